@@ -1,0 +1,37 @@
+"""User-facing errors.
+
+Every problem a user can cause (bad arguments, missing or corrupt data, a folder that already
+holds a run) raises a subclass of :class:`TorchLVMError`. Its message is one line that names the
+problem and the fix. The CLI prints that line and exits non-zero without a traceback; library
+users can catch :class:`TorchLVMError`, or the built-in class it also derives from.
+"""
+
+from __future__ import annotations
+
+
+class TorchLVMError(Exception):
+    """Base class of every error torchlvm raises on purpose."""
+
+
+class ConfigError(TorchLVMError, ValueError):
+    """An argument or configuration value is out of its allowed range."""
+
+
+class DataError(TorchLVMError, ValueError):
+    """Data is missing, unreadable, corrupt, or does not fit the model."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
+    """A dataset's files were not found in any of the places torchlvm looks."""
+
+
+class NotFittedError(TorchLVMError, RuntimeError):
+    """A model was used before it was fitted or loaded."""
+
+
+class RunDirectoryError(TorchLVMError, FileExistsError):
+    """An output folder already holds a run, or a run folder lacks what is needed."""
+
+
+class NonFiniteError(TorchLVMError, FloatingPointError):
+    """A loss, gradient or parameter became NaN or infinite."""
