@@ -1,0 +1,73 @@
+"""The ``torchlvm`` command line.
+
+Each subcommand is one module in this package with ``HELP`` (a line), ``configure(parser)`` (adds
+its arguments) and ``run(args) -> int``. :data:`COMMANDS` maps command names to those modules. The
+CLI parses arguments, calls the library and prints; it holds no maths. A
+:class:`~torchlvm.errors.TorchLVMError` becomes one line on stderr and exit status 2, Ctrl-C exit
+status 130, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from torchlvm.errors import TorchLVMError
+
+#: command name → module under ``torchlvm.cli``, in the order ``--help`` lists them
+COMMANDS: dict[str, str] = {
+    "datasets": "datasets",
+    "fit": "fit",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors read like every other torchlvm error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"torchlvm: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    from torchlvm import __version__
+
+    parser = Parser(
+        prog="torchlvm",
+        description="Latent variable models in PyTorch: fit, train, sample, evaluate, report.",
+        epilog="Run 'torchlvm COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"torchlvm {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(f"torchlvm.cli.{module_name}")
+        sub = subparsers.add_parser(
+            name, help=module.HELP, description=module.__doc__, formatter_class=_Formatter
+        )
+        module.configure(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``torchlvm`` script. Returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except TorchLVMError as err:
+        print(f"torchlvm: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("torchlvm: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,121 @@
+"""Likelihood heads: turn a decoder's raw output into p(x | z) as a distribution.
+
+A head is a small ``nn.Module``; its ``forward(params)`` takes the decoder output of shape
+``(..., D)`` and returns a distribution with batch shape ``(...)`` and event shape ``(D,)``.
+Heads with learned variance own their parameters, so they train with the decoder.
+
+- ``bernoulli``: x ∈ {0, 1}^D, the decoder output is the logits (numerically stable).
+- ``gaussian``: x ∈ R^D, the decoder output is the mean; the variance is ``fixed`` (a constant),
+  ``scalar`` (one learned value shared by all dimensions) or ``diagonal`` (one learned value per
+  dimension).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch.distributions import Bernoulli, Distribution, Independent, Normal
+
+from torchlvm._checks import check_choice, check_positive_int
+from torchlvm.errors import ConfigError
+
+GaussianVariance = Literal["fixed", "scalar", "diagonal"]
+
+LIKELIHOODS: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_likelihood(name: str) -> Callable[[type], type]:
+    """Class decorator: make a head constructible by name through :func:`make_likelihood`."""
+
+    def add(cls: type) -> type:
+        LIKELIHOODS[name] = cls
+        return cls
+
+    return add
+
+
+@register_likelihood("bernoulli")
+class BernoulliLikelihood(nn.Module):
+    """p(x | z) = ∏_d Bernoulli(x_d; sigmoid(logits_d)).
+
+    Args:
+        dim: D, the size of x (kept for symmetry with the Gaussian head; unused).
+    """
+
+    discrete = True
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = check_positive_int("dim", dim)
+
+    def forward(self, logits: Tensor) -> Distribution:
+        """Args: logits ``(..., D)``. Returns: distribution with event shape ``(D,)``."""
+        return Independent(Bernoulli(logits=logits, validate_args=False), 1)
+
+    def mean(self, logits: Tensor) -> Tensor:
+        """E[x | z] = sigmoid(logits), shape ``(..., D)``."""
+        return torch.sigmoid(logits)
+
+
+@register_likelihood("gaussian")
+class GaussianLikelihood(nn.Module):
+    """p(x | z) = N(x; loc, diag(σ²)) with a fixed, scalar-learned or per-dimension-learned σ.
+
+    Args:
+        dim: D, the size of x.
+        variance: ``"fixed"``, ``"scalar"`` or ``"diagonal"``.
+        scale: σ for ``"fixed"``; the initial σ for the learned options.
+        min_scale: lower bound on a learned σ, which keeps the likelihood finite when the
+            decoder fits a dimension exactly (a learned σ → 0 makes log p(x | z) → ∞).
+
+    Raises:
+        ConfigError: for a non-positive ``scale`` or an unknown ``variance``.
+    """
+
+    discrete = False
+
+    def __init__(
+        self,
+        dim: int,
+        variance: GaussianVariance = "fixed",
+        scale: float = 1.0,
+        min_scale: float = 1e-3,
+    ) -> None:
+        super().__init__()
+        self.dim = check_positive_int("dim", dim)
+        self.variance = check_choice("variance", variance, ("fixed", "scalar", "diagonal"))
+        if not scale > 0 or not math.isfinite(scale):
+            raise ConfigError(f"scale must be a positive finite number, got {scale!r}")
+        self.min_scale = float(min_scale)
+        shape = {"fixed": (1,), "scalar": (1,), "diagonal": (dim,)}[variance]
+        init = torch.full(shape, math.log(scale))
+        if variance == "fixed":
+            self.register_buffer("log_scale", init)
+        else:
+            self.log_scale = nn.Parameter(init)
+
+    def scale(self) -> Tensor:
+        """σ, shape ``(1,)`` or ``(D,)``."""
+        return self.log_scale.exp().clamp_min(self.min_scale)
+
+    def forward(self, loc: Tensor) -> Distribution:
+        """Args: loc ``(..., D)``. Returns: distribution with event shape ``(D,)``."""
+        return Independent(Normal(loc, self.scale().expand_as(loc), validate_args=False), 1)
+
+    def mean(self, loc: Tensor) -> Tensor:
+        """E[x | z] = loc, shape ``(..., D)``."""
+        return loc
+
+
+def make_likelihood(name: str, dim: int, **options: object) -> nn.Module:
+    """Build a likelihood head by name (``"bernoulli"`` or ``"gaussian"``).
+
+    Raises:
+        ConfigError: for an unknown name.
+    """
+    check_choice("likelihood", name, LIKELIHOODS)
+    return LIKELIHOODS[name](dim, **options)

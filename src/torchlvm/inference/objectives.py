@@ -1,0 +1,135 @@
+"""The evidence lower bound and the importance-weighted bound.
+
+ELBO (Kingma & Welling 2014, eq. 3):
+    ELBO(q) = E_q[log p(x | z)] − KL(q(z | x) ‖ p(z)) ≤ log p(x),
+with equality iff q is the exact posterior, since log p(x) = ELBO(q) + KL(q ‖ p(z | x)).
+
+IWAE bound (Burda, Grosse & Salakhutdinov 2016, eq. 8):
+    L_k = E[log (1/k) Σ_i p(x, z_i) / q(z_i | x)],  z_i ~ q,
+with L_1 = ELBO, L_k ≤ L_{k+1} in expectation, and L_k → log p(x) as k → ∞.
+
+Shapes: x ``(B, D)``, samples ``(S, B, K)``, results ``(B,)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+from torch.distributions import Distribution
+
+from torchlvm._checks import check_non_negative, check_positive_int
+from torchlvm.distributions.kl import KLMethod, kl
+from torchlvm.protocol import LatentVariableModel
+
+
+class ELBOTerms(NamedTuple):
+    """Per-example terms of the ELBO, each of shape ``(B,)``, in nats.
+
+    Attributes:
+        log_lik: E_q[log p(x | z)], the expected reconstruction log-likelihood (distortion = −it).
+        kl: KL(q(z | x) ‖ p(z)), the rate.
+        elbo: log_lik − kl, the bound on log p(x) (β does not enter it).
+        objective: log_lik − β·kl, what a β-VAE maximizes; equals ``elbo`` when β = 1.
+    """
+
+    log_lik: Tensor
+    kl: Tensor
+    elbo: Tensor
+    objective: Tensor
+
+
+def elbo(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None = None,
+    *,
+    num_samples: int = 1,
+    beta: float = 1.0,
+    kl_method: KLMethod = "analytic",
+    q: Distribution | None = None,
+) -> ELBOTerms:
+    """The ELBO of each example, with its reconstruction and KL terms.
+
+    Args:
+        model: any :class:`~torchlvm.protocol.LatentVariableModel`.
+        x: data, shape ``(B, D)``.
+        c: condition, shape ``(B, C)``, for conditional models.
+        num_samples: S, reparameterized draws from q for E_q[log p(x | z)].
+        beta: weight of the KL term in ``objective`` (Higgins et al. 2017).
+        kl_method: ``"analytic"`` (``kl_divergence``) or ``"mc"`` (estimated from the same S
+            draws). An unregistered pair with ``"analytic"`` raises, it never falls back.
+        q: an inference distribution to use instead of ``model.encode(x, c)`` (non-amortized
+            and semi-amortized inference pass their own), batch shape ``(B,)``.
+
+    Returns:
+        :class:`ELBOTerms`, each ``(B,)``.
+    """
+    check_positive_int("num_samples", num_samples)
+    check_non_negative("beta", beta)
+    q = model.encode(x, c) if q is None else q
+    z = q.rsample((num_samples,))  # (S, B, K)
+    log_lik = model.decode(z, c).log_prob(x).mean(0)  # (B,)
+    prior = model.prior(c, batch_shape=x.shape[:-1])
+    kl_term = kl(q, prior, method=kl_method, z=z if kl_method == "mc" else None)
+    return ELBOTerms(log_lik, kl_term, log_lik - kl_term, log_lik - beta * kl_term)
+
+
+def log_importance_weights(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None = None,
+    *,
+    num_samples: int,
+    proposal: Distribution | None = None,
+    reparameterize: bool = True,
+) -> Tensor:
+    """log w_i = log p(x | z_i) + log p(z_i) − log q(z_i), z_i ~ q, for S = num_samples draws.
+
+    Args:
+        proposal: q, batch shape ``(B,)``; defaults to ``model.encode(x, c)``.
+        reparameterize: draw with ``rsample`` (gradients flow to q) or ``sample``.
+
+    Returns:
+        Log weights, shape ``(S, B)``.
+    """
+    q = model.encode(x, c) if proposal is None else proposal
+    z = q.rsample((num_samples,)) if reparameterize else q.sample((num_samples,))  # (S, B, K)
+    prior = model.prior(c, batch_shape=x.shape[:-1])
+    return model.decode(z, c).log_prob(x) + prior.log_prob(z) - q.log_prob(z)
+
+
+def iwae_bound(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None = None,
+    *,
+    num_samples: int,
+    chunk: int | None = None,
+    proposal: Distribution | None = None,
+) -> Tensor:
+    """The importance-weighted bound L_k with k = ``num_samples`` (Burda et al. 2016, eq. 8).
+
+    Differentiable (reparameterized draws), so it is also the IWAE training objective.
+
+    Args:
+        model, x, c: as in :func:`elbo`.
+        num_samples: k ≥ 1; k = 1 gives a single-sample ELBO estimate.
+        chunk: draw at most this many samples at a time to bound the decoder's memory;
+            ``None`` draws all k at once.
+        proposal: q to draw from; defaults to ``model.encode(x, c)``.
+
+    Returns:
+        L_k per example, shape ``(B,)``, in nats.
+    """
+    check_positive_int("num_samples", num_samples)
+    step = num_samples if chunk is None else check_positive_int("chunk", chunk)
+    q = model.encode(x, c) if proposal is None else proposal
+    parts = [
+        log_importance_weights(model, x, c, num_samples=min(step, num_samples - start), proposal=q)
+        for start in range(0, num_samples, step)
+    ]
+    log_w = torch.cat(parts, 0)  # (S, B)
+    return torch.logsumexp(log_w, 0) - math.log(num_samples)

@@ -1,0 +1,107 @@
+"""Loading a saved model: ``torchlvm.load(folder)``.
+
+A folder written by ``model.save_pretrained`` or ``torchlvm train`` holds ``config.json`` (the
+model type and its config, validated on read) and ``model.safetensors`` (weights; safetensors
+stores raw tensors, so loading runs no code from the file). Nothing here unpickles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+
+from torchlvm.errors import DataError, RunDirectoryError
+from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME
+from torchlvm.models.config import config_from_dict
+from torchlvm.models.registry import model_class
+
+
+def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The parsed ``config.json`` of a run or export folder.
+
+    Raises:
+        RunDirectoryError: if the folder or its ``config.json`` is missing.
+        DataError: if ``config.json`` is not valid JSON.
+    """
+    folder = Path(folder)
+    path = folder / CONFIG_NAME
+    if not folder.is_dir():
+        raise RunDirectoryError(
+            f"{folder} is not a folder; pass a run folder written by 'torchlvm train' "
+            "or an export folder written by save_pretrained"
+        )
+    if not path.is_file():
+        raise RunDirectoryError(
+            f"no model in {folder}: {CONFIG_NAME} is missing; pass a run folder written by "
+            "'torchlvm train' or an export folder written by save_pretrained"
+        )
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"{path} is not valid JSON ({err}); the file is damaged") from None
+
+
+def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Read a safetensors file, checking names and shapes against ``expected`` first.
+
+    Raises:
+        DataError: if the file is missing, truncated or corrupt, or holds other tensors.
+    """
+    if not path.is_file():
+        raise RunDirectoryError(f"{path} is missing; the folder holds a config but no weights")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            names = set(f.keys())
+            if names != set(expected):
+                missing, extra = sorted(set(expected) - names), sorted(names - set(expected))
+                raise DataError(
+                    f"{path} does not fit the model in config.json "
+                    f"(missing {missing[:5]}, unexpected {extra[:5]}); "
+                    "the weights belong to another model"
+                )
+            for name in names:
+                shape = tuple(f.get_slice(name).get_shape())
+                if shape != tuple(expected[name].shape):
+                    raise DataError(
+                        f"{path}: tensor {name} has shape {shape}, the model expects "
+                        f"{tuple(expected[name].shape)}; the weights belong to another model"
+                    )
+            return {name: f.get_tensor(name) for name in names}
+    except (SafetensorError, OSError, ValueError) as err:
+        if isinstance(err, DataError):
+            raise
+        raise DataError(
+            f"{path} is not a readable safetensors file ({err}); it may be truncated — "
+            "re-export the model or use another checkpoint"
+        ) from None
+
+
+def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
+    """Rebuild a model from a run folder or export folder.
+
+    Args:
+        folder: holds ``config.json`` and ``model.safetensors``.
+
+    Returns:
+        The model, in eval mode, on the CPU.
+
+    Raises:
+        RunDirectoryError, DataError, ConfigError: for a missing, damaged or mismatched folder.
+    """
+    folder = Path(folder)
+    record = read_config(folder)
+    if not isinstance(record, dict) or "model_type" not in record:
+        raise DataError(f"{folder / CONFIG_NAME} has no 'model_type'; it is not a torchlvm model")
+    cls = model_class(record["model_type"])
+    config = config_from_dict(
+        cls.Config, record.get("model"), source=f"{folder / CONFIG_NAME} 'model'"
+    )
+    model = cls.from_config(config)
+    tensors = read_weights(folder / WEIGHTS_NAME, model.state_dict())
+    model.load_state_dict(tensors, strict=True)
+    return model.eval()

@@ -1,0 +1,68 @@
+"""What every registered model shares: saving to ``model.safetensors`` + ``config.json``.
+
+``save_pretrained(folder)`` writes the weights with safetensors (no pickle) and the config as
+JSON, each atomically. :func:`torchlvm.load` reads them back.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from safetensors.torch import save_file
+
+from torchlvm._files import write_atomic, write_json
+from torchlvm.models.config import config_to_dict
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+
+
+def model_record(model: Any) -> dict[str, Any]:
+    """The part of ``config.json`` that rebuilds ``model``: its type name and config."""
+    import torchlvm
+
+    return {
+        "model_type": model.model_type,
+        "model": config_to_dict(model.config),
+        "torchlvm_version": torchlvm.__version__,
+    }
+
+
+def save_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
+    """Write ``model.state_dict()`` to a safetensors file, atomically."""
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        from torchlvm.errors import NonFiniteError
+
+        raise NonFiniteError(
+            f"refusing to save non-finite weights ({', '.join(bad[:3])}); "
+            "the model diverged — lower the learning rate or enable gradient clipping"
+        )
+    write_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
+
+
+class SavableModel:
+    """Mixin for ``nn.Module`` models with ``model_type`` and ``config``."""
+
+    model_type: ClassVar[str]
+    config: Any
+
+    def save_pretrained(self, folder: str | os.PathLike[str], **extra: Any) -> Path:
+        """Write ``model.safetensors`` and ``config.json`` into ``folder`` (created if needed).
+
+        Args:
+            folder: destination folder.
+            **extra: further JSON-serializable sections for ``config.json`` (e.g. ``data``).
+
+        Returns:
+            The folder as a ``Path``.
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_weights(self, folder / WEIGHTS_NAME)  # type: ignore[arg-type]
+        write_json(folder / CONFIG_NAME, {**model_record(self), **extra})
+        return folder
