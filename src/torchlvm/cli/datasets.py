@@ -1,0 +1,32 @@
+"""List the datasets torchlvm knows, whether each is available here, and where it was found.
+
+For data that is missing, the line says where torchlvm looked and how to get it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "list datasets: which are available here, where they are, how to get the rest"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="also look in this folder for IDX data sets")
+
+
+def run(args: argparse.Namespace) -> int:
+    from torchlvm.data import describe_datasets
+
+    infos = describe_datasets(data_dir=args.data_dir)
+    width = max(len(info.name) for info in infos)
+    for info in infos:
+        status = "available" if info.available else "missing"
+        print(f"{info.name:<{width}}  {status:<9}  {info.description}")
+        if info.available and info.location:
+            print(f"{'':<{width}}  {'':<9}  at {info.location}")
+        elif not info.available:
+            if info.looked_in:
+                print(f"{'':<{width}}  {'':<9}  looked in: {', '.join(info.looked_in)}")
+            print(f"{'':<{width}}  {'':<9}  to get it: {info.how_to_get}")
+    print("Any .npy, .npz or .csv file path is accepted as --data too.")
+    return 0

@@ -1,0 +1,47 @@
+"""Likelihood heads return the right distributions with trainable variance where asked."""
+
+import math
+
+import pytest
+import torch
+
+from torchlvm.distributions import BernoulliLikelihood, GaussianLikelihood, make_likelihood
+from torchlvm.errors import ConfigError
+
+
+def test_bernoulli_head_is_stable_for_extreme_logits():
+    head = BernoulliLikelihood(3)
+    logits = torch.tensor([[-200.0, 0.0, 200.0]])
+    x = torch.tensor([[0.0, 1.0, 1.0]])
+    log_p = head(logits).log_prob(x)
+    assert log_p.shape == (1,)
+    assert log_p.item() == pytest.approx(math.log(0.5), abs=1e-6)
+
+
+@pytest.mark.parametrize("variance", ["fixed", "scalar", "diagonal"])
+def test_gaussian_head_density_and_parameters(variance):
+    head = GaussianLikelihood(4, variance=variance, scale=0.5)
+    loc = torch.zeros(2, 3, 4)  # (S, B, D)
+    d = head(loc)
+    assert d.batch_shape == (2, 3) and d.event_shape == (4,)
+    expected = 4 * (-0.5 * math.log(2 * math.pi) - math.log(0.5))
+    assert d.log_prob(torch.zeros(4)).flatten()[0].item() == pytest.approx(expected, rel=1e-6)
+    n_params = sum(p.numel() for p in head.parameters())
+    assert n_params == {"fixed": 0, "scalar": 1, "diagonal": 4}[variance]
+
+
+def test_learned_scale_has_a_floor():
+    head = GaussianLikelihood(2, variance="scalar", min_scale=1e-2)
+    with torch.no_grad():
+        head.log_scale.fill_(-50.0)
+    assert head.scale().item() == pytest.approx(1e-2)
+
+
+def test_make_likelihood_by_name():
+    assert isinstance(make_likelihood("gaussian", 5, variance="diagonal"), GaussianLikelihood)
+    with pytest.raises(ConfigError, match="likelihood must be one of"):
+        make_likelihood("poisson", 5)
+    with pytest.raises(ConfigError, match="scale must be a positive"):
+        GaussianLikelihood(5, scale=0.0)
+    with pytest.raises(ConfigError, match="dim must be a positive integer, got 0"):
+        BernoulliLikelihood(0)
