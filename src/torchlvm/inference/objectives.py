@@ -14,15 +14,18 @@ Shapes: x ``(B, D)``, samples ``(S, B, K)``, results ``(B,)``.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_non_negative, check_positive_int
+from torchlvm._checks import check_choice, check_non_negative, check_positive_int
 from torchlvm.distributions.kl import KLMethod, kl
+from torchlvm.errors import ConfigError
 from torchlvm.protocol import LatentVariableModel
+
+LogLikMethod = Literal["mc", "analytic"]
 
 
 class ELBOTerms(NamedTuple):
@@ -49,6 +52,7 @@ def elbo(
     num_samples: int = 1,
     beta: float = 1.0,
     kl_method: KLMethod = "analytic",
+    log_lik_method: LogLikMethod = "mc",
     q: Distribution | None = None,
 ) -> ELBOTerms:
     """The ELBO of each example, with its reconstruction and KL terms.
@@ -61,6 +65,10 @@ def elbo(
         beta: weight of the KL term in ``objective`` (Higgins et al. 2017).
         kl_method: ``"analytic"`` (``kl_divergence``) or ``"mc"`` (estimated from the same S
             draws). An unregistered pair with ``"analytic"`` raises, it never falls back.
+        log_lik_method: ``"mc"`` (average over the S draws) or ``"analytic"``, which calls the
+            model's ``expected_log_likelihood(x, q, c)`` — exact for linear-Gaussian models such as
+            PPCA, so that the ELBO and the identity log p(x) = ELBO + KL(q ‖ p(z | x)) hold to
+            machine precision. A model without that method raises, it never falls back.
         q: an inference distribution to use instead of ``model.encode(x, c)`` (non-amortized
             and semi-amortized inference pass their own), batch shape ``(B,)``.
 
@@ -69,12 +77,28 @@ def elbo(
     """
     check_positive_int("num_samples", num_samples)
     check_non_negative("beta", beta)
+    check_choice("log_lik_method", log_lik_method, ("mc", "analytic"))
     q = model.encode(x, c) if q is None else q
-    z = q.rsample((num_samples,))  # (S, B, K)
-    log_lik = model.decode(z, c).log_prob(x).mean(0)  # (B,)
+    if log_lik_method == "analytic":
+        z = None
+        log_lik = _expected_log_likelihood(model, x, q, c)
+    else:
+        z = q.rsample((num_samples,))  # (S, B, K)
+        log_lik = model.decode(z, c).log_prob(x).mean(0)  # (B,)
     prior = model.prior(c, batch_shape=x.shape[:-1])
-    kl_term = kl(q, prior, method=kl_method, z=z if kl_method == "mc" else None)
+    kl_term = kl(q, prior, method=kl_method, num_samples=num_samples, z=z)
     return ELBOTerms(log_lik, kl_term, log_lik - kl_term, log_lik - beta * kl_term)
+
+
+def _expected_log_likelihood(
+    model: LatentVariableModel, x: Tensor, q: Distribution, c: Tensor | None
+) -> Tensor:
+    method = getattr(model, "expected_log_likelihood", None)
+    if method is None:
+        raise ConfigError(
+            f"{type(model).__name__} has no closed-form E_q[log p(x | z)]; use log_lik_method='mc'"
+        )
+    return method(x, q, c)
 
 
 def log_importance_weights(
