@@ -1,0 +1,106 @@
+"""The settings of one training run: :class:`TrainConfig`, a frozen dataclass checked on
+construction, recorded in a run's ``config.json`` under ``"training"`` so the run can be repeated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from torchlvm._checks import check_choice, check_non_negative, check_positive_int
+from torchlvm.errors import ConfigError
+
+Objective = Literal["elbo", "iwae", "reconstruction"]
+OBJECTIVES: tuple[str, ...] = ("elbo", "iwae", "reconstruction")
+NonFinitePolicy = Literal["stop", "skip"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train a model. Every field is a plain value, so ``asdict`` gives JSON.
+
+    Raises:
+        ConfigError: for a value out of range; the message names the field and the value.
+    """
+
+    # What to maximize: "elbo" (VAE / CVAE, with beta, warm-up and free bits), "iwae" (the
+    # importance-weighted bound L_k of Burda et al. 2016) or "reconstruction" (autoencoder).
+    objective: Objective = "elbo"
+    # k, the importance samples of the IWAE bound; only "iwae" uses more than one.
+    k: int = 1
+    # Weight of the KL term in the training objective (Higgins et al. 2017); 1 is the ELBO.
+    beta: float = 1.0
+    # The KL weight ramps linearly from 0 to beta over this many epochs (per step); 0 = no ramp.
+    warmup_epochs: int = 0
+    # Free bits λ in nats per latent dimension (Kingma et al. 2016, appendix C.8): each
+    # dimension's batch-mean KL below λ is held at λ and gets no gradient; 0 turns it off.
+    free_bits: float = 0.0
+    # Adam's learning rate.
+    lr: float = 1e-3
+    # Examples per training batch.
+    batch_size: int = 128
+    # Epochs to train (the total, counting epochs before a resume).
+    max_epochs: int = 20
+    # Stop after this many epochs without a better validation bound; None never stops early.
+    patience: int | None = None
+    # Clip the gradient's global 2-norm to this value; None does not clip.
+    gradient_clip: float | None = None
+    # Seed of everything random: initialization, shuffling, binarization draws, z samples.
+    seed: int = 0
+    # Use deterministic algorithms only (slower on GPU; repeatable bit for bit on one machine).
+    deterministic: bool = False
+    # On a NaN or infinite loss or gradient: "stop" raises NonFiniteError (the last good
+    # checkpoint stays); "skip" drops that update and counts it.
+    on_nonfinite: NonFinitePolicy = "stop"
+    # DataLoader worker processes; 0 batches in the main process (best for data in memory).
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        check_choice("objective", self.objective, OBJECTIVES)
+        check_positive_int("k", self.k)
+        if self.k > 1 and self.objective != "iwae":
+            raise ConfigError(
+                f"k={self.k} importance samples only apply to objective 'iwae', "
+                f"got objective {self.objective!r}"
+            )
+        check_non_negative("beta", self.beta)
+        _check_count("warmup_epochs", self.warmup_epochs)
+        check_non_negative("free_bits", self.free_bits)
+        if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
+            raise ConfigError(f"lr must be a positive finite number, got {self.lr!r}")
+        check_positive_int("batch_size", self.batch_size)
+        check_positive_int("max_epochs", self.max_epochs)
+        if self.patience is not None:
+            check_positive_int("patience", self.patience)
+        if self.gradient_clip is not None and (
+            not _is_number(self.gradient_clip)
+            or not math.isfinite(self.gradient_clip)
+            or self.gradient_clip <= 0
+        ):
+            raise ConfigError(
+                "gradient_clip must be a positive finite number or None, "
+                f"got {self.gradient_clip!r}"
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.deterministic, bool):
+            raise ConfigError(f"deterministic must be True or False, got {self.deterministic!r}")
+        check_choice("on_nonfinite", self.on_nonfinite, ("stop", "skip"))
+        _check_count("num_workers", self.num_workers)
+        if self.objective == "reconstruction" and (
+            self.beta != 1.0 or self.warmup_epochs or self.free_bits
+        ):
+            raise ConfigError(
+                "beta, warmup_epochs and free_bits shape the KL term of the ELBO; objective "
+                "'reconstruction' has none — drop them or train a VAE"
+            )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_count(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")

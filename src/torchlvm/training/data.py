@@ -1,0 +1,359 @@
+"""``LVMDataModule``: a named dataset served to Lightning as whole index-sliced batches.
+
+Batching: a map-style dataset whose ``__getitems__`` takes a batch of indices and slices the
+tensors once (``x[index]``), with an identity ``collate_fn``, so there is no per-example Python
+work. The samplers are ordinary ``torch.utils.data`` samplers, so Lightning's DDP strategy can
+swap in its ``DistributedSampler`` unchanged; the training sampler's order is a function of
+``(seed, epoch)`` only (Lightning calls ``set_epoch``), so a resumed run visits the data in the
+same order as an uninterrupted one.
+
+Binarization (see :mod:`torchlvm.data.binarize`): under ``"dynamic"`` every training batch is a
+fresh Bernoulli(intensity) draw (from the global RNG, which the trainer reseeds each epoch);
+validation uses one fixed seeded draw, ``Dataset.fixed_binarized(seed)``.
+
+Conditions: ``"none"``; ``"label"``, the one-hot class; ``"mask:<kind>"``, the imputation
+condition concat(x ⊙ m, m) of :func:`torchlvm.models.conditions.masked_condition` computed after
+binarization.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Sampler
+
+from torchlvm._checks import check_positive_int
+from torchlvm.data import load_dataset
+from torchlvm.data.dataset import Dataset
+from torchlvm.errors import ConfigError, DataError
+from torchlvm.models.conditions import check_mask_kind, image_mask, masked_condition, one_hot
+
+Batch = dict[str, Tensor]
+
+
+def check_condition(condition: str) -> str:
+    """Return ``condition`` if it is ``"none"``, ``"label"`` or ``"mask:<kind>"``."""
+    if condition in ("none", "label"):
+        return condition
+    if isinstance(condition, str) and condition.startswith("mask:"):
+        check_mask_kind(condition.partition(":")[2])
+        return condition
+    raise ConfigError(
+        f"condition must be 'none', 'label' or 'mask:<kind>' (e.g. 'mask:top'), got {condition!r}"
+    )
+
+
+class _Conditioner:
+    """Turns a batch ``(x, y)`` into the condition c, or None."""
+
+    def __init__(self, condition: str, data: Dataset, seed: int) -> None:
+        self.kind = condition
+        self.num_classes = data.num_classes
+        self.mask: Tensor | None = None
+        if condition.startswith("mask:"):
+            generator = torch.Generator().manual_seed(seed)
+            self.mask = image_mask(condition.partition(":")[2], data.shape, generator=generator)
+
+    def __call__(self, x: Tensor, y: Tensor | None) -> Tensor | None:
+        if self.kind == "label":
+            assert y is not None and self.num_classes is not None
+            return one_hot(y, self.num_classes)
+        if self.mask is not None:
+            return masked_condition(x, self.mask)
+        return None
+
+
+class _BatchedTensors(torch.utils.data.Dataset):
+    """Rows of ``x`` (and ``y``) fetched a whole batch at a time through ``__getitems__``.
+
+    Args:
+        x: ``(N, D)``; intensities when ``redraw``, else the data as the model sees it.
+        y: ``(N,)`` labels or None.
+        conditioner: builds c from the (binarized) batch.
+        redraw: draw x ~ Bernoulli(x) afresh for every batch (dynamic binarization).
+    """
+
+    def __init__(
+        self, x: Tensor, y: Tensor | None, conditioner: _Conditioner, *, redraw: bool
+    ) -> None:
+        self.x, self.y, self.conditioner, self.redraw = x, y, conditioner, redraw
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def __getitems__(self, indices: list[int]) -> Batch:
+        index = torch.as_tensor(indices, dtype=torch.long)
+        x = self.x[index]  # (B, D)
+        if self.redraw:
+            x = torch.bernoulli(x)
+        y = None if self.y is None else self.y[index]
+        batch = {"x": x}
+        c = self.conditioner(x, y)
+        if c is not None:
+            batch["c"] = c
+        if y is not None:
+            batch["y"] = y
+        return batch
+
+    def __getitem__(self, i: int) -> Batch:
+        return {k: v[0] for k, v in self.__getitems__([i]).items()}
+
+
+def _whole_batch(batch: Batch) -> Batch:
+    """collate_fn: ``__getitems__`` already returns the batch."""
+    return batch
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A random order of ``range(n)`` that depends only on ``(seed, epoch)``.
+
+    Lightning calls :meth:`set_epoch` before each epoch, as it does for ``DistributedSampler``.
+    It also reseeds ``loader_generator``, the DataLoader's own generator (which seeds worker
+    processes), so that creating the epoch's iterator draws nothing from the global RNG and
+    every epoch's draws are the same whether the run was resumed or not.
+    """
+
+    def __init__(self, n: int, seed: int, loader_generator: torch.Generator | None = None) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+        self.loader_generator = loader_generator
+
+    def _epoch_seed(self) -> int:
+        return self.seed * 100_003 + self.epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if self.loader_generator is not None:
+            self.loader_generator.manual_seed(self._epoch_seed() + 1)
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self._epoch_seed())
+        return iter(torch.randperm(self.n, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class LVMDataModule(L.LightningDataModule):
+    """Train and validation batches of a dataset from :func:`torchlvm.data.load_dataset`.
+
+    Args:
+        name: dataset name (``"digits"``, ``"fashion-mnist"``, ...) or a ``.npy/.npz/.csv`` path.
+        data_dir: folder searched first for datasets read from disk.
+        binarize: ``"none"``, ``"dynamic"`` or ``"threshold"``.
+        seed: seed of the split, of the training order and of the validation draw.
+        batch_size: training examples per batch.
+        condition: ``"none"``, ``"label"`` or ``"mask:<kind>"``.
+        num_workers: DataLoader workers (0: batches are sliced in the main process).
+        eval_batch_size: validation batch size; defaults to ``max(batch_size, 512)``.
+        options: extra dataset options passed to ``load_dataset`` (e.g. ``{"n": 500}``).
+
+    Raises:
+        ConfigError: for an unknown condition or a bad batch size.
+    """
+
+    def __init__(
+        self,
+        name: str | os.PathLike[str],
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        binarize: str = "none",
+        seed: int = 0,
+        batch_size: int = 128,
+        condition: str = "none",
+        num_workers: int = 0,
+        eval_batch_size: int | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.name = str(name)
+        self.data_dir = None if data_dir is None else str(data_dir)
+        self.binarize = binarize
+        self.seed = seed
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.eval_batch_size = check_positive_int(
+            "eval_batch_size", eval_batch_size or max(batch_size, 512)
+        )
+        self.condition = check_condition(condition)
+        self.num_workers = num_workers
+        self.options = dict(options or {})
+        self.train_data: Dataset | None = None
+        self.val_data: Dataset | None = None
+        self.val_x: Tensor | None = None
+        self._conditioner: _Conditioner | None = None
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def _load(self, split: str) -> Dataset:
+        return load_dataset(
+            self.name,
+            split,
+            data_dir=self.data_dir,
+            binarize=self.binarize,
+            seed=self.seed,
+            **self.options,
+        )
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load the train and validation splits (once) and check them.
+
+        Raises:
+            DataNotFoundError, DataError, ConfigError: as :func:`load_dataset`; DataError for
+                data holding NaN or infinities, or a ``"label"`` condition without labels.
+        """
+        if self.train_data is not None:
+            return
+        train, val = self._load("train"), self._load("val")
+        for part in (train, val):
+            if not torch.isfinite(part.x).all():
+                raise DataError(
+                    f"{part.name} ({part.split} split) holds NaN or infinite values; training "
+                    "needs complete data — drop or impute them first"
+                )
+            if len(part) == 0:
+                raise DataError(f"{part.name}: the {part.split} split is empty")
+        if self.condition == "label" and (train.y is None or train.num_classes is None):
+            raise DataError(
+                f"condition 'label' needs class labels, and {train.name} has none; "
+                "use a labelled dataset or --condition mask:KIND"
+            )
+        self._conditioner = _Conditioner(self.condition, train, self.seed)
+        self.train_data, self.val_data = train, val
+        self.val_x = val.fixed_binarized(self.seed)
+
+    def _ready(self) -> tuple[Dataset, Dataset, _Conditioner]:
+        if self.train_data is None:
+            self.setup("fit")
+        assert self.train_data is not None and self.val_data is not None
+        assert self._conditioner is not None
+        return self.train_data, self.val_data, self._conditioner
+
+    # -- facts the model needs ---------------------------------------------------------------
+
+    @property
+    def input_dim(self) -> int:
+        """D, values per example."""
+        return self._ready()[0].dim
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Per-example shape, e.g. ``(1, 8, 8)``."""
+        return tuple(self._ready()[0].shape)
+
+    @property
+    def condition_dim(self) -> int | None:
+        """Size of c: C classes for ``"label"``, 2D for a mask, None without a condition."""
+        train, _, _ = self._ready()
+        if self.condition == "label":
+            return train.num_classes
+        if self.condition.startswith("mask:"):
+            return 2 * train.dim
+        return None
+
+    def is_binary(self) -> bool:
+        """Whether the model sees {0, 1} data (a binarizing protocol, or binary data)."""
+        train, _, _ = self._ready()
+        if self.binarize != "none":
+            return True
+        return bool(((train.x == 0) | (train.x == 1)).all())
+
+    def train_x(self) -> Tensor:
+        """The training data as evaluation sees it (one seeded draw under ``"dynamic"``)."""
+        return self._ready()[0].fixed_binarized(self.seed)
+
+    def record(self) -> dict[str, Any]:
+        """The ``"data"`` section of ``config.json``: enough to load the same data again."""
+        train, val, _ = self._ready()
+        return {
+            "name": self.name,
+            "data_dir": self.data_dir,
+            "binarize": self.binarize,
+            "seed": self.seed,
+            "condition": self.condition,
+            "options": self.options,
+            "shape": list(train.shape),
+            "num_classes": train.num_classes,
+            "class_names": None if train.class_names is None else list(train.class_names),
+            "num_train": len(train),
+            "num_val": len(val),
+        }
+
+    # -- checks against a model --------------------------------------------------------------
+
+    def check_model(self, model: Any) -> None:
+        """Refuse a model that cannot be trained on this data.
+
+        Raises:
+            DataError: for a size mismatch, or a Bernoulli likelihood on grey-level data.
+            ConfigError: for a conditional model without a condition or the reverse, or a
+                condition of the wrong size.
+        """
+        config = getattr(model, "config", None)
+        input_dim = getattr(config, "input_dim", None)
+        if input_dim is not None and input_dim != self.input_dim:
+            raise DataError(
+                f"the model takes input_dim={input_dim} values per example but {self.name} has "
+                f"{self.input_dim}; build the model with input_dim={self.input_dim}"
+            )
+        if getattr(config, "likelihood", None) == "bernoulli" and not self.is_binary():
+            raise DataError(
+                f"a Bernoulli likelihood needs binary data, but {self.name} holds grey levels in "
+                "[0, 1] and binarize is 'none'; pass --binarize dynamic (or threshold) to "
+                "binarize it, or --likelihood gaussian to model the grey levels"
+            )
+        want = getattr(config, "condition_dim", None)
+        have = self.condition_dim
+        if want is not None and have is None:
+            raise ConfigError(
+                f"a {getattr(model, 'model_type', 'conditional model')} needs a condition; pass "
+                "--condition label (one-hot class) or --condition mask:KIND (imputation)"
+            )
+        if want is None and have is not None:
+            raise ConfigError(
+                f"condition {self.condition!r} needs a conditional model (cvae); "
+                f"{type(model).__name__} takes none"
+            )
+        if want is not None and want != have:
+            raise ConfigError(
+                f"the model takes condition_dim={want} but condition {self.condition!r} on "
+                f"{self.name} gives {have}; build the model with condition_dim={have}"
+            )
+
+    # -- loaders -----------------------------------------------------------------------------
+
+    def train_dataloader(self) -> DataLoader:
+        train, _, conditioner = self._ready()
+        data = _BatchedTensors(train.x, train.y, conditioner, redraw=train.binarize == "dynamic")
+        generator = torch.Generator()
+        return DataLoader(
+            data,
+            batch_size=self.batch_size,
+            sampler=EpochShuffleSampler(len(train), self.seed, generator),
+            generator=generator,
+            collate_fn=_whole_batch,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        _, val, conditioner = self._ready()
+        assert self.val_x is not None
+        data = _BatchedTensors(self.val_x, val.y, conditioner, redraw=False)
+        return DataLoader(
+            data,
+            batch_size=self.eval_batch_size,
+            shuffle=False,
+            generator=torch.Generator().manual_seed(self.seed),
+            collate_fn=_whole_batch,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def num_train_batches(self) -> int:
+        """Training batches per epoch."""
+        return math.ceil(len(self._ready()[0]) / self.batch_size)

@@ -1,0 +1,189 @@
+"""Training losses, one per objective, composed from :mod:`torchlvm.inference`.
+
+Each loss takes ``(model, x, c)`` and returns per-example named terms of shape ``(B,)``: ``"loss"``
+(what is minimized) plus diagnostics. It never calls ``backward``, logs or reduces; the
+LightningModule takes the batch mean (STYLE.md habits 3 and 4).
+
+- ``"elbo"``: −(E_q[log p(x|z)] − w·KL(q‖p)), with w the β weight after KL warm-up
+  (Bowman et al. 2016; Sønderby et al. 2016) and optional free bits (Kingma et al. 2016,
+  "Improved Variational Inference with Inverse Autoregressive Flow", appendix C.8).
+- ``"iwae"``: −L_k, the importance-weighted bound (Burda et al. 2016, eq. 8).
+- ``"reconstruction"``: the autoencoder's own ``reconstruction_loss``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.distributions import Distribution, Independent, Normal, kl_divergence
+
+from torchlvm.errors import ConfigError
+from torchlvm.inference import elbo, iwae_bound
+from torchlvm.training.config import TrainConfig
+
+Terms = dict[str, Tensor]
+Loss = Callable[..., Terms]
+
+LOSSES: dict[str, Loss] = {}
+
+
+def register_loss(name: str) -> Callable[[Loss], Loss]:
+    """Decorator: make a loss available as ``TrainConfig.objective == name``."""
+
+    def add(fn: Loss) -> Loss:
+        LOSSES[name] = fn
+        return fn
+
+    return add
+
+
+def kl_weight(config: TrainConfig, epochs_done: float) -> float:
+    """The KL weight after ``epochs_done`` (fractional) epochs: β·min(1, epochs_done / warm-up)."""
+    if config.warmup_epochs == 0:
+        return config.beta
+    return config.beta * min(1.0, max(0.0, epochs_done) / config.warmup_epochs)
+
+
+def kl_per_dimension(q: Distribution, p: Distribution) -> Tensor:
+    """KL(q_j ‖ p_j) for each latent dimension j of two diagonal Gaussians.
+
+    Args:
+        q, p: ``Independent(Normal(loc, scale), 1)`` over ``(K,)``, batch shapes broadcastable.
+
+    Returns:
+        Per-dimension KL, shape ``(*batch, K)``; its sum over K is KL(q ‖ p).
+
+    Raises:
+        ConfigError: for any other pair of distributions (free bits need a per-dimension KL).
+    """
+    for d in (q, p):
+        if not (
+            isinstance(d, Independent)
+            and isinstance(d.base_dist, Normal)
+            and d.reinterpreted_batch_ndims == 1
+        ):
+            raise ConfigError(
+                "free bits need diagonal Gaussian q(z|x) and p(z) to split the KL per latent "
+                f"dimension; got ({type(q).__name__} ‖ {type(p).__name__}) — set free_bits to 0"
+            )
+    return kl_divergence(q.base_dist, p.base_dist)  # (*batch, K)
+
+
+def free_bits_kl(kl_dims: Tensor, free_bits: float) -> Tensor:
+    """Per-example KL with free bits λ, whose batch mean is Σ_j max(λ, mean_b KL_bj).
+
+    A dimension whose batch-mean KL is below λ contributes the constant λ (no gradient, so the
+    encoder is not pushed to close it); the others contribute their per-example KL unchanged.
+
+    Args:
+        kl_dims: per-example, per-dimension KL, shape ``(B, K)``.
+        free_bits: λ ≥ 0, nats per dimension.
+
+    Returns:
+        Shape ``(B,)``.
+    """
+    held = kl_dims.mean(0) < free_bits  # (K,)
+    return torch.where(held, torch.full_like(kl_dims, free_bits), kl_dims).sum(-1)
+
+
+@register_loss("elbo")
+def elbo_loss(
+    model: Any, x: Tensor, c: Tensor | None, config: TrainConfig, *, kl_weight: float
+) -> Terms:
+    """−(E_q[log p(x|z)] − w·KL), with free bits when ``config.free_bits > 0``.
+
+    Returns:
+        ``loss``, ``elbo`` (the true bound, β = 1), ``log_lik``, ``kl``; each ``(B,)``.
+    """
+    q = model.encode(x, c)
+    terms = elbo(model, x, c, beta=kl_weight, q=q)
+    if config.free_bits > 0:
+        p = model.prior(c, batch_shape=x.shape[:-1])
+        penalty = free_bits_kl(kl_per_dimension(q, p), config.free_bits)  # (B,)
+        loss = -(terms.log_lik - kl_weight * penalty)
+    else:
+        loss = -terms.objective
+    return {"loss": loss, "elbo": terms.elbo, "log_lik": terms.log_lik, "kl": terms.kl}
+
+
+@register_loss("iwae")
+def iwae_loss(
+    model: Any, x: Tensor, c: Tensor | None, config: TrainConfig, *, kl_weight: float
+) -> Terms:
+    """−L_k with k = ``config.k``; the one-sample ELBO terms come along without gradients.
+
+    Returns:
+        ``loss``, ``iwae`` (L_k), ``elbo``, ``log_lik``, ``kl``; each ``(B,)``.
+    """
+    del kl_weight  # β and warm-up shape the ELBO's KL term; L_k has none
+    q = model.encode(x, c)
+    bound = iwae_bound(model, x, c, num_samples=config.k, proposal=q)
+    with torch.no_grad():
+        terms = elbo(model, x, c, q=q)
+    return {
+        "loss": -bound,
+        "iwae": bound,
+        "elbo": terms.elbo,
+        "log_lik": terms.log_lik,
+        "kl": terms.kl,
+    }
+
+
+@register_loss("reconstruction")
+def reconstruction_loss(
+    model: Any, x: Tensor, c: Tensor | None, config: TrainConfig, *, kl_weight: float
+) -> Terms:
+    """The autoencoder's reconstruction loss (``model.reconstruction_loss(x)``).
+
+    Returns:
+        ``loss`` and ``reconstruction``, each ``(B,)``.
+    """
+    del c, config, kl_weight
+    rec = model.reconstruction_loss(x)
+    return {"loss": rec, "reconstruction": rec}
+
+
+def check_objective(model: Any, objective: str) -> None:
+    """Refuse a model–objective pair that cannot train.
+
+    Raises:
+        ConfigError: for an autoencoder with a bound objective or a model without
+            ``reconstruction_loss`` with ``"reconstruction"``.
+    """
+    is_ae = getattr(model, "model_type", None) == "ae" or hasattr(model, "reconstruction_loss")
+    if objective == "reconstruction" and not hasattr(model, "reconstruction_loss"):
+        raise ConfigError(
+            f"objective 'reconstruction' needs an autoencoder; {type(model).__name__} is "
+            "trained with objective 'elbo' or 'iwae'"
+        )
+    if objective in ("elbo", "iwae") and is_ae:
+        raise ConfigError(
+            f"objective {objective!r} needs a model with a posterior q(z|x); an autoencoder "
+            "is trained with objective 'reconstruction'"
+        )
+
+
+def training_loss(
+    model: Any,
+    x: Tensor,
+    c: Tensor | None,
+    config: TrainConfig,
+    *,
+    kl_weight: float = 1.0,
+) -> Terms:
+    """The per-example terms of ``config.objective`` on one batch.
+
+    Args:
+        model: a :class:`~torchlvm.protocol.LatentVariableModel` (or an autoencoder).
+        x: data, shape ``(B, D)``.
+        c: condition, shape ``(B, C)``, or None.
+        config: the run's settings (objective, k, free bits).
+        kl_weight: the current KL weight (see :func:`kl_weight`).
+
+    Returns:
+        Named per-example terms, each ``(B,)``; ``"loss"`` is what to minimize.
+    """
+    return LOSSES[config.objective](model, x, c, config, kl_weight=kl_weight)

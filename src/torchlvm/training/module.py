@@ -1,0 +1,157 @@
+"""``LVMModule``: any torchlvm model paired with a :class:`TrainConfig` as a LightningModule.
+
+Training minimizes the batch mean of the per-example ``"loss"`` of :mod:`torchlvm.training.losses`
+with Adam, and reports per-epoch means (nats per example) of every term: ``train/loss``,
+``train/elbo``, ``train/log_lik``, ``train/kl`` (``train/iwae`` for IWAE, ``train/reconstruction``
+for the autoencoder). Validation reports the true bound whatever the training objective:
+``val/elbo`` (β = 1, one z sample, analytic KL), ``val/log_lik``, ``val/kl``, and for IWAE also
+``val/iwae_<k>`` (L_k); for the autoencoder ``val/reconstruction``.
+
+Non-finite guard: before each optimizer step the loss and the gradient norm are checked with one
+host sync (the only one per step; the epoch means are accumulated on the device). On NaN or inf,
+``on_nonfinite="stop"`` raises :class:`~torchlvm.errors.NonFiniteError` before the update, so the
+weights stay finite and the last checkpoint is untouched; ``"skip"`` drops the gradients (Adam
+skips parameters without one, so the update, moments included, does not happen) and counts it in
+``train/skipped_steps``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from torchlvm.errors import NonFiniteError
+from torchlvm.inference import elbo, iwae_bound
+from torchlvm.training.config import TrainConfig
+from torchlvm.training.losses import check_objective, kl_weight, training_loss
+
+
+def monitor(config: TrainConfig) -> tuple[str, str]:
+    """The validation metric that decides the best checkpoint and early stopping, and its mode.
+
+    The bound being trained: ``val/elbo`` (max), ``val/iwae_<k>`` (max) for IWAE, or
+    ``val/reconstruction`` (min) for the autoencoder.
+    """
+    if config.objective == "reconstruction":
+        return "val/reconstruction", "min"
+    if config.objective == "iwae" and config.k > 1:
+        return f"val/iwae_{config.k}", "max"
+    return "val/elbo", "max"
+
+
+class LVMModule(L.LightningModule):
+    """Trains ``model`` with the objective and optimizer settings of ``config``.
+
+    Args:
+        model: a :class:`~torchlvm.protocol.LatentVariableModel` (VAE, CVAE) or an autoencoder.
+        config: the run's settings.
+
+    Raises:
+        ConfigError: if the objective does not suit the model.
+    """
+
+    def __init__(self, model: torch.nn.Module, config: TrainConfig) -> None:
+        super().__init__()
+        check_objective(model, config.objective)
+        self.model = model
+        self.config = config
+        self.skipped_steps = 0
+        self._sums: dict[str, Tensor] = {}
+        self._count = 0
+        self._pending: tuple[dict[str, Tensor], int, Tensor] | None = None
+
+    # -- training ----------------------------------------------------------------------------
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
+
+    def current_kl_weight(self, batch_idx: int) -> float:
+        """β times the warm-up ramp at this step (epochs done, counted in fractions)."""
+        if self.config.warmup_epochs == 0:
+            return self.config.beta
+        per_epoch = self.trainer.num_training_batches
+        fraction = batch_idx / per_epoch if 0 < per_epoch < float("inf") else 0.0
+        return kl_weight(self.config, self.current_epoch + fraction)
+
+    def on_train_epoch_start(self) -> None:
+        self._sums, self._count, self._pending = {}, 0, None
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        x, c = batch["x"], batch.get("c")
+        terms = training_loss(
+            self.model, x, c, self.config, kl_weight=self.current_kl_weight(batch_idx)
+        )
+        loss = terms["loss"].mean()
+        self._pending = ({k: v.detach().sum() for k, v in terms.items()}, x.shape[0], loss.detach())
+        return loss
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self._pending is None:
+            return
+        sums, n, loss = self._pending
+        self._pending = None
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        grads = [p.grad for p in params if p.grad is not None]
+        checked = [loss]
+        if grads:
+            checked.append(torch.nn.utils.get_total_norm(grads, error_if_nonfinite=False))
+        if bool(torch.isfinite(torch.stack(checked)).all()):  # the one host sync per step
+            for name, value in sums.items():
+                self._sums[name] = self._sums[name] + value if name in self._sums else value
+            self._count += n
+            return
+        if self.config.on_nonfinite == "stop":
+            raise NonFiniteError(self._nonfinite_message(loss))
+        for p in params:
+            p.grad = None
+        self.skipped_steps += 1
+
+    def _nonfinite_message(self, loss: Tensor) -> str:
+        what = "loss" if not bool(torch.isfinite(loss)) else "gradient"
+        return (
+            f"training stopped: the {what} became non-finite (NaN or inf) at global step "
+            f"{self.global_step} (epoch {self.current_epoch}); no update was applied. Likely "
+            f"causes: a learning rate too high (lr={self.config.lr:g}; lower it or set a "
+            "gradient clip), a Gaussian likelihood with learned variance collapsing onto the "
+            "data (use fixed variance), or NaN in the data"
+        )
+
+    def on_train_epoch_end(self) -> None:
+        if self._count:
+            for name, total in self._sums.items():
+                self.log(f"train/{name}", total / self._count, on_epoch=True, sync_dist=True)
+        if self.config.warmup_epochs:
+            weight = kl_weight(self.config, self.current_epoch + 1.0)
+            self.log("train/kl_weight", weight, on_epoch=True)
+        if self.config.on_nonfinite == "skip":
+            self.log("train/skipped_steps", float(self.skipped_steps), on_epoch=True)
+
+    # -- validation --------------------------------------------------------------------------
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        x, c = batch["x"], batch.get("c")
+        size = x.shape[0]
+        values: dict[str, Tensor] = {}
+        if self.config.objective == "reconstruction":
+            values["val/reconstruction"] = self.model.reconstruction_loss(x).mean()
+        else:
+            terms = elbo(self.model, x, c)
+            values["val/elbo"] = terms.elbo.mean()
+            values["val/log_lik"] = terms.log_lik.mean()
+            values["val/kl"] = terms.kl.mean()
+            if self.config.objective == "iwae" and self.config.k > 1:
+                k = self.config.k
+                values[f"val/iwae_{k}"] = iwae_bound(self.model, x, c, num_samples=k).mean()
+        for name, value in values.items():
+            self.log(name, value, on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
+
+    # -- checkpoints hold only plain values --------------------------------------------------
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["torchlvm"] = {"skipped_steps": int(self.skipped_steps)}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.skipped_steps = int(checkpoint.get("torchlvm", {}).get("skipped_steps", 0))

@@ -1,0 +1,316 @@
+"""``fit``: train a model on a datamodule with Lightning and write a run folder.
+
+A run folder (DESIGN.md, "A run directory") holds
+
+- ``checkpoints/``: Lightning checkpoints — ``last.ckpt`` (every epoch, for resuming),
+  ``best-epochNNN.ckpt`` (the best validation bound so far) and ``run.json`` (the run's record,
+  written before training, so that an interrupted run can be resumed);
+- ``metrics.csv``: one row per epoch (see :mod:`torchlvm.training.metrics_csv`);
+- ``model.safetensors`` + ``config.json``: the best weights and everything needed to rebuild the
+  model and repeat the run, written at the end, so ``torchlvm.load(folder)`` works;
+- ``tensorboard/``: only when TensorBoard is installed.
+
+Checkpoints are read back with ``weights_only=True`` (tensors and plain values only; nothing is
+unpickled), and the module saves no hyperparameter objects in them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import math
+import os
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
+
+from torchlvm._files import write_json
+from torchlvm.errors import DataError, NonFiniteError, RunDirectoryError
+from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME, model_record
+from torchlvm.training.callbacks import EpochSeeds
+from torchlvm.training.config import TrainConfig
+from torchlvm.training.data import LVMDataModule
+from torchlvm.training.metrics_csv import METRICS_NAME, EpochCSVLogger, read_metrics
+from torchlvm.training.module import LVMModule, monitor
+
+CHECKPOINT_DIR = "checkpoints"
+LAST_NAME = "last.ckpt"
+RUN_RECORD_NAME = "run.json"
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What a call to :func:`fit` did.
+
+    Attributes:
+        out_dir: the run folder.
+        epochs: epochs completed in total (counting those before a resume).
+        start_epoch: the epoch this call started at (0, or where a resume picked up).
+        monitor: the validation metric that picked the saved weights, e.g. ``"val/elbo"``.
+        best_epoch: the epoch whose weights were saved (0-based), or None.
+        best_value: ``monitor`` at ``best_epoch``, nats per example, or None.
+        metrics: every row of ``metrics.csv``, one dict per epoch.
+        seconds: wall-clock seconds this call spent training.
+        stopped_early: whether early stopping ended the run.
+        skipped_steps: updates skipped for a non-finite loss (``on_nonfinite="skip"``).
+    """
+
+    out_dir: Path
+    epochs: int
+    start_epoch: int
+    monitor: str
+    best_epoch: int | None
+    best_value: float | None
+    metrics: list[dict[str, float]] = field(repr=False)
+    seconds: float
+    stopped_early: bool
+    skipped_steps: int
+
+    @property
+    def final(self) -> dict[str, float]:
+        """The last epoch's row of ``metrics.csv`` ({} if none)."""
+        return self.metrics[-1] if self.metrics else {}
+
+
+def holds_run(folder: Path) -> bool:
+    """Whether ``folder`` holds (part of) a torchlvm run."""
+    names = (CONFIG_NAME, WEIGHTS_NAME, METRICS_NAME, CHECKPOINT_DIR)
+    return folder.is_dir() and any((folder / n).exists() for n in names)
+
+
+def read_run_record(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The record of a run: ``config.json`` if the run finished, else ``checkpoints/run.json``.
+
+    Raises:
+        RunDirectoryError: if the folder holds neither.
+        DataError: if the file is not valid JSON.
+    """
+    folder = Path(folder)
+    for path in (folder / CONFIG_NAME, folder / CHECKPOINT_DIR / RUN_RECORD_NAME):
+        if path.is_file():
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise DataError(f"{path} is not valid JSON ({err}); the file is damaged") from None
+    raise RunDirectoryError(
+        f"{folder} holds no run to resume ({CONFIG_NAME} and {CHECKPOINT_DIR}/{RUN_RECORD_NAME} "
+        "are missing); train it from scratch without resume"
+    )
+
+
+def _tensorboard_available() -> bool:
+    return any(importlib.util.find_spec(m) is not None for m in ("tensorboard", "tensorboardX"))
+
+
+def _loggers(out_dir: Path) -> list[Any]:
+    loggers: list[Any] = [EpochCSVLogger(out_dir)]
+    if _tensorboard_available():
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(save_dir=str(out_dir), name="tensorboard", version=""))
+    return loggers
+
+
+@contextmanager
+def _quiet_lightning(quiet: bool):
+    """Silence Lightning's informational lines (and, always, warnings that do not apply)."""
+    names = ("lightning.pytorch", "lightning.fabric")
+    levels = [logging.getLogger(n).level for n in names]
+    with warnings.catch_warnings():
+        # data live in memory and are sliced a whole batch at a time: workers would not help
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not.*")
+        warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+        if quiet:
+            for n in names:
+                logging.getLogger(n).setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for n, level in zip(names, levels, strict=True):
+                logging.getLogger(n).setLevel(level)
+
+
+def _load_module_weights(model: torch.nn.Module, path: str) -> int:
+    """Load the ``model.*`` weights of a Lightning checkpoint into ``model``; return its epoch."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    prefix = "model."
+    state = {
+        k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
+    }
+    model.load_state_dict(state, strict=True)
+    return int(checkpoint.get("epoch", -1))
+
+
+def _checkpoint_epoch(path: Path) -> int | None:
+    if not path.is_file():
+        return None
+    return int(torch.load(path, map_location="cpu", weights_only=True).get("epoch", -1))
+
+
+def fit(
+    model: torch.nn.Module,
+    datamodule: LVMDataModule,
+    config: TrainConfig,
+    out_dir: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    accelerator: str = "cpu",
+    devices: int | str = 1,
+    extra_config: dict[str, Any] | None = None,
+) -> FitResult:
+    """Train ``model`` and write the run folder ``out_dir``.
+
+    Seed before building the model (``lightning.seed_everything(config.seed)``) for a repeatable
+    initialization; ``fit`` seeds everything again before training.
+
+    Args:
+        model: a VAE, CVAE or autoencoder (any registered model with ``save_pretrained``).
+        datamodule: the data; its ``batch_size`` should equal ``config.batch_size``.
+        config: objective, optimizer and run settings.
+        out_dir: the run folder (created if needed).
+        resume: continue from ``out_dir/checkpoints/last.ckpt`` up to ``config.max_epochs``
+            epochs in total (weights, optimizer, epoch counter and early-stopping state).
+        progress: show a progress bar and Lightning's informational lines.
+        accelerator, devices: passed to ``lightning.Trainer``.
+        extra_config: further JSON sections for ``config.json`` (e.g. the command line).
+
+    Returns:
+        A :class:`FitResult`.
+
+    Raises:
+        RunDirectoryError: if ``out_dir`` already holds a run and ``resume`` is False, or
+            ``resume`` is True and there is no checkpoint.
+        NonFiniteError: if training diverged with ``on_nonfinite="stop"``; the message names
+            the step and the checkpoint that stays.
+        DataError, ConfigError: if the model does not suit the data or the objective.
+    """
+    out_dir = Path(out_dir)
+    ckpt_dir = out_dir / CHECKPOINT_DIR
+    last = ckpt_dir / LAST_NAME
+    if resume and not last.is_file():
+        raise RunDirectoryError(f"cannot resume: {last} does not exist; train from scratch instead")
+    if not resume and holds_run(out_dir):
+        raise RunDirectoryError(
+            f"{out_dir} already holds a run; resume it, or choose another folder"
+        )
+    if datamodule.batch_size != config.batch_size:
+        datamodule.batch_size = config.batch_size
+    datamodule.setup("fit")
+    datamodule.check_model(model)
+    module = LVMModule(model, config)
+    record = {
+        **model_record(model),
+        "training": asdict(config),
+        "data": datamodule.record(),
+        **(extra_config or {}),
+    }
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    write_json(ckpt_dir / RUN_RECORD_NAME, record)
+
+    metric, mode = monitor(config)
+    checkpoint = ModelCheckpoint(
+        dirpath=ckpt_dir,
+        filename="best-epoch{epoch:03d}",
+        monitor=metric,
+        mode=mode,
+        save_top_k=1,
+        save_last=True,
+        auto_insert_metric_name=False,
+        enable_version_counter=False,
+    )
+    callbacks: list[L.Callback] = [EpochSeeds(config.seed), checkpoint]
+    early = None
+    if config.patience is not None:
+        early = EarlyStopping(monitor=metric, mode=mode, patience=config.patience)
+        callbacks.append(early)
+    if progress:
+        callbacks.append(TQDMProgressBar())
+
+    start_epoch = 0
+    if resume:
+        start_epoch = (_checkpoint_epoch(last) or 0) + 1
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    started = time.perf_counter()
+    with _quiet_lightning(not progress):
+        trainer = L.Trainer(
+            accelerator=accelerator,
+            devices=devices,
+            max_epochs=config.max_epochs,
+            gradient_clip_val=config.gradient_clip,
+            deterministic=config.deterministic,
+            callbacks=callbacks,
+            logger=_loggers(out_dir),
+            enable_progress_bar=progress,
+            enable_model_summary=progress,
+            log_every_n_steps=max(1, min(50, datamodule.num_train_batches())),
+            default_root_dir=str(out_dir),
+        )
+        try:
+            trainer.fit(
+                module,
+                datamodule=datamodule,
+                ckpt_path=str(last) if resume else None,
+                weights_only=True,
+            )
+        except NonFiniteError as err:
+            done = _checkpoint_epoch(last)
+            kept = (
+                f"the last good checkpoint (end of epoch {done}) stays at {last}"
+                if done is not None
+                else "no checkpoint was written (the first epoch did not finish)"
+            )
+            raise NonFiniteError(f"{err}; {kept}") from None
+    seconds = time.perf_counter() - started
+
+    model.cpu()
+    best_epoch: int | None = None
+    if checkpoint.best_model_path and Path(checkpoint.best_model_path).is_file():
+        best_epoch = _load_module_weights(model, checkpoint.best_model_path)
+    model.eval()
+    if hasattr(model, "fit_code_distribution"):
+        with torch.no_grad():
+            model.fit_code_distribution(datamodule.train_x())
+
+    rows = read_metrics(out_dir / METRICS_NAME)
+    best_value = next(
+        (r.get(metric) for r in rows if r["epoch"] == best_epoch and metric in r), None
+    )
+    result = FitResult(
+        out_dir=out_dir,
+        epochs=trainer.current_epoch,
+        start_epoch=start_epoch,
+        monitor=metric,
+        best_epoch=best_epoch,
+        best_value=None if best_value is None or not math.isfinite(best_value) else best_value,
+        metrics=rows,
+        seconds=seconds,
+        stopped_early=bool(early is not None and early.stopped_epoch > 0),
+        skipped_steps=module.skipped_steps,
+    )
+    model.save_pretrained(
+        out_dir,
+        training=asdict(config),
+        data=datamodule.record(),
+        result={
+            "weights": "best" if best_epoch is not None else "last",
+            "monitor": metric,
+            "best_epoch": best_epoch,
+            "best_value": result.best_value,
+            "epochs": result.epochs,
+            "stopped_early": result.stopped_early,
+            "skipped_steps": result.skipped_steps,
+            "units": "nats per example",
+        },
+        **(extra_config or {}),
+    )
+    return result
