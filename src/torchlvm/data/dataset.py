@@ -1,0 +1,162 @@
+"""The :class:`Dataset` container every loader returns: tensors plus what they are.
+
+A dataset is a matrix ``x`` of shape ``(N, D)`` (images scaled to [0, 1] and flattened row-major),
+optional integer labels ``y`` of shape ``(N,)``, and the facts a result must record with it: name,
+split, per-example shape and binarization protocol. Batching slices whole index tensors; there is
+no per-example Python work.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from torchlvm._checks import check_choice, check_positive_int
+from torchlvm.data.binarize import PROTOCOLS, check_intensities
+from torchlvm.errors import ConfigError, DataError
+
+SPLITS: tuple[str, ...] = ("train", "val", "test", "all")
+"""The split names every dataset accepts."""
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A dataset held in memory as tensors.
+
+    Attributes:
+        x: ``(N, D)`` floating point data. Images are scaled to [0, 1] and flattened row-major;
+            for ``binarize == "dynamic"`` these are the Bernoulli intensities.
+        y: ``(N,)`` int64 class labels, or None.
+        name: What was loaded, e.g. ``"digits"`` or the path of a user file.
+        split: ``"train"``, ``"val"``, ``"test"`` or ``"all"``.
+        shape: Per-example shape before flattening: ``(1, 8, 8)``, ``(1, 28, 28)`` or ``(D,)``.
+        num_classes: Number of label classes, or None without labels.
+        class_names: One name per class, or None.
+        binarize: Protocol, ``"none"``, ``"dynamic"`` or ``"threshold"`` (see
+            :mod:`torchlvm.data.binarize`).
+        truth: For synthetic data, the parameters that generated it; else None.
+
+    Raises:
+        DataError: If the fields disagree with each other (shapes, dtypes, label range).
+        ConfigError: If ``split`` or ``binarize`` is not a known name.
+    """
+
+    x: Tensor
+    y: Tensor | None
+    name: str
+    split: str
+    shape: tuple[int, ...]
+    num_classes: int | None
+    class_names: tuple[str, ...] | None
+    binarize: str
+    truth: dict[str, Tensor] | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("split", self.split, SPLITS)
+        check_choice("binarize", self.binarize, PROTOCOLS)
+        if self.x.ndim != 2 or not self.x.is_floating_point():
+            raise DataError(
+                f"{self.name}: x must be a floating point (N, D) tensor, got dtype {self.x.dtype} "
+                f"and shape {tuple(self.x.shape)}; flatten examples and convert to float"
+            )
+        if math.prod(self.shape) != self.x.shape[1]:
+            raise DataError(
+                f"{self.name}: per-example shape {self.shape} does not hold D={self.x.shape[1]} "
+                "values; pass the shape the rows were flattened from"
+            )
+        if self.y is not None:
+            self._check_labels(self.y)
+        if self.binarize == "dynamic":
+            check_intensities(self.x, "dynamic", self.name)
+
+    def _check_labels(self, y: Tensor) -> None:
+        if y.dtype != torch.int64 or y.shape != (self.x.shape[0],):
+            raise DataError(
+                f"{self.name}: y must be an int64 tensor of shape ({self.x.shape[0]},), got dtype "
+                f"{y.dtype} and shape {tuple(y.shape)}; convert labels with .long()"
+            )
+        if self.num_classes is None or len(y) == 0:
+            return
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= self.num_classes:
+            raise DataError(
+                f"{self.name}: labels must lie in 0..{self.num_classes - 1}, got {low}..{high}; "
+                "renumber the classes from 0"
+            )
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def dim(self) -> int:
+        """D, the number of values per example."""
+        return self.x.shape[1]
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(name={self.name!r}, split={self.split!r}, n={len(self)}, "
+            f"shape={self.shape}, num_classes={self.num_classes}, binarize={self.binarize!r})"
+        )
+
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        drop_last: bool = False,
+    ) -> Iterator[tuple[Tensor, Tensor | None]]:
+        """Yield one epoch of ``(x, y)`` batches.
+
+        Args:
+            batch_size: Examples per batch B; the last batch may be smaller unless ``drop_last``.
+            shuffle: Visit the examples in a random order (each exactly once per epoch).
+            generator: Random source for the order and, under ``"dynamic"``, for the redraw.
+            drop_last: Skip a final batch smaller than ``batch_size``.
+
+        Yields:
+            ``x`` of shape ``(B, D)`` and ``y`` of shape ``(B,)`` or None. Under the ``"dynamic"``
+            protocol each ``x`` is a fresh Bernoulli(intensity) draw in {0, 1}.
+
+        Raises:
+            ConfigError: If ``batch_size`` is not a positive integer.
+        """
+        check_positive_int("batch_size", batch_size)
+        n = len(self)
+        order = torch.randperm(n, generator=generator) if shuffle else None
+        stop = n - n % batch_size if drop_last else n
+        for start in range(0, stop, batch_size):
+            if order is None:
+                xb = self.x[start : start + batch_size]
+                yb = None if self.y is None else self.y[start : start + batch_size]
+            else:
+                index = order[start : start + batch_size]
+                xb = self.x[index]
+                yb = None if self.y is None else self.y[index]
+            if self.binarize == "dynamic":
+                xb = torch.bernoulli(xb, generator=generator)
+            yield xb, yb
+
+    def fixed_binarized(self, seed: int = 0) -> Tensor:
+        """The data as evaluation sees it: one seeded Bernoulli draw of ``x`` under the
+        ``"dynamic"`` protocol, ``x`` itself otherwise.
+
+        Args:
+            seed: Seed of the single draw; the same seed gives the same tensor.
+
+        Returns:
+            ``(N, D)`` tensor with the dtype of ``x``.
+
+        Raises:
+            ConfigError: If ``seed`` is not an integer.
+        """
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"seed must be an integer, got {seed!r}")
+        if self.binarize != "dynamic":
+            return self.x
+        generator = torch.Generator().manual_seed(seed)
+        return torch.bernoulli(self.x, generator=generator)

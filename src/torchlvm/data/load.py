@@ -1,0 +1,105 @@
+"""``load_dataset``: the one entry point from a name (or a file path) to a :class:`Dataset`.
+
+It checks the arguments, dispatches to a registered loader (:mod:`torchlvm.data.registry`) or to
+the user-file reader (:mod:`torchlvm.data.files`), then applies the binarization protocol
+(:mod:`torchlvm.data.binarize`): ``"threshold"`` now, ``"dynamic"`` at every pass.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from torchlvm._checks import check_choice
+from torchlvm.data.binarize import PROTOCOLS, check_intensities
+from torchlvm.data.binarize import binarize as apply_binarize
+from torchlvm.data.dataset import SPLITS, Dataset
+from torchlvm.data.files import load_file
+from torchlvm.data.registry import FILE_SUFFIXES, get_spec, list_datasets
+from torchlvm.data.splits import check_seed
+from torchlvm.errors import ConfigError
+
+FILE_OPTIONS: tuple[str, ...] = ("allow_missing", "label_column")
+
+
+def _is_file_name(name: str | os.PathLike[str]) -> bool:
+    """Whether ``name`` is meant as a path to a user file rather than a dataset name."""
+    if isinstance(name, os.PathLike):
+        return True
+    if name in list_datasets():
+        return False
+    if Path(name).suffix.lower() in FILE_SUFFIXES:
+        return True
+    if os.sep in name or Path(name).is_file():
+        raise ConfigError(
+            f"cannot read {name}: unsupported extension {Path(name).suffix!r}; torchlvm reads "
+            f"{', '.join(FILE_SUFFIXES)} files"
+        )
+    return False
+
+
+def _check_options(what: str, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{what} takes no option {unknown[0]!r}; its options are: "
+            f"{', '.join(allowed) or 'none'}"
+        )
+
+
+def _apply_protocol(data: Dataset, protocol: str) -> Dataset:
+    """``data`` (grey levels) under the binarization ``protocol``."""
+    if protocol == "none":
+        return data
+    check_intensities(data.x, protocol, data.name)
+    if protocol == "threshold":
+        return replace(data, x=apply_binarize(data.x, "threshold"), binarize="threshold")
+    return replace(data, binarize="dynamic")
+
+
+def load_dataset(
+    name: str | os.PathLike[str],
+    split: str = "train",
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    binarize: str = "none",
+    seed: int = 0,
+    **options: Any,
+) -> Dataset:
+    """Load a named dataset, or a user's ``.npy`` / ``.npz`` / ``.csv`` file.
+
+    Args:
+        name: A registered name (see :func:`list_datasets`), e.g. ``"digits"`` or
+            ``"fashion-mnist"``, or a path ending in ``.npy``, ``.npz`` or ``.csv``.
+        split: ``"train"``, ``"val"``, ``"test"`` or ``"all"``.
+        data_dir: Folder searched first for datasets read from disk.
+        binarize: ``"none"``, ``"dynamic"`` (fresh Bernoulli draw per pass) or ``"threshold"``
+            (x > 0.5 now).
+        seed: Seed of the split (and of generation, for synthetic data).
+        **options: Dataset-specific options, e.g. ``n=500`` for ``"linear-gaussian"`` or
+            ``allow_missing=True`` and ``label_column="y"`` for files.
+
+    Returns:
+        The split, with ``x`` of shape ``(N, D)`` and ``y`` of shape ``(N,)`` or None.
+
+    Raises:
+        ConfigError: If the name, split, protocol, seed or an option is not allowed.
+        DataNotFoundError: If the dataset's files are not found; the message lists where
+            torchlvm looked and how to get them.
+        DataError: If the data are corrupt or empty, or cannot be binarized.
+    """
+    check_choice("split", split, SPLITS)
+    check_choice("binarize", binarize, PROTOCOLS)
+    check_seed(seed)
+    if not isinstance(name, (str, os.PathLike)):
+        raise ConfigError(f"name must be a dataset name or a file path, got {name!r}")
+    if _is_file_name(name):
+        _check_options(f"file {name}", options, FILE_OPTIONS)
+        data = load_file(name, split, seed=seed, **options)
+    else:
+        spec = get_spec(name)
+        _check_options(f"dataset {name!r}", options, spec.options)
+        data = spec.loader(split, seed=seed, data_dir=data_dir, **options)
+    return _apply_protocol(data, binarize)

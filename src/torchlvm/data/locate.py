@@ -1,0 +1,101 @@
+"""Where torchlvm looks for a dataset's files, in order (DESIGN.md, "Data").
+
+1. an explicit ``data_dir`` (the folder itself, then ``data_dir/<name>``),
+2. ``$TORCHLVM_DATA/<name>``,
+3. the user cache, ``$XDG_CACHE_HOME/torchlvm/<name>`` or ``~/.cache/torchlvm/<name>``,
+4. ``/usr/share/datasets/<name>``, where Debian packages such as ``dataset-fashion-mnist`` put
+   them.
+
+The first folder that holds every required file wins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SYSTEM_DIR = Path("/usr/share/datasets")
+"""Where system packages install datasets."""
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/torchlvm``, or ``~/.cache/torchlvm`` when that variable is unset."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "torchlvm"
+
+
+def candidate_dirs(name: str, data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The folders searched for dataset ``name``, in search order.
+
+    Args:
+        name: Dataset name, also its folder name, e.g. ``"fashion-mnist"``.
+        data_dir: An explicit folder, searched first.
+
+    Returns:
+        Folders, most preferred first.
+    """
+    dirs: list[Path] = []
+    if data_dir is not None:
+        dirs += [Path(data_dir), Path(data_dir) / name]
+    env = os.environ.get("TORCHLVM_DATA")
+    if env:
+        dirs.append(Path(env) / name)
+    dirs += [user_cache_dir() / name, SYSTEM_DIR / name]
+    return dirs
+
+
+@dataclass(frozen=True)
+class Found:
+    """The outcome of a search.
+
+    Attributes:
+        files: Required file name -> path found, or None when no folder holds them all.
+        looked_in: Every folder searched, in order.
+    """
+
+    files: dict[str, Path] | None
+    looked_in: tuple[str, ...]
+
+    @property
+    def location(self) -> str | None:
+        """The folder the files were found in, or None."""
+        if not self.files:
+            return None
+        return str(next(iter(self.files.values())).parent)
+
+
+def _files_in(folder: Path, required: Sequence[str]) -> dict[str, Path] | None:
+    """Each required file in ``folder``, raw preferred over ``.gz``; None if one is missing."""
+    found: dict[str, Path] = {}
+    for file_name in required:
+        for path in (folder / file_name, folder / f"{file_name}.gz"):
+            if path.is_file():
+                found[file_name] = path
+                break
+        else:
+            return None
+    return found
+
+
+def find_files(
+    name: str, required: Sequence[str], data_dir: str | os.PathLike[str] | None = None
+) -> Found:
+    """Search the folders of :func:`candidate_dirs` for one holding every required file.
+
+    Args:
+        name: Dataset name.
+        required: File names that must all be present, each raw or gzipped (``.gz``).
+        data_dir: An explicit folder, searched first.
+
+    Returns:
+        The files of the first complete folder, and every folder looked in.
+    """
+    looked: list[str] = []
+    for folder in candidate_dirs(name, data_dir):
+        looked.append(str(folder))
+        files = _files_in(folder, required)
+        if files is not None:
+            return Found(files, tuple(looked))
+    return Found(None, tuple(looked))

@@ -1,0 +1,210 @@
+"""MNIST and Fashion-MNIST from their four IDX files.
+
+Datasets: ``mnist`` (LeCun, Cortes and Burges, 1998) and ``fashion-mnist`` (Xiao, Rasul and
+Vollgraf, "Fashion-MNIST", arXiv:1708.07747, 2017): 28x28 grey images, 10 classes, 60,000 official
+training and 10,000 test images. The files are found as :mod:`torchlvm.data.locate` describes.
+
+Splits: ``"test"`` is the official t10k set; ``"val"`` is a seeded, class-stratified 10% of the
+official training set and ``"train"`` the other 90%; ``"all"`` is train + val + test (70,000).
+Pixels are scaled from 0..255 to [0, 1] and each image flattened row-major to 784 values.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from torchlvm.data.dataset import Dataset
+from torchlvm.data.idx import read_idx_cached
+from torchlvm.data.locate import find_files
+from torchlvm.data.registry import register_dataset
+from torchlvm.data.splits import split_indices
+from torchlvm.errors import DataError, DataNotFoundError
+
+IDX_FILES: dict[str, tuple[str, str]] = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+REQUIRED_FILES: tuple[str, ...] = IDX_FILES["train"] + IDX_FILES["test"]
+VAL_FRACTION = 0.1
+NUM_CLASSES = 10
+
+FASHION_CLASSES: tuple[str, ...] = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+DIGIT_CLASSES: tuple[str, ...] = tuple(str(d) for d in range(10))
+
+_FILES_NOTE = "the four IDX files (" + ", ".join(REQUIRED_FILES) + ", each raw or .gz)"
+FASHION_HOW_TO_GET = (
+    "on Debian/Ubuntu run `sudo apt-get install dataset-fashion-mnist`; or put "
+    f"{_FILES_NOTE} in one of those folders, or pass data_dir (--data-dir) naming their folder"
+)
+MNIST_HOW_TO_GET = (
+    f"put {_FILES_NOTE} in a folder and pass data_dir (--data-dir), or put them in "
+    "$TORCHLVM_DATA/mnist with TORCHLVM_DATA set"
+)
+
+
+def _read_pair(files: dict[str, Path], part: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``(N, H, W)`` and labels ``(N,)`` of the official ``part``, checked to agree."""
+    image_name, label_name = IDX_FILES[part]
+    image_path, label_path = files[image_name], files[label_name]
+    images, labels = read_idx_cached(image_path), read_idx_cached(label_path)
+    if images.ndim != 3:
+        raise DataError(
+            f"{image_path} must hold images (3 dimensions), its header declares "
+            f"{images.ndim}; it may be a labels file under the wrong name"
+        )
+    if labels.ndim != 1:
+        raise DataError(
+            f"{label_path} must hold labels (1 dimension), its header declares "
+            f"{labels.ndim}; it may be an images file under the wrong name"
+        )
+    if len(images) != len(labels):
+        raise DataError(
+            f"{image_path} holds {len(images)} images but {label_path} holds {len(labels)} "
+            "labels; the two must come from the same set, re-download them"
+        )
+    if len(labels) and int(labels.max()) >= NUM_CLASSES:
+        raise DataError(
+            f"{label_path} holds label {int(labels.max())}, outside 0..{NUM_CLASSES - 1}; "
+            "re-download it"
+        )
+    return images, labels
+
+
+def _select(
+    files: dict[str, Path], split: str, seed: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The image and label arrays that make up ``split``, in train-then-test order."""
+    images: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    if split in ("train", "val", "all"):
+        train_images, train_labels = _read_pair(files, "train")
+        if split != "all":
+            fractions = (1.0 - VAL_FRACTION, VAL_FRACTION)
+            parts = split_indices(len(train_labels), fractions, seed, stratify=train_labels)
+            index = parts[0] if split == "train" else parts[1]
+            train_images, train_labels = train_images[index], train_labels[index]
+        images.append(train_images)
+        labels.append(train_labels)
+    if split in ("test", "all"):
+        test_images, test_labels = _read_pair(files, "test")
+        images.append(test_images)
+        labels.append(test_labels)
+    return images, labels
+
+
+def _scaled(pixels: np.ndarray) -> torch.Tensor:
+    """uint8 ``(N, D)`` pixels as float32 in [0, 1]; the input (maybe cached, read-only) is only
+    read."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(pixels).to(torch.float32).div_(255)
+
+
+def load_idx_dataset(
+    name: str,
+    split: str,
+    *,
+    seed: int,
+    data_dir: str | os.PathLike[str] | None,
+    class_names: tuple[str, ...],
+    how_to_get: str,
+) -> Dataset:
+    """Find, read and split an MNIST-format dataset.
+
+    Args:
+        name: Dataset name, also its folder name under the search roots.
+        split: ``"train"``, ``"val"``, ``"test"`` or ``"all"``.
+        seed: Seed of the train/val split.
+        data_dir: Folder searched first.
+        class_names: One name per class.
+        how_to_get: The fix shown when the files are missing.
+
+    Returns:
+        ``x`` of shape ``(N, H*W)`` in [0, 1], float32; ``y`` of shape ``(N,)``; shape
+        ``(1, H, W)``.
+
+    Raises:
+        DataNotFoundError: If no searched folder holds all four files; the message lists every
+            folder and how to get the data.
+        DataError: If a file is corrupt or the files disagree.
+    """
+    found = find_files(name, REQUIRED_FILES, data_dir)
+    if found.files is None:
+        raise DataNotFoundError(
+            f"{name} not found: looked in {', '.join(found.looked_in)}; to get it: {how_to_get}"
+        )
+    images, labels = _select(found.files, split, seed)
+    if len({part.shape[1:] for part in images}) > 1:
+        raise DataError(
+            f"{name} in {found.location}: train and test images differ in size "
+            f"({images[0].shape[1:]} vs {images[1].shape[1:]}); re-download the files"
+        )
+    pixels = np.concatenate(images) if len(images) > 1 else images[0]
+    if len(pixels) == 0:
+        raise DataError(f"{name} in {found.location} holds no images; re-download the files")
+    height, width = pixels.shape[1:]
+    x = _scaled(pixels.reshape(len(pixels), height * width))
+    y = np.concatenate(labels).astype(np.int64)
+    return Dataset(
+        x=x,
+        y=torch.from_numpy(y),
+        name=name,
+        split=split,
+        shape=(1, height, width),
+        num_classes=NUM_CLASSES,
+        class_names=class_names,
+        binarize="none",
+    )
+
+
+def _register(
+    name: str, description: str, class_names: tuple[str, ...], how_to_get: str
+) -> Callable[..., Dataset]:
+    """Register an MNIST-format dataset whose files live in a folder called ``name``."""
+
+    @register_dataset(
+        name,
+        description=description,
+        how_to_get=how_to_get,
+        locate=functools.partial(find_files, name, REQUIRED_FILES),
+    )
+    def load(split: str, *, seed: int, data_dir: str | os.PathLike[str] | None) -> Dataset:
+        return load_idx_dataset(
+            name,
+            split,
+            seed=seed,
+            data_dir=data_dir,
+            class_names=class_names,
+            how_to_get=how_to_get,
+        )
+
+    return load
+
+
+load_fashion_mnist = _register(
+    "fashion-mnist",
+    "70,000 28x28 grey clothing images in 10 classes (Zalando Research)",
+    FASHION_CLASSES,
+    FASHION_HOW_TO_GET,
+)
+load_mnist = _register(
+    "mnist", "70,000 28x28 grey handwritten digits in 10 classes", DIGIT_CLASSES, MNIST_HOW_TO_GET
+)

@@ -1,0 +1,114 @@
+"""The registry of named datasets, filled by the :func:`register_dataset` decorator.
+
+A loader is a function ``loader(split, *, seed, data_dir, **options) -> Dataset`` returning
+grey-level data (``binarize="none"``); :func:`torchlvm.data.load_dataset` looks it up by name,
+checks the options against the loader's keyword parameters and applies binarization.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torchlvm.data.dataset import Dataset
+from torchlvm.data.locate import Found
+from torchlvm.errors import ConfigError
+
+Loader = Callable[..., Dataset]
+Locator = Callable[[str | os.PathLike[str] | None], Found]
+
+FILE_SUFFIXES: tuple[str, ...] = (".npy", ".npz", ".csv")
+"""Extensions of user files that ``load_dataset`` accepts in place of a dataset name."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registered dataset.
+
+    Attributes:
+        name: The name ``load_dataset`` takes, e.g. ``"fashion-mnist"``.
+        loader: Returns the requested split as a :class:`Dataset`.
+        description: One line on what the data is.
+        how_to_get: How to obtain the files, or a note that none are needed.
+        locate: Searches for the files given an optional ``data_dir``; None when the data is
+            built in or generated.
+        options: Names of the extra keyword options the loader takes.
+    """
+
+    name: str
+    loader: Loader
+    description: str
+    how_to_get: str
+    locate: Locator | None
+    options: tuple[str, ...]
+
+
+_REGISTRY: dict[str, DatasetSpec] = {}
+_STANDARD_PARAMETERS = ("split", "seed", "data_dir")
+
+
+def register_dataset(
+    name: str,
+    *,
+    description: str | None = None,
+    how_to_get: str = "built in: nothing to download",
+    locate: Locator | None = None,
+) -> Callable[[Loader], Loader]:
+    """Decorator that registers ``loader`` under ``name``.
+
+    Args:
+        name: The dataset's name.
+        description: One line; defaults to the first line of the loader's docstring.
+        how_to_get: How a user obtains the data.
+        locate: File search for datasets read from disk (see :mod:`torchlvm.data.locate`).
+
+    Returns:
+        The decorator, which returns the loader unchanged.
+
+    Raises:
+        ConfigError: If ``name`` is already registered.
+    """
+
+    def decorate(loader: Loader) -> Loader:
+        if name in _REGISTRY:
+            raise ConfigError(f"dataset {name!r} is already registered; choose another name")
+        options = tuple(
+            parameter.name
+            for parameter in inspect.signature(loader).parameters.values()
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+            and parameter.name not in _STANDARD_PARAMETERS
+        )
+        summary = description or (inspect.getdoc(loader) or name).splitlines()[0]
+        _REGISTRY[name] = DatasetSpec(name, loader, summary, how_to_get, locate, options)
+        return loader
+
+    return decorate
+
+
+def list_datasets() -> list[str]:
+    """Names of the registered datasets, sorted."""
+    return sorted(_REGISTRY)
+
+
+def dataset_specs() -> list[DatasetSpec]:
+    """The registered datasets, sorted by name."""
+    return [_REGISTRY[name] for name in list_datasets()]
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """The registered dataset called ``name``.
+
+    Raises:
+        ConfigError: If no dataset has that name; the message lists the known names.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(list_datasets())
+        suffixes = "/".join(FILE_SUFFIXES)
+        raise ConfigError(
+            f"unknown dataset {name!r}; known datasets: {known}; a path to a file ending in "
+            f"{suffixes} is also accepted"
+        ) from None

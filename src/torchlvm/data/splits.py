@@ -1,0 +1,122 @@
+"""Seeded train/val/test splits, optionally stratified by label.
+
+The split sizes are exact (largest-remainder rounding of ``N * fraction``), a given seed always
+gives the same split, and the three parts are disjoint and cover every example. Stratification
+orders the examples by class (randomly within a class) and deals the split slots evenly along
+that order, so each class gets its share of every split to within one example.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from torchlvm.data.dataset import Dataset
+from torchlvm.errors import ConfigError, DataError
+
+PART_NAMES: tuple[str, ...] = ("train", "val", "test")
+_MAX_SEED = 2**32 - 1  # the widest range numpy, scikit-learn and torch all accept
+
+
+def check_seed(seed: object) -> int:
+    """Return ``seed`` if it is an integer in 0..2**32-1.
+
+    Raises:
+        ConfigError: Otherwise, naming the value and the allowed range.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= _MAX_SEED:
+        raise ConfigError(f"seed must be an integer in 0..{_MAX_SEED}, got {seed!r}")
+    return seed
+
+
+def split_sizes(n: int, fractions: tuple[float, ...]) -> tuple[int, ...]:
+    """Exact part sizes summing to ``n``, as close to ``n * fraction`` as integers allow.
+
+    Args:
+        n: Number of examples.
+        fractions: One non-negative fraction per part, summing to 1.
+
+    Returns:
+        One size per part.
+    """
+    assert all(f >= 0 for f in fractions) and math.isclose(sum(fractions), 1.0)
+    raw = [n * f for f in fractions]
+    sizes = [math.floor(r + 1e-9) for r in raw]
+    by_remainder = sorted(range(len(raw)), key=lambda i: sizes[i] - raw[i])
+    for i in by_remainder[: n - sum(sizes)]:
+        sizes[i] += 1
+    return tuple(sizes)
+
+
+def _dealt_parts(n: int, sizes: tuple[int, ...]) -> np.ndarray:
+    """Part id per position, each part's slots spread evenly over ``0..n-1``.  Shape ``(n,)``."""
+    keys = np.concatenate([(np.arange(s) + 0.5) / s for s in sizes if s > 0])
+    parts = np.concatenate([np.full(s, i) for i, s in enumerate(sizes) if s > 0])
+    return parts[np.argsort(keys, kind="stable")]
+
+
+def split_indices(
+    n: int,
+    fractions: tuple[float, ...],
+    seed: int,
+    stratify: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...]:
+    """Partition ``range(n)`` into seeded random parts.
+
+    Args:
+        n: Number of examples.
+        fractions: One fraction per part, summing to 1, e.g. ``(0.8, 0.1, 0.1)``.
+        seed: Non-negative integer; the same seed gives the same parts.
+        stratify: ``(n,)`` class labels to balance across parts, or None.
+
+    Returns:
+        One sorted int64 index array per part; disjoint, together covering ``range(n)``.
+    """
+    order = np.random.default_rng(seed).permutation(n)
+    if stratify is not None:
+        order = order[np.argsort(stratify[order], kind="stable")]
+    parts = _dealt_parts(n, split_sizes(n, fractions))
+    return tuple(np.sort(order[parts == i]).astype(np.int64) for i in range(len(fractions)))
+
+
+def select_split(
+    data: Dataset,
+    split: str,
+    *,
+    fractions: tuple[float, float, float],
+    seed: int,
+    stratify: bool = False,
+) -> Dataset:
+    """The ``split`` part of a dataset that holds everything.
+
+    Args:
+        data: The whole dataset (its ``split`` is ignored).
+        split: ``"train"``, ``"val"``, ``"test"`` or ``"all"`` (returns every example).
+        fractions: Train, val and test fractions, summing to 1.
+        seed: Seed of the split.
+        stratify: Balance classes across the parts using ``data.y``.
+
+    Returns:
+        A dataset with the selected rows and ``split`` set.
+
+    Raises:
+        DataError: If the selected part is empty.
+    """
+    if split == "all":
+        part = data
+    else:
+        labels = data.y.numpy() if stratify and data.y is not None else None
+        index = split_indices(len(data), fractions, seed, labels)[PART_NAMES.index(split)]
+        rows = torch.from_numpy(index)
+        y = None if data.y is None else data.y[rows]
+        part = replace(data, x=data.x[rows], y=y, split=split)
+    if len(part) == 0:
+        percent = "/".join(f"{round(100 * f)}" for f in fractions)
+        raise DataError(
+            f"{data.name}: split {split!r} is empty ({len(data)} examples split "
+            f"{percent} train/val/test); use split='all' or more data"
+        )
+    return part

@@ -1,0 +1,63 @@
+"""Binarization protocols: none, threshold (fixed), dynamic (Bernoulli, redrawn)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from torchlvm.data import binarize, load_dataset
+from torchlvm.errors import ConfigError, DataError
+
+INTENSITY = torch.tensor([0.0, 0.2, 0.5, 0.51, 0.9, 1.0])
+
+
+def test_none_returns_the_grey_levels():
+    assert binarize(INTENSITY, "none") is INTENSITY
+
+
+def test_threshold_is_x_greater_than_half():
+    out = binarize(INTENSITY, "threshold")
+    assert out.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0] and out.dtype == INTENSITY.dtype
+
+
+def test_dynamic_mean_matches_intensity_and_draws_differ():
+    generator = torch.Generator().manual_seed(0)
+    x = INTENSITY.expand(20000, -1)
+    first = binarize(x, "dynamic", generator=generator)
+    second = binarize(x, "dynamic", generator=generator)
+    assert set(first.unique().tolist()) <= {0.0, 1.0}
+    torch.testing.assert_close(first.mean(0), INTENSITY, atol=0.015, rtol=0)
+    assert not torch.equal(first, second)
+
+
+def test_unknown_protocol():
+    with pytest.raises(ConfigError, match="binarize must be one of 'none', 'dynamic', 'threshold'"):
+        binarize(INTENSITY, "otsu")
+
+
+@pytest.mark.parametrize("protocol", ["dynamic", "threshold"])
+@pytest.mark.parametrize(
+    "x", [torch.tensor([0.5, 1.5]), torch.tensor([float("nan")])], ids=["above-1", "nan"]
+)
+def test_values_outside_unit_interval_are_refused(protocol, x):
+    with pytest.raises(DataError, match=r"needs values in \[0, 1\] .* binarize='none'"):
+        binarize(x, protocol)
+
+
+def test_integer_input_is_refused():
+    with pytest.raises(DataError, match="floating point"):
+        binarize(torch.tensor([0, 1]), "dynamic")
+
+
+def test_load_dataset_records_and_applies_the_protocol():
+    threshold = load_dataset("digits", "val", binarize="threshold")
+    assert threshold.binarize == "threshold"
+    assert set(threshold.x.unique().tolist()) == {0.0, 1.0}
+    dynamic = load_dataset("digits", "val", binarize="dynamic")
+    assert dynamic.binarize == "dynamic"
+    assert torch.equal(dynamic.x, load_dataset("digits", "val").x)  # intensities kept
+
+
+def test_load_dataset_refuses_to_binarize_unscaled_data():
+    with pytest.raises(DataError, match="linear-gaussian: binarize='dynamic' needs values"):
+        load_dataset("linear-gaussian", binarize="dynamic")

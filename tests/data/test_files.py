@@ -1,0 +1,177 @@
+"""User files: .npy, .npz and .csv, with labels, missing values and every refusal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from torchlvm.data import load_dataset, load_file
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError
+
+ROWS = np.arange(40 * 3, dtype=np.float64).reshape(40, 3) / 7.0
+
+
+def test_npy_rows_load_unscaled(tmp_path):
+    path = tmp_path / "rows.npy"
+    np.save(path, ROWS)
+    data = load_dataset(path, "all")
+    assert data.x.dtype == torch.float32 and data.shape == (3,) and data.y is None
+    torch.testing.assert_close(data.x, torch.tensor(ROWS, dtype=torch.float32))
+    assert data.name == str(path)
+
+
+@pytest.mark.parametrize(
+    ("array_shape", "shape"),
+    [((5, 6, 7), (1, 6, 7)), ((5, 2, 6, 7), (2, 6, 7))],
+    ids=["NHW", "NCHW"],
+)
+def test_npy_images_are_flattened_row_major(tmp_path, array_shape, shape):
+    images = np.random.default_rng(0).random(array_shape)
+    np.save(tmp_path / "images.npy", images)
+    data = load_dataset(str(tmp_path / "images.npy"), "all")
+    assert data.shape == shape
+    torch.testing.assert_close(data.x, torch.tensor(images.reshape(5, -1), dtype=torch.float32))
+
+
+@pytest.mark.parametrize(
+    ("x_key", "y_key"),
+    [("x", "y"), ("X", "labels"), ("data", None)],
+    ids=["x-y", "X-labels", "data"],
+)
+def test_npz_keys(tmp_path, x_key, y_key):
+    arrays = {x_key: ROWS}
+    if y_key:
+        arrays[y_key] = np.arange(40) % 4
+    np.savez(tmp_path / "set.npz", **arrays)
+    data = load_dataset(tmp_path / "set.npz", "all")
+    assert data.x.shape == (40, 3)
+    if y_key:
+        assert data.y.dtype == torch.int64 and data.num_classes == 4
+        assert data.y.tolist() == (np.arange(40) % 4).tolist()
+    else:
+        assert data.y is None and data.num_classes is None
+
+
+def test_npz_without_data_key_lists_keys(tmp_path):
+    np.savez(tmp_path / "set.npz", features=ROWS)
+    with pytest.raises(DataError, match=r"no data array \(keys: features\).* x, X, data"):
+        load_dataset(tmp_path / "set.npz", "all")
+
+
+def test_npz_fractional_labels(tmp_path):
+    np.savez(tmp_path / "set.npz", x=ROWS, y=np.full(40, 0.5))
+    with pytest.raises(DataError, match="label of example 0 is 0.5"):
+        load_dataset(tmp_path / "set.npz", "all")
+
+
+def test_csv_with_header_and_label_column_name(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("a,b,label\n1,2,0\n3,4.5,1\n\n-1,1e3,1\n")
+    data = load_dataset(path, "all", label_column="label")
+    assert data.x.tolist() == [[1, 2], [3, 4.5], [-1, 1000]]
+    assert data.y.tolist() == [0, 1, 1] and data.num_classes == 2
+
+
+def test_csv_without_header_and_label_index(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("2,1,2\n0,3,4\n")
+    data = load_dataset(path, "all", label_column=0)
+    assert data.x.tolist() == [[1, 2], [3, 4]] and data.y.tolist() == [2, 0]
+    assert load_dataset(path, "all").x.shape == (2, 3)
+
+
+def test_csv_non_numeric_cell_names_line_and_column(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("a,b\n1,2\n3,oops\n")
+    with pytest.raises(DataError, match=r"line 3, column 2 \('b'\): cannot read 'oops'"):
+        load_dataset(path, "all")
+
+
+def test_csv_ragged_row(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("1,2\n3\n")
+    with pytest.raises(DataError, match="line 2 has 1 cells but the file has 2 columns"):
+        load_dataset(path, "all")
+
+
+@pytest.mark.parametrize(
+    ("label_column", "message"),
+    [(5, "out of range for 2 columns"), ("y", "not a column name")],
+    ids=["index", "name"],
+)
+def test_csv_bad_label_column(tmp_path, label_column, message):
+    path = tmp_path / "table.csv"
+    path.write_text("1,2\n3,4\n")
+    with pytest.raises(ConfigError, match=message):
+        load_dataset(path, "all", label_column=label_column)
+
+
+def test_label_column_only_for_csv(tmp_path):
+    np.save(tmp_path / "rows.npy", ROWS)
+    with pytest.raises(ConfigError, match="label_column applies to .csv files"):
+        load_dataset(tmp_path / "rows.npy", "all", label_column=0)
+
+
+def test_missing_values_refused_by_default_and_kept_on_request(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("1,2\n,4\nnan,6\n")
+    with pytest.raises(DataError, match="holds 2 missing .* pass allow_missing=True"):
+        load_dataset(path, "all")
+    data = load_dataset(path, "all", allow_missing=True)
+    assert torch.isnan(data.x).sum() == 2 and data.x[2, 1] == 6
+
+
+def test_infinity_always_refused(tmp_path):
+    rows = ROWS.copy()
+    rows[4, 1] = np.inf
+    np.save(tmp_path / "rows.npy", rows)
+    with pytest.raises(DataError, match=r"1 infinite values \(the first in example 4, feature 1"):
+        load_dataset(tmp_path / "rows.npy", "all", allow_missing=True)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".csv"])
+def test_empty_file(tmp_path, suffix):
+    path = tmp_path / f"empty{suffix}"
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match="is empty"):
+        load_dataset(path, "all")
+
+
+@pytest.mark.parametrize(
+    ("file_name", "write", "message"),
+    [
+        ("header.csv", lambda p: p.write_text("a,b\n"), "holds no data rows"),
+        ("none.npy", lambda p: np.save(p, np.zeros((0, 3))), "holds no data"),
+        ("flat.npy", lambda p: np.save(p, np.zeros(3)), r"shape \(3,\); pass \(N, D\)"),
+        ("text.npy", lambda p: np.save(p, np.array([["a"]])), "torchlvm needs a numeric array"),
+        ("junk.npy", lambda p: p.write_bytes(b"not numpy"), "cannot read .* as .npy"),
+        ("junk.npz", lambda p: p.write_bytes(b"PK not zip"), "cannot read .* as .npz"),
+    ],
+    ids=["header-only", "zero-rows", "1-d", "strings", "junk-npy", "junk-npz"],
+)
+def test_unusable_files(tmp_path, file_name, write, message):
+    path = tmp_path / file_name
+    write(path)
+    with pytest.raises(DataError, match=message):
+        load_dataset(path, "all")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataNotFoundError, match="does not exist"):
+        load_dataset(tmp_path / "nope.csv")
+
+
+def test_splits_are_seeded_80_10_10_and_disjoint(tmp_path):
+    np.save(tmp_path / "rows.npy", ROWS)
+    parts = {s: load_file(tmp_path / "rows.npy", s, seed=3) for s in ("train", "val", "test")}
+    assert {s: len(d) for s, d in parts.items()} == {"train": 32, "val": 4, "test": 4}
+    rows = [tuple(r) for d in parts.values() for r in d.x.tolist()]
+    assert len(set(rows)) == 40
+    assert torch.equal(load_file(tmp_path / "rows.npy", "val", seed=3).x, parts["val"].x)
+
+
+def test_too_small_for_a_split(tmp_path):
+    np.save(tmp_path / "rows.npy", ROWS[:3])
+    with pytest.raises(DataError, match="split 'val' is empty .* use split='all'"):
+        load_dataset(tmp_path / "rows.npy", "val")

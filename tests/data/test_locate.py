@@ -1,0 +1,65 @@
+"""Search order for dataset folders: data_dir, $TORCHLVM_DATA, user cache, /usr/share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from torchlvm.data import load_dataset
+from torchlvm.data.locate import candidate_dirs, find_files, user_cache_dir
+from torchlvm.data.mnist import REQUIRED_FILES
+
+# Each place holds a set with a different number of test images, so the count says which won.
+PLACES = ["data_dir", "env", "cache", "system"]
+
+
+def _folder(place: str, roots: dict[str, Path], tmp_path: Path) -> Path:
+    if place == "data_dir":
+        return tmp_path / "explicit"
+    if place == "cache":
+        return roots["cache"] / "torchlvm" / "mnist"
+    return roots[place] / "mnist"
+
+
+@pytest.mark.parametrize("present", [PLACES[i:] for i in range(4)], ids=PLACES)
+def test_first_place_holding_the_files_wins(isolated_search, tmp_path, write_mnist, present):
+    for place in present:
+        write_mnist(_folder(place, isolated_search, tmp_path), n_test=11 + PLACES.index(place))
+    test = load_dataset("mnist", "test", data_dir=tmp_path / "explicit")
+    assert len(test) == 11 + PLACES.index(present[0])
+
+
+def test_data_dir_may_be_a_parent_holding_name(isolated_search, tmp_path, write_mnist):
+    write_mnist(tmp_path / "root" / "mnist", n_test=7)
+    assert len(load_dataset("mnist", "test", data_dir=tmp_path / "root")) == 7
+
+
+def test_incomplete_folder_is_skipped(isolated_search, tmp_path, write_mnist):
+    write_mnist(tmp_path / "explicit", n_test=5)
+    (tmp_path / "explicit" / "t10k-labels-idx1-ubyte").unlink()
+    write_mnist(isolated_search["system"] / "mnist", n_test=9)
+    assert len(load_dataset("mnist", "test", data_dir=tmp_path / "explicit")) == 9
+
+
+def test_raw_file_preferred_over_gz(tmp_path, write_mnist):
+    write_mnist(tmp_path, gz=True)
+    write_mnist(tmp_path, gz=False)
+    found = find_files("mnist", REQUIRED_FILES, tmp_path)
+    assert all(path.suffix != ".gz" for path in found.files.values())
+    assert found.location == str(tmp_path)
+
+
+def test_cache_falls_back_to_home(monkeypatch, tmp_path):
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert user_cache_dir() == tmp_path / ".cache" / "torchlvm"
+
+
+def test_unset_environment_drops_that_place(monkeypatch, isolated_search):
+    monkeypatch.delenv("TORCHLVM_DATA")
+    dirs = candidate_dirs("mnist")
+    assert dirs == [
+        isolated_search["cache"] / "torchlvm" / "mnist",
+        isolated_search["system"] / "mnist",
+    ]

@@ -1,0 +1,128 @@
+"""MNIST-format datasets: tiny IDX sets written here, the missing-data message, and the real
+Fashion-MNIST files when installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from torchlvm.data import load_dataset
+from torchlvm.data.mnist import FASHION_CLASSES
+from torchlvm.errors import DataError, DataNotFoundError
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])
+def test_splits_of_a_small_set(tmp_path, write_mnist, gz):
+    write_mnist(tmp_path, gz=gz, n_train=50, n_test=20, side=4)
+    sizes = {s: len(load_dataset("mnist", s, data_dir=tmp_path)) for s in ("train", "val", "test")}
+    assert sizes == {"train": 45, "val": 5, "test": 20}
+    everything = load_dataset("mnist", "all", data_dir=tmp_path)
+    assert len(everything) == 70
+    assert everything.shape == (1, 4, 4) and everything.dim == 16
+    assert everything.x.dtype == torch.float32
+    assert 0.0 <= everything.x.min() and everything.x.max() <= 1.0
+    assert everything.class_names == tuple("0123456789")
+
+
+def test_pixels_are_scaled_and_flattened_row_major(tmp_path, write_idx, write_mnist):
+    write_mnist(tmp_path, n_train=10, n_test=2, side=2)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.array([[[0, 51], [102, 255]]] * 2))
+    test = load_dataset("mnist", "test", data_dir=tmp_path)
+    torch.testing.assert_close(test.x[0], torch.tensor([0.0, 0.2, 0.4, 1.0]))
+
+
+def test_val_is_seeded_and_disjoint_from_train(tmp_path, write_mnist):
+    write_mnist(tmp_path, n_train=100, n_test=10, side=3)
+
+    def rows(split, seed):
+        data = load_dataset("mnist", split, data_dir=tmp_path, seed=seed)
+        return {tuple(row) for row in data.x.tolist()}
+
+    assert rows("val", 0) == rows("val", 0)
+    assert rows("val", 0) != rows("val", 1)
+    assert not rows("val", 0) & rows("train", 0)
+    assert len(rows("val", 0) | rows("train", 0)) == 100
+
+
+def test_image_label_count_mismatch(tmp_path, write_idx, write_mnist):
+    write_mnist(tmp_path)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(49, dtype=np.uint8))
+    with pytest.raises(DataError, match="holds 50 images but .* holds 49 labels"):
+        load_dataset("mnist", "train", data_dir=tmp_path)
+
+
+def test_swapped_files_are_named(tmp_path, write_idx, write_mnist):
+    write_mnist(tmp_path)
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros(50, dtype=np.uint8))
+    with pytest.raises(DataError, match="train-images-idx3-ubyte must hold images"):
+        load_dataset("mnist", "train", data_dir=tmp_path)
+
+
+def test_label_out_of_range(tmp_path, write_idx, write_mnist):
+    write_mnist(tmp_path, n_test=20)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.full(20, 10, dtype=np.uint8))
+    with pytest.raises(DataError, match="holds label 10, outside 0..9"):
+        load_dataset("mnist", "test", data_dir=tmp_path)
+
+
+def test_corrupt_file_surfaces_through_load_dataset(tmp_path, write_mnist):
+    write_mnist(tmp_path, gz=True)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz is not a valid gzip file"):
+        load_dataset("mnist", "test", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["fashion-mnist", "mnist"])
+def test_missing_data_message_names_every_place_and_the_fix(isolated_search, tmp_path, name):
+    with pytest.raises(DataNotFoundError) as error:
+        load_dataset(name, "train", data_dir=tmp_path / "mine")
+    message = str(error.value)
+    assert "\n" not in message
+    for place in (
+        tmp_path / "mine",
+        tmp_path / "mine" / name,
+        isolated_search["env"] / name,
+        isolated_search["cache"] / "torchlvm" / name,
+        isolated_search["system"] / name,
+    ):
+        assert str(place) in message
+    assert "train-images-idx3-ubyte" in message and "t10k-labels-idx1-ubyte" in message
+    if name == "fashion-mnist":
+        assert "apt-get install dataset-fashion-mnist" in message
+    else:
+        assert "--data-dir" in message and "TORCHLVM_DATA" in message
+
+
+def test_missing_data_is_also_a_file_not_found_error(isolated_search):
+    with pytest.raises(FileNotFoundError):
+        load_dataset("mnist")
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    if not (FASHION_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(
+            f"Fashion-MNIST is not installed at {FASHION_DIR}; "
+            "`apt-get install dataset-fashion-mnist` (CI installs it)"
+        )
+    return {s: load_dataset("fashion-mnist", s) for s in ("train", "val", "test")}
+
+
+def test_real_fashion_mnist(fashion):
+    assert {s: len(d) for s, d in fashion.items()} == {
+        "train": 60000 - 6000,
+        "val": 6000,
+        "test": 10000,
+    }
+    for data in fashion.values():
+        assert data.x.shape[1] == 784 and data.shape == (1, 28, 28)
+        assert data.x.dtype == torch.float32 and data.y.dtype == torch.int64
+        assert float(data.x.min()) == 0.0 and float(data.x.max()) == 1.0
+        assert set(data.y.unique().tolist()) == set(range(10))
+        assert data.class_names == FASHION_CLASSES and data.num_classes == 10
+    assert torch.bincount(fashion["val"].y).tolist() == [600] * 10  # stratified
