@@ -1,0 +1,177 @@
+"""Condition vectors for conditional models: one-hot labels and masks for imputation.
+
+A CVAE accepts any condition vector c (DESIGN.md); this module builds the two the library uses.
+
+- Class-conditional generation: ``one_hot(labels, num_classes)``.
+- Imputation from context (Sohn, Lee & Yan 2015, "Learning Structured Output Representation using
+  Deep Conditional Generative Models", §4.2): the condition is the observed part of the image
+  together with the mask that says which part that is, ``masked_condition(x, mask)`` =
+  concat(x ⊙ m, m); the CVAE then models p(x | observed part).
+
+Mask convention: a mask is True where a pixel is OBSERVED. A mask kind names the part that is
+MISSING: ``image_mask("top", ...)`` hides the top half (True on the bottom half), so
+``impute --mask top`` means "the top half is missing; impute it from the bottom half".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from torchlvm._checks import check_positive_int
+from torchlvm.errors import ConfigError, DataError
+
+MASK_KINDS: tuple[str, ...] = (
+    "top",
+    "bottom",
+    "left",
+    "right",
+    "top-left",
+    "top-right",
+    "bottom-left",
+    "bottom-right",
+    "random:<fraction>",
+)
+"""The kinds :func:`image_mask` accepts; each names the MISSING part. ``random:<fraction>`` is a
+pattern: e.g. ``random:0.25`` hides a random quarter of the pixels."""
+
+
+def one_hot(labels: Tensor | Sequence[int], num_classes: int) -> Tensor:
+    """One-hot rows for integer class labels.
+
+    Args:
+        labels: integer labels, shape ``(B,)``.
+        num_classes: C.
+
+    Returns:
+        Float tensor ``(B, C)``.
+
+    Raises:
+        ConfigError: for a label outside ``0..C-1`` or a non-integer label.
+    """
+    check_positive_int("num_classes", num_classes)
+    labels = torch.as_tensor(labels)
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise ConfigError(f"labels must be integers in 0..{num_classes - 1}, got {labels.dtype}")
+    labels = labels.long()
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.numel():
+        raise ConfigError(
+            f"label {bad[0].item()} is out of range; valid labels are 0..{num_classes - 1}"
+        )
+    return torch.nn.functional.one_hot(labels, num_classes).float()
+
+
+def _spatial(image_shape: Sequence[int]) -> tuple[int, int, int]:
+    shape = tuple(image_shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3:
+        raise ConfigError(f"image_shape must be (C, H, W) or (H, W), got {image_shape!r}")
+    for size in shape:
+        check_positive_int("image_shape size", size)
+    return shape  # type: ignore[return-value]
+
+
+def _random_fraction(kind: str) -> float:
+    text = kind.partition(":")[2]
+    try:
+        fraction = float(text)
+    except ValueError:
+        fraction = math.nan
+    if not 0.0 <= fraction <= 1.0:
+        raise ConfigError(
+            f"mask kind {kind!r} needs a missing fraction in [0, 1] after 'random:', "
+            "e.g. 'random:0.5'"
+        )
+    return fraction
+
+
+def check_mask_kind(kind: str) -> str:
+    """Return ``kind`` if :func:`image_mask` accepts it, else raise ``ConfigError``."""
+    if isinstance(kind, str) and kind.startswith("random:"):
+        _random_fraction(kind)
+        return kind
+    if kind not in MASK_KINDS[:-1]:
+        raise ConfigError(
+            f"mask kind must be one of {', '.join(MASK_KINDS)} (the part that is missing), "
+            f"got {kind!r}"
+        )
+    return kind
+
+
+def image_mask(
+    kind: str, image_shape: Sequence[int], *, generator: torch.Generator | None = None
+) -> Tensor:
+    """Which pixels of a flattened image are observed, with the part named by ``kind`` missing.
+
+    Args:
+        kind: one of :data:`MASK_KINDS`: a half (``"top"`` hides rows ``0..H//2-1``), a quadrant
+            (``"top-left"``), or ``"random:<fraction>"`` (that fraction of pixel positions,
+            rounded, chosen uniformly with ``generator``). For an odd size the hidden half is the
+            ``H // 2`` rows (or columns) at that edge; the middle line stays observed.
+        image_shape: ``(C, H, W)`` or ``(H, W)``; every channel of a hidden pixel is hidden.
+        generator: random source for ``"random:..."``.
+
+    Returns:
+        Bool tensor ``(C·H·W,)``, True where OBSERVED, in the ``(C, H, W)`` flattening order.
+
+    Raises:
+        ConfigError: for an unknown kind or a bad image shape.
+    """
+    kind = check_mask_kind(kind)
+    channels, height, width = _spatial(image_shape)
+    if kind.startswith("random:"):
+        n_missing = round(_random_fraction(kind) * height * width)
+        missing = torch.zeros(height * width, dtype=torch.bool)
+        missing[torch.randperm(height * width, generator=generator)[:n_missing]] = True
+        missing = missing.reshape(height, width)
+    else:
+        rows = torch.arange(height)[:, None].expand(height, width)
+        cols = torch.arange(width)[None, :].expand(height, width)
+        edge = {
+            "top": rows < height // 2,
+            "bottom": rows >= height - height // 2,
+            "left": cols < width // 2,
+            "right": cols >= width - width // 2,
+        }
+        missing = torch.ones(height, width, dtype=torch.bool)
+        for part in kind.split("-"):
+            missing &= edge[part]
+    return (~missing).expand(channels, height, width).reshape(-1)
+
+
+def masked_condition(x: Tensor, observed_mask: Tensor) -> Tensor:
+    """The imputation condition concat(x ⊙ m, m) (Sohn et al. 2015, §4.2).
+
+    Missing entries are set to 0 (NaN there is fine), and the mask itself is appended so that
+    the model can tell an observed 0 from a missing pixel.
+
+    Args:
+        x: data ``(B, D)``.
+        observed_mask: bool ``(D,)`` or ``(B, D)``, True where observed.
+
+    Returns:
+        Float tensor ``(B, 2D)``.
+
+    Raises:
+        DataError: if the mask's width is not D or its batch does not match ``x``.
+    """
+    mask = torch.as_tensor(observed_mask, dtype=torch.bool, device=x.device)
+    if mask.shape[-1:] != x.shape[-1:] or mask.ndim > x.ndim:
+        raise DataError(
+            f"observed_mask has shape {tuple(mask.shape)} but data has shape {tuple(x.shape)}; "
+            f"pass a mask of shape ({x.shape[-1]},) or {tuple(x.shape)}"
+        )
+    try:
+        mask = mask.expand_as(x)
+    except RuntimeError:
+        raise DataError(
+            f"observed_mask of shape {tuple(mask.shape)} does not fit data of shape "
+            f"{tuple(x.shape)}"
+        ) from None
+    observed = torch.where(mask, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    return torch.cat([observed, mask.to(x.dtype)], dim=-1)  # (B, 2D)

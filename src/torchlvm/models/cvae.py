@@ -1,0 +1,322 @@
+"""The conditional VAE (Sohn, Lee & Yan 2015, "Learning Structured Output Representation using
+Deep Conditional Generative Models", §4).
+
+    p(z | c)     = N(μ_p(c), diag σ_p²(c))   a learned prior network (default), or N(0, I),
+    p(x | z, c)  = likelihood head(decoder(concat(z, c))),
+    q(z | x, c)  = N(μ(x, c), diag σ²(x, c))  from encoder(concat(x, c)),
+
+with ELBO(x | c) = E_q[log p(x | z, c)] − KL(q(z | x, c) ‖ p(z | c)) ≤ log p(x | c) (Sohn et al.
+eq. 4), computed by :func:`torchlvm.inference.elbo` like any other model's.
+
+The condition c is any vector of ``condition_dim`` numbers: one-hot class labels for
+class-conditional generation (``num_classes`` set; see :meth:`CVAE.condition_from_labels`), the
+observed part of an image and its mask for imputation
+(:func:`torchlvm.models.conditions.masked_condition`), or an embedding of text or speech. With
+``arch="conv"`` the condition skips the convolutions and joins the flattened image features.
+
+Style transfer (:meth:`CVAE.transfer`): encode x under its own condition, decode the posterior
+mean under another; z carries what c does not explain (the "style").
+
+Shapes: x ``(B, D)``, c ``(B, C)``, z ``(..., B, K)`` with sample dimensions leading; c is
+broadcast over them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import torch
+from torch import Tensor, nn
+from torch.distributions import Distribution
+
+from torchlvm._checks import check_choice, check_positive_int
+from torchlvm.distributions.heads import GaussianVariance
+from torchlvm.errors import ConfigError
+from torchlvm.models.base import SavableModel
+from torchlvm.models.conditions import one_hot
+from torchlvm.models.config import MAX_WIDTH
+from torchlvm.models.registry import register_model
+from torchlvm.models.vae import (
+    MIN_SCALE,
+    Likelihood,
+    check_bool,
+    check_likelihood_fields,
+    diagonal_gaussian,
+    likelihood_head,
+    normalize_tuples,
+    standard_normal,
+)
+from torchlvm.nn import (
+    MLP,
+    Activation,
+    Arch,
+    check_architecture,
+    check_features,
+    decoder_network,
+    encoder_network,
+)
+from torchlvm.nn.builders import check_width
+
+PriorKind = Literal["learned", "standard"]
+
+
+@dataclass(frozen=True)
+class CVAEConfig:
+    """Settings of a :class:`CVAE`; validated on construction (and so on load)."""
+
+    input_dim: int  # D, features per example (784 for 28×28 images)
+    condition_dim: int  # C, the width of the condition vector c
+    latent_dim: int = 20  # K, the size of z
+    hidden: tuple[int, ...] = (400,)  # encoder (and prior-net) hidden widths; decoder reversed
+    activation: Activation = "relu"  # nonlinearity between layers
+    arch: Arch = "mlp"  # "mlp" or "conv" (convolutions on x; c joins after them)
+    image_shape: tuple[int, ...] | None = None  # (C, H, W) of x; required for arch="conv"
+    likelihood: Likelihood = "bernoulli"  # p(x | z, c): "bernoulli" for x in [0, 1], "gaussian"
+    variance: GaussianVariance = "fixed"  # gaussian only: σ fixed, one learned σ, or one per dim
+    scale: float = 1.0  # gaussian only: σ when fixed, the initial σ when learned
+    linear_decoder: bool = False  # decoder is one Linear (K + C) → D
+    prior: PriorKind = "learned"  # p(z | c): a learned MLP c → N(μ, diag σ²), or N(0, I)
+    num_classes: int | None = None  # set when c is one-hot class labels (then == condition_dim)
+    class_names: tuple[str, ...] | None = None  # names of the classes, in label order
+
+    def __post_init__(self) -> None:
+        normalize_tuples(self)
+        if isinstance(self.class_names, list):
+            object.__setattr__(self, "class_names", tuple(self.class_names))
+        check_architecture(
+            input_dim=self.input_dim,
+            latent_dim=self.latent_dim,
+            hidden=self.hidden,
+            activation=self.activation,
+            arch=self.arch,
+            image_shape=self.image_shape,
+            max_width=MAX_WIDTH,
+        )
+        check_width("condition_dim", self.condition_dim, MAX_WIDTH)
+        check_likelihood_fields(self.likelihood, self.variance, self.scale)
+        check_bool("linear_decoder", self.linear_decoder)
+        check_choice("prior", self.prior, ("learned", "standard"))
+        self._check_classes()
+
+    def _check_classes(self) -> None:
+        if self.num_classes is not None:
+            check_positive_int("num_classes", self.num_classes)
+            if self.num_classes != self.condition_dim:
+                raise ConfigError(
+                    f"num_classes ({self.num_classes}) must equal condition_dim "
+                    f"({self.condition_dim}) for one-hot class conditions"
+                )
+        if self.class_names is None:
+            return
+        if self.num_classes is None:
+            raise ConfigError("class_names needs num_classes (one-hot class conditions)")
+        names = self.class_names
+        if len(names) != self.num_classes:
+            raise ConfigError(
+                f"class_names lists {len(names)} names but num_classes is {self.num_classes}"
+            )
+        if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+            raise ConfigError(f"class_names must be distinct non-empty strings, got {names!r}")
+
+
+@register_model("cvae")
+class CVAE(SavableModel, nn.Module):
+    """A conditional VAE: every method takes the condition ``c`` of shape ``(B, condition_dim)``.
+
+    Args:
+        config: a :class:`CVAEConfig`.
+
+    Attributes:
+        config, input_dim (D), latent_dim (K), condition_dim (C); ``encoder`` ((x, c) → [μ,
+        pre-σ]), ``decoder`` ((z, c) → likelihood parameters), ``likelihood`` (the head) and,
+        for the learned prior, ``prior_net`` (c → [μ_p, pre-σ_p]).
+
+    Raises (from every method):
+        ConfigError: when ``c`` is missing or not of shape ``(B, condition_dim)``.
+    """
+
+    Config: ClassVar[type[CVAEConfig]] = CVAEConfig
+    conditional: ClassVar[bool] = True
+
+    def __init__(self, config: CVAEConfig) -> None:
+        super().__init__()
+        if not isinstance(config, CVAEConfig):
+            raise ConfigError(f"config must be a CVAEConfig, got {type(config).__name__}")
+        self.config = config
+        self.input_dim, self.latent_dim = config.input_dim, config.latent_dim
+        self.condition_dim = config.condition_dim
+        net = {"hidden": config.hidden, "activation": config.activation}
+        shape, D, K, C = (
+            config.image_shape,
+            config.input_dim,
+            config.latent_dim,
+            config.condition_dim,
+        )
+        self.encoder = encoder_network(config.arch, D, 2 * K, image_shape=shape, extra_dim=C, **net)
+        if config.linear_decoder:
+            self.decoder: nn.Module = nn.Linear(K + C, D)
+        else:
+            self.decoder = decoder_network(config.arch, K + C, D, image_shape=shape, **net)
+        self.likelihood = likelihood_head(config.likelihood, D, config.variance, config.scale)
+        if config.prior == "learned":
+            self.prior_net = MLP(C, config.hidden, 2 * K, config.activation)
+            self._start_prior_at_standard_normal()
+
+    def _start_prior_at_standard_normal(self) -> None:
+        """Zero the prior net's last weights so that p(z | c) = N(0, I) before training."""
+        last = self.prior_net[-1]
+        nn.init.zeros_(last.weight)
+        with torch.no_grad():
+            last.bias[: self.latent_dim] = 0.0
+            last.bias[self.latent_dim :] = math.log(math.expm1(1.0 - MIN_SCALE))  # softplus⁻¹
+
+    @classmethod
+    def from_config(cls, config: CVAEConfig) -> CVAE:
+        """Build an untrained model from its config (what :func:`torchlvm.io.load` calls)."""
+        return cls(config)
+
+    def _reference(self) -> Tensor:
+        return next(self.parameters())
+
+    def _condition(self, c: Tensor | None, batch_shape: Sequence[int]) -> Tensor:
+        """``c`` checked and broadcast to ``(*batch_shape, C)`` in the model's dtype."""
+        C = self.condition_dim
+        expected = f"CVAE needs a condition c of shape (B, condition_dim) = (B, {C})"
+        if c is None:
+            raise ConfigError(
+                f"{expected}, got None; pass c (e.g. model.condition_from_labels(labels) "
+                "for class labels)"
+            )
+        if not isinstance(c, Tensor):
+            raise ConfigError(f"{expected}, got {type(c).__name__}")
+        if c.ndim == 0 or c.shape[-1] != C:
+            raise ConfigError(f"{expected}, got shape {tuple(c.shape)}")
+        try:
+            c = c.expand(*batch_shape, C)
+        except RuntimeError:
+            raise ConfigError(
+                f"{expected}, got shape {tuple(c.shape)} for a batch of shape {tuple(batch_shape)}"
+            ) from None
+        ref = self._reference()
+        return c.to(device=ref.device, dtype=ref.dtype)
+
+    def prior(self, c: Tensor | None = None, batch_shape: tuple[int, ...] = ()) -> Distribution:
+        """p(z | c): batch shape ``c.shape[:-1]`` broadcast with ``batch_shape``, event ``(K,)``.
+
+        The learned prior is N(μ_p(c), diag σ_p²(c)); ``prior="standard"`` gives N(0, I) (c is
+        still required, and checked).
+        """
+        shape = self._prior_batch_shape(c, batch_shape)
+        c = self._condition(c, shape)
+        if self.config.prior == "standard":
+            return standard_normal(self.latent_dim, shape, self._reference())
+        return diagonal_gaussian(self.prior_net(c))
+
+    def _prior_batch_shape(self, c: Tensor | None, batch_shape: Sequence[int]) -> tuple[int, ...]:
+        if not isinstance(c, Tensor) or c.ndim == 0:
+            return tuple(batch_shape)  # _condition reports the problem
+        try:
+            return tuple(torch.broadcast_shapes(c.shape[:-1], torch.Size(batch_shape)))
+        except RuntimeError:
+            raise ConfigError(
+                f"CVAE needs a condition c of shape (B, condition_dim) = (B, "
+                f"{self.condition_dim}), got shape {tuple(c.shape)} for a batch of shape "
+                f"{tuple(batch_shape)}"
+            ) from None
+
+    def encode(self, x: Tensor, c: Tensor | None = None) -> Distribution:
+        """q(z | x, c) for ``x`` ``(B, D)`` and ``c`` ``(B, C)`` (or ``(C,)``, broadcast).
+
+        Returns: batch ``(B,)``, event ``(K,)``.
+
+        Raises:
+            DataError: if ``x`` does not have D features. ConfigError: for a bad ``c``.
+        """
+        x = check_features(x, self.input_dim).to(dtype=self._reference().dtype)
+        c = self._condition(c, x.shape[:-1])
+        return diagonal_gaussian(self.encoder(torch.cat([x, c], dim=-1)))
+
+    def decode(self, z: Tensor, c: Tensor | None = None) -> Distribution:
+        """p(x | z, c) for ``z`` ``(..., B, K)``, ``c`` ``(B, C)`` broadcast over the sample dims.
+
+        Returns: batch ``(..., B)``, event ``(D,)``.
+        """
+        z = check_features(z, self.latent_dim, name="z", what="entries")
+        c = self._condition(c, z.shape[:-1])  # (..., B, C)
+        return self.likelihood(self.decoder(torch.cat([z, c], dim=-1)))
+
+    def condition_from_labels(self, labels: Tensor | Sequence[int | str]) -> Tensor:
+        """One-hot conditions for class labels given as integers or class names.
+
+        Args:
+            labels: ``(B,)`` integers in ``0..num_classes-1``, or names from ``class_names``.
+
+        Returns:
+            Float tensor ``(B, num_classes)`` on the model's device.
+
+        Raises:
+            ConfigError: if the model was not built for class labels (``num_classes`` unset), a
+                label is out of range, or a name is unknown.
+        """
+        classes = self.config.num_classes
+        if classes is None:
+            raise ConfigError(
+                "condition_from_labels needs a CVAE built for class labels (num_classes set); "
+                f"this one takes a free condition vector of width {self.condition_dim}"
+            )
+        if not isinstance(labels, Tensor):
+            labels = [self._label_index(label) for label in labels]
+        ref = self._reference()
+        return one_hot(labels, classes).to(device=ref.device, dtype=ref.dtype)
+
+    def _label_index(self, label: int | str) -> int:
+        if not isinstance(label, str):
+            return label
+        names = self.config.class_names or ()
+        if label not in names:
+            valid = ", ".join(names) if names else "none (this model has no class_names)"
+            raise ConfigError(f"unknown class name {label!r}; valid names are {valid}")
+        return names.index(label)
+
+    @torch.no_grad()
+    def sample(self, n: int, c: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+        """Decoder means for z ~ p(z | c), shape ``(n, D)`` (no gradients).
+
+        Args:
+            n: number of samples.
+            c: conditions ``(n, C)``, or one ``(C,)`` shared by all n.
+            generator: random source for z.
+        """
+        c = self._condition(c, (check_positive_int("n", n),))
+        base = self.prior(c).base_dist  # Normal with loc/scale of shape (n, K)
+        eps = torch.randn(
+            base.loc.shape, generator=generator, device=base.loc.device, dtype=base.loc.dtype
+        )
+        return self.decode(base.loc + base.scale * eps, c).mean
+
+    @torch.no_grad()
+    def posterior_mean(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+        """E_q[z | x, c], shape ``(B, K)`` (no gradients)."""
+        return self.encode(x, c).mean
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+        """E[x | z = E_q[z | x, c], c], ``(B, D)`` (no gradients)."""
+        return self.decode(self.encode(x, c).mean, c).mean
+
+    @torch.no_grad()
+    def transfer(self, x: Tensor, c_from: Tensor, c_to: Tensor) -> Tensor:
+        """Style transfer: decode x's posterior mean under ``c_from`` with condition ``c_to``.
+
+        Args:
+            x: data ``(B, D)``; c_from: its conditions ``(B, C)``; c_to: target conditions
+                ``(B, C)`` or ``(C,)``.
+
+        Returns:
+            Decoder means ``(B, D)``: x's style (what z encodes) rendered as class ``c_to``.
+        """
+        z = self.encode(x, c_from).mean  # (B, K)
+        return self.decode(z, c_to).mean

@@ -1,0 +1,217 @@
+"""The variational autoencoder (Kingma & Welling 2014, "Auto-Encoding Variational Bayes";
+Rezende, Mohamed & Wierstra 2014).
+
+    p(z) = N(0, I_K),   p(x | z) = likelihood head(decoder(z)),
+    q(z | x) = N(μ(x), diag σ²(x)),   σ = softplus(·) + MIN_SCALE,
+
+trained by maximizing the ELBO (:func:`torchlvm.inference.elbo`, Kingma & Welling eq. 3) or the
+IWAE bound (:func:`torchlvm.inference.iwae_bound`, Burda et al. 2016 eq. 8) — objectives live
+outside the model. The IWAE paper's MNIST architecture (784-200-200-50, tanh) is
+``VAEConfig(784, latent_dim=50, hidden=(200, 200), activation="tanh")``; the decoder mirrors the
+encoder's hidden widths. ``linear_decoder=True`` makes p(x | z) linear-Gaussian in z, the PPCA
+generative model with an amortized, approximate posterior.
+
+Shapes: x ``(B, D)``, z ``(..., B, K)`` with sample dimensions leading.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.distributions import Distribution, Independent, Normal
+
+from torchlvm._checks import check_choice, check_positive_int
+from torchlvm.distributions.heads import GaussianVariance, make_likelihood
+from torchlvm.errors import ConfigError
+from torchlvm.models.base import SavableModel
+from torchlvm.models.config import MAX_WIDTH
+from torchlvm.models.registry import register_model
+from torchlvm.nn import (
+    Activation,
+    Arch,
+    check_architecture,
+    check_features,
+    decoder_network,
+    encoder_network,
+)
+
+Likelihood = Literal["bernoulli", "gaussian"]
+
+MIN_SCALE = 1e-4  # floor on the encoder's σ: keeps log q(z | x) finite
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """Settings of a :class:`VAE`; validated on construction (and so on load)."""
+
+    input_dim: int  # D, features per example (784 for 28×28 images)
+    latent_dim: int = 20  # K, the size of z
+    hidden: tuple[int, ...] = (400,)  # encoder hidden widths; the decoder uses them reversed
+    activation: Activation = "relu"  # nonlinearity between layers
+    arch: Arch = "mlp"  # "mlp" (fully connected) or "conv" (stride-2 convolutions, then MLP)
+    image_shape: tuple[int, ...] | None = None  # (C, H, W) of x; required for arch="conv"
+    likelihood: Likelihood = "bernoulli"  # p(x | z): "bernoulli" for x in [0, 1], "gaussian"
+    variance: GaussianVariance = "fixed"  # gaussian only: σ fixed, one learned σ, or one per dim
+    scale: float = 1.0  # gaussian only: σ when fixed, the initial σ when learned
+    linear_decoder: bool = False  # decoder is one Linear K → D (the PPCA generative model)
+
+    def __post_init__(self) -> None:
+        normalize_tuples(self)
+        check_architecture(
+            input_dim=self.input_dim,
+            latent_dim=self.latent_dim,
+            hidden=self.hidden,
+            activation=self.activation,
+            arch=self.arch,
+            image_shape=self.image_shape,
+            max_width=MAX_WIDTH,
+        )
+        check_likelihood_fields(self.likelihood, self.variance, self.scale)
+        check_bool("linear_decoder", self.linear_decoder)
+
+
+def normalize_tuples(config: object) -> None:
+    """Store list-valued ``hidden`` / ``image_shape`` as tuples (a frozen dataclass is hashable)."""
+    for name in ("hidden", "image_shape"):
+        value = getattr(config, name)
+        if isinstance(value, list):
+            object.__setattr__(config, name, tuple(value))
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is a bool, else raise ``ConfigError``."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_likelihood_fields(likelihood: str, variance: str, scale: object) -> None:
+    """Validate ``likelihood``, ``variance`` and ``scale`` (shared by VAE and CVAE configs)."""
+    check_choice("likelihood", likelihood, ("bernoulli", "gaussian"))
+    check_choice("variance", variance, ("fixed", "scalar", "diagonal"))
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (0 < scale < math.inf):
+        raise ConfigError(f"scale must be a positive finite number, got {scale!r}")
+
+
+def likelihood_head(likelihood: str, dim: int, variance: str, scale: float) -> nn.Module:
+    """The p(x | z) head for a config's ``likelihood`` settings."""
+    if likelihood == "gaussian":
+        return make_likelihood("gaussian", dim, variance=variance, scale=float(scale))
+    return make_likelihood(likelihood, dim)
+
+
+def diagonal_gaussian(params: Tensor) -> Independent:
+    """N(μ, diag σ²) from a network output ``(..., 2K)`` split as [μ, pre-σ].
+
+    σ = softplus(pre-σ) + MIN_SCALE: smooth, positive, linear for large inputs (no overflow as
+    with exp) and bounded away from zero. Batch shape ``(...)``, event ``(K,)``.
+    """
+    loc, pre_scale = params.chunk(2, dim=-1)
+    return Independent(Normal(loc, F.softplus(pre_scale) + MIN_SCALE), 1)
+
+
+def standard_normal(latent_dim: int, batch_shape: tuple[int, ...], like: Tensor) -> Independent:
+    """N(0, I_K) with batch shape ``batch_shape``, on ``like``'s device and dtype."""
+    loc = torch.zeros(latent_dim, device=like.device, dtype=like.dtype)
+    return Independent(Normal(loc, torch.ones_like(loc)), 1).expand(torch.Size(batch_shape))
+
+
+@register_model("vae")
+class VAE(SavableModel, nn.Module):
+    """A VAE with an MLP or convolutional encoder/decoder and a Bernoulli or Gaussian p(x | z).
+
+    Args:
+        config: a :class:`VAEConfig`.
+
+    Attributes:
+        config, input_dim (D), latent_dim (K); ``encoder`` (x → [μ, pre-σ], width 2K),
+        ``decoder`` (z → likelihood parameters, width D), ``likelihood`` (the head).
+
+    The condition ``c`` that protocol methods accept is ignored: the VAE is unconditional (use
+    :class:`~torchlvm.models.cvae.CVAE` for p(x | c)); it is accepted so that code written for
+    any model can pass one.
+    """
+
+    Config: ClassVar[type[VAEConfig]] = VAEConfig
+    conditional: ClassVar[bool] = False
+
+    def __init__(self, config: VAEConfig) -> None:
+        super().__init__()
+        if not isinstance(config, VAEConfig):
+            raise ConfigError(f"config must be a VAEConfig, got {type(config).__name__}")
+        self.config = config
+        self.input_dim, self.latent_dim = config.input_dim, config.latent_dim
+        net = {"hidden": config.hidden, "activation": config.activation}
+        shape = config.image_shape
+        self.encoder = encoder_network(
+            config.arch, config.input_dim, 2 * config.latent_dim, image_shape=shape, **net
+        )
+        if config.linear_decoder:
+            self.decoder: nn.Module = nn.Linear(config.latent_dim, config.input_dim)
+        else:
+            self.decoder = decoder_network(
+                config.arch, config.latent_dim, config.input_dim, image_shape=shape, **net
+            )
+        self.likelihood = likelihood_head(
+            config.likelihood, config.input_dim, config.variance, config.scale
+        )
+
+    @classmethod
+    def from_config(cls, config: VAEConfig) -> VAE:
+        """Build an untrained model from its config (what :func:`torchlvm.io.load` calls)."""
+        return cls(config)
+
+    def _reference(self) -> Tensor:
+        return next(self.parameters())
+
+    def _data(self, x: Tensor) -> Tensor:
+        return check_features(x, self.input_dim).to(dtype=self._reference().dtype)
+
+    def prior(self, c: Tensor | None = None, batch_shape: tuple[int, ...] = ()) -> Distribution:
+        """p(z) = N(0, I_K): batch shape ``batch_shape``, event ``(K,)``. ``c`` is ignored."""
+        return standard_normal(self.latent_dim, tuple(batch_shape), self._reference())
+
+    def encode(self, x: Tensor, c: Tensor | None = None) -> Distribution:
+        """q(z | x) = N(μ(x), diag σ²(x)) for ``x`` ``(B, D)``: batch ``(B,)``, event ``(K,)``.
+
+        Raises:
+            DataError: if ``x`` does not have D features.
+        """
+        return diagonal_gaussian(self.encoder(self._data(x)))
+
+    def decode(self, z: Tensor, c: Tensor | None = None) -> Distribution:
+        """p(x | z) for ``z`` ``(..., B, K)``: batch ``(..., B)``, event ``(D,)``.
+
+        Raises:
+            DataError: if ``z`` does not have K entries.
+        """
+        z = check_features(z, self.latent_dim, name="z", what="entries")
+        return self.likelihood(self.decoder(z))
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, c: Tensor | None = None, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Decoder means E[x | z] for ``n`` draws z ~ p(z), shape ``(n, D)`` (no gradients).
+
+        The means, not Bernoulli draws: what is usually shown as "samples" of an image model.
+        """
+        ref = self._reference()
+        shape = (check_positive_int("n", n), self.latent_dim)
+        z = torch.randn(shape, generator=generator, device=ref.device, dtype=ref.dtype)
+        return self.decode(z).mean
+
+    @torch.no_grad()
+    def posterior_mean(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+        """E_q[z | x], shape ``(B, K)`` (no gradients)."""
+        return self.encode(x).mean
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+        """E[x | z = E_q[z | x]], the decoder mean at the posterior mean, ``(B, D)``."""
+        return self.decode(self.encode(x).mean).mean

@@ -1,0 +1,120 @@
+"""Condition vectors: one-hot labels, image masks (named by the MISSING part), masked conditions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from torchlvm.errors import ConfigError, DataError
+from torchlvm.models.conditions import (
+    MASK_KINDS,
+    check_mask_kind,
+    image_mask,
+    masked_condition,
+    one_hot,
+)
+
+
+def grid(kind: str, shape=(4, 4)) -> list[list[int]]:
+    """The mask as rows of 0 (missing) / 1 (observed), for readable expectations."""
+    return image_mask(kind, shape).reshape(shape).int().tolist()
+
+
+def test_one_hot_rows():
+    torch.testing.assert_close(
+        one_hot(torch.tensor([2, 0]), 3), torch.tensor([[0, 0, 1], [1, 0, 0.0]])
+    )
+    assert one_hot([1], 4).dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        ([0, 3], "label 3 is out of range; valid labels are 0..2"),
+        ([-1], "label -1 is out of range; valid labels are 0..2"),
+        ([0.5], "labels must be integers in 0..2"),
+    ],
+    ids=["too-large", "negative", "float"],
+)
+def test_one_hot_refuses_labels_out_of_range(labels, match):
+    with pytest.raises(ConfigError, match=match):
+        one_hot(labels, 3)
+
+
+HALVES = {
+    "top": [[0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1]],
+    "bottom": [[1, 1, 1, 1], [1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]],
+    "left": [[0, 0, 1, 1]] * 4,
+    "right": [[1, 1, 0, 0]] * 4,
+    "top-left": [[0, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]],
+    "top-right": [[1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1]],
+    "bottom-left": [[1, 1, 1, 1], [1, 1, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1]],
+    "bottom-right": [[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 0, 0], [1, 1, 0, 0]],
+}
+
+
+@pytest.mark.parametrize("kind", list(HALVES), ids=list(HALVES))
+def test_mask_kind_names_the_missing_part(kind):
+    assert grid(kind) == HALVES[kind]
+
+
+def test_every_fixed_kind_is_listed():
+    assert set(HALVES) | {"random:<fraction>"} == set(MASK_KINDS)
+
+
+def test_odd_sizes_hide_the_floor_half_and_keep_the_middle_line():
+    assert grid("top", (3, 2)) == [[0, 0], [1, 1], [1, 1]]
+    assert grid("bottom", (3, 2)) == [[1, 1], [1, 1], [0, 0]]
+
+
+def test_mask_covers_every_channel_in_c_h_w_order():
+    mask = image_mask("left", (3, 2, 2)).reshape(3, 2, 2)
+    assert mask.shape == (3, 2, 2) and mask.dtype == torch.bool
+    assert (mask == torch.tensor([[False, True], [False, True]])).all()
+    assert image_mask("left", (2, 2)).shape == (4,)
+
+
+def test_random_mask_hides_the_requested_fraction_reproducibly():
+    a = image_mask("random:0.25", (1, 8, 8), generator=torch.Generator().manual_seed(0))
+    b = image_mask("random:0.25", (1, 8, 8), generator=torch.Generator().manual_seed(0))
+    assert (~a).sum() == 16 and torch.equal(a, b)
+    assert image_mask("random:0", (8, 8)).all() and not image_mask("random:1", (8, 8)).any()
+
+
+@pytest.mark.parametrize(
+    "kind, match",
+    [
+        ("middle", "mask kind must be one of top, bottom, .* got 'middle'"),
+        ("random:1.5", r"needs a missing fraction in \[0, 1\]"),
+        ("random:lots", r"needs a missing fraction in \[0, 1\]"),
+    ],
+    ids=["unknown", "fraction-above-one", "fraction-not-a-number"],
+)
+def test_bad_mask_kinds_are_refused(kind, match):
+    with pytest.raises(ConfigError, match=match):
+        image_mask(kind, (8, 8))
+    with pytest.raises(ConfigError, match=match):
+        check_mask_kind(kind)
+
+
+def test_masked_condition_zeroes_missing_values_and_appends_the_mask():
+    x = torch.tensor([[1.0, float("nan"), 3.0, 4.0]])
+    mask = torch.tensor([True, False, True, False])
+    c = masked_condition(x, mask)
+    torch.testing.assert_close(c, torch.tensor([[1.0, 0.0, 3.0, 0.0, 1.0, 0.0, 1.0, 0.0]]))
+
+
+def test_masked_condition_accepts_a_mask_per_row():
+    x = torch.ones(2, 3)
+    mask = torch.tensor([[True, False, True], [False, True, True]])
+    assert masked_condition(x, mask).shape == (2, 6)
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [torch.ones(5, dtype=torch.bool), torch.ones(3, 4, dtype=torch.bool)],
+    ids=["width", "rows"],
+)
+def test_masked_condition_refuses_a_mask_that_does_not_fit(mask):
+    with pytest.raises(DataError, match="observed_mask"):
+        masked_condition(torch.ones(2, 4), mask)

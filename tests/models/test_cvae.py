@@ -1,0 +1,240 @@
+"""CVAE: conditioning everywhere, learned and standard priors, labels, transfer, bad conditions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.distributions import Independent, Normal
+
+from torchlvm.errors import ConfigError, DataError
+from torchlvm.inference import elbo, iwae_bound
+from torchlvm.models.conditions import image_mask, masked_condition
+from torchlvm.models.cvae import CVAE, CVAEConfig
+from torchlvm.models.registry import MODELS
+from torchlvm.protocol import LatentVariableModel
+
+DIGITS = tuple(str(d) for d in range(10))
+CONFIGS = {
+    "mlp-learned-prior": CVAEConfig(64, 10, latent_dim=3, hidden=(16,), num_classes=10),
+    "mlp-standard-prior": CVAEConfig(64, 10, latent_dim=3, hidden=(16,), prior="standard"),
+    "conv-8x8-learned": CVAEConfig(
+        64, 10, latent_dim=3, hidden=(16,), arch="conv", image_shape=(1, 8, 8), num_classes=10
+    ),
+    "conv-28x28-standard": CVAEConfig(
+        784, 10, latent_dim=4, hidden=(), arch="conv", image_shape=(1, 28, 28), prior="standard"
+    ),
+    "gaussian-linear-decoder": CVAEConfig(
+        64, 10, latent_dim=3, hidden=(16,), likelihood="gaussian", linear_decoder=True
+    ),
+}
+
+
+@pytest.fixture(params=list(CONFIGS), ids=list(CONFIGS))
+def model(request) -> CVAE:
+    torch.manual_seed(0)
+    return CVAE(CONFIGS[request.param])
+
+
+def batch(model: CVAE, size: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(size, model.input_dim, generator=g)
+    c = torch.eye(model.condition_dim)[torch.arange(size) % model.condition_dim]
+    return x, c
+
+
+def labelled_model(**overrides) -> CVAE:
+    torch.manual_seed(0)
+    fields = {"latent_dim": 3, "hidden": (16,), "num_classes": 10, "class_names": DIGITS}
+    return CVAE(CVAEConfig(64, 10, **{**fields, **overrides}))
+
+
+def test_cvae_satisfies_the_protocol_and_is_registered(model):
+    assert isinstance(model, LatentVariableModel)
+    assert MODELS["cvae"] is CVAE and CVAE.Config is CVAEConfig
+    assert (model.input_dim, model.latent_dim, model.condition_dim) == (
+        model.config.input_dim,
+        model.config.latent_dim,
+        10,
+    )
+
+
+def test_distribution_shapes_with_sample_dims(model):
+    x, c = batch(model)
+    B, K, D = 4, model.latent_dim, model.input_dim
+    q = model.encode(x, c)
+    assert isinstance(q, Independent) and isinstance(q.base_dist, Normal)
+    assert (q.batch_shape, q.event_shape) == ((B,), (K,))
+    p_x = model.decode(q.rsample((5,)), c)  # z (S, B, K), c (B, C) broadcast
+    assert (p_x.batch_shape, p_x.event_shape) == ((5, B), (D,))
+    prior = model.prior(c)
+    assert (prior.batch_shape, prior.event_shape) == ((B,), (K,))
+    assert model.prior(c[0], batch_shape=(B,)).batch_shape == (B,)
+
+
+def test_point_outputs_have_documented_shapes(model):
+    x, c = batch(model)
+    assert model.sample(6, c[0]).shape == (6, model.input_dim)
+    assert model.sample(4, c).shape == (4, model.input_dim)
+    assert model.reconstruct(x, c).shape == x.shape
+    assert model.posterior_mean(x, c).shape == (4, model.latent_dim)
+    assert model.transfer(x, c, c.flip(0)).shape == x.shape
+
+
+def test_transfer_to_the_same_condition_is_reconstruction(model):
+    x, c = batch(model)
+    torch.testing.assert_close(model.transfer(x, c, c), model.reconstruct(x, c))
+
+
+def test_condition_changes_the_decoder_output(model):
+    x, c = batch(model)
+    assert not torch.allclose(model.transfer(x, c, c), model.transfer(x, c, c.flip(0)))
+
+
+def test_learned_prior_starts_at_standard_normal_and_depends_on_c():
+    model = labelled_model()
+    c = torch.eye(10)[:3]
+    prior = model.prior(c)
+    torch.testing.assert_close(prior.mean, torch.zeros(3, 3))
+    torch.testing.assert_close(prior.stddev, torch.ones(3, 3))
+    with torch.no_grad():
+        model.prior_net[-1].weight.normal_()
+    moved = model.prior(c).mean
+    assert not torch.allclose(moved[0], moved[1])
+    assert any(name.startswith("prior_net.") for name, _ in model.named_parameters())
+
+
+def test_standard_prior_has_no_prior_network():
+    model = CVAE(CONFIGS["mlp-standard-prior"])
+    assert not hasattr(model, "prior_net")
+    prior = model.prior(torch.eye(10)[:2])
+    torch.testing.assert_close(prior.mean, torch.zeros(2, 3))
+
+
+def test_elbo_and_iwae_are_finite_per_example_and_differentiable(model):
+    x, c = batch(model)
+    terms = elbo(model, x, c, num_samples=2)
+    bound = iwae_bound(model, x, c, num_samples=5)
+    for value in (*terms, bound):
+        assert value.shape == (4,) and torch.isfinite(value).all()
+    (-(terms.elbo.sum() + bound.sum())).backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+def test_iwae_with_one_sample_equals_the_monte_carlo_elbo(model):
+    x, c = batch(model)
+    torch.manual_seed(7)
+    bound = iwae_bound(model, x, c, num_samples=1)
+    torch.manual_seed(7)
+    terms = elbo(model, x, c, kl_method="mc")
+    torch.testing.assert_close(bound, terms.elbo, rtol=1e-6, atol=1e-5)
+
+
+def test_condition_from_labels_accepts_integers_tensors_and_names():
+    model = labelled_model()
+    expected = torch.eye(10)[[3, 0, 7]]
+    torch.testing.assert_close(model.condition_from_labels([3, 0, 7]), expected)
+    torch.testing.assert_close(model.condition_from_labels(torch.tensor([3, 0, 7])), expected)
+    torch.testing.assert_close(model.condition_from_labels(["3", 0, "7"]), expected)
+
+
+def test_class_conditional_sampling_the_c_equals_7_example():
+    model = labelled_model()
+    sevens = model.sample(5, model.condition_from_labels(["7"])[0])
+    assert sevens.shape == (5, 64)
+
+
+def test_imputation_condition_from_a_mask_fits_a_cvae():
+    torch.manual_seed(0)
+    model = CVAE(CVAEConfig(64, 128, latent_dim=3, hidden=(16,)))
+    x = torch.rand(4, 64)
+    c = masked_condition(x, image_mask("top", (1, 8, 8)))
+    assert torch.isfinite(elbo(model, x, c).elbo).all()
+    assert model.sample(4, c).shape == (4, 64)
+
+
+@pytest.mark.parametrize(
+    "c, match",
+    [
+        (None, r"CVAE needs a condition c of shape \(B, condition_dim\) = \(B, 10\), got None"),
+        (torch.zeros(4, 3), r"condition_dim\) = \(B, 10\), got shape \(4, 3\)"),
+        (torch.zeros(3, 10), r"got shape \(3, 10\) for a batch of shape \(4,\)"),
+        ([0.0] * 10, "CVAE needs a condition c .* got list"),
+    ],
+    ids=["missing", "wrong-width", "wrong-batch", "not-a-tensor"],
+)
+def test_bad_condition_is_refused_by_every_method(c, match):
+    model = labelled_model()
+    x = torch.rand(4, 64)
+    calls = [
+        lambda: model.encode(x, c),
+        lambda: model.decode(torch.randn(4, 3), c),
+        lambda: model.prior(c, batch_shape=(4,)),
+        lambda: model.sample(4, c),
+        lambda: model.reconstruct(x, c),
+        lambda: model.transfer(x, torch.eye(10)[:4], c),
+        lambda: elbo(model, x, c),
+    ]
+    for call in calls:
+        with pytest.raises(ConfigError, match=match):
+            call()
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        ([1, 10], "label 10 is out of range; valid labels are 0..9"),
+        (torch.tensor([-1]), "label -1 is out of range; valid labels are 0..9"),
+        (["seven"], "unknown class name 'seven'; valid names are 0, 1, 2"),
+        (torch.tensor([0.5]), "labels must be integers in 0..9"),
+    ],
+    ids=["too-large", "negative", "unknown-name", "float-labels"],
+)
+def test_bad_labels_are_refused(labels, match):
+    with pytest.raises(ConfigError, match=match):
+        labelled_model().condition_from_labels(labels)
+
+
+def test_labels_need_a_class_conditional_model():
+    model = CVAE(CONFIGS["mlp-standard-prior"])
+    with pytest.raises(ConfigError, match="condition_from_labels needs a CVAE built for class"):
+        model.condition_from_labels([1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"latent_dim": 0}, "latent_dim must be a positive integer, got 0"),
+        ({"condition_dim": 0}, "condition_dim must be a positive integer, got 0"),
+        ({"arch": "conv"}, "arch='conv' needs image_shape"),
+        ({"prior": "vamp"}, "prior must be one of 'learned', 'standard', got 'vamp'"),
+        ({"num_classes": 5}, r"num_classes \(5\) must equal condition_dim \(10\)"),
+        ({"class_names": ("a", "b")}, "class_names needs num_classes"),
+        (
+            {"num_classes": 10, "class_names": ("a", "b")},
+            "class_names lists 2 names but num_classes is 10",
+        ),
+        (
+            {"num_classes": 10, "class_names": ("a",) * 10},
+            "class_names must be distinct non-empty strings",
+        ),
+    ],
+    ids=[
+        "latent-0",
+        "condition-0",
+        "conv-without-image-shape",
+        "unknown-prior",
+        "num-classes-mismatch",
+        "names-without-classes",
+        "names-count",
+        "duplicate-names",
+    ],
+)
+def test_bad_config_is_refused(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        CVAEConfig(**{"input_dim": 64, "condition_dim": 10, **kwargs})
+
+
+def test_data_with_the_wrong_feature_count_is_refused():
+    with pytest.raises(DataError, match="data has 784 features but the model expects 64"):
+        labelled_model().encode(torch.rand(2, 784), torch.eye(10)[:2])
