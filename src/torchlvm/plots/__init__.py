@@ -1,0 +1,38 @@
+"""Figures from arrays: matplotlib, PNG, no model or training code.
+
+Every function takes arrays or tensors and returns a :class:`matplotlib.figure.Figure`;
+:func:`save_figure` writes one as a PNG atomically and closes it.
+
+- images: :func:`image_grid`, :func:`reconstruction_pairs`, :func:`conditional_grid`,
+  :func:`imputation_panels`, :func:`traversal_grid`, :func:`interpolation_strip`,
+  :func:`manifold_grid`
+- latent space: :func:`latent_scatter`, :func:`kl_per_dimension`
+- training: :func:`training_curves`
+"""
+
+from torchlvm.plots._style import save_figure
+from torchlvm.plots.curves import training_curves
+from torchlvm.plots.images import (
+    conditional_grid,
+    image_grid,
+    imputation_panels,
+    interpolation_strip,
+    manifold_grid,
+    reconstruction_pairs,
+    traversal_grid,
+)
+from torchlvm.plots.latent import kl_per_dimension, latent_scatter
+
+__all__ = [
+    "conditional_grid",
+    "image_grid",
+    "imputation_panels",
+    "interpolation_strip",
+    "kl_per_dimension",
+    "latent_scatter",
+    "manifold_grid",
+    "reconstruction_pairs",
+    "save_figure",
+    "training_curves",
+    "traversal_grid",
+]

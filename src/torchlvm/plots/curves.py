@@ -1,0 +1,165 @@
+"""Training curves: the ELBO and its two terms, reconstruction and KL, over epochs.
+
+Reads the rows of a Lightning ``CSVLogger`` file (``metrics.csv``) or a list of dicts. Such a
+file holds several rows per epoch (train metrics on one, validation metrics on another, blanks
+elsewhere); rows are merged by ``epoch``. Columns are ``SPLIT/NAME`` (or ``SPLIT_NAME``) with
+SPLIT ``train`` or ``val``; a ``NAME_epoch`` column is preferred to ``NAME`` and ``NAME_step``
+columns are ignored. Blank and non-numeric cells are NaN, drawn as gaps.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from torchlvm.errors import DataError
+from torchlvm.plots._style import new_figure
+
+#: metric name → (panel title, y-axis label), in the order the panels are drawn
+PANELS: dict[str, tuple[str, str]] = {
+    "elbo": ("ELBO", "ELBO [nats per example]"),
+    "log_lik": ("Reconstruction  E_q[log p(x|z)]", "log-likelihood [nats per example]"),
+    "kl": ("KL(q(z|x) ‖ p(z))", "KL [nats per example]"),
+}
+#: other spellings of the panel metrics
+ALIASES = {
+    "log_likelihood": "log_lik",
+    "reconstruction": "log_lik",
+    "recon": "log_lik",
+    "rec": "log_lik",
+    "kl_divergence": "kl",
+}
+SPLITS = {"train": "train", "val": "val", "valid": "val", "validation": "val"}
+_COLUMN = re.compile(r"^(train|val|valid|validation)[/_](.+)$")
+#: most panels drawn from unknown metrics when none of PANELS is present
+MAX_OTHER_PANELS = 4
+
+Series = dict[str, dict[str, list[float]]]  # metric → split → values per epoch
+
+
+def read_metrics_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """The rows of a ``metrics.csv`` file as dicts.
+
+    Raises:
+        DataError: if the file is missing or is not a CSV file with a header.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise DataError(f"cannot read training metrics from {path}: {err}") from None
+    return rows
+
+
+def _number(value: Any) -> float:
+    if value is None or value == "":
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _parse_column(column: str) -> tuple[str, str, int] | None:
+    """(split, metric, priority) of a column, or None for columns that are not curves."""
+    match = _COLUMN.match(column.strip())
+    if not match:
+        return None
+    split, name = SPLITS[match.group(1)], match.group(2)
+    if name.endswith("_step"):
+        return None
+    priority = 1 if name.endswith("_epoch") else 0
+    name = name.removesuffix("_epoch")
+    return split, ALIASES.get(name, name), priority
+
+
+def merge_by_epoch(rows: Iterable[Mapping[str, Any]]) -> tuple[list[float], Series]:
+    """Epoch numbers and, per metric and split, one value per epoch (NaN where never logged).
+
+    Rows without an ``epoch`` value are numbered by their position.
+    """
+    epochs: dict[float, dict[tuple[str, str], tuple[int, float]]] = {}
+    for index, row in enumerate(rows):
+        epoch = _number(row.get("epoch", index))
+        if math.isnan(epoch):
+            continue
+        merged = epochs.setdefault(epoch, {})
+        for column, cell in row.items():
+            parsed = _parse_column(str(column)) if column is not None else None
+            value = _number(cell)
+            if parsed is None or math.isnan(value):
+                continue
+            split, name, priority = parsed
+            if priority >= merged.get((split, name), (-1, 0.0))[0]:
+                merged[(split, name)] = (priority, value)
+    order = sorted(epochs)
+    keys = {key for merged in epochs.values() for key in merged}
+    series: Series = {}
+    for split, name in sorted(keys):
+        values = [epochs[e].get((split, name), (0, math.nan))[1] for e in order]
+        series.setdefault(name, {})[split] = values
+    return order, series
+
+
+def training_curves(
+    metrics: Iterable[Mapping[str, Any]] | str | os.PathLike[str],
+    *,
+    title: str | None = "Training curves",
+) -> Figure:
+    """ELBO, reconstruction log-likelihood and KL against epoch, for training and validation.
+
+    Args:
+        metrics: the path of a ``metrics.csv`` or its rows as dicts (see the module docstring).
+        title: the figure title.
+
+    Returns:
+        One panel per metric found (ELBO, reconstruction, KL; otherwise up to four others), with
+        training as solid and validation as dashed lines.
+
+    Raises:
+        DataError: if no numeric train or val metric is present.
+    """
+    rows = read_metrics_csv(metrics) if isinstance(metrics, (str, os.PathLike)) else metrics
+    epochs, series = merge_by_epoch(rows)
+    drawable = {
+        name: splits
+        for name, splits in series.items()
+        if any(not math.isnan(v) for values in splits.values() for v in values)
+    }
+    names = [name for name in PANELS if name in drawable]
+    if not names:
+        names = sorted(drawable)[:MAX_OTHER_PANELS]
+    if not names:
+        raise DataError(
+            "no training metrics to draw: expected columns such as 'train/elbo' or 'val/elbo' "
+            "with numbers in them"
+        )
+    fig = new_figure(4.0 * len(names) + 0.4, 3.6)
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    few = len(epochs) <= 40
+    for ax, name in zip(axes, names, strict=True):
+        panel_title, ylabel = PANELS.get(name, (name, f"{name} (as logged)"))
+        for split, style in (("train", "-"), ("val", "--")):
+            values = drawable[name].get(split)
+            if values is None or all(math.isnan(v) for v in values):
+                continue
+            points = [(e, v) for e, v in zip(epochs, values, strict=True) if not math.isnan(v)]
+            xs, ys = zip(*points, strict=True)
+            label = "training" if split == "train" else "validation"
+            ax.plot(xs, ys, style, marker="o" if few else None, markersize=3, label=label)
+        ax.set_title(panel_title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend(frameon=False)
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -1,0 +1,346 @@
+"""Figures made of images: sample grids, reconstructions, conditional samples, imputations,
+latent traversals, interpolations and the 2-D latent manifold.
+
+Every function takes images as arrays or tensors, either flat ``(N, D)`` with ``D = C·H·W`` or
+``(N, C, H, W)``, plus the image ``shape`` (``(H, W)`` or ``(C, H, W)``, C = 1 or 3), and returns
+a :class:`matplotlib.figure.Figure`. Values in [0, 1] are shown as intensities (0 black, 1 white);
+anything else is scaled from its minimum to its maximum. The tiles are drawn as one mosaic, so a
+grid of hundreds of images costs one ``imshow``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from torchlvm.errors import ConfigError
+from torchlvm.plots._style import (
+    GAP_COLOUR,
+    MISSING_COLOUR,
+    as_array,
+    as_images,
+    gap,
+    grid_figure_size,
+    image_shape,
+    label_tiles,
+    mosaic,
+    new_figure,
+    to_rgb,
+    value_range,
+)
+
+Shape = Sequence[int]
+
+
+def _label_width(labels: Sequence[Any] | None) -> float:
+    """Inches of left margin that row labels need."""
+    return 0.0 if not labels else 0.075 * max(len(str(label)) for label in labels)
+
+
+def _draw_mosaic(
+    tiles: np.ndarray,
+    ncol: int,
+    *,
+    title: str | None,
+    row_labels: Sequence[Any] | None = None,
+    col_labels: Sequence[Any] | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+) -> tuple[Figure, Any, int]:
+    """Draw (N, H, W, 3) RGB tiles ``ncol`` per row; returns the figure, its axes and the gap."""
+    n, h, w = tiles.shape[:3]
+    nrow = math.ceil(n / ncol)
+    pad = gap(h, w)
+    extra = _label_width(row_labels) + (0.3 if ylabel else 0.0)
+    width, height = grid_figure_size(nrow, ncol, h, w, extra_w=extra)
+    height += 0.25 * bool(col_labels) + 0.25 * bool(xlabel)
+    fig = new_figure(width, height)
+    ax = fig.add_subplot()
+    ax.imshow(mosaic(tiles, ncol, pad))
+    label_tiles(ax, (h, w), pad, rows=row_labels, cols=col_labels)
+    if title:
+        ax.set_title(title)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    return fig, ax, pad
+
+
+def _blank(h: int, w: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(GAP_COLOUR), (h, w, 3))
+
+
+def _interleave(groups: Sequence[np.ndarray], ncol: int) -> tuple[np.ndarray, int]:
+    """Stack equally long (N, H, W, 3) groups as blocks of rows: ncol of group 1, of group 2, ...
+
+    Returns the tiles and the number of blocks; short last blocks are padded with blank tiles.
+    """
+    n, h, w = groups[0].shape[:3]
+    blocks = math.ceil(n / ncol)
+    tiles = []
+    for b in range(blocks):
+        for group in groups:
+            row = list(group[b * ncol : (b + 1) * ncol])
+            tiles.extend(row + [_blank(h, w)] * (ncol - len(row)))
+    return np.stack(tiles), blocks
+
+
+def _check_same_count(**arrays: np.ndarray) -> int:
+    counts = {name: a.shape[0] for name, a in arrays.items()}
+    if len(set(counts.values())) != 1:
+        raise ConfigError(f"these must hold the same number of images, got {counts}")
+    return next(iter(counts.values()))
+
+
+def image_grid(
+    images: Any,
+    shape: Shape,
+    *,
+    nrow: int | None = None,
+    title: str | None = "Samples",
+    row_labels: Sequence[Any] | None = None,
+) -> Figure:
+    """A grid of images, e.g. samples from the model.
+
+    Args:
+        images: (N, D) or (N, C, H, W).
+        shape: one image's (H, W) or (C, H, W).
+        nrow: images per row, as in ``torchvision.utils.make_grid``; by default ⌈√N⌉, or
+            N / len(row_labels) when row labels are given.
+        title: the figure title.
+        row_labels: one label per row of the grid.
+
+    Raises:
+        ConfigError: if the images do not fit ``shape`` or the labels do not fit the rows.
+    """
+    array = as_images(images, shape)
+    n = array.shape[0]
+    if nrow is None:
+        nrow = n // len(row_labels) if row_labels else math.ceil(math.sqrt(n))
+    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow <= 0:
+        raise ConfigError(f"nrow must be a positive integer (images per row), got {nrow!r}")
+    rows = math.ceil(n / nrow)
+    if row_labels is not None and len(row_labels) != rows:
+        raise ConfigError(
+            f"row_labels has {len(row_labels)} labels but the grid has {rows} rows "
+            f"({n} images, {nrow} per row)"
+        )
+    tiles = to_rgb(array, *value_range(array))
+    fig, _, _ = _draw_mosaic(tiles, nrow, title=title, row_labels=row_labels)
+    return fig
+
+
+def reconstruction_pairs(
+    inputs: Any,
+    reconstructions: Any,
+    shape: Shape,
+    *,
+    ncol: int | None = None,
+    title: str | None = "Inputs and their reconstructions",
+) -> Figure:
+    """Inputs above their reconstructions, in labelled row pairs.
+
+    Args:
+        inputs: (N, D) or (N, C, H, W) data images.
+        reconstructions: the same shape: e.g. the decoder mean at the posterior mean.
+        shape: one image's (H, W) or (C, H, W).
+        ncol: images per row; by default all N up to 10, wrapping into more row pairs.
+    """
+    x = as_images(inputs, shape, "inputs")
+    r = as_images(reconstructions, shape, "reconstructions")
+    n = _check_same_count(inputs=x, reconstructions=r)
+    ncol = ncol or min(n, 10)
+    lo, hi = value_range(x, r)
+    tiles, blocks = _interleave([to_rgb(x, lo, hi), to_rgb(r, lo, hi)], ncol)
+    labels = ["input", "reconstruction"] * blocks
+    fig, _, _ = _draw_mosaic(tiles, ncol, title=title, row_labels=labels)
+    return fig
+
+
+def conditional_grid(
+    images: Any,
+    shape: Shape,
+    row_labels: Sequence[Any],
+    *,
+    title: str | None = "Samples per condition",
+) -> Figure:
+    """Conditional samples, one row per condition labelled with its name.
+
+    Args:
+        images: (C·n, D) or (C·n, C, H, W): n samples for the first condition, then the second...
+        shape: one image's (H, W) or (C, H, W).
+        row_labels: the C condition names (e.g. class names).
+
+    Raises:
+        ConfigError: if the number of images is not a multiple of the number of labels.
+    """
+    array = as_images(images, shape)
+    if not row_labels or array.shape[0] % len(row_labels):
+        raise ConfigError(
+            f"conditional_grid needs n images per condition: got {array.shape[0]} images for "
+            f"{len(row_labels)} conditions"
+        )
+    return image_grid(
+        array, shape, nrow=array.shape[0] // len(row_labels), title=title, row_labels=row_labels
+    )
+
+
+def imputation_panels(
+    observed: Any,
+    mask: Any,
+    imputed: Any,
+    true: Any,
+    shape: Shape,
+    *,
+    title: str | None = "Imputation of missing pixels",
+) -> Figure:
+    """Observed images (missing part red and hatched), the model's imputations and the truth.
+
+    Args:
+        observed: (N, D) or (N, C, H, W); values at missing pixels are ignored (may be NaN).
+        mask: the same shape (or one channel of it), true or 1 where a pixel is **observed**.
+        imputed: the same shape: observed pixels kept, missing ones filled in by the model.
+        true: the same shape: the complete images.
+        shape: one image's (H, W) or (C, H, W).
+    """
+    c, h, w = image_shape(shape)
+    obs = as_images(observed, shape, "observed")
+    imp = as_images(imputed, shape, "imputed")
+    ref = as_images(true, shape, "true")
+    seen = as_array(mask, "mask")
+    if seen.ndim == 0 or seen[0].size not in (h * w, c * h * w):
+        raise ConfigError(
+            f"mask must be (N, H·W), (N, C·H·W) or (N, C, H, W) for shape {(c, h, w)}, "
+            f"got an array of shape {seen.shape}"
+        )
+    seen = seen.reshape(seen.shape[0], -1, h, w)[:, 0] > 0.5  # (N, H, W)
+    n = _check_same_count(observed=obs, mask=seen, imputed=imp, true=ref)
+    lo, hi = value_range(np.where(seen[:, None], obs, np.nan), imp, ref)
+    shown = to_rgb(obs, lo, hi)
+    missing = ~seen
+    shown[missing] = 0.35 * shown[missing] + 0.65 * MISSING_COLOUR
+    ncol = min(n, 10)
+    tiles, blocks = _interleave([shown, to_rgb(imp, lo, hi), to_rgb(ref, lo, hi)], ncol)
+    labels = ["observed", "imputed", "true"] * blocks
+    fig, ax, pad = _draw_mosaic(tiles, ncol, title=title, row_labels=labels)
+    # hatch the missing region of the "observed" rows
+    hatch_tiles = np.zeros((len(tiles), h, w))
+    for b in range(blocks):
+        part = missing[b * ncol : (b + 1) * ncol]
+        hatch_tiles[3 * b * ncol : 3 * b * ncol + len(part)] = part
+    hatch = mosaic(hatch_tiles[..., None], ncol, pad, fill=0.0)[..., 0]
+    if hatch.any():
+        ax.contourf(hatch, levels=[0.5, 1.5], colors="none", hatches=["////"])
+        ax.contour(hatch, levels=[0.5], colors=[MISSING_COLOUR * 0.6], linewidths=0.8)
+    key = Patch(facecolor=0.35 + 0.65 * MISSING_COLOUR, hatch="////", label="missing pixels")
+    fig.legend(handles=[key], loc="outside lower center", frameon=False)
+    return fig
+
+
+def traversal_grid(
+    images: Any,
+    shape: Shape,
+    dims: Sequence[int],
+    values: Sequence[float],
+    *,
+    title: str | None = "Latent traversals",
+) -> Figure:
+    """Decodings while one latent dimension sweeps ``values`` and the others stay fixed.
+
+    Args:
+        images: (K·steps, D) or (K·steps, C, H, W): row k holds the ``steps`` decodings for
+            ``dims[k]``, in the order of ``values``.
+        shape: one image's (H, W) or (C, H, W).
+        dims: the K latent dimensions traversed (0-based indices).
+        values: the ``steps`` values each dimension takes.
+    """
+    array = as_images(images, shape)
+    if array.shape[0] != len(dims) * len(values):
+        raise ConfigError(
+            f"traversal_grid needs len(dims) × len(values) = {len(dims)} × {len(values)} images, "
+            f"got {array.shape[0]}"
+        )
+    tiles = to_rgb(array, *value_range(array))
+    fig, _, _ = _draw_mosaic(
+        tiles,
+        len(values),
+        title=title,
+        row_labels=[f"z{int(d) + 1}" for d in dims],
+        col_labels=[f"{float(v):.2g}" for v in values],
+        xlabel="value of the traversed latent dimension (others fixed)",
+    )
+    return fig
+
+
+def interpolation_strip(
+    images: Any,
+    shape: Shape,
+    *,
+    title: str | None = "Interpolation in latent space",
+) -> Figure:
+    """Decodings along a straight line between the latent codes of two inputs.
+
+    Args:
+        images: (steps, D) or (steps, C, H, W), from the first input's code to the second's.
+        shape: one image's (H, W) or (C, H, W).
+    """
+    array = as_images(images, shape)
+    steps = array.shape[0]
+    weights = np.linspace(0.0, 1.0, steps)
+    fig, _, _ = _draw_mosaic(
+        to_rgb(array, *value_range(array)),
+        steps,
+        title=title,
+        col_labels=[f"{a:.2g}" for a in weights],
+        xlabel="interpolation weight α  (z = (1 − α)·z_start + α·z_end)",
+    )
+    return fig
+
+
+def manifold_grid(
+    images: Any,
+    shape: Shape,
+    extent: Sequence[float],
+    *,
+    title: str | None = "Decoded 2-D latent manifold",
+) -> Figure:
+    """Decodings of a regular n × n grid of 2-D latent codes, placed at their coordinates.
+
+    Args:
+        images: (n·n, D) or (n·n, C, H, W); image ``i·n + j`` is the decoding of
+            z = (xs[j], ys[i]) with ``xs = linspace(x0, x1, n)``, ``ys = linspace(y0, y1, n)``
+            (the order of ``torch.meshgrid(ys, xs, indexing="ij")``), drawn with z₂ growing upward.
+        shape: one image's (H, W) or (C, H, W).
+        extent: ``(lo, hi)`` for both axes or ``(x0, x1, y0, y1)``: the first and last grid values.
+    """
+    array = as_images(images, shape)
+    n = math.isqrt(array.shape[0])
+    if n * n != array.shape[0]:
+        raise ConfigError(f"manifold_grid needs n × n images, got {array.shape[0]}")
+    bounds = [float(e) for e in extent]
+    if len(bounds) == 2:
+        bounds = bounds * 2
+    if len(bounds) != 4:
+        raise ConfigError(f"extent must be (lo, hi) or (x0, x1, y0, y1), got {tuple(extent)}")
+    x0, x1, y0, y1 = bounds
+    rows = to_rgb(array, *value_range(array)).reshape(n, n, *array.shape[2:], 3)[::-1]
+    h, w = array.shape[2:]
+    big = mosaic(rows.reshape(n * n, h, w, 3), n, 0)
+    dx = (x1 - x0) / max(n - 1, 1) / 2
+    dy = (y1 - y0) / max(n - 1, 1) / 2
+    side = min(7.5, max(3.5, 0.55 * n + 1.0))
+    fig = new_figure(side, side)
+    ax = fig.add_subplot()
+    ax.imshow(big, extent=(x0 - dx, x1 + dx, y0 - dy, y1 + dy), aspect="auto")
+    ax.set_box_aspect(h / w)
+    ax.set_xlabel("z₁ (latent units)")
+    ax.set_ylabel("z₂ (latent units)")
+    if title:
+        ax.set_title(title)
+    return fig

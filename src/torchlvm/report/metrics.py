@@ -1,0 +1,203 @@
+"""Turning ``metrics.json`` into labelled rows: any JSON in, readable text out.
+
+The evaluation writes a nested dict of sections (``{"likelihood": {...}, ...}``). A value that is
+a dict with a ``"value"`` key is a *quantity*: its ``unit``, ``kind`` (bound or estimate), ``k``,
+``stderr``, ``ess`` and any other keys are shown beside the number. Other dicts nest; lists of
+numbers are shortened; everything else is shown as text. Nothing here raises on odd input.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: section key → heading
+SECTION_TITLES = {
+    "likelihood": "Likelihood",
+    "reconstruction": "Reconstruction",
+    "kl": "KL divergence",
+    "rate_distortion": "Rate and distortion",
+    "active_units": "Active units",
+    "separability": "Latent separability",
+    "sample_quality": "Sample quality",
+    "conditional": "Conditional generation",
+    "imputation": "Imputation",
+    "outliers": "Outlier detection",
+    "ood": "Outlier detection",
+    "meta": "About this evaluation",
+    "protocol": "Protocol",
+    "latent": "Latent space",
+    "seconds": "Time taken (seconds)",
+}
+#: metric key → label (keys not listed are shown with underscores as spaces)
+LABELS = {
+    "elbo": "ELBO (lower bound)",
+    "iwae": "IWAE bound",
+    "iwae_bound": "IWAE bound",
+    "log_marginal": "log p(x), importance-sampled estimate",
+    "log_marginal_is": "log p(x), importance-sampled estimate",
+    "log_px": "log p(x)",
+    "log_lik": "reconstruction log-likelihood E_q[log p(x|z)]",
+    "nll": "negative log-likelihood",
+    "kl": "KL(q(z|x) ‖ p(z))",
+    "kl_total": "KL(q(z|x) ‖ p(z)), total",
+    "kl_per_dim": "KL per latent dimension",
+    "kl_per_dimension": "KL per latent dimension",
+    "rate": "rate (KL)",
+    "distortion": "distortion (−E_q[log p(x|z)])",
+    "active_units": "active units",
+    "mse": "mean squared error",
+    "bce": "binary cross-entropy",
+    "bpd": "bits per dimension",
+    "bits_per_dim": "bits per dimension",
+    "fid": "Fréchet distance",
+    "frechet_distance": "Fréchet distance",
+    "auroc": "AUROC",
+    "auprc": "AUPRC",
+    "ess": "effective sample size",
+    "stderr": "standard error",
+    "data_stderr": "standard error over examples",
+    "nats": "nats",
+    "k": "importance samples k",
+    "num_samples": "samples k",
+}
+#: numbers of a list shown before it is shortened
+LIST_PREVIEW = 10
+#: nesting below which a value is shown as compact JSON
+MAX_DEPTH = 6
+
+
+@dataclass
+class Row:
+    """One metric: its path of keys, a label, and its value, unit and details as text."""
+
+    path: tuple[str, ...]
+    label: str
+    value: str
+    unit: str = ""
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass
+class Section:
+    """A heading and its rows."""
+
+    key: str
+    title: str
+    rows: list[Row]
+
+
+def format_number(x: Any) -> str:
+    """Text for a JSON scalar: floats to 4 significant digits, ints whole, NaN and ±∞ named."""
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "NaN"
+        if math.isinf(x):
+            return "∞" if x > 0 else "−∞"
+        text = f"{x:.4g}"
+        return text.replace("e+0", "e+").replace("e-0", "e-")
+    return str(x)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def format_value(x: Any) -> str:
+    """Text for any JSON value; lists of numbers are shortened with their length."""
+    if isinstance(x, list) and x and all(_is_number(v) for v in x):
+        head = ", ".join(format_number(v) for v in x[:LIST_PREVIEW])
+        more = ", …" if len(x) > LIST_PREVIEW else ""
+        return f"[{head}{more}] ({len(x)} values)"
+    if isinstance(x, (dict, list)):
+        text = json.dumps(x, ensure_ascii=False, default=str)
+        return text if len(text) <= 300 else text[:297] + "…"
+    return format_number(x)
+
+
+def label_for(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " "))
+
+
+def is_quantity(x: Any) -> bool:
+    """A dict with a scalar ``"value"``: ``{"value": -93.4, "unit": "nats", "stderr": 0.1}``."""
+    return isinstance(x, dict) and "value" in x and not isinstance(x["value"], (dict, list))
+
+
+def quantity_row(path: tuple[str, ...], q: dict[str, Any]) -> Row:
+    """A row for a quantity dict: ``value ± stderr``, the unit, and every other key as details."""
+    value = format_number(q["value"])
+    if _is_number(q.get("stderr")):
+        value += f" ± {format_number(q['stderr'])}"
+    details = []
+    if "kind" in q:
+        details.append(format_value(q["kind"]))
+    for key in ("k", "num_samples"):
+        if key in q:
+            details.append(f"k = {format_value(q[key])}")
+    if "ess" in q:
+        details.append(f"ESS {format_value(q['ess'])}")
+    for key, extra in q.items():
+        shown = key in ("value", "unit", "kind", "k", "num_samples", "ess")
+        if key == "note":
+            details.append(format_value(extra))
+        elif not shown and not (key == "stderr" and _is_number(extra)):
+            details.append(f"{label_for(str(key))}: {format_value(extra)}")
+    unit = q.get("unit")
+    return Row(path, label_for(path[-1]), value, "" if unit is None else str(unit), details)
+
+
+def rows_of(value: Any, path: tuple[str, ...] = ()) -> Iterator[Row]:
+    """Flatten a JSON value into rows; nested dicts add to the path."""
+    if is_quantity(value):
+        yield quantity_row(path, value)
+    elif isinstance(value, dict) and value and len(path) < MAX_DEPTH:
+        for key, child in value.items():
+            yield from rows_of(child, (*path, str(key)))
+    else:
+        yield Row(path, label_for(path[-1]) if path else "value", format_value(value))
+
+
+def _row_label(row: Row, depth: int) -> Row:
+    """Label nested rows with their whole path below the section."""
+    if len(row.path) > depth + 1:
+        parts = [label_for(p) for p in row.path[depth:-1]] + [row.label]
+        row.label = " › ".join(parts)
+    return row
+
+
+def sections(metrics: Any) -> list[Section]:
+    """The sections of a metrics document: top-level scalars first, then one per dict."""
+    if not isinstance(metrics, dict):
+        return [Section("metrics", "Metrics", list(rows_of(metrics, ("metrics",))))]
+    general = []
+    out = []
+    for key, value in metrics.items():
+        key = str(key)
+        if isinstance(value, dict) and value and not is_quantity(value):
+            rows = [_row_label(r, 1) for r in rows_of(value, (key,))]
+            out.append(Section(key, SECTION_TITLES.get(key, label_for(key).capitalize()), rows))
+        else:
+            general.extend(rows_of(value, (key,)))
+    if general:
+        out.insert(0, Section("summary", "Summary", general))
+    return out
+
+
+def cell_text(row: Row) -> str:
+    """A compact one-cell text for the side-by-side table: value, unit and details."""
+    text = row.value + (f" {row.unit}" if row.unit else "")
+    return text + (f" ({'; '.join(row.details)})" if row.details else "")

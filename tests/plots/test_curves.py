@@ -1,0 +1,83 @@
+"""Training curves from a Lightning CSVLogger file: rows merged by epoch, blanks as gaps."""
+
+import math
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from torchlvm.errors import DataError
+from torchlvm.plots import save_figure, training_curves
+from torchlvm.plots.curves import merge_by_epoch, read_metrics_csv
+
+# What Lightning's CSVLogger writes with on_step and on_epoch logging plus validation:
+# step rows with *_step values, a validation row and an epoch-end train row, blanks elsewhere.
+LIGHTNING_CSV = """\
+epoch,lr-Adam,step,train/elbo_epoch,train/elbo_step,train/kl_epoch,train/kl_step,\
+train/log_lik_epoch,train/log_lik_step,val/elbo,val/kl,val/log_lik
+0,0.001,9,,-150.5,,10.1,,-140.4,,,
+0,,19,,,,,,,-120.0,12.0,-108.0
+0,,19,-130.0,,11.0,,-119.0,,,,
+1,0.001,29,,-110.2,,13.3,,-96.9,,,
+1,,39,,,,,,,-105.0,13.5,-91.5
+1,,39,-108.0,,13.0,,-95.0,,,,
+2,0.001,49,,-101.0,,14.0,,-87.0,,,
+2,,59,,,,,,,nan,,
+2,,59,-100.0,,14.5,,-85.5,,,,
+"""
+
+
+@pytest.fixture
+def csv_path(tmp_path):
+    path = tmp_path / "metrics.csv"
+    path.write_text(LIGHTNING_CSV)
+    return path
+
+
+def test_merge_by_epoch_prefers_epoch_columns_and_keeps_gaps(csv_path):
+    epochs, series = merge_by_epoch(read_metrics_csv(csv_path))
+    assert epochs == [0, 1, 2]
+    assert series["elbo"]["train"] == [-130.0, -108.0, -100.0]
+    assert series["elbo"]["val"][:2] == [-120.0, -105.0] and math.isnan(series["elbo"]["val"][2])
+    assert series["log_lik"]["train"] == [-119.0, -95.0, -85.5]
+    assert "lr-Adam" not in series and "elbo_step" not in series
+
+
+def test_training_curves_from_a_lightning_csv(csv_path, tmp_path):
+    fig = training_curves(csv_path)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "ELBO",
+        "Reconstruction  E_q[log p(x|z)]",
+        "KL(q(z|x) ‖ p(z))",
+    ]
+    train, val = fig.axes[0].get_lines()
+    np.testing.assert_array_equal(train.get_ydata(), [-130.0, -108.0, -100.0])
+    np.testing.assert_array_equal(val.get_xdata(), [0, 1])  # the NaN epoch is skipped
+    assert "nats per example" in fig.axes[0].get_ylabel()
+    assert fig.axes[0].get_xlabel() == "epoch"
+    path = tmp_path / "figures" / "training_curves.png"
+    save_figure(fig, path)
+    h, w = imread(path).shape[:2]
+    assert w > 2 * h
+
+
+def test_training_curves_from_rows_with_only_other_metrics():
+    rows = [{"epoch": e, "train_loss": 10.0 / (e + 1), "val_loss": ""} for e in range(4)]
+    fig = training_curves(rows)
+    assert [ax.get_title() for ax in fig.axes] == ["loss"]
+    assert len(fig.axes[0].get_lines()) == 1  # validation is all blank
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[], [{"epoch": 0, "step": 3}], [{"epoch": 0, "train/elbo": ""}]],
+    ids=["empty", "no-metric-columns", "all-blank"],
+)
+def test_training_curves_without_numbers_is_an_error(rows):
+    with pytest.raises(DataError, match="no training metrics to draw"):
+        training_curves(rows)
+
+
+def test_missing_csv_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="cannot read training metrics"):
+        training_curves(tmp_path / "nope.csv")

@@ -1,0 +1,149 @@
+"""Image figures: each writes a readable PNG of the expected shape and puts tiles where it says."""
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+
+from torchlvm.errors import ConfigError
+from torchlvm.plots import (
+    conditional_grid,
+    image_grid,
+    imputation_panels,
+    interpolation_strip,
+    manifold_grid,
+    reconstruction_pairs,
+    save_figure,
+    traversal_grid,
+)
+
+SHAPE = (8, 8)
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(0).uniform(size=(60, 64))
+
+
+def saved(fig, tmp_path, name="fig.png"):
+    """Save ``fig``, check the file is a non-blank PNG, return it as an (H, W, 4) array."""
+    path = tmp_path / "figures" / name
+    save_figure(fig, path)
+    assert path.stat().st_size > 1000
+    assert [p.name for p in path.parent.iterdir()] == [name]  # no temporary file left over
+    pixels = imread(path)
+    assert pixels.ndim == 3 and pixels[..., :3].std() > 0.05
+    return pixels
+
+
+def mosaic_of(fig):
+    """The array the figure's (first) image shows."""
+    return np.asarray(fig.axes[0].images[0].get_array())
+
+
+def test_image_grid_wide_grid_and_tiles_in_place(images, tmp_path):
+    fig = image_grid(images[:16], SHAPE, nrow=8, title="Samples from p(x)")
+    tiles = mosaic_of(fig)
+    # tile 9 is row 1, column 1; tiles are 8 px with a 1 px gap; values in [0, 1] are kept as is
+    np.testing.assert_allclose(tiles[9:17, 9:17, 0], images[9].reshape(8, 8))
+    h, w = saved(fig, tmp_path).shape[:2]
+    assert w > 2 * h
+
+
+def test_image_grid_accepts_tensors_nchw_and_rescales_other_ranges(tmp_path):
+    x = torch.linspace(-3, 5, 4 * 3 * 10 * 12).reshape(4, 3, 10, 12)  # RGB, outside [0, 1]
+    fig = image_grid(x, (3, 10, 12), nrow=2, title=None)
+    tiles = mosaic_of(fig)
+    assert tiles.min() == 0.0 and tiles.max() == 1.0
+    saved(fig, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"shape": (7, 7)}, "49"),
+        ({"shape": (8, 8), "nrow": 0}, "nrow must be a positive integer"),
+        ({"shape": (8, 8), "nrow": 4, "row_labels": ["a"]}, "row_labels has 1 labels"),
+        ({"shape": (2, 8, 4)}, "shape must be"),
+    ],
+    ids=["wrong-size", "zero-nrow", "labels-vs-rows", "two-channels"],
+)
+def test_image_grid_rejects_bad_arguments(images, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        image_grid(images[:8], **kwargs)
+
+
+def test_reconstruction_pairs_rows_alternate_input_and_reconstruction(images, tmp_path):
+    fig = reconstruction_pairs(images[:6], 1 - images[:6], SHAPE)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["input", "reconstruction"]
+    tiles = mosaic_of(fig)
+    np.testing.assert_allclose(tiles[9:17, :8, 0], 1 - images[0].reshape(8, 8))
+    h, w = saved(fig, tmp_path).shape[:2]
+    assert w > h
+
+
+def test_reconstruction_pairs_wraps_and_checks_counts(images):
+    fig = reconstruction_pairs(images[:25], images[:25], SHAPE)
+    assert len(fig.axes[0].get_yticklabels()) == 6  # 3 blocks of 10, 10, 5
+    with pytest.raises(ConfigError, match="same number of images"):
+        reconstruction_pairs(images[:3], images[:4], SHAPE)
+
+
+def test_conditional_grid_one_row_per_condition(images, tmp_path):
+    names = [f"class {i}" for i in range(10)]
+    fig = conditional_grid(images[:30], SHAPE, names)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == names
+    h, w = saved(fig, tmp_path).shape[:2]
+    assert h > w  # 10 rows of 3
+    with pytest.raises(ConfigError, match="n images per condition"):
+        conditional_grid(images[:31], SHAPE, names)
+
+
+def test_imputation_panels_tint_missing_pixels(images, tmp_path):
+    mask = np.ones((4, 64), dtype=bool)
+    mask[:, 32:] = False  # bottom half missing
+    observed = np.where(mask, images[:4], np.nan)
+    fig = imputation_panels(observed, mask, images[4:8], images[:4], SHAPE)
+    tiles = mosaic_of(fig)
+    top, bottom = tiles[:4, :8], tiles[4:8, :8]  # first tile: observed / missing halves
+    np.testing.assert_allclose(top[..., 0], top[..., 2])  # grey
+    assert (bottom[..., 0] > bottom[..., 1] + 0.3).all()  # red tint
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["observed", "imputed", "true"]
+    h, w = saved(fig, tmp_path).shape[:2]
+    assert w > h
+
+
+def test_traversal_grid_labels_dimensions_and_values(images, tmp_path):
+    values = np.linspace(-3, 3, 7)
+    fig = traversal_grid(images[:21], SHAPE, dims=[0, 3, 4], values=values)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["z1", "z4", "z5"]
+    assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["-3", "-2"]
+    h, w = saved(fig, tmp_path).shape[:2]
+    assert w > 1.5 * h
+    with pytest.raises(ConfigError, match="len\\(dims\\) × len\\(values\\)"):
+        traversal_grid(images[:20], SHAPE, dims=[0, 3, 4], values=values)
+
+
+def test_interpolation_strip_is_one_wide_row(images, tmp_path):
+    fig = interpolation_strip(images[:8], SHAPE)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][::7] == ["0", "1"]
+    h, w = saved(fig, tmp_path).shape[:2]
+    assert w > 3 * h
+
+
+def test_manifold_grid_places_codes_at_their_coordinates(tmp_path):
+    n = 5
+    codes = np.arange(n * n, dtype=float)  # image i·n + j is flat with value i·n + j
+    x = np.repeat(codes[:, None] / (n * n), 64, axis=1)
+    fig = manifold_grid(x, SHAPE, extent=(-2, 2))
+    ax = fig.axes[0]
+    tiles = mosaic_of(fig)
+    assert tiles[-1, 0, 0] == 0.0  # z = (x0, y0) at the bottom left
+    assert tiles[0, -1, 0] == pytest.approx((n * n - 1) / (n * n))  # (x1, y1) at the top right
+    assert ax.get_xlim() == pytest.approx((-2.5, 2.5))  # half a step beyond the end codes
+    h, w = saved(fig, tmp_path).shape[:2]
+    assert abs(w / h - 1) < 0.2
+    with pytest.raises(ConfigError, match="n × n"):
+        manifold_grid(x[:24], SHAPE, extent=(-2, 2))

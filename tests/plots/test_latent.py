@@ -1,0 +1,99 @@
+"""Latent figures: scatter of codes (direct in 2-D, PCA otherwise) and KL per dimension."""
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+from sklearn.decomposition import PCA
+
+from torchlvm.errors import ConfigError
+from torchlvm.plots import kl_per_dimension, latent_scatter, save_figure
+
+
+@pytest.fixture
+def codes():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, size=200)
+    z = rng.normal(size=(200, 5)) + labels[:, None]
+    return z, labels
+
+
+def saved_shape(fig, tmp_path):
+    path = tmp_path / "fig.png"
+    save_figure(fig, path)
+    pixels = imread(path)
+    assert pixels[..., :3].std() > 0.05
+    return pixels.shape[:2]
+
+
+def points(fig):
+    return np.concatenate([c.get_offsets() for c in fig.axes[0].collections])
+
+
+def test_latent_scatter_2d_is_drawn_directly(codes, tmp_path):
+    z, labels = codes[0][:, :2], codes[1]
+    fig = latent_scatter(z, labels, class_names=["a", "b", "c", "d"])
+    ax = fig.axes[0]
+    assert "z₁" in ax.get_xlabel() and "PC" not in ax.get_xlabel()
+    np.testing.assert_allclose(np.sort(points(fig), axis=0), np.sort(z, axis=0))
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == ["a", "b", "c", "d"]
+    h, w = saved_shape(fig, tmp_path)
+    assert w > h
+
+
+def test_latent_scatter_5d_is_a_pca_projection_said_in_the_labels(codes, tmp_path):
+    z, labels = codes
+    fig = latent_scatter(z, labels)
+    ax = fig.axes[0]
+    assert ax.get_xlabel().startswith("PC 1") and "% of variance" in ax.get_ylabel()
+    assert "K = 5" in ax.get_title()
+    expected = PCA(n_components=2).fit_transform(z)
+    drawn = np.concatenate([expected[labels == c] for c in range(4)])
+    np.testing.assert_allclose(np.abs(points(fig)), np.abs(drawn), atol=1e-9)
+    h, w = saved_shape(fig, tmp_path)
+    assert w > h
+
+
+def test_latent_scatter_without_labels_and_many_classes(codes, tmp_path):
+    z, _ = codes
+    assert not latent_scatter(z).legends
+    many = np.arange(200) % 50
+    fig = latent_scatter(z, many)
+    assert len(fig.axes) == 2  # scatter and colour bar
+    saved_shape(fig, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        ((np.zeros((10, 5)),), {"method": "direct"}, "latent size of 1 or 2"),
+        ((np.zeros((10, 2)), np.zeros(9)), {}, "labels has 9 entries"),
+        ((np.zeros(10),), {}, "must be an \\(N, K\\) array"),
+        ((np.zeros((10, 2)),), {"method": "tsne"}, "method must be one of"),
+    ],
+    ids=["direct-5d", "label-count", "1d-array", "unknown-method"],
+)
+def test_latent_scatter_rejects_bad_input(args, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        latent_scatter(*args, **kwargs)
+
+
+def test_kl_per_dimension_sorted_with_threshold(tmp_path):
+    kl = np.array([0.5, 0.001, 2.0, np.nan, 0.2])
+    fig = kl_per_dimension(kl, sort=True, threshold=0.01)
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == [2.0, 0.5, 0.2, 0.001, 0.0]  # NaN drawn as an empty bar, last
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["z3", "z1", "z5", "z2", "z4"]
+    assert "above (3 of 5)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    grey = ax.patches[3].get_facecolor()
+    assert grey != ax.patches[0].get_facecolor()
+    h, w = saved_shape(fig, tmp_path)
+    assert w > h
+
+
+def test_kl_per_dimension_unsorted_keeps_order(tmp_path):
+    fig = kl_per_dimension([3.0, 1.0, 2.0])
+    assert [p.get_height() for p in fig.axes[0].patches] == [3.0, 1.0, 2.0]
+    with pytest.raises(ConfigError, match="at least one value"):
+        kl_per_dimension([])

@@ -1,0 +1,120 @@
+"""build_report: one self-contained page per run, side by side for several, gaps stated."""
+
+import base64
+import json
+import re
+
+import pytest
+
+from torchlvm.errors import ConfigError, RunDirectoryError
+from torchlvm.report import build_report
+from torchlvm.report.run import png_size
+
+
+def embedded_pngs(text):
+    return [base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', text)]
+
+
+def test_single_run_report_has_header_metrics_figures_and_config(make_run):
+    run = make_run()
+    path = build_report([run])
+    assert path == run / "report.html"
+    text = path.read_text(encoding="utf-8")
+    assert "<title>vae-run · torchlvm report</title>" in text
+    assert "vae · digits · protocol dynamic" in text
+    assert "Bernoulli(intensity) at every pass" in text
+    # quantities: value ± standard error, unit, bound vs estimate, k, ESS; 4 significant digits
+    assert "-25.12" in text and "bound" in text
+    assert "-23.46 ± 0.0391" in text and "estimate; k = 5000; ESS 812.2" in text
+    assert "0.01235" in text and "nats per example" in text
+    # figures: two files plus the training curves drawn from metrics.csv, all real PNGs
+    pngs = embedded_pngs(text)
+    assert len(pngs) == 3 and all(png_size(p) for p in pngs)
+    assert "drawn from metrics.csv" in text
+    assert "Posterior means of test data coloured by class" in text  # known caption
+    assert (
+        "<details><summary>config.json</summary><pre>{\n  &quot;model_type&quot;: &quot;vae&quot;"
+        in text
+    )
+    # self-contained: no scripts, no external resources
+    assert "<script" not in text.lower()
+    assert not re.search(r'(src|href)="(?!data:)', text)
+    assert not list(run.glob(".*.tmp"))
+
+
+def test_missing_pieces_are_stated_not_fatal(make_run):
+    run = make_run("bare", metrics=None, csv=None, figures={})
+    text = build_report([run]).read_text(encoding="utf-8")
+    assert f"No metrics.json: run `torchlvm evaluate {run}`" in text
+    assert "No training curves: neither figures/training_curves.png nor metrics.csv" in text
+    assert "Figures missing: figures/samples.png, figures/reconstructions.png" in text
+    assert "figures/manifold.png" in text  # expected for a 2-D latent space
+    assert "<img" not in text
+
+
+def test_unreadable_metrics_and_broken_figures_are_stated(make_run):
+    run = make_run("broken", metrics="{not json", figures={"samples": (0, 0, 0)})
+    (run / "figures" / "extra_plot.png").write_bytes(b"not a png at all")
+    text = build_report([run]).read_text(encoding="utf-8")
+    assert "metrics.json could not be read" in text
+    assert "figures/extra_plot.png is not a PNG image; it is left out." in text
+    assert len(embedded_pngs(text)) == 2  # samples + curves from the CSV
+
+
+def test_unknown_figures_get_their_file_name_as_caption(make_run):
+    run = make_run("extra", figures={"training_curves": (0, 0, 1), "my_own_plot": (0, 1, 0)})
+    text = build_report([run]).read_text(encoding="utf-8")
+    assert "<b>Figure 2.</b> my_own_plot.png" in text
+    assert "drawn from metrics.csv" not in text  # the run's own curves figure is used
+
+
+def test_text_from_files_is_escaped(make_run, config):
+    config["data"]["name"] = "<script>alert('x')</script>"
+    config["training"]["note"] = '"><img src=x onerror=alert(1)>'
+    metrics = {"<b>section</b>": {"<i>key</i>": "<script>1</script>"}}
+    run = make_run("escape", config=config, metrics=metrics)
+    text = build_report([run]).read_text(encoding="utf-8")
+    assert "<script" not in text.lower() and "<img src=x" not in text and "<b>section" not in text
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
+    assert "&lt;i&gt;key&lt;/i&gt;" in text
+
+
+def test_several_runs_side_by_side(make_run, config, tmp_path):
+    first = make_run("vae")
+    config["model_type"] = "autoencoder"
+    second = make_run("ae", config=config, metrics={"reconstruction": {"mse": 0.5}})
+    out = build_report([first, second], tmp_path / "out" / "compare.html")
+    text = out.read_text(encoding="utf-8")
+    table = text[text.index("Metrics side by side") : text.index('<section class="run">')]
+    assert "<th>vae</th><th>ae</th>" in table
+    row = re.search(r"reconstruction\.mse</span></td>(.*?)</tr>", table).group(1)
+    assert re.findall(r'<td class="num">(.*?)</td>', row) == ["0.01235", "0.5"]
+    row = re.search(r"likelihood\.elbo</span></td>(.*?)</tr>", table).group(1)
+    assert re.findall(r'<td class="num">(.*?)</td>', row)[1] == "—"  # absent in the second run
+    assert text.count('<section class="run">') == 2
+    assert len(embedded_pngs(text)) == 6
+    assert not (first / "report.html").exists()
+
+
+def test_several_runs_need_out(make_run):
+    with pytest.raises(ConfigError, match="needs an output file: pass --out"):
+        build_report([make_run("a"), make_run("b")])
+    with pytest.raises(ConfigError, match="at least one run folder"):
+        build_report([])
+
+
+def test_out_folder_gets_report_html(make_run, tmp_path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    assert build_report([make_run()], out) == out / "report.html"
+
+
+def test_folder_without_config_is_refused(tmp_path):
+    with pytest.raises(RunDirectoryError, match=f"cannot report on {tmp_path}: it has no config"):
+        build_report([tmp_path])
+
+
+def test_config_is_pretty_json_in_a_details_block(make_run, config):
+    text = build_report([make_run()]).read_text(encoding="utf-8")
+    block = re.search(r"<pre>(.*?)</pre>", text, re.S).group(1)
+    assert json.loads(block.replace("&quot;", '"')) == config

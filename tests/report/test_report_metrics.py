@@ -1,0 +1,107 @@
+"""metrics.json rendering: any JSON becomes labelled rows; quantities show unit, kind, k, ESS."""
+
+import math
+
+import pytest
+
+from torchlvm.report.metrics import cell_text, format_number, format_value, sections
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (3.14159265, "3.142"),
+        (-93.41234, "-93.41"),
+        (1.23456e-7, "1.235e-7"),
+        (12345678.9, "1.235e+7"),
+        (5000, "5000"),
+        (True, "yes"),
+        (None, "—"),
+        (math.nan, "NaN"),
+        (-math.inf, "−∞"),
+        ("dynamic", "dynamic"),
+    ],
+    ids=["pi", "negative", "tiny", "large", "int", "bool", "null", "nan", "-inf", "text"],
+)
+def test_format_number(value, text):
+    assert format_number(value) == text
+
+
+def test_long_number_lists_are_shortened():
+    assert format_value([0.5, 1]) == "[0.5, 1] (2 values)"
+    assert format_value(list(range(30))).endswith(", …] (30 values)")
+
+
+def test_quantity_rows_carry_unit_kind_k_and_ess():
+    metrics = {
+        "likelihood": {
+            "iwae": {"value": -90.123, "unit": "nats", "kind": "bound", "k": 5000},
+            "log_marginal": {"value": -89.5, "stderr": 0.012, "ess": 41.7, "kind": "estimate"},
+        }
+    }
+    (section,) = sections(metrics)
+    assert section.title == "Likelihood"
+    iwae, logp = section.rows
+    assert (iwae.label, iwae.value, iwae.unit, iwae.details) == (
+        "IWAE bound",
+        "-90.12",
+        "nats",
+        ["bound", "k = 5000"],
+    )
+    assert logp.value == "-89.5 ± 0.012" and logp.details == ["estimate", "ESS 41.7"]
+    assert cell_text(iwae) == "-90.12 nats (bound; k = 5000)"
+
+
+def test_nesting_scalars_and_odd_json():
+    metrics = {
+        "seed": 3,
+        "separability": {"probe": {"logistic": {"latent": 0.91234}}},
+        "empty": {},
+        "weird": [1, {"a": None}],
+        "outliers": {"auroc": {"value": {"noise": 0.99}}},
+    }
+    summary, separability, outliers = sections(metrics)
+    assert [r.key for r in summary.rows] == ["seed", "empty", "weird"]
+    assert summary.rows[2].value == '[1, {"a": null}]'
+    (row,) = separability.rows
+    assert (row.label, row.key, row.value) == (
+        "probe › logistic › latent",
+        "separability.probe.logistic.latent",
+        "0.9123",
+    )
+    assert outliers.rows[0].label == "AUROC › value › noise"
+
+
+@pytest.mark.parametrize(
+    "document", [[1, 2], "text", None, 4.5, {"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}]
+)
+def test_any_json_renders(document):
+    assert all(isinstance(r.value, str) for s in sections(document) for r in s.rows)
+
+
+def test_the_evaluation_records_render_with_notes_and_undefined_values():
+    metrics = {
+        "likelihood": {
+            "elbo": {
+                "nats": {
+                    "value": -25.1,
+                    "unit": "nats/example",
+                    "kind": "bound",
+                    "k": 1,
+                    "data_stderr": 0.4,
+                    "note": "a lower bound on log p(x)",
+                },
+            }
+        },
+        "sample_quality": {"fd": {"value": None, "kind": "undefined", "note": "no classifier"}},
+    }
+    likelihood, quality = sections(metrics)
+    (elbo,) = likelihood.rows
+    assert elbo.label == "ELBO (lower bound) › nats"
+    assert elbo.details == [
+        "bound",
+        "k = 1",
+        "standard error over examples: 0.4",
+        "a lower bound on log p(x)",
+    ]
+    assert (quality.rows[0].value, quality.rows[0].details) == ("—", ["undefined", "no classifier"])
