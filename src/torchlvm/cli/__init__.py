@@ -20,6 +20,7 @@ from torchlvm.errors import TorchLVMError
 COMMANDS: dict[str, str] = {
     "datasets": "datasets",
     "fit": "fit",
+    "report": "report",
 }
 
 
@@ -52,8 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks and shows defaults that carry information."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "%(default)" in text or default in (None, False, argparse.SUPPRESS):
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return f"{text} (default: %(default)s)"
+        return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
