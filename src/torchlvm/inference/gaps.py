@@ -1,0 +1,395 @@
+"""Inference gaps: how far the encoder's ELBO falls below log p(x), and why.
+
+Cremer, Li & Duvenaud 2018, "Inference Suboptimality in Variational Autoencoders" (ICML), §3,
+split the gap between log p(x) and the ELBO of the encoder's q into two parts, in nats per example:
+
+    log p(x) − ELBO(q_enc) = [log p(x) − ELBO(q*)]      approximation gap: the family is too
+                           + [ELBO(q*) − ELBO(q_enc)]   amortization gap: the encoder misses q*,
+                                                        narrow to hold the posterior
+
+where q* is the best q of the family for that point, found by per-point optimization
+(:func:`~torchlvm.inference.local.fit_local_posterior`, here started from the encoder's q). Since
+log p(x) = ELBO(q) + KL(q ‖ p(z | x)), the approximation gap is KL(q* ‖ p(z | x)).
+
+log p(x) is exact for models with ``log_marginal`` (PPCA); otherwise it is importance sampled
+with k samples (:func:`~torchlvm.inference.log_marginal_is`), an estimate with a standard error,
+low-biased like the IWAE bound it equals in expectation.
+
+PPCA, exactly. Its posterior is N(m, Σ) with Σ = σ² (WᵀW + σ² I)⁻¹, the same for every x. With
+the exact posterior as q both gaps are zero. The best *diagonal* q under reverse KL has mean m and
+precisions diag(Σ⁻¹) (a standard result: Bishop, PRML §10.1.2, eq. 10.12–10.13), so its variances
+1/(Σ⁻¹)_ii ≤ Σ_ii shrink (reverse KL is zero-forcing) and its gap is
+
+    KL(q* ‖ p(z | x)) = ½ (Σ_i log (Σ⁻¹)_ii + log det Σ) ≥ 0  (Hadamard's inequality),
+
+zero iff Σ is diagonal. PPCA's maximum-likelihood W is fixed only up to a rotation R; in the
+canonical rotation WᵀW is diagonal, so is Σ, and the mean-field gap is exactly zero. Any other
+rotation gives the same p(x) and a correlated posterior: :func:`rotate_latents` makes one.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+from torch.distributions import Distribution, Independent, Normal
+
+from torchlvm._checks import check_choice, check_positive_int
+from torchlvm.distributions.kl import kl
+from torchlvm.errors import ConfigError
+from torchlvm.inference.importance import log_marginal_is
+from torchlvm.inference.local import Family, check_family, fit_local_posterior, gaussian_parts
+from torchlvm.inference.objectives import elbo
+from torchlvm.inference.refine import encoder_posterior
+from torchlvm.protocol import LatentVariableModel
+
+
+@dataclass(frozen=True)
+class GapReport:
+    """Per-example log p(x), best-q ELBO and encoder ELBO, in nats, and how each was obtained.
+
+    Attributes:
+        log_px: log p(x) (B,), exact or importance sampled.
+        log_px_stderr: its standard error (B,); zero when exact.
+        best_elbo: ELBO of the per-point optimized q* (B,).
+        encoder_elbo: ELBO of the encoder's q (B,).
+        log_px_method: ``"exact"`` or ``"importance sampling"``.
+        elbo_method: ``"exact"`` (closed-form expected log-likelihood) or ``"monte carlo"``.
+        k: importance samples for log p(x) (None when exact).
+        elbo_samples: draws per example for a Monte Carlo ELBO (None when exact).
+        family: the family of q* (``"diagonal"`` or ``"full"``).
+        local_steps: optimization steps for q*.
+        ess: effective sample size of the importance sampler (B,), or None.
+    """
+
+    log_px: Tensor
+    log_px_stderr: Tensor
+    best_elbo: Tensor
+    encoder_elbo: Tensor
+    log_px_method: str
+    elbo_method: str
+    k: int | None
+    elbo_samples: int | None
+    family: str
+    local_steps: int
+    ess: Tensor | None = field(default=None)
+
+    @property
+    def approximation_gap(self) -> Tensor:
+        """log p(x) − ELBO(q*) (B,): what the family cannot represent."""
+        return self.log_px - self.best_elbo
+
+    @property
+    def amortization_gap(self) -> Tensor:
+        """ELBO(q*) − ELBO(q_enc) (B,): what the encoder misses within the family."""
+        return self.best_elbo - self.encoder_elbo
+
+    @property
+    def inference_gap(self) -> Tensor:
+        """log p(x) − ELBO(q_enc) (B,), the sum of the two gaps."""
+        return self.log_px - self.encoder_elbo
+
+    def summary(self) -> dict[str, float]:
+        """Means over the examples (nats per example) and the standard error of mean log p(x)
+        (from the per-example standard errors; sampling noise of the estimator only)."""
+        n = self.log_px.numel()
+        return {
+            "log_px": self.log_px.mean().item(),
+            "log_px_stderr": (self.log_px_stderr.square().sum().sqrt() / n).item(),
+            "best_elbo": self.best_elbo.mean().item(),
+            "encoder_elbo": self.encoder_elbo.mean().item(),
+            "approximation_gap": self.approximation_gap.mean().item(),
+            "amortization_gap": self.amortization_gap.mean().item(),
+            "inference_gap": self.inference_gap.mean().item(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record: units, methods, means and per-example values."""
+        per = {
+            "log_px": self.log_px,
+            "log_px_stderr": self.log_px_stderr,
+            "best_elbo": self.best_elbo,
+            "encoder_elbo": self.encoder_elbo,
+            "approximation_gap": self.approximation_gap,
+            "amortization_gap": self.amortization_gap,
+        }
+        return {
+            "unit": "nats per example",
+            "n": self.log_px.numel(),
+            "log_px_method": self.log_px_method,
+            "k": self.k,
+            "elbo_method": self.elbo_method,
+            "elbo_samples": self.elbo_samples,
+            "family": self.family,
+            "local_steps": self.local_steps,
+            "mean": self.summary(),
+            "mean_ess": None if self.ess is None else self.ess.mean().item(),
+            "per_example": {name: t.tolist() for name, t in per.items()},
+        }
+
+
+def has_exact_elbo(model: LatentVariableModel) -> bool:
+    """True for models with a closed-form E_q[log p(x | z)] (``expected_log_likelihood``)."""
+    return callable(getattr(model, "expected_log_likelihood", None))
+
+
+@torch.no_grad()
+def evaluate_elbo(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None,
+    q: Distribution,
+    *,
+    num_samples: int = 1000,
+    chunk: int = 100,
+) -> Tensor:
+    """ELBO(q) per example (B,), exact when the model has ``expected_log_likelihood``,
+    otherwise analytic KL plus E_q[log p(x | z)] averaged over ``num_samples`` draws (in chunks
+    of ``chunk`` to bound memory)."""
+    if has_exact_elbo(model):
+        return elbo(model, x, c, q=q, log_lik_method="analytic").elbo
+    total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    for start in range(0, num_samples, chunk):
+        n = min(chunk, num_samples - start)
+        total = total + n * elbo(model, x, c, q=q, num_samples=n).elbo
+    return total / num_samples
+
+
+def inference_gaps(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None = None,
+    *,
+    k: int = 5000,
+    local_steps: int = 300,
+    lr: float = 0.05,
+    family: Family | None = None,
+    num_samples: int = 1,
+    elbo_samples: int = 1000,
+    proposal: Literal["local", "encoder"] = "local",
+    chunk: int = 250,
+    seed: int = 0,
+) -> GapReport:
+    """Cremer et al. 2018's decomposition of the inference gap, per example.
+
+    Args:
+        model: a model with a Gaussian encoder (VAE, CVAE, PPCA).
+        x: data (B, D), e.g. a test subset. c: condition (B, C) for conditional models.
+        k: importance samples for log p(x) (ignored for models with an exact ``log_marginal``).
+        local_steps, lr, num_samples: per-point Adam optimization of q* (started from the
+            encoder's q), with ``num_samples`` draws per step.
+        family: of q*; default the encoder's (``"diagonal"`` for a VAE, ``"full"`` for PPCA).
+        elbo_samples: draws per example for the Monte Carlo ELBOs (same draws for q* and the
+            encoder's q when both are diagonal: common random numbers).
+        proposal: importance sampler of log p(x): ``"local"`` (q*; then the estimate is at least
+            ELBO(q*) in expectation) or ``"encoder"``.
+        chunk: samples per chunk for importance sampling and ELBO evaluation.
+        seed: seeds every random draw here; the global RNG is left as it was.
+
+    Returns:
+        :class:`GapReport`.
+
+    Raises:
+        ConfigError: for a bad argument, a model without a Gaussian encoder, or
+            ``family="full"`` with latent_dim > 64.
+    """
+    check_positive_int("k", k)
+    check_positive_int("local_steps", local_steps)
+    check_positive_int("elbo_samples", elbo_samples)
+    check_positive_int("chunk", chunk)
+    check_choice("proposal", proposal, ("local", "encoder"))
+    exact_elbo = has_exact_elbo(model)
+    exact_px = callable(getattr(model, "log_marginal", None))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            q_enc = encoder_posterior(model, x, c)
+        if family is None:
+            family = "diagonal" if gaussian_parts(q_enc)[2] else "full"
+        check_family(family, model.latent_dim)
+        q_best, _ = fit_local_posterior(
+            model,
+            x,
+            c,
+            family=family,
+            steps=local_steps,
+            lr=lr,
+            num_samples=num_samples,
+            init=q_enc,
+            log_lik_method="analytic" if exact_elbo else "mc",
+        )
+        state = torch.get_rng_state()
+        encoder_elbo = evaluate_elbo(model, x, c, q_enc, num_samples=elbo_samples, chunk=chunk)
+        torch.set_rng_state(state)  # the same draws again: common random numbers
+        best_elbo = evaluate_elbo(model, x, c, q_best, num_samples=elbo_samples, chunk=chunk)
+        if exact_px:
+            with torch.no_grad():
+                log_px = model.log_marginal(x)  # type: ignore[attr-defined]
+            stderr, ess = torch.zeros_like(log_px), None
+        else:
+            q_is = q_best if proposal == "local" else q_enc
+            est = log_marginal_is(model, x, c, num_samples=k, chunk=chunk, proposal=q_is)
+            log_px, stderr, ess = est.mean, est.stderr, est.ess
+    return GapReport(
+        log_px=log_px,
+        log_px_stderr=stderr,
+        best_elbo=best_elbo,
+        encoder_elbo=encoder_elbo,
+        log_px_method="exact" if exact_px else f"importance sampling (proposal: {proposal} q)",
+        elbo_method="exact" if exact_elbo else "monte carlo (analytic KL)",
+        k=None if exact_px else k,
+        elbo_samples=None if exact_elbo else elbo_samples,
+        family=family,
+        local_steps=local_steps,
+        ess=ess,
+    )
+
+
+# --------------------------------------------------------------------------- PPCA, exactly
+
+
+def _posterior_precision(ppca: Any) -> Tensor:
+    """Σ⁻¹ = (WᵀW + σ² I) / σ² (K, K), PPCA's posterior precision (any complete x)."""
+    if getattr(ppca, "W", None) is None or not callable(getattr(ppca, "log_marginal", None)):
+        raise ConfigError(f"expected a fitted PPCA, got {type(ppca).__name__}")
+    W, sigma2 = ppca.W, ppca.sigma2
+    eye = torch.eye(W.shape[1], dtype=W.dtype, device=W.device)
+    return (W.T @ W + sigma2 * eye) / sigma2
+
+
+def ppca_mean_field_gap(ppca: Any) -> float:
+    """The approximation gap of the best diagonal q on PPCA, in nats per example (the same for
+    every x): ½ (Σ_i log (Σ⁻¹)_ii − log det Σ⁻¹).
+
+    Raises:
+        ConfigError: if ``ppca`` is not a fitted PPCA.
+    """
+    precision = _posterior_precision(ppca)
+    log_diag = torch.diagonal(precision).log().sum()
+    return 0.5 * (log_diag - torch.linalg.slogdet(precision).logabsdet).item()
+
+
+def ppca_mean_field_posterior(ppca: Any, x: Tensor) -> Independent:
+    """The best diagonal q under reverse KL for each row of ``x`` (B, D): mean = the posterior
+    mean, variances 1/(Σ⁻¹)_ii (≤ Σ_ii, the exact marginal variances). Batch (B,)."""
+    precision = _posterior_precision(ppca)
+    loc = ppca.encode(x).loc  # (B, K)
+    scale = torch.diagonal(precision).rsqrt().expand_as(loc)
+    return Independent(Normal(loc, scale), 1)
+
+
+def rotate_latents(ppca: Any, rotation: Tensor | None = None, *, seed: int = 0) -> Any:
+    """A copy of a fitted PPCA with W replaced by W R: the same p(x), a rotated latent space.
+
+    Args:
+        rotation: an orthogonal (K, K) matrix; ``None`` draws a random one (seeded QR of a
+            Gaussian matrix).
+
+    Returns:
+        The rotated copy (``ppca`` is unchanged).
+    """
+    K = _posterior_precision(ppca).shape[0]
+    W = ppca.W
+    if rotation is None:
+        g = torch.Generator().manual_seed(seed)
+        rotation, _ = torch.linalg.qr(torch.randn(K, K, generator=g, dtype=torch.float64))
+    rotation = rotation.to(dtype=W.dtype, device=W.device)
+    eye = torch.eye(K, dtype=W.dtype, device=W.device)
+    if rotation.shape != (K, K) or not torch.allclose(rotation.T @ rotation, eye, atol=1e-6):
+        raise ConfigError(f"rotation must be an orthogonal ({K}, {K}) matrix")
+    rotated = copy.deepcopy(ppca)
+    rotated.load_state_dict({**ppca.state_dict(), "W": W @ rotation})
+    return rotated
+
+
+@dataclass(frozen=True)
+class IdentityTrace:
+    """Exact quantities along the optimization of q on PPCA, per step and example (nats).
+
+    Attributes:
+        log_px: exact log p(x) (B,).
+        elbo: exact ELBO(q_t) (T + 1, B), row t before step t, the last row after the last step.
+        kl: exact KL(q_t ‖ p(z | x)) (T + 1, B).
+    """
+
+    log_px: Tensor
+    elbo: Tensor
+    kl: Tensor
+
+    @property
+    def residual(self) -> Tensor:
+        """ELBO + KL − log p(x) (T + 1, B): zero up to rounding, the identity."""
+        return self.elbo + self.kl - self.log_px
+
+
+def identity_trace(
+    ppca: Any,
+    x: Tensor,
+    *,
+    steps: int = 200,
+    lr: float = 0.05,
+    family: Family = "diagonal",
+    init: Distribution | None = None,
+) -> IdentityTrace:
+    """Optimize a per-point q on PPCA and record, at every step, the exact log p(x), ELBO(q) and
+    KL(q ‖ p(z | x)): the identity log p(x) = ELBO + KL made visible.
+
+    Args:
+        ppca: a fitted PPCA with ``expected_log_likelihood``.
+        x: data (B, D). steps, lr, family, init: see
+            :func:`~torchlvm.inference.local.fit_local_posterior` (``None`` starts at the prior).
+
+    Returns:
+        :class:`IdentityTrace`.
+
+    Raises:
+        ConfigError: if ``ppca`` has no closed-form expected log-likelihood.
+    """
+    if not has_exact_elbo(ppca):
+        raise ConfigError(
+            f"{type(ppca).__name__} has no closed-form E_q[log p(x | z)]; the exact identity "
+            "trace needs PPCA"
+        )
+    with torch.no_grad():
+        posterior = ppca.encode(x)
+        log_px = ppca.log_marginal(x)
+    kls: list[Tensor] = []
+
+    def record(t: int, q: Distribution) -> None:
+        with torch.no_grad():
+            kls.append(kl(q, posterior))
+
+    _, history = fit_local_posterior(
+        ppca,
+        x,
+        family=family,
+        steps=steps,
+        lr=lr,
+        init=init,
+        log_lik_method="analytic",
+        callback=record,
+    )
+    return IdentityTrace(log_px=log_px, elbo=history, kl=torch.stack(kls))
+
+
+def ppca_variance_shrinkage(ppca: Any) -> tuple[Tensor, Tensor]:
+    """``(mean_field_variances, posterior_variances)``, each (K,): 1/(Σ⁻¹)_ii and Σ_ii. The
+    first is never larger (reverse KL under-estimates marginal variances)."""
+    precision = _posterior_precision(ppca)
+    return 1 / torch.diagonal(precision), torch.diagonal(torch.linalg.inv(precision))
+
+
+__all__ = [
+    "GapReport",
+    "IdentityTrace",
+    "evaluate_elbo",
+    "identity_trace",
+    "inference_gaps",
+    "ppca_mean_field_gap",
+    "ppca_mean_field_posterior",
+    "ppca_variance_shrinkage",
+    "rotate_latents",
+]

@@ -1,0 +1,159 @@
+"""Semi-amortized inference: start from the encoder's q(z | x) and refine it by T gradient steps.
+
+Kim, Wiseman, Miller, Sontag & Rush 2018, "Semi-Amortized Variational Autoencoders" (ICML),
+Algorithm 1: the encoder gives λ_0 = enc(x); then λ_{t+1} = λ_t + α ∇_λ ELBO(x; λ_t) for
+t < T, and q_{λ_T} is used instead of q_{λ_0}. Refinement can only help the ELBO up to the
+best q of the family (the amortization gap of Cremer et al. 2018 is what it closes).
+
+Two uses:
+
+* **Evaluation** (``differentiable=False``, default): the decoder is fixed and λ is optimized
+  with Adam (step size ``lr``) by :func:`~torchlvm.inference.local.fit_local_posterior`; the
+  result is detached. This is what ``torchlvm evaluate --refine T`` calls.
+* **Training** (``differentiable=True``): plain gradient ascent as in Kim et al.'s Algorithm 1,
+  with ``create_graph=True``, so the returned q is a differentiable function of the encoder's
+  output *and* of the decoder: a loss on it back-propagates through all T steps (second-order
+  terms included) into both. Kim et al.'s gradient clipping and their choice of stopping the
+  decoder's gradient through λ_T are left to the caller's training loop; no Lightning objective
+  is registered for it yet.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.distributions import Distribution
+
+from torchlvm.distributions.kl import KLMethod
+from torchlvm.errors import ConfigError
+from torchlvm.inference.local import (
+    fit_local_posterior,
+    gaussian,
+    gaussian_parts,
+    unconstrain_scale,
+)
+from torchlvm.inference.objectives import LogLikMethod, elbo
+from torchlvm.protocol import LatentVariableModel
+
+
+def encoder_posterior(
+    model: LatentVariableModel, x: Tensor, c: Tensor | None = None
+) -> Distribution:
+    """The encoder's q(z | x[, c]), checked to be a Gaussian with a density.
+
+    Raises:
+        ConfigError: if the model has no ``encode``, or its ``encode`` returns something other
+            than ``Independent(Normal, 1)`` or ``MultivariateNormal`` (an autoencoder's point
+            mass has no density, hence no ELBO to refine).
+    """
+    name = type(model).__name__
+    encode = getattr(model, "encode", None)
+    if not callable(encode):
+        raise ConfigError(
+            f"{name} has no encoder (no encode method), so there is no q(z|x) to refine; "
+            "use fit_local_posterior for non-amortized inference"
+        )
+    q = encode(x, c)
+    try:
+        gaussian_parts(q)
+    except ConfigError:
+        raise ConfigError(
+            f"{name}.encode returns {type(q).__name__}, not a Gaussian q(z|x) with a density "
+            "(an autoencoder's point mass has no ELBO); semi-amortized refinement needs a "
+            "VAE-style encoder"
+        ) from None
+    return q
+
+
+def check_steps(steps: object) -> int:
+    """Return ``steps`` if it is an int ≥ 0, else raise ConfigError."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ConfigError(f"refinement steps must be a non-negative integer, got {steps!r}")
+    return steps
+
+
+def refine(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None = None,
+    *,
+    steps: int,
+    lr: float = 0.01,
+    num_samples: int = 1,
+    kl_method: KLMethod = "analytic",
+    log_lik_method: LogLikMethod = "mc",
+    differentiable: bool = False,
+) -> Distribution:
+    """The encoder's q refined by ``steps`` gradient steps on each point's ELBO.
+
+    Args:
+        model: a model whose ``encode`` returns a Gaussian q(z | x) (VAE, CVAE, PPCA).
+        x: data (B, D). c: condition (B, C) for conditional models.
+        steps: T ≥ 0; T = 0 returns the encoder's q unchanged.
+        lr: step size (Adam's learning rate, or α of plain gradient ascent when
+            ``differentiable``).
+        num_samples: reparameterized draws per step for E_q[log p(x | z)].
+        kl_method, log_lik_method: passed to :func:`~torchlvm.inference.elbo`.
+        differentiable: keep the graph through the T steps (training use, Kim et al. 2018);
+            otherwise the decoder is frozen and the result detached.
+
+    Returns:
+        q of the encoder's family (``Independent(Normal)`` or ``MultivariateNormal``), batch
+        shape (B,), event (K,).
+
+    Raises:
+        ConfigError: for steps < 0, lr ≤ 0, or a model without a Gaussian encoder.
+    """
+    check_steps(steps)
+    if not lr > 0:
+        raise ConfigError(f"lr must be a positive number, got {lr!r}")
+    q0 = encoder_posterior(model, x, c)
+    if steps == 0:
+        return q0
+    if differentiable:
+        return _unrolled(model, x, c, q0, steps, lr, num_samples, kl_method, log_lik_method)
+    q, _ = fit_local_posterior(
+        model,
+        x,
+        c,
+        family="diagonal" if gaussian_parts(q0)[2] else "full",
+        steps=steps,
+        lr=lr,
+        num_samples=num_samples,
+        init=q0,
+        kl_method=kl_method,
+        log_lik_method=log_lik_method,
+    )
+    return q
+
+
+def _unrolled(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None,
+    q0: Distribution,
+    steps: int,
+    lr: float,
+    num_samples: int,
+    kl_method: KLMethod,
+    log_lik_method: LogLikMethod,
+) -> Distribution:
+    """Kim et al. 2018, Algorithm 1: λ_{t+1} = λ_t + lr ∇_λ ELBO(λ_t), graph kept."""
+    loc, scale, diagonal = gaussian_parts(q0)
+    params = [loc, unconstrain_scale(scale, diagonal=diagonal)]
+    with torch.enable_grad():
+        params = [p if p.requires_grad else p.detach().requires_grad_() for p in params]
+        for _ in range(steps):
+            q = gaussian(*params, diagonal=diagonal)
+            value = elbo(
+                model,
+                x,
+                c,
+                q=q,
+                num_samples=num_samples,
+                kl_method=kl_method,
+                log_lik_method=log_lik_method,
+            ).elbo.sum()  # a sum: each point's λ gets its own gradient
+            grads = torch.autograd.grad(value, params, create_graph=True)
+            params = [p + lr * g for p, g in zip(params, grads, strict=True)]
+    return gaussian(*params, diagonal=diagonal)

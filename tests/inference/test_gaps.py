@@ -1,0 +1,154 @@
+"""Inference gaps (Cremer et al. 2018): exact on PPCA, estimated on a tiny VAE.
+
+PPCA with its exact posterior has both gaps zero; a mean-field q leaves exactly the analytic gap
+½(Σ log (Σ⁻¹)_ii + log det Σ); the identity log p(x) = ELBO + KL(q ‖ p(z|x)) holds at every step.
+"""
+
+import json
+import math
+
+import pytest
+import torch
+
+from torchlvm.data import load_dataset, make_linear_gaussian
+from torchlvm.distributions import kl
+from torchlvm.errors import ConfigError
+from torchlvm.inference import elbo
+from torchlvm.inference.gaps import (
+    identity_trace,
+    inference_gaps,
+    ppca_mean_field_gap,
+    ppca_mean_field_posterior,
+    rotate_latents,
+)
+from torchlvm.inference.local import gaussian_parts
+from torchlvm.models.ppca import PPCA
+from torchlvm.models.vae import VAE, VAEConfig
+
+K = 3
+
+
+class _PPCAWithExactELBO(PPCA):
+    """PPCA plus a closed-form E_q[log p(x | z)], for checkouts where PPCA lacks it."""
+
+    def expected_log_likelihood(self, x, q, c=None):
+        loc, scale, diagonal = gaussian_parts(q)
+        W = self.W
+        trace = (
+            (W.square() * scale.square()[..., None, :]).sum((-1, -2))
+            if diagonal
+            else ((W @ scale).square().sum((-1, -2)))
+        )
+        residual = (x - loc @ W.T - self.mu).square().sum(-1)
+        D = x.shape[-1]
+        return (
+            -0.5 * D * torch.log(2 * math.pi * self.sigma2) - 0.5 * (residual + trace) / self.sigma2
+        )
+
+
+def exact_ppca(latent_dim=K):
+    cls = PPCA if hasattr(PPCA, "expected_log_likelihood") else _PPCAWithExactELBO
+    return cls(latent_dim=latent_dim)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny problems: extra threads only add overhead
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def canonical():
+    data = make_linear_gaussian(n=500, dim=8, latent_dim=K, noise_variance=0.2, seed=0)
+    x = data.x.double()
+    return exact_ppca().fit(x), x[:10]
+
+
+@pytest.fixture(scope="module")
+def rotated(canonical):
+    model, x = canonical
+    return rotate_latents(model, seed=0), x
+
+
+def test_exact_posterior_has_zero_gaps(rotated):
+    model, x = rotated
+    report = inference_gaps(model, x, local_steps=50, lr=0.05)
+    assert report.family == "full" and report.log_px_method == "exact" and report.k is None
+    assert report.approximation_gap.abs().max() < 1e-6
+    assert report.amortization_gap.abs().max() < 1e-6
+
+
+def test_mean_field_q_has_the_exact_analytic_gap(rotated):
+    model, x = rotated
+    expected = ppca_mean_field_gap(model)
+    report = inference_gaps(model, x, family="diagonal", local_steps=400, lr=0.1)
+    gap = report.approximation_gap
+    torch.testing.assert_close(gap, torch.full_like(gap, expected), atol=1e-4, rtol=0)
+    # the analytic optimum itself, and its gap as a KL divergence to the posterior
+    q_star = ppca_mean_field_posterior(model, x)
+    kl_star = kl(q_star, model.encode(x))
+    torch.testing.assert_close(kl_star, torch.full_like(kl_star, expected), atol=1e-10, rtol=0)
+
+
+def test_mean_field_gap_is_zero_in_the_canonical_rotation_and_rotation_keeps_log_px(canonical):
+    model, x = canonical
+    assert ppca_mean_field_gap(model) == pytest.approx(0.0, abs=1e-12)
+    rotated = rotate_latents(model, seed=3)
+    assert ppca_mean_field_gap(rotated) > 0
+    torch.testing.assert_close(rotated.log_marginal(x), model.log_marginal(x), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("family", ["diagonal", "full"])
+def test_identity_holds_at_every_step(rotated, family):
+    model, x = rotated
+    trace = identity_trace(model, x, steps=60, lr=0.05, family=family)
+    assert trace.elbo.shape == trace.kl.shape == (61, len(x))
+    assert trace.residual.abs().max() < 1e-8
+    assert torch.all(trace.kl >= -1e-10)
+    assert torch.all(trace.kl[-1] < trace.kl[0])  # the KL falls as the ELBO rises
+
+
+def train_tiny_vae(epochs=20, seed=0):
+    """A 64-32-4 VAE on thresholded digits: a plain Adam loop, under a second on one core."""
+    torch.manual_seed(seed)
+    data = load_dataset("digits", "train", binarize="threshold")
+    model = VAE(VAEConfig(64, latent_dim=4, hidden=(32,), activation="tanh"))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        for xb, _ in data.batches(128, shuffle=True, generator=generator):
+            loss = -elbo(model, xb).elbo.mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+def test_gaps_on_a_vae():
+    model = train_tiny_vae(epochs=20)
+    x = load_dataset("digits", "test", binarize="threshold").x[:24]
+    report = inference_gaps(
+        model, x, k=1000, local_steps=150, lr=0.02, num_samples=8, elbo_samples=1000
+    )
+    assert report.log_px_method.startswith("importance sampling") and report.k == 1000
+    assert torch.all(report.log_px_stderr > 0)
+    assert torch.all(report.approximation_gap + 3 * report.log_px_stderr > 0)
+    assert report.summary()["amortization_gap"] > 0
+    record = json.loads(json.dumps(report.to_dict()))
+    assert record["unit"] == "nats per example" and len(record["per_example"]["log_px"]) == 24
+
+
+def test_k_zero_is_refused(rotated):
+    model, x = rotated
+    with pytest.raises(ConfigError, match="k must be a positive integer, got 0"):
+        inference_gaps(model, x, k=0)
+
+
+def test_identity_trace_needs_an_exact_model():
+    class NoClosedForm:
+        latent_dim = 2
+
+    with pytest.raises(ConfigError, match="closed-form"):
+        identity_trace(NoClosedForm(), torch.zeros(2, 3))

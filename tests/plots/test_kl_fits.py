@@ -1,0 +1,35 @@
+"""The forward/reverse KL figure, 1-D curves and 2-D contours: written as non-empty PNGs."""
+
+import pytest
+import torch
+from torch.distributions import MultivariateNormal
+
+from torchlvm.distributions.fitting import bimodal_target
+from torchlvm.errors import ConfigError
+from torchlvm.plots.kl_fits import kl_fits_figure, save_figure
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("dim", [1, 2], ids=["1-D", "2-D"])
+def test_kl_fits_figure(tmp_path, dim):
+    target = bimodal_target(dim)
+    eye = torch.eye(dim, dtype=torch.float64)
+    forward = MultivariateNormal(torch.zeros(dim, dtype=torch.float64), 10 * eye)
+    loc = torch.zeros(dim, dtype=torch.float64)
+    loc[0] = 3.0
+    reverse = MultivariateNormal(loc, eye)
+    fig = kl_fits_figure(
+        target,
+        {"forward": forward, "reverse": reverse},
+        mass_per_mode={"forward": [0.5, 0.5], "reverse": torch.tensor([0.0, 1.0])},
+    )
+    path = tmp_path / f"kl_{dim}d.png"
+    save_figure(fig, path)
+    assert path.read_bytes().startswith(PNG) and path.stat().st_size > 1000
+
+
+def test_a_3d_target_is_refused():
+    target = MultivariateNormal(torch.zeros(3), torch.eye(3))
+    with pytest.raises(ConfigError, match="1-D or 2-D"):
+        kl_fits_figure(target, {})
