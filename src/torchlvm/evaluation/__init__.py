@@ -1,0 +1,42 @@
+"""Evaluation: how good a model is, in the numbers the field uses, each labelled with its unit,
+its kind (exact, bound, estimate) and how it was obtained.
+
+>>> from torchlvm.evaluation import evaluate
+>>> metrics = evaluate(model, load_dataset("digits", "test", binarize="dynamic"), k=1000)
+
+- :func:`evaluate`: every metric of a model on a split (``torchlvm evaluate``);
+- likelihood: :func:`per_example_likelihood`, :func:`missing_part_likelihood`;
+- latent space: :func:`active_units`, :func:`kl_per_dimension`;
+- separability: :func:`probe_accuracies`; disentanglement: :func:`mutual_information_gap`;
+- sample quality: :func:`frechet_distance` in the features of :func:`dataset_classifier`;
+- outliers: :func:`make_ood_set`, :func:`detection_metrics`, :func:`outlier_report`.
+"""
+
+from torchlvm.evaluation.disentanglement import mutual_information_gap
+from torchlvm.evaluation.evaluate import evaluate
+from torchlvm.evaluation.features import DatasetClassifier, dataset_classifier
+from torchlvm.evaluation.frechet import frechet_distance, gaussian_frechet
+from torchlvm.evaluation.latent import active_units, kl_per_dimension, posterior_means
+from torchlvm.evaluation.likelihood import missing_part_likelihood, per_example_likelihood
+from torchlvm.evaluation.outliers import detection_metrics, make_ood_set, outlier_report
+from torchlvm.evaluation.probes import probe_accuracies
+from torchlvm.evaluation.reconstruction import per_example_reconstruction
+
+__all__ = [
+    "DatasetClassifier",
+    "active_units",
+    "dataset_classifier",
+    "detection_metrics",
+    "evaluate",
+    "frechet_distance",
+    "gaussian_frechet",
+    "kl_per_dimension",
+    "make_ood_set",
+    "missing_part_likelihood",
+    "mutual_information_gap",
+    "outlier_report",
+    "per_example_likelihood",
+    "per_example_reconstruction",
+    "posterior_means",
+    "probe_accuracies",
+]

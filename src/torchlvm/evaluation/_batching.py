@@ -1,0 +1,60 @@
+"""Running a per-batch computation over a whole dataset, with a progress bar.
+
+Evaluation never loops over data points in Python: each function handed to :func:`map_batches`
+takes a batch ``x`` of shape ``(B, D)`` (and its condition ``c``) and returns per-example
+tensors with leading dimension ``B``, which are concatenated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from torchlvm._checks import check_positive_int
+
+BatchFn = Callable[[Tensor, Tensor | None], dict[str, Tensor]]
+
+
+def map_batches(
+    fn: BatchFn,
+    x: Tensor,
+    c: Tensor | None = None,
+    *,
+    batch_size: int,
+    desc: str,
+    progress: bool = False,
+) -> dict[str, Tensor]:
+    """Apply ``fn`` to consecutive batches of ``x`` (and ``c``) and concatenate its outputs.
+
+    Args:
+        fn: ``fn(xb, cb) -> {name: tensor (B, ...)}``.
+        x: data, shape ``(N, D)``.
+        c: conditions, shape ``(N, C)``, or None.
+        batch_size: examples per batch.
+        desc: label of the progress bar.
+        progress: show a tqdm progress bar (on stderr).
+
+    Returns:
+        ``{name: tensor (N, ...)}``, detached, on the CPU.
+    """
+    check_positive_int("batch_size", batch_size)
+    parts: dict[str, list[Tensor]] = {}
+    starts = range(0, x.shape[0], batch_size)
+    for start in tqdm(starts, desc=desc, disable=not progress, leave=False, unit="batch"):
+        cb = None if c is None else c[start : start + batch_size]
+        out = fn(x[start : start + batch_size], cb)
+        for name, value in out.items():
+            parts.setdefault(name, []).append(value.detach().cpu())
+    return {name: torch.cat(values) for name, values in parts.items()}
+
+
+def model_dtype(model: torch.nn.Module) -> torch.dtype:
+    """The floating-point type of a model's first floating parameter or buffer (float32 if
+    it has none)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        if tensor is not None and tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32

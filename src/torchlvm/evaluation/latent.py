@@ -1,0 +1,151 @@
+"""The latent space: posterior means, KL per dimension, active units, rate and distortion.
+
+- KL per dimension: KL(q(z_i | x) ‖ p(z_i)) averaged over the data. For a factorized q and prior
+  (diagonal Gaussians) the terms sum to the total KL; for a full-covariance q (PPCA's exact
+  posterior) they are the KLs of the one-dimensional marginals and do not sum to it.
+- Active units (Burda, Grosse & Salakhutdinov 2016, "Importance Weighted Autoencoders",
+  section 5.2): unit i is active when A_i = Cov_x(E_q[z_i | x]) > 0.01, i.e. when its posterior
+  mean varies with x. A collapsed unit has q(z_i | x) = p(z_i) whatever x, so A_i = 0.
+- Rate and distortion (Alemi et al. 2018, "Fixing a Broken ELBO"): rate R = E_x KL(q ‖ p), the
+  nats the code carries; distortion D = −E_x E_q[log p(x | z)]; ELBO = −(D + R).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.distributions import Distribution, Independent, Normal, kl_divergence
+
+from torchlvm.evaluation._batching import map_batches
+from torchlvm.evaluation._records import metric
+from torchlvm.protocol import LatentVariableModel
+
+ACTIVE_THRESHOLD = 0.01
+
+
+def posterior_means(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None = None,
+    *,
+    batch_size: int = 256,
+    progress: bool = False,
+) -> Tensor:
+    """E_q[z | x, c] for every example, shape ``(N, K)`` (the code, for an autoencoder)."""
+
+    @torch.no_grad()
+    def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
+        return {"mean": model.encode(xb, cb).mean}
+
+    out = map_batches(batch, x, c, batch_size=batch_size, desc="encode", progress=progress)
+    return out["mean"]
+
+
+def _marginals(d: Distribution) -> tuple[Normal, bool]:
+    """The one-dimensional Gaussian marginals of ``d`` (batch ``(..., K)``), and whether ``d``
+    factorizes into them."""
+    if isinstance(d, Independent) and isinstance(d.base_dist, Normal):
+        return d.base_dist, True
+    return Normal(d.mean, d.variance.sqrt()), False
+
+
+def kl_per_dimension(q: Distribution, p: Distribution) -> tuple[Tensor, bool]:
+    """KL(q_i ‖ p_i) for each latent dimension i.
+
+    Args:
+        q: q(z | x) with batch ``(B,)`` and event ``(K,)``; p: the prior, same shapes.
+
+    Returns:
+        ``(B, K)`` KLs in nats, and whether they sum to KL(q ‖ p) (both factorized).
+    """
+    q1, q_factorized = _marginals(q)
+    p1, p_factorized = _marginals(p)
+    return kl_divergence(q1, p1), q_factorized and p_factorized
+
+
+def per_example_kl_per_dimension(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None = None,
+    *,
+    batch_size: int = 256,
+    progress: bool = False,
+) -> tuple[Tensor, bool]:
+    """:func:`kl_per_dimension` over a dataset: ``(N, K)`` and the factorization flag."""
+    flags: list[bool] = []
+
+    @torch.no_grad()
+    def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
+        q = model.encode(xb, cb)
+        values, factorized = kl_per_dimension(q, model.prior(cb, batch_shape=xb.shape[:-1]))
+        flags.append(factorized)
+        return {"kl": values}
+
+    out = map_batches(batch, x, c, batch_size=batch_size, desc="kl", progress=progress)
+    return out["kl"], all(flags)
+
+
+def active_units(means: Tensor, threshold: float = ACTIVE_THRESHOLD) -> tuple[int, Tensor]:
+    """Number of active units and the activity A_i = Var_x(E_q[z_i | x]) of each.
+
+    Args:
+        means: posterior means ``(N, K)``, N ≥ 2.
+        threshold: a unit is active when A_i > threshold (Burda et al. use 0.01).
+
+    Returns:
+        The count, and A ``(K,)``.
+    """
+    activity = means.double().var(dim=0)  # (K,)
+    return int((activity > threshold).sum()), activity
+
+
+def summarize_latent(
+    means: Tensor,
+    kl_dims: Tensor | None,
+    factorized: bool,
+    terms: dict[str, Tensor] | None,
+) -> dict[str, Any]:
+    """Labelled latent-space metrics.
+
+    Args:
+        means: posterior means ``(N, K)``.
+        kl_dims: per-dimension KLs ``(N, K)``, or None (no density, e.g. an autoencoder).
+        factorized: whether ``kl_dims`` sum to the total KL.
+        terms: per-example ``log_lik`` and ``kl`` of the ELBO, or None.
+
+    Returns:
+        ``active_units``, ``activity`` and, where a density exists, ``kl_total``,
+        ``kl_per_dim``, ``rate`` and ``distortion``.
+    """
+    count, activity = active_units(means)
+    out: dict[str, Any] = {
+        "latent_dim": means.shape[1],
+        "active_units": metric(
+            count,
+            "units",
+            "measured",
+            threshold=ACTIVE_THRESHOLD,
+            note="Burda et al. 2016: Cov_x(E_q[z_i]) > 0.01",
+        ),
+        "activity": metric(activity.tolist(), "variance of posterior mean", "measured"),
+    }
+    if kl_dims is not None:
+        note = "sums to the total KL" if factorized else "KL of 1-D marginals; does not sum"
+        out["kl_per_dim"] = metric(
+            kl_dims.double().mean(0).tolist(), "nats/example", "exact", note=note
+        )
+    if terms is not None:
+        rate = float(terms["kl"].double().mean())
+        distortion = float(-terms["log_lik"].double().mean())
+        out["kl_total"] = metric(rate, "nats/example", "exact", note="KL(q(z|x) ‖ p(z)), analytic")
+        out["rate"] = metric(rate, "nats/example", "exact", note="R = E_x KL(q ‖ p)")
+        out["distortion"] = metric(
+            distortion,
+            "nats/example",
+            "estimate",
+            k=1,
+            note="D = −E_x E_q[log p(x|z)], one draw of z per example; ELBO = −(D + R)",
+        )
+    return out

@@ -1,0 +1,253 @@
+"""Likelihood of held-out data: the ELBO (a bound), IWAE bounds at several k, the importance-
+sampled log p(x) with its standard error and effective sample size, the exact log p(x) where the
+model has one (PPCA), and for imputation models the conditional log-likelihood of the missing part.
+
+Definitions (per example, in nats; averaged over the evaluation set for the summary):
+
+- ELBO = E_q[log p(x | z)] − KL(q(z | x) ‖ p(z)) ≤ log p(x) (Kingma & Welling 2014, eq. 3);
+  one reparameterized draw for the first term, the KL analytic.
+- L_k = log (1/k) Σ_i p(x, z_i) / q(z_i | x), z_i ~ q: the IWAE bound (Burda et al. 2016, eq. 8),
+  E[L_k] ≤ E[L_{k+1}] ≤ log p(x). Reported at each k of ``ks`` from one draw of k samples.
+- log p̂(x) at k (``k``, default 5000): the same estimator at large k, reported as an estimate of
+  log p(x) with the Monte Carlo standard error of the mean over the set,
+  sqrt(Σ_n se_n²) / N (se_n from :func:`torchlvm.inference.log_marginal_is`), and the mean
+  effective sample size. It is low-biased (Jensen); a small ESS means the error is understated.
+- bits/dim = −log p(x) / (D ln 2). For a continuous likelihood (grey levels) this is a density
+  and is not comparable with discrete bits/dim without dequantization.
+- Imputation (condition ``mask:KIND``): log p(x_m | x_o) = log ∫ p(z | c) p(x_m | z, c) dz with
+  c = the observed part x_o (the CVAE's condition), estimated by importance sampling with
+  q(z | x, c) as proposal, where p(x_m | z, c) is the decoder's likelihood restricted to the
+  missing dimensions (the decoder factorizes over dimensions). A conditional likelihood estimate,
+  not a negative ELBO.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.distributions import Distribution
+
+from torchlvm._checks import check_positive_int
+from torchlvm.evaluation._batching import map_batches
+from torchlvm.evaluation._records import bits_per_dim, metric
+from torchlvm.inference import elbo, log_marginal_is
+from torchlvm.protocol import LatentVariableModel
+
+Posterior = Callable[[Tensor, Tensor | None], Distribution]
+"""``q(x, c) -> Distribution``: the inference distribution to evaluate with (default: encoder)."""
+
+
+def per_example_likelihood(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None = None,
+    *,
+    k: int,
+    ks: Sequence[int] = (1, 10, 100),
+    chunk: int = 256,
+    batch_size: int = 100,
+    posterior: Posterior | None = None,
+    progress: bool = False,
+) -> dict[str, Tensor]:
+    """ELBO terms, IWAE bounds and the importance-sampled log p(x) of every example.
+
+    Args:
+        model: a model with a density q (VAE, CVAE, PPCA).
+        x: data ``(N, D)``; c: conditions ``(N, C)`` or None.
+        k: importance samples of the log p(x) estimate.
+        ks: the k of each IWAE bound.
+        chunk: samples drawn at a time (memory O(chunk · batch_size · D)).
+        batch_size: examples per batch.
+        posterior: q(x, c) to use instead of the encoder (e.g. a refined posterior).
+        progress: show a progress bar.
+
+    Returns:
+        Tensors of shape ``(N,)``: ``elbo``, ``log_lik``, ``kl``, ``iwae_<k>`` for each k,
+        ``is_mean``, ``is_stderr``, ``is_ess``, and ``exact`` when the model has
+        ``log_marginal``. All in nats.
+    """
+    check_positive_int("k", k)
+    for value in ks:
+        check_positive_int("ks", value)
+
+    def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
+        q = model.encode(xb, cb) if posterior is None else posterior(xb, cb)
+        with torch.no_grad():
+            terms = elbo(model, xb, cb, q=q)
+            out = {"elbo": terms.elbo, "log_lik": terms.log_lik, "kl": terms.kl}
+            for kk in ks:
+                estimate = log_marginal_is(model, xb, cb, num_samples=kk, chunk=chunk, proposal=q)
+                out[f"iwae_{kk}"] = estimate.mean
+            estimate = log_marginal_is(model, xb, cb, num_samples=k, chunk=chunk, proposal=q)
+            out.update(is_mean=estimate.mean, is_stderr=estimate.stderr, is_ess=estimate.ess)
+            exact = getattr(model, "log_marginal", None)
+            if exact is not None and cb is None:
+                out["exact"] = exact(xb)
+        return out
+
+    return map_batches(batch, x, c, batch_size=batch_size, desc="likelihood", progress=progress)
+
+
+def summarize_likelihood(
+    values: dict[str, Tensor], *, dim: int, k: int, ks: Sequence[int], what: str = "log p(x)"
+) -> dict[str, Any]:
+    """Labelled averages of :func:`per_example_likelihood`'s output.
+
+    Args:
+        values: its output. dim: D, for bits/dim. k, ks: as passed to it.
+        what: the quantity, e.g. ``"log p(x)"`` or ``"log p(x | c)"``.
+
+    Returns:
+        ``{"elbo", "iwae", "log_marginal", "exact"?}``, each in nats/example with bits/dim.
+    """
+    n = values["elbo"].shape[0]
+
+    def mean_and_se(t: Tensor) -> tuple[float, float]:
+        return float(t.double().mean()), float(t.double().std() / math.sqrt(n)) if n > 1 else 0.0
+
+    def both_units(mean: float, kind: str, **extra: Any) -> dict[str, Any]:
+        in_bits = {
+            key: (value / (dim * math.log(2)) if key in ("stderr", "data_stderr") else value)
+            for key, value in extra.items()
+        }
+        return {
+            "nats": metric(mean, "nats/example", kind, **extra),
+            "bits_per_dim": metric(bits_per_dim(mean, dim), "bits/dim", kind, **in_bits),
+        }
+
+    elbo_mean, elbo_se = mean_and_se(values["elbo"])
+    out: dict[str, Any] = {
+        "quantity": what,
+        "elbo": both_units(
+            elbo_mean, "bound", k=1, data_stderr=elbo_se, note=f"ELBO, a lower bound on {what}"
+        ),
+        "iwae": {
+            str(kk): both_units(
+                mean_and_se(values[f"iwae_{kk}"])[0],
+                "bound",
+                k=kk,
+                note=f"IWAE bound L_k on {what} (one draw of k samples per example)",
+            )
+            for kk in ks
+        },
+    }
+    mc_se = float(values["is_stderr"].double().pow(2).sum().sqrt() / n)
+    is_mean, is_se = mean_and_se(values["is_mean"])
+    out["log_marginal"] = both_units(
+        is_mean,
+        "estimate",
+        k=k,
+        stderr=mc_se,
+        data_stderr=is_se,
+        ess=float(values["is_ess"].double().mean()),
+        note=(
+            f"importance-sampled {what} with q as proposal; stderr is the Monte Carlo error of "
+            "the mean, data_stderr the spread over examples / sqrt(n)"
+        ),
+    )
+    if "exact" in values:
+        out["exact"] = both_units(
+            mean_and_se(values["exact"])[0], "exact", note=f"exact {what} (closed form)"
+        )
+    return out
+
+
+class MissingPart:
+    """A view of a conditional model whose decoder scores only the missing dimensions.
+
+    ``decode(z, c).log_prob(x)`` returns Σ_{d missing} log p(x_d | z, c), so that
+    :func:`~torchlvm.inference.log_marginal_is` estimates log p(x_m | c) with ``x`` the full
+    vector (its observed entries are ignored). The decoder must factorize over dimensions
+    (an ``Independent`` distribution), which every torchlvm likelihood head does.
+
+    Args:
+        model: the conditional model. missing: bool ``(D,)``, True where x is missing.
+    """
+
+    def __init__(self, model: LatentVariableModel, missing: Tensor) -> None:
+        self.model = model
+        self.latent_dim = model.latent_dim
+        self.missing = missing
+
+    def prior(self, c: Tensor | None = None, batch_shape: tuple[int, ...] = ()) -> Distribution:
+        return self.model.prior(c, batch_shape)
+
+    def encode(self, x: Tensor, c: Tensor | None = None) -> Distribution:
+        return self.model.encode(x, c)
+
+    def decode(self, z: Tensor, c: Tensor | None = None) -> _MaskedLikelihood:
+        return _MaskedLikelihood(self.model.decode(z, c), self.missing)
+
+
+class _MaskedLikelihood:
+    def __init__(self, d: Distribution, missing: Tensor) -> None:
+        base = getattr(d, "base_dist", None)
+        if base is None:
+            raise TypeError(f"p(x | z) must be an Independent distribution, got {type(d).__name__}")
+        self.base, self.missing = base, missing
+
+    def log_prob(self, x: Tensor) -> Tensor:
+        per_dim = self.base.log_prob(x)  # (S, B, D)
+        return (per_dim * self.missing.to(per_dim.dtype)).sum(-1)  # (S, B)
+
+
+def missing_part_likelihood(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None,
+    missing: Tensor,
+    *,
+    k: int,
+    chunk: int = 256,
+    batch_size: int = 100,
+    posterior: Posterior | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """log p(x_m | x_o) per example, importance-sampled, summarized with labels.
+
+    Args:
+        model: a CVAE trained with c = the observed part of x.
+        x: full data ``(N, D)``; c: the conditions built from the observed part ``(N, C)``.
+        missing: bool ``(D,)``, True on the dimensions to score.
+        k: importance samples. chunk, batch_size, progress: as in
+            :func:`per_example_likelihood`.
+        posterior: the proposal ``q(x, c)``; default the encoder's q(z | x, c), which for a CVAE
+            whose c is x_o approximates the right posterior p(z | x_m, x_o).
+
+    Returns:
+        ``{"nats": metric, "bits_per_dim": metric}`` with bits per *missing* dimension.
+    """
+    check_positive_int("k", k)
+    view = MissingPart(model, missing.to(torch.bool))
+
+    def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
+        q = model.encode(xb, cb) if posterior is None else posterior(xb, cb)
+        estimate = log_marginal_is(view, xb, cb, num_samples=k, chunk=chunk, proposal=q)  # type: ignore[arg-type]
+        return {"mean": estimate.mean, "stderr": estimate.stderr, "ess": estimate.ess}
+
+    values = map_batches(batch, x, c, batch_size=batch_size, desc="imputation", progress=progress)
+    n = values["mean"].shape[0]
+    mean = float(values["mean"].double().mean())
+    stderr = float(values["stderr"].double().pow(2).sum().sqrt() / n)
+    extra = dict(k=k, stderr=stderr, ess=float(values["ess"].double().mean()))
+    note = (
+        "log p(x_missing | x_observed), importance-sampled with q(z | x, c): the decoder's "
+        "likelihood restricted to the missing dimensions; not a negative ELBO"
+    )
+    dims = int(missing.sum())
+    bits_extra = {**extra, "stderr": stderr / (dims * math.log(2))}
+    return {
+        "nats": metric(mean, "nats/example", "estimate", **extra, note=note),
+        "bits_per_dim": metric(
+            bits_per_dim(mean, dims),
+            "bits/missing dim",
+            "estimate",
+            **bits_extra,
+            missing_dims=dims,
+            note=note,
+        ),
+    }

@@ -1,0 +1,87 @@
+"""Latent-space metrics: active units count 0 for a model whose encoder ignores x and the full
+latent size for PPCA; per-dimension KLs sum to the total for a factorized q; the ELBO splits into
+rate and distortion."""
+
+import pytest
+import torch
+
+from torchlvm.data import load_dataset
+from torchlvm.evaluation.latent import (
+    active_units,
+    kl_per_dimension,
+    per_example_kl_per_dimension,
+    posterior_means,
+    summarize_latent,
+)
+from torchlvm.evaluation.likelihood import per_example_likelihood
+from torchlvm.models.ppca import PPCA
+from torchlvm.models.vae import VAE, VAEConfig
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", "train").x, load_dataset("digits", "test").x
+
+
+def collapsed_vae() -> VAE:
+    """A VAE whose encoder ignores x on purpose: its last layer's weights are zero, so
+    q(z | x) = N(b_μ, diag σ(b_σ)²) is the same for every x (posterior collapse)."""
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=6, hidden=(32,)))
+    last = [m for m in model.encoder.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.normal_()
+    return model.eval()
+
+
+def test_active_units_is_zero_for_an_encoder_that_ignores_x(digits):
+    _, test = digits
+    model = collapsed_vae()
+    count, activity = active_units(posterior_means(model, test))
+    assert count == 0
+    assert activity.max() < 1e-12
+
+
+def test_active_units_is_the_latent_size_for_ppca(digits):
+    train, test = digits
+    model = PPCA(latent_dim=10).fit(train)
+    count, activity = active_units(posterior_means(model, test))
+    assert count == 10 and activity.min() > 0.01
+
+
+def test_active_units_counts_only_varying_dimensions():
+    means = torch.cat([torch.randn(500, 3), torch.full((500, 2), 0.7)], dim=1)
+    assert active_units(means)[0] == 3
+
+
+def test_kl_per_dimension_sums_to_the_total_for_a_factorized_q(digits):
+    _, test = digits
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=5, hidden=(32,))).eval()
+    with torch.no_grad():
+        q = model.encode(test[:50])
+        per_dim, factorized = kl_per_dimension(q, model.prior(batch_shape=(50,)))
+        total = torch.distributions.kl_divergence(q, model.prior(batch_shape=(50,)))
+    assert factorized and per_dim.shape == (50, 5)
+    torch.testing.assert_close(per_dim.sum(-1), total)
+
+
+def test_ppca_kl_per_dimension_is_marked_as_marginal(digits):
+    train, test = digits
+    model = PPCA(latent_dim=4).fit(train)
+    kl_dims, factorized = per_example_kl_per_dimension(model, test[:20])
+    assert not factorized and kl_dims.shape == (20, 4)
+
+
+def test_rate_and_distortion_add_up_to_the_negative_elbo(digits):
+    _, test = digits
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=5, hidden=(32,), likelihood="gaussian")).eval()
+    terms = per_example_likelihood(model, test[:40], k=2, ks=(1,))
+    means = posterior_means(model, test[:40])
+    summary = summarize_latent(means, None, False, terms)
+    elbo = float(terms["elbo"].double().mean())
+    rate, distortion = summary["rate"]["value"], summary["distortion"]["value"]
+    assert elbo == pytest.approx(-(rate + distortion))
+    assert summary["rate"]["unit"] == "nats/example"

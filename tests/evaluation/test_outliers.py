@@ -1,0 +1,84 @@
+"""Outlier detection: AUROC/AUPRC against known orderings; OOD sets of another shape are refused
+unless an explicit resize is asked for, and the resize is recorded; the typicality score flags
+data that is *more* likely than typical (the Nalisnick et al. trap) where the raw score fails."""
+
+import pytest
+import torch
+
+from torchlvm.data import load_dataset
+from torchlvm.errors import ConfigError, DataError
+from torchlvm.evaluation.outliers import (
+    OODSet,
+    detection_metrics,
+    make_ood_set,
+    outlier_report,
+    resize_images,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", "test")
+
+
+def test_perfect_and_reversed_orderings():
+    low, high = torch.arange(10.0), torch.arange(10.0) + 100
+    assert detection_metrics(low, high)["auroc"]["value"] == 1.0
+    assert detection_metrics(low, high)["auprc"]["value"] == pytest.approx(1.0)
+    assert detection_metrics(high, low)["auroc"]["value"] == 0.0
+    assert detection_metrics(low, high)["auprc"]["chance"] == 0.5
+
+
+def test_noise_and_flip_have_the_reference_shape(digits):
+    noise = make_ood_set("noise", digits, n=50, seed=0)
+    flip = make_ood_set("flip", digits, n=50)
+    assert noise.x.shape == (50, 64) and 0 <= noise.x.min() and noise.x.max() <= 1
+    expected = digits.x[:50].reshape(-1, 8, 8).flip(1).reshape(-1, 64)
+    assert torch.equal(flip.x, expected)
+
+
+def test_another_shape_without_resize_is_an_error(digits):
+    import torchlvm.data.factors  # noqa: F401  (registers "shapes", 16x16 images)
+
+    with pytest.raises(DataError, match=r"shape \(1, 16, 16\).*explicit resize"):
+        make_ood_set("shapes", digits, n=20, resize="none")
+
+
+def test_an_explicit_resize_is_applied_and_recorded(digits):
+    import torchlvm.data.factors  # noqa: F401
+
+    ood = make_ood_set("shapes", digits, n=20, resize="area")
+    assert ood.x.shape == (20, 64)
+    assert "resized from (1, 16, 16) to (1, 8, 8) (area)" in ood.description
+
+
+def test_non_image_data_cannot_be_resized(digits):
+    with pytest.raises(DataError, match="not an image"):
+        make_ood_set("two-moons", digits, n=20, resize="bilinear")
+
+
+def test_the_in_distribution_dataset_is_not_an_ood_set(digits):
+    with pytest.raises(ConfigError, match="in-distribution dataset itself"):
+        make_ood_set("digits", digits, n=20)
+
+
+def test_resize_preserves_constant_images():
+    x = torch.full((3, 16 * 16), 0.25)
+    out = resize_images(x, (1, 16, 16), (1, 28, 28), "bilinear")
+    torch.testing.assert_close(out, torch.full((3, 28 * 28), 0.25))
+
+
+def test_typicality_catches_inputs_that_are_too_likely():
+    generator = torch.Generator().manual_seed(0)
+    # a toy "model" whose −log p(x) is x itself: in-distribution values around 10 ± 1, the OOD
+    # set sits at 5 — *more* likely than any typical input, like MNIST under a Fashion model
+    in_test = 10 + torch.randn(400, 1, generator=generator)
+    in_val = 10 + torch.randn(400, 1, generator=generator)
+    ood = OODSet("too-likely", 5 + 0.5 * torch.randn(400, 1, generator=generator), "toy")
+    report = outlier_report(
+        lambda x: x[:, 0], in_test, in_val, [ood], prepare=lambda x: x, score_name="toy",
+        likelihood=True,
+    )  # fmt: skip
+    entry = report["sets"]["too-likely"]
+    assert entry["score"]["auroc"]["value"] < 0.05  # the raw likelihood score is fooled
+    assert entry["typicality"]["auroc"]["value"] > 0.95  # the typicality score is not

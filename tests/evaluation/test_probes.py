@@ -1,0 +1,29 @@
+"""Separability probes: linearly separable features give near-perfect accuracy, features
+unrelated to the labels give chance, and too few examples per class are refused clearly."""
+
+import numpy as np
+import pytest
+
+from torchlvm.errors import DataError
+from torchlvm.evaluation.probes import probe_accuracies
+
+
+def test_separable_features_are_read_out_perfectly():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 50)
+    x = np.eye(4)[y] * 5 + rng.normal(scale=0.3, size=(200, 4))
+    out = probe_accuracies(x, y)
+    assert out["logistic"]["value"] > 0.98 and out["knn"]["value"] > 0.98
+    assert out["logistic"]["unit"] == "accuracy" and out["logistic"]["folds"] == 5
+
+
+def test_features_unrelated_to_labels_give_chance():
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(4), 100)
+    out = probe_accuracies(rng.normal(size=(400, 6)), y)
+    assert abs(out["logistic"]["value"] - 0.25) < 0.1 and abs(out["knn"]["value"] - 0.25) < 0.1
+
+
+def test_too_few_examples_per_class_is_refused():
+    with pytest.raises(DataError, match="at least 5 examples of each"):
+        probe_accuracies(np.zeros((6, 2)), np.array([0, 0, 0, 1, 1, 1]))
