@@ -2,8 +2,8 @@
 
 Refinement never lowers the ELBO of any point tested, and the importance-sampled log p(x) stays
 above the refined ELBO. Noise control, stated plainly: refinement takes 100 Adam steps of size
-0.01 with 16 draws per step (with 8 draws and step 0.02, 3 of 48 points got slightly worse), and
-the two ELBOs compared are estimated with the *same* 2,000 standard-normal draws per point
+0.01 (cosine decay) with 16 draws per step (constant step 0.02 with 8 draws left 3 of 48 points
+slightly worse), and the two ELBOs compared use the *same* 2,000 standard-normal draws per point
 (common random numbers, analytic KL), so the estimate of their difference has far less noise
 than the difference itself.
 """

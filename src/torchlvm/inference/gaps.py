@@ -61,7 +61,8 @@ class GapReport:
         k: importance samples for log p(x) (None when exact).
         elbo_samples: draws per example for a Monte Carlo ELBO (None when exact).
         family: the family of q* (``"diagonal"`` or ``"full"``).
-        local_steps: optimization steps for q*.
+        local_steps: optimization steps for q*. lr, num_samples: its initial learning rate
+            and draws per step.
         ess: effective sample size of the importance sampler (B,), or None.
     """
 
@@ -76,6 +77,8 @@ class GapReport:
     family: str
     local_steps: int
     ess: Tensor | None = field(default=None)
+    lr: float | None = None
+    num_samples: int | None = None
 
     @property
     def approximation_gap(self) -> Tensor:
@@ -125,6 +128,8 @@ class GapReport:
             "elbo_samples": self.elbo_samples,
             "family": self.family,
             "local_steps": self.local_steps,
+            "local_lr": self.lr,
+            "local_samples_per_step": self.num_samples,
             "mean": self.summary(),
             "mean_ess": None if self.ess is None else self.ess.mean().item(),
             "per_example": {name: t.tolist() for name, t in per.items()},
@@ -165,9 +170,9 @@ def inference_gaps(
     *,
     k: int = 5000,
     local_steps: int = 300,
-    lr: float = 0.05,
+    lr: float = 0.02,
     family: Family | None = None,
-    num_samples: int = 1,
+    num_samples: int = 8,
     elbo_samples: int = 1000,
     proposal: Literal["local", "encoder"] = "local",
     chunk: int = 250,
@@ -180,7 +185,11 @@ def inference_gaps(
         x: data (B, D), e.g. a test subset. c: condition (B, C) for conditional models.
         k: importance samples for log p(x) (ignored for models with an exact ``log_marginal``).
         local_steps, lr, num_samples: per-point Adam optimization of q* (started from the
-            encoder's q), with ``num_samples`` draws per step.
+            encoder's q, learning rate decayed from ``lr`` to 0 on a cosine), with
+            ``num_samples`` draws per step. On a Monte Carlo ELBO a constant, large step with
+            one draw leaves q* jittering *below* the encoder's q (a negative amortization gap):
+            measured on a digits VAE, lr 0.05 with 1 draw put 69% of points below the encoder,
+            cosine decay with lr 0.02 and 8 draws none.
         family: of q*; default the encoder's (``"diagonal"`` for a VAE, ``"full"`` for PPCA).
         elbo_samples: draws per example for the Monte Carlo ELBOs (same draws for q* and the
             encoder's q when both are diagonal: common random numbers).
@@ -220,6 +229,7 @@ def inference_gaps(
             num_samples=num_samples,
             init=q_enc,
             log_lik_method="analytic" if exact_elbo else "mc",
+            schedule="cosine",
         )
         state = torch.get_rng_state()
         encoder_elbo = evaluate_elbo(model, x, c, q_enc, num_samples=elbo_samples, chunk=chunk)
@@ -245,6 +255,8 @@ def inference_gaps(
         family=family,
         local_steps=local_steps,
         ess=ess,
+        lr=lr,
+        num_samples=num_samples,
     )
 
 

@@ -232,6 +232,7 @@ def fit_local_posterior(
     log_lik_method: LogLikMethod = "mc",
     callback: Callable[[int, Distribution], None] | None = None,
     keep_best: bool | None = None,
+    schedule: Literal["constant", "cosine"] = "constant",
 ) -> tuple[Distribution, Tensor]:
     """Optimize a per-point Gaussian q for every row of ``x`` with the decoder fixed.
 
@@ -248,6 +249,9 @@ def fit_local_posterior(
             ``log_lik_method="analytic"`` to make the objective exact.
         callback: called as ``callback(t, q)`` with a detached q before step t = 0 … steps−1
             and once more after the last step (t = steps).
+        schedule: ``"constant"`` learning rate, or ``"cosine"`` decay from ``lr`` to 0 over
+            the steps (Loshchilov & Hutter 2017), which lets a Monte Carlo objective settle
+            instead of jittering around its optimum at the scale of ``lr``.
         keep_best: return, for each point, the iterate with the highest objective rather than
             the last. Default: on when the objective is deterministic (analytic ELBO, i.e.
             ``log_lik_method="analytic"`` and ``kl_method="analytic"``), where the values are
@@ -269,6 +273,7 @@ def fit_local_posterior(
     check_positive_int("num_samples", num_samples)
     check_positive_int("k", k)
     check_choice("objective", objective, ("elbo", "iwae"))
+    check_choice("schedule", schedule, ("constant", "cosine"))
     if not lr > 0:
         raise ConfigError(f"lr must be a positive number, got {lr!r}")
     check_family(family, model.latent_dim)
@@ -279,6 +284,11 @@ def fit_local_posterior(
         else LocalGaussian.from_distribution(init, family)
     )
     opt = torch.optim.Adam(local.parameters(), lr=lr)
+    decay = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+        if schedule == "cosine"
+        else None
+    )
 
     def value(q: Distribution) -> Tensor:
         return local_objective(
@@ -309,6 +319,8 @@ def fit_local_posterior(
             opt.zero_grad(set_to_none=True)
             (-per_point.sum()).backward()
             opt.step()
+            if decay is not None:
+                decay.step()
         final = _detached(local)
         if callback is not None:
             callback(steps, final)

@@ -20,6 +20,8 @@ Two uses:
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import Tensor
 from torch.distributions import Distribution
@@ -83,6 +85,7 @@ def refine(
     kl_method: KLMethod = "analytic",
     log_lik_method: LogLikMethod = "mc",
     differentiable: bool = False,
+    schedule: Literal["constant", "cosine"] = "cosine",
 ) -> Distribution:
     """The encoder's q refined by ``steps`` gradient steps on each point's ELBO.
 
@@ -96,6 +99,9 @@ def refine(
         kl_method, log_lik_method: passed to :func:`~torchlvm.inference.elbo`.
         differentiable: keep the graph through the T steps (training use, Kim et al. 2018);
             otherwise the decoder is frozen and the result detached.
+        schedule: Adam's learning rate over the T steps (not differentiable mode):
+            ``"cosine"`` decays it from ``lr`` to 0, so the last steps do not jitter around the
+            optimum with Monte Carlo gradient noise; ``"constant"`` keeps it.
 
     Returns:
         q of the encoder's family (``Independent(Normal)`` or ``MultivariateNormal``), batch
@@ -123,6 +129,7 @@ def refine(
         init=q0,
         kl_method=kl_method,
         log_lik_method=log_lik_method,
+        schedule=schedule,
     )
     return q
 

@@ -1,0 +1,159 @@
+"""Measure the inference gaps of a trained model (Cremer, Li & Duvenaud 2018) on a data subset:
+log p(x), the ELBO of the best per-point q (approximation gap = log p(x) − that ELBO) and the
+ELBO of the encoder's q (amortization gap = best ELBO − encoder ELBO), in nats per example.
+
+log p(x) is exact for PPCA and importance sampled with --k samples otherwise. Writes gaps.json
+and figures/gaps.png into DIR, leaving every other file there as it was.
+
+Example: torchlvm gaps runs/vae --n 200 --k 5000 --steps 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+HELP = "split log p(x) − ELBO into approximation and amortization gaps (nats per example)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", type=Path, metavar="DIR", help="run or export folder of a model")
+    parser.add_argument("--n", type=int, default=200, help="examples to analyse (the first n)")
+    parser.add_argument("--k", type=int, default=5000, help="importance samples for log p(x)")
+    parser.add_argument("--steps", type=int, default=300, help="optimization steps of q*")
+    parser.add_argument(
+        "--lr", type=float, default=0.02, help="initial Adam learning rate for q* (cosine decay)"
+    )
+    parser.add_argument("--samples", type=int, default=8, help="draws per step for q*")
+    parser.add_argument(
+        "--family",
+        choices=["encoder", "diagonal", "full"],
+        default="encoder",
+        help="family of q*; 'encoder' uses the encoder's own",
+    )
+    parser.add_argument(
+        "--elbo-samples", type=int, default=1000, help="draws per example for Monte Carlo ELBOs"
+    )
+    parser.add_argument("--split", choices=["train", "val", "test"], default="test")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+
+
+def run(args: argparse.Namespace) -> int:
+    from torchlvm._checks import check_positive_int
+    from torchlvm._files import write_json
+    from torchlvm.inference.gaps import inference_gaps, ppca_mean_field_gap
+    from torchlvm.io import load, read_config
+    from torchlvm.plots.inference import gaps_figure, save_figure
+
+    for name in ("n", "k", "steps", "samples", "elbo_samples"):
+        check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
+    record = read_config(args.dir)
+    model = load(args.dir)
+    data = record.get("data") or {}
+    x, c, protocol, dataset = _data(model, data, args.split, args.n)
+    family = None if args.family == "encoder" else args.family
+    start = time.perf_counter()
+    report = inference_gaps(
+        model,
+        x,
+        c,
+        k=args.k,
+        local_steps=args.steps,
+        lr=args.lr,
+        num_samples=args.samples,
+        family=family,
+        elbo_samples=args.elbo_samples,
+        seed=args.seed,
+    )
+    seconds = time.perf_counter() - start
+    result: dict[str, Any] = {
+        "model": record.get("model_type"),
+        "data": dataset,
+        "split": args.split,
+        "protocol": protocol,
+        "seed": args.seed,
+        **report.to_dict(),
+        "seconds": round(seconds, 2),
+    }
+    if record.get("model_type") == "ppca":
+        result["ppca_mean_field_gap"] = ppca_mean_field_gap(model)
+    write_json(args.dir / "gaps.json", result)
+    summary = report.summary()
+    fig = gaps_figure(
+        [f"{record.get('model_type', 'model')} ({report.family} q*)"],
+        [summary["approximation_gap"]],
+        [summary["amortization_gap"]],
+        log_px_stderr=[summary["log_px_stderr"]],
+        title=f"Inference gaps on {dataset} {args.split}, n={report.log_px.numel()}",
+    )
+    save_figure(fig, args.dir / "figures" / "gaps.png")
+    _print_table(result, summary, report, x.shape[0])
+    print(f"wrote {args.dir / 'gaps.json'} and {args.dir / 'figures' / 'gaps.png'}")
+    return 0
+
+
+def _data(model: Any, data: dict[str, Any], split: str, n: int) -> tuple[Any, Any, str, str]:
+    """The first ``n`` examples of the model's data split, as evaluation sees them, with their
+    conditions; also the protocol name and the dataset name."""
+    from torchlvm.data import load_dataset
+    from torchlvm.errors import RunDirectoryError
+
+    name = data.get("name")
+    if not name:
+        raise RunDirectoryError(
+            "config.json has no 'data' section naming the dataset; gaps needs the model's data "
+            "(train the model with 'torchlvm train' or save it with data={'name': ...})"
+        )
+    seed = int(data.get("seed", 0))
+    dataset = load_dataset(
+        name,
+        split,
+        data_dir=data.get("data_dir"),
+        binarize=data.get("binarize", "none"),
+        seed=seed,
+        **(data.get("options") or {}),
+    )
+    x_all = dataset.fixed_binarized(seed)
+    x = x_all[:n].to(model.prior(batch_shape=(1,)).mean.dtype)
+    y = None if dataset.y is None else dataset.y[:n]
+    condition = data.get("condition") or "none"
+    c = None
+    if condition != "none":
+        from torchlvm.evaluation.evaluate import conditions_for
+
+        c, _ = conditions_for(model, x, y, condition, dataset.shape, seed)
+    return x, c, dataset.binarize, dataset.name
+
+
+def _print_table(result: dict[str, Any], summary: dict[str, float], report: Any, n: int) -> None:
+    exact = report.log_px_method == "exact"
+    px_how = "exact" if exact else f"estimate, importance sampling k={report.k}"
+    elbo_how = "exact" if report.elbo_method == "exact" else f"bound, {report.elbo_samples} draws"
+    print(
+        f"Inference gaps: {result['model']} on {result['data']} {result['split']}, n={n}, "
+        f"data protocol: {result['protocol']}, q* family: {report.family}, "
+        f"{report.local_steps} steps"
+    )
+    rows = [
+        ("log p(x)", summary["log_px"], px_how),
+        ("ELBO of best per-point q*", summary["best_elbo"], elbo_how),
+        ("ELBO of encoder q", summary["encoder_elbo"], elbo_how),
+        ("approximation gap", summary["approximation_gap"], "log p(x) − ELBO(q*)"),
+        ("amortization gap", summary["amortization_gap"], "ELBO(q*) − ELBO(q_enc)"),
+        ("inference gap", summary["inference_gap"], "log p(x) − ELBO(q_enc)"),
+    ]
+    print(f"  {'quantity':<28}{'nats/example':>14}  what")
+    for label, value, what in rows:
+        print(f"  {label:<28}{value:>14.4f}  {what}")
+    if not exact:
+        print(
+            f"  standard error of mean log p(x): {summary['log_px_stderr']:.4f} nats "
+            f"(mean ESS {result['mean_ess']:.1f} of k={report.k})"
+        )
+    if "ppca_mean_field_gap" in result:
+        print(
+            "  exact mean-field (diagonal q) approximation gap of this PPCA: "
+            f"{result['ppca_mean_field_gap']:.6f} nats/example"
+        )

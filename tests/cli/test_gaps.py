@@ -1,0 +1,101 @@
+"""``torchlvm gaps DIR``: a table of labelled numbers, gaps.json and figures/gaps.png written into
+the run folder beside what was there; bad input gives one line and exit status 2."""
+
+import json
+
+import pytest
+import torch
+
+from torchlvm import cli
+from torchlvm.data import load_dataset
+from torchlvm.inference import elbo
+from torchlvm.models.autoencoder import Autoencoder, AutoencoderConfig
+from torchlvm.models.vae import VAE, VAEConfig
+
+DATA = {"name": "digits", "binarize": "threshold", "seed": 0}
+
+
+@pytest.fixture(autouse=True)
+def gaps_command(monkeypatch):
+    monkeypatch.setitem(cli.COMMANDS, "gaps", "gaps")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny networks: extra threads only add overhead
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def vae_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    data = load_dataset("digits", "train", binarize="threshold")
+    model = VAE(VAEConfig(64, latent_dim=4, hidden=(32,), activation="tanh"))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(10):
+        for xb, _ in data.batches(128, shuffle=True, generator=torch.Generator().manual_seed(0)):
+            loss = -elbo(model, xb).elbo.mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    folder = tmp_path_factory.mktemp("runs") / "vae"
+    model.save_pretrained(folder, data=DATA)
+    (folder / "metrics.json").write_text('{"keep": true}\n')
+    return folder
+
+
+def test_gaps_writes_json_and_figure_and_prints_a_labelled_table(vae_dir, capsys):
+    argv = ["gaps", str(vae_dir), "--n", "16", "--k", "200", "--steps", "30"]
+    assert cli.main([*argv, "--elbo-samples", "200"]) == 0
+    out = capsys.readouterr().out
+    for label in ("log p(x)", "approximation gap", "amortization gap", "nats/example"):
+        assert label in out
+    assert "importance sampling k=200" in out and "data protocol: threshold" in out
+    record = json.loads((vae_dir / "gaps.json").read_text())
+    assert record["unit"] == "nats per example" and record["k"] == 200 and record["n"] == 16
+    assert record["protocol"] == "threshold" and record["family"] == "diagonal"
+    assert (vae_dir / "figures" / "gaps.png").read_bytes().startswith(b"\x89PNG")
+    assert (vae_dir / "metrics.json").read_text() == '{"keep": true}\n'  # untouched
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--k", "0"], "--k must be a positive integer, got 0"),
+        (["--steps", "-3"], "--steps must be a positive integer, got -3"),
+        (["--family", "full", "--n", "2"], None),
+    ],
+    ids=["k=0", "steps<0", "full-ok"],
+)
+def test_bad_numbers_give_one_line(vae_dir, capsys, extra, message):
+    status = cli.main(["gaps", str(vae_dir), "--k", "10", "--steps", "2", *extra])
+    err = capsys.readouterr().err
+    if message is None:
+        assert status == 0
+    else:
+        assert status == 2 and err.strip() == f"torchlvm: error: {message}"
+
+
+def test_a_model_without_an_encoder_density_is_refused(tmp_path, capsys):
+    folder = tmp_path / "ae"
+    Autoencoder(AutoencoderConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(folder, data=DATA)
+    assert cli.main(["gaps", str(folder), "--n", "4", "--k", "10", "--steps", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a Gaussian q(z|x)" in err[0]
+
+
+def test_a_latent_too_large_for_full_covariance_is_refused(tmp_path, capsys):
+    folder = tmp_path / "big"
+    VAE(VAEConfig(64, latent_dim=65, hidden=(8,))).save_pretrained(folder, data=DATA)
+    argv = ["gaps", str(folder), "--n", "4", "--k", "10", "--steps", "2", "--family", "full"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "torchlvm: error: a full-covariance q is limited to latent_dim <= 64, got "
+        "latent_dim=65; use family='diagonal'"
+    )
+
+
+def test_a_folder_without_data_section_is_refused(tmp_path, capsys):
+    folder = tmp_path / "nodata"
+    VAE(VAEConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(folder)
+    assert cli.main(["gaps", str(folder), "--n", "4"]) == 2
+    assert "no 'data' section" in capsys.readouterr().err

@@ -1,0 +1,39 @@
+"""``torchlvm kl-demo``: both fits plotted, mass per mode printed, other files kept."""
+
+import pytest
+import torch
+
+from torchlvm import cli
+
+
+@pytest.fixture(autouse=True)
+def kl_demo_command(monkeypatch):
+    monkeypatch.setitem(cli.COMMANDS, "kl-demo", "kl_demo")
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)  # the command sets one thread for its tiny problems
+
+
+def test_kl_demo_writes_the_figure_and_prints_mass_per_mode(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("keep")
+    assert cli.main(["kl-demo", "--out", str(tmp_path), "--dim", "2", "--steps", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "forward KL(p‖q), mass-covering" in out and "reverse KL(q‖p), mode-seeking" in out
+    assert out.count("mass per mode") == 2
+    assert (tmp_path / "kl_fits_2d.png").read_bytes().startswith(b"\x89PNG")
+    assert not (tmp_path / "kl_fits_1d.png").exists()
+    assert (tmp_path / "notes.txt").read_text() == "keep"
+
+
+def test_kl_demo_refuses_a_file_as_out(tmp_path, capsys):
+    path = tmp_path / "file"
+    path.write_text("x")
+    assert cli.main(["kl-demo", "--out", str(path), "--dim", "1", "--steps", "5"]) == 2
+    assert capsys.readouterr().err.strip().endswith("is a file; pass a folder path")
+
+
+def test_kl_demo_bad_separation_is_one_line(tmp_path, capsys):
+    argv = ["kl-demo", "--out", str(tmp_path), "--dim", "1", "--separation", "-1"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "torchlvm: error: separation must be a positive number, got -1.0"
