@@ -7,12 +7,18 @@ seed at the start of every validation pass, so that
 - a run resumed from a checkpoint draws the same numbers as an uninterrupted one, and
 - the validation bound of every epoch uses the same noise (common random numbers), so the
   difference between epochs, which early stopping and "best" checkpoints compare, is not noise.
+
+:class:`RunCheckpoint` is Lightning's ``ModelCheckpoint`` made robust to a moved run folder.
 """
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 _EPOCH_STRIDE = 1_000_003  # a prime, so (seed, epoch) pairs do not collide for small values
 
@@ -33,3 +39,29 @@ class EpochSeeds(L.Callback):
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         torch.manual_seed(self.seed)
+
+
+class RunCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` whose saved state survives moving the run folder.
+
+    Lightning records absolute checkpoint paths and, when the folder differs on resume, forgets
+    the best score so far. A run is trained in a staging folder and moved into place (and users
+    move run folders), so on load the recorded paths are re-rooted at the current ``dirpath``.
+    """
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        old = state_dict.get("dirpath")
+        if old is not None and self.dirpath is not None and old != self.dirpath:
+
+            def move(path: Any) -> Any:
+                if isinstance(path, str) and path and os.path.dirname(path) == old:
+                    return os.path.join(self.dirpath, os.path.basename(path))
+                return path
+
+            state_dict = dict(state_dict)
+            for key in ("best_model_path", "kth_best_model_path", "last_model_path"):
+                state_dict[key] = move(state_dict.get(key, ""))
+            best_k = state_dict.get("best_k_models") or {}
+            state_dict["best_k_models"] = {move(p): v for p, v in best_k.items()}
+            state_dict["dirpath"] = self.dirpath
+        super().load_state_dict(state_dict)

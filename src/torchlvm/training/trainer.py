@@ -21,6 +21,8 @@ import json
 import logging
 import math
 import os
+import signal
+import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -30,12 +32,12 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import EarlyStopping, TQDMProgressBar
 
 from torchlvm._files import write_json
-from torchlvm.errors import DataError, NonFiniteError, RunDirectoryError
+from torchlvm.errors import ConfigError, DataError, NonFiniteError, RunDirectoryError
 from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME, model_record
-from torchlvm.training.callbacks import EpochSeeds
+from torchlvm.training.callbacks import EpochSeeds, RunCheckpoint
 from torchlvm.training.config import TrainConfig
 from torchlvm.training.data import LVMDataModule
 from torchlvm.training.metrics_csv import METRICS_NAME, EpochCSVLogger, read_metrics
@@ -129,6 +131,7 @@ def _quiet_lightning(quiet: bool):
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not.*")
         warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+        warnings.filterwarnings("ignore", message=".*isinstance.treespec, LeafSpec.*")
         if quiet:
             for n in names:
                 logging.getLogger(n).setLevel(logging.WARNING)
@@ -203,6 +206,14 @@ def fit(
         raise RunDirectoryError(
             f"{out_dir} already holds a run; resume it, or choose another folder"
         )
+    start_epoch = 0
+    if resume:
+        start_epoch = (_checkpoint_epoch(last) or 0) + 1
+        if start_epoch >= config.max_epochs:
+            raise ConfigError(
+                f"the run in {out_dir} has already trained {start_epoch} epochs and max_epochs "
+                f"is {config.max_epochs}; ask for more epochs (--epochs) to continue it"
+            )
     if datamodule.batch_size != config.batch_size:
         datamodule.batch_size = config.batch_size
     datamodule.setup("fit")
@@ -218,7 +229,7 @@ def fit(
     write_json(ckpt_dir / RUN_RECORD_NAME, record)
 
     metric, mode = monitor(config)
-    checkpoint = ModelCheckpoint(
+    checkpoint = RunCheckpoint(
         dirpath=ckpt_dir,
         filename="best-epoch{epoch:03d}",
         monitor=metric,
@@ -236,9 +247,6 @@ def fit(
     if progress:
         callbacks.append(TQDMProgressBar())
 
-    start_epoch = 0
-    if resume:
-        start_epoch = (_checkpoint_epoch(last) or 0) + 1
     L.seed_everything(config.seed, workers=True, verbose=False)
     started = time.perf_counter()
     with _quiet_lightning(not progress):
@@ -255,6 +263,7 @@ def fit(
             log_every_n_steps=max(1, min(50, datamodule.num_train_batches())),
             default_root_dir=str(out_dir),
         )
+        sigint = signal.getsignal(signal.SIGINT)
         try:
             trainer.fit(
                 module,
@@ -262,6 +271,12 @@ def fit(
                 ckpt_path=str(last) if resume else None,
                 weights_only=True,
             )
+        except SystemExit:
+            # Lightning turns Ctrl-C into sys.exit(1) after a graceful shutdown; give the
+            # caller the KeyboardInterrupt back (the checkpoints written so far stay)
+            if trainer.interrupted:
+                raise KeyboardInterrupt from None
+            raise
         except NonFiniteError as err:
             done = _checkpoint_epoch(last)
             kept = (
@@ -270,6 +285,9 @@ def fit(
                 else "no checkpoint was written (the first epoch did not finish)"
             )
             raise NonFiniteError(f"{err}; {kept}") from None
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, sigint)  # Lightning ignores SIGINT after Ctrl-C
     seconds = time.perf_counter() - started
 
     model.cpu()

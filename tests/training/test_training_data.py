@@ -1,0 +1,106 @@
+"""LVMDataModule: whole-batch slicing, binarization protocols, conditions and the checks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from torchlvm.errors import ConfigError, DataError
+from torchlvm.models.cvae import CVAE, CVAEConfig
+from torchlvm.models.vae import VAE, VAEConfig
+from torchlvm.training import LVMDataModule
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models train fastest on one thread (and CI machines are shared)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _epoch(dm: LVMDataModule, epoch: int) -> list[dict[str, torch.Tensor]]:
+    loader = dm.train_dataloader()
+    loader.sampler.set_epoch(epoch)
+    return list(loader)
+
+
+def test_train_batches_cover_the_data_once_per_epoch() -> None:
+    dm = LVMDataModule("digits", batch_size=100)
+    batches = _epoch(dm, 0)
+    assert [b["x"].shape for b in batches[:2]] == [(100, 64), (100, 64)]
+    assert sum(len(b["x"]) for b in batches) == 1258 == len(dm.train_data)
+    labels = torch.cat([b["y"] for b in batches])
+    assert torch.equal(labels.sort().values, dm.train_data.y.sort().values)
+    assert "c" not in batches[0]
+
+
+def test_order_depends_only_on_seed_and_epoch() -> None:
+    first = [b["y"] for b in _epoch(LVMDataModule("digits", seed=3), 1)]
+    again = [b["y"] for b in _epoch(LVMDataModule("digits", seed=3), 1)]
+    other = [b["y"] for b in _epoch(LVMDataModule("digits", seed=3), 2)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(first[0], other[0])
+
+
+def test_dynamic_binarization_redraws_and_validation_is_fixed() -> None:
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=2000)
+    loader = dm.train_dataloader()
+    loader.sampler.set_epoch(0)
+    a = next(iter(loader))["x"]
+    b = next(iter(loader))["x"]  # same order, fresh draw
+    assert set(a.unique().tolist()) == {0.0, 1.0}
+    assert not torch.equal(a, b)
+    v1, v2 = next(iter(dm.val_dataloader()))["x"], next(iter(dm.val_dataloader()))["x"]
+    assert torch.equal(v1, v2) and set(v1.unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(v1, dm.val_data.fixed_binarized(dm.seed))
+
+
+def test_label_condition_is_one_hot_of_y() -> None:
+    dm = LVMDataModule("digits", condition="label")
+    batch = next(iter(dm.val_dataloader()))
+    assert dm.condition_dim == 10
+    assert torch.equal(batch["c"].argmax(-1), batch["y"])
+    assert torch.equal(batch["c"].sum(-1), torch.ones(len(batch["y"])))
+
+
+def test_mask_condition_holds_the_observed_half_and_the_mask() -> None:
+    dm = LVMDataModule("digits", condition="mask:top", binarize="threshold")
+    batch = next(iter(dm.val_dataloader()))
+    x, c = batch["x"], batch["c"]
+    assert dm.condition_dim == 128 and c.shape == (len(x), 128)
+    observed = c[:, 64:].bool()[0]
+    assert observed.sum() == 32 and not observed[:32].any()  # the top 4 rows are missing
+    assert torch.equal(c[:, :64][:, observed], x[:, observed])
+
+
+def test_unknown_condition_is_refused() -> None:
+    with pytest.raises(ConfigError, match="condition must be 'none', 'label' or 'mask:<kind>'"):
+        LVMDataModule("digits", condition="class")
+
+
+def test_label_condition_needs_labels() -> None:
+    with pytest.raises(DataError, match="needs class labels, and linear-gaussian has none"):
+        LVMDataModule("linear-gaussian", condition="label").setup()
+
+
+def test_bernoulli_on_grey_levels_names_both_fixes() -> None:
+    dm = LVMDataModule("digits", binarize="none")
+    with pytest.raises(DataError, match=r"--binarize dynamic.*--likelihood gaussian"):
+        dm.check_model(VAE(VAEConfig(64, likelihood="bernoulli")))
+    dm.check_model(VAE(VAEConfig(64, likelihood="gaussian")))
+    LVMDataModule("digits", binarize="dynamic").check_model(VAE(VAEConfig(64)))
+
+
+def test_model_and_condition_must_fit_the_data() -> None:
+    dm = LVMDataModule("digits", binarize="dynamic")
+    with pytest.raises(ConfigError, match="needs a condition; pass --condition label"):
+        dm.check_model(CVAE(CVAEConfig(64, condition_dim=10)))
+    with pytest.raises(DataError, match="input_dim=10 .* digits has 64"):
+        dm.check_model(VAE(VAEConfig(10)))
+    labelled = LVMDataModule("digits", binarize="dynamic", condition="label")
+    with pytest.raises(ConfigError, match="needs a conditional model"):
+        labelled.check_model(VAE(VAEConfig(64)))
+    with pytest.raises(ConfigError, match="condition_dim=3"):
+        labelled.check_model(CVAE(CVAEConfig(64, condition_dim=3)))

@@ -1,0 +1,103 @@
+"""The non-finite guard: "stop" raises before the bad update and keeps the last good checkpoint;
+"skip" drops the update, counts it and trains on; non-finite weights are never written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+import torchlvm.training.module as module_under_test
+from torchlvm.errors import NonFiniteError
+from torchlvm.models.vae import VAE, VAEConfig
+from torchlvm.training import LVMDataModule, TrainConfig, fit
+from torchlvm.training.metrics_csv import read_metrics
+
+STEPS_PER_EPOCH = 10  # 1258 digits in batches of 128
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models train fastest on one thread (and CI machines are shared)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def nan_at(monkeypatch: pytest.MonkeyPatch):
+    """Make the training loss NaN at the given global steps (counted from 0)."""
+
+    def install(*steps: int) -> None:
+        real = module_under_test.training_loss
+        calls = {"n": 0}
+
+        def poisoned(*args, **kwargs):
+            terms = real(*args, **kwargs)
+            if calls["n"] in steps:
+                terms["loss"] = terms["loss"] * float("nan")
+            calls["n"] += 1
+            return terms
+
+        monkeypatch.setattr(module_under_test, "training_loss", poisoned)
+
+    return install
+
+
+def _train(out: Path, policy: str, epochs: int = 3) -> tuple[VAE, object]:
+    L.seed_everything(0)
+    model = VAE(VAEConfig(64, latent_dim=4, hidden=(32,)))
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=128)
+    config = TrainConfig(max_epochs=epochs, on_nonfinite=policy)
+    return model, fit(model, dm, config, out, progress=False)
+
+
+def _finite(state: dict[str, torch.Tensor]) -> bool:
+    return all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_stop_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path: Path, nan_at) -> None:
+    nan_at(STEPS_PER_EPOCH + 2)
+    with pytest.raises(NonFiniteError, match=r"at global step 12 \(epoch 1\)") as info:
+        _train(tmp_path, "stop")
+    message = str(info.value)
+    assert "learning rate" in message and "learned variance" in message and "NaN" in message
+    assert "last good checkpoint (end of epoch 0)" in message
+    assert not (tmp_path / "model.safetensors").exists()
+    assert not (tmp_path / "config.json").exists()
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["epoch"] == 0 and _finite(checkpoint["state_dict"])
+    assert [r["epoch"] for r in read_metrics(tmp_path / "metrics.csv")] == [0]
+
+
+def test_stop_in_the_first_epoch_writes_no_checkpoint(tmp_path: Path, nan_at) -> None:
+    nan_at(0)
+    with pytest.raises(NonFiniteError, match="global step 0.*no checkpoint was written"):
+        _train(tmp_path, "stop")
+
+
+def test_skip_drops_the_bad_updates_and_trains_on(tmp_path: Path, nan_at) -> None:
+    nan_at(3, STEPS_PER_EPOCH + 4)
+    model, result = _train(tmp_path, "skip")
+    assert result.skipped_steps == 2 and result.epochs == 3
+    assert _finite(model.state_dict())
+    rows = read_metrics(tmp_path / "metrics.csv")
+    assert [r["train/skipped_steps"] for r in rows] == [1.0, 2.0, 2.0]
+    assert all(torch.isfinite(torch.tensor(r["train/loss"])) for r in rows)
+    assert rows[-1]["val/elbo"] > rows[0]["val/elbo"]
+    assert (tmp_path / "model.safetensors").is_file()
+
+
+def test_a_huge_learning_rate_is_caught(tmp_path: Path) -> None:
+    L.seed_everything(0)
+    model = VAE(
+        VAEConfig(64, latent_dim=4, hidden=(32,), likelihood="gaussian", variance="diagonal")
+    )
+    dm = LVMDataModule("digits", batch_size=128)
+    config = TrainConfig(max_epochs=3, lr=1e6)
+    with pytest.raises(NonFiniteError, match="global step"):
+        fit(model, dm, config, tmp_path, progress=False)
+    assert not (tmp_path / "model.safetensors").exists()
