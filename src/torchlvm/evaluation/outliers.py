@@ -119,6 +119,7 @@ def make_ood_set(
         DataError: for a dataset of another shape with ``resize="none"``, or a non-image one.
         DataNotFoundError: when the dataset's files are missing.
     """
+    import torchlvm.data.factors  # noqa: F401  (registers "shapes")
     from torchlvm.data import load_dataset
 
     check_choice("ood resize", resize, RESIZE_MODES)

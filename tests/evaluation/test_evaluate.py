@@ -1,0 +1,150 @@
+"""``evaluate`` end to end on small models: every number is labelled, each kind of model gets the
+sections that exist for it (and says why the others do not), results repeat with the seed, and
+bad arguments are refused before any work."""
+
+import math
+
+import pytest
+import torch
+
+from torchlvm.data import load_dataset
+from torchlvm.errors import ConfigError
+from torchlvm.evaluation import evaluate, features
+from torchlvm.models import CVAE, PPCA, VAE, Autoencoder, AutoencoderConfig, CVAEConfig, VAEConfig
+
+SMALL = dict(k=50, ks=(1, 10), n=80, ood=("noise", "flip"), ood_k=10)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_world(tmp_path_factory):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small models on a shared machine: threads only contend
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TORCHLVM_CACHE", str(tmp_path_factory.mktemp("cache")))
+        patch.setattr(features, "TRAIN_STEPS", 400)  # a quick classifier is enough here
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def test_data():
+    return load_dataset("digits", "test", binarize="dynamic")
+
+
+@pytest.fixture(scope="module")
+def val_data():
+    return load_dataset("digits", "val", binarize="dynamic")
+
+
+def vae():
+    torch.manual_seed(0)
+    return VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,))).eval()
+
+
+def leaves(tree, path=()):
+    """Every dict in ``tree`` that holds a "value", with its path."""
+    if isinstance(tree, dict):
+        if "value" in tree:
+            yield path, tree
+        for key, sub in tree.items():
+            if key != "value":
+                yield from leaves(sub, (*path, key))
+
+
+def test_every_number_is_labelled(test_data, val_data):
+    m = evaluate(vae(), test_data, val_dataset=val_data, **dict(SMALL, n=150))
+    assert {"protocol", "likelihood", "reconstruction", "latent", "separability"} <= set(m)
+    assert {"sample_quality", "outliers", "seconds"} <= set(m)
+    found = list(leaves(m))
+    assert len(found) > 30
+    for path, record in found:
+        assert record["kind"] in ("exact", "bound", "estimate", "measured", "undefined"), path
+        assert record["kind"] == "undefined" or record.get("unit"), path
+    p = m["protocol"]
+    assert (p["data"], p["split"], p["binarize"], p["n"], p["seed"]) == (
+        "digits", "test", "dynamic", 150, 0,
+    )  # fmt: skip
+    log_px = m["likelihood"]["log_marginal"]["nats"]
+    assert log_px["k"] == 50 and log_px["stderr"] > 0 and 1 <= log_px["ess"] <= 50
+    assert m["likelihood"]["elbo"]["bits_per_dim"]["unit"] == "bits/dim"
+    assert 0 <= m["outliers"]["sets"]["noise"]["score"]["auroc"]["value"] <= 1
+    assert "typicality" in m["outliers"]["sets"]["flip"]
+    assert m["separability"]["latent"]["logistic"]["unit"] == "accuracy"
+
+
+def test_results_repeat_with_the_seed_and_change_without(test_data):
+    options = dict(SMALL, sample_quality=False, separability=False, ood=())
+    a = evaluate(vae(), test_data, seed=3, **options)
+    b = evaluate(vae(), test_data, seed=3, **options)
+    c = evaluate(vae(), test_data, seed=4, **options)
+    value = lambda m: m["likelihood"]["log_marginal"]["nats"]["value"]  # noqa: E731
+    assert value(a) == value(b) and value(a) != value(c)
+
+
+def test_the_global_random_state_is_left_alone(test_data):
+    model = vae()
+    torch.manual_seed(11)
+    expected = torch.rand(3)
+    torch.manual_seed(11)
+    evaluate(model, test_data, **dict(SMALL, sample_quality=False, separability=False, ood=()))
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_autoencoder_has_no_likelihood_and_says_why(test_data):
+    torch.manual_seed(0)
+    config = AutoencoderConfig(input_dim=64, latent_dim=4, hidden=(32,), reconstruction="bernoulli")
+    model = Autoencoder(config).eval()
+    m = evaluate(model, test_data, **SMALL)
+    assert m["likelihood"]["kind"] == "undefined"
+    assert "undefined for a deterministic autoencoder" in m["likelihood"]["note"]
+    assert "rate" not in m["latent"] and m["latent"]["active_units"]["value"] >= 0
+    assert "reconstruction error" in m["outliers"]["score_description"]
+    assert "N(0, I) codes" in m["sample_quality"]["frechet"]["note"]
+    assert m["sample_quality"]["frechet_fitted_codes"]["kind"] == "undefined"
+
+
+def test_ppca_reports_the_exact_likelihood(test_data):
+    grey = load_dataset("digits", "test")
+    model = PPCA(latent_dim=5).fit(load_dataset("digits", "train").x)
+    m = evaluate(model, grey, **dict(SMALL, sample_quality=False, ood=()))
+    like = m["likelihood"]
+    assert like["exact"]["nats"]["kind"] == "exact"
+    assert like["log_marginal"]["nats"]["value"] == pytest.approx(like["exact"]["nats"]["value"])
+    assert m["latent"]["active_units"]["value"] == 5
+
+
+def test_label_cvae_gets_conditional_likelihood_and_accuracy(test_data):
+    torch.manual_seed(0)
+    config = CVAEConfig(input_dim=64, condition_dim=10, latent_dim=4, hidden=(32,), num_classes=10)
+    m = evaluate(CVAE(config).eval(), test_data, condition="label", **dict(SMALL, ood=("noise",)))
+    assert m["likelihood"]["quantity"] == "log p(x | c)"
+    accuracy = m["sample_quality"]["conditional_accuracy"]
+    assert accuracy["unit"] == "accuracy" and 0 <= accuracy["value"] <= 1
+    assert "Σ_c p(x | c)" in m["outliers"]["score_description"]
+
+
+def test_imputation_cvae_gets_the_missing_part_likelihood(test_data):
+    torch.manual_seed(0)
+    model = CVAE(CVAEConfig(input_dim=64, condition_dim=128, latent_dim=4, hidden=(32,))).eval()
+    options = dict(SMALL, sample_quality=False, ood=())
+    m = evaluate(model, test_data, condition="mask:top", **options)
+    imputation = m["imputation"]["nats"]
+    assert imputation["kind"] == "estimate" and "not a negative ELBO" in imputation["note"]
+    assert m["imputation"]["bits_per_dim"]["missing_dims"] == 32
+    assert math.isfinite(imputation["value"])
+    assert m["likelihood"]["quantity"] == "log p(x | x_o)"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"k": 0}, "k must be a positive integer, got 0"),
+        ({"n": 0}, "n must be a positive integer"),
+        ({"refine_steps": -1}, "refine_steps must be a non-negative integer"),
+        ({"condition": "colour"}, "condition must be"),
+    ],
+    ids=["k-zero", "n-zero", "negative-refine", "unknown-condition"],
+)
+def test_bad_arguments_are_refused(test_data, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        evaluate(vae(), test_data, **kwargs)
