@@ -1,0 +1,377 @@
+"""What the commands that use a trained model share: loading a run, its data and its conditions.
+
+- :func:`load_run`: the model of a run or export folder together with the ``data`` section of
+  its ``config.json`` (dataset name, binarization protocol, split seed, condition, image shape,
+  class names).
+- :func:`load_split`: a split of the run's own dataset (or of ``--data NAME``) under the run's
+  binarization protocol, checked against the model's input size; :func:`model_view` gives the data
+  as the model sees it (one seeded Bernoulli draw under ``"dynamic"``, as evaluation does).
+- :func:`conditions`: the condition c of a CVAE for a batch: one-hot labels, or the observed part
+  of the image with the training mask (Sohn et al. 2015, §4.2).
+- :func:`parse_labels`: ``--condition`` values (labels, class names, ``all``) to class indices.
+- :func:`output_file`, :func:`write_npy`: output paths that refuse to overwrite unless asked, and
+  atomic ``.npy`` writes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from torchlvm.errors import ConfigError, DataError, RunDirectoryError
+
+BATCH = 500
+"""Examples pushed through a model at a time."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """A loaded model and what its folder records about its data.
+
+    Attributes:
+        folder: the run or export folder.
+        model: the model, in eval mode.
+        model_type: ``"ppca"``, ``"ae"``, ``"vae"`` or ``"cvae"``.
+        data: the ``data`` section of ``config.json`` (``{}`` when the folder has none).
+    """
+
+    folder: Path
+    model: Any
+    model_type: str
+    data: dict[str, Any]
+
+    @property
+    def condition(self) -> str:
+        """``"none"``, ``"label"`` or ``"mask:KIND"``: what the model is conditioned on."""
+        if self.model_type != "cvae":
+            return "none"
+        recorded = self.data.get("condition")
+        if isinstance(recorded, str) and recorded.startswith(("label", "mask:")):
+            return recorded
+        if self.model.config.num_classes is not None:
+            return "label"
+        if self.model.condition_dim == 2 * self.model.input_dim:
+            return "mask:unknown"
+        return "other"
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """Names of the classes of a class-conditional model, in label order, or None."""
+        names = getattr(getattr(self.model, "config", None), "class_names", None)
+        names = names or self.data.get("class_names")
+        return None if not names else [str(name) for name in names]
+
+    @property
+    def num_classes(self) -> int | None:
+        """C of a class-conditional CVAE, else None."""
+        if self.condition != "label":
+            return None
+        return self.model.config.num_classes
+
+    @property
+    def input_dim(self) -> int:
+        """D, the values per example the model takes."""
+        dim = getattr(self.model, "input_dim", None)
+        return int(dim if dim is not None else self.model.n_features_in_)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating-point type of the model's parameters (float64 for PPCA)."""
+        buffers = [*self.model.parameters(), *self.model.buffers()]
+        floats = [t.dtype for t in buffers if t.is_floating_point()]
+        return floats[0] if floats else torch.get_default_dtype()
+
+    def describe(self) -> str:
+        """E.g. ``"vae (K=8) trained on digits"``."""
+        where = f" trained on {self.data['name']}" if self.data.get("name") else ""
+        return f"{self.model_type} (K={self.model.latent_dim}){where}"
+
+
+def load_run(folder: str | os.PathLike[str]) -> Run:
+    """The model of ``folder`` and the ``data`` section of its ``config.json``.
+
+    Raises:
+        RunDirectoryError: if the folder holds no model. DataError, ConfigError: if it is
+            damaged or holds another kind of file.
+    """
+    import torchlvm.models  # noqa: F401  (importing registers every model type)
+    from torchlvm.io import load, read_config
+
+    folder = Path(folder)
+    record = read_config(folder)
+    model = load(folder)
+    data = record.get("data") if isinstance(record, dict) else None
+    return Run(folder, model, str(record["model_type"]), dict(data or {}))
+
+
+def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None = None) -> Any:
+    """A split of ``name`` (default: the run's own dataset) under the run's binarization protocol.
+
+    The run's split seed and dataset options apply to its own dataset; another dataset is split
+    with seed 0. Either way the binarization protocol is the run's, since the model's likelihood
+    was fitted to data under it.
+
+    Returns:
+        A :class:`torchlvm.data.Dataset`.
+
+    Raises:
+        ConfigError: if the run records no dataset and ``name`` is None.
+        DataError: if the data's dimension does not match the model's (the message names both).
+    """
+    from torchlvm.data import load_dataset
+
+    own = run.data.get("name")
+    if name is None and not own:
+        raise ConfigError(
+            f"{run.folder}/config.json records no dataset (it has no 'data' section); "
+            "pass --data NAME (a dataset name or a .npy/.npz/.csv file)"
+        )
+    name = own if name is None else name
+    same = name == own
+    options = dict(run.data.get("options") or {}) if same else {}
+    dataset = load_dataset(
+        name,
+        split,
+        data_dir=data_dir or (run.data.get("data_dir") if same else None),
+        binarize=str(run.data.get("binarize") or "none"),
+        seed=int(run.data.get("seed", 0)) if same else 0,
+        **options,
+    )
+    if dataset.dim != run.input_dim:
+        raise DataError(
+            f"{dataset.name} has {dataset.dim} values per example (shape {dataset.shape}), but "
+            f"the model in {run.folder} takes {run.input_dim}; pass --data with a dataset of "
+            f"dimension {run.input_dim}"
+        )
+    if len(dataset) == 0:
+        raise DataError(f"the {split} split of {dataset.name} is empty; choose another --split")
+    return dataset
+
+
+def model_view(dataset: Any, run: Run, seed: int) -> Tensor:
+    """The data ``(N, D)`` as the model sees it, in the model's dtype: one seeded Bernoulli draw
+    under the ``"dynamic"`` protocol (as evaluation uses), the data itself otherwise."""
+    return dataset.fixed_binarized(seed).to(run.dtype)
+
+
+def protocol_note(dataset: Any, seed: int) -> str:
+    """How the data were prepared, for the printed summary."""
+    note = f"binarize={dataset.binarize}"
+    if dataset.binarize == "dynamic":
+        note += f", one Bernoulli draw with seed {seed}"
+    return note
+
+
+def image_shape(run: Run, dataset: Any | None = None) -> tuple[int, ...]:
+    """The per-example image shape ``(C, H, W)`` for figures.
+
+    Taken from ``dataset``, else the run's data section, else the model's config.
+
+    Raises:
+        ConfigError: if the data are not images (a per-example shape of one axis).
+    """
+    shape = None
+    if dataset is not None:
+        shape = tuple(dataset.shape)
+    else:
+        shape = run.data.get("shape") or getattr(run.model.config, "image_shape", None)
+        shape = tuple(shape) if shape else None
+    if shape is None:
+        raise ConfigError(
+            f"{run.folder}/config.json records no image shape; pass --data NAME so that the "
+            "image size can be read from the data"
+        )
+    if len(shape) not in (2, 3) or math.prod(shape) != run.input_dim:
+        raise ConfigError(
+            f"the data are not images (per-example shape {shape}), so they cannot be drawn as a "
+            "grid of pictures"
+        )
+    return shape
+
+
+def needs_shape_from_data(run: Run) -> bool:
+    """Whether the run folder lacks the image shape (a ``fit`` run records only the name)."""
+    return not (run.data.get("shape") or getattr(run.model.config, "image_shape", None))
+
+
+# -- conditions ------------------------------------------------------------------------------
+
+
+def training_mask(run: Run, shape: Sequence[int]) -> Tensor:
+    """The observed-pixel mask ``(D,)`` the run's imputation CVAE was trained with (a
+    ``random:`` mask is redrawn with the run's seed, exactly as training drew it)."""
+    from torchlvm.models.conditions import image_mask
+
+    kind = run.condition.partition(":")[2]
+    if kind == "unknown":
+        raise ConfigError(
+            f"{run.folder}/config.json does not record which mask the CVAE was trained with; "
+            "it needs a 'data' section with condition 'mask:KIND'"
+        )
+    generator = torch.Generator().manual_seed(int(run.data.get("seed", 0)))
+    return image_mask(kind, shape, generator=generator)
+
+
+def conditions(run: Run, x: Tensor, y: Tensor | None, dataset: Any) -> Tensor | None:
+    """The condition c ``(N, C)`` for data ``x`` ``(N, D)`` with labels ``y``, or None.
+
+    Label CVAEs get the one-hot true labels; imputation CVAEs the observed part of x under the
+    training mask.
+
+    Raises:
+        DataError: for a label CVAE on data without labels.
+        ConfigError: for a CVAE whose condition the run does not record.
+    """
+    condition = run.condition
+    if condition == "none":
+        return None
+    if condition == "label":
+        if y is None:
+            raise DataError(
+                f"the CVAE is conditioned on class labels, and {dataset.name} has none; "
+                "pass --data with a labelled dataset"
+            )
+        return run.model.condition_from_labels(y)
+    if condition.startswith("mask:"):
+        from torchlvm.models.conditions import masked_condition
+
+        return masked_condition(x, training_mask(run, dataset.shape))
+    raise ConfigError(
+        f"{run.folder}/config.json does not say what the CVAE is conditioned on; it needs a "
+        "'data' section with condition 'label' or 'mask:KIND'"
+    )
+
+
+def valid_labels(run: Run) -> str:
+    """E.g. ``"0..9 or a class name (T-shirt/top, Trouser, ...)"``."""
+    text = f"0..{run.num_classes - 1}"
+    names = run.class_names
+    if names and names != [str(i) for i in range(len(names))]:
+        text += f" or a class name ({', '.join(names)})"
+    return text
+
+
+def require_class_conditions(run: Run, command: str) -> int:
+    """C for a class-conditional CVAE; otherwise a ``ConfigError`` that says why ``command``
+    needs one."""
+    if run.condition == "label":
+        return int(run.num_classes)
+    if run.model_type == "cvae":
+        raise ConfigError(
+            f"{command} needs a CVAE conditioned on class labels; the one in {run.folder} is "
+            f"conditioned on {run.condition}"
+        )
+    raise ConfigError(
+        f"{command} needs a CVAE conditioned on class labels; {run.folder} holds a {run.model_type}"
+    )
+
+
+def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
+    """Class indices for ``values``: integer labels, class names (case-insensitive when that is
+    unambiguous), or ``all`` for every class in order.
+
+    Raises:
+        ConfigError: for a label out of range or an unknown name; the message lists the valid ones.
+    """
+    classes = int(run.num_classes)
+    names = run.class_names or []
+    labels: list[int] = []
+    for value in values:
+        if value == "all":
+            labels.extend(range(classes))
+        elif value in names:
+            labels.append(names.index(value))
+        elif value.lstrip("-").isdigit():
+            label = int(value)
+            if not 0 <= label < classes:
+                raise ConfigError(
+                    f"{flag} {value} is out of range; valid labels are {valid_labels(run)}"
+                )
+            labels.append(label)
+        else:
+            folded = [i for i, name in enumerate(names) if name.casefold() == value.casefold()]
+            if len(folded) != 1:
+                raise ConfigError(
+                    f"{flag} {value!r} is not a known class; valid labels are "
+                    f"{valid_labels(run)}, or 'all'"
+                )
+            labels.append(folded[0])
+    return labels
+
+
+def label_name(run: Run, label: int) -> str:
+    """The class name of ``label`` when the run has names, else the label as text."""
+    names = run.class_names
+    return names[label] if names and label < len(names) else str(label)
+
+
+# -- checks and outputs ----------------------------------------------------------------------
+
+
+def check_positive(flag: str, value: int) -> int:
+    """``value`` if it is a positive integer, else ``ConfigError`` naming ``flag``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
+    return value
+
+
+def output_file(
+    path: str | os.PathLike[str] | None,
+    default: Path,
+    *,
+    suffix: str,
+    flag: str = "--out",
+    overwrite: bool = False,
+) -> Path:
+    """The file to write: ``path`` or ``default``, checked before any work is done.
+
+    Raises:
+        ConfigError: if the name does not end in ``suffix``.
+        RunDirectoryError: if it is a folder, or an existing file and ``overwrite`` is False.
+    """
+    out = default if path is None else Path(path)
+    if out.suffix.lower() != suffix:
+        raise ConfigError(f"{flag} must name a {suffix} file, got {out}")
+    if out.is_dir():
+        raise RunDirectoryError(f"{flag} {out} is a folder; pass a file path ending in {suffix}")
+    if out.exists() and not overwrite:
+        raise RunDirectoryError(
+            f"{out} already exists; pass --overwrite to replace it, or choose another {flag}"
+        )
+    return out
+
+
+def labels_file(path: Path) -> Path:
+    """``z.npy`` → ``z.labels.npy``: where labels go next to an array file."""
+    return path.with_name(path.stem + ".labels.npy")
+
+
+def write_npy(arrays: dict[Path, np.ndarray]) -> None:
+    """Write each array to its ``.npy`` path atomically; all of them or none are replaced."""
+    from torchlvm._files import atomic_path
+
+    with ExitStack() as stack:
+        for path, array in arrays.items():
+            tmp = stack.enter_context(atomic_path(path))
+            with open(tmp, "wb") as f:
+                np.save(f, np.ascontiguousarray(array))
+
+
+def in_batches(fn: Any, *tensors: Tensor | None) -> Tensor:
+    """``fn`` applied to ``BATCH`` rows at a time (None passes through), results concatenated."""
+    n = next(t for t in tensors if t is not None).shape[0]
+    parts = []
+    with torch.no_grad():
+        for start in range(0, n, BATCH):
+            rows = [None if t is None else t[start : start + BATCH] for t in tensors]
+            parts.append(fn(*rows))
+    return torch.cat(parts)

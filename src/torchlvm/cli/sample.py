@@ -1,0 +1,187 @@
+"""Draw samples from a trained model and write them as a PNG grid (and optionally as .npy).
+
+A sample is the decoder mean E[x | z] at z ~ p(z), or z ~ p(z | c) for a conditional VAE: what
+is usually shown as samples of an image model. A class-conditional CVAE needs --condition: one
+row of the grid per class asked for (labels such as 7, class names such as Sandal, or all). An
+autoencoder has no prior: its codes come from a Gaussian fitted to its training codes (--source
+fitted) or from N(0, I) (--source standard, which shows why an autoencoder is not a generative
+model).
+
+Writes DIR/figures/samples.png, or DIR/figures/conditional.png with --condition.
+
+Examples:
+  torchlvm sample runs/vae --n 64
+  torchlvm sample runs/cvae --condition 7 --n 10
+  torchlvm sample runs/cvae-fashion --condition Sandal Sneaker
+  torchlvm sample runs/cvae --condition all --npy samples.npy
+  torchlvm sample runs/ae --source standard --out ae-standard.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from torchlvm.errors import ConfigError
+
+HELP = "draw samples from a trained model (per class for a CVAE) as a PNG grid"
+
+DEFAULT_N = 64  # samples without --condition
+DEFAULT_N_PER_CONDITION = 8  # samples per row with --condition
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
+    parser.add_argument(
+        "--n",
+        type=int,
+        help=f"number of samples (default: {DEFAULT_N}; with --condition, samples per condition, "
+        f"default {DEFAULT_N_PER_CONDITION})",
+    )
+    parser.add_argument(
+        "--condition",
+        nargs="+",
+        metavar="LABEL",
+        help="class-conditional CVAE: labels (7) or class names (Sandal), or 'all'; one row each",
+    )
+    parser.add_argument(
+        "--source",
+        choices=["fitted", "standard"],
+        help="autoencoder only: codes from the Gaussian fitted to the training codes, or from "
+        "N(0, I) (default: fitted)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random draws")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE.png",
+        help="PNG to write (default: DIR/figures/samples.png, or conditional.png)",
+    )
+    parser.add_argument("--npy", type=Path, metavar="FILE.npy", help="also save the samples (N, D)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from torchlvm import plots
+    from torchlvm.cli import _run
+
+    run_ = _run.load_run(args.run_dir)
+    conditioned = args.condition is not None
+    default_n = DEFAULT_N_PER_CONDITION if conditioned else DEFAULT_N
+    n = _run.check_positive("--n", default_n if args.n is None else args.n)
+    labels = _labels(run_, args.condition)
+    name = "conditional.png" if conditioned else "samples.png"
+    out = _run.output_file(
+        args.out, run_.folder / "figures" / name, suffix=".png", overwrite=args.overwrite
+    )
+    npy = None
+    if args.npy is not None:
+        npy = _run.output_file(
+            args.npy, args.npy, suffix=".npy", flag="--npy", overwrite=args.overwrite
+        )
+        if labels is not None:
+            _run.output_file(
+                _run.labels_file(npy), npy, suffix=".npy", flag="--npy", overwrite=args.overwrite
+            )
+    source = _source(run_, args.source)
+    dataset = _run.load_split(run_, None, "test") if _run.needs_shape_from_data(run_) else None
+    shape = _run.image_shape(run_, dataset)
+
+    generator = torch.Generator().manual_seed(args.seed)
+    if labels is None:
+        samples, what = _unconditional(run_, n, source, generator)
+        fig = plots.image_grid(samples, shape, title=f"Samples of {run_.describe()}")
+        counted = f"{n} samples"
+    else:
+        rows = torch.tensor(labels).repeat_interleave(n)  # (len(labels)·n,)
+        c = run_.model.condition_from_labels(rows)
+        samples = run_.model.sample(len(rows), c, generator=generator)
+        what = "decoder means E[x | z, c] at z ~ p(z | c)"
+        row_labels = [_run.label_name(run_, label) for label in labels]
+        fig = plots.conditional_grid(
+            samples, shape, row_labels, title=f"Samples per class of {run_.describe()}"
+        )
+        counted = f"{n} samples for each of {len(labels)} classes ({', '.join(row_labels)})"
+    samples = samples.detach().cpu().float().numpy()
+    if npy is not None:
+        arrays = {npy: samples}
+        if labels is not None:
+            arrays[_run.labels_file(npy)] = rows.numpy()
+        _run.write_npy(arrays)
+    plots.save_figure(fig, out)
+    print(f"{counted} from {run_.describe()}: {what}, seed {args.seed}")
+    print(f"wrote {out}" + ("" if npy is None else _npy_note(npy, samples, labels is not None)))
+    return 0
+
+
+def _npy_note(npy: Path, samples, labelled: bool) -> str:
+    from torchlvm.cli import _run
+
+    note = f" and {npy} (samples, shape {samples.shape})"
+    if labelled:
+        note += f" and {_run.labels_file(npy)} (class label of each sample)"
+    return note
+
+
+def _labels(run_, condition: list[str] | None) -> list[int] | None:
+    """Class indices asked for with --condition, checked against the model."""
+    from torchlvm.cli import _run
+
+    if run_.condition == "label":
+        if condition is None:
+            raise ConfigError(
+                "this CVAE generates a class on demand: pass --condition LABEL (valid labels are "
+                f"{_run.valid_labels(run_)}, or 'all' for one row per class)"
+            )
+        return _run.parse_labels(run_, condition, "--condition")
+    if run_.model_type == "cvae":
+        raise ConfigError(
+            f"the CVAE in {run_.folder} is conditioned on {run_.condition}, not on class labels; "
+            "use 'torchlvm impute' to complete images with it"
+        )
+    if condition is not None:
+        raise ConfigError(
+            f"--condition needs a class-conditional CVAE; {run_.folder} holds an unconditional "
+            f"{run_.model_type}"
+        )
+    return None
+
+
+def _source(run_, source: str | None) -> str | None:
+    if run_.model_type == "ae":
+        return source or "fitted"
+    if source is not None:
+        raise ConfigError(
+            f"--source applies to autoencoders only; a {run_.model_type} samples from its prior"
+        )
+    return None
+
+
+def _unconditional(run_, n: int, source: str | None, generator):
+    """``(samples (n, D), what they are)`` for a model without a condition."""
+    import torch
+
+    from torchlvm.errors import NotFittedError
+
+    model = run_.model
+    if run_.model_type == "ae":
+        try:
+            samples = model.sample(n, source=source, generator=generator)
+        except NotFittedError:
+            raise ConfigError(
+                "this autoencoder has no Gaussian fitted to its training codes; pass --source "
+                "standard to decode N(0, I) codes"
+            ) from None
+        if source == "fitted":
+            return (
+                samples,
+                "decoder outputs at codes drawn from a Gaussian fitted to the training codes",
+            )
+        return samples, "decoder outputs at codes z ~ N(0, I) (an autoencoder has no prior)"
+    if run_.model_type == "ppca":
+        z = torch.randn((n, model.latent_dim), generator=generator, dtype=run_.dtype)
+        with torch.no_grad():
+            return model.decode(z).mean, "noise-free means W z + μ at z ~ N(0, I)"
+    return model.sample(n, generator=generator), "decoder means E[x | z] at z ~ p(z)"

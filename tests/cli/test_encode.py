@@ -1,0 +1,91 @@
+"""``torchlvm encode DIR [--data NAME] [--split] [--out FILE.npy]``."""
+
+import numpy as np
+import pytest
+import torch
+
+import torchlvm
+from torchlvm import cli
+from torchlvm.data import load_dataset
+from torchlvm.models import CVAE, VAE, CVAEConfig, VAEConfig
+
+DATA = {"name": "digits", "binarize": "none", "seed": 0, "condition": "none", "shape": [1, 8, 8],
+        "num_classes": 10, "class_names": [str(i) for i in range(10)]}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def encode_command(monkeypatch):
+    monkeypatch.setitem(cli.COMMANDS, "encode", "encode")
+
+
+@pytest.fixture
+def vae_run(tmp_path):
+    torch.manual_seed(0)
+    return VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,))).save_pretrained(
+        tmp_path / "vae", data=DATA
+    )
+
+
+def fails(capsys, argv):
+    """Run ``argv``; it must exit 2 with one line on stderr and no traceback."""
+    assert cli.main([str(a) for a in argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("torchlvm: error: ")
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    return captured.err
+
+
+def test_posterior_means_and_labels_written(vae_run, capsys):
+    assert cli.main(["encode", str(vae_run), "--data", "digits"]) == 0
+    means = np.load(vae_run / "latents.npy")
+    test = load_dataset("digits", "test")
+    expected = torchlvm.load(vae_run).posterior_mean(test.x).numpy()
+    np.testing.assert_allclose(means, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(np.load(vae_run / "latents.labels.npy"), test.y.numpy())
+    out = capsys.readouterr().out
+    assert "posterior means E_q[z | x], shape (359, 4) (examples, latent dimensions)" in out
+
+
+def test_cvae_encodes_under_each_examples_class(tmp_path, capsys):
+    cvae = CVAE(CVAEConfig(64, 10, latent_dim=3, hidden=(32,), num_classes=10))
+    folder = cvae.save_pretrained(tmp_path / "cvae", data={**DATA, "condition": "label"})
+    out = tmp_path / "z.npy"
+    assert cli.main(["encode", str(folder), "--split", "train", "--out", str(out)]) == 0
+    assert np.load(out).shape == (1258, 3)
+    assert np.load(tmp_path / "z.labels.npy").shape == (1258,)
+
+
+def test_unlabelled_file_gives_no_labels_file(vae_run, tmp_path):
+    data = tmp_path / "mine.npy"
+    np.save(data, np.random.default_rng(0).random((40, 64)).astype(np.float32))
+    out = tmp_path / "z.npy"
+    assert cli.main(["encode", str(vae_run), "--data", str(data), "--out", str(out)]) == 0
+    assert np.load(out).shape[1] == 4
+    assert not (tmp_path / "z.labels.npy").exists()
+
+
+def test_data_of_another_dimension_names_both(vae_run, tmp_path, capsys):
+    other = tmp_path / "other.npy"
+    np.save(other, np.random.default_rng(0).random((50, 10)))
+    err = fails(capsys, ["encode", vae_run, "--data", other])
+    assert "has 10 values per example" in err and "takes 64" in err
+    assert not (vae_run / "latents.npy").exists()
+
+
+@pytest.mark.parametrize("existing", ["latents.npy", "latents.labels.npy"])
+def test_existing_output_is_kept_without_overwrite(vae_run, capsys, existing):
+    (vae_run / existing).write_bytes(b"keep me")
+    assert "--overwrite" in fails(capsys, ["encode", vae_run])
+    assert (vae_run / existing).read_bytes() == b"keep me"
+    assert cli.main(["encode", str(vae_run), "--overwrite"]) == 0
+    assert np.load(vae_run / existing).shape[0] == 359
+
+
+def test_out_must_be_npy(vae_run, tmp_path, capsys):
+    assert "--out must name a .npy file" in fails(
+        capsys, ["encode", vae_run, "--out", tmp_path / "z.csv"]
+    )
+
+
+def test_folder_without_model(tmp_path, capsys):
+    assert f"no model in {tmp_path}" in fails(capsys, ["encode", tmp_path, "--data", "digits"])

@@ -1,0 +1,85 @@
+"""``torchlvm reconstruct DIR [--data] [--split] [--n] [--out]``."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+
+import torchlvm
+from torchlvm import cli
+from torchlvm.data import load_dataset
+from torchlvm.models import CVAE, VAE, CVAEConfig, VAEConfig
+
+DATA = {"name": "digits", "binarize": "none", "seed": 0, "condition": "none", "shape": [1, 8, 8],
+        "num_classes": 10, "class_names": [str(i) for i in range(10)]}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def reconstruct_command(monkeypatch):
+    monkeypatch.setitem(cli.COMMANDS, "reconstruct", "reconstruct")
+
+
+@pytest.fixture
+def vae_run(tmp_path):
+    torch.manual_seed(0)
+    return VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,))).save_pretrained(
+        tmp_path / "vae", data=DATA
+    )
+
+
+def fails(capsys, argv):
+    """Run ``argv``; it must exit 2 with one line on stderr and no traceback."""
+    assert cli.main([str(a) for a in argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("torchlvm: error: ")
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    return captured.err
+
+
+def test_writes_pairs_and_prints_the_error_per_pixel(vae_run, capsys):
+    assert cli.main(["reconstruct", str(vae_run)]) == 0
+    assert imread(vae_run / "figures" / "reconstructions.png").ndim == 3
+    out = capsys.readouterr().out
+    assert "digits test split, 359 images (binarize=none)" in out
+    printed = float(re.search(r"reconstruction error: (\S+) mean squared error per pixel", out)[1])
+    model = torchlvm.load(vae_run)
+    x = load_dataset("digits", "test").x
+    expected = (model.reconstruct(x) - x).pow(2).mean().item()
+    assert printed == pytest.approx(expected, rel=1e-5)
+
+
+def test_class_cvae_reconstructs_under_the_true_labels(tmp_path, capsys):
+    cvae = CVAE(CVAEConfig(64, 10, latent_dim=4, hidden=(32,), num_classes=10))
+    folder = cvae.save_pretrained(tmp_path / "cvae", data={**DATA, "condition": "label"})
+    out = tmp_path / "r.png"
+    argv = ["reconstruct", str(folder), "--split", "val", "--n", "4", "--out", str(out)]
+    assert cli.main(argv) == 0
+    assert imread(out).ndim == 3
+    assert "its condition: the true class" in capsys.readouterr().out
+
+
+def test_data_of_another_dimension_names_both(vae_run, tmp_path, capsys):
+    other = tmp_path / "other.npy"
+    np.save(other, np.random.default_rng(0).random((50, 10)))
+    err = fails(capsys, ["reconstruct", vae_run, "--data", other])
+    assert "has 10 values per example" in err and "takes 64" in err
+
+
+def test_n_zero_is_refused(vae_run, capsys):
+    assert "--n must be a positive integer, got 0" in fails(
+        capsys, ["reconstruct", vae_run, "--n", "0"]
+    )
+
+
+def test_existing_output_is_kept_without_overwrite(vae_run, capsys):
+    out = vae_run / "figures" / "reconstructions.png"
+    out.parent.mkdir()
+    out.write_bytes(b"keep me")
+    assert "--overwrite" in fails(capsys, ["reconstruct", vae_run])
+    assert out.read_bytes() == b"keep me"
+
+
+def test_folder_without_model(tmp_path, capsys):
+    assert f"no model in {tmp_path}" in fails(capsys, ["reconstruct", tmp_path])

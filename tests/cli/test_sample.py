@@ -1,0 +1,145 @@
+"""``torchlvm sample DIR [--n] [--condition LABEL ...] [--source] [--seed] [--out] [--npy]``."""
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+
+from torchlvm import cli
+from torchlvm.models import CVAE, VAE, Autoencoder, AutoencoderConfig, CVAEConfig, VAEConfig
+
+FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+           "Bag", "Ankle boot")  # fmt: skip
+DATA = {"name": "digits", "binarize": "none", "seed": 0, "condition": "none", "shape": [1, 8, 8],
+        "num_classes": 10, "class_names": [str(i) for i in range(10)]}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def sample_command(monkeypatch):
+    monkeypatch.setitem(cli.COMMANDS, "sample", "sample")
+
+
+@pytest.fixture
+def runs(tmp_path):
+    """Small untrained models saved as run folders (sampling needs no data)."""
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
+    cvae = CVAE(CVAEConfig(64, 10, latent_dim=4, hidden=(32,), num_classes=10, class_names=FASHION))
+    ae = Autoencoder(AutoencoderConfig(input_dim=64, latent_dim=4, hidden=(32,)))
+    return {
+        "vae": vae.save_pretrained(tmp_path / "vae", data=DATA),
+        "cvae": cvae.save_pretrained(tmp_path / "cvae", data={**DATA, "condition": "label"}),
+        "ae": ae.save_pretrained(tmp_path / "ae", data=DATA),
+    }
+
+
+def fails(capsys, argv):
+    """Run ``argv``; it must exit 2 with one line on stderr and no traceback."""
+    assert cli.main([str(a) for a in argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("torchlvm: error: ")
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    return captured.err
+
+
+def test_vae_samples_written_as_png_grid(runs, capsys):
+    assert cli.main(["sample", str(runs["vae"])]) == 0
+    image = imread(runs["vae"] / "figures" / "samples.png")
+    assert image.ndim == 3 and image.shape[0] > 100
+    out = capsys.readouterr().out
+    assert "64 samples" in out and "decoder means E[x | z] at z ~ p(z)" in out and "seed 0" in out
+
+
+def test_same_seed_same_samples(runs, tmp_path):
+    for name in ("a", "b"):
+        argv = ["sample", str(runs["vae"]), "--n", "5", "--seed", "3"]
+        argv += ["--out", str(tmp_path / f"{name}.png"), "--npy", str(tmp_path / f"{name}.npy")]
+        assert cli.main(argv) == 0
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert a.shape == (5, 64)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_cvae_rows_per_condition_from_labels_and_names(runs, tmp_path, capsys):
+    npy = tmp_path / "s.npy"
+    argv = [
+        "sample",
+        str(runs["cvae"]),
+        "--condition",
+        "7",
+        "Sandal",
+        "--n",
+        "3",
+        "--npy",
+        str(npy),
+    ]
+    assert cli.main(argv) == 0
+    assert imread(runs["cvae"] / "figures" / "conditional.png").ndim == 3
+    assert np.load(npy).shape == (6, 64)
+    np.testing.assert_array_equal(np.load(tmp_path / "s.labels.npy"), [7, 7, 7, 5, 5, 5])
+    assert "3 samples for each of 2 classes (Sneaker, Sandal)" in capsys.readouterr().out
+
+
+def test_cvae_condition_all_gives_every_class(runs, tmp_path):
+    npy = tmp_path / "all.npy"
+    argv = ["sample", str(runs["cvae"]), "--condition", "all", "--n", "2", "--npy", str(npy)]
+    assert cli.main(argv) == 0
+    assert np.load(npy).shape == (20, 64)
+    np.testing.assert_array_equal(np.load(tmp_path / "all.labels.npy"), np.repeat(range(10), 2))
+
+
+def test_cvae_class_name_matches_case_insensitively(runs, tmp_path):
+    argv = ["sample", str(runs["cvae"]), "--condition", "ankle boot", "--n", "1"]
+    assert cli.main([*argv, "--out", str(tmp_path / "boot.png")]) == 0
+
+
+def test_cvae_without_condition_names_the_flag_and_labels(runs, capsys):
+    err = fails(capsys, ["sample", runs["cvae"]])
+    assert "--condition" in err and "0..9" in err and "Sandal" in err
+
+
+@pytest.mark.parametrize("label", ["10", "-1", "Boot"], ids=["too-big", "negative", "unknown-name"])
+def test_condition_outside_the_classes_lists_the_valid_ones(runs, capsys, label):
+    err = fails(capsys, ["sample", runs["cvae"], "--condition", label])
+    assert "valid labels are 0..9 or a class name (T-shirt/top, Trouser" in err
+    assert not (runs["cvae"] / "figures").exists()
+
+
+def test_condition_on_unconditional_model_is_refused(runs, capsys):
+    err = fails(capsys, ["sample", runs["vae"], "--condition", "3"])
+    assert "class-conditional CVAE" in err
+
+
+def test_autoencoder_sources(runs, capsys):
+    err = fails(capsys, ["sample", runs["ae"]])
+    assert "--source standard" in err
+    assert cli.main(["sample", str(runs["ae"]), "--source", "standard"]) == 0
+    assert "z ~ N(0, I)" in capsys.readouterr().out
+    assert "autoencoders only" in fails(capsys, ["sample", runs["vae"], "--source", "standard"])
+
+
+def test_n_zero_is_refused(runs, capsys):
+    assert "--n must be a positive integer, got 0" in fails(
+        capsys, ["sample", runs["vae"], "--n", "0"]
+    )
+
+
+def test_existing_output_is_kept_without_overwrite(runs, tmp_path, capsys):
+    out = tmp_path / "samples.png"
+    out.write_bytes(b"keep me")
+    err = fails(capsys, ["sample", runs["vae"], "--out", out])
+    assert "already exists; pass --overwrite" in err
+    assert out.read_bytes() == b"keep me"
+    assert cli.main(["sample", str(runs["vae"]), "--out", str(out), "--overwrite"]) == 0
+    assert imread(out).ndim == 3
+
+
+def test_out_must_be_png(runs, tmp_path, capsys):
+    assert "--out must name a .png file" in fails(
+        capsys, ["sample", runs["vae"], "--out", tmp_path / "s.jpg"]
+    )
+
+
+def test_folder_without_model(tmp_path, capsys):
+    err = fails(capsys, ["sample", tmp_path])
+    assert f"no model in {tmp_path}" in err

@@ -1,0 +1,77 @@
+"""``torchlvm transfer DIR --from-condition A --to-condition B [--data] [--n] [--out]``."""
+
+import pytest
+import torch
+from matplotlib.image import imread
+
+from torchlvm import cli
+from torchlvm.models import CVAE, VAE, CVAEConfig, VAEConfig
+
+DATA = {"name": "digits", "binarize": "none", "seed": 0, "condition": "label", "shape": [1, 8, 8],
+        "num_classes": 10, "class_names": [str(i) for i in range(10)]}  # fmt: skip
+NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+@pytest.fixture(autouse=True)
+def transfer_command(monkeypatch):
+    monkeypatch.setitem(cli.COMMANDS, "transfer", "transfer")
+
+
+@pytest.fixture
+def cvae_run(tmp_path):
+    torch.manual_seed(0)
+    cvae = CVAE(CVAEConfig(64, 10, latent_dim=4, hidden=(32,), num_classes=10, class_names=NAMES))
+    return cvae.save_pretrained(tmp_path / "cvae", data=DATA)
+
+
+def fails(capsys, argv):
+    """Run ``argv``; it must exit 2 with one line on stderr and no traceback."""
+    assert cli.main([str(a) for a in argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("torchlvm: error: ")
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    return captured.err
+
+
+def test_transfer_writes_originals_above_transfers(cvae_run, capsys):
+    argv = ["transfer", str(cvae_run), "--from-condition", "3", "--to-condition", "eight"]
+    assert cli.main([*argv, "--n", "5"]) == 0
+    image = imread(cvae_run / "figures" / "transfer.png")
+    assert image.ndim == 3 and image.shape[1] > image.shape[0]  # two rows of five
+    out = capsys.readouterr().out
+    assert "transferred 5 digits test images of class three to class eight" in out
+    assert "z = E_q[z | x, three], then the decoder mean E[x | z, eight]" in out
+
+
+def test_vae_is_refused(tmp_path, capsys):
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
+    folder = vae.save_pretrained(tmp_path / "vae", data={**DATA, "condition": "none"})
+    err = fails(capsys, ["transfer", folder, "--from-condition", "1", "--to-condition", "2"])
+    assert "needs a CVAE conditioned on class labels" in err and "holds a vae" in err
+
+
+@pytest.mark.parametrize("flag", ["--from-condition", "--to-condition"])
+def test_label_out_of_range_lists_the_valid_ones(cvae_run, capsys, flag):
+    argv = ["transfer", cvae_run, "--from-condition", "1", "--to-condition", "2", flag, "12"]
+    err = fails(capsys, argv)
+    assert f"{flag} 12 is out of range; valid labels are 0..9 or a class name (zero, one" in err
+
+
+def test_n_zero_is_refused(cvae_run, capsys):
+    argv = ["transfer", cvae_run, "--from-condition", "1", "--to-condition", "2", "--n", "0"]
+    assert "--n must be a positive integer, got 0" in fails(capsys, argv)
+
+
+def test_existing_output_is_kept_without_overwrite(cvae_run, tmp_path, capsys):
+    out = tmp_path / "t.png"
+    out.write_bytes(b"keep me")
+    argv = ["transfer", cvae_run, "--from-condition", "1", "--to-condition", "2", "--out", out]
+    assert "--overwrite" in fails(capsys, argv)
+    assert out.read_bytes() == b"keep me"
+    assert cli.main([str(a) for a in argv] + ["--overwrite"]) == 0
+    assert imread(out).ndim == 3
+
+
+def test_folder_without_model(tmp_path, capsys):
+    argv = ["transfer", tmp_path, "--from-condition", "1", "--to-condition", "2"]
+    assert f"no model in {tmp_path}" in fails(capsys, argv)
