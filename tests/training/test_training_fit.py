@@ -160,3 +160,27 @@ def test_linear_gaussian_vae_reaches_the_exact_ppca_likelihood(tmp_path: Path) -
     dim = test.dim
     assert (exact - bound) / dim < 0.05, f"ELBO {bound:.3f} vs exact {exact:.3f} nats"
     assert abs(exact - estimate) / dim < 0.03, f"IS {estimate:.3f} vs exact {exact:.3f} nats"
+
+
+@pytest.mark.parametrize(
+    ("options", "logged"),
+    [
+        ({"objective": "iwae", "k": 3}, {"train/iwae", "val/iwae_3", "val/elbo"}),
+        ({"beta": 2.0, "warmup_epochs": 2}, {"train/kl_weight", "val/elbo"}),
+        ({"free_bits": 0.5}, {"train/loss", "val/elbo"}),
+        ({"gradient_clip": 1.0, "patience": 1}, {"val/elbo"}),
+    ],
+    ids=["iwae", "warmup", "free-bits", "clip-patience"],
+)
+def test_objective_options_train_and_log(tmp_path: Path, options: dict, logged: set) -> None:
+    L.seed_everything(0)
+    model = VAE(VAEConfig(64, **SMALL))
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=128)
+    result = fit(model, dm, TrainConfig(max_epochs=2, **options), tmp_path, progress=False)
+    rows = read_metrics(tmp_path / "metrics.csv")
+    assert logged <= set(rows[-1]) and result.epochs == 2
+    if "k" in options:
+        assert rows[-1]["val/iwae_3"] > rows[-1]["val/elbo"]  # L_3 ≥ L_1, with margin here
+        assert result.monitor == "val/iwae_3"
+    if "warmup_epochs" in options:
+        assert [r["train/kl_weight"] for r in rows] == [1.0, 2.0]  # β·min(1, epochs done / 2)

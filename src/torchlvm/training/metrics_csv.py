@@ -68,8 +68,8 @@ class EpochCSVLogger(Logger):
         return "torchlvm"
 
     @property
-    def version(self) -> int:
-        return 0
+    def version(self) -> None:
+        return None  # one run per folder; None also keeps "v_num" off the progress bar
 
     @property
     def save_dir(self) -> str:

@@ -145,8 +145,17 @@ class LVMModule(L.LightningModule):
             if self.config.objective == "iwae" and self.config.k > 1:
                 k = self.config.k
                 values[f"val/iwae_{k}"] = iwae_bound(self.model, x, c, num_samples=k).mean()
+        shown = monitor(self.config)[0]
         for name, value in values.items():
-            self.log(name, value, on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
+            self.log(
+                name,
+                value,
+                on_step=False,
+                on_epoch=True,
+                batch_size=size,
+                sync_dist=True,
+                prog_bar=name == shown,
+            )
 
     # -- checkpoints hold only plain values --------------------------------------------------
 

@@ -33,6 +33,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, TQDMProgressBar
+from lightning.pytorch.utilities import rank_zero_only
 
 from torchlvm._files import write_json
 from torchlvm.errors import ConfigError, DataError, NonFiniteError, RunDirectoryError
@@ -202,7 +203,9 @@ def fit(
     last = ckpt_dir / LAST_NAME
     if resume and not last.is_file():
         raise RunDirectoryError(f"cannot resume: {last} does not exist; train from scratch instead")
-    if not resume and holds_run(out_dir):
+    # under DDP, Lightning re-runs the script for ranks > 0 after rank 0 has made the folder
+    is_zero = rank_zero_only.rank == 0
+    if not resume and is_zero and holds_run(out_dir):
         raise RunDirectoryError(
             f"{out_dir} already holds a run; resume it, or choose another folder"
         )
@@ -225,8 +228,9 @@ def fit(
         "data": datamodule.record(),
         **(extra_config or {}),
     }
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    write_json(ckpt_dir / RUN_RECORD_NAME, record)
+    if is_zero:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        write_json(ckpt_dir / RUN_RECORD_NAME, record)
 
     metric, mode = monitor(config)
     checkpoint = RunCheckpoint(
@@ -315,6 +319,8 @@ def fit(
         stopped_early=bool(early is not None and early.stopped_epoch > 0),
         skipped_steps=module.skipped_steps,
     )
+    if not trainer.is_global_zero:
+        return result  # under DDP, rank 0 writes the run folder
     model.save_pretrained(
         out_dir,
         training=asdict(config),

@@ -1,0 +1,170 @@
+"""`torchlvm train`: writes a run folder, refuses to clobber one, resumes, and turns every user
+error into one line on stderr with exit status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import torchlvm.cli
+import torchlvm.training.module as training_module
+from torchlvm.cli import main
+from torchlvm.training.metrics_csv import read_metrics
+
+TINY = ["--latent-dim", "4", "--hidden", "32", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def _train_command(monkeypatch: pytest.MonkeyPatch):
+    """Register the command (a no-op once cli/__init__.py lists it) and use one thread."""
+    monkeypatch.setitem(torchlvm.cli.COMMANDS, "train", "train")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("torchlvm: error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "vae"
+    torchlvm.cli.COMMANDS.setdefault("train", "train")
+    assert (
+        main(["train", "vae", "--data", "digits", "--epochs", "2", *TINY, "--out", str(out)]) == 0
+    )
+    return out
+
+
+def test_train_writes_a_run_folder(vae_run: Path) -> None:
+    names = {p.name for p in vae_run.iterdir()}
+    assert names >= {"config.json", "model.safetensors", "metrics.csv", "checkpoints"}
+    assert not [p for p in vae_run.parent.iterdir() if p.name.startswith(".")]  # no staging left
+    record = json.loads((vae_run / "config.json").read_text())
+    assert record["model_type"] == "vae"
+    assert record["data"]["binarize"] == "dynamic"  # the default for digits with Bernoulli
+    assert record["model"]["likelihood"] == "bernoulli" and record["model"]["latent_dim"] == 4
+    assert record["training"]["max_epochs"] == 2 and record["cli"]["data"] == "digits"
+    assert [r["epoch"] for r in read_metrics(vae_run / "metrics.csv")] == [0, 1]
+    assert (vae_run / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_summary_labels_every_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    assert (
+        main(["train", "vae", "--data", "digits", "--epochs", "1", *TINY, "--out", str(out)]) == 0
+    )
+    text = capsys.readouterr().out
+    assert "validation ELBO (bound on log p(x); β=1, 1 z sample, analytic KL)" in text
+    assert "nats/example" in text and "binarize=dynamic" in text and str(out) in text
+
+
+def test_an_existing_run_is_left_alone(vae_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = _snapshot(vae_run)
+    argv = ["train", "vae", "--data", "digits", "--epochs", "1", *TINY, "--out", str(vae_run)]
+    assert main(argv) == 2
+    assert "already holds a run; pass --resume" in _one_error_line(capsys)
+    assert _snapshot(vae_run) == before
+
+
+def test_resume_continues_and_refuses_changed_settings(
+    vae_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["train", "vae", "--epochs", "3", "--quiet", "--out", str(vae_run), "--resume"]
+    assert main(argv) == 0
+    assert "resumed at epoch 2" in capsys.readouterr().out
+    assert [r["epoch"] for r in read_metrics(vae_run / "metrics.csv")] == [0, 1, 2]
+    before = _snapshot(vae_run)
+    assert main([*argv[:-1], "--latent-dim", "8", "--resume"]) == 2
+    assert "--latent-dim 8 (the run has 4)" in _one_error_line(capsys)
+    assert main(["train", "cvae", "--epochs", "9", "--out", str(vae_run), "--resume"]) == 2
+    assert "holds a vae run" in _one_error_line(capsys)
+    assert _snapshot(vae_run) == before
+
+
+def test_overwrite_replaces_a_run(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    base = ["train", "vae", "--data", "digits", "--epochs", "1", *TINY, "--out", str(out)]
+    assert main(base) == 0
+    assert main([*base, "--overwrite", "--seed", "1"]) == 0
+    assert json.loads((out / "config.json").read_text())["training"]["seed"] == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["vae", "--data", "digits", "--objective", "iwae", "--k", "0"], "k must be a positive"),
+        (["vae", "--data", "digits", "--beta", "-1"], "beta must be a non-negative number"),
+        (["vae", "--data", "digits", "--latent-dim", "0"], "latent_dim must be a positive integer"),
+        (["cvae", "--data", "linear-gaussian"], "condition 'label' needs class labels"),
+        (["vae", "--data", "digits", "--binarize", "none"], "--likelihood gaussian"),
+        (["vae", "--data", "digits", "--condition", "label"], "needs a conditional model"),
+        (["ae", "--data", "digits", "--beta", "2"], "does not apply to an autoencoder"),
+        (["vae", "--data", "no-such-data"], "unknown dataset 'no-such-data'"),
+        (["vae", "--data", "digits", "--resume"], "holds no run to continue"),
+    ],
+    ids=["k0", "negative-beta", "latent0", "cvae-no-labels", "bernoulli-grey", "vae-condition",
+         "ae-beta", "unknown-data", "resume-nothing"],
+)  # fmt: skip
+def test_bad_input_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], match: str
+) -> None:
+    out = tmp_path / "run"
+    assert main(["train", *argv, "--out", str(out)]) == 2
+    assert match in _one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("model", ["ae", "cvae"])
+def test_other_models_train(tmp_path: Path, model: str) -> None:
+    out = tmp_path / model
+    assert (
+        main(["train", model, "--data", "digits", "--epochs", "1", *TINY, "--out", str(out)]) == 0
+    )
+    assert json.loads((out / "config.json").read_text())["model_type"] == model
+
+
+def test_a_diverged_new_run_leaves_nothing_half_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = training_module.training_loss
+    state = {"calls": 0, "poison_from": 0}
+
+    def poisoned(*args, **kwargs):
+        terms = real(*args, **kwargs)
+        if state["calls"] >= state["poison_from"]:
+            terms["loss"] = terms["loss"] * float("nan")
+        state["calls"] += 1
+        return terms
+
+    monkeypatch.setattr(training_module, "training_loss", poisoned)
+    out = tmp_path / "run"
+    argv = ["train", "vae", "--data", "digits", "--epochs", "3", *TINY, "--out", str(out)]
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert "global step 0" in line and f"nothing was written to {out}" in line
+    assert list(tmp_path.iterdir()) == []
+
+    # a run that finished an epoch keeps its checkpoints (not a model) for --resume
+    state.update(calls=0, poison_from=15)
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert "global step 15" in line and "continue with --resume" in line
+    assert {p.name for p in out.iterdir()} == {"checkpoints", "metrics.csv"}
+    state.update(poison_from=10**9)
+    assert main(["train", "vae", "--epochs", "3", "--quiet", "--out", str(out), "--resume"]) == 0
+    assert [r["epoch"] for r in read_metrics(out / "metrics.csv")] == [0, 1, 2]
+    assert (out / "model.safetensors").is_file()
