@@ -42,10 +42,10 @@ def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
 @pytest.fixture(scope="module")
 def vae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "vae"
-    torchlvm.cli.COMMANDS.setdefault("train", "train")
-    assert (
-        main(["train", "vae", "--data", "digits", "--epochs", "2", *TINY, "--out", str(out)]) == 0
-    )
+    argv = ["train", "vae", "--data", "digits", "--epochs", "2", *TINY, "--out", str(out)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(torchlvm.cli.COMMANDS, "train", "train")
+        assert main(argv) == 0
     return out
 
 

@@ -6,8 +6,9 @@ merges every call of an epoch into one row keyed by ``epoch`` and rewrites ``met
 atomically after each call, so the file is always complete up to the last logged value. On resume
 it keeps the rows of the epochs before the resumed one.
 
-Columns: ``epoch``, ``step`` (optimizer steps so far), then the metric names in sorted order
-(``train/...``, ``val/...``), values in the units the module logs (nats per example).
+Columns: ``epoch``, ``step`` (0-based index of the epoch's last optimizer step), then the metric
+names in sorted order (``train/...``, ``val/...``), values in the units the module logs (nats per
+example).
 """
 
 from __future__ import annotations
