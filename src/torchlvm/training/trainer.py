@@ -39,6 +39,11 @@ from torchlvm._files import write_json
 from torchlvm.errors import ConfigError, DataError, NonFiniteError, RunDirectoryError
 from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME, model_record
 from torchlvm.training.callbacks import EpochSeeds, RunCheckpoint
+from torchlvm.training.checkpoint_io import (
+    AtomicCheckpointIO,
+    check_checkpoint_fits,
+    read_checkpoint,
+)
 from torchlvm.training.config import TrainConfig
 from torchlvm.training.data import LVMDataModule
 from torchlvm.training.metrics_csv import METRICS_NAME, EpochCSVLogger, read_metrics
@@ -145,7 +150,7 @@ def _quiet_lightning(quiet: bool):
 
 def _load_module_weights(model: torch.nn.Module, path: str) -> int:
     """Load the ``model.*`` weights of a Lightning checkpoint into ``model``; return its epoch."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint = read_checkpoint(path)
     prefix = "model."
     state = {
         k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
@@ -157,7 +162,7 @@ def _load_module_weights(model: torch.nn.Module, path: str) -> int:
 def _checkpoint_epoch(path: Path) -> int | None:
     if not path.is_file():
         return None
-    return int(torch.load(path, map_location="cpu", weights_only=True).get("epoch", -1))
+    return int(read_checkpoint(path).get("epoch", -1))
 
 
 def fit(
@@ -222,6 +227,8 @@ def fit(
     datamodule.setup("fit")
     datamodule.check_model(model)
     module = LVMModule(model, config)
+    if resume:  # a foreign or damaged checkpoint is named here, not deep inside Lightning
+        check_checkpoint_fits(read_checkpoint(last), module, last)
     record = {
         **model_record(model),
         "training": asdict(config),
@@ -266,6 +273,7 @@ def fit(
             enable_model_summary=progress,
             log_every_n_steps=max(1, min(50, datamodule.num_train_batches())),
             default_root_dir=str(out_dir),
+            plugins=[AtomicCheckpointIO()],  # temp file + fsync + rename; weights-only loads
         )
         sigint = signal.getsignal(signal.SIGINT)
         try:

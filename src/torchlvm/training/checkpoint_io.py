@@ -1,0 +1,112 @@
+"""Lightning checkpoints written atomically and read back as data only.
+
+- :class:`AtomicCheckpointIO` is the ``CheckpointIO`` plugin of every torchlvm ``Trainer``: a
+  checkpoint is serialized into a temporary file in the destination folder, fsynced and renamed
+  over the destination (``os.replace``), so a crash, a kill or a full disk during a save leaves the
+  previous ``last.ckpt`` intact, never a truncated one. Checkpoints are read back with
+  ``weights_only=True`` whatever the caller asks for.
+- :func:`read_checkpoint` is the one place a checkpoint file is opened: ``torch.load`` with
+  ``weights_only=True`` (tensors and plain values only; a pickle that would run code is refused,
+  not executed), and every way a file can be damaged or foreign becomes a one-line
+  :class:`~torchlvm.errors.DataError`.
+- :func:`check_checkpoint_fits` compares a checkpoint's weights with the module about to resume
+  from it, so a checkpoint of another model is named as such instead of failing inside Lightning.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from torchlvm._files import write_atomic
+from torchlvm.errors import DataError, RunDirectoryError
+
+_FIX = "resume from another checkpoint or train the run again"
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A Lightning checkpoint of a torchlvm run, loaded as data (``weights_only=True``) on the CPU.
+
+    Args:
+        path: the ``.ckpt`` file.
+
+    Returns:
+        The checkpoint dict; it holds at least ``state_dict``.
+
+    Raises:
+        RunDirectoryError: if the file does not exist.
+        DataError: if it is truncated or corrupt, is not a checkpoint, or holds objects other than
+            tensors and plain values (a pickle that would run code when loaded).
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "missing"
+        raise RunDirectoryError(f"checkpoint {path} is {what}; {_FIX}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise DataError(
+            f"refusing to load {path}: it holds Python objects other than tensors and plain "
+            "values, and loading it could run code from the file; use a checkpoint written by "
+            "torchlvm"
+        ) from None
+    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, UnicodeError) as err:
+        reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise DataError(
+            f"{path} is not a readable checkpoint ({reason}); it may be truncated or damaged — "
+            f"{_FIX}"
+        ) from None
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
+        raise DataError(f"{path} is not a Lightning checkpoint (it has no state_dict); {_FIX}")
+    return checkpoint
+
+
+def check_checkpoint_fits(checkpoint: dict[str, Any], module: torch.nn.Module, path: Any) -> None:
+    """Raise unless the weights in ``checkpoint`` have the names and shapes of ``module``'s.
+
+    Raises:
+        DataError: naming the first missing, unexpected or differently shaped tensor.
+    """
+    saved = checkpoint["state_dict"]
+    expected = module.state_dict()
+    missing, extra = sorted(set(expected) - set(saved)), sorted(set(saved) - set(expected))
+    if missing or extra:
+        raise DataError(
+            f"{path} does not fit the model of this run (missing {missing[:3]}, unexpected "
+            f"{extra[:3]}); the checkpoint belongs to another model — {_FIX}"
+        )
+    for name, tensor in expected.items():
+        value = saved[name]
+        if not isinstance(value, torch.Tensor) or value.shape != tensor.shape:
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise DataError(
+                f"{path}: tensor {name} has shape {shape}, this run's model has "
+                f"{tuple(tensor.shape)}; the checkpoint belongs to another model — {_FIX}"
+            )
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``TorchCheckpointIO`` whose saves are atomic and whose loads are weights-only."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+    ) -> None:
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options")
+        write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
+
+    def load_checkpoint(
+        self,
+        path: Any,
+        map_location: Callable[..., Any] | Any | None = None,
+        weights_only: bool | None = None,
+    ) -> dict[str, Any]:
+        del map_location, weights_only  # always CPU first, always weights only
+        return read_checkpoint(path)
