@@ -1,0 +1,500 @@
+"""Probabilistic PCA (Tipping & Bishop 1999, JRSS-B 61(3)), fitted exactly, with two faces.
+
+The model: z ~ N(0, I_K), x | z ~ N(W z + μ, σ² I_D), hence x ~ N(μ, C) with C = W Wᵀ + σ² I
+(PRML §12.2). The maximum-likelihood fit is in closed form (T&B 1999; PRML eqs. 12.45–12.46):
+with λ_1 ≥ … ≥ λ_D the eigenvalues of the ML sample covariance S = Σ (x − x̄)(x − x̄)ᵀ / N and
+U_K the leading eigenvectors,
+
+    μ = x̄,   σ² = mean(λ_{K+1}, …, λ_D),   W = U_K (Λ_K − σ² I)^{1/2}   (rotation R = I).
+
+``method="em"`` reaches the same maximum iteratively and also handles missing values (NaN); the
+algorithm lives in :mod:`torchlvm.models.ppca_em`.
+
+Two faces over the same parameters:
+
+* scikit-learn (arrays or tensors in, NumPy out): ``fit``, ``transform``, ``inverse_transform``,
+  ``score_samples``, ``score``, ``sample``, ``impute``; learned attributes end in ``_``.
+* :class:`~torchlvm.protocol.LatentVariableModel` (tensors in, ``torch.distributions`` out):
+  ``prior``, ``encode`` (the exact posterior), ``decode``, plus ``marginal`` / ``log_marginal``.
+
+Densities come from ``torch.distributions``; log p(x) uses ``LowRankMultivariateNormal``, which
+applies Woodbury and the matrix determinant lemma, so it costs O(N·D·K) and never forms C⁻¹.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.distributions import (
+    Independent,
+    LowRankMultivariateNormal,
+    MultivariateNormal,
+    Normal,
+)
+
+from torchlvm._checks import check_choice, check_non_negative, check_positive_int
+from torchlvm.errors import ConfigError, DataError, NotFittedError
+from torchlvm.models import ppca_em
+from torchlvm.models.base import SavableModel
+from torchlvm.models.registry import register_model
+
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+@dataclass(frozen=True)
+class PPCAConfig:
+    """Everything needed to rebuild an unfitted :class:`PPCA`. Checked on construction.
+
+    Raises:
+        ConfigError: for a value out of range; the message names the field and the value.
+    """
+
+    # K, the size of z; must also be smaller than the number of features (checked by fit).
+    latent_dim: int
+    # "closed_form": eigendecomposition of the ML covariance; "em": EM, which allows NaN.
+    method: Literal["closed_form", "em"] = "closed_form"
+    # Most EM iterations (method="em" only).
+    max_iter: int = 1000
+    # EM stops when the mean log-likelihood per sample changes by less than this (nats).
+    tol: float = 1e-8
+    # Floating-point type of the parameters and of every computation.
+    dtype: Literal["float64", "float32"] = "float64"
+    # Seeds EM's random start through a private generator; the global RNG is untouched.
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_positive_int("latent_dim", self.latent_dim)
+        check_choice("method", self.method, ("closed_form", "em"))
+        check_positive_int("max_iter", self.max_iter)
+        check_non_negative("tol", self.tol)
+        check_choice("dtype", self.dtype, tuple(_DTYPES))
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def _dtype_name(dtype: Any) -> Any:
+    """``torch.float64`` → ``"float64"``; strings and anything else pass through to the check."""
+    for name, value in _DTYPES.items():
+        if dtype is value:
+            return name
+    return dtype if isinstance(dtype, str) else str(dtype)
+
+
+def _flip_signs(U: Tensor) -> Tensor:
+    """Make the largest-magnitude entry of each column of ``U`` (D, K) positive (sklearn's
+    ``svd_flip`` convention for ``components_``), so the axes are deterministic."""
+    rows = U.abs().argmax(0)
+    signs = torch.sign(U[rows, torch.arange(U.shape[1])])
+    return U * torch.where(signs == 0, 1.0, signs)
+
+
+def _closed_form(X: Tensor, K: int) -> tuple[Tensor, Tensor, Tensor, float]:
+    """ML parameters ``(W (D, K), μ (D,), σ² 0-d)`` from the eigendecomposition of S (D, D),
+    and the mean variance per feature tr(S) / D."""
+    mu = X.mean(0)
+    Xc = X - mu  # (N, D)
+    S = Xc.T @ Xc / X.shape[0]  # (D, D), divide by N: the ML estimate
+    evals, evecs = torch.linalg.eigh(S)  # ascending
+    evals, evecs = evals.flip(0), evecs.flip(1)
+    sigma2 = evals[K:].mean()
+    W = _flip_signs(evecs[:, :K]) * (evals[:K] - sigma2).clamp_min(0).sqrt()
+    return W, mu, sigma2, float(torch.trace(S)) / X.shape[1]
+
+
+def _check_variance(variance: float) -> None:
+    if not variance > 0:
+        raise DataError("X has zero variance in every feature; PPCA needs data that vary")
+
+
+def _has_nan(x: Tensor) -> bool:
+    """Whether ``x`` (already free of inf) holds NaN; one reduction when it does not."""
+    return not bool(torch.isfinite(x.sum())) and bool(torch.isnan(x).any())
+
+
+def _resize_for_load(module: PPCA, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Load-state-dict pre-hook: give the (possibly unset) buffers the incoming shapes."""
+    for name in ("W", "mu", "sigma2"):
+        value = state_dict.get(prefix + name)
+        if isinstance(value, Tensor):
+            setattr(module, name, torch.empty(value.shape, dtype=module.dtype))
+
+
+def _after_load(module: PPCA, incompatible_keys: Any) -> None:
+    """Load-state-dict post-hook: check the shapes and derive the ``_`` attributes."""
+    if module.W is None:
+        return
+    if module.W.ndim != 2 or module.W.shape[1] != module.latent_dim:
+        raise ConfigError(
+            f"state_dict W has shape {tuple(module.W.shape)}, but this PPCA has "
+            f"latent_dim={module.latent_dim}; build it with latent_dim={module.W.shape[-1]}"
+        )
+    module._set_fitted_attributes()
+
+
+@register_model("ppca")
+class PPCA(SavableModel, torch.nn.Module):
+    """Probabilistic PCA with an exact maximum-likelihood fit.
+
+    Args:
+        latent_dim: K, the number of latent dimensions (0 < K < number of features).
+        method: ``"closed_form"`` (eigendecomposition, default) or ``"em"`` (also fits data
+            with NaN entries, treated as missing at random).
+        max_iter: most EM iterations. tol: EM stops when the mean log-likelihood per sample
+            changes by less than ``tol`` nats. seed: EM's deterministic random start.
+        dtype: ``torch.float64`` (default) or ``torch.float32``, for parameters and arithmetic.
+
+    Attributes (after ``fit``, NumPy unless noted):
+        W_: loadings (D, K), in the canonical rotation: column k = ``components_[k]`` ×
+            sqrt(``explained_variance_[k]`` − σ²), for both methods.
+        mean_: μ (D,). noise_variance_: σ² (float).
+        components_: orthonormal principal axes (K, D), sorted by decreasing variance.
+        explained_variance_: variance of the model along each axis (K,), the ML estimate
+            (sample covariance divided by N; scikit-learn divides by N − 1).
+        n_features_in_: D. n_iter_: EM iterations run (0 for the closed form).
+        log_likelihood_history_: mean log-likelihood per sample (nats) at each EM iterate
+            (observed entries only when X has NaN); empty for the closed form.
+        W, mu, sigma2: the same parameters as tensor buffers, so ``state_dict()`` holds them.
+
+    Raises:
+        ConfigError: for an argument out of range (``latent_dim must be a positive integer``).
+    """
+
+    Config = PPCAConfig
+
+    def __init__(
+        self,
+        *,
+        latent_dim: int,
+        method: Literal["closed_form", "em"] = "closed_form",
+        max_iter: int = 1000,
+        tol: float = 1e-8,
+        dtype: torch.dtype | Literal["float64", "float32"] = torch.float64,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.config = PPCAConfig(
+            latent_dim=latent_dim,
+            method=method,
+            max_iter=max_iter,
+            tol=tol,
+            dtype=_dtype_name(dtype),
+            seed=seed,
+        )
+        self.latent_dim = latent_dim
+        self.register_buffer("W", None)
+        self.register_buffer("mu", None)
+        self.register_buffer("sigma2", None)
+        self.register_load_state_dict_pre_hook(_resize_for_load)
+        self.register_load_state_dict_post_hook(_after_load)
+
+    @classmethod
+    def from_config(cls, config: PPCAConfig) -> PPCA:
+        """An unfitted model with the settings of ``config``."""
+        if not isinstance(config, PPCAConfig):
+            raise ConfigError(f"config must be a PPCAConfig, got {type(config).__name__}")
+        return cls(**dataclasses.asdict(config))
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating-point type of the parameters and results."""
+        return _DTYPES[self.config.dtype]
+
+    def extra_repr(self) -> str:
+        fitted = f", n_features_in={self.W.shape[0]}" if self.W is not None else ", not fitted"
+        return f"latent_dim={self.latent_dim}, method={self.config.method!r}{fitted}"
+
+    # ----------------------------------------------------------------------- fitting
+
+    def fit(self, X: Any, y: Any = None) -> PPCA:
+        """Fit μ, W and σ² by maximum likelihood.
+
+        Args:
+            X: data (N, D), a NumPy array or tensor; NaN marks a missing entry (``"em"`` only).
+            y: ignored (scikit-learn compatibility).
+
+        Returns:
+            ``self``.
+
+        Raises:
+            DataError: for data that is not 2-D, has fewer than 2 samples, holds inf, holds NaN
+                with the closed form, has an all-NaN feature, or has no variance left for σ².
+            ConfigError: when ``latent_dim`` is not smaller than the number of features.
+        """
+        cfg = self.config
+        X = self._as_data(X, name="X", check_features=False)
+        (N, D), K = X.shape, cfg.latent_dim
+        if N < 2:
+            raise DataError(f"X has {N} sample; PPCA needs at least 2 to estimate a covariance")
+        if K >= D:
+            raise ConfigError(
+                f"latent_dim must be smaller than the number of features, got latent_dim={K} "
+                f"for X with {D} features; choose latent_dim < {D}"
+            )
+        has_nan = _has_nan(X)
+        if has_nan and cfg.method == "closed_form":
+            raise DataError(
+                'X contains NaN; the closed form needs complete data — use method="em" for '
+                "missing values"
+            )
+        history: list[float] = []
+        if cfg.method == "closed_form":
+            W, mu, sigma2, variance = _closed_form(X, K)
+            _check_variance(variance)
+        else:
+            W, mu, sigma2, variance, history = self._fit_em(X, has_nan)
+        if not sigma2 > 10 * torch.finfo(X.dtype).eps * variance:
+            raise DataError(
+                f"X has no variance outside {K} directions, so the noise variance is 0 and the "
+                "density is degenerate; choose a smaller latent_dim"
+            )
+        self.mu, self.sigma2 = mu, sigma2.reshape(())
+        U, s, _ = torch.linalg.svd(W, full_matrices=False)
+        self.W = _flip_signs(U) * s  # the canonical rotation R = I; C = W Wᵀ + σ² I is unchanged
+        self._set_fitted_attributes()
+        self.n_iter_ = max(len(history) - 1, 0)
+        self.log_likelihood_history_ = history
+        return self
+
+    def _fit_em(self, X: Tensor, has_nan: bool) -> tuple[Tensor, Tensor, Tensor, float, list]:
+        """EM from the seeded start; returns ``(W, mu, sigma2, mean variance, history)``."""
+        cfg = self.config
+        if has_nan:
+            all_missing = torch.isnan(X).all(0)
+            if all_missing.any():
+                first = int(all_missing.nonzero()[0])
+                raise DataError(
+                    f"feature {first} of X has no observed values (all NaN); drop or fill that "
+                    "column"
+                )
+            variance = float(((X - X.nanmean(0)) ** 2).nanmean())
+        else:
+            variance = float(X.var(0, correction=0).mean())
+        _check_variance(variance)
+        D, K = X.shape[1], cfg.latent_dim
+        W0, sigma2_0 = ppca_em.initial_loadings(D, K, variance, seed=cfg.seed, dtype=X.dtype)
+        run = ppca_em.em_missing if has_nan else ppca_em.em_complete
+        W, mu, sigma2, history = run(X, W0, sigma2_0, max_iter=cfg.max_iter, tol=cfg.tol)
+        self._warn_if_not_converged(history)
+        return W, mu, sigma2, variance, history
+
+    def _warn_if_not_converged(self, history: list[float]) -> None:
+        cfg = self.config
+        change = abs(history[-1] - history[-2]) if len(history) > 1 else 0.0
+        if len(history) - 1 >= cfg.max_iter and change >= cfg.tol:
+            warnings.warn(
+                f"PPCA EM did not converge in max_iter={cfg.max_iter} iterations (last change "
+                f"{change:.3g} nats >= tol={cfg.tol}); raise max_iter or tol",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def _set_fitted_attributes(self) -> None:
+        """Derive the scikit-learn attributes from the buffers W, mu, sigma2."""
+        U, s, _ = torch.linalg.svd(self.W, full_matrices=False)
+        sigma2 = self.sigma2.item()
+        self.W_ = self.W.detach().cpu().numpy().copy()
+        self.mean_ = self.mu.detach().cpu().numpy().copy()
+        self.noise_variance_ = sigma2
+        self.components_ = _flip_signs(U).T.cpu().numpy().copy()
+        self.explained_variance_ = (s**2 + sigma2).cpu().numpy()
+        self.n_features_in_ = int(self.W.shape[0])
+
+    # ------------------------------------------------------------------- input checks
+
+    def _check_fitted(self) -> None:
+        if self.W is None:
+            raise NotFittedError("PPCA is not fitted yet; call fit(X) first")
+
+    def _as_data(self, X: Any, *, name: str, check_features: bool = True) -> Tensor:
+        """``X`` as a 2-D tensor in the model's dtype; NaN passes, inf does not."""
+        if check_features:
+            self._check_fitted()
+        t = _as_tensor(X, name, self.dtype)
+        if t.ndim != 2:
+            raise DataError(
+                f"{name} must be 2-D (n_samples, n_features), got shape {tuple(t.shape)}; "
+                "reshape a single sample with .reshape(1, -1)"
+            )
+        if t.shape[0] == 0 or t.shape[1] == 0:
+            raise DataError(f"{name} is empty (shape {tuple(t.shape)}); pass at least one sample")
+        if not torch.isfinite(t.sum()) and torch.isinf(t).any():  # one pass when all finite
+            raise DataError(f"{name} contains inf; replace infinite values (NaN marks missing)")
+        if check_features and t.shape[1] != self.n_features_in_:
+            raise DataError(
+                f"{name} has {t.shape[1]} features, but PPCA was fitted on "
+                f"{self.n_features_in_}; pass data with {self.n_features_in_} columns"
+            )
+        return t.to(self.W.device) if self.W is not None else t
+
+    # ------------------------------------------------------------ distributions face
+
+    def prior(self, c: Tensor | None = None, batch_shape: tuple[int, ...] = ()) -> Independent:
+        """p(z) = N(0, I_K), batch shape ``batch_shape``, event ``(K,)``.
+
+        Raises:
+            ConfigError: if ``c`` is given (PPCA is unconditional).
+        """
+        _check_unconditional(c)
+        loc = torch.zeros(*batch_shape, self.latent_dim, dtype=self.dtype)
+        return Independent(Normal(loc, torch.ones_like(loc)), 1)
+
+    def encode(self, x: Tensor, c: Tensor | None = None) -> MultivariateNormal:
+        """The exact posterior p(z | x) = N(M⁻¹ Wᵀ (x − μ), σ² M⁻¹), M = WᵀW + σ² I
+        (PRML eqs. 12.41–12.42). Rows with NaN condition on their observed entries only.
+
+        Args:
+            x: data (B, D).
+
+        Returns:
+            ``MultivariateNormal`` with batch shape ``(B,)`` and event ``(K,)``.
+        """
+        _check_unconditional(c)
+        mean, cov = self._posterior(self._as_data(x, name="x"))
+        return MultivariateNormal(mean, covariance_matrix=cov)
+
+    def decode(self, z: Tensor, c: Tensor | None = None) -> Independent:
+        """p(x | z) = N(W z + μ, σ² I): ``Independent(Normal(z Wᵀ + μ, σ), 1)``.
+
+        Args:
+            z: latents (..., B, K).
+
+        Returns:
+            Batch shape ``(..., B)``, event ``(D,)``.
+        """
+        _check_unconditional(c)
+        self._check_fitted()
+        z = _as_tensor(z, "z", self.dtype)
+        if z.ndim == 0 or z.shape[-1] != self.latent_dim:
+            raise DataError(
+                f"z must end in latent_dim={self.latent_dim}, got shape {tuple(z.shape)}"
+            )
+        loc = z @ self.W.T + self.mu  # (..., B, D)
+        return Independent(Normal(loc, self.sigma2.sqrt().expand_as(loc)), 1)
+
+    def marginal(self) -> LowRankMultivariateNormal:
+        """p(x) = N(μ, W Wᵀ + σ² I) as a ``LowRankMultivariateNormal`` (event ``(D,)``)."""
+        self._check_fitted()
+        diag = self.sigma2.expand_as(self.mu)
+        return LowRankMultivariateNormal(self.mu, cov_factor=self.W, cov_diag=diag)
+
+    def log_marginal(self, x: Tensor) -> Tensor:
+        """Exact log p(x) per row, in nats; for a row with NaN, the density of its observed
+        entries. Cost O(B·D·K).
+
+        Args:
+            x: data (B, D).
+
+        Returns:
+            Tensor (B,).
+        """
+        return self._log_density(self._as_data(x, name="x"))
+
+    def _log_density(self, x: Tensor) -> Tensor:
+        if _has_nan(x):
+            return ppca_em.observed_log_prob(x, self.W, self.mu, self.sigma2)
+        return self.marginal().log_prob(x)
+
+    def posterior_covariance(self) -> Tensor:
+        """σ² M⁻¹ (K, K), the posterior covariance of z for any complete x."""
+        self._check_fitted()
+        return self.sigma2 * torch.linalg.inv(self._M())
+
+    def _M(self) -> Tensor:
+        eye = torch.eye(self.latent_dim, dtype=self.W.dtype, device=self.W.device)
+        return self.W.T @ self.W + self.sigma2 * eye  # (K, K)
+
+    def _posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Posterior means (B, K) and covariance (K, K), or (B, K, K) when x has NaN."""
+        if _has_nan(x):
+            return ppca_em.observed_posterior(x, self.W, self.mu, self.sigma2)
+        L = torch.linalg.cholesky(self._M())
+        mean = torch.cholesky_solve(((x - self.mu) @ self.W).T, L).T  # (B, K)
+        return mean, self.sigma2 * torch.cholesky_inverse(L)
+
+    # ------------------------------------------------------------- scikit-learn face
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Posterior means E[z | x] (N, K); rows with NaN use their observed entries."""
+        return _numpy(self._posterior(self._as_data(X, name="X"))[0])
+
+    def inverse_transform(self, Z: Any) -> np.ndarray:
+        """Reconstructions Z Wᵀ + μ (N, D), the mean of p(x | z), from latents Z (N, K)."""
+        self._check_fitted()
+        Z = _as_tensor(Z, "Z", self.dtype)
+        if Z.ndim != 2 or Z.shape[1] != self.latent_dim:
+            raise DataError(
+                f"Z must have shape (n_samples, {self.latent_dim}), got {tuple(Z.shape)}"
+            )
+        if not torch.isfinite(Z).all():
+            raise DataError("Z contains NaN or inf; pass finite latents")
+        return _numpy(Z @ self.W.T + self.mu)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Exact log p(x) per sample (N,), in nats; NaN entries are marginalized out."""
+        return _numpy(self._log_density(self._as_data(X, name="X")))
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean of :meth:`score_samples`: the average log-likelihood per sample, in nats."""
+        return float(self.score_samples(X).mean())
+
+    def sample(self, n: int, *, seed: int | None = None) -> np.ndarray:
+        """``n`` draws x ~ p(x), shape (n, D). ``seed`` makes them repeatable without touching
+        the global RNG; ``None`` draws from it."""
+        check_positive_int("n", n)
+        self._check_fitted()
+        with _seeded(seed):
+            z = self.prior(batch_shape=(n,)).sample()  # (n, K)
+            return _numpy(self.decode(z).sample())
+
+    def impute(self, X: Any) -> np.ndarray:
+        """``X`` (N, D) with each NaN replaced by E[x_missing | x_observed], the exact
+        conditional mean W_missing E[z | x_observed] + μ_missing."""
+        X = self._as_data(X, name="X")
+        mean, _ = self._posterior(X)
+        return _numpy(torch.where(torch.isnan(X), mean @ self.W.T + self.mu, X))
+
+
+def _check_unconditional(c: Tensor | None) -> None:
+    if c is not None:
+        raise ConfigError("PPCA is unconditional; c must be None, got a tensor")
+
+
+def _as_tensor(X: Any, name: str, dtype: torch.dtype) -> Tensor:
+    """A NumPy array, tensor or nested list as a tensor of ``dtype``; non-numbers refused."""
+    if isinstance(X, Tensor):
+        if X.is_complex():
+            raise DataError(f"{name} must be real, got dtype {X.dtype}")
+        return X.detach().to(dtype)
+    arr = np.asarray(X)
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise DataError(f"{name} must be real, got dtype {arr.dtype}")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise DataError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=torch.empty(0, dtype=dtype).numpy().dtype)
+    with warnings.catch_warnings():  # a read-only array is shared, never written to
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(arr)
+
+
+def _numpy(t: Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None) -> Iterator[None]:
+    """Seed torch's CPU RNG inside the block and restore it after; ``None`` does nothing."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield

@@ -1,0 +1,422 @@
+"""PPCA closed form against known answers: scikit-learn's PCA, dense Gaussians, Bayes' rule.
+
+EM and missing-value fitting are in ``test_ppca_em.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from torch.distributions import MultivariateNormal
+
+from torchlvm.errors import ConfigError, DataError, NotFittedError
+from torchlvm.models.ppca import PPCA, PPCAConfig
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These problems are tiny: with several threads on a busy machine, per-op thread
+    synchronisation dominates (seconds instead of tenths). Restore the setting afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def linear_gaussian(n: int, d: int = 10, k: int = 3, sigma2: float = 0.1, seed: int = 0):
+    """Data from a known PPCA model: returns X (n, d), W (d, k), mu (d,), sigma2."""
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(d, k)) * np.array([3.0, 2.0, 1.5])[:k]
+    mu = rng.normal(size=d)
+    X = rng.normal(size=(n, k)) @ W.T + mu + np.sqrt(sigma2) * rng.normal(size=(n, d))
+    return X, W, mu, sigma2
+
+
+@pytest.fixture(scope="module")
+def digits() -> np.ndarray:
+    return load_digits().data / 16
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> np.ndarray:
+    return linear_gaussian(2000)[0]
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic) -> PPCA:
+    return PPCA(latent_dim=3).fit(synthetic)
+
+
+def dense_marginal(model: PPCA) -> MultivariateNormal:
+    """p(x) with the D×D covariance C = W Wᵀ + σ² I formed explicitly."""
+    W, D = torch.from_numpy(model.W_), model.n_features_in_
+    C = W @ W.T + model.noise_variance_ * torch.eye(D, dtype=torch.float64)
+    return MultivariateNormal(torch.from_numpy(model.mean_), covariance_matrix=C)
+
+
+# ------------------------------------------------------------------- vs scikit-learn
+#
+# scikit-learn's PCA estimates the covariance with the unbiased 1/(N − 1) factor, so its
+# ``explained_variance_`` and ``noise_variance_`` are N/(N − 1) times our maximum-likelihood
+# (1/N) ones, and its ``score_samples`` on the same X differs from ours by O(D/N) nats. Two
+# honest comparisons make the 1e-6 claim exact rather than approximate:
+#   1. fit both end to end on equal covariances: sklearn on x̄ + sqrt((N−1)/N)·(X − x̄), whose
+#      1/(N−1) covariance equals the 1/N covariance of X (same mean), then score the same X;
+#   2. evaluate sklearn's own fitted parameters with our score_samples.
+# The convention itself is checked in test_parameters_match_sklearn_up_to_the_n_minus_1_factor.
+
+DATASETS = [("digits", 5), ("digits", 20), ("synthetic", 3)]
+DATASET_IDS = [f"{name}-K{k}" for name, k in DATASETS]
+
+
+@pytest.mark.parametrize(("dataset", "k"), DATASETS, ids=DATASET_IDS)
+def test_score_samples_matches_sklearn_fitted_on_equal_covariance(dataset, k, request):
+    X = request.getfixturevalue(dataset)
+    n = len(X)
+    ours = PPCA(latent_dim=k).fit(X).score_samples(X)
+    X_ml = X.mean(0) + np.sqrt((n - 1) / n) * (X - X.mean(0))
+    theirs = PCA(n_components=k, svd_solver="full").fit(X_ml).score_samples(X)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("dataset", "k"), DATASETS, ids=DATASET_IDS)
+def test_score_samples_matches_sklearn_with_its_parameters(dataset, k, request):
+    X = request.getfixturevalue(dataset)
+    sk = PCA(n_components=k, svd_solver="full").fit(X)
+    scale = np.sqrt(sk.explained_variance_ - sk.noise_variance_)
+    model = PPCA(latent_dim=k)
+    model.load_state_dict(
+        {
+            "W": torch.from_numpy(sk.components_.T * scale),
+            "mu": torch.from_numpy(sk.mean_),
+            "sigma2": torch.tensor(sk.noise_variance_),
+        }
+    )
+    np.testing.assert_allclose(model.score_samples(X), sk.score_samples(X), rtol=1e-6)
+    assert model.score(X) == pytest.approx(sk.score(X), rel=1e-6)
+
+
+@pytest.mark.parametrize(("dataset", "k"), DATASETS, ids=DATASET_IDS)
+def test_parameters_match_sklearn_up_to_the_n_minus_1_factor(dataset, k, request):
+    X = request.getfixturevalue(dataset)
+    n = len(X)
+    model = PPCA(latent_dim=k).fit(X)
+    sk = PCA(n_components=k, svd_solver="full").fit(X)
+    np.testing.assert_allclose(model.mean_, sk.mean_, rtol=1e-12, atol=1e-12)
+    ratio = (n - 1) / n
+    np.testing.assert_allclose(model.explained_variance_, sk.explained_variance_ * ratio, 1e-9)
+    assert model.noise_variance_ == pytest.approx(sk.noise_variance_ * ratio, rel=1e-9)
+    np.testing.assert_allclose(np.abs(model.components_ @ sk.components_.T), np.eye(k), atol=1e-6)
+
+
+# ----------------------------------------------------------- fitted attributes
+
+
+def test_attributes_follow_the_closed_form(fitted, synthetic):
+    K, D = 3, synthetic.shape[1]
+    assert fitted.W_.shape == (D, K) and fitted.components_.shape == (K, D)
+    np.testing.assert_allclose(fitted.components_ @ fitted.components_.T, np.eye(K), atol=1e-12)
+    assert np.all(np.diff(fitted.explained_variance_) < 0)
+    S = np.cov(synthetic.T, bias=True)  # the ML covariance
+    evals = np.linalg.eigvalsh(S)[::-1]
+    np.testing.assert_allclose(fitted.explained_variance_, evals[:K], rtol=1e-10)
+    assert fitted.noise_variance_ == pytest.approx(evals[K:].mean(), rel=1e-10)
+    scale = np.sqrt(fitted.explained_variance_ - fitted.noise_variance_)
+    np.testing.assert_allclose(fitted.W_, fitted.components_.T * scale, atol=1e-12)
+    assert fitted.n_features_in_ == D and fitted.n_iter_ == 0
+    assert fitted.log_likelihood_history_ == []
+
+
+def test_parameters_are_buffers_in_the_state_dict(fitted):
+    state = fitted.state_dict()
+    assert sorted(state) == ["W", "mu", "sigma2"]
+    assert state["W"].dtype == torch.float64 and state["sigma2"].shape == ()
+    assert list(fitted.parameters()) == []
+
+
+def test_state_dict_round_trip(fitted, synthetic):
+    loaded = PPCA(latent_dim=3)
+    loaded.load_state_dict(fitted.state_dict())
+    np.testing.assert_allclose(
+        loaded.score_samples(synthetic), fitted.score_samples(synthetic), 1e-12
+    )
+    np.testing.assert_array_equal(loaded.components_, fitted.components_)
+
+
+def test_save_pretrained_writes_safetensors_that_load_back(fitted, synthetic, tmp_path):
+    fitted.save_pretrained(tmp_path)
+    loaded = PPCA.from_config(fitted.config)
+    loaded.load_state_dict(load_file(tmp_path / "model.safetensors"))
+    np.testing.assert_allclose(
+        loaded.score_samples(synthetic), fitted.score_samples(synthetic), 1e-12
+    )
+    assert '"model_type": "ppca"' in (tmp_path / "config.json").read_text()
+
+
+def test_state_dict_with_other_latent_dim_is_refused(fitted):
+    with pytest.raises(ConfigError, match=r"latent_dim=2; build it with latent_dim=3"):
+        PPCA(latent_dim=2).load_state_dict(fitted.state_dict())
+
+
+def test_config_round_trip():
+    model = PPCA(latent_dim=4, method="em", max_iter=50, tol=1e-6, dtype=torch.float32, seed=3)
+    assert model.config == PPCAConfig(
+        latent_dim=4, method="em", max_iter=50, tol=1e-6, dtype="float32", seed=3
+    )
+    again = PPCA.from_config(model.config)
+    assert again.config == model.config and again.dtype == torch.float32
+    with pytest.raises(AttributeError):
+        model.config.latent_dim = 5  # frozen
+
+
+def test_float32_model_gives_float32_results(synthetic):
+    model = PPCA(latent_dim=3, dtype=torch.float32).fit(synthetic)
+    scores = model.score_samples(synthetic)
+    assert scores.dtype == np.float32 and model.encode(torch.zeros(2, 10)).mean.dtype is (
+        torch.float32
+    )
+    reference = PPCA(latent_dim=3).fit(synthetic).score_samples(synthetic)
+    np.testing.assert_allclose(scores, reference, rtol=1e-3)
+
+
+# ------------------------------------------------------------ distributions face
+
+
+def test_log_marginal_equals_dense_gaussian(fitted, synthetic):
+    x = torch.from_numpy(synthetic[:50])
+    expected = dense_marginal(fitted).log_prob(x)
+    torch.testing.assert_close(fitted.log_marginal(x), expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(fitted.score_samples(synthetic[:50]), expected.numpy(), 1e-10)
+
+
+def test_encode_is_the_exact_posterior_from_bayes_rule(fitted, synthetic):
+    # Joint Gaussian of (z, x): cov(z, x) = Wᵀ, cov(x) = C, so by Gaussian conditioning
+    # p(z | x) = N(Wᵀ C⁻¹ (x − μ), I − Wᵀ C⁻¹ W), computed densely here.
+    x = torch.from_numpy(synthetic[:20])
+    W, mu = torch.from_numpy(fitted.W_), torch.from_numpy(fitted.mean_)
+    C = dense_marginal(fitted).covariance_matrix
+    gain = torch.linalg.solve(C, W).T  # (K, D): Wᵀ C⁻¹
+    q = fitted.encode(x)
+    assert q.batch_shape == (20,) and q.event_shape == (3,)
+    torch.testing.assert_close(q.mean, (x - mu) @ gain.T, rtol=1e-10, atol=1e-10)
+    cov = torch.eye(3, dtype=torch.float64) - gain @ W
+    torch.testing.assert_close(q.covariance_matrix, cov.expand(20, 3, 3), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fitted.posterior_covariance(), cov, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fitted.transform(synthetic[:20]), q.mean.numpy(), rtol=1e-12)
+
+
+def test_decode_is_the_linear_gaussian_likelihood(fitted):
+    z = torch.randn(4, 7, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    p = fitted.decode(z)
+    assert p.batch_shape == (4, 7) and p.event_shape == (10,)
+    W, mu = torch.from_numpy(fitted.W_), torch.from_numpy(fitted.mean_)
+    torch.testing.assert_close(p.mean, z @ W.T + mu)
+    torch.testing.assert_close(
+        p.stddev, torch.full((4, 7, 10), fitted.noise_variance_**0.5, dtype=torch.float64)
+    )
+    np.testing.assert_allclose(fitted.inverse_transform(z[0].numpy()), p.mean[0].numpy())
+
+
+def test_prior_is_standard_normal_with_batch_shape(fitted):
+    p = fitted.prior(batch_shape=(5, 2))
+    assert p.batch_shape == (5, 2) and p.event_shape == (3,)
+    assert p.mean.dtype == torch.float64
+    assert torch.equal(p.mean, torch.zeros(5, 2, 3)) and torch.equal(p.stddev, torch.ones(5, 2, 3))
+
+
+def test_prior_and_posterior_reproduce_the_marginal(fitted, synthetic):
+    # log p(x) = log p(z) + log p(x | z) − log p(z | x) for any z.
+    x = torch.from_numpy(synthetic[:30])
+    z = fitted.encode(x).sample()
+    joint = fitted.prior(batch_shape=(30,)).log_prob(z) + fitted.decode(z).log_prob(x)
+    torch.testing.assert_close(joint - fitted.encode(x).log_prob(z), fitted.log_marginal(x))
+
+
+def test_sample_matches_model_moments_and_is_repeatable(fitted):
+    draws = fitted.sample(100_000, seed=1)
+    assert draws.shape == (100_000, 10)
+    C = dense_marginal(fitted).covariance_matrix.numpy()
+    scale = np.sqrt(np.diag(C))
+    np.testing.assert_allclose(draws.mean(0), fitted.mean_, atol=0.02 * scale.max())
+    np.testing.assert_allclose(
+        np.cov(draws.T) / np.outer(scale, scale), C / np.outer(scale, scale), atol=0.02
+    )
+    state = torch.random.get_rng_state()
+    np.testing.assert_array_equal(fitted.sample(5, seed=7), fitted.sample(5, seed=7))
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+# --------------------------------------------------------------------- missing values
+
+
+def with_nan(X: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = X.copy()
+    X[rng.random(X.shape) < fraction] = np.nan
+    return X
+
+
+def test_score_samples_with_nan_is_the_observed_marginal(fitted, synthetic):
+    X = with_nan(synthetic[:40], 0.3)
+    X[0] = np.nan  # nothing observed: log-density of nothing is 0
+    X[1] = synthetic[1]  # complete row
+    C = dense_marginal(fitted).covariance_matrix
+    expected = [0.0]
+    for row in X[1:]:
+        o = torch.from_numpy(~np.isnan(row))
+        dist = MultivariateNormal(torch.from_numpy(fitted.mean_)[o], C[o][:, o])
+        expected.append(dist.log_prob(torch.from_numpy(row)[o]).item())
+    np.testing.assert_allclose(fitted.score_samples(X), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_impute_is_the_conditional_gaussian_mean(fitted, synthetic):
+    X = with_nan(synthetic[:40], 0.3, seed=1)
+    C = dense_marginal(fitted).covariance_matrix.numpy()
+    mu = fitted.mean_
+    filled = fitted.impute(X)
+    for row, out in zip(X, filled, strict=True):
+        m = np.isnan(row)
+        o = ~m
+        expected = mu[m] + C[np.ix_(m, o)] @ np.linalg.solve(C[np.ix_(o, o)], row[o] - mu[o])
+        np.testing.assert_allclose(out[m], expected, rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(out[o], row[o])
+
+
+def test_encode_with_nan_conditions_on_observed_entries(fitted, synthetic):
+    row = synthetic[:1].copy()
+    row[0, [2, 5]] = np.nan
+    keep = [i for i in range(10) if i not in (2, 5)]
+    C = dense_marginal(fitted).covariance_matrix.numpy()
+    W = fitted.W_[keep]
+    gain = np.linalg.solve(C[np.ix_(keep, keep)], W).T
+    q = fitted.encode(torch.from_numpy(row))
+    np.testing.assert_allclose(q.mean[0], gain @ (row[0, keep] - fitted.mean_[keep]), rtol=1e-9)
+    np.testing.assert_allclose(q.covariance_matrix[0], np.eye(3) - gain @ W, atol=1e-12)
+
+
+# ----------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0, "0"), (-1, "-1"), (2.5, "2.5"), (True, "True")],
+    ids=["zero", "negative", "float", "bool"],
+)
+def test_latent_dim_must_be_a_positive_integer(value, shown):
+    with pytest.raises(ConfigError, match=f"latent_dim must be a positive integer, got {shown}"):
+        PPCA(latent_dim=value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "svd"}, "method must be one of 'closed_form', 'em', got 'svd'"),
+        ({"max_iter": 0}, "max_iter must be a positive integer, got 0"),
+        ({"tol": -1.0}, "tol must be a non-negative number, got -1.0"),
+        ({"dtype": torch.int32}, "dtype must be one of 'float64', 'float32', got 'torch.int32'"),
+        ({"seed": -3}, "seed must be a non-negative integer, got -3"),
+    ],
+    ids=["method", "max_iter", "tol", "dtype", "seed"],
+)
+def test_other_settings_are_checked(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        PPCA(latent_dim=2, **kwargs)
+
+
+@pytest.mark.parametrize("k", [10, 11], ids=["equal-to-D", "above-D"])
+def test_latent_dim_not_below_n_features_is_refused_at_fit(synthetic, k):
+    with pytest.raises(ConfigError, match=f"got latent_dim={k} for X with 10 features"):
+        PPCA(latent_dim=k).fit(synthetic)
+
+
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [
+        (with_nan(linear_gaussian(50)[0], 0.1), 'use method="em" for missing values'),
+        (np.where(np.eye(50, 10) > 0, np.inf, 1.0), "X contains inf"),
+        (np.zeros((0, 10)), r"X is empty \(shape \(0, 10\)\)"),
+        (np.ones((1, 10)), "X has 1 sample; PPCA needs at least 2"),
+        (np.ones(10), r"X must be 2-D \(n_samples, n_features\), got shape \(10,\)"),
+        (np.ones((4, 3, 2)), r"got shape \(4, 3, 2\)"),
+        (np.array([["a", "b"], ["c", "d"]]), "X must hold numbers"),
+        (np.ones((20, 10)), "zero variance in every feature"),
+        (linear_gaussian(50, d=10, k=3, sigma2=0.0)[0], "no variance outside 3 directions"),
+    ],
+    ids=[
+        "nan-closed-form",
+        "inf",
+        "empty",
+        "one-sample",
+        "1-d",
+        "3-d",
+        "strings",
+        "constant",
+        "rank-3",
+    ],
+)
+def test_bad_training_data_is_refused(X, message):
+    with pytest.raises(DataError, match=message):
+        PPCA(latent_dim=3).fit(X)
+
+
+def test_inf_is_refused_after_fit(fitted, synthetic):
+    X = synthetic[:5].copy()
+    X[2, 3] = -np.inf
+    with pytest.raises(DataError, match="X contains inf"):
+        fitted.score_samples(X)
+
+
+USES = {
+    "transform": lambda m, X: m.transform(X),
+    "inverse_transform": lambda m, X: m.inverse_transform(X[:, :3]),
+    "score_samples": lambda m, X: m.score_samples(X),
+    "score": lambda m, X: m.score(X),
+    "sample": lambda m, X: m.sample(3),
+    "impute": lambda m, X: m.impute(X),
+    "encode": lambda m, X: m.encode(torch.from_numpy(X)),
+    "decode": lambda m, X: m.decode(torch.zeros(2, 3)),
+    "log_marginal": lambda m, X: m.log_marginal(torch.from_numpy(X)),
+    "posterior_covariance": lambda m, X: m.posterior_covariance(),
+}
+
+
+@pytest.mark.parametrize("use", USES.values(), ids=USES.keys())
+def test_use_before_fit_is_refused(use, synthetic):
+    with pytest.raises(NotFittedError, match=r"PPCA is not fitted yet; call fit\(X\) first"):
+        use(PPCA(latent_dim=3), synthetic)
+
+
+FEATURE_USES = ["transform", "score_samples", "score", "impute", "encode", "log_marginal"]
+
+
+@pytest.mark.parametrize("name", FEATURE_USES)
+def test_wrong_feature_count_is_refused(fitted, synthetic, name):
+    with pytest.raises(DataError, match="has 7 features, but PPCA was fitted on 10"):
+        USES[name](fitted, synthetic[:, :7])
+
+
+def test_latents_of_wrong_width_are_refused(fitted):
+    with pytest.raises(DataError, match=r"Z must have shape \(n_samples, 3\), got \(2, 4\)"):
+        fitted.inverse_transform(np.zeros((2, 4)))
+    with pytest.raises(DataError, match=r"z must end in latent_dim=3, got shape \(2, 4\)"):
+        fitted.decode(torch.zeros(2, 4))
+
+
+def test_a_condition_is_refused(fitted):
+    c = torch.zeros(2, 1)
+    for call in (
+        lambda: fitted.prior(c),
+        lambda: fitted.encode(torch.zeros(2, 10), c),
+        lambda: fitted.decode(torch.zeros(2, 3), c),
+    ):
+        with pytest.raises(ConfigError, match="PPCA is unconditional; c must be None"):
+            call()
+
+
+def test_sample_size_is_checked(fitted):
+    with pytest.raises(ConfigError, match="n must be a positive integer, got 0"):
+        fitted.sample(0)

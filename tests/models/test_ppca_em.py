@@ -1,0 +1,151 @@
+"""PPCA by EM: reaches the closed-form maximum, recovers the true subspace, handles NaN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.linalg import subspace_angles
+from sklearn.datasets import load_digits
+
+from torchlvm.errors import DataError
+from torchlvm.models import ppca_em
+from torchlvm.models.ppca import PPCA
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These problems are tiny: with several threads on a busy machine, per-op thread
+    synchronisation dominates (seconds instead of tenths). Restore the setting afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def linear_gaussian(n: int, d: int = 10, k: int = 3, sigma2: float = 0.1, seed: int = 0):
+    """Data from a known PPCA model: returns X (n, d), W (d, k), mu (d,), sigma2."""
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(d, k)) * np.array([3.0, 2.0, 1.5])[:k]
+    mu = rng.normal(size=d)
+    X = rng.normal(size=(n, k)) @ W.T + mu + np.sqrt(sigma2) * rng.normal(size=(n, d))
+    return X, W, mu, sigma2
+
+
+def with_nan(X: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = X.copy()
+    X[rng.random(X.shape) < fraction] = np.nan
+    return X
+
+
+@pytest.fixture(scope="module")
+def digits() -> np.ndarray:
+    return load_digits().data / 16
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return linear_gaussian(2000)
+
+
+@pytest.fixture(scope="module")
+def synthetic(truth) -> np.ndarray:
+    return truth[0]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "k"),
+    [("digits", 5), ("digits", 20), ("synthetic", 3)],
+    ids=["digits-K5", "digits-K20", "synthetic-K3"],
+)
+def test_em_reaches_the_closed_form_maximum(dataset, k, request):
+    X = request.getfixturevalue(dataset)
+    closed = PPCA(latent_dim=k).fit(X)
+    em = PPCA(latent_dim=k, method="em").fit(X)
+    assert em.score(X) == pytest.approx(closed.score(X), rel=1e-6)
+    assert em.log_likelihood_history_[-1] == pytest.approx(em.score(X), rel=1e-12)
+    assert em.n_iter_ == len(em.log_likelihood_history_) - 1 < 1000
+    assert em.noise_variance_ == pytest.approx(closed.noise_variance_, rel=1e-4)
+    angles = subspace_angles(em.components_.T, closed.components_.T)
+    assert angles.max() < 1e-2
+
+
+def test_em_log_likelihood_never_decreases(digits):
+    history = PPCA(latent_dim=5, method="em", max_iter=100).fit(digits).log_likelihood_history_
+    assert np.all(np.diff(history) > -1e-10)
+
+
+@pytest.mark.parametrize("method", ["closed_form", "em"])
+def test_fit_recovers_the_true_subspace(truth, method):
+    X, W, mu, sigma2 = truth
+    model = PPCA(latent_dim=3, method=method).fit(X)
+    assert subspace_angles(model.components_.T, W).max() < 0.02  # radians
+    assert model.noise_variance_ == pytest.approx(sigma2, rel=0.05)
+    np.testing.assert_allclose(model.mean_, mu, atol=0.15)
+
+
+def test_em_is_deterministic_given_the_seed(synthetic):
+    a = PPCA(latent_dim=3, method="em", seed=4).fit(synthetic)
+    b = PPCA(latent_dim=3, method="em", seed=4).fit(synthetic)
+    c = PPCA(latent_dim=3, method="em", seed=5).fit(synthetic)
+    np.testing.assert_array_equal(a.W_, b.W_)
+    assert a.log_likelihood_history_ == b.log_likelihood_history_
+    assert a.log_likelihood_history_[0] != c.log_likelihood_history_[0]
+    assert c.score(synthetic) == pytest.approx(a.score(synthetic), rel=1e-8)
+
+
+def test_em_warns_when_it_runs_out_of_iterations(digits):
+    with pytest.warns(RuntimeWarning, match="did not converge in max_iter=3 iterations"):
+        model = PPCA(latent_dim=5, method="em", max_iter=3).fit(digits)
+    assert model.n_iter_ == 3
+
+
+# --------------------------------------------------------------------- missing values
+
+
+@pytest.fixture(scope="module")
+def missing_fit(synthetic):
+    X_nan = with_nan(synthetic, 0.2)
+    return X_nan, PPCA(latent_dim=3, method="em").fit(X_nan)
+
+
+def test_em_with_20_percent_missing_nearly_matches_the_full_data_fit(synthetic, missing_fit):
+    X_nan, model = missing_fit
+    full = PPCA(latent_dim=3).fit(synthetic)
+    # Judged on the complete data, which the missing-value fit never saw in full.
+    assert model.score(synthetic) == pytest.approx(full.score(synthetic), rel=2e-3)
+    assert subspace_angles(model.components_.T, full.components_.T).max() < 0.02
+    history = model.log_likelihood_history_
+    assert np.all(np.diff(history) > -1e-10)
+    assert history[-1] == pytest.approx(model.score(X_nan), rel=1e-12)
+
+
+def test_imputation_beats_mean_imputation(synthetic, missing_fit):
+    X_nan, model = missing_fit
+    holes = np.isnan(X_nan)
+    filled = model.impute(X_nan)
+    assert not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~holes], synthetic[~holes])
+    mse = np.mean((filled[holes] - synthetic[holes]) ** 2)
+    column_means = np.nanmean(X_nan, axis=0)
+    mse_mean = np.mean((np.broadcast_to(column_means, X_nan.shape)[holes] - synthetic[holes]) ** 2)
+    assert mse < 0.2 * mse_mean
+
+
+def test_missing_value_em_on_complete_data_reaches_the_closed_form(synthetic):
+    # The Ilin & Raiko M-step, which re-estimates μ jointly with W, run on data without holes.
+    X = torch.from_numpy(synthetic)
+    W0, s0 = ppca_em.initial_loadings(10, 3, float(X.var(0).mean()), seed=0, dtype=X.dtype)
+    W, mu, sigma2, history = ppca_em.em_missing(X, W0, s0, max_iter=1000, tol=1e-10)
+    closed = PPCA(latent_dim=3).fit(synthetic)
+    assert history[-1] == pytest.approx(closed.score(synthetic), rel=1e-8)
+    torch.testing.assert_close(mu, torch.from_numpy(closed.mean_), rtol=0, atol=1e-5)
+    assert sigma2.item() == pytest.approx(closed.noise_variance_, rel=1e-5)
+
+
+def test_a_feature_with_no_observed_value_is_refused(synthetic):
+    X = synthetic.copy()
+    X[:, 4] = np.nan
+    with pytest.raises(DataError, match=r"feature 4 of X has no observed values \(all NaN\)"):
+        PPCA(latent_dim=3, method="em").fit(X)
