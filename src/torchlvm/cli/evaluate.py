@@ -325,6 +325,8 @@ def _separability_rows(sep: dict[str, Any] | None) -> list[str]:
         return ["separability", _row("probes", sep["note"])]
     rows = ["separability (5-fold CV accuracy)"]
     for where, label in (("latent", "posterior means"), ("pixels", "raw pixels (reference)")):
+        if where not in sep:
+            continue
         s = sep[where]
         rows.append(
             _row(

@@ -154,6 +154,7 @@ def evaluate(
     data_dir: str | os.PathLike[str] | None = None,
     sample_quality: bool = True,
     separability: bool = True,
+    pixel_reference: bool = True,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``dataset`` and return every metric, labelled.
@@ -177,6 +178,7 @@ def evaluate(
         ood_k: importance samples of the likelihood used as outlier score.
         data_dir: where dataset files are (for the classifier and OOD sets).
         sample_quality, separability: compute those sections.
+        pixel_reference: also probe the raw pixels (the same for every model of one dataset).
         progress: show progress bars.
 
     Returns:
@@ -216,6 +218,7 @@ def evaluate(
             data_dir=data_dir,
             sample_quality=sample_quality,
             separability=separability,
+            pixel_reference=pixel_reference,
             progress=progress,
         )
 
@@ -271,7 +274,7 @@ def _evaluate(model: Any, dataset: Dataset, **o: Any) -> dict[str, Any]:
         out["latent"] = summarize_latent(means, kl_dims, factorized, terms)
     if o["separability"]:
         with _timed(seconds, "separability"):
-            out["separability"] = _separability(means, data, o["seed"])
+            out["separability"] = _separability(means, data, o["seed"], o["pixel_reference"])
     if o["sample_quality"]:
         with _timed(seconds, "sample_quality"):
             out["sample_quality"] = _sample_quality(model, dataset, data, deterministic, o)
@@ -318,15 +321,17 @@ def _likelihood(
     return summary, values
 
 
-def _separability(means: Tensor, data: EvalData, seed: int) -> dict[str, Any]:
+def _separability(means: Tensor, data: EvalData, seed: int, pixels: bool) -> dict[str, Any]:
     if data.y is None:
         return undefined("the data has no class labels")
     try:
-        return {
+        out = {
             "latent": probe_accuracies(means, data.y, seed=seed),
-            "pixels": probe_accuracies(data.x, data.y, seed=seed),
             "note": "probes on posterior means E_q[z|x]; 'pixels' is the raw-input reference",
         }
+        if pixels:
+            out["pixels"] = probe_accuracies(data.x, data.y, seed=seed)
+        return out
     except DataError as err:
         return undefined(str(err))
 

@@ -1,0 +1,395 @@
+"""The seed's comparison, measured: an autoencoder, a VAE, a β-VAE (β = 4) and a CVAE, trained
+with the same budget (data, architecture, latent size, epochs, batch size, learning rate, seed),
+scored on three rows:
+
+- **interpretability**: the mutual information gap (MIG, Chen et al. 2018;
+  :mod:`.disentanglement`) of the posterior means against the known factors of the ``shapes``
+  dataset (:mod:`torchlvm.data.factors`: x position, y position, size). The four models are
+  trained on ``shapes`` for this row (the same models when ``shapes`` is the selected data). The
+  CVAE is conditioned on the size class there, so its MIG is over the two position factors only.
+- **separability**: cross-validated accuracy of a logistic-regression probe and of 5-NN on the
+  posterior means of the selected data's test split (:mod:`.probes`), raw pixels as reference.
+- **generation**: the Fréchet distance between test images and as many generated images in the
+  features of torchlvm's classifier for the dataset (:mod:`.features`); the autoencoder, having
+  no prior, is fed N(0, I) codes (as the seed's claim supposes), with the fitted-Gaussian codes
+  reported alongside; and the importance-sampled log p(x) (log p(x | c) for the CVAE) where a
+  likelihood is defined.
+
+The seed documents claim that an autoencoder's latent space is not interpretable, does not
+separate classes and does not generate, and that a VAE fixes that. The table reports what the
+measurement gives, and a verdict line per row says whether it agrees with the claim.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from torchlvm._checks import check_positive_int
+from torchlvm.errors import RunDirectoryError
+from torchlvm.evaluation.disentanglement import mutual_information_gap
+from torchlvm.evaluation.evaluate import conditions_for, evaluate
+from torchlvm.evaluation.latent import posterior_means
+
+IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
+SHAPES = "shapes"
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One column of the table.
+
+    Attributes:
+        key: folder name. label: column title. model_type: ``"ae"``, ``"vae"`` or ``"cvae"``.
+        beta: KL weight of the training objective.
+    """
+
+    key: str
+    label: str
+    model_type: str
+    beta: float = 1.0
+
+
+CONTENDERS: tuple[Contender, ...] = (
+    Contender("ae", "AE", "ae"),
+    Contender("vae", "VAE", "vae"),
+    Contender("beta-vae", "β-VAE (β=4)", "vae", beta=4.0),
+    Contender("cvae", "CVAE", "cvae"),
+)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What every contender gets, identically."""
+
+    epochs: int = 20  # training epochs
+    latent_dim: int = 10  # K
+    hidden: tuple[int, ...] = (256,)  # encoder widths; the decoder mirrors them
+    batch_size: int = 128  # examples per step
+    lr: float = 1e-3  # Adam's learning rate
+    seed: int = 0  # seed of the split, initialization and training order
+
+    def __post_init__(self) -> None:
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("latent_dim", self.latent_dim)
+        check_positive_int("batch_size", self.batch_size)
+
+
+def _data_protocol(name: str) -> tuple[str, str]:
+    """(likelihood, binarize) for a dataset: Bernoulli on binary or binarized images."""
+    if name in IMAGE_DATASETS:
+        return "bernoulli", "dynamic"
+    if name == SHAPES:
+        return "bernoulli", "none"  # pixels are exactly 0 or 1
+    return "gaussian", "none"
+
+
+def train_contender(
+    contender: Contender,
+    data: str,
+    folder: Path,
+    budget: Budget,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> torch.nn.Module:
+    """Train one contender on ``data`` with ``budget`` into the run folder ``folder``."""
+    import lightning as L
+
+    from torchlvm.models import CVAE, VAE, Autoencoder, AutoencoderConfig, CVAEConfig, VAEConfig
+    from torchlvm.training import LVMDataModule, TrainConfig, fit
+
+    likelihood, protocol = _data_protocol(data)
+    condition = "label" if contender.model_type == "cvae" else "none"
+    dm = LVMDataModule(
+        data,
+        data_dir=data_dir,
+        binarize=protocol,
+        seed=budget.seed,
+        batch_size=budget.batch_size,
+        condition=condition,
+    )
+    dm.setup("fit")
+    shared = dict(input_dim=dm.input_dim, latent_dim=budget.latent_dim, hidden=budget.hidden)
+    L.seed_everything(budget.seed, verbose=False)
+    if contender.model_type == "ae":
+        recon = "bernoulli" if likelihood == "bernoulli" else "mse"
+        model: torch.nn.Module = Autoencoder(AutoencoderConfig(**shared, reconstruction=recon))
+        objective = "reconstruction"
+    elif contender.model_type == "vae":
+        model = VAE(VAEConfig(**shared, likelihood=likelihood))
+        objective = "elbo"
+    else:
+        record = dm.record()
+        names = record["class_names"]
+        model = CVAE(
+            CVAEConfig(
+                **shared,
+                likelihood=likelihood,
+                condition_dim=dm.condition_dim,
+                num_classes=record["num_classes"],
+                class_names=None if names is None else tuple(names),
+            )
+        )
+        objective = "elbo"
+    config = TrainConfig(
+        objective=objective,
+        beta=contender.beta,
+        lr=budget.lr,
+        batch_size=budget.batch_size,
+        max_epochs=budget.epochs,
+        seed=budget.seed,
+    )
+    extra = {"compare": {"contender": asdict(contender), "budget": asdict(budget)}}
+    fit(model, dm, config, folder, progress=progress, extra_config=extra)
+    return model.eval()
+
+
+def obtain(
+    contender: Contender,
+    data: str,
+    folder: Path,
+    budget: Budget,
+    *,
+    reuse: bool,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> tuple[torch.nn.Module, bool]:
+    """The contender's model: read from ``folder`` when ``reuse`` and it is there, else trained.
+
+    Returns:
+        The model and whether it was trained now.
+
+    Raises:
+        RunDirectoryError: when ``folder`` already holds a run and ``reuse`` is False.
+    """
+    from torchlvm.io import load
+    from torchlvm.training.trainer import holds_run
+
+    finished = (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+    if reuse and finished:
+        return load(folder), False
+    if holds_run(folder):
+        raise RunDirectoryError(
+            f"{folder} already holds a run; pass --reuse to use the finished runs there, or "
+            "choose another --out"
+        )
+    return train_contender(
+        contender, data, folder, budget, data_dir=data_dir, progress=progress
+    ), True
+
+
+def interpretability(model: Any, contender: Contender, seed: int, n: int) -> dict[str, Any]:
+    """MIG of ``model``'s posterior means on the ``shapes`` test split."""
+    import torchlvm.data.factors  # noqa: F401  (registers "shapes")
+    from torchlvm.data import load_dataset
+    from torchlvm.data.factors import factors_of
+
+    test = load_dataset(SHAPES, "test", seed=seed)
+    x, y = test.x[:n], test.y[:n] if test.y is not None else None
+    condition = "label" if contender.model_type == "cvae" else "none"
+    c, _ = conditions_for(model, x, y, condition, test.shape, seed)
+    means = posterior_means(model, x, c)
+    factors = {name: values[:n] for name, values in factors_of(test).items()}
+    if condition == "label":
+        factors.pop("size")  # given to the CVAE as its condition
+    result = mutual_information_gap(means, factors)
+    result["factors"] = sorted(factors)
+    return result
+
+
+def compare(
+    data: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    budget: Budget = Budget(),
+    reuse: bool = False,
+    k: int = 1000,
+    n: int | None = 2000,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train (or reuse) the four contenders, evaluate them and build the comparison.
+
+    Args:
+        data: the dataset for separability and generation (e.g. ``"digits"``).
+        out_dir: runs go to ``out_dir/<data>/<key>`` and ``out_dir/shapes/<key>``.
+        budget: the shared training budget. reuse: use finished runs already in ``out_dir``.
+        k: importance samples of log p(x). n: evaluate at most this many test examples.
+        data_dir: where the dataset's files are. progress: progress bars and training output.
+
+    Returns:
+        ``{"data", "budget", "protocol", "models": {key: {...}}, "table": {...}, "verdicts"}``.
+    """
+    import torchlvm.data.factors  # noqa: F401  (registers "shapes")
+    from torchlvm.data import load_dataset
+
+    out_dir = Path(out_dir)
+    check_positive_int("k", k)
+    _, protocol = _data_protocol(data)
+    test = load_dataset(data, "test", data_dir=data_dir, binarize=protocol, seed=budget.seed)
+    models: dict[str, Any] = {}
+    for contender in CONTENDERS:
+        model, trained = obtain(
+            contender, data, out_dir / data / contender.key, budget,
+            reuse=reuse, data_dir=data_dir, progress=progress,
+        )  # fmt: skip
+        condition = "label" if contender.model_type == "cvae" else "none"
+        metrics = evaluate(
+            model, test, condition=condition, k=k, n=n, seed=budget.seed, ood=(),
+            data_dir=data_dir, pixel_reference=not models, progress=progress,
+        )  # fmt: skip
+        shapes_model, shapes_trained = model, trained
+        if data != SHAPES:
+            shapes_model, shapes_trained = obtain(
+                contender, SHAPES, out_dir / SHAPES / contender.key, budget,
+                reuse=reuse, progress=progress,
+            )  # fmt: skip
+        models[contender.key] = {
+            "label": contender.label,
+            "model_type": contender.model_type,
+            "beta": contender.beta,
+            "trained_now": trained,
+            "shapes_trained_now": shapes_trained,
+            "metrics": metrics,
+            "interpretability": interpretability(shapes_model, contender, budget.seed, n or 10_000),
+        }
+    table = _table(models)
+    return {
+        "data": data,
+        "budget": asdict(budget),
+        "protocol": {
+            "data": data,
+            "binarize": protocol,
+            "k": k,
+            "n": n,
+            "interpretability_data": SHAPES,
+            "note": (
+                "same budget for every model; MIG on the shapes factors dataset (CVAE: over "
+                "the position factors, size being its condition); generation of the AE from "
+                "N(0, I) codes"
+            ),
+        },
+        "models": models,
+        "table": table,
+        "verdicts": _verdicts(models),
+    }
+
+
+def _value(tree: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(tree, dict) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def _table(models: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Rows interpretability / separability / generation, a measured cell per model."""
+    rows: dict[str, dict[str, str]] = {"interpretability": {}, "separability": {}, "generation": {}}
+    for key, entry in models.items():
+        m, label = entry["metrics"], entry["label"]
+        mig = entry["interpretability"]["mig"]["value"]
+        rows["interpretability"][label] = f"MIG {mig:.3f}"
+        logistic = _value(m, "separability", "latent", "logistic", "value")
+        knn = _value(m, "separability", "latent", "knn", "value")
+        rows["separability"][label] = (
+            "n/a (no labels)" if logistic is None else f"logistic {logistic:.3f} / 5-NN {knn:.3f}"
+        )
+        fd = _value(m, "sample_quality", "frechet", "value")
+        cell = "FD n/a" if fd is None else f"FD {fd:.1f}"
+        if key == "ae":
+            fitted = _value(m, "sample_quality", "frechet_fitted_codes", "value")
+            cell += " (N(0,I) codes)"
+            if fitted is not None:
+                cell += f"; FD {fitted:.1f} (fitted-Gaussian codes)"
+            cell += "; log p(x) undefined"
+        else:
+            log_px = _value(m, "likelihood", "log_marginal", "nats")
+            what = m["likelihood"]["quantity"]
+            cell += f"; {what} {log_px['value']:.2f} nats (IS, k={log_px['k']})"
+            accuracy = _value(m, "sample_quality", "conditional_accuracy", "value")
+            if accuracy is not None:
+                cell += f"; conditional accuracy {accuracy:.3f}"
+        rows["generation"][label] = cell
+    return rows
+
+
+def _verdicts(models: dict[str, Any]) -> dict[str, str]:
+    """Does the measurement agree with the seed's claim that the VAE beats the AE?"""
+    ae, vae = models["ae"], models["vae"]
+
+    def compare_line(name: str, a: float | None, v: float | None, higher_better: bool) -> str:
+        if a is None or v is None:
+            return f"{name}: not measurable here"
+        better = v > a if higher_better else v < a
+        verdict = "agrees with" if better else "does NOT agree with"
+        return f"{name}: AE {a:.3f} vs VAE {v:.3f} — the measurement {verdict} the seed's claim"
+
+    return {
+        "interpretability": compare_line(
+            "MIG (higher = more disentangled)",
+            ae["interpretability"]["mig"]["value"],
+            vae["interpretability"]["mig"]["value"],
+            True,
+        ),
+        "separability": compare_line(
+            "logistic probe accuracy",
+            _value(ae["metrics"], "separability", "latent", "logistic", "value"),
+            _value(vae["metrics"], "separability", "latent", "logistic", "value"),
+            True,
+        ),
+        "generation": compare_line(
+            "Fréchet distance of samples (lower = better)",
+            _value(ae["metrics"], "sample_quality", "frechet", "value"),
+            _value(vae["metrics"], "sample_quality", "frechet", "value"),
+            False,
+        ),
+    }
+
+
+def comparison_markdown(result: dict[str, Any]) -> str:
+    """``compare.md``: the table, what each cell is, the verdicts and the budget."""
+    table = result["table"]
+    labels = list(next(iter(table.values())))
+    lines = [
+        f"# AE vs VAE vs β-VAE vs CVAE on {result['data']}",
+        "",
+        "| | " + " | ".join(labels) + " |",
+        "|---|" + "---|" * len(labels),
+    ]
+    for row, cells in table.items():
+        escaped = [cells[label].replace("|", "\\|") for label in labels]  # "p(x | c)" in a cell
+        lines.append(f"| **{row}** | " + " | ".join(escaped) + " |")
+    b, p = result["budget"], result["protocol"]
+    pixels = _value(result["models"]["ae"]["metrics"], "separability", "pixels", "logistic")
+    lines += [
+        "",
+        "What the cells are:",
+        "",
+        "- interpretability: mutual information gap (Chen et al. 2018; 0 = entangled, 1 = one "
+        "latent per factor) of the posterior means on the `shapes` test split, each model "
+        "trained on `shapes` with the same budget; the CVAE is conditioned on the size class, "
+        "so its MIG is over the two position factors.",
+        f"- separability: 5-fold cross-validated accuracy on the posterior means of "
+        f"{result['data']} test images (logistic regression / 5-nearest neighbours)"
+        + (f"; raw pixels give {pixels['value']:.3f} (logistic)." if pixels else "."),
+        "- generation: Fréchet distance (FD, lower is better) between test images and as many "
+        "generated images in the features of torchlvm's classifier for the dataset; the AE "
+        "has no prior and is fed N(0, I) codes; log p(x) is importance-sampled (the CVAE's is "
+        "log p(x | c)), undefined for the deterministic AE.",
+        "",
+        "Does the measurement agree with the seed's claim (VAE better than AE)?",
+        "",
+        *[f"- {line}" for line in result["verdicts"].values()],
+        "",
+        f"Budget (identical for all): {b['epochs']} epochs, latent size {b['latent_dim']}, "
+        f"hidden {tuple(b['hidden'])}, batch {b['batch_size']}, lr {b['lr']}, seed {b['seed']}. "
+        f"Data protocol: binarize={p['binarize']}; evaluation n={p['n']}, k={p['k']}.",
+        "",
+    ]
+    return "\n".join(lines)
