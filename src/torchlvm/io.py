@@ -46,8 +46,20 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise DataError(f"{path} is not valid JSON ({err}); the file is damaged") from None
 
 
-def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Read a safetensors file, checking names and shapes against ``expected`` first.
+def expected_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor | None]:
+    """Names the model's state holds, mapped to its tensor, or to ``None`` for a buffer that is
+    declared but not yet sized (a model whose shapes are set by fitting, such as PPCA's ``W``)."""
+    expected: dict[str, torch.Tensor | None] = dict(model.state_dict())
+    for prefix, module in model.named_modules():
+        for name, buffer in module._buffers.items():
+            if buffer is None and name not in module._non_persistent_buffers_set:
+                expected[f"{prefix}.{name}" if prefix else name] = None
+    return expected
+
+
+def read_weights(path: Path, expected: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor]:
+    """Read a safetensors file, checking names and shapes against ``expected`` first
+    (``None`` entries accept any shape).
 
     Raises:
         DataError: if the file is missing, truncated or corrupt, or holds other tensors.
@@ -66,10 +78,11 @@ def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, tor
                 )
             for name in names:
                 shape = tuple(f.get_slice(name).get_shape())
-                if shape != tuple(expected[name].shape):
+                want = expected[name]
+                if want is not None and shape != tuple(want.shape):
                     raise DataError(
                         f"{path}: tensor {name} has shape {shape}, the model expects "
-                        f"{tuple(expected[name].shape)}; the weights belong to another model"
+                        f"{tuple(want.shape)}; the weights belong to another model"
                     )
             return {name: f.get_tensor(name) for name in names}
     except (SafetensorError, OSError, ValueError) as err:
@@ -102,6 +115,6 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
         cls.Config, record.get("model"), source=f"{folder / CONFIG_NAME} 'model'"
     )
     model = cls.from_config(config)
-    tensors = read_weights(folder / WEIGHTS_NAME, model.state_dict())
+    tensors = read_weights(folder / WEIGHTS_NAME, expected_tensors(model))
     model.load_state_dict(tensors, strict=True)
     return model.eval()

@@ -20,6 +20,16 @@ from torchlvm.errors import TorchLVMError
 COMMANDS: dict[str, str] = {
     "datasets": "datasets",
     "fit": "fit",
+    "train": "train",
+    "sample": "sample",
+    "reconstruct": "reconstruct",
+    "encode": "encode",
+    "impute": "impute",
+    "transfer": "transfer",
+    "evaluate": "evaluate",
+    "gaps": "gaps",
+    "kl-demo": "kl_demo",
+    "compare": "compare",
     "report": "report",
 }
 

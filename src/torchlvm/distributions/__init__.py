@@ -3,6 +3,7 @@
 Everything here returns ``torch.distributions`` objects or works on them; no network code.
 """
 
+from torchlvm.distributions.fitting import FitResult, bimodal_target, fit_gaussian
 from torchlvm.distributions.heads import (
     LIKELIHOODS,
     BernoulliLikelihood,
@@ -10,9 +11,15 @@ from torchlvm.distributions.heads import (
     make_likelihood,
 )
 from torchlvm.distributions.kl import KL_METHODS, kl, kl_monte_carlo
+from torchlvm.distributions.point_mass import PointMass, UndefinedDensityError
 
 __all__ = [
     "KL_METHODS",
+    "FitResult",
+    "PointMass",
+    "UndefinedDensityError",
+    "bimodal_target",
+    "fit_gaussian",
     "LIKELIHOODS",
     "BernoulliLikelihood",
     "GaussianLikelihood",

@@ -1,6 +1,28 @@
 """Latent variable models, each a small frozen config dataclass plus an ``nn.Module`` on the
-protocol of :mod:`torchlvm.protocol`."""
+protocol of :mod:`torchlvm.protocol`.
 
+Importing this package registers every model by name (``"ppca"``, ``"ae"``, ``"vae"``,
+``"cvae"``), which is how :func:`torchlvm.load` rebuilds one from ``config.json``.
+"""
+
+from torchlvm.models import conditions
+from torchlvm.models.autoencoder import Autoencoder, AutoencoderConfig
+from torchlvm.models.cvae import CVAE, CVAEConfig
+from torchlvm.models.ppca import PPCA, PPCAConfig
 from torchlvm.models.registry import MODELS, model_class, register_model
+from torchlvm.models.vae import VAE, VAEConfig
 
-__all__ = ["MODELS", "model_class", "register_model"]
+__all__ = [
+    "CVAE",
+    "MODELS",
+    "PPCA",
+    "VAE",
+    "Autoencoder",
+    "AutoencoderConfig",
+    "CVAEConfig",
+    "PPCAConfig",
+    "VAEConfig",
+    "conditions",
+    "model_class",
+    "register_model",
+]

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.distributions import (
+    Distribution,
     Independent,
     LowRankMultivariateNormal,
     MultivariateNormal,
@@ -379,6 +380,37 @@ class PPCA(SavableModel, torch.nn.Module):
             )
         loc = z @ self.W.T + self.mu  # (..., B, D)
         return Independent(Normal(loc, self.sigma2.sqrt().expand_as(loc)), 1)
+
+    def expected_log_likelihood(
+        self, x: Tensor, q: Distribution, c: Tensor | None = None
+    ) -> Tensor:
+        """E_q[log p(x | z)] in closed form for any Gaussian q(z) with mean m and covariance S:
+
+            E_q[log N(x; W z + μ, σ² I)] = log N(x; W m + μ, σ² I) − tr(Wᵀ W S) / (2 σ²).
+
+        Used by ``elbo(..., log_lik_method="analytic")`` so the ELBO, and the identity
+        log p(x) = ELBO + KL(q ‖ p(z | x)), hold to machine precision.
+
+        Args:
+            x: data (B, D).
+            q: a ``MultivariateNormal`` or diagonal ``Independent(Normal)`` with batch ``(B,)``
+                and event ``(K,)``.
+
+        Returns:
+            Tensor (B,), nats.
+        """
+        _check_unconditional(c)
+        x = self._as_data(x, name="x")
+        if isinstance(q, MultivariateNormal):
+            trace = torch.einsum("kl,...lk->...", self.W.T @ self.W, q.covariance_matrix)
+        elif isinstance(q, Independent) and isinstance(q.base_dist, Normal):
+            trace = (q.variance * (self.W * self.W).sum(0)).sum(-1)
+        else:
+            raise ConfigError(
+                f"expected_log_likelihood needs a Gaussian q, got {type(q).__name__}; "
+                "use log_lik_method='mc' for other families"
+            )
+        return self.decode(q.mean).log_prob(x) - trace / (2 * self.sigma2)
 
     def marginal(self) -> LowRankMultivariateNormal:
         """p(x) = N(μ, W Wᵀ + σ² I) as a ``LowRankMultivariateNormal`` (event ``(D,)``)."""

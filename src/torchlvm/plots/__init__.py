@@ -8,6 +8,7 @@ Every function takes arrays or tensors and returns a :class:`matplotlib.figure.F
   :func:`manifold_grid`
 - latent space: :func:`latent_scatter`, :func:`kl_per_dimension`
 - training: :func:`training_curves`
+- inference: :func:`identity_figure`, :func:`gaps_figure`, :func:`kl_fits_figure`
 """
 
 from torchlvm.plots._style import save_figure
@@ -21,10 +22,15 @@ from torchlvm.plots.images import (
     reconstruction_pairs,
     traversal_grid,
 )
+from torchlvm.plots.inference import gaps_figure, identity_figure
+from torchlvm.plots.kl_fits import kl_fits_figure
 from torchlvm.plots.latent import kl_per_dimension, latent_scatter
 
 __all__ = [
     "conditional_grid",
+    "gaps_figure",
+    "identity_figure",
+    "kl_fits_figure",
     "image_grid",
     "imputation_panels",
     "interpolation_strip",
