@@ -462,6 +462,31 @@ def _keep_partial(stage: Path, out: Path) -> str:
     return f"nothing was written to {out}"
 
 
+def _adopt_interrupted(out: Path) -> Path | None:
+    """Move into ``out`` the staging folder of a new run into ``out`` that was killed after an
+    epoch finished (SIGKILL, power loss: it had no chance to move itself), so that --resume
+    continues it. Returns the adopted folder, or None."""
+    import re
+
+    from torchlvm.training.trainer import CHECKPOINT_DIR, LAST_NAME
+
+    if not out.parent.is_dir() or (out.exists() and (not out.is_dir() or any(out.iterdir()))):
+        return None
+    name = re.compile(re.escape(f".{out.name}.") + r"[a-z0-9_]{8}")  # staged_dir's mkdtemp
+    stages = [
+        p
+        for p in out.parent.iterdir()
+        if name.fullmatch(p.name) and (p / CHECKPOINT_DIR / LAST_NAME).is_file()
+    ]
+    if not stages:
+        return None
+    stage = max(stages, key=lambda p: (p / CHECKPOINT_DIR / LAST_NAME).stat().st_mtime)
+    if out.exists():
+        out.rmdir()
+    stage.rename(out)
+    return stage
+
+
 def run(args: argparse.Namespace) -> int:
     from torchlvm.cli._output import check_out_dir, staged_dir
     from torchlvm.training import fit
@@ -471,6 +496,8 @@ def run(args: argparse.Namespace) -> int:
     given = _given(args)
     given.pop("out", None)
     if args.resume:
+        if not holds_run(out) and (stage := _adopt_interrupted(out)) is not None:
+            print(f"continuing the interrupted run left in {stage}")
         if not holds_run(out):
             raise RunDirectoryError(
                 f"--resume: {out} holds no run to continue; train it without --resume first"
