@@ -127,3 +127,12 @@ def test_importance_sampling_single_sample_has_infinite_stderr(fitted):
     est = log_marginal_is(model, x, num_samples=1)
     assert torch.all(torch.isinf(est.stderr)) and est.num_samples == 1
     assert math.isfinite(est.mean.sum().item())
+
+
+@pytest.mark.parametrize("log_lik_method", ["mc", "analytic"])
+def test_gradients_reach_q_through_ppca(fitted, log_lik_method):
+    model, x = fitted
+    loc = torch.zeros(len(x), K, dtype=torch.float64, requires_grad=True)
+    q = Independent(Normal(loc, torch.ones_like(loc)), 1)
+    elbo(model, x, q=q, log_lik_method=log_lik_method).elbo.sum().backward()
+    assert loc.grad is not None and loc.grad.abs().sum() > 0

@@ -505,7 +505,7 @@ def _as_tensor(X: Any, name: str, dtype: torch.dtype) -> Tensor:
     if isinstance(X, Tensor):
         if X.is_complex():
             raise DataError(f"{name} must be real, got dtype {X.dtype}")
-        return X.detach().to(dtype)
+        return X.to(dtype)  # keeps the graph: ELBO gradients flow through decode(z)
     arr = np.asarray(X)
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise DataError(f"{name} must be real, got dtype {arr.dtype}")
