@@ -28,10 +28,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        os.chmod(tmp_path, 0o666 & ~_UMASK)  # as open() would make it, not mkstemp's 0600
         yield tmp_path
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # as open() would make it, not mkstemp's 0600
         os.replace(tmp_path, path)
         _fsync_folder(path.parent)
     finally:
