@@ -11,6 +11,8 @@
   :class:`~torchlvm.errors.DataError`.
 - :func:`check_checkpoint_fits` compares a checkpoint's weights with the module about to resume
   from it, so a checkpoint of another model is named as such instead of failing inside Lightning.
+- :func:`check_finite_weights`: no checkpoint with NaN or inf weights is ever written;
+  :func:`nonfinite_weights_as_error` names non-finite weights as the cause of a failed step.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from torchlvm._files import write_atomic
-from torchlvm.errors import DataError, RunDirectoryError
+from torchlvm.errors import DataError, NonFiniteError, RunDirectoryError
 
 _FIX = "resume from another checkpoint or train the run again"
 
@@ -92,6 +95,60 @@ def check_checkpoint_fits(checkpoint: dict[str, Any], module: torch.nn.Module, p
             )
 
 
+def _nonfinite_names(state: dict[str, Any]) -> list[str]:
+    return [
+        name
+        for name, value in state.items()
+        if isinstance(value, torch.Tensor)
+        and value.is_floating_point()
+        and not bool(torch.isfinite(value).all())
+    ]
+
+
+def _weights_message(names: list[str], step: Any, epoch: Any, consequence: str) -> str:
+    return (
+        f"training stopped: the weights became non-finite (NaN or inf) by global step {step} "
+        f"(epoch {epoch}; {', '.join(names[:3])}), so {consequence}. Likely cause: a learning "
+        "rate too high (lower it or set a gradient clip)"
+    )
+
+
+def check_finite_weights(checkpoint: dict[str, Any], path: Any) -> None:
+    """Refuse a checkpoint whose weights hold NaN or inf.
+
+    The training guard stops before an update with a non-finite loss or gradient, but finite
+    gradients can still carry weights to inf (a huge learning rate); this is the last line, so
+    that no checkpoint with non-finite weights replaces a good one.
+
+    Raises:
+        NonFiniteError: naming the step, the first tensors and the likely cause.
+    """
+    bad = _nonfinite_names(checkpoint.get("state_dict") or {})
+    if bad:
+        step, epoch = checkpoint.get("global_step"), checkpoint.get("epoch")
+        consequence = f"checkpoint {Path(path).name} was not written"
+        raise NonFiniteError(_weights_message(bad, step, epoch, consequence))
+
+
+@contextmanager
+def nonfinite_weights_as_error(module: torch.nn.Module, trainer: Any) -> Iterator[None]:
+    """Turn the error a step raises on non-finite weights into a :class:`NonFiniteError`.
+
+    Weights that became NaN or inf make the next forward pass build distributions with NaN
+    parameters, which ``torch.distributions`` rejects with a ``ValueError`` before any loss
+    exists for the guard to check. If the weights are non-finite when such an error escapes,
+    it is reported as what it is.
+    """
+    try:
+        yield
+    except (ValueError, RuntimeError):
+        bad = _nonfinite_names(module.state_dict())
+        if not bad:
+            raise
+        step, epoch = trainer.global_step, trainer.current_epoch
+        raise NonFiniteError(_weights_message(bad, step, epoch, "training cannot go on")) from None
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """``TorchCheckpointIO`` whose saves are atomic and whose loads are weights-only."""
 
@@ -100,6 +157,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     ) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options")
+        check_finite_weights(checkpoint, path)
         write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
     def load_checkpoint(

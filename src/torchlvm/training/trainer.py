@@ -42,6 +42,7 @@ from torchlvm.training.callbacks import EpochSeeds, RunCheckpoint
 from torchlvm.training.checkpoint_io import (
     AtomicCheckpointIO,
     check_checkpoint_fits,
+    nonfinite_weights_as_error,
     read_checkpoint,
 )
 from torchlvm.training.config import TrainConfig
@@ -277,12 +278,13 @@ def fit(
         )
         sigint = signal.getsignal(signal.SIGINT)
         try:
-            trainer.fit(
-                module,
-                datamodule=datamodule,
-                ckpt_path=str(last) if resume else None,
-                weights_only=True,
-            )
+            with nonfinite_weights_as_error(module, trainer):
+                trainer.fit(
+                    module,
+                    datamodule=datamodule,
+                    ckpt_path=str(last) if resume else None,
+                    weights_only=True,
+                )
         except SystemExit:
             # Lightning turns Ctrl-C into sys.exit(1) after a graceful shutdown; give the
             # caller the KeyboardInterrupt back (the checkpoints written so far stay)
