@@ -114,7 +114,12 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
     config = config_from_dict(
         cls.Config, record.get("model"), source=f"{folder / CONFIG_NAME} 'model'"
     )
+    # every size in the config is bounded, but not their products (a 2 kB config.json can ask
+    # for a 65536 × 65536 layer): check the file's tensors against a skeleton of the model on the
+    # meta device, which allocates nothing, and build the real model only once they fit
+    with torch.device("meta"):
+        skeleton = cls.from_config(config)
+    tensors = read_weights(folder / WEIGHTS_NAME, expected_tensors(skeleton))
     model = cls.from_config(config)
-    tensors = read_weights(folder / WEIGHTS_NAME, expected_tensors(model))
     model.load_state_dict(tensors, strict=True)
     return model.eval()
