@@ -3,8 +3,9 @@
 Each subcommand is one module in this package with ``HELP`` (a line), ``configure(parser)`` (adds
 its arguments) and ``run(args) -> int``. :data:`COMMANDS` maps command names to those modules. The
 CLI parses arguments, calls the library and prints; it holds no maths. A
-:class:`~torchlvm.errors.TorchLVMError` becomes one line on stderr and exit status 2, Ctrl-C exit
-status 130, never a traceback.
+:class:`~torchlvm.errors.TorchLVMError` becomes one line on stderr and exit status 2, an ``OSError``
+(disk full, permission denied) one line and exit status 1, Ctrl-C exit status 130, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -91,3 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("torchlvm: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:  # a full disk, a read-only or unreadable path: the system's refusal
+        what = " ".join((err.strerror or str(err) or type(err).__name__).split())
+        where = f": {err.filename}" if err.filename else ""
+        print(
+            f"torchlvm: error: {what}{where}; check the path, its permissions and the free disk "
+            "space (files written before stay as they were)",
+            file=sys.stderr,
+        )
+        return 1
