@@ -20,6 +20,11 @@ def check_out_dir(out: Path, *, overwrite: bool = False) -> None:
     """Refuse an output path that is a file, or a non-empty folder unless ``overwrite``."""
     if out.exists() and not out.is_dir():
         raise RunDirectoryError(f"--out {out} is a file; pass a folder path")
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise RunDirectoryError(
+            f"--out {out} lies inside {blocking}, which is a file; pass a folder path"
+        )
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise RunDirectoryError(
             f"--out {out} already exists and is not empty; pass --overwrite to replace it "
