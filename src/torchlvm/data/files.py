@@ -211,8 +211,9 @@ def _check_finite(x: np.ndarray, path: Path, allow_missing: bool) -> None:
             np.isnan(x),
             path,
             "missing (NaN or empty)",
-            "pass allow_missing=True to keep them as NaN (PPCA's EM fits missing values), "
-            "or fill them in",
+            "pass allow_missing=True (on the command line: torchlvm fit ppca --method em "
+            "--allow-missing) to keep them as NaN, as PPCA's EM fits missing values, or fill "
+            "them in",
         )
 
 
