@@ -230,6 +230,10 @@ def _evaluate(model: Any, dataset: Dataset, **o: Any) -> dict[str, Any]:
     c, missing = conditions_for(model, x, y, o["condition"], dataset.shape, o["data_seed"])
     data = EvalData(x, grey, y, c, missing)
     deterministic = is_deterministic(model, x, c)
+    if deterministic and o["refine_steps"] > 0:  # it would be skipped without a word
+        from torchlvm.inference.refine import encoder_posterior
+
+        encoder_posterior(model, x[:1], None if c is None else c[:1])  # raises, naming why
     seconds: dict[str, float] = {}
     out: dict[str, Any] = {
         "protocol": {
