@@ -532,6 +532,10 @@ def run(args: argparse.Namespace) -> int:
             except KeyboardInterrupt:
                 print(f"torchlvm: {_keep_partial(stage, out)}", file=sys.stderr)
                 raise
+            except OSError as err:  # e.g. the disk filled up: keep the finished epochs
+                what = err.strerror or str(err)
+                where = str(err.filename).replace(str(stage), str(out)) if err.filename else None
+                raise OSError(err.errno, f"{what} ({_keep_partial(stage, out)})", where) from None
         result = _moved(result, out)
     _print_summary(args.model, model, dm, config, result)
     return 0
