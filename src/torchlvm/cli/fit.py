@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from torchlvm.cli._output import staged_dir
+from torchlvm.errors import ConfigError
 
 HELP = "fit probabilistic PCA in closed form or by EM; writes the model and its exact log p(x)"
 
@@ -37,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.data import load_dataset
     from torchlvm.models.ppca import PPCA
 
+    if args.allow_missing and args.method != "em":
+        raise ConfigError(
+            "--allow-missing needs --method em: the closed form needs complete data, EM fits "
+            "around the missing values"
+        )
     options = {"allow_missing": True} if args.allow_missing else {}
     train = load_dataset(args.data, "train", data_dir=args.data_dir, seed=args.seed, **options)
     test = load_dataset(args.data, "test", data_dir=args.data_dir, seed=args.seed, **options)
