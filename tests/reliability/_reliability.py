@@ -29,10 +29,17 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "torchlvm.cli", *args]
 
 
-def run_cli(args: Sequence[str], *, timeout: float = 120, cwd: Path | None = None):
+def run_cli(
+    args: Sequence[str],
+    *,
+    timeout: float = 120,
+    cwd: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+):
     """Run ``torchlvm ARGS`` to completion; returns the ``CompletedProcess`` (text output)."""
+    env = {**cli_env(), **(extra_env or {})}
     return subprocess.run(
-        cli(*args), capture_output=True, text=True, timeout=timeout, env=cli_env(), cwd=cwd
+        cli(*args), capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd
     )
 
 

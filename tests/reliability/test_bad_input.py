@@ -1,0 +1,409 @@
+"""Every bad input named in issues 2–6, and the hostile environment of issue 7, over the CLI.
+
+Each case runs ``torchlvm.cli.main`` in-process and must: exit non-zero (2 for a user error, 1
+when the operating system refuses), print exactly one ``torchlvm: error: ...`` line on stderr that
+names the problem (argparse's usage synopsis may precede a usage error), print no traceback, and
+leave every file under the test's folder as it was (a hash of the whole tree before and after;
+nothing created either). A few cases also run as real subprocesses, to show the installed entry
+point prints no traceback; Ctrl-C is a real SIGINT to a training subprocess.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from _reliability import (
+    error_line,
+    folder_digest,
+    load_ckpt,
+    run_cli,
+    start_cli,
+    wait_for,
+)
+
+import torchlvm._files as files
+from torchlvm.cli import main
+from torchlvm.data import locate
+from torchlvm.models.vae import VAE, VAEConfig
+
+TINY = ["--latent-dim", "2", "--hidden", "8", "--batch-size", "256", "--quiet", "--epochs", "1"]
+
+
+def _idx(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _mnist_folder(folder: Path, **replace: bytes) -> None:
+    rng = np.random.default_rng(0)
+    content = {
+        "train-images-idx3-ubyte": _idx(rng.integers(0, 256, (50, 4, 4))),
+        "train-labels-idx1-ubyte": _idx(np.arange(50) % 10),
+        "t10k-images-idx3-ubyte": _idx(rng.integers(0, 256, (20, 4, 4))),
+        "t10k-labels-idx1-ubyte": _idx(np.arange(20) % 10),
+    }
+    content.update(replace)
+    folder.mkdir(parents=True)
+    for name, data in content.items():
+        (folder / name).write_bytes(data)
+
+
+def _nowhere(root: Path) -> Path:
+    """An empty search root beside ``root`` (the user cache lives there too: evaluate caches a
+    dataset classifier, which is not an output of the command)."""
+    return root.parent / f"{root.name}-nowhere"
+
+
+def _isolate_search(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+    """No IDX dataset is found anywhere but where a case points."""
+    monkeypatch.setenv("TORCHLVM_DATA", str(_nowhere(root)))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_nowhere(root)))
+    monkeypatch.setattr(locate, "SYSTEM_DIR", _nowhere(root))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Runs of every model type, data files good and bad, and damaged copies of a run."""
+    root = tmp_path_factory.mktemp("bad-input")
+    with pytest.MonkeyPatch.context() as patch:
+        _isolate_search(patch, root)
+        for kind in ("vae", "cvae", "ae"):
+            assert main(["train", kind, "--data", "digits", *TINY, "--out", str(root / kind)]) == 0
+        ppca = ["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(root / "ppca")]
+        assert main(ppca) == 0
+    d = root / "data"
+    d.mkdir()
+    (d / "bad.csv").write_text("1,2,3\n4,x,6\n7,8,9\n")
+    (d / "empty.csv").write_text("")
+    (d / "header.csv").write_text("a,b,c\n")
+    (d / "one.csv").write_text("1,2,3,4\n")
+    (d / "nan.csv").write_text("1,2,3\n4,,6\n" + "7,8,9\n1,2,4\n" * 15)
+    (d / "inf.csv").write_text("1,2,3\n4,inf,6\n7,8,9\n1,2,3\n")
+    (d / "dir.csv").mkdir()
+    (d / "dir.png").mkdir()
+    rng = np.random.default_rng(0)
+    np.save(d / "grey.npy", rng.random((100, 64)).astype(np.float32))
+    np.save(d / "ten.npy", rng.random((100, 10)).astype(np.float32))
+    np.save(d / "small-images.npy", rng.random((30, 4, 4)).astype(np.float32))
+    np.save(d / "complex.npy", rng.random((10, 4)).astype(np.complex64))
+    np.save(d / "empty.npy", np.zeros((0, 64), np.float32))
+    (d / "truncated.npy").write_bytes((d / "grey.npy").read_bytes()[:200])
+    good = rng.integers(0, 256, (50, 4, 4))
+    _mnist_folder(d / "idx-magic", **{"train-images-idx3-ubyte": b"\x01\x02\x08\x03" + bytes(99)})
+    _mnist_folder(d / "idx-truncated", **{"train-images-idx3-ubyte": _idx(good)[:300]})
+    _mnist_folder(d / "idx-counts", **{"train-labels-idx1-ubyte": _idx(np.arange(49) % 10)})
+    (d / "no-model").mkdir()
+    import shutil
+
+    for name in ("vae-foreign", "vae-truncated", "vae-no-weights"):
+        shutil.copytree(root / "vae", root / name)
+    shutil.copy(root / "cvae/checkpoints/last.ckpt", root / "vae-foreign/checkpoints/last.ckpt")
+    data = (root / "vae/checkpoints/last.ckpt").read_bytes()
+    (root / "vae-truncated/checkpoints/last.ckpt").write_bytes(data[: len(data) // 2])
+    (root / "vae-no-weights/model.safetensors").unlink()
+    VAE(VAEConfig(64, latent_dim=65, hidden=(8,))).save_pretrained(
+        root / "vae-k65", data={"name": "digits", "binarize": "dynamic", "seed": 0}
+    )
+    return root
+
+
+@dataclass(frozen=True)
+class Case:
+    argv: str  # split on spaces after formatting {root} and {d} (the data folder)
+    match: str  # a fragment of the one error line
+    status: int = 2
+
+
+FIT = "fit ppca --latent-dim 1 --out {root}/new --data"
+TRAIN = "train vae --latent-dim 2 --hidden 8 --quiet --epochs 1 --out {root}/new"
+EVAL = "evaluate {root}/vae --k 2 --n 10 --quiet --no-figures --ood none"
+RESUME = "train vae --epochs 2 --quiet --resume --out"
+
+CASES: dict[str, Case] = {
+    # issue 2: data and PPCA
+    "unknown-dataset": Case(f"{TRAIN} --data no-such-data", "unknown dataset 'no-such-data'"),
+    "unknown-dataset-fit": Case(f"{FIT} no-such-data", "unknown dataset 'no-such-data'"),
+    "missing-folder": Case(f"{FIT} mnist --data-dir {{d}}/missing", "mnist not found: looked in"),
+    "missing-file": Case(f"{FIT} {{d}}/missing.csv", "missing.csv does not exist"),
+    "idx-wrong-magic": Case(f"{FIT} mnist --data-dir {{d}}/idx-magic", "is not an IDX file"),
+    "idx-truncated": Case(f"{FIT} mnist --data-dir {{d}}/idx-truncated", "is truncated"),
+    "idx-counts-differ": Case(f"{FIT} mnist --data-dir {{d}}/idx-counts", "50 images but"),
+    "idx-train": Case(f"{TRAIN} --data mnist --data-dir {{d}}/idx-magic", "is not an IDX file"),
+    "csv-non-numeric": Case(f"{FIT} {{d}}/bad.csv", "line 2, column 2: cannot read 'x'"),
+    "nan-closed-form": Case(f"{FIT} {{d}}/nan.csv", "--allow-missing"),
+    "nan-allowed-needs-em": Case(f"{FIT} {{d}}/nan.csv --allow-missing", "needs --method em"),
+    "inf": Case(f"{FIT} {{d}}/inf.csv --method em --allow-missing", "infinite values"),
+    "latent-dim-0": Case("fit ppca --data digits --latent-dim 0 --out {root}/new", "got 0"),
+    "latent-dim-ge-features": Case(
+        "fit ppca --data digits --latent-dim 64 --out {root}/new", "smaller than the number"
+    ),
+    "empty-csv": Case(f"{FIT} {{d}}/empty.csv", "is empty (0 bytes)"),
+    "header-only-csv": Case(f"{FIT} {{d}}/header.csv", "holds no data rows"),
+    "empty-npy": Case(f"{FIT} {{d}}/empty.npy", "holds no data"),
+    "one-sample": Case(f"{FIT} {{d}}/one.csv", "is empty (1 examples"),
+    "one-sample-train": Case(f"{TRAIN} --data {{d}}/one.csv", "is empty (1 examples"),
+    "truncated-npy": Case(f"{FIT} {{d}}/truncated.npy", "cannot read"),
+    "complex-npy": Case(f"{FIT} {{d}}/complex.npy", "needs a numeric array"),
+    # issue 3: deep models and training
+    "k-0": Case(f"{TRAIN} --data digits --objective iwae --k 0", "k must be a positive integer"),
+    "negative-beta": Case(f"{TRAIN} --data digits --beta -1", "beta must be a non-negative"),
+    "latent-size-0": Case("train vae --data digits --latent-dim 0 --out {root}/new", "got 0"),
+    "cvae-no-condition": Case(
+        "train cvae --data {d}/grey.npy --likelihood gaussian --quiet --out {root}/new",
+        "needs class labels",
+    ),
+    "cvae-label-out-of-range": Case("sample {root}/cvae --condition 12", "out of range"),
+    "cvae-label-negative": Case("sample {root}/cvae --condition -1", "out of range"),
+    "transfer-out-of-range": Case(
+        "transfer {root}/cvae --from-condition 3 --to-condition 10", "out of range"
+    ),
+    "dimension-mismatch": Case("encode {root}/vae --data {d}/ten.npy", "takes 64"),
+    "dimension-mismatch-reconstruct": Case("reconstruct {root}/vae --data {d}/ten.npy", "64"),
+    "bernoulli-on-grey-levels": Case(
+        f"{TRAIN} --data {{d}}/grey.npy --likelihood bernoulli",
+        "--binarize dynamic (or threshold) to binarize it, or --likelihood gaussian",
+    ),
+    "bernoulli-on-grey-digits": Case(f"{TRAIN} --data digits --binarize none", "--likelihood"),
+    "checkpoint-of-another-model": Case(f"{RESUME} {{root}}/vae-foreign", "another model"),
+    "truncated-checkpoint": Case(f"{RESUME} {{root}}/vae-truncated", "truncated or damaged"),
+    "output-holds-a-run": Case(
+        "train vae --data digits --quiet --out {root}/vae", "already holds a run; pass --resume"
+    ),
+    "output-holds-a-run-fit": Case(
+        "fit ppca --data digits --latent-dim 2 --out {root}/vae", "pass --overwrite"
+    ),
+    "resume-nothing": Case(f"{RESUME} {{root}}/new", "holds no run to continue"),
+    # issue 4: evaluation and report
+    "evaluate-no-model": Case("evaluate {d}/no-model", "no model in"),
+    "evaluate-no-weights": Case("evaluate {root}/vae-no-weights", "model.safetensors is missing"),
+    "evaluate-k-0": Case("evaluate {root}/vae --k 0", "--k: must be a positive integer"),
+    "ood-of-another-shape": Case(
+        "evaluate {root}/vae --k 2 --n 10 --quiet --no-figures --ood {d}/small-images.npy "
+        "--ood-resize none",
+        "has per-example shape (1, 4, 4)",
+    ),
+    # issue 5: inference lab
+    "refine-steps-negative": Case(f"{EVAL} --refine -1", "--refine must be a non-negative"),
+    "refine-without-encoder": Case(
+        "evaluate {root}/ae --k 2 --n 10 --quiet --no-figures --ood none --refine 2", "encoder"
+    ),
+    "full-covariance-too-large": Case(
+        "gaps {root}/vae-k65 --family full --n 2 --k 2 --steps 1", "latent_dim <= 64"
+    ),
+    "gaps-steps-negative": Case("gaps {root}/vae --steps -1", "--steps must be a positive"),
+    # issue 6: scale
+    "devices-too-many": Case(f"{TRAIN} --data digits --devices 4096", "devices"),
+    # issue 7: hostile paths
+    "path-through-a-file": Case(f"{FIT} {{d}}/one.csv/x.csv", "does not exist"),
+    "directory-as-data-file": Case(f"{FIT} {{d}}/dir.csv", "is not a file"),
+    "out-is-a-file": Case("train vae --data digits --quiet --out {d}/one.csv", "is a file"),
+    "out-inside-a-file": Case(
+        "train vae --data digits --quiet --out {d}/one.csv/run", "which is a file"
+    ),
+    "run-folder-is-a-file": Case("evaluate {d}/one.csv", "is not a folder"),
+    "png-out-is-a-folder": Case("sample {root}/vae --out {d}/dir.png", "dir.png"),
+    "npy-out-is-a-folder": Case("encode {root}/vae --out {d}/dir.png", ".npy"),
+}
+
+
+def _run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse's usage errors
+        status = exit_.code
+    return status, capsys.readouterr().err
+
+
+def _argv(case: Case, root: Path) -> list[str]:
+    return case.argv.format(root=root, d=root / "data").split()
+
+
+@pytest.mark.budget(30)
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_one_clear_line_and_changes_nothing(
+    world: Path, name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = CASES[name]
+    _isolate_search(monkeypatch, world)
+    before = folder_digest(world)
+    status, err = _run_main(_argv(case, world), capsys)
+    assert status == case.status, err
+    line = error_line(err)
+    assert case.match in line, line
+    assert folder_digest(world) == before, "files under the test folder changed"
+
+
+# -- positive controls: the cases above fail for the reason stated, not for any reason ----------
+
+
+def test_the_fixed_inputs_work(world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """NaN is allowed where it should be (PPCA's EM), a report on a run with no figures states
+    what is missing instead of failing, and the dimension check passes data of the right size."""
+    _isolate_search(monkeypatch, world)
+    out = tmp_path / "em"
+    argv = ["fit", "ppca", "--data", str(world / "data/nan.csv"), "--latent-dim", "1"]
+    assert main([*argv, "--method", "em", "--allow-missing", "--out", str(out)]) == 0
+    assert (out / "model.safetensors").is_file()
+    report_of = tmp_path / "ppca"
+    import shutil
+
+    shutil.copytree(world / "ppca", report_of)
+    assert main(["report", str(report_of)]) == 0
+    html = (report_of / "report.html").read_text()
+    assert "missing" in html.lower() or "no figures" in html.lower()
+
+
+# -- unreadable paths ----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_an_unreadable_file_is_one_line(
+    world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "secret.csv"
+    path.write_text("1,2\n3,4\n5,6\n7,8\n")
+    path.chmod(0)
+    try:
+        argv = [
+            "fit",
+            "ppca",
+            "--data",
+            str(path),
+            "--latent-dim",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+        status, err = _run_main(argv, capsys)
+    finally:
+        path.chmod(0o600)
+    assert status in (1, 2)
+    assert "ermission denied" in error_line(err)
+    assert not (tmp_path / "o").exists()
+
+
+# -- a full disk ---------------------------------------------------------------------------------
+
+
+def _disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every atomic write fails at its final rename with ENOSPC (after writing its bytes)."""
+
+    def no_space(src, dst, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+
+    monkeypatch.setattr(files.os, "replace", no_space)
+
+
+FULL_DISK = {
+    "fit": "fit ppca --data digits --latent-dim 2 --out {tmp}/new",
+    "evaluate": "evaluate {tmp}/vae --k 2 --n 10 --quiet --ood none",
+    "sample": "sample {tmp}/vae --out {tmp}/vae/s.png --npy {tmp}/vae/s.npy",
+    "encode": "encode {tmp}/vae --out {tmp}/vae/z.npy --overwrite",
+}
+
+
+@pytest.mark.budget(40)
+@pytest.mark.parametrize("name", list(FULL_DISK))
+def test_a_full_disk_is_one_line_and_leaves_no_partial_file(
+    world: Path,
+    tmp_path: Path,
+    name: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    shutil.copytree(world / "vae", tmp_path / "vae")
+    files.write_json(tmp_path / "vae" / "metrics.json", {"earlier": True})
+    (tmp_path / "vae" / "z.npy").write_bytes(b"earlier latents")
+    before = folder_digest(tmp_path)
+    _disk_full(monkeypatch)
+    status, err = _run_main(FULL_DISK[name].format(tmp=tmp_path).split(), capsys)
+    assert status == 1, err
+    assert "No space left on device" in error_line(err)
+    assert folder_digest(tmp_path) == before
+
+
+@pytest.mark.budget(40)
+def test_a_disk_that_fills_during_training_keeps_the_finished_epochs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = torch.save
+
+    def fill_up(obj, path, *args, **kwargs):
+        if isinstance(obj, dict) and obj.get("epoch") == 1:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", fill_up)
+    out = tmp_path / "run"
+    argv = ["train", "vae", "--data", "digits", *TINY[:-1], "3", "--out", str(out)]
+    status, err = _run_main(argv, capsys)
+    assert status == 1, err
+    line = error_line(err)
+    assert "No space left on device" in line and "continue with --resume" in line
+    assert load_ckpt(out / "checkpoints" / "last.ckpt")["epoch"] == 0
+    assert not (out / "model.safetensors").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left
+
+
+# -- real processes ------------------------------------------------------------------------------
+
+SUBPROCESS_CASES = [
+    "unknown-dataset-fit",
+    "idx-truncated",
+    "checkpoint-of-another-model",
+    "evaluate-k-0",
+    "out-inside-a-file",
+]
+
+
+@pytest.mark.budget(60)
+def test_the_installed_command_prints_no_traceback(world: Path) -> None:
+    env_root = str(_nowhere(world))
+    for name in SUBPROCESS_CASES:
+        case = CASES[name]
+        before = folder_digest(world)
+        env = {"TORCHLVM_DATA": env_root, "XDG_CACHE_HOME": env_root}
+        done = run_cli(_argv(case, world), timeout=50, extra_env=env)
+        assert done.returncode == case.status, (name, done.stderr)
+        assert case.match in error_line(done.stderr), name
+        assert folder_digest(world) == before, name
+
+
+@pytest.mark.budget(90)
+def test_ctrl_c_during_training_stops_cleanly_and_keeps_the_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["train", "vae", "--data", "digits", "--latent-dim", "4", "--hidden", "512", "512"]
+    args += ["--batch-size", "16", "--epochs", "50", "--out", str(out)]
+    proc = start_cli(args)
+
+    def checkpointed() -> bool:
+        return any(tmp_path.glob(".run.*/checkpoints/last.ckpt"))
+
+    wait_for(checkpointed, proc, timeout=60)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("torchlvm: ")]
+    assert lines[-1] == "torchlvm: interrupted"
+    assert any("continue with --resume" in line for line in lines), err
+    checkpoint = load_ckpt(out / "checkpoints" / "last.ckpt")
+    assert 0 <= checkpoint["epoch"] < 49
+    assert not (out / "model.safetensors").exists()
+    assert not list(tmp_path.glob(".run.*")), "the staging folder was left behind"
+    record = json.loads((out / "checkpoints" / "run.json").read_text())
+    assert record["model_type"] == "vae"
