@@ -7,6 +7,11 @@ swap in its ``DistributedSampler`` unchanged; the training sampler's order is a 
 ``(seed, epoch)`` only (Lightning calls ``set_epoch``), so a resumed run visits the data in the
 same order as an uninterrupted one.
 
+Distributed (DDP): ``batch_size`` is per process. The training order is dealt round robin
+(:class:`ShardedEpochShuffleSampler`), so the per-process batches of R processes together are
+exactly the batches of one process with R times the batch size: the global batches do not depend
+on how many processes share them.
+
 Binarization (see :mod:`torchlvm.data.binarize`): under ``"dynamic"`` every training batch is a
 fresh Bernoulli(intensity) draw (from the global RNG, which the trainer reseeds each epoch);
 validation uses one fixed seeded draw, ``Dataset.fixed_binarized(seed)``.
@@ -26,7 +31,7 @@ from typing import Any
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from torchlvm._checks import check_positive_int
 from torchlvm.data import load_dataset
@@ -90,8 +95,8 @@ class _BatchedTensors(torch.utils.data.Dataset):
     def __getitems__(self, indices: list[int]) -> Batch:
         index = torch.as_tensor(indices, dtype=torch.long)
         x = self.x[index]  # (B, D)
-        if self.redraw:
-            x = torch.bernoulli(x)
+        if self.redraw:  # x ~ Bernoulli(p) as u < p, u ~ U[0, 1): 3-6× faster than bernoulli()
+            x = (torch.rand_like(x) < x).to(x.dtype)
         y = None if self.y is None else self.y[index]
         batch = {"x": x}
         c = self.conditioner(x, y)
@@ -137,6 +142,38 @@ class EpochShuffleSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return self.n
+
+
+class ShardedEpochShuffleSampler(DistributedSampler):
+    """:class:`EpochShuffleSampler`'s order dealt round robin to ``num_replicas`` processes.
+
+    Process r takes positions r, r + R, r + 2R, ... of the ``(seed, epoch)`` order (padded with its
+    first positions to a multiple of R, ``DistributedSampler``'s rule), so batch j of size b on
+    every process together hold positions j·b·R ... (j + 1)·b·R − 1: batch j of a single process
+    with batch size b·R. Lightning keeps a ``DistributedSampler`` it is given.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        seed: int,
+        num_replicas: int,
+        rank: int,
+        loader_generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__(range(n), num_replicas=num_replicas, rank=rank, shuffle=False)
+        self.order = EpochShuffleSampler(n, seed, loader_generator)
+
+    def set_epoch(self, epoch: int) -> None:
+        super().set_epoch(epoch)
+        self.order.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        indices = list(self.order)
+        padding = self.total_size - len(indices)
+        if padding > 0:
+            indices += (indices * math.ceil(padding / len(indices)))[:padding]
+        return iter(indices[self.rank : self.total_size : self.num_replicas])
 
 
 class LVMDataModule(L.LightningDataModule):
@@ -330,10 +367,17 @@ class LVMDataModule(L.LightningDataModule):
         train, _, conditioner = self._ready()
         data = _BatchedTensors(train.x, train.y, conditioner, redraw=train.binarize == "dynamic")
         generator = torch.Generator()
+        trainer = self.trainer
+        if trainer is not None and trainer.world_size > 1:
+            sampler: Sampler[int] = ShardedEpochShuffleSampler(
+                len(train), self.seed, trainer.world_size, trainer.global_rank, generator
+            )
+        else:
+            sampler = EpochShuffleSampler(len(train), self.seed, generator)
         return DataLoader(
             data,
             batch_size=self.batch_size,
-            sampler=EpochShuffleSampler(len(train), self.seed, generator),
+            sampler=sampler,
             generator=generator,
             collate_fn=_whole_batch,
             num_workers=self.num_workers,

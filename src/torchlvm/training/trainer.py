@@ -10,6 +10,12 @@ A run folder (DESIGN.md, "A run directory") holds
   model and repeat the run, written at the end, so ``torchlvm.load(folder)`` works;
 - ``tensorboard/``: only when TensorBoard is installed.
 
+Distributed training (``devices`` × ``num_nodes`` processes, Lightning's DDP; gloo on CPUs) is the
+same call: Lightning starts the other processes (or ``torchrun`` / SLURM started them), every
+process trains on its shard of each global batch, and only global rank 0 writes the run folder.
+The world size is recorded (``run.json``, ``config.json`` and each checkpoint, section
+``runtime``); resuming with another world size is refused, since it would change the global batch.
+
 Checkpoints are read back with ``weights_only=True`` (tensors and plain values only; nothing is
 unpickled), and the module saves no hyperparameter objects in them.
 """
@@ -25,6 +31,7 @@ import signal
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -160,10 +167,60 @@ def _load_module_weights(model: torch.nn.Module, path: str) -> int:
     return int(checkpoint.get("epoch", -1))
 
 
+def _many(devices: int | str, num_nodes: int) -> bool:
+    return num_nodes > 1 or (isinstance(devices, int) and devices > 1)
+
+
 def _checkpoint_epoch(path: Path) -> int | None:
     if not path.is_file():
         return None
     return int(read_checkpoint(path).get("epoch", -1))
+
+
+def available_devices(accelerator: str) -> int:
+    """How many processes ``devices`` may ask for on this machine: usable CPU cores for
+    ``"cpu"``, visible GPUs for ``"gpu"``/``"cuda"`` (and ``"auto"`` when there are any)."""
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpus):
+        return gpus
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def check_devices(accelerator: str, devices: int | str, num_nodes: int) -> None:
+    """Refuse a device or node count this machine cannot give.
+
+    Raises:
+        ConfigError: for ``devices`` or ``num_nodes`` that is not a positive integer (or
+            ``"auto"`` devices), or more devices than :func:`available_devices`.
+    """
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
+        raise ConfigError(f"num_nodes must be a positive integer, got {num_nodes!r}")
+    if devices == "auto":
+        return
+    if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
+        raise ConfigError(f"devices must be a positive integer or 'auto', got {devices!r}")
+    available = available_devices(accelerator)
+    if devices > available:
+        kind = "GPUs" if accelerator in ("gpu", "cuda", "auto") and available else "CPU cores"
+        raise ConfigError(
+            f"devices={devices} asks for {devices} processes on this node but only {available} "
+            f"{kind} are available; pass devices={available} or fewer (and num_nodes for more "
+            "machines)"
+        )
+
+
+def _check_world_size(last: Path, world_size: int) -> None:
+    """Refuse to resume ``last`` with another world size than it was trained with."""
+    saved = int((read_checkpoint(last).get("torchlvm") or {}).get("world_size", 1))
+    if saved != world_size:
+        raise ConfigError(
+            f"{last} was trained with world size {saved} (processes: devices × num_nodes) and "
+            f"this resume has world size {world_size}; the global batch and the data order "
+            f"depend on it, so resume with devices × num_nodes = {saved}"
+        )
 
 
 def fit(
@@ -176,6 +233,10 @@ def fit(
     progress: bool = True,
     accelerator: str = "cpu",
     devices: int | str = 1,
+    num_nodes: int = 1,
+    strategy: str = "auto",
+    compile: bool = False,
+    extra_callbacks: Sequence[L.Callback] = (),
     extra_config: dict[str, Any] | None = None,
 ) -> FitResult:
     """Train ``model`` and write the run folder ``out_dir``.
@@ -191,7 +252,12 @@ def fit(
         resume: continue from ``out_dir/checkpoints/last.ckpt`` up to ``config.max_epochs``
             epochs in total (weights, optimizer, epoch counter and early-stopping state).
         progress: show a progress bar and Lightning's informational lines.
-        accelerator, devices: passed to ``lightning.Trainer``.
+        accelerator, devices, num_nodes: passed to ``lightning.Trainer``; ``devices`` ×
+            ``num_nodes`` processes train together (``datamodule.batch_size`` each).
+        strategy: Lightning's strategy; ``"auto"`` is ``"ddp"`` when there is more than one
+            process (a process per device, not ``ddp_spawn``, so this process keeps the model).
+        compile: pass the training loss through ``torch.compile``.
+        extra_callbacks: further Lightning callbacks (e.g. timing for a benchmark).
         extra_config: further JSON sections for ``config.json`` (e.g. the command line).
 
     Returns:
@@ -202,8 +268,10 @@ def fit(
             ``resume`` is True and there is no checkpoint.
         NonFiniteError: if training diverged with ``on_nonfinite="stop"``; the message names
             the step and the checkpoint that stays.
-        DataError, ConfigError: if the model does not suit the data or the objective.
+        DataError, ConfigError: if the model does not suit the data or the objective, more
+            devices are asked for than are available, or a resume changes the world size.
     """
+    check_devices(accelerator, devices, num_nodes)
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / CHECKPOINT_DIR
     last = ckpt_dir / LAST_NAME
@@ -227,7 +295,7 @@ def fit(
         datamodule.batch_size = config.batch_size
     datamodule.setup("fit")
     datamodule.check_model(model)
-    module = LVMModule(model, config)
+    module = LVMModule(model, config, compile=compile)
     if resume:  # a foreign or damaged checkpoint is named here, not deep inside Lightning
         check_checkpoint_fits(read_checkpoint(last), module, last)
     record = {
@@ -236,10 +304,6 @@ def fit(
         "data": datamodule.record(),
         **(extra_config or {}),
     }
-    if is_zero:
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-        write_json(ckpt_dir / RUN_RECORD_NAME, record)
-
     metric, mode = monitor(config)
     checkpoint = RunCheckpoint(
         dirpath=ckpt_dir,
@@ -251,7 +315,7 @@ def fit(
         auto_insert_metric_name=False,
         enable_version_counter=False,
     )
-    callbacks: list[L.Callback] = [EpochSeeds(config.seed), checkpoint]
+    callbacks: list[L.Callback] = [EpochSeeds(config.seed), checkpoint, *extra_callbacks]
     early = None
     if config.patience is not None:
         early = EarlyStopping(monitor=metric, mode=mode, patience=config.patience)
@@ -275,7 +339,21 @@ def fit(
             log_every_n_steps=max(1, min(50, datamodule.num_train_batches())),
             default_root_dir=str(out_dir),
             plugins=[AtomicCheckpointIO()],  # temp file + fsync + rename; weights-only loads
+            num_nodes=num_nodes,
+            strategy="ddp" if strategy == "auto" and _many(devices, num_nodes) else strategy,
         )
+        runtime = {
+            "world_size": trainer.world_size,
+            "devices": trainer.num_devices,
+            "num_nodes": trainer.num_nodes,
+            "strategy": type(trainer.strategy).__name__,
+            "compile": compile,
+        }
+        if resume:
+            _check_world_size(last, trainer.world_size)
+        if is_zero:
+            ckpt_dir.mkdir(parents=True, exist_ok=True)
+            write_json(ckpt_dir / RUN_RECORD_NAME, {**record, "runtime": runtime})
         sigint = signal.getsignal(signal.SIGINT)
         try:
             with nonfinite_weights_as_error(module, trainer):
@@ -345,6 +423,7 @@ def fit(
             "skipped_steps": result.skipped_steps,
             "units": "nats per example",
         },
+        runtime=runtime,
         **(extra_config or {}),
     )
     return result
