@@ -85,16 +85,23 @@ def log_marginal_is(
     check_positive_int("num_samples", num_samples)
     check_positive_int("chunk", chunk)
     q = _proposal(model, x, c, proposal)
-    lse_w = lse_w2 = None
+    lse_w = lse_w2 = shift = None
     for start in range(0, num_samples, chunk):
         n = min(chunk, num_samples - start)
         log_w = log_importance_weights(
             model, x, c, num_samples=n, proposal=q, reparameterize=False
         )  # (n, B)
+        if shift is None:
+            # log weights relative to the first chunk's largest: the ESS below is a difference
+            # of two log-sums, which in float32 loses every digit when log w is ~ -1e6 (tiny
+            # likelihood variances) unless it is taken near 0
+            top = log_w.detach().max(0).values
+            shift = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+        log_w = log_w - shift
         part_w, part_w2 = torch.logsumexp(log_w, 0), torch.logsumexp(2 * log_w, 0)
         lse_w = part_w if lse_w is None else torch.logaddexp(lse_w, part_w)
         lse_w2 = part_w2 if lse_w2 is None else torch.logaddexp(lse_w2, part_w2)
-    mean = lse_w - math.log(num_samples)
+    mean = lse_w + shift - math.log(num_samples)
     ess = torch.exp(2 * lse_w - lse_w2)
     if num_samples > 1:
         variance = ((num_samples / ess - 1) / (num_samples - 1)).clamp_min(0)
