@@ -291,6 +291,8 @@ def test_log_marginal_is_is_finite_for_tiny_variances(
         torch.manual_seed(seed)
         estimate = log_marginal_is(model, x, num_samples=32, chunk=8, proposal=q)
     _finite(estimate)
-    if dtype == F64 and proposal == "encoder":  # the exact posterior: every weight is p(x)
+    if dtype == F64 and proposal == "encoder" and noise_scale >= 1e-4:
+        # the exact posterior makes every weight p(x). (Below σ ≈ 1e-5 PPCA.log_marginal, a
+        # Woodbury difference of terms ~|x|²/σ², itself loses digits: 0.05 nats at σ = 1e-6.)
         exact = model.log_marginal(x)
         assert torch.allclose(estimate.mean, exact, rtol=1e-6, atol=1e-3 * (1 + exact.abs().max()))
