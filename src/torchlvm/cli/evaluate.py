@@ -369,6 +369,8 @@ def _outlier_rows(out: dict[str, Any] | None) -> list[str]:
         if "typicality" in entry:
             typ = entry["typicality"]
             text += f"   typicality {_num(typ['auroc']['value'])} / {_num(typ['auprc']['value'])}"
+        chance = score["auprc"].get("chance")
+        text += "" if chance is None else f"   (AUPRC chance {chance:.2f})"
         rows.append(_row(name, f"{text}   [{entry['description']}]"))
     for name, reason in out.get("skipped", {}).items():
         rows.append(_row(f"{name}: skipped", reason[:80]))
