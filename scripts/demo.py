@@ -18,9 +18,40 @@ from torchlvm.cli import main as torchlvm
 
 def steps(out: Path) -> list[list[str]]:
     """The commands of the main job, in order."""
+    train = ["--data", "digits", "--epochs", "40", "--latent-dim", "8", "--quiet", "--overwrite"]
+    evaluate = ["--k", "1000", "--quiet"]
     return [
         ["datasets"],
-        ["fit", "ppca", "--data", "digits", "--latent-dim", "10", "--out", f"{out}/ppca"],
+        [
+            "fit",
+            "ppca",
+            "--data",
+            "digits",
+            "--latent-dim",
+            "10",
+            "--out",
+            f"{out}/ppca",
+            "--overwrite",
+        ],
+        ["train", "ae", *train, "--out", f"{out}/ae"],
+        ["train", "vae", *train, "--out", f"{out}/vae"],
+        ["train", "cvae", *train, "--out", f"{out}/cvae"],
+        ["evaluate", f"{out}/ae", *evaluate],
+        ["evaluate", f"{out}/vae", *evaluate],
+        ["evaluate", f"{out}/cvae", *evaluate],
+        [
+            "sample",
+            f"{out}/cvae",
+            "--condition",
+            "7",
+            "--n",
+            "16",
+            "--out",
+            f"{out}/cvae/figures/sevens.png",
+            "--overwrite",
+        ],
+        ["report", f"{out}/ae", f"{out}/vae", f"{out}/cvae", "--out", f"{out}/report.html"],
+        ["report", f"{out}/vae"],
     ]
 
 
@@ -30,8 +61,6 @@ def run() -> int:
     args = parser.parse_args()
     start = time.perf_counter()
     for argv in steps(args.out):
-        if "--out" in argv:
-            argv = [*argv, "--overwrite"]
         print(f"\n$ torchlvm {shlex.join(argv)}", flush=True)
         status = torchlvm(argv)
         if status != 0:

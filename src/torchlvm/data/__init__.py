@@ -7,10 +7,11 @@ binarization protocols and seeded splits. Returns tensors; knows nothing of mode
 (torch.Size([1258, 64]), (1, 8, 8))
 """
 
-from torchlvm.data import digits, mnist, synthetic  # noqa: F401  (importing registers them)
+from torchlvm.data import digits, factors, mnist, synthetic  # noqa: F401  (importing registers them)
 from torchlvm.data.binarize import PROTOCOLS, binarize
 from torchlvm.data.catalog import DatasetInfo, describe_datasets
 from torchlvm.data.dataset import SPLITS, Dataset
+from torchlvm.data.factors import make_shapes
 from torchlvm.data.files import load_file
 from torchlvm.data.idx import read_idx
 from torchlvm.data.load import load_dataset
@@ -29,6 +30,7 @@ __all__ = [
     "load_file",
     "make_gaussian_mixture",
     "make_linear_gaussian",
+    "make_shapes",
     "make_two_moons",
     "read_idx",
     "register_dataset",
