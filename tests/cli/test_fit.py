@@ -1,0 +1,72 @@
+"""`torchlvm fit ppca`: the files it writes, the numbers in them, and its bad-input errors."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import torchlvm
+from torchlvm.cli import main
+from torchlvm.data import load_dataset
+
+
+def test_fit_writes_a_loadable_model_and_exact_metrics(tmp_path, capsys):
+    out = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "5", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "metrics.json",
+        "model.safetensors",
+    ]
+    metrics = json.loads((out / "metrics.json").read_text())
+    model = torchlvm.load(out)
+    test = load_dataset("digits", "test")
+    assert metrics["test_log_likelihood"] == pytest.approx(model.score(test.x), rel=1e-12)
+    assert metrics["unit"].startswith("nats per example")
+    assert metrics["test_bits_per_dim"] == pytest.approx(
+        -metrics["test_log_likelihood"] / (64 * np.log(2))
+    )
+    printed = capsys.readouterr().out
+    assert "nats/example (exact)" in printed and "bits/dim" in printed
+
+
+def test_em_reaches_the_closed_form_likelihood(tmp_path):
+    args = ["fit", "ppca", "--data", "digits", "--latent-dim", "4"]
+    assert main([*args, "--out", str(tmp_path / "cf")]) == 0
+    assert main([*args, "--method", "em", "--out", str(tmp_path / "em")]) == 0
+    cf = json.loads((tmp_path / "cf" / "metrics.json").read_text())
+    em = json.loads((tmp_path / "em" / "metrics.json").read_text())
+    assert em["train_log_likelihood"] == pytest.approx(cf["train_log_likelihood"], rel=1e-6)
+
+
+def test_existing_output_is_kept_without_overwrite(tmp_path, capsys):
+    out = tmp_path / "ppca"
+    args = ["fit", "ppca", "--data", "digits", "--latent-dim", "3", "--out", str(out)]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    assert main([*args[:-2], "--latent-dim", "6", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--overwrite" in err[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert main([*args, "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--latent-dim", "0"], "latent_dim must be a positive integer, got 0"),
+        (["--latent-dim", "64"], "64"),
+        (["--latent-dim", "3", "--data", "no-such-data"], "unknown|must be one of"),
+    ],
+    ids=["zero-latent", "latent-equals-features", "unknown-dataset"],
+)
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, extra, message):
+    out = tmp_path / "ppca"
+    args = ["fit", "ppca", "--data", "digits", *extra, "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("torchlvm: error:")
+    assert re.search(message, err[0])
+    assert not out.exists()
