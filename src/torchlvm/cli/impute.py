@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm.errors import ConfigError
+from torchlvm.inference.imputation import impute_missing
 
 HELP = "impute a hidden part of images (PPCA exactly, CVAE from p(z|c), VAE by pseudo-Gibbs)"
 
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     generator = torch.Generator().manual_seed(args.seed)
     options = {"samples": samples, "iterations": iterations, "generator": generator}
     filled = _run.in_batches(
-        lambda xb: _impute(method, run_.model, xb, observed, pixel_mean, **options), x
+        lambda xb: impute_missing(method, run_.model, xb, observed, pixel_mean, **options), x
     )
     imputed = torch.where(missing, filled, x)  # (N, D) observed pixels kept
     error = float((imputed - x)[:, missing].double().pow(2).mean())
@@ -195,77 +196,3 @@ def _describe(method: str, samples: int, iterations: int) -> str:
         "ae": f"iterated autoencoding, {iterations} iterations of x_missing ← g(f(x))_missing, "
         "observed pixels kept (deterministic: no chains)",
     }[method]
-
-
-def _impute(
-    method: str,
-    model: Any,
-    x: Any,
-    observed: Any,
-    pixel_mean: Any,
-    *,
-    samples: int,
-    iterations: int,
-    generator: Any,
-) -> Any:
-    """Model values ``(B, D)`` for a batch ``x`` ``(B, D)``; only the missing entries are used."""
-    import torch
-
-    missing = ~observed
-    if method == "ppca":
-        hidden = torch.where(missing, torch.full_like(x, float("nan")), x)
-        return torch.from_numpy(model.impute(hidden)).to(x.dtype)
-    if method == "cvae":
-        from torchlvm.models.conditions import masked_condition
-
-        c = masked_condition(x, observed)
-        draws = [model.sample(len(x), c, generator=generator) for _ in range(samples)]
-        return torch.stack(draws).mean(0)  # (S, B, D) → (B, D)
-    chains = 1 if method == "ae" else samples
-    return pseudo_gibbs(
-        model, x, missing, pixel_mean, iterations=iterations, chains=chains, generator=generator
-    )
-
-
-def pseudo_gibbs(
-    model: Any,
-    x: Any,
-    missing: Any,
-    start: Any,
-    *,
-    iterations: int,
-    chains: int,
-    generator: Any,
-) -> Any:
-    """Pseudo-Gibbs imputation (Rezende et al. 2014), averaged over independent chains.
-
-    Each iteration draws z ~ q(z | x̃) (the code itself for a point-mass q) and sets the missing
-    entries of x̃ to the decoder mean E[x | z]; the observed entries stay clamped.
-
-    Args:
-        model: a VAE or autoencoder. x: data ``(B, D)``. missing: bool ``(D,)``.
-        start: ``(D,)`` initial values of the missing entries. iterations: T.
-        chains: S independent chains. generator: random source for z.
-
-    Returns:
-        ``(B, D)``: the mean over chains of the final x̃.
-    """
-    import torch
-
-    B, D = x.shape
-    current = torch.where(missing, start, x).expand(chains, B, D).reshape(chains * B, D)
-    clamp = x.repeat(chains, 1)  # (S·B, D)
-    for _ in range(iterations):
-        q = model.encode(current)
-        z = q.mean
-        if hasattr(q, "stddev") and not _is_point_mass(q):
-            eps = torch.randn(z.shape, generator=generator, dtype=z.dtype)
-            z = z + q.stddev * eps
-        current = torch.where(missing, model.decode(z).mean, clamp)
-    return current.reshape(chains, B, D).mean(0)  # (S, B, D) → (B, D)
-
-
-def _is_point_mass(q: Any) -> bool:
-    from torchlvm.distributions.point_mass import PointMass
-
-    return isinstance(q, PointMass)
