@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import csv
 import os
+import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -32,7 +34,25 @@ from torchlvm.errors import ConfigError, DataError, DataNotFoundError
 FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 X_KEYS: tuple[str, ...] = ("x", "X", "data")
 Y_KEYS: tuple[str, ...] = ("y", "Y", "labels")
-_NUMPY_ERRORS = (ValueError, OSError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error)
+# what numpy raises on a damaged file: a mangled header is parsed by ast.literal_eval, so
+# SyntaxError and tokenize's TokenError too, and a mangled dict the lookups' KeyError/TypeError
+_NUMPY_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    MemoryError,
+    zipfile.BadZipFile,
+    zlib.error,
+    SyntaxError,
+    tokenize.TokenError,
+    KeyError,
+    TypeError,
+    IndexError,
+    struct.error,
+    NotImplementedError,  # zipfile: an unsupported version or compression
+    RuntimeError,  # zipfile: an encrypted member
+    OverflowError,
+)
 
 Arrays = tuple[np.ndarray, np.ndarray | None]
 
