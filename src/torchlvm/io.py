@@ -84,7 +84,7 @@ def read_weights(path: Path, expected: dict[str, torch.Tensor | None]) -> dict[s
                         f"{path}: tensor {name} has shape {shape}, the model expects "
                         f"{tuple(want.shape)}; the weights belong to another model"
                     )
-            return {name: f.get_tensor(name) for name in names}
+            tensors = {name: f.get_tensor(name) for name in names}
     except (SafetensorError, OSError, ValueError) as err:
         if isinstance(err, DataError):
             raise
@@ -92,6 +92,13 @@ def read_weights(path: Path, expected: dict[str, torch.Tensor | None]) -> dict[s
             f"{path} is not a readable safetensors file ({err}); it may be truncated — "
             "re-export the model or use another checkpoint"
         ) from None
+    bad = sorted(n for n, t in tensors.items() if t.is_floating_point() and not t.isfinite().all())
+    if bad:  # torchlvm never saves such weights: the file is damaged, or not from torchlvm
+        raise DataError(
+            f"{path} holds NaN or infinite values (in {', '.join(bad[:3])}); the file is damaged "
+            "or the model diverged — re-export the model or use another checkpoint"
+        )
+    return tensors
 
 
 def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
