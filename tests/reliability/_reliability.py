@@ -88,9 +88,9 @@ def error_line(err: str) -> str:
     return errors[0]
 
 
-def folder_digest(folder: Path) -> dict[str, str]:
+def folder_digest(folder: Path, *, folders: bool = True) -> dict[str, str]:
     """``{relative path: sha256}`` of every file under ``folder`` ({} when it does not exist),
-    plus an entry per folder, so that a new or removed folder counts as a change."""
+    plus, with ``folders``, an entry per folder, so that a new or removed folder counts too."""
     if not folder.exists():
         return {}
     digest: dict[str, str] = {}
@@ -98,7 +98,7 @@ def folder_digest(folder: Path) -> dict[str, str]:
         name = str(path.relative_to(folder))
         if path.is_file():
             digest[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-        elif path.is_dir():
+        elif path.is_dir() and folders:
             digest[name] = "<dir>"
     return digest
 

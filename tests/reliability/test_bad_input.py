@@ -324,15 +324,18 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(
 ) -> None:
     import shutil
 
-    shutil.copytree(world / "vae", tmp_path / "vae")
-    files.write_json(tmp_path / "vae" / "metrics.json", {"earlier": True})
-    (tmp_path / "vae" / "z.npy").write_bytes(b"earlier latents")
-    before = folder_digest(tmp_path)
+    work = tmp_path / "work"
+    shutil.copytree(world / "vae", work / "vae")
+    files.write_json(work / "vae" / "metrics.json", {"earlier": True})
+    (work / "vae" / "z.npy").write_bytes(b"earlier latents")
+    _isolate_search(monkeypatch, tmp_path)  # a fresh user cache: evaluate writes one there first
+    before = folder_digest(work, folders=False)  # (an empty new folder may stay)
     _disk_full(monkeypatch)
-    status, err = _run_main(FULL_DISK[name].format(tmp=tmp_path).split(), capsys)
+    status, err = _run_main(FULL_DISK[name].format(tmp=work).split(), capsys)
     assert status == 1, err
     assert "No space left on device" in error_line(err)
-    assert folder_digest(tmp_path) == before
+    assert folder_digest(work, folders=False) == before
+    assert not list(tmp_path.rglob("*.tmp")), "temporary files left behind"
 
 
 @pytest.mark.budget(40)
