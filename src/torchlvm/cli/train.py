@@ -341,6 +341,7 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
     cls = _model_class(model_type)
     source = f"{out} run record"
     model_config = config_from_dict(cls.Config, record.get("model"), source=f"{source} 'model'")
+    _check_checkpoint_first(cls, model_config, out)
     training = dict(record.get("training") or {})
     data = dict(record.get("data") or {})
     recorded = _recorded_options(model_type, model_config, training, data)
@@ -371,6 +372,22 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
         options=data.get("options") or {},
     )
     return cls.from_config(model_config), config, dm
+
+
+def _check_checkpoint_first(cls: type, model_config: Any, out: Path) -> None:
+    """Check the run's last checkpoint against a skeleton of the recorded model on the meta
+    device (which allocates nothing) before building it: each recorded size is bounded, but
+    their product is not, and a run record can be edited or shared."""
+    import torch
+
+    from torchlvm.training.checkpoint_io import check_checkpoint_fits, read_checkpoint
+    from torchlvm.training.trainer import CHECKPOINT_DIR, LAST_NAME
+
+    last = out / CHECKPOINT_DIR / LAST_NAME
+    if last.is_file():  # (without one, fit says there is nothing to resume)
+        with torch.device("meta"):
+            skeleton = torch.nn.ModuleDict({"model": cls.from_config(model_config)})
+        check_checkpoint_fits(read_checkpoint(last), skeleton, last)
 
 
 def _recorded_options(
