@@ -355,3 +355,35 @@ def test_allowed_sizes_whose_product_is_absurd_allocate_nothing(tmp_path: Path, 
     assert done.returncode == 0, done.stderr[-2000:]
     assert "refused:" in done.stdout and "belong to another model" in done.stdout
     assert time.perf_counter() - started < 30
+
+
+_RESUME_UNDER_LIMIT = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+from torchlvm.cli import main
+sys.exit(main(["train", "vae", "--epochs", "3", "--quiet", "--out", sys.argv[1], "--resume"]))
+"""
+
+
+@pytest.mark.budget(60)
+def test_resume_from_a_run_record_asking_for_gigabytes_allocates_nothing(
+    vae_run: Path, tmp_path: Path
+) -> None:
+    """The run record (config.json, or checkpoints/run.json of an unfinished run) is checked
+    against the checkpoint on a meta-device skeleton before the model is built."""
+    run = _copy(vae_run, tmp_path / "run")
+    for path in (run / "config.json", run / "checkpoints" / "run.json"):
+        record = json.loads(path.read_text())
+        record["model"].update(input_dim=65536, hidden=[65536, 65536])
+        path.write_text(json.dumps(record))
+    before = folder_digest(run)
+    done = subprocess.run(
+        [sys.executable, "-c", _RESUME_UNDER_LIMIT, str(run)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        env=cli_env(),
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "belongs to another model" in error_line(done.stderr)
+    assert folder_digest(run) == before
