@@ -25,7 +25,7 @@ def test_single_run_report_has_header_metrics_figures_and_config(make_run):
     assert "Bernoulli(intensity) at every pass" in text
     # quantities: value ± standard error, unit, bound vs estimate, k, ESS; 4 significant digits
     assert "-25.12" in text and "bound" in text
-    assert "-23.46 ± 0.0391" in text and "estimate; k = 5000; ESS 812.2" in text
+    assert "-23.46 ± 0.0391" in text and "estimate · k = 5000 · ESS 812.2" in text
     assert "0.01235" in text and "nats per example" in text
     # figures: two files plus the training curves drawn from metrics.csv, all real PNGs
     pngs = embedded_pngs(text)
@@ -36,9 +36,9 @@ def test_single_run_report_has_header_metrics_figures_and_config(make_run):
         "<details><summary>config.json</summary><pre>{\n  &quot;model_type&quot;: &quot;vae&quot;"
         in text
     )
-    # self-contained: no scripts, no external resources
+    # self-contained: no scripts, no external resources (links only to the page's own figures)
     assert "<script" not in text.lower()
-    assert not re.search(r'(src|href)="(?!data:)', text)
+    assert not re.search(r'(src|href)="(?!data:|#)', text)
     assert not list(run.glob(".*.tmp"))
 
 
@@ -85,11 +85,11 @@ def test_several_runs_side_by_side(make_run, config, tmp_path):
     second = make_run("ae", config=config, metrics={"reconstruction": {"mse": 0.5}})
     out = build_report([first, second], tmp_path / "out" / "compare.html")
     text = out.read_text(encoding="utf-8")
-    table = text[text.index("Metrics side by side") : text.index('<section class="run">')]
+    table = text[text.index("All metrics side by side") : text.index('<section class="run">')]
     assert "<th>vae</th><th>ae</th>" in table
-    row = re.search(r"reconstruction\.mse</span></td>(.*?)</tr>", table).group(1)
+    row = re.search(r'title="reconstruction\.mse">.*?</td>(.*?)</tr>', table).group(1)
     assert re.findall(r'<td class="num">(.*?)</td>', row) == ["0.01235", "0.5"]
-    row = re.search(r"likelihood\.elbo</span></td>(.*?)</tr>", table).group(1)
+    row = re.search(r'title="likelihood\.elbo">.*?</td>(.*?)</tr>', table).group(1)
     assert re.findall(r'<td class="num">(.*?)</td>', row)[1] == "—"  # absent in the second run
     assert text.count('<section class="run">') == 2
     assert len(embedded_pngs(text)) == 6

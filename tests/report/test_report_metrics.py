@@ -98,10 +98,57 @@ def test_the_evaluation_records_render_with_notes_and_undefined_values():
     likelihood, quality = sections(metrics)
     (elbo,) = likelihood.rows
     assert elbo.label == "ELBO (lower bound) › nats"
-    assert elbo.details == [
-        "bound",
-        "k = 1",
-        "standard error over examples: 0.4",
-        "a lower bound on log p(x)",
+    assert elbo.details == ["bound", "k = 1", "± 0.4 over examples"]
+    assert elbo.note == "a lower bound on log p(x)"  # apart from the short details
+    undefined = quality.rows[0]
+    assert (undefined.value, undefined.details, undefined.note) == (
+        "—",
+        ["undefined"],
+        "no classifier",
+    )
+
+
+def test_nats_and_bits_per_dim_pair_is_one_row():
+    metrics = {
+        "likelihood": {
+            "elbo": {
+                "nats": {"value": -24.15, "unit": "nats/example", "kind": "bound", "k": 1},
+                "bits_per_dim": {"value": 0.5445, "unit": "bits/dim", "stderr": 0.0049},
+            }
+        }
+    }
+    ((row,),) = [s.rows for s in sections(metrics)]
+    assert (row.label, row.key, row.value, row.unit) == (
+        "ELBO (lower bound)",
+        "likelihood.elbo",
+        "-24.15",
+        "nats/example",
+    )
+    assert row.also == "0.5445 ± 0.0049 bits/dim"
+    assert cell_text(row) == "-24.15 nats/example (0.5445 ± 0.0049 bits/dim; bound; k = 1)"
+
+
+def test_a_quantity_with_a_list_value_is_one_row():
+    metrics = {"latent": {"kl_per_dim": {"value": [0.5, 0.25], "unit": "nats", "kind": "exact"}}}
+    ((row,),) = [s.rows for s in sections(metrics)]
+    assert (row.value, row.unit, row.details) == ("[0.5, 0.25] (2 values)", "nats", ["exact"])
+
+
+def test_a_nested_record_of_settings_is_one_row_but_a_section_is_not():
+    classifier = {
+        "dataset": "digits",
+        "feature_dim": 64,
+        "shape": [1, 8, 8],
+        "seed": 0,
+        "test_accuracy": {"value": 0.9777, "unit": "accuracy", "kind": "measured"},
+    }
+    protocol = {"data": "digits", "split": "test", "n": 359, "seed": 0, "k": 1000}
+    protocol_rows, quality_rows = [
+        s.rows for s in sections({"protocol": protocol, "quality": {"classifier": classifier}})
     ]
-    assert (quality.rows[0].value, quality.rows[0].details) == ("—", ["undefined", "no classifier"])
+    assert len(protocol_rows) == 5
+    (row,) = quality_rows
+    assert row.value == (
+        "dataset digits · feature dim 64 · shape [1, 8, 8] (3 values) · seed 0 · "
+        "test accuracy 0.9777 accuracy (measured)"
+    )

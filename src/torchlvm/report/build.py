@@ -8,7 +8,8 @@ from pathlib import Path
 
 from torchlvm._files import write_atomic
 from torchlvm.errors import ConfigError
-from torchlvm.report.html import comparison_body, page, run_body
+from torchlvm.report.comparison import comparison_body
+from torchlvm.report.html import page, run_body
 from torchlvm.report.run import collect_run
 
 REPORT_NAME = "report.html"

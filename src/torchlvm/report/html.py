@@ -1,5 +1,9 @@
 """The report's HTML: one self-contained page, inline CSS, figures as base64 PNG, no scripts.
 
+A run's report reads top to bottom as: the header (run, model, data and protocol), the headline
+card of the numbers that matter (:mod:`torchlvm.report.headline`), the figures in a grid, the
+detailed metric tables (collapsible; protocol and bookkeeping closed) and the config.
+
 Every piece of text that comes from a file passes through :func:`esc` (HTML escaping, quotes
 included) before it reaches the page; nothing is inserted raw except markup built here.
 """
@@ -9,12 +13,15 @@ from __future__ import annotations
 import base64
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-from torchlvm.report.metrics import Row, Section, cell_text, format_value, sections
-from torchlvm.report.run import RunContents
+from torchlvm.report.headline import Headline, headline, missing_headlines
+from torchlvm.report.metrics import Row, Section, format_value, sections
+from torchlvm.report.run import FigureFile, RunContents
+from torchlvm.report.style import CSS
 
 #: what each binarization protocol means (DESIGN.md, "Data")
 PROTOCOLS = {
@@ -22,53 +29,26 @@ PROTOCOLS = {
     "threshold": "pixels binarized once as x > 0.5",
     "none": "grey levels, not binarized",
 }
-
-CSS = """
-:root { --ink: #1f2430; --muted: #5f6b7a; --line: #dfe3ea; --soft: #f5f7fa;
-        --accent: #2f5d9e; --warn-bg: #fff6e0; --warn-line: #e8b949; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #fff; color: var(--ink);
-       font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-             sans-serif; }
-main { max-width: 1100px; margin: 0 auto; padding: 32px 28px 56px; }
-h1, h2, h3, h4 { line-height: 1.25; margin: 1.6em 0 0.5em; }
-h1 { font-size: 2rem; margin-top: 0.2em; }
-h2 { font-size: 1.45rem; border-bottom: 1px solid var(--line); padding-bottom: 0.25em; }
-h3 { font-size: 1.15rem; }
-h4 { font-size: 1rem; }
-.eyebrow { text-transform: uppercase; letter-spacing: 0.08em; font-size: 0.78rem;
-           color: var(--muted); margin: 0; }
-.subtitle { color: var(--muted); font-size: 1.05rem; margin: 0.2em 0 1em; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; margin: 0;
-           padding: 14px 18px; background: var(--soft); border-radius: 8px; }
-dl.facts dt { color: var(--muted); }
-dl.facts dd { margin: 0; }
-.notes { background: var(--warn-bg); border-left: 4px solid var(--warn-line);
-         padding: 10px 18px; border-radius: 4px; margin: 1.4em 0; }
-.notes h3, .notes h4 { margin: 0.3em 0; font-size: 1rem; }
-.notes ul { margin: 0.3em 0 0.4em; padding-left: 1.2em; }
-table.metrics { table-layout: fixed; }
-table { border-collapse: collapse; width: 100%; margin: 0.4em 0 1.2em; font-size: 0.94rem; }
-th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line);
-         vertical-align: top; }
-thead th { background: var(--soft); font-weight: 600; border-bottom: 2px solid var(--line); }
-td.num { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
-td.details, td.unit { color: var(--muted); }
-tr.group th { background: #eef2f8; color: var(--accent); font-weight: 600; }
-code, pre, .key { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
-.key { color: var(--muted); font-size: 0.8em; margin-left: 0.4em; }
-figure { margin: 1.2em 0 2em; text-align: center; }
-figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
-figcaption { color: var(--muted); font-size: 0.92rem; margin: 0.5em auto 0; max-width: 820px;
-             text-align: left; }
-figcaption b { color: var(--ink); }
-details { background: var(--soft); border-radius: 8px; padding: 8px 14px; }
-summary { cursor: pointer; font-weight: 600; }
-pre { overflow-x: auto; font-size: 0.85rem; line-height: 1.45; margin: 0.6em 0 0.2em; }
-section.run { margin-top: 3em; }
-footer { margin-top: 3em; color: var(--muted); font-size: 0.85rem;
-         border-top: 1px solid var(--line); padding-top: 0.8em; }
-"""
+#: metric sections about how the evaluation ran rather than how good the model is: shown closed
+BOOKKEEPING = ("protocol", "model", "seconds", "figures", "meta")
+#: figures that are grids of images (enlarged with square pixels)
+IMAGE_FIGURES = (
+    "samples",
+    "conditional",
+    "reconstructions",
+    "traversals",
+    "interpolation",
+    "manifold",
+    "imputation",
+)
+#: width / height from which a figure spans both columns of the grid
+WIDE = 2.0
+#: characters from which a text value is shown across the value and details columns
+PROSE = 40
+#: training settings shown in the header, in order (the rest is in config.json)
+TRAINING_FACTS = ("objective", "k", "beta", "warmup_epochs", "free_bits")
+#: their values that change nothing, left out of the header
+TRAINING_NO_OP = {"k": 1, "beta": 1, "warmup_epochs": 0, "free_bits": 0}
 
 
 def esc(value: Any) -> str:
@@ -86,8 +66,8 @@ def page(title: str, body: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         f"{body}\n<footer>Written by torchlvm {esc(__version__)} on {stamp}. "
-        "Self-contained: figures are embedded, nothing is fetched.</footer>\n"
-        "</main>\n</body>\n</html>\n"
+        "Self-contained: figures are embedded, nothing is fetched. Click a figure to enlarge "
+        "it.</footer>\n</main>\n</body>\n</html>\n"
     )
 
 
@@ -95,6 +75,30 @@ def _get(mapping: Any, *keys: str) -> Any:
     for key in keys:
         mapping = mapping.get(key) if isinstance(mapping, dict) else None
     return mapping
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def training_text(training: dict[str, Any]) -> str:
+    """``objective elbo · 40 epochs · batch 128 · lr 0.001``: the settings that tell runs apart.
+
+    Settings at their no-op value (k 1, β 1, no warm-up, no free bits) are left out; a section
+    with none of the known keys is shown whole.
+    """
+    parts = []
+    for key in TRAINING_FACTS:
+        value = training.get(key)
+        if value is not None and _scalar(value) and value != TRAINING_NO_OP.get(key):
+            parts.append(f"{key} {format_value(value)}")
+    for key, form in (("max_epochs", "{} epochs"), ("batch_size", "batch {}"), ("lr", "lr {}")):
+        value = training.get(key)
+        if value is not None and _scalar(value):
+            parts.append(form.format(format_value(value)))
+    if not parts:
+        parts = [f"{k} {format_value(v)}" for k, v in training.items() if _scalar(v)]
+    return " · ".join(parts)
 
 
 def facts(config: Any) -> list[tuple[str, str]]:
@@ -117,19 +121,30 @@ def facts(config: Any) -> list[tuple[str, str]]:
         if protocol is not None:
             meaning = PROTOCOLS.get(str(protocol))
             out.append(("protocol", f"{protocol}: {meaning}" if meaning else str(protocol)))
-        for key in ("condition", "seed"):
-            if data.get(key) is not None:
-                out.append((f"data {key}", format_value(data[key])))
+        if data.get("condition") not in (None, "none"):
+            out.append(("data condition", format_value(data["condition"])))
+        if data.get("seed") is not None:
+            out.append(("data seed", format_value(data["seed"])))
     training = _get(config, "training")
     if isinstance(training, dict):
-        scalars = [f"{k} {format_value(v)}" for k, v in training.items() if _scalar(v)]
-        if scalars:
-            out.append(("training", " · ".join(scalars)))
+        text = training_text(training)
+        if text:
+            out.append(("training", text))
     return out
 
 
-def _scalar(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
+def evaluation_fact(metrics: Any) -> tuple[str, str] | None:
+    """``("evaluation", "test split, n = 359, k = 1000, seed 0")`` from metrics.json's protocol."""
+    protocol = _get(metrics, "protocol")
+    if not isinstance(protocol, dict):
+        return None
+    parts = []
+    if _scalar(protocol.get("split")) and protocol.get("split") is not None:
+        parts.append(f"{format_value(protocol['split'])} split")
+    for key, form in (("n", "n = {}"), ("k", "k = {}"), ("seed", "seed {}")):
+        if _scalar(protocol.get(key)) and protocol.get(key) is not None:
+            parts.append(form.format(format_value(protocol[key])))
+    return ("evaluation", ", ".join(parts)) if parts else None
 
 
 def subtitle(config: Any) -> str:
@@ -140,8 +155,12 @@ def subtitle(config: Any) -> str:
     return " · ".join(str(p) for p in parts if p is not None)
 
 
-def facts_html(config: Any) -> str:
-    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts(config))
+def facts_html(config: Any, metrics: Any = None) -> str:
+    pairs = facts(config)
+    evaluation = evaluation_fact(metrics)
+    if evaluation is not None:
+        pairs.append(evaluation)
+    items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in pairs)
     return f'<dl class="facts">{items}</dl>'
 
 
@@ -152,45 +171,160 @@ def notes_html(notes: Sequence[str], level: int) -> str:
     return f'<div class="notes"><h{level}>Not in this report</h{level}><ul>{items}</ul></div>'
 
 
-def _row_html(row: Row) -> str:
-    key = f'<span class="key">{esc(row.key)}</span>' if row.path else ""
+# ------------------------------------------------------------------------------ headline
+
+
+def value_html(value: str) -> str:
+    """``−23.65 ± 0.002`` with the standard error set smaller."""
+    number, sep, error = value.partition(" ± ")
+    return esc(number) + (f'<span class="pm"> ± {esc(error)}</span>' if sep else "")
+
+
+def grid_html(grid: Sequence[Sequence[str]]) -> str:
+    """A headline's small table: the first row is the header."""
+    if not grid:
+        return ""
+    head = "".join(f"<th>{esc(c)}</th>" for c in grid[0])
+    cells = ("".join(f"<td>{esc(c)}</td>" for c in row) for row in grid[1:])
+    body = "".join(f"<tr>{row}</tr>" for row in cells)
+    return f'<table class="mini"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def card_html(card: Headline) -> str:
+    title = f' title="{esc(card.title)}"' if card.title else ""
+    value = (
+        grid_html(card.grid) if card.grid else f'<div class="value">{value_html(card.value)}</div>'
+    )
+    note = f'<div class="note">{esc(card.note)}</div>' if card.note else ""
+    wide = " wide" if card.grid and len(card.grid[0]) > 2 else ""
     return (
-        f'<tr><td>{esc(row.label)}{key}</td><td class="num">{esc(row.value)}</td>'
-        f'<td class="unit">{esc(row.unit)}</td>'
-        f'<td class="details">{esc("; ".join(row.details))}</td></tr>'
+        f'<div class="card{wide}" data-key="{esc(card.key)}"{title}>'
+        f'<div class="label">{esc(card.label)}</div>{value}'
+        f'<div class="unit">{esc(card.unit)}</div>{note}</div>'
+    )
+
+
+def headline_html(metrics: Any) -> str:
+    """The headline cards, and a line naming the core numbers the metrics do not hold."""
+    if metrics is None:
+        return ""
+    cards = headline(metrics)
+    missing = missing_headlines(metrics, cards)
+    line = (
+        f'<p class="missing">Not in metrics.json: {esc(", ".join(missing))}.</p>' if missing else ""
+    )
+    body = f'<div class="cards">{"".join(card_html(c) for c in cards)}</div>' if cards else ""
+    return f'<section class="headline">{body}{line}</section>'
+
+
+# ------------------------------------------------------------------------------- figures
+
+
+def _stem(figure: FigureFile) -> str:
+    return Path(figure.name).stem
+
+
+def _is_wide(figure: FigureFile) -> bool:
+    return figure.width >= WIDE * figure.height
+
+
+def packed(figures: Sequence[FigureFile]) -> list[FigureFile]:
+    """The figures in reading order for a two-column grid: a wide one waits for a half row.
+
+    A wide figure that arrives while a narrow one sits alone in its row is shown after the
+    next narrow figure, so the grid has no holes; the order is otherwise kept.
+    """
+    out: list[FigureFile] = []
+    waiting: list[FigureFile] = []
+    half_row = False
+    for figure in figures:
+        if _is_wide(figure):
+            (waiting if half_row else out).append(figure)
+            continue
+        out.append(figure)
+        half_row = not half_row
+        if not half_row:
+            out += waiting
+            waiting = []
+    return out + waiting
+
+
+def figure_html(figure: FigureFile, number: int, anchor: str, back: str) -> str:
+    """One figure; clicking it opens it full-window (CSS ``:target``), × goes back."""
+    data = base64.b64encode(figure.png).decode("ascii")
+    classes = "fig wide" if _is_wide(figure) else "fig"
+    pixels = ' class="pixels"' if _stem(figure) in IMAGE_FIGURES else ""
+    return (
+        f'<figure class="{classes}" id="{anchor}">'
+        f'<a class="zoom" href="#{anchor}"><img{pixels} src="data:image/png;base64,{data}" '
+        f'width="{figure.width}" height="{figure.height}" alt="{esc(figure.caption)}"></a>'
+        f'<figcaption><span class="short">{esc(_stem(figure).replace("_", " "))}</span>'
+        f'<span class="long"><b>Figure {number}.</b> {esc(figure.caption)} '
+        f'<span class="key">{esc(figure.name)}</span></span></figcaption>'
+        f'<a class="close" href="#{back}" title="close">×</a></figure>'
+    )
+
+
+def figures_html(run: RunContents, anchor: str = "figures", thumbs: bool = False) -> str:
+    """The run's figures as a grid (or a row of thumbnails), each one click to enlarge."""
+    if not run.figures:
+        return "<p>No figures.</p>"
+    order = list(run.figures) if thumbs else packed(run.figures)
+    parts = [figure_html(fig, i, f"{anchor}-{i}", anchor) for i, fig in enumerate(order, 1)]
+    return f'<div class="{"thumbs" if thumbs else "figs"}">{"".join(parts)}</div>'
+
+
+# ------------------------------------------------------------------------ metric tables
+
+
+def _is_prose(row: Row) -> bool:
+    """A row that is a sentence or a long list rather than a number: it spans two columns."""
+    return not (row.unit or row.details or row.also or row.note) and len(row.value) > PROSE
+
+
+def _row_html(row: Row) -> str:
+    """A metric row; its key path in metrics.json is the label's hover title."""
+    label = f'<td title="{esc(row.key)}">{esc(row.label)}</td>'
+    if _is_prose(row):
+        return f'<tr>{label}<td class="prose" colspan="2">{esc(row.value)}</td></tr>'
+    unit = f' <span class="unit">{esc(row.unit)}</span>' if row.unit else ""
+    also = f'<span class="also">{esc(row.also)}</span>' if row.also else ""
+    note = f'<span class="note" title="{esc(row.note)}">{esc(row.note)}</span>' if row.note else ""
+    return (
+        f'<tr>{label}<td class="num">{esc(row.value)}{unit}{also}</td>'
+        f'<td class="details">{esc(" · ".join(row.details))}{note}</td></tr>'
     )
 
 
 def section_table(section: Section) -> str:
     rows = "".join(_row_html(r) for r in section.rows)
     return (
-        '<table class="metrics"><colgroup><col style="width:42%"><col style="width:18%">'
-        '<col style="width:15%"><col style="width:25%"></colgroup>'
-        "<thead><tr><th>metric</th><th>value</th><th>unit</th><th>what it is</th>"
+        '<table class="metrics"><colgroup><col style="width:30%"><col style="width:28%">'
+        '<col style="width:42%"></colgroup>'
+        "<thead><tr><th>metric</th><th>value</th><th>what it is</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
     )
 
 
+def section_html(section: Section, level: int) -> str:
+    opened = "" if section.key in BOOKKEEPING else " open"
+    count = f"{len(section.rows)} row{'s' if len(section.rows) != 1 else ''}"
+    return (
+        f'<details class="section" data-section="{esc(section.key)}"{opened}>'
+        f"<summary><h{level}>{esc(section.title)}</h{level}>"
+        f'<span class="count">{count}</span></summary>{section_table(section)}</details>'
+    )
+
+
 def metrics_html(metrics: Any, level: int) -> str:
+    """Every metric, a collapsible table per section: results open, bookkeeping closed last."""
     if metrics is None:
         return "<p>No metrics yet (see above).</p>"
-    parts = [f"<h{level}>{esc(s.title)}</h{level}>{section_table(s)}" for s in sections(metrics)]
-    return "".join(parts) or "<p>metrics.json is empty.</p>"
-
-
-def figures_html(run: RunContents) -> str:
-    if not run.figures:
-        return "<p>No figures.</p>"
-    parts = []
-    for i, fig in enumerate(run.figures, 1):
-        data = base64.b64encode(fig.png).decode("ascii")
-        parts.append(
-            f'<figure><img src="data:image/png;base64,{data}" width="{fig.width}" '
-            f'height="{fig.height}" alt="{esc(fig.caption)}">'
-            f"<figcaption><b>Figure {i}.</b> {esc(fig.caption)} "
-            f'<span class="key">{esc(fig.name)}</span></figcaption></figure>'
-        )
-    return "".join(parts)
+    found = sections(metrics)
+    ordered = [s for s in found if s.key not in BOOKKEEPING] + [
+        s for s in found if s.key in BOOKKEEPING
+    ]
+    return "".join(section_html(s, level) for s in ordered) or "<p>metrics.json is empty.</p>"
 
 
 def config_html(config: Any) -> str:
@@ -198,75 +332,21 @@ def config_html(config: Any) -> str:
     return f"<details><summary>config.json</summary><pre>{esc(text)}</pre></details>"
 
 
-def run_body(run: RunContents, level: int = 1) -> str:
-    """The report of one run; ``level`` is the heading level of its title."""
-    h, h2, h3 = level, level + 1, level + 2
+def run_header(run: RunContents, level: int, eyebrow: str = "torchlvm run report") -> str:
+    eyebrow_html = f'<p class="eyebrow">{esc(eyebrow)}</p>' if eyebrow else ""
     return (
-        f'<p class="eyebrow">torchlvm run report</p><h{h}>{esc(run.name)}</h{h}>'
+        f"<header>{eyebrow_html}<h{level}>{esc(run.name)}</h{level}>"
         f'<p class="subtitle">{esc(subtitle(run.config))} · <code>{esc(run.folder)}</code></p>'
-        f"{facts_html(run.config)}{notes_html(run.notes, h3)}"
-        f"<h{h2}>Metrics</h{h2}>{metrics_html(run.metrics, h3)}"
-        f"<h{h2}>Figures</h{h2}>{figures_html(run)}"
-        f"<h{h2}>Configuration</h{h2}>{config_html(run.config)}"
+        f"{facts_html(run.config, run.metrics)}</header>"
     )
 
 
-def _column_names(runs: Sequence[RunContents]) -> list[str]:
-    names = [run.name for run in runs]
-    return [str(r.folder) if names.count(r.name) > 1 else r.name for r in runs]
-
-
-def comparison_table(runs: Sequence[RunContents]) -> str:
-    """Metrics side by side: a row per metric (grouped by section), a column per run."""
-    header = "".join(f"<th>{esc(n)}</th>" for n in _column_names(runs))
-    lines = [f"<table><thead><tr><th>metric</th>{header}</tr></thead><tbody>"]
-    about = [dict(facts(run.config)) for run in runs]
-    for info, run in zip(about, runs, strict=True):
-        info["metrics.json"] = "present" if run.metrics is not None else "missing (see below)"
-    labels = _ordered(label for f in about for label in f)
-    lines.append(_group_row("Run", len(runs)))
-    for label in labels:
-        cells = "".join(f"<td>{esc(f.get(label, '—'))}</td>" for f in about)
-        lines.append(f"<tr><td>{esc(label)}</td>{cells}</tr>")
-    tables = [_by_section(run.metrics) for run in runs]
-    for title in _ordered(t for table in tables for t in table):
-        lines.append(_group_row(title, len(runs)))
-        keys = _ordered(k for table in tables for k in table.get(title, {}))
-        for key in keys:
-            found = [table.get(title, {}).get(key) for table in tables]
-            label = next(row.label for row in found if row is not None)
-            cells = "".join(
-                f'<td class="num">{esc(cell_text(row)) if row else "—"}</td>' for row in found
-            )
-            lines.append(
-                f'<tr><td>{esc(label)}<span class="key">{esc(key)}</span></td>{cells}</tr>'
-            )
-    lines.append("</tbody></table>")
-    return "".join(lines)
-
-
-def _by_section(metrics: Any) -> dict[str, dict[str, Row]]:
-    if metrics is None:
-        return {}
-    return {s.title: {row.key: row for row in s.rows} for s in sections(metrics)}
-
-
-def _group_row(title: str, columns: int) -> str:
-    return f'<tr class="group"><th colspan="{columns + 1}">{esc(title)}</th></tr>'
-
-
-def _ordered(items: Iterable[str]) -> list[str]:
-    """Distinct items in order of first appearance."""
-    return list(dict.fromkeys(items))
-
-
-def comparison_body(runs: Sequence[RunContents]) -> str:
-    """The report of several runs: the side-by-side table, then each run in full."""
-    names = ", ".join(_column_names(runs))
-    parts = [
-        f'<p class="eyebrow">torchlvm comparison report</p><h1>{len(runs)} runs compared</h1>'
-        f'<p class="subtitle">{esc(names)}</p><h2>Metrics side by side</h2>'
-        f"{comparison_table(runs)}"
-    ]
-    parts += [f'<section class="run">{run_body(run, level=2)}</section>' for run in runs]
-    return "".join(parts)
+def run_body(run: RunContents, level: int = 1) -> str:
+    """The report of one run; ``level`` is the heading level of its title."""
+    h2, h3 = level + 1, level + 2
+    return (
+        f"{run_header(run, level)}{headline_html(run.metrics)}{notes_html(run.notes, h3)}"
+        f'<h{h2} id="figures">Figures</h{h2}>{figures_html(run)}'
+        f"<h{h2}>Detailed metrics</h{h2}>{metrics_html(run.metrics, h3)}"
+        f"<h{h2}>Configuration</h{h2}>{config_html(run.config)}"
+    )

@@ -2,8 +2,9 @@
 
 The evaluation writes a nested dict of sections (``{"likelihood": {...}, ...}``). A value that is
 a dict with a ``"value"`` key is a *quantity*: its ``unit``, ``kind`` (bound or estimate), ``k``,
-``stderr``, ``ess`` and any other keys are shown beside the number. Other dicts nest; lists of
-numbers are shortened; everything else is shown as text. Nothing here raises on odd input.
+``stderr``, ``ess`` and any other keys are shown beside the number, its ``note`` apart from them.
+A ``{"nats": q, "bits_per_dim": q}`` pair becomes one row. Other dicts nest; lists of numbers
+are shortened; everything else is shown as text. Nothing here raises on odd input.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ LABELS = {
     "bits_per_dim": "bits per dimension",
     "fid": "Fréchet distance",
     "frechet_distance": "Fréchet distance",
+    "frechet": "Fréchet distance, samples vs real",
+    "frechet_real_reference": "Fréchet distance, real vs real (the floor)",
+    "frechet_fitted_codes": "Fréchet distance, decoder on fitted codes",
+    "conditional_accuracy": "conditional accuracy",
+    "mse_per_example": "squared error per example",
+    "mse_per_pixel": "squared error per pixel",
+    "latent_dim": "latent dimensions",
     "auroc": "AUROC",
     "auprc": "AUPRC",
     "ess": "effective sample size",
@@ -68,17 +76,25 @@ LABELS = {
 LIST_PREVIEW = 10
 #: nesting below which a value is shown as compact JSON
 MAX_DEPTH = 6
+#: entries from which a nested dict of plain settings is shown as one row
+RECORD_KEYS = 5
 
 
 @dataclass
 class Row:
-    """One metric: its path of keys, a label, and its value, unit and details as text."""
+    """One metric: its path of keys, a label, and its value, unit, details and note as text.
+
+    ``details`` are short (kind, k, ESS, ...); ``note`` is the metric's sentence about itself;
+    ``also`` is the same value in a second unit (bits/dim beside nats).
+    """
 
     path: tuple[str, ...]
     label: str
     value: str
     unit: str = ""
     details: list[str] = field(default_factory=list)
+    note: str = ""
+    also: str = ""
 
     @property
     def key(self) -> str:
@@ -133,13 +149,18 @@ def label_for(key: str) -> str:
 
 
 def is_quantity(x: Any) -> bool:
-    """A dict with a scalar ``"value"``: ``{"value": -93.4, "unit": "nats", "stderr": 0.1}``."""
-    return isinstance(x, dict) and "value" in x and not isinstance(x["value"], (dict, list))
+    """A dict with a scalar (or list of numbers) ``"value"``: ``{"value": -93.4, "unit": ...}``."""
+    if not isinstance(x, dict) or "value" not in x:
+        return False
+    value = x["value"]
+    if isinstance(value, list):
+        return all(_is_number(v) for v in value)
+    return not isinstance(value, dict)
 
 
 def quantity_row(path: tuple[str, ...], q: dict[str, Any]) -> Row:
     """A row for a quantity dict: ``value ± stderr``, the unit, and every other key as details."""
-    value = format_number(q["value"])
+    value = format_value(q["value"])
     if _is_number(q.get("stderr")):
         value += f" ± {format_number(q['stderr'])}"
     details = []
@@ -151,19 +172,74 @@ def quantity_row(path: tuple[str, ...], q: dict[str, Any]) -> Row:
     if "ess" in q:
         details.append(f"ESS {format_value(q['ess'])}")
     for key, extra in q.items():
-        shown = key in ("value", "unit", "kind", "k", "num_samples", "ess")
-        if key == "note":
-            details.append(format_value(extra))
+        shown = key in ("value", "unit", "kind", "k", "num_samples", "ess", "note")
+        if key == "data_stderr" and _is_number(extra):
+            details.append(f"± {format_number(extra)} over examples")
         elif not shown and not (key == "stderr" and _is_number(extra)):
             details.append(f"{label_for(str(key))}: {format_value(extra)}")
     unit = q.get("unit")
-    return Row(path, label_for(path[-1]), value, "" if unit is None else str(unit), details)
+    note = format_value(q["note"]) if "note" in q else ""
+    return Row(path, label_for(path[-1]), value, "" if unit is None else str(unit), details, note)
+
+
+def _is_pair(x: Any) -> bool:
+    """``{"nats": quantity, "bits_per_dim": quantity}`` and nothing else."""
+    return (
+        isinstance(x, dict)
+        and set(x) == {"nats", "bits_per_dim"}
+        and all(is_quantity(v) for v in x.values())
+    )
+
+
+def pair_row(path: tuple[str, ...], pair: dict[str, Any]) -> Row:
+    """One row for a value in nats with its bits/dim twin beside it."""
+    row = quantity_row(path, pair["nats"])
+    bits = pair["bits_per_dim"]
+    also = format_number(bits["value"])
+    if _is_number(bits.get("stderr")):
+        also += f" ± {format_number(bits['stderr'])}"
+    row.also = f"{also} {bits.get('unit', 'bits/dim')}"
+    return row
+
+
+def _is_record(x: Any) -> bool:
+    """A dict of at least RECORD_KEYS plain entries (scalars, number lists, scalar quantities)."""
+
+    def plain(v: Any) -> bool:
+        if isinstance(v, list):
+            return all(_is_number(e) for e in v)
+        if isinstance(v, dict):  # a bare quantity: value, unit and kind only
+            return is_quantity(v) and set(v) <= {"value", "unit", "kind"}
+        return True
+
+    return isinstance(x, dict) and len(x) >= RECORD_KEYS and all(plain(v) for v in x.values())
+
+
+def record_row(path: tuple[str, ...], record: dict[str, Any]) -> Row:
+    """One row ``key value · key value · ...`` for a nested record of settings."""
+
+    def text(v: Any) -> str:
+        if not is_quantity(v):
+            return format_value(v)
+        text = format_value(v["value"])
+        text += f" {v['unit']}" if v.get("unit") is not None else ""
+        return text + (f" ({v['kind']})" if v.get("kind") is not None else "")
+
+    value = " · ".join(f"{label_for(str(k))} {text(v)}" for k, v in record.items())
+    return Row(path, label_for(path[-1]), value)
 
 
 def rows_of(value: Any, path: tuple[str, ...] = ()) -> Iterator[Row]:
-    """Flatten a JSON value into rows; nested dicts add to the path."""
+    """Flatten a JSON value into rows; nested dicts add to the path.
+
+    A nested record of settings (below a section, all entries plain) becomes one row.
+    """
     if is_quantity(value):
         yield quantity_row(path, value)
+    elif _is_pair(value) and path:
+        yield pair_row(path, value)
+    elif _is_record(value) and len(path) >= 2:
+        yield record_row(path, value)
     elif isinstance(value, dict) and value and len(path) < MAX_DEPTH:
         for key, child in value.items():
             yield from rows_of(child, (*path, str(key)))
@@ -198,6 +274,7 @@ def sections(metrics: Any) -> list[Section]:
 
 
 def cell_text(row: Row) -> str:
-    """A compact one-cell text for the side-by-side table: value, unit and details."""
+    """A compact one-cell text for the side-by-side table: value, unit, second unit, details."""
     text = row.value + (f" {row.unit}" if row.unit else "")
-    return text + (f" ({'; '.join(row.details)})" if row.details else "")
+    details = ([row.also] if row.also else []) + row.details
+    return text + (f" ({'; '.join(details)})" if details else "")

@@ -17,33 +17,20 @@ from torchlvm.errors import RunDirectoryError, TorchLVMError
 from torchlvm.io import read_config
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: how metrics.json's ``figures.skipped`` marks a figure that does not exist for the model
+NOT_APPLICABLE = "does not apply to this model"
 
-#: figure file stem → caption, in the order the report shows them
+#: figure file stem → caption, in the order the report shows them: what the model makes first,
+#: then what it does with data, then how it trained
 FIGURE_CAPTIONS: dict[str, str] = {
-    "training_curves": (
-        "Training curves: ELBO, reconstruction log-likelihood and KL per epoch, in nats per "
-        "example, for the training (solid) and validation (dashed) data."
-    ),
     "samples": (
         "Samples from the model: latent codes drawn from the prior z ~ p(z), shown as the "
         "decoder's mean E[x | z]."
     ),
+    "conditional": "Conditional samples: one row per condition c, with z ~ p(z | c).",
     "reconstructions": (
         "Test inputs and their reconstructions: the decoder's mean at the posterior mean of "
         "q(z | x)."
-    ),
-    "conditional": "Conditional samples: one row per condition c, with z ~ p(z | c).",
-    "imputation": (
-        "Imputation: the observed part of each image (missing pixels hatched), the model's "
-        "completion, and the true image."
-    ),
-    "latent_scatter": (
-        "Posterior means of test data coloured by class: the coordinates themselves for a 2-D "
-        "latent space, otherwise their first two principal components."
-    ),
-    "kl_per_dimension": (
-        "KL(q(zᵢ | x) ‖ p(zᵢ)) per latent dimension, averaged over test data: where the rate is "
-        "spent. Dimensions near zero carry no information about x."
     ),
     "traversals": (
         "Latent traversals: each row sweeps one latent dimension over the values below while "
@@ -53,7 +40,23 @@ FIGURE_CAPTIONS: dict[str, str] = {
         "Interpolation: decodings along the straight line between the latent codes of two test "
         "inputs."
     ),
+    "latent_scatter": (
+        "Posterior means of test data coloured by class: the coordinates themselves for a 2-D "
+        "latent space, otherwise their first two principal components."
+    ),
     "manifold": "The learned 2-D manifold: decodings of a regular grid of latent codes.",
+    "imputation": (
+        "Imputation: the observed part of each image (missing pixels hatched), the model's "
+        "completion, and the true image."
+    ),
+    "training_curves": (
+        "Training curves: ELBO, reconstruction log-likelihood and KL per epoch, in nats per "
+        "example, for the training (solid) and validation (dashed) data."
+    ),
+    "kl_per_dimension": (
+        "KL(q(zᵢ | x) ‖ p(zᵢ)) per latent dimension, averaged over test data: where the rate is "
+        "spent. Dimensions near zero carry no information about x."
+    ),
     "gaps": (
         "Inference gaps (Cremer et al. 2018), nats per example: log p(x) − ELBO(q_enc) split "
         "into the approximation gap log p(x) − ELBO(q*) and the amortization gap "
@@ -96,16 +99,43 @@ def png_size(data: bytes) -> tuple[int, int] | None:
     return (width, height) if width > 0 and height > 0 else None
 
 
-def expected_figures(config: Any) -> list[str]:
-    """Figures a complete evaluation of this kind of model draws (their file stems)."""
-    model = config.get("model") if isinstance(config, dict) else None
-    model_type = str(config.get("model_type", "")) if isinstance(config, dict) else ""
-    names = ["training_curves", "samples", "reconstructions", "latent_scatter"]
-    if model_type == "cvae":
-        names.append("conditional")
+def expected_figures(config: Any, metrics: Any = None) -> list[str]:
+    """Figures a complete evaluation of this kind of model draws (their file stems).
+
+    What the model makes depends on its condition: prior samples without one, a grid per class
+    with labels, imputation panels with a mask. Figures that ``metrics.json`` records as not
+    applying to the model are not expected.
+    """
+    config = config if isinstance(config, dict) else {}
+    model = config.get("model")
+    data = config.get("data")
+    condition = str(data.get("condition") or "none") if isinstance(data, dict) else "none"
+    made = {"none": "samples", "label": "conditional"}.get(condition, "imputation")
+    if str(config.get("model_type", "")) != "cvae":
+        made = "samples"
+    names = ["training_curves", made, "reconstructions", "latent_scatter"]
+    if str(config.get("model_type", "")) == "ppca":  # fitted in closed form or by EM: no epochs
+        names.remove("training_curves")
     if isinstance(model, dict) and model.get("latent_dim") == 2:
         names.append("manifold")
-    return names
+    skipped = _skipped(metrics)
+    return [name for name in names if skipped.get(name) != NOT_APPLICABLE]
+
+
+def _skipped(metrics: Any) -> dict[str, Any]:
+    """metrics.json's ``figures.skipped``: figure stem → why it was not drawn."""
+    figures = metrics.get("figures") if isinstance(metrics, dict) else None
+    skipped = figures.get("skipped") if isinstance(figures, dict) else None
+    return skipped if isinstance(skipped, dict) else {}
+
+
+def _failed_notes(metrics: Any, present: set[str]) -> list[str]:
+    """Figures the evaluation tried to draw and could not (and that are absent), with why."""
+    return [
+        f"figures/{name}.png was not drawn: {reason}"
+        for name, reason in _skipped(metrics).items()
+        if reason != NOT_APPLICABLE and name not in present
+    ]
 
 
 def _read_metrics(folder: Path, notes: list[str]) -> Any:
@@ -129,10 +159,16 @@ def _figure(name: str, data: bytes, notes: list[str]) -> FigureFile | None:
     return FigureFile(name, caption, data, *size)
 
 
+def _figure_order(figure: FigureFile) -> tuple[int, str]:
+    """Known figures in the order of FIGURE_CAPTIONS, then the others by file name."""
+    drawn = figure.name.startswith("training curves")  # from metrics.csv, see _curves_from_csv
+    stem = "training_curves" if drawn else Path(figure.name).stem
+    order = list(FIGURE_CAPTIONS)
+    return (order.index(stem) if stem in order else len(order), figure.name)
+
+
 def _read_figures(folder: Path, notes: list[str]) -> list[FigureFile]:
     paths = sorted((folder / "figures").glob("*.png")) if (folder / "figures").is_dir() else []
-    order = {stem: i for i, stem in enumerate(FIGURE_CAPTIONS)}
-    paths.sort(key=lambda p: (order.get(p.stem, len(order)), p.name))
     figures = []
     for path in paths:
         try:
@@ -142,7 +178,7 @@ def _read_figures(folder: Path, notes: list[str]) -> list[FigureFile]:
             continue
         if figure is not None:
             figures.append(figure)
-    return figures
+    return sorted(figures, key=_figure_order)
 
 
 def _curves_from_csv(folder: Path, notes: list[str]) -> FigureFile | None:
@@ -182,14 +218,18 @@ def collect_run(folder: str | Path) -> RunContents:
     run.metrics = _read_metrics(folder, run.notes)
     run.figures = _read_figures(folder, run.notes)
     stems = {Path(f.name).stem for f in run.figures}
-    if "training_curves" not in stems:
+    expected = expected_figures(run.config, run.metrics)
+    wanted = "training_curves" in expected or (folder / "metrics.csv").is_file()
+    if "training_curves" not in stems and wanted:
         curves = _curves_from_csv(folder, run.notes)
         if curves is not None:
-            run.figures.insert(0, curves)
+            run.figures.append(curves)
+            run.figures.sort(key=_figure_order)
             stems.add("training_curves")
+    run.notes += _failed_notes(run.metrics, stems)
     missing = [  # the training curves have a note of their own
         f"figures/{stem}.png"
-        for stem in expected_figures(run.config)
+        for stem in expected
         if stem not in stems and stem != "training_curves"
     ]
     if missing:

@@ -1,0 +1,140 @@
+"""The report of several runs: headline numbers side by side, then each run in brief.
+
+The page opens with a table whose columns are the runs and whose rows are the headline numbers
+(:mod:`torchlvm.report.headline`) and the runs' settings; every metric side by side follows in a
+closed block; then a section per run with its notes, a row of figure thumbnails (click to
+enlarge), its detailed metrics and config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from torchlvm.report.headline import HEADLINE_LABELS, Headline, headline
+from torchlvm.report.html import (
+    config_html,
+    esc,
+    facts,
+    figures_html,
+    grid_html,
+    metrics_html,
+    notes_html,
+    run_header,
+    subtitle,
+    value_html,
+)
+from torchlvm.report.metrics import Row, cell_text, sections
+from torchlvm.report.run import RunContents
+
+#: run facts shown under the headline numbers (the rest is in the full table)
+SETUP_FACTS = ("model", "latent dimensions", "data", "protocol", "training")
+
+
+def column_names(runs: Sequence[RunContents]) -> list[str]:
+    names = [run.name for run in runs]
+    return [str(r.folder) if names.count(r.name) > 1 else r.name for r in runs]
+
+
+def _ordered(items: Iterable[str]) -> list[str]:
+    """Distinct items in order of first appearance."""
+    return list(dict.fromkeys(items))
+
+
+def _group_row(title: str, columns: int) -> str:
+    return f'<tr class="group"><th colspan="{columns + 1}">{esc(title)}</th></tr>'
+
+
+def _headline_cell(card: Headline | None, generic: str) -> str:
+    if card is None:
+        return "<td>—</td>"
+    body = grid_html(card.grid) if card.grid else f'<span class="v">{value_html(card.value)}</span>'
+    unit = f' <span class="unit">{esc(card.unit)}</span>' if card.unit else ""
+    what = [card.label] if card.label not in generic else []
+    note = " · ".join(what + ([card.note] if card.note else []))
+    note_html = f'<div class="note">{esc(note)}</div>' if note else ""
+    title = f' title="{esc(card.title)}"' if card.title else ""
+    return f'<td data-key="{esc(card.key)}"{title}>{body}{unit}{note_html}</td>'
+
+
+def headline_table(runs: Sequence[RunContents]) -> str:
+    """The headline numbers side by side: a row per number, a column per run, then settings."""
+    header = "".join(
+        f'<th class="run">{esc(name)}<span class="sub">{esc(subtitle(run.config))}</span></th>'
+        for name, run in zip(column_names(runs), runs, strict=True)
+    )
+    cards = [{card.key: card for card in headline(run.metrics)} for run in runs]
+    lines = [f'<table class="side"><thead><tr><th></th>{header}</tr></thead><tbody>']
+    for key, label in HEADLINE_LABELS.items():
+        if not any(key in found for found in cards):
+            continue
+        cells = "".join(_headline_cell(found.get(key), label) for found in cards)
+        lines.append(f'<tr><td class="label">{esc(label)}</td>{cells}</tr>')
+    if all(run.metrics is None for run in runs):
+        lines.append(_group_row("No run has metrics.json (see each run below)", len(runs)))
+    about = [dict(facts(run.config)) for run in runs]
+    lines.append(_group_row("Setup", len(runs)))
+    for label in SETUP_FACTS:
+        if any(label in info for info in about):
+            cells = "".join(f"<td>{esc(info.get(label, '—'))}</td>" for info in about)
+            lines.append(f'<tr><td class="label">{esc(label)}</td>{cells}</tr>')
+    lines.append("</tbody></table>")
+    return "".join(lines)
+
+
+def _by_section(metrics: Any) -> dict[str, dict[str, Row]]:
+    if metrics is None:
+        return {}
+    return {s.title: {row.key: row for row in s.rows} for s in sections(metrics)}
+
+
+def comparison_table(runs: Sequence[RunContents]) -> str:
+    """Every metric side by side: a row per metric (grouped by section), a column per run."""
+    header = "".join(f"<th>{esc(n)}</th>" for n in column_names(runs))
+    lines = [f"<table><thead><tr><th>metric</th>{header}</tr></thead><tbody>"]
+    about = [dict(facts(run.config)) for run in runs]
+    for info, run in zip(about, runs, strict=True):
+        info["metrics.json"] = "present" if run.metrics is not None else "missing (see below)"
+    lines.append(_group_row("Run", len(runs)))
+    for label in _ordered(label for f in about for label in f):
+        cells = "".join(f"<td>{esc(f.get(label, '—'))}</td>" for f in about)
+        lines.append(f"<tr><td>{esc(label)}</td>{cells}</tr>")
+    tables = [_by_section(run.metrics) for run in runs]
+    for title in _ordered(t for table in tables for t in table):
+        lines.append(_group_row(title, len(runs)))
+        for key in _ordered(k for table in tables for k in table.get(title, {})):
+            found = [table.get(title, {}).get(key) for table in tables]
+            label = next(row.label for row in found if row is not None)
+            cells = "".join(
+                f'<td class="num">{esc(cell_text(row)) if row else "—"}</td>' for row in found
+            )
+            lines.append(f'<tr><td title="{esc(key)}">{esc(label)}</td>{cells}</tr>')
+    lines.append("</tbody></table>")
+    return "".join(lines)
+
+
+def run_section(run: RunContents, index: int) -> str:
+    """One run in brief: header, notes, figure thumbnails, then metrics and config closed."""
+    anchor = f"run{index}-figures"
+    return (
+        f'<section class="run">{run_header(run, 2, eyebrow=f"run {index}")}'
+        f"{notes_html(run.notes, 4)}"
+        f'<h3 id="{anchor}">Figures</h3>{figures_html(run, anchor, thumbs=True)}'
+        f'<details class="block"><summary>Detailed metrics of {esc(run.name)}</summary>'
+        f"{metrics_html(run.metrics, 4)}</details>{config_html(run.config)}</section>"
+    )
+
+
+def comparison_body(runs: Sequence[RunContents]) -> str:
+    """The report of several runs: headline numbers side by side, all metrics, each run."""
+    names = ", ".join(column_names(runs))
+    parts = [
+        f'<header><p class="eyebrow">torchlvm comparison report</p>'
+        f"<h1>{len(runs)} runs compared</h1>"
+        f'<p class="subtitle">{esc(names)}</p></header>'
+        f"<h2>Headline numbers side by side</h2>{headline_table(runs)}"
+        '<details class="block"><summary>All metrics side by side</summary>'
+        f"{comparison_table(runs)}</details>"
+    ]
+    parts += [run_section(run, i) for i, run in enumerate(runs, 1)]
+    return "".join(parts)

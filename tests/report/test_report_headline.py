@@ -1,0 +1,184 @@
+"""The headline card: the numbers that matter, picked by what metrics.json holds, with units."""
+
+import math
+
+import pytest
+
+from torchlvm.report.headline import HEADLINE_LABELS, headline, missing_headlines
+
+
+def cards_by_key(metrics):
+    return {card.key: card for card in headline(metrics)}
+
+
+def test_demo_vae_headline_numbers_labels_and_units(demo_metrics):
+    cards = headline(demo_metrics)
+    assert [c.key for c in cards] == [
+        "log_px",
+        "elbo",
+        "gap",
+        "active_units",
+        "probe",
+        "frechet",
+        "outliers",
+    ]
+    assert all(c.label and c.unit for c in cards)  # nothing unlabelled
+    log_px, elbo, gap, active, probe, frechet, outliers = cards
+    # the importance-sampled estimate ± its Monte Carlo error, k, nats and bits/dim
+    assert (log_px.label, log_px.value, log_px.unit) == (
+        "test log p(x)",
+        "−23.65 ± 0.0020",
+        "nats/example",
+    )
+    assert log_px.note == "0.5331 bits/dim · estimate, k = 1000, ESS 482"
+    assert log_px.title.startswith("importance-sampled log p(x)")
+    assert (elbo.value, elbo.unit) == ("−24.15", "nats/example")
+    assert elbo.note == "0.5445 bits/dim · lower bound, k = 1"
+    # the gap is log p(x) − ELBO from the unrounded numbers
+    assert gap.value == "0.5035" and gap.unit == "nats/example"
+    assert math.isclose(float(gap.value), -23.6512 + 24.1547, abs_tol=1e-4)
+    assert "KL(q(z|x) ‖ p(z|x))" in gap.note
+    assert (active.value, active.unit, active.note) == (
+        "8 of 8",
+        "latent dimensions",
+        "Cov_x(E_q[zᵢ]) > 0.01",
+    )
+    # probe accuracy next to the same probe on raw pixels
+    assert (probe.value, probe.unit) == ("70.8 ± 1.7", "% accuracy")
+    assert probe.note.startswith("raw pixels 71.3 % · logistic probe on posterior means, 5-fold")
+    # Fréchet distance next to its real-data floor
+    assert (frechet.value, frechet.unit) == ("24.46", "64-d classifier features")
+    assert frechet.note == "real-data floor 4.822 · lower is better"
+    # outlier AUROC per OOD set, for the likelihood score and the typicality test
+    assert outliers.unit == "AUROC (chance 0.5)"
+    assert outliers.grid == (
+        ("OOD set", "−log p(x)", "typicality"),
+        ("noise", "1.000", "1.000"),
+        ("flip", "0.719", "0.653"),
+        ("other", "0.902", "0.877"),
+    )
+    assert missing_headlines(demo_metrics, cards) == []
+
+
+def test_cvae_headline_has_the_conditional_likelihood_and_accuracy(demo_metrics):
+    demo_metrics["likelihood"]["quantity"] = "log p(x | c)"
+    demo_metrics["sample_quality"]["conditional_accuracy"] = {
+        "value": 0.98886,
+        "unit": "accuracy",
+        "kind": "estimate",
+        "note": "samples generated for class c that the classifier calls c",
+    }
+    cards = cards_by_key(demo_metrics)
+    assert cards["log_px"].label == "test log p(x | c)"
+    assert cards["gap"].note.startswith("log p(x | c) − ELBO")
+    conditional = cards["conditional"]
+    assert (conditional.value, conditional.unit) == ("98.9", "% accuracy")
+    assert "classifier's own test accuracy 97.8 %" in conditional.note
+    assert list(cards).index("conditional") == list(cards).index("frechet") + 1
+
+
+def test_autoencoder_states_why_it_has_no_likelihood(demo_metrics):
+    reason = "undefined for a deterministic autoencoder: its encoder is a point mass"
+    demo_metrics["likelihood"] = {"value": None, "kind": "undefined", "note": reason}
+    demo_metrics["sample_quality"]["frechet_fitted_codes"] = {"value": 11.6974}
+    cards = cards_by_key(demo_metrics)
+    assert "elbo" not in cards and "gap" not in cards
+    log_px = cards["log_px"]
+    assert (log_px.value, log_px.unit) == ("n/a", "not defined")
+    assert log_px.note == "undefined for a deterministic autoencoder"
+    assert log_px.title == reason
+    assert "decoder on fitted codes 11.7" in cards["frechet"].note
+
+
+def test_exact_log_likelihood_is_preferred_and_its_gap_is_exact(demo_metrics):
+    exact = {"value": -23.5, "unit": "nats/example", "kind": "exact", "note": "closed form"}
+    demo_metrics["likelihood"]["exact"] = {
+        "nats": exact,
+        "bits_per_dim": {"value": 0.53, "unit": "bits/dim", "kind": "exact"},
+    }
+    cards = cards_by_key(demo_metrics)
+    assert cards["log_px"].value == "−23.5"  # no Monte Carlo error on an exact value
+    assert cards["log_px"].note == "0.53 bits/dim · exact"
+    assert cards["gap"].value == "0.6547" and cards["gap"].note.endswith("· exact")
+
+
+def test_ppca_fit_metrics_give_the_exact_test_log_likelihood():
+    metrics = {  # what `torchlvm fit ppca` writes
+        "model": "ppca",
+        "unit": "nats per example (exact log p(x))",
+        "train_log_likelihood": 17.60924,
+        "test_log_likelihood": 16.55523,
+        "test_bits_per_dim": -0.37319,
+    }
+    cards = headline(metrics)
+    assert [c.key for c in cards] == ["log_px"]
+    (card,) = cards
+    assert (card.label, card.value, card.unit) == ("test log p(x)", "16.56", "nats/example")
+    assert card.note == "−0.3732 bits/dim · exact · train 17.61"
+    assert missing_headlines(metrics, cards) == [
+        "active units",
+        "probe accuracy",
+        "Fréchet distance",
+        "outlier AUROC",
+    ]
+
+
+def test_imputation_likelihood_is_a_card():
+    metrics = {
+        "imputation": {
+            "nats": {
+                "value": -12.25,
+                "unit": "nats/example",
+                "kind": "estimate",
+                "k": 500,
+                "stderr": 0.031,
+            },
+            "bits_per_dim": {"value": 0.55, "unit": "bits/dim", "kind": "estimate"},
+        }
+    }
+    (card,) = headline(metrics)
+    assert (card.key, card.value, card.unit) == ("imputation", "−12.25 ± 0.031", "nats/example")
+    assert card.note == "0.55 bits per missing dim · estimate, k = 500"
+
+
+ODD = {  # id: (metrics.json content, the cards it still gives)
+    "not a dict": ([1, 2, 3], []),
+    "empty": ({}, []),
+    "wrong types": (
+        {
+            "likelihood": [],
+            "latent": {"active_units": "8", "latent_dim": None},
+            "separability": {"latent": {"logistic": {"value": "high"}}},
+            "sample_quality": {"frechet": {"value": math.nan}},
+            "outliers": {"sets": {"noise": 3, "flip": {"score": {"auroc": {"value": None}}}}},
+        },
+        [],
+    ),
+    "infinite": (
+        {
+            "likelihood": {"log_marginal": {"nats": {"value": -math.inf}}, "elbo": {"value": 1}},
+            "test_log_likelihood": True,
+        },
+        ["elbo"],
+    ),
+    "deep nesting": ({"likelihood": {"elbo": {"nats": {"value": {"nested": 1}}}}}, []),
+}
+
+
+@pytest.mark.parametrize("metrics, keys", ODD.values(), ids=ODD.keys())
+def test_odd_metrics_give_fewer_cards_never_an_error(metrics, keys):
+    cards = headline(metrics)
+    assert [card.key for card in cards] == keys
+    assert all(card.key in HEADLINE_LABELS for card in cards)
+    if isinstance(metrics, dict):
+        assert len(missing_headlines(metrics, cards)) == 5  # the core numbers, all named
+
+
+def test_undefined_sections_say_why(demo_metrics):
+    demo_metrics["separability"] = {
+        "value": None,
+        "kind": "undefined",
+        "note": "the data has no class labels",
+    }
+    probe = cards_by_key(demo_metrics)["probe"]
+    assert (probe.value, probe.note) == ("n/a", "the data has no class labels")

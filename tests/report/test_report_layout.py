@@ -1,0 +1,197 @@
+"""The report reads top-down: header, headline card, figures, detailed metrics, config."""
+
+import re
+
+from matplotlib.image import imsave
+
+from torchlvm.report import build_report
+from torchlvm.report.html import packed
+from torchlvm.report.run import FigureFile, collect_run
+
+
+def positions(text, *markers):
+    return [text.index(marker) for marker in markers]
+
+
+def test_headline_then_figures_then_detailed_tables_then_config(make_run, demo_metrics):
+    run = make_run(metrics=demo_metrics)
+    text = build_report([run]).read_text(encoding="utf-8")
+    order = positions(
+        text,
+        "<h1>vae-run</h1>",
+        '<section class="headline">',
+        '<h2 id="figures">Figures</h2>',
+        "<figure ",
+        "<h2>Detailed metrics</h2>",
+        '<details class="section"',
+        "<summary>config.json</summary>",
+    )
+    assert order == sorted(order)
+    card = text[text.index('<section class="headline">') : text.index('<h2 id="figures">')]
+    for label, value, unit in [
+        ("test log p(x)", '−23.65<span class="pm"> ± 0.0020</span>', "nats/example"),
+        ("ELBO", "−24.15", "nats/example"),
+        ("active units", "8 of 8", "latent dimensions"),
+        ("probe accuracy", "70.8", "% accuracy"),
+        ("Fréchet distance", "24.46", "64-d classifier features"),
+    ]:
+        assert re.search(
+            f'<div class="label">{re.escape(label)}</div><div class="value">'
+            f'{re.escape(value)}.*?<div class="unit">{re.escape(unit)}</div>',
+            card,
+        ), label
+    assert "<td>flip</td><td>0.719</td><td>0.653</td>" in card
+    assert "Not in metrics.json" not in card  # every core number is there
+
+
+def test_results_open_bookkeeping_closed_and_last(make_run, demo_metrics):
+    text = build_report([make_run(metrics=demo_metrics)]).read_text(encoding="utf-8")
+    opened = dict(re.findall(r'<details class="section" data-section="(\w+)"( open)?>', text))
+    assert list(opened) == [
+        "likelihood",
+        "reconstruction",
+        "latent",
+        "separability",
+        "sample_quality",
+        "outliers",
+        "protocol",
+        "model",
+        "figures",
+    ]
+    assert {key for key, flag in opened.items() if not flag} == {"protocol", "model", "figures"}
+    # the key path is a hover title, the long note small text beside the short details
+    assert '<td title="likelihood.log_marginal">log p(x), importance-sampled estimate</td>' in text
+    assert '<span class="note" title="importance-sampled log p(x) with q as proposal' in text
+
+
+def test_missing_core_numbers_are_named_under_the_card(make_run):
+    metrics = {"latent": {"active_units": {"value": 1, "unit": "units"}, "latent_dim": 2}}
+    text = build_report([make_run(metrics=metrics)]).read_text(encoding="utf-8")
+    assert "1 of 2" in text
+    assert (
+        "Not in metrics.json: test log-likelihood, probe accuracy, Fréchet distance, "
+        "outlier AUROC." in text
+    )
+
+
+def test_unknown_sections_are_still_in_the_detailed_tables(make_run, demo_metrics):
+    demo_metrics["my_probe"] = {"score": {"value": 0.5, "unit": "points", "note": "mine"}}
+    text = build_report([make_run(metrics=demo_metrics)]).read_text(encoding="utf-8")
+    assert '<details class="section" data-section="my_probe" open>' in text
+    assert "<h3>My probe</h3>" in text and "0.5 <span" in text
+
+
+def figure(name, width, height):
+    return FigureFile(name, name, b"", width, height)
+
+
+def test_wide_figures_wait_for_a_full_row():
+    square, wide = (100, 100), (300, 100)
+    order = [
+        figure("samples.png", *square),
+        figure("reconstructions.png", *wide),
+        figure("traversals.png", *square),
+        figure("interpolation.png", *wide),
+        figure("latent_scatter.png", *square),
+        figure("kl_per_dimension.png", *square),
+        figure("training_curves.png", *wide),
+    ]
+    assert [f.name.split(".")[0] for f in packed(order)] == [
+        "samples",
+        "traversals",
+        "reconstructions",
+        "interpolation",
+        "latent_scatter",
+        "kl_per_dimension",
+        "training_curves",
+    ]
+
+
+def test_figures_follow_the_reading_order_and_open_full_window(make_run):
+    run = make_run(
+        figures={
+            "training_curves": (0.2, 0.2, 0.2),
+            "latent_scatter": (0, 0, 1),
+            "reconstructions": (0, 1, 0),
+            "samples": (1, 0, 0),
+        }
+    )
+    assert [f.name for f in collect_run(run).figures] == [
+        "samples.png",
+        "reconstructions.png",
+        "latent_scatter.png",
+        "training_curves.png",
+    ]
+    text = build_report([run]).read_text(encoding="utf-8")
+    first = text[text.index('<figure class="fig wide" id="figures-1">') :]
+    assert first.startswith(
+        '<figure class="fig wide" id="figures-1"><a class="zoom" href="#figures-1">'
+        '<img class="pixels" src="data:image/png;base64,'
+    )  # image grids keep square pixels when enlarged
+    assert '<a class="close" href="#figures" title="close">×</a>' in first
+    assert text.count('class="pixels"') == 2  # samples and reconstructions, not the plots
+
+
+def test_cvae_is_expected_to_draw_its_conditional_grid_not_prior_samples(make_run, config):
+    config.update(model_type="cvae")
+    config["data"]["condition"] = "label"
+    metrics = {
+        "figures": {
+            "skipped": {
+                "samples": "does not apply to this model",
+                "traversals": "ValueError: latent_dim too large",
+            }
+        }
+    }
+    run = make_run("cvae", config=config, metrics=metrics, figures={"samples": (1, 0, 0)})
+    notes = collect_run(run).notes
+    assert notes == [
+        "figures/traversals.png was not drawn: ValueError: latent_dim too large",
+        "Figures missing: figures/conditional.png, figures/reconstructions.png, "
+        f"figures/latent_scatter.png, figures/manifold.png; `torchlvm evaluate {run}` draws "
+        "them.",
+    ]
+
+
+def test_ppca_has_no_training_curves_to_miss(make_run):
+    config = {"model_type": "ppca", "model": {"latent_dim": 10}, "data": {"name": "digits"}}
+    metrics = {"test_log_likelihood": 16.55, "train_log_likelihood": 17.6}
+    run = make_run("ppca", config=config, metrics=metrics, csv=None, figures={})
+    text = build_report([run]).read_text(encoding="utf-8")
+    assert "No training curves" not in text
+    assert "Figures missing: figures/samples.png" in text
+    assert '<div class="label">test log p(x)</div><div class="value">16.55</div>' in text
+
+
+def test_comparison_opens_with_headline_numbers_per_run(make_run, config, demo_metrics, tmp_path):
+    vae = make_run("vae", metrics=demo_metrics)
+    config["model_type"] = "ae"
+    ae_metrics = {
+        "likelihood": {"value": None, "kind": "undefined", "note": "undefined for an autoencoder"},
+        "sample_quality": {"frechet": {"value": 97.84}},
+    }
+    ae = make_run("ae", config=config, metrics=ae_metrics)
+    imsave(ae / "figures" / "extra.png", [[0.0, 1.0]], cmap="gray")
+    text = build_report([vae, ae], tmp_path / "both.html").read_text(encoding="utf-8")
+    order = positions(
+        text,
+        "<h2>Headline numbers side by side</h2>",
+        "<summary>All metrics side by side</summary>",
+        '<section class="run">',
+        '<div class="thumbs">',
+        "<summary>Detailed metrics of vae</summary>",
+    )
+    assert order == sorted(order)
+    table = text[order[0] : order[1]]
+    assert re.findall(r'<th class="run">(\w+)<span', table) == ["vae", "ae"]
+    rows = dict(re.findall(r'<tr><td class="label">([^<]+)</td>(.*?)</tr>', table))
+    assert list(rows)[:3] == ["test log-likelihood", "ELBO (lower bound)", "gap ELBO → log p(x)"]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", rows["Fréchet distance"])
+    assert cells[0].startswith('<span class="v">24.46</span>')
+    assert cells[1].startswith('<span class="v">97.84</span>')
+    assert re.findall(r"<td[^>]*>(.*?)</td>", rows["ELBO (lower bound)"])[1] == "—"
+    assert "n/a" in rows["test log-likelihood"] and "undefined for an autoencoder" in table
+    assert rows["model"] == "<td>vae</td><td>ae</td>"
+    # figure ids are unique across runs, so each thumbnail opens its own figure
+    ids = re.findall(r'<figure class="fig[^"]*" id="([^"]+)"', text)
+    assert len(ids) == len(set(ids)) == 3 + 4  # samples, scatter, curves (+ extra.png)
