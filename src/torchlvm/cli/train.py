@@ -14,11 +14,18 @@ Examples:
   torchlvm train cvae --data digits --condition label --out runs/cvae
   torchlvm train ae --data digits --latent-dim 8 --out runs/ae
   torchlvm train vae --epochs 60 --out runs/vae --resume
+  torchlvm train vae --data fashion-mnist --devices 2 --strategy ddp --out runs/ddp
+
+Distributed: --devices N --num-nodes M trains with N×M processes (Lightning's DDP; gloo on CPUs),
+each on its share of every global batch of --batch-size × N × M examples; the process of global
+rank 0 writes the run folder. Under torchrun or SLURM (srun), pass the same --devices and
+--num-nodes as the launcher's processes per node and nodes.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -54,12 +61,20 @@ DEFAULTS: dict[str, Any] = {
     "deterministic": False,
     "on_nonfinite": "stop",
     "accelerator": "cpu",
+    "devices": 1,
+    "num_nodes": 1,
+    "strategy": "auto",
+    "compile": False,
+    "threads": None,
     "quiet": False,
 }
 """Defaults of the options without a data- or model-dependent default (see ``_settle``)."""
 
 # options a resumed run may change; every other option must match the recorded run
-_RESUME_MAY_CHANGE = ("epochs", "patience", "data_dir", "quiet", "accelerator", "out")
+_RESUME_MAY_CHANGE = (
+    *("epochs", "patience", "data_dir", "quiet", "accelerator", "out"),
+    *("devices", "num_nodes", "strategy", "compile", "threads"),  # fit() checks the world size
+)
 
 
 def _default(name: str) -> str:
@@ -191,6 +206,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--accelerator", choices=["cpu", "gpu", "auto"], default=sup,
         help="where to train" + _default("accelerator"),
+    )  # fmt: skip
+    scale = parser.add_argument_group("speed and scale")
+    scale.add_argument(
+        "--devices", type=int, default=sup,
+        help="processes per node (CPU cores or GPUs), each training on its share of every batch"
+        + _default("devices"),
+    )  # fmt: skip
+    scale.add_argument(
+        "--num-nodes", type=int, default=sup,
+        help="machines taking part (see README: torchrun, SLURM)" + _default("num_nodes"),
+    )  # fmt: skip
+    scale.add_argument(
+        "--strategy", choices=["auto", "ddp"], default=sup,
+        help="how the processes train together; auto is ddp with more than one process"
+        + _default("strategy"),
+    )  # fmt: skip
+    scale.add_argument(
+        "--compile", action="store_true", default=sup,
+        help="compile the training loss with torch.compile (slow start; measured not to pay on "
+        "CPUs for MLPs, see benchmarks/RESULTS.md)",
+    )  # fmt: skip
+    scale.add_argument(
+        "--threads", type=int, default=sup,
+        help="torch intra-op threads per process (default: torch's, one per core; on a machine "
+        "shared with other jobs --threads 1 is often several times faster)",
     )  # fmt: skip
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, required=True, help="the run folder to write")
@@ -504,6 +544,63 @@ def _adopt_interrupted(out: Path) -> Path | None:
     return stage
 
 
+def _scale_options(given: dict[str, Any]) -> dict[str, Any]:
+    """fit()'s keyword arguments for --devices, --num-nodes, --strategy and --compile; applies
+    --threads (and exports it as OMP_NUM_THREADS, which Lightning's DDP and child processes
+    respect)."""
+    from torchlvm._checks import check_positive_int
+    from torchlvm.training.trainer import check_devices
+
+    devices = given.get("devices", DEFAULTS["devices"])
+    num_nodes = given.get("num_nodes", DEFAULTS["num_nodes"])
+    check_devices(given.get("accelerator", DEFAULTS["accelerator"]), devices, num_nodes)
+    threads = given.get("threads", DEFAULTS["threads"])
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(check_positive_int("threads", threads))
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    return {
+        "devices": devices,
+        "num_nodes": num_nodes,
+        "strategy": given.get("strategy", DEFAULTS["strategy"]),
+        "compile": bool(given.get("compile", DEFAULTS["compile"])),
+    }
+
+
+def _launcher_rank(devices: int) -> int:
+    """This process's global rank as its launcher set it: torchrun's RANK, SLURM_PROCID under srun
+    with several tasks, else NODE_RANK × devices + LOCAL_RANK (Lightning's own launcher, which
+    re-runs this command for ranks > 0); 0 for a plain start."""
+    env = os.environ
+    try:
+        if "RANK" in env:
+            return int(env["RANK"])
+        if "SLURM_PROCID" in env and int(env.get("SLURM_NTASKS", "1")) > 1:
+            return int(env["SLURM_PROCID"])
+        node = int(env.get("NODE_RANK", env.get("GROUP_RANK", "0")))
+        return node * int(devices) + int(env.get("LOCAL_RANK", "0"))
+    except ValueError:
+        return 0
+
+
+def _run_other_rank(args: argparse.Namespace, given: dict[str, Any], options: dict) -> int:
+    """A process of global rank > 0: train alongside rank 0, which checks, stages and writes the
+    run folder; this process writes nothing and prints nothing."""
+    import tempfile
+
+    from torchlvm.training import fit
+
+    if args.resume:
+        model, config, dm = _resume_settings(args.model, args.out, given)
+        fit(model, dm, config, args.out, resume=True, **options)
+        return 0
+    model, config, dm = _new_run(args.model, given)
+    with tempfile.TemporaryDirectory(prefix="torchlvm-rank-") as scratch:
+        fit(model, dm, config, Path(scratch) / "run", **options)  # writes nothing there
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from torchlvm.cli._output import check_out_dir, staged_dir
     from torchlvm.training import fit
@@ -535,8 +632,11 @@ def run(args: argparse.Namespace) -> int:
     options = {
         "progress": not quiet,
         "accelerator": given.get("accelerator", DEFAULTS["accelerator"]),
+        **_scale_options(given),
         "extra_config": {"cli": {"command": "train", "model": args.model, **_jsonable(given)}},
     }
+    if _launcher_rank(options["devices"]) > 0:
+        return _run_other_rank(args, given, options)
     if args.resume:
         result = fit(model, dm, config, out, resume=True, **options)
     else:

@@ -8,6 +8,9 @@ seed at the start of every validation pass, so that
 - the validation bound of every epoch uses the same noise (common random numbers), so the
   difference between epochs, which early stopping and "best" checkpoints compare, is not noise.
 
+Under DDP each process of global rank r > 0 adds r·``_RANK_STRIDE`` to these seeds, so processes
+draw independent noise for their different examples (rank 0 draws what a single process draws).
+
 :class:`RunCheckpoint` is Lightning's ``ModelCheckpoint`` made robust to a moved run folder.
 """
 
@@ -21,6 +24,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 _EPOCH_STRIDE = 1_000_003  # a prime, so (seed, epoch) pairs do not collide for small values
+_RANK_STRIDE = 1_000_000_007  # another prime, for the process rank under DDP
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -35,10 +39,14 @@ class EpochSeeds(L.Callback):
         self.seed = seed
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        torch.manual_seed(epoch_seed(self.seed, trainer.current_epoch))
+        torch.manual_seed(_per_rank(epoch_seed(self.seed, trainer.current_epoch), trainer))
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        torch.manual_seed(self.seed)
+        torch.manual_seed(_per_rank(self.seed, trainer))
+
+
+def _per_rank(seed: int, trainer: L.Trainer) -> int:
+    return (seed + trainer.global_rank * _RANK_STRIDE) % (2**63)
 
 
 class RunCheckpoint(ModelCheckpoint):

@@ -68,9 +68,10 @@ class LVMModule(L.LightningModule):
         self.config = config
         self._compiled_loss = torch.compile(training_loss) if compile else None
         self.skipped_steps = 0
-        self._sums: dict[str, Tensor] = {}
+        self._names: tuple[str, ...] = ()
+        self._sums: Tensor | None = None  # per-term sums of the epoch's finite steps, on device
         self._count = 0
-        self._pending: tuple[dict[str, Tensor], int, Tensor] | None = None
+        self._pending: tuple[tuple[str, ...], Tensor, int, Tensor] | None = None
 
     # -- training ----------------------------------------------------------------------------
 
@@ -88,25 +89,26 @@ class LVMModule(L.LightningModule):
         return kl_weight(self.config, self.current_epoch + fraction)
 
     def on_train_epoch_start(self) -> None:
-        self._sums, self._count, self._pending = {}, 0, None
+        self._sums, self._count, self._pending = None, 0, None
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         x, c = batch["x"], batch.get("c")
         loss_fn = self._compiled_loss or training_loss
         terms = loss_fn(self.model, x, c, self.config, kl_weight=self.current_kl_weight(batch_idx))
         loss = terms["loss"].mean()
-        self._pending = ({k: v.detach().sum() for k, v in terms.items()}, x.shape[0], loss.detach())
+        sums = torch.stack(list(terms.values())).detach().sum(-1)  # (T,): one op, not T
+        self._pending = (tuple(terms), sums, x.shape[0], loss.detach())
         return loss
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         if self._pending is None:
             return
-        sums, n, loss = self._pending
+        names, sums, n, loss = self._pending
         self._pending = None
         params = [p for group in optimizer.param_groups for p in group["params"]]
         if bool(torch.isfinite(_loss_and_grad_norms(loss, params)).all()):  # the one host sync
-            for name, value in sums.items():
-                self._sums[name] = self._sums[name] + value if name in self._sums else value
+            self._names = names
+            self._sums = sums if self._sums is None else self._sums + sums
             self._count += n
             return
         if self.config.on_nonfinite == "stop":
@@ -126,9 +128,9 @@ class LVMModule(L.LightningModule):
         )
 
     def on_train_epoch_end(self) -> None:
-        if self._count:
-            for name, total in self._sums.items():
-                self.log(f"train/{name}", total / self._count, on_epoch=True, sync_dist=True)
+        if self._count and self._sums is not None:
+            for name, total in zip(self._names, self._sums / self._count, strict=True):
+                self.log(f"train/{name}", total, on_epoch=True, sync_dist=True)
         if self.config.warmup_epochs:
             weight = kl_weight(self.config, self.current_epoch + 1.0)
             self.log("train/kl_weight", weight, on_epoch=True)
@@ -185,7 +187,8 @@ def _loss_and_grad_norms(loss: Tensor, params: list[Tensor]) -> Tensor:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return loss.reshape(1)
-    if all(g.device == loss.device and g.dtype == grads[0].dtype for g in grads):
-        return torch.stack([loss.to(grads[0].dtype), *torch._foreach_norm(grads)])
+    device, dtype = loss.device, grads[0].dtype
+    if all(g.device == device and g.dtype == dtype for g in grads):
+        return torch.stack([loss.to(dtype), *torch._foreach_norm(grads)])
     norm = torch.nn.utils.get_total_norm(grads, error_if_nonfinite=False)
     return torch.stack([loss, norm.to(loss)])

@@ -351,7 +351,7 @@ def fit(
         }
         if resume:
             _check_world_size(last, trainer.world_size)
-        if is_zero:
+        if trainer.is_global_zero:  # known once the Trainer has read the launcher's ranks
             ckpt_dir.mkdir(parents=True, exist_ok=True)
             write_json(ckpt_dir / RUN_RECORD_NAME, {**record, "runtime": runtime})
         sigint = signal.getsignal(signal.SIGINT)
