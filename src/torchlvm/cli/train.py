@@ -40,6 +40,7 @@ IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
 
 DEFAULTS: dict[str, Any] = {
     "data_dir": None,
+    "mmap": False,
     "latent_dim": 20,
     "hidden": [400],
     "activation": "relu",
@@ -94,6 +95,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--data", default=sup, help="dataset name (see 'torchlvm datasets') or .npy/.npz/.csv path"
     )
     data.add_argument("--data-dir", default=sup, help="folder searched first for the data files")
+    data.add_argument(
+        "--mmap", action="store_true", default=sup,
+        help="stream a .npy file larger than memory from a memory map instead of loading it",
+    )  # fmt: skip
     data.add_argument(
         "--binarize",
         choices=["none", "dynamic", "threshold"],
@@ -495,6 +500,7 @@ def _new_run(model_type: str, given: dict[str, Any]):
         seed=s["seed"],
         batch_size=config.batch_size,
         condition=s["condition"],
+        options={"mmap": True} if s["mmap"] else None,
     )
     dm.setup("fit")
     cls = _model_class(model_type)

@@ -11,6 +11,9 @@
 Values are not rescaled. NaN marks a missing value: loading refuses it unless
 ``allow_missing=True`` (PPCA's EM fits data with missing values); infinities are always refused.
 Splits are seeded 80% train, 10% val, 10% test; ``"all"`` is every row in file order.
+
+``mmap=True`` (``.npy`` only) memory-maps the file instead of loading it, for data larger than
+memory: see :mod:`torchlvm.data.memmap`.
 """
 
 from __future__ import annotations
@@ -244,6 +247,7 @@ def load_file(
     seed: int = 0,
     allow_missing: bool = False,
     label_column: int | str | None = None,
+    mmap: bool = False,
 ) -> Dataset:
     """Load a user's ``.npy``, ``.npz`` or ``.csv`` file as a dataset.
 
@@ -254,6 +258,8 @@ def load_file(
         allow_missing: Keep NaN values (missing data) instead of refusing them.
         label_column: For ``.csv``: the column holding class labels, as a 0-based index or a
             header name; it is removed from ``x``.
+        mmap: For ``.npy``: stream rows from a memory map; returns a
+            :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN; no ``allow_missing``).
 
     Returns:
         ``x`` of shape ``(N, D)`` float32, values as stored; ``y`` ``(N,)`` int64 when the file
@@ -277,6 +283,15 @@ def load_file(
             f"label_column applies to .csv files, not {path.name}; store labels in an .npz "
             f"under one of {', '.join(Y_KEYS)}"
         )
+    if mmap:
+        from torchlvm.data.memmap import load_memmap
+
+        if reader is not _read_npy or allow_missing:
+            raise ConfigError(
+                f"mmap=True streams .npy files of finite values; {path.name} needs a full load"
+                + (" (allow_missing)" if allow_missing else "")
+            )
+        return load_memmap(path, split, seed=seed)  # type: ignore[return-value]
     if not path.exists():
         raise DataNotFoundError(f"{path} does not exist; check the path")
     if not path.is_file():

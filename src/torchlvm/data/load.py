@@ -21,7 +21,7 @@ from torchlvm.data.registry import FILE_SUFFIXES, get_spec, list_datasets
 from torchlvm.data.splits import check_seed
 from torchlvm.errors import ConfigError
 
-FILE_OPTIONS: tuple[str, ...] = ("allow_missing", "label_column")
+FILE_OPTIONS: tuple[str, ...] = ("allow_missing", "label_column", "mmap")
 
 
 def _is_file_name(name: str | os.PathLike[str]) -> bool:
@@ -53,6 +53,8 @@ def _apply_protocol(data: Dataset, protocol: str) -> Dataset:
     """``data`` (grey levels) under the binarization ``protocol``."""
     if protocol == "none":
         return data
+    if hasattr(data, "with_protocol"):  # a memory-mapped file: checked and applied lazily
+        return data.with_protocol(protocol)
     check_intensities(data.x, protocol, data.name)
     if protocol == "threshold":
         return replace(data, x=apply_binarize(data.x, "threshold"), binarize="threshold")
@@ -79,7 +81,8 @@ def load_dataset(
             (x > 0.5 now).
         seed: Seed of the split (and of generation, for synthetic data).
         **options: Dataset-specific options, e.g. ``n=500`` for ``"linear-gaussian"`` or
-            ``allow_missing=True`` and ``label_column="y"`` for files.
+            ``allow_missing=True``, ``label_column="y"`` and ``mmap=True`` (stream a ``.npy``
+            file larger than memory, :mod:`torchlvm.data.memmap`) for files.
 
     Returns:
         The split, with ``x`` of shape ``(N, D)`` and ``y`` of shape ``(N,)`` or None.

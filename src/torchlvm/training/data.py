@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 from torchlvm._checks import check_positive_int
 from torchlvm.data import load_dataset
 from torchlvm.data.dataset import Dataset
+from torchlvm.data.memmap import all_finite, is_binary
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.models.conditions import check_mask_kind, image_mask, masked_condition, one_hot
 
@@ -247,7 +248,7 @@ class LVMDataModule(L.LightningDataModule):
             return
         train, val = self._load("train"), self._load("val")
         for part in (train, val):
-            if not torch.isfinite(part.x).all():
+            if not all_finite(part.x):  # streamed through a memory-mapped file
                 raise DataError(
                     f"{part.name} ({part.split} split) holds NaN or infinite values; training "
                     "needs complete data — drop or impute them first"
@@ -297,7 +298,7 @@ class LVMDataModule(L.LightningDataModule):
         train, _, _ = self._ready()
         if self.binarize != "none":
             return True
-        return bool(((train.x == 0) | (train.x == 1)).all())
+        return is_binary(train.x)
 
     def train_x(self) -> Tensor:
         """The training data as evaluation sees it (one seeded draw under ``"dynamic"``)."""

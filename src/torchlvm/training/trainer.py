@@ -389,7 +389,8 @@ def fit(
     model.eval()
     if hasattr(model, "fit_code_distribution"):
         with torch.no_grad():
-            model.fit_code_distribution(datamodule.train_x())
+            x = datamodule.train_x()  # a memory-mapped file's rows are read here, all of them
+            model.fit_code_distribution(x if isinstance(x, torch.Tensor) else x[slice(None)])
 
     rows = read_metrics(out_dir / METRICS_NAME)
     best_value = next(

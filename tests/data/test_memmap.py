@@ -1,0 +1,153 @@
+"""Memory-mapped .npy datasets: the same rows, splits and protocols as an ordinary load, read
+a batch at a time; a file of the wrong dtype or shape, truncated, or holding NaN is one clear
+error."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from torchlvm.data import load_dataset
+from torchlvm.data.memmap import MemmapDataset, MemmapRows, load_memmap, read_layout
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError
+from torchlvm.models.vae import VAE, VAEConfig
+from torchlvm.training import LVMDataModule, TrainConfig, fit
+
+
+def _save(folder: Path, array: np.ndarray, name: str = "x.npy") -> Path:
+    path = folder / name
+    np.save(path, array)
+    return path
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    return _save(tmp_path, rng.random((500, 8, 8), dtype=np.float32))
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test", "all"])
+def test_rows_and_splits_equal_an_ordinary_load(images: Path, split: str) -> None:
+    mapped = load_dataset(images, split, mmap=True, seed=3)
+    loaded = load_dataset(images, split, seed=3)
+    assert isinstance(mapped, MemmapDataset) and mapped.shape == loaded.shape == (1, 8, 8)
+    assert len(mapped) == len(loaded) and mapped.dim == 64 and mapped.x.shape == (len(loaded), 64)
+    index = torch.randperm(len(loaded), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(mapped.x[index], loaded.x[index])
+    assert torch.equal(mapped.x[3], loaded.x[3]) and torch.equal(mapped.x[2:7], loaded.x[2:7])
+    assert torch.equal(mapped.x[[4, 1]], loaded.x[[4, 1]])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8, np.int16], ids=["f64", "u8", "i16"])
+def test_other_numeric_dtypes_become_float32_batches(tmp_path: Path, dtype) -> None:
+    array = (np.arange(40 * 3) % 7).reshape(40, 3).astype(dtype)
+    mapped = load_memmap(_save(tmp_path, array))
+    batch = mapped.x[torch.tensor([5, 0, 39])]
+    assert batch.dtype == torch.float32
+    assert torch.equal(batch, torch.from_numpy(array[[5, 0, 39]].astype(np.float32)))
+
+
+def test_threshold_and_dynamic_protocols(images: Path) -> None:
+    mapped = load_dataset(images, "train", mmap=True, binarize="threshold")
+    loaded = load_dataset(images, "train", binarize="threshold")
+    rows = torch.arange(len(loaded))
+    assert mapped.binarize == "threshold" and torch.equal(mapped.x[rows], loaded.x)
+    dynamic = load_dataset(images, "val", mmap=True, binarize="dynamic")
+    assert dynamic.binarize == "dynamic"
+    fixed = dynamic.fixed_binarized(7)
+    whole = fixed[torch.arange(len(dynamic))]
+    pieces = torch.cat([fixed[torch.arange(0, 13)], fixed[torch.arange(13, len(dynamic))]])
+    assert torch.equal(whole, pieces)  # one draw per row, whatever the batches
+    assert set(whole.unique().tolist()) == {0.0, 1.0}
+    assert not torch.equal(whole, dynamic.fixed_binarized(8)[torch.arange(len(dynamic))])
+    intensity = dynamic.x[torch.arange(len(dynamic))].mean()
+    assert abs(whole.mean() - intensity) < 0.02
+
+
+def test_the_rows_survive_pickling_for_loader_workers(images: Path) -> None:
+    rows = load_memmap(images, "train").x
+    first = rows[torch.arange(10)]
+    copy = pickle.loads(pickle.dumps(rows))
+    assert isinstance(copy, MemmapRows) and torch.equal(copy[torch.arange(10)], first)
+
+
+def test_a_small_release_budget_still_reads_the_right_rows(images: Path) -> None:
+    rows = load_memmap(images, release_bytes=1).x  # release after every batch
+    loaded = load_dataset(images, "all")
+    for start in range(0, 500, 50):
+        assert torch.equal(rows[torch.arange(start, start + 50)], loaded.x[start : start + 50])
+
+
+def test_the_data_module_trains_from_a_memory_map(images: Path, tmp_path: Path) -> None:
+    mapped = LVMDataModule(images, binarize="dynamic", batch_size=64, options={"mmap": True})
+    loaded = LVMDataModule(images, binarize="dynamic", batch_size=64)
+    mapped.setup()
+    loaded.setup()
+    assert mapped.input_dim == 64 and mapped.is_binary() and mapped.record()["num_train"] == 400
+    torch.manual_seed(0)
+    first = next(iter(mapped.train_dataloader()))["x"]
+    torch.manual_seed(0)
+    assert torch.equal(first, next(iter(loaded.train_dataloader()))["x"])  # same rows and draws
+    L.seed_everything(0)
+    model = VAE(VAEConfig(64, latent_dim=2, hidden=(16,)))
+    result = fit(
+        model, mapped, TrainConfig(max_epochs=2, batch_size=64), tmp_path / "run", progress=False
+    )
+    assert result.epochs == 2 and np.isfinite(result.final["val/elbo"])
+    assert result.final["val/elbo"] > result.metrics[0]["val/elbo"] - 5
+
+
+def test_a_wrong_dtype_is_named(tmp_path: Path) -> None:
+    complex_file = _save(tmp_path, np.ones((4, 3), dtype=np.complex64), "c.npy")
+    with pytest.raises(DataError, match=r"c\.npy holds complex64 values; .* real or integer"):
+        load_dataset(complex_file, mmap=True)
+    record = np.zeros(4, dtype=[("a", "f4"), ("b", "f4")])
+    with pytest.raises(DataError, match="holds .* values; memory-mapped training needs"):
+        load_memmap(_save(tmp_path, record, "r.npy"))
+    doubles = _save(tmp_path, np.ones((4, 3)), "d.npy")
+    with pytest.raises(DataError, match="holds float64 values but float32 was asked for"):
+        load_memmap(doubles, dtype="float32")
+
+
+def test_a_wrong_shape_is_named(tmp_path: Path, images: Path) -> None:
+    with pytest.raises(DataError, match=r"shape \(8, 8\) but \(28, 28\) was asked for"):
+        read_layout(images, shape=(28, 28))
+    assert read_layout(images, shape=(8, 8)).dim == 64
+    flat = _save(tmp_path, np.ones((4, 64), dtype=np.float32), "flat.npy")
+    assert read_layout(flat, shape=(1, 8, 8)).rows == 4  # flattened rows match
+    with pytest.raises(DataError, match=r"shape \(10,\); pass \(N, D\) rows"):
+        load_memmap(_save(tmp_path, np.ones(10, dtype=np.float32), "v.npy"))
+    fortran = _save(tmp_path, np.asfortranarray(np.ones((5, 3), dtype=np.float32)), "f.npy")
+    with pytest.raises(DataError, match="Fortran .* numpy.ascontiguousarray"):
+        load_memmap(fortran)
+
+
+def test_a_truncated_file_is_named(images: Path) -> None:
+    data = images.read_bytes()
+    images.write_bytes(data[: len(data) - 1000])
+    with pytest.raises(DataError, match=r"truncated: its header promises 500 rows .* bytes"):
+        load_dataset(images, mmap=True)
+
+
+def test_nan_and_other_refusals(tmp_path: Path) -> None:
+    array = np.ones((20, 3), dtype=np.float32)
+    array[7, 1] = np.nan
+    with pytest.raises(DataError, match="holds NaN or infinite values"):
+        load_memmap(_save(tmp_path, array, "nan.npy"))
+    with pytest.raises(DataNotFoundError, match="does not exist"):
+        load_memmap(tmp_path / "missing.npy")
+    np.savetxt(tmp_path / "x.csv", np.ones((3, 2)), delimiter=",")
+    with pytest.raises(ConfigError, match="mmap=True streams .npy files"):
+        load_dataset(tmp_path / "x.csv", mmap=True)
+    ok = _save(tmp_path, np.full((20, 3), 2.0, dtype=np.float32), "two.npy")
+    with pytest.raises(ConfigError, match=r"needs a full load \(allow_missing\)"):
+        load_dataset(ok, mmap=True, allow_missing=True)
+    with pytest.raises(DataError, match="needs intensities in \\[0, 1\\]"):
+        load_dataset(ok, mmap=True, binarize="dynamic")
+    with pytest.raises(ConfigError, match="release_bytes must be a positive integer"):
+        load_memmap(ok, release_bytes=0)
