@@ -30,7 +30,7 @@ from torchlvm.training.checkpoint_io import AtomicCheckpointIO
 # wide enough that an epoch (79 steps of 16) lasts about a second, so a kill lands mid-epoch
 RUN = ["--data", "digits", "--latent-dim", "4", "--hidden", "768", "768", "--batch-size", "16"]
 RUN += ["--seed", "3", "--deterministic", "--quiet"]
-EPOCHS = "2"
+EPOCHS = "3"
 
 
 def _stage_or_run_checkpoint(root: Path, name: str) -> Path | None:
@@ -52,7 +52,7 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path: Path) -> None:
     crashed = tmp_path / "crashed"
     proc = start_cli(["train", "vae", *RUN, "--epochs", EPOCHS, "--out", str(crashed)])
     wait_for(lambda: _stage_or_run_checkpoint(tmp_path, "crashed") is not None, proc, timeout=120)
-    time.sleep(0.4)  # into the next epoch's training steps
+    time.sleep(0.25)  # into the next epoch's training steps
     assert proc.poll() is None, "the run finished before it could be killed; make it slower"
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
