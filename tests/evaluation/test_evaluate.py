@@ -148,3 +148,16 @@ def test_imputation_cvae_gets_the_missing_part_likelihood(test_data):
 def test_bad_arguments_are_refused(test_data, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         evaluate(vae(), test_data, **kwargs)
+
+
+def test_an_ood_set_of_another_shape_fails_before_any_metric(test_data, monkeypatch):
+    from torchlvm.errors import DataError
+    from torchlvm.evaluation import likelihood
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the likelihood ran before the OOD sets were checked")
+
+    monkeypatch.setattr(likelihood, "per_example_likelihood", must_not_run)
+    options = dict(SMALL, ood=("fashion-mnist",), ood_resize="none")
+    with pytest.raises(DataError, match="resize"):
+        evaluate(vae(), test_data, **options)

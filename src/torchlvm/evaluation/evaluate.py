@@ -230,6 +230,7 @@ def _evaluate(model: Any, dataset: Dataset, **o: Any) -> dict[str, Any]:
     c, missing = conditions_for(model, x, y, o["condition"], dataset.shape, o["data_seed"])
     data = EvalData(x, grey, y, c, missing)
     deterministic = is_deterministic(model, x, c)
+    ood = _ood_sets(dataset, data, o) if o["ood"] else ([], {})
     if deterministic and o["refine_steps"] > 0:  # it would be skipped without a word
         from torchlvm.inference.refine import encoder_posterior
 
@@ -284,7 +285,7 @@ def _evaluate(model: Any, dataset: Dataset, **o: Any) -> dict[str, Any]:
             out["sample_quality"] = _sample_quality(model, dataset, data, deterministic, o)
     if o["ood"]:
         with _timed(seconds, "outliers"):
-            out["outliers"] = _outliers(model, dataset, data, deterministic, o)
+            out["outliers"] = _outliers(model, dataset, data, deterministic, ood, o)
     out["seconds"] = seconds
     return out
 
@@ -473,10 +474,8 @@ def _likelihood_score(model: Any, data: EvalData, o: dict[str, Any]) -> tuple[Ca
     )
 
 
-def _outliers(
-    model: Any, dataset: Dataset, data: EvalData, deterministic: bool, o: dict[str, Any]
-) -> dict[str, Any]:
-    prepare = _prepare(dataset.binarize, o["seed"])
+def _ood_sets(dataset: Dataset, data: EvalData, o: dict[str, Any]) -> tuple[list, dict]:
+    """Build the OOD sets up front, so a bad one fails before minutes of other metrics."""
     sets, skipped = [], {}
     for name in o["ood"]:
         try:
@@ -498,6 +497,19 @@ def _outliers(
                 skipped[name] = str(err)
             else:
                 raise
+    return sets, skipped
+
+
+def _outliers(
+    model: Any,
+    dataset: Dataset,
+    data: EvalData,
+    deterministic: bool,
+    ood: tuple[list, dict],
+    o: dict[str, Any],
+) -> dict[str, Any]:
+    prepare = _prepare(dataset.binarize, o["seed"])
+    sets, skipped = ood
     if deterministic:
         if data.c is not None:
             return undefined("outlier scores for conditional autoencoders are not implemented")
