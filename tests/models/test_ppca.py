@@ -420,3 +420,19 @@ def test_a_condition_is_refused(fitted):
 def test_sample_size_is_checked(fitted):
     with pytest.raises(ConfigError, match="n must be a positive integer, got 0"):
         fitted.sample(0)
+
+
+@pytest.mark.parametrize("sigma2", [0.0, -1.0], ids=["zero", "negative"])
+def test_loading_a_non_positive_noise_variance_is_refused(tmp_path, sigma2):
+    from safetensors.torch import load_file, save_file
+
+    import torchlvm
+    from torchlvm.errors import DataError
+
+    x = torch.randn(50, 4, dtype=torch.float64)
+    PPCA(latent_dim=2).fit(x).save_pretrained(tmp_path)
+    tensors = load_file(tmp_path / "model.safetensors")
+    tensors["sigma2"] = torch.full_like(tensors["sigma2"], sigma2)
+    save_file(tensors, tmp_path / "model.safetensors")
+    with pytest.raises(DataError, match="must be positive"):
+        torchlvm.load(tmp_path)

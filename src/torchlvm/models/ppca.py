@@ -138,6 +138,13 @@ def _after_load(module: PPCA, incompatible_keys: Any) -> None:
             f"state_dict W has shape {tuple(module.W.shape)}, but this PPCA has "
             f"latent_dim={module.latent_dim}; build it with latent_dim={module.W.shape[-1]}"
         )
+    if module.mu is None or module.sigma2 is None or module.mu.shape != module.W.shape[:1]:
+        raise DataError("state_dict holds W but no matching mu and sigma2; the file is damaged")
+    if not bool((module.sigma2 > 0).all()):
+        raise DataError(
+            f"state_dict noise variance sigma2 = {module.sigma2.tolist()} must be positive; "
+            "the file is damaged or was not written by PPCA.fit"
+        )
     module._set_fitted_attributes()
 
 
