@@ -97,7 +97,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--data-dir", default=sup, help="folder searched first for the data files")
     data.add_argument(
         "--mmap", action="store_true", default=sup,
-        help="stream a .npy file larger than memory from a memory map instead of loading it",
+        help="stream a .npy file larger than memory from disk, a batch at a time, instead of "
+        "loading it",
     )  # fmt: skip
     data.add_argument(
         "--binarize",

@@ -12,8 +12,8 @@ Values are not rescaled. NaN marks a missing value: loading refuses it unless
 ``allow_missing=True`` (PPCA's EM fits data with missing values); infinities are always refused.
 Splits are seeded 80% train, 10% val, 10% test; ``"all"`` is every row in file order.
 
-``mmap=True`` (``.npy`` only) memory-maps the file instead of loading it, for data larger than
-memory: see :mod:`torchlvm.data.memmap`.
+``mmap=True`` (``.npy`` only) leaves the file on disk and reads it a batch of rows at a time, for
+data larger than memory: see :mod:`torchlvm.data.memmap`.
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ def load_file(
         allow_missing: Keep NaN values (missing data) instead of refusing them.
         label_column: For ``.csv``: the column holding class labels, as a 0-based index or a
             header name; it is removed from ``x``.
-        mmap: For ``.npy``: stream rows from a memory map; returns a
+        mmap: For ``.npy``: stream rows from the file on disk; returns a
             :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN; no ``allow_missing``).
 
     Returns:

@@ -248,7 +248,7 @@ class LVMDataModule(L.LightningDataModule):
             return
         train, val = self._load("train"), self._load("val")
         for part in (train, val):
-            if not all_finite(part.x):  # streamed through a memory-mapped file
+            if not all_finite(part.x):  # streamed through a file read with mmap=True
                 raise DataError(
                     f"{part.name} ({part.split} split) holds NaN or infinite values; training "
                     "needs complete data — drop or impute them first"

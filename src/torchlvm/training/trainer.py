@@ -389,7 +389,7 @@ def fit(
     model.eval()
     if hasattr(model, "fit_code_distribution"):
         with torch.no_grad():
-            x = datamodule.train_x()  # a memory-mapped file's rows are read here, all of them
+            x = datamodule.train_x()  # a streamed (mmap=True) file's rows are all read here
             model.fit_code_distribution(x if isinstance(x, torch.Tensor) else x[slice(None)])
 
     rows = read_metrics(out_dir / METRICS_NAME)
