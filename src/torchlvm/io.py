@@ -16,8 +16,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from torchlvm.errors import DataError, RunDirectoryError
-from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME
-from torchlvm.models.config import config_from_dict
+from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME, config_fingerprint
+from torchlvm.models.config import config_from_dict, config_to_dict
 from torchlvm.models.registry import model_class
 
 
@@ -57,9 +57,12 @@ def expected_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor | None]:
     return expected
 
 
-def read_weights(path: Path, expected: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor]:
+def read_weights(
+    path: Path, expected: dict[str, torch.Tensor | None], fingerprint: str | None = None
+) -> dict[str, torch.Tensor]:
     """Read a safetensors file, checking names and shapes against ``expected`` first
-    (``None`` entries accept any shape).
+    (``None`` entries accept any shape) and, when both are known, that the file was saved with
+    the config whose ``fingerprint`` is given.
 
     Raises:
         DataError: if the file is missing, truncated or corrupt, or holds other tensors.
@@ -84,6 +87,12 @@ def read_weights(path: Path, expected: dict[str, torch.Tensor | None]) -> dict[s
                         f"{path}: tensor {name} has shape {shape}, the model expects "
                         f"{tuple(want.shape)}; the weights belong to another model"
                     )
+            saved = (f.metadata() or {}).get("config_sha256")
+            if fingerprint is not None and saved is not None and saved != fingerprint:
+                raise DataError(
+                    f"{path} was saved with another config than {path.parent / CONFIG_NAME}; "
+                    "the two files come from different saves — re-export the model"
+                )
             tensors = {name: f.get_tensor(name) for name in names}
     except (SafetensorError, OSError, ValueError) as err:
         if isinstance(err, DataError):
@@ -126,7 +135,8 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
     # meta device, which allocates nothing, and build the real model only once they fit
     with torch.device("meta"):
         skeleton = cls.from_config(config)
-    tensors = read_weights(folder / WEIGHTS_NAME, expected_tensors(skeleton))
+    fingerprint = config_fingerprint(cls.model_type, config_to_dict(config))
+    tensors = read_weights(folder / WEIGHTS_NAME, expected_tensors(skeleton), fingerprint)
     model = cls.from_config(config)
     model.load_state_dict(tensors, strict=True)
     return model.eval()

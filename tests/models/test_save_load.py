@@ -103,3 +103,18 @@ def test_fitted_code_distribution_survives_save_and_load(tmp_path):
         Autoencoder(AutoencoderConfig(64, latent_dim=3)).save_pretrained(tmp_path / "u")
     )
     assert not unfitted.is_code_distribution_fitted
+
+
+def test_weights_and_config_from_different_saves_are_refused(tmp_path):
+    import json
+
+    from torchlvm.errors import DataError
+    from torchlvm.io import load
+    from torchlvm.models import VAE, VAEConfig
+
+    VAE(VAEConfig(input_dim=16, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path)
+    record = json.loads((tmp_path / "config.json").read_text())
+    record["model"]["activation"] = "tanh"  # same shapes, another model
+    (tmp_path / "config.json").write_text(json.dumps(record))
+    with pytest.raises(DataError, match="different saves"):
+        load(tmp_path)

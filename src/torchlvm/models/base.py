@@ -6,6 +6,8 @@ JSON, each atomically. :func:`torchlvm.load` reads them back.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,8 +33,16 @@ def model_record(model: Any) -> dict[str, Any]:
     }
 
 
+def config_fingerprint(model_type: str, config: dict[str, Any]) -> str:
+    """SHA-256 of a model's type and config, stored in its weights file so that a
+    ``config.json`` and a ``model.safetensors`` from different saves are caught on load."""
+    text = json.dumps({"model_type": model_type, "model": config}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def save_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
-    """Write ``model.state_dict()`` to a safetensors file, atomically."""
+    """Write ``model.state_dict()`` to a safetensors file, atomically, with the config's
+    fingerprint in its metadata."""
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
@@ -42,7 +52,12 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
             f"refusing to save non-finite weights ({', '.join(bad[:3])}); "
             "the model diverged — lower the learning rate or enable gradient clipping"
         )
-    write_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
+    metadata = {"format": "pt"}
+    if hasattr(model, "model_type") and hasattr(model, "config"):
+        metadata["config_sha256"] = config_fingerprint(
+            model.model_type, config_to_dict(model.config)
+        )
+    write_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 class SavableModel:
