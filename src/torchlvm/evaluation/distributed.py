@@ -12,6 +12,12 @@ So R = 1 (no process group) computes exactly the same blocks with the same numbe
 ...: the single-process call is the reference the sharded one must equal, up to the rounding of
 the gather (none: values are copied, not reduced).
 
+Speed: by default each block draws its samples in chunks whose decoder output, ``(chunk, block,
+D)`` float32, fits in about 4 MiB (L2-sized), so the elementwise passes of the likelihood run from
+cache. Measured on the reference VAE at k = 1000 (``benchmarks/eval_throughput.py``, one thread):
+chunks of 10 samples × 100 images ran 2.0× the matmul FLOP floor's time, chunks of 500 × 100
+(157 MB of logits per pass) 4.6×.
+
 Estimator: Burda et al. 2016, eq. 8 / :mod:`torchlvm.inference.importance`; nats per example.
 """
 
@@ -27,6 +33,12 @@ from torchlvm.inference.importance import Estimate, log_marginal_is
 from torchlvm.protocol import LatentVariableModel
 
 _BLOCK_STRIDE = 1_000_003  # a prime: (seed, block) pairs do not collide for small values
+CACHE_BYTES = 4 * 2**20  # the decoder output of one chunk of samples, default chunk size
+
+
+def cache_chunk(rows: int, dim: int, itemsize: int = 4) -> int:
+    """Samples per chunk so that a ``(chunk, rows, dim)`` array fits in :data:`CACHE_BYTES`."""
+    return max(1, CACHE_BYTES // max(1, rows * dim * itemsize))
 
 
 def block_seed(seed: int, block: int) -> int:
@@ -59,7 +71,7 @@ def log_marginal_is_sharded(
     c: Tensor | None = None,
     *,
     num_samples: int,
-    chunk: int = 256,
+    chunk: int | None = None,
     block: int = 256,
     seed: int = 0,
     group: object | None = None,
@@ -75,7 +87,8 @@ def log_marginal_is_sharded(
         x: data, shape ``(N, D)``, the same on every rank.
         c: condition, shape ``(N, C)``, or None.
         num_samples: S, importance samples per example.
-        chunk: samples drawn at a time within a block (memory O(chunk · block · D)).
+        chunk: samples drawn at a time within a block (memory O(chunk · block · D)); None
+            picks the cache-sized :func:`cache_chunk`.
         block: examples per block; blocks are dealt to ranks round robin.
         seed: seed of the sampling; block b draws from ``block_seed(seed, b)``.
         group: the ``torch.distributed`` process group; None is the default group.
@@ -88,8 +101,10 @@ def log_marginal_is_sharded(
         ConfigError: for a non-positive ``num_samples``, ``chunk`` or ``block``.
     """
     check_positive_int("num_samples", num_samples)
-    check_positive_int("chunk", chunk)
     check_positive_int("block", block)
+    if chunk is None:
+        chunk = cache_chunk(min(block, max(1, x.shape[0])), x.shape[-1], x.element_size())
+    check_positive_int("chunk", chunk)
     rank, world = _world(group)
     n = x.shape[0]
     if n == 0:
