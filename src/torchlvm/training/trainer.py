@@ -177,16 +177,17 @@ def _checkpoint_epoch(path: Path) -> int | None:
     return int(read_checkpoint(path).get("epoch", -1))
 
 
-def available_devices(accelerator: str) -> int:
-    """How many processes ``devices`` may ask for on this machine: usable CPU cores for
-    ``"cpu"``, visible GPUs for ``"gpu"``/``"cuda"`` (and ``"auto"`` when there are any)."""
+def available_devices(accelerator: str) -> tuple[int, str]:
+    """How many processes ``devices`` may ask for on this machine, and of what: usable CPU
+    cores for ``"cpu"``, visible GPUs for ``"gpu"``/``"cuda"`` (and ``"auto"`` when there are
+    any)."""
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpus):
-        return gpus
+        return gpus, "GPUs"
     try:
-        return len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0)), "CPU cores"
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        return os.cpu_count() or 1, "CPU cores"
 
 
 def check_devices(accelerator: str, devices: int | str, num_nodes: int) -> None:
@@ -202,9 +203,13 @@ def check_devices(accelerator: str, devices: int | str, num_nodes: int) -> None:
         return
     if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
         raise ConfigError(f"devices must be a positive integer or 'auto', got {devices!r}")
-    available = available_devices(accelerator)
+    available, kind = available_devices(accelerator)
+    if devices > available and available == 0:
+        raise ConfigError(
+            f"devices={devices} asks for {kind} but this machine has none visible; train with "
+            "accelerator 'cpu' (--accelerator cpu)"
+        )
     if devices > available:
-        kind = "GPUs" if accelerator in ("gpu", "cuda", "auto") and available else "CPU cores"
         raise ConfigError(
             f"devices={devices} asks for {devices} processes on this node but only {available} "
             f"{kind} are available; pass devices={available} or fewer (and num_nodes for more "
