@@ -5,7 +5,6 @@ PPCA with its exact posterior has both gaps zero; a mean-field q leaves exactly 
 """
 
 import json
-import math
 
 import pytest
 import torch
@@ -21,34 +20,10 @@ from torchlvm.inference.gaps import (
     ppca_mean_field_posterior,
     rotate_latents,
 )
-from torchlvm.inference.local import gaussian_parts
 from torchlvm.models.ppca import PPCA
 from torchlvm.models.vae import VAE, VAEConfig
 
 K = 3
-
-
-class _PPCAWithExactELBO(PPCA):
-    """PPCA plus a closed-form E_q[log p(x | z)], for checkouts where PPCA lacks it."""
-
-    def expected_log_likelihood(self, x, q, c=None):
-        loc, scale, diagonal = gaussian_parts(q)
-        W = self.W
-        trace = (
-            (W.square() * scale.square()[..., None, :]).sum((-1, -2))
-            if diagonal
-            else ((W @ scale).square().sum((-1, -2)))
-        )
-        residual = (x - loc @ W.T - self.mu).square().sum(-1)
-        D = x.shape[-1]
-        return (
-            -0.5 * D * torch.log(2 * math.pi * self.sigma2) - 0.5 * (residual + trace) / self.sigma2
-        )
-
-
-def exact_ppca(latent_dim=K):
-    cls = PPCA if hasattr(PPCA, "expected_log_likelihood") else _PPCAWithExactELBO
-    return cls(latent_dim=latent_dim)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -63,7 +38,7 @@ def one_thread():
 def canonical():
     data = make_linear_gaussian(n=500, dim=8, latent_dim=K, noise_variance=0.2, seed=0)
     x = data.x.double()
-    return exact_ppca().fit(x), x[:10]
+    return PPCA(latent_dim=K).fit(x), x[:10]
 
 
 @pytest.fixture(scope="module")
