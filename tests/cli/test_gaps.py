@@ -99,3 +99,16 @@ def test_a_folder_without_data_section_is_refused(tmp_path, capsys):
     VAE(VAEConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(folder)
     assert cli.main(["gaps", str(folder), "--n", "4"]) == 2
     assert "no 'data' section" in capsys.readouterr().err
+
+
+def test_ppca_gaps_are_exact_and_the_identity_figure_is_drawn(tmp_path, capsys):
+    from torchlvm.models.ppca import PPCA
+
+    folder = tmp_path / "ppca"
+    x = load_dataset("digits", "train").x
+    PPCA(latent_dim=5).fit(x).save_pretrained(folder, data={"name": "digits", "seed": 0})
+    assert cli.main(["gaps", str(folder), "--n", "20", "--steps", "60"]) == 0
+    assert "identity.png" in capsys.readouterr().out
+    record = json.loads((folder / "gaps.json").read_text())
+    assert abs(record["identity_max_residual_nats"]) < 1e-8
+    assert (folder / "figures" / "identity.png").read_bytes().startswith(b"\x89PNG")
