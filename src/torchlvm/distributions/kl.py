@@ -31,11 +31,17 @@ KLMethod = Literal["analytic", "mc"]
 KL_METHODS: tuple[str, ...] = ("analytic", "mc")
 
 
+class NoClosedForm(NotImplementedError):
+    """A registered KL function met a pair it has no closed form for. Deriving from
+    ``NotImplementedError`` is how ``torch.distributions.kl_divergence`` signals an unregistered
+    pair, which :func:`kl` turns into a clear error."""
+
+
 def as_multivariate_normal(d: Independent) -> MultivariateNormal:
     """View a diagonal Gaussian ``Independent(Normal(loc, scale), 1)`` as a MultivariateNormal."""
     base = d.base_dist
     if not isinstance(base, Normal) or d.reinterpreted_batch_ndims != 1:
-        raise NotImplementedError  # lets kl_divergence report the pair as unregistered
+        raise NoClosedForm(f"no Gaussian view of {type(d.base_dist).__name__}")
     return MultivariateNormal(base.loc, scale_tril=torch.diag_embed(base.scale))
 
 
