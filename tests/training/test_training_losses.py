@@ -96,6 +96,17 @@ def test_iwae_bound_is_tighter_with_more_samples(vae: VAE) -> None:
     assert k20 > k1
 
 
+def test_iwae_terms_come_from_one_decoder_pass(vae: VAE, monkeypatch) -> None:
+    x = _binary(50)
+    calls = []
+    decode = vae.decode
+    monkeypatch.setattr(vae, "decode", lambda z, c=None: calls.append(z.shape) or decode(z, c))
+    terms = training_loss(vae, x, None, TrainConfig(objective="iwae", k=5))
+    assert calls == [torch.Size([5, 50, 3])]  # the k draws of the bound, nothing more
+    torch.testing.assert_close(terms["log_lik"] - terms["kl"], terms["elbo"])
+    assert torch.all(terms["elbo"] <= terms["iwae"] + 1e-5)  # mean ≤ log-mean-exp
+
+
 def test_reconstruction_loss_is_the_autoencoders() -> None:
     ae = Autoencoder(AutoencoderConfig(6, latent_dim=2, hidden=(8,)))
     x = torch.rand(4, 6)
