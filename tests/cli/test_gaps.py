@@ -79,7 +79,7 @@ def test_a_model_without_an_encoder_density_is_refused(tmp_path, capsys):
     Autoencoder(AutoencoderConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(folder, data=DATA)
     assert cli.main(["gaps", str(folder), "--n", "4", "--k", "10", "--steps", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "not a Gaussian q(z|x)" in err[0]
+    assert len(err) == 1 and "train a VAE for them" in err[0]
 
 
 def test_a_latent_too_large_for_full_covariance_is_refused(tmp_path, capsys):

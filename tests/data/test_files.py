@@ -173,5 +173,6 @@ def test_splits_are_seeded_80_10_10_and_disjoint(tmp_path):
 
 def test_too_small_for_a_split(tmp_path):
     np.save(tmp_path / "rows.npy", ROWS[:3])
-    with pytest.raises(DataError, match="split 'val' is empty .* use split='all'"):
+    expected = r"split 'val' is empty .* add rows \(or, from Python, load it with split='all'\)"
+    with pytest.raises(DataError, match=expected):
         load_dataset(tmp_path / "rows.npy", "val")

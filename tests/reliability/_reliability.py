@@ -73,17 +73,18 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: flo
 def error_line(err: str) -> str:
     """The one ``torchlvm: error: ...`` line of a failed command's stderr.
 
-    Asserts there is exactly one, and no traceback. Other lines may only be argparse's usage
-    synopsis (``usage: ...`` and its indented continuation), which precedes a usage error.
+    Asserts there is exactly one, and no traceback. The only other line allowed is a one-line
+    hint after it (``  see 'torchlvm train --help'``).
     """
     assert "Traceback" not in err, err
     lines = [line for line in err.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith(ERROR_PREFIX)]
     assert len(errors) == 1, f"expected one error line, got:\n{err}"
     others = [line for line in lines if line is not errors[0]]
+    assert len(others) <= 1, f"unexpected stderr lines:\n{err}"
     if others:
-        assert others[0].startswith("usage: "), f"unexpected stderr lines:\n{err}"
-        assert all(line.startswith(" ") for line in others[1:]), f"unexpected lines:\n{err}"
+        assert lines.index(others[0]) > lines.index(errors[0]), f"hint before the error:\n{err}"
+        assert others[0].startswith("  see "), f"unexpected stderr line:\n{err}"
     assert len(errors[0]) > len(ERROR_PREFIX) + 10, errors[0]
     return errors[0]
 

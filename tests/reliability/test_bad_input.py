@@ -2,7 +2,7 @@
 
 Each case runs ``torchlvm.cli.main`` in-process and must: exit non-zero (2 for a user error, 1
 when the operating system refuses), print exactly one ``torchlvm: error: ...`` line on stderr that
-names the problem (argparse's usage synopsis may precede a usage error), print no traceback, and
+names the problem (a usage error adds one "  see ... --help" line), print no traceback, and
 leave every file under the test's folder as it was (a hash of the whole tree before and after;
 nothing created either). A few cases also run as real subprocesses, to show the installed entry
 point prints no traceback; Ctrl-C is a real SIGINT to a training subprocess.

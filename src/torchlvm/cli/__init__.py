@@ -39,8 +39,8 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors read like every other torchlvm error."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(2, f"torchlvm: error: {message}\n")
+        # one error line and a one-line pointer to the help, not argparse's usage block
+        self.exit(2, f"torchlvm: error: {message}\n  see '{self.prog} --help'\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

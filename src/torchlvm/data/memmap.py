@@ -421,8 +421,8 @@ def load_memmap(
         index = split_indices(layout.rows, FRACTIONS, seed, None)[PART_NAMES.index(split)]
         if len(index) == 0:
             raise DataError(
-                f"{path}: split {split!r} is empty ({layout.rows} rows split 80/10/10); use "
-                "split='all' or more data"
+                f"{path}: split {split!r} is empty ({layout.rows} rows split 80/10/10); add "
+                "rows (or, from Python, load it with split='all')"
             )
     rows = MemmapRows(path, layout, index)
     if check and not all_finite(rows):

@@ -117,6 +117,6 @@ def select_split(
         percent = "/".join(f"{round(100 * f)}" for f in fractions)
         raise DataError(
             f"{data.name}: split {split!r} is empty ({len(data)} examples split "
-            f"{percent} train/val/test); use split='all' or more data"
+            f"{percent} train/val/test); add rows (or, from Python, load it with split='all')"
         )
     return part

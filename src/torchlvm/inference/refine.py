@@ -60,9 +60,9 @@ def encoder_posterior(
         gaussian_parts(q)
     except ConfigError:
         raise ConfigError(
-            f"{name}.encode returns {type(q).__name__}, not a Gaussian q(z|x) with a density "
-            "(an autoencoder's point mass has no ELBO); semi-amortized refinement needs a "
-            "VAE-style encoder"
+            f"the {name} encodes x as a single point ({type(q).__name__}), not a posterior "
+            "q(z|x) with a density, so it has no ELBO to refine and no inference gaps; train "
+            "a VAE for them (torchlvm train vae)"
         ) from None
     return q
 
