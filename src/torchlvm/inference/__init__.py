@@ -3,6 +3,7 @@
 They never call ``backward``, log, or reduce over the batch (STYLE.md habits 3 and 4).
 """
 
+from torchlvm.inference.ais import log_marginal_ais
 from torchlvm.inference.gaps import (
     GapReport,
     IdentityTrace,
@@ -29,5 +30,6 @@ __all__ = [
     "elbo",
     "iwae_bound",
     "log_importance_weights",
+    "log_marginal_ais",
     "log_marginal_is",
 ]
