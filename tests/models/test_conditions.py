@@ -8,6 +8,7 @@ import torch
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.models.conditions import (
     MASK_KINDS,
+    Condition,
     check_mask_kind,
     image_mask,
     masked_condition,
@@ -118,3 +119,67 @@ def test_masked_condition_accepts_a_mask_per_row():
 def test_masked_condition_refuses_a_mask_that_does_not_fit(mask):
     with pytest.raises(DataError, match="observed_mask"):
         masked_condition(torch.ones(2, 4), mask)
+
+
+# -- Condition: the text none | label | mask:KIND parsed once -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, kind, missing",
+    [("none", "none", None), ("label", "label", None), ("mask:top", "mask", "top"),
+     ("mask:random:0.25", "mask", "random:0.25")],
+    ids=["none", "label", "mask-top", "mask-random"],
+)  # fmt: skip
+def test_condition_parses_and_prints_back_its_canonical_text(text, kind, missing):
+    condition = Condition.parse(text)
+    assert (condition.kind, condition.missing) == (kind, missing)
+    assert str(condition) == text
+    assert Condition.parse(condition) is condition
+    assert condition.conditional == (kind != "none")
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [("labels", "got 'labels'"), ("", "got ''"), (None, "got None"), ("mask:middle", "top, "),
+     ("mask:random:2", "fraction in \\[0, 1\\]"), ("Mask:top", "'none', 'label' or 'mask:KIND'")],
+    ids=["typo", "empty", "none-object", "unknown-mask", "bad-fraction", "case"],
+)  # fmt: skip
+def test_condition_refuses_bad_text(text, match):
+    with pytest.raises(ConfigError, match=match):
+        Condition.parse(text)
+
+
+def test_condition_dim_is_classes_for_labels_and_twice_the_data_for_masks():
+    assert Condition.parse("none").dim(64, 10) is None
+    assert Condition.parse("label").dim(64, 10) == 10
+    assert Condition.parse("mask:left").dim(64, 10) == 128
+
+
+def test_bound_label_condition_builds_one_hot_rows_and_needs_labels():
+    bound = Condition.parse("label").bind((1, 2, 2), num_classes=3)
+    x = torch.zeros(2, 4, dtype=torch.float64)
+    c = bound.build(x, torch.tensor([2, 0]))
+    torch.testing.assert_close(c, torch.tensor([[0, 0, 1], [1, 0, 0.0]], dtype=torch.float64))
+    assert (bound.dim, bound.mask, bound.missing) == (3, None, None)
+    with pytest.raises(DataError, match="needs class labels"):
+        bound.build(x, None)
+    with pytest.raises(ConfigError, match="needs class labels"):
+        Condition.parse("label").bind((1, 2, 2))
+
+
+def test_bound_mask_condition_is_the_masked_input_with_the_seeded_mask():
+    condition = Condition.parse("mask:random:0.5")
+    bound = condition.bind((4, 4), seed=3)
+    assert torch.equal(bound.mask, condition.mask((4, 4), seed=3))  # the same draw for a seed
+    assert not torch.equal(bound.mask, condition.mask((4, 4), seed=4))
+    x = torch.rand(5, 16)
+    torch.testing.assert_close(bound.build(x, None), masked_condition(x, bound.mask))
+    assert torch.equal(bound.missing, ~bound.mask)
+    assert bound.dim == 32
+
+
+def test_no_condition_builds_nothing_and_has_no_mask():
+    bound = Condition.parse("none").bind((4, 4))
+    assert bound.build(torch.rand(2, 16), torch.tensor([0, 1])) is None
+    with pytest.raises(ConfigError, match="has no mask"):
+        Condition.parse("label").mask((4, 4), seed=0)

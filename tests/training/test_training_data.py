@@ -76,7 +76,7 @@ def test_mask_condition_holds_the_observed_half_and_the_mask() -> None:
 
 
 def test_unknown_condition_is_refused() -> None:
-    with pytest.raises(ConfigError, match="condition must be 'none', 'label' or 'mask:<kind>'"):
+    with pytest.raises(ConfigError, match="condition must be 'none', 'label' or 'mask:KIND'"):
         LVMDataModule("digits", condition="class")
 
 

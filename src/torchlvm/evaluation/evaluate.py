@@ -51,6 +51,7 @@ from torchlvm.evaluation.reconstruction import (
     summarize_reconstruction,
 )
 from torchlvm.inference import log_marginal_is
+from torchlvm.models.conditions import Condition, masked_condition
 from torchlvm.protocol import LatentVariableModel
 
 DEFAULT_OOD: tuple[str, ...] = ("noise", "flip", "other", "mnist")
@@ -78,36 +79,24 @@ class EvalData:
     missing: Tensor | None
 
 
-def check_condition(condition: str) -> str:
-    """``"none"``, ``"label"`` or ``"mask:KIND"``, else ``ConfigError``."""
-    if condition in ("none", "label") or (isinstance(condition, str) and condition[:5] == "mask:"):
-        return condition
-    raise ConfigError(f"condition must be 'none', 'label' or 'mask:<kind>', got {condition!r}")
-
-
 def conditions_for(
-    model: Any, x: Tensor, y: Tensor | None, condition: str, shape: tuple[int, ...], seed: int
+    model: Any,
+    x: Tensor,
+    y: Tensor | None,
+    condition: Condition | str,
+    shape: tuple[int, ...],
+    seed: int,
 ) -> tuple[Tensor | None, Tensor | None]:
     """The conditions c ``(N, C)`` of a conditional model and the missing mask ``(D,)``.
 
-    The mask of ``mask:random:<f>`` is drawn with ``seed`` exactly as training drew it.
+    The mask of ``mask:random:<f>`` is drawn with ``seed`` exactly as training drew it; one-hot
+    labels have the model's number of classes.
     """
-    if condition == "none":
-        return None, None
-    if condition == "label":
-        if y is None:
-            raise DataError("condition 'label' needs class labels, and this data has none")
-        to_c = getattr(model, "condition_from_labels", None)
-        if to_c is not None:
-            return to_c(y), None
-        from torchlvm.models.conditions import one_hot
-
-        return one_hot(y, int(y.max()) + 1), None
-    from torchlvm.models.conditions import image_mask, masked_condition
-
-    generator = torch.Generator().manual_seed(seed)
-    observed = image_mask(condition.partition(":")[2], shape, generator=generator)
-    return masked_condition(x, observed), ~observed
+    num_classes = getattr(getattr(model, "config", None), "num_classes", None)
+    if num_classes is None and y is not None:
+        num_classes = int(y.max()) + 1
+    bound = Condition.parse(condition).bind(shape, seed=seed, num_classes=num_classes)
+    return bound.build(x, y), bound.missing
 
 
 def is_deterministic(model: LatentVariableModel, x: Tensor, c: Tensor | None) -> bool:
@@ -137,7 +126,7 @@ def evaluate(
     model: LatentVariableModel,
     dataset: Dataset,
     *,
-    condition: str = "none",
+    condition: Condition | str = "none",
     k: int = 5000,
     ks: Sequence[int] = (1, 10, 100),
     chunk: int = 256,
@@ -162,7 +151,8 @@ def evaluate(
     Args:
         model: a torchlvm model (VAE, CVAE, autoencoder, PPCA) in eval mode.
         dataset: the split to evaluate (e.g. ``load_dataset(name, "test", binarize=...)``).
-        condition: how the model was conditioned: ``"none"``, ``"label"`` or ``"mask:KIND"``.
+        condition: how the model was conditioned: a :class:`Condition` or its text, ``"none"``,
+            ``"label"`` or ``"mask:KIND"``.
         k: importance samples of the log p(x) estimate (≥ 1).
         ks: the k of the IWAE bounds reported alongside.
         chunk: importance samples drawn at a time. batch_size: examples per batch.
@@ -194,7 +184,7 @@ def evaluate(
         check_positive_int("n", n)
     if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
         raise ConfigError(f"refine_steps must be a non-negative integer, got {refine_steps!r}")
-    check_condition(condition)
+    condition = Condition.parse(condition)
     data_seed = seed if data_seed is None else data_seed
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -245,7 +235,7 @@ def _evaluate(model: Any, dataset: Dataset, **o: Any) -> dict[str, Any]:
             "shape": list(dataset.shape),
             "n": len(x),
             "seed": o["seed"],
-            "condition": o["condition"],
+            "condition": str(o["condition"]),
             "k": o["k"],
             "refine_steps": o["refine_steps"],
         },
@@ -319,7 +309,7 @@ def _likelihood(
         posterior=posterior,
         progress=o["progress"],
     )
-    what = {"none": "log p(x)", "label": "log p(x | c)"}.get(o["condition"], "log p(x | x_o)")
+    what = {"none": "log p(x)", "label": "log p(x | c)"}.get(o["condition"].kind, "log p(x | x_o)")
     summary = lik.summarize_likelihood(values, dim=dim, k=o["k"], ks=o["ks"], what=what)
     if o["refine_steps"] > 0:
         summary["posterior"] = f"encoder q refined by {o['refine_steps']} Adam steps per example"
@@ -341,12 +331,12 @@ def _separability(means: Tensor, data: EvalData, seed: int, pixels: bool) -> dic
         return undefined(str(err))
 
 
-def _generate(model: Any, data: EvalData, condition: str, source: str | None) -> Tensor:
+def _generate(model: Any, data: EvalData, condition: Condition, source: str | None) -> Tensor:
     """Decoder means E[x | z] for z ~ p(z [| c]): as many as the evaluation set."""
     n = len(data.x)
     if source is not None:
         return model.sample(n, source=source)
-    if condition == "none":
+    if not condition.conditional:
         z = model.prior(batch_shape=(n,)).sample()  # (n, K)
         return model.decode(z).mean
     assert data.c is not None
@@ -410,7 +400,7 @@ def _sample_quality(
                 n=len(data.x),
                 note=f"{note}; generated = {what}",
             )
-            if o["condition"] == "label" and data.y is not None:
+            if o["condition"].kind == "label" and data.y is not None:
                 predicted = classifier.predict(generated)
                 out["conditional_accuracy"] = metric(
                     float((predicted == data.y).double().mean()),
@@ -446,9 +436,9 @@ def _likelihood_score(model: Any, data: EvalData, o: dict[str, Any]) -> tuple[Ca
             "s"
         ]
 
-    if condition == "none":
+    if condition.kind == "none":
         return (lambda x: is_score(x, lambda xb: None)), f"−log p(x), importance-sampled, k={k}"
-    if condition == "label":
+    if condition.kind == "label":
         classes = model.config.num_classes
 
         def mixture(x: Tensor) -> Tensor:
@@ -465,8 +455,6 @@ def _likelihood_score(model: Any, data: EvalData, o: dict[str, Any]) -> tuple[Ca
             f"−log p(x) = −log (1/C) Σ_c p(x | c), labels unknown for OOD data; each "
             f"p(x | c) importance-sampled, k={k}"
         )
-    from torchlvm.models.conditions import masked_condition
-
     observed = ~data.missing  # type: ignore[operator]
     return (
         lambda x: is_score(x, lambda xb: masked_condition(xb, observed)),

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from torchlvm.distributions.point_mass import PointMass
+from torchlvm.models.conditions import Condition
 
 TRAVERSAL_VALUES: tuple[float, ...] = (-3.0, -2.25, -1.5, -0.75, 0.0, 0.75, 1.5, 2.25, 3.0)
 MAX_TRAVERSED = 10
@@ -67,7 +68,7 @@ def figure_data(
     c: Tensor | None,
     *,
     shape: tuple[int, ...],
-    condition: str = "none",
+    condition: Condition | str = "none",
     missing: Tensor | None = None,
     class_names: list[str] | None = None,
     seed: int = 0,
@@ -77,7 +78,8 @@ def figure_data(
     Args:
         model: a model on the protocol. x: data ``(N, D)`` as the model sees it; y: labels
             ``(N,)`` or None; c: conditions ``(N, C)`` or None.
-        shape: per-example shape. condition: ``"none"``, ``"label"`` or ``"mask:KIND"``.
+        shape: per-example shape. condition: a :class:`Condition` or its text, ``"none"``,
+            ``"label"`` or ``"mask:KIND"``.
         missing: bool ``(D,)``, True where an imputation model's input is missing.
         class_names: row labels for conditional samples. seed: seed of the random draws.
 
@@ -93,6 +95,7 @@ def figure_data(
     pairs = min(NUM_PAIRS, len(x))
     data.inputs = x[:pairs]
     data.reconstructions = model.decode(means[:pairs], None if c is None else c[:pairs]).mean
+    condition = Condition.parse(condition)
     _samples(model, data, means, c, condition, missing, x, class_names, generator, deterministic)
     _traversal(model, data, means, c, deterministic)
     if len(x) >= 2:
@@ -112,7 +115,7 @@ def _samples(
     data: FigureData,
     means: Tensor,
     c: Tensor | None,
-    condition: str,
+    condition: Condition,
     missing: Tensor | None,
     x: Tensor,
     class_names: list[str] | None,
@@ -127,12 +130,12 @@ def _samples(
             "standard": "decoder fed N(0, I) codes (the autoencoder has no prior)",
         }[source]
         return
-    if condition == "none":
+    if condition.kind == "none":
         z = torch.randn(NUM_SAMPLES, means.shape[1], generator=generator, dtype=means.dtype)
         data.samples = model.decode(z).mean
         data.samples_note = "decoder means at z ~ p(z)"
         return
-    if condition == "label":
+    if condition.kind == "label":
         classes = model.config.num_classes
         labels = torch.arange(classes).repeat_interleave(8)  # (C·8,)
         data.conditional = model.sample(

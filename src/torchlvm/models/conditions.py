@@ -8,6 +8,10 @@ A CVAE accepts any condition vector c (DESIGN.md); this module builds the two th
   together with the mask that says which part that is, ``masked_condition(x, mask)`` =
   concat(x ⊙ m, m); the CVAE then models p(x | observed part).
 
+What a model is conditioned on is a :class:`Condition`, parsed once from the text
+``none | label | mask:KIND`` that the CLI takes and ``config.json`` records; bound to the data
+(:meth:`Condition.bind`) it builds c for a batch.
+
 Mask convention: a mask is True where a pixel is OBSERVED. A mask kind names the part that is
 MISSING: ``image_mask("top", ...)`` hides the top half (True on the bottom half), so
 ``impute --mask top`` means "the top half is missing; impute it from the bottom half".
@@ -17,6 +21,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -175,3 +181,127 @@ def masked_condition(x: Tensor, observed_mask: Tensor) -> Tensor:
         ) from None
     observed = torch.where(mask, x, torch.zeros((), dtype=x.dtype, device=x.device))
     return torch.cat([observed, mask.to(x.dtype)], dim=-1)  # (B, 2D)
+
+
+ConditionKind = Literal["none", "label", "mask"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What a model is conditioned on: nothing, the one-hot class, or the observed part of x.
+
+    Parse the text form once with :meth:`parse`; ``str(condition)`` gives it back in the
+    canonical form that ``config.json`` records. Bind it to the data with :meth:`bind` to build c.
+
+    Attributes:
+        kind: ``"none"``, ``"label"`` or ``"mask"``.
+        missing: for ``"mask"``, the MISSING part (one of :data:`MASK_KINDS`, e.g. ``"top"`` or
+            ``"random:0.5"``); None otherwise.
+    """
+
+    kind: ConditionKind = "none"
+    missing: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("none", "label", "mask"):
+            raise ConfigError(f"condition kind must be none, label or mask, got {self.kind!r}")
+        if (self.kind == "mask") != (self.missing is not None):
+            raise ConfigError("a mask condition (and only one) names its missing part")
+        if self.missing is not None:
+            check_mask_kind(self.missing)
+
+    @classmethod
+    def parse(cls, text: str | Condition) -> Condition:
+        """The condition named by ``text``: ``"none"``, ``"label"`` or ``"mask:KIND"``.
+
+        Raises:
+            ConfigError: for any other text, or an unknown mask kind (the message lists them).
+        """
+        if isinstance(text, Condition):
+            return text
+        if text in ("none", "label"):
+            return cls(text)
+        if isinstance(text, str) and text.startswith("mask:"):
+            return cls("mask", text.partition(":")[2])
+        raise ConfigError(
+            f"condition must be 'none', 'label' or 'mask:KIND' (e.g. 'mask:top'), got {text!r}"
+        )
+
+    def __str__(self) -> str:
+        return f"mask:{self.missing}" if self.kind == "mask" else self.kind
+
+    @property
+    def conditional(self) -> bool:
+        """Whether a model trained under this condition takes c (a CVAE)."""
+        return self.kind != "none"
+
+    def dim(self, input_dim: int, num_classes: int | None) -> int | None:
+        """C, the width of c for data of ``input_dim`` values and ``num_classes`` classes:
+        C for ``"label"``, 2D for a mask (x ⊙ m and m), None for ``"none"``."""
+        if self.kind == "label":
+            return num_classes
+        return 2 * input_dim if self.kind == "mask" else None
+
+    def mask(self, image_shape: Sequence[int], seed: int) -> Tensor:
+        """The observed-pixel mask ``(D,)`` of a mask condition, True where observed; a
+        ``random:`` mask is drawn with ``seed`` (the run's data seed, as training drew it).
+
+        Raises:
+            ConfigError: for a condition that is not a mask.
+        """
+        if self.missing is None:
+            raise ConfigError(f"condition {self} has no mask; only mask:KIND conditions do")
+        return image_mask(self.missing, image_shape, generator=torch.Generator().manual_seed(seed))
+
+    def bind(
+        self, image_shape: Sequence[int], *, seed: int = 0, num_classes: int | None = None
+    ) -> BoundCondition:
+        """This condition for data of per-example shape ``image_shape`` (its mask drawn now).
+
+        Raises:
+            ConfigError: for ``"label"`` without ``num_classes``.
+        """
+        if self.kind == "label" and num_classes is None:
+            raise ConfigError("condition 'label' needs class labels, and the data have no classes")
+        mask = self.mask(image_shape, seed) if self.kind == "mask" else None
+        dim = self.dim(math.prod(image_shape), num_classes)
+        return BoundCondition(self, dim, num_classes, mask)
+
+
+@dataclass(frozen=True)
+class BoundCondition:
+    """A :class:`Condition` bound to the data: it builds c for a batch.
+
+    Attributes:
+        condition: what it is. dim: C, the width of c (None for ``"none"``).
+        num_classes: classes of a ``"label"`` condition. mask: bool ``(D,)``, True where observed,
+            for a mask condition, else None.
+    """
+
+    condition: Condition
+    dim: int | None
+    num_classes: int | None
+    mask: Tensor | None
+
+    @property
+    def missing(self) -> Tensor | None:
+        """bool ``(D,)``, True where a mask condition hides x, else None."""
+        return None if self.mask is None else ~self.mask
+
+    def build(self, x: Tensor, y: Tensor | None) -> Tensor | None:
+        """The condition c ``(B, C)`` of a batch ``x`` ``(B, D)`` with labels ``y`` ``(B,)``,
+        or None for ``"none"``.
+
+        Raises:
+            DataError: for ``"label"`` when ``y`` is None.
+        """
+        if self.condition.kind == "label":
+            if y is None:
+                raise DataError(
+                    "condition 'label' needs class labels, and this data has none; pass "
+                    "labelled data"
+                )
+            return one_hot(y, int(self.num_classes)).to(x.dtype)  # type: ignore[arg-type]
+        if self.mask is not None:
+            return masked_condition(x, self.mask)
+        return None

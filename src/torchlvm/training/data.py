@@ -38,41 +38,9 @@ from torchlvm.data import load_dataset
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.memmap import all_finite, is_binary
 from torchlvm.errors import ConfigError, DataError
-from torchlvm.models.conditions import check_mask_kind, image_mask, masked_condition, one_hot
+from torchlvm.models.conditions import BoundCondition, Condition
 
 Batch = dict[str, Tensor]
-
-
-def check_condition(condition: str) -> str:
-    """Return ``condition`` if it is ``"none"``, ``"label"`` or ``"mask:<kind>"``."""
-    if condition in ("none", "label"):
-        return condition
-    if isinstance(condition, str) and condition.startswith("mask:"):
-        check_mask_kind(condition.partition(":")[2])
-        return condition
-    raise ConfigError(
-        f"condition must be 'none', 'label' or 'mask:<kind>' (e.g. 'mask:top'), got {condition!r}"
-    )
-
-
-class _Conditioner:
-    """Turns a batch ``(x, y)`` into the condition c, or None."""
-
-    def __init__(self, condition: str, data: Dataset, seed: int) -> None:
-        self.kind = condition
-        self.num_classes = data.num_classes
-        self.mask: Tensor | None = None
-        if condition.startswith("mask:"):
-            generator = torch.Generator().manual_seed(seed)
-            self.mask = image_mask(condition.partition(":")[2], data.shape, generator=generator)
-
-    def __call__(self, x: Tensor, y: Tensor | None) -> Tensor | None:
-        if self.kind == "label":
-            assert y is not None and self.num_classes is not None
-            return one_hot(y, self.num_classes)
-        if self.mask is not None:
-            return masked_condition(x, self.mask)
-        return None
 
 
 class _BatchedTensors(torch.utils.data.Dataset):
@@ -81,12 +49,12 @@ class _BatchedTensors(torch.utils.data.Dataset):
     Args:
         x: ``(N, D)``; intensities when ``redraw``, else the data as the model sees it.
         y: ``(N,)`` labels or None.
-        conditioner: builds c from the (binarized) batch.
+        conditioner: the condition bound to the data, which builds c from the (binarized) batch.
         redraw: draw x ~ Bernoulli(x) afresh for every batch (dynamic binarization).
     """
 
     def __init__(
-        self, x: Tensor, y: Tensor | None, conditioner: _Conditioner, *, redraw: bool
+        self, x: Tensor, y: Tensor | None, conditioner: BoundCondition, *, redraw: bool
     ) -> None:
         self.x, self.y, self.conditioner, self.redraw = x, y, conditioner, redraw
 
@@ -100,7 +68,7 @@ class _BatchedTensors(torch.utils.data.Dataset):
             x = (torch.rand_like(x) < x).to(x.dtype)
         y = None if self.y is None else self.y[index]
         batch = {"x": x}
-        c = self.conditioner(x, y)
+        c = self.conditioner.build(x, y)
         if c is not None:
             batch["c"] = c
         if y is not None:
@@ -186,7 +154,7 @@ class LVMDataModule(L.LightningDataModule):
         binarize: ``"none"``, ``"dynamic"`` or ``"threshold"``.
         seed: seed of the split, of the training order and of the validation draw.
         batch_size: training examples per batch.
-        condition: ``"none"``, ``"label"`` or ``"mask:<kind>"``.
+        condition: a :class:`Condition`, or its text ``"none"``, ``"label"`` or ``"mask:<kind>"``.
         num_workers: DataLoader workers (0: batches are sliced in the main process).
         eval_batch_size: validation batch size; defaults to ``max(batch_size, 512)``.
         options: extra dataset options passed to ``load_dataset`` (e.g. ``{"n": 500}``).
@@ -203,7 +171,7 @@ class LVMDataModule(L.LightningDataModule):
         binarize: str = "none",
         seed: int = 0,
         batch_size: int = 128,
-        condition: str = "none",
+        condition: Condition | str = "none",
         num_workers: int = 0,
         eval_batch_size: int | None = None,
         options: dict[str, Any] | None = None,
@@ -217,13 +185,13 @@ class LVMDataModule(L.LightningDataModule):
         self.eval_batch_size = check_positive_int(
             "eval_batch_size", eval_batch_size or max(batch_size, 512)
         )
-        self.condition = check_condition(condition)
+        self.condition = Condition.parse(condition)
         self.num_workers = num_workers
         self.options = dict(options or {})
         self.train_data: Dataset | None = None
         self.val_data: Dataset | None = None
         self.val_x: Tensor | None = None
-        self._conditioner: _Conditioner | None = None
+        self._conditioner: BoundCondition | None = None
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -255,16 +223,18 @@ class LVMDataModule(L.LightningDataModule):
                 )
             if len(part) == 0:
                 raise DataError(f"{part.name}: the {part.split} split is empty")
-        if self.condition == "label" and (train.y is None or train.num_classes is None):
+        if self.condition.kind == "label" and (train.y is None or train.num_classes is None):
             raise DataError(
                 f"condition 'label' needs class labels, and {train.name} has none; "
                 "use a labelled dataset or --condition mask:KIND"
             )
-        self._conditioner = _Conditioner(self.condition, train, self.seed)
+        self._conditioner = self.condition.bind(
+            train.shape, seed=self.seed, num_classes=train.num_classes
+        )
         self.train_data, self.val_data = train, val
         self.val_x = val.fixed_binarized(self.seed)
 
-    def _ready(self) -> tuple[Dataset, Dataset, _Conditioner]:
+    def _ready(self) -> tuple[Dataset, Dataset, BoundCondition]:
         if self.train_data is None:
             self.setup("fit")
         assert self.train_data is not None and self.val_data is not None
@@ -286,12 +256,7 @@ class LVMDataModule(L.LightningDataModule):
     @property
     def condition_dim(self) -> int | None:
         """Size of c: C classes for ``"label"``, 2D for a mask, None without a condition."""
-        train, _, _ = self._ready()
-        if self.condition == "label":
-            return train.num_classes
-        if self.condition.startswith("mask:"):
-            return 2 * train.dim
-        return None
+        return self._ready()[2].dim
 
     def is_binary(self) -> bool:
         """Whether the model sees {0, 1} data (a binarizing protocol, or binary data)."""
@@ -312,7 +277,7 @@ class LVMDataModule(L.LightningDataModule):
             "data_dir": self.data_dir,
             "binarize": self.binarize,
             "seed": self.seed,
-            "condition": self.condition,
+            "condition": str(self.condition),
             "options": self.options,
             "shape": list(train.shape),
             "num_classes": train.num_classes,
@@ -353,12 +318,12 @@ class LVMDataModule(L.LightningDataModule):
             )
         if want is None and have is not None:
             raise ConfigError(
-                f"condition {self.condition!r} needs a conditional model (cvae); "
+                f"condition '{self.condition}' needs a conditional model (cvae); "
                 f"{type(model).__name__} takes none"
             )
         if want is not None and want != have:
             raise ConfigError(
-                f"the model takes condition_dim={want} but condition {self.condition!r} on "
+                f"the model takes condition_dim={want} but condition '{self.condition}' on "
                 f"{self.name} gives {have}; build the model with condition_dim={have}"
             )
 
