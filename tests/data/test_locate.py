@@ -1,4 +1,5 @@
-"""Search order for dataset folders: data_dir, $TORCHLVM_DATA, user cache, /usr/share."""
+"""Search order for dataset folders: data_dir alone when given, else $TORCHLVM_DATA, user cache,
+/usr/share."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from torchlvm.data import load_dataset
 from torchlvm.data.locate import candidate_dirs, find_files, user_cache_dir
 from torchlvm.data.mnist import REQUIRED_FILES
+from torchlvm.errors import DataNotFoundError
 
 # Each place holds a set with a different number of test images, so the count says which won.
 PLACES = ["data_dir", "env", "cache", "system"]
@@ -26,7 +28,8 @@ def _folder(place: str, roots: dict[str, Path], tmp_path: Path) -> Path:
 def test_first_place_holding_the_files_wins(isolated_search, tmp_path, write_mnist, present):
     for place in present:
         write_mnist(_folder(place, isolated_search, tmp_path), n_test=11 + PLACES.index(place))
-    test = load_dataset("mnist", "test", data_dir=tmp_path / "explicit")
+    explicit = tmp_path / "explicit" if present[0] == "data_dir" else None
+    test = load_dataset("mnist", "test", data_dir=explicit)
     assert len(test) == 11 + PLACES.index(present[0])
 
 
@@ -36,10 +39,27 @@ def test_data_dir_may_be_a_parent_holding_name(isolated_search, tmp_path, write_
 
 
 def test_incomplete_folder_is_skipped(isolated_search, tmp_path, write_mnist):
-    write_mnist(tmp_path / "explicit", n_test=5)
-    (tmp_path / "explicit" / "t10k-labels-idx1-ubyte").unlink()
+    write_mnist(isolated_search["env"] / "mnist", n_test=5)
+    (isolated_search["env"] / "mnist" / "t10k-labels-idx1-ubyte").unlink()
     write_mnist(isolated_search["system"] / "mnist", n_test=9)
-    assert len(load_dataset("mnist", "test", data_dir=tmp_path / "explicit")) == 9
+    assert len(load_dataset("mnist", "test")) == 9
+
+
+@pytest.mark.parametrize("made", [False, True], ids=["missing", "lacks-a-file"])
+def test_an_explicit_data_dir_is_the_only_place_looked_in(
+    isolated_search, tmp_path, write_mnist, made
+):
+    write_mnist(isolated_search["system"] / "mnist", n_test=9)
+    explicit = tmp_path / "explicit"
+    if made:
+        write_mnist(explicit, n_test=5)
+        (explicit / "t10k-labels-idx1-ubyte").unlink()
+    assert candidate_dirs("mnist", explicit) == [explicit, explicit / "mnist"]
+    with pytest.raises(
+        DataNotFoundError,
+        match=f"looked in {explicit}, {explicit}/mnist;.*in {explicit}, or leave out",
+    ):
+        load_dataset("mnist", "test", data_dir=explicit)
 
 
 def test_raw_file_preferred_over_gz(tmp_path, write_mnist):

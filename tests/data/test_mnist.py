@@ -80,12 +80,10 @@ def test_corrupt_file_surfaces_through_load_dataset(tmp_path, write_mnist):
 @pytest.mark.parametrize("name", ["fashion-mnist", "mnist"])
 def test_missing_data_message_names_every_place_and_the_fix(isolated_search, tmp_path, name):
     with pytest.raises(DataNotFoundError) as error:
-        load_dataset(name, "train", data_dir=tmp_path / "mine")
+        load_dataset(name, "train")
     message = str(error.value)
     assert "\n" not in message
     for place in (
-        tmp_path / "mine",
-        tmp_path / "mine" / name,
         isolated_search["env"] / name,
         isolated_search["cache"] / "torchlvm" / name,
         isolated_search["system"] / name,
@@ -96,6 +94,18 @@ def test_missing_data_message_names_every_place_and_the_fix(isolated_search, tmp
         assert "apt-get install dataset-fashion-mnist" in message
     else:
         assert "--data-dir" in message and "TORCHLVM_DATA" in message
+
+
+@pytest.mark.parametrize("name", ["fashion-mnist", "mnist"])
+def test_missing_data_in_an_explicit_folder_names_only_it_and_the_fix(
+    isolated_search, tmp_path, name
+):
+    with pytest.raises(DataNotFoundError) as error:
+        load_dataset(name, "train", data_dir=tmp_path / "mine")
+    message = str(error.value)
+    assert f"looked in {tmp_path / 'mine'}, {tmp_path / 'mine' / name};" in message
+    assert str(isolated_search["system"]) not in message.split(";")[0]
+    assert "train-images-idx3-ubyte" in message and "leave out data_dir (--data-dir)" in message
 
 
 def test_missing_data_is_also_a_file_not_found_error(isolated_search):

@@ -82,6 +82,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
             assert main(["train", kind, "--data", "digits", *TINY, "--out", str(root / kind)]) == 0
         ppca = ["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(root / "ppca")]
         assert main(ppca) == 0
+    _mnist_folder(_nowhere(root) / "mnist")  # a copy that an explicit --data-dir must not use
     d = root / "data"
     d.mkdir()
     (d / "bad.csv").write_text("1,2,3\n4,x,6\n7,8,9\n")
@@ -103,6 +104,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _mnist_folder(d / "idx-magic", **{"train-images-idx3-ubyte": b"\x01\x02\x08\x03" + bytes(99)})
     _mnist_folder(d / "idx-truncated", **{"train-images-idx3-ubyte": _idx(good)[:300]})
     _mnist_folder(d / "idx-counts", **{"train-labels-idx1-ubyte": _idx(np.arange(49) % 10)})
+    _mnist_folder(d / "idx-partial")
+    (d / "idx-partial" / "t10k-labels-idx1-ubyte").unlink()
     (d / "no-model").mkdir()
     import shutil
 
@@ -214,6 +217,19 @@ CASES: dict[str, Case] = {
     "run-folder-is-a-file": Case("evaluate {d}/one.csv", "is not a folder"),
     "png-out-is-a-folder": Case("sample {root}/vae --out {d}/dir.png", "dir.png"),
     "npy-out-is-a-folder": Case("encode {root}/vae --out {d}/dir.png", ".npy"),
+    # issue 10: numbers out of range, and no silent substitution
+    "seed-too-large": Case(
+        f"{TRAIN} --data digits --seed 4294967296", "argument --seed: must be an integer in 0.."
+    ),
+    "seed-negative-sample": Case("sample {root}/vae --seed -1", "argument --seed"),
+    "seed-not-an-integer-evaluate": Case(f"{EVAL} --seed 1.5", "must be an integer, got '1.5'"),
+    "seed-too-large-fit": Case(f"{FIT} digits --seed 99999999999", "argument --seed"),
+    "data-dir-missing-no-fallback": Case(
+        f"{TRAIN} --data mnist --data-dir {{d}}/missing", "looked in"
+    ),
+    "data-dir-lacks-a-file": Case(
+        f"{FIT} mnist --data-dir {{d}}/idx-partial", "for train-images-idx3-ubyte"
+    ),
 }
 
 
@@ -262,6 +278,16 @@ def test_the_fixed_inputs_work(world: Path, tmp_path: Path, monkeypatch: pytest.
     assert main(["report", str(report_of)]) == 0
     html = (report_of / "report.html").read_text()
     assert "missing" in html.lower() or "no figures" in html.lower()
+
+
+def test_the_data_a_data_dir_must_not_fall_back_to_is_there(
+    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data-dir rows fail because an explicit --data-dir is the only place looked in: without
+    it, the copy in the search path is found."""
+    _isolate_search(monkeypatch, world)
+    out = tmp_path / "found"
+    assert main(["fit", "ppca", "--data", "mnist", "--latent-dim", "1", "--out", str(out)]) == 0
 
 
 # -- unreadable paths ----------------------------------------------------------------------------

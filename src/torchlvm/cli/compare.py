@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from torchlvm.cli import _types
+
 HELP = "train and compare AE, VAE, β-VAE and CVAE: interpretability, separability, generation"
 
 
@@ -26,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=int, nargs="+", default=[256], help="hidden widths")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_types.seed, default=0)
     parser.add_argument("--k", type=int, default=1000, help="importance samples of log p(x)")
     parser.add_argument("--n", type=int, default=2000, help="test examples evaluated at most")
     parser.add_argument("--out", type=Path, help="output folder (default runs/compare-DATA)")

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from torchlvm.cli import _types
+
 HELP = "write the posterior means of a dataset's examples (N, K) to a .npy file"
 
 
@@ -23,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
     parser.add_argument("--data-dir", help="folder with the dataset's files")
     parser.add_argument("--split", choices=["train", "val", "test", "all"], default="test")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the binarization draw")
+    parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the binarization draw")
     parser.add_argument(
         "--out", type=Path, metavar="FILE.npy", help="file to write (default: DIR/latents.npy)"
     )

@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from torchlvm.cli import _types
 from torchlvm.errors import ConfigError, RunDirectoryError
 
 HELP = "evaluate a run: likelihood, reconstruction, latent, separability, samples, outliers"
@@ -42,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--n", type=_positive, help="evaluate a seeded subsample of N examples")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    parser.add_argument("--seed", type=_types.seed, default=0, help="seed of every random draw")
     parser.add_argument(
         "--refine", type=int, default=0, metavar="T", help="refine q by T steps (semi-amortized)"
     )

@@ -11,6 +11,7 @@ import math
 import time
 from pathlib import Path
 
+from torchlvm.cli import _types
 from torchlvm.cli._output import staged_dir
 from torchlvm.errors import ConfigError
 
@@ -24,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-dim", type=int, required=True, help="K, the size of z")
     parser.add_argument("--method", choices=["closed_form", "em"], default="closed_form")
     parser.add_argument("--max-iter", type=int, default=1000, help="EM iterations at most")
-    parser.add_argument("--seed", type=int, default=0, help="seed for splits and EM start")
+    parser.add_argument("--seed", type=_types.seed, default=0, help="seed for splits and EM start")
     parser.add_argument(
         "--allow-missing",
         action="store_true",

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from torchlvm.cli import _types
+
 HELP = "split log p(x) − ELBO into approximation and amortization gaps (nats per example)"
 
 
@@ -37,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--elbo-samples", type=int, default=1000, help="draws per example for Monte Carlo ELBOs"
     )
     parser.add_argument("--split", choices=["train", "val", "test"], default="test")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    parser.add_argument("--seed", type=_types.seed, default=0, help="seed of every random draw")
 
 
 def run(args: argparse.Namespace) -> int:

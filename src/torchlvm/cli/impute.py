@@ -33,6 +33,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from torchlvm.cli import _types
 from torchlvm.errors import ConfigError
 from torchlvm.inference.imputation import impute_missing
 
@@ -70,7 +71,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=1000,
         help="images (the split's first N) on which the error is measured",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random draws")
+    parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the random draws")
     parser.add_argument(
         "--out",
         type=Path,

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from torchlvm.cli import _types
+
 HELP = "forward vs reverse KL: fit a Gaussian to a two-mode target, plot, print mass per mode"
 
 
@@ -26,7 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--steps", type=int, default=500, help="Adam steps per fit")
     parser.add_argument("--samples", type=int, default=256, help="Monte Carlo draws per step")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the draws and of the start")
+    parser.add_argument(
+        "--seed", type=_types.seed, default=0, help="seed of the draws and of the start"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from torchlvm.cli import _types
+
 HELP = "show inputs next to their reconstructions and print the reconstruction error"
 
 
@@ -26,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="folder with the dataset's files")
     parser.add_argument("--split", choices=["train", "val", "test", "all"], default="test")
     parser.add_argument("--n", type=int, default=16, help="images shown (the split's first N)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the binarization draw")
+    parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the binarization draw")
     parser.add_argument(
         "--out",
         type=Path,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from torchlvm.cli import _types
 from torchlvm.errors import ConfigError
 
 HELP = "draw samples from a trained model (per class for a CVAE) as a PNG grid"
@@ -50,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="autoencoder only: codes from the Gaussian fitted to the training codes, or from "
         "N(0, I) (default: fitted)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random draws")
+    parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the random draws")
     parser.add_argument(
         "--out",
         type=Path,

@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any, get_args
 
+from torchlvm.cli import _types
 from torchlvm.errors import ConfigError, NonFiniteError, RunDirectoryError
 
 HELP = "train an autoencoder, VAE or CVAE on a dataset; writes a resumable run folder"
@@ -94,7 +95,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--data", default=sup, help="dataset name (see 'torchlvm datasets') or .npy/.npz/.csv path"
     )
-    data.add_argument("--data-dir", default=sup, help="folder searched first for the data files")
+    data.add_argument("--data-dir", default=sup, help="the folder holding the data files (then the only place looked in)")
     data.add_argument(
         "--mmap", action="store_true", default=sup,
         help="stream a .npy file larger than memory from disk, a batch at a time, instead of "
@@ -203,7 +204,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         + _default("on_nonfinite"),
     )  # fmt: skip
     train.add_argument(
-        "--seed", type=int, default=sup, help="seed of everything" + _default("seed")
+        "--seed", type=_types.seed, default=sup, help="seed of everything" + _default("seed")
     )
     train.add_argument(
         "--deterministic", action="store_true", default=sup,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from torchlvm.cli import _types
 from torchlvm.errors import DataError
 
 HELP = "redraw images of one class as another with a class-conditional CVAE (style transfer)"
@@ -37,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="folder with the dataset's files")
     parser.add_argument("--split", choices=["train", "val", "test", "all"], default="test")
     parser.add_argument("--n", type=int, default=8, help="images of class A transferred")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the binarization draw")
+    parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the binarization draw")
     parser.add_argument(
         "--out",
         type=Path,

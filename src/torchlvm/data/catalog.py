@@ -33,7 +33,7 @@ def describe_datasets(data_dir: str | os.PathLike[str] | None = None) -> list[Da
     """Describe every registered dataset, searching for the files of those read from disk.
 
     Args:
-        data_dir: Folder searched first, as in ``load_dataset``.
+        data_dir: The folder to look in, as in ``load_dataset``.
 
     Returns:
         One :class:`DatasetInfo` per dataset, sorted by name.

@@ -76,7 +76,7 @@ def load_dataset(
         name: A registered name (see :func:`list_datasets`), e.g. ``"digits"`` or
             ``"fashion-mnist"``, or a path ending in ``.npy``, ``.npz`` or ``.csv``.
         split: ``"train"``, ``"val"``, ``"test"`` or ``"all"``.
-        data_dir: Folder searched first for datasets read from disk.
+        data_dir: Folder holding the dataset's files; when given, the only place looked in.
         binarize: ``"none"``, ``"dynamic"`` (fresh Bernoulli draw per pass) or ``"threshold"``
             (x > 0.5 now).
         seed: Seed of the split (and of generation, for synthetic data).

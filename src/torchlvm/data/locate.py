@@ -1,9 +1,12 @@
-"""Where torchlvm looks for a dataset's files, in order (DESIGN.md, "Data").
+"""Where torchlvm looks for a dataset's files (DESIGN.md, "Data").
 
-1. an explicit ``data_dir`` (the folder itself, then ``data_dir/<name>``),
-2. ``$TORCHLVM_DATA/<name>``,
-3. the user cache, ``$XDG_CACHE_HOME/torchlvm/<name>`` or ``~/.cache/torchlvm/<name>``,
-4. ``/usr/share/datasets/<name>``, where Debian packages such as ``dataset-fashion-mnist`` put
+An explicit ``data_dir`` is the only place looked in (the folder itself, then
+``data_dir/<name>``): a folder the user names that lacks the files is an error, never a silent
+fall back to other copies. Without one, in order:
+
+1. ``$TORCHLVM_DATA/<name>``,
+2. the user cache, ``$XDG_CACHE_HOME/torchlvm/<name>`` or ``~/.cache/torchlvm/<name>``,
+3. ``/usr/share/datasets/<name>``, where Debian packages such as ``dataset-fashion-mnist`` put
    them.
 
 The first folder that holds every required file wins.
@@ -31,14 +34,14 @@ def candidate_dirs(name: str, data_dir: str | os.PathLike[str] | None = None) ->
 
     Args:
         name: Dataset name, also its folder name, e.g. ``"fashion-mnist"``.
-        data_dir: An explicit folder, searched first.
+        data_dir: An explicit folder: then only it and ``data_dir/<name>`` are searched.
 
     Returns:
         Folders, most preferred first.
     """
-    dirs: list[Path] = []
     if data_dir is not None:
-        dirs += [Path(data_dir), Path(data_dir) / name]
+        return [Path(data_dir), Path(data_dir) / name]
+    dirs: list[Path] = []
     env = os.environ.get("TORCHLVM_DATA")
     if env:
         dirs.append(Path(env) / name)
@@ -87,7 +90,7 @@ def find_files(
     Args:
         name: Dataset name.
         required: File names that must all be present, each raw or gzipped (``.gz``).
-        data_dir: An explicit folder, searched first.
+        data_dir: An explicit folder, the only one searched when given.
 
     Returns:
         The files of the first complete folder, and every folder looked in.

@@ -133,7 +133,7 @@ def load_idx_dataset(
         name: Dataset name, also its folder name under the search roots.
         split: ``"train"``, ``"val"``, ``"test"`` or ``"all"``.
         seed: Seed of the train/val split.
-        data_dir: Folder searched first.
+        data_dir: The folder to read from (then no other folder is searched).
         class_names: One name per class.
         how_to_get: The fix shown when the files are missing.
 
@@ -147,6 +147,11 @@ def load_idx_dataset(
         DataError: If a file is corrupt or the files disagree.
     """
     found = find_files(name, REQUIRED_FILES, data_dir)
+    if found.files is None and data_dir is not None:  # an explicit folder is the only place
+        how_to_get = (
+            f"put {_FILES_NOTE} in {data_dir}, or leave out data_dir (--data-dir) to search "
+            "$TORCHLVM_DATA, the user cache and /usr/share/datasets"
+        )
     if found.files is None:
         raise DataNotFoundError(
             f"{name} not found: looked in {', '.join(found.looked_in)}; to get it: {how_to_get}"

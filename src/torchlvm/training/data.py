@@ -150,7 +150,7 @@ class LVMDataModule(L.LightningDataModule):
 
     Args:
         name: dataset name (``"digits"``, ``"fashion-mnist"``, ...) or a ``.npy/.npz/.csv`` path.
-        data_dir: folder searched first for datasets read from disk.
+        data_dir: folder holding the dataset's files (the only place looked in when given).
         binarize: ``"none"``, ``"dynamic"`` or ``"threshold"``.
         seed: seed of the split, of the training order and of the validation draw.
         batch_size: training examples per batch.

@@ -1,0 +1,44 @@
+"""Argument types that several commands share, so that one option means one thing everywhere.
+
+Each is an ``argparse`` ``type=``: a bad value becomes argparse's usage error, which the CLI
+prints as one ``torchlvm: error: argument --seed: ...`` line with exit status 2, before any
+work is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+MAX_SEED = 2**32 - 1
+"""The largest seed every random source accepts (NumPy's and Lightning's seeds are 32-bit)."""
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def seed(text: str) -> int:
+    """A seed: an integer in ``0..2**32 - 1``."""
+    value = _int(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer in 0..{MAX_SEED}, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer ≥ 1."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer ≥ 0."""
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
