@@ -228,7 +228,7 @@ CASES: dict[str, Case] = {
         f"{TRAIN} --data mnist --data-dir {{d}}/missing", "looked in"
     ),
     "data-dir-lacks-a-file": Case(
-        f"{FIT} mnist --data-dir {{d}}/idx-partial", "for train-images-idx3-ubyte"
+        f"{FIT} mnist --data-dir {{d}}/idx-partial", "t10k-labels-idx1-ubyte, each raw or .gz) in"
     ),
 }
 

@@ -95,7 +95,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--data", default=sup, help="dataset name (see 'torchlvm datasets') or .npy/.npz/.csv path"
     )
-    data.add_argument("--data-dir", default=sup, help="the folder holding the data files (then the only place looked in)")
+    data.add_argument(
+        "--data-dir",
+        default=sup,
+        help="the folder holding the data files (the only place looked in)",
+    )
     data.add_argument(
         "--mmap", action="store_true", default=sup,
         help="stream a .npy file larger than memory from disk, a batch at a time, instead of "
