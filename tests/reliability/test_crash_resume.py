@@ -13,14 +13,27 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
-from _reliability import assert_same_tensors, load_ckpt, run_cli, start_cli, wait_for
+from _reliability import (
+    assert_same_tensors,
+    cli,
+    cli_env,
+    error_line,
+    load_ckpt,
+    run_cli,
+    start_cli,
+    wait_for,
+)
 from safetensors import safe_open
 from safetensors.torch import load_file
 
@@ -45,12 +58,12 @@ def _stage_or_run_checkpoint(root: Path, name: str) -> Path | None:
     return None
 
 
-@pytest.mark.budget(150)
 def safetensors_metadata(path: Path) -> dict[str, str]:
     with safe_open(str(path), framework="pt") as f:
         return dict(f.metadata() or {})
 
 
+@pytest.mark.budget(150)
 def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path: Path) -> None:
     straight = tmp_path / "straight"
     done = run_cli(["train", "vae", *RUN, "--epochs", EPOCHS, "--out", str(straight)], timeout=150)
@@ -98,21 +111,33 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path: Path) -> None:
 # -- atomic writes -------------------------------------------------------------------------------
 
 
-class _Boom(OSError):
-    pass
+@contextmanager
+def _file_size_limit(limit: int) -> Iterator[None]:
+    """While inside, this process may not grow a file past ``limit`` bytes: the kernel refuses
+    the write with EFBIG ("File too large"; SIGXFSZ ignored), a real refusal of a write as with a
+    full disk. The soft limit goes back to what it was on exit."""
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, old_limit[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
 
 
-def _fail_midway(monkeypatch: pytest.MonkeyPatch, target, name: str) -> None:
-    """Make ``target.name`` (a writer taking a path) write half its bytes and then raise."""
-    real = getattr(target, name)
+class _LimitFilesFrom(L.Callback):
+    """Limit file sizes to ``limit`` bytes from the start of epoch ``epoch`` to the end of fit."""
 
-    def half_then_raise(obj, path, *args, **kwargs):
-        real(obj, path, *args, **kwargs)
-        data = Path(path).read_bytes()
-        Path(path).write_bytes(data[: len(data) // 2])
-        raise _Boom(28, "No space left on device")
+    def __init__(self, epoch: int, limit: int) -> None:
+        self.epoch, self.limit, self.limited = epoch, limit, ExitStack()
 
-    monkeypatch.setattr(target, name, half_then_raise)
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch:
+            self.limited.enter_context(_file_size_limit(self.limit))
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self.limited.close()
 
 
 def _no_temporaries(folder: Path) -> None:
@@ -120,49 +145,81 @@ def _no_temporaries(folder: Path) -> None:
     assert not left, f"temporary files left behind: {left}"
 
 
-def test_checkpoint_write_failure_keeps_the_previous_last_ckpt(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    io = AtomicCheckpointIO()
+def test_checkpoint_write_failure_keeps_the_previous_last_ckpt(tmp_path: Path) -> None:
+    writer = AtomicCheckpointIO()
     path = tmp_path / "checkpoints" / "last.ckpt"
-    io.save_checkpoint({"state_dict": {"w": torch.ones(3)}, "epoch": 0}, path)
+    writer.save_checkpoint({"state_dict": {"w": torch.ones(3)}, "epoch": 0}, path)
     before = path.read_bytes()
-    _fail_midway(monkeypatch, torch, "save")
-    with pytest.raises(_Boom):
-        io.save_checkpoint({"state_dict": {"w": torch.zeros(300)}, "epoch": 1}, path)
+    with _file_size_limit(1024), pytest.raises(OSError, match=f"File too large: '{path}'"):
+        writer.save_checkpoint({"state_dict": {"w": torch.zeros(3000)}, "epoch": 1}, path)
     assert path.read_bytes() == before
-    assert io.load_checkpoint(path)["epoch"] == 0
+    assert writer.load_checkpoint(path)["epoch"] == 0
     _no_temporaries(tmp_path)
 
 
-def test_a_full_disk_during_training_keeps_the_last_good_checkpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The disk fills during the save at the end of epoch 1: the error surfaces, and
-    ``last.ckpt`` is still the complete, loadable checkpoint of epoch 0."""
-    real = torch.save
-    saves = {"n": 0}
-
-    def fill_up(obj, path, *args, **kwargs):
-        saves["n"] += 1
-        if isinstance(obj, dict) and obj.get("epoch") == 1:
-            real(obj, path, *args, **kwargs)
-            data = Path(path).read_bytes()
-            Path(path).write_bytes(data[: len(data) // 3])
-            raise OSError(28, "No space left on device")
-        return real(obj, path, *args, **kwargs)
-
-    monkeypatch.setattr(torch, "save", fill_up)
+def test_a_full_disk_during_training_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    """The kernel refuses the checkpoint writes of epoch 1 half way: the error surfaces as the
+    OSError it is, and ``last.ckpt`` is still the complete, loadable checkpoint of epoch 0."""
     L.seed_everything(0)
     model = VAE(VAEConfig(64, latent_dim=2, hidden=(16,)))
     dm = LVMDataModule("digits", binarize="dynamic", batch_size=256)
-    with pytest.raises(OSError, match="No space left"):
-        fit(model, dm, TrainConfig(max_epochs=3, batch_size=256), tmp_path, progress=False)
+    limit = _LimitFilesFrom(epoch=1, limit=8 * 1024)  # below a checkpoint, above metrics.csv
+    with pytest.raises(OSError, match="File too large: .*best-epoch001.ckpt"):
+        fit(
+            model, dm, TrainConfig(max_epochs=3, batch_size=256), tmp_path, progress=False,
+            extra_callbacks=[limit],
+        )  # fmt: skip
     checkpoint = load_ckpt(tmp_path / "checkpoints" / "last.ckpt")
     assert checkpoint["epoch"] == 0
     assert all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values())
     assert not (tmp_path / "model.safetensors").exists()
     _no_temporaries(tmp_path)
+
+
+def _child_file_size_limit(limit: int):
+    """A ``preexec_fn``: the process may not grow a file past ``limit`` bytes, and a write that
+    would is refused with EFBIG ("File too large") instead of killing it (SIGXFSZ ignored): the
+    kernel's own refusal of a write, as with a full disk."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+@pytest.mark.budget(120)
+def test_a_write_refused_by_the_kernel_during_a_checkpoint_save_keeps_the_finished_epochs(
+    tmp_path: Path,
+) -> None:
+    """A resumed run whose next checkpoint cannot be written (the kernel refuses the write half
+    way): one error line, exit status 1, ``last.ckpt`` of the finished epoch untouched and still
+    resumable, no partial or temporary file."""
+    out = tmp_path / "run"
+    small = ["--data", "digits", "--latent-dim", "4", "--hidden", "128", "--batch-size", "256"]
+    small += ["--seed", "3", "--quiet", "--out", str(out)]
+    assert run_cli(["train", "vae", *small, "--epochs", "1"], timeout=60).returncode == 0
+    last = out / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
+    limit = 64 * 1024  # above the run's small files (JSON, CSV), below a checkpoint
+    assert len(before) > 2 * limit, "the checkpoint must be larger than the limit"
+
+    resume = ["train", "vae", "--epochs", "2", "--quiet", "--resume", "--out", str(out)]
+    done = subprocess.run(
+        cli(*resume), capture_output=True, text=True, timeout=60, env=cli_env(),
+        preexec_fn=_child_file_size_limit(limit),
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    line = error_line(done.stderr)
+    assert "File too large" in line and "best-epoch001.ckpt" in line, line
+    assert last.read_bytes() == before
+    assert not [p.name for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+    assert not (tmp_path / "run" / "checkpoints" / "best-epoch001.ckpt").exists()
+
+    resumed = run_cli(resume, timeout=60)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed at epoch 1" in resumed.stdout
+    assert load_ckpt(last)["epoch"] == 1
 
 
 @pytest.fixture

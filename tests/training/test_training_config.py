@@ -32,6 +32,7 @@ def test_defaults_are_json_ready() -> None:
         ({"patience": 0}, "patience must be a positive integer"),
         ({"gradient_clip": -1.0}, "gradient_clip must be a positive finite number"),
         ({"seed": -3}, "seed must be a non-negative integer"),
+        ({"seed": 2**32}, r"seed must be at most 4294967295 \(2\*\*32 - 1.*got 4294967296"),
         ({"on_nonfinite": "ignore"}, "on_nonfinite must be one of"),
         ({"objective": "reconstruction", "beta": 2.0}, "objective 'reconstruction' has none"),
     ],

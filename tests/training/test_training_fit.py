@@ -21,6 +21,7 @@ from torchlvm.models.cvae import CVAE, CVAEConfig
 from torchlvm.models.ppca import PPCA
 from torchlvm.models.vae import VAE, VAEConfig
 from torchlvm.training import FitResult, LVMDataModule, TrainConfig, fit
+from torchlvm.training.checkpoint_io import AtomicCheckpointIO
 from torchlvm.training.metrics_csv import read_metrics
 
 SMALL = {"latent_dim": 4, "hidden": (64,)}
@@ -136,6 +137,97 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
         torch.testing.assert_close(resumed.state_dict()[name], value, rtol=1e-5, atol=1e-6)
     with pytest.raises(ConfigError, match="already trained 4 epochs"):
         run(tmp_path / "split", 4, resume=True)
+
+
+class _SpoilOnce(L.Callback):
+    """At the start of epoch 1, scale the decoder's output layer by 20: the validation bound drops
+    far below epoch 0's and a few epochs of training at lr 1e-3 cannot bring it back, so the
+    best epoch (0) is not the last."""
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == 1:
+            with torch.no_grad():
+                last_linear = [
+                    m for m in pl_module.model.modules() if isinstance(m, torch.nn.Linear)
+                ]
+                last_linear[-1].weight.mul_(20.0)
+
+
+def _spoiled_run(
+    out: Path, epochs: int, *, resume: bool = False, more: tuple[L.Callback, ...] = ()
+) -> FitResult:
+    L.seed_everything(0)
+    model = VAE(VAEConfig(64, **SMALL))
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=128)
+    config = TrainConfig(max_epochs=epochs, deterministic=True)
+    callbacks = [_SpoilOnce(), *more]
+    return fit(model, dm, config, out, progress=False, resume=resume, extra_callbacks=callbacks)
+
+
+def _ckpt(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_last_checkpoint_is_the_last_epoch_when_the_best_is_earlier(tmp_path: Path) -> None:
+    """Lightning writes last.ckpt only beside a new best checkpoint; a run whose best epoch is 0
+    must still resume from its last epoch, and the resumed run is the uninterrupted one."""
+    straight = _spoiled_run(tmp_path / "straight", 4)
+    assert straight.best_epoch == 0, "the premise: the best epoch is not the last"
+    assert _ckpt(tmp_path / "straight" / "checkpoints" / "last.ckpt")["epoch"] == 3
+
+    first = _spoiled_run(tmp_path / "split", 2)
+    assert first.best_epoch == 0
+    assert _ckpt(tmp_path / "split" / "checkpoints" / "last.ckpt")["epoch"] == 1
+    part = _spoiled_run(tmp_path / "split", 4, resume=True)
+    assert (part.start_epoch, part.epochs, part.best_epoch) == (2, 4, 0)
+    a = _ckpt(tmp_path / "straight" / "checkpoints" / "last.ckpt")
+    b = _ckpt(tmp_path / "split" / "checkpoints" / "last.ckpt")
+    assert a["epoch"] == b["epoch"] == 3
+    for name, value in a["state_dict"].items():
+        torch.testing.assert_close(b["state_dict"][name], value, rtol=1e-5, atol=1e-6)
+    rows = read_metrics(tmp_path / "split" / "metrics.csv")
+    assert [r["epoch"] for r in rows] == [0, 1, 2, 3]
+    straight_rows = read_metrics(tmp_path / "straight" / "metrics.csv")
+    assert [r["val/elbo"] for r in rows] == pytest.approx([r["val/elbo"] for r in straight_rows])
+
+
+class _CtrlC(L.Callback):
+    """Raise KeyboardInterrupt (what Ctrl-C raises) at a training step of the given epoch."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
+        if trainer.current_epoch == self.epoch and args[-1] == 2:  # batch_idx
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_mid_epoch_keeps_the_finished_epochs_resumable(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        _spoiled_run(tmp_path, 5, more=(_CtrlC(epoch=3),))
+    assert _ckpt(tmp_path / "checkpoints" / "last.ckpt")["epoch"] == 2  # best is epoch 0
+    assert not (tmp_path / "model.safetensors").exists()
+    assert _spoiled_run(tmp_path, 5, resume=True).start_epoch == 3
+
+
+def test_ctrl_c_during_an_epochs_saves_still_writes_its_last_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interrupt lands while the best checkpoint of epoch 0 is written: the epoch's work is
+    done, so last.ckpt is written on the way out."""
+    save = AtomicCheckpointIO.save_checkpoint
+
+    def interrupted_best(self, checkpoint, path, storage_options=None):
+        if Path(path).name.startswith("best-"):
+            raise KeyboardInterrupt
+        return save(self, checkpoint, path, storage_options)
+
+    monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", interrupted_best)
+    with pytest.raises(KeyboardInterrupt):
+        _spoiled_run(tmp_path, 3)
+    assert _ckpt(tmp_path / "checkpoints" / "last.ckpt")["epoch"] == 0
+    monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", save)
+    assert _spoiled_run(tmp_path, 3, resume=True).start_epoch == 1
 
 
 def test_linear_gaussian_vae_reaches_the_exact_ppca_likelihood(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ seed at the start of every validation pass, so that
 Under DDP each process of global rank r > 0 adds r·``_RANK_STRIDE`` to these seeds, so processes
 draw independent noise for their different examples (rank 0 draws what a single process draws).
 
-:class:`RunCheckpoint` is Lightning's ``ModelCheckpoint`` made robust to a moved run folder.
+:class:`RunCheckpoint` is Lightning's ``ModelCheckpoint`` with ``last.ckpt`` written at the end of
+every epoch and made robust to a moved run folder.
 """
 
 from __future__ import annotations
@@ -50,12 +51,65 @@ def _per_rank(seed: int, trainer: L.Trainer) -> int:
 
 
 class RunCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint`` whose saved state survives moving the run folder.
+    """``ModelCheckpoint`` whose ``last.ckpt`` is the last epoch and whose state survives moving
+    the run folder.
 
-    Lightning records absolute checkpoint paths and, when the folder differs on resume, forgets
-    the best score so far. A run is trained in a staging folder and moved into place (and users
-    move run folders), so on load the recorded paths are re-rooted at the current ``dirpath``.
+    Last epoch: Lightning (2.6) writes ``last.ckpt`` only when it also writes a top-k
+    checkpoint, so with a monitor ``last.ckpt`` would be the *best* epoch and a resume would lose
+    every epoch after the last improvement. Here ``last.ckpt`` is written at the end of every
+    epoch (after its validation, so it holds the epoch's best-so-far and early-stopping state).
+    On Ctrl-C (``KeyboardInterrupt``) an epoch whose work had finished but whose ``last.ckpt``
+    was not yet written (the interrupt landed during the saves) is saved; an epoch cut short is
+    not (Lightning cannot resume inside an epoch of a non-resumable loader), so ``last.ckpt`` is
+    always the end of the last finished epoch.
+
+    Moved folder: Lightning records absolute checkpoint paths and, when the folder differs on
+    resume, forgets the best score so far. A run is trained in a staging folder and moved into
+    place (and users move run folders), so on load the recorded paths are re-rooted at the
+    current ``dirpath``.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_written_step = -1  # global step of the last last.ckpt this process wrote
+        self._finished_step = -1  # global step at the end of the last epoch whose work finished
+
+    def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: dict[str, Any]) -> None:
+        super()._save_last_checkpoint(trainer, monitor_candidates)
+        self._last_written_step = trainer.global_step
+
+    def _save_last_if_missing(self, trainer: L.Trainer) -> None:
+        if (
+            self.save_last
+            and trainer.global_step > 0
+            and self._last_written_step != trainer.global_step
+            and trainer.state.fn == "fit"
+            and not trainer.sanity_checking
+            and not trainer.fast_dev_run
+        ):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._finished_step = trainer.global_step
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save_last_if_missing(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):
+            self._finished_step = trainer.global_step
+            self._save_last_if_missing(trainer)
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        super().on_exception(trainer, pl_module, exception)
+        # one process only: a save under DDP waits at a barrier the other ranks may not reach
+        if isinstance(exception, KeyboardInterrupt) and trainer.world_size == 1:
+            if self._finished_step == trainer.global_step:
+                self._save_last_if_missing(trainer)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         old = state_dict.get("dirpath")

@@ -3,8 +3,10 @@
 - :class:`AtomicCheckpointIO` is the ``CheckpointIO`` plugin of every torchlvm ``Trainer``: a
   checkpoint is serialized into a temporary file in the destination folder, fsynced and renamed
   over the destination (``os.replace``), so a crash, a kill or a full disk during a save leaves the
-  previous ``last.ckpt`` intact, never a truncated one. Checkpoints are read back with
-  ``weights_only=True`` whatever the caller asks for.
+  previous ``last.ckpt`` intact, never a truncated one. A write the system refuses (a full disk,
+  a file size limit) is raised as that ``OSError`` with the checkpoint's path; ``torch.save`` on
+  its own reports it as a ``RuntimeError`` of its zip writer ("unexpected pos"). Checkpoints are
+  read back with ``weights_only=True`` whatever the caller asks for.
 - :func:`read_checkpoint` is the one place a checkpoint file is opened: ``torch.load`` with
   ``weights_only=True`` (tensors and plain values only; a pickle that would run code is refused,
   not executed), and every way a file can be damaged or foreign becomes a one-line
@@ -17,6 +19,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import pickle
 from collections.abc import Callable, Iterator
@@ -149,6 +153,46 @@ def nonfinite_weights_as_error(module: torch.nn.Module, trainer: Any) -> Iterato
         raise NonFiniteError(_weights_message(bad, step, epoch, "training cannot go on")) from None
 
 
+class _RecordingWriter(io.RawIOBase):
+    """A binary file that keeps the ``OSError`` of a refused write (torch's zip writer turns it
+    into a ``RuntimeError`` that no longer says why)."""
+
+    def __init__(self, file: io.BufferedWriter) -> None:
+        super().__init__()
+        self.file = file
+        self.error: OSError | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as err:
+            self.error = self.error or err
+            raise
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
+def save_checkpoint_file(checkpoint: dict[str, Any], tmp: Path, path: Any) -> None:
+    """``torch.save(checkpoint, tmp)``; a refused write raises its ``OSError`` naming ``path``."""
+    file = open(tmp, "wb")  # noqa: SIM115  (closed below, after a refused write too)
+    writer = _RecordingWriter(file)
+    try:
+        torch.save(checkpoint, writer)
+        file.flush()
+    except (RuntimeError, OSError) as err:
+        refused = writer.error or (err if isinstance(err, OSError) else None)
+        if refused is None:
+            raise
+        raise OSError(refused.errno, refused.strerror, str(path)) from None
+    finally:
+        with contextlib.suppress(OSError):  # after a refused write, closing fails the same way
+            file.close()
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """``TorchCheckpointIO`` whose saves are atomic and whose loads are weights-only."""
 
@@ -158,7 +202,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options")
         check_finite_weights(checkpoint, path)
-        write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
+        write_atomic(path, lambda tmp: save_checkpoint_file(checkpoint, tmp, path))
 
     def load_checkpoint(
         self,

@@ -1,5 +1,9 @@
 """The settings of one training run: :class:`TrainConfig`, a frozen dataclass checked on
 construction, recorded in a run's ``config.json`` under ``"training"`` so the run can be repeated.
+
+``objective`` is checked against the registry of :mod:`torchlvm.training.objectives`, and the
+settings an objective does not use (``k`` > 1, β, warm-up, free bits) are refused by what its
+registration says, not by its name.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from typing import Literal
 
 from torchlvm._checks import check_choice, check_non_negative, check_positive_int
 from torchlvm.errors import ConfigError
+from torchlvm.training import losses as _losses  # noqa: F401  (registers the built-in objectives)
+from torchlvm.training.objectives import OBJECTIVES, get_objective
 
-Objective = Literal["elbo", "iwae", "reconstruction"]
-OBJECTIVES: tuple[str, ...] = ("elbo", "iwae", "reconstruction")
 NonFinitePolicy = Literal["stop", "skip"]
+MAX_SEED = 2**32 - 1  # numpy's and Lightning's seed range is 0..2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -24,9 +29,10 @@ class TrainConfig:
         ConfigError: for a value out of range; the message names the field and the value.
     """
 
-    # What to maximize: "elbo" (VAE / CVAE, with beta, warm-up and free bits), "iwae" (the
-    # importance-weighted bound L_k of Burda et al. 2016) or "reconstruction" (autoencoder).
-    objective: Objective = "elbo"
+    # What to maximize, a registered objective (torchlvm.training.objectives): "elbo" (VAE /
+    # CVAE, with beta, warm-up and free bits), "iwae" (the importance-weighted bound L_k of
+    # Burda et al. 2016) or "reconstruction" (autoencoder).
+    objective: str = "elbo"
     # k, the importance samples of the IWAE bound; only "iwae" uses more than one.
     k: int = 1
     # Weight of the KL term in the training objective (Higgins et al. 2017); 1 is the ELBO.
@@ -46,7 +52,8 @@ class TrainConfig:
     patience: int | None = None
     # Clip the gradient's global 2-norm to this value; None does not clip.
     gradient_clip: float | None = None
-    # Seed of everything random: initialization, shuffling, binarization draws, z samples.
+    # Seed of everything random: initialization, shuffling, binarization draws, z samples;
+    # 0 to 2**32 - 1.
     seed: int = 0
     # Use deterministic algorithms only (slower on GPU; repeatable bit for bit on one machine).
     deterministic: bool = False
@@ -57,11 +64,12 @@ class TrainConfig:
     num_workers: int = 0
 
     def __post_init__(self) -> None:
-        check_choice("objective", self.objective, OBJECTIVES)
+        objective = get_objective(self.objective)
         check_positive_int("k", self.k)
-        if self.k > 1 and self.objective != "iwae":
+        if self.k > 1 and not objective.importance_samples:
+            takes_k = _objectives_with(importance_samples=True)
             raise ConfigError(
-                f"k={self.k} importance samples only apply to objective 'iwae', "
+                f"k={self.k} importance samples only apply to objective {takes_k}, "
                 f"got objective {self.objective!r}"
             )
         check_non_negative("beta", self.beta)
@@ -84,17 +92,26 @@ class TrainConfig:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.seed > MAX_SEED:
+            raise ConfigError(
+                f"seed must be at most {MAX_SEED} (2**32 - 1, what numpy accepts), got {self.seed}"
+            )
         if not isinstance(self.deterministic, bool):
             raise ConfigError(f"deterministic must be True or False, got {self.deterministic!r}")
         check_choice("on_nonfinite", self.on_nonfinite, ("stop", "skip"))
         _check_count("num_workers", self.num_workers)
-        if self.objective == "reconstruction" and (
-            self.beta != 1.0 or self.warmup_epochs or self.free_bits
-        ):
+        if not objective.kl_term and (self.beta != 1.0 or self.warmup_epochs or self.free_bits):
             raise ConfigError(
                 "beta, warmup_epochs and free_bits shape the KL term of the ELBO; objective "
-                "'reconstruction' has none — drop them or train a VAE"
+                f"{self.objective!r} has none — drop them or use objective "
+                f"{_objectives_with(kl_term=True)}"
             )
+
+
+def _objectives_with(**uses: bool) -> str:
+    """``'iwae'`` or ``'elbo' or 'x'``: the registered objectives that use a setting."""
+    names = [n for n, o in sorted(OBJECTIVES.items()) if all(getattr(o, k) for k in uses)]
+    return " or ".join(repr(n) for n in names)
 
 
 def _is_number(value: object) -> bool:

@@ -1,4 +1,5 @@
-"""Training losses, one per objective, composed from :mod:`torchlvm.inference`.
+"""Training losses, one per objective, composed from :mod:`torchlvm.inference`, and their
+registrations (:func:`~torchlvm.training.objectives.register_objective`).
 
 Each loss takes ``(model, x, c)`` and returns per-example named terms of shape ``(B,)``: ``"loss"``
 (what is minimized) plus diagnostics. It never calls ``backward``, logs or reduces; the
@@ -9,13 +10,16 @@ LightningModule takes the batch mean (STYLE.md habits 3 and 4).
   "Improved Variational Inference with Inverse Autoregressive Flow", appendix C.8).
 - ``"iwae"``: −L_k, the importance-weighted bound (Burda et al. 2016, eq. 8).
 - ``"reconstruction"``: the autoencoder's own ``reconstruction_loss``.
+
+Validation reports the true bound whatever the training objective: ``elbo`` (β = 1, one z
+sample, analytic KL), ``log_lik``, ``kl``, and for IWAE with k > 1 also ``iwae_<k>`` (L_k); the
+autoencoder reports ``reconstruction``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -23,23 +27,13 @@ from torch.distributions import Distribution, Independent, Normal, kl_divergence
 
 from torchlvm.distributions import kl
 from torchlvm.errors import ConfigError
-from torchlvm.inference import elbo, log_importance_weights
-from torchlvm.training.config import TrainConfig
+from torchlvm.inference import elbo, iwae_bound, log_importance_weights
+from torchlvm.training.objectives import Monitor, Terms, get_objective, register_objective
 
-Terms = dict[str, Tensor]
-Loss = Callable[..., Terms]
+if TYPE_CHECKING:  # config.py imports this module to fill the registry
+    from torchlvm.training.config import TrainConfig
 
-LOSSES: dict[str, Loss] = {}
-
-
-def register_loss(name: str) -> Callable[[Loss], Loss]:
-    """Decorator: make a loss available as ``TrainConfig.objective == name``."""
-
-    def add(fn: Loss) -> Loss:
-        LOSSES[name] = fn
-        return fn
-
-    return add
+_POSTERIOR_MODELS = ("vae", "cvae")  # models with an encoder q(z|x[,c]) and a prior
 
 
 def kl_weight(config: TrainConfig, epochs_done: float) -> float:
@@ -91,7 +85,39 @@ def free_bits_kl(kl_dims: Tensor, free_bits: float) -> Tensor:
     return torch.where(held, torch.full_like(kl_dims, free_bits), kl_dims).sum(-1)
 
 
-@register_loss("elbo")
+def bound_terms(model: Any, x: Tensor, c: Tensor | None, config: TrainConfig) -> Terms:
+    """Validation terms of a model with a posterior: the ELBO (β = 1, one z sample, analytic KL)
+    and its parts, each ``(B,)``."""
+    del config
+    terms = elbo(model, x, c)
+    return {"elbo": terms.elbo, "log_lik": terms.log_lik, "kl": terms.kl}
+
+
+def iwae_terms(model: Any, x: Tensor, c: Tensor | None, config: TrainConfig) -> Terms:
+    """:func:`bound_terms` and, for k > 1, ``iwae_<k>``: L_k with ``config.k`` samples."""
+    terms = bound_terms(model, x, c, config)
+    if config.k > 1:
+        terms[f"iwae_{config.k}"] = iwae_bound(model, x, c, num_samples=config.k)
+    return terms
+
+
+def reconstruction_terms(model: Any, x: Tensor, c: Tensor | None, config: TrainConfig) -> Terms:
+    """The autoencoder's reconstruction loss, ``(B,)``."""
+    del c, config
+    return {"reconstruction": model.reconstruction_loss(x)}
+
+
+def _iwae_monitor(config: TrainConfig) -> Monitor:
+    return (f"val/iwae_{config.k}", "max") if config.k > 1 else ("val/elbo", "max")
+
+
+@register_objective(
+    "elbo",
+    models=_POSTERIOR_MODELS,
+    monitor=("val/elbo", "max"),
+    validation=bound_terms,
+    kl_term=True,
+)
 def elbo_loss(
     model: Any, x: Tensor, c: Tensor | None, config: TrainConfig, *, kl_weight: float
 ) -> Terms:
@@ -111,7 +137,13 @@ def elbo_loss(
     return {"loss": loss, "elbo": terms.elbo, "log_lik": terms.log_lik, "kl": terms.kl}
 
 
-@register_loss("iwae")
+@register_objective(
+    "iwae",
+    models=_POSTERIOR_MODELS,
+    monitor=_iwae_monitor,
+    validation=iwae_terms,
+    importance_samples=True,
+)
 def iwae_loss(
     model: Any, x: Tensor, c: Tensor | None, config: TrainConfig, *, kl_weight: float
 ) -> Terms:
@@ -140,7 +172,12 @@ def iwae_loss(
     }
 
 
-@register_loss("reconstruction")
+@register_objective(
+    "reconstruction",
+    models=("ae",),
+    monitor=("val/reconstruction", "min"),
+    validation=reconstruction_terms,
+)
 def reconstruction_loss(
     model: Any, x: Tensor, c: Tensor | None, config: TrainConfig, *, kl_weight: float
 ) -> Terms:
@@ -152,26 +189,6 @@ def reconstruction_loss(
     del c, config, kl_weight
     rec = model.reconstruction_loss(x)
     return {"loss": rec, "reconstruction": rec}
-
-
-def check_objective(model: Any, objective: str) -> None:
-    """Refuse a model–objective pair that cannot train.
-
-    Raises:
-        ConfigError: for an autoencoder with a bound objective or a model without
-            ``reconstruction_loss`` with ``"reconstruction"``.
-    """
-    is_ae = getattr(model, "model_type", None) == "ae" or hasattr(model, "reconstruction_loss")
-    if objective == "reconstruction" and not hasattr(model, "reconstruction_loss"):
-        raise ConfigError(
-            f"objective 'reconstruction' needs an autoencoder; {type(model).__name__} is "
-            "trained with objective 'elbo' or 'iwae'"
-        )
-    if objective in ("elbo", "iwae") and is_ae:
-        raise ConfigError(
-            f"objective {objective!r} needs a model with a posterior q(z|x); an autoencoder "
-            "is trained with objective 'reconstruction'"
-        )
 
 
 def training_loss(
@@ -194,4 +211,4 @@ def training_loss(
     Returns:
         Named per-example terms, each ``(B,)``; ``"loss"`` is what to minimize.
     """
-    return LOSSES[config.objective](model, x, c, config, kl_weight=kl_weight)
+    return get_objective(config.objective).loss(model, x, c, config, kl_weight=kl_weight)

@@ -3,9 +3,10 @@
 Training minimizes the batch mean of the per-example ``"loss"`` of :mod:`torchlvm.training.losses`
 with Adam, and reports per-epoch means (nats per example) of every term: ``train/loss``,
 ``train/elbo``, ``train/log_lik``, ``train/kl`` (``train/iwae`` for IWAE, ``train/reconstruction``
-for the autoencoder). Validation reports the true bound whatever the training objective:
-``val/elbo`` (β = 1, one z sample, analytic KL), ``val/log_lik``, ``val/kl``, and for IWAE also
-``val/iwae_<k>`` (L_k); for the autoencoder ``val/reconstruction``.
+for the autoencoder). Validation logs the batch means of the objective's registered validation
+terms as ``val/<name>`` (:mod:`torchlvm.training.objectives`; the true bound whatever the training
+objective: ``val/elbo``, ``val/log_lik``, ``val/kl``, ``val/iwae_<k>`` for IWAE,
+``val/reconstruction`` for the autoencoder).
 
 Non-finite guard: before each optimizer step the loss and the gradient norm are checked with one
 host sync (the only one per step; the epoch means are accumulated on the device). On NaN or inf,
@@ -30,22 +31,9 @@ import torch
 from torch import Tensor
 
 from torchlvm.errors import NonFiniteError
-from torchlvm.inference import elbo, iwae_bound
 from torchlvm.training.config import TrainConfig
-from torchlvm.training.losses import check_objective, kl_weight, training_loss
-
-
-def monitor(config: TrainConfig) -> tuple[str, str]:
-    """The validation metric that decides the best checkpoint and early stopping, and its mode.
-
-    The bound being trained: ``val/elbo`` (max), ``val/iwae_<k>`` (max) for IWAE, or
-    ``val/reconstruction`` (min) for the autoencoder.
-    """
-    if config.objective == "reconstruction":
-        return "val/reconstruction", "min"
-    if config.objective == "iwae" and config.k > 1:
-        return f"val/iwae_{config.k}", "max"
-    return "val/elbo", "max"
+from torchlvm.training.losses import kl_weight, training_loss
+from torchlvm.training.objectives import check_objective, get_objective, monitor
 
 
 class LVMModule(L.LightningModule):
@@ -142,27 +130,17 @@ class LVMModule(L.LightningModule):
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         x, c = batch["x"], batch.get("c")
         size = x.shape[0]
-        values: dict[str, Tensor] = {}
-        if self.config.objective == "reconstruction":
-            values["val/reconstruction"] = self.model.reconstruction_loss(x).mean()
-        else:
-            terms = elbo(self.model, x, c)
-            values["val/elbo"] = terms.elbo.mean()
-            values["val/log_lik"] = terms.log_lik.mean()
-            values["val/kl"] = terms.kl.mean()
-            if self.config.objective == "iwae" and self.config.k > 1:
-                k = self.config.k
-                values[f"val/iwae_{k}"] = iwae_bound(self.model, x, c, num_samples=k).mean()
+        terms = get_objective(self.config.objective).validation(self.model, x, c, self.config)
         shown = monitor(self.config)[0]
-        for name, value in values.items():
+        for name, value in terms.items():
             self.log(
-                name,
-                value,
+                f"val/{name}",
+                value.mean(),
                 on_step=False,
                 on_epoch=True,
                 batch_size=size,
                 sync_dist=True,
-                prog_bar=name == shown,
+                prog_bar=f"val/{name}" == shown,
             )
 
     # -- checkpoints hold only plain values --------------------------------------------------

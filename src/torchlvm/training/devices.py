@@ -1,0 +1,55 @@
+"""Which devices a run may ask for: the checks that name an impossible request before Lightning
+starts any process."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from torchlvm.errors import ConfigError
+
+
+def available_devices(accelerator: str) -> tuple[int, str]:
+    """How many processes ``devices`` may ask for on this machine, and of what: usable CPU
+    cores for ``"cpu"``, visible GPUs for ``"gpu"``/``"cuda"`` (and ``"auto"`` when there are
+    any)."""
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpus):
+        return gpus, "GPUs"
+    try:
+        return len(os.sched_getaffinity(0)), "CPU cores"
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1, "CPU cores"
+
+
+def check_devices(accelerator: str, devices: int | str, num_nodes: int) -> None:
+    """Refuse a device or node count this machine cannot give.
+
+    Raises:
+        ConfigError: for ``devices`` or ``num_nodes`` that is not a positive integer (or
+            ``"auto"`` devices), or more devices than :func:`available_devices`.
+    """
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
+        raise ConfigError(f"num_nodes must be a positive integer, got {num_nodes!r}")
+    if devices == "auto":
+        return
+    if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
+        raise ConfigError(f"devices must be a positive integer or 'auto', got {devices!r}")
+    available, kind = available_devices(accelerator)
+    if devices > available and available == 0:
+        raise ConfigError(
+            f"devices={devices} asks for {kind} but this machine has none visible; train with "
+            "accelerator 'cpu' (--accelerator cpu)"
+        )
+    if devices > available:
+        raise ConfigError(
+            f"devices={devices} asks for {devices} processes on this node but only {available} "
+            f"{kind} are available; pass devices={available} or fewer (and num_nodes for more "
+            "machines)"
+        )
+
+
+def many_processes(devices: int | str, num_nodes: int) -> bool:
+    """Whether ``devices`` × ``num_nodes`` is more than one process (then DDP is the default)."""
+    return num_nodes > 1 or (isinstance(devices, int) and devices > 1)

@@ -1,0 +1,135 @@
+"""The Lightning objects of a run: its callbacks, its loggers and its ``Trainer``, and the
+silencing of Lightning's informational lines and of warnings that do not apply to torchlvm."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import EarlyStopping, TQDMProgressBar
+
+from torchlvm.training.callbacks import EpochSeeds, RunCheckpoint
+from torchlvm.training.checkpoint_io import AtomicCheckpointIO
+from torchlvm.training.config import TrainConfig
+from torchlvm.training.devices import many_processes
+from torchlvm.training.metrics_csv import EpochCSVLogger
+from torchlvm.training.objectives import monitor
+
+
+@dataclass(frozen=True)
+class RunCallbacks:
+    """The callbacks of a run; ``checkpoint`` and ``early`` are read back after training."""
+
+    checkpoint: RunCheckpoint
+    early: EarlyStopping | None
+    all: list[L.Callback]
+
+
+def run_callbacks(
+    config: TrainConfig, ckpt_dir: Path, extra: Sequence[L.Callback], progress: bool
+) -> RunCallbacks:
+    """Seeds per epoch, ``last.ckpt`` every epoch + the best epoch by the objective's monitor,
+    early stopping when ``config.patience`` is set, the caller's extras and a progress bar."""
+    metric, mode = monitor(config)
+    checkpoint = RunCheckpoint(
+        dirpath=ckpt_dir,
+        filename="best-epoch{epoch:03d}",
+        monitor=metric,
+        mode=mode,
+        save_top_k=1,
+        save_last=True,
+        auto_insert_metric_name=False,
+        enable_version_counter=False,
+    )
+    callbacks: list[L.Callback] = [EpochSeeds(config.seed), checkpoint, *extra]
+    early = None
+    if config.patience is not None:
+        early = EarlyStopping(monitor=metric, mode=mode, patience=config.patience)
+        callbacks.append(early)
+    if progress:
+        callbacks.append(TQDMProgressBar())
+    return RunCallbacks(checkpoint, early, callbacks)
+
+
+def _tensorboard_available() -> bool:
+    return any(importlib.util.find_spec(m) is not None for m in ("tensorboard", "tensorboardX"))
+
+
+def _loggers(out_dir: Path) -> list[Any]:
+    loggers: list[Any] = [EpochCSVLogger(out_dir)]
+    if _tensorboard_available():
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(save_dir=str(out_dir), name="tensorboard", version=""))
+    return loggers
+
+
+def make_trainer(
+    config: TrainConfig,
+    callbacks: RunCallbacks,
+    out_dir: Path,
+    *,
+    progress: bool,
+    batches_per_epoch: int,
+    accelerator: str,
+    devices: int | str,
+    num_nodes: int,
+    strategy: str,
+) -> L.Trainer:
+    """The ``lightning.Trainer`` of a run writing ``out_dir`` (checkpoints saved atomically)."""
+    many = strategy == "auto" and many_processes(devices, num_nodes)
+    return L.Trainer(
+        accelerator=accelerator,
+        devices=devices,
+        max_epochs=config.max_epochs,
+        gradient_clip_val=config.gradient_clip,
+        deterministic=config.deterministic,
+        callbacks=callbacks.all,
+        logger=_loggers(out_dir),
+        enable_progress_bar=progress,
+        enable_model_summary=progress,
+        log_every_n_steps=max(1, min(50, batches_per_epoch)),
+        default_root_dir=str(out_dir),
+        plugins=[AtomicCheckpointIO()],  # temp file + fsync + rename; weights-only loads
+        num_nodes=num_nodes,
+        strategy="ddp" if many else strategy,
+    )
+
+
+def runtime_record(trainer: L.Trainer, compile: bool) -> dict[str, Any]:
+    """The ``runtime`` section of a run's record: how many processes of what trained it."""
+    return {
+        "world_size": trainer.world_size,
+        "devices": trainer.num_devices,
+        "num_nodes": trainer.num_nodes,
+        "strategy": type(trainer.strategy).__name__,
+        "compile": compile,
+    }
+
+
+@contextmanager
+def quiet_lightning(quiet: bool) -> Iterator[None]:
+    """Silence Lightning's informational lines (and, always, warnings that do not apply)."""
+    names = ("lightning.pytorch", "lightning.fabric")
+    levels = [logging.getLogger(n).level for n in names]
+    with warnings.catch_warnings():
+        # data live in memory and are sliced a whole batch at a time: workers would not help
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not.*")
+        warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+        warnings.filterwarnings("ignore", message=".*isinstance.treespec, LeafSpec.*")
+        if quiet:
+            for n in names:
+                logging.getLogger(n).setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for n, level in zip(names, levels, strict=True):
+                logging.getLogger(n).setLevel(level)
