@@ -127,7 +127,8 @@ def _file_size_limit(limit: int) -> Iterator[None]:
 
 
 class _LimitFilesFrom(L.Callback):
-    """Limit file sizes to ``limit`` bytes from the start of epoch ``epoch`` to the end of fit."""
+    """Limit file sizes to ``limit`` bytes from the start of epoch ``epoch`` until ``limited``
+    (an ``ExitStack``, used as the context of the ``fit`` call) closes."""
 
     def __init__(self, epoch: int, limit: int) -> None:
         self.epoch, self.limit, self.limited = epoch, limit, ExitStack()
@@ -135,9 +136,6 @@ class _LimitFilesFrom(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.current_epoch == self.epoch:
             self.limited.enter_context(_file_size_limit(self.limit))
-
-    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self.limited.close()
 
 
 def _no_temporaries(folder: Path) -> None:
@@ -164,7 +162,7 @@ def test_a_full_disk_during_training_keeps_the_last_good_checkpoint(tmp_path: Pa
     model = VAE(VAEConfig(64, latent_dim=2, hidden=(16,)))
     dm = LVMDataModule("digits", binarize="dynamic", batch_size=256)
     limit = _LimitFilesFrom(epoch=1, limit=8 * 1024)  # below a checkpoint, above metrics.csv
-    with pytest.raises(OSError, match="File too large: .*best-epoch001.ckpt"):
+    with limit.limited, pytest.raises(OSError, match="File too large: .*best-epoch001.ckpt"):
         fit(
             model, dm, TrainConfig(max_epochs=3, batch_size=256), tmp_path, progress=False,
             extra_callbacks=[limit],
