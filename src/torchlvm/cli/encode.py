@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchlvm.cli import _run
+    from torchlvm import run as _run
 
     run_ = _run.load_run(args.run_dir)
     default = run_.folder / "latents.npy"

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from torchlvm.cli import _types
-from torchlvm.cli._output import staged_dir
 from torchlvm.errors import ConfigError
+from torchlvm.run import staged_dir
 
 HELP = "fit probabilistic PCA in closed form or by EM; writes the model and its exact log p(x)"
 

@@ -85,12 +85,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from torchlvm import plots
-    from torchlvm.cli import _run
+    from torchlvm import run as _run
+    from torchlvm._checks import check_positive_int
     from torchlvm.models.conditions import check_mask_kind, image_mask
 
-    n = _run.check_positive("--n", args.n)
-    samples = _run.check_positive("--samples", args.samples)
-    eval_n = _run.check_positive("--eval-n", args.eval_n)
+    n = check_positive_int("--n", args.n)
+    samples = check_positive_int("--samples", args.samples)
+    eval_n = check_positive_int("--eval-n", args.eval_n)
     run_ = _run.load_run(args.run_dir)
     method = _method(run_)
     iterations = _iterations(method, args.iterations)
@@ -161,10 +162,10 @@ def _method(run_: Any) -> str:
 
 
 def _iterations(method: str, iterations: int | None) -> int:
-    from torchlvm.cli import _run
+    from torchlvm._checks import check_positive_int
 
     if method in ("vae", "ae"):
-        return _run.check_positive("--iterations", iterations or DEFAULT_ITERATIONS)
+        return check_positive_int("--iterations", iterations or DEFAULT_ITERATIONS)
     if iterations is not None:
         raise ConfigError(
             f"--iterations applies to pseudo-Gibbs imputation with a VAE or autoencoder; "

@@ -40,9 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm import plots
-    from torchlvm.cli import _run
+    from torchlvm import run as _run
+    from torchlvm._checks import check_positive_int
 
-    n = _run.check_positive("--n", args.n)
+    n = check_positive_int("--n", args.n)
     run_ = _run.load_run(args.run_dir)
     default = run_.folder / "figures" / "reconstructions.png"
     out = _run.output_file(args.out, default, suffix=".png", overwrite=args.overwrite)

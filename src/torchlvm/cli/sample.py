@@ -66,12 +66,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from torchlvm import plots
-    from torchlvm.cli import _run
+    from torchlvm import run as _run
+    from torchlvm._checks import check_positive_int
 
     run_ = _run.load_run(args.run_dir)
     conditioned = args.condition is not None
     default_n = DEFAULT_N_PER_CONDITION if conditioned else DEFAULT_N
-    n = _run.check_positive("--n", default_n if args.n is None else args.n)
+    n = check_positive_int("--n", default_n if args.n is None else args.n)
     labels = _labels(run_, args.condition)
     name = "conditional.png" if conditioned else "samples.png"
     out = _run.output_file(
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _npy_note(npy: Path, samples, labelled: bool) -> str:
-    from torchlvm.cli import _run
+    from torchlvm import run as _run
 
     note = f" and {npy} (samples, shape {samples.shape})"
     if labelled:
@@ -128,7 +129,7 @@ def _npy_note(npy: Path, samples, labelled: bool) -> str:
 
 def _labels(run_, condition: list[str] | None) -> list[int] | None:
     """Class indices asked for with --condition, checked against the model."""
-    from torchlvm.cli import _run
+    from torchlvm import run as _run
 
     if run_.condition == "label":
         if condition is None:

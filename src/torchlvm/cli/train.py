@@ -614,7 +614,7 @@ def _run_other_rank(args: argparse.Namespace, given: dict[str, Any], options: di
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchlvm.cli._output import check_out_dir, staged_dir
+    from torchlvm.run import check_out_dir, staged_dir
     from torchlvm.training import fit
     from torchlvm.training.trainer import holds_run
 

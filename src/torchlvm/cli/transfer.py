@@ -52,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from torchlvm import plots
-    from torchlvm.cli import _run
+    from torchlvm import run as _run
+    from torchlvm._checks import check_positive_int
 
-    n = _run.check_positive("--n", args.n)
+    n = check_positive_int("--n", args.n)
     run_ = _run.load_run(args.run_dir)
     _run.require_class_conditions(run_, "transfer")
     (source,) = _run.parse_labels(run_, [args.from_condition], "--from-condition")

@@ -2,8 +2,55 @@
 
 Every command reads and writes run folders only through this package:
 
-- :mod:`torchlvm.run.layout`: the names of a run's files and :class:`RunLayout`, their paths.
+- :mod:`torchlvm.run.layout`: the names of a run's files and :class:`RunLayout`, their paths;
+- :mod:`torchlvm.run.publish`: a new run built in a staging folder and renamed into place;
+- :mod:`torchlvm.run.outputs`: the output files of commands, checked before any work is done;
+- :mod:`torchlvm.run.loaded`: a run loaded for use: its model, data split and conditions.
 
-This ``__init__`` imports nothing heavy, so that low layers (training) can import
-:mod:`torchlvm.run.layout` without a cycle.
+The names below are re-exported from those modules. None of them imports the training code, so
+that training can import :mod:`torchlvm.run` without a cycle.
 """
+
+from torchlvm.run.layout import RunLayout, holds_run
+from torchlvm.run.loaded import (
+    Run,
+    conditions,
+    image_shape,
+    in_batches,
+    label_name,
+    load_run,
+    load_split,
+    model_view,
+    needs_shape_from_data,
+    parse_labels,
+    protocol_note,
+    require_class_conditions,
+    training_mask,
+    valid_labels,
+)
+from torchlvm.run.outputs import labels_file, output_file, write_npy
+from torchlvm.run.publish import check_out_dir, staged_dir
+
+__all__ = [
+    "Run",
+    "RunLayout",
+    "check_out_dir",
+    "conditions",
+    "holds_run",
+    "image_shape",
+    "in_batches",
+    "label_name",
+    "labels_file",
+    "load_run",
+    "load_split",
+    "model_view",
+    "needs_shape_from_data",
+    "output_file",
+    "parse_labels",
+    "protocol_note",
+    "require_class_conditions",
+    "staged_dir",
+    "training_mask",
+    "valid_labels",
+    "write_npy",
+]

@@ -22,7 +22,6 @@ unpickled), and the module saves no hyperparameter objects in them.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import signal
@@ -38,9 +37,10 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 
 from torchlvm._files import write_json
-from torchlvm.errors import ConfigError, DataError, NonFiniteError, RunDirectoryError
-from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME, model_record
-from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RUN_RECORD_NAME, RunLayout
+from torchlvm.errors import ConfigError, NonFiniteError, RunDirectoryError
+from torchlvm.models.base import model_record
+from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run
+from torchlvm.run.record import read_record as read_run_record
 from torchlvm.training.checkpoint_io import (
     check_checkpoint_fits,
     nonfinite_weights_as_error,
@@ -56,7 +56,7 @@ from torchlvm.training.lightning_setup import (
     run_callbacks,
     runtime_record,
 )
-from torchlvm.training.metrics_csv import METRICS_NAME, read_metrics
+from torchlvm.training.metrics_csv import read_metrics
 from torchlvm.training.module import LVMModule
 
 __all__ = [
@@ -102,32 +102,6 @@ class FitResult:
     def final(self) -> dict[str, float]:
         """The last epoch's row of ``metrics.csv`` ({} if none)."""
         return self.metrics[-1] if self.metrics else {}
-
-
-def holds_run(folder: Path) -> bool:
-    """Whether ``folder`` holds (part of) a torchlvm run."""
-    names = (CONFIG_NAME, WEIGHTS_NAME, METRICS_NAME, CHECKPOINT_DIR)
-    return folder.is_dir() and any((folder / n).exists() for n in names)
-
-
-def read_run_record(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """The record of a run: ``config.json`` if the run finished, else ``checkpoints/run.json``.
-
-    Raises:
-        RunDirectoryError: if the folder holds neither.
-        DataError: if the file is not valid JSON.
-    """
-    folder = Path(folder)
-    for path in (folder / CONFIG_NAME, folder / CHECKPOINT_DIR / RUN_RECORD_NAME):
-        if path.is_file():
-            try:
-                return json.loads(path.read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as err:
-                raise DataError(f"{path} is not valid JSON ({err}); the file is damaged") from None
-    raise RunDirectoryError(
-        f"{folder} holds no run to resume ({CONFIG_NAME} and {CHECKPOINT_DIR}/{RUN_RECORD_NAME} "
-        "are missing); train it from scratch without resume"
-    )
 
 
 def _load_module_weights(model: torch.nn.Module, path: str) -> int:

@@ -1,4 +1,4 @@
-"""Writing a command's outputs without losing anything that was there.
+"""Publishing a run folder without losing anything that was there.
 
 A command that creates an output folder builds it under a temporary name beside the destination
 and renames it into place only when everything is written, so a failure leaves nothing partial.

@@ -1,16 +1,16 @@
-"""What the commands that use a trained model share: loading a run, its data and its conditions.
+"""A run (or export) folder loaded for use: its model, its data split and its conditions.
 
 - :func:`load_run`: the model of a run or export folder together with the ``data`` section of
-  its ``config.json`` (dataset name, binarization protocol, split seed, condition, image shape,
-  class names).
+  its record (dataset name, binarization protocol, split seed, condition, image shape, class
+  names).
 - :func:`load_split`: a split of the run's own dataset (or of ``--data NAME``) under the run's
-  binarization protocol, checked against the model's input size; :func:`model_view` gives the data
-  as the model sees it (one seeded Bernoulli draw under ``"dynamic"``, as evaluation does).
+  binarization protocol and recorded ``data_dir``, checked against the model's input size;
+  :func:`model_view` gives the data as the model sees it (one seeded Bernoulli draw under
+  ``"dynamic"``, as evaluation does).
 - :func:`conditions`: the condition c of a CVAE for a batch: one-hot labels, or the observed part
   of the image with the training mask (Sohn et al. 2015, §4.2).
 - :func:`parse_labels`: ``--condition`` values (labels, class names, ``all``) to class indices.
-- :func:`output_file`, :func:`write_npy`: output paths that refuse to overwrite unless asked, and
-  atomic ``.npy`` writes.
+- :func:`in_batches`: a model applied to a few hundred examples at a time.
 """
 
 from __future__ import annotations
@@ -18,16 +18,14 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from torchlvm.errors import ConfigError, DataError, RunDirectoryError
+from torchlvm.errors import ConfigError, DataError
 
 BATCH = 500
 """Examples pushed through a model at a time."""
@@ -312,58 +310,6 @@ def label_name(run: Run, label: int) -> str:
     """The class name of ``label`` when the run has names, else the label as text."""
     names = run.class_names
     return names[label] if names and label < len(names) else str(label)
-
-
-# -- checks and outputs ----------------------------------------------------------------------
-
-
-def check_positive(flag: str, value: int) -> int:
-    """``value`` if it is a positive integer, else ``ConfigError`` naming ``flag``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
-    return value
-
-
-def output_file(
-    path: str | os.PathLike[str] | None,
-    default: Path,
-    *,
-    suffix: str,
-    flag: str = "--out",
-    overwrite: bool = False,
-) -> Path:
-    """The file to write: ``path`` or ``default``, checked before any work is done.
-
-    Raises:
-        ConfigError: if the name does not end in ``suffix``.
-        RunDirectoryError: if it is a folder, or an existing file and ``overwrite`` is False.
-    """
-    out = default if path is None else Path(path)
-    if out.suffix.lower() != suffix:
-        raise ConfigError(f"{flag} must name a {suffix} file, got {out}")
-    if out.is_dir():
-        raise RunDirectoryError(f"{flag} {out} is a folder; pass a file path ending in {suffix}")
-    if out.exists() and not overwrite:
-        raise RunDirectoryError(
-            f"{out} already exists; pass --overwrite to replace it, or choose another {flag}"
-        )
-    return out
-
-
-def labels_file(path: Path) -> Path:
-    """``z.npy`` → ``z.labels.npy``: where labels go next to an array file."""
-    return path.with_name(path.stem + ".labels.npy")
-
-
-def write_npy(arrays: dict[Path, np.ndarray]) -> None:
-    """Write each array to its ``.npy`` path atomically; all of them or none are replaced."""
-    from torchlvm._files import atomic_path
-
-    with ExitStack() as stack:
-        for path, array in arrays.items():
-            tmp = stack.enter_context(atomic_path(path))
-            with open(tmp, "wb") as f:
-                np.save(f, np.ascontiguousarray(array))
 
 
 def in_batches(fn: Any, *tensors: Tensor | None) -> Tensor:

@@ -1,0 +1,75 @@
+"""The run record: one schema for ``config.json`` and, while training, ``checkpoints/run.json``.
+
+A run record is a JSON object with these sections (the first three rebuild the model)::
+
+    model_type        "ppca", "ae", "vae" or "cvae"
+    model             the model's config dataclass, as a dict
+    torchlvm_version  the version that wrote it
+    training          the TrainConfig, as a dict (absent for ``fit``)
+    data              dataset name, data_dir, binarization, split seed, condition, shape, classes
+    runtime           world size, devices, strategy, compile
+    result            which weights were saved and why (only in config.json, after training)
+    cli               the command and options that made the run
+
+``config.json`` is written when the run is finished (with the weights); ``checkpoints/run.json``
+holds the same record from the start of training, so that an interrupted run can be resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from torchlvm.errors import DataError, RunDirectoryError
+from torchlvm.run.layout import RunLayout
+
+SECTIONS: tuple[str, ...] = (
+    "model_type",
+    "model",
+    "torchlvm_version",
+    "training",
+    "data",
+    "runtime",
+    "result",
+    "cli",
+)
+"""The top-level keys of a run record, in the order they are written."""
+
+
+def record_path(folder: str | os.PathLike[str]) -> Path | None:
+    """``config.json`` if the run finished, else ``checkpoints/run.json``, else None."""
+    layout = RunLayout(Path(folder))
+    return next((p for p in (layout.config, layout.run_record) if p.is_file()), None)
+
+
+def read_record(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The record of the run in ``folder``: ``config.json``, or ``checkpoints/run.json`` while
+    the run is being trained or was interrupted.
+
+    Raises:
+        RunDirectoryError: if the folder holds neither.
+        DataError: if the record is not a JSON object.
+    """
+    path = record_path(folder)
+    if path is None:
+        layout = RunLayout(Path(folder))
+        raise RunDirectoryError(
+            f"{folder} holds no torchlvm run ({layout.config.name} and "
+            f"{layout.run_record.relative_to(layout.folder)} are missing); pass a folder "
+            "written by 'torchlvm train' or 'torchlvm fit'"
+        )
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"{path} is not valid JSON ({err}); the file is damaged") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{path} is not a JSON object; the file is damaged")
+    return record
+
+
+def ordered(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with its sections in the order of :data:`SECTIONS` (others after them)."""
+    known = {key: record[key] for key in SECTIONS if key in record}
+    return {**known, **{k: v for k, v in record.items() if k not in known}}
