@@ -1,10 +1,16 @@
 """The Lightning objects of a run: its callbacks, its loggers and its ``Trainer``, and the
-silencing of Lightning's informational lines and of warnings that do not apply to torchlvm."""
+silencing of Lightning's informational lines and of warnings that do not apply to torchlvm.
+
+A run prints what torchlvm has to say and nothing of Lightning's: no accelerator banners, tips,
+parameter tables or "stopped" lines (its loggers are held at WARNING while a run trains). The
+progress bar, when asked for, is drawn on stderr, so stdout carries only results and can be piped.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +20,7 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
 from torchlvm.training.callbacks import EpochSeeds, RunCheckpoint
 from torchlvm.training.checkpoint_io import AtomicCheckpointIO
@@ -54,8 +61,35 @@ def run_callbacks(
         early = EarlyStopping(monitor=metric, mode=mode, patience=config.patience)
         callbacks.append(early)
     if progress:
-        callbacks.append(TQDMProgressBar())
+        callbacks.append(StderrProgressBar())
     return RunCallbacks(checkpoint, early, callbacks)
+
+
+class StderrProgressBar(TQDMProgressBar):
+    """Lightning's tqdm bars drawn on stderr instead of stdout (Lightning hard-codes stdout)."""
+
+    def _bar(self, desc: str, position: int, leave: bool) -> Tqdm:
+        return Tqdm(
+            desc=desc,
+            position=position,
+            disable=self.is_disabled,
+            leave=leave,
+            dynamic_ncols=True,
+            file=sys.stderr,
+            smoothing=0,
+            bar_format=self.BAR_FORMAT,
+        )
+
+    def init_sanity_tqdm(self) -> Tqdm:
+        return self._bar(self.sanity_check_description, 2 * self.process_position, False)
+
+    def init_train_tqdm(self) -> Tqdm:
+        return self._bar(self.train_description, 2 * self.process_position, True)
+
+    def init_validation_tqdm(self) -> Tqdm:
+        has_main_bar = self.trainer.state.fn != "validate"
+        position = 2 * self.process_position + has_main_bar
+        return self._bar(self.validation_description, position, not has_main_bar)
 
 
 def _tensorboard_available() -> bool:
@@ -94,7 +128,7 @@ def make_trainer(
         callbacks=callbacks.all,
         logger=_loggers(out_dir),
         enable_progress_bar=progress,
-        enable_model_summary=progress,
+        enable_model_summary=False,  # torchlvm's summary says what matters; no parameter table
         log_every_n_steps=max(1, min(50, batches_per_epoch)),
         default_root_dir=str(out_dir),
         plugins=[AtomicCheckpointIO()],  # temp file + fsync + rename; weights-only loads
@@ -115,8 +149,8 @@ def runtime_record(trainer: L.Trainer, compile: bool) -> dict[str, Any]:
 
 
 @contextmanager
-def quiet_lightning(quiet: bool) -> Iterator[None]:
-    """Silence Lightning's informational lines (and, always, warnings that do not apply)."""
+def quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's informational lines and the warnings that do not apply to torchlvm."""
     names = ("lightning.pytorch", "lightning.fabric")
     levels = [logging.getLogger(n).level for n in names]
     with warnings.catch_warnings():
@@ -125,9 +159,8 @@ def quiet_lightning(quiet: bool) -> Iterator[None]:
         warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not.*")
         warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
         warnings.filterwarnings("ignore", message=".*isinstance.treespec, LeafSpec.*")
-        if quiet:
-            for n in names:
-                logging.getLogger(n).setLevel(logging.WARNING)
+        for n in names:
+            logging.getLogger(n).setLevel(logging.WARNING)
         try:
             yield
         finally:

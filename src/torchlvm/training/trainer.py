@@ -296,7 +296,7 @@ def fit(
     initialization; ``fit`` seeds everything again before training. ``model``: a registered
     model the objective trains; ``datamodule``'s batch size is set to ``config.batch_size``;
     ``resume`` continues from ``checkpoints/last.ckpt`` (the last finished epoch) up to
-    ``config.max_epochs`` in total; ``progress`` shows a bar and Lightning's lines;
+    ``config.max_epochs`` in total; ``progress`` draws a progress bar on stderr;
     ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` go to ``lightning.Trainer``
     (``devices`` × ``num_nodes`` processes, DDP when more than one); ``compile`` passes the loss
     through ``torch.compile``; ``extra_callbacks`` are further Lightning callbacks;
@@ -318,7 +318,7 @@ def fit(
     record = {**model_record(model), "training": asdict(config), "data": datamodule.record()}
     L.seed_everything(config.seed, workers=True, verbose=False)
     started = time.perf_counter()
-    with quiet_lightning(not progress):
+    with quiet_lightning():
         trainer = make_trainer(
             config, callbacks, layout.folder, progress=progress,
             batches_per_epoch=datamodule.num_train_batches(), accelerator=accelerator,
