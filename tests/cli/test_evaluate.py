@@ -95,3 +95,48 @@ def test_an_ood_set_of_another_shape_needs_an_explicit_resize(run_dir, capsys):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     description = metrics["outliers"]["sets"]["shapes"]["description"]
     assert "resized from (1, 16, 16) to (1, 8, 8) (area)" in description
+
+
+def test_evaluate_merges_into_metrics_json_and_keeps_what_fit_wrote(run_dir, capsys):
+    fit = {"train_log_likelihood": -20.5, "noise_variance": 0.1, "fit_seconds": 1.5}
+    (run_dir / "metrics.json").write_text(json.dumps({**fit, "outliers": {"stale": True}}))
+    args = ["evaluate", str(run_dir), *FAST, "--no-figures", "--ood", "none"]
+    assert main([*args, "--accelerator", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(
+        r"expected time of the importance sampling: \d+ s \(\d[\d,]* image-samples", out
+    )
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {key: metrics[key] for key in fit} == fit
+    assert "outliers" not in metrics  # an earlier evaluation's section, not recomputed now
+    assert metrics["protocol"]["device"] == "cpu" and metrics["protocol"]["chunk"] >= 1
+    assert "--n 120" in metrics["protocol"]["command"]
+
+
+def test_a_damaged_metrics_json_is_refused_before_any_sampling(run_dir, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    (folder / "metrics.json").write_text('{"train_log_likelihood": -20.5,')
+    assert main(["evaluate", str(folder), *FAST, "--no-figures", "--ood", "none"]) == 2
+    captured = capsys.readouterr()
+    assert "metrics.json is damaged" in captured.err and "expected time" not in captured.out
+    assert (folder / "metrics.json").read_text() == '{"train_log_likelihood": -20.5,'
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--n", "0"], "--n must be a positive integer or 'all', got '0'"),
+        (["--n", "many"], "--n must be a positive integer or 'all', got 'many'"),
+        (["--accelerator", "gpu"], "none visible (no CUDA device); run on the CPU"),
+    ],
+    ids=["n-zero", "n-word", "gpu-without-one"],
+)
+def test_bad_settings_are_one_line(run_dir, capsys, monkeypatch, argv, message):
+    from torchlvm.cli import _accelerator
+
+    monkeypatch.setattr(_accelerator, "gpu_count", lambda: 0)
+    assert main(["evaluate", str(run_dir), "--quiet", *argv]) == 2
+    assert message in capsys.readouterr().err

@@ -9,7 +9,7 @@ import torch
 
 from torchlvm.data import load_dataset
 from torchlvm.errors import ConfigError
-from torchlvm.evaluation import evaluate, features
+from torchlvm.evaluation import EvalConfig, Evaluation, evaluate, features
 from torchlvm.models import CVAE, PPCA, VAE, Autoencoder, AutoencoderConfig, CVAEConfig, VAEConfig
 
 SMALL = dict(k=50, ks=(1, 10), n=80, ood=("noise", "flip"), ood_k=10)
@@ -51,8 +51,15 @@ def leaves(tree, path=()):
                 yield from leaves(sub, (*path, key))
 
 
+def run(model, data, val_dataset=None, **settings):
+    """``evaluate`` with ``EvalConfig(**settings)``, as the JSON that metrics.json holds."""
+    result = evaluate(model, data, EvalConfig(**settings), val_dataset=val_dataset)
+    assert isinstance(result, Evaluation)
+    return result.to_json()
+
+
 def test_every_number_is_labelled(test_data, val_data):
-    m = evaluate(vae(), test_data, val_dataset=val_data, **dict(SMALL, n=150))
+    m = run(vae(), test_data, val_dataset=val_data, **dict(SMALL, n=150))
     assert {"protocol", "likelihood", "reconstruction", "latent", "separability"} <= set(m)
     assert {"sample_quality", "outliers", "seconds"} <= set(m)
     found = list(leaves(m))
@@ -74,9 +81,9 @@ def test_every_number_is_labelled(test_data, val_data):
 
 def test_results_repeat_with_the_seed_and_change_without(test_data):
     options = dict(SMALL, sample_quality=False, separability=False, ood=())
-    a = evaluate(vae(), test_data, seed=3, **options)
-    b = evaluate(vae(), test_data, seed=3, **options)
-    c = evaluate(vae(), test_data, seed=4, **options)
+    a = run(vae(), test_data, seed=3, **options)
+    b = run(vae(), test_data, seed=3, **options)
+    c = run(vae(), test_data, seed=4, **options)
     value = lambda m: m["likelihood"]["log_marginal"]["nats"]["value"]  # noqa: E731
     assert value(a) == value(b) and value(a) != value(c)
 
@@ -86,7 +93,7 @@ def test_the_global_random_state_is_left_alone(test_data):
     torch.manual_seed(11)
     expected = torch.rand(3)
     torch.manual_seed(11)
-    evaluate(model, test_data, **dict(SMALL, sample_quality=False, separability=False, ood=()))
+    run(model, test_data, **dict(SMALL, sample_quality=False, separability=False, ood=()))
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -94,7 +101,7 @@ def test_autoencoder_has_no_likelihood_and_says_why(test_data):
     torch.manual_seed(0)
     config = AutoencoderConfig(input_dim=64, latent_dim=4, hidden=(32,), reconstruction="bernoulli")
     model = Autoencoder(config).eval()
-    m = evaluate(model, test_data, **SMALL)
+    m = run(model, test_data, **SMALL)
     assert m["likelihood"]["kind"] == "undefined"
     assert "undefined for a deterministic autoencoder" in m["likelihood"]["note"]
     assert "rate" not in m["latent"] and m["latent"]["active_units"]["value"] >= 0
@@ -106,7 +113,7 @@ def test_autoencoder_has_no_likelihood_and_says_why(test_data):
 def test_ppca_reports_the_exact_likelihood(test_data):
     grey = load_dataset("digits", "test")
     model = PPCA(latent_dim=5).fit(load_dataset("digits", "train").x)
-    m = evaluate(model, grey, **dict(SMALL, sample_quality=False, ood=()))
+    m = run(model, grey, **dict(SMALL, sample_quality=False, ood=()))
     like = m["likelihood"]
     assert like["exact"]["nats"]["kind"] == "exact"
     assert like["log_marginal"]["nats"]["value"] == pytest.approx(like["exact"]["nats"]["value"])
@@ -116,7 +123,7 @@ def test_ppca_reports_the_exact_likelihood(test_data):
 def test_label_cvae_gets_conditional_likelihood_and_accuracy(test_data):
     torch.manual_seed(0)
     config = CVAEConfig(input_dim=64, condition_dim=10, latent_dim=4, hidden=(32,), num_classes=10)
-    m = evaluate(CVAE(config).eval(), test_data, condition="label", **dict(SMALL, ood=("noise",)))
+    m = run(CVAE(config).eval(), test_data, condition="label", **dict(SMALL, ood=("noise",)))
     assert m["likelihood"]["quantity"] == "log p(x | c)"
     accuracy = m["sample_quality"]["conditional_accuracy"]
     assert accuracy["unit"] == "accuracy" and 0 <= accuracy["value"] <= 1
@@ -127,7 +134,7 @@ def test_imputation_cvae_gets_the_missing_part_likelihood(test_data):
     torch.manual_seed(0)
     model = CVAE(CVAEConfig(input_dim=64, condition_dim=128, latent_dim=4, hidden=(32,))).eval()
     options = dict(SMALL, sample_quality=False, ood=())
-    m = evaluate(model, test_data, condition="mask:top", **options)
+    m = run(model, test_data, condition="mask:top", **options)
     imputation = m["imputation"]["nats"]
     assert imputation["kind"] == "estimate" and "not a negative ELBO" in imputation["note"]
     assert m["imputation"]["bits_per_dim"]["missing_dims"] == 32
@@ -142,12 +149,32 @@ def test_imputation_cvae_gets_the_missing_part_likelihood(test_data):
         ({"n": 0}, "n must be a positive integer"),
         ({"refine_steps": -1}, "refine_steps must be a non-negative integer"),
         ({"condition": "colour"}, "condition must be"),
+        ({"chunk": 0}, "chunk must be a positive integer"),
+        ({"ks": ()}, "ks must hold at least one"),
+        ({"ood": "noise"}, "ood must be a sequence"),
+        ({"ood_resize": "cubic"}, "ood_resize must be one of"),
     ],
-    ids=["k-zero", "n-zero", "negative-refine", "unknown-condition"],
-)
-def test_bad_arguments_are_refused(test_data, kwargs, message):
+    ids=["k-zero", "n-zero", "negative-refine", "unknown-condition", "chunk-zero", "no-ks",
+         "ood-string", "unknown-resize"],
+)  # fmt: skip
+def test_bad_settings_are_refused_when_the_config_is_made(kwargs, message):
     with pytest.raises(ConfigError, match=message):
-        evaluate(vae(), test_data, **kwargs)
+        EvalConfig(**kwargs)
+
+
+def test_a_config_that_is_not_an_eval_config_is_refused(test_data):
+    with pytest.raises(ConfigError, match="config must be an EvalConfig, got dict"):
+        evaluate(vae(), test_data, {"k": 10})
+
+
+def test_the_record_reads_back_what_it_wrote(test_data, val_data):
+    """One schema: the JSON of a full evaluation reads back into an equal record."""
+    result = evaluate(vae(), test_data, EvalConfig(**SMALL), val_dataset=val_data)
+    again = Evaluation.from_json(result.to_json())
+    assert again.to_json() == result.to_json()
+    assert again.likelihood.log_marginal.nats.k == 50
+    assert again.outliers.sets["noise"].score.auroc.extra["chance"] == 0.5
+    assert result.protocol.device == "cpu" and result.protocol.chunk >= 1
 
 
 def test_an_ood_set_of_another_shape_fails_before_any_metric(test_data, monkeypatch):
@@ -160,4 +187,4 @@ def test_an_ood_set_of_another_shape_fails_before_any_metric(test_data, monkeypa
     monkeypatch.setattr(likelihood, "per_example_likelihood", must_not_run)
     options = dict(SMALL, ood=("fashion-mnist",), ood_resize="none")
     with pytest.raises(DataError, match="resize"):
-        evaluate(vae(), test_data, **options)
+        run(vae(), test_data, **options)

@@ -118,6 +118,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     VAE(VAEConfig(64, latent_dim=65, hidden=(8,))).save_pretrained(
         root / "vae-k65", data={"name": "digits", "binarize": "dynamic", "seed": 0}
     )
+    shutil.copytree(root / "vae", root / "vae-bad-metrics")
+    (root / "vae-bad-metrics" / "metrics.json").write_text('{"train_log_likelihood": -20.5,')
     return root
 
 
@@ -229,6 +231,10 @@ CASES: dict[str, Case] = {
     ),
     "data-dir-lacks-a-file": Case(
         f"{FIT} mnist --data-dir {{d}}/idx-partial", "t10k-labels-idx1-ubyte, each raw or .gz) in"
+    ),
+    # issue 10: evaluate merges into metrics.json; a damaged one is named, never replaced
+    "evaluate-damaged-metrics": Case(
+        f"{EVAL.replace('/vae ', '/vae-bad-metrics ')}", "vae-bad-metrics/metrics.json is damaged"
     ),
 }
 
@@ -361,6 +367,57 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(
     assert status == 1, err
     assert "No space left on device" in error_line(err)
     assert folder_digest(work, folders=False) == before
+    assert not list(tmp_path.rglob("*.tmp")), "temporary files left behind"
+
+
+@pytest.mark.budget(40)
+def test_evaluate_after_fit_keeps_fits_numbers(
+    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """evaluate merges into the metrics.json that fit wrote: its train log-likelihood, noise
+    variance and fit time survive (issue 10: they were replaced)."""
+    import shutil
+
+    _isolate_search(monkeypatch, world)
+    run = tmp_path / "ppca"
+    shutil.copytree(world / "ppca", run)
+    fitted = json.loads((run / "metrics.json").read_text())
+    argv = ["evaluate", str(run), "--k", "2", "--n", "20", "--quiet", "--no-figures"]
+    assert main([*argv, "--ood", "none"]) == 0
+    merged = json.loads((run / "metrics.json").read_text())
+    kept = ("train_log_likelihood", "test_log_likelihood", "noise_variance", "fit_seconds")
+    assert {key: merged[key] for key in kept} == {key: fitted[key] for key in kept}
+    assert merged["likelihood"]["exact"]["nats"]["kind"] == "exact"
+
+
+@pytest.mark.budget(40)
+def test_a_disk_that_fills_while_merging_metrics_keeps_the_old_file(
+    world: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the merge of metrics.json fails (everything before it succeeds): one line, exit 1,
+    the old metrics.json byte for byte, no temporary file."""
+    import shutil
+
+    _isolate_search(monkeypatch, world)
+    run = tmp_path / "ppca"
+    shutil.copytree(world / "ppca", run)
+    before = folder_digest(run)
+    real = files.os.replace
+
+    def full_for_metrics(src, dst, *args, **kwargs):
+        if Path(dst).name == "metrics.json":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(files.os, "replace", full_for_metrics)
+    argv = ["evaluate", str(run), "--k", "2", "--n", "20", "--quiet", "--no-figures", "--ood"]
+    status, err = _run_main([*argv, "none"], capsys)
+    assert status == 1, err
+    assert "No space left on device" in error_line(err)
+    assert folder_digest(run) == before
     assert not list(tmp_path.rglob("*.tmp")), "temporary files left behind"
 
 

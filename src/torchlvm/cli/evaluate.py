@@ -15,12 +15,19 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torchlvm.cli import _types
+from torchlvm.cli._accelerator import add_accelerator, device_for
 from torchlvm.errors import ConfigError, RunDirectoryError
+
+if TYPE_CHECKING:
+    from torchlvm.evaluation.config import EvalConfig
+    from torchlvm.evaluation.records import Evaluation
+
+DEFAULT_K = 5000  # importance samples of log p(x); chosen in benchmarks/results/evaluate_time.md
+DEFAULT_N = 2000  # test examples evaluated (a seeded subsample); 'all' for the whole split
 
 HELP = "evaluate a run: likelihood, reconstruction, latent, separability, samples, outliers"
 
@@ -37,12 +44,18 @@ def _positive(text: str) -> int:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
-    parser.add_argument("--k", type=_positive, default=5000, help="importance samples of log p(x)")
+    parser.add_argument(
+        "--k", type=_positive, default=DEFAULT_K, help="importance samples of log p(x)"
+    )
     parser.add_argument(
         "--ks", default="1,10,100", help="comma-separated k of the IWAE bounds also reported"
     )
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
-    parser.add_argument("--n", type=_positive, help="evaluate a seeded subsample of N examples")
+    parser.add_argument(
+        "--n",
+        default=str(DEFAULT_N),
+        help=f"evaluate a seeded subsample of N examples, or 'all' (default {DEFAULT_N})",
+    )
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of every random draw")
     parser.add_argument(
         "--refine", type=int, default=0, metavar="T", help="refine q by T steps (semi-amortized)"
@@ -61,8 +74,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ood-k", type=_positive, default=100, help="k of the outlier score")
     parser.add_argument("--batch-size", type=_positive, default=100, help="examples per batch")
-    parser.add_argument("--chunk", type=_positive, default=256, help="samples drawn at a time")
+    parser.add_argument(
+        "--chunk",
+        type=_positive,
+        help="samples drawn at a time (default: sized to the CPU cache, or large on a GPU)",
+    )
     parser.add_argument("--data-dir", help="folder with the dataset's files")
+    add_accelerator(parser)
     parser.add_argument("--no-figures", action="store_true", help="skip DIR/figures/*.png")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -77,71 +95,109 @@ def _ks(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(values)))
 
 
-def run(args: argparse.Namespace) -> int:
-    import torchlvm.models  # noqa: F401  (importing registers the models by name)
-    from torchlvm._files import write_json
-    from torchlvm.data import load_dataset
-    from torchlvm.evaluation.evaluate import evaluate
-    from torchlvm.io import load, read_config
+def _n(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"--n must be a positive integer or 'all', got {text!r}")
+    return value
 
-    ks = _ks(args.ks)
+
+def _config(args: argparse.Namespace, data: dict[str, Any], data_dir: Any) -> EvalConfig:
+    from torchlvm.evaluation.config import EvalConfig
+
     if args.refine < 0:
         raise ConfigError(f"--refine must be a non-negative integer, got {args.refine}")
     ood = () if args.ood.strip() in ("", "none") else tuple(s.strip() for s in args.ood.split(","))
-    folder: Path = args.run_dir
-    record = read_config(folder)
-    model = load(folder)
+    return EvalConfig(
+        condition=data.get("condition", "none") or "none",
+        k=args.k,
+        ks=_ks(args.ks),
+        chunk=args.chunk,
+        batch_size=args.batch_size,
+        n=_n(args.n),
+        seed=args.seed,
+        data_seed=int(data.get("seed", 0)),
+        refine_steps=args.refine,
+        refine_lr=args.refine_lr,
+        ood=ood,
+        ood_resize=args.ood_resize,
+        ood_k=args.ood_k,
+        data_dir=data_dir,
+        progress=not args.quiet,
+    )
+
+
+def _datasets(folder: Path, record: dict[str, Any], args: argparse.Namespace) -> tuple:
+    """(split, val split or None, the run's data section, its data folder)."""
+    from torchlvm.data import load_dataset
+
     data = record.get("data")
     if not isinstance(data, dict) or "name" not in data:
         raise RunDirectoryError(
             f"{folder}/config.json has no 'data' section naming the dataset it was trained on; "
             "evaluate needs a run folder written by 'torchlvm train' or 'torchlvm fit'"
         )
-    load_options = {
+    options = {
         "data_dir": args.data_dir or data.get("data_dir"),
         "binarize": data.get("binarize", "none"),
         "seed": int(data.get("seed", 0)),
         **(data.get("options") or {}),
     }
-    dataset = load_dataset(data["name"], args.split, **load_options)
-    val = load_dataset(data["name"], "val", **load_options) if args.split != "val" else None
-    condition = data.get("condition", "none") or "none"
-    metrics = evaluate(
-        model,
-        dataset,
-        condition=condition,
-        k=args.k,
-        ks=ks,
-        chunk=args.chunk,
-        batch_size=args.batch_size,
-        n=args.n,
-        seed=args.seed,
-        data_seed=load_options["seed"],
-        refine_steps=args.refine,
-        refine_lr=args.refine_lr,
-        val_dataset=val,
-        ood=ood,
-        ood_resize=args.ood_resize,
-        ood_k=args.ood_k,
-        data_dir=load_options["data_dir"],
-        progress=not args.quiet,
-    )
+    dataset = load_dataset(data["name"], args.split, **options)
+    val = load_dataset(data["name"], "val", **options) if args.split != "val" else None
+    return dataset, val, data, options["data_dir"]
+
+
+def run(args: argparse.Namespace) -> int:
+    import torchlvm.models  # noqa: F401  (importing registers the models by name)
+    from torchlvm.cli._evaluate_table import format_table
+    from torchlvm.evaluation.evaluate import evaluate
+    from torchlvm.evaluation.records import EVALUATION_KEYS, Evaluation
+    from torchlvm.io import load, read_config
+    from torchlvm.run.layout import RunLayout
+    from torchlvm.run.metrics import merge_metrics, read_metrics
+
+    folder: Path = args.run_dir
+    device = device_for(args)
+    record = read_config(folder)
+    model = load(folder).to(device)
+    dataset, val, data, data_dir = _datasets(folder, record, args)
+    config = _config(args, data, data_dir)
+    read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling
+    _print_expected_time(model, dataset, config)
+    result = evaluate(model, dataset, config, val_dataset=val)
+    metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
     if not args.no_figures:
-        metrics["figures"] = write_figures(model, dataset, metrics, folder, condition, args)
-    write_json(folder / "metrics.json", metrics)
-    print(format_table(metrics, folder))
-    figures = "" if args.no_figures else f" and {folder / 'figures'}/"
-    print(f"wrote {folder / 'metrics.json'}{figures}")
+        metrics["figures"] = write_figures(model, dataset, result, folder, config.condition, args)
+    merge_metrics(folder, metrics, replaces=EVALUATION_KEYS)
+    print(format_table(Evaluation.from_json(metrics)))
+    layout = RunLayout(folder)
+    figures = "" if args.no_figures else f" and {layout.figures}/"
+    print(f"wrote {layout.metrics_json}{figures}")
     return 0
+
+
+def _print_expected_time(model: Any, dataset: Any, config: EvalConfig) -> None:
+    """Print the expected time of the importance sampling, from a short timed probe."""
+    from torchlvm.evaluation.timing import expected_time
+
+    expectation = expected_time(model, dataset, config, ood_sets=len(config.ood))
+    print(expectation.describe(), flush=True)
 
 
 def _argv(args: argparse.Namespace) -> list[str]:
     words = [str(args.run_dir), f"--k {args.k}", f"--split {args.split}", f"--seed {args.seed}"]
-    if args.n:
-        words.append(f"--n {args.n}")
+    words.append(f"--n {args.n}")
     if args.refine:
         words.append(f"--refine {args.refine}")
+    if args.chunk:
+        words.append(f"--chunk {args.chunk}")
     return words
 
 
@@ -151,7 +207,7 @@ def _argv(args: argparse.Namespace) -> list[str]:
 def write_figures(
     model: Any,
     dataset: Any,
-    metrics: dict[str, Any],
+    result: Evaluation,
     folder: Path,
     condition: str,
     args: argparse.Namespace,
@@ -166,8 +222,11 @@ def write_figures(
     from torchlvm.evaluation._batching import model_dtype
     from torchlvm.evaluation.evaluate import conditions_for
     from torchlvm.evaluation.figure_data import figure_data
+    from torchlvm.run.layout import RunLayout
 
-    out = folder / "figures"
+    model = model.cpu()  # figures are small: the CPU draws them
+    layout = RunLayout(folder)
+    out = layout.figures
     n = min(len(dataset), 2000)
     x = dataset.fixed_binarized(args.seed)[:n].to(model_dtype(model))
     y = None if dataset.y is None else dataset.y[:n]
@@ -180,7 +239,11 @@ def write_figures(
             class_names=names, seed=args.seed,
         )  # fmt: skip
     shape = d.shape
-    kl = metrics.get("latent", {}).get("kl_per_dim", {}).get("value")
+    kl = (
+        None
+        if result.latent is None or result.latent.kl_per_dim is None
+        else result.latent.kl_per_dim.value
+    )
     jobs = {
         "samples": lambda: (
             d.samples is not None
@@ -206,7 +269,7 @@ def write_figures(
         "latent_scatter": lambda: plots.latent_scatter(d.codes, d.labels, names),
         "kl_per_dimension": lambda: kl is not None and plots.kl_per_dimension(kl, threshold=None),
         "training_curves": lambda: (
-            (folder / "metrics.csv").is_file() and plots.training_curves(folder / "metrics.csv")
+            layout.metrics_csv.is_file() and plots.training_curves(layout.metrics_csv)
         ),
     }
     written, skipped = [], {}
@@ -222,157 +285,3 @@ def write_figures(
         plots.save_figure(fig, out / f"{name}.png")
         written.append(f"{name}.png")
     return {"folder": "figures", "written": written, "skipped": skipped}
-
-
-# ------------------------------------------------------------------------------------- table
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.{digits}f}"
-
-
-def _row(label: str, text: str) -> str:
-    return f"  {label:<44} {text}"
-
-
-def _likelihood_rows(like: dict[str, Any]) -> list[str]:
-    if like.get("kind") == "undefined":
-        return [_row("log p(x)", like["note"])]
-    what = like["quantity"]
-    rows = []
-
-    def line(label: str, entry: dict[str, Any], extra: str = "") -> str:
-        nats, bits = entry["nats"], entry["bits_per_dim"]
-        return _row(
-            label,
-            f"{_num(nats['value']):>10} nats  {_num(bits['value'], 4):>8} bits/dim  "
-            f"({nats['kind']}{extra})",
-        )
-
-    rows.append(line(f"ELBO on {what}", like["elbo"], ", k=1"))
-    for k, entry in like["iwae"].items():
-        rows.append(line(f"IWAE bound L_{k}", entry, f", k={k}"))
-    est = like["log_marginal"]["nats"]
-    rows.append(
-        line(
-            f"{what}, importance-sampled",
-            like["log_marginal"],
-            f", k={est['k']}, ±{_num(est['stderr'], 4)} MC stderr, ESS {_num(est['ess'], 1)}",
-        )
-    )
-    if "exact" in like:
-        rows.append(line(f"{what}, exact", like["exact"]))
-    return rows
-
-
-def format_table(m: dict[str, Any], folder: Path | None = None) -> str:
-    """The printed summary of a metrics dict from :func:`torchlvm.evaluation.evaluate`."""
-    p = m["protocol"]
-    lines = [
-        f"{m['model']['type']} on {p['data']} ({p['split']} split, n={p['n']}, "
-        f"binarize={p['binarize']}, condition={p['condition']}, seed={p['seed']})",
-        "likelihood (per example; bits/dim = −log p / (D ln 2))",
-        *_likelihood_rows(m["likelihood"]),
-    ]
-    if "imputation" in m:
-        imp = m["imputation"]["nats"]
-        lines.append(
-            _row(
-                "log p(x_missing | x_observed), IS",
-                f"{_num(imp['value']):>10} nats  (estimate, k={imp['k']}, "
-                f"±{_num(imp['stderr'], 4)}, ESS {_num(imp['ess'], 1)})",
-            )
-        )
-    rec = m["reconstruction"]
-    lines.append("reconstruction (x̂ = decoder mean at the posterior mean)")
-    lines.append(_row("squared error per example / per pixel", (
-        f"{_num(rec['mse_per_example']['value'])} / {_num(rec['mse_per_pixel']['value'], 5)}"
-    )))  # fmt: skip
-    if "bce" in rec:
-        lines.append(_row("binary cross-entropy", f"{_num(rec['bce']['value'])} nats/example"))
-    lat = m["latent"]
-    lines.append("latent")
-    lines.append(
-        _row(
-            "active units (Cov_x E_q[z_i] > 0.01)",
-            f"{lat['active_units']['value']} of {lat['latent_dim']}",
-        )
-    )
-    if "rate" in lat:
-        lines.append(
-            _row(
-                "rate (KL) / distortion (−E_q log p(x|z))",
-                f"{_num(lat['rate']['value'])} / {_num(lat['distortion']['value'])} nats",
-            )
-        )
-        per_dim = ", ".join(_num(v, 2) for v in lat["kl_per_dim"]["value"][:12])
-        lines.append(_row("KL per dimension (nats)", per_dim))
-    lines += _separability_rows(m.get("separability"))
-    lines += _sample_rows(m.get("sample_quality"))
-    lines += _outlier_rows(m.get("outliers"))
-    return "\n".join(lines)
-
-
-def _separability_rows(sep: dict[str, Any] | None) -> list[str]:
-    if sep is None:
-        return []
-    if sep.get("kind") == "undefined":
-        return ["separability", _row("probes", sep["note"])]
-    rows = ["separability (5-fold CV accuracy)"]
-    for where, label in (("latent", "posterior means"), ("pixels", "raw pixels (reference)")):
-        if where not in sep:
-            continue
-        s = sep[where]
-        rows.append(
-            _row(
-                f"{label}: logistic / 5-NN",
-                f"{_num(s['logistic']['value'])} / {_num(s['knn']['value'])}",
-            )
-        )
-    return rows
-
-
-def _sample_rows(sq: dict[str, Any] | None) -> list[str]:
-    if sq is None:
-        return []
-    if sq.get("kind") == "undefined":
-        return ["sample quality", _row("Fréchet distance", sq["note"])]
-    acc = sq["classifier"]["test_accuracy"]["value"]
-    rows = [f"sample quality (Fréchet distance in classifier features; its accuracy {acc:.3f})"]
-    labels = {
-        "frechet": "generated vs test",
-        "frechet_fitted_codes": "generated (fitted codes) vs test",
-        "frechet_real_reference": "real train vs test (floor at this n)",
-    }
-    for key, label in labels.items():
-        if key in sq:
-            rows.append(_row(label, _num(sq[key].get("value"))))
-    if "conditional_accuracy" in sq:
-        rows.append(_row("conditional accuracy", _num(sq["conditional_accuracy"]["value"])))
-    return rows
-
-
-def _outlier_rows(out: dict[str, Any] | None) -> list[str]:
-    if out is None:
-        return []
-    if out.get("kind") == "undefined":
-        return ["outliers", _row("scores", out["note"])]
-    rows = [f"outliers (AUROC / AUPRC; score: {out['score_description']})"]
-    for name, entry in out["sets"].items():
-        score = entry["score"]
-        text = f"score {_num(score['auroc']['value'])} / {_num(score['auprc']['value'])}"
-        if "typicality" in entry:
-            typ = entry["typicality"]
-            text += f"   typicality {_num(typ['auroc']['value'])} / {_num(typ['auprc']['value'])}"
-        chance = score["auprc"].get("chance")
-        text += "" if chance is None else f"   (AUPRC chance {chance:.2f})"
-        rows.append(_row(name, f"{text}   [{entry['description']}]"))
-    for name, reason in out.get("skipped", {}).items():
-        rows.append(_row(f"{name}: skipped", reason[:80]))
-    return rows

@@ -1,10 +1,13 @@
 """Evaluation: how good a model is, in the numbers the field uses, each labelled with its unit,
 its kind (exact, bound, estimate) and how it was obtained.
 
->>> from torchlvm.evaluation import evaluate
->>> metrics = evaluate(model, load_dataset("digits", "test", binarize="dynamic"), k=1000)
+>>> from torchlvm.evaluation import EvalConfig, evaluate
+>>> result = evaluate(model, load_dataset("digits", "test", binarize="dynamic"), EvalConfig(k=1000))
+>>> result.likelihood.log_marginal.nats.value, result.to_json()
 
-- :func:`evaluate`: every metric of a model on a split (``torchlvm evaluate``);
+- :func:`evaluate`: every metric of a model on a split (``torchlvm evaluate``), settings in one
+  :class:`EvalConfig`, results as typed records (:class:`Evaluation`, :mod:`.records`: the one
+  schema of ``metrics.json``);
 - likelihood: :func:`per_example_likelihood`, :func:`missing_part_likelihood`;
 - latent space: :func:`active_units`, :func:`kl_per_dimension`;
 - separability: :func:`probe_accuracies`; disentanglement: :func:`mutual_information_gap`;
@@ -12,6 +15,7 @@ its kind (exact, bound, estimate) and how it was obtained.
 - outliers: :func:`make_ood_set`, :func:`detection_metrics`, :func:`outlier_report`.
 """
 
+from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.disentanglement import mutual_information_gap
 from torchlvm.evaluation.evaluate import evaluate
 from torchlvm.evaluation.features import DatasetClassifier, dataset_classifier
@@ -21,9 +25,13 @@ from torchlvm.evaluation.likelihood import missing_part_likelihood, per_example_
 from torchlvm.evaluation.outliers import detection_metrics, make_ood_set, outlier_report
 from torchlvm.evaluation.probes import probe_accuracies
 from torchlvm.evaluation.reconstruction import per_example_reconstruction
+from torchlvm.evaluation.records import Evaluation, Quantity
 
 __all__ = [
     "DatasetClassifier",
+    "EvalConfig",
+    "Evaluation",
+    "Quantity",
     "active_units",
     "dataset_classifier",
     "detection_metrics",

@@ -58,3 +58,11 @@ def model_dtype(model: torch.nn.Module) -> torch.dtype:
         if tensor is not None and tensor.is_floating_point():
             return tensor.dtype
     return torch.float32
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a model's first parameter or buffer (the CPU if it has none)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        if tensor is not None:
+            return tensor.device
+    return torch.device("cpu")

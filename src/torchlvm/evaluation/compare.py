@@ -31,9 +31,17 @@ import torch
 
 from torchlvm._checks import check_positive_int
 from torchlvm.errors import RunDirectoryError
+from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.disentanglement import mutual_information_gap
 from torchlvm.evaluation.evaluate import conditions_for, evaluate
 from torchlvm.evaluation.latent import posterior_means
+from torchlvm.evaluation.records import (
+    Evaluation,
+    Likelihood,
+    Quantity,
+    SampleQuality,
+    Separability,
+)
 
 IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
 SHAPES = "shapes"
@@ -244,10 +252,11 @@ def compare(
             reuse=reuse, data_dir=data_dir, progress=progress,
         )  # fmt: skip
         condition = "label" if contender.model_type == "cvae" else "none"
-        metrics = evaluate(
-            model, test, condition=condition, k=k, n=n, seed=budget.seed, ood=(),
-            data_dir=data_dir, pixel_reference=not models, progress=progress,
+        settings = EvalConfig(
+            condition=condition, k=k, n=n, seed=budget.seed, ood=(), data_dir=data_dir,
+            pixel_reference=not models, progress=progress,
         )  # fmt: skip
+        metrics = evaluate(model, test, settings)
         shapes_model, shapes_trained = model, trained
         if data != SHAPES:
             shapes_model, shapes_trained = obtain(
@@ -260,7 +269,7 @@ def compare(
             "beta": contender.beta,
             "trained_now": trained,
             "shapes_trained_now": shapes_trained,
-            "metrics": metrics,
+            "metrics": metrics.to_json(),
             "interpretability": interpretability(shapes_model, contender, budget.seed),
         }
     table = _table(models)
@@ -285,42 +294,56 @@ def compare(
     }
 
 
-def _value(tree: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(tree, dict) or key not in tree:
-            return None
-        tree = tree[key]
-    return tree
+def _value(q: Quantity | None) -> Any:
+    return None if q is None else q.value
+
+
+def _probe(m: Evaluation, field: str = "value", where: str = "latent") -> Any:
+    """A field of the logistic probe on the posterior means (or the raw pixels), or None."""
+    sep = m.separability
+    probes = getattr(sep, where, None) if isinstance(sep, Separability) else None
+    logistic = None if probes is None else probes.logistic
+    return None if logistic is None else getattr(logistic, field)
+
+
+def _quality(m: Evaluation, name: str) -> Any:
+    """The value of a sample-quality quantity, or None."""
+    quality = m.sample_quality
+    return _value(getattr(quality, name)) if isinstance(quality, SampleQuality) else None
+
+
+def _generation(m: Evaluation, autoencoder: bool) -> str:
+    fd = _quality(m, "frechet")
+    cell = "FD n/a" if fd is None else f"FD {fd:.1f}"
+    if autoencoder:
+        fitted = _quality(m, "frechet_fitted_codes")
+        cell += " (N(0,I) codes)"
+        if fitted is not None:
+            cell += f"; FD {fitted:.1f} (fitted-Gaussian codes)"
+        return cell + "; log p(x) undefined"
+    like = m.likelihood
+    if isinstance(like, Likelihood) and like.log_marginal is not None:
+        log_px = like.log_marginal.nats
+        cell += f"; {like.quantity} {log_px.value:.2f} nats (IS, k={log_px.k})"
+    accuracy = _quality(m, "conditional_accuracy")
+    if accuracy is not None:
+        cell += f"; conditional accuracy {accuracy:.3f}"
+    return cell
 
 
 def _table(models: dict[str, Any]) -> dict[str, dict[str, str]]:
     """Rows interpretability / separability / generation, a measured cell per model."""
     rows: dict[str, dict[str, str]] = {"interpretability": {}, "separability": {}, "generation": {}}
     for key, entry in models.items():
-        m, label = entry["metrics"], entry["label"]
+        m, label = Evaluation.from_json(entry["metrics"]), entry["label"]
         mig = entry["interpretability"]["mig"]["value"]
         rows["interpretability"][label] = f"MIG {mig:.3f}"
-        logistic = _value(m, "separability", "latent", "logistic", "value")
-        knn = _value(m, "separability", "latent", "knn", "value")
+        logistic = _probe(m)
+        knn = _value(m.separability.latent.knn) if logistic is not None else None
         rows["separability"][label] = (
             "n/a (no labels)" if logistic is None else f"logistic {logistic:.3f} / 5-NN {knn:.3f}"
         )
-        fd = _value(m, "sample_quality", "frechet", "value")
-        cell = "FD n/a" if fd is None else f"FD {fd:.1f}"
-        if key == "ae":
-            fitted = _value(m, "sample_quality", "frechet_fitted_codes", "value")
-            cell += " (N(0,I) codes)"
-            if fitted is not None:
-                cell += f"; FD {fitted:.1f} (fitted-Gaussian codes)"
-            cell += "; log p(x) undefined"
-        else:
-            log_px = _value(m, "likelihood", "log_marginal", "nats")
-            what = m["likelihood"]["quantity"]
-            cell += f"; {what} {log_px['value']:.2f} nats (IS, k={log_px['k']})"
-            accuracy = _value(m, "sample_quality", "conditional_accuracy", "value")
-            if accuracy is not None:
-                cell += f"; conditional accuracy {accuracy:.3f}"
-        rows["generation"][label] = cell
+        rows["generation"][label] = _generation(m, key == "ae")
     return rows
 
 
@@ -334,7 +357,8 @@ def _verdicts(models: dict[str, Any]) -> dict[str, str]:
     cross-validation standard error; for the Fréchet distance the real-vs-real distance at the
     same n (the floor of the estimate); for MIG a fixed :data:`MIG_TOLERANCE`.
     """
-    ae, vae = models["ae"], models["vae"]
+    ae, vae = (Evaluation.from_json(models[key]["metrics"]) for key in ("ae", "vae"))
+    mig = {key: models[key]["interpretability"]["mig"]["value"] for key in ("ae", "vae")}
 
     def line(name: str, a: Any, v: Any, higher_better: bool, noise: float, why: str) -> str:
         if a is None or v is None:
@@ -346,33 +370,30 @@ def _verdicts(models: dict[str, Any]) -> dict[str, str]:
         verdict = "agrees with" if better else "does NOT agree with"
         return f"{head} — the measurement {verdict} the seed's claim"
 
-    def probe(entry: dict[str, Any], field: str) -> Any:
-        return _value(entry["metrics"], "separability", "latent", "logistic", field)
-
-    se = [probe(ae, "stderr"), probe(vae, "stderr")]
+    se = [_probe(ae, "stderr"), _probe(vae, "stderr")]
     probe_noise = 2 * (sum(s**2 for s in se if s is not None) ** 0.5)
-    floor = _value(vae["metrics"], "sample_quality", "frechet_real_reference", "value") or 0.0
+    floor = _quality(vae, "frechet_real_reference") or 0.0
     return {
         "interpretability": line(
             "MIG (higher = more disentangled)",
-            ae["interpretability"]["mig"]["value"],
-            vae["interpretability"]["mig"]["value"],
+            mig["ae"],
+            mig["vae"],
             True,
             MIG_TOLERANCE,
             "|difference| below",
         ),
         "separability": line(
             "logistic probe accuracy",
-            probe(ae, "value"),
-            probe(vae, "value"),
+            _probe(ae),
+            _probe(vae),
             True,
             probe_noise,
             "|difference| within 2 standard errors,",
         ),
         "generation": line(
             "Fréchet distance of samples (lower = better)",
-            _value(ae["metrics"], "sample_quality", "frechet", "value"),
-            _value(vae["metrics"], "sample_quality", "frechet", "value"),
+            _quality(ae, "frechet"),
+            _quality(vae, "frechet"),
             False,
             floor,
             "|difference| within the real-vs-real distance at this n,",
@@ -394,7 +415,7 @@ def comparison_markdown(result: dict[str, Any]) -> str:
         escaped = [cells[label].replace("|", "\\|") for label in labels]  # "p(x | c)" in a cell
         lines.append(f"| **{row}** | " + " | ".join(escaped) + " |")
     b, p = result["budget"], result["protocol"]
-    pixels = _value(result["models"]["ae"]["metrics"], "separability", "pixels", "logistic")
+    pixels = _probe(Evaluation.from_json(result["models"]["ae"]["metrics"]), where="pixels")
     lines += [
         "",
         "What the cells are:",
@@ -405,7 +426,7 @@ def comparison_markdown(result: dict[str, Any]) -> str:
         "so its MIG is over the two position factors.",
         f"- separability: 5-fold cross-validated accuracy on the posterior means of "
         f"{result['data']} test images (logistic regression / 5-nearest neighbours)"
-        + (f"; raw pixels give {pixels['value']:.3f} (logistic)." if pixels else "."),
+        + (f"; raw pixels give {pixels:.3f} (logistic)." if pixels is not None else "."),
         "- generation: Fréchet distance (FD, lower is better) between test images and as many "
         "generated images in the features of torchlvm's classifier for the dataset; the AE "
         "has no prior and is fed N(0, I) codes; log p(x) is importance-sampled (the CVAE's is "

@@ -29,16 +29,10 @@ import torch
 from torch import Tensor
 
 from torchlvm._checks import check_positive_int
-from torchlvm.inference.importance import Estimate, log_marginal_is
+from torchlvm.inference.importance import Estimate, auto_chunk, log_marginal_is
 from torchlvm.protocol import LatentVariableModel
 
 _BLOCK_STRIDE = 1_000_003  # a prime: (seed, block) pairs do not collide for small values
-CACHE_BYTES = 4 * 2**20  # the decoder output of one chunk of samples, default chunk size
-
-
-def cache_chunk(rows: int, dim: int, itemsize: int = 4) -> int:
-    """Samples per chunk so that a ``(chunk, rows, dim)`` array fits in :data:`CACHE_BYTES`."""
-    return max(1, CACHE_BYTES // max(1, rows * dim * itemsize))
 
 
 def block_seed(seed: int, block: int) -> int:
@@ -88,7 +82,7 @@ def log_marginal_is_sharded(
         c: condition, shape ``(N, C)``, or None.
         num_samples: S, importance samples per example.
         chunk: samples drawn at a time within a block (memory O(chunk · block · D)); None
-            picks the cache-sized :func:`cache_chunk`.
+            picks :func:`~torchlvm.inference.importance.auto_chunk` for a block.
         block: examples per block; blocks are dealt to ranks round robin.
         seed: seed of the sampling; block b draws from ``block_seed(seed, b)``.
         group: the ``torch.distributed`` process group; None is the default group.
@@ -103,7 +97,8 @@ def log_marginal_is_sharded(
     check_positive_int("num_samples", num_samples)
     check_positive_int("block", block)
     if chunk is None:
-        chunk = cache_chunk(min(block, max(1, x.shape[0])), x.shape[-1], x.element_size())
+        rows = min(block, max(1, x.shape[0]))
+        chunk = auto_chunk(rows, x.shape[-1], x.device, x.element_size())
     check_positive_int("chunk", chunk)
     rank, world = _world(group)
     n = x.shape[0]

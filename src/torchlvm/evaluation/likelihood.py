@@ -50,7 +50,7 @@ def per_example_likelihood(
     *,
     k: int,
     ks: Sequence[int] = (1, 10, 100),
-    chunk: int = 256,
+    chunk: int | None = None,
     batch_size: int = 100,
     posterior: Posterior | None = None,
     progress: bool = False,
@@ -62,7 +62,8 @@ def per_example_likelihood(
         x: data ``(N, D)``; c: conditions ``(N, C)`` or None.
         k: importance samples of the log p(x) estimate.
         ks: the k of each IWAE bound.
-        chunk: samples drawn at a time (memory O(chunk · batch_size · D)).
+        chunk: samples drawn at a time (memory O(chunk · batch_size · D)); None: sized to
+            the device (:func:`~torchlvm.inference.importance.auto_chunk`).
         batch_size: examples per batch.
         posterior: q(x, c) to use instead of the encoder (e.g. a refined posterior).
         progress: show a progress bar.
@@ -212,7 +213,7 @@ def missing_part_likelihood(
     missing: Tensor,
     *,
     k: int,
-    chunk: int = 256,
+    chunk: int | None = None,
     batch_size: int = 100,
     posterior: Posterior | None = None,
     progress: bool = False,

@@ -6,6 +6,13 @@ is unbiased for p(x); log p̂(x) is a consistent (slightly low-biased) estimate 
 equals the IWAE bound L_S in expectation. The sums are streamed over chunks of samples with
 running log-sum-exps, so memory is O(chunk · B) whatever S is.
 
+Chunk size: by default (``chunk=None``) a chunk's decoder output, ``(chunk, B, D)``, takes about
+:data:`CPU_CHUNK_BYTES` (4 MiB, L2-sized) on a CPU, so the elementwise passes of the likelihood
+run from cache, and about :data:`GPU_CHUNK_BYTES` (256 MiB) on a GPU, so each kernel launch does
+much work (see :func:`auto_chunk`; measured in ``benchmarks/results/chunk.md``). The chunk
+changes neither the estimate's value for a given seed (the samples are drawn in the same order;
+equal up to float rounding of the sums) nor its memory bound O(chunk · B · D).
+
 Standard error (delta method): Var(log p̂) ≈ Var(w) / (S · E[w]²). With the sample variance this
 is (S / ESS − 1) / (S − 1), where ESS = (Σ w)² / Σ w² is Kish's effective sample size. Both are
 computed from the same weights, so a proposal that misses posterior mass yields an ESS near 1 and
@@ -25,6 +32,18 @@ from torchlvm._checks import check_positive_int
 from torchlvm.errors import ConfigError
 from torchlvm.inference.objectives import log_importance_weights
 from torchlvm.protocol import LatentVariableModel
+
+CPU_CHUNK_BYTES = 4 * 2**20
+"""Bytes of one chunk's decoder output on a CPU: about an L2 cache."""
+GPU_CHUNK_BYTES = 256 * 2**20
+"""Bytes of one chunk's decoder output on a GPU: large, few kernel launches."""
+
+
+def auto_chunk(rows: int, dim: int, device: torch.device | str = "cpu", itemsize: int = 4) -> int:
+    """Samples per chunk so that a ``(chunk, rows, dim)`` array of ``itemsize`` bytes fills
+    :data:`CPU_CHUNK_BYTES` on a CPU or :data:`GPU_CHUNK_BYTES` on a GPU (at least 1)."""
+    budget = GPU_CHUNK_BYTES if torch.device(device).type == "cuda" else CPU_CHUNK_BYTES
+    return max(1, budget // max(1, rows * dim * itemsize))
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,7 @@ def log_marginal_is(
     c: Tensor | None = None,
     *,
     num_samples: int,
-    chunk: int = 256,
+    chunk: int | None = None,
     proposal: Distribution | str | None = None,
 ) -> Estimate:
     """Importance-sampled log p(x | c) per example.
@@ -75,7 +94,8 @@ def log_marginal_is(
         x: data, shape ``(B, D)``.
         c: condition, shape ``(B, C)``, for conditional models.
         num_samples: S, the number of importance samples per example.
-        chunk: samples drawn at a time; bounds memory to O(chunk · B · D).
+        chunk: samples drawn at a time; bounds memory to O(chunk · B · D). None: sized to
+            the device by :func:`auto_chunk`.
         proposal: ``"encoder"`` (default, q(z | x, c)), ``"prior"`` (p(z | c)) or a
             distribution with batch shape ``(B,)``.
 
@@ -83,6 +103,9 @@ def log_marginal_is(
         :class:`Estimate` with ``mean``, ``stderr`` and ``ess`` of shape ``(B,)``.
     """
     check_positive_int("num_samples", num_samples)
+    if chunk is None:
+        rows = math.prod(x.shape[:-1]) if x.dim() > 1 else 1
+        chunk = auto_chunk(rows, x.shape[-1], x.device, x.element_size())
     check_positive_int("chunk", chunk)
     q = _proposal(model, x, c, proposal)
     lse_w = lse_w2 = shift = None

@@ -1,4 +1,5 @@
-"""The headline card: the few numbers that say how good a run is, picked from ``metrics.json``.
+"""The headline card: the few numbers that say how good a run is, picked from ``metrics.json``
+as read into the typed evaluation record (:mod:`torchlvm.evaluation.records`).
 
 Each :class:`Headline` is one number (or a small grid of them) with a short label, its unit and a
 one-line note (bits/dim, bound or estimate, k, the reference to compare with). Which cards appear
@@ -16,7 +17,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from torchlvm.report.metrics import format_number, is_quantity
+from torchlvm.evaluation.records import (
+    Evaluation,
+    Latent,
+    Likelihood,
+    Outliers,
+    Pair,
+    Probes,
+    Quantity,
+    SampleQuality,
+    Separability,
+    Undefined,
+)
+from torchlvm.report.metrics import format_number
 
 #: headline key → its row label in the side-by-side table, in the order cards are shown
 HEADLINE_LABELS: dict[str, str] = {
@@ -53,16 +66,10 @@ class Headline:
     grid: tuple[tuple[str, ...], ...] = ()
 
 
-def _get(mapping: Any, *keys: str) -> Any:
-    for key in keys:
-        mapping = mapping.get(key) if isinstance(mapping, dict) else None
-    return mapping
-
-
-def _number(x: Any) -> float | None:
-    """``x`` (or a quantity's value) as a finite float, else None."""
-    if is_quantity(x):
-        x = x["value"]
+def _number(x: Quantity | float | None) -> float | None:
+    """A quantity's value (or a number) as a finite float, else None."""
+    if isinstance(x, Quantity):
+        return x.number
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
     return float(x) if math.isfinite(x) else None
@@ -99,182 +106,177 @@ def short(note: str, limit: int = NOTE_CHARS) -> str:
 
 def _undefined(key: str, label: str, record: Any) -> Headline | None:
     """A card for a metric the evaluation marked undefined for this model, with its reason."""
-    if not (isinstance(record, dict) and record.get("kind") == "undefined"):
+    if isinstance(record, Quantity) and record.kind == "undefined":
+        record = Undefined(record.note or "undefined for this model")
+    if not isinstance(record, Undefined):
         return None
-    reason = _text(record.get("note"), "undefined for this model")
-    return Headline(key, label, "n/a", "not defined", short(reason), reason)
+    return Headline(key, label, "n/a", "not defined", short(record.reason), record.reason)
 
 
-def _nats_and_bits(entry: Any) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
-    """(nats quantity, bits/dim quantity or None) of a likelihood entry, if it has a number."""
-    if is_quantity(entry) and _number(entry) is not None:
-        return entry, None
-    nats = _get(entry, "nats")
-    if is_quantity(nats) and _number(nats) is not None:
-        bits = _get(entry, "bits_per_dim")
-        return nats, bits if is_quantity(bits) and _number(bits) is not None else None
-    return None
+def _defined(pair: Pair | None) -> tuple[Quantity, Quantity | None] | None:
+    """(nats, bits/dim or None) of a pair whose nats value is a finite number."""
+    if pair is None or pair.nats.number is None:
+        return None
+    bits = pair.bits_per_dim
+    return pair.nats, bits if bits is not None and bits.number is not None else None
 
 
-def _how(q: dict[str, Any], bits: dict[str, Any] | None) -> str:
+def _how(q: Quantity, bits: Quantity | None) -> str:
     """``0.5331 bits/dim · estimate, k = 1000, ESS 482``."""
-    parts = [f"{num(bits['value'])} bits/dim"] if bits is not None else []
-    kind = [_text(q.get("kind"))]
-    if _number(q.get("k")) is not None:
-        kind.append(f"k = {format_number(q['k'])}")
-    if _number(q.get("ess")) is not None:
-        kind.append(f"ESS {q['ess']:.0f}")
+    parts = [f"{num(bits.value)} bits/dim"] if bits is not None else []
+    kind = [q.kind]
+    if q.k is not None:
+        kind.append(f"k = {format_number(q.k)}")
+    if q.ess is not None:
+        kind.append(f"ESS {q.ess:.0f}")
     parts.append(", ".join(k for k in kind if k))
     return " · ".join(p for p in parts if p)
 
 
-def _log_px_source(m: Any) -> tuple[str, dict[str, Any], dict[str, Any] | None] | None:
-    """(kind name, nats quantity, bits quantity) of the best log p(x) in the metrics."""
-    likelihood = _get(m, "likelihood")
-    for name in ("exact", "log_marginal"):
-        found = _nats_and_bits(_get(likelihood, name))
-        if found is not None:
-            return (name, *found)
-    flat = _get(m, "test_log_likelihood")  # `torchlvm fit ppca`: exact, flat
-    if _number(flat) is not None:
-        bits = _number(_get(m, "test_bits_per_dim"))
-        nats = {"value": _number(flat), "unit": "nats/example", "kind": "exact"}
-        bits_q = {"value": bits, "unit": "bits/dim"} if bits is not None else None
-        return "exact", nats, bits_q
-    return None
+def _likelihood(m: Evaluation) -> Likelihood | None:
+    return m.likelihood if isinstance(m.likelihood, Likelihood) else None
 
 
-def _quantity_name(m: Any) -> str:
-    return _text(_get(m, "likelihood", "quantity"), "log p(x)")
+def _quantity_name(m: Evaluation) -> str:
+    like = _likelihood(m)
+    return like.quantity if like is not None else "log p(x)"
 
 
-def _split(m: Any) -> str:
-    split = _text(_get(m, "protocol", "split"))
-    if not split and _number(_get(m, "test_log_likelihood")) is not None:
+def _split(m: Evaluation) -> str:
+    split = _text(m.protocol.split)
+    if not split and m.fit is not None and m.fit.test_log_likelihood is not None:
         split = "test"
     return f"{split} " if split else ""
 
 
-def log_px(m: Any) -> Headline | None:
+def log_px(m: Evaluation) -> Headline | None:
     label = f"{_split(m)}{_quantity_name(m)}"
-    found = _log_px_source(m)
+    found = m.log_px()
     if found is None:
-        return _undefined("log_px", label, _get(m, "likelihood"))
-    name, q, bits = found
-    value = num(q["value"]) + (_se(q.get("stderr")) if name != "exact" else "")
+        return _undefined("log_px", label, m.likelihood)
+    name, pair = found
+    q, bits = _defined(pair) or (pair.nats, None)
+    value = num(q.value) + (_se(q.stderr) if name != "exact" else "")
     note = _how(q, bits)
-    train = _number(_get(m, "train_log_likelihood"))
-    if train is not None:
-        note += f" · train {num(train)}"
-    unit = _text(q.get("unit"), "nats/example")
-    return Headline("log_px", label, value, unit, note, _text(q.get("note")))
+    if m.fit is not None and m.fit.train_log_likelihood is not None:
+        note += f" · train {num(m.fit.train_log_likelihood)}"
+    unit = _text(q.unit, "nats/example")
+    return Headline("log_px", label, value, unit, note, _text(q.note))
 
 
-def elbo(m: Any) -> Headline | None:
-    found = _nats_and_bits(_get(m, "likelihood", "elbo"))
+def elbo(m: Evaluation) -> Headline | None:
+    like = _likelihood(m)
+    found = _defined(like.elbo if like is not None else None)
     if found is None:
         return None
     q, bits = found
     note = _how(q, bits).replace("bound", "lower bound")
-    unit = _text(q.get("unit"), "nats/example")
-    return Headline("elbo", "ELBO", num(q["value"]), unit, note, _text(q.get("note")))
+    unit = _text(q.unit, "nats/example")
+    return Headline("elbo", "ELBO", num(q.value), unit, note, _text(q.note))
 
 
-def gap(m: Any) -> Headline | None:
-    found, bound = _log_px_source(m), _nats_and_bits(_get(m, "likelihood", "elbo"))
+def gap(m: Evaluation) -> Headline | None:
+    like = _likelihood(m)
+    found, bound = m.log_px(), _defined(like.elbo if like is not None else None)
     if found is None or bound is None:
         return None
-    name, q, _ = found
-    if q.get("unit") != bound[0].get("unit"):
+    name, pair = found
+    if pair.nats.unit != bound[0].unit:
         return None
     what = _quantity_name(m)
-    value = q["value"] - bound[0]["value"]
+    value = pair.nats.value - bound[0].value
     how = "exact" if name == "exact" else "estimate − bound"
     note = f"{what} − ELBO = KL(q(z|x) ‖ p(z|x)) on average · {how}"
-    unit = _text(q.get("unit"), "nats/example")
+    unit = _text(pair.nats.unit, "nats/example")
     return Headline("gap", "gap ELBO → log p(x)", num(value), unit, note)
 
 
-def imputation(m: Any) -> Headline | None:
-    found = _nats_and_bits(_get(m, "imputation"))
+def imputation(m: Evaluation) -> Headline | None:
+    found = _defined(m.imputation)
     if found is None:
         return None
     q, bits = found
     note = _how(q, bits).replace("bits/dim", "bits per missing dim")
-    value = num(q["value"]) + _se(q.get("stderr"))
-    unit = _text(q.get("unit"), "nats/example")
-    return Headline(
-        "imputation", "log p(x_missing | x_observed)", value, unit, note, _text(q.get("note"))
-    )
+    value = num(q.value) + _se(q.stderr)
+    unit = _text(q.unit, "nats/example")
+    return Headline("imputation", "log p(x_missing | x_observed)", value, unit, note, _text(q.note))
 
 
-def active_units(m: Any) -> Headline | None:
-    record = _get(m, "latent", "active_units")
+def active_units(m: Evaluation) -> Headline | None:
+    latent = m.latent if isinstance(m.latent, Latent) else None
+    record = None if latent is None else latent.active_units
     active = _number(record)
-    if active is None:
+    if record is None or active is None:
         return None
-    size = _number(_get(m, "latent", "latent_dim")) or _number(_get(m, "model", "latent_dim"))
+    size = latent.latent_dim or (None if m.model is None else m.model.latent_dim)
     value = format_number(int(active)) + (f" of {int(size)}" if size else "")
-    threshold = _number(_get(record, "threshold"))
+    threshold = _number(record.extra.get("threshold"))
     note = f"Cov_x(E_q[zᵢ]) > {format_number(threshold)}" if threshold is not None else ""
-    title = _text(_get(record, "note"))
+    title = _text(record.note)
     return Headline("active_units", "active units", value, "latent dimensions", note, title)
 
 
-def _probe(section: Any) -> tuple[str, dict[str, Any]] | None:
+def _probe(probes: Probes | None) -> tuple[str, Quantity] | None:
     for name in ("logistic", "knn"):
-        q = _get(section, name)
-        if _number(q) is not None and isinstance(q, dict):
+        q = None if probes is None else getattr(probes, name)
+        if _number(q) is not None:
             return name, q
     return None
 
 
-def probe(m: Any) -> Headline | None:
-    sep = _get(m, "separability")
-    found = _probe(_get(sep, "latent"))
+def probe(m: Evaluation) -> Headline | None:
+    sep = m.separability
+    found = _probe(sep.latent) if isinstance(sep, Separability) else None
     if found is None:
         return _undefined("probe", "probe accuracy", sep)
     name, q = found
-    reference = _number(_get(sep, "pixels", name))
+    pixels = getattr(sep.pixels, name, None)
+    reference = _number(pixels)
     parts = [f"raw pixels {_pct(reference)} %"] if reference is not None else []
     what = "logistic probe" if name == "logistic" else "k-NN"
-    folds = _number(q.get("folds"))
+    folds = _number(q.extra.get("folds"))
     parts.append(f"{what} on posterior means" + (f", {int(folds)}-fold CV" if folds else ""))
-    value = _pct(q["value"]) + (_se(100 * q["stderr"]) if _number(q.get("stderr")) else "")
+    value = _pct(q.value) + (_se(100 * q.stderr) if q.stderr is not None else "")
     note = " · ".join(parts)
-    return Headline("probe", "probe accuracy", value, "% accuracy", note, _text(q.get("note")))
+    return Headline("probe", "probe accuracy", value, "% accuracy", note, _text(q.note))
 
 
-def frechet(m: Any) -> Headline | None:
-    quality = _get(m, "sample_quality")
-    q = _get(quality, "frechet")
+def frechet(m: Evaluation) -> Headline | None:
+    quality = m.sample_quality
+    if not isinstance(quality, SampleQuality):
+        return _undefined("frechet", "Fréchet distance", quality)
+    q = quality.frechet
     if _number(q) is None:
-        return _undefined("frechet", "Fréchet distance", quality if q is None else q)
+        return _undefined("frechet", "Fréchet distance", q)
     parts = []
-    floor = _number(_get(quality, "frechet_real_reference"))
+    floor = _number(quality.frechet_real_reference)
     if floor is not None:
         parts.append(f"real-data floor {num(floor)}")
-    fitted = _number(_get(quality, "frechet_fitted_codes"))
+    fitted = _number(quality.frechet_fitted_codes)
     if fitted is not None:
         parts.append(f"decoder on fitted codes {num(fitted)}")
     parts.append("lower is better")
-    dim = _number(_get(quality, "classifier", "feature_dim"))
+    dim = None if quality.classifier is None else quality.classifier.feature_dim
     unit = f"{int(dim)}-d classifier features" if dim else "classifier features"
-    title = _text(_get(q, "note"))
-    return Headline("frechet", "Fréchet distance", num(_number(q)), unit, " · ".join(parts), title)
+    return Headline(
+        "frechet", "Fréchet distance", num(q.value), unit, " · ".join(parts), _text(q.note)
+    )
 
 
-def conditional(m: Any) -> Headline | None:
-    q = _get(m, "sample_quality", "conditional_accuracy")
+def conditional(m: Evaluation) -> Headline | None:
+    quality = m.sample_quality if isinstance(m.sample_quality, SampleQuality) else None
+    q = None if quality is None else quality.conditional_accuracy
     value = _number(q)
-    if value is None:
+    if q is None or value is None:
         return None
-    own = _number(_get(m, "sample_quality", "classifier", "test_accuracy"))
+    classifier = quality.classifier
+    own = _number(None if classifier is None else classifier.test_accuracy)
     note = "samples for class c classified as c"
     if own is not None:
         note += f" · classifier's own test accuracy {_pct(own)} %"
-    title = _text(_get(q, "note"))
-    return Headline("conditional", "conditional accuracy", _pct(value), "% accuracy", note, title)
+    return Headline(
+        "conditional", "conditional accuracy", _pct(value), "% accuracy", note, _text(q.note)
+    )
 
 
 def _score_name(description: str) -> str:
@@ -284,32 +286,36 @@ def _score_name(description: str) -> str:
     return description.strip() or "score"
 
 
-def outliers(m: Any) -> Headline | None:
-    section = _get(m, "outliers")
-    sets = _get(section, "sets")
-    if not isinstance(sets, dict):
+def _auroc(found: Any) -> float | None:
+    return None if found is None else _number(found.auroc)
+
+
+def outliers(m: Evaluation) -> Headline | None:
+    section = m.outliers
+    if not isinstance(section, Outliers):
         return _undefined("outliers", "outlier AUROC", section)
-    scores = [("score", _score_name(_text(_get(section, "score_description"), "score")))]
-    if any(_get(s, "typicality") is not None for s in sets.values()):
+    scores = [("score", _score_name(section.score_description))]
+    if any(entry.typicality is not None for entry in section.sets.values()):
         scores.append(("typicality", "typicality"))
     rows, chance = [], None
-    for name, found in sets.items():
-        values = [_number(_get(found, score, "auroc")) for score, _ in scores]
+    for name, entry in section.sets.items():
+        values = [_auroc(getattr(entry, score)) for score, _ in scores]
         if all(v is None for v in values):
             continue
         rows.append((str(name), *("—" if v is None else f"{v:.3f}" for v in values)))
-        chance = chance or _number(_get(found, "score", "auroc", "chance"))
+        if chance is None and entry.score is not None and entry.score.auroc is not None:
+            chance = _number(entry.score.auroc.extra.get("chance"))
     if not rows:
         return None
     header = ("OOD set", *(label for _, label in scores))
     unit = f"AUROC (chance {format_number(chance)})" if chance is not None else "AUROC"
     note = "in-distribution test data against each set; 1 = perfectly told apart"
-    title = _text(_get(section, "score_description"))
+    title = section.score_description
     return Headline("outliers", "outlier AUROC", "", unit, note, title, (header, *rows))
 
 
 #: the card makers, in display order
-MAKERS: tuple[Callable[[Any], Headline | None], ...] = (
+MAKERS: tuple[Callable[[Evaluation], Headline | None], ...] = (
     log_px,
     elbo,
     gap,
@@ -324,9 +330,13 @@ MAKERS: tuple[Callable[[Any], Headline | None], ...] = (
 
 def headline(metrics: Any) -> list[Headline]:
     """The headline cards of a metrics document (any JSON; non-dicts give none)."""
-    if not isinstance(metrics, dict):
+    if isinstance(metrics, Evaluation):
+        m = metrics
+    elif isinstance(metrics, dict):
+        m = Evaluation.from_json(metrics)
+    else:
         return []
-    return [card for make in MAKERS if (card := make(metrics)) is not None]
+    return [card for make in MAKERS if (card := make(m)) is not None]
 
 
 def missing_headlines(metrics: Any, cards: list[Headline]) -> list[str]:

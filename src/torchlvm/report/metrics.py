@@ -15,6 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from torchlvm.evaluation.records import is_quantity
+
+__all__ = ["Row", "Section", "cell_text", "format_number", "is_quantity", "rows_of", "sections"]
+
 #: section key → heading
 SECTION_TITLES = {
     "likelihood": "Likelihood",
@@ -146,16 +150,6 @@ def format_value(x: Any) -> str:
 
 def label_for(key: str) -> str:
     return LABELS.get(key, key.replace("_", " "))
-
-
-def is_quantity(x: Any) -> bool:
-    """A dict with a scalar (or list of numbers) ``"value"``: ``{"value": -93.4, "unit": ...}``."""
-    if not isinstance(x, dict) or "value" not in x:
-        return False
-    value = x["value"]
-    if isinstance(value, list):
-        return all(_is_number(v) for v in value)
-    return not isinstance(value, dict)
 
 
 def quantity_row(path: tuple[str, ...], q: dict[str, Any]) -> Row:

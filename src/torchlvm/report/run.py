@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm.errors import RunDirectoryError, TorchLVMError
+from torchlvm.evaluation.records import Evaluation
 from torchlvm.io import read_config
+from torchlvm.run.layout import RunLayout
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: how metrics.json's ``figures.skipped`` marks a figure that does not exist for the model
@@ -122,11 +124,10 @@ def expected_figures(config: Any, metrics: Any = None) -> list[str]:
     return [name for name in names if skipped.get(name) != NOT_APPLICABLE]
 
 
-def _skipped(metrics: Any) -> dict[str, Any]:
+def _skipped(metrics: Any) -> dict[str, str]:
     """metrics.json's ``figures.skipped``: figure stem → why it was not drawn."""
-    figures = metrics.get("figures") if isinstance(metrics, dict) else None
-    skipped = figures.get("skipped") if isinstance(figures, dict) else None
-    return skipped if isinstance(skipped, dict) else {}
+    figures = Evaluation.from_json(metrics).figures
+    return {} if figures is None else dict(figures.skipped)
 
 
 def _failed_notes(metrics: Any, present: set[str]) -> list[str]:
@@ -139,7 +140,7 @@ def _failed_notes(metrics: Any, present: set[str]) -> list[str]:
 
 
 def _read_metrics(folder: Path, notes: list[str]) -> Any:
-    path = folder / "metrics.json"
+    path = RunLayout(folder).metrics_json
     if not path.is_file():
         notes.append(f"No metrics.json: run `torchlvm evaluate {folder}` to measure the model.")
         return None
@@ -168,7 +169,8 @@ def _figure_order(figure: FigureFile) -> tuple[int, str]:
 
 
 def _read_figures(folder: Path, notes: list[str]) -> list[FigureFile]:
-    paths = sorted((folder / "figures").glob("*.png")) if (folder / "figures").is_dir() else []
+    figures = RunLayout(folder).figures
+    paths = sorted(figures.glob("*.png")) if figures.is_dir() else []
     figures = []
     for path in paths:
         try:
@@ -183,7 +185,7 @@ def _read_figures(folder: Path, notes: list[str]) -> list[FigureFile]:
 
 def _curves_from_csv(folder: Path, notes: list[str]) -> FigureFile | None:
     """Draw the training curves from ``metrics.csv``; a note instead when that is impossible."""
-    csv_path = folder / "metrics.csv"
+    csv_path = RunLayout(folder).metrics_csv
     if not csv_path.is_file():
         notes.append("No training curves: neither figures/training_curves.png nor metrics.csv.")
         return None
@@ -209,7 +211,7 @@ def collect_run(folder: str | Path) -> RunContents:
         DataError: if ``config.json`` is not valid JSON.
     """
     folder = Path(folder)
-    if not (folder / "config.json").is_file():
+    if not RunLayout(folder).config.is_file():
         raise RunDirectoryError(
             f"cannot report on {folder}: it has no config.json, so it is not a run folder; "
             "pass a folder written by 'torchlvm train'"
@@ -219,7 +221,7 @@ def collect_run(folder: str | Path) -> RunContents:
     run.figures = _read_figures(folder, run.notes)
     stems = {Path(f.name).stem for f in run.figures}
     expected = expected_figures(run.config, run.metrics)
-    wanted = "training_curves" in expected or (folder / "metrics.csv").is_file()
+    wanted = "training_curves" in expected or RunLayout(folder).metrics_csv.is_file()
     if "training_curves" not in stems and wanted:
         curves = _curves_from_csv(folder, run.notes)
         if curves is not None:

@@ -1,0 +1,133 @@
+"""The default chunk of ``torchlvm.inference.log_marginal_is`` against every chunk tried: the
+default (``chunk=None``, :func:`torchlvm.inference.importance.auto_chunk`) must run at least
+0.9× the images/s of the best chunk.
+
+The setting of ``torchlvm evaluate``: the reference VAE (784-400-z20, Bernoulli, untrained
+weights: the arithmetic does not depend on their values), batches of 100 Fashion-MNIST test
+images (random binary images if it is missing), k importance samples per image. Chunks are timed
+in interleaved rounds (A B C ... A B C ...) so that a busy patch of a shared machine hits every
+chunk alike; the median of the rounds is reported. On a CUDA device the same is run there too.
+
+Usage:
+    python benchmarks/eval_chunk.py [--k 1000] [--images 200] [--rounds 5] [--threads 1]
+        [--chunks 1,2,5,10,20,50,100,256,1000] [--out benchmarks/results/eval_chunk.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import interleaved, load_average, machine_lines, median  # noqa: E402
+
+from torchlvm.inference import log_marginal_is  # noqa: E402
+from torchlvm.inference.importance import auto_chunk  # noqa: E402
+from torchlvm.models import VAE, VAEConfig  # noqa: E402
+
+BATCH = 100  # images per call, as torchlvm evaluate's --batch-size
+
+
+def data(n: int) -> tuple[torch.Tensor, str]:
+    """``n`` binarized Fashion-MNIST test images, or random binary images if it is missing."""
+    from torchlvm.data import load_dataset
+    from torchlvm.errors import DataNotFoundError
+
+    try:
+        test = load_dataset("fashion-mnist", "test", binarize="dynamic")
+        return test.fixed_binarized(0)[:n], "Fashion-MNIST test images, one seeded binarization"
+    except DataNotFoundError:
+        g = torch.Generator().manual_seed(0)
+        return torch.bernoulli(torch.full((n, 784), 0.3), generator=g), "random binary images"
+
+
+def images_per_second(model: VAE, x: torch.Tensor, k: int, chunk: int | None) -> float:
+    """Images/s of ``log_marginal_is`` over ``x`` in batches of :data:`BATCH`."""
+    sync = torch.cuda.synchronize if x.device.type == "cuda" else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    for i in range(0, len(x), BATCH):
+        log_marginal_is(model, x[i : i + BATCH], num_samples=k, chunk=chunk)
+    sync()
+    return len(x) / (time.perf_counter() - start)
+
+
+def measure(device: str, args: argparse.Namespace, x: torch.Tensor) -> list[str]:
+    """Markdown rows (chunk, images/s, ratio to the best) and the verdict, on ``device``."""
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=784, latent_dim=20, hidden=(400,))).eval().to(device)
+    x = x.to(device)
+    default = auto_chunk(BATCH, x.shape[-1], x.device, x.element_size())
+    chunks = [int(c) for c in args.chunks.split(",")]
+    names = ["default", *(str(c) for c in chunks)]
+    with torch.no_grad():
+        images_per_second(model, x[:BATCH], args.k, None)  # warm-up
+        results = interleaved(
+            names,
+            args.rounds,
+            lambda name, _: images_per_second(
+                model, x, args.k, None if name == "default" else int(name)
+            ),
+            log=False,
+        )
+    rates = {name: median(values) for name, values in results.items()}
+    best = max(rates, key=rates.get)
+    ratio = rates["default"] / rates[best]
+    rows = [f"### {device}: k = {args.k}, {len(x)} images in batches of {BATCH}", ""]
+    rows += ["| chunk (samples) | images/s (median) | × best |", "|---|---|---|"]
+    for name in names:
+        label = f"default (auto_chunk = {default})" if name == "default" else name
+        rows.append(f"| {label} | {rates[name]:.1f} | {rates[name] / rates[best]:.2f} |")
+    verdict = "met" if ratio >= 0.9 else "NOT met"
+    rows += [
+        "",
+        f"- Default vs best (chunk {best}): **{ratio:.2f}×** — the ≥ 0.9× target is **{verdict}**.",
+        f"- Load average after the {device} runs: {load_average()} (1/5/15 min).",
+        "",
+    ]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--k", type=int, default=1000, help="importance samples per image")
+    parser.add_argument("--images", type=int, default=200, help="images per timing")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median kept)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads on the CPU")
+    parser.add_argument("--chunks", default="1,2,5,10,20,50,100,256,1000")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/eval_chunk.md"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    x, what = data(args.images)
+    lines = [
+        "# Default chunk of `log_marginal_is` vs the best chunk",
+        "",
+        f"Command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+        "",
+        f"Data: {what}; model: VAE 784-400-z20, Bernoulli, untrained weights; "
+        f"{args.rounds} interleaved rounds per chunk, median reported.",
+        "",
+    ]
+    lines += measure("cpu", args, x)
+    if torch.cuda.is_available():
+        lines += measure("cuda", args, x)
+    else:
+        lines += [
+            "No CUDA device visible: the GPU default (256 MiB chunks) is unmeasured here.",
+            "",
+        ]
+    lines += ["Machine:", "", *machine_lines(), ""]
+    text = "\n".join(lines)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

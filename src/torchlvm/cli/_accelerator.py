@@ -1,0 +1,59 @@
+"""``--accelerator {auto,cpu,gpu}`` for every command that runs a model: one option, one rule.
+
+``auto`` runs on a GPU when one is visible and on the CPU otherwise; ``gpu`` without a visible
+GPU is one error line that names the CPU fallback. Commands add the option with
+:func:`add_accelerator` and turn the parsed arguments into a ``torch.device`` with
+:func:`device_for`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from torchlvm.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "gpu")
+
+
+def add_accelerator(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--accelerator {auto,cpu,gpu}`` (default ``auto``) to ``parser``."""
+    parser.add_argument(
+        "--accelerator",
+        choices=ACCELERATORS,
+        default="auto",
+        help="where the model runs: a GPU when one is visible (auto, the default), cpu or gpu",
+    )
+
+
+def gpu_count() -> int:
+    """CUDA GPUs visible to this process."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def device_for(args: argparse.Namespace) -> torch.device:
+    """The device ``args.accelerator`` names on this machine.
+
+    Raises:
+        ConfigError: for ``gpu`` when no GPU is visible.
+    """
+    import torch
+
+    accelerator = getattr(args, "accelerator", "auto")
+    if accelerator not in ACCELERATORS:
+        raise ConfigError(f"--accelerator must be one of {ACCELERATORS}, got {accelerator!r}")
+    if accelerator == "cpu":
+        return torch.device("cpu")
+    if gpu_count() > 0:
+        return torch.device("cuda", torch.cuda.current_device())
+    if accelerator == "gpu":
+        raise ConfigError(
+            "--accelerator gpu asks for a GPU but this machine has none visible (no CUDA "
+            "device); run on the CPU with --accelerator cpu (or auto)"
+        )
+    return torch.device("cpu")

@@ -1,0 +1,177 @@
+"""The table ``torchlvm evaluate`` prints, read from the typed evaluation record."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from torchlvm.evaluation.records import (
+    Evaluation,
+    Likelihood,
+    Outliers,
+    Pair,
+    Quantity,
+    SampleQuality,
+    Separability,
+    Undefined,
+)
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def _value(q: Quantity | None, digits: int = 3) -> str:
+    return _num(None if q is None else q.value, digits)
+
+
+def _row(label: str, text: str) -> str:
+    return f"  {label:<44} {text}"
+
+
+def _pair_row(label: str, pair: Pair, extra: str = "") -> str:
+    bits = pair.bits_per_dim
+    bits_text = f"  {_value(bits, 4):>8} bits/dim" if bits is not None else ""
+    return _row(label, f"{_value(pair.nats):>10} nats{bits_text}  ({pair.nats.kind}{extra})")
+
+
+def _mc(q: Quantity) -> str:
+    return f", k={q.k}, ±{_num(q.stderr, 4)} MC stderr, ESS {_num(q.ess, 1)}"
+
+
+def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
+    if like is None:
+        return []
+    if isinstance(like, Undefined):
+        return [_row("log p(x)", like.reason)]
+    what = like.quantity
+    rows = []
+    if like.elbo is not None:
+        rows.append(_pair_row(f"ELBO on {what}", like.elbo, ", k=1"))
+    for k, pair in like.iwae.items():
+        rows.append(_pair_row(f"IWAE bound L_{k}", pair, f", k={k}"))
+    if like.log_marginal is not None:
+        est = like.log_marginal
+        rows.append(_pair_row(f"{what}, importance-sampled", est, _mc(est.nats)))
+    if like.exact is not None:
+        rows.append(_pair_row(f"{what}, exact", like.exact))
+    return rows
+
+
+def _reconstruction_rows(m: Evaluation) -> list[str]:
+    rec = m.reconstruction
+    if rec is None:
+        return []
+    per_example, per_pixel = _value(rec.mse_per_example), _value(rec.mse_per_pixel, 5)
+    rows = [
+        "reconstruction (x̂ = decoder mean at the posterior mean)",
+        _row("squared error per example / per pixel", f"{per_example} / {per_pixel}"),
+    ]
+    if rec.bce is not None:
+        rows.append(_row("binary cross-entropy", f"{_value(rec.bce)} nats/example"))
+    return rows
+
+
+def _latent_rows(m: Evaluation) -> list[str]:
+    lat = m.latent
+    if lat is None:
+        return []
+    rows = ["latent"]
+    if lat.active_units is not None:
+        active = f"{lat.active_units.value} of {lat.latent_dim}"
+        rows.append(_row("active units (Cov_x E_q[z_i] > 0.01)", active))
+    if lat.rate is not None and lat.distortion is not None:
+        rows.append(
+            _row(
+                "rate (KL) / distortion (−E_q log p(x|z))",
+                f"{_value(lat.rate)} / {_value(lat.distortion)} nats",
+            )
+        )
+    if lat.kl_per_dim is not None and isinstance(lat.kl_per_dim.value, list):
+        per_dim = ", ".join(_num(v, 2) for v in lat.kl_per_dim.value[:12])
+        rows.append(_row("KL per dimension (nats)", per_dim))
+    return rows
+
+
+def _separability_rows(sep: Separability | Undefined | None) -> list[str]:
+    if sep is None:
+        return []
+    if isinstance(sep, Undefined):
+        return ["separability", _row("probes", sep.reason)]
+    rows = ["separability (5-fold CV accuracy)"]
+    for probes, label in ((sep.latent, "posterior means"), (sep.pixels, "raw pixels (reference)")):
+        if probes is not None:
+            text = f"{_value(probes.logistic)} / {_value(probes.knn)}"
+            rows.append(_row(f"{label}: logistic / 5-NN", text))
+    return rows
+
+
+def _sample_rows(sq: SampleQuality | Undefined | None) -> list[str]:
+    if sq is None:
+        return []
+    if isinstance(sq, Undefined):
+        return ["sample quality", _row("Fréchet distance", sq.reason)]
+    accuracy = None if sq.classifier is None else sq.classifier.test_accuracy
+    rows = [
+        f"sample quality (Fréchet distance in classifier features; its accuracy {_value(accuracy)})"
+    ]
+    shown = (
+        (sq.frechet, "generated vs test"),
+        (sq.frechet_fitted_codes, "generated (fitted codes) vs test"),
+        (sq.frechet_real_reference, "real train vs test (floor at this n)"),
+        (sq.conditional_accuracy, "conditional accuracy"),
+    )
+    rows += [_row(label, _value(q)) for q, label in shown if q is not None]
+    return rows
+
+
+def _outlier_rows(out: Outliers | Undefined | None) -> list[str]:
+    if out is None:
+        return []
+    if isinstance(out, Undefined):
+        return ["outliers", _row("scores", out.reason)]
+    rows = [f"outliers (AUROC / AUPRC; score: {out.score_description})"]
+    for name, entry in out.sets.items():
+        text = ""
+        for label, found in (("score", entry.score), ("typicality", entry.typicality)):
+            if found is not None:
+                text += f"   {label} {_value(found.auroc)} / {_value(found.auprc)}"
+        chance = None if entry.score is None or entry.score.auprc is None else entry.score.auprc
+        chance_value = None if chance is None else chance.extra.get("chance")
+        text += "" if chance_value is None else f"   (AUPRC chance {chance_value:.2f})"
+        rows.append(_row(name, f"{text.strip()}   [{entry.description}]"))
+    for name, reason in out.skipped.items():
+        rows.append(_row(f"{name}: skipped", reason[:80]))
+    return rows
+
+
+def format_table(m: Evaluation) -> str:
+    """The printed summary of an evaluation."""
+    p = m.protocol
+    model = "model" if m.model is None else m.model.type
+    lines = [
+        f"{model} on {p.data} ({p.split} split, n={p.n}, binarize={p.binarize}, "
+        f"condition={p.condition}, seed={p.seed}, on {p.device or 'cpu'})",
+        "likelihood (per example; bits/dim = −log p / (D ln 2))",
+        *_likelihood_rows(m.likelihood),
+    ]
+    if m.imputation is not None:
+        imp = m.imputation.nats
+        lines.append(
+            _row(
+                "log p(x_missing | x_observed), IS",
+                f"{_value(imp):>10} nats  (estimate{_mc(imp)})",
+            )
+        )
+    lines += _reconstruction_rows(m)
+    lines += _latent_rows(m)
+    lines += _separability_rows(m.separability)
+    lines += _sample_rows(m.sample_quality)
+    lines += _outlier_rows(m.outliers)
+    return "\n".join(lines)

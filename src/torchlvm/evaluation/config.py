@@ -1,0 +1,73 @@
+"""``EvalConfig``: every setting of :func:`torchlvm.evaluation.evaluate`, in one frozen value.
+
+The settings are checked once, when the config is made (``ConfigError`` naming the field, its
+value and what is allowed), so a bad setting fails before any data is loaded or any sample drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+from torchlvm._checks import check_positive_int
+from torchlvm.errors import ConfigError
+from torchlvm.models.conditions import Condition
+
+DEFAULT_OOD: tuple[str, ...] = ("noise", "flip", "other", "mnist")
+RESIZES: tuple[str, ...] = ("none", "bilinear", "area")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How to evaluate a model (see :func:`torchlvm.evaluation.evaluate`).
+
+    >>> EvalConfig(k=1000, n=2000, ood=())
+    """
+
+    condition: Condition = Condition()  # how the model was conditioned (or its text, parsed)
+    k: int = 5000  # importance samples of the log p(x) estimate
+    ks: tuple[int, ...] = (1, 10, 100)  # k of the IWAE bounds reported alongside
+    chunk: int | None = None  # samples drawn at a time; None: cache-sized (CPU) or large (GPU)
+    batch_size: int = 100  # examples per batch
+    n: int | None = None  # evaluate a seeded subsample of n examples; None: all of them
+    seed: int = 0  # seed of every random draw (subsample, binarization, z samples)
+    data_seed: int | None = None  # the data seed of training (mask:random masks); None: seed
+    refine_steps: int = 0  # T > 0: refine each q(z|x) by T Adam steps (semi-amortized)
+    refine_lr: float = 0.01  # step size of that refinement
+    ood: tuple[str, ...] = DEFAULT_OOD  # OOD sets (see outliers.make_ood_set); () skips them
+    ood_resize: Literal["none", "bilinear", "area"] = "bilinear"  # OOD images of another size
+    ood_k: int = 100  # importance samples of the likelihood used as outlier score
+    data_dir: str | os.PathLike[str] | None = None  # dataset files (classifier, OOD sets)
+    sample_quality: bool = True  # compute the sample-quality section
+    separability: bool = True  # compute the separability section
+    pixel_reference: bool = True  # also probe raw pixels (the same for every model of a dataset)
+    progress: bool = False  # show progress bars
+
+    def __post_init__(self) -> None:
+        check_positive_int("k", self.k)
+        check_positive_int("ood_k", self.ood_k)
+        check_positive_int("batch_size", self.batch_size)
+        for name in ("n", "chunk"):
+            if getattr(self, name) is not None:
+                check_positive_int(name, getattr(self, name))
+        ks = tuple(self.ks)
+        if not ks:
+            raise ConfigError("ks must hold at least one positive integer, got ()")
+        for value in ks:
+            check_positive_int("ks", value)
+        refine = self.refine_steps
+        if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
+            raise ConfigError(f"refine_steps must be a non-negative integer, got {refine!r}")
+        object.__setattr__(self, "condition", Condition.parse(self.condition))
+        if self.ood_resize not in RESIZES:
+            raise ConfigError(f"ood_resize must be one of {RESIZES}, got {self.ood_resize!r}")
+        if isinstance(self.ood, str):
+            raise ConfigError(f"ood must be a sequence of set names, got the string {self.ood!r}")
+        object.__setattr__(self, "ks", ks)
+        object.__setattr__(self, "ood", tuple(self.ood))
+
+    @property
+    def training_seed(self) -> int:
+        """The seed with which training drew its masks: ``data_seed``, else ``seed``."""
+        return self.seed if self.data_seed is None else self.data_seed

@@ -1,0 +1,72 @@
+"""A run's ``metrics.json``: several commands write their part, none loses another's.
+
+``torchlvm fit`` writes the first record (exact train and test log-likelihood, noise variance,
+fit time); ``torchlvm evaluate`` merges its sections in (:func:`merge_metrics`), replacing only
+the keys it owns and leaving every other key as it was. The read-modify-write is atomic
+(:mod:`torchlvm._files`): a reader sees the old file or the new one, never a mixture, and a
+failure (a full disk) leaves the old file untouched. A ``metrics.json`` that is not a JSON object
+is refused with a :class:`~torchlvm.errors.DataError` naming it, never silently replaced.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from torchlvm._files import write_json
+from torchlvm.errors import DataError
+from torchlvm.run.layout import RunLayout
+
+
+def read_metrics(folder: str | Path) -> dict[str, Any] | None:
+    """The run's ``metrics.json`` as a dict, or None when the run has none.
+
+    Raises:
+        DataError: when the file is not UTF-8 JSON holding an object (a damaged file).
+        OSError: when it cannot be read (permissions, a folder in its place).
+    """
+    path = RunLayout(folder).metrics_json
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(
+            f"{path} is damaged ({type(err).__name__}: {err}); move it aside (or delete it) "
+            "and run the command again"
+        ) from None
+    if not isinstance(data, dict):
+        raise DataError(
+            f"{path} holds a JSON {type(data).__name__}, not an object of metrics; move it "
+            "aside (or delete it) and run the command again"
+        )
+    return data
+
+
+def merge_metrics(
+    folder: str | Path, updates: Mapping[str, Any], *, replaces: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Merge ``updates`` into the run's ``metrics.json`` (created if absent), atomically.
+
+    Args:
+        folder: the run folder.
+        updates: top-level keys to set; each replaces the key of that name whole.
+        replaces: keys the writer owns: those not in ``updates`` are removed (a section of an
+            earlier evaluation that this one did not compute would describe another protocol).
+
+    Returns:
+        The merged document as written.
+
+    Raises:
+        DataError: when the existing ``metrics.json`` is damaged (it is left as it was).
+        OSError: when the file cannot be written (the old one is left as it was).
+    """
+    merged = read_metrics(folder) or {}
+    for key in replaces:
+        if key not in updates:
+            merged.pop(key, None)
+    merged.update(updates)
+    write_json(RunLayout(folder).metrics_json, merged)
+    return merged

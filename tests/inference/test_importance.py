@@ -1,0 +1,45 @@
+"""``log_marginal_is``'s chunk is only a memory/speed setting: the same seed gives the same
+estimate for any chunk (the samples are drawn in the same order), and the default chunk is sized
+to the device."""
+
+import pytest
+import torch
+
+from torchlvm.inference import log_marginal_is
+from torchlvm.inference.importance import CPU_CHUNK_BYTES, GPU_CHUNK_BYTES, auto_chunk
+from torchlvm.models import VAE, VAEConfig
+
+
+@pytest.fixture(scope="module")
+def model_and_data():
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,))).eval()
+    return model, torch.rand(20, 64).bernoulli()
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 16, 50, 200, None], ids=lambda c: f"chunk={c}")
+def test_the_estimate_does_not_depend_on_the_chunk(model_and_data, chunk):
+    model, x = model_and_data
+    torch.manual_seed(1)
+    reference = log_marginal_is(model, x, num_samples=50, chunk=50)
+    torch.manual_seed(1)
+    estimate = log_marginal_is(model, x, num_samples=50, chunk=chunk)
+    torch.testing.assert_close(estimate.mean, reference.mean, rtol=0, atol=1e-4)
+    torch.testing.assert_close(estimate.stderr, reference.stderr, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(estimate.ess, reference.ess, rtol=1e-4, atol=1e-4)
+
+
+def test_the_default_chunk_fills_a_cache_on_the_cpu_and_much_more_on_a_gpu():
+    # 100 Fashion-MNIST images: 100 × 784 float32 logits per sample
+    assert auto_chunk(100, 784, "cpu") == CPU_CHUNK_BYTES // (100 * 784 * 4) == 13
+    assert auto_chunk(100, 784, "cuda") == GPU_CHUNK_BYTES // (100 * 784 * 4) == 855
+    assert auto_chunk(10**6, 10**4, "cpu") == 1  # never zero
+    assert auto_chunk(100, 784, "cpu", itemsize=8) == 6  # float64 halves it
+
+
+def test_a_bad_chunk_is_refused(model_and_data):
+    from torchlvm.errors import ConfigError
+
+    model, x = model_and_data
+    with pytest.raises(ConfigError, match="chunk must be a positive integer, got 0"):
+        log_marginal_is(model, x, num_samples=5, chunk=0)
