@@ -117,10 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if torch.cuda.is_available():
         lines += measure("cuda", args, x)
     else:
-        lines += [
-            "No CUDA device visible: the GPU default (256 MiB chunks) is unmeasured here.",
-            "",
-        ]
+        lines += ["No CUDA device visible: the GPU default (256 MiB chunks) is unmeasured.", ""]
     lines += ["Machine:", "", *machine_lines(), ""]
     text = "\n".join(lines)
     args.out.parent.mkdir(parents=True, exist_ok=True)
