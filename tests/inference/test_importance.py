@@ -31,10 +31,10 @@ def test_the_estimate_does_not_depend_on_the_chunk(model_and_data, chunk):
 
 def test_the_default_chunk_fills_a_cache_on_the_cpu_and_much_more_on_a_gpu():
     # 100 Fashion-MNIST images: 100 × 784 float32 logits per sample
-    assert auto_chunk(100, 784, "cpu") == CPU_CHUNK_BYTES // (100 * 784 * 4) == 13
+    assert auto_chunk(100, 784, "cpu") == CPU_CHUNK_BYTES // (100 * 784 * 4) == 26
     assert auto_chunk(100, 784, "cuda") == GPU_CHUNK_BYTES // (100 * 784 * 4) == 855
     assert auto_chunk(10**6, 10**4, "cpu") == 1  # never zero
-    assert auto_chunk(100, 784, "cpu", itemsize=8) == 6  # float64 halves it
+    assert auto_chunk(100, 784, "cpu", itemsize=8) == 13  # float64 halves it
 
 
 def test_a_bad_chunk_is_refused(model_and_data):

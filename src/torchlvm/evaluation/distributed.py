@@ -12,11 +12,12 @@ So R = 1 (no process group) computes exactly the same blocks with the same numbe
 ...: the single-process call is the reference the sharded one must equal, up to the rounding of
 the gather (none: values are copied, not reduced).
 
-Speed: by default each block draws its samples in chunks whose decoder output, ``(chunk, block,
-D)`` float32, fits in about 4 MiB (L2-sized), so the elementwise passes of the likelihood run from
-cache. Measured on the reference VAE at k = 1000 (``benchmarks/eval_throughput.py``, one thread):
-chunks of 10 samples × 100 images ran 2.0× the matmul FLOP floor's time, chunks of 500 × 100
-(157 MB of logits per pass) 4.6×.
+Speed: by default each block draws its samples in chunks sized to the device by
+:func:`torchlvm.inference.importance.auto_chunk` (a decoder output of about 8 MiB on a CPU, so
+the elementwise passes of the likelihood run from cache; much larger on a GPU). Measured on the
+reference VAE at k = 1000 (``benchmarks/eval_throughput.py``, one thread): chunks of 10 samples ×
+100 images ran 2.0× the matmul FLOP floor's time, chunks of 500 × 100 (157 MB of logits per
+pass) 4.6×; ``benchmarks/results/eval_chunk.md`` compares the default with every chunk.
 
 Estimator: Burda et al. 2016, eq. 8 / :mod:`torchlvm.inference.importance`; nats per example.
 """

@@ -7,9 +7,10 @@ equals the IWAE bound L_S in expectation. The sums are streamed over chunks of s
 running log-sum-exps, so memory is O(chunk · B) whatever S is.
 
 Chunk size: by default (``chunk=None``) a chunk's decoder output, ``(chunk, B, D)``, takes about
-:data:`CPU_CHUNK_BYTES` (4 MiB, L2-sized) on a CPU, so the elementwise passes of the likelihood
-run from cache, and about :data:`GPU_CHUNK_BYTES` (256 MiB) on a GPU, so each kernel launch does
-much work (see :func:`auto_chunk`; measured in ``benchmarks/results/chunk.md``). The chunk
+:data:`CPU_CHUNK_BYTES` (8 MiB) on a CPU, so the elementwise passes of the likelihood run from
+cache while each chunk still does enough work to hide Python's per-chunk overhead, and about
+:data:`GPU_CHUNK_BYTES` (256 MiB) on a GPU, so each kernel launch does much work (see
+:func:`auto_chunk`; measured in ``benchmarks/results/eval_chunk.md``). The chunk
 changes neither the estimate's value for a given seed (the samples are drawn in the same order;
 equal up to float rounding of the sums) nor its memory bound O(chunk · B · D).
 
@@ -33,8 +34,10 @@ from torchlvm.errors import ConfigError
 from torchlvm.inference.objectives import log_importance_weights
 from torchlvm.protocol import LatentVariableModel
 
-CPU_CHUNK_BYTES = 4 * 2**20
-"""Bytes of one chunk's decoder output on a CPU: about an L2 cache."""
+CPU_CHUNK_BYTES = 8 * 2**20
+"""Bytes of one chunk's decoder output on a CPU: a few times an L2 cache (the chunk's hidden
+activations and log-density temporaries come on top), the middle of the measured plateau
+(``benchmarks/results/eval_chunk.md``)."""
 GPU_CHUNK_BYTES = 256 * 2**20
 """Bytes of one chunk's decoder output on a GPU: large, few kernel launches."""
 
