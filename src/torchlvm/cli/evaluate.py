@@ -204,47 +204,38 @@ def _argv(args: argparse.Namespace) -> list[str]:
 # ------------------------------------------------------------------------------------ figures
 
 
-def write_figures(
-    model: Any,
-    dataset: Any,
-    result: Evaluation,
-    folder: Path,
-    condition: str,
-    args: argparse.Namespace,
-) -> dict[str, Any]:
-    """Draw the run's figures into ``folder/figures`` with :mod:`torchlvm.plots`.
-
-    Returns ``{"written": [file names], "skipped": {name: reason}}``.
-    """
+def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
+    """What the figures show, from the first 2,000 examples, on the CPU (figures are small)."""
     import torch
 
-    from torchlvm import plots
     from torchlvm.evaluation._batching import model_dtype
     from torchlvm.evaluation.evaluate import conditions_for
     from torchlvm.evaluation.figure_data import figure_data
-    from torchlvm.run.layout import RunLayout
 
-    model = model.cpu()  # figures are small: the CPU draws them
-    layout = RunLayout(folder)
-    out = layout.figures
+    model = model.cpu()
     n = min(len(dataset), 2000)
-    x = dataset.fixed_binarized(args.seed)[:n].to(model_dtype(model))
+    x = dataset.fixed_binarized(seed)[:n].to(model_dtype(model))
     y = None if dataset.y is None else dataset.y[:n]
-    c, missing = conditions_for(model, x, y, condition, dataset.shape, int(args.seed))
+    c, missing = conditions_for(model, x, y, condition, dataset.shape, int(seed))
     names = None if dataset.class_names is None else list(dataset.class_names)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(args.seed)
-        d = figure_data(
+        torch.manual_seed(seed)
+        return figure_data(
             model, x, y, c, shape=dataset.shape, condition=condition, missing=missing,
-            class_names=names, seed=args.seed,
+            class_names=names, seed=seed,
         )  # fmt: skip
+
+
+def _figure_jobs(
+    d: Any, result: Evaluation, metrics_csv: Path, names: list[str] | None
+) -> dict[str, Any]:
+    """Figure name → a function that draws it (False or None: it does not apply)."""
+    from torchlvm import plots
+
     shape = d.shape
-    kl = (
-        None
-        if result.latent is None or result.latent.kl_per_dim is None
-        else result.latent.kl_per_dim.value
-    )
-    jobs = {
+    latent = result.latent
+    kl = None if latent is None or latent.kl_per_dim is None else latent.kl_per_dim.value
+    return {
         "samples": lambda: (
             d.samples is not None
             and plots.image_grid(d.samples, shape, title=f"Samples: {d.samples_note}")
@@ -268,12 +259,30 @@ def write_figures(
         ),
         "latent_scatter": lambda: plots.latent_scatter(d.codes, d.labels, names),
         "kl_per_dimension": lambda: kl is not None and plots.kl_per_dimension(kl, threshold=None),
-        "training_curves": lambda: (
-            layout.metrics_csv.is_file() and plots.training_curves(layout.metrics_csv)
-        ),
+        "training_curves": lambda: metrics_csv.is_file() and plots.training_curves(metrics_csv),
     }
+
+
+def write_figures(
+    model: Any,
+    dataset: Any,
+    result: Evaluation,
+    folder: Path,
+    condition: Any,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Draw the run's figures into ``folder/figures`` with :mod:`torchlvm.plots`.
+
+    Returns ``{"folder", "written": [file names], "skipped": {name: reason}}``.
+    """
+    from torchlvm import plots
+    from torchlvm.run.layout import RunLayout
+
+    layout = RunLayout(folder)
+    d = _figure_data(model, dataset, condition, args.seed)
     written, skipped = [], {}
-    for name, make in jobs.items():
+    names = None if dataset.class_names is None else list(dataset.class_names)
+    for name, make in _figure_jobs(d, result, layout.metrics_csv, names).items():
         try:
             fig = make()
         except Exception as err:  # a figure must never cost the metrics
@@ -282,6 +291,6 @@ def write_figures(
         if fig is False or fig is None:
             skipped[name] = "does not apply to this model"
             continue
-        plots.save_figure(fig, out / f"{name}.png")
+        plots.save_figure(fig, layout.figure(f"{name}.png"))
         written.append(f"{name}.png")
     return {"folder": "figures", "written": written, "skipped": skipped}

@@ -47,18 +47,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
     from torchlvm._files import write_json
-    from torchlvm.inference.gaps import identity_trace, inference_gaps, ppca_mean_field_gap
+    from torchlvm.inference.gaps import inference_gaps
     from torchlvm.io import load, read_config
-    from torchlvm.plots.inference import gaps_figure, identity_figure, save_figure
+    from torchlvm.plots.inference import gaps_figure, save_figure
 
     for name in ("n", "k", "steps", "samples", "elbo_samples"):
         check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
     device = device_for(args)
     record = read_config(args.dir)
     model = load(args.dir).to(device)
-    data = record.get("data") or {}
-    x, c, protocol, dataset = _data(model, data, args.split, args.n)
-    x, c = x.to(device), None if c is None else c.to(device)
+    x, c, protocol, dataset = _data(model, record.get("data") or {}, args.split, args.n, device)
     family = None if args.family == "encoder" else args.family
     start = time.perf_counter()
     report = inference_gaps(
@@ -86,18 +84,7 @@ def run(args: argparse.Namespace) -> int:
     }
     written = [args.dir / "gaps.json", args.dir / "figures" / "gaps.png"]
     if record.get("model_type") == "ppca":
-        result["ppca_mean_field_gap"] = ppca_mean_field_gap(model)
-        # the identity, visible: exact log p(x), ELBO and KL(q ‖ p(z|x)) along q's optimization
-        trace = identity_trace(model.cpu(), x.cpu(), steps=args.steps)  # small: figures on CPU
-        result["identity_max_residual_nats"] = float(trace.residual.abs().max())
-        fig = identity_figure(
-            trace.log_px,
-            trace.elbo,
-            trace.kl,
-            title=f"log p(x) = ELBO + KL(q ‖ p(z|x)) on {dataset} {args.split}, n={len(x)}",
-        )
-        save_figure(fig, args.dir / "figures" / "identity.png")
-        written.append(args.dir / "figures" / "identity.png")
+        written.append(_ppca_identity(model, x, args, dataset, result))
     write_json(args.dir / "gaps.json", result)
     summary = report.summary()
     fig = gaps_figure(
@@ -113,9 +100,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _data(model: Any, data: dict[str, Any], split: str, n: int) -> tuple[Any, Any, str, str]:
+def _ppca_identity(
+    model: Any, x: Any, args: argparse.Namespace, dataset: str, result: dict[str, Any]
+) -> Path:
+    """PPCA's exact mean-field gap into ``result``, and the identity, visible: exact log p(x),
+    ELBO and KL(q ‖ p(z|x)) along q's optimization, drawn to figures/identity.png."""
+    from torchlvm.inference.gaps import identity_trace, ppca_mean_field_gap
+    from torchlvm.plots.inference import identity_figure, save_figure
+
+    result["ppca_mean_field_gap"] = ppca_mean_field_gap(model)
+    trace = identity_trace(model.cpu(), x.cpu(), steps=args.steps)  # small: figures on CPU
+    result["identity_max_residual_nats"] = float(trace.residual.abs().max())
+    fig = identity_figure(
+        trace.log_px,
+        trace.elbo,
+        trace.kl,
+        title=f"log p(x) = ELBO + KL(q ‖ p(z|x)) on {dataset} {args.split}, n={len(x)}",
+    )
+    path = args.dir / "figures" / "identity.png"
+    save_figure(fig, path)
+    return path
+
+
+def _data(
+    model: Any, data: dict[str, Any], split: str, n: int, device: Any
+) -> tuple[Any, Any, str, str]:
     """The first ``n`` examples of the model's data split, as evaluation sees them, with their
-    conditions; also the protocol name and the dataset name."""
+    conditions, on ``device``; also the protocol name and the dataset name."""
     from torchlvm.data import load_dataset
     from torchlvm.errors import RunDirectoryError
 
@@ -143,7 +154,8 @@ def _data(model: Any, data: dict[str, Any], split: str, n: int) -> tuple[Any, An
         from torchlvm.evaluation.evaluate import conditions_for
 
         c, _ = conditions_for(model, x, y, condition, dataset.shape, seed)
-    return x, c, dataset.binarize, dataset.name
+        c = c.to(device)
+    return x.to(device), c, dataset.binarize, dataset.name
 
 
 def _print_table(result: dict[str, Any], summary: dict[str, float], report: Any, n: int) -> None:
