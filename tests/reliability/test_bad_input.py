@@ -370,6 +370,16 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(
     assert not list(tmp_path.rglob("*.tmp")), "temporary files left behind"
 
 
+def _quick_evaluation(monkeypatch: pytest.MonkeyPatch, world: Path, tmp_path: Path) -> None:
+    """Isolated search, and a sample-quality classifier of a few steps in a cache of its own
+    (these tests are about metrics.json, not about the classifier)."""
+    from torchlvm.evaluation import features
+
+    _isolate_search(monkeypatch, world)
+    monkeypatch.setenv("TORCHLVM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(features, "TRAIN_STEPS", 20)
+
+
 @pytest.mark.budget(40)
 def test_evaluate_after_fit_keeps_fits_numbers(
     world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -378,7 +388,7 @@ def test_evaluate_after_fit_keeps_fits_numbers(
     variance and fit time survive (issue 10: they were replaced)."""
     import shutil
 
-    _isolate_search(monkeypatch, world)
+    _quick_evaluation(monkeypatch, world, tmp_path)
     run = tmp_path / "ppca"
     shutil.copytree(world / "ppca", run)
     fitted = json.loads((run / "metrics.json").read_text())
@@ -401,7 +411,7 @@ def test_a_disk_that_fills_while_merging_metrics_keeps_the_old_file(
     the old metrics.json byte for byte, no temporary file."""
     import shutil
 
-    _isolate_search(monkeypatch, world)
+    _quick_evaluation(monkeypatch, world, tmp_path)
     run = tmp_path / "ppca"
     shutil.copytree(world / "ppca", run)
     before = folder_digest(run)
