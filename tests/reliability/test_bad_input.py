@@ -120,7 +120,27 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     shutil.copytree(root / "vae", root / "vae-bad-metrics")
     (root / "vae-bad-metrics" / "metrics.json").write_text('{"train_log_likelihood": -20.5,')
+    _write_tables(d)
     return root
+
+
+def _write_tables(d: Path) -> None:
+    """Tables with the faults of issue 11, one fault per file."""
+    rows = [f"{i % 7},{(i * 3) % 5},{i % 4}" for i in range(30)]
+
+    def table(name: str, header: str, lines: list[str]) -> None:
+        (d / name).write_text(header + "\n" + "".join(line + "\n" for line in lines))
+
+    table("ids.csv", "id,a,b", [f"p{i},{i % 3},{i % 5}" for i in range(9)])
+    table("counter.csv", "n,a,b,c", [f"{i},{r}" for i, r in enumerate(rows)])
+    table("empty-column.csv", "a,b,c,e", [f"{r}," for r in rows])
+    holes = [
+        ",".join("" if j == i % 3 else c for j, c in enumerate(r.split(",")))
+        for i, r in enumerate(rows)
+    ]
+    table("incomplete.csv", "a,b,c", holes)
+    table("empty-row.csv", "a,b,c", [*rows, ",,"])
+    (d / "latin1.csv").write_bytes((d / "empty-row.csv").read_bytes()[:-3] + b"1,2,caf\xe9\n")
 
 
 @dataclass(frozen=True)
@@ -236,6 +256,17 @@ CASES: dict[str, Case] = {
     "evaluate-damaged-metrics": Case(
         f"{EVAL.replace('/vae ', '/vae-bad-metrics ')}", "vae-bad-metrics/metrics.json is damaged"
     ),
+    # issue 11: tables
+    "table-text-id-column": Case(f"{FIT} {{d}}/ids.csv", "holds text, not numbers ('p0'"),
+    "table-row-counter-column": Case(f"{FIT} {{d}}/counter.csv", "counts the rows (0, 1, 2"),
+    "table-empty-column": Case(
+        f"{FIT} {{d}}/empty-column.csv --method em --allow-missing", "('e') has no value in any"
+    ),
+    "table-all-rows-incomplete": Case(f"{FIT} {{d}}/incomplete.csv", "every one of its 30 rows"),
+    "table-empty-row": Case(
+        f"{FIT} {{d}}/empty-row.csv --method em --allow-missing", "line 32 has no value in any"
+    ),
+    "table-not-utf8": Case(f"{FIT} {{d}}/latin1.csv", "line 32 is not UTF-8 text (byte 0xe9)"),
 }
 
 

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.data.binarize import PROTOCOLS, check_intensities
+from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import ConfigError, DataError
 
 SPLITS: tuple[str, ...] = ("train", "val", "test", "all")
@@ -39,6 +40,9 @@ class Dataset:
         binarize: Protocol, ``"none"``, ``"dynamic"`` or ``"threshold"`` (see
             :mod:`torchlvm.data.binarize`).
         truth: For synthetic data, the parameters that generated it; else None.
+        columns: For a table: the D feature names (a CSV header), or None.
+        standardizer: For a table read with ``standardize``: how ``x`` was standardized (its
+            ``inverse`` gives the user's units), or None when ``x`` is as stored.
 
     Raises:
         DataError: If the fields disagree with each other (shapes, dtypes, label range).
@@ -54,6 +58,8 @@ class Dataset:
     class_names: tuple[str, ...] | None
     binarize: str
     truth: dict[str, Tensor] | None = None
+    columns: tuple[str, ...] | None = None
+    standardizer: Standardizer | None = None
 
     def __post_init__(self) -> None:
         check_choice("split", self.split, SPLITS)

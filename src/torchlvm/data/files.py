@@ -4,13 +4,16 @@
   row-major with the per-example shape recorded (``(1, H, W)`` / ``(C, H, W)``).
 - ``.npz``: the data under key ``x``, ``X`` or ``data`` (same shapes as ``.npy``); integer class
   labels optionally under ``y``, ``Y`` or ``labels``.
-- ``.csv``: comma-separated numbers, one example per line, with an optional header row (a first
-  row in which no cell is a number). Empty cells are missing values. Option ``label_column``
-  (0-based index or header name) takes the labels from one column.
+- ``.csv``: a table of numbers, one example per line, with an optional header row whose names
+  are kept; empty cells and markers such as ``NA`` are missing values; ``label_column`` and
+  ``drop_columns`` pick columns out (:mod:`torchlvm.data.csv_table`).
 
-Values are not rescaled. NaN marks a missing value: loading refuses it unless
-``allow_missing=True`` (PPCA's EM fits data with missing values); infinities are always refused.
-Splits are seeded 80% train, 10% val, 10% test; ``"all"`` is every row in file order.
+Values are stored as read unless ``standardize`` (:mod:`torchlvm.data.standardize`: fitted on
+the train split, recorded on the dataset). NaN marks a missing value: loading refuses it unless
+``allow_missing=True`` (PPCA's EM and the VAE's MIWAE bound fit data with missing values);
+infinities are always refused. ``columns`` matches a file to a run's recorded columns
+(:mod:`torchlvm.data.columns`). Splits are seeded 80% train, 10% val, 10% test; ``"all"`` is
+every row in file order.
 
 ``mmap=True`` (``.npy`` only) leaves the file on disk and reads it a batch of rows at a time, for
 data larger than memory: see :mod:`torchlvm.data.memmap`.
@@ -18,20 +21,24 @@ data larger than memory: see :mod:`torchlvm.data.memmap`.
 
 from __future__ import annotations
 
-import csv
 import os
 import struct
 import tokenize
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
+from torchlvm.data.columns import match_columns
+from torchlvm.data.csv_table import read_csv
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.splits import select_split
+from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError
 
 FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
@@ -57,10 +64,17 @@ _NUMPY_ERRORS = (
     OverflowError,
 )
 
-Arrays = tuple[np.ndarray, np.ndarray | None]
+
+class Read(NamedTuple):
+    """What a reader found: values, raw labels, column names and class names (or None)."""
+
+    x: np.ndarray
+    labels: np.ndarray | None
+    columns: tuple[str, ...] | None = None
+    class_names: tuple[str, ...] | None = None
 
 
-def _read_npy(path: Path, label_column: int | str | None) -> Arrays:
+def _read_npy(path: Path, label_column: int | str | None) -> Read:
     """The array of an ``.npy`` file; it has no labels."""
     try:
         array = np.load(path, allow_pickle=False)
@@ -69,10 +83,10 @@ def _read_npy(path: Path, label_column: int | str | None) -> Arrays:
     if not isinstance(array, np.ndarray):
         array.close()
         raise DataError(f"{path} is an .npz archive, not one array; rename it to end in .npz")
-    return array, None
+    return Read(array, None)
 
 
-def _read_npz(path: Path, label_column: int | str | None) -> Arrays:
+def _read_npz(path: Path, label_column: int | str | None) -> Read:
     """The data and optional labels of an ``.npz`` archive."""
     try:
         archive = np.load(path, allow_pickle=False)
@@ -86,97 +100,18 @@ def _read_npz(path: Path, label_column: int | str | None) -> Arrays:
                     f"store the data under one of {', '.join(X_KEYS)}"
                 )
             y_key = next((key for key in Y_KEYS if key in archive.files), None)
-            return archive[x_key], None if y_key is None else archive[y_key]
+            return Read(archive[x_key], None if y_key is None else archive[y_key])
     except _NUMPY_ERRORS as error:
         raise DataError(f"cannot read {path} as .npz ({error}); save it with numpy.savez") from None
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+def _read_csv(path: Path, label_column: int | str | None, drop_columns=()) -> Read:
+    """The values of a CSV file, its column names, and its label column when one is named."""
+    table = read_csv(path, label_column=label_column, drop_columns=drop_columns)
+    return Read(table.values, table.labels, table.columns, table.class_names)
 
 
-def _csv_rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]]]:
-    """Header (or None), line numbers and cells of the non-blank rows of a CSV file."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as stream:
-            reader = csv.reader(stream)
-            numbered = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"cannot read {path} as CSV text ({error}); save it as UTF-8 CSV") from None
-    header = None
-    if numbered:
-        first = [cell.strip() for cell in numbered[0][1]]
-        if not any(_is_number(cell) for cell in first if cell):
-            header = first
-            numbered = numbered[1:]
-    return header, [line for line, _ in numbered], [row for _, row in numbered]
-
-
-def _csv_values(path: Path, header: list[str] | None, lines: list[int], rows: list[list[str]]):
-    """``(N, C)`` float64 values of the CSV cells; empty cells become NaN."""
-    width = len(header) if header is not None else len(rows[0])
-    for line, row in zip(lines, rows, strict=True):
-        if len(row) != width:
-            raise DataError(
-                f"{path} line {line} has {len(row)} cells but the file has {width} columns; "
-                "every row needs the same number of cells"
-            )
-    try:
-        return np.array(rows, dtype=np.float64)
-    except ValueError:
-        pass  # an empty or non-numeric cell: find it, slowly
-    values = np.empty((len(rows), width))
-    for i, (line, row) in enumerate(zip(lines, rows, strict=True)):
-        for j, cell in enumerate(row):
-            text = cell.strip()
-            try:
-                values[i, j] = float(text) if text else np.nan
-            except ValueError:
-                column = f"column {j + 1}" + (f" ({header[j]!r})" if header else "")
-                raise DataError(
-                    f"{path} line {line}, {column}: cannot read {cell!r} as a number; "
-                    "a CSV file must hold only numbers, apart from one optional header row"
-                ) from None
-    return values
-
-
-def _label_index(label_column: int | str, header: list[str] | None, width: int) -> int:
-    """The 0-based column index that ``label_column`` names."""
-    if isinstance(label_column, str):
-        if header is None or label_column not in header:
-            names = ", ".join(header) if header else "the file has no header row"
-            raise ConfigError(
-                f"label_column {label_column!r} is not a column name ({names}); pass a column "
-                "name from the header or a 0-based column index"
-            )
-        return header.index(label_column)
-    if isinstance(label_column, bool) or not isinstance(label_column, int):
-        raise ConfigError(f"label_column must be a column index or name, got {label_column!r}")
-    if not -width <= label_column < width:
-        raise ConfigError(
-            f"label_column {label_column} is out of range for {width} columns; pass an index "
-            f"in {-width}..{width - 1}"
-        )
-    return label_column % width
-
-
-def _read_csv(path: Path, label_column: int | str | None) -> Arrays:
-    """The values of a CSV file, and its label column when one is named."""
-    header, lines, rows = _csv_rows(path)
-    if not rows:
-        raise DataError(f"{path} holds no data rows; add at least one row of numbers")
-    values = _csv_values(path, header, lines, rows)
-    if label_column is None:
-        return values, None
-    j = _label_index(label_column, header, values.shape[1])
-    return np.delete(values, j, axis=1), values[:, j]
-
-
-_READERS: dict[str, Callable[[Path, int | str | None], Arrays]] = {
+_READERS: dict[str, Callable[..., Read]] = {
     ".npy": _read_npy,
     ".npz": _read_npz,
     ".csv": _read_csv,
@@ -229,15 +164,42 @@ def _check_finite(x: np.ndarray, path: Path, allow_missing: bool) -> None:
     """Refuse infinities always and NaN unless ``allow_missing``."""
     fix_inf = "replace them with finite numbers, or NaN to mark them missing"
     _refuse(np.isinf(x), path, "infinite", fix_inf)
-    if not allow_missing:
-        _refuse(
-            np.isnan(x),
-            path,
-            "missing (NaN or empty)",
-            "pass allow_missing=True (on the command line: torchlvm fit ppca --method em "
-            "--allow-missing) to keep them as NaN, as PPCA's EM fits missing values, or fill "
-            "them in",
+    if allow_missing:
+        return
+    fix = (
+        "pass allow_missing=True (on the command line --allow-missing: PPCA's EM and the VAE's "
+        "MIWAE bound fit around missing values), or fill them in"
+    )
+    incomplete = np.isnan(x).any(1)
+    if len(x) > 1 and incomplete.all():
+        raise DataError(
+            f"{path}: every one of its {len(x)} rows has a missing cell, so no complete row is "
+            f"left; {fix}"
         )
+    _refuse(np.isnan(x), path, "missing (NaN or empty)", fix)
+
+
+def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, Any]) -> None:
+    """Refuse options that only a CSV file takes for other files."""
+    for name, value in options.items():
+        if value not in (None, ()) and reader is not _read_csv:
+            raise ConfigError(
+                f"{name} applies to .csv files, not {path.name}"
+                + (
+                    f"; store labels in an .npz under one of {', '.join(Y_KEYS)}"
+                    if name == "label_column"
+                    else "; remove those columns from the array"
+                )
+            )
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise DataNotFoundError(f"{path} does not exist; check the path")
+    if not path.is_file():
+        raise DataError(f"{path} is not a file; pass the path of a {path.suffix} file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes); pass a file that holds data")
 
 
 def load_file(
@@ -247,6 +209,9 @@ def load_file(
     seed: int = 0,
     allow_missing: bool = False,
     label_column: int | str | None = None,
+    drop_columns: Sequence[int | str] = (),
+    columns: Sequence[str] | None = None,
+    standardize: bool | Standardizer = False,
     mmap: bool = False,
 ) -> Dataset:
     """Load a user's ``.npy``, ``.npz`` or ``.csv`` file as a dataset.
@@ -257,19 +222,26 @@ def load_file(
         seed: Seed of the split.
         allow_missing: Keep NaN values (missing data) instead of refusing them.
         label_column: For ``.csv``: the column holding class labels, as a 0-based index or a
-            header name; it is removed from ``x``.
+            header name; it is removed from ``x``. Text labels are numbered in sorted order.
+        drop_columns: For ``.csv``: columns to leave out (names or 0-based indices), e.g. an ID.
+        columns: The feature columns a run was trained on (its recorded names, or
+            ``"column 1"``... for a file without header): the file must hold exactly these; a
+            file with the same names in another order is reordered.
+        standardize: ``True``: fit a :class:`Standardizer` on the train split (same ``seed``)
+            and return standardized values; a :class:`Standardizer` (a run's): apply it.
         mmap: For ``.npy``: stream rows from the file on disk; returns a
             :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN; no ``allow_missing``).
 
     Returns:
-        ``x`` of shape ``(N, D)`` float32, values as stored; ``y`` ``(N,)`` int64 when the file
-        has labels; ``name`` is ``str(path)``.
+        ``x`` of shape ``(N, D)`` float32 (standardized if asked; ``standardizer`` says how),
+        ``y`` ``(N,)`` int64 when the file has labels; ``name`` is ``str(path)``; ``columns``
+        the feature names.
 
     Raises:
         DataNotFoundError: If the file does not exist.
         DataError: If it is empty, unreadable, non-numeric, holds infinities, or NaN without
-            ``allow_missing``.
-        ConfigError: If the extension is not supported or ``label_column`` does not fit.
+            ``allow_missing``, or its columns differ from ``columns``.
+        ConfigError: If the extension is not supported or a column option does not fit.
     """
     path = Path(path)
     reader = _READERS.get(path.suffix.lower())
@@ -278,31 +250,31 @@ def load_file(
             f"cannot read {path}: unsupported extension {path.suffix!r}; torchlvm reads "
             f"{', '.join(_READERS)} files"
         )
-    if label_column is not None and reader is not _read_csv:
-        raise ConfigError(
-            f"label_column applies to .csv files, not {path.name}; store labels in an .npz "
-            f"under one of {', '.join(Y_KEYS)}"
-        )
+    _check_options(path, reader, {"label_column": label_column, "drop_columns": drop_columns})
     if mmap:
         from torchlvm.data.memmap import load_memmap
 
-        if reader is not _read_npy or allow_missing:
+        if reader is not _read_npy or allow_missing or standardize is not False:
             raise ConfigError(
-                f"mmap=True streams .npy files of finite values; {path.name} needs a full load"
-                + (" (allow_missing)" if allow_missing else "")
+                f"mmap=True streams .npy files of finite values as stored; {path.name} needs a "
+                "full load" + (" (allow_missing)" if allow_missing else " (standardize)")
             )
         return load_memmap(path, split, seed=seed)  # type: ignore[return-value]
-    if not path.exists():
-        raise DataNotFoundError(f"{path} does not exist; check the path")
-    if not path.is_file():
-        raise DataError(f"{path} is not a file; pass the path of a {path.suffix} file")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path} is empty (0 bytes); pass a file that holds data")
-    array, raw_labels = reader(path, label_column)
-    x, shape = _features(array, path)
+    _check_path(path)
+    if reader is _read_csv:
+        read = _read_csv(path, label_column, drop_columns)
+    else:
+        read = reader(path, label_column)
+    x, shape = _features(read.x, path)
+    names = read.columns
+    if columns is not None:
+        x, names = match_columns(x, names, tuple(columns), path)
+        shape = (x.shape[1],)
     _check_finite(x, path, allow_missing)
-    y = None if raw_labels is None else _labels(raw_labels, len(x), path)
+    y = None if read.labels is None else _labels(read.labels, len(x), path)
     num_classes = None if y is None else int(y.max()) + 1
+    if read.class_names is not None:
+        num_classes = len(read.class_names)
     data = Dataset(
         x=torch.from_numpy(x),
         y=None if y is None else torch.from_numpy(y),
@@ -310,7 +282,21 @@ def load_file(
         split="all",
         shape=shape,
         num_classes=num_classes,
-        class_names=None,
+        class_names=read.class_names,
         binarize="none",
+        columns=names,
     )
+    if standardize is not False:
+        data = standardized(data, standardize, seed=seed)
     return select_split(data, split, fractions=FRACTIONS, seed=seed)
+
+
+def standardized(data: Dataset, how: bool | Standardizer, *, seed: int) -> Dataset:
+    """``data`` (every row) standardized by ``how``: a given :class:`Standardizer`, or one
+    fitted on the rows of its seeded train split when ``how`` is True."""
+    if how is True:
+        train = select_split(data, "train", fractions=FRACTIONS, seed=seed)
+        how = Standardizer.fit(train.x, data.columns)
+    elif not isinstance(how, Standardizer):
+        raise ConfigError(f"standardize must be True, False or a Standardizer, got {how!r}")
+    return replace(data, x=how.transform(data.x), standardizer=how)

@@ -21,7 +21,14 @@ from torchlvm.data.registry import FILE_SUFFIXES, get_spec, list_datasets
 from torchlvm.data.splits import check_seed
 from torchlvm.errors import ConfigError
 
-FILE_OPTIONS: tuple[str, ...] = ("allow_missing", "label_column", "mmap")
+FILE_OPTIONS: tuple[str, ...] = (
+    "allow_missing",
+    "label_column",
+    "drop_columns",
+    "columns",
+    "standardize",
+    "mmap",
+)
 
 
 def _is_file_name(name: str | os.PathLike[str]) -> bool:
@@ -81,8 +88,10 @@ def load_dataset(
             (x > 0.5 now).
         seed: Seed of the split (and of generation, for synthetic data).
         **options: Dataset-specific options, e.g. ``n=500`` for ``"linear-gaussian"`` or
-            ``allow_missing=True``, ``label_column="y"`` and ``mmap=True`` (stream a ``.npy``
-            file larger than memory, :mod:`torchlvm.data.memmap`) for files.
+            ``allow_missing=True``, ``label_column="y"``, ``drop_columns=["id"]``,
+            ``columns=`` (a run's), ``standardize=True`` and ``mmap=True`` (stream a ``.npy``
+            file larger than memory, :mod:`torchlvm.data.memmap`) for files
+            (:func:`torchlvm.data.files.load_file`).
 
     Returns:
         The split, with ``x`` of shape ``(N, D)`` and ``y`` of shape ``(N,)`` or None.

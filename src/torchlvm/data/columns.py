@@ -1,0 +1,66 @@
+"""Matching a file's columns to the columns a run was trained on.
+
+A run records its feature names (a CSV header) or, for a file without one, ``"column 1"``, ...,
+``"column D"`` (:func:`default_names`). A later file must hold the same features: by name when
+both have names (the same names in another order are reordered), by count otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from torchlvm.errors import DataError
+
+
+def default_names(dim: int) -> tuple[str, ...]:
+    """The names of ``dim`` unnamed columns: ``"column 1"``, ..., ``"column D"``."""
+    return tuple(f"column {j + 1}" for j in range(dim))
+
+
+def _is_default(names: tuple[str, ...]) -> bool:
+    return names == default_names(len(names))
+
+
+def _show(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def match_columns(
+    x: np.ndarray, names: tuple[str, ...] | None, expected: tuple[str, ...], path: Path
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``x`` ``(N, D)`` with its columns in the order of ``expected``.
+
+    Args:
+        x: the file's features. names: their names (None for a file without a header).
+        expected: the run's feature names. path: the file, for messages.
+
+    Returns:
+        ``(x, expected)`` with ``x``'s columns reordered to match.
+
+    Raises:
+        DataError: for a missing or extra column (by name), or another number of columns.
+    """
+    if names is None or _is_default(expected) or _is_default(names):
+        if x.shape[1] != len(expected):
+            raise DataError(
+                f"{path} has {x.shape[1]} feature columns but the run was trained on "
+                f"{len(expected)}; pass a file with the run's columns"
+            )
+        return x, expected
+    missing = [n for n in expected if n not in names]
+    extra = [n for n in names if n not in expected]
+    if missing:
+        raise DataError(
+            f"{path} lacks column {_show(missing)} that the run was trained on; add it (empty "
+            "cells mark missing values)"
+        )
+    if extra:
+        raise DataError(
+            f"{path} has column {_show(extra)} that the run was not trained on; drop it "
+            f"(--drop-columns {','.join(extra)})"
+        )
+    order = [names.index(n) for n in expected]
+    return np.ascontiguousarray(x[:, order]), expected

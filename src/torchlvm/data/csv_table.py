@@ -1,0 +1,236 @@
+"""A CSV file as a table of numbers: header, missing-cell markers, label and dropped columns.
+
+- The first non-blank row is a header when none of its cells is a number; its names are kept and
+  recorded, so a later file is matched to a run by column name.
+- A missing cell is an empty cell or one of :data:`MISSING_MARKERS` (pandas' default markers,
+  compared case-insensitively); it becomes NaN.
+- ``label_column`` (name or 0-based index) takes the class labels out of the features: integers
+  0, 1, 2, ... or text classes (numbered in sorted order, their names kept).
+- ``drop_columns`` (names or indices) removes columns, e.g. an ID.
+
+Checks, each one line naming the line and the column: text in a numeric column; a column of text
+(an ID or a class: drop it or make it the labels); a column that counts rows (1, 2, 3, ...: an ID);
+a column with no value at all; a row with no value at all; non-UTF-8 bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from torchlvm.errors import ConfigError, DataError
+
+MISSING_MARKERS: frozenset[str] = frozenset(
+    {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na", "?"}
+)
+
+Selector = int | str
+
+
+@dataclass(frozen=True)
+class CSVTable:
+    """The numbers of a CSV file.
+
+    Attributes:
+        values: ``(N, D)`` float64 features; NaN marks a missing cell.
+        columns: the D feature names from the header, or None without a header.
+        labels: ``(N,)`` float64 numeric labels, ``(N,)`` int64 class indices for text labels, or
+            None. class_names: the text classes in index order, or None.
+        lines: ``(N,)`` the file line of each row (1-based).
+    """
+
+    values: np.ndarray
+    columns: tuple[str, ...] | None
+    labels: np.ndarray | None
+    class_names: tuple[str, ...] | None
+    lines: np.ndarray
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_missing(cell: str) -> bool:
+    return cell.strip().lower() in MISSING_MARKERS
+
+
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise DataError(
+            f"{path} line {line} is not UTF-8 text (byte 0x{raw[error.start]:02x}); save the "
+            "file as UTF-8 CSV"
+        ) from None
+
+
+def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]]]:
+    """Header (or None), line numbers and cells of the rows that are not blank lines."""
+    reader = csv.reader(io.StringIO(_decode(path), newline=""))
+    try:
+        numbered = [(reader.line_num, row) for row in reader if len(row) > 1 or any(row)]
+    except csv.Error as error:
+        raise DataError(f"cannot read {path} as CSV ({error}); save it as plain CSV") from None
+    header = None
+    if numbered:
+        first = [cell.strip() for cell in numbered[0][1]]
+        if not any(_is_number(c) for c in first) and not all(_is_missing(c) for c in first):
+            header = first
+            numbered = numbered[1:]
+    return header, [line for line, _ in numbered], [row for _, row in numbered]
+
+
+def _check_width(path: Path, header: list[str] | None, lines: list[int], rows: list[list[str]]):
+    width = len(header) if header is not None else len(rows[0])
+    for line, row in zip(lines, rows, strict=True):
+        if len(row) != width:
+            raise DataError(
+                f"{path} line {line} has {len(row)} cells but the file has {width} columns; "
+                "every row needs the same number of cells"
+            )
+    return width
+
+
+def _name(header: list[str] | None, j: int) -> str:
+    """How a message names column ``j``."""
+    return f"column {j + 1} ({header[j]!r})" if header else f"column {j + 1}"
+
+
+def _flag(header: list[str] | None, j: int) -> str:
+    return header[j] if header and header[j] else str(j)
+
+
+def _index(selector: Selector, header: list[str] | None, width: int, what: str) -> int:
+    """The 0-based column index that a name or index ``selector`` names."""
+    if isinstance(selector, str):
+        if header is None or selector not in header:
+            names = ", ".join(header) if header else "the file has no header row"
+            raise ConfigError(
+                f"{what} {selector!r} is not a column name ({names}); pass a column name from "
+                "the header or a 0-based column index"
+            )
+        return header.index(selector)
+    if isinstance(selector, bool) or not isinstance(selector, int):
+        raise ConfigError(f"{what} must be a column index or name, got {selector!r}")
+    if not -width <= selector < width:
+        raise ConfigError(
+            f"{what} {selector} is out of range for {width} columns; pass an index in "
+            f"{-width}..{width - 1}"
+        )
+    return selector % width
+
+
+def _parse_column(path: Path, header, lines, cells: list[str], j: int) -> np.ndarray:
+    """``(N,)`` float64 values of column ``j``; missing markers become NaN."""
+    try:
+        return np.array(cells, dtype=np.float64)
+    except ValueError:
+        pass  # a missing marker or text: look cell by cell
+    out = np.empty(len(cells))
+    text = [i for i, c in enumerate(cells) if not _is_missing(c) and not _is_number(c)]
+    given = [i for i, c in enumerate(cells) if not _is_missing(c)]
+    if text and len(text) == len(given):
+        flag = _flag(header, j)
+        raise DataError(
+            f"{path}: {_name(header, j)} holds text, not numbers ({cells[text[0]].strip()!r} on "
+            f"line {lines[text[0]]}); if it names rows, drop it (--drop-columns {flag}); if it "
+            f"is a class, use it as labels (--label-column {flag})"
+        )
+    if text:
+        i = text[0]
+        raise DataError(
+            f"{path} line {lines[i]}, {_name(header, j)}: cannot read {cells[i]!r} as a number; "
+            "correct the cell, or leave it empty to mark it missing"
+        )
+    for i, cell in enumerate(cells):
+        out[i] = np.nan if _is_missing(cell) else float(cell)
+    return out
+
+
+def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
+    """Refuse a column that counts rows (k, k+1, k+2, ...): an ID or a saved index, no feature."""
+    if len(values) < 3 or np.isnan(values).any():
+        return
+    if np.all(values == np.round(values)) and np.all(np.diff(values) == 1):
+        raise DataError(
+            f"{path}: {_name(header, j)} counts the rows ({values[0]:g}, {values[1]:g}, "
+            f"{values[2]:g}, ...), so it looks like an ID, not a feature; drop it "
+            f"(--drop-columns {_flag(header, j)})"
+        )
+
+
+def _labels(path: Path, header, lines, cells: list[str], j: int):
+    """Numeric labels ``(N,)`` float64, or text classes as int64 indices with their names."""
+    empty = [i for i, c in enumerate(cells) if not c.strip()]
+    if empty:
+        raise DataError(
+            f"{path} line {lines[empty[0]]}: the label ({_name(header, j)}) is empty; give "
+            "every row a label"
+        )
+    stripped = [c.strip() for c in cells]
+    if all(_is_number(c) for c in stripped):
+        return np.array(stripped, dtype=np.float64), None
+    names = tuple(sorted(set(stripped)))
+    lookup = {name: k for k, name in enumerate(names)}
+    return np.array([lookup[c] for c in stripped], dtype=np.int64), names
+
+
+def _check_rows(path: Path, lines: list[int], values: np.ndarray) -> None:
+    empty = np.isnan(values).all(1)
+    if empty.any():
+        i = int(np.argmax(empty))
+        raise DataError(
+            f"{path} line {lines[i]} has no value in any feature column ({int(empty.sum())} "
+            "such rows); delete those rows"
+        )
+
+
+def read_csv(
+    path: Path,
+    *,
+    label_column: Selector | None = None,
+    drop_columns: Sequence[Selector] = (),
+) -> CSVTable:
+    """Read a CSV file of numbers (see the module docstring).
+
+    Raises:
+        DataError: for unreadable text, ragged rows, text in a numeric column, an ID column, an
+            empty column or an empty row.
+        ConfigError: for a ``label_column`` or ``drop_columns`` entry that names no column.
+    """
+    header, lines, rows = _rows(path)
+    if not rows:
+        raise DataError(f"{path} holds no data rows; add at least one row of numbers")
+    width = _check_width(path, header, lines, rows)
+    dropped = {_index(s, header, width, "drop_columns entry") for s in drop_columns}
+    label = None if label_column is None else _index(label_column, header, width, "label_column")
+    keep = [j for j in range(width) if j not in dropped and j != label]
+    if not keep:
+        raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
+    columns = list(zip(*rows, strict=True))
+    values = np.empty((len(rows), len(keep)))
+    for k, j in enumerate(keep):
+        values[:, k] = _parse_column(path, header, lines, list(columns[j]), j)
+        if np.isnan(values[:, k]).all():
+            raise DataError(
+                f"{path}: {_name(header, j)} has no value in any row; drop it "
+                f"(--drop-columns {_flag(header, j)})"
+            )
+        _check_not_id(path, header, values[:, k], j)
+    _check_rows(path, lines, values)
+    labels, class_names = (None, None)
+    if label is not None:
+        labels, class_names = _labels(path, header, lines, list(columns[label]), label)
+    names = None if header is None else tuple(header[j] for j in keep)
+    return CSVTable(values, names, labels, class_names, np.array(lines))

@@ -1,0 +1,103 @@
+"""CSV tables: header names kept, missing markers, label/dropped columns, every refusal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from torchlvm.data import load_dataset
+from torchlvm.data.csv_table import read_csv
+from torchlvm.errors import ConfigError, DataError
+
+TABLE = "id,name,height,weight,kind\n" + "".join(
+    f"{i},p{i},{150 + (i * 7) % 40},{50 + (i * 13) % 30},{'ab'[i % 2]}\n" for i in range(1, 21)
+)
+
+
+def test_header_names_are_kept_and_markers_are_missing(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n1,NA,3\n4,,6\n?,8,9\n10,11,null\n")
+    table = read_csv(path)
+    assert table.columns == ("a", "b", "c")
+    assert np.isnan(table.values).sum() == 4 and table.values[3, 1] == 11
+    data = load_dataset(path, "all", allow_missing=True)
+    assert data.columns == ("a", "b", "c") and data.shape == (3,)
+
+
+def test_drop_and_text_label_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(TABLE)
+    data = load_dataset(path, "all", drop_columns=["id", "name"], label_column="kind")
+    assert data.columns == ("height", "weight")
+    assert data.class_names == ("a", "b") and data.y[:2].tolist() == [1, 0]
+    assert data.x[0].tolist() == [157.0, 63.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "options", "message"),
+    [
+        (TABLE, {}, r"column 1 \('id'\) counts the rows \(1, 2, 3, ...\).*--drop-columns id"),
+        (
+            TABLE,
+            {"drop_columns": ["id"]},
+            r"column 2 \('name'\) holds text, not numbers \('p1' on line 2\); .*--drop-columns "
+            r"name.*--label-column name",
+        ),
+        ("a,b\n1,2\n3,abc\n5,6\n", {}, r"line 3, column 2 \('b'\): cannot read 'abc'"),
+        ("a,b\n1,\n3,\n5,\n", {"allow_missing": True}, r"column 2 \('b'\) has no value in any row"),
+        ("a,b\n1,2\n,\n5,7\n", {"allow_missing": True}, r"line 3 has no value in any feature"),
+        ("a,b\n1,\n,4\n5,\n", {}, "every one of its 3 rows has a missing cell"),
+        ("a,b\n1,2\n3,4\n", {"drop_columns": ["c"]}, "drop_columns entry 'c' is not a column"),
+        ("a,b\n1,2\n,4\n", {"label_column": "a"}, r"line 3: the label \(column 1 \('a'\)\)"),
+    ],
+    ids=[
+        "id-column",
+        "text-column",
+        "text-cell",
+        "empty-column",
+        "empty-row",
+        "all-rows-incomplete",
+        "unknown-drop",
+        "empty-label",
+    ],
+)
+def test_refusals(tmp_path, text, options, message):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises((DataError, ConfigError), match=message):
+        load_dataset(path, "all", **options)
+
+
+def test_non_utf8_names_the_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a,b\n1,2\n3,4\n5,caf\xe9\n")
+    with pytest.raises(DataError, match=r"line 4 is not UTF-8 text \(byte 0xe9\)"):
+        load_dataset(path, "all")
+
+
+def test_columns_are_matched_to_a_run_by_name(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("b,a\n1,2\n3,4\n")
+    data = load_dataset(path, "all", columns=("a", "b"))
+    assert data.x.tolist() == [[2, 1], [4, 3]] and data.columns == ("a", "b")
+    with pytest.raises(DataError, match="lacks column 'c' that the run was trained on"):
+        load_dataset(path, "all", columns=("a", "b", "c"))
+    with pytest.raises(DataError, match=r"has column 'b' that the run was not trained on.*--drop"):
+        load_dataset(path, "all", columns=("a",))
+    with pytest.raises(DataError, match="has 2 feature columns but the run was trained on 3"):
+        load_dataset(path, "all", columns=("column 1", "column 2", "column 3"))
+
+
+def test_standardize_fits_on_train_split(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = rng.normal([5.0, -3.0], [2.0, 0.1], size=(50, 2))
+    path = tmp_path / "t.npy"
+    np.save(path, rows)
+    train = load_dataset(path, "train", standardize=True)
+    test = load_dataset(path, "test", standardize=True)
+    assert torch.allclose(train.x.mean(0), torch.zeros(2), atol=1e-5)
+    assert torch.allclose(train.x.std(0, correction=0), torch.ones(2), atol=1e-5)
+    assert test.standardizer == train.standardizer
+    raw = load_dataset(path, "test")
+    assert torch.allclose(test.standardizer.inverse(test.x), raw.x, atol=1e-5)

@@ -1,0 +1,54 @@
+"""Standardization: NaN-aware statistics, the inverse, the Jacobian, constant columns refused."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from torchlvm.data.standardize import Standardizer
+from torchlvm.errors import DataError
+
+NAN = float("nan")
+
+
+def test_fit_leaves_missing_cells_out_and_inverts():
+    x = torch.tensor([[1.0, 10.0], [3.0, NAN], [5.0, 30.0]], dtype=torch.float64)
+    s = Standardizer.fit(x)
+    assert s.mean == (3.0, 20.0)
+    assert s.scale == pytest.approx((math.sqrt(8 / 3), 10.0))
+    z = s.transform(x)
+    assert torch.isnan(z[1, 1]) and z[2, 1] == 1.0
+    assert torch.allclose(s.inverse(z), x, equal_nan=True)
+    assert Standardizer.from_dict(s.to_dict()) == s
+
+
+def test_log_jacobian_changes_units_of_a_density():
+    x = torch.randn(100, 2, dtype=torch.float64) * torch.tensor([3.0, 0.5]) + 2
+    s = Standardizer.fit(x)
+    d = torch.distributions.Normal(0.0, 1.0)
+    raw = torch.distributions.Normal(torch.tensor(s.mean), torch.tensor(s.scale))
+    expected = raw.log_prob(x).sum(-1)
+    assert torch.allclose(d.log_prob(s.transform(x)).sum(-1) + s.log_jacobian(), expected)
+    observed = torch.tensor([[True, False]]).expand(100, 2)
+    expected = torch.full((100,), -math.log(s.scale[0]), dtype=torch.float64)
+    assert torch.allclose(s.log_jacobian(observed), expected)
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        ([[1.0, 2.0], [1.0, 3.0]], r"column 'a' is constant \(1 in every row.*divides by zero"),
+        ([[NAN, 2.0], [NAN, 3.0]], "column 'a' has no observed value"),
+    ],
+    ids=["constant", "all-missing"],
+)
+def test_refusals(x, message):
+    with pytest.raises(DataError, match=message):
+        Standardizer.fit(torch.tensor(x), columns=("a", "b"))
+
+
+def test_damaged_record():
+    with pytest.raises(DataError, match="standardization is damaged"):
+        Standardizer.from_dict({"mean": [0.0]})
