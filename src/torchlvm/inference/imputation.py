@@ -1,8 +1,18 @@
 """Imputing the missing part of x with a trained model.
 
-PPCA conditions its Gaussian marginal exactly; a CVAE trained on (observed part, mask) conditions
-(Sohn et al. 2015) decodes from its conditional prior; a VAE or autoencoder runs pseudo-Gibbs
-chains (Rezende et al. 2014, appendix F): encode, decode, clamp the observed entries, repeat.
+Where each row has its own missing cells (NaN in a table; :func:`impute_rows`):
+
+- PPCA: the exact conditional mean E[x_m | x_o] = W_m E[z | x_o] + μ_m, and draws from the exact
+  conditional p(x_m | x_o) (z ~ p(z | x_o), then x ~ p(x | z)) for multiple imputation.
+- VAE: the importance-weighted conditional mean (Mattei & Frellsen 2019, eq. 11)
+  E[x_m | x_o] ≈ Σ_i w̄_i E[x_m | z_i], z_i ~ q(z | x̃), w̄ the self-normalized weights
+  p(x_o | z_i) p(z_i) / q(z_i | x̃); multiple imputation by sampling-importance-resampling
+  (z drawn among the z_i with probabilities w̄, then x ~ p(x | z); their section 3.3).
+
+Where one fixed set of features is hidden in every row (:func:`impute_missing`): PPCA as above; a
+CVAE trained on (observed part, mask) conditions (Sohn et al. 2015) decodes from its conditional
+prior; a VAE or autoencoder runs pseudo-Gibbs chains (Rezende et al. 2014, appendix F): encode,
+decode, clamp the observed entries, repeat.
 """
 
 from __future__ import annotations
@@ -10,8 +20,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import Tensor
+from torch.distributions import Bernoulli, Normal
 
+from torchlvm._checks import check_positive_int
 from torchlvm.distributions.point_mass import PointMass
+from torchlvm.errors import ConfigError
+from torchlvm.inference.miwae import ObservedCells, zero_filled
 from torchlvm.models.conditions import masked_condition
 
 
@@ -93,3 +108,89 @@ def pseudo_gibbs(
 
 def _is_point_mass(q: Any) -> bool:
     return isinstance(q, PointMass)
+
+
+def _is_ppca(model: Any) -> bool:
+    return hasattr(model, "log_marginal") and hasattr(model, "impute")
+
+
+@torch.no_grad()
+def _vae_weights(model: Any, x: Tensor, num_samples: int, generator: Any) -> tuple[Tensor, Tensor]:
+    """Self-normalized log weights ``(S, B)`` and their draws z_i ~ q(z | x̃) ``(S, B, K)``."""
+    observed = ~torch.isnan(x)
+    view = ObservedCells(model, observed)
+    x0 = zero_filled(x, observed)
+    q = view.encode(x0)
+    eps = torch.randn((num_samples, *q.mean.shape), generator=generator, dtype=q.mean.dtype)
+    z = q.mean + q.stddev * eps  # (S, B, K)
+    log_w = view.decode(z).log_prob(x0) + view.prior(batch_shape=x.shape[:-1]).log_prob(z)
+    return torch.log_softmax(log_w - q.log_prob(z), 0), z
+
+
+def _draw(p: Any, generator: Any) -> Tensor:
+    """One draw from a factorized Gaussian or Bernoulli p(x | z) with ``generator``."""
+    base = p.base_dist
+    if isinstance(base, Normal):
+        eps = torch.randn(base.loc.shape, generator=generator, dtype=base.loc.dtype)
+        return base.loc + base.scale * eps
+    if isinstance(base, Bernoulli):
+        return torch.bernoulli(base.probs, generator=generator)
+    return p.sample()
+
+
+@torch.no_grad()
+def _ppca_draws(model: Any, x: Tensor, draws: int, generator: Any) -> Tensor:
+    """``(draws, B, D)`` draws from PPCA's exact p(x | x_o) (observed cells as given)."""
+    mean, cov = model._posterior(x.to(model.dtype))  # (B, K), (B, K, K) or (K, K)
+    L = torch.linalg.cholesky(cov)
+    eps = torch.randn((draws, *mean.shape, 1), generator=generator, dtype=mean.dtype)
+    z = mean + (L @ eps)[..., 0]  # (S, B, K)
+    noise = torch.randn((draws, *x.shape), generator=generator, dtype=mean.dtype)
+    return (z @ model.W.T + model.mu + model.sigma2.sqrt() * noise).to(x.dtype)
+
+
+def _check_draws(draws: object) -> int:
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0:
+        raise ConfigError(f"draws must be an integer >= 0, got {draws!r}")
+    return draws
+
+
+@torch.no_grad()
+def impute_rows(
+    model: Any,
+    x: Tensor,
+    *,
+    draws: int = 0,
+    num_samples: int = 1000,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Fill the NaN cells of ``x`` from a PPCA or VAE model; observed cells are kept as given.
+
+    Args:
+        model: a fitted PPCA or a VAE-like model with a factorized Gaussian or Bernoulli p(x | z).
+        x: ``(B, D)`` in the model's units; NaN marks a missing cell. A row may miss any cells
+            (one with every cell missing is filled from the model's marginal).
+        draws: 0 for the conditional mean; N ≥ 1 for N multiple imputations (draws from
+            p(x_m | x_o): exact for PPCA, sampling-importance-resampling for a VAE).
+        num_samples: importance samples per row for a VAE.
+        generator: random source for the draws and importance samples.
+
+    Returns:
+        ``(B, D)`` for the mean, ``(draws, B, D)`` for draws; NaN cells replaced.
+
+    Raises:
+        ConfigError: for a negative ``draws`` or ``num_samples`` below 1.
+    """
+    missing = torch.isnan(x)
+    if _is_ppca(model):
+        if _check_draws(draws) == 0:
+            return torch.from_numpy(model.impute(x)).to(x.dtype)
+        return torch.where(missing, _ppca_draws(model, x, draws, generator), x)
+    check_positive_int("num_samples", num_samples)
+    log_w, z = _vae_weights(model, x, num_samples, generator)  # (S, B), (S, B, K)
+    if _check_draws(draws) == 0:
+        mean = (log_w.exp()[..., None] * model.decode(z).mean).sum(0)  # (S, B, D) → (B, D)
+        return torch.where(missing, mean.to(x.dtype), x)
+    pick = torch.multinomial(log_w.T.exp(), draws, replacement=True, generator=generator)
+    chosen = z.gather(0, pick.T[:, :, None].expand(-1, -1, z.shape[-1]))  # (N, B, K)
+    return torch.where(missing, _draw(model.decode(chosen), generator).to(x.dtype), x)

@@ -29,6 +29,7 @@ over rows, in nats per row.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -186,3 +187,67 @@ def em_missing(
         if abs(history[-1] - history[-2]) < tol:
             break
     return W, mu, sigma2, history
+
+
+@dataclass(frozen=True)
+class EMReport:
+    """What an EM fit did, for the user: missing cells, iterations, convergence, and what the
+    log-likelihood covers.
+
+    Attributes:
+        missing_cells: NaN cells of the training data. cells: all cells (N·D).
+        incomplete_rows: rows with at least one NaN. rows: N.
+        iterations: EM updates run. max_iter, tol: the limits.
+        converged: whether the last change of the mean log-likelihood was below ``tol``.
+        last_change: that change, nats per row.
+        covers: ``"observed cells only"`` when cells were missing (log p(x_o): the missing
+            cells are integrated out), else ``"every cell"``.
+    """
+
+    missing_cells: int
+    cells: int
+    incomplete_rows: int
+    rows: int
+    iterations: int
+    max_iter: int
+    tol: float
+    converged: bool
+    last_change: float
+    covers: str
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields (for metrics.json)."""
+        return dict(self.__dict__)
+
+    def lines(self) -> list[str]:
+        """Human-readable lines, one fact each."""
+        share = 100 * self.missing_cells / self.cells
+        state = "converged" if self.converged else "did NOT converge"
+        return [
+            f"missing cells: {self.missing_cells} of {self.cells} ({share:.1f}%), in "
+            f"{self.incomplete_rows} of {self.rows} rows",
+            f"EM: {self.iterations} iterations, {state} (last change {self.last_change:.3g} "
+            f"nats/row, tol {self.tol:g}, max_iter {self.max_iter})",
+            f"log p(x) covers {self.covers}",
+        ]
+
+
+def em_report(X: Tensor, history: list[float], *, max_iter: int, tol: float) -> EMReport:
+    """The :class:`EMReport` of an EM fit on ``X`` ``(N, D)`` (NaN = missing) whose mean
+    log-likelihood visited ``history`` (as returned by :func:`em_complete` / :func:`em_missing`).
+    """
+    missing = torch.isnan(X)
+    change = abs(history[-1] - history[-2]) if len(history) > 1 else 0.0
+    iterations = max(len(history) - 1, 0)
+    return EMReport(
+        missing_cells=int(missing.sum()),
+        cells=X.numel(),
+        incomplete_rows=int(missing.any(1).sum()),
+        rows=X.shape[0],
+        iterations=iterations,
+        max_iter=max_iter,
+        tol=tol,
+        converged=iterations < max_iter or change < tol,
+        last_change=change,
+        covers="observed cells only" if missing.any() else "every cell",
+    )
