@@ -15,6 +15,7 @@ from typing import Literal
 from torchlvm._checks import check_choice, check_non_negative, check_positive_int
 from torchlvm.errors import ConfigError
 from torchlvm.training import losses as _losses  # noqa: F401  (registers the built-in objectives)
+from torchlvm.training import miwae as _miwae  # noqa: F401  (registers "miwae")
 from torchlvm.training.objectives import OBJECTIVES, get_objective
 
 NonFinitePolicy = Literal["stop", "skip"]

@@ -215,8 +215,9 @@ class LVMDataModule(L.LightningDataModule):
         if self.train_data is not None:
             return
         train, val = self._load("train"), self._load("val")
+        missing_ok = bool(self.options.get("allow_missing"))  # NaN only: files refuse inf
         for part in (train, val):
-            if not all_finite(part.x):  # streamed through a file read with mmap=True
+            if not missing_ok and not all_finite(part.x):  # mmap=True streams from the file
                 raise DataError(
                     f"{part.name} ({part.split} split) holds NaN or infinite values; training "
                     "needs complete data — drop or impute them first"
