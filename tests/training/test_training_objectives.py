@@ -82,5 +82,7 @@ def test_a_registered_objective_trains_without_other_changes(
 
 
 def test_an_unknown_objective_names_the_registered_ones() -> None:
-    with pytest.raises(ConfigError, match="objective must be one of 'elbo', 'iwae', 'miwae', 'reconstr"):
+    with pytest.raises(
+        ConfigError, match="objective must be one of 'elbo', 'iwae', 'miwae', 'reconstr"
+    ):
         TrainConfig(objective="wake-sleep")
