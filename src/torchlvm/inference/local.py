@@ -17,6 +17,9 @@ points.
 Two families:
 
 * ``"diagonal"`` (mean-field): loc (B, K) and log-scale (B, K) → ``Independent(Normal, 1)``.
+  Started from a flow q (:class:`~torchlvm.models.posteriors.FlowQ`), the per-point
+  parameters are its base Gaussian's and the encoder's amortized coupling transforms stay fixed
+  on top: the result is a flow again.
 * ``"full"``: loc (B, K) and an unconstrained lower-triangular (B, K, K) whose diagonal passes
   through ``exp`` to give the Cholesky factor L → ``MultivariateNormal(loc, scale_tril=L)``.
   It costs O(B·K²) parameters and O(B·K³) per step, so it is limited to K ≤ 64.
@@ -38,7 +41,8 @@ from torch.distributions import Distribution, Independent, MultivariateNormal, N
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
-from torchlvm.inference.objectives import LogLikMethod, elbo, iwae_bound
+from torchlvm.inference.objectives import LogLikMethod, elbo, iwae_bound, model_kl_method
+from torchlvm.models.posteriors import FlowQ
 from torchlvm.protocol import LatentVariableModel
 
 Family = Literal["diagonal", "full"]
@@ -101,6 +105,7 @@ class LocalGaussian(nn.Module):
         if loc.ndim != 2:
             raise ConfigError(f"loc must have shape (B, K), got {tuple(loc.shape)}")
         self.family = check_family(family, loc.shape[-1])
+        self.transform: torch.distributions.Transform | None = None  # a fixed flow on top
         self.loc = nn.Parameter(loc.detach().clone())
         raw = nn.Parameter(unconstrain_scale(scale.detach(), diagonal=family == "diagonal"))
         if family == "diagonal":
@@ -112,7 +117,11 @@ class LocalGaussian(nn.Module):
     def from_distribution(cls, q: Distribution, family: Family | None = None) -> LocalGaussian:
         """Start from a Gaussian q (B,): the same family by default, or converted: a diagonal
         q becomes a full one with the same diagonal; a full q becomes the diagonal q with its
-        marginal standard deviations (not the reverse-KL optimum, which uses the precisions)."""
+        marginal standard deviations (not the reverse-KL optimum, which uses the precisions).
+        A flow q contributes its base Gaussian; its transform is kept, fixed, on top."""
+        transform = None
+        if isinstance(q, FlowQ):
+            transform, q = q.transform, q.base
         loc, scale, diagonal = gaussian_parts(q)
         family = ("diagonal" if diagonal else "full") if family is None else family
         check_family(family, loc.shape[-1])
@@ -120,7 +129,9 @@ class LocalGaussian(nn.Module):
             scale = scale.square().sum(-1).sqrt()  # sqrt(diag(L Lᵀ)), (B, K)
         elif family == "full" and diagonal:
             scale = torch.diag_embed(scale)  # (B, K, K)
-        return cls(loc, scale, family)
+        local = cls(loc, scale, family)
+        local.transform = transform
+        return local
 
     @classmethod
     def from_prior(
@@ -151,8 +162,10 @@ class LocalGaussian(nn.Module):
         """q as a distribution with batch shape (B,) and event (K,), differentiable in the
         parameters: ``Independent(Normal)`` or ``MultivariateNormal``."""
         if self.family == "diagonal":
-            return gaussian(self.loc, self.log_scale, diagonal=True)
-        return gaussian(self.loc, self.raw_tril, diagonal=False)
+            q = gaussian(self.loc, self.log_scale, diagonal=True)
+        else:
+            q = gaussian(self.loc, self.raw_tril, diagonal=False)
+        return q if self.transform is None else FlowQ(self.transform, q)
 
 
 def unconstrain_scale(scale: Tensor, *, diagonal: bool) -> Tensor:
@@ -198,7 +211,7 @@ def local_objective(
     objective: Literal["elbo", "iwae"] = "elbo",
     num_samples: int = 1,
     k: int = 1,
-    kl_method: KLMethod = "analytic",
+    kl_method: KLMethod | None = None,
     log_lik_method: LogLikMethod = "mc",
 ) -> Tensor:
     """The per-point objective (B,) that non-amortized inference maximizes for a given q."""
@@ -228,7 +241,7 @@ def fit_local_posterior(
     objective: Literal["elbo", "iwae"] = "elbo",
     k: int = 1,
     init: Distribution | None = None,
-    kl_method: KLMethod = "analytic",
+    kl_method: KLMethod | None = None,
     log_lik_method: LogLikMethod = "mc",
     callback: Callable[[int, Distribution], None] | None = None,
     keep_best: bool | None = None,
@@ -304,7 +317,8 @@ def fit_local_posterior(
         )
 
     if keep_best is None:
-        keep_best = objective == "elbo" and kl_method == log_lik_method == "analytic"
+        exact_kl = (model_kl_method(model) if kl_method is None else kl_method) == "analytic"
+        keep_best = objective == "elbo" and exact_kl and log_lik_method == "analytic"
     best = _Best(local) if keep_best else None
     history = []
     with frozen(model), torch.enable_grad():

@@ -51,7 +51,7 @@ def elbo(
     *,
     num_samples: int = 1,
     beta: float = 1.0,
-    kl_method: KLMethod = "analytic",
+    kl_method: KLMethod | None = None,
     log_lik_method: LogLikMethod = "mc",
     q: Distribution | None = None,
 ) -> ELBOTerms:
@@ -65,6 +65,7 @@ def elbo(
         beta: weight of the KL term in ``objective`` (Higgins et al. 2017).
         kl_method: ``"analytic"`` (``kl_divergence``) or ``"mc"`` (estimated from the same S
             draws). An unregistered pair with ``"analytic"`` raises, it never falls back.
+            ``None`` (default) takes the model's declared choice, :func:`model_kl_method`.
         log_lik_method: ``"mc"`` (average over the S draws) or ``"analytic"``, which calls the
             model's ``expected_log_likelihood(x, q, c)`` — exact for linear-Gaussian models such as
             PPCA, so that the ELBO and the identity log p(x) = ELBO + KL(q ‖ p(z | x)) hold to
@@ -86,8 +87,16 @@ def elbo(
         z = q.rsample((num_samples,))  # (S, B, K)
         log_lik = model.decode(z, c).log_prob(x).mean(0)  # (B,)
     prior = model.prior(c, batch_shape=x.shape[:-1])
-    kl_term = kl(q, prior, method=kl_method, num_samples=num_samples, z=z)
+    method = model_kl_method(model) if kl_method is None else kl_method
+    kl_term = kl(q, prior, method=method, num_samples=num_samples, z=z)
     return ELBOTerms(log_lik, kl_term, log_lik - kl_term, log_lik - beta * kl_term)
+
+
+def model_kl_method(model: LatentVariableModel) -> KLMethod:
+    """How ``model`` declares its ELBO's KL(q ‖ p(z)) is computed: its ``kl_method`` attribute
+    (a VAE with a flow q or a learned prior says ``"mc"``, :mod:`torchlvm.models.posteriors`),
+    ``"analytic"`` for a model that declares none."""
+    return getattr(model, "kl_method", "analytic")
 
 
 def _expected_log_likelihood(

@@ -35,6 +35,7 @@ from torchlvm.inference.local import (
     unconstrain_scale,
 )
 from torchlvm.inference.objectives import LogLikMethod, elbo
+from torchlvm.models.posteriors import FlowQ
 from torchlvm.protocol import LatentVariableModel
 
 
@@ -57,7 +58,7 @@ def encoder_posterior(
         )
     q = encode(x, c)
     try:
-        gaussian_parts(q)
+        gaussian_parts(_base(q))
     except ConfigError:
         raise ConfigError(
             f"the {name} encodes x as a single point ({type(q).__name__}), not a posterior "
@@ -65,6 +66,11 @@ def encoder_posterior(
             "a VAE for them (torchlvm train vae)"
         ) from None
     return q
+
+
+def _base(q: Distribution) -> Distribution:
+    """A flow q's base Gaussian, or q itself."""
+    return q.base if isinstance(q, FlowQ) else q
 
 
 def check_steps(steps: object) -> int:
@@ -82,7 +88,7 @@ def refine(
     steps: int,
     lr: float = 0.01,
     num_samples: int = 1,
-    kl_method: KLMethod = "analytic",
+    kl_method: KLMethod | None = None,
     log_lik_method: LogLikMethod = "mc",
     differentiable: bool = False,
     schedule: Literal["constant", "cosine"] = "cosine",
@@ -104,8 +110,9 @@ def refine(
             optimum with Monte Carlo gradient noise; ``"constant"`` keeps it.
 
     Returns:
-        q of the encoder's family (``Independent(Normal)`` or ``MultivariateNormal``), batch
-        shape (B,), event (K,).
+        q of the encoder's family (``Independent(Normal)``, ``MultivariateNormal``, or a
+        flow q whose base Gaussian was refined under the encoder's fixed coupling transforms),
+        batch shape (B,), event (K,).
 
     Raises:
         ConfigError: for steps < 0, lr ≤ 0, or a model without a Gaussian encoder.
@@ -113,16 +120,23 @@ def refine(
     check_steps(steps)
     if not lr > 0:
         raise ConfigError(f"lr must be a positive number, got {lr!r}")
-    q0 = encoder_posterior(model, x, c)
     if steps == 0:
-        return q0
+        return encoder_posterior(model, x, c)
     if differentiable:
+        q0 = encoder_posterior(model, x, c)
+        if isinstance(q0, FlowQ):
+            raise ConfigError(
+                "differentiable refinement needs a Gaussian q; a flow q is refined only for "
+                "evaluation (differentiable=False)"
+            )
         return _unrolled(model, x, c, q0, steps, lr, num_samples, kl_method, log_lik_method)
+    with torch.no_grad():  # the start is data: no graph into the encoder
+        q0 = encoder_posterior(model, x, c)
     q, _ = fit_local_posterior(
         model,
         x,
         c,
-        family="diagonal" if gaussian_parts(q0)[2] else "full",
+        family="diagonal" if gaussian_parts(_base(q0))[2] else "full",
         steps=steps,
         lr=lr,
         num_samples=num_samples,
@@ -142,7 +156,7 @@ def _unrolled(
     steps: int,
     lr: float,
     num_samples: int,
-    kl_method: KLMethod,
+    kl_method: KLMethod | None,
     log_lik_method: LogLikMethod,
 ) -> Distribution:
     """Kim et al. 2018, Algorithm 1: λ_{t+1} = λ_t + lr ∇_λ ELBO(λ_t), graph kept."""

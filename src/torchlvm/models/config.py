@@ -17,13 +17,21 @@ C = TypeVar("C")
 
 MAX_WIDTH = 1 << 16  # no layer or latent size above this is accepted from a file
 
+#: ``dataclasses.field(metadata=ADDED_FIELD)`` marks a field added after models were saved
+#: without it: it is left out of the dict while it holds its default, so ``config.json`` and the
+#: weights' config fingerprint of every earlier save still match the config rebuilt from them
+ADDED_FIELD = {"omit_default": True}
+
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """A JSON-ready dict of a config dataclass (tuples become lists)."""
-    return {
-        f.name: list(v) if isinstance(v := getattr(config, f.name), tuple) else v
+    """A JSON-ready dict of a config dataclass (tuples become lists); fields marked
+    :data:`ADDED_FIELD` appear only when they differ from their default."""
+    fields = [
+        (f.name, getattr(config, f.name))
         for f in dataclasses.fields(config)
-    }
+        if not (f.metadata.get("omit_default") and getattr(config, f.name) == f.default)
+    ]
+    return {name: list(v) if isinstance(v, tuple) else v for name, v in fields}
 
 
 def _matches(value: Any, hint: Any) -> bool:

@@ -5,6 +5,8 @@ Deep Conditional Generative Models", §4).
     p(x | z, c)  = likelihood head(decoder(concat(z, c))),
     q(z | x, c)  = N(μ(x, c), diag σ²(x, c))  from encoder(concat(x, c)),
 
+(q of another family with ``posterior="full" | "flow"``, :mod:`torchlvm.models.posteriors`)
+
 with ELBO(x | c) = E_q[log p(x | z, c)] − KL(q(z | x, c) ‖ p(z | c)) ≤ log p(x | c) (Sohn et al.
 eq. 4), computed by :func:`torchlvm.inference.elbo` like any other model's.
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import torch
@@ -34,20 +36,26 @@ from torch.distributions import Distribution
 
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.distributions.heads import GaussianVariance
+from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
 from torchlvm.models.base import SavableModel
 from torchlvm.models.conditions import one_hot
-from torchlvm.models.config import MAX_WIDTH
+from torchlvm.models.config import ADDED_FIELD, MAX_WIDTH
+from torchlvm.models.posteriors import (
+    MIN_SCALE,
+    PosteriorName,
+    check_posterior_fields,
+    diagonal_gaussian,
+    posterior_family,
+)
+from torchlvm.models.priors import standard_normal
 from torchlvm.models.registry import register_model
 from torchlvm.models.vae import (
-    MIN_SCALE,
     Likelihood,
     check_bool,
     check_likelihood_fields,
-    diagonal_gaussian,
     likelihood_head,
     normalize_tuples,
-    standard_normal,
 )
 from torchlvm.nn import (
     MLP,
@@ -81,6 +89,9 @@ class CVAEConfig:
     prior: PriorKind = "learned"  # p(z | c): a learned MLP c → N(μ, diag σ²), or N(0, I)
     num_classes: int | None = None  # set when c is one-hot class labels (then == condition_dim)
     class_names: tuple[str, ...] | None = None  # names of the classes, in label order
+    # q(z | x, c): "diag", "full" (covariance) or "flow" (models/posteriors.py)
+    posterior: PosteriorName = field(default="diag", metadata=ADDED_FIELD)
+    flow_steps: int = field(default=2, metadata=ADDED_FIELD)  # coupling transforms of a flow q
 
     def __post_init__(self) -> None:
         normalize_tuples(self)
@@ -99,6 +110,7 @@ class CVAEConfig:
         check_likelihood_fields(self.likelihood, self.variance, self.scale)
         check_bool("linear_decoder", self.linear_decoder)
         check_choice("prior", self.prior, ("learned", "standard"))
+        check_posterior_fields(self.posterior, self.latent_dim, self.flow_steps)
         self._check_classes()
 
     def _check_classes(self) -> None:
@@ -155,7 +167,9 @@ class CVAE(SavableModel, nn.Module):
             config.latent_dim,
             config.condition_dim,
         )
-        self.encoder = encoder_network(config.arch, D, 2 * K, image_shape=shape, extra_dim=C, **net)
+        self.posterior_family = posterior_family(config.posterior, K, config.flow_steps)
+        width = self.posterior_family.param_dim
+        self.encoder = encoder_network(config.arch, D, width, image_shape=shape, extra_dim=C, **net)
         if config.linear_decoder:
             self.decoder: nn.Module = nn.Linear(K + C, D)
         else:
@@ -172,6 +186,12 @@ class CVAE(SavableModel, nn.Module):
         with torch.no_grad():
             last.bias[: self.latent_dim] = 0.0
             last.bias[self.latent_dim :] = math.log(math.expm1(1.0 - MIN_SCALE))  # softplus⁻¹
+
+    @property
+    def kl_method(self) -> KLMethod:
+        """``"analytic"`` for a Gaussian q (its KL to the Gaussian p(z | c) is registered),
+        ``"mc"`` for a flow q: the explicit choice :func:`~torchlvm.inference.elbo` reads."""
+        return "analytic" if self.posterior_family.closed_form_kl else "mc"
 
     @classmethod
     def from_config(cls, config: CVAEConfig) -> CVAE:
@@ -237,7 +257,7 @@ class CVAE(SavableModel, nn.Module):
         """
         x = check_features(x, self.input_dim).to(dtype=self._reference().dtype)
         c = self._condition(c, x.shape[:-1])
-        return diagonal_gaussian(self.encoder(torch.cat([x, c], dim=-1)))
+        return self.posterior_family(self.encoder(torch.cat([x, c], dim=-1)))
 
     def decode(self, z: Tensor, c: Tensor | None = None) -> Distribution:
         """p(x | z, c) for ``z`` ``(..., B, K)``, ``c`` ``(B, C)`` broadcast over the sample dims.

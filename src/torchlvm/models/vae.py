@@ -4,6 +4,10 @@ Rezende, Mohamed & Wierstra 2014).
     p(z) = N(0, I_K),   p(x | z) = likelihood head(decoder(z)),
     q(z | x) = N(μ(x), diag σ²(x)),   σ = softplus(·) + MIN_SCALE,
 
+by default; ``posterior="full" | "flow"`` picks a richer q (:mod:`torchlvm.models.posteriors`)
+and ``prior="vamp" | "mog"`` a learned p(z) (:mod:`torchlvm.models.priors`). With either, the
+ELBO's KL term is a Monte Carlo estimate (``VAE.kl_method``).
+
 trained by maximizing the ELBO (:func:`torchlvm.inference.elbo`, Kingma & Welling eq. 3) or the
 IWAE bound (:func:`torchlvm.inference.iwae_bound`, Burda et al. 2016 eq. 8) — objectives live
 outside the model. The IWAE paper's MNIST architecture (784-200-200-50, tanh) is
@@ -17,19 +21,21 @@ Shapes: x ``(B, D)``, z ``(..., B, K)`` with sample dimensions leading.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.distributions import Distribution, Independent, Normal
+from torch.distributions import Distribution
 
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.distributions.heads import GaussianVariance, make_likelihood
+from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
 from torchlvm.models.base import SavableModel
-from torchlvm.models.config import MAX_WIDTH
+from torchlvm.models.config import ADDED_FIELD, MAX_WIDTH
+from torchlvm.models.posteriors import PosteriorName, check_posterior_fields, posterior_family
+from torchlvm.models.priors import PriorName, check_prior_fields, prior_family
 from torchlvm.models.registry import register_model
 from torchlvm.nn import (
     Activation,
@@ -41,8 +47,6 @@ from torchlvm.nn import (
 )
 
 Likelihood = Literal["bernoulli", "gaussian"]
-
-MIN_SCALE = 1e-4  # floor on the encoder's σ: keeps log q(z | x) finite
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,12 @@ class VAEConfig:
     variance: GaussianVariance = "fixed"  # gaussian only: σ fixed, one learned σ, or one per dim
     scale: float = 1.0  # gaussian only: σ when fixed, the initial σ when learned
     linear_decoder: bool = False  # decoder is one Linear K → D (the PPCA generative model)
+    # q(z | x): "diag", "full" (covariance) or "flow" (models/posteriors.py)
+    posterior: PosteriorName = field(default="diag", metadata=ADDED_FIELD)
+    flow_steps: int = field(default=2, metadata=ADDED_FIELD)  # coupling transforms of a flow q
+    # p(z): "standard" N(0, I), "vamp" (VampPrior) or "mog" (mixture; models/priors.py)
+    prior: PriorName = field(default="standard", metadata=ADDED_FIELD)
+    prior_components: int = field(default=50, metadata=ADDED_FIELD)  # pseudo-inputs / components
 
     def __post_init__(self) -> None:
         normalize_tuples(self)
@@ -73,6 +83,8 @@ class VAEConfig:
         )
         check_likelihood_fields(self.likelihood, self.variance, self.scale)
         check_bool("linear_decoder", self.linear_decoder)
+        check_posterior_fields(self.posterior, self.latent_dim, self.flow_steps)
+        check_prior_fields(self.prior, self.prior_components)
 
 
 def normalize_tuples(config: object) -> None:
@@ -105,22 +117,6 @@ def likelihood_head(likelihood: str, dim: int, variance: str, scale: float) -> n
     return make_likelihood(likelihood, dim)
 
 
-def diagonal_gaussian(params: Tensor) -> Independent:
-    """N(μ, diag σ²) from a network output ``(..., 2K)`` split as [μ, pre-σ].
-
-    σ = softplus(pre-σ) + MIN_SCALE: smooth, positive, linear for large inputs (no overflow as
-    with exp) and bounded away from zero. Batch shape ``(...)``, event ``(K,)``.
-    """
-    loc, pre_scale = params.chunk(2, dim=-1)
-    return Independent(Normal(loc, F.softplus(pre_scale) + MIN_SCALE), 1)
-
-
-def standard_normal(latent_dim: int, batch_shape: tuple[int, ...], like: Tensor) -> Independent:
-    """N(0, I_K) with batch shape ``batch_shape``, on ``like``'s device and dtype."""
-    loc = torch.zeros(latent_dim, device=like.device, dtype=like.dtype)
-    return Independent(Normal(loc, torch.ones_like(loc)), 1).expand(torch.Size(batch_shape))
-
-
 @register_model("vae")
 class VAE(SavableModel, nn.Module):
     """A VAE with an MLP or convolutional encoder/decoder and a Bernoulli or Gaussian p(x | z).
@@ -148,8 +144,12 @@ class VAE(SavableModel, nn.Module):
         self.input_dim, self.latent_dim = config.input_dim, config.latent_dim
         net = {"hidden": config.hidden, "activation": config.activation}
         shape = config.image_shape
+        self.posterior_family = posterior_family(
+            config.posterior, config.latent_dim, config.flow_steps
+        )
+        width = self.posterior_family.param_dim
         self.encoder = encoder_network(
-            config.arch, config.input_dim, 2 * config.latent_dim, image_shape=shape, **net
+            config.arch, config.input_dim, width, image_shape=shape, **net
         )
         if config.linear_decoder:
             self.decoder: nn.Module = nn.Linear(config.latent_dim, config.input_dim)
@@ -160,6 +160,17 @@ class VAE(SavableModel, nn.Module):
         self.likelihood = likelihood_head(
             config.likelihood, config.input_dim, config.variance, config.scale
         )
+        self.prior_family = prior_family(
+            config.prior, config.latent_dim, config.input_dim, config.prior_components
+        )
+
+    @property
+    def kl_method(self) -> KLMethod:
+        """How the ELBO's KL(q ‖ p(z)) is computed for this model: ``"analytic"`` when both the
+        posterior family and the prior have a registered closed form, else ``"mc"`` (a flow q
+        or a learned prior): the explicit choice :func:`~torchlvm.inference.elbo` reads."""
+        closed = self.posterior_family.closed_form_kl and self.prior_family.closed_form_kl
+        return "analytic" if closed else "mc"
 
     @classmethod
     def from_config(cls, config: VAEConfig) -> VAE:
@@ -173,16 +184,21 @@ class VAE(SavableModel, nn.Module):
         return check_features(x, self.input_dim).to(dtype=self._reference().dtype)
 
     def prior(self, c: Tensor | None = None, batch_shape: tuple[int, ...] = ()) -> Distribution:
-        """p(z) = N(0, I_K): batch shape ``batch_shape``, event ``(K,)``. ``c`` is ignored."""
-        return standard_normal(self.latent_dim, tuple(batch_shape), self._reference())
+        """p(z) (N(0, I_K) or the learned prior of ``config.prior``): batch shape
+        ``batch_shape``, event ``(K,)``. ``c`` is ignored."""
+        return self.prior_family(tuple(batch_shape), self._posterior, self._reference())
+
+    def _posterior(self, x: Tensor) -> Distribution:
+        return self.posterior_family(self.encoder(x))
 
     def encode(self, x: Tensor, c: Tensor | None = None) -> Distribution:
-        """q(z | x) = N(μ(x), diag σ²(x)) for ``x`` ``(B, D)``: batch ``(B,)``, event ``(K,)``.
+        """q(z | x) of the config's family (N(μ(x), diag σ²(x)) by default) for ``x``
+        ``(B, D)``: batch ``(B,)``, event ``(K,)``.
 
         Raises:
             DataError: if ``x`` does not have D features.
         """
-        return diagonal_gaussian(self.encoder(self._data(x)))
+        return self._posterior(self._data(x))
 
     def decode(self, z: Tensor, c: Tensor | None = None) -> Distribution:
         """p(x | z) for ``z`` ``(..., B, K)``: batch ``(..., B)``, event ``(D,)``.
@@ -197,13 +213,13 @@ class VAE(SavableModel, nn.Module):
     def sample(
         self, n: int, c: Tensor | None = None, *, generator: torch.Generator | None = None
     ) -> Tensor:
-        """Decoder means E[x | z] for ``n`` draws z ~ p(z), shape ``(n, D)`` (no gradients).
+        """Decoder means E[x | z] for ``n`` draws z ~ p(z) (the learned prior where there is
+        one), shape ``(n, D)`` (no gradients).
 
         The means, not Bernoulli draws: what is usually shown as "samples" of an image model.
         """
-        ref = self._reference()
-        shape = (check_positive_int("n", n), self.latent_dim)
-        z = torch.randn(shape, generator=generator, device=ref.device, dtype=ref.dtype)
+        n = check_positive_int("n", n)
+        z = self.prior_family.sample(n, self._posterior, self._reference(), generator)
         return self.decode(z).mean
 
     @torch.no_grad()

@@ -28,6 +28,7 @@ from torch.distributions import Distribution, Independent, Normal, kl_divergence
 from torchlvm.distributions import kl
 from torchlvm.errors import ConfigError
 from torchlvm.inference import elbo, iwae_bound, log_importance_weights
+from torchlvm.inference.objectives import model_kl_method
 from torchlvm.training.objectives import Monitor, Terms, get_objective, register_objective
 
 if TYPE_CHECKING:  # config.py imports this module to fill the registry
@@ -150,7 +151,8 @@ def iwae_loss(
     """−L_k with k = ``config.k``; the ELBO terms are read off the same k draws.
 
     The logged ``elbo`` is the mean of the k log weights (an unbiased ELBO estimate with a
-    Monte Carlo KL), ``kl`` the analytic KL(q ‖ p(z)) and ``log_lik`` = elbo + kl; no extra
+    Monte Carlo KL), ``kl`` KL(q ‖ p(z)) (analytic, or a one-draw Monte Carlo estimate where the
+    model declares ``kl_method="mc"``) and ``log_lik`` = elbo + kl; no extra
     decoder pass is spent on them.
 
     Returns:
@@ -162,7 +164,8 @@ def iwae_loss(
     bound = torch.logsumexp(log_w, 0) - math.log(config.k)
     with torch.no_grad():
         elbo_estimate = log_w.mean(0)
-        kl_term = kl(q, model.prior(c, batch_shape=x.shape[:-1]))
+        prior = model.prior(c, batch_shape=x.shape[:-1])
+        kl_term = kl(q, prior, method=model_kl_method(model))
     return {
         "loss": -bound,
         "iwae": bound,

@@ -1,0 +1,256 @@
+"""Posterior families q(z | x) by name: the head that turns an encoder's output into a
+distribution. A registry filled by a class decorator (STYLE.md habit 9); a model's config names
+its family (``posterior="diag" | "full" | "flow"``) and its encoder emits ``param_dim`` numbers.
+
+* ``"diag"``: N(μ, diag σ²), ``Independent(Normal, 1)`` (Kingma & Welling 2014). 2K numbers.
+* ``"full"``: N(μ, L Lᵀ), ``MultivariateNormal`` with an amortized Cholesky factor L: the strict
+  lower triangle free, the diagonal softplus(·) + MIN_SCALE. K + K(K+1)/2 numbers; K ≤ 64.
+* ``"flow"``: an amortized normalizing flow, z = f⁻¹_h(u) with u ~ N(μ, diag σ²), where f_h is a
+  stack of ``flow_steps`` affine coupling transforms (Dinh, Sohl-Dickstein & Bengio 2017) whose
+  scales and shifts are functions of the encoder's features h (context), as in Kingma et al.
+  2016's amortized IAF. Built with zuko (``MaskedAutoregressiveTransform`` with two passes is an
+  affine coupling layer); the distribution is zuko's ``NormalizingFlow``, a
+  ``torch.distributions.Distribution``. 2K + 2K numbers (base parameters and context h).
+
+``closed_form_kl`` says whether KL(q ‖ N(0, I)) has a registered closed form: the Gaussian
+families do, the flow does not, so a model with a flow q declares ``kl_method = "mc"`` and its
+ELBO estimates the KL by Monte Carlo — an explicit, named choice (DESIGN.md), never a fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, Literal, TypeVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
+from zuko.distributions import NormalizingFlow
+from zuko.flows import MAF
+
+from torchlvm._checks import check_choice, check_positive_int
+from torchlvm.errors import ConfigError
+
+PosteriorName = Literal["diag", "full", "flow"]
+MIN_SCALE = 1e-4  # floor on the encoder's σ (and on L's diagonal): keeps log q(z | x) finite
+#: the largest latent size for a full-covariance q (K(K+1)/2 encoder outputs, K³ per density)
+MAX_FULL_COVARIANCE_DIM = 64
+#: the most coupling transforms a flow q may stack, and the largest latent size of a flow q
+MAX_FLOW_STEPS, MAX_FLOW_DIM = 64, 1024
+#: draws behind a flow q's Monte Carlo ``mean`` and ``stddev`` (fixed seed: deterministic)
+FLOW_MOMENT_SAMPLES = 256
+
+T = TypeVar("T", bound=type)
+POSTERIORS: dict[str, type[PosteriorFamily]] = {}
+
+
+def register_posterior(name: str) -> Callable[[T], T]:
+    """Class decorator: register a posterior family under ``name`` (sets ``cls.name``)."""
+
+    def add(cls: T) -> T:
+        cls.name = name
+        POSTERIORS[name] = cls  # type: ignore[assignment]
+        return cls
+
+    return add
+
+
+class PosteriorFamily(nn.Module):
+    """Maps an encoder output ``(..., param_dim)`` to q(z | x): batch ``(...)``, event ``(K,)``.
+
+    Args:
+        latent_dim: K. flow_steps: transforms of a flow (ignored by the Gaussian families).
+
+    Attributes:
+        param_dim: how many numbers per example the encoder must emit.
+        closed_form_kl: whether KL(q ‖ N(0, I)) is analytic (through ``kl_divergence``).
+    """
+
+    name: ClassVar[str]
+    closed_form_kl: ClassVar[bool] = True
+
+    def __init__(self, latent_dim: int, flow_steps: int = 2) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.param_dim = self.output_width(latent_dim)
+
+    @staticmethod
+    def output_width(latent_dim: int) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def check(latent_dim: int, flow_steps: int) -> None:
+        """Raise ConfigError if the family cannot be built with these sizes."""
+
+
+def posterior_family(name: str, latent_dim: int, flow_steps: int = 2) -> PosteriorFamily:
+    """The family registered as ``name``, built for latent size K = ``latent_dim``.
+
+    Raises:
+        ConfigError: for an unknown name or sizes the family does not allow.
+    """
+    cls = POSTERIORS[check_choice("posterior", name, sorted(POSTERIORS))]
+    cls.check(latent_dim, flow_steps)
+    return cls(latent_dim, flow_steps)
+
+
+def check_posterior_fields(posterior: str, latent_dim: int, flow_steps: object) -> None:
+    """Validate a config's ``posterior`` and ``flow_steps`` (shared by VAE and CVAE configs)."""
+    cls = POSTERIORS[check_choice("posterior", posterior, sorted(POSTERIORS))]
+    check_positive_int("flow_steps", flow_steps)
+    if flow_steps > MAX_FLOW_STEPS:  # type: ignore[operator]
+        raise ConfigError(f"flow_steps must be at most {MAX_FLOW_STEPS}, got {flow_steps}")
+    cls.check(latent_dim, flow_steps)  # type: ignore[arg-type]
+
+
+def diagonal_gaussian(params: Tensor) -> Independent:
+    """N(μ, diag σ²) from a network output ``(..., 2K)`` split as [μ, pre-σ].
+
+    σ = softplus(pre-σ) + MIN_SCALE: smooth, positive, linear for large inputs (no overflow as
+    with exp) and bounded away from zero. Batch shape ``(...)``, event ``(K,)``.
+    """
+    loc, pre_scale = params.chunk(2, dim=-1)
+    return Independent(Normal(loc, F.softplus(pre_scale) + MIN_SCALE), 1)
+
+
+@register_posterior("diag")
+class DiagonalPosterior(PosteriorFamily):
+    """q(z | x) = N(μ(x), diag σ²(x)): the mean-field Gaussian."""
+
+    @staticmethod
+    def output_width(latent_dim: int) -> int:
+        return 2 * latent_dim
+
+    def forward(self, params: Tensor) -> Distribution:
+        return diagonal_gaussian(params)
+
+
+@register_posterior("full")
+class FullCovariancePosterior(PosteriorFamily):
+    """q(z | x) = N(μ(x), L(x) L(x)ᵀ), L lower-triangular with a positive diagonal."""
+
+    def __init__(self, latent_dim: int, flow_steps: int = 2) -> None:
+        super().__init__(latent_dim, flow_steps)
+        rows, cols = torch.tril_indices(latent_dim, latent_dim, offset=-1)
+        self.register_buffer("rows", rows, persistent=False)
+        self.register_buffer("cols", cols, persistent=False)
+
+    @staticmethod
+    def output_width(latent_dim: int) -> int:
+        return 2 * latent_dim + latent_dim * (latent_dim - 1) // 2
+
+    @staticmethod
+    def check(latent_dim: int, flow_steps: int) -> None:
+        if latent_dim > MAX_FULL_COVARIANCE_DIM:
+            raise ConfigError(
+                f"a full-covariance q is limited to latent_dim <= {MAX_FULL_COVARIANCE_DIM}, got "
+                f"latent_dim={latent_dim}; use posterior='diag' or 'flow'"
+            )
+
+    def forward(self, params: Tensor) -> Distribution:
+        K = self.latent_dim
+        loc, pre_diag, lower = params.split([K, K, K * (K - 1) // 2], dim=-1)
+        strict = loc.new_zeros(*loc.shape, K)  # (..., K, K)
+        strict[..., self.rows, self.cols] = lower
+        L = strict + torch.diag_embed(F.softplus(pre_diag) + MIN_SCALE)
+        # L is lower-triangular with a positive diagonal by construction: skip the check
+        return MultivariateNormal(loc, scale_tril=L, validate_args=False)
+
+
+class FlowQ(NormalizingFlow):
+    """zuko's ``NormalizingFlow(transform, base)`` (``transform`` maps z to the base space) with
+    Monte Carlo ``mean`` and ``stddev`` from :data:`FLOW_MOMENT_SAMPLES` draws under a fixed
+    seed, so that code reading a q's moments (posterior means, reconstructions, Gibbs
+    imputation) works with a flow too; the draws leave the global random state as it was.
+    ``log_prob`` broadcasts like torch's own distributions."""
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """log q(z) for z of shape ``(..., *batch, K)``; z is expanded to the full batch first
+        (zuko's transforms do not broadcast a size-1 dimension against their context)."""
+        event = self.event_shape
+        batch = torch.broadcast_shapes(value.shape[: value.ndim - len(event)], self.batch_shape)
+        return super().log_prob(value.expand(*batch, *event))
+
+    def _moments(self) -> tuple[Tensor, Tensor]:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            z = self.sample((FLOW_MOMENT_SAMPLES,))  # (S, ..., K)
+        return z.mean(0), z.std(0)
+
+    @property
+    def mean(self) -> Tensor:
+        return self._moments()[0]
+
+    @property
+    def stddev(self) -> Tensor:
+        return self._moments()[1]
+
+    @property
+    def variance(self) -> Tensor:
+        return self.stddev.square()
+
+
+@register_posterior("flow")
+class FlowPosterior(PosteriorFamily):
+    """q(z | x): ``flow_steps`` affine coupling transforms, conditioned on the encoder's
+    features h, on top of the base N(μ(x), diag σ²(x)).
+
+    Raises:
+        ConfigError: for latent_dim < 2 (a coupling layer needs two halves to split).
+    """
+
+    closed_form_kl: ClassVar[bool] = False
+
+    def __init__(self, latent_dim: int, flow_steps: int = 2) -> None:
+        super().__init__(latent_dim, flow_steps)
+        width = max(64, 2 * latent_dim)
+        # passes=2: each transform splits z in two halves, the second an affine function of
+        # the first and of h (an affine coupling layer); halves alternate between transforms
+        # zuko builds its masks with torch.unique, which has no meta-device kernel: build on the
+        # CPU even inside torch.device("meta") (how torchlvm.load sizes a model before loading)
+        with torch.device("cpu"):
+            self.flow = MAF(
+                latent_dim,
+                context=2 * latent_dim,
+                transforms=flow_steps,
+                passes=2,
+                hidden_features=(width, width),
+            )
+
+    @staticmethod
+    def output_width(latent_dim: int) -> int:
+        return 4 * latent_dim
+
+    @staticmethod
+    def check(latent_dim: int, flow_steps: int) -> None:
+        if latent_dim < 2:
+            raise ConfigError(
+                f"a flow q needs latent_dim >= 2 (coupling splits z in halves), got "
+                f"latent_dim={latent_dim}; use posterior='diag' or 'full'"
+            )
+        if latent_dim > MAX_FLOW_DIM:
+            raise ConfigError(
+                f"a flow q is limited to latent_dim <= {MAX_FLOW_DIM}, got "
+                f"latent_dim={latent_dim}; use posterior='diag'"
+            )
+
+    def forward(self, params: Tensor) -> Distribution:
+        base_params, context = params.split([2 * self.latent_dim, 2 * self.latent_dim], dim=-1)
+        return FlowQ(self.flow.transform(context), diagonal_gaussian(base_params))
+
+
+__all__ = [
+    "MAX_FULL_COVARIANCE_DIM",
+    "MIN_SCALE",
+    "POSTERIORS",
+    "DiagonalPosterior",
+    "FlowPosterior",
+    "FullCovariancePosterior",
+    "PosteriorFamily",
+    "check_posterior_fields",
+    "diagonal_gaussian",
+    "FlowQ",
+    "posterior_family",
+    "register_posterior",
+]

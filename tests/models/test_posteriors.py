@@ -1,0 +1,156 @@
+"""Posterior families by name: shapes, densities against their definitions, the KL choice each
+declares, and saving/loading a model with each."""
+
+import pytest
+import torch
+from torch.distributions import Independent, MultivariateNormal
+
+from torchlvm.distributions import kl
+from torchlvm.errors import ConfigError
+from torchlvm.inference import elbo
+from torchlvm.io import load
+from torchlvm.models.base import config_fingerprint
+from torchlvm.models.config import config_to_dict
+from torchlvm.models.cvae import CVAE, CVAEConfig
+from torchlvm.models.posteriors import POSTERIORS, FlowQ, posterior_family
+from torchlvm.models.vae import VAE, VAEConfig
+
+FAMILIES = ["diag", "full", "flow"]
+
+
+def vae(posterior: str, **kwargs) -> VAE:
+    torch.manual_seed(0)
+    return VAE(VAEConfig(12, latent_dim=3, hidden=(16,), posterior=posterior, **kwargs))
+
+
+@pytest.fixture
+def x():
+    return (torch.rand(5, 12, generator=torch.Generator().manual_seed(1)) > 0.5).float()
+
+
+def test_registry_holds_the_three_families():
+    assert set(POSTERIORS) >= {"diag", "full", "flow"}
+
+
+@pytest.mark.parametrize("posterior", FAMILIES, ids=FAMILIES)
+def test_encode_returns_a_distribution_over_k_per_example(posterior, x):
+    q = vae(posterior).encode(x)
+    z = q.rsample((7,))  # (S, B, K)
+    assert q.batch_shape == (5,) and q.event_shape == (3,) and z.shape == (7, 5, 3)
+    assert q.log_prob(z).shape == (7, 5) and torch.isfinite(q.log_prob(z)).all()
+
+
+@pytest.mark.parametrize(
+    ("posterior", "kind", "method"),
+    [
+        ("diag", Independent, "analytic"),
+        ("full", MultivariateNormal, "analytic"),
+        ("flow", FlowQ, "mc"),
+    ],
+    ids=FAMILIES,
+)
+def test_each_family_declares_its_kl_method(posterior, kind, method, x):
+    model = vae(posterior)
+    assert isinstance(model.encode(x), kind) and model.kl_method == method
+
+
+def test_full_covariance_has_correlations_and_a_cholesky_factor(x):
+    q = vae("full").encode(x)
+    L = q.scale_tril
+    assert torch.equal(L, L.tril()) and (torch.diagonal(L, dim1=-2, dim2=-1) > 0).all()
+    assert (L.tril(-1).abs() > 0).any()  # not diagonal: the strict lower triangle is amortized
+
+
+def test_full_covariance_analytic_kl_matches_monte_carlo(x):
+    model = vae("full")
+    q, p = model.encode(x), model.prior(batch_shape=(5,))
+    torch.manual_seed(0)
+    mc = kl(q, p, method="mc", num_samples=40000)
+    assert torch.allclose(kl(q, p), mc, atol=0.03)
+
+
+def test_flow_density_is_the_change_of_variables_of_its_base(x):
+    q = vae("flow").encode(x)
+    z, log_q = q.rsample_and_log_prob((4,))
+    assert torch.allclose(q.log_prob(z), log_q, atol=1e-4)
+    u, ladj = q.transform.call_and_ladj(z)
+    assert torch.allclose(log_q, q.base.log_prob(u) + ladj, atol=1e-4)
+    assert not torch.allclose(z, u)  # the coupling transforms act
+
+
+def test_flow_elbo_refuses_an_analytic_kl_and_uses_monte_carlo_by_default(x):
+    model = vae("flow")
+    with pytest.raises(ConfigError, match="pass method='mc'"):
+        elbo(model, x, kl_method="analytic")
+    torch.manual_seed(0)
+    terms = elbo(model, x, num_samples=4)
+    assert torch.isfinite(terms.elbo).all() and terms.elbo.shape == (5,)
+
+
+def test_flow_moments_are_deterministic_and_leave_the_random_state(x):
+    q = vae("flow").encode(x)
+    state = torch.get_rng_state()
+    first = q.mean
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(first, q.mean) and first.shape == (5, 3) and (q.stddev > 0).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"posterior": "gauss"}, "posterior must be one of"),
+        ({"posterior": "flow", "latent_dim": 1}, "a flow q needs latent_dim >= 2"),
+        ({"posterior": "full", "latent_dim": 65}, "limited to latent_dim <= 64"),
+        ({"posterior": "flow", "flow_steps": 0}, "flow_steps must be a positive integer, got 0"),
+    ],
+    ids=["unknown", "flow-1d", "full-too-big", "no-steps"],
+)
+def test_bad_posterior_settings_are_named(kwargs, match):
+    settings = {"latent_dim": 3, **kwargs}
+    with pytest.raises(ConfigError, match=match):
+        VAEConfig(12, hidden=(16,), **settings)
+
+
+def test_default_configs_keep_the_fingerprint_of_earlier_saves():
+    """Models saved before the posterior and prior fields existed must still load."""
+    earlier = {  # what config.json held for this model before the fields were added
+        "input_dim": 12,
+        "latent_dim": 3,
+        "hidden": [16],
+        "activation": "relu",
+        "arch": "mlp",
+        "image_shape": None,
+        "likelihood": "bernoulli",
+        "variance": "fixed",
+        "scale": 1.0,
+        "linear_decoder": False,
+    }
+    record = config_to_dict(VAEConfig(12, latent_dim=3, hidden=(16,)))
+    assert config_fingerprint("vae", record) == config_fingerprint("vae", earlier)
+    flow = config_to_dict(VAEConfig(12, latent_dim=3, hidden=(16,), posterior="flow"))
+    assert flow["posterior"] == "flow"
+
+
+@pytest.mark.parametrize("posterior", FAMILIES, ids=FAMILIES)
+def test_save_and_load_restore_the_same_q(posterior, x, tmp_path):
+    model = vae(posterior, flow_steps=3).eval()
+    model.save_pretrained(tmp_path / "m")
+    loaded = load(tmp_path / "m")
+    assert loaded.config == model.config
+    z = model.encode(x).sample((3,))
+    assert torch.allclose(model.encode(x).log_prob(z), loaded.encode(x).log_prob(z))
+
+
+@pytest.mark.parametrize("posterior", FAMILIES, ids=FAMILIES)
+def test_cvae_takes_every_family(posterior, x):
+    model = CVAE(CVAEConfig(12, 2, latent_dim=3, hidden=(16,), posterior=posterior))
+    c = torch.eye(2)[torch.tensor([0, 1, 0, 1, 1])]
+    terms = elbo(model, x, c, num_samples=2)
+    assert terms.elbo.shape == (5,) and torch.isfinite(terms.elbo).all()
+    assert model.kl_method == ("mc" if posterior == "flow" else "analytic")
+
+
+def test_family_output_widths():
+    assert posterior_family("diag", 4).param_dim == 8
+    assert posterior_family("full", 4).param_dim == 4 + 4 * 5 // 2
+    assert posterior_family("flow", 4).param_dim == 16

@@ -1,0 +1,121 @@
+"""Learned priors by name: the mixture of Gaussians and the VampPrior against their definitions,
+samples drawn from the learned prior, and the Monte Carlo KL they declare."""
+
+import math
+
+import pytest
+import torch
+from torch.distributions import Independent, Normal
+
+from torchlvm.errors import ConfigError
+from torchlvm.inference import elbo, fit_local_posterior, log_marginal_is
+from torchlvm.io import load
+from torchlvm.models.priors import PRIORS
+from torchlvm.models.vae import VAE, VAEConfig
+
+
+def vae(prior: str, posterior: str = "diag", components: int = 4) -> VAE:
+    torch.manual_seed(0)
+    config = VAEConfig(
+        12,
+        latent_dim=3,
+        hidden=(16,),
+        prior=prior,
+        posterior=posterior,
+        prior_components=components,
+    )
+    return VAE(config)
+
+
+def test_registry_holds_the_three_priors():
+    assert set(PRIORS) >= {"standard", "vamp", "mog"}
+
+
+def test_mixture_log_density_is_the_log_of_the_weighted_sum():
+    model = vae("mog")
+    family = model.prior_family
+    with torch.no_grad():
+        family.logits.copy_(torch.tensor([0.0, 1.0, -1.0, 0.5]))
+    z = torch.randn(6, 3)
+    weights = family.logits.log_softmax(0)  # (C,)
+    scale = torch.nn.functional.softplus(family.pre_scale) + 1e-4
+    per = Independent(Normal(family.loc, scale), 1).log_prob(z.unsqueeze(1))  # (6, C)
+    expected = torch.logsumexp(per + weights, -1)
+    assert torch.allclose(model.prior(batch_shape=(6,)).log_prob(z), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("posterior", ["diag", "full", "flow"])
+def test_vamp_prior_is_the_mean_of_the_encoder_at_the_pseudo_inputs(posterior):
+    model = vae("vamp", posterior)
+    u = model.prior_family.pseudo_inputs  # (C, D)
+    z = torch.randn(6, 3)
+    per = model.encode(u).log_prob(z.unsqueeze(1))  # (6, C)
+    expected = torch.logsumexp(per, -1) - math.log(u.shape[0])
+    assert torch.allclose(model.prior(batch_shape=(6,)).log_prob(z), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("prior", ["standard", "mog", "vamp"])
+def test_sampling_draws_from_the_prior_reproducibly(prior):
+    model = vae(prior)
+    first = model.sample(5, generator=torch.Generator().manual_seed(3))
+    again = model.sample(5, generator=torch.Generator().manual_seed(3))
+    assert first.shape == (5, 12) and torch.equal(first, again)
+
+
+def test_samples_come_from_the_learned_mixture():
+    model = vae("mog", components=2)
+    family = model.prior_family
+    with torch.no_grad():
+        family.loc.copy_(torch.tensor([[8.0, 8.0, 8.0], [-8.0, -8.0, -8.0]]))
+        family.logits.copy_(torch.tensor([math.log(3.0), 0.0]))  # weights 3/4, 1/4
+        family.pre_scale.fill_(-5.0)  # σ ≈ 0.007
+    z = family.sample(4000, model._posterior, family.loc, torch.Generator().manual_seed(0))
+    assert z.shape == (4000, 3)
+    share = (z[:, 0] > 0).float().mean()
+    assert abs(share - 0.75) < 0.03
+    assert torch.allclose(z[z[:, 0] > 0].mean(0), torch.full((3,), 8.0), atol=0.01)
+
+
+@pytest.mark.parametrize("prior", ["mog", "vamp"])
+def test_learned_priors_use_a_monte_carlo_kl_and_train(prior):
+    model = vae(prior)
+    assert model.kl_method == "mc"
+    x = (torch.rand(64, 12, generator=torch.Generator().manual_seed(1)) > 0.5).float()
+    params = [p for name, p in model.named_parameters() if name.startswith("prior_family")]
+    before = [p.detach().clone() for p in params]
+    torch.manual_seed(0)
+    (-elbo(model, x).elbo.mean()).backward()
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert all(not torch.equal(a, p) for a, p in zip(before, params, strict=True))
+
+
+def test_local_posterior_and_importance_sampling_work_under_a_learned_prior():
+    model = vae("vamp")
+    x = (torch.rand(4, 12, generator=torch.Generator().manual_seed(1)) > 0.5).float()
+    torch.manual_seed(0)
+    q, history = fit_local_posterior(model, x, steps=5, num_samples=2)
+    assert history.shape == (6, 4) and torch.isfinite(history).all()
+    est = log_marginal_is(model, x, num_samples=200)
+    assert torch.isfinite(est.mean).all()
+
+
+@pytest.mark.parametrize("prior", ["mog", "vamp"])
+def test_save_and_load_restore_the_learned_prior(prior, tmp_path):
+    model = vae(prior).eval()
+    model.save_pretrained(tmp_path / "m")
+    loaded = load(tmp_path / "m")
+    z = torch.randn(5, 3)
+    assert torch.allclose(model.prior(batch_shape=(5,)).log_prob(z), loaded.prior().log_prob(z))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"prior": "gamma"}, "prior must be one of"),
+        ({"prior": "mog", "prior_components": 0}, "prior_components must be a positive integer"),
+    ],
+    ids=["unknown", "no-components"],
+)
+def test_bad_prior_settings_are_named(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        VAEConfig(12, latent_dim=3, hidden=(16,), **kwargs)
