@@ -56,14 +56,40 @@ def test_gaps_writes_json_and_figure_and_prints_a_labelled_table(vae_dir, capsys
     assert (vae_dir / "metrics.json").read_text() == '{"keep": true}\n'  # untouched
 
 
+def test_gaps_with_ais_and_a_flow_reports_every_rung_with_standard_errors(vae_dir, capsys):
+    argv = ["gaps", str(vae_dir), "--n", "6", "--steps", "20", "--elbo-samples", "200"]
+    assert cli.main([*argv, "--ais", "20", "--chains", "4", "--flow-steps", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "AIS (20 HMC steps, 4 chains)" in out and "ELBO of per-point flow q*" in out
+    assert "± s.e." in out
+    record = json.loads((vae_dir / "gaps.json").read_text())
+    assert record["flow_steps"] == 2 and record["k"] is None
+    per = record["per_example"]
+    assert len(per["flow_elbo"]) == len(per["amortization_gap_stderr"]) == 6
+    assert all(se > 0 for se in per["log_px_stderr"])
+
+
+def test_gaps_on_a_flow_vae_refines_its_base(tmp_path, capsys):
+    folder = tmp_path / "flow"
+    torch.manual_seed(0)
+    config = VAEConfig(64, latent_dim=2, hidden=(8,), posterior="flow", prior="vamp")
+    VAE(config).save_pretrained(folder, data=DATA)
+    argv = ["gaps", str(folder), "--n", "3", "--k", "50", "--steps", "3", "--elbo-samples", "20"]
+    assert cli.main(argv) == 0
+    record = json.loads((folder / "gaps.json").read_text())
+    assert record["family"] == "diagonal base under the encoder's flow"
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
         (["--k", "0"], "--k must be a positive integer, got 0"),
         (["--steps", "-3"], "--steps must be a positive integer, got -3"),
+        (["--ais", "0"], "--ais must be a positive integer, got 0"),
+        (["--flow-steps", "0"], "--flow-steps must be a positive integer, got 0"),
         (["--family", "full", "--n", "2"], None),
     ],
-    ids=["k=0", "steps<0", "full-ok"],
+    ids=["k=0", "steps<0", "ais=0", "flow-steps=0", "full-ok"],
 )
 def test_bad_numbers_give_one_line(vae_dir, capsys, extra, message):
     status = cli.main(["gaps", str(vae_dir), "--k", "10", "--steps", "2", *extra])

@@ -2,10 +2,12 @@
 log p(x), the ELBO of the best per-point q (approximation gap = log p(x) − that ELBO) and the
 ELBO of the encoder's q (amortization gap = best ELBO − encoder ELBO), in nats per example.
 
-log p(x) is exact for PPCA and importance sampled with --k samples otherwise. Writes gaps.json
+log p(x) is exact for PPCA and importance sampled with --k samples otherwise, or estimated by
+AIS with --ais STEPS. --flow-steps N also fits a flow q per point, the richer family of Cremer et
+al.'s decomposition. Every quantity is per example with its standard error. Writes gaps.json
 and figures/gaps.png into DIR, leaving every other file there as it was.
 
-Example: torchlvm gaps runs/vae --n 200 --k 5000 --steps 300
+Example: torchlvm gaps runs/vae --n 200 --ais 500 --flow-steps 2 --steps 300
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--elbo-samples", type=int, default=1000, help="draws per example for Monte Carlo ELBOs"
     )
+    parser.add_argument(
+        "--ais", type=int, default=None, metavar="STEPS",
+        help="estimate log p(x) by annealed importance sampling with STEPS HMC steps instead "
+        "of importance sampling (Cremer et al.'s choice)",
+    )  # fmt: skip
+    parser.add_argument("--chains", type=int, default=16, help="AIS chains per example")
+    parser.add_argument(
+        "--flow-steps", type=int, default=None, metavar="N",
+        help="also fit a flow q per point (N coupling transforms): the gap a richer family leaves",
+    )  # fmt: skip
     parser.add_argument("--split", choices=["train", "val", "test"], default="test")
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of every random draw")
     add_accelerator(parser)
@@ -47,31 +59,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
     from torchlvm._files import write_json
-    from torchlvm.inference.gaps import inference_gaps
     from torchlvm.io import load, read_config
-    from torchlvm.plots.inference import gaps_figure, save_figure
 
-    for name in ("n", "k", "steps", "samples", "elbo_samples"):
+    for name in ("n", "k", "steps", "samples", "elbo_samples", "chains"):
         check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
+    for name in ("ais", "flow_steps"):
+        if getattr(args, name) is not None:
+            check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
     device = device_for(args)
     record = read_config(args.dir)
     model = load(args.dir).to(device)
     x, c, protocol, dataset = _data(model, record.get("data") or {}, args.split, args.n, device)
-    family = None if args.family == "encoder" else args.family
     start = time.perf_counter()
-    report = inference_gaps(
-        model,
-        x,
-        c,
-        k=args.k,
-        local_steps=args.steps,
-        lr=args.lr,
-        num_samples=args.samples,
-        family=family,
-        elbo_samples=args.elbo_samples,
-        seed=args.seed,
-    )
-    seconds = time.perf_counter() - start
+    report = _report(model, x, c, args)
     result: dict[str, Any] = {
         "model": record.get("model_type"),
         "data": dataset,
@@ -80,24 +80,37 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "device": str(device),
         **report.to_dict(),
-        "seconds": round(seconds, 2),
+        "seconds": round(time.perf_counter() - start, 2),
     }
     written = [args.dir / "gaps.json", args.dir / "figures" / "gaps.png"]
     if record.get("model_type") == "ppca":
         written.append(_ppca_identity(model, x, args, dataset, result))
     write_json(args.dir / "gaps.json", result)
     summary = report.summary()
-    fig = gaps_figure(
-        [f"{record.get('model_type', 'model')} ({report.family} q*)"],
-        [summary["approximation_gap"]],
-        [summary["amortization_gap"]],
-        log_px_stderr=[summary["log_px_stderr"]],
-        title=f"Inference gaps on {dataset} {args.split}, n={report.log_px.numel()}",
-    )
-    save_figure(fig, args.dir / "figures" / "gaps.png")
+    _figure(record, report, summary, args.dir / "figures" / "gaps.png", f"{dataset} {args.split}")
     _print_table(result, summary, report, x.shape[0])
     print("wrote " + ", ".join(str(path) for path in written))
     return 0
+
+
+def _report(model: Any, x: Any, c: Any, args: argparse.Namespace) -> Any:
+    from torchlvm.inference.gaps import inference_gaps
+
+    return inference_gaps(
+        model,
+        x,
+        c,
+        k=args.k,
+        local_steps=args.steps,
+        lr=args.lr,
+        num_samples=args.samples,
+        family=None if args.family == "encoder" else args.family,
+        elbo_samples=args.elbo_samples,
+        seed=args.seed,
+        ais_steps=args.ais,
+        ais_chains=args.chains,
+        flow_steps=args.flow_steps,
+    )
 
 
 def _ppca_identity(
@@ -120,6 +133,18 @@ def _ppca_identity(
     path = args.dir / "figures" / "identity.png"
     save_figure(fig, path)
     return path
+
+
+def _figure(
+    record: dict[str, Any], report: Any, summary: dict[str, float], path: Path, where: str
+) -> None:
+    from torchlvm.plots.gaps_decomposition import decomposition_figure
+    from torchlvm.plots.inference import save_figure
+
+    label = f"{record.get('model_type', 'model')} ({report.family} q*)"
+    title = f"Inference gaps on {where}, n={report.log_px.numel()}; log p(x): "
+    fig = decomposition_figure([label], [summary], title=title + report.log_px_method)
+    save_figure(fig, path)
 
 
 def _data(
@@ -160,7 +185,12 @@ def _data(
 
 def _print_table(result: dict[str, Any], summary: dict[str, float], report: Any, n: int) -> None:
     exact = report.log_px_method == "exact"
-    px_how = "exact" if exact else f"estimate, importance sampling k={report.k}"
+    if exact:
+        px_how = "exact"
+    elif report.k is None:
+        px_how = f"estimate, {report.log_px_method}"
+    else:
+        px_how = f"estimate, importance sampling k={report.k}"
     elbo_how = "exact" if report.elbo_method == "exact" else f"bound, {report.elbo_samples} draws"
     print(
         f"Inference gaps: {result['model']} on {result['data']} {result['split']}, n={n}, "
@@ -168,20 +198,25 @@ def _print_table(result: dict[str, Any], summary: dict[str, float], report: Any,
         f"{report.local_steps} steps"
     )
     rows = [
-        ("log p(x)", summary["log_px"], px_how),
-        ("ELBO of best per-point q*", summary["best_elbo"], elbo_how),
-        ("ELBO of encoder q", summary["encoder_elbo"], elbo_how),
-        ("approximation gap", summary["approximation_gap"], "log p(x) − ELBO(q*)"),
-        ("amortization gap", summary["amortization_gap"], "ELBO(q*) − ELBO(q_enc)"),
-        ("inference gap", summary["inference_gap"], "log p(x) − ELBO(q_enc)"),
+        ("log p(x)", "log_px", px_how),
+        ("ELBO of best per-point q*", "best_elbo", elbo_how),
+        ("ELBO of encoder q", "encoder_elbo", elbo_how),
+        ("approximation gap", "approximation_gap", "log p(x) − ELBO(q*)"),
+        ("amortization gap", "amortization_gap", "ELBO(q*) − ELBO(q_enc)"),
+        ("inference gap", "inference_gap", "log p(x) − ELBO(q_enc)"),
     ]
-    print(f"  {'quantity':<28}{'nats/example':>14}  what")
-    for label, value, what in rows:
-        print(f"  {label:<28}{value:>14.4f}  {what}")
+    if report.flow_elbo is not None:
+        what = f"{elbo_how}, {report.flow_steps} coupling steps"
+        rows.insert(1, ("ELBO of per-point flow q*", "flow_elbo", what))
+        rows.append(("gap left by the flow", "flow_approximation_gap", "log p(x) − ELBO(flow)"))
+    print(f"  {'quantity':<28}{'nats/example':>14}{'± s.e.':>10}  what")
+    for label, key, what in rows:
+        print(f"  {label:<28}{summary[key]:>14.4f}{summary[f'{key}_se']:>10.4f}  {what}")
+    print("  (± s.e.: standard error of the mean over these examples)")
     if not exact:
         print(
-            f"  standard error of mean log p(x): {summary['log_px_stderr']:.4f} nats "
-            f"(mean ESS {result['mean_ess']:.1f} of k={report.k})"
+            f"  estimator's standard error of mean log p(x): {summary['log_px_stderr']:.4f} "
+            f"nats (mean ESS {result['mean_ess']:.1f} of {report.k or 'the chains'})"
         )
     if "ppca_mean_field_gap" in result:
         print(

@@ -12,8 +12,18 @@ where q* is the best q of the family for that point, found by per-point optimiza
 log p(x) = ELBO(q) + KL(q ‖ p(z | x)), the approximation gap is KL(q* ‖ p(z | x)).
 
 log p(x) is exact for models with ``log_marginal`` (PPCA); otherwise it is importance sampled
-with k samples (:func:`~torchlvm.inference.log_marginal_is`), an estimate with a standard error,
-low-biased like the IWAE bound it equals in expectation.
+with k samples (:func:`~torchlvm.inference.log_marginal_is`) or, as Cremer et al. do, estimated
+by annealed importance sampling (:func:`~torchlvm.inference.log_marginal_ais`): an estimate with a
+standard error, low-biased like the IWAE bound.
+
+Cremer et al. also fit a flow q per point (their q*_Flow): how much of the approximation gap a
+more expressive family closes. ``flow_steps`` adds that ELBO
+(:func:`~torchlvm.inference.local_flow.fit_local_flow`, started from q*). For a model whose own
+q is a flow, q* keeps the encoder's coupling transforms and optimizes each point's base Gaussian.
+
+Standard errors, per example: each Monte Carlo ELBO's from the spread of its chunk means (batch
+means), log p(x)'s from the estimator; a gap's is the root sum of squares of its two terms'
+(conservative where the two share random numbers).
 
 PPCA, exactly. Its posterior is N(m, Σ) with Σ = σ² (WᵀW + σ² I)⁻¹, the same for every x. With
 the exact posterior as q both gaps are zero. The best *diagonal* q under reverse KL has mean m and
@@ -40,10 +50,13 @@ from torch.distributions import Distribution, Independent, Normal
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.distributions.kl import kl
 from torchlvm.errors import ConfigError
+from torchlvm.inference.ais import log_marginal_ais
 from torchlvm.inference.importance import log_marginal_is
 from torchlvm.inference.local import Family, check_family, fit_local_posterior, gaussian_parts
+from torchlvm.inference.local_flow import fit_local_flow
 from torchlvm.inference.objectives import elbo
 from torchlvm.inference.refine import encoder_posterior
+from torchlvm.models.posteriors import FlowQ
 from torchlvm.protocol import LatentVariableModel
 
 
@@ -64,6 +77,9 @@ class GapReport:
         local_steps: optimization steps for q*. lr, num_samples: its initial learning rate
             and draws per step.
         ess: effective sample size of the importance sampler (B,), or None.
+        best_elbo_stderr, encoder_elbo_stderr: Monte Carlo standard errors (B,) (None: exact).
+        flow_elbo, flow_elbo_stderr: ELBO of a flow q fitted per point (B,) and its standard
+            error, when asked for (``flow_steps`` coupling transforms).
     """
 
     log_px: Tensor
@@ -79,6 +95,11 @@ class GapReport:
     ess: Tensor | None = field(default=None)
     lr: float | None = None
     num_samples: int | None = None
+    best_elbo_stderr: Tensor | None = None
+    encoder_elbo_stderr: Tensor | None = None
+    flow_elbo: Tensor | None = None
+    flow_elbo_stderr: Tensor | None = None
+    flow_steps: int | None = None
 
     @property
     def approximation_gap(self) -> Tensor:
@@ -95,30 +116,63 @@ class GapReport:
         """log p(x) − ELBO(q_enc) (B,), the sum of the two gaps."""
         return self.log_px - self.encoder_elbo
 
-    def summary(self) -> dict[str, float]:
-        """Means over the examples (nats per example) and the standard error of mean log p(x)
-        (from the per-example standard errors; sampling noise of the estimator only)."""
-        n = self.log_px.numel()
-        return {
-            "log_px": self.log_px.mean().item(),
-            "log_px_stderr": (self.log_px_stderr.square().sum().sqrt() / n).item(),
-            "best_elbo": self.best_elbo.mean().item(),
-            "encoder_elbo": self.encoder_elbo.mean().item(),
-            "approximation_gap": self.approximation_gap.mean().item(),
-            "amortization_gap": self.amortization_gap.mean().item(),
-            "inference_gap": self.inference_gap.mean().item(),
-        }
+    @property
+    def flow_approximation_gap(self) -> Tensor | None:
+        """log p(x) − ELBO(q*_Flow) (B,): what even the per-point flow cannot represent."""
+        return None if self.flow_elbo is None else self.log_px - self.flow_elbo
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready record: units, methods, means and per-example values."""
-        per = {
+    def stderrs(self) -> dict[str, Tensor]:
+        """Per-example standard errors (B,) of each reported quantity (zero where exact)."""
+        zero = torch.zeros_like(self.log_px)
+        px = self.log_px_stderr
+        best = zero if self.best_elbo_stderr is None else self.best_elbo_stderr
+        enc = zero if self.encoder_elbo_stderr is None else self.encoder_elbo_stderr
+        out = {
+            "log_px": px,
+            "best_elbo": best,
+            "encoder_elbo": enc,
+            "approximation_gap": (px.square() + best.square()).sqrt(),
+            "amortization_gap": (best.square() + enc.square()).sqrt(),
+            "inference_gap": (px.square() + enc.square()).sqrt(),
+        }
+        if self.flow_elbo is not None:
+            flow = zero if self.flow_elbo_stderr is None else self.flow_elbo_stderr
+            out["flow_elbo"] = flow
+            out["flow_approximation_gap"] = (px.square() + flow.square()).sqrt()
+        return out
+
+    def per_example(self) -> dict[str, Tensor]:
+        """Every per-example quantity (B,), nats."""
+        out = {
             "log_px": self.log_px,
-            "log_px_stderr": self.log_px_stderr,
             "best_elbo": self.best_elbo,
             "encoder_elbo": self.encoder_elbo,
             "approximation_gap": self.approximation_gap,
             "amortization_gap": self.amortization_gap,
+            "inference_gap": self.inference_gap,
         }
+        if self.flow_elbo is not None:
+            out["flow_elbo"] = self.flow_elbo
+            out["flow_approximation_gap"] = self.flow_approximation_gap  # type: ignore[assignment]
+        return out
+
+    def summary(self) -> dict[str, float]:
+        """Means over the examples (nats per example), ``log_px_stderr`` (the estimator's noise
+        in mean log p(x)) and, for each quantity, ``<name>_se``: the standard error of the mean
+        over these examples (their spread / √n, which includes the estimators' noise)."""
+        n = self.log_px.numel()
+        out: dict[str, float] = {}
+        for name, values in self.per_example().items():
+            out[name] = values.mean().item()
+            out[f"{name}_se"] = (values.std() / n**0.5).item() if n > 1 else float("nan")
+        out["log_px_stderr"] = (self.log_px_stderr.square().sum().sqrt() / n).item()
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record: units, methods, means and per-example values with their
+        standard errors (``<name>_stderr``)."""
+        per = {name: t.tolist() for name, t in self.per_example().items()}
+        per |= {f"{name}_stderr": t.tolist() for name, t in self.stderrs().items()}
         return {
             "unit": "nats per example",
             "n": self.log_px.numel(),
@@ -130,9 +184,10 @@ class GapReport:
             "local_steps": self.local_steps,
             "local_lr": self.lr,
             "local_samples_per_step": self.num_samples,
+            "flow_steps": self.flow_steps,
             "mean": self.summary(),
             "mean_ess": None if self.ess is None else self.ess.mean().item(),
-            "per_example": {name: t.tolist() for name, t in per.items()},
+            "per_example": per,
         }
 
 
@@ -151,16 +206,47 @@ def evaluate_elbo(
     num_samples: int = 1000,
     chunk: int = 100,
 ) -> Tensor:
-    """ELBO(q) per example (B,), exact when the model has ``expected_log_likelihood``,
-    otherwise analytic KL plus E_q[log p(x | z)] averaged over ``num_samples`` draws (in chunks
-    of ``chunk`` to bound memory)."""
-    if has_exact_elbo(model):
-        return elbo(model, x, c, q=q, log_lik_method="analytic").elbo
-    total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    """ELBO(q) per example (B,): :func:`elbo_with_stderr` without the standard error."""
+    return elbo_with_stderr(model, x, c, q, num_samples=num_samples, chunk=chunk)[0]
+
+
+@torch.no_grad()
+def elbo_with_stderr(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None,
+    q: Distribution,
+    *,
+    num_samples: int = 1000,
+    chunk: int = 100,
+) -> tuple[Tensor, Tensor]:
+    """ELBO(q) per example and its Monte Carlo standard error, each (B,), nats.
+
+    Exact (standard error 0) when the model has ``expected_log_likelihood`` and q is Gaussian;
+    otherwise
+    E_q[log p(x | z)] over ``num_samples`` draws in chunks of ``chunk``, minus the KL — analytic
+    where the pair has a closed form, estimated from the same draws for a flow q (the explicit
+    ``kl_method="mc"``). The standard error is that of the chunk means (batch means): it needs
+    at least two chunks, else it is infinite.
+    """
+    if has_exact_elbo(model) and not isinstance(q, FlowQ):
+        value = elbo(model, x, c, q=q, log_lik_method="analytic").elbo
+        return value, torch.zeros_like(value)
+    method = "mc" if isinstance(q, FlowQ) else None
+    means, sizes = [], []
     for start in range(0, num_samples, chunk):
         n = min(chunk, num_samples - start)
-        total = total + n * elbo(model, x, c, q=q, num_samples=n).elbo
-    return total / num_samples
+        means.append(elbo(model, x, c, q=q, num_samples=n, kl_method=method).elbo)
+        sizes.append(n)
+    parts = torch.stack(means)  # (J, B)
+    weights = torch.tensor(sizes, dtype=parts.dtype, device=parts.device) / num_samples
+    weights = weights.unsqueeze(-1)  # (J, 1)
+    mean = (weights * parts).sum(0)
+    J = len(sizes)
+    if J < 2:
+        return mean, torch.full_like(mean, float("inf"))
+    variance = (weights * (parts - mean).square()).sum(0) / (J - 1)  # of the weighted mean
+    return mean, variance.sqrt()
 
 
 def inference_gaps(
@@ -177,32 +263,42 @@ def inference_gaps(
     proposal: Literal["local", "encoder"] = "local",
     chunk: int = 250,
     seed: int = 0,
+    ais_steps: int | None = None,
+    ais_chains: int = 16,
+    flow_steps: int | None = None,
+    flow_lr: float = 0.01,
 ) -> GapReport:
     """Cremer et al. 2018's decomposition of the inference gap, per example.
 
     Args:
-        model: a model with a Gaussian encoder (VAE, CVAE, PPCA).
+        model: a model with a Gaussian or flow encoder (VAE, CVAE, PPCA).
         x: data (B, D), e.g. a test subset. c: condition (B, C) for conditional models.
-        k: importance samples for log p(x) (ignored for models with an exact ``log_marginal``).
+        k: importance samples for log p(x) (ignored for models with an exact ``log_marginal``,
+            and when ``ais_steps`` is set).
         local_steps, lr, num_samples: per-point Adam optimization of q* (started from the
             encoder's q, learning rate decayed from ``lr`` to 0 on a cosine), with
             ``num_samples`` draws per step. On a Monte Carlo ELBO a constant, large step with
             one draw leaves q* jittering *below* the encoder's q (a negative amortization gap):
             measured on a digits VAE, lr 0.05 with 1 draw put 69% of points below the encoder,
             cosine decay with lr 0.02 and 8 draws none.
-        family: of q*; default the encoder's (``"diagonal"`` for a VAE, ``"full"`` for PPCA).
+        family: of q*; default the encoder's (``"diagonal"`` for a VAE, ``"full"`` for PPCA and
+            a full-covariance q; a flow q's base is ``"diagonal"``).
         elbo_samples: draws per example for the Monte Carlo ELBOs (same draws for q* and the
             encoder's q when both are diagonal: common random numbers).
         proposal: importance sampler of log p(x): ``"local"`` (q*; then the estimate is at least
             ELBO(q*) in expectation) or ``"encoder"``.
         chunk: samples per chunk for importance sampling and ELBO evaluation.
         seed: seeds every random draw here; the global RNG is left as it was.
+        ais_steps: estimate log p(x) by AIS with this many annealing steps (and ``ais_chains``
+            chains) instead of importance sampling.
+        flow_steps: also fit a flow q per point with this many coupling transforms (the richer
+            family, started from q*, ``local_steps`` steps at learning rate ``flow_lr``).
 
     Returns:
         :class:`GapReport`.
 
     Raises:
-        ConfigError: for a bad argument, a model without a Gaussian encoder, or
+        ConfigError: for a bad argument, a model without a Gaussian or flow encoder, or
             ``family="full"`` with latent_dim > 64.
     """
     check_positive_int("k", k)
@@ -210,14 +306,17 @@ def inference_gaps(
     check_positive_int("elbo_samples", elbo_samples)
     check_positive_int("chunk", chunk)
     check_choice("proposal", proposal, ("local", "encoder"))
+    if ais_steps is not None:
+        check_positive_int("ais_steps", ais_steps)
     exact_elbo = has_exact_elbo(model)
     exact_px = callable(getattr(model, "log_marginal", None))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         with torch.no_grad():
             q_enc = encoder_posterior(model, x, c)
+        base = q_enc.base if isinstance(q_enc, FlowQ) else q_enc
         if family is None:
-            family = "diagonal" if gaussian_parts(q_enc)[2] else "full"
+            family = "diagonal" if gaussian_parts(base)[2] else "full"
         check_family(family, model.latent_dim)
         q_best, _ = fit_local_posterior(
             model,
@@ -231,33 +330,70 @@ def inference_gaps(
             log_lik_method="analytic" if exact_elbo else "mc",
             schedule="cosine",
         )
-        state = torch.get_rng_state()
-        encoder_elbo = evaluate_elbo(model, x, c, q_enc, num_samples=elbo_samples, chunk=chunk)
-        torch.set_rng_state(state)  # the same draws again: common random numbers
-        best_elbo = evaluate_elbo(model, x, c, q_best, num_samples=elbo_samples, chunk=chunk)
+        q_flow = None
+        if flow_steps is not None:
+            q_flow, _ = fit_local_flow(
+                model, x, c, init=q_best, flow_steps=flow_steps, steps=local_steps,
+                lr=flow_lr, num_samples=num_samples,
+            )  # fmt: skip
+        elbos = _elbos(model, x, c, {"enc": q_enc, "best": q_best, "flow": q_flow},
+                       num_samples=elbo_samples, chunk=chunk)  # fmt: skip
         if exact_px:
             with torch.no_grad():
                 log_px = model.log_marginal(x)  # type: ignore[attr-defined]
             stderr, ess = torch.zeros_like(log_px), None
+            px_method = "exact"
+        elif ais_steps is not None:
+            est = log_marginal_ais(model, x, c, num_steps=ais_steps, num_chains=ais_chains)
+            log_px, stderr, ess = est.mean, est.stderr, est.ess
+            px_method = f"AIS ({ais_steps} HMC steps, {ais_chains} chains)"
         else:
             q_is = q_best if proposal == "local" else q_enc
             est = log_marginal_is(model, x, c, num_samples=k, chunk=chunk, proposal=q_is)
             log_px, stderr, ess = est.mean, est.stderr, est.ess
+            px_method = f"importance sampling (proposal: {proposal} q)"
+    flow = elbos.get("flow")
     return GapReport(
         log_px=log_px,
         log_px_stderr=stderr,
-        best_elbo=best_elbo,
-        encoder_elbo=encoder_elbo,
-        log_px_method="exact" if exact_px else f"importance sampling (proposal: {proposal} q)",
-        elbo_method="exact" if exact_elbo else "monte carlo (analytic KL)",
-        k=None if exact_px else k,
+        best_elbo=elbos["best"][0],
+        encoder_elbo=elbos["enc"][0],
+        log_px_method=px_method,
+        elbo_method="exact" if exact_elbo else "monte carlo",
+        k=None if exact_px or ais_steps is not None else k,
         elbo_samples=None if exact_elbo else elbo_samples,
-        family=family,
+        family=f"{family} base under the encoder's flow" if base is not q_enc else family,
         local_steps=local_steps,
         ess=ess,
         lr=lr,
         num_samples=num_samples,
+        best_elbo_stderr=None if exact_elbo else elbos["best"][1],
+        encoder_elbo_stderr=None if exact_elbo else elbos["enc"][1],
+        flow_elbo=None if flow is None else flow[0],
+        flow_elbo_stderr=None if flow is None else flow[1],
+        flow_steps=flow_steps,
     )
+
+
+def _elbos(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None,
+    qs: dict[str, Distribution | None],
+    *,
+    num_samples: int,
+    chunk: int,
+) -> dict[str, tuple[Tensor, Tensor]]:
+    """(ELBO, standard error) of each q given, every one from the same random state (common
+    random numbers where the families draw alike)."""
+    state = torch.get_rng_state()
+    out = {}
+    for name, q in qs.items():
+        if q is None:
+            continue
+        torch.set_rng_state(state)
+        out[name] = elbo_with_stderr(model, x, c, q, num_samples=num_samples, chunk=chunk)
+    return out
 
 
 # --------------------------------------------------------------------------- PPCA, exactly
@@ -397,6 +533,7 @@ def ppca_variance_shrinkage(ppca: Any) -> tuple[Tensor, Tensor]:
 __all__ = [
     "GapReport",
     "IdentityTrace",
+    "elbo_with_stderr",
     "evaluate_elbo",
     "identity_trace",
     "inference_gaps",

@@ -296,12 +296,6 @@ def fit_local_posterior(
         if init is None
         else LocalGaussian.from_distribution(init, family)
     )
-    opt = torch.optim.Adam(local.parameters(), lr=lr)
-    decay = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-        if schedule == "cosine"
-        else None
-    )
 
     def value(q: Distribution) -> Tensor:
         return local_objective(
@@ -319,9 +313,40 @@ def fit_local_posterior(
     if keep_best is None:
         exact_kl = (model_kl_method(model) if kl_method is None else kl_method) == "analytic"
         keep_best = objective == "elbo" and exact_kl and log_lik_method == "analytic"
+    with frozen(model):
+        return optimize_local(
+            local, value, steps=steps, lr=lr, schedule=schedule, callback=callback,
+            keep_best=keep_best,
+        )  # fmt: skip
+
+
+def optimize_local(
+    local: nn.Module,
+    value: Callable[[Distribution], Tensor],
+    *,
+    steps: int,
+    lr: float,
+    schedule: Literal["constant", "cosine"] = "constant",
+    callback: Callable[[int, Distribution], None] | None = None,
+    keep_best: bool = False,
+) -> tuple[Distribution, Tensor]:
+    """Maximize ``value(local.distribution())`` (B,) summed over the points, by Adam on
+    ``local``'s parameters; the loop behind :func:`fit_local_posterior` and
+    :func:`~torchlvm.inference.local_flow.fit_local_flow` (the caller freezes the model).
+
+    Returns:
+        ``(q, history)`` as in :func:`fit_local_posterior`; ``keep_best`` needs parameters
+        whose leading dimension is the point (B, ...), as :class:`LocalGaussian`'s.
+    """
+    opt = torch.optim.Adam(local.parameters(), lr=lr)
+    decay = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+        if schedule == "cosine"
+        else None
+    )
     best = _Best(local) if keep_best else None
     history = []
-    with frozen(model), torch.enable_grad():
+    with torch.enable_grad():
         for t in range(steps):
             q = local.distribution()
             if callback is not None:
@@ -350,12 +375,12 @@ def fit_local_posterior(
 class _Best:
     """The best parameters seen so far for each point, by objective value."""
 
-    def __init__(self, local: LocalGaussian) -> None:
+    def __init__(self, local: nn.Module) -> None:
         self.value: Tensor | None = None
         self.params = [p.detach().clone() for p in local.parameters()]
 
     @torch.no_grad()
-    def update(self, local: LocalGaussian, value: Tensor) -> None:
+    def update(self, local: nn.Module, value: Tensor) -> None:
         better = (
             torch.ones_like(value, dtype=torch.bool) if self.value is None else (value > self.value)
         )  # (B,)
@@ -365,11 +390,11 @@ class _Best:
             kept.copy_(torch.where(mask, p, kept))
 
     @torch.no_grad()
-    def restore(self, local: LocalGaussian) -> None:
+    def restore(self, local: nn.Module) -> None:
         for kept, p in zip(self.params, local.parameters(), strict=True):
             p.copy_(kept)
 
 
-def _detached(local: LocalGaussian) -> Distribution:
+def _detached(local: nn.Module) -> Distribution:
     with torch.no_grad():
         return local.distribution()

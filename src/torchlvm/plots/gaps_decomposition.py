@@ -1,0 +1,109 @@
+"""The inference-gap decomposition of Cremer, Li & Duvenaud 2018 (their Table 2 / Fig. 3), drawn
+from numbers: for each model, the ladder of bounds log p(x) ≥ ELBO(q*_Flow), ELBO(q*) ≥
+ELBO(q_enc), and the gaps between the rungs, each with its standard error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from torchlvm.errors import ConfigError
+from torchlvm.plots._style import new_figure
+
+#: the rungs of the ladder: summary key, legend label, colour
+RUNGS = (
+    ("log_px", "log p(x)", "black"),
+    ("flow_elbo", "ELBO(q*_Flow), a flow per point", "tab:green"),
+    ("best_elbo", "ELBO(q*), best q of the family", "tab:orange"),
+    ("encoder_elbo", "ELBO(q_enc), the encoder", "tab:purple"),
+)
+GAPS = (
+    ("approximation_gap", "approximation gap  log p(x) − ELBO(q*)", "tab:orange"),
+    ("amortization_gap", "amortization gap  ELBO(q*) − ELBO(q_enc)", "tab:purple"),
+    ("flow_approximation_gap", "gap left by a flow  log p(x) − ELBO(q*_Flow)", "tab:green"),
+)
+
+
+def decomposition_figure(
+    labels: Sequence[str], summaries: Sequence[Mapping[str, float]], *, title: str | None = None
+) -> Figure:
+    """Two panels per set of models: the bounds (left) and the gaps (right), nats per example.
+
+    Args:
+        labels: one name per model.
+        summaries: per model, a mapping with the means ``log_px``, ``best_elbo``,
+            ``encoder_elbo``, ``approximation_gap``, ``amortization_gap`` and optionally
+            ``flow_elbo`` and ``flow_approximation_gap``, each with its standard error under
+            ``<name>_se`` (as :meth:`~torchlvm.inference.gaps.GapReport.summary` returns).
+        title: optional figure title.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ConfigError: for no models, mismatched lengths or a missing required key.
+    """
+    names = [str(label) for label in labels]
+    if not names or len(names) != len(summaries):
+        raise ConfigError(
+            f"labels and summaries need the same non-zero length, got {len(names)} and "
+            f"{len(summaries)}"
+        )
+    for key in ("log_px", "best_elbo", "encoder_elbo", "approximation_gap", "amortization_gap"):
+        missing = [n for n, s in zip(names, summaries, strict=True) if key not in s]
+        if missing:
+            raise ConfigError(f"summary of {missing[0]!r} has no {key!r}")
+    fig = new_figure(max(7.0, 2.2 * len(names) + 4.0), 3.8)
+    bounds, gaps = fig.subplots(1, 2)
+    x = np.arange(len(names))
+    _ladder(bounds, x, summaries)
+    _gap_bars(gaps, x, summaries)
+    for ax in (bounds, gaps):
+        ax.set_xticks(x)
+        ax.set_xticklabels(names)
+        ax.set_ylabel("nats per example")
+        ax.legend(fontsize=7, loc="best")
+    bounds.set_title("bounds (± standard error)", fontsize=9)
+    gaps.set_title("gaps (± standard error)", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def _values(summaries: Sequence[Mapping[str, float]], key: str) -> tuple[np.ndarray, np.ndarray]:
+    mean = np.array([s.get(key, np.nan) for s in summaries], dtype=float)
+    se = np.array([s.get(f"{key}_se", np.nan) for s in summaries], dtype=float)
+    return mean, np.nan_to_num(se, nan=0.0)
+
+
+def _ladder(ax, x: np.ndarray, summaries: Sequence[Mapping[str, float]]) -> None:
+    width = 0.6 / len(RUNGS)
+    for i, (key, label, colour) in enumerate(RUNGS):
+        mean, se = _values(summaries, key)
+        if np.isnan(mean).all():
+            continue
+        offset = (i - (len(RUNGS) - 1) / 2) * width
+        ax.errorbar(x + offset, mean, yerr=se, fmt="o", color=colour, capsize=3, label=label)
+
+
+def _gap_bars(ax, x: np.ndarray, summaries: Sequence[Mapping[str, float]]) -> None:
+    approx, approx_se = _values(summaries, "approximation_gap")
+    amort, amort_se = _values(summaries, "amortization_gap")
+    flow, flow_se = _values(summaries, "flow_approximation_gap")
+    width = 0.38
+    (_, approx_label, approx_colour), (_, amort_label, amort_colour), flow_style = GAPS
+    ax.bar(x - width / 2, approx, width, color=approx_colour, label=approx_label)
+    ax.bar(x - width / 2, amort, width, bottom=approx, color=amort_colour, label=amort_label)
+    ax.errorbar(x - width / 2, approx, yerr=approx_se, fmt="none", ecolor="black", capsize=3)
+    ax.errorbar(x - width / 2, approx + amort, yerr=amort_se, fmt="none", ecolor="black", capsize=3)
+    if not np.isnan(flow).all():
+        _, flow_label, flow_colour = flow_style
+        ax.bar(x + width / 2, flow, width, color=flow_colour, label=flow_label)
+        ax.errorbar(x + width / 2, flow, yerr=flow_se, fmt="none", ecolor="black", capsize=3)
+    ax.axhline(0.0, color="black", lw=0.8)
+
+
+__all__ = ["decomposition_figure"]
