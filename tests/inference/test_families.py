@@ -67,3 +67,16 @@ def test_is_and_ais_agree_for_each_family(posterior, prior):
     ais = log_marginal_ais(model, x, num_steps=100, num_chains=16, leapfrog_steps=5)
     error = (ais.stderr.square() + reference.stderr.square()).sqrt()
     assert ((ais.mean - reference.mean).abs() < 4 * error + 0.05).all()
+
+
+def test_pseudo_gibbs_imputation_runs_with_a_flow_q(flow_vae):
+    from torchlvm.inference.imputation import impute_missing
+
+    model, x = flow_vae
+    observed = torch.arange(64) < 32
+    g = torch.Generator().manual_seed(0)
+    out = impute_missing(
+        "vae", model, x[:4], observed, torch.full((64,), 0.5), samples=2, iterations=3, generator=g
+    )
+    torch.testing.assert_close(out[:, observed], x[:4, observed])
+    assert ((out[:, ~observed] >= 0) & (out[:, ~observed] <= 1)).all()

@@ -10,7 +10,7 @@ from torch.distributions import Independent, Normal
 from torchlvm.errors import ConfigError
 from torchlvm.inference import elbo, fit_local_posterior, log_marginal_is
 from torchlvm.io import load
-from torchlvm.models.priors import PRIORS
+from torchlvm.models.priors import PRIORS, draw
 from torchlvm.models.vae import VAE, VAEConfig
 
 
@@ -119,3 +119,12 @@ def test_save_and_load_restore_the_learned_prior(prior, tmp_path):
 def test_bad_prior_settings_are_named(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         VAEConfig(12, latent_dim=3, hidden=(16,), **kwargs)
+
+
+def test_draw_is_reproducible_from_a_generator_and_leaves_the_global_state():
+    prior = vae("mog").prior()
+    state = torch.get_rng_state()
+    first = draw(prior, 7, torch.Generator().manual_seed(5))
+    assert torch.equal(torch.get_rng_state(), state)
+    assert first.shape == (7, 3)
+    assert torch.equal(first, draw(prior, 7, torch.Generator().manual_seed(5)))

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from torchlvm.distributions.point_mass import PointMass
 from torchlvm.models.conditions import Condition
+from torchlvm.models.priors import draw
 
 TRAVERSAL_VALUES: tuple[float, ...] = (-3.0, -2.25, -1.5, -0.75, 0.0, 0.75, 1.5, 2.25, 3.0)
 MAX_TRAVERSED = 10
@@ -131,7 +132,7 @@ def _samples(
         }[source]
         return
     if condition.kind == "none":
-        z = torch.randn(NUM_SAMPLES, means.shape[1], generator=generator, dtype=means.dtype)
+        z = draw(model.prior(), NUM_SAMPLES, generator).to(means.dtype)  # a learned prior too
         data.samples = model.decode(z).mean
         data.samples_note = "decoder means at z ~ p(z)"
         return

@@ -173,10 +173,13 @@ class FlowQ(NormalizingFlow):
         return super().log_prob(value.expand(*batch, *event))
 
     def _moments(self) -> tuple[Tensor, Tensor]:
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            z = self.sample((FLOW_MOMENT_SAMPLES,))  # (S, ..., K)
-        return z.mean(0), z.std(0)
+        cached = getattr(self, "_cached_moments", None)
+        if cached is None:
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                z = self.sample((FLOW_MOMENT_SAMPLES,))  # (S, ..., K)
+            cached = self._cached_moments = (z.mean(0), z.std(0))
+        return cached
 
     @property
     def mean(self) -> Tensor:

@@ -74,13 +74,19 @@ class PriorFamily(nn.Module):
     ) -> Tensor:
         """n draws z ~ p(z), shape ``(n, K)``, from ``generator`` (seeding a forked global
         random state for priors that sample through ``torch.distributions``)."""
-        prior = self(batch_shape=(), encode=encode, like=like)
-        if generator is None:
-            return prior.sample((n,))
-        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-        with torch.random.fork_rng(devices=[like.device] if like.is_cuda else []):
-            torch.manual_seed(seed)
-            return prior.sample((n,))
+        return draw(self(batch_shape=(), encode=encode, like=like), n, generator)
+
+
+def draw(distribution: Distribution, n: int, generator: torch.Generator | None = None) -> Tensor:
+    """``n`` draws from any distribution (e.g. a model's prior), shape ``(n, *batch, *event)``,
+    reproducible from ``generator``: a seed taken from it seeds a forked global random state,
+    since ``torch.distributions`` sample from the global one; that state is left as it was."""
+    if generator is None:
+        return distribution.sample((n,))
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return distribution.sample((n,))
 
 
 def prior_family(name: str, latent_dim: int, input_dim: int, components: int) -> PriorFamily:
@@ -165,6 +171,7 @@ __all__ = [
     "StandardPrior",
     "VampPrior",
     "check_prior_fields",
+    "draw",
     "prior_family",
     "register_prior",
     "standard_normal",
