@@ -196,18 +196,10 @@ def has_exact_elbo(model: LatentVariableModel) -> bool:
     return callable(getattr(model, "expected_log_likelihood", None))
 
 
-@torch.no_grad()
-def evaluate_elbo(
-    model: LatentVariableModel,
-    x: Tensor,
-    c: Tensor | None,
-    q: Distribution,
-    *,
-    num_samples: int = 1000,
-    chunk: int = 100,
-) -> Tensor:
-    """ELBO(q) per example (B,): :func:`elbo_with_stderr` without the standard error."""
-    return elbo_with_stderr(model, x, c, q, num_samples=num_samples, chunk=chunk)[0]
+def evaluate_elbo(*args: Any, **kwargs: Any) -> Tensor:
+    """ELBO(q) per example (B,): the first value of :func:`elbo_with_stderr` (same
+    arguments)."""
+    return elbo_with_stderr(*args, **kwargs)[0]
 
 
 @torch.no_grad()

@@ -19,8 +19,7 @@ ELBO estimates the KL by Monte Carlo — an explicit, named choice (DESIGN.md), 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import ClassVar, Literal, TypeVar
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +29,7 @@ from zuko.distributions import NormalizingFlow
 from zuko.flows import MAF
 
 from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._registry import registrar
 from torchlvm.errors import ConfigError
 
 PosteriorName = Literal["diag", "full", "flow"]
@@ -41,19 +41,11 @@ MAX_FLOW_STEPS, MAX_FLOW_DIM = 64, 1024
 #: draws behind a flow q's Monte Carlo ``mean`` and ``stddev`` (fixed seed: deterministic)
 FLOW_MOMENT_SAMPLES = 256
 
-T = TypeVar("T", bound=type)
 POSTERIORS: dict[str, type[PosteriorFamily]] = {}
 
 
-def register_posterior(name: str) -> Callable[[T], T]:
-    """Class decorator: register a posterior family under ``name`` (sets ``cls.name``)."""
-
-    def add(cls: T) -> T:
-        cls.name = name
-        POSTERIORS[name] = cls  # type: ignore[assignment]
-        return cls
-
-    return add
+#: ``@register_posterior("name")`` records a family in :data:`POSTERIORS`, sets its ``name``
+register_posterior = registrar(POSTERIORS)
 
 
 class PosteriorFamily(nn.Module):

@@ -17,7 +17,7 @@ prior wherever a prior is sampled.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar, Literal, TypeVar
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from torch.distributions import Categorical, Distribution, Independent, MixtureSameFamily, Normal
 
 from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._registry import registrar
 from torchlvm.errors import ConfigError
 from torchlvm.models.posteriors import MIN_SCALE
 
@@ -32,21 +33,13 @@ PriorName = Literal["standard", "vamp", "mog"]
 #: the most mixture components / pseudo-inputs a learned prior may have
 MAX_COMPONENTS = 4096
 
-T = TypeVar("T", bound=type)
 PRIORS: dict[str, type[PriorFamily]] = {}
 
 Encode = Callable[[Tensor], Distribution]
 
 
-def register_prior(name: str) -> Callable[[T], T]:
-    """Class decorator: register a prior family under ``name`` (sets ``cls.name``)."""
-
-    def add(cls: T) -> T:
-        cls.name = name
-        PRIORS[name] = cls  # type: ignore[assignment]
-        return cls
-
-    return add
+#: ``@register_prior("name")`` records a prior family class in :data:`PRIORS` and sets its ``name``
+register_prior = registrar(PRIORS)
 
 
 class PriorFamily(nn.Module):
