@@ -77,7 +77,9 @@ def main() -> None:
     from torchlvm.plots.inference import save_figure
 
     x = load_dataset("fashion-mnist", "test", binarize="threshold", seed=0).x[: args.n].float()
-    summaries, records = {}, {}
+    store = args.runs.parent / "inference_gaps.json"  # models analysed by earlier invocations
+    records = json.loads(store.read_text()) if store.is_file() else {}
+    summaries = {name: r["mean"] for name, r in records.items()}
     for name in args.models.split(","):
         folder = args.runs / name
         model = load(folder)
@@ -92,8 +94,9 @@ def main() -> None:
         seconds = time.perf_counter() - started
         summaries[name] = report.summary()
         records[name] = {**report.to_dict(), "seconds": seconds, "config": config}
+        records[name] |= {"command": command, "load_at_start": load_at_start}
         log(f"  done in {seconds:.0f} s: {json.dumps(summaries[name])}")
-        (args.runs.parent / "inference_gaps.json").write_text(json.dumps(records))
+        store.write_text(json.dumps(records))
     fig = decomposition_figure(
         [f"{name} q" for name in summaries], list(summaries.values()),
         title=f"Fashion-MNIST (threshold 0.5), first {args.n} test images",

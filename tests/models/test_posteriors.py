@@ -154,3 +154,13 @@ def test_family_output_widths():
     assert posterior_family("diag", 4).param_dim == 8
     assert posterior_family("full", 4).param_dim == 4 + 4 * 5 // 2
     assert posterior_family("flow", 4).param_dim == 16
+
+
+def test_importing_the_flow_library_keeps_torch_argument_validation():
+    """zuko turns validation off for every distribution on import; torchlvm relies on it to
+    refuse NaN parameters (weights that turned non-finite)."""
+    import torchlvm.models.posteriors  # noqa: F401  (imports zuko)
+
+    assert torch.distributions.Distribution._validate_args is True
+    with pytest.raises(ValueError):
+        torch.distributions.Normal(torch.tensor(float("nan")), 1.0)

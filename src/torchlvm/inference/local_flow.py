@@ -23,9 +23,9 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, Normal
-from zuko.flows import MAF
 
 from torchlvm._checks import check_positive_int
+from torchlvm._zuko import MAF
 from torchlvm.errors import ConfigError
 from torchlvm.inference.local import frozen, gaussian_parts, optimize_local
 from torchlvm.inference.objectives import elbo

@@ -25,11 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
-from zuko.distributions import NormalizingFlow
-from zuko.flows import MAF
 
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm._registry import registrar
+from torchlvm._zuko import MAF, NormalizingFlow
 from torchlvm.errors import ConfigError
 
 PosteriorName = Literal["diag", "full", "flow"]

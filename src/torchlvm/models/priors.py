@@ -137,7 +137,11 @@ class MixturePrior(PriorFamily):
     def forward(self, batch_shape: tuple[int, ...], encode: Encode, like: Tensor) -> Distribution:
         scale = F.softplus(self.pre_scale) + MIN_SCALE
         components = Independent(Normal(self.loc, scale), 1)  # batch (C,)
-        mixture = MixtureSameFamily(Categorical(logits=self.logits), components)
+        # validate_args=False: a mixture has no `support` to check samples against (its parts are
+        # validated themselves)
+        mixture = MixtureSameFamily(
+            Categorical(logits=self.logits), components, validate_args=False
+        )
         return mixture.expand(torch.Size(batch_shape))
 
 
@@ -153,7 +157,7 @@ class VampPrior(PriorFamily):
     def forward(self, batch_shape: tuple[int, ...], encode: Encode, like: Tensor) -> Distribution:
         components = encode(self.pseudo_inputs)  # batch (C,), event (K,)
         logits = torch.zeros(self.pseudo_inputs.shape[0], device=like.device, dtype=like.dtype)
-        mixture = MixtureSameFamily(Categorical(logits=logits), components)
+        mixture = MixtureSameFamily(Categorical(logits=logits), components, validate_args=False)
         return mixture.expand(torch.Size(batch_shape))
 
 
