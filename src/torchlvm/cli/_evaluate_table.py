@@ -59,6 +59,8 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
     if like.log_marginal is not None:
         est = like.log_marginal
         rows.append(_pair_row(f"{what}, importance-sampled", est, _mc(est.nats)))
+    if like.ais is not None:
+        rows.append(_pair_row(f"{what}, AIS (k = chains)", like.ais, _mc(like.ais.nats)))
     if like.exact is not None:
         rows.append(_pair_row(f"{what}, exact", like.exact))
     return rows

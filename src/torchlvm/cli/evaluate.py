@@ -10,6 +10,7 @@ Examples:
   torchlvm evaluate runs/vae
   torchlvm evaluate runs/vae --k 1000 --n 2000 --ood noise,flip,other --quiet
   torchlvm evaluate runs/vae --refine 50          # semi-amortized q for the likelihood
+  torchlvm evaluate runs/vae --ais 500            # log p(x) also by AIS (500 HMC steps)
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--refine", type=int, default=0, metavar="T", help="refine q by T steps (semi-amortized)"
     )
     parser.add_argument("--refine-lr", type=float, default=0.01, help="step size of --refine")
+    parser.add_argument(
+        "--ais", type=_positive, default=None, metavar="STEPS",
+        help="also estimate log p(x) by annealed importance sampling with STEPS HMC steps",
+    )  # fmt: skip
+    parser.add_argument("--ais-chains", type=_positive, default=16, help="AIS chains per example")
     parser.add_argument(
         "--ood",
         default="noise,flip,other,mnist",
@@ -124,6 +130,8 @@ def _config(args: argparse.Namespace, data: dict[str, Any], data_dir: Any) -> Ev
         data_seed=int(data.get("seed", 0)),
         refine_steps=args.refine,
         refine_lr=args.refine_lr,
+        ais_steps=args.ais,
+        ais_chains=args.ais_chains,
         ood=ood,
         ood_resize=args.ood_resize,
         ood_k=args.ood_k,
@@ -196,6 +204,8 @@ def _argv(args: argparse.Namespace) -> list[str]:
     words.append(f"--n {args.n}")
     if args.refine:
         words.append(f"--refine {args.refine}")
+    if args.ais:
+        words.append(f"--ais {args.ais} --ais-chains {args.ais_chains}")
     if args.chunk:
         words.append(f"--chunk {args.chunk}")
     return words

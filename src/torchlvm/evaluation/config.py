@@ -35,6 +35,8 @@ class EvalConfig:
     data_seed: int | None = None  # the data seed of training (mask:random masks); None: seed
     refine_steps: int = 0  # T > 0: refine each q(z|x) by T Adam steps (semi-amortized)
     refine_lr: float = 0.01  # step size of that refinement
+    ais_steps: int | None = None  # > 0: also estimate log p(x) by AIS with this many HMC steps
+    ais_chains: int = 16  # AIS chains per example
     ood: tuple[str, ...] = DEFAULT_OOD  # OOD sets (see outliers.make_ood_set); () skips them
     ood_resize: Literal["none", "bilinear", "area"] = "bilinear"  # OOD images of another size
     ood_k: int = 100  # importance samples of the likelihood used as outlier score
@@ -48,7 +50,8 @@ class EvalConfig:
         check_positive_int("k", self.k)
         check_positive_int("ood_k", self.ood_k)
         check_positive_int("batch_size", self.batch_size)
-        for name in ("n", "chunk"):
+        check_positive_int("ais_chains", self.ais_chains)
+        for name in ("n", "chunk", "ais_steps"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
         ks = tuple(self.ks)

@@ -291,8 +291,15 @@ def _likelihood(
         posterior=posterior,
         progress=o.progress,
     )
+    if o.ais_steps is not None:
+        values |= lik.per_example_ais(
+            model, data.x, data.c, num_steps=o.ais_steps, num_chains=o.ais_chains,
+            batch_size=o.batch_size, progress=o.progress,
+        )  # fmt: skip
     what = {"none": "log p(x)", "label": "log p(x | c)"}.get(o.condition.kind, "log p(x | x_o)")
-    summary = lik.summarize_likelihood(values, dim=dim, k=o.k, ks=o.ks, what=what)
+    summary = lik.summarize_likelihood(
+        values, dim=dim, k=o.k, ks=o.ks, what=what, ais_steps=o.ais_steps, ais_k=o.ais_chains
+    )
     if o.refine_steps > 0:
         summary["posterior"] = f"encoder q refined by {o.refine_steps} Adam steps per example"
     return Likelihood.from_json(summary), values

@@ -36,7 +36,7 @@ from torch.distributions import Distribution
 from torchlvm._checks import check_positive_int
 from torchlvm.evaluation._batching import map_batches
 from torchlvm.evaluation._records import bits_per_dim, metric
-from torchlvm.inference import elbo, log_marginal_is
+from torchlvm.inference import elbo, log_marginal_ais, log_marginal_is
 from torchlvm.protocol import LatentVariableModel
 
 Posterior = Callable[[Tensor, Tensor | None], Distribution]
@@ -98,17 +98,47 @@ def per_example_likelihood(
     return map_batches(batch, x, c, batch_size=batch_size, desc="likelihood", progress=progress)
 
 
+def per_example_ais(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None = None,
+    *,
+    num_steps: int,
+    num_chains: int = 16,
+    batch_size: int = 100,
+    progress: bool = False,
+) -> dict[str, Tensor]:
+    """log p(x) of every example by annealed importance sampling
+    (:func:`~torchlvm.inference.log_marginal_ais`): ``ais_mean``, ``ais_stderr``, ``ais_ess``,
+    each ``(N,)``, nats."""
+
+    def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
+        estimate = log_marginal_ais(model, xb, cb, num_steps=num_steps, num_chains=num_chains)
+        return {"ais_mean": estimate.mean, "ais_stderr": estimate.stderr, "ais_ess": estimate.ess}
+
+    return map_batches(batch, x, c, batch_size=batch_size, desc="ais", progress=progress)
+
+
 def summarize_likelihood(
-    values: dict[str, Tensor], *, dim: int, k: int, ks: Sequence[int], what: str = "log p(x)"
+    values: dict[str, Tensor],
+    *,
+    dim: int,
+    k: int,
+    ks: Sequence[int],
+    what: str = "log p(x)",
+    ais_steps: int | None = None,
+    ais_k: int | None = None,
 ) -> dict[str, Any]:
     """Labelled averages of :func:`per_example_likelihood`'s output.
 
     Args:
-        values: its output. dim: D, for bits/dim. k, ks: as passed to it.
+        values: its output (with :func:`per_example_ais`'s, when run). dim: D, for bits/dim.
+            k, ks: as passed to it. ais_steps, ais_k: AIS steps and chains, when run.
         what: the quantity, e.g. ``"log p(x)"`` or ``"log p(x | c)"``.
 
     Returns:
-        ``{"elbo", "iwae", "log_marginal", "exact"?}``, each in nats/example with bits/dim.
+        ``{"elbo", "iwae", "log_marginal", "ais"?, "exact"?}``, each in nats/example with
+        bits/dim.
     """
     n = values["elbo"].shape[0]
 
@@ -160,6 +190,21 @@ def summarize_likelihood(
             "the mean, data_stderr the spread over examples / sqrt(n)"
         ),
     )
+    if "ais_mean" in values:
+        ais_mean, ais_se = mean_and_se(values["ais_mean"])
+        out["ais"] = both_units(
+            ais_mean,
+            "estimate",
+            k=ais_k,
+            stderr=float(values["ais_stderr"].double().pow(2).sum().sqrt() / n),
+            data_stderr=ais_se,
+            ess=float(values["ais_ess"].double().mean()),
+            note=(
+                f"{what} by annealed importance sampling from the prior with HMC, {ais_steps} "
+                f"steps, k={ais_k} chains; stderr is the Monte Carlo error of the mean (over "
+                "chains; it does not see the bias of a short schedule)"
+            ),
+        )
     if "exact" in values:
         out["exact"] = both_units(
             mean_and_se(values["exact"])[0], "exact", note=f"exact {what} (closed form)"

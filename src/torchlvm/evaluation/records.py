@@ -175,6 +175,7 @@ class Likelihood:
     elbo: Pair | None = None  # a lower bound, k = 1
     iwae: Mapping[int, Pair] = field(default_factory=dict)  # IWAE bound L_k by k
     log_marginal: Pair | None = None  # importance-sampled estimate at the large k
+    ais: Pair | None = None  # annealed importance sampling estimate (k = chains)
     exact: Pair | None = None  # closed form (PPCA)
     posterior: str | None = None  # the q used, when not the encoder's
 
@@ -193,6 +194,7 @@ class Likelihood:
                 "elbo": self.elbo,
                 "iwae": {str(k): pair.to_json() for k, pair in self.iwae.items()},
                 "log_marginal": self.log_marginal,
+                "ais": self.ais,
                 "exact": self.exact,
                 "posterior": self.posterior,
             }
@@ -210,6 +212,7 @@ class Likelihood:
             elbo=_pair(x, "elbo"),
             iwae=iwae,
             log_marginal=_pair(x, "log_marginal") or _pair(x, "log_marginal_is"),
+            ais=_pair(x, "ais"),
             exact=_pair(x, "exact"),
             posterior=_str(_dict(x).get("posterior")),
         )
