@@ -112,7 +112,7 @@ def write_markdown(args, command, load_at_start, summaries, records) -> None:
         "",
         f"Command: `{command}` (load average at its start: {load_at_start}, {args.threads} thread)",
         "",
-        *[f"- {line}" for line in M.machine_lines(["zuko"])],
+        *M.machine_lines(["zuko"]),
         "",
         f"First {args.n} test images, thresholded at 0.5. log p(x): AIS, {args.ais} steps × "
         f"{args.chains} chains. q*: {args.steps} Adam steps per image (lr 0.02, cosine, 8 draws). "

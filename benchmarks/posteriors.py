@@ -156,7 +156,7 @@ def report(args: argparse.Namespace) -> None:
         "",
         "Machine (at report time):",
         "",
-        *[f"- {line}" for line in M.machine_lines(["zuko"])],
+        *M.machine_lines(["zuko"]),
         "",
         f"Model 784-400-z{LATENT} (ReLU), Bernoulli p(x|z), ELBO, batch {BATCH}, Adam lr {LR}, "
         f"seed {SEED}; data thresholded at 0.5; {first['epochs_asked']} epochs each (best "
