@@ -52,7 +52,7 @@ def test_training_curves_from_a_lightning_csv(csv_path, tmp_path):
     ]
     train, val = fig.axes[0].get_lines()
     np.testing.assert_array_equal(train.get_ydata(), [-130.0, -108.0, -100.0])
-    np.testing.assert_array_equal(val.get_xdata(), [0, 1])  # the NaN epoch is skipped
+    np.testing.assert_array_equal(val.get_xdata(), [1, 2])  # epochs from 1; NaN epoch skipped
     assert "nats per example" in fig.axes[0].get_ylabel()
     assert fig.axes[0].get_xlabel() == "epoch"
     path = tmp_path / "figures" / "training_curves.png"
@@ -66,6 +66,34 @@ def test_training_curves_from_rows_with_only_other_metrics():
     fig = training_curves(rows)
     assert [ax.get_title() for ax in fig.axes] == ["loss"]
     assert len(fig.axes[0].get_lines()) == 1  # validation is all blank
+
+
+def rows_for(epochs):
+    return [{"epoch": e, "train/elbo": -100.0 + e, "val/elbo": -101.0 + e} for e in range(epochs)]
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3, 7, 60])
+def test_epoch_ticks_are_whole_epochs_counted_from_one(epochs):
+    fig = training_curves(rows_for(epochs))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    labels = [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+    assert all(text.lstrip("−-").isdigit() for text in labels)  # "2", never "2.0" or "0.2"
+    if epochs == 2:
+        assert labels == ["1", "2"]
+
+
+def test_legend_is_below_the_panels_not_over_a_curve():
+    fig = training_curves(rows_for(5))
+    fig.canvas.draw()
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["training", "validation"]
+    box = legend.get_window_extent()
+    assert all(not box.overlaps(ax.get_window_extent()) for ax in fig.axes)
 
 
 @pytest.mark.parametrize(

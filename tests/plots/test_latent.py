@@ -7,6 +7,7 @@ from sklearn.decomposition import PCA
 
 from torchlvm.errors import ConfigError
 from torchlvm.plots import kl_per_dimension, latent_scatter, save_figure
+from torchlvm.plots.latent import PANEL_AREA
 
 
 @pytest.fixture
@@ -52,6 +53,18 @@ def test_latent_scatter_5d_is_a_pca_projection_said_in_the_labels(codes, tmp_pat
     np.testing.assert_allclose(np.abs(points(fig)), np.abs(drawn), atol=1e-9)
     h, w = saved_shape(fig, tmp_path)
     assert w > h
+
+
+def test_points_are_sized_for_their_number():
+    rng = np.random.default_rng(0)
+    sizes = {}
+    for n in (50, 359, 2000, 20000):
+        fig = latent_scatter(rng.normal(size=(n, 2)), rng.integers(0, 10, n))
+        (size,) = {float(s) for c in fig.axes[0].collections for s in c.get_sizes()}
+        sizes[n] = size
+        assert 4.0 <= size and n * size <= 0.2 * PANEL_AREA or size == 4.0  # not a solid blot
+    assert sizes[50] >= sizes[359] >= sizes[2000] >= sizes[20000]
+    assert sizes[359] >= 25.0  # the digits test split: markers about 5 pt across, not specks
 
 
 def test_latent_scatter_without_labels_and_many_classes(codes, tmp_path):

@@ -81,12 +81,13 @@ def run(args: argparse.Namespace) -> int:
     c_from = model.condition_from_labels(torch.full((len(rows),), source))
     c_to = model.condition_from_labels(torch.full((len(rows),), target))
     transferred = model.transfer(x, c_from, c_to)  # (n, D)
-    fig = plots.image_grid(
-        torch.cat([x, transferred]),
+    fig = plots.transfer_grid(
+        dataset.x[rows],  # the grey levels a reader recognises, not the binarized draw encoded
+        transferred,
         shape,
-        nrow=len(rows),
+        source=a,
+        target=b,
         title=f"Style transfer by {run_.describe()}: class {a} → {b}",
-        row_labels=[f"original ({a})", f"as {b}"],
     )
     plots.save_figure(fig, out)
     print(

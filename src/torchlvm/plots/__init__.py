@@ -4,14 +4,16 @@ Every function takes arrays or tensors and returns a :class:`matplotlib.figure.F
 :func:`save_figure` writes one as a PNG atomically and closes it.
 
 - images: :func:`image_grid`, :func:`reconstruction_pairs`, :func:`conditional_grid`,
-  :func:`imputation_panels`, :func:`traversal_grid`, :func:`interpolation_strip`,
-  :func:`manifold_grid`
+  :func:`imputation_panels`, :func:`transfer_grid`, :func:`traversal_grid`,
+  :func:`interpolation_strip`, :func:`manifold_grid`
 - latent space: :func:`latent_scatter`, :func:`kl_per_dimension`
 - training: :func:`training_curves`
 - inference: :func:`identity_figure`, :func:`gaps_figure`, :func:`kl_fits_figure`
+- model comparison: :func:`comparison_figure` (of :func:`comparison_scores`)
 """
 
 from torchlvm.plots._style import save_figure
+from torchlvm.plots.compare import comparison_figure, comparison_scores
 from torchlvm.plots.curves import training_curves
 from torchlvm.plots.images import (
     conditional_grid,
@@ -20,6 +22,7 @@ from torchlvm.plots.images import (
     interpolation_strip,
     manifold_grid,
     reconstruction_pairs,
+    transfer_grid,
     traversal_grid,
 )
 from torchlvm.plots.inference import gaps_figure, identity_figure
@@ -27,6 +30,8 @@ from torchlvm.plots.kl_fits import kl_fits_figure
 from torchlvm.plots.latent import kl_per_dimension, latent_scatter
 
 __all__ = [
+    "comparison_figure",
+    "comparison_scores",
     "conditional_grid",
     "gaps_figure",
     "identity_figure",
@@ -40,5 +45,6 @@ __all__ = [
     "reconstruction_pairs",
     "save_figure",
     "training_curves",
+    "transfer_grid",
     "traversal_grid",
 ]

@@ -2,7 +2,9 @@
 
 Figures are built with the object-oriented API (``matplotlib.figure.Figure`` drawn by the Agg
 canvas), never through ``pyplot``'s global state, so plotting works headless, in threads and in
-notebooks alike. :func:`save_figure` writes a PNG atomically (a reader never sees half a file).
+notebooks alike. :func:`save_figure` writes a PNG atomically (a reader never sees half a file),
+cropped to what is drawn: an image grid whose tiles fill less than the figure's box (one row of
+samples, a short strip) leaves no blank band around it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from torchlvm.errors import ConfigError
 DPI = 110
 #: colour of the gaps between image tiles (RGB in [0, 1])
 GAP_COLOUR = (1.0, 1.0, 1.0)
+#: blank margin kept around the drawn content of a saved figure, inches
+PAD_INCHES = 0.06
 #: colour that marks missing pixels in imputation panels (RGB in [0, 1])
 MISSING_COLOUR = np.array([0.86, 0.24, 0.24])
 
@@ -35,20 +39,27 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
+def _save_png(fig: Figure, target: Any) -> None:
+    """``fig`` as a PNG cropped to its drawn content plus :data:`PAD_INCHES`."""
+    fig.savefig(target, format="png", dpi=DPI, bbox_inches="tight", pad_inches=PAD_INCHES)
+
+
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
     """Write ``fig`` as a PNG at ``path`` atomically, then close it.
 
-    The parent folder is created if needed. A figure made through ``pyplot`` is also removed
-    from pyplot's registry so it frees its memory.
+    The PNG is cropped to what is drawn (see the module docstring). The parent folder is created
+    if needed. A figure made through ``pyplot`` is also removed from pyplot's registry so it
+    frees its memory.
     """
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+    write_atomic(path, lambda tmp: _save_png(fig, tmp))
     close_figure(fig)
 
 
 def figure_png_bytes(fig: Figure) -> bytes:
-    """The PNG encoding of ``fig`` (for embedding); closes the figure."""
+    """The PNG encoding of ``fig`` (for embedding), cropped as by :func:`save_figure`; closes
+    the figure."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    _save_png(fig, buffer)
     close_figure(fig)
     return buffer.getvalue()
 

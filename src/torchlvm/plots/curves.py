@@ -5,6 +5,9 @@ file holds several rows per epoch (train metrics on one, validation metrics on a
 elsewhere); rows are merged by ``epoch``. Columns are ``SPLIT/NAME`` (or ``SPLIT_NAME``) with
 SPLIT ``train`` or ``val``; a ``NAME_epoch`` column is preferred to ``NAME`` and ``NAME_step``
 columns are ignored. Blank and non-numeric cells are NaN, drawn as gaps.
+
+Epochs are counted from 1 on the x-axis (Lightning's epoch 0 is the first pass over the data), on
+integer ticks only; one legend below the panels names the line styles, so it never covers a curve.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from torchlvm.errors import DataError
 from torchlvm.plots._style import new_figure
@@ -36,6 +41,9 @@ ALIASES = {
     "rec": "log_lik",
     "kl_divergence": "kl",
 }
+#: split → (colour, line style) of its curves, and its name in the legend
+LINES = {"train": ("tab:blue", "-"), "val": ("tab:orange", "--")}
+LEGEND = {"train": "training", "val": "validation"}
 SPLITS = {"train": "train", "val": "val", "valid": "val", "validation": "val"}
 _COLUMN = re.compile(r"^(train|val|valid|validation)[/_](.+)$")
 #: most panels drawn from unknown metrics when none of PANELS is present
@@ -145,21 +153,32 @@ def training_curves(
     fig = new_figure(4.0 * len(names) + 0.4, 3.6)
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     few = len(epochs) <= 40
+    counted = [e + 1 for e in epochs]  # epoch 0 is the first pass: drawn as epoch 1
     for ax, name in zip(axes, names, strict=True):
         panel_title, ylabel = PANELS.get(name, (name, f"{name} (as logged)"))
-        for split, style in (("train", "-"), ("val", "--")):
+        for split, (colour, style) in LINES.items():
             values = drawable[name].get(split)
             if values is None or all(math.isnan(v) for v in values):
                 continue
-            points = [(e, v) for e, v in zip(epochs, values, strict=True) if not math.isnan(v)]
+            points = [(e, v) for e, v in zip(counted, values, strict=True) if not math.isnan(v)]
             xs, ys = zip(*points, strict=True)
-            label = "training" if split == "train" else "validation"
-            ax.plot(xs, ys, style, marker="o" if few else None, markersize=3, label=label)
+            marker = "o" if few else None
+            ax.plot(xs, ys, style, color=colour, marker=marker, markersize=3, label=split)
         ax.set_title(panel_title)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if counted[-1] - counted[0] < 1:  # one epoch: a whole epoch either side, one tick
+            ax.set_xlim(counted[0] - 1, counted[-1] + 1)
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
-        ax.legend(frameon=False)
+    shown = {line.get_label() for ax in axes for line in ax.get_lines()}
+    handles = [
+        Line2D([], [], color=colour, linestyle=style, marker="o" if few else None, markersize=3)
+        for split, (colour, style) in LINES.items()
+        if split in shown
+    ]
+    labels = [LEGEND[split] for split in LINES if split in shown]
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False)
     if title:
         fig.suptitle(title)
     return fig

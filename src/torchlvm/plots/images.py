@@ -152,14 +152,59 @@ def reconstruction_pairs(
         shape: one image's (H, W) or (C, H, W).
         ncol: images per row; by default all N up to 10, wrapping into more row pairs.
     """
-    x = as_images(inputs, shape, "inputs")
-    r = as_images(reconstructions, shape, "reconstructions")
-    n = _check_same_count(inputs=x, reconstructions=r)
+    return _row_pairs(
+        ("inputs", inputs), ("reconstructions", reconstructions), shape,
+        labels=("input", "reconstruction"), ncol=ncol, title=title,
+    )  # fmt: skip
+
+
+def transfer_grid(
+    originals: Any,
+    transferred: Any,
+    shape: Shape,
+    *,
+    source: Any,
+    target: Any,
+    ncol: int | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Images of one class above their transfers to another, in labelled row pairs.
+
+    Args:
+        originals: (N, D) or (N, C, H, W): what a reader should recognise, the data's own grey
+            levels, not the binarized draw the model encoded (a random pattern of black and
+            white pixels reads poorly at a glance).
+        transferred: the same shape: each original redrawn under the target class.
+        shape: one image's (H, W) or (C, H, W).
+        source: name of the originals' class; target: of the class they are redrawn as.
+        ncol: images per row; by default all N up to 10, wrapping into more row pairs.
+        title: the figure title; by default "Style transfer: class SOURCE → TARGET".
+    """
+    return _row_pairs(
+        ("originals", originals), ("transferred", transferred), shape,
+        labels=(f"original ({source})", f"as {target}"), ncol=ncol,
+        title=title if title is not None else f"Style transfer: class {source} → {target}",
+    )  # fmt: skip
+
+
+def _row_pairs(
+    first: tuple[str, Any],
+    second: tuple[str, Any],
+    shape: Shape,
+    *,
+    labels: tuple[str, str],
+    ncol: int | None,
+    title: str | None,
+) -> Figure:
+    """Two equally long image sets as interleaved rows (ncol of the first, then of the second),
+    both on one intensity scale; ``first`` and ``second`` are (argument name, images)."""
+    a = as_images(first[1], shape, first[0])
+    b = as_images(second[1], shape, second[0])
+    n = _check_same_count(**{first[0]: a, second[0]: b})
     ncol = ncol or min(n, 10)
-    lo, hi = value_range(x, r)
-    tiles, blocks = _interleave([to_rgb(x, lo, hi), to_rgb(r, lo, hi)], ncol)
-    labels = ["input", "reconstruction"] * blocks
-    fig, _, _ = _draw_mosaic(tiles, ncol, title=title, row_labels=labels)
+    lo, hi = value_range(a, b)
+    tiles, blocks = _interleave([to_rgb(a, lo, hi), to_rgb(b, lo, hi)], ncol)
+    fig, _, _ = _draw_mosaic(tiles, ncol, title=title, row_labels=list(labels) * blocks)
     return fig
 
 

@@ -22,6 +22,9 @@ from torchlvm.plots._style import as_array, new_figure, save_figure
 
 __all__ = ["gaps_figure", "identity_figure", "save_figure"]
 
+#: nats below which a gap is rounding error (float32 log p(x) of ~100 nats carries ~1e-5)
+EXACT_BELOW = 1e-5
+
 
 def _per_step(values: Any, name: str) -> np.ndarray:
     """(T+1,) or (T+1, B) values → the mean over examples per step, (T+1,)."""
@@ -80,6 +83,7 @@ def gaps_figure(
     amortization_gap: Any,
     *,
     log_px_stderr: Any | None = None,
+    exact_below: float = EXACT_BELOW,
     title: str | None = None,
 ) -> Figure:
     """Stacked bars of the two inference gaps per label (Cremer et al. 2018, Fig. 1 style).
@@ -90,10 +94,14 @@ def gaps_figure(
         amortization_gap: ELBO(q*) − ELBO(q_enc) per label (L,), nats per example.
         log_px_stderr: optional standard error of log p(x) per label (L,): an error bar on the
             approximation gap, whose reference it is.
+        exact_below: a gap whose size is below this many nats is rounding error, not a gap
+            (PPCA's exact posterior leaves ~1e-14): it is drawn as 0, and a bar whose total is
+            below it is labelled "0 (exact)".
         title: optional figure title.
 
     Returns:
-        The figure; the bar total is log p(x) − ELBO(q_enc), the inference gap.
+        The figure; the bar total is log p(x) − ELBO(q_enc), the inference gap, written above
+        each bar; the legend sits below the axes, clear of bars and labels.
     """
     approx = np.atleast_1d(as_array(approximation_gap, "approximation_gap"))
     amort = np.atleast_1d(as_array(amortization_gap, "amortization_gap"))
@@ -106,8 +114,12 @@ def gaps_figure(
     stderr = None
     if log_px_stderr is not None:
         stderr = np.atleast_1d(as_array(log_px_stderr, "log_px_stderr"))
+    total = approx + amort
+    exact = np.abs(total) < exact_below
+    approx = np.where(np.abs(approx) < exact_below, 0.0, approx)
+    amort = np.where(np.abs(amort) < exact_below, 0.0, amort)
     x = np.arange(len(names))
-    fig = new_figure(max(3.6, 1.3 * len(names) + 1.8), 3.6)
+    fig = new_figure(max(4.2, 1.3 * len(names) + 1.8), 4.2)
     ax = fig.subplots()
     ax.bar(x, approx, color="tab:orange", label="approximation gap  log p(x) − ELBO(q*)")
     ax.bar(
@@ -118,13 +130,38 @@ def gaps_figure(
         label="amortization gap  ELBO(q*) − ELBO(q_enc)",
     )
     if stderr is not None:
-        ax.errorbar(x, approx, yerr=stderr, fmt="none", ecolor="black", capsize=4)
-    for xi, total in zip(x, approx + amort, strict=True):
-        ax.annotate(f"{total:.3g}", (xi, total), ha="center", va="bottom", fontsize=8)
+        shown = np.where(exact, 0.0, stderr)
+        ax.errorbar(x, approx, yerr=shown, fmt="none", ecolor="black", capsize=4)
+    for xi, value, is_exact in zip(x, total, exact, strict=True):
+        text = "0 (exact)" if is_exact else f"{value:.3g}"
+        top = 0.0 if is_exact else value
+        ax.annotate(
+            text,
+            (xi, top),
+            xytext=(0, 3 if top >= 0 else -3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom" if top >= 0 else "top",
+            fontsize=9,
+        )
     ax.axhline(0.0, color="black", lw=0.8)
+    _headroom(ax, np.where(exact, 0.0, total), stderr)
     ax.set_xticks(x)
     ax.set_xticklabels(names)
     ax.set_ylabel("nats per example")
     ax.set_title(title or "Inference gaps (bar total: log p(x) − ELBO(q_enc))", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    fig.legend(fontsize=8, loc="outside lower center", frameon=False)
     return fig
+
+
+def _headroom(ax: Any, totals: np.ndarray, stderr: np.ndarray | None) -> None:
+    """y-limits with room above (and below) the bars for their labels; [0, 1] nats when every
+    bar is zero, so exact zeros do not stretch rounding error over the axis."""
+    spread = np.abs(stderr).max() if stderr is not None and stderr.size else 0.0
+    hi = max(float(totals.max()), 0.0) + spread
+    lo = min(float(totals.min()), 0.0) - spread
+    span = hi - lo
+    if span <= 0:
+        ax.set_ylim(-0.05, 1.0)
+        return
+    ax.set_ylim(lo - (0.15 * span if lo < 0 else 0.0), hi + 0.15 * span)

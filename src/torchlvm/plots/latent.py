@@ -22,6 +22,21 @@ from torchlvm.plots._style import as_array, new_figure
 
 #: largest number of classes drawn with a categorical legend; more get a colour bar
 MAX_LEGEND_CLASSES = 20
+#: area of a scatter panel in points² (about 5 × 4 inches) and the share of it markers cover
+PANEL_AREA = 360 * 290
+INK = 0.15
+
+
+def marker_size(n: int) -> tuple[float, float]:
+    """Marker area (points²) and opacity for a scatter of ``n`` points on a ~5 × 4 inch panel.
+
+    The markers together cover about :data:`INK` of the panel: few points are drawn large
+    (an area of 60 pt², about 9 pt across, at most), many points small and translucent so
+    dense regions still show their density (4 pt² and opacity 0.25 at the least).
+    """
+    area = float(np.clip(INK * PANEL_AREA / max(n, 1), 4.0, 60.0))
+    alpha = float(np.clip((400 / max(n, 1)) ** 0.5, 0.25, 0.8))
+    return area, alpha
 
 
 def _project(z: np.ndarray, method: str) -> tuple[np.ndarray, str, str]:
@@ -74,8 +89,8 @@ def latent_scatter(
     xy, xlabel, ylabel = _project(codes[keep], method)
     fig = new_figure(7.0 if labels is not None else 5.6, 5.0)
     ax = fig.add_subplot()
-    size = float(np.clip(3000 / max(len(xy), 1), 2, 30))
-    style = dict(s=size, alpha=0.7, linewidths=0, rasterized=True)
+    size, alpha = marker_size(len(xy))
+    style = dict(s=size, alpha=alpha, linewidths=0, rasterized=True)
     if labels is None:
         ax.scatter(xy[:, 0], xy[:, 1], color="tab:blue", **style)
     else:

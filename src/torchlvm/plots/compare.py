@@ -1,0 +1,192 @@
+"""The model comparison as a figure: one panel of horizontal bars per measured row.
+
+``torchlvm compare`` scores an autoencoder, a VAE, a β-VAE and a CVAE on three questions
+(interpretability, separability, generation); this draws those scores, a bar per model, with
+the row's reference (raw pixels, the real-data floor) as a dashed line and a direction of
+"better" on each axis. The numbers come in as a plain mapping (:func:`comparison_scores` reads
+them off the JSON record ``compare.json`` holds), not as model or evaluation objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from torchlvm.errors import ConfigError
+from torchlvm.plots._style import new_figure
+
+#: bar colours, by model position (matplotlib's default cycle)
+#: what each row asks, in plain words, and the number that answers it
+QUESTIONS = {
+    "interpretability": (
+        "does each latent dimension follow one known factor?",
+        "mutual information gap (MIG) on shapes",
+    ),
+    "separability": (
+        "can a linear probe read the class off the code?",
+        "logistic-probe accuracy on posterior means",
+    ),
+    "generation": (
+        "do samples look like the data?",
+        "Fréchet distance of samples to test images",
+    ),
+}
+#: white behind a value label, so a reference line crossing it does not strike it through
+LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.85}
+COLOURS = ("tab:gray", "tab:blue", "tab:purple", "tab:green", "tab:orange", "tab:red")
+
+
+def comparison_figure(
+    scores: Mapping[str, Mapping[str, Any]], *, title: str | None = None
+) -> Figure:
+    """One panel per row of the comparison, one bar per model.
+
+    Args:
+        scores: row name → a mapping with
+            ``question`` (what the row asks, in plain words),
+            ``measure`` (what the number is, e.g. "mutual information gap (MIG)"),
+            ``higher_is_better`` (bool),
+            ``values`` (model label → number, or None where it cannot be measured),
+            and optionally ``errors`` (model label → standard error or None),
+            ``reference`` (a number drawn as a dashed line) with ``reference_label``.
+            Every row names the same models, in the same order.
+        title: the figure title.
+
+    Returns:
+        The figure: rows top to bottom in the order given.
+
+    Raises:
+        ConfigError: for no rows, or rows that name different models.
+    """
+    rows = list(scores.items())
+    if not rows:
+        raise ConfigError("comparison_figure needs at least one row of scores, got none")
+    models = list(rows[0][1]["values"])
+    for name, row in rows:
+        if list(row["values"]) != models:
+            raise ConfigError(
+                f"every row must score the same models in the same order: row {name!r} has "
+                f"{list(row['values'])}, the first row {models}"
+            )
+    label_width = 0.09 * max(len(m) for m in models)
+    panel = 0.34 * len(models) + 1.15
+    fig = new_figure(6.8 + label_width, panel * len(rows) + (0.35 if title else 0.0))
+    axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
+    for ax, (name, row) in zip(axes, rows, strict=True):
+        _panel(ax, name, row, models)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) -> None:
+    """Horizontal bars of one row with their values written at their ends."""
+    values = np.array([_number(row["values"][m]) for m in models])
+    errors = row.get("errors") or {}
+    errs = np.array([_number(errors.get(m)) for m in models])
+    y = np.arange(len(models))[::-1]  # first model on top
+    colours = [COLOURS[i % len(COLOURS)] for i in range(len(models))]
+    measured = np.isfinite(values)
+    ax.barh(y[measured], values[measured], color=np.array(colours)[measured], height=0.62)
+    has_err = measured & np.isfinite(errs)
+    if has_err.any():
+        ax.errorbar(values[has_err], y[has_err], xerr=errs[has_err], fmt="none", ecolor="black",
+                    capsize=3, lw=1)  # fmt: skip
+    reference = row.get("reference")
+    extent = [0.0, *values[measured], *(values[has_err] + errs[has_err])]
+    if reference is not None:
+        extent.append(float(reference))
+    hi = max(extent) if extent else 1.0
+    hi = hi if hi > 0 else 1.0
+    for yi, value, err, ok in zip(y, values, errs, measured, strict=True):
+        if ok:
+            text = f"{value:.3g}" + (f" ± {err:.2g}" if math.isfinite(err) else "")
+            end = value + (err if math.isfinite(err) else 0.0)
+            ax.annotate(text, (max(end, 0.0), yi), xytext=(4, 0), textcoords="offset points",
+                        va="center", fontsize=8, bbox=LABEL_BOX)  # fmt: skip
+        else:
+            ax.annotate("not measurable", (0.0, yi), xytext=(4, 0), textcoords="offset points",
+                        va="center", fontsize=8, color="0.4", style="italic",
+                        bbox=LABEL_BOX)  # fmt: skip
+    top = len(models) - 0.4
+    if reference is not None:
+        ax.axvline(float(reference), color="black", ls="--", lw=1, zorder=1)
+        ax.annotate(f"{row.get('reference_label', 'reference')} {float(reference):.3g}",
+                    (float(reference), top), xytext=(3, 0), textcoords="offset points",
+                    va="bottom", fontsize=8)  # fmt: skip
+    ax.set_ylim(-0.6, len(models) - 0.1)  # a free band on top for the reference's label
+    ax.set_xlim(min(0.0, float(np.nanmin(values)) if measured.any() else 0.0), hi * 1.28)
+    ax.set_yticks(y)
+    ax.set_yticklabels(models)
+    better = "higher is better →" if row.get("higher_is_better", True) else "← lower is better"
+    ax.set_xlabel(f"{row['measure']}   ({better})", fontsize=9)
+    ax.set_title(f"{name}: {row['question']}", loc="left", fontsize=10)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.tick_params(axis="y", length=0)
+
+
+def _get(tree: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(tree, Mapping) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def comparison_scores(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The numbers of a ``torchlvm compare`` result (``compare.json``) as
+    :func:`comparison_figure` draws them.
+
+    Args:
+        result: ``{"models": {key: {"label", "metrics", "interpretability"}}, ...}``, the record
+            :func:`torchlvm.evaluation.compare.compare` returns: per model its metrics.json
+            content and its MIG record.
+
+    Returns:
+        Rows interpretability (MIG), separability (logistic probe accuracy ± its standard error,
+        raw pixels as reference) and generation (Fréchet distance, the real-vs-real distance at
+        the same n as reference; the autoencoder's from N(0, I) codes).
+    """
+    entries = list(result["models"].values())
+    labels = [str(entry["label"]) for entry in entries]
+
+    def each(*path: str) -> dict[str, Any]:
+        """model label → the value at ``path`` of its entry (None where absent)."""
+        return {label: _get(e, *path) for label, e in zip(labels, entries, strict=True)}
+
+    def first(*path: str) -> Any:
+        """The value at ``path`` of the first model's entry that holds it."""
+        return next((v for v in each(*path).values() if v is not None), None)
+
+    def row(name: str, higher: bool, values: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        question, measure = QUESTIONS[name]
+        return {"question": question, "measure": measure, "higher_is_better": higher,
+                "values": values, **extra}  # fmt: skip
+
+    probe = ("metrics", "separability", "latent", "logistic")
+    return {
+        "interpretability": row("interpretability", True, each("interpretability", "mig", "value")),
+        "separability": row(
+            "separability",
+            True,
+            each(*probe, "value"),
+            errors=each(*probe, "stderr"),
+            reference=first("metrics", "separability", "pixels", "logistic", "value"),
+            reference_label="raw pixels",
+        ),
+        "generation": row(
+            "generation",
+            False,
+            each("metrics", "sample_quality", "frechet", "value"),
+            reference=first("metrics", "sample_quality", "frechet_real_reference", "value"),
+            reference_label="real vs real",
+        ),
+    }

@@ -1,0 +1,119 @@
+"""The comparison figure: a panel per row, a bar per model, labels clear of each other."""
+
+import math
+
+import pytest
+from matplotlib.image import imread
+
+from torchlvm.errors import ConfigError
+from torchlvm.plots import comparison_figure, comparison_scores, save_figure
+
+MODELS = ("AE", "VAE", "β-VAE (β=4)", "CVAE")
+SCORES = {
+    "interpretability": {
+        "question": "does one latent dimension follow each known factor?",
+        "measure": "mutual information gap (MIG)",
+        "higher_is_better": True,
+        "values": dict(zip(MODELS, (0.05, 0.11, 0.31, 0.02), strict=True)),
+    },
+    "separability": {
+        "question": "can a linear probe read the class off the code?",
+        "measure": "logistic-probe accuracy",
+        "higher_is_better": True,
+        "values": dict(zip(MODELS, (0.86, 0.71, 0.52, 0.30), strict=True)),
+        "errors": dict(zip(MODELS, (0.02, 0.017, 0.03, 0.02), strict=True)),
+        "reference": 0.885,
+        "reference_label": "raw pixels",
+    },
+    "generation": {
+        "question": "do samples look like the data?",
+        "measure": "Fréchet distance to test images",
+        "higher_is_better": False,
+        "values": dict(zip(MODELS, (326.0, 24.5, 60.1, None), strict=True)),
+        "reference": 7.86,
+        "reference_label": "real vs real",
+    },
+}
+
+
+def test_a_panel_per_row_and_a_bar_per_measured_model(tmp_path):
+    fig = comparison_figure(SCORES, title="AE vs VAE on digits")
+    fig.canvas.draw()
+    assert len(fig.axes) == 3
+    for ax, (name, row) in zip(fig.axes, SCORES.items(), strict=True):
+        assert ax.get_title(loc="left").startswith(f"{name}: ")
+        top_down = sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])
+        assert [t.get_text() for t in top_down] == list(MODELS)  # first model on top
+        widths = sorted(p.get_width() for p in ax.patches)
+        measured = sorted(v for v in row["values"].values() if v is not None)
+        assert widths == pytest.approx(measured)
+        better = "higher is better" if row["higher_is_better"] else "lower is better"
+        assert better in ax.get_xlabel()
+    texts = [t.get_text() for t in fig.axes[2].texts]
+    assert "not measurable" in texts and "real vs real 7.86" in texts
+    assert "0.86 ± 0.02" in [t.get_text() for t in fig.axes[1].texts]
+    path = tmp_path / "compare.png"
+    save_figure(fig, path)
+    assert imread(path)[..., :3].std() > 0.05
+
+
+def test_labels_do_not_overlap_each_other_or_leave_the_axes():
+    fig = comparison_figure(SCORES)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        boxes = [t.get_window_extent() for t in ax.texts]
+        frame = ax.get_window_extent()
+        for i, box in enumerate(boxes):
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1 + 0.5, ax.texts[i].get_text()
+            assert all(not box.overlaps(other) for other in boxes[i + 1 :])
+
+
+def test_rows_naming_other_models_are_refused():
+    bad = {**SCORES, "generation": {**SCORES["generation"], "values": {"AE": 1.0}}}
+    with pytest.raises(ConfigError, match="same models in the same order"):
+        comparison_figure(bad)
+    with pytest.raises(ConfigError, match="at least one row"):
+        comparison_figure({})
+
+
+def test_missing_errors_and_reference_are_optional():
+    row = {"question": "q?", "measure": "m", "values": {"a": 1.0, "b": math.nan}}
+    fig = comparison_figure({"only": row})
+    assert [p.get_width() for p in fig.axes[0].patches] == [1.0]
+
+
+def entry(label, mig, probe=None, fd=None, *, pixels=None, floor=None):
+    """One model of a compare result, with the metrics.json paths compare reads."""
+    metrics = {"separability": {}, "sample_quality": {}}
+    if probe is not None:
+        metrics["separability"]["latent"] = {"logistic": {"value": probe[0], "stderr": probe[1]}}
+    if pixels is not None:
+        metrics["separability"]["pixels"] = {"logistic": {"value": pixels}}
+    if fd is not None:
+        metrics["sample_quality"]["frechet"] = {"value": fd}
+    if floor is not None:
+        metrics["sample_quality"]["frechet_real_reference"] = {"value": floor}
+    return {"label": label, "metrics": metrics, "interpretability": {"mig": {"value": mig}}}
+
+
+def test_scores_read_off_a_compare_result():
+    result = {
+        "models": {
+            "ae": entry("AE", 0.05, (0.86, 0.02), 326.0, pixels=0.885, floor=7.86),
+            "vae": entry("VAE", 0.11, (0.71, 0.017), 24.5, floor=7.9),
+            "cvae": entry("CVAE", 0.02),  # no labels on this data: nothing but MIG
+        }
+    }
+    scores = comparison_scores(result)
+    assert list(scores) == ["interpretability", "separability", "generation"]
+    assert scores["interpretability"]["values"] == {"AE": 0.05, "VAE": 0.11, "CVAE": 0.02}
+    sep = scores["separability"]
+    assert sep["values"] == {"AE": 0.86, "VAE": 0.71, "CVAE": None}
+    assert sep["errors"] == {"AE": 0.02, "VAE": 0.017, "CVAE": None}
+    assert sep["reference"] == 0.885 and sep["higher_is_better"]
+    gen = scores["generation"]
+    assert gen["values"]["CVAE"] is None and gen["reference"] == 7.86
+    assert not gen["higher_is_better"]
+    assert all(row["question"].endswith("?") for row in scores.values())
+    fig = comparison_figure(scores)
+    assert [len(ax.patches) for ax in fig.axes] == [3, 2, 2]
