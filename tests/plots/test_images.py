@@ -14,8 +14,10 @@ from torchlvm.plots import (
     manifold_grid,
     reconstruction_pairs,
     save_figure,
+    transfer_grid,
     traversal_grid,
 )
+from torchlvm.plots._style import DPI, PAD_INCHES
 
 SHAPE = (8, 8)
 
@@ -147,3 +149,44 @@ def test_manifold_grid_places_codes_at_their_coordinates(tmp_path):
     assert abs(w / h - 1) < 0.2
     with pytest.raises(ConfigError, match="n × n"):
         manifold_grid(x[:24], SHAPE, extent=(-2, 2))
+
+
+def test_transfer_grid_shows_the_originals_it_is_given(images, tmp_path):
+    grey = np.full((5, 64), 0.5)  # grey levels, as a reader knows the data
+    fig = transfer_grid(grey, images[:5], SHAPE, source="one", target="seven")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["original (one)", "as seven"]
+    assert ax.get_title() == "Style transfer: class one → seven"
+    tiles = mosaic_of(fig)
+    np.testing.assert_allclose(tiles[:8, :8], 0.5)  # drawn as given, not binarized
+    np.testing.assert_allclose(tiles[9:17, :8, 0], images[0].reshape(8, 8))
+    h, w = saved(fig, tmp_path).shape[:2]
+    assert w > h
+
+
+def blank_margins(pixels):
+    """Rows (top, bottom) and columns (left, right) of pure white around what is drawn."""
+    ink = (pixels[..., :3] < 0.98).any(axis=2)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    h, w = ink.shape
+    return rows[0], h - 1 - rows[-1], cols[0], w - 1 - cols[-1]
+
+
+FIGURES = {
+    # `torchlvm sample --condition 7`: one row left most of its figure blank (issue 14)
+    "one-condition": lambda x: conditional_grid(x[:8], SHAPE, ["7"], title="Samples of class 7"),
+    "ten-conditions": lambda x: conditional_grid(x[:60], SHAPE, [str(i) for i in range(10)]),
+    "interpolation": lambda x: interpolation_strip(x[:10], SHAPE),
+    "square-grid": lambda x: image_grid(x[:16], SHAPE),
+    "one-image": lambda x: image_grid(x[:1], SHAPE, title="Samples of a long-named model"),
+    "reconstructions": lambda x: reconstruction_pairs(x[:16], x[16:32], SHAPE),
+}
+
+
+@pytest.mark.parametrize("make", FIGURES.values(), ids=FIGURES.keys())
+def test_figures_are_sized_to_their_content(images, tmp_path, make):
+    pixels = saved(make(images), tmp_path)
+    pad = round(PAD_INCHES * DPI)
+    assert max(blank_margins(pixels)) <= pad + 3  # no blank band around the drawing
+    h, w = pixels.shape[:2]
+    assert 60 <= h <= 12 * DPI and 60 <= w <= 12 * DPI  # readable and not a poster

@@ -130,8 +130,8 @@ def gaps_figure(
         label="amortization gap  ELBO(q*) − ELBO(q_enc)",
     )
     if stderr is not None:
-        shown = np.where(exact, 0.0, stderr)
-        ax.errorbar(x, approx, yerr=shown, fmt="none", ecolor="black", capsize=4)
+        stderr = np.where(exact, 0.0, stderr)
+        ax.errorbar(x, approx, yerr=stderr, fmt="none", ecolor="black", capsize=4)
     for xi, value, is_exact in zip(x, total, exact, strict=True):
         text = "0 (exact)" if is_exact else f"{value:.3g}"
         top = 0.0 if is_exact else value
@@ -145,7 +145,7 @@ def gaps_figure(
             fontsize=9,
         )
     ax.axhline(0.0, color="black", lw=0.8)
-    _headroom(ax, np.where(exact, 0.0, total), stderr)
+    _headroom(ax, approx, np.where(exact, 0.0, total), stderr)
     ax.set_xticks(x)
     ax.set_xticklabels(names)
     ax.set_ylabel("nats per example")
@@ -154,12 +154,12 @@ def gaps_figure(
     return fig
 
 
-def _headroom(ax: Any, totals: np.ndarray, stderr: np.ndarray | None) -> None:
+def _headroom(ax: Any, approx: np.ndarray, totals: np.ndarray, stderr: np.ndarray | None) -> None:
     """y-limits with room above (and below) the bars for their labels; [0, 1] nats when every
     bar is zero, so exact zeros do not stretch rounding error over the axis."""
-    spread = np.abs(stderr).max() if stderr is not None and stderr.size else 0.0
-    hi = max(float(totals.max()), 0.0) + spread
-    lo = min(float(totals.min()), 0.0) - spread
+    spread = np.zeros_like(approx) if stderr is None else np.abs(stderr)
+    hi = max(0.0, float(totals.max()), float((approx + spread).max()))
+    lo = min(0.0, float(totals.min()), float((approx - spread).min()))
     span = hi - lo
     if span <= 0:
         ax.set_ylim(-0.05, 1.0)

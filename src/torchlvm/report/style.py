@@ -3,6 +3,11 @@
 Figures open full-window through the CSS ``:target`` selector (a link to the figure's own id), so
 enlarging an image needs no JavaScript; image grids are enlarged with ``image-rendering:
 pixelated`` so their pixels stay square.
+
+Nothing makes the page wider than the screen, down to a phone's 400 CSS pixels (checked in
+headless Chromium by ``tests/report/test_browser.py``): names, paths and values without spaces
+break where they must, figures shrink to the column, and on narrow screens the side-by-side
+tables scroll sideways inside themselves instead of the page.
 """
 
 CSS = """
@@ -14,7 +19,7 @@ body { margin: 0; background: #fff; color: var(--ink);
        font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
              sans-serif; }
 main { max-width: 1120px; margin: 0 auto; padding: 28px 28px 56px; }
-h1, h2, h3, h4 { line-height: 1.25; margin: 1.5em 0 0.5em; }
+h1, h2, h3, h4 { line-height: 1.25; margin: 1.5em 0 0.5em; overflow-wrap: anywhere; }
 h1 { font-size: 2rem; margin: 0.1em 0 0.1em; }
 h2 { font-size: 1.4rem; border-bottom: 1px solid var(--line); padding-bottom: 0.25em; }
 h3 { font-size: 1.12rem; }
@@ -22,7 +27,8 @@ h4 { font-size: 1rem; }
 a { color: var(--accent); }
 .eyebrow { text-transform: uppercase; letter-spacing: 0.08em; font-size: 0.75rem;
            color: var(--muted); margin: 0; }
-.subtitle { color: var(--muted); font-size: 1rem; margin: 0.1em 0 0.9em; }
+.subtitle { color: var(--muted); font-size: 1rem; margin: 0.1em 0 0.9em;
+            overflow-wrap: anywhere; }
 code, pre, .key { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
 
 /* run facts: small labelled chips */
@@ -30,7 +36,7 @@ dl.facts { display: flex; flex-wrap: wrap; gap: 6px 22px; margin: 0 0 1.2em; pad
 dl.facts div { min-width: 0; }
 dl.facts dt { color: var(--faint); font-size: 0.72rem; text-transform: uppercase;
               letter-spacing: 0.05em; }
-dl.facts dd { margin: 0; font-size: 0.92rem; }
+dl.facts dd { margin: 0; font-size: 0.92rem; overflow-wrap: anywhere; }
 
 /* headline cards */
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(205px, 1fr));
@@ -103,7 +109,7 @@ details.block { background: var(--soft); padding: 8px 14px; margin: 0 0 10px; }
 table { border-collapse: collapse; width: 100%; margin: 0.3em 0 0.6em; font-size: 0.88rem; }
 table.metrics { table-layout: fixed; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line);
-         vertical-align: top; }
+         vertical-align: top; overflow-wrap: anywhere; }
 thead th { font-weight: 600; color: var(--muted); font-size: 0.78rem; }
 tbody tr:last-child td { border-bottom: 0; }
 td.num { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
@@ -115,16 +121,25 @@ td.details .note { display: -webkit-box; -webkit-box-orient: vertical; -webkit-l
                    overflow: hidden; color: var(--faint); font-size: 0.95em; }
 .key { display: block; color: var(--faint); font-size: 0.7rem; overflow-wrap: anywhere; }
 tr.group th { background: #eef2f8; color: var(--accent); font-weight: 600; font-size: 0.8rem; }
-table.side th.run { font-size: 0.95rem; color: var(--ink); }
+table.side th.run { font-size: 0.95rem; color: var(--ink); overflow-wrap: anywhere; }
 table.side th.run .sub { display: block; color: var(--muted); font-weight: 400;
                          font-size: 0.75rem; }
 table.side td { font-size: 0.9rem; }
 table.side td .v { font-weight: 650; font-size: 1.05rem; font-variant-numeric: tabular-nums; }
 table.side td .unit { color: var(--accent); font-size: 0.78rem; }
-table.side td.label { color: var(--muted); font-weight: 600; width: 10.5em; }
+table.side td.label { color: var(--muted); font-weight: 600; width: 10.5em;
+                      overflow-wrap: normal; }
 pre { overflow-x: auto; font-size: 0.82rem; line-height: 1.45; margin: 0.6em 0 0.2em; }
 section.run { margin-top: 3.2em; padding-top: 0.4em; border-top: 3px solid var(--line); }
 section.run h2 { border: 0; margin-top: 0.4em; }
+/* phones: less margin; wide tables scroll inside themselves, never the page */
+@media (max-width: 600px) {
+  main { padding: 16px 14px 40px; }
+  h1 { font-size: 1.6rem; }
+  table.side, details.block table { display: block; overflow-x: auto; }
+  table.side td.label { width: auto; min-width: 6.5em; }
+  table.side > thead > tr > th.run, table.side > tbody > tr > td { min-width: 11em; }
+}
 footer { margin-top: 3em; color: var(--muted); font-size: 0.82rem;
          border-top: 1px solid var(--line); padding-top: 0.8em; }
 """
