@@ -24,6 +24,10 @@ def test_kl_fits_figure(tmp_path, dim):
         {"forward": forward, "reverse": reverse},
         mass_per_mode={"forward": [0.5, 0.5], "reverse": torch.tensor([0.0, 1.0])},
     )
+    fig.canvas.draw()
+    (legend,) = fig.legends  # below the axes: the 1-D legend hid the reverse fit's peak
+    assert not legend.get_window_extent().overlaps(fig.axes[0].get_window_extent())
+    assert "mass per mode 0.00 / 1.00" in [t.get_text()[-25:] for t in legend.get_texts()][-1]
     path = tmp_path / f"kl_{dim}d.png"
     save_figure(fig, path)
     assert path.read_bytes().startswith(PNG) and path.stat().st_size > 1000

@@ -98,7 +98,10 @@ def test_kl_per_dimension_sorted_with_threshold(tmp_path):
     heights = [p.get_height() for p in ax.patches]
     assert heights == [2.0, 0.5, 0.2, 0.001, 0.0]  # NaN drawn as an empty bar, last
     assert [t.get_text() for t in ax.get_xticklabels()] == ["z3", "z1", "z5", "z2", "z4"]
-    assert "above (3 of 5)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    (legend,) = fig.legends
+    assert "above (3 of 5)" in [t.get_text() for t in legend.get_texts()]
+    fig.canvas.draw()
+    assert not legend.get_window_extent().overlaps(ax.get_window_extent())
     grey = ax.patches[3].get_facecolor()
     assert grey != ax.patches[0].get_facecolor()
     h, w = saved_shape(fig, tmp_path)

@@ -1,7 +1,8 @@
 """A single Gaussian fitted to a bimodal target by forward and by reverse KL.
 
 1-D: the three densities as curves. 2-D: the target as filled contours, each fit as the
-1σ and 2σ ellipses of its covariance. The legend gives the mass each fit puts on each mode.
+1σ and 2σ ellipses of its covariance. The legend, below the axes, gives the mass each fit puts
+on each mode.
 Forward KL(p ‖ q) (maximum likelihood) covers both modes; reverse KL(q ‖ p) (what the ELBO
 minimizes) locks onto one (see :mod:`torchlvm.distributions.fitting`).
 
@@ -62,7 +63,7 @@ def kl_fits_figure(
     else:
         _draw_2d(ax, target, fits, labels, extent)
     ax.set_title(title or "One Gaussian fitted to a two-mode target", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
+    fig.legend(fontsize=8, loc="outside lower center", frameon=False)  # below: over no curve
     return fig
 
 

@@ -170,13 +170,14 @@ def kl_per_dimension(
     if threshold is not None:
         active = int(np.sum(values > threshold))
         ax.axhline(threshold, color="tab:red", linestyle="--", linewidth=1.2)
-        ax.legend(
+        fig.legend(  # below the axes, where it covers no bar
             handles=[
                 Line2D([], [], color="tab:red", linestyle="--", label=threshold_label),
                 Patch(color="tab:blue", label=f"above ({active} of {values.size})"),
                 Patch(color="tab:gray", label="below"),
             ],
-            loc="upper right",
+            loc="outside lower center",
+            ncol=3,
             frameon=False,
         )
     ax.grid(True, axis="y", alpha=0.3)
