@@ -45,7 +45,7 @@ def test_compare_trains_four_models_and_fills_every_cell(tmp_path, capsys):
         result["budget"]["epochs"] == 1 and result["protocol"]["interpretability_data"] == "shapes"
     )
     markdown = (out / "compare.md").read_text()
-    assert "| **generation** |" in markdown and "seed" not in markdown
+    assert "| **generation** |" in markdown and "seed's claim" not in markdown
     assert "(can a linear probe read the class off the code?)" in markdown
     assert imread(out / "compare.png")[..., :3].std() > 0.05  # the table, drawn
     assert markdown.strip() in printed  # the table is printed as written
