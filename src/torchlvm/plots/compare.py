@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from torchlvm._nested import lookup
 from torchlvm.errors import ConfigError
 from torchlvm.plots._style import new_figure
 
@@ -133,14 +134,6 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
     ax.tick_params(axis="y", length=0)
 
 
-def _get(tree: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(tree, Mapping) or key not in tree:
-            return None
-        tree = tree[key]
-    return tree
-
-
 def comparison_scores(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The numbers of a ``torchlvm compare`` result (``compare.json``) as
     :func:`comparison_figure` draws them.
@@ -160,7 +153,7 @@ def comparison_scores(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
     def each(*path: str) -> dict[str, Any]:
         """model label → the value at ``path`` of its entry (None where absent)."""
-        return {label: _get(e, *path) for label, e in zip(labels, entries, strict=True)}
+        return {label: lookup(e, *path) for label, e in zip(labels, entries, strict=True)}
 
     def first(*path: str) -> Any:
         """The value at ``path`` of the first model's entry that holds it."""

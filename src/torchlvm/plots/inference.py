@@ -63,7 +63,7 @@ def identity_figure(log_px: Any, elbo: Any, kl: Any, *, title: str | None = None
     left.plot(steps, elbo_t + kl_t, color="tab:red", ls="--", label="ELBO + KL(q ‖ p(z|x))")
     left.set_xlabel("optimization step of q")
     left.set_ylabel("nats per example")
-    left.set_title("log p(x) = ELBO + KL(q ‖ p(z|x))")
+    left.set_title("ELBO(q) rises to log p(x) as q is fitted")
     left.legend(loc="lower right", fontsize=8)
     positive = np.where(kl_t > 0, kl_t, np.nan)
     right.plot(steps, positive, color="tab:green")

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from torchlvm._nested import lookup
 from torchlvm.report.headline import Headline, headline, missing_headlines
 from torchlvm.report.metrics import Row, Section, format_value, sections
 from torchlvm.report.run import FigureFile, RunContents
@@ -71,12 +72,6 @@ def page(title: str, body: str) -> str:
     )
 
 
-def _get(mapping: Any, *keys: str) -> Any:
-    for key in keys:
-        mapping = mapping.get(key) if isinstance(mapping, dict) else None
-    return mapping
-
-
 def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
@@ -103,12 +98,12 @@ def training_text(training: dict[str, Any]) -> str:
 
 def facts(config: Any) -> list[tuple[str, str]]:
     """(label, text) pairs describing the run: model, data, protocol, training settings."""
-    model_type = _get(config, "model_type")
+    model_type = lookup(config, "model_type")
     out = [("model", str(model_type) if model_type is not None else "unknown")]
-    latent = _get(config, "model", "latent_dim")
+    latent = lookup(config, "model", "latent_dim")
     if latent is not None:
         out.append(("latent dimensions", format_value(latent)))
-    data = _get(config, "data")
+    data = lookup(config, "data")
     if isinstance(data, dict):
         desc = str(data.get("name", "unknown"))
         shape = data.get("shape")
@@ -125,7 +120,7 @@ def facts(config: Any) -> list[tuple[str, str]]:
             out.append(("data condition", format_value(data["condition"])))
         if data.get("seed") is not None:
             out.append(("data seed", format_value(data["seed"])))
-    training = _get(config, "training")
+    training = lookup(config, "training")
     if isinstance(training, dict):
         text = training_text(training)
         if text:
@@ -135,7 +130,7 @@ def facts(config: Any) -> list[tuple[str, str]]:
 
 def evaluation_fact(metrics: Any) -> tuple[str, str] | None:
     """``("evaluation", "test split, n = 359, k = 1000, seed 0")`` from metrics.json's protocol."""
-    protocol = _get(metrics, "protocol")
+    protocol = lookup(metrics, "protocol")
     if not isinstance(protocol, dict):
         return None
     parts = []
@@ -148,8 +143,8 @@ def evaluation_fact(metrics: Any) -> tuple[str, str] | None:
 
 
 def subtitle(config: Any) -> str:
-    parts = [_get(config, "model_type"), _get(config, "data", "name")]
-    protocol = _get(config, "data", "binarize")
+    parts = [lookup(config, "model_type"), lookup(config, "data", "name")]
+    protocol = lookup(config, "data", "binarize")
     if protocol is not None:
         parts.append(f"protocol {protocol}")
     return " · ".join(str(p) for p in parts if p is not None)
