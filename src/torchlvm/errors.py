@@ -35,3 +35,7 @@ class RunDirectoryError(TorchLVMError, FileExistsError):
 
 class NonFiniteError(TorchLVMError, FloatingPointError):
     """A loss, gradient or parameter became NaN or infinite."""
+
+
+class RunBusyError(TorchLVMError, RuntimeError):
+    """Another process is training the run (it holds the run's lock)."""

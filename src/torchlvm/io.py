@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,21 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise DataError(f"{path} is not valid JSON ({err}); the file is damaged") from None
 
 
+@contextmanager
+def _utf8_path(path: Path) -> Iterator[str]:
+    """A name for ``path`` that safetensors can open: the path itself, or, where it is not valid
+    UTF-8 (safetensors refuses such names), a link to it from a temporary folder."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        with tempfile.TemporaryDirectory(prefix="torchlvm-") as folder:
+            link = Path(folder) / "weights.safetensors"
+            os.symlink(os.path.abspath(path), link)
+            yield str(link)
+        return
+    yield str(path)
+
+
 def expected_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor | None]:
     """Names the model's state holds, mapped to its tensor, or to ``None`` for a buffer that is
     declared but not yet sized (a model whose shapes are set by fitting, such as PPCA's ``W``)."""
@@ -70,7 +88,7 @@ def read_weights(
     if not path.is_file():
         raise RunDirectoryError(f"{path} is missing; the folder holds a config but no weights")
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with _utf8_path(path) as name, safe_open(name, framework="pt") as f:
             names = set(f.keys())
             if names != set(expected):
                 missing, extra = sorted(set(expected) - names), sorted(names - set(expected))

@@ -14,6 +14,8 @@ import errno
 import json
 import os
 import signal
+import socket
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,8 @@ import numpy as np
 import pytest
 import torch
 from _reliability import (
+    cli,
+    cli_env,
     error_line,
     folder_digest,
     load_ckpt,
@@ -34,6 +38,7 @@ import torchlvm._files as files
 from torchlvm.cli import main
 from torchlvm.data import locate
 from torchlvm.models.vae import VAE, VAEConfig
+from torchlvm.run.layout import LOCK_NAME, stage_path
 
 TINY = ["--latent-dim", "2", "--hidden", "8", "--batch-size", "256", "--quiet", "--epochs", "1"]
 
@@ -121,6 +126,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(root / "vae", root / "vae-bad-metrics")
     (root / "vae-bad-metrics" / "metrics.json").write_text('{"train_log_likelihood": -20.5,')
     _write_tables(d)
+    _run_folders_of_issue_10(root)
     return root
 
 
@@ -143,17 +149,41 @@ def _write_tables(d: Path) -> None:
     (d / "latin1.csv").write_bytes((d / "empty-row.csv").read_bytes()[:-3] + b"1,2,caf\xe9\n")
 
 
+def _lock_of_a_live_process(folder: Path) -> None:
+    """The lock file of a training process that is alive: this test's parent process."""
+    holder = {"pid": os.getppid(), "host": socket.gethostname(), "command": "t", "started": "t"}
+    (folder / LOCK_NAME).write_text(json.dumps(holder))
+
+
+def _run_folders_of_issue_10(root: Path) -> None:
+    """A run that also holds a file of the user's, a run being trained, a new run being built
+    in its staging folder, an HTML page of the user's and a symbolic link to a run."""
+    import shutil
+
+    shutil.copytree(root / "vae", root / "vae-notes")
+    (root / "vae-notes" / "notes.txt").write_text("my notes on this run")
+    shutil.copytree(root / "vae", root / "vae-busy")
+    _lock_of_a_live_process(root / "vae-busy")
+    stage = stage_path(root / "new-busy")
+    stage.mkdir()
+    _lock_of_a_live_process(stage)
+    (root / "data" / "page.html").write_text("<p>my page</p>")
+    (root / "data" / "link-to-run").symlink_to(root / "vae")
+
+
 @dataclass(frozen=True)
 class Case:
     argv: str  # split on spaces after formatting {root} and {d} (the data folder)
     match: str  # a fragment of the one error line
     status: int = 2
+    absent: str = ""  # a fragment the line must not hold (a fix that would do harm)
 
 
 FIT = "fit ppca --latent-dim 1 --out {root}/new --data"
 TRAIN = "train vae --latent-dim 2 --hidden 8 --quiet --epochs 1 --out {root}/new"
 EVAL = "evaluate {root}/vae --k 2 --n 10 --quiet --no-figures --ood none"
 RESUME = "train vae --epochs 2 --quiet --resume --out"
+BUSY = "is being trained by pid"
 
 CASES: dict[str, Case] = {
     # issue 2: data and PPCA
@@ -267,6 +297,83 @@ CASES: dict[str, Case] = {
         f"{FIT} {{d}}/empty-row.csv --method em --allow-missing", "line 32 has no value in any"
     ),
     "table-not-utf8": Case(f"{FIT} {{d}}/latin1.csv", "line 32 is not UTF-8 text (byte 0xe9)"),
+    # issue 10: --overwrite replaces only a run, and never the user's files
+    "train-overwrite-a-folder-that-is-not-a-run": Case(
+        "train vae --data digits --quiet --out {d} --overwrite",
+        "is not empty and holds no torchlvm run (it holds ",
+        absent="--overwrite",
+    ),
+    "fit-overwrite-the-folder-of-its-own-data": Case(
+        "fit ppca --data {d}/grey.npy --latent-dim 1 --out {d} --overwrite",
+        "holds no torchlvm run",
+        absent="--overwrite",
+    ),
+    "overwrite-a-run-that-holds-the-users-file": Case(
+        "train vae --data digits --quiet --out {root}/vae-notes --overwrite",
+        "also notes.txt, which torchlvm did not write",
+        absent="--overwrite",
+    ),
+    "fit-onto-a-run-offers-no-resume": Case(
+        "fit ppca --data digits --latent-dim 2 --out {root}/vae",
+        "pass --overwrite to replace it",
+        absent="--resume",
+    ),
+    "out-is-a-symlink": Case(
+        "train vae --data digits --quiet --out {d}/link-to-run --overwrite", "is a symbolic link"
+    ),
+    "out-name-too-long": Case(
+        "fit ppca --data digits --latent-dim 2 --out {root}/" + "n" * 300, "more than the 255"
+    ),
+    # issue 10: outputs never replace a run's own files, nor the user's without --overwrite
+    "report-out-onto-the-weights": Case(
+        "report {root}/vae --out {root}/vae/model.safetensors", "is a file of the run in"
+    ),
+    "report-out-onto-the-weights-overwrite": Case(
+        "report {root}/vae --out {root}/vae/model.safetensors --overwrite",
+        "is a file of the run in",
+        absent="--overwrite",
+    ),
+    "report-out-onto-a-checkpoint": Case(
+        "report {root}/vae --out {root}/vae/checkpoints/last.ckpt --overwrite",
+        "is a file of the run in",
+    ),
+    "report-out-onto-a-csv": Case(
+        "report {root}/vae {root}/ae --out {d}/bad.csv", "--out must name a .html file"
+    ),
+    "report-out-onto-a-csv-overwrite": Case(
+        "report {root}/vae {root}/ae --out {d}/bad.csv --overwrite", "must name a .html file"
+    ),
+    "report-out-onto-the-users-page": Case(
+        "report {root}/vae {root}/ae --out {d}/page.html", "page.html already exists; pass"
+    ),
+    "report-out-inside-a-file": Case("report {root}/vae --out {d}/one.csv/r.html", "lies inside"),
+    "encode-out-onto-the-runs-metrics": Case(
+        "encode {root}/ppca --out {root}/ppca/metrics.json --overwrite", "is a file of the run"
+    ),
+    "sample-npy-onto-the-runs-config": Case(
+        "sample {root}/vae --npy {root}/vae/config.json --overwrite", "is a file of the run"
+    ),
+    # issue 10: one writer per run; readers wait for it
+    "train-overwrite-a-run-being-trained": Case(
+        "train vae --data digits --quiet --out {root}/vae-busy --overwrite",
+        BUSY,
+    ),
+    "resume-a-run-being-trained": Case(f"{RESUME} {{root}}/vae-busy", BUSY),
+    "train-a-run-still-in-its-staging-folder": Case(
+        "train vae --data digits --quiet --out {root}/new-busy", f"new-busy {BUSY}"
+    ),
+    "resume-a-run-still-in-its-staging-folder": Case(f"{RESUME} {{root}}/new-busy", BUSY),
+    "fit-onto-a-run-being-trained": Case(
+        "fit ppca --data digits --latent-dim 2 --out {root}/vae-busy --overwrite",
+        BUSY,
+    ),
+    "evaluate-a-run-being-trained": Case("evaluate {root}/vae-busy", f"vae-busy {BUSY}"),
+    "evaluate-a-run-still-in-its-staging-folder": Case("evaluate {root}/new-busy", BUSY),
+    "report-a-run-being-trained": Case("report {root}/vae-busy", BUSY),
+    "sample-a-run-being-trained": Case("sample {root}/vae-busy", BUSY),
+    "encode-a-run-being-trained": Case("encode {root}/vae-busy", BUSY),
+    "reconstruct-a-run-being-trained": Case("reconstruct {root}/vae-busy", BUSY),
+    "gaps-a-run-being-trained": Case("gaps {root}/vae-busy --n 2 --k 2 --steps 1", BUSY),
 }
 
 
@@ -294,6 +401,7 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(
     assert status == case.status, err
     line = error_line(err)
     assert case.match in line, line
+    assert not case.absent or case.absent not in line, line
     assert folder_digest(world) == before, "files under the test folder changed"
 
 
@@ -373,6 +481,8 @@ FULL_DISK = {
     "evaluate": "evaluate {tmp}/vae --k 2 --n 10 --quiet --ood none",
     "sample": "sample {tmp}/vae --out {tmp}/vae/s.png --npy {tmp}/vae/s.npy",
     "encode": "encode {tmp}/vae --out {tmp}/vae/z.npy --overwrite",
+    "train": "train vae --data digits --latent-dim 2 --hidden 8 --quiet --epochs 1 --out {tmp}/new",
+    "report": "report {tmp}/vae",
 }
 
 
@@ -534,3 +644,173 @@ def test_ctrl_c_during_training_stops_cleanly_and_keeps_the_checkpoint(tmp_path:
     assert not list(tmp_path.glob(".run.*")), "the staging folder was left behind"
     record = json.loads((out / "checkpoints" / "run.json").read_text())
     assert record["model_type"] == "vae"
+
+
+# -- issue 10: the run folder's owner, over the CLI ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "vae", "--data", "digits", "--out", ""],
+        ["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", ""],
+        ["report", "RUN", "--out", " "],
+    ],
+    ids=["train", "fit", "report"],
+)
+def test_an_empty_out_is_one_line_and_not_the_current_folder(
+    world: Path,
+    tmp_path: Path,
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = [str(world / "vae") if a == "RUN" else a for a in argv]
+    status, err = _run_main(argv, capsys)
+    assert status == 2
+    assert "argument --out: the path is empty" in error_line(err)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.budget(60)
+def test_a_full_disk_at_publish_keeps_the_old_run_and_leaves_no_folder_behind(
+    world: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    import torchlvm.run.publish as publish
+
+    shutil.copytree(world / "ppca", tmp_path / "ppca")
+    before = folder_digest(tmp_path)
+    real = os.rename
+
+    def no_space_for_the_new_run(src, dst, *args, **kwargs):
+        if str(src).endswith(".torchlvm-stage"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(publish.os, "rename", no_space_for_the_new_run)
+    argv = ["fit", "ppca", "--data", "digits", "--latent-dim", "3"]
+    status, err = _run_main([*argv, "--out", str(tmp_path / "ppca"), "--overwrite"], capsys)
+    assert status == 1, err
+    assert "No space left on device" in error_line(err)
+    assert folder_digest(tmp_path) == before  # the old run, and no staging or trash folder
+
+
+@pytest.mark.budget(60)
+def test_a_full_disk_while_writing_metrics_csv_keeps_whole_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from torchlvm.training import metrics_csv
+
+    real = metrics_csv.write_atomic
+    calls = {"n": 0}
+
+    def fills_up(path, write):
+        calls["n"] += 1
+        if calls["n"] > 2:  # the rows of epoch 0 were written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, write)
+
+    monkeypatch.setattr(metrics_csv, "write_atomic", fills_up)
+    out = tmp_path / "run"
+    argv = ["train", "vae", "--data", "digits", *TINY[:-1], "3", "--out", str(out)]
+    status, err = _run_main(argv, capsys)
+    assert status == 1, err
+    assert "No space left on device" in error_line(err)
+    assert [p.name for p in tmp_path.iterdir()] in ([], ["run"])  # no staging folder left
+    assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob(LOCK_NAME))
+    if out.exists():  # what was kept is whole: a readable table and a loadable checkpoint
+        from torchlvm.training.metrics_csv import read_metrics
+
+        assert read_metrics(out / "metrics.csv")
+        assert load_ckpt(out / "checkpoints" / "last.ckpt")["epoch"] >= 0
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over(
+    world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+    import sys
+
+    run = tmp_path / "vae"
+    shutil.copytree(world / "vae", run)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    holder = {"pid": dead.pid, "host": socket.gethostname(), "command": "t", "started": "t"}
+    (run / LOCK_NAME).write_text(json.dumps(holder))
+    assert main(["encode", str(run)]) == 0  # a reader does not wait for the dead
+    argv = ["train", "vae", "--epochs", "2", "--quiet", "--resume", "--out", str(run)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert not (run / LOCK_NAME).exists()
+
+
+@pytest.mark.budget(60)
+def test_a_folder_name_that_is_not_utf8_works(tmp_path: Path) -> None:
+    """Over real processes (whose output streams are the user's): fit, report and encode on a
+    run whose name is not UTF-8, and the messages name it with its own bytes."""
+    out = tmp_path / os.fsdecode(b"run-\xff\xfe")
+    for argv in (
+        ["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(out)],
+        ["report", str(out)],
+        ["encode", str(out)],
+    ):
+        done = subprocess.run(cli(*argv), capture_output=True, timeout=60, env=cli_env())
+        assert done.returncode == 0, done.stderr
+        assert os.fsencode(out) in done.stdout
+    assert {p.name for p in out.iterdir()} >= {"report.html", "latents.npy", "model.safetensors"}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the permissions")
+def test_an_unwritable_parent_is_one_line_and_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        argv = ["fit", "ppca", "--data", "digits", "--latent-dim", "2"]
+        status, err = _run_main([*argv, "--out", str(locked / "run")], capsys)
+    finally:
+        locked.chmod(0o755)
+    assert status == 1
+    assert "ermission denied" in error_line(err)
+    assert list(locked.iterdir()) == []
+
+
+@pytest.mark.budget(120)
+def test_two_concurrent_trains_into_one_folder_one_wins_the_other_is_one_line(
+    tmp_path: Path,
+) -> None:
+    """Both start at once; exactly one trains, the other names it and writes nothing. While the
+    winner trains, evaluate on the run says so instead of reading stale weights."""
+    out = tmp_path / "x"
+    args = ["train", "vae", "--data", "digits", "--latent-dim", "4", "--hidden", "256", "256"]
+    args += ["--batch-size", "16", "--epochs", "40", "--quiet", "--out", str(out)]
+    first, second = start_cli(args), start_cli(args)
+    loser = None
+    deadline = time.monotonic() + 90
+    while loser is None and time.monotonic() < deadline:
+        loser = next((p for p in (first, second) if p.poll() is not None), None)
+        time.sleep(0.05)
+    assert loser is not None, "neither process was refused"
+    winner = second if loser is first else first
+    assert winner.poll() is None, "the winner ended early"
+    _, err = loser.communicate(timeout=10)
+    assert loser.returncode == 2, err
+    assert error_line(err) == (
+        f"torchlvm: error: {out} is being trained by pid {winner.pid}; wait for it to finish"
+    )
+    done = run_cli(["evaluate", str(out)], timeout=60)  # (every reader: the table above)
+    assert done.returncode == 2, done.stderr
+    assert (
+        error_line(done.stderr)
+        == f"torchlvm: error: {out} {BUSY} {winner.pid}; wait for it to finish"
+    )
+    winner.send_signal(signal.SIGINT)
+    winner.communicate(timeout=60)
+    assert not list(tmp_path.rglob(LOCK_NAME)), "a lock was left behind"

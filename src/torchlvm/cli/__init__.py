@@ -77,8 +77,18 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
+def _print_any_path() -> None:
+    """Let messages name any path, also one whose name is not UTF-8 (Python holds its bytes as
+    surrogates, which a strict stream refuses to print): they go out as the original bytes."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "") == "strict":
+            reconfigure(errors="surrogateescape")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``torchlvm`` script. Returns the exit status."""
+    _print_any_path()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -89,7 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TorchLVMError as err:
         print(f"torchlvm: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
+        if str(err):  # what was kept, e.g. the checkpoints of the finished epochs; on a line of
+            # its own, after the progress bar that training draws on stderr
+            print(f"\ntorchlvm: {err}", file=sys.stderr)
         print("torchlvm: interrupted", file=sys.stderr)
         return 130
     except OSError as err:  # a full disk, a read-only or unreadable path: the system's refusal

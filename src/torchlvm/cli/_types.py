@@ -8,6 +8,7 @@ work is done.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 MAX_SEED = 2**32 - 1
 """The largest seed every random source accepts (NumPy's and Lightning's seeds are 32-bit)."""
@@ -42,3 +43,11 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
     return value
+
+
+def out_path(text: str) -> Path:
+    """An output path; an empty one is refused (it would mean the current folder, which is never
+    what was meant, and ``--overwrite`` would then replace it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty; pass a file or folder name")
+    return Path(text)

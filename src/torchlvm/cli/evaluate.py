@@ -167,11 +167,13 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.evaluation.evaluate import evaluate
     from torchlvm.evaluation.records import EVALUATION_KEYS, Evaluation
     from torchlvm.io import load, read_config
+    from torchlvm.run import check_not_busy
     from torchlvm.run.layout import RunLayout
     from torchlvm.run.metrics import merge_metrics, read_metrics
 
     folder: Path = args.run_dir
     device = device_for(args)
+    check_not_busy(folder)
     record = read_config(folder)
     model = load(folder).to(device)
     dataset, val, data, data_dir = _datasets(folder, record, args)

@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 
 from torchlvm.cli import _types
 from torchlvm.errors import ConfigError
-from torchlvm.run import staged_dir
 
 HELP = "fit probabilistic PCA in closed form or by EM; writes the model and its exact log p(x)"
 
@@ -31,19 +29,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep NaN cells of a user file as missing values (needs --method em)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--out", type=_types.out_path, required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm.data import load_dataset
     from torchlvm.models.ppca import PPCA
+    from torchlvm.run import RunLayout, check_new_target, staged_run
 
     if args.allow_missing and args.method != "em":
         raise ConfigError(
             "--allow-missing needs --method em: the closed form needs complete data, EM fits "
             "around the missing values"
         )
+    check_new_target(args.out, overwrite=args.overwrite, resumable=False)  # before reading
     options = {"allow_missing": True} if args.allow_missing else {}
     train = load_dataset(args.data, "train", data_dir=args.data_dir, seed=args.seed, **options)
     test = load_dataset(args.data, "test", data_dir=args.data_dir, seed=args.seed, **options)
@@ -69,13 +69,13 @@ def run(args: argparse.Namespace) -> int:
         "fit_seconds": seconds,
     }
     metrics["test_bits_per_dim"] = -metrics["test_log_likelihood"] / (dim * math.log(2))
-    with staged_dir(args.out, overwrite=args.overwrite) as stage:
+    with staged_run(args.out, overwrite=args.overwrite, resumable=False) as stage:
         from torchlvm._files import write_json
 
         model.save_pretrained(
-            stage, data={"name": train.name, "binarize": train.binarize, "seed": args.seed}
+            stage.folder, data={"name": train.name, "binarize": train.binarize, "seed": args.seed}
         )
-        write_json(stage / "metrics.json", metrics)
+        write_json(RunLayout(stage.folder).metrics_json, metrics)
     print(f"PPCA (K={args.latent_dim}, {args.method}) on {train.name}, D={dim}, {seconds:.2f} s")
     print(f"  train log p(x): {metrics['train_log_likelihood']:.3f} nats/example (exact)")
     print(

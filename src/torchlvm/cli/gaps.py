@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
     from torchlvm._files import write_json
     from torchlvm.io import load, read_config
+    from torchlvm.run import check_not_busy
 
     for name in ("n", "k", "steps", "samples", "elbo_samples", "chains"):
         check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
     device = device_for(args)
+    check_not_busy(args.dir)
     record = read_config(args.dir)
     model = load(args.dir).to(device)
     x, c, protocol, dataset = _data(model, record.get("data") or {}, args.split, args.n, device)

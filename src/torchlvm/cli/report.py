@@ -2,27 +2,57 @@
 
 With one run folder the report goes to DIR/report.html; with several, --out names the file that
 holds them side by side. Missing metrics or figures are stated in the report, not an error.
+A report replaces an earlier torchlvm report; any other existing file only with --overwrite, and
+never a run's own files (config.json, model.safetensors, metrics, checkpoints).
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 HELP = "write an HTML report of one run, or of several side by side"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from torchlvm.cli import _types
+
     parser.add_argument("dirs", nargs="+", metavar="DIR", help="run folder(s)")
     parser.add_argument(
         "--out",
         metavar="FILE",
+        type=_types.out_path,
         help="HTML file to write (default DIR/report.html; required with several DIRs)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --out that is not a report"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchlvm.report import build_report
+    from torchlvm.report import REPORT_NAME, build_report
+    from torchlvm.run import check_not_busy, output_file
 
-    path = build_report(args.dirs, out=args.out)
+    for folder in args.dirs:
+        check_not_busy(folder)
+    out = args.out
+    if out is None and len(args.dirs) == 1:
+        out = Path(args.dirs[0]) / REPORT_NAME
+    if out is not None:
+        out = out / REPORT_NAME if out.is_dir() else out
+        out = output_file(
+            out, out, suffix=(".html", ".htm"), overwrite=args.overwrite, ours=_is_report
+        )
+    path = build_report(args.dirs, out=out)
     print(f"report written to {path}")
     return 0
+
+
+def _is_report(path: Path) -> bool:
+    """Whether ``path`` is an HTML report that torchlvm wrote (its title says so)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return head.startswith(b"<!DOCTYPE html>") and b"torchlvm report</title>" in head

@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import sys
 from pathlib import Path
 from typing import Any, get_args
 
 from torchlvm.cli import _types
-from torchlvm.errors import ConfigError, NonFiniteError, RunDirectoryError
+from torchlvm.errors import ConfigError, RunDirectoryError
 
 HELP = "train an autoencoder, VAE or CVAE on a dataset; writes a resumable run folder"
 
@@ -244,7 +242,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "shared with other jobs --threads 1 is often several times faster)",
     )  # fmt: skip
     out = parser.add_argument_group("output")
-    out.add_argument("--out", type=Path, required=True, help="the run folder to write")
+    out.add_argument("--out", type=_types.out_path, required=True, help="the run folder to write")
     mode = out.add_mutually_exclusive_group()
     mode.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     mode.add_argument(
@@ -514,48 +512,6 @@ def _new_run(model_type: str, given: dict[str, Any]):
     return model, config, dm
 
 
-def _keep_partial(stage: Path, out: Path) -> str:
-    """After a failed new run: move a resumable run (a finished epoch) from ``stage`` to ``out``
-    when ``out`` is free, else drop it. Returns what happened, for the message."""
-    from torchlvm.training.trainer import CHECKPOINT_DIR, LAST_NAME
-
-    if (stage / CHECKPOINT_DIR / LAST_NAME).is_file() and not (out.exists() and any(out.iterdir())):
-        if out.exists():
-            out.rmdir()
-        stage.rename(out)
-        return (
-            f"the checkpoints of the finished epochs are in {out / CHECKPOINT_DIR} "
-            f"(no model was saved); continue with --resume"
-        )
-    shutil.rmtree(stage, ignore_errors=True)
-    return f"nothing was written to {out}"
-
-
-def _adopt_interrupted(out: Path) -> Path | None:
-    """Move into ``out`` the staging folder of a new run into ``out`` that was killed after an
-    epoch finished (SIGKILL, power loss: it had no chance to move itself), so that --resume
-    continues it. Returns the adopted folder, or None."""
-    import re
-
-    from torchlvm.training.trainer import CHECKPOINT_DIR, LAST_NAME
-
-    if not out.parent.is_dir() or (out.exists() and (not out.is_dir() or any(out.iterdir()))):
-        return None
-    name = re.compile(re.escape(f".{out.name}.") + r"[a-z0-9_]{8}")  # staged_dir's mkdtemp
-    stages = [
-        p
-        for p in out.parent.iterdir()
-        if name.fullmatch(p.name) and (p / CHECKPOINT_DIR / LAST_NAME).is_file()
-    ]
-    if not stages:
-        return None
-    stage = max(stages, key=lambda p: (p / CHECKPOINT_DIR / LAST_NAME).stat().st_mtime)
-    if out.exists():
-        out.rmdir()
-    stage.rename(out)
-    return stage
-
-
 def _scale_options(given: dict[str, Any]) -> dict[str, Any]:
     """fit()'s keyword arguments for --devices, --num-nodes, --strategy and --compile; applies
     --threads (and exports it as OMP_NUM_THREADS, which Lightning's DDP and child processes
@@ -614,15 +570,24 @@ def _run_other_rank(args: argparse.Namespace, given: dict[str, Any], options: di
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchlvm.run import check_out_dir, staged_dir
+    from torchlvm.run import (
+        adopt_interrupted,
+        check_new_target,
+        check_not_busy,
+        holds_run,
+        resuming,
+        staged_run,
+    )
     from torchlvm.training import fit
-    from torchlvm.training.trainer import holds_run
 
     out: Path = args.out
     given = _given(args)
     given.pop("out", None)
+    writer = _launcher_rank(given.get("devices", DEFAULTS["devices"])) == 0  # rank 0 writes
     if args.resume:
-        if not holds_run(out) and (stage := _adopt_interrupted(out)) is not None:
+        if writer:
+            check_not_busy(out)
+        if writer and (stage := adopt_interrupted(out)) is not None:
             print(f"continuing the interrupted run left in {stage}")
         if not holds_run(out):
             raise RunDirectoryError(
@@ -630,14 +595,8 @@ def run(args: argparse.Namespace) -> int:
             )
         model, config, dm = _resume_settings(args.model, out, given)
     else:
-        if out.exists() and not out.is_dir():
-            raise RunDirectoryError(f"--out {out} is a file; pass a folder path")
-        if holds_run(out) and not args.overwrite:
-            raise RunDirectoryError(
-                f"--out {out} already holds a run; pass --resume to continue it, --overwrite to "
-                "replace it, or choose another folder"
-            )
-        check_out_dir(out, overwrite=args.overwrite)
+        if writer:  # rank 0 stages the run (and holds its lock) while the other ranks start
+            check_new_target(out, overwrite=args.overwrite)
         model, config, dm = _new_run(args.model, given)
         dm.check_model(model)  # before any folder is made
     quiet = bool(given.get("quiet", False))
@@ -647,24 +606,14 @@ def run(args: argparse.Namespace) -> int:
         **_scale_options(given),
         "extra_config": {"cli": {"command": "train", "model": args.model, **_jsonable(given)}},
     }
-    if _launcher_rank(options["devices"]) > 0:
+    if not writer:
         return _run_other_rank(args, given, options)
     if args.resume:
-        result = fit(model, dm, config, out, resume=True, **options)
+        with resuming(out):
+            result = fit(model, dm, config, out, resume=True, **options)
     else:
-        with staged_dir(out, overwrite=args.overwrite) as stage:
-            try:
-                result = fit(model, dm, config, stage, **options)
-            except NonFiniteError as err:
-                message = str(err).replace(str(stage), str(out))
-                raise NonFiniteError(f"{message}; {_keep_partial(stage, out)}") from None
-            except KeyboardInterrupt:
-                print(f"torchlvm: {_keep_partial(stage, out)}", file=sys.stderr)
-                raise
-            except OSError as err:  # e.g. the disk filled up: keep the finished epochs
-                what = err.strerror or str(err)
-                where = str(err.filename).replace(str(stage), str(out)) if err.filename else None
-                raise OSError(err.errno, f"{what} ({_keep_partial(stage, out)})", where) from None
+        with staged_run(out, overwrite=args.overwrite, keep_partial=True) as stage:
+            result = fit(model, dm, config, stage.folder, **options)
         result = _moved(result, out)
     _print_summary(args.model, model, dm, config, result)
     return 0

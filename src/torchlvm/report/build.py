@@ -51,5 +51,6 @@ def build_report(
     path = Path(out) if out is not None else folders[0] / REPORT_NAME
     if path.is_dir():
         path = path / REPORT_NAME
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    # (a folder name that is not UTF-8 is shown with replacement characters)
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", errors="replace"))
     return path

@@ -3,7 +3,10 @@
 Every command reads and writes run folders only through this package:
 
 - :mod:`torchlvm.run.layout`: the names of a run's files and :class:`RunLayout`, their paths;
-- :mod:`torchlvm.run.publish`: a new run built in a staging folder and renamed into place;
+- :mod:`torchlvm.run.record`: the run record (``config.json``, ``checkpoints/run.json``);
+- :mod:`torchlvm.run.publish`: the overwrite policy; a new run built in a staging folder and
+  renamed into place; adoption of an interrupted one;
+- :mod:`torchlvm.run.lock`: one writer per run, and readers that wait for it;
 - :mod:`torchlvm.run.outputs`: the output files of commands, checked before any work is done;
 - :mod:`torchlvm.run.loaded`: a run loaded for use: its model, data split and conditions.
 
@@ -11,7 +14,7 @@ The names below are re-exported from those modules. None of them imports the tra
 that training can import :mod:`torchlvm.run` without a cycle.
 """
 
-from torchlvm.run.layout import RunLayout, holds_run
+from torchlvm.run.layout import RunLayout, holds_run, stage_path
 from torchlvm.run.loaded import (
     Run,
     conditions,
@@ -28,13 +31,26 @@ from torchlvm.run.loaded import (
     training_mask,
     valid_labels,
 )
+from torchlvm.run.lock import RunLock, acquire, check_not_busy
 from torchlvm.run.outputs import labels_file, output_file, write_npy
-from torchlvm.run.publish import check_out_dir, staged_dir
+from torchlvm.run.publish import (
+    Staging,
+    adopt_interrupted,
+    check_new_target,
+    resuming,
+    staged_run,
+)
+from torchlvm.run.record import read_record
 
 __all__ = [
     "Run",
     "RunLayout",
-    "check_out_dir",
+    "RunLock",
+    "Staging",
+    "acquire",
+    "adopt_interrupted",
+    "check_new_target",
+    "check_not_busy",
     "conditions",
     "holds_run",
     "image_shape",
@@ -48,8 +64,11 @@ __all__ = [
     "output_file",
     "parse_labels",
     "protocol_note",
+    "read_record",
     "require_class_conditions",
-    "staged_dir",
+    "resuming",
+    "stage_path",
+    "staged_run",
     "training_mask",
     "valid_labels",
     "write_npy",

@@ -8,14 +8,20 @@ A run folder written by ``torchlvm train`` or ``torchlvm fit`` holds::
     metrics.json           evaluation records (``fit`` writes the first; ``evaluate`` merges in)
     checkpoints/last.ckpt  the last finished epoch, for ``--resume``
     checkpoints/best-epochNNN.ckpt, checkpoints/run.json (the record, before training ends)
-    figures/*.png, report.html, gaps.json
+    figures/*.png, report.html, gaps.json, latents.npy (the outputs of later commands)
     .torchlvm.lock         present while one process trains the run (see torchlvm.run.lock)
+
+A new run is built in ``.NAME.torchlvm-stage`` beside its destination NAME (see
+:func:`stage_path`), which holds ``.torchlvm-stage.json`` (the marker naming NAME) until it is
+renamed into place.
 
 Nothing else in the package spells these names.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +36,28 @@ FIGURES_DIR = "figures"
 REPORT_NAME = "report.html"
 GAPS_NAME = "gaps.json"
 LOCK_NAME = ".torchlvm.lock"
+STAGE_MARKER_NAME = ".torchlvm-stage.json"
+STAGE_SUFFIX = ".torchlvm-stage"
 
 RUN_MARKERS: tuple[str, ...] = (CONFIG_NAME, WEIGHTS_NAME, METRICS_CSV_NAME, CHECKPOINT_DIR)
 """Entries whose presence makes a folder a (possibly unfinished) torchlvm run."""
+
+RUN_ENTRIES: frozenset[str] = frozenset(
+    {
+        *RUN_MARKERS,
+        METRICS_JSON_NAME,
+        FIGURES_DIR,
+        REPORT_NAME,
+        GAPS_NAME,
+        LOCK_NAME,
+        STAGE_MARKER_NAME,
+        "tensorboard",
+        "latents.npy",
+        "latents.labels.npy",
+    }
+)
+"""Every entry torchlvm itself writes into a run folder (``train``, ``fit`` and the default
+outputs of the commands that read a run)."""
 
 
 @dataclass(frozen=True)
@@ -97,3 +122,27 @@ def holds_run(folder: str | Path) -> bool:
     """Whether ``folder`` holds (part of) a torchlvm run."""
     folder = Path(folder)
     return folder.is_dir() and any((folder / name).exists() for name in RUN_MARKERS)
+
+
+def foreign_entries(folder: str | Path) -> list[str]:
+    """The entries of a run folder that torchlvm did not write there (the user's own files)."""
+    return sorted(name for name in os.listdir(folder) if name not in RUN_ENTRIES)
+
+
+def _hidden_sibling(out: str | os.PathLike[str], suffix: str) -> Path:
+    out = Path(os.path.abspath(out))
+    name = out.name or "root"
+    if len(os.fsencode(name)) > 200:  # leave room for the suffix within a file name's 255 bytes
+        name = hashlib.sha256(os.fsencode(name)).hexdigest()[:32]
+    return out.parent / f".{name}{suffix}"
+
+
+def stage_path(out: str | os.PathLike[str]) -> Path:
+    """The staging folder of a new run into ``out``: ``.NAME.torchlvm-stage`` beside it (a
+    hash of the name where the name is too long to carry the suffix)."""
+    return _hidden_sibling(out, STAGE_SUFFIX)
+
+
+def trash_prefix(out: str | os.PathLike[str]) -> str:
+    """The name prefix of the folder a replaced run is moved to before it is removed."""
+    return _hidden_sibling(out, ".torchlvm-old-").name

@@ -2,7 +2,7 @@
 
 - :func:`load_run`: the model of a run or export folder together with the ``data`` section of
   its record (dataset name, binarization protocol, split seed, condition, image shape, class
-  names).
+  names), after checking that no process is training the run (its weights would be stale).
 - :func:`load_split`: a split of the run's own dataset (or of ``--data NAME``) under the run's
   binarization protocol and recorded ``data_dir``, checked against the model's input size;
   :func:`model_view` gives the data as the model sees it (one seeded Bernoulli draw under
@@ -98,13 +98,16 @@ def load_run(folder: str | os.PathLike[str]) -> Run:
     """The model of ``folder`` and the ``data`` section of its ``config.json``.
 
     Raises:
+        RunBusyError: if a process is training the run.
         RunDirectoryError: if the folder holds no model. DataError, ConfigError: if it is
             damaged or holds another kind of file.
     """
     import torchlvm.models  # noqa: F401  (importing registers every model type)
     from torchlvm.io import load, read_config
+    from torchlvm.run.lock import check_not_busy
 
     folder = Path(folder)
+    check_not_busy(folder)
     record = read_config(folder)
     model = load(folder)
     data = record.get("data") if isinstance(record, dict) else None

@@ -1,7 +1,14 @@
 """The output files of commands: checked before any work is done, written atomically.
 
+The policy: a command writes over an existing file only if it created that file itself (its own
+default output, a report it wrote) or the user passed ``--overwrite``; and never, even with
+``--overwrite``, over a run's own files (its record, weights, metrics and checkpoints), which only
+``train``, ``fit``, ``evaluate`` and ``gaps`` write.
+
 - :func:`output_file`: the file a command is about to write, refused if it has the wrong suffix,
-  is a folder, or already exists and the user did not pass ``--overwrite``.
+  is a folder or lies inside a file, is a run's own file, or already exists and the user did not
+  pass ``--overwrite``.
+- :func:`run_file_of`: the run whose own file a path is.
 - :func:`labels_file`: where the labels go next to an array file.
 - :func:`write_npy`: several ``.npy`` files written atomically, all of them or none.
 """
@@ -9,34 +16,89 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
 from torchlvm.errors import ConfigError, RunDirectoryError
+from torchlvm.run.layout import (
+    CHECKPOINT_DIR,
+    CONFIG_NAME,
+    GAPS_NAME,
+    LOCK_NAME,
+    METRICS_CSV_NAME,
+    METRICS_JSON_NAME,
+    STAGE_MARKER_NAME,
+    WEIGHTS_NAME,
+    holds_run,
+)
+
+RUN_OWN_FILES: frozenset[str] = frozenset(
+    {
+        CONFIG_NAME,
+        WEIGHTS_NAME,
+        METRICS_CSV_NAME,
+        METRICS_JSON_NAME,
+        GAPS_NAME,
+        LOCK_NAME,
+        STAGE_MARKER_NAME,
+    }
+)
+"""The files of a run folder that no output option may name (``checkpoints/*`` too)."""
+
+
+def run_file_of(path: str | os.PathLike[str]) -> Path | None:
+    """The run folder whose own file (record, weights, metrics, checkpoint) ``path`` is, or
+    None."""
+    path = Path(os.path.abspath(path))
+    parent = path.parent
+    if path.name in RUN_OWN_FILES and holds_run(parent):
+        return parent
+    if parent.name == CHECKPOINT_DIR and holds_run(parent.parent):
+        return parent.parent
+    return None
 
 
 def output_file(
     path: str | os.PathLike[str] | None,
     default: Path,
     *,
-    suffix: str,
+    suffix: str | tuple[str, ...],
     flag: str = "--out",
     overwrite: bool = False,
+    ours: Callable[[Path], bool] | None = None,
 ) -> Path:
     """The file to write: ``path`` or ``default``, checked before any work is done.
 
+    Args:
+        suffix: the allowed suffix (or suffixes; the first is named in messages).
+        ours: tells whether an existing file is one this command wrote (replaced freely).
+
     Raises:
         ConfigError: if the name does not end in ``suffix``.
-        RunDirectoryError: if it is a folder, or an existing file and ``overwrite`` is False.
+        RunDirectoryError: if it is a run's own file (even with ``overwrite``), a folder, inside
+            a file, or an existing file that is not ours and ``overwrite`` is False.
     """
     out = default if path is None else Path(path)
-    if out.suffix.lower() != suffix:
-        raise ConfigError(f"{flag} must name a {suffix} file, got {out}")
+    suffixes = (suffix,) if isinstance(suffix, str) else suffix
+    run = run_file_of(out)
+    if run is not None:
+        raise RunDirectoryError(
+            f"{flag} {out} is a file of the run in {run}, which no command but training "
+            f"replaces; choose another {flag}"
+        )
+    if out.suffix.lower() not in suffixes:
+        raise ConfigError(f"{flag} must name a {suffixes[0]} file, got {out}")
     if out.is_dir():
-        raise RunDirectoryError(f"{flag} {out} is a folder; pass a file path ending in {suffix}")
-    if out.exists() and not overwrite:
+        raise RunDirectoryError(
+            f"{flag} {out} is a folder; pass a file path ending in {suffixes[0]}"
+        )
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise RunDirectoryError(f"{flag} {out} lies inside {blocking}, which is a file")
+    if out.exists() and not overwrite and not (ours is not None and ours(out)):
         raise RunDirectoryError(
             f"{out} already exists; pass --overwrite to replace it, or choose another {flag}"
         )
@@ -49,11 +111,44 @@ def labels_file(path: Path) -> Path:
 
 
 def write_npy(arrays: dict[Path, np.ndarray]) -> None:
-    """Write each array to its ``.npy`` path atomically; all of them or none are replaced."""
+    """Write each array to its ``.npy`` path atomically; all of them or none are replaced.
+
+    Every file is written and synced under a temporary name first; only then are they renamed
+    into place, and if a rename fails the files already replaced are put back as they were.
+    """
     from torchlvm._files import atomic_path
 
     with ExitStack() as stack:
+        staged = {}
         for path, array in arrays.items():
-            tmp = stack.enter_context(atomic_path(path))
+            tmp = stack.enter_context(atomic_path(path.with_name(f".{path.name}.new")))
             with open(tmp, "wb") as f:
                 np.save(f, np.ascontiguousarray(array))
+            staged[path] = tmp
+        stack.close()  # each is now complete and synced at .NAME.new
+        _replace_all({path.with_name(f".{path.name}.new"): path for path in staged})
+
+
+def _replace_all(moves: dict[Path, Path]) -> None:
+    """Rename each source onto its destination; on a failure undo the renames already done."""
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for src, dst in moves.items():
+            backup = dst.with_name(f".{dst.name}.old") if dst.exists() else None
+            if backup is not None:
+                os.replace(dst, backup)
+            done.append((dst, backup))
+            os.replace(src, dst)
+    except BaseException:
+        for dst, backup in reversed(done):
+            if backup is not None:
+                os.replace(backup, dst)
+            elif dst.exists():
+                dst.unlink()
+        raise
+    finally:
+        for src in moves:
+            src.unlink(missing_ok=True)
+        for _, backup in done:
+            if backup is not None:
+                backup.unlink(missing_ok=True)

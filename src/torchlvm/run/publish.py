@@ -1,23 +1,77 @@
-"""Publishing a run folder without losing anything that was there.
+"""Where a new run is written: the overwrite policy, staging, atomic publish and adoption.
 
-A command that creates an output folder builds it under a temporary name beside the destination
-and renames it into place only when everything is written, so a failure leaves nothing partial.
-An existing folder that holds a run is refused unless the user asks to overwrite it.
+Policy (:func:`check_new_target`): a new run goes to a folder that does not exist or is empty.
+``--overwrite`` replaces a folder that holds a torchlvm run and nothing else of the user's; any
+other non-empty folder is refused, naming what it holds. Nothing of the user's is ever deleted.
+
+Staging (:func:`staged_run`): the run is built in a hidden sibling, ``.NAME.torchlvm-stage``,
+which carries a marker file naming its destination and the lock of the process that builds it
+(:mod:`torchlvm.run.lock`): a second process that wants the same destination finds the lock and
+is refused, even before the destination exists. When everything is written the staging folder is
+renamed onto the destination in one step; a run it replaces is first moved aside and removed only
+once the new one is in place. A failure leaves the destination as it was.
+
+Adoption (:func:`adopt_interrupted`): a staging folder whose process was killed after an epoch
+finished (SIGKILL, power loss) is recognized by its marker and moved into place for ``--resume``.
 """
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from torchlvm.errors import RunDirectoryError
+from torchlvm.errors import NonFiniteError, RunDirectoryError, TorchLVMError
+from torchlvm.run.layout import (
+    LOCK_NAME,
+    STAGE_MARKER_NAME,
+    RunLayout,
+    foreign_entries,
+    holds_run,
+    stage_path,
+    trash_prefix,
+)
+from torchlvm.run.lock import RunLock, acquire, check_not_busy, command_line
+
+NAME_MAX = 255
+"""The longest file name, in bytes, of the common file systems (ext4, XFS, APFS, NTFS)."""
 
 
-def check_out_dir(out: Path, *, overwrite: bool = False) -> None:
-    """Refuse an output path that is a file, or a non-empty folder unless ``overwrite``."""
+def summarize(folder: Path, names: list[str], *, limit: int = 3) -> str:
+    """``"a.csv, b/, c.txt and 4 more"``: a few entries of ``folder``, folders marked with /."""
+    shown = [f"{n}/" if (folder / n).is_dir() else n for n in sorted(names)[:limit]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
+
+
+def check_new_target(out: Path, *, overwrite: bool = False, resumable: bool = True) -> None:
+    """Refuse a destination for a new run that this run may not take.
+
+    Args:
+        resumable: whether the command can continue a run (``train --resume``), which the
+            message then offers.
+
+    Raises:
+        RunDirectoryError: for a symbolic link, a file, a path inside a file, a run without
+            ``overwrite``, a run that also holds the user's files, a non-empty folder that is
+            not a run, or the folder the user is working in.
+        RunBusyError: if a process is training a run into ``out``.
+    """
+    if len(os.fsencode(out.name)) > NAME_MAX:
+        raise RunDirectoryError(
+            f"--out names a folder of {len(os.fsencode(out.name))} bytes, more than the "
+            f"{NAME_MAX} a file name may have; choose a shorter name"
+        )
+    if out.is_symlink():
+        raise RunDirectoryError(
+            f"--out {out} is a symbolic link; pass the folder it points to ({os.readlink(out)}) "
+            "or another path"
+        )
     if out.exists() and not out.is_dir():
         raise RunDirectoryError(f"--out {out} is a file; pass a folder path")
     blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
@@ -25,28 +79,274 @@ def check_out_dir(out: Path, *, overwrite: bool = False) -> None:
         raise RunDirectoryError(
             f"--out {out} lies inside {blocking}, which is a file; pass a folder path"
         )
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    check_not_busy(out)
+    if not out.is_dir():
+        return
+    entries = sorted(os.listdir(out))
+    if entries and holds_run(out):
+        _check_replaceable(out, overwrite, resumable)
+    elif entries:
         raise RunDirectoryError(
-            f"--out {out} already exists and is not empty; pass --overwrite to replace it "
-            "or choose another folder"
+            f"--out {out} is not empty and holds no torchlvm run (it holds "
+            f"{summarize(out, entries)}); choose another folder"
         )
 
 
-@contextmanager
-def staged_dir(out: Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a fresh temporary folder; on success it replaces ``out``, on failure it vanishes."""
-    check_out_dir(out, overwrite=overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        yield stage
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(trash / "old")
-            stage.rename(out)
+def _check_replaceable(out: Path, overwrite: bool, resumable: bool) -> None:
+    if not overwrite:
+        resume = "--resume to continue it, " if resumable else ""
+        raise RunDirectoryError(
+            f"--out {out} already holds a run; pass {resume}--overwrite to replace it, "
+            "or choose another folder"
+        )
+    foreign = foreign_entries(out)
+    if foreign:
+        raise RunDirectoryError(
+            f"--out {out} holds a run and also {summarize(out, foreign)}, which torchlvm did not "
+            f"write; move that out of {out}, or choose another folder"
+        )
+    here = Path(os.path.abspath(os.curdir))
+    if here == Path(os.path.abspath(out)) or Path(os.path.abspath(out)) in here.parents:
+        raise RunDirectoryError(
+            f"--out {out} is the folder you are working in, so it cannot be replaced; "
+            "run the command from another folder"
+        )
+
+
+class Staging:
+    """A new run being built in its staging folder, held by this process's lock.
+
+    Attributes:
+        out: the destination, as the user named it.
+        folder: the staging folder, where the run is written.
+    """
+
+    def __init__(self, out: Path, folder: Path, lock: RunLock, *, overwrite: bool) -> None:
+        self.out = out
+        self.folder = folder
+        self.overwrite = overwrite
+        self._lock = lock
+        self._old_lock: RunLock | None = None
+        self._kept = False
+
+    def publish(self) -> None:
+        """Rename the staging folder onto ``out``; a run there is moved aside first and removed
+        once the new one is in place (and put back if the rename fails).
+
+        Raises:
+            RunDirectoryError: if ``out`` came to hold something it may not replace while the
+                run was built; the new run then stays in the staging folder.
+        """
+        out = self.out
+        self._check_still_free()
+        if out.is_dir() and os.listdir(out):
+            trash = Path(tempfile.mkdtemp(prefix=trash_prefix(out), dir=out.parent))
+            os.rename(out, trash / "run")
+            try:
+                os.rename(self.folder, out)
+            except OSError:
+                os.rename(trash / "run", out)
+                os.rmdir(trash)
+                raise
             shutil.rmtree(trash, ignore_errors=True)
         else:
-            stage.rename(out)
+            os.replace(self.folder, out)  # onto nothing, or onto an empty folder
+        self._moved_to(out)
+
+    def _check_still_free(self) -> None:
+        out = self.out
+        if out.is_symlink() or (out.exists() and not out.is_dir()):
+            taken = "it is now a file or a link"
+        elif not out.is_dir() or not os.listdir(out):
+            return
+        elif not holds_run(out) or not self.overwrite or foreign_entries(out):
+            taken = f"it now holds {summarize(out, sorted(os.listdir(out)))}"
+        else:
+            return
+        self._kept = True
+        raise RunDirectoryError(
+            f"--out {out} changed while the run was built ({taken}); the new run was left in "
+            f"{self.folder}: move it where you want it"
+        )
+
+    def keep_partial(self) -> str:
+        """After a failed new run: move a resumable run (a finished epoch) to ``out`` when ``out``
+        is free, else drop it. Returns what happened, for the message."""
+        out = self.out
+        last = RunLayout(self.folder).last_checkpoint
+        if last.is_file() and not (out.exists() and (not out.is_dir() or os.listdir(out))):
+            os.replace(self.folder, out)
+            self._moved_to(out)
+            return (
+                f"the checkpoints of the finished epochs are in {RunLayout(out).checkpoints} "
+                "(no model was saved); continue with --resume"
+            )
+        return f"nothing was written to {out}"
+
+    def _moved_to(self, out: Path) -> None:
+        self._lock.moved(out)
+        (out / STAGE_MARKER_NAME).unlink(missing_ok=True)
+        self.folder = out
+
+    def close(self) -> None:
+        """Remove what is left of the staging folder and release the locks."""
+        if self.folder != self.out and self.folder.exists() and not self._kept:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self._lock.release()
+        if self._old_lock is not None:
+            self._old_lock.release()
+
+
+@contextmanager
+def staged_run(
+    out: Path,
+    *,
+    overwrite: bool = False,
+    keep_partial: bool = False,
+    resumable: bool = True,
+    command: str | None = None,
+) -> Iterator[Staging]:
+    """Build a new run for ``out`` in its staging folder and publish it when the block ends.
+
+    Args:
+        out: the destination folder.
+        overwrite: replace a run in ``out`` (see :func:`check_new_target`).
+        keep_partial: on a failure after an epoch finished (a non-finite loss, Ctrl-C, a full
+            disk), keep the checkpoints in ``out`` for ``--resume``; the error says so.
+        resumable: see :func:`check_new_target`.
+        command: what this process does, for the lock file (default: its command line).
+
+    Raises:
+        RunDirectoryError, RunBusyError: see :func:`check_new_target`; also for a staging
+            folder that holds an interrupted run (continue it with --resume, or --overwrite).
+    """
+    check_new_target(out, overwrite=overwrite, resumable=resumable)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = _claim(out, overwrite=overwrite, command=command or command_line())
+    try:
+        if out.is_dir() and os.listdir(out):  # a run to replace: no one may resume it meanwhile
+            staging._old_lock = acquire(out, command or command_line(), what=str(out))
+        try:
+            yield staging
+        except (NonFiniteError, OSError, KeyboardInterrupt) as err:
+            if not keep_partial or _ours(err):
+                raise
+            raise _with_note(err, staging) from None
+        staging.publish()
     finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
+        staging.close()
+
+
+def _ours(err: BaseException) -> bool:
+    """Whether ``err`` is a refusal of torchlvm's own that says all there is to say."""
+    return isinstance(err, TorchLVMError) and not isinstance(err, NonFiniteError)
+
+
+def _with_note(err: BaseException, staging: Staging) -> BaseException:
+    """``err`` with the staging path replaced by the destination, and what was kept."""
+    stage, out = str(staging.folder), str(staging.out)
+    note = staging.keep_partial()
+    if isinstance(err, NonFiniteError):
+        return NonFiniteError(f"{str(err).replace(stage, out)}; {note}")
+    if isinstance(err, KeyboardInterrupt):
+        return KeyboardInterrupt(note)
+    assert isinstance(err, OSError)
+    what = err.strerror or str(err)
+    where = str(err.filename).replace(stage, out) if err.filename else None
+    return OSError(err.errno, f"{what} ({note})", where)
+
+
+def _claim(out: Path, *, overwrite: bool, command: str) -> Staging:
+    """Make (or take over) the staging folder of ``out`` and lock it."""
+    folder = stage_path(out)
+    try:
+        folder.mkdir()
+        made = True
+    except FileExistsError:
+        if folder.is_symlink() or not folder.is_dir():
+            raise RunDirectoryError(
+                f"{folder} is in the way of the staging folder of {out}; move it away"
+            ) from None
+        made = False
+    try:
+        lock = acquire(folder, command, what=str(out))
+    except BaseException:
+        if made and not any(folder.iterdir()):  # (not when another process's lock is in it)
+            folder.rmdir()
+        raise
+    try:
+        _clear_stale(folder, out, overwrite)
+        _write_marker(folder, out)
+    except BaseException:
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)  # while the lock keeps others out
+        lock.release()
+        raise
+    return Staging(out, folder, lock, overwrite=overwrite)
+
+
+def _clear_stale(folder: Path, out: Path, overwrite: bool) -> None:
+    """Empty a staging folder left by a dead process, unless it holds finished epochs that the
+    user has not asked to discard."""
+    last = RunLayout(folder).last_checkpoint
+    if last.is_file() and not overwrite:
+        raise RunDirectoryError(
+            f"an interrupted run of {out} is in {folder}; continue it with --resume, or pass "
+            "--overwrite to discard it and start over"
+        )
+    for name in os.listdir(folder):
+        if name != LOCK_NAME:
+            path = folder / name
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
+def _write_marker(folder: Path, out: Path) -> None:
+    from torchlvm._files import write_json
+
+    write_json(folder / STAGE_MARKER_NAME, {"target": os.path.abspath(out), "name": out.name})
+
+
+def marker_target(folder: Path) -> str | None:
+    """The destination name a staging folder's marker records, or None if it has no marker."""
+    try:
+        data = json.loads((folder / STAGE_MARKER_NAME).read_text(encoding="utf-8"))
+        return str(data["name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def adopt_interrupted(out: Path, command: str | None = None) -> Path | None:
+    """Move into ``out`` the staging folder of a new run into ``out`` that was killed after an
+    epoch finished, so that ``--resume`` continues it. Returns the adopted folder, or None.
+
+    Raises:
+        RunBusyError: if the process building that run is alive.
+    """
+    folder = stage_path(out)
+    if marker_target(folder) != Path(os.path.abspath(out)).name:
+        return None
+    if not RunLayout(folder).last_checkpoint.is_file():
+        return None
+    if out.is_symlink() or (out.exists() and (not out.is_dir() or os.listdir(out))):
+        return None
+    with acquire(folder, command or command_line(), what=str(out)) as lock:
+        try:
+            os.replace(folder, out)
+        except OSError as err:
+            if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            return None
+        lock.moved(out)
+        (out / STAGE_MARKER_NAME).unlink(missing_ok=True)
+    return folder
+
+
+@contextmanager
+def resuming(out: Path, command: str | None = None) -> Iterator[RunLock]:
+    """Hold the lock of the run in ``out`` while it is resumed.
+
+    Raises:
+        RunBusyError: if another process trains it.
+    """
+    with acquire(out, command or command_line(), what=str(out)) as lock:
+        yield lock

@@ -1,0 +1,279 @@
+"""One writer per run: the lock file a training process holds in its run (or staging) folder.
+
+The lock is the file ``.torchlvm.lock`` (:data:`torchlvm.run.layout.LOCK_NAME`), created with
+``O_CREAT | O_EXCL`` so that of two processes exactly one creates it. It holds the owner's pid,
+host name, command and start time, as JSON, for the messages of everyone else. While the owner
+lives it also holds an advisory ``flock`` on the file, which the kernel drops when the process
+dies, however it dies.
+
+A lock is *stale*, and is taken over, when nobody holds its ``flock`` and the process it names is
+not alive on this host (a SIGKILL, a power loss). A lock naming another host, or a live process,
+is respected. Readers (``evaluate``, ``report``, ...) call :func:`check_not_busy` first, so that
+they do not read the weights of a run that is being trained.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torchlvm.errors import RunBusyError
+from torchlvm.run.layout import LOCK_NAME, stage_path
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock, as its file says (pid 0 when the file is unreadable)."""
+
+    pid: int
+    host: str
+    command: str
+    started: str
+
+    @property
+    def here(self) -> bool:
+        """Whether the holder runs on this host."""
+        return self.host == socket.gethostname()
+
+    def describe(self) -> str:
+        """E.g. ``"pid 4242"`` or ``"pid 4242 on host gpu7"``."""
+        if self.pid <= 0:
+            return "another process"
+        return f"pid {self.pid}" if self.here else f"pid {self.pid} on host {self.host}"
+
+
+def lock_path(folder: str | os.PathLike[str]) -> Path:
+    """The lock file of a run (or staging) folder."""
+    return Path(folder) / LOCK_NAME
+
+
+def read_holder(path: Path) -> Holder | None:
+    """The holder named in the lock file ``path``; None if there is no such file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    try:
+        data = json.loads(text)
+        fields = (int(data["pid"]), str(data["host"]), str(data["command"]), str(data["started"]))
+    except (ValueError, KeyError, TypeError):  # being written this instant, or damaged
+        return Holder(0, "", "", "")
+    return Holder(*fields)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _flocked(path: Path) -> bool:
+    """Whether some process holds the ``flock`` of ``path`` (False if the file is gone)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        return err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+    finally:
+        os.close(fd)  # closing drops a flock this probe took
+    return False
+
+
+def holder_if_live(folder: str | os.PathLike[str], *, ignore_self: bool = False) -> Holder | None:
+    """The live holder of ``folder``'s lock, or None if it is unlocked or its lock is stale.
+
+    With ``ignore_self``, a lock this process holds counts as unlocked (a process that reads a
+    run it trains itself does not wait for itself).
+    """
+    path = lock_path(folder)
+    holder = read_holder(path)
+    if holder is None:
+        return None
+    if ignore_self and holder.here and holder.pid == os.getpid():
+        return None
+    if _flocked(path):
+        return _named(path, holder)
+    if holder.pid <= 0:  # an unreadable file whose writer is gone, or is writing it right now
+        return holder if _young(path) else None
+    return holder if not holder.here or _alive(holder.pid) else None
+
+
+def _named(path: Path, holder: Holder) -> Holder:
+    """``holder``, read again for up to a second while its file is still being written."""
+    for _ in range(20):
+        if holder.pid > 0:
+            break
+        time.sleep(0.05)
+        holder = read_holder(path) or holder
+    return holder
+
+
+def _young(path: Path, seconds: float = 10.0) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < seconds
+    except OSError:
+        return False
+
+
+class RunLock:
+    """The lock of one run folder, held by this process until :meth:`release`.
+
+    Use :func:`acquire` (or ``with acquire(...)``) to get one.
+    """
+
+    def __init__(self, folder: Path, fd: int) -> None:
+        self.folder = folder
+        self._fd: int | None = fd
+
+    @property
+    def path(self) -> Path:
+        return lock_path(self.folder)
+
+    def moved(self, folder: Path) -> None:
+        """Record that the locked folder was renamed to ``folder`` (the lock file went along)."""
+        self.folder = Path(folder)
+
+    def release(self) -> None:
+        """Remove the lock file (if it is still ours) and drop the ``flock``; idempotent."""
+        if self._fd is None:
+            return
+        try:
+            if os.path.samestat(os.fstat(self._fd), os.stat(self.path)):
+                self.path.unlink()
+        except OSError:
+            pass  # the folder was removed or moved on: nothing of ours is left to remove
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def acquire(folder: str | os.PathLike[str], command: str, *, what: str | None = None) -> RunLock:
+    """Lock ``folder`` (which must exist) for this process, taking over a stale lock.
+
+    Args:
+        folder: the run folder, or the staging folder of a new run.
+        command: what this process does, e.g. ``"torchlvm train vae"``; written for others.
+        what: the folder as the user named it, for the message (default ``folder``).
+
+    Raises:
+        RunBusyError: if a live process holds the lock; the message names its pid.
+    """
+    folder = Path(folder)
+    for _ in range(5):  # a takeover can race with another process's release: look again
+        fd = _create(lock_path(folder))
+        if fd is None:
+            fd = _take_over(folder, what or str(folder))
+        if fd is not None:
+            lock = RunLock(folder, fd)
+            try:
+                _write_holder(fd, command)
+            except BaseException:
+                lock.release()  # (a full disk, say): leave no lock that names nobody
+                raise
+            return lock
+    raise RunBusyError(f"{what or folder} is being locked and unlocked by other processes; retry")
+
+
+def _create(path: Path) -> int | None:
+    """A new lock file, opened and flocked; None if one exists."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+    except FileExistsError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else can have opened it yet
+    return fd
+
+
+def _take_over(folder: Path, what: str) -> int | None:
+    """The existing lock file of ``folder``, opened and flocked, if it is stale; None if it went
+    away meanwhile (try creating it again).
+
+    Raises:
+        RunBusyError: if its holder is alive.
+    """
+    path = lock_path(folder)
+    holder = holder_if_live(folder)
+    if holder is not None:
+        raise busy_error(what, holder, path)
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if not os.path.samestat(os.fstat(fd), os.stat(path)):
+            raise FileNotFoundError(path)  # released and replaced between the open and the flock
+    except OSError:
+        os.close(fd)
+        holder = holder_if_live(folder)
+        if holder is not None:
+            raise busy_error(what, holder, path) from None
+        return None
+    return fd
+
+
+def _write_holder(fd: int, command: str) -> None:
+    data = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "command": command,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, (json.dumps(data) + "\n").encode("utf-8"), 0)
+    os.fsync(fd)
+
+
+def busy_error(what: str, holder: Holder, path: Path) -> RunBusyError:
+    """The one-line error for a run that ``holder`` is training; ``path`` is its lock file."""
+    hint = ""
+    if holder.pid <= 0 or not holder.here:  # a process this host cannot look up
+        hint = f" (if no such process is running, delete {path})"
+    return RunBusyError(
+        f"{what} is being trained by {holder.describe()}; wait for it to finish{hint}"
+    )
+
+
+def check_not_busy(folder: str | os.PathLike[str]) -> None:
+    """Refuse to read a run that a live process is training (or building, for a new run).
+
+    Raises:
+        RunBusyError: naming the training process's pid.
+    """
+    folder = Path(folder)
+    for locked in (folder, stage_path(folder)):
+        holder = holder_if_live(locked, ignore_self=True)
+        if holder is not None:
+            raise busy_error(str(folder), holder, lock_path(locked))
+
+
+def command_line() -> str:
+    """This process's command line, shortened, for the lock file."""
+    text = " ".join(["torchlvm", *sys.argv[1:]])
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,135 @@
+"""One writer per run: the lock file, its holder, stale takeover and a real second process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from torchlvm.errors import RunBusyError
+from torchlvm.run.layout import LOCK_NAME, stage_path
+from torchlvm.run.lock import acquire, check_not_busy, holder_if_live, read_holder
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _write_lock(folder: Path, pid: int, host: str | None = None) -> Path:
+    path = folder / LOCK_NAME
+    holder = {"pid": pid, "host": host or socket.gethostname(), "command": "x", "started": "t"}
+    path.write_text(json.dumps(holder))
+    return path
+
+
+def _hold_in_child(folder: Path) -> subprocess.Popen:
+    """A second Python process that takes the lock of ``folder`` and sleeps holding it."""
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        from torchlvm.run.lock import acquire
+        lock = acquire({str(folder)!r}, "torchlvm train vae")
+        print("locked", flush=True)
+        time.sleep(60)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_the_lock_file_names_this_process_and_goes_with_release(tmp_path: Path) -> None:
+    with acquire(tmp_path, "torchlvm train vae --out x") as lock:
+        holder = read_holder(lock.path)
+        assert holder is not None
+        assert (holder.pid, holder.host) == (os.getpid(), socket.gethostname())
+        assert holder.command == "torchlvm train vae --out x"
+        assert holder.started[:2] == "20"
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_a_second_acquire_is_refused_naming_the_pid(tmp_path: Path) -> None:
+    with acquire(tmp_path, "first"):
+        with pytest.raises(RunBusyError, match=rf"being trained by pid {os.getpid()}; wait"):
+            acquire(tmp_path, "second", what="runs/x")
+
+
+def test_a_lock_held_by_another_live_process_is_refused_then_free_once_it_dies(
+    tmp_path: Path,
+) -> None:
+    child = _hold_in_child(tmp_path)
+    try:
+        with pytest.raises(RunBusyError, match=rf"runs/x is being trained by pid {child.pid}"):
+            acquire(tmp_path, "torchlvm train vae", what="runs/x")
+        with pytest.raises(RunBusyError, match=f"pid {child.pid}"):
+            check_not_busy(tmp_path)
+    finally:
+        child.kill()
+        child.wait()
+    # SIGKILL left the file behind; the kernel dropped the flock and the pid is gone: stale
+    assert (tmp_path / LOCK_NAME).exists()
+    with acquire(tmp_path, "torchlvm train vae --resume") as lock:
+        holder = read_holder(lock.path)
+        assert holder is not None and holder.pid == os.getpid()
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    _write_lock(tmp_path, _dead_pid())
+    check_not_busy(tmp_path)  # a reader does not wait for the dead
+    with acquire(tmp_path, "new") as lock:
+        holder = read_holder(lock.path)
+        assert holder is not None and holder.command == "new"
+
+
+def test_a_lock_naming_a_live_process_is_respected_even_without_its_flock(tmp_path: Path) -> None:
+    _write_lock(tmp_path, os.getppid())  # alive: this test's parent
+    with pytest.raises(RunBusyError, match=f"pid {os.getppid()}; wait for it to finish$"):
+        acquire(tmp_path, "new")
+
+
+def test_a_lock_of_another_host_is_respected_and_says_how_to_clear_it(tmp_path: Path) -> None:
+    path = _write_lock(tmp_path, _dead_pid(), host="elsewhere.example")
+    with pytest.raises(RunBusyError, match=rf"on host elsewhere.example.*delete {path}"):
+        acquire(tmp_path, "new")
+
+
+def test_an_unreadable_lock_is_busy_while_young_and_stale_when_old(tmp_path: Path) -> None:
+    path = tmp_path / LOCK_NAME
+    path.write_bytes(b"\xff{half")
+    assert holder_if_live(tmp_path) is not None  # its writer may be writing it right now
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+    assert holder_if_live(tmp_path) is None
+    with acquire(tmp_path, "new"):
+        pass
+
+
+def test_readers_also_see_the_lock_of_a_new_run_still_in_its_staging_folder(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "runs" / "x"
+    stage = stage_path(out)
+    stage.mkdir(parents=True)
+    with acquire(stage, "torchlvm train vae"):
+        assert not out.exists()
+        # this process holds it; a reader in this process does not wait for itself
+        check_not_busy(out)
+    child = _hold_in_child(stage)
+    try:
+        with pytest.raises(RunBusyError, match=rf"{out} is being trained by pid {child.pid}"):
+            check_not_busy(out)
+    finally:
+        child.kill()
+        child.wait()

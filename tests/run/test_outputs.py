@@ -1,0 +1,86 @@
+"""The output policy of commands: never a run's own files, an existing file only if it is ours
+or with --overwrite, all-or-nothing .npy writes."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import torchlvm._files as files
+from torchlvm.errors import ConfigError, RunDirectoryError
+from torchlvm.run.outputs import labels_file, output_file, run_file_of, write_npy
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Path:
+    folder = tmp_path / "run"
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"weights")
+    (folder / "checkpoints" / "last.ckpt").write_bytes(b"ckpt")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["model.safetensors", "config.json", "metrics.csv", "metrics.json", "checkpoints/last.ckpt"],
+)
+def test_a_runs_own_files_are_refused_even_with_overwrite(run: Path, name: str) -> None:
+    with pytest.raises(RunDirectoryError, match=r"is a file of the run in .*run") as info:
+        output_file(run / name, run / name, suffix=".html", overwrite=True)
+    assert "--overwrite" not in str(info.value)
+    assert run_file_of(run / name) == run
+
+
+def test_the_same_names_outside_a_run_are_ordinary_files(tmp_path: Path) -> None:
+    assert run_file_of(tmp_path / "model.safetensors") is None
+    out = output_file(tmp_path / "config.json", tmp_path / "x", suffix=".json")
+    assert out == tmp_path / "config.json"
+
+
+def test_an_existing_file_needs_overwrite_unless_it_is_ours(tmp_path: Path) -> None:
+    table = tmp_path / "tab.html"
+    table.write_text("mine")
+    with pytest.raises(RunDirectoryError, match="already exists; pass --overwrite"):
+        output_file(table, table, suffix=".html")
+    assert output_file(table, table, suffix=".html", overwrite=True) == table
+    assert output_file(table, table, suffix=".html", ours=lambda p: True) == table
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "match"),
+    [
+        ("tab.csv", ConfigError, r"--out must name a \.html file, got .*tab.csv"),
+        ("folder.html", RunDirectoryError, "is a folder"),
+        ("file/x.html", RunDirectoryError, "lies inside .*file, which is a file"),
+    ],
+    ids=["suffix", "folder", "inside-a-file"],
+)
+def test_wrong_kinds_of_path_are_refused(tmp_path: Path, name: str, error, match) -> None:
+    (tmp_path / "folder.html").mkdir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(error, match=match):
+        output_file(tmp_path / name, tmp_path / name, suffix=(".html", ".htm"))
+
+
+def test_npy_files_are_written_all_or_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    z = tmp_path / "z.npy"
+    write_npy({z: np.zeros((2, 3)), labels_file(z): np.arange(2)})
+    np.testing.assert_array_equal(np.load(tmp_path / "z.labels.npy"), [0, 1])
+    real = os.replace
+
+    def full_on_labels(src, dst, *args, **kwargs):  # the new labels cannot be put in place
+        if Path(src).name == ".z.labels.npy.new":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(files.os, "replace", full_on_labels)
+    with pytest.raises(OSError, match="No space left"):
+        write_npy({labels_file(z): np.arange(5), z: np.ones((5, 3))})
+    monkeypatch.undo()
+    assert np.load(z).shape == (2, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["z.labels.npy", "z.npy"]

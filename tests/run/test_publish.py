@@ -1,0 +1,285 @@
+"""The overwrite policy, staging and atomic publish, keeping a partial run, and adoption of an
+interrupted one by its marker."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from torchlvm.errors import NonFiniteError, RunBusyError, RunDirectoryError
+from torchlvm.run import publish
+from torchlvm.run.layout import LOCK_NAME, STAGE_MARKER_NAME, stage_path
+from torchlvm.run.lock import acquire
+from torchlvm.run.publish import adopt_interrupted, check_new_target, staged_run
+
+
+def _run(folder: Path, weights: bytes = b"old weights") -> Path:
+    """A folder that holds a (fake) finished run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text('{"model_type": "vae"}')
+    (folder / "model.safetensors").write_bytes(weights)
+    return folder
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def _write_run(stage: Path, weights: bytes = b"new weights") -> None:
+    (stage / "config.json").write_text('{"model_type": "vae"}')
+    (stage / "model.safetensors").write_bytes(weights)
+
+
+# -- policy ---------------------------------------------------------------------------------------
+
+
+def test_a_new_or_empty_folder_is_fine(tmp_path: Path) -> None:
+    check_new_target(tmp_path / "new")
+    (tmp_path / "empty").mkdir()
+    check_new_target(tmp_path / "empty")
+
+
+def test_a_run_needs_overwrite_and_the_message_offers_resume(tmp_path: Path) -> None:
+    out = _run(tmp_path / "x")
+    with pytest.raises(RunDirectoryError, match="already holds a run; pass --resume to continue"):
+        check_new_target(out)
+    check_new_target(out, overwrite=True)
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["plain", "overwrite"])
+def test_a_folder_that_is_not_a_run_is_refused_naming_what_it_holds(
+    tmp_path: Path, overwrite: bool
+) -> None:
+    out = tmp_path / "X"
+    out.mkdir()
+    for name in ("mydata.csv", "notes.txt", "b.npy", "c.npy"):
+        (out / name).write_text("mine")
+    (out / "photos").mkdir()
+    with pytest.raises(RunDirectoryError) as info:
+        check_new_target(out, overwrite=overwrite)
+    message = str(info.value)
+    assert "holds no torchlvm run (it holds b.npy, c.npy, mydata.csv and 2 more)" in message
+    assert "--overwrite" not in message
+
+
+def test_overwrite_refuses_a_run_that_also_holds_the_users_files(tmp_path: Path) -> None:
+    out = _run(tmp_path / "x")
+    (out / "mydata.csv").write_text("1,2\n")
+    with pytest.raises(RunDirectoryError, match=r"also mydata.csv, which torchlvm did not write"):
+        check_new_target(out, overwrite=True)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda p: p.write_text("x"), "is a file; pass a folder path"),
+        (lambda p: p.symlink_to(p.parent), "is a symbolic link; pass the folder it points to"),
+    ],
+    ids=["file", "symlink"],
+)
+def test_a_file_or_a_symlink_is_refused(tmp_path: Path, make, match: str) -> None:
+    out = tmp_path / "out"
+    make(out)
+    with pytest.raises(RunDirectoryError, match=match):
+        check_new_target(out, overwrite=True)
+
+
+def test_a_path_inside_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(RunDirectoryError, match=r"lies inside .*f, which is a file"):
+        check_new_target(tmp_path / "f" / "run")
+
+
+def test_the_folder_one_works_in_is_not_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = _run(tmp_path / "x")
+    (out / "figures").mkdir()
+    monkeypatch.chdir(out / "figures")
+    with pytest.raises(RunDirectoryError, match="the folder you are working in"):
+        check_new_target(out, overwrite=True)
+
+
+# -- staging and publishing ----------------------------------------------------------------------
+
+
+def test_a_new_run_is_staged_beside_with_marker_and_lock_then_renamed(tmp_path: Path) -> None:
+    out = tmp_path / "runs" / "x"
+    with staged_run(out, command="test") as stage:
+        assert stage.folder == stage_path(out) == tmp_path / "runs" / ".x.torchlvm-stage"
+        marker = json.loads((stage.folder / STAGE_MARKER_NAME).read_text())
+        assert marker == {"target": str(out), "name": "x"}
+        assert (stage.folder / LOCK_NAME).is_file()
+        assert not out.exists()
+        _write_run(stage.folder)
+    assert _tree(out) == {
+        "config.json": b'{"model_type": "vae"}',
+        "model.safetensors": b"new weights",
+    }
+    assert os.listdir(out.parent) == ["x"]  # no staging, marker, lock or trash left
+
+
+def test_overwrite_replaces_the_old_run_only_once_the_new_one_is_in_place(tmp_path: Path) -> None:
+    out = _run(tmp_path / "x")
+    with staged_run(out, overwrite=True) as stage:
+        with pytest.raises(RunBusyError):  # nobody may resume the old run meanwhile
+            acquire(out, "torchlvm train vae --resume")
+        _write_run(stage.folder)
+        assert (out / "model.safetensors").read_bytes() == b"old weights"
+    assert (out / "model.safetensors").read_bytes() == b"new weights"
+    assert sorted(os.listdir(tmp_path)) == ["x"]
+    assert sorted(os.listdir(out)) == ["config.json", "model.safetensors"]
+
+
+def test_a_failure_leaves_the_destination_as_it_was(tmp_path: Path) -> None:
+    out = _run(tmp_path / "x")
+    before = _tree(out)
+    with pytest.raises(ValueError, match="boom"), staged_run(out, overwrite=True) as stage:
+        _write_run(stage.folder)
+        raise ValueError("boom")
+    assert _tree(out) == before
+    assert sorted(os.listdir(tmp_path)) == ["x"]
+
+
+def test_a_failing_rename_puts_the_old_run_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = _run(tmp_path / "x")
+    before = _tree(out)
+    real = os.rename
+
+    def refuse_the_stage(src, dst, *args, **kwargs):
+        if Path(src).name.endswith(".torchlvm-stage"):
+            raise OSError(errno.EXDEV, "cross-device link", str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(publish.os, "rename", refuse_the_stage)
+    with pytest.raises(OSError, match="cross-device"), staged_run(out, overwrite=True) as stage:
+        _write_run(stage.folder)
+    monkeypatch.undo()
+    assert _tree(out) == before
+    assert sorted(os.listdir(tmp_path)) == ["x"]
+
+
+def test_a_second_staging_for_the_same_destination_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    with staged_run(out):
+        with pytest.raises(RunBusyError, match=f"{out} is being trained by pid {os.getpid()}"):
+            with staged_run(out):
+                pass
+    assert not out.exists() or os.listdir(out) == []
+
+
+def _epoch_done(stage: Path) -> None:
+    (stage / "checkpoints").mkdir()
+    (stage / "checkpoints" / "last.ckpt").write_bytes(b"epoch 0")
+    (stage / "metrics.csv").write_text("epoch\n0\n")
+
+
+def test_keep_partial_moves_finished_epochs_into_place_for_resume(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    with pytest.raises(NonFiniteError) as info:
+        with staged_run(out, keep_partial=True) as stage:
+            _epoch_done(stage.folder)
+            raise NonFiniteError(f"loss is NaN at step 9; see {stage.folder}/metrics.csv")
+    assert str(info.value) == (
+        f"loss is NaN at step 9; see {out}/metrics.csv; the checkpoints of the finished epochs "
+        f"are in {out / 'checkpoints'} (no model was saved); continue with --resume"
+    )
+    assert sorted(os.listdir(out)) == ["checkpoints", "metrics.csv"]
+    assert os.listdir(tmp_path) == ["x"]
+
+
+def test_keep_partial_turns_ctrl_c_and_a_full_disk_into_notes(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt, match="continue with --resume"):
+        with staged_run(tmp_path / "a", keep_partial=True) as stage:
+            _epoch_done(stage.folder)
+            raise KeyboardInterrupt
+    with pytest.raises(OSError, match=r"No space left on device \(nothing was written to") as info:
+        with staged_run(tmp_path / "b", keep_partial=True) as stage:
+            raise OSError(errno.ENOSPC, "No space left on device", str(stage.folder / "m.csv"))
+    assert info.value.filename == str(tmp_path / "b" / "m.csv")
+    assert sorted(os.listdir(tmp_path)) == ["a"]
+
+
+# -- a staging folder left behind -----------------------------------------------------------------
+
+
+def _killed_stage(out: Path, *, epochs: bool = True, marker: bool = True) -> Path:
+    """The staging folder of a run into ``out`` whose process was killed (its lock is stale)."""
+    stage = stage_path(out)
+    stage.mkdir(parents=True)
+    if marker:
+        (stage / STAGE_MARKER_NAME).write_text(json.dumps({"target": str(out), "name": out.name}))
+    (stage / LOCK_NAME).write_text(
+        json.dumps({"pid": 2**22 + 7, "host": os.uname().nodename, "command": "", "started": ""})
+    )
+    if epochs:
+        _epoch_done(stage)
+    return stage
+
+
+def test_an_interrupted_run_is_adopted_by_its_marker(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    stage = _killed_stage(out)
+    assert adopt_interrupted(out, "torchlvm train vae --resume") == stage
+    assert sorted(os.listdir(out)) == ["checkpoints", "metrics.csv"]
+    assert os.listdir(tmp_path) == ["x"]
+
+
+def test_a_hidden_folder_without_a_marker_is_not_adopted(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    stage = _killed_stage(out, marker=False)
+    assert adopt_interrupted(out) is None
+    assert stage.is_dir() and not out.exists()
+
+
+def test_a_new_run_does_not_discard_an_interrupted_one_unless_told(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    stage = _killed_stage(out)
+    with pytest.raises(RunDirectoryError, match=r"an interrupted run of .*x is in .*--resume"):
+        with staged_run(out):
+            pass
+    assert (stage / "checkpoints" / "last.ckpt").is_file()
+    with staged_run(out, overwrite=True) as new:
+        assert set(os.listdir(new.folder)) == {LOCK_NAME, STAGE_MARKER_NAME}
+        _write_run(new.folder)
+    assert sorted(os.listdir(tmp_path)) == ["x"]
+
+
+def test_a_killed_stage_without_finished_epochs_is_reused(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    _killed_stage(out, epochs=False)
+    (stage_path(out) / "half.tmp").write_bytes(b"junk")
+    with staged_run(out) as stage:
+        assert "half.tmp" not in os.listdir(stage.folder)
+        _write_run(stage.folder)
+    assert sorted(os.listdir(out)) == ["config.json", "model.safetensors"]
+
+
+def test_a_long_name_gets_a_hashed_staging_folder(tmp_path: Path) -> None:
+    out = tmp_path / ("r" * 250)
+    assert len(stage_path(out).name) < 60
+    with staged_run(out) as stage:
+        _write_run(stage.folder)
+    assert (out / "model.safetensors").is_file()
+
+
+def test_a_destination_that_changes_meanwhile_is_not_replaced_and_the_run_is_kept(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "x"
+    with pytest.raises(RunDirectoryError, match=r"changed while the run was built \(it now holds"):
+        with staged_run(out) as stage:
+            _write_run(stage.folder)
+            out.mkdir()
+            (out / "mine.txt").write_text("arrived meanwhile")
+    assert _tree(out) == {"mine.txt": b"arrived meanwhile"}
+    assert (stage_path(out) / "model.safetensors").read_bytes() == b"new weights"
+    assert not (stage_path(out) / LOCK_NAME).exists()
