@@ -55,7 +55,9 @@ def test_each_family_declares_its_kl_method(posterior, kind, method, x):
 
 
 def test_full_covariance_has_correlations_and_a_cholesky_factor(x):
-    q = vae("full").encode(x)
+    model = vae("full")
+    torch.nn.init.normal_(model.encoder[-1].weight, std=0.1)  # as after some training
+    q = model.encode(x)
     L = q.scale_tril
     assert torch.equal(L, L.tril()) and (torch.diagonal(L, dim1=-2, dim2=-1) > 0).all()
     assert (L.tril(-1).abs() > 0).any()  # not diagonal: the strict lower triangle is amortized
@@ -164,3 +166,14 @@ def test_importing_the_flow_library_keeps_torch_argument_validation():
     assert torch.distributions.Distribution._validate_args is True
     with pytest.raises(ValueError):
         torch.distributions.Normal(torch.tensor(float("nan")), 1.0)
+
+
+@pytest.mark.parametrize("model", ["vae", "cvae"])
+def test_full_covariance_q_starts_diagonal(model):
+    if model == "vae":
+        net = VAE(VAEConfig(12, latent_dim=4, hidden=(16,), posterior="full"))
+        q = net.encode(torch.rand(3, 12))
+    else:
+        net = CVAE(CVAEConfig(12, 2, latent_dim=4, hidden=(16,), posterior="full"))
+        q = net.encode(torch.rand(3, 12), torch.eye(2)[[0, 1, 0]])
+    assert torch.equal(q.scale_tril.tril(-1), torch.zeros(3, 4, 4))

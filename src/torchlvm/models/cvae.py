@@ -170,6 +170,7 @@ class CVAE(SavableModel, nn.Module):
         self.posterior_family = posterior_family(config.posterior, K, config.flow_steps)
         width = self.posterior_family.param_dim
         self.encoder = encoder_network(config.arch, D, width, image_shape=shape, extra_dim=C, **net)
+        self.posterior_family.initialize(self.encoder)
         if config.linear_decoder:
             self.decoder: nn.Module = nn.Linear(K + C, D)
         else:

@@ -151,6 +151,7 @@ class VAE(SavableModel, nn.Module):
         self.encoder = encoder_network(
             config.arch, config.input_dim, width, image_shape=shape, **net
         )
+        self.posterior_family.initialize(self.encoder)
         if config.linear_decoder:
             self.decoder: nn.Module = nn.Linear(config.latent_dim, config.input_dim)
         else:
