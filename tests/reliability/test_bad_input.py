@@ -147,6 +147,11 @@ def _write_tables(d: Path) -> None:
     table("incomplete.csv", "a,b,c", holes)
     table("empty-row.csv", "a,b,c", [*rows, ",,"])
     (d / "latin1.csv").write_bytes((d / "empty-row.csv").read_bytes()[:-3] + b"1,2,caf\xe9\n")
+    table("constant.csv", "a,b,c,k", [f"{r},5" for r in rows])
+    table("table.csv", "a,b,c", rows)
+    table("other-columns.csv", "a,b,x", rows)
+    fit = ["fit", "ppca", "--data", str(d / "table.csv"), "--latent-dim", "1"]
+    assert main([*fit, "--out", str(d.parent / "ppca-table")]) == 0
 
 
 def _lock_of_a_live_process(folder: Path) -> None:
@@ -374,6 +379,12 @@ CASES: dict[str, Case] = {
     "encode-a-run-being-trained": Case("encode {root}/vae-busy", BUSY),
     "reconstruct-a-run-being-trained": Case("reconstruct {root}/vae-busy", BUSY),
     "gaps-a-run-being-trained": Case("gaps {root}/vae-busy --n 2 --k 2 --steps 1", BUSY),
+    # issue 11: tables (continued)
+    "table-constant-column": Case(f"{FIT} {{d}}/constant.csv", "column 'k' is constant (5 in"),
+    "table-columns-differ-from-run": Case(
+        "score {root}/ppca-table --data {d}/other-columns.csv --out {root}/s.csv",
+        "lacks column 'c' that the run was trained on",
+    ),
 }
 
 

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "reconstruct": "reconstruct",
     "encode": "encode",
     "impute": "impute",
+    "score": "score",
     "transfer": "transfer",
     "evaluate": "evaluate",
     "gaps": "gaps",

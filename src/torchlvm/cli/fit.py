@@ -10,7 +10,7 @@ import argparse
 import math
 import time
 
-from torchlvm.cli import _types
+from torchlvm.cli import _tables, _types
 from torchlvm.errors import ConfigError
 
 HELP = "fit probabilistic PCA in closed form or by EM; writes the model and its exact log p(x)"
@@ -29,6 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep NaN cells of a user file as missing values (needs --method em)",
     )
+    _tables.add_options(parser)
     parser.add_argument("--out", type=_types.out_path, required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             "around the missing values"
         )
     check_new_target(args.out, overwrite=args.overwrite, resumable=False)  # before reading
-    options = {"allow_missing": True} if args.allow_missing else {}
+    options = _tables.load_options(args)
     train = load_dataset(args.data, "train", data_dir=args.data_dir, seed=args.seed, **options)
     test = load_dataset(args.data, "test", data_dir=args.data_dir, seed=args.seed, **options)
     model = PPCA(
@@ -69,12 +70,14 @@ def run(args: argparse.Namespace) -> int:
         "fit_seconds": seconds,
     }
     metrics["test_bits_per_dim"] = -metrics["test_log_likelihood"] / (dim * math.log(2))
+    report = _em_report(model, train, args)
+    if report is not None:
+        metrics["em"] = report.to_dict()
+    data = _data_record(train, options, args.seed, metrics)
     with staged_run(args.out, overwrite=args.overwrite, resumable=False) as stage:
         from torchlvm._files import write_json
 
-        model.save_pretrained(
-            stage.folder, data={"name": train.name, "binarize": train.binarize, "seed": args.seed}
-        )
+        model.save_pretrained(stage.folder, data=data)
         write_json(RunLayout(stage.folder).metrics_json, metrics)
     print(f"PPCA (K={args.latent_dim}, {args.method}) on {train.name}, D={dim}, {seconds:.2f} s")
     print(f"  train log p(x): {metrics['train_log_likelihood']:.3f} nats/example (exact)")
@@ -83,5 +86,28 @@ def run(args: argparse.Namespace) -> int:
         f"{metrics['test_bits_per_dim']:.4f} bits/dim"
     )
     print(f"  noise variance σ²: {model.noise_variance_:.4g}")
+    for line in report.lines() if report is not None else []:
+        print(f"  {line}")
     print(f"wrote {args.out}/config.json, model.safetensors, metrics.json")
     return 0
+
+
+def _em_report(model, train, args):
+    """What the EM fit did (missing cells, iterations, convergence), or None for the closed form."""
+    from torchlvm.models import ppca_em
+
+    if args.method != "em":
+        return None
+    history = model.log_likelihood_history_
+    return ppca_em.em_report(train.x, history, max_iter=args.max_iter, tol=model.config.tol)
+
+
+def _data_record(train, options: dict, seed: int, metrics: dict) -> dict:
+    """The run's ``data`` record; for a table also its options and schema (and the unit)."""
+    data = {"name": train.name, "binarize": train.binarize, "seed": seed}
+    table = _tables.record(train, options)
+    if table is not None:
+        data.update(options=options, table=table)
+        units = ", standardized units" if train.standardizer is not None else ""
+        metrics["unit"] = f"nats per row (exact log p(x){units})"
+    return data

@@ -28,6 +28,10 @@ def _show(names: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+def _columns(names: list[str]) -> str:
+    return ("columns " if len(names) > 1 else "column ") + _show(names)
+
+
 def match_columns(
     x: np.ndarray, names: tuple[str, ...] | None, expected: tuple[str, ...], path: Path
 ) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -54,13 +58,13 @@ def match_columns(
     extra = [n for n in names if n not in expected]
     if missing:
         raise DataError(
-            f"{path} lacks column {_show(missing)} that the run was trained on; add it (empty "
-            "cells mark missing values)"
+            f"{path} lacks {_columns(missing)} that the run was trained on; add "
+            f"{'them' if len(missing) > 1 else 'it'} (empty cells mark missing values)"
         )
     if extra:
         raise DataError(
-            f"{path} has column {_show(extra)} that the run was not trained on; drop it "
-            f"(--drop-columns {','.join(extra)})"
+            f"{path} has {_columns(extra)} that the run was not trained on; drop "
+            f"{'them' if len(extra) > 1 else 'it'} (--drop-columns {','.join(extra)})"
         )
     order = [names.index(n) for n in expected]
     return np.ascontiguousarray(x[:, order]), expected

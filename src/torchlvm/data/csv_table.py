@@ -42,6 +42,9 @@ class CSVTable:
         labels: ``(N,)`` float64 numeric labels, ``(N,)`` int64 class indices for text labels, or
             None. class_names: the text classes in index order, or None.
         lines: ``(N,)`` the file line of each row (1-based).
+        header: the header row as read (every column), or None.
+        cells: the text of every cell of every data row (every column), as read.
+        features: the file column index of each of the D feature columns.
     """
 
     values: np.ndarray
@@ -49,6 +52,9 @@ class CSVTable:
     labels: np.ndarray | None
     class_names: tuple[str, ...] | None
     lines: np.ndarray
+    header: list[str] | None = None
+    cells: list[list[str]] | None = None
+    features: tuple[int, ...] = ()
 
 
 def _is_number(cell: str) -> bool:
@@ -233,4 +239,9 @@ def read_csv(
     if label is not None:
         labels, class_names = _labels(path, header, lines, list(columns[label]), label)
     names = None if header is None else tuple(header[j] for j in keep)
-    return CSVTable(values, names, labels, class_names, np.array(lines))
+    return CSVTable(values, names, labels, class_names, np.array(lines), header, rows, tuple(keep))
+
+
+def header_of(path: Path) -> list[str] | None:
+    """The header row of a CSV file, or None when its first row holds numbers."""
+    return _rows(path)[0]

@@ -1,0 +1,68 @@
+"""Command-line options of a table (a user's .csv file), shared by the commands that read one.
+
+``--drop-columns`` and ``--label-column`` pick columns out; ``--standardize`` (default for .csv
+files) standardizes every feature column with the train split's mean and standard deviation;
+``--no-standardize`` keeps the values as stored. What was chosen is recorded with the run
+(:class:`torchlvm.data.table_schema.TableSchema`), so later commands read files the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--drop-columns``, ``--label-column`` and ``--[no-]standardize``."""
+    parser.add_argument(
+        "--drop-columns",
+        metavar="NAMES",
+        help="comma-separated columns of a .csv to leave out (e.g. an ID column)",
+    )
+    parser.add_argument("--label-column", metavar="NAME", help="the .csv column holding labels")
+    parser.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="standardize each feature with the train split's mean and std, recorded and "
+        "undone on every output (default: on for .csv files)",
+    )
+
+
+def _selector(text: str) -> int | str:
+    return int(text) if text.strip().lstrip("-").isdigit() else text.strip()
+
+
+def is_table(data: str) -> bool:
+    """Whether ``--data`` names a .csv table."""
+    return Path(data).suffix.lower() == ".csv"
+
+
+def load_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``load_dataset`` options the flags ask for (only those that apply)."""
+    options: dict[str, Any] = {}
+    if getattr(args, "allow_missing", False):
+        options["allow_missing"] = True
+    if args.drop_columns:
+        options["drop_columns"] = [_selector(c) for c in args.drop_columns.split(",") if c]
+    if args.label_column is not None:
+        options["label_column"] = _selector(args.label_column)
+    standardize = args.standardize if args.standardize is not None else is_table(args.data)
+    if standardize:
+        options["standardize"] = True
+    return options
+
+
+def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's ``table`` record for a loaded train split, or None for a non-table dataset."""
+    from torchlvm.data.table_schema import TableSchema
+
+    if not is_table(train.name) and train.standardizer is None:
+        return None
+    schema = TableSchema.of(
+        train,
+        drop_columns=tuple(options.get("drop_columns", ())),
+        label_column=options.get("label_column"),
+    )
+    return schema.to_dict()

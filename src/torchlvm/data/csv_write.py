@@ -1,0 +1,30 @@
+"""Writing tables as CSV, atomically (a half-written file never replaces anything).
+
+Numbers are written with :func:`number_text`, the shortest text that reads back to the same
+float64 (``repr``), so a value survives a round trip bit for bit.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Iterable, Sequence
+
+from torchlvm._files import atomic_path
+
+
+def number_text(value: float) -> str:
+    """The shortest text of ``value`` that reads back to the same float64; NaN is empty."""
+    return "" if math.isnan(value) else repr(float(value))
+
+
+def write_csv(
+    path: str | os.PathLike[str], header: Sequence[str] | None, rows: Iterable[Sequence[str]]
+) -> None:
+    """Write ``header`` (if any) and ``rows`` of cell texts to ``path`` atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        if header is not None:
+            writer.writerow(header)
+        writer.writerows(rows)

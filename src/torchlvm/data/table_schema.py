@@ -1,0 +1,116 @@
+"""What a run records about the table it was trained on, so that a later file is read the same way.
+
+A :class:`TableSchema` holds the feature columns (names from the header, or ``"column 1"``, ...),
+the standardization fitted on the train split (or None), and the columns the user dropped or used
+as labels. :meth:`TableSchema.load` reads a new file with it: the same columns (matched by name,
+reordered if needed; a missing or extra column is refused), the dropped and label columns left
+out when the file has them, and the recorded standardization applied; :meth:`to_user_units`
+undoes it on anything the model outputs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+from torchlvm.data.columns import default_names
+from torchlvm.data.csv_table import header_of
+from torchlvm.data.dataset import Dataset
+from torchlvm.data.standardize import Standardizer
+from torchlvm.errors import DataError
+
+Selector = int | str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A run's table: feature columns, standardization, dropped and label columns.
+
+    Attributes:
+        columns: the D feature names, in the model's order.
+        standardizer: the train split's standardization, or None (values as stored).
+        drop_columns: columns the user dropped (names or indices in the training file).
+        label_column: the column the user took labels from, or None.
+    """
+
+    columns: tuple[str, ...]
+    standardizer: Standardizer | None = None
+    drop_columns: tuple[Selector, ...] = ()
+    label_column: Selector | None = None
+
+    @classmethod
+    def of(
+        cls,
+        data: Dataset,
+        *,
+        drop_columns: tuple[Selector, ...] = (),
+        label_column: Selector | None = None,
+    ) -> TableSchema:
+        """The schema of a loaded table (its columns and standardizer)."""
+        columns = data.columns or default_names(data.dim)
+        return cls(tuple(columns), data.standardizer, tuple(drop_columns), label_column)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record (for a run's ``config.json``)."""
+        return {
+            "columns": list(self.columns),
+            "standardize": None if self.standardizer is None else self.standardizer.to_dict(),
+            "drop_columns": list(self.drop_columns),
+            "label_column": self.label_column,
+        }
+
+    @classmethod
+    def from_dict(cls, record: Any) -> TableSchema | None:
+        """The schema a run recorded, or None when it recorded none (an image run).
+
+        Raises:
+            DataError: if the record is damaged.
+        """
+        if record is None:
+            return None
+        try:
+            standardize = record.get("standardize")
+            return cls(
+                tuple(str(c) for c in record["columns"]),
+                None if standardize is None else Standardizer.from_dict(standardize),
+                tuple(record.get("drop_columns") or ()),
+                record.get("label_column"),
+            )
+        except (AttributeError, KeyError, TypeError):
+            raise DataError("the run's recorded table is damaged; re-create the run") from None
+
+    def load(
+        self, path: str | os.PathLike[str], *, allow_missing: bool = True, split: str = "all"
+    ) -> Dataset:
+        """``path`` read as the run's table: its columns, in the model's units.
+
+        Raises:
+            DataError: for a file whose columns differ from the run's, and every refusal of
+                :func:`~torchlvm.data.files.load_file`.
+        """
+        from torchlvm.data.files import load_file
+
+        path = Path(path)
+        header = header_of(path) if path.suffix.lower() == ".csv" else None
+        present = set(header or ())
+        label = self.label_column
+        if label is not None and (isinstance(label, int) or label not in present):
+            label = None  # a file to score or fill may come without its labels
+        drop = tuple(c for c in self.drop_columns if isinstance(c, str) and c in present)
+        return load_file(
+            path,
+            split,
+            allow_missing=allow_missing,
+            label_column=label,
+            drop_columns=drop,
+            columns=self.columns,
+            standardize=self.standardizer or False,
+        )
+
+    def to_user_units(self, x: Tensor) -> Tensor:
+        """Model-unit values ``(..., D)`` in the user's units (the standardization undone)."""
+        return x if self.standardizer is None else self.standardizer.inverse(x)
