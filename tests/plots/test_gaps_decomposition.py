@@ -49,3 +49,32 @@ def test_two_models_with_and_without_a_flow_rung(tmp_path):
 def test_bad_input_is_named(labels, summaries, match):
     with pytest.raises(ConfigError, match=match):
         decomposition_figure(labels, summaries)
+
+
+def test_legend_below_both_panels_and_totals_above_the_bars():
+    no_flow = {k: v for k, v in DIAG.items() if not k.startswith("flow")}
+    fig = decomposition_figure(["vae (diagonal q*)"], [no_flow])
+    fig.canvas.draw()
+    bounds, gaps = fig.axes
+    assert bounds.get_legend() is None and gaps.get_legend() is None
+    (legend,) = fig.legends
+    box = legend.get_window_extent()
+    assert all(not box.overlaps(ax.get_window_extent()) for ax in fig.axes)
+    assert [t.get_text() for t in gaps.texts] == ["4"]  # log p(x) − ELBO(q_enc)
+    bar = gaps.patches[0]
+    assert bar.get_x() + bar.get_width() / 2 == pytest.approx(0.0)  # centred on its tick
+
+
+def test_gaps_below_numerical_precision_are_drawn_as_exact_zeros():
+    # PPCA: q* and the encoder are the exact posterior; float64 rounding leaves ~1e-14 nats
+    ppca = {
+        "log_px": 12.5, "log_px_se": 2.3, "best_elbo": 12.5, "best_elbo_se": 2.3,
+        "encoder_elbo": 12.5, "encoder_elbo_se": 2.3,
+        "approximation_gap": 7.4e-15, "approximation_gap_se": 5e-15,
+        "amortization_gap": 1.0e-15, "amortization_gap_se": 1e-15,
+    }  # fmt: skip
+    fig = decomposition_figure(["ppca (full q*)"], [ppca])
+    gaps = fig.axes[1]
+    assert [bar.get_height() for bar in gaps.patches] == [0.0, 0.0]
+    assert [t.get_text() for t in gaps.texts] == ["0 (exact)"]
+    assert gaps.get_ylim()[1] >= 0.5  # nats: no full-height bar of 1e-14

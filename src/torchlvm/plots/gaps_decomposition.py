@@ -1,6 +1,10 @@
 """The inference-gap decomposition of Cremer, Li & Duvenaud 2018 (their Table 2 / Fig. 3), drawn
 from numbers: for each model, the ladder of bounds log p(x) ≥ ELBO(q*_Flow), ELBO(q*) ≥
 ELBO(q_enc), and the gaps between the rungs, each with its standard error.
+
+One legend below both panels (over no point, bar or label); each stacked bar's total,
+log p(x) − ELBO(q_enc), written above it; a gap below numerical precision (PPCA's exact
+posterior leaves ~1e-14 nats) drawn as 0 and labelled exact.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from matplotlib.figure import Figure
 
 from torchlvm.errors import ConfigError
 from torchlvm.plots._style import new_figure
+from torchlvm.plots.inference import below_precision, gap_limits, label_totals
 
 #: the rungs of the ladder: summary key, legend label, colour
 RUNGS = (
@@ -56,7 +61,7 @@ def decomposition_figure(
         missing = [n for n, s in zip(names, summaries, strict=True) if key not in s]
         if missing:
             raise ConfigError(f"summary of {missing[0]!r} has no {key!r}")
-    fig = new_figure(max(7.0, 2.2 * len(names) + 4.0), 3.8)
+    fig = new_figure(max(7.6, 2.2 * len(names) + 4.0), 4.4)
     bounds, gaps = fig.subplots(1, 2)
     x = np.arange(len(names))
     _ladder(bounds, x, summaries)
@@ -65,7 +70,11 @@ def decomposition_figure(
         ax.set_xticks(x)
         ax.set_xticklabels(names)
         ax.set_ylabel("nats per example")
-        ax.legend(fontsize=7, loc="best")
+    handles, texts = [], []
+    for ax in (bounds, gaps):
+        h, t = ax.get_legend_handles_labels()
+        handles, texts = handles + h, texts + t
+    fig.legend(handles, texts, fontsize=7, loc="outside lower center", ncol=2, frameon=False)
     bounds.set_title("bounds (± standard error)", fontsize=9)
     gaps.set_title("gaps (± standard error)", fontsize=9)
     if title:
@@ -90,20 +99,33 @@ def _ladder(ax, x: np.ndarray, summaries: Sequence[Mapping[str, float]]) -> None
 
 
 def _gap_bars(ax, x: np.ndarray, summaries: Sequence[Mapping[str, float]]) -> None:
+    """Stacked approximation + amortization gaps (and the flow's gap beside them, if any)."""
     approx, approx_se = _values(summaries, "approximation_gap")
     amort, amort_se = _values(summaries, "amortization_gap")
     flow, flow_se = _values(summaries, "flow_approximation_gap")
-    width = 0.38
+    total = approx + amort
+    exact = np.abs(below_precision(total)) == 0
+    approx, amort = below_precision(approx), below_precision(amort)
+    approx_se, amort_se = np.where(exact, 0.0, approx_se), np.where(exact, 0.0, amort_se)
+    has_flow = not np.isnan(flow).all()
+    width = 0.38 if has_flow else 0.6
+    left = x - width / 2 if has_flow else x
     (_, approx_label, approx_colour), (_, amort_label, amort_colour), flow_style = GAPS
-    ax.bar(x - width / 2, approx, width, color=approx_colour, label=approx_label)
-    ax.bar(x - width / 2, amort, width, bottom=approx, color=amort_colour, label=amort_label)
-    ax.errorbar(x - width / 2, approx, yerr=approx_se, fmt="none", ecolor="black", capsize=3)
-    ax.errorbar(x - width / 2, approx + amort, yerr=amort_se, fmt="none", ecolor="black", capsize=3)
-    if not np.isnan(flow).all():
+    ax.bar(left, approx, width, color=approx_colour, label=approx_label)
+    ax.bar(left, amort, width, bottom=approx, color=amort_colour, label=amort_label)
+    ax.errorbar(left, approx, yerr=approx_se, fmt="none", ecolor="black", capsize=3)
+    ax.errorbar(left, approx + amort, yerr=amort_se, fmt="none", ecolor="black", capsize=3)
+    label_totals(ax, left, np.where(exact, 0.0, total), exact, at=total + np.sign(total) * amort_se)
+    if has_flow:
         _, flow_label, flow_colour = flow_style
+        flow = below_precision(flow)
         ax.bar(x + width / 2, flow, width, color=flow_colour, label=flow_label)
         ax.errorbar(x + width / 2, flow, yerr=flow_se, fmt="none", ecolor="black", capsize=3)
     ax.axhline(0.0, color="black", lw=0.8)
+    shown = np.where(exact, 0.0, approx + amort)
+    spread = np.maximum(approx_se, amort_se)
+    tops = shown if not has_flow else np.fmax(shown, np.nan_to_num(flow) + flow_se)
+    gap_limits(ax, approx, tops + spread, None)
 
 
 __all__ = ["decomposition_figure"]

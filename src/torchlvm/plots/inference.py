@@ -116,8 +116,8 @@ def gaps_figure(
         stderr = np.atleast_1d(as_array(log_px_stderr, "log_px_stderr"))
     total = approx + amort
     exact = np.abs(total) < exact_below
-    approx = np.where(np.abs(approx) < exact_below, 0.0, approx)
-    amort = np.where(np.abs(amort) < exact_below, 0.0, amort)
+    approx = below_precision(approx, exact_below)
+    amort = below_precision(amort, exact_below)
     x = np.arange(len(names))
     fig = new_figure(max(4.2, 1.3 * len(names) + 1.8), 4.2)
     ax = fig.subplots()
@@ -132,20 +132,14 @@ def gaps_figure(
     if stderr is not None:
         stderr = np.where(exact, 0.0, stderr)
         ax.errorbar(x, approx, yerr=stderr, fmt="none", ecolor="black", capsize=4)
-    for xi, value, is_exact in zip(x, total, exact, strict=True):
-        text = "0 (exact)" if is_exact else f"{value:.3g}"
-        top = 0.0 if is_exact else value
-        ax.annotate(
-            text,
-            (xi, top),
-            xytext=(0, 3 if top >= 0 else -3),
-            textcoords="offset points",
-            ha="center",
-            va="bottom" if top >= 0 else "top",
-            fontsize=9,
-        )
+    reach = (
+        None
+        if stderr is None
+        else np.where(total >= 0, 1, -1) * np.fmax(np.abs(total), np.abs(approx) + stderr)
+    )  # past the error bar on the approximation gap
+    label_totals(ax, x, total, exact, at=reach)
     ax.axhline(0.0, color="black", lw=0.8)
-    _headroom(ax, approx, np.where(exact, 0.0, total), stderr)
+    gap_limits(ax, approx, np.where(exact, 0.0, total), stderr)
     ax.set_xticks(x)
     ax.set_xticklabels(names)
     ax.set_ylabel("nats per example")
@@ -154,7 +148,31 @@ def gaps_figure(
     return fig
 
 
-def _headroom(ax: Any, approx: np.ndarray, totals: np.ndarray, stderr: np.ndarray | None) -> None:
+def label_totals(
+    ax: Any, x: np.ndarray, totals: np.ndarray, exact: np.ndarray, at: np.ndarray | None = None
+) -> None:
+    """Write each bar's total just above (below, if negative) it, or above ``at`` (the top of
+    its error bar); "0 (exact)" where ``exact``."""
+    heights = totals if at is None else at
+    for xi, value, height, is_exact in zip(x, totals, heights, exact, strict=True):
+        top = 0.0 if is_exact else float(height)
+        ax.annotate(
+            "0 (exact)" if is_exact else f"{value:.3g}",
+            (xi, top),
+            xytext=(0, 3 if top >= 0 else -3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom" if top >= 0 else "top",
+            fontsize=9,
+        )
+
+
+def below_precision(values: np.ndarray, exact_below: float = EXACT_BELOW) -> np.ndarray:
+    """``values`` with every entry smaller in size than ``exact_below`` set to exactly 0."""
+    return np.where(np.abs(values) < exact_below, 0.0, values)
+
+
+def gap_limits(ax: Any, approx: np.ndarray, totals: np.ndarray, stderr: np.ndarray | None) -> None:
     """y-limits with room above (and below) the bars for their labels; [0, 1] nats when every
     bar is zero, so exact zeros do not stretch rounding error over the axis."""
     spread = np.zeros_like(approx) if stderr is None else np.abs(stderr)
