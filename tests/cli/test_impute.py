@@ -151,3 +151,24 @@ def test_data_of_another_dimension_names_both(runs, tmp_path, capsys):
 
 def test_folder_without_model(tmp_path, capsys):
     assert f"no model in {tmp_path}" in fails(capsys, ["impute", tmp_path, "--mask", "top"])
+
+
+def test_an_imputation_cvae_without_its_record_needs_mask(tmp_path, capsys):
+    cvae = CVAE(CVAEConfig(64, 128, latent_dim=4, hidden=(32,)))
+    folder = cvae.save_pretrained(tmp_path / "bare")  # an export without a data section
+    err = fails(capsys, ["impute", folder, "--data", "digits"])
+    assert "pass --mask KIND" in err
+    argv = ["impute", str(folder), "--data", "digits", "--mask", "left", "--n", "2"]
+    assert cli.main([*argv, "--eval-n", "20"]) == 0
+    assert "does not record; this mask is new to it" in capsys.readouterr().out
+
+
+def test_a_recorded_condition_that_is_not_one_names_the_file(runs, capsys):
+    import json
+
+    config = runs["cvae"] / "config.json"
+    record = json.loads(config.read_text())
+    record["data"]["condition"] = "mask:middle"
+    config.write_text(json.dumps(record))
+    err = fails(capsys, ["impute", runs["cvae"]])
+    assert f"{runs['cvae']}/config.json: mask kind must be one of" in err

@@ -143,3 +143,32 @@ def test_out_must_be_png(runs, tmp_path, capsys):
 def test_folder_without_model(tmp_path, capsys):
     err = fails(capsys, ["sample", tmp_path])
     assert f"no model in {tmp_path}" in err
+
+
+def test_more_samples_than_a_grid_shows_need_npy(runs, capsys):
+    err = fails(capsys, ["sample", runs["vae"], "--n", "4097"])
+    assert "--n asks for 4097 samples, more than the 4096 a PNG grid shows; pass --npy" in err
+    err = fails(capsys, ["sample", runs["cvae"], "--condition", "all", "--n", "410"])
+    assert "4100 samples" in err
+
+
+def test_samples_beyond_a_chunk_are_drawn_in_chunks_and_all_saved(runs, tmp_path, monkeypatch):
+    from torchlvm.cli import sample
+
+    monkeypatch.setattr(sample, "CHUNK", 7)
+    npy = tmp_path / "s.npy"
+    argv = ["sample", str(runs["cvae"]), "--condition", "0", "1", "--n", "10", "--npy", str(npy)]
+    assert cli.main([*argv, "--out", str(tmp_path / "s.png")]) == 0
+    assert np.load(npy).shape == (20, 64) and np.isfinite(np.load(npy)).all()
+    assert (
+        cli.main(["sample", str(runs["vae"]), "--n", "15", "--npy", str(tmp_path / "v.npy")]) == 0
+    )
+    assert np.load(tmp_path / "v.npy").shape == (15, 64)
+
+
+def test_samples_that_cannot_fit_in_memory_are_refused_naming_the_limit(runs, tmp_path, capsys):
+    argv = ["sample", runs["vae"], "--n", "10000000000000", "--npy", tmp_path / "s.npy"]
+    err = fails(capsys, argv)
+    assert "10000000000000 samples of 64 values (float32) need 2560.0 TB of memory" in err
+    assert "available here; pass a smaller --n" in err
+    assert not (tmp_path / "s.npy").exists()

@@ -75,3 +75,24 @@ def test_existing_output_is_kept_without_overwrite(cvae_run, tmp_path, capsys):
 def test_folder_without_model(tmp_path, capsys):
     argv = ["transfer", tmp_path, "--from-condition", "1", "--to-condition", "2"]
     assert f"no model in {tmp_path}" in fails(capsys, argv)
+
+
+def test_to_every_class_draws_one_row_per_class(cvae_run, capsys):
+    argv = ["transfer", cvae_run, "--from-condition", "3", "--to-condition", "all", "--n", "4"]
+    assert cli.main([str(a) for a in argv]) == 0
+    image = imread(cvae_run / "figures" / "transfer.png")
+    assert image.shape[0] > image.shape[1]  # 11 rows of 4
+    assert "of class three to every class" in capsys.readouterr().out
+
+
+def test_from_every_class_encodes_each_image_under_its_own_class(cvae_run, capsys):
+    argv = ["transfer", cvae_run, "--from-condition", "all", "--to-condition", "Two", "--n", "6"]
+    assert cli.main([str(a) for a in argv]) == 0
+    out = capsys.readouterr().out
+    assert "transferred 6 digits test images of class any to class two" in out
+    assert "z = E_q[z | x, its own class]" in out
+
+
+def test_an_unknown_class_suggests_all_which_works(cvae_run, capsys):
+    argv = ["transfer", cvae_run, "--from-condition", "1", "--to-condition", "ten"]
+    assert "is not a known class; valid labels are 0..9" in fails(capsys, argv)

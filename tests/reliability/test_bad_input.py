@@ -385,6 +385,49 @@ CASES: dict[str, Case] = {
         "score {root}/ppca-table --data {d}/other-columns.csv --out {root}/s.csv",
         "lacks column 'c' that the run was trained on",
     ),
+    "objective-for-another-model": Case(
+        f"{TRAIN} --data digits --objective reconstruction", "does not train a vae; use elbo"
+    ),
+    "unknown-objective": Case(f"{TRAIN} --data digits --objective elbow", "got 'elbow'"),
+    "objective-option-on-ae": Case(
+        "train ae --data digits --quiet --objective iwae --out {root}/new", "does not apply to an"
+    ),
+    "resume-with-another-width": Case(
+        f"{RESUME} {{root}}/vae --hidden 9", "--hidden [9] (the run has [8])"
+    ),
+    "resume-with-an-option-the-model-lacks": Case(
+        "train ae --epochs 2 --quiet --resume --out {root}/ae --beta 2", "--beta does not apply"
+    ),
+    "resume-with-another-condition": Case(
+        "train cvae --epochs 2 --quiet --resume --out {root}/cvae --condition mask:top",
+        "--condition 'mask:top' (the run has 'label')",
+    ),
+    "sample-n-beyond-a-grid": Case("sample {root}/vae --n 100000000", "a PNG grid shows; pass"),
+    "sample-n-beyond-memory": Case(
+        "sample {root}/vae --n 10000000000000 --npy {d}/s.npy", "of memory, more than the"
+    ),
+    "sample-per-class-beyond-a-grid": Case(
+        "sample {root}/cvae --condition all --n 100000000", "1000000000 samples, more than"
+    ),
+    "sample-n-negative": Case("sample {root}/vae --n -3", "--n must be a positive integer"),
+    "impute-iterations-0": Case(
+        "impute {root}/vae --mask top --iterations 0", "--iterations: must be a positive integer"
+    ),
+    "impute-iterations-negative": Case(
+        "impute {root}/ae --mask top --iterations -3", "must be a positive integer, got -3"
+    ),
+    "impute-samples-beyond-memory": Case(
+        "impute {root}/vae --mask top --samples 100000000000000", "pass a smaller --samples"
+    ),
+    "impute-unknown-mask": Case("impute {root}/vae --mask middle", "got 'middle'"),
+    "transfer-all-to-an-unknown-class": Case(
+        "transfer {root}/cvae --from-condition all --to-condition twelve", "not a known class"
+    ),
+    "train-k-beyond-memory": Case(
+        f"{TRAIN} --data digits --objective iwae --k 100000000000", "lower --k or --batch-size"
+    ),
+    "train-threads-beyond-the-cores": Case(f"{TRAIN} --data digits --threads 100000", "CPU cores"),
+    "train-batch-size-negative": Case(f"{TRAIN} --data digits --batch-size -5", "batch_size"),
 }
 
 

@@ -1,6 +1,7 @@
-"""Argument types that several commands share, so that one option means one thing everywhere.
+"""Argument types and options that several commands share, so that one option means one thing
+everywhere.
 
-Each is an ``argparse`` ``type=``: a bad value becomes argparse's usage error, which the CLI
+Each type is an ``argparse`` ``type=``: a bad value becomes argparse's usage error, which the CLI
 prints as one ``torchlvm: error: argument --seed: ...`` line with exit status 2, before any
 work is done.
 """
@@ -29,6 +30,9 @@ def seed(text: str) -> int:
     return value
 
 
+seed_type = seed  # (for functions whose ``seed`` argument is a help text)
+
+
 def positive_int(text: str) -> int:
     """An integer ≥ 1."""
     value = _int(text)
@@ -51,3 +55,28 @@ def out_path(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("the path is empty; pass a file or folder name")
     return Path(text)
+
+
+def run_and_data(
+    parser: argparse.ArgumentParser, *, seed: str = "seed of the binarization draw"
+) -> None:
+    """``DIR``, the run or export folder, and the data a command on it reads: ``--data``,
+    ``--data-dir``, ``--split`` and ``--seed`` (described by ``seed``)."""
+    parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
+    parser.add_argument("--seed", type=seed_type, default=0, help=seed)
+    parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
+    parser.add_argument("--data-dir", help="the folder holding the dataset's files")
+    parser.add_argument("--split", choices=["train", "val", "test", "all"], default="test")
+
+
+def output_options(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--out FILE`` (``default`` names the file written without it) and ``--overwrite``."""
+    suffix = Path(default).suffix
+    what = "PNG" if suffix == ".png" else "file"
+    parser.add_argument(
+        "--out",
+        type=out_path,
+        metavar=f"FILE{suffix}",
+        help=f"{what} to write (default: {default})",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")

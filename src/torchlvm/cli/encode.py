@@ -13,7 +13,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from torchlvm.cli import _types
 
@@ -21,15 +20,8 @@ HELP = "write the posterior means of a dataset's examples (N, K) to a .npy file"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
-    parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
-    parser.add_argument("--data-dir", help="folder with the dataset's files")
-    parser.add_argument("--split", choices=["train", "val", "test", "all"], default="test")
-    parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the binarization draw")
-    parser.add_argument(
-        "--out", type=Path, metavar="FILE.npy", help="file to write (default: DIR/latents.npy)"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _types.run_and_data(parser)
+    _types.output_options(parser, "DIR/latents.npy")
 
 
 def run(args: argparse.Namespace) -> int:

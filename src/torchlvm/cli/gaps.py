@@ -175,13 +175,10 @@ def _data(
     x_all = dataset.fixed_binarized(seed)
     x = x_all[:n].to(model.prior(batch_shape=(1,)).mean.dtype)
     y = None if dataset.y is None else dataset.y[:n]
-    condition = data.get("condition") or "none"
-    c = None
-    if condition != "none":
-        from torchlvm.evaluation.evaluate import conditions_for
+    from torchlvm.evaluation.evaluate import conditions_for
 
-        c, _ = conditions_for(model, x, y, condition, dataset.shape, seed)
-        c = c.to(device)
+    c, _ = conditions_for(model, x, y, data.get("condition") or "none", dataset.shape, seed)
+    c = None if c is None else c.to(device)
     return x.to(device), c, dataset.binarize, dataset.name
 
 

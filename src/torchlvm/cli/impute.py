@@ -30,7 +30,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from torchlvm.cli import _types
@@ -43,16 +42,13 @@ DEFAULT_ITERATIONS = 50  # pseudo-Gibbs iterations for VAEs and autoencoders
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
+    _types.run_and_data(parser, seed="seed of the random draws")
     parser.add_argument(
         "--mask",
         metavar="KIND",
         help="the MISSING part: top, bottom, left, right, top-left, top-right, bottom-left, "
         "bottom-right or random:F (default for an imputation CVAE: the mask it was trained with)",
     )
-    parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
-    parser.add_argument("--data-dir", help="folder with the dataset's files")
-    parser.add_argument("--split", choices=["train", "val", "test", "all"], default="test")
     parser.add_argument("--n", type=int, default=8, help="images shown (the split's first N)")
     parser.add_argument(
         "--samples",
@@ -62,8 +58,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--iterations",
-        type=int,
-        help=f"VAE and autoencoder: pseudo-Gibbs iterations (default: {DEFAULT_ITERATIONS})",
+        type=_types.positive_int,
+        help="VAE and autoencoder: pseudo-Gibbs iterations, a positive integer (default: "
+        f"{DEFAULT_ITERATIONS})",
     )
     parser.add_argument(
         "--eval-n",
@@ -71,14 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=1000,
         help="images (the split's first N) on which the error is measured",
     )
-    parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the random draws")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        metavar="FILE.png",
-        help="PNG to write (default: DIR/figures/imputation.png)",
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _types.output_options(parser, "DIR/figures/imputation.png")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +77,6 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import plots
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
-    from torchlvm.models.conditions import check_mask_kind, image_mask
 
     n = check_positive_int("--n", args.n)
     samples = check_positive_int("--samples", args.samples)
@@ -95,19 +84,15 @@ def run(args: argparse.Namespace) -> int:
     run_ = _run.load_run(args.run_dir)
     method = _method(run_)
     iterations = _iterations(method, args.iterations)
-    kind = check_mask_kind(_mask_kind(run_, method, args.mask))
+    kind = _mask_kind(run_, method, args.mask)
     default = run_.folder / "figures" / "imputation.png"
     out = _run.output_file(args.out, default, suffix=".png", overwrite=args.overwrite)
+    _check_size(run_, samples, eval_n)
 
     dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
     shape = _run.image_shape(run_, dataset)
-    if method == "cvae" and kind == run_.condition.partition(":")[2]:
-        observed = _run.training_mask(run_, shape)  # the exact mask the CVAE saw in training
-    else:
-        observed = image_mask(kind, shape, generator=torch.Generator().manual_seed(args.seed))
+    observed = _observed(run_, method, kind, shape, args.seed)
     missing = ~observed  # (D,)
-    if not missing.any():
-        raise ConfigError(f"--mask {kind} hides no pixel of a {tuple(shape)} image; hide more")
     train = _run.load_split(run_, args.data, "train", data_dir=args.data_dir)
     pixel_mean = train.x.mean(0).to(run_.dtype)  # (D,) the baseline's fill
     x = _run.model_view(dataset, run_, args.seed)[:eval_n]
@@ -138,8 +123,8 @@ def run(args: argparse.Namespace) -> int:
         f"({_run.protocol_note(dataset, args.seed)}) with {run_.describe()}"
     )
     print(f"  method: {_describe(method, samples, iterations)}")
-    if method == "cvae" and kind != run_.condition.partition(":")[2]:
-        print(f"  note: the CVAE was trained with {run_.condition}; this mask is new to it")
+    if method == "cvae" and kind != _trained(run_):
+        print(f"  note: the CVAE was trained with {run_.condition_text}; this mask is new to it")
     print(
         f"  mean squared error per missing pixel: {error:.6g} (model), {baseline:.6g} "
         "(baseline: each pixel's mean over the training split)"
@@ -148,24 +133,55 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _observed(run_: Any, method: str, kind: str, shape: Any, seed: int) -> Any:
+    """The observed-pixel mask ``(D,)`` for --mask ``kind``: the exact one an imputation CVAE
+    saw in training when it is its own kind, else drawn with ``seed``.
+
+    Raises:
+        ConfigError: for a mask that hides nothing.
+    """
+    import torch
+
+    from torchlvm import run as _run
+    from torchlvm.models.conditions import image_mask
+
+    if method == "cvae" and kind == _trained(run_):
+        observed = _run.training_mask(run_, shape)
+    else:
+        observed = image_mask(kind, shape, generator=torch.Generator().manual_seed(seed))
+    if observed.all():
+        raise ConfigError(f"--mask {kind} hides no pixel of a {tuple(shape)} image; hide more")
+    return observed
+
+
+def _check_size(run_: Any, samples: int, eval_n: int) -> None:
+    """Refuse --samples whose draws for one batch of images cannot fit in memory."""
+    from torchlvm._memory import check_fits
+    from torchlvm.run.loaded import BATCH
+
+    batch = min(eval_n, BATCH)
+    what = f"--samples {samples} draws of a batch of {batch} images of {run_.input_dim} values"
+    check_fits(samples * batch * run_.input_dim * 4, what, "pass a smaller --samples")
+
+
 def _method(run_: Any) -> str:
     """``"ppca"``, ``"cvae"`` (an imputation CVAE), ``"vae"`` or ``"ae"``."""
     if run_.model_type != "cvae":
         return run_.model_type
-    if run_.condition.startswith("mask:"):
-        return "cvae"
+    condition = run_.condition
+    unrecorded_mask = condition is None and run_.model.condition_dim == 2 * run_.input_dim
+    if unrecorded_mask or (condition is not None and condition.kind == "mask"):
+        return "cvae"  # (a mask that is not recorded is named by --mask)
     raise ConfigError(
-        f"the CVAE in {run_.folder} is conditioned on {run_.condition}, not on the observed part "
-        "of the image; impute with a CVAE trained with --condition mask:KIND, a VAE, an "
+        f"the CVAE in {run_.folder} is conditioned on {run_.condition_text}, not on the observed "
+        "part of the image; impute with a CVAE trained with --condition mask:KIND, a VAE, an "
         "autoencoder or PPCA"
     )
 
 
 def _iterations(method: str, iterations: int | None) -> int:
-    from torchlvm._checks import check_positive_int
-
     if method in ("vae", "ae"):
-        return check_positive_int("--iterations", iterations or DEFAULT_ITERATIONS)
+        return DEFAULT_ITERATIONS if iterations is None else iterations
     if iterations is not None:
         raise ConfigError(
             f"--iterations applies to pseudo-Gibbs imputation with a VAE or autoencoder; "
@@ -175,15 +191,22 @@ def _iterations(method: str, iterations: int | None) -> int:
 
 
 def _mask_kind(run_: Any, method: str, mask: str | None) -> str:
+    from torchlvm.models.conditions import check_mask_kind
+
     if mask is not None:
-        return mask
-    trained = run_.condition.partition(":")[2]
-    if method == "cvae" and trained != "unknown":
-        return trained
+        return check_mask_kind(mask)
+    if method == "cvae" and _trained(run_) is not None:
+        return _trained(run_)
     raise ConfigError(
         "pass --mask KIND, the part that is missing: top, bottom, left, right, top-left, "
         "top-right, bottom-left, bottom-right or random:F"
     )
+
+
+def _trained(run_: Any) -> str | None:
+    """The missing part of the mask an imputation CVAE was trained with, when recorded."""
+    condition = run_.condition
+    return None if condition is None else condition.missing
 
 
 def _describe(method: str, samples: int, iterations: int) -> str:

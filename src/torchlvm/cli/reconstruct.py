@@ -15,7 +15,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from torchlvm.cli import _types
 
@@ -23,19 +22,9 @@ HELP = "show inputs next to their reconstructions and print the reconstruction e
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
-    parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
-    parser.add_argument("--data-dir", help="folder with the dataset's files")
-    parser.add_argument("--split", choices=["train", "val", "test", "all"], default="test")
+    _types.run_and_data(parser)
     parser.add_argument("--n", type=int, default=16, help="images shown (the split's first N)")
-    parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the binarization draw")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        metavar="FILE.png",
-        help="PNG to write (default: DIR/figures/reconstructions.png)",
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _types.output_options(parser, "DIR/figures/reconstructions.png")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
         title=f"Inputs and reconstructions by {run_.describe()}",
     )
     plots.save_figure(fig, out)
-    given = " (its condition: the true class)" if run_.condition == "label" else ""
-    given = " (its condition: the observed part)" if run_.condition.startswith("mask:") else given
+    kind = "none" if run_.condition is None else run_.condition.kind
+    given = {"label": " (its condition: the true class)", "mask": " (its condition: the observed "
+             "part)"}.get(kind, "")  # fmt: skip
     print(f"reconstructions by {run_.describe()}")
     print(
         f"  data: {dataset.name} {dataset.split} split, {len(x)} images "

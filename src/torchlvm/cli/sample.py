@@ -7,7 +7,9 @@ autoencoder has no prior: its codes come from a Gaussian fitted to its training 
 fitted) or from N(0, I) (--source standard, which shows why an autoencoder is not a generative
 model).
 
-Writes DIR/figures/samples.png, or DIR/figures/conditional.png with --condition.
+Writes DIR/figures/samples.png, or DIR/figures/conditional.png with --condition. A grid shows
+at most 4096 samples: more need --npy (the grid then shows the first ones), and a request whose
+samples would not fit in memory is refused before anything is drawn.
 
 Examples:
   torchlvm sample runs/vae --n 64
@@ -29,6 +31,8 @@ HELP = "draw samples from a trained model (per class for a CVAE) as a PNG grid"
 
 DEFAULT_N = 64  # samples without --condition
 DEFAULT_N_PER_CONDITION = 8  # samples per row with --condition
+MAX_GRID = 4096  # samples a PNG grid shows (64 × 64); more need --npy
+CHUNK = 10_000  # samples drawn at a time
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -74,19 +78,12 @@ def run(args: argparse.Namespace) -> int:
     default_n = DEFAULT_N_PER_CONDITION if conditioned else DEFAULT_N
     n = check_positive_int("--n", default_n if args.n is None else args.n)
     labels = _labels(run_, args.condition)
+    _check_size(run_, n * (1 if labels is None else len(labels)), args.npy is not None)
     name = "conditional.png" if conditioned else "samples.png"
     out = _run.output_file(
         args.out, run_.folder / "figures" / name, suffix=".png", overwrite=args.overwrite
     )
-    npy = None
-    if args.npy is not None:
-        npy = _run.output_file(
-            args.npy, args.npy, suffix=".npy", flag="--npy", overwrite=args.overwrite
-        )
-        if labels is not None:
-            _run.output_file(
-                _run.labels_file(npy), npy, suffix=".npy", flag="--npy", overwrite=args.overwrite
-            )
+    npy = _npy_file(args, labels is not None)
     source = _source(run_, args.source)
     dataset = _run.load_split(run_, None, "test") if _run.needs_shape_from_data(run_) else None
     shape = _run.image_shape(run_, dataset)
@@ -94,16 +91,22 @@ def run(args: argparse.Namespace) -> int:
     generator = torch.Generator().manual_seed(args.seed)
     if labels is None:
         samples, what = _unconditional(run_, n, source, generator)
-        fig = plots.image_grid(samples, shape, title=f"Samples of {run_.describe()}")
+        fig = plots.image_grid(samples[:MAX_GRID], shape, title=f"Samples of {run_.describe()}")
         counted = f"{n} samples"
     else:
         rows = torch.tensor(labels).repeat_interleave(n)  # (len(labels)·n,)
         c = run_.model.condition_from_labels(rows)
-        samples = run_.model.sample(len(rows), c, generator=generator)
+        samples = _in_chunks(
+            lambda a, b: run_.model.sample(b - a, c[a:b], generator=generator), len(c)
+        )
         what = "decoder means E[x | z, c] at z ~ p(z | c)"
         row_labels = [_run.label_name(run_, label) for label in labels]
+        shown = samples.reshape(len(labels), n, -1)[:, : max(1, MAX_GRID // len(labels))]
         fig = plots.conditional_grid(
-            samples, shape, row_labels, title=f"Samples per class of {run_.describe()}"
+            shown.reshape(-1, shown.shape[-1]),
+            shape,
+            row_labels,
+            title=f"Samples per class of {run_.describe()}",
         )
         counted = f"{n} samples for each of {len(labels)} classes ({', '.join(row_labels)})"
     samples = samples.detach().cpu().float().numpy()
@@ -116,6 +119,21 @@ def run(args: argparse.Namespace) -> int:
     print(f"{counted} from {run_.describe()}: {what}, seed {args.seed}")
     print(f"wrote {out}" + ("" if npy is None else _npy_note(npy, samples, labels is not None)))
     return 0
+
+
+def _npy_file(args: argparse.Namespace, labelled: bool) -> Path | None:
+    """The --npy file (and its labels file), checked before any work; None without --npy."""
+    from torchlvm import run as _run
+
+    if args.npy is None:
+        return None
+    npy = _run.output_file(
+        args.npy, args.npy, suffix=".npy", flag="--npy", overwrite=args.overwrite
+    )
+    if labelled:
+        labels = _run.labels_file(npy)
+        _run.output_file(labels, npy, suffix=".npy", flag="--npy", overwrite=args.overwrite)
+    return npy
 
 
 def _npy_note(npy: Path, samples, labelled: bool) -> str:
@@ -131,7 +149,7 @@ def _labels(run_, condition: list[str] | None) -> list[int] | None:
     """Class indices asked for with --condition, checked against the model."""
     from torchlvm import run as _run
 
-    if run_.condition == "label":
+    if run_.num_classes is not None:
         if condition is None:
             raise ConfigError(
                 "this CVAE generates a class on demand: pass --condition LABEL (valid labels are "
@@ -140,8 +158,8 @@ def _labels(run_, condition: list[str] | None) -> list[int] | None:
         return _run.parse_labels(run_, condition, "--condition")
     if run_.model_type == "cvae":
         raise ConfigError(
-            f"the CVAE in {run_.folder} is conditioned on {run_.condition}, not on class labels; "
-            "use 'torchlvm impute' to complete images with it"
+            f"the CVAE in {run_.folder} is conditioned on {run_.condition_text}, not on class "
+            "labels; use 'torchlvm impute' to complete images with it"
         )
     if condition is not None:
         raise ConfigError(
@@ -149,6 +167,29 @@ def _labels(run_, condition: list[str] | None) -> list[int] | None:
             f"{run_.model_type}"
         )
     return None
+
+
+def _check_size(run_, total: int, npy: bool) -> None:
+    """Refuse more samples than a grid can show (without --npy) or than memory can hold."""
+    from torchlvm._memory import check_fits
+
+    if total > MAX_GRID and not npy:
+        raise ConfigError(
+            f"--n asks for {total} samples, more than the {MAX_GRID} a PNG grid shows; pass "
+            f"--npy FILE.npy to save them as an array (the grid then shows the first "
+            f"{MAX_GRID}), or a smaller --n"
+        )
+    what = f"{total} samples of {run_.input_dim} values (float32)"
+    check_fits(total * run_.input_dim * 4, what, "pass a smaller --n")
+
+
+def _in_chunks(draw, total: int):
+    """``draw(start, stop)`` for :data:`CHUNK` samples at a time, concatenated, so that the
+    network's intermediate values never exceed one chunk's (one call up to CHUNK samples)."""
+    import torch
+
+    starts = range(0, total, CHUNK)
+    return torch.cat([draw(start, min(start + CHUNK, total)) for start in starts])
 
 
 def _source(run_, source: str | None) -> str | None:
@@ -170,7 +211,9 @@ def _unconditional(run_, n: int, source: str | None, generator):
     model = run_.model
     if run_.model_type == "ae":
         try:
-            samples = model.sample(n, source=source, generator=generator)
+            samples = _in_chunks(
+                lambda a, b: model.sample(b - a, source=source, generator=generator), n
+            )
         except NotFittedError:
             raise ConfigError(
                 "this autoencoder has no Gaussian fitted to its training codes; pass --source "
@@ -183,7 +226,12 @@ def _unconditional(run_, n: int, source: str | None, generator):
             )
         return samples, "decoder outputs at codes z ~ N(0, I) (an autoencoder has no prior)"
     if run_.model_type == "ppca":
-        z = torch.randn((n, model.latent_dim), generator=generator, dtype=run_.dtype)
-        with torch.no_grad():
-            return model.decode(z).mean, "noise-free means W z + μ at z ~ N(0, I)"
-    return model.sample(n, generator=generator), "decoder means E[x | z] at z ~ p(z)"
+
+        def means(a: int, b: int) -> torch.Tensor:
+            z = torch.randn((b - a, model.latent_dim), generator=generator, dtype=run_.dtype)
+            with torch.no_grad():
+                return model.decode(z).mean
+
+        return _in_chunks(means, n), "noise-free means W z + μ at z ~ N(0, I)"
+    samples = _in_chunks(lambda a, b: model.sample(b - a, generator=generator), n)
+    return samples, "decoder means E[x | z] at z ~ p(z)"

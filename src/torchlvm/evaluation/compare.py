@@ -45,6 +45,7 @@ from torchlvm.evaluation.records import (
     SampleQuality,
     Separability,
 )
+from torchlvm.models.conditions import Condition
 
 IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
 SHAPES = "shapes"
@@ -99,6 +100,13 @@ def _data_protocol(name: str) -> tuple[str, str]:
     return "gaussian", "none"
 
 
+def _condition(contender: Contender) -> Condition:
+    """A conditional contender is conditioned on the class (the size class on ``shapes``)."""
+    from torchlvm.models.registry import recipe_for
+
+    return Condition("label" if recipe_for(contender.model_type).conditional else "none")
+
+
 def train_contender(
     contender: Contender,
     data: str,
@@ -111,42 +119,25 @@ def train_contender(
     """Train one contender on ``data`` with ``budget`` into the run folder ``folder``."""
     import lightning as L
 
-    from torchlvm.models import CVAE, VAE, Autoencoder, AutoencoderConfig, CVAEConfig, VAEConfig
+    from torchlvm.models.registry import model_class, recipe_for
     from torchlvm.training import LVMDataModule, TrainConfig, fit
 
+    recipe = recipe_for(contender.model_type)
     likelihood, protocol = _data_protocol(data)
-    condition = "label" if contender.model_type == "cvae" else "none"
     dm = LVMDataModule(
         data,
         data_dir=data_dir,
         binarize=protocol,
         seed=budget.seed,
         batch_size=budget.batch_size,
-        condition=condition,
+        condition=_condition(contender),
     )
     dm.setup("fit")
-    shared = dict(input_dim=dm.input_dim, latent_dim=budget.latent_dim, hidden=budget.hidden)
+    options = {"latent_dim": budget.latent_dim, "hidden": budget.hidden, "likelihood": likelihood}
     L.seed_everything(budget.seed, verbose=False)
-    if contender.model_type == "ae":
-        recon = "bernoulli" if likelihood == "bernoulli" else "mse"
-        model: torch.nn.Module = Autoencoder(AutoencoderConfig(**shared, reconstruction=recon))
-        objective = "reconstruction"
-    elif contender.model_type == "vae":
-        model = VAE(VAEConfig(**shared, likelihood=likelihood))
-        objective = "elbo"
-    else:
-        record = dm.record()
-        names = record["class_names"]
-        model = CVAE(
-            CVAEConfig(
-                **shared,
-                likelihood=likelihood,
-                condition_dim=dm.condition_dim,
-                num_classes=record["num_classes"],
-                class_names=None if names is None else tuple(names),
-            )
-        )
-        objective = "elbo"
+    cls = model_class(contender.model_type)
+    model: torch.nn.Module = cls.from_config(recipe.config(cls, options, dm.facts()))
+    objective = recipe.default_objective
     config = TrainConfig(
         objective=objective,
         beta=contender.beta,
@@ -161,16 +152,10 @@ def train_contender(
 
 
 def obtain(
-    contender: Contender,
-    data: str,
-    folder: Path,
-    budget: Budget,
-    *,
-    reuse: bool,
-    data_dir: str | os.PathLike[str] | None = None,
-    progress: bool = False,
+    contender: Contender, data: str, folder: Path, budget: Budget, *, reuse: bool, **options: Any
 ) -> tuple[torch.nn.Module, bool]:
-    """The contender's model: read from ``folder`` when ``reuse`` and it is there, else trained.
+    """The contender's model: read from ``folder`` when ``reuse`` and it is there, else trained
+    by :func:`train_contender` with ``options`` (``data_dir``, ``progress``).
 
     Returns:
         The model and whether it was trained now.
@@ -189,9 +174,7 @@ def obtain(
             f"{folder} already holds a run; pass --reuse to use the finished runs there, or "
             "choose another --out"
         )
-    return train_contender(
-        contender, data, folder, budget, data_dir=data_dir, progress=progress
-    ), True
+    return train_contender(contender, data, folder, budget, **options), True
 
 
 def interpretability(model: Any, contender: Contender, seed: int) -> dict[str, Any]:
@@ -207,11 +190,11 @@ def interpretability(model: Any, contender: Contender, seed: int) -> dict[str, A
     from torchlvm.data.factors import factors_of
 
     data = load_dataset(SHAPES, "all", seed=seed)
-    condition = "label" if contender.model_type == "cvae" else "none"
+    condition = _condition(contender)
     c, _ = conditions_for(model, data.x, data.y, condition, data.shape, seed)
     means = posterior_means(model, data.x, c)
     factors = factors_of(data)
-    if condition == "label":
+    if condition.conditional:
         factors.pop("size")  # given to the CVAE as its condition
     result = mutual_information_gap(means, factors)
     result["factors"] = sorted(factors)
@@ -254,9 +237,8 @@ def compare(
             contender, data, out_dir / data / contender.key, budget,
             reuse=reuse, data_dir=data_dir, progress=progress,
         )  # fmt: skip
-        condition = "label" if contender.model_type == "cvae" else "none"
         settings = EvalConfig(
-            condition=condition, k=k, n=n, seed=budget.seed, ood=(), data_dir=data_dir,
+            condition=_condition(contender), k=k, n=n, seed=budget.seed, ood=(), data_dir=data_dir,
             pixel_reference=not models, progress=progress,
         )  # fmt: skip
         metrics = evaluate(model, test, settings)

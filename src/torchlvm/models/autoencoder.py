@@ -33,14 +33,12 @@ from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.distributions.heads import make_likelihood
 from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError, DataError, NotFittedError
-from torchlvm.models.base import SavableModel
-from torchlvm.models.config import MAX_WIDTH
-from torchlvm.models.registry import register_model
-from torchlvm.models.vae import check_bool, normalize_tuples
+from torchlvm.models.base import PointEstimates, SavableModel
+from torchlvm.models.registry import NETWORK_FIELDS, Recipe, register_model, register_recipe
+from torchlvm.models.vae import check_bool, check_network_config
 from torchlvm.nn import (
     Activation,
     Arch,
-    check_architecture,
     check_features,
     decoder_network,
     encoder_network,
@@ -66,16 +64,7 @@ class AutoencoderConfig:
     reconstruction: Reconstruction = "mse"  # squared error (Gaussian, σ = 1) or Bernoulli BCE
 
     def __post_init__(self) -> None:
-        normalize_tuples(self)
-        check_architecture(
-            input_dim=self.input_dim,
-            latent_dim=self.latent_dim,
-            hidden=self.hidden,
-            activation=self.activation,
-            arch=self.arch,
-            image_shape=self.image_shape,
-            max_width=MAX_WIDTH,
-        )
+        check_network_config(self)
         check_bool("linear", self.linear)
         if self.linear and self.arch != "mlp":
             raise ConfigError(
@@ -85,8 +74,24 @@ class AutoencoderConfig:
         check_choice("reconstruction", self.reconstruction, ("mse", "bernoulli"))
 
 
+RECIPE = register_recipe(
+    "ae",
+    Recipe(
+        fields={
+            **NETWORK_FIELDS,
+            # --likelihood bernoulli: Bernoulli cross-entropy; gaussian: squared error
+            "likelihood": ("reconstruction", lambda v: {"gaussian": "mse"}.get(v, v)),
+            "linear_decoder": ("linear", bool),
+        },
+        default_objective="reconstruction",
+        noun="an autoencoder, which minimizes reconstruction error",
+    ),
+)
+"""``torchlvm train ae``: reconstruction only, so no bound's options (β, k, warm-up, free bits)."""
+
+
 @register_model("ae")
-class Autoencoder(SavableModel, nn.Module):
+class Autoencoder(PointEstimates, SavableModel, nn.Module):
     """A deterministic autoencoder with an optional Gaussian fitted to its codes.
 
     Args:
@@ -250,13 +255,3 @@ class Autoencoder(SavableModel, nn.Module):
         else:
             z = eps
         return self.decode(z).mean
-
-    @torch.no_grad()
-    def posterior_mean(self, x: Tensor, c: Tensor | None = None) -> Tensor:
-        """The code f(x), shape ``(B, K)`` (no gradients)."""
-        return self.encode(x).mean
-
-    @torch.no_grad()
-    def reconstruct(self, x: Tensor, c: Tensor | None = None) -> Tensor:
-        """The decoder mean at the code, ``(B, D)`` (no gradients)."""
-        return self.decode(self.encode(x).mean).mean

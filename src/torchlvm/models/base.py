@@ -60,6 +60,21 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
     write_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
+class PointEstimates:
+    """Mixin: the posterior mean and the reconstruction of a model with ``encode`` and ``decode``
+    (for an autoencoder, its code f(x) and the decoder's output at it)."""
+
+    @torch.no_grad()
+    def posterior_mean(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """E_q[z | x, c], shape ``(B, K)`` (no gradients)."""
+        return self.encode(x, c).mean  # type: ignore[attr-defined]
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """E[x | z = E_q[z | x, c], c], the decoder mean at the posterior mean, ``(B, D)``."""
+        return self.decode(self.encode(x, c).mean, c).mean  # type: ignore[attr-defined]
+
+
 class SavableModel:
     """Mixin for ``nn.Module`` models with ``model_type`` and ``config``."""
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal
 
 import torch
@@ -38,7 +38,7 @@ from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.distributions.heads import GaussianVariance
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
-from torchlvm.models.base import SavableModel
+from torchlvm.models.base import PointEstimates, SavableModel
 from torchlvm.models.conditions import one_hot
 from torchlvm.models.config import ADDED_FIELD, MAX_WIDTH
 from torchlvm.models.posteriors import (
@@ -49,19 +49,19 @@ from torchlvm.models.posteriors import (
     posterior_family,
 )
 from torchlvm.models.priors import standard_normal
-from torchlvm.models.registry import register_model
+from torchlvm.models.registry import register_model, register_recipe
+from torchlvm.models.vae import RECIPE as VAE_RECIPE
 from torchlvm.models.vae import (
     Likelihood,
     check_bool,
     check_likelihood_fields,
+    check_network_config,
     likelihood_head,
-    normalize_tuples,
 )
 from torchlvm.nn import (
     MLP,
     Activation,
     Arch,
-    check_architecture,
     check_features,
     decoder_network,
     encoder_network,
@@ -94,18 +94,9 @@ class CVAEConfig:
     flow_steps: int = field(default=2, metadata=ADDED_FIELD)  # coupling transforms of a flow q
 
     def __post_init__(self) -> None:
-        normalize_tuples(self)
+        check_network_config(self)
         if isinstance(self.class_names, list):
             object.__setattr__(self, "class_names", tuple(self.class_names))
-        check_architecture(
-            input_dim=self.input_dim,
-            latent_dim=self.latent_dim,
-            hidden=self.hidden,
-            activation=self.activation,
-            arch=self.arch,
-            image_shape=self.image_shape,
-            max_width=MAX_WIDTH,
-        )
         check_width("condition_dim", self.condition_dim, MAX_WIDTH)
         check_likelihood_fields(self.likelihood, self.variance, self.scale)
         check_bool("linear_decoder", self.linear_decoder)
@@ -134,8 +125,20 @@ class CVAEConfig:
             raise ConfigError(f"class_names must be distinct non-empty strings, got {names!r}")
 
 
+RECIPE = register_recipe(
+    "cvae",
+    replace(
+        VAE_RECIPE,
+        fields={**VAE_RECIPE.fields, "cvae_prior": ("prior", str)},
+        noun="a CVAE",
+        conditional=True,
+    ),
+)
+"""``torchlvm train cvae``: a VAE's options, the prior p(z | c), and a condition (default label)."""
+
+
 @register_model("cvae")
-class CVAE(SavableModel, nn.Module):
+class CVAE(PointEstimates, SavableModel, nn.Module):
     """A conditional VAE: every method takes the condition ``c`` of shape ``(B, condition_dim)``.
 
     Args:
@@ -317,16 +320,6 @@ class CVAE(SavableModel, nn.Module):
             base.loc.shape, generator=generator, device=base.loc.device, dtype=base.loc.dtype
         )
         return self.decode(base.loc + base.scale * eps, c).mean
-
-    @torch.no_grad()
-    def posterior_mean(self, x: Tensor, c: Tensor | None = None) -> Tensor:
-        """E_q[z | x, c], shape ``(B, K)`` (no gradients)."""
-        return self.encode(x, c).mean
-
-    @torch.no_grad()
-    def reconstruct(self, x: Tensor, c: Tensor | None = None) -> Tensor:
-        """E[x | z = E_q[z | x, c], c], ``(B, D)`` (no gradients)."""
-        return self.decode(self.encode(x, c).mean, c).mean
 
     @torch.no_grad()
     def transfer(self, x: Tensor, c_from: Tensor, c_to: Tensor) -> Tensor:

@@ -1,20 +1,30 @@
-"""Models by name: a registry filled by a class decorator (STYLE.md habit 9).
+"""Models by name: a registry filled by a class decorator (STYLE.md habit 9), and each trainable
+model type's recipe.
 
 Each registered model class has a frozen config dataclass ``Config``, an instance attribute
 ``config``, and ``from_config(config)``. The name is what ``config.json`` records as
 ``model_type``, so a saved model can be rebuilt without unpickling anything.
+
+A :class:`Recipe`, declared in the model's own file next to its class, says how ``torchlvm train``
+builds that model from options: which option sets which config field, which options apply, the
+default objective and whether the model is conditional. The CLI looks the recipe up by model
+type and branches on none of this, so adding a model touches its file, its registration and its
+tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from torchlvm._checks import check_choice
+from torchlvm.errors import ConfigError
 
 T = TypeVar("T", bound=type)
 
 MODELS: dict[str, type] = {}
+RECIPES: dict[str, Recipe] = {}
 
 
 def register_model(name: str) -> Callable[[T], T]:
@@ -28,6 +38,13 @@ def register_model(name: str) -> Callable[[T], T]:
     return add
 
 
+def register_recipe(name: str, recipe: Recipe) -> Recipe:
+    """Register how the model type ``name`` is trained from options (``torchlvm train NAME``);
+    its model's file does so next to its class."""
+    RECIPES[name] = recipe
+    return recipe
+
+
 def model_class(name: str) -> type:
     """The model class registered under ``name``.
 
@@ -35,3 +52,92 @@ def model_class(name: str) -> type:
         ConfigError: for an unknown name (the message lists the known ones).
     """
     return MODELS[check_choice("model_type", name, sorted(MODELS))]
+
+
+def recipe_for(name: str) -> Recipe:
+    """The recipe of the trainable model type ``name``.
+
+    Raises:
+        ConfigError: for a type without one (the message lists those with one).
+    """
+    return RECIPES[check_choice("model type to train", name, sorted(RECIPES))]
+
+
+# -- recipes ----------------------------------------------------------------------------------
+
+Field = tuple[str, Callable[[Any], Any]]
+"""An option's config field and the conversion of the option's value to the field's."""
+
+NETWORK_FIELDS: dict[str, Field] = {
+    "latent_dim": ("latent_dim", int),
+    "hidden": ("hidden", tuple),
+    "activation": ("activation", str),
+    "arch": ("arch", str),
+}
+"""Options every network model takes: K, hidden widths, nonlinearity and architecture."""
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What the data decide in a model config.
+
+    Attributes:
+        input_dim: D. shape: per-example shape, e.g. ``(1, 8, 8)``.
+        condition_dim: C of the condition, or None. num_classes, class_names: of a class
+            condition (``"label"``), else None.
+    """
+
+    input_dim: int
+    shape: tuple[int, ...]
+    condition_dim: int | None = None
+    num_classes: int | None = None
+    class_names: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model type is built from ``torchlvm train`` options.
+
+    Attributes:
+        fields: option name → (config field, conversion): the options that set its config.
+        default_objective: the registered training objective used when none is named.
+        noun: the model as a sentence names it, e.g. ``"an autoencoder"``.
+        training_options: the training options that apply beyond those every model takes
+            (e.g. ``"beta"`` for a model trained on a bound with a KL term).
+        conditional: whether the model takes a condition c (then ``--condition`` applies).
+    """
+
+    fields: Mapping[str, Field]
+    default_objective: str
+    noun: str
+    training_options: tuple[str, ...] = ()
+    conditional: bool = False
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """Every option this model type takes beyond those every model takes."""
+        return (*self.fields, *self.training_options)
+
+    def fields_from(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The config fields that ``options`` set (only the options present in it)."""
+        return {
+            name: convert(options[option])
+            for option, (name, convert) in self.fields.items()
+            if option in options
+        }
+
+    def config(self, cls: type, options: Mapping[str, Any], facts: DataFacts) -> Any:
+        """``cls.Config`` from every option of this type and the data's facts.
+
+        Raises:
+            ConfigError: as the config's own checks.
+        """
+        fields = {"input_dim": facts.input_dim, **self.fields_from(options)}
+        if fields.get("arch") == "conv":
+            fields["image_shape"] = tuple(facts.shape)
+        if self.conditional:
+            if facts.condition_dim is None:
+                raise ConfigError(f"{self.noun} needs a condition; pass --condition")
+            fields["condition_dim"] = facts.condition_dim
+            fields.update(num_classes=facts.num_classes, class_names=facts.class_names)
+        return cls.Config(**fields)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -32,11 +32,11 @@ from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.distributions.heads import GaussianVariance, make_likelihood
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
-from torchlvm.models.base import SavableModel
+from torchlvm.models.base import PointEstimates, SavableModel
 from torchlvm.models.config import ADDED_FIELD, MAX_WIDTH
 from torchlvm.models.posteriors import PosteriorName, check_posterior_fields, posterior_family
 from torchlvm.models.priors import PriorName, check_prior_fields, prior_family
-from torchlvm.models.registry import register_model
+from torchlvm.models.registry import NETWORK_FIELDS, Recipe, register_model, register_recipe
 from torchlvm.nn import (
     Activation,
     Arch,
@@ -71,20 +71,35 @@ class VAEConfig:
     prior_components: int = field(default=50, metadata=ADDED_FIELD)  # pseudo-inputs / components
 
     def __post_init__(self) -> None:
-        normalize_tuples(self)
-        check_architecture(
-            input_dim=self.input_dim,
-            latent_dim=self.latent_dim,
-            hidden=self.hidden,
-            activation=self.activation,
-            arch=self.arch,
-            image_shape=self.image_shape,
-            max_width=MAX_WIDTH,
-        )
+        check_network_config(self)
         check_likelihood_fields(self.likelihood, self.variance, self.scale)
         check_bool("linear_decoder", self.linear_decoder)
         check_posterior_fields(self.posterior, self.latent_dim, self.flow_steps)
         check_prior_fields(self.prior, self.prior_components)
+
+
+LIKELIHOOD_FIELDS: dict[str, tuple[str, Any]] = {
+    "likelihood": ("likelihood", str),
+    "variance": ("variance", str),
+    "scale": ("scale", float),
+    "linear_decoder": ("linear_decoder", bool),
+}
+"""Options of p(x | z) that a VAE and a CVAE share."""
+
+BOUND_OPTIONS: tuple[str, ...] = ("objective", "k", "beta", "warmup_epochs", "free_bits")
+"""Training options of a model trained on a likelihood bound (ELBO, IWAE)."""
+
+
+RECIPE = register_recipe(
+    "vae",
+    Recipe(
+        fields={**NETWORK_FIELDS, **LIKELIHOOD_FIELDS},
+        default_objective="elbo",
+        noun="a VAE",
+        training_options=BOUND_OPTIONS,
+    ),
+)
+"""``torchlvm train vae``: the network and likelihood options, trained on the ELBO by default."""
 
 
 def normalize_tuples(config: object) -> None:
@@ -100,6 +115,21 @@ def check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{name} must be True or False, got {value!r}")
     return value
+
+
+def check_network_config(config: Any) -> None:
+    """Normalize a network config's sequences to tuples and check its architecture fields
+    (shared by the autoencoder, VAE and CVAE configs)."""
+    normalize_tuples(config)
+    check_architecture(
+        input_dim=config.input_dim,
+        latent_dim=config.latent_dim,
+        hidden=config.hidden,
+        activation=config.activation,
+        arch=config.arch,
+        image_shape=config.image_shape,
+        max_width=MAX_WIDTH,
+    )
 
 
 def check_likelihood_fields(likelihood: str, variance: str, scale: object) -> None:
@@ -118,7 +148,7 @@ def likelihood_head(likelihood: str, dim: int, variance: str, scale: float) -> n
 
 
 @register_model("vae")
-class VAE(SavableModel, nn.Module):
+class VAE(PointEstimates, SavableModel, nn.Module):
     """A VAE with an MLP or convolutional encoder/decoder and a Bernoulli or Gaussian p(x | z).
 
     Args:
@@ -222,13 +252,3 @@ class VAE(SavableModel, nn.Module):
         n = check_positive_int("n", n)
         z = self.prior_family.sample(n, self._posterior, self._reference(), generator)
         return self.decode(z).mean
-
-    @torch.no_grad()
-    def posterior_mean(self, x: Tensor, c: Tensor | None = None) -> Tensor:
-        """E_q[z | x], shape ``(B, K)`` (no gradients)."""
-        return self.encode(x).mean
-
-    @torch.no_grad()
-    def reconstruct(self, x: Tensor, c: Tensor | None = None) -> Tensor:
-        """E[x | z = E_q[z | x]], the decoder mean at the posterior mean, ``(B, D)``."""
-        return self.decode(self.encode(x).mean).mean

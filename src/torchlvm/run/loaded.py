@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from torchlvm.errors import ConfigError, DataError
+from torchlvm.models.conditions import Condition
 
 BATCH = 500
 """Examples pushed through a model at a time."""
@@ -48,18 +49,33 @@ class Run:
     data: dict[str, Any]
 
     @property
-    def condition(self) -> str:
-        """``"none"``, ``"label"`` or ``"mask:KIND"``: what the model is conditioned on."""
+    def condition(self) -> Condition | None:
+        """What the model is conditioned on, parsed from the record (``none`` for a model that
+        takes no condition); for a CVAE whose record does not say, ``label`` when it has
+        classes, else None (e.g. an export saved without its data section).
+
+        Raises:
+            ConfigError: for a recorded condition that is not one.
+        """
         if self.model_type != "cvae":
-            return "none"
+            return Condition()
         recorded = self.data.get("condition")
-        if isinstance(recorded, str) and recorded.startswith(("label", "mask:")):
-            return recorded
-        if self.model.config.num_classes is not None:
-            return "label"
-        if self.model.condition_dim == 2 * self.model.input_dim:
-            return "mask:unknown"
-        return "other"
+        if recorded is not None:
+            try:
+                condition = Condition.parse(recorded)
+            except ConfigError as err:
+                raise ConfigError(f"{self.folder}/config.json: {err}") from None
+            if condition.conditional:
+                return condition
+        return Condition("label") if self.model.config.num_classes is not None else None
+
+    @property
+    def condition_text(self) -> str:
+        """The condition as the messages name it."""
+        condition = self.condition
+        return (
+            "a condition its config.json does not record" if condition is None else str(condition)
+        )
 
     @property
     def class_names(self) -> list[str] | None:
@@ -71,7 +87,7 @@ class Run:
     @property
     def num_classes(self) -> int | None:
         """C of a class-conditional CVAE, else None."""
-        if self.condition != "label":
+        if self.condition != Condition("label"):
             return None
         return self.model.config.num_classes
 
@@ -210,16 +226,13 @@ def needs_shape_from_data(run: Run) -> bool:
 def training_mask(run: Run, shape: Sequence[int]) -> Tensor:
     """The observed-pixel mask ``(D,)`` the run's imputation CVAE was trained with (a
     ``random:`` mask is redrawn with the run's seed, exactly as training drew it)."""
-    from torchlvm.models.conditions import image_mask
-
-    kind = run.condition.partition(":")[2]
-    if kind == "unknown":
+    condition = run.condition
+    if condition is None or condition.kind != "mask":
         raise ConfigError(
             f"{run.folder}/config.json does not record which mask the CVAE was trained with; "
             "it needs a 'data' section with condition 'mask:KIND'"
         )
-    generator = torch.Generator().manual_seed(int(run.data.get("seed", 0)))
-    return image_mask(kind, shape, generator=generator)
+    return condition.mask(shape, int(run.data.get("seed", 0)))
 
 
 def conditions(run: Run, x: Tensor, y: Tensor | None, dataset: Any) -> Tensor | None:
@@ -233,23 +246,19 @@ def conditions(run: Run, x: Tensor, y: Tensor | None, dataset: Any) -> Tensor | 
         ConfigError: for a CVAE whose condition the run does not record.
     """
     condition = run.condition
-    if condition == "none":
-        return None
-    if condition == "label":
-        if y is None:
-            raise DataError(
-                f"the CVAE is conditioned on class labels, and {dataset.name} has none; "
-                "pass --data with a labelled dataset"
-            )
-        return run.model.condition_from_labels(y)
-    if condition.startswith("mask:"):
-        from torchlvm.models.conditions import masked_condition
-
-        return masked_condition(x, training_mask(run, dataset.shape))
-    raise ConfigError(
-        f"{run.folder}/config.json does not say what the CVAE is conditioned on; it needs a "
-        "'data' section with condition 'label' or 'mask:KIND'"
-    )
+    if condition is None:
+        raise ConfigError(
+            f"{run.folder}/config.json does not say what the CVAE is conditioned on; it needs a "
+            "'data' section with condition 'label' or 'mask:KIND'"
+        )
+    if condition.kind == "label" and y is None:
+        raise DataError(
+            f"the CVAE is conditioned on class labels, and {dataset.name} has none; "
+            "pass --data with a labelled dataset"
+        )
+    seed = int(run.data.get("seed", 0))  # a random: mask is redrawn as training drew it
+    bound = condition.bind(dataset.shape, seed=seed, num_classes=run.num_classes)
+    return bound.build(x.to(run.dtype), y)
 
 
 def valid_labels(run: Run) -> str:
@@ -264,12 +273,12 @@ def valid_labels(run: Run) -> str:
 def require_class_conditions(run: Run, command: str) -> int:
     """C for a class-conditional CVAE; otherwise a ``ConfigError`` that says why ``command``
     needs one."""
-    if run.condition == "label":
+    if run.num_classes is not None:
         return int(run.num_classes)
     if run.model_type == "cvae":
         raise ConfigError(
             f"{command} needs a CVAE conditioned on class labels; the one in {run.folder} is "
-            f"conditioned on {run.condition}"
+            f"conditioned on {run.condition_text}"
         )
     raise ConfigError(
         f"{command} needs a CVAE conditioned on class labels; {run.folder} holds a {run.model_type}"

@@ -39,6 +39,7 @@ from torchlvm.data.dataset import Dataset
 from torchlvm.data.memmap import all_finite, is_binary
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.models.conditions import BoundCondition, Condition
+from torchlvm.models.registry import DataFacts
 
 Batch = dict[str, Tensor]
 
@@ -258,6 +259,20 @@ class LVMDataModule(L.LightningDataModule):
     def condition_dim(self) -> int | None:
         """Size of c: C classes for ``"label"``, 2D for a mask, None without a condition."""
         return self._ready()[2].dim
+
+    def facts(self) -> DataFacts:
+        """What the data decide in a model config (sizes, image shape, the condition's width,
+        and the classes of a class condition), for a model recipe."""
+        train, _, bound = self._ready()
+        label = self.condition.kind == "label"
+        names = train.class_names if label and train.class_names is not None else None
+        return DataFacts(
+            input_dim=train.dim,
+            shape=tuple(train.shape),
+            condition_dim=bound.dim,
+            num_classes=train.num_classes if label else None,
+            class_names=None if names is None else tuple(names),
+        )
 
     def is_binary(self) -> bool:
         """Whether the model sees {0, 1} data (a binarizing protocol, or binary data)."""

@@ -1,0 +1,353 @@
+"""The options of ``torchlvm train`` and the settings each one sets.
+
+Options default to ``SUPPRESS``, so that the namespace holds only what the user passed: a resumed
+run must not silently ignore a changed setting. A model type's own options, its default objective
+and whether it takes a condition come from its :class:`~torchlvm.models.registry.Recipe`; the
+options here that every model takes map to :class:`~torchlvm.training.TrainConfig` fields
+(:data:`TRAIN_FIELDS`) and to the run's data record (:data:`DATA_FIELDS`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from typing import Any, get_args
+
+from torchlvm.cli import _types
+from torchlvm.errors import ConfigError
+from torchlvm.models.conditions import Condition
+
+IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
+"""Datasets of grey-level images in [0, 1]: Bernoulli likelihood + dynamic binarization."""
+
+DEFAULTS: dict[str, Any] = {
+    **{"data_dir": None, "mmap": False, "latent_dim": 20, "hidden": [400], "activation": "relu"},
+    **{"arch": "mlp", "variance": "fixed", "scale": 1.0, "linear_decoder": False, "epochs": 20},
+    **{"batch_size": 128, "lr": 1e-3, "beta": 1.0, "warmup_epochs": 0, "free_bits": 0.0},
+    **{"cvae_prior": "learned", "patience": None, "gradient_clip": None, "seed": 0},
+    **{"deterministic": False, "on_nonfinite": "stop", "accelerator": "cpu", "devices": 1},
+    **{"num_nodes": 1, "strategy": "auto", "compile": False, "threads": None, "quiet": False},
+}
+"""Defaults of the options without a data- or model-dependent default (see :func:`settle`)."""
+
+TRAIN_FIELDS: dict[str, str] = {
+    **{name: name for name in ("objective", "k", "beta", "warmup_epochs", "free_bits", "lr")},
+    **{name: name for name in ("batch_size", "patience", "gradient_clip", "seed")},
+    **{"deterministic": "deterministic", "on_nonfinite": "on_nonfinite", "epochs": "max_epochs"},
+}
+"""Option → :class:`~torchlvm.training.TrainConfig` field."""
+
+DATA_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "data": ("name", str),
+    "binarize": ("binarize", str),
+    "condition": ("condition", lambda text: str(Condition.parse(text))),
+}
+"""Option → (field of the run's data record, conversion)."""
+
+EVERY_MODEL: frozenset[str] = frozenset(
+    {*TRAIN_FIELDS, *DATA_FIELDS, "data_dir", "mmap", "accelerator", "devices", "num_nodes"}
+    | {"strategy", "compile", "threads", "quiet"}
+) - {"objective", "k", "beta", "warmup_epochs", "free_bits"}
+"""Options that every model type takes; the others apply as its recipe says."""
+
+RESUME_MAY_CHANGE: tuple[str, ...] = (
+    *("epochs", "patience", "data_dir", "quiet", "accelerator"),
+    *("devices", "num_nodes", "strategy", "compile", "threads"),  # fit() checks the world size
+)
+"""Options a resumed run may change; every other one must give the recorded settings."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.argument_default = argparse.SUPPRESS  # (before the groups, which copy it)
+    parser.add_argument("model", choices=_trainable(), help="the model to train")
+    _data_options(parser.add_argument_group("data"))
+    _model_options(parser.add_argument_group("model"))
+    _training_options(parser.add_argument_group("training"))
+    _scale_options(parser.add_argument_group("speed and scale"))
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", type=_types.out_path, required=True, help="the run folder to write")
+    mode = out.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--overwrite", action="store_true", default=False, help="replace a run already in --out"
+    )
+    mode.add_argument(
+        "--resume",
+        action="store_true",
+        default=False,
+        help="continue the run in --out from its last checkpoint up to --epochs in total; model "
+        "and data settings come from the run",
+    )
+    out.add_argument("--quiet", action="store_true", help="no progress bar")
+    for action in parser._actions:  # show the defaults that do not depend on the model or data
+        value = DEFAULTS.get(action.dest)
+        if action.nargs != 0 and value is not None:
+            shown = " ".join(map(str, value)) if isinstance(value, list) else value
+            action.help = f"{action.help} (default: {shown})"
+
+
+def _trainable() -> list[str]:
+    import torchlvm.models  # noqa: F401  (importing registers every model type)
+    from torchlvm.models.registry import RECIPES
+
+    return sorted(RECIPES)
+
+
+def _data_options(group: Any) -> None:
+    group.add_argument(
+        "--data", help="dataset name (see 'torchlvm datasets') or .npy/.npz/.csv path"
+    )
+    group.add_argument(
+        "--data-dir", help="the folder holding the data files (the only place looked in)"
+    )
+    group.add_argument(
+        "--mmap",
+        action="store_true",
+        help="stream a .npy file larger than memory from disk, a batch at a time, instead of "
+        "loading it",
+    )
+    group.add_argument(
+        "--binarize",
+        choices=["none", "dynamic", "threshold"],
+        help="binary protocol: pixels redrawn each epoch (dynamic), x > 0.5 (threshold), or "
+        "grey levels (none) (default: dynamic for image datasets with a Bernoulli "
+        "likelihood, else none)",
+    )
+    group.add_argument(
+        "--condition",
+        metavar="label|mask:KIND",
+        help="cvae condition: the one-hot class (label) or the observed part of the image for "
+        "imputation (mask:top, mask:left, mask:random:0.5, ...; KIND names the missing "
+        "part) (default: label)",
+    )
+
+
+def _model_options(group: Any) -> None:
+    from torchlvm.nn import Activation
+
+    group.add_argument("--latent-dim", type=int, help="K, the size of z")
+    group.add_argument(
+        "--hidden",
+        type=int,
+        nargs="+",
+        metavar="WIDTH",
+        help="hidden layer widths of the encoder; the decoder mirrors them",
+    )
+    group.add_argument("--activation", choices=list(get_args(Activation)), help="nonlinearity")
+    group.add_argument(
+        "--arch", choices=["mlp", "conv"], help="fully connected or convolutional encoder/decoder"
+    )
+    group.add_argument(
+        "--likelihood",
+        choices=["bernoulli", "gaussian"],
+        help="p(x|z) (for ae: Bernoulli cross-entropy or squared error) (default: bernoulli "
+        "for image datasets, else gaussian)",
+    )
+    group.add_argument(
+        "--variance",
+        choices=["fixed", "scalar", "diagonal"],
+        help="Gaussian likelihood's σ: fixed, one learned value, or one per dimension",
+    )
+    group.add_argument(
+        "--scale", type=float, help="Gaussian σ when fixed, its initial value when learned"
+    )
+    group.add_argument(
+        "--linear-decoder",
+        action="store_true",
+        help="a linear decoder (with a Gaussian likelihood: the PPCA generative model; for ae:"
+        " linear encoder and decoder)",
+    )
+    group.add_argument(
+        "--cvae-prior",
+        choices=["learned", "standard"],
+        help="cvae prior p(z|c): a learned network of c, or N(0, I)",
+    )
+
+
+def _training_options(group: Any) -> None:
+    group.add_argument(
+        "--objective",
+        metavar="NAME",
+        help="the registered training objective: elbo or iwae for vae and cvae (default: the "
+        "model's own; ae always minimizes reconstruction error)",
+    )
+    group.add_argument(
+        "--k",
+        type=int,
+        help="importance samples of the IWAE bound (default: 5 with an importance-weighted "
+        "objective such as iwae, else 1)",
+    )
+    group.add_argument("--beta", type=float, help="KL weight (β-VAE)")
+    group.add_argument("--warmup-epochs", type=int, help="epochs the KL weight ramps from 0 to β")
+    group.add_argument("--free-bits", type=float, help="free bits λ, nats per latent dimension")
+    group.add_argument(
+        "--epochs", type=int, help="epochs to train in total (with --resume: the new total)"
+    )
+    group.add_argument("--batch-size", type=int, help="examples per batch")
+    group.add_argument("--lr", type=float, help="Adam learning rate")
+    group.add_argument(
+        "--patience",
+        type=int,
+        help="stop after this many epochs without a better validation bound (default: never)",
+    )
+    group.add_argument(
+        "--gradient-clip",
+        type=float,
+        help="clip the gradient's 2-norm to this value (default: no clipping)",
+    )
+    group.add_argument(
+        "--on-nonfinite",
+        choices=["stop", "skip"],
+        help="on a NaN/inf loss: stop with an error, or skip that update",
+    )
+    group.add_argument("--seed", type=_types.seed, help="seed of everything")
+    group.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic algorithms only (repeatable bit for bit on one machine)",
+    )
+    group.add_argument("--accelerator", choices=["cpu", "gpu", "auto"], help="where to train")
+
+
+def _scale_options(group: Any) -> None:
+    group.add_argument(
+        "--devices",
+        type=int,
+        help="processes per node (CPU cores or GPUs), each training on its share of every batch",
+    )
+    group.add_argument(
+        "--num-nodes", type=int, help="machines taking part (see README: torchrun, SLURM)"
+    )
+    group.add_argument(
+        "--strategy",
+        choices=["auto", "ddp"],
+        help="how the processes train together; auto is ddp with more than one process",
+    )
+    group.add_argument(
+        "--compile",
+        action="store_true",
+        help="compile the training loss with torch.compile (slow start; measured not to pay on"
+        " CPUs for MLPs, see benchmarks/RESULTS.md)",
+    )
+    group.add_argument(
+        "--threads",
+        type=int,
+        help="torch intra-op threads per process (default: torch's, one per core; on a machine"
+        " shared with other jobs --threads 1 is often several times faster)",
+    )
+
+
+# -- settling the options ---------------------------------------------------------------------
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def refuse_foreign(model_type: str, given: Mapping[str, Any]) -> None:
+    """Refuse an option that the model type's recipe does not take, naming those that do.
+
+    Raises:
+        ConfigError: e.g. ``--beta`` for an autoencoder.
+    """
+    from torchlvm.models.registry import RECIPES, recipe_for
+
+    recipe = recipe_for(model_type)
+    for name in given:
+        if name not in EVERY_MODEL and name not in recipe.options:
+            takers = " or ".join(t for t, r in sorted(RECIPES.items()) if name in r.options)
+            raise ConfigError(
+                f"{_flag(name)} does not apply to {recipe.noun}; train a {takers} for it"
+            )
+
+
+def settle(model_type: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every option's value for a new run: the user's, else the default for this model/data.
+
+    Raises:
+        ConfigError: for a missing --data, an option the model type does not take, or a
+            condition without a conditional model.
+    """
+    from torchlvm.models.registry import RECIPES, recipe_for
+
+    refuse_foreign(model_type, given)
+    recipe = recipe_for(model_type)
+    s = {**DEFAULTS, **given}
+    if "data" not in s:
+        raise ConfigError("--data is required (a dataset name or a .npy/.npz/.csv file)")
+    image = str(s["data"]) in IMAGE_DATASETS
+    s.setdefault("likelihood", "bernoulli" if image else "gaussian")
+    s.setdefault("binarize", "dynamic" if image and s["likelihood"] == "bernoulli" else "none")
+    s.setdefault("objective", recipe.default_objective)
+    s.setdefault("k", 5 if _objective(model_type, s["objective"]).importance_samples else 1)
+    s["condition"] = Condition.parse(s.get("condition", "label" if recipe.conditional else "none"))
+    if s["condition"].conditional and not recipe.conditional:
+        takers = " or ".join(t for t, r in sorted(RECIPES.items()) if r.conditional)
+        raise ConfigError(
+            f"--condition {s['condition']} needs a conditional model; train a {takers} for it"
+        )
+    if s["likelihood"] == "bernoulli" and ("variance" in given or "scale" in given):
+        raise ConfigError("--variance and --scale apply to --likelihood gaussian only")
+    return s
+
+
+def _objective(model_type: str, name: str) -> Any:
+    """The registered objective ``name``, checked to train ``model_type``.
+
+    Raises:
+        ConfigError: for an unknown objective or one that does not train this model type.
+    """
+    from torchlvm.training import get_objective, objectives_for
+
+    objective = get_objective(name)
+    if model_type not in objective.models:
+        suited = " or ".join(objectives_for(model_type))
+        raise ConfigError(f"--objective {name} does not train a {model_type}; use {suited}")
+    return objective
+
+
+def train_fields(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`~torchlvm.training.TrainConfig` fields that ``options`` set."""
+    return {field: options[name] for name, field in TRAIN_FIELDS.items() if name in options}
+
+
+def data_fields(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of the run's data record that ``options`` set."""
+    return {
+        field: convert(options[name])
+        for name, (field, convert) in DATA_FIELDS.items()
+        if name in options
+    }
+
+
+def changed_setting(model_type: str, given: Mapping[str, Any], record: Mapping[str, Any]):
+    """The first passed option whose settings differ from the run ``record``, as a phrase such
+    as ``"--latent-dim 8 (the run has 4)"``, or None.
+
+    Each option is turned into the config fields it sets (the model's through its recipe, the
+    training config's and the data record's), which are compared with the recorded ones; the
+    options of :data:`RESUME_MAY_CHANGE` are not compared.
+    """
+    from torchlvm.models.registry import recipe_for
+
+    recipe = recipe_for(model_type)
+    for name, value in given.items():
+        if name in RESUME_MAY_CHANGE:
+            continue
+        one = {name: value}
+        for section, fields in (
+            ("model", recipe.fields_from(one)),
+            ("training", train_fields(one)),
+            ("data", data_fields(one)),
+        ):
+            recorded = record.get(section) or {}
+            for field, new in fields.items():
+                old = recorded.get(field)
+                if _plain(new) != _plain(old):
+                    what = "" if field == name else f"{field} {_plain(new)!r}, "
+                    return f"{_flag(name)} {value!r} ({what}the run has {_plain(old)!r})"
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """JSON's view of a value (tuples as lists), so that a config and its record compare."""
+    return list(value) if isinstance(value, tuple) else value

@@ -1,0 +1,77 @@
+"""What `torchlvm train`'s options settle to, and how a resumed run's options are compared with
+the recorded run: as the config fields they set, not as command-line strings."""
+
+from __future__ import annotations
+
+import pytest
+
+from torchlvm.cli.train_options import changed_setting, settle, train_fields
+from torchlvm.errors import ConfigError
+from torchlvm.models.conditions import Condition
+
+RECORD = {
+    "model_type": "ae",
+    "model": {"input_dim": 64, "latent_dim": 4, "hidden": [8], "reconstruction": "bernoulli"},
+    "training": {"objective": "reconstruction", "seed": 0, "lr": 0.001, "max_epochs": 2},
+    "data": {"name": "digits", "binarize": "dynamic", "condition": "none"},
+}
+
+
+def test_settle_fills_the_defaults_of_the_model_type_and_the_data():
+    s = settle("cvae", {"data": "digits"})
+    assert (s["likelihood"], s["binarize"], s["objective"], s["k"]) == (
+        "bernoulli", "dynamic", "elbo", 1,
+    )  # fmt: skip
+    assert s["condition"] == Condition("label")
+    assert settle("ae", {"data": "x.csv"})["objective"] == "reconstruction"
+    assert settle("vae", {"data": "x.csv", "objective": "iwae"})["k"] == 5
+    assert train_fields(settle("vae", {"data": "digits", "epochs": 3}))["max_epochs"] == 3
+
+
+@pytest.mark.parametrize(
+    "model, given, match",
+    [
+        ("ae", {"beta": 2.0}, "--beta does not apply to an autoencoder, which minimizes "
+         "reconstruction error; train a cvae or vae for it"),
+        ("vae", {"cvae_prior": "standard"}, "--cvae-prior does not apply to a VAE; train a cvae"),
+        ("vae", {"condition": "mask:top"}, "--condition mask:top needs a conditional model; "
+         "train a cvae for it"),
+        ("cvae", {"condition": "mask:middle"}, "mask kind must be one of"),
+        ("vae", {"likelihood": "bernoulli", "scale": 2.0}, "apply to --likelihood gaussian only"),
+    ],
+    ids=["ae-beta", "vae-cvae-prior", "vae-mask", "bad-mask", "bernoulli-scale"],
+)  # fmt: skip
+def test_settle_refuses_options_the_model_does_not_take(model, given, match):
+    with pytest.raises(ConfigError, match=match):
+        settle(model, {"data": "digits", **given})
+
+
+def test_settle_needs_data():
+    with pytest.raises(ConfigError, match="--data is required"):
+        settle("vae", {})
+
+
+@pytest.mark.parametrize(
+    "given",
+    [{"latent_dim": 4}, {"hidden": [8]}, {"likelihood": "bernoulli"}, {"lr": 1e-3},
+     {"epochs": 9, "patience": 2, "quiet": True}, {"condition": "none"}, {"data": "digits"}],
+    ids=["latent", "hidden-list", "likelihood", "lr-float", "may-change", "condition", "data"],
+)  # fmt: skip
+def test_options_that_give_the_recorded_settings_are_not_changes(given):
+    assert changed_setting("ae", given, RECORD) is None
+
+
+@pytest.mark.parametrize(
+    "given, phrase",
+    [
+        ({"latent_dim": 8}, "--latent-dim 8 (the run has 4)"),
+        ({"likelihood": "gaussian"}, "--likelihood 'gaussian' (reconstruction 'mse', the run has "
+         "'bernoulli')"),
+        ({"seed": 3}, "--seed 3 (the run has 0)"),
+        ({"binarize": "none"}, "--binarize 'none' (the run has 'dynamic')"),
+        ({"data": "shapes"}, "--data 'shapes' (name 'shapes', the run has 'digits')"),
+    ],
+    ids=["latent", "ae-likelihood", "seed", "binarize", "data"],
+)  # fmt: skip
+def test_a_passed_option_that_changes_a_recorded_field_is_named(given, phrase):
+    assert changed_setting("ae", given, RECORD) == phrase
