@@ -24,7 +24,7 @@ from torchlvm.plots._style import as_array, new_figure
 MAX_LEGEND_CLASSES = 20
 #: area of a scatter panel in points² (about 5 × 4 inches) and the share of it markers cover
 PANEL_AREA = 360 * 290
-INK = 0.15
+INK = 0.2
 
 
 def marker_size(n: int) -> tuple[float, float]:
@@ -32,10 +32,10 @@ def marker_size(n: int) -> tuple[float, float]:
 
     The markers together cover about :data:`INK` of the panel: few points are drawn large
     (an area of 60 pt², about 9 pt across, at most), many points small and translucent so
-    dense regions still show their density (4 pt² and opacity 0.25 at the least).
+    dense regions still show their density (4 pt² and opacity 0.3 at the least).
     """
     area = float(np.clip(INK * PANEL_AREA / max(n, 1), 4.0, 60.0))
-    alpha = float(np.clip((400 / max(n, 1)) ** 0.5, 0.25, 0.8))
+    alpha = float(np.clip((1000 / max(n, 1)) ** 0.5, 0.3, 0.85))
     return area, alpha
 
 
