@@ -273,10 +273,11 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
     )
     final, nats, k = result.final, "nats/example", config.k
     squared = getattr(model.config, "reconstruction", None) == "mse"
+    kl_how = "Monte Carlo KL" if getattr(model, "kl_method", "analytic") == "mc" else "analytic KL"
     rows = [  # those the objective logged (its registered validation terms)
         ("validation reconstruction loss (lower is better)", "val/reconstruction",
          "squared error" if squared else nats),
-        ("validation ELBO (bound on log p(x); β=1, 1 z sample, analytic KL)", "val/elbo", nats),
+        (f"validation ELBO (bound on log p(x); β=1, 1 z sample, {kl_how})", "val/elbo", nats),
         ("  of which reconstruction E_q[log p(x|z)]", "val/log_lik", nats),
         ("  and KL(q(z|x) ‖ p(z))", "val/kl", nats),
         (f"validation IWAE bound L_{k} (k={k} samples)", f"val/iwae_{k}", nats),

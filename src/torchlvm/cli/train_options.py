@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     **{"arch": "mlp", "variance": "fixed", "scale": 1.0, "linear_decoder": False, "epochs": 20},
     **{"batch_size": 128, "lr": 1e-3, "beta": 1.0, "warmup_epochs": 0, "free_bits": 0.0},
     **{"cvae_prior": "learned", "patience": None, "gradient_clip": None, "seed": 0},
+    **{"posterior": "diag", "flow_steps": 2, "prior": "standard", "prior_components": 50},
     **{"deterministic": False, "on_nonfinite": "stop", "accelerator": "cpu", "devices": 1},
     **{"num_nodes": 1, "strategy": "auto", "compile": False, "threads": None, "quiet": False},
 }
@@ -160,6 +161,32 @@ def _model_options(group: Any) -> None:
         "--cvae-prior",
         choices=["learned", "standard"],
         help="cvae prior p(z|c): a learned network of c, or N(0, I)",
+    )
+    _family_options(group)
+
+
+def _family_options(group: Any) -> None:
+    """Posterior families and priors by their registered names (adding one adds a choice)."""
+    from torchlvm.models.posteriors import POSTERIORS
+    from torchlvm.models.priors import PRIORS
+
+    group.add_argument(
+        "--posterior",
+        choices=sorted(POSTERIORS),
+        help="q(z|x): diagonal Gaussian, full-covariance Gaussian, or a normalizing flow "
+        "conditioned on the encoder (Monte Carlo KL)",
+    )
+    group.add_argument("--flow-steps", type=int, help="affine coupling transforms of a flow q")
+    group.add_argument(
+        "--prior",
+        choices=sorted(PRIORS),
+        help="vae prior p(z): N(0, I), a VampPrior or a learned mixture of Gaussians (Monte "
+        "Carlo KL)",
+    )
+    group.add_argument(
+        "--prior-components",
+        type=int,
+        help="pseudo-inputs of a VampPrior, or components of a mixture prior",
     )
 
 

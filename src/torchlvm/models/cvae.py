@@ -50,14 +50,15 @@ from torchlvm.models.posteriors import (
 )
 from torchlvm.models.priors import standard_normal
 from torchlvm.models.registry import register_model, register_recipe
-from torchlvm.models.vae import RECIPE as VAE_RECIPE
 from torchlvm.models.vae import (
+    PRIOR_FIELDS,
     Likelihood,
     check_bool,
     check_likelihood_fields,
     check_network_config,
     likelihood_head,
 )
+from torchlvm.models.vae import RECIPE as VAE_RECIPE
 from torchlvm.nn import (
     MLP,
     Activation,
@@ -129,7 +130,10 @@ RECIPE = register_recipe(
     "cvae",
     replace(
         VAE_RECIPE,
-        fields={**VAE_RECIPE.fields, "cvae_prior": ("prior", str)},
+        fields={
+            **{k: v for k, v in VAE_RECIPE.fields.items() if k not in PRIOR_FIELDS},
+            "cvae_prior": ("prior", str),
+        },
         noun="a CVAE",
         conditional=True,
     ),

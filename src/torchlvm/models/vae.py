@@ -86,6 +86,18 @@ LIKELIHOOD_FIELDS: dict[str, tuple[str, Any]] = {
 }
 """Options of p(x | z) that a VAE and a CVAE share."""
 
+POSTERIOR_FIELDS: dict[str, tuple[str, Any]] = {
+    "posterior": ("posterior", str),
+    "flow_steps": ("flow_steps", int),
+}
+"""Options of q(z | x) (models/posteriors.py) that a VAE and a CVAE share."""
+
+PRIOR_FIELDS: dict[str, tuple[str, Any]] = {
+    "prior": ("prior", str),
+    "prior_components": ("prior_components", int),
+}
+"""Options of the VAE's p(z) (models/priors.py); a CVAE has its own prior p(z | c)."""
+
 BOUND_OPTIONS: tuple[str, ...] = ("objective", "k", "beta", "warmup_epochs", "free_bits")
 """Training options of a model trained on a likelihood bound (ELBO, IWAE)."""
 
@@ -93,13 +105,14 @@ BOUND_OPTIONS: tuple[str, ...] = ("objective", "k", "beta", "warmup_epochs", "fr
 RECIPE = register_recipe(
     "vae",
     Recipe(
-        fields={**NETWORK_FIELDS, **LIKELIHOOD_FIELDS},
+        fields={**NETWORK_FIELDS, **LIKELIHOOD_FIELDS, **POSTERIOR_FIELDS, **PRIOR_FIELDS},
         default_objective="elbo",
         noun="a VAE",
         training_options=BOUND_OPTIONS,
     ),
 )
-"""``torchlvm train vae``: the network and likelihood options, trained on the ELBO by default."""
+"""``torchlvm train vae``: the network, likelihood, posterior and prior options, trained on the
+ELBO by default."""
 
 
 def normalize_tuples(config: object) -> None:

@@ -87,8 +87,9 @@ def free_bits_kl(kl_dims: Tensor, free_bits: float) -> Tensor:
 
 
 def bound_terms(model: Any, x: Tensor, c: Tensor | None, config: TrainConfig) -> Terms:
-    """Validation terms of a model with a posterior: the ELBO (β = 1, one z sample, analytic KL)
-    and its parts, each ``(B,)``."""
+    """Validation terms of a model with a posterior: the ELBO (β = 1, one z sample, the KL as
+    the model declares it: analytic, or Monte Carlo for a flow q or a learned prior) and its
+    parts, each ``(B,)``."""
     del config
     terms = elbo(model, x, c)
     return {"elbo": terms.elbo, "log_lik": terms.log_lik, "kl": terms.kl}
