@@ -428,6 +428,14 @@ CASES: dict[str, Case] = {
     ),
     "train-threads-beyond-the-cores": Case(f"{TRAIN} --data digits --threads 100000", "CPU cores"),
     "train-batch-size-negative": Case(f"{TRAIN} --data digits --batch-size -5", "batch_size"),
+    # issue 11: a table to impute
+    "impute-table-columns-differ-from-run": Case(
+        "impute {root}/ppca-table --data {d}/other-columns.csv --out {root}/f.csv",
+        "lacks column 'c' that the run was trained on",
+    ),
+    "impute-table-without-out": Case(
+        "impute {root}/ppca-table --data {d}/table.csv", "pass --data FILE.csv (the table to fill)"
+    ),
 }
 
 

@@ -21,7 +21,13 @@ each missing pixel with its mean over the training split. Data are taken as the 
 
 Writes DIR/figures/imputation.png (observed / imputed / true rows).
 
+A table instead: ``--data FILE.csv --out FILLED.csv`` fills every missing (empty) cell of the file
+and keeps every other cell as written (:mod:`torchlvm.cli._impute_table`); ``--draws N`` writes N
+multiple imputations.
+
 Examples:
+  torchlvm impute runs/ppca-table --data survey.csv --out filled.csv
+  torchlvm impute runs/vae-table --data survey.csv --out draws.csv --draws 5
   torchlvm impute runs/ppca --mask top
   torchlvm impute runs/cvae-top --samples 10
   torchlvm impute runs/vae --mask random:0.5 --iterations 100 --samples 5
@@ -53,8 +59,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--samples",
         type=int,
-        default=1,
-        help="CVAE: draws z ~ p(z|c) averaged; VAE: pseudo-Gibbs chains averaged",
+        help="CVAE: draws z ~ p(z|c) averaged; VAE: pseudo-Gibbs chains averaged (default 1); "
+        "a table and a VAE: importance samples (default 1000)",
     )
     parser.add_argument(
         "--iterations",
@@ -69,17 +75,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="images (the split's first N) on which the error is measured",
     )
     _types.output_options(parser, "DIR/figures/imputation.png")
+    parser.add_argument(
+        "--draws",
+        type=_types.non_negative_int,
+        default=0,
+        help="with --data FILE.csv --out FILLED.csv (a table): write N multiple imputations "
+        "instead of the conditional mean",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
+
+    from torchlvm.cli import _impute_table
+
+    if _impute_table.wants_table(args):
+        return _impute_table.impute_table(args)
 
     from torchlvm import plots
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
 
     n = check_positive_int("--n", args.n)
-    samples = check_positive_int("--samples", args.samples)
+    samples = check_positive_int("--samples", 1 if args.samples is None else args.samples)
     eval_n = check_positive_int("--eval-n", args.eval_n)
     run_ = _run.load_run(args.run_dir)
     method = _method(run_)

@@ -203,7 +203,7 @@ def _check_rows(path: Path, lines: list[int], values: np.ndarray) -> None:
 
 
 def read_csv(
-    path: Path,
+    path: str | Path,
     *,
     label_column: Selector | None = None,
     drop_columns: Sequence[Selector] = (),
@@ -215,6 +215,7 @@ def read_csv(
             empty column or an empty row.
         ConfigError: for a ``label_column`` or ``drop_columns`` entry that names no column.
     """
+    path = Path(path)
     header, lines, rows = _rows(path)
     if not rows:
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
@@ -242,6 +243,6 @@ def read_csv(
     return CSVTable(values, names, labels, class_names, np.array(lines), header, rows, tuple(keep))
 
 
-def header_of(path: Path) -> list[str] | None:
+def header_of(path: str | Path) -> list[str] | None:
     """The header row of a CSV file, or None when its first row holds numbers."""
-    return _rows(path)[0]
+    return _rows(Path(path))[0]
