@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from torchlvm._checks import check_choice
+from torchlvm._registry import registrar
 from torchlvm.errors import ConfigError
 
 T = TypeVar("T", bound=type)
@@ -27,15 +28,9 @@ MODELS: dict[str, type] = {}
 RECIPES: dict[str, Recipe] = {}
 
 
-def register_model(name: str) -> Callable[[T], T]:
-    """Class decorator: register a model class under ``name`` and set ``cls.model_type``."""
-
-    def add(cls: T) -> T:
-        cls.model_type = name
-        MODELS[name] = cls
-        return cls
-
-    return add
+register_model: Callable[[str], Callable[[T], T]] = registrar(MODELS, attribute="model_type")
+"""Class decorator: ``@register_model(name)`` registers a model class under ``name`` and sets
+``cls.model_type``."""
 
 
 def register_recipe(name: str, recipe: Recipe) -> Recipe:
