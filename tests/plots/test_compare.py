@@ -57,6 +57,13 @@ def test_a_panel_per_row_and_a_bar_per_measured_model(tmp_path):
     assert imread(path)[..., :3].std() > 0.05
 
 
+def test_large_values_are_written_without_an_exponent():
+    values = dict(zip(MODELS, (55603.0, 24.46, 0.0614, None), strict=True))
+    fig = comparison_figure({"generation": {**SCORES["generation"], "values": values}})
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts[:3] == ["55,603", "24.5", "0.0614"]  # not 5.56e+04
+
+
 def test_labels_do_not_overlap_each_other_or_leave_the_axes():
     fig = comparison_figure(SCORES)
     fig.canvas.draw()

@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     text = comparison_markdown(result)
     write_json(out / "compare.json", result)
     write_atomic(out / "compare.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    title = f"Autoencoders vs VAEs on {result['data']} (same budget, {args.epochs} epochs)"
+    epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
+    title = f"Autoencoders vs VAEs on {result['data']} (same budget, {epochs})"
     save_figure(comparison_figure(comparison_scores(result), title=title), out / "compare.png")
     print(text)
     print(f"wrote {out / 'compare.md'}, {out / 'compare.json'} and {out / 'compare.png'}")

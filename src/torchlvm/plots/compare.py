@@ -84,6 +84,12 @@ def comparison_figure(
     return fig
 
 
+def _number_text(value: Any) -> str:
+    """Three significant digits, without an exponent below a million: 0.0614, 24.5, 55,603."""
+    value = float(value)
+    return f"{value:,.0f}" if 1000 <= abs(value) < 1e6 else f"{value:.3g}"
+
+
 def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
@@ -109,7 +115,7 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
     hi = hi if hi > 0 else 1.0
     for yi, value, err, ok in zip(y, values, errs, measured, strict=True):
         if ok:
-            text = f"{value:.3g}" + (f" ± {err:.2g}" if math.isfinite(err) else "")
+            text = _number_text(value) + (f" ± {err:.2g}" if math.isfinite(err) else "")
             end = value + (err if math.isfinite(err) else 0.0)
             ax.annotate(text, (max(end, 0.0), yi), xytext=(4, 0), textcoords="offset points",
                         va="center", fontsize=8, bbox=LABEL_BOX)  # fmt: skip
@@ -120,7 +126,7 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
     top = len(models) - 0.4
     if reference is not None:
         ax.axvline(float(reference), color="black", ls="--", lw=1, zorder=1)
-        ax.annotate(f"{row.get('reference_label', 'reference')} {float(reference):.3g}",
+        ax.annotate(f"{row.get('reference_label', 'reference')} {_number_text(reference)}",
                     (float(reference), top), xytext=(3, 0), textcoords="offset points",
                     va="bottom", fontsize=8)  # fmt: skip
     ax.set_ylim(-0.6, len(models) - 0.1)  # a free band on top for the reference's label
