@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 
 from torchlvm.cli import _types
+from torchlvm.cli._progress import add_progress_options, show_progress
 
 HELP = "train and compare AE, VAE, β-VAE and CVAE: interpretability, separability, generation"
 
@@ -36,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=2000, help="test examples evaluated at most")
     parser.add_argument("--out", type=Path, help="output folder (default runs/compare-DATA)")
     parser.add_argument("--reuse", action="store_true", help="reuse finished runs in --out")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_progress_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         k=args.k,
         n=args.n,
         data_dir=args.data_dir,
-        progress=not args.quiet,
+        progress=show_progress(args),
     )
     text = comparison_markdown(result)
     write_json(out / "compare.json", result)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, device_for
+from torchlvm.cli._progress import add_progress_options, show_progress
 from torchlvm.errors import ConfigError, RunDirectoryError
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="folder with the dataset's files")
     add_accelerator(parser)
     parser.add_argument("--no-figures", action="store_true", help="skip DIR/figures/*.png")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_progress_options(parser)
 
 
 def _ks(text: str) -> tuple[int, ...]:
@@ -136,7 +137,7 @@ def _config(args: argparse.Namespace, data: dict[str, Any], data_dir: Any) -> Ev
         ood_resize=args.ood_resize,
         ood_k=args.ood_k,
         data_dir=data_dir,
-        progress=not args.quiet,
+        progress=show_progress(args),
     )
 
 

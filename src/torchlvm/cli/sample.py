@@ -108,7 +108,11 @@ def run(args: argparse.Namespace) -> int:
             row_labels,
             title=f"Samples per class of {run_.describe()}",
         )
-        counted = f"{n} samples for each of {len(labels)} classes ({', '.join(row_labels)})"
+        counted = (
+            f"{n} samples of class {row_labels[0]}"
+            if len(labels) == 1
+            else f"{n} samples for each of {len(labels)} classes ({', '.join(row_labels)})"
+        )
     samples = samples.detach().cpu().float().numpy()
     if npy is not None:
         arrays = {npy: samples}

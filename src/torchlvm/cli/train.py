@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm.cli import train_options as opts
+from torchlvm.cli._progress import show_progress
 from torchlvm.errors import ConfigError, RunDirectoryError
 
 HELP = "train an autoencoder, VAE or CVAE on a dataset; writes a resumable run folder"
@@ -161,7 +162,8 @@ def _scale_options(given: dict[str, Any]) -> dict[str, Any]:
         torch.set_num_threads(s["threads"])
         os.environ["OMP_NUM_THREADS"] = str(s["threads"])
     keys = ("accelerator", "devices", "num_nodes", "strategy")
-    return {**{k: s[k] for k in keys}, "compile": bool(s["compile"]), "progress": not s["quiet"]}
+    progress = show_progress(argparse.Namespace(progress=s["progress"], quiet=s["quiet"]))
+    return {**{k: s[k] for k in keys}, "compile": bool(s["compile"]), "progress": progress}
 
 
 def _launcher_rank(devices: int) -> int:

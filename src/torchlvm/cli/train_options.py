@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, get_args
 
 from torchlvm.cli import _types
+from torchlvm.cli._progress import add_progress_options
 from torchlvm.errors import ConfigError
 from torchlvm.models.conditions import Condition
 
@@ -28,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     **{"posterior": "diag", "flow_steps": 2, "prior": "standard", "prior_components": 50},
     **{"deterministic": False, "on_nonfinite": "stop", "accelerator": "cpu", "devices": 1},
     **{"num_nodes": 1, "strategy": "auto", "compile": False, "threads": None, "quiet": False},
+    **{"progress": False},
 }
 """Defaults of the options without a data- or model-dependent default (see :func:`settle`)."""
 
@@ -47,12 +49,12 @@ DATA_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 
 EVERY_MODEL: frozenset[str] = frozenset(
     {*TRAIN_FIELDS, *DATA_FIELDS, "data_dir", "mmap", "accelerator", "devices", "num_nodes"}
-    | {"strategy", "compile", "threads", "quiet"}
+    | {"strategy", "compile", "threads", "quiet", "progress"}
 ) - {"objective", "k", "beta", "warmup_epochs", "free_bits"}
 """Options that every model type takes; the others apply as its recipe says."""
 
 RESUME_MAY_CHANGE: tuple[str, ...] = (
-    *("epochs", "patience", "data_dir", "quiet", "accelerator"),
+    *("epochs", "patience", "data_dir", "quiet", "progress", "accelerator"),
     *("devices", "num_nodes", "strategy", "compile", "threads"),  # fit() checks the world size
 )
 """Options a resumed run may change; every other one must give the recorded settings."""
@@ -78,7 +80,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="continue the run in --out from its last checkpoint up to --epochs in total; model "
         "and data settings come from the run",
     )
-    out.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_options(out)
     for action in parser._actions:  # show the defaults that do not depend on the model or data
         value = DEFAULTS.get(action.dest)
         if action.nargs != 0 and value is not None:

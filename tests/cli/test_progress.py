@@ -1,0 +1,67 @@
+"""What training prints: torchlvm's summary on stdout, nothing of Lightning's, bars on stderr only
+when stderr is a terminal or --progress asks (issue 14)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+
+import pytest
+
+from torchlvm import cli
+from torchlvm.cli._progress import show_progress
+
+LIGHTNING_LINES = ("GPU available", "TPU available", "Tip:", "Trainable params", "stopped:")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("progress", "quiet", "tty", "shown"),
+    [
+        (False, False, False, False),
+        (False, False, True, True),
+        (True, False, False, True),
+        (False, True, True, False),
+    ],
+    ids=["piped", "terminal", "progress-asked", "quiet-on-terminal"],
+)
+def test_bars_show_on_a_terminal_or_when_asked(monkeypatch, progress, quiet, tty, shown):
+    monkeypatch.setattr("sys.stderr", _Terminal() if tty else io.StringIO())
+    assert show_progress(argparse.Namespace(progress=progress, quiet=quiet)) is shown
+
+
+def _train(tmp_path, *extra: str) -> list[str]:
+    return ["train", "vae", "--data", "digits", "--epochs", "1", "--latent-dim", "2"] + [
+        "--hidden", "8", "--out", str(tmp_path / "run"), *extra,
+    ]  # fmt: skip
+
+
+def test_piped_training_prints_only_torchlvm_summary(tmp_path, capsys):
+    assert cli.main(_train(tmp_path)) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("trained vae on digits")
+    assert err == ""
+    for line in LIGHTNING_LINES:
+        assert line not in out + err
+    assert "Epoch" not in out + err
+
+
+def test_progress_bars_go_to_stderr_never_stdout(tmp_path, capsys):
+    assert cli.main(_train(tmp_path, "--progress")) == 0
+    out, err = capsys.readouterr()
+    assert "Epoch 0" in err
+    assert "Epoch" not in out and "it/s" not in out
+    for line in LIGHTNING_LINES:
+        assert line not in out + err
+
+
+def test_progress_and_quiet_are_exclusive(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(_train(tmp_path, "--progress", "--quiet"))
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("torchlvm: error: argument --quiet: not allowed with argument --progress")
