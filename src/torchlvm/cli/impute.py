@@ -125,16 +125,8 @@ def run(args: argparse.Namespace) -> int:
     baseline = float((pixel_mean[missing] - x[:, missing]).double().pow(2).mean())
 
     shown = min(n, len(x))
-    nan = torch.full_like(x[:shown], float("nan"))
-    fig = plots.imputation_panels(
-        observed=torch.where(missing, nan, x[:shown]),
-        mask=observed.expand(shown, -1),
-        imputed=imputed[:shown],
-        true=x[:shown],
-        shape=shape,
-        title=f"Imputation of the missing {kind} part by {run_.describe()}",
-    )
-    plots.save_figure(fig, out)
+    title = f"Imputation of the missing {kind} part by {run_.describe()}"
+    plots.save_figure(_panels(x[:shown], imputed[:shown], observed, shape, title), out)
     print(
         f"imputed the missing {kind} part ({int(missing.sum())} of {missing.numel()} values per "
         f"image) of {len(x)} {dataset.name} {dataset.split} images "
@@ -149,6 +141,19 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out} ({shown} images: observed / imputed / true)")
     return 0
+
+
+def _panels(x: Any, imputed: Any, observed: Any, shape: Any, title: str) -> Any:
+    """The observed / imputed / true panels of images ``x`` ``(n, D)``."""
+    import torch
+
+    from torchlvm import plots
+
+    hidden = torch.where(~observed, torch.full_like(x, float("nan")), x)
+    return plots.imputation_panels(
+        observed=hidden, mask=observed.expand(len(x), -1), imputed=imputed, true=x, shape=shape,
+        title=title,
+    )  # fmt: skip
 
 
 def _observed(run_: Any, method: str, kind: str, shape: Any, seed: int) -> Any:
