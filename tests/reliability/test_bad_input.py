@@ -433,6 +433,10 @@ CASES: dict[str, Case] = {
         "impute {root}/ppca-table --data {d}/other-columns.csv --out {root}/f.csv",
         "lacks column 'c' that the run was trained on",
     ),
+    "train-table-with-missing-cells": Case(f"{TRAIN} --data {{d}}/nan.csv", "--allow-missing"),
+    "train-table-constant-column": Case(
+        f"{TRAIN} --data {{d}}/constant.csv", "so standardizing divides by zero"
+    ),
     "impute-table-without-out": Case(
         "impute {root}/ppca-table --data {d}/table.csv", "pass --data FILE.csv (the table to fill)"
     ),

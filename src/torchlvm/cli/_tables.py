@@ -9,6 +9,7 @@ files) standardizes every feature column with the train split's mean and standar
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +42,21 @@ def is_table(data: str) -> bool:
 
 def load_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``load_dataset`` options the flags ask for (only those that apply)."""
+    return options_from(vars(args))
+
+
+def options_from(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``load_dataset`` options that parsed command-line ``settings`` ask for."""
     options: dict[str, Any] = {}
-    if getattr(args, "allow_missing", False):
+    if settings.get("allow_missing"):
         options["allow_missing"] = True
-    if args.drop_columns:
-        options["drop_columns"] = [_selector(c) for c in args.drop_columns.split(",") if c]
-    if args.label_column is not None:
-        options["label_column"] = _selector(args.label_column)
-    standardize = args.standardize if args.standardize is not None else is_table(args.data)
-    if standardize:
+    if settings.get("drop_columns"):
+        drop = str(settings["drop_columns"]).split(",")
+        options["drop_columns"] = [_selector(c) for c in drop if c]
+    if settings.get("label_column") is not None:
+        options["label_column"] = _selector(str(settings["label_column"]))
+    standardize = settings.get("standardize")
+    if standardize if standardize is not None else is_table(str(settings.get("data", ""))):
         options["standardize"] = True
     return options
 

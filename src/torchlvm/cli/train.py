@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from torchlvm.cli import _tables
 from torchlvm.cli import train_options as opts
 from torchlvm.cli._progress import show_progress
 from torchlvm.errors import ConfigError, RunDirectoryError
@@ -67,7 +68,7 @@ def _new_run(model_type: str, given: dict[str, Any]):
         seed=s["seed"],
         batch_size=config.batch_size,
         condition=s["condition"],
-        options={"mmap": True} if s["mmap"] else None,
+        options={"mmap": True} if s["mmap"] else _tables.options_from(s) or None,
     )
     dm.setup("fit")
     _check_step_fits(config, dm)

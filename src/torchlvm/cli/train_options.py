@@ -13,7 +13,7 @@ import argparse
 from collections.abc import Callable, Mapping
 from typing import Any, get_args
 
-from torchlvm.cli import _types
+from torchlvm.cli import _tables, _types
 from torchlvm.cli._progress import add_progress_options
 from torchlvm.errors import ConfigError
 from torchlvm.models.conditions import Condition
@@ -33,6 +33,14 @@ DEFAULTS: dict[str, Any] = {
 }
 """Defaults of the options without a data- or model-dependent default (see :func:`settle`)."""
 
+TABLE_DEFAULTS: dict[str, Any] = {
+    **{"hidden": [128, 128], "activation": "tanh", "variance": "diagonal", "batch_size": 64},
+    **{"epochs": 300, "patience": 30},
+}
+"""Defaults for a .csv table (standardized by default, see :mod:`torchlvm.cli._tables`): a
+Gaussian p(x | z) with a learned σ per feature, two tanh layers of 128, and enough epochs (with
+early stopping) for a few hundred rows; measured in benchmarks/results/tables_likelihood.md."""
+
 TRAIN_FIELDS: dict[str, str] = {
     **{name: name for name in ("objective", "k", "beta", "warmup_epochs", "free_bits", "lr")},
     **{name: name for name in ("batch_size", "patience", "gradient_clip", "seed")},
@@ -50,6 +58,7 @@ DATA_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 EVERY_MODEL: frozenset[str] = frozenset(
     {*TRAIN_FIELDS, *DATA_FIELDS, "data_dir", "mmap", "accelerator", "devices", "num_nodes"}
     | {"strategy", "compile", "threads", "quiet", "progress"}
+    | {"allow_missing", "drop_columns", "label_column", "standardize"}
 ) - {"objective", "k", "beta", "warmup_epochs", "free_bits"}
 """Options that every model type takes; the others apply as its recipe says."""
 
@@ -108,6 +117,13 @@ def _data_options(group: Any) -> None:
         help="stream a .npy file larger than memory from disk, a batch at a time, instead of "
         "loading it",
     )
+    group.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="a .csv with missing (empty) cells: train a vae on them with the MIWAE bound, "
+        "which integrates the missing cells out (default objective then: miwae)",
+    )
+    _tables.add_options(group)
     group.add_argument(
         "--binarize",
         choices=["none", "dynamic", "threshold"],
@@ -304,6 +320,10 @@ def settle(model_type: str, given: Mapping[str, Any]) -> dict[str, Any]:
     if "data" not in s:
         raise ConfigError("--data is required (a dataset name or a .npy/.npz/.csv file)")
     image = str(s["data"]) in IMAGE_DATASETS
+    if _tables.is_table(str(s["data"])):
+        s = {**DEFAULTS, **TABLE_DEFAULTS, **given}
+        if s.get("allow_missing"):
+            s.setdefault("objective", "miwae")
     s.setdefault("likelihood", "bernoulli" if image else "gaussian")
     s.setdefault("binarize", "dynamic" if image and s["likelihood"] == "bernoulli" else "none")
     s.setdefault("objective", recipe.default_objective)

@@ -300,7 +300,21 @@ class LVMDataModule(L.LightningDataModule):
             "class_names": None if train.class_names is None else list(train.class_names),
             "num_train": len(train),
             "num_val": len(val),
+            **self._table(train),
         }
+
+    def _table(self, train: Dataset) -> dict[str, Any]:
+        """``{"table": ...}``: a table's columns and standardization, for later files; else {}."""
+        from torchlvm.data.table_schema import TableSchema
+
+        if train.columns is None and train.standardizer is None:
+            return {}
+        schema = TableSchema.of(
+            train,
+            drop_columns=tuple(self.options.get("drop_columns", ())),
+            label_column=self.options.get("label_column"),
+        )
+        return {"table": schema.to_dict()}
 
     # -- checks against a model --------------------------------------------------------------
 
