@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.models.cvae import CVAE, CVAEConfig
 from torchlvm.models.vae import VAE, VAEConfig
 from torchlvm.training import LVMDataModule
+from torchlvm.training.resident import ResidentBatches
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -104,3 +106,41 @@ def test_model_and_condition_must_fit_the_data() -> None:
         labelled.check_model(VAE(VAEConfig(64)))
     with pytest.raises(ConfigError, match="condition_dim=3"):
         labelled.check_model(CVAE(CVAEConfig(64, condition_dim=3)))
+
+
+@pytest.mark.parametrize(
+    ("binarize", "condition"),
+    [("dynamic", "none"), ("dynamic", "label"), ("threshold", "mask:right"), ("none", "none")],
+    ids=["dynamic", "label", "mask", "grey"],
+)
+def test_resident_batches_are_the_dataloader_batches(binarize: str, condition: str) -> None:
+    """In memory and without workers, training batches are sliced (and redrawn) on the device
+    with no DataLoader; they are the batches a DataLoader would serve, draw for draw."""
+    resident = LVMDataModule("digits", binarize=binarize, condition=condition, batch_size=300)
+    loaded = LVMDataModule(
+        "digits", binarize=binarize, condition=condition, batch_size=300, num_workers=1
+    )
+    assert isinstance(resident.train_dataloader(), ResidentBatches)
+    assert isinstance(loaded.train_dataloader(), DataLoader)
+    assert len(resident.train_dataloader()) == len(loaded.train_dataloader()) == 5
+    for epoch in (0, 3):
+        torch.manual_seed(epoch)
+        ours = _epoch(resident, epoch)
+        torch.manual_seed(epoch)
+        theirs = _batches_in_main_process(loaded, epoch)
+        assert len(ours) == len(theirs) == 5
+        for a, b in zip(ours, theirs, strict=True):
+            assert a.keys() == b.keys()
+            for key in a:
+                assert torch.equal(a[key], b[key]), key
+
+
+def _batches_in_main_process(dm: LVMDataModule, epoch: int) -> list[dict[str, torch.Tensor]]:
+    """The DataLoader's batches, fetched in this process so that they draw from this RNG."""
+    loader = dm.train_dataloader()
+    loader.sampler.set_epoch(epoch)
+    indices = list(loader.sampler)
+    size = loader.batch_size
+    return [
+        loader.dataset.__getitems__(indices[i : i + size]) for i in range(0, len(indices), size)
+    ]

@@ -12,6 +12,11 @@ Distributed (DDP): ``batch_size`` is per process. The training order is dealt ro
 exactly the batches of one process with R times the batch size: the global batches do not depend
 on how many processes share them.
 
+Residence: a training split held as a tensor that fits on the training device is served by
+:class:`~torchlvm.training.resident.ResidentBatches` (copied there once; index sampling and
+binarization on the device); a streamed file (``mmap=True``), worker processes or data too large
+for the GPU go through a DataLoader (pinned memory for a GPU). Both serve the same batches.
+
 Binarization (see :mod:`torchlvm.data.binarize`): under ``"dynamic"`` every training batch is a
 fresh Bernoulli(intensity) draw (from the global RNG, which the trainer reseeds each epoch);
 validation uses one fixed seeded draw, ``Dataset.fixed_binarized(seed)``.
@@ -40,8 +45,7 @@ from torchlvm.data.memmap import all_finite, is_binary
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.models.conditions import BoundCondition, Condition
 from torchlvm.models.registry import DataFacts
-
-Batch = dict[str, Tensor]
+from torchlvm.training.resident import Batch, ResidentBatches, fits_on, make_batch
 
 
 class _BatchedTensors(torch.utils.data.Dataset):
@@ -64,17 +68,8 @@ class _BatchedTensors(torch.utils.data.Dataset):
 
     def __getitems__(self, indices: list[int]) -> Batch:
         index = torch.as_tensor(indices, dtype=torch.long)
-        x = self.x[index]  # (B, D)
-        if self.redraw:  # x ~ Bernoulli(p) as u < p, u ~ U[0, 1): 3-6× faster than bernoulli()
-            x = (torch.rand_like(x) < x).to(x.dtype)
         y = None if self.y is None else self.y[index]
-        batch = {"x": x}
-        c = self.conditioner.build(x, y)
-        if c is not None:
-            batch["c"] = c
-        if y is not None:
-            batch["y"] = y
-        return batch
+        return make_batch(self.x[index], y, self.conditioner, redraw=self.redraw)
 
     def __getitem__(self, i: int) -> Batch:
         return {k: v[0] for k, v in self.__getitems__([i]).items()}
@@ -359,25 +354,39 @@ class LVMDataModule(L.LightningDataModule):
 
     # -- loaders -----------------------------------------------------------------------------
 
-    def train_dataloader(self) -> DataLoader:
-        train, _, conditioner = self._ready()
-        data = _BatchedTensors(train.x, train.y, conditioner, redraw=train.binarize == "dynamic")
-        generator = torch.Generator()
+    def _train_sampler(self, n: int, generator: torch.Generator) -> Sampler[int]:
         trainer = self.trainer
         if trainer is not None and trainer.world_size > 1:
-            sampler: Sampler[int] = ShardedEpochShuffleSampler(
-                len(train), self.seed, trainer.world_size, trainer.global_rank, generator
+            return ShardedEpochShuffleSampler(
+                n, self.seed, trainer.world_size, trainer.global_rank, generator
             )
-        else:
-            sampler = EpochShuffleSampler(len(train), self.seed, generator)
+        return EpochShuffleSampler(n, self.seed, generator)
+
+    def _device(self) -> torch.device:
+        trainer = self.trainer
+        return torch.device("cpu") if trainer is None else trainer.strategy.root_device
+
+    def train_dataloader(self) -> ResidentBatches | DataLoader:
+        """Training batches: resident on the device when the split fits (module docstring)."""
+        train, _, conditioner = self._ready()
+        redraw = train.binarize == "dynamic"
+        generator = torch.Generator()
+        sampler = self._train_sampler(len(train), generator)
+        device = self._device()
+        if self.num_workers == 0 and isinstance(train.x, Tensor) and fits_on(device, train.x):
+            return ResidentBatches(
+                train.x, train.y, conditioner, redraw=redraw, sampler=sampler,
+                batch_size=self.batch_size, device=device,
+            )  # fmt: skip
         return DataLoader(
-            data,
+            _BatchedTensors(train.x, train.y, conditioner, redraw=redraw),
             batch_size=self.batch_size,
             sampler=sampler,
             generator=generator,
             collate_fn=_whole_batch,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            pin_memory=device.type == "cuda",
         )
 
     def val_dataloader(self) -> DataLoader:
