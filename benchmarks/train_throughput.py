@@ -186,7 +186,7 @@ def _torchlvm_loop(args: argparse.Namespace) -> dict[str, Any]:
     from torchlvm.models.vae import VAE, VAEConfig
     from torchlvm.training import LVMDataModule, TrainConfig
     from torchlvm.training.losses import training_loss
-    from torchlvm.training.module import _loss_and_grad_norms
+    from torchlvm.training.guard import loss_and_grad_norms
 
     L.seed_everything(args.seed, verbose=False)
     model = VAE(VAEConfig(D, latent_dim=LATENT, hidden=(HIDDEN,)))
@@ -202,7 +202,7 @@ def _torchlvm_loop(args: argparse.Namespace) -> dict[str, Any]:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         sums = torch.stack(list(terms.values())).detach().sum(-1)
-        if not bool(torch.isfinite(_loss_and_grad_norms(loss.detach(), params)).all()):
+        if not bool(torch.isfinite(loss_and_grad_norms(loss.detach(), params)).all()):
             raise FloatingPointError("non-finite loss or gradient")
         opt.step()
         return sums[0]
@@ -258,7 +258,7 @@ def _torchlvm(args: argparse.Namespace, *, guard: bool, compile: bool) -> dict[s
                 self._names, sums, n, _ = self._pending
                 self._pending = None
                 self._sums = sums if self._sums is None else self._sums + sums
-                self._count += n
+                self._count = self._count + n
 
         module_file.LVMModule.on_before_optimizer_step = unguarded
 

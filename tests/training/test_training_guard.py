@@ -13,6 +13,7 @@ import torchlvm.training.module as module_under_test
 from torchlvm.errors import NonFiniteError
 from torchlvm.models.vae import VAE, VAEConfig
 from torchlvm.training import LVMDataModule, TrainConfig, fit
+from torchlvm.training.guard import CHECK_EVERY, NonFiniteGuard
 from torchlvm.training.metrics_csv import read_metrics
 
 STEPS_PER_EPOCH = 10  # 1258 digits in batches of 128
@@ -101,3 +102,65 @@ def test_a_huge_learning_rate_is_caught(tmp_path: Path) -> None:
     with pytest.raises(NonFiniteError, match="global step"):
         fit(model, dm, config, tmp_path, progress=False)
     assert not (tmp_path / "model.safetensors").exists()
+
+
+class _HostReads(torch.overrides.TorchFunctionMode):
+    """Counts the calls that copy a tensor's value to the host (a synchronization on a GPU)."""
+
+    READS = {"item", "tolist", "__bool__", "__int__", "__float__"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in self.READS:
+            self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def test_the_guard_skips_on_the_device_and_reads_its_flag_only_when_due() -> None:
+    """With fused Adam a bad step's update is skipped by the optimizer itself (``found_inf``),
+    and the guard reads nothing from the device until its check is due."""
+    weight = torch.nn.Parameter(torch.ones(3))
+    optimizer = torch.optim.Adam([weight], lr=0.1, fused=True)
+    guard = NonFiniteGuard("stop", lr=0.1)
+    reads = _HostReads()
+    history = []
+    for step in range(5):
+        loss = (weight * weight).sum() * (float("nan") if step == 3 else 1.0)
+        loss.backward()
+        with reads:
+            guard.observe(optimizer, loss.detach(), step, epoch=0)
+            guard.check(epoch=0)  # not due: 5 < CHECK_EVERY
+        optimizer.step()
+        optimizer.zero_grad()
+        history.append(weight.detach().clone())
+    assert reads.count == 0
+    torch.testing.assert_close(history[3], history[2])  # the NaN step changed nothing
+    assert not torch.equal(history[4], history[3]) and torch.isfinite(history[4]).all()
+    assert optimizer.state[weight]["step"].item() == 4  # 5 steps, one skipped
+    with reads, pytest.raises(NonFiniteError, match=r"the loss became non-finite .* step 3 \("):
+        guard.check(epoch=0, now=True)
+    assert reads.count > 0  # the check is the read (and the counter sees reads)
+
+
+def test_stop_acts_within_the_checks_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = module_under_test.training_loss
+    steps = {"n": 0}
+
+    def nan_at_step_2(*args, **kwargs):
+        terms = real(*args, **kwargs)
+        if steps["n"] == 2:
+            terms["loss"] = terms["loss"] * float("nan")
+        steps["n"] += 1
+        return terms
+
+    monkeypatch.setattr(module_under_test, "training_loss", nan_at_step_2)
+    L.seed_everything(0)
+    model = VAE(VAEConfig(64, latent_dim=4, hidden=(32,)))
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=16)  # 79 steps per epoch
+    with pytest.raises(NonFiniteError, match=r"at global step 2 \(epoch 0\)"):
+        fit(model, dm, TrainConfig(max_epochs=1, batch_size=16), tmp_path, progress=False)
+    assert steps["n"] == CHECK_EVERY  # read at the first due check, not at the epoch's end
+    assert not (tmp_path / "checkpoints" / "last.ckpt").exists()

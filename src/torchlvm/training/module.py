@@ -8,14 +8,13 @@ terms as ``val/<name>`` (:mod:`torchlvm.training.objectives`; the true bound wha
 objective: ``val/elbo``, ``val/log_lik``, ``val/kl``, ``val/iwae_<k>`` for IWAE,
 ``val/reconstruction`` for the autoencoder).
 
-Non-finite guard: before each optimizer step the loss and the gradient norm are checked with one
-host sync (the only one per step; the epoch means are accumulated on the device). On NaN or inf,
-``on_nonfinite="stop"`` raises :class:`~torchlvm.errors.NonFiniteError` before the update, so the
-weights stay finite and the last checkpoint is untouched; ``"skip"`` drops the gradients (Adam
-skips parameters without one, so the update, moments included, does not happen) and counts it in
-``train/skipped_steps``. The check is one pass over the gradients (``torch._foreach_norm``),
-about 2% of a step of the reference 784-400-20 VAE on a CPU core; see
-``benchmarks/results/train_throughput.md``.
+Non-finite guard (:mod:`torchlvm.training.guard`): before each optimizer step the loss and the
+gradient norms are checked on the device; with fused Adam a bad step's update is skipped on the
+device (``found_inf``) and the flag is read every few steps and at each epoch's last step, so a
+step has no host synchronization. ``on_nonfinite="stop"`` raises
+:class:`~torchlvm.errors.NonFiniteError` naming the bad step (whose update never happened) before
+the epoch's validation and checkpoint; ``"skip"`` counts it in ``train/skipped_steps``. The epoch
+means of the logged terms are accumulated on the device, without the bad steps.
 
 Speed: Adam runs fused (one kernel over all parameters, ``fused=True``) where the parameters'
 device supports it, 4-5× faster than the per-parameter loop on a CPU; ``compile=True`` passes the
@@ -30,8 +29,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from torchlvm.errors import NonFiniteError
 from torchlvm.training.config import TrainConfig
+from torchlvm.training.guard import NonFiniteGuard
 from torchlvm.training.losses import kl_weight, training_loss
 from torchlvm.training.objectives import check_objective, get_objective, monitor
 
@@ -55,10 +54,10 @@ class LVMModule(L.LightningModule):
         self.model = model
         self.config = config
         self._compiled_loss = torch.compile(training_loss) if compile else None
-        self.skipped_steps = 0
+        self.guard = NonFiniteGuard(config.on_nonfinite, config.lr)
         self._names: tuple[str, ...] = ()
         self._sums: Tensor | None = None  # per-term sums of the epoch's finite steps, on device
-        self._count = 0
+        self._count: Tensor | int = 0  # examples in those steps, on device
         self._pending: tuple[tuple[str, ...], Tensor, int, Tensor] | None = None
 
     # -- training ----------------------------------------------------------------------------
@@ -88,36 +87,31 @@ class LVMModule(L.LightningModule):
         self._pending = (tuple(terms), sums, x.shape[0], loss.detach())
         return loss
 
+    @property
+    def skipped_steps(self) -> int:
+        """Updates skipped for a non-finite loss or gradient so far in the run."""
+        return self.guard.skipped_steps
+
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         if self._pending is None:
             return
         names, sums, n, loss = self._pending
         self._pending = None
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        if bool(torch.isfinite(_loss_and_grad_norms(loss, params)).all()):  # the one host sync
-            self._names = names
-            self._sums = sums if self._sums is None else self._sums + sums
-            self._count += n
-            return
-        if self.config.on_nonfinite == "stop":
-            raise NonFiniteError(self._nonfinite_message(loss))
-        for p in params:
-            p.grad = None
-        self.skipped_steps += 1
+        optimizer = getattr(optimizer, "_optimizer", optimizer)  # a LightningOptimizer's own
+        finite = self.guard.observe(optimizer, loss, self.global_step, self.current_epoch)
+        self._names = names
+        sums = torch.where(finite, sums, torch.zeros_like(sums))
+        self._sums = sums if self._sums is None else self._sums + sums
+        self._count = self._count + finite.long() * n
 
-    def _nonfinite_message(self, loss: Tensor) -> str:
-        what = "loss" if not bool(torch.isfinite(loss)) else "gradient"
-        return (
-            f"training stopped: the {what} became non-finite (NaN or inf) at global step "
-            f"{self.global_step} (epoch {self.current_epoch}); no update was applied. Likely "
-            f"causes: a learning rate too high (lr={self.config.lr:g}; lower it or set a "
-            "gradient clip), a Gaussian likelihood with learned variance collapsing onto the "
-            "data (use fixed variance), or NaN in the data"
-        )
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        last = batch_idx + 1 >= self.trainer.num_training_batches  # before validation, checkpoint
+        self.guard.check(self.current_epoch, now=last)
 
     def on_train_epoch_end(self) -> None:
-        if self._count and self._sums is not None:
-            for name, total in zip(self._names, self._sums / self._count, strict=True):
+        count = int(self._count)  # one host read per epoch
+        if count and self._sums is not None:
+            for name, total in zip(self._names, self._sums / count, strict=True):
                 self.log(f"train/{name}", total, on_epoch=True, sync_dist=True)
         if self.config.warmup_epochs:
             weight = kl_weight(self.config, self.current_epoch + 1.0)
@@ -153,20 +147,4 @@ class LVMModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.skipped_steps = int(checkpoint.get("torchlvm", {}).get("skipped_steps", 0))
-
-
-def _loss_and_grad_norms(loss: Tensor, params: list[Tensor]) -> Tensor:
-    """``[loss, ‖g_1‖, ‖g_2‖, ...]``: finite iff the loss and every gradient are finite.
-
-    One ``_foreach_norm`` pass when the gradients share a device and dtype (what the fused Adam
-    step needs anyway), else ``get_total_norm``.
-    """
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return loss.reshape(1)
-    device, dtype = loss.device, grads[0].dtype
-    if all(g.device == device and g.dtype == dtype for g in grads):
-        return torch.stack([loss.to(dtype), *torch._foreach_norm(grads)])
-    norm = torch.nn.utils.get_total_norm(grads, error_if_nonfinite=False)
-    return torch.stack([loss, norm.to(loss)])
+        self.guard.skipped_steps = int(checkpoint.get("torchlvm", {}).get("skipped_steps", 0))

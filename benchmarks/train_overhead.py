@@ -1,0 +1,192 @@
+"""CPU proxy for the per-step overhead of ``fit()`` (issue 15, item 2).
+
+A model so small that a step's arithmetic is cheap — a 784-16-z2 MLP VAE (ReLU, diagonal
+Gaussian q, N(0, I) prior, Bernoulli likelihood on logits), batch 1024, Adam lr 1e-3, dynamic
+binarization of the Fashion-MNIST training split (54,000 images) — so that what ``fit()`` adds
+around the step (Lightning's loop and hooks, the data path, the non-finite guard, logging) shows
+as a loss of steps/s against the same training in a plain loop. On a GPU the same overhead is what
+keeps a small model from the hardware's speed, so this is the number every machine can measure.
+
+Configurations, each in a fresh subprocess, interleaved round by round (medians compared):
+
+- ``plain``: a hand-written loop — ``nn.Linear`` layers, data as one tensor, a random order per
+  epoch, ``rand_like(x) < x`` binarization, ``binary_cross_entropy_with_logits``, closed-form KL,
+  default ``torch.optim.Adam``; the loss summed on the device, no ``.item()`` per step.
+- ``plain-fused``: the same loop with ``Adam(fused=True)``.
+- ``fit``: ``torchlvm.training.fit`` — the path ``torchlvm train`` runs — progress bar off, with
+  its validation pass, checkpoints and ``metrics.csv`` each epoch; timed from each measured
+  epoch's start to its last training step's end (validation and checkpoints are excluded, as the
+  plain loops have none).
+
+Steps/s are over the measured epochs after one warm-up epoch; one torch thread per process
+(``--threads``), since the machine is shared.
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/train_overhead.py [--rounds 3 --epochs 2]``
+(writes ``benchmarks/results/train_overhead.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _machine as M  # noqa: E402
+
+D, HIDDEN, LATENT, BATCH = 784, 16, 2, 1024
+CONFIGS = {
+    "plain": "hand-written loop, default Adam",
+    "plain-fused": "hand-written loop, Adam(fused=True)",
+    "fit": "torchlvm fit() (Lightning), progress bar off",
+}
+TARGET = 0.8  # fit() steps/s over the plain loop's (issue 15, item 2)
+
+
+def _data(seed: int):
+    from torchlvm.data import load_dataset
+
+    return load_dataset("fashion-mnist", "train", binarize="dynamic", seed=seed)
+
+
+def _plain(args: argparse.Namespace, *, fused: bool) -> dict[str, Any]:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    torch.manual_seed(args.seed)
+    x = _data(args.seed).x
+    enc = nn.Sequential(nn.Linear(D, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 2 * LATENT))
+    dec = nn.Sequential(nn.Linear(LATENT, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, D))
+    params = [*enc.parameters(), *dec.parameters()]
+    opt = torch.optim.Adam(params, lr=1e-3, fused=fused or None)
+    generator = torch.Generator().manual_seed(args.seed)
+
+    def step(xb: torch.Tensor) -> torch.Tensor:
+        xb = (torch.rand_like(xb) < xb).to(xb.dtype)
+        loc, pre = enc(xb).chunk(2, dim=-1)
+        scale = F.softplus(pre) + 1e-4
+        z = loc + scale * torch.randn_like(scale)
+        log_lik = -F.binary_cross_entropy_with_logits(dec(z), xb, reduction="none").sum(-1)
+        kl = 0.5 * (loc**2 + scale**2 - 1).sum(-1) - scale.log().sum(-1)
+        loss = -(log_lik - kl)  # (B,)
+        opt.zero_grad(set_to_none=True)
+        loss.mean().backward()
+        opt.step()
+        return loss.detach().sum()
+
+    steps, seconds = 0, 0.0
+    for epoch in range(1 + args.epochs):
+        start = time.perf_counter()
+        order = torch.randperm(x.shape[0], generator=generator)
+        total = torch.zeros(())
+        for i in range(0, x.shape[0], BATCH):
+            total += step(x[order[i : i + BATCH]])
+        if epoch >= 1:
+            seconds += time.perf_counter() - start
+            steps += -(-x.shape[0] // BATCH)
+    return {"steps": steps, "seconds": seconds, "steps_per_s": steps / seconds}
+
+
+def _fit(args: argparse.Namespace) -> dict[str, Any]:
+    import lightning as L
+
+    from torchlvm.models.vae import VAE, VAEConfig
+    from torchlvm.training import LVMDataModule, TrainConfig, fit
+
+    timing = {"steps": 0, "seconds": 0.0}
+
+    class EpochClock(L.Callback):
+        def on_train_epoch_start(self, trainer, pl_module) -> None:
+            self.start, self.steps = time.perf_counter(), 0
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            self.steps += 1
+            self.end = time.perf_counter()
+
+        def on_train_epoch_end(self, trainer, pl_module) -> None:
+            if trainer.current_epoch >= 1:
+                timing["steps"] += self.steps
+                timing["seconds"] += self.end - self.start
+
+    L.seed_everything(args.seed, verbose=False)
+    model = VAE(VAEConfig(D, latent_dim=LATENT, hidden=(HIDDEN,)))
+    dm = LVMDataModule("fashion-mnist", binarize="dynamic", seed=args.seed, batch_size=BATCH)
+    config = TrainConfig(max_epochs=1 + args.epochs, batch_size=BATCH, seed=args.seed)
+    with tempfile.TemporaryDirectory() as out:
+        fit(model, dm, config, Path(out) / "run", progress=False, extra_callbacks=[EpochClock()])
+    return {**timing, "steps_per_s": timing["steps"] / timing["seconds"]}
+
+
+def _worker(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.config == "fit":
+        M.emit(_fit(args))
+    else:
+        M.emit(_plain(args, fused=args.config == "plain-fused"))
+
+
+def _write(args: argparse.Namespace, results: dict[str, list[dict[str, Any]]]) -> Path:
+    rate = {name: M.median([r["steps_per_s"] for r in runs]) for name, runs in results.items()}
+    lines = [
+        "# fit() per-step overhead: the CPU proxy (issue 15, item 2)",
+        "",
+        f"784-{HIDDEN}-z{LATENT} VAE, batch {BATCH}, Fashion-MNIST training split, dynamic "
+        f"binarization, Adam 1e-3, {args.threads} torch thread(s) per process; {args.epochs} "
+        f"measured epochs after one warm-up, {args.rounds} interleaved rounds, medians.",
+        "",
+        *M.machine_lines(),
+        f"- command: `{M.command_line('benchmarks/train_overhead.py', sys.argv[1:])}`",
+        "",
+        "| configuration | steps/s (median) | every round | fit() ÷ this |",
+        "|---|---|---|---|",
+    ]
+    for name, runs in results.items():
+        each = ", ".join(f"{r['steps_per_s']:.1f}" for r in runs)
+        lines.append(
+            f"| `{name}`: {CONFIGS[name]} | {rate[name]:.1f} | {each} | "
+            f"{rate['fit'] / rate[name]:.2f}× |"
+        )
+    ratio = rate["fit"] / rate["plain"]
+    verdict = "met" if ratio >= TARGET else "not met"
+    lines += [
+        "",
+        f"Target: fit() ≥ {TARGET}× the plain loop's steps/s — measured {ratio:.2f}× ({verdict}); "
+        f"{rate['fit'] / rate['plain-fused']:.2f}× the plain loop with fused Adam.",
+        "",
+    ]
+    path = M.ROOT / "benchmarks" / "results" / "train_overhead.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2, help="measured epochs per run")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--config", choices=list(CONFIGS), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.config:
+        _worker(args)
+        return
+    script = str(Path(__file__).resolve())
+    common = ["--epochs", str(args.epochs), "--threads", str(args.threads)]
+    common += ["--seed", str(args.seed)]
+
+    def run(name: str, _round: int) -> dict[str, Any]:
+        return M.run_worker([script, "--config", name, *common])
+
+    results = M.interleaved(list(CONFIGS), args.rounds, run)
+    print(f"wrote {_write(args, results)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The non-finite guard of a training step: no update from a NaN or infinite loss or gradient.
+
+Each step the loss and the gradients' norms are checked on the device (one ``_foreach_norm``
+pass, what the fused Adam step needs anyway), and the result is a device flag, not a Python bool:
+
+- With Adam ``fused=True`` (CPU and CUDA parameters), the flag is handed to the optimizer as
+  ``found_inf`` — the mechanism ``torch.amp.GradScaler`` uses — and the fused kernel leaves the
+  parameters, both moments and the step count untouched for a flagged step, on the device, with no
+  host synchronization. The guard reads its on-device record (first flagged step, flagged count)
+  only every :data:`CHECK_EVERY` steps and at the last step of every epoch, before validation and
+  the epoch's checkpoint: under ``on_nonfinite="stop"`` the run stops within that many steps of
+  the bad one, whose update never happened, and no checkpoint or export ever follows it.
+- With any other optimizer the flag is read at once (one host sync per step) and the gradients of
+  a bad step are dropped (Adam skips parameters without one).
+
+The epoch means of the logged terms leave out flagged steps, on the device.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from torchlvm.errors import NonFiniteError
+
+CHECK_EVERY = 32
+"""Steps between the guard's reads of its on-device record (the bound on acting late)."""
+
+
+def loss_and_grad_norms(loss: Tensor, params: list[Tensor]) -> Tensor:
+    """``[loss, ‖g_1‖, ‖g_2‖, ...]``: finite iff the loss and every gradient are finite.
+
+    One ``_foreach_norm`` pass when the gradients share a device and dtype (what the fused Adam
+    step needs anyway), else ``get_total_norm``.
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return loss.reshape(1)
+    device, dtype = loss.device, grads[0].dtype
+    if all(g.device == device and g.dtype == dtype for g in grads):
+        return torch.stack([loss.to(dtype), *torch._foreach_norm(grads)])
+    norm = torch.nn.utils.get_total_norm(grads, error_if_nonfinite=False)
+    return torch.stack([loss, norm.to(loss)])
+
+
+def skips_on_device(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer`` honours ``found_inf`` (a fused Adam or AdamW)."""
+    return isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW)) and all(
+        group.get("fused") for group in optimizer.param_groups
+    )
+
+
+class NonFiniteGuard:
+    """The guard of one run (see the module docstring).
+
+    Args:
+        policy: ``"stop"`` (raise :class:`NonFiniteError`) or ``"skip"`` (count and train on).
+        lr: the learning rate, named in the message.
+    """
+
+    def __init__(self, policy: str, lr: float) -> None:
+        self.policy, self.lr = policy, lr
+        self._skipped_before = 0  # flagged steps already counted on the host
+        self._skipped: Tensor | None = None  # flagged steps since, on the device
+        self._first: Tensor | None = None  # [global step, loss was bad] of the first flagged step
+        self._step: Tensor | None = None  # the global step, counted on the device
+        self._unchecked = 0
+
+    @property
+    def skipped_steps(self) -> int:
+        """Updates skipped so far (reads the device record)."""
+        on_device = 0 if self._skipped is None else int(self._skipped)
+        return self._skipped_before + on_device
+
+    @skipped_steps.setter
+    def skipped_steps(self, value: int) -> None:
+        self._skipped_before, self._skipped, self._first, self._step = int(value), None, None, None
+
+    def observe(
+        self, optimizer: torch.optim.Optimizer, loss: Tensor, step: int, epoch: int
+    ) -> Tensor:
+        """Check one step before its update; returns the device flag "finite".
+
+        Raises:
+            NonFiniteError: at once, for an optimizer that cannot skip on the device, under "stop".
+        """
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        finite = torch.isfinite(loss_and_grad_norms(loss, params)).all()
+        if skips_on_device(optimizer):
+            optimizer.found_inf = (~finite).to(torch.float32)  # type: ignore[attr-defined]
+            self._record(finite, loss, step)
+            return finite
+        if bool(finite):  # the one host sync per step of this path
+            return finite
+        if self.policy == "stop":
+            raise NonFiniteError(self.message(not bool(torch.isfinite(loss)), step, epoch))
+        for p in params:
+            p.grad = None
+        self._skipped_before += 1
+        return finite
+
+    def _record(self, finite: Tensor, loss: Tensor, step: int) -> None:
+        bad = ~finite
+        self._skipped = bad.long() if self._skipped is None else self._skipped + bad
+        if self._step is None:  # one host-to-device copy per run, not per step
+            self._step = torch.tensor(step, device=loss.device)
+        here = torch.stack([self._step, (~torch.isfinite(loss)).long()])
+        self._step = self._step + 1
+        if self._first is None:
+            self._first = torch.where(bad, here, torch.full_like(here, -1))
+        else:
+            self._first = torch.where(bad & (self._first[0] < 0), here, self._first)
+        self._unchecked += 1
+
+    def check(self, epoch: int, *, now: bool = False) -> None:
+        """Read the device record when due (every :data:`CHECK_EVERY` steps) or ``now``.
+
+        Raises:
+            NonFiniteError: under "stop", naming the first flagged step.
+        """
+        if self._first is None or not (now or self._unchecked >= CHECK_EVERY):
+            return
+        self._unchecked = 0
+        if self.policy != "stop":
+            return
+        step, loss_bad = (int(v) for v in self._first.tolist())
+        if step >= 0:
+            raise NonFiniteError(self.message(bool(loss_bad), step, epoch))
+
+    def message(self, loss_bad: bool, step: int, epoch: int) -> str:
+        what = "loss" if loss_bad else "gradient"
+        return (
+            f"training stopped: the {what} became non-finite (NaN or inf) at global step {step} "
+            f"(epoch {epoch}); no update was applied. Likely causes: a learning rate too high "
+            f"(lr={self.lr:g}; lower it or set a gradient clip), a Gaussian likelihood with "
+            "learned variance collapsing onto the data (use fixed variance), or NaN in the data"
+        )
