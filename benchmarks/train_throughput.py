@@ -185,8 +185,8 @@ def _torchlvm_loop(args: argparse.Namespace) -> dict[str, Any]:
 
     from torchlvm.models.vae import VAE, VAEConfig
     from torchlvm.training import LVMDataModule, TrainConfig
-    from torchlvm.training.losses import training_loss
     from torchlvm.training.guard import loss_and_grad_norms
+    from torchlvm.training.losses import training_loss
 
     L.seed_everything(args.seed, verbose=False)
     model = VAE(VAEConfig(D, latent_dim=LATENT, hidden=(HIDDEN,)))
