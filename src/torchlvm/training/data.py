@@ -188,6 +188,9 @@ class LVMDataModule(L.LightningDataModule):
         self.val_data: Dataset | None = None
         self.val_x: Tensor | None = None
         self._conditioner: BoundCondition | None = None
+        # False: training batches hold the intensities of "dynamic" and the training step draws
+        # them (fit's fast path, which draws inside its CUDA graph)
+        self.redraw_in_loader = True
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -369,7 +372,7 @@ class LVMDataModule(L.LightningDataModule):
     def train_dataloader(self) -> ResidentBatches | DataLoader:
         """Training batches: resident on the device when the split fits (module docstring)."""
         train, _, conditioner = self._ready()
-        redraw = train.binarize == "dynamic"
+        redraw = train.binarize == "dynamic" and self.redraw_in_loader
         generator = torch.Generator()
         sampler = self._train_sampler(len(train), generator)
         device = self._device()

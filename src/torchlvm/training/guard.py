@@ -100,16 +100,17 @@ class NonFiniteGuard:
         return finite
 
     def _record(self, finite: Tensor, loss: Tensor, step: int) -> None:
-        bad = ~finite
-        self._skipped = bad.long() if self._skipped is None else self._skipped + bad
+        """Update the device record in place (so that a captured CUDA graph updates it too)."""
         if self._step is None:  # one host-to-device copy per run, not per step
             self._step = torch.tensor(step, device=loss.device)
+            self._skipped = torch.zeros((), dtype=torch.long, device=loss.device)
+            self._first = torch.full((2,), -1, dtype=torch.long, device=loss.device)
+        assert self._skipped is not None and self._first is not None
+        bad = ~finite
+        self._skipped.add_(bad.long())
         here = torch.stack([self._step, (~torch.isfinite(loss)).long()])
-        self._step = self._step + 1
-        if self._first is None:
-            self._first = torch.where(bad, here, torch.full_like(here, -1))
-        else:
-            self._first = torch.where(bad & (self._first[0] < 0), here, self._first)
+        self._first.copy_(torch.where(bad & (self._first[0] < 0), here, self._first))
+        self._step.add_(1)
         self._unchecked += 1
 
     def check(self, epoch: int, *, now: bool = False) -> None:
@@ -123,7 +124,7 @@ class NonFiniteGuard:
         self._unchecked = 0
         if self.policy != "stop":
             return
-        step, loss_bad = (int(v) for v in self._first.tolist())
+        step, loss_bad = self._first.tolist()
         if step >= 0:
             raise NonFiniteError(self.message(bool(loss_bad), step, epoch))
 

@@ -112,18 +112,20 @@ def make_trainer(
     *,
     progress: bool,
     batches_per_epoch: int,
+    manual: bool,
     accelerator: str,
     devices: int | str,
     num_nodes: int,
     strategy: str,
 ) -> L.Trainer:
-    """The ``lightning.Trainer`` of a run writing ``out_dir`` (checkpoints saved atomically)."""
+    """The ``lightning.Trainer`` of a run writing ``out_dir`` (checkpoints saved atomically);
+    ``manual``: the module optimizes (and clips gradients) itself."""
     many = strategy == "auto" and many_processes(devices, num_nodes)
     return L.Trainer(
         accelerator=accelerator,
         devices=devices,
         max_epochs=config.max_epochs,
-        gradient_clip_val=config.gradient_clip,
+        gradient_clip_val=None if manual else config.gradient_clip,
         deterministic=config.deterministic,
         callbacks=callbacks.all,
         logger=_loggers(out_dir),
@@ -137,14 +139,16 @@ def make_trainer(
     )
 
 
-def runtime_record(trainer: L.Trainer, compile: bool) -> dict[str, Any]:
-    """The ``runtime`` section of a run's record: how many processes of what trained it."""
+def runtime_record(trainer: L.Trainer, module: Any) -> dict[str, Any]:
+    """The ``runtime`` section of a run's record: how many processes of what trained it, and
+    how (``compile``; ``fast``: the whole-step path, a CUDA graph on a GPU)."""
     return {
         "world_size": trainer.world_size,
         "devices": trainer.num_devices,
         "num_nodes": trainer.num_nodes,
         "strategy": type(trainer.strategy).__name__,
-        "compile": compile,
+        "compile": module.compiled,
+        "fast": module.fast,
     }
 
 

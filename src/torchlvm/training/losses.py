@@ -121,7 +121,7 @@ def _iwae_monitor(config: TrainConfig) -> Monitor:
     kl_term=True,
 )
 def elbo_loss(
-    model: Any, x: Tensor, c: Tensor | None, config: TrainConfig, *, kl_weight: float
+    model: Any, x: Tensor, c: Tensor | None, config: TrainConfig, *, kl_weight: float | Tensor
 ) -> Terms:
     """−(E_q[log p(x|z)] − w·KL), with free bits when ``config.free_bits > 0``.
 
@@ -129,13 +129,13 @@ def elbo_loss(
         ``loss``, ``elbo`` (the true bound, β = 1), ``log_lik``, ``kl``; each ``(B,)``.
     """
     q = model.encode(x, c)
-    terms = elbo(model, x, c, beta=kl_weight, q=q)
+    terms = elbo(model, x, c, q=q)
     if config.free_bits > 0:
         p = model.prior(c, batch_shape=x.shape[:-1])
         penalty = free_bits_kl(kl_per_dimension(q, p), config.free_bits)  # (B,)
         loss = -(terms.log_lik - kl_weight * penalty)
-    else:
-        loss = -terms.objective
+    else:  # w may be a 0-dim tensor (the fast path's graph takes it as an input)
+        loss = -(terms.log_lik - kl_weight * terms.kl)
     return {"loss": loss, "elbo": terms.elbo, "log_lik": terms.log_lik, "kl": terms.kl}
 
 

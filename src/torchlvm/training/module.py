@@ -27,9 +27,11 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from torchlvm.training.config import TrainConfig
+from torchlvm.training.fast_step import WholeStep
 from torchlvm.training.guard import NonFiniteGuard
 from torchlvm.training.losses import kl_weight, training_loss
 from torchlvm.training.objectives import check_objective, get_objective, monitor
@@ -41,31 +43,48 @@ class LVMModule(L.LightningModule):
     Args:
         model: a :class:`~torchlvm.protocol.LatentVariableModel` (VAE, CVAE) or an autoencoder.
         config: the run's settings.
+        compile: pass the training loss through ``torch.compile``.
+        fast: run the whole step as one function under manual optimization, captured as a CUDA
+            graph on a GPU (:mod:`torchlvm.training.fast_step`).
+        redraw: with ``fast``, draw the dynamic binarization inside the step (the training
+            batches then hold intensities).
 
     Raises:
         ConfigError: if the objective does not suit the model.
     """
 
     def __init__(
-        self, model: torch.nn.Module, config: TrainConfig, *, compile: bool = False
+        self,
+        model: torch.nn.Module,
+        config: TrainConfig,
+        *,
+        compile: bool = False,
+        fast: bool = False,
+        redraw: bool = False,
     ) -> None:
         super().__init__()
         check_objective(model, config.objective)
         self.model = model
         self.config = config
         self._compiled_loss = torch.compile(training_loss) if compile else None
+        self.compiled = compile
         self.guard = NonFiniteGuard(config.on_nonfinite, config.lr)
         self._names: tuple[str, ...] = ()
         self._sums: Tensor | None = None  # per-term sums of the epoch's finite steps, on device
         self._count: Tensor | int = 0  # examples in those steps, on device
         self._pending: tuple[tuple[str, ...], Tensor, int, Tensor] | None = None
+        self.automatic_optimization = not fast
+        self.fast, self.redraw = fast, redraw
+        self.step_names: tuple[str, ...] = ()
+        self._whole: WholeStep | None = None
 
     # -- training ----------------------------------------------------------------------------
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         params = list(self.model.parameters())
         fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
-        return torch.optim.Adam(params, lr=self.config.lr, fused=fused or None)
+        graph = self.fast and all(p.device.type == "cuda" for p in params)
+        return torch.optim.Adam(params, lr=self.config.lr, fused=fused or None, capturable=graph)
 
     def current_kl_weight(self, batch_idx: int) -> float:
         """β times the warm-up ramp at this step (epochs done, counted in fractions)."""
@@ -78,14 +97,27 @@ class LVMModule(L.LightningModule):
     def on_train_epoch_start(self) -> None:
         self._sums, self._count, self._pending = None, 0, None
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
         x, c = batch["x"], batch.get("c")
+        if self.fast:
+            return self._whole_step(x, c, batch_idx)
         loss_fn = self._compiled_loss or training_loss
         terms = loss_fn(self.model, x, c, self.config, kl_weight=self.current_kl_weight(batch_idx))
         loss = terms["loss"].mean()
         sums = torch.stack(list(terms.values())).detach().sum(-1)  # (T,): one op, not T
         self._pending = (tuple(terms), sums, x.shape[0], loss.detach())
         return loss
+
+    def _whole_step(self, x: Tensor, c: Tensor | None, batch_idx: int) -> None:
+        optimizer = self.optimizers()
+        assert isinstance(optimizer, LightningOptimizer)
+        if self._whole is None:
+            capture = x.device.type == "cuda"
+            self._whole = WholeStep(self, optimizer.optimizer, redraw=self.redraw, capture=capture)
+        optimizer._on_before_step()  # Lightning's step count (global_step), as optimizer.step()
+        sums, finite = self._whole(x, c, self.current_kl_weight(batch_idx))
+        optimizer._on_after_step()
+        self._accumulate(self.step_names, sums, finite, x.shape[0])
 
     @property
     def skipped_steps(self) -> int:
@@ -99,6 +131,10 @@ class LVMModule(L.LightningModule):
         self._pending = None
         optimizer = getattr(optimizer, "_optimizer", optimizer)  # a LightningOptimizer's own
         finite = self.guard.observe(optimizer, loss, self.global_step, self.current_epoch)
+        self._accumulate(names, sums, finite, n)
+
+    def _accumulate(self, names: tuple[str, ...], sums: Tensor, finite: Tensor, n: int) -> None:
+        """Add a step's term sums to the epoch's, on the device, unless the step was flagged."""
         self._names = names
         sums = torch.where(finite, sums, torch.zeros_like(sums))
         self._sums = sums if self._sums is None else self._sums + sums

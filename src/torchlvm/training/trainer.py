@@ -48,7 +48,7 @@ from torchlvm.training.checkpoint_io import (
 )
 from torchlvm.training.config import TrainConfig
 from torchlvm.training.data import LVMDataModule
-from torchlvm.training.devices import check_devices
+from torchlvm.training.devices import check_devices, many_processes
 from torchlvm.training.lightning_setup import (
     RunCallbacks,
     make_trainer,
@@ -159,13 +159,18 @@ def _prepare_module(
     config: TrainConfig,
     last: Path | None,
     compile: bool,
+    fast: bool,
 ) -> LVMModule:
-    """Set the data up for ``model`` and pair them; ``last``: the checkpoint to resume from."""
+    """Set the data up for ``model`` and pair them; ``last``: the checkpoint to resume from.
+    The fast path is taken unless the condition is built from the binarized batch (a mask)."""
     if datamodule.batch_size != config.batch_size:
         datamodule.batch_size = config.batch_size
     datamodule.setup("fit")
     datamodule.check_model(model)
-    module = LVMModule(model, config, compile=compile)
+    fast = fast and datamodule.condition.kind != "mask"
+    datamodule.redraw_in_loader = not fast
+    redraw = fast and datamodule.binarize == "dynamic"
+    module = LVMModule(model, config, compile=compile, fast=fast, redraw=redraw)
     if last is not None:  # a foreign or damaged checkpoint is named here, not inside Lightning
         check_checkpoint_fits(read_checkpoint(last), module, last)
     return module
@@ -287,20 +292,21 @@ def fit(
     num_nodes: int = 1,
     strategy: str = "auto",
     compile: bool = False,
+    fast: bool = False,
     extra_callbacks: Sequence[L.Callback] = (),
     extra_config: dict[str, Any] | None = None,
 ) -> FitResult:
     """Train ``model`` and write the run folder ``out_dir``; returns a :class:`FitResult`.
 
     Seed before building the model (``lightning.seed_everything(config.seed)``) for a repeatable
-    initialization; ``fit`` seeds everything again before training. ``model``: a registered
-    model the objective trains; ``datamodule``'s batch size is set to ``config.batch_size``;
-    ``resume`` continues from ``checkpoints/last.ckpt`` (the last finished epoch) up to
-    ``config.max_epochs`` in total; ``progress`` draws a progress bar on stderr;
-    ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` go to ``lightning.Trainer``
-    (``devices`` × ``num_nodes`` processes, DDP when more than one); ``compile`` passes the loss
-    through ``torch.compile``; ``extra_callbacks`` are further Lightning callbacks;
-    ``extra_config`` further JSON sections of ``config.json`` (e.g. the command line).
+    initialization; ``fit`` seeds again before training. ``datamodule``'s batch size is set to
+    ``config.batch_size``; ``resume`` continues from ``checkpoints/last.ckpt`` (the last finished
+    epoch) up to ``config.max_epochs`` in total; ``progress`` draws a bar on stderr;
+    ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` go to ``lightning.Trainer`` (DDP
+    for more than one process); ``compile`` passes the loss through ``torch.compile``; ``fast``
+    runs the whole step as one function, a CUDA graph on a GPU, eagerly elsewhere (one process;
+    :mod:`torchlvm.training.fast_step`); ``extra_callbacks``: more Lightning callbacks;
+    ``extra_config``: more JSON sections of ``config.json`` (e.g. the command line).
 
     Raises:
         RunDirectoryError: ``out_dir`` holds a run and not ``resume``, or nothing to resume.
@@ -311,9 +317,9 @@ def fit(
     """
     check_devices(accelerator, devices, num_nodes)
     layout = RunLayout(Path(out_dir))
-    start_epoch = _start_epoch(layout, config, resume)
-    last = layout.last_checkpoint
-    module = _prepare_module(model, datamodule, config, last if resume else None, compile)
+    start_epoch, last = _start_epoch(layout, config, resume), layout.last_checkpoint
+    fast = fast and not many_processes(devices, num_nodes)
+    module = _prepare_module(model, datamodule, config, last if resume else None, compile, fast)
     callbacks = run_callbacks(config, layout.checkpoints, extra_callbacks, progress)
     record = {**model_record(model), "training": asdict(config), "data": datamodule.record()}
     L.seed_everything(config.seed, workers=True, verbose=False)
@@ -321,10 +327,10 @@ def fit(
     with quiet_lightning():
         trainer = make_trainer(
             config, callbacks, layout.folder, progress=progress,
-            batches_per_epoch=datamodule.num_train_batches(), accelerator=accelerator,
-            devices=devices, num_nodes=num_nodes, strategy=strategy,
+            batches_per_epoch=datamodule.num_train_batches(), manual=module.fast,
+            accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
         )  # fmt: skip
-        record.update(**(extra_config or {}), runtime=runtime_record(trainer, compile))
+        record.update(**(extra_config or {}), runtime=runtime_record(trainer, module))
         _begin(trainer, layout, record, resume)
         _train(trainer, module, datamodule, last, resume)
     result = _result(
