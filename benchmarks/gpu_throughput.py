@@ -1,0 +1,302 @@
+"""Training and evaluation images/s on the CUDA device present (issue 15, item 5).
+
+The reference VAE — 784-400-z20 MLP, ReLU, diagonal Gaussian q, N(0, I) prior, Bernoulli
+likelihood on logits, dynamic binarization, Adam lr 1e-3 — on the Fashion-MNIST training split
+(54,000 images) held on the GPU, at batch 128 and 1024:
+
+- ``plain``: the loop people write by hand (``nn.Linear``, ``rand_like(x) < x`` binarization,
+  ``binary_cross_entropy_with_logits``, closed-form KL), default ``torch.optim.Adam``;
+- ``plain-fused``: the same with ``Adam(fused=True)``;
+- ``plain-compile``: the same with the loss under ``torch.compile`` and fused Adam;
+- ``plain-graph``: the whole step (binarization, forward, backward, ``Adam(fused=True,
+  capturable=True)``) captured once as a CUDA graph with a static input buffer, then replayed;
+- ``torchlvm-loop``: torchlvm's ``VAE`` and ``torchlvm.inference.elbo`` in the plain loop;
+- ``fit``: ``torchlvm.training.fit(accelerator="gpu")``, steady state (the second epoch's
+  training steps, without its validation and checkpoint);
+- ``fit-fast``: ``fit(accelerator="gpu", fast=True)``, the whole-step CUDA graph inside
+  Lightning.
+
+Evaluation: ``torchlvm.inference.log_marginal_is`` at k = 1000 on 2,000 test images, images/s.
+
+Every timing synchronizes the device before reading the clock; the plain loops run
+``--steps`` steps after ``--warmup`` steps. Results go to ``benchmarks/results/gpu.md`` with the
+device's name, the versions and the command. Without a CUDA device the script says so and exits
+0, writing nothing. ``--cpu-check`` runs every configuration that does not need CUDA for a few
+steps on the CPU (writing to ``--out``), so that the script itself is tested where no GPU is.
+
+Run: ``.venv/bin/python benchmarks/gpu_throughput.py [--steps 300]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _machine as M  # noqa: E402
+
+D, HIDDEN, LATENT = 784, 400, 20
+BATCHES = (128, 1024)
+CONFIGS = {
+    "plain": "plain eager loop, default Adam",
+    "plain-fused": "plain loop, Adam(fused=True)",
+    "plain-compile": "plain loop, torch.compile(loss) + fused Adam",
+    "plain-graph": "plain loop, whole step as one CUDA graph, Adam(capturable=True)",
+    "torchlvm-loop": "torchlvm VAE + torchlvm.inference.elbo in the plain loop",
+    "fit": "torchlvm fit(), steady state",
+    "fit-fast": "torchlvm fit(fast=True): whole-step CUDA graph in Lightning",
+}
+NEEDS_CUDA = {"plain-graph"}
+SLOW_ON_CPU = {"plain-compile"}  # compiles for minutes on a CPU: left out of --cpu-check
+
+
+def _data(name: str, device: Any):
+    import torch
+
+    if name == "random":  # --cpu-check: intensities of the right shape, no files needed
+        x = torch.rand(2048, D, generator=torch.Generator().manual_seed(0))
+        return x.to(device), None
+    from torchlvm.data import load_dataset
+
+    train = load_dataset(name, "train", binarize="dynamic", seed=0)
+    test = load_dataset(name, "test", binarize="dynamic", seed=0)
+    return train.x.to(device), test.fixed_binarized(0)[:2000].to(device)
+
+
+def _sync(device: Any) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _plain_parts(device: Any):
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    enc = nn.Sequential(nn.Linear(D, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 2 * LATENT)).to(device)
+    dec = nn.Sequential(nn.Linear(LATENT, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, D)).to(device)
+
+    def loss_fn(x: torch.Tensor) -> torch.Tensor:
+        x = (torch.rand_like(x) < x).to(x.dtype)
+        loc, pre = enc(x).chunk(2, dim=-1)
+        scale = F.softplus(pre) + 1e-4
+        z = loc + scale * torch.randn_like(scale)
+        log_lik = -F.binary_cross_entropy_with_logits(dec(z), x, reduction="none").sum(-1)
+        kl = 0.5 * (loc**2 + scale**2 - 1).sum(-1) - scale.log().sum(-1)
+        return -(log_lik - kl).mean()
+
+    return [*enc.parameters(), *dec.parameters()], loss_fn
+
+
+def _torchlvm_parts(device: Any):
+    from torchlvm.inference import elbo
+    from torchlvm.models.vae import VAE, VAEConfig
+
+    model = VAE(VAEConfig(D, latent_dim=LATENT, hidden=(HIDDEN,))).to(device)
+
+    def loss_fn(x):
+        import torch
+
+        x = (torch.rand_like(x) < x).to(x.dtype)
+        return -elbo(model, x).elbo.mean()
+
+    return list(model.parameters()), loss_fn
+
+
+def _loop(name: str, x, batch: int, steps: int, warmup: int) -> float:
+    """Images/s of a plain loop over batches of ``x`` (a random order per pass)."""
+    import torch
+
+    device = x.device
+    params, loss_fn = _torchlvm_parts(device) if name == "torchlvm-loop" else _plain_parts(device)
+    fused = name != "plain" and device.type in ("cpu", "cuda")
+    capturable = name == "plain-graph"
+    opt = torch.optim.Adam(params, lr=1e-3, fused=fused or None, capturable=capturable)
+    if name == "plain-compile":
+        loss_fn = torch.compile(loss_fn)
+    order = torch.randperm(x.shape[0], device=device)
+    batches = [order[i : i + batch] for i in range(0, x.shape[0] - batch + 1, batch)]
+
+    def step(xb: torch.Tensor) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss_fn(xb).backward()
+        opt.step()
+
+    run = _graphed(step, x[batches[0]], opt) if name == "plain-graph" else step
+    for i in range(warmup):
+        run(x[batches[i % len(batches)]])
+    _sync(device)
+    start = time.perf_counter()
+    for i in range(steps):
+        run(x[batches[i % len(batches)]])
+    _sync(device)
+    return steps * batch / (time.perf_counter() - start)
+
+
+def _graphed(step: Callable, example, opt) -> Callable:
+    """``step`` captured as a CUDA graph over a static input buffer (warm-up on a side stream,
+    the pattern of PyTorch's "whole network capture")."""
+    import torch
+
+    static = example.clone()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            step(static)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):  # step sets the grads to None: backward writes them
+        step(static)
+
+    def replay(xb: torch.Tensor) -> None:
+        static.copy_(xb)
+        graph.replay()
+
+    return replay
+
+
+def _fit(x, batch: int, fast: bool, accelerator: str) -> float:
+    """Images/s of fit()'s second epoch's training steps (data on the device)."""
+    import lightning as L
+    import numpy as np
+
+    from torchlvm.models.vae import VAE, VAEConfig
+    from torchlvm.training import LVMDataModule, TrainConfig, fit
+
+    clock: dict[str, float] = {}
+
+    class Clock(L.Callback):
+        def on_train_epoch_start(self, trainer, pl_module) -> None:
+            _sync(pl_module.device)
+            clock["start"], clock["images"] = time.perf_counter(), 0
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch_, batch_idx) -> None:
+            clock["images"] += batch_["x"].shape[0]
+
+        def on_train_epoch_end(self, trainer, pl_module) -> None:
+            _sync(pl_module.device)
+            clock["rate"] = clock["images"] / (time.perf_counter() - clock["start"])
+
+    path = Path(tempfile.mkdtemp()) / "data.npy"
+    np.save(path, x.cpu().numpy())
+    L.seed_everything(0, verbose=False)
+    model = VAE(VAEConfig(D, latent_dim=LATENT, hidden=(HIDDEN,)))
+    dm = LVMDataModule(str(path), binarize="dynamic", batch_size=batch)
+    config = TrainConfig(max_epochs=2, batch_size=batch)
+    with tempfile.TemporaryDirectory() as out:
+        fit(
+            model, dm, config, Path(out) / "run", progress=False, accelerator=accelerator,
+            fast=fast, extra_callbacks=[Clock()],
+        )  # fmt: skip
+    return clock["rate"]
+
+
+def _evaluation(test, device: Any) -> float:
+    import torch
+
+    from torchlvm.inference import log_marginal_is
+    from torchlvm.models.vae import VAE, VAEConfig
+
+    model = VAE(VAEConfig(D, latent_dim=LATENT, hidden=(HIDDEN,))).to(device).eval()
+    with torch.no_grad():
+        log_marginal_is(model, test[:16], num_samples=1000)  # warm-up
+        _sync(device)
+        start = time.perf_counter()
+        log_marginal_is(model, test, num_samples=1000, chunk=1000)
+        _sync(device)
+    return test.shape[0] / (time.perf_counter() - start)
+
+
+def measure(args: argparse.Namespace, device: Any) -> dict[str, dict[int, float]]:
+    """Images/s by configuration and batch size."""
+    names = [n for n in args.configs if device.type == "cuda" or n not in NEEDS_CUDA | SLOW_ON_CPU]
+    x, test = _data(args.data, device)
+    table: dict[str, dict[int, float]] = {name: {} for name in names}
+    for batch in BATCHES:
+        for name in names:
+            if name.startswith("fit"):
+                accelerator = "gpu" if device.type == "cuda" else "cpu"
+                rate = _fit(x, batch, name == "fit-fast", accelerator)
+            else:
+                rate = _loop(name, x, batch, args.steps, args.warmup)
+            table[name][batch] = rate
+            print(f"  {name} batch {batch}: {rate:,.0f} images/s", flush=True)
+    if test is not None:
+        table["evaluation"] = {1000: _evaluation(test, device)}
+    return table
+
+
+def _write(args: argparse.Namespace, device: Any, table: dict[str, dict[int, float]]) -> Path:
+    import torch
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (--cpu-check)"
+    lines = [
+        "# Training and evaluation images/s on a GPU (issue 15, item 5)",
+        "",
+        f"Reference VAE 784-{HIDDEN}-z{LATENT}, Bernoulli, dynamic binarization, Adam 1e-3, "
+        f"data ({args.data}) resident on the device; {args.steps} steps after {args.warmup} "
+        "warm-up steps for the loops, the second epoch's training steps for fit().",
+        "",
+        f"- device: {name}; torch {torch.__version__}, CUDA {torch.version.cuda}",
+        *M.machine_lines(),
+        f"- command: `{M.command_line('benchmarks/gpu_throughput.py', sys.argv[1:])}`",
+        "",
+        "| configuration | " + " | ".join(f"batch {b}, images/s" for b in BATCHES) + " |",
+        "|---|" + "---|" * len(BATCHES),
+    ]
+    plain = table.get("plain", {})  # (ratios need the plain loop among --configs)
+    for config, rates in table.items():
+        if config == "evaluation":
+            continue
+        cells = [
+            f"{rates[b]:,.0f} ({rates[b] / plain[b]:.2f}×)" if b in plain else f"{rates[b]:,.0f}"
+            for b in BATCHES
+        ]
+        lines.append(f"| `{config}`: {CONFIGS[config]} | " + " | ".join(cells) + " |")
+    if "evaluation" in table:
+        rate = table["evaluation"][1000]
+        lines += [
+            "",
+            f"Evaluation: `log_marginal_is`, k = 1000, 2,000 images: {rate:,.0f} images/s.",
+        ]
+    lines += ["", "Ratios are to the plain eager loop at the same batch size.", ""]
+    out = Path(args.out)
+    out.write_text("\n".join(lines), encoding="utf-8")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--data", default="fashion-mnist")
+    parser.add_argument("--out", default=str(M.ROOT / "benchmarks" / "results" / "gpu.md"))
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--cpu-check", action="store_true", help="test the script on a CPU")
+    args = parser.parse_args(argv)
+    import torch
+
+    if args.cpu_check:
+        device = torch.device("cpu")
+    elif not torch.cuda.is_available():
+        print("no CUDA device is visible: nothing measured, benchmarks/results/gpu.md unchanged")
+        return 0
+    else:
+        device = torch.device("cuda")
+    table = measure(args, device)
+    print(f"wrote {_write(args, device, table)}")
+    return 0 if all(math.isfinite(r) for rates in table.values() for r in rates.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
