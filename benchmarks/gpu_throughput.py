@@ -4,8 +4,9 @@ The reference VAE — 784-400-z20 MLP, ReLU, diagonal Gaussian q, N(0, I) prior,
 likelihood on logits, dynamic binarization, Adam lr 1e-3 — on the Fashion-MNIST training split
 (54,000 images) held on the GPU, at batch 128 and 1024:
 
-- ``plain``: the loop people write by hand (``nn.Linear``, ``rand_like(x) < x`` binarization,
-  ``binary_cross_entropy_with_logits``, closed-form KL), default ``torch.optim.Adam``;
+- ``plain``: the loop people write by hand (``benchmarks/_plain_vae.py``: ``nn.Linear``,
+  ``rand_like(x) < x`` binarization, ``binary_cross_entropy_with_logits``, closed-form KL),
+  default ``torch.optim.Adam``;
 - ``plain-fused``: the same with ``Adam(fused=True)``;
 - ``plain-compile``: the same with the loss under ``torch.compile`` and fused Adam;
 - ``plain-graph``: the whole step (binarization, forward, backward, ``Adam(fused=True,
@@ -41,6 +42,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _machine as M  # noqa: E402
+from _plain_vae import plain_vae  # noqa: E402
 
 D, HIDDEN, LATENT = 784, 400, 20
 BATCHES = (128, 1024)
@@ -77,26 +79,6 @@ def _sync(device: Any) -> None:
         torch.cuda.synchronize(device)
 
 
-def _plain_parts(device: Any):
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-
-    enc = nn.Sequential(nn.Linear(D, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 2 * LATENT)).to(device)
-    dec = nn.Sequential(nn.Linear(LATENT, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, D)).to(device)
-
-    def loss_fn(x: torch.Tensor) -> torch.Tensor:
-        x = (torch.rand_like(x) < x).to(x.dtype)
-        loc, pre = enc(x).chunk(2, dim=-1)
-        scale = F.softplus(pre) + 1e-4
-        z = loc + scale * torch.randn_like(scale)
-        log_lik = -F.binary_cross_entropy_with_logits(dec(z), x, reduction="none").sum(-1)
-        kl = 0.5 * (loc**2 + scale**2 - 1).sum(-1) - scale.log().sum(-1)
-        return -(log_lik - kl).mean()
-
-    return [*enc.parameters(), *dec.parameters()], loss_fn
-
-
 def _torchlvm_parts(device: Any):
     from torchlvm.inference import elbo
     from torchlvm.models.vae import VAE, VAEConfig
@@ -117,7 +99,10 @@ def _loop(name: str, x, batch: int, steps: int, warmup: int) -> float:
     import torch
 
     device = x.device
-    params, loss_fn = _torchlvm_parts(device) if name == "torchlvm-loop" else _plain_parts(device)
+    if name == "torchlvm-loop":
+        params, loss_fn = _torchlvm_parts(device)
+    else:
+        params, loss_fn = plain_vae(D, HIDDEN, LATENT, device)
     fused = name != "plain" and device.type in ("cpu", "cuda")
     capturable = name == "plain-graph"
     opt = torch.optim.Adam(params, lr=1e-3, fused=fused or None, capturable=capturable)

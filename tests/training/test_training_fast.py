@@ -20,14 +20,6 @@ from torchlvm.training.metrics_csv import read_metrics
 SMALL = {"latent_dim": 4, "hidden": (64,)}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _run(out: Path, *, fast: bool, binarize: str = "threshold", resume: bool = False, **config):
     L.seed_everything(0)
     model = VAE(VAEConfig(64, **SMALL))

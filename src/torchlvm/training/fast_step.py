@@ -11,7 +11,8 @@ LightningModule runs it under manual optimization:
   also create Adam's state and the guard's buffers), the step of a full batch is captured into a
   ``torch.cuda.CUDAGraph`` with static input buffers and replayed for every later full batch: one
   graph launch per step, the random draws (binarization, z noise) drawn inside the graph from
-  the CUDA generator. The last, smaller batch of an epoch runs eagerly.
+  the CUDA generator. The last, smaller batch of an epoch runs eagerly. Should an op of a model
+  refuse capture (a host read), the step warns and stays eager.
 - elsewhere (a CPU), the same function runs eagerly: the code a GPU captures is the code a CPU
   runs and tests.
 
@@ -23,6 +24,7 @@ still cannot slip through, as the guard flags a non-finite loss or gradient. Ref
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +95,13 @@ class WholeStep:
         if not self.capture:
             return self._eager(x, c, kl_weight)
         if self.graph is None and self.eager_steps >= WARMUP_STEPS:
-            self._capture(x, c)
+            try:
+                self._capture(x, c)
+            except RuntimeError as err:  # an op that cannot be captured: stay eager, say so
+                message = f"CUDA graph capture failed, the fast path runs eagerly: {err}"
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
+                self.capture = False
+                return self._eager(x, c, kl_weight)
         if self.graph is not None and x.shape == self.static["x"].shape:
             self.static["x"].copy_(x)
             if c is not None:
