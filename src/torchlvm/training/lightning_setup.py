@@ -91,6 +91,12 @@ class StderrProgressBar(TQDMProgressBar):
         position = 2 * self.process_position + has_main_bar
         return self._bar(self.validation_description, position, not has_main_bar)
 
+    def on_exception(self, trainer: L.Trainer, pl_module: Any, exception: BaseException) -> None:
+        """End the bar's line, so that the message of an error or Ctrl-C starts its own line."""
+        bar = self._train_progress_bar
+        if bar is not None and not bar.disable:
+            bar.close()
+
 
 def _tensorboard_available() -> bool:
     return any(importlib.util.find_spec(m) is not None for m in ("tensorboard", "tensorboardX"))
