@@ -8,12 +8,16 @@ the IWAE bound on complete rows); the loop itself holds no modelling code.
 from __future__ import annotations
 
 import copy
+import datetime
+import shlex
+import sys
 import time
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 import torch
+from _machine import machine_lines
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from torchlvm.inference.imputation import impute_rows
@@ -136,3 +140,32 @@ def vae_impute(model: VAE, x: np.ndarray, num_samples: int = 1000, seed: int = 0
             model, torch.tensor(x, dtype=torch.float32), num_samples=num_samples, generator=gen
         )
     return filled.double().numpy()
+
+
+def result_header(title: str, doc: str | None, seconds: float) -> list[str]:
+    """The opening lines of a results file: title, command, date, machine, what was measured
+    (the script docstring's middle paragraphs, without its first line and its "Run:" line)."""
+    command = " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv])
+    return [
+        f"# {title}",
+        "",
+        f"Command: `{command}` ({datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{seconds / 60:.1f} min)",
+        "",
+        *machine_lines(["scikit-learn"]),
+        "- torch and BLAS threads: 1 (set by the script: two threads were 30x slower per step "
+        "while other jobs loaded both cores)",
+        "",
+        (doc or "").split("\n\nRun:")[0].split("\n\n", 1)[1],
+        "",
+    ]
+
+
+def one_thread() -> float:
+    """Run torch and BLAS on one thread (measured: 30x faster per VAE step than two threads while
+    other jobs loaded both cores); returns the start time for :func:`result_header`."""
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+    return time.perf_counter()

@@ -20,20 +20,24 @@ Run: ``.venv/bin/python benchmarks/imputation.py`` (writes benchmarks/results/im
 from __future__ import annotations
 
 import argparse
-import datetime
-import shlex
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from _machine import machine_lines
-from _tables import TABLES, load_table, mcar_mask, ppca_em, select_ppca_k, train_vae, vae_impute
+from _tables import (
+    TABLES,
+    load_table,
+    mcar_mask,
+    one_thread,
+    ppca_em,
+    result_header,
+    select_ppca_k,
+    train_vae,
+    vae_impute,
+)
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
-from threadpoolctl import threadpool_limits
 
 METHODS = ("mean", "KNN", "Iterative", "PPCA-EM", "VAE (MIWAE)")
 OURS = ("PPCA-EM", "VAE (MIWAE)")
@@ -78,15 +82,9 @@ def _summary(values: list[float]) -> str:
 
 def report(results: dict, facts: dict, args: argparse.Namespace, seconds: float) -> list[str]:
     lines = [
-        "# Imputation of cells missing completely at random (issue 11)",
-        "",
-        f"Command: `{' '.join(shlex.quote(a) for a in ['.venv/bin/python', *sys.argv])}` "
-        f"({datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {seconds / 60:.1f} min)",
-        "",
-        *machine_lines(["scikit-learn"]),
-        "",
-        (__doc__ or "").split("\n\nRun:")[0].split("\n\n", 1)[1],
-        "",
+        *result_header(
+            "Imputation of cells missing completely at random (issue 11)", __doc__, seconds
+        ),
         f"RMSE on the removed cells (standardized units; lower is better), mean ± sd over seeds "
         f"{', '.join(map(str, args.seeds))}; **bold**: torchlvm's best where it is ≤ "
         "IterativeImputer.",
@@ -115,8 +113,7 @@ def report(results: dict, facts: dict, args: argparse.Namespace, seconds: float)
         *verdicts,
         "",
         f"VAE training: {args.steps} steps each, {statistics.median(vae_s):.0f} s median on this "
-        f"shared machine (torch and BLAS threads: {torch.get_num_threads()}, set by the script: "
-        "two threads were 30x slower per step while other jobs loaded both cores).",
+        "shared machine.",
     ]
     return lines
 
@@ -128,9 +125,7 @@ def main() -> None:
     parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results/imputation.md")
     args = parser.parse_args()
-    torch.set_num_threads(1)  # measured: 30x faster per step than 2 threads on the shared cores
-    threadpool_limits(1)
-    start = time.perf_counter()
+    start = one_thread()
     results: dict = {}
     facts: dict = {}
     for name in args.tables:

@@ -19,18 +19,13 @@ benchmarks/results/tables_likelihood.md).
 from __future__ import annotations
 
 import argparse
-import datetime
-import shlex
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from _machine import machine_lines
-from _tables import TABLES, load_table, train_vae
-from threadpoolctl import threadpool_limits
+from _tables import TABLES, load_table, one_thread, result_header, train_vae
 
 from torchlvm.data import load_dataset
 from torchlvm.inference import log_marginal_is
@@ -75,9 +70,7 @@ def main() -> None:
         "--out", type=Path, default=Path(__file__).parent / "results/tables_likelihood.md"
     )
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    threadpool_limits(1)
-    start = time.perf_counter()
+    start = one_thread()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name in TABLES:
@@ -92,17 +85,11 @@ def main() -> None:
                 )
     objective = "ELBO" if args.k == 1 else f"IWAE bound, k = {args.k}"
     lines = [
-        "# VAE against PPCA with the same K: test log-likelihood on tables (issue 11)",
-        "",
-        f"Command: `{' '.join(shlex.quote(a) for a in ['.venv/bin/python', *sys.argv])}` "
-        f"({datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{(time.perf_counter() - start) / 60:.1f} min)",
-        "",
-        *machine_lines(),
-        "- torch and BLAS threads: 1 (set by the script; the two cores were shared)",
-        "",
-        (__doc__ or "").split("\n\nRun:")[0].split("\n\n", 1)[1],
-        "",
+        *result_header(
+            "VAE against PPCA with the same K: test log-likelihood on tables (issue 11)",
+            __doc__,
+            time.perf_counter() - start,
+        ),
         f"Average test log p(x), nats per row in standardized units (higher is better); VAE "
         f"trained on the {objective}, {args.steps} steps; ± is the standard error of the "
         "average from the importance sampling.",
