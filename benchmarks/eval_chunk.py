@@ -28,25 +28,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import interleaved, load_average, machine_lines, median  # noqa: E402
+from eval_throughput import data  # noqa: E402  (the same images as the throughput benchmark)
 
 from torchlvm.inference import log_marginal_is  # noqa: E402
 from torchlvm.inference.importance import auto_chunk  # noqa: E402
 from torchlvm.models import VAE, VAEConfig  # noqa: E402
 
 BATCH = 100  # images per call, as torchlvm evaluate's --batch-size
-
-
-def data(n: int) -> tuple[torch.Tensor, str]:
-    """``n`` binarized Fashion-MNIST test images, or random binary images if it is missing."""
-    from torchlvm.data import load_dataset
-    from torchlvm.errors import DataNotFoundError
-
-    try:
-        test = load_dataset("fashion-mnist", "test", binarize="dynamic")
-        return test.fixed_binarized(0)[:n], "Fashion-MNIST test images, one seeded binarization"
-    except DataNotFoundError:
-        g = torch.Generator().manual_seed(0)
-        return torch.bernoulli(torch.full((n, 784), 0.3), generator=g), "random binary images"
 
 
 def images_per_second(

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from torchlvm.evaluation.config import EvalConfig
     from torchlvm.evaluation.records import Evaluation
 
-DEFAULT_K = 5000  # importance samples of log p(x); chosen in benchmarks/results/evaluate_time.md
-DEFAULT_N = 2000  # test examples evaluated (a seeded subsample); 'all' for the whole split
+DEFAULT_K = 1000  # importance samples of log p(x); chosen in benchmarks/results/evaluate_time.md
+DEFAULT_N = 5000  # test examples evaluated (a seeded subsample); 'all' for the whole split
 
 HELP = "evaluate a run: likelihood, reconstruction, latent, separability, samples, outliers"
 
