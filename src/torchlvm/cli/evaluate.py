@@ -141,44 +141,36 @@ def _config(args: argparse.Namespace, data: dict[str, Any], data_dir: Any) -> Ev
     )
 
 
-def _datasets(folder: Path, record: dict[str, Any], args: argparse.Namespace) -> tuple:
-    """(split, val split or None, the run's data section, its data folder)."""
-    from torchlvm.data import load_dataset
+def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """The split to evaluate and the validation split (None when evaluating it)."""
+    from torchlvm.run.loaded import load_split
 
-    data = record.get("data")
-    if not isinstance(data, dict) or "name" not in data:
+    if not run_.data.get("name"):
         raise RunDirectoryError(
-            f"{folder}/config.json has no 'data' section naming the dataset it was trained on; "
-            "evaluate needs a run folder written by 'torchlvm train' or 'torchlvm fit'"
+            f"{run_.folder}/config.json has no 'data' section naming the dataset it was trained "
+            "on; evaluate needs a run folder written by 'torchlvm train' or 'torchlvm fit'"
         )
-    options = {
-        "data_dir": args.data_dir or data.get("data_dir"),
-        "binarize": data.get("binarize", "none"),
-        "seed": int(data.get("seed", 0)),
-        **(data.get("options") or {}),
-    }
-    dataset = load_dataset(data["name"], args.split, **options)
-    val = load_dataset(data["name"], "val", **options) if args.split != "val" else None
-    return dataset, val, data, options["data_dir"]
+    dataset = load_split(run_, None, args.split, data_dir=args.data_dir)
+    val = load_split(run_, None, "val", data_dir=args.data_dir) if args.split != "val" else None
+    return dataset, val
 
 
 def run(args: argparse.Namespace) -> int:
-    import torchlvm.models  # noqa: F401  (importing registers the models by name)
     from torchlvm.cli._evaluate_table import format_table
     from torchlvm.evaluation.evaluate import evaluate
-    from torchlvm.evaluation.records import EVALUATION_KEYS, Evaluation
-    from torchlvm.io import load, read_config
+    from torchlvm.evaluation.records import EVALUATION_KEYS
     from torchlvm.run import check_not_busy
     from torchlvm.run.layout import RunLayout
+    from torchlvm.run.loaded import load_run
     from torchlvm.run.metrics import merge_metrics, read_metrics
 
     folder: Path = args.run_dir
     device = device_for(args)
     check_not_busy(folder)
-    record = read_config(folder)
-    model = load(folder).to(device)
-    dataset, val, data, data_dir = _datasets(folder, record, args)
-    config = _config(args, data, data_dir)
+    run_ = load_run(folder)
+    model = run_.model.to(device)
+    dataset, val = _datasets(run_, args)
+    config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"))
     read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling
     _print_expected_time(model, dataset, config)
     result = evaluate(model, dataset, config, val_dataset=val)
@@ -187,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_figures:
         metrics["figures"] = write_figures(model, dataset, result, folder, config.condition, args)
     merge_metrics(folder, metrics, replaces=EVALUATION_KEYS)
-    print(format_table(Evaluation.from_json(metrics)))
+    print(format_table(result))
     layout = RunLayout(folder)
     figures = "" if args.no_figures else f" and {layout.figures}/"
     print(f"wrote {layout.metrics_json}{figures}")
