@@ -1,14 +1,16 @@
 """How long ``torchlvm evaluate RUN`` takes with its defaults, and the precision it reaches.
 
 Runs the command in a subprocess (a copy of the run folder, so the original keeps its files) and
-records its wall time and its CPU time (user + system of the child, from ``getrusage``): on a
-machine shared with other jobs the wall time measures the crowd, while the CPU time is the work
-itself — on dedicated cores the wall time is at most the CPU time. Then reads the ``metrics.json``
+records its wall time and its CPU time (user + system of the child, from ``getrusage``). With
+``--threads 1`` (``OMP_NUM_THREADS=1`` for the child) the CPU time is the work itself: on a
+machine shared with other jobs the wall time measures the crowd, and a second thread waiting for
+a busy core would add spin time; on a dedicated core the single-threaded wall time is about its
+CPU time, and with two cores it is at most that. Then reads the ``metrics.json``
 it wrote: k, n, the Monte Carlo standard error of the mean log p(x), the spread over examples
 (the data standard error), and the seconds of each section.
 
 Usage:
-    python benchmarks/evaluate_time.py RUN [extra evaluate arguments ...]
+    python benchmarks/evaluate_time.py RUN [extra evaluate arguments ...] [--threads 1]
         [--out benchmarks/results/evaluate_time.md]
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shlex
 import shutil
@@ -29,8 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_lines  # noqa: E402
 
 
-def timed_evaluate(run: Path, extra: list[str]) -> tuple[float, float, str]:
+def timed_evaluate(run: Path, extra: list[str], threads: int | None) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds, stdout) of ``torchlvm evaluate`` on a copy of ``run``."""
+    env = dict(os.environ)
+    if threads is not None:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
@@ -38,6 +44,7 @@ def timed_evaluate(run: Path, extra: list[str]) -> tuple[float, float, str]:
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -51,11 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a run folder (it is copied, not changed)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/evaluate_time.md"))
+    parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS of the evaluation")
     args, extra = parser.parse_known_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
         shutil.copytree(args.run, run)
-        wall, cpu, stdout = timed_evaluate(run, extra)
+        wall, cpu, stdout = timed_evaluate(run, extra, args.threads)
         metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     est = metrics["likelihood"]["log_marginal"]["nats"]
     protocol = metrics["protocol"]
@@ -66,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Measured with: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
         "",
-        f"- Wall time **{wall:.0f} s**, CPU time (user + system) **{cpu:.0f} s**.",
+        f"- Wall time **{wall:.0f} s**, CPU time (user + system) **{cpu:.0f} s**, torch threads "
+        f"{args.threads or 'default'}.",
         f"- k = {est['k']}, n = {protocol['n']}, chunk = {protocol.get('chunk')}, "
         f"device {protocol.get('device')}.",
         f"- log p(x) = {est['value']:.3f} nats/example; Monte Carlo standard error of the mean "
