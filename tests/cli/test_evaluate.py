@@ -139,3 +139,10 @@ def test_bad_settings_are_one_line(run_dir, capsys, monkeypatch, argv, message):
     monkeypatch.setattr(_accelerator, "gpu_count", lambda: 0)
     assert main(["evaluate", str(run_dir), "--quiet", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_cli_and_the_library_default_to_the_same_k():
+    from torchlvm.cli import evaluate as command
+    from torchlvm.evaluation import EvalConfig
+
+    assert EvalConfig().k == command.DEFAULT_K

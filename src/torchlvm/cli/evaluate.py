@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from torchlvm.evaluation.config import EvalConfig
     from torchlvm.evaluation.records import Evaluation
 
-DEFAULT_K = 1000  # importance samples of log p(x); chosen in benchmarks/results/evaluate_time.md
-DEFAULT_N = 5000  # test examples evaluated (a seeded subsample); 'all' for the whole split
+
+DEFAULT_K = 1000  # importance samples of log p(x): EvalConfig's default (a test keeps them equal)
+DEFAULT_N = 5000  # examples scored, a seeded subsample; see benchmarks/results/evaluate_time.md
 
 HELP = "evaluate a run: likelihood, reconstruction, latent, separability, samples, outliers"
 
