@@ -38,7 +38,7 @@ import torchlvm._files as files
 from torchlvm.cli import main
 from torchlvm.data import locate
 from torchlvm.models.vae import VAE, VAEConfig
-from torchlvm.run.layout import LOCK_NAME, stage_path
+from torchlvm.run.layout import LOCK_NAME, STAGE_MARKER_NAME, stage_path
 
 TINY = ["--latent-dim", "2", "--hidden", "8", "--batch-size", "256", "--quiet", "--epochs", "1"]
 
@@ -174,6 +174,10 @@ def _run_folders_of_issue_10(root: Path) -> None:
     _lock_of_a_live_process(stage)
     (root / "data" / "page.html").write_text("<p>my page</p>")
     (root / "data" / "link-to-run").symlink_to(root / "vae")
+    killed = stage_path(root / "interrupted")  # a new run killed after its first epoch
+    shutil.copytree(root / "vae" / "checkpoints", killed / "checkpoints")
+    marker = {"target": str(root / "interrupted"), "name": "interrupted"}
+    (killed / STAGE_MARKER_NAME).write_text(json.dumps(marker))
 
 
 @dataclass(frozen=True)
@@ -439,6 +443,13 @@ CASES: dict[str, Case] = {
     ),
     "impute-table-without-out": Case(
         "impute {root}/ppca-table --data {d}/table.csv", "pass --data FILE.csv (the table to fill)"
+    ),
+    "train-over-an-interrupted-run": Case(
+        "train vae --data digits --quiet --out {root}/interrupted",
+        "an interrupted run of",
+    ),
+    "fit-over-an-interrupted-run": Case(
+        "fit ppca --data digits --latent-dim 2 --out {root}/interrupted", "continue it with"
     ),
 }
 

@@ -243,7 +243,10 @@ def test_a_hidden_folder_without_a_marker_is_not_adopted(tmp_path: Path) -> None
 def test_a_new_run_does_not_discard_an_interrupted_one_unless_told(tmp_path: Path) -> None:
     out = tmp_path / "x"
     stage = _killed_stage(out)
-    with pytest.raises(RunDirectoryError, match=r"an interrupted run of .*x is in .*--resume"):
+    with pytest.raises(
+        RunDirectoryError,
+        match=r"an interrupted run of .*x is in .*'torchlvm train ... --resume --out .*x'",
+    ):
         with staged_run(out):
             pass
     assert (stage / "checkpoints" / "last.ckpt").is_file()

@@ -101,9 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"torchlvm: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
-        if str(err):  # what was kept, e.g. the checkpoints of the finished epochs; on a line of
-            # its own, after the progress bar that training draws on stderr
-            print(f"\ntorchlvm: {err}", file=sys.stderr)
+        if str(err):  # what was kept, e.g. the checkpoints of the finished epochs
+            print(f"torchlvm: {err}", file=sys.stderr)
         print("torchlvm: interrupted", file=sys.stderr)
         return 130
     except OSError as err:  # a full disk, a read-only or unreadable path: the system's refusal

@@ -80,6 +80,8 @@ def check_new_target(out: Path, *, overwrite: bool = False, resumable: bool = Tr
             f"--out {out} lies inside {blocking}, which is a file; pass a folder path"
         )
     check_not_busy(out)
+    if not overwrite:
+        _check_no_interrupted_run(stage_path(out), out)
     if not out.is_dir():
         return
     entries = sorted(os.listdir(out))
@@ -288,16 +290,21 @@ def _claim(out: Path, *, overwrite: bool, command: str) -> Staging:
 def _clear_stale(folder: Path, out: Path, overwrite: bool) -> None:
     """Empty a staging folder left by a dead process, unless it holds finished epochs that the
     user has not asked to discard."""
-    last = RunLayout(folder).last_checkpoint
-    if last.is_file() and not overwrite:
-        raise RunDirectoryError(
-            f"an interrupted run of {out} is in {folder}; continue it with --resume, or pass "
-            "--overwrite to discard it and start over"
-        )
+    if not overwrite:
+        _check_no_interrupted_run(folder, out)
     for name in os.listdir(folder):
         if name != LOCK_NAME:
             path = folder / name
             shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
+def _check_no_interrupted_run(folder: Path, out: Path) -> None:
+    """Refuse to start over a staging folder that holds finished epochs of a killed run."""
+    if RunLayout(folder).last_checkpoint.is_file():
+        raise RunDirectoryError(
+            f"an interrupted run of {out} is in {folder}; continue it with 'torchlvm train ... "
+            f"--resume --out {out}', or pass --overwrite to discard it and start over"
+        )
 
 
 def _write_marker(folder: Path, out: Path) -> None:
