@@ -3,8 +3,8 @@
 The lock is the file ``.torchlvm.lock`` (:data:`torchlvm.run.layout.LOCK_NAME`), created with
 ``O_CREAT | O_EXCL`` so that of two processes exactly one creates it. It holds the owner's pid,
 host name, command and start time, as JSON, for the messages of everyone else. While the owner
-lives it also holds an advisory ``flock`` on the file, which the kernel drops when the process
-dies, however it dies.
+lives it also holds an advisory ``flock`` on the file (POSIX), which the kernel drops when the
+process dies, however it dies.
 
 A lock is *stale*, and is taken over, when nobody holds its ``flock`` and the process it names is
 not alive on this host (a SIGKILL, a power loss). A lock naming another host, or a live process,
@@ -15,7 +15,6 @@ they do not read the weights of a run that is being trained.
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import socket
@@ -26,6 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm.errors import RunBusyError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; the pid in the file decides, and a live one is respected
+    fcntl = None  # type: ignore[assignment]
 from torchlvm.run.layout import LOCK_NAME, stage_path
 
 
@@ -72,9 +76,12 @@ def read_holder(path: Path) -> Holder | None:
 
 
 def _alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host."""
+    """Whether a process with this pid exists on this host (assumed, where that cannot be asked
+    without side effects: on Windows ``os.kill`` would end it)."""
     if pid <= 0:
         return False
+    if os.name == "nt":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -86,6 +93,8 @@ def _alive(pid: int) -> bool:
 
 def _flocked(path: Path) -> bool:
     """Whether some process holds the ``flock`` of ``path`` (False if the file is gone)."""
+    if fcntl is None:
+        return False
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -206,7 +215,8 @@ def _create(path: Path) -> int | None:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
     except FileExistsError:
         return None
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else can have opened it yet
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else can have opened it yet
     return fd
 
 
@@ -226,7 +236,8 @@ def _take_over(folder: Path, what: str) -> int | None:
     except FileNotFoundError:
         return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if not os.path.samestat(os.fstat(fd), os.stat(path)):
             raise FileNotFoundError(path)  # released and replaced between the open and the flock
     except OSError:
@@ -246,7 +257,8 @@ def _write_holder(fd: int, command: str) -> None:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     os.ftruncate(fd, 0)
-    os.pwrite(fd, (json.dumps(data) + "\n").encode("utf-8"), 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, (json.dumps(data) + "\n").encode("utf-8"))
     os.fsync(fd)
 
 
