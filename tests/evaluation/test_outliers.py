@@ -2,6 +2,7 @@
 unless an explicit resize is asked for, and the resize is recorded; the typicality score flags
 data that is *more* likely than typical (the Nalisnick et al. trap) where the raw score fails."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -82,3 +83,10 @@ def test_typicality_catches_inputs_that_are_too_likely():
     entry = report["sets"]["too-likely"]
     assert entry["score"]["auroc"]["value"] < 0.05  # the raw likelihood score is fooled
     assert entry["typicality"]["auroc"]["value"] > 0.95  # the typicality score is not
+
+
+def test_a_file_as_ood_set_is_used_whole(digits, tmp_path):
+    rows = np.random.default_rng(0).random((37, 64)).astype(np.float32)
+    np.save(tmp_path / "odd.npy", rows)
+    ood = make_ood_set(str(tmp_path / "odd.npy"), digits, n=10, seed=0)
+    assert ood.x.shape == (37, 64) and "all 37 rows" in ood.description

@@ -441,6 +441,9 @@ CASES: dict[str, Case] = {
     "train-table-constant-column": Case(
         f"{TRAIN} --data {{d}}/constant.csv", "so standardizing divides by zero"
     ),
+    "evaluate-ood-file-on-a-table": Case(
+        "evaluate {root}/ppca-table --quiet --ood {d}/table.csv", "torchlvm score RUN --data FILE"
+    ),
     "impute-table-without-out": Case(
         "impute {root}/ppca-table --data {d}/table.csv", "pass --data FILE.csv (the table to fill)"
     ),

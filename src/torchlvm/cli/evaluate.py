@@ -71,8 +71,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ais-chains", type=_positive, default=16, help="AIS chains per example")
     parser.add_argument(
         "--ood",
-        default="noise,flip,other,mnist",
-        help="OOD sets: noise, flip, other (digits↔fashion-mnist), or dataset names; 'none'",
+        default=None,
+        help="OOD sets: noise, flip, other (digits↔fashion-mnist), dataset names or files (a "
+        "file is used whole); 'none' (default: noise,flip,other,mnist; none for a table)",
     )
     parser.add_argument(
         "--ood-resize",
@@ -115,12 +116,27 @@ def _n(text: str) -> int | None:
     return value
 
 
+def _ood(text: str | None, data: dict[str, Any]) -> tuple[str, ...]:
+    """The OOD sets: the images' defaults, none for a table (its rows are scored by
+    ``torchlvm score``); a file beside a standardized table would be read in the wrong units."""
+    table = data.get("table") is not None
+    if text is None:
+        text = "none" if table else "noise,flip,other,mnist"
+    names = () if text.strip() in ("", "none") else tuple(s.strip() for s in text.split(","))
+    if table and names:
+        raise ConfigError(
+            f"--ood {text}: this run was trained on a table; score the rows of another file "
+            "with torchlvm score RUN --data FILE --out scores.csv"
+        )
+    return names
+
+
 def _config(args: argparse.Namespace, data: dict[str, Any], data_dir: Any) -> EvalConfig:
     from torchlvm.evaluation.config import EvalConfig
 
     if args.refine < 0:
         raise ConfigError(f"--refine must be a non-negative integer, got {args.refine}")
-    ood = () if args.ood.strip() in ("", "none") else tuple(s.strip() for s in args.ood.split(","))
+    ood = _ood(args.ood, data)
     return EvalConfig(
         condition=data.get("condition", "none") or "none",
         k=args.k,

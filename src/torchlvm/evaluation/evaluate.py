@@ -357,6 +357,8 @@ def _sample_quality(
 ) -> SampleQuality | Undefined:
     if dataset.y is None:
         return Undefined("the data has no class labels to train the feature classifier on")
+    if dataset.columns is not None or dataset.standardizer is not None:
+        return Undefined("sample quality compares image features; the data are a table")
     classifier = dataset_classifier(dataset.name, data_dir=o.data_dir, seed=0, progress=o.progress)
     note = sample_quality_note(classifier)
     real = classifier.features(data.grey)

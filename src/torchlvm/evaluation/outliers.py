@@ -31,6 +31,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -38,6 +39,7 @@ from torch import Tensor
 
 from torchlvm._checks import check_choice
 from torchlvm.data.dataset import Dataset
+from torchlvm.data.registry import FILE_SUFFIXES
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.evaluation._records import metric
 
@@ -108,7 +110,8 @@ def make_ood_set(
     Args:
         name: ``"noise"``, ``"flip"``, ``"other"`` or a dataset name.
         reference: the in-distribution evaluation data (grey levels).
-        n: number of examples (a seeded subsample of a dataset's test split when larger).
+        n: number of examples (a seeded subsample of a dataset's test split when larger; a
+            file is used whole).
         seed: seed of the noise and of the subsample.
         resize: ``"none"`` (a dataset of another shape is an error), ``"bilinear"`` or ``"area"``.
         data_dir: where a dataset's files are.
@@ -144,12 +147,13 @@ def make_ood_set(
         raise ConfigError(
             f"OOD set {dataset!r} is the in-distribution dataset itself; choose another"
         )
-    other = load_dataset(dataset, "test", data_dir=data_dir, seed=seed)
+    whole = Path(dataset).suffix.lower() in FILE_SUFFIXES  # a user's file: every row of it
+    other = load_dataset(dataset, "all" if whole else "test", data_dir=data_dir, seed=seed)
     x = other.x
-    if len(x) > n:
+    if len(x) > n and not whole:
         x = x[torch.randperm(len(x), generator=generator)[:n]]
-    description = f"{dataset} test split"
-    if other.shape != reference.shape:
+    description = f"{dataset}, all {len(x)} rows" if whole else f"{dataset} test split"
+    if other.shape != reference.shape and not (whole and other.dim == reference.dim):
         if resize == "none":
             raise DataError(
                 f"OOD set {dataset!r} has per-example shape {other.shape} but the model's data "
