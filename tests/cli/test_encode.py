@@ -83,7 +83,7 @@ def test_existing_output_is_kept_without_overwrite(vae_run, capsys, existing):
 
 def test_out_must_be_npy(vae_run, tmp_path, capsys):
     assert "--out must name a .npy file" in fails(
-        capsys, ["encode", vae_run, "--out", tmp_path / "z.csv"]
+        capsys, ["encode", vae_run, "--out", tmp_path / "z.txt"]
     )
 
 

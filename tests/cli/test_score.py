@@ -87,3 +87,11 @@ def test_a_file_with_other_columns_is_refused(table, ppca_run, tmp_path, capsys)
     assert main([*argv, "--out", str(tmp_path / "s.csv")]) == 2
     assert "lacks columns 'd', 'e' that the run was trained on" in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_encode_reads_every_row_of_a_file_and_writes_csv(table, ppca_run, tmp_path, capsys):
+    path, _ = table
+    out = tmp_path / "codes.csv"
+    assert main(["encode", str(ppca_run), "--data", str(path), "--out", str(out)]) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["z1", "z2"] and len(rows) == 201

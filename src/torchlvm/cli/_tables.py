@@ -40,6 +40,13 @@ def is_table(data: str) -> bool:
     return Path(data).suffix.lower() == ".csv"
 
 
+def is_file(data: str | None) -> bool:
+    """Whether ``--data`` names a user's file (rather than a dataset, or nothing)."""
+    from torchlvm.data.registry import FILE_SUFFIXES
+
+    return data is not None and Path(data).suffix.lower() in FILE_SUFFIXES
+
+
 def load_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``load_dataset`` options the flags ask for (only those that apply)."""
     return options_from(vars(args))
@@ -73,3 +80,30 @@ def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:
         label_column=options.get("label_column"),
     )
     return schema.to_dict()
+
+
+def load_rows(run_: Any, data: str | None, split: str, data_dir: str | None) -> Any:
+    """The data a command on ``run_`` reads: a table run and a given file are read with the
+    run's columns and standardization (every cell as the model saw it in training); anything
+    else as the run module loads it."""
+    from torchlvm import run as _run
+    from torchlvm.data.table_schema import TableSchema
+
+    schema = TableSchema.from_dict(run_.data.get("table"))
+    if schema is None or data is None:
+        return _run.load_split(run_, data, split, data_dir=data_dir)
+    return schema.load(data, allow_missing=run_.model_type == "ppca", split=split)
+
+
+def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any) -> None:
+    """Latent means ``(N, K)`` as a CSV with columns z1..zK (and ``label`` when known)."""
+    from torchlvm.data.csv_write import number_text, write_csv
+
+    header = [f"z{j + 1}" for j in range(means.shape[1])]
+    rows = [[number_text(v) for v in row] for row in means.tolist()]
+    if labels is not None:
+        header.append("label")
+        names = list(class_names) if class_names else None
+        for row, y in zip(rows, labels.tolist(), strict=True):
+            row.append(names[y] if names else str(y))
+    write_csv(out, header, rows)

@@ -4,6 +4,9 @@ For a VAE the mean of q(z | x); for a CVAE the mean of q(z | x, c) under x's own
 PPCA the exact posterior mean; for an autoencoder its code f(x). The data are taken as the model
 sees them (under the run's binarization protocol). When the data have labels they are written
 next to the latents as FILE.labels.npy (same row order). Both files are written atomically.
+``--out FILE.csv`` writes a table instead (columns z1..zK, and ``label``). Without ``--split``,
+the test split of the data is encoded, or every row of a file given with ``--data``
+(read, for a run trained on a table, with the run's columns and standardization).
 
 Examples:
   torchlvm encode runs/vae --data digits --out latents.npy
@@ -14,13 +17,14 @@ from __future__ import annotations
 
 import argparse
 
-from torchlvm.cli import _types
+from torchlvm.cli import _tables, _types
 
 HELP = "write the posterior means of a dataset's examples (N, K) to a .npy file"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     _types.run_and_data(parser)
+    parser.set_defaults(split=None)  # the test split of the run's data; every row of --data
     _types.output_options(parser, "DIR/latents.npy")
 
 
@@ -29,10 +33,13 @@ def run(args: argparse.Namespace) -> int:
 
     run_ = _run.load_run(args.run_dir)
     default = run_.folder / "latents.npy"
-    out = _run.output_file(args.out, default, suffix=".npy", overwrite=args.overwrite)
-    dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
+    csv = args.out is not None and args.out.suffix.lower() == ".csv"
+    suffix = ".csv" if csv else ".npy"
+    out = _run.output_file(args.out, default, suffix=suffix, overwrite=args.overwrite)
+    split = args.split or ("all" if _tables.is_file(args.data) else "test")
+    dataset = _tables.load_rows(run_, args.data, split, args.data_dir)
     labels_out = None
-    if dataset.y is not None:
+    if dataset.y is not None and not csv:
         labels_out = _run.output_file(
             _run.labels_file(out), out, suffix=".npy", overwrite=args.overwrite
         )
@@ -43,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
     arrays = {out: means.detach().cpu().numpy()}
     if labels_out is not None:
         arrays[labels_out] = dataset.y.numpy()
-    _run.write_npy(arrays)
+    if csv:
+        _tables.write_latents_csv(out, arrays[out], dataset.y, dataset.class_names)
+    else:
+        _run.write_npy(arrays)
     what = "codes f(x)" if run_.model_type == "ae" else "posterior means E_q[z | x]"
     if run_.model_type == "cvae":
         what = "posterior means E_q[z | x, c] (c: each example's own condition)"
