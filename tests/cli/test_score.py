@@ -95,3 +95,14 @@ def test_encode_reads_every_row_of_a_file_and_writes_csv(table, ppca_run, tmp_pa
     assert main(["encode", str(ppca_run), "--data", str(path), "--out", str(out)]) == 0
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["z1", "z2"] and len(rows) == 201
+
+
+def test_sample_writes_rows_in_the_files_units(table, ppca_run, tmp_path, capsys):
+    path, x = table
+    out = tmp_path / "s.csv"
+    assert main(["sample", str(ppca_run), "--out", str(out), "--n", "2000", "--seed", "1"]) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["a", "b", "c", "d", "e"] and len(rows) == 2001
+    drawn = np.array(rows[1:], dtype=float)
+    scale = np.nanstd(x, 0)
+    assert (np.abs(drawn.mean(0) - np.nanmean(x, 0)) < 0.2 * scale).all()

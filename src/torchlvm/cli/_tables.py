@@ -107,3 +107,34 @@ def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any) -> N
         for row, y in zip(rows, labels.tolist(), strict=True):
             row.append(names[y] if names else str(y))
     write_csv(out, header, rows)
+
+
+def sample_table(args: argparse.Namespace, run_: Any, n: int) -> int:
+    """``torchlvm sample RUN --out FILE.csv``: n rows x ~ p(x) (z ~ p(z), then x ~ p(x | z)) in
+    the user's units, with the run's column names; ``--npy`` also saves them as an array."""
+    import torch
+
+    from torchlvm import run as _run
+    from torchlvm.data.columns import default_names
+    from torchlvm.data.csv_write import number_text, write_csv
+    from torchlvm.data.table_schema import TableSchema
+    from torchlvm.inference.imputation import draw_rows
+
+    schema = TableSchema.from_dict(run_.data.get("table"))
+    schema = schema or TableSchema(default_names(run_.input_dim))
+    out = _run.output_file(args.out, args.out, suffix=".csv", overwrite=args.overwrite)
+    npy = None
+    if args.npy is not None:
+        npy = _run.output_file(
+            args.npy, args.npy, suffix=".npy", flag="--npy", overwrite=args.overwrite
+        )
+    generator = torch.Generator().manual_seed(args.seed)
+    rows = schema.to_user_units(draw_rows(run_.model, n, generator)).double()  # (n, D)
+    write_csv(out, list(schema.columns), [[number_text(v) for v in r] for r in rows.tolist()])
+    if npy is not None:
+        _run.write_npy({npy: rows.numpy()})
+    print(
+        f"{n} rows drawn from {run_.describe()}: z ~ p(z), then x ~ p(x | z), in the data's units"
+    )
+    print(f"wrote {out}" + ("" if npy is None else f" and {npy}"))
+    return 0

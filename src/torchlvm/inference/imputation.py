@@ -194,3 +194,13 @@ def impute_rows(
     pick = torch.multinomial(log_w.T.exp(), draws, replacement=True, generator=generator)
     chosen = z.gather(0, pick.T[:, :, None].expand(-1, -1, z.shape[-1]))  # (N, B, K)
     return torch.where(missing, _draw(model.decode(chosen), generator).to(x.dtype), x)
+
+
+@torch.no_grad()
+def draw_rows(model: Any, n: int, generator: torch.Generator | None = None) -> Tensor:
+    """``(n, D)`` draws x ~ p(x): z ~ p(z), then x ~ p(x | z) (not the decoder mean), with
+    ``generator``; for PPCA or a VAE with a factorized Gaussian or Bernoulli p(x | z)."""
+    prior = model.prior(batch_shape=(check_positive_int("n", n),))
+    loc = prior.mean
+    z = loc + prior.stddev * torch.randn(loc.shape, generator=generator, dtype=loc.dtype)
+    return _draw(model.decode(z), generator)
