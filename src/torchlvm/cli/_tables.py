@@ -122,7 +122,8 @@ def sample_table(args: argparse.Namespace, run_: Any, n: int) -> int:
 
     schema = TableSchema.from_dict(run_.data.get("table"))
     schema = schema or TableSchema(default_names(run_.input_dim))
-    out = _run.output_file(args.out, args.out, suffix=".csv", overwrite=args.overwrite)
+    default = run_.folder / "samples.csv"
+    out = _run.output_file(args.out, default, suffix=".csv", overwrite=args.overwrite)
     npy = None
     if args.npy is not None:
         npy = _run.output_file(
@@ -137,4 +138,35 @@ def sample_table(args: argparse.Namespace, run_: Any, n: int) -> int:
         f"{n} rows drawn from {run_.describe()}: z ~ p(z), then x ~ p(x | z), in the data's units"
     )
     print(f"wrote {out}" + ("" if npy is None else f" and {npy}"))
+    return 0
+
+
+def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
+    """``torchlvm reconstruct RUN --out FILE.csv``: the decoder mean at the posterior mean of
+    every row (of ``--data``, else the run's test split), in the user's units and columns."""
+    import torch
+
+    from torchlvm import run as _run
+    from torchlvm.data.columns import default_names
+    from torchlvm.data.csv_write import number_text, write_csv
+    from torchlvm.data.table_schema import TableSchema
+
+    schema = TableSchema.from_dict(run_.data.get("table"))
+    schema = schema or TableSchema(default_names(run_.input_dim))
+    default = run_.folder / "reconstructions.csv"
+    out = _run.output_file(args.out, default, suffix=".csv", overwrite=args.overwrite)
+    split = args.split if args.split != "test" or not is_file(args.data) else "all"
+    dataset = load_rows(run_, args.data, split, args.data_dir)
+    x = dataset.x.to(run_.dtype)
+    model = run_.model
+    with torch.no_grad():
+        recon = _run.in_batches(lambda xb: model.decode(model.encode(xb).mean).mean, x)
+    user = schema.to_user_units(recon.double())
+    write_csv(out, list(schema.columns), [[number_text(v) for v in r] for r in user.tolist()])
+    per_feature = (schema.to_user_units(x.double()) - user).pow(2).mean(0).sqrt()
+    print(f"reconstructed {len(x)} rows of {dataset.name} with {run_.describe()}")
+    print("  RMSE per feature, in the data's units (input vs decoder mean at the posterior mean):")
+    for name, value in zip(schema.columns, per_feature.tolist(), strict=True):
+        print(f"    {name}: {value:.4g}")
+    print(f"wrote {out}")
     return 0

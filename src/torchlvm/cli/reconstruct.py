@@ -34,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
 
     n = check_positive_int("--n", args.n)
     run_ = _run.load_run(args.run_dir)
+    if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
+        from torchlvm.cli import _tables
+
+        return _tables.reconstruct_table(args, run_)
     default = run_.folder / "figures" / "reconstructions.png"
     out = _run.output_file(args.out, default, suffix=".png", overwrite=args.overwrite)
     dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
