@@ -66,14 +66,21 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
     return rows
 
 
+def _is_table(m: Evaluation) -> bool:
+    """Rows of features (per-example shape (D,)), not images."""
+    shape = m.protocol.shape
+    return shape is not None and len(shape) == 1
+
+
 def _reconstruction_rows(m: Evaluation) -> list[str]:
     rec = m.reconstruction
     if rec is None:
         return []
     per_example, per_pixel = _value(rec.mse_per_example), _value(rec.mse_per_pixel, 5)
+    unit = "feature" if _is_table(m) else "pixel"
     rows = [
         "reconstruction (x̂ = decoder mean at the posterior mean)",
-        _row("squared error per example / per pixel", f"{per_example} / {per_pixel}"),
+        _row(f"squared error per example / per {unit}", f"{per_example} / {per_pixel}"),
     ]
     if rec.bce is not None:
         rows.append(_row("binary cross-entropy", f"{_value(rec.bce)} nats/example"))
@@ -101,13 +108,14 @@ def _latent_rows(m: Evaluation) -> list[str]:
     return rows
 
 
-def _separability_rows(sep: Separability | Undefined | None) -> list[str]:
+def _separability_rows(sep: Separability | Undefined | None, table: bool = False) -> list[str]:
     if sep is None:
         return []
     if isinstance(sep, Undefined):
         return ["separability", _row("probes", sep.reason)]
     rows = ["separability (5-fold CV accuracy)"]
-    for probes, label in ((sep.latent, "posterior means"), (sep.pixels, "raw pixels (reference)")):
+    raw = f"raw {'features' if table else 'pixels'} (reference)"
+    for probes, label in ((sep.latent, "posterior means"), (sep.pixels, raw)):
         if probes is not None:
             text = f"{_value(probes.logistic)} / {_value(probes.knn)}"
             rows.append(_row(f"{label}: logistic / 5-NN", text))
@@ -173,7 +181,7 @@ def format_table(m: Evaluation) -> str:
         )
     lines += _reconstruction_rows(m)
     lines += _latent_rows(m)
-    lines += _separability_rows(m.separability)
+    lines += _separability_rows(m.separability, _is_table(m))
     lines += _sample_rows(m.sample_quality)
     lines += _outlier_rows(m.outliers)
     return "\n".join(lines)
