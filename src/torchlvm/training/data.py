@@ -305,8 +305,8 @@ class LVMDataModule(L.LightningDataModule):
         """``{"table": ...}``: a table's columns and standardization, for later files; else {}."""
         from torchlvm.data.table_schema import TableSchema
 
-        if train.columns is None and train.standardizer is None:
-            return {}
+        if getattr(train, "columns", None) is None and getattr(train, "standardizer", None) is None:
+            return {}  # an image dataset, or a memory-mapped .npy
         schema = TableSchema.of(
             train,
             drop_columns=tuple(self.options.get("drop_columns", ())),
