@@ -98,25 +98,7 @@ def run(args: argparse.Namespace) -> int:
         fig = plots.image_grid(samples[:MAX_GRID], shape, title=f"Samples of {run_.describe()}")
         counted = f"{n} samples"
     else:
-        rows = torch.tensor(labels).repeat_interleave(n)  # (len(labels)·n,)
-        c = run_.model.condition_from_labels(rows)
-        samples = _in_chunks(
-            lambda a, b: run_.model.sample(b - a, c[a:b], generator=generator), len(c)
-        )
-        what = "decoder means E[x | z, c] at z ~ p(z | c)"
-        row_labels = [_run.label_name(run_, label) for label in labels]
-        shown = samples.reshape(len(labels), n, -1)[:, : max(1, MAX_GRID // len(labels))]
-        fig = plots.conditional_grid(
-            shown.reshape(-1, shown.shape[-1]),
-            shape,
-            row_labels,
-            title=f"Samples per class of {run_.describe()}",
-        )
-        counted = (
-            f"{n} samples of class {row_labels[0]}"
-            if len(labels) == 1
-            else f"{n} samples for each of {len(labels)} classes ({', '.join(row_labels)})"
-        )
+        samples, rows, fig, what, counted = _conditional(run_, labels, n, shape, generator)
     samples = samples.detach().cpu().float().numpy()
     if npy is not None:
         arrays = {npy: samples}
@@ -127,6 +109,29 @@ def run(args: argparse.Namespace) -> int:
     print(f"{counted} from {run_.describe()}: {what}, seed {args.seed}")
     print(f"wrote {out}" + ("" if npy is None else _npy_note(npy, samples, labels is not None)))
     return 0
+
+
+def _conditional(run_, labels: list[int], n: int, shape, generator):
+    """``n`` samples per class of ``labels`` from a class-conditional CVAE: the samples
+    ``(len(labels)·n, D)``, their labels, the grid, and what they are, for the summary."""
+    import torch
+
+    from torchlvm import plots
+    from torchlvm import run as _run
+
+    rows = torch.tensor(labels).repeat_interleave(n)  # (len(labels)·n,)
+    c = run_.model.condition_from_labels(rows)
+    samples = _in_chunks(lambda a, b: run_.model.sample(b - a, c[a:b], generator=generator), len(c))
+    row_labels = [_run.label_name(run_, label) for label in labels]
+    shown = samples.reshape(len(labels), n, -1)[:, : max(1, MAX_GRID // len(labels))]
+    title = f"Samples per class of {run_.describe()}"
+    fig = plots.conditional_grid(shown.reshape(-1, shown.shape[-1]), shape, row_labels, title=title)
+    counted = (
+        f"{n} samples of class {row_labels[0]}"
+        if len(labels) == 1
+        else f"{n} samples for each of {len(labels)} classes ({', '.join(row_labels)})"
+    )
+    return samples, rows, fig, "decoder means E[x | z, c] at z ~ p(z | c)", counted
 
 
 def _npy_file(args: argparse.Namespace, labelled: bool) -> Path | None:
