@@ -8,6 +8,8 @@ users can catch :class:`TorchLVMError`, or the built-in class it also derives fr
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 
 class TorchLVMError(Exception):
     """Base class of every error torchlvm raises on purpose."""
@@ -25,8 +27,9 @@ class DataNotFoundError(DataError, FileNotFoundError):
     """A dataset's files were not found in any of the places torchlvm looks."""
 
 
-class NotFittedError(TorchLVMError, RuntimeError):
-    """A model was used before it was fitted or loaded."""
+class NotFittedError(TorchLVMError, RuntimeError, _SklearnNotFittedError):
+    """A model was used before it was fitted or loaded (also scikit-learn's ``NotFittedError``,
+    so scikit-learn's tools and ``except`` clauses recognise it)."""
 
 
 class RunDirectoryError(TorchLVMError, FileExistsError):
@@ -39,3 +42,8 @@ class NonFiniteError(TorchLVMError, FloatingPointError):
 
 class RunBusyError(TorchLVMError, RuntimeError):
     """Another process is training the run (it holds the run's lock)."""
+
+
+class DataTypeError(DataError, TypeError):
+    """Data of a kind a model cannot take at all (sparse, non-numeric objects); also a
+    ``TypeError``, as scikit-learn's estimator contract expects for such input."""

@@ -168,7 +168,7 @@ def test_config_round_trip():
         latent_dim=4, method="em", max_iter=50, tol=1e-6, dtype="float32", seed=3
     )
     again = PPCA.from_config(model.config)
-    assert again.config == model.config and again.dtype == torch.float32
+    assert again.config == model.config and again.torch_dtype == torch.float32
     with pytest.raises(AttributeError):
         model.config.latent_dim = 5  # frozen
 
@@ -306,9 +306,10 @@ def test_encode_with_nan_conditions_on_observed_entries(fitted, synthetic):
     [(0, "0"), (-1, "-1"), (2.5, "2.5"), (True, "True")],
     ids=["zero", "negative", "float", "bool"],
 )
-def test_latent_dim_must_be_a_positive_integer(value, shown):
+def test_latent_dim_must_be_a_positive_integer(value, shown, synthetic):
+    model = PPCA(latent_dim=value)  # scikit-learn's contract: __init__ only stores
     with pytest.raises(ConfigError, match=f"latent_dim must be a positive integer, got {shown}"):
-        PPCA(latent_dim=value)
+        model.fit(synthetic)
 
 
 @pytest.mark.parametrize(
@@ -322,14 +323,16 @@ def test_latent_dim_must_be_a_positive_integer(value, shown):
     ],
     ids=["method", "max_iter", "tol", "dtype", "seed"],
 )
-def test_other_settings_are_checked(kwargs, message):
+def test_other_settings_are_checked(kwargs, message, synthetic):
     with pytest.raises(ConfigError, match=message):
-        PPCA(latent_dim=2, **kwargs)
+        PPCA(latent_dim=2, **kwargs).fit(synthetic)
+    with pytest.raises(ConfigError, match=message):
+        PPCA(latent_dim=2).set_params(**kwargs).fit(synthetic)
 
 
 @pytest.mark.parametrize("k", [10, 11], ids=["equal-to-D", "above-D"])
 def test_latent_dim_not_below_n_features_is_refused_at_fit(synthetic, k):
-    with pytest.raises(ConfigError, match=f"got latent_dim={k} for X with 10 features"):
+    with pytest.raises(ConfigError, match=f"got latent_dim={k} for X with n_features=10"):
         PPCA(latent_dim=k).fit(synthetic)
 
 
@@ -338,11 +341,11 @@ def test_latent_dim_not_below_n_features_is_refused_at_fit(synthetic, k):
     [
         (with_nan(linear_gaussian(50)[0], 0.1), 'use method="em" for missing values'),
         (np.where(np.eye(50, 10) > 0, np.inf, 1.0), "X contains inf"),
-        (np.zeros((0, 10)), r"X is empty \(shape \(0, 10\)\)"),
-        (np.ones((1, 10)), "X has 1 sample; PPCA needs at least 2"),
+        (np.zeros((0, 10)), r"0 sample\(s\) \(shape=\(0, 10\)\) while a minimum of 2 is required"),
+        (np.ones((1, 10)), r"1 sample\(s\) \(shape=\(1, 10\)\) while a minimum of 2"),
         (np.ones(10), r"X must be 2-D \(n_samples, n_features\), got shape \(10,\)"),
         (np.ones((4, 3, 2)), r"got shape \(4, 3, 2\)"),
-        (np.array([["a", "b"], ["c", "d"]]), "X must hold numbers"),
+        (np.array([["a", "b"], ["c", "d"]]), "X: could not convert string to float"),
         (np.ones((20, 10)), "zero variance in every feature"),
         (linear_gaussian(50, d=10, k=3, sigma2=0.0)[0], "no variance outside 3 directions"),
     ],
@@ -395,7 +398,7 @@ FEATURE_USES = ["transform", "score_samples", "score", "impute", "encode", "log_
 
 @pytest.mark.parametrize("name", FEATURE_USES)
 def test_wrong_feature_count_is_refused(fitted, synthetic, name):
-    with pytest.raises(DataError, match="has 7 features, but PPCA was fitted on 10"):
+    with pytest.raises(DataError, match="has 7 features, but PPCA is expecting 10 features"):
         USES[name](fitted, synthetic[:, :7])
 
 

@@ -10,12 +10,18 @@ U_K the leading eigenvectors,
 ``method="em"`` reaches the same maximum iteratively and also handles missing values (NaN); the
 algorithm lives in :mod:`torchlvm.models.ppca_em`.
 
-Two faces over the same parameters:
+One class, two faces over the same parameters (no estimator wrapped around a module: the object
+that ``torchlvm.load`` returns is the one ``GridSearchCV`` clones):
 
-* scikit-learn (arrays or tensors in, NumPy out): ``fit``, ``transform``, ``inverse_transform``,
-  ``score_samples``, ``score``, ``sample``, ``impute``; learned attributes end in ``_``.
-* :class:`~torchlvm.protocol.LatentVariableModel` (tensors in, ``torch.distributions`` out):
-  ``prior``, ``encode`` (the exact posterior), ``decode``, plus ``marginal`` / ``log_marginal``.
+* a scikit-learn estimator (arrays or tensors in, NumPy out): ``fit``, ``transform``,
+  ``inverse_transform``, ``score_samples``, ``score``, ``sample``, ``impute``, ``get_params`` /
+  ``set_params``; ``__init__`` only stores its parameters, which are checked by ``fit``; learned
+  attributes end in ``_``. It passes ``sklearn.utils.estimator_checks.check_estimator`` but for
+  the checks that cannot apply to its settings, which
+  :func:`torchlvm.estimators.expected_failed_checks` names with the reason.
+* an ``nn.Module`` and :class:`~torchlvm.protocol.LatentVariableModel` (tensors in,
+  ``torch.distributions`` out): ``prior``, ``encode`` (the exact posterior), ``decode``, plus
+  ``marginal`` / ``log_marginal``; ``state_dict``, ``save_pretrained`` and ``torchlvm.load``.
 
 Densities come from ``torch.distributions``; log p(x) uses ``LowRankMultivariateNormal``, which
 applies Woodbury and the matrix determinant lemma, so it costs O(N·D·K) and never forms C⁻¹.
@@ -32,6 +38,9 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 from torch.distributions import (
     Distribution,
@@ -42,12 +51,23 @@ from torch.distributions import (
 )
 
 from torchlvm._checks import check_choice, check_non_negative, check_positive_int
+from torchlvm._sklearn import check_X, check_Z
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.models import ppca_em
 from torchlvm.models.base import SavableModel
 from torchlvm.models.registry import register_model
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+# scikit-learn checks (1.9) whose data has 2 features, more than a latent_dim >= 2 allows.
+_TWO_FEATURE_CHECKS = (
+    "check_estimators_overwrite_params",
+    "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input",
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+)
 
 
 @dataclass(frozen=True)
@@ -126,7 +146,7 @@ def _resize_for_load(module: PPCA, state_dict: dict[str, Any], prefix: str, *_: 
     for name in ("W", "mu", "sigma2"):
         value = state_dict.get(prefix + name)
         if isinstance(value, Tensor):
-            setattr(module, name, torch.empty(value.shape, dtype=module.dtype))
+            setattr(module, name, torch.empty(value.shape, dtype=module.torch_dtype))
 
 
 def _after_load(module: PPCA, incompatible_keys: Any) -> None:
@@ -149,8 +169,18 @@ def _after_load(module: PPCA, incompatible_keys: Any) -> None:
 
 
 @register_model("ppca")
-class PPCA(SavableModel, torch.nn.Module):
-    """Probabilistic PCA with an exact maximum-likelihood fit.
+class PPCA(
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+    SavableModel,
+    torch.nn.Module,
+):
+    """Probabilistic PCA with an exact maximum-likelihood fit; a scikit-learn estimator and a
+    :class:`~torchlvm.protocol.LatentVariableModel` in one object (see the module docstring).
+
+    ``score`` is the mean exact log-likelihood, so ``GridSearchCV(PPCA(), {"latent_dim": ...})``
+    chooses K by cross-validated log-likelihood.
 
     Args:
         latent_dim: K, the number of latent dimensions (0 < K < number of features).
@@ -158,7 +188,8 @@ class PPCA(SavableModel, torch.nn.Module):
             with NaN entries, treated as missing at random).
         max_iter: most EM iterations. tol: EM stops when the mean log-likelihood per sample
             changes by less than ``tol`` nats. seed: EM's deterministic random start.
-        dtype: ``torch.float64`` (default) or ``torch.float32``, for parameters and arithmetic.
+        dtype: ``"float64"`` (default) or ``"float32"`` (or the torch dtype), for parameters
+            and arithmetic.
 
     Attributes (after ``fit``, NumPy unless noted):
         W_: loadings (D, K), in the canonical rotation: column k = ``components_[k]`` ×
@@ -173,7 +204,8 @@ class PPCA(SavableModel, torch.nn.Module):
         W, mu, sigma2: the same parameters as tensor buffers, so ``state_dict()`` holds them.
 
     Raises:
-        ConfigError: for an argument out of range (``latent_dim must be a positive integer``).
+        ConfigError: from ``fit`` (or ``config``), for an argument out of range
+            (``latent_dim must be a positive integer``).
     """
 
     Config = PPCAConfig
@@ -181,23 +213,20 @@ class PPCA(SavableModel, torch.nn.Module):
     def __init__(
         self,
         *,
-        latent_dim: int,
+        latent_dim: int = 2,
         method: Literal["closed_form", "em"] = "closed_form",
         max_iter: int = 1000,
         tol: float = 1e-8,
-        dtype: torch.dtype | Literal["float64", "float32"] = torch.float64,
+        dtype: torch.dtype | Literal["float64", "float32"] = "float64",
         seed: int = 0,
     ) -> None:
-        super().__init__()
-        self.config = PPCAConfig(
-            latent_dim=latent_dim,
-            method=method,
-            max_iter=max_iter,
-            tol=tol,
-            dtype=_dtype_name(dtype),
-            seed=seed,
-        )
+        torch.nn.Module.__init__(self)
         self.latent_dim = latent_dim
+        self.method = method
+        self.max_iter = max_iter
+        self.tol = tol
+        self.dtype = dtype
+        self.seed = seed
         self.register_buffer("W", None)
         self.register_buffer("mu", None)
         self.register_buffer("sigma2", None)
@@ -212,13 +241,65 @@ class PPCA(SavableModel, torch.nn.Module):
         return cls(**dataclasses.asdict(config))
 
     @property
-    def dtype(self) -> torch.dtype:
+    def config(self) -> PPCAConfig:
+        """The parameters as a checked :class:`PPCAConfig` (what ``config.json`` records).
+
+        Raises:
+            ConfigError: for a parameter out of range.
+        """
+        return PPCAConfig(
+            latent_dim=self.latent_dim,
+            method=self.method,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            dtype=_dtype_name(self.dtype),
+            seed=self.seed,
+        )
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
         """The floating-point type of the parameters and results."""
         return _DTYPES[self.config.dtype]
 
-    def extra_repr(self) -> str:
-        fitted = f", n_features_in={self.W.shape[0]}" if self.W is not None else ", not fitted"
-        return f"latent_dim={self.latent_dim}, method={self.config.method!r}{fitted}"
+    # nn.Module keeps its public ``training`` flag in the instance; scikit-learn's contract is
+    # that __init__ stores its parameters and nothing else, so the flag lives under a private
+    # name. PPCA behaves the same in both modes.
+    @property
+    def training(self) -> bool:  # type: ignore[override]
+        return self.__dict__.get("_training", True)
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        self.__dict__["_training"] = mode
+
+    def _expected_failed_checks(self) -> dict[str, str]:
+        """scikit-learn checks that cannot apply to these settings, each with the reason."""
+        checks = {}
+        if self.method == "closed_form":
+            checks["check_estimators_nan_inf"] = (
+                "NaN in transform is a missing entry, not an error: a fitted PPCA conditions on "
+                "the observed entries (exact for a Gaussian); the closed form's fit refuses NaN "
+                "and inf, and every method refuses inf, as the check wants"
+            )
+            checks["check_transformer_n_iter"] = (
+                "the closed form runs no iterations (n_iter_ = 0); max_iter bounds "
+                "method='em', whose n_iter_ is at least 1"
+            )
+        if isinstance(self.latent_dim, int) and self.latent_dim >= 2:
+            reason = (
+                "the check fits data with 2 features, and PPCA needs latent_dim < n_features "
+                "(no direction is left to estimate the noise variance); it passes with "
+                "latent_dim=1"
+            )
+            checks.update(dict.fromkeys(_TWO_FEATURE_CHECKS, reason))
+        return checks
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.method == "em"  # EM fits around missing entries
+        dtype = _dtype_name(self.dtype)
+        tags.transformer_tags.preserves_dtype = [dtype] if dtype in _DTYPES else []
+        return tags
 
     # ----------------------------------------------------------------------- fitting
 
@@ -226,26 +307,36 @@ class PPCA(SavableModel, torch.nn.Module):
         """Fit μ, W and σ² by maximum likelihood.
 
         Args:
-            X: data (N, D), a NumPy array or tensor; NaN marks a missing entry (``"em"`` only).
+            X: data (N, D), array-like or tensor (the fit runs on the tensor's device); NaN
+                marks a missing entry (``"em"`` only).
             y: ignored (scikit-learn compatibility).
 
         Returns:
             ``self``.
 
         Raises:
+            ConfigError: for a parameter out of range, or ``latent_dim`` not smaller than the
+                number of features.
             DataError: for data that is not 2-D, has fewer than 2 samples, holds inf, holds NaN
                 with the closed form, has an all-NaN feature, or has no variance left for σ².
-            ConfigError: when ``latent_dim`` is not smaller than the number of features.
+            DataTypeError: for sparse or non-numeric data.
         """
         cfg = self.config
-        X = self._as_data(X, name="X", check_features=False)
-        (N, D), K = X.shape, cfg.latent_dim
-        if N < 2:
-            raise DataError(f"X has {N} sample; PPCA needs at least 2 to estimate a covariance")
+        device = X.device if isinstance(X, Tensor) else torch.device("cpu")
+        X = check_X(
+            self,
+            X,
+            reset=True,
+            allow_nan=True,
+            dtype=self.torch_dtype,
+            device=device,
+            min_samples=2,
+        )
+        D, K = X.shape[1], cfg.latent_dim
         if K >= D:
             raise ConfigError(
                 f"latent_dim must be smaller than the number of features, got latent_dim={K} "
-                f"for X with {D} features; choose latent_dim < {D}"
+                f"for X with n_features={D}; choose latent_dim < {D}"
             )
         has_nan = _has_nan(X)
         if has_nan and cfg.method == "closed_form":
@@ -315,18 +406,27 @@ class PPCA(SavableModel, torch.nn.Module):
         self.components_ = _flip_signs(U).T.cpu().numpy().copy()
         self.explained_variance_ = (s**2 + sigma2).cpu().numpy()
         self.n_features_in_ = int(self.W.shape[0])
+        self._n_features_out = self.latent_dim  # names transform's columns ppca0, ppca1, ...
 
     # ------------------------------------------------------------------- input checks
 
     def _check_fitted(self) -> None:
-        if self.W is None:
-            raise NotFittedError("PPCA is not fitted yet; call fit(X) first")
+        try:
+            check_is_fitted(self, "W_")
+        except SklearnNotFittedError:
+            raise NotFittedError("PPCA is not fitted yet; call fit(X) first") from None
 
-    def _as_data(self, X: Any, *, name: str, check_features: bool = True) -> Tensor:
-        """``X`` as a 2-D tensor in the model's dtype; NaN passes, inf does not."""
-        if check_features:
-            self._check_fitted()
-        t = _as_tensor(X, name, self.dtype)
+    def _check_X(self, X: Any) -> Tensor:
+        """``X`` after fitting, for the scikit-learn face: NaN passes, inf does not."""
+        self._check_fitted()
+        return check_X(
+            self, X, reset=False, allow_nan=True, dtype=self.torch_dtype, device=self.W.device
+        )
+
+    def _as_data(self, X: Any, *, name: str) -> Tensor:
+        """``X`` (tensor face) as a 2-D tensor in the model's dtype; NaN passes, inf does not."""
+        self._check_fitted()
+        t = _as_tensor(X, name, self.torch_dtype)
         if t.ndim != 2:
             raise DataError(
                 f"{name} must be 2-D (n_samples, n_features), got shape {tuple(t.shape)}; "
@@ -336,12 +436,12 @@ class PPCA(SavableModel, torch.nn.Module):
             raise DataError(f"{name} is empty (shape {tuple(t.shape)}); pass at least one sample")
         if not torch.isfinite(t.sum()) and torch.isinf(t).any():  # one pass when all finite
             raise DataError(f"{name} contains inf; replace infinite values (NaN marks missing)")
-        if check_features and t.shape[1] != self.n_features_in_:
+        if t.shape[1] != self.n_features_in_:
             raise DataError(
-                f"{name} has {t.shape[1]} features, but PPCA was fitted on "
-                f"{self.n_features_in_}; pass data with {self.n_features_in_} columns"
+                f"{name} has {t.shape[1]} features, but PPCA is expecting "
+                f"{self.n_features_in_} features as input; pass data with that many columns"
             )
-        return t.to(self.W.device) if self.W is not None else t
+        return t.to(self.W.device)
 
     # ------------------------------------------------------------ distributions face
 
@@ -352,7 +452,7 @@ class PPCA(SavableModel, torch.nn.Module):
             ConfigError: if ``c`` is given (PPCA is unconditional).
         """
         _check_unconditional(c)
-        loc = torch.zeros(*batch_shape, self.latent_dim, dtype=self.dtype)
+        loc = torch.zeros(*batch_shape, self.latent_dim, dtype=self.torch_dtype)
         return Independent(Normal(loc, torch.ones_like(loc)), 1)
 
     def encode(self, x: Tensor, c: Tensor | None = None) -> MultivariateNormal:
@@ -380,7 +480,7 @@ class PPCA(SavableModel, torch.nn.Module):
         """
         _check_unconditional(c)
         self._check_fitted()
-        z = _as_tensor(z, "z", self.dtype)
+        z = _as_tensor(z, "z", self.torch_dtype)
         if z.ndim == 0 or z.shape[-1] != self.latent_dim:
             raise DataError(
                 f"z must end in latent_dim={self.latent_dim}, got shape {tuple(z.shape)}"
@@ -463,23 +563,17 @@ class PPCA(SavableModel, torch.nn.Module):
 
     def transform(self, X: Any) -> np.ndarray:
         """Posterior means E[z | x] (N, K); rows with NaN use their observed entries."""
-        return _numpy(self._posterior(self._as_data(X, name="X"))[0])
+        return _numpy(self._posterior(self._check_X(X))[0])
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Reconstructions Z Wᵀ + μ (N, D), the mean of p(x | z), from latents Z (N, K)."""
         self._check_fitted()
-        Z = _as_tensor(Z, "Z", self.dtype)
-        if Z.ndim != 2 or Z.shape[1] != self.latent_dim:
-            raise DataError(
-                f"Z must have shape (n_samples, {self.latent_dim}), got {tuple(Z.shape)}"
-            )
-        if not torch.isfinite(Z).all():
-            raise DataError("Z contains NaN or inf; pass finite latents")
+        Z = check_Z(Z, self.latent_dim, dtype=self.torch_dtype, device=self.W.device)
         return _numpy(Z @ self.W.T + self.mu)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Exact log p(x) per sample (N,), in nats; NaN entries are marginalized out."""
-        return _numpy(self._log_density(self._as_data(X, name="X")))
+        return _numpy(self._log_density(self._check_X(X)))
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean of :meth:`score_samples`: the average log-likelihood per sample, in nats."""
@@ -497,7 +591,7 @@ class PPCA(SavableModel, torch.nn.Module):
     def impute(self, X: Any) -> np.ndarray:
         """``X`` (N, D) with each NaN replaced by E[x_missing | x_observed], the exact
         conditional mean W_missing E[z | x_observed] + μ_missing."""
-        X = self._as_data(X, name="X")
+        X = self._check_X(X)
         mean, _ = self._posterior(X)
         return _numpy(torch.where(torch.isnan(X), mean @ self.W.T + self.mu, X))
 

@@ -1,0 +1,122 @@
+"""scikit-learn's input validation for torchlvm's estimators, raising torchlvm's errors.
+
+scikit-learn's ``validate_data`` does what its estimator contract expects of an entry point
+(2-D, numeric, real, dense, non-empty, NaN and inf policy, the number of features seen by
+``fit``) and records ``n_features_in_`` (and ``feature_names_in_`` for a DataFrame). This module
+calls it once per entry point and turns its ``ValueError`` / ``TypeError`` into a
+:class:`~torchlvm.errors.DataError` / :class:`~torchlvm.errors.DataTypeError` with the same
+message, so scikit-learn's own checks and torchlvm's error policy both hold. Tensors are
+accepted anywhere an array is (copied to the CPU for the checks); results are tensors on
+``device`` in ``dtype``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import sparse
+from sklearn.utils.validation import check_array, validate_data
+from torch import Tensor
+
+from torchlvm.errors import DataError, DataTypeError
+
+
+def _host(X: Any) -> Any:
+    """A tensor as a CPU NumPy array (detached); anything else unchanged."""
+    return X.detach().cpu().numpy() if isinstance(X, Tensor) else X
+
+
+def _check_2d(X: Any, name: str) -> None:
+    """One line for 1-D or 3-D input instead of scikit-learn's message with the whole array."""
+    if sparse.issparse(X):
+        return
+    try:
+        shape = tuple(X.shape) if hasattr(X, "shape") else np.shape(np.asarray(X))
+    except (ValueError, TypeError):
+        return  # ragged or not array-like at all: validate_data says what is wrong
+    if len(shape) != 2:
+        raise DataError(
+            f"{name} must be 2-D (n_samples, n_features), got shape {shape}; Reshape your data: "
+            f"{name}.reshape(1, -1) for one sample, {name}.reshape(-1, 1) for one feature"
+        )
+
+
+def _rethrow(error: Exception, name: str) -> Exception:
+    """scikit-learn's message on one line, naming the input if it does not already."""
+    message = " ".join(str(error).split())
+    if not re.search(rf"\b{name}\b", message):
+        message = f"{name}: {message}"
+    return DataTypeError(message) if isinstance(error, TypeError) else DataError(message)
+
+
+def check_X(
+    estimator: Any,
+    X: Any,
+    *,
+    reset: bool,
+    allow_nan: bool,
+    dtype: torch.dtype,
+    device: torch.device | str = "cpu",
+    min_samples: int = 1,
+) -> Tensor:
+    """``X`` checked by ``validate_data`` against ``estimator``, as a tensor.
+
+    Args:
+        estimator: the estimator whose ``n_features_in_`` is set (``reset=True``, in ``fit``)
+            or compared with (``reset=False``).
+        X: array-like or tensor ``(N, D)``.
+        allow_nan: let NaN through (inf is always refused).
+        dtype, device: of the returned tensor.
+        min_samples: fewest rows accepted.
+
+    Returns:
+        Tensor ``(N, D)``.
+
+    Raises:
+        DataError: for 1-D, empty, complex or non-finite data, or the wrong number of features.
+        DataTypeError: for sparse or non-numeric data.
+    """
+    X = _host(X)
+    _check_2d(X, "X")
+    np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=np_dtype,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+            ensure_min_samples=min_samples,
+        )
+    except (ValueError, TypeError) as error:
+        raise _rethrow(error, "X") from None
+    return _tensor(X, device)
+
+
+def check_Z(Z: Any, latent_dim: int, *, dtype: torch.dtype, device: torch.device | str) -> Tensor:
+    """Latents ``Z`` ``(N, latent_dim)``, finite, as a tensor (for ``inverse_transform``).
+
+    Raises:
+        DataError: for another shape or non-finite values. DataTypeError: for non-numbers.
+    """
+    Z = _host(Z)
+    _check_2d(Z, "Z")
+    try:
+        Z = check_array(Z, dtype=torch.empty(0, dtype=dtype).numpy().dtype, input_name="Z")
+    except (ValueError, TypeError) as error:
+        raise _rethrow(error, "Z") from None
+    if Z.shape[1] != latent_dim:
+        raise DataError(f"Z must have shape (n_samples, {latent_dim}), got {Z.shape}")
+    return _tensor(Z, device)
+
+
+def _tensor(array: np.ndarray, device: torch.device | str) -> Tensor:
+    """``array`` as a tensor on ``device``, sharing memory where it can; a read-only array
+    (a memory map) is shared too, as nothing here writes to its input."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(np.ascontiguousarray(array)).to(device)

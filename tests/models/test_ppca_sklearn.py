@@ -1,0 +1,150 @@
+"""PPCA as a scikit-learn estimator: scikit-learn's own checks, and its tools (clone, Pipeline,
+cross-validation, grid search, pickle) on a model that is also an ``nn.Module``.
+
+Model selection on digits against scikit-learn's PCA and FactorAnalysis is in
+``tests/estimators/test_model_selection.py``.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import torchlvm
+from torchlvm.errors import DataError, DataTypeError, NotFittedError
+from torchlvm.estimators import expected_failed_checks
+from torchlvm.models.ppca import PPCA
+
+ESTIMATORS = [
+    PPCA(latent_dim=2),  # the issue's instance
+    PPCA(latent_dim=1),  # fits the 2-feature data of some checks
+    PPCA(latent_dim=1, method="em", dtype="float32"),  # NaN-tolerant fit, float32 throughout
+]
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_declared_check_exceptions_say_why():
+    assert expected_failed_checks(PPCA(latent_dim=1, method="em")) == {}
+    declared = expected_failed_checks(PPCA(latent_dim=2))
+    assert set(declared) == {
+        "check_estimators_nan_inf",
+        "check_transformer_n_iter",
+        "check_estimators_overwrite_params",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+    }
+    assert "latent_dim < n_features" in declared["check_n_features_in"]
+
+
+def low_rank(n: int = 300, d: int = 8, k: int = 3, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(d, k)) * np.array([3.0, 2.0, 1.5])
+    return rng.normal(size=(n, k)) @ W.T + 0.3 * rng.normal(size=(n, d))
+
+
+def test_grid_search_over_latent_dim_picks_the_true_dimension():
+    X = low_rank()
+    search = GridSearchCV(PPCA(), {"latent_dim": [1, 2, 3, 4, 5, 6]}).fit(X)
+    assert search.best_params_ == {"latent_dim": 3}
+    assert search.best_estimator_.latent_dim == 3
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"],
+        [cross_val_score(PPCA(latent_dim=k), X).mean() for k in range(1, 7)],
+        rtol=1e-12,
+    )
+
+
+def test_pipeline_transforms_scores_and_names_its_outputs():
+    X = low_rank()
+    pipe = make_pipeline(StandardScaler(), PPCA(latent_dim=3))
+    assert pipe.fit_transform(X).shape == (300, 3)
+    assert list(pipe.get_feature_names_out()) == ["ppca0", "ppca1", "ppca2"]
+    scaled = StandardScaler().fit_transform(X)
+    np.testing.assert_allclose(pipe.score(X), PPCA(latent_dim=3).fit(scaled).score(scaled))
+
+
+def test_clone_is_unfitted_with_equal_parameters():
+    model = PPCA(latent_dim=3, method="em", tol=1e-6, seed=4).fit(low_rank())
+    twin = clone(model)
+    assert twin.get_params() == model.get_params() and twin.W is None
+    assert not hasattr(twin, "components_")
+
+
+def test_set_params_reaches_the_saved_config(tmp_path):
+    model = PPCA().set_params(latent_dim=3, method="em").fit(low_rank())
+    model.save_pretrained(tmp_path)
+    loaded = torchlvm.load(tmp_path)
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_allclose(loaded.transform(low_rank()), model.transform(low_rank()))
+
+
+def test_pickle_keeps_the_module_and_the_estimator():
+    model = PPCA(latent_dim=3).fit(low_rank())
+    again = pickle.loads(pickle.dumps(model))
+    x = torch.from_numpy(low_rank()[:5])
+    torch.testing.assert_close(again.log_marginal(x), model.log_marginal(x))
+    assert again.get_params() == model.get_params() and again.state_dict().keys() == {
+        "W",
+        "mu",
+        "sigma2",
+    }
+
+
+def test_init_stores_parameters_only_and_module_modes_still_switch():
+    model = PPCA(latent_dim=3)
+    assert {k for k in vars(model) if not k.startswith("_")} == set(model.get_params())
+    assert model.eval().training is False and model.train().training is True
+
+
+def test_not_fitted_error_is_also_scikit_learns():
+    with pytest.raises(SklearnNotFittedError, match="PPCA is not fitted yet"):
+        PPCA().transform(low_rank())
+    assert issubclass(NotFittedError, SklearnNotFittedError)
+
+
+def test_nan_is_missing_data_but_inf_is_refused_by_every_method():
+    """check_estimators_nan_inf is declared for the closed form (NaN is data there); inf must
+    still be refused everywhere, as that check would want."""
+    X = low_rank()
+    model = PPCA(latent_dim=3).fit(X)
+    row = X[:2].copy()
+    row[0, 1] = np.nan
+    assert np.isfinite(model.transform(row)).all() and np.isfinite(model.score_samples(row)).all()
+    row[1, 2] = np.inf
+    for method in (model.transform, model.score_samples, model.score, model.impute):
+        with pytest.raises(DataError, match="X contains infinity"):
+            method(row)
+    with pytest.raises(DataError, match="X contains infinity"):
+        PPCA(latent_dim=3, method="em").fit(np.vstack([X, row]))
+
+
+def test_sparse_and_object_data_are_type_errors_with_torchlvm_classes():
+    from scipy import sparse
+
+    with pytest.raises(DataTypeError, match="Sparse data was passed for X"):
+        PPCA().fit(sparse.csr_array(low_rank()))
+    with pytest.raises(DataError, match=r"X must be 2-D .* Reshape your data"):
+        PPCA().fit(low_rank()[:, 0])
+
+
+def test_tensor_input_fits_where_it_lives():
+    X = low_rank()
+    from_tensor = PPCA(latent_dim=3).fit(torch.from_numpy(X))
+    np.testing.assert_allclose(from_tensor.W_, PPCA(latent_dim=3).fit(X).W_)
+    assert from_tensor.W.device.type == "cpu"
