@@ -1,0 +1,119 @@
+"""Training a deep model for an estimator: arrays in memory, the CLI's Lightning path, quietly.
+
+:class:`ArrayDataModule` is the CLI's :class:`~torchlvm.training.LVMDataModule` over arrays
+already in memory instead of a dataset name: all of X is the training split, and a seeded
+subset of at most ``VAL_ROWS`` of its rows is the validation split that picks the saved epoch
+(the estimator holds nothing out; cross-validation does that). :func:`train` runs
+:func:`torchlvm.training.fit` into a temporary run folder that it creates and removes, with
+Lightning's output, warnings and the global random state kept away from the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from torchlvm.data.dataset import Dataset
+from torchlvm.training import LVMDataModule, TrainConfig, fit
+
+VAL_ROWS = 1024  # most rows of X that the per-epoch validation pass reads
+
+
+def _dataset(x: Tensor, y: Tensor | None, num_classes: int | None, split: str) -> Dataset:
+    return Dataset(
+        x=x,
+        y=y,
+        name="X",
+        split=split,
+        shape=(x.shape[1],),
+        num_classes=num_classes,
+        class_names=None if num_classes is None else tuple(map(str, range(num_classes))),
+        binarize="none",
+    )
+
+
+class ArrayDataModule(LVMDataModule):
+    """``LVMDataModule`` over ``x`` ``(N, D)`` and optional class indices ``y`` ``(N,)``.
+
+    Args:
+        num_classes: classes of ``y`` (for ``condition="label"``), else None.
+        seed, batch_size, condition: as for ``LVMDataModule``.
+    """
+
+    def __init__(
+        self,
+        x: Tensor,
+        y: Tensor | None = None,
+        *,
+        num_classes: int | None = None,
+        seed: int,
+        batch_size: int,
+        condition: str = "none",
+    ) -> None:
+        super().__init__("X", seed=seed, batch_size=batch_size, condition=condition)
+        rows = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:VAL_ROWS]
+        self._splits = {
+            "train": _dataset(x, y, num_classes, "train"),
+            "val": _dataset(x[rows], None if y is None else y[rows], num_classes, "val"),
+        }
+
+    def _load(self, split: str) -> Dataset:
+        return self._splits[split]
+
+
+@contextlib.contextmanager
+def _isolated() -> Iterator[None]:
+    """Keep the caller's random states (Python, NumPy, torch), ``PL_*`` seed variables, log
+    levels and warnings as they were: training seeds everything globally and Lightning talks."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    env = {k: os.environ.get(k) for k in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")}
+    loggers = [logging.getLogger(name) for name in ("lightning", "lightning.pytorch")]
+    levels = [log.level for log in loggers]
+    try:
+        with torch.random.fork_rng(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for log in loggers:
+                log.setLevel(logging.ERROR)
+            yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        for log, level in zip(loggers, levels, strict=True):
+            log.setLevel(level)
+
+
+def train(
+    build: Any, datamodule: ArrayDataModule, config: TrainConfig, *, accelerator: str
+) -> tuple[torch.nn.Module, int]:
+    """Build a model with ``build(datamodule)`` (after seeding) and train it as the CLI does.
+
+    Returns:
+        The model with the weights of the best validation epoch, on the CPU, and the number
+        of epochs run.
+    """
+    import lightning as L
+
+    with _isolated(), tempfile.TemporaryDirectory(prefix="torchlvm-estimator-") as folder:
+        L.seed_everything(config.seed, verbose=False)
+        datamodule.setup("fit")
+        model = build(datamodule)
+        result = fit(
+            model, datamodule, config, Path(folder) / "run", progress=False, accelerator=accelerator
+        )
+    return model, result.epochs

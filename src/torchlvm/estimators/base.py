@@ -1,0 +1,167 @@
+"""What the deep estimators share: scikit-learn parameters, fitting through the CLI's training
+path, and the methods that read the trained model.
+
+Design: an estimator is a thin scikit-learn object over a torchlvm model. ``fit`` builds the
+model (:class:`~torchlvm.VAE`, :class:`~torchlvm.CVAE`) and trains it with
+:func:`torchlvm.training.fit`, as ``torchlvm train`` does; the trained ``nn.Module`` is
+``model_``, in float64 so that every method gives the same value for a row whatever other rows
+come with it. ``score_samples`` importance-samples log p(x) (Burda et al. 2016, eq. 8's
+estimator with the encoder as proposal) with ``k`` draws; the standard-normal noise behind the
+draws is one seeded set shared by every row (common random numbers), so a row's estimate does
+not depend on the batch either.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+from torch import Tensor
+from torch.distributions import Distribution, Independent, Normal
+
+from torchlvm._checks import check_positive_int
+from torchlvm._sklearn import check_X, check_Z
+from torchlvm.errors import ConfigError, DataError, NotFittedError
+from torchlvm.inference import log_marginal_is
+from torchlvm.training import TrainConfig
+
+_ELEMENTS = 1 << 22  # k × rows × D held at once by score_samples
+
+
+class SharedNoise(Independent):
+    """q(z | x) = N(μ(x), diag σ²(x)) whose ``sample((S,))`` is μ + σ ⊙ ε with one fixed ε
+    ``(S, 1, K)`` for every row; densities are q's own."""
+
+    def __init__(self, q: Independent, eps: Tensor) -> None:
+        super().__init__(q.base_dist, 1, validate_args=False)
+        self.eps = eps
+
+    def sample(self, sample_shape: torch.Size | tuple[int, ...] = ()) -> Tensor:
+        (n,) = tuple(sample_shape)
+        return self.base_dist.loc + self.base_dist.scale * self.eps[:n]  # (S, B, K)
+
+
+def store_parameters(estimator: Any, arguments: dict[str, Any]) -> None:
+    """``__init__``'s job under scikit-learn's contract: keep each argument as the attribute of
+    its name, unchecked (``fit`` checks them). Call as ``store_parameters(self, locals())``."""
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
+def _numpy(t: Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Parameters and methods common to :class:`VAEEstimator` and :class:`CVAEEstimator`.
+
+    Subclasses define ``__init__`` (storing parameters only, with :func:`store_parameters`),
+    ``fit`` and the public methods, which call the helpers here.
+    """
+
+    # ------------------------------------------------------------------ fitting
+
+    def _train_config(self) -> TrainConfig:
+        if self.objective == "iwae" and self.train_k == 1:
+            raise ConfigError("objective='iwae' needs train_k > 1 importance samples, got 1")
+        return TrainConfig(
+            objective=self.objective,
+            k=self.train_k,
+            beta=self.beta,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.epochs,
+            seed=self._seed(),
+        )
+
+    def _seed(self) -> int:
+        """``random_state`` as TrainConfig's seed: an int as given, else one drawn from it."""
+        state = self.random_state
+        if isinstance(state, numbers.Integral) and not isinstance(state, bool):
+            return int(state)
+        return int(check_random_state(state).randint(np.iinfo(np.int32).max))
+
+    def _check_fit_data(self, X: Any) -> Tensor:
+        check_positive_int("k", self.k)
+        X = check_X(self, X, reset=True, allow_nan=True, dtype=torch.float32, min_samples=2)
+        if torch.isnan(X).any():
+            raise DataError(
+                f"X contains NaN; {type(self).__name__} trains on complete data only — fill "
+                "the missing values first (PPCA(method='em').impute, or an imputer in a Pipeline)"
+            )
+        if self.likelihood == "bernoulli" and not bool(((X == 0) | (X == 1)).all()):
+            raise DataError(
+                "likelihood='bernoulli' needs X of 0s and 1s; binarize X (e.g. X > 0.5) or use "
+                "likelihood='gaussian'"
+            )
+        return X
+
+    def _finish(self, model: torch.nn.Module, epochs: int) -> None:
+        self.model_ = model.double().eval()
+        self.n_iter_ = epochs
+        self._n_features_out = self.latent_dim
+
+    # ------------------------------------------------------------------ reading the model
+
+    def _check_fitted(self) -> None:
+        try:
+            check_is_fitted(self, "model_")
+        except SklearnNotFittedError:
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet; call fit(X) first"
+            ) from None
+
+    def _data(self, X: Any) -> Tensor:
+        self._check_fitted()
+        return check_X(self, X, reset=False, allow_nan=False, dtype=torch.float64)
+
+    @torch.no_grad()
+    def _posterior_mean(self, x: Tensor, c: Tensor | None) -> Tensor:
+        return self.model_.encode(x, c).mean  # (N, K)
+
+    @torch.no_grad()
+    def _decoder_mean(self, z: Tensor, c: Tensor | None) -> Tensor:
+        return self.model_.decode(z, c).mean  # (N, D)
+
+    @torch.no_grad()
+    def _log_px(self, x: Tensor, c: Tensor | None) -> Tensor:
+        """Importance-sampled log p(x [| c]) (N,), k draws per row with shared noise."""
+        gen = torch.Generator().manual_seed(self._seed())
+        eps = torch.randn(self.k, 1, self.latent_dim, generator=gen, dtype=torch.float64)
+        rows = max(1, _ELEMENTS // (self.k * x.shape[1]))
+        out = []
+        for start in range(0, len(x), rows):
+            xb = x[start : start + rows]
+            cb = None if c is None else c[start : start + rows]
+            q = self.model_.encode(xb, cb)
+            proposal: Distribution = q
+            if isinstance(q, Independent) and isinstance(q.base_dist, Normal):
+                proposal = SharedNoise(q, eps)
+            estimate = log_marginal_is(
+                self.model_, xb, cb, num_samples=self.k, chunk=self.k, proposal=proposal
+            )
+            out.append(estimate.mean)
+        return torch.cat(out)
+
+    def _prior_draws(self, n: int, c: Tensor | None) -> np.ndarray:
+        """x ~ p(x | z [, c]), z ~ p(z [| c]) for ``n`` rows, seeded by ``random_state``."""
+        with torch.random.fork_rng(), torch.no_grad():
+            torch.manual_seed(self._seed())
+            z = self.model_.prior(c, batch_shape=(n,)).sample()  # (n, K)
+            return _numpy(self.model_.decode(z, c).sample())
+
+    def _latents(self, Z: Any) -> Tensor:
+        self._check_fitted()
+        return check_Z(Z, self.latent_dim, dtype=torch.float64, device="cpu")
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

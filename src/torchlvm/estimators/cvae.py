@@ -1,0 +1,193 @@
+"""``CVAEEstimator``: a conditional VAE (:class:`~torchlvm.CVAE`) with ``y``, the class label,
+as its condition c (one-hot). The design is in :mod:`torchlvm.estimators.base`.
+
+Every method takes ``y``. Without it (a ``Pipeline`` calls ``transform(X)`` alone) the answer
+is the model's own, averaged over the class mixture p(x) = Σ_c π_c p(x | c) with π the class
+frequencies of the training labels: ``score_samples`` gives log p(x), ``transform`` the
+posterior-weighted mean Σ_c p(c | x) E_q[z | x, c], ``inverse_transform`` Σ_c p(c | z) E[x | z, c]
+with p(c | z) ∝ π_c p(z | c), and ``sample`` draws c ~ π first.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+from torch import Tensor
+
+from torchlvm._checks import check_positive_int
+from torchlvm.errors import DataError
+from torchlvm.estimators._training import ArrayDataModule, train
+from torchlvm.estimators.base import LVMEstimator, _numpy, store_parameters
+from torchlvm.models.cvae import CVAE, CVAEConfig
+
+
+class CVAEEstimator(LVMEstimator):
+    """A CVAE on X conditioned on class labels y, with scikit-learn's interface.
+
+    Args:
+        prior: p(z | c): ``"learned"`` (an MLP of c) or ``"standard"`` N(0, I).
+        The other parameters are :class:`~torchlvm.estimators.VAEEstimator`'s.
+
+    Attributes:
+        model_: the trained :class:`~torchlvm.CVAE` (float64, eval mode).
+        classes_: the labels of y, in the order of c's one-hot columns.
+        class_prior_: π, the training frequency of each class. n_features_in_, n_iter_.
+    """
+
+    def __init__(
+        self,
+        *,
+        latent_dim: int = 2,
+        hidden: tuple[int, ...] = (64,),
+        activation: str = "relu",
+        likelihood: Literal["gaussian", "bernoulli"] = "gaussian",
+        variance: Literal["fixed", "scalar", "diagonal"] = "fixed",
+        scale: float = 1.0,
+        prior: Literal["learned", "standard"] = "learned",
+        objective: Literal["elbo", "iwae"] = "elbo",
+        train_k: int = 1,
+        beta: float = 1.0,
+        epochs: int = 20,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        k: int = 100,
+        random_state: Any = None,
+        accelerator: str = "cpu",
+    ) -> None:
+        store_parameters(self, locals())
+
+    def _model_config(self, datamodule: ArrayDataModule) -> CVAEConfig:
+        num_classes = len(self.classes_)
+        return CVAEConfig(
+            input_dim=datamodule.input_dim,
+            condition_dim=num_classes,
+            latent_dim=self.latent_dim,
+            hidden=tuple(self.hidden),
+            activation=self.activation,
+            likelihood=self.likelihood,
+            variance=self.variance,
+            scale=self.scale,
+            prior=self.prior,
+            num_classes=num_classes,
+            class_names=tuple(map(str, self.classes_)),
+        )
+
+    def fit(self, X: Any, y: Any) -> CVAEEstimator:
+        """Train on X (N, D) with class labels y (N,).
+
+        Raises:
+            ConfigError: for a parameter out of range. DataError: as
+                :meth:`VAEEstimator.fit`, and for a missing y or one of another length.
+        """
+        config = self._train_config()
+        x = self._check_fit_data(X)
+        if y is None:
+            raise DataError(
+                "CVAEEstimator requires y to be passed, but the target y is None; pass the "
+                "class label of each row"
+            )
+        labels = _labels(y, len(x))
+        self.classes_, index, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        self.class_prior_ = counts / counts.sum()
+        dm = ArrayDataModule(
+            x,
+            torch.from_numpy(index.astype(np.int64)),
+            num_classes=len(self.classes_),
+            seed=config.seed,
+            batch_size=config.batch_size,
+            condition="label",
+        )
+        model, epochs = train(
+            lambda dm: CVAE.from_config(self._model_config(dm)),
+            dm,
+            config,
+            accelerator=self.accelerator,
+        )
+        self._finish(model, epochs)
+        return self
+
+    # ------------------------------------------------------------------ conditions
+
+    def _one_hot(self, y: Any, n: int) -> Tensor:
+        """c (n, C) for labels ``y`` (one label is repeated n times)."""
+        labels = np.full(n, y, dtype=self.classes_.dtype) if np.ndim(y) == 0 else _labels(y, n)
+        index = np.searchsorted(self.classes_, labels).clip(0, len(self.classes_) - 1)
+        unknown = self.classes_[index] != labels
+        if unknown.any():
+            raise DataError(
+                f"y holds the label {labels[unknown][0].item()!r}, which fit did not see; the "
+                f"labels are {self.classes_.tolist()}"
+            )
+        return torch.eye(len(self.classes_), dtype=torch.float64)[torch.from_numpy(index)]
+
+    def _each_class(self, n: int) -> list[Tensor]:
+        eye = torch.eye(len(self.classes_), dtype=torch.float64)
+        return [eye[i].expand(n, -1) for i in range(len(self.classes_))]
+
+    def _class_log_joint(self, x: Tensor) -> Tensor:
+        """log π_c + log p(x | c) for every class, (C, N)."""
+        log_pi = torch.from_numpy(np.log(self.class_prior_))[:, None]
+        return log_pi + torch.stack([self._log_px(x, c) for c in self._each_class(len(x))])
+
+    # ------------------------------------------------------------------ methods
+
+    def transform(self, X: Any, y: Any = None) -> np.ndarray:
+        """Posterior means E_q[z | x, c] (N, K); without y, averaged with weights p(c | x)."""
+        x = self._data(X)
+        if y is not None:
+            return _numpy(self._posterior_mean(x, self._one_hot(y, len(x))))
+        weights = torch.softmax(self._class_log_joint(x), 0)  # (C, N)
+        means = torch.stack([self._posterior_mean(x, c) for c in self._each_class(len(x))])
+        return _numpy((weights[:, :, None] * means).sum(0))
+
+    def inverse_transform(self, Z: Any, y: Any = None) -> np.ndarray:
+        """Decoder means E[x | z, c] (N, D); without y, averaged with weights p(c | z)."""
+        z = self._latents(Z)
+        if y is not None:
+            return _numpy(self._decoder_mean(z, self._one_hot(y, len(z))))
+        classes = self._each_class(len(z))
+        with torch.no_grad():
+            log_prior = torch.stack([self.model_.prior(c).log_prob(z) for c in classes])
+        log_pi = torch.from_numpy(np.log(self.class_prior_))[:, None]
+        weights = torch.softmax(log_pi + log_prior, 0)  # (C, N)
+        means = torch.stack([self._decoder_mean(z, c) for c in classes])
+        return _numpy((weights[:, :, None] * means).sum(0))
+
+    def score_samples(self, X: Any, y: Any = None) -> np.ndarray:
+        """Importance-sampled log p(x | c) (N,), nats; without y, log Σ_c π_c p(x | c)."""
+        x = self._data(X)
+        if y is not None:
+            return _numpy(self._log_px(x, self._one_hot(y, len(x))))
+        return _numpy(torch.logsumexp(self._class_log_joint(x), 0))
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean of :meth:`score_samples`, nats per row."""
+        return float(self.score_samples(X, y).mean())
+
+    def sample(self, n: int = 1, y: Any = None) -> np.ndarray:
+        """``n`` draws x ~ p(x | z, c), z ~ p(z | c), shape (n, D), for label(s) ``y`` (one
+        label, or n of them); without y, c ~ π. Seeded by ``random_state``."""
+        check_positive_int("n", n)
+        self._check_fitted()
+        if y is None:
+            rng = np.random.default_rng(self._seed())
+            y = self.classes_[rng.choice(len(self.classes_), size=n, p=self.class_prior_)]
+        return self._prior_draws(n, self._one_hot(y, n))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+
+def _labels(y: Any, n: int) -> np.ndarray:
+    """``y`` as a 1-D array of ``n`` labels."""
+    try:
+        labels = column_or_1d(y)
+        check_consistent_length(np.empty(n), labels)
+    except ValueError as error:
+        raise DataError(f"y: {' '.join(str(error).split())}") from None
+    return labels

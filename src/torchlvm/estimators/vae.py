@@ -1,0 +1,109 @@
+"""``VAEEstimator``: a variational autoencoder (:class:`~torchlvm.VAE`) as a scikit-learn
+transformer and density estimator. The design is in :mod:`torchlvm.estimators.base`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from torchlvm._checks import check_positive_int
+from torchlvm.estimators._training import ArrayDataModule, train
+from torchlvm.estimators.base import LVMEstimator, _numpy, store_parameters
+from torchlvm.models.vae import VAE, VAEConfig
+
+
+class VAEEstimator(LVMEstimator):
+    """A VAE trained by the ELBO (or the IWAE bound) on X, with scikit-learn's interface.
+
+    Args:
+        latent_dim: K, the size of z.
+        hidden: hidden widths of the encoder (the decoder uses them reversed).
+        activation: ``"relu"``, ``"tanh"``, ... between layers.
+        likelihood: p(x | z): ``"gaussian"`` (default, any real X) or ``"bernoulli"`` (X of 0/1).
+        variance: Gaussian only: ``"fixed"`` σ = ``scale``, one learned ``"scalar"``, or
+            ``"diagonal"`` (one per feature). scale: σ when fixed, else its initial value.
+        objective: ``"elbo"`` or ``"iwae"`` (with ``train_k`` > 1 samples). beta: KL weight.
+        epochs, batch_size, lr: Adam training settings.
+        k: importance samples per row for ``score_samples`` / ``score``.
+        random_state: int, ``RandomState`` or None; seeds initialization, batches, the draws of
+            ``score_samples`` and ``sample``.
+        accelerator: Lightning's accelerator for training (``"cpu"``, ``"gpu"``, ``"auto"``).
+
+    Attributes:
+        model_: the trained :class:`~torchlvm.VAE` (float64, eval mode); ``save_pretrained``
+            exports it for ``torchlvm.load`` and the CLI. n_features_in_: D. n_iter_: epochs run.
+    """
+
+    def __init__(
+        self,
+        *,
+        latent_dim: int = 2,
+        hidden: tuple[int, ...] = (64,),
+        activation: str = "relu",
+        likelihood: Literal["gaussian", "bernoulli"] = "gaussian",
+        variance: Literal["fixed", "scalar", "diagonal"] = "fixed",
+        scale: float = 1.0,
+        objective: Literal["elbo", "iwae"] = "elbo",
+        train_k: int = 1,
+        beta: float = 1.0,
+        epochs: int = 20,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        k: int = 100,
+        random_state: Any = None,
+        accelerator: str = "cpu",
+    ) -> None:
+        store_parameters(self, locals())
+
+    def _model_config(self, datamodule: ArrayDataModule) -> VAEConfig:
+        return VAEConfig(
+            input_dim=datamodule.input_dim,
+            latent_dim=self.latent_dim,
+            hidden=tuple(self.hidden),
+            activation=self.activation,
+            likelihood=self.likelihood,
+            variance=self.variance,
+            scale=self.scale,
+        )
+
+    def fit(self, X: Any, y: Any = None) -> VAEEstimator:
+        """Train on X (N, D); ``y`` is ignored.
+
+        Raises:
+            ConfigError: for a parameter out of range. DataError: for data that is not 2-D
+                numbers, holds NaN or inf, has one row, or is not 0/1 with ``"bernoulli"``.
+        """
+        config = self._train_config()
+        x = self._check_fit_data(X)
+        dm = ArrayDataModule(x, seed=config.seed, batch_size=config.batch_size)
+        model, epochs = train(
+            lambda dm: VAE.from_config(self._model_config(dm)),
+            dm,
+            config,
+            accelerator=self.accelerator,
+        )
+        self._finish(model, epochs)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Posterior means E_q[z | x] (N, K)."""
+        return _numpy(self._posterior_mean(self._data(X), None))
+
+    def inverse_transform(self, Z: Any) -> np.ndarray:
+        """Decoder means E[x | z] (N, D) (for ``"bernoulli"``, the probabilities)."""
+        return _numpy(self._decoder_mean(self._latents(Z), None))
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Importance-sampled log p(x) per row (N,), nats, with ``k`` draws from q(z | x)."""
+        return _numpy(self._log_px(self._data(X), None))
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean of :meth:`score_samples`, nats per row."""
+        return float(self.score_samples(X).mean())
+
+    def sample(self, n: int = 1) -> np.ndarray:
+        """``n`` draws x ~ p(x | z), z ~ p(z), shape (n, D), seeded by ``random_state``."""
+        check_positive_int("n", n)
+        self._check_fitted()
+        return self._prior_draws(n, None)

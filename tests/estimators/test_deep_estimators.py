@@ -1,0 +1,147 @@
+"""VAEEstimator and CVAEEstimator: scikit-learn's own checks (1-2 epochs on tiny data), its
+tools, and what the estimators promise beyond them (quiet, seeded, no global side effects,
+importance sampling that does not depend on the batch)."""
+
+from __future__ import annotations
+
+import tempfile
+
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import torchlvm
+from torchlvm.errors import DataError, NotFittedError
+from torchlvm.estimators import CVAEEstimator, VAEEstimator, expected_failed_checks
+from torchlvm.inference import elbo
+
+FAST = {"epochs": 1, "hidden": (4,), "batch_size": 32, "k": 8, "random_state": 0}
+
+
+@parametrize_with_checks(
+    [VAEEstimator(**FAST), CVAEEstimator(**FAST)], expected_failed_checks=expected_failed_checks
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def blobs(n: int = 120, d: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    return rng.normal(size=(n, d)) + 2.0 * y[:, None], y
+
+
+def test_fit_is_quiet_seeded_and_leaves_global_state_and_temp_files_alone(
+    capfd, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    X, _ = blobs()
+    np.random.seed(7)
+    torch.manual_seed(7)
+    before = np.random.get_state()[1].copy(), torch.get_rng_state()
+    first = VAEEstimator(**{**FAST, "epochs": 2}).fit(X)
+    again = VAEEstimator(**{**FAST, "epochs": 2}).fit(X)
+    assert capfd.readouterr() == ("", "")
+    np.testing.assert_array_equal(np.random.get_state()[1], before[0])
+    assert torch.equal(torch.get_rng_state(), before[1])
+    assert list(tmp_path.iterdir()) == []  # the run folder was temporary and is gone
+    np.testing.assert_array_equal(first.transform(X), again.transform(X))
+    assert first.n_iter_ == 2
+
+
+def test_score_samples_is_per_row_and_between_the_elbo_and_log_p():
+    X, _ = blobs()
+    est = VAEEstimator(**{**FAST, "epochs": 3, "k": 500}).fit(X)
+    scores = est.score_samples(X)
+    np.testing.assert_array_equal(est.score_samples(X[10:20]), scores[10:20])
+    x = torch.from_numpy(X)
+    torch.manual_seed(0)
+    bound = elbo(est.model_, x, num_samples=50).elbo.mean().item()
+    assert np.isfinite(scores).all() and scores.mean() > bound  # IS with k=500 beats the ELBO
+    assert est.score(X) == pytest.approx(scores.mean())
+
+
+def test_pipeline_and_grid_search_over_latent_dim():
+    X, _ = blobs()
+    pipe = make_pipeline(StandardScaler(), VAEEstimator(**FAST))
+    assert pipe.fit_transform(X).shape == (120, 2)
+    assert list(pipe.get_feature_names_out()) == ["vaeestimator0", "vaeestimator1"]
+    search = GridSearchCV(VAEEstimator(**FAST), {"latent_dim": [1, 3]}, cv=2).fit(X)
+    assert search.best_params_["latent_dim"] in (1, 3)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_model_is_exported_for_torchlvm_load(tmp_path):
+    X, _ = blobs()
+    est = VAEEstimator(**FAST).fit(X)
+    est.model_.save_pretrained(tmp_path)
+    loaded = torchlvm.load(tmp_path).double()
+    x = torch.from_numpy(X[:4])
+    torch.testing.assert_close(loaded.encode(x).mean, est.model_.encode(x).mean)
+    assert est.sample(5).shape == (5, 6) and est.inverse_transform(np.zeros((3, 2))).shape == (
+        3,
+        6,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "X", "message"),
+    [
+        ({}, np.array([[0.0, np.nan], [1.0, 2.0]]), "X contains NaN; VAEEstimator trains on"),
+        ({"likelihood": "bernoulli"}, np.full((4, 3), 0.5), "needs X of 0s and 1s"),
+        ({"latent_dim": 0}, np.ones((4, 3)), "latent_dim must be a positive integer, got 0"),
+        ({"objective": "iwae"}, np.ones((4, 3)), "objective='iwae' needs train_k > 1"),
+    ],
+    ids=["nan", "bernoulli-grey", "latent-dim", "iwae-k"],
+)
+def test_bad_input_is_one_torchlvm_error(kwargs, X, message):
+    with pytest.raises(torchlvm.TorchLVMError, match=message):
+        VAEEstimator(**{**FAST, **kwargs}).fit(X)
+
+
+def test_use_before_fit_is_refused():
+    with pytest.raises(NotFittedError, match=r"VAEEstimator is not fitted yet; call fit\(X\)"):
+        VAEEstimator().score_samples(np.ones((2, 3)))
+
+
+# ----------------------------------------------------------------------------- CVAE
+
+
+@pytest.fixture(scope="module")
+def cvae():
+    X, y = blobs()
+    labels = np.array(["a", "b", "c"])[y]
+    return CVAEEstimator(**{**FAST, "epochs": 3}).fit(X, labels), X, labels
+
+
+def test_cvae_without_y_uses_the_class_mixture(cvae):
+    est, X, labels = cvae
+    assert est.classes_.tolist() == ["a", "b", "c"]
+    per_class = np.stack([est.score_samples(X, np.full(len(X), c)) for c in est.classes_])
+    mixture = np.logaddexp.reduce(np.log(est.class_prior_)[:, None] + per_class, axis=0)
+    np.testing.assert_allclose(est.score_samples(X), mixture, rtol=1e-10)
+    weights = np.exp(np.log(est.class_prior_)[:, None] + per_class - mixture)  # p(c | x)
+    means = np.stack([est.transform(X, np.full(len(X), c)) for c in est.classes_])
+    np.testing.assert_allclose(est.transform(X), (weights[:, :, None] * means).sum(0))
+    assert est.transform(X, labels).shape == (120, 2)
+
+
+def test_cvae_samples_and_reconstructs_for_a_label(cvae):
+    est, X, labels = cvae
+    assert est.sample(4, "b").shape == (4, 6) and est.sample(3).shape == (3, 6)
+    assert est.inverse_transform(np.zeros((2, 2)), ["a", "c"]).shape == (2, 6)
+    assert est.inverse_transform(np.zeros((2, 2))).shape == (2, 6)
+
+
+def test_cvae_refuses_unknown_labels_and_missing_y(cvae):
+    est, X, _ = cvae
+    with pytest.raises(DataError, match=r"y holds the label 'z', which fit did not see"):
+        est.transform(X[:2], ["a", "z"])
+    with pytest.raises(DataError, match="requires y to be passed"):
+        CVAEEstimator(**FAST).fit(X, None)
+    with pytest.raises(DataError, match="inconsistent numbers of samples"):
+        CVAEEstimator(**FAST).fit(X, ["a"] * 3)
