@@ -18,12 +18,18 @@ import torchlvm
 from torchlvm.errors import DataError, NotFittedError
 from torchlvm.estimators import CVAEEstimator, VAEEstimator, expected_failed_checks
 from torchlvm.inference import elbo
+from torchlvm.inference.miwae import log_marginal_observed, zero_filled
 
 FAST = {"epochs": 1, "hidden": (4,), "batch_size": 32, "k": 8, "random_state": 0}
 
 
 @parametrize_with_checks(
-    [VAEEstimator(**FAST), CVAEEstimator(**FAST)], expected_failed_checks=expected_failed_checks
+    [
+        VAEEstimator(**FAST),
+        VAEEstimator(**FAST, objective="miwae", train_k=2),  # NaN cells are missing data
+        CVAEEstimator(**FAST),
+    ],
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
@@ -91,7 +97,11 @@ def test_model_is_exported_for_torchlvm_load(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "X", "message"),
     [
-        ({}, np.array([[0.0, np.nan], [1.0, 2.0]]), "X contains NaN; VAEEstimator trains on"),
+        (
+            {},
+            np.array([[0.0, np.nan], [1.0, 2.0]]),
+            "VAEEstimator takes complete rows with these settings; pass objective='miwae'",
+        ),
         ({"likelihood": "bernoulli"}, np.full((4, 3), 0.5), "needs X of 0s and 1s"),
         ({"latent_dim": 0}, np.ones((4, 3)), "latent_dim must be a positive integer, got 0"),
         ({"objective": "iwae"}, np.ones((4, 3)), "objective='iwae' needs train_k > 1"),
@@ -101,6 +111,25 @@ def test_model_is_exported_for_torchlvm_load(tmp_path):
 def test_bad_input_is_one_torchlvm_error(kwargs, X, message):
     with pytest.raises(torchlvm.TorchLVMError, match=message):
         VAEEstimator(**{**FAST, **kwargs}).fit(X)
+
+
+def test_miwae_trains_and_scores_around_missing_cells():
+    X, _ = blobs()
+    holes = X.copy()
+    holes[np.random.default_rng(1).random(X.shape) < 0.2] = np.nan
+    est = VAEEstimator(**{**FAST, "epochs": 3, "k": 2000}, objective="miwae", train_k=5)
+    est.fit(holes)
+    x = torch.from_numpy(holes[:8])
+    observed = ~torch.isnan(x)
+    np.testing.assert_allclose(
+        est.transform(holes[:8]), est.model_.encode(zero_filled(x, observed)).mean.detach().numpy()
+    )
+    torch.manual_seed(0)
+    reference = log_marginal_observed(est.model_, x, num_samples=2000)
+    gap = np.abs(est.score_samples(holes[:8]) - reference.mean.numpy())
+    assert (gap < 5 * reference.stderr.numpy() + 1e-6).all()  # two estimates of log p(x_o)
+    with pytest.raises(DataError, match="pass objective='miwae'"):
+        VAEEstimator(**FAST).fit(X).transform(holes)
 
 
 def test_use_before_fit_is_refused():

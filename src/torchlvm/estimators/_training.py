@@ -49,6 +49,7 @@ class ArrayDataModule(LVMDataModule):
     Args:
         num_classes: classes of ``y`` (for ``condition="label"``), else None.
         seed, batch_size, condition: as for ``LVMDataModule``.
+        missing: NaN cells are missing data (the ``"miwae"`` objective trains around them).
     """
 
     def __init__(
@@ -60,8 +61,12 @@ class ArrayDataModule(LVMDataModule):
         seed: int,
         batch_size: int,
         condition: str = "none",
+        missing: bool = False,
     ) -> None:
-        super().__init__("X", seed=seed, batch_size=batch_size, condition=condition)
+        options = {"allow_missing": True} if missing else None
+        super().__init__(
+            "X", seed=seed, batch_size=batch_size, condition=condition, options=options
+        )
         rows = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:VAL_ROWS]
         self._splits = {
             "train": _dataset(x, y, num_classes, "train"),

@@ -29,6 +29,7 @@ from torchlvm._checks import check_positive_int
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.inference import log_marginal_is
+from torchlvm.inference.miwae import ObservedCells, zero_filled
 from torchlvm.training import TrainConfig
 
 _ELEMENTS = 1 << 22  # k × rows × D held at once by score_samples
@@ -88,15 +89,26 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return int(state)
         return int(check_random_state(state).randint(np.iinfo(np.int32).max))
 
+    def _missing_ok(self) -> bool:
+        """Whether NaN cells are missing data (the model trains and scores around them)."""
+        return False
+
+    _nan_fix = "fill them first (e.g. PPCA(method='em').impute)"
+
+    def _refuse_nan(self, X: Tensor) -> None:
+        if torch.isnan(X).any():
+            raise DataError(
+                f"X contains NaN, and {type(self).__name__} takes complete rows with these "
+                f"settings; {self._nan_fix}"
+            )
+
     def _check_fit_data(self, X: Any) -> Tensor:
         check_positive_int("k", self.k)
         X = check_X(self, X, reset=True, allow_nan=True, dtype=torch.float32, min_samples=2)
-        if torch.isnan(X).any():
-            raise DataError(
-                f"X contains NaN; {type(self).__name__} trains on complete data only — fill "
-                "the missing values first (PPCA(method='em').impute, or an imputer in a Pipeline)"
-            )
-        if self.likelihood == "bernoulli" and not bool(((X == 0) | (X == 1)).all()):
+        if not self._missing_ok():
+            self._refuse_nan(X)
+        binary = (X == 0) | (X == 1) | torch.isnan(X)
+        if self.likelihood == "bernoulli" and not bool(binary.all()):
             raise DataError(
                 "likelihood='bernoulli' needs X of 0s and 1s; binarize X (e.g. X > 0.5) or use "
                 "likelihood='gaussian'"
@@ -120,11 +132,23 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _data(self, X: Any) -> Tensor:
         self._check_fitted()
-        return check_X(self, X, reset=False, allow_nan=False, dtype=torch.float64)
+        X = check_X(self, X, reset=False, allow_nan=True, dtype=torch.float64)
+        if not self._missing_ok():
+            self._refuse_nan(X)
+        return X
+
+    def _view(self, x: Tensor) -> tuple[Any, Tensor]:
+        """The model and x as the model reads them: for rows with NaN, the view that encodes
+        x with missing cells set to 0 and scores observed cells only (MIWAE's reading)."""
+        observed = ~torch.isnan(x)
+        if bool(observed.all()):
+            return self.model_, x
+        return ObservedCells(self.model_, observed), zero_filled(x, observed)
 
     @torch.no_grad()
     def _posterior_mean(self, x: Tensor, c: Tensor | None) -> Tensor:
-        return self.model_.encode(x, c).mean  # (N, K)
+        model, x = self._view(x)
+        return model.encode(x, c).mean  # (N, K)
 
     @torch.no_grad()
     def _decoder_mean(self, z: Tensor, c: Tensor | None) -> Tensor:
@@ -138,14 +162,14 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         rows = max(1, _ELEMENTS // (self.k * x.shape[1]))
         out = []
         for start in range(0, len(x), rows):
-            xb = x[start : start + rows]
+            model, xb = self._view(x[start : start + rows])
             cb = None if c is None else c[start : start + rows]
-            q = self.model_.encode(xb, cb)
+            q = model.encode(xb, cb)
             proposal: Distribution = q
             if isinstance(q, Independent) and isinstance(q.base_dist, Normal):
                 proposal = SharedNoise(q, eps)
             estimate = log_marginal_is(
-                self.model_, xb, cb, num_samples=self.k, chunk=self.k, proposal=proposal
+                model, xb, cb, num_samples=self.k, chunk=self.k, proposal=proposal
             )
             out.append(estimate.mean)
         return torch.cat(out)
@@ -163,5 +187,5 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = self._missing_ok()
         return tags

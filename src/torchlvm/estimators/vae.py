@@ -23,7 +23,10 @@ class VAEEstimator(LVMEstimator):
         likelihood: p(x | z): ``"gaussian"`` (default, any real X) or ``"bernoulli"`` (X of 0/1).
         variance: Gaussian only: ``"fixed"`` σ = ``scale``, one learned ``"scalar"``, or
             ``"diagonal"`` (one per feature). scale: σ when fixed, else its initial value.
-        objective: ``"elbo"`` or ``"iwae"`` (with ``train_k`` > 1 samples). beta: KL weight.
+        objective: ``"elbo"``, ``"iwae"`` (with ``train_k`` > 1 samples) or ``"miwae"``
+            (Mattei & Frellsen 2019; ``train_k`` samples): NaN cells of X are then missing
+            data in ``fit`` and every method, which read them as the MIWAE bound does (encoder
+            input zero-filled, observed cells scored). beta: KL weight (``"elbo"``).
         epochs, batch_size, lr: Adam training settings.
         k: importance samples per row for ``score_samples`` / ``score``.
         random_state: int, ``RandomState`` or None; seeds initialization, batches, the draws of
@@ -44,7 +47,7 @@ class VAEEstimator(LVMEstimator):
         likelihood: Literal["gaussian", "bernoulli"] = "gaussian",
         variance: Literal["fixed", "scalar", "diagonal"] = "fixed",
         scale: float = 1.0,
-        objective: Literal["elbo", "iwae"] = "elbo",
+        objective: Literal["elbo", "iwae", "miwae"] = "elbo",
         train_k: int = 1,
         beta: float = 1.0,
         epochs: int = 20,
@@ -55,6 +58,14 @@ class VAEEstimator(LVMEstimator):
         accelerator: str = "cpu",
     ) -> None:
         store_parameters(self, locals())
+
+    _nan_fix = (
+        "pass objective='miwae', which trains and scores around missing cells, or fill them "
+        "first (e.g. PPCA(method='em').impute)"
+    )
+
+    def _missing_ok(self) -> bool:
+        return self.objective == "miwae"
 
     def _model_config(self, datamodule: ArrayDataModule) -> VAEConfig:
         return VAEConfig(
@@ -72,11 +83,14 @@ class VAEEstimator(LVMEstimator):
 
         Raises:
             ConfigError: for a parameter out of range. DataError: for data that is not 2-D
-                numbers, holds NaN or inf, has one row, or is not 0/1 with ``"bernoulli"``.
+                numbers, holds inf (or NaN, but with ``objective="miwae"``), has one row, or
+                is not 0/1 with ``"bernoulli"``.
         """
         config = self._train_config()
         x = self._check_fit_data(X)
-        dm = ArrayDataModule(x, seed=config.seed, batch_size=config.batch_size)
+        dm = ArrayDataModule(
+            x, seed=config.seed, batch_size=config.batch_size, missing=self._missing_ok()
+        )
         model, epochs = train(
             lambda dm: VAE.from_config(self._model_config(dm)),
             dm,
