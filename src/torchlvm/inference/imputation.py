@@ -141,7 +141,7 @@ def _draw(p: Any, generator: Any) -> Tensor:
 @torch.no_grad()
 def _ppca_draws(model: Any, x: Tensor, draws: int, generator: Any) -> Tensor:
     """``(draws, B, D)`` draws from PPCA's exact p(x | x_o) (observed cells as given)."""
-    mean, cov = model._posterior(x.to(model.dtype))  # (B, K), (B, K, K) or (K, K)
+    mean, cov = model._posterior(x.to(model.W.dtype))  # (B, K), (B, K, K) or (K, K)
     L = torch.linalg.cholesky(cov)
     eps = torch.randn((draws, *mean.shape, 1), generator=generator, dtype=mean.dtype)
     z = mean + (L @ eps)[..., 0]  # (S, B, K)
