@@ -55,7 +55,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the MISSING part: top, bottom, left, right, top-left, top-right, bottom-left, "
         "bottom-right or random:F (default for an imputation CVAE: the mask it was trained with)",
     )
-    parser.add_argument("--n", type=int, default=8, help="images shown (the split's first N)")
     parser.add_argument(
         "--samples",
         type=int,
@@ -74,6 +73,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=1000,
         help="images (the split's first N) on which the error is measured",
     )
+    parser.add_argument("--n", type=int, default=8, help="images shown (the split's first N)")
     _types.output_options(parser, "DIR/figures/imputation.png")
     parser.add_argument(
         "--draws",
