@@ -25,7 +25,7 @@ def add_accelerator(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -
         "--accelerator",
         choices=ACCELERATORS,
         default="auto",
-        help="where the model runs: a GPU when one is visible (auto, the default), cpu or gpu",
+        help="where the model runs: auto (a GPU when one is visible, else the CPU), cpu or gpu",
     )
 
 

@@ -57,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--n",
         default=str(DEFAULT_N),
-        help=f"evaluate a seeded subsample of N examples, or 'all' (default {DEFAULT_N})",
+        help="evaluate a seeded subsample of N examples, or 'all' for the whole split",
     )
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of every random draw")
     parser.add_argument(
