@@ -102,6 +102,14 @@ def test_exact_log_likelihood_is_preferred_and_its_gap_is_exact(demo_metrics):
     assert cards["gap"].value == "0.6547" and cards["gap"].note.endswith("· exact")
 
 
+def test_an_exact_gap_at_rounding_level_reads_zero(demo_metrics):
+    elbo = demo_metrics["likelihood"]["elbo"]["nats"]["value"]
+    exact = {"value": elbo + 1.137e-13, "unit": "nats/example", "kind": "exact"}
+    demo_metrics["likelihood"]["exact"] = {"nats": exact}
+    gap = cards_by_key(demo_metrics)["gap"]
+    assert gap.value == "0" and gap.note.endswith("q is p(z|x)")
+
+
 def test_ppca_fit_metrics_give_the_exact_test_log_likelihood():
     metrics = {  # what `torchlvm fit ppca` writes
         "model": "ppca",
