@@ -118,3 +118,26 @@ def test_weights_and_config_from_different_saves_are_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(record))
     with pytest.raises(DataError, match="different saves"):
         load(tmp_path)
+
+
+def test_a_full_disk_while_saving_weights_is_an_oserror_and_leaves_no_file(tmp_path):
+    # a real file-size limit in a child process (SIGXFSZ ignored, so the write fails with EFBIG)
+    code = f"""
+import errno, resource, signal
+from pathlib import Path
+from torchlvm import VAE
+from torchlvm.models.vae import VAEConfig
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    VAE(VAEConfig(64, latent_dim=2, hidden=(64,))).save_pretrained(Path({str(tmp_path)!r}) / "m")
+except OSError as err:
+    print("OSError", err.errno == errno.EFBIG)
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "OSError True", done.stderr
+    assert not (tmp_path / "m" / "model.safetensors").exists()
+    assert [p.name for p in (tmp_path / "m").iterdir()] == []

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from torchlvm._files import write_atomic, write_json
 from torchlvm.models.config import config_to_dict
@@ -57,7 +57,10 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
         metadata["config_sha256"] = config_fingerprint(
             model.model_type, config_to_dict(model.config)
         )
-    write_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    # serialized first and written by Python, so a full disk is the OSError it is (safetensors'
+    # own file writer reports it as a SafetensorError, which read as a crash)
+    data = save(tensors, metadata=metadata)
+    write_atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
 class PointEstimates:
