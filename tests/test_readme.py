@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import tempfile
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "readme.py"
 spec = importlib.util.spec_from_file_location("readme_examples", SCRIPT)
 readme = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = readme  # (its dataclass looks its module up there)
 spec.loader.exec_module(readme)
 
 
