@@ -37,6 +37,14 @@ def test_the_probe_gives_a_positive_rate_and_multiplies_it_out():
     assert 0 < found.per_sample < 1 and math.isclose(found.seconds, found.per_sample * 30 * 41)
 
 
+def test_an_autoencoder_is_not_importance_sampled_so_no_time_is_expected():
+    from torchlvm.models import Autoencoder, AutoencoderConfig
+
+    model = Autoencoder(AutoencoderConfig(64, latent_dim=2, hidden=(8,))).eval()
+    data = load_dataset("digits", "test", binarize="dynamic")
+    assert expected_time(model, data, EvalConfig(k=40, ood=(), n=30), ood_sets=0) is None
+
+
 def test_the_line_says_minutes_or_seconds():
     line = Expectation(150.0, 5e-6, 30_000_000, 0.4).describe()
     assert line == (

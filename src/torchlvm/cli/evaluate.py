@@ -208,7 +208,8 @@ def _print_expected_time(model: Any, dataset: Any, config: EvalConfig) -> None:
     from torchlvm.evaluation.timing import expected_time
 
     expectation = expected_time(model, dataset, config, ood_sets=len(config.ood))
-    print(expectation.describe(), flush=True)
+    if expectation is not None:
+        print(expectation.describe(), flush=True)
 
 
 def _argv(args: argparse.Namespace) -> list[str]:

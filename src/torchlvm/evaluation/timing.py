@@ -62,9 +62,10 @@ def planned_samples(config: EvalConfig, n: int, *, ood_sets: int, classes: int =
     return total
 
 
-def probe(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float:
+def probe(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float | None:
     """Seconds per image-sample of the importance-sampled likelihood on a batch of ``dataset``
-    (unconditional proposal: the cost of a conditional model's samples is the same order)."""
+    (unconditional proposal: the cost of a conditional model's samples is the same order), or
+    None for a model with a point-mass encoder, which evaluation does not importance-sample."""
     device, dtype = model_device(model), model_dtype(model)
     rows = min(config.batch_size, len(dataset))
     x = dataset.fixed_binarized(config.seed)[:rows].to(device=device, dtype=dtype)
@@ -75,6 +76,10 @@ def probe(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float
         y = None if dataset.y is None else dataset.y[:rows]
         c, _ = conditions_for(model, x.cpu(), y, config.condition, dataset.shape, config.seed)
         c = None if c is None else c.to(device=device, dtype=dtype)
+    from torchlvm.evaluation.evaluate import is_deterministic
+
+    if is_deterministic(model, x, c):  # an autoencoder: no density, no importance sampling
+        return None
     chunk = config.chunk or auto_chunk(rows, x.shape[-1], device, x.element_size())
     samples = min(config.k, chunk)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -92,10 +97,13 @@ def probe(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float
 
 def expected_time(
     model: torch.nn.Module, dataset: Dataset, config: EvalConfig, *, ood_sets: int
-) -> Expectation:
-    """Time a probe and multiply it out to the whole evaluation's importance sampling."""
+) -> Expectation | None:
+    """Time a probe and multiply it out to the whole evaluation's importance sampling; None when
+    the model is not importance-sampled (an autoencoder)."""
     start = time.perf_counter()
     per_sample = probe(model, dataset, config)
+    if per_sample is None:
+        return None
     spent = time.perf_counter() - start
     n = len(dataset) if config.n is None else min(config.n, len(dataset))
     classes = dataset.num_classes or 1
