@@ -295,6 +295,8 @@ def standardized(data: Dataset, how: bool | Standardizer, *, seed: int) -> Datas
     """``data`` (every row) standardized by ``how``: a given :class:`Standardizer`, or one
     fitted on the rows of its seeded train split when ``how`` is True."""
     if how is True:
+        for part in ("val", "test"):  # too few rows to split: say so, not "constant column"
+            select_split(data, part, fractions=FRACTIONS, seed=seed)
         train = select_split(data, "train", fractions=FRACTIONS, seed=seed)
         how = Standardizer.fit(train.x, data.columns)
     elif not isinstance(how, Standardizer):
