@@ -65,3 +65,20 @@ def test_progress_and_quiet_are_exclusive(tmp_path, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("torchlvm: error: argument --quiet: not allowed with argument --progress")
+
+
+def test_a_warning_is_one_line(tmp_path, capsys):
+    import warnings
+
+    from torchlvm.cli import _one_line_warning
+
+    line = _one_line_warning(
+        UserWarning("grey levels under\n  a Bernoulli likelihood"), UserWarning
+    )
+    assert line == "torchlvm: warning: grey levels under a Bernoulli likelihood\n"
+    previous = warnings.formatwarning
+    try:
+        cli.main(["datasets"])
+        assert warnings.formatwarning is _one_line_warning
+    finally:
+        warnings.formatwarning = previous

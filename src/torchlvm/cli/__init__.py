@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
 from torchlvm.errors import TorchLVMError
@@ -87,9 +88,17 @@ def _print_any_path() -> None:
             reconfigure(errors="surrogateescape")
 
 
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], *_: object, **__: object
+) -> str:
+    """A warning as one ``torchlvm: warning:`` line (not Python's file:line and source line)."""
+    return f"torchlvm: warning: {' '.join(str(message).split())}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``torchlvm`` script. Returns the exit status."""
     _print_any_path()
+    warnings.formatwarning = _one_line_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -16,6 +16,9 @@ from torchlvm.evaluation.records import (
     Undefined,
 )
 
+KL_SHOWN = 12
+"""Latent dimensions whose KL the table prints (all of them are in metrics.json)."""
+
 
 def _num(value: Any, digits: int = 3) -> str:
     if value is None:
@@ -103,7 +106,10 @@ def _latent_rows(m: Evaluation) -> list[str]:
             )
         )
     if lat.kl_per_dim is not None and isinstance(lat.kl_per_dim.value, list):
-        per_dim = ", ".join(_num(v, 2) for v in lat.kl_per_dim.value[:12])
+        values = lat.kl_per_dim.value
+        per_dim = ", ".join(_num(v, 2) for v in values[:KL_SHOWN])
+        if len(values) > KL_SHOWN:  # the rest are in metrics.json
+            per_dim += f", … ({len(values)} in all)"
         rows.append(_row("KL per dimension (nats)", per_dim))
     return rows
 
