@@ -10,8 +10,8 @@ appear, in one fresh folder (so a later block can use a run an earlier one wrote
   prints.
 
 In the expected output a line ``...`` stands for any number of lines, and a number followed by
-a time unit (`` s``, `` ms``, `` µs``) matches any number. Other numbers must agree to 0.5 % or two units of their last
-printed digit, the rest of each line exactly.
+a time unit (`` s``, `` ms``, `` µs``) matches any number. Other numbers must agree to 0.5 % or
+two units of their last printed digit, the rest of each line exactly.
 
     python scripts/readme.py            # check; exit 1 and a diff on a mismatch
     python scripts/readme.py --write    # rewrite README.md's outputs from this run
