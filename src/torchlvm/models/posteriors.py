@@ -19,6 +19,7 @@ ELBO estimates the KL by Monte Carlo — an explicit, named choice (DESIGN.md), 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import ClassVar, Literal
 
 import torch
@@ -47,7 +48,7 @@ POSTERIORS: dict[str, type[PosteriorFamily]] = {}
 register_posterior = registrar(POSTERIORS)
 
 
-class PosteriorFamily(nn.Module):
+class PosteriorFamily(nn.Module, ABC):
     """Maps an encoder output ``(..., param_dim)`` to q(z | x): batch ``(...)``, event ``(K,)``.
 
     Args:
@@ -67,8 +68,10 @@ class PosteriorFamily(nn.Module):
         self.param_dim = self.output_width(latent_dim)
 
     @staticmethod
+    @abstractmethod
     def output_width(latent_dim: int) -> int:
-        raise NotImplementedError
+        """Numbers per example the encoder emits for q over K latent dimensions; each
+        registered family defines it."""
 
     @staticmethod
     def check(latent_dim: int, flow_steps: int) -> None:

@@ -16,6 +16,7 @@ prior wherever a prior is sampled.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import ClassVar, Literal
 
@@ -42,7 +43,7 @@ Encode = Callable[[Tensor], Distribution]
 register_prior = registrar(PRIORS)
 
 
-class PriorFamily(nn.Module):
+class PriorFamily(nn.Module, ABC):
     """p(z) as a module: ``forward(batch_shape, encode, like)`` returns the distribution.
 
     Args:
@@ -59,8 +60,9 @@ class PriorFamily(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
 
+    @abstractmethod
     def forward(self, batch_shape: tuple[int, ...], encode: Encode, like: Tensor) -> Distribution:
-        raise NotImplementedError
+        """p(z) with batch ``batch_shape`` and event ``(K,)``; each registered prior defines it."""
 
     def sample(
         self, n: int, encode: Encode, like: Tensor, generator: torch.Generator | None = None
