@@ -457,6 +457,27 @@ CASES: dict[str, Case] = {
 }
 
 
+GPU = "--accelerator gpu"
+if not torch.cuda.is_available():  # (where a GPU is visible, asking for one is no error)
+    CASES.update(  # issue 15: every command that runs a model, asked for a GPU it cannot have
+        {
+            f"{name}-gpu-without-one": Case(f"{argv} {GPU}", "none visible (no CUDA device)")
+            for name, argv in {
+                "sample": "sample {root}/vae",
+                "reconstruct": "reconstruct {root}/vae",
+                "encode": "encode {root}/vae --out {d}/z.npy",
+                "impute": "impute {root}/vae --mask top",
+                "impute-table": "impute {root}/ppca-table --data {d}/table.csv --out {d}/f.csv",
+                "transfer": "transfer {root}/cvae --from-condition 1 --to-condition 2",
+                "score": "score {root}/ppca-table --data {d}/table.csv --out {d}/s.csv",
+                "evaluate": "evaluate {root}/vae --no-figures",
+                "gaps": "gaps {root}/vae",
+                "compare": "compare --data digits --epochs 1 --out {root}/new",
+            }.items()
+        }
+    )
+
+
 def _run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     try:
         status = main(argv)

@@ -19,13 +19,16 @@ if TYPE_CHECKING:
 ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "gpu")
 
 
-def add_accelerator(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """Add ``--accelerator {auto,cpu,gpu}`` (default ``auto``) to ``parser``."""
+def add_accelerator(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, what: str = "the model runs"
+) -> None:
+    """Add ``--accelerator {auto,cpu,gpu}`` (default ``auto``) to ``parser``; the help says
+    where ``what`` happens."""
     parser.add_argument(
         "--accelerator",
         choices=ACCELERATORS,
         default="auto",
-        help="where the model runs: auto (a GPU when one is visible, else the CPU), cpu or gpu",
+        help=f"where {what}: auto (a GPU when one is visible, else the CPU), cpu or gpu",
     )
 
 

@@ -58,10 +58,11 @@ def _filled_rows(table: Any, columns: list[int], x: torch.Tensor, values: torch.
 
 
 def _fill(run_: Any, x: torch.Tensor, args: argparse.Namespace) -> torch.Tensor:
-    """Imputed ``(N, D)`` (or ``(draws, N, D)``) in the model's units, 256 rows at a time."""
+    """Imputed ``(N, D)`` (or ``(draws, N, D)``) in the model's units, 256 rows at a time on the
+    model's device, gathered on the CPU."""
     from torchlvm.inference.imputation import impute_rows
 
-    generator = torch.Generator().manual_seed(args.seed)
+    generator = run_.generator(args.seed)
     parts = [
         impute_rows(run_.model, xb, draws=args.draws, num_samples=args.samples, generator=generator)
         for xb in x.split(256)
@@ -69,8 +70,8 @@ def _fill(run_: Any, x: torch.Tensor, args: argparse.Namespace) -> torch.Tensor:
     return torch.cat(parts, dim=-2)
 
 
-def impute_table(args: argparse.Namespace) -> int:
-    """Run the table imputation (see the module docstring)."""
+def impute_table(args: argparse.Namespace, device: torch.device) -> int:
+    """Run the table imputation (see the module docstring) with the model on ``device``."""
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
     from torchlvm.data.csv_table import header_of, read_csv
@@ -81,7 +82,7 @@ def impute_table(args: argparse.Namespace) -> int:
         raise ConfigError("pass --data FILE.csv (the table to fill) and --out FILLED.csv")
     samples = 1000 if args.samples is None else check_positive_int("--samples", args.samples)
     args = argparse.Namespace(**{**vars(args), "samples": samples})
-    run_ = _run.load_run(args.run_dir)
+    run_ = _run.load_run(args.run_dir, device=device)
     if run_.model_type not in ("ppca", "vae"):
         raise ConfigError(
             f"impute fills tables with PPCA or a VAE; {args.run_dir} holds a {run_.model_type}"

@@ -112,8 +112,6 @@ def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any) -> N
 def sample_table(args: argparse.Namespace, run_: Any, n: int) -> int:
     """``torchlvm sample RUN --out FILE.csv``: n rows x ~ p(x) (z ~ p(z), then x ~ p(x | z)) in
     the user's units, with the run's column names; ``--npy`` also saves them as an array."""
-    import torch
-
     from torchlvm import run as _run
     from torchlvm.data.columns import default_names
     from torchlvm.data.csv_write import number_text, write_csv
@@ -129,8 +127,8 @@ def sample_table(args: argparse.Namespace, run_: Any, n: int) -> int:
         npy = _run.output_file(
             args.npy, args.npy, suffix=".npy", flag="--npy", overwrite=args.overwrite
         )
-    generator = torch.Generator().manual_seed(args.seed)
-    rows = schema.to_user_units(draw_rows(run_.model, n, generator)).double()  # (n, D)
+    drawn = draw_rows(run_.model, n, run_.generator(args.seed)).cpu()
+    rows = schema.to_user_units(drawn).double()  # (n, D)
     write_csv(out, list(schema.columns), [[number_text(v) for v in r] for r in rows.tolist()])
     if npy is not None:
         _run.write_npy({npy: rows.numpy()})
@@ -160,7 +158,9 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     x = dataset.x.to(run_.dtype)
     model = run_.model
     with torch.no_grad():
-        recon = _run.in_batches(lambda xb: model.decode(model.encode(xb).mean).mean, x)
+        recon = _run.in_batches(
+            lambda xb: model.decode(model.encode(xb).mean).mean, x, device=run_.device
+        )
     user = schema.to_user_units(recon.double())
     write_csv(out, list(schema.columns), [[number_text(v) for v in r] for r in user.tolist()])
     per_feature = (schema.to_user_units(x.double()) - user).pow(2).mean(0).sqrt()

@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 
 from torchlvm.cli import _types
+from torchlvm.cli._accelerator import add_accelerator, device_for
 from torchlvm.cli._progress import add_progress_options, show_progress
 
 HELP = "train and compare AE, VAE, β-VAE and CVAE: interpretability, separability, generation"
@@ -38,6 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="output folder (default runs/compare-DATA)")
     parser.add_argument("--reuse", action="store_true", help="reuse finished runs in --out")
     add_progress_options(parser)
+    add_accelerator(parser, "the models train and are evaluated")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_positive_int("--k", args.k)
     check_positive_int("--n", args.n)
+    device = device_for(args)
     budget = Budget(
         epochs=args.epochs,
         latent_dim=args.latent_dim,
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         n=args.n,
         data_dir=args.data_dir,
         progress=show_progress(args),
+        device=device,
     )
     text = comparison_markdown(result)
     write_json(out / "compare.json", result)

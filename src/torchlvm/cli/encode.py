@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 
 from torchlvm.cli import _tables, _types
+from torchlvm.cli._accelerator import add_accelerator, device_for
 
 HELP = "write the posterior means of a dataset's examples (N, K) to a .npy file"
 
@@ -26,12 +27,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _types.run_and_data(parser)
     parser.set_defaults(split=None)  # the test split of the run's data; every row of --data
     _types.output_options(parser, "DIR/latents.npy")
+    add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm import run as _run
 
-    run_ = _run.load_run(args.run_dir)
+    run_ = _run.load_run(args.run_dir, device=device_for(args))
     default = run_.folder / "latents.npy"
     csv = args.out is not None and args.out.suffix.lower() == ".csv"
     suffix = ".csv" if csv else ".npy"
@@ -46,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     x = _run.model_view(dataset, run_, args.seed)
     c = _run.conditions(run_, x, dataset.y, dataset)
     model = run_.model
-    means = _run.in_batches(lambda xb, cb: model.encode(xb, cb).mean, x, c)  # (N, K)
-    arrays = {out: means.detach().cpu().numpy()}
+    means = _run.in_batches(lambda xb, cb: model.encode(xb, cb).mean, x, c, device=run_.device)
+    arrays = {out: means.numpy()}  # (N, K)
     if labels_out is not None:
         arrays[labels_out] = dataset.y.numpy()
     if csv:

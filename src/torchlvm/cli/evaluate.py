@@ -184,8 +184,8 @@ def run(args: argparse.Namespace) -> int:
     folder: Path = args.run_dir
     device = device_for(args)
     check_not_busy(folder)
-    run_ = load_run(folder)
-    model = run_.model.to(device)
+    run_ = load_run(folder, device=device)
+    model = run_.model
     dataset, val = _datasets(run_, args)
     config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"))
     read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling

@@ -39,6 +39,7 @@ import argparse
 from typing import Any
 
 from torchlvm.cli import _types
+from torchlvm.cli._accelerator import add_accelerator, device_for
 from torchlvm.errors import ConfigError
 from torchlvm.inference.imputation import impute_missing
 
@@ -82,6 +83,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --data FILE.csv --out FILLED.csv (a table): write N multiple imputations "
         "instead of the conditional mean",
     )
+    add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
 
     from torchlvm.cli import _impute_table
 
+    device = device_for(args)
     if _impute_table.wants_table(args):
-        return _impute_table.impute_table(args)
+        return _impute_table.impute_table(args, device)
 
     from torchlvm import plots
     from torchlvm import run as _run
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     n = check_positive_int("--n", args.n)
     samples = check_positive_int("--samples", 1 if args.samples is None else args.samples)
     eval_n = check_positive_int("--eval-n", args.eval_n)
-    run_ = _run.load_run(args.run_dir)
+    run_ = _run.load_run(args.run_dir, device=device)
     method = _method(run_)
     iterations = _iterations(method, args.iterations)
     kind = _mask_kind(run_, method, args.mask)
@@ -115,10 +118,11 @@ def run(args: argparse.Namespace) -> int:
     pixel_mean = train.x.mean(0).to(run_.dtype)  # (D,) the baseline's fill
     x = _run.model_view(dataset, run_, args.seed)[:eval_n]
 
-    generator = torch.Generator().manual_seed(args.seed)
-    options = {"samples": samples, "iterations": iterations, "generator": generator}
+    options = {"samples": samples, "iterations": iterations, "generator": run_.generator(args.seed)}
     filled = _run.in_batches(
-        lambda xb: impute_missing(method, run_.model, xb, observed, pixel_mean, **options), x
+        lambda xb: impute_missing(method, run_.model, xb, observed, pixel_mean, **options),
+        x,
+        device=run_.device,
     )
     imputed = torch.where(missing, filled, x)  # (N, D) observed pixels kept
     error = float((imputed - x)[:, missing].double().pow(2).mean())

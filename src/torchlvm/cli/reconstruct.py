@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 
 from torchlvm.cli import _types
+from torchlvm.cli._accelerator import add_accelerator, device_for
 
 HELP = "show inputs next to their reconstructions and print the reconstruction error"
 
@@ -25,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _types.run_and_data(parser)
     parser.add_argument("--n", type=int, default=16, help="images shown (the split's first N)")
     _types.output_options(parser, "DIR/figures/reconstructions.png")
+    add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
 
     n = check_positive_int("--n", args.n)
-    run_ = _run.load_run(args.run_dir)
+    run_ = _run.load_run(args.run_dir, device=device_for(args))
     if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
         from torchlvm.cli import _tables
 
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     def reconstruct(xb, cb):
         return model.decode(model.encode(xb, cb).mean, cb).mean  # (B, D)
 
-    recon = _run.in_batches(reconstruct, x, c)
+    recon = _run.in_batches(reconstruct, x, c, device=run_.device)
     mse = float((recon.double() - x.double()).pow(2).mean())
     shown = min(n, len(x))
     fig = plots.reconstruction_pairs(

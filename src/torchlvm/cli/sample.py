@@ -25,6 +25,7 @@ import argparse
 from pathlib import Path
 
 from torchlvm.cli import _types
+from torchlvm.cli._accelerator import add_accelerator, device_for
 from torchlvm.errors import ConfigError
 
 HELP = "draw samples from a trained model (per class for a CVAE) as a PNG grid"
@@ -64,16 +65,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--npy", type=Path, metavar="FILE.npy", help="also save the samples (N, D)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
 
     from torchlvm import plots
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
 
-    run_ = _run.load_run(args.run_dir)
+    run_ = _run.load_run(args.run_dir, device=device_for(args))
     conditioned = args.condition is not None
     default_n = DEFAULT_N_PER_CONDITION if conditioned else DEFAULT_N
     n = check_positive_int("--n", default_n if args.n is None else args.n)
@@ -92,18 +93,18 @@ def run(args: argparse.Namespace) -> int:
     dataset = _run.load_split(run_, None, "test") if _run.needs_shape_from_data(run_) else None
     shape = _run.image_shape(run_, dataset)
 
-    generator = torch.Generator().manual_seed(args.seed)
+    generator = run_.generator(args.seed)
     if labels is None:
         samples, what = _unconditional(run_, n, source, generator)
         fig = plots.image_grid(samples[:MAX_GRID], shape, title=f"Samples of {run_.describe()}")
         counted = f"{n} samples"
     else:
         samples, rows, fig, what, counted = _conditional(run_, labels, n, shape, generator)
-    samples = samples.detach().cpu().float().numpy()
+    samples = samples.float().numpy()
     if npy is not None:
         arrays = {npy: samples}
         if labels is not None:
-            arrays[_run.labels_file(npy)] = rows.numpy()
+            arrays[_run.labels_file(npy)] = rows.cpu().numpy()
         _run.write_npy(arrays)
     plots.save_figure(fig, out)
     print(f"{counted} from {run_.describe()}: {what}, seed {args.seed}")
@@ -197,12 +198,13 @@ def _check_size(run_, total: int, npy: bool) -> None:
 
 
 def _in_chunks(draw, total: int):
-    """``draw(start, stop)`` for :data:`CHUNK` samples at a time, concatenated, so that the
-    network's intermediate values never exceed one chunk's (one call up to CHUNK samples)."""
+    """``draw(start, stop)`` for :data:`CHUNK` samples at a time, concatenated on the CPU, so
+    that the network's intermediate values never exceed one chunk's (one call up to CHUNK
+    samples) wherever it runs."""
     import torch
 
     starts = range(0, total, CHUNK)
-    return torch.cat([draw(start, min(start + CHUNK, total)) for start in starts])
+    return torch.cat([draw(start, min(start + CHUNK, total)).detach().cpu() for start in starts])
 
 
 def _source(run_, source: str | None) -> str | None:
@@ -239,9 +241,12 @@ def _unconditional(run_, n: int, source: str | None, generator):
             )
         return samples, "decoder outputs at codes z ~ N(0, I) (an autoencoder has no prior)"
     if run_.model_type == "ppca":
+        from torchlvm._device import randn
+
+        like = torch.empty((), device=run_.device, dtype=run_.dtype)
 
         def means(a: int, b: int) -> torch.Tensor:
-            z = torch.randn((b - a, model.latent_dim), generator=generator, dtype=run_.dtype)
+            z = randn((b - a, model.latent_dim), generator=generator, like=like)
             with torch.no_grad():
                 return model.decode(z).mean
 

@@ -22,6 +22,7 @@ import argparse
 from pathlib import Path
 
 from torchlvm.cli import _types
+from torchlvm.cli._accelerator import add_accelerator, device_for
 
 HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv"
 
@@ -37,6 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the samples")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import run as _run
     from torchlvm.inference.row_scores import score_rows
 
-    run_ = _run.load_run(args.run_dir)
+    run_ = _run.load_run(args.run_dir, device=device_for(args))
     out = _run.output_file(args.out, args.out, suffix=".csv", overwrite=args.overwrite)
     x, jacobian, units = _rows(run_, args.data)
     torch.manual_seed(args.seed)

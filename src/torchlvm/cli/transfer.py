@@ -21,6 +21,7 @@ import argparse
 from typing import Any
 
 from torchlvm.cli import _types
+from torchlvm.cli._accelerator import add_accelerator, device_for
 from torchlvm.errors import DataError
 
 HELP = "redraw images of one class as another with a class-conditional CVAE (style transfer)"
@@ -42,6 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--n", type=int, default=8, help="images of class A transferred")
     _types.output_options(parser, "DIR/figures/transfer.png")
+    add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
 
     n = check_positive_int("--n", args.n)
-    run_ = _run.load_run(args.run_dir)
+    run_ = _run.load_run(args.run_dir, device=device_for(args))
     _run.require_class_conditions(run_, "transfer")
     sources = _run.parse_labels(run_, [args.from_condition], "--from-condition")
     targets = _run.parse_labels(run_, [args.to_condition], "--to-condition")
@@ -65,9 +67,15 @@ def run(args: argparse.Namespace) -> int:
     c_from = model.condition_from_labels(y)
     names = [_run.label_name(run_, target) for target in targets]
     transferred = [
-        model.transfer(x, c_from, model.condition_from_labels(torch.full_like(y, target)))
+        _run.in_batches(
+            model.transfer,
+            x,
+            c_from,
+            model.condition_from_labels(torch.full_like(y, target)),
+            device=run_.device,
+        )
         for target in targets
-    ]  # each (n, D)
+    ]  # each (n, D), on the CPU
     b = names[0] if len(names) == 1 else "every class"
     originals = dataset.x[rows]  # the grey levels a reader recognises, not the draw encoded
     title = f"Style transfer by {run_.describe()}: class {a} → {b}"

@@ -14,6 +14,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from torchlvm._checks import check_positive_int
+from torchlvm._device import model_device as model_device  # (where it is looked up)
 
 BatchFn = Callable[[Tensor, Tensor | None], dict[str, Tensor]]
 
@@ -26,6 +27,7 @@ def map_batches(
     batch_size: int,
     desc: str,
     progress: bool = False,
+    device: torch.device | str | None = None,
 ) -> dict[str, Tensor]:
     """Apply ``fn`` to consecutive batches of ``x`` (and ``c``) and concatenate its outputs.
 
@@ -36,6 +38,8 @@ def map_batches(
         batch_size: examples per batch.
         desc: label of the progress bar.
         progress: show a tqdm progress bar (on stderr).
+        device: where each batch is moved before ``fn`` sees it (the model's device); None
+            leaves the batches where they are.
 
     Returns:
         ``{name: tensor (N, ...)}``, detached, on the CPU.
@@ -44,8 +48,11 @@ def map_batches(
     parts: dict[str, list[Tensor]] = {}
     starts = range(0, x.shape[0], batch_size)
     for start in tqdm(starts, desc=desc, disable=not progress, leave=False, unit="batch"):
+        xb = x[start : start + batch_size]
         cb = None if c is None else c[start : start + batch_size]
-        out = fn(x[start : start + batch_size], cb)
+        if device is not None:
+            xb, cb = xb.to(device), None if cb is None else cb.to(device)
+        out = fn(xb, cb)
         for name, value in out.items():
             parts.setdefault(name, []).append(value.detach().cpu())
     return {name: torch.cat(values) for name, values in parts.items()}
@@ -58,11 +65,3 @@ def model_dtype(model: torch.nn.Module) -> torch.dtype:
         if tensor is not None and tensor.is_floating_point():
             return tensor.dtype
     return torch.float32
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    """The device of a model's first parameter or buffer (the CPU if it has none)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        if tensor is not None:
-            return tensor.device
-    return torch.device("cpu")

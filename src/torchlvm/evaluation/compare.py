@@ -115,10 +115,13 @@ def train_contender(
     *,
     data_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    device: torch.device | str = "cpu",
 ) -> torch.nn.Module:
-    """Train one contender on ``data`` with ``budget`` into the run folder ``folder``."""
+    """Train one contender on ``data`` with ``budget`` into the run folder ``folder``, on
+    ``device``."""
     import lightning as L
 
+    from torchlvm._device import lightning_accelerator
     from torchlvm.models.registry import model_class, recipe_for
     from torchlvm.training import LVMDataModule, TrainConfig, fit
 
@@ -147,15 +150,17 @@ def train_contender(
         seed=budget.seed,
     )
     extra = {"compare": {"contender": asdict(contender), "budget": asdict(budget)}}
-    fit(model, dm, config, folder, progress=progress, extra_config=extra)
+    accelerator = lightning_accelerator(device)
+    fit(model, dm, config, folder, progress=progress, extra_config=extra, accelerator=accelerator)
     return model.eval()
 
 
 def obtain(
     contender: Contender, data: str, folder: Path, budget: Budget, *, reuse: bool, **options: Any
 ) -> tuple[torch.nn.Module, bool]:
-    """The contender's model: read from ``folder`` when ``reuse`` and it is there, else trained
-    by :func:`train_contender` with ``options`` (``data_dir``, ``progress``).
+    """The contender's model, on ``options["device"]`` (the CPU by default): read from
+    ``folder`` when ``reuse`` and it is there, else trained by :func:`train_contender` with
+    ``options`` (``data_dir``, ``progress``, ``device``).
 
     Returns:
         The model and whether it was trained now.
@@ -168,13 +173,14 @@ def obtain(
 
     finished = (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
     if reuse and finished:
-        return load(folder), False
+        return load(folder).to(options.get("device", "cpu")), False
     if holds_run(folder):
         raise RunDirectoryError(
             f"{folder} already holds a run; pass --reuse to use the finished runs there, or "
             "choose another --out"
         )
-    return train_contender(contender, data, folder, budget, **options), True
+    model = train_contender(contender, data, folder, budget, **options)
+    return model.to(options.get("device", "cpu")), True
 
 
 def interpretability(model: Any, contender: Contender, seed: int) -> dict[str, Any]:
@@ -211,6 +217,7 @@ def compare(
     n: int | None = 2000,
     data_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """Train (or reuse) the four contenders, evaluate them and build the comparison.
 
@@ -220,6 +227,7 @@ def compare(
         budget: the shared training budget. reuse: use finished runs already in ``out_dir``.
         k: importance samples of log p(x). n: evaluate at most this many test examples.
         data_dir: where the dataset's files are. progress: progress bars and training output.
+        device: where the models train and are evaluated (``"cuda"``: a GPU).
 
     Returns:
         ``{"data", "budget", "protocol", "models": {key: {...}}, "table": {...}, "verdicts"}``.
@@ -235,7 +243,7 @@ def compare(
     for contender in CONTENDERS:
         model, trained = obtain(
             contender, data, out_dir / data / contender.key, budget,
-            reuse=reuse, data_dir=data_dir, progress=progress,
+            reuse=reuse, data_dir=data_dir, progress=progress, device=device,
         )  # fmt: skip
         settings = EvalConfig(
             condition=_condition(contender), k=k, n=n, seed=budget.seed, ood=(), data_dir=data_dir,
@@ -246,7 +254,7 @@ def compare(
         if data != SHAPES:
             shapes_model, shapes_trained = obtain(
                 contender, SHAPES, out_dir / SHAPES / contender.key, budget,
-                reuse=reuse, progress=progress,
+                reuse=reuse, progress=progress, device=device,
             )  # fmt: skip
         models[contender.key] = {
             "label": contender.label,

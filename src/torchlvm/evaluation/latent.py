@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal, kl_divergence
 
+from torchlvm._device import model_device
 from torchlvm.evaluation._batching import map_batches
 from torchlvm.evaluation._records import metric
 from torchlvm.protocol import LatentVariableModel
@@ -33,13 +34,17 @@ def posterior_means(
     batch_size: int = 256,
     progress: bool = False,
 ) -> Tensor:
-    """E_q[z | x, c] for every example, shape ``(N, K)`` (the code, for an autoencoder)."""
+    """E_q[z | x, c] for every example, shape ``(N, K)`` on the CPU (the code, for an
+    autoencoder), computed on the model's device."""
 
     @torch.no_grad()
     def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
         return {"mean": model.encode(xb, cb).mean}
 
-    out = map_batches(batch, x, c, batch_size=batch_size, desc="encode", progress=progress)
+    out = map_batches(
+        batch, x, c, batch_size=batch_size, desc="encode", progress=progress,
+        device=model_device(model),
+    )  # fmt: skip
     return out["mean"]
 
 

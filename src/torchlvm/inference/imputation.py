@@ -13,6 +13,9 @@ Where one fixed set of features is hidden in every row (:func:`impute_missing`):
 CVAE trained on (observed part, mask) conditions (Sohn et al. 2015) decodes from its conditional
 prior; a VAE or autoencoder runs pseudo-Gibbs chains (Rezende et al. 2014, appendix F): encode,
 decode, clamp the observed entries, repeat.
+
+Each runs on the model's device (the data are moved there and the result back to where the data
+were); noise comes from the ``generator`` passed, on its own device (:mod:`torchlvm._device`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Bernoulli, Normal
 
+from torchlvm import _device
 from torchlvm._checks import check_positive_int
 from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError
@@ -53,21 +57,23 @@ def impute_missing(
         generator: random source.
 
     Returns:
-        ``(B, D)``; only the entries where ``observed`` is False are meaningful.
+        ``(B, D)`` on ``x``'s device; only the entries where ``observed`` is False are
+        meaningful.
     """
-
+    home = x.device
+    x, observed, pixel_mean = _device.to_model(model, x, observed, pixel_mean)
     missing = ~observed
     if method == "ppca":
         hidden = torch.where(missing, torch.full_like(x, float("nan")), x)
-        return torch.from_numpy(model.impute(hidden)).to(x.dtype)
+        return torch.from_numpy(model.impute(hidden)).to(device=home, dtype=x.dtype)
     if method == "cvae":
         c = masked_condition(x, observed)
         draws = [model.sample(len(x), c, generator=generator) for _ in range(samples)]
-        return torch.stack(draws).mean(0)  # (S, B, D) → (B, D)
+        return torch.stack(draws).mean(0).to(home)  # (S, B, D) → (B, D)
     chains = 1 if method == "ae" else samples
     return pseudo_gibbs(
         model, x, missing, pixel_mean, iterations=iterations, chains=chains, generator=generator
-    )
+    ).to(home)
 
 
 def pseudo_gibbs(
@@ -91,8 +97,9 @@ def pseudo_gibbs(
         chains: S independent chains. generator: random source for z.
 
     Returns:
-        ``(B, D)``: the mean over chains of the final x̃.
+        ``(B, D)``: the mean over chains of the final x̃, on the model's device.
     """
+    x, missing, start = _device.to_model(model, x, missing, start)
     B, D = x.shape
     current = torch.where(missing, start, x).expand(chains, B, D).reshape(chains * B, D)
     clamp = x.repeat(chains, 1)  # (S·B, D)
@@ -100,8 +107,7 @@ def pseudo_gibbs(
         q = model.encode(current)
         z = q.mean
         if hasattr(q, "stddev") and not _is_point_mass(q):
-            eps = torch.randn(z.shape, generator=generator, dtype=z.dtype)
-            z = z + q.stddev * eps
+            z = z + q.stddev * _device.randn(z.shape, generator=generator, like=z)
         current = torch.where(missing, model.decode(z).mean, clamp)
     return current.reshape(chains, B, D).mean(0)  # (S, B, D) → (B, D)
 
@@ -121,7 +127,7 @@ def _vae_weights(model: Any, x: Tensor, num_samples: int, generator: Any) -> tup
     view = ObservedCells(model, observed)
     x0 = zero_filled(x, observed)
     q = view.encode(x0)
-    eps = torch.randn((num_samples, *q.mean.shape), generator=generator, dtype=q.mean.dtype)
+    eps = _device.randn((num_samples, *q.mean.shape), generator=generator, like=q.mean)
     z = q.mean + q.stddev * eps  # (S, B, K)
     log_w = view.decode(z).log_prob(x0) + view.prior(batch_shape=x.shape[:-1]).log_prob(z)
     return torch.log_softmax(log_w - q.log_prob(z), 0), z
@@ -131,10 +137,10 @@ def _draw(p: Any, generator: Any) -> Tensor:
     """One draw from a factorized Gaussian or Bernoulli p(x | z) with ``generator``."""
     base = p.base_dist
     if isinstance(base, Normal):
-        eps = torch.randn(base.loc.shape, generator=generator, dtype=base.loc.dtype)
+        eps = _device.randn(base.loc.shape, generator=generator, like=base.loc)
         return base.loc + base.scale * eps
     if isinstance(base, Bernoulli):
-        return torch.bernoulli(base.probs, generator=generator)
+        return _device.bernoulli(base.probs, generator=generator)
     return p.sample()
 
 
@@ -143,9 +149,9 @@ def _ppca_draws(model: Any, x: Tensor, draws: int, generator: Any) -> Tensor:
     """``(draws, B, D)`` draws from PPCA's exact p(x | x_o) (observed cells as given)."""
     mean, cov = model._posterior(x.to(model.W.dtype))  # (B, K), (B, K, K) or (K, K)
     L = torch.linalg.cholesky(cov)
-    eps = torch.randn((draws, *mean.shape, 1), generator=generator, dtype=mean.dtype)
+    eps = _device.randn((draws, *mean.shape, 1), generator=generator, like=mean)
     z = mean + (L @ eps)[..., 0]  # (S, B, K)
-    noise = torch.randn((draws, *x.shape), generator=generator, dtype=mean.dtype)
+    noise = _device.randn((draws, *x.shape), generator=generator, like=mean)
     return (z @ model.W.T + model.mu + model.sigma2.sqrt() * noise).to(x.dtype)
 
 
@@ -176,22 +182,31 @@ def impute_rows(
         generator: random source for the draws and importance samples.
 
     Returns:
-        ``(B, D)`` for the mean, ``(draws, B, D)`` for draws; NaN cells replaced.
+        ``(B, D)`` for the mean, ``(draws, B, D)`` for draws, on ``x``'s device (computed on
+        the model's); NaN cells replaced.
 
     Raises:
         ConfigError: for a negative ``draws`` or ``num_samples`` below 1.
     """
+    (rows,) = _device.to_model(model, x)
+    return _impute_rows(model, rows, draws, num_samples, generator).to(x.device)
+
+
+def _impute_rows(
+    model: Any, x: Tensor, draws: int, num_samples: int, generator: torch.Generator | None
+) -> Tensor:
+    """:func:`impute_rows` with ``x`` on the model's device."""
     missing = torch.isnan(x)
     if _is_ppca(model):
         if _check_draws(draws) == 0:
-            return torch.from_numpy(model.impute(x)).to(x.dtype)
+            return torch.from_numpy(model.impute(x)).to(x)
         return torch.where(missing, _ppca_draws(model, x, draws, generator), x)
     check_positive_int("num_samples", num_samples)
     log_w, z = _vae_weights(model, x, num_samples, generator)  # (S, B), (S, B, K)
     if _check_draws(draws) == 0:
         mean = (log_w.exp()[..., None] * model.decode(z).mean).sum(0)  # (S, B, D) → (B, D)
         return torch.where(missing, mean.to(x.dtype), x)
-    pick = torch.multinomial(log_w.T.exp(), draws, replacement=True, generator=generator)
+    pick = _device.multinomial(log_w.T.exp(), draws, generator=generator)  # (B, N)
     chosen = z.gather(0, pick.T[:, :, None].expand(-1, -1, z.shape[-1]))  # (N, B, K)
     return torch.where(missing, _draw(model.decode(chosen), generator).to(x.dtype), x)
 
@@ -199,8 +214,9 @@ def impute_rows(
 @torch.no_grad()
 def draw_rows(model: Any, n: int, generator: torch.Generator | None = None) -> Tensor:
     """``(n, D)`` draws x ~ p(x): z ~ p(z), then x ~ p(x | z) (not the decoder mean), with
-    ``generator``; for PPCA or a VAE with a factorized Gaussian or Bernoulli p(x | z)."""
+    ``generator``, on the model's device; for PPCA or a VAE with a factorized Gaussian or
+    Bernoulli p(x | z)."""
     prior = model.prior(batch_shape=(check_positive_int("n", n),))
     loc = prior.mean
-    z = loc + prior.stddev * torch.randn(loc.shape, generator=generator, dtype=loc.dtype)
+    z = loc + prior.stddev * _device.randn(loc.shape, generator=generator, like=loc)
     return _draw(model.decode(z), generator)

@@ -2,7 +2,8 @@
 
 A row with missing cells (NaN) is scored on its observed cells, log p(x_o): PPCA integrates the
 missing cells out exactly; a VAE uses the MIWAE view (:mod:`torchlvm.inference.miwae`), whose
-importance-sampled estimate on complete rows is the usual one (Burda et al. 2016).
+importance-sampled estimate on complete rows is the usual one (Burda et al. 2016). The scores
+are computed on the model's device.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from torchlvm import _device
 from torchlvm.inference.miwae import log_marginal_observed
 
 ROWS = 256  # rows scored at a time by a VAE
@@ -70,14 +72,15 @@ def score_rows(
     Returns:
         :class:`RowScores`.
     """
-    observed = (~torch.isnan(x)).sum(-1)
+    observed = (~torch.isnan(x)).sum(-1).cpu()
+    (x,) = _device.to_model(model, x)
     if hasattr(model, "log_marginal"):
-        log_p = model.log_marginal(x.to(model.W.dtype)).double()
+        log_p = model.log_marginal(x.to(model.W.dtype)).double().cpu()
         stderr = torch.zeros_like(log_p)
     else:
         parts = [log_marginal_observed(model, xb, num_samples=samples) for xb in x.split(ROWS)]
-        log_p = torch.cat([p.mean for p in parts]).double()
-        stderr = torch.cat([p.stderr for p in parts]).double()
+        log_p = torch.cat([p.mean.cpu() for p in parts]).double()
+        stderr = torch.cat([p.stderr.cpu() for p in parts]).double()
     if log_jacobian is not None:
         log_p = log_p + log_jacobian.to(log_p)
     return RowScores(

@@ -75,11 +75,13 @@ class PriorFamily(nn.Module, ABC):
 def draw(distribution: Distribution, n: int, generator: torch.Generator | None = None) -> Tensor:
     """``n`` draws from any distribution (e.g. a model's prior), shape ``(n, *batch, *event)``,
     reproducible from ``generator``: a seed taken from it seeds a forked global random state,
-    since ``torch.distributions`` sample from the global one; that state is left as it was."""
+    since ``torch.distributions`` sample from the global one; that state (the GPU's too, where
+    one is in use) is left as it was. ``generator`` may live on any device."""
     if generator is None:
         return distribution.sample((n,))
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-    with torch.random.fork_rng(devices=[]):
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    gpus = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=gpus):
         torch.manual_seed(seed)
         return distribution.sample((n,))
 

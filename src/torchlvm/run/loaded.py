@@ -2,7 +2,9 @@
 
 - :func:`load_run`: the model of a run or export folder together with the ``data`` section of
   its record (dataset name, binarization protocol, split seed, condition, image shape, class
-  names), after checking that no process is training the run (its weights would be stale).
+  names), after checking that no process is training the run (its weights would be stale); the
+  model is put on the device asked for (``--accelerator``), and :meth:`Run.generator` draws
+  there.
 - :func:`load_split`: a split of the run's own dataset (or of ``--data NAME``) under the run's
   binarization protocol and recorded ``data_dir``, checked against the model's input size;
   :func:`model_view` gives the data as the model sees it (one seeded Bernoulli draw under
@@ -10,7 +12,8 @@
 - :func:`conditions`: the condition c of a CVAE for a batch: one-hot labels, or the observed part
   of the image with the training mask (Sohn et al. 2015, §4.2).
 - :func:`parse_labels`: ``--condition`` values (labels, class names, ``all``) to class indices.
-- :func:`in_batches`: a model applied to a few hundred examples at a time.
+- :func:`in_batches`: a model applied to a few hundred examples at a time on its device, the
+  results gathered on the CPU.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from torchlvm import _device
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.models.conditions import Condition
 
@@ -38,7 +42,7 @@ class Run:
 
     Attributes:
         folder: the run or export folder.
-        model: the model, in eval mode.
+        model: the model, in eval mode, on the device it runs on.
         model_type: ``"ppca"``, ``"ae"``, ``"vae"`` or ``"cvae"``.
         data: the ``data`` section of ``config.json`` (``{}`` when the folder has none).
     """
@@ -104,14 +108,24 @@ class Run:
         floats = [t.dtype for t in buffers if t.is_floating_point()]
         return floats[0] if floats else torch.get_default_dtype()
 
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs (its parameters' device)."""
+        return _device.model_device(self.model)
+
+    def generator(self, seed: int) -> torch.Generator:
+        """A random source on the model's device seeded with ``seed``: the same seed gives the
+        same draws on the same kind of device."""
+        return _device.generator(seed, self.device)
+
     def describe(self) -> str:
         """E.g. ``"vae (K=8) trained on digits"``."""
         where = f" trained on {self.data['name']}" if self.data.get("name") else ""
         return f"{self.model_type} (K={self.model.latent_dim}){where}"
 
 
-def load_run(folder: str | os.PathLike[str]) -> Run:
-    """The model of ``folder`` and the ``data`` section of its ``config.json``.
+def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cpu") -> Run:
+    """The model of ``folder``, on ``device``, and the ``data`` section of its ``config.json``.
 
     Raises:
         RunBusyError: if a process is training the run.
@@ -125,7 +139,7 @@ def load_run(folder: str | os.PathLike[str]) -> Run:
     folder = Path(folder)
     check_not_busy(folder)
     record = read_config(folder)
-    model = load(folder)
+    model = load(folder).to(device)
     data = record.get("data") if isinstance(record, dict) else None
     return Run(folder, model, str(record["model_type"]), dict(data or {}))
 
@@ -324,12 +338,13 @@ def label_name(run: Run, label: int) -> str:
     return names[label] if names and label < len(names) else str(label)
 
 
-def in_batches(fn: Any, *tensors: Tensor | None) -> Tensor:
-    """``fn`` applied to ``BATCH`` rows at a time (None passes through), results concatenated."""
+def in_batches(fn: Any, *tensors: Tensor | None, device: torch.device | str) -> Tensor:
+    """``fn`` applied to ``BATCH`` rows at a time, moved to ``device`` (the model's; None passes
+    through), its results concatenated on the CPU."""
     n = next(t for t in tensors if t is not None).shape[0]
     parts = []
     with torch.no_grad():
         for start in range(0, n, BATCH):
-            rows = [None if t is None else t[start : start + BATCH] for t in tensors]
-            parts.append(fn(*rows))
+            rows = [None if t is None else t[start : start + BATCH].to(device) for t in tensors]
+            parts.append(fn(*rows).cpu())
     return torch.cat(parts)

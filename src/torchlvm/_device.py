@@ -1,0 +1,65 @@
+"""Where a model's tensors live, and seeded random draws that work on any device.
+
+A model runs where its parameters are; the functions that take a model and data move the data
+there (:func:`to_model`) and draw their noise with a ``torch.Generator``. A generator lives on
+one device and torch refuses to draw with it for another, so the draws here are made on the
+generator's device and then moved to where they are used: a ``torch.Generator()`` serves a
+model on a GPU (the draws then equal the CPU's), and ``torch.Generator(device="cuda")`` draws
+on the GPU itself (:func:`generator`, what the command line uses: reproducible per device).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a model's first parameter or buffer (the CPU if it has none)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        if tensor is not None:
+            return tensor.device
+    return torch.device("cpu")
+
+
+def to_model(model: torch.nn.Module, *tensors: Tensor | None) -> tuple[Any, ...]:
+    """``tensors`` on ``model``'s device (None passes through), one per argument."""
+    device = model_device(model)
+    return tuple(None if t is None else t.to(device) for t in tensors)
+
+
+def lightning_accelerator(device: torch.device | str) -> str:
+    """Lightning's name for where ``device`` trains: ``"gpu"`` for a CUDA device, else ``"cpu"``."""
+    return "gpu" if torch.device(device).type == "cuda" else "cpu"
+
+
+def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator on ``device`` seeded with ``seed``: the same seed gives the same draws on the
+    same kind of device (a GPU's stream differs from the CPU's)."""
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def _source(generator: torch.Generator | None, like: Tensor) -> torch.device:
+    return like.device if generator is None else generator.device
+
+
+def randn(shape: Any, *, generator: torch.Generator | None, like: Tensor) -> Tensor:
+    """Standard normal draws of ``shape`` from ``generator``, on ``like``'s device and dtype."""
+    eps = torch.randn(shape, generator=generator, device=_source(generator, like), dtype=like.dtype)
+    return eps.to(like.device)
+
+
+def bernoulli(probs: Tensor, *, generator: torch.Generator | None) -> Tensor:
+    """Bernoulli(``probs``) draws from ``generator``, on ``probs``' device."""
+    source = _source(generator, probs)
+    return torch.bernoulli(probs.to(source), generator=generator).to(probs.device)
+
+
+def multinomial(probs: Tensor, n: int, *, generator: torch.Generator | None) -> Tensor:
+    """``n`` indices per row of ``probs`` ``(B, S)`` drawn with replacement, ``(B, n)``, on
+    ``probs``' device."""
+    source = _source(generator, probs)
+    picks = torch.multinomial(probs.to(source), n, replacement=True, generator=generator)
+    return picks.to(probs.device)
