@@ -77,7 +77,7 @@ def test_gaps_on_a_flow_vae_refines_its_base(tmp_path, capsys):
     argv = ["gaps", str(folder), "--n", "3", "--k", "50", "--steps", "3", "--elbo-samples", "20"]
     assert cli.main(argv) == 0
     record = json.loads((folder / "gaps.json").read_text())
-    assert record["family"] == "diagonal base under the encoder's flow"
+    assert record["family"] == "diagonal base and context under the encoder's flow"
 
 
 @pytest.mark.parametrize(

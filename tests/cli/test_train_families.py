@@ -44,4 +44,4 @@ def test_train_a_flow_vae_with_a_vamp_prior_then_sample_and_gaps(tmp_path, capsy
     assert cli.main(["sample", str(out), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
     gaps = ["gaps", str(out), "--n", "3", "--k", "20", "--steps", "2", "--elbo-samples", "20"]
     assert cli.main(gaps) == 0
-    assert "diagonal base under the encoder's flow" in capsys.readouterr().out
+    assert "diagonal base and context under the encoder's flow" in capsys.readouterr().out

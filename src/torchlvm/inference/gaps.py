@@ -19,7 +19,8 @@ standard error, low-biased like the IWAE bound.
 Cremer et al. also fit a flow q per point (their q*_Flow): how much of the approximation gap a
 more expressive family closes. ``flow_steps`` adds that ELBO
 (:func:`~torchlvm.inference.local_flow.fit_local_flow`, started from q*). For a model whose own
-q is a flow, q* keeps the encoder's coupling transforms and optimizes each point's base Gaussian.
+q is a flow, q* keeps the encoder's coupling networks and optimizes what the encoder emits per
+point: the base Gaussian and the context h (the best q of the family the encoder ranges over).
 
 Standard errors, per example: each Monte Carlo ELBO's from the spread of its chunk means (batch
 means), log p(x)'s from the estimator; a gap's is the root sum of squares of its two terms'
@@ -354,7 +355,7 @@ def inference_gaps(
         elbo_method="exact" if exact_elbo else "monte carlo",
         k=None if exact_px or ais_steps is not None else k,
         elbo_samples=None if exact_elbo else elbo_samples,
-        family=f"{family} base under the encoder's flow" if base is not q_enc else family,
+        family=family if base is q_enc else f"{family} base and context under the encoder's flow",
         local_steps=local_steps,
         ess=ess,
         lr=lr,

@@ -18,8 +18,9 @@ Two families:
 
 * ``"diagonal"`` (mean-field): loc (B, K) and log-scale (B, K) → ``Independent(Normal, 1)``.
   Started from a flow q (:class:`~torchlvm.models.posteriors.FlowQ`), the per-point
-  parameters are its base Gaussian's and the encoder's amortized coupling transforms stay fixed
-  on top: the result is a flow again.
+  parameters are its base Gaussian's and its context h (B, H), everything the encoder emits
+  for a point, under the encoder's coupling networks (fixed): the result is a flow of the
+  model's own family again, and its best member for each point.
 * ``"full"``: loc (B, K) and an unconstrained lower-triangular (B, K, K) whose diagonal passes
   through ``exp`` to give the Cholesky factor L → ``MultivariateNormal(loc, scale_tril=L)``.
   It costs O(B·K²) parameters and O(B·K³) per step, so it is limited to K ≤ 64.
@@ -98,6 +99,7 @@ class LocalGaussian(nn.Module):
         log_scale: ``nn.Parameter`` (B, K) (``"diagonal"`` only).
         raw_tril: ``nn.Parameter`` (B, K, K) (``"full"`` only): the strict lower triangle is L's,
             the diagonal is log diag(L); the upper triangle is ignored.
+        context: ``nn.Parameter`` (B, H) (started from a flow q with a context only).
     """
 
     def __init__(self, loc: Tensor, scale: Tensor, family: Family = "diagonal") -> None:
@@ -106,6 +108,8 @@ class LocalGaussian(nn.Module):
             raise ConfigError(f"loc must have shape (B, K), got {tuple(loc.shape)}")
         self.family = check_family(family, loc.shape[-1])
         self.transform: torch.distributions.Transform | None = None  # a fixed flow on top
+        # a flow on top whose per-point context is free: (context, base) → FlowQ
+        self.recondition: Callable[[Tensor, Distribution], Distribution] | None = None
         self.loc = nn.Parameter(loc.detach().clone())
         raw = nn.Parameter(unconstrain_scale(scale.detach(), diagonal=family == "diagonal"))
         if family == "diagonal":
@@ -118,10 +122,11 @@ class LocalGaussian(nn.Module):
         """Start from a Gaussian q (B,): the same family by default, or converted: a diagonal
         q becomes a full one with the same diagonal; a full q becomes the diagonal q with its
         marginal standard deviations (not the reverse-KL optimum, which uses the precisions).
-        A flow q contributes its base Gaussian; its transform is kept, fixed, on top."""
-        transform = None
+        A flow q contributes its base Gaussian and, if it has one, its context (B, H) as free
+        parameters; its coupling networks are kept, fixed, on top."""
+        transform = flow = None
         if isinstance(q, FlowQ):
-            transform, q = q.transform, q.base
+            flow, transform, q = q, q.transform, q.base
         loc, scale, diagonal = gaussian_parts(q)
         family = ("diagonal" if diagonal else "full") if family is None else family
         check_family(family, loc.shape[-1])
@@ -130,7 +135,11 @@ class LocalGaussian(nn.Module):
         elif family == "full" and diagonal:
             scale = torch.diag_embed(scale)  # (B, K, K)
         local = cls(loc, scale, family)
-        local.transform = transform
+        if flow is not None and flow.context is not None:
+            local.context = nn.Parameter(flow.context.detach().clone())
+            local.recondition = flow.reconditioned
+        else:
+            local.transform = transform
         return local
 
     @classmethod
@@ -165,6 +174,8 @@ class LocalGaussian(nn.Module):
             q = gaussian(self.loc, self.log_scale, diagonal=True)
         else:
             q = gaussian(self.loc, self.raw_tril, diagonal=False)
+        if self.recondition is not None:
+            return self.recondition(self.context, q)
         return q if self.transform is None else FlowQ(self.transform, q)
 
 

@@ -110,9 +110,10 @@ def refine(
             optimum with Monte Carlo gradient noise; ``"constant"`` keeps it.
 
     Returns:
-        q of the encoder's family (``Independent(Normal)``, ``MultivariateNormal``, or a
-        flow q whose base Gaussian was refined under the encoder's fixed coupling transforms),
-        batch shape (B,), event (K,).
+        q of the encoder's family, batch shape (B,), event (K,): ``Independent(Normal)``,
+        ``MultivariateNormal``, or a flow q whose base Gaussian and context h (everything the
+        encoder emits for a point) were refined under the encoder's coupling networks, which
+        stay fixed; it is a flow of the model's family, so its ELBO is a bound on log p(x).
 
     Raises:
         ConfigError: for steps < 0, lr ≤ 0, or a model without a Gaussian encoder.
@@ -124,11 +125,6 @@ def refine(
         return encoder_posterior(model, x, c)
     if differentiable:
         q0 = encoder_posterior(model, x, c)
-        if isinstance(q0, FlowQ):
-            raise ConfigError(
-                "differentiable refinement needs a Gaussian q; a flow q is refined only for "
-                "evaluation (differentiable=False)"
-            )
         return _unrolled(model, x, c, q0, steps, lr, num_samples, kl_method, log_lik_method)
     with torch.no_grad():  # the start is data: no graph into the encoder
         q0 = encoder_posterior(model, x, c)
@@ -159,13 +155,22 @@ def _unrolled(
     kl_method: KLMethod | None,
     log_lik_method: LogLikMethod,
 ) -> Distribution:
-    """Kim et al. 2018, Algorithm 1: λ_{t+1} = λ_t + lr ∇_λ ELBO(λ_t), graph kept."""
-    loc, scale, diagonal = gaussian_parts(q0)
+    """Kim et al. 2018, Algorithm 1: λ_{t+1} = λ_t + lr ∇_λ ELBO(λ_t), graph kept. λ is the
+    Gaussian's mean and unconstrained scale, and a flow q's context h as well."""
+    loc, scale, diagonal = gaussian_parts(_base(q0))
     params = [loc, unconstrain_scale(scale, diagonal=diagonal)]
+    flow = q0 if isinstance(q0, FlowQ) and q0.context is not None else None
+    if flow is not None:
+        params.append(flow.context)
+
+    def build(params: list[Tensor]) -> Distribution:
+        q = gaussian(*params[:2], diagonal=diagonal)
+        return q if flow is None else flow.reconditioned(params[2], q)
+
     with torch.enable_grad():
         params = [p if p.requires_grad else p.detach().requires_grad_() for p in params]
         for _ in range(steps):
-            q = gaussian(*params, diagonal=diagonal)
+            q = build(params)
             value = elbo(
                 model,
                 x,
@@ -177,4 +182,4 @@ def _unrolled(
             ).elbo.sum()  # a sum: each point's λ gets its own gradient
             grads = torch.autograd.grad(value, params, create_graph=True)
             params = [p + lr * g for p, g in zip(params, grads, strict=True)]
-    return gaussian(*params, diagonal=diagonal)
+    return build(params)

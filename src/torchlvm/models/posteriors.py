@@ -172,7 +172,32 @@ class FlowQ(NormalizingFlow):
     Monte Carlo ``mean`` and ``stddev`` from :data:`FLOW_MOMENT_SAMPLES` draws under a fixed
     seed, so that code reading a q's moments (posterior means, reconstructions, Gibbs
     imputation) works with a flow too; the draws leave the global random state as it was.
-    ``log_prob`` broadcasts like torch's own distributions."""
+    ``log_prob`` broadcasts like torch's own distributions.
+
+    A q built by :meth:`conditioned` also keeps the lazy (context-conditioned) transform and the
+    context it was evaluated at, so that per-point inference can move the context and the base
+    of one example and get the same amortized flow, still a proper density, back
+    (:meth:`reconditioned`; semi-amortized refinement, :mod:`torchlvm.inference.refine`)."""
+
+    lazy: nn.Module | None = None  # context → transform (zuko's LazyTransform), if known
+    context: Tensor | None = None  # the context (..., H) ``transform`` was evaluated at
+
+    @classmethod
+    def conditioned(cls, lazy: nn.Module, context: Tensor, base: Distribution) -> FlowQ:
+        """The flow ``lazy(context)`` on top of ``base``, remembering both (batch ``(...)``)."""
+        q = cls(lazy(context), base)
+        q.lazy, q.context = lazy, context
+        return q
+
+    def reconditioned(self, context: Tensor, base: Distribution) -> FlowQ:
+        """This q's amortized flow under another ``context`` (..., H) and ``base``.
+
+        Raises:
+            ConfigError: if this q was not built by :meth:`conditioned` (no context to move).
+        """
+        if self.lazy is None:
+            raise ConfigError("this flow q has no context to move; build it with conditioned()")
+        return FlowQ.conditioned(self.lazy, context, base)
 
     def log_prob(self, value: Tensor) -> Tensor:
         """log q(z) for z of shape ``(..., *batch, K)``; z is expanded to the full batch first
@@ -249,7 +274,7 @@ class FlowPosterior(PosteriorFamily):
 
     def forward(self, params: Tensor) -> Distribution:
         base_params, context = params.split([2 * self.latent_dim, 2 * self.latent_dim], dim=-1)
-        return FlowQ(self.flow.transform(context), diagonal_gaussian(base_params))
+        return FlowQ.conditioned(self.flow.transform, context, diagonal_gaussian(base_params))
 
 
 __all__ = [
