@@ -59,8 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
     from torchlvm._files import write_json
-    from torchlvm.io import load, read_config
-    from torchlvm.run import check_not_busy
+    from torchlvm.run import load_run
 
     for name in ("n", "k", "steps", "samples", "elbo_samples", "chains"):
         check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
@@ -68,14 +67,13 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
     device = device_for(args)
-    check_not_busy(args.dir)
-    record = read_config(args.dir)
-    model = load(args.dir).to(device)
-    x, c, protocol, dataset = _data(model, record.get("data") or {}, args.split, args.n, device)
+    run_ = load_run(args.dir)
+    model = run_.model.to(device)
+    x, c, protocol, dataset = _data(model, run_.data, args.split, args.n, device, run_.dtype)
     start = time.perf_counter()
     report = _report(model, x, c, args)
     result: dict[str, Any] = {
-        "model": record.get("model_type"),
+        "model": run_.model_type,
         "data": dataset,
         "split": args.split,
         "protocol": protocol,
@@ -85,11 +83,12 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - start, 2),
     }
     written = [args.dir / "gaps.json", args.dir / "figures" / "gaps.png"]
-    if record.get("model_type") == "ppca":
+    if run_.model_type == "ppca":
         written.append(_ppca_identity(model, x, args, dataset, result))
     write_json(args.dir / "gaps.json", result)
     summary = report.summary()
-    _figure(record, report, summary, args.dir / "figures" / "gaps.png", f"{dataset} {args.split}")
+    where = f"{dataset} {args.split}"
+    _figure(run_.model_type, report, summary, args.dir / "figures" / "gaps.png", where)
     _print_table(result, summary, report, x.shape[0])
     print("wrote " + ", ".join(str(path) for path in written))
     return 0
@@ -138,22 +137,23 @@ def _ppca_identity(
 
 
 def _figure(
-    record: dict[str, Any], report: Any, summary: dict[str, float], path: Path, where: str
+    model_type: str, report: Any, summary: dict[str, float], path: Path, where: str
 ) -> None:
     from torchlvm.plots.gaps_decomposition import decomposition_figure
     from torchlvm.plots.inference import save_figure
 
-    label = f"{record.get('model_type', 'model')} ({report.family} q*)"
+    label = f"{model_type} ({report.family} q*)"
     title = f"Inference gaps on {where}, n={report.log_px.numel()}; log p(x): "
     fig = decomposition_figure([label], [summary], title=title + report.log_px_method)
     save_figure(fig, path)
 
 
 def _data(
-    model: Any, data: dict[str, Any], split: str, n: int, device: Any
+    model: Any, data: dict[str, Any], split: str, n: int, device: Any, dtype: Any
 ) -> tuple[Any, Any, str, str]:
     """The first ``n`` examples of the model's data split, as evaluation sees them, with their
-    conditions, on ``device``; also the protocol name and the dataset name."""
+    conditions, on ``device`` in the model's ``dtype``; also the protocol name and the dataset
+    name."""
     from torchlvm.data import load_dataset
     from torchlvm.errors import RunDirectoryError
 
@@ -173,7 +173,7 @@ def _data(
         **(data.get("options") or {}),
     )
     x_all = dataset.fixed_binarized(seed)
-    x = x_all[:n].to(model.prior(batch_shape=(1,)).mean.dtype)
+    x = x_all[:n].to(dtype)  # not p(z)'s dtype: a CVAE's prior needs a condition
     y = None if dataset.y is None else dataset.y[:n]
     from torchlvm.evaluation.evaluate import conditions_for
 
