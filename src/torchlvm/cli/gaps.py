@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
     device = device_for(args)
-    run_ = load_run(args.dir)
-    model = run_.model.to(device)
+    run_ = load_run(args.dir, device=device)
+    model = run_.model
     x, c, protocol, dataset = _data(model, run_.data, args.split, args.n, device, run_.dtype)
     start = time.perf_counter()
     report = _report(model, x, c, args)
