@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from torchlvm import _device, cli
+from torchlvm import cli
 from torchlvm.cli import _accelerator
 from torchlvm.models import CVAE, VAE, CVAEConfig, VAEConfig
 
@@ -180,21 +180,6 @@ def test_compare_trains_where_the_device_says(monkeypatch: pytest.MonkeyPatch, t
         with pytest.raises(Stop):
             train_contender(CONTENDERS[1], "digits", tmp_path, Budget(epochs=1), device=device)
         assert seen["accelerator"] == accelerator
-
-
-def test_draws_follow_the_generator_wherever_the_model_is() -> None:
-    """A generator on one device serves tensors on another: the draws are the generator's."""
-    like = torch.zeros((), dtype=torch.float64)
-    eps = _device.randn((3, 2), generator=_device.generator(5), like=like)
-    assert eps.dtype == torch.float64
-    torch.testing.assert_close(
-        eps, torch.randn(3, 2, generator=torch.Generator().manual_seed(5)).double()
-    )
-    picks = _device.multinomial(torch.tensor([[0.0, 1.0]]), 4, generator=_device.generator(0))
-    assert picks.tolist() == [[1, 1, 1, 1]]
-    assert _device.bernoulli(torch.ones(3), generator=None).tolist() == [1.0, 1.0, 1.0]
-    assert _device.lightning_accelerator("cuda:1") == "gpu"
-    assert _device.lightning_accelerator("cpu") == "cpu"
 
 
 def test_a_run_loads_onto_the_device_asked_for_and_draws_there(world) -> None:

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution, MultivariateNormal
 
+from torchlvm import _device
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.distributions.heads import make_likelihood
 from torchlvm.distributions.point_mass import PointMass
@@ -232,19 +233,14 @@ class Autoencoder(PointEstimates, SavableModel, nn.Module):
             source: ``"fitted"`` draws codes from N(code_mean, code_cov) (requires
                 :meth:`fit_code_distribution`); ``"standard"`` draws from N(0, I), the naive
                 choice that shows an autoencoder's decoder is not a generative model.
-            generator: random source for the codes.
+            generator: random source for the codes, on any device.
 
         Raises:
             NotFittedError: for ``"fitted"`` before :meth:`fit_code_distribution`.
         """
         check_positive_int("n", n)
         check_choice("source", source, ("fitted", "standard"))
-        eps = torch.randn(
-            (n, self.latent_dim),
-            generator=generator,
-            device=self.code_mean.device,
-            dtype=self.code_mean.dtype,
-        )
+        eps = _device.randn((n, self.latent_dim), generator=generator, like=self.code_mean)
         if source == "fitted":
             if not self.is_code_distribution_fitted:
                 raise NotFittedError(

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
+from torchlvm import _device
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.distributions.heads import GaussianVariance
 from torchlvm.distributions.kl import KLMethod
@@ -316,13 +317,11 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         Args:
             n: number of samples.
             c: conditions ``(n, C)``, or one ``(C,)`` shared by all n.
-            generator: random source for z.
+            generator: random source for z, on any device (the draws are moved to the model's).
         """
         c = self._condition(c, (check_positive_int("n", n),))
         base = self.prior(c).base_dist  # Normal with loc/scale of shape (n, K)
-        eps = torch.randn(
-            base.loc.shape, generator=generator, device=base.loc.device, dtype=base.loc.dtype
-        )
+        eps = _device.randn(base.loc.shape, generator=generator, like=base.loc)
         return self.decode(base.loc + base.scale * eps, c).mean
 
     @torch.no_grad()

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Categorical, Distribution, Independent, MixtureSameFamily, Normal
 
+from torchlvm import _device
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm._registry import registrar
 from torchlvm.errors import ConfigError
@@ -122,8 +123,7 @@ class StandardPrior(PriorFamily):
     def sample(
         self, n: int, encode: Encode, like: Tensor, generator: torch.Generator | None = None
     ) -> Tensor:
-        shape = (n, self.latent_dim)
-        return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
+        return _device.randn((n, self.latent_dim), generator=generator, like=like)
 
 
 @register_prior("mog")
