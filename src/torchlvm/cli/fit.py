@@ -37,7 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from torchlvm.data import load_dataset
     from torchlvm.models.ppca import PPCA
-    from torchlvm.run import RunLayout, check_new_target, staged_run
+    from torchlvm.run import check_new_target, staged_run
+    from torchlvm.run.metrics import merge_metrics
+    from torchlvm.run.record import write_finished
 
     if args.allow_missing and args.method != "em":
         raise ConfigError(
@@ -75,10 +77,8 @@ def run(args: argparse.Namespace) -> int:
         metrics["em"] = report.to_dict()
     data = _data_record(train, options, args.seed, metrics)
     with staged_run(args.out, overwrite=args.overwrite, resumable=False) as stage:
-        from torchlvm._files import write_json
-
-        model.save_pretrained(stage.folder, data=data)
-        write_json(RunLayout(stage.folder).metrics_json, metrics)
+        write_finished(stage.folder, model, {"data": data})
+        merge_metrics(stage.folder, metrics)
     print(f"PPCA (K={args.latent_dim}, {args.method}) on {train.name}, D={dim}, {seconds:.2f} s")
     print(f"  train log p(x): {metrics['train_log_likelihood']:.3f} nats/example (exact)")
     print(

@@ -13,6 +13,8 @@ A run record is a JSON object with these sections (the first three rebuild the m
 
 ``config.json`` is written when the run is finished (with the weights); ``checkpoints/run.json``
 holds the same record from the start of training, so that an interrupted run can be resumed.
+This module is their one writer (:func:`write_training_record`, :func:`write_finished`) and
+reader (:func:`read_record`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from torchlvm._files import write_json
 from torchlvm.errors import DataError, RunDirectoryError
+from torchlvm.models.base import model_record, save_weights
 from torchlvm.run.layout import RunLayout
 
 SECTIONS: tuple[str, ...] = (
@@ -73,3 +77,22 @@ def ordered(record: dict[str, Any]) -> dict[str, Any]:
     """``record`` with its sections in the order of :data:`SECTIONS` (others after them)."""
     known = {key: record[key] for key in SECTIONS if key in record}
     return {**known, **{k: v for k, v in record.items() if k not in known}}
+
+
+def write_training_record(folder: str | os.PathLike[str], record: dict[str, Any]) -> None:
+    """Write ``checkpoints/run.json``, the record of a run about to be trained (atomically)."""
+    layout = RunLayout(Path(folder))
+    layout.checkpoints.mkdir(parents=True, exist_ok=True)
+    write_json(layout.run_record, ordered(record))
+
+
+def write_finished(folder: str | os.PathLike[str], model: Any, record: dict[str, Any]) -> None:
+    """Write a finished run: ``model.safetensors`` (``model``'s weights), then ``config.json``
+    (``record``, with the sections that rebuild ``model``), each file atomically.
+
+    Raises:
+        NonFiniteError: for weights that are not finite (nothing is written).
+    """
+    layout = RunLayout(Path(folder))
+    save_weights(model, layout.weights)
+    write_json(layout.config, ordered({**record, **model_record(model)}))

@@ -36,11 +36,11 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_only
 
-from torchlvm._files import write_json
 from torchlvm.errors import ConfigError, NonFiniteError, RunDirectoryError
 from torchlvm.models.base import model_record
 from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run
 from torchlvm.run.record import read_record as read_run_record
+from torchlvm.run.record import write_finished, write_training_record
 from torchlvm.training.checkpoint_io import (
     check_checkpoint_fits,
     nonfinite_weights_as_error,
@@ -181,8 +181,7 @@ def _begin(trainer: L.Trainer, layout: RunLayout, record: dict[str, Any], resume
     if resume:
         _check_world_size(layout.last_checkpoint, trainer.world_size)
     if trainer.is_global_zero:  # known once the Trainer has read the launcher's ranks
-        layout.checkpoints.mkdir(parents=True, exist_ok=True)
-        write_json(layout.run_record, record)
+        write_training_record(layout.folder, record)
 
 
 def _train(
@@ -259,23 +258,22 @@ def _result(
 
 def _export(model: torch.nn.Module, result: FitResult, record: dict[str, Any]) -> None:
     """Write ``model.safetensors`` + ``config.json``: the saved weights and the run's record."""
-    extra = {k: v for k, v in record.items() if k not in model_record(model)}
-    model.save_pretrained(
+    write_finished(
         result.out_dir,
-        training=extra.pop("training"),
-        data=extra.pop("data"),
-        result={
-            "weights": "best" if result.best_epoch is not None else "last",
-            "monitor": result.monitor,
-            "best_epoch": result.best_epoch,
-            "best_value": result.best_value,
-            "epochs": result.epochs,
-            "stopped_early": result.stopped_early,
-            "skipped_steps": result.skipped_steps,
-            "units": "nats per example",
+        model,
+        {
+            **record,
+            "result": {
+                "weights": "best" if result.best_epoch is not None else "last",
+                "monitor": result.monitor,
+                "best_epoch": result.best_epoch,
+                "best_value": result.best_value,
+                "epochs": result.epochs,
+                "stopped_early": result.stopped_early,
+                "skipped_steps": result.skipped_steps,
+                "units": "nats per example",
+            },
         },
-        runtime=extra.pop("runtime"),
-        **extra,
     )
 
 
