@@ -138,9 +138,13 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
         The model, in eval mode, on the CPU.
 
     Raises:
+        RunBusyError: if a process is training the run (its weights are not final yet).
         RunDirectoryError, DataError, ConfigError: for a missing, damaged or mismatched folder.
     """
+    from torchlvm.run.lock import check_not_busy  # (the run package is not needed to import)
+
     folder = Path(folder)
+    check_not_busy(folder)
     record = read_config(folder)
     if not isinstance(record, dict) or "model_type" not in record:
         raise DataError(f"{folder / CONFIG_NAME} has no 'model_type'; it is not a torchlvm model")

@@ -12,8 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
+import torchlvm
 from torchlvm.errors import RunBusyError
+from torchlvm.models.vae import VAE, VAEConfig
 from torchlvm.run.layout import LOCK_NAME, stage_path
 from torchlvm.run.lock import acquire, check_not_busy, holder_if_live, read_holder
 
@@ -133,3 +136,19 @@ def test_readers_also_see_the_lock_of_a_new_run_still_in_its_staging_folder(
     finally:
         child.kill()
         child.wait()
+
+
+def test_load_refuses_a_run_being_trained_and_reads_it_once_the_trainer_is_gone(
+    tmp_path: Path,
+) -> None:
+    VAE(VAEConfig(input_dim=3, latent_dim=2, hidden=(4,))).save_pretrained(tmp_path)
+    child = _hold_in_child(tmp_path)  # a `train --resume` of this run, say
+    try:
+        with pytest.raises(RunBusyError, match=rf"{tmp_path} is being trained by pid {child.pid}"):
+            torchlvm.load(tmp_path)
+    finally:
+        child.kill()
+        child.wait()
+    assert torchlvm.load(tmp_path).encode(torch.zeros(1, 3)).mean.shape == (1, 2)
+    with acquire(tmp_path, "torchlvm train vae --resume"):
+        torchlvm.load(tmp_path)  # a process reading the run it trains itself does not wait

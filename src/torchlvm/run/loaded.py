@@ -134,12 +134,10 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
     """
     import torchlvm.models  # noqa: F401  (importing registers every model type)
     from torchlvm.io import load, read_config
-    from torchlvm.run.lock import check_not_busy
 
     folder = Path(folder)
-    check_not_busy(folder)
+    model = load(folder).to(device)  # load refuses a run that a process is training
     record = read_config(folder)
-    model = load(folder).to(device)
     data = record.get("data") if isinstance(record, dict) else None
     return Run(folder, model, str(record["model_type"]), dict(data or {}))
 
