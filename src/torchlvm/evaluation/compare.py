@@ -107,23 +107,14 @@ def _condition(contender: Contender) -> Condition:
     return Condition("label" if recipe_for(contender.model_type).conditional else "none")
 
 
-def train_contender(
-    contender: Contender,
-    data: str,
-    folder: Path,
-    budget: Budget,
-    *,
-    data_dir: str | os.PathLike[str] | None = None,
-    progress: bool = False,
-    device: torch.device | str = "cpu",
-) -> torch.nn.Module:
-    """Train one contender on ``data`` with ``budget`` into the run folder ``folder``, on
-    ``device``."""
+def _contender_run(
+    contender: Contender, data: str, budget: Budget, data_dir: str | os.PathLike[str] | None
+) -> tuple[torch.nn.Module, Any, Any]:
+    """The untrained model, the data module and the training config of one contender."""
     import lightning as L
 
-    from torchlvm._device import lightning_accelerator
     from torchlvm.models.registry import model_class, recipe_for
-    from torchlvm.training import LVMDataModule, TrainConfig, fit
+    from torchlvm.training import LVMDataModule, TrainConfig
 
     recipe = recipe_for(contender.model_type)
     likelihood, protocol = _data_protocol(data)
@@ -149,9 +140,46 @@ def train_contender(
         max_epochs=budget.epochs,
         seed=budget.seed,
     )
-    extra = {"compare": {"contender": asdict(contender), "budget": asdict(budget)}}
-    accelerator = lightning_accelerator(device)
-    fit(model, dm, config, folder, progress=progress, extra_config=extra, accelerator=accelerator)
+    return model, dm, config
+
+
+def train_contender(
+    contender: Contender,
+    data: str,
+    folder: Path,
+    budget: Budget,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    device: torch.device | str = "cpu",
+) -> torch.nn.Module:
+    """Train one contender on ``data`` with ``budget`` into the run folder ``folder``, on
+    ``device``. The run is built in its staging folder under the run's lock, as ``torchlvm
+    train`` builds one, so that a concurrent ``train`` into ``folder`` is refused, and published
+    when finished.
+
+    Raises:
+        RunBusyError: if another process trains a run into ``folder``.
+        RunDirectoryError: if ``folder`` is not free for a new run
+            (:func:`torchlvm.run.check_new_target`).
+    """
+    from torchlvm._device import lightning_accelerator
+    from torchlvm.run import staged_run
+    from torchlvm.training import fit
+
+    with staged_run(folder, resumable=False) as stage:
+        model, dm, config = _contender_run(contender, data, budget, data_dir)
+        extra = {"compare": {"contender": asdict(contender), "budget": asdict(budget)}}
+        accelerator = lightning_accelerator(device)
+        fit(
+            model,
+            dm,
+            config,
+            stage.folder,
+            progress=progress,
+            extra_config=extra,
+            accelerator=accelerator,
+        )
     return model.eval()
 
 
