@@ -10,6 +10,7 @@ how to time and measure memory without fooling ourselves.
   the memory of one configuration is not mixed with another's.
 - :func:`interleaved`: A B C A B C ... rounds, so that a slow patch of a shared machine hits
   every configuration alike; compare medians.
+- :func:`write_results`: write a result file (its folder made if needed) and print it.
 
 torch is imported inside the functions that need it, so a driver that only starts workers stays
 small (a worker's peak RSS is its own, see :func:`peak_rss_mib`).
@@ -209,3 +210,19 @@ def command_line(script: str, argv: Sequence[str]) -> str:
         i = shown.index("--json")
         del shown[i : i + 2]
     return shlex.join([".venv/bin/python", script, *shown])
+
+
+def write_results(
+    path: str | os.PathLike[str], lines: Sequence[str], *, append: bool = False
+) -> str:
+    """Write the result ``lines`` to ``path`` (``append``: after what the file holds), making
+    its folder if needed, and print them. The text ends with a newline (a last line ``""``
+    ends it, else one is added). Returns the text."""
+    text = "\n".join(lines)
+    text += "" if text.endswith("\n") else "\n"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a" if append else "w", encoding="utf-8") as f:
+        f.write(text)
+    print(text, end="")
+    return text

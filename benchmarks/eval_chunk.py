@@ -27,7 +27,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import interleaved, load_average, machine_lines, median  # noqa: E402
+from _machine import (  # noqa: E402
+    interleaved,
+    load_average,
+    machine_lines,
+    median,
+    write_results,
+)
 from eval_throughput import data  # noqa: E402  (the same images as the throughput benchmark)
 
 from torchlvm.inference import log_marginal_is  # noqa: E402
@@ -124,10 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         lines += ["No CUDA device visible: the GPU default (256 MiB chunks) is unmeasured.", ""]
     lines += ["Machine:", "", *machine_lines(), ""]
-    text = "\n".join(lines)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(text)
+    write_results(args.out, lines)
     return 0
 
 

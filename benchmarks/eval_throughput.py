@@ -30,6 +30,9 @@ import torch
 from torchlvm.inference import log_marginal_is
 from torchlvm.models import VAE, VAEConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import write_results  # noqa: E402
+
 
 def matmul_rate(m: int = 2048, k: int = 2048, n: int = 2048, repeats: int = 10) -> float:
     """Best-of-``repeats`` float32 ``torch.mm`` rate in FLOP/s for an (m, k) @ (k, n) product."""
@@ -209,10 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.system()} {platform.release()}.",
         "",
     ]
-    text = "\n".join(lines)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(text)
+    write_results(args.out, lines)
     return 0
 
 

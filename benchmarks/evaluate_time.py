@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_lines  # noqa: E402
+from _machine import machine_lines, write_results  # noqa: E402
 
 
 def timed_evaluate(run: Path, extra: list[str], threads: int | None) -> tuple[float, float, str]:
@@ -90,11 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         *machine_lines(),
         "",
     ]
-    text = "\n".join(lines)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("a", encoding="utf-8") as f:
-        f.write(text + "\n")
-    print(text)
+    write_results(args.out, [*lines, ""], append=True)  # a blank line between entries
     return 0
 
 

@@ -38,6 +38,9 @@ from torchlvm.inference.gaps import evaluate_elbo
 from torchlvm.inference.local import fit_local_posterior
 from torchlvm.models import VAE, VAEConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import write_results  # noqa: E402
+
 
 def train_vae(epochs: int, seed: int) -> VAE:
     """A 64-128-8 tanh VAE with a Bernoulli likelihood on thresholded digits, plain Adam."""
@@ -222,10 +225,7 @@ def main() -> None:
         "images, against the best converged per-point q).",
         "",
     ]
-    text = "\n".join(lines)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(text)
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

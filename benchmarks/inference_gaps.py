@@ -132,8 +132,7 @@ def write_markdown(args, command, load_at_start, summaries, records) -> None:
     lines += ["", "Seconds per model: " + ", ".join(
         f"{n} {records[n]['seconds']:.0f}" for n in names
     )]  # fmt: skip
-    (RESULTS / "inference_gaps.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    M.write_results(RESULTS / "inference_gaps.md", lines)
 
 
 if __name__ == "__main__":

@@ -386,10 +386,7 @@ def write_report(path: Path, argv: list[str], args: argparse.Namespace, r: dict)
         *r["cvae_verdict"],
         "",
     ]
-    text = "\n".join(lines)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return text
+    return M.write_results(path, lines)
 
 
 def ess_note(r: dict, args: argparse.Namespace) -> list[str]:
@@ -504,8 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     r["cvae"] = conditional_accuracy(models[SPECS[3].name], args.per_class)
     r["verdict"], r["cvae_verdict"] = verdicts(r, args)
     r["total_seconds"] = time.perf_counter() - started
-    text = write_report(args.out, argv, args, r)
-    print(text)
+    write_report(args.out, argv, args, r)
     log(f"wrote {args.out} ({r['total_seconds'] / 60:.1f} min)")
     return 0
 

@@ -147,11 +147,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     summary = _summary(results, sizes)
     summary["seconds"] = time.perf_counter() - started
     text = _report(summary, results, header, argv if argv is not None else sys.argv[1:])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    print(text)
+    M.write_results(args.out, [text])
     return summary
 
 

@@ -35,6 +35,9 @@ from threadpoolctl import threadpool_info
 
 from torchlvm.models.ppca import PPCA
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import write_results  # noqa: E402
+
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -188,10 +191,7 @@ def main() -> int:
         "runs column): other jobs shared the two cores. The medians are the figures compared.",
         "",
     ]
-    text = "\n".join(lines)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(text)
+    write_results(args.out, lines)
     return 0
 
 
