@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -486,6 +487,22 @@ def _run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int,
     return status, capsys.readouterr().err
 
 
+Refused = Callable[[list[str], int], str]
+
+
+@pytest.fixture
+def refused(capsys: pytest.CaptureFixture[str]) -> Refused:
+    """``refused(argv, status)``: run the CLI in this process, check that it exits with
+    ``status`` and prints one ``torchlvm: error:`` line and no traceback; return that line."""
+
+    def run(argv: list[str], status: int) -> str:
+        code, err = _run_main(argv, capsys)
+        assert code == status, err
+        return error_line(err)
+
+    return run
+
+
 def _argv(case: Case, root: Path) -> list[str]:
     return case.argv.format(root=root, d=root / "data").split()
 
@@ -760,17 +777,11 @@ def test_ctrl_c_during_training_stops_cleanly_and_keeps_the_checkpoint(tmp_path:
     ids=["train", "fit", "report"],
 )
 def test_an_empty_out_is_one_line_and_not_the_current_folder(
-    world: Path,
-    tmp_path: Path,
-    argv: list[str],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    world: Path, tmp_path: Path, argv: list[str], refused: Refused, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     argv = [str(world / "vae") if a == "RUN" else a for a in argv]
-    status, err = _run_main(argv, capsys)
-    assert status == 2
-    assert "argument --out: the path is empty" in error_line(err)
+    assert "argument --out: the path is empty" in refused(argv, 2)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -868,18 +879,17 @@ def test_a_folder_name_that_is_not_utf8_works(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the permissions")
 def test_an_unwritable_parent_is_one_line_and_leaves_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, refused: Refused
 ) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)
     try:
         argv = ["fit", "ppca", "--data", "digits", "--latent-dim", "2"]
-        status, err = _run_main([*argv, "--out", str(locked / "run")], capsys)
+        line = refused([*argv, "--out", str(locked / "run")], 1)
     finally:
         locked.chmod(0o755)
-    assert status == 1
-    assert "ermission denied" in error_line(err)
+    assert "ermission denied" in line
     assert list(locked.iterdir()) == []
 
 
