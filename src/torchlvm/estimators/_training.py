@@ -30,15 +30,17 @@ from torchlvm.training import LVMDataModule, TrainConfig, fit
 VAL_ROWS = 1024  # most rows of X that the per-epoch validation pass reads
 
 
-def _dataset(x: Tensor, y: Tensor | None, num_classes: int | None, split: str) -> Dataset:
+def _dataset(
+    x: Tensor, y: Tensor | None, class_names: tuple[str, ...] | None, split: str
+) -> Dataset:
     return Dataset(
         x=x,
         y=y,
         name="X",
         split=split,
         shape=(x.shape[1],),
-        num_classes=num_classes,
-        class_names=None if num_classes is None else tuple(map(str, range(num_classes))),
+        num_classes=None if class_names is None else len(class_names),
+        class_names=class_names,
         binarize="none",
     )
 
@@ -47,7 +49,7 @@ class ArrayDataModule(LVMDataModule):
     """``LVMDataModule`` over ``x`` ``(N, D)`` and optional class indices ``y`` ``(N,)``.
 
     Args:
-        num_classes: classes of ``y`` (for ``condition="label"``), else None.
+        class_names: the name of each class of ``y`` (for ``condition="label"``), else None.
         seed, batch_size, condition: as for ``LVMDataModule``.
         missing: NaN cells are missing data (the ``"miwae"`` objective trains around them).
     """
@@ -57,7 +59,7 @@ class ArrayDataModule(LVMDataModule):
         x: Tensor,
         y: Tensor | None = None,
         *,
-        num_classes: int | None = None,
+        class_names: tuple[str, ...] | None = None,
         seed: int,
         batch_size: int,
         condition: str = "none",
@@ -69,8 +71,8 @@ class ArrayDataModule(LVMDataModule):
         )
         rows = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:VAL_ROWS]
         self._splits = {
-            "train": _dataset(x, y, num_classes, "train"),
-            "val": _dataset(x[rows], None if y is None else y[rows], num_classes, "val"),
+            "train": _dataset(x, y, class_names, "train"),
+            "val": _dataset(x[rows], None if y is None else y[rows], class_names, "val"),
         }
 
     def _load(self, split: str) -> Dataset:

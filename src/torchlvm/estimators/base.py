@@ -14,7 +14,8 @@ not depend on the batch either.
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -28,8 +29,10 @@ from torch.distributions import Distribution, Independent, Normal
 from torchlvm._checks import check_positive_int
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm.errors import ConfigError, DataError, NotFittedError
+from torchlvm.estimators._training import ArrayDataModule
 from torchlvm.inference import log_marginal_is
 from torchlvm.inference.miwae import ObservedCells, zero_filled
+from torchlvm.models.registry import model_class, recipe_for
 from torchlvm.training import TrainConfig
 
 _ELEMENTS = 1 << 22  # k × rows × D held at once by score_samples
@@ -48,26 +51,60 @@ class SharedNoise(Independent):
         return self.base_dist.loc + self.base_dist.scale * self.eps[:n]  # (S, B, K)
 
 
-def store_parameters(estimator: Any, arguments: dict[str, Any]) -> None:
-    """``__init__``'s job under scikit-learn's contract: keep each argument as the attribute of
-    its name, unchecked (``fit`` checks them). Call as ``store_parameters(self, locals())``."""
-    for name, value in arguments.items():
-        if name not in ("self", "__class__"):
-            setattr(estimator, name, value)
-
-
 def _numpy(t: Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Parameters and methods common to :class:`VAEEstimator` and :class:`CVAEEstimator`.
 
-    Subclasses define ``__init__`` (storing parameters only, with :func:`store_parameters`),
-    ``fit`` and the public methods, which call the helpers here.
+    The parameters are dataclass fields, declared once here and extended by a subclass (its
+    own fields, or a narrower type for one of these). The generated ``__init__`` has the
+    explicit keyword-only signature that scikit-learn's ``get_params`` reads and only stores
+    each argument, unchecked: ``fit`` checks them (scikit-learn's estimator contract). A
+    subclass defines ``fit`` and the public methods, which call the helpers here, and names its
+    model type and the parameters that are fields of that model's config.
     """
 
+    latent_dim: int = 2  # K, the size of z
+    hidden: tuple[int, ...] = (64,)  # encoder hidden widths; the decoder uses them reversed
+    activation: str = "relu"  # nonlinearity between layers
+    likelihood: Literal["gaussian", "bernoulli"] = "gaussian"  # p(x | z)
+    variance: Literal["fixed", "scalar", "diagonal"] = "fixed"  # Gaussian only: σ's kind
+    scale: float = 1.0  # Gaussian only: σ when fixed, else its initial value
+    objective: Literal["elbo", "iwae"] = "elbo"  # the training bound
+    train_k: int = 1  # importance samples per row in training ("iwae")
+    beta: float = 1.0  # KL weight ("elbo")
+    epochs: int = 20  # Adam training settings: epochs, batch size, learning rate
+    batch_size: int = 64
+    lr: float = 1e-3
+    k: int = 100  # importance samples per row for score_samples / score
+    random_state: Any = None  # int, RandomState or None
+    accelerator: str = "cpu"  # Lightning's accelerator for training
+
+    _model_type: ClassVar[str]
+    """The registered model type the estimator trains (its recipe builds the config)."""
+    _model_fields: ClassVar[tuple[str, ...]] = (
+        "latent_dim",
+        "hidden",
+        "activation",
+        "likelihood",
+        "variance",
+        "scale",
+    )
+    """The parameters that are fields, of the same name, of the model's config."""
+
     # ------------------------------------------------------------------ fitting
+
+    def _build(self, datamodule: ArrayDataModule) -> torch.nn.Module:
+        """The untrained model for ``datamodule``'s data: this estimator's model fields and
+        what the data decide, through the model type's recipe (as ``torchlvm train`` builds
+        it), checked by the config."""
+        cls = model_class(self._model_type)
+        fields = {name: getattr(self, name) for name in self._model_fields}
+        config = recipe_for(self._model_type).config_from_fields(cls, fields, datamodule.facts())
+        return cls.from_config(config)
 
     def _train_config(self) -> TrainConfig:
         if self.objective == "iwae" and self.train_k == 1:

@@ -10,6 +10,7 @@ with p(c | z) ∝ π_c p(z | c), and ``sample`` draws c ~ π first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -20,10 +21,10 @@ from torch import Tensor
 from torchlvm._checks import check_positive_int
 from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import LVMEstimator, _numpy, store_parameters
-from torchlvm.models.cvae import CVAE, CVAEConfig
+from torchlvm.estimators.base import LVMEstimator, _numpy
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class CVAEEstimator(LVMEstimator):
     """A CVAE on X conditioned on class labels y, with scikit-learn's interface.
 
@@ -37,43 +38,10 @@ class CVAEEstimator(LVMEstimator):
         class_prior_: π, the training frequency of each class. n_features_in_, n_iter_.
     """
 
-    def __init__(
-        self,
-        *,
-        latent_dim: int = 2,
-        hidden: tuple[int, ...] = (64,),
-        activation: str = "relu",
-        likelihood: Literal["gaussian", "bernoulli"] = "gaussian",
-        variance: Literal["fixed", "scalar", "diagonal"] = "fixed",
-        scale: float = 1.0,
-        prior: Literal["learned", "standard"] = "learned",
-        objective: Literal["elbo", "iwae"] = "elbo",
-        train_k: int = 1,
-        beta: float = 1.0,
-        epochs: int = 20,
-        batch_size: int = 64,
-        lr: float = 1e-3,
-        k: int = 100,
-        random_state: Any = None,
-        accelerator: str = "cpu",
-    ) -> None:
-        store_parameters(self, locals())
+    prior: Literal["learned", "standard"] = "learned"
 
-    def _model_config(self, datamodule: ArrayDataModule) -> CVAEConfig:
-        num_classes = len(self.classes_)
-        return CVAEConfig(
-            input_dim=datamodule.input_dim,
-            condition_dim=num_classes,
-            latent_dim=self.latent_dim,
-            hidden=tuple(self.hidden),
-            activation=self.activation,
-            likelihood=self.likelihood,
-            variance=self.variance,
-            scale=self.scale,
-            prior=self.prior,
-            num_classes=num_classes,
-            class_names=tuple(map(str, self.classes_)),
-        )
+    _model_type = "cvae"
+    _model_fields = (*LVMEstimator._model_fields, "prior")
 
     def fit(self, X: Any, y: Any) -> CVAEEstimator:
         """Train on X (N, D) with class labels y (N,).
@@ -95,17 +63,12 @@ class CVAEEstimator(LVMEstimator):
         dm = ArrayDataModule(
             x,
             torch.from_numpy(index.astype(np.int64)),
-            num_classes=len(self.classes_),
+            class_names=tuple(map(str, self.classes_)),
             seed=config.seed,
             batch_size=config.batch_size,
             condition="label",
         )
-        model, epochs = train(
-            lambda dm: CVAE.from_config(self._model_config(dm)),
-            dm,
-            config,
-            accelerator=self.accelerator,
-        )
+        model, epochs = train(self._build, dm, config, accelerator=self.accelerator)
         self._finish(model, epochs)
         return self
 

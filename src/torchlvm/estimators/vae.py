@@ -3,16 +3,17 @@ transformer and density estimator. The design is in :mod:`torchlvm.estimators.ba
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from torchlvm._checks import check_positive_int
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import LVMEstimator, _numpy, store_parameters
-from torchlvm.models.vae import VAE, VAEConfig
+from torchlvm.estimators.base import LVMEstimator, _numpy
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class VAEEstimator(LVMEstimator):
     """A VAE trained by the ELBO (or the IWAE bound) on X, with scikit-learn's interface.
 
@@ -38,26 +39,9 @@ class VAEEstimator(LVMEstimator):
             exports it for ``torchlvm.load`` and the CLI. n_features_in_: D. n_iter_: epochs run.
     """
 
-    def __init__(
-        self,
-        *,
-        latent_dim: int = 2,
-        hidden: tuple[int, ...] = (64,),
-        activation: str = "relu",
-        likelihood: Literal["gaussian", "bernoulli"] = "gaussian",
-        variance: Literal["fixed", "scalar", "diagonal"] = "fixed",
-        scale: float = 1.0,
-        objective: Literal["elbo", "iwae", "miwae"] = "elbo",
-        train_k: int = 1,
-        beta: float = 1.0,
-        epochs: int = 20,
-        batch_size: int = 64,
-        lr: float = 1e-3,
-        k: int = 100,
-        random_state: Any = None,
-        accelerator: str = "cpu",
-    ) -> None:
-        store_parameters(self, locals())
+    objective: Literal["elbo", "iwae", "miwae"] = "elbo"
+
+    _model_type = "vae"
 
     _nan_fix = (
         "pass objective='miwae', which trains and scores around missing cells, or fill them "
@@ -66,17 +50,6 @@ class VAEEstimator(LVMEstimator):
 
     def _missing_ok(self) -> bool:
         return self.objective == "miwae"
-
-    def _model_config(self, datamodule: ArrayDataModule) -> VAEConfig:
-        return VAEConfig(
-            input_dim=datamodule.input_dim,
-            latent_dim=self.latent_dim,
-            hidden=tuple(self.hidden),
-            activation=self.activation,
-            likelihood=self.likelihood,
-            variance=self.variance,
-            scale=self.scale,
-        )
 
     def fit(self, X: Any, y: Any = None) -> VAEEstimator:
         """Train on X (N, D); ``y`` is ignored.
@@ -91,12 +64,7 @@ class VAEEstimator(LVMEstimator):
         dm = ArrayDataModule(
             x, seed=config.seed, batch_size=config.batch_size, missing=self._missing_ok()
         )
-        model, epochs = train(
-            lambda dm: VAE.from_config(self._model_config(dm)),
-            dm,
-            config,
-            accelerator=self.accelerator,
-        )
+        model, epochs = train(self._build, dm, config, accelerator=self.accelerator)
         self._finish(model, epochs)
         return self
 

@@ -127,7 +127,18 @@ class Recipe:
         Raises:
             ConfigError: as the config's own checks.
         """
-        fields = {"input_dim": facts.input_dim, **self.fields_from(options)}
+        return self.config_from_fields(cls, self.fields_from(options), facts)
+
+    def config_from_fields(self, cls: type, fields: Mapping[str, Any], facts: DataFacts) -> Any:
+        """``cls.Config`` from config ``fields`` as they are (e.g. an estimator's parameters,
+        checked by the config itself) and what the data decide: D, the image shape of a
+        convolutional network, and the condition of a conditional model.
+
+        Raises:
+            ConfigError: as the config's own checks, and for a conditional model without a
+                condition.
+        """
+        fields = {"input_dim": facts.input_dim, **fields}
         if fields.get("arch") == "conv":
             fields["image_shape"] = tuple(facts.shape)
         if self.conditional:
