@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -45,7 +45,6 @@ from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.errors import ConfigError
 
 Direction = Literal["forward", "reverse"]
-DIRECTIONS: tuple[str, ...] = ("forward", "reverse")
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def fit_gaussian(
     Raises:
         ConfigError: for an unknown direction or a bad number.
     """
-    check_choice("direction", direction, DIRECTIONS)
+    check_choice("direction", direction, get_args(Direction))
     check_positive_int("steps", steps)
     check_positive_int("num_samples", num_samples)
     if not lr > 0:

@@ -11,7 +11,7 @@ KL(q ‖ p) = E_q[log q(z) − log p(z)] ≥ 0, zero only when q = p, and not sy
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -28,7 +28,7 @@ from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.errors import ConfigError
 
 KLMethod = Literal["analytic", "mc"]
-KL_METHODS: tuple[str, ...] = ("analytic", "mc")
+KL_METHODS: tuple[str, ...] = get_args(KLMethod)
 
 
 class NoClosedForm(NotImplementedError):
