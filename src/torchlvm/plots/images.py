@@ -51,8 +51,9 @@ def _draw_mosaic(
     col_labels: Sequence[Any] | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
-) -> tuple[Figure, Any, int]:
-    """Draw (N, H, W, 3) RGB tiles ``ncol`` per row; returns the figure, its axes and the gap."""
+) -> Figure:
+    """Draw (N, H, W, 3) RGB tiles ``ncol`` per row, ``gap(H, W)`` pixels apart, on the
+    figure's one axes."""
     n, h, w = tiles.shape[:3]
     nrow = math.ceil(n / ncol)
     pad = gap(h, w)
@@ -69,7 +70,7 @@ def _draw_mosaic(
         ax.set_xlabel(xlabel)
     if ylabel:
         ax.set_ylabel(ylabel)
-    return fig, ax, pad
+    return fig
 
 
 def _blank(h: int, w: int) -> np.ndarray:
@@ -132,8 +133,7 @@ def image_grid(
             f"({n} images, {nrow} per row)"
         )
     tiles = to_rgb(array, *value_range(array))
-    fig, _, _ = _draw_mosaic(tiles, nrow, title=title, row_labels=row_labels)
-    return fig
+    return _draw_mosaic(tiles, nrow, title=title, row_labels=row_labels)
 
 
 def reconstruction_pairs(
@@ -204,8 +204,7 @@ def _row_pairs(
     ncol = ncol or min(n, 10)
     lo, hi = value_range(a, b)
     tiles, blocks = _interleave([to_rgb(a, lo, hi), to_rgb(b, lo, hi)], ncol)
-    fig, _, _ = _draw_mosaic(tiles, ncol, title=title, row_labels=list(labels) * blocks)
-    return fig
+    return _draw_mosaic(tiles, ncol, title=title, row_labels=list(labels) * blocks)
 
 
 def conditional_grid(
@@ -273,7 +272,8 @@ def imputation_panels(
     ncol = min(n, 10)
     tiles, blocks = _interleave([shown, to_rgb(imp, lo, hi), to_rgb(ref, lo, hi)], ncol)
     labels = ["observed", "imputed", "true"] * blocks
-    fig, ax, pad = _draw_mosaic(tiles, ncol, title=title, row_labels=labels)
+    fig = _draw_mosaic(tiles, ncol, title=title, row_labels=labels)
+    ax, pad = fig.axes[0], gap(h, w)
     # hatch the missing region of the "observed" rows
     hatch_tiles = np.zeros((len(tiles), h, w))
     for b in range(blocks):
@@ -312,7 +312,7 @@ def traversal_grid(
             f"got {array.shape[0]}"
         )
     tiles = to_rgb(array, *value_range(array))
-    fig, _, _ = _draw_mosaic(
+    return _draw_mosaic(
         tiles,
         len(values),
         title=title,
@@ -320,7 +320,6 @@ def traversal_grid(
         col_labels=[f"{float(v):.2g}" for v in values],
         xlabel="value of the traversed latent dimension (others fixed)",
     )
-    return fig
 
 
 def interpolation_strip(
@@ -338,14 +337,13 @@ def interpolation_strip(
     array = as_images(images, shape)
     steps = array.shape[0]
     weights = np.linspace(0.0, 1.0, steps)
-    fig, _, _ = _draw_mosaic(
+    return _draw_mosaic(
         to_rgb(array, *value_range(array)),
         steps,
         title=title,
         col_labels=[f"{a:.2g}" for a in weights],
         xlabel="interpolation weight α  (z = (1 − α)·z_start + α·z_end)",
     )
-    return fig
 
 
 def manifold_grid(
