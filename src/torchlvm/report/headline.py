@@ -124,6 +124,16 @@ def _defined(pair: Pair | None) -> tuple[Quantity, Quantity | None] | None:
     return pair.nats, bits if bits is not None and bits.number is not None else None
 
 
+def _measured(section: Any, kind: type, name: str) -> tuple[Any, Any, float] | None:
+    """``(section, its quantity name, that quantity's number)`` when ``section`` is a ``kind``
+    record whose quantity ``name`` holds a finite number, else None."""
+    if not isinstance(section, kind):
+        return None
+    q = getattr(section, name)
+    value = _number(q)
+    return None if value is None else (section, q, value)
+
+
 def _how(q: Quantity, bits: Quantity | None) -> str:
     """``0.5331 bits/dim · estimate, k = 1000, ESS 482``."""
     parts = [f"{num(bits.value)} bits/dim"] if bits is not None else []
@@ -209,11 +219,10 @@ def imputation(m: Evaluation) -> Headline | None:
 
 
 def active_units(m: Evaluation) -> Headline | None:
-    latent = m.latent if isinstance(m.latent, Latent) else None
-    record = None if latent is None else latent.active_units
-    active = _number(record)
-    if record is None or active is None:
+    found = _measured(m.latent, Latent, "active_units")
+    if found is None:
         return None
+    latent, record, active = found
     size = latent.latent_dim or (None if m.model is None else m.model.latent_dim)
     value = format_number(int(active)) + (f" of {int(size)}" if size else "")
     threshold = _number(record.extra.get("threshold"))
@@ -270,11 +279,10 @@ def frechet(m: Evaluation) -> Headline | None:
 
 
 def conditional(m: Evaluation) -> Headline | None:
-    quality = m.sample_quality if isinstance(m.sample_quality, SampleQuality) else None
-    q = None if quality is None else quality.conditional_accuracy
-    value = _number(q)
-    if q is None or value is None:
+    found = _measured(m.sample_quality, SampleQuality, "conditional_accuracy")
+    if found is None:
         return None
+    quality, q, value = found
     classifier = quality.classifier
     own = _number(None if classifier is None else classifier.test_accuracy)
     note = "samples for class c classified as c"
