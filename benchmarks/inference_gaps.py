@@ -8,8 +8,10 @@ reports per image, with standard errors:
 - log p(x) by AIS (``--ais`` HMC steps, ``--chains`` chains; Cremer et al. also use AIS);
 - ELBO(q_enc), the encoder's q;
 - ELBO(q*), the best q of the model's own family per image (``--steps`` Adam steps from the
-  encoder's q; for the flow model its base Gaussian under the encoder's coupling transforms);
-- ELBO(q*_Flow), a flow fitted per image (``--flow-steps`` coupling transforms) started from q*,
+  encoder's q; for the flow model its base Gaussian and context under the encoder's coupling
+  networks);
+- ELBO(q*_Flow), a flow fitted per image (``--flow-steps`` coupling transforms, each image with
+  its own networks) started from q*,
 
 hence the approximation gap log p(x) − ELBO(q*) and the amortization gap ELBO(q*) − ELBO(q_enc).
 

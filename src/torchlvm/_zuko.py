@@ -10,7 +10,8 @@ _VALIDATE = Distribution._validate_args
 
 from zuko.distributions import NormalizingFlow  # noqa: E402
 from zuko.flows import MAF  # noqa: E402
+from zuko.transforms import ComposedTransform  # noqa: E402
 
 Distribution.set_default_validate_args(_VALIDATE)
 
-__all__ = ["MAF", "NormalizingFlow"]
+__all__ = ["MAF", "ComposedTransform", "NormalizingFlow"]

@@ -7,6 +7,7 @@ import torch
 from torchlvm.data import load_dataset
 from torchlvm.inference import elbo, log_marginal_ais, log_marginal_is, refine
 from torchlvm.inference.gaps import elbo_with_stderr, evaluate_elbo
+from torchlvm.inference.local_flow import LocalFlow
 from torchlvm.models.posteriors import FlowQ
 from torchlvm.models.vae import VAE, VAEConfig
 
@@ -56,6 +57,15 @@ def test_refining_a_flow_q_moves_each_points_context_under_the_encoders_networks
     assert q.context.shape == q0.context.shape == (12, 6)
     moved = (q.context - q0.context).abs().amax(-1)
     assert (moved > 1e-3).all()
+
+
+def test_a_per_point_flow_started_from_a_flow_q_starts_as_that_q(flow_vae):
+    model, x = flow_vae
+    q0 = model.encode(x)
+    base = q0.base.base_dist
+    local = LocalFlow(base.loc, base.scale, flow_steps=1, width=8, inner=q0.transform)
+    z = q0.sample((5,))
+    torch.testing.assert_close(local.distribution().log_prob(z), q0.log_prob(z))
 
 
 def test_differentiable_refinement_of_a_flow_passes_gradients_to_encoder_and_decoder(flow_vae):

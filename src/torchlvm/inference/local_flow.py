@@ -14,8 +14,11 @@ per data point. The B copies are stacked along a leading (B,) axis and applied a
 sum of the points' ELBOs is optimized, and point i's ELBO depends on point i's parameters only.
 Every copy starts from the same draw of the hidden layers and a zero last layer, so each q_i
 starts as the Gaussian N(m_i, diag s_i²) it is initialized from and the flow can only add to
-it. The KL is a Monte Carlo estimate (a flow has no closed form). Cost: B·(network) parameters,
-e.g. about 16,000 per point for K = 20 and 2 transforms of width 64.
+it. Started from a flow q (a model's own, e.g. its q* under the encoder's networks), the new
+transforms go on top of that q's transform, which stays fixed: q_i(z) is then that q's density
+with f_{θ_i} applied in its base space, and starts as that q exactly. The KL is a Monte Carlo
+estimate (a flow has no closed form). Cost: B·(network) parameters, e.g. about 16,000 per point
+for K = 20 and 2 transforms of width 64.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from torch.distributions import Distribution, Independent, Normal, Transform, co
 from torch.func import functional_call, vmap
 
 from torchlvm._checks import check_positive_int
-from torchlvm._zuko import MAF
+from torchlvm._zuko import MAF, ComposedTransform
 from torchlvm.errors import ConfigError
 from torchlvm.inference.local import frozen, gaussian_parts, optimize_local
 from torchlvm.inference.objectives import elbo
@@ -90,6 +93,8 @@ class LocalFlow(nn.Module):
         loc, scale: the base Gaussians' initial means and standard deviations (B, K).
         flow_steps: coupling transforms. width: hidden units of each transform's network
             (two layers); default max(64, 2K), the amortized flow's.
+        inner: a fixed transform (z → base space, batch (B,)) applied before the per-point
+            ones: the transform of the flow q the fit starts from.
 
     Attributes:
         loc, log_scale: ``nn.Parameter`` (B, K). weights: ``nn.ParameterList`` of the stacked
@@ -97,9 +102,16 @@ class LocalFlow(nn.Module):
     """
 
     def __init__(
-        self, loc: Tensor, scale: Tensor, *, flow_steps: int, width: int | None = None
+        self,
+        loc: Tensor,
+        scale: Tensor,
+        *,
+        flow_steps: int,
+        width: int | None = None,
+        inner: Transform | None = None,
     ) -> None:
         super().__init__()
+        self.inner = inner
         B, K = loc.shape
         FlowPosterior.check(K, flow_steps)
         width = max(64, 2 * K) if width is None else check_positive_int("width", width)
@@ -124,19 +136,26 @@ class LocalFlow(nn.Module):
         """q with batch shape (B,), event (K,), differentiable in every parameter."""
         base = Independent(Normal(self.loc, self.log_scale.exp()), 1)
         params = dict(zip(self.names, self.weights, strict=True))
-        return FlowQ(PerPointTransform(self._apply_one[0], params), base)
+        transform: Transform = PerPointTransform(self._apply_one[0], params)
+        if self.inner is not None:
+            transform = ComposedTransform(self.inner, transform)  # inner first, z → base
+        return FlowQ(transform, base)
 
 
-def _start(q: Distribution) -> tuple[Tensor, Tensor]:
-    """Mean and standard deviations (B, K) of a starting q: a Gaussian's own (a full one's
-    marginal standard deviations), otherwise its (Monte Carlo) moments."""
+def _start(q: Distribution) -> tuple[Tensor, Tensor, Transform | None]:
+    """Mean and standard deviations (B, K) of a starting q's Gaussian (a full one's marginal
+    standard deviations) and the fixed transform above it: a flow q's base and transform, a
+    Gaussian and None, otherwise q's (Monte Carlo) moments and None."""
+    inner = None
+    if isinstance(q, FlowQ):
+        inner, q = q.transform, q.base
     try:
         loc, scale, diagonal = gaussian_parts(q)
     except ConfigError:
-        return q.mean.detach(), q.stddev.detach()
+        return q.mean.detach(), q.stddev.detach(), None
     if not diagonal:
         scale = scale.square().sum(-1).sqrt()  # sqrt(diag(L Lᵀ))
-    return loc.detach(), scale.detach()
+    return loc.detach(), scale.detach(), inner
 
 
 def fit_local_flow(
@@ -157,7 +176,8 @@ def fit_local_flow(
     Args:
         model: any :class:`~torchlvm.protocol.LatentVariableModel` with K ≥ 2.
         x: data (B, D). c: condition (B, C) for conditional models.
-        init: the q each point starts from (its Gaussian moments); ``None``: the prior's.
+        init: the q each point starts from: a Gaussian, a flow q (its base, with its
+            transform kept fixed under the new ones), else its moments; ``None``: the prior's.
         flow_steps: coupling transforms (≥ 1). width: hidden units of their networks;
             default max(64, 2K).
         steps, lr, schedule: Adam steps, learning rate and its schedule (cosine decay to 0 by
@@ -182,10 +202,10 @@ def fit_local_flow(
     x = x.detach()
     with torch.no_grad():
         start = model.prior(c, batch_shape=x.shape[:-1]) if init is None else init
-        loc, scale = _start(start)
+        loc, scale, inner = _start(start)
     loc = loc.expand(x.shape[0], -1)
     scale = scale.expand(x.shape[0], -1)
-    local = LocalFlow(loc, scale, flow_steps=flow_steps, width=width)
+    local = LocalFlow(loc, scale, flow_steps=flow_steps, width=width, inner=inner)
 
     def value(q: Distribution) -> Tensor:
         return elbo(model, x, c, q=q, num_samples=num_samples, kl_method="mc").elbo
