@@ -82,6 +82,19 @@ def test_differentiable_refinement_of_a_flow_passes_gradients_to_encoder_and_dec
     model.zero_grad()
 
 
+def test_unrolled_refinement_keeps_the_transform_of_a_flow_q_without_a_context(
+    flow_vae, monkeypatch
+):
+    model, x = flow_vae
+    q_enc = model.encode(x)
+    bare = FlowQ(q_enc.transform, q_enc.base)  # no context to move: the transform stays
+    monkeypatch.setattr(model, "encode", lambda x, c=None: bare)
+    torch.manual_seed(0)
+    q = refine(model, x, steps=2, lr=0.01, differentiable=True)
+    assert isinstance(q, FlowQ) and q.transform is bare.transform
+    assert not torch.equal(q.base.base_dist.loc, bare.base.base_dist.loc)
+
+
 def linear_flow_vae(seed: int = 0) -> tuple[VAE, torch.Tensor, torch.Tensor]:
     """A flow-q VAE whose decoder is linear with Gaussian noise (PPCA's generative model), so
     log p(x) = log N(x; b, W Wᵀ + σ² I) exactly; trained briefly on data from such a model."""

@@ -156,16 +156,19 @@ def _unrolled(
     log_lik_method: LogLikMethod,
 ) -> Distribution:
     """Kim et al. 2018, Algorithm 1: λ_{t+1} = λ_t + lr ∇_λ ELBO(λ_t), graph kept. λ is the
-    Gaussian's mean and unconstrained scale, and a flow q's context h as well."""
+    Gaussian's mean and unconstrained scale, and a flow q's context h as well (a flow q without
+    a context keeps its transform as it is)."""
     loc, scale, diagonal = gaussian_parts(_base(q0))
     params = [loc, unconstrain_scale(scale, diagonal=diagonal)]
-    flow = q0 if isinstance(q0, FlowQ) and q0.context is not None else None
-    if flow is not None:
+    flow = q0 if isinstance(q0, FlowQ) else None
+    if flow is not None and flow.context is not None:
         params.append(flow.context)
 
     def build(params: list[Tensor]) -> Distribution:
         q = gaussian(*params[:2], diagonal=diagonal)
-        return q if flow is None else flow.reconditioned(params[2], q)
+        if flow is None:
+            return q
+        return flow.reconditioned(params[2], q) if len(params) > 2 else FlowQ(flow.transform, q)
 
     with torch.enable_grad():
         params = [p if p.requires_grad else p.detach().requires_grad_() for p in params]
