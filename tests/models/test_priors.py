@@ -128,3 +128,62 @@ def test_draw_is_reproducible_from_a_generator_and_leaves_the_global_state():
     assert torch.equal(torch.get_rng_state(), state)
     assert first.shape == (7, 3)
     assert torch.equal(first, draw(prior, 7, torch.Generator().manual_seed(5)))
+
+
+def two_far_modes() -> VAE:
+    """A mixture prior with modes at ±8 (weights 3/4, 1/4, σ ≈ 0.007): a draw from it is
+    near ±8 in every coordinate, where N(0, I) or its moment-matched Gaussian rarely go."""
+    model = vae("mog", components=2)
+    family = model.prior_family
+    with torch.no_grad():
+        family.loc.copy_(torch.tensor([[8.0, 8.0, 8.0], [-8.0, -8.0, -8.0]]))
+        family.logits.copy_(torch.tensor([math.log(3.0), 0.0]))
+        family.pre_scale.fill_(-5.0)
+    return model
+
+
+def decoded_codes(model: VAE) -> list[torch.Tensor]:
+    """Record every z the model decodes from now on (its ``decode`` wrapped)."""
+    seen: list[torch.Tensor] = []
+    decode = model.decode
+
+    def recording(z, c=None):
+        seen.append(z.detach().clone())
+        return decode(z, c)
+
+    model.decode = recording
+    return seen
+
+
+def test_every_prior_draw_comes_from_the_learned_prior():
+    from torchlvm.evaluation.evaluate import EvalData, _generate
+    from torchlvm.inference.imputation import draw_rows
+    from torchlvm.models.conditions import Condition
+
+    model = two_far_modes()
+    seen = decoded_codes(model)
+    g = torch.Generator().manual_seed(0)
+    model.sample(200, generator=g)  # torchlvm sample, report samples
+    draw_rows(model, 200, g)  # torchlvm sample RUN --out rows.csv
+    x = torch.zeros(200, 12)
+    _generate(model, EvalData(x, x, None, None, None), Condition.parse("none"), None)  # evaluate
+    assert len(seen) == 3
+    for z in seen:
+        assert z.shape == (200, 3)
+        assert torch.allclose(z.abs(), torch.full_like(z, 8.0), atol=0.1)
+        assert 0.6 < (z[:, 0] > 0).float().mean() < 0.9  # the weights 3/4, 1/4
+
+
+def test_traversals_and_the_manifold_walk_the_learned_prior():
+    from torchlvm.evaluation.figure_data import TRAVERSAL_VALUES, figure_data
+
+    model = two_far_modes()
+    seen = decoded_codes(model)
+    figure_data(model, torch.zeros(4, 12), None, None, shape=(12,))
+    with torch.no_grad():
+        prior = model.prior()  # mean 0.75·8 − 0.25·8 = 4, σ² ≈ 3/16 · 16² = 48 per coordinate
+    traversal = next(z for z in seen if len(z) == 3 * len(TRAVERSAL_VALUES))
+    mid = TRAVERSAL_VALUES.index(0.0)
+    assert torch.allclose(traversal[mid], prior.mean, atol=1e-4)
+    assert torch.allclose(traversal[0, 0], prior.mean[0] - 3 * prior.stddev[0], atol=1e-3)
+    assert abs(float(prior.stddev[0]) - 48**0.5) < 0.01

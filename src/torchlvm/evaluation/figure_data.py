@@ -107,6 +107,9 @@ def figure_data(
         grid = torch.linspace(-3, 3, 15, dtype=means.dtype)
         ys, xs = torch.meshgrid(grid, grid, indexing="ij")
         z = torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1)  # (225, 2)
+        if not deterministic:
+            center, spread = _prior_center(model, c, means.dtype)
+            z = center + spread * z  # ±3 standard deviations of p(z) around its mean
         data.manifold = model.decode(z, _base_condition(c, len(z))).mean
     return data
 
@@ -158,14 +161,26 @@ def _samples(
     }
 
 
+def _prior_center(model: Any, c: Tensor | None, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """The mean and standard deviation of p(z) (of p(z | c) at the first condition), each
+    ``(K,)``: where traversals and the 2-D manifold are centered and how far they reach, so a
+    learned prior (VampPrior, mixture, a CVAE's p(z | c)) is walked where its mass is; N(0, I)
+    gives 0 and 1."""
+    prior = model.prior(None if c is None else c[:1])
+    return prior.mean.reshape(-1).to(dtype), prior.stddev.reshape(-1).to(dtype)
+
+
 def _traversal(
     model: Any, data: FigureData, means: Tensor, c: Tensor | None, deterministic: bool
 ) -> None:
     K = means.shape[1]
     dims = list(range(min(K, MAX_TRAVERSED)))
     values = torch.tensor(TRAVERSAL_VALUES, dtype=means.dtype)
-    base = means.mean(0) if deterministic else torch.zeros(K, dtype=means.dtype)
-    spread = means.std(0) if deterministic and len(means) > 1 else torch.ones(K, dtype=means.dtype)
+    if deterministic:
+        base = means.mean(0)
+        spread = means.std(0) if len(means) > 1 else torch.ones(K, dtype=means.dtype)
+    else:
+        base, spread = _prior_center(model, c, means.dtype)
     z = base.repeat(len(dims) * len(values), 1)  # (dims·steps, K)
     for row, dim in enumerate(dims):  # a loop over latent dimensions, not data points
         z[row * len(values) : (row + 1) * len(values), dim] = base[dim] + values * spread[dim]

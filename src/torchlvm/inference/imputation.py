@@ -215,8 +215,13 @@ def _impute_rows(
 def draw_rows(model: Any, n: int, generator: torch.Generator | None = None) -> Tensor:
     """``(n, D)`` draws x ~ p(x): z ~ p(z), then x ~ p(x | z) (not the decoder mean), with
     ``generator``, on the model's device; for PPCA or a VAE with a factorized Gaussian or
-    Bernoulli p(x | z)."""
-    prior = model.prior(batch_shape=(check_positive_int("n", n),))
+    Bernoulli p(x | z). A model with ``sample_latent`` (a VAE) draws z from its own prior, a
+    learned one included."""
+    n = check_positive_int("n", n)
+    sample_latent = getattr(model, "sample_latent", None)
+    if sample_latent is not None:
+        return _draw(model.decode(sample_latent(n, generator=generator)), generator)
+    prior = model.prior(batch_shape=(n,))
     loc = prior.mean
     z = loc + prior.stddev * _device.randn(loc.shape, generator=generator, like=loc)
     return _draw(model.decode(z), generator)

@@ -262,6 +262,11 @@ class VAE(PointEstimates, SavableModel, nn.Module):
 
         The means, not Bernoulli draws: what is usually shown as "samples" of an image model.
         """
+        return self.decode(self.sample_latent(n, generator=generator)).mean
+
+    @torch.no_grad()
+    def sample_latent(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` draws z ~ p(z) from the config's prior (N(0, I), or the learned VampPrior or
+        mixture), shape ``(n, K)``, reproducible from ``generator`` (no gradients)."""
         n = check_positive_int("n", n)
-        z = self.prior_family.sample(n, self._posterior, self._reference(), generator)
-        return self.decode(z).mean
+        return self.prior_family.sample(n, self._posterior, self._reference(), generator)
