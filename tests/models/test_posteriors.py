@@ -12,7 +12,13 @@ from torchlvm.io import load
 from torchlvm.models.base import config_fingerprint
 from torchlvm.models.config import config_to_dict
 from torchlvm.models.cvae import CVAE, CVAEConfig
-from torchlvm.models.posteriors import POSTERIORS, FlowQ, posterior_family
+from torchlvm.models.posteriors import (
+    MIN_SCALE,
+    OFF_DIAGONAL_SCALE,
+    POSTERIORS,
+    FlowQ,
+    posterior_family,
+)
 from torchlvm.models.vae import VAE, VAEConfig
 
 FAMILIES = ["diag", "full", "flow"]
@@ -65,10 +71,49 @@ def test_full_covariance_has_correlations_and_a_cholesky_factor(x):
 
 def test_full_covariance_analytic_kl_matches_monte_carlo(x):
     model = vae("full")
+    torch.nn.init.normal_(model.encoder[-1].weight[6:], std=5.0)  # M: correlations
     q, p = model.encode(x), model.prior(batch_shape=(5,))
+    corr = q.covariance_matrix / (q.variance[:, :, None] * q.variance[:, None, :]).sqrt()
+    assert (corr.tril(-1).abs() > 0.3).any()
     torch.manual_seed(0)
     mc = kl(q, p, method="mc", num_samples=40000)
     assert torch.allclose(kl(q, p), mc, atol=0.03)
+
+
+def test_full_covariance_factor_is_unit_lower_triangular_times_the_diagonal_sigma():
+    family = posterior_family("full", 3)
+    params = torch.tensor([[0.1, 0.2, 0.3, -1.0, 0.0, 2.0, 4.0, 5.0, 6.0]])  # μ, pre-σ, M
+    q = family(params)
+    sigma = torch.nn.functional.softplus(torch.tensor([-1.0, 0.0, 2.0])) + MIN_SCALE
+    unit = torch.tensor([[1.0, 0.0, 0.0], [0.4, 1.0, 0.0], [0.5, 0.6, 1.0]])  # I + 0.1 M
+    assert OFF_DIAGONAL_SCALE == 0.1
+    assert torch.allclose(q.scale_tril[0], unit @ torch.diag(sigma))
+    assert torch.allclose(q.loc[0], torch.tensor([0.1, 0.2, 0.3]))
+    # σ_i² is z_i's variance given z_1..z_(i-1): the conditionals of Σ = L Lᵀ
+    cov = q.covariance_matrix[0]
+    conditional = cov[2, 2] - cov[2, :2] @ torch.linalg.solve(cov[:2, :2], cov[:2, 2])
+    assert torch.allclose(conditional, sigma[2] ** 2)
+
+
+def test_full_covariance_q_with_zero_off_diagonals_is_the_diagonal_q(x):
+    """The full family contains the diagonal one: at the diagonal model's weights (and zero
+    off-diagonal outputs) it gives the same draws, densities, KL and ELBO."""
+    diag, full = vae("diag"), vae("full")
+    with torch.no_grad():
+        for p, r in zip(full.parameters(), diag.parameters(), strict=True):
+            p.zero_()
+            p[tuple(slice(0, n) for n in r.shape)] = r  # the extra rows are L's off-diagonals
+    qd, qf = diag.encode(x), full.encode(x)
+    torch.manual_seed(0)
+    z = qd.rsample((4,))
+    torch.manual_seed(0)
+    assert torch.equal(qf.rsample((4,)), z)
+    assert torch.allclose(qf.log_prob(z), qd.log_prob(z), atol=1e-5)
+    torch.manual_seed(1)
+    ed = elbo(diag, x, num_samples=3)
+    torch.manual_seed(1)
+    ef = elbo(full, x, num_samples=3)
+    assert torch.allclose(ef.kl, ed.kl, atol=1e-5) and torch.allclose(ef.elbo, ed.elbo, atol=1e-5)
 
 
 def test_flow_density_is_the_change_of_variables_of_its_base(x):
