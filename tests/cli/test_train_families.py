@@ -26,9 +26,25 @@ def test_settle_maps_the_family_options_to_config_fields():
     assert recipe_for("cvae").fields_from(settle("cvae", {"data": "digits"}))["posterior"] == "diag"
 
 
-def test_a_cvae_refuses_the_vae_prior_option():
-    with pytest.raises(ConfigError, match="--prior does not apply to a CVAE; train a vae for it"):
+def test_a_cvae_refuses_the_vae_prior_option_and_names_its_own():
+    match = (
+        "--prior does not apply to a CVAE; train a vae for it, or choose a CVAE's p\\(z\\|c\\) "
+        "with --cvae-prior learned\\|standard\\|vamp\\|mog"
+    )
+    with pytest.raises(ConfigError, match=match):
         settle("cvae", {"data": "digits", "prior": "vamp"})
+
+
+def test_train_a_cvae_with_a_conditional_vamp_prior_then_sample(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "cvae", "--data", "digits", "--epochs", "1", "--latent-dim", "2"]
+    argv += ["--hidden", "16", "--cvae-prior", "vamp", "--prior-components", "3"]
+    assert cli.main([*argv, "--out", str(out), "--quiet"]) == 0
+    assert "Monte Carlo KL" in capsys.readouterr().out
+    model = json.loads((out / "config.json").read_text())["model"]
+    assert (model["prior"], model["prior_components"]) == ("vamp", 3)
+    sample = ["sample", str(out), "--n", "4", "--condition", "all"]
+    assert cli.main([*sample, "--out", str(tmp_path / "s.png")]) == 0
 
 
 def test_train_a_flow_vae_with_a_vamp_prior_then_sample_and_gaps(tmp_path, capsys):

@@ -26,6 +26,12 @@ CONFIGS = {
     "gaussian-linear-decoder": CVAEConfig(
         64, 10, latent_dim=3, hidden=(16,), likelihood="gaussian", linear_decoder=True
     ),
+    "mlp-vamp-prior": CVAEConfig(
+        64, 10, latent_dim=3, hidden=(16,), num_classes=10, prior="vamp", prior_components=3
+    ),
+    "conv-8x8-mog": CVAEConfig(
+        64, 10, latent_dim=3, hidden=(16,), arch="conv", image_shape=(1, 8, 8), prior="mog"
+    ),
 }
 
 
@@ -207,7 +213,11 @@ def test_labels_need_a_class_conditional_model():
         ({"latent_dim": 0}, "latent_dim must be a positive integer, got 0"),
         ({"condition_dim": 0}, "condition_dim must be a positive integer, got 0"),
         ({"arch": "conv"}, "arch='conv' needs image_shape"),
-        ({"prior": "vamp"}, "prior must be one of 'learned', 'standard', got 'vamp'"),
+        (
+            {"prior": "gauss"},
+            "prior must be one of 'learned', 'standard', 'vamp', 'mog', got 'gauss'",
+        ),
+        ({"prior": "vamp", "prior_components": 0}, "prior_components must be a positive"),
         ({"num_classes": 5}, r"num_classes \(5\) must equal condition_dim \(10\)"),
         ({"class_names": ("a", "b")}, "class_names needs num_classes"),
         (
@@ -224,6 +234,7 @@ def test_labels_need_a_class_conditional_model():
         "condition-0",
         "conv-without-image-shape",
         "unknown-prior",
+        "no-components",
         "num-classes-mismatch",
         "names-without-classes",
         "names-count",
@@ -238,3 +249,58 @@ def test_bad_config_is_refused(kwargs, match):
 def test_data_with_the_wrong_feature_count_is_refused():
     with pytest.raises(DataError, match="data has 784 features but the model expects 64"):
         labelled_model().encode(torch.rand(2, 784), torch.eye(10)[:2])
+
+
+def test_conditional_vamp_prior_is_the_mean_of_q_at_the_pseudo_inputs_under_c():
+    """p(z | c) = (1/C) Σ_k q(z | u_k, c): each example's own c paired with every u_k."""
+    torch.manual_seed(0)
+    model = CVAE(CONFIGS["mlp-vamp-prior"])
+    c = model.condition_from_labels([0, 3])
+    z = torch.randn(5, 2, 3)  # (S, B, K)
+    u = model.prior_family.pseudo_inputs  # (C, D)
+    expected = []
+    for b in range(2):
+        q = model.encode(u, c[b])  # batch (C,): q(z | u_k, c_b)
+        expected.append(q.log_prob(z[:, b, None, :]).logsumexp(-1) - torch.log(torch.tensor(3.0)))
+    log_p = model.prior(c).log_prob(z)
+    assert log_p.shape == (5, 2)
+    assert torch.allclose(log_p, torch.stack(expected, -1), atol=1e-5)
+    assert not torch.allclose(log_p[:, 0], model.prior(c[[1, 1]]).log_prob(z)[:, 0])  # c matters
+
+
+def test_mixture_priors_draw_from_the_mixture_and_declare_a_monte_carlo_kl():
+    torch.manual_seed(0)
+    model = CVAE(CONFIGS["conv-8x8-mog"])
+    family = model.prior_family
+    with torch.no_grad():
+        family.loc.copy_(torch.tensor([8.0, -8.0]).repeat_interleave(3).view(2, 3).repeat(25, 1))
+        family.pre_scale.fill_(-5.0)  # σ ≈ 0.007: draws sit at ±8
+    seen = []
+    decode = model.decode
+    model.decode = lambda z, c=None: seen.append(z) or decode(z, c)
+    c = torch.eye(10)[torch.arange(40) % 10]
+    samples = model.sample(40, c, generator=torch.Generator().manual_seed(0))
+    again = model.sample(40, c, generator=torch.Generator().manual_seed(0))
+    assert samples.shape == (40, 64) and torch.equal(samples, again)
+    assert torch.allclose(seen[0].abs(), torch.full((40, 3), 8.0), atol=0.1)
+    assert model.kl_method == "mc" and CVAE(CONFIGS["mlp-learned-prior"]).kl_method == "analytic"
+
+
+@pytest.mark.parametrize("prior", ["vamp", "mog"])
+def test_mixture_priors_train_and_save(prior, tmp_path):
+    from torchlvm.io import load
+
+    torch.manual_seed(0)
+    config = CVAEConfig(64, 10, latent_dim=3, hidden=(16,), prior=prior, prior_components=4)
+    model = CVAE(config)
+    x, c = torch.rand(8, 64), torch.eye(10)[:8]
+    before = [p.detach().clone() for p in model.prior_family.parameters()]
+    (-elbo(model, x, c).elbo.mean()).backward()
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    after = list(model.prior_family.parameters())
+    assert all(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    model.save_pretrained(tmp_path / "m")
+    loaded = load(tmp_path / "m")
+    z = torch.randn(4, 8, 3)
+    assert loaded.config == config
+    assert torch.allclose(loaded.prior(c).log_prob(z), model.prior(c).log_prob(z))

@@ -177,8 +177,9 @@ def _model_options(group: Any) -> None:
     )
     group.add_argument(
         "--cvae-prior",
-        choices=["learned", "standard"],
-        help="cvae prior p(z|c): a learned network of c, or N(0, I)",
+        choices=["learned", "standard", "vamp", "mog"],
+        help="cvae prior p(z|c): a learned network of c, N(0, I), a VampPrior of pseudo-inputs "
+        "paired with c, or a learned mixture of Gaussians (Monte Carlo KL)",
     )
     _family_options(group)
 
@@ -288,6 +289,12 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+INSTEAD: dict[tuple[str, str], str] = {
+    ("cvae", "prior"): ", or choose a CVAE's p(z|c) with --cvae-prior learned|standard|vamp|mog",
+}
+"""(model type, option it refuses) → the option that does its job for that model type."""
+
+
 def refuse_foreign(model_type: str, given: Mapping[str, Any]) -> None:
     """Refuse an option that the model type's recipe does not take, naming those that do.
 
@@ -300,8 +307,9 @@ def refuse_foreign(model_type: str, given: Mapping[str, Any]) -> None:
     for name in given:
         if name not in EVERY_MODEL and name not in recipe.options:
             takers = " or ".join(t for t, r in sorted(RECIPES.items()) if name in r.options)
+            instead = INSTEAD.get((model_type, name), "")
             raise ConfigError(
-                f"{_flag(name)} does not apply to {recipe.noun}; train a {takers} for it"
+                f"{_flag(name)} does not apply to {recipe.noun}; train a {takers} for it{instead}"
             )
 
 

@@ -1,11 +1,20 @@
 """The conditional VAE (Sohn, Lee & Yan 2015, "Learning Structured Output Representation using
 Deep Conditional Generative Models", §4).
 
-    p(z | c)     = N(μ_p(c), diag σ_p²(c))   a learned prior network (default), or N(0, I),
+    p(z | c)     = N(μ_p(c), diag σ_p²(c))   a learned prior network (default), N(0, I),
+                   a conditional VampPrior or a learned mixture (below),
     p(x | z, c)  = likelihood head(decoder(concat(z, c))),
     q(z | x, c)  = N(μ(x, c), diag σ²(x, c))  from encoder(concat(x, c)),
 
 (q of another family with ``posterior="full" | "flow"``, :mod:`torchlvm.models.posteriors`)
+
+The learned priors of :mod:`torchlvm.models.priors`, for a CVAE: ``prior="vamp"`` is the
+conditional VampPrior p(z | c) = (1/C) Σ_k q(z | u_k, c), the encoder at C learned
+pseudo-inputs u_k paired with the example's own condition (Tomczak & Welling 2018, eq. 9, with
+q(z | x) replaced by q(z | x, c)): the mixture of posteriors that approximates the aggregate
+posterior ∫ q(z | x, c) p(x | c) dx. It costs C encoder passes per example and step.
+``prior="mog"`` is a learned mixture of C Gaussians shared by every c (as ``"standard"`` is
+N(0, I) for every c). Their KL is a Monte Carlo estimate (``CVAE.kl_method``).
 
 with ELBO(x | c) = E_q[log p(x | z, c)] − KL(q(z | x, c) ‖ p(z | c)) ≤ log p(x | c) (Sohn et al.
 eq. 4), computed by :func:`torchlvm.inference.elbo` like any other model's.
@@ -49,7 +58,13 @@ from torchlvm.models.posteriors import (
     diagonal_gaussian,
     posterior_family,
 )
-from torchlvm.models.priors import standard_normal
+from torchlvm.models.priors import (
+    MAX_COMPONENTS,
+    PriorFamily,
+    draw,
+    prior_family,
+    standard_normal,
+)
 from torchlvm.models.registry import register_model, register_recipe
 from torchlvm.models.vae import (
     PRIOR_FIELDS,
@@ -70,7 +85,10 @@ from torchlvm.nn import (
 )
 from torchlvm.nn.builders import check_width
 
-PriorKind = Literal["learned", "standard"]
+PriorKind = Literal["learned", "standard", "vamp", "mog"]
+PRIOR_KINDS: tuple[str, ...] = ("learned", "standard", "vamp", "mog")
+#: the CVAE priors built by :mod:`torchlvm.models.priors` (mixtures with a Monte Carlo KL)
+MIXTURE_PRIORS: tuple[str, ...] = ("vamp", "mog")
 
 
 @dataclass(frozen=True)
@@ -88,12 +106,15 @@ class CVAEConfig:
     variance: GaussianVariance = "fixed"  # gaussian only: σ fixed, one learned σ, or one per dim
     scale: float = 1.0  # gaussian only: σ when fixed, the initial σ when learned
     linear_decoder: bool = False  # decoder is one Linear (K + C) → D
-    prior: PriorKind = "learned"  # p(z | c): a learned MLP c → N(μ, diag σ²), or N(0, I)
+    # p(z | c): "learned" MLP c → N(μ, diag σ²), "standard" N(0, I), "vamp" (conditional
+    # VampPrior) or "mog" (a learned mixture shared by every c)
+    prior: PriorKind = "learned"
     num_classes: int | None = None  # set when c is one-hot class labels (then == condition_dim)
     class_names: tuple[str, ...] | None = None  # names of the classes, in label order
     # q(z | x, c): "diag", "full" (covariance) or "flow" (models/posteriors.py)
     posterior: PosteriorName = field(default="diag", metadata=ADDED_FIELD)
     flow_steps: int = field(default=2, metadata=ADDED_FIELD)  # coupling transforms of a flow q
+    prior_components: int = field(default=50, metadata=ADDED_FIELD)  # vamp / mog: C
 
     def __post_init__(self) -> None:
         check_network_config(self)
@@ -102,7 +123,12 @@ class CVAEConfig:
         check_width("condition_dim", self.condition_dim, MAX_WIDTH)
         check_likelihood_fields(self.likelihood, self.variance, self.scale)
         check_bool("linear_decoder", self.linear_decoder)
-        check_choice("prior", self.prior, ("learned", "standard"))
+        check_choice("prior", self.prior, PRIOR_KINDS)
+        check_positive_int("prior_components", self.prior_components)
+        if self.prior_components > MAX_COMPONENTS:
+            raise ConfigError(
+                f"prior_components must be at most {MAX_COMPONENTS}, got {self.prior_components}"
+            )
         check_posterior_fields(self.posterior, self.latent_dim, self.flow_steps)
         self._check_classes()
 
@@ -134,6 +160,7 @@ RECIPE = register_recipe(
         fields={
             **{k: v for k, v in VAE_RECIPE.fields.items() if k not in PRIOR_FIELDS},
             "cvae_prior": ("prior", str),
+            "prior_components": ("prior_components", int),
         },
         noun="a CVAE",
         conditional=True,
@@ -187,6 +214,10 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         if config.prior == "learned":
             self.prior_net = MLP(C, config.hidden, 2 * K, config.activation)
             self._start_prior_at_standard_normal()
+        if config.prior in MIXTURE_PRIORS:
+            self.prior_family: PriorFamily = prior_family(
+                config.prior, K, D, config.prior_components
+            )
 
     def _start_prior_at_standard_normal(self) -> None:
         """Zero the prior net's last weights so that p(z | c) = N(0, I) before training."""
@@ -198,9 +229,11 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
 
     @property
     def kl_method(self) -> KLMethod:
-        """``"analytic"`` for a Gaussian q (its KL to the Gaussian p(z | c) is registered),
-        ``"mc"`` for a flow q: the explicit choice :func:`~torchlvm.inference.elbo` reads."""
-        return "analytic" if self.posterior_family.closed_form_kl else "mc"
+        """``"analytic"`` for a Gaussian q and a Gaussian p(z | c) (their KL is registered),
+        ``"mc"`` for a flow q or a mixture prior: the explicit choice
+        :func:`~torchlvm.inference.elbo` reads."""
+        closed = self.config.prior not in MIXTURE_PRIORS
+        return "analytic" if self.posterior_family.closed_form_kl and closed else "mc"
 
     @classmethod
     def from_config(cls, config: CVAEConfig) -> CVAE:
@@ -236,13 +269,25 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         """p(z | c): batch shape ``c.shape[:-1]`` broadcast with ``batch_shape``, event ``(K,)``.
 
         The learned prior is N(μ_p(c), diag σ_p²(c)); ``prior="standard"`` gives N(0, I) (c is
-        still required, and checked).
+        still required, and checked); ``"vamp"`` and ``"mog"`` mixtures (module docstring).
         """
         shape = self._prior_batch_shape(c, batch_shape)
         c = self._condition(c, shape)
         if self.config.prior == "standard":
             return standard_normal(self.latent_dim, shape, self._reference())
+        if self.config.prior in MIXTURE_PRIORS:
+            return self.prior_family(shape, lambda u: self._encode_pseudo(u, c), c)
         return diagonal_gaussian(self.prior_net(c))
+
+    def _encode_pseudo(self, u: Tensor, c: Tensor) -> Distribution:
+        """q(z | u_k, c) for pseudo-inputs ``u`` ``(C, D)`` under conditions ``c``
+        ``(*shape, C_dim)``: batch ``(*shape, C)``, each example's c paired with every u_k."""
+        shape, n = c.shape[:-1], u.shape[0]
+        pairs = torch.cat(
+            [u.expand(*shape, n, -1), c.unsqueeze(-2).expand(*shape, n, -1)], dim=-1
+        )  # (*shape, C, D + C_dim)
+        params = self.encoder(pairs.reshape(-1, pairs.shape[-1]))
+        return self.posterior_family(params.reshape(*shape, n, -1))
 
     def _prior_batch_shape(self, c: Tensor | None, batch_shape: Sequence[int]) -> tuple[int, ...]:
         if not isinstance(c, Tensor) or c.ndim == 0:
@@ -320,6 +365,9 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
             generator: random source for z, on any device (the draws are moved to the model's).
         """
         c = self._condition(c, (check_positive_int("n", n),))
+        if self.config.prior in MIXTURE_PRIORS:
+            z = draw(self.prior(c), 1, generator)[0]  # (n, K): one draw per condition
+            return self.decode(z, c).mean
         base = self.prior(c).base_dist  # Normal with loc/scale of shape (n, K)
         eps = _device.randn(base.loc.shape, generator=generator, like=base.loc)
         return self.decode(base.loc + base.scale * eps, c).mean
