@@ -20,7 +20,9 @@ Run (two processes can share the work; ``--report`` combines their JSON files):
     nice -n 10 .venv/bin/python benchmarks/posteriors.py --models diag,full --epochs 10 --out DIR
     nice -n 10 .venv/bin/python benchmarks/posteriors.py --models flow,vamp --epochs 10 --out DIR
     .venv/bin/python benchmarks/posteriors.py --report --out DIR
-(writes ``benchmarks/results/posteriors.md``; the trained models stay in DIR/runs).
+(writes ``benchmarks/results/posteriors.md``; the trained models stay in DIR/runs). Each model's
+test ELBO is recorded with its log p(x); ``--add-elbo --models NAMES`` adds it to JSON files
+written before it was (from the models saved in DIR/runs).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ MODELS = {  # name: (posterior, prior, label)
     "flow": ("flow", "standard", "flow q, N(0, I) prior"),
     "vamp": ("diag", "vamp", "diagonal q, VampPrior"),
 }
+ELBO_DRAWS = 100  # draws of z per image behind the test ELBO
 RESULT = M.ROOT / "benchmarks" / "results" / "posteriors.md"
 
 
@@ -93,8 +96,31 @@ def test_images(n: int) -> torch.Tensor:
     return test.x[:n].float()
 
 
+def test_elbo(model: torch.nn.Module, x: torch.Tensor) -> list[float]:
+    """Per-image ELBO of the model's own q, averaged over :data:`ELBO_DRAWS` draws."""
+    from torchlvm.inference import elbo
+
+    torch.manual_seed(SEED)
+    with torch.no_grad():
+        return elbo(model, x, num_samples=ELBO_DRAWS).elbo.double().tolist()
+
+
+def add_elbo(args: argparse.Namespace) -> None:
+    """Add the test ELBO to each model's JSON from its saved run (``--add-elbo``)."""
+    from torchlvm.io import load
+
+    x = test_images(args.n_test)
+    for name in args.models.split(","):
+        path = Path(args.out) / f"{name}.json"
+        record = json.loads(path.read_text())
+        record["elbo"] = test_elbo(load(Path(args.out) / "runs" / name), x[: record["n_test"]])
+        path.write_text(json.dumps(record))
+        log(f"  {name}: test ELBO {sum(record['elbo']) / len(record['elbo']):.2f}")
+
+
 def score(model: torch.nn.Module, x: torch.Tensor, k: int) -> dict[str, Any]:
-    """Per-image importance-sampled log p̂(x) with its Monte Carlo standard error and ESS."""
+    """Per-image importance-sampled log p̂(x) with its Monte Carlo standard error and ESS,
+    and the per-image ELBO."""
     from torchlvm.inference import log_marginal_is
 
     torch.manual_seed(SEED)
@@ -108,6 +134,7 @@ def score(model: torch.nn.Module, x: torch.Tensor, k: int) -> dict[str, Any]:
         "mc_se": torch.cat([p.stderr for p in parts]).double().tolist(),
         "ess": torch.cat([p.ess for p in parts]).double().tolist(),
         "seconds": time.perf_counter() - started,
+        "elbo": test_elbo(model, x),
     }
 
 
@@ -163,12 +190,14 @@ def report(args: argparse.Namespace) -> None:
         f"validation epoch kept). Test log p(x): importance sampling, k = {first['k']} draws "
         f"from each model's own q, on the first {first['n_test']} test images; nats per image. "
         f"'± s.e.' is the standard error over images; the paired difference's s.e. is that of "
-        f"the per-image differences against the diagonal VAE.",
+        f"the per-image differences against the diagonal VAE. Test ELBO: the model's own q, "
+        f"{ELBO_DRAWS} draws per image, same images.",
         "",
         "| model | epochs (best) | train s | test log p(x) ± s.e. | − diag ± paired s.e. "
-        "| MC s.e. of mean | mean ESS |",
-        "|---|---|---|---|---|---|---|",
+        "| MC s.e. of mean | mean ESS | test ELBO | − diag ± paired s.e. |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    ref_elbo = torch.tensor(first.get("elbo", []), dtype=torch.float64)
     for name, r in records.items():
         ll = torch.tensor(r["ll"], dtype=torch.float64)
         mean, se = mean_se(ll)
@@ -180,10 +209,21 @@ def report(args: argparse.Namespace) -> None:
         lines.append(
             f"| {r['label']}{extra} | {r['epochs']} ({r['best_epoch']}) | "
             f"{r['train_seconds']:.0f} | {mean:.2f} ± {se:.2f} | {paired} | {mc:.3f} | "
-            f"{sum(r['ess']) / len(r['ess']):.0f} |"
+            f"{sum(r['ess']) / len(r['ess']):.0f} | {elbo_cells(name, r, ref_elbo)} |"
         )
     RESULT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
+
+
+def elbo_cells(name: str, record: dict[str, Any], ref: torch.Tensor) -> str:
+    """'ELBO | paired difference' table cells ('—' where the record has no ELBO)."""
+    if "elbo" not in record:
+        return "— | —"
+    values = torch.tensor(record["elbo"], dtype=torch.float64)
+    if name == "diag" or len(ref) != len(values):
+        return f"{values.mean():.2f} | —"
+    diff, diff_se = mean_se(values - ref)
+    return f"{values.mean():.2f} | {diff:+.2f} ± {diff_se:.2f}"
 
 
 def main() -> None:
@@ -197,10 +237,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True, help="folder for runs and per-model JSON")
     parser.add_argument("--report", action="store_true", help="combine the JSON files")
+    parser.add_argument(
+        "--add-elbo", action="store_true", help="add the test ELBO from DIR/runs to the JSON"
+    )
     args = parser.parse_args()
     args.command = "python benchmarks/posteriors.py " + " ".join(sys.argv[1:])
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    report(args) if args.report else run_models(args)
+    if args.add_elbo:
+        add_elbo(args)
+    else:
+        report(args) if args.report else run_models(args)
 
 
 if __name__ == "__main__":
