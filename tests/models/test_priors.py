@@ -182,8 +182,9 @@ def test_traversals_and_the_manifold_walk_the_learned_prior():
     figure_data(model, torch.zeros(4, 12), None, None, shape=(12,))
     with torch.no_grad():
         prior = model.prior()  # mean 0.75·8 − 0.25·8 = 4, σ² ≈ 3/16 · 16² = 48 per coordinate
+        mean, sd = prior.mean, prior.stddev
     traversal = next(z for z in seen if len(z) == 3 * len(TRAVERSAL_VALUES))
     mid = TRAVERSAL_VALUES.index(0.0)
-    assert torch.allclose(traversal[mid], prior.mean, atol=1e-4)
-    assert torch.allclose(traversal[0, 0], prior.mean[0] - 3 * prior.stddev[0], atol=1e-3)
-    assert abs(float(prior.stddev[0]) - 48**0.5) < 0.01
+    assert torch.allclose(traversal[mid], mean, atol=1e-4)
+    assert torch.allclose(traversal[0, 0], mean[0] - 3 * sd[0], atol=1e-3)
+    assert abs(float(sd[0]) - 48**0.5) < 0.01
