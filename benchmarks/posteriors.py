@@ -211,8 +211,7 @@ def report(args: argparse.Namespace) -> None:
             f"{r['train_seconds']:.0f} | {mean:.2f} ± {se:.2f} | {paired} | {mc:.3f} | "
             f"{sum(r['ess']) / len(r['ess']):.0f} | {elbo_cells(name, r, ref_elbo)} |"
         )
-    RESULT.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    M.write_results(RESULT, lines)
 
 
 def elbo_cells(name: str, record: dict[str, Any], ref: torch.Tensor) -> str:
