@@ -120,15 +120,22 @@ def _flip_signs(U: Tensor) -> Tensor:
 
 def _closed_form(X: Tensor, K: int) -> tuple[Tensor, Tensor, Tensor, float]:
     """ML parameters ``(W (D, K), μ (D,), σ² 0-d)`` from the eigendecomposition of S (D, D),
-    and the mean variance per feature tr(S) / D."""
+    and the mean variance per feature tr(S) / D. With fewer rows than features (N < D) the
+    eigenpairs come from the thin SVD of the centred data (N, D) instead: S's other D − N
+    eigenvalues are 0, and a (D, D) eigendecomposition of a wide table took minutes."""
+    N, D = X.shape
     mu = X.mean(0)
     Xc = X - mu  # (N, D)
-    S = Xc.T @ Xc / X.shape[0]  # (D, D), divide by N: the ML estimate
-    evals, evecs = torch.linalg.eigh(S)  # ascending
-    evals, evecs = evals.flip(0), evecs.flip(1)
+    if N < D:
+        _, s, Vh = torch.linalg.svd(Xc, full_matrices=False)  # descending; (N,), (N, D)
+        evals, evecs = torch.cat([s.square() / N, s.new_zeros(D - N)]), Vh.T  # (D,), (D, N)
+    else:
+        S = Xc.T @ Xc / N  # (D, D), divide by N: the ML estimate
+        evals, evecs = torch.linalg.eigh(S)  # ascending
+        evals, evecs = evals.flip(0), evecs.flip(1)
     sigma2 = evals[K:].mean()
     W = _flip_signs(evecs[:, :K]) * (evals[:K] - sigma2).clamp_min(0).sqrt()
-    return W, mu, sigma2, float(torch.trace(S)) / X.shape[1]
+    return W, mu, sigma2, float(evals.sum()) / D
 
 
 def _check_variance(variance: float) -> None:
