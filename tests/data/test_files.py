@@ -176,3 +176,30 @@ def test_too_small_for_a_split(tmp_path):
     expected = r"split 'val' is empty .* add rows \(or, from Python, load it with split='all'\)"
     with pytest.raises(DataError, match=expected):
         load_dataset(tmp_path / "rows.npy", "val")
+
+
+@pytest.mark.parametrize(
+    ("offset", "scale"), [(1.7e9, 1.0), (0.0, 1e-30), (-1e6, 1e-3)], ids=["epoch", "tiny", "offset"]
+)
+def test_standardizing_sees_the_files_float64_values(tmp_path, offset, scale):
+    """A column of Unix times (1.7e9 + noise) is constant in float32 (spacing 128) and a column
+    of 1e-30s is not rounding noise: standardized before the float32 cast, a table gives the
+    same values whatever its offset and scale."""
+    rows = np.random.default_rng(0).normal(size=(50, 3))
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n" + "".join(",".join(map(repr, r.tolist())) + "\n" for r in rows))
+    moved = tmp_path / "moved.csv"
+    values = rows * scale + offset
+    moved.write_text("a,b,c\n" + "".join(",".join(map(repr, r.tolist())) + "\n" for r in values))
+    base = load_file(path, "all", standardize=True)
+    data = load_file(moved, "all", standardize=True)
+    assert data.x.dtype == torch.float32
+    torch.testing.assert_close(data.x, base.x, atol=1e-5, rtol=0)
+    assert data.standardizer.mean[0] == pytest.approx(base.standardizer.mean[0] * scale + offset)
+
+
+def test_values_float32_cannot_hold_are_not_called_infinite(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("a,b\n1,2\n3,1e200\n5,6\n")
+    with pytest.raises(DataError, match="holds 1 finite but too large values .*float32"):
+        load_file(path)

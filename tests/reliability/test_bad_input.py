@@ -128,6 +128,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "vae-bad-metrics" / "metrics.json").write_text('{"train_log_likelihood": -20.5,')
     _write_tables(d)
     _run_folders_of_issue_10(root)
+    _write_odd_tables(d)
     return root
 
 
@@ -153,6 +154,17 @@ def _write_tables(d: Path) -> None:
     table("other-columns.csv", "a,b,x", rows)
     fit = ["fit", "ppca", "--data", str(d / "table.csv"), "--latent-dim", "1"]
     assert main([*fit, "--out", str(d.parent / "ppca-table")]) == 0
+
+
+def _write_odd_tables(d: Path) -> None:
+    """Tables a spreadsheet writes that are not plain comma-separated numbers."""
+    rows = "".join(f"{i % 7};{(i * 3) % 5};{i % 4}\n" for i in range(30))
+    (d / "semicolons.csv").write_text("a;b;c\n" + rows)
+    (d / "decimal-commas.csv").write_text("a;b;c\n" + rows.replace(";", ",5;"))
+    (d / "tabs.csv").write_text("a\tb\tc\n" + rows.replace(";", "\t"))
+    (d / "comment.csv").write_text("# exported 2026-11-27\na,b,c\n" + rows.replace(";", ","))
+    (d / "same-names.csv").write_text("a,b,a\n" + rows.replace(";", ","))
+    (d / "huge.csv").write_text("a,b,c\n" + rows.replace(";", ",") + "1,2,1e300\n")
 
 
 def _lock_of_a_live_process(folder: Path) -> None:
@@ -455,6 +467,14 @@ CASES: dict[str, Case] = {
     "fit-over-an-interrupted-run": Case(
         "fit ppca --data digits --latent-dim 2 --out {root}/interrupted", "continue it with"
     ),
+    # a new user's spreadsheets: another separator, a comment, one name twice, huge numbers
+    "table-semicolons": Case(f"{FIT} {{d}}/semicolons.csv", "separates its cells with semicolons"),
+    "table-decimal-commas": Case(f"{TRAIN} --data {{d}}/decimal-commas.csv", "with semicolons"),
+    "table-tabs": Case(f"{FIT} {{d}}/tabs.csv", "separates its cells with tabs"),
+    "table-comment-line": Case(f"{FIT} {{d}}/comment.csv", "line 1 is a comment"),
+    "table-one-name-twice": Case(f"{FIT} {{d}}/same-names.csv", "columns 1 and 3 are both named"),
+    "table-beyond-float32": Case(f"{FIT} {{d}}/huge.csv", "1 finite but too large values"),
+    "unknown-option-names-the-commands-help": Case(f"{FIT} digits --drop-columns a b", "b"),
 }
 
 
@@ -925,3 +945,11 @@ def test_two_concurrent_trains_into_one_folder_one_wins_the_other_is_one_line(
     winner.send_signal(signal.SIGINT)
     winner.communicate(timeout=60)
     assert not list(tmp_path.rglob(LOCK_NAME)), "a lock was left behind"
+
+
+def test_an_unknown_argument_points_to_the_commands_help(capsys: pytest.CaptureFixture[str]):
+    """argparse's top-level parser used to name 'torchlvm --help', which lists no option."""
+    status, err = _run_main(["sample", "run", "--n", "2", "--colour", "red"], capsys)
+    assert status == 2
+    assert error_line(err).endswith("unrecognized arguments: --colour red")
+    assert err.splitlines()[-1] == "  see 'torchlvm sample --help'"

@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         module.configure(sub)
         sub.set_defaults(run=module.run)
+    parser.commands = subparsers.choices  # type: ignore[attr-defined]  # errors name their --help
     return parser
 
 
@@ -100,7 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _print_any_path()
     warnings.formatwarning = _one_line_warning
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the command's parser, whose --help lists what it takes
+        command = parser.commands.get(args.command, parser)
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2

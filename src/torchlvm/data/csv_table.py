@@ -10,7 +10,8 @@
 
 Checks, each one line naming the line and the column: text in a numeric column; a column of text
 (an ID or a class: drop it or make it the labels); a column that counts rows (1, 2, 3, ...: an ID);
-a column with no value at all; a row with no value at all; non-UTF-8 bytes.
+a column with no value at all; a row with no value at all; non-UTF-8 bytes; another separator
+than commas (semicolons, tabs, bars) or a comment line; two feature columns of one name.
 """
 
 from __future__ import annotations
@@ -90,11 +91,31 @@ def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]]]:
         raise DataError(f"cannot read {path} as CSV ({error}); save it as plain CSV") from None
     header = None
     if numbered:
+        _check_separator(path, *numbered[0])
         first = [cell.strip() for cell in numbered[0][1]]
         if not any(_is_number(c) for c in first) and not all(_is_missing(c) for c in first):
             header = first
             numbered = numbered[1:]
     return header, [line for line, _ in numbered], [row for _, row in numbered]
+
+
+def _check_separator(path: Path, line: int, row: list[str]) -> None:
+    """Refuse a first row that is one cell holding another separator, or a comment: read as
+    commas, every row would be one column of text (or of another width), named misleadingly."""
+    if len(row) != 1:
+        return
+    cell = row[0].strip()
+    if cell.startswith("#"):
+        raise DataError(
+            f"{path} line {line} is a comment ({cell[:20]!r}); delete the line, so that the "
+            "file starts with its header or its first row"
+        )
+    for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if separator in cell:
+            raise DataError(
+                f"{path} separates its cells with {name}, not commas (line {line} is one cell, "
+                f"{cell[:30]!r}); save it as CSV with commas (and '.' as the decimal point)"
+            )
 
 
 def _check_width(path: Path, header: list[str] | None, lines: list[int], rows: list[list[str]]):
@@ -202,6 +223,21 @@ def _check_rows(path: Path, lines: list[int], values: np.ndarray) -> None:
         )
 
 
+def _check_unique_names(path: Path, header: list[str] | None, keep: list[int]) -> None:
+    """Refuse two feature columns of one name: a run matches a file's columns by name."""
+    if header is None:
+        return
+    first: dict[str, int] = {}
+    for j in keep:
+        if header[j] in first:
+            raise DataError(
+                f"{path}: columns {first[header[j]] + 1} and {j + 1} are both named "
+                f"{header[j]!r}; give each column its own name in the header (a run matches a "
+                "file's columns by name)"
+            )
+        first[header[j]] = j
+
+
 def read_csv(
     path: str | Path,
     *,
@@ -225,6 +261,7 @@ def read_csv(
     keep = [j for j in range(width) if j not in dropped and j != label]
     if not keep:
         raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
+    _check_unique_names(path, header, keep)
     columns = list(zip(*rows, strict=True))
     values = np.empty((len(rows), len(keep)))
     for k, j in enumerate(keep):

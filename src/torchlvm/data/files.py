@@ -119,7 +119,9 @@ _READERS: dict[str, Callable[..., Read]] = {
 
 
 def _features(array: np.ndarray, path: Path) -> tuple[np.ndarray, tuple[int, ...]]:
-    """``(N, D)`` float32 rows and the per-example shape they were flattened from."""
+    """``(N, D)`` rows and the per-example shape they were flattened from: float64 values
+    (every CSV) stay float64 until after standardization, which would see a column such as
+    1.7e9 + noise as constant in float32 (spacing 128); everything else is float32."""
     if array.dtype.kind not in "biuf":
         raise DataError(f"{path} holds {array.dtype} values; torchlvm needs a numeric array")
     if array.ndim not in (2, 3, 4):
@@ -130,7 +132,24 @@ def _features(array: np.ndarray, path: Path) -> tuple[np.ndarray, tuple[int, ...
     shape = tuple(array.shape[1:]) if array.ndim == 2 else (1,) * (4 - array.ndim) + array.shape[1:]
     if array.shape[0] == 0 or 0 in shape:
         raise DataError(f"{path} holds no data (array shape {array.shape}); add examples")
-    return np.asarray(array, dtype=np.float32).reshape(array.shape[0], -1), shape
+    _refuse_beyond_float32(array, path)
+    dtype = np.float64 if array.dtype == np.float64 else np.float32
+    return np.asarray(array, dtype=dtype).reshape(array.shape[0], -1), shape
+
+
+def _refuse_beyond_float32(array: np.ndarray, path: Path) -> None:
+    """Finite values that float32 cannot hold would become inf and be called infinite."""
+    if array.dtype.kind != "f" or array.dtype.itemsize <= 4:
+        return
+    limit = float(np.finfo(np.float32).max)
+    rows = array.reshape(array.shape[0], -1)
+    _refuse(
+        np.isfinite(rows) & (np.abs(rows) > limit),
+        path,
+        "finite but too large",
+        f"torchlvm computes in float32, whose largest value is {limit:.3g}: rescale them (other "
+        "units, or their logarithm)",
+    )
 
 
 def _labels(labels: np.ndarray, n: int, path: Path) -> np.ndarray:
@@ -288,6 +307,7 @@ def load_file(
     )
     if standardize is not False:
         data = standardized(data, standardize, seed=seed)
+    data = replace(data, x=data.x.float())  # (N, D) float32 once standardized
     return select_split(data, split, fractions=FRACTIONS, seed=seed)
 
 

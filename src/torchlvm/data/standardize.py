@@ -79,7 +79,7 @@ class Standardizer:
         mean = x0.sum(0) / count
         var = torch.where(observed, (x - mean) ** 2, 0.0).sum(0) / count
         scale = var.sqrt()
-        constant = scale <= _CONSTANT * mean.abs().clamp_min(1.0)
+        constant = scale <= _CONSTANT * mean.abs()  # relative, so a column of 1e-30s varies
         if constant.any():
             j = int(constant.nonzero()[0])
             names = [_column_name(columns, int(i)) for i in constant.nonzero()[:, 0]]
