@@ -111,6 +111,7 @@ def test_sample_writes_rows_in_the_files_units(table, ppca_run, tmp_path, capsys
 def test_reconstruct_writes_every_row_of_a_file(tmp_path, capsys):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(60, 2)) @ rng.normal(size=(2, 4)) * [1, 10, 100, 1] + [0, 0, 50, 9]
+    x += rng.normal(size=x.shape) * 1e-4  # exactly rank 2 would leave σ² = 0 at K = 2
     _write(tmp_path / "full.csv", x, ["a", "b", "c", "d"], ids=False)
     run = tmp_path / "ppca"
     argv = ["fit", "ppca", "--data", str(tmp_path / "full.csv"), "--latent-dim", "2"]

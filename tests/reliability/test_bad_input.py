@@ -475,6 +475,18 @@ CASES: dict[str, Case] = {
     "table-one-name-twice": Case(f"{FIT} {{d}}/same-names.csv", "columns 1 and 3 are both named"),
     "table-beyond-float32": Case(f"{FIT} {{d}}/huge.csv", "1 finite but too large values"),
     "unknown-option-names-the-commands-help": Case(f"{FIT} digits --drop-columns a b", "b"),
+    # an output never replaces the file the command reads, even with --overwrite
+    "score-out-onto-its-data": Case(
+        "score {root}/ppca-table --data {d}/table.csv --out {d}/table.csv --overwrite",
+        "is the --data file this command reads",
+    ),
+    "impute-out-onto-its-data": Case(
+        "impute {root}/ppca-table --data {d}/incomplete.csv --out {d}/incomplete.csv --overwrite",
+        "is the --data file this command reads",
+    ),
+    "encode-out-onto-its-data": Case(
+        "encode {root}/vae --data {d}/grey.npy --out {d}/grey.npy --overwrite", "which its output"
+    ),
 }
 
 

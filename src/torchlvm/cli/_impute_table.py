@@ -87,7 +87,9 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         raise ConfigError(
             f"impute fills tables with PPCA or a VAE; {args.run_dir} holds a {run_.model_type}"
         )
-    out = _run.output_file(args.out, args.out, suffix=".csv", overwrite=args.overwrite)
+    out = _run.output_file(
+        args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
+    )
     schema = _schema(run_)
     x = schema.load(args.data).x.to(run_.dtype)  # (N, D) model units, NaN = missing
     present = header_of(args.data) or []

@@ -152,7 +152,9 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     schema = TableSchema.from_dict(run_.data.get("table"))
     schema = schema or TableSchema(default_names(run_.input_dim))
     default = run_.folder / "reconstructions.csv"
-    out = _run.output_file(args.out, default, suffix=".csv", overwrite=args.overwrite)
+    out = _run.output_file(
+        args.out, default, suffix=".csv", overwrite=args.overwrite, reads=args.data
+    )
     split = args.split if args.split != "test" or not is_file(args.data) else "all"
     dataset = load_rows(run_, args.data, split, args.data_dir)
     x = dataset.x.to(run_.dtype)

@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     default = run_.folder / "latents.npy"
     csv = args.out is not None and args.out.suffix.lower() == ".csv"
     suffix = ".csv" if csv else ".npy"
-    out = _run.output_file(args.out, default, suffix=suffix, overwrite=args.overwrite)
+    out = _run.output_file(
+        args.out, default, suffix=suffix, overwrite=args.overwrite, reads=args.data
+    )
     split = args.split or ("all" if _tables.is_file(args.data) else "test")
     dataset = _tables.load_rows(run_, args.data, split, args.data_dir)
     labels_out = None

@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.inference.row_scores import score_rows
 
     run_ = _run.load_run(args.run_dir, device=device_for(args))
-    out = _run.output_file(args.out, args.out, suffix=".csv", overwrite=args.overwrite)
+    out = _run.output_file(
+        args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
+    )
     x, jacobian, units = _rows(run_, args.data)
     torch.manual_seed(args.seed)
     scores = score_rows(run_.model, x, samples=args.samples, log_jacobian=jacobian)

@@ -69,17 +69,20 @@ def output_file(
     flag: str = "--out",
     overwrite: bool = False,
     ours: Callable[[Path], bool] | None = None,
+    reads: str | os.PathLike[str] | None = None,
 ) -> Path:
     """The file to write: ``path`` or ``default``, checked before any work is done.
 
     Args:
         suffix: the allowed suffix (or suffixes; the first is named in messages).
         ours: tells whether an existing file is one this command wrote (replaced freely).
+        reads: the file the command reads (its ``--data``), which its output never replaces.
 
     Raises:
         ConfigError: if the name does not end in ``suffix``.
-        RunDirectoryError: if it is a run's own file (even with ``overwrite``), a folder, inside
-            a file, or an existing file that is not ours and ``overwrite`` is False.
+        RunDirectoryError: if it is a run's own file or the file the command reads (even with
+            ``overwrite``), a folder, inside a file, or an existing file that is not ours and
+            ``overwrite`` is False.
     """
     out = default if path is None else Path(path)
     suffixes = (suffix,) if isinstance(suffix, str) else suffix
@@ -88,6 +91,11 @@ def output_file(
         raise RunDirectoryError(
             f"{flag} {out} is a file of the run in {run}, which no command but training "
             f"replaces; choose another {flag}"
+        )
+    if reads is not None and _same_file(out, reads):
+        raise RunDirectoryError(
+            f"{flag} {out} is the --data file this command reads, which its output would "
+            f"replace (even with --overwrite); choose another {flag}"
         )
     if out.suffix.lower() not in suffixes:
         raise ConfigError(f"{flag} must name a {suffixes[0]} file, got {out}")
@@ -103,6 +111,14 @@ def output_file(
             f"{out} already exists; pass --overwrite to replace it, or choose another {flag}"
         )
     return out
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one existing file (through links and relative names)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def labels_file(path: Path) -> Path:
