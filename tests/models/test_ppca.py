@@ -453,3 +453,10 @@ def test_loading_a_non_positive_noise_variance_is_refused(tmp_path, sigma2):
     save_file(tensors, tmp_path / "model.safetensors")
     with pytest.raises(DataError, match="must be positive"):
         torchlvm.load(tmp_path)
+
+
+def test_a_covariance_that_overflows_is_one_clear_error():
+    """Values near 1e200 square to inf: named, not LAPACK's 'failed to converge'."""
+    X = linear_gaussian(40)[0] * 1e200
+    with pytest.raises(DataError, match="covariance overflows torch.float64 .*rescale X"):
+        PPCA(latent_dim=2).fit(X)

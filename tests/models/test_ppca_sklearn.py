@@ -148,3 +148,14 @@ def test_tensor_input_fits_where_it_lives():
     from_tensor = PPCA(latent_dim=3).fit(torch.from_numpy(X))
     np.testing.assert_allclose(from_tensor.W_, PPCA(latent_dim=3).fit(X).W_)
     assert from_tensor.W.device.type == "cpu"
+
+
+def test_a_grid_of_numpy_integers_fits_and_saves(tmp_path):
+    """GridSearchCV over np.arange(...) hands latent_dim as np.int64, which was refused."""
+    import torchlvm
+
+    X = np.random.default_rng(0).normal(size=(60, 6))
+    search = GridSearchCV(PPCA(), {"latent_dim": np.arange(1, 4)}, cv=3).fit(X)
+    assert search.best_estimator_.config.latent_dim == search.best_params_["latent_dim"]
+    search.best_estimator_.save_pretrained(tmp_path / "m")
+    assert torchlvm.load(tmp_path / "m").latent_dim == search.best_params_["latent_dim"]

@@ -92,6 +92,9 @@ class PPCAConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("latent_dim", "max_iter", "seed"):  # GridSearchCV over np.arange(...)
+            if isinstance(getattr(self, name), np.integer):
+                object.__setattr__(self, name, int(getattr(self, name)))
         check_positive_int("latent_dim", self.latent_dim)
         check_choice("method", self.method, ("closed_form", "em"))
         check_positive_int("max_iter", self.max_iter)
@@ -131,6 +134,11 @@ def _closed_form(X: Tensor, K: int) -> tuple[Tensor, Tensor, Tensor, float]:
         evals, evecs = torch.cat([s.square() / N, s.new_zeros(D - N)]), Vh.T  # (D,), (D, N)
     else:
         S = Xc.T @ Xc / N  # (D, D), divide by N: the ML estimate
+        if not torch.isfinite(S).all():
+            raise DataError(
+                f"X's covariance overflows {X.dtype} (values up to {Xc.abs().max().item():.3g} "
+                "from the mean); rescale X"
+            )
         evals, evecs = torch.linalg.eigh(S)  # ascending
         evals, evecs = evals.flip(0), evecs.flip(1)
     sigma2 = evals[K:].mean()
