@@ -17,7 +17,8 @@ likelihood on logits, dynamic binarization, Adam lr 1e-3 — on the Fashion-MNIS
 - ``fit-fast``: ``fit(accelerator="gpu", fast=True)``, the whole-step CUDA graph inside
   Lightning.
 
-Evaluation: ``torchlvm.inference.log_marginal_is`` at k = 1000 on 2,000 test images, images/s.
+Evaluation: ``torchlvm.inference.log_marginal_is`` at k = 1000 on 2,000 test images, images/s,
+with its default chunk and with chunk = 1000.
 
 Every timing synchronizes the device before reading the clock; the plain loops run
 ``--steps`` steps after ``--warmup`` steps. Results go to ``benchmarks/results/gpu.md`` with the
@@ -32,9 +33,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,7 @@ from _plain_vae import plain_vae  # noqa: E402
 
 D, HIDDEN, LATENT = 784, 400, 20
 BATCHES = (128, 1024)
+N_TEST = 2000  # test images of the evaluation
 CONFIGS = {
     "plain": "plain eager loop, default Adam",
     "plain-fused": "plain loop, Adam(fused=True)",
@@ -55,7 +59,10 @@ CONFIGS = {
     "fit": "torchlvm fit(), steady state",
     "fit-fast": "torchlvm fit(fast=True): whole-step CUDA graph in Lightning",
 }
+ORDER = ["plain", "fit", "fit-fast", "plain-graph", "torchlvm-loop", "plain-fused"]
+ORDER += ["plain-compile"]  # the order of measuring: compiling is slow, so it runs last
 NEEDS_CUDA = {"plain-graph"}
+DATA_FILE = Path(tempfile.gettempdir()) / f"gpu_throughput-{os.getpid()}.npy"  # fit()'s data
 SLOW_ON_CPU = {"plain-compile"}  # compiles for minutes on a CPU: left out of --cpu-check
 
 
@@ -64,12 +71,12 @@ def _data(name: str, device: Any):
 
     if name == "random":  # --cpu-check: intensities of the right shape, no files needed
         x = torch.rand(2048, D, generator=torch.Generator().manual_seed(0))
-        return x.to(device), None
+        return x.to(device), (x[:32] > 0.5).to(x.dtype).to(device)
     from torchlvm.data import load_dataset
 
     train = load_dataset(name, "train", binarize="dynamic", seed=0)
     test = load_dataset(name, "test", binarize="dynamic", seed=0)
-    return train.x.to(device), test.fixed_binarized(0)[:2000].to(device)
+    return train.x.to(device), test.fixed_binarized(0)[:N_TEST].to(device)
 
 
 def _sync(device: Any) -> None:
@@ -172,8 +179,9 @@ def _fit(x, batch: int, fast: bool, accelerator: str) -> float:
             _sync(pl_module.device)
             clock["rate"] = clock["images"] / (time.perf_counter() - clock["start"])
 
-    path = Path(tempfile.mkdtemp()) / "data.npy"
-    np.save(path, x.cpu().numpy())
+    path = DATA_FILE
+    if not path.exists():  # the same training split for every fit() of this run
+        np.save(path, x.cpu().numpy())
     L.seed_everything(0, verbose=False)
     model = VAE(VAEConfig(D, latent_dim=LATENT, hidden=(HIDDEN,)))
     dm = LVMDataModule(str(path), binarize="dynamic", batch_size=batch)
@@ -186,7 +194,7 @@ def _fit(x, batch: int, fast: bool, accelerator: str) -> float:
     return clock["rate"]
 
 
-def _evaluation(test, device: Any) -> float:
+def _evaluation(test, device: Any, chunk: int | None) -> float:
     import torch
 
     from torchlvm.inference import log_marginal_is
@@ -194,30 +202,52 @@ def _evaluation(test, device: Any) -> float:
 
     model = VAE(VAEConfig(D, latent_dim=LATENT, hidden=(HIDDEN,))).to(device).eval()
     with torch.no_grad():
-        log_marginal_is(model, test[:16], num_samples=1000)  # warm-up
+        log_marginal_is(model, test[:16], num_samples=1000, chunk=chunk)  # warm-up
         _sync(device)
         start = time.perf_counter()
-        log_marginal_is(model, test, num_samples=1000, chunk=1000)
+        log_marginal_is(model, test, num_samples=1000, chunk=chunk)
         _sync(device)
     return test.shape[0] / (time.perf_counter() - start)
 
 
-def measure(args: argparse.Namespace, device: Any) -> dict[str, dict[int, float]]:
-    """Images/s by configuration and batch size."""
+def _guarded(what: str, measure_one: Callable[..., float], *args: Any) -> float:
+    """``measure_one(*args)``, or nan (with the traceback printed) if it fails: one
+    configuration's failure does not lose the others' numbers."""
+    try:
+        return measure_one(*args)
+    except Exception:  # noqa: BLE001 - any failure is reported and the run goes on
+        print(f"  {what} FAILED:", file=sys.stderr)
+        traceback.print_exc()
+        return float("nan")
+
+
+def measure(
+    args: argparse.Namespace, device: Any, written: Callable[[dict], Any]
+) -> dict[str, dict[int, float]]:
+    """Images/s by configuration and batch size (nan where a configuration failed); the table
+    so far is handed to ``written`` after each measurement, so that a run stopped at its time
+    limit keeps what it measured. The most telling configurations run first."""
     names = [n for n in args.configs if device.type == "cuda" or n not in NEEDS_CUDA | SLOW_ON_CPU]
     x, test = _data(args.data, device)
     table: dict[str, dict[int, float]] = {name: {} for name in names}
-    for batch in BATCHES:
-        for name in names:
+    accelerator = "gpu" if device.type == "cuda" else "cpu"
+    for name in sorted(names, key=ORDER.index):
+        for batch in args.batches:
             if name.startswith("fit"):
-                accelerator = "gpu" if device.type == "cuda" else "cpu"
-                rate = _fit(x, batch, name == "fit-fast", accelerator)
+                rate = _guarded(name, _fit, x, batch, name == "fit-fast", accelerator)
             else:
-                rate = _loop(name, x, batch, args.steps, args.warmup)
+                rate = _guarded(name, _loop, name, x, batch, args.steps, args.warmup)
             table[name][batch] = rate
             print(f"  {name} batch {batch}: {rate:,.0f} images/s", flush=True)
+            written(table)
     if test is not None:
-        table["evaluation"] = {1000: _evaluation(test, device)}
+        args.eval_images = test.shape[0]
+        table["evaluation"] = {
+            chunk or 0: _guarded(f"evaluation chunk {chunk}", _evaluation, test, device, chunk)
+            for chunk in (None, 1000)
+        }
+        print(f"  evaluation: {table['evaluation']}", flush=True)
+        written(table)
     return table
 
 
@@ -236,28 +266,38 @@ def _write(args: argparse.Namespace, device: Any, table: dict[str, dict[int, flo
         *M.machine_lines(),
         f"- command: `{M.command_line('benchmarks/gpu_throughput.py', sys.argv[1:])}`",
         "",
-        "| configuration | " + " | ".join(f"batch {b}, images/s" for b in BATCHES) + " |",
-        "|---|" + "---|" * len(BATCHES),
+        "| configuration | " + " | ".join(f"batch {b}, images/s" for b in args.batches) + " |",
+        "|---|" + "---|" * len(args.batches),
     ]
     plain = table.get("plain", {})  # (ratios need the plain loop among --configs)
     for config, rates in table.items():
         if config == "evaluation":
             continue
-        cells = [
-            f"{rates[b]:,.0f} ({rates[b] / plain[b]:.2f}×)" if b in plain else f"{rates[b]:,.0f}"
-            for b in BATCHES
-        ]
+        cells = [_cell(rates.get(b, math.nan), plain.get(b)) for b in args.batches]
         lines.append(f"| `{config}`: {CONFIGS[config]} | " + " | ".join(cells) + " |")
     if "evaluation" in table:
-        rate = table["evaluation"][1000]
+        auto, fixed = (f"{table['evaluation'][c]:,.0f}" for c in (0, 1000))
         lines += [
             "",
-            f"Evaluation: `log_marginal_is`, k = 1000, 2,000 images: {rate:,.0f} images/s.",
+            f"Evaluation: `log_marginal_is`, k = 1000, {args.eval_images:,} test images (fixed "
+            "binarization):"
+            f" {auto} images/s with its default chunk, {fixed} with chunk = 1000.",
         ]
-    lines += ["", "Ratios are to the plain eager loop at the same batch size.", ""]
+    lines += [
+        "",
+        "Ratios are to the plain eager loop at the same batch size; nan: the configuration "
+        "failed (its traceback is in the run's log).",
+        "",
+    ]
     out = Path(args.out)
     out.write_text("\n".join(lines), encoding="utf-8")
     return out
+
+
+def _cell(rate: float, plain: float | None) -> str:
+    if plain is None or not math.isfinite(plain) or not math.isfinite(rate):
+        return f"{rate:,.0f}"
+    return f"{rate:,.0f} ({rate / plain:.2f}×)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="fashion-mnist")
     parser.add_argument("--out", default=str(M.ROOT / "benchmarks" / "results" / "gpu.md"))
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--batches", nargs="+", type=int, default=list(BATCHES))
     parser.add_argument("--cpu-check", action="store_true", help="test the script on a CPU")
     args = parser.parse_args(argv)
     import torch
@@ -278,8 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     else:
         device = torch.device("cuda")
-    table = measure(args, device)
-    print(f"wrote {_write(args, device, table)}")
+    try:
+        table = measure(args, device, lambda so_far: _write(args, device, so_far))
+    finally:
+        DATA_FILE.unlink(missing_ok=True)
+    print(f"wrote {args.out}")
     return 0 if all(math.isfinite(r) for rates in table.values() for r in rates.values()) else 1
 
 

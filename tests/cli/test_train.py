@@ -168,3 +168,19 @@ def test_a_diverged_new_run_leaves_nothing_half_written(
     assert main(["train", "vae", "--epochs", "3", "--quiet", "--out", str(out), "--resume"]) == 0
     assert [r["epoch"] for r in read_metrics(out / "metrics.csv")] == [0, 1, 2]
     assert (out / "model.safetensors").is_file()
+
+
+def test_cuda_graph_runs_the_whole_step_path_and_says_so_in_help(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    argv = ["train", "vae", "--data", "digits", "--epochs", "1", *TINY, "--out", str(out)]
+    assert main([*argv, "--cuda-graph"]) == 0
+    record = json.loads((out / "config.json").read_text())
+    assert record["runtime"]["fast"] is True and record["cli"]["cuda_graph"] is True
+    resumed = ["train", "vae", "--data", "digits", "--epochs", "2", *TINY, "--out", str(out)]
+    assert main([*resumed, "--resume"]) == 0  # resuming may drop it: same results either way
+    assert json.loads((out / "config.json").read_text())["runtime"]["fast"] is False
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "--cuda-graph" in capsys.readouterr().out

@@ -18,6 +18,19 @@ def test_bernoulli_head_is_stable_for_extreme_logits():
     assert log_p.item() == pytest.approx(math.log(0.5), abs=1e-6)
 
 
+def test_bernoulli_head_gives_torchs_log_prob_bit_for_bit_and_its_gradient():
+    head = BernoulliLikelihood(7)
+    logits = torch.randn(2, 5, 7, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    x = (torch.rand(5, 7, generator=torch.Generator().manual_seed(1)) < 0.5).float()
+    ours = head(logits).log_prob(x)  # (S, B) from (S, B, D) and x (B, D)
+    torchs = torch.distributions.Independent(torch.distributions.Bernoulli(logits=logits), 1)
+    reference = torchs.log_prob(x)
+    assert ours.shape == (2, 5) and torch.equal(ours, reference)
+    (grad,) = torch.autograd.grad(ours.sum(), logits)
+    torch.testing.assert_close(grad, torch.autograd.grad(reference.sum(), logits)[0])
+    assert head(logits).expand((3, 2, 5)).log_prob(x).shape == (3, 2, 5)
+
+
 @pytest.mark.parametrize("variance", ["fixed", "scalar", "diagonal"])
 def test_gaussian_head_density_and_parameters(variance):
     head = GaussianLikelihood(4, variance=variance, scale=0.5)

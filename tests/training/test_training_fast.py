@@ -1,10 +1,17 @@
 """fit(fast=True): the whole step as one function (manual optimization; a CUDA graph on a GPU,
 the same code eagerly on a CPU) gives the eager path's results, draws its binarization inside the
-step, resumes exactly and keeps the non-finite guard."""
+step, resumes exactly and keeps the non-finite guard.
+
+The tests that take ``accelerator`` run on the CPU and, marked ``cuda``, on a GPU when one is
+visible (``pytest -m cuda``): there the fast path is a captured CUDA graph and the training data
+live on the device."""
 
 from __future__ import annotations
 
 import json
+import math
+import traceback
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -18,14 +25,31 @@ from torchlvm.training import FitResult, LVMDataModule, TrainConfig, fit
 from torchlvm.training.metrics_csv import read_metrics
 
 SMALL = {"latent_dim": 4, "hidden": (64,)}
+NO_GPU = not torch.cuda.is_available()
+ACCELERATORS = [
+    "cpu",
+    pytest.param("gpu", marks=[pytest.mark.cuda, pytest.mark.skipif(NO_GPU, reason="no GPU")]),
+]
 
 
-def _run(out: Path, *, fast: bool, binarize: str = "threshold", resume: bool = False, **config):
+def _run(
+    out: Path,
+    *,
+    fast: bool,
+    binarize: str = "threshold",
+    resume: bool = False,
+    accelerator: str = "cpu",
+    callbacks: tuple[L.Callback, ...] = (),
+    **config,
+):
     L.seed_everything(0)
     model = VAE(VAEConfig(64, **SMALL))
     dm = LVMDataModule("digits", binarize=binarize, batch_size=128)
     options = {"max_epochs": 2, "deterministic": True, **config}
-    result = fit(model, dm, TrainConfig(**options), out, progress=False, fast=fast, resume=resume)
+    result = fit(
+        model, dm, TrainConfig(**options), out, progress=False, fast=fast, resume=resume,
+        accelerator=accelerator, extra_callbacks=callbacks,
+    )  # fmt: skip
     return result, dm
 
 
@@ -51,14 +75,19 @@ def _assert_same_run(a: Path, b: Path) -> None:
         assert rb == pytest.approx(ra, rel=1e-5, abs=1e-5)
 
 
+@pytest.mark.parametrize("accelerator", ACCELERATORS)
 @pytest.mark.parametrize(
     "config",
     [{}, {"gradient_clip": 0.5, "beta": 2.0, "warmup_epochs": 2}],
     ids=["elbo", "clip-warmup"],
 )
-def test_the_fast_path_gives_the_eager_paths_results(tmp_path: Path, config: dict) -> None:
-    eager, _ = _run(tmp_path / "eager", fast=False, **config)
-    fast, _ = _run(tmp_path / "fast", fast=True, **config)
+def test_the_fast_path_gives_the_eager_paths_results(
+    tmp_path: Path, config: dict, accelerator: str
+) -> None:
+    # 2 epochs of 12 steps: on a GPU, 3 eager warm-up steps, the capture, then graph replays
+    # (and each epoch's last, smaller batch eagerly), against Lightning's automatic optimization
+    eager, _ = _run(tmp_path / "eager", fast=False, accelerator=accelerator, **config)
+    fast, _ = _run(tmp_path / "fast", fast=True, accelerator=accelerator, **config)
     _assert_same_run(tmp_path / "eager", tmp_path / "fast")
     assert (eager.best_epoch, eager.epochs) == (fast.best_epoch, fast.epochs)
     runtime = json.loads((tmp_path / "fast" / "config.json").read_text())["runtime"]
@@ -104,3 +133,99 @@ def test_the_fast_path_keeps_the_non_finite_guard(
 def test_fit_result_type(tmp_path: Path) -> None:
     result, _ = _run(tmp_path, fast=True, max_epochs=1)
     assert isinstance(result, FitResult) and result.epochs == 1 and result.skipped_steps == 0
+
+
+class _Seen(L.Callback):
+    """Records where the training batches live and what serves them."""
+
+    def __init__(self) -> None:
+        self.devices: set[str] = set()
+        self.loaders: set[str] = set()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.devices.add(batch["x"].device.type)
+        self.loaders.add(type(trainer.train_dataloader).__name__)
+
+
+@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("fast", [False, True], ids=["eager", "fast"])
+def test_fit_trains_from_data_resident_on_its_device(
+    tmp_path: Path, accelerator: str, fast: bool
+) -> None:
+    seen = _Seen()
+    result, _ = _run(
+        tmp_path, fast=fast, binarize="dynamic", accelerator=accelerator, callbacks=(seen,)
+    )
+    assert seen.devices == {"cuda" if accelerator == "gpu" else "cpu"}
+    assert seen.loaders == {"ResidentBatches"}
+    assert result.epochs == 2 and len(result.metrics) == 2
+    for row in result.metrics:
+        for name in ("train/loss", "train/elbo", "train/kl", "val/elbo"):
+            assert math.isfinite(row[name]), (name, row)
+    assert (tmp_path / "model.safetensors").is_file()
+
+
+class _PoisonAt(L.Callback):
+    """Sets a weight to NaN in place after global step ``step`` (in place, so that a captured
+    CUDA graph reads it too): the next loss is NaN, as when a run diverges."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step == self.step:
+            with torch.no_grad():
+                next(pl_module.model.parameters()).fill_(float("nan"))
+
+
+@pytest.mark.parametrize("accelerator", ACCELERATORS)
+@pytest.mark.parametrize("fast", [False, True], ids=["eager", "fast"])
+def test_a_diverging_run_stops_before_any_checkpoint(
+    tmp_path: Path, accelerator: str, fast: bool
+) -> None:
+    # poisoned after step 6 of epoch 0: on a GPU's fast path, steps 4+ are graph replays
+    with pytest.raises(NonFiniteError, match=r"non-finite .* no checkpoint was written"):
+        _run(tmp_path, fast=fast, accelerator=accelerator, callbacks=(_PoisonAt(6),))
+    assert not list((tmp_path / "checkpoints").glob("*.ckpt"))
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+class _HostSyncs(L.Callback):
+    """Counts the host synchronizations (``torch.cuda.set_sync_debug_mode``) of the training
+    steps from the first batch's start to the last batch's end, where they were asked for."""
+
+    def __init__(self) -> None:
+        self.where: list[str] = []
+        self.steps = 0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == 0 and trainer.current_epoch == 1:  # epoch 1: warm-up and capture done
+            self._show = warnings.showwarning
+            warnings.showwarning = self._record
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.current_epoch != 1:
+            return
+        self.steps += 1
+        if batch_idx + 1 == trainer.num_training_batches:
+            torch.cuda.set_sync_debug_mode("default")
+            warnings.showwarning = self._show
+
+    def _record(self, message, category, filename, lineno, file=None, line=None) -> None:
+        frames = [f for f in traceback.extract_stack() if "torchlvm" in f.filename]
+        self.where.append(f"{frames[-1].name}:{frames[-1].lineno}" if frames else filename)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(NO_GPU, reason="no GPU")
+@pytest.mark.parametrize("fast", [False, True], ids=["eager", "fast"])
+def test_fit_on_a_gpu_does_not_synchronize_with_the_host_per_step(
+    tmp_path: Path, fast: bool
+) -> None:
+    syncs = _HostSyncs()
+    _run(tmp_path, fast=fast, binarize="dynamic", accelerator="gpu", callbacks=(syncs,))
+    assert syncs.steps >= 10
+    # the guard reads its record at the epoch's last step (and every 32 steps): at most 1 here
+    assert len(syncs.where) <= 1, syncs.where

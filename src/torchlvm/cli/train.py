@@ -146,9 +146,9 @@ def _check_checkpoint_first(cls: type, model_config: Any, out: Path) -> None:
 
 
 def _scale_options(given: dict[str, Any]) -> dict[str, Any]:
-    """fit()'s keyword arguments for --devices, --num-nodes, --strategy and --compile; applies
-    --threads (and exports it as OMP_NUM_THREADS, which Lightning's DDP and child processes
-    respect)."""
+    """fit()'s keyword arguments for --devices, --num-nodes, --strategy, --compile and
+    --cuda-graph (fit's ``fast``); applies --threads (and exports it as OMP_NUM_THREADS, which
+    Lightning's DDP and child processes respect)."""
     from torchlvm._checks import check_positive_int
     from torchlvm.training.trainer import check_devices
 
@@ -164,7 +164,8 @@ def _scale_options(given: dict[str, Any]) -> dict[str, Any]:
         os.environ["OMP_NUM_THREADS"] = str(s["threads"])
     keys = ("accelerator", "devices", "num_nodes", "strategy")
     progress = show_progress(argparse.Namespace(progress=s["progress"], quiet=s["quiet"]))
-    return {**{k: s[k] for k in keys}, "compile": bool(s["compile"]), "progress": progress}
+    switches = {"compile": bool(s["compile"]), "fast": bool(s["cuda_graph"])}
+    return {**{k: s[k] for k in keys}, **switches, "progress": progress}
 
 
 def _launcher_rank(devices: int) -> int:

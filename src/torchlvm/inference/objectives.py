@@ -85,11 +85,16 @@ def elbo(
         log_lik = _expected_log_likelihood(model, x, q, c)
     else:
         z = q.rsample((num_samples,))  # (S, B, K)
-        log_lik = model.decode(z, c).log_prob(x).mean(0)  # (B,)
+        log_p = model.decode(z, c).log_prob(x)  # (S, B)
+        log_lik = log_p.squeeze(0) if num_samples == 1 else log_p.mean(0)  # (B,)
     prior = model.prior(c, batch_shape=x.shape[:-1])
     method = model_kl_method(model) if kl_method is None else kl_method
     kl_term = kl(q, prior, method=method, num_samples=num_samples, z=z)
-    return ELBOTerms(log_lik, kl_term, log_lik - kl_term, log_lik - beta * kl_term)
+    bound = log_lik - kl_term
+    # β = 1 (the default, and every training step without β or warm-up): the same tensor, one
+    # kernel fewer per term on the training hot path
+    objective = bound if beta == 1 else log_lik - beta * kl_term
+    return ELBOTerms(log_lik, kl_term, bound, objective)
 
 
 def model_kl_method(model: LatentVariableModel) -> KLMethod:

@@ -16,38 +16,27 @@ LightningModule runs it under manual optimization:
 - elsewhere (a CPU), the same function runs eagerly: the code a GPU captures is the code a CPU
   runs and tests.
 
-The step constructs its distributions without argument validation (validation reads tensors on
-the host, which a graph cannot, and is a synchronization per step on a GPU); a non-finite value
-still cannot slip through, as the guard flags a non-finite loss or gradient. Reference: PyTorch's
+The step constructs its distributions without argument validation, as the eager step does
+(:func:`~torchlvm.training.losses.no_argument_validation`: validation reads tensors on the host,
+which a graph cannot); a non-finite value still cannot slip through, as the guard flags a
+non-finite loss or gradient. Reference: PyTorch's
 "CUDA Graphs — whole network capture" (torch.cuda.graphs).
 """
 
 from __future__ import annotations
 
 import warnings
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution
 
-from torchlvm.training.losses import training_loss
+from torchlvm.training.losses import no_argument_validation, training_loss
 
 if TYPE_CHECKING:
     from torchlvm.training.module import LVMModule
 
 WARMUP_STEPS = 3  # eager steps before capture (cuBLAS workspaces, Adam state, guard buffers)
-
-
-@contextmanager
-def _no_argument_validation():
-    before = Distribution._validate_args
-    Distribution.set_default_validate_args(False)
-    try:
-        yield
-    finally:
-        Distribution.set_default_validate_args(before)
 
 
 class WholeStep:
@@ -77,7 +66,7 @@ class WholeStep:
         module, config = self.module, self.module.config
         if self.redraw:  # x ~ Bernoulli(p) as u < p, u ~ U[0, 1)
             x = (torch.rand_like(x) < x).to(x.dtype)
-        with _no_argument_validation():
+        with no_argument_validation():
             terms = training_loss(module.model, x, c, config, kl_weight=kl_weight)
         loss = terms["loss"].mean()
         loss.backward()

@@ -19,6 +19,8 @@ autoencoder reports ``reconstruction``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -35,6 +37,23 @@ if TYPE_CHECKING:  # config.py imports this module to fill the registry
     from torchlvm.training.config import TrainConfig
 
 _POSTERIOR_MODELS = ("vae", "cvae")  # models with an encoder q(z|x[,c]) and a prior
+
+
+@contextmanager
+def no_argument_validation() -> Iterator[None]:
+    """Build distributions without argument validation inside the block (the training step).
+
+    Validation checks every parameter and value on the host: on a GPU a synchronization per
+    distribution per step (and a host read that a CUDA graph cannot capture), on a CPU a few
+    small kernels more. A non-finite parameter still cannot slip through training: it makes the
+    loss non-finite, which the non-finite guard (:mod:`torchlvm.training.guard`) flags.
+    """
+    before = Distribution._validate_args
+    Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        Distribution.set_default_validate_args(before)
 
 
 def kl_weight(config: TrainConfig, epochs_done: float) -> float:
@@ -134,6 +153,8 @@ def elbo_loss(
         p = model.prior(c, batch_shape=x.shape[:-1])
         penalty = free_bits_kl(kl_per_dimension(q, p), config.free_bits)  # (B,)
         loss = -(terms.log_lik - kl_weight * penalty)
+    elif isinstance(kl_weight, float) and kl_weight == 1.0:  # −ELBO: the same value, 2 ops fewer
+        loss = -terms.elbo
     else:  # w may be a 0-dim tensor (the fast path's graph takes it as an input)
         loss = -(terms.log_lik - kl_weight * terms.kl)
     return {"loss": loss, "elbo": terms.elbo, "log_lik": terms.log_lik, "kl": terms.kl}

@@ -33,7 +33,7 @@ from torch import Tensor
 from torchlvm.training.config import TrainConfig
 from torchlvm.training.fast_step import WholeStep
 from torchlvm.training.guard import NonFiniteGuard
-from torchlvm.training.losses import kl_weight, training_loss
+from torchlvm.training.losses import kl_weight, no_argument_validation, training_loss
 from torchlvm.training.objectives import check_objective, get_objective, monitor
 
 
@@ -102,7 +102,10 @@ class LVMModule(L.LightningModule):
         if self.fast:
             return self._whole_step(x, c, batch_idx)
         loss_fn = self._compiled_loss or training_loss
-        terms = loss_fn(self.model, x, c, self.config, kl_weight=self.current_kl_weight(batch_idx))
+        with no_argument_validation():  # no host reads in the step
+            terms = loss_fn(
+                self.model, x, c, self.config, kl_weight=self.current_kl_weight(batch_idx)
+            )
         loss = terms["loss"].mean()
         sums = torch.stack(list(terms.values())).detach().sum(-1)  # (T,): one op, not T
         self._pending = (tuple(terms), sums, x.shape[0], loss.detach())

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole GPU check of issue 15, as one prepared script for one short lease of a GPU machine:
+# the versions and the device, the CUDA tests (`pytest -m cuda`: fit() on the GPU, the fast path
+# against the eager path, the non-finite guard, host synchronizations per step, and the
+# --accelerator tests of the other commands), then benchmarks/gpu_throughput.py.
+#
+#   bash benchmarks/gpu_device_check.sh              # on the GPU machine; logs and gpu.md in $OUT
+#   bash benchmarks/gpu_device_check.sh --cpu-check  # here, first: the same steps on the CPU,
+#                                                    # a few steps each, so no device time is
+#                                                    # spent on a typo
+#
+# Each step has its own time limit and a failing step does not stop the next, so that one
+# failure does not lose the other results. Environment: PYTHON (default python3); OUT (default
+# a temporary folder); PYTHONPATH must import torchlvm (and zuko).
+set -u -o pipefail
+py=${PYTHON:-python3}
+out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
+cpu_check=0
+if [ "${1:-}" = "--cpu-check" ]; then cpu_check=1; fi
+cd "$(dirname "$0")/.." || exit 2
+
+{
+  date -u
+  "$py" -c 'import sys, torch, lightning; print("python", sys.version.split()[0], "| torch",
+torch.__version__, "| CUDA", torch.version.cuda, "| lightning", lightning.__version__,
+"| CUDA visible:", torch.cuda.is_available())'
+  nvidia-smi -L 2>&1 || echo "nvidia-smi: not here"
+} 2>&1 | tee "$out/versions.txt"
+
+status=0
+if [ "$cpu_check" = 1 ]; then
+  # the CUDA tests are collected (and skipped here); their CPU forms run
+  timeout 300 "$py" -m pytest -q -p no:cacheprovider -rs \
+    tests/training/test_training_fast.py 2>&1 | tee "$out/pytest.log" || status=1
+  timeout 300 "$py" benchmarks/gpu_throughput.py --cpu-check --data random --steps 2 \
+    --warmup 1 --out "$out/gpu.md" 2>&1 | tee "$out/gpu_throughput.log" || status=1
+else
+  timeout "${TESTS_TIMEOUT:-110}" "$py" -m pytest -q -p no:cacheprovider -rs -m cuda \
+    --continue-on-collection-errors tests 2>&1 | tee "$out/pytest_cuda.log" || status=1
+  timeout "${BENCH_TIMEOUT:-190}" "$py" benchmarks/gpu_throughput.py --steps 300 --warmup 30 \
+    --out "$out/gpu.md" 2>&1 | tee "$out/gpu_throughput.log" || status=1
+fi
+echo "gpu_device_check: exit status $status; files in $out"
+exit "$status"
