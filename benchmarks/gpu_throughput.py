@@ -12,8 +12,8 @@ likelihood on logits, dynamic binarization, Adam lr 1e-3 — on the Fashion-MNIS
 - ``plain-graph``: the whole step (binarization, forward, backward, ``Adam(fused=True,
   capturable=True)``) captured once as a CUDA graph with a static input buffer, then replayed;
 - ``torchlvm-loop``: torchlvm's ``VAE`` and ``torchlvm.inference.elbo`` in the plain loop;
-- ``fit``: ``torchlvm.training.fit(accelerator="gpu")``, steady state (the second epoch's
-  training steps, without its validation and checkpoint);
+- ``fit``: ``torchlvm.training.fit(accelerator="gpu")``, steady state: the second epoch from
+  its start to its last training step's end (without its validation and checkpoint);
 - ``fit-fast``: ``fit(accelerator="gpu", fast=True)``, the whole-step CUDA graph inside
   Lightning.
 
@@ -167,17 +167,16 @@ def _fit(x, batch: int, fast: bool, accelerator: str) -> float:
 
     clock: dict[str, float] = {}
 
-    class Clock(L.Callback):
+    class Clock(L.Callback):  # from the epoch's start to its last step's end (no validation)
         def on_train_epoch_start(self, trainer, pl_module) -> None:
             _sync(pl_module.device)
             clock["start"], clock["images"] = time.perf_counter(), 0
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch_, batch_idx) -> None:
             clock["images"] += batch_["x"].shape[0]
-
-        def on_train_epoch_end(self, trainer, pl_module) -> None:
-            _sync(pl_module.device)
-            clock["rate"] = clock["images"] / (time.perf_counter() - clock["start"])
+            if batch_idx + 1 == trainer.num_training_batches:
+                _sync(pl_module.device)
+                clock["rate"] = clock["images"] / (time.perf_counter() - clock["start"])
 
     path = DATA_FILE
     if not path.exists():  # the same training split for every fit() of this run
@@ -260,7 +259,8 @@ def _write(args: argparse.Namespace, device: Any, table: dict[str, dict[int, flo
         "",
         f"Reference VAE 784-{HIDDEN}-z{LATENT}, Bernoulli, dynamic binarization, Adam 1e-3, "
         f"data ({args.data}) resident on the device; {args.steps} steps after {args.warmup} "
-        "warm-up steps for the loops, the second epoch's training steps for fit().",
+        "warm-up steps for the loops; for fit(), its second epoch from its start to its last "
+        "training step's end (without validation and checkpoint).",
         "",
         f"- device: {name}; torch {torch.__version__}, CUDA {torch.version.cuda}",
         *M.machine_lines(),

@@ -255,10 +255,9 @@ def _torchlvm(args: argparse.Namespace, *, guard: bool, compile: bool) -> dict[s
 
         def unguarded(self, optimizer) -> None:
             if self._pending is not None:
-                self._names, sums, n, _ = self._pending
+                names, sums, n, _ = self._pending
                 self._pending = None
-                self._sums = sums if self._sums is None else self._sums + sums
-                self._count = self._count + n
+                self.epoch_sums.add(names, sums, torch.ones((), dtype=torch.bool), n)
 
         module_file.LVMModule.on_before_optimizer_step = unguarded
 

@@ -60,9 +60,10 @@ class WholeStep:
         self.eager_steps = 0
         self.graph: Any = None
         self.static: dict[str, Any] = {}
+        self.static_kl = float("nan")  # the KL weight in static["kl"]
 
-    def step(self, x: Tensor, c: Tensor | None, kl_weight: Tensor) -> tuple[Tensor, Tensor]:
-        """One update; returns the per-term sums ``(T,)`` and the device flag "finite"."""
+    def step(self, x: Tensor, c: Tensor | None, kl_weight: Tensor) -> None:
+        """One update, its terms added to the module's epoch sums (all in place)."""
         module, config = self.module, self.module.config
         if self.redraw:  # x ~ Bernoulli(p) as u < p, u ~ U[0, 1)
             x = (torch.rand_like(x) < x).to(x.dtype)
@@ -76,10 +77,10 @@ class WholeStep:
         if config.gradient_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.params, config.gradient_clip, foreach=True)
         self.optimizer.step()
-        module.step_names = tuple(terms)
-        return torch.stack(list(terms.values())).detach().sum(-1), finite
+        sums = torch.stack(list(terms.values())).detach().sum(-1)  # (T,)
+        module.epoch_sums.add(tuple(terms), sums, finite, x.shape[0])
 
-    def __call__(self, x: Tensor, c: Tensor | None, kl_weight: float) -> tuple[Tensor, Tensor]:
+    def __call__(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
         """Run the step on a batch: replayed from the graph when captured and the batch is full."""
         if not self.capture:
             return self._eager(x, c, kl_weight)
@@ -95,27 +96,24 @@ class WholeStep:
             self.static["x"].copy_(x)
             if c is not None:
                 self.static["c"].copy_(c)
-            self.static["kl"].fill_(kl_weight)
+            if kl_weight != self.static_kl:  # a kernel only when the weight changes (warm-up)
+                self.static["kl"].fill_(kl_weight)
+                self.static_kl = kl_weight
             self.graph.replay()
-            return self.static["out"]
+            return None
         return self._on_side_stream(x, c, kl_weight)
 
-    def _eager(self, x: Tensor, c: Tensor | None, kl_weight: float) -> tuple[Tensor, Tensor]:
+    def _eager(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         self.eager_steps += 1
-        return self.step(x, c, torch.full((), kl_weight, dtype=x.dtype, device=x.device))
+        self.step(x, c, torch.full((), kl_weight, dtype=x.dtype, device=x.device))
 
-    def _on_side_stream(
-        self, x: Tensor, c: Tensor | None, kl_weight: float
-    ) -> tuple[Tensor, Tensor]:
+    def _on_side_stream(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
         side = torch.cuda.Stream(device=x.device)
         side.wait_stream(torch.cuda.current_stream(x.device))
         with torch.cuda.stream(side):
-            self.optimizer.zero_grad(set_to_none=True)
-            self.eager_steps += 1
-            out = self.step(x, c, torch.full((), kl_weight, dtype=x.dtype, device=x.device))
+            self._eager(x, c, kl_weight)
         torch.cuda.current_stream(x.device).wait_stream(side)
-        return out
 
     def _capture(self, x: Tensor, c: Tensor | None) -> None:
         self.static = {
@@ -126,5 +124,5 @@ class WholeStep:
         self.optimizer.zero_grad(set_to_none=True)  # backward in the graph writes the grads
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            self.static["out"] = self.step(self.static["x"], self.static["c"], self.static["kl"])
+            self.step(self.static["x"], self.static["c"], self.static["kl"])
         self.graph = graph  # capture runs nothing: __call__ replays it for this batch too

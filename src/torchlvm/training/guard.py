@@ -25,6 +25,7 @@ from torchlvm.errors import NonFiniteError
 
 CHECK_EVERY = 32
 """Steps between the guard's reads of its on-device record (the bound on acting late)."""
+_NEVER = 2**62  # the record's key of the first flagged step when there is none
 
 
 def loss_and_grad_norms(loss: Tensor, params: list[Tensor]) -> Tensor:
@@ -61,20 +62,18 @@ class NonFiniteGuard:
     def __init__(self, policy: str, lr: float) -> None:
         self.policy, self.lr = policy, lr
         self._skipped_before = 0  # flagged steps already counted on the host
-        self._skipped: Tensor | None = None  # flagged steps since, on the device
-        self._first: Tensor | None = None  # [global step, loss was bad] of the first flagged step
-        self._step: Tensor | None = None  # the global step, counted on the device
+        self._record: dict[str, Tensor] = {}  # the device record, made at the first step
         self._unchecked = 0
 
     @property
     def skipped_steps(self) -> int:
         """Updates skipped so far (reads the device record)."""
-        on_device = 0 if self._skipped is None else int(self._skipped)
-        return self._skipped_before + on_device
+        skipped = self._record.get("skipped")
+        return self._skipped_before + (0 if skipped is None else int(skipped))
 
     @skipped_steps.setter
     def skipped_steps(self, value: int) -> None:
-        self._skipped_before, self._skipped, self._first, self._step = int(value), None, None, None
+        self._skipped_before, self._record = int(value), {}
 
     def observe(
         self, optimizer: torch.optim.Optimizer, loss: Tensor, step: int, epoch: int
@@ -87,8 +86,7 @@ class NonFiniteGuard:
         params = [p for group in optimizer.param_groups for p in group["params"]]
         finite = torch.isfinite(loss_and_grad_norms(loss, params)).all()
         if skips_on_device(optimizer):
-            optimizer.found_inf = (~finite).to(torch.float32)  # type: ignore[attr-defined]
-            self._record(finite, loss, step)
+            optimizer.found_inf = self._update(finite, loss, step)  # type: ignore[attr-defined]
             return finite
         if bool(finite):  # the one host sync per step of this path
             return finite
@@ -99,19 +97,29 @@ class NonFiniteGuard:
         self._skipped_before += 1
         return finite
 
-    def _record(self, finite: Tensor, loss: Tensor, step: int) -> None:
-        """Update the device record in place (so that a captured CUDA graph updates it too)."""
-        if self._step is None:  # one host-to-device copy per run, not per step
-            self._step = torch.tensor(step, device=loss.device)
-            self._skipped = torch.zeros((), dtype=torch.long, device=loss.device)
-            self._first = torch.full((2,), -1, dtype=torch.long, device=loss.device)
-        assert self._skipped is not None and self._first is not None
-        bad = ~finite
-        self._skipped.add_(bad.long())
-        here = torch.stack([self._step, (~torch.isfinite(loss)).long()])
-        self._first.copy_(torch.where(bad & (self._first[0] < 0), here, self._first))
-        self._step.add_(1)
+    def _update(self, finite: Tensor, loss: Tensor, step: int) -> Tensor:
+        """Update the device record in place (so that a captured CUDA graph updates it too), in
+        six small kernels; returns ``found_inf`` (1.0 for a flagged step, else 0.0).
+
+        The first flagged step is kept as the key 2·step + [loss finite], the minimum over the
+        flagged steps (``never`` for none), which :meth:`check` decodes."""
+        record = self._record
+        if not record:  # one host-to-device copy per run, not per step
+            device = loss.device
+            record["step"] = torch.tensor(step, device=device)
+            record["skipped"] = torch.zeros((), device=device)
+            record["found_inf"] = torch.zeros((), device=device)
+            record["never"] = torch.tensor(_NEVER, device=device)
+            record["first"] = record["never"].clone()
+        torch.logical_not(finite, out=record["found_inf"])
+        record["skipped"].add_(record["found_inf"])
+        key = torch.add(torch.isfinite(loss), record["step"], alpha=2)  # 2·step + [loss finite]
+        torch.minimum(
+            record["first"], torch.where(finite, record["never"], key), out=record["first"]
+        )
+        record["step"].add_(1)
         self._unchecked += 1
+        return record["found_inf"]
 
     def check(self, epoch: int, *, now: bool = False) -> None:
         """Read the device record when due (every :data:`CHECK_EVERY` steps) or ``now``.
@@ -119,14 +127,15 @@ class NonFiniteGuard:
         Raises:
             NonFiniteError: under "stop", naming the first flagged step.
         """
-        if self._first is None or not (now or self._unchecked >= CHECK_EVERY):
+        if not self._record or not (now or self._unchecked >= CHECK_EVERY):
             return
         self._unchecked = 0
         if self.policy != "stop":
             return
-        step, loss_bad = self._first.tolist()
-        if step >= 0:
-            raise NonFiniteError(self.message(bool(loss_bad), step, epoch))
+        first = int(self._record["first"])
+        if first != _NEVER:
+            step, loss_finite = divmod(first, 2)
+            raise NonFiniteError(self.message(not loss_finite, step, epoch))
 
     def message(self, loss_bad: bool, step: int, epoch: int) -> str:
         what = "loss" if loss_bad else "gradient"

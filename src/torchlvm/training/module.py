@@ -31,6 +31,7 @@ from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from torchlvm.training.config import TrainConfig
+from torchlvm.training.epoch_sums import EpochSums
 from torchlvm.training.fast_step import WholeStep
 from torchlvm.training.guard import NonFiniteGuard
 from torchlvm.training.losses import kl_weight, no_argument_validation, training_loss
@@ -69,13 +70,10 @@ class LVMModule(L.LightningModule):
         self._compiled_loss = torch.compile(training_loss) if compile else None
         self.compiled = compile
         self.guard = NonFiniteGuard(config.on_nonfinite, config.lr)
-        self._names: tuple[str, ...] = ()
-        self._sums: Tensor | None = None  # per-term sums of the epoch's finite steps, on device
-        self._count: Tensor | int = 0  # examples in those steps, on device
+        self.epoch_sums = EpochSums()
         self._pending: tuple[tuple[str, ...], Tensor, int, Tensor] | None = None
         self.automatic_optimization = not fast
         self.fast, self.redraw = fast, redraw
-        self.step_names: tuple[str, ...] = ()
         self._whole: WholeStep | None = None
 
     # -- training ----------------------------------------------------------------------------
@@ -95,7 +93,8 @@ class LVMModule(L.LightningModule):
         return kl_weight(self.config, self.current_epoch + fraction)
 
     def on_train_epoch_start(self) -> None:
-        self._sums, self._count, self._pending = None, 0, None
+        self.epoch_sums.reset()
+        self._pending = None
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
         x, c = batch["x"], batch.get("c")
@@ -118,9 +117,8 @@ class LVMModule(L.LightningModule):
             capture = x.device.type == "cuda"
             self._whole = WholeStep(self, optimizer.optimizer, redraw=self.redraw, capture=capture)
         optimizer._on_before_step()  # Lightning's step count (global_step), as optimizer.step()
-        sums, finite = self._whole(x, c, self.current_kl_weight(batch_idx))
+        self._whole(x, c, self.current_kl_weight(batch_idx))  # adds to the epoch sums itself
         optimizer._on_after_step()
-        self._accumulate(self.step_names, sums, finite, x.shape[0])
 
     @property
     def skipped_steps(self) -> int:
@@ -134,24 +132,15 @@ class LVMModule(L.LightningModule):
         self._pending = None
         optimizer = getattr(optimizer, "_optimizer", optimizer)  # a LightningOptimizer's own
         finite = self.guard.observe(optimizer, loss, self.global_step, self.current_epoch)
-        self._accumulate(names, sums, finite, n)
-
-    def _accumulate(self, names: tuple[str, ...], sums: Tensor, finite: Tensor, n: int) -> None:
-        """Add a step's term sums to the epoch's, on the device, unless the step was flagged."""
-        self._names = names
-        sums = torch.where(finite, sums, torch.zeros_like(sums))
-        self._sums = sums if self._sums is None else self._sums + sums
-        self._count = self._count + finite.long() * n
+        self.epoch_sums.add(names, sums, finite, n)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         last = batch_idx + 1 >= self.trainer.num_training_batches  # before validation, checkpoint
         self.guard.check(self.current_epoch, now=last)
 
     def on_train_epoch_end(self) -> None:
-        count = int(self._count)  # one host read per epoch
-        if count and self._sums is not None:
-            for name, total in zip(self._names, self._sums / count, strict=True):
-                self.log(f"train/{name}", total, on_epoch=True, sync_dist=True)
+        for name, mean in self.epoch_sums.means().items():  # one host read per epoch
+            self.log(f"train/{name}", mean, on_epoch=True, sync_dist=True)
         if self.config.warmup_epochs:
             weight = kl_weight(self.config, self.current_epoch + 1.0)
             self.log("train/kl_weight", weight, on_epoch=True)
