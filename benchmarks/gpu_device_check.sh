@@ -11,7 +11,8 @@
 #
 # Each step has its own time limit and a failing step does not stop the next, so that one
 # failure does not lose the other results. Environment: PYTHON (default python3); OUT (default
-# a temporary folder); PYTHONPATH must import torchlvm (and zuko).
+# a temporary folder); PYTHONPATH must import torchlvm (and zuko); TESTS_TIMEOUT, BENCH_TIMEOUT
+# (seconds); REPEAT_CONFIGS: configurations to measure a second time, for the spread.
 set -u -o pipefail
 py=${PYTHON:-python3}
 out=${OUT:-$(mktemp -d)}
@@ -40,6 +41,12 @@ else
     --continue-on-collection-errors tests 2>&1 | tee "$out/pytest_cuda.log" || status=1
   timeout "${BENCH_TIMEOUT:-190}" "$py" benchmarks/gpu_throughput.py --steps 300 --warmup 30 \
     --out "$out/gpu.md" 2>&1 | tee "$out/gpu_throughput.log" || status=1
+  if [ -n "${REPEAT_CONFIGS:-}" ]; then  # the same configurations again: the run-to-run spread
+    # shellcheck disable=SC2086
+    timeout "${REPEAT_TIMEOUT:-90}" "$py" benchmarks/gpu_throughput.py --steps 300 --warmup 30 \
+      --configs $REPEAT_CONFIGS --out "$out/gpu_repeat.md" 2>&1 | tee "$out/gpu_repeat.log" \
+      || status=1
+  fi
 fi
 echo "gpu_device_check: exit status $status; files in $out"
 exit "$status"

@@ -3,6 +3,7 @@ a CUDA graph and replayed (issue 15; ``fit(fast=True)``).
 
 One step — dynamic binarization (``rand_like(x) < x``), the objective's forward pass, backward,
 the non-finite guard (:mod:`torchlvm.training.guard`, its flag and record updated in place),
+the epoch sums of the logged terms (:mod:`torchlvm.training.epoch_sums`, also in place),
 gradient clipping and the fused Adam update (``capturable=True``) — is :meth:`WholeStep.step`, a
 function of the batch, of a 0-dim KL-weight tensor and of tensors it updates in place. The
 LightningModule runs it under manual optimization:
