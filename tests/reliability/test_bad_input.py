@@ -454,8 +454,16 @@ CASES: dict[str, Case] = {
     "train-table-constant-column": Case(
         f"{TRAIN} --data {{d}}/constant.csv", "so standardizing divides by zero"
     ),
-    "evaluate-ood-file-on-a-table": Case(
-        "evaluate {root}/ppca-table --quiet --ood {d}/table.csv", "torchlvm score RUN --data FILE"
+    "evaluate-ood-file-with-other-columns-on-a-table": Case(
+        "evaluate {root}/ppca-table --quiet --no-figures --ood {d}/other-columns.csv",
+        "lacks column 'c' that the run was trained on",
+    ),
+    "evaluate-ood-file-with-missing-cells-on-a-table": Case(
+        "evaluate {root}/ppca-table --quiet --no-figures --ood {d}/incomplete.csv",
+        "torchlvm score RUN --data",
+    ),
+    "evaluate-ood-noise-on-a-table": Case(
+        "evaluate {root}/ppca-table --quiet --no-figures --ood noise", "pass --ood FILE.csv"
     ),
     "impute-table-without-out": Case(
         "impute {root}/ppca-table --data {d}/table.csv", "pass --data FILE.csv (the table to fill)"

@@ -80,10 +80,10 @@ def _reconstruction_rows(m: Evaluation) -> list[str]:
     if rec is None:
         return []
     per_example, per_pixel = _value(rec.mse_per_example), _value(rec.mse_per_pixel, 5)
-    unit = "feature" if _is_table(m) else "pixel"
+    example, unit = ("row", "feature") if _is_table(m) else ("example", "pixel")
     rows = [
         "reconstruction (x̂ = decoder mean at the posterior mean)",
-        _row(f"squared error per example / per {unit}", f"{per_example} / {per_pixel}"),
+        _row(f"squared error per {example} / per {unit}", f"{per_example} / {per_pixel}"),
     ]
     if rec.bce is not None:
         rows.append(_row("binary cross-entropy", f"{_value(rec.bce)} nats/example"))
@@ -167,6 +167,15 @@ def _outlier_rows(out: Outliers | Undefined | None) -> list[str]:
     return rows
 
 
+def _likelihood_header(m: Evaluation) -> str:
+    if _is_table(m):
+        return (
+            "likelihood (per row, in the units the model was trained in; bits/dim = −log p / "
+            "(D ln 2), D features; torchlvm score gives −log p(x) in the file's units)"
+        )
+    return "likelihood (per example; bits/dim = −log p / (D ln 2))"
+
+
 def format_table(m: Evaluation) -> str:
     """The printed summary of an evaluation."""
     p = m.protocol
@@ -174,7 +183,7 @@ def format_table(m: Evaluation) -> str:
     lines = [
         f"{model} on {p.data} ({p.split} split, n={p.n}, binarize={p.binarize}, "
         f"condition={p.condition}, seed={p.seed}, on {p.device or 'cpu'})",
-        "likelihood (per example; bits/dim = −log p / (D ln 2))",
+        _likelihood_header(m),
         *_likelihood_rows(m.likelihood),
     ]
     if m.imputation is not None:

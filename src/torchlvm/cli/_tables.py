@@ -95,6 +95,24 @@ def load_rows(run_: Any, data: str | None, split: str, data_dir: str | None) -> 
     return schema.load(data, allow_missing=run_.model_type == "ppca", split=split)
 
 
+def complete_rows(dataset: Any) -> tuple[Any, int]:
+    """``dataset`` without its rows that have a missing cell (NaN), and how many were left out.
+
+    Evaluation scores complete rows (its likelihood, reconstruction and latent metrics take
+    every cell); ``torchlvm score`` scores incomplete rows on their observed cells.
+    """
+    import dataclasses
+
+    import torch
+
+    keep = ~torch.isnan(dataset.x).any(-1)
+    dropped = int((~keep).sum())
+    if not dropped:
+        return dataset, 0
+    y = None if dataset.y is None else dataset.y[keep]
+    return dataclasses.replace(dataset, x=dataset.x[keep], y=y), dropped
+
+
 def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any) -> None:
     """Latent means ``(N, K)`` as a CSV with columns z1..zK (and ``label`` when known)."""
     from torchlvm.data.csv_write import number_text, write_csv

@@ -73,7 +73,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--ood",
         default=None,
         help="OOD sets: noise, flip, other (digits↔fashion-mnist), dataset names or files (a "
-        "file is used whole); 'none' (default: noise,flip,other,mnist; none for a table)",
+        "file is used whole; beside a table run, read with the run's columns and "
+        "standardization); 'none' (default: noise,flip,other,mnist; none for a table)",
     )
     parser.add_argument(
         "--ood-resize",
@@ -117,21 +118,15 @@ def _n(text: str) -> int | None:
 
 
 def _ood(text: str | None, data: dict[str, Any]) -> tuple[str, ...]:
-    """The OOD sets: the images' defaults, none for a table (its rows are scored by
-    ``torchlvm score``); a file beside a standardized table would be read in the wrong units."""
-    table = data.get("table") is not None
+    """The OOD sets: the images' defaults, none for a table (whose OOD sets are files of rows,
+    read with the run's columns and standardization)."""
     if text is None:
-        text = "none" if table else "noise,flip,other,mnist"
-    names = () if text.strip() in ("", "none") else tuple(s.strip() for s in text.split(","))
-    if table and names:
-        raise ConfigError(
-            f"--ood {text}: this run was trained on a table; score the rows of another file "
-            "with torchlvm score RUN --data FILE --out scores.csv"
-        )
-    return names
+        text = "none" if data.get("table") is not None else "noise,flip,other,mnist"
+    return () if text.strip() in ("", "none") else tuple(s.strip() for s in text.split(","))
 
 
 def _config(args: argparse.Namespace, data: dict[str, Any], data_dir: Any) -> EvalConfig:
+    from torchlvm.data.table_schema import TableSchema
     from torchlvm.evaluation.config import EvalConfig
 
     if args.refine < 0:
@@ -154,12 +149,16 @@ def _config(args: argparse.Namespace, data: dict[str, Any], data_dir: Any) -> Ev
         ood_resize=args.ood_resize,
         ood_k=args.ood_k,
         data_dir=data_dir,
+        table=TableSchema.from_dict(data.get("table")),
         progress=show_progress(args),
     )
 
 
 def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any]:
-    """The split to evaluate and the validation split (None when evaluating it)."""
+    """The split to evaluate and the validation split (None when evaluating it); of a table
+    with missing cells, their complete rows (a line says how many were left out)."""
+    from torchlvm.cli._tables import complete_rows
+    from torchlvm.errors import DataError
     from torchlvm.run.loaded import load_split
 
     if not run_.data.get("name"):
@@ -167,8 +166,22 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any]:
             f"{run_.folder}/config.json has no 'data' section naming the dataset it was trained "
             "on; evaluate needs a run folder written by 'torchlvm train' or 'torchlvm fit'"
         )
-    dataset = load_split(run_, None, args.split, data_dir=args.data_dir)
+    dataset, dropped = complete_rows(load_split(run_, None, args.split, data_dir=args.data_dir))
     val = load_split(run_, None, "val", data_dir=args.data_dir) if args.split != "val" else None
+    if dropped and not len(dataset):
+        raise DataError(
+            f"every row of the {args.split} split of {dataset.name} has a missing cell, and "
+            "evaluate scores complete rows only; score rows with missing cells on their observed "
+            f"cells with torchlvm score {run_.folder} --data FILE --out scores.csv"
+        )
+    if dropped:
+        print(
+            f"evaluating the {len(dataset)} complete rows of the {args.split} split "
+            f"({dropped} rows with missing cells left out: torchlvm score rates those)"
+        )
+    if val is not None:
+        val, _ = complete_rows(val)
+        val = val if len(val) else None
     return dataset, val
 
 
@@ -225,6 +238,12 @@ def _argv(args: argparse.Namespace) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ figures
+
+IMAGE_FIGURES = frozenset(
+    {"samples", "reconstructions", "traversals", "interpolation", "manifold", "conditional"}
+    | {"imputation"}
+)
+"""Figures drawn as images (not drawn for a table)."""
 
 
 def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
@@ -305,7 +324,11 @@ def write_figures(
     d = _figure_data(model, dataset, condition, args.seed)
     written, skipped = [], {}
     names = None if dataset.class_names is None else list(dataset.class_names)
+    table = len(dataset.shape) == 1
     for name, make in _figure_jobs(d, result, layout.metrics_csv, names).items():
+        if table and name in IMAGE_FIGURES:
+            skipped[name] = f"draws images; the data are a table (rows of {dataset.dim} features)"
+            continue
         try:
             fig = make()
         except Exception as err:  # a figure must never cost the metrics

@@ -80,9 +80,11 @@ def run(args: argparse.Namespace) -> int:
         write_finished(stage.folder, model, {"data": data})
         merge_metrics(stage.folder, metrics)
     print(f"PPCA (K={args.latent_dim}, {args.method}) on {train.name}, D={dim}, {seconds:.2f} s")
-    print(f"  train log p(x): {metrics['train_log_likelihood']:.3f} nats/example (exact)")
+    per = "nats/row" if "table" in data else "nats/example"
+    units = ", standardized units" if train.standardizer is not None else ""
+    print(f"  train log p(x): {metrics['train_log_likelihood']:.3f} {per} (exact{units})")
     print(
-        f"  test  log p(x): {metrics['test_log_likelihood']:.3f} nats/example (exact), "
+        f"  test  log p(x): {metrics['test_log_likelihood']:.3f} {per} (exact{units}), "
         f"{metrics['test_bits_per_dim']:.4f} bits/dim"
     )
     print(f"  noise variance σ²: {model.noise_variance_:.4g}")

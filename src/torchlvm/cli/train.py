@@ -269,13 +269,15 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
     done = result.epochs - result.start_epoch
     resumed = f" (resumed at epoch {result.start_epoch})" if result.start_epoch else ""
     stopped = ", stopped early" if result.stopped_early else ""
+    noun = "rows" if "table" in record else "examples"
     print(
         f"trained {model_type} on {record['name']} ({record['num_train']} train / "
-        f"{record['num_val']} val examples, {protocol}, seed {config.seed}): "
+        f"{record['num_val']} val {noun}, {protocol}, seed {config.seed}): "
         f"{_epochs(done)}{resumed}{stopped} in {result.seconds:.1f} s, "
         f"{_epochs(result.epochs)} in all"
     )
-    final, nats, k = result.final, "nats/example", config.k
+    final, k = result.final, config.k
+    nats = "nats/row" if "table" in record else "nats/example"
     squared = getattr(model.config, "reconstruction", None) == "mse"
     kl_how = "Monte Carlo KL" if getattr(model, "kl_method", "analytic") == "mc" else "analytic KL"
     rows = [  # those the objective logged (its registered validation terms)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from torchlvm._checks import check_positive_int
+from torchlvm.data.table_schema import TableSchema
 from torchlvm.errors import ConfigError
 from torchlvm.models.conditions import Condition
 
@@ -45,6 +46,7 @@ class EvalConfig:
     ood_resize: Literal["none", "bilinear", "area"] = "bilinear"  # OOD images of another size
     ood_k: int = 100  # importance samples of the likelihood used as outlier score
     data_dir: str | os.PathLike[str] | None = None  # dataset files (classifier, OOD sets)
+    table: TableSchema | None = None  # a table run's columns and standardization (OOD files)
     sample_quality: bool = True  # compute the sample-quality section
     separability: bool = True  # compute the separability section
     pixel_reference: bool = True  # also probe raw pixels (the same for every model of a dataset)

@@ -466,7 +466,7 @@ def _ood_sets(dataset: Dataset, data: EvalData, o: EvalConfig) -> tuple[list, di
             sets.append(
                 make_ood_set(
                     name, grey, n=len(data.x), seed=o.seed, resize=o.ood_resize,
-                    data_dir=o.data_dir,
+                    data_dir=o.data_dir, table=o.table,
                 )
             )  # fmt: skip
         except DataNotFoundError as err:

@@ -8,7 +8,11 @@ the same binarization protocol:
 - a dataset name (``digits``, ``fashion-mnist``, ``mnist``, ...) or ``other`` (``digits`` for
   28×28 data, ``fashion-mnist`` for 8×8 data): that dataset's test split. A dataset of another
   image size is resized only when asked (``resize="bilinear"`` or ``"area"``, both with
-  antialiasing when shrinking), and the resize is recorded; otherwise it is an error.
+  antialiasing when shrinking), and the resize is recorded; otherwise it is an error;
+- a user's file (``.csv``, ``.npy``, ``.npz``): every row of it. For a model trained on a table,
+  the file is read with the run's :class:`~torchlvm.data.table_schema.TableSchema` (the same
+  columns, matched by name, and the same standardization), so its rows are scored in the units
+  the model was trained in.
 
 Two scores, both reported, positives = OOD, "higher = more anomalous":
 
@@ -40,6 +44,7 @@ from torch import Tensor
 from torchlvm._checks import check_choice
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.registry import FILE_SUFFIXES
+from torchlvm.data.table_schema import TableSchema
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.evaluation._records import metric
 
@@ -104,6 +109,7 @@ def make_ood_set(
     seed: int = 0,
     resize: str = "none",
     data_dir: str | os.PathLike[str] | None = None,
+    table: TableSchema | None = None,
 ) -> OODSet:
     """Build one OOD set shaped like ``reference``.
 
@@ -115,17 +121,22 @@ def make_ood_set(
         seed: seed of the noise and of the subsample.
         resize: ``"none"`` (a dataset of another shape is an error), ``"bilinear"`` or ``"area"``.
         data_dir: where a dataset's files are.
+        table: the run's table (columns, standardization) when the model was trained on one:
+            a file is read with it, and only a file is taken.
 
     Raises:
-        ConfigError: for an unknown resize mode, ``"other"`` without a known partner, or the
-            in-distribution dataset itself.
-        DataError: for a dataset of another shape with ``resize="none"``, or a non-image one.
+        ConfigError: for an unknown resize mode, ``"other"`` without a known partner, the
+            in-distribution dataset itself, or anything but a file beside a ``table``.
+        DataError: for a dataset of another shape with ``resize="none"``, or a non-image one;
+            beside a ``table``, a file whose columns differ or that has missing cells.
         DataNotFoundError: when the dataset's files are missing.
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
     from torchlvm.data import load_dataset
 
     check_choice("ood resize", resize, RESIZE_MODES)
+    if table is not None:
+        return _table_ood_set(name, table)
     generator = torch.Generator().manual_seed(seed)
     if name == "noise":
         x = torch.rand(n, reference.dim, generator=generator)
@@ -163,6 +174,25 @@ def make_ood_set(
         x = resize_images(x, other.shape, reference.shape, resize)
         description += f", resized from {other.shape} to {reference.shape} ({resize})"
     return OODSet(name, x, description)
+
+
+def _table_ood_set(name: str, table: TableSchema) -> OODSet:
+    """Every row of the file ``name``, read as the run's table (its columns, standardized)."""
+    if Path(name).suffix.lower() not in FILE_SUFFIXES:
+        raise ConfigError(
+            f"OOD set {name!r}: a model trained on a table takes files of rows as OOD sets "
+            f"({', '.join(FILE_SUFFIXES)}), not {name!r}; pass --ood FILE.csv"
+        )
+    rows = table.load(name, allow_missing=True)
+    incomplete = int(torch.isnan(rows.x).any(-1).sum())
+    if incomplete:
+        raise DataError(
+            f"{name}: {incomplete} of its {len(rows)} rows have missing cells, which evaluate's "
+            f"outlier scores cannot take; score them with torchlvm score RUN --data {name} "
+            "--out scores.csv (it integrates the missing cells out)"
+        )
+    units = "standardized as in training" if table.standardizer is not None else "as stored"
+    return OODSet(name, rows.x, f"{name}, all {len(rows)} rows (the run's columns, {units})")
 
 
 def detection_metrics(in_score: Tensor, out_score: Tensor) -> dict[str, Any]:

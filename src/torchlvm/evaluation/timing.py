@@ -34,14 +34,16 @@ class Expectation:
     per_sample: float  # seconds per image-sample, measured by the probe
     samples: int  # image-samples the evaluation will draw
     probe_seconds: float  # what the probe took
+    unit: str = "image"  # what one example is: "image", or "row" of a table
 
     def describe(self) -> str:
         """One line: ``expected time of the importance sampling: 2.4 min (...)``."""
         minutes = self.seconds / 60
         when = f"{minutes:.1f} min" if minutes >= 1 else f"{self.seconds:.0f} s"
         return (
-            f"expected time of the importance sampling: {when} ({self.samples:,} image-samples "
-            f"at {1e6 * self.per_sample:.2f} µs each, from a {self.probe_seconds:.1f} s probe)"
+            f"expected time of the importance sampling: {when} ({self.samples:,} "
+            f"{self.unit}-samples at {1e6 * self.per_sample:.2f} µs each, "
+            f"from a {self.probe_seconds:.1f} s probe)"
         )
 
 
@@ -108,4 +110,5 @@ def expected_time(
     n = len(dataset) if config.n is None else min(config.n, len(dataset))
     classes = dataset.num_classes or 1
     samples = planned_samples(config, n, ood_sets=ood_sets, classes=classes)
-    return Expectation(per_sample * samples, per_sample, samples, spent)
+    unit = "row" if len(dataset.shape) == 1 else "image"
+    return Expectation(per_sample * samples, per_sample, samples, spent, unit)

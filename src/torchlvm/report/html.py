@@ -108,7 +108,10 @@ def facts(config: Any) -> list[tuple[str, str]]:
         desc = str(data.get("name", "unknown"))
         shape = data.get("shape")
         if isinstance(shape, list) and all(isinstance(s, int) for s in shape):
-            desc += f", images {'×'.join(str(s) for s in shape)}"
+            if len(shape) == 1:  # a table: rows of features
+                desc += f", rows of {shape[0]} features"
+            else:
+                desc += f", images {'×'.join(str(s) for s in shape)}"
         if data.get("num_classes") is not None:
             desc += f", {format_value(data['num_classes'])} classes"
         out.append(("data", desc))

@@ -1,0 +1,98 @@
+"""`torchlvm evaluate` on a run trained on a table: --ood FILE reads every row of the file with
+the run's columns and standardization; rows with missing cells are left out of the split (and a
+split of incomplete rows is refused in one line); the printed units are rows and features."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from torchlvm.cli import main
+
+FAST = ["--k", "50", "--ks", "1", "--ood-k", "20", "--no-figures"]
+SCALE = np.array([1.0, 10.0, 100.0, 0.1])
+SHIFT = np.array([0.0, 5.0, 50.0, 3.0])
+
+
+def _rows(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Rank-2 rows with columns of very different scales (standardizing matters)."""
+    mixing = np.random.default_rng(0).normal(size=(2, 4))
+    x = rng.normal(size=(n, 2)) @ mixing + 0.3 * rng.normal(size=(n, 4))
+    return x * SCALE + SHIFT
+
+
+def _write(path: Path, x: np.ndarray, columns: list[str]) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        writer.writerows(["" if np.isnan(v) else repr(float(v)) for v in row] for row in x)
+    return path
+
+
+@pytest.fixture(scope="module")
+def ppca_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("table-evaluate")
+    data = _write(folder / "train.csv", _rows(np.random.default_rng(1), 300), list("abcd"))
+    run = folder / "ppca"
+    argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "2", "--out", str(run)]
+    assert main(argv) == 0
+    return run, folder
+
+
+def _outliers(run: Path) -> dict:
+    return json.loads((run / "metrics.json").read_text())["outliers"]["sets"]
+
+
+def test_ood_file_is_read_whole_with_the_runs_columns_and_standardization(ppca_run, capsys):
+    run, folder = ppca_run
+    same = _rows(np.random.default_rng(2), 80)[:, [3, 1, 0, 2]]  # columns in another order
+    _write(folder / "same.csv", same, list("dbac"))
+    shifted = _rows(np.random.default_rng(3), 70)
+    shifted[:, 1] += 60.0  # six standard deviations of column b
+    _write(folder / "shifted.csv", shifted, list("abcd"))
+    ood = f"{folder / 'same.csv'},{folder / 'shifted.csv'}"
+    assert main(["evaluate", str(run), *FAST, "--ood", ood, "--quiet"]) == 0
+    sets = _outliers(run)
+    same_set, shifted_set = sets[str(folder / "same.csv")], sets[str(folder / "shifted.csv")]
+    assert same_set["n_out"] == 80 and shifted_set["n_out"] == 70  # every row, not a split
+    assert "all 80 rows" in same_set["description"]
+    # rows from the training distribution, read in the run's units, look like the test split;
+    # read without the standardization (column c in hundreds) they would all be outliers
+    assert 0.25 < same_set["score"]["auroc"]["value"] < 0.75
+    assert shifted_set["score"]["auroc"]["value"] > 0.95
+    out = capsys.readouterr().out
+    assert "row-samples" in out and "image" not in out
+    assert "squared error per row / per feature" in out
+
+
+def test_a_run_on_incomplete_rows_evaluates_its_complete_rows(tmp_path, capsys):
+    x = _rows(np.random.default_rng(4), 300)
+    x[np.random.default_rng(5).random(x.shape) < 0.1] = np.nan  # about a third of rows hit
+    data = _write(tmp_path / "holes.csv", x, list("abcd"))
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "2", "--method", "em"]
+    assert main([*argv, "--allow-missing", "--out", str(run)]) == 0
+    assert "nats/row (exact, standardized units)" in capsys.readouterr().out
+    assert main(["evaluate", str(run), *FAST, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("evaluating the"))
+    kept, left = int(line.split()[2]), int(line.split("(")[1].split()[0])
+    assert kept + left == 30 and left > 0  # the test split: 10% of 300 rows
+    assert json.loads((run / "metrics.json").read_text())["protocol"]["n"] == kept
+
+
+def test_a_split_without_complete_rows_is_refused_in_one_line(tmp_path, capsys):
+    x = _rows(np.random.default_rng(6), 200)
+    x[np.arange(200), np.arange(200) % 4] = np.nan  # every row misses one cell
+    data = _write(tmp_path / "holes.csv", x, list("abcd"))
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--method", "em"]
+    assert main([*argv, "--allow-missing", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), *FAST, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "torchlvm score" in err and "complete rows only" in err
