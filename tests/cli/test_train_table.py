@@ -37,3 +37,47 @@ def test_train_vae_on_incomplete_rows(tmp_path: Path, capsys) -> None:
     assert main(argv) == 0
     rows = list(csv.reader(filled.open()))
     assert all(cell != "" for row in rows[1:] for cell in row)
+
+
+def _table(path: Path, x: np.ndarray, header: list[str]) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows([f"r{i}", *(f"{v:.6f}" for v in row)] for i, row in enumerate(x))
+    return path
+
+
+def test_resume_refuses_other_table_options_and_a_changed_file(tmp_path: Path, capsys) -> None:
+    x = np.random.default_rng(1).normal(size=(60, 3)) * [1, 10, 100]
+    path = _table(tmp_path / "t.csv", x, ["id", "a", "b", "c"])
+    out = tmp_path / "vae"
+    tiny = ["--latent-dim", "1", "--hidden", "4", "--quiet", "--out", str(out)]
+    assert (
+        main(["train", "vae", "--data", str(path), "--drop-columns", "id", *tiny, "--epochs", "1"])
+        == 0
+    )
+    resume = ["train", "vae", *tiny, "--epochs", "2", "--resume"]
+    refused = {
+        "--allow-missing": "was trained with no --allow-missing, not --allow-missing",
+        "--no-standardize": "was trained with --standardize, not --no-standardize",
+        "--drop-columns id,c": "was trained with --drop-columns id, not --drop-columns id,c",
+        "--label-column c": "was trained with no --label-column, not --label-column c",
+    }
+    for option, message in refused.items():
+        capsys.readouterr()
+        assert main([*resume, *option.split()]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and "train a new run" in err
+    changed = x.copy()
+    changed[:, 1] *= 2  # the file edited since training: column b's scale doubles
+    _table(path, changed, ["id", "a", "b", "c"])
+    assert main(resume) == 2
+    err = capsys.readouterr().err
+    assert "has changed since the run" in err and "column 'b'" in err and err.count("\n") == 1
+    _table(path, x, ["id", "a", "b", "d"])
+    assert main(resume) == 2
+    assert "now has the columns a, b, d" in capsys.readouterr().err
+    _table(path, x, ["id", "a", "b", "c"])  # as it was: the run continues
+    assert main([*resume, "--drop-columns", "id"]) == 0
+    record = json.loads((out / "config.json").read_text())
+    assert record["result"]["epochs"] == 2

@@ -154,6 +154,8 @@ def _write_tables(d: Path) -> None:
     table("other-columns.csv", "a,b,x", rows)
     fit = ["fit", "ppca", "--data", str(d / "table.csv"), "--latent-dim", "1"]
     assert main([*fit, "--out", str(d.parent / "ppca-table")]) == 0
+    train = ["train", "vae", "--data", str(d / "table.csv"), *TINY]
+    assert main([*train, "--out", str(d.parent / "vae-table")]) == 0
 
 
 def _write_odd_tables(d: Path) -> None:
@@ -464,6 +466,14 @@ CASES: dict[str, Case] = {
     ),
     "evaluate-ood-noise-on-a-table": Case(
         "evaluate {root}/ppca-table --quiet --no-figures --ood noise", "pass --ood FILE.csv"
+    ),
+    "resume-table-with-allow-missing": Case(
+        f"{RESUME} {{root}}/vae-table --allow-missing",
+        "trained with no --allow-missing, not --allow-missing; drop the option",
+    ),
+    "resume-table-with-other-drop-columns": Case(
+        f"{RESUME} {{root}}/vae-table --drop-columns c",
+        "trained with no --drop-columns, not --drop-columns c",
     ),
     "impute-table-without-out": Case(
         "impute {root}/ppca-table --data {d}/table.csv", "pass --data FILE.csv (the table to fill)"

@@ -9,6 +9,7 @@ files) standardizes every feature column with the train split's mean and standar
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,89 @@ def load_rows(run_: Any, data: str | None, split: str, data_dir: str | None) -> 
     if schema is None or data is None:
         return _run.load_split(run_, data, split, data_dir=data_dir)
     return schema.load(data, allow_missing=run_.model_type == "ppca", split=split)
+
+
+_TABLE_FLAGS: dict[str, str] = {
+    "allow_missing": "--allow-missing",
+    "drop_columns": "--drop-columns",
+    "label_column": "--label-column",
+    "standardize": "--standardize",
+}
+
+
+def _flag_text(name: str, value: Any) -> str:
+    """How option ``name`` with load-option ``value`` reads on the command line."""
+    if name == "allow_missing":
+        return "--allow-missing" if value else "no --allow-missing"
+    if name == "standardize":
+        return "--standardize" if value else "--no-standardize"
+    if value is None or value == []:
+        return f"no {_TABLE_FLAGS[name]}"
+    shown = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    return f"{_TABLE_FLAGS[name]} {shown}"
+
+
+def check_resume(given: Mapping[str, Any], data: Mapping[str, Any], dm: Any, out: Path) -> None:
+    """Refuse to resume a table run with other table options, or on a file that changed.
+
+    Args:
+        given: the options passed to ``train --resume``.
+        data: the run's recorded ``data`` section. dm: the data module built from it.
+        out: the run folder.
+
+    Raises:
+        ConfigError: for a passed --allow-missing, --drop-columns, --label-column or
+            --[no-]standardize that differs from the run's.
+        DataError: when the file's columns or its train split's standardization are not the
+            recorded ones (the file was edited since the run was trained).
+    """
+    from torchlvm.errors import ConfigError
+
+    recorded = dict(data.get("options") or {})
+    asked = options_from({"data": data.get("name", ""), **given})
+    for name in (n for n in _TABLE_FLAGS if n in given):
+        old, new = recorded.get(name), asked.get(name)
+        if name in ("allow_missing", "standardize"):
+            old, new = bool(old), bool(new)
+        elif name == "drop_columns":
+            old, new = list(old or ()), list(new or ())
+        if old != new:
+            raise ConfigError(
+                f"--resume: the run in {out} was trained with {_flag_text(name, old)}, not "
+                f"{_flag_text(name, new)}; drop the option, or train a new run in another folder"
+            )
+    if data.get("table") is not None:
+        _check_same_table(data, dm, out)
+
+
+def _check_same_table(data: Mapping[str, Any], dm: Any, out: Path) -> None:
+    """The file, read as recorded, must give the recorded columns and standardization."""
+    from torchlvm.data.table_schema import TableSchema
+    from torchlvm.errors import DataError
+
+    then = TableSchema.from_dict(data["table"])
+    now = TableSchema.from_dict(dm.record().get("table"))
+    assert then is not None
+    fix = "restore it, or train a new run in another folder"
+    name = data.get("name")
+    if now is None or now.columns != then.columns:
+        columns = "none" if now is None else ", ".join(now.columns)
+        raise DataError(
+            f"--resume: {name} now has the columns {columns}, but the run in {out} was trained "
+            f"on {', '.join(then.columns)}; {fix}"
+        )
+    a, b = then.standardizer, now.standardizer
+    if (a is None) != (b is None):
+        raise DataError(f"--resume: {name} is not standardized as the run in {out} was; {fix}")
+    if a is not None and b is not None:
+        for j, column in enumerate(then.columns):
+            pairs = ((a.mean[j], b.mean[j]), (a.scale[j], b.scale[j]))
+            if not all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) for x, y in pairs):
+                raise DataError(
+                    f"--resume: {name} has changed since the run in {out} was trained: column "
+                    f"{column!r} has mean {b.mean[j]:.6g} and scale {b.scale[j]:.6g} in the train "
+                    f"split, the run recorded {a.mean[j]:.6g} and {a.scale[j]:.6g}; {fix}"
+                )
 
 
 def complete_rows(dataset: Any) -> tuple[Any, int]:
