@@ -89,7 +89,7 @@ def one(path: Path, k: int, seed: int, folder: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--latent-dims", type=int, nargs="+", default=[2, 5])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results/tables_likelihood.md"
