@@ -95,6 +95,7 @@ def test_encode_reads_every_row_of_a_file_and_writes_csv(table, ppca_run, tmp_pa
     assert main(["encode", str(ppca_run), "--data", str(path), "--out", str(out)]) == 0
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["z1", "z2"] and len(rows) == 201
+    assert "shape (200, 2) (rows, latent dimensions)" in capsys.readouterr().out
 
 
 def test_sample_writes_rows_in_the_files_units(table, ppca_run, tmp_path, capsys):
