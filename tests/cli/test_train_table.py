@@ -52,10 +52,10 @@ def test_resume_refuses_other_table_options_and_a_changed_file(tmp_path: Path, c
     path = _table(tmp_path / "t.csv", x, ["id", "a", "b", "c"])
     out = tmp_path / "vae"
     tiny = ["--latent-dim", "1", "--hidden", "4", "--quiet", "--out", str(out)]
-    assert (
-        main(["train", "vae", "--data", str(path), "--drop-columns", "id", *tiny, "--epochs", "1"])
-        == 0
-    )
+    first = ["train", "vae", "--data", str(path), "--drop-columns", "id", *tiny, "--epochs", "1"]
+    assert main(first) == 0
+    said = capsys.readouterr().out  # a table is said in rows
+    assert "48 train / 6 val rows" in said and "nats/row" in said and "nats/example" not in said
     resume = ["train", "vae", *tiny, "--epochs", "2", "--resume"]
     refused = {
         "--allow-missing": "was trained with no --allow-missing, not --allow-missing",
