@@ -14,7 +14,8 @@ error divided by its true standard deviation), so 1.0 is about what the column m
   feature, Adam (lr 1e-3, batches of 64) on the MIWAE bound with k = 20 for ``--steps`` steps;
   importance-weighted conditional mean with 1,000 samples (Mattei & Frellsen 2019, eq. 11).
 
-Run: ``.venv/bin/python benchmarks/imputation.py`` (writes benchmarks/results/imputation.md).
+Run: ``.venv/bin/python benchmarks/imputation.py`` (writes benchmarks/results/imputation.md;
+``--tables`` runs some tables, ``--out`` writes elsewhere).
 """
 
 from __future__ import annotations
