@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from torchlvm.errors import RunDirectoryError
 from torchlvm.io import load
 from torchlvm.models.autoencoder import Autoencoder, AutoencoderConfig
 from torchlvm.models.cvae import CVAE, CVAEConfig
@@ -141,3 +142,40 @@ except OSError as err:
     assert done.stdout.strip() == "OSError True", done.stderr
     assert not (tmp_path / "m" / "model.safetensors").exists()
     assert [p.name for p in (tmp_path / "m").iterdir()] == []
+
+
+def _run_folder(folder):
+    """What `torchlvm train` leaves: a record with data and training, checkpoints, metrics."""
+    VAE(VAEConfig(8, latent_dim=2, hidden=(4,))).save_pretrained(folder)
+    record = json.loads((folder / "config.json").read_text())
+    record.update(data={"name": "digits"}, training={"epochs": 1})
+    (folder / "config.json").write_text(json.dumps(record))
+    (folder / "checkpoints").mkdir()
+    (folder / "metrics.csv").write_text("epoch\n0\n")
+
+
+@pytest.mark.parametrize(
+    ("prepare", "message"),
+    [
+        (_run_folder, "holds a run .*a data record, a training record"),
+        (lambda f: f.mkdir() or (f / "config.json").write_text('{"lr": 1}'), "not a torchlvm"),
+        (lambda f: f.mkdir() or (f / "model.safetensors").write_bytes(b"x"), "without a torchlvm"),
+    ],
+    ids=["a-run", "the-users-config", "the-users-weights"],
+)
+def test_save_pretrained_never_replaces_a_run_or_the_users_files(tmp_path, prepare, message):
+    """save_pretrained into a run folder replaced its config.json: the data and training record
+    were gone, and evaluate, sample and --resume refused the run from then on."""
+    folder = tmp_path / "target"
+    prepare(folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    with pytest.raises(RunDirectoryError, match=message):
+        VAE(VAEConfig(8, latent_dim=3, hidden=(4,))).save_pretrained(folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+
+
+def test_save_pretrained_replaces_an_earlier_export(tmp_path):
+    VAE(VAEConfig(8, latent_dim=2, hidden=(4,))).save_pretrained(tmp_path / "export")
+    (tmp_path / "export" / "metrics.json").write_text("{}")  # evaluate ran on it
+    VAE(VAEConfig(8, latent_dim=3, hidden=(4,))).save_pretrained(tmp_path / "export")
+    assert load(tmp_path / "export").latent_dim == 3

@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import save
 
 from torchlvm._files import write_atomic, write_json
+from torchlvm.errors import RunDirectoryError
 from torchlvm.models.config import config_to_dict
 
 WEIGHTS_NAME = "model.safetensors"
@@ -63,6 +64,41 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
     write_atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
+_RUN_MARKS = ("checkpoints", "metrics.csv")  # what training leaves in a run folder
+_RUN_SECTIONS = ("data", "training")  # a run's record; an export holds only its model
+
+
+def _check_export_folder(folder: Path) -> None:
+    """Refuse a folder whose ``config.json`` / ``model.safetensors`` are not an earlier export:
+    a run's (replacing them loses its data and training record, so no command reads it again)
+    or the user's own files."""
+    record: Any = None
+    config = folder / CONFIG_NAME
+    if config.is_file():
+        try:
+            record = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            record = None
+        if not isinstance(record, dict) or "model_type" not in record:
+            raise RunDirectoryError(
+                f"{folder} holds a {CONFIG_NAME} that is not a torchlvm model's; save to another "
+                "folder"
+            )
+    elif (folder / WEIGHTS_NAME).exists():
+        raise RunDirectoryError(
+            f"{folder} holds a {WEIGHTS_NAME} without a torchlvm {CONFIG_NAME}; save to another "
+            "folder"
+        )
+    marks = [name for name in _RUN_MARKS if (folder / name).exists()]
+    marks += [f"a {name} record" for name in _RUN_SECTIONS if name in (record or {})]
+    if marks:
+        raise RunDirectoryError(
+            f"{folder} holds a run ({', '.join(marks)}), whose record and weights "
+            "save_pretrained would replace; save the model to another folder (torchlvm.load "
+            "reads either)"
+        )
+
+
 class PointEstimates:
     """Mixin: the posterior mean and the reconstruction of a model with ``encode`` and ``decode``
     (for an autoencoder, its code f(x) and the decoder's output at it)."""
@@ -93,8 +129,15 @@ class SavableModel:
 
         Returns:
             The folder as a ``Path``.
+
+        Raises:
+            RunDirectoryError: for a folder that holds a run (of ``torchlvm train`` or ``fit``,
+                whose record and weights this would replace) or a ``config.json`` or
+                ``model.safetensors`` that is not a torchlvm export; an earlier export is
+                replaced.
         """
         folder = Path(folder)
+        _check_export_folder(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_weights(self, folder / WEIGHTS_NAME)  # type: ignore[arg-type]
         write_json(folder / CONFIG_NAME, {**model_record(self), **extra})
