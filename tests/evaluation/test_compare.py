@@ -4,15 +4,21 @@ folder, so that a concurrent ``train`` into one of them is refused, and the othe
 from __future__ import annotations
 
 import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 import torchlvm.training
 from torchlvm.cli import main
-from torchlvm.errors import RunBusyError
-from torchlvm.evaluation.compare import Budget, Contender, train_contender
-from torchlvm.run import acquire, holds_run, stage_path
+from torchlvm.errors import RunBusyError, RunDirectoryError
+from torchlvm.evaluation.compare import Budget, Contender, obtain, train_contender
+from torchlvm.run import RunLayout, acquire, holds_run, stage_path
 
 VAE = Contender("vae", "VAE", "vae")
 BUDGET = Budget(epochs=1, latent_dim=2, hidden=(8,), batch_size=256)
@@ -45,3 +51,36 @@ def test_compare_refuses_a_run_folder_that_a_train_is_building(tmp_path: Path) -
         with pytest.raises(RunBusyError, match=f"{folder} is being trained by pid {os.getpid()}"):
             train_contender(VAE, "shapes", folder, BUDGET)
     assert not folder.exists()
+
+
+@pytest.mark.slow
+def test_a_run_of_compare_killed_mid_training_is_named_with_a_fix_that_works(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL after an epoch leaves the run in its staging folder; compare names it and the way
+    to finish it, and once finished with ``train --resume``, ``--reuse`` uses it."""
+    folder = tmp_path / "shapes" / "vae"
+    budget = Budget(epochs=12, latent_dim=2, hidden=(8,), batch_size=256)
+    code = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from torchlvm.evaluation.compare import Budget, Contender, train_contender
+        train_contender(Contender("vae", "VAE", "vae"), "shapes", Path({str(folder)!r}),
+                        Budget(**{budget.__dict__!r}))
+        """
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
+    last = RunLayout(stage_path(folder)).last_checkpoint
+    deadline = time.monotonic() + 120
+    while not last.is_file() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)  # (checkpoints are written atomically: this one is whole)
+    child.communicate()
+    assert last.is_file() and not folder.exists()
+    fix = f"finish it with 'torchlvm train vae --resume --out {folder}' and pass --reuse"
+    with pytest.raises(RunDirectoryError, match=re.escape(fix)):
+        obtain(VAE, "shapes", folder, budget, reuse=True)
+    assert main(["train", "vae", "--resume", "--quiet", "--out", str(folder)]) == 0
+    model, trained = obtain(VAE, "shapes", folder, budget, reuse=True)
+    assert not trained and model.latent_dim == 2

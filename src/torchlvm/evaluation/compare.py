@@ -194,10 +194,12 @@ def obtain(
         The model and whether it was trained now.
 
     Raises:
-        RunDirectoryError: when ``folder`` already holds a run and ``reuse`` is False.
+        RunDirectoryError: when ``folder`` already holds a run and ``reuse`` is False, or the
+            staging folder of ``folder`` holds the finished epochs of an interrupted run.
+        RunBusyError: when another process trains a run into ``folder``.
     """
     from torchlvm.io import load
-    from torchlvm.training.trainer import holds_run
+    from torchlvm.run import RunLayout, check_not_busy, holds_run, stage_path
 
     finished = (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
     if reuse and finished:
@@ -206,6 +208,14 @@ def obtain(
         raise RunDirectoryError(
             f"{folder} already holds a run; pass --reuse to use the finished runs there, or "
             "choose another --out"
+        )
+    check_not_busy(folder)  # (a run being built has finished epochs too, but is not interrupted)
+    stage = stage_path(folder)
+    if RunLayout(stage).last_checkpoint.is_file():
+        raise RunDirectoryError(
+            f"an interrupted run of {folder} is in {stage}; finish it with 'torchlvm train "
+            f"{contender.model_type} --resume --out {folder}' and pass --reuse, or choose "
+            "another --out"
         )
     model = train_contender(contender, data, folder, budget, **options)
     return model.to(options.get("device", "cpu")), True
