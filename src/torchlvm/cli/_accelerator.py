@@ -60,3 +60,11 @@ def device_for(args: argparse.Namespace) -> torch.device:
             "device); run on the CPU with --accelerator cpu (or auto)"
         )
     return torch.device("cpu")
+
+
+def open_run(args: argparse.Namespace):
+    """The run ``args.run_dir`` names, loaded with its model on ``--accelerator``'s device
+    (:func:`torchlvm.run.load_run`)."""
+    from torchlvm.run import load_run
+
+    return load_run(args.run_dir, device=device_for(args))

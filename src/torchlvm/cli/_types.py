@@ -60,13 +60,17 @@ def out_path(text: str) -> Path:
 def run_and_data(
     parser: argparse.ArgumentParser, *, seed: str = "seed of the binarization draw"
 ) -> None:
-    """``DIR``, the run or export folder, and the data a command on it reads: ``--data``,
-    ``--data-dir``, ``--split`` and ``--seed`` (described by ``seed``)."""
+    """``DIR``, the run or export folder, the data a command on it reads (``--data``,
+    ``--data-dir``, ``--split`` and ``--seed``, described by ``seed``) and where its model runs
+    (``--accelerator``)."""
+    from torchlvm.cli._accelerator import add_accelerator
+
     parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
     parser.add_argument("--seed", type=seed_type, default=0, help=seed)
     parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
     parser.add_argument("--data-dir", help="the folder holding the dataset's files")
     parser.add_argument("--split", choices=["train", "val", "test", "all"], default="test")
+    add_accelerator(parser)
 
 
 def output_options(parser: argparse.ArgumentParser, default: str) -> None:

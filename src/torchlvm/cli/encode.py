@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 
 from torchlvm.cli import _tables, _types
-from torchlvm.cli._accelerator import add_accelerator, device_for
+from torchlvm.cli._accelerator import open_run
 
 HELP = "write the posterior means of a dataset's examples (N, K) to a .npy file"
 
@@ -27,13 +27,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _types.run_and_data(parser)
     parser.set_defaults(split=None)  # the test split of the run's data; every row of --data
     _types.output_options(parser, "DIR/latents.npy")
-    add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm import run as _run
 
-    run_ = _run.load_run(args.run_dir, device=device_for(args))
+    run_ = open_run(args)
     default = run_.folder / "latents.npy"
     csv = args.out is not None and args.out.suffix.lower() == ".csv"
     suffix = ".csv" if csv else ".npy"

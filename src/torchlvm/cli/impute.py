@@ -39,7 +39,7 @@ import argparse
 from typing import Any
 
 from torchlvm.cli import _types
-from torchlvm.cli._accelerator import add_accelerator, device_for
+from torchlvm.cli._accelerator import device_for
 from torchlvm.errors import ConfigError
 from torchlvm.inference.imputation import impute_missing
 
@@ -83,7 +83,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --data FILE.csv --out FILLED.csv (a table): write N multiple imputations "
         "instead of the conditional mean",
     )
-    add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:

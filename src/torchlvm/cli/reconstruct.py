@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 from torchlvm.cli import _types
-from torchlvm.cli._accelerator import add_accelerator, device_for
+from torchlvm.cli._accelerator import open_run
 
 HELP = "show inputs next to their reconstructions and print the reconstruction error"
 
@@ -26,7 +26,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _types.run_and_data(parser)
     parser.add_argument("--n", type=int, default=16, help="images shown (the split's first N)")
     _types.output_options(parser, "DIR/figures/reconstructions.png")
-    add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
 
     n = check_positive_int("--n", args.n)
-    run_ = _run.load_run(args.run_dir, device=device_for(args))
+    run_ = open_run(args)
     if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
         from torchlvm.cli import _tables
 

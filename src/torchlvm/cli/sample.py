@@ -25,7 +25,7 @@ import argparse
 from pathlib import Path
 
 from torchlvm.cli import _types
-from torchlvm.cli._accelerator import add_accelerator, device_for
+from torchlvm.cli._accelerator import add_accelerator, open_run
 from torchlvm.errors import ConfigError
 
 HELP = "draw samples from a trained model (per class for a CVAE) as a PNG grid"
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
 
-    run_ = _run.load_run(args.run_dir, device=device_for(args))
+    run_ = open_run(args)
     conditioned = args.condition is not None
     default_n = DEFAULT_N_PER_CONDITION if conditioned else DEFAULT_N
     n = check_positive_int("--n", default_n if args.n is None else args.n)

@@ -22,7 +22,7 @@ import argparse
 from pathlib import Path
 
 from torchlvm.cli import _types
-from torchlvm.cli._accelerator import add_accelerator, device_for
+from torchlvm.cli._accelerator import add_accelerator, open_run
 
 HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv"
 
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import run as _run
     from torchlvm.inference.row_scores import score_rows
 
-    run_ = _run.load_run(args.run_dir, device=device_for(args))
+    run_ = open_run(args)
     out = _run.output_file(
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
     )

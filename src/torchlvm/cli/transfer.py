@@ -21,7 +21,7 @@ import argparse
 from typing import Any
 
 from torchlvm.cli import _types
-from torchlvm.cli._accelerator import add_accelerator, device_for
+from torchlvm.cli._accelerator import open_run
 from torchlvm.errors import DataError
 
 HELP = "redraw images of one class as another with a class-conditional CVAE (style transfer)"
@@ -43,7 +43,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--n", type=int, default=8, help="images of class A transferred")
     _types.output_options(parser, "DIR/figures/transfer.png")
-    add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
 
     n = check_positive_int("--n", args.n)
-    run_ = _run.load_run(args.run_dir, device=device_for(args))
+    run_ = open_run(args)
     _run.require_class_conditions(run_, "transfer")
     sources = _run.parse_labels(run_, [args.from_condition], "--from-condition")
     targets = _run.parse_labels(run_, [args.to_condition], "--to-condition")
