@@ -6,6 +6,7 @@ value it got and what is allowed.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,15 +14,16 @@ from torchlvm.errors import ConfigError
 
 
 def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` if it is an int > 0, else raise ``ConfigError``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    """Return ``value`` as an int if it is an integer > 0 (a NumPy integer too), else raise
+    ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return int(value)
 
 
 def check_non_negative(name: str, value: Any) -> float:
     """Return ``value`` as float if it is a finite number >= 0, else raise ``ConfigError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
         raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
     if value == float("inf"):
         raise ConfigError(f"{name} must be finite, got {value!r}")

@@ -47,7 +47,7 @@ def test_vae_is_refused(tmp_path, capsys):
     vae = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
     folder = vae.save_pretrained(tmp_path / "vae", data={**DATA, "condition": "none"})
     err = fails(capsys, ["transfer", folder, "--from-condition", "1", "--to-condition", "2"])
-    assert "needs a CVAE conditioned on class labels" in err and "holds a vae" in err
+    assert "needs a CVAE conditioned on class labels" in err and "holds a VAE" in err
 
 
 @pytest.mark.parametrize("flag", ["--from-condition", "--to-condition"])

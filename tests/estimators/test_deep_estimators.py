@@ -81,6 +81,20 @@ def test_pipeline_and_grid_search_over_latent_dim():
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
+@pytest.mark.parametrize("Estimator", [VAEEstimator, CVAEEstimator])
+def test_numpy_scalar_parameters_as_grid_search_gives_them(Estimator):
+    """GridSearchCV over np.arange(...) hands np.int64 (and np.float64) values; they were
+    refused as 'not a positive integer' before."""
+    X, y = blobs()
+    params = {"latent_dim": np.int64(2), "epochs": np.int64(1), "batch_size": np.int64(32)}
+    numpy_fit = Estimator(**(FAST | params | {"k": np.int64(8), "lr": np.float32(1e-3)}))
+    plain_fit = Estimator(**(FAST | {"latent_dim": 2, "lr": float(np.float32(1e-3))}))
+    args = (X,) if Estimator is VAEEstimator else (X, y)
+    a = numpy_fit.fit(*args).score_samples(X[:5])
+    b = plain_fit.fit(*args).score_samples(X[:5])
+    np.testing.assert_array_equal(a, b)
+
+
 def test_model_is_exported_for_torchlvm_load(tmp_path):
     X, _ = blobs()
     est = VAEEstimator(**FAST).fit(X)

@@ -85,7 +85,8 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     run_ = _run.load_run(args.run_dir, device=device)
     if run_.model_type not in ("ppca", "vae"):
         raise ConfigError(
-            f"impute fills tables with PPCA or a VAE; {args.run_dir} holds a {run_.model_type}"
+            f"impute fills tables with PPCA or a VAE; {args.run_dir} holds "
+            f"{_run.model_phrase(run_.model_type)}"
         )
     out = _run.output_file(
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data

@@ -102,7 +102,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         what the data decide, through the model type's recipe (as ``torchlvm train`` builds
         it), checked by the config."""
         cls = model_class(self._model_type)
-        fields = {name: getattr(self, name) for name in self._model_fields}
+        fields = {name: self._param(name) for name in self._model_fields}
         config = recipe_for(self._model_type).config_from_fields(cls, fields, datamodule.facts())
         return cls.from_config(config)
 
@@ -111,13 +111,19 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             raise ConfigError("objective='iwae' needs train_k > 1 importance samples, got 1")
         return TrainConfig(
             objective=self.objective,
-            k=self.train_k,
-            beta=self.beta,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            max_epochs=self.epochs,
+            k=self._param("train_k"),
+            beta=self._param("beta"),
+            lr=self._param("lr"),
+            batch_size=self._param("batch_size"),
+            max_epochs=self._param("epochs"),
             seed=self._seed(),
         )
+
+    def _param(self, name: str) -> Any:
+        """Parameter ``name`` as a Python value: a NumPy scalar (``GridSearchCV`` over
+        ``np.arange(...)`` gives ``np.int64``) becomes the int or float it holds."""
+        value = getattr(self, name)
+        return value.item() if isinstance(value, np.generic) else value
 
     def _seed(self) -> int:
         """``random_state`` as TrainConfig's seed: an int as given, else one drawn from it."""

@@ -293,8 +293,17 @@ def require_class_conditions(run: Run, command: str) -> int:
             f"conditioned on {run.condition_text}"
         )
     raise ConfigError(
-        f"{command} needs a CVAE conditioned on class labels; {run.folder} holds a {run.model_type}"
+        f"{command} needs a CVAE conditioned on class labels; {run.folder} holds "
+        f"{model_phrase(run.model_type)}"
     )
+
+
+_PHRASES = {"ae": "an autoencoder", "vae": "a VAE", "cvae": "a CVAE", "ppca": "a PPCA model"}
+
+
+def model_phrase(model_type: str) -> str:
+    """``model_type`` in a sentence, with its article: 'an autoencoder', 'a VAE'."""
+    return _PHRASES.get(model_type, f"a {model_type!r} model")
 
 
 def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
