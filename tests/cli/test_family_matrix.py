@@ -45,8 +45,12 @@ def evaluate_and_gaps(run, tmp_path, capsys):
     assert cli.main(argv) == 0, capsys.readouterr().err
     metrics = json.loads((run / "metrics.json").read_text())
     assert np.isfinite(metrics["likelihood"]["elbo"]["nats"]["value"])
+    capsys.readouterr()
     gaps = ["gaps", str(run), "--n", "3", "--k", "20", "--steps", "2", "--elbo-samples", "20"]
     assert cli.main([*gaps, "--flow-steps", "1"]) == 0, capsys.readouterr().err
+    table = capsys.readouterr().out  # a CVAE's likelihood is conditional, and says so
+    conditional = json.loads((run / "config.json").read_text())["model_type"] == "cvae"
+    assert ("log p(x | c)" in table) == conditional and ("log p(x) " in table) != conditional
     record = json.loads((run / "gaps.json").read_text())
     assert np.isfinite(record["mean"]["amortization_gap"])
 

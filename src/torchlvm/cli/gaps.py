@@ -88,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
     write_json(args.dir / "gaps.json", result)
     summary = report.summary()
     where = f"{dataset} {args.split}"
-    _figure(run_.model_type, report, summary, args.dir / "figures" / "gaps.png", where)
-    _print_table(result, summary, report, x.shape[0])
+    px = "log p(x)" if c is None else "log p(x | c)"  # a CVAE's likelihood is conditional
+    _figure(run_.model_type, report, summary, args.dir / "figures" / "gaps.png", where, px)
+    _print_table(result, summary, report, x.shape[0], px)
     print("wrote " + ", ".join(str(path) for path in written))
     return 0
 
@@ -137,13 +138,13 @@ def _ppca_identity(
 
 
 def _figure(
-    model_type: str, report: Any, summary: dict[str, float], path: Path, where: str
+    model_type: str, report: Any, summary: dict[str, float], path: Path, where: str, px: str
 ) -> None:
     from torchlvm.plots.gaps_decomposition import decomposition_figure
     from torchlvm.plots.inference import save_figure
 
     label = f"{model_type} ({report.family} q*)"
-    title = f"Inference gaps on {where}, n={report.log_px.numel()}; log p(x): "
+    title = f"Inference gaps on {where}, n={report.log_px.numel()}; {px}: "
     fig = decomposition_figure([label], [summary], title=title + report.log_px_method)
     save_figure(fig, path)
 
@@ -182,7 +183,10 @@ def _data(
     return x.to(device), c, dataset.binarize, dataset.name
 
 
-def _print_table(result: dict[str, Any], summary: dict[str, float], report: Any, n: int) -> None:
+def _print_table(
+    result: dict[str, Any], summary: dict[str, float], report: Any, n: int, px: str
+) -> None:
+    """The gaps table; ``px`` names the likelihood (``log p(x | c)`` for a conditional model)."""
     exact = report.log_px_method == "exact"
     if exact:
         px_how = "exact"
@@ -210,11 +214,12 @@ def _print_table(result: dict[str, Any], summary: dict[str, float], report: Any,
         rows.append(("gap left by the flow", "flow_approximation_gap", "log p(x) − ELBO(flow)"))
     print(f"  {'quantity':<28}{'nats/example':>14}{'± s.e.':>10}  what")
     for label, key, what in rows:
+        label, what = label.replace("log p(x)", px), what.replace("log p(x)", px)
         print(f"  {label:<28}{summary[key]:>14.4f}{summary[f'{key}_se']:>10.4f}  {what}")
     print("  (± s.e.: standard error of the mean over these examples)")
     if not exact:
         print(
-            f"  estimator's standard error of mean log p(x): {summary['log_px_stderr']:.4f} "
+            f"  estimator's standard error of mean {px}: {summary['log_px_stderr']:.4f} "
             f"nats (mean ESS {result['mean_ess']:.1f} of {report.k or 'the chains'})"
         )
     if "ppca_mean_field_gap" in result:
