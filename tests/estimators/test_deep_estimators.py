@@ -95,6 +95,16 @@ def test_numpy_scalar_parameters_as_grid_search_gives_them(Estimator):
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("prior", ["vamp", "mog"])
+def test_cvae_estimator_takes_the_learned_mixture_priors(prior):
+    X, y = blobs()
+    est = CVAEEstimator(**FAST, prior=prior).fit(X, y)
+    assert est.model_.config.prior == prior
+    assert np.isfinite(est.score_samples(X[:10], y[:10])).all()
+    assert np.isfinite(est.score_samples(X[:10])).all()  # y marginalized under π
+    assert est.sample(5, y=y[0]).shape == (5, X.shape[1])
+
+
 def test_model_is_exported_for_torchlvm_load(tmp_path):
     X, _ = blobs()
     est = VAEEstimator(**FAST).fit(X)

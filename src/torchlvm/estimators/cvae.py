@@ -29,7 +29,9 @@ class CVAEEstimator(LVMEstimator):
     """A CVAE on X conditioned on class labels y, with scikit-learn's interface.
 
     Args:
-        prior: p(z | c): ``"learned"`` (an MLP of c) or ``"standard"`` N(0, I).
+        prior: p(z | c): ``"learned"`` (an MLP of c), ``"standard"`` N(0, I), ``"vamp"`` (the
+            conditional VampPrior) or ``"mog"`` (a learned mixture shared by every c); see
+            :class:`~torchlvm.CVAE`.
         The other parameters are :class:`~torchlvm.estimators.VAEEstimator`'s.
 
     Attributes:
@@ -38,7 +40,7 @@ class CVAEEstimator(LVMEstimator):
         class_prior_: π, the training frequency of each class. n_features_in_, n_iter_.
     """
 
-    prior: Literal["learned", "standard"] = "learned"
+    prior: Literal["learned", "standard", "vamp", "mog"] = "learned"
 
     _model_type = "cvae"
     _model_fields = (*LVMEstimator._model_fields, "prior")
