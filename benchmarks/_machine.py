@@ -83,8 +83,9 @@ def memory_total_gib() -> float | None:
     return None
 
 
-def machine_lines(extra_packages: Sequence[str] = ()) -> list[str]:
-    """Markdown bullets describing the machine and the software, for a results file."""
+def machine_lines(extra_packages: Sequence[str] = (), *, interleaved: bool = False) -> list[str]:
+    """Markdown bullets describing the machine and the software, for a results file;
+    ``interleaved``: the script timed its configurations in interleaved rounds (say so)."""
     import torch
 
     packages = ["torch", "lightning", "numpy", *extra_packages]
@@ -95,9 +96,9 @@ def machine_lines(extra_packages: Sequence[str] = ()) -> list[str]:
         f"{usable_cores()} usable; memory {memory:.0f} GiB"
         if memory
         else f"- CPU: {cpu_model()}; {os.cpu_count()} logical cores, {usable_cores()} usable",
-        f"- load average (1, 5, 15 min) when written: {load_average()} — the machine is shared "
-        "with other jobs, so single timings are noisy; configurations are interleaved and the "
-        "medians compared",
+        f"- load average (1, 5, 15 min) when written: {load_average()} — the machine may be "
+        "shared with other jobs, so single timings are noisy"
+        + ("; configurations are interleaved and the medians compared" if interleaved else ""),
         f"- Python {platform.python_version()} on {platform.system()} {platform.release()}; "
         f"{versions}",
         f"- torch threads: {torch.get_num_threads()} intra-op (default), "

@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         lines += measure("cuda", args, x)
     else:
         lines += ["No CUDA device visible: the GPU default (256 MiB chunks) is unmeasured.", ""]
-    lines += ["Machine:", "", *machine_lines(), ""]
+    lines += ["Machine:", "", *machine_lines(interleaved=True), ""]
     write_results(args.out, lines)
     return 0
 

@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     names = args.configs or (quick_names if args.quick else list(CONFIGS))
     skipped = {n: OPTIONAL[n] for n in names if not _installed(n)}
     names = [n for n in names if n not in skipped]
-    header = M.machine_lines(["pyro-ppl", "pythae"])
+    header = M.machine_lines(["pyro-ppl", "pythae"], interleaved=True)
 
     runs: dict[tuple[str, int], list[dict[str, Any]]] = {(n, t1): [] for n in names}
     study_names = ["plain", "torchlvm-loop"]
