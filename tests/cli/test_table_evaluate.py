@@ -67,6 +67,12 @@ def test_ood_file_is_read_whole_with_the_runs_columns_and_standardization(ppca_r
     out = capsys.readouterr().out
     assert "row-samples" in out and "image" not in out
     assert "squared error per row / per feature" in out
+    reconstruction = json.loads((run / "metrics.json").read_text())["reconstruction"]
+    assert reconstruction["mse_per_pixel"]["unit"] == "squared error/feature"
+    assert reconstruction["mse_per_example"]["unit"] == "squared error/row"
+    assert main(["report", str(run), "--out", str(folder / "report.html")]) == 0
+    page = (folder / "report.html").read_text()
+    assert "squared error per feature" in page and "per pixel" not in page
 
 
 def test_a_run_on_incomplete_rows_evaluates_its_complete_rows(tmp_path, capsys):

@@ -238,7 +238,7 @@ def _evaluate(
             model, x, c, batch_size=o.batch_size, progress=o.progress
         )
         out["reconstruction"] = Reconstruction.from_json(
-            summarize_reconstruction(values, dim=dataset.dim)
+            summarize_reconstruction(values, dim=dataset.dim, table=o.table is not None)
         )
     with _timed(seconds, "latent"):
         means = posterior_means(model, x, c, batch_size=o.batch_size, progress=o.progress)

@@ -52,13 +52,19 @@ def per_example_reconstruction(
     return map_batches(batch, x, c, batch_size=batch_size, desc="reconstruction", progress=progress)
 
 
-def summarize_reconstruction(values: dict[str, Tensor], *, dim: int) -> dict[str, Any]:
-    """Labelled means of :func:`per_example_reconstruction`'s output."""
+def summarize_reconstruction(
+    values: dict[str, Tensor], *, dim: int, table: bool = False
+) -> dict[str, Any]:
+    """Labelled means of :func:`per_example_reconstruction`'s output; on a ``table`` the units
+    are per row and per feature (in standardized units), else per example and per pixel."""
     mse = float(values["sq_error"].double().mean())
     note = "x̂ = mean of p(x | z) at z = E_q[z | x]"
+    example, dimension = ("row", "feature") if table else ("example", "pixel")
+    if table:
+        note += ", in standardized units"
     out: dict[str, Any] = {
-        "mse_per_example": metric(mse, "squared error/example", "measured", note=note),
-        "mse_per_pixel": metric(mse / dim, "squared error/pixel", "measured", note=note),
+        "mse_per_example": metric(mse, f"squared error/{example}", "measured", note=note),
+        "mse_per_pixel": metric(mse / dim, f"squared error/{dimension}", "measured", note=note),
     }
     if "bce" in values:
         out["bce"] = metric(

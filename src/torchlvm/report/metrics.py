@@ -173,7 +173,10 @@ def quantity_row(path: tuple[str, ...], q: dict[str, Any]) -> Row:
             details.append(f"{label_for(str(key))}: {format_value(extra)}")
     unit = q.get("unit")
     note = format_value(q["note"]) if "note" in q else ""
-    return Row(path, label_for(path[-1]), value, "" if unit is None else str(unit), details, note)
+    label = label_for(path[-1])
+    if isinstance(unit, str) and unit.startswith("squared error/"):  # per pixel, or per feature
+        label = "squared error per " + unit.split("/", 1)[1]  # on a table
+    return Row(path, label, value, "" if unit is None else str(unit), details, note)
 
 
 def _is_pair(x: Any) -> bool:
