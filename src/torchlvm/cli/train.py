@@ -35,10 +35,7 @@ from torchlvm.cli._progress import show_progress
 from torchlvm.errors import ConfigError, RunDirectoryError
 
 HELP = "train an autoencoder, VAE or CVAE on a dataset; writes a resumable run folder"
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    opts.configure(parser)
+configure = opts.configure  # the options live in train_options.py
 
 
 def _given(args: argparse.Namespace) -> dict[str, Any]:
