@@ -12,7 +12,8 @@
 # Each step has its own time limit and a failing step does not stop the next, so that one
 # failure does not lose the other results. Environment: PYTHON (default python3); OUT (default
 # a temporary folder); PYTHONPATH must import torchlvm (and zuko); TESTS_TIMEOUT, BENCH_TIMEOUT
-# (seconds); REPEAT_CONFIGS: configurations to measure a second time, for the spread.
+# (seconds); BENCH_ARGS: more arguments of gpu_throughput.py (e.g. "--configs plain fit
+# --no-eval"); REPEAT_CONFIGS: configurations to measure a second time, for the spread.
 set -u -o pipefail
 py=${PYTHON:-python3}
 out=${OUT:-$(mktemp -d)}
@@ -34,13 +35,15 @@ if [ "$cpu_check" = 1 ]; then
   # the CUDA tests are collected (and skipped here); their CPU forms run
   timeout 300 "$py" -m pytest -q -p no:cacheprovider -rs \
     tests/training/test_training_fast.py 2>&1 | tee "$out/pytest.log" || status=1
+  # shellcheck disable=SC2086
   timeout 300 "$py" benchmarks/gpu_throughput.py --cpu-check --data random --steps 2 \
-    --warmup 1 --out "$out/gpu.md" 2>&1 | tee "$out/gpu_throughput.log" || status=1
+    --warmup 1 ${BENCH_ARGS:-} --out "$out/gpu.md" 2>&1 | tee "$out/gpu_throughput.log" || status=1
 else
   timeout "${TESTS_TIMEOUT:-110}" "$py" -m pytest -q -p no:cacheprovider -rs -m cuda \
     --continue-on-collection-errors tests 2>&1 | tee "$out/pytest_cuda.log" || status=1
+  # shellcheck disable=SC2086
   timeout "${BENCH_TIMEOUT:-190}" "$py" benchmarks/gpu_throughput.py --steps 300 --warmup 30 \
-    --out "$out/gpu.md" 2>&1 | tee "$out/gpu_throughput.log" || status=1
+    ${BENCH_ARGS:-} --out "$out/gpu.md" 2>&1 | tee "$out/gpu_throughput.log" || status=1
   if [ -n "${REPEAT_CONFIGS:-}" ]; then  # the same configurations again: the run-to-run spread
     # shellcheck disable=SC2086
     timeout "${REPEAT_TIMEOUT:-90}" "$py" benchmarks/gpu_throughput.py --steps 300 --warmup 30 \

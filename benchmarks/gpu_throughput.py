@@ -16,9 +16,12 @@ likelihood on logits, dynamic binarization, Adam lr 1e-3 — on the Fashion-MNIS
   its start to its last training step's end (without its validation and checkpoint);
 - ``fit-fast``: ``fit(accelerator="gpu", fast=True)``, the whole-step CUDA graph inside
   Lightning.
+- ``fit-one-step``: ``fit(accelerator="gpu", steps_per_batch=1)``: one optimizer step per
+  Lightning batch (fit's default runs 8 per batch of resident data), for what Lightning's
+  per-batch work costs; ``fit-s32``, ``fit-fast-s32``: 32 steps per batch.
 
 Evaluation: ``torchlvm.inference.log_marginal_is`` at k = 1000 on 2,000 test images, images/s,
-with its default chunk and with chunk = 1000.
+with its default chunk and with chunk = 1000 (``--no-eval`` leaves it out).
 
 Every timing synchronizes the device before reading the clock; the plain loops run
 ``--steps`` steps after ``--warmup`` steps. Results go to ``benchmarks/results/gpu.md`` with the
@@ -58,8 +61,13 @@ CONFIGS = {
     "torchlvm-loop": "torchlvm VAE + torchlvm.inference.elbo in the plain loop",
     "fit": "torchlvm fit(), steady state",
     "fit-fast": "torchlvm fit(fast=True): whole-step CUDA graph in Lightning",
+    "fit-one-step": "torchlvm fit(steps_per_batch=1): one optimizer step per Lightning batch",
+    "fit-s32": "torchlvm fit(steps_per_batch=32)",
+    "fit-fast-s32": "torchlvm fit(fast=True, steps_per_batch=32)",
 }
-ORDER = ["plain", "fit", "fit-fast", "plain-graph", "torchlvm-loop", "plain-fused"]
+STEPS_PER_BATCH = {"fit-one-step": 1, "fit-s32": 32, "fit-fast-s32": 32}  # else fit's default
+ORDER = ["plain", "fit", "fit-fast", "plain-graph", "torchlvm-loop", "plain-fused", "fit-one-step"]
+ORDER += ["fit-s32", "fit-fast-s32"]
 ORDER += ["plain-compile"]  # the order of measuring: compiling is slow, so it runs last
 NEEDS_CUDA = {"plain-graph"}
 DATA_FILE = Path(tempfile.gettempdir()) / f"gpu_throughput-{os.getpid()}.npy"  # fit()'s data
@@ -157,7 +165,7 @@ def _graphed(step: Callable, example, opt) -> Callable:
     return replay
 
 
-def _fit(x, batch: int, fast: bool, accelerator: str) -> float:
+def _fit(x, batch: int, name: str, accelerator: str) -> float:
     """Images/s of fit()'s second epoch's training steps (data on the device)."""
     import lightning as L
     import numpy as np
@@ -188,7 +196,8 @@ def _fit(x, batch: int, fast: bool, accelerator: str) -> float:
     with tempfile.TemporaryDirectory() as out:
         fit(
             model, dm, config, Path(out) / "run", progress=False, accelerator=accelerator,
-            fast=fast, extra_callbacks=[Clock()],
+            fast=name.startswith("fit-fast"), extra_callbacks=[Clock()],
+            **({"steps_per_batch": STEPS_PER_BATCH[name]} if name in STEPS_PER_BATCH else {}),
         )  # fmt: skip
     return clock["rate"]
 
@@ -233,13 +242,13 @@ def measure(
     for name in sorted(names, key=ORDER.index):
         for batch in args.batches:
             if name.startswith("fit"):
-                rate = _guarded(name, _fit, x, batch, name == "fit-fast", accelerator)
+                rate = _guarded(name, _fit, x, batch, name, accelerator)
             else:
                 rate = _guarded(name, _loop, name, x, batch, args.steps, args.warmup)
             table[name][batch] = rate
             print(f"  {name} batch {batch}: {rate:,.0f} images/s", flush=True)
             written(table)
-    if test is not None:
+    if test is not None and not args.no_eval:
         args.eval_images = test.shape[0]
         table["evaluation"] = {
             chunk or 0: _guarded(f"evaluation chunk {chunk}", _evaluation, test, device, chunk)
@@ -309,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--batches", nargs="+", type=int, default=list(BATCHES))
     parser.add_argument("--cpu-check", action="store_true", help="test the script on a CPU")
+    parser.add_argument("--no-eval", action="store_true", help="leave the evaluation out")
     args = parser.parse_args(argv)
     import torch
 

@@ -25,6 +25,8 @@ Configurations, each in a fresh subprocess, interleaved round by round (medians 
   plain loops have none).
 - ``fit-fast``: ``fit(fast=True)``, the whole step under manual optimization (a CUDA graph on a
   GPU; on a CPU the same function runs eagerly).
+- ``fit-one-step``: ``fit(steps_per_batch=1)``: one optimizer step per Lightning batch, as
+  before fit ran 8 per batch of resident data (what Lightning's per-batch work costs).
 
 Steps/s are over the measured epochs after one warm-up epoch, and steps per CPU-second over the
 process's CPU time in them (what other jobs on a shared machine do not inflate); one torch thread
@@ -58,6 +60,7 @@ CONFIGS = {
     "plain-fused": "hand-written loop, Adam(fused=True)",
     "fit": "torchlvm fit() (Lightning), progress bar off",
     "fit-fast": "torchlvm fit(fast=True): the whole step as one function (eager on a CPU)",
+    "fit-one-step": "torchlvm fit(steps_per_batch=1): one optimizer step per Lightning batch",
 }
 
 
@@ -102,7 +105,7 @@ def _rates(steps: int, seconds: float, cpu: float) -> dict[str, Any]:
     return {"steps": steps, "steps_per_s": steps / seconds, "steps_per_cpu_s": steps / cpu}
 
 
-def _fit(args: argparse.Namespace, *, fast: bool) -> dict[str, Any]:
+def _fit(args: argparse.Namespace, *, fast: bool, steps_per_batch: int) -> dict[str, Any]:
     import lightning as L
 
     from torchlvm.models.vae import VAE, VAEConfig
@@ -113,9 +116,10 @@ def _fit(args: argparse.Namespace, *, fast: bool) -> dict[str, Any]:
     class EpochClock(L.Callback):
         def on_train_epoch_start(self, trainer, pl_module) -> None:
             self.start, self.start_cpu, self.steps = time.perf_counter(), time.process_time(), 0
+            self.first = trainer.global_step
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-            self.steps += 1
+            self.steps = trainer.global_step - self.first  # optimizer steps, several per batch
             self.end, self.end_cpu = time.perf_counter(), time.process_time()
 
         def on_train_epoch_end(self, trainer, pl_module) -> None:
@@ -131,7 +135,7 @@ def _fit(args: argparse.Namespace, *, fast: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
         fit(
             model, dm, config, Path(out) / "run", progress=False, fast=fast,
-            extra_callbacks=[EpochClock()],
+            steps_per_batch=steps_per_batch, extra_callbacks=[EpochClock()],
         )  # fmt: skip
     return _rates(int(timing["steps"]), timing["seconds"], timing["cpu"])
 
@@ -141,7 +145,10 @@ def _worker(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     if args.config.startswith("fit"):
-        M.emit(_fit(args, fast=args.config == "fit-fast"))
+        from torchlvm.training.trainer import STEPS_PER_BATCH
+
+        steps = 1 if args.config == "fit-one-step" else STEPS_PER_BATCH
+        M.emit(_fit(args, fast=args.config == "fit-fast", steps_per_batch=steps))
     else:
         M.emit(_plain(args, fused=args.config == "plain-fused"))
 
@@ -221,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", default=str(M.ROOT / "benchmarks" / "results" / "train_overhead.md")
     )
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--config", choices=list(CONFIGS), help=argparse.SUPPRESS)
     for name in ("--hidden", "--latent", "--batch"):
         parser.add_argument(name, type=int, help=argparse.SUPPRESS)
@@ -238,10 +246,11 @@ def main(argv: list[str] | None = None) -> None:
         shape = ["--hidden", str(hidden), "--latent", str(latent), "--batch", str(batch)]
         return M.run_worker([script, "--config", name, *shape, *common])
 
-    jobs = [f"{setting}:{name}" for setting in args.settings for name in CONFIGS]
+    jobs = [f"{setting}:{name}" for setting in args.settings for name in args.configs]
     flat = M.interleaved(jobs, args.rounds, run)
     results = {
-        setting: {name: flat[f"{setting}:{name}"] for name in CONFIGS} for setting in args.settings
+        setting: {name: flat[f"{setting}:{name}"] for name in args.configs}
+        for setting in args.settings
     }
     print(f"wrote {_write(args, results)}")
 

@@ -1,6 +1,7 @@
-"""fit(fast=True): the whole step as one function (manual optimization; a CUDA graph on a GPU,
-the same code eagerly on a CPU) gives the eager path's results, draws its binarization inside the
-step, resumes exactly and keeps the non-finite guard.
+"""fit's whole-step path (manual optimization, several optimizer steps per Lightning batch of
+resident data) and fit(fast=True) (the step as a CUDA graph on a GPU, the same code eagerly on a
+CPU) give the results of Lightning's automatic optimization with one step per batch, draw the
+binarization inside the step, resume exactly and keep the non-finite guard.
 
 The tests that take ``accelerator`` run on the CPU and, marked ``cuda``, on a GPU when one is
 visible (``pytest -m cuda``): there the fast path is a captured CUDA graph and the training data
@@ -18,8 +19,9 @@ import lightning as L
 import pytest
 import torch
 
-import torchlvm.training.fast_step as fast_step
-from torchlvm.errors import NonFiniteError
+import torchlvm.training.module as training_module
+import torchlvm.training.trainer as trainer_module
+from torchlvm.errors import ConfigError, NonFiniteError
 from torchlvm.models.vae import VAE, VAEConfig
 from torchlvm.training import FitResult, LVMDataModule, TrainConfig, fit
 from torchlvm.training.metrics_csv import read_metrics
@@ -40,6 +42,7 @@ def _run(
     resume: bool = False,
     accelerator: str = "cpu",
     callbacks: tuple[L.Callback, ...] = (),
+    steps_per_batch: int = trainer_module.STEPS_PER_BATCH,
     **config,
 ):
     L.seed_everything(0)
@@ -48,7 +51,7 @@ def _run(
     options = {"max_epochs": 2, "deterministic": True, **config}
     result = fit(
         model, dm, TrainConfig(**options), out, progress=False, fast=fast, resume=resume,
-        accelerator=accelerator, extra_callbacks=callbacks,
+        accelerator=accelerator, extra_callbacks=callbacks, steps_per_batch=steps_per_batch,
     )  # fmt: skip
     return result, dm
 
@@ -78,21 +81,36 @@ def _assert_same_run(a: Path, b: Path) -> None:
 @pytest.mark.parametrize("accelerator", ACCELERATORS)
 @pytest.mark.parametrize(
     "config",
-    [{}, {"gradient_clip": 0.5, "beta": 2.0, "warmup_epochs": 2}],
-    ids=["elbo", "clip-warmup"],
+    [{}, {"gradient_clip": 0.5, "beta": 2.0, "warmup_epochs": 2, "binarize": "dynamic"}],
+    ids=["elbo", "clip-warmup-dynamic"],
 )
-def test_the_fast_path_gives_the_eager_paths_results(
-    tmp_path: Path, config: dict, accelerator: str
+def test_the_whole_step_paths_give_lightnings_automatic_optimizations_results(
+    tmp_path: Path, config: dict, accelerator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 2 epochs of 12 steps: on a GPU, 3 eager warm-up steps, the capture, then graph replays
-    # (and each epoch's last, smaller batch eagerly), against Lightning's automatic optimization
-    eager, _ = _run(tmp_path / "eager", fast=False, accelerator=accelerator, **config)
-    fast, _ = _run(tmp_path / "fast", fast=True, accelerator=accelerator, **config)
-    _assert_same_run(tmp_path / "eager", tmp_path / "fast")
-    assert (eager.best_epoch, eager.epochs) == (fast.best_epoch, fast.epochs)
+    # 2 epochs of 12 steps, 8 steps per Lightning batch (an 8 and a 4); on a GPU's fast path 3
+    # eager warm-up steps, the capture, then graph replays (each epoch's last, smaller batch
+    # eagerly); against Lightning's automatic optimization, one step per batch
+    with monkeypatch.context() as patch:
+        patch.setattr(trainer_module, "_takes_whole_steps", lambda *args: False)
+        automatic, _ = _run(tmp_path / "automatic", fast=False, accelerator=accelerator, **config)
+    runs = {
+        "one": _run(
+            tmp_path / "one", fast=False, steps_per_batch=1, accelerator=accelerator, **config
+        ),
+        "eager": _run(tmp_path / "eager", fast=False, accelerator=accelerator, **config),
+        "fast": _run(tmp_path / "fast", fast=True, accelerator=accelerator, **config),
+    }
+    for name, (result, _) in runs.items():
+        _assert_same_run(tmp_path / "automatic", tmp_path / name)
+        assert (result.best_epoch, result.epochs) == (automatic.best_epoch, automatic.epochs)
     runtime = json.loads((tmp_path / "fast" / "config.json").read_text())["runtime"]
     assert runtime["fast"] is True
     assert json.loads((tmp_path / "eager" / "config.json").read_text())["runtime"]["fast"] is False
+
+
+def test_steps_per_batch_must_be_a_positive_integer(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="steps_per_batch must be a positive integer, got 0"):
+        _run(tmp_path, fast=False, steps_per_batch=0)
 
 
 def test_the_fast_path_draws_the_binarization_in_the_step_and_resumes_exactly(
@@ -114,7 +132,7 @@ def test_the_fast_path_draws_the_binarization_in_the_step_and_resumes_exactly(
 def test_the_fast_path_keeps_the_non_finite_guard(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real, calls = fast_step.training_loss, {"n": 0}
+    real, calls = training_module.training_loss, {"n": 0}
 
     def nan_at_step_12(*args, **kwargs) -> dict:
         terms = real(*args, **kwargs)
@@ -123,7 +141,7 @@ def test_the_fast_path_keeps_the_non_finite_guard(
         calls["n"] += 1
         return terms
 
-    monkeypatch.setattr(fast_step, "training_loss", nan_at_step_12)
+    monkeypatch.setattr(training_module, "training_loss", nan_at_step_12)
     with pytest.raises(NonFiniteError, match=r"loss became non-finite .* global step 12 \(epoch 1"):
         _run(tmp_path, fast=True, max_epochs=3)
     assert _last(tmp_path)["epoch"] == 0
@@ -166,14 +184,16 @@ def test_fit_trains_from_data_resident_on_its_device(
 
 
 class _PoisonAt(L.Callback):
-    """Sets a weight to NaN in place after global step ``step`` (in place, so that a captured
-    CUDA graph reads it too): the next loss is NaN, as when a run diverges."""
+    """Sets a weight to NaN in place after the batch that reaches global step ``step`` (in
+    place, so that a captured CUDA graph reads it too): the next loss is NaN, as when a run
+    diverges."""
 
     def __init__(self, step: int) -> None:
-        self.step = step
+        self.step, self.done = step, False
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.global_step == self.step:
+        if trainer.global_step >= self.step and not self.done:
+            self.done = True
             with torch.no_grad():
                 next(pl_module.model.parameters()).fill_(float("nan"))
 
@@ -183,7 +203,8 @@ class _PoisonAt(L.Callback):
 def test_a_diverging_run_stops_before_any_checkpoint(
     tmp_path: Path, accelerator: str, fast: bool
 ) -> None:
-    # poisoned after step 6 of epoch 0: on a GPU's fast path, steps 4+ are graph replays
+    # poisoned after epoch 0's first batch of 8 steps: on a GPU's fast path, steps 4+ are graph
+    # replays
     with pytest.raises(NonFiniteError, match=r"non-finite .* no checkpoint was written"):
         _run(tmp_path, fast=fast, accelerator=accelerator, callbacks=(_PoisonAt(6),))
     assert not list((tmp_path / "checkpoints").glob("*.ckpt"))
@@ -200,6 +221,7 @@ class _HostSyncs(L.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if batch_idx == 0 and trainer.current_epoch == 1:  # epoch 1: warm-up and capture done
+            self.first = trainer.global_step
             self._show = warnings.showwarning
             warnings.showwarning = self._record
             warnings.simplefilter("always")
@@ -208,7 +230,7 @@ class _HostSyncs(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if trainer.current_epoch != 1:
             return
-        self.steps += 1
+        self.steps = trainer.global_step - self.first  # optimizer steps watched
         if batch_idx + 1 == trainer.num_training_batches:
             torch.cuda.set_sync_debug_mode("default")
             warnings.showwarning = self._show

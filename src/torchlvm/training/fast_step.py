@@ -1,27 +1,28 @@
-"""The fast path of training: the whole step as one function of static buffers, captured once as
-a CUDA graph and replayed (issue 15; ``fit(fast=True)``).
+"""The whole training step as one function of static buffers: fit's step for one process, run
+eagerly, and its fast path, captured once as a CUDA graph and replayed (issue 15;
+``fit(fast=True)``).
 
 One step — dynamic binarization (``rand_like(x) < x``), the objective's forward pass, backward,
 the non-finite guard (:mod:`torchlvm.training.guard`, its flag and record updated in place),
 the epoch sums of the logged terms (:mod:`torchlvm.training.epoch_sums`, also in place),
 gradient clipping and the fused Adam update (``capturable=True``) — is :meth:`WholeStep.step`, a
 function of the batch, of a 0-dim KL-weight tensor and of tensors it updates in place. The
-LightningModule runs it under manual optimization:
+LightningModule runs it under manual optimization, several steps per Lightning batch:
 
-- on CUDA, after :data:`WARMUP_STEPS` eager steps on a side stream (real training steps, which
-  also create Adam's state and the guard's buffers), the step of a full batch is captured into a
-  ``torch.cuda.CUDAGraph`` with static input buffers and replayed for every later full batch: one
-  graph launch per step, the random draws (binarization, z noise) drawn inside the graph from
-  the CUDA generator. The last, smaller batch of an epoch runs eagerly. Should an op of a model
-  refuse capture (a host read), the step warns and stays eager.
-- elsewhere (a CPU), the same function runs eagerly: the code a GPU captures is the code a CPU
-  runs and tests.
+- on CUDA with ``fast``, after :data:`WARMUP_STEPS` eager steps on a side stream (real training
+  steps, which also create Adam's state and the guard's buffers), the step of a full batch is
+  captured into a ``torch.cuda.CUDAGraph`` with static input buffers and replayed for every later
+  full batch: one graph launch per step, the random draws (binarization, z noise) drawn inside
+  the graph from the CUDA generator. The last, smaller batch of an epoch runs eagerly. Should an
+  op of a model refuse capture (a host read), the step warns and stays eager.
+- otherwise (and always on a CPU), the same function runs eagerly: the code a GPU captures is the
+  code a CPU runs and tests.
 
-The step constructs its distributions without argument validation, as the eager step does
-(:func:`~torchlvm.training.losses.no_argument_validation`: validation reads tensors on the host,
-which a graph cannot); a non-finite value still cannot slip through, as the guard flags a
-non-finite loss or gradient. Reference: PyTorch's
-"CUDA Graphs — whole network capture" (torch.cuda.graphs).
+The step constructs its distributions without argument validation, as every training step does
+(``LVMModule.training_terms``, :func:`~torchlvm.training.losses.no_argument_validation`:
+validation reads tensors on the host, which a graph cannot); a non-finite value still cannot
+slip through, as the guard flags a non-finite loss or gradient. Reference: PyTorch's "CUDA
+Graphs — whole network capture" (torch.cuda.graphs).
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
-
-from torchlvm.training.losses import no_argument_validation, training_loss
 
 if TYPE_CHECKING:
     from torchlvm.training.module import LVMModule
@@ -68,8 +67,7 @@ class WholeStep:
         module, config = self.module, self.module.config
         if self.redraw:  # x ~ Bernoulli(p) as u < p, u ~ U[0, 1)
             x = (torch.rand_like(x) < x).to(x.dtype)
-        with no_argument_validation():
-            terms = training_loss(module.model, x, c, config, kl_weight=kl_weight)
+        terms = module.training_terms(x, c, kl_weight)
         loss = terms["loss"].mean()
         loss.backward()
         finite = module.guard.observe(

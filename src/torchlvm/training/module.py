@@ -16,6 +16,12 @@ step has no host synchronization. ``on_nonfinite="stop"`` raises
 the epoch's validation and checkpoint; ``"skip"`` counts it in ``train/skipped_steps``. The epoch
 means of the logged terms are accumulated on the device, without the bad steps.
 
+Whole-step path (``whole_step``; ``fit``'s default for one process): each optimizer step is one
+call of :class:`~torchlvm.training.fast_step.WholeStep` under manual optimization (captured as a
+CUDA graph with ``fast``), and a batch from resident data holds several mini-batches
+(:mod:`torchlvm.training.resident`), split here and stepped in order: the same steps and draws
+as one mini-batch per batch, with Lightning's per-batch work paid once per batch.
+
 Speed: Adam runs fused (one kernel over all parameters, ``fused=True``) where the parameters'
 device supports it, 4-5× faster than the per-parameter loop on a CPU; ``compile=True`` passes the
 training loss through ``torch.compile`` (measured: it does not pay on a CPU for MLPs this size).
@@ -47,8 +53,10 @@ class LVMModule(L.LightningModule):
         compile: pass the training loss through ``torch.compile``.
         fast: run the whole step as one function under manual optimization, captured as a CUDA
             graph on a GPU (:mod:`torchlvm.training.fast_step`).
-        redraw: with ``fast``, draw the dynamic binarization inside the step (the training
-            batches then hold intensities).
+        whole_step: the whole step as one function under manual optimization, not captured
+            (implied by ``fast``); a batch may hold several ``config.batch_size`` mini-batches.
+        redraw: with ``fast`` or ``whole_step``, draw the dynamic binarization inside the step
+            (the training batches then hold intensities).
 
     Raises:
         ConfigError: if the objective does not suit the model.
@@ -61,6 +69,7 @@ class LVMModule(L.LightningModule):
         *,
         compile: bool = False,
         fast: bool = False,
+        whole_step: bool = False,
         redraw: bool = False,
     ) -> None:
         super().__init__()
@@ -72,9 +81,11 @@ class LVMModule(L.LightningModule):
         self.guard = NonFiniteGuard(config.on_nonfinite, config.lr)
         self.epoch_sums = EpochSums()
         self._pending: tuple[tuple[str, ...], Tensor, int, Tensor] | None = None
-        self.automatic_optimization = not fast
+        self.whole_step = fast or whole_step
+        self.automatic_optimization = not self.whole_step
         self.fast, self.redraw = fast, redraw
         self._whole: WholeStep | None = None
+        self._epoch_step = 0  # optimizer steps of the whole-step path so far in this epoch
 
     # -- training ----------------------------------------------------------------------------
 
@@ -84,41 +95,60 @@ class LVMModule(L.LightningModule):
         graph = self.fast and all(p.device.type == "cuda" for p in params)
         return torch.optim.Adam(params, lr=self.config.lr, fused=fused or None, capturable=graph)
 
-    def current_kl_weight(self, batch_idx: int) -> float:
-        """β times the warm-up ramp at this step (epochs done, counted in fractions)."""
+    def current_kl_weight(self, step: int, per_epoch: float | None = None) -> float:
+        """β times the warm-up ramp at the epoch's ``step`` of ``per_epoch`` (default: the
+        epoch's batches), epochs done counted in fractions."""
         if self.config.warmup_epochs == 0:
             return self.config.beta
-        per_epoch = self.trainer.num_training_batches
-        fraction = batch_idx / per_epoch if 0 < per_epoch < float("inf") else 0.0
+        per_epoch = self.trainer.num_training_batches if per_epoch is None else per_epoch
+        fraction = step / per_epoch if 0 < per_epoch < float("inf") else 0.0
         return kl_weight(self.config, self.current_epoch + fraction)
 
     def on_train_epoch_start(self) -> None:
         self.epoch_sums.reset()
         self._pending = None
+        self._epoch_step = 0
+
+    def training_terms(
+        self, x: Tensor, c: Tensor | None, kl_weight: float | Tensor
+    ) -> dict[str, Tensor]:
+        """The per-example terms ``(B,)`` of the training objective on the batch ``x``
+        ``(B, D)``, its distributions built without argument validation (no host reads)."""
+        loss_fn = self._compiled_loss or training_loss
+        with no_argument_validation():
+            return loss_fn(self.model, x, c, self.config, kl_weight=kl_weight)
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
+        if self.whole_step:
+            return self._whole_steps(batch)
         x, c = batch["x"], batch.get("c")
-        if self.fast:
-            return self._whole_step(x, c, batch_idx)
-        loss_fn = self._compiled_loss or training_loss
-        with no_argument_validation():  # no host reads in the step
-            terms = loss_fn(
-                self.model, x, c, self.config, kl_weight=self.current_kl_weight(batch_idx)
-            )
+        terms = self.training_terms(x, c, self.current_kl_weight(batch_idx))
         loss = terms["loss"].mean()
         sums = torch.stack(list(terms.values())).detach().sum(-1)  # (T,): one op, not T
         self._pending = (tuple(terms), sums, x.shape[0], loss.detach())
         return loss
 
-    def _whole_step(self, x: Tensor, c: Tensor | None, batch_idx: int) -> None:
+    def _whole_steps(self, batch: dict[str, Tensor]) -> None:
+        """One optimizer step per ``config.batch_size`` rows of ``batch``, in order."""
         optimizer = self.optimizers()
         assert isinstance(optimizer, LightningOptimizer)
+        xs = batch["x"].split(self.config.batch_size)  # S × (B, D) views
+        c = batch.get("c")
+        cs = [None] * len(xs) if c is None else c.split(self.config.batch_size)
         if self._whole is None:
-            capture = x.device.type == "cuda"
+            capture = self.fast and xs[0].device.type == "cuda"
             self._whole = WholeStep(self, optimizer.optimizer, redraw=self.redraw, capture=capture)
-        optimizer._on_before_step()  # Lightning's step count (global_step), as optimizer.step()
-        self._whole(x, c, self.current_kl_weight(batch_idx))  # adds to the epoch sums itself
-        optimizer._on_after_step()
+        loader = self.trainer.train_dataloader
+        per_epoch = getattr(loader, "steps_per_epoch", self.trainer.num_training_batches)
+        for x, c in zip(xs, cs, strict=True):
+            weight = self.current_kl_weight(self._epoch_step, per_epoch)
+            optimizer._on_before_step()  # Lightning's step count (global_step), as .step()
+            self._whole(x, c, weight)  # adds to the epoch sums itself
+            optimizer._on_after_step()
+            self._epoch_step += 1
+        # the loggers' step (metrics.csv's "step") counts optimizer steps, as at one per batch;
+        # Lightning adds the batch's last
+        self.trainer.fit_loop.epoch_loop._batches_that_stepped += len(xs) - 1
 
     @property
     def skipped_steps(self) -> int:

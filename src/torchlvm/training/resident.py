@@ -8,6 +8,13 @@ no per-batch host work beyond Python's loop, no per-batch host-to-device copy. T
 ones the DataLoader path serves (same order, same draws from the same RNG in the same order), so
 a run gives the same numbers either way.
 
+With ``steps`` > 1 an item of the loader holds the rows of that many consecutive mini-batches
+(``steps · batch_size`` rows, the epoch's last item fewer), which the training step splits into
+``batch_size``-row mini-batches and runs one optimizer step on each: Lightning's per-batch work
+(hooks, progress, logging: milliseconds, more than a small model's step on a GPU) is then paid
+once per ``steps`` optimizer steps. Such items are never binarized in the loader (the step draws,
+so the draws keep their order).
+
 :func:`make_batch` is the one place a batch is made from its rows, for both paths.
 """
 
@@ -61,9 +68,11 @@ class ResidentBatches:
         x: ``(N, D)`` rows (intensities when ``redraw``). y: ``(N,)`` labels or None.
         conditioner: builds c from a batch (its mask is moved to ``device``).
         redraw: dynamic binarization.
-        sampler: the epoch's order of ``range(N)``; Lightning calls its ``set_epoch``.
+        sampler: the epoch's order of ``range(N)``; Lightning calls its ``set_epoch``. One with
+            an ``epoch_order()`` method gives it as a tensor.
         batch_size: rows per batch (the last batch may be smaller).
         device: where the rows live and the batches are made.
+        steps: mini-batches per item (see the module docstring; requires not ``redraw`` if > 1).
     """
 
     def __init__(
@@ -76,7 +85,9 @@ class ResidentBatches:
         sampler: Any,
         batch_size: int,
         device: torch.device,
+        steps: int = 1,
     ) -> None:
+        assert steps == 1 or not redraw, "several steps per item draw in the step"
         self.x = x.to(device)
         self.y = None if y is None else y.to(device)
         mask = conditioner.mask
@@ -89,14 +100,24 @@ class ResidentBatches:
             batch_size,
             device,
         )
+        self.steps = steps
 
-    def __len__(self) -> int:
+    @property
+    def steps_per_epoch(self) -> int:
+        """Mini-batches (optimizer steps) per epoch."""
         assert isinstance(self.sampler, Sized)
         return math.ceil(len(self.sampler) / self.batch_size)
 
+    def __len__(self) -> int:
+        return math.ceil(self.steps_per_epoch / self.steps)
+
     def __iter__(self) -> Iterator[Batch]:
-        order = torch.as_tensor(list(self.sampler), dtype=torch.long).to(self.device)  # (N,)
-        for start in range(0, order.shape[0], self.batch_size):
-            index = order[start : start + self.batch_size]  # (B,)
+        if hasattr(self.sampler, "epoch_order"):  # EpochShuffleSampler: no list of N ints
+            order = self.sampler.epoch_order().to(self.device)  # (N,)
+        else:
+            order = torch.as_tensor(list(self.sampler), dtype=torch.long).to(self.device)
+        rows = self.steps * self.batch_size
+        for start in range(0, order.shape[0], rows):
+            index = order[start : start + rows]  # (S·B,)
             y = None if self.y is None else self.y.index_select(0, index)
             yield make_batch(self.x.index_select(0, index), y, self.conditioner, redraw=self.redraw)

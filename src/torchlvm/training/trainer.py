@@ -153,25 +153,43 @@ def _start_epoch(layout: RunLayout, config: TrainConfig, resume: bool) -> int:
     return start_epoch
 
 
+STEPS_PER_BATCH = 8
+"""fit's optimizer steps per Lightning batch of resident data (divides Lightning's per-batch
+work, ~2 ms per batch on a GPU host, by 8)."""
+
+
+def _takes_whole_steps(datamodule: LVMDataModule, compile: bool, steps: int | None) -> bool:
+    """Whether training takes the whole-step path (``LVMModule(whole_step=True)``): one process
+    (``steps`` not None), no ``compile``, a condition not built from the binarized batch."""
+    return steps is not None and not compile and datamodule.condition.kind != "mask"
+
+
 def _prepare_module(
     model: torch.nn.Module,
     datamodule: LVMDataModule,
     config: TrainConfig,
-    last: Path | None,
+    last: Path,
+    resume: bool,
     compile: bool,
     fast: bool,
+    steps: int | None,
 ) -> LVMModule:
-    """Set the data up for ``model`` and pair them; ``last``: the checkpoint to resume from.
-    The fast path is taken unless the condition is built from the binarized batch (a mask)."""
+    """Set the data up for ``model`` and pair them; ``last``: the checkpoint to ``resume`` from.
+    The whole-step path (:func:`_takes_whole_steps`) runs ``steps`` mini-batches per batch of
+    resident data; ``fast`` captures it as a CUDA graph on a GPU."""
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ConfigError(f"steps_per_batch must be a positive integer, got {steps!r}")
     if datamodule.batch_size != config.batch_size:
         datamodule.batch_size = config.batch_size
     datamodule.setup("fit")
     datamodule.check_model(model)
-    fast = fast and datamodule.condition.kind != "mask"
-    datamodule.redraw_in_loader = not fast
-    redraw = fast and datamodule.binarize == "dynamic"
-    module = LVMModule(model, config, compile=compile, fast=fast, redraw=redraw)
-    if last is not None:  # a foreign or damaged checkpoint is named here, not inside Lightning
+    fast = fast and _takes_whole_steps(datamodule, False, steps)
+    whole = fast or _takes_whole_steps(datamodule, compile, steps)
+    datamodule.redraw_in_loader = not whole
+    datamodule.steps_per_batch = steps if whole and steps else 1
+    redraw = whole and datamodule.binarize == "dynamic"
+    module = LVMModule(model, config, compile=compile, fast=fast, whole_step=whole, redraw=redraw)
+    if resume:  # a foreign or damaged checkpoint is named here, not inside Lightning
         check_checkpoint_fits(read_checkpoint(last), module, last)
     return module
 
@@ -224,10 +242,11 @@ def _result(
     callbacks: RunCallbacks,
     layout: RunLayout,
     start_epoch: int,
-    seconds: float,
+    started: float,
 ) -> FitResult:
     """Load the best epoch's weights into ``model`` (on the CPU, in eval mode) and describe the
-    run."""
+    run (``started``: when training started, ``time.perf_counter()``)."""
+    seconds = time.perf_counter() - started
     model.cpu()
     best_epoch: int | None = None
     best_path = callbacks.checkpoint.best_model_path
@@ -291,6 +310,7 @@ def fit(
     strategy: str = "auto",
     compile: bool = False,
     fast: bool = False,
+    steps_per_batch: int = STEPS_PER_BATCH,
     extra_callbacks: Sequence[L.Callback] = (),
     extra_config: dict[str, Any] | None = None,
 ) -> FitResult:
@@ -302,9 +322,10 @@ def fit(
     epoch) up to ``config.max_epochs`` in total; ``progress`` draws a bar on stderr;
     ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` go to ``lightning.Trainer`` (DDP
     for more than one process); ``compile`` passes the loss through ``torch.compile``; ``fast``
-    runs the whole step as one function, a CUDA graph on a GPU, eagerly elsewhere (one process;
-    :mod:`torchlvm.training.fast_step`); ``extra_callbacks``: more Lightning callbacks;
-    ``extra_config``: more JSON sections of ``config.json`` (e.g. the command line).
+    captures the whole step as a CUDA graph on a GPU (:mod:`torchlvm.training.fast_step`);
+    ``steps_per_batch``: optimizer steps per Lightning batch of resident data (one process;
+    callbacks see its rows; steps and draws are the same); ``extra_callbacks``: more Lightning
+    callbacks; ``extra_config``: more JSON sections of ``config.json`` (e.g. the command line).
 
     Raises:
         RunDirectoryError: ``out_dir`` holds a run and not ``resume``, or nothing to resume.
@@ -316,24 +337,22 @@ def fit(
     check_devices(accelerator, devices, num_nodes)
     layout = RunLayout(Path(out_dir))
     start_epoch, last = _start_epoch(layout, config, resume), layout.last_checkpoint
-    fast = fast and not many_processes(devices, num_nodes)
-    module = _prepare_module(model, datamodule, config, last if resume else None, compile, fast)
+    steps = None if many_processes(devices, num_nodes) else steps_per_batch
+    module = _prepare_module(model, datamodule, config, last, resume, compile, fast, steps)
     callbacks = run_callbacks(config, layout.checkpoints, extra_callbacks, progress)
     record = {**model_record(model), "training": asdict(config), "data": datamodule.record()}
     L.seed_everything(config.seed, workers=True, verbose=False)
     started = time.perf_counter()
     with quiet_lightning():
         trainer = make_trainer(
-            config, callbacks, layout.folder, progress=progress,
-            batches_per_epoch=datamodule.num_train_batches(), manual=module.fast,
+            config, callbacks, layout.folder, progress=progress, manual=module.whole_step,
+            batches_per_epoch=math.ceil(datamodule.num_train_batches() / (steps or 1)),
             accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
         )  # fmt: skip
         record.update(**(extra_config or {}), runtime=runtime_record(trainer, module))
         _begin(trainer, layout, record, resume)
         _train(trainer, module, datamodule, last, resume)
-    result = _result(
-        model, datamodule, trainer, callbacks, layout, start_epoch, time.perf_counter() - started
-    )
+    result = _result(model, datamodule, trainer, callbacks, layout, start_epoch, started)
     if trainer.is_global_zero:  # under DDP, rank 0 writes the run folder
         _export(model, result, record)
     return result
