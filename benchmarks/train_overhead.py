@@ -165,7 +165,7 @@ def _write(args: argparse.Namespace, results: dict[str, dict[str, list[dict[str,
         "(`time.process_time`), which other jobs on a shared machine do not inflate (one thread: "
         "no spinning threads counted).",
         "",
-        *M.machine_lines(),
+        *M.machine_lines(interleaved=True),
         f"- each worker process runs torch with {args.threads} thread(s) (`--threads`), under "
         "`nice -n 10`; the load average says how busy the shared machine was",
         f"- command: `{M.command_line('benchmarks/train_overhead.py', sys.argv[1:])}`",
