@@ -1,17 +1,21 @@
 """`torchlvm evaluate` on a run trained on a table: --ood FILE reads every row of the file with
-the run's columns and standardization; rows with missing cells are left out of the split (and a
-split of incomplete rows is refused in one line); the printed units are rows and features."""
+the run's columns and standardization; every row of a split with missing cells is scored on its
+observed cells (log p(x_o)), the other sections on its complete rows (undefined, with the reason,
+when it has none); the printed units are rows and features."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from torchlvm.cli import main
+from torchlvm.run.loaded import load_run, load_split
 
 FAST = ["--k", "50", "--ks", "1", "--ood-k", "20", "--no-figures"]
 SCALE = np.array([1.0, 10.0, 100.0, 0.1])
@@ -91,14 +95,52 @@ def test_a_run_on_incomplete_rows_evaluates_its_complete_rows(tmp_path, capsys):
     assert json.loads((run / "metrics.json").read_text())["protocol"]["n"] == kept
 
 
-def test_a_split_without_complete_rows_is_refused_in_one_line(tmp_path, capsys):
+def _every_row_misses_a_cell(folder: Path) -> Path:
     x = _rows(np.random.default_rng(6), 200)
     x[np.arange(200), np.arange(200) % 4] = np.nan  # every row misses one cell
-    data = _write(tmp_path / "holes.csv", x, list("abcd"))
+    return _write(folder / "holes.csv", x, list("abcd"))
+
+
+def _observed(run: Path) -> dict:
+    return json.loads((run / "metrics.json").read_text())["observed_likelihood"]
+
+
+def test_a_split_without_complete_rows_is_scored_on_its_observed_cells(tmp_path, capsys):
+    data = _every_row_misses_a_cell(tmp_path)
     run = tmp_path / "ppca"
     argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--method", "em"]
     assert main([*argv, "--allow-missing", "--out", str(run)]) == 0
     capsys.readouterr()
-    assert main(["evaluate", str(run), *FAST, "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "torchlvm score" in err and "complete rows only" in err
+    assert main(["evaluate", str(run), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "observed cells only (every row; 20 of 20 rows have missing cells, 20 of 80" in out
+    observed = _observed(run)
+    assert observed["rows"] == observed["incomplete_rows"] == 20
+    assert observed["nats"]["kind"] == "exact" and observed["nats"]["unit"] == "nats/row"
+    # the exact log p(x_o) of PPCA (missing cells integrated out), on the same test rows
+    loaded = load_run(run)
+    x = load_split(loaded, None, "test").x
+    exact = loaded.model.log_marginal(x.to(loaded.model.W.dtype)).double().mean().item()
+    assert observed["nats"]["value"] == pytest.approx(exact, abs=1e-6)
+    metrics = json.loads((run / "metrics.json").read_text())
+    for section in ("likelihood", "reconstruction", "latent"):
+        assert metrics[section]["kind"] == "undefined", section
+        assert "every row of the split has a missing cell" in metrics[section]["note"]
+    assert metrics["protocol"]["n"] == 0
+
+
+def test_a_miwae_run_without_complete_rows_evaluates_with_the_defaults(tmp_path, capsys):
+    torch.manual_seed(0)
+    data = _every_row_misses_a_cell(tmp_path)
+    run = tmp_path / "vae"
+    argv = ["train", "vae", "--data", str(data), "--allow-missing", "--epochs", "2"]
+    assert main([*argv, "--latent-dim", "2", "--quiet", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "mean log p(x_o) per row" in out and "importance-sampled, k=" in out
+    nats = _observed(run)["nats"]
+    assert nats["kind"] == "estimate" and math.isfinite(nats["value"]) and nats["k"] > 1
+    assert math.isfinite(nats["stderr"]) and math.isfinite(nats["data_stderr"])
+    figures = json.loads((run / "metrics.json").read_text())["figures"]
+    assert figures["written"] == [] and "missing cell" in figures["skipped"]["all"]

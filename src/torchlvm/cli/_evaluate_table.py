@@ -8,6 +8,7 @@ from typing import Any
 from torchlvm.evaluation.records import (
     Evaluation,
     Likelihood,
+    ObservedLikelihood,
     Outliers,
     Pair,
     Quantity,
@@ -69,6 +70,19 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
     return rows
 
 
+def _observed_rows(obs: ObservedLikelihood | None) -> list[str]:
+    if obs is None:
+        return []
+    q = obs.nats
+    spread = f", ±{_num(q.data_stderr, 4)} stderr over rows"
+    how = "exact" if q.kind == "exact" else f"importance-sampled{_mc(q)}"
+    return [
+        f"observed cells only (every row; {obs.incomplete_rows} of {obs.rows} rows have missing "
+        f"cells, {obs.missing_cells} of {obs.cells} cells)",
+        _row("mean log p(x_o) per row", f"{_value(q):>10} nats/row  ({how}{spread})"),
+    ]
+
+
 def _is_table(m: Evaluation) -> bool:
     """Rows of features (per-example shape (D,)), not images."""
     shape = m.protocol.shape
@@ -79,6 +93,8 @@ def _reconstruction_rows(m: Evaluation) -> list[str]:
     rec = m.reconstruction
     if rec is None:
         return []
+    if isinstance(rec, Undefined):
+        return ["reconstruction", _row("squared error", rec.reason)]
     per_example, per_pixel = _value(rec.mse_per_example), _value(rec.mse_per_pixel, 5)
     example, unit = ("row", "feature") if _is_table(m) else ("example", "pixel")
     rows = [
@@ -94,6 +110,8 @@ def _latent_rows(m: Evaluation) -> list[str]:
     lat = m.latent
     if lat is None:
         return []
+    if isinstance(lat, Undefined):
+        return ["latent", _row("active units, rate, KL", lat.reason)]
     rows = ["latent"]
     if lat.active_units is not None:
         active = f"{lat.active_units.value} of {lat.latent_dim}"
@@ -180,10 +198,14 @@ def format_table(m: Evaluation) -> str:
     """The printed summary of an evaluation."""
     p = m.protocol
     model = "model" if m.model is None else m.model.type
+    obs = m.observed_likelihood
+    n = f"n={p.n}" if obs is None else f"n={p.n} complete rows of {obs.rows}"
     lines = [
-        f"{model} on {p.data} ({p.split} split, n={p.n}, binarize={p.binarize}, "
+        f"{model} on {p.data} ({p.split} split, {n}, binarize={p.binarize}, "
         f"condition={p.condition}, seed={p.seed}, on {p.device or 'cpu'})",
         _likelihood_header(m),
+        *_observed_rows(obs),
+        *([f"below: the {p.n} complete rows only"] if obs is not None else []),
         *_likelihood_rows(m.likelihood),
     ]
     if m.imputation is not None:

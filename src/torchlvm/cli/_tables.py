@@ -182,8 +182,8 @@ def _check_same_table(data: Mapping[str, Any], dm: Any, out: Path) -> None:
 def complete_rows(dataset: Any) -> tuple[Any, int]:
     """``dataset`` without its rows that have a missing cell (NaN), and how many were left out.
 
-    Evaluation scores complete rows (its likelihood, reconstruction and latent metrics take
-    every cell); ``torchlvm score`` scores incomplete rows on their observed cells.
+    Evaluation's full-row metrics (likelihood, reconstruction, latent) take every cell; every
+    row, complete or not, also gets log p(x_o) on its observed cells (as ``torchlvm score``).
     """
     import dataclasses
 

@@ -154,11 +154,10 @@ def _config(args: argparse.Namespace, data: dict[str, Any], data_dir: Any) -> Ev
     )
 
 
-def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any]:
-    """The split to evaluate and the validation split (None when evaluating it); of a table
-    with missing cells, their complete rows (a line says how many were left out)."""
+def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """The split to evaluate, its complete rows (the same split when it has no missing cell) and
+    the validation split's complete rows (None when evaluating it or it has none)."""
     from torchlvm.cli._tables import complete_rows
-    from torchlvm.errors import DataError
     from torchlvm.run.loaded import load_split
 
     if not run_.data.get("name"):
@@ -166,23 +165,18 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any]:
             f"{run_.folder}/config.json has no 'data' section naming the dataset it was trained "
             "on; evaluate needs a run folder written by 'torchlvm train' or 'torchlvm fit'"
         )
-    dataset, dropped = complete_rows(load_split(run_, None, args.split, data_dir=args.data_dir))
+    dataset = load_split(run_, None, args.split, data_dir=args.data_dir)
+    complete, dropped = complete_rows(dataset)
     val = load_split(run_, None, "val", data_dir=args.data_dir) if args.split != "val" else None
-    if dropped and not len(dataset):
-        raise DataError(
-            f"every row of the {args.split} split of {dataset.name} has a missing cell, and "
-            "evaluate scores complete rows only; score rows with missing cells on their observed "
-            f"cells with torchlvm score {run_.folder} --data FILE --out scores.csv"
-        )
     if dropped:
         print(
-            f"evaluating the {len(dataset)} complete rows of the {args.split} split "
-            f"({dropped} rows with missing cells left out: torchlvm score rates those)"
+            f"evaluating the {len(complete)} complete rows of the {args.split} split "
+            f"({dropped} rows with missing cells are scored on their observed cells only)"
         )
     if val is not None:
         val, _ = complete_rows(val)
         val = val if len(val) else None
-    return dataset, val
+    return dataset, complete, val
 
 
 def run(args: argparse.Namespace) -> int:
@@ -199,21 +193,32 @@ def run(args: argparse.Namespace) -> int:
     check_not_busy(folder)
     run_ = load_run(folder, device=device)
     model = run_.model
-    dataset, val = _datasets(run_, args)
+    dataset, complete, val = _datasets(run_, args)
     config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"))
     read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling
-    _print_expected_time(model, dataset, config)
+    if len(complete):
+        _print_expected_time(model, complete, config)
     result = evaluate(model, dataset, config, val_dataset=val)
     metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
     if not args.no_figures:
-        metrics["figures"] = write_figures(model, dataset, result, folder, config.condition, args)
+        metrics["figures"] = _figures(model, complete, result, folder, config.condition, args)
     merge_metrics(folder, metrics, replaces=EVALUATION_KEYS)
     print(format_table(result))
     layout = RunLayout(folder)
     figures = "" if args.no_figures else f" and {layout.figures}/"
     print(f"wrote {layout.metrics_json}{figures}")
     return 0
+
+
+def _figures(
+    model: Any, complete: Any, result: Any, folder: Path, condition: Any, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The figures of the split's complete rows; none when it has no complete row."""
+    if len(complete):
+        return write_figures(model, complete, result, folder, condition, args)
+    reason = "the figures draw complete rows; every row of the split has a missing cell"
+    return {"folder": "figures", "written": [], "skipped": {"all": reason}}
 
 
 def _print_expected_time(model: Any, dataset: Any, config: EvalConfig) -> None:
@@ -273,9 +278,10 @@ def _figure_jobs(
 ) -> dict[str, Any]:
     """Figure name → a function that draws it (False or None: it does not apply)."""
     from torchlvm import plots
+    from torchlvm.evaluation.records import Latent
 
     shape = d.shape
-    latent = result.latent
+    latent = result.latent if isinstance(result.latent, Latent) else None
     kl = None if latent is None or latent.kl_per_dim is None else latent.kl_per_dim.value
     return {
         "samples": lambda: (

@@ -13,6 +13,10 @@ accuracy of its samples; an imputation CVAE (condition ``mask:KIND``) gets log p
 log p(x_m | x_o); a deterministic autoencoder gets no likelihood (its ELBO is undefined: a point
 mass has no density) and is scored for outliers by its reconstruction error instead.
 
+A table with missing cells (NaN) gets ``observed_likelihood``: every row's log p(x_o) on its
+observed cells (:mod:`.observed`); the other sections take its complete rows, and are
+:class:`~torchlvm.evaluation.records.Undefined`, with the reason, when it has none.
+
 Everything runs in batches (no loop over data points), on the model's device, under
 ``torch.random.fork_rng`` seeded with ``seed``, so a call is repeatable and leaves the global
 random state untouched.
@@ -45,6 +49,7 @@ from torchlvm.evaluation.latent import (
     posterior_means,
     summarize_latent,
 )
+from torchlvm.evaluation.observed import observed_likelihood
 from torchlvm.evaluation.outliers import make_ood_set, outlier_report
 from torchlvm.evaluation.probes import probe_accuracies
 from torchlvm.evaluation.reconstruction import (
@@ -57,6 +62,7 @@ from torchlvm.evaluation.records import (
     Latent,
     Likelihood,
     ModelInfo,
+    ObservedLikelihood,
     Outliers,
     Pair,
     Probes,
@@ -191,7 +197,7 @@ def _eval_data(model: Any, dataset: Dataset, o: EvalConfig) -> EvalData:
 
 
 def _protocol(dataset: Dataset, data: EvalData, o: EvalConfig, device: torch.device) -> Protocol:
-    rows = min(o.batch_size, len(data.x))
+    rows = max(1, min(o.batch_size, len(data.x)))
     chunk = o.chunk if o.chunk is not None else auto_chunk(rows, dataset.dim, device)
     return Protocol(
         data=dataset.name,
@@ -213,6 +219,15 @@ def _evaluate(
     model: Any, dataset: Dataset, o: EvalConfig, val_dataset: Dataset | None
 ) -> Evaluation:
     data = _eval_data(model, dataset, o)
+    seconds: dict[str, float] = {}
+    observed = None
+    incomplete = torch.isnan(data.x).any(-1)
+    if bool(incomplete.any()):  # a table with missing cells: every row on its observed cells
+        with _timed(seconds, "observed_likelihood"):
+            observed = observed_likelihood(model, data.x, o.k)
+        data = _rows_of(data, ~incomplete)
+        if not len(data.x):
+            return _observed_only(model, dataset, data, o, observed, seconds)
     x, c = data.x, data.c
     deterministic = is_deterministic(model, x, c)
     ood = _ood_sets(dataset, data, o) if o.ood else ([], {})
@@ -220,8 +235,7 @@ def _evaluate(
         from torchlvm.inference.refine import encoder_posterior
 
         encoder_posterior(model, x[:1], None if c is None else c[:1])  # raises, naming why
-    seconds: dict[str, float] = {}
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"observed_likelihood": observed}
     terms = None
     with _timed(seconds, "likelihood"):
         if deterministic:
@@ -260,6 +274,57 @@ def _evaluate(
     )
     protocol = _protocol(dataset, data, o, model_device(model))
     return Evaluation(protocol=protocol, model=model_info, seconds=seconds, **out)
+
+
+NEEDS_COMPLETE_ROWS = "every row of the split has a missing cell, and {what} takes every cell"
+
+
+def _rows_of(data: EvalData, keep: Tensor) -> EvalData:
+    """The rows ``keep`` (bool ``(N,)``) of the evaluation set."""
+    on_cpu = keep.cpu()
+    return EvalData(
+        data.x[keep],
+        data.grey[on_cpu],
+        None if data.y is None else data.y[on_cpu],
+        None if data.c is None else data.c[keep],
+        data.missing,
+    )
+
+
+def _observed_only(
+    model: Any,
+    dataset: Dataset,
+    data: EvalData,
+    o: EvalConfig,
+    observed: ObservedLikelihood,
+    seconds: dict[str, float],
+) -> Evaluation:
+    """A split without a complete row: the observed-cell likelihood, and every section that
+    needs complete rows recorded as undefined, with the reason."""
+
+    def undefined(what: str) -> Undefined:
+        return Undefined(NEEDS_COMPLETE_ROWS.format(what=what))
+
+    out: dict[str, Any] = {
+        "likelihood": undefined("the full-row ELBO, IWAE bound and log p(x)"),
+        "reconstruction": undefined("the reconstruction error"),
+        "latent": undefined("the latent summary (active units, rate, KL per dimension)"),
+    }
+    if o.separability:
+        out["separability"] = undefined("the encoder's posterior means")
+    if o.sample_quality:
+        out["sample_quality"] = undefined("the comparison with generated rows")
+    if o.ood:
+        out["outliers"] = undefined("the in-distribution score of the outlier test")
+    model_info = ModelInfo(getattr(model, "model_type", type(model).__name__), model.latent_dim)
+    protocol = _protocol(dataset, data, o, model_device(model))
+    return Evaluation(
+        protocol=protocol,
+        model=model_info,
+        observed_likelihood=observed,
+        seconds=seconds,
+        **out,
+    )
 
 
 def _protocol_note(protocol: str) -> str:

@@ -537,15 +537,50 @@ def _section(x: Any, parse: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class ObservedLikelihood:
+    """log p(x_o) of every row of a table with missing cells, each on its observed cells only.
+
+    ``nats`` is the mean over rows in nats per row (``data_stderr``: the spread over rows /
+    sqrt(n); ``stderr``: the Monte Carlo error of an importance-sampled mean), exact for PPCA
+    (missing cells integrated out), importance-sampled with ``k`` for a VAE (MIWAE).
+    """
+
+    nats: Quantity
+    rows: int  # rows scored
+    incomplete_rows: int  # rows with at least one missing cell
+    missing_cells: int
+    cells: int  # rows x features
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "nats": self.nats.to_json(),
+            "rows": self.rows,
+            "incomplete_rows": self.incomplete_rows,
+            "missing_cells": self.missing_cells,
+            "cells": self.cells,
+        }
+
+    @classmethod
+    def from_json(cls, x: Any) -> ObservedLikelihood | None:
+        d = _dict(x)
+        nats = Quantity.from_json(d.get("nats"))
+        counts = [_int(d.get(key)) for key in ("rows", "incomplete_rows", "missing_cells", "cells")]
+        if nats is None or any(c is None for c in counts):
+            return None
+        return cls(nats, *counts)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """Everything ``evaluate`` measured, section by section (the whole ``metrics.json``)."""
 
     protocol: Protocol = field(default_factory=Protocol)
     model: ModelInfo | None = None
     likelihood: Likelihood | Undefined | None = None
+    observed_likelihood: ObservedLikelihood | None = None  # tables with missing cells
     imputation: Pair | None = None  # log p(x_missing | x_observed) of imputation CVAEs
-    reconstruction: Reconstruction | None = None
-    latent: Latent | None = None
+    reconstruction: Reconstruction | Undefined | None = None
+    latent: Latent | Undefined | None = None
     separability: Separability | Undefined | None = None
     sample_quality: SampleQuality | Undefined | None = None
     outliers: Outliers | Undefined | None = None
@@ -568,6 +603,7 @@ class Evaluation:
             protocol=Protocol.from_json(d.get("protocol")),
             model=ModelInfo.from_json(d.get("model")),
             likelihood=_section(d.get("likelihood"), Likelihood.from_json),
+            observed_likelihood=ObservedLikelihood.from_json(d.get("observed_likelihood")),
             imputation=Pair.from_json(d.get("imputation")),
             reconstruction=_section(d.get("reconstruction"), Reconstruction.from_json),
             latent=_section(d.get("latent"), Latent.from_json),
@@ -598,6 +634,7 @@ EVALUATION_KEYS: tuple[str, ...] = (
     "protocol",
     "model",
     "likelihood",
+    "observed_likelihood",
     "imputation",
     "reconstruction",
     "latent",
