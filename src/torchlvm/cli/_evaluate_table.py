@@ -75,7 +75,7 @@ def _observed_rows(obs: ObservedLikelihood | None) -> list[str]:
         return []
     q = obs.nats
     spread = f", ±{_num(q.data_stderr, 4)} stderr over rows"
-    how = "exact" if q.kind == "exact" else f"importance-sampled{_mc(q)}"
+    how = "exact" if q.kind == "exact" else f"importance-sampled, k={q.k}, ±{_num(q.stderr, 4)} MC"
     return [
         f"observed cells only (every row; {obs.incomplete_rows} of {obs.rows} rows have missing "
         f"cells, {obs.missing_cells} of {obs.cells} cells)",
@@ -205,7 +205,7 @@ def format_table(m: Evaluation) -> str:
         f"condition={p.condition}, seed={p.seed}, on {p.device or 'cpu'})",
         _likelihood_header(m),
         *_observed_rows(obs),
-        *([f"below: the {p.n} complete rows only"] if obs is not None else []),
+        *([f"on the {p.n} complete rows only"] if obs is not None else []),
         *_likelihood_rows(m.likelihood),
     ]
     if m.imputation is not None:

@@ -276,7 +276,7 @@ def _evaluate(
     return Evaluation(protocol=protocol, model=model_info, seconds=seconds, **out)
 
 
-NEEDS_COMPLETE_ROWS = "every row of the split has a missing cell, and {what} takes every cell"
+NEEDS_COMPLETE_ROWS = "{what}: needs complete rows, and every row of the split has a missing cell"
 
 
 def _rows_of(data: EvalData, keep: Tensor) -> EvalData:
@@ -306,16 +306,16 @@ def _observed_only(
         return Undefined(NEEDS_COMPLETE_ROWS.format(what=what))
 
     out: dict[str, Any] = {
-        "likelihood": undefined("the full-row ELBO, IWAE bound and log p(x)"),
-        "reconstruction": undefined("the reconstruction error"),
-        "latent": undefined("the latent summary (active units, rate, KL per dimension)"),
+        "likelihood": undefined("the full-row ELBO, IWAE bounds and log p(x)"),
+        "reconstruction": undefined("reconstruction error"),
+        "latent": undefined("active units, rate and KL per dimension"),
     }
     if o.separability:
-        out["separability"] = undefined("the encoder's posterior means")
+        out["separability"] = undefined("probes on the posterior means")
     if o.sample_quality:
-        out["sample_quality"] = undefined("the comparison with generated rows")
+        out["sample_quality"] = undefined("sample quality")
     if o.ood:
-        out["outliers"] = undefined("the in-distribution score of the outlier test")
+        out["outliers"] = undefined("outlier scores of the test split")
     model_info = ModelInfo(getattr(model, "model_type", type(model).__name__), model.latent_dim)
     protocol = _protocol(dataset, data, o, model_device(model))
     return Evaluation(
