@@ -62,8 +62,10 @@ class WholeStep:
         self.static: dict[str, Any] = {}
         self.static_kl = float("nan")  # the KL weight in static["kl"]
 
-    def step(self, x: Tensor, c: Tensor | None, kl_weight: Tensor) -> None:
-        """One update, its terms added to the module's epoch sums (all in place)."""
+    def step(self, x: Tensor, c: Tensor | None, kl_weight: float | Tensor) -> None:
+        """One update, its terms added to the module's epoch sums (all in place). ``kl_weight``
+        is a float when eager (no kernel, and the objective's β = 1 shortcut applies) and a 0-dim
+        tensor under capture (a graph replays with the value it reads)."""
         module, config = self.module, self.module.config
         if self.redraw:  # x ~ Bernoulli(p) as u < p, u ~ U[0, 1)
             x = (torch.rand_like(x) < x).to(x.dtype)
@@ -105,7 +107,7 @@ class WholeStep:
     def _eager(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         self.eager_steps += 1
-        self.step(x, c, torch.full((), kl_weight, dtype=x.dtype, device=x.device))
+        self.step(x, c, float(kl_weight))
 
     def _on_side_stream(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
         side = torch.cuda.Stream(device=x.device)
