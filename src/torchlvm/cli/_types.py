@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from torchlvm.cli._accelerator import add_accelerator
+
 MAX_SEED = 2**32 - 1
 """The largest seed every random source accepts (NumPy's and Lightning's seeds are 32-bit)."""
 
@@ -63,8 +65,6 @@ def run_and_data(
     """``DIR``, the run or export folder, the data a command on it reads (``--data``,
     ``--data-dir``, ``--split`` and ``--seed``, described by ``seed``) and where its model runs
     (``--accelerator``)."""
-    from torchlvm.cli._accelerator import add_accelerator
-
     parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
     parser.add_argument("--seed", type=seed_type, default=0, help=seed)
     parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
