@@ -2,7 +2,11 @@
 # The whole GPU check of issue 15, as one prepared script for one short lease of a GPU machine:
 # the versions and the device, the CUDA tests (`pytest -m cuda`: fit() on the GPU, the fast path
 # against the eager path, the non-finite guard, host synchronizations per step, and the
-# --accelerator tests of the other commands), then benchmarks/gpu_throughput.py.
+# --accelerator tests of the other commands), then benchmarks/gpu_throughput.py, then where the
+# time goes: benchmarks/profile_fit.py (torch.profiler over the plain loop and fit()) and
+# benchmarks/host_overhead.py --accelerator gpu (fit()'s host time per step outside the step's
+# ops). The default time limits add up to 520 s: one device call of at most 600 s (with
+# REPEAT_CONFIGS, 610 s: lower BENCH_TIMEOUT or leave a step out).
 #
 #   bash benchmarks/gpu_device_check.sh              # on the GPU machine; logs and gpu.md in $OUT
 #   bash benchmarks/gpu_device_check.sh --cpu-check  # here, first: the same steps on the CPU,
@@ -11,9 +15,10 @@
 #
 # Each step has its own time limit and a failing step does not stop the next, so that one
 # failure does not lose the other results. Environment: PYTHON (default python3); OUT (default
-# a temporary folder); PYTHONPATH must import torchlvm (and zuko); TESTS_TIMEOUT, BENCH_TIMEOUT
-# (seconds); BENCH_ARGS: more arguments of gpu_throughput.py (e.g. "--configs plain fit
-# --no-eval"); REPEAT_CONFIGS: configurations to measure a second time, for the spread.
+# a temporary folder); PYTHONPATH must import torchlvm (and zuko); TESTS_TIMEOUT, BENCH_TIMEOUT,
+# PROFILE_TIMEOUT, HOST_TIMEOUT (seconds); BENCH_ARGS: more arguments of gpu_throughput.py (e.g.
+# "--configs plain fit --no-eval"); REPEAT_CONFIGS: configurations to measure a second time, for
+# the spread.
 set -u -o pipefail
 py=${PYTHON:-python3}
 out=${OUT:-$(mktemp -d)}
@@ -38,6 +43,10 @@ if [ "$cpu_check" = 1 ]; then
   # shellcheck disable=SC2086
   timeout 300 "$py" benchmarks/gpu_throughput.py --cpu-check --data random --steps 2 \
     --warmup 1 ${BENCH_ARGS:-} --out "$out/gpu.md" 2>&1 | tee "$out/gpu_throughput.log" || status=1
+  timeout 300 "$py" benchmarks/profile_fit.py --batches 128 --steps 4 --top 5 \
+    --out "$out/profile_fit.md" 2>&1 | tee "$out/profile_fit.log" || status=1
+  timeout 300 "$py" benchmarks/host_overhead.py --rounds 1 --epochs 1 --batches 128 \
+    --out "$out/host_overhead.md" 2>&1 | tee "$out/host_overhead.log" || status=1
 else
   timeout "${TESTS_TIMEOUT:-110}" "$py" -m pytest -q -p no:cacheprovider -rs -m cuda \
     --continue-on-collection-errors tests 2>&1 | tee "$out/pytest_cuda.log" || status=1
@@ -50,6 +59,12 @@ else
       --configs $REPEAT_CONFIGS --out "$out/gpu_repeat.md" 2>&1 | tee "$out/gpu_repeat.log" \
       || status=1
   fi
+  timeout "${PROFILE_TIMEOUT:-100}" "$py" benchmarks/profile_fit.py --batches 128 1024 \
+    --steps 32 --top 25 --out "$out/profile_fit.md" 2>&1 | tee "$out/profile_fit.log" || status=1
+  # one round: each configuration's result is also in the log as it comes, should time run out
+  timeout "${HOST_TIMEOUT:-120}" "$py" benchmarks/host_overhead.py --accelerator gpu \
+    --rounds 1 --epochs 2 --out "$out/host_overhead_gpu.md" 2>&1 \
+    | tee "$out/host_overhead_gpu.log" || status=1
 fi
 echo "gpu_device_check: exit status $status; files in $out"
 exit "$status"

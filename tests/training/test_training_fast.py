@@ -24,7 +24,10 @@ import torchlvm.training.trainer as trainer_module
 from torchlvm.errors import ConfigError, NonFiniteError
 from torchlvm.models.vae import VAE, VAEConfig
 from torchlvm.training import FitResult, LVMDataModule, TrainConfig, fit
+from torchlvm.training.guard import CHECK_EVERY
+from torchlvm.training.losses import kl_weight
 from torchlvm.training.metrics_csv import read_metrics
+from torchlvm.training.module import LVMModule
 
 SMALL = {"latent_dim": 4, "hidden": (64,)}
 NO_GPU = not torch.cuda.is_available()
@@ -42,7 +45,7 @@ def _run(
     resume: bool = False,
     accelerator: str = "cpu",
     callbacks: tuple[L.Callback, ...] = (),
-    steps_per_batch: int = trainer_module.STEPS_PER_BATCH,
+    steps_per_batch: int = 8,  # 8 and 4 in an epoch of 12; fit's default, 32, takes all 12
     **config,
 ):
     L.seed_everything(0)
@@ -87,9 +90,10 @@ def _assert_same_run(a: Path, b: Path) -> None:
 def test_the_whole_step_paths_give_lightnings_automatic_optimizations_results(
     tmp_path: Path, config: dict, accelerator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 2 epochs of 12 steps, 8 steps per Lightning batch (an 8 and a 4); on a GPU's fast path 3
-    # eager warm-up steps, the capture, then graph replays (each epoch's last, smaller batch
-    # eagerly); against Lightning's automatic optimization, one step per batch
+    # 2 epochs of 12 steps, 8 steps per Lightning batch (an 8 and a 4), and fit's default (32:
+    # all 12 in one) for the fast path; on a GPU's fast path 3 eager warm-up steps, the capture,
+    # then graph replays (each epoch's last, smaller mini-batch eagerly); against Lightning's
+    # automatic optimization, one step per batch
     with monkeypatch.context() as patch:
         patch.setattr(trainer_module, "_takes_whole_steps", lambda *args: False)
         automatic, _ = _run(tmp_path / "automatic", fast=False, accelerator=accelerator, **config)
@@ -98,7 +102,13 @@ def test_the_whole_step_paths_give_lightnings_automatic_optimizations_results(
             tmp_path / "one", fast=False, steps_per_batch=1, accelerator=accelerator, **config
         ),
         "eager": _run(tmp_path / "eager", fast=False, accelerator=accelerator, **config),
-        "fast": _run(tmp_path / "fast", fast=True, accelerator=accelerator, **config),
+        "fast": _run(
+            tmp_path / "fast",
+            fast=True,
+            accelerator=accelerator,
+            steps_per_batch=trainer_module.STEPS_PER_BATCH,
+            **config,
+        ),  # fmt: skip
     }
     for name, (result, _) in runs.items():
         _assert_same_run(tmp_path / "automatic", tmp_path / name)
@@ -106,6 +116,39 @@ def test_the_whole_step_paths_give_lightnings_automatic_optimizations_results(
     runtime = json.loads((tmp_path / "fast" / "config.json").read_text())["runtime"]
     assert runtime["fast"] is True
     assert json.loads((tmp_path / "eager" / "config.json").read_text())["runtime"]["fast"] is False
+
+
+@pytest.mark.parametrize(
+    ("warmup", "per_epoch"), [(0, 12), (3, 12), (3, 0), (3, float("inf"))], ids=str
+)
+def test_the_whole_step_loop_takes_each_steps_kl_weight_once_per_batch(
+    warmup: int, per_epoch: float
+) -> None:
+    config = TrainConfig(beta=2.0, warmup_epochs=warmup)
+    module = LVMModule(VAE(VAEConfig(64, **SMALL)), config, whole_step=True)
+    weights = module._kl_weights(5, 4, per_epoch)
+    assert weights == [module.current_kl_weight(step, per_epoch) for step in range(5, 9)]
+    if warmup and per_epoch == 12:  # epoch 0 (no trainer): the ramp at 5/12, ..., 8/12 epochs
+        assert weights == [kl_weight(config, step / 12) for step in range(5, 9)]
+        assert weights == pytest.approx([2 * step / 36 for step in range(5, 9)])
+
+
+def test_the_guard_acts_within_its_bound_in_a_batch_of_more_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real, calls = training_module.training_loss, {"n": 0}
+
+    def nan_at_step_2(*args, **kwargs) -> dict:
+        terms = real(*args, **kwargs)
+        if calls["n"] == 2:
+            terms["loss"] = terms["loss"] * float("nan")
+        calls["n"] += 1
+        return terms
+
+    monkeypatch.setattr(training_module, "training_loss", nan_at_step_2)
+    with pytest.raises(NonFiniteError, match=r"at global step 2 \(epoch 0\)"):
+        _run(tmp_path, fast=True, batch_size=16, steps_per_batch=64)  # 64 of 90 steps per batch
+    assert calls["n"] == CHECK_EVERY  # read inside the batch, not at its end (step 64)
 
 
 def test_steps_per_batch_must_be_a_positive_integer(tmp_path: Path) -> None:
@@ -251,3 +294,24 @@ def test_fit_on_a_gpu_does_not_synchronize_with_the_host_per_step(
     assert syncs.steps >= 10
     # the guard reads its record at the epoch's last step (and every 32 steps): at most 1 here
     assert len(syncs.where) <= 1, syncs.where
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(NO_GPU, reason="no GPU")
+def test_the_fast_paths_eager_steps_share_one_side_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from torchlvm.training import fast_step
+
+    eager, streams = fast_step.WholeStep._eager, []
+
+    def recording(self, x, c, kl_weight) -> None:
+        streams.append(torch.cuda.current_stream(x.device).cuda_stream)
+        eager(self, x, c, kl_weight)
+
+    monkeypatch.setattr(fast_step.WholeStep, "_eager", recording)
+    _run(tmp_path, fast=True, accelerator="gpu")
+    # the 3 warm-up steps and each epoch's last, smaller mini-batch: one stream made once (a
+    # new torch.cuda.Stream per step would come round-robin from torch's pool of streams)
+    assert len(streams) >= 5 and len(set(streams)) == 1, streams
+    assert streams[0] != torch.cuda.default_stream(torch.device("cuda")).cuda_stream

@@ -61,6 +61,7 @@ class WholeStep:
         self.graph: Any = None
         self.static: dict[str, Any] = {}
         self.static_kl = float("nan")  # the KL weight in static["kl"]
+        self.side: Any = None  # the side stream of the eager steps of a captured step
 
     def step(self, x: Tensor, c: Tensor | None, kl_weight: float | Tensor) -> None:
         """One update, its terms added to the module's epoch sums (all in place). ``kl_weight``
@@ -105,12 +106,15 @@ class WholeStep:
         return self._on_side_stream(x, c, kl_weight)
 
     def _eager(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
+        for p in self.params:  # zero_grad(set_to_none=True) without its ~15 µs of host work
+            p.grad = None
         self.eager_steps += 1
         self.step(x, c, float(kl_weight))
 
     def _on_side_stream(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
-        side = torch.cuda.Stream(device=x.device)
+        if self.side is None:  # one stream for the run, not one per step
+            self.side = torch.cuda.Stream(device=x.device)
+        side = self.side
         side.wait_stream(torch.cuda.current_stream(x.device))
         with torch.cuda.stream(side):
             self._eager(x, c, kl_weight)

@@ -39,7 +39,7 @@ from torch import Tensor
 from torchlvm.training.config import TrainConfig
 from torchlvm.training.epoch_sums import EpochSums
 from torchlvm.training.fast_step import WholeStep
-from torchlvm.training.guard import NonFiniteGuard
+from torchlvm.training.guard import CHECK_EVERY, NonFiniteGuard
 from torchlvm.training.losses import kl_weight, no_argument_validation, training_loss
 from torchlvm.training.objectives import check_objective, get_objective, monitor
 
@@ -101,8 +101,17 @@ class LVMModule(L.LightningModule):
         if self.config.warmup_epochs == 0:
             return self.config.beta
         per_epoch = self.trainer.num_training_batches if per_epoch is None else per_epoch
-        fraction = step / per_epoch if 0 < per_epoch < float("inf") else 0.0
-        return kl_weight(self.config, self.current_epoch + fraction)
+        return self._kl_weights(step, 1, per_epoch)[0]
+
+    def _kl_weights(self, start: int, steps: int, per_epoch: float) -> list[float]:
+        """:meth:`current_kl_weight` at the epoch's steps ``start, ..., start + steps - 1``, the
+        epoch read once (the whole-step loop's weights, per Lightning batch)."""
+        config, epoch = self.config, self.current_epoch
+        if config.warmup_epochs == 0:
+            return [config.beta] * steps
+        if not 0 < per_epoch < float("inf"):
+            return [kl_weight(config, epoch)] * steps
+        return [kl_weight(config, epoch + step / per_epoch) for step in range(start, start + steps)]
 
     def on_train_epoch_start(self) -> None:
         self.epoch_sums.reset()
@@ -129,7 +138,9 @@ class LVMModule(L.LightningModule):
         return loss
 
     def _whole_steps(self, batch: dict[str, Tensor]) -> None:
-        """One optimizer step per ``config.batch_size`` rows of ``batch``, in order."""
+        """One optimizer step per ``config.batch_size`` rows of ``batch``, in order; the
+        per-step Python is the least it can be (the KL weights and the epoch's step count are
+        per batch), as on a GPU's fast path it bounds the steps/s (issue 15)."""
         optimizer = self.optimizers()
         assert isinstance(optimizer, LightningOptimizer)
         xs = batch["x"].split(self.config.batch_size)  # S × (B, D) views
@@ -140,12 +151,17 @@ class LVMModule(L.LightningModule):
             self._whole = WholeStep(self, optimizer.optimizer, redraw=self.redraw, capture=capture)
         loader = self.trainer.train_dataloader
         per_epoch = getattr(loader, "steps_per_epoch", self.trainer.num_training_batches)
-        for x, c in zip(xs, cs, strict=True):
-            weight = self.current_kl_weight(self._epoch_step, per_epoch)
-            optimizer._on_before_step()  # Lightning's step count (global_step), as .step()
-            self._whole(x, c, weight)  # adds to the epoch sums itself
-            optimizer._on_after_step()
-            self._epoch_step += 1
+        weights = self._kl_weights(self._epoch_step, len(xs), per_epoch)
+        steps = list(zip(xs, cs, weights, strict=True))
+        whole, before, after = self._whole, optimizer._on_before_step, optimizer._on_after_step
+        for first in range(0, len(steps), CHECK_EVERY):
+            if first:  # the guard's bound holds in a batch of more than CHECK_EVERY steps
+                self.guard.check(self.current_epoch)
+            for x, c, weight in steps[first : first + CHECK_EVERY]:
+                before()  # Lightning's step count (global_step), as .step()
+                whole(x, c, weight)  # adds to the epoch sums itself
+                after()
+        self._epoch_step += len(xs)
         # the loggers' step (metrics.csv's "step") counts optimizer steps, as at one per batch;
         # Lightning adds the batch's last
         self.trainer.fit_loop.epoch_loop._batches_that_stepped += len(xs) - 1

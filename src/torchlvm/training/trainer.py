@@ -49,6 +49,7 @@ from torchlvm.training.checkpoint_io import (
 from torchlvm.training.config import TrainConfig
 from torchlvm.training.data import LVMDataModule
 from torchlvm.training.devices import check_devices, many_processes
+from torchlvm.training.guard import CHECK_EVERY
 from torchlvm.training.lightning_setup import (
     RunCallbacks,
     make_trainer,
@@ -153,9 +154,11 @@ def _start_epoch(layout: RunLayout, config: TrainConfig, resume: bool) -> int:
     return start_epoch
 
 
-STEPS_PER_BATCH = 8
-"""fit's optimizer steps per Lightning batch of resident data (divides Lightning's per-batch
-work, ~2 ms per batch on a GPU host, by 8)."""
+STEPS_PER_BATCH = CHECK_EVERY
+"""fit's optimizer steps per Lightning batch of resident data, 32: Lightning's per-batch work
+(~2 ms per batch on a GPU host, ~0.25 ms on the 2-core CPU; benchmarks/results/host_overhead.md)
+divided by 32, and the non-finite guard's read (every :data:`~torchlvm.training.guard.CHECK_EVERY`
+steps) once per batch."""
 
 
 def _takes_whole_steps(datamodule: LVMDataModule, compile: bool, steps: int | None) -> bool:
