@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=5, help="measured epochs per run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batches", type=int, nargs="+", default=[128, 1024])
-    parser.add_argument("--steps-per-batch", type=int, nargs="+", default=[8])
+    parser.add_argument("--steps-per-batch", type=int, nargs="+", default=[32])
     parser.add_argument("--warmup-epochs", type=int, nargs="+", default=[0])
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--accelerator", choices=["cpu", "gpu"], default="cpu")
