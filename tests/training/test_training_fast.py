@@ -59,6 +59,21 @@ def _run(
     return result, dm
 
 
+def _nan_loss_at(step: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Make the training loss NaN at the ``step``-th call (from 0); returns the call count."""
+    real, calls = training_module.training_loss, {"n": 0}
+
+    def nan_at_step(*args, **kwargs) -> dict:
+        terms = real(*args, **kwargs)
+        if calls["n"] == step:
+            terms["loss"] = terms["loss"] * float("nan")
+        calls["n"] += 1
+        return terms
+
+    monkeypatch.setattr(training_module, "training_loss", nan_at_step)
+    return calls
+
+
 def _last(out: Path) -> dict:
     return torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
 
@@ -136,16 +151,7 @@ def test_the_whole_step_loop_takes_each_steps_kl_weight_once_per_batch(
 def test_the_guard_acts_within_its_bound_in_a_batch_of_more_steps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real, calls = training_module.training_loss, {"n": 0}
-
-    def nan_at_step_2(*args, **kwargs) -> dict:
-        terms = real(*args, **kwargs)
-        if calls["n"] == 2:
-            terms["loss"] = terms["loss"] * float("nan")
-        calls["n"] += 1
-        return terms
-
-    monkeypatch.setattr(training_module, "training_loss", nan_at_step_2)
+    calls = _nan_loss_at(2, monkeypatch)
     with pytest.raises(NonFiniteError, match=r"at global step 2 \(epoch 0\)"):
         _run(tmp_path, fast=True, batch_size=16, steps_per_batch=64)  # 64 of 90 steps per batch
     assert calls["n"] == CHECK_EVERY  # read inside the batch, not at its end (step 64)
@@ -175,16 +181,7 @@ def test_the_fast_path_draws_the_binarization_in_the_step_and_resumes_exactly(
 def test_the_fast_path_keeps_the_non_finite_guard(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real, calls = training_module.training_loss, {"n": 0}
-
-    def nan_at_step_12(*args, **kwargs) -> dict:
-        terms = real(*args, **kwargs)
-        if calls["n"] == 12:  # epoch 1 (10 steps per epoch)
-            terms["loss"] = terms["loss"] * float("nan")
-        calls["n"] += 1
-        return terms
-
-    monkeypatch.setattr(training_module, "training_loss", nan_at_step_12)
+    _nan_loss_at(12, monkeypatch)  # epoch 1 (10 steps per epoch)
     with pytest.raises(NonFiniteError, match=r"loss became non-finite .* global step 12 \(epoch 1"):
         _run(tmp_path, fast=True, max_epochs=3)
     assert _last(tmp_path)["epoch"] == 0
