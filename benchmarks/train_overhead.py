@@ -26,7 +26,7 @@ Configurations, each in a fresh subprocess, interleaved round by round (medians 
 - ``fit-fast``: ``fit(fast=True)``, the whole step under manual optimization (a CUDA graph on a
   GPU; on a CPU the same function runs eagerly).
 - ``fit-one-step``: ``fit(steps_per_batch=1)``: one optimizer step per Lightning batch, as
-  before fit ran 8 per batch of resident data (what Lightning's per-batch work costs).
+  before fit ran several per batch of resident data (what Lightning's per-batch work costs).
 
 Steps/s are over the measured epochs after one warm-up epoch, and steps per CPU-second over the
 process's CPU time in them (what other jobs on a shared machine do not inflate); one torch thread
