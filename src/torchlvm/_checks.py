@@ -1,7 +1,8 @@
 """Argument checks shared by public entry points (STYLE.md habit 6).
 
 Each raises :class:`torchlvm.errors.ConfigError` with a message that names the argument, the
-value it got and what is allowed.
+value it got and what is allowed; :func:`check_finite` raises :class:`torchlvm.errors.DataError`
+for data holding NaN or infinite values.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
-from torchlvm.errors import ConfigError
+import torch
+from torch.distributions import Distribution
+
+from torchlvm.errors import ConfigError, DataError
 
 
 def check_positive_int(name: str, value: Any) -> int:
@@ -37,3 +41,29 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
         allowed = ", ".join(repr(c) for c in options)
         raise ConfigError(f"{name} must be one of {allowed}, got {value!r}")
     return value
+
+
+def check_finite(name: str, x: torch.Tensor, fix: str) -> torch.Tensor:
+    """Return ``x`` ``(..., D)`` if every entry is finite, else raise ``DataError`` naming how
+    many rows hold NaN or infinite values and ``fix``.
+
+    It runs where torch's distribution argument validation is on (its default): it is the check
+    that validation would make on the distributions built from ``x``, made first, with a message
+    that names the problem instead of torch's ``ValueError``. The training step builds its
+    distributions without validation (:func:`~torchlvm.training.losses.no_argument_validation`),
+    so it skips this host read too; its data were checked when they were loaded.
+    """
+    if not Distribution._validate_args:
+        return x
+    finite = torch.isfinite(x)
+    if bool(finite.all()):
+        return x
+    rows = ~finite.all(-1) if x.ndim else ~finite
+    what = [
+        kind
+        for kind, hit in (("NaN", torch.isnan(x)), ("infinite values", torch.isinf(x)))
+        if bool(hit.any())
+    ]
+    raise DataError(
+        f"{name} holds {' and '.join(what)} in {int(rows.sum())} of {rows.numel()} rows; {fix}"
+    )

@@ -30,13 +30,13 @@ from torch import Tensor, nn
 from torch.distributions import Distribution, MultivariateNormal
 
 from torchlvm import _device
-from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._checks import check_choice, check_finite, check_positive_int
 from torchlvm.distributions.heads import make_likelihood
 from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.models.base import PointEstimates, SavableModel
 from torchlvm.models.registry import NETWORK_FIELDS, Recipe, register_model, register_recipe
-from torchlvm.models.vae import check_bool, check_network_config
+from torchlvm.models.vae import NONFINITE_DATA, NONFINITE_Z, check_bool, check_network_config
 from torchlvm.nn import (
     Activation,
     Arch,
@@ -137,7 +137,9 @@ class Autoencoder(PointEstimates, SavableModel, nn.Module):
         return cls(config)
 
     def _data(self, x: Tensor) -> Tensor:
-        return check_features(x, self.input_dim).to(dtype=self.code_mean.dtype)
+        x = check_features(x, self.input_dim)
+        check_finite("data", x, NONFINITE_DATA.format(fill=""))
+        return x.to(dtype=self.code_mean.dtype)
 
     @property
     def is_code_distribution_fitted(self) -> bool:
@@ -154,6 +156,7 @@ class Autoencoder(PointEstimates, SavableModel, nn.Module):
     def decode(self, z: Tensor, c: Tensor | None = None) -> Distribution:
         """p(x | z) for ``z`` ``(..., B, K)``: Gaussian (σ = 1) or Bernoulli, event ``(D,)``."""
         z = check_features(z, self.latent_dim, name="z", what="entries")
+        check_finite("z", z, NONFINITE_Z.format(encode="model.encode(x)"))
         return self.likelihood(self.decoder(z))
 
     def reconstruction_loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:

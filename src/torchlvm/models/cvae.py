@@ -44,7 +44,7 @@ from torch import Tensor, nn
 from torch.distributions import Distribution
 
 from torchlvm import _device
-from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._checks import check_choice, check_finite, check_positive_int
 from torchlvm.distributions.heads import GaussianVariance
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
@@ -67,6 +67,8 @@ from torchlvm.models.priors import (
 )
 from torchlvm.models.registry import register_model, register_recipe
 from torchlvm.models.vae import (
+    NONFINITE_DATA,
+    NONFINITE_Z,
     PRIOR_FIELDS,
     Likelihood,
     check_bool,
@@ -262,6 +264,7 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
             raise ConfigError(
                 f"{expected}, got shape {tuple(c.shape)} for a batch of shape {tuple(batch_shape)}"
             ) from None
+        check_finite("c", c, "pass finite conditions (condition_from_labels(labels) for labels)")
         ref = self._reference()
         return c.to(device=ref.device, dtype=ref.dtype)
 
@@ -307,9 +310,12 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         Returns: batch ``(B,)``, event ``(K,)``.
 
         Raises:
-            DataError: if ``x`` does not have D features. ConfigError: for a bad ``c``.
+            DataError: if ``x`` does not have D features, or ``x`` or ``c`` holds NaN or
+                infinite values. ConfigError: for a bad ``c``.
         """
-        x = check_features(x, self.input_dim).to(dtype=self._reference().dtype)
+        x = check_features(x, self.input_dim)
+        check_finite("data", x, NONFINITE_DATA.format(fill=""))
+        x = x.to(dtype=self._reference().dtype)
         c = self._condition(c, x.shape[:-1])
         return self.posterior_family(self.encoder(torch.cat([x, c], dim=-1)))
 
@@ -317,8 +323,13 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         """p(x | z, c) for ``z`` ``(..., B, K)``, ``c`` ``(B, C)`` broadcast over the sample dims.
 
         Returns: batch ``(..., B)``, event ``(D,)``.
+
+        Raises:
+            DataError: if ``z`` does not have K entries, or ``z`` or ``c`` holds NaN or
+                infinite values. ConfigError: for a bad ``c``.
         """
         z = check_features(z, self.latent_dim, name="z", what="entries")
+        check_finite("z", z, NONFINITE_Z.format(encode="model.encode(x, c)"))
         c = self._condition(c, z.shape[:-1])  # (..., B, C)
         return self.likelihood(self.decoder(torch.cat([z, c], dim=-1)))
 

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._checks import check_choice, check_finite, check_positive_int
 from torchlvm.distributions.heads import GaussianVariance, make_likelihood
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
@@ -47,6 +47,11 @@ from torchlvm.nn import (
 )
 
 Likelihood = Literal["bernoulli", "gaussian"]
+
+NONFINITE_DATA = "drop or correct those rows{fill}"
+"""What to do about data with NaN or infinite values (:func:`~torchlvm._checks.check_finite`)."""
+NONFINITE_Z = "pass finite codes, e.g. the posterior means {encode}.mean"
+"""What to do about codes z with NaN or infinite values."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,10 @@ class VAE(PointEstimates, SavableModel, nn.Module):
         return next(self.parameters())
 
     def _data(self, x: Tensor) -> Tensor:
-        return check_features(x, self.input_dim).to(dtype=self._reference().dtype)
+        x = check_features(x, self.input_dim)
+        fill = "; fill missing cells (NaN) with torchlvm.inference.imputation.impute_rows(model, x)"
+        check_finite("data", x, NONFINITE_DATA.format(fill=fill))
+        return x.to(dtype=self._reference().dtype)
 
     def prior(self, c: Tensor | None = None, batch_shape: tuple[int, ...] = ()) -> Distribution:
         """p(z) (N(0, I_K) or the learned prior of ``config.prior``): batch shape
@@ -240,7 +248,7 @@ class VAE(PointEstimates, SavableModel, nn.Module):
         ``(B, D)``: batch ``(B,)``, event ``(K,)``.
 
         Raises:
-            DataError: if ``x`` does not have D features.
+            DataError: if ``x`` does not have D features, or holds NaN or infinite values.
         """
         return self._posterior(self._data(x))
 
@@ -248,9 +256,10 @@ class VAE(PointEstimates, SavableModel, nn.Module):
         """p(x | z) for ``z`` ``(..., B, K)``: batch ``(..., B)``, event ``(D,)``.
 
         Raises:
-            DataError: if ``z`` does not have K entries.
+            DataError: if ``z`` does not have K entries, or holds NaN or infinite values.
         """
         z = check_features(z, self.latent_dim, name="z", what="entries")
+        check_finite("z", z, NONFINITE_Z.format(encode="model.encode(x)"))
         return self.likelihood(self.decoder(z))
 
     @torch.no_grad()
