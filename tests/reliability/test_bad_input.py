@@ -193,6 +193,14 @@ def _run_folders_of_issue_10(root: Path) -> None:
     shutil.copytree(root / "vae" / "checkpoints", killed / "checkpoints")
     marker = {"target": str(root / "interrupted"), "name": "interrupted"}
     (killed / STAGE_MARKER_NAME).write_text(json.dumps(marker))
+    early = stage_path(root / "interrupted-early")  # killed before its first epoch finished
+    shutil.copytree(root / "vae" / "checkpoints", early / "checkpoints")
+    (early / "checkpoints" / "last.ckpt").unlink()
+    for name in [p.name for p in (early / "checkpoints").glob("best-*")]:
+        (early / "checkpoints" / name).unlink()
+    marker = {"target": str(root / "interrupted-early"), "name": "interrupted-early"}
+    (early / STAGE_MARKER_NAME).write_text(json.dumps(marker))
+    shutil.copytree(root / "vae" / "checkpoints", root / "unfinished" / "checkpoints")
 
 
 @dataclass(frozen=True)
@@ -484,6 +492,29 @@ CASES: dict[str, Case] = {
     ),
     "fit-over-an-interrupted-run": Case(
         "fit ppca --data digits --latent-dim 2 --out {root}/interrupted", "continue it with"
+    ),
+    "evaluate-an-interrupted-run": Case(
+        "evaluate {root}/interrupted --quiet",
+        "was interrupted after an epoch finished (its checkpoints are in",
+    ),
+    "evaluate-names-the-resume-that-finishes-it": Case(
+        "evaluate {root}/interrupted --quiet", "finish it with 'torchlvm train vae --resume --out"
+    ),
+    "report-an-interrupted-run": Case(
+        "report {root}/interrupted", "finish it with 'torchlvm train vae --resume --out"
+    ),
+    "evaluate-a-run-interrupted-before-its-first-epoch": Case(
+        "evaluate {root}/interrupted-early --quiet",
+        "interrupted before its first epoch finished, so there is nothing to resume; start it "
+        "over with the command that made it",
+    ),
+    "sample-a-run-interrupted-before-its-first-epoch": Case(
+        "sample {root}/interrupted-early", "interrupted before its first epoch finished"
+    ),
+    "evaluate-an-unfinished-run-in-its-folder": Case(
+        "evaluate {root}/unfinished --quiet",
+        "holds the checkpoints of a run whose training was interrupted, but no model yet; finish "
+        "it with 'torchlvm train vae --resume --out",
     ),
     # a new user's spreadsheets: another separator, a comment, one name twice, huge numbers
     "table-semicolons": Case(f"{FIT} {{d}}/semicolons.csv", "separates its cells with semicolons"),

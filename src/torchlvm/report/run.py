@@ -16,6 +16,7 @@ from typing import Any
 from torchlvm.errors import RunDirectoryError, TorchLVMError
 from torchlvm.evaluation.records import Evaluation
 from torchlvm.io import read_config
+from torchlvm.run.interrupted import check_finished
 from torchlvm.run.layout import RunLayout
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -211,6 +212,7 @@ def collect_run(folder: str | Path) -> RunContents:
         DataError: if ``config.json`` is not valid JSON.
     """
     folder = Path(folder)
+    check_finished(folder)  # an interrupted run is named, with the command that finishes it
     if not RunLayout(folder).config.is_file():
         raise RunDirectoryError(
             f"cannot report on {folder}: it has no config.json, so it is not a run folder; "

@@ -129,13 +129,16 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
 
     Raises:
         RunBusyError: if a process is training the run.
-        RunDirectoryError: if the folder holds no model. DataError, ConfigError: if it is
+        RunDirectoryError: if the folder holds no model (naming a run whose training was
+            interrupted, and the command that finishes it). DataError, ConfigError: if it is
             damaged or holds another kind of file.
     """
     import torchlvm.models  # noqa: F401  (importing registers every model type)
     from torchlvm.io import load, read_config
+    from torchlvm.run.interrupted import check_finished
 
     folder = Path(folder)
+    check_finished(folder)  # an interrupted run is named, with the command that finishes it
     model = load(folder).to(device)  # load refuses a run that a process is training
     record = read_config(folder)
     data = record.get("data") if isinstance(record, dict) else None

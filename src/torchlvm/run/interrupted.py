@@ -1,0 +1,80 @@
+"""A run whose training was interrupted, named for the commands that read runs.
+
+A new run is trained in its staging folder and renamed into place when it is finished
+(:mod:`torchlvm.run.publish`). Killed (SIGKILL, power loss) before that, it leaves no folder
+where the user asked for one, only the staging folder beside it; stopped by an error or Ctrl-C
+after an epoch finished, it leaves the checkpoints in the folder but no model. A reader
+(``evaluate``, ``report``, ...) that found nothing there would say the folder does not exist or
+holds no model; :func:`check_finished` says instead what happened and the command that finishes
+the run: ``torchlvm train MODEL --resume --out DIR`` once an epoch has finished, or the command
+that made it (which starts it over) when none has.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from torchlvm.errors import RunDirectoryError
+from torchlvm.run.layout import RunLayout, stage_path
+from torchlvm.run.lock import check_not_busy, lock_path, read_holder
+from torchlvm.run.publish import marker_target
+
+
+def _model_type(folder: Path) -> str:
+    """The model type the run record in ``folder`` names (``MODEL`` where it is unreadable)."""
+    from torchlvm.run.record import read_record
+
+    try:
+        return str(read_record(folder)["model_type"])
+    except (RunDirectoryError, ValueError, KeyError):
+        return "MODEL"
+
+
+def _resume(folder: Path, record: Path) -> str:
+    return f"finish it with 'torchlvm train {_model_type(record)} --resume --out {folder}'"
+
+
+def _start_over(folder: Path, stage: Path) -> str:
+    """The command that made the run in ``stage``, as its (stale) lock file recorded it."""
+    holder = read_holder(lock_path(stage))
+    command = "" if holder is None else holder.command
+    if not command.startswith("torchlvm ") or command.endswith("..."):  # unknown, or shortened
+        command = f"torchlvm train ... --out {folder}"
+    return f"start it over with the command that made it ('{command}'; it replaces {stage})"
+
+
+def check_finished(folder: str | os.PathLike[str]) -> None:
+    """Refuse to read ``folder`` when it holds, or its staging folder holds, a run whose
+    training was interrupted, naming it and the command that finishes it.
+
+    Does nothing for a folder with a ``config.json`` (a finished run or an export) or one that
+    never held a run: the reader's own message applies.
+
+    Raises:
+        RunBusyError: if a process is training the run (it is not interrupted).
+        RunDirectoryError: for an interrupted run.
+    """
+    folder = Path(folder)
+    layout = RunLayout(folder)
+    if layout.config.is_file():
+        return
+    check_not_busy(folder)
+    if layout.last_checkpoint.is_file():
+        raise RunDirectoryError(
+            f"{folder} holds the checkpoints of a run whose training was interrupted, but no "
+            f"model yet; {_resume(folder, folder)}"
+        )
+    stage = stage_path(folder)
+    taken = folder.exists() and (not folder.is_dir() or any(folder.iterdir()))
+    if taken or marker_target(stage) != Path(os.path.abspath(folder)).name:
+        return
+    if RunLayout(stage).last_checkpoint.is_file():
+        raise RunDirectoryError(
+            f"the training of {folder} was interrupted after an epoch finished (its checkpoints "
+            f"are in {stage}); {_resume(folder, stage)}"
+        )
+    raise RunDirectoryError(
+        f"the training of {folder} was interrupted before its first epoch finished, so there "
+        f"is nothing to resume; {_start_over(folder, stage)}"
+    )
