@@ -90,3 +90,54 @@ def test_a_vae_run_fills_the_table(table, ppca_run, tmp_path):
     assert main([*argv, "--samples", "50"]) == 0
     values = np.array([[float(c) for c in row[1:]] for row in _read(out)[1:]])
     assert np.isfinite(values).all()
+
+
+@pytest.fixture(scope="module")
+def empty_rows(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A table to fill whose rows 2 and 4 have no observed cell (row 4 keeps its name)."""
+    path = tmp_path_factory.mktemp("empty") / "e.csv"
+    path.write_text("name,a,b,c,d\nr0,0.1,5.2,40,7.1\n,,,,\nr2,,3,,\nr3,,,,\n")
+    return path
+
+
+def _schema(run: Path) -> TableSchema:
+    return TableSchema.from_dict(json.loads((run / "config.json").read_text())["data"]["table"])
+
+
+def test_a_row_with_no_observed_cell_gets_ppcas_mean(empty_rows, ppca_run, tmp_path, capsys):
+    """The conditional given nothing is the marginal: PPCA's mean μ, in the file's units."""
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(ppca_run), "--data", str(empty_rows), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "filled 11 missing cells in 3 of 4 rows" in printed
+    assert "  2 rows had no observed cell: filled from the model's marginal (its mean μ)" in printed
+    rows = _read(out)
+    assert rows[2][0] == "" and rows[4][0] == "r3" and rows[1] == _read(empty_rows)[1]
+    mean = _schema(ppca_run).standardizer.inverse(torchlvm.load(ppca_run).mu[None])[0].numpy()
+    for i in (2, 4):
+        np.testing.assert_allclose([float(c) for c in rows[i][1:]], mean, rtol=1e-9)
+
+
+def test_a_row_with_no_observed_cell_gets_a_vaes_prior_mean(empty_rows, ppca_run, tmp_path, capsys):
+    """A VAE fills it with E[x] under its prior: the importance-weighted mean with weights
+    p(z)/q(z | 0), against a plain Monte Carlo mean of E[x | z] over z ~ p(z)."""
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(4, latent_dim=2, hidden=(8,), likelihood="gaussian", variance="diagonal"))
+    vae.save_pretrained(
+        tmp_path / "vae", data=json.loads((ppca_run / "config.json").read_text())["data"]
+    )
+    out = tmp_path / "filled.csv"
+    argv = ["impute", str(tmp_path / "vae"), "--data", str(empty_rows), "--out", str(out)]
+    assert main([*argv, "--samples", "20000"]) == 0
+    assert (
+        "2 rows had no observed cell: filled from the model's marginal (E[x] under its prior"
+        in (capsys.readouterr().out)
+    )
+    with torch.no_grad():
+        z = torch.randn(200_000, 2, generator=torch.Generator().manual_seed(1))
+        prior_mean = vae.decode(z).mean.double().mean(0)
+    expected = _schema(ppca_run).standardizer.inverse(prior_mean).numpy()
+    scale = np.array(_schema(ppca_run).standardizer.scale)
+    for i in (2, 4):  # within 0.02 standard deviations of each column
+        got = np.array([float(c) for c in _read(out)[i][1:]])
+        np.testing.assert_allclose((got - expected) / scale, 0, atol=0.02)

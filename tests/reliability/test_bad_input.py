@@ -516,6 +516,11 @@ CASES: dict[str, Case] = {
         "holds the checkpoints of a run whose training was interrupted, but no model yet; finish "
         "it with 'torchlvm train vae --resume --out",
     ),
+    "score-a-row-with-no-observed-cell": Case(
+        "score {root}/ppca-table --data {d}/empty-row.csv --out {d}/s.csv",
+        "empty-row.csv: row 31 has no value in any feature column; with no observed cell "
+        "log p(x_o) is 0 under every model",
+    ),
     # a new user's spreadsheets: another separator, a comment, one name twice, huge numbers
     "table-semicolons": Case(f"{FIT} {{d}}/semicolons.csv", "separates its cells with semicolons"),
     "table-decimal-commas": Case(f"{TRAIN} --data {{d}}/decimal-commas.csv", "with semicolons"),

@@ -7,6 +7,9 @@ missing cell is filled in the model's units and written back in the user's:
 - VAE: the importance-weighted conditional mean over ``--samples`` draws from q(z | x̃)
   (Mattei & Frellsen 2019, eq. 11).
 
+A row with no observed cell is filled from the model's marginal (the conditional given nothing):
+PPCA's mean μ, a VAE's E[x] under its prior; the output says how many rows got it.
+
 ``--draws N`` writes N multiple imputations instead (exact conditional draws for PPCA,
 sampling-importance-resampling for a VAE), stacked, with a first column ``draw`` (1..N).
 
@@ -92,12 +95,13 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
     )
     schema = _schema(run_)
-    x = schema.load(args.data).x.to(run_.dtype)  # (N, D) model units, NaN = missing
+    x = schema.load(args.data, allow_empty_rows=True).x.to(run_.dtype)  # model units, NaN
     present = header_of(args.data) or []
     table = read_csv(
         Path(args.data),
         label_column=schema.label_column if schema.label_column in present else None,
         drop_columns=[c for c in schema.drop_columns if c in present],
+        empty_rows=True,
     )
     user = schema.to_user_units(_fill(run_, x, args))
     columns = _file_columns(schema, table)
@@ -132,5 +136,11 @@ def _report(args: argparse.Namespace, run_: Any, x: torch.Tensor, out: Any) -> N
         f"rows of {args.data} with {run_.describe()}"
     )
     print(f"  method: {how}; values in the file's units")
+    empty = int(missing.all(1).sum())
+    if empty:
+        marginal = {"ppca": "its mean μ", "vae": "E[x] under its prior, importance-sampled"}
+        what = "draws from p(x)" if args.draws else marginal[run_.model_type]
+        rows = "1 row had" if empty == 1 else f"{empty} rows had"
+        print(f"  {rows} no observed cell: filled from the model's marginal ({what})")
     print("  every other cell copied from the file as written")
     print(f"wrote {out}" + (f" ({args.draws} copies, column 'draw')" if args.draws else ""))

@@ -88,12 +88,30 @@ def _rows(run_, data: str):
                 f"{data} has {dataset.dim} values per row but the model in {run_.folder} takes "
                 f"{run_.input_dim}; pass a file with the run's columns"
             )
+        _check_observed(data, dataset.x)
         return dataset.x, None, "the file's units"
-    dataset = schema.load(data)
+    dataset = schema.load(data, allow_empty_rows=True)
+    _check_observed(data, dataset.x)
     if schema.standardizer is None:
         return dataset.x, None, "the file's units"
     jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
     return dataset.x, jacobian, "the file's units (the run's standardization undone)"
+
+
+def _check_observed(data: str, x) -> None:
+    """Refuse rows with no observed cell: log p(x_o) of no cells is 0 under every model."""
+    import torch
+
+    from torchlvm.errors import DataError
+
+    empty = torch.isnan(x).all(-1)
+    if bool(empty.any()):
+        first, n = int(empty.nonzero()[0, 0]) + 1, int(empty.sum())
+        rows = f"row {first} has" if n == 1 else f"{n} rows have (row {first} first)"
+        raise DataError(
+            f"{data}: {rows} no value in any feature column; with no observed cell log p(x_o) "
+            "is 0 under every model, so there is no outlier score to give: delete such rows"
+        )
 
 
 def _write(out: Path, scores, threshold: float | None) -> None:

@@ -243,12 +243,17 @@ def read_csv(
     *,
     label_column: Selector | None = None,
     drop_columns: Sequence[Selector] = (),
+    empty_rows: bool = False,
 ) -> CSVTable:
     """Read a CSV file of numbers (see the module docstring).
 
+    Args:
+        empty_rows: keep rows with no value in any feature column (all NaN), as a table to fill
+            may hold; refused by default (no model learns anything from them).
+
     Raises:
         DataError: for unreadable text, ragged rows, text in a numeric column, an ID column, an
-            empty column or an empty row.
+            empty column or (unless ``empty_rows``) an empty row.
         ConfigError: for a ``label_column`` or ``drop_columns`` entry that names no column.
     """
     path = Path(path)
@@ -272,7 +277,8 @@ def read_csv(
                 f"(--drop-columns {_flag(header, j)})"
             )
         _check_not_id(path, header, values[:, k], j)
-    _check_rows(path, lines, values)
+    if not empty_rows:
+        _check_rows(path, lines, values)
     labels, class_names = (None, None)
     if label is not None:
         labels, class_names = _labels(path, header, lines, list(columns[label]), label)

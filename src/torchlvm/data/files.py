@@ -105,9 +105,13 @@ def _read_npz(path: Path, label_column: int | str | None) -> Read:
         raise DataError(f"cannot read {path} as .npz ({error}); save it with numpy.savez") from None
 
 
-def _read_csv(path: Path, label_column: int | str | None, drop_columns=()) -> Read:
+def _read_csv(
+    path: Path, label_column: int | str | None, drop_columns=(), empty_rows: bool = False
+) -> Read:
     """The values of a CSV file, its column names, and its label column when one is named."""
-    table = read_csv(path, label_column=label_column, drop_columns=drop_columns)
+    table = read_csv(
+        path, label_column=label_column, drop_columns=drop_columns, empty_rows=empty_rows
+    )
     return Read(table.values, table.labels, table.columns, table.class_names)
 
 
@@ -232,6 +236,7 @@ def load_file(
     columns: Sequence[str] | None = None,
     standardize: bool | Standardizer = False,
     mmap: bool = False,
+    allow_empty_rows: bool = False,
 ) -> Dataset:
     """Load a user's ``.npy``, ``.npz`` or ``.csv`` file as a dataset.
 
@@ -250,6 +255,8 @@ def load_file(
             and return standardized values; a :class:`Standardizer` (a run's): apply it.
         mmap: For ``.npy``: stream rows from the file on disk; returns a
             :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN; no ``allow_missing``).
+        allow_empty_rows: For ``.csv`` with ``allow_missing``: keep rows with no value in any
+            feature column (a table to fill); refused by default.
 
     Returns:
         ``x`` of shape ``(N, D)`` float32 (standardized if asked; ``standardizer`` says how),
@@ -281,7 +288,7 @@ def load_file(
         return load_memmap(path, split, seed=seed)  # type: ignore[return-value]
     _check_path(path)
     if reader is _read_csv:
-        read = _read_csv(path, label_column, drop_columns)
+        read = _read_csv(path, label_column, drop_columns, allow_missing and allow_empty_rows)
     else:
         read = reader(path, label_column)
     x, shape = _features(read.x, path)

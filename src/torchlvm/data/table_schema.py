@@ -84,9 +84,15 @@ class TableSchema:
             raise DataError("the run's recorded table is damaged; re-create the run") from None
 
     def load(
-        self, path: str | os.PathLike[str], *, allow_missing: bool = True, split: str = "all"
+        self,
+        path: str | os.PathLike[str],
+        *,
+        allow_missing: bool = True,
+        split: str = "all",
+        allow_empty_rows: bool = False,
     ) -> Dataset:
-        """``path`` read as the run's table: its columns, in the model's units.
+        """``path`` read as the run's table: its columns, in the model's units; rows with no
+        value in any feature column are kept with ``allow_empty_rows`` (a table to fill).
 
         Raises:
             DataError: for a file whose columns differ from the run's, and every refusal of
@@ -109,6 +115,7 @@ class TableSchema:
             drop_columns=drop,
             columns=self.columns,
             standardize=self.standardizer or False,
+            allow_empty_rows=allow_empty_rows,
         )
 
     def to_user_units(self, x: Tensor) -> Tensor:
