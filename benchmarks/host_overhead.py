@@ -111,10 +111,11 @@ def _patches(config: str) -> list[tuple[Any, str, Any]]:
         def capturing_init(self, *args: Any, **kwargs: Any) -> None:
             init(self, *args, **{**kwargs, "capture": True})
 
-        def capture(self, x: torch.Tensor, c: torch.Tensor | None) -> None:
-            self.static = {"x": torch.empty_like(x), "c": None if c is None else c.clone()}
-            self.static["kl"] = torch.zeros((), dtype=x.dtype, device=x.device)
-            self.graph = _StandInGraph()
+        def capture(self, x: torch.Tensor, c: torch.Tensor | None) -> _StandInGraph:
+            if self.kl is None:  # what WholeStep._capture sets up, but the graph
+                self.kl = torch.zeros((), dtype=x.dtype, device=x.device)
+            self.inputs[x.shape] = (torch.empty_like(x), None if c is None else c.clone())
+            return _StandInGraph()
 
         patches += [(whole, "__init__", capturing_init), (whole, "_capture", capture)]
         patches.append((whole, "_on_side_stream", whole._eager))

@@ -260,7 +260,8 @@ class _HostSyncs(L.Callback):
         self.steps = 0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if batch_idx == 0 and trainer.current_epoch == 1:  # epoch 1: warm-up and capture done
+        # epoch 2: the warm-up and both captures (epoch 0's full mini-batch, epoch 1's last) done
+        if batch_idx == 0 and trainer.current_epoch == 2:
             self.first = trainer.global_step
             self._show = warnings.showwarning
             warnings.showwarning = self._record
@@ -268,7 +269,7 @@ class _HostSyncs(L.Callback):
             torch.cuda.set_sync_debug_mode("warn")
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.current_epoch != 1:
+        if trainer.current_epoch != 2:
             return
         self.steps = trainer.global_step - self.first  # optimizer steps watched
         if batch_idx + 1 == trainer.num_training_batches:
@@ -287,7 +288,10 @@ def test_fit_on_a_gpu_does_not_synchronize_with_the_host_per_step(
     tmp_path: Path, fast: bool
 ) -> None:
     syncs = _HostSyncs()
-    _run(tmp_path, fast=fast, binarize="dynamic", accelerator="gpu", callbacks=(syncs,))
+    _run(
+        tmp_path, fast=fast, binarize="dynamic", accelerator="gpu", callbacks=(syncs,),
+        max_epochs=3,
+    )  # fmt: skip
     assert syncs.steps >= 10
     # the guard reads its record at the epoch's last step (and every 32 steps): at most 1 here
     assert len(syncs.where) <= 1, syncs.where
@@ -308,7 +312,53 @@ def test_the_fast_paths_eager_steps_share_one_side_stream(
 
     monkeypatch.setattr(fast_step.WholeStep, "_eager", recording)
     _run(tmp_path, fast=True, accelerator="gpu")
-    # the 3 warm-up steps and each epoch's last, smaller mini-batch: one stream made once (a
-    # new torch.cuda.Stream per step would come round-robin from torch's pool of streams)
-    assert len(streams) >= 5 and len(set(streams)) == 1, streams
+    # the 3 warm-up steps and epoch 0's last, smaller mini-batch (epoch 1's is captured): one
+    # stream made once (a new torch.cuda.Stream per step would come round-robin from torch's
+    # pool of streams)
+    assert len(streams) == 4 and len(set(streams)) == 1, streams
     assert streams[0] != torch.cuda.default_stream(torch.device("cuda")).cuda_stream
+
+
+class _StandInGraph:
+    """A captured step's stand-in on a CPU: each replay records its static inputs."""
+
+    def __init__(self, whole, shape: torch.Size) -> None:
+        self.whole, self.shape, self.replays = whole, shape, []
+
+    def replay(self) -> None:
+        static_x, _ = self.whole.inputs[self.shape]
+        self.replays.append((static_x.clone(), float(self.whole.kl)))
+
+
+def test_the_fast_path_captures_the_full_and_the_last_mini_batch_once_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from torchlvm.training import fast_step
+
+    def capture(self, x, c):  # what _capture sets up, with a stand-in for the CUDA graph
+        self.kl = torch.zeros(()) if self.kl is None else self.kl
+        self.inputs[x.shape] = (torch.empty_like(x), None)
+        return _StandInGraph(self, x.shape)
+
+    monkeypatch.setattr(fast_step.WholeStep, "_capture", capture)
+    monkeypatch.setattr(fast_step.WholeStep, "_on_side_stream", fast_step.WholeStep._eager)
+    module = LVMModule(VAE(VAEConfig(64, **SMALL)), TrainConfig(), whole_step=True)
+    optimizer = module.configure_optimizers()
+    whole = fast_step.WholeStep(module, optimizer, redraw=False, capture=False)
+    whole.capture = True  # a CPU's Adam cannot be capturable; the stand-in graph runs nothing
+    torch.manual_seed(0)
+    epochs = [[torch.rand(8, 64).round() for _ in range(4)] + [torch.rand(3, 64).round()]] * 2
+    for epoch, batches in enumerate(epochs):
+        for x in batches:
+            whole(x, None, 0.5 + epoch)
+    # epoch 0: 3 warm-up steps, the capture of 8 rows (replayed at once), the 3 rows eagerly;
+    # epoch 1: 4 replays, the capture of 3 rows (replayed at once)
+    assert whole.eager_steps == 4 and whole.eager_shapes == {(8, 64): 3, (3, 64): 1}
+    full, last = whole.graphs[torch.Size((8, 64))], whole.graphs[torch.Size((3, 64))]
+    assert [kl for _, kl in full.replays] == [0.5] + [1.5] * 4
+    assert [kl for _, kl in last.replays] == [1.5]
+    for (x, _), batch in zip(full.replays, epochs[0][3:4] + epochs[1][:4], strict=True):
+        assert torch.equal(x, batch)
+    assert torch.equal(last.replays[0][0], epochs[1][4])
+    whole(torch.rand(5, 64).round(), None, 1.5)  # a third shape: at most MAX_GRAPHS, eagerly
+    assert len(whole.graphs) == fast_step.MAX_GRAPHS and whole.eager_steps == 5

@@ -13,8 +13,11 @@ LightningModule runs it under manual optimization, several steps per Lightning b
   steps, which also create Adam's state and the guard's buffers), the step of a full batch is
   captured into a ``torch.cuda.CUDAGraph`` with static input buffers and replayed for every later
   full batch: one graph launch per step, the random draws (binarization, z noise) drawn inside
-  the graph from the CUDA generator. The last, smaller batch of an epoch runs eagerly. Should an
-  op of a model refuse capture (a host read), the step warns and stays eager.
+  the graph from the CUDA generator. An epoch's last, smaller mini-batch runs eagerly once and
+  is then captured too, as a second graph (its own static inputs and memory pool; the two share
+  the parameters, Adam's state, the guard's record, the epoch sums and the KL weight, all
+  updated in place), so that no eager step (~5 ms of host time) is left per epoch. Should an op
+  of a model refuse capture (a host read), the step warns and stays eager.
 - otherwise (and always on a CPU), the same function runs eagerly: the code a GPU captures is the
   code a CPU runs and tests.
 
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from torchlvm.training.module import LVMModule
 
 WARMUP_STEPS = 3  # eager steps before capture (cuBLAS workspaces, Adam state, guard buffers)
+MAX_GRAPHS = 2  # batch shapes captured: the full mini-batch and an epoch's last, smaller one
 
 
 class WholeStep:
@@ -58,9 +62,11 @@ class WholeStep:
             for group in optimizer.param_groups:
                 group["capturable"] = True
         self.eager_steps = 0
-        self.graph: Any = None
-        self.static: dict[str, Any] = {}
-        self.static_kl = float("nan")  # the KL weight in static["kl"]
+        self.eager_shapes: dict[torch.Size, int] = {}  # eager steps per batch shape
+        self.graphs: dict[torch.Size, Any] = {}  # the captured step per batch shape (or None)
+        self.inputs: dict[torch.Size, tuple[Tensor, Tensor | None]] = {}  # its static x, c
+        self.kl: Tensor | None = None  # the static KL weight every graph reads
+        self.static_kl = float("nan")  # its value
         self.side: Any = None  # the side stream of the eager steps of a captured step
 
     def step(self, x: Tensor, c: Tensor | None, kl_weight: float | Tensor) -> None:
@@ -83,32 +89,59 @@ class WholeStep:
         module.epoch_sums.add(tuple(terms), sums, finite, x.shape[0])
 
     def __call__(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
-        """Run the step on a batch: replayed from the graph when captured and the batch is full."""
+        """Run the step on a batch: replayed from the graph of its shape once captured."""
         if not self.capture:
             return self._eager(x, c, kl_weight)
-        if self.graph is None and self.eager_steps >= WARMUP_STEPS:
+        shape = x.shape
+        if shape not in self.graphs and self._due(shape):
             try:
-                self._capture(x, c)
+                self.graphs[shape] = self._capture(x, c)
             except RuntimeError as err:  # an op that cannot be captured: stay eager, say so
-                message = f"CUDA graph capture failed, the fast path runs eagerly: {err}"
-                warnings.warn(message, RuntimeWarning, stacklevel=2)
-                self.capture = False
-                return self._eager(x, c, kl_weight)
-        if self.graph is not None and x.shape == self.static["x"].shape:
-            self.static["x"].copy_(x)
-            if c is not None:
-                self.static["c"].copy_(c)
-            if kl_weight != self.static_kl:  # a kernel only when the weight changes (warm-up)
-                self.static["kl"].fill_(kl_weight)
-                self.static_kl = kl_weight
-            self.graph.replay()
-            return None
-        return self._on_side_stream(x, c, kl_weight)
+                return self._not_captured(x, c, kl_weight, err)
+        graph = self.graphs.get(shape)
+        if graph is None:
+            return self._on_side_stream(x, c, kl_weight)
+        static_x, static_c = self.inputs[shape]
+        static_x.copy_(x)
+        if static_c is not None and c is not None:
+            static_c.copy_(c)
+        if kl_weight != self.static_kl:  # a kernel only when the weight changes (warm-up)
+            assert self.kl is not None
+            self.kl.fill_(kl_weight)
+            self.static_kl = kl_weight
+        graph.replay()
+        return None
+
+    def _not_captured(
+        self, x: Tensor, c: Tensor | None, kl_weight: float, err: RuntimeError
+    ) -> None:
+        """After a failed capture: the batches of ``x``'s shape run eagerly, and every batch
+        does when no graph was captured before (a graph already captured stays)."""
+        if self.graphs:
+            self.graphs[x.shape] = None
+            what = f"batches of {x.shape[0]} rows run eagerly"
+        else:
+            self.capture = False
+            what = "the fast path runs eagerly"
+        warnings.warn(f"CUDA graph capture failed, {what}: {err}", RuntimeWarning, stacklevel=3)
+        return (
+            self._on_side_stream(x, c, kl_weight) if self.capture else self._eager(x, c, kl_weight)
+        )
+
+    def _due(self, shape: torch.Size) -> bool:
+        """Whether to capture the step of batches of ``shape`` now: the first shape after
+        :data:`WARMUP_STEPS` eager steps, another one (an epoch's last, smaller mini-batch,
+        else one eager step per epoch: ~5 ms of host time on a GPU machine) once it has run
+        eagerly once, at most :data:`MAX_GRAPHS` shapes."""
+        if len(self.graphs) >= MAX_GRAPHS:
+            return False
+        return self.eager_shapes.get(shape, 0) >= (1 if self.graphs else WARMUP_STEPS)
 
     def _eager(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
         for p in self.params:  # zero_grad(set_to_none=True) without its ~15 µs of host work
             p.grad = None
         self.eager_steps += 1
+        self.eager_shapes[x.shape] = self.eager_shapes.get(x.shape, 0) + 1
         self.step(x, c, float(kl_weight))
 
     def _on_side_stream(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
@@ -120,14 +153,17 @@ class WholeStep:
             self._eager(x, c, kl_weight)
         torch.cuda.current_stream(x.device).wait_stream(side)
 
-    def _capture(self, x: Tensor, c: Tensor | None) -> None:
-        self.static = {
-            "x": torch.empty_like(x),
-            "c": None if c is None else torch.empty_like(c),
-            "kl": torch.zeros((), dtype=x.dtype, device=x.device),
-        }
-        self.optimizer.zero_grad(set_to_none=True)  # backward in the graph writes the grads
+    def _capture(self, x: Tensor, c: Tensor | None) -> Any:
+        """Capture the step of batches shaped as ``x`` (and ``c``) into a new CUDA graph (its own
+        memory pool) reading new static inputs; returns it. The grads are dropped first, so that
+        its backward writes grads of its own (another graph's keep their addresses)."""
+        if self.kl is None:
+            self.kl = torch.zeros((), dtype=x.dtype, device=x.device)
+        static = (torch.empty_like(x), None if c is None else torch.empty_like(c))
+        for p in self.params:
+            p.grad = None
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            self.step(self.static["x"], self.static["c"], self.static["kl"])
-        self.graph = graph  # capture runs nothing: __call__ replays it for this batch too
+            self.step(static[0], static[1], self.kl)
+        self.inputs[x.shape] = static
+        return graph  # capture runs nothing: __call__ replays it for this batch too
