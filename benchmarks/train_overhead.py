@@ -33,7 +33,8 @@ process's CPU time in them (what other jobs on a shared machine do not inflate);
 per process (``--threads``).
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/train_overhead.py [--rounds 3 --epochs 2]``
-(writes ``benchmarks/results/train_overhead.md``).
+(writes ``benchmarks/results/train_overhead.md`` after every round; ``--minutes M`` stops before a
+round that would end after M minutes, judged by the rounds so far).
 """
 
 from __future__ import annotations
@@ -223,6 +224,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2, help="measured epochs per run")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--minutes", type=float, help="start no round that would end after this many minutes"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument(
@@ -247,12 +251,20 @@ def main(argv: list[str] | None = None) -> None:
         return M.run_worker([script, "--config", name, *shape, *common])
 
     jobs = [f"{setting}:{name}" for setting in args.settings for name in args.configs]
-    flat = M.interleaved(jobs, args.rounds, run)
-    results = {
-        setting: {name: flat[f"{setting}:{name}"] for name in args.configs}
-        for setting in args.settings
-    }
-    print(f"wrote {_write(args, results)}")
+    flat: dict[str, list[dict[str, Any]]] = {job: [] for job in jobs}
+    started, limit = time.perf_counter(), args.rounds
+    for done in range(1, limit + 1):  # the file is written after every round
+        for job, runs in M.interleaved(jobs, 1, run).items():
+            flat[job] += runs
+        args.rounds = done
+        results = {
+            setting: {name: flat[f"{setting}:{name}"] for name in args.configs}
+            for setting in args.settings
+        }
+        print(f"round {done}: wrote {_write(args, results)}", flush=True)
+        minutes = (time.perf_counter() - started) / 60
+        if args.minutes is not None and minutes * (done + 1) / done > args.minutes:
+            break  # another round would end after the budget
 
 
 if __name__ == "__main__":
