@@ -144,3 +144,36 @@ def test_a_miwae_run_without_complete_rows_evaluates_with_the_defaults(tmp_path,
     assert math.isfinite(nats["stderr"]) and math.isfinite(nats["data_stderr"])
     figures = json.loads((run / "metrics.json").read_text())["figures"]
     assert figures["written"] == [] and "missing cell" in figures["skipped"]["all"]
+
+
+def _units(record: object) -> set[str]:
+    """Every likelihood-like unit (``nats/...``) anywhere in a metrics.json record."""
+    if isinstance(record, dict):
+        found = {record["unit"]} if str(record.get("unit", "")).startswith("nats/") else set()
+        return found.union(*(_units(v) for v in record.values()))
+    if isinstance(record, list):
+        return set().union(*(_units(v) for v in record))
+    return set()
+
+
+def test_a_table_runs_likelihoods_are_per_row_in_metrics_report_and_cli(tmp_path, capsys):
+    """One unit per run, wherever it is shown: metrics.json, the report (from fit's record and
+    from evaluate's) and the CLI say nats/row on a table, never nats/example."""
+    data = _write(tmp_path / "t.csv", _rows(np.random.default_rng(8), 200), list("abcd"))
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", str(data), "--latent-dim", "2", "--out", str(run)]) == 0
+    assert main(["report", str(run), "--out", str(tmp_path / "fit.html")]) == 0
+    page = (tmp_path / "fit.html").read_text()
+    assert "nats/row" in page and "nats/example" not in page
+    capsys.readouterr()
+    assert main(["evaluate", str(run), *FAST, "--ood", "none", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "likelihood (per row" in out and "per example" not in out and "nats/example" not in out
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["protocol"]["example"] == "row"
+    assert _units(metrics) == {"nats/row"}
+    assert metrics["likelihood"]["exact"]["nats"]["unit"] == "nats/row"
+    assert metrics["latent"]["rate"]["unit"] == "nats/row"
+    assert main(["report", str(run), "--out", str(tmp_path / "evaluated.html")]) == 0
+    page = (tmp_path / "evaluated.html").read_text()
+    assert "nats/row" in page and "nats/example" not in page

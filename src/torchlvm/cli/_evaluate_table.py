@@ -79,7 +79,7 @@ def _observed_rows(obs: ObservedLikelihood | None) -> list[str]:
     return [
         f"observed cells only (every row; {obs.incomplete_rows} of {obs.rows} rows have missing "
         f"cells, {obs.missing_cells} of {obs.cells} cells)",
-        _row("mean log p(x_o) per row", f"{_value(q):>10} nats/row  ({how}{spread})"),
+        _row("mean log p(x_o) per row", f"{_value(q):>10} {q.unit}  ({how}{spread})"),
     ]
 
 
@@ -96,13 +96,14 @@ def _reconstruction_rows(m: Evaluation) -> list[str]:
     if isinstance(rec, Undefined):
         return ["reconstruction", _row("squared error", rec.reason)]
     per_example, per_pixel = _value(rec.mse_per_example), _value(rec.mse_per_pixel, 5)
-    example, unit = ("row", "feature") if _is_table(m) else ("example", "pixel")
+    example = m.protocol.noun
+    unit = "feature" if example == "row" else "pixel"
     rows = [
         "reconstruction (x̂ = decoder mean at the posterior mean)",
         _row(f"squared error per {example} / per {unit}", f"{per_example} / {per_pixel}"),
     ]
     if rec.bce is not None:
-        rows.append(_row("binary cross-entropy", f"{_value(rec.bce)} nats/example"))
+        rows.append(_row("binary cross-entropy", f"{_value(rec.bce)} {rec.bce.unit or 'nats'}"))
     return rows
 
 
@@ -186,7 +187,7 @@ def _outlier_rows(out: Outliers | Undefined | None) -> list[str]:
 
 
 def _likelihood_header(m: Evaluation) -> str:
-    if _is_table(m):
+    if m.protocol.noun == "row":
         return (
             "likelihood (per row, in the units the model was trained in; bits/dim = −log p / "
             "(D ln 2), D features; torchlvm score gives −log p(x) in the file's units)"

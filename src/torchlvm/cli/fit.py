@@ -36,6 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm.data import load_dataset
+    from torchlvm.evaluation.records import nats_per
     from torchlvm.models.ppca import PPCA
     from torchlvm.run import check_new_target, staged_run
     from torchlvm.run.metrics import merge_metrics
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         write_finished(stage.folder, model, {"data": data})
         merge_metrics(stage.folder, metrics)
     print(f"PPCA (K={args.latent_dim}, {args.method}) on {train.name}, D={dim}, {seconds:.2f} s")
-    per = "nats/row" if "table" in data else "nats/example"
+    per = nats_per("table" in data)
     units = ", standardized units" if train.standardizer is not None else ""
     print(f"  train log p(x): {metrics['train_log_likelihood']:.3f} {per} (exact{units})")
     print(
@@ -106,10 +107,12 @@ def _em_report(model, train, args):
 
 def _data_record(train, options: dict, seed: int, metrics: dict) -> dict:
     """The run's ``data`` record; for a table also its options and schema (and the unit)."""
+    from torchlvm.evaluation.records import example_noun
+
     data = {"name": train.name, "binarize": train.binarize, "seed": seed}
     table = _tables.record(train, options)
     if table is not None:
         data.update(options=options, table=table)
         units = ", standardized units" if train.standardizer is not None else ""
-        metrics["unit"] = f"nats per row (exact log p(x){units})"
+        metrics["unit"] = f"nats per {example_noun(True)} (exact log p(x){units})"
     return data

@@ -260,6 +260,8 @@ def _epochs(n: int) -> str:
 
 
 def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: Any) -> None:
+    from torchlvm.evaluation.records import example_noun, nats_per
+
     record = dm.record()
     protocol = f"binarize={record['binarize']}"
     if dm.condition.conditional:
@@ -267,7 +269,7 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
     done = result.epochs - result.start_epoch
     resumed = f" (resumed at epoch {result.start_epoch})" if result.start_epoch else ""
     stopped = ", stopped early" if result.stopped_early else ""
-    noun = "rows" if "table" in record else "examples"
+    noun, nats = example_noun("table" in record) + "s", nats_per("table" in record)
     print(
         f"trained {model_type} on {record['name']} ({record['num_train']} train / "
         f"{record['num_val']} val {noun}, {protocol}, seed {config.seed}): "
@@ -275,7 +277,6 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
         f"{_epochs(result.epochs)} in all"
     )
     final, k = result.final, config.k
-    nats = "nats/row" if "table" in record else "nats/example"
     squared = getattr(model.config, "reconstruction", None) == "mse"
     kl_how = "Monte Carlo KL" if getattr(model, "kl_method", "analytic") == "mc" else "analytic KL"
     rows = [  # those the objective logged (its registered validation terms)

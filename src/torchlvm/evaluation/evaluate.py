@@ -72,6 +72,7 @@ from torchlvm.evaluation.records import (
     SampleQuality,
     Separability,
     Undefined,
+    example_noun,
 )
 from torchlvm.inference import log_marginal_is
 from torchlvm.inference.importance import auto_chunk
@@ -212,6 +213,7 @@ def _protocol(dataset: Dataset, data: EvalData, o: EvalConfig, device: torch.dev
         refine_steps=o.refine_steps,
         chunk=chunk,
         device=str(device),
+        example=example_noun(o.table is not None),
     )
 
 
@@ -259,7 +261,9 @@ def _evaluate(
         kl_dims, factorized = (None, False)
         if not deterministic:
             kl_dims, factorized = per_example_kl_per_dimension(model, x, c)
-        out["latent"] = Latent.from_json(summarize_latent(means, kl_dims, factorized, terms))
+        out["latent"] = Latent.from_json(
+            summarize_latent(means, kl_dims, factorized, terms, table=o.table is not None)
+        )
     if o.separability:
         with _timed(seconds, "separability"):
             out["separability"] = _separability(means, data, o.seed, o.pixel_reference)
@@ -363,8 +367,9 @@ def _likelihood(
         )  # fmt: skip
     what = {"none": "log p(x)", "label": "log p(x | c)"}.get(o.condition.kind, "log p(x | x_o)")
     summary = lik.summarize_likelihood(
-        values, dim=dim, k=o.k, ks=o.ks, what=what, ais_steps=o.ais_steps, ais_k=o.ais_chains
-    )
+        values, dim=dim, k=o.k, ks=o.ks, what=what, ais_steps=o.ais_steps, ais_k=o.ais_chains,
+        table=o.table is not None,
+    )  # fmt: skip
     if o.refine_steps > 0:
         summary["posterior"] = f"encoder q refined by {o.refine_steps} Adam steps per example"
     return Likelihood.from_json(summary), values

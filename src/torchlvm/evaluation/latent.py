@@ -21,6 +21,7 @@ from torch.distributions import Distribution, Independent, Normal, kl_divergence
 from torchlvm._device import model_device
 from torchlvm.evaluation._batching import map_batches
 from torchlvm.evaluation._records import metric
+from torchlvm.evaluation.records import nats_per
 from torchlvm.protocol import LatentVariableModel
 
 ACTIVE_THRESHOLD = 0.01
@@ -111,6 +112,8 @@ def summarize_latent(
     kl_dims: Tensor | None,
     factorized: bool,
     terms: dict[str, Tensor] | None,
+    *,
+    table: bool = False,
 ) -> dict[str, Any]:
     """Labelled latent-space metrics.
 
@@ -119,6 +122,7 @@ def summarize_latent(
         kl_dims: per-dimension KLs ``(N, K)``, or None (no density, e.g. an autoencoder).
         factorized: whether ``kl_dims`` sum to the total KL.
         terms: per-example ``log_lik`` and ``kl`` of the ELBO, or None.
+        table: whether the data are a table's rows (units ``nats/row``, not ``nats/example``).
 
     Returns:
         ``active_units``, ``activity`` and, where a density exists, ``kl_total``,
@@ -139,16 +143,16 @@ def summarize_latent(
     if kl_dims is not None:
         note = "sums to the total KL" if factorized else "KL of 1-D marginals; does not sum"
         out["kl_per_dim"] = metric(
-            kl_dims.double().mean(0).tolist(), "nats/example", "exact", note=note
+            kl_dims.double().mean(0).tolist(), nats_per(table), "exact", note=note
         )
     if terms is not None:
         rate = float(terms["kl"].double().mean())
         distortion = float(-terms["log_lik"].double().mean())
-        out["kl_total"] = metric(rate, "nats/example", "exact", note="KL(q(z|x) ‖ p(z)), analytic")
-        out["rate"] = metric(rate, "nats/example", "exact", note="R = E_x KL(q ‖ p)")
+        out["kl_total"] = metric(rate, nats_per(table), "exact", note="KL(q(z|x) ‖ p(z)), analytic")
+        out["rate"] = metric(rate, nats_per(table), "exact", note="R = E_x KL(q ‖ p)")
         out["distortion"] = metric(
             distortion,
-            "nats/example",
+            nats_per(table),
             "estimate",
             k=1,
             note="D = −E_x E_q[log p(x|z)], one draw of z per example; ELBO = −(D + R)",

@@ -36,6 +36,7 @@ from torch.distributions import Distribution
 from torchlvm._checks import check_positive_int
 from torchlvm.evaluation._batching import map_batches
 from torchlvm.evaluation._records import bits_per_dim, metric
+from torchlvm.evaluation.records import nats_per
 from torchlvm.inference import elbo, log_marginal_ais, log_marginal_is
 from torchlvm.protocol import LatentVariableModel
 
@@ -128,6 +129,7 @@ def summarize_likelihood(
     what: str = "log p(x)",
     ais_steps: int | None = None,
     ais_k: int | None = None,
+    table: bool = False,
 ) -> dict[str, Any]:
     """Labelled averages of :func:`per_example_likelihood`'s output.
 
@@ -135,10 +137,11 @@ def summarize_likelihood(
         values: its output (with :func:`per_example_ais`'s, when run). dim: D, for bits/dim.
             k, ks: as passed to it. ais_steps, ais_k: AIS steps and chains, when run.
         what: the quantity, e.g. ``"log p(x)"`` or ``"log p(x | c)"``.
+        table: whether the data are a table's rows (units ``nats/row``, not ``nats/example``).
 
     Returns:
-        ``{"elbo", "iwae", "log_marginal", "ais"?, "exact"?}``, each in nats/example with
-        bits/dim.
+        ``{"elbo", "iwae", "log_marginal", "ais"?, "exact"?}``, each in nats per example (or
+        row) with bits/dim.
     """
     n = values["elbo"].shape[0]
 
@@ -151,7 +154,7 @@ def summarize_likelihood(
             for key, value in extra.items()
         }
         return {
-            "nats": metric(mean, "nats/example", kind, **extra),
+            "nats": metric(mean, nats_per(table), kind, **extra),
             "bits_per_dim": metric(bits_per_dim(mean, dim), "bits/dim", kind, **in_bits),
         }
 

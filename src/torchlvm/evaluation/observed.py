@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from torchlvm.evaluation.records import ObservedLikelihood, Quantity
+from torchlvm.evaluation.records import ObservedLikelihood, Quantity, nats_per
 from torchlvm.inference.row_scores import score_rows
 
 
@@ -37,7 +37,7 @@ def observed_likelihood(model: Any, x: Tensor, k: int) -> ObservedLikelihood:
     )
     nats = Quantity(
         value=float(log_p.mean()),
-        unit="nats/row",
+        unit=nats_per(True),
         kind="exact" if scores.exact else "estimate",
         k=None if scores.exact else k,
         stderr=None if scores.exact else float(math.sqrt(np.square(scores.stderr).sum()) / n),

@@ -19,6 +19,7 @@ from torch.distributions import Bernoulli
 
 from torchlvm.evaluation._batching import map_batches
 from torchlvm.evaluation._records import metric
+from torchlvm.evaluation.records import example_noun, nats_per
 from torchlvm.protocol import LatentVariableModel
 
 
@@ -59,7 +60,7 @@ def summarize_reconstruction(
     are per row and per feature (in standardized units), else per example and per pixel."""
     mse = float(values["sq_error"].double().mean())
     note = "x̂ = mean of p(x | z) at z = E_q[z | x]"
-    example, dimension = ("row", "feature") if table else ("example", "pixel")
+    example, dimension = example_noun(table), "feature" if table else "pixel"
     if table:
         note += ", in standardized units"
     out: dict[str, Any] = {
@@ -69,7 +70,7 @@ def summarize_reconstruction(
     if "bce" in values:
         out["bce"] = metric(
             float(values["bce"].double().mean()),
-            "nats/example",
+            nats_per(table),
             "measured",
             note="binary cross-entropy −log p(x | z = E_q[z | x]) of the Bernoulli decoder",
         )

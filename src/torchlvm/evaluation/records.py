@@ -19,12 +19,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Kind = Literal["exact", "bound", "estimate", "measured", "undefined"]
 _LABELS = ("k", "stderr", "data_stderr", "ess")  # the labels a Quantity names as fields
 _NOT_EXTRA = ("value", "unit", "kind", *_LABELS, "note")
+
+
+def example_noun(table: bool) -> str:
+    """What one data point is called in every unit and label of a run: a ``"row"`` of a table
+    (a run whose data record holds a ``table``), else an ``"example"``. The one place the
+    per-data-point units are named: metrics.json, the report and the CLI all take them from
+    here (``"nats/row"``, ``"squared error/row"``, ...)."""
+    return "row" if table else "example"
+
+
+def nats_per(table: bool) -> str:
+    """The unit of a likelihood per data point: ``"nats/row"`` for a table, else
+    ``"nats/example"``."""
+    return f"nats/{example_noun(table)}"
 
 
 def _number(x: Any) -> float | None:
@@ -439,6 +453,15 @@ class Protocol:
     chunk: int | None = None  # importance samples drawn at a time
     device: str | None = None  # where the model ran: "cpu", "cuda:0", ...
     command: str | None = None  # the command line that made it
+    example: str | None = None  # what one data point is: "row" (a table) or "example"
+
+    @property
+    def noun(self) -> str:
+        """``example``, or for a file written before it was recorded, ``"row"`` when the data
+        were rows of features (per-example shape ``(D,)``)."""
+        if self.example in ("row", "example"):
+            return self.example
+        return example_noun(self.shape is not None and len(self.shape) == 1)
 
     def to_json(self) -> dict[str, Any]:
         out = _drop_none(vars(self))
@@ -453,6 +476,7 @@ class Protocol:
         ok = isinstance(shape, list) and all(_int(s) is not None for s in shape)
         ints = ("n", "seed", "k", "refine_steps", "chunk")
         texts = ("data", "split", "binarize", "binarize_note", "condition", "device", "command")
+        texts += ("example",)
         return cls(
             shape=tuple(shape) if ok else None,
             **{name: _int(d.get(name)) for name in ints},
@@ -507,17 +531,21 @@ class Figures:
 class FitRecord:
     """What ``torchlvm fit`` measured (flat keys at the top of ``metrics.json``)."""
 
-    train_log_likelihood: float | None = None  # exact, nats per example
-    test_log_likelihood: float | None = None  # exact, nats per example
+    train_log_likelihood: float | None = None  # exact, nats per example (or row)
+    test_log_likelihood: float | None = None  # exact, nats per example (or row)
     test_bits_per_dim: float | None = None
     noise_variance: float | None = None  # PPCA's σ²
     fit_seconds: float | None = None
+    table: bool = False  # a table run: ``unit`` says "nats per row ..." (cli/fit.py)
 
     @classmethod
     def from_json(cls, x: Any) -> FitRecord | None:
         d = _dict(x)
         found = cls(**{name: _number(d.get(name)) for name in FIT_KEYS})
-        return None if found == cls() else found
+        if found == cls():
+            return None
+        unit = _str(d.get("unit")) or ""
+        return replace(found, table=unit.startswith(f"nats per {example_noun(True)}"))
 
 
 FIT_KEYS: tuple[str, ...] = (
@@ -623,7 +651,7 @@ class Evaluation:
         fit = self.fit
         if fit is None or fit.test_log_likelihood is None:
             return None
-        nats = Quantity(fit.test_log_likelihood, "nats/example", "exact")
+        nats = Quantity(fit.test_log_likelihood, nats_per(fit.table), "exact")
         bits = None
         if fit.test_bits_per_dim is not None:
             bits = Quantity(fit.test_bits_per_dim, "bits/dim", "exact")
