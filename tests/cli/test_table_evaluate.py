@@ -177,3 +177,62 @@ def test_a_table_runs_likelihoods_are_per_row_in_metrics_report_and_cli(tmp_path
     assert main(["report", str(run), "--out", str(tmp_path / "evaluated.html")]) == 0
     page = (tmp_path / "evaluated.html").read_text()
     assert "nats/row" in page and "nats/example" not in page
+
+
+def _exact_in_file_units(run: Path, x_file: torch.Tensor) -> torch.Tensor:
+    """log p(x_o) ``(N,)`` of rows in the file's units under the run's PPCA, from its Gaussian in
+    those units: fitted on standardized columns z = (x − m) / s with mean μ and covariance
+    C = WWᵀ + σ²I, it is N(μ·s + m, diag(s) C diag(s)) in x; each row's observed marginal."""
+    from torchlvm.data.table_schema import TableSchema
+
+    model = load_run(run).model
+    schema = TableSchema.from_dict(json.loads((run / "config.json").read_text())["data"]["table"])
+    m = torch.tensor(schema.standardizer.mean, dtype=torch.float64)
+    s = torch.tensor(schema.standardizer.scale, dtype=torch.float64)
+    W, mu = model.W.double(), model.mu.double()
+    C = W @ W.T + model.sigma2.double() * torch.eye(len(mu), dtype=torch.float64)
+    mean, cov = mu * s + m, s[:, None] * C * s[None, :]
+    out = []
+    for row in x_file.double():
+        o = ~torch.isnan(row)
+        gauss = torch.distributions.MultivariateNormal(mean[o], cov[o][:, o])
+        out.append(gauss.log_prob(row[o]))
+    return torch.stack(out)
+
+
+def test_the_observed_cell_likelihood_is_also_in_the_files_units(tmp_path, capsys):
+    """log p(x_o) in the file's units = log p(x'_o) − Σ_{j observed} log s_j: against PPCA's
+    exact density of the unstandardized rows; metrics.json, the CLI and score agree on it."""
+    data = _every_row_misses_a_cell(tmp_path)
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--method", "em"]
+    assert main([*argv, "--allow-missing", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), *FAST]) == 0
+    out = capsys.readouterr().out
+    observed = _observed(run)
+    in_file = observed["nats_file_units"]
+    assert in_file["unit"] == "nats/row" and in_file["kind"] == "exact"
+    assert "in the file's units" in in_file["note"]
+    assert "standardized units" in observed["nats"]["note"]
+    loaded = load_run(run)
+    schema_x = load_split(loaded, None, "test").x  # the test rows, standardized
+    from torchlvm.data.table_schema import TableSchema
+
+    schema = TableSchema.from_dict(loaded.data["table"])
+    x_file = schema.standardizer.inverse(schema_x.double())
+    exact = _exact_in_file_units(run, x_file)
+    assert in_file["value"] == pytest.approx(exact.mean().item(), abs=1e-6)
+    assert observed["nats"]["value"] != pytest.approx(in_file["value"], abs=1.0)  # σ matters
+    printed = next(ln for ln in out.splitlines() if "per row, the file's units" in ln)
+    assert f"{in_file['value']:.3f} nats/row  (exact" in printed
+    assert main(["report", str(run), "--out", str(tmp_path / "report.html")]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "Likelihood of the observed cells" in page and "nats, in the file&#x27;s units" in page
+    _write(tmp_path / "test-rows.csv", x_file.numpy(), list("abcd"))
+    scores = tmp_path / "scores.csv"
+    argv = ["score", str(run), "--data", str(tmp_path / "test-rows.csv"), "--out", str(scores)]
+    assert main(argv) == 0
+    with scores.open() as f:
+        neg_log_p = [float(row["neg_log_p"]) for row in csv.DictReader(f)]
+    np.testing.assert_allclose(neg_log_p, -exact.numpy(), rtol=1e-6, atol=1e-6)

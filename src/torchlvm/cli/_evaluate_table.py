@@ -73,14 +73,19 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
 def _observed_rows(obs: ObservedLikelihood | None) -> list[str]:
     if obs is None:
         return []
-    q = obs.nats
-    spread = f", ±{_num(q.data_stderr, 4)} stderr over rows"
+    q, in_file = obs.nats, obs.nats_file_units
     how = "exact" if q.kind == "exact" else f"importance-sampled, k={q.k}, ±{_num(q.stderr, 4)} MC"
-    return [
+    rows = [
         f"observed cells only (every row; {obs.incomplete_rows} of {obs.rows} rows have missing "
         f"cells, {obs.missing_cells} of {obs.cells} cells)",
-        _row("mean log p(x_o) per row", f"{_value(q):>10} {q.unit}  ({how}{spread})"),
     ]
+    shown = [(q, "" if in_file is None else ", standardized units")]
+    shown += [] if in_file is None else [(in_file, ", the file's units")]
+    for value, units in shown:
+        spread = f", ±{_num(value.data_stderr, 4)} stderr over rows"
+        text = f"{_value(value):>10} {value.unit}  ({how}{spread})"
+        rows.append(_row(f"mean log p(x_o) per row{units}", text))
+    return rows
 
 
 def _is_table(m: Evaluation) -> bool:

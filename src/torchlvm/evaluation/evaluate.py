@@ -226,7 +226,8 @@ def _evaluate(
     incomplete = torch.isnan(data.x).any(-1)
     if bool(incomplete.any()):  # a table with missing cells: every row on its observed cells
         with _timed(seconds, "observed_likelihood"):
-            observed = observed_likelihood(model, data.x, o.k)
+            standardizer = None if o.table is None else o.table.standardizer
+            observed = observed_likelihood(model, data.x, o.k, standardizer)
         data = _rows_of(data, ~incomplete)
         if not len(data.x):
             return _observed_only(model, dataset, data, o, observed, seconds)

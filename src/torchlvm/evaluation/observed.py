@@ -2,7 +2,9 @@
 
 Every row of the split counts, complete or not; the scores are those of ``torchlvm score``
 (:func:`torchlvm.inference.row_scores.score_rows`): exact for PPCA (the missing cells integrated
-out), importance-sampled for a VAE (MIWAE: the missing cells dropped from p(x | z)).
+out), importance-sampled for a VAE (MIWAE: the missing cells dropped from p(x | z)). For a run
+trained on standardized columns the mean is given in those units and in the file's own:
+log p(x_o) = log p(x'_o) − Σ_{j observed} log scale_j (:meth:`Standardizer.log_jacobian`).
 """
 
 from __future__ import annotations
@@ -14,40 +16,56 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from torchlvm.data.standardize import Standardizer
 from torchlvm.evaluation.records import ObservedLikelihood, Quantity, nats_per
-from torchlvm.inference.row_scores import score_rows
+from torchlvm.inference.row_scores import RowScores, score_rows
 
 
-def observed_likelihood(model: Any, x: Tensor, k: int) -> ObservedLikelihood:
+def observed_likelihood(
+    model: Any, x: Tensor, k: int, standardizer: Standardizer | None = None
+) -> ObservedLikelihood:
     """Mean log p(x_o) over the rows of ``x`` ``(N, D)`` (NaN = missing), in nats per row.
 
     Args:
         model: a fitted PPCA (exact) or a VAE-like model (``k`` importance samples per row).
         x: the rows in the model's units.
         k: importance samples per row for a VAE.
+        standardizer: the run's standardization, when the model was trained on standardized
+            columns: the mean is then also given in the file's units (``nats_file_units``),
+            log p(x_o) = log p(x'_o) − Σ_{j observed} log scale_j for each row.
     """
     scores = score_rows(model, x, samples=k)
     log_p = -scores.neg_log_p
-    n = len(log_p)
     missing = torch.isnan(x)
     how = (
         "exact: the missing cells integrated out"
         if scores.exact
         else f"importance-sampled, k={k}: the missing cells left out of p(x | z) (MIWAE)"
     )
-    nats = Quantity(
+    units, in_file = "in the data's units (not standardized)", None
+    if standardizer is not None:
+        units = "in the run's standardized units"
+        jacobian = standardizer.log_jacobian(~missing).numpy()  # (N,) −Σ_{j observed} log σ_j
+        in_file = _mean_per_row(log_p + jacobian, scores, k, f"in the file's units ({how})")
+    return ObservedLikelihood(
+        nats=_mean_per_row(log_p, scores, k, f"{units} ({how})"),
+        rows=len(log_p),
+        incomplete_rows=int(missing.any(-1).sum()),
+        missing_cells=int(missing.sum()),
+        cells=int(missing.numel()),
+        nats_file_units=in_file,
+    )
+
+
+def _mean_per_row(log_p: np.ndarray, scores: RowScores, k: int, what: str) -> Quantity:
+    """The mean of ``log_p`` ``(N,)`` over rows, with its Monte Carlo and data errors."""
+    n = len(log_p)
+    return Quantity(
         value=float(log_p.mean()),
         unit=nats_per(True),
         kind="exact" if scores.exact else "estimate",
         k=None if scores.exact else k,
         stderr=None if scores.exact else float(math.sqrt(np.square(scores.stderr).sum()) / n),
         data_stderr=float(log_p.std(ddof=1) / math.sqrt(n)) if n > 1 else None,
-        note=f"mean log p(x_o) per row on its observed cells only ({how})",
-    )
-    return ObservedLikelihood(
-        nats=nats,
-        rows=n,
-        incomplete_rows=int(missing.any(-1).sum()),
-        missing_cells=int(missing.sum()),
-        cells=int(missing.numel()),
+        note=f"mean log p(x_o) per row on its observed cells only, {what}",
     )

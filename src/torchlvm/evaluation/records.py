@@ -570,23 +570,24 @@ class ObservedLikelihood:
 
     ``nats`` is the mean over rows in nats per row (``data_stderr``: the spread over rows /
     sqrt(n); ``stderr``: the Monte Carlo error of an importance-sampled mean), exact for PPCA
-    (missing cells integrated out), importance-sampled with ``k`` for a VAE (MIWAE).
+    (missing cells integrated out), importance-sampled with ``k`` for a VAE (MIWAE), in the units
+    the model was trained in; ``nats_file_units`` is the same density in the file's own units
+    for a run trained on standardized columns (log p(x'_o) − Σ_{j observed} log scale_j).
     """
 
-    nats: Quantity
+    nats: Quantity  # in the units the model was trained in (standardized, for most tables)
     rows: int  # rows scored
     incomplete_rows: int  # rows with at least one missing cell
     missing_cells: int
     cells: int  # rows x features
+    nats_file_units: Quantity | None = None  # the same in the file's units (a standardized run)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "nats": self.nats.to_json(),
-            "rows": self.rows,
-            "incomplete_rows": self.incomplete_rows,
-            "missing_cells": self.missing_cells,
-            "cells": self.cells,
-        }
+        out = {"nats": self.nats.to_json()}
+        if self.nats_file_units is not None:
+            out["nats_file_units"] = self.nats_file_units.to_json()
+        counts = ("rows", "incomplete_rows", "missing_cells", "cells")
+        return {**out, **{key: getattr(self, key) for key in counts}}
 
     @classmethod
     def from_json(cls, x: Any) -> ObservedLikelihood | None:
@@ -595,7 +596,7 @@ class ObservedLikelihood:
         counts = [_int(d.get(key)) for key in ("rows", "incomplete_rows", "missing_cells", "cells")]
         if nats is None or any(c is None for c in counts):
             return None
-        return cls(nats, *counts)  # type: ignore[arg-type]
+        return cls(nats, *counts, Quantity.from_json(d.get("nats_file_units")))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ SECTION_TITLES = {
     "conditional": "Conditional generation",
     "imputation": "Imputation",
     "outliers": "Outlier detection",
+    "observed_likelihood": "Likelihood of the observed cells",
     "ood": "Outlier detection",
     "meta": "About this evaluation",
     "protocol": "Protocol",
@@ -73,6 +74,7 @@ LABELS = {
     "stderr": "standard error",
     "data_stderr": "standard error over examples",
     "nats": "nats",
+    "nats_file_units": "nats, in the file's units",
     "k": "importance samples k",
     "num_samples": "samples k",
 }
