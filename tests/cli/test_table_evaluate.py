@@ -105,14 +105,19 @@ def _observed(run: Path) -> dict:
     return json.loads((run / "metrics.json").read_text())["observed_likelihood"]
 
 
-def test_a_split_without_complete_rows_is_scored_on_its_observed_cells(tmp_path, capsys):
+def _evaluated_em_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
+    """A PPCA fitted by EM on rows that each miss a cell, evaluated; its folder and output."""
     data = _every_row_misses_a_cell(tmp_path)
     run = tmp_path / "ppca"
     argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--method", "em"]
     assert main([*argv, "--allow-missing", "--out", str(run)]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(run), *FAST]) == 0
-    out = capsys.readouterr().out
+    return run, capsys.readouterr().out
+
+
+def test_a_split_without_complete_rows_is_scored_on_its_observed_cells(tmp_path, capsys):
+    run, out = _evaluated_em_run(tmp_path, capsys)
     assert "observed cells only (every row; 20 of 20 rows have missing cells, 20 of 80" in out
     observed = _observed(run)
     assert observed["rows"] == observed["incomplete_rows"] == 20
@@ -203,13 +208,7 @@ def _exact_in_file_units(run: Path, x_file: torch.Tensor) -> torch.Tensor:
 def test_the_observed_cell_likelihood_is_also_in_the_files_units(tmp_path, capsys):
     """log p(x_o) in the file's units = log p(x'_o) − Σ_{j observed} log s_j: against PPCA's
     exact density of the unstandardized rows; metrics.json, the CLI and score agree on it."""
-    data = _every_row_misses_a_cell(tmp_path)
-    run = tmp_path / "ppca"
-    argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--method", "em"]
-    assert main([*argv, "--allow-missing", "--out", str(run)]) == 0
-    capsys.readouterr()
-    assert main(["evaluate", str(run), *FAST]) == 0
-    out = capsys.readouterr().out
+    run, out = _evaluated_em_run(tmp_path, capsys)
     observed = _observed(run)
     in_file = observed["nats_file_units"]
     assert in_file["unit"] == "nats/row" and in_file["kind"] == "exact"
