@@ -141,3 +141,20 @@ def test_a_row_with_no_observed_cell_gets_a_vaes_prior_mean(empty_rows, ppca_run
     for i in (2, 4):  # within 0.02 standard deviations of each column
         got = np.array([float(c) for c in _read(out)[i][1:]])
         np.testing.assert_allclose((got - expected) / scale, 0, atol=0.02)
+
+
+def test_a_column_missing_from_every_row_is_filled(ppca_run, tmp_path, capsys):
+    """Filled from the other columns (before, refused with a fix, --drop-columns, that impute
+    does not take)."""
+    path = tmp_path / "no-b.csv"
+    path.write_text("name,a,b,c,d\nr0,0.1,,40,7.1\nr1,0.3,,,7\n")
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(ppca_run), "--data", str(path), "--out", str(out)]) == 0
+    assert "filled 3 missing cells in 2 of 2 rows" in capsys.readouterr().out
+    x = torch.tensor([[0.1, np.nan, 40, 7.1], [0.3, np.nan, np.nan, 7]], dtype=torch.float64)
+    schema = _schema(ppca_run)
+    expected = schema.standardizer.inverse(
+        torch.tensor(torchlvm.load(ppca_run).impute(schema.standardizer.transform(x)))
+    )
+    got = torch.tensor([[float(c) for c in row[1:]] for row in _read(out)[1:]], dtype=torch.float64)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-4)

@@ -124,3 +124,25 @@ def test_reconstruct_writes_every_row_of_a_file(tmp_path, capsys):
     assert rows.shape == (60, 4)
     assert np.abs(rows - x).max() < 0.05 * np.abs(x).max()  # rank 2 data: nearly exact
     assert "RMSE per feature" in capsys.readouterr().out
+
+
+def test_a_column_missing_from_every_row_is_scored_on_the_others(table, ppca_run, tmp_path, capsys):
+    """Every row's log p(x_o) is defined on the cells it has; before, the empty column was
+    refused with a fix (--drop-columns) that score does not take."""
+    path, x = table
+    part = x[:20].copy()
+    part[:, 1] = np.nan
+    _write(tmp_path / "no-b.csv", part, ["a", "b", "c", "d", "e"])
+    out = tmp_path / "s.csv"
+    assert (
+        main(["score", str(ppca_run), "--data", str(tmp_path / "no-b.csv"), "--out", str(out)]) == 0
+    )
+    assert "20 rows with missing cells: scored on their observed cells" in capsys.readouterr().out
+    schema = TableSchema.from_dict(
+        json.loads((ppca_run / "config.json").read_text())["data"]["table"]
+    )
+    z = schema.standardizer.transform(torch.tensor(part))
+    expected = torchlvm.load(ppca_run).score_samples(z)
+    expected = expected + schema.standardizer.log_jacobian(~torch.isnan(z)).numpy()
+    got = np.array([float(r["neg_log_p"]) for r in csv.DictReader(out.open())])
+    np.testing.assert_allclose(-got, expected, rtol=1e-5, atol=1e-4)

@@ -95,13 +95,13 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
     )
     schema = _schema(run_)
-    x = schema.load(args.data, allow_empty_rows=True).x.to(run_.dtype)  # model units, NaN
+    x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
     present = header_of(args.data) or []
     table = read_csv(
         Path(args.data),
         label_column=schema.label_column if schema.label_column in present else None,
         drop_columns=[c for c in schema.drop_columns if c in present],
-        empty_rows=True,
+        allow_empty=True,
     )
     user = schema.to_user_units(_fill(run_, x, args))
     columns = _file_columns(schema, table)

@@ -90,7 +90,7 @@ def _rows(run_, data: str):
             )
         _check_observed(data, dataset.x)
         return dataset.x, None, "the file's units"
-    dataset = schema.load(data, allow_empty_rows=True)
+    dataset = schema.load(data, allow_empty=True)
     _check_observed(data, dataset.x)
     if schema.standardizer is None:
         return dataset.x, None, "the file's units"

@@ -243,17 +243,18 @@ def read_csv(
     *,
     label_column: Selector | None = None,
     drop_columns: Sequence[Selector] = (),
-    empty_rows: bool = False,
+    allow_empty: bool = False,
 ) -> CSVTable:
     """Read a CSV file of numbers (see the module docstring).
 
     Args:
-        empty_rows: keep rows with no value in any feature column (all NaN), as a table to fill
-            may hold; refused by default (no model learns anything from them).
+        allow_empty: keep rows and feature columns with no value at all (all NaN), as a table
+            for a trained model to fill or score may hold; refused by default (no model learns
+            anything from them).
 
     Raises:
         DataError: for unreadable text, ragged rows, text in a numeric column, an ID column, an
-            empty column or (unless ``empty_rows``) an empty row.
+            empty column or an empty row (unless ``allow_empty``).
         ConfigError: for a ``label_column`` or ``drop_columns`` entry that names no column.
     """
     path = Path(path)
@@ -271,13 +272,13 @@ def read_csv(
     values = np.empty((len(rows), len(keep)))
     for k, j in enumerate(keep):
         values[:, k] = _parse_column(path, header, lines, list(columns[j]), j)
-        if np.isnan(values[:, k]).all():
+        if np.isnan(values[:, k]).all() and not allow_empty:
             raise DataError(
                 f"{path}: {_name(header, j)} has no value in any row; drop it "
                 f"(--drop-columns {_flag(header, j)})"
             )
         _check_not_id(path, header, values[:, k], j)
-    if not empty_rows:
+    if not allow_empty:
         _check_rows(path, lines, values)
     labels, class_names = (None, None)
     if label is not None:

@@ -106,11 +106,11 @@ def _read_npz(path: Path, label_column: int | str | None) -> Read:
 
 
 def _read_csv(
-    path: Path, label_column: int | str | None, drop_columns=(), empty_rows: bool = False
+    path: Path, label_column: int | str | None, drop_columns=(), allow_empty: bool = False
 ) -> Read:
     """The values of a CSV file, its column names, and its label column when one is named."""
     table = read_csv(
-        path, label_column=label_column, drop_columns=drop_columns, empty_rows=empty_rows
+        path, label_column=label_column, drop_columns=drop_columns, allow_empty=allow_empty
     )
     return Read(table.values, table.labels, table.columns, table.class_names)
 
@@ -236,7 +236,7 @@ def load_file(
     columns: Sequence[str] | None = None,
     standardize: bool | Standardizer = False,
     mmap: bool = False,
-    allow_empty_rows: bool = False,
+    allow_empty: bool = False,
 ) -> Dataset:
     """Load a user's ``.npy``, ``.npz`` or ``.csv`` file as a dataset.
 
@@ -255,8 +255,8 @@ def load_file(
             and return standardized values; a :class:`Standardizer` (a run's): apply it.
         mmap: For ``.npy``: stream rows from the file on disk; returns a
             :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN; no ``allow_missing``).
-        allow_empty_rows: For ``.csv`` with ``allow_missing``: keep rows with no value in any
-            feature column (a table to fill); refused by default.
+        allow_empty: For ``.csv`` with ``allow_missing``: keep rows and feature columns with no
+            value at all (a table for a trained model to fill or score); refused by default.
 
     Returns:
         ``x`` of shape ``(N, D)`` float32 (standardized if asked; ``standardizer`` says how),
@@ -288,7 +288,7 @@ def load_file(
         return load_memmap(path, split, seed=seed)  # type: ignore[return-value]
     _check_path(path)
     if reader is _read_csv:
-        read = _read_csv(path, label_column, drop_columns, allow_missing and allow_empty_rows)
+        read = _read_csv(path, label_column, drop_columns, allow_missing and allow_empty)
     else:
         read = reader(path, label_column)
     x, shape = _features(read.x, path)

@@ -89,10 +89,10 @@ class TableSchema:
         *,
         allow_missing: bool = True,
         split: str = "all",
-        allow_empty_rows: bool = False,
+        allow_empty: bool = False,
     ) -> Dataset:
         """``path`` read as the run's table: its columns, in the model's units; rows with no
-        value in any feature column are kept with ``allow_empty_rows`` (a table to fill).
+        value at all are kept with ``allow_empty`` (a table to fill or score).
 
         Raises:
             DataError: for a file whose columns differ from the run's, and every refusal of
@@ -115,7 +115,7 @@ class TableSchema:
             drop_columns=drop,
             columns=self.columns,
             standardize=self.standardizer or False,
-            allow_empty_rows=allow_empty_rows,
+            allow_empty=allow_empty,
         )
 
     def to_user_units(self, x: Tensor) -> Tensor:

@@ -30,12 +30,14 @@ class RowScores:
         stderr: ``(N,)`` standard error of the estimate (0 where it is exact).
         observed: ``(N,)`` observed cells per row.
         exact: whether the scores are exact (PPCA) or estimates (VAE).
+        cells: D, the cells of a complete row.
     """
 
     neg_log_p: np.ndarray
     stderr: np.ndarray
     observed: np.ndarray
     exact: bool
+    cells: int
 
     @property
     def order(self) -> np.ndarray:
@@ -51,8 +53,9 @@ class RowScores:
 
     @property
     def partial_rows(self) -> int:
-        """Rows scored on fewer than all their cells."""
-        return int((self.observed < self.observed.max(initial=0)).sum())
+        """Rows scored on fewer than all their cells (not merely fewer than the fullest row: a
+        column missing from every row makes every row partial)."""
+        return int((self.observed < self.cells).sum())
 
 
 @torch.no_grad()
@@ -83,6 +86,5 @@ def score_rows(
         stderr = torch.cat([p.stderr.cpu() for p in parts]).double()
     if log_jacobian is not None:
         log_p = log_p + log_jacobian.to(log_p)
-    return RowScores(
-        (-log_p).numpy(), stderr.numpy(), observed.numpy(), exact=hasattr(model, "log_marginal")
-    )
+    exact = hasattr(model, "log_marginal")
+    return RowScores((-log_p).numpy(), stderr.numpy(), observed.numpy(), exact, x.shape[-1])
