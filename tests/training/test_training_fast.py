@@ -107,8 +107,8 @@ def test_the_whole_step_paths_give_lightnings_automatic_optimizations_results(
 ) -> None:
     # 2 epochs of 12 steps, 8 steps per Lightning batch (an 8 and a 4), and fit's default (32:
     # all 12 in one) for the fast path; on a GPU's fast path 3 eager warm-up steps, the capture,
-    # then graph replays (each epoch's last, smaller mini-batch eagerly); against Lightning's
-    # automatic optimization, one step per batch
+    # then graph replays (epoch 0's last, smaller mini-batch eagerly, epoch 1's from a second
+    # graph); against Lightning's automatic optimization, one step per batch
     with monkeypatch.context() as patch:
         patch.setattr(trainer_module, "_takes_whole_steps", lambda *args: False)
         automatic, _ = _run(tmp_path / "automatic", fast=False, accelerator=accelerator, **config)
