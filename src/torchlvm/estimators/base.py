@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal
 
-from torchlvm._checks import check_positive_int
+from torchlvm._checks import check_choice, check_positive_int
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.estimators._training import ArrayDataModule
@@ -36,6 +36,33 @@ from torchlvm.models.registry import model_class, recipe_for
 from torchlvm.training import TrainConfig
 
 _ELEMENTS = 1 << 22  # k × rows × D held at once by score_samples
+_ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")  # Lightning's names for one machine
+# scikit-learn checks (1.9) that fit real-valued data, outside a Bernoulli likelihood's support.
+_REAL_VALUED_CHECKS = (
+    "check_fit_score_takes_y",
+    "check_estimators_overwrite_params",
+    "check_dont_overwrite_parameters",
+    "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input",
+    "check_n_features_in_after_fitting",
+    "check_estimators_dtypes",
+    "check_dtype_object",
+    "check_pipeline_consistency",
+    "check_estimators_nan_inf",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_transformer_data_not_an_array",
+    "check_transformer_general",
+    "check_transformer_preserve_dtypes",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_fit2d_1feature",
+    "check_dict_unchanged",
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+    "check_fit2d_predict1d",
+)
 
 
 class SharedNoise(Independent):
@@ -107,6 +134,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return cls.from_config(config)
 
     def _train_config(self) -> TrainConfig:
+        check_choice("accelerator", self.accelerator, _ACCELERATORS)
         if self.objective == "iwae" and self.train_k == 1:
             raise ConfigError("objective='iwae' needs train_k > 1 importance samples, got 1")
         return TrainConfig(
@@ -126,11 +154,21 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return value.item() if isinstance(value, np.generic) else value
 
     def _seed(self) -> int:
-        """``random_state`` as TrainConfig's seed: an int as given, else one drawn from it."""
+        """``random_state`` as TrainConfig's seed: an int as given, else one drawn from it.
+
+        Raises:
+            ConfigError: for anything but None, a ``RandomState`` or an int NumPy can seed.
+        """
         state = self.random_state
-        if isinstance(state, numbers.Integral) and not isinstance(state, bool):
+        integer = isinstance(state, numbers.Integral) and not isinstance(state, bool)
+        if integer and 0 <= state < 2**32:
             return int(state)
-        return int(check_random_state(state).randint(np.iinfo(np.int32).max))
+        if state is None or isinstance(state, np.random.RandomState):
+            return int(check_random_state(state).randint(np.iinfo(np.int32).max))
+        raise ConfigError(
+            "random_state must be None, a numpy.random.RandomState or an integer in "
+            f"[0, 2**32 - 1], got {state!r}"
+        )
 
     def _missing_ok(self) -> bool:
         """Whether NaN cells are missing data (the model trains and scores around them)."""
@@ -150,13 +188,19 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = check_X(self, X, reset=True, allow_nan=True, dtype=torch.float32, min_samples=2)
         if not self._missing_ok():
             self._refuse_nan(X)
-        binary = (X == 0) | (X == 1) | torch.isnan(X)
-        if self.likelihood == "bernoulli" and not bool(binary.all()):
-            raise DataError(
-                "likelihood='bernoulli' needs X of 0s and 1s; binarize X (e.g. X > 0.5) or use "
-                "likelihood='gaussian'"
-            )
+        self._check_support(X)
         return X
+
+    def _check_support(self, X: Tensor) -> None:
+        """Refuse X outside the support of p(x | z): a Bernoulli's is {0, 1} (the opening
+        words are scikit-learn's for data that its ``positive_only`` tag refuses)."""
+        if self.likelihood != "bernoulli" or bool(((X == 0) | (X == 1) | torch.isnan(X)).all()):
+            return
+        found = "Negative values" if bool((X < 0).any()) else "Values other than 0 and 1"
+        raise DataError(
+            f"{found} in data passed to {type(self).__name__}: likelihood='bernoulli' needs X "
+            "of 0s and 1s; binarize X (e.g. X > 0.5) or use likelihood='gaussian'"
+        )
 
     def _finish(self, model: torch.nn.Module, epochs: int) -> None:
         self.model_ = model.double().eval()
@@ -178,6 +222,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = check_X(self, X, reset=False, allow_nan=True, dtype=torch.float64)
         if not self._missing_ok():
             self._refuse_nan(X)
+        self._check_support(X)
         return X
 
     def _view(self, x: Tensor) -> tuple[Any, Tensor]:
@@ -200,9 +245,10 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     @torch.no_grad()
     def _log_px(self, x: Tensor, c: Tensor | None) -> Tensor:
         """Importance-sampled log p(x [| c]) (N,), k draws per row with shared noise."""
+        k = check_positive_int("k", self._param("k"))  # set_params may change it after fit
         gen = torch.Generator().manual_seed(self._seed())
-        eps = torch.randn(self.k, 1, self.latent_dim, generator=gen, dtype=torch.float64)
-        rows = max(1, _ELEMENTS // (self.k * x.shape[1]))
+        eps = torch.randn(k, 1, self.latent_dim, generator=gen, dtype=torch.float64)
+        rows = max(1, _ELEMENTS // (k * x.shape[1]))
         out = []
         for start in range(0, len(x), rows):
             model, xb = self._view(x[start : start + rows])
@@ -211,9 +257,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             proposal: Distribution = q
             if isinstance(q, Independent) and isinstance(q.base_dist, Normal):
                 proposal = SharedNoise(q, eps)
-            estimate = log_marginal_is(
-                model, xb, cb, num_samples=self.k, chunk=self.k, proposal=proposal
-            )
+            estimate = log_marginal_is(model, xb, cb, num_samples=k, chunk=k, proposal=proposal)
             out.append(estimate.mean)
         return torch.cat(out)
 
@@ -228,7 +272,18 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self._check_fitted()
         return check_Z(Z, self.latent_dim, dtype=torch.float64, device="cpu")
 
+    def _expected_failed_checks(self) -> dict[str, str]:
+        """scikit-learn checks that cannot apply to these settings, each with the reason."""
+        if self.likelihood != "bernoulli":
+            return {}
+        reason = (
+            "the check fits real-valued data, and likelihood='bernoulli' takes X of 0s and 1s "
+            "only; it passes with likelihood='gaussian'"
+        )
+        return dict.fromkeys(_REAL_VALUED_CHECKS, reason)
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self._missing_ok()
+        tags.input_tags.positive_only = self.likelihood == "bernoulli"
         return tags

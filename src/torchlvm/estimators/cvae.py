@@ -60,7 +60,16 @@ class CVAEEstimator(LVMEstimator):
                 "class label of each row"
             )
         labels = _labels(y, len(x))
-        self.classes_, index, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        try:
+            self.classes_, index, counts = np.unique(
+                labels, return_inverse=True, return_counts=True
+            )
+        except TypeError:  # labels of types that do not compare, such as 1 and "a"
+            kinds = sorted({type(label).__name__ for label in labels})
+            raise DataError(
+                f"y mixes labels of types {', '.join(kinds)}, which cannot be sorted into "
+                "classes; pass labels of one type (e.g. y.astype(str))"
+            ) from None
         self.class_prior_ = counts / counts.sum()
         dm = ArrayDataModule(
             x,
@@ -78,13 +87,19 @@ class CVAEEstimator(LVMEstimator):
 
     def _one_hot(self, y: Any, n: int) -> Tensor:
         """c (n, C) for labels ``y`` (one label is repeated n times)."""
-        labels = np.full(n, y, dtype=self.classes_.dtype) if np.ndim(y) == 0 else _labels(y, n)
-        index = np.searchsorted(self.classes_, labels).clip(0, len(self.classes_) - 1)
-        unknown = self.classes_[index] != labels
+        labels = _labels([y] * n if np.ndim(y) == 0 else y, n)
+        try:
+            index = np.searchsorted(self.classes_, labels).clip(0, len(self.classes_) - 1)
+            unknown = self.classes_[index] != labels
+        except TypeError:  # labels that do not compare with the classes at all
+            unknown = np.ones(len(labels), dtype=bool)
         if unknown.any():
+            label = labels[unknown][0]
+            label = label.item() if isinstance(label, np.generic) else label
             raise DataError(
-                f"y holds the label {labels[unknown][0].item()!r}, which fit did not see; the "
-                f"labels are {self.classes_.tolist()}"
+                f"y holds the label {label!r}, which fit did not see; the labels are "
+                f"{self.classes_.tolist()} (to cross-validate, split so that every training fold "
+                "holds every class, e.g. cv=StratifiedKFold(5))"
             )
         return torch.eye(len(self.classes_), dtype=torch.float64)[torch.from_numpy(index)]
 
@@ -155,4 +170,10 @@ def _labels(y: Any, n: int) -> np.ndarray:
         check_consistent_length(np.empty(n), labels)
     except ValueError as error:
         raise DataError(f"y: {' '.join(str(error).split())}") from None
+    missing = [label is None or label != label for label in labels]  # None or NaN
+    if any(missing):
+        raise DataError(
+            f"y has no label in row {missing.index(True)} (None or NaN); every row needs its "
+            "class: drop the unlabeled rows or give them a label of their own"
+        )
     return labels

@@ -1,0 +1,86 @@
+"""Wrong arguments to the deep estimators, from a new user's first tries: each is a torchlvm error
+that names the parameter and a value that works, raised where it is used (also after
+``set_params`` on a fitted estimator), never a traceback from NumPy, Lightning or a division."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.utils import get_tags
+
+from torchlvm.errors import ConfigError, DataError
+from torchlvm.estimators import CVAEEstimator, VAEEstimator
+
+FAST = {"epochs": 1, "hidden": (4,), "batch_size": 32, "k": 8, "random_state": 0}
+
+
+def data(n: int = 60, d: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    return rng.normal(size=(n, d)) + y[:, None], y
+
+
+@pytest.fixture(scope="module")
+def fitted() -> VAEEstimator:
+    return VAEEstimator(**FAST).fit(data()[0])
+
+
+def test_k_set_to_zero_after_fit_is_named_by_score(fitted):
+    X, _ = data()
+    with pytest.raises(ConfigError, match="k must be a positive integer, got 0"):
+        fitted.set_params(k=0).score(X)
+    fitted.set_params(k=np.int64(4))  # GridSearchCV's NumPy integers work
+    assert np.isfinite(fitted.score(X))
+    fitted.set_params(k=8)
+
+
+@pytest.mark.parametrize("state", ["a", -1, 2**32, True, 1.5])
+def test_a_random_state_numpy_cannot_seed_is_named(state):
+    with pytest.raises(ConfigError, match=r"random_state must be None, .* got "):
+        VAEEstimator(**{**FAST, "random_state": state}).fit(data()[0])
+
+
+def test_a_random_state_instance_trains_reproducibly():
+    X, _ = data()
+    one = VAEEstimator(**{**FAST, "random_state": np.random.RandomState(3)}).fit(X)
+    two = VAEEstimator(**{**FAST, "random_state": np.random.RandomState(3)}).fit(X)
+    np.testing.assert_array_equal(one.transform(X), two.transform(X))
+
+
+def test_an_unknown_accelerator_is_refused_before_training():
+    with pytest.raises(ConfigError, match="accelerator must be one of 'auto', 'cpu', 'gpu'"):
+        VAEEstimator(**{**FAST, "accelerator": "tpuu"}).fit(data()[0])
+
+
+def test_bernoulli_refuses_data_outside_its_support_in_every_method():
+    X, _ = data()
+    binary = (X > 1).astype(float)
+    est = VAEEstimator(**FAST, likelihood="bernoulli")
+    assert get_tags(est).input_tags.positive_only
+    with pytest.raises(DataError, match="^Negative values in data passed to VAEEstimator"):
+        est.fit(X)
+    est.fit(binary)
+    assert np.isfinite(est.score(binary))
+    for method in (est.score_samples, est.transform):
+        with pytest.raises(DataError, match="Values other than 0 and 1 .* binarize X"):
+            method(np.abs(X))
+
+
+def test_cvae_labels_must_be_one_kind_and_present():
+    X, y = data()
+    mixed = np.array([1, "a"] * 30, dtype=object)
+    with pytest.raises(DataError, match="y mixes labels of types int, str.*astype"):
+        CVAEEstimator(**FAST).fit(X, mixed)
+    for unlabeled in (np.where(y == 0, np.nan, y), np.where(y == 0, None, y)):
+        with pytest.raises(DataError, match=r"y has no label in row \d+ \(None or NaN\)"):
+            CVAEEstimator(**FAST).fit(X, unlabeled)
+
+
+def test_cvae_unseen_label_names_the_classes_and_stratified_folds():
+    X, y = data()
+    est = CVAEEstimator(**FAST).fit(X, np.array(["a", "b", "c"])[y])
+    with pytest.raises(DataError, match=r"label 0, which fit did not see.*StratifiedKFold"):
+        est.transform(X, np.zeros(len(X), dtype=int))  # ints against string classes
+    with pytest.raises(DataError, match=r"label 'z', which fit did not see; the labels are \["):
+        est.sample(2, "z")
+    assert est.transform(X[:2], "b").shape == (2, 2)
