@@ -1,12 +1,13 @@
 """Argument checks shared by public entry points (STYLE.md habit 6).
 
 Each raises :class:`torchlvm.errors.ConfigError` with a message that names the argument, the
-value it got and what is allowed; :func:`check_finite` raises :class:`torchlvm.errors.DataError`
-for data holding NaN or infinite values.
+value it got and what is allowed; :func:`check_finite` and :func:`check_rows` raise
+:class:`torchlvm.errors.DataError` for data holding NaN or infinite values, or no rows.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 from typing import Any
@@ -67,3 +68,21 @@ def check_finite(name: str, x: torch.Tensor, fix: str) -> torch.Tensor:
     raise DataError(
         f"{name} holds {' and '.join(what)} in {int(rows.sum())} of {rows.numel()} rows; {fix}"
     )
+
+
+def check_rows(name: str, x: Any) -> None:
+    """Refuse a tensor ``(..., B, D)`` with no rows: torch's ``Independent`` cannot sum an
+    empty batch (it raises from deep inside ``log_prob`` and ``kl_divergence``)."""
+    if isinstance(x, torch.Tensor) and x.ndim >= 1 and math.prod(x.shape[:-1]) == 0:
+        raise DataError(f"{name} has no rows (shape {tuple(x.shape)}); pass at least one row")
+
+
+def check_autograd(name: str, why: str) -> None:
+    """Refuse to run ``name``, which takes gradients (``why``), under ``torch.inference_mode``:
+    there nothing records a graph, and torch's own error says only that a tensor has no
+    ``grad_fn``."""
+    if torch.is_inference_mode_enabled():
+        raise ConfigError(
+            f"{name} takes gradients ({why}), which torch.inference_mode() turns off; call it "
+            "outside inference_mode (under torch.no_grad() it works)"
+        )

@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from torchlvm.errors import DataError, RunDirectoryError
-from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME, config_fingerprint
+from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME, config_fingerprint, expected_tensors
 from torchlvm.models.config import config_from_dict, config_to_dict
 from torchlvm.models.registry import model_class
 
@@ -62,17 +62,6 @@ def _utf8_path(path: Path) -> Iterator[str]:
             yield str(link)
         return
     yield str(path)
-
-
-def expected_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor | None]:
-    """Names the model's state holds, mapped to its tensor, or to ``None`` for a buffer that is
-    declared but not yet sized (a model whose shapes are set by fitting, such as PPCA's ``W``)."""
-    expected: dict[str, torch.Tensor | None] = dict(model.state_dict())
-    for prefix, module in model.named_modules():
-        for name, buffer in module._buffers.items():
-            if buffer is None and name not in module._non_persistent_buffers_set:
-                expected[f"{prefix}.{name}" if prefix else name] = None
-    return expected
 
 
 def read_weights(
@@ -135,7 +124,8 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
         folder: holds ``config.json`` and ``model.safetensors``.
 
     Returns:
-        The model, in eval mode, on the CPU.
+        The model, in eval mode, on the CPU, in the floating-point type it was saved in (a
+        model saved in float64, such as an estimator's ``model_``, comes back in float64).
 
     Raises:
         RunBusyError: if a process is training the run (its weights are not final yet).
@@ -160,5 +150,8 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
     fingerprint = config_fingerprint(cls.model_type, config_to_dict(config))
     tensors = read_weights(folder / WEIGHTS_NAME, expected_tensors(skeleton), fingerprint)
     model = cls.from_config(config)
+    dtypes = {t.dtype for t in tensors.values() if t.is_floating_point()}
+    if len(dtypes) == 1:  # load_state_dict would copy them into the default dtype's tensors
+        model = model.to(dtypes.pop())
     model.load_state_dict(tensors, strict=True)
     return model.eval()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sklearn.utils import get_tags
 
 from torchlvm.errors import ConfigError, DataError
@@ -84,3 +85,10 @@ def test_cvae_unseen_label_names_the_classes_and_stratified_folds():
     with pytest.raises(DataError, match=r"label 'z', which fit did not see; the labels are \["):
         est.sample(2, "z")
     assert est.transform(X[:2], "b").shape == (2, 2)
+
+
+def test_fit_under_inference_mode_trains():
+    X, y = data()
+    with torch.inference_mode():
+        est = CVAEEstimator(**FAST).fit(X, y)
+        assert np.isfinite(est.score(X, y))

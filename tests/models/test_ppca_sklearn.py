@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import torchlvm
-from torchlvm.errors import DataError, DataTypeError, NotFittedError
+from torchlvm.errors import ConfigError, DataError, DataTypeError, NotFittedError
 from torchlvm.estimators import expected_failed_checks
 from torchlvm.models.ppca import PPCA
 
@@ -159,3 +159,13 @@ def test_a_grid_of_numpy_integers_fits_and_saves(tmp_path):
     assert search.best_estimator_.config.latent_dim == search.best_params_["latent_dim"]
     search.best_estimator_.save_pretrained(tmp_path / "m")
     assert torchlvm.load(tmp_path / "m").latent_dim == search.best_params_["latent_dim"]
+
+
+def test_one_feature_and_numpy_dtypes():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(DataError, match="X has n_features=1, and PPCA needs at least 2"):
+        PPCA(latent_dim=1).fit(X[:, :1])
+    assert PPCA(latent_dim=1, dtype=np.float32).fit(X).transform(X).dtype == np.float32
+    assert PPCA(latent_dim=1, dtype=np.dtype("float64")).fit(X).W.dtype == torch.float64
+    with pytest.raises(ConfigError, match="dtype must be one of .* got 'float16'"):
+        PPCA(dtype=np.float16).fit(X)

@@ -179,3 +179,12 @@ def test_save_pretrained_replaces_an_earlier_export(tmp_path):
     (tmp_path / "export" / "metrics.json").write_text("{}")  # evaluate ran on it
     VAE(VAEConfig(8, latent_dim=3, hidden=(4,))).save_pretrained(tmp_path / "export")
     assert load(tmp_path / "export").latent_dim == 3
+
+
+def test_an_unfitted_ppca_is_not_saved(tmp_path):
+    from torchlvm import PPCA
+    from torchlvm.errors import NotFittedError
+
+    with pytest.raises(NotFittedError, match=r"PPCA is not fitted yet \(W, mu, sigma2 unset\)"):
+        PPCA(latent_dim=2).save_pretrained(tmp_path / "export")
+    assert not (tmp_path / "export").exists()

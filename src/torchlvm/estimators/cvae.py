@@ -21,7 +21,7 @@ from torch import Tensor
 from torchlvm._checks import check_positive_int
 from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import LVMEstimator, _numpy
+from torchlvm.estimators.base import LVMEstimator, _numpy, trains
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -45,6 +45,7 @@ class CVAEEstimator(LVMEstimator):
     _model_type = "cvae"
     _model_fields = (*LVMEstimator._model_fields, "prior")
 
+    @trains
     def fit(self, X: Any, y: Any) -> CVAEEstimator:
         """Train on X (N, D) with class labels y (N,).
 

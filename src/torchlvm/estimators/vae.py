@@ -10,7 +10,7 @@ import numpy as np
 
 from torchlvm._checks import check_positive_int
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import LVMEstimator, _numpy
+from torchlvm.estimators.base import LVMEstimator, _numpy, trains
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -51,6 +51,7 @@ class VAEEstimator(LVMEstimator):
     def _missing_ok(self) -> bool:
         return self.objective == "miwae"
 
+    @trains
     def fit(self, X: Any, y: Any = None) -> VAEEstimator:
         """Train on X (N, D); ``y`` is ignored.
 

@@ -38,7 +38,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._checks import check_autograd, check_choice, check_positive_int, check_rows
 from torchlvm.errors import ConfigError
 from torchlvm.inference.importance import Estimate
 from torchlvm.inference.local import frozen
@@ -192,11 +192,14 @@ def log_marginal_ais(
         of shape ``(B,)`` in nats, ``num_samples = M``.
 
     Raises:
-        ConfigError: for a non-positive count, a step size that is not positive, or a target
-            acceptance outside (0, 1).
+        ConfigError: for a non-positive count, a step size that is not positive, a target
+            acceptance outside (0, 1), or a call under ``torch.inference_mode``.
+        DataError: for x without rows.
     """
     check_positive_int("num_chains", num_chains)
     check_positive_int("leapfrog_steps", leapfrog_steps)
+    check_rows("x", x)
+    check_autograd("log_marginal_ais", "HMC moves z along the gradient of log p(x, z)")
     if (
         isinstance(step_size, bool)
         or not isinstance(step_size, (int, float))

@@ -48,7 +48,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal
 
-from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._checks import check_autograd, check_choice, check_positive_int, check_rows
 from torchlvm.distributions.kl import kl
 from torchlvm.errors import ConfigError
 from torchlvm.inference.ais import log_marginal_ais
@@ -291,9 +291,12 @@ def inference_gaps(
         :class:`GapReport`.
 
     Raises:
-        ConfigError: for a bad argument, a model without a Gaussian or flow encoder, or
-            ``family="full"`` with latent_dim > 64.
+        ConfigError: for a bad argument, a model without a Gaussian or flow encoder,
+            ``family="full"`` with latent_dim > 64, or a call under ``torch.inference_mode``.
+        DataError: for x without rows.
     """
+    check_rows("x", x)
+    check_autograd("inference_gaps", "per-point Adam steps on q*")
     check_positive_int("k", k)
     check_positive_int("local_steps", local_steps)
     check_positive_int("elbo_samples", elbo_samples)

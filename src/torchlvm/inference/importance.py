@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_positive_int
+from torchlvm._checks import check_positive_int, check_rows
 from torchlvm.errors import ConfigError
 from torchlvm.inference.objectives import log_importance_weights
 from torchlvm.protocol import LatentVariableModel
@@ -106,6 +106,7 @@ def log_marginal_is(
         :class:`Estimate` with ``mean``, ``stderr`` and ``ess`` of shape ``(B,)``.
     """
     check_positive_int("num_samples", num_samples)
+    check_rows("x", x)
     if chunk is None:
         rows = math.prod(x.shape[:-1]) if x.dim() > 1 else 1
         chunk = auto_chunk(rows, x.shape[-1], x.device, x.element_size())

@@ -39,7 +39,7 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
 
-from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._checks import check_autograd, check_choice, check_positive_int, check_rows
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
 from torchlvm.inference.objectives import LogLikMethod, elbo, iwae_bound, model_kl_method
@@ -291,7 +291,9 @@ def fit_local_posterior(
         ``history.max(0)``.
 
     Raises:
-        ConfigError: for a bad argument, or ``family="full"`` with latent_dim > 64.
+        ConfigError: for a bad argument, ``family="full"`` with latent_dim > 64, or a call
+            under ``torch.inference_mode``.
+        DataError: for x without rows.
     """
     check_positive_int("steps", steps)
     check_positive_int("num_samples", num_samples)
@@ -301,6 +303,8 @@ def fit_local_posterior(
     if not lr > 0:
         raise ConfigError(f"lr must be a positive number, got {lr!r}")
     check_family(family, model.latent_dim)
+    check_rows("x", x)
+    check_autograd("fit_local_posterior", "Adam steps on each point's q")
     x = x.detach()
     local = (
         LocalGaussian.from_prior(model, x.shape[0], c, family=family)

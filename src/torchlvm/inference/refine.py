@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
+from torchlvm._checks import check_autograd, check_rows
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
 from torchlvm.inference.local import (
@@ -116,13 +117,17 @@ def refine(
         stay fixed; it is a flow of the model's family, so its ELBO is a bound on log p(x).
 
     Raises:
-        ConfigError: for steps < 0, lr ≤ 0, or a model without a Gaussian encoder.
+        ConfigError: for steps < 0, lr ≤ 0, a model without a Gaussian encoder, or steps > 0
+            under ``torch.inference_mode``.
+        DataError: for x without rows.
     """
     check_steps(steps)
     if not lr > 0:
         raise ConfigError(f"lr must be a positive number, got {lr!r}")
+    check_rows("x", x)
     if steps == 0:
         return encoder_posterior(model, x, c)
+    check_autograd("refine", "gradient steps on each point's q")
     if differentiable:
         q0 = encoder_posterior(model, x, c)
         return _unrolled(model, x, c, q0, steps, lr, num_samples, kl_method, log_lik_method)

@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import save
 
 from torchlvm._files import write_atomic, write_json
-from torchlvm.errors import RunDirectoryError
+from torchlvm.errors import NotFittedError, RunDirectoryError
 from torchlvm.models.config import config_to_dict
 
 WEIGHTS_NAME = "model.safetensors"
@@ -39,6 +39,17 @@ def config_fingerprint(model_type: str, config: dict[str, Any]) -> str:
     ``config.json`` and a ``model.safetensors`` from different saves are caught on load."""
     text = json.dumps({"model_type": model_type, "model": config}, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def expected_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor | None]:
+    """Names the model's state holds, mapped to its tensor, or to ``None`` for a buffer that is
+    declared but not yet sized (a model whose shapes are set by fitting, such as PPCA's ``W``)."""
+    expected: dict[str, torch.Tensor | None] = dict(model.state_dict())
+    for prefix, module in model.named_modules():
+        for name, buffer in module._buffers.items():
+            if buffer is None and name not in module._non_persistent_buffers_set:
+                expected[f"{prefix}.{name}" if prefix else name] = None
+    return expected
 
 
 def save_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
@@ -131,11 +142,19 @@ class SavableModel:
             The folder as a ``Path``.
 
         Raises:
+            NotFittedError: for a model whose weights fitting sizes (PPCA) before ``fit``.
             RunDirectoryError: for a folder that holds a run (of ``torchlvm train`` or ``fit``,
                 whose record and weights this would replace) or a ``config.json`` or
                 ``model.safetensors`` that is not a torchlvm export; an earlier export is
                 replaced.
         """
+        state = expected_tensors(self)  # type: ignore[arg-type]
+        unset = [name for name, tensor in state.items() if tensor is None]
+        if unset:
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet ({', '.join(unset)} unset), so it has "
+                "no weights to save; call fit(X) before save_pretrained"
+            )
         folder = Path(folder)
         _check_export_folder(folder)
         folder.mkdir(parents=True, exist_ok=True)

@@ -106,11 +106,17 @@ class PPCAConfig:
 
 
 def _dtype_name(dtype: Any) -> Any:
-    """``torch.float64`` → ``"float64"``; strings and anything else pass through to the check."""
+    """``torch.float64`` or ``np.float64`` → ``"float64"``; strings and anything else pass
+    through to the check."""
     for name, value in _DTYPES.items():
         if dtype is value:
             return name
-    return dtype if isinstance(dtype, str) else str(dtype)
+    if isinstance(dtype, str):
+        return dtype
+    try:
+        return np.dtype(dtype).name  # NumPy's types, as scikit-learn users write them
+    except TypeError:
+        return str(dtype)
 
 
 def _flip_signs(U: Tensor) -> Tensor:
@@ -203,8 +209,8 @@ class PPCA(
             with NaN entries, treated as missing at random).
         max_iter: most EM iterations. tol: EM stops when the mean log-likelihood per sample
             changes by less than ``tol`` nats. seed: EM's deterministic random start.
-        dtype: ``"float64"`` (default) or ``"float32"`` (or the torch dtype), for parameters
-            and arithmetic.
+        dtype: ``"float64"`` (default) or ``"float32"`` (or the torch or NumPy type), for
+            parameters and arithmetic.
 
     Attributes (after ``fit``, NumPy unless noted):
         W_: loadings (D, K), in the canonical rotation: column k = ``components_[k]`` ×
@@ -348,6 +354,12 @@ class PPCA(
             min_samples=2,
         )
         D, K = X.shape[1], cfg.latent_dim
+        if D == 1:
+            raise DataError(
+                "X has n_features=1, and PPCA needs at least 2 (latent_dim >= 1 must be smaller, "
+                "to leave a direction for the noise variance); one feature's Gaussian is its "
+                "mean and variance, X.mean() and X.var()"
+            )
         if K >= D:
             raise ConfigError(
                 f"latent_dim must be smaller than the number of features, got latent_dim={K} "

@@ -1,0 +1,55 @@
+"""The entry-point checks of torchlvm._checks, at the public functions that use them: a batch
+without rows, and gradient-taking inference under torch.inference_mode, are each one torchlvm
+error that says what to do, not torch's message from deep inside a distribution or autograd."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from torchlvm.errors import ConfigError, DataError
+from torchlvm.inference import (
+    fit_local_posterior,
+    inference_gaps,
+    log_marginal_ais,
+    log_marginal_is,
+    refine,
+)
+from torchlvm.models.vae import VAE, VAEConfig
+
+CALLS = {
+    "log_marginal_ais": lambda m, x: log_marginal_ais(m, x, num_steps=2, num_chains=2),
+    "fit_local_posterior": lambda m, x: fit_local_posterior(m, x, steps=2),
+    "refine": lambda m, x: refine(m, x, steps=2),
+    "inference_gaps": lambda m, x: inference_gaps(m, x, k=4, local_steps=2, elbo_samples=4),
+}
+
+
+@pytest.fixture(scope="module")
+def vae() -> VAE:
+    torch.manual_seed(0)
+    return VAE(VAEConfig(6, latent_dim=2, hidden=(5,))).eval()
+
+
+@pytest.mark.parametrize("name", [*CALLS, "log_marginal_is"])
+def test_a_batch_without_rows_is_refused(vae, name):
+    call = CALLS.get(name, lambda m, x: log_marginal_is(m, x, num_samples=4))
+    with pytest.raises(DataError, match=r"x has no rows \(shape \(0, 6\)\); pass at least one"):
+        call(vae, torch.zeros(0, 6))
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_gradient_steps_under_inference_mode_say_to_use_no_grad(vae, name):
+    x = torch.bernoulli(torch.full((3, 6), 0.5))
+    with (
+        torch.inference_mode(),
+        pytest.raises(ConfigError, match=rf"^{name} takes gradients.*no_grad"),
+    ):
+        CALLS[name](vae, x)
+    with torch.no_grad():  # the fix the message names
+        CALLS[name](vae, x)
+
+
+def test_importance_sampling_runs_under_inference_mode(vae):
+    with torch.inference_mode():
+        assert log_marginal_is(vae, torch.ones(3, 6), num_samples=4).mean.shape == (3,)

@@ -1,0 +1,38 @@
+"""torchlvm.load gives back the model that was saved, bit for bit, in the floating-point type it
+was saved in."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import torchlvm
+from torchlvm.models.cvae import CVAE, CVAEConfig
+from torchlvm.models.vae import VAE, VAEConfig
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: VAE(VAEConfig(6, latent_dim=2, hidden=(5,), posterior="flow", prior="mog")),
+        lambda: CVAE(CVAEConfig(6, 3, latent_dim=2, hidden=(5,), num_classes=3)),
+    ],
+    ids=["vae-flow-mog", "cvae"],
+)
+def test_a_float64_model_loads_as_float64_with_the_same_outputs(build, tmp_path):
+    torch.manual_seed(0)
+    model = build().double().eval()  # as VAEEstimator.model_ is
+    model.save_pretrained(tmp_path / "export")
+    loaded = torchlvm.load(tmp_path / "export")
+    floats = {t.dtype for t in loaded.state_dict().values() if t.is_floating_point()}
+    assert floats == {torch.float64}
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+    x = torch.rand(4, 6, dtype=torch.float64)
+    c = torch.eye(3, dtype=torch.float64)[[0, 1, 2, 0]] if isinstance(model, CVAE) else None
+    assert torch.equal(loaded.encode(x, c).mean, model.encode(x, c).mean)
+
+
+def test_a_float32_model_still_loads_as_float32(tmp_path):
+    VAE(VAEConfig(6, latent_dim=2, hidden=(5,))).save_pretrained(tmp_path / "export")
+    assert next(torchlvm.load(tmp_path / "export").parameters()).dtype == torch.float32
