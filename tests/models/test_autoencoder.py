@@ -3,6 +3,7 @@ the fitted code distribution, and why the ELBO is refused."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -102,6 +103,14 @@ def test_distribution_shapes(model):
     assert model.posterior_mean(x).shape == (4, model.latent_dim)
     assert model.sample(3, source="standard").shape == (3, model.input_dim)
     assert model.reconstruction_loss(x).shape == (4,)
+
+
+def test_encode_and_decode_take_any_float_dtype_as_the_models(model):
+    z = torch.zeros(2, model.latent_dim, dtype=torch.float64)  # e.g. from NumPy
+    assert model.decode(z).mean.dtype == torch.float32
+    double = copy.deepcopy(model).double()
+    assert double.decode(z.float()).mean.dtype == torch.float64
+    assert double.encode(data(model)).mean.dtype == torch.float64
 
 
 MSE_CONFIGS = [name for name, config in CONFIGS.items() if config.reconstruction == "mse"]

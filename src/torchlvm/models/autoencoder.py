@@ -157,7 +157,7 @@ class Autoencoder(PointEstimates, SavableModel, nn.Module):
         """p(x | z) for ``z`` ``(..., B, K)``: Gaussian (σ = 1) or Bernoulli, event ``(D,)``."""
         z = check_features(z, self.latent_dim, name="z", what="entries")
         check_finite("z", z, NONFINITE_Z.format(encode="model.encode(x)"))
-        return self.likelihood(self.decoder(z))
+        return self.likelihood(self.decoder(z.to(dtype=self.code_mean.dtype)))
 
     def reconstruction_loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """The autoencoder's objective per example, shape ``(B,)`` (differentiable).
