@@ -48,9 +48,10 @@ def test_a_random_state_instance_trains_reproducibly():
     np.testing.assert_array_equal(one.transform(X), two.transform(X))
 
 
-def test_an_unknown_accelerator_is_refused_before_training():
+@pytest.mark.parametrize("accelerator", ["tpuu", "mps"])  # mps: Lightning's error, off a Mac
+def test_an_unknown_accelerator_is_refused_before_training(accelerator):
     with pytest.raises(ConfigError, match="accelerator must be one of 'auto', 'cpu', 'gpu'"):
-        VAEEstimator(**{**FAST, "accelerator": "tpuu"}).fit(data()[0])
+        VAEEstimator(**{**FAST, "accelerator": accelerator}).fit(data()[0])
 
 
 def test_bernoulli_refuses_data_outside_its_support_in_every_method():

@@ -38,7 +38,7 @@ from torchlvm.models.registry import model_class, recipe_for
 from torchlvm.training import TrainConfig
 
 _ELEMENTS = 1 << 22  # k × rows × D held at once by score_samples
-_ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")  # Lightning's names for one machine
+_ACCELERATORS = ("auto", "cpu", "gpu", "cuda")  # as torchlvm train --accelerator (cuda = gpu)
 # scikit-learn checks (1.9) that fit real-valued data, outside a Bernoulli likelihood's support.
 _REAL_VALUED_CHECKS = (
     "check_fit_score_takes_y",
