@@ -59,7 +59,17 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
         write(tmp)
 
 
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON, the text :func:`write_json` writes (``TypeError`` for a value
+    JSON cannot hold)."""
+    return json.dumps(data, indent=2, sort_keys=False, allow_nan=True) + "\n"
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write ``data`` as indented JSON, atomically."""
-    text = json.dumps(data, indent=2, sort_keys=False, allow_nan=True) + "\n"
+    write_text(path, json_text(data))
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` as UTF-8, atomically."""
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

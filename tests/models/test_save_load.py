@@ -188,3 +188,28 @@ def test_an_unfitted_ppca_is_not_saved(tmp_path):
     with pytest.raises(NotFittedError, match=r"PPCA is not fitted yet \(W, mu, sigma2 unset\)"):
         PPCA(latent_dim=2).save_pretrained(tmp_path / "export")
     assert not (tmp_path / "export").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        ({"data": object()}, "extra sections must be JSON .* not JSON serializable"),
+        ({"model": {"latent_dim": 3}}, r"extra sections \['model'\] are the model's own record"),
+    ],
+)
+def test_save_pretrained_checks_its_extra_sections_before_writing_anything(tmp_path, extra, match):
+    from torchlvm.errors import ConfigError
+
+    model = VAE(VAEConfig(6, latent_dim=2, hidden=(4,)))
+    with pytest.raises(ConfigError, match=match):
+        model.save_pretrained(tmp_path / "export", **extra)
+    assert not (tmp_path / "export").exists()  # no weights without their config
+    model.save_pretrained(tmp_path / "export", data={"name": "digits"})  # the folder is free
+    assert load(tmp_path / "export").latent_dim == 2
+
+
+def test_save_pretrained_onto_a_file_names_it(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(RunDirectoryError, match=r"notes.txt is a file, not a folder"):
+        VAE(VAEConfig(6, latent_dim=2, hidden=(4,))).save_pretrained(tmp_path / "notes.txt")
+    assert (tmp_path / "notes.txt").read_text() == "mine"

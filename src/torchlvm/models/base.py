@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 import torch
 from safetensors.torch import save
 
-from torchlvm._files import write_atomic, write_json
-from torchlvm.errors import NotFittedError, RunDirectoryError
+from torchlvm._files import json_text, write_atomic, write_text
+from torchlvm.errors import ConfigError, NotFittedError, RunDirectoryError
 from torchlvm.models.config import config_to_dict
 
 WEIGHTS_NAME = "model.safetensors"
@@ -136,12 +136,15 @@ class SavableModel:
 
         Args:
             folder: destination folder.
-            **extra: further JSON-serializable sections for ``config.json`` (e.g. ``data``).
+            **extra: further JSON-serializable sections for ``config.json`` (e.g. ``data``),
+                other than the model's own (``model_type``, ``model``, ``torchlvm_version``).
 
         Returns:
             The folder as a ``Path``.
 
         Raises:
+            ConfigError: for an ``extra`` section that is the model's own or not JSON; nothing
+                is written then.
             NotFittedError: for a model whose weights fitting sizes (PPCA) before ``fit``.
             RunDirectoryError: for a folder that holds a run (of ``torchlvm train`` or ``fit``,
                 whose record and weights this would replace) or a ``config.json`` or
@@ -155,9 +158,24 @@ class SavableModel:
                 f"{type(self).__name__} is not fitted yet ({', '.join(unset)} unset), so it has "
                 "no weights to save; call fit(X) before save_pretrained"
             )
+        record = model_record(self)
+        if set(extra) & set(record):
+            raise ConfigError(
+                f"save_pretrained's extra sections {sorted(set(extra) & set(record))} are the "
+                f"model's own record in {CONFIG_NAME}; give them other names"
+            )
+        try:  # before any file is written: a failure leaves no weights without their config
+            text = json_text({**record, **extra})
+        except (TypeError, ValueError) as err:
+            raise ConfigError(
+                f"save_pretrained's extra sections must be JSON (dicts, lists, strings, numbers): "
+                f"{err}"
+            ) from None
         folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise RunDirectoryError(f"{folder} is a file, not a folder; save to a folder")
         _check_export_folder(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_weights(self, folder / WEIGHTS_NAME)  # type: ignore[arg-type]
-        write_json(folder / CONFIG_NAME, {**model_record(self), **extra})
+        write_text(folder / CONFIG_NAME, text)
         return folder
