@@ -460,3 +460,16 @@ def test_a_covariance_that_overflows_is_one_clear_error():
     X = linear_gaussian(40)[0] * 1e200
     with pytest.raises(DataError, match="covariance overflows torch.float64 .*rescale X"):
         PPCA(latent_dim=2).fit(X)
+
+
+def test_module_casts_change_the_dtype_every_method_computes_in():
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    ppca = PPCA(latent_dim=1).fit(X)
+    exact = ppca.score_samples(X)
+    assert ppca.float().transform(X).dtype == np.float32  # was torch's dtype mismatch error
+    assert ppca.get_params()["dtype"] == "float32" and ppca.W.dtype == torch.float32
+    np.testing.assert_allclose(ppca.score_samples(X), exact, rtol=1e-5)
+    assert ppca.to(torch.float64).log_marginal(torch.tensor(X)).dtype == torch.float64
+    with pytest.raises(ConfigError, match="PPCA computes in float64 or float32, not torch.float16"):
+        ppca.half()
+    assert ppca.W.dtype == torch.float64  # refused before any cast

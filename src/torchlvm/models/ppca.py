@@ -293,6 +293,20 @@ class PPCA(
     def training(self, mode: bool) -> None:
         self.__dict__["_training"] = mode
 
+    def _apply(self, fn: Any, recurse: bool = True) -> PPCA:
+        """``nn.Module``'s casts and moves (``.float()``, ``.to(torch.float64)``): a cast of the
+        fitted parameters is a change of ``dtype``, which every method computes in."""
+        if self.W is None:
+            return super()._apply(fn, recurse)
+        name = _dtype_name(fn(self.W[:0]).dtype)  # what the cast makes of W (no copy: empty)
+        if name not in _DTYPES:
+            raise ConfigError(
+                f"PPCA computes in float64 or float32, not {name}; cast with .double() or .float()"
+            )
+        super()._apply(fn, recurse)
+        self.dtype = name
+        return self
+
     def _expected_failed_checks(self) -> dict[str, str]:
         """scikit-learn checks that cannot apply to these settings, each with the reason."""
         checks = {}
