@@ -53,3 +53,30 @@ def test_gradient_steps_under_inference_mode_say_to_use_no_grad(vae, name):
 def test_importance_sampling_runs_under_inference_mode(vae):
     with torch.inference_mode():
         assert log_marginal_is(vae, torch.ones(3, 6), num_samples=4).mean.shape == (3,)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda m, x: fit_local_posterior(m, x, steps=2, lr="a"), "lr must be a positive finite"),
+        (lambda m, x: fit_local_posterior(m, x, steps=2, lr=float("inf")), "lr must be a positive"),
+        (lambda m, x: refine(m, x, steps=2, lr="a"), "lr must be a positive finite number, got"),
+        (
+            lambda m, x: log_marginal_ais(m, x, num_steps=2, num_chains=2, target_acceptance="a"),
+            r"target_acceptance must be in \(0, 1\), got 'a'",
+        ),
+        (
+            lambda m, x: inference_gaps(m, x, k=4, local_steps=2, elbo_samples=4, seed="a"),
+            "seed must be an integer, got 'a'",
+        ),
+    ],
+)
+def test_an_argument_of_the_wrong_type_is_named(vae, call, match):
+    with pytest.raises(ConfigError, match=match):
+        call(vae, torch.ones(3, 6))
+
+
+def test_a_starting_q_for_other_rows_is_named(vae):
+    x = torch.ones(3, 6)
+    with pytest.raises(DataError, match=r"init has batch shape \(2,\) but x has \(3,\) rows"):
+        fit_local_posterior(vae, x, steps=2, init=vae.encode(x[:2]))

@@ -35,6 +35,21 @@ def check_non_negative(name: str, value: Any) -> float:
     return float(value)
 
 
+def check_positive(name: str, value: Any) -> float:
+    """Return ``value`` as float if it is a finite number > 0 (a step size, a learning rate),
+    else raise ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+        raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def check_int(name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is an integer (a seed), else raise ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ``ConfigError``."""
     options = tuple(choices)

@@ -160,7 +160,7 @@ def test_full_covariance_is_refused_above_the_limit():
         ({"steps": 0}, "steps must be a positive integer"),
         ({"family": "lowrank"}, "family must be one of"),
         ({"objective": "cubo"}, "objective must be one of"),
-        ({"lr": 0.0}, "lr must be a positive number"),
+        ({"lr": 0.0}, "lr must be a positive finite number"),
     ],
     ids=["steps=0", "unknown-family", "unknown-objective", "lr=0"],
 )

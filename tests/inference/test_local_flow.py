@@ -80,7 +80,7 @@ def test_fit_local_flow_records_its_history_and_refuses_bad_settings():
     assert history.shape == (6, 4) and q.batch_shape == (4,)
     with pytest.raises(ConfigError, match="flow_steps must be a positive integer, got 0"):
         fit_local_flow(SumModel(), X, flow_steps=0)
-    with pytest.raises(ConfigError, match="lr must be a positive number"):
+    with pytest.raises(ConfigError, match="lr must be a positive finite number"):
         fit_local_flow(SumModel(), X, lr=0.0)
 
 

@@ -32,13 +32,20 @@ Shapes: x ``(B, D)``, chains ``(M, B, K)`` (sample dimension leading), results `
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor
 
-from torchlvm._checks import check_autograd, check_choice, check_positive_int, check_rows
+from torchlvm._checks import (
+    check_autograd,
+    check_choice,
+    check_positive,
+    check_positive_int,
+    check_rows,
+)
 from torchlvm.errors import ConfigError
 from torchlvm.inference.importance import Estimate
 from torchlvm.inference.local import frozen
@@ -200,13 +207,8 @@ def log_marginal_ais(
     check_positive_int("leapfrog_steps", leapfrog_steps)
     check_rows("x", x)
     check_autograd("log_marginal_ais", "HMC moves z along the gradient of log p(x, z)")
-    if (
-        isinstance(step_size, bool)
-        or not isinstance(step_size, (int, float))
-        or not (0 < step_size < math.inf)
-    ):
-        raise ConfigError(f"step_size must be a positive number, got {step_size!r}")
-    if not 0 < target_acceptance < 1:
+    check_positive("step_size", step_size)
+    if not isinstance(target_acceptance, numbers.Real) or not 0 < target_acceptance < 1:
         raise ConfigError(f"target_acceptance must be in (0, 1), got {target_acceptance!r}")
     betas = annealing_schedule(num_steps, schedule).tolist()
     x = x.detach()

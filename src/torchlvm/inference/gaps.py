@@ -48,7 +48,13 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal
 
-from torchlvm._checks import check_autograd, check_choice, check_positive_int, check_rows
+from torchlvm._checks import (
+    check_autograd,
+    check_choice,
+    check_int,
+    check_positive_int,
+    check_rows,
+)
 from torchlvm.distributions.kl import kl
 from torchlvm.errors import ConfigError
 from torchlvm.inference.ais import log_marginal_ais
@@ -304,6 +310,7 @@ def inference_gaps(
     check_choice("proposal", proposal, ("local", "encoder"))
     if ais_steps is not None:
         check_positive_int("ais_steps", ais_steps)
+    check_int("seed", seed)
     exact_elbo = has_exact_elbo(model)
     exact_px = callable(getattr(model, "log_marginal", None))
     with torch.random.fork_rng(devices=[]):

@@ -39,9 +39,15 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
 
-from torchlvm._checks import check_autograd, check_choice, check_positive_int, check_rows
+from torchlvm._checks import (
+    check_autograd,
+    check_choice,
+    check_positive,
+    check_positive_int,
+    check_rows,
+)
 from torchlvm.distributions.kl import KLMethod
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, DataError
 from torchlvm.inference.objectives import LogLikMethod, elbo, iwae_bound, model_kl_method
 from torchlvm.models.posteriors import FlowQ
 from torchlvm.protocol import LatentVariableModel
@@ -293,18 +299,22 @@ def fit_local_posterior(
     Raises:
         ConfigError: for a bad argument, ``family="full"`` with latent_dim > 64, or a call
             under ``torch.inference_mode``.
-        DataError: for x without rows.
+        DataError: for x without rows, or an ``init`` of another batch shape.
     """
     check_positive_int("steps", steps)
     check_positive_int("num_samples", num_samples)
     check_positive_int("k", k)
     check_choice("objective", objective, ("elbo", "iwae"))
     check_choice("schedule", schedule, ("constant", "cosine"))
-    if not lr > 0:
-        raise ConfigError(f"lr must be a positive number, got {lr!r}")
+    check_positive("lr", lr)
     check_family(family, model.latent_dim)
     check_rows("x", x)
     check_autograd("fit_local_posterior", "Adam steps on each point's q")
+    if init is not None and tuple(init.batch_shape) != tuple(x.shape[:-1]):
+        raise DataError(
+            f"init has batch shape {tuple(init.batch_shape)} but x has {tuple(x.shape[:-1])} "
+            "rows; pass one q per row of x (e.g. model.encode(x))"
+        )
     x = x.detach()
     local = (
         LocalGaussian.from_prior(model, x.shape[0], c, family=family)

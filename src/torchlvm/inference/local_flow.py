@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, Normal, Transform, constraints
 from torch.func import functional_call, vmap
 
-from torchlvm._checks import check_positive_int
+from torchlvm._checks import check_positive, check_positive_int
 from torchlvm._zuko import MAF, ComposedTransform
 from torchlvm.errors import ConfigError
 from torchlvm.inference.local import frozen, gaussian_parts, optimize_local
@@ -197,8 +197,7 @@ def fit_local_flow(
     check_positive_int("flow_steps", flow_steps)
     if flow_steps > MAX_FLOW_STEPS:
         raise ConfigError(f"flow_steps must be at most {MAX_FLOW_STEPS}, got {flow_steps}")
-    if not lr > 0:
-        raise ConfigError(f"lr must be a positive number, got {lr!r}")
+    check_positive("lr", lr)
     x = x.detach()
     with torch.no_grad():
         start = model.prior(c, batch_shape=x.shape[:-1]) if init is None else init

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_autograd, check_rows
+from torchlvm._checks import check_autograd, check_positive, check_rows
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
 from torchlvm.inference.local import (
@@ -122,8 +122,7 @@ def refine(
         DataError: for x without rows.
     """
     check_steps(steps)
-    if not lr > 0:
-        raise ConfigError(f"lr must be a positive number, got {lr!r}")
+    check_positive("lr", lr)
     check_rows("x", x)
     if steps == 0:
         return encoder_posterior(model, x, c)
