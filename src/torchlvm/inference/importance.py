@@ -90,7 +90,8 @@ def log_marginal_is(
     chunk: int | None = None,
     proposal: Distribution | str | None = None,
 ) -> Estimate:
-    """Importance-sampled log p(x | c) per example.
+    """Importance-sampled log p(x | c) per example, without gradients (the differentiable
+    estimate is :func:`~torchlvm.inference.iwae_bound`, whose mean is the same estimator).
 
     Args:
         model: any :class:`~torchlvm.protocol.LatentVariableModel`.
