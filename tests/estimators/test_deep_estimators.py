@@ -28,6 +28,7 @@ FAST = {"epochs": 1, "hidden": (4,), "batch_size": 32, "k": 8, "random_state": 0
         VAEEstimator(**FAST),
         VAEEstimator(**FAST, objective="miwae", train_k=2),  # NaN cells are missing data
         VAEEstimator(**FAST, likelihood="bernoulli"),  # X of 0s and 1s: most checks xfail
+        CVAEEstimator(**FAST, likelihood="bernoulli"),
         CVAEEstimator(**FAST),
     ],
     expected_failed_checks=expected_failed_checks,

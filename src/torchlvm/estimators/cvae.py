@@ -54,12 +54,12 @@ class CVAEEstimator(LVMEstimator):
                 :meth:`VAEEstimator.fit`, and for a missing y or one of another length.
         """
         config = self._train_config()
-        x = self._check_fit_data(X)
         if y is None:
             raise DataError(
                 "CVAEEstimator requires y to be passed, but the target y is None; pass the "
                 "class label of each row"
             )
+        x = self._check_fit_data(X)
         labels = _labels(y, len(x))
         try:
             self.classes_, index, counts = np.unique(
