@@ -20,23 +20,63 @@ os.umask(_UMASK)  # read once at import: os.umask can only be read by setting it
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success rename it onto ``path``."""
+def atomic_path(
+    path: str | os.PathLike[str], *, shown: str | os.PathLike[str] | None = None
+) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success rename it onto ``path``.
+
+    On a failure the temporary file and any folder created for ``path`` are removed, and an
+    ``OSError`` that names no file, or names the temporary one (a full disk, a read-only
+    folder), is raised naming ``shown`` (default ``path``): the file the user asked for, not a
+    hidden name they never saw.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    made = _make_folders(path.parent)
+    tmp_path: Path | None = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
         yield tmp_path
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # as open() would make it, not mkstemp's 0600
         os.replace(tmp_path, path)
         _fsync_folder(path.parent)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+    except OSError as error:
+        _clean_up(tmp_path, made)
+        if not _names_a_temporary_file(error, path):
+            raise
+        raise type(error)(error.errno, error.strerror, str(shown or path)) from None
+    except BaseException:
+        _clean_up(tmp_path, made)
+        raise
+
+
+def _names_a_temporary_file(error: OSError, path: Path) -> bool:
+    """Whether ``error`` names no file, or a temporary file of :func:`atomic_path` for ``path``."""
+    if error.filename is None:
+        return True
+    name = Path(os.fsdecode(error.filename)).name
+    return name.startswith(f".{path.name}.") and name.endswith(".tmp")
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return those created, deepest last."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _clean_up(tmp_path: Path | None, made: list[Path]) -> None:
+    """Remove the temporary file and the folders created for it that are still empty."""
+    if tmp_path is not None:
+        tmp_path.unlink(missing_ok=True)
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (another writer put a file there), or gone already
+            return
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -137,7 +137,8 @@ def write_npy(arrays: dict[Path, np.ndarray]) -> None:
     with ExitStack() as stack:
         staged = {}
         for path, array in arrays.items():
-            tmp = stack.enter_context(atomic_path(path.with_name(f".{path.name}.new")))
+            staging = path.with_name(f".{path.name}.new")
+            tmp = stack.enter_context(atomic_path(staging, shown=path))
             with open(tmp, "wb") as f:
                 np.save(f, np.ascontiguousarray(array))
             staged[path] = tmp

@@ -1,0 +1,71 @@
+"""Atomic writes: a failure names the file the user asked for and leaves nothing behind."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import torchlvm._files as files
+from torchlvm.run.outputs import write_npy
+
+
+def _full_disk(tmp: Path) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as write() raises it: no file name
+
+
+def test_a_full_disk_names_the_destination_and_removes_the_folders_it_made(tmp_path: Path):
+    target = tmp_path / "run" / "figures" / "samples.png"
+    with pytest.raises(OSError, match="No space left") as caught:
+        files.write_atomic(target, _full_disk)
+    assert caught.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []  # neither figures/ nor run/ stays, empty
+
+
+def test_a_refused_temporary_file_is_named_as_the_destination(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A read-only folder refuses the temporary file: the message names report.html, not the
+    hidden .report.html.XXXX.tmp the user never asked for."""
+
+    def read_only(prefix: str, suffix: str, dir: Path):
+        name = os.path.join(dir, f"{prefix}abc{suffix}")
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), name)
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
+    with pytest.raises(OSError) as caught:
+        files.write_json(tmp_path / "report.html", {})
+    assert caught.value.filename == str(tmp_path / "report.html")
+
+
+def test_an_error_about_another_file_keeps_its_name(tmp_path: Path):
+    def reads_a_missing_file(tmp: Path) -> None:
+        (tmp_path / "elsewhere.txt").read_text()
+
+    with pytest.raises(FileNotFoundError) as caught:
+        files.write_atomic(tmp_path / "out.txt", reads_a_missing_file)
+    assert caught.value.filename == str(tmp_path / "elsewhere.txt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_existed_stays(tmp_path: Path):
+    (tmp_path / "figures").mkdir()
+    with pytest.raises(OSError):
+        files.write_atomic(tmp_path / "figures" / "a.png", _full_disk)
+    assert [p.name for p in tmp_path.iterdir()] == ["figures"]
+
+
+def test_a_full_disk_while_writing_latents_names_the_npy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fsync", no_space)
+    with pytest.raises(OSError) as caught:
+        write_npy({tmp_path / "latents.npy": np.zeros(3)})
+    assert caught.value.filename == str(tmp_path / "latents.npy")
+    assert list(tmp_path.iterdir()) == []
