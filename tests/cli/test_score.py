@@ -66,7 +66,7 @@ def test_scores_are_the_exact_density_in_the_files_units(table, ppca_run, tmp_pa
     argv = ["score", str(ppca_run), "--data", str(path), "--out", str(out)]
     assert main([*argv, "--threshold", "20", "--top", "1"]) == 0
     printed = capsys.readouterr().out
-    assert "rank 1: row 8," in printed
+    assert "rank 1: row 8 (line 9)," in printed
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 200 and rows[7]["rank"] == "1" and rows[7]["outlier"] == "1"
     model = torchlvm.load(ppca_run)
@@ -146,3 +146,21 @@ def test_a_column_missing_from_every_row_is_scored_on_the_others(table, ppca_run
     expected = expected + schema.standardizer.log_jacobian(~torch.isnan(z)).numpy()
     got = np.array([float(r["neg_log_p"]) for r in csv.DictReader(out.open())])
     np.testing.assert_allclose(-got, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_each_score_names_its_line_in_the_file(table, ppca_run, tmp_path, capsys):
+    """The help promises a ``line`` column for a CSV: after the header and a blank line, row 8
+    (the planted outlier) is line 10 of the file, which is where a spreadsheet shows it."""
+    path, x = table
+    text = path.read_text().splitlines(keepends=True)
+    gapped = tmp_path / "gapped.csv"
+    gapped.write_text("".join(text[:3]) + "\n" + "".join(text[3:]))
+    out = tmp_path / "scores.csv"
+    argv = ["score", str(ppca_run), "--data", str(gapped), "--out", str(out), "--top", "1"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "rank 1: row 8 (line 10)," in printed
+    assert "wrote" in printed and "row, line, neg_log_p, stderr, observed, rank" in printed
+    rows = list(csv.DictReader(out.open()))
+    assert [r["line"] for r in rows[:3]] == ["2", "3", "5"] and rows[7]["line"] == "10"
+    assert rows[7]["rank"] == "1"

@@ -52,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
     )
     x, jacobian, units = _rows(run_, args.data)
+    lines = _lines(args.data)
     torch.manual_seed(args.seed)
     scores = score_rows(run_.model, x, samples=args.samples, log_jacobian=jacobian)
-    _write(out, scores, args.threshold)
+    _write(out, scores, args.threshold, lines)
     exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples"
     print(f"scored {len(x)} rows of {args.data} with {run_.describe()}")
     print(f"  −log p(x): nats per row ({exact}), density in {units}")
@@ -64,11 +65,9 @@ def run(args: argparse.Namespace) -> int:
         above = int((scores.neg_log_p > args.threshold).sum())
         print(f"  {above} of {len(x)} rows above the threshold {args.threshold:g}")
     for i in scores.order[: args.top or 0]:
-        print(f"  rank {scores.rank[i]}: row {i + 1}, −log p(x) = {scores.neg_log_p[i]:.3f}")
-    print(
-        f"wrote {out}: row, neg_log_p, stderr, observed, rank"
-        + (", outlier" * (args.threshold is not None))
-    )
+        where = f"row {i + 1}" + ("" if lines is None else f" (line {lines[i]})")
+        print(f"  rank {scores.rank[i]}: {where}, −log p(x) = {scores.neg_log_p[i]:.3f}")
+    print(f"wrote {out}: {', '.join(_header(lines, args.threshold))}")
     return 0
 
 
@@ -114,15 +113,29 @@ def _check_observed(data: str, x) -> None:
         )
 
 
-def _write(out: Path, scores, threshold: float | None) -> None:
+def _lines(data: str) -> list[int] | None:
+    """The file line of each row of a CSV file (None for an array file)."""
+    from torchlvm.data.csv_table import data_lines
+
+    return data_lines(data) if Path(data).suffix.lower() == ".csv" else None
+
+
+def _header(lines: list[int] | None, threshold: float | None) -> list[str]:
+    """The columns of the scores file: ``line`` for a CSV, ``outlier`` with a threshold."""
+    line = ["line"] if lines is not None else []
+    return ["row", *line, "neg_log_p", "stderr", "observed", "rank"] + (
+        ["outlier"] if threshold is not None else []
+    )
+
+
+def _write(out: Path, scores, threshold: float | None, lines: list[int] | None) -> None:
     from torchlvm.data.csv_write import number_text, write_csv
 
-    header = ["row", "neg_log_p", "stderr", "observed", "rank"]
-    header += ["outlier"] if threshold is not None else []
     rows = []
     for i, (score, err, seen, rank) in enumerate(
         zip(scores.neg_log_p, scores.stderr, scores.observed, scores.rank, strict=True)
     ):
-        row = [str(i + 1), number_text(score), number_text(err), str(seen), str(rank)]
+        row = [str(i + 1)] + ([str(lines[i])] if lines is not None else [])
+        row += [number_text(score), number_text(err), str(seen), str(rank)]
         rows.append(row + ([str(int(score > threshold))] if threshold is not None else []))
-    write_csv(out, header, rows)
+    write_csv(out, _header(lines, threshold), rows)
