@@ -167,6 +167,7 @@ def _write_odd_tables(d: Path) -> None:
     (d / "comment.csv").write_text("# exported 2026-11-27\na,b,c\n" + rows.replace(";", ","))
     (d / "same-names.csv").write_text("a,b,a\n" + rows.replace(";", ","))
     (d / "huge.csv").write_text("a,b,c\n" + rows.replace(";", ",") + "1,2,1e300\n")
+    (d / "one-column.csv").write_text("a\n" + "".join(f"{i % 7}.5\n" for i in range(30)))
 
 
 def _lock_of_a_live_process(folder: Path) -> None:
@@ -540,6 +541,10 @@ CASES: dict[str, Case] = {
     ),
     "encode-out-onto-its-data": Case(
         "encode {root}/vae --data {d}/grey.npy --out {d}/grey.npy --overwrite", "which its output"
+    ),
+    # a new user's inputs, pass 3
+    "ppca-on-one-column": Case(
+        f"{FIT} {{d}}/one-column.csv", "PPCA needs at least 2 features", absent="latent_dim < 1"
     ),
 }
 
