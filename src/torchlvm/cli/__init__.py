@@ -11,6 +11,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib
 import sys
 import warnings
@@ -68,16 +69,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the description's line breaks and shows defaults that carry information."""
+    """Keeps the description's line breaks and shows defaults that carry information: every
+    default but None and False (0 is one: a seed of 0, no refinement steps), also for an option
+    that has no help text of its own."""
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if action.option_strings and not action.help and _informative(action.default):
+            action = copy.copy(action)
+            action.help = "(default: %(default)s)"  # (argparse prints nothing for no help)
+        return super()._format_action(action)
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        default = action.default
-        if "%(default)" in text or default in (None, False, argparse.SUPPRESS):
+        text = (action.help or "").strip()
+        if "%(default)" in text or "(default" in text or not _informative(action.default):
             return text
         if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
-            return f"{text} (default: %(default)s)"
+            return f"{text} (default: %(default)s)".strip()
         return text
+
+
+def _informative(default: object) -> bool:
+    return default is not None and default is not False and default is not argparse.SUPPRESS
 
 
 def _print_any_path() -> None:

@@ -69,7 +69,12 @@ def run_and_data(
     parser.add_argument("--seed", type=seed_type, default=0, help=seed)
     parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
     parser.add_argument("--data-dir", help="the folder holding the dataset's files")
-    parser.add_argument("--split", choices=["train", "val", "test", "all"], default="test")
+    parser.add_argument(
+        "--split",
+        choices=["train", "val", "test", "all"],
+        default="test",
+        help="which split of the data to use (all: every example)",
+    )
     add_accelerator(parser)
 
 

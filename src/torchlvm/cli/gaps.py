@@ -51,7 +51,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--flow-steps", type=int, default=None, metavar="N",
         help="also fit a flow q per point (N coupling transforms): the gap a richer family leaves",
     )  # fmt: skip
-    parser.add_argument("--split", choices=["train", "val", "test"], default="test")
+    parser.add_argument(
+        "--split", choices=["train", "val", "test"], default="test", help="the split analysed"
+    )
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of every random draw")
     add_accelerator(parser)
 
