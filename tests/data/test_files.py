@@ -203,3 +203,18 @@ def test_values_float32_cannot_hold_are_not_called_infinite(tmp_path):
     path.write_text("a,b\n1,2\n3,1e200\n5,6\n")
     with pytest.raises(DataError, match="holds 1 finite but too large values .*float32"):
         load_file(path)
+
+
+def test_a_csv_names_the_line_and_column_of_a_missing_or_bad_cell(tmp_path):
+    """A spreadsheet user looks for line 4, column 'b' (after a header and a blank line), not
+    for "example 1, feature 1, counting from 0"; a bad label is named by its line too."""
+    path = tmp_path / "table.csv"
+    path.write_text("a,b,c\n1,2,3\n\n4,NA,6\n7,8,9\n")
+    with pytest.raises(DataError, match=r"the first on line 4, column 'b'\)"):
+        load_dataset(path, "all")
+    path.write_text("id,a,b\nx,1,inf\ny,2,3\n")
+    with pytest.raises(DataError, match=r"the first on line 2, column 'b'\)"):
+        load_dataset(path, "all", drop_columns=["id"], allow_missing=True)
+    path.write_text("1,2,0\n3,4,1\n5,6,0.5\n")
+    with pytest.raises(DataError, match="label of line 3 is 0.5"):
+        load_dataset(path, "all", label_column=2)

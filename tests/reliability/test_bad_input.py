@@ -546,6 +546,12 @@ CASES: dict[str, Case] = {
     "ppca-on-one-column": Case(
         f"{FIT} {{d}}/one-column.csv", "PPCA needs at least 2 features", absent="latent_dim < 1"
     ),
+    "table-missing-cell-named-by-its-line": Case(
+        f"{FIT} {{d}}/nan.csv", "(the first on line 2, feature column 2)"
+    ),
+    "table-missing-cell-named-by-its-column": Case(
+        f"{FIT} {{d}}/incomplete.csv --drop-columns a", "(the first on line 3, column 'b')"
+    ),
 }
 
 

@@ -72,6 +72,26 @@ class Read(NamedTuple):
     labels: np.ndarray | None
     columns: tuple[str, ...] | None = None
     class_names: tuple[str, ...] | None = None
+    lines: np.ndarray | None = None  # a CSV's file line of each row
+
+
+Where = Callable[[int, int], str]  # (row, feature) -> where a message says the value is
+
+
+def _in_array(row: int, column: int) -> str:
+    return f"in example {row}, feature {column}, counting from 0"
+
+
+def _in_table(lines: np.ndarray | None, names: Sequence[str] | None) -> Where:
+    """Where a cell of a CSV is, as a spreadsheet shows it: its line and its column's name."""
+    if lines is None:
+        return _in_array
+
+    def where(row: int, column: int) -> str:
+        name = f"column {names[column]!r}" if names else f"feature column {column + 1}"
+        return f"on line {int(lines[row])}, {name}"
+
+    return where
 
 
 def _read_npy(path: Path, label_column: int | str | None) -> Read:
@@ -112,7 +132,7 @@ def _read_csv(
     table = read_csv(
         path, label_column=label_column, drop_columns=drop_columns, allow_empty=allow_empty
     )
-    return Read(table.values, table.labels, table.columns, table.class_names)
+    return Read(table.values, table.labels, table.columns, table.class_names, table.lines)
 
 
 _READERS: dict[str, Callable[..., Read]] = {
@@ -122,7 +142,9 @@ _READERS: dict[str, Callable[..., Read]] = {
 }
 
 
-def _features(array: np.ndarray, path: Path) -> tuple[np.ndarray, tuple[int, ...]]:
+def _features(
+    array: np.ndarray, path: Path, where: Where = _in_array
+) -> tuple[np.ndarray, tuple[int, ...]]:
     """``(N, D)`` rows and the per-example shape they were flattened from: float64 values
     (every CSV) stay float64 until after standardization, which would see a column such as
     1.7e9 + noise as constant in float32 (spacing 128); everything else is float32."""
@@ -136,12 +158,12 @@ def _features(array: np.ndarray, path: Path) -> tuple[np.ndarray, tuple[int, ...
     shape = tuple(array.shape[1:]) if array.ndim == 2 else (1,) * (4 - array.ndim) + array.shape[1:]
     if array.shape[0] == 0 or 0 in shape:
         raise DataError(f"{path} holds no data (array shape {array.shape}); add examples")
-    _refuse_beyond_float32(array, path)
+    _refuse_beyond_float32(array, path, where)
     dtype = np.float64 if array.dtype == np.float64 else np.float32
     return np.asarray(array, dtype=dtype).reshape(array.shape[0], -1), shape
 
 
-def _refuse_beyond_float32(array: np.ndarray, path: Path) -> None:
+def _refuse_beyond_float32(array: np.ndarray, path: Path, where: Where) -> None:
     """Finite values that float32 cannot hold would become inf and be called infinite."""
     if array.dtype.kind != "f" or array.dtype.itemsize <= 4:
         return
@@ -153,10 +175,11 @@ def _refuse_beyond_float32(array: np.ndarray, path: Path) -> None:
         "finite but too large",
         f"torchlvm computes in float32, whose largest value is {limit:.3g}: rescale them (other "
         "units, or their logarithm)",
+        where,
     )
 
 
-def _labels(labels: np.ndarray, n: int, path: Path) -> np.ndarray:
+def _labels(labels: np.ndarray, n: int, path: Path, lines: np.ndarray | None) -> np.ndarray:
     """``(N,)`` int64 class labels, checked to be whole numbers >= 0."""
     if labels.dtype.kind not in "biuf" or labels.shape != (n,):
         raise DataError(
@@ -166,27 +189,28 @@ def _labels(labels: np.ndarray, n: int, path: Path) -> np.ndarray:
     bad = ~np.isfinite(labels) | (labels != np.round(labels)) | (labels < 0)
     if bad.any():
         i = int(np.argmax(bad))
+        row = f"example {i}" if lines is None else f"line {int(lines[i])}"
         raise DataError(
-            f"{path}: label of example {i} is {labels[i].item()!r}; class labels must be "
+            f"{path}: label of {row} is {labels[i].item()!r}; class labels must be "
             "whole numbers 0, 1, 2, ..."
         )
     return labels.astype(np.int64)
 
 
-def _refuse(mask: np.ndarray, path: Path, what: str, fix: str) -> None:
+def _refuse(mask: np.ndarray, path: Path, what: str, fix: str, where: Where) -> None:
     """Raise if ``mask`` (shaped like the data) marks any value, naming the first."""
     if mask.any():
         row, column = np.argwhere(mask)[0]
         raise DataError(
-            f"{path} holds {int(mask.sum())} {what} values (the first in example {row}, "
-            f"feature {column}, counting from 0); {fix}"
+            f"{path} holds {int(mask.sum())} {what} values (the first "
+            f"{where(int(row), int(column))}); {fix}"
         )
 
 
-def _check_finite(x: np.ndarray, path: Path, allow_missing: bool) -> None:
+def _check_finite(x: np.ndarray, path: Path, allow_missing: bool, where: Where) -> None:
     """Refuse infinities always and NaN unless ``allow_missing``."""
     fix_inf = "replace them with finite numbers, or NaN to mark them missing"
-    _refuse(np.isinf(x), path, "infinite", fix_inf)
+    _refuse(np.isinf(x), path, "infinite", fix_inf, where)
     if allow_missing:
         return
     fix = (
@@ -199,7 +223,7 @@ def _check_finite(x: np.ndarray, path: Path, allow_missing: bool) -> None:
             f"{path}: every one of its {len(x)} rows has a missing cell, so no complete row is "
             f"left; {fix}"
         )
-    _refuse(np.isnan(x), path, "missing (NaN or empty)", fix)
+    _refuse(np.isnan(x), path, "missing (NaN or empty)", fix, where)
 
 
 def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, Any]) -> None:
@@ -291,13 +315,13 @@ def load_file(
         read = _read_csv(path, label_column, drop_columns, allow_missing and allow_empty)
     else:
         read = reader(path, label_column)
-    x, shape = _features(read.x, path)
+    x, shape = _features(read.x, path, _in_table(read.lines, read.columns))
     names = read.columns
     if columns is not None:
         x, names = match_columns(x, names, tuple(columns), path)
         shape = (x.shape[1],)
-    _check_finite(x, path, allow_missing)
-    y = None if read.labels is None else _labels(read.labels, len(x), path)
+    _check_finite(x, path, allow_missing, _in_table(read.lines, names))
+    y = None if read.labels is None else _labels(read.labels, len(x), path, read.lines)
     num_classes = None if y is None else int(y.max()) + 1
     if read.class_names is not None:
         num_classes = len(read.class_names)
