@@ -172,3 +172,35 @@ def test_samples_that_cannot_fit_in_memory_are_refused_naming_the_limit(runs, tm
     assert "10000000000000 samples of 64 values (float32) need 2560.0 TB of memory" in err
     assert "available here; pass a smaller --n" in err
     assert not (tmp_path / "s.npy").exists()
+
+
+def test_a_cvae_trained_on_a_table_samples_rows_per_class(tmp_path, capsys):
+    """``sample --condition`` on a CVAE trained on a CSV with a text label column was a
+    Python-API error ("pass c (e.g. model.condition_from_labels(labels) ..."): the table path
+    ignored --condition. It writes n rows per class, in the file's units, with a label column."""
+    import csv
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "t.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["a", "b", "kind"])
+        for i in range(300):
+            kind = ("low", "high")[i % 2]
+            centre = 10.0 if kind == "high" else -10.0
+            writer.writerow([repr(centre + rng.normal()), repr(2 * centre + rng.normal()), kind])
+    run = tmp_path / "cvae"
+    argv = ["train", "cvae", "--data", str(path), "--label-column", "kind", "--latent-dim", "2"]
+    assert cli.main([*argv, "--hidden", "16", "--epochs", "30", "--quiet", "--out", str(run)]) == 0
+    out = tmp_path / "s.csv"
+    argv = ["sample", str(run), "--condition", "high", "low", "--n", "50", "--out", str(out)]
+    assert cli.main(argv) == 0
+    assert "100 rows drawn from cvae" in capsys.readouterr().out
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["a", "b", "label"] and len(rows) == 101
+    labels = [r[2] for r in rows[1:]]
+    assert labels == ["high"] * 50 + ["low"] * 50
+    values = np.array([r[:2] for r in rows[1:]], dtype=float)
+    assert values[:50, 0].mean() > 2 and values[50:, 0].mean() < -2  # the class's own rows
+    assert cli.main(["sample", str(run), "--out", str(tmp_path / "none.csv")]) == 2
+    assert "pass --condition LABEL" in capsys.readouterr().err

@@ -211,14 +211,15 @@ def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any) -> N
     write_csv(out, header, rows)
 
 
-def sample_table(args: argparse.Namespace, run_: Any, n: int) -> int:
+def sample_table(args: argparse.Namespace, run_: Any, n: int, labels: list[int] | None) -> int:
     """``torchlvm sample RUN --out FILE.csv``: n rows x ~ p(x) (z ~ p(z), then x ~ p(x | z)) in
-    the user's units, with the run's column names; ``--npy`` also saves them as an array."""
+    the user's units, with the run's column names, or for a class-conditional CVAE n rows per
+    class of ``labels`` (decoder means at z ~ p(z | c), as for images) with a ``label`` column;
+    ``--npy`` also saves them as an array."""
     from torchlvm import run as _run
     from torchlvm.data.columns import default_names
     from torchlvm.data.csv_write import number_text, write_csv
     from torchlvm.data.table_schema import TableSchema
-    from torchlvm.inference.imputation import draw_rows
 
     schema = TableSchema.from_dict(run_.data.get("table"))
     schema = schema or TableSchema(default_names(run_.input_dim))
@@ -229,16 +230,33 @@ def sample_table(args: argparse.Namespace, run_: Any, n: int) -> int:
         npy = _run.output_file(
             args.npy, args.npy, suffix=".npy", flag="--npy", overwrite=args.overwrite
         )
-    drawn = draw_rows(run_.model, n, run_.generator(args.seed)).cpu()
-    rows = schema.to_user_units(drawn).double()  # (n, D)
-    write_csv(out, list(schema.columns), [[number_text(v) for v in r] for r in rows.tolist()])
+    drawn, classes, what = _draws(run_, n, labels, run_.generator(args.seed))
+    rows = schema.to_user_units(drawn.cpu()).double()  # (n, D)
+    cells = [[number_text(v) for v in r] for r in rows.tolist()]
+    header = list(schema.columns) + ([] if classes is None else ["label"])
+    for row, label in zip(cells, classes or (), strict=False):
+        row.append(_run.label_name(run_, label))
+    write_csv(out, header, cells)
     if npy is not None:
         _run.write_npy({npy: rows.numpy()})
-    print(
-        f"{n} rows drawn from {run_.describe()}: z ~ p(z), then x ~ p(x | z), in the data's units"
-    )
+    print(f"{len(rows)} rows drawn from {run_.describe()}: {what}, in the data's units")
     print(f"wrote {out}" + ("" if npy is None else f" and {npy}"))
     return 0
+
+
+def _draws(run_: Any, n: int, labels: list[int] | None, generator: Any):
+    """``n`` rows x ~ p(x), or ``n`` per class of ``labels`` from a CVAE; their classes (or
+    None) and what they are."""
+    import torch
+
+    from torchlvm.inference.imputation import draw_rows
+
+    if labels is None:
+        return draw_rows(run_.model, n, generator), None, "z ~ p(z), then x ~ p(x | z)"
+    classes = torch.tensor(labels).repeat_interleave(n)
+    c = run_.model.condition_from_labels(classes)
+    means = run_.model.sample(len(classes), c, generator=generator)
+    return means, classes.tolist(), "decoder means E[x | z, c] at z ~ p(z | c), per class"
 
 
 def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:

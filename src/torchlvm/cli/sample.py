@@ -78,11 +78,11 @@ def run(args: argparse.Namespace) -> int:
     conditioned = args.condition is not None
     default_n = DEFAULT_N_PER_CONDITION if conditioned else DEFAULT_N
     n = check_positive_int("--n", default_n if args.n is None else args.n)
+    labels = _labels(run_, args.condition)
     if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
         from torchlvm.cli import _tables
 
-        return _tables.sample_table(args, run_, n)
-    labels = _labels(run_, args.condition)
+        return _tables.sample_table(args, run_, n, labels)
     _check_size(run_, n * (1 if labels is None else len(labels)), args.npy is not None)
     name = "conditional.png" if conditioned else "samples.png"
     out = _run.output_file(
