@@ -202,7 +202,8 @@ def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any) -> N
     from torchlvm.data.csv_write import number_text, write_csv
 
     header = [f"z{j + 1}" for j in range(means.shape[1])]
-    rows = [[number_text(v) for v in row] for row in means.tolist()]
+    single = str(means.dtype) == "float32"  # (numpy) the model's precision
+    rows = [[number_text(v, single=single) for v in row] for row in means.tolist()]
     if labels is not None:
         header.append("label")
         names = list(class_names) if class_names else None
@@ -216,6 +217,8 @@ def sample_table(args: argparse.Namespace, run_: Any, n: int, labels: list[int] 
     the user's units, with the run's column names, or for a class-conditional CVAE n rows per
     class of ``labels`` (decoder means at z ~ p(z | c), as for images) with a ``label`` column;
     ``--npy`` also saves them as an array."""
+    import torch
+
     from torchlvm import run as _run
     from torchlvm.data.columns import default_names
     from torchlvm.data.csv_write import number_text, write_csv
@@ -232,14 +235,16 @@ def sample_table(args: argparse.Namespace, run_: Any, n: int, labels: list[int] 
         )
     drawn, classes, what = _draws(run_, n, labels, run_.generator(args.seed))
     rows = schema.to_user_units(drawn.cpu()).double()  # (n, D)
-    cells = [[number_text(v) for v in r] for r in rows.tolist()]
+    single = run_.dtype == torch.float32
+    cells = [[number_text(v, single=single) for v in r] for r in rows.tolist()]
     header = list(schema.columns) + ([] if classes is None else ["label"])
     for row, label in zip(cells, classes or (), strict=False):
         row.append(_run.label_name(run_, label))
     write_csv(out, header, cells)
     if npy is not None:
         _run.write_npy({npy: rows.numpy()})
-    print(f"{len(rows)} rows drawn from {run_.describe()}: {what}, in the data's units")
+    rows_drawn = f"{len(rows)} row" + "s" * (len(rows) != 1)
+    print(f"{rows_drawn} drawn from {run_.describe()}: {what}, in the data's units")
     print(f"wrote {out}" + ("" if npy is None else f" and {npy}"))
     return 0
 
@@ -284,7 +289,9 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
             lambda xb: model.decode(model.encode(xb).mean).mean, x, device=run_.device
         )
     user = schema.to_user_units(recon.double())
-    write_csv(out, list(schema.columns), [[number_text(v) for v in r] for r in user.tolist()])
+    single = run_.dtype == torch.float32
+    cells = [[number_text(v, single=single) for v in r] for r in user.tolist()]
+    write_csv(out, list(schema.columns), cells)
     per_feature = (schema.to_user_units(x.double()) - user).pow(2).mean(0).sqrt()
     print(f"reconstructed {len(x)} rows of {dataset.name} with {run_.describe()}")
     print("  RMSE per feature, in the data's units (input vs decoder mean at the posterior mean):")
