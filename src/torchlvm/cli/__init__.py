@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -101,6 +102,13 @@ def _print_any_path() -> None:
             reconfigure(errors="surrogateescape")
 
 
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _one_line_warning(
     message: Warning | str, category: type[Warning], *_: object, **__: object
 ) -> str:
@@ -121,7 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.run(args) or 0)
+        status = int(args.run(args) or 0)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return status
     except TorchLVMError as err:
         print(f"torchlvm: error: {err}", file=sys.stderr)
         return 2
@@ -130,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"torchlvm: {err}", file=sys.stderr)
         print("torchlvm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout's reader went away (| head): stop quietly, as cat does
+        _discard_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a process that the pipe stopped
     except OSError as err:  # a full disk, a read-only or unreadable path: the system's refusal
         what = " ".join((err.strerror or str(err) or type(err).__name__).split())
         where = f": {err.filename}" if err.filename else ""
