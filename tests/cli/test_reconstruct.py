@@ -83,3 +83,34 @@ def test_existing_output_is_kept_without_overwrite(vae_run, capsys):
 
 def test_folder_without_model(tmp_path, capsys):
     assert f"no model in {tmp_path}" in fails(capsys, ["reconstruct", tmp_path])
+
+
+def test_a_cvae_trained_on_a_table_reconstructs_under_each_rows_class(tmp_path, capsys):
+    """The table path encoded and decoded without a condition: a Python-API error ("CVAE needs a
+    condition c ... pass c (e.g. model.condition_from_labels(labels)"). Each row is now
+    reconstructed under its own class, read from the file's label column."""
+    from torchlvm.data.table_schema import TableSchema
+
+    torch.manual_seed(0)
+    names = ("high", "low")
+    config = CVAEConfig(2, 2, latent_dim=2, hidden=(8,), likelihood="gaussian", num_classes=2,
+                        class_names=names)  # fmt: skip
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "condition": "label",
+            "num_classes": 2, "class_names": list(names),
+            "table": TableSchema(("a", "b"), label_column="kind").to_dict()}  # fmt: skip
+    model = CVAE(config)
+    model.save_pretrained(tmp_path / "cvae", data=data)
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,kind\n1.5,2.5,high\n-1.5,-2.5,low\n0.5,1.0,high\n")
+    out = tmp_path / "r.csv"
+    argv = ["reconstruct", str(tmp_path / "cvae"), "--data", str(table), "--out", str(out)]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    rows = np.loadtxt(out, delimiter=",", skiprows=1)
+    x = torch.tensor([[1.5, 2.5], [-1.5, -2.5], [0.5, 1.0]])
+    c = model.condition_from_labels(["high", "low", "high"])
+    expected = model.decode(model.encode(x, c).mean, c).mean.detach().numpy()
+    np.testing.assert_allclose(rows, expected, rtol=1e-5, atol=1e-6)
+    argv = ["score", str(tmp_path / "cvae"), "--data", str(table), "--out", str(tmp_path / "s")]
+    assert cli.main([*argv]) == 2
+    assert "holds a CVAE, whose p(x | c) depends on" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()

@@ -284,10 +284,13 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     dataset = load_rows(run_, args.data, split, args.data_dir)
     x = dataset.x.to(run_.dtype)
     model = run_.model
+    c = _run.conditions(run_, x, dataset.y, dataset)  # a CVAE's: each row's own class
+
+    def reconstruct(xb, cb):
+        return model.decode(model.encode(xb, cb).mean, cb).mean
+
     with torch.no_grad():
-        recon = _run.in_batches(
-            lambda xb: model.decode(model.encode(xb).mean).mean, x, device=run_.device
-        )
+        recon = _run.in_batches(reconstruct, x, c, device=run_.device)
     user = schema.to_user_units(recon.double())
     single = run_.dtype == torch.float32
     cells = [[number_text(v, single=single) for v in r] for r in user.tolist()]

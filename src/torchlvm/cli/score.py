@@ -23,6 +23,7 @@ from pathlib import Path
 
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, open_run
+from torchlvm.errors import ConfigError
 
 HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv"
 
@@ -48,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.inference.row_scores import score_rows
 
     run_ = open_run(args)
+    if run_.model_type == "cvae":
+        raise ConfigError(
+            f"score ranks rows by log p(x) under PPCA or a VAE; {run_.folder} holds a CVAE, whose "
+            "p(x | c) depends on each row's condition: fit ppca or train a vae on the data"
+        )
     out = _run.output_file(
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
     )
