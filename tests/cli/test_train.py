@@ -106,9 +106,6 @@ def test_overwrite_replaces_a_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["vae", "--data", "digits", "--objective", "iwae", "--k", "0"], "k must be a positive"),
-        (["vae", "--data", "digits", "--beta", "-1"], "beta must be a non-negative number"),
-        (["vae", "--data", "digits", "--latent-dim", "0"], "latent_dim must be a positive integer"),
         (["cvae", "--data", "linear-gaussian"], "condition 'label' needs class labels"),
         (["vae", "--data", "digits", "--binarize", "none"], "--likelihood gaussian"),
         (["vae", "--data", "digits", "--condition", "label"], "needs a conditional model"),
@@ -116,8 +113,8 @@ def test_overwrite_replaces_a_run(tmp_path: Path) -> None:
         (["vae", "--data", "no-such-data"], "unknown dataset 'no-such-data'"),
         (["vae", "--data", "digits", "--resume"], "holds no run to continue"),
     ],
-    ids=["k0", "negative-beta", "latent0", "cvae-no-labels", "bernoulli-grey", "vae-condition",
-         "ae-beta", "unknown-data", "resume-nothing"],
+    ids=["cvae-no-labels", "bernoulli-grey", "vae-condition", "ae-beta", "unknown-data",
+         "resume-nothing"],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], match: str
@@ -125,6 +122,36 @@ def test_bad_input_is_one_line_and_writes_nothing(
     out = tmp_path / "run"
     assert main(["train", *argv, "--out", str(out)]) == 2
     assert match in _one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--objective", "iwae", "--k", "0"], "argument --k: must be a positive integer, got 0"),
+        (["--beta", "-1"], "argument --beta: must be a non-negative number, got -1"),
+        (["--latent-dim", "0"], "argument --latent-dim: must be a positive integer, got 0"),
+        (["--epochs", "0"], "argument --epochs: must be a positive integer, got 0"),
+        (["--lr", "nan"], "argument --lr: must be a finite number, got nan"),
+        (["--hidden", "8", "0"], "argument --hidden: must be a positive integer, got 0"),
+        (["--warmup-epochs", "-1"], "argument --warmup-epochs: must be a non-negative integer"),
+        (["--gradient-clip", "0"], "argument --gradient-clip: must be a positive number, got 0"),
+    ],
+    ids=["k0", "negative-beta", "latent0", "epochs0", "lr-nan", "hidden0", "warmup", "clip0"],
+)
+def test_a_bad_number_names_the_option_the_user_typed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], line: str
+) -> None:
+    """``--epochs 0`` said "max_epochs must be a positive integer" and ``--gradient-clip 0``
+    "... or None": the names of Python fields. Each is now refused as the option typed, before
+    any data is read."""
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "vae", "--data", "digits", *argv, "--out", str(out)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and err[0].startswith(f"torchlvm: error: {line}"), err
+    assert err[1] == "  see 'torchlvm train --help'"
     assert list(tmp_path.iterdir()) == []
 
 

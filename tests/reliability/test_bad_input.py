@@ -244,8 +244,8 @@ CASES: dict[str, Case] = {
     "truncated-npy": Case(f"{FIT} {{d}}/truncated.npy", "cannot read"),
     "complex-npy": Case(f"{FIT} {{d}}/complex.npy", "needs a numeric array"),
     # issue 3: deep models and training
-    "k-0": Case(f"{TRAIN} --data digits --objective iwae --k 0", "k must be a positive integer"),
-    "negative-beta": Case(f"{TRAIN} --data digits --beta -1", "beta must be a non-negative"),
+    "k-0": Case(f"{TRAIN} --data digits --objective iwae --k 0", "--k: must be a positive integer"),
+    "negative-beta": Case(f"{TRAIN} --data digits --beta -1", "--beta: must be a non-negative"),
     "latent-size-0": Case("train vae --data digits --latent-dim 0 --out {root}/new", "got 0"),
     "cvae-no-condition": Case(
         "train cvae --data {d}/grey.npy --likelihood gaussian --quiet --out {root}/new",
@@ -455,7 +455,7 @@ CASES: dict[str, Case] = {
         f"{TRAIN} --data digits --objective iwae --k 100000000000", "lower --k or --batch-size"
     ),
     "train-threads-beyond-the-cores": Case(f"{TRAIN} --data digits --threads 100000", "CPU cores"),
-    "train-batch-size-negative": Case(f"{TRAIN} --data digits --batch-size -5", "batch_size"),
+    "train-batch-size-negative": Case(f"{TRAIN} --data digits --batch-size -5", "--batch-size"),
     # issue 11: a table to impute
     "impute-table-columns-differ-from-run": Case(
         "impute {root}/ppca-table --data {d}/other-columns.csv --out {root}/f.csv",

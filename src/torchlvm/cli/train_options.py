@@ -144,10 +144,10 @@ def _data_options(group: Any) -> None:
 def _model_options(group: Any) -> None:
     from torchlvm.nn import Activation
 
-    group.add_argument("--latent-dim", type=int, help="K, the size of z")
+    group.add_argument("--latent-dim", type=_types.positive_int, help="K, the size of z")
     group.add_argument(
         "--hidden",
-        type=int,
+        type=_types.positive_int,
         nargs="+",
         metavar="WIDTH",
         help="hidden layer widths of the encoder; the decoder mirrors them",
@@ -168,7 +168,9 @@ def _model_options(group: Any) -> None:
         help="Gaussian likelihood's σ: fixed, one learned value, or one per dimension",
     )
     group.add_argument(
-        "--scale", type=float, help="Gaussian σ when fixed, its initial value when learned"
+        "--scale",
+        type=_types.positive_number,
+        help="Gaussian σ when fixed, its initial value when learned",
     )
     group.add_argument(
         "--linear-decoder",
@@ -196,7 +198,9 @@ def _family_options(group: Any) -> None:
         help="q(z|x): diagonal Gaussian, full-covariance Gaussian, or a normalizing flow "
         "conditioned on the encoder (Monte Carlo KL)",
     )
-    group.add_argument("--flow-steps", type=int, help="affine coupling transforms of a flow q")
+    group.add_argument(
+        "--flow-steps", type=_types.positive_int, help="affine coupling transforms of a flow q"
+    )
     group.add_argument(
         "--prior",
         choices=sorted(PRIORS),
@@ -205,7 +209,7 @@ def _family_options(group: Any) -> None:
     )
     group.add_argument(
         "--prior-components",
-        type=int,
+        type=_types.positive_int,
         help="pseudo-inputs of a VampPrior, or components of a mixture prior",
     )
 
@@ -219,26 +223,36 @@ def _training_options(group: Any) -> None:
     )
     group.add_argument(
         "--k",
-        type=int,
+        type=_types.positive_int,
         help="importance samples of the IWAE bound (default: 5 with an importance-weighted "
         "objective such as iwae, else 1)",
     )
-    group.add_argument("--beta", type=float, help="KL weight (β-VAE)")
-    group.add_argument("--warmup-epochs", type=int, help="epochs the KL weight ramps from 0 to β")
-    group.add_argument("--free-bits", type=float, help="free bits λ, nats per latent dimension")
+    group.add_argument("--beta", type=_types.non_negative_number, help="KL weight (β-VAE)")
     group.add_argument(
-        "--epochs", type=int, help="epochs to train in total (with --resume: the new total)"
+        "--warmup-epochs",
+        type=_types.non_negative_int,
+        help="epochs the KL weight ramps from 0 to β",
     )
-    group.add_argument("--batch-size", type=int, help="examples per batch")
-    group.add_argument("--lr", type=float, help="Adam learning rate")
+    group.add_argument(
+        "--free-bits",
+        type=_types.non_negative_number,
+        help="free bits λ, nats per latent dimension",
+    )
+    group.add_argument(
+        "--epochs",
+        type=_types.positive_int,
+        help="epochs to train in total (with --resume: the new total)",
+    )
+    group.add_argument("--batch-size", type=_types.positive_int, help="examples per batch")
+    group.add_argument("--lr", type=_types.positive_number, help="Adam learning rate")
     group.add_argument(
         "--patience",
-        type=int,
+        type=_types.positive_int,
         help="stop after this many epochs without a better validation bound (default: never)",
     )
     group.add_argument(
         "--gradient-clip",
-        type=float,
+        type=_types.positive_number,
         help="clip the gradient's 2-norm to this value (default: no clipping)",
     )
     group.add_argument(
@@ -258,11 +272,13 @@ def _training_options(group: Any) -> None:
 def _scale_options(group: Any) -> None:
     group.add_argument(
         "--devices",
-        type=int,
+        type=_types.positive_int,
         help="processes per node (CPU cores or GPUs), each training on its share of every batch",
     )
     group.add_argument(
-        "--num-nodes", type=int, help="machines taking part (see README: torchrun, SLURM)"
+        "--num-nodes",
+        type=_types.positive_int,
+        help="machines taking part (see README: torchrun, SLURM)",
     )
     group.add_argument(
         "--strategy",
@@ -285,7 +301,7 @@ def _scale_options(group: Any) -> None:
     )
     group.add_argument(
         "--threads",
-        type=int,
+        type=_types.positive_int,
         help="torch intra-op threads per process (default: torch's, one per core; on a machine"
         " shared with other jobs --threads 1 is often several times faster)",
     )
