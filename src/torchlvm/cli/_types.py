@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from torchlvm.cli._accelerator import add_accelerator
+
+T = TypeVar("T", int, float)
 
 MAX_SEED = 2**32 - 1
 """The largest seed every random source accepts (NumPy's and Lightning's seeds are 32-bit)."""
@@ -36,22 +40,6 @@ def seed(text: str) -> int:
 seed_type = seed  # (for functions whose ``seed`` argument is a help text)
 
 
-def positive_int(text: str) -> int:
-    """An integer ≥ 1."""
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """An integer ≥ 0."""
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
-    return value
-
-
 def _number(text: str) -> float:
     try:
         value = float(text)
@@ -62,20 +50,23 @@ def _number(text: str) -> float:
     return value
 
 
-def positive_number(text: str) -> float:
-    """A finite number > 0."""
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+def _at_least_zero(parse: Callable[[str], T], what: str, *, positive: bool) -> Callable[[str], T]:
+    """A ``type=`` that parses with ``parse`` and refuses values below 0 (and 0 if ``positive``)."""
+    sign = "positive" if positive else "non-negative"
+
+    def check(text: str) -> T:
+        value = parse(text)
+        if value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(f"must be a {sign} {what}, got {text}")
+        return value
+
+    return check
 
 
-def non_negative_number(text: str) -> float:
-    """A finite number ≥ 0."""
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text}")
-    return value
+positive_int = _at_least_zero(_int, "integer", positive=True)  # an integer ≥ 1
+non_negative_int = _at_least_zero(_int, "integer", positive=False)  # an integer ≥ 0
+positive_number = _at_least_zero(_number, "number", positive=True)  # a finite number > 0
+non_negative_number = _at_least_zero(_number, "number", positive=False)  # a finite number ≥ 0
 
 
 def out_path(text: str) -> Path:
