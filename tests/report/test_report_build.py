@@ -118,3 +118,16 @@ def test_config_is_pretty_json_in_a_details_block(make_run, config):
     text = build_report([make_run()]).read_text(encoding="utf-8")
     block = re.search(r"<pre>(.*?)</pre>", text, re.S).group(1)
     assert json.loads(block.replace("&quot;", '"')) == config
+
+
+def test_runs_on_other_data_are_flagged_as_not_comparable(make_run, config, tmp_path):
+    """A PPCA on grey levels (log p(x) = +16.6) beside a VAE on binarized pixels (−36.2) read as
+    one ranking in one 'test log-likelihood' row; the page now says they are not comparable."""
+    same = build_report([make_run("a"), make_run("b")], tmp_path / "same.html")
+    assert "Not comparable" not in same.read_text(encoding="utf-8")
+    config["data"]["binarize"] = "none"
+    other = make_run("grey", config=config)
+    text = build_report([make_run("c"), other], tmp_path / "other.html").read_text("utf-8")
+    warning = text[text.index("Not comparable") : text.index("<table")]
+    name = config["data"]["name"]
+    assert f"{name} (protocol dynamic); {name} (protocol none)" in warning

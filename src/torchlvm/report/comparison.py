@@ -18,6 +18,7 @@ from torchlvm.report.html import (
     facts,
     figures_html,
     grid_html,
+    lookup,
     metrics_html,
     notes_html,
     run_header,
@@ -125,6 +126,22 @@ def run_section(run: RunContents, index: int) -> str:
     )
 
 
+def data_warning(runs: Sequence[RunContents]) -> str:
+    """A warning when the runs were trained on other data or under another data protocol: their
+    log-likelihoods (nats of a density on other values) cannot be ranked against each other."""
+    seen = _ordered(
+        f"{lookup(run.config, 'data', 'name')} (protocol {lookup(run.config, 'data', 'binarize')})"
+        for run in runs
+    )
+    if len(seen) < 2:
+        return ""
+    text = (
+        "log-likelihoods, bounds and reconstruction errors compare only on the same data under "
+        f"the same protocol; these runs are on {'; '.join(seen)}"
+    )
+    return f'<div class="notes"><h3>Not comparable</h3><ul><li>{esc(text)}</li></ul></div>'
+
+
 def comparison_body(runs: Sequence[RunContents]) -> str:
     """The report of several runs: headline numbers side by side, all metrics, each run."""
     names = ", ".join(column_names(runs))
@@ -132,7 +149,7 @@ def comparison_body(runs: Sequence[RunContents]) -> str:
         f'<header><p class="eyebrow">torchlvm comparison report</p>'
         f"<h1>{len(runs)} runs compared</h1>"
         f'<p class="subtitle">{esc(names)}</p></header>'
-        f"<h2>Headline numbers side by side</h2>{headline_table(runs)}"
+        f"<h2>Headline numbers side by side</h2>{data_warning(runs)}{headline_table(runs)}"
         '<details class="block"><summary>All metrics side by side</summary>'
         f"{comparison_table(runs)}</details>"
     ]
