@@ -83,3 +83,15 @@ def test_unset_environment_drops_that_place(monkeypatch, isolated_search):
         isolated_search["cache"] / "torchlvm" / "mnist",
         isolated_search["system"] / "mnist",
     ]
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_files_named_with_a_dot_before_idx_are_found(tmp_path, write_mnist, gz):
+    """MNIST as Kaggle and several mirrors unpack it: ``train-images.idx3-ubyte``. It was 'mnist
+    not found' beside the four files, until the user renamed them."""
+    write_mnist(tmp_path, gz=gz)
+    for path in list(tmp_path.iterdir()):
+        path.rename(path.with_name(path.name.replace("-idx", ".idx")))
+    found = find_files("mnist", REQUIRED_FILES, tmp_path)
+    assert found.files is not None and found.location == str(tmp_path)
+    assert len(load_dataset("mnist", "test", data_dir=tmp_path)) > 0

@@ -69,11 +69,19 @@ class Found:
         return str(next(iter(self.files.values())).parent)
 
 
+def _spellings(file_name: str) -> tuple[str, ...]:
+    """The names a file goes by: as published, and with a dot before ``idx`` as several mirrors
+    (and Kaggle) unpack MNIST (``train-images.idx3-ubyte``)."""
+    dotted = file_name.replace("-idx", ".idx")
+    return (file_name,) if dotted == file_name else (file_name, dotted)
+
+
 def _files_in(folder: Path, required: Sequence[str]) -> dict[str, Path] | None:
     """Each required file in ``folder``, raw preferred over ``.gz``; None if one is missing."""
     found: dict[str, Path] = {}
     for file_name in required:
-        for path in (folder / file_name, folder / f"{file_name}.gz"):
+        names = _spellings(file_name)
+        for path in [folder / n for n in names] + [folder / f"{n}.gz" for n in names]:
             if path.is_file():
                 found[file_name] = path
                 break
