@@ -544,7 +544,7 @@ CASES: dict[str, Case] = {
     ),
     # a new user's inputs, pass 3
     "ppca-on-one-column": Case(
-        f"{FIT} {{d}}/one-column.csv", "PPCA needs at least 2 features", absent="latent_dim < 1"
+        f"{FIT} {{d}}/one-column.csv", "PPCA needs at least 2", absent="latent_dim < 1"
     ),
     "table-missing-cell-named-by-its-line": Case(
         f"{FIT} {{d}}/nan.csv", "(the first on line 2, feature column 2)"

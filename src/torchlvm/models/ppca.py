@@ -375,14 +375,9 @@ class PPCA(
                 "mean and variance, X.mean() and X.var()"
             )
         if K >= D:
-            fix = (
-                f"choose latent_dim (--latent-dim) from 1 to {D - 1}"
-                if D > 1
-                else "PPCA needs at least 2 features: pass data with more than one column"
-            )
             raise ConfigError(
                 f"latent_dim must be smaller than the number of features, got latent_dim={K} "
-                f"for X with n_features={D}; {fix}"
+                f"for X with n_features={D}; choose latent_dim (--latent-dim) from 1 to {D - 1}"
             )
         has_nan = _has_nan(X)
         if has_nan and cfg.method == "closed_form":
