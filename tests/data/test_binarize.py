@@ -61,3 +61,11 @@ def test_load_dataset_records_and_applies_the_protocol():
 def test_load_dataset_refuses_to_binarize_unscaled_data():
     with pytest.raises(DataError, match="linear-gaussian: binarize='dynamic' needs values"):
         load_dataset("linear-gaussian", binarize="dynamic")
+
+
+@pytest.mark.parametrize("protocol", ["none", "threshold"])
+def test_an_array_that_is_not_a_tensor_is_named(protocol):
+    import numpy as np
+
+    with pytest.raises(DataError, match=r"binarize takes a torch.Tensor, got ndarray.*as_tensor"):
+        binarize(np.full((2, 3), 0.7), protocol)

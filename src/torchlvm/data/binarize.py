@@ -56,9 +56,15 @@ def binarize(x: Tensor, protocol: str, *, generator: torch.Generator | None = No
 
     Raises:
         ConfigError: If ``protocol`` is not one of the three names.
-        DataError: If a binarizing protocol meets NaN or values outside [0, 1].
+        DataError: If ``x`` is not a tensor, or a binarizing protocol meets NaN or values
+            outside [0, 1].
     """
     check_choice("binarize", protocol, PROTOCOLS)
+    if not isinstance(x, Tensor):
+        raise DataError(
+            f"binarize takes a torch.Tensor, got {type(x).__name__}; convert it with "
+            "torch.as_tensor(x, dtype=torch.float32)"
+        )
     if protocol == "none":
         return x
     if not x.is_floating_point():
