@@ -89,7 +89,8 @@ def test_label_condition_needs_labels() -> None:
 
 def test_bernoulli_on_grey_levels_names_both_fixes() -> None:
     dm = LVMDataModule("digits", binarize="none")
-    with pytest.raises(DataError, match=r"--binarize dynamic.*--likelihood gaussian"):
+    both = r"--binarize dynamic.*--likelihood gaussian.*in Python: LVMDataModule\(\.\.\., binarize="
+    with pytest.raises(DataError, match=both):
         dm.check_model(VAE(VAEConfig(64, likelihood="bernoulli")))
     dm.check_model(VAE(VAEConfig(64, likelihood="gaussian")))
     LVMDataModule("digits", binarize="dynamic").check_model(VAE(VAEConfig(64)))

@@ -342,7 +342,8 @@ class LVMDataModule(L.LightningDataModule):
             raise DataError(
                 f"a Bernoulli likelihood needs binary data, but {self.name} holds grey levels in "
                 "[0, 1] and binarize is 'none'; pass --binarize dynamic (or threshold) to "
-                "binarize it, or --likelihood gaussian to model the grey levels"
+                "binarize it, or --likelihood gaussian to model the grey levels (in Python: "
+                "LVMDataModule(..., binarize='dynamic'), or likelihood='gaussian' in the config)"
             )
         want = getattr(config, "condition_dim", None)
         have = self.condition_dim
