@@ -156,6 +156,8 @@ def test_miwae_trains_and_scores_around_missing_cells():
     assert (gap < 5 * reference.stderr.numpy() + 1e-6).all()  # two estimates of log p(x_o)
     with pytest.raises(DataError, match="pass objective='miwae'"):
         VAEEstimator(**FAST).fit(X).transform(holes)
+    empty = np.full((1, X.shape[1]), np.nan)  # no observed cell: log p(x_o) = log 1
+    assert est.score_samples(np.vstack([empty, holes[:1]]))[0] == 0.0
 
 
 def test_use_before_fit_is_refused():

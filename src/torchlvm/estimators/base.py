@@ -277,7 +277,9 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 proposal = SharedNoise(q, eps)
             estimate = log_marginal_is(model, xb, cb, num_samples=k, chunk=k, proposal=proposal)
             out.append(estimate.mean)
-        return torch.cat(out)
+        # a row with no observed cell: log p(x_o) of no cells is log 1 = 0 exactly, where the
+        # k draws' estimate of it is 0 only in expectation
+        return torch.cat(out).masked_fill(torch.isnan(x).all(-1), 0.0)
 
     def _prior_draws(self, n: int, c: Tensor | None) -> np.ndarray:
         """x ~ p(x | z [, c]), z ~ p(z [| c]) for ``n`` rows, seeded by ``random_state``."""
