@@ -61,3 +61,15 @@ def test_compare_trains_four_models_and_fills_every_cell(tmp_path, capsys):
     # without --reuse a folder holding runs is refused, and nothing is retrained
     assert main(["compare", *ARGS, *FAST, "--out", str(out)]) == 2
     assert "--reuse" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [["--lr", "-1"], ["--epochs", "0"], ["--hidden", "32", "0"]])
+def test_a_bad_number_is_refused_before_any_folder_is_made(tmp_path, capsys, bad):
+    """``--lr -1`` was refused only when the first model started training, after OUT/digits/ had
+    been made (and left behind, empty); the error named ``lr``, not ``--lr``."""
+    out = tmp_path / "cmp"
+    with pytest.raises(SystemExit) as exit_:
+        main(["compare", "--data", "digits", *bad, "--out", str(out)])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith(f"torchlvm: error: argument {bad[0]}: must be")
+    assert list(tmp_path.iterdir()) == []

@@ -28,14 +28,28 @@ HELP = "train and compare AE, VAE, β-VAE and CVAE: interpretability, separabili
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset for separability and generation")
     parser.add_argument("--data-dir", help="folder with the dataset's files")
-    parser.add_argument("--epochs", type=int, default=20, help="training epochs of every model")
-    parser.add_argument("--latent-dim", type=int, default=10, help="K of every model")
-    parser.add_argument("--hidden", type=int, nargs="+", default=[256], help="hidden widths")
-    parser.add_argument("--batch-size", type=int, default=128, help="examples per batch")
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    parser.add_argument(
+        "--epochs", type=_types.positive_int, default=20, help="training epochs of every model"
+    )
+    parser.add_argument(
+        "--latent-dim", type=_types.positive_int, default=10, help="K of every model"
+    )
+    parser.add_argument(
+        "--hidden", type=_types.positive_int, nargs="+", default=[256], help="hidden widths"
+    )
+    parser.add_argument(
+        "--batch-size", type=_types.positive_int, default=128, help="examples per batch"
+    )
+    parser.add_argument(
+        "--lr", type=_types.positive_number, default=1e-3, help="Adam learning rate"
+    )
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of everything")
-    parser.add_argument("--k", type=int, default=1000, help="importance samples of log p(x)")
-    parser.add_argument("--n", type=int, default=2000, help="test examples evaluated at most")
+    parser.add_argument(
+        "--k", type=_types.positive_int, default=1000, help="importance samples of log p(x)"
+    )
+    parser.add_argument(
+        "--n", type=_types.positive_int, default=2000, help="test examples evaluated at most"
+    )
     parser.add_argument("--out", type=Path, help="output folder (default runs/compare-DATA)")
     parser.add_argument("--reuse", action="store_true", help="reuse finished runs in --out")
     add_progress_options(parser)
@@ -43,13 +57,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchlvm._checks import check_positive_int
     from torchlvm._files import write_atomic, write_json
     from torchlvm.evaluation.compare import Budget, compare, comparison_markdown
     from torchlvm.plots import comparison_figure, comparison_scores, save_figure
 
-    check_positive_int("--k", args.k)
-    check_positive_int("--n", args.n)
     device = device_for(args)
     budget = Budget(
         epochs=args.epochs,

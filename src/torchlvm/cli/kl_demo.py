@@ -26,8 +26,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--separation", type=float, default=6.0, help="distance between the modes, in σ"
     )
-    parser.add_argument("--steps", type=int, default=500, help="Adam steps per fit")
-    parser.add_argument("--samples", type=int, default=256, help="Monte Carlo draws per step")
+    parser.add_argument("--steps", type=_types.positive_int, default=500, help="Adam steps per fit")
+    parser.add_argument(
+        "--samples", type=_types.positive_int, default=256, help="Monte Carlo draws per step"
+    )
     parser.add_argument(
         "--seed", type=_types.seed, default=0, help="seed of the draws and of the start"
     )
