@@ -1,4 +1,5 @@
-"""Output piped into a reader that stops early (``torchlvm ... | head -1``) ends quietly."""
+"""Output piped into a reader that stops early (``torchlvm ... | head -1``) ends quietly, and so
+does Ctrl-C before the command starts its work."""
 
 from __future__ import annotations
 
@@ -29,3 +30,16 @@ def test_a_closed_pipe_is_no_error(unbuffered: str) -> None:
     )
     os.close(write)
     assert done.stderr == "" and done.returncode == 141, done.stderr
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line(monkeypatch, capsys) -> None:
+    """Building the parser imports every command module (a second or more on a busy machine);
+    Ctrl-C then was a traceback, not the ``torchlvm: interrupted`` of Ctrl-C during the work."""
+    import torchlvm.cli as cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["datasets"]) == 130
+    assert capsys.readouterr().err == "torchlvm: interrupted\n"

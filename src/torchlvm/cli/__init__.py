@@ -120,8 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``torchlvm`` script. Returns the exit status."""
     _print_any_path()
     warnings.formatwarning = _one_line_warning
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    try:  # (building the parser imports every command: Ctrl-C may come now)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+    except KeyboardInterrupt:
+        print("torchlvm: interrupted", file=sys.stderr)
+        return 130
     if extra:  # named by the command's parser, whose --help lists what it takes
         command = parser.commands.get(args.command, parser)
         command.error(f"unrecognized arguments: {' '.join(extra)}")
