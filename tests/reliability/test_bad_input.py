@@ -168,6 +168,8 @@ def _write_odd_tables(d: Path) -> None:
     (d / "same-names.csv").write_text("a,b,a\n" + rows.replace(";", ","))
     (d / "huge.csv").write_text("a,b,c\n" + rows.replace(";", ",") + "1,2,1e300\n")
     (d / "one-column.csv").write_text("a\n" + "".join(f"{i % 7}.5\n" for i in range(30)))
+    trailing = "".join(f"{i % 7},{(i * 3) % 5},{i % 4},\n" for i in range(30))
+    (d / "trailing-commas.csv").write_text("a,b,c,\n" + trailing)  # a spreadsheet's export
 
 
 def _lock_of_a_live_process(folder: Path) -> None:
@@ -545,6 +547,10 @@ CASES: dict[str, Case] = {
     # a new user's inputs, pass 3
     "ppca-on-one-column": Case(
         f"{FIT} {{d}}/one-column.csv", "PPCA needs at least 2", absent="latent_dim < 1"
+    ),
+    "table-trailing-commas": Case(
+        f"{FIT} {{d}}/trailing-commas.csv",
+        "column 4 (no name) has no value in any row; drop it (--drop-columns 3, its index counting",
     ),
     "table-missing-cell-named-by-its-line": Case(
         f"{FIT} {{d}}/nan.csv", "(the first on line 2, feature column 2)"

@@ -131,11 +131,15 @@ def _check_width(path: Path, header: list[str] | None, lines: list[int], rows: l
 
 def _name(header: list[str] | None, j: int) -> str:
     """How a message names column ``j``."""
-    return f"column {j + 1} ({header[j]!r})" if header else f"column {j + 1}"
+    if header is None:
+        return f"column {j + 1}"
+    return f"column {j + 1} ({header[j]!r})" if header[j] else f"column {j + 1} (no name)"
 
 
 def _flag(header: list[str] | None, j: int) -> str:
-    return header[j] if header and header[j] else str(j)
+    """How an option names column ``j``: its name, else its index (which counts from 0, so the
+    message says so: "column 14 ... --drop-columns 13" read as a typo)."""
+    return header[j] if header and header[j] else f"{j}, its index counting from 0"
 
 
 def _index(selector: Selector, header: list[str] | None, width: int, what: str) -> int:
