@@ -29,6 +29,7 @@ def test_train_vae_on_incomplete_rows(tmp_path: Path, capsys) -> None:
     record = json.loads((out / "config.json").read_text())
     assert record["training"]["objective"] == "miwae" and record["training"]["k"] == 5
     assert record["model"]["variance"] == "diagonal" and record["model"]["likelihood"] == "gaussian"
+    assert record["result"]["units"] == "nats per row"
     schema = TableSchema.from_dict(record["data"]["table"])
     assert schema.columns == ("a", "b", "c", "d") and schema.standardizer is not None
     assert "val/miwae" in capsys.readouterr().out

@@ -88,11 +88,28 @@ def test_run_folder_loads_and_records_the_run(runs: dict, kind: str) -> None:
     assert record["training"]["max_epochs"] == result.epochs
     assert record["data"]["name"] == "digits" and record["data"]["shape"] == [1, 8, 8]
     assert record["result"]["best_epoch"] == result.best_epoch
+    assert record["result"]["units"] == "nats per example"
     loaded = torchlvm.io.load(out)
     for name, value in model.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], value)
     if kind == "ae":
         assert bool(loaded.is_code_distribution_fitted)
+
+
+@pytest.mark.parametrize(
+    ("datamodule", "config", "message"),
+    [
+        ("digits", TrainConfig(), r"takes an LVMDataModule where it got str 'digits'; .*\("),
+        (None, {"max_epochs": 1}, r"takes a TrainConfig where it got dict .*TrainConfig\("),
+    ],
+)
+def test_fit_names_a_datamodule_or_config_of_the_wrong_type(
+    tmp_path: Path, datamodule, config, message: str
+) -> None:
+    datamodule = LVMDataModule("digits") if datamodule is None else datamodule
+    with pytest.raises(ConfigError, match=message):
+        fit(VAE(VAEConfig(64, latent_dim=2)), datamodule, config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 def test_existing_run_is_refused(runs: dict) -> None:

@@ -37,6 +37,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 
 from torchlvm.errors import ConfigError, NonFiniteError, RunDirectoryError
+from torchlvm.evaluation.records import example_noun
 from torchlvm.models.base import model_record
 from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run
 from torchlvm.run.record import read_record as read_run_record
@@ -293,10 +294,23 @@ def _export(model: torch.nn.Module, result: FitResult, record: dict[str, Any]) -
                 "epochs": result.epochs,
                 "stopped_early": result.stopped_early,
                 "skipped_steps": result.skipped_steps,
-                "units": "nats per example",
+                "units": f"nats per {example_noun('table' in record.get('data', {}))}",
             },
         },
     )
+
+
+def _check_arguments(datamodule: Any, config: Any) -> None:
+    """Refuse a ``datamodule`` or ``config`` of the wrong type, naming what to pass instead."""
+    for value, kind, what, example in (
+        (datamodule, LVMDataModule, "an LVMDataModule", 'LVMDataModule("digits")'),
+        (config, TrainConfig, "a TrainConfig", "TrainConfig(max_epochs=10)"),
+    ):
+        if not isinstance(value, kind):
+            raise ConfigError(
+                f"fit() takes {what} where it got {type(value).__name__} {value!r:.60}; "
+                f"pass one, e.g. {example}"
+            )
 
 
 def fit(
@@ -335,8 +349,10 @@ def fit(
         NonFiniteError: training diverged (``on_nonfinite="stop"``); names the step and the
             checkpoint that stays.
         DataError, ConfigError: the model does not suit the data or the objective, too many
-            devices, or a resume with another world size.
+            devices, a resume with another world size, or ``datamodule`` / ``config`` is not an
+            :class:`LVMDataModule` / :class:`TrainConfig`.
     """
+    _check_arguments(datamodule, config)
     check_devices(accelerator, devices, num_nodes)
     layout = RunLayout(Path(out_dir))
     start_epoch, last = _start_epoch(layout, config, resume), layout.last_checkpoint
