@@ -235,3 +235,19 @@ def test_the_observed_cell_likelihood_is_also_in_the_files_units(tmp_path, capsy
     with scores.open() as f:
         neg_log_p = [float(row["neg_log_p"]) for row in csv.DictReader(f)]
     np.testing.assert_allclose(neg_log_p, -exact.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_a_table_vae_runs_training_curves_are_per_row(tmp_path, capsys):
+    """The training curves' caption in the report (and their axes) say nats per row on a table,
+    like every other unit of the run."""
+    from torchlvm.plots.curves import training_curves
+
+    data = _write(tmp_path / "t.csv", _rows(np.random.default_rng(9), 200), list("abcd"))
+    run = tmp_path / "vae"
+    argv = ["train", "vae", "--data", str(data), "--epochs", "2", "--latent-dim", "2"]
+    assert main([*argv, "--hidden", "8", "--quiet", "--out", str(run)]) == 0
+    assert main(["report", str(run), "--out", str(tmp_path / "report.html")]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "KL per epoch, in nats per row" in page and "in nats per example" not in page
+    figure = training_curves(run / "metrics.csv", per="row")
+    assert all("nats per row" in ax.get_ylabel() for ax in figure.axes if "nats" in ax.get_ylabel())

@@ -307,7 +307,9 @@ def _figure_jobs(
         ),
         "latent_scatter": lambda: plots.latent_scatter(d.codes, d.labels, names),
         "kl_per_dimension": lambda: kl is not None and plots.kl_per_dimension(kl, threshold=None),
-        "training_curves": lambda: metrics_csv.is_file() and plots.training_curves(metrics_csv),
+        "training_curves": lambda: (
+            metrics_csv.is_file() and plots.training_curves(metrics_csv, per=result.protocol.noun)
+        ),
     }
 
 

@@ -121,12 +121,14 @@ def training_curves(
     metrics: Iterable[Mapping[str, Any]] | str | os.PathLike[str],
     *,
     title: str | None = "Training curves",
+    per: str = "example",
 ) -> Figure:
     """ELBO, reconstruction log-likelihood and KL against epoch, for training and validation.
 
     Args:
         metrics: the path of a ``metrics.csv`` or its rows as dicts (see the module docstring).
         title: the figure title.
+        per: what one data point is, for the axis units (``"row"`` for a table run).
 
     Returns:
         One panel per metric found (ELBO, reconstruction, KL; otherwise up to four others), with
@@ -156,6 +158,7 @@ def training_curves(
     counted = [e + 1 for e in epochs]  # epoch 0 is the first pass: drawn as epoch 1
     for ax, name in zip(axes, names, strict=True):
         panel_title, ylabel = PANELS.get(name, (name, f"{name} (as logged)"))
+        ylabel = ylabel.replace("nats per example", f"nats per {per}")
         for split, (colour, style) in LINES.items():
             values = drawable[name].get(split)
             if values is None or all(math.isnan(v) for v in values):

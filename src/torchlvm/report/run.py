@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm.errors import RunDirectoryError, TorchLVMError
-from torchlvm.evaluation.records import Evaluation
+from torchlvm.evaluation.records import Evaluation, example_noun
 from torchlvm.io import read_config
 from torchlvm.run.interrupted import check_finished
 from torchlvm.run.layout import RunLayout
@@ -152,12 +152,18 @@ def _read_metrics(folder: Path, notes: list[str]) -> Any:
         return None
 
 
-def _figure(name: str, data: bytes, notes: list[str]) -> FigureFile | None:
+def _noun(config: Any) -> str:
+    """What one data point of the run is called (``"row"`` for a table), for the units."""
+    data = config.get("data") if isinstance(config, dict) else None
+    return example_noun(isinstance(data, dict) and data.get("table") is not None)
+
+
+def _figure(name: str, data: bytes, notes: list[str], per: str = "example") -> FigureFile | None:
     size = png_size(data)
     if size is None:
         notes.append(f"figures/{name} is not a PNG image; it is left out.")
         return None
-    caption = FIGURE_CAPTIONS.get(Path(name).stem, name)
+    caption = FIGURE_CAPTIONS.get(Path(name).stem, name).replace("per example", f"per {per}")
     return FigureFile(name, caption, data, *size)
 
 
@@ -169,13 +175,13 @@ def _figure_order(figure: FigureFile) -> tuple[int, str]:
     return (order.index(stem) if stem in order else len(order), figure.name)
 
 
-def _read_figures(folder: Path, notes: list[str]) -> list[FigureFile]:
+def _read_figures(folder: Path, notes: list[str], per: str) -> list[FigureFile]:
     figures = RunLayout(folder).figures
     paths = sorted(figures.glob("*.png")) if figures.is_dir() else []
     figures = []
     for path in paths:
         try:
-            figure = _figure(path.name, path.read_bytes(), notes)
+            figure = _figure(path.name, path.read_bytes(), notes, per)
         except OSError as err:
             notes.append(f"figures/{path.name} could not be read ({err}); it is left out.")
             continue
@@ -184,7 +190,7 @@ def _read_figures(folder: Path, notes: list[str]) -> list[FigureFile]:
     return sorted(figures, key=_figure_order)
 
 
-def _curves_from_csv(folder: Path, notes: list[str]) -> FigureFile | None:
+def _curves_from_csv(folder: Path, notes: list[str], per: str) -> FigureFile | None:
     """Draw the training curves from ``metrics.csv``; a note instead when that is impossible."""
     csv_path = RunLayout(folder).metrics_csv
     if not csv_path.is_file():
@@ -194,11 +200,11 @@ def _curves_from_csv(folder: Path, notes: list[str]) -> FigureFile | None:
     from torchlvm.plots.curves import training_curves
 
     try:
-        png = figure_png_bytes(training_curves(csv_path))
+        png = figure_png_bytes(training_curves(csv_path, per=per))
     except TorchLVMError as err:
         notes.append(f"Training curves could not be drawn from metrics.csv: {err}")
         return None
-    figure = _figure("training_curves.png", png, notes)
+    figure = _figure("training_curves.png", png, notes, per)
     if figure is not None:
         figure.name = "training curves (drawn from metrics.csv)"
     return figure
@@ -220,12 +226,13 @@ def collect_run(folder: str | Path) -> RunContents:
         )
     run = RunContents(folder, read_config(folder))
     run.metrics = _read_metrics(folder, run.notes)
-    run.figures = _read_figures(folder, run.notes)
+    per = _noun(run.config)  # the captions' and curves' units: nats per row for a table
+    run.figures = _read_figures(folder, run.notes, per)
     stems = {Path(f.name).stem for f in run.figures}
     expected = expected_figures(run.config, run.metrics)
     wanted = "training_curves" in expected or RunLayout(folder).metrics_csv.is_file()
     if "training_curves" not in stems and wanted:
-        curves = _curves_from_csv(folder, run.notes)
+        curves = _curves_from_csv(folder, run.notes, per)
         if curves is not None:
             run.figures.append(curves)
             run.figures.sort(key=_figure_order)
