@@ -116,7 +116,8 @@ def test_label_column_only_for_csv(tmp_path):
 def test_missing_values_refused_by_default_and_kept_on_request(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("1,2\n,4\nnan,6\n")
-    with pytest.raises(DataError, match="holds 2 missing .* pass allow_missing=True"):
+    fix = r"pass --allow-missing \(in Python allow_missing=True\)"
+    with pytest.raises(DataError, match=rf"holds 2 missing .* {fix}"):
         load_dataset(path, "all")
     data = load_dataset(path, "all", allow_missing=True)
     assert torch.isnan(data.x).sum() == 2 and data.x[2, 1] == 6

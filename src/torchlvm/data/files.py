@@ -214,8 +214,8 @@ def _check_finite(x: np.ndarray, path: Path, allow_missing: bool, where: Where) 
     if allow_missing:
         return
     fix = (
-        "pass allow_missing=True (on the command line --allow-missing: PPCA's EM and the VAE's "
-        "MIWAE bound fit around missing values), or fill them in"
+        "pass --allow-missing (in Python allow_missing=True): PPCA's EM and the VAE's MIWAE "
+        "bound fit around missing values; or fill them in"
     )
     incomplete = np.isnan(x).any(1)
     if len(x) > 1 and incomplete.all():
