@@ -164,3 +164,32 @@ def test_stop_acts_within_the_checks_bound(tmp_path: Path, monkeypatch: pytest.M
         fit(model, dm, TrainConfig(max_epochs=1, batch_size=16), tmp_path, progress=False)
     assert steps["n"] == CHECK_EVERY  # read at the first due check, not at the epoch's end
     assert not (tmp_path / "checkpoints" / "last.ckpt").exists()
+
+
+@pytest.mark.parametrize("policy", ["stop", "skip"])
+def test_the_device_record_names_the_first_flagged_step_and_counts_them(policy: str) -> None:
+    """A bad gradient (finite loss) at global step 12 and a bad loss at 14, from a record started
+    at step 10: "stop" names step 12 and the gradient, both updates are skipped and counted, and
+    the check leaves every finite value as it was."""
+    weight = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    optimizer = torch.optim.Adam([weight], lr=0.1, fused=True)
+    guard = NonFiniteGuard(policy, lr=0.1)
+    finite_flags = []
+    for step in range(10, 17):
+        loss = (weight * weight).sum() * (float("inf") if step == 14 else 1.0)
+        loss.backward()
+        if step == 12:
+            weight.grad[1] = float("nan")
+        grad, value = weight.grad.clone(), loss.detach().clone()
+        finite_flags.append(bool(guard.observe(optimizer, loss, step, epoch=1)))
+        torch.testing.assert_close(weight.grad, grad, equal_nan=True, rtol=0, atol=0)
+        torch.testing.assert_close(loss.detach(), value, rtol=0, atol=0)
+        optimizer.step()
+        optimizer.zero_grad()
+    assert finite_flags == [True, True, False, True, False, True, True]
+    assert guard.skipped_steps == 2 and optimizer.state[weight]["step"].item() == 5
+    if policy == "skip":
+        guard.check(epoch=1, now=True)  # counts, never raises
+        return
+    with pytest.raises(NonFiniteError, match=r"the gradient became non-finite .* step 12 \("):
+        guard.check(epoch=1, now=True)

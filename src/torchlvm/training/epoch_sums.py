@@ -19,6 +19,7 @@ class EpochSums:
         self.names: tuple[str, ...] = ()
         self.sums: Tensor | None = None
         self.count: Tensor | None = None
+        self._zero: Tensor | None = None  # what a flagged step adds (a tensor: no fill kernel)
 
     def reset(self) -> None:
         """Start an epoch (in place: a captured graph keeps adding to these tensors)."""
@@ -28,12 +29,13 @@ class EpochSums:
 
     def add(self, names: tuple[str, ...], sums: Tensor, finite: Tensor, n: int) -> None:
         """Add a step's term sums ``(T,)`` over its ``n`` examples, unless ``finite`` (a 0-dim
-        device bool) is false; two small kernels."""
-        if self.sums is None or self.count is None:
+        device bool) is false; three small kernels."""
+        if self.sums is None or self.count is None or self._zero is None:
             self.sums = torch.zeros_like(sums)
             self.count = torch.zeros((), dtype=torch.long, device=sums.device)
+            self._zero = torch.zeros((), dtype=sums.dtype, device=sums.device)
         self.names = names
-        self.sums.add_(torch.where(finite, sums, 0.0))
+        self.sums.add_(torch.where(finite, sums, self._zero))
         self.count.add_(finite, alpha=n)
 
     def means(self) -> dict[str, Tensor]:

@@ -74,18 +74,19 @@ class WholeStep:
         is a float when eager (no kernel, and the objective's β = 1 shortcut applies) and a 0-dim
         tensor under capture (a graph replays with the value it reads)."""
         module, config = self.module, self.module.config
-        if self.redraw:  # x ~ Bernoulli(p) as u < p, u ~ U[0, 1)
-            x = (torch.rand_like(x) < x).to(x.dtype)
+        if self.redraw:  # x ~ Bernoulli(p) as u < p, u ~ U[0, 1), written in u's dtype
+            x = torch.rand_like(x).lt_(x)
         terms = module.training_terms(x, c, kl_weight)
         loss = terms["loss"].mean()
         loss.backward()
         finite = module.guard.observe(
-            self.optimizer, loss.detach(), module.global_step, module.current_epoch
+            self.optimizer, loss, module.global_step, module.current_epoch
         )
         if config.gradient_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.params, config.gradient_clip, foreach=True)
         self.optimizer.step()
-        sums = torch.stack(list(terms.values())).detach().sum(-1)  # (T,)
+        with torch.no_grad():  # the sums need no graph (and so no detach)
+            sums = torch.stack(list(terms.values())).sum(-1)  # (T,)
         module.epoch_sums.add(tuple(terms), sums, finite, x.shape[0])
 
     def __call__(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
