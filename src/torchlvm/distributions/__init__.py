@@ -12,11 +12,13 @@ from torchlvm.distributions.heads import (
 )
 from torchlvm.distributions.kl import KL_METHODS, kl, kl_monte_carlo
 from torchlvm.distributions.point_mass import PointMass, UndefinedDensityError
+from torchlvm.distributions.standard_normal import StandardNormal
 
 __all__ = [
     "KL_METHODS",
     "FitResult",
     "PointMass",
+    "StandardNormal",
     "UndefinedDensityError",
     "bimodal_target",
     "fit_gaussian",

@@ -4,7 +4,10 @@
 named choice (``method="mc"``), never a silent fallback (STYLE.md habit 2). This module adds the
 pairs torch lacks that torchlvm's models meet: a full-covariance Gaussian against a diagonal one
 in both directions (PPCA's exact posterior against the N(0, I) prior, a mean-field q against a
-full posterior).
+full posterior); and a diagonal Gaussian against :class:`StandardNormal`, the N(0, I) prior,
+in closed form without the prior's tensors: torch's Normal-Normal formula with p's mean 0 and
+scale 1 put in, the same numbers (the division by 1 and subtraction of 0 are exact) in 8 kernels
+instead of 16 (every VAE's ELBO with the standard prior, a training step's hot path).
 
 KL(q ‖ p) = E_q[log q(z) − log p(z)] ≥ 0, zero only when q = p, and not symmetric.
 """
@@ -25,6 +28,7 @@ from torch.distributions import (
 )
 
 from torchlvm._checks import check_choice, check_positive_int
+from torchlvm.distributions.standard_normal import StandardNormal
 from torchlvm.errors import ConfigError
 
 KLMethod = Literal["analytic", "mc"]
@@ -53,6 +57,22 @@ def _kl_mvn_diagonal(q: MultivariateNormal, p: Independent) -> Tensor:
 @register_kl(Independent, MultivariateNormal)
 def _kl_diagonal_mvn(q: Independent, p: MultivariateNormal) -> Tensor:
     return kl_divergence(as_multivariate_normal(q), p)
+
+
+@register_kl(Independent, StandardNormal)
+def _kl_diagonal_standard_normal(q: Independent, p: StandardNormal) -> Tensor:
+    base = q.base_dist
+    if not (
+        isinstance(base, Normal)
+        and q.reinterpreted_batch_ndims == 1
+        and q.event_shape == p.event_shape
+    ):  # any other Independent: torch's own pairs, against p's tensors
+        return kl_divergence(q, Independent(p.base_dist, 1))
+    # torch's _kl_normal_normal with loc 0 and scale 1: var_ratio = (σ / 1)², t1 = ((μ − 0) / 1)²
+    var_ratio = base.scale.pow(2)
+    kl = (0.5 * (var_ratio + base.loc.pow(2) - 1 - var_ratio.log())).sum(-1)  # (*batch,)
+    shape = torch.broadcast_shapes(q.batch_shape, p.batch_shape)
+    return kl if kl.shape == shape else kl.expand(shape)
 
 
 def kl_monte_carlo(

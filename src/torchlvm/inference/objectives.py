@@ -80,15 +80,18 @@ def elbo(
     check_non_negative("beta", beta)
     check_choice("log_lik_method", log_lik_method, ("mc", "analytic"))
     q = model.encode(x, c) if q is None else q
+    method = model_kl_method(model) if kl_method is None else kl_method
+    z = None
     if log_lik_method == "analytic":
-        z = None
         log_lik = _expected_log_likelihood(model, x, q, c)
+    elif num_samples == 1:  # the same draw without a sample dimension: nothing to reshape
+        draw = q.rsample()  # (B, K)
+        log_lik = model.decode(draw, c).log_prob(x)  # (B,)
+        z = draw.unsqueeze(0) if method == "mc" else None  # (1, B, K)
     else:
         z = q.rsample((num_samples,))  # (S, B, K)
-        log_p = model.decode(z, c).log_prob(x)  # (S, B)
-        log_lik = log_p.squeeze(0) if num_samples == 1 else log_p.mean(0)  # (B,)
+        log_lik = model.decode(z, c).log_prob(x).mean(0)  # (B,)
     prior = model.prior(c, batch_shape=x.shape[:-1])
-    method = model_kl_method(model) if kl_method is None else kl_method
     kl_term = kl(q, prior, method=method, num_samples=num_samples, z=z)
     bound = log_lik - kl_term
     # β = 1 (the default, and every training step without β or warm-up): the same tensor, one

@@ -28,6 +28,7 @@ from torch.distributions import Categorical, Distribution, Independent, MixtureS
 from torchlvm import _device
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm._registry import registrar
+from torchlvm.distributions.standard_normal import StandardNormal
 from torchlvm.errors import ConfigError
 from torchlvm.models.posteriors import MIN_SCALE
 
@@ -106,9 +107,10 @@ def check_prior_fields(prior: str, components: object) -> None:
 
 
 def standard_normal(latent_dim: int, batch_shape: tuple[int, ...], like: Tensor) -> Independent:
-    """N(0, I_K) with batch shape ``batch_shape``, on ``like``'s device and dtype."""
-    loc = torch.zeros(latent_dim, device=like.device, dtype=like.dtype)
-    return Independent(Normal(loc, torch.ones_like(loc)), 1).expand(torch.Size(batch_shape))
+    """N(0, I_K) with batch shape ``batch_shape``, on ``like``'s device and dtype: a
+    :class:`~torchlvm.distributions.StandardNormal` (an ``Independent(Normal, 1)`` whose
+    closed-form KL against a diagonal Gaussian q needs no tensors of its own)."""
+    return StandardNormal(latent_dim, batch_shape, device=like.device, dtype=like.dtype)
 
 
 @register_prior("standard")

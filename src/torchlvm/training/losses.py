@@ -149,14 +149,16 @@ def elbo_loss(
     """
     q = model.encode(x, c)
     terms = elbo(model, x, c, q=q)
+    # each loss is w·KL − E[log p(x|z)] = −(E[log p(x|z)] − w·KL) to the bit (a − b = −(b − a)
+    # exactly), with no negation to take or to send back through
     if config.free_bits > 0:
         p = model.prior(c, batch_shape=x.shape[:-1])
         penalty = free_bits_kl(kl_per_dimension(q, p), config.free_bits)  # (B,)
-        loss = -(terms.log_lik - kl_weight * penalty)
-    elif isinstance(kl_weight, float) and kl_weight == 1.0:  # −ELBO: the same value, 2 ops fewer
-        loss = -terms.elbo
+        loss = kl_weight * penalty - terms.log_lik
+    elif isinstance(kl_weight, float) and kl_weight == 1.0:  # −ELBO, one op fewer than w·KL
+        loss = terms.kl - terms.log_lik
     else:  # w may be a 0-dim tensor (the fast path's graph takes it as an input)
-        loss = -(terms.log_lik - kl_weight * terms.kl)
+        loss = kl_weight * terms.kl - terms.log_lik
     return {"loss": loss, "elbo": terms.elbo, "log_lik": terms.log_lik, "kl": terms.kl}
 
 
