@@ -2,11 +2,12 @@
 eagerly, and its fast path, captured once as a CUDA graph and replayed (issue 15;
 ``fit(fast=True)``).
 
-One step — dynamic binarization (``rand_like(x) < x``), the objective's forward pass, backward,
-the non-finite guard (:mod:`torchlvm.training.guard`, its flag and record updated in place),
-the epoch sums of the logged terms (:mod:`torchlvm.training.epoch_sums`, also in place),
-gradient clipping and the fused Adam update (``capturable=True``) — is :meth:`WholeStep.step`, a
-function of the batch, of a 0-dim KL-weight tensor and of tensors it updates in place. The
+One step — dynamic binarization (``rand_like(x) < x``), the objective's forward pass, backward
+of the batch mean (per-example weights 1/B, no mean taken), the non-finite guard
+(:mod:`torchlvm.training.guard`, its flag and record updated in place), the epoch sums of the
+logged terms (:mod:`torchlvm.training.epoch_sums`, also in place), gradient clipping and the
+fused Adam update (``capturable=True``) — is :meth:`WholeStep.step`, a function of the batch, of
+a 0-dim KL-weight tensor and of tensors it updates in place. The
 LightningModule runs it under manual optimization, several steps per Lightning batch:
 
 - on CUDA with ``fast``, after :data:`WARMUP_STEPS` eager steps on a side stream (real training
@@ -58,6 +59,7 @@ class WholeStep:
     ) -> None:
         self.module, self.optimizer, self.redraw, self.capture = module, optimizer, redraw, capture
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
+        self._weights: dict[torch.Size, Tensor] = {}  # 1/B per batch shape (see _mean_weights)
         if capture:  # a resumed optimizer state may say otherwise; a graph needs it
             for group in optimizer.param_groups:
                 group["capturable"] = True
@@ -77,17 +79,23 @@ class WholeStep:
         if self.redraw:  # x ~ Bernoulli(p) as u < p, u ~ U[0, 1), written in u's dtype
             x = torch.rand_like(x).lt_(x)
         terms = module.training_terms(x, c, kl_weight)
-        loss = terms["loss"].mean()
-        loss.backward()
+        loss = terms["loss"]  # (B,)
+        loss.backward(self._mean_weights(loss))  # ∇ of the batch mean, without taking it
         finite = module.guard.observe(
             self.optimizer, loss, module.global_step, module.current_epoch
         )
         if config.gradient_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.params, config.gradient_clip, foreach=True)
         self.optimizer.step()
-        with torch.no_grad():  # the sums need no graph (and so no detach)
-            sums = torch.stack(list(terms.values())).sum(-1)  # (T,)
-        module.epoch_sums.add(tuple(terms), sums, finite, x.shape[0])
+        module.epoch_sums.add_terms(terms, finite)
+
+    def _mean_weights(self, loss: Tensor) -> Tensor:
+        """``(B,)`` of 1/B, what ``loss.mean()`` sends back to each example (1 / B rounded in
+        the loss's dtype, as the mean's backward rounds it): made once per batch size."""
+        weights = self._weights.get(loss.shape)
+        if weights is None:
+            weights = self._weights[loss.shape] = torch.ones_like(loss.detach()) / loss.numel()
+        return weights
 
     def __call__(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:
         """Run the step on a batch: replayed from the graph of its shape once captured."""
