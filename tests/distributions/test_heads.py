@@ -18,6 +18,17 @@ def test_bernoulli_head_is_stable_for_extreme_logits():
     assert log_p.item() == pytest.approx(math.log(0.5), abs=1e-6)
 
 
+def test_bernoulli_head_scores_in_the_logits_dtype():
+    """A float64 model's likelihood of float32 data is computed in float64 (BCE-with-logits
+    alone would compute it in its target's float32)."""
+    logits = torch.randn(4, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = (torch.rand(4, 6, generator=torch.Generator().manual_seed(1)) < 0.5).float()
+    log_p = BernoulliLikelihood(6)(logits).log_prob(x)
+    assert log_p.dtype == torch.float64
+    expected = torch.distributions.Bernoulli(logits=logits).log_prob(x.double()).sum(-1)
+    torch.testing.assert_close(log_p, expected, rtol=1e-12, atol=0)
+
+
 def test_bernoulli_head_gives_torchs_log_prob_bit_for_bit_and_its_gradient():
     head = BernoulliLikelihood(7)
     logits = torch.randn(2, 5, 7, generator=torch.Generator().manual_seed(0), requires_grad=True)

@@ -54,7 +54,9 @@ class IndependentBernoulli(Independent):
         base = self.base_dist
         if base._validate_args:
             base._validate_sample(value)
-        logits, value = broadcast_all(base.logits, value)
+        # the value in the logits' dtype: BCE-with-logits computes in its target's (a float64
+        # model would score float32 data in float32); no kernel when they agree
+        logits, value = broadcast_all(base.logits, value.to(base.logits.dtype))
         terms = F.binary_cross_entropy_with_logits(logits, value, reduction="none")  # (..., D)
         return -terms.sum(-1)
 
