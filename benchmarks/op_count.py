@@ -195,6 +195,16 @@ def _timings(args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def _commit(src: str) -> str:
+    """The git commit (short) of the checkout holding ``src``, or "unknown"."""
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-C", src, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline-src", help="another checkout's src folder to compare with")
@@ -214,6 +224,8 @@ def main() -> None:
         f"Command: `nice -n 10 {M.command_line('benchmarks/op_count.py', sys.argv[1:])}`",
         "",
         *M.machine_lines(interleaved=True),
+        f"- this tree: commit {_commit(str(M.ROOT))} (with its uncommitted changes, if any)",
+        *([f"- baseline: commit {_commit(args.baseline_src)}"] if args.baseline_src else []),
         "",
         "## Operators per step (deterministic; batch 128, 784-400-z20)",
         "",
