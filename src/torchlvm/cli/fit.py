@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     report = _em_report(model, train, args)
     if report is not None:
         metrics["em"] = report.to_dict()
-    data = _data_record(train, options, args.seed, metrics)
+    data = _data_record(train, options, args, metrics)
     with staged_run(args.out, overwrite=args.overwrite, resumable=False) as stage:
         write_finished(stage.folder, model, {"data": data})
         merge_metrics(stage.folder, metrics)
@@ -112,11 +112,14 @@ def _em_report(model, train, args):
     return ppca_em.em_report(train.x, history, max_iter=args.max_iter, tol=model.config.tol)
 
 
-def _data_record(train, options: dict, seed: int, metrics: dict) -> dict:
-    """The run's ``data`` record; for a table also its options and schema (and the unit)."""
+def _data_record(train, options: dict, args: argparse.Namespace, metrics: dict) -> dict:
+    """The run's ``data`` record (a file by its absolute path); for a table also its options
+    and schema (and the unit)."""
+    from torchlvm.data.load import data_reference
     from torchlvm.evaluation.records import example_noun
 
-    data = {"name": train.name, "binarize": train.binarize, "seed": seed}
+    name, data_dir = data_reference(train.name, args.data_dir)
+    data = {"name": name, "data_dir": data_dir, "binarize": train.binarize, "seed": args.seed}
     table = _tables.record(train, options)
     if table is not None:
         data.update(options=options, table=table)

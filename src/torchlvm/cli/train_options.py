@@ -49,11 +49,19 @@ TRAIN_FIELDS: dict[str, str] = {
 """Option → :class:`~torchlvm.training.TrainConfig` field."""
 
 DATA_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "data": ("name", str),
+    "data": ("name", lambda name: _recorded_name(name)),
     "binarize": ("binarize", str),
     "condition": ("condition", lambda text: str(Condition.parse(text))),
 }
 """Option → (field of the run's data record, conversion)."""
+
+
+def _recorded_name(name: str) -> str:
+    """``--data`` as a run records it: a file by its absolute path."""
+    from torchlvm.data.load import data_reference
+
+    return data_reference(name)[0]
+
 
 EVERY_MODEL: frozenset[str] = frozenset(
     {*TRAIN_FIELDS, *DATA_FIELDS, "data_dir", "mmap", "accelerator", "devices", "num_nodes"}

@@ -160,6 +160,7 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
         DataError: if the data's dimension does not match the model's (the message names both).
     """
     from torchlvm.data import load_dataset
+    from torchlvm.data.load import data_reference
 
     own = run.data.get("name")
     if name is None and not own:
@@ -168,7 +169,7 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
             "pass --data NAME (a dataset name or a .npy/.npz/.csv file)"
         )
     name = own if name is None else name
-    same = name == own
+    same = data_reference(name)[0] == data_reference(own)[0]  # a file by either spelling
     options = dict(run.data.get("options") or {}) if same else {}
     dataset = load_dataset(
         name,

@@ -41,6 +41,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 from torchlvm._checks import check_positive_int
 from torchlvm.data import load_dataset
 from torchlvm.data.dataset import Dataset
+from torchlvm.data.load import data_reference
 from torchlvm.data.memmap import all_finite, is_binary
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.models.conditions import BoundCondition, Condition
@@ -293,9 +294,10 @@ class LVMDataModule(L.LightningDataModule):
     def record(self) -> dict[str, Any]:
         """The ``"data"`` section of ``config.json``: enough to load the same data again."""
         train, val, _ = self._ready()
+        name, data_dir = data_reference(self.name, self.data_dir)
         return {
-            "name": self.name,
-            "data_dir": self.data_dir,
+            "name": name,
+            "data_dir": data_dir,
             "binarize": self.binarize,
             "seed": self.seed,
             "condition": str(self.condition),
