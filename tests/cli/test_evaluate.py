@@ -127,11 +127,12 @@ def test_a_damaged_metrics_json_is_refused_before_any_sampling(run_dir, tmp_path
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--n", "0"], "--n must be a positive integer or 'all', got '0'"),
-        (["--n", "many"], "--n must be a positive integer or 'all', got 'many'"),
+        (["--n", "0"], "--n must be an integer of at least 2 or 'all', got '0'"),
+        (["--n", "1"], "--n must be an integer of at least 2 or 'all', got '1'"),
+        (["--n", "many"], "--n must be an integer of at least 2 or 'all', got 'many'"),
         (["--accelerator", "gpu"], "none visible (no CUDA device); run on the CPU"),
     ],
-    ids=["n-zero", "n-word", "gpu-without-one"],
+    ids=["n-zero", "n-one", "n-word", "gpu-without-one"],
 )
 def test_bad_settings_are_one_line(run_dir, capsys, monkeypatch, argv, message):
     from torchlvm.cli import _accelerator

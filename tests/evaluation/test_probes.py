@@ -27,3 +27,10 @@ def test_features_unrelated_to_labels_give_chance():
 def test_too_few_examples_per_class_is_refused():
     with pytest.raises(DataError, match="at least 5 examples of each"):
         probe_accuracies(np.zeros((6, 2)), np.array([0, 0, 0, 1, 1, 1]))
+
+
+def test_too_few_examples_names_the_smallest_class_seen() -> None:
+    labels = np.array([0] * 12 + [1] * 2 + [3] * 11)  # class 2 absent: not the smallest
+    features = np.random.default_rng(0).normal(size=(len(labels), 3))
+    with pytest.raises(DataError, match=r"got class counts \[12, 2, 11\] \(smallest 2\)"):
+        probe_accuracies(features, labels)

@@ -190,3 +190,10 @@ def test_data_with_the_wrong_feature_count_is_refused():
 def test_bad_sample_count_is_refused():
     with pytest.raises(ConfigError, match="n must be a positive integer, got 0"):
         VAE(CONFIGS["mlp-digits"]).sample(0)
+
+
+def test_decode_takes_z_of_any_float_dtype_as_the_models() -> None:
+    model = VAE(VAEConfig(input_dim=6, latent_dim=2, hidden=(4,)))
+    z = torch.zeros(3, 2, dtype=torch.float64)  # e.g. from NumPy
+    assert model.decode(z).mean.dtype == torch.float32
+    assert model.double().decode(z.float()).mean.dtype == torch.float64

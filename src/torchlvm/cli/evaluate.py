@@ -112,8 +112,8 @@ def _n(text: str) -> int | None:
         value = int(text)
     except ValueError:
         value = 0
-    if value <= 0:
-        raise ConfigError(f"--n must be a positive integer or 'all', got {text!r}")
+    if value < 2:  # a mean's standard error, sample quality and the probes need two or more
+        raise ConfigError(f"--n must be an integer of at least 2 or 'all', got {text!r}")
     return value
 
 

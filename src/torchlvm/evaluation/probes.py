@@ -62,9 +62,10 @@ def probe_accuracies(
     if len(y) > max_examples:
         keep = np.sort(rng.choice(len(y), max_examples, replace=False))
         X, y = X[keep], y[keep]
-    smallest = np.bincount(y).min(initial=0) if len(y) else 0
-    present = np.bincount(y)[np.bincount(y) > 0]
+    counts = np.bincount(y) if len(y) else np.zeros(0, dtype=np.int64)
+    present = counts[counts > 0]  # the classes seen, by count
     if len(present) < 2 or present.min() < folds:
+        smallest = int(present.min()) if len(present) else 0
         raise DataError(
             f"{folds}-fold probes need at least {folds} examples of each of two or more classes, "
             f"got class counts {present.tolist()} (smallest {smallest}); evaluate more examples"

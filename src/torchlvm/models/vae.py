@@ -260,7 +260,7 @@ class VAE(PointEstimates, SavableModel, nn.Module):
         """
         z = check_features(z, self.latent_dim, name="z", what="entries")
         check_finite("z", z, NONFINITE_Z.format(encode="model.encode(x)"))
-        return self.likelihood(self.decoder(z))
+        return self.likelihood(self.decoder(z.to(dtype=self._reference().dtype)))
 
     @torch.no_grad()
     def sample(
