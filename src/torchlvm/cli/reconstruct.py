@@ -42,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     default = run_.folder / "figures" / "reconstructions.png"
     out = _run.output_file(args.out, default, suffix=".png", overwrite=args.overwrite)
     dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
-    shape = _run.image_shape(run_, dataset)
+    shape = _run.image_shape(
+        run_, dataset, rows="write the reconstructions as rows with --out FILE.csv"
+    )
     x = _run.model_view(dataset, run_, args.seed)
     c = _run.conditions(run_, x, dataset.y, dataset)
     model = run_.model

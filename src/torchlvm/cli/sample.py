@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     npy = _npy_file(args, labels is not None)
     source = _source(run_, args.source)
     dataset = _run.load_split(run_, None, "test") if _run.needs_shape_from_data(run_) else None
-    shape = _run.image_shape(run_, dataset)
+    shape = _run.image_shape(run_, dataset, rows="write the samples as rows with --out FILE.csv")
 
     generator = run_.generator(args.seed)
     if labels is None:

@@ -169,7 +169,7 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
             "pass --data NAME (a dataset name or a .npy/.npz/.csv file)"
         )
     name = own if name is None else name
-    same = data_reference(name)[0] == data_reference(own)[0]  # a file by either spelling
+    same = bool(own) and data_reference(name)[0] == data_reference(own)[0]  # either spelling
     options = dict(run.data.get("options") or {}) if same else {}
     dataset = load_dataset(
         name,
@@ -204,10 +204,13 @@ def protocol_note(dataset: Any, seed: int) -> str:
     return note
 
 
-def image_shape(run: Run, dataset: Any | None = None) -> tuple[int, ...]:
+def image_shape(
+    run: Run, dataset: Any | None = None, *, rows: str | None = None
+) -> tuple[int, ...]:
     """The per-example image shape ``(C, H, W)`` for figures.
 
-    Taken from ``dataset``, else the run's data section, else the model's config.
+    Taken from ``dataset``, else the run's data section, else the model's config. ``rows``:
+    how the command writes rows instead (the fix named when the data are not images).
 
     Raises:
         ConfigError: if the data are not images (a per-example shape of one axis).
@@ -226,7 +229,7 @@ def image_shape(run: Run, dataset: Any | None = None) -> tuple[int, ...]:
     if len(shape) not in (2, 3) or math.prod(shape) != run.input_dim:
         raise ConfigError(
             f"the data are not images (per-example shape {shape}), so they cannot be drawn as a "
-            "grid of pictures"
+            f"grid of pictures; {rows or 'this command needs a run trained on images'}"
         )
     return shape
 
