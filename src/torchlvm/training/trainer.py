@@ -300,8 +300,11 @@ def _export(model: torch.nn.Module, result: FitResult, record: dict[str, Any]) -
     )
 
 
-def _check_arguments(datamodule: Any, config: Any) -> None:
-    """Refuse a ``datamodule`` or ``config`` of the wrong type, naming what to pass instead."""
+def _check_arguments(
+    datamodule: Any, config: Any, accelerator: str, devices: int | str, num_nodes: int
+) -> None:
+    """Refuse a ``datamodule`` or ``config`` of the wrong type, naming what to pass instead, and
+    devices that are not there (:func:`check_devices`)."""
     for value, kind, what, example in (
         (datamodule, LVMDataModule, "an LVMDataModule", 'LVMDataModule("digits")'),
         (config, TrainConfig, "a TrainConfig", "TrainConfig(max_epochs=10)"),
@@ -311,6 +314,7 @@ def _check_arguments(datamodule: Any, config: Any) -> None:
                 f"fit() takes {what} where it got {type(value).__name__} {value!r:.60}; "
                 f"pass one, e.g. {example}"
             )
+    check_devices(accelerator, devices, num_nodes)
 
 
 def fit(
@@ -349,11 +353,9 @@ def fit(
         NonFiniteError: training diverged (``on_nonfinite="stop"``); names the step and the
             checkpoint that stays.
         DataError, ConfigError: the model does not suit the data or the objective, too many
-            devices, a resume with another world size, or ``datamodule`` / ``config`` is not an
-            :class:`LVMDataModule` / :class:`TrainConfig`.
+            devices, a resume with another world size, a datamodule or config of another type.
     """
-    _check_arguments(datamodule, config)
-    check_devices(accelerator, devices, num_nodes)
+    _check_arguments(datamodule, config, accelerator, devices, num_nodes)
     layout = RunLayout(Path(out_dir))
     start_epoch, last = _start_epoch(layout, config, resume), layout.last_checkpoint
     steps = None if many_processes(devices, num_nodes) else steps_per_batch
