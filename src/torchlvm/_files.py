@@ -113,3 +113,18 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` as UTF-8, atomically."""
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def check_writable(folder: str | os.PathLike[str]) -> None:
+    """Create and remove an empty file in ``folder``: a read-only folder or file system fails
+    here, before long work whose results would go there.
+
+    Raises:
+        OSError: naming ``folder`` (permission denied, read-only file system, ...).
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".torchlvm-write-check.", dir=folder)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, os.fspath(folder)) from err
+    os.close(fd)
+    os.unlink(tmp)

@@ -147,3 +147,25 @@ def test_the_cli_and_the_library_default_to_the_same_k():
     from torchlvm.evaluation import EvalConfig
 
     assert EvalConfig().k == command.DEFAULT_K
+
+
+def test_a_folder_it_cannot_write_fails_before_the_work(run_dir, capsys, monkeypatch):
+    import importlib
+    import tempfile
+
+    evaluation = importlib.import_module("torchlvm.evaluation.evaluate")  # the module
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    def not_reached(*args, **kwargs):
+        raise AssertionError("evaluate ran before checking that it can write its results")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    monkeypatch.setattr(evaluation, "evaluate", not_reached)
+    assert main(["evaluate", str(run_dir), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"torchlvm: error: Permission denied: {run_dir}; check the path, its permissions and the "
+        "free disk space (files written before stay as they were)\n"
+    )

@@ -180,6 +180,7 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from torchlvm._files import check_writable
     from torchlvm.cli._evaluate_table import format_table
     from torchlvm.evaluation.evaluate import evaluate
     from torchlvm.evaluation.records import EVALUATION_KEYS
@@ -196,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
     dataset, complete, val = _datasets(run_, args)
     config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"))
     read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling
+    check_writable(folder)  # so does a folder it cannot write to
     if len(complete):
         _print_expected_time(model, complete, config)
     result = evaluate(model, dataset, config, val_dataset=val)
