@@ -169,3 +169,13 @@ def test_a_folder_it_cannot_write_fails_before_the_work(run_dir, capsys, monkeyp
         f"torchlvm: error: Permission denied: {run_dir}; check the path, its permissions and the "
         "free disk space (files written before stay as they were)\n"
     )
+
+
+def test_sample_quality_on_the_train_split_takes_its_floor_from_other_images(run_dir, capsys):
+    argv = ["evaluate", str(run_dir), *FAST, "--split", "train", "--no-figures", "--ood", "none"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "generated vs train" in out and "real test vs train (floor at this n)" in out
+    reference = json.loads((run_dir / "metrics.json").read_text())["sample_quality"]
+    reference = reference["frechet_real_reference"]
+    assert reference["splits"] == ["train", "test"] and reference["value"] > 0

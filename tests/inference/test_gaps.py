@@ -121,6 +121,17 @@ def test_k_zero_is_refused(rotated):
         inference_gaps(model, x, k=0)
 
 
+def test_one_importance_sample_is_refused_where_log_px_is_estimated(rotated):
+    from torchlvm.models.vae import VAE, VAEConfig
+
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
+    x = load_dataset("digits", "test", binarize="threshold").x[:4]
+    with pytest.raises(ConfigError, match="k=1 .* no standard error.*gaps --k"):
+        inference_gaps(vae, x, k=1, local_steps=2)
+    model, x = rotated  # exact log p(x): k is not used, and 1 is fine
+    assert inference_gaps(model, x, k=1, local_steps=2).log_px_method == "exact"
+
+
 def test_identity_trace_needs_an_exact_model():
     class NoClosedForm:
         latent_dim = 2

@@ -161,10 +161,12 @@ def _sample_rows(sq: SampleQuality | Undefined | None) -> list[str]:
     rows = [
         f"sample quality (Fréchet distance in classifier features; its accuracy {_value(accuracy)})"
     ]
+    reference = sq.frechet_real_reference
+    split, other = (reference.extra if reference else {}).get("splits", ("test", "train"))
     shown = (
-        (sq.frechet, "generated vs test"),
-        (sq.frechet_fitted_codes, "generated (fitted codes) vs test"),
-        (sq.frechet_real_reference, "real train vs test (floor at this n)"),
+        (sq.frechet, f"generated vs {split}"),
+        (sq.frechet_fitted_codes, f"generated (fitted codes) vs {split}"),
+        (reference, f"real {other} vs {split} (floor at this n)"),
         (sq.conditional_accuracy, "conditional accuracy"),
     )
     rows += [_row(label, _value(q)) for q, label in shown if q is not None]

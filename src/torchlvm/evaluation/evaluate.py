@@ -435,9 +435,10 @@ def _sample_quality(
     real = classifier.features(data.grey)
     from torchlvm.data import load_dataset
 
-    train = load_dataset(dataset.name, "train", data_dir=o.data_dir, seed=0)
-    rows = torch.randperm(len(train), generator=torch.Generator().manual_seed(o.seed))
-    other_real = classifier.features(train.x[rows[: len(data.x)]])
+    other = "test" if dataset.split == "train" else "train"  # real images not evaluated
+    reference = load_dataset(dataset.name, other, data_dir=o.data_dir, seed=0)
+    rows = torch.randperm(len(reference), generator=torch.Generator().manual_seed(o.seed))
+    other_real = classifier.features(reference.x[rows[: len(data.x)]])
     n = len(data.x)
     out: dict[str, Any] = {
         "classifier": Classifier.from_json(
@@ -446,8 +447,9 @@ def _sample_quality(
         "generated": "decoder means E[x|z], z ~ p(z) (or p(z|c)), as many as evaluated",
         "frechet_real_reference": Quantity(
             frechet_distance(real, other_real), "Fréchet distance", "estimate",
-            note=f"{note}: real test vs as many real training images — the floor at this n",
-            extra={"n": n},
+            note=f"{note}: real {dataset.split} vs as many real {other} images — the floor at "
+            "this n",
+            extra={"n": n, "splits": [dataset.split, other]},
         ),
     }  # fmt: skip
     with torch.no_grad():

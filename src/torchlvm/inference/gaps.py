@@ -313,6 +313,11 @@ def inference_gaps(
     check_int("seed", seed)
     exact_elbo = has_exact_elbo(model)
     exact_px = callable(getattr(model, "log_marginal", None))
+    if not exact_px and ais_steps is None and k < 2:  # one weight: no standard error
+        raise ConfigError(
+            "k=1 (one importance sample) estimates log p(x) with no standard error: it is one "
+            "draw's ELBO; use k of 2 or more (gaps --k, default 5000), or AIS (gaps --ais)"
+        )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         with torch.no_grad():
