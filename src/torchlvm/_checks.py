@@ -85,6 +85,17 @@ def check_finite(name: str, x: torch.Tensor, fix: str) -> torch.Tensor:
     )
 
 
+def check_tensor(name: str, x: Any) -> torch.Tensor:
+    """Refuse anything but a tensor for ``name`` (a NumPy array or a list reached torch's or
+    Python's ``AttributeError`` deep inside); returns ``x``."""
+    if not isinstance(x, torch.Tensor):
+        raise DataError(
+            f"{name} must be a torch.Tensor, got {type(x).__module__}.{type(x).__qualname__}; "
+            "convert it with torch.as_tensor(x, dtype=torch.float32)"
+        )
+    return x
+
+
 def check_rows(name: str, x: Any) -> None:
     """Refuse a tensor ``(..., B, D)`` with no rows: torch's ``Independent`` cannot sum an
     empty batch (it raises from deep inside ``log_prob`` and ``kl_divergence``)."""

@@ -176,6 +176,11 @@ def evaluate(
     config = EvalConfig() if config is None else config
     if not isinstance(config, EvalConfig):
         raise ConfigError(f"config must be an EvalConfig, got {type(config).__name__}")
+    if not isinstance(dataset, Dataset):
+        raise ConfigError(
+            f"dataset must be a torchlvm.data.Dataset, got {type(dataset).__name__}; load one "
+            "with torchlvm.data.load_dataset(name, split) (a file: load_dataset('x.csv', split))"
+        )
     devices = [model_device(model)] if model_device(model).type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed)

@@ -19,6 +19,7 @@ from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal, kl_divergence
 
 from torchlvm._device import model_device
+from torchlvm.errors import DataError
 from torchlvm.evaluation._batching import map_batches
 from torchlvm.evaluation._records import metric
 from torchlvm.evaluation.records import nats_per
@@ -103,6 +104,12 @@ def active_units(means: Tensor, threshold: float = ACTIVE_THRESHOLD) -> tuple[in
     Returns:
         The count, and A ``(K,)``.
     """
+    if not isinstance(means, torch.Tensor) or means.ndim != 2:
+        got = tuple(means.shape) if isinstance(means, torch.Tensor) else type(means).__name__
+        raise DataError(
+            f"active_units takes posterior means (N, K), got {got}; compute them with "
+            "torchlvm.evaluation.posterior_means(model, x)"
+        )
     activity = means.double().var(dim=0)  # (K,)
     return int((activity > threshold).sum()), activity
 
