@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 
 from torchlvm.cli import _tables, _types
@@ -118,8 +119,13 @@ def _data_record(train, options: dict, args: argparse.Namespace, metrics: dict) 
     from torchlvm.data.load import data_reference
     from torchlvm.evaluation.records import example_noun
 
-    name, data_dir = data_reference(train.name, args.data_dir)
-    data = {"name": name, "data_dir": data_dir, "binarize": train.binarize, "seed": args.seed}
+    data_dir = None if args.data_dir is None else os.path.abspath(args.data_dir)
+    data = {
+        "name": data_reference(train.name),
+        "data_dir": data_dir,
+        "binarize": train.binarize,
+        "seed": args.seed,
+    }
     table = _tables.record(train, options)
     if table is not None:
         data.update(options=options, table=table)

@@ -60,7 +60,7 @@ def _recorded_name(name: str) -> str:
     """``--data`` as a run records it: a file by its absolute path."""
     from torchlvm.data.load import data_reference
 
-    return data_reference(name)[0]
+    return data_reference(name)
 
 
 EVERY_MODEL: frozenset[str] = frozenset(

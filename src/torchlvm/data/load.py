@@ -31,20 +31,16 @@ FILE_OPTIONS: tuple[str, ...] = (
 )
 
 
-def data_reference(
-    name: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None
-) -> tuple[str, str | None]:
-    """What a run records of its data: ``(name, data_dir)`` with a user file's path and a data
-    folder made absolute, so that the run reads the same data from any working directory (a
-    relative path recorded at training named another file, or none, once the user ``cd``-ed
-    elsewhere). A dataset's name is kept as is."""
+def data_reference(name: str | os.PathLike[str]) -> str:
+    """What a run records of data ``name``: a user file by its absolute path, so that the run
+    reads the same file from any working directory (a relative path recorded at training named
+    another file, or none, once the user ``cd``-ed elsewhere); a dataset's name as is."""
     text = os.fspath(name)
     try:
         is_file = _is_file_name(text)
     except ConfigError:  # an unsupported file: loading it says so; record it as given
         is_file = False
-    folder = None if data_dir is None else os.path.abspath(os.fspath(data_dir))
-    return (os.path.abspath(text) if is_file and text else text), folder
+    return os.path.abspath(text) if is_file and text else text
 
 
 def _is_file_name(name: str | os.PathLike[str]) -> bool:

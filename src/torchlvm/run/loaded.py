@@ -169,7 +169,7 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
             "pass --data NAME (a dataset name or a .npy/.npz/.csv file)"
         )
     name = own if name is None else name
-    same = bool(own) and data_reference(name)[0] == data_reference(own)[0]  # either spelling
+    same = bool(own) and data_reference(name) == data_reference(own)  # either spelling
     options = dict(run.data.get("options") or {}) if same else {}
     dataset = load_dataset(
         name,

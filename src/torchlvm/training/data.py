@@ -294,10 +294,9 @@ class LVMDataModule(L.LightningDataModule):
     def record(self) -> dict[str, Any]:
         """The ``"data"`` section of ``config.json``: enough to load the same data again."""
         train, val, _ = self._ready()
-        name, data_dir = data_reference(self.name, self.data_dir)
         return {
-            "name": name,
-            "data_dir": data_dir,
+            "name": data_reference(self.name),
+            "data_dir": None if self.data_dir is None else os.path.abspath(self.data_dir),
             "binarize": self.binarize,
             "seed": self.seed,
             "condition": str(self.condition),
