@@ -188,3 +188,13 @@ def test_an_ood_set_of_another_shape_fails_before_any_metric(test_data, monkeypa
     options = dict(SMALL, ood=("fashion-mnist",), ood_resize="none")
     with pytest.raises(DataError, match="resize"):
         run(vae(), test_data, **options)
+
+
+@pytest.mark.parametrize("standardized, units", [(True, "standardized units"), (False, "data's")])
+def test_a_tables_reconstruction_error_names_the_units_it_is_in(standardized, units):
+    from torchlvm.evaluation.reconstruction import summarize_reconstruction
+
+    out = summarize_reconstruction(
+        {"sq_error": torch.tensor([1.0, 3.0])}, dim=4, table=True, standardized=standardized
+    )
+    assert units in out["mse_per_example"]["note"] and out["mse_per_pixel"]["value"] == 0.5

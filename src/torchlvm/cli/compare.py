@@ -57,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchlvm._files import write_atomic, write_json
+    from torchlvm._files import write_json, write_text
     from torchlvm.evaluation.compare import Budget, compare, comparison_markdown
     from torchlvm.plots import comparison_figure, comparison_scores, save_figure
 
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     )
     text = comparison_markdown(result)
     write_json(out / "compare.json", result)
-    write_atomic(out / "compare.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(out / "compare.md", text)
     epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
     title = f"Autoencoders vs VAEs on {result['data']} (same budget, {epochs})"
     save_figure(comparison_figure(comparison_scores(result), title=title), out / "compare.png")

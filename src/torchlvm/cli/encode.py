@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
         f"encoded {dataset.name} {dataset.split} split ({_run.protocol_note(dataset, args.seed)}) "
         f"with {run_.describe()}"
     )
-    rows = "rows" if run_.data.get("table") is not None else "examples"
+    from torchlvm.evaluation.records import example_noun
+
+    rows = example_noun(run_.data.get("table") is not None) + "s"
     print(f"wrote {out}: {what}, shape {tuple(means.shape)} ({rows}, latent dimensions)")
     if labels_out is not None:
         print(f"wrote {labels_out}: class labels, shape {tuple(dataset.y.shape)}")

@@ -156,7 +156,7 @@ def _config(args: argparse.Namespace, data: dict[str, Any], data_dir: Any) -> Ev
 
 def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """The split to evaluate, its complete rows (the same split when it has no missing cell) and
-    the validation split's complete rows (None when evaluating it or it has none)."""
+    the validation split (None when evaluating it)."""
     from torchlvm.cli._tables import complete_rows
     from torchlvm.run.loaded import load_split
 
@@ -173,9 +173,6 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
             f"evaluating the {len(complete)} complete rows of the {args.split} split "
             f"({dropped} rows with missing cells are scored on their observed cells only)"
         )
-    if val is not None:
-        val, _ = complete_rows(val)
-        val = val if len(val) else None
     return dataset, complete, val
 
 
@@ -219,7 +216,9 @@ def _figures(
     """The figures of the split's complete rows; none when it has no complete row."""
     if len(complete):
         return write_figures(model, complete, result, folder, condition, args)
-    reason = "the figures draw complete rows; every row of the split has a missing cell"
+    from torchlvm.evaluation.evaluate import NEEDS_COMPLETE_ROWS
+
+    reason = NEEDS_COMPLETE_ROWS.format(what="the figures")
     return {"folder": "figures", "written": [], "skipped": {"all": reason}}
 
 

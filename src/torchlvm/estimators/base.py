@@ -263,7 +263,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     @torch.no_grad()
     def _log_px(self, x: Tensor, c: Tensor | None) -> Tensor:
         """Importance-sampled log p(x [| c]) (N,), k draws per row with shared noise."""
-        k = check_positive_int("k", self._param("k"))  # set_params may change it after fit
+        k = check_positive_int("k", self.k)  # set_params may change it after fit
         gen = torch.Generator().manual_seed(self._seed())
         eps = torch.randn(k, 1, self.latent_dim, generator=gen, dtype=torch.float64)
         rows = max(1, _ELEMENTS // (k * x.shape[1]))

@@ -260,7 +260,12 @@ def _evaluate(
             model, x, c, batch_size=o.batch_size, progress=o.progress
         )
         out["reconstruction"] = Reconstruction.from_json(
-            summarize_reconstruction(values, dim=dataset.dim, table=o.table is not None)
+            summarize_reconstruction(
+                values,
+                dim=dataset.dim,
+                table=o.table is not None,
+                standardized=dataset.standardizer is not None,
+            )
         )
     with _timed(seconds, "latent"):
         means = posterior_means(model, x, c, batch_size=o.batch_size, progress=o.progress)
@@ -584,6 +589,8 @@ def _outliers(
     val = None
     if val_dataset is not None and is_likelihood:
         val, _, _ = _subsample(val_dataset, len(data.x), o.seed)
+        val = val[~torch.isnan(val).any(-1)]  # typicality scores complete rows
+        val = val if len(val) else None
     report = outlier_report(
         score, data.x, val, sets, prepare=prepare, score_name=name, likelihood=is_likelihood
     )

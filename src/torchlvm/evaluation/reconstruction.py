@@ -54,15 +54,16 @@ def per_example_reconstruction(
 
 
 def summarize_reconstruction(
-    values: dict[str, Tensor], *, dim: int, table: bool = False
+    values: dict[str, Tensor], *, dim: int, table: bool = False, standardized: bool = False
 ) -> dict[str, Any]:
     """Labelled means of :func:`per_example_reconstruction`'s output; on a ``table`` the units
-    are per row and per feature (in standardized units), else per example and per pixel."""
+    are per row and per feature (``standardized``: in standardized units), else per example and
+    per pixel."""
     mse = float(values["sq_error"].double().mean())
     note = "x̂ = mean of p(x | z) at z = E_q[z | x]"
     example, dimension = example_noun(table), "feature" if table else "pixel"
     if table:
-        note += ", in standardized units"
+        note += ", in standardized units" if standardized else ", in the data's units"
     out: dict[str, Any] = {
         "mse_per_example": metric(mse, f"squared error/{example}", "measured", note=note),
         "mse_per_pixel": metric(mse / dim, f"squared error/{dimension}", "measured", note=note),

@@ -258,13 +258,14 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
             raise ConfigError(f"{expected}, got {type(c).__name__}")
         if c.ndim == 0 or c.shape[-1] != C:
             raise ConfigError(f"{expected}, got shape {tuple(c.shape)}")
+        # the caller's c, before it is broadcast over the batch (and the samples in decode)
+        check_finite("c", c, "pass finite conditions (condition_from_labels(labels) for labels)")
         try:
             c = c.expand(*batch_shape, C)
         except RuntimeError:
             raise ConfigError(
                 f"{expected}, got shape {tuple(c.shape)} for a batch of shape {tuple(batch_shape)}"
             ) from None
-        check_finite("c", c, "pass finite conditions (condition_from_labels(labels) for labels)")
         ref = self._reference()
         return c.to(device=ref.device, dtype=ref.dtype)
 

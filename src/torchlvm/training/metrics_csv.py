@@ -23,7 +23,7 @@ from typing import Any
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
-from torchlvm._files import write_atomic
+from torchlvm._files import write_text
 
 METRICS_NAME = "metrics.csv"
 
@@ -108,7 +108,7 @@ class EpochCSVLogger(Logger):
             row = self.rows[epoch]
             writer.writerow([epoch, row.get("step", ""), *(_cell(row.get(n)) for n in names)])
         text = buffer.getvalue()
-        write_atomic(self.path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        write_text(self.path, text)
         self._dirty = False
 
     @rank_zero_only
