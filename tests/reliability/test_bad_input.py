@@ -922,16 +922,16 @@ def test_a_full_disk_while_writing_metrics_csv_keeps_whole_files(
 ) -> None:
     from torchlvm.training import metrics_csv
 
-    real = metrics_csv.write_atomic
+    real = metrics_csv.write_text
     calls = {"n": 0}
 
-    def fills_up(path, write):
+    def fills_up(path, text):
         calls["n"] += 1
         if calls["n"] > 2:  # the rows of epoch 0 were written
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        return real(path, write)
+        return real(path, text)
 
-    monkeypatch.setattr(metrics_csv, "write_atomic", fills_up)
+    monkeypatch.setattr(metrics_csv, "write_text", fills_up)
     out = tmp_path / "run"
     argv = ["train", "vae", "--data", "digits", *TINY[:-1], "3", "--out", str(out)]
     status, err = _run_main(argv, capsys)
