@@ -86,13 +86,21 @@ def test_a_run_on_incomplete_rows_evaluates_its_complete_rows(tmp_path, capsys):
     run = tmp_path / "ppca"
     argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "2", "--method", "em"]
     assert main([*argv, "--allow-missing", "--out", str(run)]) == 0
-    assert "nats/row (exact, standardized units)" in capsys.readouterr().out
+    assert "nats/row (exact, in the run's standardized units)" in capsys.readouterr().out
     assert main(["evaluate", str(run), *FAST, "--quiet"]) == 0
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("evaluating the"))
     kept, left = int(line.split()[2]), int(line.split("(")[1].split()[0])
     assert kept + left == 30 and left > 0  # the test split: 10% of 300 rows
-    assert json.loads((run / "metrics.json").read_text())["protocol"]["n"] == kept
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["protocol"]["n"] == kept
+    # the full-row likelihood says whose density it is and which rows, as the fit summary does
+    rows = f"on the {kept} complete rows of 30 only"
+    assert "likelihood (per row, in the run's standardized units;" in out
+    assert any(line.startswith(rows) for line in out.splitlines())
+    exact = metrics["likelihood"]["exact"]
+    for quantity in exact.values():
+        assert "in the run's standardized units" in quantity["note"] and rows in quantity["note"]
 
 
 def _every_row_misses_a_cell(folder: Path) -> Path:

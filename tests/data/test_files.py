@@ -81,6 +81,20 @@ def test_csv_without_header_and_label_index(tmp_path):
     assert load_dataset(path, "all").x.shape == (2, 3)
 
 
+def test_every_csv_is_a_table_and_an_array_is_one_only_when_standardized(tmp_path):
+    """Dataset.is_table, the one decision of "nats/row" and of a run's table record: a CSV with
+    or without a header (its columns then "column 1", ...), standardized or not; an array
+    file only when standardized."""
+    (tmp_path / "named.csv").write_text("a,b\n1,2\n3,5\n")
+    (tmp_path / "bare.csv").write_text("1,2\n3,5\n")
+    np.save(tmp_path / "rows.npy", ROWS)
+    assert load_dataset(tmp_path / "named.csv", "all").columns == ("a", "b")
+    bare = load_dataset(tmp_path / "bare.csv", "all")
+    assert bare.is_table and bare.columns == ("column 1", "column 2")
+    assert not load_dataset(tmp_path / "rows.npy", "all").is_table
+    assert load_dataset(tmp_path / "rows.npy", "all", standardize=True).is_table
+
+
 def test_csv_non_numeric_cell_names_line_and_column(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("a,b\n1,2\n3,oops\n")

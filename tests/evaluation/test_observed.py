@@ -13,7 +13,8 @@ from torchlvm.models.ppca import PPCA
 
 
 def _table(x: torch.Tensor) -> Dataset:
-    return Dataset(x, None, "rows", "test", (x.shape[1],), None, None, "none")
+    columns = tuple("abcde"[: x.shape[1]])
+    return Dataset(x, None, "rows", "test", (x.shape[1],), None, None, "none", columns=columns)
 
 
 def _ppca_and_rows() -> tuple[PPCA, torch.Tensor]:
@@ -52,3 +53,48 @@ def test_without_a_complete_row_the_full_row_sections_are_undefined_with_the_rea
     assert result.observed_likelihood.incomplete_rows == 120 and result.protocol.n == 0
     for section in (result.likelihood, result.reconstruction, result.latent):
         assert isinstance(section, Undefined) and "missing cell" in section.reason
+
+
+def test_a_standardized_table_is_in_rows_without_a_schema_and_says_what_its_nats_are_of():
+    """evaluate() decides "table" from the dataset alone (no EvalConfig.table): every unit is
+    per row, and the likelihood section says it is of the standardized columns, on the
+    complete rows only."""
+    from torchlvm.data.files import standardized
+
+    model, x = _ppca_and_rows()
+    data = standardized(_table(x.float()), True, seed=0)
+    model = PPCA(latent_dim=2, method="em").fit(data.x.double())
+    result = evaluate(model, data, CONFIG)
+    assert result.protocol.noun == "row"
+    like = result.likelihood
+    assert like.exact.nats.unit == like.log_marginal.nats.unit == "nats/row"
+    assert like.units == "in the run's standardized units"
+    assert like.rows.startswith("on the 80 complete rows of 120 only")
+    for pair in (like.elbo, like.log_marginal, like.exact, *like.iwae.values()):
+        assert like.units in pair.nats.note and like.rows in pair.bits_per_dim.note
+    assert result.reconstruction.mse_per_example.unit == "squared error/row"
+    assert Evaluation.from_json(result.to_json()).likelihood == like
+
+
+def test_images_are_examples_and_their_likelihood_names_no_table_units():
+    model, x = _ppca_and_rows()
+    complete = x[~torch.isnan(x).any(-1)]
+    images = Dataset(complete, None, "flat", "test", (1, 1, 5), None, None, "none")
+    like = evaluate(model, images, CONFIG).likelihood
+    assert like.exact.nats.unit == "nats/example" and like.units is None and like.rows is None
+
+
+@pytest.mark.parametrize(
+    "record, table",
+    [
+        ({"example": "row", "unit": "nats per row (exact log p(x))"}, True),
+        ({"example": "example", "unit": "nats per example (exact log p(x))"}, False),
+        ({"unit": "nats per row (exact log p(x), standardized units)"}, True),  # before 'example'
+        ({"unit": "nats per example (exact log p(x))"}, False),
+    ],
+    ids=["row", "example", "old-row", "old-example"],
+)
+def test_fits_record_says_whether_its_rows_are_a_tables(record, table):
+    from torchlvm.evaluation.records import FitRecord
+
+    assert FitRecord.from_json({"test_log_likelihood": -3.0, **record}).table is table

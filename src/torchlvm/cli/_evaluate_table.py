@@ -15,6 +15,7 @@ from torchlvm.evaluation.records import (
     SampleQuality,
     Separability,
     Undefined,
+    complete_rows,
 )
 
 KL_SHOWN = 12
@@ -86,12 +87,6 @@ def _observed_rows(obs: ObservedLikelihood | None) -> list[str]:
         text = f"{_value(value):>10} {value.unit}  ({how}{spread})"
         rows.append(_row(f"mean log p(x_o) per row{units}", text))
     return rows
-
-
-def _is_table(m: Evaluation) -> bool:
-    """Rows of features (per-example shape (D,)), not images."""
-    shape = m.protocol.shape
-    return shape is not None and len(shape) == 1
 
 
 def _reconstruction_rows(m: Evaluation) -> list[str]:
@@ -195,9 +190,11 @@ def _outlier_rows(out: Outliers | Undefined | None) -> list[str]:
 
 def _likelihood_header(m: Evaluation) -> str:
     if m.protocol.noun == "row":
+        like = m.likelihood if isinstance(m.likelihood, Likelihood) else None
+        units = like.units if like is not None and like.units else "in the units it trained in"
         return (
-            "likelihood (per row, in the units the model was trained in; bits/dim = −log p / "
-            "(D ln 2), D features; torchlvm score gives −log p(x) in the file's units)"
+            f"likelihood (per row, {units}; bits/dim = −log p / (D ln 2), D features; "
+            "torchlvm score gives −log p(x) in the file's units)"
         )
     return "likelihood (per example; bits/dim = −log p / (D ln 2))"
 
@@ -213,7 +210,7 @@ def format_table(m: Evaluation) -> str:
         f"condition={p.condition}, seed={p.seed}, on {p.device or 'cpu'})",
         _likelihood_header(m),
         *_observed_rows(obs),
-        *([f"on the {p.n} complete rows only"] if obs is not None else []),
+        *([complete_rows(p.n or 0, obs.rows)] if obs is not None else []),
         *_likelihood_rows(m.likelihood),
     ]
     if m.imputation is not None:
@@ -226,7 +223,7 @@ def format_table(m: Evaluation) -> str:
         )
     lines += _reconstruction_rows(m)
     lines += _latent_rows(m)
-    lines += _separability_rows(m.separability, _is_table(m))
+    lines += _separability_rows(m.separability, p.noun == "row")
     lines += _sample_rows(m.sample_quality)
     lines += _outlier_rows(m.outliers)
     return "\n".join(lines)

@@ -73,7 +73,7 @@ def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:
     """The run's ``table`` record for a loaded train split, or None for a non-table dataset."""
     from torchlvm.data.table_schema import TableSchema
 
-    if not is_table(train.name) and train.standardizer is None:
+    if not train.is_table:
         return None
     schema = TableSchema.of(
         train,

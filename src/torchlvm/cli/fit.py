@@ -44,7 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm.data import load_dataset
-    from torchlvm.evaluation.records import nats_per
+    from torchlvm.evaluation.records import example_noun, nats_per
     from torchlvm.models.ppca import PPCA
     from torchlvm.run import check_new_target, staged_run
     from torchlvm.run.metrics import merge_metrics
@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         "method": args.method,
         "data": train.name,
         "latent_dim": args.latent_dim,
-        "unit": "nats per example (exact log p(x))",
+        "unit": _unit(train),
+        "example": example_noun(train.is_table),
         "train_log_likelihood": model.score(train.x),
         "test_log_likelihood": model.score(test.x),
         "n_train": len(train),
@@ -84,13 +85,12 @@ def run(args: argparse.Namespace) -> int:
     report = _em_report(model, train, args)
     if report is not None:
         metrics["em"] = report.to_dict()
-    data = _data_record(train, options, args, metrics)
+    data = _data_record(train, options, args)
     with staged_run(args.out, overwrite=args.overwrite, resumable=False) as stage:
         write_finished(stage.folder, model, {"data": data})
         merge_metrics(stage.folder, metrics)
     print(f"PPCA (K={args.latent_dim}, {args.method}) on {train.name}, D={dim}, {seconds:.2f} s")
-    per = nats_per("table" in data)
-    units = ", standardized units" if train.standardizer is not None else ""
+    per, units = nats_per(train.is_table), _standardized(train)
     print(f"  train log p(x): {metrics['train_log_likelihood']:.3f} {per} (exact{units})")
     print(
         f"  test  log p(x): {metrics['test_log_likelihood']:.3f} {per} (exact{units}), "
@@ -113,11 +113,10 @@ def _em_report(model, train, args):
     return ppca_em.em_report(train.x, history, max_iter=args.max_iter, tol=model.config.tol)
 
 
-def _data_record(train, options: dict, args: argparse.Namespace, metrics: dict) -> dict:
+def _data_record(train, options: dict, args: argparse.Namespace) -> dict:
     """The run's ``data`` record (a file by its absolute path); for a table also its options
-    and schema (and the unit)."""
+    and schema."""
     from torchlvm.data.load import data_reference
-    from torchlvm.evaluation.records import example_noun
 
     data_dir = None if args.data_dir is None else os.path.abspath(args.data_dir)
     data = {
@@ -129,6 +128,18 @@ def _data_record(train, options: dict, args: argparse.Namespace, metrics: dict) 
     table = _tables.record(train, options)
     if table is not None:
         data.update(options=options, table=table)
-        units = ", standardized units" if train.standardizer is not None else ""
-        metrics["unit"] = f"nats per {example_noun(True)} (exact log p(x){units})"
     return data
+
+
+def _standardized(train) -> str:
+    """ ", in the run's standardized units" for a standardized table (whose density it is)."""
+    from torchlvm.evaluation.records import table_units
+
+    return f", {table_units(True)}" if train.standardizer is not None else ""
+
+
+def _unit(train) -> str:
+    """The unit of fit's log-likelihoods in metrics.json: per row of a table, and whose."""
+    from torchlvm.evaluation.records import example_noun
+
+    return f"nats per {example_noun(train.is_table)} (exact log p(x){_standardized(train)})"

@@ -102,6 +102,13 @@ class Dataset:
         """D, the number of values per example."""
         return self.x.shape[1]
 
+    @property
+    def is_table(self) -> bool:
+        """Whether the data were read as a table: named columns (a .csv) or a standardization.
+        The one decision every unit takes ("nats/row", "squared error/feature") and a run
+        records (its ``table``); other data, images or flat arrays, are examples."""
+        return self.columns is not None or self.standardizer is not None
+
     def __repr__(self) -> str:
         return (
             f"Dataset(name={self.name!r}, split={self.split!r}, n={len(self)}, "

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from torchlvm.data.columns import match_columns
+from torchlvm.data.columns import default_names, match_columns
 from torchlvm.data.csv_table import read_csv
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.splits import select_split
@@ -338,7 +338,9 @@ def load_file(
     )
     if standardize is not False:
         data = standardized(data, standardize, seed=seed)
-    data = replace(data, x=data.x.float())  # (N, D) float32 once standardized
+    if names is None and read.lines is not None:  # a CSV without a header is a table too
+        names = default_names(data.dim)
+    data = replace(data, x=data.x.float(), columns=names)  # (N, D) float32 once standardized
     return select_split(data, split, fractions=FRACTIONS, seed=seed)
 
 

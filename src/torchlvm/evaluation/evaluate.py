@@ -72,7 +72,9 @@ from torchlvm.evaluation.records import (
     SampleQuality,
     Separability,
     Undefined,
+    complete_rows,
     example_noun,
+    table_units,
 )
 from torchlvm.inference import log_marginal_is
 from torchlvm.inference.importance import auto_chunk
@@ -218,7 +220,7 @@ def _protocol(dataset: Dataset, data: EvalData, o: EvalConfig, device: torch.dev
         refine_steps=o.refine_steps,
         chunk=chunk,
         device=str(device),
-        example=example_noun(o.table is not None),
+        example=example_noun(dataset.is_table),
     )
 
 
@@ -231,8 +233,9 @@ def _evaluate(
     incomplete = torch.isnan(data.x).any(-1)
     if bool(incomplete.any()):  # a table with missing cells: every row on its observed cells
         with _timed(seconds, "observed_likelihood"):
-            standardizer = None if o.table is None else o.table.standardizer
-            observed = observed_likelihood(model, data.x, o.k, standardizer)
+            observed = observed_likelihood(
+                model, data.x, o.k, dataset.standardizer, table=dataset.is_table
+            )
         data = _rows_of(data, ~incomplete)
         if not len(data.x):
             return _observed_only(model, dataset, data, o, observed, seconds)
@@ -249,7 +252,8 @@ def _evaluate(
         if deterministic:
             out["likelihood"] = Undefined(AUTOENCODER_NO_LIKELIHOOD)
         else:
-            out["likelihood"], terms = _likelihood(model, data, dataset.dim, o)
+            scope = _scope(dataset, len(data.x), observed)
+            out["likelihood"], terms = _likelihood(model, data, dataset.is_table, scope, o)
             if data.missing is not None:
                 out["imputation"] = Pair.from_json(lik.missing_part_likelihood(
                     model, x, c, data.missing, k=o.k, chunk=o.chunk,
@@ -263,7 +267,7 @@ def _evaluate(
             summarize_reconstruction(
                 values,
                 dim=dataset.dim,
-                table=o.table is not None,
+                table=dataset.is_table,
                 standardized=dataset.standardizer is not None,
             )
         )
@@ -273,7 +277,7 @@ def _evaluate(
         if not deterministic:
             kl_dims, factorized = per_example_kl_per_dimension(model, x, c)
         out["latent"] = Latent.from_json(
-            summarize_latent(means, kl_dims, factorized, terms, table=o.table is not None)
+            summarize_latent(means, kl_dims, factorized, terms, table=dataset.is_table)
         )
     if o.separability:
         with _timed(seconds, "separability"):
@@ -350,8 +354,17 @@ def _protocol_note(protocol: str) -> str:
     }[protocol]
 
 
+def _scope(dataset: Dataset, n: int, observed: ObservedLikelihood | None) -> dict[str, str]:
+    """What the likelihood section's nats are of, for a table: the units the run's model was
+    trained in, and on a split with missing cells its complete rows only."""
+    if not dataset.is_table:
+        return {}
+    rows = None if observed is None else complete_rows(n, observed.rows)
+    return {"units": table_units(dataset.standardizer is not None), "rows": rows}
+
+
 def _likelihood(
-    model: Any, data: EvalData, dim: int, o: EvalConfig
+    model: Any, data: EvalData, table: bool, scope: dict[str, str], o: EvalConfig
 ) -> tuple[Likelihood, dict[str, Tensor]]:
     posterior = None
     if o.refine_steps > 0:
@@ -378,8 +391,8 @@ def _likelihood(
         )  # fmt: skip
     what = {"none": "log p(x)", "label": "log p(x | c)"}.get(o.condition.kind, "log p(x | x_o)")
     summary = lik.summarize_likelihood(
-        values, dim=dim, k=o.k, ks=o.ks, what=what, ais_steps=o.ais_steps, ais_k=o.ais_chains,
-        table=o.table is not None,
+        values, dim=data.x.shape[1], k=o.k, ks=o.ks, what=what, ais_steps=o.ais_steps,
+        ais_k=o.ais_chains, table=table, **scope,
     )  # fmt: skip
     if o.refine_steps > 0:
         summary["posterior"] = f"encoder q refined by {o.refine_steps} Adam steps per example"
@@ -438,7 +451,7 @@ def _sample_quality(
 ) -> SampleQuality | Undefined:
     if dataset.y is None:
         return Undefined("the data has no class labels to train the feature classifier on")
-    if dataset.columns is not None or dataset.standardizer is not None:
+    if dataset.is_table:
         return Undefined("sample quality compares image features; the data are a table")
     classifier = dataset_classifier(dataset.name, data_dir=o.data_dir, seed=0, progress=o.progress)
     note = sample_quality_note(classifier)

@@ -130,6 +130,8 @@ def summarize_likelihood(
     ais_steps: int | None = None,
     ais_k: int | None = None,
     table: bool = False,
+    units: str | None = None,
+    rows: str | None = None,
 ) -> dict[str, Any]:
     """Labelled averages of :func:`per_example_likelihood`'s output.
 
@@ -138,12 +140,17 @@ def summarize_likelihood(
             k, ks: as passed to it. ais_steps, ais_k: AIS steps and chains, when run.
         what: the quantity, e.g. ``"log p(x)"`` or ``"log p(x | c)"``.
         table: whether the data are a table's rows (units ``nats/row``, not ``nats/example``).
+        units: for a table, whose density it is (:func:`~torchlvm.evaluation.records.
+            table_units`: the run's standardized columns or the data's values).
+        rows: for a split with missing cells, the rows it covers
+            (:func:`~torchlvm.evaluation.records.complete_rows`).
 
     Returns:
         ``{"elbo", "iwae", "log_marginal", "ais"?, "exact"?}``, each in nats per example (or
-        row) with bits/dim.
+        row) with bits/dim, and ``units`` and ``rows`` when given; every note ends with them.
     """
     n = values["elbo"].shape[0]
+    scope = "".join(f"; {text}" for text in (units, rows) if text)
 
     def mean_and_se(t: Tensor) -> tuple[float, float]:
         return float(t.double().mean()), float(t.double().std() / math.sqrt(n)) if n > 1 else 0.0
@@ -153,6 +160,9 @@ def summarize_likelihood(
             key: (value / (dim * math.log(2)) if key in ("stderr", "data_stderr") else value)
             for key, value in extra.items()
         }
+        if "note" in extra:
+            extra = {**extra, "note": extra["note"] + scope}
+            in_bits["note"] = extra["note"]
         return {
             "nats": metric(mean, nats_per(table), kind, **extra),
             "bits_per_dim": metric(bits_per_dim(mean, dim), "bits/dim", kind, **in_bits),
@@ -161,6 +171,7 @@ def summarize_likelihood(
     elbo_mean, elbo_se = mean_and_se(values["elbo"])
     out: dict[str, Any] = {
         "quantity": what,
+        **{key: text for key, text in (("units", units), ("rows", rows)) if text},
         "elbo": both_units(
             elbo_mean,
             "bound",

@@ -17,12 +17,17 @@ import torch
 from torch import Tensor
 
 from torchlvm.data.standardize import Standardizer
-from torchlvm.evaluation.records import ObservedLikelihood, Quantity, nats_per
+from torchlvm.evaluation.records import ObservedLikelihood, Quantity, nats_per, table_units
 from torchlvm.inference.row_scores import RowScores, score_rows
 
 
 def observed_likelihood(
-    model: Any, x: Tensor, k: int, standardizer: Standardizer | None = None
+    model: Any,
+    x: Tensor,
+    k: int,
+    standardizer: Standardizer | None = None,
+    *,
+    table: bool = True,
 ) -> ObservedLikelihood:
     """Mean log p(x_o) over the rows of ``x`` ``(N, D)`` (NaN = missing), in nats per row.
 
@@ -33,6 +38,8 @@ def observed_likelihood(
         standardizer: the run's standardization, when the model was trained on standardized
             columns: the mean is then also given in the file's units (``nats_file_units``),
             log p(x_o) = log p(x'_o) − Σ_{j observed} log scale_j for each row.
+        table: whether the rows are a table's (:attr:`Dataset.is_table`: ``nats/row``) or
+            other data's (``nats/example``).
     """
     scores = score_rows(model, x, samples=k)
     log_p = -scores.neg_log_p
@@ -42,13 +49,12 @@ def observed_likelihood(
         if scores.exact
         else f"importance-sampled, k={k}: the missing cells left out of p(x | z) (MIWAE)"
     )
-    units, in_file = "in the data's units (not standardized)", None
+    units, in_file = table_units(standardizer is not None), None
     if standardizer is not None:
-        units = "in the run's standardized units"
         jacobian = standardizer.log_jacobian(~missing).numpy()  # (N,) −Σ_{j observed} log σ_j
-        in_file = _mean_per_row(log_p + jacobian, scores, k, f"in the file's units ({how})")
+        in_file = _mean_per_row(log_p + jacobian, scores, k, f"in the file's units ({how})", table)
     return ObservedLikelihood(
-        nats=_mean_per_row(log_p, scores, k, f"{units} ({how})"),
+        nats=_mean_per_row(log_p, scores, k, f"{units} ({how})", table),
         rows=len(log_p),
         incomplete_rows=int(missing.any(-1).sum()),
         missing_cells=int(missing.sum()),
@@ -57,12 +63,12 @@ def observed_likelihood(
     )
 
 
-def _mean_per_row(log_p: np.ndarray, scores: RowScores, k: int, what: str) -> Quantity:
+def _mean_per_row(log_p: np.ndarray, scores: RowScores, k: int, what: str, table: bool) -> Quantity:
     """The mean of ``log_p`` ``(N,)`` over rows, with its Monte Carlo and data errors."""
     n = len(log_p)
     return Quantity(
         value=float(log_p.mean()),
-        unit=nats_per(True),
+        unit=nats_per(table),
         kind="exact" if scores.exact else "estimate",
         k=None if scores.exact else k,
         stderr=None if scores.exact else float(math.sqrt(np.square(scores.stderr).sum()) / n),

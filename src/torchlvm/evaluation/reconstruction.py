@@ -19,7 +19,7 @@ from torch.distributions import Bernoulli
 
 from torchlvm.evaluation._batching import map_batches
 from torchlvm.evaluation._records import metric
-from torchlvm.evaluation.records import example_noun, nats_per
+from torchlvm.evaluation.records import example_noun, nats_per, table_units
 from torchlvm.protocol import LatentVariableModel
 
 
@@ -63,7 +63,7 @@ def summarize_reconstruction(
     note = "x̂ = mean of p(x | z) at z = E_q[z | x]"
     example, dimension = example_noun(table), "feature" if table else "pixel"
     if table:
-        note += ", in standardized units" if standardized else ", in the data's units"
+        note += f", {table_units(standardized)}"
     out: dict[str, Any] = {
         "mse_per_example": metric(mse, f"squared error/{example}", "measured", note=note),
         "mse_per_pixel": metric(mse / dim, f"squared error/{dimension}", "measured", note=note),

@@ -41,6 +41,21 @@ def nats_per(table: bool) -> str:
     return f"nats/{example_noun(table)}"
 
 
+def table_units(standardized: bool) -> str:
+    """Which values a table's numbers are of: the one place that says it for the likelihood,
+    the observed-cell likelihood and the reconstruction error (metrics.json, the report, the
+    CLI) and ``torchlvm fit``'s summary. A standardized run's densities are of the standardized
+    columns (log p(x') = log p(x) + Σ_j log scale_j), not of the file's values."""
+    return "in the run's standardized units" if standardized else "in the data's units"
+
+
+def complete_rows(n: int, rows: int) -> str:
+    """What the full-row sections of a split with missing cells cover: its ``n`` complete rows
+    of ``rows``; every row's observed cells are in ``observed_likelihood``."""
+    every = "the observed-cell likelihood covers every row"
+    return f"on the {n} complete rows of {rows} only ({every})"
+
+
 def _number(x: Any) -> float | None:
     """``x`` as a finite float, else None (booleans are not numbers)."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
@@ -192,6 +207,8 @@ class Likelihood:
     ais: Pair | None = None  # annealed importance sampling estimate (k = chains)
     exact: Pair | None = None  # closed form (PPCA)
     posterior: str | None = None  # the q used, when not the encoder's
+    units: str | None = None  # a table's: whose density, standardized or not (table_units)
+    rows: str | None = None  # a split with missing cells: its complete rows (complete_rows)
 
     def best(self) -> tuple[str, Pair] | None:
         """("exact" | "log_marginal", pair) of the best log p(x) held, or None."""
@@ -211,6 +228,8 @@ class Likelihood:
                 "ais": self.ais,
                 "exact": self.exact,
                 "posterior": self.posterior,
+                "units": self.units,
+                "rows": self.rows,
             }
         )
 
@@ -229,6 +248,8 @@ class Likelihood:
             ais=_pair(x, "ais"),
             exact=_pair(x, "exact"),
             posterior=_str(_dict(x).get("posterior")),
+            units=_str(_dict(x).get("units")),
+            rows=_str(_dict(x).get("rows")),
         )
 
 
@@ -536,7 +557,7 @@ class FitRecord:
     test_bits_per_dim: float | None = None
     noise_variance: float | None = None  # PPCA's σ²
     fit_seconds: float | None = None
-    table: bool = False  # a table run: ``unit`` says "nats per row ..." (cli/fit.py)
+    table: bool = False  # a table run: ``example`` is "row" (cli/fit.py)
 
     @classmethod
     def from_json(cls, x: Any) -> FitRecord | None:
@@ -544,8 +565,10 @@ class FitRecord:
         found = cls(**{name: _number(d.get(name)) for name in FIT_KEYS})
         if found == cls():
             return None
-        unit = _str(d.get("unit")) or ""
-        return replace(found, table=unit.startswith(f"nats per {example_noun(True)}"))
+        example = _str(d.get("example"))
+        if example is None:  # a file written before fit recorded it: its unit says "per row"
+            example = "row" if (_str(d.get("unit")) or "").startswith("nats per row") else None
+        return replace(found, table=example == example_noun(True))
 
 
 FIT_KEYS: tuple[str, ...] = (

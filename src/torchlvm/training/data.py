@@ -313,8 +313,8 @@ class LVMDataModule(L.LightningDataModule):
         """``{"table": ...}``: a table's columns and standardization, for later files; else {}."""
         from torchlvm.data.table_schema import TableSchema
 
-        if getattr(train, "columns", None) is None and getattr(train, "standardizer", None) is None:
-            return {}  # an image dataset, or a memory-mapped .npy
+        if not getattr(train, "is_table", False):
+            return {}  # an image dataset, an array file, or a memory-mapped .npy
         schema = TableSchema.of(
             train,
             drop_columns=tuple(self.options.get("drop_columns", ())),
