@@ -98,3 +98,47 @@ def test_fits_record_says_whether_its_rows_are_a_tables(record, table):
     from torchlvm.evaluation.records import FitRecord
 
     assert FitRecord.from_json({"test_log_likelihood": -3.0, **record}).table is table
+
+
+def _vae_and_rows() -> tuple[torch.nn.Module, Dataset]:
+    from torchlvm.models import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=5, latent_dim=2, hidden=(8,), likelihood="gaussian")).eval()
+    _, x = _ppca_and_rows()
+    return model, _table(x.float())
+
+
+def test_complete_rows_are_importance_sampled_once_and_enter_both_sections(monkeypatch):
+    """On a split with missing cells only the incomplete rows are scored for the observed-cell
+    likelihood; the complete rows' log p(x) is the likelihood section's (the same estimator,
+    k and proposal), so the observed mean is made of exactly those two."""
+    from torchlvm.evaluation import observed as observed_module
+
+    model, data = _vae_and_rows()
+    scored = []
+
+    def spy(model, x, **kwargs):
+        scores = score_rows(model, x, **kwargs)
+        scored.append((x, scores))
+        return scores
+
+    score_rows = observed_module.score_rows
+    monkeypatch.setattr(observed_module, "score_rows", spy)
+    result = evaluate(model, data, CONFIG)
+    [(rows, scores)] = scored
+    assert len(rows) == 40 and bool(torch.isnan(rows).any(-1).all())  # the incomplete rows only
+    total = -scores.neg_log_p.sum() + 80 * result.likelihood.log_marginal.nats.value
+    assert result.observed_likelihood.nats.value == pytest.approx(total / 120, rel=1e-6)
+
+
+def test_the_full_row_sections_of_a_split_with_missing_cells_are_those_of_its_complete_rows():
+    """Same seed, same numbers: the incomplete rows are scored after every full-row section,
+    so adding them to a split changes none of those sections' draws."""
+    model, data = _vae_and_rows()
+    complete = data.x[~torch.isnan(data.x).any(-1)]
+    alone = evaluate(model, _table(complete), CONFIG)
+    mixed = evaluate(model, data, CONFIG)
+    assert mixed.likelihood.log_marginal.nats.value == alone.likelihood.log_marginal.nats.value
+    assert mixed.likelihood.elbo.nats.value == alone.likelihood.elbo.nats.value
+    assert mixed.latent == alone.latent and mixed.reconstruction == alone.reconstruction

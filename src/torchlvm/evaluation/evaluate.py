@@ -227,18 +227,56 @@ def _protocol(dataset: Dataset, data: EvalData, o: EvalConfig, device: torch.dev
 def _evaluate(
     model: Any, dataset: Dataset, o: EvalConfig, val_dataset: Dataset | None
 ) -> Evaluation:
-    data = _eval_data(model, dataset, o)
+    rows = _eval_data(model, dataset, o)
     seconds: dict[str, float] = {}
-    observed = None
-    incomplete = torch.isnan(data.x).any(-1)
-    if bool(incomplete.any()):  # a table with missing cells: every row on its observed cells
+    incomplete = torch.isnan(rows.x).any(-1)
+    data = _rows_of(rows, ~incomplete) if bool(incomplete.any()) else rows
+    if not len(data.x):  # every row misses a cell: its observed cells are all there is
         with _timed(seconds, "observed_likelihood"):
-            observed = observed_likelihood(
-                model, data.x, o.k, dataset.standardizer, table=dataset.is_table
-            )
-        data = _rows_of(data, ~incomplete)
-        if not len(data.x):
-            return _observed_only(model, dataset, data, o, observed, seconds)
+            observed = _observed(model, dataset, rows.x, o, None)
+        return _observed_only(model, dataset, data, o, observed, seconds)
+    out, terms = _full_rows(model, dataset, data, o, val_dataset, seconds, len(rows.x))
+    if data is not rows:  # a table with missing cells: every row on its observed cells
+        with _timed(seconds, "observed_likelihood"):
+            out["observed_likelihood"] = _observed(model, dataset, rows.x, o, terms)
+    model_info = ModelInfo(
+        getattr(model, "model_type", type(model).__name__),
+        model.latent_dim,
+        out.pop("deterministic"),
+    )
+    protocol = _protocol(dataset, data, o, model_device(model))
+    return Evaluation(protocol=protocol, model=model_info, seconds=seconds, **out)
+
+
+def _observed(
+    model: Any, dataset: Dataset, x: Tensor, o: EvalConfig, terms: dict[str, Tensor] | None
+) -> ObservedLikelihood:
+    """log p(x_o) of every row of ``x`` ``(N, D)``; its complete rows take their log p(x) from
+    the likelihood section's ``terms`` (the same estimator, k and proposal), so that they are
+    importance-sampled once: only the incomplete rows are scored here."""
+    complete = None
+    if terms is not None and o.refine_steps == 0 and o.condition.kind == "none":
+        exact = "exact" in terms
+        log_p = terms["exact"] if exact else terms["is_mean"]
+        stderr = torch.zeros_like(log_p) if exact else terms["is_stderr"]
+        complete = (log_p, stderr)
+    return observed_likelihood(
+        model, x, o.k, dataset.standardizer, table=dataset.is_table, complete=complete
+    )
+
+
+def _full_rows(
+    model: Any,
+    dataset: Dataset,
+    data: EvalData,
+    o: EvalConfig,
+    val_dataset: Dataset | None,
+    seconds: dict[str, float],
+    rows: int,
+) -> tuple[dict[str, Any], dict[str, Tensor] | None]:
+    """Every section that takes whole rows, on ``data`` (the complete ``rows`` of a table with
+    missing cells), with ``"deterministic"``; and the likelihood's per-example terms (None
+    for an autoencoder)."""
     x, c = data.x, data.c
     deterministic = is_deterministic(model, x, c)
     ood = _ood_sets(dataset, data, o) if o.ood else ([], {})
@@ -246,13 +284,13 @@ def _evaluate(
         from torchlvm.inference.refine import encoder_posterior
 
         encoder_posterior(model, x[:1], None if c is None else c[:1])  # raises, naming why
-    out: dict[str, Any] = {"observed_likelihood": observed}
+    out: dict[str, Any] = {"deterministic": deterministic}
     terms = None
     with _timed(seconds, "likelihood"):
         if deterministic:
             out["likelihood"] = Undefined(AUTOENCODER_NO_LIKELIHOOD)
         else:
-            scope = _scope(dataset, len(data.x), observed)
+            scope = _scope(dataset, len(x), rows)
             out["likelihood"], terms = _likelihood(model, data, dataset.is_table, scope, o)
             if data.missing is not None:
                 out["imputation"] = Pair.from_json(lik.missing_part_likelihood(
@@ -288,11 +326,7 @@ def _evaluate(
     if o.ood:
         with _timed(seconds, "outliers"):
             out["outliers"] = _outliers(model, data, dataset, deterministic, ood, o, val_dataset)
-    model_info = ModelInfo(
-        getattr(model, "model_type", type(model).__name__), model.latent_dim, deterministic
-    )
-    protocol = _protocol(dataset, data, o, model_device(model))
-    return Evaluation(protocol=protocol, model=model_info, seconds=seconds, **out)
+    return out, terms
 
 
 NEEDS_COMPLETE_ROWS = "{what}: needs complete rows, and every row of the split has a missing cell"
@@ -354,17 +388,16 @@ def _protocol_note(protocol: str) -> str:
     }[protocol]
 
 
-def _scope(dataset: Dataset, n: int, observed: ObservedLikelihood | None) -> dict[str, str]:
-    """What the likelihood section's nats are of, for a table: the units the run's model was
-    trained in, and on a split with missing cells its complete rows only."""
-    if not dataset.is_table:
-        return {}
-    rows = None if observed is None else complete_rows(n, observed.rows)
-    return {"units": table_units(dataset.standardizer is not None), "rows": rows}
+def _scope(dataset: Dataset, n: int, rows: int) -> dict[str, str | None]:
+    """What the likelihood section's nats are of: for a table, the units the run's model was
+    trained in; on a split with missing cells (``n`` of its ``rows`` complete), its complete
+    rows only."""
+    units = table_units(dataset.standardizer is not None) if dataset.is_table else None
+    return {"units": units, "rows": None if n == rows else complete_rows(n, rows)}
 
 
 def _likelihood(
-    model: Any, data: EvalData, table: bool, scope: dict[str, str], o: EvalConfig
+    model: Any, data: EvalData, table: bool, scope: dict[str, str | None], o: EvalConfig
 ) -> tuple[Likelihood, dict[str, Tensor]]:
     posterior = None
     if o.refine_steps > 0:

@@ -28,6 +28,7 @@ def observed_likelihood(
     standardizer: Standardizer | None = None,
     *,
     table: bool = True,
+    complete: tuple[Tensor, Tensor] | None = None,
 ) -> ObservedLikelihood:
     """Mean log p(x_o) over the rows of ``x`` ``(N, D)`` (NaN = missing), in nats per row.
 
@@ -40,8 +41,12 @@ def observed_likelihood(
             log p(x_o) = log p(x'_o) − Σ_{j observed} log scale_j for each row.
         table: whether the rows are a table's (:attr:`Dataset.is_table`: ``nats/row``) or
             other data's (``nats/example``).
+        complete: log p(x) and its standard error ``(N_c,)`` of the complete rows of ``x``, in
+            order, when they are already scored with the same estimator (evaluate's likelihood
+            section: exact for PPCA, importance-sampled with ``k`` for a VAE, whose MIWAE view
+            on a complete row is that estimator): only the incomplete rows are scored here.
     """
-    scores = score_rows(model, x, samples=k)
+    scores = _scores(model, x, k, complete)
     log_p = -scores.neg_log_p
     missing = torch.isnan(x)
     how = (
@@ -61,6 +66,22 @@ def observed_likelihood(
         cells=int(missing.numel()),
         nats_file_units=in_file,
     )
+
+
+def _scores(model: Any, x: Tensor, k: int, complete: tuple[Tensor, Tensor] | None) -> RowScores:
+    """The scores of every row of ``x``: the incomplete rows scored, the complete ones as given
+    (every row scored when none are given)."""
+    if complete is None:
+        return score_rows(model, x, samples=k)
+    incomplete = torch.isnan(x).any(-1)
+    scored = score_rows(model, x[incomplete], samples=k)
+    rows = incomplete.cpu().numpy()
+    neg_log_p, stderr = np.empty(len(x)), np.empty(len(x))  # (N,) each
+    neg_log_p[rows], stderr[rows] = scored.neg_log_p, scored.stderr
+    neg_log_p[~rows] = -complete[0].double().cpu().numpy()
+    stderr[~rows] = complete[1].double().cpu().numpy()
+    observed = (~torch.isnan(x)).sum(-1).cpu().numpy()
+    return RowScores(neg_log_p, stderr, observed, scored.exact, x.shape[-1])
 
 
 def _mean_per_row(log_p: np.ndarray, scores: RowScores, k: int, what: str, table: bool) -> Quantity:
