@@ -164,3 +164,28 @@ def test_each_score_names_its_line_in_the_file(table, ppca_run, tmp_path, capsys
     rows = list(csv.DictReader(out.open()))
     assert [r["line"] for r in rows[:3]] == ["2", "3", "5"] and rows[7]["line"] == "10"
     assert rows[7]["rank"] == "1"
+
+
+def test_an_empty_row_is_named_by_its_file_line_and_the_file_is_parsed_once(
+    table, ppca_run, tmp_path, capsys, monkeypatch
+):
+    """The reader's own check names a row with no value by the line a spreadsheet shows (a
+    header and a blank line before it: line 5 holds row 3), not by its row index; the file is
+    parsed once (before: for its header, its rows and its lines)."""
+    from torchlvm.data import csv_table
+
+    parsed = []
+    rows_of = csv_table._rows
+    monkeypatch.setattr(csv_table, "_rows", lambda path: parsed.append(path) or rows_of(path))
+    path = tmp_path / "gap.csv"
+    path.write_text("id,a,b,c,d,e\nr0,1,2,3,4,5\n\nr1,1,2,50,0,3\nr2,,,,,\nr3,0,5,50,0,3\n")
+    out = tmp_path / "s.csv"
+    assert main(["score", str(ppca_run), "--data", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "gap.csv line 5 has no value in any feature column" in err and not out.exists()
+    assert len(parsed) == 1
+    path.write_text("id,a,b,c,d,e\nr0,1,2,3,4,5\n\nr1,1,2,50,0,3\nr3,0,5,50,0,3\n")
+    parsed.clear()
+    assert main(["score", str(ppca_run), "--data", str(path), "--out", str(out)]) == 0
+    assert len(parsed) == 1
+    assert [r["line"] for r in csv.DictReader(out.open())] == ["2", "4", "5"]

@@ -233,3 +233,14 @@ def test_a_csv_names_the_line_and_column_of_a_missing_or_bad_cell(tmp_path):
     path.write_text("1,2,0\n3,4,1\n5,6,0.5\n")
     with pytest.raises(DataError, match="label of line 3 is 0.5"):
         load_dataset(path, "all", label_column=2)
+
+
+def test_an_arrays_row_with_no_value_is_refused_as_a_csvs_is_unless_kept(tmp_path):
+    x = ROWS.copy()
+    x[3] = np.nan
+    x[5, 1] = np.nan
+    np.save(tmp_path / "rows.npy", x)
+    with pytest.raises(DataError, match=r"example 3 \(counting from 0\) has no value at all"):
+        load_file(tmp_path / "rows.npy", allow_missing=True)
+    kept = load_file(tmp_path / "rows.npy", allow_missing=True, allow_empty=True)
+    assert bool(torch.isnan(kept.x[3]).all()) and len(kept) == 40

@@ -521,8 +521,7 @@ CASES: dict[str, Case] = {
     ),
     "score-a-row-with-no-observed-cell": Case(
         "score {root}/ppca-table --data {d}/empty-row.csv --out {d}/s.csv",
-        "empty-row.csv: row 31 has no value in any feature column; with no observed cell "
-        "log p(x_o) is 0 under every model",
+        "empty-row.csv line 32 has no value in any feature column (1 such rows); delete those",
     ),
     # a new user's spreadsheets: another separator, a comment, one name twice, huge numbers
     "table-semicolons": Case(f"{FIT} {{d}}/semicolons.csv", "separates its cells with semicolons"),

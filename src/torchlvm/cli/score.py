@@ -57,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
     out = _run.output_file(
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
     )
-    x, jacobian, units = _rows(run_, args.data)
-    lines = _lines(args.data)
+    x, lines, jacobian, units = _rows(run_, args.data)
     torch.manual_seed(args.seed)
     scores = score_rows(run_.model, x, samples=args.samples, log_jacobian=jacobian)
     _write(out, scores, args.threshold, lines)
@@ -78,52 +77,34 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _rows(run_, data: str):
-    """The file's rows in the model's units, the Jacobian to the file's units, and what they are."""
+    """The file's rows in the model's units (read once; a row with no observed cell refused by
+    the reader, by its file line: its log p(x_o) is 0 under every model), a CSV's file line of
+    each row (None for an array), the Jacobian to the file's units, and what they are."""
     import torch
 
+    from torchlvm.cli._tables import is_file
     from torchlvm.data import load_dataset
+    from torchlvm.data.files import read_rows
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.errors import DataError
 
     schema = TableSchema.from_dict(run_.data.get("table"))
-    if schema is None:
-        dataset = load_dataset(data, "all", allow_missing=True)
-        if dataset.dim != run_.input_dim:
-            raise DataError(
-                f"{data} has {dataset.dim} values per row but the model in {run_.folder} takes "
-                f"{run_.input_dim}; pass a file with the run's columns"
-            )
-        _check_observed(data, dataset.x)
-        return dataset.x, None, "the file's units"
-    dataset = schema.load(data, allow_empty=True)
-    _check_observed(data, dataset.x)
-    if schema.standardizer is None:
-        return dataset.x, None, "the file's units"
-    jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
-    return dataset.x, jacobian, "the file's units (the run's standardization undone)"
-
-
-def _check_observed(data: str, x) -> None:
-    """Refuse rows with no observed cell: log p(x_o) of no cells is 0 under every model."""
-    import torch
-
-    from torchlvm.errors import DataError
-
-    empty = torch.isnan(x).all(-1)
-    if bool(empty.any()):
-        first, n = int(empty.nonzero()[0, 0]) + 1, int(empty.sum())
-        rows = f"row {first} has" if n == 1 else f"{n} rows have (row {first} first)"
+    if schema is not None:
+        dataset, lines = schema.rows(data, allow_empty="columns")
+    elif is_file(data):
+        dataset, lines = read_rows(data, allow_missing=True, allow_empty="columns")
+    else:  # a dataset by name
+        dataset, lines = load_dataset(data, "all", allow_missing=True), None
+    if dataset.dim != run_.input_dim:
         raise DataError(
-            f"{data}: {rows} no value in any feature column; with no observed cell log p(x_o) "
-            "is 0 under every model, so there is no outlier score to give: delete such rows"
+            f"{data} has {dataset.dim} values per row but the model in {run_.folder} takes "
+            f"{run_.input_dim}; pass a file with the run's columns"
         )
-
-
-def _lines(data: str) -> list[int] | None:
-    """The file line of each row of a CSV file (None for an array file)."""
-    from torchlvm.data.csv_table import data_lines
-
-    return data_lines(data) if Path(data).suffix.lower() == ".csv" else None
+    lines = None if lines is None else lines.tolist()
+    if schema is None or schema.standardizer is None:
+        return dataset.x, lines, None, "the file's units"
+    jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
+    return dataset.x, lines, jacobian, "the file's units (the run's standardization undone)"
 
 
 def _header(lines: list[int] | None, threshold: float | None) -> list[str]:

@@ -21,6 +21,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -142,6 +143,11 @@ def _flag(header: list[str] | None, j: int) -> str:
     return header[j] if header and header[j] else f"{j}, its index counting from 0"
 
 
+def _present(selector: Selector | None, header: list[str] | None) -> bool:
+    """Whether the column name ``selector`` is in the header (an index always is)."""
+    return not isinstance(selector, str) or (header is not None and selector in header)
+
+
 def _index(selector: Selector, header: list[str] | None, width: int, what: str) -> int:
     """The 0-based column index that a name or index ``selector`` names."""
     if isinstance(selector, str):
@@ -247,14 +253,18 @@ def read_csv(
     *,
     label_column: Selector | None = None,
     drop_columns: Sequence[Selector] = (),
-    allow_empty: bool = False,
+    allow_empty: bool | Literal["columns"] = False,
+    if_present: bool = False,
 ) -> CSVTable:
     """Read a CSV file of numbers (see the module docstring).
 
     Args:
         allow_empty: keep rows and feature columns with no value at all (all NaN), as a table
-            for a trained model to fill or score may hold; refused by default (no model learns
-            anything from them).
+            for a trained model to fill may hold; ``"columns"``: keep such columns only (a
+            table to score, whose rows each need an observed cell); refused by default (no
+            model learns anything from them).
+        if_present: a ``label_column`` or ``drop_columns`` name the file lacks is skipped,
+            not refused (a file to score or fill may come without its labels or its ID).
 
     Raises:
         DataError: for unreadable text, ragged rows, text in a numeric column, an ID column, an
@@ -266,6 +276,9 @@ def read_csv(
     if not rows:
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
     width = _check_width(path, header, lines, rows)
+    if if_present:
+        drop_columns = [s for s in drop_columns if _present(s, header)]
+        label_column = label_column if _present(label_column, header) else None
     dropped = {_index(s, header, width, "drop_columns entry") for s in drop_columns}
     label = None if label_column is None else _index(label_column, header, width, "label_column")
     keep = [j for j in range(width) if j not in dropped and j != label]
@@ -282,7 +295,7 @@ def read_csv(
                 f"(--drop-columns {_flag(header, j)})"
             )
         _check_not_id(path, header, values[:, k], j)
-    if not allow_empty:
+    if allow_empty is not True:
         _check_rows(path, lines, values)
     labels, class_names = (None, None)
     if label is not None:

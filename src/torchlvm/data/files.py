@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -126,11 +126,19 @@ def _read_npz(path: Path, label_column: int | str | None) -> Read:
 
 
 def _read_csv(
-    path: Path, label_column: int | str | None, drop_columns=(), allow_empty: bool = False
+    path: Path,
+    label_column: int | str | None,
+    drop_columns=(),
+    allow_empty: bool | Literal["columns"] = False,
+    if_present: bool = False,
 ) -> Read:
     """The values of a CSV file, its column names, and its label column when one is named."""
     table = read_csv(
-        path, label_column=label_column, drop_columns=drop_columns, allow_empty=allow_empty
+        path,
+        label_column=label_column,
+        drop_columns=drop_columns,
+        allow_empty=allow_empty,
+        if_present=if_present,
     )
     return Read(table.values, table.labels, table.columns, table.class_names, table.lines)
 
@@ -260,7 +268,7 @@ def load_file(
     columns: Sequence[str] | None = None,
     standardize: bool | Standardizer = False,
     mmap: bool = False,
-    allow_empty: bool = False,
+    allow_empty: bool | Literal["columns"] = False,
 ) -> Dataset:
     """Load a user's ``.npy``, ``.npz`` or ``.csv`` file as a dataset.
 
@@ -279,8 +287,9 @@ def load_file(
             and return standardized values; a :class:`Standardizer` (a run's): apply it.
         mmap: For ``.npy``: stream rows from the file on disk; returns a
             :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN; no ``allow_missing``).
-        allow_empty: For ``.csv`` with ``allow_missing``: keep rows and feature columns with no
-            value at all (a table for a trained model to fill or score); refused by default.
+        allow_empty: With ``allow_missing``: keep rows and (``.csv``) feature columns with no
+            value at all (a table for a trained model to fill); ``"columns"``: keep such
+            columns only (a table to score); refused by default.
 
     Returns:
         ``x`` of shape ``(N, D)`` float32 (standardized if asked; ``standardizer`` says how),
@@ -294,25 +303,60 @@ def load_file(
         ConfigError: If the extension is not supported or a column option does not fit.
     """
     path = Path(path)
-    reader = _READERS.get(path.suffix.lower())
-    if reader is None:
-        raise ConfigError(
-            f"cannot read {path}: unsupported extension {path.suffix!r}; torchlvm reads "
-            f"{', '.join(_READERS)} files"
-        )
-    _check_options(path, reader, {"label_column": label_column, "drop_columns": drop_columns})
+    reader = _reader(path)
     if mmap:
         from torchlvm.data.memmap import load_memmap
 
+        _check_options(path, reader, {"label_column": label_column, "drop_columns": drop_columns})
         if reader is not _read_npy or allow_missing or standardize is not False:
             raise ConfigError(
                 f"mmap=True streams .npy files of finite values as stored; {path.name} needs a "
                 "full load" + (" (allow_missing)" if allow_missing else " (standardize)")
             )
         return load_memmap(path, split, seed=seed)  # type: ignore[return-value]
+    data = read_rows(
+        path, seed=seed, allow_missing=allow_missing, label_column=label_column,
+        drop_columns=drop_columns, columns=columns, standardize=standardize,
+        allow_empty=allow_empty,
+    ).data  # fmt: skip
+    return select_split(data, split, fractions=FRACTIONS, seed=seed)
+
+
+class FileRows(NamedTuple):
+    """Every row of a file, in file order (split ``"all"``), and for a CSV the file line of each
+    (what a spreadsheet shows: it differs from the row number after a header or a blank
+    line), else None."""
+
+    data: Dataset
+    lines: np.ndarray | None
+
+
+def read_rows(
+    path: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    allow_missing: bool = False,
+    label_column: int | str | None = None,
+    drop_columns: Sequence[int | str] = (),
+    columns: Sequence[str] | None = None,
+    standardize: bool | Standardizer = False,
+    allow_empty: bool | Literal["columns"] = False,
+    if_present: bool = False,
+) -> FileRows:
+    """Every row of a file, read once, with a CSV's file lines: the options and refusals of
+    :func:`load_file` (``seed`` splits off the train split a ``standardize=True`` is fitted
+    on), and ``if_present``: a label or dropped column name the file lacks is skipped.
+
+    A row with no value at all is refused unless ``allow_empty`` is True (``"columns"`` keeps
+    only the feature columns with none), named by its file line (a CSV) or index (an array).
+    """
+    path = Path(path)
+    reader = _reader(path)
+    _check_options(path, reader, {"label_column": label_column, "drop_columns": drop_columns})
     _check_path(path)
     if reader is _read_csv:
-        read = _read_csv(path, label_column, drop_columns, allow_missing and allow_empty)
+        empty = allow_missing and allow_empty
+        read = _read_csv(path, label_column, drop_columns, empty, if_present)
     else:
         read = reader(path, label_column)
     x, shape = _features(read.x, path, _in_table(read.lines, read.columns))
@@ -321,6 +365,8 @@ def load_file(
         x, names = match_columns(x, names, tuple(columns), path)
         shape = (x.shape[1],)
     _check_finite(x, path, allow_missing, _in_table(read.lines, names))
+    if allow_empty is not True and read.lines is None:  # a CSV's reader checked its rows
+        _check_rows_observed(x, path)
     y = None if read.labels is None else _labels(read.labels, len(x), path, read.lines)
     num_classes = None if y is None else int(y.max()) + 1
     if read.class_names is not None:
@@ -341,7 +387,29 @@ def load_file(
     if names is None and read.lines is not None:  # a CSV without a header is a table too
         names = default_names(data.dim)
     data = replace(data, x=data.x.float(), columns=names)  # (N, D) float32 once standardized
-    return select_split(data, split, fractions=FRACTIONS, seed=seed)
+    return FileRows(data, read.lines)
+
+
+def _reader(path: Path) -> Callable[..., Read]:
+    """The reader of ``path``'s format, by its extension."""
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise ConfigError(
+            f"cannot read {path}: unsupported extension {path.suffix!r}; torchlvm reads "
+            f"{', '.join(_READERS)} files"
+        )
+    return reader
+
+
+def _check_rows_observed(x: np.ndarray, path: Path) -> None:
+    """Refuse an array's row with no value at all (a model learns, fills and scores nothing
+    from it: its log p(x_o) is 0), as a CSV's reader refuses one, by its line."""
+    empty = np.isnan(x).all(1)
+    if empty.any():
+        raise DataError(
+            f"{path}: example {int(np.argmax(empty))} (counting from 0) has no value at all "
+            f"({int(empty.sum())} such rows); delete those rows"
+        )
 
 
 def standardized(data: Dataset, how: bool | Standardizer, *, seed: int) -> Dataset:

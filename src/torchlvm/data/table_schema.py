@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from torch import Tensor
 
 from torchlvm.data.columns import default_names
-from torchlvm.data.csv_table import header_of
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import DataError
+
+if TYPE_CHECKING:
+    from torchlvm.data.files import FileRows
 
 Selector = int | str
 
@@ -89,33 +90,43 @@ class TableSchema:
         *,
         allow_missing: bool = True,
         split: str = "all",
-        allow_empty: bool = False,
+        allow_empty: bool | Literal["columns"] = False,
     ) -> Dataset:
-        """``path`` read as the run's table: its columns, in the model's units; rows with no
-        value at all are kept with ``allow_empty`` (a table to fill or score).
+        """``path`` read as the run's table: its columns, in the model's units; rows and
+        columns with no value at all are kept with ``allow_empty`` (a table to fill;
+        ``"columns"``: columns only, a table to score).
 
         Raises:
             DataError: for a file whose columns differ from the run's, and every refusal of
                 :func:`~torchlvm.data.files.load_file`.
         """
-        from torchlvm.data.files import load_file
+        from torchlvm.data.files import FRACTIONS, select_split
 
-        path = Path(path)
-        header = header_of(path) if path.suffix.lower() == ".csv" else None
-        present = set(header or ())
-        label = self.label_column
-        if label is not None and (isinstance(label, int) or label not in present):
-            label = None  # a file to score or fill may come without its labels
-        drop = tuple(c for c in self.drop_columns if isinstance(c, str) and c in present)
-        return load_file(
+        data = self.rows(path, allow_missing=allow_missing, allow_empty=allow_empty).data
+        return select_split(data, split, fractions=FRACTIONS, seed=0)
+
+    def rows(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        allow_missing: bool = True,
+        allow_empty: bool | Literal["columns"] = False,
+    ) -> FileRows:
+        """Every row of ``path`` read once as the run's table (as :meth:`load`), with a CSV's
+        file line of each row. The label column and the dropped columns are left out where
+        the file has them by name (a file to score or fill may come without its labels)."""
+        from torchlvm.data.files import read_rows
+
+        label = self.label_column if isinstance(self.label_column, str) else None
+        return read_rows(
             path,
-            split,
             allow_missing=allow_missing,
             label_column=label,
-            drop_columns=drop,
+            drop_columns=tuple(c for c in self.drop_columns if isinstance(c, str)),
             columns=self.columns,
             standardize=self.standardizer or False,
             allow_empty=allow_empty,
+            if_present=True,
         )
 
     def to_user_units(self, x: Tensor) -> Tensor:
