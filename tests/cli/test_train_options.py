@@ -75,3 +75,30 @@ def test_options_that_give_the_recorded_settings_are_not_changes(given):
 )  # fmt: skip
 def test_a_passed_option_that_changes_a_recorded_field_is_named(given, phrase):
     assert changed_setting("ae", given, RECORD) == phrase
+
+
+TABLE_RECORD = {
+    **RECORD,
+    "data": {
+        "name": "/data/t.csv",
+        "binarize": "none",
+        "condition": "none",
+        "options": {"drop_columns": ["id"], "standardize": True},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "given, phrase",
+    [
+        ({"standardize": True}, None),  # a .csv's default, recorded
+        ({"drop_columns": "id", "allow_missing": False}, None),
+        ({"standardize": False}, "--no-standardize (the run has --standardize)"),
+        ({"allow_missing": True}, "--allow-missing (the run has no --allow-missing)"),
+        ({"drop_columns": "id,c"}, "--drop-columns id,c (the run has --drop-columns id)"),
+        ({"label_column": "c"}, "--label-column c (the run has no --label-column)"),
+    ],
+    ids=["same-standardize", "same-drop", "standardize", "allow-missing", "drop", "label"],
+)
+def test_table_options_are_compared_with_the_runs_data_options_by_the_one_comparer(given, phrase):
+    assert changed_setting("ae", given, TABLE_RECORD) == phrase

@@ -59,10 +59,10 @@ def test_resume_refuses_other_table_options_and_a_changed_file(tmp_path: Path, c
     assert "48 train / 6 val rows" in said and "nats/row" in said and "nats/example" not in said
     resume = ["train", "vae", *tiny, "--epochs", "2", "--resume"]
     refused = {
-        "--allow-missing": "was trained with no --allow-missing, not --allow-missing",
-        "--no-standardize": "was trained with --standardize, not --no-standardize",
-        "--drop-columns id,c": "was trained with --drop-columns id, not --drop-columns id,c",
-        "--label-column c": "was trained with no --label-column, not --label-column c",
+        "--allow-missing": "but --allow-missing (the run has no --allow-missing)",
+        "--no-standardize": "but --no-standardize (the run has --standardize)",
+        "--drop-columns id,c": "but --drop-columns id,c (the run has --drop-columns id)",
+        "--label-column c": "but --label-column c (the run has no --label-column)",
     }
     for option, message in refused.items():
         capsys.readouterr()

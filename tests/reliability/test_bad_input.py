@@ -480,11 +480,11 @@ CASES: dict[str, Case] = {
     ),
     "resume-table-with-allow-missing": Case(
         f"{RESUME} {{root}}/vae-table --allow-missing",
-        "trained with no --allow-missing, not --allow-missing; drop the option",
+        "but --allow-missing (the run has no --allow-missing); drop the option",
     ),
     "resume-table-with-other-drop-columns": Case(
         f"{RESUME} {{root}}/vae-table --drop-columns c",
-        "trained with no --drop-columns, not --drop-columns c",
+        "but --drop-columns c (the run has no --drop-columns)",
     ),
     "impute-table-without-out": Case(
         "impute {root}/ppca-table --data {d}/table.csv", "pass --data FILE.csv (the table to fill)"

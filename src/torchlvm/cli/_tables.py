@@ -116,35 +116,39 @@ def _flag_text(name: str, value: Any) -> str:
     return f"{_TABLE_FLAGS[name]} {shown}"
 
 
-def check_resume(given: Mapping[str, Any], data: Mapping[str, Any], dm: Any, out: Path) -> None:
-    """Refuse to resume a table run with other table options, or on a file that changed.
+def changed_option(name: str, value: Any, data: Mapping[str, Any]) -> str | None:
+    """How a passed table option differs from the run's recorded ``data`` section, as a phrase
+    such as ``"--no-standardize (the run has --standardize)"``, or None (the same, or not a
+    table option). Compared as ``load_dataset`` options (an absent one is its default)."""
+    if name not in _TABLE_FLAGS:
+        return None
+    recorded = dict(data.get("options") or {}).get(name)
+    asked = options_from({"data": data.get("name", ""), name: value}).get(name)
+    old, new = _option_value(name, recorded), _option_value(name, asked)
+    if old == new:
+        return None
+    return f"{_flag_text(name, new)} (the run has {_flag_text(name, old)})"
+
+
+def _option_value(name: str, value: Any) -> Any:
+    """A table option's value with its default spelled out: False, [] or None."""
+    if name in ("allow_missing", "standardize"):
+        return bool(value)
+    return list(value or ()) if name == "drop_columns" else value
+
+
+def check_resume(data: Mapping[str, Any], dm: Any, out: Path) -> None:
+    """Refuse to resume a table run on a file that changed (its options are compared with the
+    others', :func:`changed_option`).
 
     Args:
-        given: the options passed to ``train --resume``.
         data: the run's recorded ``data`` section. dm: the data module built from it.
         out: the run folder.
 
     Raises:
-        ConfigError: for a passed --allow-missing, --drop-columns, --label-column or
-            --[no-]standardize that differs from the run's.
         DataError: when the file's columns or its train split's standardization are not the
             recorded ones (the file was edited since the run was trained).
     """
-    from torchlvm.errors import ConfigError
-
-    recorded = dict(data.get("options") or {})
-    asked = options_from({"data": data.get("name", ""), **given})
-    for name in (n for n in _TABLE_FLAGS if n in given):
-        old, new = recorded.get(name), asked.get(name)
-        if name in ("allow_missing", "standardize"):
-            old, new = bool(old), bool(new)
-        elif name == "drop_columns":
-            old, new = list(old or ()), list(new or ())
-        if old != new:
-            raise ConfigError(
-                f"--resume: the run in {out} was trained with {_flag_text(name, old)}, not "
-                f"{_flag_text(name, new)}; drop the option, or train a new run in another folder"
-            )
     if data.get("table") is not None:
         _check_same_table(data, dm, out)
 

@@ -123,7 +123,7 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
         condition=data.get("condition", "none"),
         options=data.get("options") or {},
     )
-    _tables.check_resume(given, data, dm, out)
+    _tables.check_resume(data, dm, out)
     return cls.from_config(model_config), config, dm
 
 

@@ -414,8 +414,9 @@ def changed_setting(model_type: str, given: Mapping[str, Any], record: Mapping[s
     as ``"--latent-dim 8 (the run has 4)"``, or None.
 
     Each option is turned into the config fields it sets (the model's through its recipe, the
-    training config's and the data record's), which are compared with the recorded ones; the
-    options of :data:`RESUME_MAY_CHANGE` are not compared.
+    training config's and the data record's, a table option into the data record's load
+    options), which are compared with the recorded ones; the options of
+    :data:`RESUME_MAY_CHANGE` are not compared.
     """
     from torchlvm.models.registry import recipe_for
 
@@ -423,6 +424,9 @@ def changed_setting(model_type: str, given: Mapping[str, Any], record: Mapping[s
     for name, value in given.items():
         if name in RESUME_MAY_CHANGE:
             continue
+        table_option = _tables.changed_option(name, value, record.get("data") or {})
+        if table_option is not None:
+            return table_option
         one = {name: value}
         for section, fields in (
             ("model", recipe.fields_from(one)),
