@@ -54,3 +54,22 @@ def test_every_readme_example_prints_what_the_readme_shows():
         if example.expected is not None and (why := readme.mismatch(example.expected, output))
     ]
     assert not problems, "\n\n".join(problems)
+
+
+def test_the_bounds_the_readme_prints_for_ppca_are_in_theorys_order():
+    """A teacher's check of the first example's output, per image: ELBO + KL(q‖posterior) equals
+    the exact log p(x); the ELBO and every IWAE bound L_k lie below it; L_k rises with k; L_1 is
+    the ELBO within its Monte Carlo error (a one-draw L_k printed alone can exceed log p(x))."""
+    first = readme.examples(readme.README.read_text(encoding="utf-8"))[0]
+    rows = {}
+    for line in first.expected.splitlines():
+        rows[line[:20].strip()] = [float(v) for v in line[20:].split()]
+    exact, elbo = rows["log p(x)"], rows["ELBO"]
+    bounds = {int(n.rsplit("_", 1)[1]): v for n, v in rows.items() if n.startswith("IWAE bound L_")}
+    assert sorted(bounds) == [1, 10, 100]
+    assert all(len(v) == len(exact) == 5 for v in (elbo, *bounds.values()))
+    assert rows["ELBO + KL(q‖post)"] == exact
+    for i, log_px in enumerate(exact):
+        assert elbo[i] < log_px
+        assert abs(bounds[1][i] - elbo[i]) < 0.25  # 1000 draws: standard error about 0.065
+        assert elbo[i] < bounds[10][i] < bounds[100][i] < log_px
