@@ -203,3 +203,19 @@ def test_screenshot_shows_the_page_and_its_figures(chromium, reports, tmp_path):
     # the two solid test figures (300×120 px each) are on screen, at their size or larger
     assert red.sum() > 0.8 * 300 * 120
     assert blue.sum() > 0.8 * 300 * 120
+
+
+CLIPPED = """JSON.stringify(Array.from(document.querySelectorAll("td, .note, .card *"))
+  .filter((el) => el.getClientRects().length && el.scrollHeight > el.clientHeight + 1)
+  .map((el) => el.textContent.slice(0, 80)))"""
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_no_text_is_cut_off(chromium, reports, width):
+    """A metric's 'what it is' sentence defines the number (which standard error, over what):
+    a reader, or a teacher printing the page, sees all of it, not two lines and an ellipsis."""
+    page = chromium.open(reports["run"], width)
+    reply = page.browser.send(
+        "Runtime.evaluate", page.session, expression=CLIPPED, returnByValue=True
+    )
+    assert json.loads(reply["result"]["value"]) == []

@@ -152,3 +152,12 @@ def test_a_nested_record_of_settings_is_one_row_but_a_section_is_not():
         "dataset digits · feature dim 64 · shape [1, 8, 8] (3 values) · seed 0 · "
         "test accuracy 0.9777 accuracy (measured)"
     )
+
+
+def test_iwae_bounds_stored_by_k_are_labelled_l_k():
+    """``likelihood.iwae.10`` is the bound L_10 of Burda et al., not 'IWAE bound › 10'."""
+    bound = {"value": -27.95, "unit": "nats/example", "kind": "bound"}
+    metrics = {"likelihood": {"iwae": {"1": {**bound, "k": 1}, "10": {**bound, "k": 10}}}}
+    ((one, ten),) = [s.rows for s in sections(metrics)]
+    assert (one.label, ten.label) == ("IWAE bound L_1", "IWAE bound L_10")
+    assert ten.key == "likelihood.iwae.10"

@@ -247,10 +247,14 @@ def rows_of(value: Any, path: tuple[str, ...] = ()) -> Iterator[Row]:
 
 
 def _row_label(row: Row, depth: int) -> Row:
-    """Label nested rows with their whole path below the section."""
-    if len(row.path) > depth + 1:
-        parts = [label_for(p) for p in row.path[depth:-1]] + [row.label]
-        row.label = " › ".join(parts)
+    """Label nested rows with their whole path below the section; the IWAE bounds, stored by k,
+    by the paper's name (``likelihood.iwae.10`` is ``IWAE bound L_10``)."""
+    path, label = row.path, row.label
+    if len(path) >= 2 and path[-2] in ("iwae", "iwae_bound") and path[-1].isdigit():
+        path, label = path[:-1], f"{label_for(path[-2])} L_{path[-1]}"
+    if len(path) > depth + 1:
+        label = " › ".join([label_for(p) for p in path[depth:-1]] + [label])
+    row.label = label
     return row
 
 

@@ -117,8 +117,7 @@ td.num .unit, td.num .also { color: var(--muted); font-size: 0.82em; }
 td.num .also { display: block; }
 td.prose { color: var(--muted); font-size: 0.84rem; }
 td.details { color: var(--muted); font-size: 0.82rem; overflow-wrap: anywhere; }
-td.details .note { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2;
-                   overflow: hidden; color: var(--faint); font-size: 0.95em; }
+td.details .note { display: block; color: var(--faint); font-size: 0.95em; }
 .key { display: block; color: var(--faint); font-size: 0.7rem; overflow-wrap: anywhere; }
 tr.group th { background: #eef2f8; color: var(--accent); font-weight: 600; font-size: 0.8rem; }
 table.side th.run { font-size: 0.95rem; color: var(--ink); overflow-wrap: anywhere; }
