@@ -109,3 +109,15 @@ def test_training_curves_without_numbers_is_an_error(rows):
 def test_missing_csv_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="cannot read training metrics"):
         training_curves(tmp_path / "nope.csv")
+
+
+def test_a_conditional_models_terms_are_named_with_c(csv_path):
+    """A CVAE's curves were titled E_q[log p(x|z)] and KL(q(z|x) ‖ p(z)): its terms are
+    E_q[log p(x|z,c)] and KL(q(z|x,c) ‖ p(z|c)), the KL to its learned prior."""
+    fig = training_curves(csv_path, conditional=True)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "ELBO",
+        "Reconstruction  E_q[log p(x|z,c)]",
+        "KL(q(z|x,c) ‖ p(z|c))",
+    ]
+    assert "nats per example" in fig.axes[2].get_ylabel()

@@ -122,10 +122,19 @@ def test_traversal_grid_labels_dimensions_and_values(images, tmp_path):
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["z1", "z4", "z5"]
     assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["-3", "-2"]
+    assert "standard deviations from the centre of p(z)" in ax.get_xlabel()
     h, w = saved(fig, tmp_path).shape[:2]
     assert w > 1.5 * h
     with pytest.raises(ConfigError, match="len\\(dims\\) × len\\(values\\)"):
         traversal_grid(images[:20], SHAPE, dims=[0, 3, 4], values=values)
+
+
+def test_traversal_values_are_labelled_as_they_are(images):
+    """The evaluation's sweep -3, -2.25, …, 3 was labelled -2.2 and 2.2 (2 significant digits)."""
+    values = [-3.0, -2.25, -1.5, -0.75, 0.0, 0.75, 1.5, 2.25, 3.0]
+    fig = traversal_grid(images[:9], SHAPE, dims=[0], values=values)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["-3", "-2.25", "-1.5", "-0.75", "0", "0.75", "1.5", "2.25", "3"]
 
 
 def test_interpolation_strip_is_one_wide_row(images, tmp_path):

@@ -131,3 +131,42 @@ def test_runs_on_other_data_are_flagged_as_not_comparable(make_run, config, tmp_
     warning = text[text.index("Not comparable") : text.index("<table")]
     name = config["data"]["name"]
     assert f"{name} (protocol dynamic); {name} (protocol none)" in warning
+
+
+def test_a_conditional_likelihood_or_another_split_is_flagged(make_run, demo_metrics, tmp_path):
+    """A CVAE's log p(x | c) (given the class) stood in the VAE's 'test log-likelihood' row on the
+    same data with no word that it is another quantity; so did a run evaluated on val."""
+    vae = make_run("vae", metrics=demo_metrics)
+    conditional = json.loads(json.dumps(demo_metrics))
+    conditional["likelihood"]["quantity"] = "log p(x | c)"
+    cvae = make_run("cvae", metrics=conditional)
+    text = build_report([vae, cvae], tmp_path / "vc.html").read_text("utf-8")
+    warning = text[text.index("Not comparable") : text.index("<table")]
+    assert "different quantities" in warning and "vae: log p(x); cvae: log p(x | c)" in warning
+    assert "(protocol" not in warning and "splits" not in warning
+    on_val = json.loads(json.dumps(demo_metrics))
+    on_val["protocol"]["split"] = "val"
+    text = build_report([vae, make_run("v", metrics=on_val)], tmp_path / "vv.html").read_text()
+    warning = text[text.index("Not comparable") : text.index("<table")]
+    assert "evaluated on different splits: vae: test; v: val" in warning
+
+
+def test_a_cvae_report_names_c_in_its_captions_and_curves(make_run, config, monkeypatch):
+    """A CVAE's report said q(z | x), p(z) and 'others fixed' (at what?): its captions and the
+    curves drawn from metrics.csv name c, p(z | c) and where the traversal is centred."""
+    import torchlvm.plots.curves as curves
+
+    drawn = []
+    real = curves.training_curves
+    monkeypatch.setattr(
+        curves, "training_curves", lambda *a, **kw: drawn.append(kw) or real(*a, **kw)
+    )
+    config["model_type"], config["data"]["condition"] = "cvae", "label"
+    red, blue = (1.0, 0.0, 0.0), (0.1, 0.2, 0.9)
+    figures = (("traversals", red), ("reconstructions", blue), ("kl_per_dimension", red))
+    text = build_report([make_run("cvae", config=config, figures=figures)]).read_text("utf-8")
+    assert drawn and drawn[0]["conditional"] is True
+    assert "the posterior mean of q(z | x, c), with each input&#x27;s own condition c" in text
+    assert "at the first test input&#x27;s condition c" in text and "centre of p(z | c)" in text
+    assert "KL(q(zᵢ | x, c) ‖ p(zᵢ | c))" in text
+    assert "q(z | x)." not in text and "others stay fixed" not in text

@@ -33,6 +33,12 @@ PANELS: dict[str, tuple[str, str]] = {
     "log_lik": ("Reconstruction  E_q[log p(x|z)]", "log-likelihood [nats per example]"),
     "kl": ("KL(q(z|x) ‖ p(z))", "KL [nats per example]"),
 }
+#: the same panels of a conditional model (a CVAE: q(z|x,c), p(x|z,c) and its prior p(z|c))
+CONDITIONAL_PANELS: dict[str, tuple[str, str]] = {
+    **PANELS,
+    "log_lik": ("Reconstruction  E_q[log p(x|z,c)]", PANELS["log_lik"][1]),
+    "kl": ("KL(q(z|x,c) ‖ p(z|c))", PANELS["kl"][1]),
+}
 #: other spellings of the panel metrics
 ALIASES = {
     "log_likelihood": "log_lik",
@@ -122,6 +128,7 @@ def training_curves(
     *,
     title: str | None = "Training curves",
     per: str = "example",
+    conditional: bool = False,
 ) -> Figure:
     """ELBO, reconstruction log-likelihood and KL against epoch, for training and validation.
 
@@ -129,6 +136,8 @@ def training_curves(
         metrics: the path of a ``metrics.csv`` or its rows as dicts (see the module docstring).
         title: the figure title.
         per: what one data point is, for the axis units (``"row"`` for a table run).
+        conditional: whether the model is conditioned on c (a CVAE): its terms are then
+            E_q[log p(x|z,c)] and KL(q(z|x,c) ‖ p(z|c)).
 
     Returns:
         One panel per metric found (ELBO, reconstruction, KL; otherwise up to four others), with
@@ -157,7 +166,8 @@ def training_curves(
     few = len(epochs) <= 40
     counted = [e + 1 for e in epochs]  # epoch 0 is the first pass: drawn as epoch 1
     for ax, name in zip(axes, names, strict=True):
-        panel_title, ylabel = PANELS.get(name, (name, f"{name} (as logged)"))
+        panels = CONDITIONAL_PANELS if conditional else PANELS
+        panel_title, ylabel = panels.get(name, (name, f"{name} (as logged)"))
         ylabel = ylabel.replace("nats per example", f"nats per {per}")
         for split, (colour, style) in LINES.items():
             values = drawable[name].get(split)

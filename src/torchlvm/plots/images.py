@@ -288,6 +288,11 @@ def imputation_panels(
     return fig
 
 
+#: what a traversal's column values are (figure_data: the centre of p(z) plus value × its
+#: standard deviation; an autoencoder's: its codes' mean and standard deviation)
+TRAVERSAL_AXIS = "standard deviations from the centre of p(z) (others at the centre)"
+
+
 def traversal_grid(
     images: Any,
     shape: Shape,
@@ -303,7 +308,8 @@ def traversal_grid(
             ``dims[k]``, in the order of ``values``.
         shape: one image's (H, W) or (C, H, W).
         dims: the K latent dimensions traversed (0-based indices).
-        values: the ``steps`` values each dimension takes.
+        values: the ``steps`` values each dimension takes, in standard deviations from the
+            centre (:data:`TRAVERSAL_AXIS`).
     """
     array = as_images(images, shape)
     if array.shape[0] != len(dims) * len(values):
@@ -317,8 +323,8 @@ def traversal_grid(
         len(values),
         title=title,
         row_labels=[f"z{int(d) + 1}" for d in dims],
-        col_labels=[f"{float(v):.2g}" for v in values],
-        xlabel="value of the traversed latent dimension (others fixed)",
+        col_labels=[f"{float(v):.3g}" for v in values],  # 2.25, not 2.2
+        xlabel=TRAVERSAL_AXIS,
     )
 
 

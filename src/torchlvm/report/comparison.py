@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from torchlvm.evaluation.records import Evaluation, Likelihood
 from torchlvm.report.headline import HEADLINE_LABELS, Headline, headline
 from torchlvm.report.html import (
     config_html,
@@ -126,20 +127,49 @@ def run_section(run: RunContents, index: int) -> str:
     )
 
 
+def _evaluated(run: RunContents) -> tuple[str | None, str | None]:
+    """(the likelihood's quantity, e.g. ``log p(x | c)``, and the split it was measured on)."""
+    if not isinstance(run.metrics, dict):
+        return None, None
+    m = Evaluation.from_json(run.metrics)
+    quantity = m.likelihood.quantity if isinstance(m.likelihood, Likelihood) else None
+    split = m.protocol.split or ("test" if m.fit is not None else None)
+    return quantity or None, split or None
+
+
+def _differ(runs: Sequence[RunContents], values: Sequence[str | None]) -> str | None:
+    """``"a: x; b: y"`` when the runs that have a value do not all have the same one."""
+    named = [(name, v) for name, v in zip(column_names(runs), values, strict=True) if v]
+    return "; ".join(f"{n}: {v}" for n, v in named) if len({v for _, v in named}) > 1 else None
+
+
 def data_warning(runs: Sequence[RunContents]) -> str:
-    """A warning when the runs were trained on other data or under another data protocol: their
-    log-likelihoods (nats of a density on other values) cannot be ranked against each other."""
+    """A warning when the runs' numbers cannot be ranked against each other: trained on other
+    data or under another data protocol (nats of a density on other values), likelihoods of
+    other quantities (a CVAE's log p(x | c) is given the class, a VAE's log p(x) is not), or
+    measured on other splits."""
     seen = _ordered(
         f"{lookup(run.config, 'data', 'name')} (protocol {lookup(run.config, 'data', 'binarize')})"
         for run in runs
     )
-    if len(seen) < 2:
+    reasons = []
+    if len(seen) > 1:
+        reasons.append(
+            "log-likelihoods, bounds and reconstruction errors compare only on the same data "
+            f"under the same protocol; these runs are on {'; '.join(seen)}"
+        )
+    quantities, splits = zip(*(_evaluated(run) for run in runs), strict=True)
+    if found := _differ(runs, quantities):
+        reasons.append(
+            "the likelihoods are of different quantities, and log p(x | c), given the "
+            f"condition c, is not log p(x): {found}"
+        )
+    if found := _differ(runs, splits):
+        reasons.append(f"the runs were evaluated on different splits: {found}")
+    if not reasons:
         return ""
-    text = (
-        "log-likelihoods, bounds and reconstruction errors compare only on the same data under "
-        f"the same protocol; these runs are on {'; '.join(seen)}"
-    )
-    return f'<div class="notes"><h3>Not comparable</h3><ul><li>{esc(text)}</li></ul></div>'
+    items = "".join(f"<li>{esc(text)}</li>" for text in reasons)
+    return f'<div class="notes"><h3>Not comparable</h3><ul>{items}</ul></div>'
 
 
 def comparison_body(runs: Sequence[RunContents]) -> str:

@@ -199,12 +199,14 @@ def gap(m: Evaluation) -> Headline | None:
     what = _quantity_name(m)
     value = pair.nats.value - bound[0].value
     how = "exact" if name == "exact" else "estimate − bound"
-    note = f"{what} − ELBO = KL(q(z|x) ‖ p(z|x)) on average · {how}"
-    unit = _text(pair.nats.unit, "nats/example")
+    # a conditional model's bound is on log p(x | c): its gap is the KL to p(z | x, c)
+    kl = "KL(q(z|x) ‖ p(z|x))" if what == "log p(x)" else "KL(q(z|x,c) ‖ p(z|x,c))"
+    note = f"{what} − ELBO = {kl} on average · {how}"
+    unit, label = _text(pair.nats.unit, "nats/example"), f"gap ELBO → {what}"
     if name == "exact" and abs(value) <= EXACT_GAP * max(1.0, abs(pair.nats.value)):
         # q is the exact posterior (PPCA): what is left is floating-point rounding
-        return Headline("gap", "gap ELBO → log p(x)", "0", unit, f"{note}: q is p(z|x)")
-    return Headline("gap", "gap ELBO → log p(x)", num(value), unit, note)
+        return Headline("gap", label, "0", unit, f"{note}: q is p(z|x)")
+    return Headline("gap", label, num(value), unit, note)
 
 
 def imputation(m: Evaluation) -> Headline | None:

@@ -36,8 +36,9 @@ FIGURE_CAPTIONS: dict[str, str] = {
         "q(z | x)."
     ),
     "traversals": (
-        "Latent traversals: each row sweeps one latent dimension over the values below while "
-        "the others stay fixed."
+        "Latent traversals: each row moves one latent dimension from the centre of p(z) by the "
+        "number of its standard deviations below, the others staying at the centre (an "
+        "autoencoder, which has no p(z), uses its codes' mean and spread)."
     ),
     "interpolation": (
         "Interpolation: decodings along the straight line between the latent codes of two test "
@@ -64,6 +65,28 @@ FIGURE_CAPTIONS: dict[str, str] = {
         "Inference gaps (Cremer et al. 2018), nats per example: log p(x) − ELBO(q_enc) split "
         "into the approximation gap log p(x) − ELBO(q*) and the amortization gap "
         "ELBO(q*) − ELBO(q_enc)."
+    ),
+}
+
+#: the captions of a conditional model's figures (a CVAE: q(z | x, c), p(z | c), p(x | z, c)),
+#: where they differ; traversals and the interpolation are decoded at the first test input's c
+CONDITIONAL_CAPTIONS: dict[str, str] = {
+    "reconstructions": (
+        "Test inputs and their reconstructions: the decoder's mean E[x | z, c] at the posterior "
+        "mean of q(z | x, c), with each input's own condition c."
+    ),
+    "traversals": (
+        "Latent traversals at the first test input's condition c: each row moves one latent "
+        "dimension from the centre of p(z | c) by the number of its standard deviations below, "
+        "the others staying at the centre."
+    ),
+    "interpolation": (
+        "Interpolation: decodings along the straight line between the latent codes of two test "
+        "inputs, all at the first input's condition c."
+    ),
+    "kl_per_dimension": (
+        "KL(q(zᵢ | x, c) ‖ p(zᵢ | c)) per latent dimension, averaged over test data: where the "
+        "rate is spent. Dimensions near zero carry no information about x beyond c."
     ),
 }
 
@@ -152,18 +175,28 @@ def _read_metrics(folder: Path, notes: list[str]) -> Any:
         return None
 
 
+def conditional(config: Any) -> bool:
+    """Whether the run's model is conditioned on c (a CVAE with a condition other than none)."""
+    data = config.get("data") if isinstance(config, dict) else None
+    condition = data.get("condition") if isinstance(data, dict) else None
+    return str(condition or "none") != "none"
+
+
 def _noun(config: Any) -> str:
     """What one data point of the run is called (``"row"`` for a table), for the units."""
     data = config.get("data") if isinstance(config, dict) else None
     return example_noun(isinstance(data, dict) and data.get("table") is not None)
 
 
-def _figure(name: str, data: bytes, notes: list[str], per: str = "example") -> FigureFile | None:
+def _figure(
+    name: str, data: bytes, notes: list[str], per: str = "example", given_c: bool = False
+) -> FigureFile | None:
     size = png_size(data)
     if size is None:
         notes.append(f"figures/{name} is not a PNG image; it is left out.")
         return None
-    caption = FIGURE_CAPTIONS.get(Path(name).stem, name).replace("per example", f"per {per}")
+    captions = {**FIGURE_CAPTIONS, **CONDITIONAL_CAPTIONS} if given_c else FIGURE_CAPTIONS
+    caption = captions.get(Path(name).stem, name).replace("per example", f"per {per}")
     return FigureFile(name, caption, data, *size)
 
 
@@ -175,13 +208,13 @@ def _figure_order(figure: FigureFile) -> tuple[int, str]:
     return (order.index(stem) if stem in order else len(order), figure.name)
 
 
-def _read_figures(folder: Path, notes: list[str], per: str) -> list[FigureFile]:
+def _read_figures(folder: Path, notes: list[str], per: str, given_c: bool) -> list[FigureFile]:
     figures = RunLayout(folder).figures
     paths = sorted(figures.glob("*.png")) if figures.is_dir() else []
     figures = []
     for path in paths:
         try:
-            figure = _figure(path.name, path.read_bytes(), notes, per)
+            figure = _figure(path.name, path.read_bytes(), notes, per, given_c)
         except OSError as err:
             notes.append(f"figures/{path.name} could not be read ({err}); it is left out.")
             continue
@@ -190,7 +223,7 @@ def _read_figures(folder: Path, notes: list[str], per: str) -> list[FigureFile]:
     return sorted(figures, key=_figure_order)
 
 
-def _curves_from_csv(folder: Path, notes: list[str], per: str) -> FigureFile | None:
+def _curves_from_csv(folder: Path, notes: list[str], per: str, given_c: bool) -> FigureFile | None:
     """Draw the training curves from ``metrics.csv``; a note instead when that is impossible."""
     csv_path = RunLayout(folder).metrics_csv
     if not csv_path.is_file():
@@ -200,11 +233,11 @@ def _curves_from_csv(folder: Path, notes: list[str], per: str) -> FigureFile | N
     from torchlvm.plots.curves import training_curves
 
     try:
-        png = figure_png_bytes(training_curves(csv_path, per=per))
+        png = figure_png_bytes(training_curves(csv_path, per=per, conditional=given_c))
     except TorchLVMError as err:
         notes.append(f"Training curves could not be drawn from metrics.csv: {err}")
         return None
-    figure = _figure("training_curves.png", png, notes, per)
+    figure = _figure("training_curves.png", png, notes, per, given_c)
     if figure is not None:
         figure.name = "training curves (drawn from metrics.csv)"
     return figure
@@ -227,12 +260,13 @@ def collect_run(folder: str | Path) -> RunContents:
     run = RunContents(folder, read_config(folder))
     run.metrics = _read_metrics(folder, run.notes)
     per = _noun(run.config)  # the captions' and curves' units: nats per row for a table
-    run.figures = _read_figures(folder, run.notes, per)
+    given_c = conditional(run.config)  # a CVAE's captions and curves name c
+    run.figures = _read_figures(folder, run.notes, per, given_c)
     stems = {Path(f.name).stem for f in run.figures}
     expected = expected_figures(run.config, run.metrics)
     wanted = "training_curves" in expected or RunLayout(folder).metrics_csv.is_file()
     if "training_curves" not in stems and wanted:
-        curves = _curves_from_csv(folder, run.notes, per)
+        curves = _curves_from_csv(folder, run.notes, per, given_c)
         if curves is not None:
             run.figures.append(curves)
             run.figures.sort(key=_figure_order)
