@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 import pytest
 
@@ -38,10 +39,23 @@ def test_every_option_shows_its_default(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_every_option_has_a_help_line(name: str) -> None:
+    """A default alone is no description: ``evaluate --split {train,val,test} (default: test)``
+    passed this test while it said nothing of what the split is for."""
     for parser, action in _options(name):
         invocation = parser._get_formatter()._format_action_invocation(action)
         described = _help_of(parser, action).removeprefix(" ".join(invocation.split()))
+        described = re.sub(r"\(default: [^)]*\)", "", described)
         assert described.strip(), f"torchlvm {name} {action.option_strings[0]} is not described"
+
+
+def test_options_whose_default_depends_on_the_input_say_so() -> None:
+    """``encode --split`` showed no default (it is None: test, or every row of a --data file);
+    ``evaluate --ais`` and ``gaps --ais`` did not say that without them AIS is not run."""
+    commands = build_parser().commands  # type: ignore[attr-defined]
+    text = {name: " ".join(commands[name].format_help().split()) for name in commands}
+    assert "(default: test, or every row of a --data file)" in text["encode"]
+    assert "STEPS HMC steps (default: not run)" in text["evaluate"]
+    assert "(default: importance sampling)" in text["gaps"]
 
 
 def test_a_default_of_zero_is_shown_once() -> None:

@@ -78,11 +78,14 @@ def out_path(text: str) -> Path:
 
 
 def run_and_data(
-    parser: argparse.ArgumentParser, *, seed: str = "seed of the binarization draw"
+    parser: argparse.ArgumentParser,
+    *,
+    seed: str = "seed of the binarization draw",
+    split: str = "which split of the data to use (all: every example)",
 ) -> None:
     """``DIR``, the run or export folder, the data a command on it reads (``--data``,
-    ``--data-dir``, ``--split`` and ``--seed``, described by ``seed``) and where its model runs
-    (``--accelerator``)."""
+    ``--data-dir``, ``--split`` and ``--seed``, described by ``seed`` and ``split``) and where
+    its model runs (``--accelerator``)."""
     parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
     parser.add_argument("--seed", type=seed_type, default=0, help=seed)
     parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
@@ -91,7 +94,7 @@ def run_and_data(
         "--split",
         choices=["train", "val", "test", "all"],
         default="test",
-        help="which split of the data to use (all: every example)",
+        help=split,
     )
     add_accelerator(parser)
 

@@ -26,7 +26,11 @@ HELP = "train and compare AE, VAE, β-VAE and CVAE: interpretability, separabili
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="dataset for separability and generation")
+    parser.add_argument(
+        "--data", required=True,
+        help="dataset the models train on and are compared on (separability, generation, "
+        "log p(x)); interpretability always uses the shapes factors dataset",
+    )  # fmt: skip
     parser.add_argument("--data-dir", help="folder with the dataset's files")
     parser.add_argument(
         "--epochs", type=_types.positive_int, default=20, help="training epochs of every model"

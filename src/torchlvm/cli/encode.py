@@ -24,7 +24,11 @@ HELP = "write the posterior means of a dataset's examples (N, K) to a .npy file"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    _types.run_and_data(parser)
+    _types.run_and_data(
+        parser,
+        split="which split of the data to use (all: every example) (default: test, or every "
+        "row of a --data file)",
+    )
     parser.set_defaults(split=None)  # the test split of the run's data; every row of --data
     _types.output_options(parser, "DIR/latents.npy")
 

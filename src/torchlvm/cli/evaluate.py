@@ -53,7 +53,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ks", default="1,10,100", help="comma-separated k of the IWAE bounds also reported"
     )
-    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument(
+        "--split", default="test", choices=["train", "val", "test"], help="the split evaluated"
+    )
     parser.add_argument(
         "--n",
         default=str(DEFAULT_N),
@@ -63,10 +65,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--refine", type=int, default=0, metavar="T", help="refine q by T steps (semi-amortized)"
     )
-    parser.add_argument("--refine-lr", type=float, default=0.01, help="step size of --refine")
+    parser.add_argument(
+        "--refine-lr", type=float, default=0.01,
+        help="Adam's learning rate of --refine (decayed to 0 over the T steps)",
+    )  # fmt: skip
     parser.add_argument(
         "--ais", type=_positive, default=None, metavar="STEPS",
-        help="also estimate log p(x) by annealed importance sampling with STEPS HMC steps",
+        help="also estimate log p(x) by annealed importance sampling with STEPS HMC steps "
+        "(default: not run)",
     )  # fmt: skip
     parser.add_argument("--ais-chains", type=_positive, default=16, help="AIS chains per example")
     parser.add_argument(

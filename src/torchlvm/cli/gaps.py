@@ -44,12 +44,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ais", type=int, default=None, metavar="STEPS",
         help="estimate log p(x) by annealed importance sampling with STEPS HMC steps instead "
-        "of importance sampling (Cremer et al.'s choice)",
+        "of importance sampling with --k samples (Cremer et al.'s choice) (default: "
+        "importance sampling)",
     )  # fmt: skip
     parser.add_argument("--chains", type=int, default=16, help="AIS chains per example")
     parser.add_argument(
         "--flow-steps", type=int, default=None, metavar="N",
-        help="also fit a flow q per point (N coupling transforms): the gap a richer family leaves",
+        help="also fit a flow q per point (N coupling transforms): the gap a richer family "
+        "leaves (default: no flow)",
     )  # fmt: skip
     parser.add_argument(
         "--split", choices=["train", "val", "test"], default="test", help="the split analysed"

@@ -32,8 +32,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
     parser.add_argument("--data", required=True, help="file to score (.csv, .npy or .npz)")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv", help="scores file")
-    parser.add_argument("--threshold", type=float, help="mark rows whose −log p(x) exceeds it")
-    parser.add_argument("--top", type=_types.positive_int, help="print the N most outlying rows")
+    parser.add_argument(
+        "--threshold", type=float, metavar="T",
+        help="mark rows whose −log p(x) exceeds T nats (the file's units, as in the "
+        "neg_log_p column)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--top", type=_types.positive_int, metavar="N", help="print the N most outlying rows"
+    )
     parser.add_argument(
         "--samples", type=_types.positive_int, default=1000, help="importance samples (VAE)"
     )
