@@ -121,3 +121,23 @@ def test_a_conditional_models_terms_are_named_with_c(csv_path):
         "KL(q(z|x,c) ‖ p(z|c))",
     ]
     assert "nats per example" in fig.axes[2].get_ylabel()
+
+
+def test_importance_weighted_bounds_are_drawn_with_their_names_and_units():
+    """A MIWAE run's curves were panels 'loss' and 'miwae', '(as logged)' with no unit; an IWAE
+    run's L_k (train/iwae, val/iwae_5) was not drawn at all."""
+    rows = [
+        {"epoch": 0, "train/loss": 17.4, "train/miwae": -17.4, "val/miwae": -16.2},
+        {"epoch": 1, "train/loss": 17.0, "train/miwae": -17.0, "val/miwae": -15.9},
+    ]
+    (ax,) = training_curves(rows, per="row").axes
+    assert ax.get_title() == "MIWAE bound L_k on the observed cells"
+    assert ax.get_ylabel() == "L_k [nats per row]"
+    rows = [
+        {"epoch": 0, "train/iwae": -30.0, "train/elbo": -31.0, "val/iwae_5": -29.0},
+        {"epoch": 1, "train/iwae": -28.0, "train/elbo": -29.5, "val/iwae_5": -27.5},
+    ]
+    fig = training_curves(rows)
+    assert [ax.get_title() for ax in fig.axes] == ["ELBO", "IWAE bound L_k"]
+    train, val = fig.axes[1].get_lines()
+    np.testing.assert_array_equal(val.get_ydata(), [-29.0, -27.5])

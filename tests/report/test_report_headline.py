@@ -192,3 +192,14 @@ def test_undefined_sections_say_why(demo_metrics):
     }
     probe = cards_by_key(demo_metrics)["probe"]
     assert (probe.value, probe.note) == ("n/a", "the data has no class labels")
+
+
+def test_a_negative_estimated_gap_is_explained_not_called_a_kl(demo_metrics):
+    """On 6 table rows the one-draw ELBO (−15.545) stood above the importance-sampled log p(x)
+    (−16.181): the card said '−0.6358 = KL(q(z|x) ‖ p(z|x))', a negative KL."""
+    demo_metrics["likelihood"]["elbo"]["nats"]["value"] = -23.0
+    demo_metrics["protocol"]["n"] = 6
+    gap = cards_by_key(demo_metrics)["gap"]
+    assert gap.value == "−0.6512"
+    assert gap.note.startswith("KL(q(z|x) ‖ p(z|x)) ≥ 0; below 0 by Monte Carlo error")
+    assert "one z per example (n = 6)" in gap.note and "= KL" not in gap.note

@@ -195,3 +195,22 @@ def test_comparison_opens_with_headline_numbers_per_run(make_run, config, demo_m
     # figure ids are unique across runs, so each thumbnail opens its own figure
     ids = re.findall(r'<figure class="fig[^"]*" id="([^"]+)"', text)
     assert len(ids) == len(set(ids)) == 3 + 4  # samples, scatter, curves (+ extra.png)
+
+
+def test_a_table_runs_report_says_once_why_it_has_no_images(make_run, config):
+    """A table run's report listed seven 'figures/X.png was not drawn: draws images; the data are
+    a table' lines, then 'Figures missing: figures/samples.png, …; `torchlvm evaluate` draws
+    them' (it cannot), and called the protocol 'grey levels'."""
+    config["data"].update(name="wine.csv", shape=[13], table={"standardize": {"mean": [0.0]}})
+    why = "draws images; the data are a table (rows of 13 features)"
+    images = ("samples", "reconstructions", "traversals", "interpolation", "manifold")
+    metrics = {"figures": {"skipped": dict.fromkeys(images, why)}}
+    config["data"]["binarize"] = "none"
+    run = make_run("table", config=config, metrics=metrics, figures={"latent_scatter": (0, 0, 1)})
+    assert collect_run(run).notes == [
+        "figures/samples.png, figures/reconstructions.png, figures/traversals.png, "
+        f"figures/interpolation.png, figures/manifold.png were not drawn: {why}"
+    ]
+    text = build_report([run]).read_text(encoding="utf-8")
+    assert "grey levels" not in text
+    assert "none: real values, each feature standardized with the train split&#x27;s mean" in text

@@ -1,4 +1,5 @@
-"""Training curves: the ELBO and its two terms, reconstruction and KL, over epochs.
+"""Training curves: the bound trained on (ELBO, IWAE or MIWAE) and the ELBO's two terms,
+reconstruction and KL, over epochs; the loss (the negative of the bound) is not drawn twice.
 
 Reads the rows of a Lightning ``CSVLogger`` file (``metrics.csv``) or a list of dicts. Such a
 file holds several rows per epoch (train metrics on one, validation metrics on another, blanks
@@ -30,6 +31,8 @@ from torchlvm.plots._style import new_figure
 #: metric name → (panel title, y-axis label), in the order the panels are drawn
 PANELS: dict[str, tuple[str, str]] = {
     "elbo": ("ELBO", "ELBO [nats per example]"),
+    "iwae": ("IWAE bound L_k", "L_k [nats per example]"),
+    "miwae": ("MIWAE bound L_k on the observed cells", "L_k [nats per example]"),
     "log_lik": ("Reconstruction  E_q[log p(x|z)]", "log-likelihood [nats per example]"),
     "kl": ("KL(q(z|x) ‖ p(z))", "KL [nats per example]"),
 }
@@ -52,6 +55,7 @@ LINES = {"train": ("tab:blue", "-"), "val": ("tab:orange", "--")}
 LEGEND = {"train": "training", "val": "validation"}
 SPLITS = {"train": "train", "val": "val", "valid": "val", "validation": "val"}
 _COLUMN = re.compile(r"^(train|val|valid|validation)[/_](.+)$")
+_BOUND_AT_K = re.compile(r"^(iwae|miwae)_\d+$")
 #: most panels drawn from unknown metrics when none of PANELS is present
 MAX_OTHER_PANELS = 4
 
@@ -92,6 +96,8 @@ def _parse_column(column: str) -> tuple[str, str, int] | None:
         return None
     priority = 1 if name.endswith("_epoch") else 0
     name = name.removesuffix("_epoch")
+    if _BOUND_AT_K.match(name):  # validation logs L_k as iwae_<k>, training as iwae
+        name = name.rsplit("_", 1)[0]
     return split, ALIASES.get(name, name), priority
 
 

@@ -206,6 +206,13 @@ def gap(m: Evaluation) -> Headline | None:
     if name == "exact" and abs(value) <= EXACT_GAP * max(1.0, abs(pair.nats.value)):
         # q is the exact posterior (PPCA): what is left is floating-point rounding
         return Headline("gap", label, "0", unit, f"{note}: q is p(z|x)")
+    if value < 0 and name != "exact":  # a KL is not: the estimates differ by Monte Carlo error
+        n = m.protocol.n
+        note = (
+            f"{kl} ≥ 0; below 0 by Monte Carlo error: the ELBO draws one z per example"
+            + (f" (n = {n})" if n else "")
+            + f" and {what} is a low-biased estimate"
+        )
     return Headline("gap", label, num(value), unit, note)
 
 

@@ -30,6 +30,12 @@ PROTOCOLS = {
     "threshold": "pixels binarized once as x > 0.5",
     "none": "grey levels, not binarized",
 }
+#: what protocol ``none`` means for rows of features (a table, flat vectors): not grey levels
+ROWS_PROTOCOL = {
+    True: "real values, each feature standardized with the train split's mean and standard "
+    "deviation (undone on every output)",
+    False: "real values as in the file, not binarized",
+}
 #: metric sections about how the evaluation ran rather than how good the model is: shown closed
 BOOKKEEPING = ("protocol", "model", "seconds", "figures", "meta")
 #: figures that are grids of images (enlarged with square pixels)
@@ -118,6 +124,9 @@ def facts(config: Any) -> list[tuple[str, str]]:
         protocol = data.get("binarize")
         if protocol is not None:
             meaning = PROTOCOLS.get(str(protocol))
+            if str(protocol) == "none" and isinstance(shape, list) and len(shape) == 1:
+                standardized = isinstance(lookup(data, "table", "standardize"), dict)
+                meaning = ROWS_PROTOCOL[standardized]
             out.append(("protocol", f"{protocol}: {meaning}" if meaning else str(protocol)))
         if data.get("condition") not in (None, "none"):
             out.append(("data condition", format_value(data["condition"])))

@@ -54,8 +54,9 @@ FIGURE_CAPTIONS: dict[str, str] = {
         "completion, and the true image."
     ),
     "training_curves": (
-        "Training curves: ELBO, reconstruction log-likelihood and KL per epoch, in nats per "
-        "example, for the training (solid) and validation (dashed) data."
+        "Training curves per epoch, in nats per example, for the training (solid) and "
+        "validation (dashed) data: the bound the model was trained on (ELBO, IWAE or MIWAE) "
+        "and, where logged, the ELBO's reconstruction log-likelihood and KL."
     ),
     "kl_per_dimension": (
         "KL(q(zᵢ | x) ‖ p(zᵢ)) per latent dimension, averaged over test data: where the rate is "
@@ -144,6 +145,9 @@ def expected_figures(config: Any, metrics: Any = None) -> list[str]:
         names.remove("training_curves")
     if isinstance(model, dict) and model.get("latent_dim") == 2:
         names.append("manifold")
+    shape = data.get("shape") if isinstance(data, dict) else None
+    if isinstance(shape, list) and len(shape) == 1:  # rows of features: no image to draw
+        names = [name for name in names if name in ("training_curves", "latent_scatter")]
     skipped = _skipped(metrics)
     return [name for name in names if skipped.get(name) != NOT_APPLICABLE]
 
@@ -155,11 +159,15 @@ def _skipped(metrics: Any) -> dict[str, str]:
 
 
 def _failed_notes(metrics: Any, present: set[str]) -> list[str]:
-    """Figures the evaluation tried to draw and could not (and that are absent), with why."""
+    """Figures the evaluation did not draw (and that are absent), with why: one note per reason
+    (a table's seven image figures share one)."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in _skipped(metrics).items():
+        if reason != NOT_APPLICABLE and name not in present:
+            by_reason.setdefault(reason, []).append(f"figures/{name}.png")
     return [
-        f"figures/{name}.png was not drawn: {reason}"
-        for name, reason in _skipped(metrics).items()
-        if reason != NOT_APPLICABLE and name not in present
+        f"{', '.join(names)} {'was' if len(names) == 1 else 'were'} not drawn: {reason}"
+        for reason, names in by_reason.items()
     ]
 
 
