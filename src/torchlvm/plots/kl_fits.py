@@ -119,6 +119,11 @@ def _draw_2d(ax: Any, target: Distribution, fits: Mapping, labels: Mapping, exte
             label = labels[name] if radius == 1 else None
             ax.plot(ellipse[0], ellipse[1], color=colour, ls=style, lw=2, label=label)
         ax.plot(*mean, marker="x", color=colour, ms=8)
+    # what the line styles and marks are, once for both fits (no data: legend entries only)
+    ax.fill_between([], [], color="0.45", label="target p (darker: denser)")
+    ax.plot([], [], color="0.3", ls="-", lw=2, label="each fit's 1σ contour (Mahalanobis 1)")
+    ax.plot([], [], color="0.3", ls=":", lw=2, label="its 2σ contour")
+    ax.plot([], [], color="0.3", ls="none", marker="x", ms=8, label="its mean")
     ax.set_xlabel("z₁")
     ax.set_ylabel("z₂")
     ax.set_aspect("equal")
