@@ -63,6 +63,9 @@ def test_legend_below_both_panels_and_totals_above_the_bars():
     assert [t.get_text() for t in gaps.texts] == ["4"]  # log p(x) − ELBO(q_enc)
     bar = gaps.patches[0]
     assert bar.get_x() + bar.get_width() / 2 == pytest.approx(0.0)  # centred on its tick
+    # bounds ± 0.66 over 20 examples beside gaps ± 0.03: which spread each bar is, is named
+    assert bounds.get_title() == "bounds (± s.e. over the examples)"
+    assert gaps.get_title() == "gaps (± s.e. of the paired difference)"
 
 
 def test_gaps_below_numerical_precision_are_drawn_as_exact_zeros():

@@ -75,8 +75,10 @@ def decomposition_figure(
         h, t = ax.get_legend_handles_labels()
         handles, texts = handles + h, texts + t
     fig.legend(handles, texts, fontsize=7, loc="outside lower center", ncol=2, frameon=False)
-    bounds.set_title("bounds (± standard error)", fontsize=9)
-    gaps.set_title("gaps (± standard error)", fontsize=9)
+    # the bounds' bars are mostly how the examples differ; each gap is a paired difference on
+    # the same examples, whose error is far smaller: say so, lest overlapping bars read as 'no gap'
+    bounds.set_title("bounds (± s.e. over the examples)", fontsize=9)
+    gaps.set_title("gaps (± s.e. of the paired difference)", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
