@@ -161,3 +161,19 @@ def test_iwae_bounds_stored_by_k_are_labelled_l_k():
     ((one, ten),) = [s.rows for s in sections(metrics)]
     assert (one.label, ten.label) == ("IWAE bound L_1", "IWAE bound L_10")
     assert ten.key == "likelihood.iwae.10"
+
+
+def test_what_fit_measured_carries_its_units():
+    """PPCA's summary rows read 'train log likelihood 9.035', 'noise variance 0.03604' and
+    'fit seconds 0.05778' with no unit beside any of them."""
+    metrics = {
+        "unit": "nats per example (exact log p(x))",
+        "train_log_likelihood": 9.035,
+        "test_bits_per_dim": -0.1892,
+        "noise_variance": 0.03604,
+        "fit_seconds": 0.05778,
+    }
+    ((_, train, bits, noise, seconds),) = [s.rows for s in sections(metrics)]
+    assert (train.value, train.unit) == ("9.035", "nats per example (exact log p(x))")
+    assert (bits.unit, seconds.unit) == ("bits/dim", "s")
+    assert noise.unit.startswith("σ², in the squared units of the data")

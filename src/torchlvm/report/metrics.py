@@ -78,6 +78,15 @@ LABELS = {
     "k": "importance samples k",
     "num_samples": "samples k",
 }
+#: units of the flat numbers ``torchlvm fit`` writes at the top of metrics.json (FitRecord);
+#: ``None``: the document's own ``unit`` entry (nats per example or row, exact log p(x))
+FIT_UNITS: dict[str, str | None] = {
+    "train_log_likelihood": None,
+    "test_log_likelihood": None,
+    "test_bits_per_dim": "bits/dim",
+    "noise_variance": "σ², in the squared units of the data the model was fitted on",
+    "fit_seconds": "s",
+}
 #: numbers of a list shown before it is shortened
 LIST_PREVIEW = 10
 #: nesting below which a value is shown as compact JSON
@@ -264,13 +273,17 @@ def sections(metrics: Any) -> list[Section]:
         return [Section("metrics", "Metrics", list(rows_of(metrics, ("metrics",))))]
     general = []
     out = []
+    fit_unit = metrics.get("unit") if isinstance(metrics.get("unit"), str) else None
     for key, value in metrics.items():
         key = str(key)
         if isinstance(value, dict) and value and not is_quantity(value):
             rows = [_row_label(r, 1) for r in rows_of(value, (key,))]
             out.append(Section(key, SECTION_TITLES.get(key, label_for(key).capitalize()), rows))
         else:
-            general.extend(rows_of(value, (key,)))
+            rows = list(rows_of(value, (key,)))
+            if key in FIT_UNITS and _is_number(value):  # a bare number: give it its unit
+                rows[0].unit = FIT_UNITS[key] or fit_unit or ""
+            general.extend(rows)
     if general:
         out.insert(0, Section("summary", "Summary", general))
     return out
