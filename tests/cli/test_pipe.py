@@ -1,11 +1,14 @@
 """Output piped into a reader that stops early (``torchlvm ... | head -1``) ends quietly, and so
-does Ctrl-C before the command starts its work."""
+does Ctrl-C before the command starts its work, also while it imports torch."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +46,47 @@ def test_ctrl_c_while_the_commands_load_is_one_line(monkeypatch, capsys) -> None
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert cli.main(["datasets"]) == 130
     assert capsys.readouterr().err == "torchlvm: interrupted\n"
+
+
+def test_the_command_gets_ctrl_c_as_a_keyboard_interrupt(capsys) -> None:
+    """The start's own SIGINT handler is gone when the command runs: training turns a
+    KeyboardInterrupt into 'continue with --resume'."""
+    import torchlvm.cli as cli
+
+    assert cli.main(["datasets"]) == 0
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/PID/maps (Linux)")
+@pytest.mark.parametrize(
+    "library",
+    ["_multiarray_umath", "scipy/special/_ufuncs", "torch/lib/libtorch_cpu"],
+    ids=["numpy", "scipy-special", "torch"],
+)
+def test_ctrl_c_while_torchlvm_imports_is_one_line_and_130(library: str) -> None:
+    """A real SIGINT as soon as the process has mapped ``library`` (the import of numpy, scipy's
+    special functions, torch: the first seconds of every command) used to print a traceback
+    (``import torchlvm`` imported torch before the CLI could catch Ctrl-C), or to end the process
+    by SIGINT (status -2) where the KeyboardInterrupt went through scipy's extension module."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "torchlvm.cli", "datasets"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    maps = Path(f"/proc/{proc.pid}/maps")
+
+    def mapped() -> bool:
+        try:
+            return library in maps.read_text()
+        except OSError:  # (ended)
+            return False
+
+    deadline = time.monotonic() + 60
+    while not mapped() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert proc.poll() is None, f"the command ended before it mapped {library}"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (130, "torchlvm: interrupted\n")

@@ -10,15 +10,14 @@ traceback.
 
 from __future__ import annotations
 
-import argparse
-import copy
-import importlib
 import os
 import sys
 import warnings
-from collections.abc import Sequence
 
-from torchlvm.errors import TorchLVMError
+TYPE_CHECKING = False  # (typing and collections.abc: milliseconds before main can catch Ctrl-C)
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 #: command name → module under ``torchlvm.cli``, in the order ``--help`` lists them
 COMMANDS: dict[str, str] = {
@@ -39,58 +38,11 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors read like every other torchlvm error."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        # one error line and a one-line pointer to the help, not argparse's usage block
-        self.exit(2, f"torchlvm: error: {message}\n  see '{self.prog} --help'\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
-    from torchlvm import __version__
+    """The argument parser with every subcommand of :data:`COMMANDS` (imports them all)."""
+    from torchlvm.cli._parser import parser_for
 
-    parser = Parser(
-        prog="torchlvm",
-        description="Latent variable models in PyTorch: fit, train, sample, evaluate, report.",
-        epilog="Run 'torchlvm COMMAND --help' for a command's options.",
-    )
-    parser.add_argument("--version", action="version", version=f"torchlvm {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name, module_name in COMMANDS.items():
-        module = importlib.import_module(f"torchlvm.cli.{module_name}")
-        sub = subparsers.add_parser(
-            name, help=module.HELP, description=module.__doc__, formatter_class=_Formatter
-        )
-        module.configure(sub)
-        sub.set_defaults(run=module.run)
-    parser.commands = subparsers.choices  # type: ignore[attr-defined]  # errors name their --help
-    return parser
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the description's line breaks and shows defaults that carry information: every
-    default but None and False (0 is one: a seed of 0, no refinement steps), also for an option
-    that has no help text of its own."""
-
-    def _format_action(self, action: argparse.Action) -> str:
-        if action.option_strings and not action.help and _informative(action.default):
-            action = copy.copy(action)
-            action.help = "(default: %(default)s)"  # (argparse prints nothing for no help)
-        return super()._format_action(action)
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = (action.help or "").strip()
-        if "%(default)" in text or "(default" in text or not _informative(action.default):
-            return text
-        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
-            return f"{text} (default: %(default)s)".strip()
-        return text
-
-
-def _informative(default: object) -> bool:
-    return default is not None and default is not False and default is not argparse.SUPPRESS
+    return parser_for(COMMANDS)
 
 
 def _print_any_path() -> None:
@@ -116,16 +68,51 @@ def _one_line_warning(
     return f"torchlvm: warning: {' '.join(str(message).split())}\n"
 
 
+class _StartInterrupted(BaseException):
+    """Ctrl-C while the command starts (imports torch and every command, parses). Not a
+    KeyboardInterrupt: CPython ends the process by SIGINT (status -2, not 130) once a
+    KeyboardInterrupt has passed through an extension module's initialisation, such as scipy's
+    during its import, even when it was caught."""
+
+
+def _start_interrupted(signum: int, frame: object) -> None:
+    raise _StartInterrupted
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``torchlvm`` script. Returns the exit status."""
-    _print_any_path()
-    warnings.formatwarning = _one_line_warning
-    try:  # (building the parser imports every command: Ctrl-C may come now)
-        parser = build_parser()
-        args, extra = parser.parse_known_args(argv)
-    except KeyboardInterrupt:
+    """Entry point of the ``torchlvm`` script. Returns the exit status.
+
+    Ctrl-C at any moment after the interpreter has started prints one line and returns 130
+    (``import torchlvm`` imports nothing, so this runs before torch's seconds-long import).
+    """
+    try:
+        return _main(argv)
+    except (KeyboardInterrupt, _StartInterrupted) as err:
+        if str(err):  # what was kept, e.g. the checkpoints of the finished epochs
+            print(f"torchlvm: {err}", file=sys.stderr)
         print("torchlvm: interrupted", file=sys.stderr)
         return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    _print_any_path()
+    warnings.formatwarning = _one_line_warning
+    import signal
+
+    ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (not if ignored)
+    if ours:
+        try:
+            signal.signal(signal.SIGINT, _start_interrupted)
+        except ValueError:  # not the main thread, which alone receives signals
+            ours = False
+    try:
+        from torchlvm.errors import TorchLVMError
+
+        parser = build_parser()  # (imports every command, torch too)
+        args, extra = parser.parse_known_args(argv)
+    finally:  # the command's own Ctrl-C handling (keeping the finished epochs) takes over
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
     if extra:  # named by the command's parser, whose --help lists what it takes
         command = parser.commands.get(args.command, parser)
         command.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -139,11 +126,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TorchLVMError as err:
         print(f"torchlvm: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as err:
-        if str(err):  # what was kept, e.g. the checkpoints of the finished epochs
-            print(f"torchlvm: {err}", file=sys.stderr)
-        print("torchlvm: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # stdout's reader went away (| head): stop quietly, as cat does
         _discard_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for a process that the pipe stopped

@@ -1,0 +1,41 @@
+"""``import torchlvm`` is lazy (PEP 562): it imports no torch, and every public name and
+subpackage still works as an attribute and in ``from torchlvm import ...``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import torchlvm
+
+
+def test_import_torchlvm_imports_no_torch() -> None:
+    """The CLI catches Ctrl-C only once ``torchlvm`` is imported: it must take milliseconds."""
+    code = "import sys, torchlvm; print(sorted({'torch', 'numpy', 'sklearn'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
+def test_every_public_name_resolves() -> None:
+    from torchlvm import CVAE, PPCA, VAE, Autoencoder, TorchLVMError, load
+    from torchlvm.errors import TorchLVMError as Defined
+    from torchlvm.io import load as loader
+    from torchlvm.models import vae
+
+    assert (TorchLVMError, load, VAE) == (Defined, loader, vae.VAE)
+    assert {CVAE, PPCA, Autoencoder} <= {getattr(torchlvm, name) for name in torchlvm.__all__}
+    assert set(torchlvm.__all__) <= set(dir(torchlvm))
+
+
+def test_subpackages_are_attributes() -> None:
+    from torchlvm.inference import elbo
+
+    assert torchlvm.inference.elbo is elbo
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="module 'torchlvm' has no attribute 'VAEs'"):
+        torchlvm.VAEs  # noqa: B018
+    assert not hasattr(torchlvm, "__wrapped__")
