@@ -128,13 +128,14 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
         model saved in float64, such as an estimator's ``model_``, comes back in float64).
 
     Raises:
-        RunBusyError: if a process is training the run (its weights are not final yet).
+        RunBusyError: if a process is training the run (its weights are not final yet); one
+            that evaluates it is no obstacle.
         RunDirectoryError, DataError, ConfigError: for a missing, damaged or mismatched folder.
     """
     from torchlvm.run.lock import check_not_busy  # (the run package is not needed to import)
 
     folder = Path(folder)
-    check_not_busy(folder)
+    check_not_busy(folder, model_only=True)
     record = read_config(folder)
     if not isinstance(record, dict) or "model_type" not in record:
         raise DataError(f"{folder / CONFIG_NAME} has no 'model_type'; it is not a torchlvm model")

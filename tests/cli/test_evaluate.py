@@ -3,6 +3,7 @@ k on a trained VAE; bad input (no model, --k 0, an OOD set of another shape) is 
 exit status 2."""
 
 import json
+import os
 import re
 
 import pytest
@@ -64,6 +65,26 @@ def test_evaluate_writes_metrics_figures_and_an_increasing_iwae_table(run_dir, c
     written = set(metrics["figures"]["written"])
     assert {"samples.png", "reconstructions.png", "traversals.png", "latent_scatter.png"} <= written
     assert all((run_dir / "figures" / name).is_file() for name in written)
+
+
+def test_a_second_evaluate_of_a_run_is_refused_naming_the_first(tmp_path, capsys):
+    """Two evaluates of one run at once: the last to finish replaced metrics.json whole (a
+    section only the first computed, --ais say, was lost) and the figures were a mixture."""
+    from torchlvm.run.layout import LOCK_NAME
+    from torchlvm.run.lock import EVALUATED, acquire
+
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    (tmp_path / "metrics.json").write_text('{"ais": "of the first evaluate"}')
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with acquire(tmp_path, "torchlvm evaluate", what=str(tmp_path), doing=EVALUATED):
+        assert main(["evaluate", str(tmp_path), *FAST]) == 2
+        assert capsys.readouterr().err == (
+            f"torchlvm: error: {tmp_path} is being evaluated by pid {os.getpid()}; wait for it "
+            "to finish\n"
+        )
+        assert (tmp_path / "metrics.json").read_text() == '{"ais": "of the first evaluate"}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert LOCK_NAME not in before
 
 
 def test_a_folder_without_a_model_is_refused(tmp_path, capsys):

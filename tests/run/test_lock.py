@@ -18,7 +18,14 @@ import torchlvm
 from torchlvm.errors import RunBusyError
 from torchlvm.models.vae import VAE, VAEConfig
 from torchlvm.run.layout import LOCK_NAME, stage_path
-from torchlvm.run.lock import acquire, check_not_busy, holder_if_live, read_holder
+from torchlvm.run.lock import (
+    EVALUATED,
+    TRAINED,
+    acquire,
+    check_not_busy,
+    holder_if_live,
+    read_holder,
+)
 
 
 def _dead_pid() -> int:
@@ -35,13 +42,13 @@ def _write_lock(folder: Path, pid: int, host: str | None = None) -> Path:
     return path
 
 
-def _hold_in_child(folder: Path) -> subprocess.Popen:
+def _hold_in_child(folder: Path, doing: str = TRAINED) -> subprocess.Popen:
     """A second Python process that takes the lock of ``folder`` and sleeps holding it."""
     code = textwrap.dedent(
         f"""
         import sys, time
         from torchlvm.run.lock import acquire
-        lock = acquire({str(folder)!r}, "torchlvm train vae")
+        lock = acquire({str(folder)!r}, "torchlvm train vae", doing={doing!r})
         print("locked", flush=True)
         time.sleep(60)
         """
@@ -152,3 +159,34 @@ def test_load_refuses_a_run_being_trained_and_reads_it_once_the_trainer_is_gone(
     assert torchlvm.load(tmp_path).encode(torch.zeros(1, 3)).mean.shape == (1, 2)
     with acquire(tmp_path, "torchlvm train vae --resume"):
         torchlvm.load(tmp_path)  # a process reading the run it trains itself does not wait
+
+
+def test_an_evaluation_keeps_out_writers_and_readers_of_its_files_but_not_of_the_model(
+    tmp_path: Path,
+) -> None:
+    """``evaluate`` holds the lock while it writes metrics.json and figures/, which a second
+    evaluate or a report would mix with its own; the weights it leaves as they are."""
+    VAE(VAEConfig(input_dim=3, latent_dim=2, hidden=(4,))).save_pretrained(tmp_path)
+    child = _hold_in_child(tmp_path, EVALUATED)
+    try:
+        busy = rf"{tmp_path} is being evaluated by pid {child.pid}; wait for it to finish$"
+        with pytest.raises(RunBusyError, match=busy):
+            acquire(tmp_path, "torchlvm evaluate", what=str(tmp_path), doing=EVALUATED)
+        with pytest.raises(RunBusyError, match=busy):
+            check_not_busy(tmp_path)
+        check_not_busy(tmp_path, model_only=True)
+        assert torchlvm.load(tmp_path).encode(torch.zeros(1, 3)).mean.shape == (1, 2)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_lock_file_that_does_not_say_what_its_holder_does_names_a_training(
+    tmp_path: Path,
+) -> None:
+    """Lock files written before evaluate took the lock have no "doing"."""
+    _write_lock(tmp_path, os.getppid())
+    holder = read_holder(tmp_path / LOCK_NAME)
+    assert holder is not None and holder.doing == TRAINED
+    with pytest.raises(RunBusyError, match=f"is being trained by pid {os.getppid()}"):
+        check_not_busy(tmp_path, model_only=True)

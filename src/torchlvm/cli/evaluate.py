@@ -184,23 +184,30 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm._files import check_writable
-    from torchlvm.cli._evaluate_table import format_table
-    from torchlvm.evaluation.evaluate import evaluate
-    from torchlvm.evaluation.records import EVALUATION_KEYS
-    from torchlvm.run import check_not_busy
-    from torchlvm.run.layout import RunLayout
     from torchlvm.run.loaded import load_run
-    from torchlvm.run.metrics import merge_metrics, read_metrics
+    from torchlvm.run.lock import EVALUATED, acquire, command_line
+    from torchlvm.run.metrics import read_metrics
 
     folder: Path = args.run_dir
     device = device_for(args)
-    check_not_busy(folder)
-    run_ = load_run(folder, device=device)
-    model = run_.model
-    dataset, complete, val = _datasets(run_, args)
-    config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"))
+    run_ = load_run(folder, device=device)  # (an interrupted run is named, then a busy one)
     read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling
     check_writable(folder)  # so does a folder it cannot write to
+    # one evaluation at a time: a second one's metrics.json and figures would mix with ours
+    with acquire(folder, command_line(), what=str(folder), doing=EVALUATED):
+        return _evaluate(run_, args)
+
+
+def _evaluate(run_: Any, args: argparse.Namespace) -> int:
+    from torchlvm.cli._evaluate_table import format_table
+    from torchlvm.evaluation.evaluate import evaluate
+    from torchlvm.evaluation.records import EVALUATION_KEYS
+    from torchlvm.run.layout import RunLayout
+    from torchlvm.run.metrics import merge_metrics
+
+    folder, model = run_.folder, run_.model
+    dataset, complete, val = _datasets(run_, args)
+    config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"))
     if len(complete):
         _print_expected_time(model, complete, config)
     result = evaluate(model, dataset, config, val_dataset=val)

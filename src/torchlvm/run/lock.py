@@ -1,15 +1,19 @@
-"""One writer per run: the lock file a training process holds in its run (or staging) folder.
+"""One writer per run: the lock file a training (or evaluating) process holds in its run (or
+staging) folder.
 
 The lock is the file ``.torchlvm.lock`` (:data:`torchlvm.run.layout.LOCK_NAME`), created with
 ``O_CREAT | O_EXCL`` so that of two processes exactly one creates it. It holds the owner's pid,
-host name, command and start time, as JSON, for the messages of everyone else. While the owner
+host name, command, start time and what it does to the run (``"trained"``, ``"evaluated"``), as
+JSON, for the messages of everyone else. While the owner
 lives it also holds an advisory ``flock`` on the file (POSIX), which the kernel drops when the
 process dies, however it dies.
 
 A lock is *stale*, and is taken over, when nobody holds its ``flock`` and the process it names is
 not alive on this host (a SIGKILL, a power loss). A lock naming another host, or a live process,
 is respected. Readers (``evaluate``, ``report``, ...) call :func:`check_not_busy` first, so that
-they do not read the weights of a run that is being trained.
+they do not read the weights of a run that is being trained. ``evaluate`` holds the lock while it
+writes ``metrics.json`` and ``figures/``, so that a second one cannot interleave its files with
+the first's; it changes no weights, so a reader of the model alone is not kept waiting.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ except ImportError:  # Windows: no flock; the pid in the file decides, and a liv
     fcntl = None  # type: ignore[assignment]
 from torchlvm.run.layout import LOCK_NAME, stage_path
 
+TRAINED = "trained"
+"""What a training (or fitting) process does to the run it locks: it writes the model."""
+EVALUATED = "evaluated"
+"""What ``evaluate`` does: it writes ``metrics.json`` and ``figures/``, not the model."""
+
 
 @dataclass(frozen=True)
 class Holder:
@@ -41,6 +50,7 @@ class Holder:
     host: str
     command: str
     started: str
+    doing: str = TRAINED  # what the holder does to the run, for the messages
 
     @property
     def here(self) -> bool:
@@ -70,9 +80,10 @@ def read_holder(path: Path) -> Holder | None:
     try:
         data = json.loads(text)
         fields = (int(data["pid"]), str(data["host"]), str(data["command"]), str(data["started"]))
-    except (ValueError, KeyError, TypeError):  # being written this instant, or damaged
+        doing = str(data.get("doing", TRAINED))  # (a lock written before evaluate took one)
+    except (ValueError, KeyError, TypeError, AttributeError):  # being written, or damaged
         return Holder(0, "", "", "")
-    return Holder(*fields)
+    return Holder(*fields, doing=doing)
 
 
 def _alive(pid: int) -> bool:
@@ -182,16 +193,24 @@ class RunLock:
         self.release()
 
 
-def acquire(folder: str | os.PathLike[str], command: str, *, what: str | None = None) -> RunLock:
+def acquire(
+    folder: str | os.PathLike[str],
+    command: str,
+    *,
+    what: str | None = None,
+    doing: str = TRAINED,
+) -> RunLock:
     """Lock ``folder`` (which must exist) for this process, taking over a stale lock.
 
     Args:
         folder: the run folder, or the staging folder of a new run.
         command: what this process does, e.g. ``"torchlvm train vae"``; written for others.
         what: the folder as the user named it, for the message (default ``folder``).
+        doing: :data:`TRAINED` (the model is written) or :data:`EVALUATED`; written for others.
 
     Raises:
-        RunBusyError: if a live process holds the lock; the message names its pid.
+        RunBusyError: if a live process holds the lock; the message names its pid and what it
+            does.
     """
     folder = Path(folder)
     for _ in range(5):  # a takeover can race with another process's release: look again
@@ -201,7 +220,7 @@ def acquire(folder: str | os.PathLike[str], command: str, *, what: str | None = 
         if fd is not None:
             lock = RunLock(folder, fd)
             try:
-                _write_holder(fd, command)
+                _write_holder(fd, command, doing)
             except BaseException:
                 lock.release()  # (a full disk, say): leave no lock that names nobody
                 raise
@@ -249,12 +268,13 @@ def _take_over(folder: Path, what: str) -> int | None:
     return fd
 
 
-def _write_holder(fd: int, command: str) -> None:
+def _write_holder(fd: int, command: str, doing: str) -> None:
     data = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "command": command,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "doing": doing,
     }
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
@@ -263,25 +283,31 @@ def _write_holder(fd: int, command: str) -> None:
 
 
 def busy_error(what: str, holder: Holder, path: Path) -> RunBusyError:
-    """The one-line error for a run that ``holder`` is training; ``path`` is its lock file."""
+    """The one-line error for a run that ``holder`` is training (or evaluating); ``path`` is its
+    lock file."""
     hint = ""
     if holder.pid <= 0 or not holder.here:  # a process this host cannot look up
         hint = f" (if no such process is running, delete {path})"
     return RunBusyError(
-        f"{what} is being trained by {holder.describe()}; wait for it to finish{hint}"
+        f"{what} is being {holder.doing} by {holder.describe()}; wait for it to finish{hint}"
     )
 
 
-def check_not_busy(folder: str | os.PathLike[str]) -> None:
-    """Refuse to read a run that a live process is training (or building, for a new run).
+def check_not_busy(folder: str | os.PathLike[str], *, model_only: bool = False) -> None:
+    """Refuse to read a run that a live process is training (or building, for a new run), or
+    evaluating.
+
+    Args:
+        model_only: the caller reads the model alone, which an evaluation leaves as it is: a run
+            being evaluated is no obstacle then.
 
     Raises:
-        RunBusyError: naming the training process's pid.
+        RunBusyError: naming the holding process's pid and what it does.
     """
     folder = Path(folder)
     for locked in (folder, stage_path(folder)):
         holder = holder_if_live(locked, ignore_self=True)
-        if holder is not None:
+        if holder is not None and not (model_only and holder.doing == EVALUATED):
             raise busy_error(str(folder), holder, lock_path(locked))
 
 
