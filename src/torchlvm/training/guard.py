@@ -167,9 +167,19 @@ class NonFiniteGuard:
 
     def message(self, loss_bad: bool, step: int, epoch: int) -> str:
         what = "loss" if loss_bad else "gradient"
+        causes = (
+            f"Likely causes: a learning rate too high (lr={self.lr:g}; lower it or set a "
+            "gradient clip), a Gaussian likelihood with learned variance collapsing onto the "
+            "data (use fixed variance), or NaN in the data"
+        )
+        if step == 0:  # no update has happened yet: neither the lr nor a collapse can be it
+            causes = (
+                "This is the first step, so the learning rate is not the cause; the data are: "
+                "values too large for float32 (beyond about 1e19 their squares overflow; "
+                "standardize them: torchlvm train --standardize, sklearn's StandardScaler) or "
+                "NaN in them"
+            )
         return (
             f"training stopped: the {what} became non-finite (NaN or inf) at global step {step} "
-            f"(epoch {epoch}); no update was applied. Likely causes: a learning rate too high "
-            f"(lr={self.lr:g}; lower it or set a gradient clip), a Gaussian likelihood with "
-            "learned variance collapsing onto the data (use fixed variance), or NaN in the data"
+            f"(epoch {epoch}); no update was applied. {causes}"
         )
