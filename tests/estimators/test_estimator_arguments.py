@@ -54,6 +54,16 @@ def test_an_unknown_accelerator_is_refused_before_training(accelerator):
         VAEEstimator(**{**FAST, "accelerator": accelerator}).fit(data()[0])
 
 
+@pytest.mark.parametrize("estimator", [VAEEstimator, CVAEEstimator])
+def test_data_too_large_for_float32_names_its_scale_and_standardizing(estimator):
+    """Values near 1e30 made the first step's loss inf, and the guard blamed the learning rate."""
+    X, y = data()
+    with pytest.raises(
+        DataError, match=r"^X holds values up to \d.\d+e\+30 in magnitude, .*Scaler"
+    ):
+        estimator(**FAST).fit(X * 1e30, y)
+
+
 def test_bernoulli_refuses_data_outside_its_support_in_every_method():
     X, _ = data()
     binary = (X > 1).astype(float)

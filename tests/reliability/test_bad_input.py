@@ -97,6 +97,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "one.csv").write_text("1,2,3,4\n")
     (d / "nan.csv").write_text("1,2,3\n4,,6\n" + "7,8,9\n1,2,4\n" * 15)
     (d / "inf.csv").write_text("1,2,3\n4,inf,6\n7,8,9\n1,2,3\n")
+    (d / "near-1e30.csv").write_text(
+        "a,b,c\n" + "".join(f"{i}e30,-2e30,{i % 3}e30\n" for i in range(30))
+    )
     (d / "dir.csv").mkdir()
     (d / "dir.png").mkdir()
     rng = np.random.default_rng(0)
@@ -234,6 +237,10 @@ CASES: dict[str, Case] = {
     "nan-closed-form": Case(f"{FIT} {{d}}/nan.csv", "--allow-missing"),
     "nan-allowed-needs-em": Case(f"{FIT} {{d}}/nan.csv --allow-missing", "needs --method em"),
     "inf": Case(f"{FIT} {{d}}/inf.csv --method em --allow-missing", "infinite values"),
+    "huge-values-unstandardized": Case(
+        f"{TRAIN} --data {{d}}/near-1e30.csv --no-standardize",
+        "first step, so the learning rate is not the cause; the data are: values too large",
+    ),
     "latent-dim-0": Case("fit ppca --data digits --latent-dim 0 --out {root}/new", "got 0"),
     "latent-dim-ge-features": Case(
         "fit ppca --data digits --latent-dim 64 --out {root}/new", "smaller than the number"

@@ -207,7 +207,20 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if not self._missing_ok():
             self._refuse_nan(X)
         self._check_support(X)
+        self._check_scale(X)
         return X
+
+    def _check_scale(self, X: Tensor) -> None:
+        """Refuse X whose rows' sums of squares overflow float32, in which the model trains: the
+        first step's loss would be inf (a Gaussian log-density sums squares), before any update."""
+        if bool(torch.isfinite(torch.nansum(X.square(), dim=1)).all()):
+            return
+        largest = float(torch.nan_to_num(X, nan=0.0).abs().max())
+        raise DataError(
+            f"X holds values up to {largest:.3g} in magnitude, too large to train on in float32 "
+            "(the sum of a row's squares overflows); standardize X first, e.g. with "
+            "sklearn.preprocessing.StandardScaler in a Pipeline"
+        )
 
     def _check_support(self, X: Tensor) -> None:
         """Refuse X outside the support of p(x | z): a Bernoulli's is {0, 1} (the opening
