@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_choice, check_non_negative, check_positive_int
+from torchlvm._checks import check_choice, check_non_negative, check_positive_int, check_rows
 from torchlvm.distributions.kl import KLMethod, kl
 from torchlvm.errors import ConfigError
 from torchlvm.protocol import LatentVariableModel
@@ -135,7 +135,11 @@ def log_importance_weights(
 
     Returns:
         Log weights, shape ``(S, B)``.
+
+    Raises:
+        DataError: for x without rows (torch's ``Independent`` cannot reshape an empty batch).
     """
+    check_rows("x", x)  # (a shape check in Python: no tensor op on the IWAE training step)
     q = model.encode(x, c) if proposal is None else proposal
     z = q.rsample((num_samples,)) if reparameterize else q.sample((num_samples,))  # (S, B, K)
     prior = model.prior(c, batch_shape=x.shape[:-1])
@@ -164,6 +168,9 @@ def iwae_bound(
 
     Returns:
         L_k per example, shape ``(B,)``, in nats.
+
+    Raises:
+        DataError: for x without rows (from :func:`log_importance_weights`).
     """
     check_positive_int("num_samples", num_samples)
     step = num_samples if chunk is None else check_positive_int("chunk", chunk)
