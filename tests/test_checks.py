@@ -80,3 +80,21 @@ def test_a_starting_q_for_other_rows_is_named(vae):
     x = torch.ones(3, 6)
     with pytest.raises(DataError, match=r"init has batch shape \(2,\) but x has \(3,\) rows"):
         fit_local_posterior(vae, x, steps=2, init=vae.encode(x[:2]))
+
+
+def test_a_count_may_be_any_non_negative_integer_numpy_too(vae):
+    """One check for a seed or a step count (PPCA and refine each had their own, and refine's
+    refused GridSearchCV's NumPy integers)."""
+    import numpy as np
+
+    from torchlvm._checks import check_non_negative_int
+    from torchlvm.models.ppca import PPCAConfig
+
+    assert check_non_negative_int("seed", np.int64(3)) == 3
+    assert type(check_non_negative_int("seed", np.int64(3))) is int
+    for bad in (-1, True, 1.0):
+        with pytest.raises(ConfigError, match=f"seed must be a non-negative integer, got {bad}"):
+            check_non_negative_int("seed", bad)
+    config = PPCAConfig(latent_dim=np.int64(2), max_iter=np.int32(5), seed=np.uint8(1))
+    assert [type(v) for v in (config.latent_dim, config.max_iter, config.seed)] == [int] * 3
+    assert refine(vae, torch.ones(3, 6), steps=np.int64(2)).mean.shape == (3, 2)

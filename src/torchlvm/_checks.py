@@ -26,6 +26,14 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_non_negative_int(name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is an integer >= 0 (a NumPy integer too: a seed, a
+    count of steps), else raise ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
 def check_non_negative(name: str, value: Any) -> float:
     """Return ``value`` as float if it is a finite number >= 0, else raise ``ConfigError``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_autograd, check_positive, check_rows
+from torchlvm._checks import check_autograd, check_non_negative_int, check_positive, check_rows
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
 from torchlvm.inference.local import (
@@ -74,13 +74,6 @@ def _base(q: Distribution) -> Distribution:
     return q.base if isinstance(q, FlowQ) else q
 
 
-def check_steps(steps: object) -> int:
-    """Return ``steps`` if it is an int ≥ 0, else raise ConfigError."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ConfigError(f"refinement steps must be a non-negative integer, got {steps!r}")
-    return steps
-
-
 def refine(
     model: LatentVariableModel,
     x: Tensor,
@@ -121,7 +114,7 @@ def refine(
             under ``torch.inference_mode``.
         DataError: for x without rows.
     """
-    check_steps(steps)
+    steps = check_non_negative_int("refinement steps", steps)
     check_positive("lr", lr)
     check_rows("x", x)
     if steps == 0:

@@ -50,7 +50,12 @@ from torch.distributions import (
     Normal,
 )
 
-from torchlvm._checks import check_choice, check_non_negative, check_positive_int
+from torchlvm._checks import (
+    check_choice,
+    check_non_negative,
+    check_non_negative_int,
+    check_positive_int,
+)
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.models import ppca_em
@@ -92,17 +97,14 @@ class PPCAConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("latent_dim", "max_iter", "seed"):  # GridSearchCV over np.arange(...)
-            if isinstance(getattr(self, name), np.integer):
-                object.__setattr__(self, name, int(getattr(self, name)))
-        check_positive_int("latent_dim", self.latent_dim)
+        # the checks return Python ints, also for GridSearchCV's np.arange(...) NumPy integers
+        set_ = object.__setattr__
+        set_(self, "latent_dim", check_positive_int("latent_dim", self.latent_dim))
         check_choice("method", self.method, ("closed_form", "em"))
-        check_positive_int("max_iter", self.max_iter)
+        set_(self, "max_iter", check_positive_int("max_iter", self.max_iter))
         check_non_negative("tol", self.tol)
         check_choice("dtype", self.dtype, tuple(_DTYPES))
-        seed = self.seed
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        set_(self, "seed", check_non_negative_int("seed", self.seed))
 
 
 def _dtype_name(dtype: Any) -> Any:
