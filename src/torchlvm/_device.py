@@ -15,6 +15,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "gpu")
+"""Where a model trains or runs, as ``--accelerator`` and the estimators' ``accelerator`` take
+it: ``auto`` (a GPU when one is visible, else the CPU), ``cpu`` or ``gpu``."""
+
 
 def model_device(model: torch.nn.Module) -> torch.device:
     """The device of a model's first parameter or buffer (the CPU if it has none)."""

@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from torchlvm._device import ACCELERATORS
 from torchlvm.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
-
-ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "gpu")
 
 
 def add_accelerator(

@@ -29,6 +29,7 @@ from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal
 
 from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._device import ACCELERATORS
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.estimators._training import ArrayDataModule
@@ -38,7 +39,6 @@ from torchlvm.models.registry import model_class, recipe_for
 from torchlvm.training import TrainConfig
 
 _ELEMENTS = 1 << 22  # k × rows × D held at once by score_samples
-_ACCELERATORS = ("auto", "cpu", "gpu", "cuda")  # as torchlvm train --accelerator (cuda = gpu)
 # scikit-learn checks (1.9) that fit real-valued data, outside a Bernoulli likelihood's support.
 _REAL_VALUED_CHECKS = (
     "check_fit_score_takes_y",
@@ -152,7 +152,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return cls.from_config(config)
 
     def _train_config(self) -> TrainConfig:
-        check_choice("accelerator", self.accelerator, _ACCELERATORS)
+        check_choice("accelerator", self.accelerator, ACCELERATORS)
         if self.objective == "iwae" and self.train_k == 1:
             raise ConfigError("objective='iwae' needs train_k > 1 importance samples, got 1")
         return TrainConfig(

@@ -75,7 +75,6 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
     write_atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
-_RUN_MARKS = ("checkpoints", "metrics.csv")  # what training leaves in a run folder
 _RUN_SECTIONS = ("data", "training")  # a run's record; an export holds only its model
 
 
@@ -100,7 +99,10 @@ def _check_export_folder(folder: Path) -> None:
             f"{folder} holds a {WEIGHTS_NAME} without a torchlvm {CONFIG_NAME}; save to another "
             "folder"
         )
-    marks = [name for name in _RUN_MARKS if (folder / name).exists()]
+    from torchlvm.run.layout import RUN_MARKERS  # (the run package imports the models)
+
+    training = [name for name in RUN_MARKERS if name not in (CONFIG_NAME, WEIGHTS_NAME)]
+    marks = [name for name in training if (folder / name).exists()]
     marks += [f"a {name} record" for name in _RUN_SECTIONS if name in (record or {})]
     if marks:
         raise RunDirectoryError(
