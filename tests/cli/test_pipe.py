@@ -48,6 +48,33 @@ def test_ctrl_c_while_the_commands_load_is_one_line(monkeypatch, capsys) -> None
     assert capsys.readouterr().err == "torchlvm: interrupted\n"
 
 
+@pytest.mark.parametrize("swallowed", [False, True], ids=["raised", "swallowed"])
+def test_ctrl_c_that_an_import_turns_into_another_error_is_still_ctrl_c(
+    monkeypatch, capsys, swallowed: bool
+) -> None:
+    """numpy's C core, interrupted while it imports datetime, raises ImportError (a traceback,
+    status 1), and an optional import (``try: import x / except ImportError``) swallows that:
+    the command then ran as if Ctrl-C had not been pressed."""
+    import torchlvm.cli as cli
+
+    build = cli.build_parser
+
+    def interrupted_inside_an_import():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler raises here
+        except BaseException as err:  # what the extension does with it
+            if not swallowed:
+                raise ImportError("PyCapsule_Import could not import module 'datetime'") from err
+        return build()
+
+    monkeypatch.setattr(cli, "build_parser", interrupted_inside_an_import)
+    assert cli.main(["datasets"]) == 130
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "torchlvm: interrupted\n")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_the_command_gets_ctrl_c_as_a_keyboard_interrupt(capsys) -> None:
     """The start's own SIGINT handler is gone when the command runs: training turns a
     KeyboardInterrupt into 'continue with --resume'."""

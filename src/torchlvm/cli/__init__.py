@@ -18,6 +18,7 @@ TYPE_CHECKING = False  # (typing and collections.abc: milliseconds before main c
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from typing import Any
 
 #: command name → module under ``torchlvm.cli``, in the order ``--help`` lists them
 COMMANDS: dict[str, str] = {
@@ -74,8 +75,12 @@ class _StartInterrupted(BaseException):
     KeyboardInterrupt has passed through an extension module's initialisation, such as scipy's
     during its import, even when it was caught."""
 
+    seen = False  # set by the handler: some extensions turn it into another error (numpy's
+    # C core, interrupted while it imports datetime, raises ImportError), which is it all the same
+
 
 def _start_interrupted(signum: int, frame: object) -> None:
+    _StartInterrupted.seen = True
     raise _StartInterrupted
 
 
@@ -94,9 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    _print_any_path()
-    warnings.formatwarning = _one_line_warning
+def _start(argv: Sequence[str] | None) -> tuple[Any, Any, list[str]]:
+    """The parser, the parsed arguments and the unrecognized ones, with Ctrl-C meanwhile raising
+    :class:`_StartInterrupted` (the command's own handling takes over after)."""
     import signal
 
     ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (not if ignored)
@@ -105,14 +110,28 @@ def _main(argv: Sequence[str] | None) -> int:
             signal.signal(signal.SIGINT, _start_interrupted)
         except ValueError:  # not the main thread, which alone receives signals
             ours = False
+    _StartInterrupted.seen = False
     try:
-        from torchlvm.errors import TorchLVMError
-
         parser = build_parser()  # (imports every command, torch too)
         args, extra = parser.parse_known_args(argv)
-    finally:  # the command's own Ctrl-C handling (keeping the finished epochs) takes over
+    except Exception:
+        if _StartInterrupted.seen:
+            raise _StartInterrupted from None
+        raise
+    finally:
         if ours:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+    if _StartInterrupted.seen:  # an import that fails softly (try: import x) took it as an error
+        raise _StartInterrupted
+    return parser, args, extra
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    _print_any_path()
+    warnings.formatwarning = _one_line_warning
+    parser, args, extra = _start(argv)
+    from torchlvm.errors import TorchLVMError
+
     if extra:  # named by the command's parser, whose --help lists what it takes
         command = parser.commands.get(args.command, parser)
         command.error(f"unrecognized arguments: {' '.join(extra)}")
