@@ -84,3 +84,26 @@ def test_a_run_of_compare_killed_mid_training_is_named_with_a_fix_that_works(
     assert main(["train", "vae", "--resume", "--quiet", "--out", str(folder)]) == 0
     model, trained = obtain(VAE, "shapes", folder, budget, reuse=True)
     assert not trained and model.latent_dim == 2
+
+
+def test_a_run_that_a_train_resumes_in_place_is_busy_not_one_to_reuse(tmp_path: Path) -> None:
+    """obtain checked 'holds a run' (naming --reuse) before the busy check, and staged_run then
+    made the same checks again: one set of checks now, the busy one first."""
+    from torchlvm.models.vae import VAE as Model
+    from torchlvm.models.vae import VAEConfig
+
+    folder = tmp_path / "vae"
+    Model(VAEConfig(input_dim=4, latent_dim=2, hidden=(4,))).save_pretrained(folder)
+    code = f"from torchlvm.run import acquire; acquire({str(folder)!r}, 'x'); print(1); input()"
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "1"
+        with pytest.raises(RunBusyError, match=f"{folder} is being trained by pid {child.pid}"):
+            obtain(VAE, "shapes", folder, BUDGET, reuse=False)
+    finally:
+        child.kill()
+        child.wait()
+    with pytest.raises(RunDirectoryError, match=f"^{folder} already holds a run; pass --reuse"):
+        obtain(VAE, "shapes", folder, BUDGET, reuse=False)

@@ -33,7 +33,6 @@ from typing import Any
 import torch
 
 from torchlvm._checks import check_positive_int
-from torchlvm.errors import RunDirectoryError
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.disentanglement import mutual_information_gap
 from torchlvm.evaluation.evaluate import conditions_for, evaluate
@@ -161,13 +160,21 @@ def train_contender(
     Raises:
         RunBusyError: if another process trains a run into ``folder``.
         RunDirectoryError: if ``folder`` is not free for a new run
-            (:func:`torchlvm.run.check_new_target`).
+            (:func:`torchlvm.run.check_new_target`); for one that holds a run, or the finished
+            epochs of an interrupted one in its staging folder, the message names ``--reuse``.
     """
     from torchlvm._device import lightning_accelerator
     from torchlvm.run import staged_run
+    from torchlvm.run.publish import Refusals
     from torchlvm.training import fit
 
-    with staged_run(folder, resumable=False) as stage:
+    refusals = Refusals(
+        taken="{out} already holds a run; pass --reuse to use the finished runs there, or "
+        "choose another --out",
+        interrupted="an interrupted run of {out} is in {stage}; finish it with 'torchlvm train "
+        f"{contender.model_type} --resume --out {{out}}' and pass --reuse, or choose another --out",
+    )
+    with staged_run(folder, resumable=False, refusals=refusals) as stage:
         model, dm, config = _contender_run(contender, data, budget, data_dir)
         extra = {"compare": {"contender": asdict(contender), "budget": asdict(budget)}}
         accelerator = lightning_accelerator(device)
@@ -199,24 +206,10 @@ def obtain(
         RunBusyError: when another process trains a run into ``folder``.
     """
     from torchlvm.io import load
-    from torchlvm.run import RunLayout, check_not_busy, holds_run, stage_path
 
     finished = (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
     if reuse and finished:
         return load(folder).to(options.get("device", "cpu")), False
-    if holds_run(folder):
-        raise RunDirectoryError(
-            f"{folder} already holds a run; pass --reuse to use the finished runs there, or "
-            "choose another --out"
-        )
-    check_not_busy(folder)  # (a run being built has finished epochs too, but is not interrupted)
-    stage = stage_path(folder)
-    if RunLayout(stage).last_checkpoint.is_file():
-        raise RunDirectoryError(
-            f"an interrupted run of {folder} is in {stage}; finish it with 'torchlvm train "
-            f"{contender.model_type} --resume --out {folder}' and pass --reuse, or choose "
-            "another --out"
-        )
     model = train_contender(contender, data, folder, budget, **options)
     return model.to(options.get("device", "cpu")), True
 

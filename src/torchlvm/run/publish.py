@@ -24,6 +24,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from torchlvm.errors import NonFiniteError, RunDirectoryError, TorchLVMError
@@ -49,12 +50,25 @@ def summarize(folder: Path, names: list[str], *, limit: int = 3) -> str:
     return ", ".join(shown) + (f" and {more} more" if more else "")
 
 
-def check_new_target(out: Path, *, overwrite: bool = False, resumable: bool = True) -> None:
+@dataclass(frozen=True)
+class Refusals:
+    """The messages that refuse a destination holding a run, in the words of a command other
+    than ``train`` and ``fit`` (whose flags, --resume and --overwrite, the default ones name).
+    ``{out}`` is the destination, ``{stage}`` its staging folder."""
+
+    taken: str  # out holds a run
+    interrupted: str  # the staging folder holds the finished epochs of an interrupted run
+
+
+def check_new_target(
+    out: Path, *, overwrite: bool = False, resumable: bool = True, refusals: Refusals | None = None
+) -> None:
     """Refuse a destination for a new run that this run may not take.
 
     Args:
         resumable: whether the command can continue a run (``train --resume``), which the
             message then offers.
+        refusals: the messages for a destination that holds a run (default: ``train``'s).
 
     Raises:
         RunDirectoryError: for a symbolic link, a file, a path inside a file, a run without
@@ -79,14 +93,14 @@ def check_new_target(out: Path, *, overwrite: bool = False, resumable: bool = Tr
         raise RunDirectoryError(
             f"--out {out} lies inside {blocking}, which is a file; pass a folder path"
         )
-    check_not_busy(out)
+    check_not_busy(out)  # (a run being built has finished epochs too, but is not interrupted)
     if not overwrite:
-        _check_no_interrupted_run(stage_path(out), out)
+        _check_no_interrupted_run(stage_path(out), out, refusals)
     if not out.is_dir():
         return
     entries = sorted(os.listdir(out))
     if entries and holds_run(out):
-        _check_replaceable(out, overwrite, resumable)
+        _check_replaceable(out, overwrite, resumable, refusals)
     elif entries:
         raise RunDirectoryError(
             f"--out {out} is not empty and holds no torchlvm run (it holds "
@@ -94,7 +108,11 @@ def check_new_target(out: Path, *, overwrite: bool = False, resumable: bool = Tr
         )
 
 
-def _check_replaceable(out: Path, overwrite: bool, resumable: bool) -> None:
+def _check_replaceable(
+    out: Path, overwrite: bool, resumable: bool, refusals: Refusals | None
+) -> None:
+    if not overwrite and refusals is not None:
+        raise RunDirectoryError(refusals.taken.format(out=out, stage=stage_path(out)))
     if not overwrite:
         resume = "--resume to continue it, " if resumable else ""
         raise RunDirectoryError(
@@ -207,6 +225,7 @@ def staged_run(
     keep_partial: bool = False,
     resumable: bool = True,
     command: str | None = None,
+    refusals: Refusals | None = None,
 ) -> Iterator[Staging]:
     """Build a new run for ``out`` in its staging folder and publish it when the block ends.
 
@@ -217,14 +236,15 @@ def staged_run(
             disk), keep the checkpoints in ``out`` for ``--resume``; the error says so.
         resumable: see :func:`check_new_target`.
         command: what this process does, for the lock file (default: its command line).
+        refusals: see :func:`check_new_target`.
 
     Raises:
         RunDirectoryError, RunBusyError: see :func:`check_new_target`; also for a staging
             folder that holds an interrupted run (continue it with --resume, or --overwrite).
     """
-    check_new_target(out, overwrite=overwrite, resumable=resumable)
+    check_new_target(out, overwrite=overwrite, resumable=resumable, refusals=refusals)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = _claim(out, overwrite=overwrite, command=command or command_line())
+    staging = _claim(out, overwrite=overwrite, command=command or command_line(), refusals=refusals)
     try:
         if out.is_dir() and os.listdir(out):  # a run to replace: no one may resume it meanwhile
             staging._old_lock = acquire(out, command or command_line(), what=str(out))
@@ -258,7 +278,7 @@ def _with_note(err: BaseException, staging: Staging) -> BaseException:
     return OSError(err.errno, f"{what} ({note})", where)
 
 
-def _claim(out: Path, *, overwrite: bool, command: str) -> Staging:
+def _claim(out: Path, *, overwrite: bool, command: str, refusals: Refusals | None) -> Staging:
     """Make (or take over) the staging folder of ``out`` and lock it."""
     folder = stage_path(out)
     try:
@@ -277,7 +297,7 @@ def _claim(out: Path, *, overwrite: bool, command: str) -> Staging:
             folder.rmdir()
         raise
     try:
-        _clear_stale(folder, out, overwrite)
+        _clear_stale(folder, out, overwrite, refusals)
         _write_marker(folder, out)
     except BaseException:
         if made:
@@ -287,19 +307,21 @@ def _claim(out: Path, *, overwrite: bool, command: str) -> Staging:
     return Staging(out, folder, lock, overwrite=overwrite)
 
 
-def _clear_stale(folder: Path, out: Path, overwrite: bool) -> None:
+def _clear_stale(folder: Path, out: Path, overwrite: bool, refusals: Refusals | None) -> None:
     """Empty a staging folder left by a dead process, unless it holds finished epochs that the
     user has not asked to discard."""
     if not overwrite:
-        _check_no_interrupted_run(folder, out)
+        _check_no_interrupted_run(folder, out, refusals)
     for name in os.listdir(folder):
         if name != LOCK_NAME:
             path = folder / name
             shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
 
 
-def _check_no_interrupted_run(folder: Path, out: Path) -> None:
+def _check_no_interrupted_run(folder: Path, out: Path, refusals: Refusals | None) -> None:
     """Refuse to start over a staging folder that holds finished epochs of a killed run."""
+    if RunLayout(folder).last_checkpoint.is_file() and refusals is not None:
+        raise RunDirectoryError(refusals.interrupted.format(out=out, stage=folder))
     if RunLayout(folder).last_checkpoint.is_file():
         raise RunDirectoryError(
             f"an interrupted run of {out} is in {folder}; continue it with 'torchlvm train ... "
