@@ -256,6 +256,7 @@ def test_a_table_vae_runs_training_curves_are_per_row(tmp_path, capsys):
     assert main([*argv, "--hidden", "8", "--quiet", "--out", str(run)]) == 0
     assert main(["report", str(run), "--out", str(tmp_path / "report.html")]) == 0
     page = (tmp_path / "report.html").read_text()
-    assert "KL per epoch, in nats per row" in page and "in nats per example" not in page
+    assert "Training curves per epoch, in nats per row" in page
+    assert "in nats per example" not in page
     figure = training_curves(run / "metrics.csv", per="row")
     assert all("nats per row" in ax.get_ylabel() for ax in figure.axes if "nats" in ax.get_ylabel())
