@@ -70,6 +70,7 @@ def test_summary_labels_every_number(tmp_path: Path, capsys: pytest.CaptureFixtu
     text = capsys.readouterr().out
     assert "validation ELBO (bound on log p(x); β=1, 1 z sample, analytic KL)" in text
     assert "nats/example" in text and "binarize=dynamic" in text and str(out) in text
+    assert "saved weights: best epoch 1 by val/elbo" in text  # epochs shown count from 1
 
 
 def test_an_existing_run_is_left_alone(vae_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,7 +86,7 @@ def test_resume_continues_and_refuses_changed_settings(
 ) -> None:
     argv = ["train", "vae", "--epochs", "3", "--quiet", "--out", str(vae_run), "--resume"]
     assert main(argv) == 0
-    assert "resumed at epoch 2" in capsys.readouterr().out
+    assert "resumed at epoch 3" in capsys.readouterr().out  # 2 done: the third (from 1)
     assert [r["epoch"] for r in read_metrics(vae_run / "metrics.csv")] == [0, 1, 2]
     before = _snapshot(vae_run)
     assert main([*argv[:-1], "--latent-dim", "8", "--resume"]) == 2

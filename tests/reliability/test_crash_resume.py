@@ -87,7 +87,7 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path: Path) -> None:
         timeout=150,
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert f"resumed at epoch {killed_after + 1}" in resumed.stdout
+    assert f"resumed at epoch {killed_after + 2}" in resumed.stdout  # counted from 1
     assert not list(tmp_path.glob(".crashed.*")), "the interrupted staging folder was left"
 
     a = load_ckpt(straight / "checkpoints" / "last.ckpt")
@@ -216,7 +216,7 @@ def test_a_write_refused_by_the_kernel_during_a_checkpoint_save_keeps_the_finish
 
     resumed = run_cli(resume, timeout=60)
     assert resumed.returncode == 0, resumed.stderr
-    assert "resumed at epoch 1" in resumed.stdout
+    assert "resumed at epoch 2" in resumed.stdout  # epoch 0 done: the second, counted from 1
     assert load_ckpt(last)["epoch"] == 1
 
 

@@ -99,9 +99,9 @@ def test_stop_names_the_step_and_cause_and_saves_nothing_bad(
     with pytest.raises(NonFiniteError) as info:
         _fit(tmp_path)
     message = str(info.value)
-    assert f"the {where} became non-finite (NaN or inf) at global step {step} (epoch 1)" in message
+    assert f"the {where} became non-finite (NaN or inf) at global step {step} (epoch 2)" in message
     assert "no update was applied" in message and "learning rate" in message
-    assert "last good checkpoint (end of epoch 0)" in message
+    assert "last good checkpoint (end of epoch 1)" in message
     assert "\n" not in message
     assert set(_checkpoints_are_finite(tmp_path)) == {0}
     assert not (tmp_path / "model.safetensors").exists()
@@ -148,8 +148,8 @@ def test_weights_that_turn_non_finite_are_never_checkpointed(
     assert (
         f"weights became non-finite (NaN or inf) by global step {2 * STEPS_PER_EPOCH} " in message
     )
-    assert "(epoch 1; model.encoder" in message and consequence in message
-    assert "learning rate" in message and "last good checkpoint (end of epoch 0)" in message
+    assert "(epoch 2; model.encoder" in message and consequence in message
+    assert "learning rate" in message and "last good checkpoint (end of epoch 1)" in message
     assert set(_checkpoints_are_finite(tmp_path)) == {0}
     assert not (tmp_path / "model.safetensors").exists()
 
@@ -160,7 +160,7 @@ def test_the_checkpoint_writer_refuses_non_finite_weights(tmp_path: Path) -> Non
     io.save_checkpoint({"state_dict": {"w": torch.ones(2)}, "epoch": 0, "global_step": 5}, path)
     before = path.read_bytes()
     bad = {"state_dict": {"w": torch.tensor([1.0, float("nan")])}, "epoch": 1, "global_step": 9}
-    with pytest.raises(NonFiniteError, match=r"global step 9 \(epoch 1; w\)"):
+    with pytest.raises(NonFiniteError, match=r"global step 9 \(epoch 2; w\)"):
         io.save_checkpoint(bad, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]

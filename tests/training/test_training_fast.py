@@ -152,7 +152,7 @@ def test_the_guard_acts_within_its_bound_in_a_batch_of_more_steps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = _nan_loss_at(2, monkeypatch)
-    with pytest.raises(NonFiniteError, match=r"at global step 2 \(epoch 0\)"):
+    with pytest.raises(NonFiniteError, match=r"at global step 2 \(epoch 1\)"):
         _run(tmp_path, fast=True, batch_size=16, steps_per_batch=64)  # 64 of 90 steps per batch
     assert calls["n"] == CHECK_EVERY  # read inside the batch, not at its end (step 64)
 
@@ -182,7 +182,7 @@ def test_the_fast_path_keeps_the_non_finite_guard(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _nan_loss_at(12, monkeypatch)  # epoch 1 (10 steps per epoch)
-    with pytest.raises(NonFiniteError, match=r"loss became non-finite .* global step 12 \(epoch 1"):
+    with pytest.raises(NonFiniteError, match=r"loss became non-finite .* global step 12 \(epoch 2"):
         _run(tmp_path, fast=True, max_epochs=3)
     assert _last(tmp_path)["epoch"] == 0
     assert all(torch.isfinite(v).all() for v in _last(tmp_path)["state_dict"].values())

@@ -62,11 +62,11 @@ def _finite(state: dict[str, torch.Tensor]) -> bool:
 
 def test_stop_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path: Path, nan_at) -> None:
     nan_at(STEPS_PER_EPOCH + 2)
-    with pytest.raises(NonFiniteError, match=r"at global step 12 \(epoch 1\)") as info:
+    with pytest.raises(NonFiniteError, match=r"at global step 12 \(epoch 2\)") as info:
         _train(tmp_path, "stop")
     message = str(info.value)
     assert "learning rate" in message and "learned variance" in message and "NaN" in message
-    assert "last good checkpoint (end of epoch 0)" in message
+    assert "last good checkpoint (end of epoch 1)" in message
     assert not (tmp_path / "model.safetensors").exists()
     assert not (tmp_path / "config.json").exists()
     checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
@@ -160,7 +160,7 @@ def test_stop_acts_within_the_checks_bound(tmp_path: Path, monkeypatch: pytest.M
     L.seed_everything(0)
     model = VAE(VAEConfig(64, latent_dim=4, hidden=(32,)))
     dm = LVMDataModule("digits", binarize="dynamic", batch_size=16)  # 79 steps per epoch
-    with pytest.raises(NonFiniteError, match=r"at global step 2 \(epoch 0\)"):
+    with pytest.raises(NonFiniteError, match=r"at global step 2 \(epoch 1\)"):
         fit(model, dm, TrainConfig(max_epochs=1, batch_size=16), tmp_path, progress=False)
     assert steps["n"] == CHECK_EVERY  # read at the first due check, not at the epoch's end
     assert not (tmp_path / "checkpoints" / "last.ckpt").exists()

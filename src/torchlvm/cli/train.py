@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from torchlvm._epochs import shown
 from torchlvm.cli import _tables
 from torchlvm.cli import train_options as opts
 from torchlvm.cli._progress import show_progress
@@ -267,7 +268,7 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
     if dm.condition.conditional:
         protocol += f", condition={record['condition']}"
     done = result.epochs - result.start_epoch
-    resumed = f" (resumed at epoch {result.start_epoch})" if result.start_epoch else ""
+    resumed = f" (resumed at epoch {shown(result.start_epoch)})" if result.start_epoch else ""
     stopped = ", stopped early" if result.stopped_early else ""
     noun, nats = example_noun("table" in record) + "s", nats_per("table" in record)
     print(
@@ -291,10 +292,8 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
         if key in final:
             print(f"  {label}, last epoch: {final[key]:.3f} {unit}")
     if result.best_epoch is not None and result.best_value is not None:
-        print(
-            f"  saved weights: best epoch {result.best_epoch} by {result.monitor} = "
-            f"{result.best_value:.3f}"
-        )
+        best = f"best epoch {shown(result.best_epoch)} by {result.monitor}"
+        print(f"  saved weights: {best} = {result.best_value:.3f}")
     if result.skipped_steps:
         print(f"  skipped updates with a non-finite loss: {result.skipped_steps}")
     print(f"wrote {result.out_dir}/config.json, model.safetensors, metrics.csv, checkpoints/")

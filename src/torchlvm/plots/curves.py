@@ -7,8 +7,9 @@ elsewhere); rows are merged by ``epoch``. Columns are ``SPLIT/NAME`` (or ``SPLIT
 SPLIT ``train`` or ``val``; a ``NAME_epoch`` column is preferred to ``NAME`` and ``NAME_step``
 columns are ignored. Blank and non-numeric cells are NaN, drawn as gaps.
 
-Epochs are counted from 1 on the x-axis (Lightning's epoch 0 is the first pass over the data), on
-integer ticks only; one legend below the panels names the line styles, so it never covers a curve.
+Epochs are counted from 1 on the x-axis, as everywhere torchlvm shows one
+(:mod:`torchlvm._epochs`; ``metrics.csv`` counts from 0), on integer ticks only; one legend below
+the panels names the line styles, so it never covers a curve.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from torchlvm import _epochs
 from torchlvm.errors import DataError
 from torchlvm.plots._style import new_figure
 
@@ -170,7 +172,7 @@ def training_curves(
     fig = new_figure(4.0 * len(names) + 0.4, 3.6)
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     few = len(epochs) <= 40
-    counted = [e + 1 for e in epochs]  # epoch 0 is the first pass: drawn as epoch 1
+    counted = [_epochs.shown(e) for e in epochs]
     for ax, name in zip(axes, names, strict=True):
         panels = CONDITIONAL_PANELS if conditional else PANELS
         panel_title, ylabel = panels.get(name, (name, f"{name} (as logged)"))

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from torchlvm._epochs import shown
 from torchlvm._files import write_atomic
 from torchlvm.errors import DataError, NonFiniteError, RunDirectoryError
 
@@ -112,8 +113,9 @@ def _nonfinite_names(state: dict[str, Any]) -> list[str]:
 def _weights_message(names: list[str], step: Any, epoch: Any, consequence: str) -> str:
     return (
         f"training stopped: the weights became non-finite (NaN or inf) by global step {step} "
-        f"(epoch {epoch}; {', '.join(names[:3])}), so {consequence}. Likely cause: a learning "
-        "rate too high (lower it or set a gradient clip)"
+        f"(epoch {shown(epoch) if isinstance(epoch, int) else epoch}; {', '.join(names[:3])}), "
+        f"so {consequence}. Likely cause: a learning rate too high (lower it or set a gradient "
+        "clip)"
     )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from torchlvm._epochs import shown
 from torchlvm.errors import NonFiniteError
 
 CHECK_EVERY = 32
@@ -181,5 +182,5 @@ class NonFiniteGuard:
             )
         return (
             f"training stopped: the {what} became non-finite (NaN or inf) at global step {step} "
-            f"(epoch {epoch}); no update was applied. {causes}"
+            f"(epoch {shown(epoch)}); no update was applied. {causes}"
         )

@@ -36,6 +36,7 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_only
 
+from torchlvm._epochs import shown
 from torchlvm.errors import ConfigError, NonFiniteError, RunDirectoryError
 from torchlvm.evaluation.records import example_noun
 from torchlvm.models.base import model_record
@@ -229,7 +230,7 @@ def _train(
     except NonFiniteError as err:
         done = _checkpoint_epoch(last)
         kept = (
-            f"the last good checkpoint (end of epoch {done}) stays at {last}"
+            f"the last good checkpoint (end of epoch {shown(done)}) stays at {last}"
             if done is not None
             else "no checkpoint was written (the first epoch did not finish)"
         )

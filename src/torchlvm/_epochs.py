@@ -1,0 +1,17 @@
+"""How an epoch is numbered where a person reads it: the one convention.
+
+Everything torchlvm shows counts epochs from 1: the first pass over the data is epoch 1, so a run
+of 10 epochs ends with epoch 10 (the printed summary's best epoch and ``resumed at epoch``, the
+non-finite and checkpoint messages, the training-curve figures). The files keep the index that
+Lightning counts from 0, which programs read: ``metrics.csv``'s ``epoch`` column, the
+checkpoints' ``epoch`` and ``best-epochNNN.ckpt`` names, and ``config.json``'s
+``result.best_epoch`` (the metrics.csv row of the saved weights). :func:`shown` turns an index
+into the number shown.
+"""
+
+from __future__ import annotations
+
+
+def shown(index: float) -> float:
+    """The epoch number a person reads for Lightning's 0-based epoch ``index``."""
+    return index + 1
