@@ -170,3 +170,15 @@ def test_a_cvae_report_names_c_in_its_captions_and_curves(make_run, config, monk
     assert "at the first test input&#x27;s condition c" in text and "centre of p(z | c)" in text
     assert "KL(q(zᵢ | x, c) ‖ p(zᵢ | c))" in text
     assert "q(z | x)." not in text and "others stay fixed" not in text
+
+
+def test_an_autoencoders_captions_speak_of_codes_not_a_prior(make_run, config):
+    """An autoencoder's samples figure is drawn from a Gaussian fitted to its codes, yet its
+    caption said 'latent codes drawn from the prior z ~ p(z)' (it has none) and its scatter
+    'posterior means'."""
+    config["model_type"] = "ae"
+    figures = (("samples", (1.0, 0.0, 0.0)), ("latent_scatter", (0.1, 0.2, 0.9)))
+    text = build_report([make_run("ae", config=config, figures=figures)]).read_text("utf-8")
+    assert "codes drawn from a Gaussian fitted to its training codes (it has no prior p(z))" in text
+    assert "Codes of test data coloured by class" in text
+    assert "drawn from the prior z ~ p(z)" not in text and "Posterior means" not in text

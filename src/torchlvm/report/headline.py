@@ -273,12 +273,12 @@ def frechet(m: Evaluation) -> Headline | None:
     if _number(q) is None:
         return _undefined("frechet", "Fréchet distance", q)
     parts = []
+    fitted = _number(quality.frechet_fitted_codes)
+    if fitted is not None:  # an autoencoder: no prior; the headline decodes N(0, I) codes
+        parts.append(f"decoder on N(0, I) codes; on fitted codes {num(fitted)}")
     floor = _number(quality.frechet_real_reference)
     if floor is not None:
         parts.append(f"real-data floor {num(floor)}")
-    fitted = _number(quality.frechet_fitted_codes)
-    if fitted is not None:
-        parts.append(f"decoder on fitted codes {num(fitted)}")
     parts.append("lower is better")
     dim = None if quality.classifier is None else quality.classifier.feature_dim
     unit = f"{int(dim)}-d classifier features" if dim else "classifier features"

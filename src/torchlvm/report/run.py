@@ -91,6 +91,20 @@ CONDITIONAL_CAPTIONS: dict[str, str] = {
     ),
 }
 
+#: the captions of an autoencoder's figures, where they differ: it has codes, not a posterior,
+#: and no prior; it generates from a Gaussian fitted to its training codes
+AUTOENCODER_CAPTIONS: dict[str, str] = {
+    "samples": (
+        "Samples from the autoencoder: codes drawn from a Gaussian fitted to its training codes "
+        "(it has no prior p(z)), decoded."
+    ),
+    "reconstructions": "Test inputs and their reconstructions: the decoder's output at each code.",
+    "latent_scatter": (
+        "Codes of test data coloured by class: the coordinates themselves for a 2-D latent "
+        "space, otherwise their first two principal components."
+    ),
+}
+
 
 @dataclass
 class FigureFile:
@@ -196,14 +210,26 @@ def _noun(config: Any) -> str:
     return example_noun(isinstance(data, dict) and data.get("table") is not None)
 
 
+def captions_for(config: Any) -> dict[str, str]:
+    """The figure captions of this run's model: a CVAE's name c, an autoencoder's its codes."""
+    if conditional(config):
+        return {**FIGURE_CAPTIONS, **CONDITIONAL_CAPTIONS}
+    if isinstance(config, dict) and config.get("model_type") == "ae":
+        return {**FIGURE_CAPTIONS, **AUTOENCODER_CAPTIONS}
+    return FIGURE_CAPTIONS
+
+
 def _figure(
-    name: str, data: bytes, notes: list[str], per: str = "example", given_c: bool = False
+    name: str,
+    data: bytes,
+    notes: list[str],
+    per: str = "example",
+    captions: dict[str, str] = FIGURE_CAPTIONS,
 ) -> FigureFile | None:
     size = png_size(data)
     if size is None:
         notes.append(f"figures/{name} is not a PNG image; it is left out.")
         return None
-    captions = {**FIGURE_CAPTIONS, **CONDITIONAL_CAPTIONS} if given_c else FIGURE_CAPTIONS
     caption = captions.get(Path(name).stem, name).replace("per example", f"per {per}")
     return FigureFile(name, caption, data, *size)
 
@@ -216,13 +242,15 @@ def _figure_order(figure: FigureFile) -> tuple[int, str]:
     return (order.index(stem) if stem in order else len(order), figure.name)
 
 
-def _read_figures(folder: Path, notes: list[str], per: str, given_c: bool) -> list[FigureFile]:
+def _read_figures(
+    folder: Path, notes: list[str], per: str, captions: dict[str, str]
+) -> list[FigureFile]:
     figures = RunLayout(folder).figures
     paths = sorted(figures.glob("*.png")) if figures.is_dir() else []
     figures = []
     for path in paths:
         try:
-            figure = _figure(path.name, path.read_bytes(), notes, per, given_c)
+            figure = _figure(path.name, path.read_bytes(), notes, per, captions)
         except OSError as err:
             notes.append(f"figures/{path.name} could not be read ({err}); it is left out.")
             continue
@@ -231,7 +259,7 @@ def _read_figures(folder: Path, notes: list[str], per: str, given_c: bool) -> li
     return sorted(figures, key=_figure_order)
 
 
-def _curves_from_csv(folder: Path, notes: list[str], per: str, given_c: bool) -> FigureFile | None:
+def _curves_from_csv(folder: Path, notes: list[str], per: str, config: Any) -> FigureFile | None:
     """Draw the training curves from ``metrics.csv``; a note instead when that is impossible."""
     csv_path = RunLayout(folder).metrics_csv
     if not csv_path.is_file():
@@ -241,11 +269,11 @@ def _curves_from_csv(folder: Path, notes: list[str], per: str, given_c: bool) ->
     from torchlvm.plots.curves import training_curves
 
     try:
-        png = figure_png_bytes(training_curves(csv_path, per=per, conditional=given_c))
+        png = figure_png_bytes(training_curves(csv_path, per=per, conditional=conditional(config)))
     except TorchLVMError as err:
         notes.append(f"Training curves could not be drawn from metrics.csv: {err}")
         return None
-    figure = _figure("training_curves.png", png, notes, per, given_c)
+    figure = _figure("training_curves.png", png, notes, per, captions_for(config))
     if figure is not None:
         figure.name = "training curves (drawn from metrics.csv)"
     return figure
@@ -268,13 +296,12 @@ def collect_run(folder: str | Path) -> RunContents:
     run = RunContents(folder, read_config(folder))
     run.metrics = _read_metrics(folder, run.notes)
     per = _noun(run.config)  # the captions' and curves' units: nats per row for a table
-    given_c = conditional(run.config)  # a CVAE's captions and curves name c
-    run.figures = _read_figures(folder, run.notes, per, given_c)
+    run.figures = _read_figures(folder, run.notes, per, captions_for(run.config))
     stems = {Path(f.name).stem for f in run.figures}
     expected = expected_figures(run.config, run.metrics)
     wanted = "training_curves" in expected or RunLayout(folder).metrics_csv.is_file()
     if "training_curves" not in stems and wanted:
-        curves = _curves_from_csv(folder, run.notes, per, given_c)
+        curves = _curves_from_csv(folder, run.notes, per, run.config)
         if curves is not None:
             run.figures.append(curves)
             run.figures.sort(key=_figure_order)
