@@ -51,7 +51,7 @@ def test_a_panel_per_row_and_a_bar_per_measured_model(tmp_path):
         assert better in ax.get_xlabel()
     texts = [t.get_text() for t in fig.axes[2].texts]
     assert "not measurable" in texts and "real vs real 7.86" in texts
-    assert "0.86 ± 0.02" in [t.get_text() for t in fig.axes[1].texts]
+    assert "0.860 ± 0.020" in [t.get_text() for t in fig.axes[1].texts]
     path = tmp_path / "compare.png"
     save_figure(fig, path)
     assert imread(path)[..., :3].std() > 0.05
@@ -81,6 +81,14 @@ def test_rows_naming_other_models_are_refused():
         comparison_figure(bad)
     with pytest.raises(ConfigError, match="at least one row"):
         comparison_figure({})
+
+
+def test_a_value_is_written_to_its_errors_decimal_place():
+    """'0.3 ± 0.022' stood above '0.305 ± 0.025': the same precision now, the error's."""
+    row = {"question": "q?", "measure": "m", "values": {"a": 0.3, "b": 0.305, "c": 12.34},
+           "errors": {"a": 0.022, "b": 0.025, "c": 1.2}}  # fmt: skip
+    texts = [t.get_text() for t in comparison_figure({"only": row}).axes[0].texts]
+    assert texts == ["0.300 ± 0.022", "0.305 ± 0.025", "12.3 ± 1.2"]
 
 
 def test_missing_errors_and_reference_are_optional():

@@ -90,6 +90,15 @@ def _number_text(value: Any) -> str:
     return f"{value:,.0f}" if 1000 <= abs(value) < 1e6 else f"{value:.3g}"
 
 
+def _with_error(value: float, err: float) -> str:
+    """``0.300 ± 0.022``: the error to 2 significant digits and the value to the same decimal
+    place (0.3 ± 0.022 beside 0.305 ± 0.025 read as a coarser number)."""
+    if not math.isfinite(err) or err <= 0:
+        return _number_text(value)
+    decimals = max(0, 1 - math.floor(math.log10(err)))
+    return f"{value:.{decimals}f} ± {err:.{decimals}f}"
+
+
 def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
@@ -115,7 +124,7 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
     hi = hi if hi > 0 else 1.0
     for yi, value, err, ok in zip(y, values, errs, measured, strict=True):
         if ok:
-            text = _number_text(value) + (f" ± {err:.2g}" if math.isfinite(err) else "")
+            text = _with_error(value, err)
             end = value + (err if math.isfinite(err) else 0.0)
             ax.annotate(text, (max(end, 0.0), yi), xytext=(4, 0), textcoords="offset points",
                         va="center", fontsize=8, bbox=LABEL_BOX)  # fmt: skip
