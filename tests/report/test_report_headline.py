@@ -92,6 +92,8 @@ def test_autoencoder_states_why_it_has_no_likelihood(demo_metrics):
     # the headline number decodes N(0, I) codes (no prior), the samples figure fitted ones:
     # the card said only 'decoder on fitted codes 11.7' beside a number that is not that
     assert cards["frechet"].note.startswith("decoder on N(0, I) codes; on fitted codes 11.7")
+    demo_metrics["model"]["deterministic_encoder"] = True  # an autoencoder has no posterior
+    assert "logistic probe on codes, 5-fold CV" in cards_by_key(demo_metrics)["probe"].note
 
 
 def test_exact_log_likelihood_is_preferred_and_its_gap_is_exact(demo_metrics):

@@ -259,7 +259,8 @@ def probe(m: Evaluation) -> Headline | None:
     parts = [f"raw pixels {_pct(reference)} %"] if reference is not None else []
     what = "logistic probe" if name == "logistic" else "k-NN"
     folds = _number(q.extra.get("folds"))
-    parts.append(f"{what} on posterior means" + (f", {int(folds)}-fold CV" if folds else ""))
+    codes = "codes" if m.model is not None and m.model.deterministic_encoder else "posterior means"
+    parts.append(f"{what} on {codes}" + (f", {int(folds)}-fold CV" if folds else ""))
     value = _pct(q.value) + (_se(100 * q.stderr) if q.stderr is not None else "")
     note = " · ".join(parts)
     return Headline("probe", "probe accuracy", value, "% accuracy", note, _text(q.note))
