@@ -25,7 +25,7 @@ def test_single_run_report_has_header_metrics_figures_and_config(make_run):
     assert "Bernoulli(intensity) at every pass" in text
     # quantities: value ± standard error, unit, bound vs estimate, k, ESS; 4 significant digits
     assert "-25.12" in text and "bound" in text
-    assert "-23.46 ± 0.0391" in text and "estimate · k = 5000 · ESS 812.2" in text
+    assert "-23.46 ± 0.039" in text and "estimate · k = 5000 · ESS 812.2" in text
     assert "0.01235" in text and "nats per example" in text
     # figures: two files plus the training curves drawn from metrics.csv, all real PNGs
     pngs = embedded_pngs(text)

@@ -27,6 +27,16 @@ def test_format_number(value, text):
     assert format_number(value) == text
 
 
+def test_standard_errors_have_two_significant_digits():
+    """'0.355 ± 0.01225' and '8.389 ± 1.136e-10': an error is told to 2 digits, not 4."""
+    metrics = {"separability": {"latent": {"value": 0.355, "stderr": 0.01225},
+                                "pixels": {"value": 8.389, "stderr": 1.136e-10,
+                                           "data_stderr": 0.2224}}}  # fmt: skip
+    ((latent, pixels),) = [s.rows for s in sections(metrics)]
+    assert latent.value == "0.355 ± 0.012"
+    assert pixels.value == "8.389 ± 1.1e-10" and "± 0.22 over examples" in pixels.details
+
+
 def test_long_number_lists_are_shortened():
     assert format_value([0.5, 1]) == "[0.5, 1] (2 values)"
     assert format_value(list(range(30))).endswith(", …] (30 values)")
@@ -98,7 +108,7 @@ def test_the_evaluation_records_render_with_notes_and_undefined_values():
     likelihood, quality = sections(metrics)
     (elbo,) = likelihood.rows
     assert elbo.label == "ELBO (lower bound) › nats"
-    assert elbo.details == ["bound", "k = 1", "± 0.4 over examples"]
+    assert elbo.details == ["bound", "k = 1", "± 0.40 over examples"]
     assert elbo.note == "a lower bound on log p(x)"  # apart from the short details
     undefined = quality.rows[0]
     assert (undefined.value, undefined.details, undefined.note) == (

@@ -163,11 +163,19 @@ def label_for(key: str) -> str:
     return LABELS.get(key, key.replace("_", " "))
 
 
+def format_error(x: float) -> str:
+    """A standard error to 2 significant digits, as is told of an error: ``0.012``, ``1.2e-10``."""
+    if not math.isfinite(x):
+        return format_number(x)
+    text = f"{x:#.2g}".rstrip(".")
+    return text.replace("e+0", "e+").replace("e-0", "e-")
+
+
 def quantity_row(path: tuple[str, ...], q: dict[str, Any]) -> Row:
     """A row for a quantity dict: ``value ± stderr``, the unit, and every other key as details."""
     value = format_value(q["value"])
     if _is_number(q.get("stderr")):
-        value += f" ± {format_number(q['stderr'])}"
+        value += f" ± {format_error(q['stderr'])}"
     details = []
     if "kind" in q:
         details.append(format_value(q["kind"]))
@@ -179,7 +187,7 @@ def quantity_row(path: tuple[str, ...], q: dict[str, Any]) -> Row:
     for key, extra in q.items():
         shown = key in ("value", "unit", "kind", "k", "num_samples", "ess", "note")
         if key == "data_stderr" and _is_number(extra):
-            details.append(f"± {format_number(extra)} over examples")
+            details.append(f"± {format_error(extra)} over examples")
         elif not shown and not (key == "stderr" and _is_number(extra)):
             details.append(f"{label_for(str(key))}: {format_value(extra)}")
     unit = q.get("unit")
@@ -205,7 +213,7 @@ def pair_row(path: tuple[str, ...], pair: dict[str, Any]) -> Row:
     bits = pair["bits_per_dim"]
     also = format_number(bits["value"])
     if _is_number(bits.get("stderr")):
-        also += f" ± {format_number(bits['stderr'])}"
+        also += f" ± {format_error(bits['stderr'])}"
     row.also = f"{also} {bits.get('unit', 'bits/dim')}"
     return row
 
