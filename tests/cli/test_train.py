@@ -156,13 +156,33 @@ def test_a_bad_number_names_the_option_the_user_typed(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("model", ["ae", "cvae"])
-def test_other_models_train(tmp_path: Path, model: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "extra", "labels"),
+    [
+        ("ae", ["--likelihood", "gaussian", "--binarize", "none"],
+         ["validation reconstruction loss (lower is better), last epoch: ",
+          " squared error/example\n"]),
+        ("cvae", [],
+         ["validation ELBO (bound on log p(x | c); β=1", "E_q[log p(x|z,c)], last epoch",
+          "and KL(q(z|x,c) ‖ p(z|c)), last epoch"]),
+    ],
+)  # fmt: skip
+def test_other_models_train(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    model: str,
+    extra: list[str],
+    labels: list[str],
+) -> None:
+    """Each summary line names its quantity: the CVAE's bound is on log p(x | c) (its terms
+    conditioned on c; they read log p(x), log p(x|z) and KL to p(z)), and the autoencoder's
+    squared error is per example (it said only 'squared error')."""
     out = tmp_path / model
-    assert (
-        main(["train", model, "--data", "digits", "--epochs", "1", *TINY, "--out", str(out)]) == 0
-    )
+    argv = ["train", model, "--data", "digits", "--epochs", "1", *extra, *TINY, "--out", str(out)]
+    assert main(argv) == 0
     assert json.loads((out / "config.json").read_text())["model_type"] == model
+    text = capsys.readouterr().out
+    assert all(label in text for label in labels), text
 
 
 def test_a_diverged_new_run_leaves_nothing_half_written(

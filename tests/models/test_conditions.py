@@ -183,3 +183,16 @@ def test_no_condition_builds_nothing_and_has_no_mask():
     assert bound.build(torch.rand(2, 16), torch.tensor([0, 1])) is None
     with pytest.raises(ConfigError, match="has no mask"):
         Condition.parse("label").mask((4, 4), seed=0)
+
+
+@pytest.mark.parametrize("text", ["mask:top", "mask:random:0.3"])
+def test_a_mask_condition_on_rows_names_the_table_imputation(text):
+    """`train cvae --data table.csv --condition mask:top` ended in "image_shape must be (C, H, W)
+    or (H, W), got (14,)", a name the user never typed and no fix: rows have no image part to
+    hide, and a table's empty cells are filled by the MIWAE-trained VAE."""
+    with pytest.raises(ConfigError, match=r"rows of 14 values, not images; .* --allow-missing"):
+        Condition.parse(text).bind((14,), seed=0)
+
+
+def test_what_the_densities_are_conditioned_on():
+    assert [Condition.parse(t).given for t in ("none", "label", "mask:top")] == ["", "c", "x_o"]

@@ -564,6 +564,20 @@ CASES: dict[str, Case] = {
     "table-missing-cell-named-by-its-column": Case(
         f"{FIT} {{d}}/incomplete.csv --drop-columns a", "(the first on line 3, column 'b')"
     ),
+    # a new user's inputs, pass 4: image-only options on a table's run
+    "impute-a-table-run-without-its-file": Case(
+        "impute {root}/ppca-table",
+        "not on images; fill the empty cells of a table with --data FILE.csv --out FILLED.csv",
+        absent="--mask",
+    ),
+    "impute-a-table-run-with-a-mask": Case(
+        "impute {root}/vae-table --mask top", "was trained on a table", absent="--mask"
+    ),
+    "train-cvae-mask-condition-on-a-table": Case(
+        f"{TRAIN.replace('vae', 'cvae')} --data {{d}}/table.csv --condition mask:top",
+        "rows of 3 values, not images",
+        absent="image_shape",
+    ),
 }
 
 

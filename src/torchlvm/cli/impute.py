@@ -102,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
     samples = check_positive_int("--samples", 1 if args.samples is None else args.samples)
     eval_n = check_positive_int("--eval-n", args.eval_n)
     run_ = _run.load_run(args.run_dir, device=device)
+    if run_.data.get("table") is not None:  # --mask hides part of an image: a table has none
+        raise ConfigError(
+            f"{run_.folder} was trained on a table ({run_.data.get('name')}), not on images; "
+            f"{_rows_fix(run_)}"
+        )
     method = _method(run_)
     iterations = _iterations(method, args.iterations)
     kind = _mask_kind(run_, method, args.mask)
@@ -110,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     _check_size(run_, samples, eval_n)
 
     dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
-    shape = _run.image_shape(run_, dataset)
+    shape = _run.image_shape(run_, dataset, rows=_rows_fix(run_))
     observed = _observed(run_, method, kind, shape, args.seed)
     missing = ~observed  # (D,)
     train = _run.load_split(run_, args.data, "train", data_dir=args.data_dir)
@@ -144,6 +149,18 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out} ({shown} images: observed / imputed / true)")
     return 0
+
+
+def _rows_fix(run_: Any) -> str:
+    """How a run trained on rows, not images, fills missing values instead: a table's cells."""
+    from torchlvm import run as _run
+
+    if run_.model_type in ("ppca", "vae"):
+        return "fill the empty cells of a table with --data FILE.csv --out FILLED.csv"
+    return (
+        f"impute fills the empty cells of a table with PPCA or a VAE, and {run_.folder} holds "
+        f"{_run.model_phrase(run_.model_type)}"
+    )
 
 
 def _panels(x: Any, imputed: Any, observed: Any, shape: Any, title: str) -> Any:

@@ -280,12 +280,14 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
     final, k = result.final, config.k
     squared = getattr(model.config, "reconstruction", None) == "mse"
     kl_how = "Monte Carlo KL" if getattr(model, "kl_method", "analytic") == "mc" else "analytic KL"
+    c = dm.condition.given  # a CVAE's densities are conditioned on c: say so
+    x_c, z_c, and_c = (f"x | {c}", f"z|{c}", f",{c}") if c else ("x", "z", "")
     rows = [  # those the objective logged (its registered validation terms)
         ("validation reconstruction loss (lower is better)", "val/reconstruction",
-         "squared error" if squared else nats),
-        (f"validation ELBO (bound on log p(x); β=1, 1 z sample, {kl_how})", "val/elbo", nats),
-        ("  of which reconstruction E_q[log p(x|z)]", "val/log_lik", nats),
-        ("  and KL(q(z|x) ‖ p(z))", "val/kl", nats),
+         f"squared error/{example_noun('table' in record)}" if squared else nats),
+        (f"validation ELBO (bound on log p({x_c}); β=1, 1 z sample, {kl_how})", "val/elbo", nats),
+        (f"  of which reconstruction E_q[log p(x|z{and_c})]", "val/log_lik", nats),
+        (f"  and KL(q(z|x{and_c}) ‖ p({z_c}))", "val/kl", nats),
         (f"validation IWAE bound L_{k} (k={k} samples)", f"val/iwae_{k}", nats),
     ]  # fmt: skip
     for label, key, unit in rows:

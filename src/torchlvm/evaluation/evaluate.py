@@ -422,7 +422,7 @@ def _likelihood(
             model, data.x, data.c, num_steps=o.ais_steps, num_chains=o.ais_chains,
             batch_size=o.batch_size, progress=o.progress,
         )  # fmt: skip
-    what = {"none": "log p(x)", "label": "log p(x | c)"}.get(o.condition.kind, "log p(x | x_o)")
+    what = f"log p(x | {o.condition.given})" if o.condition.conditional else "log p(x)"
     summary = lik.summarize_likelihood(
         values, dim=data.x.shape[1], k=o.k, ks=o.ks, what=what, ais_steps=o.ais_steps,
         ais_k=o.ais_chains, table=table, **scope,

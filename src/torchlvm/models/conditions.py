@@ -231,6 +231,13 @@ class Condition:
         return f"mask:{self.missing}" if self.kind == "mask" else self.kind
 
     @property
+    def given(self) -> str:
+        """What a conditional model's densities are conditioned on, as written after the bar:
+        ``""`` for ``"none"``, ``"c"`` for a label, ``"x_o"`` (the observed part) for a mask; so
+        the likelihood is ``log p(x | c)`` and every number says which density it is."""
+        return {"none": "", "label": "c"}.get(self.kind, "x_o")
+
+    @property
     def conditional(self) -> bool:
         """Whether a model trained under this condition takes c (a CVAE)."""
         return self.kind != "none"
@@ -251,6 +258,13 @@ class Condition:
         """
         if self.missing is None:
             raise ConfigError(f"condition {self} has no mask; only mask:KIND conditions do")
+        if len(image_shape) == 1:  # rows of a table: no image part to hide
+            raise ConfigError(
+                f"condition {self} hides part of an image, and these data are rows of "
+                f"{image_shape[0]} values, not images; for a table with empty cells train a vae "
+                "with --allow-missing (the MIWAE bound) and fill them with 'torchlvm impute RUN "
+                "--data FILE.csv --out FILLED.csv'"
+            )
         return image_mask(self.missing, image_shape, generator=torch.Generator().manual_seed(seed))
 
     def bind(
