@@ -138,3 +138,27 @@ def test_ppca_gaps_are_exact_and_the_identity_figure_is_drawn(tmp_path, capsys):
     record = json.loads((folder / "gaps.json").read_text())
     assert abs(record["identity_max_residual_nats"]) < 1e-8
     assert (folder / "figures" / "identity.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_gaps_of_a_table_run_are_per_row_in_its_units_and_an_exact_zero_has_no_sign(
+    tmp_path, capsys
+):
+    """On a PPCA fitted to a table the header said nats/example (the run's unit is nats/row, of
+    standardized rows) and the exact gaps of 0, computed as -4e-15, printed as -0.0000."""
+    from sklearn.datasets import load_wine
+
+    table = tmp_path / "wine.csv"
+    wine = load_wine()
+    rows = [",".join(map(repr, row)) for row in wine.data.tolist()]
+    table.write_text(",".join(wine.feature_names) + "\n" + "\n".join(rows) + "\n")
+    folder = tmp_path / "ppca"
+    fit = ["fit", "ppca", "--data", str(table), "--latent-dim", "2", "--out", str(folder)]
+    assert cli.main(fit) == 0
+    capsys.readouterr()
+    assert cli.main(["gaps", str(folder), "--n", "18", "--steps", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "nats/row" in out and "nats/example" not in out and "over these rows" in out
+    assert "unit: nats per row, in standardized units" in out
+    assert "-0.0000" not in out and "approximation gap                   0.0000" in out
+    record = json.loads((folder / "gaps.json").read_text())
+    assert record["unit"] == "nats per row, in standardized units"

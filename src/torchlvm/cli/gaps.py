@@ -86,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
         **report.to_dict(),
         "seconds": round(time.perf_counter() - start, 2),
     }
+    if run_.data.get("table") is not None:  # a row's density, in the units it was trained in
+        scaled = (run_.data.get("options") or {}).get("standardize")
+        units = "standardized units" if scaled else "the file's units"
+        result["unit"] = f"nats per row, in {units}"
     written = [args.dir / "gaps.json", args.dir / "figures" / "gaps.png"]
     if run_.model_type == "ppca":
         written.append(_ppca_identity(model, x, args, dataset, result))
@@ -216,11 +220,15 @@ def _print_table(
         what = f"{elbo_how}, {report.flow_steps} coupling steps"
         rows.insert(1, ("ELBO of per-point flow q*", "flow_elbo", what))
         rows.append(("gap left by the flow", "flow_approximation_gap", "log p(x) − ELBO(flow)"))
-    print(f"  {'quantity':<28}{'nats/example':>14}{'± s.e.':>10}  what")
+    noun = "row" if result["unit"].startswith("nats per row") else "example"
+    print(f"  {'quantity':<28}{f'nats/{noun}':>14}{'± s.e.':>10}  what")
     for label, key, what in rows:
         label, what = label.replace("log p(x)", px), what.replace("log p(x)", px)
-        print(f"  {label:<28}{summary[key]:>14.4f}{summary[f'{key}_se']:>10.4f}  {what}")
-    print("  (± s.e.: standard error of the mean over these examples)")
+        value, se = (_shown(summary[k], 4) for k in (key, f"{key}_se"))
+        print(f"  {label:<28}{value:>14}{se:>10}  {what}")
+    print(f"  (± s.e.: standard error of the mean over these {noun}s)")
+    if noun == "row":
+        print(f"  (unit: {result['unit']}, as the model was trained)")
     if not exact:
         print(
             f"  estimator's standard error of mean {px}: {summary['log_px_stderr']:.4f} "
@@ -229,5 +237,12 @@ def _print_table(
     if "ppca_mean_field_gap" in result:
         print(
             "  exact mean-field (diagonal q) approximation gap of this PPCA: "
-            f"{result['ppca_mean_field_gap']:.6f} nats/example"
+            f"{_shown(result['ppca_mean_field_gap'], 6)} nats/{noun}"
         )
+
+
+def _shown(value: float, digits: int) -> str:
+    """``value`` to ``digits`` decimals, without the sign of a number that rounds to zero (an
+    exact gap of 0 computed as -4e-15 reads 0.0000, not -0.0000)."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
