@@ -37,3 +37,17 @@ def test_kl_demo_bad_separation_is_one_line(tmp_path, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err == "torchlvm: error: separation must be a positive number, got -1.0"
+
+
+def test_kl_demo_never_replaces_a_file_of_the_users_unasked(tmp_path, capsys):
+    """A folder of the user's that held their own kl_fits_1d.png: kl-demo wrote over it. It is
+    now refused before any fitting, and replaced only with --overwrite."""
+    mine = tmp_path / "kl_fits_1d.png"
+    mine.write_text("my figure")
+    argv = ["kl-demo", "--out", str(tmp_path), "--dim", "1", "--steps", "5"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("torchlvm: error: ") and "kl_fits_1d.png already exists" in err
+    assert "--overwrite" in err and mine.read_text() == "my figure"
+    assert cli.main([*argv, "--overwrite"]) == 0
+    assert mine.read_bytes().startswith(b"\x89PNG")

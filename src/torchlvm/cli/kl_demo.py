@@ -3,7 +3,8 @@ fits over the target and print the mass each puts on each mode.
 
 Forward KL is what maximum likelihood minimizes: mass-covering, the fit spans both modes. Reverse
 KL is what the ELBO (variational inference, the VAE) minimizes: mode-seeking, the fit locks onto
-one mode. Writes kl_fits_1d.png and/or kl_fits_2d.png into --out (other files there are kept).
+one mode. Writes kl_fits_1d.png and/or kl_fits_2d.png into --out (other files there are kept;
+one of those names that exists already is replaced only with --overwrite).
 
 Example: torchlvm kl-demo --out figures --dim 2
 """
@@ -33,6 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=_types.seed, default=0, help="seed of the draws and of the start"
     )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing figures")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,11 +43,16 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.distributions.fitting import bimodal_target, fit_gaussian
     from torchlvm.errors import RunDirectoryError
     from torchlvm.plots.kl_fits import kl_fits_figure, save_figure
+    from torchlvm.run import output_file
 
     if args.out.exists() and not args.out.is_dir():
         raise RunDirectoryError(f"--out {args.out} is a file; pass a folder path")
+    dims = (1, 2) if args.dim is None else (args.dim,)
+    for dim in dims:  # a file already there is the user's until they say otherwise
+        path = args.out / f"kl_fits_{dim}d.png"
+        output_file(path, path, suffix=".png", overwrite=args.overwrite)
     torch.set_num_threads(1)  # 1-D and 2-D problems: extra threads only add overhead
-    for dim in (1, 2) if args.dim is None else (args.dim,):
+    for dim in dims:
         target = bimodal_target(dim, args.separation)
         fits = {
             direction: fit_gaussian(
