@@ -7,6 +7,7 @@ checks the options against the loader's keyword parameters and applies binarizat
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import os
 from collections.abc import Callable
@@ -101,14 +102,27 @@ def get_spec(name: str) -> DatasetSpec:
     """The registered dataset called ``name``.
 
     Raises:
-        ConfigError: If no dataset has that name; the message lists the known names.
+        ConfigError: If no dataset has that name; the message lists the known names, the
+            closest one, or for a folder how its IDX files are read.
     """
     try:
         return _REGISTRY[name]
     except KeyError:
-        known = ", ".join(list_datasets())
-        suffixes = "/".join(FILE_SUFFIXES)
+        pass
+    if os.path.isdir(name):  # a folder of IDX files is read by the dataset's name
+        idx = sorted(n for n, spec in _REGISTRY.items() if spec.locate is not None)
+        folder = os.path.basename(os.path.normpath(name)).lower()
+        example = next((n for n in idx if n in folder), "mnist" if "mnist" in idx else "NAME")
         raise ConfigError(
-            f"unknown dataset {name!r}; known datasets: {known}; a path to a file ending in "
-            f"{suffixes} is also accepted"
-        ) from None
+            f"{name} is a folder, not a dataset name or a file; to read the IDX files in it, "
+            f"pass the dataset's name ({', '.join(idx)}) with the folder as its data_dir "
+            f"(e.g. --data {example} --data-dir {name})"
+        )
+    known = ", ".join(list_datasets())
+    suffixes = "/".join(FILE_SUFFIXES)
+    close = difflib.get_close_matches(name.lower().replace("_", "-"), list_datasets(), n=1)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    raise ConfigError(
+        f"unknown dataset {name!r}; {guess}known datasets: {known}; a path to a file ending in "
+        f"{suffixes} is also accepted"
+    )
