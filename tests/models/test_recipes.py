@@ -50,6 +50,16 @@ def test_vae_recipe_takes_the_image_shape_from_the_data_for_convolutions():
     assert recipe_for("vae").default_objective == "elbo" and not recipe_for("vae").conditional
 
 
+@pytest.mark.parametrize("model", ["vae", "ae", "cvae"])
+def test_a_convolutional_network_on_rows_names_the_mlp(model):
+    """`train ae --data rows.npy --arch conv` ended in "image_shape must be (channels, height,
+    width), got (6,)": a config field the user never typed, and no fix."""
+    cls = {"vae": VAE, "ae": Autoencoder, "cvae": CVAE}[model]
+    rows = DataFacts(6, (6,), condition_dim=2, num_classes=2)
+    with pytest.raises(ConfigError, match=r"rows of 6 values; use the MLP \(--arch mlp"):
+        recipe_for(model).config(cls, {**OPTIONS, "arch": "conv"}, rows)
+
+
 def test_cvae_recipe_takes_the_condition_and_classes_from_the_data():
     facts = DataFacts(64, (1, 8, 8), condition_dim=3, num_classes=3, class_names=("a", "b", "c"))
     config = recipe_for("cvae").config(CVAE, {**OPTIONS, "cvae_prior": "standard"}, facts)

@@ -578,6 +578,9 @@ CASES: dict[str, Case] = {
         "rows of 3 values, not images",
         absent="image_shape",
     ),
+    "train-conv-on-a-table": Case(
+        f"{TRAIN} --data {{d}}/table.csv --arch conv", "use the MLP (--arch mlp", absent="image_"
+    ),
 }
 
 

@@ -102,11 +102,6 @@ def run(args: argparse.Namespace) -> int:
     samples = check_positive_int("--samples", 1 if args.samples is None else args.samples)
     eval_n = check_positive_int("--eval-n", args.eval_n)
     run_ = _run.load_run(args.run_dir, device=device)
-    if run_.data.get("table") is not None:  # --mask hides part of an image: a table has none
-        raise ConfigError(
-            f"{run_.folder} was trained on a table ({run_.data.get('name')}), not on images; "
-            f"{_rows_fix(run_)}"
-        )
     method = _method(run_)
     iterations = _iterations(method, args.iterations)
     kind = _mask_kind(run_, method, args.mask)
@@ -208,7 +203,17 @@ def _check_size(run_: Any, samples: int, eval_n: int) -> None:
 
 
 def _method(run_: Any) -> str:
-    """``"ppca"``, ``"cvae"`` (an imputation CVAE), ``"vae"`` or ``"ae"``."""
+    """``"ppca"``, ``"cvae"`` (an imputation CVAE), ``"vae"`` or ``"ae"``.
+
+    Raises:
+        ConfigError: for a run trained on a table (--mask hides part of an image: a table has
+            none) or a CVAE that is not conditioned on the observed part.
+    """
+    if run_.data.get("table") is not None:
+        raise ConfigError(
+            f"{run_.folder} was trained on a table ({run_.data.get('name')}), not on images; "
+            f"{_rows_fix(run_)}"
+        )
     if run_.model_type != "cvae":
         return run_.model_type
     condition = run_.condition

@@ -25,6 +25,7 @@ rank 0 writes the run folder. Under torchrun or SLURM (srun), pass the same --de
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -241,19 +242,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         with staged_run(out, overwrite=args.overwrite, keep_partial=True) as stage:
             result = fit(model, dm, config, stage.folder, **options)
-        result = _moved(result, out)
+        result = dataclasses.replace(result, out_dir=out)  # where the stage was moved
     _print_summary(args.model, model, dm, config, result)
     return 0
 
 
 def _jsonable(given: dict[str, Any]) -> dict[str, Any]:
     return {k: str(v) if isinstance(v, Path) else v for k, v in given.items()}
-
-
-def _moved(result: Any, out: Path) -> Any:
-    from dataclasses import replace
-
-    return replace(result, out_dir=out)
 
 
 def _epochs(n: int) -> str:

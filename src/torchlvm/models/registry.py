@@ -135,11 +135,16 @@ class Recipe:
         convolutional network, and the condition of a conditional model.
 
         Raises:
-            ConfigError: as the config's own checks, and for a conditional model without a
-                condition.
+            ConfigError: as the config's own checks, for a conditional model without a
+                condition, and for a convolutional network on rows (not images).
         """
         fields = {"input_dim": facts.input_dim, **fields}
         if fields.get("arch") == "conv":
+            if len(facts.shape) == 1:  # rows of a table: nothing to convolve over
+                raise ConfigError(
+                    f"a convolutional network (arch 'conv') needs images, and these data are rows "
+                    f"of {facts.shape[0]} values; use the MLP (--arch mlp, the default)"
+                )
             fields["image_shape"] = tuple(facts.shape)
         if self.conditional:
             if facts.condition_dim is None:
