@@ -69,3 +69,18 @@ def test_make_likelihood_by_name():
         GaussianLikelihood(5, scale=0.0)
     with pytest.raises(ConfigError, match="dim must be a positive integer, got 0"):
         BernoulliLikelihood(0)
+
+
+def test_the_bernoulli_head_builds_what_torchs_constructors_build() -> None:
+    from torchlvm.distributions.heads import IndependentBernoulli
+
+    logits = torch.randn(5, 7)
+    ours = BernoulliLikelihood(7)(logits)
+    base = torch.distributions.Bernoulli(logits=logits, validate_args=False)
+    theirs = IndependentBernoulli(base, 1)
+    assert type(ours) is type(theirs) and vars(ours).keys() == vars(theirs).keys()
+    assert ours.batch_shape == theirs.batch_shape and ours.event_shape == theirs.event_shape
+    assert vars(ours.base_dist).keys() == vars(theirs.base_dist).keys()
+    for key, value in vars(theirs.base_dist).items():
+        mine = vars(ours.base_dist)[key]
+        assert mine is value if isinstance(value, torch.Tensor) else mine == value, key

@@ -56,9 +56,29 @@ class IndependentBernoulli(Independent):
             base._validate_sample(value)
         # the value in the logits' dtype: BCE-with-logits computes in its target's (a float64
         # model would score float32 data in float32); no kernel when they agree
-        logits, value = broadcast_all(base.logits, value.to(base.logits.dtype))
+        logits, value = base.logits, value.to(base.logits.dtype)
+        if value.shape != logits.shape:  # broadcast_all's Python only where there is work
+            logits, value = broadcast_all(logits, value)
         terms = F.binary_cross_entropy_with_logits(logits, value, reduction="none")  # (..., D)
         return -terms.sum(-1)
+
+
+def independent_bernoulli(logits: Tensor) -> IndependentBernoulli:
+    """``IndependentBernoulli(Bernoulli(logits=logits, validate_args=False), 1)`` for logits
+    ``(..., D)``: the same objects, attribute for attribute, built without ``broadcast_all`` (one
+    tensor: nothing to broadcast) and ``Independent``'s shape arithmetic, ~5 µs of Python less
+    per training step on a CPU. A 0-dim ``logits`` goes through torch's constructors (and fails
+    there: an event of D values needs a last dimension)."""
+    shape = logits.shape
+    if not shape:
+        return IndependentBernoulli(Bernoulli(logits=logits, validate_args=False), 1)
+    base = Bernoulli.__new__(Bernoulli)
+    base.logits = base._param = logits
+    Distribution.__init__(base, shape, validate_args=False)
+    d = IndependentBernoulli.__new__(IndependentBernoulli)
+    d.base_dist, d.reinterpreted_batch_ndims = base, 1
+    Distribution.__init__(d, shape[:-1], shape[-1:])
+    return d
 
 
 @register_likelihood("bernoulli")
@@ -77,7 +97,7 @@ class BernoulliLikelihood(nn.Module):
 
     def forward(self, logits: Tensor) -> Distribution:
         """Args: logits ``(..., D)``. Returns: distribution with event shape ``(D,)``."""
-        return IndependentBernoulli(Bernoulli(logits=logits, validate_args=False), 1)
+        return independent_bernoulli(logits)
 
     def mean(self, logits: Tensor) -> Tensor:
         """E[x | z] = sigmoid(logits), shape ``(..., D)``."""

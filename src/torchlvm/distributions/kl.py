@@ -71,6 +71,8 @@ def _kl_diagonal_standard_normal(q: Independent, p: StandardNormal) -> Tensor:
     # torch's _kl_normal_normal with loc 0 and scale 1: var_ratio = (σ / 1)², t1 = ((μ − 0) / 1)²
     var_ratio = base.scale.pow(2)
     kl = (0.5 * (var_ratio + base.loc.pow(2) - 1 - var_ratio.log())).sum(-1)  # (*batch,)
+    if q.batch_shape == p.batch_shape:  # the ELBO's: torch.broadcast_shapes costs ~10 µs
+        return kl
     shape = torch.broadcast_shapes(q.batch_shape, p.batch_shape)
     return kl if kl.shape == shape else kl.expand(shape)
 

@@ -35,7 +35,9 @@ class StandardNormal(Independent):
         dtype: torch.dtype | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        self.device, self.dtype = torch.device(device or "cpu"), dtype or torch.get_default_dtype()
+        if not isinstance(device, torch.device):  # a model's prior passes its parameters' own
+            device = torch.device(device or "cpu")
+        self.device, self.dtype = device, dtype or torch.get_default_dtype()
         self.reinterpreted_batch_ndims = 1
         Distribution.__init__(
             self, torch.Size(batch_shape), torch.Size((latent_dim,)), validate_args=validate_args

@@ -86,6 +86,7 @@ from torchlvm.nn import (
     encoder_network,
 )
 from torchlvm.nn.builders import check_width
+from torchlvm.nn.reference import first_parameter
 
 PriorKind = Literal["learned", "standard", "vamp", "mog"]
 PRIOR_KINDS: tuple[str, ...] = ("learned", "standard", "vamp", "mog")
@@ -243,7 +244,7 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         return cls(config)
 
     def _reference(self) -> Tensor:
-        return next(self.parameters())
+        return first_parameter(self)  # next(self.parameters()), read each step: a short walk
 
     def _condition(self, c: Tensor | None, batch_shape: Sequence[int]) -> Tensor:
         """``c`` checked and broadcast to ``(*batch_shape, C)`` in the model's dtype."""

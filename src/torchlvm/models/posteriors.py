@@ -26,12 +26,12 @@ from typing import ClassVar, Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
+from torch.distributions import Distribution, Independent, MultivariateNormal
 
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm._registry import registrar
 from torchlvm._zuko import MAF, NormalizingFlow
-from torchlvm.distributions.diagonal import IndependentNormal
+from torchlvm.distributions.diagonal import independent_normal
 from torchlvm.errors import ConfigError
 
 PosteriorName = Literal["diag", "full", "flow"]
@@ -115,7 +115,7 @@ def diagonal_gaussian(params: Tensor) -> Independent:
     with exp) and bounded away from zero. Batch shape ``(...)``, event ``(K,)``.
     """
     loc, pre_scale = params.chunk(2, dim=-1)
-    return IndependentNormal(Normal(loc, F.softplus(pre_scale) + MIN_SCALE), 1)
+    return independent_normal(loc, F.softplus(pre_scale) + MIN_SCALE)
 
 
 @register_posterior("diag")

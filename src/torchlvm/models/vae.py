@@ -45,6 +45,7 @@ from torchlvm.nn import (
     decoder_network,
     encoder_network,
 )
+from torchlvm.nn.reference import first_parameter
 
 Likelihood = Literal["bernoulli", "gaussian"]
 
@@ -227,7 +228,7 @@ class VAE(PointEstimates, SavableModel, nn.Module):
         return cls(config)
 
     def _reference(self) -> Tensor:
-        return next(self.parameters())
+        return first_parameter(self)  # next(self.parameters()), read each step: a short walk
 
     def _data(self, x: Tensor) -> Tensor:
         x = check_features(x, self.input_dim)
