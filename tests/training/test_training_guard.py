@@ -131,7 +131,7 @@ def test_the_guard_skips_on_the_device_and_reads_its_flag_only_when_due() -> Non
         loss = (weight * weight).sum() * (float("nan") if step == 3 else 1.0)
         loss.backward()
         with reads:
-            guard.observe(optimizer, loss.detach(), step, epoch=0)
+            guard.observe(optimizer, loss.detach(), lambda step=step: (step, 0))
             guard.check(epoch=0)  # not due: 5 < CHECK_EVERY
         optimizer.step()
         optimizer.zero_grad()
@@ -181,7 +181,7 @@ def test_the_device_record_names_the_first_flagged_step_and_counts_them(policy: 
         if step == 12:
             weight.grad[1] = float("nan")
         grad, value = weight.grad.clone(), loss.detach().clone()
-        finite_flags.append(bool(guard.observe(optimizer, loss, step, epoch=1)))
+        finite_flags.append(bool(guard.observe(optimizer, loss, lambda step=step: (step, 1))))
         torch.testing.assert_close(weight.grad, grad, equal_nan=True, rtol=0, atol=0)
         torch.testing.assert_close(loss.detach(), value, rtol=0, atol=0)
         optimizer.step()

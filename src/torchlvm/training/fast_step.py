@@ -6,9 +6,10 @@ One step — dynamic binarization (``rand_like(x) < x``), the objective's forwar
 of the batch mean (per-example weights 1/B, no mean taken), the non-finite guard
 (:mod:`torchlvm.training.guard`, its flag and record updated in place), the epoch sums of the
 logged terms (:mod:`torchlvm.training.epoch_sums`, also in place), gradient clipping and the
-fused Adam update (``capturable=True``) — is :meth:`WholeStep.step`, a function of the batch, of
-a 0-dim KL-weight tensor and of tensors it updates in place. The
-LightningModule runs it under manual optimization, several steps per Lightning batch:
+fused Adam update (``capturable=True``; :mod:`torchlvm.training.adam_update`) — is
+:meth:`WholeStep.step`, a function of the batch, of a 0-dim KL-weight tensor and of tensors it
+updates in place. The LightningModule runs it under manual optimization, several steps per
+Lightning batch:
 
 - on CUDA with ``fast``, after :data:`WARMUP_STEPS` eager steps on a side stream (real training
   steps, which also create Adam's state and the guard's buffers), the step of a full batch is
@@ -37,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from torchlvm.training.adam_update import adam_update
+
 if TYPE_CHECKING:
     from torchlvm.training.module import LVMModule
 
@@ -59,6 +62,7 @@ class WholeStep:
     ) -> None:
         self.module, self.optimizer, self.redraw, self.capture = module, optimizer, redraw, capture
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.clip = module.config.gradient_clip
         self._weights: dict[torch.Size, Tensor] = {}  # 1/B per batch shape (see _mean_weights)
         if capture:  # a resumed optimizer state may say otherwise; a graph needs it
             for group in optimizer.param_groups:
@@ -75,18 +79,16 @@ class WholeStep:
         """One update, its terms added to the module's epoch sums (all in place). ``kl_weight``
         is a float when eager (no kernel, and the objective's β = 1 shortcut applies) and a 0-dim
         tensor under capture (a graph replays with the value it reads)."""
-        module, config = self.module, self.module.config
+        module = self.module
         if self.redraw:  # x ~ Bernoulli(p) as u < p, u ~ U[0, 1), written in u's dtype
             x = torch.rand_like(x).lt_(x)
         terms = module.training_terms(x, c, kl_weight)
         loss = terms["loss"]  # (B,)
         loss.backward(self._mean_weights(loss))  # ∇ of the batch mean, without taking it
-        finite = module.guard.observe(
-            self.optimizer, loss, module.global_step, module.current_epoch
-        )
-        if config.gradient_clip is not None:
-            torch.nn.utils.clip_grad_norm_(self.params, config.gradient_clip, foreach=True)
-        self.optimizer.step()
+        finite = module.guard.observe(self.optimizer, loss, module.position)
+        if self.clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, self.clip, foreach=True)
+        adam_update(self.optimizer)  # optimizer.step(), its Python trimmed
         module.epoch_sums.add_terms(terms, finite)
 
     def _mean_weights(self, loss: Tensor) -> Tensor:
@@ -150,7 +152,8 @@ class WholeStep:
         for p in self.params:  # zero_grad(set_to_none=True) without its ~15 µs of host work
             p.grad = None
         self.eager_steps += 1
-        self.eager_shapes[x.shape] = self.eager_shapes.get(x.shape, 0) + 1
+        if self.capture:  # what _due counts; on a CPU nothing is captured
+            self.eager_shapes[x.shape] = self.eager_shapes.get(x.shape, 0) + 1
         self.step(x, c, float(kl_weight))
 
     def _on_side_stream(self, x: Tensor, c: Tensor | None, kl_weight: float) -> None:

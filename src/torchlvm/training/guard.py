@@ -22,6 +22,8 @@ The epoch means of the logged terms leave out flagged steps, on the device.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -96,7 +98,8 @@ class _Record:
 
 def _checkable(loss: Tensor, grads: list[Tensor]) -> bool:
     """Whether one device-side check covers the loss and every gradient (all on one device)."""
-    return all(g.device == loss.device and g.layout == torch.strided for g in grads)
+    device, strided = loss.device, torch.strided
+    return all(g.device == device and g.layout == strided for g in grads)
 
 
 class NonFiniteGuard:
@@ -124,28 +127,31 @@ class NonFiniteGuard:
         self._skipped_before, self._record = int(value), None
 
     def observe(
-        self, optimizer: torch.optim.Optimizer, loss: Tensor, step: int, epoch: int
+        self, optimizer: torch.optim.Optimizer, loss: Tensor, where: Callable[[], tuple[int, int]]
     ) -> Tensor:
         """Check one step before its update; returns the device flag "finite" (a 0-dim bool).
+        ``where()`` gives the step's (global step, epoch), asked only when needed (the record's
+        first step, a message): Lightning's counters take microseconds per read.
 
         Raises:
             NonFiniteError: at once, for an optimizer that cannot skip on the device, under "stop".
         """
         params = [p for group in optimizer.param_groups for p in group["params"]]
-        grads = [p.grad for p in params if p.grad is not None]
+        grads = [g for p in params if (g := p.grad) is not None]
         if skips_on_device(optimizer) and _checkable(loss, grads):
-            if self._record is None:  # one host-to-device copy per run, not per step
-                self._record = _Record(loss.device, step)
+            record = self._record
+            if record is None:  # one host-to-device copy per run, not per step
+                record = self._record = _Record(loss.device, where()[0])
             with torch.no_grad():  # the check writes its inputs (times 1) in place
-                self._record.update(loss, grads)
+                record.update(loss, grads)
             self._unchecked += 1
-            optimizer.found_inf = self._record.found_inf  # type: ignore[attr-defined]
-            return self._record.finite
+            optimizer.found_inf = record.found_inf  # type: ignore[attr-defined]
+            return record.finite
         finite = torch.isfinite(loss_and_grad_norms(loss, params)).all()
         if bool(finite):  # the one host sync per step of this path
             return finite
         if self.policy == "stop":
-            raise NonFiniteError(self.message(not bool(torch.isfinite(loss)), step, epoch))
+            raise NonFiniteError(self.message(not bool(torch.isfinite(loss)), *where()))
         for p in params:
             p.grad = None
         self._skipped_before += 1

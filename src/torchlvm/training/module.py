@@ -166,6 +166,10 @@ class LVMModule(L.LightningModule):
         # Lightning adds the batch's last
         self.trainer.fit_loop.epoch_loop._batches_that_stepped += len(xs) - 1
 
+    def position(self) -> tuple[int, int]:
+        """(global step, epoch) of the step in progress, as the non-finite guard names it."""
+        return self.global_step, self.current_epoch
+
     @property
     def skipped_steps(self) -> int:
         """Updates skipped for a non-finite loss or gradient so far in the run."""
@@ -177,7 +181,7 @@ class LVMModule(L.LightningModule):
         names, sums, n, loss = self._pending
         self._pending = None
         optimizer = getattr(optimizer, "_optimizer", optimizer)  # a LightningOptimizer's own
-        finite = self.guard.observe(optimizer, loss, self.global_step, self.current_epoch)
+        finite = self.guard.observe(optimizer, loss, self.position)
         self.epoch_sums.add(names, sums, finite, n)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
