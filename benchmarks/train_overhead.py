@@ -32,6 +32,11 @@ Steps/s are over the measured epochs after one warm-up epoch, and steps per CPU-
 process's CPU time in them (what other jobs on a shared machine do not inflate); one torch thread
 per process (``--threads``).
 
+``--src LABEL=PATH`` (repeatable) runs each ``fit`` configuration once per source tree of
+torchlvm in the same interleaved rounds (rows ``fit@LABEL``), e.g. the code before a change beside
+the code after it (``git archive REV src | tar -x -C /tmp/before``, then ``--src
+before=/tmp/before/src --src after=src``); the plain loops run on the first tree's data loader.
+
 Run: ``nice -n 10 .venv/bin/python benchmarks/train_overhead.py [--rounds 3 --epochs 2]``
 (writes ``benchmarks/results/train_overhead.md`` after every round; ``--minutes M`` stops before a
 round that would end after M minutes, judged by the rounds so far).
@@ -186,20 +191,26 @@ def _write(args: argparse.Namespace, results: dict[str, dict[str, list[dict[str,
             for key in ("steps_per_s", "steps_per_cpu_s"):
                 each = ", ".join(f"{r[key]:.1f}" for r in runs)
                 cells.append(f"{M.median([r[key] for r in runs]):.1f} ({each})")
-            lines.append(f"| `{name}`: {CONFIGS[name]} | " + " | ".join(cells) + " |")
-        lines += ["", *_verdicts(by_config, targets)]
+            config, _, tree = name.partition("@")
+            what = CONFIGS[config] + (f", source tree `{tree}`" if tree else "")
+            lines.append(f"| `{name}`: {what} | " + " | ".join(cells) + " |")
+        for name in by_config:
+            if name.split("@")[0] == "fit":
+                lines += ["", *_verdicts(by_config, targets, name)]
     path = Path(args.out)
     path.write_text("\n".join([*lines, ""]), encoding="utf-8")
     return path
 
 
-def _verdicts(results: dict[str, list[dict[str, Any]]], targets: dict[str, float]) -> list[str]:
+def _verdicts(
+    results: dict[str, list[dict[str, Any]]], targets: dict[str, float], fit: str = "fit"
+) -> list[str]:
     out = []
     for key, what in (("steps_per_cpu_s", "steps per CPU-second"), ("steps_per_s", "steps/s")):
         rate = {n: M.median([r[key] for r in runs]) for n, runs in results.items()}
         parts = []
         for base in ("plain", "plain-fused"):
-            ratio = rate["fit"] / rate[base]
+            ratio = rate[fit] / rate[base]
             target = targets.get(base)
             verdict = (
                 "" if target is None else
@@ -207,15 +218,15 @@ def _verdicts(results: dict[str, list[dict[str, Any]]], targets: dict[str, float
             )  # fmt: skip
             parts.append(
                 f"{ratio:.2f}× `{base}`{verdict}, median of the per-round ratios "
-                f"{_paired(results, base, key):.2f}×"
+                f"{_paired(results, fit, base, key):.2f}×"
             )
-        out.append(f"- {what}: fit() is " + "; ".join(parts) + ".")
+        out.append(f"- {what}: `{fit}` is " + "; ".join(parts) + ".")
     return out
 
 
-def _paired(results: dict[str, list[dict[str, Any]]], base: str, key: str) -> float:
-    """The median over rounds of fit()'s rate divided by ``base``'s in the same round."""
-    pairs = zip(results["fit"], results[base], strict=True)
+def _paired(results: dict[str, list[dict[str, Any]]], fit: str, base: str, key: str) -> float:
+    """The median over rounds of ``fit``'s rate divided by ``base``'s in the same round."""
+    pairs = zip(results[fit], results[base], strict=True)
     return M.median([a[key] / b[key] for a, b in pairs])
 
 
@@ -233,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
         "--out", default=str(M.ROOT / "benchmarks" / "results" / "train_overhead.md")
     )
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--src", action="append", default=[], help="LABEL=PATH of a source tree")
     parser.add_argument("--config", choices=list(CONFIGS), help=argparse.SUPPRESS)
     for name in ("--hidden", "--latent", "--batch"):
         parser.add_argument(name, type=int, help=argparse.SUPPRESS)
@@ -244,13 +256,23 @@ def main(argv: list[str] | None = None) -> None:
     common = ["--epochs", str(args.epochs), "--threads", str(args.threads)]
     common += ["--seed", str(args.seed)]
 
+    trees = dict(spec.split("=", 1) for spec in args.src)
+    names = [
+        f"{config}@{tree}" if trees and config.startswith("fit") else config
+        for config in args.configs
+        for tree in (trees if trees and config.startswith("fit") else [""])
+    ]
+
     def run(job: str, _round: int) -> dict[str, Any]:
         setting, name = job.split(":")
         hidden, latent, batch, _ = SETTINGS[setting]
         shape = ["--hidden", str(hidden), "--latent", str(latent), "--batch", str(batch)]
-        return M.run_worker([script, "--config", name, *shape, *common])
+        config, _, tree = name.partition("@")
+        path = trees.get(tree) or next(iter(trees.values()), None)
+        env = None if path is None else {"PYTHONPATH": str(Path(path).resolve())}
+        return M.run_worker([script, "--config", config, *shape, *common], env=env)
 
-    jobs = [f"{setting}:{name}" for setting in args.settings for name in args.configs]
+    jobs = [f"{setting}:{name}" for setting in args.settings for name in names]
     flat: dict[str, list[dict[str, Any]]] = {job: [] for job in jobs}
     started, limit = time.perf_counter(), args.rounds
     for done in range(1, limit + 1):  # the file is written after every round
@@ -258,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
             flat[job] += runs
         args.rounds = done
         results = {
-            setting: {name: flat[f"{setting}:{name}"] for name in args.configs}
+            setting: {name: flat[f"{setting}:{name}"] for name in names}
             for setting in args.settings
         }
         print(f"round {done}: wrote {_write(args, results)}", flush=True)
