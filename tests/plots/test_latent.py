@@ -113,3 +113,15 @@ def test_kl_per_dimension_unsorted_keeps_order(tmp_path):
     assert [p.get_height() for p in fig.axes[0].patches] == [3.0, 1.0, 2.0]
     with pytest.raises(ConfigError, match="at least one value"):
         kl_per_dimension([])
+
+
+def test_an_autoencoders_codes_and_a_cvaes_kl_are_named_as_they_are(codes):
+    """An autoencoder's scatter said 'PC 1 of the posterior means' (it has no posterior) and a
+    CVAE's KL bars 'KL(q(zᵢ|x) ‖ p(zᵢ))' (its prior is p(z | c))."""
+    z, _ = codes
+    ax = latent_scatter(z, what="code").axes[0]
+    assert ax.get_xlabel().startswith("PC 1 of the codes (")
+    assert latent_scatter(z[:, :2], what="code").axes[0].get_ylabel() == "z₂ (code)"
+    assert "posterior means" in latent_scatter(z).axes[0].get_xlabel()  # the default
+    ax = kl_per_dimension([0.5, 0.1, 0.0], conditional=True).axes[0]
+    assert ax.get_ylabel() == "KL(q(zᵢ|x,c) ‖ p(zᵢ|c)) [nats, mean over data]"

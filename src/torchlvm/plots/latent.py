@@ -39,8 +39,8 @@ def marker_size(n: int) -> tuple[float, float]:
     return area, alpha
 
 
-def _project(z: np.ndarray, method: str) -> tuple[np.ndarray, str, str]:
-    """Two coordinates per row of ``z`` and the two axis labels."""
+def _project(z: np.ndarray, method: str, what: str) -> tuple[np.ndarray, str, str]:
+    """Two coordinates per row of ``z`` and the two axis labels (``what``: one code's name)."""
     k = z.shape[1]
     if method == "auto":
         method = "direct" if k <= 2 else "pca"
@@ -49,15 +49,15 @@ def _project(z: np.ndarray, method: str) -> tuple[np.ndarray, str, str]:
             raise ConfigError(f"method='direct' needs a latent size of 1 or 2, got {k}")
         if k == 1:
             jitter = np.random.default_rng(0).uniform(-1.0, 1.0, len(z))
-            return np.c_[z[:, 0], jitter], "z₁ (posterior mean)", "random jitter (no meaning)"
-        return z, "z₁ (posterior mean)", "z₂ (posterior mean)"
+            return np.c_[z[:, 0], jitter], f"z₁ ({what})", "random jitter (no meaning)"
+        return z, f"z₁ ({what})", f"z₂ ({what})"
     if k < 2:
         raise ConfigError(f"method='pca' needs a latent size of at least 2, got {k}")
     from sklearn.decomposition import PCA
 
     pca = PCA(n_components=2).fit(z)
     share = pca.explained_variance_ratio_ * 100
-    labels = [f"PC {i + 1} of the posterior means ({share[i]:.1f}% of variance)" for i in (0, 1)]
+    labels = [f"PC {i + 1} of the {what}s ({share[i]:.1f}% of variance)" for i in (0, 1)]
     return pca.transform(z), labels[0], labels[1]
 
 
@@ -68,6 +68,7 @@ def latent_scatter(
     *,
     method: Literal["auto", "direct", "pca"] = "auto",
     title: str | None = None,
+    what: str = "posterior mean",
 ) -> Figure:
     """Latent codes (e.g. posterior means) of data points, coloured by class.
 
@@ -77,6 +78,8 @@ def latent_scatter(
         class_names: names of the classes, indexed by label.
         method: ``"direct"`` (K ≤ 2 only), ``"pca"`` (K ≥ 2) or ``"auto"``.
         title: the figure title; by default it says the latent size and the projection.
+        what: what one row of ``z`` is, for the axes: ``"posterior mean"`` (E_q[z|x]), or
+            ``"code"`` for an autoencoder, which has no posterior.
 
     Raises:
         ConfigError: for codes that are not (N, K), labels of another length, or a bad method.
@@ -86,7 +89,7 @@ def latent_scatter(
     if codes.ndim != 2 or codes.shape[0] == 0:
         raise ConfigError(f"z must be an (N, K) array with N > 0, got shape {codes.shape}")
     keep = np.isfinite(codes).all(axis=1)
-    xy, xlabel, ylabel = _project(codes[keep], method)
+    xy, xlabel, ylabel = _project(codes[keep], method, what)
     fig = new_figure(7.0 if labels is not None else 5.6, 5.0)
     ax = fig.add_subplot()
     size, alpha = marker_size(len(xy))
@@ -138,6 +141,7 @@ def kl_per_dimension(
     threshold: float | None = None,
     threshold_label: str = "active-unit threshold",
     title: str | None = "KL divergence per latent dimension",
+    conditional: bool = False,
 ) -> Figure:
     """Bar chart of KL(q(z_i | x) ‖ p(z_i)) per latent dimension, averaged over the data.
 
@@ -147,6 +151,7 @@ def kl_per_dimension(
         threshold: draw a horizontal line here and colour bars above it as active.
         threshold_label: legend text of the threshold line.
         title: the figure title.
+        conditional: a model conditioned on c (a CVAE): the KL is KL(q(zᵢ|x,c) ‖ p(zᵢ|c)).
     """
     values = as_array(kl, "kl").ravel()
     if values.size == 0:
@@ -166,7 +171,8 @@ def kl_per_dimension(
     ax.set_xticks(x[::step])
     ax.set_xticklabels([f"z{i + 1}" for i in order[::step]], rotation=90 if values.size > 16 else 0)
     ax.set_xlabel("latent dimension" + (" (sorted by KL)" if sort else ""))
-    ax.set_ylabel("KL(q(zᵢ|x) ‖ p(zᵢ)) [nats, mean over data]")
+    kl_of = "KL(q(zᵢ|x,c) ‖ p(zᵢ|c))" if conditional else "KL(q(zᵢ|x) ‖ p(zᵢ))"
+    ax.set_ylabel(f"{kl_of} [nats, mean over data]")
     if threshold is not None:
         active = int(np.sum(values > threshold))
         ax.axhline(threshold, color="tab:red", linestyle="--", linewidth=1.2)
