@@ -1,7 +1,9 @@
 """Write a self-contained HTML report of a run: metrics, figures, config and data protocol.
 
 With one run folder the report goes to DIR/report.html; with several, --out names the file that
-holds them side by side. Missing metrics or figures are stated in the report, not an error.
+holds them side by side, and says when their numbers cannot be ranked: other data or data
+protocol, another likelihood (a CVAE's log p(x | c) is not log p(x)), or another evaluation
+split. Missing metrics or figures are stated in the report, not an error.
 A report replaces an earlier torchlvm report; any other existing file only with --overwrite, and
 never a run's own files (config.json, model.safetensors, metrics, checkpoints).
 """
