@@ -70,3 +70,28 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, extra, messa
     assert len(err) == 1 and err[0].startswith("torchlvm: error:")
     assert re.search(message, err[0])
     assert not out.exists()
+
+
+def test_a_gzipped_tab_separated_table_is_a_table_like_its_csv(tmp_path, capsys):
+    """.tsv and .csv.gz/.tsv.gz files are tables: standardized by default, recorded, scored
+    with their file lines."""
+    import gzip
+
+    from sklearn.datasets import load_wine
+
+    wine = load_wine()
+    lines = ["\t".join([*wine.feature_names, "label"])]
+    pairs = zip(wine.data.tolist(), wine.target.tolist(), strict=True)
+    lines += ["\t".join([*map(str, row), str(y)]) for row, y in pairs]
+    data = tmp_path / "wine.tsv.gz"
+    data.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    out = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(data), "--label-column", "label", "--latent-dim", "2"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "nats/row (exact, in the run's standardized units)" in capsys.readouterr().out
+    record = json.loads((out / "config.json").read_text())["data"]
+    assert record["options"]["standardize"] is True and len(record["table"]["columns"]) == 13
+    scores = tmp_path / "scores.csv"
+    assert main(["score", str(out), "--data", str(data), "--out", str(scores)]) == 0
+    rows = scores.read_text().splitlines()
+    assert len(rows) == 179 and rows[1].startswith("1,2,")  # row 1 is the file's line 2

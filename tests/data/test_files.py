@@ -244,3 +244,37 @@ def test_an_arrays_row_with_no_value_is_refused_as_a_csvs_is_unless_kept(tmp_pat
         load_file(tmp_path / "rows.npy", allow_missing=True)
     kept = load_file(tmp_path / "rows.npy", allow_missing=True, allow_empty=True)
     assert bool(torch.isnan(kept.x[3]).all()) and len(kept) == 40
+
+
+@pytest.mark.parametrize("name", ["t.tsv", "t.csv.gz", "t.tsv.gz", "T.TSV"])
+def test_tab_separated_and_gzipped_tables_read_as_the_csv(tmp_path, name):
+    import gzip
+
+    body = "".join(f"{i % 7},{i * i / 3},{i % 2}\n" for i in range(20))
+    text = "a,b,label\n1,2,0\n3,4.5,1\n\n-1,,1\n" + body
+    (tmp_path / "t.csv").write_text(text)
+    if ".tsv" in name.lower():
+        text = text.replace(",", "\t")
+    raw = text.encode()
+    (tmp_path / name).write_bytes(gzip.compress(raw) if name.endswith(".gz") else raw)
+    options = dict(label_column="label", allow_missing=True, standardize=True)
+    rows = load_dataset(tmp_path / "t.csv", "all", **options)
+    other = load_dataset(tmp_path / name, "all", **options)
+    torch.testing.assert_close(other.x, rows.x, equal_nan=True)
+    assert other.columns == ("a", "b") and other.y.tolist()[:3] == [0, 1, 1] and other.is_table
+    assert other.standardizer.to_dict() == rows.standardizer.to_dict()
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("t.tsv", b"a,b\n1,2\n", "separates its cells with commas, not tabs"),
+        ("t.csv", b"a\tb\n1\t2\n", "separates its cells with tabs, not commas"),
+        ("t.csv.gz", b"a,b\n1,2\n", r"cannot read .*t.csv.gz as gzip"),
+    ],
+    ids=["commas-in-tsv", "tabs-in-csv", "not-gzip"],
+)
+def test_a_table_in_another_format_than_its_name_says_is_refused(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        load_dataset(tmp_path / name, "all")

@@ -37,15 +37,19 @@ def _selector(text: str) -> int | str:
 
 
 def is_table(data: str) -> bool:
-    """Whether ``--data`` names a .csv table."""
-    return Path(data).suffix.lower() == ".csv"
+    """Whether ``--data`` names a table file (.csv, .tsv, either gzipped): standardized by
+    default."""
+    from torchlvm.data.csv_table import TABLE_SUFFIXES
+    from torchlvm.data.registry import file_suffix
+
+    return file_suffix(data) in TABLE_SUFFIXES
 
 
 def is_file(data: str | None) -> bool:
     """Whether ``--data`` names a user's file (rather than a dataset, or nothing)."""
-    from torchlvm.data.registry import FILE_SUFFIXES
+    from torchlvm.data.registry import is_file_name
 
-    return data is not None and Path(data).suffix.lower() in FILE_SUFFIXES
+    return data is not None and is_file_name(data)
 
 
 def load_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -12,12 +12,17 @@ Checks, each one line naming the line and the column: text in a numeric column; 
 (an ID or a class: drop it or make it the labels); a column that counts rows (1, 2, 3, ...: an ID);
 a column with no value at all; a row with no value at all; non-UTF-8 bytes; another separator
 than commas (semicolons, tabs, bars) or a comment line; two feature columns of one name.
+
+A ``.tsv`` file is read the same way with tabs between cells; a name ending in ``.gz``
+(``.csv.gz``, ``.tsv.gz``) is decompressed as it is read (:data:`TABLE_SUFFIXES`).
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +37,15 @@ MISSING_MARKERS: frozenset[str] = frozenset(
 )
 
 Selector = int | str
+
+TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
+"""The extensions of a table file: commas (``.csv``) or tabs (``.tsv``) between cells, either
+compressed with gzip (``.gz``)."""
+
+
+def _tabs(path: Path) -> bool:
+    """Whether ``path`` is a ``.tsv`` (or ``.tsv.gz``): tabs between its cells."""
+    return path.name.lower().removesuffix(".gz").endswith(".tsv")
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,14 @@ def _is_missing(cell: str) -> bool:
 
 def _decode(path: Path) -> str:
     raw = path.read_bytes()
+    if path.name.lower().endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError
+            raise DataError(
+                f"cannot read {path} as gzip ({error}); compress it with gzip, or pass the "
+                "uncompressed file"
+            ) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -85,7 +107,7 @@ def _decode(path: Path) -> str:
 
 def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]]]:
     """Header (or None), line numbers and cells of the rows that are not blank lines."""
-    reader = csv.reader(io.StringIO(_decode(path), newline=""))
+    reader = csv.reader(io.StringIO(_decode(path), newline=""), delimiter=",\t"[_tabs(path)])
     try:
         numbered = [(reader.line_num, row) for row in reader if len(row) > 1 or any(row)]
     except csv.Error as error:
@@ -111,11 +133,17 @@ def _check_separator(path: Path, line: int, row: list[str]) -> None:
             f"{path} line {line} is a comment ({cell[:20]!r}); delete the line, so that the "
             "file starts with its header or its first row"
         )
-    for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+    if _tabs(path):
+        expected, other = "tabs", (",", "commas")
+        fix = "save it with tabs between cells, or as .csv with commas"
+    else:
+        expected, other = "commas", ("\t", "tabs")
+        fix = "save it as CSV with commas (and '.' as the decimal point)"
+    for separator, name in ((";", "semicolons"), other, ("|", "bars")):
         if separator in cell:
             raise DataError(
-                f"{path} separates its cells with {name}, not commas (line {line} is one cell, "
-                f"{cell[:30]!r}); save it as CSV with commas (and '.' as the decimal point)"
+                f"{path} separates its cells with {name}, not {expected} (line {line} is one "
+                f"cell, {cell[:30]!r}); {fix}"
             )
 
 

@@ -6,7 +6,8 @@
   labels optionally under ``y``, ``Y`` or ``labels``.
 - ``.csv``: a table of numbers, one example per line, with an optional header row whose names
   are kept; empty cells and markers such as ``NA`` are missing values; ``label_column`` and
-  ``drop_columns`` pick columns out (:mod:`torchlvm.data.csv_table`).
+  ``drop_columns`` pick columns out (:mod:`torchlvm.data.csv_table`). ``.tsv`` (tabs between
+  cells), ``.csv.gz`` and ``.tsv.gz`` (gzipped) are read the same way.
 
 Values are stored as read unless ``standardize`` (:mod:`torchlvm.data.standardize`: fitted on
 the train split, recorded on the dataset). NaN marks a missing value: loading refuses it unless
@@ -35,8 +36,9 @@ import numpy as np
 import torch
 
 from torchlvm.data.columns import default_names, match_columns
-from torchlvm.data.csv_table import read_csv
+from torchlvm.data.csv_table import TABLE_SUFFIXES, read_csv
 from torchlvm.data.dataset import Dataset
+from torchlvm.data.registry import file_suffix
 from torchlvm.data.splits import select_split
 from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError
@@ -146,7 +148,7 @@ def _read_csv(
 _READERS: dict[str, Callable[..., Read]] = {
     ".npy": _read_npy,
     ".npz": _read_npz,
-    ".csv": _read_csv,
+    **dict.fromkeys(TABLE_SUFFIXES, _read_csv),
 }
 
 
@@ -252,7 +254,7 @@ def _check_path(path: Path) -> None:
     if not path.exists():
         raise DataNotFoundError(f"{path} does not exist; check the path")
     if not path.is_file():
-        raise DataError(f"{path} is not a file; pass the path of a {path.suffix} file")
+        raise DataError(f"{path} is not a file; pass the path of a {file_suffix(path)} file")
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty (0 bytes); pass a file that holds data")
 
@@ -392,10 +394,10 @@ def read_rows(
 
 def _reader(path: Path) -> Callable[..., Read]:
     """The reader of ``path``'s format, by its extension."""
-    reader = _READERS.get(path.suffix.lower())
+    reader = _READERS.get(file_suffix(path))
     if reader is None:
         raise ConfigError(
-            f"cannot read {path}: unsupported extension {path.suffix!r}; torchlvm reads "
+            f"cannot read {path}: unsupported extension {file_suffix(path)!r}; torchlvm reads "
             f"{', '.join(_READERS)} files"
         )
     return reader

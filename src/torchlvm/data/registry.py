@@ -12,7 +12,9 @@ import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from torchlvm.data.csv_table import TABLE_SUFFIXES
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.locate import Found
 from torchlvm.errors import ConfigError
@@ -20,8 +22,21 @@ from torchlvm.errors import ConfigError
 Loader = Callable[..., Dataset]
 Locator = Callable[[str | os.PathLike[str] | None], Found]
 
-FILE_SUFFIXES: tuple[str, ...] = (".npy", ".npz", ".csv")
+FILE_SUFFIXES: tuple[str, ...] = (".npy", ".npz", *TABLE_SUFFIXES)
 """Extensions of user files that ``load_dataset`` accepts in place of a dataset name."""
+
+
+def file_suffix(path: str | os.PathLike[str]) -> str:
+    """The extension that names a file's format, lowercased: the longest of
+    :data:`FILE_SUFFIXES` its name ends with (``".csv.gz"``), else its last one."""
+    name = Path(path).name.lower()
+    found = [s for s in FILE_SUFFIXES if name.endswith(s) and name != s]
+    return max(found, key=len) if found else Path(path).suffix.lower()
+
+
+def is_file_name(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path``'s extension is that of a file torchlvm reads."""
+    return file_suffix(path) in FILE_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -43,7 +42,7 @@ from torch import Tensor
 
 from torchlvm._checks import check_choice
 from torchlvm.data.dataset import Dataset
-from torchlvm.data.registry import FILE_SUFFIXES
+from torchlvm.data.registry import FILE_SUFFIXES, is_file_name
 from torchlvm.data.table_schema import TableSchema
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.evaluation._records import metric
@@ -158,7 +157,7 @@ def make_ood_set(
         raise ConfigError(
             f"OOD set {dataset!r} is the in-distribution dataset itself; choose another"
         )
-    whole = Path(dataset).suffix.lower() in FILE_SUFFIXES  # a user's file: every row of it
+    whole = is_file_name(dataset)  # a user's file: every row of it
     other = load_dataset(dataset, "all" if whole else "test", data_dir=data_dir, seed=seed)
     x = other.x
     if len(x) > n and not whole:
@@ -178,7 +177,7 @@ def make_ood_set(
 
 def _table_ood_set(name: str, table: TableSchema) -> OODSet:
     """Every row of the file ``name``, read as the run's table (its columns, standardized)."""
-    if Path(name).suffix.lower() not in FILE_SUFFIXES:
+    if not is_file_name(name):
         raise ConfigError(
             f"OOD set {name!r}: a model trained on a table takes files of rows as OOD sets "
             f"({', '.join(FILE_SUFFIXES)}), not {name!r}; pass --ood FILE.csv"
