@@ -9,7 +9,6 @@ files) standardizes every feature column with the train split's mean and standar
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -141,6 +140,21 @@ def _option_value(name: str, value: Any) -> Any:
     return list(value or ()) if name == "drop_columns" else value
 
 
+def resume_record(out: Path, data: str | None) -> dict[str, Any]:
+    """The record of the run in ``out`` to resume, its data file at ``data`` when given (the
+    file moved: :func:`~torchlvm.data.fingerprint.repoint` checks it holds the same data).
+
+    Raises:
+        DataError: when ``data`` holds other data. DataNotFoundError: when the recorded file
+            is gone and no ``data`` is given.
+    """
+    from torchlvm.data.fingerprint import located
+    from torchlvm.training import read_run_record
+
+    record = read_run_record(out)
+    return {**record, "data": located(record.get("data") or {}, data, out)}
+
+
 def check_resume(data: Mapping[str, Any], dm: Any, out: Path) -> None:
     """Refuse to resume a table run on a file that changed (its options are compared with the
     others', :func:`changed_option`).
@@ -176,15 +190,13 @@ def _check_same_table(data: Mapping[str, Any], dm: Any, out: Path) -> None:
     a, b = then.standardizer, now.standardizer
     if (a is None) != (b is None):
         raise DataError(f"--resume: {name} is not standardized as the run in {out} was; {fix}")
-    if a is not None and b is not None:
-        for j, column in enumerate(then.columns):
-            pairs = ((a.mean[j], b.mean[j]), (a.scale[j], b.scale[j]))
-            if not all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) for x, y in pairs):
-                raise DataError(
-                    f"--resume: {name} has changed since the run in {out} was trained: column "
-                    f"{column!r} has mean {b.mean[j]:.6g} and scale {b.scale[j]:.6g} in the train "
-                    f"split, the run recorded {a.mean[j]:.6g} and {a.scale[j]:.6g}; {fix}"
-                )
+    j = None if a is None or b is None else a.first_difference(b)
+    if j is not None:
+        raise DataError(
+            f"--resume: {name} has changed since the run in {out} was trained: column "
+            f"{then.columns[j]!r} has mean {b.mean[j]:.6g} and scale {b.scale[j]:.6g} in the "
+            f"train split, the run recorded {a.mean[j]:.6g} and {a.scale[j]:.6g}; {fix}"
+        )
 
 
 def complete_rows(dataset: Any) -> tuple[Any, int]:

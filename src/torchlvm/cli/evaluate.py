@@ -96,6 +96,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="samples drawn at a time (default: sized to the CPU cache, or large on a GPU)",
     )
     parser.add_argument("--data-dir", help="folder with the dataset's files")
+    parser.add_argument(
+        "--data",
+        metavar="FILE",
+        help="the run's data file at a new place (it moved): used only if it holds the data "
+        "the run was trained on",
+    )
     add_accelerator(parser)
     parser.add_argument("--no-figures", action="store_true", help="skip DIR/figures/*.png")
     add_progress_options(parser)
@@ -191,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
     folder: Path = args.run_dir
     device = device_for(args)
     run_ = load_run(folder, device=device)  # (an interrupted run is named, then a busy one)
+    run_ = _repointed(run_, args.data)  # --data: the run's file, moved
     read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling
     check_writable(folder)  # so does a folder it cannot write to
     # one evaluation at a time: a second one's metrics.json and figures would mix with ours
@@ -221,6 +228,16 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     figures = "" if args.no_figures else f" and {layout.figures}/"
     print(f"wrote {layout.metrics_json}{figures}")
     return 0
+
+
+def _repointed(run_: Any, data: str | None) -> Any:
+    """``run_`` reading its data from ``data`` (its file, moved: checked to hold the same data),
+    else from its recorded file (checked to be there, naming --data when it is not)."""
+    import dataclasses
+
+    from torchlvm.data.fingerprint import located
+
+    return dataclasses.replace(run_, data=located(run_.data, data, run_.folder))
 
 
 def _figures(

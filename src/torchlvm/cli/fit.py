@@ -116,6 +116,7 @@ def _em_report(model, train, args):
 def _data_record(train, options: dict, args: argparse.Namespace) -> dict:
     """The run's ``data`` record (a file by its absolute path); for a table also its options
     and schema."""
+    from torchlvm.data.fingerprint import file_record
     from torchlvm.data.load import data_reference
 
     data_dir = None if args.data_dir is None else os.path.abspath(args.data_dir)
@@ -124,6 +125,9 @@ def _data_record(train, options: dict, args: argparse.Namespace) -> dict:
         "data_dir": data_dir,
         "binarize": train.binarize,
         "seed": args.seed,
+        "shape": list(train.shape),
+        "num_train": len(train),
+        **file_record(train.name),
     }
     table = _tables.record(train, options)
     if table is not None:

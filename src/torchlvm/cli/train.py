@@ -92,9 +92,9 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
     """
     from torchlvm.models.config import config_from_dict
     from torchlvm.models.registry import model_class
-    from torchlvm.training import LVMDataModule, TrainConfig, read_run_record
+    from torchlvm.training import LVMDataModule, TrainConfig
 
-    record = read_run_record(out)
+    record = _tables.resume_record(out, given.get("data"))  # --data: the run's file, moved
     recorded_type = record.get("model_type")
     if recorded_type != model_type:
         raise ConfigError(

@@ -129,6 +129,16 @@ class Standardizer:
             return -log_scale.sum()
         return -(observed.to(torch.float64).cpu() * log_scale).sum(-1)
 
+    def first_difference(self, other: Standardizer) -> int | None:
+        """The first column whose mean or scale differs from ``other``'s beyond float rounding
+        (a file refitted after an edit), or None when they agree."""
+        pairs = zip(self.mean, other.mean, self.scale, other.scale, strict=True)
+        for j, (a, b, c, d) in enumerate(pairs):
+            near = math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+            if not (near and math.isclose(c, d, rel_tol=1e-9, abs_tol=1e-12)):
+                return j
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record ``{"mean": [...], "scale": [...]}``."""
         return {"mean": list(self.mean), "scale": list(self.scale)}

@@ -41,6 +41,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 from torchlvm._checks import check_positive_int
 from torchlvm.data import load_dataset
 from torchlvm.data.dataset import Dataset
+from torchlvm.data.fingerprint import file_record
 from torchlvm.data.load import data_reference
 from torchlvm.data.memmap import all_finite, is_binary
 from torchlvm.errors import ConfigError, DataError
@@ -307,6 +308,7 @@ class LVMDataModule(L.LightningDataModule):
             "num_train": len(train),
             "num_val": len(val),
             **self._table(train),
+            **file_record(self.name),  # a moved file is found again by its content
         }
 
     def _table(self, train: Dataset) -> dict[str, Any]:

@@ -1,0 +1,156 @@
+"""What a run records of its data file, so that the file can be moved and the run re-pointed.
+
+A run records its data file by absolute path and, since this module, by its content: the SHA-256
+of its bytes and its size (:func:`file_record`). When the file has moved, ``--data NEW`` points
+the run at it (:func:`repoint`) if NEW holds the same data: the same bytes where the run recorded
+them; for a run recorded before, the same per-example shape, the same train and validation row
+counts under the run's seed and options, and for a table the same columns and train-split
+standardization. Anything else is refused in one line naming the difference: a run is never
+evaluated or resumed on other data than it was trained on.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError
+
+CHUNK = 1 << 20  # bytes hashed at a time
+
+
+def file_record(name: str | os.PathLike[str]) -> dict[str, Any]:
+    """``{"file": {"sha256": hex digest, "bytes": size}}`` for a user's file, else ``{}`` (a
+    dataset by name, or a file that cannot be read: loading it says why)."""
+    from torchlvm.data.registry import is_file_name
+
+    if not is_file_name(name):
+        return {}
+    try:
+        stat = os.stat(name)
+        digest = _sha256(os.path.abspath(name), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return {}
+    return {"file": {"sha256": digest, "bytes": stat.st_size}}
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
+    """The SHA-256 of the file at ``path`` (hashed once per modification time and size: a run
+    records it several times)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def located(data: Mapping[str, Any], new: str | None, folder: Any) -> dict[str, Any]:
+    """The run's ``data`` record pointed at ``new`` (:func:`repoint`), or when no ``new`` is
+    given, as recorded once its file is checked to be there (:func:`check_present`)."""
+    if new is not None:
+        return repoint(data, new, folder)
+    check_present(data, folder)
+    return dict(data)
+
+
+def check_present(data: Mapping[str, Any], folder: Any) -> None:
+    """Refuse a run whose recorded data file is gone, naming the fix (``--data`` its new place).
+
+    Raises:
+        DataNotFoundError: when the run was trained on a file that no longer exists there.
+    """
+    from torchlvm.data.registry import is_file_name
+
+    old = data.get("name")
+    if old and is_file_name(old) and os.path.isabs(old) and not os.path.exists(old):
+        raise DataNotFoundError(
+            f"the run in {folder} was trained on {old}, which no longer exists; if the file "
+            "moved, pass its new place with --data FILE"
+        )
+
+
+def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
+    """The run's ``data`` record pointed at file ``new``, when ``new`` holds the data it was
+    trained on (see the module docstring); unchanged when ``new`` is the recorded file.
+
+    Raises:
+        ConfigError: when the run was trained on a dataset by name, not a file.
+        DataError: when ``new`` holds other data, naming the first difference.
+    """
+    from torchlvm.data.load import data_reference
+    from torchlvm.data.registry import is_file_name
+
+    old, path = data.get("name"), data_reference(new)
+    if path == old:
+        return dict(data)
+    if not old or not is_file_name(old):
+        raise ConfigError(
+            f"--data {new}: the run in {folder} was trained on {old or 'no recorded data'}, not "
+            "on a file that could have moved; drop --data"
+        )
+    if not is_file_name(new):
+        raise ConfigError(
+            f"--data {new} is not a file; pass the new place of the run's data file ({old}), "
+            "or drop --data"
+        )
+    why = _difference(data, path)
+    if why is not None:
+        raise DataError(
+            f"--data {new} is not the data the run in {folder} was trained on ({old}): {why}; "
+            "pass that file at its new place, or train a new run on this one"
+        )
+    return {**data, "name": path, **file_record(path)}
+
+
+def _difference(data: Mapping[str, Any], path: str) -> str | None:
+    """How file ``path`` differs from the recorded data, or None."""
+    recorded = data.get("file")
+    if isinstance(recorded, dict) and "sha256" in recorded:
+        now = file_record(path).get("file")
+        if now is None:
+            return "it cannot be read"
+        if now["sha256"] != recorded["sha256"]:
+            return (
+                f"its content differs (SHA-256 {now['sha256'][:12]}…, {now['bytes']} bytes; the "
+                f"run recorded {recorded['sha256'][:12]}…, {recorded.get('bytes')} bytes)"
+            )
+        return None
+    return _loaded_difference(data, path)  # a run recorded before its file's content was
+
+
+def _loaded_difference(data: Mapping[str, Any], path: str) -> str | None:
+    """How ``path``, loaded as the run loaded its file, differs from what the run recorded."""
+    from torchlvm.data import load_dataset
+    from torchlvm.data.table_schema import TableSchema
+
+    options = dict(data.get("options") or {})
+    seed = int(data.get("seed", 0))
+    try:
+        train = load_dataset(path, "train", seed=seed, **options)
+        val = load_dataset(path, "val", seed=seed, **options)
+    except DataError as error:  # its problem, not its fix: the options are the run's
+        return f"read as the run read its file, {str(error).split('; ')[0]}"
+    shape = data.get("shape")
+    if shape is not None and list(train.shape) != list(shape):
+        return f"its rows have shape {tuple(train.shape)}, the run's {tuple(shape)}"
+    for split, n in (("train", len(train)), ("val", len(val))):
+        recorded = data.get(f"num_{split}")
+        if recorded is not None and recorded != n:
+            return f"its {split} split has {n} rows, the run's had {recorded}"
+    then = TableSchema.from_dict(data.get("table"))
+    if then is None:
+        return None
+    if tuple(train.columns or ()) != then.columns:
+        now = ", ".join(train.columns or ())
+        return f"its columns are {now}, the run's {', '.join(then.columns)}"
+    a, b = then.standardizer, train.standardizer
+    if (a is None) != (b is None):
+        return "it is not standardized as the run's file was"
+    j = None if a is None or b is None else a.first_difference(b)
+    if j is None:
+        return None
+    return f"column {then.columns[j]!r} has another train-split mean or scale"

@@ -1,0 +1,106 @@
+"""A run's data file, moved, is found again by its content (SHA-256 and size; for a run recorded
+before, its shape, split sizes, columns and standardization), never by a look-alike."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from torchlvm.cli import main
+from torchlvm.data.fingerprint import file_record, located, repoint
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError
+
+
+def _table(path: Path, seed: int = 0, rows: int = 60) -> Path:
+    x = np.random.default_rng(seed).normal(size=(rows, 3)) * [1, 10, 100]
+    lines = ["a,b,c"] + [",".join(f"{v:.6f}" for v in row) for row in x]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def moved_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, Path]:
+    """A PPCA fitted on a table that was then moved: the run, its data record, the new path."""
+    folder = tmp_path_factory.mktemp("moved")
+    run = folder / "ppca"
+    argv = ["fit", "ppca", "--data", str(_table(folder / "t.csv")), "--latent-dim", "1"]
+    assert main([*argv, "--out", str(run)]) == 0
+    moved = folder / "elsewhere" / "renamed.csv"
+    moved.parent.mkdir()
+    shutil.move(folder / "t.csv", moved)
+    return run, json.loads((run / "config.json").read_text())["data"], moved
+
+
+def test_a_run_records_its_files_content():
+    assert file_record("digits") == {}
+
+
+def test_the_same_bytes_at_a_new_place_repoint_the_run(moved_run):
+    run, data, moved = moved_run
+    assert data["file"] == file_record(moved)["file"] and data["file"]["bytes"] > 0
+    assert repoint(data, str(moved), run)["name"] == str(moved)
+    with pytest.raises(DataNotFoundError, match=r"no longer exists; if the file moved, pass its"):
+        located(data, None, run)
+
+
+def test_other_data_is_refused_in_one_line_naming_the_difference(moved_run, tmp_path):
+    run, data, _ = moved_run
+    other = _table(tmp_path / "other.csv", seed=1)
+    with pytest.raises(DataError, match=r"its content differs \(SHA-256 .*; pass that file"):
+        repoint(data, str(other), run)
+    with pytest.raises(ConfigError, match="digits is not a file"):
+        repoint(data, "digits", run)
+
+
+@pytest.mark.parametrize(
+    "make, why",
+    [
+        (lambda p: _table(p, seed=0), None),  # the same rows, other bytes are not checked
+        (lambda p: _table(p, seed=0, rows=50), "its train split has 40 rows, the run's had 48"),
+        (lambda p: _table(p, seed=1), "column 'a' has another train-split mean or scale"),
+        (lambda p: p.write_text("a,b\n" + "1,2\n3,5\n" * 30), r"shape \(2,\), the run's \(3,\)"),
+    ],
+    ids=["same", "fewer-rows", "other-values", "other-columns"],
+)
+def test_a_run_recorded_before_its_fingerprint_is_matched_by_shape_rows_and_columns(
+    moved_run, tmp_path, make, why
+):
+    run, data, _ = moved_run
+    old = {key: value for key, value in data.items() if key != "file"}
+    path = tmp_path / "new.csv"
+    make(path)
+    if why is None:
+        assert repoint(old, str(path), run)["file"] == file_record(path)["file"]
+    else:
+        with pytest.raises(DataError, match=why):
+            repoint(old, str(path), run)
+
+
+def test_evaluate_and_resume_take_the_moved_file_and_refuse_another(tmp_path, capsys):
+    data = _table(tmp_path / "t.csv")
+    run = tmp_path / "vae"
+    tiny = ["--latent-dim", "1", "--hidden", "4", "--quiet", "--out", str(run)]
+    assert main(["train", "vae", "--data", str(data), *tiny, "--epochs", "1"]) == 0
+    moved = data.rename(tmp_path / "moved.csv")
+    fast = ["--k", "5", "--ks", "1", "--no-figures", "--quiet"]
+    assert main(["evaluate", str(run), *fast]) == 2
+    assert "pass its new place with --data FILE" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "--data", str(moved), *fast]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["protocol"]["data"] == str(moved)
+    other = _table(tmp_path / "other.csv", seed=2)
+    for argv in (
+        ["evaluate", str(run), "--data", str(other), *fast],
+        ["train", "vae", "--data", str(other), *tiny, "--epochs", "2", "--resume"],
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is not the data the run in" in err
+    assert main(["train", "vae", "--data", str(moved), *tiny, "--epochs", "2", "--resume"]) == 0
+    record = json.loads((run / "config.json").read_text())["data"]
+    assert record["name"] == str(moved) and record["file"] == file_record(moved)["file"]
