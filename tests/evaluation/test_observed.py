@@ -3,6 +3,8 @@ sections on the complete rows."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -142,3 +144,23 @@ def test_the_full_row_sections_of_a_split_with_missing_cells_are_those_of_its_co
     assert mixed.likelihood.log_marginal.nats.value == alone.likelihood.log_marginal.nats.value
     assert mixed.likelihood.elbo.nats.value == alone.likelihood.elbo.nats.value
     assert mixed.latent == alone.latent and mixed.reconstruction == alone.reconstruction
+
+
+def test_a_standardized_tables_ood_file_is_read_in_its_units_without_a_schema(tmp_path):
+    """evaluate() reads an OOD file of a table with the dataset's own columns and
+    standardization when EvalConfig.table is not given (in the file's raw units, a column in
+    the hundreds would make every row an outlier)."""
+    from torchlvm.data.files import standardized
+
+    gen = torch.Generator().manual_seed(0)
+    raw = torch.randn(300, 2, generator=gen) @ torch.randn(2, 5, generator=gen)
+    raw = (raw + 0.3 * torch.randn(300, 5, generator=gen)) * torch.tensor([1, 10, 100, 1, 1])
+    data = standardized(_table(raw.float()), True, seed=0)
+    model = PPCA(latent_dim=2).fit(data.x.double())
+    path = tmp_path / "same.csv"
+    rows = [",".join(repr(v) for v in row) for row in raw[:100].tolist()]
+    path.write_text("a,b,c,d,e\n" + "\n".join(rows) + "\n")
+    config = EvalConfig(k=20, ks=(1,), separability=False, sample_quality=False)
+    result = evaluate(model, data, dataclasses.replace(config, ood=(str(path),)))
+    auroc = result.outliers.sets[str(path)].score.auroc.value
+    assert 0.3 < auroc < 0.7  # its own rows again: no outliers

@@ -46,7 +46,9 @@ class EvalConfig:
     ood_resize: Literal["none", "bilinear", "area"] = "bilinear"  # OOD images of another size
     ood_k: int = 100  # importance samples of the likelihood used as outlier score
     data_dir: str | os.PathLike[str] | None = None  # dataset files (classifier, OOD sets)
-    table: TableSchema | None = None  # a table run's columns and standardization (OOD files)
+    # how OOD files are read for a table run (its label and dropped columns too); None: with the
+    # evaluated table's columns and standardization
+    table: TableSchema | None = None
     sample_quality: bool = True  # compute the sample-quality section
     separability: bool = True  # compute the separability section
     pixel_reference: bool = True  # also probe raw pixels (the same for every model of a dataset)

@@ -584,8 +584,15 @@ def _likelihood_score(model: Any, data: EvalData, o: EvalConfig) -> tuple[Callab
 
 
 def _ood_sets(dataset: Dataset, data: EvalData, o: EvalConfig) -> tuple[list, dict]:
-    """Build the OOD sets up front, so a bad one fails before minutes of other metrics."""
+    """Build the OOD sets up front, so a bad one fails before minutes of other metrics. A table's
+    OOD files are read with ``EvalConfig.table``, else with the evaluated table's own columns
+    and standardization (never in other units than the model's)."""
     sets, skipped = [], {}
+    table = o.table
+    if table is None and dataset.is_table:
+        from torchlvm.data.table_schema import TableSchema
+
+        table = TableSchema.of(dataset)
     grey = Dataset(
         data.grey, data.y, dataset.name, dataset.split, dataset.shape,
         dataset.num_classes, dataset.class_names, "none",
@@ -595,7 +602,7 @@ def _ood_sets(dataset: Dataset, data: EvalData, o: EvalConfig) -> tuple[list, di
             sets.append(
                 make_ood_set(
                     name, grey, n=len(data.x), seed=o.seed, resize=o.ood_resize,
-                    data_dir=o.data_dir, table=o.table,
+                    data_dir=o.data_dir, table=table,
                 )
             )  # fmt: skip
         except DataNotFoundError as err:
