@@ -77,7 +77,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     """Run the table imputation (see the module docstring) with the model on ``device``."""
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
-    from torchlvm.data.csv_table import header_of, read_csv
+    from torchlvm.data.csv_table import read_csv
     from torchlvm.data.csv_write import write_csv
     from torchlvm.errors import ConfigError
 
@@ -96,12 +96,13 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     )
     schema = _schema(run_)
     x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
-    present = header_of(args.data) or []
-    table = read_csv(
+    label = schema.label_column if isinstance(schema.label_column, str) else None
+    table = read_csv(  # the cells as written, to copy (the label and ID where the file has them)
         Path(args.data),
-        label_column=schema.label_column if schema.label_column in present else None,
-        drop_columns=[c for c in schema.drop_columns if c in present],
+        label_column=label,
+        drop_columns=[c for c in schema.drop_columns if isinstance(c, str)],
         allow_empty=True,
+        if_present=True,
     )
     user = schema.to_user_units(_fill(run_, x, args))
     columns = _file_columns(schema, table)
