@@ -158,7 +158,7 @@ def test_gaps_of_a_table_run_are_per_row_in_its_units_and_an_exact_zero_has_no_s
     assert cli.main(["gaps", str(folder), "--n", "18", "--steps", "5"]) == 0
     out = capsys.readouterr().out
     assert "nats/row" in out and "nats/example" not in out and "over these rows" in out
-    assert "unit: nats per row, in standardized units" in out
+    assert "unit: nats per row, in the run's standardized units" in out
     assert "-0.0000" not in out and "approximation gap                   0.0000" in out
     record = json.loads((folder / "gaps.json").read_text())
-    assert record["unit"] == "nats per row, in standardized units"
+    assert record["unit"] == "nats per row, in the run's standardized units"

@@ -63,6 +63,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
     from torchlvm._files import write_json
+    from torchlvm.data.table_schema import TableSchema
+    from torchlvm.evaluation.records import example_noun, table_units
     from torchlvm.run import load_run
 
     for name in ("n", "k", "steps", "samples", "elbo_samples", "chains"):
@@ -86,10 +88,10 @@ def run(args: argparse.Namespace) -> int:
         **report.to_dict(),
         "seconds": round(time.perf_counter() - start, 2),
     }
-    if run_.data.get("table") is not None:  # a row's density, in the units it was trained in
-        scaled = (run_.data.get("options") or {}).get("standardize")
-        units = "standardized units" if scaled else "the file's units"
-        result["unit"] = f"nats per row, in {units}"
+    table = TableSchema.from_dict(run_.data.get("table"))  # (the run's Dataset.is_table)
+    noun = example_noun(table is not None)
+    if table is not None:  # a row's density, in the units it was trained in
+        result["unit"] = f"nats per {noun}, {table_units(table.standardizer is not None)}"
     written = [args.dir / "gaps.json", args.dir / "figures" / "gaps.png"]
     if run_.model_type == "ppca":
         written.append(_ppca_identity(model, x, args, dataset, result))
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     where = f"{dataset} {args.split}"
     px = "log p(x)" if c is None else "log p(x | c)"  # a CVAE's likelihood is conditional
     _figure(run_.model_type, report, summary, args.dir / "figures" / "gaps.png", where, px)
-    _print_table(result, summary, report, x.shape[0], px)
+    _print_table(result, summary, report, x.shape[0], px, noun)
     print("wrote " + ", ".join(str(path) for path in written))
     return 0
 
@@ -192,9 +194,10 @@ def _data(
 
 
 def _print_table(
-    result: dict[str, Any], summary: dict[str, float], report: Any, n: int, px: str
+    result: dict[str, Any], summary: dict[str, float], report: Any, n: int, px: str, noun: str
 ) -> None:
-    """The gaps table; ``px`` names the likelihood (``log p(x | c)`` for a conditional model)."""
+    """The gaps table; ``px`` names the likelihood (``log p(x | c)`` for a conditional model),
+    ``noun`` one data point (``"row"`` of a table, else ``"example"``)."""
     exact = report.log_px_method == "exact"
     if exact:
         px_how = "exact"
@@ -220,7 +223,6 @@ def _print_table(
         what = f"{elbo_how}, {report.flow_steps} coupling steps"
         rows.insert(1, ("ELBO of per-point flow q*", "flow_elbo", what))
         rows.append(("gap left by the flow", "flow_approximation_gap", "log p(x) − ELBO(flow)"))
-    noun = "row" if result["unit"].startswith("nats per row") else "example"
     print(f"  {'quantity':<28}{f'nats/{noun}':>14}{'± s.e.':>10}  what")
     for label, key, what in rows:
         label, what = label.replace("log p(x)", px), what.replace("log p(x)", px)
