@@ -104,3 +104,11 @@ def test_evaluate_and_resume_take_the_moved_file_and_refuse_another(tmp_path, ca
     assert main(["train", "vae", "--data", str(moved), *tiny, "--epochs", "2", "--resume"]) == 0
     record = json.loads((run / "config.json").read_text())["data"]
     assert record["name"] == str(moved) and record["file"] == file_record(moved)["file"]
+
+
+def test_a_record_too_old_to_tell_its_file_from_another_refuses_every_other(moved_run, tmp_path):
+    """An early fit run recorded only its file's path: no look-alike is taken for it."""
+    run, data, moved = moved_run
+    bare = {"name": data["name"], "binarize": "none", "seed": 0}
+    with pytest.raises(DataError, match="recorded neither the content nor the size"):
+        repoint(bare, str(moved), run)

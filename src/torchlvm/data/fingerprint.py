@@ -97,6 +97,11 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
             f"--data {new} is not a file; pass the new place of the run's data file ({old}), "
             "or drop --data"
         )
+    if not _checkable(data):
+        raise DataError(
+            f"--data {new}: the run in {folder} recorded neither the content nor the size of its "
+            f"file, so no other file can be checked against it; put the file back at {old}"
+        )
     why = _difference(data, path)
     if why is not None:
         raise DataError(
@@ -104,6 +109,19 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
             "pass that file at its new place, or train a new run on this one"
         )
     return {**data, "name": path, **file_record(path)}
+
+
+def _checkable(data: Mapping[str, Any]) -> bool:
+    """Whether the record tells its file from another: its content, or (a run recorded before)
+    its rows' shape and count, or a table's train-split standardization."""
+    from torchlvm.data.table_schema import TableSchema
+
+    if isinstance(data.get("file"), dict):
+        return True
+    if data.get("shape") is not None and data.get("num_train") is not None:
+        return True
+    table = TableSchema.from_dict(data.get("table"))
+    return table is not None and table.standardizer is not None
 
 
 def _difference(data: Mapping[str, Any], path: str) -> str | None:
@@ -127,6 +145,7 @@ def _loaded_difference(data: Mapping[str, Any], path: str) -> str | None:
     from torchlvm.data import load_dataset
     from torchlvm.data.table_schema import TableSchema
 
+    then = TableSchema.from_dict(data.get("table"))
     options = dict(data.get("options") or {})
     seed = int(data.get("seed", 0))
     try:
@@ -141,7 +160,6 @@ def _loaded_difference(data: Mapping[str, Any], path: str) -> str | None:
         recorded = data.get(f"num_{split}")
         if recorded is not None and recorded != n:
             return f"its {split} split has {n} rows, the run's had {recorded}"
-    then = TableSchema.from_dict(data.get("table"))
     if then is None:
         return None
     if tuple(train.columns or ()) != then.columns:
