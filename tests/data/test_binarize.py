@@ -44,6 +44,18 @@ def test_values_outside_unit_interval_are_refused(protocol, x):
         binarize(x, protocol)
 
 
+def test_eight_bit_pixels_are_named_with_their_rescaling():
+    """A .npy of uint8 images (0..255) was told 'rescale the data to [0, 1] or use
+    binarize='none'': the scale 8-bit pixels need is named."""
+    with pytest.raises(
+        DataError, match=r"got 0\.\.255; .* divide them by 255\) or use binarize='none'"
+    ):
+        binarize(torch.tensor([0.0, 17.0, 255.0]), "dynamic")
+    with pytest.raises(DataError) as error:
+        binarize(torch.tensor([0.5, 1.5]), "threshold")
+    assert "255" not in str(error.value)  # not grey levels of 8 bits
+
+
 def test_integer_input_is_refused():
     with pytest.raises(DataError, match="floating point"):
         binarize(torch.tensor([0, 1]), "dynamic")

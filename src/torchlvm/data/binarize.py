@@ -35,10 +35,13 @@ def check_intensities(x: Tensor, protocol: str, name: str = "data") -> None:
     if x.numel() == 0:
         return
     if torch.isnan(x).any() or float(x.min()) < 0.0 or float(x.max()) > 1.0:
+        low, high = float(x.min()), float(x.max())
+        pixels = 0 <= low and high <= 255 and bool((x == x.round()).all())  # 8-bit grey levels
         raise DataError(
             f"{name}: binarize={protocol!r} needs values in [0, 1] with no NaN, got "
-            f"{float(x.min())}..{float(x.max())}; rescale the data to [0, 1] or use "
-            "binarize='none'"
+            f"{low:g}..{high:g}; rescale the data to [0, 1]"
+            + (" (8-bit pixels: divide them by 255)" if pixels else "")
+            + " or use binarize='none'"
         )
 
 
