@@ -222,3 +222,18 @@ def test_table_rows_of_a_float32_model_carry_no_rounding_noise(tmp_path, capsys)
     assert "1 row drawn" in capsys.readouterr().out
     cells = list(csv.reader(out.open()))[1]
     assert all(str(np.float32(c)) == c for c in cells), cells
+
+
+def test_source_on_a_vae_table_run_is_refused_as_for_images(tmp_path, capsys):
+    """`sample VAE_RUN --source standard --out s.csv` wrote the VAE's prior samples as if the
+    option applied; --source chooses an autoencoder's codes and is refused for a VAE."""
+    from torchlvm.data.table_schema import TableSchema
+
+    vae = VAE(VAEConfig(input_dim=3, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "table": TableSchema(("a", "b", "c"))}
+    vae.save_pretrained(tmp_path / "vae", data={**data, "table": data["table"].to_dict()})
+    out = tmp_path / "s.csv"
+    argv = ["sample", str(tmp_path / "vae"), "--source", "standard", "--out", str(out)]
+    assert cli.main(argv) == 2
+    assert "--source applies to autoencoders only" in capsys.readouterr().err
+    assert not out.exists()

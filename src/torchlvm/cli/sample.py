@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     default_n = DEFAULT_N_PER_CONDITION if conditioned else DEFAULT_N
     n = check_positive_int("--n", default_n if args.n is None else args.n)
     labels = _labels(run_, args.condition)
+    source = _source(run_, args.source)  # (--source on a VAE is refused for rows too)
     if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
         from torchlvm.cli import _tables
 
@@ -89,7 +90,6 @@ def run(args: argparse.Namespace) -> int:
         args.out, run_.folder / "figures" / name, suffix=".png", overwrite=args.overwrite
     )
     npy = _npy_file(args, labels is not None)
-    source = _source(run_, args.source)
     dataset = _run.load_split(run_, None, "test") if _run.needs_shape_from_data(run_) else None
     shape = _run.image_shape(run_, dataset, rows="write the samples as rows with --out FILE.csv")
 
