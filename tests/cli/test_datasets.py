@@ -22,3 +22,22 @@ def test_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     for name in ("datasets", "fit", "train", "sample", "evaluate", "gaps", "kl-demo", "report"):
         assert f"    {name}" in out
+
+
+def test_a_folder_given_shows_what_it_holds_or_why_it_is_damaged(tmp_path, capsys):
+    import numpy as np
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (3, 2, 2))
+    labels = bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big") + bytes([1, 2, 3])
+    for part in ("train", "t10k"):
+        (folder / f"{part}-images-idx3-ubyte").write_bytes(header + np.zeros(12, "u1").tobytes())
+        (folder / f"{part}-labels-idx1-ubyte").write_bytes(labels)
+    assert main(["datasets", "--data-dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"at {folder}: 6 images of 2x2" in out
+    (folder / "t10k-images-idx3-ubyte").write_bytes(header)  # the pixels cut off
+    assert main(["datasets", "--data-dir", str(folder)]) == 0
+    mnist = capsys.readouterr().out.split("\nmnist")[1]
+    assert mnist.split()[0] == "damaged" and "cannot be read:" in mnist

@@ -20,10 +20,11 @@ def run(args: argparse.Namespace) -> int:
     infos = describe_datasets(data_dir=args.data_dir)
     width = max(len(info.name) for info in infos)
     for info in infos:
-        status = "available" if info.available else "missing"
+        status = "available" if info.available else "damaged" if info.location else "missing"
         print(f"{info.name:<{width}}  {status:<9}  {info.description}")
-        if info.available and info.location:
-            print(f"{'':<{width}}  {'':<9}  at {info.location}")
+        if info.location:  # what the folder holds (not the full set), or why it cannot be read
+            held = f": {info.found}" if info.found else ""
+            print(f"{'':<{width}}  {'':<9}  at {info.location}{held}")
         elif not info.available:
             if info.looked_in:
                 print(f"{'':<{width}}  {'':<9}  looked in: {', '.join(info.looked_in)}")

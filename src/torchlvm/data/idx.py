@@ -117,6 +117,38 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     return array
 
 
+def read_idx_shape(path: str | os.PathLike[str]) -> tuple[int, ...]:
+    """The dimensions an IDX file's header declares, e.g. ``(60000, 28, 28)``, without reading
+    its data; a raw file's size is checked against them (a gzipped one is not decompressed).
+
+    Raises:
+        DataError: as :func:`read_idx`, for a malformed header, or a raw file whose size is not
+            the header's.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as raw:
+            if raw.read(2) == GZIP_MAGIC:
+                raw.seek(0)
+                try:
+                    with gzip.GzipFile(fileobj=raw) as unzipped:
+                        return _parse_header(unzipped, path)
+                except (OSError, EOFError, zlib.error) as error:
+                    raise DataError(f"{path} is not a valid gzip file ({error}); {_FIX}") from None
+            raw.seek(0)
+            dims = _parse_header(raw, path)
+            size = os.fstat(raw.fileno()).st_size - raw.tell()
+    except OSError as error:
+        raise DataError(f"cannot read {path} ({error.strerror or error}); check the path") from None
+    if size != math.prod(dims):
+        declared = "x".join(map(str, dims))
+        raise DataError(
+            f"{path} holds {size} data bytes but its header declares {declared} = "
+            f"{math.prod(dims)}; {_FIX}"
+        )
+    return dims
+
+
 @functools.lru_cache(maxsize=8)
 def _read_idx_cached(path: str, mtime_ns: int, size: int) -> np.ndarray:
     """:func:`read_idx` memoized on the file's identity; the key changes when the file does."""
