@@ -16,8 +16,9 @@ import math
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 
@@ -28,6 +29,7 @@ UBYTE = 0x08
 _CHUNK = 1 << 24  # bytes read at a time, so memory follows the data present, not the header
 
 _FIX = "re-download or re-extract it"
+_T = TypeVar("_T")
 
 
 def _read_exact(stream: BinaryIO, size: int) -> bytes:
@@ -84,6 +86,25 @@ def _parse(stream: BinaryIO, path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8).reshape(dims)
 
 
+def _opened(path: Path, parse: Callable[[BinaryIO, bool], _T]) -> _T:
+    """``parse(stream, raw)`` on the file's IDX stream, its gzip compression (detected from the
+    content) undone; ``raw`` tells an uncompressed file. A failure of the system or of gzip is a
+    DataError naming the file."""
+    try:
+        with path.open("rb") as file:
+            compressed = file.read(2) == GZIP_MAGIC
+            file.seek(0)
+            if not compressed:
+                return parse(file, True)
+            try:
+                with gzip.GzipFile(fileobj=file) as unzipped:
+                    return parse(unzipped, False)
+            except (OSError, EOFError, zlib.error) as error:
+                raise DataError(f"{path} is not a valid gzip file ({error}); {_FIX}") from None
+    except OSError as error:
+        raise DataError(f"cannot read {path} ({error.strerror or error}); check the path") from None
+
+
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an unsigned-byte IDX file, raw or gzip-compressed (detected from its content).
 
@@ -99,20 +120,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             (wrong magic, unsupported type, truncated, trailing bytes).
     """
     path = Path(path)
-    try:
-        with path.open("rb") as raw:
-            if raw.read(2) == GZIP_MAGIC:
-                raw.seek(0)
-                try:
-                    with gzip.GzipFile(fileobj=raw) as unzipped:
-                        array = _parse(unzipped, path)
-                except (OSError, EOFError, zlib.error) as error:
-                    raise DataError(f"{path} is not a valid gzip file ({error}); {_FIX}") from None
-            else:
-                raw.seek(0)
-                array = _parse(raw, path)
-    except OSError as error:
-        raise DataError(f"cannot read {path} ({error.strerror or error}); check the path") from None
+    array = _opened(path, lambda stream, raw: _parse(stream, path))
     array.flags.writeable = False
     return array
 
@@ -126,27 +134,19 @@ def read_idx_shape(path: str | os.PathLike[str]) -> tuple[int, ...]:
             the header's.
     """
     path = Path(path)
-    try:
-        with path.open("rb") as raw:
-            if raw.read(2) == GZIP_MAGIC:
-                raw.seek(0)
-                try:
-                    with gzip.GzipFile(fileobj=raw) as unzipped:
-                        return _parse_header(unzipped, path)
-                except (OSError, EOFError, zlib.error) as error:
-                    raise DataError(f"{path} is not a valid gzip file ({error}); {_FIX}") from None
-            raw.seek(0)
-            dims = _parse_header(raw, path)
-            size = os.fstat(raw.fileno()).st_size - raw.tell()
-    except OSError as error:
-        raise DataError(f"cannot read {path} ({error.strerror or error}); check the path") from None
-    if size != math.prod(dims):
-        declared = "x".join(map(str, dims))
-        raise DataError(
-            f"{path} holds {size} data bytes but its header declares {declared} = "
-            f"{math.prod(dims)}; {_FIX}"
-        )
-    return dims
+
+    def header(stream: BinaryIO, raw: bool) -> tuple[int, ...]:
+        dims = _parse_header(stream, path)
+        size = os.fstat(stream.fileno()).st_size - stream.tell() if raw else math.prod(dims)
+        if size != math.prod(dims):
+            declared = "x".join(map(str, dims))
+            raise DataError(
+                f"{path} holds {size} data bytes but its header declares {declared} = "
+                f"{math.prod(dims)}; {_FIX}"
+            )
+        return dims
+
+    return _opened(path, header)
 
 
 @functools.lru_cache(maxsize=8)
