@@ -237,3 +237,10 @@ def test_source_on_a_vae_table_run_is_refused_as_for_images(tmp_path, capsys):
     assert cli.main(argv) == 2
     assert "--source applies to autoencoders only" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_one_sample_is_counted_in_the_singular(runs, tmp_path, capsys):
+    """`sample RUN --n 1` printed '1 samples from ...'."""
+    out = tmp_path / "one.png"
+    assert cli.main(["sample", str(runs["vae"]), "--n", "1", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("1 sample from ")

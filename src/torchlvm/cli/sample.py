@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if labels is None:
         samples, what = _unconditional(run_, n, source, generator)
         fig = plots.image_grid(samples[:MAX_GRID], shape, title=f"Samples of {run_.describe()}")
-        counted = f"{n} samples"
+        counted = _samples(n)
     else:
         samples, rows, fig, what, counted = _conditional(run_, labels, n, shape, generator)
     samples = samples.float().numpy()
@@ -128,9 +128,9 @@ def _conditional(run_, labels: list[int], n: int, shape, generator):
     title = f"Samples per class of {run_.describe()}"
     fig = plots.conditional_grid(shown.reshape(-1, shown.shape[-1]), shape, row_labels, title=title)
     counted = (
-        f"{n} samples of class {row_labels[0]}"
+        f"{_samples(n)} of class {row_labels[0]}"
         if len(labels) == 1
-        else f"{n} samples for each of {len(labels)} classes ({', '.join(row_labels)})"
+        else f"{_samples(n)} for each of {len(labels)} classes ({', '.join(row_labels)})"
     )
     return samples, rows, fig, "decoder means E[x | z, c] at z ~ p(z | c)", counted
 
@@ -253,3 +253,8 @@ def _unconditional(run_, n: int, source: str | None, generator):
         return _in_chunks(means, n), "noise-free means W z + μ at z ~ N(0, I)"
     samples = _in_chunks(lambda a, b: model.sample(b - a, generator=generator), n)
     return samples, "decoder means E[x | z] at z ~ p(z)"
+
+
+def _samples(n: int) -> str:
+    """``n`` with its noun: '1 sample', '8 samples'."""
+    return f"{n} sample" if n == 1 else f"{n} samples"
