@@ -32,7 +32,10 @@ def test_drawing_rows_names_the_csv_output_that_works(flat_run, tmp_path, capsys
     assert (tmp_path / "x.csv").is_file() and not (tmp_path / "x.png").exists()
 
 
-def test_impute_on_rows_says_it_needs_images(flat_run, tmp_path, capsys):
+def test_impute_on_rows_names_the_table_imputation_instead(flat_run, tmp_path, capsys):
     argv = ["impute", str(flat_run), "--mask", "top", "--out", str(tmp_path / "i.png")]
     assert main(argv) == 2
-    assert "this command needs a run trained on images" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("torchlvm: error: the data are not images") and err.count("\n") == 1
+    assert "--data FILE.csv --out FILLED.csv" in err
+    assert not (tmp_path / "i.png").exists()
