@@ -87,6 +87,37 @@ def test_label_condition_needs_labels() -> None:
         LVMDataModule("linear-gaussian", condition="label").setup()
 
 
+LABELLED = {"label_column": "target"}
+
+
+def _wine_csv(folder, labels) -> str:
+    """sklearn's wine table with its class column rewritten as ``labels[k]`` for class k."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine()
+    path = folder / "wine.csv"
+    pairs = zip(wine.data, wine.target, strict=True)
+    rows = [",".join([*map(str, x), str(labels[y])]) for x, y in pairs]
+    path.write_text(",".join([*wine.feature_names, "target"]) + "\n" + "\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_numeric_labels_that_skip_classes_are_refused(tmp_path) -> None:
+    """UCI's wine numbers its classes 1, 2, 3: a class condition would get a class 0 no row has
+    (C = max + 1 slots); refused, naming the fix, while 0-based and text labels train."""
+    for labels, refused in [((1, 2, 3), "class 0"), ((1, 6, 11), "class 0, 2, 3, 4, 5, ...")]:
+        dm = LVMDataModule(_wine_csv(tmp_path, labels), condition="label", options=LABELLED)
+        with pytest.raises(DataError, match=f"no train or validation row has {refused}, .*0..C-1"):
+            dm.setup("fit")
+    for labels in [(0, 1, 2), ("a", "b", "c")]:
+        dm = LVMDataModule(_wine_csv(tmp_path, labels), condition="label", options=LABELLED)
+        dm.setup("fit")
+        assert dm.condition_dim == 3
+    # a VAE ignores the classes
+    unconditioned = LVMDataModule(_wine_csv(tmp_path, (1, 2, 3)), options=LABELLED)
+    unconditioned.setup("fit")
+
+
 def test_bernoulli_on_grey_levels_names_both_fixes() -> None:
     dm = LVMDataModule("digits", binarize="none")
     both = r"--binarize dynamic.*--likelihood gaussian.*in Python: LVMDataModule\(\.\.\., binarize="

@@ -237,6 +237,8 @@ class LVMDataModule(L.LightningDataModule):
                 f"condition 'label' needs class labels, and {train.name} has none; "
                 "use a labelled dataset or --condition mask:KIND"
             )
+        if self.condition.kind == "label":
+            _check_classes(train, val)
         self._conditioner = self.condition.bind(
             train.shape, seed=self.seed, num_classes=train.num_classes
         )
@@ -420,3 +422,22 @@ class LVMDataModule(L.LightningDataModule):
     def num_train_batches(self) -> int:
         """Training batches per epoch."""
         return math.ceil(len(self._ready()[0]) / self.batch_size)
+
+
+def _check_classes(train: Dataset, val: Dataset) -> None:
+    """Refuse numeric class labels that do not number the classes 0..C-1 (UCI's wine labels
+    its classes 1, 2, 3): a class condition has C = max + 1 one-hot slots, so the absent
+    numbers would be classes no training row has, sampled and scored as if they were real.
+    Text labels are named classes (indices 0..C-1 by construction)."""
+    if train.class_names is not None or train.y is None or train.num_classes is None:
+        return
+    seen = set(train.y.unique().tolist()) | set(() if val.y is None else val.y.unique().tolist())
+    absent = sorted(set(range(int(train.num_classes))) - seen)
+    if absent:
+        shown = ", ".join(str(k) for k in absent[:5]) + (", ..." if len(absent) > 5 else "")
+        raise DataError(
+            f"{train.name}: its class labels are numbers up to {int(train.num_classes) - 1} but "
+            f"no train or validation row has class {shown}, so a class-conditioned model would "
+            "learn classes that do not exist; renumber the classes 0..C-1 (e.g. 1, 2, 3 as "
+            "0, 1, 2) or write them as text names"
+        )
