@@ -200,3 +200,25 @@ def test_sample_quality_on_the_train_split_takes_its_floor_from_other_images(run
     reference = json.loads((run_dir / "metrics.json").read_text())["sample_quality"]
     reference = reference["frechet_real_reference"]
     assert reference["splits"] == ["train", "test"] and reference["value"] > 0
+
+
+@pytest.mark.parametrize(
+    ("conditional", "kl_title"),
+    [(False, "KL(q(z|x) ‖ p(z))"), (True, "KL(q(z|x,c) ‖ p(z|c))")],
+    ids=["vae", "cvae"],
+)
+def test_a_cvaes_training_curves_figure_names_c_as_the_report_does(
+    tmp_path, conditional, kl_title
+):
+    """evaluate's figures/training_curves.png (which the report embeds) titled a CVAE's terms
+    E_q[log p(x|z)] and KL(q(z|x) ‖ p(z)) while the report's own drawing named c and p(z|c)."""
+    from types import SimpleNamespace
+
+    from torchlvm.cli.evaluate import _figure_jobs
+
+    csv = tmp_path / "metrics.csv"
+    csv.write_text("epoch,train/elbo,train/log_lik,train/kl\n0,-90.0,-80.0,10.0\n")
+    result = SimpleNamespace(latent=None, protocol=SimpleNamespace(noun="example"))
+    jobs = _figure_jobs(SimpleNamespace(shape=(1, 8, 8)), result, csv, None, conditional)
+    titles = [ax.get_title() for ax in jobs["training_curves"]().axes]
+    assert titles[-1] == kl_title and ("p(x|z,c)" in titles[1]) == conditional

@@ -305,9 +305,10 @@ def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
 
 
 def _figure_jobs(
-    d: Any, result: Evaluation, metrics_csv: Path, names: list[str] | None
+    d: Any, result: Evaluation, metrics_csv: Path, names: list[str] | None, conditional: bool
 ) -> dict[str, Any]:
-    """Figure name → a function that draws it (False or None: it does not apply)."""
+    """Figure name → a function that draws it (False or None: it does not apply); a conditional
+    model's (a CVAE's) curves name c and its prior p(z|c), as the report's do."""
     from torchlvm import plots
     from torchlvm.evaluation.records import Latent
 
@@ -339,7 +340,10 @@ def _figure_jobs(
         "latent_scatter": lambda: plots.latent_scatter(d.codes, d.labels, names),
         "kl_per_dimension": lambda: kl is not None and plots.kl_per_dimension(kl, threshold=None),
         "training_curves": lambda: (
-            metrics_csv.is_file() and plots.training_curves(metrics_csv, per=result.protocol.noun)
+            metrics_csv.is_file()
+            and plots.training_curves(
+                metrics_csv, per=result.protocol.noun, conditional=conditional
+            )
         ),
     }
 
@@ -364,7 +368,8 @@ def write_figures(
     written, skipped = [], {}
     names = None if dataset.class_names is None else list(dataset.class_names)
     table = len(dataset.shape) == 1
-    for name, make in _figure_jobs(d, result, layout.metrics_csv, names).items():
+    jobs = _figure_jobs(d, result, layout.metrics_csv, names, condition.conditional)
+    for name, make in jobs.items():
         if table and name in IMAGE_FIGURES:
             skipped[name] = f"draws images; the data are a table (rows of {dataset.dim} features)"
             continue
