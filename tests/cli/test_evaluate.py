@@ -207,9 +207,7 @@ def test_sample_quality_on_the_train_split_takes_its_floor_from_other_images(run
     [(False, "KL(q(z|x) ‖ p(z))"), (True, "KL(q(z|x,c) ‖ p(z|c))")],
     ids=["vae", "cvae"],
 )
-def test_a_cvaes_training_curves_figure_names_c_as_the_report_does(
-    tmp_path, conditional, kl_title
-):
+def test_a_cvaes_training_curves_figure_names_c_as_the_report_does(tmp_path, conditional, kl_title):
     """evaluate's figures/training_curves.png (which the report embeds) titled a CVAE's terms
     E_q[log p(x|z)] and KL(q(z|x) ‖ p(z)) while the report's own drawing named c and p(z|c)."""
     from types import SimpleNamespace
@@ -222,3 +220,31 @@ def test_a_cvaes_training_curves_figure_names_c_as_the_report_does(
     jobs = _figure_jobs(SimpleNamespace(shape=(1, 8, 8)), result, csv, None, conditional)
     titles = [ax.get_title() for ax in jobs["training_curves"]().axes]
     assert titles[-1] == kl_title and ("p(x|z,c)" in titles[1]) == conditional
+
+
+def test_the_default_ood_list_leaves_out_the_runs_own_dataset(tmp_path, capsys):
+    """An mnist run's evaluate printed 'mnist: skipped  OOD set 'mnist' is the in-distribution
+    dataset itself; choose another' though the user had named no OOD set."""
+    import gzip
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 60), ("t10k", 30)):
+        parts = {
+            "images-idx3-ubyte": rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+            "labels-idx1-ubyte": (np.arange(n) % 10).astype(np.uint8),
+        }
+        for suffix, array in parts.items():
+            idx = bytes([0, 0, 8, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+            idx += array.tobytes()
+            (tmp_path / f"{prefix}-{suffix}.gz").write_bytes(gzip.compress(idx))
+    run = tmp_path / "run"
+    VAE(VAEConfig(input_dim=784, latent_dim=2, hidden=(8,))).save_pretrained(
+        run, data={**DATA, "name": "mnist", "data_dir": str(tmp_path)}
+    )
+    argv = ["evaluate", str(run), "--n", "20", "--k", "5", "--ood-k", "5", "--no-figures"]
+    assert main([*argv, "--quiet"]) == 0
+    sets = json.loads((run / "metrics.json").read_text())["outliers"]
+    assert sorted(sets["sets"]) == ["flip", "noise", "other"] and not sets.get("skipped")
+    assert "itself" not in capsys.readouterr().out

@@ -2,14 +2,17 @@
 unless an explicit resize is asked for, and the resize is recorded; the typicality score flags
 data that is *more* likely than typical (the Nalisnick et al. trap) where the raw score fails."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
-from torchlvm.data import load_dataset
+from torchlvm.data import Dataset, load_dataset
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.evaluation.outliers import (
     OODSet,
+    default_ood_sets,
     detection_metrics,
     make_ood_set,
     outlier_report,
@@ -90,3 +93,20 @@ def test_a_file_as_ood_set_is_used_whole(digits, tmp_path):
     np.save(tmp_path / "odd.npy", rows)
     ood = make_ood_set(str(tmp_path / "odd.npy"), digits, n=10, seed=0)
     assert ood.x.shape == (37, 64) and "all 37 rows" in ood.description
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "expected"),
+    [
+        ("digits", (1, 8, 8), ("noise", "flip", "other", "mnist")),
+        ("mnist", (1, 28, 28), ("noise", "flip", "other")),
+        ("faces.npy", (1, 4, 4), ("noise", "flip", "mnist")),
+    ],
+    ids=["digits", "mnist-leaves-itself-out", "no-partner-leaves-other-out"],
+)
+def test_the_default_ood_sets_are_those_that_apply_to_the_data(name, shape, expected):
+    """evaluate's default list had mnist for an mnist run, then reported 'OOD set mnist is the
+    in-distribution dataset itself; choose another' though the user chose nothing."""
+    x = torch.zeros(2, math.prod(shape))
+    reference = Dataset(x, None, name, "test", shape, None, None, "none")
+    assert default_ood_sets(reference, ("noise", "flip", "other", "mnist")) == expected

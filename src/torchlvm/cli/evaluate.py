@@ -80,7 +80,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="OOD sets: noise, flip, other (digits↔fashion-mnist), dataset names or files (a "
         "file is used whole; beside a table run, read with the run's columns and "
-        "standardization); 'none' (default: noise,flip,other,mnist; none for a table)",
+        "standardization); 'none' (default: noise,flip,other,mnist, less the run's own "
+        "dataset and 'other' where it has no partner; none for a table)",
     )
     parser.add_argument(
         "--ood-resize",
@@ -129,21 +130,27 @@ def _n(text: str) -> int | None:
     return value
 
 
-def _ood(text: str | None, data: dict[str, Any]) -> tuple[str, ...]:
-    """The OOD sets: the images' defaults, none for a table (whose OOD sets are files of rows,
-    read with the run's columns and standardization)."""
+def _ood(text: str | None, data: dict[str, Any], dataset: Any) -> tuple[str, ...]:
+    """The OOD sets: those named, else the images' defaults that apply to the run's data (not
+    its own dataset), none for a table (whose OOD sets are files of rows, read with the run's
+    columns and standardization)."""
+    from torchlvm.evaluation.config import DEFAULT_OOD
+    from torchlvm.evaluation.outliers import default_ood_sets
+
     if text is None:
-        text = "none" if data.get("table") is not None else "noise,flip,other,mnist"
+        return () if data.get("table") is not None else default_ood_sets(dataset, DEFAULT_OOD)
     return () if text.strip() in ("", "none") else tuple(s.strip() for s in text.split(","))
 
 
-def _config(args: argparse.Namespace, data: dict[str, Any], data_dir: Any) -> EvalConfig:
+def _config(
+    args: argparse.Namespace, data: dict[str, Any], data_dir: Any, dataset: Any
+) -> EvalConfig:
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.evaluation.config import EvalConfig
 
     if args.refine < 0:
         raise ConfigError(f"--refine must be a non-negative integer, got {args.refine}")
-    ood = _ood(args.ood, data)
+    ood = _ood(args.ood, data, dataset)
     return EvalConfig(
         condition=data.get("condition", "none") or "none",
         k=args.k,
@@ -214,7 +221,7 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
 
     folder, model = run_.folder, run_.model
     dataset, complete, val = _datasets(run_, args)
-    config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"))
+    config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"), dataset)
     if len(complete):
         _print_expected_time(model, complete, config)
     result = evaluate(model, dataset, config, val_dataset=val)

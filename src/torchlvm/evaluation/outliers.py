@@ -51,6 +51,15 @@ RESIZE_MODES: tuple[str, ...] = ("none", "bilinear", "area")
 OTHER_DATASET: dict[tuple[int, ...], str] = {(1, 28, 28): "digits", (1, 8, 8): "fashion-mnist"}
 
 
+def default_ood_sets(reference: Dataset, sets: tuple[str, ...]) -> tuple[str, ...]:
+    """``sets`` (the defaults, e.g. ``DEFAULT_OOD``) less those that cannot apply to the images of
+    ``reference``: its own dataset, and ``"other"`` for a shape without a partner in
+    :data:`OTHER_DATASET`. Named explicitly, such a set is still refused by :func:`make_ood_set`."""
+    partner = OTHER_DATASET.get(reference.shape)
+    cannot = {reference.name} | ({"other"} if partner in (None, reference.name) else set())
+    return tuple(name for name in sets if name not in cannot)
+
+
 @dataclass(frozen=True)
 class OODSet:
     """An out-of-distribution set ready to score.
