@@ -162,3 +162,25 @@ def test_gaps_of_a_table_run_are_per_row_in_its_units_and_an_exact_zero_has_no_s
     assert "-0.0000" not in out and "approximation gap                   0.0000" in out
     record = json.loads((folder / "gaps.json").read_text())
     assert record["unit"] == "nats per row, in the run's standardized units"
+
+
+@pytest.mark.parametrize("doing", ["evaluated", "trained"])
+def test_a_run_that_another_process_holds_is_refused_in_one_line(tmp_path, capsys, doing):
+    """gaps wrote gaps.json and figures/ without the run's lock, beside an evaluate writing
+    figures/ (or a train replacing the model it measured): it holds the lock as evaluate does."""
+    import os
+
+    from torchlvm.run.layout import LOCK_NAME
+    from torchlvm.run.lock import acquire
+
+    VAE(VAEConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with acquire(tmp_path, "torchlvm evaluate", what=str(tmp_path), doing=doing):
+        assert cli.main(["gaps", str(tmp_path), "--n", "4", "--k", "10", "--steps", "2"]) == 2
+    assert capsys.readouterr().err == (
+        f"torchlvm: error: {tmp_path} is being {doing} by pid {os.getpid()}; wait for it to "
+        "finish\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and LOCK_NAME not in before
+    assert cli.main(["gaps", str(tmp_path), "--n", "4", "--k", "10", "--steps", "2"]) == 0
+    assert (tmp_path / "gaps.json").is_file() and LOCK_NAME not in os.listdir(tmp_path)

@@ -62,10 +62,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
-    from torchlvm._files import write_json
-    from torchlvm.data.table_schema import TableSchema
-    from torchlvm.evaluation.records import example_noun, table_units
+    from torchlvm._files import check_writable
     from torchlvm.run import load_run
+    from torchlvm.run.lock import EVALUATED, acquire, command_line
 
     for name in ("n", "k", "steps", "samples", "elbo_samples", "chains"):
         check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
@@ -73,7 +72,19 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
     device = device_for(args)
-    run_ = load_run(args.dir, device=device)
+    run_ = load_run(args.dir, device=device)  # (an interrupted run is named, then a busy one)
+    check_writable(args.dir)  # a folder it cannot write to fails now, not after the measuring
+    # gaps.json and figures/ are written as evaluate writes its own: one such process at a time
+    with acquire(args.dir, command_line(), what=str(args.dir), doing=EVALUATED):
+        return _gaps(run_, args, device)
+
+
+def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
+    """Measure the gaps of the loaded run, write gaps.json and figures/gaps.png, print them."""
+    from torchlvm._files import write_json
+    from torchlvm.data.table_schema import TableSchema
+    from torchlvm.evaluation.records import example_noun, table_units
+
     model = run_.model
     x, c, protocol, dataset = _data(model, run_.data, args.split, args.n, device, run_.dtype)
     start = time.perf_counter()
