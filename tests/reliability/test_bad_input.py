@@ -581,6 +581,12 @@ CASES: dict[str, Case] = {
     "train-conv-on-a-table": Case(
         f"{TRAIN} --data {{d}}/table.csv --arch conv", "use the MLP (--arch mlp", absent="image_"
     ),
+    # a table's labels are a column; rows have no image part that mask:KIND could hide
+    "cvae-on-a-table-names-label-column": Case(
+        "train cvae --data {d}/table.csv --quiet --epochs 1 --out {root}/new",
+        "table.csv has none; name the column holding them with --label-column NAME",
+        absent="mask:KIND",
+    ),
 }
 
 

@@ -233,9 +233,13 @@ class LVMDataModule(L.LightningDataModule):
             if len(part) == 0:
                 raise DataError(f"{part.name}: the {part.split} split is empty")
         if self.condition.kind == "label" and (train.y is None or train.num_classes is None):
+            fix = (  # a table's labels are one of its columns; rows have no image part to mask
+                "name the column holding them with --label-column NAME"
+                if train.columns is not None
+                else "use a labelled dataset or --condition mask:KIND"
+            )
             raise DataError(
-                f"condition 'label' needs class labels, and {train.name} has none; "
-                "use a labelled dataset or --condition mask:KIND"
+                f"condition 'label' needs class labels, and {train.name} has none; {fix}"
             )
         if self.condition.kind == "label":
             _check_classes(train, val)
