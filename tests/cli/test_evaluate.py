@@ -248,3 +248,17 @@ def test_the_default_ood_list_leaves_out_the_runs_own_dataset(tmp_path, capsys):
     sets = json.loads((run / "metrics.json").read_text())["outliers"]
     assert sorted(sets["sets"]) == ["flip", "noise", "other"] and not sets.get("skipped")
     assert "itself" not in capsys.readouterr().out
+
+
+def test_a_users_file_among_the_figures_is_left_as_it_was(tmp_path, capsys):
+    """evaluate rewrote every figures/*.png it draws, whoever had put a file of that name there;
+    one it did not draw is the user's: kept, and said so."""
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "reconstructions.png").write_bytes(b"my own picture")
+    assert main(["evaluate", str(tmp_path), *FAST, "--ood", "none"]) == 0
+    assert (tmp_path / "figures" / "reconstructions.png").read_bytes() == b"my own picture"
+    assert "left " + str(tmp_path / "figures" / "reconstructions.png") in capsys.readouterr().out
+    figures = json.loads((tmp_path / "metrics.json").read_text())["figures"]
+    assert "reconstructions.png" not in figures["written"] and "samples.png" in figures["written"]
+    assert "reconstructions" in figures["skipped"]

@@ -244,3 +244,31 @@ def test_one_sample_is_counted_in_the_singular(runs, tmp_path, capsys):
     out = tmp_path / "one.png"
     assert cli.main(["sample", str(runs["vae"]), "--n", "1", "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith("1 sample from ")
+
+
+def test_a_figure_torchlvm_drew_in_the_run_is_redrawn_and_a_users_file_is_kept(runs, capsys):
+    """README's order, evaluate RUN then sample RUN, failed on the first sample call: evaluate
+    had drawn figures/samples.png and sample refused to replace it without --overwrite."""
+    import json
+
+    from matplotlib.figure import Figure
+
+    from torchlvm import plots
+
+    figures = runs["vae"] / "figures"
+    figures.mkdir()
+    plots.save_figure(plots.kl_per_dimension([0.5, 0.1]), figures / "samples.png")  # evaluate's
+    drawn = (figures / "samples.png").read_bytes()
+    assert cli.main(["sample", str(runs["vae"])]) == 0
+    assert (figures / "samples.png").read_bytes() != drawn
+    # a figure of an earlier version (no mark in the PNG) that metrics.json lists as evaluate's
+    Figure().savefig(figures / "samples.png", format="png")
+    (runs["vae"] / "metrics.json").write_text(json.dumps({"figures": {"written": ["samples.png"]}}))
+    assert cli.main(["sample", str(runs["vae"])]) == 0
+    assert plots.drawn_by_torchlvm(figures / "samples.png")
+    # the user's own file of that name is theirs
+    Figure().savefig(figures / "samples.png", format="png")
+    (runs["vae"] / "metrics.json").unlink()
+    mine = (figures / "samples.png").read_bytes()
+    assert "samples.png already exists; pass --overwrite" in fails(capsys, ["sample", runs["vae"]])
+    assert (figures / "samples.png").read_bytes() == mine

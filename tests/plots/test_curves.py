@@ -141,3 +141,17 @@ def test_importance_weighted_bounds_are_drawn_with_their_names_and_units():
     assert [ax.get_title() for ax in fig.axes] == ["ELBO", "IWAE bound L_k"]
     train, val = fig.axes[1].get_lines()
     np.testing.assert_array_equal(val.get_ydata(), [-29.0, -27.5])
+
+
+def test_a_saved_figure_is_marked_as_torchlvm_s(csv_path, tmp_path):
+    """A figure torchlvm saved says so in its PNG (Software text), so commands can tell it from
+    a user's file of the same name, which is never replaced unasked."""
+    from matplotlib.figure import Figure
+
+    from torchlvm.plots import drawn_by_torchlvm
+
+    save_figure(training_curves(csv_path), tmp_path / "ours.png")
+    Figure().savefig(tmp_path / "theirs.png", format="png")
+    (tmp_path / "text.png").write_text("not a picture")
+    assert drawn_by_torchlvm(tmp_path / "ours.png")
+    assert not any(drawn_by_torchlvm(tmp_path / n) for n in ("theirs.png", "text.png", "no.png"))

@@ -363,12 +363,14 @@ def write_figures(
     condition: Any,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    """Draw the run's figures into ``folder/figures`` with :mod:`torchlvm.plots`.
+    """Draw the run's figures into ``folder/figures`` with :mod:`torchlvm.plots`, redrawing
+    those torchlvm drew and leaving any other file there (the user's) as it was.
 
     Returns ``{"folder", "written": [file names], "skipped": {name: reason}}``.
     """
     from torchlvm import plots
     from torchlvm.run.layout import RunLayout
+    from torchlvm.run.outputs import torchlvm_figure
 
     layout = RunLayout(folder)
     d = _figure_data(model, dataset, condition, args.seed)
@@ -380,6 +382,11 @@ def write_figures(
         if table and name in IMAGE_FIGURES:
             skipped[name] = f"draws images; the data are a table (rows of {dataset.dim} features)"
             continue
+        path = layout.figure(f"{name}.png")
+        if path.exists() and not torchlvm_figure(path):
+            skipped[name] = f"{path} is not a figure torchlvm drew; left as it was"
+            print(f"left {path} as it was (torchlvm did not draw it); move it away to redraw it")
+            continue
         try:
             fig = make()
         except Exception as err:  # a figure must never cost the metrics
@@ -388,6 +395,6 @@ def write_figures(
         if fig is False or fig is None:
             skipped[name] = "does not apply to this model"
             continue
-        plots.save_figure(fig, layout.figure(f"{name}.png"))
+        plots.save_figure(fig, path)
         written.append(f"{name}.png")
     return {"folder": "figures", "written": written, "skipped": skipped}

@@ -106,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     iterations = _iterations(method, args.iterations)
     kind = _mask_kind(run_, method, args.mask)
     default = run_.folder / "figures" / "imputation.png"
-    out = _run.output_file(args.out, default, suffix=".png", overwrite=args.overwrite)
+    out = _run.output_file(
+        args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
+    )
     _check_size(run_, samples, eval_n)
 
     dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)

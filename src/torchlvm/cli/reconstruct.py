@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
 
         return _tables.reconstruct_table(args, run_)
     default = run_.folder / "figures" / "reconstructions.png"
-    out = _run.output_file(args.out, default, suffix=".png", overwrite=args.overwrite)
+    out = _run.output_file(
+        args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
+    )
     dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
     shape = _run.image_shape(
         run_, dataset, rows="write the reconstructions as rows with --out FILE.csv"

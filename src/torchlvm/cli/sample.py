@@ -87,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
     _check_size(run_, n * (1 if labels is None else len(labels)), args.npy is not None)
     name = "conditional.png" if conditioned else "samples.png"
     out = _run.output_file(
-        args.out, run_.folder / "figures" / name, suffix=".png", overwrite=args.overwrite
-    )
+        args.out, run_.folder / "figures" / name, suffix=".png", overwrite=args.overwrite,
+        ours=_run.torchlvm_figure,  # (a figure torchlvm drew there, evaluate's say, is redrawn)
+    )  # fmt: skip
     npy = _npy_file(args, labels is not None)
     dataset = _run.load_split(run_, None, "test") if _run.needs_shape_from_data(run_) else None
     shape = _run.image_shape(run_, dataset, rows="write the samples as rows with --out FILE.csv")

@@ -58,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
     sources = _run.parse_labels(run_, [args.from_condition], "--from-condition")
     targets = _run.parse_labels(run_, [args.to_condition], "--to-condition")
     default = run_.folder / "figures" / "transfer.png"
-    out = _run.output_file(args.out, default, suffix=".png", overwrite=args.overwrite)
+    out = _run.output_file(
+        args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
+    )
     dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
     shape = _run.image_shape(run_, dataset)
     x, y, rows, a = _inputs(run_, dataset, sources, n, args.seed)

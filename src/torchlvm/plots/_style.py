@@ -4,7 +4,9 @@ Figures are built with the object-oriented API (``matplotlib.figure.Figure`` dra
 canvas), never through ``pyplot``'s global state, so plotting works headless, in threads and in
 notebooks alike. :func:`save_figure` writes a PNG atomically (a reader never sees half a file),
 cropped to what is drawn: an image grid whose tiles fill less than the figure's box (one row of
-samples, a short strip) leaves no blank band around it.
+samples, a short strip) leaves no blank band around it. Its PNG's ``Software`` text names
+torchlvm, which :func:`drawn_by_torchlvm` reads back: a figure torchlvm wrote into a run folder
+is torchlvm's to redraw, any other file there is the user's and is never replaced unasked.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ GAP_COLOUR = (1.0, 1.0, 1.0)
 PAD_INCHES = 0.06
 #: colour that marks missing pixels in imputation panels (RGB in [0, 1])
 MISSING_COLOUR = np.array([0.86, 0.24, 0.24])
+#: the start of the ``Software`` text of every PNG torchlvm saves (a tEXt chunk before the pixels)
+SOFTWARE = "torchlvm"
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -41,7 +45,24 @@ def new_figure(width: float, height: float) -> Figure:
 
 def _save_png(fig: Figure, target: Any) -> None:
     """``fig`` as a PNG cropped to its drawn content plus :data:`PAD_INCHES`."""
-    fig.savefig(target, format="png", dpi=DPI, bbox_inches="tight", pad_inches=PAD_INCHES)
+    import matplotlib
+
+    fig.savefig(
+        target, format="png", dpi=DPI, bbox_inches="tight", pad_inches=PAD_INCHES,
+        metadata={"Software": f"{SOFTWARE} (Matplotlib {matplotlib.__version__})"},
+    )  # fmt: skip
+
+
+def drawn_by_torchlvm(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a PNG that :func:`save_figure` wrote (its ``Software`` text, which
+    matplotlib writes before the pixels, starts with :data:`SOFTWARE`); False for anything else,
+    an unreadable file included."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return False
+    return head.startswith(b"\x89PNG") and b"tEXtSoftware\x00" + SOFTWARE.encode() in head
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:

@@ -33,7 +33,7 @@ from torchlvm.run.loaded import (
     valid_labels,
 )
 from torchlvm.run.lock import RunLock, acquire, check_not_busy
-from torchlvm.run.outputs import labels_file, output_file, write_npy
+from torchlvm.run.outputs import labels_file, output_file, torchlvm_figure, write_npy
 from torchlvm.run.publish import (
     Staging,
     adopt_interrupted,
@@ -71,6 +71,7 @@ __all__ = [
     "resuming",
     "stage_path",
     "staged_run",
+    "torchlvm_figure",
     "training_mask",
     "valid_labels",
     "write_npy",

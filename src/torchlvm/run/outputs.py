@@ -9,6 +9,9 @@ default output, a report it wrote) or the user passed ``--overwrite``; and never
   is a folder or lies inside a file, is a run's own file, or already exists and the user did not
   pass ``--overwrite``.
 - :func:`run_file_of`: the run whose own file a path is.
+- :func:`torchlvm_figure`: whether a file in a run's ``figures/`` is one torchlvm drew (then
+  ``evaluate``, ``sample``, ``reconstruct``... redraw it freely; any other file there is the
+  user's, which ``evaluate`` leaves as it is and the others replace only with ``--overwrite``).
 - :func:`labels_file`: where the labels go next to an array file.
 - :func:`write_npy`: several ``.npy`` files written atomically, all of them or none.
 """
@@ -26,6 +29,7 @@ from torchlvm.errors import ConfigError, RunDirectoryError
 from torchlvm.run.layout import (
     CHECKPOINT_DIR,
     CONFIG_NAME,
+    FIGURES_DIR,
     GAPS_NAME,
     LOCK_NAME,
     METRICS_CSV_NAME,
@@ -59,6 +63,28 @@ def run_file_of(path: str | os.PathLike[str]) -> Path | None:
     if parent.name == CHECKPOINT_DIR and holds_run(parent.parent):
         return parent.parent
     return None
+
+
+def torchlvm_figure(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a figure torchlvm drew in a run's ``figures/`` folder: a PNG whose
+    ``Software`` text names torchlvm (:func:`torchlvm.plots.drawn_by_torchlvm`), or one that the
+    run's ``metrics.json`` lists as drawn by ``evaluate`` (figures of versions that did not mark
+    their PNGs). False for a file anywhere else."""
+    from torchlvm.errors import TorchLVMError
+    from torchlvm.plots import drawn_by_torchlvm
+    from torchlvm.run.metrics import read_metrics
+
+    path = Path(os.path.abspath(path))
+    if path.parent.name != FIGURES_DIR or not holds_run(path.parent.parent):
+        return False
+    if drawn_by_torchlvm(path):
+        return True
+    try:
+        figures = (read_metrics(path.parent.parent) or {}).get("figures")
+    except (TorchLVMError, OSError):
+        return False
+    written = figures.get("written") if isinstance(figures, dict) else None
+    return isinstance(written, list) and path.name in written
 
 
 def output_file(
