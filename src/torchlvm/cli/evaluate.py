@@ -92,10 +92,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ood-k", type=_positive, default=100, help="k of the outlier score")
     parser.add_argument("--batch-size", type=_positive, default=100, help="examples per batch")
     parser.add_argument(
-        "--chunk",
-        type=_positive,
+        "--chunk", type=_positive,
         help="samples drawn at a time (default: sized to the CPU cache, or large on a GPU)",
-    )
+    )  # fmt: skip
     parser.add_argument("--data-dir", help="folder with the dataset's files")
     parser.add_argument(
         "--data",

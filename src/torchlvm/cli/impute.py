@@ -110,7 +110,6 @@ def run(args: argparse.Namespace) -> int:
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
     )
     _check_size(run_, samples, eval_n)
-
     dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
     shape = _run.image_shape(run_, dataset, rows=_rows_fix(run_))
     observed = _observed(run_, method, kind, shape, args.seed)
