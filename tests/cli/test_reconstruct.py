@@ -110,6 +110,21 @@ def test_a_cvae_trained_on_a_table_reconstructs_under_each_rows_class(tmp_path, 
     c = model.condition_from_labels(["high", "low", "high"])
     expected = model.decode(model.encode(x, c).mean, c).mean.detach().numpy()
     np.testing.assert_allclose(rows, expected, rtol=1e-5, atol=1e-6)
+    # a file holding only the run's second class: its rows keep that class (a file's text
+    # classes were numbered by its own sorted names, so "low" became class 0, "high")
+    only_low = tmp_path / "low.csv"
+    only_low.write_text("a,b,kind\n-1.5,-2.5,low\n")
+    argv = ["reconstruct", str(tmp_path / "cvae"), "--data", str(only_low), "--out"]
+    assert cli.main([*argv, str(tmp_path / "low_r.csv")]) == 0, capsys.readouterr().err
+    low = np.loadtxt(tmp_path / "low_r.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(low, expected[1], rtol=1e-5, atol=1e-6)
+    unknown = tmp_path / "mid.csv"
+    unknown.write_text("a,b,kind\n0.0,0.0,mid\n")
+    argv = ["reconstruct", str(tmp_path / "cvae"), "--data", str(unknown), "--out"]
+    assert cli.main([*argv, str(tmp_path / "mid_r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "holds class 'mid', which the run was not trained on; its classes are high, low" in err
+    assert not (tmp_path / "mid_r.csv").exists()
     argv = ["score", str(tmp_path / "cvae"), "--data", str(table), "--out", str(tmp_path / "s")]
     assert cli.main([*argv]) == 2
     assert "holds a CVAE, whose p(x | c) depends on" in capsys.readouterr().err

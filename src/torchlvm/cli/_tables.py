@@ -88,15 +88,16 @@ def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:
 
 def load_rows(run_: Any, data: str | None, split: str, data_dir: str | None) -> Any:
     """The data a command on ``run_`` reads: a table run and a given file are read with the
-    run's columns and standardization (every cell as the model saw it in training); anything
-    else as the run module loads it."""
+    run's columns and standardization (every cell as the model saw it in training) and its text
+    classes numbered as the run's; anything else as the run module loads it."""
     from torchlvm import run as _run
     from torchlvm.data.table_schema import TableSchema
 
     schema = TableSchema.from_dict(run_.data.get("table"))
     if schema is None or data is None:
         return _run.load_split(run_, data, split, data_dir=data_dir)
-    return schema.load(data, allow_missing=run_.model_type == "ppca", split=split)
+    dataset = schema.load(data, allow_missing=run_.model_type == "ppca", split=split)
+    return dataset if not run_.class_names else dataset.with_classes(run_.class_names)
 
 
 _TABLE_FLAGS: dict[str, str] = {

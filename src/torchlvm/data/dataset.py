@@ -9,8 +9,8 @@ no per-example Python work.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -108,6 +108,27 @@ class Dataset:
         The one decision every unit takes ("nats/row", "squared error/feature") and a run
         records (its ``table``); other data, images or flat arrays, are examples."""
         return self.columns is not None or self.standardizer is not None
+
+    def with_classes(self, names: Sequence[str]) -> Dataset:
+        """The same data with its text classes numbered as ``names`` number them (a run's
+        classes): a file's text labels are numbered by its own sorted class names, so a file
+        without one of the run's classes would otherwise shift every later index.
+
+        Raises:
+            DataError: for a class ``names`` does not hold.
+        """
+        names = tuple(names)
+        if self.y is None or self.class_names is None or self.class_names == names:
+            return self
+        index = {name: k for k, name in enumerate(names)}
+        unknown = [name for name in self.class_names if name not in index]
+        if unknown:
+            raise DataError(
+                f"{self.name} holds class {unknown[0]!r}, which the run was not trained on; "
+                f"its classes are {', '.join(names)}: keep only rows of those classes"
+            )
+        order = torch.tensor([index[name] for name in self.class_names], dtype=torch.int64)
+        return replace(self, y=order[self.y], num_classes=len(names), class_names=names)
 
     def __repr__(self) -> str:
         return (
