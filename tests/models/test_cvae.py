@@ -304,3 +304,13 @@ def test_mixture_priors_train_and_save(prior, tmp_path):
     z = torch.randn(4, 8, 3)
     assert loaded.config == config
     assert torch.allclose(loaded.prior(c).log_prob(z), model.prior(c).log_prob(z))
+
+
+def test_decode_takes_z_of_any_float_dtype_as_the_models() -> None:
+    """As VAE.decode: a float64 z (e.g. from NumPy) for a float32 model, and the reverse."""
+    model = CVAE(CVAEConfig(6, 3, latent_dim=2, hidden=(4,), num_classes=3))
+    c = model.condition_from_labels([0, 1, 2])
+    z = torch.zeros(3, 2, dtype=torch.float64)
+    assert model.decode(z, c).mean.dtype == torch.float32
+    double = model.double()
+    assert double.decode(z.float(), c.double()).mean.dtype == torch.float64

@@ -333,6 +333,7 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         z = check_features(z, self.latent_dim, name="z", what="entries")
         check_finite("z", z, NONFINITE_Z.format(encode="model.encode(x, c)"))
         c = self._condition(c, z.shape[:-1])  # (..., B, C)
+        z = z.to(dtype=self._reference().dtype)  # as VAE.decode: float64 z for a float32 model
         return self.likelihood(self.decoder(torch.cat([z, c], dim=-1)))
 
     def condition_from_labels(self, labels: Tensor | Sequence[int | str]) -> Tensor:
