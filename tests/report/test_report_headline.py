@@ -73,6 +73,9 @@ def test_cvae_headline_has_the_conditional_likelihood_and_accuracy(demo_metrics)
     # the bound and the gap are of the conditional model: the KL is to p(z | x, c)
     assert cards["gap"].label == "gap ELBO → log p(x | c)"
     assert cards["gap"].note.startswith("log p(x | c) − ELBO = KL(q(z|x,c) ‖ p(z|x,c))")
+    demo_metrics["likelihood"]["quantity"] = "log p(x | x_o)"  # an imputation CVAE's
+    gap = cards_by_key(demo_metrics)["gap"]
+    assert gap.note.startswith("log p(x | x_o) − ELBO = KL(q(z|x,x_o) ‖ p(z|x,x_o))")
     conditional = cards["conditional"]
     assert (conditional.value, conditional.unit) == ("98.9", "% accuracy")
     assert "classifier's own test accuracy 97.8 %" in conditional.note

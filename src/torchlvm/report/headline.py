@@ -199,8 +199,10 @@ def gap(m: Evaluation) -> Headline | None:
     what = _quantity_name(m)
     value = pair.nats.value - bound[0].value
     how = "exact" if name == "exact" else "estimate − bound"
-    # a conditional model's bound is on log p(x | c): its gap is the KL to p(z | x, c)
-    kl = "KL(q(z|x) ‖ p(z|x))" if what == "log p(x)" else "KL(q(z|x,c) ‖ p(z|x,c))"
+    # a conditional model's bound is on log p(x | c) (c: a class, or x_o for a mask): its gap
+    # is the KL to p(z | x, c)
+    given = what.removeprefix("log p(x | ").removesuffix(")") if " | " in what else None
+    kl = "KL(q(z|x) ‖ p(z|x))" if given is None else f"KL(q(z|x,{given}) ‖ p(z|x,{given}))"
     note = f"{what} − ELBO = {kl} on average · {how}"
     unit, label = _text(pair.nats.unit, "nats/example"), f"gap ELBO → {what}"
     if name == "exact" and abs(value) <= EXACT_GAP * max(1.0, abs(pair.nats.value)):
