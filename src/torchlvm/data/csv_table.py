@@ -330,14 +330,3 @@ def read_csv(
         labels, class_names = _labels(path, header, lines, list(columns[label]), label)
     names = None if header is None else tuple(header[j] for j in keep)
     return CSVTable(values, names, labels, class_names, np.array(lines), header, rows, tuple(keep))
-
-
-def header_of(path: str | Path) -> list[str] | None:
-    """The header row of a CSV file, or None when its first row holds numbers."""
-    return _rows(Path(path))[0]
-
-
-def data_lines(path: str | Path) -> list[int]:
-    """The file line (1-based) of each data row of a CSV file, in order: what a spreadsheet
-    shows, which differs from the row number after a header or a blank line."""
-    return _rows(Path(path))[1]

@@ -320,13 +320,14 @@ def _clear_stale(folder: Path, out: Path, overwrite: bool, refusals: Refusals | 
 
 def _check_no_interrupted_run(folder: Path, out: Path, refusals: Refusals | None) -> None:
     """Refuse to start over a staging folder that holds finished epochs of a killed run."""
-    if RunLayout(folder).last_checkpoint.is_file() and refusals is not None:
+    if not RunLayout(folder).last_checkpoint.is_file():
+        return
+    if refusals is not None:
         raise RunDirectoryError(refusals.interrupted.format(out=out, stage=folder))
-    if RunLayout(folder).last_checkpoint.is_file():
-        raise RunDirectoryError(
-            f"an interrupted run of {out} is in {folder}; continue it with 'torchlvm train ... "
-            f"--resume --out {out}', or pass --overwrite to discard it and start over"
-        )
+    raise RunDirectoryError(
+        f"an interrupted run of {out} is in {folder}; continue it with 'torchlvm train ... "
+        f"--resume --out {out}', or pass --overwrite to discard it and start over"
+    )
 
 
 def _write_marker(folder: Path, out: Path) -> None:
