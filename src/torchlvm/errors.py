@@ -8,6 +8,8 @@ users can catch :class:`TorchLVMError`, or the built-in class it also derives fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 
@@ -47,3 +49,22 @@ class RunBusyError(TorchLVMError, RuntimeError):
 class DataTypeError(DataError, TypeError):
     """Data of a kind a model cannot take at all (sparse, non-numeric objects); also a
     ``TypeError``, as scikit-learn's estimator contract expects for such input."""
+
+
+class OptionError(ConfigError):
+    """A :class:`ConfigError` about an option that each interface spells its own way: Python by
+    its keyword (``label_column``), the command line by its flag (``--label-column``).
+
+    ``str(err)`` is the Python message; :attr:`on_command_line` the same message with the flag,
+    which the CLI prints. Build one with :meth:`naming`.
+    """
+
+    def __init__(self, message: str, on_command_line: str | None = None) -> None:
+        super().__init__(message)
+        self.on_command_line = message if on_command_line is None else on_command_line
+
+    @classmethod
+    def naming(cls, keyword: str, flag: str, message: Callable[[str], str]) -> OptionError:
+        """The error whose ``message(name)`` names the option as ``keyword`` in Python and as
+        ``flag`` on the command line."""
+        return cls(message(keyword), message(flag))

@@ -218,6 +218,47 @@ def test_a_diverged_new_run_leaves_nothing_half_written(
     assert (out / "model.safetensors").is_file()
 
 
+def test_a_diverged_run_is_finished_where_it_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run diverges in its third epoch: the message offers --epochs 2, which publishes the
+    best epoch's weights without training; fewer epochs than finished is one line."""
+    real = training_module.training_loss
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        terms = real(*args, **kwargs)
+        calls["n"] += 1
+        return {**terms, "loss": terms["loss"] * float("nan")} if calls["n"] > 25 else terms
+
+    monkeypatch.setattr(training_module, "training_loss", poisoned)
+    out = tmp_path / "run"
+    argv = ["train", "vae", "--data", "digits", "--epochs", "3", *TINY, "--out", str(out)]
+    assert main(argv) == 2
+    assert "or finish it where it stopped with --epochs 2" in _one_error_line(capsys)
+    monkeypatch.setattr(training_module, "training_loss", real)
+    before = _snapshot(out)
+    resume = ["train", "vae", "--quiet", "--out", str(out), "--resume"]
+    assert main([*resume, "--epochs", "1"]) == 2
+    line = _one_error_line(capsys)
+    assert "interrupted after 2 epochs, more than the 1 that --epochs asks for" in line
+    assert "set --epochs to 2 to finish it" in line
+    assert "max_epochs" not in line and _snapshot(out) == before
+    assert main(["evaluate", str(out), "--quiet"]) == 2
+    assert (
+        f"or where it stopped, after 2 epochs, with 'torchlvm train vae --resume --out {out} "
+        "--epochs 2'" in _one_error_line(capsys)
+    )
+    assert main([*resume, "--epochs", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "where its training stopped, after 2 epochs: no epoch trained" in printed
+    best = json.loads((out / "config.json").read_text())["result"]["best_epoch"]
+    assert f"saved weights: best epoch {best + 1} by val/elbo" in printed
+    assert [r["epoch"] for r in read_metrics(out / "metrics.csv")] == [0, 1]
+    assert main([*resume, "--epochs", "2"]) == 2
+    assert "has finished its 2 epochs and --epochs is 2" in _one_error_line(capsys)
+
+
 def test_cuda_graph_runs_the_whole_step_path_and_says_so_in_help(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,7 +14,7 @@ import torch
 
 import torchlvm.io
 from torchlvm.data import load_dataset
-from torchlvm.errors import ConfigError, RunDirectoryError
+from torchlvm.errors import ConfigError, OptionError, RunDirectoryError
 from torchlvm.inference import elbo, log_marginal_is
 from torchlvm.models.autoencoder import Autoencoder, AutoencoderConfig
 from torchlvm.models.cvae import CVAE, CVAEConfig
@@ -152,7 +152,7 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
             assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-5), key
     for name, value in straight.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[name], value, rtol=1e-5, atol=1e-6)
-    with pytest.raises(ConfigError, match="already trained 4 epochs"):
+    with pytest.raises(ConfigError, match="has finished its 4 epochs"):
         run(tmp_path / "split", 4, resume=True)
 
 
@@ -226,6 +226,51 @@ def test_ctrl_c_mid_epoch_keeps_the_finished_epochs_resumable(tmp_path: Path) ->
     assert _ckpt(tmp_path / "checkpoints" / "last.ckpt")["epoch"] == 2  # best is epoch 0
     assert not (tmp_path / "model.safetensors").exists()
     assert _spoiled_run(tmp_path, 5, resume=True).start_epoch == 3
+
+
+class _CtrlCAfterValidation(L.Callback):
+    """Raise KeyboardInterrupt once epoch ``epoch`` is validated, before its checkpoints (Lightning
+    runs checkpoint callbacks last): metrics.csv then holds a row past ``last.ckpt``."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch and not trainer.sanity_checking:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_is_finished_where_it_stopped(tmp_path: Path) -> None:
+    """Resumed with max_epochs at the epochs it finished, an interrupted run trains nothing and
+    publishes its best epoch (0 here, not the last), as the end of training does; the row of the
+    epoch cut short before its checkpoint is dropped from metrics.csv."""
+    with pytest.raises(KeyboardInterrupt):
+        _spoiled_run(tmp_path, 6, more=(_CtrlCAfterValidation(epoch=3),))
+    assert _ckpt(tmp_path / "checkpoints" / "last.ckpt")["epoch"] == 2
+    assert [r["epoch"] for r in read_metrics(tmp_path / "metrics.csv")] == [0, 1, 2, 3]
+    with pytest.raises(OptionError, match="after 3 epochs, more than the 2 that max_epochs asks"):
+        _spoiled_run(tmp_path, 2, resume=True)
+    assert not (tmp_path / "config.json").exists()
+
+    result = _spoiled_run(tmp_path, 3, resume=True)
+    assert (result.start_epoch, result.epochs, result.best_epoch) == (3, 3, 0)
+    best = _ckpt(tmp_path / "checkpoints" / "best-epoch000.ckpt")["state_dict"]
+    model = torchlvm.io.load(tmp_path)
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, best[f"model.{name}"], rtol=0, atol=0)
+    rows = read_metrics(tmp_path / "metrics.csv")
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    record = json.loads((tmp_path / "config.json").read_text())
+    assert record["result"]["best_epoch"] == 0 and record["result"]["epochs"] == 3
+    assert record["result"]["best_value"] == pytest.approx(rows[0]["val/elbo"])
+    assert _ckpt(tmp_path / "checkpoints" / "last.ckpt")["epoch"] == 2  # nothing trained
+    with pytest.raises(OptionError, match="has finished its 3 epochs and max_epochs is 3"):
+        _spoiled_run(tmp_path, 3, resume=True)
+    # resumed again and interrupted: the folder's model (3 epochs) is not where it stopped (4)
+    with pytest.raises(KeyboardInterrupt):
+        _spoiled_run(tmp_path, 6, resume=True, more=(_CtrlCAfterValidation(epoch=4),))
+    assert _spoiled_run(tmp_path, 4, resume=True).start_epoch == 4
+    assert json.loads((tmp_path / "config.json").read_text())["result"]["epochs"] == 4
 
 
 def test_ctrl_c_during_an_epochs_saves_still_writes_its_last_checkpoint(

@@ -142,8 +142,8 @@ def _main(argv: Sequence[str] | None) -> int:
         status = int(args.run(args) or 0)
         sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
         return status
-    except TorchLVMError as err:
-        print(f"torchlvm: error: {err}", file=sys.stderr)
+    except TorchLVMError as err:  # an option is named by its flag (OptionError)
+        print(f"torchlvm: error: {getattr(err, 'on_command_line', err)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # stdout's reader went away (| head): stop quietly, as cat does
         _discard_stdout()

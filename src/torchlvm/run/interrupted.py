@@ -6,7 +6,8 @@ where the user asked for one, only the staging folder beside it; stopped by an e
 after an epoch finished, it leaves the checkpoints in the folder but no model. A reader
 (``evaluate``, ``report``, ...) that found nothing there would say the folder does not exist or
 holds no model; :func:`check_finished` says instead what happened and the command that finishes
-the run: ``torchlvm train MODEL --resume --out DIR`` once an epoch has finished, or the command
+the run: ``torchlvm train MODEL --resume --out DIR`` once an epoch has finished (with
+``--epochs N``, N the epochs it finished, where it stopped), or the command
 that made it (which starts it over) when none has.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from torchlvm.errors import RunDirectoryError
 from torchlvm.run.layout import RunLayout, stage_path
 from torchlvm.run.lock import check_not_busy, lock_path, read_holder
-from torchlvm.run.publish import marker_target
+from torchlvm.run.publish import finished_epochs, marker_target
 
 
 def _model_type(folder: Path) -> str:
@@ -31,8 +32,17 @@ def _model_type(folder: Path) -> str:
         return "MODEL"
 
 
-def _resume(folder: Path, record: Path) -> str:
-    return f"finish it with 'torchlvm train {_model_type(record)} --resume --out {folder}'"
+def _resume(folder: Path, run: Path) -> str:
+    """The commands that finish the run in ``run`` (``folder`` or its staging folder): on to the
+    epochs it was given, or where it stopped (``--epochs`` at the epochs it finished)."""
+    command = f"torchlvm train {_model_type(run)} --resume --out {folder}"
+    done = finished_epochs(run)
+    if done is None:
+        return f"finish it with '{command}'"
+    return (
+        f"finish it with '{command}' (training on to the epochs it was given), or where it "
+        f"stopped, after {done} epoch{'s' if done != 1 else ''}, with '{command} --epochs {done}'"
+    )
 
 
 def _start_over(folder: Path, stage: Path) -> str:

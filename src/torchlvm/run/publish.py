@@ -133,6 +133,17 @@ def _check_replaceable(
         )
 
 
+def finished_epochs(run: Path) -> int | None:
+    """How many epochs the run in ``run`` finished (its ``last.ckpt``), None if unreadable."""
+    import torch
+
+    try:
+        last = torch.load(RunLayout(run).last_checkpoint, weights_only=True, mmap=True)
+        return int(last["epoch"]) + 1
+    except Exception:  # damaged bytes make torch.load raise almost anything; resume names it
+        return None
+
+
 class Staging:
     """A new run being built in its staging folder, held by this process's lock.
 
@@ -197,9 +208,11 @@ class Staging:
         if last.is_file() and not (out.exists() and (not out.is_dir() or os.listdir(out))):
             os.replace(self.folder, out)
             self._moved_to(out)
+            done = finished_epochs(out)
+            where = "" if done is None else f", or finish it where it stopped with --epochs {done}"
             return (
                 f"the checkpoints of the finished epochs are in {RunLayout(out).checkpoints} "
-                "(no model was saved); continue with --resume"
+                f"(no model was saved); continue with --resume{where}"
             )
         return f"nothing was written to {out}"
 

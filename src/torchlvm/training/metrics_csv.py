@@ -122,3 +122,14 @@ def _cell(value: float | None) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return repr(float(value))
+
+
+def drop_epochs_from(folder: str | os.PathLike[str], epoch: int) -> None:
+    """Remove the rows of epochs ``epoch`` and later from ``folder/metrics.csv``: the rows of an
+    epoch whose training was interrupted before its checkpoint, when the run is finished at the
+    checkpoint before it (a resume that trains rewrites them as it goes)."""
+    logger = EpochCSVLogger(folder)
+    if any(e >= epoch for e in logger.rows):
+        logger.rows = {e: r for e, r in logger.rows.items() if e < epoch}
+        logger._dirty = True
+        logger.save()

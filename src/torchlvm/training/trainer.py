@@ -37,7 +37,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 
 from torchlvm._epochs import shown
-from torchlvm.errors import ConfigError, NonFiniteError, RunDirectoryError
+from torchlvm.errors import ConfigError, NonFiniteError, OptionError, RunDirectoryError
 from torchlvm.evaluation.records import example_noun
 from torchlvm.models.base import model_record
 from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run
@@ -59,7 +59,7 @@ from torchlvm.training.lightning_setup import (
     run_callbacks,
     runtime_record,
 )
-from torchlvm.training.metrics_csv import read_metrics
+from torchlvm.training.metrics_csv import drop_epochs_from, read_metrics
 from torchlvm.training.module import LVMModule
 
 __all__ = [
@@ -80,7 +80,8 @@ class FitResult:
     Attributes:
         out_dir: the run folder.
         epochs: epochs completed in total (counting those before a resume).
-        start_epoch: the epoch this call started at (0, or where a resume picked up).
+        start_epoch: the epoch this call started at (0, or where a resume picked up); equal to
+            ``epochs`` for an interrupted run finished where it stopped (nothing trained).
         monitor: the validation metric that picked the saved weights, e.g. ``"val/elbo"``.
         best_epoch: the epoch whose weights were saved (0-based), or None.
         best_value: ``monitor`` at ``best_epoch``, nats per example, or None.
@@ -135,8 +136,24 @@ def _check_world_size(last: Path, world_size: int) -> None:
         )
 
 
+def _count(epochs: int) -> str:
+    return f"{epochs} epoch" if epochs == 1 else f"{epochs} epochs"
+
+
+def _published_epochs(layout: RunLayout) -> int | None:
+    """The epochs of the model the run folder holds (``config.json``), None if it holds none."""
+    if not layout.config.is_file():
+        return None
+    epochs = (read_run_record(layout.folder).get("result") or {}).get("epochs")
+    return epochs if isinstance(epochs, int) else None
+
+
 def _start_epoch(layout: RunLayout, config: TrainConfig, resume: bool) -> int:
-    """The epoch this call starts at; refuses a run folder that does not suit ``resume``."""
+    """The epoch this call starts at; refuses a run folder that does not suit ``resume``.
+
+    An interrupted run (no model, or the model of an earlier end) resumed with ``max_epochs``
+    equal to the epochs it finished starts at ``max_epochs``: Lightning restores it and trains
+    nothing, and the run is finished where it stopped."""
     last = layout.last_checkpoint
     if resume and not last.is_file():
         raise RunDirectoryError(f"cannot resume: {last} does not exist; train from scratch instead")
@@ -147,13 +164,23 @@ def _start_epoch(layout: RunLayout, config: TrainConfig, resume: bool) -> int:
         )
     if not resume:
         return 0
-    start_epoch = (_checkpoint_epoch(last) or 0) + 1
-    if start_epoch >= config.max_epochs:
-        raise ConfigError(
-            f"the run in {layout.folder} has already trained {start_epoch} epochs and max_epochs "
-            f"is {config.max_epochs}; ask for more epochs (--epochs) to continue it"
-        )
-    return start_epoch
+    done, asked = (_checkpoint_epoch(last) or 0) + 1, config.max_epochs
+    if _published_epochs(layout) == done and done >= asked:
+        raise OptionError.naming(
+            "max_epochs", "--epochs", lambda epochs: (
+                f"the run in {layout.folder} has finished its {_count(done)} and {epochs} is "
+                f"{asked}; set {epochs} above {done} to continue it"
+            ),
+        )  # fmt: skip
+    if done > asked:
+        raise OptionError.naming(
+            "max_epochs", "--epochs", lambda epochs: (
+                f"the run in {layout.folder} was interrupted after {_count(done)}, more than "
+                f"the {asked} that {epochs} asks for; set {epochs} to {done} to finish it where "
+                "it stopped (saving its best epoch), or above to train on"
+            ),
+        )  # fmt: skip
+    return done
 
 
 STEPS_PER_BATCH = CHECK_EVERY
@@ -341,7 +368,9 @@ def fit(
     Seed before building the model (``lightning.seed_everything(config.seed)``) for a repeatable
     initialization; ``fit`` seeds again before training. ``datamodule``'s batch size is set to
     ``config.batch_size``; ``resume`` continues from ``checkpoints/last.ckpt`` (the last finished
-    epoch) up to ``config.max_epochs`` in total; ``progress`` draws a bar on stderr;
+    epoch) up to ``config.max_epochs`` in total (an interrupted run resumed with
+    ``max_epochs`` equal to the epochs it finished is published as it stands: its best epoch's
+    weights, nothing trained); ``progress`` draws a bar on stderr;
     ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` go to ``lightning.Trainer`` (DDP
     for more than one process); ``compile`` passes the loss through ``torch.compile``; ``fast``
     captures the whole step as a CUDA graph on a GPU (:mod:`torchlvm.training.fast_step`);
@@ -351,6 +380,8 @@ def fit(
 
     Raises:
         RunDirectoryError: ``out_dir`` holds a run and not ``resume``, or nothing to resume.
+        OptionError: ``resume`` with ``max_epochs`` below the epochs the run finished (or not
+            above them, for a finished run).
         NonFiniteError: training diverged (``on_nonfinite="stop"``); names the step and the
             checkpoint that stays.
         DataError, ConfigError: the model does not suit the data or the objective, too many
@@ -374,6 +405,8 @@ def fit(
         record.update(**(extra_config or {}), runtime=runtime_record(trainer, module))
         _begin(trainer, layout, record, resume)
         _train(trainer, module, datamodule, last, resume)
+    if start_epoch == config.max_epochs and trainer.is_global_zero:  # finished where it stopped
+        drop_epochs_from(layout.folder, start_epoch)
     result = _result(model, datamodule, trainer, callbacks, layout, start_epoch, started)
     if trainer.is_global_zero:  # under DDP, rank 0 writes the run folder
         _export(model, result, record)
