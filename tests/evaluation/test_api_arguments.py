@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from torchlvm.data.dataset import Dataset
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.evaluation import active_units, evaluate, posterior_means
 from torchlvm.evaluation.config import EvalConfig
@@ -36,8 +37,14 @@ def test_impute_rows_refuses_an_empty_batch(vae):
 
 
 def test_evaluate_names_a_tensor_given_for_the_dataset(vae):
-    with pytest.raises(ConfigError, match="dataset must be a torchlvm.data.Dataset, got Tensor"):
+    """A DataError, as check_tensor's for a non-tensor: the data are of the wrong kind."""
+    with pytest.raises(DataError, match="dataset must be a torchlvm.data.Dataset, got Tensor"):
         evaluate(vae, torch.zeros(4, 6), EvalConfig(k=2, n=2, ood=()))
+    dataset = Dataset(torch.zeros(4, 6), None, "x", "test", (6,), None, None, "none")
+    with pytest.raises(DataError, match="val_dataset must be a torchlvm.data.Dataset, got dict"):
+        evaluate(vae, dataset, EvalConfig(k=2, n=2, ood=()), val_dataset={})
+    with pytest.raises(ConfigError, match="config must be an EvalConfig, got dict"):
+        evaluate(vae, dataset, {})
 
 
 def test_active_units_names_a_model_given_for_the_means(vae):

@@ -172,17 +172,21 @@ def evaluate(
         The :class:`~torchlvm.evaluation.records.Evaluation` (``.to_json()`` for metrics.json).
 
     Raises:
-        ConfigError: for ``refine_steps`` on a model without a density encoder.
-        DataError: for an OOD dataset of another shape with ``ood_resize="none"``.
+        ConfigError: for ``refine_steps`` on a model without a density encoder, a ``config``
+            that is not an EvalConfig.
+        DataError: for a ``dataset`` or ``val_dataset`` that is not a Dataset, an OOD dataset
+            of another shape with ``ood_resize="none"``.
     """
     config = EvalConfig() if config is None else config
     if not isinstance(config, EvalConfig):
         raise ConfigError(f"config must be an EvalConfig, got {type(config).__name__}")
-    if not isinstance(dataset, Dataset):
-        raise ConfigError(
-            f"dataset must be a torchlvm.data.Dataset, got {type(dataset).__name__}; load one "
-            "with torchlvm.data.load_dataset(name, split) (a file: load_dataset('x.csv', split))"
-        )
+    for name, value in (("dataset", dataset), ("val_dataset", val_dataset)):
+        if not isinstance(value, Dataset) and (value is not None or name == "dataset"):
+            raise DataError(  # the data of the wrong kind, as check_tensor names a non-tensor
+                f"{name} must be a torchlvm.data.Dataset, got {type(value).__name__}; load one "
+                "with torchlvm.data.load_dataset(name, split) (a file: load_dataset('x.csv', "
+                "split))"
+            )
     devices = [model_device(model)] if model_device(model).type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed)

@@ -99,10 +99,9 @@ def _check_export_folder(folder: Path) -> None:
             f"{folder} holds a {WEIGHTS_NAME} without a torchlvm {CONFIG_NAME}; save to another "
             "folder"
         )
-    from torchlvm.run.layout import RUN_MARKERS  # (the run package imports the models)
+    from torchlvm.run.layout import TRAINING_MARKERS  # (the run package imports the models)
 
-    training = [name for name in RUN_MARKERS if name not in (CONFIG_NAME, WEIGHTS_NAME)]
-    marks = [name for name in training if (folder / name).exists()]
+    marks = [name for name in TRAINING_MARKERS if (folder / name).exists()]
     marks += [f"a {name} record" for name in _RUN_SECTIONS if name in (record or {})]
     if marks:
         raise RunDirectoryError(

@@ -42,6 +42,11 @@ STAGE_SUFFIX = ".torchlvm-stage"
 RUN_MARKERS: tuple[str, ...] = (CONFIG_NAME, WEIGHTS_NAME, METRICS_CSV_NAME, CHECKPOINT_DIR)
 """Entries whose presence makes a folder a (possibly unfinished) torchlvm run."""
 
+TRAINING_MARKERS: tuple[str, ...] = tuple(
+    name for name in RUN_MARKERS if name not in (CONFIG_NAME, WEIGHTS_NAME)
+)
+"""The run markers that only training writes (an exported model has the other two)."""
+
 RUN_ENTRIES: frozenset[str] = frozenset(
     {
         *RUN_MARKERS,

@@ -111,9 +111,9 @@ def check_new_target(
 def _check_replaceable(
     out: Path, overwrite: bool, resumable: bool, refusals: Refusals | None
 ) -> None:
-    if not overwrite and refusals is not None:
-        raise RunDirectoryError(refusals.taken.format(out=out, stage=stage_path(out)))
     if not overwrite:
+        if refusals is not None:
+            raise RunDirectoryError(refusals.taken.format(out=out, stage=stage_path(out)))
         resume = "--resume to continue it, " if resumable else ""
         raise RunDirectoryError(
             f"--out {out} already holds a run; pass {resume}--overwrite to replace it, "
