@@ -270,14 +270,11 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
         f"{model_type} on {record['name']} ({record['num_train']} train / "
         f"{record['num_val']} val {noun}, {protocol}, seed {config.seed})"
     )
-    if done:
-        print(
-            f"trained {what}: {_epochs(done)}{resumed}{stopped} in {result.seconds:.1f} s, "
-            f"{_epochs(result.epochs)} in all"
-        )
-    else:  # an interrupted run resumed with --epochs at the epochs it had finished
-        print(f"finished {what} where its training stopped, after {_epochs(result.epochs)}: "
-              "no epoch trained, the best epoch's weights saved")  # fmt: skip
+    print(  # nothing done: an interrupted run resumed with --epochs at the epochs it finished
+        f"trained {what}: {_epochs(done)}{resumed}{stopped} in {result.seconds:.1f} s, "
+        f"{_epochs(result.epochs)} in all" if done else f"finished {what} where its training "
+        f"stopped, after {_epochs(result.epochs)}: no epoch trained, the best epoch's weights saved"
+    )  # fmt: skip
     final, k = result.final, config.k
     squared = getattr(model.config, "reconstruction", None) == "mse"
     kl_how = "Monte Carlo KL" if getattr(model, "kl_method", "analytic") == "mc" else "analytic KL"

@@ -290,6 +290,8 @@ def _result(
             x = datamodule.train_x()  # a streamed (mmap=True) file's rows are all read here
             model.fit_code_distribution(x if isinstance(x, torch.Tensor) else x[slice(None)])
     metric = callbacks.checkpoint.monitor or ""
+    if start_epoch == trainer.max_epochs and trainer.is_global_zero:  # finished where it stopped
+        drop_epochs_from(layout.folder, start_epoch)
     rows = read_metrics(layout.metrics_csv)
     best = next((r.get(metric) for r in rows if r["epoch"] == best_epoch and metric in r), None)
     early = callbacks.early
@@ -368,24 +370,20 @@ def fit(
     Seed before building the model (``lightning.seed_everything(config.seed)``) for a repeatable
     initialization; ``fit`` seeds again before training. ``datamodule``'s batch size is set to
     ``config.batch_size``; ``resume`` continues from ``checkpoints/last.ckpt`` (the last finished
-    epoch) up to ``config.max_epochs`` in total (an interrupted run resumed with
-    ``max_epochs`` equal to the epochs it finished is published as it stands: its best epoch's
-    weights, nothing trained); ``progress`` draws a bar on stderr;
-    ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` go to ``lightning.Trainer`` (DDP
-    for more than one process); ``compile`` passes the loss through ``torch.compile``; ``fast``
-    captures the whole step as a CUDA graph on a GPU (:mod:`torchlvm.training.fast_step`);
-    ``steps_per_batch``: optimizer steps per Lightning batch of resident data (one process;
-    callbacks see its rows; steps and draws are the same); ``extra_callbacks``: more Lightning
-    callbacks; ``extra_config``: more JSON sections of ``config.json`` (e.g. the command line).
+    epoch) up to ``config.max_epochs`` in total (if it stopped there: nothing trained, the best
+    epoch published); ``progress``: a bar on stderr; ``accelerator``, ``devices``, ``num_nodes``,
+    ``strategy`` go to ``lightning.Trainer`` (DDP for several processes); ``compile``: the loss
+    through ``torch.compile``; ``fast``: the whole step as a CUDA graph on a GPU
+    (:mod:`torchlvm.training.fast_step`); ``steps_per_batch``: optimizer steps per Lightning batch
+    of resident data (one process; callbacks see its rows; steps and draws are the same);
+    ``extra_callbacks``: more Lightning callbacks; ``extra_config``: more sections of config.json.
 
     Raises:
         RunDirectoryError: ``out_dir`` holds a run and not ``resume``, or nothing to resume.
-        OptionError: ``resume`` with ``max_epochs`` below the epochs the run finished (or not
-            above them, for a finished run).
-        NonFiniteError: training diverged (``on_nonfinite="stop"``); names the step and the
+        NonFiniteError: training diverged (``on_nonfinite="stop"``), naming the step and the
             checkpoint that stays.
         DataError, ConfigError: the model does not suit the data or the objective, too many
-            devices, a resume with another world size, a datamodule or config of another type.
+            devices, a resume with another world size or fewer epochs, a wrong argument type.
     """
     _check_arguments(datamodule, config, accelerator, devices, num_nodes)
     layout = RunLayout(Path(out_dir))
@@ -405,8 +403,6 @@ def fit(
         record.update(**(extra_config or {}), runtime=runtime_record(trainer, module))
         _begin(trainer, layout, record, resume)
         _train(trainer, module, datamodule, last, resume)
-    if start_epoch == config.max_epochs and trainer.is_global_zero:  # finished where it stopped
-        drop_epochs_from(layout.folder, start_epoch)
     result = _result(model, datamodule, trainer, callbacks, layout, start_epoch, started)
     if trainer.is_global_zero:  # under DDP, rank 0 writes the run folder
         _export(model, result, record)
