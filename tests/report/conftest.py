@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from matplotlib.image import imsave
 
+from torchlvm.plots._style import SOFTWARE
+
 CONFIG = {
     "model_type": "vae",
     "model": {"latent_dim": 2, "hidden": [64]},
@@ -325,9 +327,12 @@ RED = (1.0, 0.0, 0.0)
 BLUE = (0.1, 0.2, 0.9)
 
 
-def solid_png(path, colour, height=120, width=300):
+def solid_png(path, colour, height=120, width=300, software=SOFTWARE):
+    """A PNG of one colour, marked as torchlvm marks the figures it draws (``software=None``:
+    unmarked, a figure of the user's own)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    imsave(path, np.broadcast_to(np.array(colour, dtype=float), (height, width, 3)).copy())
+    pixels = np.broadcast_to(np.array(colour, dtype=float), (height, width, 3)).copy()
+    imsave(path, pixels, metadata=None if software is None else {"Software": software})
 
 
 @pytest.fixture

@@ -173,7 +173,8 @@ def reports(make_run, demo_metrics, config, tmp_path):
         for name in ("vae-with-a-long-run-folder-name-0123456789", "cvae", "iwae-k5")
     ]
     strip = np.broadcast_to(np.array([0.2, 0.6, 0.2]), (300, 2400, 3)).copy()
-    imsave(runs[0] / "figures" / "traversals.png", strip)  # 2400 px: six phone widths
+    drawn = {"Software": "torchlvm"}  # as torchlvm marks its figures (2400 px: six phone widths)
+    imsave(runs[0] / "figures" / "traversals.png", strip, metadata=drawn)
     return {
         "run": build_report(runs[:1]),
         "comparison": build_report(runs, tmp_path / "side-by-side.html"),

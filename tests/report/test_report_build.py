@@ -4,7 +4,9 @@ import base64
 import json
 import re
 
+import numpy as np
 import pytest
+from matplotlib.image import imsave
 
 from torchlvm.errors import ConfigError, RunDirectoryError
 from torchlvm.report import build_report
@@ -57,8 +59,27 @@ def test_unreadable_metrics_and_broken_figures_are_stated(make_run):
     (run / "figures" / "extra_plot.png").write_bytes(b"not a png at all")
     text = build_report([run]).read_text(encoding="utf-8")
     assert "metrics.json could not be read" in text
-    assert "figures/extra_plot.png is not a PNG image; it is left out." in text
+    assert "figures/extra_plot.png: not drawn by torchlvm, so left out of the report." in text
     assert len(embedded_pngs(text)) == 2  # samples + curves from the CSV
+
+
+def test_a_png_torchlvm_did_not_draw_is_left_out_and_named(make_run):
+    """A user's own PNG in figures/ (unmarked) is not the run's figure: the report embeds only
+    what torchlvm drew, and does not promise that evaluate draws a figure it leaves alone."""
+    run = make_run("users", figures={"latent_scatter": (0, 0, 1)})
+    imsave(run / "figures" / "samples.png", np.zeros((8, 8, 3)))  # matplotlib's own mark
+    imsave(run / "figures" / "holiday.png", np.ones((8, 8, 3)), metadata={"Software": "GIMP"})
+    text = build_report([run]).read_text(encoding="utf-8")
+    pngs = embedded_pngs(text)
+    assert len(pngs) == 2 and all(b"tEXtSoftware\x00torchlvm" in p for p in pngs)  # + curves
+    assert "figures/holiday.png: not drawn by torchlvm, so left out of the report." in text
+    assert (
+        "figures/samples.png: not drawn by torchlvm, so left out of the report (and left as it "
+        f"is by evaluate); move it away and run `torchlvm evaluate {run}` to draw" in text
+    )
+    missing = re.search(r"Figures missing: ([^;]*);", text).group(1)
+    assert "samples" not in missing and "figures/reconstructions.png" in missing
+    assert "holiday.png" not in text.replace("figures/holiday.png: not drawn", "")
 
 
 def test_unknown_figures_get_their_file_name_as_caption(make_run):

@@ -171,7 +171,9 @@ def test_comparison_opens_with_headline_numbers_per_run(make_run, config, demo_m
         "sample_quality": {"frechet": {"value": 97.84}},
     }
     ae = make_run("ae", config=config, metrics=ae_metrics)
-    imsave(ae / "figures" / "extra.png", [[0.0, 1.0]], cmap="gray")
+    imsave(
+        ae / "figures" / "extra.png", [[0.0, 1.0]], cmap="gray", metadata={"Software": "torchlvm"}
+    )
     text = build_report([vae, ae], tmp_path / "both.html").read_text(encoding="utf-8")
     order = positions(
         text,

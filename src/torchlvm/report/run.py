@@ -18,6 +18,7 @@ from torchlvm.evaluation.records import Evaluation, example_noun
 from torchlvm.io import read_config
 from torchlvm.run.interrupted import check_finished
 from torchlvm.run.layout import RunLayout
+from torchlvm.run.outputs import torchlvm_figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: how metrics.json's ``figures.skipped`` marks a figure that does not exist for the model
@@ -243,12 +244,17 @@ def _figure_order(figure: FigureFile) -> tuple[int, str]:
 
 
 def _read_figures(
-    folder: Path, notes: list[str], per: str, captions: dict[str, str]
+    folder: Path, notes: list[str], per: str, captions: dict[str, str], foreign: list[str]
 ) -> list[FigureFile]:
+    """The figures torchlvm drew in the run's ``figures/``; the names of the other PNGs there
+    (the user's own, which the report leaves out) go to ``foreign``."""
     figures = RunLayout(folder).figures
     paths = sorted(figures.glob("*.png")) if figures.is_dir() else []
     figures = []
     for path in paths:
+        if not torchlvm_figure(path):  # the one check every command makes
+            foreign.append(path.stem)
+            continue
         try:
             figure = _figure(path.name, path.read_bytes(), notes, per, captions)
         except OSError as err:
@@ -257,6 +263,27 @@ def _read_figures(
         if figure is not None:
             figures.append(figure)
     return sorted(figures, key=_figure_order)
+
+
+def _foreign_notes(folder: Path, foreign: list[str], expected: list[str]) -> list[str]:
+    """Notes on the PNGs in ``figures/`` that torchlvm did not draw: left out of the report; one
+    in the place of a figure of the run is also left as it is by ``evaluate``."""
+
+    def files(names: list[str]) -> str:
+        return ", ".join(f"figures/{name}.png" for name in names)
+
+    mine = [name for name in foreign if name not in expected or name == "training_curves"]
+    theirs = [name for name in foreign if name not in mine]
+    notes = []
+    if mine:
+        notes.append(f"{files(mine)}: not drawn by torchlvm, so left out of the report.")
+    if theirs:
+        notes.append(
+            f"{files(theirs)}: not drawn by torchlvm, so left out of the report (and left as "
+            f"it is by evaluate); move it away and run `torchlvm evaluate {folder}` to draw "
+            "the run's own."
+        )
+    return notes
 
 
 def _curves_from_csv(folder: Path, notes: list[str], per: str, config: Any) -> FigureFile | None:
@@ -296,9 +323,12 @@ def collect_run(folder: str | Path) -> RunContents:
     run = RunContents(folder, read_config(folder))
     run.metrics = _read_metrics(folder, run.notes)
     per = _noun(run.config)  # the captions' and curves' units: nats per row for a table
-    run.figures = _read_figures(folder, run.notes, per, captions_for(run.config))
+    foreign: list[str] = []
+    run.figures = _read_figures(folder, run.notes, per, captions_for(run.config), foreign)
     stems = {Path(f.name).stem for f in run.figures}
     expected = expected_figures(run.config, run.metrics)
+    run.notes += _foreign_notes(folder, foreign, expected)
+    stems.update(name for name in foreign if name != "training_curves")  # noted above
     wanted = "training_curves" in expected or RunLayout(folder).metrics_csv.is_file()
     if "training_curves" not in stems and wanted:
         curves = _curves_from_csv(folder, run.notes, per, run.config)
