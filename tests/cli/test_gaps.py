@@ -184,3 +184,24 @@ def test_a_run_that_another_process_holds_is_refused_in_one_line(tmp_path, capsy
     assert sorted(p.name for p in tmp_path.iterdir()) == before and LOCK_NAME not in before
     assert cli.main(["gaps", str(tmp_path), "--n", "4", "--k", "10", "--steps", "2"]) == 0
     assert (tmp_path / "gaps.json").is_file() and LOCK_NAME not in os.listdir(tmp_path)
+
+
+def test_a_figure_torchlvm_did_not_draw_is_replaced_only_with_overwrite(tmp_path, capsys):
+    """gaps rewrote figures/gaps.png whoever had put it there: it makes the check every command
+    makes (a PNG torchlvm drew is redrawn; the user's own only with --overwrite), up front."""
+    VAE(VAEConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    mine = tmp_path / "figures" / "gaps.png"
+    mine.parent.mkdir()
+    mine.write_bytes(b"\x89PNG\r\n\x1a\n my own figure")
+    argv = ["gaps", str(tmp_path), "--n", "4", "--k", "10", "--steps", "2", "--elbo-samples", "4"]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"torchlvm: error: {mine} is not a figure torchlvm drew, and this command draws one "
+        "there; move it away, or pass --overwrite to replace it\n"
+    )
+    assert mine.read_bytes().endswith(b"my own figure") and not (tmp_path / "gaps.json").exists()
+    assert cli.main([*argv, "--overwrite"]) == 0
+    drawn = mine.read_bytes()
+    assert b"tEXtSoftware\x00torchlvm" in drawn
+    assert cli.main(argv) == 0  # its own figure is redrawn without --overwrite
+    assert mine.read_bytes() != b"" and b"my own figure" not in mine.read_bytes()

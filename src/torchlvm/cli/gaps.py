@@ -5,7 +5,8 @@ ELBO of the encoder's q (amortization gap = best ELBO − encoder ELBO), in nats
 log p(x) is exact for PPCA and importance sampled with --k samples otherwise, or estimated by
 AIS with --ais STEPS. --flow-steps N also fits a flow q per point, the richer family of Cremer et
 al.'s decomposition. Every quantity is per example with its standard error. Writes gaps.json
-and figures/gaps.png into DIR, leaving every other file there as it was.
+and figures/gaps.png into DIR, leaving every other file there as it was (a figures/gaps.png
+torchlvm did not draw is replaced only with --overwrite).
 
 Example: torchlvm gaps runs/vae --n 200 --ais 500 --flow-steps 2 --steps 300
 """
@@ -57,14 +58,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--split", choices=["train", "val", "test"], default="test", help="the split analysed"
     )
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of every random draw")
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace a file in DIR/figures that torchlvm did not draw (figures it drew are "
+        "redrawn without it)",
+    )  # fmt: skip
     add_accelerator(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
     from torchlvm._files import check_writable
-    from torchlvm.run import load_run
+    from torchlvm.run import RunLayout, load_run
     from torchlvm.run.lock import EVALUATED, acquire, command_line
+    from torchlvm.run.outputs import figure_file
 
     for name in ("n", "k", "steps", "samples", "elbo_samples", "chains"):
         check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
@@ -74,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     device = device_for(args)
     run_ = load_run(args.dir, device=device)  # (an interrupted run is named, then a busy one)
     check_writable(args.dir)  # a folder it cannot write to fails now, not after the measuring
+    for name in ("gaps", "identity") if run_.model_type == "ppca" else ("gaps",):
+        figure_file(RunLayout(args.dir).figure(f"{name}.png"), overwrite=args.overwrite)
     # gaps.json and figures/ are written as evaluate writes its own: one such process at a time
     with acquire(args.dir, command_line(), what=str(args.dir), doing=EVALUATED):
         return _gaps(run_, args, device)
@@ -84,6 +93,7 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     from torchlvm._files import write_json
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.evaluation.records import example_noun, table_units
+    from torchlvm.run import RunLayout
 
     model = run_.model
     x, c, protocol, dataset = _data(model, run_.data, args.split, args.n, device, run_.dtype)
@@ -103,14 +113,15 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     noun = example_noun(table is not None)
     if table is not None:  # a row's density, in the units it was trained in
         result["unit"] = f"nats per {noun}, {table_units(table.standardizer is not None)}"
-    written = [args.dir / "gaps.json", args.dir / "figures" / "gaps.png"]
+    layout = RunLayout(args.dir)
+    written = [layout.gaps, layout.figure("gaps.png")]
     if run_.model_type == "ppca":
         written.append(_ppca_identity(model, x, args, dataset, result))
-    write_json(args.dir / "gaps.json", result)
+    write_json(layout.gaps, result)
     summary = report.summary()
     where = f"{dataset} {args.split}"
     px = "log p(x)" if c is None else "log p(x | c)"  # a CVAE's likelihood is conditional
-    _figure(run_.model_type, report, summary, args.dir / "figures" / "gaps.png", where, px)
+    _figure(run_.model_type, report, summary, layout.figure("gaps.png"), where, px)
     _print_table(result, summary, report, x.shape[0], px, noun)
     print("wrote " + ", ".join(str(path) for path in written))
     return 0
@@ -143,6 +154,7 @@ def _ppca_identity(
     ELBO and KL(q ‖ p(z|x)) along q's optimization, drawn to figures/identity.png."""
     from torchlvm.inference.gaps import identity_trace, ppca_mean_field_gap
     from torchlvm.plots.inference import identity_figure, save_figure
+    from torchlvm.run import RunLayout
 
     result["ppca_mean_field_gap"] = ppca_mean_field_gap(model)
     trace = identity_trace(model.cpu(), x.cpu(), steps=args.steps)  # small: figures on CPU
@@ -153,7 +165,7 @@ def _ppca_identity(
         trace.kl,
         title=f"log p(x) = ELBO + KL(q ‖ p(z|x)) on {dataset} {args.split}, n={len(x)}",
     )
-    path = args.dir / "figures" / "identity.png"
+    path = RunLayout(args.dir).figure("identity.png")
     save_figure(fig, path)
     return path
 

@@ -10,8 +10,10 @@ default output, a report it wrote) or the user passed ``--overwrite``; and never
   pass ``--overwrite``.
 - :func:`run_file_of`: the run whose own file a path is.
 - :func:`torchlvm_figure`: whether a file in a run's ``figures/`` is one torchlvm drew (then
-  ``evaluate``, ``sample``, ``reconstruct``... redraw it freely; any other file there is the
-  user's, which ``evaluate`` leaves as it is and the others replace only with ``--overwrite``).
+  ``evaluate``, ``sample``, ``reconstruct``, ``gaps``... redraw it freely; any other file there
+  is the user's, which ``evaluate`` leaves as it is, the report leaves out, and the others
+  replace only with ``--overwrite``).
+- :func:`figure_file`: a figure a command draws at its own name in ``figures/``, checked.
 - :func:`labels_file`: where the labels go next to an array file.
 - :func:`write_npy`: several ``.npy`` files written atomically, all of them or none.
 """
@@ -85,6 +87,30 @@ def torchlvm_figure(path: str | os.PathLike[str]) -> bool:
         return False
     written = figures.get("written") if isinstance(figures, dict) else None
     return isinstance(written, list) and path.name in written
+
+
+def figure_file(path: Path, *, overwrite: bool) -> Path:
+    """A figure a command draws at its own name in a run's ``figures/`` (``gaps`` its
+    ``gaps.png``), checked before any work is done: a figure torchlvm drew there is redrawn
+    (:func:`torchlvm_figure`, the check every command makes), the user's own file only with
+    ``overwrite``.
+
+    Raises:
+        RunDirectoryError: if ``figures/`` is a file, the path a folder, or a file torchlvm did
+            not draw and not ``overwrite``.
+    """
+    if path.parent.exists() and not path.parent.is_dir():
+        raise RunDirectoryError(
+            f"{path.parent} is a file, where the run's figures go; move it away"
+        )
+    if path.is_dir():
+        raise RunDirectoryError(f"{path} is a folder, where a figure goes; move it away")
+    if path.exists() and not overwrite and not torchlvm_figure(path):
+        raise RunDirectoryError(
+            f"{path} is not a figure torchlvm drew, and this command draws one there; move it "
+            "away, or pass --overwrite to replace it"
+        )
+    return path
 
 
 def output_file(
