@@ -262,3 +262,32 @@ def test_a_users_file_among_the_figures_is_left_as_it_was(tmp_path, capsys):
     figures = json.loads((tmp_path / "metrics.json").read_text())["figures"]
     assert "reconstructions.png" not in figures["written"] and "samples.png" in figures["written"]
     assert "reconstructions" in figures["skipped"]
+
+
+def test_a_moved_data_file_given_once_is_recorded_for_later_commands(tmp_path, capsys):
+    """evaluate --data NEW (the run's file, moved) was needed on every call: the checked new
+    place is recorded in config.json, so later commands without --data read it there."""
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(60, 3))
+    data = tmp_path / "t.csv"
+    data.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.5f}" for v in row) for row in x) + "\n")
+    run = tmp_path / "run"
+    train = ["train", "vae", "--data", str(data), "--latent-dim", "1", "--hidden", "4"]
+    assert main([*train, "--epochs", "1", "--quiet", "--out", str(run)]) == 0
+    moved = data.rename(tmp_path / "moved.csv")
+    fast = ["--k", "5", "--ks", "1", "--no-figures", "--quiet"]
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(moved), *fast]) == 0
+    assert f"the run's data file is now {moved} (it holds the data of {data})" in (
+        capsys.readouterr().out
+    )
+    record = json.loads((run / "config.json").read_text())
+    assert record["data"]["name"] == str(moved) and record["model_type"] == "vae"
+    assert main(["evaluate", str(run), *fast]) == 0
+    assert "data file is now" not in capsys.readouterr().out  # recorded: nothing to say
+    assert main(["sample", str(run), "--n", "3", "--out", str(tmp_path / "s.csv")]) == 0
+    assert main(["report", str(run)]) == 0
+    import torchlvm
+
+    assert torchlvm.load(run).config.latent_dim == 1  # the weights still match the record

@@ -202,13 +202,25 @@ def run(args: argparse.Namespace) -> int:
 
     folder: Path = args.run_dir
     device = device_for(args)
-    run_ = load_run(folder, device=device)  # (an interrupted run is named, then a busy one)
-    run_ = _repointed(run_, args.data)  # --data: the run's file, moved
+    recorded = load_run(folder, device=device)  # (an interrupted run is named, then a busy one)
+    run_ = _repointed(recorded, args.data)  # --data: the run's file, moved
     read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling
     check_writable(folder)  # so does a folder it cannot write to
     # one evaluation at a time: a second one's metrics.json and figures would mix with ours
     with acquire(folder, command_line(), what=str(folder), doing=EVALUATED):
+        if run_.data != recorded.data:  # the moved file, checked: later commands read it there
+            _record_data(folder, recorded.data, run_.data)
         return _evaluate(run_, args)
+
+
+def _record_data(folder: Path, before: dict[str, Any], after: dict[str, Any]) -> None:
+    from torchlvm.run.record import record_data
+
+    record_data(folder, after)
+    print(
+        f"the run's data file is now {after['name']} (it holds the data of {before['name']}); "
+        f"recorded in {folder}/config.json, so later commands read it there"
+    )
 
 
 def _evaluate(run_: Any, args: argparse.Namespace) -> int:

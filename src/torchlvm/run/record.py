@@ -96,3 +96,17 @@ def write_finished(folder: str | os.PathLike[str], model: Any, record: dict[str,
     layout = RunLayout(Path(folder))
     save_weights(model, layout.weights)
     write_json(layout.config, ordered({**record, **model_record(model)}))
+
+
+def record_data(folder: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    """Replace the ``data`` section of a finished run's ``config.json`` with ``data``, atomically
+    (its data file moved and was checked to hold the same data: ``evaluate --data NEW``), so that
+    later commands read the file at its new place. The caller holds the run's lock.
+
+    Raises:
+        RunDirectoryError: if the run has no ``config.json`` (it is not finished).
+    """
+    layout = RunLayout(Path(folder))
+    if not layout.config.is_file():
+        raise RunDirectoryError(f"{folder} holds no finished run ({layout.config} is missing)")
+    write_json(layout.config, ordered({**read_record(folder), "data": data}))
