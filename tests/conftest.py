@@ -3,8 +3,20 @@
 The tests train tiny models; on a 2-core machine one intra-op thread is several times faster for
 them than two (no thread hand-off per small matmul), and it keeps timings steady when other work
 shares the cores. Tests that need more threads set them locally.
+
+Ctrl-C: a shell starts a background job (``pytest ... &`` in a script, ``nohup ... &``) with
+SIGINT ignored, and an ignored signal stays ignored across ``exec``, so every ``torchlvm`` the
+tests start would ignore the SIGINT they send it (a training interrupted after its first epoch
+ran to its last epoch and exited 0, not 130). The suite takes Ctrl-C as a terminal's foreground
+command does; a Python handler is reset to the default on ``exec``, so the commands it starts do
+too, and install their own.
 """
+
+import signal
 
 import torch
 
 torch.set_num_threads(1)
+
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)

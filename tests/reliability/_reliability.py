@@ -15,6 +15,26 @@ import torch
 
 ERROR_PREFIX = "torchlvm: error: "
 
+MAX_LOAD_FACTOR = 6.0
+"""The most :func:`load_factor` stretches a time limit (a hung test still fails, 6× later)."""
+
+
+def load_factor() -> float:
+    """How many times slower than on an idle machine a CPU-bound process runs now: the 1-minute
+    load average per usable core, at least 1, at most :data:`MAX_LOAD_FACTOR`.
+
+    The time limits of these tests guard against a hang (a deadlock, a wait that never ends);
+    none is a claim about speed (speed is measured in benchmarks/). On the 2 shared cores of a
+    loaded machine the same work takes several times its idle wall-clock time, so each limit is
+    its idle value times this factor: a hang still fails, a slow machine does not."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(MAX_LOAD_FACTOR, max(1.0, os.getloadavg()[0] / max(1, cores or 1)))
+
+
+def patience(seconds: float) -> float:
+    """``seconds`` (a time limit on an idle machine) stretched by :func:`load_factor`."""
+    return seconds * load_factor()
+
 
 def cli_env() -> dict[str, str]:
     """The environment of a ``torchlvm`` subprocess: one thread (CI machines are shared, and
@@ -36,10 +56,11 @@ def run_cli(
     cwd: Path | None = None,
     extra_env: dict[str, str] | None = None,
 ):
-    """Run ``torchlvm ARGS`` to completion; returns the ``CompletedProcess`` (text output)."""
+    """Run ``torchlvm ARGS`` to completion; returns the ``CompletedProcess`` (text output).
+    ``timeout``: seconds on an idle machine (stretched by :func:`load_factor`)."""
     env = {**cli_env(), **(extra_env or {})}
     return subprocess.run(
-        cli(*args), capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd
+        cli(*args), capture_output=True, text=True, timeout=patience(timeout), env=env, cwd=cwd
     )
 
 
@@ -57,7 +78,9 @@ def start_cli(args: Sequence[str], *, cwd: Path | None = None) -> subprocess.Pop
 
 def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: float) -> None:
     """Poll ``condition`` every 20 ms until it holds; fail if ``proc`` ends first or time runs
-    out (the process is killed then)."""
+    out (the process is killed then). ``timeout``: seconds on an idle machine (stretched by
+    :func:`load_factor`)."""
+    timeout = patience(timeout)
     deadline = time.monotonic() + timeout
     while not condition():
         if proc.poll() is not None:
@@ -66,7 +89,7 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: flo
         if time.monotonic() > deadline:
             proc.kill()
             proc.communicate()
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"condition not met within {timeout:.0f} s")
         time.sleep(0.02)
 
 

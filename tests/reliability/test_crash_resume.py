@@ -30,6 +30,7 @@ from _reliability import (
     cli_env,
     error_line,
     load_ckpt,
+    patience,
     run_cli,
     start_cli,
     wait_for,
@@ -75,7 +76,7 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path: Path) -> None:
     time.sleep(0.25)  # into the next epoch's training steps
     assert proc.poll() is None, "the run finished before it could be killed; make it slower"
     os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
+    proc.communicate(timeout=patience(30))
     assert proc.returncode == -signal.SIGKILL
     checkpoint = _stage_or_run_checkpoint(tmp_path, "crashed")
     assert checkpoint is not None
@@ -204,7 +205,7 @@ def test_a_write_refused_by_the_kernel_during_a_checkpoint_save_keeps_the_finish
 
     resume = ["train", "vae", "--epochs", "2", "--quiet", "--resume", "--out", str(out)]
     done = subprocess.run(
-        cli(*resume), capture_output=True, text=True, timeout=60, env=cli_env(),
+        cli(*resume), capture_output=True, text=True, timeout=patience(60), env=cli_env(),
         preexec_fn=_child_file_size_limit(limit),
     )  # fmt: skip
     assert done.returncode == 1, done.stderr

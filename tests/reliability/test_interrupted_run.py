@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _reliability import error_line, start_cli, wait_for
+from _reliability import error_line, patience, start_cli, wait_for
 
 from torchlvm.cli import main
 from torchlvm.run.layout import RunLayout, stage_path
@@ -34,7 +34,7 @@ def test_a_run_killed_in_its_first_epoch_is_named_with_the_command_that_makes_it
     time.sleep(0.2)
     assert proc.poll() is None and not stage.last_checkpoint.is_file(), "killed too late"
     os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
+    proc.communicate(timeout=patience(30))
     assert proc.returncode == -signal.SIGKILL and not out.exists()
 
     capsys.readouterr()

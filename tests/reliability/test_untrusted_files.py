@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import pickle
+import resource
 import subprocess
 import sys
 import textwrap
@@ -26,7 +27,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from _reliability import cli_env, error_line, folder_digest
+from _reliability import cli_env, error_line, folder_digest, patience
 
 import torchlvm
 from torchlvm.cli import main
@@ -95,6 +96,7 @@ def unsafe_loads(source: str, filename: str) -> list[str]:
 def test_the_scan_finds_what_it_looks_for() -> None:
     bad = """
         import pickle
+import resource
         from torch import load
         torch.load(path)
         torch.load(path, weights_only=False)
@@ -277,10 +279,10 @@ def test_load_validates_config_json_quickly(
     record = json.loads((run / "config.json").read_text())
     record["model"] = model
     (run / "config.json").write_text(json.dumps(record))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the same on a loaded machine
     with pytest.raises(error, match=match) as info:
         torchlvm.load(run)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert "\n" not in str(info.value)
 
 
@@ -309,10 +311,10 @@ def test_load_refuses_records_that_are_not_models(
     ids=["vae-latent", "cvae-condition", "cvae-classes", "ae-hidden"],
 )
 def test_config_from_dict_refuses_absurd_sizes(cls: type, data: dict) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the same on a loaded machine
     with pytest.raises(ConfigError):
         config_from_dict(cls, data)
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 _LOAD_UNDER_LIMIT = """
@@ -344,17 +346,23 @@ def test_allowed_sizes_whose_product_is_absurd_allocate_nothing(tmp_path: Path, 
     record = json.loads((folder / "config.json").read_text())
     record["model"].update(input_dim=65536, hidden=[65536, 65536])
     (folder / "config.json").write_text(json.dumps(record))
-    started = time.perf_counter()
+    before = _children_cpu_seconds()
     done = subprocess.run(
         [sys.executable, "-c", _LOAD_UNDER_LIMIT, str(folder)],
         capture_output=True,
         text=True,
-        timeout=50,
+        timeout=patience(50),
         env=cli_env(),
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "refused:" in done.stdout and "belong to another model" in done.stdout
-    assert time.perf_counter() - started < 30
+    assert _children_cpu_seconds() - before < 30  # (CPU time: the same on a loaded machine)
+
+
+def _children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 _RESUME_UNDER_LIMIT = """
@@ -381,7 +389,7 @@ def test_resume_from_a_run_record_asking_for_gigabytes_allocates_nothing(
         [sys.executable, "-c", _RESUME_UNDER_LIMIT, str(run)],
         capture_output=True,
         text=True,
-        timeout=50,
+        timeout=patience(50),
         env=cli_env(),
     )
     assert done.returncode == 2, done.stderr[-2000:]
