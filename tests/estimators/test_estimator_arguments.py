@@ -106,3 +106,32 @@ def test_fit_under_inference_mode_trains():
     with torch.inference_mode():
         est = CVAEEstimator(**FAST).fit(X, y)
         assert np.isfinite(est.score(X, y))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"latent_dim": 3}, {"likelihood": "bernoulli"}],
+    ids=["latent_dim", "likelihood"],
+)
+@pytest.mark.parametrize("estimator", [VAEEstimator, CVAEEstimator])
+def test_model_settings_changed_after_fit_wait_for_the_next_fit(estimator, change):
+    """scikit-learn's contract: ``set_params`` changes what the next ``fit`` builds, and the
+    fitted model answers until then. latent_dim=3 on a model fitted with K=2 made ``score`` draw
+    noise of width 3 (torch's size-mismatch error) and ``inverse_transform`` ask for Z of width
+    3; likelihood='bernoulli' refused the real X the Gaussian model was fitted on."""
+    X, y = data()
+    est = estimator(**FAST).fit(X, y)
+    Z = np.zeros((2, 2))
+    before = (est.score_samples(X), est.transform(X), est.inverse_transform(Z))
+    est.set_params(**change)
+    after = (est.score_samples(X), est.transform(X), est.inverse_transform(Z))
+    for old, new in zip(before, after, strict=True):
+        np.testing.assert_array_equal(old, new)
+    if "latent_dim" in change:  # the next fit takes it
+        assert est.fit(X, y).transform(X).shape[1] == 3
+
+
+def test_cvae_fit_without_y_names_y():
+    """``CVAEEstimator().fit(X)`` was Python's 'missing 1 required positional argument'."""
+    with pytest.raises(DataError, match="^CVAEEstimator requires y to be passed, .*class label"):
+        CVAEEstimator(**FAST).fit(data()[0])

@@ -185,6 +185,10 @@ def test_data_with_the_wrong_feature_count_is_refused():
         model.decode(torch.randn(2, 5))
     with pytest.raises(DataError, match="must be a floating-point tensor, got torch.uint8"):
         model.encode(torch.zeros(2, 64, dtype=torch.uint8))
+    with pytest.raises(
+        DataError, match=r"^data must be a torch.Tensor, got numpy.ndarray; .*as_tensor"
+    ):
+        model.encode(torch.zeros(2, 64).numpy())  # (the fix was not named)
 
 
 def test_bad_sample_count_is_refused():

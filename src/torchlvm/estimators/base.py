@@ -206,7 +206,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = check_X(self, X, reset=True, allow_nan=True, dtype=torch.float32, min_samples=2)
         if not self._missing_ok():
             self._refuse_nan(X)
-        self._check_support(X)
+        self._check_support(X, self.likelihood)
         self._check_scale(X)
         return X
 
@@ -222,10 +222,11 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             "sklearn.preprocessing.StandardScaler in a Pipeline"
         )
 
-    def _check_support(self, X: Tensor) -> None:
-        """Refuse X outside the support of p(x | z): a Bernoulli's is {0, 1} (the opening
-        words are scikit-learn's for data that its ``positive_only`` tag refuses)."""
-        if self.likelihood != "bernoulli" or bool(((X == 0) | (X == 1) | torch.isnan(X)).all()):
+    def _check_support(self, X: Tensor, likelihood: str) -> None:
+        """Refuse X outside the support of p(x | z) (``likelihood``: the parameter in ``fit``,
+        the fitted model's after): a Bernoulli's is {0, 1} (the opening words are
+        scikit-learn's for data that its ``positive_only`` tag refuses)."""
+        if likelihood != "bernoulli" or bool(((X == 0) | (X == 1) | torch.isnan(X)).all()):
             return
         found = "Negative values" if bool((X < 0).any()) else "Values other than 0 and 1"
         raise DataError(
@@ -234,9 +235,12 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         )
 
     def _finish(self, model: torch.nn.Module, epochs: int) -> None:
+        """Keep the trained model. The methods read its settings (K, p(x | z)) from it and
+        ``_n_features_out``, not from the parameters, which ``set_params`` may have changed
+        for the next ``fit``."""
         self.model_ = model.double().eval()
         self.n_iter_ = epochs
-        self._n_features_out = self.latent_dim
+        self._n_features_out = model.config.latent_dim
 
     # ------------------------------------------------------------------ reading the model
 
@@ -253,7 +257,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = check_X(self, X, reset=False, allow_nan=True, dtype=torch.float64)
         if not self._missing_ok():
             self._refuse_nan(X)
-        self._check_support(X)
+        self._check_support(X, self.model_.config.likelihood)
         return X
 
     def _view(self, x: Tensor) -> tuple[Any, Tensor]:
@@ -278,7 +282,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """Importance-sampled log p(x [| c]) (N,), k draws per row with shared noise."""
         k = check_positive_int("k", self.k)  # set_params may change it after fit
         gen = torch.Generator().manual_seed(self._seed())
-        eps = torch.randn(k, 1, self.latent_dim, generator=gen, dtype=torch.float64)
+        eps = torch.randn(k, 1, self._n_features_out, generator=gen, dtype=torch.float64)
         rows = max(1, _ELEMENTS // (k * x.shape[1]))
         out = []
         for start in range(0, len(x), rows):
@@ -303,7 +307,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _latents(self, Z: Any) -> Tensor:
         self._check_fitted()
-        return check_Z(Z, self.latent_dim, dtype=torch.float64, device="cpu")
+        return check_Z(Z, self._n_features_out, dtype=torch.float64, device="cpu")
 
     def _expected_failed_checks(self) -> dict[str, str]:
         """scikit-learn checks that cannot apply to these settings, each with the reason."""

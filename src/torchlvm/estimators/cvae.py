@@ -46,7 +46,7 @@ class CVAEEstimator(LVMEstimator):
     _model_fields = (*LVMEstimator._model_fields, "prior")
 
     @trains
-    def fit(self, X: Any, y: Any) -> CVAEEstimator:
+    def fit(self, X: Any, y: Any = None) -> CVAEEstimator:
         """Train on X (N, D) with class labels y (N,).
 
         Raises:

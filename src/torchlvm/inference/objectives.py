@@ -79,6 +79,7 @@ def elbo(
     check_positive_int("num_samples", num_samples)
     check_non_negative("beta", beta)
     check_choice("log_lik_method", log_lik_method, ("mc", "analytic"))
+    check_rows("x", x)  # (a shape check in Python: no tensor op on the training step)
     q = model.encode(x, c) if q is None else q
     method = model_kl_method(model) if kl_method is None else kl_method
     z = None

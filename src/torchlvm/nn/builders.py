@@ -13,7 +13,7 @@ from typing import Literal
 
 from torch import Tensor, nn
 
-from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._checks import check_choice, check_positive_int, check_tensor
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.nn.activations import ACTIVATIONS
 from torchlvm.nn.conv import ConvDecoder, ConvEncoder, check_image_shape
@@ -125,8 +125,7 @@ def check_features(x: object, width: int, *, name: str = "data", what: str = "fe
         name: how the message refers to ``x`` (``"data"``, ``"z"``).
         what: how the message refers to the last dimension.
     """
-    if not isinstance(x, Tensor):
-        raise DataError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    check_tensor(name, x)
     if x.ndim == 0 or x.shape[-1] != width:
         got = "a scalar" if x.ndim == 0 else f"{x.shape[-1]} {what}"
         raise DataError(
