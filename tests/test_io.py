@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 import torchlvm
+from torchlvm import PPCA
+from torchlvm.errors import DataError
+from torchlvm.models.autoencoder import Autoencoder, AutoencoderConfig
 from torchlvm.models.cvae import CVAE, CVAEConfig
 from torchlvm.models.vae import VAE, VAEConfig
 
@@ -36,3 +40,27 @@ def test_a_float64_model_loads_as_float64_with_the_same_outputs(build, tmp_path)
 def test_a_float32_model_still_loads_as_float32(tmp_path):
     VAE(VAEConfig(6, latent_dim=2, hidden=(5,))).save_pretrained(tmp_path / "export")
     assert next(torchlvm.load(tmp_path / "export").parameters()).dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    ("build", "retype"),
+    [
+        (lambda: VAE(VAEConfig(6, latent_dim=2, hidden=(5,))), torch.int64),
+        (lambda: PPCA(latent_dim=2).fit(torch.randn(20, 4, dtype=torch.float64)), torch.int32),
+        (lambda: Autoencoder(AutoencoderConfig(6, latent_dim=2, hidden=(5,))), torch.float32),
+    ],
+    ids=["vae-int64", "ppca-int32", "autoencoder-flag-as-float"],
+)
+def test_weights_of_another_kind_of_number_are_refused(build, retype, tmp_path):
+    """A file whose tensors have the right names and shapes but hold integers (or, for a flag,
+    floats) was loaded, its values cast into the model's parameters without a word."""
+    folder = build().save_pretrained(tmp_path / "export")
+    weights = folder / "model.safetensors"
+    tensors = load_file(weights)
+    name = next(n for n, t in tensors.items() if t.is_floating_point() != retype.is_floating_point)
+    tensors[name] = tensors[name].to(retype)
+    save_file(tensors, weights)
+    with pytest.raises(
+        DataError, match=rf"tensor {name} holds {retype}, .*belong to another model"
+    ):
+        torchlvm.load(folder)

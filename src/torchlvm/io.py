@@ -101,6 +101,7 @@ def read_weights(
                     "the two files come from different saves — re-export the model"
                 )
             tensors = {name: f.get_tensor(name) for name in names}
+        _check_kinds(path, tensors, expected)
     except (SafetensorError, OSError, ValueError) as err:
         if isinstance(err, DataError):
             raise
@@ -115,6 +116,24 @@ def read_weights(
             "or the model diverged — re-export the model or use another checkpoint"
         )
     return tensors
+
+
+def _check_kinds(
+    path: Path, tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor | None]
+) -> None:
+    """Refuse a tensor that holds another kind of number than the model's: integers where the
+    model has floats (``load_state_dict`` would cast them without a word), or the reverse. A
+    floating-point width may differ (a model is loaded in the type it was saved in); a buffer
+    that fitting sizes (``None``) holds floats."""
+    for name, tensor in tensors.items():
+        want = expected[name]
+        floating = want is None or want.is_floating_point()
+        if tensor.is_floating_point() != floating or (not floating and tensor.dtype != want.dtype):
+            kind = "floating-point numbers" if floating else str(want.dtype)  # type: ignore[union-attr]
+            raise DataError(
+                f"{path}: tensor {name} holds {tensor.dtype}, the model expects {kind}; the "
+                "weights belong to another model"
+            )
 
 
 def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
