@@ -8,14 +8,23 @@
 # ops). The default time limits add up to 520 s: one device call of at most 600 s (with
 # REPEAT_CONFIGS, 610 s: lower BENCH_TIMEOUT or leave a step out).
 #
-#   bash benchmarks/gpu_device_check.sh              # on the GPU machine; logs and gpu.md in $OUT
+#   bash benchmarks/gpu_prepare.sh                   # here, once: .whl/ (zuko) and .devdata/
+#                                                    # (Fashion-MNIST), which the GPU machine
+#                                                    # cannot fetch
 #   bash benchmarks/gpu_device_check.sh --cpu-check  # here, first: the same steps on the CPU,
 #                                                    # a few steps each, so no device time is
 #                                                    # spent on a typo
+#   bash benchmarks/gpu_device_check.sh              # on the GPU machine (device run, carry
+#                                                    # [".whl", ".devdata"], timeout_s 600);
+#                                                    # logs and gpu.md in $OUT. Without a GPU
+#                                                    # it says so and exits 0
 #
-# Each step has its own time limit and a failing step does not stop the next, so that one
-# failure does not lose the other results. Environment: PYTHON (default python3); OUT (default
-# a temporary folder); PYTHONPATH must import torchlvm (and zuko); TESTS_TIMEOUT, BENCH_TIMEOUT,
+# The GPU machine runs a bare copy of the checkout: this script imports torchlvm from src/,
+# installs the wheels of .whl/ that its Python lacks (into /tmp/site), and reads datasets from
+# .devdata/ ($TORCHLVM_DATA); it checks all three before the first step, so a missing one costs
+# seconds, not the lease. Each step has its own time limit and a failing step does not stop the
+# next, so that one failure does not lose the other results. Environment: PYTHON (default
+# python3); OUT (default a temporary folder); TESTS_TIMEOUT, BENCH_TIMEOUT,
 # PROFILE_TIMEOUT, HOST_TIMEOUT (seconds); BENCH_ARGS: more arguments of gpu_throughput.py (e.g.
 # "--configs plain fit --no-eval"); REPEAT_CONFIGS: configurations to measure a second time, for
 # the spread.
@@ -26,14 +35,29 @@ mkdir -p "$out"
 cpu_check=0
 if [ "${1:-}" = "--cpu-check" ]; then cpu_check=1; fi
 cd "$(dirname "$0")/.." || exit 2
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+if [ -d .devdata ] && [ -z "${TORCHLVM_DATA:-}" ]; then export TORCHLVM_DATA="$PWD/.devdata"; fi
+if ! "$py" -c 'import zuko' 2>/dev/null && compgen -G '.whl/*.whl' >/dev/null; then
+  "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl && export PYTHONPATH="$PYTHONPATH:/tmp/site"
+fi
 
 {
   date -u
   "$py" -c 'import sys, torch, lightning; print("python", sys.version.split()[0], "| torch",
 torch.__version__, "| CUDA", torch.version.cuda, "| lightning", lightning.__version__,
 "| CUDA visible:", torch.cuda.is_available())'
-  nvidia-smi -L 2>&1 || echo "nvidia-smi: not here"
+  nvidia-smi -L 2>/dev/null || echo "nvidia-smi: not here"
 } 2>&1 | tee "$out/versions.txt"
+
+# Before any step: without a GPU there is nothing to measure (the CPU's run is --cpu-check);
+# a package or dataset the machine lacks is named with its fix, before the lease is spent
+"$py" benchmarks/gpu_preflight.py "$cpu_check" 2>&1 | tee -a "$out/versions.txt"
+case "${PIPESTATUS[0]}" in
+  0) ;;
+  3) exit 0 ;;  # no GPU: said so
+  *) exit 2 ;;
+esac
 
 status=0
 if [ "$cpu_check" = 1 ]; then

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -59,6 +60,7 @@ import _machine as M  # noqa: E402
 
 D, HIDDEN, LATENT = 16, 8, 2
 STEPS_PER_EPOCH = 384
+INHERITED_PATH = os.environ.get("PYTHONPATH", "")  # kept after a tree's src in a worker
 CONFIGS = {
     "loader": "the resident loader alone",
     "lightning": "+ Lightning per batch (`_whole_steps` a no-op)",
@@ -300,7 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     def run(tree: str, round_: int) -> dict[str, float]:
         turn = round_ % len(jobs)  # another order each round
         order = jobs[turn:] + jobs[:turn]
-        env = {"PYTHONPATH": args.trees[tree]}
+        # the tree first; what PYTHONPATH held stays after it (on the GPU machine, zuko's
+        # wheel is installed there: gpu_device_check.sh)
+        env = {"PYTHONPATH": os.pathsep.join(filter(None, [args.trees[tree], INHERITED_PATH]))}
         return M.run_worker([script, "--jobs", *order, *common], env=env)["us_per_step"]
 
     flat = M.interleaved(list(args.trees), args.rounds, run)

@@ -96,7 +96,6 @@ def unsafe_loads(source: str, filename: str) -> list[str]:
 def test_the_scan_finds_what_it_looks_for() -> None:
     bad = """
         import pickle
-import resource
         from torch import load
         torch.load(path)
         torch.load(path, weights_only=False)
