@@ -5,7 +5,7 @@ import torch
 from torch.distributions import Categorical, Independent, MultivariateNormal, Normal
 
 from torchlvm.distributions import kl, kl_monte_carlo
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, DataError
 
 
 def diagonal(loc, scale):
@@ -99,3 +99,21 @@ def test_unregistered_pair_names_the_mc_option():
 def test_unknown_method():
     with pytest.raises(ConfigError, match="method must be one of"):
         kl(diagonal([0.0], [1.0]), diagonal([0.0], [1.0]), method="exact")
+
+
+@pytest.mark.parametrize("method", ["analytic", "mc"])
+@pytest.mark.parametrize(
+    ("p", "match"),
+    [
+        (diagonal(torch.zeros(3, 5), torch.ones(3, 5)), r"event shapes \(2,\) and \(5,\)"),
+        (diagonal(torch.zeros(4, 2), torch.ones(4, 2)), r"batch shapes \(3,\) and \(4,\)"),
+    ],
+    ids=["other-latent-dim", "other-batch"],
+)
+def test_distributions_over_other_spaces_are_named(p, match, method):
+    """KL of q over R^2 against p over R^5 (or 3 rows against 4) was torch's 'size of tensor a
+    must match the size of tensor b' from deep inside the registry's formula."""
+    q = diagonal(torch.zeros(3, 2), torch.ones(3, 2))
+    with pytest.raises(DataError, match=rf"^KL\(q ‖ p\) needs .*{match}"):
+        kl(q, p, method=method)
+    assert kl(q, diagonal(torch.zeros(1, 2), torch.ones(1, 2)), method=method).shape == (3,)

@@ -29,7 +29,7 @@ from torch.distributions import (
 
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.distributions.standard_normal import StandardNormal
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, DataError
 
 KLMethod = Literal["analytic", "mc"]
 KL_METHODS: tuple[str, ...] = get_args(KLMethod)
@@ -99,6 +99,26 @@ def kl_monte_carlo(
     return (q.log_prob(z) - p.log_prob(z)).mean(0)
 
 
+def _check_same_space(q: Distribution, p: Distribution) -> None:
+    """Refuse q and p whose densities cannot be compared point by point, for which torch's
+    formulas fail with a size mismatch deep inside."""
+    if q.event_shape != p.event_shape:
+        raise DataError(
+            f"KL(q ‖ p) needs q and p over the same space, got event shapes "
+            f"{tuple(q.event_shape)} and {tuple(p.event_shape)}; build both for the same z "
+            "(the same latent_dim)"
+        )
+    if q.batch_shape != p.batch_shape:
+        try:
+            torch.broadcast_shapes(q.batch_shape, p.batch_shape)
+        except RuntimeError:
+            raise DataError(
+                f"KL(q ‖ p) needs batch shapes that broadcast, got batch shapes "
+                f"{tuple(q.batch_shape)} and {tuple(p.batch_shape)}; give p one distribution "
+                "per row of q, or one for all (e.g. model.prior(batch_shape=q.batch_shape))"
+            ) from None
+
+
 def kl(
     q: Distribution,
     p: Distribution,
@@ -120,11 +140,13 @@ def kl(
     Raises:
         ConfigError: for an unknown method, or ``"analytic"`` on a pair with no registered
             closed form (the message says to pass ``method="mc"``).
+        DataError: for q and p over spaces of different sizes, or batch shapes that do not
+            broadcast.
     """
     check_choice("method", method, KL_METHODS)
-    if method == "mc":
-        return kl_monte_carlo(q, p, num_samples, z)
     try:
+        if method == "mc":
+            return kl_monte_carlo(q, p, num_samples, z)
         return kl_divergence(q, p)
     except NotImplementedError:
         raise ConfigError(
@@ -132,3 +154,6 @@ def kl(
             "pass method='mc' for a Monte Carlo estimate or register one with "
             "torch.distributions.register_kl"
         ) from None
+    except (RuntimeError, ValueError):
+        _check_same_space(q, p)  # (after the failure: nothing added where the shapes agree)
+        raise
