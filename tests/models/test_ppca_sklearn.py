@@ -94,6 +94,23 @@ def test_set_params_reaches_the_saved_config(tmp_path):
     np.testing.assert_allclose(loaded.transform(low_rank()), model.transform(low_rank()))
 
 
+def test_latent_dim_set_after_fit_waits_for_the_next_fit():
+    """scikit-learn's contract (PCA reads its fitted n_components_): every method answered with
+    torch's size-mismatch error after set_params(latent_dim=3) on a PPCA fitted with K = 2."""
+    X = low_rank()
+    model = PPCA(latent_dim=2).fit(X)
+    x, z = torch.from_numpy(X[:4]), torch.zeros(4, 2, dtype=torch.float64)
+    before = (model.transform(X), model.score_samples(X), model.inverse_transform(z.numpy()))
+    before += (model.encode(x).mean, model.decode(z).mean, model.prior(batch_shape=(4,)).mean)
+    model.set_params(latent_dim=3)
+    after = (model.transform(X), model.score_samples(X), model.inverse_transform(z.numpy()))
+    after += (model.encode(x).mean, model.decode(z).mean, model.prior(batch_shape=(4,)).mean)
+    for old, new in zip(before, after, strict=True):
+        np.testing.assert_array_equal(np.asarray(old), np.asarray(new))
+    assert model.get_feature_names_out().tolist() == ["ppca0", "ppca1"]
+    assert model.fit(X).transform(X).shape == (len(X), 3)  # the next fit takes it
+
+
 def test_pickle_keeps_the_module_and_the_estimator():
     model = PPCA(latent_dim=3).fit(low_rank())
     again = pickle.loads(pickle.dumps(model))

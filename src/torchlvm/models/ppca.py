@@ -280,6 +280,13 @@ class PPCA(
         )
 
     @property
+    def _k(self) -> int:
+        """K of the fitted W (D, K), which every method of a fitted model reads: ``set_params``
+        changes ``latent_dim`` for the next ``fit`` (scikit-learn's contract); before ``fit``,
+        ``latent_dim``."""
+        return self.latent_dim if self.W is None else int(self.W.shape[1])
+
+    @property
     def torch_dtype(self) -> torch.dtype:
         """The floating-point type of the parameters and results."""
         return _DTYPES[self.config.dtype]
@@ -449,7 +456,7 @@ class PPCA(
         self.components_ = _flip_signs(U).T.cpu().numpy().copy()
         self.explained_variance_ = (s**2 + sigma2).cpu().numpy()
         self.n_features_in_ = int(self.W.shape[0])
-        self._n_features_out = self.latent_dim  # names transform's columns ppca0, ppca1, ...
+        self._n_features_out = self._k  # names transform's columns ppca0, ppca1, ...
 
     # ------------------------------------------------------------------- input checks
 
@@ -495,7 +502,7 @@ class PPCA(
             ConfigError: if ``c`` is given (PPCA is unconditional).
         """
         _check_unconditional(c)
-        loc = torch.zeros(*batch_shape, self.latent_dim, dtype=self.torch_dtype)
+        loc = torch.zeros(*batch_shape, self._k, dtype=self.torch_dtype)
         return Independent(Normal(loc, torch.ones_like(loc)), 1)
 
     def encode(self, x: Tensor, c: Tensor | None = None) -> MultivariateNormal:
@@ -524,10 +531,8 @@ class PPCA(
         _check_unconditional(c)
         self._check_fitted()
         z = _as_tensor(z, "z", self.torch_dtype)
-        if z.ndim == 0 or z.shape[-1] != self.latent_dim:
-            raise DataError(
-                f"z must end in latent_dim={self.latent_dim}, got shape {tuple(z.shape)}"
-            )
+        if z.ndim == 0 or z.shape[-1] != self._k:
+            raise DataError(f"z must end in latent_dim={self._k}, got shape {tuple(z.shape)}")
         loc = z @ self.W.T + self.mu  # (..., B, D)
         return Independent(Normal(loc, self.sigma2.sqrt().expand_as(loc)), 1)
 
@@ -591,7 +596,7 @@ class PPCA(
         return self.sigma2 * torch.linalg.inv(self._M())
 
     def _M(self) -> Tensor:
-        eye = torch.eye(self.latent_dim, dtype=self.W.dtype, device=self.W.device)
+        eye = torch.eye(self._k, dtype=self.W.dtype, device=self.W.device)
         return self.W.T @ self.W + self.sigma2 * eye  # (K, K)
 
     def _posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -611,7 +616,7 @@ class PPCA(
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Reconstructions Z Wᵀ + μ (N, D), the mean of p(x | z), from latents Z (N, K)."""
         self._check_fitted()
-        Z = check_Z(Z, self.latent_dim, dtype=self.torch_dtype, device=self.W.device)
+        Z = check_Z(Z, self._k, dtype=self.torch_dtype, device=self.W.device)
         return _numpy(Z @ self.W.T + self.mu)
 
     def score_samples(self, X: Any) -> np.ndarray:
