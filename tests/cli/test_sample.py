@@ -272,3 +272,28 @@ def test_a_figure_torchlvm_drew_in_the_run_is_redrawn_and_a_users_file_is_kept(r
     mine = (figures / "samples.png").read_bytes()
     assert "samples.png already exists; pass --overwrite" in fails(capsys, ["sample", runs["vae"]])
     assert (figures / "samples.png").read_bytes() == mine
+
+
+def test_an_autoencoder_trained_on_a_table_samples_as_for_images(tmp_path, capsys):
+    """`sample AE_RUN --out s.csv` drew 'z ~ p(z), then x ~ p(x | z)' from an autoencoder, which
+    has neither: its rows are now the decoder outputs at codes from the Gaussian fitted to its
+    training codes (or N(0, I) with --source standard), as its image samples are, and say so."""
+    import csv
+
+    from torchlvm.data.table_schema import TableSchema
+
+    torch.manual_seed(0)
+    ae = Autoencoder(AutoencoderConfig(input_dim=3, latent_dim=2, hidden=(8,)))
+    ae.fit_code_distribution(torch.randn(50, 3))
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "table": TableSchema(("a", "b", "c"))}
+    ae.save_pretrained(tmp_path / "ae", data={**data, "table": data["table"].to_dict()})
+    for source in ("fitted", "standard"):
+        out = tmp_path / f"{source}.csv"
+        argv = ["sample", str(tmp_path / "ae"), "--n", "4", "--out", str(out), "--seed", "3"]
+        assert cli.main([*argv, "--source", source]) == 0
+        printed = capsys.readouterr().out
+        assert "p(z)" not in printed and "p(x | z)" not in printed
+        assert "decoder outputs at codes" in printed
+        rows = np.array(list(csv.reader(out.open()))[1:], dtype=float)
+        expected = ae.sample(4, source=source, generator=torch.Generator().manual_seed(3))
+        np.testing.assert_allclose(rows, expected.numpy(), rtol=1e-6)

@@ -96,3 +96,65 @@ def test_from_every_class_encodes_each_image_under_its_own_class(cvae_run, capsy
 def test_an_unknown_class_suggests_all_which_works(cvae_run, capsys):
     argv = ["transfer", cvae_run, "--from-condition", "1", "--to-condition", "ten"]
     assert "is not a known class; valid labels are 0..9" in fails(capsys, argv)
+
+
+def _table_cvae(tmp_path):
+    """A CVAE saved as if trained on t.csv (columns a, b, standardized; text classes in 'kind')
+    and that file."""
+    from torchlvm.data.standardize import Standardizer
+    from torchlvm.data.table_schema import TableSchema
+
+    torch.manual_seed(0)
+    names = ("high", "low")
+    config = CVAEConfig(2, 2, latent_dim=2, hidden=(8,), likelihood="gaussian", num_classes=2,
+                        class_names=names)  # fmt: skip
+    scaler = Standardizer(mean=(1.0, 10.0), scale=(2.0, 5.0))
+    table = TableSchema(("a", "b"), standardizer=scaler, label_column="kind")
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "condition": "label",
+            "num_classes": 2, "class_names": list(names), "table": table.to_dict()}  # fmt: skip
+    model = CVAE(config)
+    model.save_pretrained(tmp_path / "cvae", data=data)
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,kind\n1.5,2.5,high\n-1.5,-2.5,low\n0.5,1.0,high\n")
+    return model, scaler, path
+
+
+def test_a_cvae_trained_on_a_table_transfers_rows_in_the_files_units(tmp_path, capsys):
+    """transfer on a table CVAE refused ("the data are not images ... this command needs a run
+    trained on images") and had no rows output: it writes the rows of class A, each encoded
+    under A and decoded under B, in the file's units, with a label column naming B."""
+    import csv
+
+    import numpy as np
+
+    model, scaler, path = _table_cvae(tmp_path)
+    out = tmp_path / "as_low.csv"
+    argv = ["transfer", tmp_path / "cvae", "--data", path, "--from-condition", "high"]
+    assert cli.main([str(a) for a in [*argv, "--to-condition", "low", "--out", out]]) == 0
+    printed = capsys.readouterr().out
+    assert "transferred 2 rows of" in printed and "of class high to class low" in printed
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["a", "b", "label"] and [r[2] for r in rows[1:]] == ["low", "low"]
+    x = scaler.transform(torch.tensor([[1.5, 2.5], [0.5, 1.0]]))
+    c_from = model.condition_from_labels(["high", "high"])
+    c_to = model.condition_from_labels(["low", "low"])
+    expected = scaler.inverse(model.transfer(x, c_from, c_to).double()).detach().numpy()
+    got = np.array([r[:2] for r in rows[1:]], dtype=float)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert all(str(np.float32(c)) == c for r in rows[1:] for c in r[:2])  # float32's digits
+    # every class: one block of rows per target class, --n the first rows of class A
+    every = tmp_path / "every.csv"
+    argv = ["transfer", tmp_path / "cvae", "--data", path, "--from-condition", "all", "--n", "2"]
+    assert cli.main([str(a) for a in [*argv, "--to-condition", "all", "--out", every]]) == 0
+    labels = [r[2] for r in list(csv.reader(every.open()))[1:]]
+    assert labels == ["high", "high", "low", "low"]
+
+
+def test_a_table_without_its_label_column_cannot_be_transferred(tmp_path, capsys):
+    _, _, path = _table_cvae(tmp_path)
+    bare = tmp_path / "bare.csv"
+    bare.write_text("a,b\n1.5,2.5\n")
+    argv = ["transfer", tmp_path / "cvae", "--data", bare, "--from-condition", "high"]
+    err = fails(capsys, [*argv, "--to-condition", "low", "--out", tmp_path / "o.csv"])
+    assert "has no label column 'kind', so its rows of a class cannot be found" in err
+    assert not (tmp_path / "o.csv").exists()

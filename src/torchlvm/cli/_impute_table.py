@@ -31,14 +31,6 @@ def wants_table(args: argparse.Namespace) -> bool:
     return any(str(p or "").lower().endswith(".csv") for p in (args.data, args.out))
 
 
-def _schema(run_: Any) -> Any:
-    from torchlvm.data.columns import default_names
-    from torchlvm.data.table_schema import TableSchema
-
-    schema = TableSchema.from_dict(run_.data.get("table"))
-    return schema or TableSchema(default_names(run_.input_dim))
-
-
 def _file_columns(schema: Any, table: Any) -> list[int]:
     """The file column of each of the model's features, in the model's order."""
     if table.header is None or schema.columns == tuple(table.header[j] for j in table.features):
@@ -46,8 +38,11 @@ def _file_columns(schema: Any, table: Any) -> list[int]:
     return [table.header.index(name) for name in schema.columns]
 
 
-def _filled_rows(table: Any, columns: list[int], x: torch.Tensor, values: torch.Tensor):
-    """Cell texts: the file's, with each missing feature cell replaced by its value."""
+def _filled_rows(
+    table: Any, columns: list[int], x: torch.Tensor, values: torch.Tensor, *, single: bool
+):
+    """Cell texts: the file's, with each missing feature cell replaced by its value (written at
+    float32's precision when ``single``, the model's)."""
     from torchlvm.data.csv_write import number_text
 
     missing = torch.isnan(x).numpy()
@@ -56,7 +51,7 @@ def _filled_rows(table: Any, columns: list[int], x: torch.Tensor, values: torch.
         row = list(cells)
         for k, j in enumerate(columns):
             if missing[i, k]:
-                row[j] = number_text(values[i, k])
+                row[j] = number_text(values[i, k], single=single)
         yield row
 
 
@@ -77,6 +72,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     """Run the table imputation (see the module docstring) with the model on ``device``."""
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
+    from torchlvm.cli import _table_rows
     from torchlvm.data.csv_table import read_csv
     from torchlvm.data.csv_write import write_csv
     from torchlvm.errors import ConfigError
@@ -94,23 +90,19 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     out = _run.output_file(
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
     )
-    schema = _schema(run_)
+    schema = _table_rows.schema_of(run_)
     x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
-    label = schema.label_column if isinstance(schema.label_column, str) else None
-    table = read_csv(  # the cells as written, to copy (the label and ID where the file has them)
-        Path(args.data),
-        label_column=label,
-        drop_columns=[c for c in schema.drop_columns if isinstance(c, str)],
-        allow_empty=True,
-        if_present=True,
-    )
+    # the cells as written, to copy (the label and ID where the file has them)
+    table = read_csv(Path(args.data), allow_empty=True, **schema.named_columns())
     user = schema.to_user_units(_fill(run_, x, args))
     columns = _file_columns(schema, table)
     stacks = [user] if args.draws == 0 else list(user)
+    single = _table_rows.single_precision(run_)
     rows = []
     for d, values in enumerate(stacks):
         prefix = [] if args.draws == 0 else [str(d + 1)]
-        rows += [prefix + row for row in _filled_rows(table, columns, x, values)]
+        filled = _filled_rows(table, columns, x, values, single=single)
+        rows += [prefix + row for row in filled]
     header = table.header
     if args.draws and header is not None:
         header = ["draw", *header]

@@ -36,9 +36,9 @@ def run(args: argparse.Namespace) -> int:
     n = check_positive_int("--n", args.n)
     run_ = open_run(args)
     if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
-        from torchlvm.cli import _tables
+        from torchlvm.cli import _table_rows
 
-        return _tables.reconstruct_table(args, run_)
+        return _table_rows.reconstruct_table(args, run_)
     default = run_.folder / "figures" / "reconstructions.png"
     out = _run.output_file(
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure

@@ -81,9 +81,9 @@ def run(args: argparse.Namespace) -> int:
     labels = _labels(run_, args.condition)
     source = _source(run_, args.source)  # (--source on a VAE is refused for rows too)
     if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
-        from torchlvm.cli import _tables
+        from torchlvm.cli import _table_rows
 
-        return _tables.sample_table(args, run_, n, labels)
+        return _table_rows.sample_table(args, run_, n, labels, source)
     _check_size(run_, n * (1 if labels is None else len(labels)), args.npy is not None)
     name = "conditional.png" if conditioned else "samples.png"
     out = _run.output_file(
@@ -222,25 +222,9 @@ def _unconditional(run_, n: int, source: str | None, generator):
     """``(samples (n, D), what they are)`` for a model without a condition."""
     import torch
 
-    from torchlvm.errors import NotFittedError
-
     model = run_.model
     if run_.model_type == "ae":
-        try:
-            samples = _in_chunks(
-                lambda a, b: model.sample(b - a, source=source, generator=generator), n
-            )
-        except NotFittedError:
-            raise ConfigError(
-                "this autoencoder has no Gaussian fitted to its training codes; pass --source "
-                "standard to decode N(0, I) codes"
-            ) from None
-        if source == "fitted":
-            return (
-                samples,
-                "decoder outputs at codes drawn from a Gaussian fitted to the training codes",
-            )
-        return samples, "decoder outputs at codes z ~ N(0, I) (an autoencoder has no prior)"
+        return autoencoder_samples(run_, n, source, generator)
     if run_.model_type == "ppca":
         from torchlvm._device import randn
 
@@ -254,6 +238,27 @@ def _unconditional(run_, n: int, source: str | None, generator):
         return _in_chunks(means, n), "noise-free means W z + μ at z ~ N(0, I)"
     samples = _in_chunks(lambda a, b: model.sample(b - a, generator=generator), n)
     return samples, "decoder means E[x | z] at z ~ p(z)"
+
+
+def autoencoder_samples(run_, n: int, source: str | None, generator):
+    """``(outputs (n, D), what they are)``: an autoencoder's decoder outputs at ``n`` codes from
+    ``source`` (it has no prior: a Gaussian fitted to its training codes, or N(0, I))."""
+    from torchlvm.errors import NotFittedError
+
+    model = run_.model
+    try:
+        samples = _in_chunks(
+            lambda a, b: model.sample(b - a, source=source, generator=generator), n
+        )
+    except NotFittedError:
+        raise ConfigError(
+            "this autoencoder has no Gaussian fitted to its training codes; pass --source "
+            "standard to decode N(0, I) codes"
+        ) from None
+    if source == "fitted":
+        what = "decoder outputs at codes drawn from a Gaussian fitted to the training codes"
+        return samples, what
+    return samples, "decoder outputs at codes z ~ N(0, I) (an autoencoder has no prior)"
 
 
 def _samples(n: int) -> str:

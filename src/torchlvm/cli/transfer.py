@@ -9,10 +9,16 @@ Writes DIR/figures/transfer.png: a row of originals above a row of their transfe
 class with --to-condition all). --from-condition all takes the split's first images whatever
 their class, each encoded under its own class.
 
+A CVAE trained on a table (a .csv with --label-column) writes rows instead, DIR/transfer.csv or
+--out FILE.csv: every row of class A of --data (or of the run's --split), transferred, in the
+file's units and columns, with a column 'label' naming the target class (one block of rows per
+class with --to-condition all; --n takes the first N rows).
+
 Examples:
   torchlvm transfer runs/cvae --from-condition 3 --to-condition 8
   torchlvm transfer runs/cvae-fashion --from-condition Sneaker --to-condition Sandal --n 10
   torchlvm transfer runs/cvae --from-condition all --to-condition all
+  torchlvm transfer runs/cvae-wine --data wine.csv --from-condition a --to-condition b --out b.csv
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from torchlvm.cli._accelerator import open_run
 from torchlvm.errors import DataError
 
 HELP = "redraw images of one class as another with a class-conditional CVAE (style transfer)"
+
+DEFAULT_N = 8  # images transferred without --n
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,8 +49,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="B",
         help="class to render them as (label or name), or 'all' for one row per class",
     )
-    parser.add_argument("--n", type=int, default=8, help="images of class A transferred")
-    _types.output_options(parser, "DIR/figures/transfer.png")
+    parser.add_argument(
+        "--n",
+        type=int,
+        help=f"images of class A transferred (default {DEFAULT_N}; a table: every row of class A)",
+    )
+    _types.output_options(parser, "DIR/figures/transfer.png, or DIR/transfer.csv for a table")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,11 +64,16 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
 
-    n = check_positive_int("--n", args.n)
+    n = None if args.n is None else check_positive_int("--n", args.n)
     run_ = open_run(args)
     _run.require_class_conditions(run_, "transfer")
     sources = _run.parse_labels(run_, [args.from_condition], "--from-condition")
     targets = _run.parse_labels(run_, [args.to_condition], "--to-condition")
+    if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
+        from torchlvm.cli import _table_rows
+
+        return _table_rows.transfer_table(args, run_, sources, targets)
+    n = DEFAULT_N if n is None else n
     default = run_.folder / "figures" / "transfer.png"
     out = _run.output_file(
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure

@@ -38,7 +38,7 @@ import torch
 from torchlvm.data.columns import default_names, match_columns
 from torchlvm.data.csv_table import TABLE_SUFFIXES, read_csv
 from torchlvm.data.dataset import Dataset
-from torchlvm.data.registry import file_suffix
+from torchlvm.data.registry import file_suffix, unsupported
 from torchlvm.data.splits import select_split
 from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError
@@ -264,34 +264,21 @@ def load_file(
     split: str = "all",
     *,
     seed: int = 0,
-    allow_missing: bool = False,
-    label_column: int | str | None = None,
-    drop_columns: Sequence[int | str] = (),
-    columns: Sequence[str] | None = None,
-    standardize: bool | Standardizer = False,
     mmap: bool = False,
-    allow_empty: bool | Literal["columns"] = False,
+    **options: Any,
 ) -> Dataset:
-    """Load a user's ``.npy``, ``.npz`` or ``.csv`` file as a dataset.
+    """Load a user's ``.npy``, ``.npz`` or ``.csv`` file as a dataset: :func:`read_rows`, then
+    its seeded split.
 
     Args:
         path: The file; its extension picks the format.
         split: ``"train"``, ``"val"``, ``"test"`` (seeded 80/10/10) or ``"all"``.
-        seed: Seed of the split.
-        allow_missing: Keep NaN values (missing data) instead of refusing them.
-        label_column: For ``.csv``: the column holding class labels, as a 0-based index or a
-            header name; it is removed from ``x``. Text labels are numbered in sorted order.
-        drop_columns: For ``.csv``: columns to leave out (names or 0-based indices), e.g. an ID.
-        columns: The feature columns a run was trained on (its recorded names, or
-            ``"column 1"``... for a file without header): the file must hold exactly these; a
-            file with the same names in another order is reordered.
-        standardize: ``True``: fit a :class:`Standardizer` on the train split (same ``seed``)
-            and return standardized values; a :class:`Standardizer` (a run's): apply it.
+        seed: Seed of the split (and of the train split ``standardize=True`` is fitted on).
         mmap: For ``.npy``: stream rows from the file on disk; returns a
-            :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN; no ``allow_missing``).
-        allow_empty: With ``allow_missing``: keep rows and (``.csv``) feature columns with no
-            value at all (a table for a trained model to fill); ``"columns"``: keep such
-            columns only (a table to score); refused by default.
+            :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN, column options and
+            standardization).
+        **options: :func:`read_rows`'s: ``allow_missing``, ``label_column``, ``drop_columns``,
+            ``columns``, ``standardize``, ``allow_empty``.
 
     Returns:
         ``x`` of shape ``(N, D)`` float32 (standardized if asked; ``standardizer`` says how),
@@ -299,29 +286,29 @@ def load_file(
         the feature names.
 
     Raises:
-        DataNotFoundError: If the file does not exist.
-        DataError: If it is empty, unreadable, non-numeric, holds infinities, or NaN without
-            ``allow_missing``, or its columns differ from ``columns``.
-        ConfigError: If the extension is not supported or a column option does not fit.
+        DataNotFoundError, DataError, ConfigError: as :func:`read_rows`; ConfigError for
+            ``mmap`` on a file or with options it cannot stream.
     """
     path = Path(path)
-    reader = _reader(path)
     if mmap:
-        from torchlvm.data.memmap import load_memmap
-
-        _check_options(path, reader, {"label_column": label_column, "drop_columns": drop_columns})
-        if reader is not _read_npy or allow_missing or standardize is not False:
-            raise ConfigError(
-                f"mmap=True streams .npy files of finite values as stored; {path.name} needs a "
-                "full load" + (" (allow_missing)" if allow_missing else " (standardize)")
-            )
-        return load_memmap(path, split, seed=seed)  # type: ignore[return-value]
-    data = read_rows(
-        path, seed=seed, allow_missing=allow_missing, label_column=label_column,
-        drop_columns=drop_columns, columns=columns, standardize=standardize,
-        allow_empty=allow_empty,
-    ).data  # fmt: skip
+        return _load_memmap(path, split, seed, options)
+    data = read_rows(path, seed=seed, **options).data
     return select_split(data, split, fractions=FRACTIONS, seed=seed)
+
+
+def _load_memmap(path: Path, split: str, seed: int, options: dict[str, Any]) -> Dataset:
+    """``load_file(..., mmap=True)``: an ``.npy`` file streamed from disk, as stored."""
+    from torchlvm.data.memmap import load_memmap
+
+    reader = _reader(path)
+    _check_options(path, reader, {k: options.get(k) for k in ("label_column", "drop_columns")})
+    allow_missing = bool(options.get("allow_missing"))
+    if reader is not _read_npy or allow_missing or options.get("standardize", False) is not False:
+        raise ConfigError(
+            f"mmap=True streams .npy files of finite values as stored; {path.name} needs a "
+            "full load" + (" (allow_missing)" if allow_missing else " (standardize)")
+        )
+    return load_memmap(path, split, seed=seed)  # type: ignore[return-value]
 
 
 class FileRows(NamedTuple):
@@ -345,12 +332,31 @@ def read_rows(
     allow_empty: bool | Literal["columns"] = False,
     if_present: bool = False,
 ) -> FileRows:
-    """Every row of a file, read once, with a CSV's file lines: the options and refusals of
-    :func:`load_file` (``seed`` splits off the train split a ``standardize=True`` is fitted
-    on), and ``if_present``: a label or dropped column name the file lacks is skipped.
+    """Every row of a file, read once, in file order, with a CSV's file lines.
 
-    A row with no value at all is refused unless ``allow_empty`` is True (``"columns"`` keeps
-    only the feature columns with none), named by its file line (a CSV) or index (an array).
+    Args:
+        path: The file; its extension picks the format.
+        seed: Seed of the train split a ``standardize=True`` is fitted on.
+        allow_missing: Keep NaN values (missing data) instead of refusing them.
+        label_column: For ``.csv``: the column holding class labels, as a 0-based index or a
+            header name; it is removed from ``x``. Text labels are numbered in sorted order.
+        drop_columns: For ``.csv``: columns to leave out (names or 0-based indices), e.g. an ID.
+        columns: The feature columns a run was trained on (its recorded names, or
+            ``"column 1"``... for a file without header): the file must hold exactly these; a
+            file with the same names in another order is reordered.
+        standardize: ``True``: fit a :class:`Standardizer` on the train split (same ``seed``)
+            and return standardized values; a :class:`Standardizer` (a run's): apply it.
+        allow_empty: With ``allow_missing``: keep rows and (``.csv``) feature columns with no
+            value at all (a table for a trained model to fill); ``"columns"``: keep such
+            columns only (a table to score); refused by default, a row named by its file line
+            (a CSV) or index (an array).
+        if_present: A label or dropped column name the file lacks is skipped, not refused.
+
+    Raises:
+        DataNotFoundError: If the file does not exist.
+        DataError: If it is empty, unreadable, non-numeric, holds infinities, or NaN without
+            ``allow_missing``, or its columns differ from ``columns``.
+        ConfigError: If the extension is not supported or a column option does not fit.
     """
     path = Path(path)
     reader = _reader(path)
@@ -396,10 +402,7 @@ def _reader(path: Path) -> Callable[..., Read]:
     """The reader of ``path``'s format, by its extension."""
     reader = _READERS.get(file_suffix(path))
     if reader is None:
-        raise ConfigError(
-            f"cannot read {path}: unsupported extension {file_suffix(path)!r}; torchlvm reads "
-            f"{', '.join(_READERS)} files"
-        )
+        raise unsupported(path)
     return reader
 
 

@@ -17,13 +17,7 @@ from torchlvm.data.binarize import PROTOCOLS, check_intensities
 from torchlvm.data.binarize import binarize as apply_binarize
 from torchlvm.data.dataset import SPLITS, Dataset
 from torchlvm.data.files import load_file
-from torchlvm.data.registry import (
-    FILE_SUFFIXES,
-    file_suffix,
-    get_spec,
-    is_file_name,
-    list_datasets,
-)
+from torchlvm.data.registry import get_spec, is_file_name, list_datasets, unsupported
 from torchlvm.data.splits import check_seed
 from torchlvm.errors import ConfigError
 
@@ -58,10 +52,7 @@ def _is_file_name(name: str | os.PathLike[str]) -> bool:
     if is_file_name(name):
         return True
     if os.sep in name or Path(name).is_file():
-        raise ConfigError(
-            f"cannot read {name}: unsupported extension {file_suffix(name)!r}; torchlvm reads "
-            f"{', '.join(FILE_SUFFIXES)} files"
-        )
+        raise unsupported(name)
     return False
 
 

@@ -39,6 +39,14 @@ def is_file_name(path: str | os.PathLike[str]) -> bool:
     return file_suffix(path) in FILE_SUFFIXES
 
 
+def unsupported(path: str | os.PathLike[str]) -> ConfigError:
+    """The error for a file whose extension torchlvm does not read, naming those it does."""
+    return ConfigError(
+        f"cannot read {path}: unsupported extension {file_suffix(path)!r}; torchlvm reads "
+        f"{', '.join(FILE_SUFFIXES)} files"
+    )
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """A registered dataset.

@@ -117,17 +117,26 @@ class TableSchema:
         the file has them by name (a file to score or fill may come without its labels)."""
         from torchlvm.data.files import read_rows
 
-        label = self.label_column if isinstance(self.label_column, str) else None
         return read_rows(
             path,
             allow_missing=allow_missing,
-            label_column=label,
-            drop_columns=tuple(c for c in self.drop_columns if isinstance(c, str)),
             columns=self.columns,
             standardize=self.standardizer or False,
             allow_empty=allow_empty,
-            if_present=True,
+            **self.named_columns(),
         )
+
+    def named_columns(self) -> dict[str, Any]:
+        """The reader options that leave out the label column and the dropped columns where a
+        later file has them by name (``if_present``: a file to score or fill may come without
+        its labels; a column the user named by index in the training file names nothing in
+        another file)."""
+        label = self.label_column if isinstance(self.label_column, str) else None
+        return {
+            "label_column": label,
+            "drop_columns": tuple(c for c in self.drop_columns if isinstance(c, str)),
+            "if_present": True,
+        }
 
     def to_user_units(self, x: Tensor) -> Tensor:
         """Model-unit values ``(..., D)`` in the user's units (the standardization undone)."""

@@ -1,0 +1,212 @@
+"""Rows a command writes for a run trained on a table: ``sample``, ``reconstruct`` and
+``transfer`` with ``--out FILE.csv``.
+
+Every file holds the model's outputs in the user's units (the run's standardization undone), under
+the run's column names, at the model's precision (:func:`~torchlvm.data.csv_write.number_text`),
+with a ``label`` column naming the class where rows have one (a class-conditional CVAE's).
+:func:`write_rows` is the one writer; ``impute`` copies the user's file cell for cell and formats
+its filled cells with the same precision (:func:`single_precision`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from torchlvm.errors import DataError
+
+
+def schema_of(run_: Any) -> Any:
+    """The run's :class:`~torchlvm.data.table_schema.TableSchema`, or one naming the columns
+    ``column 1``.. for a run trained on an array (no standardization)."""
+    from torchlvm.data.columns import default_names
+    from torchlvm.data.table_schema import TableSchema
+
+    schema = TableSchema.from_dict(run_.data.get("table"))
+    return schema or TableSchema(default_names(run_.input_dim))
+
+
+def single_precision(run_: Any) -> bool:
+    """Whether the run's model computes in float32 (its values are written at that precision:
+    further digits are rounding noise)."""
+    import torch
+
+    return run_.dtype == torch.float32
+
+
+def write_rows(out: Path, run_: Any, columns: Any, rows: Any, labels: Any = None) -> None:
+    """Write ``rows`` ``(N, D)``, already in the user's units, under ``columns`` at the model's
+    precision, with a ``label`` column of class names when ``labels`` (N class indices) is
+    given."""
+    from torchlvm import run as _run
+    from torchlvm.data.csv_write import number_text, write_csv
+
+    single = single_precision(run_)
+    cells = [[number_text(v, single=single) for v in r] for r in rows.double().tolist()]
+    header = list(columns)
+    if labels is not None:
+        header.append("label")
+        for row, label in zip(cells, labels, strict=True):
+            row.append(_run.label_name(run_, int(label)))
+    write_csv(out, header, cells)
+
+
+def read_rows_of(run_: Any, args: argparse.Namespace) -> Any:
+    """The rows a command reads: ``--data`` (a file whole, unless ``--split`` names a part), else
+    the run's ``--split`` (default test), with the run's columns and classes."""
+    from torchlvm.cli._tables import is_file, load_rows
+
+    split = args.split if args.split != "test" or not is_file(args.data) else "all"
+    return load_rows(run_, args.data, split, args.data_dir)
+
+
+def sample_table(
+    args: argparse.Namespace, run_: Any, n: int, labels: list[int] | None, source: str | None
+) -> int:
+    """``torchlvm sample RUN --out FILE.csv``: n rows x ~ p(x) (z ~ p(z), then x ~ p(x | z)) in
+    the user's units, with the run's column names, or for a class-conditional CVAE n rows per
+    class of ``labels`` (decoder means at z ~ p(z | c), as for images) with a ``label`` column,
+    or for an autoencoder (no prior) its decoder outputs at codes drawn from ``source``, as for
+    images; ``--npy`` also saves them as an array."""
+    from torchlvm import run as _run
+
+    schema = schema_of(run_)
+    default = run_.folder / "samples.csv"
+    out = _run.output_file(args.out, default, suffix=".csv", overwrite=args.overwrite)
+    npy = None
+    if args.npy is not None:
+        npy = _run.output_file(
+            args.npy, args.npy, suffix=".npy", flag="--npy", overwrite=args.overwrite
+        )
+    drawn, classes, what = _draws(run_, n, labels, source, run_.generator(args.seed))
+    rows = schema.to_user_units(drawn.cpu()).double()  # (n, D)
+    write_rows(out, run_, schema.columns, rows, classes)
+    if npy is not None:
+        _run.write_npy({npy: rows.numpy()})
+    rows_drawn = f"{len(rows)} row" + "s" * (len(rows) != 1)
+    print(f"{rows_drawn} drawn from {run_.describe()}: {what}, in the data's units")
+    print(f"wrote {out}" + ("" if npy is None else f" and {npy}"))
+    return 0
+
+
+def _draws(run_: Any, n: int, labels: list[int] | None, source: str | None, generator: Any):
+    """``n`` rows x ~ p(x), ``n`` per class of ``labels`` from a CVAE, or ``n`` decoder outputs
+    of an autoencoder; their classes (or None) and what they are."""
+    import torch
+
+    from torchlvm.inference.imputation import draw_rows
+
+    if run_.model_type == "ae":
+        from torchlvm.cli.sample import autoencoder_samples
+
+        samples, what = autoencoder_samples(run_, n, source, generator)
+        return samples, None, what
+    if labels is None:
+        return draw_rows(run_.model, n, generator), None, "z ~ p(z), then x ~ p(x | z)"
+    classes = torch.tensor(labels).repeat_interleave(n)
+    c = run_.model.condition_from_labels(classes)
+    means = run_.model.sample(len(classes), c, generator=generator)
+    return means, classes.tolist(), "decoder means E[x | z, c] at z ~ p(z | c), per class"
+
+
+def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
+    """``torchlvm reconstruct RUN --out FILE.csv``: the decoder mean at the posterior mean of
+    every row (of ``--data``, else the run's test split), in the user's units and columns."""
+    import torch
+
+    from torchlvm import run as _run
+
+    schema = schema_of(run_)
+    default = run_.folder / "reconstructions.csv"
+    out = _run.output_file(
+        args.out, default, suffix=".csv", overwrite=args.overwrite, reads=args.data
+    )
+    dataset = read_rows_of(run_, args)
+    x = dataset.x.to(run_.dtype)
+    model = run_.model
+    c = _run.conditions(run_, x, dataset.y, dataset)  # a CVAE's: each row's own class
+
+    def reconstruct(xb, cb):
+        return model.decode(model.encode(xb, cb).mean, cb).mean
+
+    with torch.no_grad():
+        recon = _run.in_batches(reconstruct, x, c, device=run_.device)
+    user = schema.to_user_units(recon.double())
+    write_rows(out, run_, schema.columns, user)
+    per_feature = (schema.to_user_units(x.double()) - user).pow(2).mean(0).sqrt()
+    print(f"reconstructed {len(x)} rows of {dataset.name} with {run_.describe()}")
+    print("  RMSE per feature, in the data's units (input vs decoder mean at the posterior mean):")
+    for name, value in zip(schema.columns, per_feature.tolist(), strict=True):
+        print(f"    {name}: {value:.4g}")
+    print(f"wrote {out}")
+    return 0
+
+
+def transfer_table(
+    args: argparse.Namespace, run_: Any, sources: list[int], targets: list[int]
+) -> int:
+    """``torchlvm transfer RUN --out FILE.csv``: the rows of class A (of ``--data``, else the
+    run's test split; the first ``--n`` when given), each encoded under its own class and decoded
+    under class B, z = E_q[z | x, A], then E[x | z, B], in the user's units with a ``label``
+    column naming B (one block of rows per target class)."""
+    import torch
+
+    from torchlvm import run as _run
+
+    schema = schema_of(run_)
+    default = run_.folder / "transfer.csv"
+    out = _run.output_file(
+        args.out, default, suffix=".csv", overwrite=args.overwrite, reads=args.data
+    )
+    dataset = read_rows_of(run_, args)
+    picked, a = _rows_of_classes(run_, dataset, sources, schema.label_column, args.n)
+    x, y = dataset.x[picked].to(run_.dtype), dataset.y[picked]
+    model = run_.model
+    c_from = model.condition_from_labels(y)
+    parts = [
+        _run.in_batches(
+            model.transfer,
+            x,
+            c_from,
+            model.condition_from_labels(torch.full_like(y, target)),
+            device=run_.device,
+        )
+        for target in targets
+    ]  # each (n, D), on the CPU
+    labels = torch.tensor(targets).repeat_interleave(len(x))
+    write_rows(out, run_, schema.columns, schema.to_user_units(torch.cat(parts).double()), labels)
+    b = "every class" if len(targets) > 1 else "class " + _run.label_name(run_, targets[0])
+    part = "" if dataset.split == "all" else f" ({dataset.split} split)"
+    print(
+        f"transferred {len(x)} rows of {dataset.name}{part} of class {a} to {b} "
+        f"with {run_.describe()}"
+    )
+    given = "its own class" if a == "any" else a
+    to = "B], for each class B" if len(targets) > 1 else _run.label_name(run_, targets[0]) + "]"
+    print(f"  each row: z = E_q[z | x, {given}], then the decoder mean E[x | z, {to}")
+    blocks = ", one block of rows per target class" if len(targets) > 1 else ""
+    print(f"wrote {out} (in the data's units; column 'label': the target class{blocks})")
+    return 0
+
+
+def _rows_of_classes(run_: Any, dataset: Any, sources: list[int], column: Any, n: int | None):
+    """The indices of ``dataset``'s rows whose class is one of ``sources`` (the first ``n``
+    when given), and the name of what they are (a class, or "any" for 'all')."""
+    import torch
+
+    from torchlvm import run as _run
+
+    if dataset.y is None:
+        raise DataError(
+            f"{dataset.name} has no label column {column!r}, so its rows of a class cannot be "
+            "found; pass --data with a file that has it"
+        )
+    a = "any" if len(sources) > 1 else _run.label_name(run_, sources[0])
+    picked = torch.isin(dataset.y, torch.tensor(sources)).nonzero().flatten()[:n]
+    if len(picked) == 0:
+        raise DataError(
+            f"the {dataset.split} split of {dataset.name} has no row of class {a}; "
+            "choose another --split or --from-condition"
+        )
+    return picked, a
