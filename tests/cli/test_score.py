@@ -189,3 +189,45 @@ def test_an_empty_row_is_named_by_its_file_line_and_the_file_is_parsed_once(
     assert main(["score", str(ppca_run), "--data", str(path), "--out", str(out)]) == 0
     assert len(parsed) == 1
     assert [r["line"] for r in csv.DictReader(out.open())] == ["2", "4", "5"]
+
+
+def test_an_autoencoder_is_refused_in_the_commands_words(table, tmp_path, capsys):
+    """An autoencoder run reached the library's "a point mass has no density with respect to
+    Lebesgue measure ... use its reconstruction_loss": refused up front, naming commands."""
+    from torchlvm.models import Autoencoder, AutoencoderConfig
+
+    ae = Autoencoder(AutoencoderConfig(input_dim=5, latent_dim=2, hidden=(8,)))
+    data = {"name": "t.csv", "binarize": "none", "seed": 0,
+            "table": TableSchema(("a", "b", "c", "d", "e")).to_dict()}  # fmt: skip
+    ae.save_pretrained(tmp_path / "ae", data=data)
+    out = tmp_path / "s.csv"
+    assert main(["score", str(tmp_path / "ae"), "--data", str(table[0]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds an autoencoder, which defines no p(x)" in err
+    assert "fit ppca or train a vae on the data" in err and "Lebesgue" not in err
+    assert not out.exists()
+
+
+def test_a_dataset_by_name_is_scored_as_the_model_sees_it(tmp_path, capsys):
+    """`score RUN --data digits` said "dataset 'digits' takes no option 'allow_missing'"; a table
+    run said "unsupported extension ''". A dataset is scored whole under the run's protocol; a
+    table run names the file it reads. A float32 model's scores carry float32's digits."""
+    from torchlvm.models import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
+    vae.save_pretrained(tmp_path / "vae", data={"name": "digits", "binarize": "dynamic", "seed": 0})
+    out = tmp_path / "s.csv"
+    argv = ["score", str(tmp_path / "vae"), "--data", "digits", "--samples", "4"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "binarize=dynamic, one Bernoulli draw with seed 0" in capsys.readouterr().out
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["row", "neg_log_p", "stderr", "observed", "rank"] and len(rows) == 1798
+    assert all(str(np.float32(r[1])) == r[1] for r in rows[1:])
+    table = TableSchema(("a", "b", "c", "d", "e")).to_dict()
+    vae = VAE(VAEConfig(input_dim=5, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    vae.save_pretrained(tmp_path / "tv", data={"name": "t.csv", "seed": 0, "table": table})
+    argv = ["score", str(tmp_path / "tv"), "--data", "digits", "--out", str(tmp_path / "t.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "was trained on the table t.csv; score reads a file with its columns (a, b, c" in err

@@ -30,7 +30,9 @@ HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
-    parser.add_argument("--data", required=True, help="file to score (.csv, .npy or .npz)")
+    parser.add_argument(
+        "--data", required=True, help="file to score (.csv, .npy or .npz), or a dataset name"
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv", help="scores file")
     parser.add_argument(
         "--threshold", type=float, metavar="T",
@@ -52,21 +54,26 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from torchlvm import run as _run
+    from torchlvm.cli._table_rows import single_precision
     from torchlvm.inference.row_scores import score_rows
 
     run_ = open_run(args)
-    if run_.model_type == "cvae":
+    why = {
+        "cvae": "a CVAE, whose p(x | c) depends on each row's condition",
+        "ae": "an autoencoder, which defines no p(x) (its codes have no prior)",
+    }.get(run_.model_type)
+    if why is not None:
         raise ConfigError(
-            f"score ranks rows by log p(x) under PPCA or a VAE; {run_.folder} holds a CVAE, whose "
-            "p(x | c) depends on each row's condition: fit ppca or train a vae on the data"
+            f"score ranks rows by log p(x) under PPCA or a VAE; {run_.folder} holds {why}: "
+            "fit ppca or train a vae on the data"
         )
     out = _run.output_file(
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
     )
-    x, lines, jacobian, units = _rows(run_, args.data)
+    x, lines, jacobian, units = _rows(run_, args.data, args.seed)
     torch.manual_seed(args.seed)
     scores = score_rows(run_.model, x, samples=args.samples, log_jacobian=jacobian)
-    _write(out, scores, args.threshold, lines)
+    _write(out, scores, args.threshold, lines, single=single_precision(run_))
     exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples"
     print(f"scored {len(x)} rows of {args.data} with {run_.describe()}")
     print(f"  −log p(x): nats per row ({exact}), density in {units}")
@@ -82,25 +89,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rows(run_, data: str):
+def _rows(run_, data: str, seed: int):
     """The file's rows in the model's units (read once; a row with no observed cell refused by
     the reader, by its file line: its log p(x_o) is 0 under every model), a CSV's file line of
-    each row (None for an array), the Jacobian to the file's units, and what they are."""
+    each row (None for an array), the Jacobian to the file's units, and what they are. A
+    dataset by name is taken whole, as the model sees it (under the run's binarization)."""
     import torch
 
+    from torchlvm import run as _run
     from torchlvm.cli._tables import is_file
-    from torchlvm.data import load_dataset
     from torchlvm.data.files import read_rows
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.errors import DataError
 
     schema = TableSchema.from_dict(run_.data.get("table"))
+    if schema is not None and not is_file(data):
+        raise DataError(
+            f"{run_.folder} was trained on the table {run_.data.get('name')}; score reads a "
+            f"file with its columns ({', '.join(schema.columns)}), not {data}"
+        )
     if schema is not None:
         dataset, lines = schema.rows(data, allow_empty="columns")
     elif is_file(data):
         dataset, lines = read_rows(data, allow_missing=True, allow_empty="columns")
-    else:  # a dataset by name
-        dataset, lines = load_dataset(data, "all", allow_missing=True), None
+    else:  # a dataset by name: every example, as the model sees it
+        dataset = _run.load_split(run_, data, "all")
+        seen = f"{data} as the model sees it ({_run.protocol_note(dataset, seed)})"
+        return _run.model_view(dataset, run_, seed), None, None, seen
     if dataset.dim != run_.input_dim:
         raise DataError(
             f"{data} has {dataset.dim} values per row but the model in {run_.folder} takes "
@@ -121,7 +136,11 @@ def _header(lines: list[int] | None, threshold: float | None) -> list[str]:
     )
 
 
-def _write(out: Path, scores, threshold: float | None, lines: list[int] | None) -> None:
+def _write(
+    out: Path, scores, threshold: float | None, lines: list[int] | None, *, single: bool
+) -> None:
+    """The scores file (:func:`_header`), at the model's precision (float32's digits when
+    ``single``)."""
     from torchlvm.data.csv_write import number_text, write_csv
 
     rows = []
@@ -129,6 +148,7 @@ def _write(out: Path, scores, threshold: float | None, lines: list[int] | None) 
         zip(scores.neg_log_p, scores.stderr, scores.observed, scores.rank, strict=True)
     ):
         row = [str(i + 1)] + ([str(lines[i])] if lines is not None else [])
-        row += [number_text(score), number_text(err), str(seen), str(rank)]
+        row += [number_text(score, single=single), number_text(err, single=single)]
+        row += [str(seen), str(rank)]
         rows.append(row + ([str(int(score > threshold))] if threshold is not None else []))
     write_csv(out, _header(lines, threshold), rows)
