@@ -82,3 +82,33 @@ def test_resume_refuses_other_table_options_and_a_changed_file(tmp_path: Path, c
     assert main([*resume, "--drop-columns", "id"]) == 0
     record = json.loads((out / "config.json").read_text())
     assert record["result"]["epochs"] == 2
+
+
+def test_a_bernoulli_likelihood_on_a_table_names_a_fix_that_works(tmp_path: Path, capsys) -> None:
+    """--likelihood bernoulli on a table said 'pass --binarize dynamic (or threshold)', and that
+    failed on the standardized values ('needs values in [0, 1]'). A table of 0/1 columns is
+    told --no-standardize, which trains; other values --likelihood gaussian; --binarize on a
+    standardized table names --no-standardize up front."""
+    rng = np.random.default_rng(0)
+    binary = tmp_path / "b.csv"
+    np.savetxt(binary, rng.random((120, 4)) < 0.3, fmt="%d", delimiter=",", header="a,b,c,d",
+               comments="")  # fmt: skip
+    real = tmp_path / "r.csv"
+    np.savetxt(real, rng.normal(size=(120, 3)) * 10, delimiter=",", header="a,b,c", comments="")
+
+    def train(path: Path, *flags: str) -> tuple[int, str]:
+        out = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+        argv = ["train", "vae", "--data", str(path), "--likelihood", "bernoulli", *flags]
+        code = main([*argv, "--epochs", "1", "--latent-dim", "2", "--quiet", "--out", str(out)])
+        return code, capsys.readouterr().err
+
+    code, err = train(binary)
+    assert code == 2 and "0/1 columns are standardized" in err and "--no-standardize" in err
+    assert train(binary, "--no-standardize")[0] == 0
+    code, err = train(real)
+    assert code == 2 and "pass --likelihood gaussian (the default for tables)" in err
+    assert "--binarize" not in err
+    code, err = train(binary, "--binarize", "dynamic")
+    assert code == 2 and "a table is standardized by default" in err
+    assert "--no-standardize as well" in err
+    assert train(binary, "--binarize", "threshold", "--no-standardize")[0] == 0

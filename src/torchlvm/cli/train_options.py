@@ -365,6 +365,13 @@ def settle(model_type: str, given: Mapping[str, Any]) -> dict[str, Any]:
         s = {**DEFAULTS, **TABLE_DEFAULTS, **given}
         if s.get("allow_missing"):
             s.setdefault("objective", "miwae")
+        if s.get("binarize", "none") != "none" and s.get("standardize") is not False:
+            raise ConfigError(
+                f"--binarize {s['binarize']} draws 0s and 1s from values in [0, 1], and a table "
+                "is standardized by default (mean 0, standard deviation 1 per column); pass "
+                "--no-standardize as well for a table of values in [0, 1], or model the values "
+                "with --likelihood gaussian and no --binarize"
+            )
     s.setdefault("likelihood", "bernoulli" if image else "gaussian")
     s.setdefault("binarize", "dynamic" if image and s["likelihood"] == "bernoulli" else "none")
     s.setdefault("objective", recipe.default_objective)

@@ -294,6 +294,37 @@ class LVMDataModule(L.LightningDataModule):
             return True
         return is_binary(train.x)
 
+    def _not_binary(self) -> str:
+        """Why a Bernoulli likelihood cannot model the training data, and the fix that works
+        for them: binarizing grey levels in [0, 1]; for a table, whose standardization turns
+        0/1 columns into other values, --no-standardize; else a Gaussian likelihood."""
+        train = self._ready()[0]
+        x = train.x  # a Tensor, or a memory-mapped file's rows (images, not scanned here)
+        if not train.is_table and (not isinstance(x, Tensor) or bool(((x >= 0) & (x <= 1)).all())):
+            return (
+                f"a Bernoulli likelihood needs binary data, but {self.name} holds grey levels in "
+                "[0, 1] and binarize is 'none'; pass --binarize dynamic (or threshold) to "
+                "binarize it, or --likelihood gaussian to model the grey levels (in Python: "
+                "LVMDataModule(..., binarize='dynamic'), or likelihood='gaussian' in the config)"
+            )
+        scaler = getattr(train, "standardizer", None)
+        raw = None if scaler is None else scaler.inverse(x.double())  # the file's values
+        zeros_and_ones = raw is not None and torch.allclose(raw, raw.round(), atol=1e-4)
+        if zeros_and_ones and is_binary(raw.round()):
+            return (
+                f"a Bernoulli likelihood needs 0/1 data, and {self.name}'s 0/1 columns are "
+                "standardized (the default for a table) into other values; pass "
+                "--no-standardize to model them as 0s and 1s"
+            )
+        values = "standardized values" if scaler is not None else "values"
+        seen = x[~torch.isnan(x)]  # (the observed cells of a table with missing ones)
+        low, high = float(seen.min()), float(seen.max())
+        return (
+            f"a Bernoulli likelihood needs 0/1 data, but {self.name} holds {values} from "
+            f"{low:.4g} to {high:.4g}; pass --likelihood gaussian"
+            + (" (the default for tables)" if train.is_table else "")
+        )
+
     def train_x(self) -> Tensor:
         """The training data as evaluation sees it (one seeded draw under ``"dynamic"``)."""
         return self._ready()[0].fixed_binarized(self.seed)
@@ -348,12 +379,7 @@ class LVMDataModule(L.LightningDataModule):
                 f"{self.input_dim}; build the model with input_dim={self.input_dim}"
             )
         if getattr(config, "likelihood", None) == "bernoulli" and not self.is_binary():
-            raise DataError(
-                f"a Bernoulli likelihood needs binary data, but {self.name} holds grey levels in "
-                "[0, 1] and binarize is 'none'; pass --binarize dynamic (or threshold) to "
-                "binarize it, or --likelihood gaussian to model the grey levels (in Python: "
-                "LVMDataModule(..., binarize='dynamic'), or likelihood='gaussian' in the config)"
-            )
+            raise DataError(self._not_binary())
         want = getattr(config, "condition_dim", None)
         have = self.condition_dim
         if want is not None and have is None:
