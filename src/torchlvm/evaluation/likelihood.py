@@ -147,10 +147,10 @@ def summarize_likelihood(
 
     Returns:
         ``{"elbo", "iwae", "log_marginal", "ais"?, "exact"?}``, each in nats per example (or
-        row) with bits/dim, and ``units`` and ``rows`` when given; every note ends with them.
+        row) with bits/dim, and ``units`` and ``rows`` when given: said once, for the whole
+        section (the report shows them as the section's own rows).
     """
     n = values["elbo"].shape[0]
-    scope = "".join(f"; {text}" for text in (units, rows) if text)
 
     def mean_and_se(t: Tensor) -> tuple[float, float]:
         return float(t.double().mean()), float(t.double().std() / math.sqrt(n)) if n > 1 else 0.0
@@ -160,9 +160,6 @@ def summarize_likelihood(
             key: (value / (dim * math.log(2)) if key in ("stderr", "data_stderr") else value)
             for key, value in extra.items()
         }
-        if "note" in extra:
-            extra = {**extra, "note": extra["note"] + scope}
-            in_bits["note"] = extra["note"]
         return {
             "nats": metric(mean, nats_per(table), kind, **extra),
             "bits_per_dim": metric(bits_per_dim(mean, dim), "bits/dim", kind, **in_bits),
