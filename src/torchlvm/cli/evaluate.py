@@ -331,6 +331,7 @@ def _figure_jobs(
     from torchlvm.evaluation.records import Latent
 
     shape = d.shape
+    at = "" if d.condition is None else f" at c = {d.condition}"  # a CVAE's: which c
     latent = result.latent if isinstance(result.latent, Latent) else None
     kl = None if latent is None or latent.kl_per_dim is None else latent.kl_per_dim.value
     return {
@@ -340,13 +341,19 @@ def _figure_jobs(
         ),
         "reconstructions": lambda: plots.reconstruction_pairs(d.inputs, d.reconstructions, shape),
         "traversals": lambda: plots.traversal_grid(
-            d.traversal, shape, d.traversal_dims, d.traversal_values
+            d.traversal, shape, d.traversal_dims, d.traversal_values, title=f"Latent traversals{at}"
         ),
         "interpolation": lambda: (
-            d.interpolation is not None and plots.interpolation_strip(d.interpolation, shape)
+            d.interpolation is not None
+            and plots.interpolation_strip(
+                d.interpolation, shape, title=f"Interpolation in latent space{at}"
+            )
         ),
         "manifold": lambda: (
-            d.manifold is not None and plots.manifold_grid(d.manifold, shape, (-3.0, 3.0))
+            d.manifold is not None
+            and plots.manifold_grid(
+                d.manifold, shape, (-3.0, 3.0), title=f"Decoded 2-D latent manifold{at}"
+            )
         ),
         "conditional": lambda: (
             d.conditional is not None
@@ -408,4 +415,5 @@ def write_figures(
             continue
         plots.save_figure(fig, path)
         written.append(f"{name}.png")
-    return {"folder": "figures", "written": written, "skipped": skipped}
+    condition_of = {} if d.condition is None else {"condition": d.condition}  # (a CVAE's)
+    return {"folder": "figures", "written": written, "skipped": skipped, **condition_of}

@@ -38,6 +38,9 @@ class FigureData:
         conditional: ``(C·n, D)`` samples per class; ``class_names`` the row labels.
         imputation: ``observed``, ``mask``, ``imputed``, ``true``, each ``(P, D)``.
         codes, labels: posterior means ``(N, K)`` and labels ``(N,)`` for the latent scatter.
+        condition: for a CVAE, the condition c the traversals, the interpolation and the 2-D
+            manifold are decoded at (the first example's), e.g. ``"class 3 (the first
+            example's)"``; None without a condition.
     """
 
     shape: tuple[int, ...]
@@ -55,6 +58,7 @@ class FigureData:
     imputation: dict[str, Tensor] | None = None
     codes: Tensor | None = None
     labels: Tensor | None = None
+    condition: str | None = None
 
 
 def _base_condition(c: Tensor | None, n: int) -> Tensor | None:
@@ -97,6 +101,7 @@ def figure_data(
     data.inputs = x[:pairs]
     data.reconstructions = model.decode(means[:pairs], None if c is None else c[:pairs]).mean
     condition = Condition.parse(condition)
+    data.condition = _condition_text(condition, y, class_names)
     _samples(model, data, means, c, condition, missing, x, class_names, generator, deterministic)
     _traversal(model, data, means, c, deterministic)
     if len(x) >= 2:
@@ -159,6 +164,20 @@ def _samples(
         "imputed": torch.where(missing, filled, x[:rows]),
         "true": x[:rows],
     }
+
+
+def _condition_text(
+    condition: Condition, y: Tensor | None, class_names: list[str] | None
+) -> str | None:
+    """Which c the figures decoded at ``c[:1]`` show, in words: the first example's class, or
+    its observed part; None without a condition."""
+    if condition.kind == "label" and y is not None and len(y):
+        label = int(y[0])
+        name = class_names[label] if class_names and label < len(class_names) else str(label)
+        return f"class {name} (the first example's)"
+    if condition.kind == "mask":
+        return "the observed part of the first example"
+    return None
 
 
 def _prior_center(model: Any, c: Tensor | None, dtype: torch.dtype) -> tuple[Tensor, Tensor]:

@@ -535,9 +535,12 @@ class Figures:
     folder: str = "figures"
     written: tuple[str, ...] = ()  # file names
     skipped: Mapping[str, str] = field(default_factory=dict)  # figure stem → why not drawn
+    # a CVAE's: the c its traversals, interpolation and manifold are decoded at, in words
+    condition: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"folder": self.folder, "written": list(self.written), "skipped": dict(self.skipped)}
+        out = {"folder": self.folder, "written": list(self.written), "skipped": dict(self.skipped)}
+        return out if self.condition is None else {**out, "condition": self.condition}
 
     @classmethod
     def from_json(cls, x: Any) -> Figures | None:
@@ -545,7 +548,8 @@ class Figures:
             return None
         written = tuple(str(w) for w in x.get("written", ()) if isinstance(w, str))
         skipped = {str(k): str(v) for k, v in _dict(x.get("skipped")).items()}
-        return cls(_str(x.get("folder")) or "figures", written, skipped)
+        folder = _str(x.get("folder")) or "figures"
+        return cls(folder, written, skipped, _str(x.get("condition")))
 
 
 @dataclass(frozen=True)

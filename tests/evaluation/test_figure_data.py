@@ -1,0 +1,47 @@
+"""The condition a CVAE's traversals, interpolation and manifold are decoded at is said: in the
+figure data, the figures' titles and the run's record (metrics.json "figures")."""
+
+from types import SimpleNamespace
+
+import torch
+from matplotlib.text import Text
+
+from torchlvm.evaluation.figure_data import figure_data
+from torchlvm.evaluation.records import Figures
+from torchlvm.models import CVAE, CVAEConfig
+
+NAMES = ["zero", "one", "two", "three"]
+
+
+def test_a_cvaes_traversals_name_the_class_they_are_drawn_at(tmp_path):
+    """A CVAE's latent traversal figure was decoded at the first example's class and said
+    nothing of it (title, caption or record)."""
+    from torchlvm.cli.evaluate import _figure_jobs
+
+    torch.manual_seed(0)
+    model = CVAE(CVAEConfig(64, 4, latent_dim=2, hidden=(8,), num_classes=4))
+    x = torch.rand(6, 64).round()
+    y = torch.tensor([3, 0, 1, 2, 3, 0])
+    c = model.condition_from_labels(y)
+    d = figure_data(model, x, y, c, shape=(1, 8, 8), condition="label", class_names=NAMES)
+    assert d.condition == "class three (the first example's)"
+    result = SimpleNamespace(latent=None, protocol=SimpleNamespace(noun="example"))
+    jobs = _figure_jobs(d, result, tmp_path / "none.csv", NAMES, True)
+    for name, title in (
+        ("traversals", "Latent traversals"),
+        ("interpolation", "Interpolation in latent space"),
+        ("manifold", "Decoded 2-D latent manifold"),
+    ):
+        texts = [t.get_text() for t in jobs[name]().findobj(Text)]
+        assert f"{title} at c = class three (the first example's)" in texts, name
+    record = Figures(written=("traversals.png",), condition=d.condition)
+    assert record.to_json()["condition"] == d.condition
+    assert Figures.from_json(record.to_json()) == record
+
+
+def test_an_unconditional_models_figures_name_no_condition():
+    from torchlvm.models import VAE, VAEConfig
+
+    model = VAE(VAEConfig(64, latent_dim=2, hidden=(8,)))
+    d = figure_data(model, torch.rand(4, 64).round(), None, None, shape=(1, 8, 8))
+    assert d.condition is None and "condition" not in Figures().to_json()
