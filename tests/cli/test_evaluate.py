@@ -217,7 +217,8 @@ def test_a_cvaes_training_curves_figure_names_c_as_the_report_does(tmp_path, con
     csv = tmp_path / "metrics.csv"
     csv.write_text("epoch,train/elbo,train/log_lik,train/kl\n0,-90.0,-80.0,10.0\n")
     result = SimpleNamespace(latent=None, protocol=SimpleNamespace(noun="example"))
-    jobs = _figure_jobs(SimpleNamespace(shape=(1, 8, 8)), result, csv, None, conditional)
+    figures = SimpleNamespace(shape=(1, 8, 8), condition=None)
+    jobs = _figure_jobs(figures, result, csv, None, conditional)
     titles = [ax.get_title() for ax in jobs["training_curves"]().axes]
     assert titles[-1] == kl_title and ("p(x|z,c)" in titles[1]) == conditional
 

@@ -98,9 +98,11 @@ def test_a_run_on_incomplete_rows_evaluates_its_complete_rows(tmp_path, capsys):
     rows = f"on the {kept} complete rows of 30 only"
     assert "likelihood (per row, in the run's standardized units;" in out
     assert any(line.startswith(rows) for line in out.splitlines())
-    exact = metrics["likelihood"]["exact"]
-    for quantity in exact.values():
-        assert "in the run's standardized units" in quantity["note"] and rows in quantity["note"]
+    likelihood = metrics["likelihood"]  # said once for the section, not in every note
+    assert likelihood["units"] == "in the run's standardized units"
+    assert likelihood["rows"].startswith(rows)
+    for quantity in likelihood["exact"].values():
+        assert "standardized units" not in quantity["note"] and rows not in quantity["note"]
 
 
 def _every_row_misses_a_cell(folder: Path) -> Path:
