@@ -430,6 +430,7 @@ class PPCA(
         _check_variance(variance)
         D, K = X.shape[1], cfg.latent_dim
         W0, sigma2_0 = ppca_em.initial_loadings(D, K, variance, seed=cfg.seed, dtype=X.dtype)
+        W0, sigma2_0 = W0.to(X.device), sigma2_0.to(X.device)  # (drawn on the CPU: the same start)
         run = ppca_em.em_missing if has_nan else ppca_em.em_complete
         W, mu, sigma2, history = run(X, W0, sigma2_0, max_iter=cfg.max_iter, tol=cfg.tol)
         self._warn_if_not_converged(history)
@@ -502,7 +503,8 @@ class PPCA(
             ConfigError: if ``c`` is given (PPCA is unconditional).
         """
         _check_unconditional(c)
-        loc = torch.zeros(*batch_shape, self._k, dtype=self.torch_dtype)
+        device = None if self.W is None else self.W.device
+        loc = torch.zeros(*batch_shape, self._k, dtype=self.torch_dtype, device=device)
         return Independent(Normal(loc, torch.ones_like(loc)), 1)
 
     def encode(self, x: Tensor, c: Tensor | None = None) -> MultivariateNormal:

@@ -138,7 +138,7 @@ def em_complete(
     Xc = X - mu  # (N, D)
     S = Xc.T @ Xc / X.shape[0]  # (D, D), the ML sample covariance
     trace_S = torch.trace(S)
-    eye = torch.eye(W.shape[1], dtype=W.dtype)
+    eye = torch.eye(W.shape[1], dtype=W.dtype, device=W.device)
     history = [mean_log_likelihood(X, W, mu, sigma2)]
     for _ in range(max_iter):
         M_inv = torch.linalg.inv(W.T @ W + sigma2 * eye)  # (K, K)
@@ -170,7 +170,8 @@ def em_missing(
     history = [mean_log_likelihood(X, W, mu, sigma2)]
     for _ in range(max_iter):
         mean, cov = observed_posterior(X, W, mu, sigma2)  # (N, K), (N, K, K)
-        z_aug = torch.cat([mean, torch.ones(N, 1, dtype=X.dtype)], 1)  # (N, K+1): [E z; 1]
+        ones = torch.ones(N, 1, dtype=X.dtype, device=X.device)
+        z_aug = torch.cat([mean, ones], 1)  # (N, K+1): [E z; 1]
         second = z_aug[:, :, None] * z_aug[:, None, :]  # (N, K+1, K+1): E[z̃ z̃ᵀ] ...
         second[:, :K, :K] += cov  # ... including the posterior covariance
         A = (mask.T @ second.reshape(N, -1)).reshape(-1, K + 1, K + 1)  # (D, K+1, K+1)
