@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from torchlvm.errors import DataError
-from torchlvm.inference import elbo, iwae_bound, log_importance_weights, log_marginal_is
+from torchlvm.inference import (
+    elbo,
+    iwae_bound,
+    log_importance_weights,
+    log_marginal_ais,
+    log_marginal_is,
+)
 from torchlvm.models.vae import VAE, VAEConfig
 
 
@@ -28,3 +34,40 @@ def test_an_empty_batch_is_named(bound) -> None:
     with pytest.raises(DataError, match=r"^x has no rows \(shape \(0, 4\)\); pass at least one"):
         bound(model, torch.zeros(0, 4))
     assert bound(model, torch.zeros(2, 4)).shape[-1] == 2
+
+
+def _gaussian_vae() -> VAE:
+    return VAE(VAEConfig(input_dim=4, latent_dim=2, hidden=(4,), likelihood="gaussian"))
+
+
+ESTIMATORS_THAT_DO_NOT_ENCODE = {
+    "ais": lambda model, x: log_marginal_ais(model, x, num_steps=2, num_chains=2).mean,
+    "is-prior": lambda model, x: log_marginal_is(model, x, num_samples=2, proposal="prior").mean,
+    "is-proposal": lambda model, x: (
+        log_marginal_is(model, x, num_samples=2, proposal=model.prior(batch_shape=(3,))).mean
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        (lambda x: x.numpy(), r"^x must be a torch.Tensor, got numpy.ndarray; .*as_tensor"),
+        (lambda x: x[:, :3], r"^data has 3 features but the model expects 4; pass a tensor"),
+        (lambda x: x.long(), r"^data must be a floating-point tensor, got torch.int64"),
+        (lambda x: x.masked_fill(x > 0.5, float("nan")), r"^data holds NaN in \d of 3 rows"),
+    ],
+    ids=["numpy", "width", "integers", "nan"],
+)
+@pytest.mark.parametrize(
+    "estimate", ESTIMATORS_THAT_DO_NOT_ENCODE.values(), ids=ESTIMATORS_THAT_DO_NOT_ENCODE.keys()
+)
+def test_data_is_checked_where_it_is_not_encoded(estimate, bad, match) -> None:
+    """AIS and importance sampling from the prior or from a proposal of the caller's never
+    encode x, so nothing checked it: a NumPy array was an AttributeError, another width torch's
+    size mismatch, NaN torch's support error, and integers were scored as they were."""
+    model = _gaussian_vae()
+    x = torch.rand(3, 4, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(DataError, match=match):
+        estimate(model, bad(x))
+    assert estimate(model, x).shape == (3,)

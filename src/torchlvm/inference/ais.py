@@ -44,11 +44,11 @@ from torchlvm._checks import (
     check_choice,
     check_positive,
     check_positive_int,
-    check_rows,
 )
 from torchlvm.errors import ConfigError
 from torchlvm.inference.importance import Estimate
 from torchlvm.inference.local import frozen
+from torchlvm.inference.objectives import check_data
 from torchlvm.protocol import LatentVariableModel
 
 Schedule = Literal["sigmoid", "linear"]
@@ -205,7 +205,7 @@ def log_marginal_ais(
     """
     check_positive_int("num_chains", num_chains)
     check_positive_int("leapfrog_steps", leapfrog_steps)
-    check_rows("x", x)
+    check_data(model, x, c)
     check_autograd("log_marginal_ais", "HMC moves z along the gradient of log p(x, z)")
     check_positive("step_size", step_size)
     if not isinstance(target_acceptance, numbers.Real) or not 0 < target_acceptance < 1:

@@ -29,9 +29,9 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_positive_int, check_rows
+from torchlvm._checks import check_positive_int, check_rows, check_tensor
 from torchlvm.errors import ConfigError
-from torchlvm.inference.objectives import log_importance_weights
+from torchlvm.inference.objectives import check_data, log_importance_weights
 from torchlvm.protocol import LatentVariableModel
 
 CPU_CHUNK_BYTES = 8 * 2**20
@@ -107,7 +107,11 @@ def log_marginal_is(
         :class:`Estimate` with ``mean``, ``stderr`` and ``ess`` of shape ``(B,)``.
     """
     check_positive_int("num_samples", num_samples)
-    check_rows("x", x)
+    if proposal is None or proposal == "encoder":
+        check_tensor("x", x)  # (the encoder checks the rest)
+        check_rows("x", x)
+    else:
+        check_data(model, x, c)
     if chunk is None:
         rows = math.prod(x.shape[:-1]) if x.dim() > 1 else 1
         chunk = auto_chunk(rows, x.shape[-1], x.device, x.element_size())

@@ -20,7 +20,13 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_choice, check_non_negative, check_positive_int, check_rows
+from torchlvm._checks import (
+    check_choice,
+    check_non_negative,
+    check_positive_int,
+    check_rows,
+    check_tensor,
+)
 from torchlvm.distributions.kl import KLMethod, kl
 from torchlvm.errors import ConfigError
 from torchlvm.protocol import LatentVariableModel
@@ -145,6 +151,24 @@ def log_importance_weights(
     z = q.rsample((num_samples,)) if reparameterize else q.sample((num_samples,))  # (S, B, K)
     prior = model.prior(c, batch_shape=x.shape[:-1])
     return model.decode(z, c).log_prob(x) + prior.log_prob(z) - q.log_prob(z)
+
+
+def check_data(model: LatentVariableModel, x: Tensor, c: Tensor | None = None) -> None:
+    """Check ``x`` (and ``c``) as ``model.encode`` checks them (a tensor of the model's width,
+    floating point, finite), for an estimator that never encodes x: AIS, and importance
+    sampling from the prior or from a proposal of the caller's. (Not the bounds that take a q,
+    ``elbo(q=...)`` and ``iwae_bound(proposal=...)``: per-point inference calls them at every
+    step, after checking x once.) There a NumPy array reached an
+    ``AttributeError``, another width torch's size mismatch inside ``log_prob``, and integer
+    data were scored as they were. Costs one encoder pass over x, without gradients.
+
+    Raises:
+        DataError: for x that is not a tensor, has no rows, or that the model's encoder refuses.
+    """
+    check_tensor("x", x)
+    check_rows("x", x)
+    with torch.no_grad():
+        model.encode(x, c)
 
 
 def iwae_bound(
