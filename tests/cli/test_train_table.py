@@ -112,3 +112,27 @@ def test_a_bernoulli_likelihood_on_a_table_names_a_fix_that_works(tmp_path: Path
     assert code == 2 and "a table is standardized by default" in err
     assert "--no-standardize as well" in err
     assert train(binary, "--binarize", "threshold", "--no-standardize")[0] == 0
+
+
+def test_a_regression_target_as_label_column_is_named_as_such(tmp_path: Path, capsys) -> None:
+    """sklearn's diabetes as CSV, `train cvae --label-column target`: its target (25..346) was
+    told 'renumber the classes 0..C-1', which makes 200 classes of a measurement; a fractional
+    target 'class labels must be whole numbers'. Both now say it is no class and to keep it as
+    a feature column."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    whole, fractional = tmp_path / "whole.csv", tmp_path / "fractional.csv"
+    for path, target in ((whole, rng.integers(25, 347, 200)), (fractional, rng.random(200))):
+        np.savetxt(path, np.column_stack([x, target]), delimiter=",", header="a,b,c,target",
+                   comments="")  # fmt: skip
+    argv = ["train", "cvae", "--label-column", "target", "--epochs", "1", "--quiet"]
+    assert main([*argv, "--data", str(whole), "--out", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert "looks like a measured quantity (a regression target), which is no class" in err
+    assert "train a vae with it as a feature column instead" in err
+    assert main([*argv, "--data", str(fractional), "--out", str(tmp_path / "f")]) == 2
+    assert "(a measured value, such as a regression target, is no class: keep it as a feature" in (
+        capsys.readouterr().err
+    )
+    assert main(["train", "vae", "--data", str(whole), "--epochs", "1", "--quiet", "--out",
+                 str(tmp_path / "v")]) == 0  # fmt: skip

@@ -41,8 +41,12 @@ def test_log_jacobian_changes_units_of_a_density():
     [
         ([[1.0, 2.0], [1.0, 3.0]], r"column 'a' is constant \(1 in every row.*divides by zero"),
         ([[NAN, 2.0], [NAN, 3.0]], "column 'a' has no observed value"),
+        # the flag as it is typed ('drop it (--drop-columns; constant: 'a')' before)
+        ([[1.0, 2.0], [1.0, 3.0]], r"drop it \(--drop-columns a\) or pass --no-standardize"),
+        ([[1.0, 2.0], [1.0, 2.0]], r"\(2 such columns\).*drop them \(--drop-columns a,b\)"),
+        ([[NAN, 2.0], [NAN, 3.0]], r"drop it \(--drop-columns a\)"),
     ],
-    ids=["constant", "all-missing"],
+    ids=["constant", "all-missing", "constant-flag", "constant-columns", "all-missing-flag"],
 )
 def test_refusals(x, message):
     with pytest.raises(DataError, match=message):

@@ -93,7 +93,9 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     schema = _table_rows.schema_of(run_)
     x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
     # the cells as written, to copy (the label and ID where the file has them)
-    table = read_csv(Path(args.data), allow_empty=True, **schema.named_columns())
+    table = read_csv(
+        Path(args.data), allow_empty=True, features=schema.columns, **schema.named_columns()
+    )
     user = schema.to_user_units(_fill(run_, x, args))
     columns = _file_columns(schema, table)
     stacks = [user] if args.draws == 0 else list(user)

@@ -171,9 +171,18 @@ def _flag(header: list[str] | None, j: int) -> str:
     return header[j] if header and header[j] else f"{j}, its index counting from 0"
 
 
-def _present(selector: Selector | None, header: list[str] | None) -> bool:
-    """Whether the column name ``selector`` is in the header (an index always is)."""
-    return not isinstance(selector, str) or (header is not None and selector in header)
+def _present(
+    selector: Selector | None, header: list[str] | None, width: int, features: Sequence[str]
+) -> bool:
+    """Whether a later file has the column ``selector`` named in the training file: a name, in
+    its header; an index, where the file has a column there that is not one of the run's
+    ``features`` (its header's name there; a file without header, by position)."""
+    if selector is None:
+        return False
+    if isinstance(selector, str):
+        return header is not None and selector in header
+    inside = -width <= selector < width
+    return inside and (header is None or header[selector] not in features)
 
 
 def _index(selector: Selector, header: list[str] | None, width: int, what: str) -> int:
@@ -283,6 +292,7 @@ def read_csv(
     drop_columns: Sequence[Selector] = (),
     allow_empty: bool | Literal["columns"] = False,
     if_present: bool = False,
+    features: Sequence[str] = (),
 ) -> CSVTable:
     """Read a CSV file of numbers (see the module docstring).
 
@@ -291,8 +301,10 @@ def read_csv(
             for a trained model to fill may hold; ``"columns"``: keep such columns only (a
             table to score, whose rows each need an observed cell); refused by default (no
             model learns anything from them).
-        if_present: a ``label_column`` or ``drop_columns`` name the file lacks is skipped,
-            not refused (a file to score or fill may come without its labels or its ID).
+        if_present: a ``label_column`` or ``drop_columns`` entry the file lacks is skipped,
+            not refused (a file to score or fill may come without its labels or its ID): a
+            name not in its header, or an index where it holds one of ``features``, the run's
+            feature columns (:func:`_present`).
 
     Raises:
         DataError: for unreadable text, ragged rows, text in a numeric column, an ID column, an
@@ -305,8 +317,8 @@ def read_csv(
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
     width = _check_width(path, header, lines, rows)
     if if_present:
-        drop_columns = [s for s in drop_columns if _present(s, header)]
-        label_column = label_column if _present(label_column, header) else None
+        drop_columns = [s for s in drop_columns if _present(s, header, width, features)]
+        label_column = label_column if _present(label_column, header, width, features) else None
     dropped = {_index(s, header, width, "drop_columns entry") for s in drop_columns}
     label = None if label_column is None else _index(label_column, header, width, "label_column")
     keep = [j for j in range(width) if j not in dropped and j != label]

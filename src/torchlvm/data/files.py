@@ -133,6 +133,7 @@ def _read_csv(
     drop_columns=(),
     allow_empty: bool | Literal["columns"] = False,
     if_present: bool = False,
+    features: Sequence[str] = (),
 ) -> Read:
     """The values of a CSV file, its column names, and its label column when one is named."""
     table = read_csv(
@@ -141,6 +142,7 @@ def _read_csv(
         drop_columns=drop_columns,
         allow_empty=allow_empty,
         if_present=if_present,
+        features=features,
     )
     return Read(table.values, table.labels, table.columns, table.class_names, table.lines)
 
@@ -202,7 +204,8 @@ def _labels(labels: np.ndarray, n: int, path: Path, lines: np.ndarray | None) ->
         row = f"example {i}" if lines is None else f"line {int(lines[i])}"
         raise DataError(
             f"{path}: label of {row} is {labels[i].item()!r}; class labels must be "
-            "whole numbers 0, 1, 2, ..."
+            "whole numbers 0, 1, 2, ... (a measured value, such as a regression target, is no "
+            "class: keep it as a feature column)"
         )
     return labels.astype(np.int64)
 
@@ -350,7 +353,8 @@ def read_rows(
             value at all (a table for a trained model to fill); ``"columns"``: keep such
             columns only (a table to score); refused by default, a row named by its file line
             (a CSV) or index (an array).
-        if_present: A label or dropped column name the file lacks is skipped, not refused.
+        if_present: A label or dropped column the file lacks is skipped, not refused (an
+            index where the file holds one of ``columns`` is taken as lacking).
 
     Raises:
         DataNotFoundError: If the file does not exist.
@@ -364,7 +368,7 @@ def read_rows(
     _check_path(path)
     if reader is _read_csv:
         empty = allow_missing and allow_empty
-        read = _read_csv(path, label_column, drop_columns, empty, if_present)
+        read = _read_csv(path, label_column, drop_columns, empty, if_present, columns or ())
     else:
         read = reader(path, label_column)
     x, shape = _features(read.x, path, _in_table(read.lines, read.columns))

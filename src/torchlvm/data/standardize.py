@@ -31,6 +31,14 @@ def _column_name(columns: Sequence[str] | None, j: int) -> str:
     return repr(columns[j]) if columns else f"{j} (counting from 0)"
 
 
+def _drop_flag(columns: Sequence[str] | None, indices: Sequence[int]) -> str:
+    """``--drop-columns NAMES`` for feature columns ``indices`` when they have names, else the
+    bare flag (an index among the features is not the file's index)."""
+    if not columns:
+        return "--drop-columns"
+    return "--drop-columns " + ",".join(columns[j] for j in indices)
+
+
 @dataclass(frozen=True)
 class Standardizer:
     """Per-column mean and scale of a table, in the user's units.
@@ -73,7 +81,7 @@ class Standardizer:
             j = int((count == 0).nonzero()[0])
             raise DataError(
                 f"column {_column_name(columns, j)} has no observed value in the train split; "
-                "drop it (--drop-columns)"
+                f"drop it ({_drop_flag(columns, [j])})"
             )
         x0 = torch.where(observed, x, 0.0)
         mean = x0.sum(0) / count
@@ -81,12 +89,14 @@ class Standardizer:
         scale = var.sqrt()
         constant = scale <= _CONSTANT * mean.abs()  # relative, so a column of 1e-30s varies
         if constant.any():
-            j = int(constant.nonzero()[0])
-            names = [_column_name(columns, int(i)) for i in constant.nonzero()[:, 0]]
+            every = [int(i) for i in constant.nonzero()[:, 0]]
+            j = every[0]
+            more = "" if len(every) == 1 else f" ({len(every)} such columns)"
             raise DataError(
                 f"column {_column_name(columns, j)} is constant ({mean[j].item():g} in every "
-                f"row of the train split), so standardizing divides by zero; drop it "
-                f"(--drop-columns; constant: {', '.join(names)}) or pass --no-standardize"
+                f"row of the train split){more}, so standardizing divides by zero; drop "
+                f"{'it' if len(every) == 1 else 'them'} ({_drop_flag(columns, every)}) or pass "
+                "--no-standardize"
             )
         return cls(tuple(mean.tolist()), tuple(scale.tolist()))
 

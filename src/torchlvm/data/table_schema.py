@@ -114,7 +114,7 @@ class TableSchema:
     ) -> FileRows:
         """Every row of ``path`` read once as the run's table (as :meth:`load`), with a CSV's
         file line of each row. The label column and the dropped columns are left out where
-        the file has them by name (a file to score or fill may come without its labels)."""
+        the file has them (:meth:`named_columns`)."""
         from torchlvm.data.files import read_rows
 
         return read_rows(
@@ -128,13 +128,12 @@ class TableSchema:
 
     def named_columns(self) -> dict[str, Any]:
         """The reader options that leave out the label column and the dropped columns where a
-        later file has them by name (``if_present``: a file to score or fill may come without
-        its labels; a column the user named by index in the training file names nothing in
-        another file)."""
-        label = self.label_column if isinstance(self.label_column, str) else None
+        later file has them (``if_present``: a file to score or fill may come without its
+        labels or its ID): by name, or by index where the file has a column there that is not
+        one of the run's features (a pandas index column, named '' or nothing)."""
         return {
-            "label_column": label,
-            "drop_columns": tuple(c for c in self.drop_columns if isinstance(c, str)),
+            "label_column": self.label_column,
+            "drop_columns": self.drop_columns,
             "if_present": True,
         }
 
