@@ -156,5 +156,6 @@ def test_a_table_without_its_label_column_cannot_be_transferred(tmp_path, capsys
     bare.write_text("a,b\n1.5,2.5\n")
     argv = ["transfer", tmp_path / "cvae", "--data", bare, "--from-condition", "high"]
     err = fails(capsys, [*argv, "--to-condition", "low", "--out", tmp_path / "o.csv"])
-    assert "has no label column 'kind', so its rows of a class cannot be found" in err
+    assert "has no class labels, so its rows of a class cannot be found" in err
+    assert "pass --data with a file that has the run's label column 'kind'" in err
     assert not (tmp_path / "o.csv").exists()

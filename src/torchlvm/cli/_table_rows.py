@@ -1,5 +1,5 @@
 """Rows a command writes for a run trained on a table: ``sample``, ``reconstruct`` and
-``transfer`` with ``--out FILE.csv``.
+``transfer`` (:mod:`torchlvm.cli.transfer`) with ``--out FILE.csv``.
 
 Every file holds the model's outputs in the user's units (the run's standardization undone), under
 the run's column names, at the model's precision (:func:`~torchlvm.data.csv_write.number_text`),
@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
-
-from torchlvm.errors import DataError
 
 
 def schema_of(run_: Any) -> Any:
@@ -141,72 +139,3 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
         print(f"    {name}: {value:.4g}")
     print(f"wrote {out}")
     return 0
-
-
-def transfer_table(
-    args: argparse.Namespace, run_: Any, sources: list[int], targets: list[int]
-) -> int:
-    """``torchlvm transfer RUN --out FILE.csv``: the rows of class A (of ``--data``, else the
-    run's test split; the first ``--n`` when given), each encoded under its own class and decoded
-    under class B, z = E_q[z | x, A], then E[x | z, B], in the user's units with a ``label``
-    column naming B (one block of rows per target class)."""
-    import torch
-
-    from torchlvm import run as _run
-
-    schema = schema_of(run_)
-    default = run_.folder / "transfer.csv"
-    out = _run.output_file(
-        args.out, default, suffix=".csv", overwrite=args.overwrite, reads=args.data
-    )
-    dataset = read_rows_of(run_, args)
-    picked, a = _rows_of_classes(run_, dataset, sources, schema.label_column, args.n)
-    x, y = dataset.x[picked].to(run_.dtype), dataset.y[picked]
-    model = run_.model
-    c_from = model.condition_from_labels(y)
-    parts = [
-        _run.in_batches(
-            model.transfer,
-            x,
-            c_from,
-            model.condition_from_labels(torch.full_like(y, target)),
-            device=run_.device,
-        )
-        for target in targets
-    ]  # each (n, D), on the CPU
-    labels = torch.tensor(targets).repeat_interleave(len(x))
-    write_rows(out, run_, schema.columns, schema.to_user_units(torch.cat(parts).double()), labels)
-    b = "every class" if len(targets) > 1 else "class " + _run.label_name(run_, targets[0])
-    part = "" if dataset.split == "all" else f" ({dataset.split} split)"
-    print(
-        f"transferred {len(x)} rows of {dataset.name}{part} of class {a} to {b} "
-        f"with {run_.describe()}"
-    )
-    given = "its own class" if a == "any" else a
-    to = "B], for each class B" if len(targets) > 1 else _run.label_name(run_, targets[0]) + "]"
-    print(f"  each row: z = E_q[z | x, {given}], then the decoder mean E[x | z, {to}")
-    blocks = ", one block of rows per target class" if len(targets) > 1 else ""
-    print(f"wrote {out} (in the data's units; column 'label': the target class{blocks})")
-    return 0
-
-
-def _rows_of_classes(run_: Any, dataset: Any, sources: list[int], column: Any, n: int | None):
-    """The indices of ``dataset``'s rows whose class is one of ``sources`` (the first ``n``
-    when given), and the name of what they are (a class, or "any" for 'all')."""
-    import torch
-
-    from torchlvm import run as _run
-
-    if dataset.y is None:
-        raise DataError(
-            f"{dataset.name} has no label column {column!r}, so its rows of a class cannot be "
-            "found; pass --data with a file that has it"
-        )
-    a = "any" if len(sources) > 1 else _run.label_name(run_, sources[0])
-    picked = torch.isin(dataset.y, torch.tensor(sources)).nonzero().flatten()[:n]
-    if len(picked) == 0:
-        raise DataError(
-            f"the {dataset.split} split of {dataset.name} has no row of class {a}; "
-            "choose another --split or --from-condition"
-        )
-    return picked, a

@@ -70,9 +70,7 @@ def run(args: argparse.Namespace) -> int:
     sources = _run.parse_labels(run_, [args.from_condition], "--from-condition")
     targets = _run.parse_labels(run_, [args.to_condition], "--to-condition")
     if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
-        from torchlvm.cli import _table_rows
-
-        return _table_rows.transfer_table(args, run_, sources, targets)
+        return _rows(args, run_, sources, targets)
     n = DEFAULT_N if n is None else n
     default = run_.folder / "figures" / "transfer.png"
     out = _run.output_file(
@@ -80,20 +78,11 @@ def run(args: argparse.Namespace) -> int:
     )
     dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
     shape = _run.image_shape(run_, dataset)
-    x, y, rows, a = _inputs(run_, dataset, sources, n, args.seed)
-    model = run_.model
-    c_from = model.condition_from_labels(y)
+    no_labels = "pass --data with a labelled dataset"
+    rows, a = _of_classes(run_, dataset, sources, n, "image", no_labels)
+    x, y = _run.model_view(dataset, run_, args.seed)[rows], dataset.y[rows]
     names = [_run.label_name(run_, target) for target in targets]
-    transferred = [
-        _run.in_batches(
-            model.transfer,
-            x,
-            c_from,
-            model.condition_from_labels(torch.full_like(y, target)),
-            device=run_.device,
-        )
-        for target in targets
-    ]  # each (n, D), on the CPU
+    transferred = _transfer(run_, x, y, targets)
     b = names[0] if len(names) == 1 else "every class"
     originals = dataset.x[rows]  # the grey levels a reader recognises, not the draw encoded
     title = f"Style transfer by {run_.describe()}: class {a} → {b}"
@@ -116,25 +105,82 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inputs(run_: Any, dataset: Any, sources: list[int], n: int, seed: int):
-    """The first ``n`` images ``(n, D)`` of the split whose class is one of ``sources`` as the
-    model sees them, their labels ``(n,)``, their rows in the split, and the name of what they
-    are (a class, or "any" for 'all')."""
+def _transfer(run_: Any, x: Any, y: Any, targets: list[int]) -> list[Any]:
+    """Examples ``x`` ``(n, D)`` of classes ``y`` ``(n,)`` redrawn as each class of ``targets``:
+    z = E_q[z | x, y], then E[x | z, target]; one ``(n, D)`` tensor per target, on the CPU."""
+    import torch
+
+    from torchlvm import run as _run
+
+    model = run_.model
+    c_from = model.condition_from_labels(y)
+    return [
+        _run.in_batches(
+            model.transfer,
+            x,
+            c_from,
+            model.condition_from_labels(torch.full_like(y, target)),
+            device=run_.device,
+        )
+        for target in targets
+    ]
+
+
+def _of_classes(
+    run_: Any, dataset: Any, sources: list[int], n: int | None, noun: str, no_labels: str
+):
+    """The indices of the first ``n`` (all: None) examples of ``dataset`` whose class is one of
+    ``sources``, and the name of what they are (a class, or "any" for 'all'); ``noun`` and
+    ``no_labels`` (the fix for data without labels) word the refusals."""
     import torch
 
     from torchlvm import run as _run
 
     if dataset.y is None:
         raise DataError(
-            f"{dataset.name} has no class labels, so its images of a class cannot be found; "
-            "pass --data with a labelled dataset"
+            f"{dataset.name} has no class labels, so its {noun}s of a class cannot be found; "
+            f"{no_labels}"
         )
-    every = len(sources) > 1
-    a = "any" if every else _run.label_name(run_, sources[0])
-    rows = torch.isin(dataset.y, torch.tensor(sources)).nonzero().flatten()[:n]
-    if len(rows) == 0:
+    a = "any" if len(sources) > 1 else _run.label_name(run_, sources[0])
+    picked = torch.isin(dataset.y, torch.tensor(sources)).nonzero().flatten()[:n]
+    if len(picked) == 0:
         raise DataError(
-            f"the {dataset.split} split of {dataset.name} has no image of class {a}; "
+            f"the {dataset.split} split of {dataset.name} has no {noun} of class {a}; "
             "choose another --split or --from-condition"
         )
-    return _run.model_view(dataset, run_, seed)[rows], dataset.y[rows], rows, a
+    return picked, a
+
+
+def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list[int]) -> int:
+    """A table CVAE's transfer (``--out FILE.csv``): the rows of class A (of ``--data``, else
+    the run's --split; the first ``--n`` when given), transferred to B, in the user's units with
+    a ``label`` column naming B (one block of rows per target class)."""
+    import torch
+
+    from torchlvm import run as _run
+    from torchlvm.cli import _table_rows
+
+    schema = _table_rows.schema_of(run_)
+    default = run_.folder / "transfer.csv"
+    out = _run.output_file(
+        args.out, default, suffix=".csv", overwrite=args.overwrite, reads=args.data
+    )
+    dataset = _table_rows.read_rows_of(run_, args)
+    fix = f"pass --data with a file that has the run's label column {schema.label_column!r}"
+    picked, a = _of_classes(run_, dataset, sources, args.n, "row", fix)
+    x, y = dataset.x[picked].to(run_.dtype), dataset.y[picked]
+    user = schema.to_user_units(torch.cat(_transfer(run_, x, y, targets)).double())
+    labels = torch.tensor(targets).repeat_interleave(len(x))
+    _table_rows.write_rows(out, run_, schema.columns, user, labels)
+    b = "every class" if len(targets) > 1 else "class " + _run.label_name(run_, targets[0])
+    part = "" if dataset.split == "all" else f" ({dataset.split} split)"
+    print(
+        f"transferred {len(x)} rows of {dataset.name}{part} of class {a} to {b} "
+        f"with {run_.describe()}"
+    )
+    given = "its own class" if a == "any" else a
+    to = "B], for each class B" if len(targets) > 1 else _run.label_name(run_, targets[0]) + "]"
+    print(f"  each row: z = E_q[z | x, {given}], then the decoder mean E[x | z, {to}")
+    blocks = ", one block of rows per target class" if len(targets) > 1 else ""
+    print(f"wrote {out} (in the data's units; column 'label': the target class{blocks})")
+    return 0
