@@ -34,9 +34,39 @@ def test_kl_demo_refuses_a_file_as_out(tmp_path, capsys):
 
 def test_kl_demo_bad_separation_is_one_line(tmp_path, capsys):
     argv = ["kl-demo", "--out", str(tmp_path), "--dim", "1", "--separation", "-1"]
-    assert cli.main(argv) == 2
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err == "torchlvm: error: separation must be a positive number, got -1.0"
+    assert err.splitlines()[0] == (
+        "torchlvm: error: argument --separation: must be a positive number, got -1"
+    )
+
+
+@pytest.mark.parametrize("separation", ["1e160", "nan", "2000"])
+def test_kl_demo_refuses_a_separation_whose_numbers_would_overflow(tmp_path, capsys, separation):
+    """--separation 1e160 ended in a traceback (the fit's scale went NaN); nan said 'separation',
+    the Python keyword. Both are refused naming the option and its range."""
+    argv = ["kl-demo", "--out", str(tmp_path), "--dim", "1", "--separation", separation]
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.splitlines()[0]
+    assert err.startswith("torchlvm: error: argument --separation: must be")
+    assert not list(tmp_path.iterdir())
+
+
+def test_kl_demo_says_when_the_forward_fit_has_not_reached_its_optimum(tmp_path, capsys):
+    """At separation 100 the forward fit's 500 steps reach variance ~333 of the optimum's 2501,
+    and it was printed as the result: the known optimum is printed beside it, with a warning."""
+    argv = ["kl-demo", "--out", str(tmp_path), "--dim", "1", "--steps", "20", "--samples", "16"]
+    assert cli.main([*argv, "--separation", "100"]) == 0
+    assert "moment matching: variance 2501.000; NOT converged: pass more --steps" in (
+        capsys.readouterr().out
+    )
+    assert cli.main([*argv[:-4], "--separation", "2", "--overwrite"]) == 0
+    out = capsys.readouterr().out
+    assert "moment matching: variance 2.000)" in out and "NOT converged" not in out
 
 
 def test_kl_demo_never_replaces_a_file_of_the_users_unasked(tmp_path, capsys):

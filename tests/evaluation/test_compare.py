@@ -107,3 +107,23 @@ def test_a_run_that_a_train_resumes_in_place_is_busy_not_one_to_reuse(tmp_path: 
         child.wait()
     with pytest.raises(RunDirectoryError, match=f"^{folder} already holds a run; pass --reuse"):
         obtain(VAE, "shapes", folder, BUDGET, reuse=False)
+
+
+def test_a_model_without_probes_is_said_why_not_that_the_data_have_no_labels() -> None:
+    """compare --data digits --n 50 printed 'n/a (no labels)' for every model: digits has
+    labels, the 50 examples had too few of some class for 5-fold probes. The cell now gives
+    the evaluation's own reason; the budget line says '1 epoch', not '1 epochs'."""
+    from torchlvm.evaluation.compare import _table, comparison_markdown
+
+    reason = "5-fold probes need at least 5 examples of each of two or more classes, got [4]"
+    entry = {
+        "label": "AE",
+        "interpretability": {"mig": {"value": 0.1}},
+        "metrics": {"separability": {"value": None, "kind": "undefined", "note": reason + "; x"}},
+    }
+    table = _table({"ae": entry})
+    assert table["separability"] == {"AE": f"n/a ({reason})"}
+    budget = {"epochs": 1, "latent_dim": 2, "hidden": [8], "batch_size": 8, "lr": 0.1, "seed": 0}
+    result = {"data": "digits", "table": table, "budget": budget, "models": {"ae": entry}}
+    result.update(protocol={"binarize": "dynamic", "n": 50, "k": 5}, verdicts={})
+    assert "Budget (identical for all): 1 epoch, latent size 2" in comparison_markdown(result)

@@ -21,14 +21,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=["ppca"], help="the model to fit")
     parser.add_argument("--data", required=True, help="dataset name or .npy/.npz/.csv path")
     parser.add_argument("--data-dir", help="folder with the dataset's files")
-    parser.add_argument("--latent-dim", type=int, required=True, help="K, the size of z")
+    parser.add_argument(
+        "--latent-dim", type=_types.positive_int, required=True, help="K, the size of z"
+    )
     parser.add_argument(
         "--method",
         choices=["closed_form", "em"],
         default="closed_form",
         help="the eigendecomposition of the covariance, or EM (which fits missing values)",
     )
-    parser.add_argument("--max-iter", type=int, default=1000, help="EM iterations at most")
+    parser.add_argument(
+        "--max-iter", type=_types.positive_int, default=1000, help="EM iterations at most"
+    )
     parser.add_argument(
         "--seed", type=_types.seed, default=0, help="seed of the splits and of EM's start"
     )

@@ -43,6 +43,7 @@ from torchlvm.evaluation.records import (
     Quantity,
     SampleQuality,
     Separability,
+    Undefined,
 )
 from torchlvm.models.conditions import Condition
 
@@ -365,10 +366,18 @@ def _table(models: dict[str, Any]) -> dict[str, dict[str, str]]:
         logistic = _probe(m)
         knn = _value(m.separability.latent.knn) if logistic is not None else None
         rows["separability"][label] = (
-            "n/a (no labels)" if logistic is None else f"logistic {logistic:.3f} / 5-NN {knn:.3f}"
+            _not_measured(m) if logistic is None else f"logistic {logistic:.3f} / 5-NN {knn:.3f}"
         )
         rows["generation"][label] = _generation(m, key == "ae")
     return rows
+
+
+def _not_measured(m: Evaluation) -> str:
+    """The separability cell of a model without probes: why (the evaluation's reason up to its
+    suggested fix, e.g. too few examples of a class at this --n), not a guess."""
+    sep = m.separability
+    reason = sep.reason.split("; ")[0] if isinstance(sep, Undefined) else "not measured"
+    return f"n/a ({reason})"
 
 
 MIG_TOLERANCE = 0.02  # MIG differences below this are called "no clear difference"
@@ -461,9 +470,13 @@ def comparison_markdown(result: dict[str, Any]) -> str:
         "",
         *[f"- {line}" for line in result["verdicts"].values()],
         "",
-        f"Budget (identical for all): {b['epochs']} epochs, latent size {b['latent_dim']}, "
+        f"Budget (identical for all): {_epochs(b['epochs'])}, latent size {b['latent_dim']}, "
         f"hidden {tuple(b['hidden'])}, batch {b['batch_size']}, lr {b['lr']}, seed {b['seed']}. "
         f"Data protocol: binarize={p['binarize']}; evaluation n={p['n']}, k={p['k']}.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _epochs(n: int) -> str:
+    return "1 epoch" if n == 1 else f"{n} epochs"
