@@ -4,6 +4,7 @@ error into one line on stderr with exit status 2."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,40 @@ def test_cuda_graph_runs_the_whole_step_path_and_says_so_in_help(
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "--cuda-graph" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("file", "flag", "value", "message"),
+    [
+        ("t.npy", "--label-column", "y", "{} applies to .csv files, not t.npy; store labels"),
+        ("t.npy", "--drop-columns", "a", "{} applies to .csv files, not t.npy; remove those"),
+        ("t.csv", "--label-column", "nope", "{} 'nope' is not a column name (a, b, y)"),
+        ("t.csv", "--drop-columns", "nope", "{} entry 'nope' is not a column name (a, b, y)"),
+        ("t.csv", "--label-column", "7", "{} 7 is out of range for 3 columns"),
+    ],
+    ids=["npy-label", "npy-drop", "csv-label-name", "csv-drop-name", "csv-label-index"],
+)
+def test_a_column_option_is_named_as_each_interface_spells_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], file, flag, value, message
+) -> None:
+    """The CLI's error named Python's keyword (label_column) for its flag (--label-column)."""
+    import numpy as np
+
+    from torchlvm.data import load_dataset
+    from torchlvm.errors import ConfigError
+
+    path = tmp_path / file
+    rows = np.random.default_rng(0).normal(size=(30, 3)).round(3)
+    if file.endswith(".npy"):
+        np.save(path, rows.astype(np.float32))
+    else:
+        path.write_text("a,b,y\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    argv = ["train", "vae", "--data", str(path), flag, value, *TINY, "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert line.startswith(f"torchlvm: error: {message.format(flag)}"), line
+    assert "_column" not in line  # no Python keyword on the command line
+    keyword = flag[2:].replace("-", "_")
+    option = int(value) if value.isdigit() else value
+    with pytest.raises(ConfigError, match="^" + re.escape(message.format(keyword))):
+        load_dataset(str(path), **{keyword: option if keyword == "label_column" else [option]})

@@ -23,14 +23,14 @@ import csv
 import gzip
 import io
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from torchlvm.errors import ConfigError, DataError
+from torchlvm.errors import ConfigError, DataError, OptionError
 
 MISSING_MARKERS: frozenset[str] = frozenset(
     {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na", "?"}
@@ -185,22 +185,33 @@ def _present(
     return inside and (header is None or header[selector] not in features)
 
 
-def _index(selector: Selector, header: list[str] | None, width: int, what: str) -> int:
-    """The 0-based column index that a name or index ``selector`` names."""
+def _index(selector: Selector, header: list[str] | None, width: int, option: str) -> int:
+    """The 0-based column index that a name or index ``selector`` of keyword ``option``
+    (``label_column`` or ``drop_columns``) names; a refusal names the option as each interface
+    spells it (the CLI: ``--label-column``)."""
+
+    def refuse(message: Callable[[str], str]) -> OptionError:
+        return OptionError.naming(option, "--" + option.replace("_", "-"), message)
+
+    entry = " entry" if option == "drop_columns" else ""
     if isinstance(selector, str):
         if header is None or selector not in header:
             names = ", ".join(header) if header else "the file has no header row"
-            raise ConfigError(
-                f"{what} {selector!r} is not a column name ({names}); pass a column name from "
-                "the header or a 0-based column index"
+            raise refuse(
+                lambda name: (
+                    f"{name}{entry} {selector!r} is not a column name ({names}); pass a "
+                    "column name from the header or a 0-based column index"
+                )
             )
         return header.index(selector)
     if isinstance(selector, bool) or not isinstance(selector, int):
-        raise ConfigError(f"{what} must be a column index or name, got {selector!r}")
+        raise refuse(lambda name: f"{name}{entry} must be a column index or name, got {selector!r}")
     if not -width <= selector < width:
-        raise ConfigError(
-            f"{what} {selector} is out of range for {width} columns; pass an index in "
-            f"{-width}..{width - 1}"
+        raise refuse(
+            lambda name: (
+                f"{name}{entry} {selector} is out of range for {width} columns; pass an "
+                f"index in {-width}..{width - 1}"
+            )
         )
     return selector % width
 
@@ -319,7 +330,7 @@ def read_csv(
     if if_present:
         drop_columns = [s for s in drop_columns if _present(s, header, width, features)]
         label_column = label_column if _present(label_column, header, width, features) else None
-    dropped = {_index(s, header, width, "drop_columns entry") for s in drop_columns}
+    dropped = {_index(s, header, width, "drop_columns") for s in drop_columns}
     label = None if label_column is None else _index(label_column, header, width, "label_column")
     keep = [j for j in range(width) if j not in dropped and j != label]
     if not keep:

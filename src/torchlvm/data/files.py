@@ -41,7 +41,7 @@ from torchlvm.data.dataset import Dataset
 from torchlvm.data.registry import file_suffix, unsupported
 from torchlvm.data.splits import select_split
 from torchlvm.data.standardize import Standardizer
-from torchlvm.errors import ConfigError, DataError, DataNotFoundError
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError
 
 FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 X_KEYS: tuple[str, ...] = ("x", "X", "data")
@@ -243,13 +243,15 @@ def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, A
     """Refuse options that only a CSV file takes for other files."""
     for name, value in options.items():
         if value not in (None, ()) and reader is not _read_csv:
-            raise ConfigError(
-                f"{name} applies to .csv files, not {path.name}"
-                + (
-                    f"; store labels in an .npz under one of {', '.join(Y_KEYS)}"
-                    if name == "label_column"
-                    else "; remove those columns from the array"
-                )
+            fix = (
+                f"store labels in an .npz under one of {', '.join(Y_KEYS)}"
+                if name == "label_column"
+                else "remove those columns from the array"
+            )
+            flag = "--" + name.replace("_", "-")  # what the command line calls it
+            raise OptionError(
+                f"{name} applies to .csv files, not {path.name}; {fix}",
+                f"{flag} applies to .csv files, not {path.name}; {fix}",
             )
 
 
