@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from torchlvm.data import load_dataset
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, DataNotFoundError
 
 
 @pytest.mark.parametrize(
@@ -24,15 +26,39 @@ def test_a_name_close_to_nothing_gets_the_list_alone():
     assert "did you mean" not in str(error.value) and "known datasets: digits" in str(error.value)
 
 
+@pytest.mark.parametrize("given", ["my-idx/", "./my-idx/", "{tmp}/my-idx/"])
+def test_a_folder_named_with_a_trailing_slash_is_a_folder_not_a_file(tmp_path, monkeypatch, given):
+    """`--data mn_raw/` said "unsupported extension ''" (a path with a separator was taken for a
+    file): a folder is a folder, with or without its slash."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my-idx").mkdir()
+    (tmp_path / "my-idx" / "train-images-idx3-ubyte.gz").touch()
+    name = given.format(tmp=tmp_path)
+    with pytest.raises(ConfigError, match=rf"--data mnist --data-dir {re.escape(name)}\)$"):
+        load_dataset(name)
+
+
+def test_a_folder_without_idx_files_and_a_missing_folder_are_named_as_such(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    for name in ("runs", "runs/"):
+        with pytest.raises(ConfigError, match=f"^{name} is a folder without IDX files, not a "):
+            load_dataset(name)
+    with pytest.raises(DataNotFoundError, match=r"^nosuch/ is not a folder here \(nothing by"):
+        load_dataset("nosuch/")
+
+
 def test_a_folder_of_idx_files_is_read_by_name_with_it_as_data_dir(tmp_path, monkeypatch):
     """`--data my-mnist` (the folder holding the four IDX files) said "unknown dataset
     'my-mnist'"; the folder is read as `--data mnist --data-dir my-mnist`."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "my-idx").mkdir()
+    (tmp_path / "my-idx" / "train-images-idx3-ubyte.gz").touch()
     with pytest.raises(ConfigError, match=r"my-idx is a folder, not a dataset name or a file; .*"):
         load_dataset("my-idx")
     with pytest.raises(ConfigError, match=r"\(e.g. --data mnist --data-dir my-idx\)"):
         load_dataset("my-idx")
     (tmp_path / "fashion-mnist-files").mkdir()
+    (tmp_path / "fashion-mnist-files" / "t10k-labels-idx1-ubyte").touch()
     with pytest.raises(ConfigError, match="--data fashion-mnist --data-dir fashion-mnist-files"):
         load_dataset("fashion-mnist-files")

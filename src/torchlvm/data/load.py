@@ -51,6 +51,8 @@ def _is_file_name(name: str | os.PathLike[str]) -> bool:
         return False
     if is_file_name(name):
         return True
+    if os.path.isdir(name) or name.endswith(("/", os.sep)):  # get_spec names how it is read
+        return False
     if os.sep in name or Path(name).is_file():
         raise unsupported(name)
     return False

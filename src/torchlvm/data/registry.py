@@ -8,6 +8,7 @@ checks the options against the loader's keyword parameters and applies binarizat
 from __future__ import annotations
 
 import difflib
+import glob
 import inspect
 import os
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from pathlib import Path
 from torchlvm.data.csv_table import TABLE_SUFFIXES
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.locate import Found
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, DataNotFoundError
 
 Loader = Callable[..., Dataset]
 Locator = Callable[[str | os.PathLike[str] | None], Found]
@@ -136,10 +137,22 @@ def get_spec(name: str) -> DatasetSpec:
         idx = sorted(n for n, spec in _REGISTRY.items() if spec.locate is not None)
         folder = os.path.basename(os.path.normpath(name)).lower()
         example = next((n for n in idx if n in folder), "mnist" if "mnist" in idx else "NAME")
-        raise ConfigError(
-            f"{name} is a folder, not a dataset name or a file; to read the IDX files in it, "
+        how = (
             f"pass the dataset's name ({', '.join(idx)}) with the folder as its data_dir "
             f"(e.g. --data {example} --data-dir {name})"
+        )
+        if not glob.glob(os.path.join(glob.escape(name), "*-ubyte*")):  # no IDX file in it
+            raise ConfigError(
+                f"{name} is a folder without IDX files, not a dataset name or a file; pass a "
+                f"file ({', '.join(FILE_SUFFIXES)}) or a dataset name ({', '.join(_REGISTRY)})"
+            )
+        raise ConfigError(
+            f"{name} is a folder, not a dataset name or a file; to read the IDX files in it, {how}"
+        )
+    if name.endswith(("/", os.sep)):  # meant as a folder, and there is none
+        raise DataNotFoundError(
+            f"{name} is not a folder here (nothing by that name); check the path, or pass a "
+            f"dataset name ({', '.join(list_datasets())}) or a file"
         )
     known = ", ".join(list_datasets())
     suffixes = "/".join(FILE_SUFFIXES)
