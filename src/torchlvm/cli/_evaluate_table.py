@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 from torchlvm.evaluation.records import (
@@ -36,8 +37,21 @@ def _value(q: Quantity | None, digits: int = 3) -> str:
     return _num(None if q is None else q.value, digits)
 
 
+WIDTH = 100
+"""Columns a wrapped row of the table keeps within."""
+
+
 def _row(label: str, text: str) -> str:
     return f"  {label:<44} {text}"
+
+
+def _wrapped_row(label: str, text: str) -> str:
+    """:func:`_row` with a long ``text`` wrapped at word boundaries under its first line."""
+    first = _row(label, "")
+    return textwrap.fill(
+        text, WIDTH, initial_indent=first, subsequent_indent=" " * len(first),
+        break_long_words=False, break_on_hyphens=False,
+    )  # fmt: skip
 
 
 def _pair_row(label: str, pair: Pair, extra: str = "") -> str:
@@ -184,7 +198,7 @@ def _outlier_rows(out: Outliers | Undefined | None) -> list[str]:
         text += "" if chance_value is None else f"   (AUPRC chance {chance_value:.2f})"
         rows.append(_row(name, f"{text.strip()}   [{entry.description}]"))
     for name, reason in out.skipped.items():
-        rows.append(_row(f"{name}: skipped", reason[:80]))
+        rows.append(_wrapped_row(f"{name}: skipped", reason))  # whole: it says what to do
     return rows
 
 
