@@ -54,7 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=int,
         help=f"images of class A transferred (default {DEFAULT_N}; a table: every row of class A)",
     )
-    _types.output_options(parser, "DIR/figures/transfer.png, or DIR/transfer.csv for a table")
+    _types.output_options(parser, "DIR/figures/transfer.png")
 
 
 def run(args: argparse.Namespace) -> int:
