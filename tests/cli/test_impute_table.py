@@ -167,3 +167,32 @@ def test_a_column_missing_from_every_row_is_filled(ppca_run, tmp_path, capsys):
     )
     got = torch.tensor([[float(c) for c in row[1:]] for row in _read(out)[1:]], dtype=torch.float64)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_empty_cells_name_the_fix_that_exists_and_ppca_compares_the_observed(
+    table, ppca_run, tmp_path, capsys
+):
+    """reconstruct and encode on a VAE run with a file of empty cells said 'pass
+    --allow-missing', a flag they do not take: they name impute, which fills them (and then
+    reconstruct reads the filled file). PPCA reconstructs such rows from their observed cells;
+    its RMSE per feature printed nan: it is over the observed cells."""
+    record = json.loads((ppca_run / "config.json").read_text())["data"]
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(4, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    vae.save_pretrained(tmp_path / "vae", data=record)
+    for command in ("reconstruct", "encode"):
+        argv = [command, str(tmp_path / "vae"), "--data", str(table)]
+        assert main([*argv, "--out", str(tmp_path / f"{command}.csv")]) == 2
+        err = capsys.readouterr().err
+        assert "empty cells (the first on line" in err and "--allow-missing" not in err
+        assert f"'torchlvm impute {tmp_path / 'vae'} --data {table} --out FILLED.csv'" in err
+    filled = tmp_path / "filled.csv"
+    argv = ["impute", str(tmp_path / "vae"), "--data", str(table), "--out", str(filled)]
+    assert main([*argv, "--samples", "20"]) == 0
+    argv = ["reconstruct", str(tmp_path / "vae"), "--data", str(filled)]
+    assert main([*argv, "--out", str(tmp_path / "r.csv")]) == 0
+    capsys.readouterr()
+    argv = ["reconstruct", str(ppca_run), "--data", str(table), "--out", str(tmp_path / "p.csv")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "RMSE per feature on the observed cells" in out and "nan" not in out

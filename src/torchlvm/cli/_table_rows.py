@@ -132,9 +132,14 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
         recon = _run.in_batches(reconstruct, x, c, device=run_.device)
     user = schema.to_user_units(recon.double())
     write_rows(out, run_, schema.columns, user)
-    per_feature = (schema.to_user_units(x.double()) - user).pow(2).mean(0).sqrt()
+    # (a PPCA reconstructs a row with empty cells from its observed ones, compared on those)
+    per_feature = (schema.to_user_units(x.double()) - user).pow(2).nanmean(0).sqrt()
+    observed = " on the observed cells" if bool(torch.isnan(x).any()) else ""
     print(f"reconstructed {len(x)} rows of {dataset.name} with {run_.describe()}")
-    print("  RMSE per feature, in the data's units (input vs decoder mean at the posterior mean):")
+    print(
+        f"  RMSE per feature{observed}, in the data's units (input vs decoder mean at the "
+        "posterior mean):"
+    )
     for name, value in zip(schema.columns, per_feature.tolist(), strict=True):
         print(f"    {name}: {value:.4g}")
     print(f"wrote {out}")

@@ -91,13 +91,41 @@ def load_rows(run_: Any, data: str | None, split: str, data_dir: str | None) -> 
     run's columns and standardization (every cell as the model saw it in training) and its text
     classes numbered as the run's; anything else as the run module loads it."""
     from torchlvm import run as _run
+    from torchlvm.data.files import FRACTIONS, select_split
     from torchlvm.data.table_schema import TableSchema
 
     schema = TableSchema.from_dict(run_.data.get("table"))
     if schema is None or data is None:
         return _run.load_split(run_, data, split, data_dir=data_dir)
-    dataset = schema.load(data, allow_missing=run_.model_type == "ppca", split=split)
+    rows = schema.rows(data)
+    if run_.model_type != "ppca":  # PPCA's posterior takes the observed cells of a row
+        _refuse_missing(run_, data, rows, schema.columns)
+    dataset = select_split(rows.data, split, fractions=FRACTIONS, seed=0)
     return dataset if not run_.class_names else dataset.with_classes(run_.class_names)
+
+
+def _refuse_missing(run_: Any, data: str, rows: Any, columns: Any) -> None:
+    """Refuse a file with empty cells for a model that reads complete rows, naming the first
+    and the fix that exists: impute fills them with a VAE (or PPCA) run."""
+    import torch
+
+    from torchlvm.errors import DataError
+
+    missing = torch.isnan(rows.data.x)
+    if not missing.any():
+        return
+    i, j = (int(k) for k in missing.nonzero()[0])
+    where = f"line {int(rows.lines[i])}" if rows.lines is not None else f"row {i + 1}"
+    fill = (
+        f"fill them first with 'torchlvm impute {run_.folder} --data {data} --out FILLED.csv'"
+        if run_.model_type == "vae"
+        else "fill them first with 'torchlvm impute' and a PPCA or VAE run"
+    )
+    raise DataError(
+        f"{data} has {int(missing.sum())} empty cells (the first on {where}, column "
+        f"{columns[j]!r}), and the {run_.model_type} in {run_.folder} reads complete rows; "
+        f"{fill}, or leave those rows out"
+    )
 
 
 _TABLE_FLAGS: dict[str, str] = {
