@@ -7,10 +7,11 @@ value it got and what is allowed; :func:`check_finite` and :func:`check_rows` ra
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import torch
 from torch.distributions import Distribution
@@ -120,3 +121,21 @@ def check_autograd(name: str, why: str) -> None:
             f"{name} takes gradients ({why}), which torch.inference_mode() turns off; call it "
             "outside inference_mode (under torch.no_grad() it works)"
         )
+
+
+Fit = TypeVar("Fit", bound=Callable[..., Any])
+
+
+def trains(fit: Fit) -> Fit:
+    """Run a model's or estimator's ``fit`` with torch's inference mode off: under
+    ``torch.inference_mode()`` every tensor it made from X would be an inference tensor, which
+    autograd cannot record, so the deep estimators could not train and a PPCA's W, μ and σ²
+    could not enter any later computation that takes gradients (a gradient of log p(x), AIS,
+    per-point q). ``torch.no_grad()`` needs nothing (Lightning turns gradients on)."""
+
+    @functools.wraps(fit)
+    def fit_with_autograd(*args: Any, **kwargs: Any) -> Any:
+        with torch.inference_mode(False):
+            return fit(*args, **kwargs)
+
+    return fit_with_autograd  # type: ignore[return-value]

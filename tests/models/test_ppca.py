@@ -473,3 +473,22 @@ def test_module_casts_change_the_dtype_every_method_computes_in():
     with pytest.raises(ConfigError, match="PPCA computes in float64 or float32, not torch.float16"):
         ppca.half()
     assert ppca.W.dtype == torch.float64  # refused before any cast
+
+
+def test_a_fit_under_inference_mode_leaves_a_model_autograd_can_use() -> None:
+    """Fitted inside ``torch.inference_mode()`` (a notebook's evaluation cell), W, μ and σ² were
+    inference tensors, and every later use that takes gradients (a gradient of log p(x), AIS,
+    per-point q, the gaps) failed with torch's 'Inference tensors cannot be saved for
+    backward'. The fit runs with autograd's mode on, as the deep estimators' does."""
+    from torchlvm.inference import fit_local_posterior
+
+    X = torch.from_numpy(linear_gaussian(200, d=6, k=2)[0])
+    with torch.inference_mode():
+        model = PPCA(latent_dim=2).fit(X)
+    reference = PPCA(latent_dim=2).fit(X)
+    assert not model.W.is_inference()
+    np.testing.assert_array_equal(model.W_, reference.W_)
+    x = X[:3].clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model.log_marginal(x).sum(), x)
+    assert torch.isfinite(grad).all()
+    fit_local_posterior(model, X[:3], steps=2)

@@ -13,11 +13,9 @@ not depend on the batch either.
 
 from __future__ import annotations
 
-import functools
 import numbers
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -65,22 +63,6 @@ _REAL_VALUED_CHECKS = (
     "check_n_features_in",
     "check_fit2d_predict1d",
 )
-
-
-Fit = TypeVar("Fit", bound=Callable[..., Any])
-
-
-def trains(fit: Fit) -> Fit:
-    """Run an estimator's ``fit`` with torch's inference mode off: fitting takes gradients, and
-    under ``torch.inference_mode()`` every tensor it made from X would be one that autograd
-    cannot record (``torch.no_grad()`` needs nothing: Lightning turns gradients on)."""
-
-    @functools.wraps(fit)
-    def fit_with_autograd(*args: Any, **kwargs: Any) -> Any:
-        with torch.inference_mode(False):
-            return fit(*args, **kwargs)
-
-    return fit_with_autograd  # type: ignore[return-value]
 
 
 class SharedNoise(Independent):

@@ -18,10 +18,10 @@ import torch
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 from torch import Tensor
 
-from torchlvm._checks import check_positive_int
+from torchlvm._checks import check_positive_int, trains
 from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import LVMEstimator, _numpy, trains
+from torchlvm.estimators.base import LVMEstimator, _numpy
 
 
 @dataclass(eq=False, repr=False, kw_only=True)

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from torchlvm._checks import check_positive_int
+from torchlvm._checks import check_positive_int, trains
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import LVMEstimator, _numpy, trains
+from torchlvm.estimators.base import LVMEstimator, _numpy
 
 
 @dataclass(eq=False, repr=False, kw_only=True)

@@ -55,6 +55,7 @@ from torchlvm._checks import (
     check_non_negative,
     check_non_negative_int,
     check_positive_int,
+    trains,
 )
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm.errors import ConfigError, DataError, NotFittedError
@@ -347,6 +348,7 @@ class PPCA(
 
     # ----------------------------------------------------------------------- fitting
 
+    @trains
     def fit(self, X: Any, y: Any = None) -> PPCA:
         """Fit μ, W and σ² by maximum likelihood.
 
