@@ -314,3 +314,12 @@ def test_decode_takes_z_of_any_float_dtype_as_the_models() -> None:
     assert model.decode(z, c).mean.dtype == torch.float32
     double = model.double()
     assert double.decode(z.float(), c.double()).mean.dtype == torch.float64
+
+
+def test_sample_without_c_names_c() -> None:
+    """``CVAE.sample(n)`` was Python's 'missing 1 required positional argument', where every
+    other method without c names the condition and how to build it."""
+    model = CVAE(CVAEConfig(6, 3, latent_dim=2, hidden=(4,), num_classes=3))
+    with pytest.raises(ConfigError, match=r"^CVAE needs a condition c .*condition_from_labels"):
+        model.sample(2)
+    assert model.sample(2, model.condition_from_labels([0, 2])).shape == (2, 6)

@@ -370,12 +370,15 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         return names.index(label)
 
     @torch.no_grad()
-    def sample(self, n: int, c: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+    def sample(
+        self, n: int, c: Tensor | None = None, *, generator: torch.Generator | None = None
+    ) -> Tensor:
         """Decoder means for z ~ p(z | c), shape ``(n, D)`` (no gradients).
 
         Args:
             n: number of samples.
-            c: conditions ``(n, C)``, or one ``(C,)`` shared by all n.
+            c: conditions ``(n, C)``, or one ``(C,)`` shared by all n (required: None is
+                refused, naming c, as by every method of a CVAE).
             generator: random source for z, on any device (the draws are moved to the model's).
         """
         c = self._condition(c, (check_positive_int("n", n),))
