@@ -39,3 +39,22 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="module 'torchlvm' has no attribute 'VAEs'"):
         torchlvm.VAEs  # noqa: B018
     assert not hasattr(torchlvm, "__wrapped__")
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["torchlvm", "torchlvm.models", "torchlvm.inference", "torchlvm.distributions"]
+    + ["torchlvm.estimators", "torchlvm.data", "torchlvm.training", "torchlvm.evaluation"],
+)
+def test_help_of_every_public_callable_says_what_it_does(package: str) -> None:
+    """``help(torchlvm.models.register_model)`` showed no text: it was a closure made by a
+    factory, its docstring a comment-string beside the assignment."""
+    import importlib
+
+    module = importlib.import_module(package)
+    bare = [
+        name
+        for name in getattr(module, "__all__", [])
+        if callable(getattr(module, name)) and not (getattr(module, name).__doc__ or "").strip()
+    ]
+    assert bare == []

@@ -28,9 +28,14 @@ MODELS: dict[str, type] = {}
 RECIPES: dict[str, Recipe] = {}
 
 
-register_model: Callable[[str], Callable[[T], T]] = registrar(MODELS, attribute="model_type")
-"""Class decorator: ``@register_model(name)`` registers a model class under ``name`` and sets
-``cls.model_type``."""
+_register_model = registrar(MODELS, attribute="model_type")
+
+
+def register_model(name: str) -> Callable[[T], T]:
+    """Class decorator: ``@register_model(name)`` registers a model class under ``name`` and sets
+    ``cls.model_type`` (``torchlvm.load`` rebuilds a saved model by it); how ``torchlvm train
+    NAME`` builds and trains it is registered beside it with :func:`register_recipe`."""
+    return _register_model(name)
 
 
 def register_recipe(name: str, recipe: Recipe) -> Recipe:
