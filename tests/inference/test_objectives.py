@@ -40,8 +40,9 @@ def _gaussian_vae() -> VAE:
     return VAE(VAEConfig(input_dim=4, latent_dim=2, hidden=(4,), likelihood="gaussian"))
 
 
-ESTIMATORS_THAT_DO_NOT_ENCODE = {
+ESTIMATES_OF_LOG_PX = {
     "ais": lambda model, x: log_marginal_ais(model, x, num_steps=2, num_chains=2).mean,
+    "is-encoder": lambda model, x: log_marginal_is(model, x, num_samples=2).mean,
     "is-prior": lambda model, x: log_marginal_is(model, x, num_samples=2, proposal="prior").mean,
     "is-proposal": lambda model, x: (
         log_marginal_is(model, x, num_samples=2, proposal=model.prior(batch_shape=(3,))).mean
@@ -59,13 +60,12 @@ ESTIMATORS_THAT_DO_NOT_ENCODE = {
     ],
     ids=["numpy", "width", "integers", "nan"],
 )
-@pytest.mark.parametrize(
-    "estimate", ESTIMATORS_THAT_DO_NOT_ENCODE.values(), ids=ESTIMATORS_THAT_DO_NOT_ENCODE.keys()
-)
+@pytest.mark.parametrize("estimate", ESTIMATES_OF_LOG_PX.values(), ids=ESTIMATES_OF_LOG_PX.keys())
 def test_data_is_checked_where_it_is_not_encoded(estimate, bad, match) -> None:
     """AIS and importance sampling from the prior or from a proposal of the caller's never
     encode x, so nothing checked it: a NumPy array was an AttributeError, another width torch's
-    size mismatch, NaN torch's support error, and integers were scored as they were."""
+    size mismatch, NaN torch's support error, and integers were scored as they were (and
+    log_marginal_is, whose encoder checks the rest, took a NumPy array to an AttributeError)."""
     model = _gaussian_vae()
     x = torch.rand(3, 4, generator=torch.Generator().manual_seed(0))
     with pytest.raises(DataError, match=match):
