@@ -22,6 +22,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import torchlvm
 from torchlvm.errors import ConfigError, DataError, DataTypeError, NotFittedError
 from torchlvm.estimators import expected_failed_checks
+from torchlvm.inference import elbo
 from torchlvm.models.ppca import PPCA
 
 ESTIMATORS = [
@@ -94,21 +95,34 @@ def test_set_params_reaches_the_saved_config(tmp_path):
     np.testing.assert_allclose(loaded.transform(low_rank()), model.transform(low_rank()))
 
 
-def test_latent_dim_set_after_fit_waits_for_the_next_fit():
+@pytest.mark.parametrize(
+    "change", [{"latent_dim": 3}, {"dtype": "float32"}], ids=["latent_dim", "dtype"]
+)
+def test_settings_changed_after_fit_wait_for_the_next_fit(change):
     """scikit-learn's contract (PCA reads its fitted n_components_): every method answered with
-    torch's size-mismatch error after set_params(latent_dim=3) on a PPCA fitted with K = 2."""
+    torch's size-mismatch error after set_params(latent_dim=3) on a PPCA fitted with K = 2, and
+    decode, inverse_transform, sample and elbo with its dtype mismatch after
+    set_params(dtype="float32") on a float64 fit."""
     X = low_rank()
     model = PPCA(latent_dim=2).fit(X)
     x, z = torch.from_numpy(X[:4]), torch.zeros(4, 2, dtype=torch.float64)
-    before = (model.transform(X), model.score_samples(X), model.inverse_transform(z.numpy()))
-    before += (model.encode(x).mean, model.decode(z).mean, model.prior(batch_shape=(4,)).mean)
-    model.set_params(latent_dim=3)
-    after = (model.transform(X), model.score_samples(X), model.inverse_transform(z.numpy()))
-    after += (model.encode(x).mean, model.decode(z).mean, model.prior(batch_shape=(4,)).mean)
-    for old, new in zip(before, after, strict=True):
+
+    def answers():
+        return (
+            model.transform(X), model.score_samples(X), model.inverse_transform(z.numpy()),
+            model.encode(x).mean, model.decode(z).mean, model.prior(batch_shape=(4,)).mean,
+            model.sample(3, seed=0), elbo(model, x, log_lik_method="analytic").elbo,
+        )  # fmt: skip
+
+    before = answers()
+    model.set_params(**change)
+    for old, new in zip(before, answers(), strict=True):
+        assert np.asarray(old).dtype == np.asarray(new).dtype
         np.testing.assert_array_equal(np.asarray(old), np.asarray(new))
     assert model.get_feature_names_out().tolist() == ["ppca0", "ppca1"]
-    assert model.fit(X).transform(X).shape == (len(X), 3)  # the next fit takes it
+    refit = model.fit(X).transform(X)  # the next fit takes the change
+    assert refit.shape[1] == change.get("latent_dim", 2)
+    assert refit.dtype == np.dtype(change.get("dtype", "float64"))
 
 
 def test_pickle_keeps_the_module_and_the_estimator():

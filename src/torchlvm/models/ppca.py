@@ -170,7 +170,7 @@ def _resize_for_load(module: PPCA, state_dict: dict[str, Any], prefix: str, *_: 
     for name in ("W", "mu", "sigma2"):
         value = state_dict.get(prefix + name)
         if isinstance(value, Tensor):
-            setattr(module, name, torch.empty(value.shape, dtype=module.torch_dtype))
+            setattr(module, name, torch.empty(value.shape, dtype=_DTYPES[module.config.dtype]))
 
 
 def _after_load(module: PPCA, incompatible_keys: Any) -> None:
@@ -289,8 +289,9 @@ class PPCA(
 
     @property
     def torch_dtype(self) -> torch.dtype:
-        """The floating-point type of the parameters and results."""
-        return _DTYPES[self.config.dtype]
+        """The floating-point type of the parameters and results: the fitted W's (``set_params``
+        changes ``dtype`` for the next ``fit``, as ``latent_dim``), before ``fit`` ``dtype``'s."""
+        return _DTYPES[self.config.dtype] if self.W is None else self.W.dtype
 
     # nn.Module keeps its public ``training`` flag in the instance; scikit-learn's contract is
     # that __init__ stores its parameters and nothing else, so the flag lives under a private
@@ -374,7 +375,7 @@ class PPCA(
             X,
             reset=True,
             allow_nan=True,
-            dtype=self.torch_dtype,
+            dtype=_DTYPES[cfg.dtype],  # (the parameter, not a previous fit's)
             device=device,
             min_samples=2,
         )
