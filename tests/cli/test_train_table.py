@@ -112,6 +112,10 @@ def test_a_bernoulli_likelihood_on_a_table_names_a_fix_that_works(tmp_path: Path
     assert code == 2 and "a table is standardized by default" in err
     assert "--no-standardize as well" in err
     assert train(binary, "--binarize", "threshold", "--no-standardize")[0] == 0
+    # an autoencoder's Bernoulli cross-entropy took standardized values (-2..4) as targets
+    argv = ["train", "ae", "--data", str(real), "--likelihood", "bernoulli", "--epochs", "1"]
+    assert main([*argv, "--quiet", "--out", str(tmp_path / "ae")]) == 2
+    assert "pass --likelihood gaussian (the default for tables)" in capsys.readouterr().err
 
 
 def test_a_regression_target_as_label_column_is_named_as_such(tmp_path: Path, capsys) -> None:

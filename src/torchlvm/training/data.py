@@ -294,13 +294,21 @@ class LVMDataModule(L.LightningDataModule):
             return True
         return is_binary(train.x)
 
+    def _in_unit_interval(self) -> bool:
+        """Whether the model sees values in [0, 1] only (a binarizing protocol, or such data;
+        a memory-mapped file's images are taken to be)."""
+        x = self._ready()[0].x
+        if self.binarize != "none" or not isinstance(x, Tensor):
+            return True
+        return bool(((x >= 0) & (x <= 1)).all())
+
     def _not_binary(self) -> str:
         """Why a Bernoulli likelihood cannot model the training data, and the fix that works
         for them: binarizing grey levels in [0, 1]; for a table, whose standardization turns
         0/1 columns into other values, --no-standardize; else a Gaussian likelihood."""
         train = self._ready()[0]
         x = train.x  # a Tensor, or a memory-mapped file's rows (images, not scanned here)
-        if not train.is_table and (not isinstance(x, Tensor) or bool(((x >= 0) & (x <= 1)).all())):
+        if not train.is_table and self._in_unit_interval():
             return (
                 f"a Bernoulli likelihood needs binary data, but {self.name} holds grey levels in "
                 "[0, 1] and binarize is 'none'; pass --binarize dynamic (or threshold) to "
@@ -322,7 +330,11 @@ class LVMDataModule(L.LightningDataModule):
         return (
             f"a Bernoulli likelihood needs 0/1 data, but {self.name} holds {values} from "
             f"{low:.4g} to {high:.4g}; pass --likelihood gaussian"
-            + (" (the default for tables)" if train.is_table else "")
+            + (
+                " (the default for tables)"
+                if train.is_table
+                else " (in Python: likelihood='gaussian' in the config)"
+            )
         )
 
     def train_x(self) -> Tensor:
@@ -379,6 +391,9 @@ class LVMDataModule(L.LightningDataModule):
                 f"{self.input_dim}; build the model with input_dim={self.input_dim}"
             )
         if getattr(config, "likelihood", None) == "bernoulli" and not self.is_binary():
+            raise DataError(self._not_binary())
+        cross_entropy = getattr(config, "reconstruction", None) == "bernoulli"  # an autoencoder's
+        if cross_entropy and not self._in_unit_interval():  # soft targets in [0, 1] are fine
             raise DataError(self._not_binary())
         want = getattr(config, "condition_dim", None)
         have = self.condition_dim
