@@ -311,3 +311,24 @@ def test_a_column_option_is_named_as_each_interface_spells_it(
     option = int(value) if value.isdigit() else value
     with pytest.raises(ConfigError, match="^" + re.escape(message.format(keyword))):
         load_dataset(str(path), **{keyword: option if keyword == "label_column" else [option]})
+
+
+def test_a_damaged_model_file_is_published_again_from_the_checkpoints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A truncated model.safetensors (a copy cut short) named no fix that exists for a run:
+    the command that reads it names '--resume --epochs DONE', which publishes it again."""
+    import torchlvm
+
+    out = tmp_path / "run"
+    argv = ["train", "vae", "--data", "digits", "--epochs", "1", *TINY, "--out", str(out)]
+    assert main(argv) == 0
+    weights = out / "model.safetensors"
+    good = torchlvm.load(out).state_dict()
+    weights.write_bytes(weights.read_bytes()[:1000])
+    assert main(["sample", str(out), "--n", "2"]) == 2
+    command = f"torchlvm train vae --resume --out {out} --epochs 1"
+    assert _one_error_line(capsys).endswith(f"publish the run's model again: '{command}'")
+    assert main(command.split()[1:] + ["--quiet"]) == 0
+    for name, value in torchlvm.load(out).state_dict().items():
+        torch.testing.assert_close(value, good[name], rtol=0, atol=0)

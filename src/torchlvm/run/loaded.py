@@ -29,8 +29,9 @@ import torch
 from torch import Tensor
 
 from torchlvm import _device
-from torchlvm.errors import ConfigError, DataError
+from torchlvm.errors import ConfigError, DataError, TorchLVMError
 from torchlvm.models.conditions import Condition
+from torchlvm.run.layout import RunLayout
 
 BATCH = 500
 """Examples pushed through a model at a time."""
@@ -124,6 +125,23 @@ class Run:
         return f"{self.model_type} (K={self.model.latent_dim}){where}"
 
 
+def _with_republish(err: DataError, folder: Path) -> DataError:
+    """``err`` (the run's model cannot be read) with the command that publishes the run's best
+    epoch again from its checkpoints, where it has them."""
+    from torchlvm.run.publish import finished_epochs
+    from torchlvm.run.record import read_record
+
+    done = finished_epochs(folder)
+    if done is None or not RunLayout(folder).weights.is_file():
+        return err
+    try:
+        model_type = read_record(folder)["model_type"]
+    except (TorchLVMError, KeyError, TypeError):
+        return err
+    command = f"torchlvm train {model_type} --resume --out {folder} --epochs {done}"
+    return DataError(f"{err}; its checkpoints publish the run's model again: '{command}'")
+
+
 def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cpu") -> Run:
     """The model of ``folder``, on ``device``, and the ``data`` section of its ``config.json``.
 
@@ -139,7 +157,10 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
 
     folder = Path(folder)
     check_finished(folder)  # an interrupted run is named, with the command that finishes it
-    model = load(folder).to(device)  # load refuses a run that a process is training
+    try:
+        model = load(folder).to(device)  # load refuses a run that a process is training
+    except DataError as err:  # a damaged model.safetensors: its checkpoints publish it again
+        raise _with_republish(err, folder) from None
     record = read_config(folder)
     data = record.get("data") if isinstance(record, dict) else None
     return Run(folder, model, str(record["model_type"]), dict(data or {}))

@@ -37,8 +37,15 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 
 from torchlvm._epochs import shown
-from torchlvm.errors import ConfigError, NonFiniteError, OptionError, RunDirectoryError
+from torchlvm.errors import (
+    ConfigError,
+    NonFiniteError,
+    OptionError,
+    RunDirectoryError,
+    TorchLVMError,
+)
 from torchlvm.evaluation.records import example_noun
+from torchlvm.io import load
 from torchlvm.models.base import model_record
 from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run
 from torchlvm.run.record import read_record as read_run_record
@@ -141,8 +148,13 @@ def _count(epochs: int) -> str:
 
 
 def _published_epochs(layout: RunLayout) -> int | None:
-    """The epochs of the model the run folder holds (``config.json``), None if it holds none."""
+    """The epochs of the model the run folder holds (``config.json``), None if it holds none
+    that loads (a damaged one is published again from the checkpoints)."""
     if not layout.config.is_file():
+        return None
+    try:
+        load(layout.folder)
+    except TorchLVMError:
         return None
     epochs = (read_run_record(layout.folder).get("result") or {}).get("epochs")
     return epochs if isinstance(epochs, int) else None
