@@ -292,3 +292,12 @@ def test_a_moved_data_file_given_once_is_recorded_for_later_commands(tmp_path, c
     import torchlvm
 
     assert torchlvm.load(run).config.latent_dim == 1  # the weights still match the record
+    # gaps reads the run's data too: it names --data when the file is gone, and takes it
+    again = moved.rename(tmp_path / "again.csv")
+    gaps = ["gaps", str(run), "--n", "4", "--k", "5", "--steps", "1", "--elbo-samples", "4"]
+    capsys.readouterr()
+    assert main(gaps) == 2
+    assert "if the file moved, pass its new place with --data FILE" in capsys.readouterr().err
+    assert main([*gaps, "--data", str(again)]) == 0
+    assert f"the run's data file is now {again}" in capsys.readouterr().out
+    assert main(["evaluate", str(run), *fast]) == 0

@@ -196,31 +196,21 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm._files import check_writable
-    from torchlvm.run.loaded import load_run
+    from torchlvm.run.loaded import load_run, record_repointed, repointed
     from torchlvm.run.lock import EVALUATED, acquire, command_line
     from torchlvm.run.metrics import read_metrics
 
     folder: Path = args.run_dir
     device = device_for(args)
     recorded = load_run(folder, device=device)  # (an interrupted run is named, then a busy one)
-    run_ = _repointed(recorded, args.data)  # --data: the run's file, moved
+    run_ = repointed(recorded, args.data)  # --data: the run's file, moved
     read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling
     check_writable(folder)  # so does a folder it cannot write to
     # one evaluation at a time: a second one's metrics.json and figures would mix with ours
     with acquire(folder, command_line(), what=str(folder), doing=EVALUATED):
-        if run_.data != recorded.data:  # the moved file, checked: later commands read it there
-            _record_data(folder, recorded.data, run_.data)
+        if (moved := record_repointed(recorded, run_)) is not None:  # later commands read it
+            print(moved)
         return _evaluate(run_, args)
-
-
-def _record_data(folder: Path, before: dict[str, Any], after: dict[str, Any]) -> None:
-    from torchlvm.run.record import record_data
-
-    record_data(folder, after)
-    print(
-        f"the run's data file is now {after['name']} (it holds the data of {before['name']}); "
-        f"recorded in {folder}/config.json, so later commands read it there"
-    )
 
 
 def _evaluate(run_: Any, args: argparse.Namespace) -> int:
@@ -246,16 +236,6 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     figures = "" if args.no_figures else f" and {layout.figures}/"
     print(f"wrote {layout.metrics_json}{figures}")
     return 0
-
-
-def _repointed(run_: Any, data: str | None) -> Any:
-    """``run_`` reading its data from ``data`` (its file, moved: checked to hold the same data),
-    else from its recorded file (checked to be there, naming --data when it is not)."""
-    import dataclasses
-
-    from torchlvm.data.fingerprint import located
-
-    return dataclasses.replace(run_, data=located(run_.data, data, run_.folder))
 
 
 def _figures(

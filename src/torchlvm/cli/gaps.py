@@ -59,6 +59,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of every random draw")
     parser.add_argument(
+        "--data", metavar="FILE",
+        help="the run's data file at a new place (it moved): used only if it holds the data the "
+        "run was trained on, and recorded for later commands",
+    )  # fmt: skip
+    parser.add_argument(
         "--overwrite", action="store_true",
         help="replace a file in DIR/figures that torchlvm did not draw (figures it drew are "
         "redrawn without it)",
@@ -70,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
     from torchlvm._files import check_writable
     from torchlvm.run import RunLayout, load_run
+    from torchlvm.run.loaded import record_repointed, repointed
     from torchlvm.run.lock import EVALUATED, acquire, command_line
     from torchlvm.run.outputs import figure_file
 
@@ -79,12 +85,15 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
     device = device_for(args)
-    run_ = load_run(args.dir, device=device)  # (an interrupted run is named, then a busy one)
+    recorded = load_run(args.dir, device=device)  # (an interrupted run is named, then a busy one)
+    run_ = repointed(recorded, args.data)  # --data: the run's file, moved
     check_writable(args.dir)  # a folder it cannot write to fails now, not after the measuring
     for name in ("gaps", "identity") if run_.model_type == "ppca" else ("gaps",):
         figure_file(RunLayout(args.dir).figure(f"{name}.png"), overwrite=args.overwrite)
     # gaps.json and figures/ are written as evaluate writes its own: one such process at a time
     with acquire(args.dir, command_line(), what=str(args.dir), doing=EVALUATED):
+        if (moved := record_repointed(recorded, run_)) is not None:  # later commands read it
+            print(moved)
         return _gaps(run_, args, device)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +164,31 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
     record = read_config(folder)
     data = record.get("data") if isinstance(record, dict) else None
     return Run(folder, model, str(record["model_type"]), dict(data or {}))
+
+
+def repointed(run: Run, data: str | None) -> Run:
+    """``run`` reading its data from file ``data`` (its file, moved: checked to hold the same
+    data, :func:`~torchlvm.data.fingerprint.repoint`), else from its recorded file (checked to be
+    there, naming ``--data`` when it is not)."""
+    from torchlvm.data.fingerprint import located
+
+    return replace(run, data=located(run.data, data, run.folder))
+
+
+def record_repointed(before: Run, after: Run) -> str | None:
+    """Record in the run's ``config.json`` the new place of its data file that :func:`repointed`
+    checked (the caller holds the run's lock), so that later commands read it there; returns
+    what to tell the user, or None when nothing moved."""
+    from torchlvm.run.record import record_data
+
+    if after.data == before.data:
+        return None
+    record_data(after.folder, after.data)
+    return (
+        f"the run's data file is now {after.data['name']} (it holds the data of "
+        f"{before.data.get('name')}); recorded in {RunLayout(after.folder).config}, so later "
+        "commands read it there"
+    )
 
 
 def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None = None) -> Any:
