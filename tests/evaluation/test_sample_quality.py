@@ -82,3 +82,17 @@ def test_vae_prior_samples_beat_autoencoder_decoder_fed_standard_normal_codes(cl
     d_ae = frechet_distance(real, classifier.features(ae_samples))
     print(f"Fréchet distance to digits test: VAE prior samples {d_vae:.2f}, AE N(0,I) {d_ae:.2f}")
     assert d_vae < d_ae
+
+
+def test_an_unwritable_cache_is_refused_before_the_classifier_is_trained(tmp_path, monkeypatch):
+    """TORCHLVM_CACHE (or HOME) in a place that cannot be written: evaluate trained the
+    classifier for minutes (8 on a loaded machine) and then failed writing it, naming only the
+    path. It now fails first, naming the cache and the variable that moves it."""
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("TORCHLVM_CACHE", str(tmp_path / "file" / "cache"))
+    trained = []
+    monkeypatch.setattr(features, "_train", lambda *args: trained.append(args))
+    with pytest.raises(OSError, match="classifier's cache; set TORCHLVM_CACHE to a writable") as e:
+        dataset_classifier("digits")
+    assert e.value.filename == str(tmp_path / "file" / "cache" / "classifiers")
+    assert trained == []

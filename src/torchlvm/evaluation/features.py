@@ -27,7 +27,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from torchlvm._files import write_atomic, write_json
+from torchlvm._files import check_writable, write_atomic, write_json
 from torchlvm.data.dataset import Dataset
 from torchlvm.errors import DataError
 
@@ -168,6 +168,7 @@ def dataset_classifier(
     cached = _load_cached(path, train.dim, train.num_classes)
     if cached is not None:
         return cached
+    _check_cache_writable(path.parent)  # before minutes of training whose result goes there
     network = _train(train, seed, progress)
     test = load_dataset(name, "test", data_dir=data_dir, seed=seed)
     classifier = DatasetClassifier(network, {})
@@ -192,6 +193,20 @@ def dataset_classifier(
     write_atomic(path, lambda tmp: save_file(tensors, str(tmp)))
     write_json(path.with_suffix(".json"), info)
     return DatasetClassifier(network, info)
+
+
+def _check_cache_writable(folder: Path) -> None:
+    """Create the cache folder and check a file can be written in it.
+
+    Raises:
+        OSError: naming the folder and the variable that moves it.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        check_writable(folder)
+    except OSError as err:
+        what = f"{err.strerror or err} (the sample-quality classifier's cache; set TORCHLVM_CACHE "
+        raise OSError(err.errno, what + "to a writable folder)", os.fspath(folder)) from err
 
 
 def sample_quality_note(classifier: DatasetClassifier) -> str:
