@@ -313,7 +313,7 @@ def test_a_column_option_is_named_as_each_interface_spells_it(
         load_dataset(str(path), **{keyword: option if keyword == "label_column" else [option]})
 
 
-def test_a_damaged_model_file_is_published_again_from_the_checkpoints(
+def test_a_damaged_model_or_record_is_published_again_from_the_checkpoints(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A truncated model.safetensors (a copy cut short) named no fix that exists for a run:
@@ -332,3 +332,13 @@ def test_a_damaged_model_file_is_published_again_from_the_checkpoints(
     assert main(command.split()[1:] + ["--quiet"]) == 0
     for name, value in torchlvm.load(out).state_dict().items():
         torch.testing.assert_close(value, good[name], rtol=0, atol=0)
+    # a damaged config.json: the checkpoints hold the run's record too
+    config = out / "config.json"
+    config.write_text('{"model_type":')
+    assert main(["sample", str(out), "--n", "2"]) == 2
+    assert _one_error_line(capsys).endswith(
+        f"move {config} away, then '{command}' publishes the run again"
+    )
+    config.rename(tmp_path / "config.json.damaged")
+    assert main(command.split()[1:] + ["--quiet"]) == 0
+    assert torchlvm.load(out).config.latent_dim == 4

@@ -136,6 +136,8 @@ def _with_republish(err: DataError, folder: Path) -> DataError:
         return err
     try:
         model_type = read_record(folder)["model_type"]
+    except DataError as damaged:  # config.json itself: its message names the fix
+        return damaged
     except (TorchLVMError, KeyError, TypeError):
         return err
     command = f"torchlvm train {model_type} --resume --out {folder} --epochs {done}"

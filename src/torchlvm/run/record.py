@@ -67,10 +67,30 @@ def read_record(folder: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path} is not valid JSON ({err}); the file is damaged") from None
+        raise DataError(f"{path} is not valid JSON ({err}); {_damaged(folder, path)}") from None
     if not isinstance(record, dict):
-        raise DataError(f"{path} is not a JSON object; the file is damaged")
+        raise DataError(f"{path} is not a JSON object; {_damaged(folder, path)}")
     return record
+
+
+def _damaged(folder: str | os.PathLike[str], path: Path) -> str:
+    """What to do about a damaged record ``path``: a ``config.json`` beside the checkpoints and
+    their ``run.json`` is written again by the command that publishes the run from them."""
+    from torchlvm.run.publish import finished_epochs
+
+    layout = RunLayout(Path(folder))
+    done = finished_epochs(layout.folder) if path == layout.config else None
+    try:
+        model_type = json.loads(layout.run_record.read_text(encoding="utf-8"))["model_type"]
+    except (OSError, ValueError, KeyError, TypeError):
+        done = None
+    if done is None:
+        return "the file is damaged"
+    return (
+        f"the file is damaged, and the run's checkpoints hold its record: move {path} away, then "
+        f"'torchlvm train {model_type} --resume --out {folder} --epochs {done}' publishes the run "
+        "again"
+    )
 
 
 def ordered(record: dict[str, Any]) -> dict[str, Any]:
