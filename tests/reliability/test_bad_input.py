@@ -1066,7 +1066,9 @@ def test_two_concurrent_trains_into_one_folder_one_wins_the_other_is_one_line(
     winner trains, evaluate on the run says so instead of reading stale weights."""
     out = tmp_path / "x"
     args = ["train", "vae", "--data", "digits", "--latent-dim", "4", "--hidden", "256", "256"]
-    args += ["--batch-size", "16", "--epochs", "40", "--quiet", "--out", str(out)]
+    # epochs enough that the winner is still training when evaluate asks, on any machine (it
+    # is stopped by Ctrl-C below, so they cost nothing)
+    args += ["--batch-size", "16", "--epochs", "1000", "--quiet", "--out", str(out)]
     first, second = start_cli(args), start_cli(args)
     loser = None
     deadline = time.monotonic() + patience(90)
@@ -1088,7 +1090,8 @@ def test_two_concurrent_trains_into_one_folder_one_wins_the_other_is_one_line(
         == f"torchlvm: error: {out} {BUSY} {winner.pid}; wait for it to finish"
     )
     winner.send_signal(signal.SIGINT)
-    winner.communicate(timeout=patience(60))
+    _, err = winner.communicate(timeout=patience(60))
+    assert winner.returncode == 130, err
     assert not list(tmp_path.rglob(LOCK_NAME)), "a lock was left behind"
 
 
