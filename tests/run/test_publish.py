@@ -286,3 +286,24 @@ def test_a_destination_that_changes_meanwhile_is_not_replaced_and_the_run_is_kep
     assert _tree(out) == {"mine.txt": b"arrived meanwhile"}
     assert (stage_path(out) / "model.safetensors").read_bytes() == b"new weights"
     assert not (stage_path(out) / LOCK_NAME).exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["runs/vae", "my runs/vae", 'a"b$c`d\\e', "it's here"],
+    ids=["plain", "space", "meta", "'"],
+)
+def test_a_folder_in_an_offered_command_is_one_shell_word(path: str) -> None:
+    """The commands the messages offer ('torchlvm train vae --resume --out DIR ...') printed a
+    folder with a space as two words: it is quoted where it needs it, in double quotes (the
+    command itself stands in single quotes)."""
+    import subprocess
+
+    from torchlvm.run.publish import quoted
+
+    word = quoted(path)
+    shell = subprocess.run(  # what the shell the user pastes it into makes of it
+        ["sh", "-c", f"printf '%s\\n' --out {word} --epochs 3"], capture_output=True, text=True
+    )
+    assert shell.stdout.splitlines() == ["--out", path, "--epochs", "3"]
+    assert word == path if path == "runs/vae" else word.startswith('"')

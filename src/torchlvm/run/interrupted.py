@@ -19,7 +19,7 @@ from pathlib import Path
 from torchlvm.errors import RunDirectoryError
 from torchlvm.run.layout import RunLayout, stage_path
 from torchlvm.run.lock import check_not_busy, lock_path, read_holder
-from torchlvm.run.publish import finished_epochs, marker_target
+from torchlvm.run.publish import finished_epochs, marker_target, quoted
 
 
 def _model_type(folder: Path) -> str:
@@ -35,7 +35,7 @@ def _model_type(folder: Path) -> str:
 def _resume(folder: Path, run: Path) -> str:
     """The commands that finish the run in ``run`` (``folder`` or its staging folder): on to the
     epochs it was given, or where it stopped (``--epochs`` at the epochs it finished)."""
-    command = f"torchlvm train {_model_type(run)} --resume --out {folder}"
+    command = f"torchlvm train {_model_type(run)} --resume --out {quoted(folder)}"
     done = finished_epochs(run)
     if done is None:
         return f"finish it with '{command}'"
@@ -50,7 +50,7 @@ def _start_over(folder: Path, stage: Path) -> str:
     holder = read_holder(lock_path(stage))
     command = "" if holder is None else holder.command
     if not command.startswith("torchlvm ") or command.endswith("..."):  # unknown, or shortened
-        command = f"torchlvm train ... --out {folder}"
+        command = f"torchlvm train ... --out {quoted(folder)}"
     return f"start it over with the command that made it ('{command}'; it replaces {stage})"
 
 

@@ -128,7 +128,7 @@ class Run:
 def _with_republish(err: DataError, folder: Path) -> DataError:
     """``err`` (the run's model cannot be read) with the command that publishes the run's best
     epoch again from its checkpoints, where it has them."""
-    from torchlvm.run.publish import finished_epochs
+    from torchlvm.run.publish import finished_epochs, quoted
     from torchlvm.run.record import read_record
 
     done = finished_epochs(folder)
@@ -140,7 +140,7 @@ def _with_republish(err: DataError, folder: Path) -> DataError:
         return damaged
     except (TorchLVMError, KeyError, TypeError):
         return err
-    command = f"torchlvm train {model_type} --resume --out {folder} --epochs {done}"
+    command = f"torchlvm train {model_type} --resume --out {quoted(folder)} --epochs {done}"
     return DataError(f"{err}; its checkpoints publish the run's model again: '{command}'")
 
 

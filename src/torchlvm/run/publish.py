@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -131,6 +132,15 @@ def _check_replaceable(
             f"--out {out} is the folder you are working in, so it cannot be replaced; "
             "run the command from another folder"
         )
+
+
+def quoted(path: str | os.PathLike[str]) -> str:
+    """``path`` as one shell word inside a command a message offers in single quotes: as is
+    where it needs no quoting, else in double quotes (``"my runs/vae"``)."""
+    text = os.fspath(path)
+    if shlex.quote(text) == text:
+        return text
+    return '"' + "".join("\\" + c if c in '\\"$`' else c for c in text) + '"'
 
 
 def finished_epochs(run: Path) -> int | None:
@@ -339,7 +349,7 @@ def _check_no_interrupted_run(folder: Path, out: Path, refusals: Refusals | None
         raise RunDirectoryError(refusals.interrupted.format(out=out, stage=folder))
     raise RunDirectoryError(
         f"an interrupted run of {out} is in {folder}; continue it with 'torchlvm train ... "
-        f"--resume --out {out}', or pass --overwrite to discard it and start over"
+        f"--resume --out {quoted(out)}', or pass --overwrite to discard it and start over"
     )
 
 

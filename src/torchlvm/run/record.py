@@ -76,7 +76,7 @@ def read_record(folder: str | os.PathLike[str]) -> dict[str, Any]:
 def _damaged(folder: str | os.PathLike[str], path: Path) -> str:
     """What to do about a damaged record ``path``: a ``config.json`` beside the checkpoints and
     their ``run.json`` is written again by the command that publishes the run from them."""
-    from torchlvm.run.publish import finished_epochs
+    from torchlvm.run.publish import finished_epochs, quoted
 
     layout = RunLayout(Path(folder))
     done = finished_epochs(layout.folder) if path == layout.config else None
@@ -88,8 +88,8 @@ def _damaged(folder: str | os.PathLike[str], path: Path) -> str:
         return "the file is damaged"
     return (
         f"the file is damaged, and the run's checkpoints hold its record: move {path} away, then "
-        f"'torchlvm train {model_type} --resume --out {folder} --epochs {done}' publishes the run "
-        "again"
+        f"'torchlvm train {model_type} --resume --out {quoted(folder)} --epochs {done}' "
+        "publishes the run again"
     )
 
 
