@@ -1,9 +1,11 @@
 """Imputation keeps observed entries and, for PPCA, equals the exact conditional mean."""
 
+import pytest
 import torch
 
 from torchlvm.data import make_linear_gaussian
-from torchlvm.inference.imputation import impute_missing
+from torchlvm.errors import ConfigError
+from torchlvm.inference.imputation import impute_missing, impute_rows
 from torchlvm.models import PPCA, VAE, VAEConfig
 
 
@@ -34,3 +36,15 @@ def test_pseudo_gibbs_clamps_observed_entries():
     assert out.shape == (4, 8)
     torch.testing.assert_close(out[:, observed], x[:, observed])
     assert torch.all((out[:, ~observed] >= 0) & (out[:, ~observed] <= 1))
+
+
+def test_a_conditional_model_is_refused_naming_what_imputes() -> None:
+    """impute_rows on a CVAE reached the CVAE's 'pass c (e.g. model.condition_from_labels...)',
+    a fix impute_rows, which takes no c, does not have."""
+    from torchlvm.models.cvae import CVAE, CVAEConfig
+
+    model = CVAE(CVAEConfig(4, 2, latent_dim=2, hidden=(4,), likelihood="gaussian"))
+    x = torch.rand(3, 4)
+    x[0, 1] = float("nan")
+    with pytest.raises(ConfigError, match=r"^impute_rows fills .* takes no c; .*objective='miwae'"):
+        impute_rows(model, x)

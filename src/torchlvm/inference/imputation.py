@@ -186,12 +186,25 @@ def impute_rows(
         the model's); NaN cells replaced.
 
     Raises:
-        ConfigError: for a negative ``draws`` or ``num_samples`` below 1.
+        ConfigError: for a negative ``draws``, ``num_samples`` below 1, or a conditional model.
         DataError: for an ``x`` that is not a tensor, or has no rows.
     """
     check_rows("x", check_tensor("x", x))
+    _check_unconditional(model)
     (rows,) = _device.to_model(model, x)
     return _impute_rows(model, rows, draws, num_samples, generator).to(x.device)
+
+
+def _check_unconditional(model: Any) -> None:
+    """Refuse a model of p(x | c) (its config has a condition width): impute_rows takes no c,
+    and the model's own refusal would name one."""
+    if getattr(getattr(model, "config", None), "condition_dim", None) is not None:
+        raise ConfigError(
+            f"impute_rows fills cells from p(x) of an unconditional model (PPCA, VAE); a "
+            f"{type(model).__name__} models p(x | c), and impute_rows takes no c; impute with a "
+            "PPCA(method='em') or a VAE fitted on the same rows (VAEEstimator(objective='miwae') "
+            "trains around missing cells)"
+        )
 
 
 def _impute_rows(
