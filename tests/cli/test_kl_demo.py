@@ -1,5 +1,7 @@
 """``torchlvm kl-demo``: both fits plotted, mass per mode printed, other files kept."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -81,3 +83,17 @@ def test_kl_demo_never_replaces_a_file_of_the_users_unasked(tmp_path, capsys):
     assert "--overwrite" in err and mine.read_text() == "my figure"
     assert cli.main([*argv, "--overwrite"]) == 0
     assert mine.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_out_that_cannot_be_written_fails_before_the_fits(capsys, monkeypatch):
+    """--out /proc/kl (a folder not even root can write): kl-demo fitted and printed the 1-D
+    results, then failed saving the figure. It now fails first, in one line, nothing fitted."""
+    from torchlvm.distributions import fitting
+
+    fits = []
+    monkeypatch.setattr(fitting, "fit_gaussian", lambda *a, **k: fits.append(a))
+    assert cli.main(["kl-demo", "--out", "/proc/torchlvm-kl-demo", "--steps", "5"]) == 1
+    out, err = capsys.readouterr()
+    assert fits == [] and out == ""
+    assert err.startswith("torchlvm: error: ") and len(err.splitlines()) == 1

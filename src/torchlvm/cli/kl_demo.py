@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     for dim in dims:  # a file already there is the user's until they say otherwise
         path = args.out / f"kl_fits_{dim}d.png"
         output_file(path, path, suffix=".png", overwrite=args.overwrite)
+    _check_writable(args.out)  # a folder it cannot write to fails now, not after the fits
     torch.set_num_threads(1)  # 1-D and 2-D problems: extra threads only add overhead
     for dim in dims:
         target = bimodal_target(dim, args.separation)
@@ -106,6 +107,19 @@ def run(args: argparse.Namespace) -> int:
         save_figure(fig, path)
         print(f"  wrote {path}")
     return 0
+
+
+def _check_writable(folder: Path) -> None:
+    """Check that ``folder``, or the nearest folder above it that exists (the figure's folder
+    is made when the figure is saved), can be written.
+
+    Raises:
+        OSError: naming that folder.
+    """
+    from torchlvm._files import check_writable
+
+    existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+    check_writable(existing)
 
 
 def _forward_optimum(target, variance: float) -> str:
