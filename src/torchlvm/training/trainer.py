@@ -45,8 +45,8 @@ from torchlvm.errors import (
     TorchLVMError,
 )
 from torchlvm.evaluation.records import example_noun
-from torchlvm.io import load
-from torchlvm.models.base import model_record
+from torchlvm.io import read_weights
+from torchlvm.models.base import expected_tensors, model_record
 from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run
 from torchlvm.run.record import read_record as read_run_record
 from torchlvm.run.record import write_finished, write_training_record
@@ -147,20 +147,23 @@ def _count(epochs: int) -> str:
     return f"{epochs} epoch" if epochs == 1 else f"{epochs} epochs"
 
 
-def _published_epochs(layout: RunLayout) -> int | None:
+def _published_epochs(layout: RunLayout, model: torch.nn.Module) -> int | None:
     """The epochs of the model the run folder holds (``config.json``), None if it holds none
-    that loads (a damaged one is published again from the checkpoints)."""
+    whose weights read as ``model``'s (a damaged one is published again from the checkpoints).
+    Every process reads the same files, so under DDP all take the same way."""
     if not layout.config.is_file():
         return None
     try:
-        load(layout.folder)
+        read_weights(layout.weights, expected_tensors(model))
     except TorchLVMError:
         return None
     epochs = (read_run_record(layout.folder).get("result") or {}).get("epochs")
     return epochs if isinstance(epochs, int) else None
 
 
-def _start_epoch(layout: RunLayout, config: TrainConfig, resume: bool) -> int:
+def _start_epoch(
+    layout: RunLayout, config: TrainConfig, resume: bool, model: torch.nn.Module
+) -> int:
     """The epoch this call starts at; refuses a run folder that does not suit ``resume``.
 
     An interrupted run (no model, or the model of an earlier end) resumed with ``max_epochs``
@@ -177,7 +180,7 @@ def _start_epoch(layout: RunLayout, config: TrainConfig, resume: bool) -> int:
     if not resume:
         return 0
     done, asked = (_checkpoint_epoch(last) or 0) + 1, config.max_epochs
-    if _published_epochs(layout) == done and done >= asked:
+    if _published_epochs(layout, model) == done and done >= asked:
         raise OptionError.naming(
             "max_epochs", "--epochs", lambda epochs: (
                 f"the run in {layout.folder} has finished its {_count(done)} and {epochs} is "
@@ -399,7 +402,7 @@ def fit(
     """
     _check_arguments(datamodule, config, accelerator, devices, num_nodes)
     layout = RunLayout(Path(out_dir))
-    start_epoch, last = _start_epoch(layout, config, resume), layout.last_checkpoint
+    start_epoch, last = _start_epoch(layout, config, resume, model), layout.last_checkpoint
     steps = None if many_processes(devices, num_nodes) else steps_per_batch
     module = _prepare_module(model, datamodule, config, last, resume, compile, fast, steps)
     callbacks = run_callbacks(config, layout.checkpoints, extra_callbacks, progress)
