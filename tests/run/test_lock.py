@@ -190,3 +190,27 @@ def test_a_lock_file_that_does_not_say_what_its_holder_does_names_a_training(
     assert holder is not None and holder.doing == TRAINED
     with pytest.raises(RunBusyError, match=f"is being trained by pid {os.getppid()}"):
         check_not_busy(tmp_path, model_only=True)
+
+
+def test_a_lock_copied_with_its_folder_is_not_the_holders(tmp_path: Path) -> None:
+    """A run folder copied (cp -r) while a live process held its lock carried the lock file,
+    and the copy was 'being trained by pid N' until that process ended: the lock records its own
+    file, and a copy of it is stale (the original stays held, a rename keeps it held)."""
+    import shutil
+
+    run = tmp_path / "run"
+    run.mkdir()
+    holder = _hold_in_child(run)
+    try:
+        shutil.copytree(run, tmp_path / "copy")
+        assert (tmp_path / "copy" / LOCK_NAME).is_file()
+        assert holder_if_live(tmp_path / "copy") is None
+        with acquire(tmp_path / "copy", "torchlvm evaluate copy"):
+            pass
+        assert holder_if_live(run) is not None
+        os.rename(run, tmp_path / "moved")
+        with pytest.raises(RunBusyError, match="being trained by pid"):
+            acquire(tmp_path / "moved", "torchlvm train vae")
+    finally:
+        holder.kill()
+        holder.wait()

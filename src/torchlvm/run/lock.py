@@ -4,9 +4,10 @@ staging) folder.
 The lock is the file ``.torchlvm.lock`` (:data:`torchlvm.run.layout.LOCK_NAME`), created with
 ``O_CREAT | O_EXCL`` so that of two processes exactly one creates it. It holds the owner's pid,
 host name, command, start time and what it does to the run (``"trained"``, ``"evaluated"``), as
-JSON, for the messages of everyone else. While the owner
-lives it also holds an advisory ``flock`` on the file (POSIX), which the kernel drops when the
-process dies, however it dies.
+JSON, for the messages of everyone else, and the lock file's own device and inode: on its host, a
+copy of the file (a run folder copied while it was held) is not the holder's lock, and is stale.
+While the owner lives it also holds an advisory ``flock`` on the file (POSIX), which the kernel
+drops when the process dies, however it dies.
 
 A lock is *stale*, and is taken over, when nobody holds its ``flock`` and the process it names is
 not alive on this host (a SIGKILL, a power loss). A lock naming another host, or a live process,
@@ -51,6 +52,7 @@ class Holder:
     command: str
     started: str
     doing: str = TRAINED  # what the holder does to the run, for the messages
+    file: tuple[int, int] | None = None  # (device, inode) of the lock file its holder wrote
 
     @property
     def here(self) -> bool:
@@ -81,9 +83,11 @@ def read_holder(path: Path) -> Holder | None:
         data = json.loads(text)
         fields = (int(data["pid"]), str(data["host"]), str(data["command"]), str(data["started"]))
         doing = str(data.get("doing", TRAINED))  # (a lock written before evaluate took one)
+        file = data.get("file")  # (absent from a lock written before it was recorded)
+        file = (int(file[0]), int(file[1])) if isinstance(file, list) and len(file) == 2 else None
     except (ValueError, KeyError, TypeError, AttributeError):  # being written, or damaged
         return Holder(0, "", "", "")
-    return Holder(*fields, doing=doing)
+    return Holder(*fields, doing=doing, file=file)
 
 
 def _alive(pid: int) -> bool:
@@ -135,7 +139,18 @@ def holder_if_live(folder: str | os.PathLike[str], *, ignore_self: bool = False)
         return _named(path, holder)
     if holder.pid <= 0:  # an unreadable file whose writer is gone, or is writing it right now
         return holder if _young(path) else None
+    if holder.here and holder.file is not None and holder.file != _identity(path):
+        return None  # a copy of another run's lock (the folder was copied while it was held)
     return holder if not holder.here or _alive(holder.pid) else None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path`` (a rename keeps them, a copy does not)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
 
 
 def _named(path: Path, holder: Holder) -> Holder:
@@ -275,6 +290,7 @@ def _write_holder(fd: int, command: str, doing: str) -> None:
         "command": command,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "doing": doing,
+        "file": [os.fstat(fd).st_dev, os.fstat(fd).st_ino],  # a copied lock file is not this one
     }
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
