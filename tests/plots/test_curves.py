@@ -155,3 +155,29 @@ def test_a_saved_figure_is_marked_as_torchlvm_s(csv_path, tmp_path):
     (tmp_path / "text.png").write_text("not a picture")
     assert drawn_by_torchlvm(tmp_path / "ours.png")
     assert not any(drawn_by_torchlvm(tmp_path / n) for n in ("theirs.png", "text.png", "no.png"))
+
+
+# What an autoencoder's training writes: its loss, a reconstruction error (lower is better).
+AUTOENCODER_CSV = """\
+epoch,step,train/loss,train/reconstruction,val/reconstruction
+0,9,40.8,40.8,34.3
+1,19,30.4,30.4,28.2
+"""
+
+
+@pytest.mark.parametrize(
+    "reconstruction, unit",
+    [("bernoulli", "−log p(x | x̂) [nats per example]"), ("mse", "‖x − x̂‖² [per example]")],
+)
+def test_an_autoencoders_loss_is_not_drawn_as_a_log_likelihood(tmp_path, reconstruction, unit):
+    """An autoencoder logs its reconstruction loss (positive, falling): a panel titled
+    E_q[log p(x|z)] over a 'log-likelihood' axis told a reader the opposite sign and a q it has
+    not got."""
+    path = tmp_path / "metrics.csv"
+    path.write_text(AUTOENCODER_CSV)
+    (ax,) = training_curves(path, reconstruction=reconstruction).axes
+    assert ax.get_title() == "Reconstruction loss (lower is better)"
+    assert ax.get_ylabel() == unit
+    (ax,) = training_curves(path).axes  # the loss's kind unknown: no unit claimed
+    assert ax.get_ylabel() == "reconstruction loss [per example]"
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [40.8, 30.4])

@@ -25,9 +25,10 @@ def test_single_run_report_has_header_metrics_figures_and_config(make_run):
     assert "<title>vae-run · torchlvm report</title>" in text
     assert "vae · digits · protocol dynamic" in text
     assert "Bernoulli(intensity) at every pass" in text
-    # quantities: value ± standard error, unit, bound vs estimate, k, ESS; 4 significant digits
+    # quantities: value ± standard error (the value to the error's digit), unit, bound vs
+    # estimate, k, ESS; 4 significant digits
     assert "-25.12" in text and "bound" in text
-    assert "-23.46 ± 0.039" in text and "estimate · k = 5000 · ESS 812.2" in text
+    assert "-23.457 ± 0.039" in text and "estimate · k = 5000 · ESS 812.2" in text
     assert "0.01235" in text and "nats per example" in text
     # figures: two files plus the training curves drawn from metrics.csv, all real PNGs
     pngs = embedded_pngs(text)
@@ -203,3 +204,23 @@ def test_an_autoencoders_captions_speak_of_codes_not_a_prior(make_run, config):
     assert "codes drawn from a Gaussian fitted to its training codes (it has no prior p(z))" in text
     assert "Codes of test data coloured by class" in text
     assert "drawn from the prior z ~ p(z)" not in text and "Posterior means" not in text
+
+
+def test_an_autoencoders_curves_are_its_reconstruction_loss(make_run, config, monkeypatch):
+    """An autoencoder trains on a reconstruction loss, not a bound: its curves' caption named 'the
+    bound the model was trained on' and the panel a log-likelihood."""
+    import torchlvm.plots.curves as curves
+
+    drawn = []
+    real = curves.training_curves
+    monkeypatch.setattr(
+        curves, "training_curves", lambda *a, **kw: drawn.append(kw) or real(*a, **kw)
+    )
+    config["model_type"] = "ae"
+    config["model"]["reconstruction"] = "bernoulli"
+    csv = "epoch,step,train/reconstruction,val/reconstruction\n0,9,40,34\n"
+    run = make_run("ae", config=config, csv=csv)
+    text = build_report([run]).read_text("utf-8")
+    assert drawn and drawn[0]["reconstruction"] == "bernoulli"
+    assert "reconstruction loss (lower is better)" in text
+    assert "the bound the model was trained on" not in text

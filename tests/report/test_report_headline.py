@@ -27,7 +27,7 @@ def test_demo_vae_headline_numbers_labels_and_units(demo_metrics):
     # the importance-sampled estimate ± its Monte Carlo error, k, nats and bits/dim
     assert (log_px.label, log_px.value, log_px.unit) == (
         "test log p(x)",
-        "−23.65 ± 0.0020",
+        "−23.6512 ± 0.0020",
         "nats/example",
     )
     assert log_px.note == "0.5331 bits/dim · estimate, k = 1000, ESS 482"
@@ -106,8 +106,8 @@ def test_exact_log_likelihood_is_preferred_and_its_gap_is_exact(demo_metrics):
         "bits_per_dim": {"value": 0.53, "unit": "bits/dim", "kind": "exact"},
     }
     cards = cards_by_key(demo_metrics)
-    assert cards["log_px"].value == "−23.5"  # no Monte Carlo error on an exact value
-    assert cards["log_px"].note == "0.53 bits/dim · exact"
+    assert cards["log_px"].value == "−23.50"  # no Monte Carlo error on an exact value
+    assert cards["log_px"].note == "0.5300 bits/dim · exact"
     assert cards["gap"].value == "0.6547" and cards["gap"].note.endswith("· exact")
 
 
@@ -154,8 +154,8 @@ def test_imputation_likelihood_is_a_card():
         }
     }
     (card,) = headline(metrics)
-    assert (card.key, card.value, card.unit) == ("imputation", "−12.25 ± 0.031", "nats/example")
-    assert card.note == "0.55 bits per missing dim · estimate, k = 500"
+    assert (card.key, card.value, card.unit) == ("imputation", "−12.250 ± 0.031", "nats/example")
+    assert card.note == "0.5500 bits per missing dim · estimate, k = 500"
 
 
 ODD = {  # id: (metrics.json content, the cards it still gives)

@@ -29,7 +29,7 @@ def test_headline_then_figures_then_detailed_tables_then_config(make_run, demo_m
     assert order == sorted(order)
     card = text[text.index('<section class="headline">') : text.index('<h2 id="figures">')]
     for label, value, unit in [
-        ("test log p(x)", '−23.65<span class="pm"> ± 0.0020</span>', "nats/example"),
+        ("test log p(x)", '−23.6512<span class="pm"> ± 0.0020</span>', "nats/example"),
         ("ELBO", "−24.15", "nats/example"),
         ("active units", "8 of 8", "latent dimensions"),
         ("probe accuracy", "70.8", "% accuracy"),
@@ -78,7 +78,7 @@ def test_unknown_sections_are_still_in_the_detailed_tables(make_run, demo_metric
     demo_metrics["my_probe"] = {"score": {"value": 0.5, "unit": "points", "note": "mine"}}
     text = build_report([make_run(metrics=demo_metrics)]).read_text(encoding="utf-8")
     assert '<details class="section" data-section="my_probe" open>' in text
-    assert "<h3>My probe</h3>" in text and "0.5 <span" in text
+    assert "<h3>My probe</h3>" in text and "0.5000 <span" in text
 
 
 def figure(name, width, height):

@@ -34,7 +34,7 @@ def test_standard_errors_have_two_significant_digits():
                                            "data_stderr": 0.2224}}}  # fmt: skip
     ((latent, pixels),) = [s.rows for s in sections(metrics)]
     assert latent.value == "0.355 ± 0.012"
-    assert pixels.value == "8.389 ± 1.1e-10" and "± 0.22 over examples" in pixels.details
+    assert pixels.value == "8.38900 ± 1.1e-10" and "± 0.22 over examples" in pixels.details
 
 
 def test_long_number_lists_are_shortened():
@@ -58,7 +58,7 @@ def test_quantity_rows_carry_unit_kind_k_and_ess():
         "nats",
         ["bound", "k = 5000"],
     )
-    assert logp.value == "-89.5 ± 0.012" and logp.details == ["estimate", "ESS 41.7"]
+    assert logp.value == "-89.500 ± 0.012" and logp.details == ["estimate", "ESS 41.7"]
     assert cell_text(iwae) == "-90.12 nats (bound; k = 5000)"
 
 
@@ -187,3 +187,28 @@ def test_what_fit_measured_carries_its_units():
     assert (train.value, train.unit) == ("9.035", "nats per example (exact log p(x))")
     assert (bits.unit, seconds.unit) == ("bits/dim", "s")
     assert noise.unit.startswith("σ², in the squared units of the data")
+
+
+@pytest.mark.parametrize(
+    "value, stderr, text",
+    [
+        (-27.29999, 0.0051, "-27.3000 ± 0.0051"),  # was '-27.3 ± 0.0051': digits the error backs
+        (-89.5, 0.012, "-89.500 ± 0.012"),
+        (0.355, 0.01225, "0.355 ± 0.012"),
+        (0.43, 0.033, "0.430 ± 0.033"),
+        (70.8, 1.7, "70.8 ± 1.7"),
+        (8.389, 1.136e-10, "8.38900 ± 1.1e-10"),  # at most 6 significant digits
+        (-27.3, None, "-27.30"),  # a measured value keeps its zeros: 4 significant digits
+        (1.0, 0.0, "1.000 ± 0"),
+        (12345.6, 52.0, "12346 ± 52"),
+    ],
+)
+def test_a_value_is_shown_to_the_digit_its_standard_error_reaches(value, stderr, text):
+    """'−27.3 ± 0.0051' showed an error ten times finer than the value it qualifies, and an
+    IWAE bound of −27.300 as '-27.3' beside '-27.32': a measured value is written to 4
+    significant digits with its zeros, and with a standard error to that error's last digit."""
+    row = {"value": value, "unit": "nats/example", "kind": "estimate"}
+    if stderr is not None:
+        row["stderr"] = stderr
+    ((row,),) = [s.rows for s in sections({"likelihood": {"log_marginal": row}})]
+    assert row.value == text

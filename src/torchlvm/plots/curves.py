@@ -1,5 +1,6 @@
 """Training curves: the bound trained on (ELBO, IWAE or MIWAE) and the ELBO's two terms,
-reconstruction and KL, over epochs; the loss (the negative of the bound) is not drawn twice.
+reconstruction and KL, over epochs; the loss (the negative of the bound) is not drawn twice. An
+autoencoder's curve is its reconstruction loss (lower is better), not a log-likelihood.
 
 Reads the rows of a Lightning ``CSVLogger`` file (``metrics.csv``) or a list of dicts. Such a
 file holds several rows per epoch (train metrics on one, validation metrics on another, blanks
@@ -37,6 +38,15 @@ PANELS: dict[str, tuple[str, str]] = {
     "miwae": ("MIWAE bound L_k on the observed cells", "L_k [nats per example]"),
     "log_lik": ("Reconstruction  E_q[log p(x|z)]", "log-likelihood [nats per example]"),
     "kl": ("KL(q(z|x) ‖ p(z))", "KL [nats per example]"),
+    "reconstruction": (  # an autoencoder's loss
+        "Reconstruction loss (lower is better)",
+        "reconstruction loss [per example]",
+    ),
+}
+#: an autoencoder's reconstruction loss (``models.autoencoder``) → its y-axis label
+RECONSTRUCTION_LOSS = {
+    "bernoulli": "−log p(x | x̂) [nats per example]",
+    "mse": "‖x − x̂‖² [per example]",
 }
 #: the same panels of a conditional model (a CVAE: q(z|x,c), p(x|z,c) and its prior p(z|c))
 CONDITIONAL_PANELS: dict[str, tuple[str, str]] = {
@@ -47,9 +57,6 @@ CONDITIONAL_PANELS: dict[str, tuple[str, str]] = {
 #: other spellings of the panel metrics
 ALIASES = {
     "log_likelihood": "log_lik",
-    "reconstruction": "log_lik",
-    "recon": "log_lik",
-    "rec": "log_lik",
     "kl_divergence": "kl",
 }
 #: split → (colour, line style) of its curves, and its name in the legend
@@ -137,6 +144,7 @@ def training_curves(
     title: str | None = "Training curves",
     per: str = "example",
     conditional: bool = False,
+    reconstruction: str | None = None,
 ) -> Figure:
     """ELBO, reconstruction log-likelihood and KL against epoch, for training and validation.
 
@@ -146,6 +154,9 @@ def training_curves(
         per: what one data point is, for the axis units (``"row"`` for a table run).
         conditional: whether the model is conditioned on c (a CVAE): its terms are then
             E_q[log p(x|z,c)] and KL(q(z|x,c) ‖ p(z|c)).
+        reconstruction: an autoencoder's loss, ``"bernoulli"`` (cross-entropy, nats) or
+            ``"mse"`` (squared error), for the unit of its ``reconstruction`` curve; None: the
+            axis names no unit.
 
     Returns:
         One panel per metric found (ELBO, reconstruction, KL; otherwise up to four others), with
@@ -176,7 +187,9 @@ def training_curves(
     for ax, name in zip(axes, names, strict=True):
         panels = CONDITIONAL_PANELS if conditional else PANELS
         panel_title, ylabel = panels.get(name, (name, f"{name} (as logged)"))
-        ylabel = ylabel.replace("nats per example", f"nats per {per}")
+        if name == "reconstruction":
+            ylabel = RECONSTRUCTION_LOSS.get(reconstruction or "", ylabel)
+        ylabel = ylabel.replace("per example", f"per {per}")
         for split, (colour, style) in LINES.items():
             values = drawable[name].get(split)
             if values is None or all(math.isnan(v) for v in values):

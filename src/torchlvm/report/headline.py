@@ -29,7 +29,7 @@ from torchlvm.evaluation.records import (
     Separability,
     Undefined,
 )
-from torchlvm.report.metrics import format_number
+from torchlvm.report.metrics import format_measured, format_number
 
 #: an exact gap (PPCA: q is the exact posterior) this small, relative to log p(x), is rounding
 EXACT_GAP = 1e-9
@@ -82,15 +82,11 @@ def _text(x: Any, default: str = "") -> str:
     return x if isinstance(x, str) and x else default
 
 
-def num(x: float) -> str:
-    """4 significant digits with a typographic minus: ``−23.65``."""
-    return format_number(x).replace("-", "−")
-
-
-def _se(x: Any) -> str:
-    """`` ± stderr`` to 2 significant digits, or nothing."""
-    se = _number(x)
-    return f" ± {format(se, '#.2g').rstrip('.')}" if se is not None and se > 0 else ""
+def num(x: float, stderr: Any = None) -> str:
+    """A measured number with a typographic minus: ``−23.65``; with a positive standard error,
+    to that error's digit and the error to 2 significant digits: ``−23.6512 ± 0.0020``."""
+    se = _number(stderr)
+    return format_measured(x, se if se is not None and se > 0 else None).replace("-", "−")
 
 
 def _pct(x: float) -> str:
@@ -169,7 +165,7 @@ def log_px(m: Evaluation) -> Headline | None:
         return _undefined("log_px", label, m.likelihood)
     name, pair = found
     q, bits = _defined(pair) or (pair.nats, None)
-    value = num(q.value) + (_se(q.stderr) if name != "exact" else "")
+    value = num(q.value, q.stderr if name != "exact" else None)
     note = _how(q, bits)
     if m.fit is not None and m.fit.train_log_likelihood is not None:
         note += f" · train {num(m.fit.train_log_likelihood)}"
@@ -224,7 +220,7 @@ def imputation(m: Evaluation) -> Headline | None:
         return None
     q, bits = found
     note = _how(q, bits).replace("bits/dim", "bits per missing dim")
-    value = num(q.value) + _se(q.stderr)
+    value = num(q.value, q.stderr)
     unit = _text(q.unit, "nats/example")
     return Headline("imputation", "log p(x_missing | x_observed)", value, unit, note, _text(q.note))
 
@@ -263,7 +259,7 @@ def probe(m: Evaluation) -> Headline | None:
     folds = _number(q.extra.get("folds"))
     codes = "codes" if m.model is not None and m.model.deterministic_encoder else "posterior means"
     parts.append(f"{what} on {codes}" + (f", {int(folds)}-fold CV" if folds else ""))
-    value = _pct(q.value) + (_se(100 * q.stderr) if q.stderr is not None else "")
+    value = num(100 * q.value, None if q.stderr is None else 100 * q.stderr)
     note = " · ".join(parts)
     return Headline("probe", "probe accuracy", value, "% accuracy", note, _text(q.note))
 

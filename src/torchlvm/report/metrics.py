@@ -17,7 +17,16 @@ from typing import Any
 
 from torchlvm.evaluation.records import is_quantity
 
-__all__ = ["Row", "Section", "cell_text", "format_number", "is_quantity", "rows_of", "sections"]
+__all__ = [
+    "Row",
+    "Section",
+    "cell_text",
+    "format_measured",
+    "format_number",
+    "is_quantity",
+    "rows_of",
+    "sections",
+]
 
 #: section key → heading
 SECTION_TITLES = {
@@ -87,6 +96,8 @@ FIT_UNITS: dict[str, str | None] = {
     "noise_variance": "σ², in the squared units of the data the model was fitted on",
     "fit_seconds": "s",
 }
+#: significant digits of a measured value: without a standard error; at most, with one
+MEASURED_DIGITS = (4, 6)
 #: numbers of a list shown before it is shortened
 LIST_PREVIEW = 10
 #: nesting below which a value is shown as compact JSON
@@ -165,17 +176,31 @@ def label_for(key: str) -> str:
 
 def format_error(x: float) -> str:
     """A standard error to 2 significant digits, as is told of an error: ``0.012``, ``1.2e-10``."""
-    if not math.isfinite(x):
-        return format_number(x)
+    if not math.isfinite(x) or x == 0:
+        return format_number(x) if x else "0"
     text = f"{x:#.2g}".rstrip(".")
     return text.replace("e+0", "e+").replace("e-0", "e-")
 
 
+def format_measured(x: Any, stderr: Any = None) -> str:
+    """A measured number: 4 significant digits with their zeros (``-27.30``, ``1.000``); with a
+    standard error, to the digit of that error's second significant digit (at most 6 significant
+    digits) and the error to 2: ``-27.3000 ± 0.0051``, ``0.430 ± 0.033``, ``70.8 ± 1.7``."""
+    if not (isinstance(x, float) and math.isfinite(x)):
+        text = format_value(x)
+    else:
+        digits = MEASURED_DIGITS[0]
+        if _is_number(stderr) and math.isfinite(stderr) and stderr > 0 and x != 0:
+            last = math.floor(math.log10(stderr)) - 1  # the error's second significant digit
+            digits = math.floor(math.log10(abs(x))) - last + 1
+            digits = max(1, min(MEASURED_DIGITS[1], digits))
+        text = f"{x:#.{digits}g}".rstrip(".").replace("e+0", "e+").replace("e-0", "e-")
+    return text + (f" ± {format_error(stderr)}" if _is_number(stderr) else "")
+
+
 def quantity_row(path: tuple[str, ...], q: dict[str, Any]) -> Row:
     """A row for a quantity dict: ``value ± stderr``, the unit, and every other key as details."""
-    value = format_value(q["value"])
-    if _is_number(q.get("stderr")):
-        value += f" ± {format_error(q['stderr'])}"
+    value = format_measured(q["value"], q.get("stderr"))
     details = []
     if "kind" in q:
         details.append(format_value(q["kind"]))
@@ -211,9 +236,7 @@ def pair_row(path: tuple[str, ...], pair: dict[str, Any]) -> Row:
     """One row for a value in nats with its bits/dim twin beside it."""
     row = quantity_row(path, pair["nats"])
     bits = pair["bits_per_dim"]
-    also = format_number(bits["value"])
-    if _is_number(bits.get("stderr")):
-        also += f" ± {format_error(bits['stderr'])}"
+    also = format_measured(bits["value"], bits.get("stderr"))
     row.also = f"{also} {bits.get('unit', 'bits/dim')}"
     return row
 

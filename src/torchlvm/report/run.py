@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from torchlvm._nested import lookup
 from torchlvm.errors import RunDirectoryError, TorchLVMError
 from torchlvm.evaluation.records import Evaluation, example_noun
 from torchlvm.io import read_config
@@ -103,6 +104,11 @@ AUTOENCODER_CAPTIONS: dict[str, str] = {
     "latent_scatter": (
         "Codes of test data coloured by class: the coordinates themselves for a 2-D latent "
         "space, otherwise their first two principal components."
+    ),
+    "training_curves": (
+        "Training curves per epoch for the training (solid) and validation (dashed) data: the "
+        "autoencoder's reconstruction loss (lower is better), per example: cross-entropy in nats "
+        "for a Bernoulli decoder, squared error for a Gaussian one."
     ),
 }
 
@@ -296,7 +302,11 @@ def _curves_from_csv(folder: Path, notes: list[str], per: str, config: Any) -> F
     from torchlvm.plots.curves import training_curves
 
     try:
-        png = figure_png_bytes(training_curves(csv_path, per=per, conditional=conditional(config)))
+        loss = lookup(config, "model", "reconstruction")  # an autoencoder's loss
+        drawn = training_curves(
+            csv_path, per=per, conditional=conditional(config), reconstruction=loss
+        )
+        png = figure_png_bytes(drawn)
     except TorchLVMError as err:
         notes.append(f"Training curves could not be drawn from metrics.csv: {err}")
         return None
