@@ -73,3 +73,20 @@ def test_the_bounds_the_readme_prints_for_ppca_are_in_theorys_order():
         assert elbo[i] < log_px
         assert abs(bounds[1][i] - elbo[i]) < 0.25  # 1000 draws: standard error about 0.065
         assert elbo[i] < bounds[10][i] < bounds[100][i] < log_px
+
+
+def test_a_mean_of_estimates_is_given_with_the_standard_error_of_that_mean():
+    """README printed 'IS -26.29 ± 0.03' for the mean of 8 estimates with the mean of their 8
+    standard errors, about √8 times the standard error of the mean, √(Σ se²) / 8."""
+    text = readme.README.read_text(encoding="utf-8")
+    code = "".join(e.code for e in readme.examples(text) if e.kind == "python")
+    assert "stderr.mean()" not in code
+    assert "est.stderr.norm() / len(x)" in code
+
+
+def test_the_set_up_does_not_promise_a_cpu_build_from_a_version_pin():
+    """constraints.txt pins torch==2.13.0, which on PyPI is the Linux wheel that pulls several
+    GB of CUDA libraries; README called it 'the CPU build'. It names the CPU index instead."""
+    text = readme.README.read_text(encoding="utf-8")
+    assert "pins the CPU build" not in text
+    assert "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in text

@@ -199,3 +199,27 @@ def test_figures_are_sized_to_their_content(images, tmp_path, make):
     assert max(blank_margins(pixels)) <= pad + 3  # no blank band around the drawing
     h, w = pixels.shape[:2]
     assert 60 <= h <= 12 * DPI and 60 <= w <= 12 * DPI  # readable and not a poster
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda imgs: traversal_grid(
+            np.tile(imgs, (2, 1))[:72], SHAPE, dims=range(8), values=np.linspace(-3, 3, 9)
+        ),
+        lambda imgs: image_grid(np.tile(imgs, (2, 1))[:64], SHAPE, nrow=8, title="Samples"),
+    ],
+    ids=["traversals", "samples"],
+)
+def test_a_large_grids_text_is_readable_in_a_column_of_the_report(images, make):
+    """A 10-inch grid of digits is shown 521 pixels wide in the report's two columns (a 1280-px
+    window), where its 10-point labels came out 7 pixels tall: a mosaic's text grows with its
+    width, to at least 8 pixels there."""
+    fig = make(images)
+    fig.canvas.draw()
+    scale = min(1.0, 521 / (fig.get_figwidth() * DPI))  # report/style.py: a column of .figs
+    ax = fig.axes[0]
+    texts = [ax.title, ax.xaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]
+    for text in (t for t in texts if t.get_text()):
+        pixels = text.get_fontsize() * DPI / 72 * scale
+        assert pixels >= 8, f"{text.get_text()!r}: {pixels:.1f} px"

@@ -224,3 +224,15 @@ def test_an_autoencoders_curves_are_its_reconstruction_loss(make_run, config, mo
     assert drawn and drawn[0]["reconstruction"] == "bernoulli"
     assert "reconstruction loss (lower is better)" in text
     assert "the bound the model was trained on" not in text
+
+
+@pytest.mark.parametrize("model_type, condition", [("vae", None), ("cvae", "label"), ("ae", None)])
+def test_the_reconstructions_caption_says_the_inputs_are_as_the_model_sees_them(
+    make_run, config, model_type, condition
+):
+    """The inputs row of a dynamically binarized run is one Bernoulli draw of each test image,
+    black and white, beside grey reconstructions; the caption called them 'test inputs'."""
+    config["model_type"], config["data"]["condition"] = model_type, condition
+    figures = (("reconstructions", (1.0, 0.0, 0.0)),)
+    text = build_report([make_run(model_type, config=config, figures=figures)]).read_text("utf-8")
+    assert "Test inputs as the model sees them (under the run&#x27;s binarization protocol)" in text

@@ -210,3 +210,23 @@ def test_a_negative_estimated_gap_is_explained_not_called_a_kl(demo_metrics):
     assert gap.value == "−0.6512"
     assert gap.note.startswith("KL(q(z|x) ‖ p(z|x)) ≥ 0; below 0 by Monte Carlo error")
     assert "one z per example (n = 6)" in gap.note and "= KL" not in gap.note
+
+
+def test_a_tables_cards_say_features_and_standardized_units(demo_metrics):
+    """On a wine table the probe card compared with 'raw pixels' and the log p(x) card gave
+    nats/row without saying they are of the standardized columns (the CLI and the detailed
+    table do): a table's cards name features and the units of the density; the probe's n is
+    stated (5-fold CV on 18 rows is not 5-fold CV on 359 images)."""
+    demo_metrics["protocol"].update(shape=[13], example="row")
+    demo_metrics["likelihood"]["units"] = "in the run's standardized units"
+    for name in ("logistic", "knn"):
+        demo_metrics["separability"]["latent"][name]["n"] = 18
+    cards = cards_by_key(demo_metrics)
+    assert cards["probe"].note.startswith("raw features 71.3 % · logistic probe on posterior")
+    assert cards["probe"].note.endswith("5-fold CV, n = 18")
+    assert cards["log_px"].note.startswith("in the run's standardized units · 0.5331 bits/dim")
+    assert cards["elbo"].note.startswith("in the run's standardized units · 0.5445 bits/dim")
+
+
+def test_an_image_runs_probe_is_against_raw_pixels(demo_metrics):
+    assert cards_by_key(demo_metrics)["probe"].note.startswith("raw pixels 71.3 %")

@@ -38,7 +38,7 @@ def test_standard_errors_have_two_significant_digits():
 
 
 def test_long_number_lists_are_shortened():
-    assert format_value([0.5, 1]) == "[0.5, 1] (2 values)"
+    assert format_value([0.5, 1]) == "[0.5, 1]"
     assert format_value(list(range(30))).endswith(", …] (30 values)")
 
 
@@ -141,7 +141,7 @@ def test_nats_and_bits_per_dim_pair_is_one_row():
 def test_a_quantity_with_a_list_value_is_one_row():
     metrics = {"latent": {"kl_per_dim": {"value": [0.5, 0.25], "unit": "nats", "kind": "exact"}}}
     ((row,),) = [s.rows for s in sections(metrics)]
-    assert (row.value, row.unit, row.details) == ("[0.5, 0.25] (2 values)", "nats", ["exact"])
+    assert (row.value, row.unit, row.details) == ("[0.5, 0.25]", "nats", ["exact"])
 
 
 def test_a_nested_record_of_settings_is_one_row_but_a_section_is_not():
@@ -159,8 +159,8 @@ def test_a_nested_record_of_settings_is_one_row_but_a_section_is_not():
     assert len(protocol_rows) == 5
     (row,) = quality_rows
     assert row.value == (
-        "dataset digits · feature dim 64 · shape [1, 8, 8] (3 values) · seed 0 · "
-        "test accuracy 0.9777 accuracy (measured)"
+        "dataset digits · feature dim 64 · shape [1, 8, 8] · seed 0 · "
+        "test accuracy 0.9777 (measured)"
     )
 
 
@@ -212,3 +212,57 @@ def test_a_value_is_shown_to_the_digit_its_standard_error_reaches(value, stderr,
         row["stderr"] = stderr
     ((row,),) = [s.rows for s in sections({"likelihood": {"log_marginal": row}})]
     assert row.value == text
+
+
+def _auc(value, unit):
+    return {"value": value, "unit": unit, "kind": "measured", "chance": 0.5}
+
+
+def test_an_outlier_set_is_one_row_not_ten():
+    """Outlier detection filled 30 rows ('sets › flip › score › AUPRC', 'sets › flip › n in', ...)
+    for three sets, the mean scores without a unit: each set is one row, its AUROC and AUPRC per
+    score side by side, its sizes and mean scores as details, its description as the note."""
+    flip = {
+        "description": "digits test images flipped vertically",
+        "mean_score_in": 27.29995,
+        "mean_score_out": 28.34958,
+        "n_in": 200,
+        "n_out": 150,
+        "score": {"auprc": _auc(0.59543, "AUPRC"), "auroc": _auc(0.5888, "AUROC")},
+        "typicality": {"auprc": _auc(0.55818, "AUPRC"), "auroc": _auc(0.550275, "AUROC")},
+    }
+    metrics = {"outliers": {"score_description": "−log p(x), importance-sampled, k=100",
+                            "sets": {"flip": flip}}}  # fmt: skip
+    (section,) = sections(metrics)
+    description, row = section.rows
+    assert description.label == "score description"
+    assert row.label == "flip"
+    assert row.value == "AUROC 0.5888 · AUPRC 0.5954"
+    assert row.details == [
+        "typicality: AUROC 0.5503 · AUPRC 0.5582",
+        "n = 200 in-distribution, 150 OOD",
+        "mean score 27.30 in-distribution, 28.35 OOD",
+        "chance: AUROC 0.5, AUPRC 0.5",
+    ]
+    assert row.note == "digits test images flipped vertically"
+
+
+def test_a_settings_record_does_not_count_short_lists_or_repeat_a_unit():
+    """The classifier record read 'shape [1, 8, 8] (3 values)' and 'test accuracy 0.9777
+    accuracy': a list is counted only where it is cut short, and a unit its key already names
+    is not repeated."""
+    accuracy = {"value": 0.97772, "unit": "accuracy", "kind": "measured"}
+    classifier = {"version": 1, "dataset": "digits", "shape": [1, 8, 8], "feature_dim": 64,
+                  "test_accuracy": accuracy}  # fmt: skip
+    ((row,),) = [s.rows for s in sections({"sample_quality": {"classifier": classifier}})]
+    assert "shape [1, 8, 8] · " in row.value
+    assert row.value.endswith("test accuracy 0.9777 (measured)")
+    assert format_value(list(range(30))).endswith(", …] (30 values)")
+
+
+def test_the_probes_reference_is_the_raw_input_not_pixels_of_a_table():
+    """'pixels › logistic' on a wine table: the reference probe reads the raw input, pixels or
+    features."""
+    metrics = {"separability": {"pixels": {"logistic": {"value": 0.9, "unit": "accuracy"}}}}
+    ((row,),) = [s.rows for s in sections(metrics)]
+    assert row.label == "raw input › logistic"

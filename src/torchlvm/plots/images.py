@@ -37,6 +37,14 @@ from torchlvm.plots._style import (
 Shape = Sequence[int]
 
 
+#: points of a mosaic's labels: at least, and per inch of its width (a wide grid is shown
+#: shrunk to a column of the report, 521 px of a 1280-px window, where text stays >= 8 px)
+TEXT_POINTS = 10.0
+TEXT_POINTS_PER_INCH = 1.25
+#: a mosaic's title, relative to its labels
+TITLE_SCALE = 1.2
+
+
 def _label_width(labels: Sequence[Any] | None) -> float:
     """Inches of left margin that row labels need."""
     return 0.0 if not labels else 0.075 * max(len(str(label)) for label in labels)
@@ -64,12 +72,14 @@ def _draw_mosaic(
     ax = fig.add_subplot()
     ax.imshow(mosaic(tiles, ncol, pad))
     label_tiles(ax, (h, w), pad, rows=row_labels, cols=col_labels)
+    size = max(TEXT_POINTS, TEXT_POINTS_PER_INCH * width)  # shown shrunk: its text grows
+    ax.tick_params(labelsize=size)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=size * TITLE_SCALE)
     if xlabel:
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(xlabel, fontsize=size)
     if ylabel:
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(ylabel, fontsize=size)
     return fig
 
 

@@ -130,9 +130,11 @@ def _measured(section: Any, kind: type, name: str) -> tuple[Any, Any, float] | N
     return None if value is None else (section, q, value)
 
 
-def _how(q: Quantity, bits: Quantity | None) -> str:
-    """``0.5331 bits/dim · estimate, k = 1000, ESS 482``."""
-    parts = [f"{num(bits.value)} bits/dim"] if bits is not None else []
+def _how(q: Quantity, bits: Quantity | None, units: str | None = None) -> str:
+    """``0.5331 bits/dim · estimate, k = 1000, ESS 482``, after a table's ``units`` (whose
+    density: ``in the run's standardized units``)."""
+    parts = [units] if units else []
+    parts += [f"{num(bits.value)} bits/dim"] if bits is not None else []
     kind = [q.kind]
     if q.k is not None:
         kind.append(f"k = {format_number(q.k)}")
@@ -144,6 +146,12 @@ def _how(q: Quantity, bits: Quantity | None) -> str:
 
 def _likelihood(m: Evaluation) -> Likelihood | None:
     return m.likelihood if isinstance(m.likelihood, Likelihood) else None
+
+
+def _units(m: Evaluation) -> str | None:
+    """A table's likelihood units (``in the run's standardized units``), else None."""
+    like = _likelihood(m)
+    return like.units if like is not None else None
 
 
 def _quantity_name(m: Evaluation) -> str:
@@ -166,7 +174,7 @@ def log_px(m: Evaluation) -> Headline | None:
     name, pair = found
     q, bits = _defined(pair) or (pair.nats, None)
     value = num(q.value, q.stderr if name != "exact" else None)
-    note = _how(q, bits)
+    note = _how(q, bits, _units(m))
     if m.fit is not None and m.fit.train_log_likelihood is not None:
         note += f" · train {num(m.fit.train_log_likelihood)}"
     unit = _text(q.unit, "nats/example")
@@ -179,7 +187,7 @@ def elbo(m: Evaluation) -> Headline | None:
     if found is None:
         return None
     q, bits = found
-    note = _how(q, bits).replace("bound", "lower bound")
+    note = _how(q, bits, _units(m)).replace("bound", "lower bound")
     unit = _text(q.unit, "nats/example")
     return Headline("elbo", "ELBO", num(q.value), unit, note, _text(q.note))
 
@@ -246,6 +254,14 @@ def _probe(probes: Probes | None) -> tuple[str, Quantity] | None:
     return None
 
 
+def _raw(m: Evaluation) -> str:
+    """What the probes' reference reads: the pixels of images, the features of rows."""
+    shape = m.protocol.shape
+    if shape is None:
+        return "raw inputs"
+    return "raw pixels" if len(shape) > 1 else "raw features"
+
+
 def probe(m: Evaluation) -> Headline | None:
     sep = m.separability
     found = _probe(sep.latent) if isinstance(sep, Separability) else None
@@ -254,11 +270,12 @@ def probe(m: Evaluation) -> Headline | None:
     name, q = found
     pixels = getattr(sep.pixels, name, None)
     reference = _number(pixels)
-    parts = [f"raw pixels {_pct(reference)} %"] if reference is not None else []
+    parts = [f"{_raw(m)} {_pct(reference)} %"] if reference is not None else []
     what = "logistic probe" if name == "logistic" else "k-NN"
-    folds = _number(q.extra.get("folds"))
+    folds, n = _number(q.extra.get("folds")), _number(q.extra.get("n"))
     codes = "codes" if m.model is not None and m.model.deterministic_encoder else "posterior means"
-    parts.append(f"{what} on {codes}" + (f", {int(folds)}-fold CV" if folds else ""))
+    how = f"{what} on {codes}" + (f", {int(folds)}-fold CV" if folds else "")
+    parts.append(how + (f", n = {int(n)}" if n else ""))
     value = num(100 * q.value, None if q.stderr is None else 100 * q.stderr)
     note = " · ".join(parts)
     return Headline("probe", "probe accuracy", value, "% accuracy", note, _text(q.note))

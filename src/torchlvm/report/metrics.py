@@ -86,6 +86,7 @@ LABELS = {
     "nats_file_units": "nats, in the file's units",
     "k": "importance samples k",
     "num_samples": "samples k",
+    "pixels": "raw input",  # the probes' reference: pixels of images, features of a table
 }
 #: units of the flat numbers ``torchlvm fit`` writes at the top of metrics.json (FitRecord);
 #: ``None``: the document's own ``unit`` entry (nats per example or row, exact log p(x))
@@ -159,11 +160,10 @@ def _is_number(x: Any) -> bool:
 
 
 def format_value(x: Any) -> str:
-    """Text for any JSON value; lists of numbers are shortened with their length."""
+    """Text for any JSON value; a long list of numbers is cut short, with its length."""
     if isinstance(x, list) and x and all(_is_number(v) for v in x):
         head = ", ".join(format_number(v) for v in x[:LIST_PREVIEW])
-        more = ", …" if len(x) > LIST_PREVIEW else ""
-        return f"[{head}{more}] ({len(x)} values)"
+        return f"[{head}, …] ({len(x)} values)" if len(x) > LIST_PREVIEW else f"[{head}]"
     if isinstance(x, (dict, list)):
         text = json.dumps(x, ensure_ascii=False, default=str)
         return text if len(text) <= 300 else text[:297] + "…"
@@ -257,15 +257,60 @@ def _is_record(x: Any) -> bool:
 def record_row(path: tuple[str, ...], record: dict[str, Any]) -> Row:
     """One row ``key value · key value · ...`` for a nested record of settings."""
 
-    def text(v: Any) -> str:
+    def text(k: Any, v: Any) -> str:
         if not is_quantity(v):
             return format_value(v)
         text = format_value(v["value"])
-        text += f" {v['unit']}" if v.get("unit") is not None else ""
+        unit = v.get("unit")
+        text += f" {unit}" if unit is not None and not str(k).endswith(str(unit)) else ""
         return text + (f" ({v['kind']})" if v.get("kind") is not None else "")
 
-    value = " · ".join(f"{label_for(str(k))} {text(v)}" for k, v in record.items())
+    value = " · ".join(f"{label_for(str(k))} {text(k, v)}" for k, v in record.items())
     return Row(path, label_for(path[-1]), value)
+
+
+def _is_outlier_set(path: tuple[str, ...], x: Any) -> bool:
+    """One OOD set of the outlier section: ``sets.NAME`` holding a score's AUROC."""
+    score = x.get("score") if isinstance(x, dict) else None
+    return (
+        len(path) >= 2
+        and path[-2] == "sets"
+        and isinstance(score, dict)
+        and is_quantity(score.get("auroc"))
+    )
+
+
+def _areas(scores: Any) -> str:
+    """``AUROC 0.5888 · AUPRC 0.5954`` of one score's ``{"auroc": q, "auprc": q}``."""
+    areas = scores if isinstance(scores, dict) else {}
+    return " · ".join(
+        f"{label_for(key)} {format_measured(areas[key]['value'])}"
+        for key in ("auroc", "auprc")
+        if is_quantity(areas.get(key))
+    )
+
+
+def outlier_set_row(path: tuple[str, ...], entry: dict[str, Any]) -> Row:
+    """One row per OOD set: the score's AUROC and AUPRC as the value; typicality's, the sizes,
+    the mean scores and chance as details; the set's description as the note."""
+    details = []
+    if _areas(entry.get("typicality")):
+        details.append(f"typicality: {_areas(entry['typicality'])}")
+    pairs = (("n_in", "n_out", "n = {} in-distribution, {} OOD", format_value),
+             ("mean_score_in", "mean_score_out", "mean score {} in-distribution, {} OOD",
+              format_measured))  # fmt: skip
+    for inside, outside, form, shown in pairs:
+        if _is_number(entry.get(inside)) and _is_number(entry.get(outside)):
+            details.append(form.format(shown(entry[inside]), shown(entry[outside])))
+    chance = [
+        f"{label_for(key)} {format_number(q['chance'])}"
+        for key, q in entry["score"].items()
+        if is_quantity(q) and _is_number(q.get("chance"))
+    ]
+    if chance:
+        details.append("chance: " + ", ".join(sorted(chance, key=lambda c: "AUROC" not in c)))
+    note = format_value(entry["description"]) if "description" in entry else ""
+    return Row(path, path[-1], _areas(entry["score"]), "", details, note)
 
 
 def rows_of(value: Any, path: tuple[str, ...] = ()) -> Iterator[Row]:
@@ -275,6 +320,8 @@ def rows_of(value: Any, path: tuple[str, ...] = ()) -> Iterator[Row]:
     """
     if is_quantity(value):
         yield quantity_row(path, value)
+    elif _is_outlier_set(path, value):
+        yield outlier_set_row(path, value)
     elif _is_pair(value) and path:
         yield pair_row(path, value)
     elif _is_record(value) and len(path) >= 2:
@@ -288,10 +335,13 @@ def rows_of(value: Any, path: tuple[str, ...] = ()) -> Iterator[Row]:
 
 def _row_label(row: Row, depth: int) -> Row:
     """Label nested rows with their whole path below the section; the IWAE bounds, stored by k,
-    by the paper's name (``likelihood.iwae.10`` is ``IWAE bound L_10``)."""
+    by the paper's name (``likelihood.iwae.10`` is ``IWAE bound L_10``); an OOD set by its name
+    (``outliers.sets.flip`` is ``flip``)."""
     path, label = row.path, row.label
     if len(path) >= 2 and path[-2] in ("iwae", "iwae_bound") and path[-1].isdigit():
         path, label = path[:-1], f"{label_for(path[-2])} L_{path[-1]}"
+    if len(path) >= 2 and path[-2] == "sets":  # an outlier section's OOD set, by its name
+        path = (*path[:-2], path[-1])
     if len(path) > depth + 1:
         label = " › ".join([label_for(p) for p in path[depth:-1]] + [label])
     row.label = label

@@ -34,8 +34,8 @@ FIGURE_CAPTIONS: dict[str, str] = {
     ),
     "conditional": "Conditional samples: one row per condition c, with z ~ p(z | c).",
     "reconstructions": (
-        "Test inputs and their reconstructions: the decoder's mean at the posterior mean of "
-        "q(z | x)."
+        "Test inputs as the model sees them (under the run's binarization protocol) and their "
+        "reconstructions: the decoder's mean at the posterior mean of q(z | x)."
     ),
     "traversals": (
         "Latent traversals: each row moves one latent dimension from the centre of p(z) by the "
@@ -75,8 +75,9 @@ FIGURE_CAPTIONS: dict[str, str] = {
 #: where they differ; traversals and the interpolation are decoded at the first test input's c
 CONDITIONAL_CAPTIONS: dict[str, str] = {
     "reconstructions": (
-        "Test inputs and their reconstructions: the decoder's mean E[x | z, c] at the posterior "
-        "mean of q(z | x, c), with each input's own condition c."
+        "Test inputs as the model sees them (under the run's binarization protocol) and their "
+        "reconstructions: the decoder's mean E[x | z, c] at the posterior mean of q(z | x, c), "
+        "with each input's own condition c."
     ),
     "traversals": (
         "Latent traversals at the first test input's condition c: each row moves one latent "
@@ -100,7 +101,10 @@ AUTOENCODER_CAPTIONS: dict[str, str] = {
         "Samples from the autoencoder: codes drawn from a Gaussian fitted to its training codes "
         "(it has no prior p(z)), decoded."
     ),
-    "reconstructions": "Test inputs and their reconstructions: the decoder's output at each code.",
+    "reconstructions": (
+        "Test inputs as the model sees them (under the run's binarization protocol) and their "
+        "reconstructions: the decoder's output at each code."
+    ),
     "latent_scatter": (
         "Codes of test data coloured by class: the coordinates themselves for a 2-D latent "
         "space, otherwise their first two principal components."
