@@ -64,3 +64,50 @@ def test_a_default_of_zero_is_shown_once() -> None:
     assert "seed of every random draw (default: 0)" in text
     assert "refine q by T steps (semi-amortized) (default: 0)" in text
     assert text.count("(default: 0)") == 2
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_help_shows_no_internal_names_or_markup(name: str) -> None:
+    """impute --help pointed at ':mod:`torchlvm.cli._impute_table`', transfer --help at
+    ':meth:`torchlvm.CVAE.transfer`' and encode and score quoted options in ``reST``: a user
+    reads plain text, and a private module is nothing they can open."""
+    text = build_parser().commands[name].format_help()  # type: ignore[attr-defined]
+    for markup in ("``", ":mod:", ":meth:", ":class:", ":func:", "cli._", "data_dir"):
+        assert markup not in text, f"torchlvm {name} --help shows {markup!r}"
+
+
+def test_data_options_name_every_file_format_read() -> None:
+    """Tables may be .tsv or gzipped (.csv.gz, .tsv.gz) since every reader takes them; the
+    --data help of fit, train and score still listed .csv, .npy and .npz only."""
+    commands = build_parser().commands  # type: ignore[attr-defined]
+    for name in ("fit", "train", "score"):
+        text = " ".join(commands[name].format_help().split())
+        assert ".tsv" in text and ".csv.gz" in text, f"torchlvm {name} --help"
+
+
+def test_an_output_option_with_two_defaults_has_a_plain_metavar() -> None:
+    """transfer's --out (a PNG, or a CSV for a table) showed '[--out FILE.csv for a table]' in
+    its usage: the suffix was read from the whole default sentence."""
+    text = build_parser().commands["transfer"].format_help()  # type: ignore[attr-defined]
+    assert "--out FILE " in text and "for a table]" not in text
+    sample = build_parser().commands["sample"].format_help()  # type: ignore[attr-defined]
+    assert "--out FILE.png" in sample
+
+
+def test_help_texts_say_what_the_code_does_in_one_wording() -> None:
+    """datasets --data-dir said 'also look in this folder' where it is the only folder looked in;
+    compare --hidden showed its default as Python's '[256]'; the --data-dir of fit, evaluate and
+    compare, and the default of compare's and report's --out, were worded apart from the rest;
+    train --objective named the objective 'registered' (an internal word) and left out miwae."""
+    commands = build_parser().commands  # type: ignore[attr-defined]
+    text = {name: " ".join(commands[name].format_help().split()) for name in commands}
+    assert "also look in" not in text["datasets"]
+    for name in ("datasets", "fit", "train", "evaluate", "compare", "encode"):
+        assert (
+            "--data-dir DATA_DIR the folder holding the dataset's files (the only place "
+            "looked in)" in text[name]
+        ), name
+    assert "--hidden WIDTH [WIDTH ...] hidden layer widths (default: 256)" in text["compare"]
+    assert "(default: runs/compare-DATA)" in text["compare"]
+    assert "(default: DIR/report.html;" in text["report"]
+    assert "registered" not in text["train"] and "miwae" in text["train"]

@@ -54,6 +54,9 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         if "%(default)" in text or "(default" in text or not _informative(action.default):
             return text
         if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            if isinstance(action.default, (list, tuple)):  # as typed: 200 200, not [200, 200]
+                shown = " ".join(str(v) for v in action.default).replace("%", "%%")
+                return f"{text} (default: {shown})".strip()
             return f"{text} (default: %(default)s)".strip()
         return text
 

@@ -20,6 +20,8 @@ T = TypeVar("T", int, float)
 
 MAX_SEED = 2**32 - 1
 """The largest seed every random source accepts (NumPy's and Lightning's seeds are 32-bit)."""
+#: what --data-dir is, in every command that has it (data/locate.py: the only place looked in)
+DATA_DIR_HELP = "the folder holding the dataset's files (the only place looked in)"
 
 
 def _int(text: str) -> int:
@@ -89,7 +91,7 @@ def run_and_data(
     parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
     parser.add_argument("--seed", type=seed_type, default=0, help=seed)
     parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
-    parser.add_argument("--data-dir", help="the folder holding the dataset's files")
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP)
     parser.add_argument(
         "--split",
         choices=["train", "val", "test", "all"],
@@ -100,8 +102,9 @@ def run_and_data(
 
 
 def output_options(parser: argparse.ArgumentParser, default: str) -> None:
-    """``--out FILE`` (``default`` names the file written without it) and ``--overwrite``."""
-    suffix = Path(default).suffix
+    """``--out FILE`` (``default`` names the file written without it, or says which in words:
+    ``"DIR/a.png, or DIR/a.csv for a table"``) and ``--overwrite``."""
+    suffix = "" if " " in default else Path(default).suffix
     what = "PNG" if suffix == ".png" else "file"
     parser.add_argument(
         "--out",

@@ -31,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="dataset the models train on and are compared on (separability, generation, "
         "log p(x)); interpretability always uses the shapes factors dataset",
     )  # fmt: skip
-    parser.add_argument("--data-dir", help="folder with the dataset's files")
+    parser.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
     parser.add_argument(
         "--epochs", type=_types.positive_int, default=20, help="training epochs of every model"
     )
@@ -39,7 +39,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--latent-dim", type=_types.positive_int, default=10, help="K of every model"
     )
     parser.add_argument(
-        "--hidden", type=_types.positive_int, nargs="+", default=[256], help="hidden widths"
+        "--hidden",
+        type=_types.positive_int,
+        nargs="+",
+        default=[256],
+        metavar="WIDTH",
+        help="hidden layer widths",
     )
     parser.add_argument(
         "--batch-size", type=_types.positive_int, default=128, help="examples per batch"
@@ -54,7 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--n", type=_types.positive_int, default=2000, help="test examples evaluated at most"
     )
-    parser.add_argument("--out", type=Path, help="output folder (default runs/compare-DATA)")
+    parser.add_argument("--out", type=Path, help="output folder (default: runs/compare-DATA)")
     parser.add_argument("--reuse", action="store_true", help="reuse finished runs in --out")
     add_progress_options(parser)
     add_accelerator(parser, "the models train and are evaluated")

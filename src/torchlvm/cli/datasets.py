@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 
+from torchlvm.cli import _types
+
 HELP = "list datasets: which are available here, where they are, how to get the rest"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="also look in this folder for IDX data sets")
+    parser.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,8 +4,8 @@ For a VAE the mean of q(z | x); for a CVAE the mean of q(z | x, c) under x's own
 PPCA the exact posterior mean; for an autoencoder its code f(x). The data are taken as the model
 sees them (under the run's binarization protocol). When the data have labels they are written
 next to the latents as FILE.labels.npy (same row order). Both files are written atomically.
-``--out FILE.csv`` writes a table instead (columns z1..zK, and ``label``). Without ``--split``,
-the test split of the data is encoded, or every row of a file given with ``--data``
+--out FILE.csv writes a table instead (columns z1..zK, and label). Without --split, the test
+split of the data is encoded, or every row of a file given with --data
 (read, for a run trained on a table, with the run's columns and standardization).
 
 Examples:

@@ -95,7 +95,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--chunk", type=_positive,
         help="samples drawn at a time (default: sized to the CPU cache, or large on a GPU)",
     )  # fmt: skip
-    parser.add_argument("--data-dir", help="folder with the dataset's files")
+    parser.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
     parser.add_argument(
         "--data",
         metavar="FILE",

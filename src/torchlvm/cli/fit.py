@@ -19,8 +19,13 @@ HELP = "fit probabilistic PCA in closed form or by EM; writes the model and its 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=["ppca"], help="the model to fit")
-    parser.add_argument("--data", required=True, help="dataset name or .npy/.npz/.csv path")
-    parser.add_argument("--data-dir", help="folder with the dataset's files")
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="dataset name (see 'torchlvm datasets') or a .npy, .npz, .csv or .tsv file "
+        "(tables may be gzipped: .csv.gz, .tsv.gz)",
+    )
+    parser.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
     parser.add_argument(
         "--latent-dim", type=_types.positive_int, required=True, help="K, the size of z"
     )

@@ -28,7 +28,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", type=Path, metavar="DIR", help="run or export folder of a model")
     parser.add_argument("--n", type=int, default=200, help="examples to analyse (the first n)")
     parser.add_argument("--k", type=int, default=5000, help="importance samples for log p(x)")
-    parser.add_argument("--steps", type=int, default=300, help="optimization steps of q*")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=300,
+        help="optimization steps of q*, the best q of the family fitted to each example",
+    )
     parser.add_argument(
         "--lr", type=float, default=0.02, help="initial Adam learning rate for q* (cosine decay)"
     )

@@ -21,9 +21,8 @@ each missing pixel with its mean over the training split. Data are taken as the 
 
 Writes DIR/figures/imputation.png (observed / imputed / true rows).
 
-A table instead: ``--data FILE.csv --out FILLED.csv`` fills every missing (empty) cell of the file
-and keeps every other cell as written (:mod:`torchlvm.cli._impute_table`); ``--draws N`` writes N
-multiple imputations.
+A table instead: --data FILE.csv --out FILLED.csv fills every missing (empty) cell of the file
+and keeps every other cell as written; --draws N writes N multiple imputations.
 
 Examples:
   torchlvm impute runs/ppca-table --data survey.csv --out filled.csv

@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out",
         metavar="FILE",
         type=_types.out_path,
-        help="HTML file to write (default DIR/report.html; required with several DIRs)",
+        help="HTML file to write (default: DIR/report.html; required with several DIRs)",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing --out that is not a report"

@@ -6,10 +6,10 @@ with its standard error. A row with missing cells (NaN, empty) is scored on its 
 density is in the file's own units (the run's standardization is applied, and its Jacobian
 added), in nats per row.
 
-Writes a CSV with one line per data row, in file order: ``row`` (1-based), ``line`` (in the
-file, for a CSV), ``neg_log_p``, ``stderr`` (VAE; 0 for the exact PPCA), ``observed`` (cells),
-``rank`` (1 = most outlying) and, with ``--threshold T``, ``outlier`` (1 when neg_log_p > T).
-``--top N`` prints the N most outlying rows.
+Writes a CSV with one line per data row, in file order, with the columns row (1-based), line (in
+the file, for a CSV), neg_log_p, stderr (VAE; 0 for the exact PPCA), observed (cells), rank
+(1 = most outlying) and, with --threshold T, outlier (1 when neg_log_p > T). --top N prints the
+N most outlying rows.
 
 Examples:
   torchlvm score runs/ppca --data new.csv --out scores.csv
@@ -31,7 +31,9 @@ HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv"
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
     parser.add_argument(
-        "--data", required=True, help="file to score (.csv, .npy or .npz), or a dataset name"
+        "--data",
+        required=True,
+        help="file to score (.csv, .tsv, .csv.gz, .tsv.gz, .npy or .npz), or a dataset name",
     )
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv", help="scores file")
     parser.add_argument(

@@ -115,11 +115,11 @@ def _trainable() -> list[str]:
 
 def _data_options(group: Any) -> None:
     group.add_argument(
-        "--data", help="dataset name (see 'torchlvm datasets') or .npy/.npz/.csv path"
+        "--data",
+        help="dataset name (see 'torchlvm datasets') or a .npy, .npz, .csv or .tsv file "
+        "(tables may be gzipped: .csv.gz, .tsv.gz)",
     )
-    group.add_argument(
-        "--data-dir", help="the folder holding the data files (the only place looked in)"
-    )
+    group.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
     group.add_argument(
         "--mmap",
         action="store_true",
@@ -226,8 +226,9 @@ def _training_options(group: Any) -> None:
     group.add_argument(
         "--objective",
         metavar="NAME",
-        help="the registered training objective: elbo or iwae for vae and cvae (default: the "
-        "model's own; ae always minimizes reconstruction error)",
+        help="the training objective: elbo or iwae for vae and cvae, miwae for a vae on rows with "
+        "missing cells (default: elbo, or miwae with --allow-missing; ae always minimizes "
+        "reconstruction error)",
     )
     group.add_argument(
         "--k",

@@ -1,7 +1,7 @@
 """Style transfer with a class-conditional CVAE: images of class A redrawn as class B.
 
 Takes the split's first --n images of class A, encodes each under its own class, z = E_q[z | x, A],
-and decodes z under class B, E[x | z, B] (Sohn et al. 2015; :meth:`torchlvm.CVAE.transfer`).
+and decodes z under class B, E[x | z, B] (Sohn et al. 2015; in Python, CVAE.transfer).
 z keeps what the class does not explain (slant, thickness: the "style"). Data are taken as the
 model sees them (under the run's binarization protocol).
 
