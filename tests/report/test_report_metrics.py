@@ -266,3 +266,14 @@ def test_the_probes_reference_is_the_raw_input_not_pixels_of_a_table():
     metrics = {"separability": {"pixels": {"logistic": {"value": 0.9, "unit": "accuracy"}}}}
     ((row,),) = [s.rows for s in sections(metrics)]
     assert row.label == "raw input › logistic"
+
+
+def test_a_section_that_is_undefined_keeps_its_own_heading():
+    """A table's sample quality is one undefined quantity; it was listed under 'Summary' as
+    'sample quality —' instead of under its own heading with its reason."""
+    reason = "sample quality compares image features; the data are a table"
+    metrics = {"sample_quality": {"value": None, "kind": "undefined", "note": reason}}
+    (section,) = sections(metrics)
+    assert section.title == "Sample quality"
+    ((row,),) = [section.rows]
+    assert row.note == reason

@@ -357,7 +357,8 @@ def sections(metrics: Any) -> list[Section]:
     fit_unit = metrics.get("unit") if isinstance(metrics.get("unit"), str) else None
     for key, value in metrics.items():
         key = str(key)
-        if isinstance(value, dict) and value and not is_quantity(value):
+        own = is_quantity(value) and key in SECTION_TITLES  # a whole section, e.g. undefined
+        if isinstance(value, dict) and value and (own or not is_quantity(value)):
             rows = [_row_label(r, 1) for r in rows_of(value, (key,))]
             out.append(Section(key, SECTION_TITLES.get(key, label_for(key).capitalize()), rows))
         else:
