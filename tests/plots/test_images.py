@@ -122,7 +122,7 @@ def test_traversal_grid_labels_dimensions_and_values(images, tmp_path):
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["z1", "z4", "z5"]
     assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["-3", "-2"]
-    assert "standard deviations from the centre of p(z)" in ax.get_xlabel()
+    assert ax.get_xlabel() == "standard deviations from the centre (the others at the centre)"
     h, w = saved(fig, tmp_path).shape[:2]
     assert w > 1.5 * h
     with pytest.raises(ConfigError, match="len\\(dims\\) × len\\(values\\)"):
@@ -223,3 +223,13 @@ def test_a_large_grids_text_is_readable_in_a_column_of_the_report(images, make):
     for text in (t for t in texts if t.get_text()):
         pixels = text.get_fontsize() * DPI / 72 * scale
         assert pixels >= 8, f"{text.get_text()!r}: {pixels:.1f} px"
+
+
+@pytest.mark.parametrize("centre", ["p(z | c)", "the codes' Gaussian"])
+def test_a_traversals_axis_names_the_centre_it_is_given(images, centre):
+    """A CVAE's traversal (centred on p(z | c)) and an autoencoder's (on its codes' mean) were
+    labelled 'the centre of p(z)': the axis names no distribution unless told which."""
+    fig = traversal_grid(images[:14], SHAPE, dims=[0, 1], values=[-1, 1] * 3 + [0], centre=centre)
+    assert fig.axes[0].get_xlabel() == (
+        f"standard deviations from the centre of {centre} (the others at the centre)"
+    )

@@ -298,9 +298,10 @@ def imputation_panels(
     return fig
 
 
-#: what a traversal's column values are (figure_data: the centre of p(z) plus value × its
-#: standard deviation; an autoencoder's: its codes' mean and standard deviation)
-TRAVERSAL_AXIS = "standard deviations from the centre of p(z) (others at the centre)"
+#: what a traversal's column values are (figure_data: the centre of p(z), or a CVAE's p(z | c),
+#: plus value × its standard deviation; an autoencoder's: its codes' mean and standard
+#: deviation); ``{of}`` names that distribution when the caller says which
+TRAVERSAL_AXIS = "standard deviations from the centre{of} (the others at the centre)"
 
 
 def traversal_grid(
@@ -310,6 +311,7 @@ def traversal_grid(
     values: Sequence[float],
     *,
     title: str | None = "Latent traversals",
+    centre: str | None = None,
 ) -> Figure:
     """Decodings while one latent dimension sweeps ``values`` and the others stay fixed.
 
@@ -320,6 +322,8 @@ def traversal_grid(
         dims: the K latent dimensions traversed (0-based indices).
         values: the ``steps`` values each dimension takes, in standard deviations from the
             centre (:data:`TRAVERSAL_AXIS`).
+        centre: what the values are measured from, for the axis label (``"p(z)"``,
+            ``"p(z | c)"``); None: the axis names no distribution (the caption says it).
     """
     array = as_images(images, shape)
     if array.shape[0] != len(dims) * len(values):
@@ -334,7 +338,7 @@ def traversal_grid(
         title=title,
         row_labels=[f"z{int(d) + 1}" for d in dims],
         col_labels=[f"{float(v):.3g}" for v in values],  # 2.25, not 2.2
-        xlabel=TRAVERSAL_AXIS,
+        xlabel=TRAVERSAL_AXIS.format(of=f" of {centre}" if centre else ""),
     )
 
 
