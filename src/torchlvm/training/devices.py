@@ -37,15 +37,16 @@ def check_devices(accelerator: str, devices: int | str, num_nodes: int) -> None:
     if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
         raise ConfigError(f"devices must be a positive integer or 'auto', got {devices!r}")
     available, kind = available_devices(accelerator)
+    asked = f"--devices {devices} (in Python devices={devices})"
     if devices > available and available == 0:
         raise ConfigError(
-            f"devices={devices} asks for {kind} but this machine has none visible; train with "
-            "accelerator 'cpu' (--accelerator cpu)"
+            f"--accelerator {accelerator} (in Python accelerator={accelerator!r}) asks for "
+            f"{kind} but this machine has none visible; train on the CPU with --accelerator cpu"
         )
     if devices > available:
         raise ConfigError(
-            f"devices={devices} asks for {devices} processes on this node but only {available} "
-            f"{kind} are available; pass devices={available} or fewer (and num_nodes for more "
+            f"{asked} asks for {devices} processes on this node but only {available} {kind} "
+            f"are available; pass --devices {available} or fewer (and --num-nodes for more "
             "machines)"
         )
 
