@@ -230,3 +230,15 @@ def test_a_tables_cards_say_features_and_standardized_units(demo_metrics):
 
 def test_an_image_runs_probe_is_against_raw_pixels(demo_metrics):
     assert cards_by_key(demo_metrics)["probe"].note.startswith("raw pixels 71.3 %")
+
+
+def test_a_table_without_outliers_is_told_how_to_get_them(demo_metrics):
+    """A wine run's report said 'Not in metrics.json: outlier AUROC.' with no word why: a table
+    has no default OOD set (evaluate --ood FILE names one)."""
+    demo_metrics["protocol"].update(shape=[13], example="row")
+    del demo_metrics["outliers"]
+    cards = headline(demo_metrics)
+    assert missing_headlines(demo_metrics, cards) == [
+        "outlier AUROC (a table has no default OOD set: evaluate RUN --ood FILE scores the rows "
+        "of FILE against the test split)"
+    ]

@@ -48,6 +48,11 @@ HEADLINE_LABELS: dict[str, str] = {
 }
 #: headline keys whose absence is worth stating (the others are model-specific)
 CORE = ("log_px", "active_units", "probe", "frechet", "outliers")
+#: why a table's evaluation has no outlier AUROC, and the option that gives it
+TABLE_OOD = (
+    " (a table has no default OOD set: evaluate RUN --ood FILE scores the rows of FILE against "
+    "the test split)"
+)
 #: characters of a metric's note kept on the card (the whole note is the hover title)
 NOTE_CHARS = 90
 
@@ -379,6 +384,11 @@ def headline(metrics: Any) -> list[Headline]:
 
 
 def missing_headlines(metrics: Any, cards: list[Headline]) -> list[str]:
-    """Labels of the core headline numbers the metrics do not hold."""
+    """Labels of the core headline numbers the metrics do not hold (with how to get outlier
+    AUROC on a table, which has no default OOD set)."""
     have = {card.key for card in cards}
-    return [HEADLINE_LABELS[key] for key in CORE if key not in have]
+    missing = [key for key in CORE if key not in have]
+    protocol = Evaluation.from_json(metrics).protocol if isinstance(metrics, dict) else None
+    table = protocol is not None and protocol.n is not None and protocol.noun == "row"
+    return [HEADLINE_LABELS[key] + (TABLE_OOD if key == "outliers" and table else "")
+            for key in missing]  # fmt: skip
