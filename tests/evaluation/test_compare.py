@@ -127,3 +127,26 @@ def test_a_model_without_probes_is_said_why_not_that_the_data_have_no_labels() -
     result = {"data": "digits", "table": table, "budget": budget, "models": {"ae": entry}}
     result.update(protocol={"binarize": "dynamic", "n": 50, "k": 5}, verdicts={})
     assert "Budget (identical for all): 1 epoch, latent size 2" in comparison_markdown(result)
+
+
+def test_points_are_not_called_images_or_pixels() -> None:
+    """compare --data two-moons wrote 'posterior means of two-moons test images' and 'raw
+    pixels give 0.760' for 2-D points: data that are not images are called examples, and their
+    reference probe reads the raw inputs."""
+    from torchlvm.evaluation.compare import comparison_markdown
+
+    probes = {"logistic": {"value": 0.76, "stderr": 0.01}, "knn": {"value": 0.9}}
+    metrics = {
+        "protocol": {"shape": [2]},
+        "separability": {"latent": probes, "pixels": probes},
+    }
+    budget = {"epochs": 2, "latent_dim": 2, "hidden": [8], "batch_size": 8, "lr": 0.1, "seed": 0}
+    result = {"data": "two-moons", "table": {"separability": {"AE": "x"}}, "budget": budget}
+    result.update(models={"ae": {"metrics": metrics}}, verdicts={})
+    result.update(protocol={"binarize": "none", "n": 50, "k": 5})
+    text = comparison_markdown(result)
+    assert "posterior means of two-moons test examples" in text
+    assert "raw inputs give 0.760 (logistic)" in text and "between test examples" in text
+    assert "pixels give" not in text and "test images" not in text
+    metrics["protocol"]["shape"] = [1, 8, 8]
+    assert "raw pixels give 0.760" in comparison_markdown(result)

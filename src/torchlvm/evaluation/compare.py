@@ -447,7 +447,11 @@ def comparison_markdown(result: dict[str, Any]) -> str:
         escaped = [cells[label].replace("|", "\\|") for label in labels]  # "p(x | c)" in a cell
         lines.append(f"| **{row}** | " + " | ".join(escaped) + " |")
     b, p = result["budget"], result["protocol"]
-    pixels = _probe(Evaluation.from_json(result["models"]["ae"]["metrics"]), where="pixels")
+    ae = result["models"]["ae"]["metrics"]
+    pixels = _probe(Evaluation.from_json(ae), where="pixels")
+    shape = ae.get("protocol", {}).get("shape", [1, 1, 1])
+    # two-moons or a file of rows: points, not images, and their raw inputs are not pixels
+    images, raw = ("images", "raw pixels") if len(shape) == 3 else ("examples", "raw inputs")
     lines += [
         "",
         "What the cells are:",
@@ -459,10 +463,10 @@ def comparison_markdown(result: dict[str, Any]) -> str:
         "so its MIG is over the two position factors.",
         "- separability (can a linear probe read the class off the code?): "
         f"5-fold cross-validated accuracy on the posterior means of "
-        f"{result['data']} test images (logistic regression / 5-nearest neighbours)"
-        + (f"; raw pixels give {pixels:.3f} (logistic)." if pixels is not None else "."),
+        f"{result['data']} test {images} (logistic regression / 5-nearest neighbours)"
+        + (f"; {raw} give {pixels:.3f} (logistic)." if pixels is not None else "."),
         "- generation (do samples look like the data?): Fréchet distance (FD, lower is better) "
-        "between test images and as many generated images in the features of torchlvm's "
+        f"between test {images} and as many generated {images} in the features of torchlvm's "
         "classifier for the dataset; the AE has no prior and is fed N(0, I) codes; log p(x) is "
         "importance-sampled (the CVAE's is log p(x | c)), undefined for the deterministic AE.",
         "",
