@@ -81,3 +81,16 @@ def test_gaps_below_numerical_precision_are_drawn_as_exact_zeros():
     assert [bar.get_height() for bar in gaps.patches] == [0.0, 0.0]
     assert [t.get_text() for t in gaps.texts] == ["0 (exact)"]
     assert gaps.get_ylim()[1] >= 0.5  # nats: no full-height bar of 1e-14
+
+
+def test_the_error_bar_at_the_printed_total_is_the_totals():
+    """The stacked bar prints the inference gap (approximation + amortization) at its top, and
+    the error bar there was the amortization gap's standard error: it is the inference gap's."""
+    summary = {**DIAG, "inference_gap": 4.0, "inference_gap_se": 0.5}
+    fig = decomposition_figure(["diag q"], [summary])
+    gaps = fig.get_axes()[1]
+    bars = [seg for c in gaps.collections for seg in c.get_segments()]
+    at_total = [seg for seg in bars if abs((seg[0][1] + seg[1][1]) / 2 - 4.0) < 1e-9]
+    assert len(at_total) == 1
+    (low, high) = at_total[0]
+    assert high[1] - low[1] == pytest.approx(2 * 0.5)

@@ -41,7 +41,8 @@ def decomposition_figure(
         labels: one name per model.
         summaries: per model, a mapping with the means ``log_px``, ``best_elbo``,
             ``encoder_elbo``, ``approximation_gap``, ``amortization_gap`` and optionally
-            ``flow_elbo`` and ``flow_approximation_gap``, each with its standard error under
+            ``inference_gap`` (the error bar of the stacked total), ``flow_elbo`` and
+            ``flow_approximation_gap``, each with its standard error under
             ``<name>_se`` (as :meth:`~torchlvm.inference.gaps.GapReport.summary` returns).
         title: optional figure title.
 
@@ -106,9 +107,12 @@ def _gap_bars(ax, x: np.ndarray, summaries: Sequence[Mapping[str, float]]) -> No
     amort, amort_se = _values(summaries, "amortization_gap")
     flow, flow_se = _values(summaries, "flow_approximation_gap")
     total = approx + amort
+    recorded, total_se = _values(summaries, "inference_gap")  # the printed total's own error
+    total_se = np.where(np.isnan(recorded), amort_se, total_se)  # (older records lack it)
     exact = np.abs(below_precision(total)) == 0
     approx, amort = below_precision(approx), below_precision(amort)
     approx_se, amort_se = np.where(exact, 0.0, approx_se), np.where(exact, 0.0, amort_se)
+    total_se = np.where(exact, 0.0, total_se)
     has_flow = not np.isnan(flow).all()
     width = 0.38 if has_flow else 0.6
     left = x - width / 2 if has_flow else x
@@ -116,8 +120,8 @@ def _gap_bars(ax, x: np.ndarray, summaries: Sequence[Mapping[str, float]]) -> No
     ax.bar(left, approx, width, color=approx_colour, label=approx_label)
     ax.bar(left, amort, width, bottom=approx, color=amort_colour, label=amort_label)
     ax.errorbar(left, approx, yerr=approx_se, fmt="none", ecolor="black", capsize=3)
-    ax.errorbar(left, approx + amort, yerr=amort_se, fmt="none", ecolor="black", capsize=3)
-    label_totals(ax, left, np.where(exact, 0.0, total), exact, at=total + np.sign(total) * amort_se)
+    ax.errorbar(left, approx + amort, yerr=total_se, fmt="none", ecolor="black", capsize=3)
+    label_totals(ax, left, np.where(exact, 0.0, total), exact, at=total + np.sign(total) * total_se)
     if has_flow:
         _, flow_label, flow_colour = flow_style
         flow = below_precision(flow)
@@ -125,7 +129,7 @@ def _gap_bars(ax, x: np.ndarray, summaries: Sequence[Mapping[str, float]]) -> No
         ax.errorbar(x + width / 2, flow, yerr=flow_se, fmt="none", ecolor="black", capsize=3)
     ax.axhline(0.0, color="black", lw=0.8)
     shown = np.where(exact, 0.0, approx + amort)
-    spread = np.maximum(approx_se, amort_se)
+    spread = np.maximum(approx_se, total_se)
     tops = shown if not has_flow else np.fmax(shown, np.nan_to_num(flow) + flow_se)
     gap_limits(ax, approx, tops + spread, None)
 
