@@ -102,3 +102,26 @@ TABLE_RECORD = {
 )
 def test_table_options_are_compared_with_the_runs_data_options_by_the_one_comparer(given, phrase):
     assert changed_setting("ae", given, TABLE_RECORD) == phrase
+
+
+@pytest.mark.parametrize(
+    "model, given, match",
+    [
+        ("vae", {"objective": "elbo"}, "--allow-missing trains by the MIWAE bound, and "
+         "--objective elbo needs complete rows; drop --objective"),
+        ("vae", {"objective": "iwae"}, "--objective iwae needs complete rows"),
+        ("ae", {}, "--allow-missing trains by the MIWAE bound .* trains a vae only"),
+        ("cvae", {}, "trains a vae only; train a vae for it, or drop --allow-missing"),
+    ],
+    ids=["vae-elbo", "vae-iwae", "ae", "cvae"],
+)  # fmt: skip
+def test_allow_missing_is_refused_where_the_miwae_bound_does_not_train(model, given, match):
+    with pytest.raises(ConfigError, match=match):
+        settle(model, {"data": "x.csv", "allow_missing": True, **given})
+    assert settle("vae", {"data": "x.csv", "allow_missing": True})["objective"] == "miwae"
+
+
+def test_an_unknown_objective_names_the_flag_and_the_model_s_objectives_only():
+    with pytest.raises(ConfigError) as err:
+        settle("vae", {"data": "digits", "objective": "foo"})
+    assert str(err.value) == "--objective must be elbo or iwae or miwae for a vae, got 'foo'"

@@ -154,3 +154,17 @@ def test_nan_and_other_refusals(tmp_path: Path) -> None:
         load_dataset(ok, mmap=True, allow_missing=True)
     with pytest.raises(DataError, match="needs intensities in \\[0, 1\\]"):
         load_dataset(ok, mmap=True, binarize="dynamic")
+
+
+def test_mmap_refusals_name_the_flag_on_the_command_line(tmp_path: Path) -> None:
+    np.savetxt(tmp_path / "x.csv", np.ones((3, 2)), delimiter=",")
+    with pytest.raises(ConfigError) as err:
+        load_dataset(tmp_path / "x.csv", mmap=True)
+    assert err.value.on_command_line == (
+        "--mmap streams .npy files of finite values as stored; x.csv needs a full load "
+        "(it is not an .npy file); drop --mmap"
+    )
+    ok = _save(tmp_path, np.full((20, 3), 2.0, dtype=np.float32), "two.npy")
+    with pytest.raises(ConfigError) as err:
+        load_dataset(ok, mmap=True, allow_missing=True)
+    assert "(--allow-missing); drop --mmap" in err.value.on_command_line

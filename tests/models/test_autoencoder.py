@@ -248,3 +248,12 @@ def test_data_with_the_wrong_feature_count_is_refused(model):
     wrong = 784 if model.input_dim == 64 else 64
     with pytest.raises(DataError, match=f"data has {wrong} features but the model expects"):
         model.reconstruction_loss(torch.rand(2, wrong))
+
+
+def test_a_linear_conv_autoencoder_names_the_command_line_fix():
+    with pytest.raises(ConfigError) as err:
+        AutoencoderConfig(input_dim=64, linear=True, arch="conv", image_shape=(1, 8, 8))
+    assert "pass --arch mlp or drop --linear-decoder, got --arch conv" in (
+        err.value.on_command_line
+    )
+    assert "linear=True" not in err.value.on_command_line

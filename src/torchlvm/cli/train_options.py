@@ -365,6 +365,7 @@ def settle(model_type: str, given: Mapping[str, Any]) -> dict[str, Any]:
     if _tables.is_table(str(s["data"])):
         s = {**DEFAULTS, **TABLE_DEFAULTS, **given}
         if s.get("allow_missing"):
+            _missing_cells(model_type, s.get("objective"))
             s.setdefault("objective", "miwae")
         if s.get("binarize", "none") != "none" and s.get("standardize") is not False:
             raise ConfigError(
@@ -394,13 +395,39 @@ def _objective(model_type: str, name: str) -> Any:
     Raises:
         ConfigError: for an unknown objective or one that does not train this model type.
     """
-    from torchlvm.training import get_objective, objectives_for
+    from torchlvm.training import OBJECTIVES, get_objective, objectives_for
 
+    suited = " or ".join(objectives_for(model_type))
+    if name not in OBJECTIVES:
+        raise ConfigError(f"--objective must be {suited} for a {model_type}, got {name!r}")
     objective = get_objective(name)
     if model_type not in objective.models:
-        suited = " or ".join(objectives_for(model_type))
         raise ConfigError(f"--objective {name} does not train a {model_type}; use {suited}")
     return objective
+
+
+def _missing_cells(model_type: str, objective: str | None) -> None:
+    """Refuse --allow-missing where the MIWAE bound, which integrates missing cells out, does
+    not train: another model type, or another --objective (whose loss NaN cells would poison).
+
+    Raises:
+        ConfigError: naming the flags that train on rows with missing cells.
+    """
+    from torchlvm.training import get_objective
+
+    takers = " or ".join(sorted(get_objective("miwae").models))
+    if model_type not in get_objective("miwae").models:
+        raise ConfigError(
+            f"--allow-missing trains by the MIWAE bound (which integrates the missing cells "
+            f"out), and that trains a {takers} only; train a {takers} for it, or drop "
+            "--allow-missing and leave out the rows with empty cells"
+        )
+    if objective is not None and objective != "miwae":
+        _objective(model_type, objective)  # an unknown name first
+        raise ConfigError(
+            f"--allow-missing trains by the MIWAE bound, and --objective {objective} needs "
+            "complete rows; drop --objective (or pass --objective miwae)"
+        )
 
 
 def train_fields(options: Mapping[str, Any]) -> dict[str, Any]:

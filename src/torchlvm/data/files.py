@@ -309,9 +309,17 @@ def _load_memmap(path: Path, split: str, seed: int, options: dict[str, Any]) -> 
     _check_options(path, reader, {k: options.get(k) for k in ("label_column", "drop_columns")})
     allow_missing = bool(options.get("allow_missing"))
     if reader is not _read_npy or allow_missing or options.get("standardize", False) is not False:
-        raise ConfigError(
+        if reader is not _read_npy:
+            why = ("it is not an .npy file",) * 2
+        elif allow_missing:
+            why = ("allow_missing", "--allow-missing")
+        else:
+            why = ("standardize", "--standardize")
+        raise OptionError(
             f"mmap=True streams .npy files of finite values as stored; {path.name} needs a "
-            "full load" + (" (allow_missing)" if allow_missing else " (standardize)")
+            f"full load ({why[0]}); drop mmap=True",
+            f"--mmap streams .npy files of finite values as stored; {path.name} needs a full "
+            f"load ({why[1]}); drop --mmap",
         )
     return load_memmap(path, split, seed=seed)  # type: ignore[return-value]
 
