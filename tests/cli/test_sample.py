@@ -297,3 +297,14 @@ def test_an_autoencoder_trained_on_a_table_samples_as_for_images(tmp_path, capsy
         rows = np.array(list(csv.reader(out.open()))[1:], dtype=float)
         expected = ae.sample(4, source=source, generator=torch.Generator().manual_seed(3))
         np.testing.assert_allclose(rows, expected.numpy(), rtol=1e-6)
+
+
+def test_a_class_asked_twice_is_one_class(runs, tmp_path, capsys):
+    npy = tmp_path / "twice.npy"
+    argv = ["sample", runs["cvae"], "--condition", "7", "Sneaker", "--n", "2", "--npy", npy]
+    assert cli.main([str(a) for a in argv]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "twice.labels.npy"), [7, 7])
+    assert "2 samples of class Sneaker" in capsys.readouterr().out
+    argv = ["sample", runs["cvae"], "--condition", "all", "3", "--n", "1", "--npy", npy, "--overwrite"]
+    assert cli.main([str(a) for a in argv]) == 0
+    assert "each of 10 classes" in capsys.readouterr().out

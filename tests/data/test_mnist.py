@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from torchlvm.data import load_dataset
-from torchlvm.data.mnist import FASHION_CLASSES
+from torchlvm.data.mnist import FASHION_CLASSES, MNIST_HOW_TO_GET, REQUIRED_FILES
 from torchlvm.errors import DataError, DataNotFoundError
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -93,7 +93,8 @@ def test_missing_data_message_names_every_place_and_the_fix(isolated_search, tmp
     if name == "fashion-mnist":
         assert "apt-get install dataset-fashion-mnist" in message
     else:
-        assert "--data-dir" in message and "TORCHLVM_DATA" in message
+        assert "pass data_dir" in message and "TORCHLVM_DATA" in message
+        assert "pass --data-dir" in error.value.on_command_line
 
 
 @pytest.mark.parametrize("name", ["fashion-mnist", "mnist"])
@@ -105,7 +106,25 @@ def test_missing_data_in_an_explicit_folder_names_only_it_and_the_fix(
     message = str(error.value)
     assert f"looked in {tmp_path / 'mine'}, {tmp_path / 'mine' / name};" in message
     assert str(isolated_search["system"]) not in message.split(";")[0]
-    assert "train-images-idx3-ubyte" in message and "leave out data_dir (--data-dir)" in message
+    assert "train-images-idx3-ubyte" in message and "leave out data_dir to search" in message
+    assert "leave out --data-dir to search" in error.value.on_command_line
+
+
+def test_a_folder_with_three_of_the_four_files_names_the_missing_one(isolated_search, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for file_name in REQUIRED_FILES[:-1]:
+        (folder / file_name).write_bytes(b"")
+    with pytest.raises(DataNotFoundError) as error:
+        load_dataset("mnist", "train", data_dir=folder)
+    assert f"to get it: {folder} lacks {REQUIRED_FILES[-1]} (raw or .gz): put it there" in (
+        error.value.on_command_line
+    )
+    assert "data_dir" not in error.value.on_command_line
+
+
+def test_the_datasets_hint_names_the_flag_only():
+    assert "data_dir" not in MNIST_HOW_TO_GET and "--data-dir" in MNIST_HOW_TO_GET
 
 
 def test_missing_data_is_also_a_file_not_found_error(isolated_search):

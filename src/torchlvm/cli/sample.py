@@ -170,7 +170,8 @@ def _labels(run_, condition: list[str] | None) -> list[int] | None:
                 "this CVAE generates a class on demand: pass --condition LABEL (valid labels are "
                 f"{_run.valid_labels(run_)}, or 'all' for one row per class)"
             )
-        return _run.parse_labels(run_, condition, "--condition")
+        labels = _run.parse_labels(run_, condition, "--condition")
+        return list(dict.fromkeys(labels))  # a class asked twice (7 7, all 3) is one row
     if run_.model_type == "cvae":
         raise ConfigError(
             f"the CVAE in {run_.folder} is conditioned on {run_.condition_text}, not on class "

@@ -76,6 +76,16 @@ def _spellings(file_name: str) -> tuple[str, ...]:
     return (file_name,) if dotted == file_name else (file_name, dotted)
 
 
+def missing_files(folder: str | os.PathLike[str], required: Sequence[str]) -> list[str]:
+    """The required file names that ``folder`` holds in none of their spellings (raw or ``.gz``)."""
+    folder = Path(folder)
+    return [
+        name
+        for name in required
+        if not any((folder / n).is_file() or (folder / f"{n}.gz").is_file() for n in _spellings(name))
+    ]
+
+
 def _files_in(folder: Path, required: Sequence[str]) -> dict[str, Path] | None:
     """Each required file in ``folder``, raw preferred over ``.gz``; None if one is missing."""
     found: dict[str, Path] = {}

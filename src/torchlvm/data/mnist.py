@@ -22,7 +22,7 @@ import torch
 
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.idx import read_idx_cached
-from torchlvm.data.locate import find_files
+from torchlvm.data.locate import candidate_dirs, find_files, missing_files
 from torchlvm.data.registry import register_dataset
 from torchlvm.data.splits import split_indices
 from torchlvm.errors import DataError, DataNotFoundError
@@ -52,10 +52,10 @@ DIGIT_CLASSES: tuple[str, ...] = tuple(str(d) for d in range(10))
 _FILES_NOTE = "the four IDX files (" + ", ".join(REQUIRED_FILES) + ", each raw or .gz)"
 FASHION_HOW_TO_GET = (
     "on Debian/Ubuntu run `sudo apt-get install dataset-fashion-mnist`; or put "
-    f"{_FILES_NOTE} in one of those folders, or pass data_dir (--data-dir) naming their folder"
+    f"{_FILES_NOTE} in one of those folders, or pass --data-dir naming their folder"
 )
 MNIST_HOW_TO_GET = (
-    f"put {_FILES_NOTE} in a folder and pass data_dir (--data-dir), or put them in "
+    f"put {_FILES_NOTE} in a folder and pass --data-dir, or put them in "
     "$TORCHLVM_DATA/mnist with TORCHLVM_DATA set"
 )
 
@@ -148,14 +148,18 @@ def load_idx_dataset(
     """
     found = find_files(name, REQUIRED_FILES, data_dir)
     if found.files is None and data_dir is not None:  # an explicit folder is the only place
+        lacking = [(f, missing_files(f, REQUIRED_FILES)) for f in candidate_dirs(name, data_dir)]
+        partial = [(f, m) for f, m in lacking if 0 < len(m) < len(REQUIRED_FILES)]
         how_to_get = (
-            f"put {_FILES_NOTE} in {data_dir}, or leave out data_dir (--data-dir) to search "
-            "$TORCHLVM_DATA, the user cache and /usr/share/datasets"
-        )
+            f"{partial[0][0]} lacks {', '.join(partial[0][1])} (raw or .gz): put it there, or "
+            if partial
+            else f"put {_FILES_NOTE} in {data_dir}, or "
+        ) + "leave out --data-dir to search $TORCHLVM_DATA, the user cache and /usr/share/datasets"
     if found.files is None:
-        raise DataNotFoundError(
-            f"{name} not found: looked in {', '.join(found.looked_in)}; to get it: {how_to_get}"
-        )
+        message = f"{name} not found: looked in {', '.join(found.looked_in)}; to get it: "
+        error = DataNotFoundError(message + how_to_get.replace("--data-dir", "data_dir"))
+        error.on_command_line = message + how_to_get  # type: ignore[attr-defined]
+        raise error
     images, labels = _select(found.files, split, seed)
     if len({part.shape[1:] for part in images}) > 1:
         raise DataError(

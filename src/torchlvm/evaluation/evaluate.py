@@ -610,7 +610,8 @@ def _ood_sets(dataset: Dataset, data: EvalData, o: EvalConfig) -> tuple[list, di
                 )
             )  # fmt: skip
         except DataNotFoundError as err:
-            skipped[name] = f"not available: {err}"
+            # the report's reader runs the command line: the fix names its flags
+            skipped[name] = f"not available: {getattr(err, 'on_command_line', err)}"
         except ConfigError as err:
             if name == "mnist" or name == "other":
                 skipped[name] = str(err)
