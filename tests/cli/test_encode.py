@@ -89,3 +89,18 @@ def test_out_must_be_npy(vae_run, tmp_path, capsys):
 
 def test_folder_without_model(tmp_path, capsys):
     assert f"no model in {tmp_path}" in fails(capsys, ["encode", tmp_path, "--data", "digits"])
+
+
+def test_a_table_run_given_a_dataset_name_says_it_reads_its_table(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(cli.COMMANDS, "fit", "fit")
+    rng = np.random.default_rng(0)
+    table = tmp_path / "t.csv"
+    np.savetxt(table, rng.normal(size=(40, 3)), delimiter=",", header="a,b,c", comments="")
+    run = tmp_path / "ppca"
+    assert (
+        cli.main(["fit", "ppca", "--data", str(table), "--latent-dim", "1", "--out", str(run)]) == 0
+    )
+    capsys.readouterr()
+    err = fails(capsys, ["encode", run, "--data", "digits", "--out", tmp_path / "z.npy"])
+    assert "was trained on a table of 3 columns (a, b, c), not on the dataset 'digits'" in err
+    assert "--data must be a table file (.csv or .tsv) with those columns" in err

@@ -305,6 +305,7 @@ def test_a_class_asked_twice_is_one_class(runs, tmp_path, capsys):
     assert cli.main([str(a) for a in argv]) == 0
     np.testing.assert_array_equal(np.load(tmp_path / "twice.labels.npy"), [7, 7])
     assert "2 samples of class Sneaker" in capsys.readouterr().out
-    argv = ["sample", runs["cvae"], "--condition", "all", "3", "--n", "1", "--npy", npy, "--overwrite"]
+    argv = ["sample", runs["cvae"], "--condition", "all", "3", "--n", "1", "--npy", npy]
+    argv.append("--overwrite")
     assert cli.main([str(a) for a in argv]) == 0
     assert "each of 10 classes" in capsys.readouterr().out

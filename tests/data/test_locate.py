@@ -58,8 +58,11 @@ def test_an_explicit_data_dir_is_the_only_place_looked_in(
     with pytest.raises(
         DataNotFoundError,
         match=f"looked in {explicit}, {explicit}/mnist;.*"
-        + (f"{explicit} lacks t10k-labels-idx1-ubyte .*, or leave out" if made else
-           f"in {explicit}, or leave out"),  # fmt: skip
+        + (
+            f"{explicit} lacks t10k-labels-idx1-ubyte .*, or leave out"
+            if made
+            else f"in {explicit}, or leave out"
+        ),  # fmt: skip
     ):
         load_dataset("mnist", "test", data_dir=explicit)
 

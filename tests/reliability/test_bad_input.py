@@ -325,7 +325,8 @@ CASES: dict[str, Case] = {
         f"{TRAIN} --data mnist --data-dir {{d}}/missing", "looked in"
     ),
     "data-dir-lacks-a-file": Case(
-        f"{FIT} mnist --data-dir {{d}}/idx-partial", "t10k-labels-idx1-ubyte, each raw or .gz) in"
+        f"{FIT} mnist --data-dir {{d}}/idx-partial",
+        "idx-partial lacks t10k-labels-idx1-ubyte (raw or .gz): put it there",
     ),
     # issue 10: evaluate merges into metrics.json; a damaged one is named, never replaced
     "evaluate-damaged-metrics": Case(

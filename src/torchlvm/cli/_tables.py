@@ -97,6 +97,15 @@ def load_rows(run_: Any, data: str | None, split: str, data_dir: str | None) -> 
     schema = TableSchema.from_dict(run_.data.get("table"))
     if schema is None or data is None:
         return _run.load_split(run_, data, split, data_dir=data_dir)
+    if not is_file(data):  # a dataset name: the model reads this table's columns only
+        from torchlvm.errors import ConfigError
+
+        shown = ", ".join(schema.columns[:4]) + (", ..." if len(schema.columns) > 4 else "")
+        raise ConfigError(
+            f"the {run_.model_type} in {run_.folder} was trained on a table of "
+            f"{len(schema.columns)} columns ({shown}), not on the dataset {data!r}; --data must "
+            "be a table file (.csv or .tsv) with those columns, or leave out --data"
+        )
     rows = schema.rows(data)
     if run_.model_type != "ppca":  # PPCA's posterior takes the observed cells of a row
         _refuse_missing(run_, data, rows, schema.columns)

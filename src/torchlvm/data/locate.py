@@ -79,11 +79,10 @@ def _spellings(file_name: str) -> tuple[str, ...]:
 def missing_files(folder: str | os.PathLike[str], required: Sequence[str]) -> list[str]:
     """The required file names that ``folder`` holds in none of their spellings (raw or ``.gz``)."""
     folder = Path(folder)
-    return [
-        name
-        for name in required
-        if not any((folder / n).is_file() or (folder / f"{n}.gz").is_file() for n in _spellings(name))
-    ]
+    spellings = {
+        name: [*_spellings(name), *(f"{n}.gz" for n in _spellings(name))] for name in required
+    }
+    return [name for name in required if not any((folder / n).is_file() for n in spellings[name])]
 
 
 def _files_in(folder: Path, required: Sequence[str]) -> dict[str, Path] | None:
