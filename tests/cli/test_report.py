@@ -52,3 +52,35 @@ def test_folder_without_config_is_one_line_exit_2(tmp_path, capsys):
         f"torchlvm: error: cannot report on {tmp_path}: it has no config.json, so it is not a "
         "run folder; pass a folder written by 'torchlvm train'\n"
     )
+
+
+@pytest.mark.parametrize(
+    "make, said",
+    [
+        (lambda root: (root / "afile").write_text("x") and root / "afile", "is a file, not"),
+        (lambda root: root.joinpath("checkpoints").mkdir() or root / "checkpoints", "no config"),
+    ],
+    ids=["a-file", "a-subfolder"],
+)
+def test_a_path_that_is_not_a_run_is_named_before_the_output(tmp_path, capsys, make, said):
+    path = make(tmp_path)
+    assert cli.main(["report", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"torchlvm: error: cannot report on {path}: it ") and said in err
+    assert "a run folder" in err and "--out" not in err
+
+
+def test_a_run_without_its_model_is_not_sent_to_evaluate(run_dir, capsys):
+    folder = run_dir("halfrun")
+    assert cli.main(["report", str(folder)]) == 0
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    assert "no model.safetensors to measure" in text and "copy the run" in text
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / "last.ckpt").write_bytes(b"")
+    assert cli.main(["report", str(folder)]) == 0
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    assert "training was interrupted; finish it with" in text and "--resume" in text
+    (folder / "model.safetensors").write_bytes(b"")
+    assert cli.main(["report", str(folder)]) == 0
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    assert f"No metrics.json: run `torchlvm evaluate {folder}` to measure" in text

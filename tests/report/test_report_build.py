@@ -47,6 +47,7 @@ def test_single_run_report_has_header_metrics_figures_and_config(make_run):
 
 def test_missing_pieces_are_stated_not_fatal(make_run):
     run = make_run("bare", metrics=None, csv=None, figures={})
+    (run / "model.safetensors").write_bytes(b"")  # a model to measure: evaluate is the fix
     text = build_report([run]).read_text(encoding="utf-8")
     assert f"No metrics.json: run `torchlvm evaluate {run}`" in text
     assert "No training curves: neither figures/training_curves.png nor metrics.csv" in text

@@ -33,10 +33,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm.report import REPORT_NAME, build_report
+    from torchlvm.report.run import check_run_folder
     from torchlvm.run import check_not_busy, output_file
 
     for folder in args.dirs:
         check_not_busy(folder)
+        check_run_folder(folder)  # before --out is checked: a file or a run's subfolder is named
     out = args.out
     if out is None and len(args.dirs) == 1:
         out = Path(args.dirs[0]) / REPORT_NAME

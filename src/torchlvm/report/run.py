@@ -17,9 +17,10 @@ from torchlvm._nested import lookup
 from torchlvm.errors import RunDirectoryError, TorchLVMError
 from torchlvm.evaluation.records import Evaluation, example_noun
 from torchlvm.io import read_config
-from torchlvm.run.interrupted import check_finished
+from torchlvm.run.interrupted import check_finished, resume_hint
 from torchlvm.run.layout import RunLayout
 from torchlvm.run.outputs import torchlvm_figure
+from torchlvm.run.publish import quoted
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: how metrics.json's ``figures.skipped`` marks a figure that does not exist for the model
@@ -196,10 +197,46 @@ def _failed_notes(metrics: Any, present: set[str]) -> list[str]:
     ]
 
 
+def _how_to_measure(layout: RunLayout) -> str:
+    """The command that writes the run's metrics.json, or, for a run without its model (whose
+    evaluation would fail), what gives it one first."""
+    folder = layout.folder
+    evaluate = f"run `torchlvm evaluate {quoted(folder)}`"
+    if layout.weights.is_file():
+        return f"{evaluate} to measure the model"
+    if layout.last_checkpoint.is_file():  # training stopped before it published the model
+        return (
+            f"the run has no {layout.weights.name} to measure, as its training was interrupted;"
+            f" {resume_hint(folder, folder)}, then {evaluate}"
+        )
+    return (
+        f"the run has no {layout.weights.name} to measure (the folder holds a config but no "
+        f"weights); copy the run's {layout.weights.name} back into it, then {evaluate}"
+    )
+
+
+def check_run_folder(folder: str | Path) -> None:
+    """Refuse ``folder`` unless it holds a run to report on (a ``config.json``), naming an
+    interrupted run's command that finishes it.
+
+    Raises:
+        RunDirectoryError: for an interrupted run or a folder (or file) without config.json.
+    """
+    folder = Path(folder)
+    check_finished(folder)  # an interrupted run is named, with the command that finishes it
+    if not RunLayout(folder).config.is_file():
+        what = "is a file, not" if folder.is_file() else "has no config.json, so it is not"
+        raise RunDirectoryError(
+            f"cannot report on {folder}: it {what} a run folder; "
+            "pass a folder written by 'torchlvm train'"
+        )
+
+
 def _read_metrics(folder: Path, notes: list[str]) -> Any:
-    path = RunLayout(folder).metrics_json
+    layout = RunLayout(folder)
+    path = layout.metrics_json
     if not path.is_file():
-        notes.append(f"No metrics.json: run `torchlvm evaluate {folder}` to measure the model.")
+        notes.append(f"No metrics.json: {_how_to_measure(layout)}.")
         return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -328,12 +365,7 @@ def collect_run(folder: str | Path) -> RunContents:
         DataError: if ``config.json`` is not valid JSON.
     """
     folder = Path(folder)
-    check_finished(folder)  # an interrupted run is named, with the command that finishes it
-    if not RunLayout(folder).config.is_file():
-        raise RunDirectoryError(
-            f"cannot report on {folder}: it has no config.json, so it is not a run folder; "
-            "pass a folder written by 'torchlvm train'"
-        )
+    check_run_folder(folder)
     run = RunContents(folder, read_config(folder))
     run.metrics = _read_metrics(folder, run.notes)
     per = _noun(run.config)  # the captions' and curves' units: nats per row for a table

@@ -32,7 +32,7 @@ def _model_type(folder: Path) -> str:
         return "MODEL"
 
 
-def _resume(folder: Path, run: Path) -> str:
+def resume_hint(folder: Path, run: Path) -> str:
     """The commands that finish the run in ``run`` (``folder`` or its staging folder): on to the
     epochs it was given, or where it stopped (``--epochs`` at the epochs it finished)."""
     command = f"torchlvm train {_model_type(run)} --resume --out {quoted(folder)}"
@@ -73,7 +73,7 @@ def check_finished(folder: str | os.PathLike[str]) -> None:
     if layout.last_checkpoint.is_file():
         raise RunDirectoryError(
             f"{folder} holds the checkpoints of a run whose training was interrupted, but no "
-            f"model yet; {_resume(folder, folder)}"
+            f"model yet; {resume_hint(folder, folder)}"
         )
     stage = stage_path(folder)
     taken = folder.exists() and (not folder.is_dir() or any(folder.iterdir()))
@@ -82,7 +82,7 @@ def check_finished(folder: str | os.PathLike[str]) -> None:
     if RunLayout(stage).last_checkpoint.is_file():
         raise RunDirectoryError(
             f"the training of {folder} was interrupted after an epoch finished (its checkpoints "
-            f"are in {stage}); {_resume(folder, stage)}"
+            f"are in {stage}); {resume_hint(folder, stage)}"
         )
     raise RunDirectoryError(
         f"the training of {folder} was interrupted before its first epoch finished, so there "
