@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from torchlvm.data import load_dataset
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, OptionError
 from torchlvm.evaluation import EvalConfig, Evaluation, evaluate, features
 from torchlvm.models import CVAE, PPCA, VAE, Autoencoder, AutoencoderConfig, CVAEConfig, VAEConfig
 
@@ -108,6 +108,17 @@ def test_autoencoder_has_no_likelihood_and_says_why(test_data):
     assert "reconstruction error" in m["outliers"]["score_description"]
     assert "N(0, I) codes" in m["sample_quality"]["frechet"]["note"]
     assert m["sample_quality"]["frechet_fitted_codes"]["kind"] == "undefined"
+
+
+def test_ais_on_an_autoencoder_is_refused_as_refine_is(test_data):
+    config = AutoencoderConfig(input_dim=64, latent_dim=4, hidden=(32,), reconstruction="bernoulli")
+    model = Autoencoder(config).eval()
+    with pytest.raises(
+        OptionError, match=r"^ais_steps estimates log p\(x\) by AIS, .* autoenc"
+    ) as err:
+        run(model, test_data, **dict(SMALL, ais_steps=5))
+    assert err.value.on_command_line.startswith("--ais estimates log p(x)")
+    assert "leave out --ais, or train a VAE" in err.value.on_command_line
 
 
 def test_ppca_reports_the_exact_likelihood(test_data):

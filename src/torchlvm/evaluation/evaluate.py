@@ -37,7 +37,7 @@ from torch import Tensor
 from torchlvm.data.binarize import binarize
 from torchlvm.data.dataset import Dataset
 from torchlvm.distributions.point_mass import PointMass
-from torchlvm.errors import ConfigError, DataError, DataNotFoundError
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError
 from torchlvm.evaluation import likelihood as lik
 from torchlvm.evaluation._batching import map_batches, model_device, model_dtype
 from torchlvm.evaluation._records import metric
@@ -82,6 +82,15 @@ from torchlvm.models.conditions import Condition, masked_condition
 from torchlvm.protocol import LatentVariableModel
 
 __all__ = ["DEFAULT_OOD", "EvalConfig", "evaluate"]
+
+
+def _no_ais(option: str) -> str:
+    return (
+        f"{option} estimates log p(x) by AIS, which is undefined for a deterministic "
+        "autoencoder (it has no bound or estimate of log p(x)); leave out "
+        f"{option}, or train a VAE for it (torchlvm train vae)"
+    )
+
 
 AUTOENCODER_NO_LIKELIHOOD = (
     "undefined for a deterministic autoencoder: its encoder is a point mass with no density, so "
@@ -172,8 +181,8 @@ def evaluate(
         The :class:`~torchlvm.evaluation.records.Evaluation` (``.to_json()`` for metrics.json).
 
     Raises:
-        ConfigError: for ``refine_steps`` on a model without a density encoder, a ``config``
-            that is not an EvalConfig.
+        ConfigError: for ``refine_steps`` on a model without a density encoder, ``ais_steps``
+            on an autoencoder, a ``config`` that is not an EvalConfig.
         DataError: for a ``dataset`` or ``val_dataset`` that is not a Dataset, an OOD dataset
             of another shape with ``ood_resize="none"``.
     """
@@ -283,11 +292,13 @@ def _full_rows(
     for an autoencoder)."""
     x, c = data.x, data.c
     deterministic = is_deterministic(model, x, c)
-    ood = _ood_sets(dataset, data, o) if o.ood else ([], {})
     if deterministic and o.refine_steps > 0:  # it would be skipped without a word
         from torchlvm.inference.refine import encoder_posterior
 
         encoder_posterior(model, x[:1], None if c is None else c[:1])  # raises, naming why
+    if deterministic and o.ais_steps is not None:  # so would AIS
+        raise OptionError.naming("ais_steps", "--ais", _no_ais)
+    ood = _ood_sets(dataset, data, o) if o.ood else ([], {})
     out: dict[str, Any] = {"deterministic": deterministic}
     terms = None
     with _timed(seconds, "likelihood"):
