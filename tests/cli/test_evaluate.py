@@ -163,6 +163,27 @@ def test_bad_settings_are_one_line(run_dir, capsys, monkeypatch, argv, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "ood, message",
+    [
+        ("foo", "'foo'"),
+        ("none,noise", "--ood 'none' means no OOD set, so it cannot be listed with others"),
+        ("noise,missing.npy", "--ood: missing.npy does not exist; check the path"),
+    ],
+    ids=["unknown-name", "none-among-others", "missing-file"],
+)
+def test_a_bad_ood_set_is_refused_before_any_sampling(run_dir, capsys, monkeypatch, ood, message):
+    from torchlvm.evaluation import timing
+
+    def not_reached(*args, **kwargs):
+        raise AssertionError("the sampling's probe ran before --ood was checked")
+
+    monkeypatch.setattr(timing, "expected_time", not_reached)
+    assert main(["evaluate", str(run_dir), *FAST, "--no-figures", "--ood", ood]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("torchlvm: error: ") and err.count("\n") == 1 and message in err
+
+
 def test_the_cli_and_the_library_default_to_the_same_k():
     from torchlvm.cli import evaluate as command
     from torchlvm.evaluation import EvalConfig

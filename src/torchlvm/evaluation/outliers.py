@@ -184,13 +184,18 @@ def make_ood_set(
     return OODSet(name, x, description)
 
 
+def not_a_table_file(name: str) -> ConfigError:
+    """The error for an OOD set beside a table run that is not a file of rows."""
+    return ConfigError(
+        f"OOD set {name!r}: a model trained on a table takes files of rows as OOD sets "
+        f"({', '.join(FILE_SUFFIXES)}), not {name!r}; pass --ood FILE.csv"
+    )
+
+
 def _table_ood_set(name: str, table: TableSchema) -> OODSet:
     """Every row of the file ``name``, read as the run's table (its columns, standardized)."""
     if not is_file_name(name):
-        raise ConfigError(
-            f"OOD set {name!r}: a model trained on a table takes files of rows as OOD sets "
-            f"({', '.join(FILE_SUFFIXES)}), not {name!r}; pass --ood FILE.csv"
-        )
+        raise not_a_table_file(name)
     rows = table.load(name, allow_missing=True)
     incomplete = int(torch.isnan(rows.x).any(-1).sum())
     if incomplete:
