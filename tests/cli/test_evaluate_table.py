@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from torchlvm.cli._evaluate_table import WIDTH, _outlier_rows
+from torchlvm.cli._evaluate_table import WIDTH, _outlier_rows, format_table
 from torchlvm.evaluation.records import Outliers
 
 
@@ -18,3 +18,31 @@ def test_a_skipped_sets_reason_is_printed_whole_wrapped_at_words() -> None:
     assert lines[0].startswith("  fashion-mnist: skipped")
     assert all(line.startswith(" " * 47) for line in lines[1:])  # under the first line's text
     assert " ".join(line.strip() for line in lines).endswith(reason)  # every word, in order
+
+
+def test_an_autoencoders_table_names_its_code_not_a_posterior() -> None:
+    """An autoencoder's table said 'x̂ = decoder mean at the posterior mean' and 'posterior
+    means: logistic / 5-NN': it has a code f(x), no posterior."""
+    from torchlvm.evaluation.records import (
+        Evaluation,
+        ModelInfo,
+        Probes,
+        Quantity,
+        Reconstruction,
+        Separability,
+    )
+
+    def table(deterministic: bool) -> str:
+        accuracy = Probes(Quantity(0.9, "accuracy"), Quantity(0.8, "accuracy"))
+        return format_table(
+            Evaluation(
+                model=ModelInfo("ae" if deterministic else "vae", 4, deterministic),
+                reconstruction=Reconstruction(Quantity(3.0), Quantity(0.05)),
+                separability=Separability(latent=accuracy),
+            )
+        )
+
+    ae, vae = table(True), table(False)
+    assert "x̂ = decoder mean at the code f(x))" in ae and "the codes f(x): logistic" in ae
+    assert "posterior" not in ae
+    assert "x̂ = decoder mean at the posterior mean)" in vae and "posterior means: logistic" in vae

@@ -50,6 +50,16 @@ def test_writes_pairs_and_prints_the_error_per_pixel(vae_run, capsys):
     assert printed == pytest.approx(expected, rel=1e-5)
 
 
+def test_an_autoencoder_reconstructs_at_its_code_not_a_posterior_mean(tmp_path, capsys):
+    from torchlvm.models import Autoencoder, AutoencoderConfig
+
+    folder = Autoencoder(AutoencoderConfig(input_dim=64, latent_dim=4, hidden=(32,)))
+    folder = folder.save_pretrained(tmp_path / "ae", data=DATA)
+    assert cli.main(["reconstruct", str(folder), "--n", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "input vs decoder mean at the code f(x)" in out and "posterior" not in out
+
+
 def test_class_cvae_reconstructs_under_the_true_labels(tmp_path, capsys):
     cvae = CVAE(CVAEConfig(64, 10, latent_dim=4, hidden=(32,), num_classes=10))
     folder = cvae.save_pretrained(tmp_path / "cvae", data={**DATA, "condition": "label"})

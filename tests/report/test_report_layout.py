@@ -204,7 +204,7 @@ def test_a_table_runs_report_says_once_why_it_has_no_images(make_run, config):
     a table' lines, then 'Figures missing: figures/samples.png, …; `torchlvm evaluate` draws
     them' (it cannot), and called the protocol 'grey levels'."""
     config["data"].update(name="wine.csv", shape=[13], table={"standardize": {"mean": [0.0]}})
-    why = "draws images; the data are a table (rows of 13 features)"
+    why = "the data are a table (rows of 13 features), not images"
     images = ("samples", "reconstructions", "traversals", "interpolation", "manifold")
     metrics = {"figures": {"skipped": dict.fromkeys(images, why)}}
     config["data"]["binarize"] = "none"

@@ -103,6 +103,12 @@ def _observed_rows(obs: ObservedLikelihood | None) -> list[str]:
     return rows
 
 
+def _codes(m: Evaluation, posterior: str) -> str:
+    """What the encoder gives for x: an autoencoder's code f(x), else ``posterior``."""
+    autoencoder = m.model is not None and m.model.deterministic_encoder is True
+    return f"the code{'s' if posterior.endswith('s') else ''} f(x)" if autoencoder else posterior
+
+
 def _reconstruction_rows(m: Evaluation) -> list[str]:
     rec = m.reconstruction
     if rec is None:
@@ -113,7 +119,7 @@ def _reconstruction_rows(m: Evaluation) -> list[str]:
     example = m.protocol.noun
     unit = "feature" if example == "row" else "pixel"
     rows = [
-        "reconstruction (x̂ = decoder mean at the posterior mean)",
+        f"reconstruction (x̂ = decoder mean at {_codes(m, 'the posterior mean')})",
         _row(f"squared error per {example} / per {unit}", f"{per_example} / {per_pixel}"),
     ]
     if rec.bce is not None:
@@ -147,14 +153,16 @@ def _latent_rows(m: Evaluation) -> list[str]:
     return rows
 
 
-def _separability_rows(sep: Separability | Undefined | None, table: bool = False) -> list[str]:
+def _separability_rows(
+    sep: Separability | Undefined | None, table: bool = False, codes: str = "posterior means"
+) -> list[str]:
     if sep is None:
         return []
     if isinstance(sep, Undefined):
         return ["separability", _row("probes", sep.reason)]
     rows = ["separability (5-fold CV accuracy)"]
     raw = f"raw {'features' if table else 'pixels'} (reference)"
-    for probes, label in ((sep.latent, "posterior means"), (sep.pixels, raw)):
+    for probes, label in ((sep.latent, codes), (sep.pixels, raw)):
         if probes is not None:
             text = f"{_value(probes.logistic)} / {_value(probes.knn)}"
             rows.append(_row(f"{label}: logistic / 5-NN", text))
@@ -237,7 +245,7 @@ def format_table(m: Evaluation) -> str:
         )
     lines += _reconstruction_rows(m)
     lines += _latent_rows(m)
-    lines += _separability_rows(m.separability, p.noun == "row")
+    lines += _separability_rows(m.separability, p.noun == "row", _codes(m, "posterior means"))
     lines += _sample_rows(m.sample_quality)
     lines += _outlier_rows(m.outliers)
     return "\n".join(lines)

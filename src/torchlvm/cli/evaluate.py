@@ -402,7 +402,7 @@ def write_figures(
     jobs = _figure_jobs(d, result, layout.metrics_csv, names, condition.conditional)
     for name, make in jobs.items():
         if table and name in IMAGE_FIGURES:
-            skipped[name] = f"draws images; the data are a table (rows of {dataset.dim} features)"
+            skipped[name] = f"the data are a table (rows of {dataset.dim} features), not images"
             continue
         path = layout.figure(f"{name}.png")
         if path.exists() and not torchlvm_figure(path):

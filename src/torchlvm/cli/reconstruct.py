@@ -1,7 +1,7 @@
 """Reconstruct images with a trained model: inputs next to their reconstructions, and the error.
 
 The reconstruction of x is the decoder mean at the posterior mean, E[x | z = E_q[z | x]] (for a
-CVAE under x's own condition; for an autoencoder its deterministic maps; for PPCA W E[z | x] + μ).
+CVAE under x's own condition; for an autoencoder at its code f(x); for PPCA W E[z | x] + μ).
 The error printed is the mean squared error per pixel between the input, as the model sees it
 (under the run's binarization protocol), and its reconstruction, over the whole split.
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"  reconstruction error: {mse:.6g} mean squared error per pixel, input vs decoder mean "
-        f"at the posterior mean{given}"
+        f"at {'the code f(x)' if run_.model_type == 'ae' else 'the posterior mean'}{given}"
     )
     print(f"wrote {out} ({shown} inputs and their reconstructions)")
     return 0
