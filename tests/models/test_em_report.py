@@ -34,3 +34,11 @@ def test_report_says_when_em_stopped_short():
     report = ppca_em.em_report(x, history, max_iter=2, tol=0.0)
     assert report.iterations == 2 and not report.converged and report.covers == "every cell"
     assert "did NOT converge" in report.lines()[1]
+
+
+def test_one_iteration_is_singular():
+    history = (
+        PPCA(latent_dim=2, method="em", max_iter=1, tol=0.0).fit(_table()).log_likelihood_history_
+    )
+    report = ppca_em.em_report(_table(), history, max_iter=1, tol=0.0)
+    assert report.lines()[1].startswith("EM: 1 iteration, did NOT converge")

@@ -383,8 +383,8 @@ class PPCA(
         if D == 1:
             raise DataError(
                 "X has n_features=1, and PPCA needs at least 2 (latent_dim >= 1 must be smaller, "
-                "to leave a direction for the noise variance); one feature's Gaussian is its "
-                "mean and variance, X.mean() and X.var()"
+                "to leave a direction for the noise variance); fit it to data with 2 or more "
+                "features (one feature's Gaussian is just its mean and variance)"
             )
         if K >= D:
             raise ConfigError(
@@ -406,7 +406,7 @@ class PPCA(
         if not sigma2 > 10 * torch.finfo(X.dtype).eps * variance:
             raise DataError(
                 f"X has no variance outside {K} directions, so the noise variance is 0 and the "
-                "density is degenerate; choose a smaller latent_dim"
+                "density is degenerate; choose a smaller latent_dim (--latent-dim)"
             )
         self.mu, self.sigma2 = mu, sigma2.reshape(())
         U, s, _ = torch.linalg.svd(W, full_matrices=False)

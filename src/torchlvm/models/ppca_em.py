@@ -227,8 +227,9 @@ class EMReport:
         return [
             f"missing cells: {self.missing_cells} of {self.cells} ({share:.1f}%), in "
             f"{self.incomplete_rows} of {self.rows} rows",
-            f"EM: {self.iterations} iterations, {state} (last change {self.last_change:.3g} "
-            f"nats/row, tol {self.tol:g}, max_iter {self.max_iter})",
+            f"EM: {self.iterations} iteration{'' if self.iterations == 1 else 's'}, {state} "
+            f"(last change {self.last_change:.3g} nats/row, tol {self.tol:g}, "
+            f"max_iter {self.max_iter})",
             f"log p(x) covers {self.covers}",
         ]
 
