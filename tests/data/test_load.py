@@ -74,3 +74,12 @@ def test_register_dataset(monkeypatch):
     assert len(load_dataset("twins", "val", copies=3)) == 180
     with pytest.raises(ConfigError, match="'twins' is already registered"):
         register_dataset("twins")(load_twins)
+
+
+def test_an_option_a_dataset_lacks_is_named_as_its_flag_on_the_command_line():
+    with pytest.raises(ConfigError) as err:
+        load_dataset("digits", "train", drop_columns=["id"])
+    assert err.value.on_command_line == (
+        "--drop-columns does not apply to dataset 'digits' (it applies to data files); "
+        "leave out --drop-columns"
+    )

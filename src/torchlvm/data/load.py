@@ -19,7 +19,7 @@ from torchlvm.data.dataset import SPLITS, Dataset
 from torchlvm.data.files import load_file
 from torchlvm.data.registry import get_spec, is_file_name, list_datasets, unsupported
 from torchlvm.data.splits import check_seed
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, OptionError
 
 FILE_OPTIONS: tuple[str, ...] = (
     "allow_missing",
@@ -61,9 +61,12 @@ def _is_file_name(name: str | os.PathLike[str]) -> bool:
 def _check_options(what: str, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise ConfigError(
+        flag = "--" + unknown[0].replace("_", "-")  # what the command line calls it
+        takers = " (it applies to data files)" if unknown[0] in FILE_OPTIONS else ""
+        raise OptionError(
             f"{what} takes no option {unknown[0]!r}; its options are: "
-            f"{', '.join(allowed) or 'none'}"
+            f"{', '.join(allowed) or 'none'}",
+            f"{flag} does not apply to {what}{takers}; leave out {flag}",
         )
 
 
