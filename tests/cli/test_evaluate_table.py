@@ -46,3 +46,9 @@ def test_an_autoencoders_table_names_its_code_not_a_posterior() -> None:
     assert "x̂ = decoder mean at the code f(x))" in ae and "the codes f(x): logistic" in ae
     assert "posterior" not in ae
     assert "x̂ = decoder mean at the posterior mean)" in vae and "posterior means: logistic" in vae
+
+
+def test_the_outlier_heading_nests_no_parentheses() -> None:
+    description = "−log p(x), importance-sampled, k=100 (higher = more anomalous; positives = OOD)"
+    heading = _outlier_rows(Outliers(score_description=description))[0]
+    assert heading == f"outliers: AUROC / AUPRC; score: {description}"

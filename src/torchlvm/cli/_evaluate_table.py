@@ -195,7 +195,7 @@ def _outlier_rows(out: Outliers | Undefined | None) -> list[str]:
         return []
     if isinstance(out, Undefined):
         return ["outliers", _row("scores", out.reason)]
-    rows = [f"outliers (AUROC / AUPRC; score: {out.score_description})"]
+    rows = [f"outliers: AUROC / AUPRC; score: {out.score_description}"]  # (it has parentheses)
     for name, entry in out.sets.items():
         text = ""
         for label, found in (("score", entry.score), ("typicality", entry.typicality)):
