@@ -278,3 +278,8 @@ def test_a_table_in_another_format_than_its_name_says_is_refused(tmp_path, name,
     (tmp_path / name).write_bytes(content)
     with pytest.raises(DataError, match=message):
         load_dataset(tmp_path / name, "all")
+
+
+def test_a_quoted_tilde_is_named_as_not_expanded():
+    with pytest.raises(DataNotFoundError, match="a quoted ~ is not expanded: write the path"):
+        load_dataset("~/surely-not-here-futables.npy", "train")

@@ -360,7 +360,10 @@ def settle(model_type: str, given: Mapping[str, Any]) -> dict[str, Any]:
     recipe = recipe_for(model_type)
     s = {**DEFAULTS, **given}
     if "data" not in s:
-        raise ConfigError("--data is required (a dataset name or a .npy/.npz/.csv file)")
+        raise ConfigError(
+            "--data is required (a dataset name, or a .npy, .npz, .csv or .tsv file; "
+            ".csv.gz and .tsv.gz too)"
+        )
     image = str(s["data"]) in IMAGE_DATASETS
     if _tables.is_table(str(s["data"])):
         s = {**DEFAULTS, **TABLE_DEFAULTS, **given}

@@ -257,7 +257,12 @@ def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, A
 
 def _check_path(path: Path) -> None:
     if not path.exists():
-        raise DataNotFoundError(f"{path} does not exist; check the path")
+        home = (
+            "; a quoted ~ is not expanded: write the path unquoted or in full"
+            if str(path).startswith("~")
+            else ""
+        )
+        raise DataNotFoundError(f"{path} does not exist; check the path{home}")
     if not path.is_file():
         raise DataError(f"{path} is not a file; pass the path of a {file_suffix(path)} file")
     if path.stat().st_size == 0:
