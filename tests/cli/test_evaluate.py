@@ -244,6 +244,20 @@ def test_a_cvaes_training_curves_figure_names_c_as_the_report_does(tmp_path, con
     assert titles[-1] == kl_title and ("p(x|z,c)" in titles[1]) == conditional
 
 
+def test_an_autoencoders_training_curves_name_its_loss_as_the_report_does(tmp_path):
+    from types import SimpleNamespace
+
+    from torchlvm.cli.evaluate import _figure_jobs
+
+    csv = tmp_path / "metrics.csv"
+    csv.write_text("epoch,train/reconstruction\n0,30.0\n1,25.0\n")
+    result = SimpleNamespace(latent=None, protocol=SimpleNamespace(noun="example"))
+    figures = SimpleNamespace(shape=(1, 8, 8), condition=None)
+    jobs = _figure_jobs(figures, result, csv, None, False, "bernoulli")
+    labels = [ax.get_ylabel() for ax in jobs["training_curves"]().axes]
+    assert labels == ["−log p(x | x̂) [nats per example]"]
+
+
 def test_the_default_ood_list_leaves_out_the_runs_own_dataset(tmp_path, capsys):
     """An mnist run's evaluate printed 'mnist: skipped  OOD set 'mnist' is the in-distribution
     dataset itself; choose another' though the user had named no OOD set."""

@@ -327,10 +327,16 @@ def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
 
 
 def _figure_jobs(
-    d: Any, result: Evaluation, metrics_csv: Path, names: list[str] | None, conditional: bool
+    d: Any,
+    result: Evaluation,
+    metrics_csv: Path,
+    names: list[str] | None,
+    conditional: bool,
+    reconstruction: str | None = None,
 ) -> dict[str, Any]:
     """Figure name → a function that draws it (False or None: it does not apply); a conditional
-    model's (a CVAE's) curves name c and its prior p(z|c), as the report's do."""
+    model's (a CVAE's) curves name c and its prior p(z|c), as the report's do, and an
+    autoencoder's its ``reconstruction`` loss's unit."""
     from torchlvm import plots
     from torchlvm.evaluation.records import Latent
 
@@ -371,7 +377,10 @@ def _figure_jobs(
         "training_curves": lambda: (
             metrics_csv.is_file()
             and plots.training_curves(
-                metrics_csv, per=result.protocol.noun, conditional=conditional
+                metrics_csv,
+                per=result.protocol.noun,
+                conditional=conditional,
+                reconstruction=reconstruction,
             )
         ),
     }
@@ -399,7 +408,8 @@ def write_figures(
     written, skipped = [], {}
     names = None if dataset.class_names is None else list(dataset.class_names)
     table = len(dataset.shape) == 1
-    jobs = _figure_jobs(d, result, layout.metrics_csv, names, condition.conditional)
+    loss = getattr(getattr(model, "config", None), "reconstruction", None)  # an autoencoder's
+    jobs = _figure_jobs(d, result, layout.metrics_csv, names, condition.conditional, loss)
     for name, make in jobs.items():
         if table and name in IMAGE_FIGURES:
             skipped[name] = f"the data are a table (rows of {dataset.dim} features), not images"
