@@ -283,3 +283,13 @@ def test_a_table_in_another_format_than_its_name_says_is_refused(tmp_path, name,
 def test_a_quoted_tilde_is_named_as_not_expanded():
     with pytest.raises(DataNotFoundError, match="a quoted ~ is not expanded: write the path"):
         load_dataset("~/surely-not-here-futables.npy", "train")
+
+
+def test_an_npz_without_a_data_key_gives_one_fix_not_two(tmp_path):
+    path = tmp_path / "two.npz"
+    np.savez(path, a=np.ones((4, 2)), b=np.zeros(4))
+    with pytest.raises(DataError) as err:
+        load_dataset(path, "all")
+    assert str(err.value) == (
+        f"{path} has no data array (keys: a, b); store the data under one of x, X, data"
+    )

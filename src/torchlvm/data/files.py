@@ -123,6 +123,8 @@ def _read_npz(path: Path, label_column: int | str | None) -> Read:
                 )
             y_key = next((key for key in Y_KEYS if key in archive.files), None)
             return Read(archive[x_key], None if y_key is None else archive[y_key])
+    except DataError:  # our own message and fix: not nested in "cannot read ... as .npz"
+        raise
     except _NUMPY_ERRORS as error:
         raise DataError(f"cannot read {path} as .npz ({error}); save it with numpy.savez") from None
 
