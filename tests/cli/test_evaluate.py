@@ -5,6 +5,7 @@ exit status 2."""
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -256,6 +257,28 @@ def test_an_autoencoders_training_curves_name_its_loss_as_the_report_does(tmp_pa
     jobs = _figure_jobs(figures, result, csv, None, False, "bernoulli")
     labels = [ax.get_ylabel() for ax in jobs["training_curves"]().axes]
     assert labels == ["−log p(x | x̂) [nats per example]"]
+
+
+@pytest.mark.parametrize(
+    "deterministic, conditional, centre",
+    [(False, False, "p(z)"), (False, True, "p(z | c)"), (True, False, "the codes f(x)")],
+    ids=["vae", "cvae", "autoencoder"],
+)
+def test_the_traversal_axis_names_its_centre(deterministic, conditional, centre):
+    from types import SimpleNamespace
+
+    from torchlvm.cli.evaluate import _figure_jobs
+    from torchlvm.evaluation.records import ModelInfo
+
+    model = ModelInfo("x", 2, deterministic)
+    result = SimpleNamespace(latent=None, protocol=SimpleNamespace(noun="example"), model=model)
+    images = torch.rand(2 * 3, 64)
+    figures = SimpleNamespace(
+        shape=(1, 8, 8), condition=None, traversal=images, traversal_dims=[0, 1],
+        traversal_values=[-1.0, 0.0, 1.0],
+    )  # fmt: skip
+    fig = _figure_jobs(figures, result, Path("none.csv"), None, conditional)["traversals"]()
+    assert f"standard deviations from the centre of {centre} " in fig.axes[-1].get_xlabel()
 
 
 def test_the_default_ood_list_leaves_out_the_runs_own_dataset(tmp_path, capsys):

@@ -326,14 +326,19 @@ def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
         )  # fmt: skip
 
 
+def _traversal_centre(result: Evaluation, conditional: bool) -> str:
+    """What the traversals' steps are measured from (figure_data's traversal): the prior, or an
+    autoencoder's codes of the data (their mean and standard deviation)."""
+    info = getattr(result, "model", None)
+    if info is not None and info.deterministic_encoder is True:
+        return "the codes f(x)"
+    return "p(z | c)" if conditional else "p(z)"
+
+
 def _figure_jobs(
-    d: Any,
-    result: Evaluation,
-    metrics_csv: Path,
-    names: list[str] | None,
-    conditional: bool,
+    d: Any, result: Evaluation, metrics_csv: Path, names: list[str] | None, conditional: bool,
     reconstruction: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # fmt: skip
     """Figure name → a function that draws it (False or None: it does not apply); a conditional
     model's (a CVAE's) curves name c and its prior p(z|c), as the report's do, and an
     autoencoder's its ``reconstruction`` loss's unit."""
@@ -351,8 +356,13 @@ def _figure_jobs(
         ),
         "reconstructions": lambda: plots.reconstruction_pairs(d.inputs, d.reconstructions, shape),
         "traversals": lambda: plots.traversal_grid(
-            d.traversal, shape, d.traversal_dims, d.traversal_values, title=f"Latent traversals{at}"
-        ),
+            d.traversal,
+            shape,
+            d.traversal_dims,
+            d.traversal_values,
+            title=f"Latent traversals{at}",
+            centre=_traversal_centre(result, conditional),
+        ),  # fmt: skip
         "interpolation": lambda: (
             d.interpolation is not None
             and plots.interpolation_strip(
@@ -381,7 +391,7 @@ def _figure_jobs(
                 per=result.protocol.noun,
                 conditional=conditional,
                 reconstruction=reconstruction,
-            )
+            )  # fmt: skip
         ),
     }
 
