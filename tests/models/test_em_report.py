@@ -42,3 +42,4 @@ def test_one_iteration_is_singular():
     )
     report = ppca_em.em_report(_table(), history, max_iter=1, tol=0.0)
     assert report.lines()[1].startswith("EM: 1 iteration, did NOT converge")
+    assert report.lines()[1].endswith("nats/row; tolerance 0, at most 1 iteration)")

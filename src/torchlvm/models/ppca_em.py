@@ -227,11 +227,15 @@ class EMReport:
         return [
             f"missing cells: {self.missing_cells} of {self.cells} ({share:.1f}%), in "
             f"{self.incomplete_rows} of {self.rows} rows",
-            f"EM: {self.iterations} iteration{'' if self.iterations == 1 else 's'}, {state} "
-            f"(last change {self.last_change:.3g} nats/row, tol {self.tol:g}, "
-            f"max_iter {self.max_iter})",
+            f"EM: {_iterations(self.iterations)}, {state} "
+            f"(last change {self.last_change:.3g} nats/row; tolerance {self.tol:g}, at most "
+            f"{_iterations(self.max_iter)})",
             f"log p(x) covers {self.covers}",
         ]
+
+
+def _iterations(n: int) -> str:
+    return f"{n} iteration{'' if n == 1 else 's'}"
 
 
 def em_report(X: Tensor, history: list[float], *, max_iter: int, tol: float) -> EMReport:
