@@ -342,3 +342,19 @@ def test_a_damaged_model_or_record_is_published_again_from_the_checkpoints(
     config.rename(tmp_path / "config.json.damaged")
     assert main(command.split()[1:] + ["--quiet"]) == 0
     assert torchlvm.load(out).config.latent_dim == 4
+
+
+def test_resume_into_a_fitted_ppca_run_names_no_command_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A PPCA run is made by 'fit', which does not resume: the message offered 'torchlvm train
+    ppca ... --resume', a model train does not know."""
+    out = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(out)]) == 0
+    capsys.readouterr()
+    argv = ["train", "vae", "--epochs", "2", "--quiet", "--out", str(out), "--resume"]
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert "holds a ppca run, not vae" in line
+    assert "'torchlvm fit' made it, which does not resume; train into another --out" in line
+    assert "train ppca" not in line

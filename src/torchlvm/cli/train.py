@@ -91,16 +91,16 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
         ConfigError: if a passed option gives settings that differ from the recorded run's.
     """
     from torchlvm.models.config import config_from_dict
-    from torchlvm.models.registry import model_class
+    from torchlvm.models.registry import RECIPES, model_class
     from torchlvm.training import LVMDataModule, TrainConfig
 
     record = _tables.resume_record(out, given.get("data"))  # --data: the run's file, moved
     recorded_type = record.get("model_type")
     if recorded_type != model_type:
-        raise ConfigError(
-            f"--resume: {out} holds a {recorded_type} run, not {model_type}; "
-            f"run 'torchlvm train {recorded_type} ... --resume'"
-        )
+        again = f"run 'torchlvm train {recorded_type} ... --resume'"
+        if recorded_type not in RECIPES:  # a PPCA run: 'fit' made it, and 'fit' has no resume
+            again = "'torchlvm fit' made it, which does not resume; train into another --out"
+        raise ConfigError(f"--resume: {out} holds a {recorded_type} run, not {model_type}; {again}")
     opts.refuse_foreign(model_type, given)
     cls = model_class(model_type)
     source = f"{out} run record"
