@@ -4,7 +4,6 @@ is missing is named with the fix before the lease is spent on the steps."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -31,12 +30,8 @@ def test_without_a_gpu_the_check_says_so_and_exits_0_before_any_step(tmp_path: P
 
 
 @pytest.fixture(scope="module")
-def preflight():
-    path = ROOT / "benchmarks" / "gpu_preflight.py"
-    spec = importlib.util.spec_from_file_location("gpu_preflight", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def preflight(benchmark_script):
+    return benchmark_script("gpu_preflight")
 
 
 def test_a_gpu_machine_without_the_dataset_is_told_to_carry_it(
