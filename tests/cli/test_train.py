@@ -342,6 +342,14 @@ def test_a_damaged_model_or_record_is_published_again_from_the_checkpoints(
     config.rename(tmp_path / "config.json.damaged")
     assert main(command.split()[1:] + ["--quiet"]) == 0
     assert torchlvm.load(out).config.latent_dim == 4
+    # a deleted model.safetensors: the same command publishes it again
+    weights.unlink()
+    assert main(["sample", str(out), "--n", "2"]) == 2
+    line = _one_error_line(capsys)
+    assert line.startswith(f"torchlvm: error: {weights} is missing")
+    assert line.endswith(f"publish the run's model again: '{command}'")
+    assert main(command.split()[1:] + ["--quiet"]) == 0
+    assert torchlvm.load(out).config.latent_dim == 4
 
 
 def test_resume_into_a_fitted_ppca_run_names_no_command_that_does_not_exist(

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from torchlvm import _device
-from torchlvm.errors import ConfigError, DataError, TorchLVMError
+from torchlvm.errors import ConfigError, DataError, RunDirectoryError, TorchLVMError
 from torchlvm.models.conditions import Condition
 from torchlvm.run.layout import RunLayout
 
@@ -125,14 +125,14 @@ class Run:
         return f"{self.model_type} (K={self.model.latent_dim}){where}"
 
 
-def _with_republish(err: DataError, folder: Path) -> DataError:
-    """``err`` (the run's model cannot be read) with the command that publishes the run's best
-    epoch again from its checkpoints, where it has them."""
+def _with_republish(err: TorchLVMError, folder: Path) -> TorchLVMError:
+    """``err`` (the run's model is damaged or missing) with the command that publishes the run's
+    best epoch again from its checkpoints, where it has them."""
     from torchlvm.run.publish import finished_epochs, quoted
     from torchlvm.run.record import read_record
 
     done = finished_epochs(folder)
-    if done is None or not RunLayout(folder).weights.is_file():
+    if done is None:
         return err
     try:
         model_type = read_record(folder)["model_type"]
@@ -141,7 +141,7 @@ def _with_republish(err: DataError, folder: Path) -> DataError:
     except (TorchLVMError, KeyError, TypeError):
         return err
     command = f"torchlvm train {model_type} --resume --out {quoted(folder)} --epochs {done}"
-    return DataError(f"{err}; its checkpoints publish the run's model again: '{command}'")
+    return type(err)(f"{err}; its checkpoints publish the run's model again: '{command}'")
 
 
 def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cpu") -> Run:
@@ -162,6 +162,10 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
     try:
         model = load(folder).to(device)  # load refuses a run that a process is training
     except DataError as err:  # a damaged model.safetensors: its checkpoints publish it again
+        raise _with_republish(err, folder) from None
+    except RunDirectoryError as err:  # ... and a missing one
+        if RunLayout(folder).weights.is_file():
+            raise
         raise _with_republish(err, folder) from None
     record = read_config(folder)
     data = record.get("data") if isinstance(record, dict) else None
