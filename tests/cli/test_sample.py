@@ -197,7 +197,7 @@ def test_a_cvae_trained_on_a_table_samples_rows_per_class(tmp_path, capsys):
     assert cli.main(argv) == 0
     assert "100 rows drawn from cvae" in capsys.readouterr().out
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["a", "b", "label"] and len(rows) == 101
+    assert rows[0] == ["a", "b", "kind"] and len(rows) == 101
     labels = [r[2] for r in rows[1:]]
     assert labels == ["high"] * 50 + ["low"] * 50
     values = np.array([r[:2] for r in rows[1:]], dtype=float)

@@ -89,7 +89,7 @@ def test_from_every_class_encodes_each_image_under_its_own_class(cvae_run, capsy
     argv = ["transfer", cvae_run, "--from-condition", "all", "--to-condition", "Two", "--n", "6"]
     assert cli.main([str(a) for a in argv]) == 0
     out = capsys.readouterr().out
-    assert "transferred 6 digits test images of class any to class two" in out
+    assert "transferred 6 digits test images of every class to class two" in out
     assert "z = E_q[z | x, its own class]" in out
 
 
@@ -122,7 +122,8 @@ def _table_cvae(tmp_path):
 def test_a_cvae_trained_on_a_table_transfers_rows_in_the_files_units(tmp_path, capsys):
     """transfer on a table CVAE refused ("the data are not images ... this command needs a run
     trained on images") and had no rows output: it writes the rows of class A, each encoded
-    under A and decoded under B, in the file's units, with a label column naming B."""
+    under A and decoded under B, in the file's units, with the run's label column naming B (it
+    was 'label', so the file did not read back into the run)."""
     import csv
 
     import numpy as np
@@ -134,7 +135,12 @@ def test_a_cvae_trained_on_a_table_transfers_rows_in_the_files_units(tmp_path, c
     printed = capsys.readouterr().out
     assert "transferred 2 rows of" in printed and "of class high to class low" in printed
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["a", "b", "label"] and [r[2] for r in rows[1:]] == ["low", "low"]
+    assert rows[0] == ["a", "b", "kind"] and [r[2] for r in rows[1:]] == ["low", "low"]
+    assert "column 'kind': the target class" in printed
+    back = tmp_path / "back.csv"  # the rows read back into the run, their classes too
+    argv = ["transfer", tmp_path / "cvae", "--data", out, "--from-condition", "low"]
+    assert cli.main([str(a) for a in [*argv, "--to-condition", "high", "--out", back]]) == 0
+    assert "transferred 2 rows of" in capsys.readouterr().out
     x = scaler.transform(torch.tensor([[1.5, 2.5], [0.5, 1.0]]))
     c_from = model.condition_from_labels(["high", "high"])
     c_to = model.condition_from_labels(["low", "low"])

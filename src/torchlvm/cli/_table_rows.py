@@ -3,7 +3,8 @@
 
 Every file holds the model's outputs in the user's units (the run's standardization undone), under
 the run's column names, at the model's precision (:func:`~torchlvm.data.csv_write.number_text`),
-with a ``label`` column naming the class where rows have one (a class-conditional CVAE's).
+with a column naming the class where rows have one (a class-conditional CVAE's): the run's
+``--label-column`` by its name, so that the file reads back into the run, else ``label``.
 :func:`write_rows` is the one writer; ``impute`` copies the user's file cell for cell and formats
 its filled cells with the same precision (:func:`single_precision`).
 """
@@ -35,8 +36,8 @@ def single_precision(run_: Any) -> bool:
 
 def write_rows(out: Path, run_: Any, columns: Any, rows: Any, labels: Any = None) -> None:
     """Write ``rows`` ``(N, D)``, already in the user's units, under ``columns`` at the model's
-    precision, with a ``label`` column of class names when ``labels`` (N class indices) is
-    given."""
+    precision, with a column of class names when ``labels`` (N class indices) is given (named
+    as the run's label column, else ``label``)."""
     from torchlvm import run as _run
     from torchlvm.data.csv_write import number_text, write_csv
 
@@ -44,10 +45,17 @@ def write_rows(out: Path, run_: Any, columns: Any, rows: Any, labels: Any = None
     cells = [[number_text(v, single=single) for v in r] for r in rows.double().tolist()]
     header = list(columns)
     if labels is not None:
-        header.append("label")
+        header.append(label_header(run_, header))
         for row, label in zip(cells, labels, strict=True):
             row.append(_run.label_name(run_, int(label)))
     write_csv(out, header, cells)
+
+
+def label_header(run_: Any, columns: list[str]) -> str:
+    """The name of the class column in rows written for ``run_``: its label column's name when
+    the user named it (``--label-column target``), so that the rows read back into the run."""
+    named = schema_of(run_).label_column
+    return named if isinstance(named, str) and named not in columns else "label"
 
 
 def read_rows_of(run_: Any, args: argparse.Namespace) -> Any:

@@ -11,8 +11,8 @@ their class, each encoded under its own class.
 
 A CVAE trained on a table (a .csv with --label-column) writes rows instead, DIR/transfer.csv or
 --out FILE.csv: every row of class A of --data (or of the run's --split), transferred, in the
-file's units and columns, with a column 'label' naming the target class (one block of rows per
-class with --to-condition all; --n takes the first N rows).
+file's units and columns, with the run's label column naming the target class (one block of rows
+per class with --to-condition all; --n takes the first N rows).
 
 Examples:
   torchlvm transfer runs/cvae --from-condition 3 --to-condition 8
@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     plots.save_figure(fig, out)
     print(
-        f"transferred {len(x)} {dataset.name} {dataset.split} images of class {a} to "
+        f"transferred {len(x)} {dataset.name} {dataset.split} images of "
+        f"{'every class' if a == 'any' else 'class ' + a} to "
         f"{'every class' if len(names) > 1 else 'class ' + b} "
         f"with {run_.describe()} ({_run.protocol_note(dataset, args.seed)})"
     )
@@ -154,7 +155,7 @@ def _of_classes(
 def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list[int]) -> int:
     """A table CVAE's transfer (``--out FILE.csv``): the rows of class A (of ``--data``, else
     the run's --split; the first ``--n`` when given), transferred to B, in the user's units with
-    a ``label`` column naming B (one block of rows per target class)."""
+    the run's label column naming B (one block of rows per target class)."""
     import torch
 
     from torchlvm import run as _run
@@ -174,13 +175,13 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     _table_rows.write_rows(out, run_, schema.columns, user, labels)
     b = "every class" if len(targets) > 1 else "class " + _run.label_name(run_, targets[0])
     part = "" if dataset.split == "all" else f" ({dataset.split} split)"
-    print(
-        f"transferred {len(x)} rows of {dataset.name}{part} of class {a} to {b} "
-        f"with {run_.describe()}"
-    )
+    source = "every class" if a == "any" else f"class {a}"
+    print(f"transferred {len(x)} rows of {dataset.name}{part} of {source} to {b} "
+          f"with {run_.describe()}")  # fmt: skip
     given = "its own class" if a == "any" else a
     to = "B], for each class B" if len(targets) > 1 else _run.label_name(run_, targets[0]) + "]"
     print(f"  each row: z = E_q[z | x, {given}], then the decoder mean E[x | z, {to}")
     blocks = ", one block of rows per target class" if len(targets) > 1 else ""
-    print(f"wrote {out} (in the data's units; column 'label': the target class{blocks})")
+    column = _table_rows.label_header(run_, list(schema.columns))
+    print(f"wrote {out} (in the data's units; column {column!r}: the target class{blocks})")
     return 0
