@@ -110,3 +110,23 @@ def test_the_default_ood_sets_are_those_that_apply_to_the_data(name, shape, expe
     x = torch.zeros(2, math.prod(shape))
     reference = Dataset(x, None, name, "test", shape, None, None, "none")
     assert default_ood_sets(reference, ("noise", "flip", "other", "mnist")) == expected
+
+
+def test_check_ood_name_refuses_by_the_name_alone_what_make_ood_set_would(tmp_path) -> None:
+    """The check evaluate makes before its minutes of sampling lives beside make_ood_set: the
+    synthetic sets and registered datasets pass, a missing file, an unknown name and a dataset
+    beside a table run do not."""
+    from torchlvm.errors import ConfigError, DataNotFoundError
+    from torchlvm.evaluation.outliers import SYNTHETIC_OOD, check_ood_name
+
+    for name in (*SYNTHETIC_OOD, "digits"):
+        check_ood_name(name, table=False)
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a,b\n1,2\n")
+    check_ood_name(str(rows), table=True)
+    with pytest.raises(DataNotFoundError, match="does not exist"):
+        check_ood_name(str(tmp_path / "gone.csv"), table=True)
+    with pytest.raises(ConfigError, match="takes files of rows"):
+        check_ood_name("noise", table=True)
+    with pytest.raises(ConfigError):
+        check_ood_name("no-such-set", table=False)

@@ -48,6 +48,8 @@ from torchlvm.errors import ConfigError, DataError
 from torchlvm.evaluation._records import metric
 
 RESIZE_MODES: tuple[str, ...] = ("none", "bilinear", "area")
+SYNTHETIC_OOD: tuple[str, ...] = ("noise", "flip", "other")
+"""OOD sets made from the in-distribution data rather than read (see :func:`make_ood_set`)."""
 OTHER_DATASET: dict[tuple[int, ...], str] = {(1, 28, 28): "digits", (1, 8, 8): "fashion-mnist"}
 
 
@@ -184,7 +186,29 @@ def make_ood_set(
     return OODSet(name, x, description)
 
 
-def not_a_table_file(name: str) -> ConfigError:
+def check_ood_name(name: str, *, table: bool) -> None:
+    """Refuse, before any work, an OOD set :func:`make_ood_set` would refuse by its name alone:
+    a file that does not exist, a dataset that is not registered, and, beside a ``table`` run,
+    anything but a file of rows.
+
+    Raises:
+        ConfigError: for a name that is not a file beside a table run, or an unknown dataset.
+        DataNotFoundError: for a file that does not exist.
+    """
+    import torchlvm.data.factors  # noqa: F401  (registers "shapes")
+    from torchlvm.data.registry import get_spec
+    from torchlvm.errors import DataNotFoundError
+
+    if is_file_name(name):
+        if not os.path.isfile(name):
+            raise DataNotFoundError(f"--ood: {name} does not exist; check the path")
+    elif table:
+        raise _not_a_table_file(name)
+    elif name not in SYNTHETIC_OOD:
+        get_spec(name)  # raises for an unknown name, naming the known ones
+
+
+def _not_a_table_file(name: str) -> ConfigError:
     """The error for an OOD set beside a table run that is not a file of rows."""
     return ConfigError(
         f"OOD set {name!r}: a model trained on a table takes files of rows as OOD sets "
@@ -195,7 +219,7 @@ def not_a_table_file(name: str) -> ConfigError:
 def _table_ood_set(name: str, table: TableSchema) -> OODSet:
     """Every row of the file ``name``, read as the run's table (its columns, standardized)."""
     if not is_file_name(name):
-        raise not_a_table_file(name)
+        raise _not_a_table_file(name)
     rows = table.load(name, allow_missing=True)
     incomplete = int(torch.isnan(rows.x).any(-1).sum())
     if incomplete:
