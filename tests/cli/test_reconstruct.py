@@ -58,6 +58,19 @@ def test_an_autoencoder_reconstructs_at_its_code_not_a_posterior_mean(tmp_path, 
     assert cli.main(["reconstruct", str(folder), "--n", "4"]) == 0
     out = capsys.readouterr().out
     assert "input vs decoder mean at the code f(x)" in out and "posterior" not in out
+    # on a table's rows too (the rows writer said "at the posterior mean")
+    from torchlvm.data.table_schema import TableSchema
+
+    table = {"name": "t.csv", "binarize": "none", "seed": 0,
+             "table": TableSchema(("a", "b")).to_dict()}  # fmt: skip
+    rows = Autoencoder(AutoencoderConfig(input_dim=2, latent_dim=1, hidden=(4,)))
+    rows = rows.save_pretrained(tmp_path / "ae_rows", data=table)
+    data = tmp_path / "t.csv"
+    data.write_text("a,b\n1.5,2.5\n-1.5,-2.5\n")
+    argv = ["reconstruct", str(rows), "--data", str(data), "--out", str(tmp_path / "r.csv")]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "input vs decoder mean at the code f(x)" in out and "posterior" not in out
 
 
 def test_class_cvae_reconstructs_under_the_true_labels(tmp_path, capsys):

@@ -72,7 +72,8 @@ def sample_table(
 ) -> int:
     """``torchlvm sample RUN --out FILE.csv``: n rows x ~ p(x) (z ~ p(z), then x ~ p(x | z)) in
     the user's units, with the run's column names, or for a class-conditional CVAE n rows per
-    class of ``labels`` (decoder means at z ~ p(z | c), as for images) with a ``label`` column,
+    class of ``labels`` (decoder means at z ~ p(z | c), as for images) with the run's label
+    column,
     or for an autoencoder (no prior) its decoder outputs at codes drawn from ``source``, as for
     images; ``--npy`` also saves them as an array."""
     from torchlvm import run as _run
@@ -117,8 +118,9 @@ def _draws(run_: Any, n: int, labels: list[int] | None, source: str | None, gene
 
 
 def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
-    """``torchlvm reconstruct RUN --out FILE.csv``: the decoder mean at the posterior mean of
-    every row (of ``--data``, else the run's test split), in the user's units and columns."""
+    """``torchlvm reconstruct RUN --out FILE.csv``: the decoder mean at the posterior mean (an
+    autoencoder's code) of every row (of ``--data``, else the run's test split), in the user's
+    units and columns."""
     import torch
 
     from torchlvm import run as _run
@@ -145,8 +147,8 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     observed = " on the observed cells" if bool(torch.isnan(x).any()) else ""
     print(f"reconstructed {len(x)} rows of {dataset.name} with {run_.describe()}")
     print(
-        f"  RMSE per feature{observed}, in the data's units (input vs decoder mean at the "
-        "posterior mean):"
+        f"  RMSE per feature{observed}, in the data's units (input vs decoder mean at "
+        f"{run_.encoding}):"
     )
     for name, value in zip(schema.columns, per_feature.tolist(), strict=True):
         print(f"    {name}: {value:.4g}")

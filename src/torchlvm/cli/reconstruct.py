@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"  reconstruction error: {mse:.6g} mean squared error per pixel, input vs decoder mean "
-        f"at {'the code f(x)' if run_.model_type == 'ae' else 'the posterior mean'}{given}"
+        f"at {run_.encoding}{given}"
     )
     print(f"wrote {out} ({shown} inputs and their reconstructions)")
     return 0

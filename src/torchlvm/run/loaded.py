@@ -119,6 +119,11 @@ class Run:
         same draws on the same kind of device."""
         return _device.generator(seed, self.device)
 
+    @property
+    def encoding(self) -> str:
+        """What a reconstruction decodes at: an autoencoder's code, else q's mean."""
+        return "the code f(x)" if self.model_type == "ae" else "the posterior mean"
+
     def describe(self) -> str:
         """E.g. ``"vae (K=8) trained on digits"``."""
         where = f" trained on {self.data['name']}" if self.data.get("name") else ""
