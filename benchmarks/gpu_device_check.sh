@@ -5,8 +5,9 @@
 # --accelerator tests of the other commands), then benchmarks/gpu_throughput.py, then where the
 # time goes: benchmarks/profile_fit.py (torch.profiler over the plain loop and fit()) and
 # benchmarks/host_overhead.py --accelerator gpu (fit()'s host time per step outside the step's
-# ops). The default time limits add up to 520 s: one device call of at most 600 s (with
-# REPEAT_CONFIGS, 610 s: lower BENCH_TIMEOUT or leave a step out).
+# ops), then benchmarks/eval_chunk.py --device cuda (log_marginal_is's default chunk against
+# the best). The default time limits add up to 550 s: one device call of at most 600 s (with
+# REPEAT_CONFIGS, 640 s: lower BENCH_TIMEOUT or leave a step out).
 #
 #   bash benchmarks/gpu_prepare.sh                   # here, once: .whl/ (zuko) and .devdata/
 #                                                    # (Fashion-MNIST), which the GPU machine
@@ -25,9 +26,11 @@
 # seconds, not the lease. Each step has its own time limit and a failing step does not stop the
 # next, so that one failure does not lose the other results. Environment: PYTHON (default
 # python3); OUT (default a temporary folder); TESTS_TIMEOUT, BENCH_TIMEOUT,
-# PROFILE_TIMEOUT, HOST_TIMEOUT (seconds); BENCH_ARGS: more arguments of gpu_throughput.py (e.g.
+# PROFILE_TIMEOUT, HOST_TIMEOUT, EVAL_TIMEOUT (seconds); BENCH_ARGS: more arguments of gpu_throughput.py (e.g.
 # "--configs plain fit --no-eval"); REPEAT_CONFIGS: configurations to measure a second time, for
-# the spread.
+# the spread. At most 8 files come back from a device call: the GPU steps write 6 to $OUT
+# (versions, the CUDA tests' log, gpu.md and its log, and the .md of each later step; the
+# later steps' output is in the call's reply), 7 with REPEAT_CONFIGS.
 set -u -o pipefail
 py=${PYTHON:-python3}
 out=${OUT:-$(mktemp -d)}
@@ -71,6 +74,8 @@ if [ "$cpu_check" = 1 ]; then
     --out "$out/profile_fit.md" 2>&1 | tee "$out/profile_fit.log" || status=1
   timeout 300 "$py" benchmarks/host_overhead.py --rounds 1 --epochs 1 --batches 128 \
     --out "$out/host_overhead.md" 2>&1 | tee "$out/host_overhead.log" || status=1
+  timeout 300 "$py" benchmarks/eval_chunk.py --device cpu --k 20 --images 100 --rounds 1 \
+    --chunks 10,20 --out "$out/eval_chunk.md" 2>&1 | tee "$out/eval_chunk.log" || status=1
 else
   timeout "${TESTS_TIMEOUT:-110}" "$py" -m pytest -q -p no:cacheprovider -rs -m cuda \
     --continue-on-collection-errors tests 2>&1 | tee "$out/pytest_cuda.log" || status=1
@@ -80,15 +85,16 @@ else
   if [ -n "${REPEAT_CONFIGS:-}" ]; then  # the same configurations again: the run-to-run spread
     # shellcheck disable=SC2086
     timeout "${REPEAT_TIMEOUT:-90}" "$py" benchmarks/gpu_throughput.py --steps 300 --warmup 30 \
-      --configs $REPEAT_CONFIGS --out "$out/gpu_repeat.md" 2>&1 | tee "$out/gpu_repeat.log" \
-      || status=1
+      --configs $REPEAT_CONFIGS --out "$out/gpu_repeat.md" 2>&1 || status=1
   fi
   timeout "${PROFILE_TIMEOUT:-100}" "$py" benchmarks/profile_fit.py --batches 128 1024 \
-    --steps 32 --top 25 --out "$out/profile_fit.md" 2>&1 | tee "$out/profile_fit.log" || status=1
-  # one round: each configuration's result is also in the log as it comes, should time run out
+    --steps 32 --top 25 --out "$out/profile_fit.md" 2>&1 || status=1
+  # one round: each configuration's result is also printed as it comes, should time run out
   timeout "${HOST_TIMEOUT:-120}" "$py" benchmarks/host_overhead.py --accelerator gpu \
-    --rounds 1 --epochs 2 --out "$out/host_overhead_gpu.md" 2>&1 \
-    | tee "$out/host_overhead_gpu.log" || status=1
+    --rounds 1 --epochs 2 --out "$out/host_overhead_gpu.md" 2>&1 || status=1
+  timeout "${EVAL_TIMEOUT:-30}" "$py" benchmarks/eval_chunk.py --device cuda --batch 100 2000 \
+    --images 2000 --rounds 5 --chunks 171,342,685,1000 --out "$out/eval_chunk_gpu.md" 2>&1 \
+    || status=1
 fi
 echo "gpu_device_check: exit status $status; files in $out"
 exit "$status"

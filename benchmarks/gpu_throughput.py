@@ -12,10 +12,14 @@ likelihood on logits, dynamic binarization, Adam lr 1e-3 — on the Fashion-MNIS
 - ``plain-graph``: the whole step (binarization, forward, backward, ``Adam(fused=True,
   capturable=True)``) captured once as a CUDA graph with a static input buffer, then replayed;
 - ``torchlvm-loop``: torchlvm's ``VAE`` and ``torchlvm.inference.elbo`` in the plain loop;
-- ``fit``: ``torchlvm.training.fit(accelerator="gpu")``, steady state: the second epoch from
-  its start to its last training step's end (without its validation and checkpoint);
+- ``fit``: ``torchlvm.training.fit(accelerator="gpu")``, steady state: the third epoch (of
+  three) from its start to its last training step's end (without its validation and checkpoint);
 - ``fit-fast``: ``fit(accelerator="gpu", fast=True)``, the whole-step CUDA graph inside
-  Lightning.
+  Lightning, timed as ``fit``. Its graphs are captured in the first two epochs, once: the full
+  mini-batch's after three eager steps, the epoch's last, smaller one's in the second epoch,
+  after one eager run in the first (~20 ms of host time on an H200 at batch 1024, against an
+  epoch of ~18 ms: ``benchmarks/fast_epoch.py`` shows it per epoch). The second epoch, timed
+  until then, measured that one-time capture as if every epoch paid it.
 - ``fit-one-step``: ``fit(accelerator="gpu", steps_per_batch=1)``: one optimizer step per
   Lightning batch (fit's default runs 32 per batch of resident data), for what Lightning's
   per-batch work costs; ``fit-s8``, ``fit-fast-s8``: 8 steps per batch (the default until the
@@ -167,7 +171,7 @@ def _graphed(step: Callable, example, opt) -> Callable:
 
 
 def _fit(x, batch: int, name: str, accelerator: str) -> float:
-    """Images/s of fit()'s second epoch's training steps (data on the device)."""
+    """Images/s of fit()'s third epoch's training steps (data on the device)."""
     import lightning as L
     import numpy as np
 
@@ -193,7 +197,7 @@ def _fit(x, batch: int, name: str, accelerator: str) -> float:
     L.seed_everything(0, verbose=False)
     model = VAE(VAEConfig(D, latent_dim=LATENT, hidden=(HIDDEN,)))
     dm = LVMDataModule(str(path), binarize="dynamic", batch_size=batch)
-    config = TrainConfig(max_epochs=2, batch_size=batch)
+    config = TrainConfig(max_epochs=3, batch_size=batch)  # the last is timed: steady state
     with tempfile.TemporaryDirectory() as out:
         fit(
             model, dm, config, Path(out) / "run", progress=False, accelerator=accelerator,
@@ -269,8 +273,9 @@ def _write(args: argparse.Namespace, device: Any, table: dict[str, dict[int, flo
         "",
         f"Reference VAE 784-{HIDDEN}-z{LATENT}, Bernoulli, dynamic binarization, Adam 1e-3, "
         f"data ({args.data}) resident on the device; {args.steps} steps after {args.warmup} "
-        "warm-up steps for the loops; for fit(), its second epoch from its start to its last "
-        "training step's end (without validation and checkpoint).",
+        "warm-up steps for the loops; for fit(), its third epoch (of three, after the fast path's "
+        "one-time captures) from its start to its last training step's end (without validation "
+        "and checkpoint).",
         "",
         f"- device: {name}; torch {torch.__version__}, CUDA {torch.version.cuda}",
         *M.machine_lines(),

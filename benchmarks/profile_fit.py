@@ -1,7 +1,8 @@
 """Where a training step's time goes: torch.profiler over the plain loop and over ``fit()``.
 
-Issue 15 asks ``fit()`` to train at the plain eager loop's speed; on an H200 it reached 0.77× /
-0.55× at batch 128 / 1024 (benchmarks/results/gpu.md). This script measures, for the reference
+Issue 15 asks ``fit()`` to train at the plain eager loop's speed; on an H200 it reached 1.01× /
+1.04× at batch 128 / 1024 (medians, 2026-11-27; 0.77× / 0.55× before; benchmarks/results/gpu.md),
+below the plain loop with fused Adam. This script measures, for the reference
 VAE (784-400-z20, Bernoulli, dynamic binarization, Adam 1e-3, data resident on the device), per
 optimizer step: wall time, host (CPU) time of the operators torch records, and the number of
 GPU kernels launched; then the operators that take the most host time in ``fit()``. The plain

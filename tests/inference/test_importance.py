@@ -9,7 +9,7 @@ from torchlvm.inference import log_marginal_is
 from torchlvm.inference.importance import (
     CPU_CHUNK_BYTES,
     GPU_CHUNK_BYTES,
-    GPU_FREE_SHARE,
+    GPU_MEMORY_SHARE,
     auto_chunk,
 )
 from torchlvm.models import VAE, VAEConfig
@@ -41,25 +41,24 @@ def test_the_default_chunk_fills_a_cache_on_the_cpu_and_much_more_on_a_gpu(monke
     assert auto_chunk(100, 784, "cpu") == CPU_CHUNK_BYTES // (100 * 784 * 4) == 26
     assert auto_chunk(10**6, 10**4, "cpu") == 1  # never zero
     assert auto_chunk(100, 784, "cpu", itemsize=8) == 13  # float64 halves it
-    # a GPU with plenty free: GPU_CHUNK_BYTES; with little: a sixteenth of what is free
-    monkeypatch.setattr(importance, "_free_bytes", lambda device: 100 * 2**30)
+    # a GPU of much memory: GPU_CHUNK_BYTES; of little: a sixteenth of it
+    monkeypatch.setattr(importance, "_device_memory", lambda device: 100 * 2**30)
     assert auto_chunk(100, 784, "cuda") == GPU_CHUNK_BYTES // (100 * 784 * 4) == 6847
     assert auto_chunk(2000, 784, "cuda:0") == 342  # 2 GiB of logits for 2,000 images
-    monkeypatch.setattr(importance, "_free_bytes", lambda device: 4 * 2**30)
+    monkeypatch.setattr(importance, "_device_memory", lambda device: 4 * 2**30)
     assert auto_chunk(100, 784, "cuda") == 2**28 // (100 * 784 * 4) == 855
-    monkeypatch.setattr(importance, "_free_bytes", lambda device: 0)
-    assert auto_chunk(100, 784, "cuda") == 1  # a full device still gets a chunk
+    monkeypatch.setattr(importance, "_device_memory", lambda device: 0)
+    assert auto_chunk(100, 784, "cuda") == 1  # never zero
 
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")
-def test_the_gpu_default_chunk_is_sized_by_the_free_memory_of_the_device():
-    # what _free_bytes reads: the driver's free memory plus the allocator's unused cache
-    free, _ = torch.cuda.mem_get_info()
-    held = torch.empty(2**26, device="cuda")  # 256 MiB allocated ...
-    del held  # ... and cached: free for a chunk though the driver counts it used
-    expected = min(GPU_CHUNK_BYTES, (free // GPU_FREE_SHARE)) // (100 * 784 * 4)
-    assert abs(auto_chunk(100, 784, "cuda") - expected) <= expected // 50 + 1
+def test_the_gpu_default_chunk_is_sized_by_the_memory_of_the_device():
+    _, total = torch.cuda.mem_get_info()
+    expected = min(GPU_CHUNK_BYTES, total // GPU_MEMORY_SHARE) // (100 * 784 * 4)
+    chunk = auto_chunk(100, 784, "cuda")
+    assert chunk == auto_chunk(100, 784, "cuda:0")
+    assert abs(chunk - expected) <= expected // 100  # (the driver's total and the properties')
 
 
 def test_a_bad_chunk_is_refused(model_and_data):

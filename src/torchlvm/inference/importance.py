@@ -9,8 +9,8 @@ running log-sum-exps, so memory is O(chunk · B) whatever S is.
 Chunk size: by default (``chunk=None``) a chunk's decoder output, ``(chunk, B, D)``, takes about
 :data:`CPU_CHUNK_BYTES` (8 MiB) on a CPU, so the elementwise passes of the likelihood run from
 cache while each chunk still does enough work to hide Python's per-chunk overhead, and on a GPU
-up to :data:`GPU_CHUNK_BYTES` (2 GiB), no more than a sixteenth of the device's free memory, so
-that a chunk's fixed cost (about a millisecond of launches on an H200) is paid rarely (see
+up to :data:`GPU_CHUNK_BYTES` (2 GiB), no more than a sixteenth of the device's memory, so that
+a chunk's fixed cost (about a millisecond of launches on an H200) is paid rarely (see
 :func:`auto_chunk`; measured in ``benchmarks/results/eval_chunk.md``). The chunk
 changes neither the estimate's value for a given seed (the samples are drawn in the same order;
 equal up to float rounding of the sums) nor its memory bound O(chunk · B · D).
@@ -43,28 +43,29 @@ GPU_CHUNK_BYTES = 2 * 2**30
 """Most bytes of one chunk's decoder output on a GPU. On an H200 (k = 1000, reference VAE) the
 images/s grew with the chunk up to about this size and were flat beyond it; 256 MiB, the
 earlier value, ran at 0.72-0.79× the best (``benchmarks/results/eval_chunk.md``)."""
-GPU_FREE_SHARE = 16
-"""A GPU chunk's decoder output takes at most 1/16 of the device's free memory: the chunk's
-hidden activations and log-density temporaries come on top (a few times the output), and the
-caller's model and data are already there."""
+GPU_MEMORY_SHARE = 16
+"""A GPU chunk's decoder output takes at most 1/16 of the device's memory: the chunk's hidden
+activations and log-density temporaries come on top (the H200 sweep's peak was about 3× the
+output), and the caller's model and data are already there. The device's total memory, not its
+free memory: reading that costs a driver call and two allocator-statistics dicts per call (~0.6
+ms on an H200, 12% of a batch of 100 images at k = 1000)."""
 
 
 def auto_chunk(rows: int, dim: int, device: torch.device | str = "cpu", itemsize: int = 4) -> int:
     """Samples per chunk so that a ``(chunk, rows, dim)`` array of ``itemsize`` bytes fills
     :data:`CPU_CHUNK_BYTES` on a CPU, or on a GPU the smaller of :data:`GPU_CHUNK_BYTES` and
-    1/:data:`GPU_FREE_SHARE` of its free memory (at least 1)."""
+    1/:data:`GPU_MEMORY_SHARE` of its memory (at least 1)."""
     device = torch.device(device)
     budget = CPU_CHUNK_BYTES
     if device.type == "cuda":
-        budget = min(GPU_CHUNK_BYTES, _free_bytes(device) // GPU_FREE_SHARE)
+        budget = min(GPU_CHUNK_BYTES, _device_memory(device) // GPU_MEMORY_SHARE)
     return max(1, budget // max(1, rows * dim * itemsize))
 
 
-def _free_bytes(device: torch.device) -> int:
-    """Memory a new allocation on the CUDA ``device`` can take: the driver's free memory and what
-    PyTorch's caching allocator holds unused."""
-    free, _ = torch.cuda.mem_get_info(device)
-    return free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+def _device_memory(device: torch.device) -> int:
+    """Bytes of memory of the CUDA ``device`` (its properties, which torch caches: no driver
+    call)."""
+    return torch.cuda.get_device_properties(device).total_memory
 
 
 @dataclass(frozen=True)
