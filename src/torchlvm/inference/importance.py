@@ -47,8 +47,8 @@ GPU_MEMORY_SHARE = 16
 """A GPU chunk's decoder output takes at most 1/16 of the device's memory: the chunk's hidden
 activations and log-density temporaries come on top (the H200 sweep's peak was about 3× the
 output), and the caller's model and data are already there. The device's total memory, not its
-free memory: reading that costs a driver call and two allocator-statistics dicts per call (~0.6
-ms on an H200, 12% of a batch of 100 images at k = 1000)."""
+free memory: with the free memory read on every call (a driver call and two allocator-statistics
+dicts), a call of 100 images at k = 1000 ran 0.88× the same chunk given explicitly on an H200."""
 
 
 def auto_chunk(rows: int, dim: int, device: torch.device | str = "cpu", itemsize: int = 4) -> int:
