@@ -69,6 +69,33 @@ def test_ppca_fills_every_missing_cell_and_copies_the_rest(table, ppca_run, tmp_
     np.testing.assert_allclose(values[missing], expected[missing], rtol=1e-5, atol=1e-4)
 
 
+def test_a_semicolon_table_with_decimal_commas_is_filled_and_written_as_it_came(
+    table, ppca_run, tmp_path
+):
+    european = tmp_path / "e.csv"  # pandas' to_csv(sep=";", decimal=","), a European Excel's
+    european.write_text(table.read_text().replace(",", ";").replace(".", ","))
+    out, expected = tmp_path / "filled.csv", tmp_path / "expected.csv"
+    assert main(["impute", str(ppca_run), "--data", str(table), "--out", str(expected)]) == 0
+    assert main(["impute", str(ppca_run), "--data", str(european), "--out", str(out)]) == 0
+    given = european.read_text().splitlines()
+    filled = out.read_text().splitlines()
+    assert filled == expected.read_text().replace(",", ";").replace(".", ",").splitlines()
+    assert filled[0] == given[0] and filled[1].split(";")[0] == given[1].split(";")[0]
+
+
+def test_a_tab_separated_table_is_filled_as_a_tsv(table, ppca_run, tmp_path, capsys):
+    tabs = tmp_path / "t.tsv"  # was taken for images: 'trained on a table, not on images'
+    tabs.write_text(table.read_text().replace(",", "\t"))
+    out, expected = tmp_path / "filled.tsv", tmp_path / "expected.csv"
+    assert main(["impute", str(ppca_run), "--data", str(table), "--out", str(expected)]) == 0
+    assert main(["impute", str(ppca_run), "--data", str(tabs), "--out", str(out)]) == 0
+    assert out.read_text() == expected.read_text().replace(",", "\t")
+    capsys.readouterr()
+    argv = ["impute", str(ppca_run), "--data", str(tabs), "--out", str(tmp_path / "f.csv")]
+    assert main(argv) == 2
+    assert "--out must name a .tsv file" in capsys.readouterr().err
+
+
 def test_draws_stack_multiple_imputations(table, ppca_run, tmp_path):
     out = tmp_path / "draws.csv"
     argv = ["impute", str(ppca_run), "--data", str(table), "--out", str(out), "--draws", "3"]

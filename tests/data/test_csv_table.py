@@ -101,3 +101,81 @@ def test_standardize_fits_on_train_split(tmp_path):
     assert test.standardizer == train.standardizer
     raw = load_dataset(path, "test")
     assert torch.allclose(test.standardizer.inverse(test.x), raw.x, atol=1e-5)
+
+
+# A European spreadsheet's export: semicolons between cells, commas as decimal points, as
+# pandas writes it with to_csv(sep=";", decimal=",") and Excel in most of continental Europe.
+COMMAS = "name,a,b,label\nr1,1.5,-2,x\nr2,,3.25,y\nr3,4,1e-3,x\nr4,0.5,NA,y\n"
+
+
+def _european(text: str, *, header: bool = True, decimal: str = ",") -> str:
+    """``text`` with semicolons between cells and ``decimal`` as the decimal point."""
+    lines = text.splitlines(keepends=True)[0 if header else 1 :]
+    return "".join(line.replace(",", ";").replace(".", decimal) for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("header", "decimal", "gz"),
+    [(True, ",", False), (True, ".", False), (False, ",", False), (True, ",", True)],
+    ids=["decimal-commas", "decimal-points", "no-header", "gzipped"],
+)
+def test_semicolon_tables_read_as_the_comma_file(tmp_path, header, decimal, gz):
+    import gzip
+
+    (tmp_path / "t.csv").write_text(COMMAS if header else COMMAS.split("\n", 1)[1])
+    raw = _european(COMMAS, header=header, decimal=decimal).encode()
+    path = tmp_path / ("e.csv.gz" if gz else "e.csv")
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    options = {"label_column": 3, "drop_columns": [0], "allow_empty": True}
+    table, given = read_csv(tmp_path / "t.csv", **options), read_csv(path, **options)
+    np.testing.assert_array_equal(given.values, table.values)  # bit for bit
+    assert given.columns == table.columns and given.class_names == ("x", "y")
+    assert given.dialect.delimiter == ";" and given.dialect.decimal == decimal
+    assert given.cells[0][1] == f"1{decimal}5"  # the cells as written, for impute to copy
+
+
+def test_a_semicolon_table_with_numeric_labels_and_missing_cells_trains_as_the_comma_file(
+    tmp_path,
+):
+    body = (f"{i / 4},{'' if i % 5 == 0 else i * 0.3},{i % 2}\n" for i in range(30))
+    text = "a,b,y\n" + "".join(body)
+    (tmp_path / "t.csv").write_text(text)
+    (tmp_path / "e.csv").write_text(_european(text))
+    options = {"label_column": "y", "allow_missing": True, "standardize": True}
+    rows = load_dataset(tmp_path / "t.csv", "train", **options)
+    other = load_dataset(tmp_path / "e.csv", "train", **options)
+    torch.testing.assert_close(other.x, rows.x, equal_nan=True, rtol=0, atol=0)
+    assert other.y.tolist() == rows.y.tolist()
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "columns"),
+    [
+        ('a,"b;c",d\n1,2,3\n4,5,6\n', [[1, 2, 3], [4, 5, 6]], ("a", "b;c", "d")),
+        ("a;b,c\n1,2\n3,4\n", [[1, 2], [3, 4]], ("a;b", "c")),
+        ("1,2,3\n4,5,6\n", [[1, 2, 3], [4, 5, 6]], None),
+    ],
+    ids=["quoted-semicolon-in-a-name", "semicolon-in-a-name", "plain"],
+)
+def test_a_comma_table_with_a_semicolon_in_a_name_stays_commas(tmp_path, text, values, columns):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    table = read_csv(path)
+    assert table.values.tolist() == values and table.columns == columns
+    assert table.dialect.delimiter == ","
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a;b;c\n1;2;3\n4;5\n", r"line 3 has 2 cells but the file has 3 columns"),
+        ("a;b\n1,5;2\n1.234,5;3\n", r"line 3, column 1 \('a'\): cannot read '1.234,5' as a"),
+        ("a\tb\n1\t2\n", r"separates its cells with tabs, not commas or semicolons.*\.tsv"),
+    ],
+    ids=["ragged", "thousands-point", "tabs"],
+)
+def test_a_semicolon_tables_faults_are_named_on_its_lines(tmp_path, text, message):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message):
+        read_csv(path)

@@ -167,8 +167,8 @@ def _write_tables(d: Path) -> None:
 def _write_odd_tables(d: Path) -> None:
     """Tables a spreadsheet writes that are not plain comma-separated numbers."""
     rows = "".join(f"{i % 7};{(i * 3) % 5};{i % 4}\n" for i in range(30))
-    (d / "semicolons.csv").write_text("a;b;c\n" + rows)
-    (d / "decimal-commas.csv").write_text("a;b;c\n" + rows.replace(";", ",5;"))
+    (d / "semicolons.csv").write_text("a;b;c\n" + rows + "1;2\n")  # read, as its lines say
+    (d / "decimal-commas.csv").write_text("a;b;c\n" + rows.replace(";", ",5;") + "1.234,5;1;2\n")
     (d / "tabs.csv").write_text("a\tb\tc\n" + rows.replace(";", "\t"))
     (d / "comment.csv").write_text("# exported 2026-11-27\na,b,c\n" + rows.replace(";", ","))
     (d / "same-names.csv").write_text("a,b,a\n" + rows.replace(";", ","))
@@ -535,8 +535,10 @@ CASES: dict[str, Case] = {
         "empty-row.csv line 32 has no value in any feature column (1 such rows); delete those",
     ),
     # a new user's spreadsheets: another separator, a comment, one name twice, huge numbers
-    "table-semicolons": Case(f"{FIT} {{d}}/semicolons.csv", "separates its cells with semicolons"),
-    "table-decimal-commas": Case(f"{TRAIN} --data {{d}}/decimal-commas.csv", "with semicolons"),
+    "table-semicolons": Case(f"{FIT} {{d}}/semicolons.csv", "line 32 has 2 cells but the file has"),
+    "table-decimal-commas": Case(
+        f"{TRAIN} --data {{d}}/decimal-commas.csv", "line 32, column 1 ('a'): cannot read '1.234,5'"
+    ),
     "table-tabs": Case(f"{FIT} {{d}}/tabs.csv", "separates its cells with tabs"),
     "table-comment-line": Case(f"{FIT} {{d}}/comment.csv", "line 1 is a comment"),
     "table-one-name-twice": Case(f"{FIT} {{d}}/same-names.csv", "columns 1 and 3 are both named"),

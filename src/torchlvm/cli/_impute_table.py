@@ -1,4 +1,5 @@
-"""``torchlvm impute RUN --data FILE.csv --out FILLED.csv``: fill every missing cell of a table.
+"""``torchlvm impute RUN --data FILE.csv --out FILLED.csv``: fill every missing cell of a table
+(a .tsv as well, written back as a .tsv).
 
 The file is read as the run's table (its columns, matched by name; its standardization), each
 missing cell is filled in the model's units and written back in the user's:
@@ -14,7 +15,8 @@ PPCA's mean μ, a VAE's E[x] under its prior; the output says how many rows got 
 sampling-importance-resampling for a VAE), stacked, with a first column ``draw`` (1..N).
 
 Every other cell, observed values and dropped or label columns alike, is copied from the file
-as written (bit for bit); the header and the column order are the file's.
+as written (bit for bit); the header, the column order, the separator and the decimal point
+(semicolons and decimal commas: :mod:`torchlvm.data.csv_dialect`) are the file's.
 """
 
 from __future__ import annotations
@@ -27,8 +29,20 @@ import torch
 
 
 def wants_table(args: argparse.Namespace) -> bool:
-    """Whether the command line asks to fill a table (``--data`` or ``--out`` is a .csv)."""
-    return any(str(p or "").lower().endswith(".csv") for p in (args.data, args.out))
+    """Whether the command line asks to fill a table (``--data`` is a table file, .csv or .tsv,
+    either gzipped; or ``--out`` is a .csv or .tsv)."""
+    from torchlvm.cli._tables import is_table
+
+    out = str(args.out or "").lower()
+    return is_table(str(args.data or "")) or out.endswith((".csv", ".tsv"))
+
+
+def _out_suffix(data: str) -> str:
+    """The filled file's extension: a table is written back as it came, so a .tsv as .tsv (and
+    a gzipped one uncompressed)."""
+    from torchlvm.data.registry import file_suffix
+
+    return ".tsv" if file_suffix(data).startswith(".tsv") else ".csv"
 
 
 def _file_columns(schema: Any, table: Any) -> list[int]:
@@ -42,7 +56,7 @@ def _filled_rows(
     table: Any, columns: list[int], x: torch.Tensor, values: torch.Tensor, *, single: bool
 ):
     """Cell texts: the file's, with each missing feature cell replaced by its value (written at
-    float32's precision when ``single``, the model's)."""
+    float32's precision when ``single``, the model's; with the file's decimal point)."""
     from torchlvm.data.csv_write import number_text
 
     missing = torch.isnan(x).numpy()
@@ -51,7 +65,7 @@ def _filled_rows(
         row = list(cells)
         for k, j in enumerate(columns):
             if missing[i, k]:
-                row[j] = number_text(values[i, k], single=single)
+                row[j] = table.dialect.text(number_text(values[i, k], single=single))
         yield row
 
 
@@ -87,8 +101,9 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
             f"impute fills tables with PPCA or a VAE; {args.run_dir} holds "
             f"{_run.model_phrase(run_.model_type)}"
         )
+    suffix = _out_suffix(args.data)
     out = _run.output_file(
-        args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
+        args.out, args.out, suffix=suffix, overwrite=args.overwrite, reads=args.data
     )
     schema = _table_rows.schema_of(run_)
     x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
@@ -108,7 +123,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     header = table.header
     if args.draws and header is not None:
         header = ["draw", *header]
-    write_csv(out, header, rows)
+    write_csv(out, header, rows, delimiter=table.dialect.delimiter)
     _report(args, run_, x, out)
     return 0
 

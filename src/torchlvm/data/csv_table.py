@@ -11,10 +11,12 @@
 Checks, each one line naming the line and the column: text in a numeric column; a column of text
 (an ID or a class: drop it or make it the labels); a column that counts rows (1, 2, 3, ...: an ID);
 a column with no value at all; a row with no value at all; non-UTF-8 bytes; another separator
-than commas (semicolons, tabs, bars) or a comment line; two feature columns of one name.
+than the name says (tabs or bars in a ``.csv``) or a comment line; two feature columns of one name.
 
-A ``.tsv`` file is read the same way with tabs between cells; a name ending in ``.gz``
-(``.csv.gz``, ``.tsv.gz``) is decompressed as it is read (:data:`TABLE_SUFFIXES`).
+A ``.csv`` may have semicolons between its cells, and then commas as its decimal points
+(:mod:`torchlvm.data.csv_dialect`); a ``.tsv`` file is read the same way with tabs between cells;
+a name ending in ``.gz`` (``.csv.gz``, ``.tsv.gz``) is decompressed as it is read
+(:data:`TABLE_SUFFIXES`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Literal
 
 import numpy as np
 
+from torchlvm.data.csv_dialect import Dialect, sniff
 from torchlvm.errors import ConfigError, DataError, OptionError
 
 MISSING_MARKERS: frozenset[str] = frozenset(
@@ -61,6 +64,7 @@ class CSVTable:
         header: the header row as read (every column), or None.
         cells: the text of every cell of every data row (every column), as read.
         features: the file column index of each of the D feature columns.
+        dialect: its delimiter and decimal point (:mod:`torchlvm.data.csv_dialect`).
     """
 
     values: np.ndarray
@@ -71,6 +75,7 @@ class CSVTable:
     header: list[str] | None = None
     cells: list[list[str]] | None = None
     features: tuple[int, ...] = ()
+    dialect: Dialect = Dialect()
 
 
 def _is_number(cell: str) -> bool:
@@ -105,9 +110,12 @@ def _decode(path: Path) -> str:
         ) from None
 
 
-def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]]]:
-    """Header (or None), line numbers and cells of the rows that are not blank lines."""
-    reader = csv.reader(io.StringIO(_decode(path), newline=""), delimiter=",\t"[_tabs(path)])
+def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]], Dialect]:
+    """Header (or None), line numbers and cells of the rows that are not blank lines, and the
+    file's :class:`~torchlvm.data.csv_dialect.Dialect` (commas, semicolons or tabs)."""
+    text = _decode(path)
+    dialect = sniff(text, tabs=_tabs(path))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
     try:
         numbered = [(reader.line_num, row) for row in reader if len(row) > 1 or any(row)]
     except csv.Error as error:
@@ -116,10 +124,12 @@ def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]]]:
     if numbered:
         _check_separator(path, *numbered[0])
         first = [cell.strip() for cell in numbered[0][1]]
-        if not any(_is_number(c) for c in first) and not all(_is_missing(c) for c in first):
+        if not any(_is_number(dialect.number(c)) for c in first) and not all(
+            _is_missing(c) for c in first
+        ):
             header = first
             numbered = numbered[1:]
-    return header, [line for line, _ in numbered], [row for _, row in numbered]
+    return header, [line for line, _ in numbered], [row for _, row in numbered], dialect
 
 
 def _check_separator(path: Path, line: int, row: list[str]) -> None:
@@ -134,16 +144,16 @@ def _check_separator(path: Path, line: int, row: list[str]) -> None:
             "file starts with its header or its first row"
         )
     if _tabs(path):
-        expected, other = "tabs", (",", "commas")
-        fix = "save it with tabs between cells, or as .csv with commas"
+        expected = "tabs"
+        fixes = {";": "rename it to .csv", ",": "rename it to .csv", "|": "save it with tabs"}
     else:
-        expected, other = "commas", ("\t", "tabs")
-        fix = "save it as CSV with commas (and '.' as the decimal point)"
-    for separator, name in ((";", "semicolons"), other, ("|", "bars")):
-        if separator in cell:
+        expected = "commas or semicolons"
+        fixes = {"\t": "rename it to .tsv", "|": "save it as CSV with commas"}
+    for separator, name in ((";", "semicolons"), (",", "commas"), ("\t", "tabs"), ("|", "bars")):
+        if separator in cell and separator in fixes:
             raise DataError(
                 f"{path} separates its cells with {name}, not {expected} (line {line} is one "
-                f"cell, {cell[:30]!r}); {fix}"
+                f"cell, {cell[:30]!r}); {fixes[separator]}"
             )
 
 
@@ -323,7 +333,7 @@ def read_csv(
         ConfigError: for a ``label_column`` or ``drop_columns`` entry that names no column.
     """
     path = Path(path)
-    header, lines, rows = _rows(path)
+    header, lines, rows, dialect = _rows(path)
     if not rows:
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
     width = _check_width(path, header, lines, rows)
@@ -337,6 +347,8 @@ def read_csv(
         raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
     _check_unique_names(path, header, keep)
     columns = list(zip(*rows, strict=True))
+    if dialect.decimal != ".":  # '3,14' read as 3.14 (the cells as written stay in ``rows``)
+        columns = [[dialect.number(c) for c in column] for column in columns]
     values = np.empty((len(rows), len(keep)))
     for k, j in enumerate(keep):
         values[:, k] = _parse_column(path, header, lines, list(columns[j]), j)
@@ -352,4 +364,5 @@ def read_csv(
     if label is not None:
         labels, class_names = _labels(path, header, lines, list(columns[label]), label)
     names = None if header is None else tuple(header[j] for j in keep)
-    return CSVTable(values, names, labels, class_names, np.array(lines), header, rows, tuple(keep))
+    lines_ = np.array(lines)
+    return CSVTable(values, names, labels, class_names, lines_, header, rows, tuple(keep), dialect)

@@ -27,11 +27,16 @@ def number_text(value: float, *, single: bool = False) -> str:
 
 
 def write_csv(
-    path: str | os.PathLike[str], header: Sequence[str] | None, rows: Iterable[Sequence[str]]
+    path: str | os.PathLike[str],
+    header: Sequence[str] | None,
+    rows: Iterable[Sequence[str]],
+    *,
+    delimiter: str = ",",
 ) -> None:
-    """Write ``header`` (if any) and ``rows`` of cell texts to ``path`` atomically."""
+    """Write ``header`` (if any) and ``rows`` of cell texts to ``path`` atomically, ``delimiter``
+    between cells (a file read with semicolons is written back with them)."""
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+        writer = csv.writer(f, delimiter=delimiter)
         if header is not None:
             writer.writerow(header)
         writer.writerows(rows)
