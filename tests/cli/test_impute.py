@@ -25,6 +25,7 @@ from torchlvm.models.conditions import image_mask
 DATA = {"name": "digits", "binarize": "none", "seed": 0, "condition": "none", "shape": [1, 8, 8],
         "num_classes": 10, "class_names": [str(i) for i in range(10)]}  # fmt: skip
 ERRORS = r"mean squared error per missing pixel: (\S+) \(model\), (\S+) \(baseline"
+DIFFERENCE = r"model − baseline: (\S+) ± (\S+) \(standard error of the paired difference over 359"
 
 
 @pytest.fixture(autouse=True)
@@ -82,9 +83,17 @@ def test_ppca_exact_conditional_mean_beats_mean_imputation(ppca, tmp_path, capsy
     error, baseline = map(float, re.search(ERRORS, printed).groups())
     x = load_dataset("digits", "test").x.double()
     missing = ~image_mask("top", (1, 8, 8))
-    imputed = model.impute(torch.where(missing, torch.nan, x))
-    expected = ((torch.from_numpy(imputed) - x)[:, missing] ** 2).mean().item()
-    assert error == pytest.approx(expected, rel=1e-5)
+    imputed = torch.from_numpy(model.impute(torch.where(missing, torch.nan, x)))
+    per_image = ((imputed - x)[:, missing] ** 2).mean(1)  # (N,)
+    train_mean = load_dataset("digits", "train").x.double().mean(0)
+    difference = per_image - ((train_mean - x)[:, missing] ** 2).mean(1)  # (N,) paired
+    stderr = (difference.std() / len(x) ** 0.5).item()
+    diff, se = re.search(DIFFERENCE, printed).groups()
+    assert float(se) == pytest.approx(stderr, rel=0.05)  # 2 significant digits
+    step = 10.0 ** -len(se.split(".")[1])  # every number to the digit of the s.e.'s second
+    assert [len(v.split(".")[1]) for v in re.search(ERRORS, printed).groups()] == [len(se) - 2] * 2
+    assert error == pytest.approx(per_image.mean().item(), abs=step / 2)
+    assert float(diff) == pytest.approx(difference.mean().item(), abs=step / 2)
     assert error < 0.85 * baseline
 
 

@@ -16,8 +16,9 @@ depends on the model, and the output names it:
 - Autoencoder: the same iteration with its deterministic maps (code f(x), decoder output).
 
 The error printed is the mean squared error on the missing pixels, next to the baseline that fills
-each missing pixel with its mean over the training split. Data are taken as the model sees them
-(under the run's binarization protocol).
+each missing pixel with its mean over the training split, and their difference with its standard
+error, paired over the images (the digits printed are those it justifies). Data are taken as the
+model sees them (under the run's binarization protocol).
 
 Writes DIR/figures/imputation.png (observed / imputed / true rows).
 
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import plots
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
+    from torchlvm.evaluation.imputation import imputation_error
 
     n = check_positive_int("--n", args.n)
     samples = check_positive_int("--samples", 1 if args.samples is None else args.samples)
@@ -124,8 +126,7 @@ def run(args: argparse.Namespace) -> int:
         device=run_.device,
     )
     imputed = torch.where(missing, filled, x)  # (N, D) observed pixels kept
-    error = float((imputed - x)[:, missing].double().pow(2).mean())
-    baseline = float((pixel_mean[missing] - x[:, missing]).double().pow(2).mean())
+    errors = imputation_error(x, imputed, pixel_mean, missing)
 
     shown = min(n, len(x))
     title = f"Imputation of the missing {kind} part by {run_.describe()}"
@@ -138,12 +139,37 @@ def run(args: argparse.Namespace) -> int:
     print(f"  method: {_describe(method, samples, iterations)}")
     if method == "cvae" and kind != _trained(run_):
         print(f"  note: the CVAE was trained with {run_.condition_text}; this mask is new to it")
-    print(
-        f"  mean squared error per missing pixel: {error:.6g} (model), {baseline:.6g} "
-        "(baseline: each pixel's mean over the training split)"
-    )
+    for line in _error_lines(errors):
+        print(line)
     print(f"wrote {out} ({shown} images: observed / imputed / true)")
     return 0
+
+
+def _error_lines(errors: Any) -> list[str]:
+    """The model's and the baseline's error, to the digit that the paired standard error of
+    their difference justifies, and that difference with its standard error (``errors``: an
+    :class:`~torchlvm.evaluation.imputation.ImputationError`)."""
+    from torchlvm.report.metrics import format_measured
+
+    se = errors.difference_stderr if errors.n > 1 else None
+
+    def shown(value: float) -> str:
+        return format_measured(value, se).split(" ± ")[0]
+
+    lines = [
+        f"  mean squared error per missing pixel: {shown(errors.model)} (model), "
+        f"{shown(errors.baseline)} (baseline: each pixel's mean over the training split)"
+    ]
+    if se is None:
+        return [
+            *lines,
+            "  model − baseline: no standard error from 1 image (pass a larger --eval-n)",
+        ]
+    return [
+        *lines,
+        f"  model − baseline: {format_measured(errors.difference, se)} (standard error of the "
+        f"paired difference over {errors.n} images)",
+    ]
 
 
 def _rows_fix(run_: Any) -> str:
