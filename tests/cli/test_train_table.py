@@ -120,23 +120,30 @@ def test_a_bernoulli_likelihood_on_a_table_names_a_fix_that_works(tmp_path: Path
 
 def test_a_regression_target_as_label_column_is_named_as_such(tmp_path: Path, capsys) -> None:
     """sklearn's diabetes as CSV, `train cvae --label-column target`: its target (25..346) was
-    told 'renumber the classes 0..C-1', which makes 200 classes of a measurement; a fractional
-    target 'class labels must be whole numbers'. Both now say it is no class and to keep it as
-    a feature column."""
+    told 'renumber the classes 0..C-1', which makes 200 classes of a measurement; with `train
+    vae` or `fit ppca` it trained, and evaluate's probes then listed 44 classes of one row. Every
+    model is refused up front: a measured quantity, to keep as a feature or drop."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3))
     whole, fractional = tmp_path / "whole.csv", tmp_path / "fractional.csv"
     for path, target in ((whole, rng.integers(25, 347, 200)), (fractional, rng.random(200))):
-        np.savetxt(path, np.column_stack([x, target]), delimiter=",", header="a,b,c,target",
-                   comments="")  # fmt: skip
-    argv = ["train", "cvae", "--label-column", "target", "--epochs", "1", "--quiet"]
-    assert main([*argv, "--data", str(whole), "--out", str(tmp_path / "w")]) == 2
-    err = capsys.readouterr().err
-    assert "looks like a measured quantity (a regression target), which is no class" in err
-    assert "train a vae with it as a feature column instead" in err
-    assert main([*argv, "--data", str(fractional), "--out", str(tmp_path / "f")]) == 2
-    assert "(a measured value, such as a regression target, is no class: keep it as a feature" in (
-        capsys.readouterr().err
-    )
+        np.savetxt(
+            path,
+            np.column_stack([x, target]),
+            delimiter=",",
+            header="a,b,c,target",
+            comments="",
+            fmt="%.1f" if path == whole else "%.18e",
+        )  # pandas writes 151.0
+    measured = "so it is a measured quantity (such as a regression target), not classes; keep it "
+    fix = "as a feature (leave out --label-column) or leave it out (--drop-columns target)"
+    train = ["--epochs", "1", "--quiet"]
+    for command in (["train", "cvae", *train], ["train", "vae", *train], ["fit", "ppca"]):
+        for path in (whole, fractional):
+            argv = [*command, "--data", str(path), "--label-column", "target", "--latent-dim", "1"]
+            assert main([*argv, "--out", str(tmp_path / "r")]) == 2
+            err = capsys.readouterr().err
+            assert measured + fix in err, err
+    assert not (tmp_path / "r").exists()
     assert main(["train", "vae", "--data", str(whole), "--epochs", "1", "--quiet", "--out",
                  str(tmp_path / "v")]) == 0  # fmt: skip

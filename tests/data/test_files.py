@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from torchlvm.data import load_dataset, load_file
-from torchlvm.errors import ConfigError, DataError, DataNotFoundError
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError
 
 ROWS = np.arange(40 * 3, dtype=np.float64).reshape(40, 3) / 7.0
 
@@ -293,3 +293,32 @@ def test_an_npz_without_a_data_key_gives_one_fix_not_two(tmp_path):
     assert str(err.value) == (
         f"{path} has no data array (keys: a, b); store the data under one of x, X, data"
     )
+
+
+def test_a_label_column_of_many_numbers_is_a_measured_quantity_not_classes(tmp_path):
+    """sklearn's diabetes 'target' (214 values, 25..346, in 442 rows) taken as labels trained and
+    gave evaluate's probes one-row classes; 60 classes numbered 0..59, four rows each, are
+    classes."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(240, 2))
+    cases = {
+        "target.csv": rng.integers(25, 347, 240),
+        "classes.csv": np.arange(240) % 60,
+        "one-row-classes.csv": np.arange(240) % 180,  # 0..179, most with one row: no classes
+    }
+    for name, y in cases.items():
+        np.savetxt(tmp_path / name, np.column_stack([x, y]), delimiter=",", fmt="%g",
+                   header="a,b,y", comments="")  # fmt: skip
+    assert load_dataset(tmp_path / "classes.csv", "all", label_column="y").num_classes == 60
+    with pytest.raises(OptionError) as err:
+        load_dataset(tmp_path / "target.csv", "all", label_column="y", drop_columns=["a"])
+    assert "the label column 'y' holds " in str(err.value)
+    assert "(leave out label_column) or leave it out (drop_columns=['a', 'y'])" in str(err.value)
+    assert "(leave out --label-column) or leave it out (--drop-columns a,y)" in (
+        err.value.on_command_line
+    )
+    with pytest.raises(OptionError, match=r"column 2 \(counting from 0\) holds 180 distinct"):
+        load_dataset(tmp_path / "one-row-classes.csv", "all", label_column=2)
+    np.savez(tmp_path / "t.npz", x=x, y=cases["target.csv"])
+    with pytest.raises(DataError, match="its labels array holds .*; save the archive without it"):
+        load_dataset(tmp_path / "t.npz", "all")

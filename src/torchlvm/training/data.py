@@ -469,10 +469,6 @@ class LVMDataModule(L.LightningDataModule):
         return math.ceil(len(self._ready()[0]) / self.batch_size)
 
 
-MANY_CLASSES = 50
-"""More distinct label values than this, skipping numbers: the message suspects a measured value."""
-
-
 def _check_classes(train: Dataset, val: Dataset) -> None:
     """Refuse numeric class labels that do not number the classes 0..C-1 (UCI's wine labels
     its classes 1, 2, 3): a class condition has C = max + 1 one-hot slots, so the absent
@@ -484,15 +480,9 @@ def _check_classes(train: Dataset, val: Dataset) -> None:
     absent = sorted(set(range(int(train.num_classes))) - seen)
     if absent:
         shown = ", ".join(str(k) for k in absent[:5]) + (", ..." if len(absent) > 5 else "")
-        measured = (  # hundreds of values skipping most numbers: a quantity, not classes
-            f"; with {len(seen)} distinct values it looks like a measured quantity (a regression "
-            "target), which is no class: train a vae with it as a feature column instead"
-            if len(seen) > MANY_CLASSES
-            else ""
-        )
         raise DataError(
             f"{train.name}: its class labels are numbers up to {int(train.num_classes) - 1} but "
             f"no train or validation row has class {shown}, so a class-conditioned model would "
             "learn classes that do not exist; renumber the classes 0..C-1 (e.g. 1, 2, 3 as "
-            f"0, 1, 2) or write them as text names{measured}"
+            "0, 1, 2) or write them as text names"
         )
