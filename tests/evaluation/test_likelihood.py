@@ -109,3 +109,24 @@ def test_missing_part_likelihood_is_the_exact_marginal_of_the_missing_dims(ppca,
     assert out["nats"]["value"] == pytest.approx(exact, abs=4 * out["nats"]["stderr"] + 1e-8)
     assert out["bits_per_dim"]["missing_dims"] == 4
     assert "not a negative ELBO" in out["nats"]["note"]
+
+
+@pytest.mark.parametrize("table", [False, True], ids=["images", "table"])
+def test_the_notes_say_their_standard_errors_in_words_not_field_names(table):
+    """The report showed the note 'stderr is the Monte Carlo error of the mean, data_stderr the
+    spread over examples / sqrt(n)': a reader sees 'standard error over examples', not a key."""
+    n = 5
+    values = {
+        "elbo": torch.arange(n, dtype=torch.float64),
+        "iwae_1": torch.zeros(n),
+        **{f"{name}_mean": torch.arange(n) + 0.5 for name in ("is", "ais")},
+        **{f"{name}_stderr": torch.full((n,), 0.1) for name in ("is", "ais")},
+        **{f"{name}_ess": torch.full((n,), 9.0) for name in ("is", "ais")},
+    }
+    s = summarize_likelihood(values, dim=4, k=10, ks=(1,), ais_steps=5, ais_k=2, table=table)
+    rows = "rows" if table else "examples"
+    for key in ("log_marginal", "ais"):
+        note = s[key]["nats"]["note"]
+        assert "stderr" not in note and "sqrt" not in note, note
+        assert "its standard error is the Monte Carlo error of the mean" in note
+        assert f"its standard error over {rows}" in note

@@ -36,7 +36,7 @@ from torch.distributions import Distribution
 from torchlvm._checks import check_positive_int
 from torchlvm.evaluation._batching import map_batches
 from torchlvm.evaluation._records import bits_per_dim, metric
-from torchlvm.evaluation.records import nats_per
+from torchlvm.evaluation.records import example_noun, nats_per
 from torchlvm.inference import elbo, log_marginal_ais, log_marginal_is
 from torchlvm.protocol import LatentVariableModel
 
@@ -151,6 +151,8 @@ def summarize_likelihood(
         section (the report shows them as the section's own rows).
     """
     n = values["elbo"].shape[0]
+    example = example_noun(table)
+    examples = example + "s"
 
     def mean_and_se(t: Tensor) -> tuple[float, float]:
         return float(t.double().mean()), float(t.double().std() / math.sqrt(n)) if n > 1 else 0.0
@@ -197,8 +199,9 @@ def summarize_likelihood(
         data_stderr=is_se,
         ess=float(values["is_ess"].double().mean()),
         note=(
-            f"importance-sampled {what} with q as proposal; stderr is the Monte Carlo error of "
-            "the mean, data_stderr the spread over examples / sqrt(n)"
+            f"importance-sampled {what} with q as proposal; its standard error is the Monte "
+            f"Carlo error of the mean, and its standard error over {examples} is how much {what} "
+            f"varies from {example} to {example} (their standard deviation / √n)"
         ),
     )
     if "ais_mean" in values:
@@ -212,8 +215,10 @@ def summarize_likelihood(
             ess=float(values["ais_ess"].double().mean()),
             note=(
                 f"{what} by annealed importance sampling from the prior with HMC, {ais_steps} "
-                f"steps, k={ais_k} chains; stderr is the Monte Carlo error of the mean (over "
-                "chains; it does not see the bias of a short schedule)"
+                f"steps, k={ais_k} chains; its standard error is the Monte Carlo error of the "
+                "mean (over chains; it does not see the bias of a short schedule), and its "
+                f"standard error over {examples} how much {what} varies from {example} to "
+                f"{example}"
             ),
         )
     if "exact" in values:
