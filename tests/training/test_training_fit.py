@@ -273,6 +273,38 @@ def test_an_interrupted_run_is_finished_where_it_stopped(tmp_path: Path) -> None
     assert json.loads((tmp_path / "config.json").read_text())["result"]["epochs"] == 4
 
 
+class _CtrlCAtEpochEnd(L.Callback):
+    """Raise KeyboardInterrupt at the end of training epoch ``epoch``: after its validation and
+    its checkpoints, before Lightning hands the training epoch's values to the loggers (a
+    callback's on_train_epoch_end runs before the module's, and the loggers come after both)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_at_an_epochs_end_leaves_its_metrics_row_whole(tmp_path: Path) -> None:
+    """last.ckpt holds epoch 1 when the interrupt lands, so its row of metrics.csv must hold the
+    epoch's train/ columns too (a resume never trains that epoch again): the rows of the
+    interrupted and resumed run are those of the uninterrupted one."""
+    _spoiled_run(tmp_path / "straight", 3)
+    straight = read_metrics(tmp_path / "straight" / "metrics.csv")
+    with pytest.raises(KeyboardInterrupt):
+        _spoiled_run(tmp_path / "split", 3, more=(_CtrlCAtEpochEnd(epoch=1),))
+    assert _ckpt(tmp_path / "split" / "checkpoints" / "last.ckpt")["epoch"] == 1
+    interrupted = read_metrics(tmp_path / "split" / "metrics.csv")
+    assert [sorted(r) for r in interrupted] == [sorted(r) for r in straight[:2]]
+    assert _spoiled_run(tmp_path / "split", 3, resume=True).start_epoch == 2
+    rows = read_metrics(tmp_path / "split" / "metrics.csv")
+    assert [sorted(r) for r in rows] == [sorted(r) for r in straight]
+    for a, b in zip(rows, straight, strict=True):
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-5), key
+
+
 def test_ctrl_c_during_an_epochs_saves_still_writes_its_last_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

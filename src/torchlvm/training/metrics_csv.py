@@ -4,7 +4,9 @@ Lightning's ``CSVLogger`` writes one row per ``log_metrics`` call (training and 
 metrics of the same epoch land on separate rows) into ``lightning_logs/version_N/``. This logger
 merges every call of an epoch into one row keyed by ``epoch`` and rewrites ``metrics.csv``
 atomically after each call, so the file is always complete up to the last logged value. On resume
-it keeps the rows of the epochs before the resumed one.
+it keeps the rows of the epochs before the resumed one. A row is written whole: ``LVMModule`` logs
+a training epoch's means with its validation's values, which Lightning hands over in one call
+before the epoch's checkpoints.
 
 Columns: ``epoch``, ``step`` (0-based index of the epoch's last optimizer step), then the metric
 names in sorted order (``train/...``, ``val/...``), values in the units the module logs (nats per

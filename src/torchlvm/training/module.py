@@ -86,6 +86,7 @@ class LVMModule(L.LightningModule):
         self.fast, self.redraw = fast, redraw
         self._whole: WholeStep | None = None
         self._epoch_step = 0  # optimizer steps of the whole-step path so far in this epoch
+        self._unlogged_epoch: int | None = None  # an epoch trained whose means are not logged
 
     # -- training ----------------------------------------------------------------------------
 
@@ -187,8 +188,25 @@ class LVMModule(L.LightningModule):
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         last = batch_idx + 1 >= self.trainer.num_training_batches  # before validation, checkpoint
         self.guard.check(self.current_epoch, now=last)
+        if last:
+            self._unlogged_epoch = self.current_epoch
+
+    def on_validation_epoch_end(self) -> None:
+        if not self.trainer.sanity_checking:
+            self._log_train_epoch()
 
     def on_train_epoch_end(self) -> None:
+        self._log_train_epoch()  # an epoch without validation
+
+    def _log_train_epoch(self) -> None:
+        """Log the means of the training epoch whose last step is done, once: with its
+        validation's values when it has a validation, so that Lightning hands both to the
+        loggers in one call. (Lightning logs ``on_train_epoch_end``'s values only after the
+        validation's and after the checkpoints: a Ctrl-C between them left an epoch of
+        ``last.ckpt`` with a metrics.csv row of ``val/`` columns only, for good.)"""
+        if self._unlogged_epoch != self.current_epoch:
+            return  # mid-epoch, or logged already
+        self._unlogged_epoch = None
         for name, mean in self.epoch_sums.means().items():  # one host read per epoch
             self.log(f"train/{name}", mean, on_epoch=True, sync_dist=True)
         if self.config.warmup_epochs:
