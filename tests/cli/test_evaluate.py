@@ -7,6 +7,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -183,6 +184,35 @@ def test_a_bad_ood_set_is_refused_before_any_sampling(run_dir, capsys, monkeypat
     assert main(["evaluate", str(run_dir), *FAST, "--no-figures", "--ood", ood]) == 2
     err = capsys.readouterr().err
     assert err.startswith("torchlvm: error: ") and err.count("\n") == 1 and message in err
+
+
+def test_an_ood_file_of_8_bit_pixels_is_refused_before_any_sampling(
+    run_dir, tmp_path, capsys, monkeypatch
+):
+    """--ood FILE with 0..255 values beside a binarized run was refused only after the sampling,
+    offering binarize='none' (a Python keyword, and no option of evaluate): it is refused when
+    the options are read, naming the rescaling; the rescaled file is then scored."""
+    from torchlvm.evaluation import timing
+
+    pixels = (load_dataset("digits", "test").x[:30] * 255).round().to(torch.uint8).numpy()
+    np.save(tmp_path / "u8.npy", pixels)
+    np.save(tmp_path / "grey.npy", pixels / 255)
+    probe = timing.expected_time
+
+    def not_reached(*args, **kwargs):
+        raise AssertionError("the sampling's probe ran before --ood was checked")
+
+    monkeypatch.setattr(timing, "expected_time", not_reached)
+    argv = ["evaluate", str(run_dir), *FAST, "--no-figures", "--ood"]
+    assert main([*argv, f"noise,{tmp_path / 'u8.npy'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("torchlvm: error: ") and err.count("\n") == 1, err
+    assert f"OOD set {str(tmp_path / 'u8.npy')!r}" in err and "0..255" in err
+    assert "divided by 255" in err and "binarize=" not in err
+    monkeypatch.setattr(timing, "expected_time", probe)
+    assert main([*argv, str(tmp_path / "grey.npy")]) == 0
+    sets = json.loads((run_dir / "metrics.json").read_text())["outliers"]["sets"]
+    assert str(tmp_path / "grey.npy") in sets
 
 
 def test_the_cli_and_the_library_default_to_the_same_k():

@@ -3,6 +3,7 @@ unless an explicit resize is asked for, and the resize is recorded; the typicali
 data that is *more* likely than typical (the Nalisnick et al. trap) where the raw score fails."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -130,3 +131,36 @@ def test_check_ood_name_refuses_by_the_name_alone_what_make_ood_set_would(tmp_pa
         check_ood_name("noise", table=True)
     with pytest.raises(ConfigError):
         check_ood_name("no-such-set", table=False)
+
+
+@pytest.mark.parametrize(
+    "values, found, fix",
+    [
+        (np.arange(0, 256, 4, dtype=np.uint8).reshape(4, 1, 4, 4), "0..252", "divided by 255"),
+        (np.linspace(-1.0, 2.0, 64).reshape(4, 1, 4, 4), "-1..2", "rescale it to [0, 1], save"),
+    ],
+    ids=["8-bit", "real"],
+)
+def test_a_file_a_binarized_run_cannot_take_is_refused_before_any_resize(
+    digits, tmp_path, values, found, fix
+) -> None:
+    """A 0..255 file beside a binarized run was refused only when scored, after the sampling, by
+    binarize's 'or use binarize='none'' (a Python keyword, and no fix for a run trained
+    binarized); resized first, its values would be clipped to [0, 1] and pass. It is refused
+    when made, and by check_ood_name, which evaluate calls when its options are read."""
+    from torchlvm.evaluation.outliers import check_ood_name, check_ood_values
+
+    path = str(tmp_path / "odd.npy")
+    np.save(path, values)
+    for refuse in (
+        lambda: make_ood_set(path, digits, n=4, resize="bilinear", binarize="dynamic"),
+        lambda: check_ood_name(path, table=False, binarize="threshold"),
+    ):
+        with pytest.raises(DataError, match=f"OOD set '.*odd.npy' holds {re.escape(found)}, ") as e:
+            refuse()
+        assert fix in str(e.value) and "binarize=" not in str(e.value)
+    check_ood_name(path, table=False, binarize="none")  # grey levels of any range
+    assert make_ood_set(path, digits, n=4, resize="bilinear").x.shape == (4, 64)
+    check_ood_values(torch.rand(3, 64), "dynamic", "noise")
+    with pytest.raises(DataError, match="holds NaN, .*; drop the rows with NaN, save it"):
+        check_ood_values(torch.tensor([[0.5, math.nan]]), "dynamic", "rows")

@@ -146,7 +146,7 @@ def _ood(text: str | None, data: dict[str, Any], dataset: Any) -> tuple[str, ...
     if "none" in names:
         raise ConfigError("--ood 'none' means no OOD set, so it cannot be listed with others")
     for name in names:  # before the minutes of sampling that come before the OOD sets are read
-        check_ood_name(name, table=data.get("table") is not None)
+        check_ood_name(name, table=data.get("table") is not None, binarize=dataset.binarize)
     return names
 
 

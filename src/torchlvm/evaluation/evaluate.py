@@ -617,7 +617,7 @@ def _ood_sets(dataset: Dataset, data: EvalData, o: EvalConfig) -> tuple[list, di
             sets.append(
                 make_ood_set(
                     name, grey, n=len(data.x), seed=o.seed, resize=o.ood_resize,
-                    data_dir=o.data_dir, table=table,
+                    data_dir=o.data_dir, table=table, binarize=dataset.binarize,
                 )
             )  # fmt: skip
         except DataNotFoundError as err:

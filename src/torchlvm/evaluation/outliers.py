@@ -120,6 +120,7 @@ def make_ood_set(
     resize: str = "none",
     data_dir: str | os.PathLike[str] | None = None,
     table: TableSchema | None = None,
+    binarize: str = "none",
 ) -> OODSet:
     """Build one OOD set shaped like ``reference``.
 
@@ -133,12 +134,15 @@ def make_ood_set(
         data_dir: where a dataset's files are.
         table: the run's table (columns, standardization) when the model was trained on one:
             a file is read with it, and only a file is taken.
+        binarize: the run's binarization protocol, which a file's values must suit
+            (:func:`check_ood_values`), checked before any resize.
 
     Raises:
         ConfigError: for an unknown resize mode, ``"other"`` without a known partner, the
             in-distribution dataset itself, or anything but a file beside a ``table``.
         DataError: for a dataset of another shape with ``resize="none"``, or a non-image one;
-            beside a ``table``, a file whose columns differ or that has missing cells.
+            beside a ``table``, a file whose columns differ or that has missing cells; a file
+            whose values ``binarize`` cannot take.
         DataNotFoundError: when the dataset's files are missing.
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
@@ -171,6 +175,8 @@ def make_ood_set(
     whole = is_file_name(dataset)  # a user's file: every row of it
     other = load_dataset(dataset, "all" if whole else "test", data_dir=data_dir, seed=seed)
     x = other.x
+    if whole:  # (a dataset holds grey levels in [0, 1])
+        check_ood_values(x, binarize, name)
     if len(x) > n and not whole:
         x = x[torch.randperm(len(x), generator=generator)[:n]]
     description = f"{dataset}, all {len(x)} rows" if whole else f"{dataset} test split"
@@ -186,26 +192,55 @@ def make_ood_set(
     return OODSet(name, x, description)
 
 
-def check_ood_name(name: str, *, table: bool) -> None:
+def check_ood_name(name: str, *, table: bool, binarize: str = "none") -> None:
     """Refuse, before any work, an OOD set :func:`make_ood_set` would refuse by its name alone:
     a file that does not exist, a dataset that is not registered, and, beside a ``table`` run,
-    anything but a file of rows.
+    anything but a file of rows; and a file of images whose values the run's ``binarize``
+    protocol cannot take (:func:`check_ood_values`; the file is read for it).
 
     Raises:
         ConfigError: for a name that is not a file beside a table run, or an unknown dataset.
         DataNotFoundError: for a file that does not exist.
+        DataError: for a file of values outside [0, 1] (or NaN) beside a binarizing run.
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
+    from torchlvm.data import load_dataset
     from torchlvm.data.registry import get_spec
     from torchlvm.errors import DataNotFoundError
 
     if is_file_name(name):
         if not os.path.isfile(name):
             raise DataNotFoundError(f"--ood: {name} does not exist; check the path")
+        if not table and binarize != "none":
+            check_ood_values(load_dataset(name, "all").x, binarize, name)
     elif table:
         raise _not_a_table_file(name)
     elif name not in SYNTHETIC_OOD:
         get_spec(name)  # raises for an unknown name, naming the known ones
+
+
+def check_ood_values(x: Tensor, binarize: str, name: str) -> None:
+    """Refuse an OOD set ``x`` ``(N, D)`` whose values the run's ``binarize`` protocol cannot
+    take: a binarized run scores images drawn from grey levels in [0, 1] (``"none"`` takes any).
+
+    Raises:
+        DataError: for NaN or a value outside [0, 1], naming the range and the rescaling.
+    """
+    if binarize == "none" or x.numel() == 0:
+        return
+    if bool(torch.isnan(x).any()):
+        found, fix = "NaN", "drop the rows with NaN"
+    else:
+        low, high = float(x.min()), float(x.max())
+        if low >= 0.0 and high <= 1.0:
+            return
+        found, fix = f"{low:g}..{high:g}", "rescale it to [0, 1]"
+        if low >= 0 and high <= 255 and bool((x == x.round()).all()):
+            fix += " (8-bit pixels: divided by 255)"
+    raise DataError(
+        f"OOD set {name!r} holds {found}, but the run binarizes its images ({binarize}) from "
+        f"grey levels in [0, 1]; {fix}, save it and pass that file instead"
+    )
 
 
 def _not_a_table_file(name: str) -> ConfigError:
