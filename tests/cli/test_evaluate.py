@@ -353,6 +353,46 @@ def test_a_users_file_among_the_figures_is_left_as_it_was(tmp_path, capsys):
     assert "reconstructions" in figures["skipped"]
 
 
+def _outputs(folder: Path) -> dict[str, bytes]:
+    """metrics.json and every file in figures/ (hidden ones too), by name."""
+    files = [folder / "metrics.json", *(folder / "figures").iterdir()]
+    return {p.name: p.read_bytes() for p in files}
+
+
+def test_a_ctrl_c_at_evaluates_end_leaves_the_old_set_or_the_new_one(tmp_path, capsys, monkeypatch):
+    """A Ctrl-C after evaluate drew its figures, before metrics.json was merged, left the new
+    figures beside the old metrics. The figures are drawn aside and put in place with the
+    merge, Ctrl-C held over those milliseconds: a failure there leaves the old set, a Ctrl-C
+    the new one (then exit 130)."""
+    import signal
+
+    from torchlvm.run import metrics as run_metrics
+
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    argv = ["evaluate", str(tmp_path), *FAST, "--ood", "none"]
+    assert main([*argv, "--seed", "0"]) == 0
+    old = _outputs(tmp_path)
+    merge = run_metrics.merge_metrics
+
+    def failing(*args, **kwargs):
+        raise KeyboardInterrupt  # raised where the merge runs (a full disk fails there too)
+
+    monkeypatch.setattr(run_metrics, "merge_metrics", failing)
+    assert main([*argv, "--seed", "1"]) == 130
+    assert _outputs(tmp_path) == old
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the metrics are merged
+        return merge(*args, **kwargs)
+
+    monkeypatch.setattr(run_metrics, "merge_metrics", interrupted)
+    assert main([*argv, "--seed", "1"]) == 130
+    new = _outputs(tmp_path)
+    assert json.loads(new["metrics.json"])["protocol"]["seed"] == 1
+    assert new.keys() == old.keys() and new["samples.png"] != old["samples.png"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_a_moved_data_file_given_once_is_recorded_for_later_commands(tmp_path, capsys):
     """evaluate --data NEW (the run's file, moved) was needed on every call: the checked new
     place is recorded in config.json, so later commands without --data read it there."""

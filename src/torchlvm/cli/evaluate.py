@@ -226,6 +226,7 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     from torchlvm.cli._evaluate_table import format_table
     from torchlvm.evaluation.evaluate import evaluate
     from torchlvm.evaluation.records import EVALUATION_KEYS
+    from torchlvm.run.commit import interrupts_held, replaced
     from torchlvm.run.layout import RunLayout
     from torchlvm.run.metrics import merge_metrics
 
@@ -237,9 +238,16 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     result = evaluate(model, dataset, config, val_dataset=val)
     metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
-    if not args.no_figures:
-        metrics["figures"] = _figures(model, complete, result, folder, config.condition, args)
-    merge_metrics(folder, metrics, replaces=EVALUATION_KEYS)
+    staged: dict[Path, Path] = {}  # figures drawn aside, put in place with metrics.json
+    try:
+        if not args.no_figures:
+            figures = _figures(model, complete, result, folder, config.condition, args, staged)
+            metrics["figures"] = figures
+        with interrupts_held(), replaced(staged):  # the old set or the new one
+            merge_metrics(folder, metrics, replaces=EVALUATION_KEYS)
+    finally:
+        for path in staged:  # (left by an error or Ctrl-C while drawing)
+            path.unlink(missing_ok=True)
     print(format_table(result))
     layout = RunLayout(folder)
     figures = "" if args.no_figures else f" and {layout.figures}/"
@@ -248,11 +256,12 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
 
 
 def _figures(
-    model: Any, complete: Any, result: Any, folder: Path, condition: Any, args: argparse.Namespace
-) -> dict[str, Any]:
+    model: Any, complete: Any, result: Any, folder: Path, condition: Any,
+    args: argparse.Namespace, staged: dict[Path, Path],
+) -> dict[str, Any]:  # fmt: skip
     """The figures of the split's complete rows; none when it has no complete row."""
     if len(complete):
-        return write_figures(model, complete, result, folder, condition, args)
+        return write_figures(model, complete, result, folder, condition, args, staged)
     from torchlvm.evaluation.evaluate import NEEDS_COMPLETE_ROWS
 
     reason = NEEDS_COMPLETE_ROWS.format(what="the figures")
@@ -388,13 +397,17 @@ def write_figures(
     folder: Path,
     condition: Any,
     args: argparse.Namespace,
+    staged: dict[Path, Path],
 ) -> dict[str, Any]:
-    """Draw the run's figures into ``folder/figures`` with :mod:`torchlvm.plots`, redrawing
-    those torchlvm drew and leaving any other file there (the user's) as it was.
+    """Draw the run's figures for ``folder/figures`` with :mod:`torchlvm.plots`, redrawing
+    those torchlvm drew and leaving any other file there (the user's) as it was. Each is
+    drawn at its staging name, added to ``staged`` (staging name → place) for the caller to
+    put in place (:func:`torchlvm.run.commit.replaced`).
 
     Returns ``{"folder", "written": [file names], "skipped": {name: reason}}``.
     """
     from torchlvm import plots
+    from torchlvm.run.commit import staging_name
     from torchlvm.run.layout import RunLayout
     from torchlvm.run.outputs import torchlvm_figure
 
@@ -422,7 +435,8 @@ def write_figures(
         if fig is False or fig is None:
             skipped[name] = "does not apply to this model"
             continue
-        plots.save_figure(fig, path)
+        staged[staging_name(path)] = path
+        plots.save_figure(fig, staging_name(path))
         written.append(f"{name}.png")
     condition_of = {} if d.condition is None else {"condition": d.condition}  # (a CVAE's)
     return {"folder": "figures", "written": written, "skipped": skipped, **condition_of}

@@ -185,39 +185,15 @@ def write_npy(arrays: dict[Path, np.ndarray]) -> None:
     into place, and if a rename fails the files already replaced are put back as they were.
     """
     from torchlvm._files import atomic_path
+    from torchlvm.run.commit import replaced, staging_name
 
     with ExitStack() as stack:
         staged = {}
         for path, array in arrays.items():
-            staging = path.with_name(f".{path.name}.new")
-            tmp = stack.enter_context(atomic_path(staging, shown=path))
+            tmp = stack.enter_context(atomic_path(staging_name(path), shown=path))
             with open(tmp, "wb") as f:
                 np.save(f, np.ascontiguousarray(array))
             staged[path] = tmp
         stack.close()  # each is now complete and synced at .NAME.new
-        _replace_all({path.with_name(f".{path.name}.new"): path for path in staged})
-
-
-def _replace_all(moves: dict[Path, Path]) -> None:
-    """Rename each source onto its destination; on a failure undo the renames already done."""
-    done: list[tuple[Path, Path | None]] = []
-    try:
-        for src, dst in moves.items():
-            backup = dst.with_name(f".{dst.name}.old") if dst.exists() else None
-            if backup is not None:
-                os.replace(dst, backup)
-            done.append((dst, backup))
-            os.replace(src, dst)
-    except BaseException:
-        for dst, backup in reversed(done):
-            if backup is not None:
-                os.replace(backup, dst)
-            elif dst.exists():
-                dst.unlink()
-        raise
-    finally:
-        for src in moves:
-            src.unlink(missing_ok=True)
-        for _, backup in done:
-            if backup is not None:
-                backup.unlink(missing_ok=True)
+        with replaced({staging_name(path): path for path in staged}):
+            pass

@@ -1,0 +1,84 @@
+"""Several outputs of a command put in place as one: all of the new ones, or all of the old.
+
+A command that writes more than one file (``evaluate``: its figures and ``metrics.json``) first
+writes each new file completely under a staging name beside its place, then commits:
+
+- :func:`replaced`: the staged files are renamed onto their places and the block that writes the
+  last file (an atomic write of its own) runs; if a rename or the block fails, the files
+  replaced are put back and the new ones removed, so the set is the old one;
+- :func:`interrupts_held`: Ctrl-C (SIGINT) is held over the commit, a few milliseconds of
+  renames and one small write, and delivered when it ends, so that it leaves the new set rather
+  than splitting it. Ctrl-C while the files are staged (the long part) stops the command at
+  once and leaves the old set.
+
+A process killed outright (SIGKILL, power loss) inside the commit can still leave a mixture; the
+files it replaced stay beside their places as ``.NAME.old``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def staging_name(path: Path) -> Path:
+    """Where the new ``path`` is written before the commit: ``.NAME.new`` beside it."""
+    return path.with_name(f".{path.name}.new")
+
+
+@contextmanager
+def replaced(moves: Mapping[Path, Path]) -> Iterator[None]:
+    """Rename each staged source onto its destination, then run the block; if a rename or the
+    block raises, undo the renames (the destinations are as before) and re-raise. The sources
+    are removed in any case.
+
+    Args:
+        moves: staged file → its destination, each on the destination's file system.
+    """
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for src, dst in moves.items():
+            backup = dst.with_name(f".{dst.name}.old") if dst.exists() else None
+            if backup is not None:
+                os.replace(dst, backup)
+            done.append((dst, backup))
+            os.replace(src, dst)
+        yield
+    except BaseException:
+        for dst, backup in reversed(done):
+            if backup is not None:
+                os.replace(backup, dst)
+            elif dst.exists():
+                dst.unlink()
+        raise
+    finally:
+        for src in moves:
+            src.unlink(missing_ok=True)
+        for _, backup in done:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold SIGINT (Ctrl-C) until the block ends, then deliver it to the handler it had: Python's
+    raises ``KeyboardInterrupt`` there. For a block of milliseconds only; outside the main
+    thread, which alone receives signals, the block just runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:  # (not when the block raised: its error is what the caller sees)
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        elif previous == signal.SIG_DFL:
+            signal.raise_signal(signal.SIGINT)
