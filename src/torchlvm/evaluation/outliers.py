@@ -142,7 +142,7 @@ def make_ood_set(
             in-distribution dataset itself, or anything but a file beside a ``table``.
         DataError: for a dataset of another shape with ``resize="none"``, or a non-image one;
             beside a ``table``, a file whose columns differ or that has missing cells; a file
-            whose values ``binarize`` cannot take.
+            of images with NaN or with values ``binarize`` cannot take.
         DataNotFoundError: when the dataset's files are missing.
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
@@ -173,7 +173,8 @@ def make_ood_set(
             f"OOD set {dataset!r} is the in-distribution dataset itself; choose another"
         )
     whole = is_file_name(dataset)  # a user's file: every row of it
-    other = load_dataset(dataset, "all" if whole else "test", data_dir=data_dir, seed=seed)
+    split, missing = ("all", {"allow_missing": True}) if whole else ("test", {})
+    other = load_dataset(dataset, split, data_dir=data_dir, seed=seed, **missing)
     x = other.x
     if whole:  # (a dataset holds grey levels in [0, 1])
         check_ood_values(x, binarize, name)
@@ -195,13 +196,14 @@ def make_ood_set(
 def check_ood_name(name: str, *, table: bool, binarize: str = "none") -> None:
     """Refuse, before any work, an OOD set :func:`make_ood_set` would refuse by its name alone:
     a file that does not exist, a dataset that is not registered, and, beside a ``table`` run,
-    anything but a file of rows; and a file of images whose values the run's ``binarize``
-    protocol cannot take (:func:`check_ood_values`; the file is read for it).
+    anything but a file of rows; and a file of images with missing values or values the run's
+    ``binarize`` protocol cannot take (:func:`check_ood_values`; the file is read for it).
 
     Raises:
         ConfigError: for a name that is not a file beside a table run, or an unknown dataset.
         DataNotFoundError: for a file that does not exist.
-        DataError: for a file of values outside [0, 1] (or NaN) beside a binarizing run.
+        DataError: for a file of images with NaN, or of values outside [0, 1] beside a
+            binarizing run.
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
     from torchlvm.data import load_dataset
@@ -211,8 +213,8 @@ def check_ood_name(name: str, *, table: bool, binarize: str = "none") -> None:
     if is_file_name(name):
         if not os.path.isfile(name):
             raise DataNotFoundError(f"--ood: {name} does not exist; check the path")
-        if not table and binarize != "none":
-            check_ood_values(load_dataset(name, "all").x, binarize, name)
+        if not table:
+            check_ood_values(load_dataset(name, "all", allow_missing=True).x, binarize, name)
     elif table:
         raise _not_a_table_file(name)
     elif name not in SYNTHETIC_OOD:
@@ -220,26 +222,31 @@ def check_ood_name(name: str, *, table: bool, binarize: str = "none") -> None:
 
 
 def check_ood_values(x: Tensor, binarize: str, name: str) -> None:
-    """Refuse an OOD set ``x`` ``(N, D)`` whose values the run's ``binarize`` protocol cannot
-    take: a binarized run scores images drawn from grey levels in [0, 1] (``"none"`` takes any).
+    """Refuse an OOD set ``x`` ``(N, D)`` of images that the scores cannot take: missing values
+    (NaN), and values the run's ``binarize`` protocol cannot take (a binarized run scores
+    images drawn from grey levels in [0, 1]; ``"none"`` takes any).
 
     Raises:
-        DataError: for NaN or a value outside [0, 1], naming the range and the rescaling.
+        DataError: naming the rows with NaN, or the range of values and the rescaling.
     """
-    if binarize == "none" or x.numel() == 0:
+    if x.numel() == 0:
         return
-    if bool(torch.isnan(x).any()):
-        found, fix = "NaN", "drop the rows with NaN"
-    else:
-        low, high = float(x.min()), float(x.max())
-        if low >= 0.0 and high <= 1.0:
-            return
-        found, fix = f"{low:g}..{high:g}", "rescale it to [0, 1]"
-        if low >= 0 and high <= 255 and bool((x == x.round()).all()):
-            fix += " (8-bit pixels: divided by 255)"
+    missing = int(torch.isnan(x).any(-1).sum())
+    if missing:
+        raise DataError(
+            f"OOD set {name!r} has missing values (NaN) in {missing} of its {len(x)} images, "
+            "which the outlier scores cannot take; drop those images, save it and pass that "
+            "file instead"
+        )
+    low, high = float(x.min()), float(x.max())
+    if binarize == "none" or (low >= 0.0 and high <= 1.0):
+        return
+    fix = "rescale it to [0, 1]"
+    if low >= 0 and high <= 255 and bool((x == x.round()).all()):
+        fix += " (8-bit pixels: divided by 255)"
     raise DataError(
-        f"OOD set {name!r} holds {found}, but the run binarizes its images ({binarize}) from "
-        f"grey levels in [0, 1]; {fix}, save it and pass that file instead"
+        f"OOD set {name!r} holds {low:g}..{high:g}, but the run binarizes its images "
+        f"({binarize}) from grey levels in [0, 1]; {fix}, save it and pass that file instead"
     )
 
 
