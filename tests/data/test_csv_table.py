@@ -169,12 +169,22 @@ def test_a_comma_table_with_a_semicolon_in_a_name_stays_commas(tmp_path, text, v
     ("text", "message"),
     [
         ("a;b;c\n1;2;3\n4;5\n", r"line 3 has 2 cells but the file has 3 columns"),
-        ("a;b\n1,5;2\n1.234,5;3\n", r"line 3, column 1 \('a'\): cannot read '1.234,5' as a"),
+        (
+            "a;b\n1,5;2\n1.234,5;3\n",
+            r"line 3, column 1 \('a'\): cannot read '1.234,5' as a number; write it without its "
+            r"thousands separators \('1234,5'\), or leave it empty",
+        ),
+        (
+            'a,b\n1.5,2\n"1,234.5",3\n',
+            r"cannot read '1,234.5' as a number; write it without its thousands separators "
+            r"\('1234.5'\)",
+        ),
+        ("a;b\n1,5;2\n1,2,3;3\n", r"cannot read '1,2,3' as a number; correct the cell"),
         ("a\tb\n1\t2\n", r"separates its cells with tabs, not commas or semicolons.*\.tsv"),
     ],
-    ids=["ragged", "thousands-point", "tabs"],
+    ids=["ragged", "thousands-points", "thousands-commas", "not-a-number", "tabs"],
 )
-def test_a_semicolon_tables_faults_are_named_on_its_lines(tmp_path, text, message):
+def test_a_tables_faults_are_named_on_its_lines_with_a_fix(tmp_path, text, message):
     path = tmp_path / "t.csv"
     path.write_text(text)
     with pytest.raises(DataError, match=message):

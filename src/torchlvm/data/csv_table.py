@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -246,11 +247,29 @@ def _parse_column(path: Path, header, lines, cells: list[str], j: int) -> np.nda
         i = text[0]
         raise DataError(
             f"{path} line {lines[i]}, {_name(header, j)}: cannot read {cells[i]!r} as a number; "
-            "correct the cell, or leave it empty to mark it missing"
+            f"{_thousands(cells[i]) or 'correct the cell'}, or leave it empty to mark it missing"
         )
     for i, cell in enumerate(cells):
         out[i] = np.nan if _is_missing(cell) else float(cell)
     return out
+
+
+_GROUPED = (  # thousands separators: 1.065.000,5 (much of Europe) and 1,065,000.5
+    (re.compile(r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?"), "."),
+    (re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"), ","),
+)
+
+
+def _thousands(cell: str) -> str | None:
+    """The fix for a number written with thousands separators (``'1.065,5'``, ``'1,065.5'``,
+    ``'1.065.000'``), or None: write it without them. One separator and no decimals (``'1,065'``)
+    may be a decimal point instead, and is left alone."""
+    cell = cell.strip()
+    for pattern, mark in _GROUPED:
+        match = pattern.fullmatch(cell)
+        if match and (match.group(2) or cell.count(mark) > 1):
+            return f"write it without its thousands separators ({cell.replace(mark, '')!r})"
+    return None
 
 
 def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
