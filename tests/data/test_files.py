@@ -322,3 +322,19 @@ def test_a_label_column_of_many_numbers_is_a_measured_quantity_not_classes(tmp_p
     np.savez(tmp_path / "t.npz", x=x, y=cases["target.csv"])
     with pytest.raises(DataError, match="its labels array holds .*; save the archive without it"):
         load_dataset(tmp_path / "t.npz", "all")
+    np.savez(tmp_path / "text.npz", x=x, y=np.array(["a", "b"] * 120))  # no crash on text
+    with pytest.raises(DataError, match="labels must be 240 numbers, one per example"):
+        load_dataset(tmp_path / "text.npz", "all")
+
+
+def test_a_text_label_column_that_names_rows_is_no_classes(tmp_path):
+    rows = "".join(f"{i % 7},{i % 5},name{i},{'ab'[i % 2]}\n" for i in range(120))
+    (tmp_path / "t.csv").write_text("a,b,name,kind\n" + rows)
+    data = load_dataset(tmp_path / "t.csv", "all", label_column="kind", drop_columns=["name"])
+    assert data.class_names == ("a", "b")
+    with pytest.raises(OptionError) as err:
+        load_dataset(tmp_path / "t.csv", "all", label_column="name", drop_columns=["kind"])
+    assert err.value.on_command_line.endswith(
+        "the label column 'name' holds 120 distinct names in 120 rows, so it names rows, not "
+        "classes; leave it out (--drop-columns kind,name)"
+    )

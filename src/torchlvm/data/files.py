@@ -45,8 +45,9 @@ from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionErr
 
 FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 MANY_CLASSES = 50
-"""More distinct numeric labels than this, unless they number the classes 0..C-1 with two rows or
-more to a class, are a measured quantity, not classes (:func:`_check_not_measured`)."""
+"""More distinct labels than this, unless they number the classes 0..C-1 (or name them) with two
+rows or more to a class, are a measured quantity or row names, not classes
+(:func:`_check_not_measured`)."""
 X_KEYS: tuple[str, ...] = ("x", "X", "data")
 Y_KEYS: tuple[str, ...] = ("y", "Y", "labels")
 # what numpy raises on a damaged file: a mangled header is parsed by ast.literal_eval, so
@@ -197,30 +198,42 @@ def _refuse_beyond_float32(array: np.ndarray, path: Path, where: Where) -> None:
 
 
 def _check_not_measured(
-    labels: np.ndarray, path: Path, column: int | str | None, dropped: Sequence[int | str]
+    read: Read, path: Path, column: int | str | None, dropped: Sequence
 ) -> None:
-    """Refuse numeric labels of more than :data:`MANY_CLASSES` distinct values unless they number
-    the classes 0..C-1 with two rows or more to a class on average: a measured quantity (sklearn's
-    diabetes 'target', 214 values from 25 to 346 in 442 rows), which a conditional model would
-    take as hundreds of one-row classes and evaluate's probes could not score."""
+    """Refuse labels of more than :data:`MANY_CLASSES` values that are no classes: numbers that
+    do not number the classes 0..C-1 with two rows or more to a class, a measured quantity
+    (sklearn's diabetes 'target', 214 values from 25 to 346 in 442 rows); or text names most of
+    which name one row. A conditional model would take them as hundreds of one-row classes, and
+    evaluate's probes could not score them."""
+    labels = read.labels
+    if labels is None or labels.ndim != 1 or labels.dtype.kind not in "biuf":
+        return  # not labels at all: :func:`_labels` says so
     values = np.unique(labels[np.isfinite(labels)])
-    numbered = len(values) > 0 and values[0] == 0 and values[-1] == len(values) - 1
-    if len(values) <= MANY_CLASSES or (numbered and 2 * len(values) <= len(labels)):
-        return
-    held = (
-        f"holds {len(values)} distinct numbers ({values[0]:g} to {values[-1]:g}) in "
-        f"{len(labels)} rows, so it is a measured quantity (such as a regression target), not "
-        "classes"
-    )
+    few = 2 * len(values) <= len(labels)  # two rows or more to a class, on average
+    if read.class_names is not None:
+        if len(values) <= MANY_CLASSES or few:
+            return
+        held = f"holds {len(values)} distinct names in {len(labels)} rows, so it names rows"
+    else:
+        numbered = len(values) > 0 and values[0] == 0 and values[-1] == len(values) - 1
+        if len(values) <= MANY_CLASSES or (numbered and few):
+            return
+        held = (
+            f"holds {len(values)} distinct numbers ({values[0]:g} to {values[-1]:g}) in "
+            f"{len(labels)} rows, so it is a measured quantity (such as a regression target)"
+        )
     if column is None:
-        raise DataError(f"{path}: its labels array {held}; save the archive without it")
+        raise DataError(
+            f"{path}: its labels array {held}, not classes; save the archive without it"
+        )
     name = repr(column) if isinstance(column, str) else f"{column} (counting from 0)"
     drop = [*dropped, column]
+    keep = "keep it as a feature (leave out {}) or " if read.class_names is None else ""
     raise OptionError(
-        f"{path}: the label column {name} {held}; keep it as a feature (leave out "
-        f"label_column) or leave it out (drop_columns={drop!r})",
-        f"{path}: the label column {name} {held}; keep it as a feature (leave out "
-        f"--label-column) or leave it out (--drop-columns {','.join(map(str, drop))})",
+        f"{path}: the label column {name} {held}, not classes; {keep.format('label_column')}"
+        f"leave it out (drop_columns={drop!r})",
+        f"{path}: the label column {name} {held}, not classes; {keep.format('--label-column')}"
+        f"leave it out (--drop-columns {','.join(map(str, drop))})",
     )
 
 
@@ -427,8 +440,7 @@ def read_rows(
     _check_finite(x, path, allow_missing, _in_table(read.lines, names))
     if allow_empty is not True and read.lines is None:  # a CSV's reader checked its rows
         _check_rows_observed(x, path)
-    if read.labels is not None and read.class_names is None:  # numbers, not named classes
-        _check_not_measured(read.labels, path, label_column, drop_columns)
+    _check_not_measured(read, path, label_column, drop_columns)
     y = None if read.labels is None else _labels(read.labels, len(x), path, read.lines)
     num_classes = None if y is None else int(y.max()) + 1
     if read.class_names is not None:
