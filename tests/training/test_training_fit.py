@@ -305,6 +305,25 @@ def test_ctrl_c_at_an_epochs_end_leaves_its_metrics_row_whole(tmp_path: Path) ->
             assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-5), key
 
 
+def test_an_epoch_without_validation_still_logs_its_training_means(tmp_path: Path) -> None:
+    """The training means go out with the validation's values; an epoch that is not validated
+    logs them at its end, as before."""
+    from torchlvm.training import LVMModule
+    from torchlvm.training.metrics_csv import EpochCSVLogger
+
+    L.seed_everything(0)
+    module = LVMModule(VAE(VAEConfig(64, **SMALL)), TrainConfig(max_epochs=2, batch_size=128))
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=128)
+    trainer = L.Trainer(
+        max_epochs=2, limit_val_batches=0, logger=EpochCSVLogger(tmp_path),
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+    )  # fmt: skip
+    trainer.fit(module, datamodule=dm)
+    rows = read_metrics(tmp_path / "metrics.csv")
+    assert [r["epoch"] for r in rows] == [0, 1]
+    assert all({"train/loss", "train/elbo"} <= r.keys() and "val/elbo" not in r for r in rows)
+
+
 def test_ctrl_c_during_an_epochs_saves_still_writes_its_last_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
