@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from torchlvm.data import load_dataset, load_file
+from torchlvm.data.files import read_rows
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError
 
 ROWS = np.arange(40 * 3, dtype=np.float64).reshape(40, 3) / 7.0
@@ -319,6 +320,9 @@ def test_a_label_column_of_many_numbers_is_a_measured_quantity_not_classes(tmp_p
     )
     with pytest.raises(OptionError, match=r"column 2 \(counting from 0\) holds 180 distinct"):
         load_dataset(tmp_path / "one-row-classes.csv", "all", label_column=2)
+    # a later file of a run's classes (to score, fill or encode) may hold a few rows of many
+    later = read_rows(tmp_path / "one-row-classes.csv", label_column="y", if_present=True)
+    assert later.data.num_classes == 180
     np.savez(tmp_path / "t.npz", x=x, y=cases["target.csv"])
     with pytest.raises(DataError, match="its labels array holds .*; save the archive without it"):
         load_dataset(tmp_path / "t.npz", "all")

@@ -440,7 +440,8 @@ def read_rows(
     _check_finite(x, path, allow_missing, _in_table(read.lines, names))
     if allow_empty is not True and read.lines is None:  # a CSV's reader checked its rows
         _check_rows_observed(x, path)
-    _check_not_measured(read, path, label_column, drop_columns)
+    if not if_present:  # a file to train on (a later file's labels are the run's classes)
+        _check_not_measured(read, path, label_column, drop_columns)
     y = None if read.labels is None else _labels(read.labels, len(x), path, read.lines)
     num_classes = None if y is None else int(y.max()) + 1
     if read.class_names is not None:
