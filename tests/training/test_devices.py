@@ -3,17 +3,37 @@
 import pytest
 import torch
 
-from torchlvm.errors import ConfigError
+from torchlvm.errors import OptionError
 from torchlvm.training.devices import check_devices
 
 
-def test_a_gpu_request_without_one_names_the_options_a_cli_user_passed(monkeypatch):
-    """train --accelerator gpu on a machine without one said 'devices=1 asks for GPUs ...':
-    a keyword the command line never took. It names --accelerator, and the keyword for Python."""
+def test_a_gpu_request_without_one_names_the_options_of_each_interface(monkeypatch):
+    """train --accelerator gpu on a machine without one said 'devices=1 asks for GPUs ...': a
+    keyword the command line never took; then '--accelerator cpu' also to a Python caller
+    (VAEEstimator(accelerator='gpu')). The CLI reads the flags, Python the keywords."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(OptionError) as caught:
         check_devices("gpu", 1, 1)
-    message = str(caught.value)
-    assert message.startswith("--accelerator gpu (in Python accelerator='gpu') asks for GPUs")
-    assert message.endswith("none visible; train on the CPU with --accelerator cpu")
-    assert "devices=1 asks" not in message
+    assert str(caught.value) == (
+        "accelerator='gpu' asks for GPUs but this machine has none visible; train on the CPU "
+        "with accelerator='cpu'"
+    )
+    assert caught.value.on_command_line == (
+        "--accelerator gpu asks for GPUs but this machine has none visible; train on the CPU "
+        "with --accelerator cpu"
+    )
+
+
+def test_more_devices_than_cores_names_the_count_that_fits_in_each_spelling(monkeypatch):
+    from torchlvm.training import devices
+
+    monkeypatch.setattr(devices, "available_devices", lambda accelerator: (2, "CPU cores"))
+    with pytest.raises(OptionError) as caught:
+        check_devices("cpu", 3, 1)
+    asked = "asks for 3 processes on this node but only 2 CPU cores are available"
+    assert str(caught.value) == (
+        f"devices=3 {asked}; pass devices=2 or fewer (and num_nodes for more machines)"
+    )
+    assert caught.value.on_command_line == (
+        f"--devices 3 {asked}; pass --devices 2 or fewer (and --num-nodes for more machines)"
+    )

@@ -131,5 +131,6 @@ def test_more_devices_than_cores_is_refused(tmp_path: Path, capsys) -> None:
     status = main(["train", *RUN, "--devices", str(cores + 1), "--out", str(out)])
     err = capsys.readouterr().err
     assert status == 2
-    assert f"devices={cores + 1}" in err and f"only {cores} CPU cores are available" in err
+    assert f"--devices {cores + 1} asks" in err and f"only {cores} CPU cores are available" in err
+    assert f"pass --devices {cores} or fewer" in err
     assert not out.exists()

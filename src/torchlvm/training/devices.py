@@ -7,7 +7,7 @@ import os
 
 import torch
 
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, OptionError
 
 
 def available_devices(accelerator: str) -> tuple[int, str]:
@@ -28,7 +28,8 @@ def check_devices(accelerator: str, devices: int | str, num_nodes: int) -> None:
 
     Raises:
         ConfigError: for ``devices`` or ``num_nodes`` that is not a positive integer (or
-            ``"auto"`` devices), or more devices than :func:`available_devices`.
+            ``"auto"`` devices); :class:`~torchlvm.errors.OptionError` (each interface's
+            spelling of the options) for more devices than :func:`available_devices`.
     """
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
         raise ConfigError(f"num_nodes must be a positive integer, got {num_nodes!r}")
@@ -37,17 +38,21 @@ def check_devices(accelerator: str, devices: int | str, num_nodes: int) -> None:
     if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
         raise ConfigError(f"devices must be a positive integer or 'auto', got {devices!r}")
     available, kind = available_devices(accelerator)
-    asked = f"--devices {devices} (in Python devices={devices})"
     if devices > available and available == 0:
-        raise ConfigError(
-            f"--accelerator {accelerator} (in Python accelerator={accelerator!r}) asks for "
-            f"{kind} but this machine has none visible; train on the CPU with --accelerator cpu"
+        raise OptionError(
+            f"accelerator={accelerator!r} asks for {kind} but this machine has none visible; "
+            "train on the CPU with accelerator='cpu'",
+            f"--accelerator {accelerator} asks for {kind} but this machine has none visible; "
+            "train on the CPU with --accelerator cpu",
         )
     if devices > available:
-        raise ConfigError(
-            f"{asked} asks for {devices} processes on this node but only {available} {kind} "
-            f"are available; pass --devices {available} or fewer (and --num-nodes for more "
-            "machines)"
+        asked = f"asks for {devices} processes on this node but only {available} {kind}"
+        asked += " are available"
+        raise OptionError(
+            f"devices={devices} {asked}; pass devices={available} or fewer (and num_nodes for "
+            "more machines)",
+            f"--devices {devices} {asked}; pass --devices {available} or fewer (and --num-nodes "
+            "for more machines)",
         )
 
 
