@@ -191,7 +191,8 @@ def test_an_ood_file_of_8_bit_pixels_is_refused_before_any_sampling(
 ):
     """--ood FILE with 0..255 values beside a binarized run was refused only after the sampling,
     offering binarize='none' (a Python keyword, and no option of evaluate): it is refused when
-    the options are read, naming the rescaling; the rescaled file is then scored."""
+    the options are read, naming the rescaling, as are a file with a NaN and one of another
+    image size; the rescaled file is then scored."""
     from torchlvm.evaluation import timing
 
     pixels = (load_dataset("digits", "test").x[:30] * 255).round().to(torch.uint8).numpy()
@@ -209,6 +210,17 @@ def test_an_ood_file_of_8_bit_pixels_is_refused_before_any_sampling(
     assert err.startswith("torchlvm: error: ") and err.count("\n") == 1, err
     assert f"OOD set {str(tmp_path / 'u8.npy')!r}" in err and "0..255" in err
     assert "divided by 255" in err and "binarize=" not in err
+    holes = pixels / 255
+    holes[2, 7] = np.nan
+    np.save(tmp_path / "holes.npy", holes)  # a NaN: it offered --allow-missing, not evaluate's
+    np.save(tmp_path / "small.npy", (pixels / 255)[:, :16].reshape(-1, 1, 4, 4))
+    for name, message in [
+        ("holes.npy", "has missing values (NaN) in 1 of its 30 images"),
+        ("small.npy", "has per-example shape (1, 4, 4)"),  # (read after the probe before)
+    ]:
+        assert main([*argv, str(tmp_path / name), "--ood-resize", "none"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and "--allow-missing" not in err, err
     monkeypatch.setattr(timing, "expected_time", probe)
     assert main([*argv, str(tmp_path / "grey.npy")]) == 0
     sets = json.loads((run_dir / "metrics.json").read_text())["outliers"]["sets"]

@@ -147,20 +147,16 @@ def test_a_file_a_binarized_run_cannot_take_is_refused_before_any_resize(
     """A 0..255 file beside a binarized run was refused only when scored, after the sampling, by
     binarize's 'or use binarize='none'' (a Python keyword, and no fix for a run trained
     binarized); resized first, its values would be clipped to [0, 1] and pass. It is refused
-    when made, and by check_ood_name, which evaluate calls when its options are read."""
-    from torchlvm.evaluation.outliers import check_ood_name, check_ood_values
+    when made (evaluate makes a file's set when its options are read, too)."""
+    from torchlvm.evaluation.outliers import check_ood_values
 
     path = str(tmp_path / "odd.npy")
     np.save(path, values)
-    for refuse in (
-        lambda: make_ood_set(path, digits, n=4, resize="bilinear", binarize="dynamic"),
-        lambda: check_ood_name(path, table=False, binarize="threshold"),
-    ):
+    for binarize in ("dynamic", "threshold"):
         with pytest.raises(DataError, match=f"OOD set '.*odd.npy' holds {re.escape(found)}, ") as e:
-            refuse()
+            make_ood_set(path, digits, n=4, resize="bilinear", binarize=binarize)
         assert fix in str(e.value) and "binarize=" not in str(e.value)
-    check_ood_name(path, table=False, binarize="none")  # grey levels of any range
-    assert make_ood_set(path, digits, n=4, resize="bilinear").x.shape == (4, 64)
+    assert make_ood_set(path, digits, n=4, resize="bilinear").x.shape == (4, 64)  # any range
     check_ood_values(torch.rand(3, 64), "dynamic", "noise")
 
 
@@ -169,9 +165,7 @@ def test_an_image_file_with_missing_values_is_refused_with_a_fix_evaluate_has(
 ) -> None:
     """A file of images with a NaN was refused by the file reader's 'pass --allow-missing (in
     Python allow_missing=True): PPCA's EM and the VAE's MIWAE bound fit around missing values',
-    an option evaluate does not have; a run trained on grey levels would score the NaN."""
-    from torchlvm.evaluation.outliers import check_ood_name
-
+    an option evaluate does not have."""
     values = np.random.default_rng(0).random((5, 1, 8, 8))
     values[3, 0, 2, 2] = np.nan
     path = str(tmp_path / "holes.npy")
@@ -179,7 +173,5 @@ def test_an_image_file_with_missing_values_is_refused_with_a_fix_evaluate_has(
     message = "'.*holes.npy' has missing values \\(NaN\\) in 1 of its 5 images, .*; drop those"
     for binarize in ("none", "dynamic"):
         with pytest.raises(DataError, match=message) as e:
-            check_ood_name(path, table=False, binarize=binarize)
-        assert "allow" not in str(e.value)
-        with pytest.raises(DataError, match=message):
             make_ood_set(path, digits, n=5, binarize=binarize)
+        assert "allow" not in str(e.value)

@@ -129,10 +129,11 @@ def _n(text: str) -> int | None:
     return value
 
 
-def _ood(text: str | None, data: dict[str, Any], dataset: Any) -> tuple[str, ...]:
+def _ood(text: str | None, data: dict[str, Any], dataset: Any, resize: str) -> tuple[str, ...]:
     """The OOD sets: those named, else the images' defaults that apply to the run's data (not
     its own dataset), none for a table (whose OOD sets are files of rows, read with the run's
-    columns and standardization)."""
+    columns and standardization). Each name is checked, and each file read, now: before the
+    minutes of sampling that come before evaluate makes the OOD sets."""
     from torchlvm.evaluation.config import DEFAULT_OOD
     from torchlvm.evaluation.outliers import default_ood_sets
 
@@ -140,13 +141,18 @@ def _ood(text: str | None, data: dict[str, Any], dataset: Any) -> tuple[str, ...
         return () if data.get("table") is not None else default_ood_sets(dataset, DEFAULT_OOD)
     if text.strip() in ("", "none"):
         return ()
-    from torchlvm.evaluation.outliers import check_ood_name
+    from torchlvm.data.registry import is_file_name
+    from torchlvm.data.table_schema import TableSchema
+    from torchlvm.evaluation.outliers import check_ood_name, make_ood_set
 
     names = tuple(s.strip() for s in text.split(","))
     if "none" in names:
         raise ConfigError("--ood 'none' means no OOD set, so it cannot be listed with others")
-    for name in names:  # before the minutes of sampling that come before the OOD sets are read
-        check_ood_name(name, table=data.get("table") is not None, binarize=dataset.binarize)
+    table = TableSchema.from_dict(data.get("table"))
+    for name in names:
+        check_ood_name(name, table=table is not None)
+        if is_file_name(name):  # its shape, values or columns, as evaluate will read it
+            make_ood_set(name, dataset, n=1, resize=resize, table=table, binarize=dataset.binarize)
     return names
 
 
@@ -158,7 +164,7 @@ def _config(
 
     if args.refine < 0:
         raise ConfigError(f"--refine must be a non-negative integer, got {args.refine}")
-    ood = _ood(args.ood, data, dataset)
+    ood = _ood(args.ood, data, dataset, args.ood_resize)
     return EvalConfig(
         condition=data.get("condition", "none") or "none",
         k=args.k,

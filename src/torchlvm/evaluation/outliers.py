@@ -193,28 +193,22 @@ def make_ood_set(
     return OODSet(name, x, description)
 
 
-def check_ood_name(name: str, *, table: bool, binarize: str = "none") -> None:
+def check_ood_name(name: str, *, table: bool) -> None:
     """Refuse, before any work, an OOD set :func:`make_ood_set` would refuse by its name alone:
     a file that does not exist, a dataset that is not registered, and, beside a ``table`` run,
-    anything but a file of rows; and a file of images with missing values or values the run's
-    ``binarize`` protocol cannot take (:func:`check_ood_values`; the file is read for it).
+    anything but a file of rows.
 
     Raises:
         ConfigError: for a name that is not a file beside a table run, or an unknown dataset.
         DataNotFoundError: for a file that does not exist.
-        DataError: for a file of images with NaN, or of values outside [0, 1] beside a
-            binarizing run.
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
-    from torchlvm.data import load_dataset
     from torchlvm.data.registry import get_spec
     from torchlvm.errors import DataNotFoundError
 
     if is_file_name(name):
         if not os.path.isfile(name):
             raise DataNotFoundError(f"--ood: {name} does not exist; check the path")
-        if not table:
-            check_ood_values(load_dataset(name, "all", allow_missing=True).x, binarize, name)
     elif table:
         raise _not_a_table_file(name)
     elif name not in SYNTHETIC_OOD:
