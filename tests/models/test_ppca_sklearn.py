@@ -125,6 +125,28 @@ def test_settings_changed_after_fit_wait_for_the_next_fit(change):
     assert refit.dtype == np.dtype(change.get("dtype", "float64"))
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"latent_dim": 3}, {"dtype": "float32"}, {"method": "em", "seed": 5}, {"latent_dim": 0}],
+    ids=["latent_dim", "dtype", "method-seed", "invalid-latent_dim"],
+)
+def test_save_pretrained_after_set_params_saves_what_was_fitted(tmp_path, change):
+    """set_params changes the next fit, not the fitted model (scikit-learn's contract), so
+    save_pretrained without a refit saves the fitted model: config.json recorded the new K (or
+    dtype, method) beside the old weights, and torchlvm.load refused the folder (or rebuilt it
+    with settings it was not fitted with)."""
+    X = low_rank()
+    model = PPCA(latent_dim=2).fit(X)
+    fitted = model.get_params()
+    model.set_params(**change)
+    model.save_pretrained(tmp_path)
+    loaded = torchlvm.load(tmp_path)
+    assert loaded.get_params() == fitted
+    torch.testing.assert_close(loaded.W, model.W, rtol=0, atol=0)
+    np.testing.assert_allclose(loaded.transform(X), model.transform(X), rtol=1e-12, atol=1e-12)
+    assert model.get_params() == {**fitted, **change}  # the next fit still takes the change
+
+
 def test_pickle_keeps_the_module_and_the_estimator():
     model = PPCA(latent_dim=3).fit(low_rank())
     again = pickle.loads(pickle.dumps(model))

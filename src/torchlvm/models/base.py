@@ -29,7 +29,7 @@ def model_record(model: Any) -> dict[str, Any]:
 
     return {
         "model_type": model.model_type,
-        "model": config_to_dict(model.config),
+        "model": config_to_dict(model.fitted_config),
         "torchlvm_version": torchlvm.__version__,
     }
 
@@ -65,9 +65,9 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
             "the model diverged — lower the learning rate or enable gradient clipping"
         )
     metadata = {"format": "pt"}
-    if hasattr(model, "model_type") and hasattr(model, "config"):
+    if isinstance(model, SavableModel):
         metadata["config_sha256"] = config_fingerprint(
-            model.model_type, config_to_dict(model.config)
+            model.model_type, config_to_dict(model.fitted_config)
         )
     # serialized first and written by Python, so a full disk is the OSError it is (safetensors'
     # own file writer reports it as a SafetensorError, which read as a crash)
@@ -131,6 +131,13 @@ class SavableModel:
 
     model_type: ClassVar[str]
     config: Any
+
+    @property
+    def fitted_config(self) -> Any:
+        """The config that rebuilds the model these weights belong to, which ``config.json``
+        records: ``config``, but for a model whose settings can change after fitting (PPCA's
+        ``set_params`` changes the next fit, not the fitted model)."""
+        return self.config
 
     def save_pretrained(self, folder: str | os.PathLike[str], **extra: Any) -> Path:
         """Write ``model.safetensors`` and ``config.json`` into ``folder`` (created if needed).

@@ -281,6 +281,17 @@ class PPCA(
         )
 
     @property
+    def fitted_config(self) -> PPCAConfig:
+        """The config of the fitted model, which ``save_pretrained`` records: ``set_params``
+        after ``fit`` changes the parameters (``config``) for the next ``fit`` only, so K and the
+        dtype are the fitted W's and the other settings those it was fitted with; before
+        ``fit``, ``config``."""
+        fitted = self.__dict__.get("_fit_settings")
+        if self.W is None or fitted is None:
+            return self.config
+        return dataclasses.replace(fitted, latent_dim=self._k, dtype=_dtype_name(self.W.dtype))
+
+    @property
     def _k(self) -> int:
         """K of the fitted W (D, K), which every method of a fitted model reads: ``set_params``
         changes ``latent_dim`` for the next ``fit`` (scikit-learn's contract); before ``fit``,
@@ -451,7 +462,9 @@ class PPCA(
             )
 
     def _set_fitted_attributes(self) -> None:
-        """Derive the scikit-learn attributes from the buffers W, mu, sigma2."""
+        """Derive the scikit-learn attributes from the buffers W, mu, sigma2, and keep the
+        settings they were fitted (or loaded) with for :attr:`fitted_config`."""
+        self._fit_settings = self.config
         U, s, _ = torch.linalg.svd(self.W, full_matrices=False)
         sigma2 = self.sigma2.item()
         self.W_ = self.W.detach().cpu().numpy().copy()
