@@ -65,11 +65,12 @@ def outputs(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     result = {
         "encode-mean": model.encode(x, c).mean,
         "decode-mean": model.decode(z, c).mean,
-        "prior-mean": model.prior(c, batch_shape=(4,)).mean,
-        "prior-stddev": model.prior(c, batch_shape=(4,)).stddev,
         "sample": sample,
         "reconstruct": model.reconstruct(x, c),
     }
+    if not isinstance(model, Autoencoder) or model.is_code_distribution_fitted:  # else no p(z)
+        result["prior-mean"] = model.prior(c, batch_shape=(4,)).mean
+        result["prior-stddev"] = model.prior(c, batch_shape=(4,)).stddev
     if isinstance(model, VAE | CVAE):
         result["encode-stddev"] = model.encode(x, c).stddev
         result["decode-stddev"] = model.decode(z, c).stddev

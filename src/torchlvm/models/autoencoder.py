@@ -17,7 +17,8 @@ principal component analysis", Neural Networks 2(1); Bourlard & Kamp 1988).
 Generation: nothing shapes the codes of a plain autoencoder, so decoding N(0, I) draws
 (``sample(n, source="standard")``) lands off the data manifold whenever the codes are not
 distributed like N(0, I) — the motivation for the VAE. ``fit_code_distribution`` fits a
-Gaussian to the training codes, and ``sample(n)`` decodes draws from it instead.
+Gaussian to the training codes, which is then the model's ``prior()``, and ``sample(n)`` decodes
+draws from it instead; before it, both refuse.
 """
 
 from __future__ import annotations
@@ -211,17 +212,34 @@ class Autoencoder(PointEstimates, SavableModel, nn.Module):
         self.code_fitted.fill_(True)
         return self
 
-    def prior(self, c: Tensor | None = None, batch_shape: tuple[int, ...] = ()) -> Distribution:
-        """A distribution over codes, ``MultivariateNormal`` with batch ``batch_shape``.
+    def _check_code_distribution(self) -> None:
+        """The one decision of :meth:`prior` and :meth:`sample`: codes have a distribution only
+        once :meth:`fit_code_distribution` has run.
 
-        N(code_mean, code_cov) after :meth:`fit_code_distribution`; N(0, I) before — a plain
-        autoencoder has no prior, and N(0, I) is the naive choice that ``sample(...,
-        source="standard")`` shows to fail.
+        Raises:
+            NotFittedError: before then.
         """
-        loc, cov = self.code_mean, self.code_cov
         if not self.is_code_distribution_fitted:
-            loc, cov = torch.zeros_like(loc), torch.eye(self.latent_dim).to(cov)
-        return MultivariateNormal(loc, covariance_matrix=cov).expand(torch.Size(batch_shape))
+            raise NotFittedError(
+                "the autoencoder's code distribution is not fitted, so it has no p(z) to draw "
+                "codes from; call fit_code_distribution(x_train) first, or pass "
+                "source='standard' to sample(n) to decode N(0, I) codes"
+            )
+
+    def prior(self, c: Tensor | None = None, batch_shape: tuple[int, ...] = ()) -> Distribution:
+        """N(code_mean, code_cov), the Gaussian fitted to the training codes, as
+        ``MultivariateNormal`` with batch ``batch_shape``, event ``(K,)``.
+
+        A plain autoencoder has no prior: nothing shapes its codes, so there is none to return
+        before :meth:`fit_code_distribution` (N(0, I) is the naive choice that ``sample(n,
+        source="standard")`` makes explicitly, and shows to fail).
+
+        Raises:
+            NotFittedError: before :meth:`fit_code_distribution`.
+        """
+        self._check_code_distribution()
+        prior = MultivariateNormal(self.code_mean, covariance_matrix=self.code_cov)
+        return prior.expand(torch.Size(batch_shape))
 
     @torch.no_grad()
     def sample(
@@ -246,13 +264,10 @@ class Autoencoder(PointEstimates, SavableModel, nn.Module):
         """
         check_positive_int("n", n)
         check_choice("source", source, ("fitted", "standard"))
+        if source == "fitted":
+            self._check_code_distribution()
         eps = _device.randn((n, self.latent_dim), generator=generator, like=self.code_mean)
         if source == "fitted":
-            if not self.is_code_distribution_fitted:
-                raise NotFittedError(
-                    "the code distribution is not fitted; call "
-                    "fit_code_distribution(x_train) first, or pass source='standard'"
-                )
             z = self.code_mean + eps @ torch.linalg.cholesky(self.code_cov).T
         else:
             z = eps
