@@ -220,3 +220,31 @@ def test_no_text_is_cut_off(chromium, reports, width):
         "Runtime.evaluate", page.session, expression=CLIPPED, returnByValue=True
     )
     assert json.loads(reply["result"]["value"]) == []
+
+
+TABLES = """JSON.stringify({
+  scrolling: Array.from(document.querySelectorAll("table"))
+    .filter((t) => t.scrollWidth > t.clientWidth + 1)
+    .map((t) => t.className || "table"),
+  offscreen: Array.from(document.querySelectorAll("td, th"))
+    .filter((el) => el.getClientRects().length)
+    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+    .slice(0, 5)
+    .map((el) => el.textContent.slice(0, 40)),
+})"""
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_runs_side_by_side_read_without_scrolling_inside_a_table(chromium, reports, width):
+    """On a phone the side-by-side tables scrolled sideways inside their box: the first run's
+    column was cut in half and the third out of sight, so the page compared nothing at a glance.
+    Every table, opened, lies within the screen; each value is labelled with its run."""
+    page = chromium.open(reports["comparison"], width)
+    page.browser.send(
+        "Runtime.evaluate", page.session,
+        expression="document.querySelectorAll('details').forEach((d) => { d.open = true; })",
+    )  # fmt: skip
+    reply = page.browser.send(
+        "Runtime.evaluate", page.session, expression=TABLES, returnByValue=True
+    )
+    assert json.loads(reply["result"]["value"]) == {"scrolling": [], "offscreen": []}

@@ -111,9 +111,10 @@ def test_several_runs_side_by_side(make_run, config, tmp_path):
     table = text[text.index("All metrics side by side") : text.index('<section class="run">')]
     assert "<th>vae</th><th>ae</th>" in table
     row = re.search(r'title="reconstruction\.mse">.*?</td>(.*?)</tr>', table).group(1)
-    assert re.findall(r'<td class="num">(.*?)</td>', row) == ["0.01235", "0.5"]
+    cells = r'<td data-run="(\w+)" class="num"><div>(.*?)</div></td>'
+    assert re.findall(cells, row) == [("vae", "0.01235"), ("ae", "0.5")]
     row = re.search(r'title="likelihood\.elbo">.*?</td>(.*?)</tr>', table).group(1)
-    assert re.findall(r'<td class="num">(.*?)</td>', row)[1] == "—"  # absent in the second run
+    assert re.findall(cells, row)[1] == ("ae", "—")  # absent in the second run
     assert text.count('<section class="run">') == 2
     assert len(embedded_pngs(text)) == 6
     assert not (first / "report.html").exists()

@@ -188,12 +188,15 @@ def test_comparison_opens_with_headline_numbers_per_run(make_run, config, demo_m
     assert re.findall(r'<th class="run">(\w+)<span', table) == ["vae", "ae"]
     rows = dict(re.findall(r'<tr><td class="label">([^<]+)</td>(.*?)</tr>', table))
     assert list(rows)[:3] == ["test log-likelihood", "ELBO (lower bound)", "gap ELBO → log p(x)"]
-    cells = re.findall(r"<td[^>]*>(.*?)</td>", rows["Fréchet distance"])
+    cells = re.findall(r"<td[^>]*><div>(.*?)</div></td>", rows["Fréchet distance"])
     assert cells[0].startswith('<span class="v">24.46</span>')
     assert cells[1].startswith('<span class="v">97.84</span>')
-    assert re.findall(r"<td[^>]*>(.*?)</td>", rows["ELBO (lower bound)"])[1] == "—"
+    assert re.findall(r"<td[^>]*><div>(.*?)</div></td>", rows["ELBO (lower bound)"])[1] == "—"
     assert "n/a" in rows["test log-likelihood"] and "undefined for an autoencoder" in table
-    assert rows["model"] == "<td>vae</td><td>ae</td>"
+    # each cell names its run, which a narrow screen shows beside the value (the columns stack)
+    assert rows["model"] == (
+        '<td data-run="vae"><div>vae</div></td><td data-run="ae"><div>ae</div></td>'
+    )
     # figure ids are unique across runs, so each thumbnail opens its own figure
     ids = re.findall(r'<figure class="fig[^"]*" id="([^"]+)"', text)
     assert len(ids) == len(set(ids)) == 3 + 4  # samples, scatter, curves (+ extra.png)

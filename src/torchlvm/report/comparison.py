@@ -47,30 +47,41 @@ def _group_row(title: str, columns: int) -> str:
     return f'<tr class="group"><th colspan="{columns + 1}">{esc(title)}</th></tr>'
 
 
-def _headline_cell(card: Headline | None, generic: str) -> str:
+def run_cell(run: str, inner: str, attrs: str = "") -> str:
+    """One run's cell of a side-by-side table (``inner`` is HTML): on a narrow screen the
+    columns stack under each row's label, and the cell shows its run's name beside the value
+    (``table.stack`` in the stylesheet)."""
+    return f'<td data-run="{esc(run)}"{attrs}><div>{inner}</div></td>'
+
+
+def _headline_cell(card: Headline | None, generic: str, run: str) -> str:
     if card is None:
-        return "<td>—</td>"
+        return run_cell(run, "—")
     body = grid_html(card.grid) if card.grid else f'<span class="v">{value_html(card.value)}</span>'
     unit = f' <span class="unit">{esc(card.unit)}</span>' if card.unit else ""
     what = [card.label] if card.label not in generic else []
     note = " · ".join(what + ([card.note] if card.note else []))
     note_html = f'<div class="note">{esc(note)}</div>' if note else ""
     title = f' title="{esc(card.title)}"' if card.title else ""
-    return f'<td data-key="{esc(card.key)}"{title}>{body}{unit}{note_html}</td>'
+    return run_cell(run, f"{body}{unit}{note_html}", f' data-key="{esc(card.key)}"{title}')
 
 
 def headline_table(runs: Sequence[RunContents]) -> str:
     """The headline numbers side by side: a row per number, a column per run, then settings."""
+    names = column_names(runs)
     header = "".join(
         f'<th class="run">{esc(name)}<span class="sub">{esc(subtitle(run.config))}</span></th>'
-        for name, run in zip(column_names(runs), runs, strict=True)
+        for name, run in zip(names, runs, strict=True)
     )
     cards = [{card.key: card for card in headline(run.metrics)} for run in runs]
-    lines = [f'<table class="side"><thead><tr><th></th>{header}</tr></thead><tbody>']
+    lines = [f'<table class="side stack"><thead><tr><th></th>{header}</tr></thead><tbody>']
     for key, label in HEADLINE_LABELS.items():
         if not any(key in found for found in cards):
             continue
-        cells = "".join(_headline_cell(found.get(key), label) for found in cards)
+        cells = "".join(
+            _headline_cell(found.get(key), label, name)
+            for found, name in zip(cards, names, strict=True)
+        )
         lines.append(f'<tr><td class="label">{esc(label)}</td>{cells}</tr>')
     if all(run.metrics is None for run in runs):
         lines.append(_group_row("No run has metrics.json (see each run below)", len(runs)))
@@ -78,7 +89,10 @@ def headline_table(runs: Sequence[RunContents]) -> str:
     lines.append(_group_row("Setup", len(runs)))
     for label in SETUP_FACTS:
         if any(label in info for info in about):
-            cells = "".join(f"<td>{esc(info.get(label, '—'))}</td>" for info in about)
+            cells = "".join(
+                run_cell(name, esc(info.get(label, "—")))
+                for info, name in zip(about, names, strict=True)
+            )
             lines.append(f'<tr><td class="label">{esc(label)}</td>{cells}</tr>')
     lines.append("</tbody></table>")
     return "".join(lines)
@@ -92,15 +106,18 @@ def _by_section(metrics: Any) -> dict[str, dict[str, Row]]:
 
 def comparison_table(runs: Sequence[RunContents]) -> str:
     """Every metric side by side: a row per metric (grouped by section), a column per run."""
-    header = "".join(f"<th>{esc(n)}</th>" for n in column_names(runs))
-    lines = [f"<table><thead><tr><th>metric</th>{header}</tr></thead><tbody>"]
+    names = column_names(runs)
+    header = "".join(f"<th>{esc(n)}</th>" for n in names)
+    lines = [f'<table class="stack"><thead><tr><th>metric</th>{header}</tr></thead><tbody>']
     about = [dict(facts(run.config)) for run in runs]
     for info, run in zip(about, runs, strict=True):
         info["metrics.json"] = "present" if run.metrics is not None else "missing (see below)"
     lines.append(_group_row("Run", len(runs)))
     for label in _ordered(label for f in about for label in f):
-        cells = "".join(f"<td>{esc(f.get(label, '—'))}</td>" for f in about)
-        lines.append(f"<tr><td>{esc(label)}</td>{cells}</tr>")
+        cells = "".join(
+            run_cell(name, esc(f.get(label, "—"))) for f, name in zip(about, names, strict=True)
+        )
+        lines.append(f'<tr><td class="label">{esc(label)}</td>{cells}</tr>')
     tables = [_by_section(run.metrics) for run in runs]
     for title in _ordered(t for table in tables for t in table):
         lines.append(_group_row(title, len(runs)))
@@ -108,9 +125,10 @@ def comparison_table(runs: Sequence[RunContents]) -> str:
             found = [table.get(title, {}).get(key) for table in tables]
             label = next(row.label for row in found if row is not None)
             cells = "".join(
-                f'<td class="num">{esc(cell_text(row)) if row else "—"}</td>' for row in found
+                run_cell(name, esc(cell_text(row)) if row else "—", ' class="num"')
+                for row, name in zip(found, names, strict=True)
             )
-            lines.append(f'<tr><td title="{esc(key)}">{esc(label)}</td>{cells}</tr>')
+            lines.append(f'<tr><td class="label" title="{esc(key)}">{esc(label)}</td>{cells}</tr>')
     lines.append("</tbody></table>")
     return "".join(lines)
 

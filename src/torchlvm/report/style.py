@@ -7,7 +7,9 @@ pixelated`` so their pixels stay square.
 Nothing makes the page wider than the screen, down to a phone's 400 CSS pixels (checked in
 headless Chromium by ``tests/report/test_browser.py``): names, paths and values without spaces
 break where they must, figures shrink to the column, and on narrow screens the side-by-side
-tables scroll sideways inside themselves instead of the page.
+tables (``table.stack``) stack their runs' columns: each row's label, then one line per run with
+the run's name beside its value (``data-run``), so every value is on screen and the runs still
+compare line under line. A single run's wide tables scroll sideways inside themselves.
 """
 
 CSS = """
@@ -131,13 +133,25 @@ table.side td.label { color: var(--muted); font-weight: 600; width: 10.5em;
 pre { overflow-x: auto; font-size: 0.82rem; line-height: 1.45; margin: 0.6em 0 0.2em; }
 section.run { margin-top: 3.2em; padding-top: 0.4em; border-top: 3px solid var(--line); }
 section.run h2 { border: 0; margin-top: 0.4em; }
-/* phones: less margin; wide tables scroll inside themselves, never the page */
+/* phones: less margin; side-by-side tables stack their runs, a single run's wide tables scroll
+   inside themselves, never the page */
 @media (max-width: 600px) {
   main { padding: 16px 14px 40px; }
   h1 { font-size: 1.6rem; }
-  table.side, details.block table { display: block; overflow-x: auto; }
-  table.side td.label { width: auto; min-width: 6.5em; }
-  table.side > thead > tr > th.run, table.side > tbody > tr > td { min-width: 11em; }
+  details.block table:not(.stack) { display: block; overflow-x: auto; }
+  table.stack, table.stack > tbody, table.stack > tbody > tr { display: block; }
+  table.stack > thead { display: none; }  /* each value names its run instead */
+  table.stack > tbody > tr { border-bottom: 1px solid var(--line); padding: 2px 0 6px; }
+  table.stack > tbody > tr > td, table.stack > tbody > tr > th { display: block; border: 0;
+                                                                 padding: 2px 0; }
+  table.stack > tbody > tr > td.label { width: auto; color: var(--ink); font-weight: 600;
+                                        padding-top: 6px; }
+  table.stack > tbody > tr > td[data-run] { display: grid; gap: 0 10px;
+                                            grid-template-columns: 5.5em minmax(0, 1fr); }
+  table.stack td[data-run]::before { content: attr(data-run); color: var(--muted);
+                                     font-size: 0.78rem; font-weight: 600; padding-top: 0.15em;
+                                     overflow-wrap: anywhere; }
+  table.stack > tbody > tr.group > th { padding: 3px 6px; }
 }
 footer { margin-top: 3em; color: var(--muted); font-size: 0.82rem;
          border-top: 1px solid var(--line); padding-top: 0.8em; }
