@@ -145,6 +145,31 @@ def test_fewer_rows_than_features_follow_the_same_closed_form(k):
     )
 
 
+@pytest.mark.parametrize("method", ["closed_form", "em"])
+@pytest.mark.parametrize("rows, k", [(3, 5), (3, 2), (2, 1)], ids=["K>N", "K=N-1", "two-rows"])
+def test_too_few_rows_for_latent_dim_are_refused_naming_both_fixes(method, rows, k):
+    """N rows span at most N − 1 directions around their mean, so K >= N − 1 leaves σ² = 0:
+    the closed form raised torch's size mismatch for K >= N (the thin SVD has N axes, not K)
+    and EM torch.linalg's Cholesky failure (σ² → 0)."""
+    X = np.random.default_rng(0).normal(size=(rows, 10))
+    fewer = "a smaller latent_dim" if rows > 2 else f"at least {k + 2} rows"
+    with pytest.raises(
+        DataError, match=rf"X has {rows} rows, which span at most {rows - 1} .*{fewer}"
+    ):
+        PPCA(latent_dim=k, method=method).fit(X)
+
+
+@pytest.mark.parametrize("method", ["closed_form", "em"])
+@pytest.mark.parametrize("k", [2, 3])
+def test_data_with_no_variance_outside_k_directions_are_refused(method, k):
+    """Rank-2 data (50 rows): the closed form refused them, EM raised torch.linalg's Cholesky
+    failure as σ² went to 0."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2)) @ rng.normal(size=(2, 6))
+    with pytest.raises(DataError, match=f"X has no variance outside {k} directions"):
+        PPCA(latent_dim=k, method=method).fit(X)
+
+
 def test_parameters_are_buffers_in_the_state_dict(fitted):
     state = fitted.state_dict()
     assert sorted(state) == ["W", "mu", "sigma2"]

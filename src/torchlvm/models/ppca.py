@@ -155,6 +155,27 @@ def _closed_form(X: Tensor, K: int) -> tuple[Tensor, Tensor, Tensor, float]:
     return W, mu, sigma2, float(evals.sum()) / D
 
 
+def _no_noise_left(K: int) -> DataError:
+    return DataError(
+        f"X has no variance outside {K} directions, so the noise variance is 0 and the "
+        "density is degenerate; choose a smaller latent_dim (--latent-dim)"
+    )
+
+
+def _check_rows(N: int, K: int) -> None:
+    """Refuse N rows for K latent dimensions when K >= N − 1: the centred rows span at most
+    N − 1 directions, so no variance is left for σ² (and the thin SVD has only N axes)."""
+    if K < N - 1:
+        return
+    fix = f"fit at least {K + 2} rows"
+    if N > 2:
+        fix = f"choose a smaller latent_dim (--latent-dim), at most {N - 2}, or {fix}"
+    raise DataError(
+        f"X has {N} rows, which span at most {N - 1} directions around their mean, so "
+        f"latent_dim={K} leaves no variance for the noise (σ² = 0); {fix}"
+    )
+
+
 def _check_variance(variance: float) -> None:
     if not variance > 0:
         raise DataError("X has zero variance in every feature; PPCA needs data that vary")
@@ -402,6 +423,7 @@ class PPCA(
                 f"latent_dim must be smaller than the number of features, got latent_dim={K} "
                 f"for X with n_features={D}; choose latent_dim (--latent-dim) from 1 to {D - 1}"
             )
+        _check_rows(X.shape[0], K)
         has_nan = _has_nan(X)
         if has_nan and cfg.method == "closed_form":
             raise DataError(
@@ -415,10 +437,7 @@ class PPCA(
         else:
             W, mu, sigma2, variance, history = self._fit_em(X, has_nan)
         if not sigma2 > 10 * torch.finfo(X.dtype).eps * variance:
-            raise DataError(
-                f"X has no variance outside {K} directions, so the noise variance is 0 and the "
-                "density is degenerate; choose a smaller latent_dim (--latent-dim)"
-            )
+            raise _no_noise_left(K)
         self.mu, self.sigma2 = mu, sigma2.reshape(())
         U, s, _ = torch.linalg.svd(W, full_matrices=False)
         self.W = _flip_signs(U) * s  # the canonical rotation R = I; C = W Wᵀ + σ² I is unchanged
@@ -446,7 +465,10 @@ class PPCA(
         W0, sigma2_0 = ppca_em.initial_loadings(D, K, variance, seed=cfg.seed, dtype=X.dtype)
         W0, sigma2_0 = W0.to(X.device), sigma2_0.to(X.device)  # (drawn on the CPU: the same start)
         run = ppca_em.em_missing if has_nan else ppca_em.em_complete
-        W, mu, sigma2, history = run(X, W0, sigma2_0, max_iter=cfg.max_iter, tol=cfg.tol)
+        try:
+            W, mu, sigma2, history = run(X, W0, sigma2_0, max_iter=cfg.max_iter, tol=cfg.tol)
+        except torch.linalg.LinAlgError:  # σ² went to 0: W Wᵀ + σ² I lost its full rank
+            raise _no_noise_left(K) from None
         self._warn_if_not_converged(history)
         return W, mu, sigma2, variance, history
 
