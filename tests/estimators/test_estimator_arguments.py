@@ -41,6 +41,23 @@ def test_a_random_state_numpy_cannot_seed_is_named(state):
         VAEEstimator(**{**FAST, "random_state": state}).fit(data()[0])
 
 
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+        ({"epochs": 1.5}, "epochs must be a positive integer, got 1.5"),
+        ({"train_k": 0}, "train_k must be a positive integer, got 0"),
+        ({"objective": "iwae", "train_k": 0}, "train_k must be a positive integer, got 0"),
+    ],
+    ids=["epochs-0", "epochs-float", "train_k-0", "iwae-train_k-0"],
+)
+def test_training_settings_are_named_as_the_estimator_spells_them(change, named):
+    """The messages named TrainConfig's fields: 'max_epochs' for epochs, and 'k' for train_k,
+    which is the estimator's other parameter (the samples of score_samples)."""
+    with pytest.raises(ConfigError, match=f"^{named}$"):
+        VAEEstimator(**{**FAST, **change}).fit(data()[0])
+
+
 def test_a_random_state_instance_trains_reproducibly():
     X, _ = data()
     one = VAEEstimator(**{**FAST, "random_state": np.random.RandomState(3)}).fit(X)

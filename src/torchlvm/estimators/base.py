@@ -135,15 +135,19 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _train_config(self) -> TrainConfig:
         check_choice("accelerator", self.accelerator, ACCELERATORS)
-        if self.objective == "iwae" and self.train_k == 1:
+        # named here as the estimator spells them (TrainConfig's are max_epochs and k, and k is
+        # also this estimator's samples for score_samples)
+        epochs = check_positive_int("epochs", self.epochs)
+        train_k = check_positive_int("train_k", self.train_k)
+        if self.objective == "iwae" and train_k == 1:
             raise ConfigError("objective='iwae' needs train_k > 1 importance samples, got 1")
         return TrainConfig(
             objective=self.objective,
-            k=self._param("train_k"),
+            k=train_k,
             beta=self._param("beta"),
             lr=self._param("lr"),
             batch_size=self._param("batch_size"),
-            max_epochs=self._param("epochs"),
+            max_epochs=epochs,
             seed=self._seed(),
         )
 
