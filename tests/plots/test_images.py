@@ -233,3 +233,13 @@ def test_a_traversals_axis_names_the_centre_it_is_given(images, centre):
     assert fig.axes[0].get_xlabel() == (
         f"standard deviations from the centre of {centre} (the others at the centre)"
     )
+
+
+@pytest.mark.parametrize("name", ["fig.pdf", "fig.svg", "fig"], ids=["pdf", "svg", "none"])
+def test_save_figure_refuses_a_name_that_is_not_png(images, tmp_path, name):
+    """save_figure writes PNG: fig.pdf was a PNG under a PDF's name, which viewers refuse."""
+    fig = image_grid(images[:4], SHAPE)
+    with pytest.raises(ConfigError, match=r"save_figure writes PNG.*fig\.savefig"):
+        save_figure(fig, tmp_path / name)
+    assert not (tmp_path / name).exists()
+    fig.savefig(tmp_path / "the-fix.svg")  # the figure is still open for the fix

@@ -15,6 +15,7 @@ import io
 import math
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -71,7 +72,18 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
     The PNG is cropped to what is drawn (see the module docstring). The parent folder is created
     if needed. A figure made through ``pyplot`` is also removed from pyplot's registry so it
     frees its memory.
+
+    Raises:
+        ConfigError: for a ``path`` that does not end in ``.png`` (PNG bytes under a PDF's name
+            open nowhere); the figure stays open, for ``fig.savefig`` in another format.
     """
+    suffix = Path(path).suffix
+    if suffix.lower() != ".png":
+        raise ConfigError(
+            f"save_figure writes PNG, and {os.fspath(path)!r} ends in "
+            f"{repr(suffix) if suffix else 'no extension'}; name the file .png, or call "
+            f"fig.savefig({os.fspath(path)!r}) for the format its extension names"
+        )
     write_atomic(path, lambda tmp: _save_png(fig, tmp))
     close_figure(fig)
 
