@@ -125,3 +125,25 @@ def test_an_autoencoders_codes_and_a_cvaes_kl_are_named_as_they_are(codes):
     assert "posterior means" in latent_scatter(z).axes[0].get_xlabel()  # the default
     ax = kl_per_dimension([0.5, 0.1, 0.0], conditional=True).axes[0]
     assert ax.get_ylabel() == "KL(q(zᵢ|x,c) ‖ p(zᵢ|c)) [nats, mean over data]"
+
+
+def test_text_labels_are_classes_named_by_themselves(codes):
+    """Labels read from a table are often text: they were refused as 'labels must be numeric'."""
+    z, labels = codes
+    names = np.array(["setosa", "virginica", "versicolor", "other"])[labels]
+    fig = latent_scatter(z[:, :2], names)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["other", "setosa", "versicolor", "virginica"]
+    drawn = {t: len(c.get_offsets()) for t, c in zip(legend, fig.axes[0].collections, strict=True)}
+    assert drawn == {name: int((names == name).sum()) for name in legend}
+
+
+def test_labels_that_are_not_whole_numbers_colour_by_value(codes):
+    """Labels of 0.5 and 1.7 were cut to the classes 0 and 1 without a word: values that are not
+    whole numbers are drawn as what they are, on a colour bar."""
+    z, _ = codes
+    values = np.linspace(0.0, 3.5, len(z))
+    fig = latent_scatter(z[:, :2], values)
+    (points,) = fig.axes[0].collections
+    np.testing.assert_array_equal(points.get_array(), values)
+    assert len(fig.axes) == 2 and not fig.legends  # the colour bar

@@ -7,6 +7,7 @@ shows where the KL term (the rate) is spent, with an optional threshold line for
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -74,8 +75,9 @@ def latent_scatter(
 
     Args:
         z: (N, K) codes. K ≤ 2 is drawn directly, K > 2 projected by PCA (``method="auto"``).
-        labels: (N,) integer class labels, or None for one colour.
-        class_names: names of the classes, indexed by label.
+        labels: (N,) class labels: integers (named by ``class_names``) or text (named by
+            themselves); other numbers are drawn as values on a colour bar; None: one colour.
+        class_names: names of the classes, indexed by an integer label.
         method: ``"direct"`` (K ≤ 2 only), ``"pca"`` (K ≥ 2) or ``"auto"``.
         title: the figure title; by default it says the latent size and the projection.
         what: what one row of ``z`` is, for the axes: ``"posterior mean"`` (E_q[z|x]), or
@@ -97,12 +99,12 @@ def latent_scatter(
     if labels is None:
         ax.scatter(xy[:, 0], xy[:, 1], color="tab:blue", **style)
     else:
-        classes = as_array(labels, "labels").ravel()
-        if classes.shape[0] != codes.shape[0]:
-            raise ConfigError(
-                f"labels has {classes.shape[0]} entries but z has {codes.shape[0]} rows"
-            )
-        _coloured(fig, ax, xy, classes[keep].astype(int), class_names, style)
+        values, names, classes = _labels(labels, codes.shape[0], class_names)
+        if classes:
+            _coloured(fig, ax, xy, values[keep].astype(int), names, style)
+        else:  # not whole numbers: what they are, on a colour bar
+            points = ax.scatter(xy[:, 0], xy[:, 1], c=values[keep], cmap="viridis", **style)
+            fig.colorbar(points, ax=ax, label="label")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title is None:
@@ -111,6 +113,24 @@ def latent_scatter(
     ax.set_title(title)
     ax.grid(True, alpha=0.25)
     return fig
+
+
+def _labels(
+    labels: Any, n: int, class_names: Sequence[str] | None
+) -> tuple[np.ndarray, Sequence[str] | None, bool]:
+    """``labels`` (N,) as numbers, the names they index and whether they are classes: text
+    labels are classes named by themselves (in sorted order), whole numbers classes named by
+    ``class_names``; other numbers are values, not classes."""
+    if hasattr(labels, "detach"):  # a torch.Tensor, without importing torch here
+        labels = labels.detach().cpu().numpy()
+    raw = np.asarray(labels).ravel()
+    if raw.shape[0] != n:
+        raise ConfigError(f"labels has {raw.shape[0]} entries but z has {n} rows")
+    if raw.dtype.kind in "USO" and not all(isinstance(v, numbers.Number) for v in raw):
+        text, index = np.unique(raw.astype(str), return_inverse=True)
+        return index, [str(t) for t in text], True
+    values = as_array(raw, "labels")
+    return values, class_names, bool(np.all(np.isfinite(values) & (values == np.round(values))))
 
 
 def _coloured(fig, ax, xy, classes, class_names, style) -> None:
