@@ -108,6 +108,16 @@ def test_cvae_labels_must_be_one_kind_and_present():
             CVAEEstimator(**FAST).fit(X, unlabeled)
 
 
+def test_cvae_refuses_a_continuous_target_as_classes():
+    """A regression target (y of 0.37, 1.52, ...) trained a CVAE with one class per distinct
+    value; scikit-learn's classifiers refuse such y (type_of_target 'continuous'), so does it."""
+    X, y = data()
+    continuous = y + np.random.default_rng(0).uniform(0.01, 0.99, size=len(y))
+    with pytest.raises(DataError, match=r"y holds continuous values .* not class labels.*bin"):
+        CVAEEstimator(**FAST).fit(X, continuous)
+    assert CVAEEstimator(**FAST).fit(X, y.astype(float)).classes_.tolist() == [0.0, 1.0, 2.0]
+
+
 def test_cvae_unseen_label_names_the_classes_and_stratified_folds():
     X, y = data()
     est = CVAEEstimator(**FAST).fit(X, np.array(["a", "b", "c"])[y])

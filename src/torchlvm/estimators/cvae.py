@@ -61,6 +61,7 @@ class CVAEEstimator(LVMEstimator):
             )
         x = self._check_fit_data(X)
         labels = _labels(y, len(x))
+        _refuse_continuous(labels)
         try:
             self.classes_, index, counts = np.unique(
                 labels, return_inverse=True, return_counts=True
@@ -178,3 +179,18 @@ def _labels(y: Any, n: int) -> np.ndarray:
             "class: drop the unlabeled rows or give them a label of their own"
         )
     return labels
+
+
+def _refuse_continuous(labels: np.ndarray) -> None:
+    """Refuse floating-point labels that are not whole numbers (scikit-learn's classifiers
+    refuse the ``type_of_target`` ``"continuous"``): a regression target would give a class
+    per distinct value."""
+    if labels.dtype.kind != "f":
+        return
+    fractional = labels != np.round(labels)
+    if fractional.any():
+        raise DataError(
+            f"y holds continuous values (such as {labels[fractional][0]:.6g}), not class labels; "
+            "CVAEEstimator conditions on a class: bin y first (e.g. np.digitize(y, bins)), or "
+            "fit VAEEstimator, which takes no y"
+        )
