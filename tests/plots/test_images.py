@@ -8,6 +8,7 @@ from matplotlib.image import imread
 from torchlvm.errors import ConfigError
 from torchlvm.plots import (
     conditional_grid,
+    drawn_by_torchlvm,
     image_grid,
     imputation_panels,
     interpolation_strip,
@@ -235,11 +236,19 @@ def test_a_traversals_axis_names_the_centre_it_is_given(images, centre):
     )
 
 
-@pytest.mark.parametrize("name", ["fig.pdf", "fig.svg", "fig"], ids=["pdf", "svg", "none"])
-def test_save_figure_refuses_a_name_that_is_not_png(images, tmp_path, name):
+@pytest.mark.parametrize("name", ["fig.pdf", "fig.SVG", "fig.jpg"])
+def test_save_figure_refuses_a_name_of_another_format(images, tmp_path, name):
     """save_figure writes PNG: fig.pdf was a PNG under a PDF's name, which viewers refuse."""
     fig = image_grid(images[:4], SHAPE)
     with pytest.raises(ConfigError, match=r"save_figure writes PNG.*fig\.savefig"):
         save_figure(fig, tmp_path / name)
     assert not (tmp_path / name).exists()
     fig.savefig(tmp_path / "the-fix.svg")  # the figure is still open for the fix
+
+
+@pytest.mark.parametrize("name", [".samples.png.new", "samples"])
+def test_save_figure_writes_png_under_a_staged_or_plain_name(images, tmp_path, name):
+    """A run stages its figures as .NAME.png.new before it publishes them (evaluate failed when
+    save_figure took '.new' for a format)."""
+    save_figure(image_grid(images[:4], SHAPE), tmp_path / name)
+    assert drawn_by_torchlvm(tmp_path / name)

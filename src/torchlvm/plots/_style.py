@@ -74,15 +74,16 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
     frees its memory.
 
     Raises:
-        ConfigError: for a ``path`` that does not end in ``.png`` (PNG bytes under a PDF's name
-            open nowhere); the figure stays open, for ``fig.savefig`` in another format.
+        ConfigError: for a ``path`` whose extension names another format that matplotlib writes
+            (``.pdf``, ``.svg``, ``.jpg``: PNG bytes under such a name open nowhere); the figure
+            stays open, for ``fig.savefig`` in that format. Other names (a staged
+            ``.name.png.new``) get the PNG.
     """
-    suffix = Path(path).suffix
-    if suffix.lower() != ".png":
+    suffix = Path(path).suffix.lower()
+    if suffix != ".png" and suffix[1:] in fig.canvas.get_supported_filetypes():
         raise ConfigError(
-            f"save_figure writes PNG, and {os.fspath(path)!r} ends in "
-            f"{repr(suffix) if suffix else 'no extension'}; name the file .png, or call "
-            f"fig.savefig({os.fspath(path)!r}) for the format its extension names"
+            f"save_figure writes PNG, and {os.fspath(path)!r} names a {suffix[1:]} file; name "
+            f"it .png, or call fig.savefig({os.fspath(path)!r}) for a {suffix[1:]}"
         )
     write_atomic(path, lambda tmp: _save_png(fig, tmp))
     close_figure(fig)
