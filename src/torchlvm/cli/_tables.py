@@ -21,7 +21,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAMES",
         help="comma-separated columns of a .csv to leave out (e.g. an ID column)",
     )
-    parser.add_argument("--label-column", metavar="NAME", help="the .csv column holding labels")
+    parser.add_argument(
+        "--label-column",
+        metavar="NAME",
+        help="the .csv column holding class labels (a measured value, such as a regression "
+        "target, is a feature: leave it in)",
+    )
     parser.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,
