@@ -9,7 +9,7 @@ from safetensors.torch import load_file, save_file
 
 import torchlvm
 from torchlvm import PPCA
-from torchlvm.errors import DataError
+from torchlvm.errors import DataError, RunDirectoryError
 from torchlvm.models.autoencoder import Autoencoder, AutoencoderConfig
 from torchlvm.models.cvae import CVAE, CVAEConfig
 from torchlvm.models.vae import VAE, VAEConfig
@@ -64,3 +64,22 @@ def test_weights_of_another_kind_of_number_are_refused(build, retype, tmp_path):
         DataError, match=rf"tensor {name} holds {retype}, .*belong to another model"
     ):
         torchlvm.load(folder)
+
+
+def test_a_path_that_is_not_a_model_folder_is_named_with_what_it_is(tmp_path, monkeypatch):
+    """load('runs/ppca/model.safetensors'), load('missing') and load('~/runs/ppca') all said
+    'is not a folder': the first is a file of the folder to pass, the second does not exist,
+    and Python does not expand '~' (the folder may well exist)."""
+    folder = (
+        PPCA(latent_dim=1)
+        .fit(torch.randn(20, 3, dtype=torch.float64))
+        .save_pretrained(tmp_path / "ppca")
+    )
+    for name in ("model.safetensors", "config.json"):
+        with pytest.raises(RunDirectoryError, match=f"is a file of a model folder; pass {folder}$"):
+            torchlvm.load(folder / name)
+    with pytest.raises(RunDirectoryError, match="missing does not exist; pass a run folder"):
+        torchlvm.load(tmp_path / "missing")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(RunDirectoryError, match=r"expanduser\('~/ppca'\)"):
+        torchlvm.load("~/ppca")

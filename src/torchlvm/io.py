@@ -34,10 +34,7 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / CONFIG_NAME
     if not folder.is_dir():
-        raise RunDirectoryError(
-            f"{folder} is not a folder; pass a run folder written by 'torchlvm train' "
-            "or an export folder written by save_pretrained"
-        )
+        raise RunDirectoryError(_not_a_folder(folder))
     if not path.is_file():
         raise RunDirectoryError(
             f"no model in {folder}: {CONFIG_NAME} is missing; pass a run folder written by "
@@ -47,6 +44,24 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DataError(f"{path} is not valid JSON ({err}); the file is damaged") from None
+
+
+def _not_a_folder(path: Path) -> str:
+    """Why ``path``, which is no folder, holds no model, and what to pass instead."""
+    if path.is_file() and path.name in (CONFIG_NAME, WEIGHTS_NAME):
+        return f"{path} is a file of a model folder; pass {path.parent}"
+    fix = (
+        "pass a run folder written by 'torchlvm train' or an export folder written by "
+        "save_pretrained"
+    )
+    if path.exists():
+        return f"{path} is not a folder; {fix}"
+    if str(path).startswith("~") and Path(path).expanduser() != path:
+        return (
+            f"{path} does not exist: Python does not expand '~'; pass "
+            f"os.path.expanduser({str(path)!r})"
+        )
+    return f"{path} does not exist; {fix}"
 
 
 @contextmanager
