@@ -19,7 +19,13 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from torchlvm.errors import DataError, RunDirectoryError
-from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME, config_fingerprint, expected_tensors
+from torchlvm.models.base import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    config_fingerprint,
+    expected_tensors,
+    unexpanded_home,
+)
 from torchlvm.models.config import config_from_dict, config_to_dict
 from torchlvm.models.registry import model_class
 
@@ -56,12 +62,7 @@ def _not_a_folder(path: Path) -> str:
     )
     if path.exists():
         return f"{path} is not a folder; {fix}"
-    if str(path).startswith("~") and Path(path).expanduser() != path:
-        return (
-            f"{path} does not exist: Python does not expand '~'; pass "
-            f"os.path.expanduser({str(path)!r})"
-        )
-    return f"{path} does not exist; {fix}"
+    return f"{path} does not exist; {unexpanded_home(path) or fix}"
 
 
 @contextmanager

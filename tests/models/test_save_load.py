@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -214,3 +215,16 @@ def test_save_pretrained_onto_a_file_names_it(tmp_path):
     with pytest.raises(RunDirectoryError, match=r"notes.txt is a file, not a folder"):
         VAE(VAEConfig(6, latent_dim=2, hidden=(4,))).save_pretrained(tmp_path / "notes.txt")
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_save_pretrained_to_an_unexpanded_home_is_refused(tmp_path, monkeypatch):
+    """save_pretrained('~/export') made a folder named '~' in the working directory (Python does
+    not expand '~'), one that a later 'rm -rf ~' in a shell would read as the home folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    model = VAE(VAEConfig(6, latent_dim=2, hidden=(4,)))
+    with pytest.raises(RunDirectoryError, match=r"expanduser\('~/export'\)"):
+        model.save_pretrained("~/export")
+    assert not (tmp_path / "~").exists()
+    model.save_pretrained(os.path.expanduser("~/export"))  # the fix
+    assert load(tmp_path / "home" / "export").latent_dim == 2

@@ -23,6 +23,15 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 
 
+def unexpanded_home(path: Path) -> str | None:
+    """The fix for a ``path`` that starts with a ``~`` Python left as it is (``open`` and
+    ``pathlib`` do not expand it, a shell does), where ``~`` names a home folder; else None."""
+    text = str(path)
+    if not text.startswith("~") or Path(text).expanduser() == Path(text):
+        return None
+    return f"Python does not expand '~'; pass os.path.expanduser({text!r})"
+
+
 def model_record(model: Any) -> dict[str, Any]:
     """The part of ``config.json`` that rebuilds ``model``: its type name and config."""
     import torchlvm
@@ -154,7 +163,8 @@ class SavableModel:
             ConfigError: for an ``extra`` section that is the model's own or not JSON; nothing
                 is written then.
             NotFittedError: for a model whose weights fitting sizes (PPCA) before ``fit``.
-            RunDirectoryError: for a folder that holds a run (of ``torchlvm train`` or ``fit``,
+            RunDirectoryError: for a path that starts with an unexpanded ``~``, or a folder
+                that holds a run (of ``torchlvm train`` or ``fit``,
                 whose record and weights this would replace) or a ``config.json`` or
                 ``model.safetensors`` that is not a torchlvm export; an earlier export is
                 replaced.
@@ -180,6 +190,9 @@ class SavableModel:
                 f"{err}"
             ) from None
         folder = Path(folder)
+        home = None if folder.exists() else unexpanded_home(folder)
+        if home is not None:  # mkdir would make a folder named '~' here
+            raise RunDirectoryError(f"{folder} would be a new folder named '~' here: {home}")
         if folder.exists() and not folder.is_dir():
             raise RunDirectoryError(f"{folder} is a file, not a folder; save to a folder")
         _check_export_folder(folder)
