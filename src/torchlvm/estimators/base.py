@@ -8,7 +8,12 @@ model (:class:`~torchlvm.VAE`, :class:`~torchlvm.CVAE`) and trains it with
 come with it. ``score_samples`` importance-samples log p(x) (Burda et al. 2016, eq. 8's
 estimator with the encoder as proposal) with ``k`` draws; the standard-normal noise behind the
 draws is one seeded set shared by every row (common random numbers), so a row's estimate does
-not depend on the batch either.
+not depend on the batch either. The price: the rows' Monte Carlo errors are correlated, so the
+error of ``score`` (their mean) does not shrink with more rows, only with ``k``. Measured on
+6-D linear-Gaussian data (1,000 test rows, a VAE with K = 2), the standard deviation of ``score``
+over 8 ``random_state`` values was 0.12, 0.053, 0.021 and 0.0045 nats at k = 1, 10, 100, 1000,
+about the Monte Carlo error of one row; comparing models (``GridSearchCV``) under the same
+``random_state`` shares that noise.
 """
 
 from __future__ import annotations

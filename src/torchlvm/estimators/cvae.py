@@ -146,7 +146,9 @@ class CVAEEstimator(LVMEstimator):
         return _numpy(torch.logsumexp(self._class_log_joint(x), 0))
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Mean of :meth:`score_samples`, nats per row."""
+        """Mean of :meth:`score_samples`, nats per row. Its Monte Carlo error is about one
+        row's, whatever the number of rows (the draws are shared, see
+        :mod:`torchlvm.estimators.base`): raise ``k`` to shrink it."""
         return float(self.score_samples(X, y).mean())
 
     def sample(self, n: int = 1, y: Any = None) -> np.ndarray:

@@ -82,7 +82,9 @@ class VAEEstimator(LVMEstimator):
         return _numpy(self._log_px(self._data(X), None))
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Mean of :meth:`score_samples`, nats per row."""
+        """Mean of :meth:`score_samples`, nats per row. Its Monte Carlo error is about one
+        row's, whatever the number of rows (the draws are shared, see
+        :mod:`torchlvm.estimators.base`): raise ``k`` to shrink it."""
         return float(self.score_samples(X).mean())
 
     def sample(self, n: int = 1) -> np.ndarray:
