@@ -14,7 +14,8 @@ def test_lists_builtin_and_missing_data_with_where_it_looked(tmp_path, monkeypat
     mnist = text[text.index("\nmnist") :]
     assert "looked in:" in mnist and str(tmp_path / "data" / "mnist") in mnist
     assert "to get it:" in mnist
-    assert ".npy, .npz or .csv" in text
+    # every file --data reads, the tables too (it said ".npy, .npz or .csv" only)
+    assert "file is accepted as --data too: .npy, .npz, .csv, .tsv, .csv.gz, .tsv.gz." in text
 
 
 def test_help_lists_every_command(capsys):

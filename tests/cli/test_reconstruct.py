@@ -43,11 +43,16 @@ def test_writes_pairs_and_prints_the_error_per_pixel(vae_run, capsys):
     assert imread(vae_run / "figures" / "reconstructions.png").ndim == 3
     out = capsys.readouterr().out
     assert "digits test split, 359 images (binarize=none)" in out
-    printed = float(re.search(r"reconstruction error: (\S+) mean squared error per pixel", out)[1])
+    found = re.search(r"reconstruction error: (\S+) ± (\S+) mean squared error per pixel", out)
+    assert found and "(± s.e. over the 359 images)" in out
     model = torchlvm.load(vae_run)
     x = load_dataset("digits", "test").x
-    expected = (model.reconstruct(x) - x).pow(2).mean().item()
-    assert printed == pytest.approx(expected, rel=1e-5)
+    per_image = (model.reconstruct(x) - x).double().pow(2).mean(-1)
+    se = (per_image.std() / 359**0.5).item()
+    # the mean to the digit of its error's second significant digit (was 6 digits, no error)
+    assert float(found[1]) == pytest.approx(per_image.mean().item(), abs=se / 10)
+    assert float(found[2]) == pytest.approx(se, rel=0.05)
+    assert len(found[1].split(".")[1]) == len(found[2].split(".")[1])  # 0.17561 ± 0.00046
 
 
 def test_an_autoencoder_reconstructs_at_its_code_not_a_posterior_mean(tmp_path, capsys):

@@ -18,6 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm.data import describe_datasets
+    from torchlvm.data.registry import FILE_SUFFIXES
 
     infos = describe_datasets(data_dir=args.data_dir)
     width = max(len(info.name) for info in infos)
@@ -31,5 +32,5 @@ def run(args: argparse.Namespace) -> int:
             if info.looked_in:
                 print(f"{'':<{width}}  {'':<9}  looked in: {', '.join(info.looked_in)}")
             print(f"{'':<{width}}  {'':<9}  to get it: {info.how_to_get}")
-    print("Any .npy, .npz or .csv file path is accepted as --data too.")
+    print(f"A file is accepted as --data too: {', '.join(FILE_SUFFIXES)}.")
     return 0

@@ -3,7 +3,8 @@
 The reconstruction of x is the decoder mean at the posterior mean, E[x | z = E_q[z | x]] (for a
 CVAE under x's own condition; for an autoencoder at its code f(x); for PPCA W E[z | x] + μ).
 The error printed is the mean squared error per pixel between the input, as the model sees it
-(under the run's binarization protocol), and its reconstruction, over the whole split.
+(under the run's binarization protocol), and its reconstruction, averaged over the whole split,
+with the standard error of that mean over its images.
 
 Writes DIR/figures/reconstructions.png.
 
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import plots
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
+    from torchlvm.report.metrics import format_measured
 
     n = check_positive_int("--n", args.n)
     run_ = open_run(args)
@@ -55,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
         return model.decode(model.encode(xb, cb).mean, cb).mean  # (B, D)
 
     recon = _run.in_batches(reconstruct, x, c, device=run_.device)
-    mse = float((recon.double() - x.double()).pow(2).mean())
+    per_image = (recon.double() - x.double()).pow(2).mean(-1)  # (N,)
+    mse = format_measured(float(per_image.mean()), _stderr(per_image))
+    over = f"± s.e. over the {len(x)} images" if len(x) > 1 else "one image"
     shown = min(n, len(x))
     fig = plots.reconstruction_pairs(
         x[:shown],
@@ -73,8 +77,14 @@ def run(args: argparse.Namespace) -> int:
         f"({_run.protocol_note(dataset, args.seed)})"
     )
     print(
-        f"  reconstruction error: {mse:.6g} mean squared error per pixel, input vs decoder mean "
-        f"at {run_.encoding}{given}"
+        f"  reconstruction error: {mse} mean squared error per pixel ({over}), input vs "
+        f"decoder mean at {run_.encoding}{given}"
     )
     print(f"wrote {out} ({shown} inputs and their reconstructions)")
     return 0
+
+
+def _stderr(values) -> float | None:
+    """The standard error of the mean of ``values`` ``(N,)``; None for a single value."""
+    n = len(values)
+    return float(values.std() / n**0.5) if n > 1 else None
