@@ -53,3 +53,31 @@ def test_the_line_says_minutes_or_seconds():
     )
     short = Expectation(12.0, 1e-6, 1, 0.0).describe()
     assert short.startswith("expected time of the importance sampling: 12 s")
+
+
+def test_ais_is_timed_too_when_evaluate_runs_it():
+    """evaluate --ais 500 printed only the importance sampling's expected time (7 s on a digits
+    VAE) and then ran AIS, 359 images × 16 chains × 500 HMC transitions, for minutes unannounced:
+    a second probe times AIS transitions and the line gives AIS's expected time too."""
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).eval()
+    data = load_dataset("digits", "test", binarize="dynamic")
+    config = EvalConfig(k=40, ks=(1,), ood=(), n=30, ais_steps=8, ais_chains=3)
+    found = expected_time(model, data, config, ood_sets=0)
+    assert found.samples == 30 * 41 and found.ais.samples == 30 * 3 * 8
+    assert 0 < found.ais.per_sample < 1
+    assert math.isclose(found.ais.seconds, found.ais.per_sample * 30 * 3 * 8)
+    line = found.describe()
+    assert line.startswith("expected time of the importance sampling: ")
+    assert "; of AIS: " in line and "720 image-chain-transitions at " in line
+    assert expected_time(model, data, EvalConfig(k=40, ood=(), n=30), ood_sets=0).ais is None
+
+
+def test_the_ais_part_of_the_line():
+    ais = Expectation(840.0, 2.9e-4, 2_872_000, 0.6)
+    line = Expectation(7.0, 1.105e-5, 614_249, 0.4, "image", ais).describe()
+    assert line == (
+        "expected time of the importance sampling: 7 s (614,249 image-samples at 11.05 µs each, "
+        "from a 0.4 s probe); of AIS: 14.0 min (2,872,000 image-chain-transitions at 290.00 µs "
+        "each, from a 0.6 s probe)"
+    )

@@ -5,9 +5,11 @@ likelihood section draws k + Σ ks samples (plus k again for the missing part of
 model), and every image of every outlier set (the test data, the validation data, each OOD set)
 draws ``ood_k`` (times the number of classes for a label CVAE, whose score sums over classes).
 Its cost is linear in images × samples, so one probe on a batch of the data, timed, gives the
-seconds per image-sample and, multiplied out, the expected time. The other sections (probes,
-classifier, Fréchet distance) add seconds, and a first run on a dataset trains and caches its
-feature classifier once.
+seconds per image-sample and, multiplied out, the expected time. With ``ais_steps`` (evaluate
+--ais), AIS runs on every image of the likelihood section, M chains of T HMC transitions each,
+linear in images × chains × transitions: a second probe times a few transitions on the same
+batch. The other sections (probes, classifier, Fréchet distance) add seconds, and a first run on
+a dataset trains and caches its feature classifier once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import torch
 from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._batching import model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
+from torchlvm.inference.ais import log_marginal_ais
 from torchlvm.inference.importance import auto_chunk, log_marginal_is
 
 PROBE_SECONDS = 0.3
@@ -35,16 +38,27 @@ class Expectation:
     samples: int  # image-samples the evaluation will draw
     probe_seconds: float  # what the probe took
     unit: str = "image"  # what one example is: "image", or "row" of a table
+    ais: Expectation | None = None  # AIS's: seconds per example-chain-transition, how many
 
     def describe(self) -> str:
-        """One line: ``expected time of the importance sampling: 2.4 min (...)``."""
-        minutes = self.seconds / 60
-        when = f"{minutes:.1f} min" if minutes >= 1 else f"{self.seconds:.0f} s"
-        return (
-            f"expected time of the importance sampling: {when} ({self.samples:,} "
-            f"{self.unit}-samples at {1e6 * self.per_sample:.2f} µs each, "
+        """One line: ``expected time of the importance sampling: 2.4 min (...)``, and of AIS
+        after it when it runs: ``; of AIS: 14 min (...)``."""
+        line = (
+            f"expected time of the importance sampling: {_duration(self.seconds)} "
+            f"({self.samples:,} {self.unit}-samples at {1e6 * self.per_sample:.2f} µs each, "
             f"from a {self.probe_seconds:.1f} s probe)"
         )
+        if self.ais is None:
+            return line
+        a = self.ais
+        return (
+            f"{line}; of AIS: {_duration(a.seconds)} ({a.samples:,} {self.unit}-chain-transitions "
+            f"at {1e6 * a.per_sample:.2f} µs each, from a {a.probe_seconds:.1f} s probe)"
+        )
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def planned_samples(config: EvalConfig, n: int, *, ood_sets: int, classes: int = 1) -> int:
@@ -68,20 +82,12 @@ def probe(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float
     """Seconds per image-sample of the importance-sampled likelihood on a batch of ``dataset``
     (unconditional proposal: the cost of a conditional model's samples is the same order), or
     None for a model with a point-mass encoder, which evaluation does not importance-sample."""
-    device, dtype = model_device(model), model_dtype(model)
-    rows = min(config.batch_size, len(dataset))
-    x = dataset.fixed_binarized(config.seed)[:rows].to(device=device, dtype=dtype)
-    c = None
-    if config.condition.conditional:
-        from torchlvm.evaluation.evaluate import conditions_for
-
-        y = None if dataset.y is None else dataset.y[:rows]
-        c, _ = conditions_for(model, x.cpu(), y, config.condition, dataset.shape, config.seed)
-        c = None if c is None else c.to(device=device, dtype=dtype)
+    x, c = _probe_batch(model, dataset, config)
     from torchlvm.evaluation.evaluate import is_deterministic
 
     if is_deterministic(model, x, c):  # an autoencoder: no density, no importance sampling
         return None
+    device, rows = x.device, len(x)
     chunk = config.chunk or auto_chunk(rows, x.shape[-1], device, x.element_size())
     samples = min(config.k, chunk)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -97,11 +103,49 @@ def probe(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float
             samples = min(config.k, 2 * samples)
 
 
+def probe_ais(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float:
+    """Seconds per example-chain-transition of AIS (``config.ais_chains`` chains) on a batch of
+    ``dataset``: transitions double from 1 until a run takes :data:`PROBE_SECONDS` or reaches
+    ``config.ais_steps``, so the run's fixed start is spread over many of them."""
+    x, c = _probe_batch(model, dataset, config)
+    steps, chains, most = 1, config.ais_chains, config.ais_steps or 1
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        while True:
+            start = time.perf_counter()
+            log_marginal_ais(model, x, c, num_steps=steps, num_chains=chains)
+            if x.device.type == "cuda":
+                torch.cuda.synchronize(x.device)
+            elapsed = time.perf_counter() - start
+            if elapsed >= PROBE_SECONDS or steps >= most:
+                return elapsed / (len(x) * chains * steps)
+            steps = min(most, 2 * steps)
+
+
+def _probe_batch(
+    model: torch.nn.Module, dataset: Dataset, config: EvalConfig
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The first batch of ``dataset`` as evaluate sees it, ``(B, D)``, and its conditions, on
+    the model's device."""
+    device, dtype = model_device(model), model_dtype(model)
+    rows = min(config.batch_size, len(dataset))
+    x = dataset.fixed_binarized(config.seed)[:rows].to(device=device, dtype=dtype)
+    c = None
+    if config.condition.conditional:
+        from torchlvm.evaluation.evaluate import conditions_for
+
+        y = None if dataset.y is None else dataset.y[:rows]
+        c, _ = conditions_for(model, x.cpu(), y, config.condition, dataset.shape, config.seed)
+        c = None if c is None else c.to(device=device, dtype=dtype)
+    return x, c
+
+
 def expected_time(
     model: torch.nn.Module, dataset: Dataset, config: EvalConfig, *, ood_sets: int
 ) -> Expectation | None:
-    """Time a probe and multiply it out to the whole evaluation's importance sampling; None when
-    the model is not importance-sampled (an autoencoder)."""
+    """Time a probe and multiply it out to the whole evaluation's importance sampling (and its
+    AIS, with ``config.ais_steps``); None when the model is not importance-sampled (an
+    autoencoder)."""
     start = time.perf_counter()
     per_sample = probe(model, dataset, config)
     if per_sample is None:
@@ -111,4 +155,10 @@ def expected_time(
     classes = dataset.num_classes or 1
     samples = planned_samples(config, n, ood_sets=ood_sets, classes=classes)
     unit = "row" if len(dataset.shape) == 1 else "image"
-    return Expectation(per_sample * samples, per_sample, samples, spent, unit)
+    ais = None
+    if config.ais_steps:
+        start = time.perf_counter()
+        per_step = probe_ais(model, dataset, config)
+        steps = n * config.ais_chains * config.ais_steps
+        ais = Expectation(per_step * steps, per_step, steps, time.perf_counter() - start, unit)
+    return Expectation(per_sample * samples, per_sample, samples, spent, unit, ais)
