@@ -165,9 +165,11 @@ def test_imputation_condition_from_a_mask_fits_a_cvae():
         (None, r"CVAE needs a condition c of shape \(B, condition_dim\) = \(B, 10\), got None"),
         (torch.zeros(4, 3), r"condition_dim\) = \(B, 10\), got shape \(4, 3\)"),
         (torch.zeros(3, 10), r"got shape \(3, 10\) for a batch of shape \(4,\)"),
-        ([0.0] * 10, "CVAE needs a condition c .* got list"),
+        ([0.0] * 10, r"CVAE needs a condition c .* got list; convert it with torch.as_tensor"),
+        # class labels where c is their one-hot rows: the fix is named
+        (torch.tensor([1, 2, 3, 4]), r"got shape \(4,\).*model.condition_from_labels\(labels\)"),
     ],
-    ids=["missing", "wrong-width", "wrong-batch", "not-a-tensor"],
+    ids=["missing", "wrong-width", "wrong-batch", "not-a-tensor", "labels"],
 )
 def test_bad_condition_is_refused_by_every_method(c, match):
     model = labelled_model()

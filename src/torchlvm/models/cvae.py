@@ -255,10 +255,17 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
                 f"{expected}, got None; pass c (e.g. model.condition_from_labels(labels) "
                 "for class labels)"
             )
+        labels = (
+            "; for class labels pass model.condition_from_labels(labels)"
+            if self.config.num_classes is not None
+            else ""
+        )
         if not isinstance(c, Tensor):
-            raise ConfigError(f"{expected}, got {type(c).__name__}")
+            raise ConfigError(
+                f"{expected}, got {type(c).__name__}; convert it with torch.as_tensor(c){labels}"
+            )
         if c.ndim == 0 or c.shape[-1] != C:
-            raise ConfigError(f"{expected}, got shape {tuple(c.shape)}")
+            raise ConfigError(f"{expected}, got shape {tuple(c.shape)}{labels}")
         # the caller's c, before it is broadcast over the batch (and the samples in decode)
         check_finite("c", c, "pass finite conditions (condition_from_labels(labels) for labels)")
         try:
