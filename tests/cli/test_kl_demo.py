@@ -1,5 +1,6 @@
 """``torchlvm kl-demo``: both fits plotted, mass per mode printed, other files kept."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,9 @@ def test_kl_demo_writes_the_figure_and_prints_mass_per_mode(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "forward KL(p‖q), mass-covering" in out and "reverse KL(q‖p), mode-seeking" in out
     assert out.count("mass per mode") == 2
+    # a Monte Carlo estimate, with its standard error (it was a bare "0.691 nats")
+    found = re.findall(r"final KL estimate (\S+) ± (\S+) nats, mean of the last 20 steps", out)
+    assert len(found) == 2 and all(0 < float(se) < 0.1 for _, se in found)
     assert (tmp_path / "kl_fits_2d.png").read_bytes().startswith(b"\x89PNG")
     assert not (tmp_path / "kl_fits_1d.png").exists()
     assert (tmp_path / "notes.txt").read_text() == "keep"
