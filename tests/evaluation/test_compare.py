@@ -150,3 +150,25 @@ def test_points_are_not_called_images_or_pixels() -> None:
     assert "pixels give" not in text and "test images" not in text
     metrics["protocol"]["shape"] = [1, 8, 8]
     assert "raw pixels give 0.760" in comparison_markdown(result)
+
+
+def test_the_frechet_verdict_gives_the_digits_of_the_table_not_thousandths() -> None:
+    """compare --data digits printed 'AE 369.485 vs VAE 334.241' for Fréchet distances whose
+    noise floor at that n is 4.8 (the table beside it: 'FD 369.5'): one decimal, as the table."""
+    from torchlvm.evaluation.compare import _verdicts
+
+    def entry(frechet: float, mig: float) -> dict:
+        fd = {"unit": "Fréchet distance", "kind": "estimate"}
+        quality = {"frechet": {"value": frechet, **fd},
+                   "frechet_real_reference": {"value": 4.821978, **fd}}  # fmt: skip
+        return {"metrics": {"sample_quality": quality}, "interpretability": {"mig": {"value": mig}}}
+
+    verdicts = _verdicts({"ae": entry(369.48512, 0.0213), "vae": entry(334.24133, 0.0561)})
+    assert verdicts["generation"] == (
+        "Fréchet distance of samples (lower = better): AE 369.5 vs VAE 334.2 — the VAE is better"
+        " here"
+    )
+    assert "AE 0.021 vs VAE 0.056" in verdicts["interpretability"]
+    near = _verdicts({"ae": entry(336.0, 0.02), "vae": entry(334.24133, 0.02)})["generation"]
+    assert near.endswith("no clear difference (|difference| within the real-vs-real distance at "
+                         "this n, 4.8)")  # fmt: skip

@@ -393,12 +393,14 @@ def _verdicts(models: dict[str, Any]) -> dict[str, str]:
     ae, vae = (Evaluation.from_json(models[key]["metrics"]) for key in ("ae", "vae"))
     mig = {key: models[key]["interpretability"]["mig"]["value"] for key in ("ae", "vae")}
 
-    def line(name: str, a: Any, v: Any, higher_better: bool, noise: float, why: str) -> str:
+    def line(
+        name: str, a: Any, v: Any, higher_better: bool, noise: float, why: str, digits: int = 3
+    ) -> str:
         if a is None or v is None:
             return f"{name}: not measurable here"
-        head = f"{name}: AE {a:.3f} vs VAE {v:.3f}"
+        head = f"{name}: AE {a:.{digits}f} vs VAE {v:.{digits}f}"
         if abs(v - a) <= noise:
-            return f"{head} — no clear difference ({why} {noise:.3f})"
+            return f"{head} — no clear difference ({why} {noise:.{digits}f})"
         better = v > a if higher_better else v < a
         return f"{head} — the {'VAE' if better else 'AE'} is better here"
 
@@ -429,6 +431,7 @@ def _verdicts(models: dict[str, Any]) -> dict[str, str]:
             False,
             floor,
             "|difference| within the real-vs-real distance at this n,",
+            digits=1,  # as the table: its floor, the noise, is whole units (4.8 on digits)
         ),
     }
 
