@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from torchlvm.data.table_schema import TableSchema
+from torchlvm.errors import DataError
 
 
 @pytest.mark.parametrize(
@@ -34,3 +35,30 @@ def test_a_label_column_given_by_index_is_read_where_a_later_file_has_it(tmp_pat
     bare.write_text("a,b\n1,2\n3,4\n")
     assert schema.rows(labelled).data.class_names == ("x", "y")
     assert schema.rows(bare).data.y is None
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text", "recorded", "written"),
+    [
+        (".csv", "a;b\n1,5;2\n3;4,5\n5;7\n", (";", ","), (";", ",")),
+        (".csv", "a;b\n1.5;2\n3;4.5\n5;7\n", (";", "."), (";", ".")),
+        (".tsv", "a\tb\n1.5\t2\n3\t4.5\n5\t7\n", ("\t", "."), (",", ".")),
+        (".csv", "a,b\n1.5,2\n3,4.5\n5,7\n", (",", "."), (",", ".")),
+    ],
+    ids=["decimal-commas", "semicolons", "tabs-written-as-a-csv", "commas"],
+)
+def test_the_schema_records_its_files_dialect_and_a_csv_is_written_in_it(
+    tmp_path, suffix, text, recorded, written
+):
+    path = tmp_path / f"t{suffix}"
+    path.write_text(text)
+    schema = TableSchema.of(TableSchema(("a", "b")).rows(path).data)
+    again = TableSchema.from_dict(schema.to_dict())
+    assert (again.dialect.delimiter, again.dialect.decimal) == recorded
+    to_csv = again.dialect.for_csv(2)
+    assert (to_csv.delimiter, to_csv.decimal) == written
+    one = again.dialect.for_csv(1)  # one column: no semicolon for a reader to find
+    assert one.decimal == "."
+    damaged = {**schema.to_dict(), "decimal": "'"}
+    with pytest.raises(DataError, match="recorded table is damaged"):
+        TableSchema.from_dict(damaged)

@@ -4,7 +4,9 @@
 Every file holds the model's outputs in the user's units (the run's standardization undone), under
 the run's column names, at the model's precision (:func:`~torchlvm.data.csv_write.number_text`),
 with a column naming the class where rows have one (a class-conditional CVAE's): the run's
-``--label-column`` by its name, so that the file reads back into the run, else ``label``.
+``--label-column`` by its name, so that the file reads back into the run, else ``label``; with
+the separator and decimal point of the file the rows were read from, else of the run's training
+file (:func:`dialect_of`: semicolons and decimal commas for a European Excel's file).
 :func:`write_rows` is the one writer; ``impute`` copies the user's file cell for cell and formats
 its filled cells with the same precision (:func:`single_precision`).
 """
@@ -34,21 +36,39 @@ def single_precision(run_: Any) -> bool:
     return run_.dtype == torch.float32
 
 
-def write_rows(out: Path, run_: Any, columns: Any, rows: Any, labels: Any = None) -> None:
+def dialect_of(run_: Any, dataset: Any = None) -> Any:
+    """The :class:`~torchlvm.data.csv_dialect.Dialect` of the file ``dataset`` was read from,
+    else of the run's training file (comma for a run recorded before dialects were)."""
+    return getattr(dataset, "dialect", None) or schema_of(run_).dialect
+
+
+def number_cells(values: Any, dialect: Any, *, single: bool) -> list[list[str]]:
+    """``values`` ``(N, D)`` as cell texts in ``dialect`` (``3,14`` with decimal commas), at
+    float32's precision when ``single``."""
+    from torchlvm.data.csv_write import number_text
+
+    return [[dialect.text(number_text(v, single=single)) for v in r] for r in values.tolist()]
+
+
+def write_rows(
+    out: Path, run_: Any, columns: Any, rows: Any, labels: Any = None, *, read: Any = None
+) -> None:
     """Write ``rows`` ``(N, D)``, already in the user's units, under ``columns`` at the model's
     precision, with a column of class names when ``labels`` (N class indices) is given (named
-    as the run's label column, else ``label``)."""
+    as the run's label column, else ``label``), in the dialect of the dataset ``read`` (the
+    rows' source), else of the run's file."""
     from torchlvm import run as _run
-    from torchlvm.data.csv_write import number_text, write_csv
+    from torchlvm.data.csv_write import write_csv
 
-    single = single_precision(run_)
-    cells = [[number_text(v, single=single) for v in r] for r in rows.double().tolist()]
     header = list(columns)
     if labels is not None:
         header.append(label_header(run_, header))
+    dialect = dialect_of(run_, read).for_csv(len(header))
+    cells = number_cells(rows.double(), dialect, single=single_precision(run_))
+    if labels is not None:
         for row, label in zip(cells, labels, strict=True):
             row.append(_run.label_name(run_, int(label)))
-    write_csv(out, header, cells)
+    write_csv(out, header, cells, delimiter=dialect.delimiter)
 
 
 def label_header(run_: Any, columns: list[str]) -> str:
@@ -141,7 +161,7 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     with torch.no_grad():
         recon = _run.in_batches(reconstruct, x, c, device=run_.device)
     user = schema.to_user_units(recon.double())
-    write_rows(out, run_, schema.columns, user)
+    write_rows(out, run_, schema.columns, user, read=dataset)
     # (a PPCA reconstructs a row with empty cells from its observed ones, compared on those)
     per_feature = (schema.to_user_units(x.double()) - user).pow(2).nanmean(0).sqrt()
     observed = " on the observed cells" if bool(torch.isnan(x).any()) else ""

@@ -260,16 +260,20 @@ def complete_rows(dataset: Any) -> tuple[Any, int]:
     return dataclasses.replace(dataset, x=dataset.x[keep], y=y), dropped
 
 
-def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any) -> None:
-    """Latent means ``(N, K)`` as a CSV with columns z1..zK (and ``label`` when known)."""
-    from torchlvm.data.csv_write import number_text, write_csv
+def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any, dialect: Any) -> None:
+    """Latent means ``(N, K)`` as a CSV with columns z1..zK (and ``label`` when known), in
+    ``dialect`` (:meth:`~torchlvm.data.csv_dialect.Dialect.for_csv`)."""
+    from torchlvm.cli._table_rows import number_cells
+    from torchlvm.data.csv_write import write_csv
 
     header = [f"z{j + 1}" for j in range(means.shape[1])]
-    single = str(means.dtype) == "float32"  # (numpy) the model's precision
-    rows = [[number_text(v, single=single) for v in row] for row in means.tolist()]
     if labels is not None:
         header.append("label")
+    dialect = dialect.for_csv(len(header))
+    single = str(means.dtype) == "float32"  # (numpy) the model's precision
+    rows = number_cells(means, dialect, single=single)
+    if labels is not None:
         names = list(class_names) if class_names else None
         for row, y in zip(rows, labels.tolist(), strict=True):
             row.append(names[y] if names else str(y))
-    write_csv(out, header, rows)
+    write_csv(out, header, rows, delimiter=dialect.delimiter)

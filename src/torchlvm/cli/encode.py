@@ -35,6 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm import run as _run
+    from torchlvm.cli._table_rows import dialect_of
 
     run_ = open_run(args)
     default = run_.folder / "latents.npy"
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if labels_out is not None:
         arrays[labels_out] = dataset.y.numpy()
     if csv:
-        _tables.write_latents_csv(out, arrays[out], dataset.y, dataset.class_names)
+        dialect = dialect_of(run_, dataset)
+        _tables.write_latents_csv(out, arrays[out], dataset.y, dataset.class_names, dialect)
     else:
         _run.write_npy(arrays)
     what = "codes f(x)" if run_.model_type == "ae" else "posterior means E_q[z | x]"

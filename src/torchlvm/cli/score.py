@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from torchlvm import run as _run
-    from torchlvm.cli._table_rows import single_precision
+    from torchlvm.cli._table_rows import dialect_of, single_precision
     from torchlvm.inference.row_scores import score_rows
 
     run_ = open_run(args)
@@ -72,10 +72,11 @@ def run(args: argparse.Namespace) -> int:
     out = _run.output_file(
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
     )
-    x, lines, jacobian, units = _rows(run_, args.data, args.seed)
+    x, lines, jacobian, units, read = _rows(run_, args.data, args.seed)
     torch.manual_seed(args.seed)
     scores = score_rows(run_.model, x, samples=args.samples, log_jacobian=jacobian)
-    _write(out, scores, args.threshold, lines, single=single_precision(run_))
+    dialect = dialect_of(run_, read).for_csv(len(_header(lines, args.threshold)))
+    _write(out, scores, args.threshold, lines, dialect, single=single_precision(run_))
     exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples"
     print(f"scored {len(x)} rows of {args.data} with {run_.describe()}")
     print(f"  −log p(x): nats per row ({exact}), density in {units}")
@@ -94,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
 def _rows(run_, data: str, seed: int):
     """The file's rows in the model's units (read once; a row with no observed cell refused by
     the reader, by its file line: its log p(x_o) is 0 under every model), a CSV's file line of
-    each row (None for an array), the Jacobian to the file's units, and what they are. A
-    dataset by name is taken whole, as the model sees it (under the run's binarization)."""
+    each row (None for an array), the Jacobian to the file's units, what they are, and the
+    dataset read from the file (None for a dataset by name, taken whole, as the model sees it,
+    under the run's binarization)."""
     import torch
 
     from torchlvm import run as _run
@@ -117,7 +119,7 @@ def _rows(run_, data: str, seed: int):
     else:  # a dataset by name: every example, as the model sees it
         dataset = _run.load_split(run_, data, "all")
         seen = f"{data} as the model sees it ({_run.protocol_note(dataset, seed)})"
-        return _run.model_view(dataset, run_, seed), None, None, seen
+        return _run.model_view(dataset, run_, seed), None, None, seen, None
     if dataset.dim != run_.input_dim:
         raise DataError(
             f"{data} has {dataset.dim} values per row but the model in {run_.folder} takes "
@@ -125,9 +127,10 @@ def _rows(run_, data: str, seed: int):
         )
     lines = None if lines is None else lines.tolist()
     if schema is None or schema.standardizer is None:
-        return dataset.x, lines, None, "the file's units"
+        return dataset.x, lines, None, "the file's units", dataset
     jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
-    return dataset.x, lines, jacobian, "the file's units (the run's standardization undone)"
+    units = "the file's units (the run's standardization undone)"
+    return dataset.x, lines, jacobian, units, dataset
 
 
 def _header(lines: list[int] | None, threshold: float | None) -> list[str]:
@@ -139,10 +142,10 @@ def _header(lines: list[int] | None, threshold: float | None) -> list[str]:
 
 
 def _write(
-    out: Path, scores, threshold: float | None, lines: list[int] | None, *, single: bool
+    out: Path, scores, threshold: float | None, lines: list[int] | None, dialect, *, single: bool
 ) -> None:
     """The scores file (:func:`_header`), at the model's precision (float32's digits when
-    ``single``)."""
+    ``single``), in ``dialect`` (the scored file's separator and decimal point)."""
     from torchlvm.data.csv_write import number_text, write_csv
 
     rows = []
@@ -150,7 +153,7 @@ def _write(
         zip(scores.neg_log_p, scores.stderr, scores.observed, scores.rank, strict=True)
     ):
         row = [str(i + 1)] + ([str(lines[i])] if lines is not None else [])
-        row += [number_text(score, single=single), number_text(err, single=single)]
+        row += [dialect.text(number_text(v, single=single)) for v in (score, err)]
         row += [str(seen), str(rank)]
         rows.append(row + ([str(int(score > threshold))] if threshold is not None else []))
-    write_csv(out, _header(lines, threshold), rows)
+    write_csv(out, _header(lines, threshold), rows, delimiter=dialect.delimiter)

@@ -172,7 +172,7 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     x, y = dataset.x[picked].to(run_.dtype), dataset.y[picked]
     user = schema.to_user_units(torch.cat(_transfer(run_, x, y, targets)).double())
     labels = torch.tensor(targets).repeat_interleave(len(x))
-    _table_rows.write_rows(out, run_, schema.columns, user, labels)
+    _table_rows.write_rows(out, run_, schema.columns, user, labels, read=dataset)
     b = "every class" if len(targets) > 1 else "class " + _run.label_name(run_, targets[0])
     part = "" if dataset.split == "all" else f" ({dataset.split} split)"
     source = "every class" if a == "any" else f"class {a}"

@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+DELIMITERS = (",", ";", "\t")
+"""The cell separators of the table files torchlvm reads."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,32 @@ class Dialect:
     def text(self, number: str) -> str:
         """A number's text (``repr``, with a point) as this file writes it: ``'3,14'``."""
         return number.replace(".", ",") if self.decimal == "," else number
+
+    def for_csv(self, width: int) -> Dialect:
+        """How a ``.csv`` of ``width`` cells a row is written in this dialect: as it is, but with
+        commas for tabs (a file read from a ``.tsv``), and with commas and points for a single
+        column of decimal commas (no semicolon on a line for a reader to find: ``3,14`` would
+        read back as two cells)."""
+        if self.delimiter == "\t" or (self.decimal == "," and width < 2):
+            return Dialect()
+        return self
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready record (a run's table: later files it writes follow it)."""
+        return {"delimiter": self.delimiter, "decimal": self.decimal}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> Dialect:
+        """The dialect ``record`` holds; a record without one (a run recorded before
+        dialects were) is a comma file's.
+
+        Raises:
+            ValueError: for a delimiter or decimal point no table file has.
+        """
+        dialect = cls(record.get("delimiter", ","), record.get("decimal", "."))
+        if dialect.delimiter not in DELIMITERS or dialect.decimal not in (".", ","):
+            raise ValueError(f"not a table file's dialect: {dialect}")
+        return dialect
 
 
 def _rows(text: str, delimiter: str) -> list[list[str]]:

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.data.binarize import PROTOCOLS, check_intensities
+from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import ConfigError, DataError
 
@@ -43,6 +44,8 @@ class Dataset:
         columns: For a table: the D feature names (a CSV header), or None.
         standardizer: For a table read with ``standardize``: how ``x`` was standardized (its
             ``inverse`` gives the user's units), or None when ``x`` is as stored.
+        dialect: For a table read from a file: its delimiter and decimal point (files written
+            from these rows follow it), or None.
 
     Raises:
         DataError: If the fields disagree with each other (shapes, dtypes, label range).
@@ -60,6 +63,7 @@ class Dataset:
     truth: dict[str, Tensor] | None = None
     columns: tuple[str, ...] | None = None
     standardizer: Standardizer | None = None
+    dialect: Dialect | None = None
 
     def __post_init__(self) -> None:
         check_choice("split", self.split, SPLITS)

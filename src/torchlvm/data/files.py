@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from torchlvm.data.columns import default_names, match_columns
+from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_table import TABLE_SUFFIXES, read_csv
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.registry import file_suffix, unsupported
@@ -79,6 +80,7 @@ class Read(NamedTuple):
     columns: tuple[str, ...] | None = None
     class_names: tuple[str, ...] | None = None
     lines: np.ndarray | None = None  # a CSV's file line of each row
+    dialect: Dialect | None = None  # a CSV's delimiter and decimal point
 
 
 Where = Callable[[int, int], str]  # (row, feature) -> where a message says the value is
@@ -150,7 +152,9 @@ def _read_csv(
         if_present=if_present,
         features=features,
     )
-    return Read(table.values, table.labels, table.columns, table.class_names, table.lines)
+    return Read(
+        table.values, table.labels, table.columns, table.class_names, table.lines, table.dialect
+    )
 
 
 _READERS: dict[str, Callable[..., Read]] = {
@@ -456,6 +460,7 @@ def read_rows(
         class_names=read.class_names,
         binarize="none",
         columns=names,
+        dialect=read.dialect,
     )
     if standardize is not False:
         data = standardized(data, standardize, seed=seed)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from torch import Tensor
 
 from torchlvm.data.columns import default_names
+from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import DataError
@@ -36,12 +37,15 @@ class TableSchema:
         standardizer: the train split's standardization, or None (values as stored).
         drop_columns: columns the user dropped (names or indices in the training file).
         label_column: the column the user took labels from, or None.
+        dialect: the training file's delimiter and decimal point (the files written from the
+            run's rows follow it: :meth:`~torchlvm.data.csv_dialect.Dialect.for_csv`).
     """
 
     columns: tuple[str, ...]
     standardizer: Standardizer | None = None
     drop_columns: tuple[Selector, ...] = ()
     label_column: Selector | None = None
+    dialect: Dialect = Dialect()
 
     @classmethod
     def of(
@@ -53,7 +57,8 @@ class TableSchema:
     ) -> TableSchema:
         """The schema of a loaded table (its columns and standardizer)."""
         columns = data.columns or default_names(data.dim)
-        return cls(tuple(columns), data.standardizer, tuple(drop_columns), label_column)
+        dialect = data.dialect or Dialect()
+        return cls(tuple(columns), data.standardizer, tuple(drop_columns), label_column, dialect)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (for a run's ``config.json``)."""
@@ -62,6 +67,7 @@ class TableSchema:
             "standardize": None if self.standardizer is None else self.standardizer.to_dict(),
             "drop_columns": list(self.drop_columns),
             "label_column": self.label_column,
+            **self.dialect.to_dict(),
         }
 
     @classmethod
@@ -80,8 +86,9 @@ class TableSchema:
                 None if standardize is None else Standardizer.from_dict(standardize),
                 tuple(record.get("drop_columns") or ()),
                 record.get("label_column"),
+                Dialect.from_dict(record),
             )
-        except (AttributeError, KeyError, TypeError):
+        except (AttributeError, KeyError, TypeError, ValueError):
             raise DataError("the run's recorded table is damaged; re-create the run") from None
 
     def load(
