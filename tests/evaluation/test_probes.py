@@ -32,5 +32,23 @@ def test_too_few_examples_per_class_is_refused():
 def test_too_few_examples_names_the_smallest_class_seen() -> None:
     labels = np.array([0] * 12 + [1] * 2 + [3] * 11)  # class 2 absent: not the smallest
     features = np.random.default_rng(0).normal(size=(len(labels), 3))
-    with pytest.raises(DataError, match=r"got class counts \[12, 2, 11\] \(smallest 2\)"):
+    match = r"got 3 classes, 1 of them with fewer than 5 examples \(smallest counts 2, 11, 12\);"
+    with pytest.raises(DataError, match=match):
         probe_accuracies(features, labels)
+
+
+@pytest.mark.parametrize(
+    ("labels", "seen"),
+    [
+        (np.arange(44).repeat([1] * 40 + [30] * 4), "44 classes, 40 of them with fewer than 5 "
+         r"examples \(smallest counts 1, 1, 1, 1, 1, \.\.\.\);"),
+        (np.zeros(12, dtype=np.int64), r"one class \(12 examples\);"),
+    ],
+    ids=["many-classes-of-one", "one-class"],
+)  # fmt: skip
+def test_many_small_classes_are_summarised_in_one_line(labels, seen) -> None:
+    """A regression target taken as labels gave 44 classes of one row, each count listed."""
+    features = np.random.default_rng(0).normal(size=(len(labels), 3))
+    with pytest.raises(DataError, match=r"got " + seen) as raised:
+        probe_accuracies(features, labels)
+    assert len(str(raised.value)) < 200

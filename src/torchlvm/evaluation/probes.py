@@ -65,10 +65,9 @@ def probe_accuracies(
     counts = np.bincount(y) if len(y) else np.zeros(0, dtype=np.int64)
     present = counts[counts > 0]  # the classes seen, by count
     if len(present) < 2 or present.min() < folds:
-        smallest = int(present.min()) if len(present) else 0
         raise DataError(
             f"{folds}-fold probes need at least {folds} examples of each of two or more classes, "
-            f"got class counts {present.tolist()} (smallest {smallest}); evaluate more examples"
+            f"got {_classes_seen(present, folds)}; evaluate more examples"
         )
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     probes = {
@@ -93,3 +92,20 @@ def probe_accuracies(
             note=f"{notes[name]}, {folds}-fold stratified cross-validation",
         )
     return out
+
+
+def _classes_seen(counts: np.ndarray, folds: int, shown: int = 5) -> str:
+    """The classes ``counts`` (examples per class seen) in a few words: how many, how many of
+    them have fewer than ``folds`` examples, and the ``shown`` smallest counts (a label column
+    of 44 classes of one row is not listed 44 times)."""
+    if len(counts) == 0:
+        return "no labelled examples"
+    if len(counts) == 1:
+        return f"one class ({int(counts[0])} examples)"
+    small = np.sort(counts)
+    few = int((small < folds).sum())
+    listed = ", ".join(str(int(c)) for c in small[:shown]) + (", ..." * (len(small) > shown))
+    return (
+        f"{len(counts)} classes, {few} of them with fewer than {folds} examples (smallest "
+        f"counts {listed})"
+    )
