@@ -231,3 +231,50 @@ def test_a_dataset_by_name_is_scored_as_the_model_sees_it(tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "was trained on the table t.csv; score reads a file with its columns (a, b, c" in err
+
+
+def test_top_rows_print_one_minus_sign_the_unit_and_the_standard_error(
+    table, ppca_run, tmp_path, capsys
+):
+    """--top printed '−log p(x) = -2.040' (the label's minus sign typographic, the value's a
+    hyphen), no unit, and a VAE's score to 3 decimals without the standard error the CSV holds
+    (with 4 samples: ± several nats). Each line now reads '−log p(x) = −2.040 nats', an
+    importance-sampled score to the digit its standard error justifies, with that error."""
+    from torchlvm.models import VAE, VAEConfig
+    from torchlvm.report.metrics import format_measured
+
+    rng = np.random.default_rng(1)  # values of 0.01 or so: densities far above 1, −log p < 0
+    x = (rng.normal(size=(60, 2)) @ rng.normal(size=(2, 4)) + 0.1 * rng.normal(size=(60, 4))) / 100
+    _write(tmp_path / "small.csv", x, ["a", "b", "c", "d"], ids=False)
+    run = tmp_path / "small"
+    argv = ["fit", "ppca", "--data", str(tmp_path / "small.csv"), "--latent-dim", "2"]
+    assert main([*argv, "--out", str(run)]) == 0
+    out = tmp_path / "scores.csv"
+    argv = ["score", str(run), "--data", str(tmp_path / "small.csv"), "--out", str(out)]
+    assert main([*argv, "--top", "60"]) == 0
+    tops = [line for line in capsys.readouterr().out.splitlines() if "  rank " in line]
+    rows = list(csv.DictReader(out.open()))
+    assert max(float(r["neg_log_p"]) for r in rows) < 0
+    for line, i in zip(tops, np.argsort([-float(r["neg_log_p"]) for r in rows]), strict=True):
+        text = format_measured(float(rows[i]["neg_log_p"])).replace("-", "−")
+        assert line.endswith(f", −log p(x) = {text} nats") and text.startswith("−"), line
+    argv = ["score", str(ppca_run), "--data", str(table[0]), "--out", str(out), "--overwrite"]
+    assert main([*argv, "--top", "200"]) == 0
+    tops = [line for line in capsys.readouterr().out.splitlines() if "  rank " in line]
+    rows = list(csv.DictReader(out.open()))
+    i = next(i for i, r in enumerate(rows) if r["observed"] == "3")
+    assert f"row {i + 1} (line {i + 2}), −log p(x) = " in "".join(tops)
+    assert next(t for t in tops if f"row {i + 1} " in t).endswith(" nats (on 3 of 5 cells)")
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
+    vae.save_pretrained(tmp_path / "vae", data={"name": "digits", "binarize": "dynamic", "seed": 0})
+    argv = ["score", str(tmp_path / "vae"), "--data", "digits", "--samples", "4", "--top", "1"]
+    argv += ["--overwrite"]
+    assert main([*argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "(importance-sampled with 4 samples, ± its standard error)" in printed
+    best = min(csv.DictReader(out.open()), key=lambda r: int(r["rank"]))
+    value, err = float(best["neg_log_p"]), float(best["stderr"])
+    assert err > 0
+    assert f"−log p(x) = {format_measured(value, err)} nats\n" in printed

@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     _write(out, scores, args.threshold, lines, dialect, single=single_precision(run_))
     exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples"
     print(f"scored {len(x)} rows of {args.data} with {run_.describe()}")
-    print(f"  −log p(x): nats per row ({exact}), density in {units}")
+    error = "" if scores.exact else ", ± its standard error"
+    print(f"  −log p(x): nats per row ({exact}{error}), density in {units}")
     if scores.partial_rows:
         print(f"  {scores.partial_rows} rows with missing cells: scored on their observed cells")
     if args.threshold is not None:
@@ -87,9 +88,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {above} of {len(x)} rows above the threshold {args.threshold:g}")
     for i in scores.order[: args.top or 0]:
         where = f"row {i + 1}" + ("" if lines is None else f" (line {lines[i]})")
-        print(f"  rank {scores.rank[i]}: {where}, −log p(x) = {scores.neg_log_p[i]:.3f}")
+        print(f"  rank {scores.rank[i]}: {where}, {_score_text(scores, i)}")
     print(f"wrote {out}: {', '.join(_header(lines, args.threshold))}")
     return 0
+
+
+def _score_text(scores, i: int) -> str:
+    """Row ``i``'s score as ``--top`` prints it: ``−log p(x) = −2.040 nats`` (one minus sign,
+    the label's) for an exact score, to 4 significant digits; an importance-sampled one to the
+    digit its standard error justifies, with that error (the CSV's ``stderr``); the cells it
+    was scored on where the row has empty ones."""
+    import math
+
+    from torchlvm.report.metrics import format_measured
+
+    err = float(scores.stderr[i])
+    shown = not scores.exact and math.isfinite(err) and err > 0
+    value = format_measured(float(scores.neg_log_p[i]), err if shown else None)
+    seen = int(scores.observed[i])
+    cells = "" if seen == scores.cells else f" (on {seen} of {scores.cells} cells)"
+    return f"−log p(x) = {value.replace('-', '−')} nats{cells}"
 
 
 def _rows(run_, data: str, seed: int):
