@@ -11,6 +11,7 @@ from torchlvm.errors import ConfigError
 from torchlvm.report.comparison import comparison_body
 from torchlvm.report.html import page, run_body
 from torchlvm.report.run import collect_run
+from torchlvm.report.style import stacked_below
 
 REPORT_NAME = "report.html"
 
@@ -47,7 +48,8 @@ def build_report(
     if len(runs) == 1:
         text = page(f"{runs[0].name} · torchlvm report", run_body(runs[0]))
     else:
-        text = page(f"{len(runs)} runs · torchlvm report", comparison_body(runs))
+        title = f"{len(runs)} runs · torchlvm report"
+        text = page(title, comparison_body(runs), stacked_below(len(runs)))
     path = Path(out) if out is not None else folders[0] / REPORT_NAME
     if path.is_dir():
         path = path / REPORT_NAME

@@ -63,15 +63,15 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def page(title: str, body: str) -> str:
-    """A whole HTML document with the report's style."""
+def page(title: str, body: str, style: str = "") -> str:
+    """A whole HTML document with the report's style, and ``style``'s rules after it."""
     from torchlvm import __version__
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{esc(title)}</title>\n<style>{CSS}{style}</style>\n</head>\n<body>\n<main>\n"
         f"{body}\n<footer>Written by torchlvm {esc(__version__)} on {stamp}. "
         "Self-contained: figures are embedded, nothing is fetched. Click a figure to enlarge "
         "it.</footer>\n</main>\n</body>\n</html>\n"

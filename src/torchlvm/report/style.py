@@ -9,7 +9,8 @@ headless Chromium by ``tests/report/test_browser.py``): names, paths and values 
 break where they must, figures shrink to the column, and on narrow screens the side-by-side
 tables (``table.stack``) stack their runs' columns: each row's label, then one line per run with
 the run's name beside its value (``data-run``), so every value is on screen and the runs still
-compare line under line. A single run's wide tables scroll sideways inside themselves.
+compare line under line. Where that happens depends on how many runs there are
+(:func:`stacked_below`). A single run's wide tables scroll sideways inside themselves.
 """
 
 CSS = """
@@ -139,20 +140,41 @@ section.run h2 { border: 0; margin-top: 0.4em; }
   main { padding: 16px 14px 40px; }
   h1 { font-size: 1.6rem; }
   details.block table:not(.stack) { display: block; overflow-x: auto; }
-  table.stack, table.stack > tbody, table.stack > tbody > tr { display: block; }
-  table.stack > thead { display: none; }  /* each value names its run instead */
-  table.stack > tbody > tr { border-bottom: 1px solid var(--line); padding: 2px 0 6px; }
-  table.stack > tbody > tr > td, table.stack > tbody > tr > th { display: block; border: 0;
-                                                                 padding: 2px 0; }
-  table.stack > tbody > tr > td.label { width: auto; color: var(--ink); font-weight: 600;
-                                        padding-top: 6px; }
-  table.stack > tbody > tr > td[data-run] { display: grid; gap: 0 10px;
-                                            grid-template-columns: 5.5em minmax(0, 1fr); }
-  table.stack td[data-run]::before { content: attr(data-run); color: var(--muted);
-                                     font-size: 0.78rem; font-weight: 600; padding-top: 0.15em;
-                                     overflow-wrap: anywhere; }
-  table.stack > tbody > tr.group > th { padding: 3px 6px; }
 }
 footer { margin-top: 3em; color: var(--muted); font-size: 0.82rem;
          border-top: 1px solid var(--line); padding-top: 0.8em; }
 """
+
+#: CSS pixels: the screen width a side-by-side table of n runs needs is about BASE_PX + n ×
+#: RUN_COLUMN_PX (the row labels' column and the page's margins, then a column per run, which
+#: the outlier-AUROC grid keeps from narrowing); measured in headless Chromium without stacking,
+#: 2, 3 and 4 runs fit from 548, 771 and 985 px, and rounded up; the page is at most PAGE_PX wide
+RUN_COLUMN_PX = 230
+BASE_PX = 120
+PAGE_PX = 1120
+
+STACKED = """
+table.stack, table.stack > tbody, table.stack > tbody > tr { display: block; }
+table.stack > thead { display: none; }  /* each value names its run instead */
+table.stack > tbody > tr { border-bottom: 1px solid var(--line); padding: 2px 0 6px; }
+table.stack > tbody > tr > td, table.stack > tbody > tr > th { display: block; border: 0;
+                                                               padding: 2px 0; }
+table.stack > tbody > tr > td.label { width: auto; color: var(--ink); font-weight: 600;
+                                      padding-top: 6px; }
+table.stack > tbody > tr > td[data-run] { display: grid; gap: 0 10px;
+                                          grid-template-columns: 5.5em minmax(0, 1fr); }
+table.stack td[data-run]::before { content: attr(data-run); color: var(--muted);
+                                   font-size: 0.78rem; font-weight: 600; padding-top: 0.15em;
+                                   overflow-wrap: anywhere; }
+table.stack > tbody > tr.group > th { padding: 3px 6px; }
+"""
+
+
+def stacked_below(runs: int) -> str:
+    """The CSS that stacks the side-by-side tables of ``runs`` runs on a screen too narrow for
+    their columns (a media query at the width they need), or always when even the widest page
+    is (five runs or more)."""
+    needed = BASE_PX + runs * RUN_COLUMN_PX
+    if needed > PAGE_PX:
+        return STACKED
+    return f"@media (max-width: {needed}px) {{{STACKED}}}"
