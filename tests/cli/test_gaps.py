@@ -205,3 +205,58 @@ def test_a_figure_torchlvm_did_not_draw_is_replaced_only_with_overwrite(tmp_path
     assert b"tEXtSoftware\x00torchlvm" in drawn
     assert cli.main(argv) == 0  # its own figure is redrawn without --overwrite
     assert mine.read_bytes() != b"" and b"my own figure" not in mine.read_bytes()
+
+
+def _outputs(folder):
+    """gaps.json and every file in figures/ (hidden ones too), by name."""
+    files = [folder / "gaps.json", *(folder / "figures").iterdir()]
+    return {p.name: p.read_bytes() for p in files}
+
+
+def test_a_ctrl_c_in_gaps_leaves_the_old_set_or_the_new_one(tmp_path, capsys, monkeypatch):
+    """gaps wrote figures/identity.png (PPCA), then gaps.json, then figures/gaps.png: a Ctrl-C
+    between them left a new gaps.json beside an old gaps.png. The figures are drawn aside and put
+    in place with gaps.json, Ctrl-C held over those milliseconds: a Ctrl-C while drawing or a
+    failed write leaves the old set, a Ctrl-C during the write the new one (then exit 130)."""
+    import os
+    import signal
+
+    from torchlvm import _files
+    from torchlvm.models.ppca import PPCA
+    from torchlvm.plots import gaps_decomposition
+
+    x = load_dataset("digits", "train").x
+    PPCA(latent_dim=3).fit(x).save_pretrained(tmp_path, data={"name": "digits", "seed": 0})
+    argv = ["gaps", str(tmp_path), "--steps", "5", "--n"]
+    assert cli.main([*argv, "10"]) == 0
+    old = _outputs(tmp_path)
+    assert old.keys() == {"gaps.json", "gaps.png", "identity.png"}
+
+    def drawing(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while figures/gaps.png is drawn
+
+    with monkeypatch.context() as patch:
+        patch.setattr(gaps_decomposition, "decomposition_figure", drawing)
+        assert cli.main([*argv, "12"]) == 130
+    assert _outputs(tmp_path) == old
+    write_json = _files.write_json
+
+    def failing(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "gaps.json"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_files, "write_json", failing)
+        assert cli.main([*argv, "12"]) == 1
+    assert _outputs(tmp_path) == old
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while gaps.json is written
+        return write_json(*args, **kwargs)
+
+    monkeypatch.setattr(_files, "write_json", interrupted)
+    assert cli.main([*argv, "12"]) == 130
+    new = _outputs(tmp_path)
+    assert json.loads(new["gaps.json"])["n"] == 12
+    assert new.keys() == old.keys()
+    assert all(new[name] != old[name] for name in ("gaps.png", "identity.png"))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

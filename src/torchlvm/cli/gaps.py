@@ -108,6 +108,7 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.evaluation.records import example_noun, table_units
     from torchlvm.run import RunLayout
+    from torchlvm.run.commit import interrupts_held, replaced
 
     model = run_.model
     x, c, protocol, dataset = _data(model, run_.data, args.split, args.n, device, run_.dtype)
@@ -128,14 +129,20 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     if table is not None:  # a row's density, in the units it was trained in
         result["unit"] = f"nats per {noun}, {table_units(table.standardizer is not None)}"
     layout = RunLayout(args.dir)
-    written = [layout.gaps, layout.figure("gaps.png")]
-    if run_.model_type == "ppca":
-        written.append(_ppca_identity(model, x, args, dataset, result))
-    write_json(layout.gaps, result)
     summary = report.summary()
-    where = f"{dataset} {args.split}"
     px = "log p(x)" if c is None else "log p(x | c)"  # a CVAE's likelihood is conditional
-    _figure(run_.model_type, report, summary, layout.figure("gaps.png"), where, px)
+    staged: dict[Path, Path] = {}  # figures drawn aside, put in place with gaps.json
+    try:
+        if run_.model_type == "ppca":
+            _ppca_identity(model, x, args, dataset, result, staged)
+        where = f"{dataset} {args.split}"
+        _figure(run_.model_type, report, summary, layout.figure("gaps.png"), where, px, staged)
+        with interrupts_held(), replaced(staged):  # the old set or the new one
+            write_json(layout.gaps, result)
+    finally:
+        for path in staged:  # (left by an error or Ctrl-C while drawing)
+            path.unlink(missing_ok=True)
+    written = [layout.gaps, *staged.values()]
     _print_table(result, summary, report, x.shape[0], px, noun)
     print("wrote " + ", ".join(str(path) for path in written))
     return 0
@@ -162,12 +169,14 @@ def _report(model: Any, x: Any, c: Any, args: argparse.Namespace) -> Any:
 
 
 def _ppca_identity(
-    model: Any, x: Any, args: argparse.Namespace, dataset: str, result: dict[str, Any]
-) -> Path:
+    model: Any, x: Any, args: argparse.Namespace, dataset: str, result: dict[str, Any],
+    staged: dict[Path, Path],
+) -> None:  # fmt: skip
     """PPCA's exact mean-field gap into ``result``, and the identity, visible: exact log p(x),
-    ELBO and KL(q ‖ p(z|x)) along q's optimization, drawn to figures/identity.png."""
+    ELBO and KL(q ‖ p(z|x)) along q's optimization, drawn for figures/identity.png at its
+    staging name, added to ``staged`` (staging name → place)."""
     from torchlvm.inference.gaps import identity_trace, ppca_mean_field_gap
-    from torchlvm.plots.inference import identity_figure, save_figure
+    from torchlvm.plots.inference import identity_figure
     from torchlvm.run import RunLayout
 
     result["ppca_mean_field_gap"] = ppca_mean_field_gap(model)
@@ -179,21 +188,30 @@ def _ppca_identity(
         trace.kl,
         title=f"log p(x) = ELBO + KL(q ‖ p(z|x)) on {dataset} {args.split}, n={len(x)}",
     )
-    path = RunLayout(args.dir).figure("identity.png")
-    save_figure(fig, path)
-    return path
+    _stage(fig, RunLayout(args.dir).figure("identity.png"), staged)
 
 
 def _figure(
-    model_type: str, report: Any, summary: dict[str, float], path: Path, where: str, px: str
-) -> None:
+    model_type: str, report: Any, summary: dict[str, float], path: Path, where: str, px: str,
+    staged: dict[Path, Path],
+) -> None:  # fmt: skip
+    """The gaps' bar chart, drawn for ``path`` at its staging name, added to ``staged``."""
     from torchlvm.plots.gaps_decomposition import decomposition_figure
-    from torchlvm.plots.inference import save_figure
 
     label = f"{model_type} ({report.family} q*)"
     title = f"Inference gaps on {where}, n={report.log_px.numel()}; {px}: "
     fig = decomposition_figure([label], [summary], title=title + report.log_px_method)
-    save_figure(fig, path)
+    _stage(fig, path, staged)
+
+
+def _stage(fig: Any, path: Path, staged: dict[Path, Path]) -> None:
+    """Save ``fig`` at ``path``'s staging name (run.commit), recorded in ``staged`` first so that
+    the caller removes it whatever happens."""
+    from torchlvm.plots.inference import save_figure
+    from torchlvm.run.commit import staging_name
+
+    staged[staging_name(path)] = path
+    save_figure(fig, staging_name(path))
 
 
 def _data(
