@@ -441,3 +441,43 @@ def test_a_moved_data_file_given_once_is_recorded_for_later_commands(tmp_path, c
     assert main([*gaps, "--data", str(again)]) == 0
     assert f"the run's data file is now {again}" in capsys.readouterr().out
     assert main(["evaluate", str(run), *fast]) == 0
+
+
+def test_figures_left_by_an_earlier_evaluate_are_recorded_as_its(tmp_path, capsys, monkeypatch):
+    """evaluate --no-figures after an evaluate that drew figures removed metrics.json's figures
+    entry and left the figures, which then read as this evaluation's. Nothing is deleted: the
+    entry says this one drew none, and which evaluation (command, time) drew those still there;
+    a figure not redrawn (it failed) is recorded the same way, and a later drawing clears it."""
+    from torchlvm import plots
+
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    argv = ["evaluate", str(tmp_path), *FAST, "--ood", "none"]
+
+    def figures() -> dict:
+        return json.loads((tmp_path / "metrics.json").read_text())["figures"]
+
+    assert main([*argv, "--seed", "0"]) == 0
+    drawn = figures()
+    assert drawn["written"] and "earlier" not in drawn and drawn["drawn_at"].endswith("+00:00")
+    assert main([*argv, "--seed", "1", "--no-figures"]) == 0
+    earlier = {"written": drawn["written"], "drawn_at": drawn["drawn_at"]}
+    by = f"torchlvm evaluate {tmp_path} --k 300 --split test --seed 0 --n 120"
+    none = {"folder": "figures", "written": []}  # this evaluation drew none
+    assert figures() == {**none, "earlier": [{**earlier, "drawn_by": by}]}
+    (tmp_path / "figures" / "samples.png").unlink()  # the user's choice: no longer recorded
+    assert main([*argv, "--seed", "2", "--no-figures"]) == 0
+    left = [name for name in drawn["written"] if name != "samples.png"]
+    assert figures()["earlier"] == [{**earlier, "written": left, "drawn_by": by}]
+    from torchlvm.run.outputs import torchlvm_figure
+
+    assert all(torchlvm_figure(tmp_path / "figures" / name) for name in left)
+
+    def failing(*args, **kwargs):
+        raise ValueError("no scatter today")
+
+    monkeypatch.setattr(plots, "latent_scatter", failing)
+    assert main([*argv, "--seed", "3"]) == 0
+    assert figures()["earlier"] == [{**earlier, "written": ["latent_scatter.png"], "drawn_by": by}]
+    monkeypatch.undo()
+    assert main([*argv, "--seed", "4"]) == 0
+    assert "earlier" not in figures() and "latent_scatter.png" in figures()["written"]

@@ -84,3 +84,22 @@ def test_npy_files_are_written_all_or_none(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.undo()
     assert np.load(z).shape == (2, 3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["z.labels.npy", "z.npy"]
+
+
+def test_a_figure_metrics_json_lists_as_an_earlier_evaluations_is_torchlvms(run: Path) -> None:
+    """Figures of versions that did not mark their PNGs are known by metrics.json's list: an
+    evaluate --no-figures moves that list under figures.earlier, where it still counts."""
+    import json
+
+    from torchlvm.run.outputs import torchlvm_figure
+
+    (run / "figures").mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        (run / "figures" / name).write_bytes(b"\x89PNG unmarked")
+    figures = {"written": ["a.png"], "earlier": [{"written": ["b.png"], "drawn_by": "evaluate"}]}
+    (run / "metrics.json").write_text(json.dumps({"figures": figures}))
+    assert [torchlvm_figure(run / "figures" / n) for n in ("a.png", "b.png", "c.png")] == [
+        True,
+        True,
+        False,
+    ]

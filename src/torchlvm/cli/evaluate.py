@@ -234,7 +234,7 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     from torchlvm.evaluation.records import EVALUATION_KEYS
     from torchlvm.run.commit import interrupts_held, replaced
     from torchlvm.run.layout import RunLayout
-    from torchlvm.run.metrics import merge_metrics
+    from torchlvm.run.metrics import figures_record, merge_metrics, read_metrics
 
     folder, model = run_.folder, run_.model
     dataset, complete, val = _datasets(run_, args)
@@ -244,11 +244,14 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     result = evaluate(model, dataset, config, val_dataset=val)
     metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
+    previous = read_metrics(folder)  # which evaluation drew the figures now in figures/
     staged: dict[Path, Path] = {}  # figures drawn aside, put in place with metrics.json
     try:
+        drawn = None
         if not args.no_figures:
-            figures = _figures(model, complete, result, folder, config.condition, args, staged)
-            metrics["figures"] = figures
+            drawn = _figures(model, complete, result, folder, config.condition, args, staged)
+        if (figures := figures_record(drawn, previous, folder)) is not None:
+            metrics["figures"] = figures  # (with those of earlier evaluations left there)
         with interrupts_held(), replaced(staged):  # the old set or the new one
             merge_metrics(folder, metrics, replaces=EVALUATION_KEYS)
     finally:

@@ -70,3 +70,65 @@ def merge_metrics(
     merged.update(updates)
     write_json(RunLayout(folder).metrics_json, merged)
     return merged
+
+
+def figures_record(
+    drawn: Mapping[str, Any] | None, previous: Mapping[str, Any] | None, folder: str | Path
+) -> dict[str, Any] | None:
+    """``metrics.json``'s ``figures`` entry of an evaluation, which says which evaluation drew
+    each figure in ``figures/``: those it drew (``written``, with ``drawn_at``, the UTC time),
+    and in ``earlier`` those an earlier evaluation drew that are still there and that it did not
+    redraw (``evaluate --no-figures``, or a figure that failed this time), nothing being deleted.
+
+    Args:
+        drawn: the entry of the figures this evaluation drew (``folder``, ``written``,
+            ``skipped``); None when it drew none (``--no-figures``).
+        previous: the ``metrics.json`` before this evaluation (None when there was none).
+        folder: the run folder.
+
+    Returns:
+        The entry: ``drawn`` with ``drawn_at`` when it wrote a figure, and ``earlier``, a list of
+        ``{"written": [file names], "drawn_by": command, "drawn_at": time}`` (those known), one
+        per earlier evaluation, newest first, when there are such figures; None when there is
+        nothing to record.
+    """
+    from datetime import datetime, timezone
+
+    entry = dict(drawn) if drawn is not None else {"folder": "figures", "written": []}
+    if entry.get("written"):
+        entry["drawn_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    earlier = _earlier_figures(previous, set(entry.get("written") or ()), folder)
+    if earlier:
+        entry["earlier"] = earlier
+    return entry if drawn is not None or earlier else None
+
+
+def _earlier_figures(
+    previous: Mapping[str, Any] | None, redrawn: set[str], folder: str | Path
+) -> list[dict[str, Any]]:
+    """The earlier evaluations' figures still in ``figures/`` and not in ``redrawn``, grouped by
+    the evaluation that drew them (:func:`figures_record`)."""
+    entry = previous.get("figures") if isinstance(previous, Mapping) else None
+    if not isinstance(entry, dict):
+        return []
+    protocol = previous.get("protocol") if isinstance(previous, Mapping) else None
+    last = {
+        "written": entry.get("written"),
+        "drawn_by": protocol.get("command") if isinstance(protocol, dict) else None,
+        "drawn_at": entry.get("drawn_at"),
+    }
+    older = entry.get("earlier")
+    groups = [last, *(older if isinstance(older, list) else [])]
+    figures = RunLayout(folder).figures
+    kept = []
+    for group in groups:
+        names = group.get("written") if isinstance(group, dict) else None
+        names = [
+            name
+            for name in (names if isinstance(names, list) else [])
+            if isinstance(name, str) and name not in redrawn and (figures / name).is_file()
+        ]
+        if names:
+            rest = {k: group[k] for k in ("drawn_by", "drawn_at") if group.get(k) is not None}
+            kept.append({"written": names, **rest})
+    return kept

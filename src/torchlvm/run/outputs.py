@@ -70,8 +70,8 @@ def run_file_of(path: str | os.PathLike[str]) -> Path | None:
 def torchlvm_figure(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a figure torchlvm drew in a run's ``figures/`` folder: a PNG whose
     ``Software`` text names torchlvm (:func:`torchlvm.plots.drawn_by_torchlvm`), or one that the
-    run's ``metrics.json`` lists as drawn by ``evaluate`` (figures of versions that did not mark
-    their PNGs). False for a file anywhere else."""
+    run's ``metrics.json`` lists as drawn by ``evaluate``, this one or an earlier one (figures of
+    versions that did not mark their PNGs). False for a file anywhere else."""
     from torchlvm.errors import TorchLVMError
     from torchlvm.plots import drawn_by_torchlvm
     from torchlvm.run.metrics import read_metrics
@@ -85,8 +85,12 @@ def torchlvm_figure(path: str | os.PathLike[str]) -> bool:
         figures = (read_metrics(path.parent.parent) or {}).get("figures")
     except (TorchLVMError, OSError):
         return False
-    written = figures.get("written") if isinstance(figures, dict) else None
-    return isinstance(written, list) and path.name in written
+    if not isinstance(figures, dict):
+        return False
+    earlier = figures.get("earlier")  # (figures of earlier evaluations still there)
+    groups = [figures, *(earlier if isinstance(earlier, list) else [])]
+    lists = [group.get("written") for group in groups if isinstance(group, dict)]
+    return any(isinstance(written, list) and path.name in written for written in lists)
 
 
 def figure_file(path: Path, *, overwrite: bool) -> Path:
