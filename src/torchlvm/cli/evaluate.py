@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 DEFAULT_K = 1000  # importance samples of log p(x): EvalConfig's default (a test keeps them equal)
 DEFAULT_N = 5000  # examples scored, a seeded subsample; see benchmarks/results/evaluate_time.md
 
+NO_FIGURES_HELP = (
+    "draw no DIR/figures/*.png (those an earlier evaluate drew stay, and metrics.json records "
+    "them as that evaluation's)"
+)
 HELP = "evaluate a run: likelihood, reconstruction, latent, separability, samples, outliers"
 
 
@@ -103,7 +107,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "the run was trained on",
     )
     add_accelerator(parser)
-    parser.add_argument("--no-figures", action="store_true", help="skip DIR/figures/*.png")
+    parser.add_argument("--no-figures", action="store_true", help=NO_FIGURES_HELP)
     add_progress_options(parser)
 
 
