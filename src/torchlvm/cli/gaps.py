@@ -5,7 +5,8 @@ ELBO of the encoder's q (amortization gap = best ELBO − encoder ELBO), in nats
 log p(x) is exact for PPCA and importance sampled with --k samples otherwise, or estimated by
 AIS with --ais STEPS. --flow-steps N also fits a flow q per point, the richer family of Cremer et
 al.'s decomposition. Every quantity is per example with its standard error. Writes gaps.json
-and figures/gaps.png into DIR, leaving every other file there as it was (a figures/gaps.png
+and figures/gaps.png (and figures/identity.png for PPCA) into DIR as one set, which an
+interruption leaves old or new, and every other file there as it was (a figure
 torchlvm did not draw is replaced only with --overwrite).
 
 Example: torchlvm gaps runs/vae --n 200 --ais 500 --flow-steps 2 --steps 300
