@@ -34,6 +34,11 @@ _NO_DENSITY = (
 )
 
 
+def no_density(what: str) -> str:
+    """The message for ``what`` (a density, entropy or KL) asked of a point mass."""
+    return _NO_DENSITY.format(what=what)
+
+
 class PointMass(Distribution):
     """δ(z − loc): all mass on one point per batch element.
 
@@ -83,12 +88,12 @@ class PointMass(Distribution):
         return self.rsample(sample_shape).detach()
 
     def log_prob(self, value: Tensor) -> Tensor:
-        raise UndefinedDensityError(_NO_DENSITY.format(what="log q(z | x)"))
+        raise UndefinedDensityError(no_density("log q(z | x)"))
 
     def entropy(self) -> Tensor:
-        raise UndefinedDensityError(_NO_DENSITY.format(what="its differential entropy"))
+        raise UndefinedDensityError(no_density("its differential entropy"))
 
 
 @register_kl(PointMass, Distribution)
 def _kl_point_mass(q: PointMass, p: Distribution) -> Tensor:
-    raise UndefinedDensityError(_NO_DENSITY.format(what="KL(q ‖ p)"))
+    raise UndefinedDensityError(no_density("KL(q ‖ p)"))

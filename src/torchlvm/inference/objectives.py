@@ -28,6 +28,7 @@ from torchlvm._checks import (
     check_tensor,
 )
 from torchlvm.distributions.kl import KLMethod, kl
+from torchlvm.distributions.point_mass import PointMass, UndefinedDensityError, no_density
 from torchlvm.errors import ConfigError
 from torchlvm.protocol import LatentVariableModel
 
@@ -98,6 +99,8 @@ def elbo(
     else:
         z = q.rsample((num_samples,))  # (S, B, K)
         log_lik = model.decode(z, c).log_prob(x).mean(0)  # (B,)
+    if isinstance(q, PointMass):  # before model.prior, which an autoencoder may not have yet
+        raise UndefinedDensityError(no_density("KL(q ‖ p)"))
     prior = model.prior(c, batch_shape=x.shape[:-1])
     kl_term = kl(q, prior, method=method, num_samples=num_samples, z=z)
     bound = log_lik - kl_term
@@ -149,6 +152,8 @@ def log_importance_weights(
     check_rows("x", x)  # (a shape check in Python: no tensor op on the IWAE training step)
     q = model.encode(x, c) if proposal is None else proposal
     z = q.rsample((num_samples,)) if reparameterize else q.sample((num_samples,))  # (S, B, K)
+    if isinstance(q, PointMass):  # before model.prior, which an autoencoder may not have yet
+        raise UndefinedDensityError(no_density("log q(z | x)"))
     prior = model.prior(c, batch_shape=x.shape[:-1])
     return model.decode(z, c).log_prob(x) + prior.log_prob(z) - q.log_prob(z)
 
