@@ -153,6 +153,22 @@ def test_cvae_is_expected_to_draw_its_conditional_grid_not_prior_samples(make_ru
     ]
 
 
+def test_figures_an_earlier_evaluation_drew_are_said_to_be_its(make_run):
+    """After evaluate --no-figures, metrics.json records the figures still in figures/ as an
+    earlier evaluation's; the report showed them beside the later numbers without a word."""
+    drawn_by = "torchlvm evaluate runs/vae --k 300 --split test --seed 0 --n 120"
+    earlier = {"written": ["samples.png", "reconstructions.png", "manifold.png"]}
+    earlier.update(drawn_by=drawn_by, drawn_at="2026-11-27T23:09:47+00:00")
+    metrics = {"figures": {"folder": "figures", "written": [], "earlier": [earlier]}}
+    figures = {"samples": (1, 0, 0), "reconstructions": (0, 1, 0)}  # manifold.png: deleted since
+    run = make_run("vae", metrics=metrics, figures=figures)
+    assert (
+        "figures/samples.png, figures/reconstructions.png were drawn by "
+        f"`{drawn_by}` at 2026-11-27T23:09:47+00:00, not by the evaluation whose numbers are "
+        "shown"
+    ) in collect_run(run).notes
+
+
 def test_ppca_has_no_training_curves_to_miss(make_run):
     config = {"model_type": "ppca", "model": {"latent_dim": 10}, "data": {"name": "digits"}}
     metrics = {"test_log_likelihood": 16.55, "train_log_likelihood": 17.6}

@@ -197,6 +197,32 @@ def _failed_notes(metrics: Any, present: set[str]) -> list[str]:
     ]
 
 
+def _earlier_notes(metrics: Any, present: set[str]) -> list[str]:
+    """Figures shown that an earlier evaluation drew (metrics.json's ``figures.earlier``, after
+    ``evaluate --no-figures`` or a figure that failed to draw again): the metrics shown are a
+    later evaluation's, so each group names the command that drew it, and when."""
+    figures = metrics.get("figures") if isinstance(metrics, dict) else None
+    groups = figures.get("earlier") if isinstance(figures, dict) else None
+    notes = []
+    for group in groups if isinstance(groups, list) else []:
+        if not isinstance(group, dict) or not isinstance(group.get("written"), list):
+            continue
+        shown = [
+            f"figures/{name}"
+            for name in group["written"]
+            if isinstance(name, str) and Path(name).stem in present
+        ]
+        if shown:
+            by = f"`{group['drawn_by']}`" if group.get("drawn_by") else "an earlier evaluation"
+            at = f" at {group['drawn_at']}" if group.get("drawn_at") else ""
+            verb = "was" if len(shown) == 1 else "were"
+            notes.append(
+                f"{', '.join(shown)} {verb} drawn by {by}{at}, not by the evaluation whose "
+                "numbers are shown"
+            )
+    return notes
+
+
 def _how_to_measure(layout: RunLayout) -> str:
     """The command that writes the run's metrics.json, or, for a run without its model (whose
     evaluation would fail), what gives it one first."""
@@ -383,6 +409,7 @@ def collect_run(folder: str | Path) -> RunContents:
             run.figures.sort(key=_figure_order)
             stems.add("training_curves")
     run.notes += _failed_notes(run.metrics, stems)
+    run.notes += _earlier_notes(run.metrics, stems)
     missing = [  # the training curves have a note of their own
         f"figures/{stem}.png"
         for stem in expected
