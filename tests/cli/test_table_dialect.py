@@ -110,3 +110,29 @@ def test_transfer_writes_a_table_cvaes_rows_as_its_file(files, tmp_path):
     assert main([*argv, "--out", str(out)]) == 0
     rows = _european(out, 5)
     assert rows[0] == [*NAMES, "kind"] and {row[-1] for row in rows[1:]} == {"high"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "cell"),
+    [("", lambda i: str(i)), ("note", lambda i: f"n{i % 7}"), ("extra", lambda i: f"{i / 3!r}")],
+    ids=["pandas-index", "text-column", "numeric-column"],
+)
+def test_a_later_files_other_columns_are_not_read(files, ppca, tmp_path, capsys, extra, cell):
+    """score, encode and impute take no --drop-columns, yet a later file with its pandas index,
+    a text column or one more measure was refused with 'drop it (--drop-columns ...)'. The run
+    reads its own columns; the file's others are left alone."""
+    lines = files[1].read_text().splitlines()
+    given = tmp_path / "more.csv"
+    given.write_text(
+        "\n".join([f"{extra},{lines[0]}"] + [f"{cell(i)},{r}" for i, r in enumerate(lines[1:])])
+    )
+    expected, out = tmp_path / "expected.csv", tmp_path / "s.csv"
+    assert main(["score", str(ppca), "--data", str(files[1]), "--out", str(expected)]) == 0
+    assert main(["score", str(ppca), "--data", str(given), "--out", str(out)]) == 0
+    assert out.read_text() == expected.read_text()
+    assert main(["encode", str(ppca), "--data", str(given), "--out", str(tmp_path / "z.csv")]) == 0
+    capsys.readouterr()
+    wrong = tmp_path / "wrong.csv"  # a column of the run's renamed is still named as missing
+    wrong.write_text(given.read_text().replace(",a,", ",A,", 1))
+    assert main(["score", str(ppca), "--data", str(wrong), "--out", str(tmp_path / "w.csv")]) == 2
+    assert "lacks column 'a' that the run was trained on" in capsys.readouterr().err

@@ -33,6 +33,7 @@ from typing import Literal
 
 import numpy as np
 
+from torchlvm.data.columns import default_names
 from torchlvm.data.csv_dialect import Dialect, sniff
 from torchlvm.errors import ConfigError, DataError, OptionError
 
@@ -344,7 +345,9 @@ def read_csv(
         if_present: a ``label_column`` or ``drop_columns`` entry the file lacks is skipped,
             not refused (a file to score or fill may come without its labels or its ID): a
             name not in its header, or an index where it holds one of ``features``, the run's
-            feature columns (:func:`_present`).
+            feature columns (:func:`_present`); a column of the file's header that is none
+            of ``features`` is not read (a later file's own index, notes or extra measures:
+            the run reads its own columns, and nothing of the others need be dropped).
 
     Raises:
         DataError: for unreadable text, ragged rows, text in a numeric column, an ID column, an
@@ -362,6 +365,9 @@ def read_csv(
     dropped = {_index(s, header, width, "drop_columns") for s in drop_columns}
     label = None if label_column is None else _index(label_column, header, width, "label_column")
     keep = [j for j in range(width) if j not in dropped and j != label]
+    named = bool(features) and tuple(features) != default_names(len(features))
+    if if_present and header is not None and named:
+        keep = [j for j in keep if header[j] in features]  # others: no column of the run's
     if not keep:
         raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
     _check_unique_names(path, header, keep)
