@@ -175,3 +175,18 @@ def test_an_image_file_with_missing_values_is_refused_with_a_fix_evaluate_has(
         with pytest.raises(DataError, match=message) as e:
             make_ood_set(path, digits, n=5, binarize=binarize)
         assert "allow" not in str(e.value)
+
+
+@pytest.mark.parametrize("incomplete, verb", [(1, "has"), (2, "have")])
+def test_a_table_ood_file_with_missing_cells_names_how_many_rows_in_words(
+    tmp_path, incomplete, verb
+):
+    """'1 of its 3 rows have missing cells': the count and its verb agree."""
+    from torchlvm.data.table_schema import TableSchema
+
+    path = tmp_path / "ood.csv"
+    cells = ["1,", ",4"][:incomplete] + ["5,6"] * (3 - incomplete)
+    path.write_text("a,b\n" + "\n".join(cells) + "\n")
+    reference = None  # a table's OOD set is the file alone, read as the run's table
+    with pytest.raises(DataError, match=f": {incomplete} of its 3 rows {verb} missing cells"):
+        make_ood_set(str(path), reference, n=3, table=TableSchema(("a", "b")))

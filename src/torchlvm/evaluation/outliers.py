@@ -260,7 +260,8 @@ def _table_ood_set(name: str, table: TableSchema) -> OODSet:
     incomplete = int(torch.isnan(rows.x).any(-1).sum())
     if incomplete:
         raise DataError(
-            f"{name}: {incomplete} of its {len(rows)} rows have missing cells, which evaluate's "
+            f"{name}: {incomplete} of its {len(rows)} rows {'has' if incomplete == 1 else 'have'}"
+            " missing cells, which evaluate's "
             f"outlier scores cannot take; score them with torchlvm score RUN --data {name} "
             "--out scores.csv (it integrates the missing cells out)"
         )
