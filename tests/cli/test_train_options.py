@@ -127,3 +127,26 @@ def test_an_unknown_objective_names_the_flag_and_the_model_s_objectives_only():
     with pytest.raises(ConfigError) as err:
         settle("vae", {"data": "digits", "objective": "foo"})
     assert str(err.value) == "--objective must be elbo or iwae or miwae for a vae, got 'foo'"
+
+
+def test_help_states_the_defaults_a_table_gets():
+    """``train --help`` said "--epochs (default: 20)", "--patience (default: never)", hidden 400
+    relu, --variance fixed, --batch-size 128, while a .csv trains 300 epochs with patience 30, a
+    batch of 64, two tanh layers of 128 and a σ per feature: a user passing --batch-size 100000 to
+    a table got 300 one-step epochs. Each default the table changes is now shown beside it, and
+    is the one :func:`settle` gives."""
+    from torchlvm.cli import build_parser
+
+    text = " ".join(build_parser().commands["train"].format_help().split())
+    table = settle("vae", {"data": "x.csv"})
+    for flag, plain, for_table in [
+        ("--epochs", "20", table["epochs"]),
+        ("--batch-size", "128", table["batch_size"]),
+        ("--patience", "never", table["patience"]),
+        ("--hidden", "400", " ".join(map(str, table["hidden"]))),
+        ("--activation", "relu", table["activation"]),
+        ("--variance", "fixed", table["variance"]),
+    ]:
+        shown = f"(default: {plain}; {for_table} for a table)"
+        assert shown in text, f"{flag}: {shown}"
+    assert "(default: never)" not in text

@@ -99,11 +99,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "and data settings come from the run",
     )
     add_progress_options(out)
-    for action in parser._actions:  # show the defaults that do not depend on the model or data
-        value = DEFAULTS.get(action.dest)
-        if action.nargs != 0 and value is not None:
-            shown = " ".join(map(str, value)) if isinstance(value, list) else value
-            action.help = f"{action.help} (default: {shown})"
+    for action in parser._actions:
+        if action.nargs != 0 and action.help is not None:
+            action.help += _default_text(action.dest)
+
+
+SHOWN_NONE: dict[str, str] = {"patience": "never"}
+"""How the help shows a default of None that means something (others are not shown)."""
+
+
+def _default_text(dest: str) -> str:
+    """`` (default: 20; 300 for a table)``: an option's default from :data:`DEFAULTS`, and its
+    default for a .csv table from :data:`TABLE_DEFAULTS` where that differs; or ``""``."""
+
+    def shown(value: Any) -> str | None:
+        if value is None:
+            return SHOWN_NONE.get(dest)
+        return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    plain = shown(DEFAULTS.get(dest))
+    if dest not in TABLE_DEFAULTS:
+        return "" if plain is None else f" (default: {plain})"
+    return f" (default: {plain}; {shown(TABLE_DEFAULTS[dest])} for a table)"
 
 
 def _trainable() -> list[str]:
@@ -257,7 +274,7 @@ def _training_options(group: Any) -> None:
     group.add_argument(
         "--patience",
         type=_types.positive_int,
-        help="stop after this many epochs without a better validation bound (default: never)",
+        help="stop after this many epochs without a better validation bound",
     )
     group.add_argument(
         "--gradient-clip",
