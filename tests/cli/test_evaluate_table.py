@@ -52,3 +52,39 @@ def test_the_outlier_heading_nests_no_parentheses() -> None:
     description = "−log p(x), importance-sampled, k=100 (higher = more anomalous; positives = OOD)"
     heading = _outlier_rows(Outliers(score_description=description))[0]
     assert heading == f"outliers: AUROC / AUPRC; score: {description}"
+
+
+def _likelihood(posterior: str | None = None, k: int = 50):
+    from torchlvm.evaluation.records import Evaluation, Likelihood, Pair, Quantity
+
+    def pair(value: float, kind: str, kk: int) -> Pair:
+        return Pair(Quantity(value, "nats/example", kind, kk, stderr=0.05, ess=3.0))  # type: ignore[arg-type]
+
+    like = Likelihood(
+        elbo=pair(-260.0, "bound", 1),
+        iwae={1: pair(-260.0, "bound", 1), 10: pair(-253.0, "bound", 10),
+              100: pair(-251.55, "bound", 100)},
+        log_marginal=pair(-252.07, "estimate", k),
+        posterior=posterior,
+    )  # fmt: skip
+    return format_table(Evaluation(likelihood=like))
+
+
+def test_a_refined_q_is_named_above_the_likelihood_rows() -> None:
+    """``evaluate --refine 50`` printed the same rows as without it; only metrics.json said that
+    every bound and estimate used the encoder's q refined by 50 Adam steps."""
+    refined = "encoder q refined by 50 Adam steps per example"
+    lines = _likelihood(refined).splitlines()
+    at = [i for i, line in enumerate(lines) if refined in line]
+    assert at and "q of the ELBO, IWAE bounds and IS estimate" in lines[at[0]]
+    assert at[0] < min(i for i, line in enumerate(lines) if "ELBO on" in line)
+    assert "refined" not in _likelihood(None) and "q of the" not in _likelihood(None)
+
+
+def test_an_estimate_with_fewer_samples_than_a_bound_says_it_is_weaker() -> None:
+    """``evaluate --k 50`` printed "IWAE bound L_100 -251.550" above "log p(x),
+    importance-sampled -252.069 (k=50)": an estimate below a bound, without a word that with
+    k=50 it is L_50 in expectation."""
+    text = _likelihood(k=50)
+    assert "(with k=50 this estimate is L_50 in expectation: a weaker bound than L_100)" in text
+    assert "in expectation" not in _likelihood(k=1000)

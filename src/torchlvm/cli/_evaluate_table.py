@@ -70,7 +70,8 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
     if isinstance(like, Undefined):
         return [_row("log p(x)", like.reason)]
     what = like.quantity
-    rows = []
+    q = like.posterior  # e.g. "encoder q refined by 50 Adam steps per example" (--refine)
+    rows = [] if q is None else [_row("q of the ELBO, IWAE bounds and IS estimate", q)]
     if like.elbo is not None:
         rows.append(_pair_row(f"ELBO on {what}", like.elbo, ", k=1"))
     for k, pair in like.iwae.items():
@@ -78,11 +79,23 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
     if like.log_marginal is not None:
         est = like.log_marginal
         rows.append(_pair_row(f"{what}, importance-sampled", est, _mc(est.nats)))
+        rows += _weaker_than_bounds(est.nats.k, list(like.iwae))
     if like.ais is not None:
         rows.append(_pair_row(f"{what}, AIS (k = chains)", like.ais, _mc(like.ais.nats)))
     if like.exact is not None:
         rows.append(_pair_row(f"{what}, exact", like.exact))
     return rows
+
+
+def _weaker_than_bounds(k: int | None, ks: list[int]) -> list[str]:
+    """A note under an importance-sampled estimate whose k is below an IWAE bound's above it:
+    with k samples the estimate is L_k in expectation, so it may read lower than that bound."""
+    above = [kk for kk in ks if k is not None and kk > k]
+    if not above:
+        return []
+    bounds = " and ".join(f"L_{kk}" for kk in above)
+    text = f"(with k={k} this estimate is L_{k} in expectation: a weaker bound than {bounds})"
+    return [_row("", text)]
 
 
 def _observed_rows(obs: ObservedLikelihood | None) -> list[str]:
