@@ -56,6 +56,30 @@ def test_gaps_writes_json_and_figure_and_prints_a_labelled_table(vae_dir, capsys
     assert (vae_dir / "metrics.json").read_text() == '{"keep": true}\n'  # untouched
 
 
+def test_gaps_says_what_it_will_do_and_prints_digits_its_errors_justify(vae_dir, capsys):
+    """gaps ran for minutes without a word, then printed "log p(x) -23.7728 ± 0.2502": four
+    decimals beside an error in the first. It now says first what it measures, and prints each
+    number to the digit of its standard error's second significant digit."""
+    argv = ["gaps", str(vae_dir), "--n", "16", "--k", "100", "--steps", "5"]
+    assert cli.main([*argv, "--elbo-samples", "50"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "measuring the gaps of 16 test examples: q* fitted to each by 5 Adam steps of 8 draws, "
+        "log p(x) by importance sampling (k=100 per example), ELBOs from 50 draws per example; "
+        "the table follows when all are done"
+    )
+    rows = [line.split() for line in lines if line.startswith(("  log p(x)", "  ELBO", "  amort"))]
+    assert len(rows) == 4
+    for row in rows:
+        value, se = next(
+            (a, b)
+            for a, b in zip(row, row[1:], strict=False)
+            if a.lstrip("-")[:1].isdigit() and b[0].isdigit()
+        )
+        assert len(se.replace(".", "").lstrip("0")) == 2, row  # the error to 2 digits
+        assert len(value.partition(".")[2]) == len(se.partition(".")[2]), row  # to its digit
+
+
 def test_gaps_with_ais_and_a_flow_reports_every_rung_with_standard_errors(vae_dir, capsys):
     argv = ["gaps", str(vae_dir), "--n", "6", "--steps", "20", "--elbo-samples", "200"]
     assert cli.main([*argv, "--ais", "20", "--chains", "4", "--flow-steps", "2"]) == 0

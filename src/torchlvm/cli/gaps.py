@@ -113,6 +113,8 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
 
     model = run_.model
     x, c, protocol, dataset = _data(model, run_.data, args.split, args.n, device, run_.dtype)
+    noun = example_noun(run_.data.get("table") is not None)
+    print(_plan(model, args, x.shape[0], noun), flush=True)
     start = time.perf_counter()
     report = _report(model, x, c, args)
     result: dict[str, Any] = {
@@ -126,7 +128,6 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
         "seconds": round(time.perf_counter() - start, 2),
     }
     table = TableSchema.from_dict(run_.data.get("table"))  # (the run's Dataset.is_table)
-    noun = example_noun(table is not None)
     if table is not None:  # a row's density, in the units it was trained in
         result["unit"] = f"nats per {noun}, {table_units(table.standardizer is not None)}"
     layout = RunLayout(args.dir)
@@ -147,6 +148,26 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     _print_table(result, summary, report, x.shape[0], px, noun)
     print("wrote " + ", ".join(str(path) for path in written))
     return 0
+
+
+def _plan(model: Any, args: argparse.Namespace, n: int, noun: str) -> str:
+    """What gaps is about to do, said before it does it (minutes on a CPU for a VAE, and it
+    prints nothing else until it ends)."""
+    from torchlvm.inference.gaps import has_exact_elbo
+
+    if callable(getattr(model, "log_marginal", None)):
+        px = "exact"
+    elif args.ais is not None:
+        px = f"by AIS ({args.ais} HMC steps, {args.chains} chains per {noun})"
+    else:
+        px = f"by importance sampling (k={args.k} per {noun})"
+    elbo = "exact" if has_exact_elbo(model) else f"from {args.elbo_samples} draws per {noun}"
+    flow = "" if args.flow_steps is None else f" and a flow q* ({args.flow_steps} coupling steps)"
+    return (
+        f"measuring the gaps of {n} {args.split} {noun}s: q*{flow} fitted to each by "
+        f"{args.steps} Adam steps of {args.samples} draws, log p(x) {px}, ELBOs {elbo}; "
+        "the table follows when all are done"
+    )
 
 
 def _report(model: Any, x: Any, c: Any, args: argparse.Namespace) -> Any:
@@ -254,6 +275,8 @@ def _print_table(
 ) -> None:
     """The gaps table; ``px`` names the likelihood (``log p(x | c)`` for a conditional model),
     ``noun`` one data point (``"row"`` of a table, else ``"example"``)."""
+    from torchlvm.report.metrics import format_error
+
     exact = report.log_px_method == "exact"
     if exact:
         px_how = "exact"
@@ -282,14 +305,14 @@ def _print_table(
     print(f"  {'quantity':<28}{f'nats/{noun}':>14}{'± s.e.':>10}  what")
     for label, key, what in rows:
         label, what = label.replace("log p(x)", px), what.replace("log p(x)", px)
-        value, se = (_shown(summary[k], 4) for k in (key, f"{key}_se"))
+        value, se = _measured(summary[key], summary[f"{key}_se"])
         print(f"  {label:<28}{value:>14}{se:>10}  {what}")
     print(f"  (± s.e.: standard error of the mean over these {noun}s)")
     if noun == "row":
         print(f"  (unit: {result['unit']}, as the model was trained)")
     if not exact:
         print(
-            f"  estimator's standard error of mean {px}: {summary['log_px_stderr']:.4f} "
+            f"  estimator's standard error of mean {px}: {format_error(summary['log_px_stderr'])} "
             f"nats (mean ESS {result['mean_ess']:.1f} of {report.k or 'the chains'})"
         )
     if "ppca_mean_field_gap" in result:
@@ -297,6 +320,18 @@ def _print_table(
             "  exact mean-field (diagonal q) approximation gap of this PPCA: "
             f"{_shown(result['ppca_mean_field_gap'], 6)} nats/{noun}"
         )
+
+
+def _measured(value: float, se: float) -> tuple[str, str]:
+    """``value`` to the digit its standard error ``se`` justifies, and ``se`` to 2 digits
+    (``-23.77``, ``0.25``); an exact number, or float noise about one (an exact gap of 0 computed
+    as -4e-15 ± 1e-16), to 4 decimals."""
+    from torchlvm.report.metrics import format_measured
+
+    if not se > 1e-9:
+        return _shown(value, 4), _shown(se, 4)
+    text, _, error = format_measured(float(value), float(se)).partition(" ± ")
+    return text, error
 
 
 def _shown(value: float, digits: int) -> str:
