@@ -114,7 +114,7 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     model = run_.model
     x, c, protocol, dataset = _data(model, run_.data, args.split, args.n, device, run_.dtype)
     noun = example_noun(run_.data.get("table") is not None)
-    print(_plan(model, args, x.shape[0], noun), flush=True)
+    print(_plan(model, args, x.shape[0], noun, conditional=c is not None), flush=True)
     print(_expected(model, x, c, args), flush=True)
     start = time.perf_counter()
     report = _report(model, x, c, args)
@@ -151,9 +151,9 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     return 0
 
 
-def _plan(model: Any, args: argparse.Namespace, n: int, noun: str) -> str:
+def _plan(model: Any, args: argparse.Namespace, n: int, noun: str, *, conditional: bool) -> str:
     """What gaps is about to do, said before it does it (minutes on a CPU for a VAE, and it
-    prints nothing else until it ends)."""
+    prints nothing else until it ends); a CVAE's likelihood is log p(x | c), as its table says."""
     from torchlvm.inference.gaps import has_exact_elbo
 
     if callable(getattr(model, "log_marginal", None)):
@@ -164,9 +164,10 @@ def _plan(model: Any, args: argparse.Namespace, n: int, noun: str) -> str:
         px = f"by importance sampling (k={args.k} per {noun})"
     elbo = "exact" if has_exact_elbo(model) else f"from {args.elbo_samples} draws per {noun}"
     flow = "" if args.flow_steps is None else f" and a flow q* ({args.flow_steps} coupling steps)"
+    likelihood = "log p(x | c)" if conditional else "log p(x)"
     return (
         f"measuring the gaps of {n} {args.split} {noun}s: q*{flow} fitted to each by "
-        f"{args.steps} Adam steps of {args.samples} draws, log p(x) {px}, ELBOs {elbo}; "
+        f"{args.steps} Adam steps of {args.samples} draws, {likelihood} {px}, ELBOs {elbo}; "
         "the table follows when all are done"
     )
 
