@@ -112,11 +112,11 @@ def run(args: argparse.Namespace) -> int:
 def _final_kl(history) -> str:
     """The KL at the end of a fit: the mean of the last 20 steps' Monte Carlo estimates, ± its
     standard error, to that error's digit (a bare 0.457 hid how much of it was noise)."""
+    from torchlvm.evaluation.stats import mean_and_stderr
     from torchlvm.report.metrics import format_measured
 
-    last = history[-20:].double()
-    se = float(last.std() / len(last) ** 0.5) if len(last) > 1 else None
-    return f"{format_measured(float(last.mean()), se)} nats, mean of the last {len(last)} steps"
+    last = history[-20:]
+    return f"{format_measured(*mean_and_stderr(last))} nats, mean of the last {len(last)} steps"
 
 
 def _check_writable(folder: Path) -> None:

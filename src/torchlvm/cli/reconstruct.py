@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import plots
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
+    from torchlvm.evaluation.stats import mean_and_stderr
     from torchlvm.report.metrics import format_measured
 
     n = check_positive_int("--n", args.n)
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     recon = _run.in_batches(reconstruct, x, c, device=run_.device)
     per_image = (recon.double() - x.double()).pow(2).mean(-1)  # (N,)
-    mse = format_measured(float(per_image.mean()), _stderr(per_image))
+    mse = format_measured(*mean_and_stderr(per_image))
     over = f"± s.e. over the {len(x)} images" if len(x) > 1 else "one image"
     shown = min(n, len(x))
     fig = plots.reconstruction_pairs(
@@ -82,9 +83,3 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out} ({shown} inputs and their reconstructions)")
     return 0
-
-
-def _stderr(values) -> float | None:
-    """The standard error of the mean of ``values`` ``(N,)``; None for a single value."""
-    n = len(values)
-    return float(values.std() / n**0.5) if n > 1 else None

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from torchlvm.evaluation.stats import mean_and_stderr
+
 
 @dataclass(frozen=True)
 class ImputationError:
@@ -49,6 +51,6 @@ def imputation_error(
     entries ``missing`` (bool ``(D,)``, at least one True) of the true values ``x`` ``(N, D)``."""
     model = (imputed - x)[:, missing].double().pow(2).mean(1)  # (N,) per example
     base = (baseline.expand_as(x) - x)[:, missing].double().pow(2).mean(1)  # (N,)
-    n = len(x)
-    stderr = float((model - base).std(correction=1)) / math.sqrt(n) if n > 1 else math.nan
-    return ImputationError(float(model.mean()), float(base.mean()), stderr, n)
+    _, stderr = mean_and_stderr(model - base)
+    stderr = math.nan if stderr is None else stderr
+    return ImputationError(float(model.mean()), float(base.mean()), stderr, len(x))

@@ -37,6 +37,7 @@ from torchlvm._checks import check_positive_int
 from torchlvm.evaluation._batching import map_batches
 from torchlvm.evaluation._records import bits_per_dim, metric
 from torchlvm.evaluation.records import example_noun, nats_per
+from torchlvm.evaluation.stats import mean_and_stderr
 from torchlvm.inference import elbo, log_marginal_ais, log_marginal_is
 from torchlvm.protocol import LatentVariableModel
 
@@ -155,7 +156,8 @@ def summarize_likelihood(
     examples = example + "s"
 
     def mean_and_se(t: Tensor) -> tuple[float, float]:
-        return float(t.double().mean()), float(t.double().std() / math.sqrt(n)) if n > 1 else 0.0
+        mean, stderr = mean_and_stderr(t)
+        return mean, 0.0 if stderr is None else stderr
 
     def both_units(mean: float, kind: str, **extra: Any) -> dict[str, Any]:
         in_bits = {
