@@ -31,3 +31,13 @@ def test_importance_samples_are_multiplied_out():
     few, _ = expected_seconds(model, x, None, steps=1, num_samples=2, k=2, elbo_samples=1)
     many, _ = expected_seconds(model, x, None, steps=1, num_samples=2, k=HUGE, elbo_samples=1)
     assert few < 60 < many
+
+
+def test_each_timed_run_waits_for_the_device_before_the_clock_is_read():
+    """On a GPU a probe's kernels run after its call returns: without a synchronization each
+    part was timed by its launches alone (the probe ran unsynchronized)."""
+    from torchlvm.inference import gaps_timing
+
+    events = []
+    gaps_timing._per(lambda n: events.append(f"run {n}"), lambda: events.append("sync"), m=4)
+    assert events == ["run 1", "sync", "run 1", "sync", "run 5", "sync"]

@@ -174,7 +174,7 @@ def _plan(model: Any, args: argparse.Namespace, n: int, noun: str, *, conditiona
 
 def _expected(model: Any, x: Any, c: Any, args: argparse.Namespace) -> str:
     """``expected time: 1.4 min (from a 0.8 s probe)``: each part timed for a few steps."""
-    from torchlvm.evaluation.timing import _duration
+    from torchlvm.evaluation.timing import duration
     from torchlvm.inference.gaps_timing import expected_seconds
 
     seconds, probe = expected_seconds(
@@ -182,7 +182,7 @@ def _expected(model: Any, x: Any, c: Any, args: argparse.Namespace) -> str:
         elbo_samples=args.elbo_samples, family=None if args.family == "encoder" else args.family,
         ais_steps=args.ais, ais_chains=args.chains, flow_steps=args.flow_steps,
     )  # fmt: skip
-    return f"expected time: {_duration(seconds)} (from a {probe:.1f} s probe of each part)"
+    return f"expected time: {duration(seconds)} (from a {probe:.1f} s probe of each part)"
 
 
 def _report(model: Any, x: Any, c: Any, args: argparse.Namespace) -> Any:

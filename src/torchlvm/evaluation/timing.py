@@ -44,7 +44,7 @@ class Expectation:
         """One line: ``expected time of the importance sampling: 2.4 min (...)``, and of AIS
         after it when it runs: ``; of AIS: 14 min (...)``."""
         line = (
-            f"expected time of the importance sampling: {_duration(self.seconds)} "
+            f"expected time of the importance sampling: {duration(self.seconds)} "
             f"({self.samples:,} {self.unit}-samples at {1e6 * self.per_sample:.2f} µs each, "
             f"from a {self.probe_seconds:.1f} s probe)"
         )
@@ -52,12 +52,13 @@ class Expectation:
             return line
         a = self.ais
         return (
-            f"{line}; of AIS: {_duration(a.seconds)} ({a.samples:,} {self.unit}-chain-transitions "
+            f"{line}; of AIS: {duration(a.seconds)} ({a.samples:,} {self.unit}-chain-transitions "
             f"at {1e6 * a.per_sample:.2f} µs each, from a {a.probe_seconds:.1f} s probe)"
         )
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """``42 s`` or ``2.4 min``: an expected time as the commands print it."""
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 

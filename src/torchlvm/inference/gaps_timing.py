@@ -33,6 +33,7 @@ def expected_seconds(
     """
     spent = time.perf_counter()
     total = 0.0
+    sync = (lambda: torch.cuda.synchronize(x.device)) if x.device.type == "cuda" else None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         with torch.no_grad():
@@ -42,21 +43,26 @@ def expected_seconds(
         exact_elbo = gaps.has_exact_elbo(model)
         method = "analytic" if exact_elbo else "mc"
         fit = dict(family=family, lr=0.02, num_samples=num_samples, init=q, log_lik_method=method)
-        total += steps * _per(lambda m: gaps.fit_local_posterior(model, x, c, steps=m, **fit))
+        total += steps * _per(lambda m: gaps.fit_local_posterior(model, x, c, steps=m, **fit), sync)
         if flow_steps is not None:
             total += steps * _per(
                 lambda m: gaps.fit_local_flow(
                     model, x, c, init=base, flow_steps=flow_steps, steps=m, num_samples=num_samples
-                )
+                ),
+                sync,
             )
         with torch.no_grad():
             per_sample = _per(
-                lambda m: gaps.log_marginal_is(model, x, c, num_samples=m, proposal=q), 8 * PROBE
+                lambda m: gaps.log_marginal_is(model, x, c, num_samples=m, proposal=q),
+                sync,
+                8 * PROBE,
             )
             if ais_steps is not None:
-                one = _per(
-                    lambda m: gaps.log_marginal_ais(model, x, c, num_steps=m, num_chains=ais_chains)
-                )
+
+                def ais(m: int) -> Any:
+                    return gaps.log_marginal_ais(model, x, c, num_steps=m, num_chains=ais_chains)
+
+                one = _per(ais, sync)
                 total += ais_steps * one
             elif not callable(getattr(model, "log_marginal", None)):
                 total += k * per_sample
@@ -65,12 +71,15 @@ def expected_seconds(
     return total, time.perf_counter() - spent
 
 
-def _per(run: Callable[[int], Any], m: int = PROBE) -> float:
+def _per(run: Callable[[int], Any], sync: Callable[[], None] | None, m: int = PROBE) -> float:
     """Seconds per unit of ``run(n)`` (n steps or samples): the time of ``run(1 + m)`` less that
-    of ``run(1)``, over m, so that the setup both share (an encoder pass) is not multiplied."""
+    of ``run(1)``, over m, so that the setup both share (an encoder pass) is not multiplied.
+    ``sync`` waits for a GPU's queued work (its kernels run after the call returns)."""
     times = []
     for n in (1, 1, 1 + m):  # (the first warms up)
         start = time.perf_counter()
         run(n)
+        if sync is not None:
+            sync()
         times.append(time.perf_counter() - start)
     return max(times[2] - times[1], 0.0) / m
