@@ -98,16 +98,12 @@ def _score_text(scores, i: int) -> str:
     the label's) for an exact score, to 4 significant digits; an importance-sampled one to the
     digit its standard error justifies, with that error (the CSV's ``stderr``); the cells it
     was scored on where the row has empty ones."""
-    import math
+    from torchlvm.report.headline import num  # (the report's measured number, typographic minus)
 
-    from torchlvm.report.metrics import format_measured
-
-    err = float(scores.stderr[i])
-    shown = not scores.exact and math.isfinite(err) and err > 0
-    value = format_measured(float(scores.neg_log_p[i]), err if shown else None)
+    err = None if scores.exact else float(scores.stderr[i])  # num drops a non-positive or NaN one
     seen = int(scores.observed[i])
     cells = "" if seen == scores.cells else f" (on {seen} of {scores.cells} cells)"
-    return f"−log p(x) = {value.replace('-', '−')} nats{cells}"
+    return f"−log p(x) = {num(float(scores.neg_log_p[i]), err)} nats{cells}"
 
 
 def _rows(run_, data: str, seed: int):
