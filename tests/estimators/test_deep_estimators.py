@@ -104,7 +104,8 @@ def test_cvae_estimator_takes_the_learned_mixture_priors(prior):
     assert est.model_.config.prior == prior
     assert np.isfinite(est.score_samples(X[:10], y[:10])).all()
     assert np.isfinite(est.score_samples(X[:10])).all()  # y marginalized under π
-    assert est.sample(5, y=y[0]).shape == (5, X.shape[1])
+    drawn, labels = est.sample(5, y=y[0])
+    assert drawn.shape == (5, X.shape[1]) and labels.tolist() == [y[0]] * 5
 
 
 def test_model_is_exported_for_torchlvm_load(tmp_path):
@@ -189,9 +190,22 @@ def test_cvae_without_y_uses_the_class_mixture(cvae):
 
 def test_cvae_samples_and_reconstructs_for_a_label(cvae):
     est, X, labels = cvae
-    assert est.sample(4, "b").shape == (4, 6) and est.sample(3).shape == (3, 6)
+    drawn, drawn_labels = est.sample(4, "b")
+    assert drawn.shape == (4, 6) and drawn_labels.tolist() == ["b"] * 4
     assert est.inverse_transform(np.zeros((2, 2)), ["a", "c"]).shape == (2, 6)
     assert est.inverse_transform(np.zeros((2, 2))).shape == (2, 6)
+
+
+def test_cvae_sample_returns_the_classes_it_drew_as_gaussian_mixture_does(cvae):
+    """Without y, sample returns (X, y) with y drawn from π, and X is what sample gives for
+    those labels; the labels' frequencies are π's (3 standard errors)."""
+    est, _, _ = cvae
+    drawn, labels = est.sample(3000)
+    assert drawn.shape == (3000, 6) and labels.dtype == est.classes_.dtype
+    np.testing.assert_array_equal(est.sample(3000, labels)[0], drawn)
+    frequency = (labels[:, None] == est.classes_).mean(0)
+    se = np.sqrt(est.class_prior_ * (1 - est.class_prior_) / 3000)
+    assert (np.abs(frequency - est.class_prior_) < 3 * se).all()
 
 
 def test_cvae_refuses_unknown_labels_and_missing_y(cvae):

@@ -5,7 +5,8 @@ Every method takes ``y``. Without it (a ``Pipeline`` calls ``transform(X)`` alon
 is the model's own, averaged over the class mixture p(x) = Σ_c π_c p(x | c) with π the class
 frequencies of the training labels: ``score_samples`` gives log p(x), ``transform`` the
 posterior-weighted mean Σ_c p(c | x) E_q[z | x, c], ``inverse_transform`` Σ_c p(c | z) E[x | z, c]
-with p(c | z) ∝ π_c p(z | c), and ``sample`` draws c ~ π first.
+with p(c | z) ∝ π_c p(z | c), and ``sample`` draws c ~ π first and returns (X, y), as
+``GaussianMixture.sample`` does.
 """
 
 from __future__ import annotations
@@ -151,15 +152,18 @@ class CVAEEstimator(LVMEstimator):
         :mod:`torchlvm.estimators.base`): raise ``k`` to shrink it."""
         return float(self.score_samples(X, y).mean())
 
-    def sample(self, n: int = 1, y: Any = None) -> np.ndarray:
-        """``n`` draws x ~ p(x | z, c), z ~ p(z | c), shape (n, D), for label(s) ``y`` (one
-        label, or n of them); without y, c ~ π. Seeded by ``random_state``."""
+    def sample(self, n: int = 1, y: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` draws x ~ p(x | z, c), z ~ p(z | c), and their labels, as scikit-learn's
+        ``GaussianMixture.sample`` returns ``(X, y)``: X (n, D) and y (n,), of ``classes_``'s
+        type. With ``y`` (one label, or n of them) the draws are of those classes; without it,
+        each row's class is drawn from π first. Seeded by ``random_state``."""
         check_positive_int("n", n)
         self._check_fitted()
         if y is None:
             rng = np.random.default_rng(self._seed())
             y = self.classes_[rng.choice(len(self.classes_), size=n, p=self.class_prior_)]
-        return self._prior_draws(n, self._one_hot(y, n))
+        c = self._one_hot(y, n)
+        return self._prior_draws(n, c), self.classes_[c.argmax(-1).numpy()]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
