@@ -38,3 +38,12 @@ class LatentVariableModel(Protocol):
         """p(x | z[, c]) for ``z`` of shape ``(..., B, K)``: batch shape ``(..., B)``, event
         ``(D,)``."""
         ...
+
+
+def latent_size(model: LatentVariableModel) -> int:
+    """K, the size of the z that ``model`` draws and reads: its ``fitted_config``'s
+    ``latent_dim`` where it has one, else ``latent_dim``. The two differ on a fitted
+    :class:`~torchlvm.PPCA` after ``set_params(latent_dim=...)``, which changes the parameter
+    for the next ``fit`` (scikit-learn's contract), not the fitted W."""
+    fitted = getattr(model, "fitted_config", None)
+    return int(model.latent_dim if fitted is None else fitted.latent_dim)

@@ -154,6 +154,21 @@ def test_full_covariance_is_refused_above_the_limit():
         fit_local_posterior(Big(), torch.zeros(2, 3), family="full", steps=1)
 
 
+def test_the_size_limit_reads_the_fitted_k_not_a_later_setting():
+    """set_params(latent_dim=65) on a fitted PPCA changes the next fit only: its K is still 3,
+    so a full-covariance q is allowed, and started at the exact posterior it stays there."""
+    data = make_linear_gaussian(n=200, dim=8, latent_dim=K, noise_variance=0.2, seed=1)
+    model = PPCA(latent_dim=K).fit(data.x.double())
+    model.set_params(latent_dim=MAX_FULL_COVARIANCE_DIM + 1)
+    x = data.x[:4].double()
+    q, _ = fit_local_posterior(
+        model, x, family="full", steps=2, init=model.encode(x), log_lik_method="analytic"
+    )
+    assert q.event_shape == (K,)
+    gap = model.log_marginal(x) - elbo(model, x, q=q, log_lik_method="analytic").elbo
+    assert gap.abs().max() < 1e-10
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

@@ -50,7 +50,7 @@ from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.inference.objectives import LogLikMethod, elbo, iwae_bound, model_kl_method
 from torchlvm.models.posteriors import FlowQ
-from torchlvm.protocol import LatentVariableModel
+from torchlvm.protocol import LatentVariableModel, latent_size
 
 Family = Literal["diagonal", "full"]
 FAMILIES: tuple[str, ...] = ("diagonal", "full")
@@ -307,7 +307,7 @@ def fit_local_posterior(
     check_choice("objective", objective, ("elbo", "iwae"))
     check_choice("schedule", schedule, ("constant", "cosine"))
     check_positive("lr", lr)
-    check_family(family, model.latent_dim)
+    check_family(family, latent_size(model))
     check_rows("x", x)
     check_autograd("fit_local_posterior", "Adam steps on each point's q")
     if init is not None and tuple(init.batch_shape) != tuple(x.shape[:-1]):
