@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -366,3 +367,35 @@ def test_resume_into_a_fitted_ppca_run_names_no_command_that_does_not_exist(
     assert "holds a ppca run, not vae" in line
     assert "'torchlvm fit' made it, which does not resume; train into another --out" in line
     assert "train ppca" not in line
+
+
+def test_resume_without_last_ckpt_names_the_command_that_trains_it_anew(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run whose checkpoints/last.ckpt was deleted (to save space) cannot resume: the message
+    said 'train from scratch instead', naming no command. It names the train command with the
+    run's options (kept through an earlier resume) and a folder that is free; run as printed,
+    that command trains it."""
+    out = tmp_path / "my run"
+    base = ["train", "vae", "--data", "digits", "--epochs", "1", *TINY, "--seed", "3"]
+    assert main([*base, "--standardize", "--out", str(out)]) == 2  # (a table's option)
+    assert main([*base, "--no-standardize", "--out", str(out)]) == 0
+    assert main(["train", "vae", "--epochs", "2", "--quiet", "--out", str(out), "--resume"]) == 0
+    (out / "checkpoints" / "last.ckpt").unlink()
+    capsys.readouterr()
+    before = _snapshot(out)
+    assert main(["train", "vae", "--epochs", "3", "--out", str(out), "--resume"]) == 2
+    line = _one_error_line(capsys)
+    assert _snapshot(out) == before
+    assert "has no checkpoints/last.ckpt" in line and "its model stays and loads" in line, line
+    fix = re.search(r"train it anew with '([^']*)'", line)
+    assert fix is not None, line
+    argv = shlex.split(fix.group(1))
+    assert argv[:3] == ["torchlvm", "train", "vae"] and argv[-2:] == ["--out", f"{out}-2"]
+    assert {"--latent-dim", "--hidden", "--seed", "--no-standardize"} <= set(argv), argv
+    assert argv[argv.index("--epochs") + 1] == "3"
+    assert main(argv[1:]) == 0
+    record = json.loads((Path(f"{out}-2") / "config.json").read_text())
+    assert record["model"] == json.loads((out / "config.json").read_text())["model"]
+    assert record["training"]["seed"] == 3 and record["training"]["max_epochs"] == 3
+    assert f"with --out '{out}' --overwrite" in line or f'--out "{out}" --overwrite' in line

@@ -32,7 +32,11 @@ def test_train_vae_on_incomplete_rows(tmp_path: Path, capsys) -> None:
     assert record["result"]["units"] == "nats per row"
     schema = TableSchema.from_dict(record["data"]["table"])
     assert schema.columns == ("a", "b", "c", "d") and schema.standardizer is not None
-    assert "val/miwae" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "val/miwae" in printed
+    line = "validation MIWAE bound L_5 (bound on log p(x_o), the observed cells; k=5 samples)"
+    last = list(csv.DictReader((out / "metrics.csv").open()))[-1]["val/miwae"]
+    assert f"{line}, last epoch: {float(last):.3f} nats/row" in printed, printed
     filled = tmp_path / "filled.csv"
     argv = ["impute", str(out), "--data", str(path), "--out", str(filled), "--samples", "20"]
     assert main(argv) == 0

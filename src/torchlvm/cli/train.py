@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm._epochs import shown
-from torchlvm.cli import _tables
+from torchlvm.cli import _tables, _train_again
 from torchlvm.cli import train_options as opts
 from torchlvm.cli._progress import show_progress
 from torchlvm.errors import ConfigError, RunDirectoryError
@@ -101,6 +101,7 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
         if recorded_type not in RECIPES:  # a PPCA run: 'fit' made it, and 'fit' has no resume
             again = "'torchlvm fit' made it, which does not resume; train into another --out"
         raise ConfigError(f"--resume: {out} holds a {recorded_type} run, not {model_type}; {again}")
+    _train_again.check_training_state(out, record, given)
     opts.refuse_foreign(model_type, given)
     cls = model_class(model_type)
     source = f"{out} run record"
@@ -232,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
         dm.check_model(model)  # before any folder is made
     options = {
         **_scale_options(given),
-        "extra_config": {"cli": {"command": "train", "model": args.model, **_jsonable(given)}},
+        "extra_config": {"cli": _train_again.cli_record(args.model, given, args.resume and out)},
     }
     if not writer:
         return _run_other_rank(args, given, options)
@@ -245,10 +246,6 @@ def run(args: argparse.Namespace) -> int:
         result = dataclasses.replace(result, out_dir=out)  # where the stage was moved
     _print_summary(args.model, model, dm, config, result)
     return 0
-
-
-def _jsonable(given: dict[str, Any]) -> dict[str, Any]:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in given.items()}
 
 
 def _epochs(n: int) -> str:
@@ -287,6 +284,8 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
         (f"  of which reconstruction E_q[log p(x|z{and_c})]", "val/log_lik", nats),
         (f"  and KL(q(z|x{and_c}) ‖ p({z_c}))", "val/kl", nats),
         (f"validation IWAE bound L_{k} (k={k} samples)", f"val/iwae_{k}", nats),
+        (f"validation MIWAE bound L_{k} (bound on log p(x_o), the observed cells; k={k} "
+         "samples)", "val/miwae", nats),
     ]  # fmt: skip
     for label, key, unit in rows:
         if key in final:

@@ -171,7 +171,10 @@ def _start_epoch(
     nothing, and the run is finished where it stopped."""
     last = layout.last_checkpoint
     if resume and not last.is_file():
-        raise RunDirectoryError(f"cannot resume: {last} does not exist; train from scratch instead")
+        raise RunDirectoryError(
+            f"cannot resume: {last} does not exist, so there is no training state to continue; "
+            "train anew into another out_dir (fit(..., resume=False))"
+        )
     # under DDP, Lightning re-runs the script for ranks > 0 after rank 0 has made the folder
     if not resume and rank_zero_only.rank == 0 and holds_run(layout.folder):
         raise RunDirectoryError(
