@@ -189,9 +189,22 @@ def test_splits_are_seeded_80_10_10_and_disjoint(tmp_path):
 
 def test_too_small_for_a_split(tmp_path):
     np.save(tmp_path / "rows.npy", ROWS[:3])
-    expected = r"split 'val' is empty .* add rows \(or, from Python, load it with split='all'\)"
-    with pytest.raises(DataError, match=expected):
+    expected = r"split 'val' is empty .* add rows, to 7 at least \(or, from Python, load it with "
+    with pytest.raises(DataError, match=expected + r"split='all'\)"):
         load_dataset(tmp_path / "rows.npy", "val")
+
+
+@pytest.mark.parametrize("n", [5, 6, 7])
+def test_the_rows_a_split_needs_are_the_rows_that_fill_it(tmp_path, n):
+    """A table of 5 or 6 rows is refused saying 7 rows are needed, and 7 rows do fill every
+    part: the number the message names is one that works."""
+    path = tmp_path / "rows.csv"
+    path.write_text("a,b\n" + "".join(f"{r[0]},{r[1]}\n" for r in ROWS[:n, :2].tolist()))
+    if n < 7:
+        with pytest.raises(DataError, match=r"\([56] examples .*add rows, to 7 at least"):
+            load_dataset(path, "test")
+        return
+    assert [len(load_dataset(path, s)) for s in ("train", "val", "test")] == [5, 1, 1]
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,22 @@ def split_sizes(n: int, fractions: tuple[float, ...]) -> tuple[int, ...]:
     return tuple(sizes)
 
 
+def fewest_rows(fractions: tuple[float, ...]) -> int:
+    """The fewest examples from which on every part of a positive fraction gets one at least
+    (7 for 80/10/10: 6 leave the test part empty). From 1 / (smallest fraction) on each such
+    part's size, the floor or ceiling of n * fraction, is one or more; below that, largest
+    remainders can fill a part at n and leave it empty at n + 1, so the count stops there."""
+
+    def filled(n: int) -> bool:
+        sizes = split_sizes(n, fractions)
+        return all(s > 0 for s, f in zip(sizes, fractions, strict=True) if f > 0)
+
+    n = math.ceil(1 / min(f for f in fractions if f > 0) - 1e-9)
+    while n > 1 and filled(n - 1):
+        n -= 1
+    return n
+
+
 def _dealt_parts(n: int, sizes: tuple[int, ...]) -> np.ndarray:
     """Part id per position, each part's slots spread evenly over ``0..n-1``.  Shape ``(n,)``."""
     keys = np.concatenate([(np.arange(s) + 0.5) / s for s in sizes if s > 0])
@@ -117,6 +133,7 @@ def select_split(
         percent = "/".join(f"{round(100 * f)}" for f in fractions)
         raise DataError(
             f"{data.name}: split {split!r} is empty ({len(data)} examples split "
-            f"{percent} train/val/test); add rows (or, from Python, load it with split='all')"
+            f"{percent} train/val/test); add rows, to {fewest_rows(fractions)} at least (or, "
+            "from Python, load it with split='all')"
         )
     return part
