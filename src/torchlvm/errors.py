@@ -8,7 +8,9 @@ users can catch :class:`TorchLVMError`, or the built-in class it also derives fr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
@@ -68,3 +70,35 @@ class OptionError(ConfigError):
         """The error whose ``message(name)`` names the option as ``keyword`` in Python and as
         ``flag`` on the command line."""
         return cls(message(keyword), message(flag))
+
+
+Spell = Callable[[str, object], str]
+"""How an interface writes option ``keyword`` set to a value (None: the option alone)."""
+
+E = TypeVar("E", bound=TorchLVMError)
+
+
+def in_python(keyword: str, value: object = None) -> str:
+    """``drop_columns=['id']``; ``label_column`` for None."""
+    return keyword if value is None else f"{keyword}={value!r}"
+
+
+def on_command_line(keyword: str, value: object = None) -> str:
+    """``--drop-columns id,'Temp (°C)'`` (a list joined by commas, each part quoted for a
+    shell where it needs it); ``--no-standardize`` for False; ``--label-column`` for None."""
+    flag = "--" + keyword.replace("_", "-")
+    if value is None or value is True:
+        return flag
+    if value is False:
+        return "--no-" + flag[2:]
+    parts = value if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+    return f"{flag} {','.join(shlex.quote(str(part)) for part in parts)}"
+
+
+def spelled(cls: type[E], message: Callable[[Spell], str]) -> E:
+    """The error ``cls`` whose text, ``message(spell)``, names each option as Python spells it
+    (:func:`in_python`); :attr:`on_command_line`, which the CLI prints, as the command line does
+    (:func:`on_command_line`)."""
+    error = cls(message(in_python))
+    error.on_command_line = message(on_command_line)  # type: ignore[attr-defined]
+    return error

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import re
+import shlex
+
 import numpy as np
 import pytest
 import torch
@@ -37,12 +41,12 @@ def test_drop_and_text_label_columns(tmp_path):
 @pytest.mark.parametrize(
     ("text", "options", "message"),
     [
-        (TABLE, {}, r"column 1 \('id'\) counts the rows \(1, 2, 3, ...\).*--drop-columns id"),
+        (TABLE, {}, r"column 1 \('id'\) counts the rows \(1, 2, 3, ...\).*drop_columns=\['id'\]"),
         (
             TABLE,
             {"drop_columns": ["id"]},
-            r"column 2 \('name'\) holds text, not numbers \('p1' on line 2\); .*--drop-columns "
-            r"name.*--label-column name",
+            r"column 2 \('name'\) holds text, not numbers \('p1' on line 2\); .*"
+            r"drop_columns=\['name'\].*label_column='name'",
         ),
         ("a,b\n1,2\n3,abc\n5,6\n", {}, r"line 3, column 2 \('b'\): cannot read 'abc'"),
         ("a,b\n1,\n3,\n5,\n", {"allow_missing": True}, r"column 2 \('b'\) has no value in any row"),
@@ -83,10 +87,43 @@ def test_columns_are_matched_to_a_run_by_name(tmp_path):
     assert data.x.tolist() == [[2, 1], [4, 3]] and data.columns == ("a", "b")
     with pytest.raises(DataError, match="lacks column 'c' that the run was trained on"):
         load_dataset(path, "all", columns=("a", "b", "c"))
-    with pytest.raises(DataError, match=r"has column 'b' that the run was not trained on.*--drop"):
+    with pytest.raises(DataError, match=r"has column 'b' that the run was not trained on.*drop_c"):
         load_dataset(path, "all", columns=("a",))
     with pytest.raises(DataError, match="has 2 feature columns but the run was trained on 3"):
         load_dataset(path, "all", columns=("column 1", "column 2", "column 3"))
+
+
+# what a refusal's "drop it (--drop-columns X)" names: X as a shell splits it ('a b' quoted)
+FLAG = r"--drop-columns ((?:'[^']*'|[^\s,)']+)(?:,(?:'[^']*'|[^\s,)']+))*)"
+
+
+@pytest.mark.parametrize(
+    ("text", "options"),
+    [
+        ("id,a,b\n1,0.5,2\n2,1.5,3\n3,2.5,1\n", {}),
+        ("who,a,b\nx,0.5,2\ny,1.5,3\nz,2.5,1\n", {}),
+        ('"x,y",a,b\nx,0.5,2\ny,1.5,3\nz,2.5,1\n', {}),
+        ("a,b,extra\n0.5,2,9\n1.5,3,8\n2.5,1,7\n", {"columns": ("a", "b")}),
+        ("Temp (°C),a,b\n,0.5,2\n,1.5,3\n,2.5,1\n", {"allow_missing": True}),
+    ],
+    ids=["id", "text", "comma-in-name", "not-the-runs", "empty-with-spaces"],
+)
+def test_each_refusal_names_an_option_that_reads_the_file(tmp_path, text, options):
+    """load_dataset's refusals named --drop-columns, a CLI flag, to a Python caller: the Python
+    message names drop_columns=[...], the CLI's --drop-columns ..., and each, followed as
+    written, reads the file (a name with a comma by its index; one with spaces quoted)."""
+    from torchlvm.cli._tables import options_from
+
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        load_dataset(path, "all", **options)
+    python = ast.literal_eval(re.search(r"drop_columns=(\[.*?\])", str(caught.value)).group(1))
+    data = load_dataset(path, "all", drop_columns=python, **options)
+    assert data.columns == ("a", "b") and data.x.tolist() == [[0.5, 2], [1.5, 3], [2.5, 1]]
+    typed = shlex.split(re.search(FLAG, caught.value.on_command_line).group(1))
+    assert "drop_columns=" not in caught.value.on_command_line and len(typed) == 1
+    assert options_from({"drop_columns": typed[0]})["drop_columns"] == python
 
 
 def test_standardize_fits_on_train_split(tmp_path):

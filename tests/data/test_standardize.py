@@ -41,16 +41,30 @@ def test_log_jacobian_changes_units_of_a_density():
     [
         ([[1.0, 2.0], [1.0, 3.0]], r"column 'a' is constant \(1 in every row.*divides by zero"),
         ([[NAN, 2.0], [NAN, 3.0]], "column 'a' has no observed value"),
-        # the flag as it is typed ('drop it (--drop-columns; constant: 'a')' before)
-        ([[1.0, 2.0], [1.0, 3.0]], r"drop it \(--drop-columns a\) or pass --no-standardize"),
-        ([[1.0, 2.0], [1.0, 2.0]], r"\(2 such columns\).*drop them \(--drop-columns a,b\)"),
-        ([[NAN, 2.0], [NAN, 3.0]], r"drop it \(--drop-columns a\)"),
+        # the option as Python takes it ('drop it (--drop-columns a)', a CLI flag, before)
+        ([[1.0, 2.0], [1.0, 3.0]], r"drop it \(drop_columns=\['a'\]\) or pass standardize=False"),
+        ([[1.0, 2.0], [1.0, 2.0]], r"\(2 such columns\).*drop them \(drop_columns=\['a', 'b'\]\)"),
+        ([[NAN, 2.0], [NAN, 3.0]], r"drop it \(drop_columns=\['a'\]\)"),
     ],
     ids=["constant", "all-missing", "constant-flag", "constant-columns", "all-missing-flag"],
 )
 def test_refusals(x, message):
     with pytest.raises(DataError, match=message):
         Standardizer.fit(torch.tensor(x), columns=("a", "b"))
+
+
+@pytest.mark.parametrize(
+    ("x", "flags"),
+    [
+        ([[1.0, 2.0], [1.0, 3.0]], "drop it (--drop-columns a) or pass --no-standardize"),
+        ([[NAN, 2.0], [NAN, 3.0]], "drop it (--drop-columns a)"),
+    ],
+    ids=["constant", "all-missing"],
+)
+def test_refusals_name_the_flags_on_the_command_line(x, flags):
+    with pytest.raises(DataError) as caught:
+        Standardizer.fit(torch.tensor(x), columns=("a", "b"))
+    assert flags in caught.value.on_command_line
 
 
 def test_damaged_record():

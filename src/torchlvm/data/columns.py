@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from torchlvm.errors import DataError
+from torchlvm.errors import DataError, spelled
 
 
 def default_names(dim: int) -> tuple[str, ...]:
@@ -62,9 +62,12 @@ def match_columns(
             f"{'them' if len(missing) > 1 else 'it'} (empty cells mark missing values)"
         )
     if extra:
-        raise DataError(
-            f"{path} has {_columns(extra)} that the run was not trained on; drop "
-            f"{'them' if len(extra) > 1 else 'it'} (--drop-columns {','.join(extra)})"
+        raise spelled(
+            DataError,
+            lambda spell: (
+                f"{path} has {_columns(extra)} that the run was not trained on; drop "
+                f"{'them' if len(extra) > 1 else 'it'} ({spell('drop_columns', extra)})"
+            ),
         )
     order = [names.index(n) for n in expected]
     return np.ascontiguousarray(x[:, order]), expected

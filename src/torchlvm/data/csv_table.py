@@ -35,7 +35,7 @@ import numpy as np
 
 from torchlvm.data.columns import default_names
 from torchlvm.data.csv_dialect import Dialect, sniff
-from torchlvm.errors import ConfigError, DataError, OptionError
+from torchlvm.errors import ConfigError, DataError, OptionError, Spell, spelled
 
 MISSING_MARKERS: frozenset[str] = frozenset(
     {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na", "?"}
@@ -177,10 +177,23 @@ def _name(header: list[str] | None, j: int) -> str:
     return f"column {j + 1} ({header[j]!r})" if header[j] else f"column {j + 1} (no name)"
 
 
-def _flag(header: list[str] | None, j: int) -> str:
-    """How an option names column ``j``: its name, else its index (which counts from 0, so the
-    message says so: "column 14 ... --drop-columns 13" read as a typo)."""
-    return header[j] if header and header[j] else f"{j}, its index counting from 0"
+def _selector(header: list[str] | None, j: int) -> int | str:
+    """How an option names column ``j``: its name where both interfaces take it as written (not
+    empty, no comma and no edge spaces, which ``--drop-columns`` splits or strips, not digits,
+    which it reads as an index), else its index."""
+    name = header[j] if header else ""
+    if not name or name != name.strip() or "," in name or name.lstrip("-").isdigit():
+        return j
+    return name
+
+
+def _option(spell: Spell, keyword: str, header: list[str] | None, j: int) -> str:
+    """Option ``keyword`` (``drop_columns`` or ``label_column``) set to column ``j`` as
+    ``spell`` writes it; an index says that it counts from 0 ("column 14 ... drop_columns=[13]"
+    read as a typo)."""
+    selector = _selector(header, j)
+    text = spell(keyword, [selector] if keyword == "drop_columns" else selector)
+    return text if isinstance(selector, str) else f"{text}, its index counting from 0"
 
 
 def _present(
@@ -238,11 +251,14 @@ def _parse_column(path: Path, header, lines, cells: list[str], j: int) -> np.nda
     text = [i for i, c in enumerate(cells) if not _is_missing(c) and not _is_number(c)]
     given = [i for i, c in enumerate(cells) if not _is_missing(c)]
     if text and len(text) == len(given):
-        flag = _flag(header, j)
-        raise DataError(
-            f"{path}: {_name(header, j)} holds text, not numbers ({cells[text[0]].strip()!r} on "
-            f"line {lines[text[0]]}); if it names rows, drop it (--drop-columns {flag}); if it "
-            f"is a class, use it as labels (--label-column {flag})"
+        raise spelled(
+            DataError,
+            lambda spell: (
+                f"{path}: {_name(header, j)} holds text, not numbers ({cells[text[0]].strip()!r} "
+                f"on line {lines[text[0]]}); if it names rows, drop it "
+                f"({_option(spell, 'drop_columns', header, j)}); if it is a class, use it as "
+                f"labels ({_option(spell, 'label_column', header, j)})"
+            ),
         )
     if text:
         i = text[0]
@@ -278,10 +294,13 @@ def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
     if len(values) < 3 or np.isnan(values).any():
         return
     if np.all(values == np.round(values)) and np.all(np.diff(values) == 1):
-        raise DataError(
-            f"{path}: {_name(header, j)} counts the rows ({values[0]:g}, {values[1]:g}, "
-            f"{values[2]:g}, ...), so it looks like an ID, not a feature; drop it "
-            f"(--drop-columns {_flag(header, j)})"
+        raise spelled(
+            DataError,
+            lambda spell: (
+                f"{path}: {_name(header, j)} counts the rows ({values[0]:g}, {values[1]:g}, "
+                f"{values[2]:g}, ...), so it looks like an ID, not a feature; drop it "
+                f"({_option(spell, 'drop_columns', header, j)})"
+            ),
         )
 
 
@@ -378,9 +397,12 @@ def read_csv(
     for k, j in enumerate(keep):
         values[:, k] = _parse_column(path, header, lines, list(columns[j]), j)
         if np.isnan(values[:, k]).all() and not allow_empty:
-            raise DataError(
-                f"{path}: {_name(header, j)} has no value in any row; drop it "
-                f"(--drop-columns {_flag(header, j)})"
+            raise spelled(
+                DataError,
+                lambda spell, j=j: (
+                    f"{path}: {_name(header, j)} has no value in any row; drop it "
+                    f"({_option(spell, 'drop_columns', header, j)})"
+                ),
             )
         _check_not_id(path, header, values[:, k], j)
     if allow_empty is not True:

@@ -42,7 +42,7 @@ from torchlvm.data.dataset import Dataset
 from torchlvm.data.registry import file_suffix, unsupported
 from torchlvm.data.splits import select_split
 from torchlvm.data.standardize import Standardizer
-from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError, spelled
 
 FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 MANY_CLASSES = 50
@@ -233,11 +233,13 @@ def _check_not_measured(
     name = repr(column) if isinstance(column, str) else f"{column} (counting from 0)"
     drop = [*dropped, column]
     keep = "keep it as a feature (leave out {}) or " if read.class_names is None else ""
-    raise OptionError(
-        f"{path}: the label column {name} {held}, not classes; {keep.format('label_column')}"
-        f"leave it out (drop_columns={drop!r})",
-        f"{path}: the label column {name} {held}, not classes; {keep.format('--label-column')}"
-        f"leave it out (--drop-columns {','.join(map(str, drop))})",
+    raise spelled(
+        OptionError,
+        lambda spell: (
+            f"{path}: the label column {name} {held}, not classes; "
+            f"{keep.format(spell('label_column', None))}leave it out "
+            f"({spell('drop_columns', drop)})"
+        ),
     )
 
 

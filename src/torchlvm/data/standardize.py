@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from torchlvm.errors import DataError
+from torchlvm.errors import DataError, Spell, spelled
 
 # relative to a column's mean magnitude; below it a column counts as constant (a spread of
 # rounding error, which standardizing would blow up to unit variance)
@@ -31,12 +31,12 @@ def _column_name(columns: Sequence[str] | None, j: int) -> str:
     return repr(columns[j]) if columns else f"{j} (counting from 0)"
 
 
-def _drop_flag(columns: Sequence[str] | None, indices: Sequence[int]) -> str:
-    """``--drop-columns NAMES`` for feature columns ``indices`` when they have names, else the
-    bare flag (an index among the features is not the file's index)."""
+def _drop(spell: Spell, columns: Sequence[str] | None, indices: Sequence[int]) -> str:
+    """``drop_columns`` set to feature columns ``indices`` as ``spell`` writes it, when they have
+    names, else the bare option (an index among the features is not the file's index)."""
     if not columns:
-        return "--drop-columns"
-    return "--drop-columns " + ",".join(columns[j] for j in indices)
+        return spell("drop_columns", None)
+    return spell("drop_columns", [columns[j] for j in indices])
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,12 @@ class Standardizer:
         count = observed.sum(0)
         if (count == 0).any():
             j = int((count == 0).nonzero()[0])
-            raise DataError(
-                f"column {_column_name(columns, j)} has no observed value in the train split; "
-                f"drop it ({_drop_flag(columns, [j])})"
+            raise spelled(
+                DataError,
+                lambda spell: (
+                    f"column {_column_name(columns, j)} has no observed value in the train "
+                    f"split; drop it ({_drop(spell, columns, [j])})"
+                ),
             )
         x0 = torch.where(observed, x, 0.0)
         mean = x0.sum(0) / count
@@ -92,11 +95,14 @@ class Standardizer:
             every = [int(i) for i in constant.nonzero()[:, 0]]
             j = every[0]
             more = "" if len(every) == 1 else f" ({len(every)} such columns)"
-            raise DataError(
-                f"column {_column_name(columns, j)} is constant ({mean[j].item():g} in every "
-                f"row of the train split){more}, so standardizing divides by zero; drop "
-                f"{'it' if len(every) == 1 else 'them'} ({_drop_flag(columns, every)}) or pass "
-                "--no-standardize"
+            raise spelled(
+                DataError,
+                lambda spell: (
+                    f"column {_column_name(columns, j)} is constant ({mean[j].item():g} in every "
+                    f"row of the train split){more}, so standardizing divides by zero; drop "
+                    f"{'it' if len(every) == 1 else 'them'} ({_drop(spell, columns, every)}) or "
+                    f"pass {spell('standardize', False)}"
+                ),
             )
         return cls(tuple(mean.tolist()), tuple(scale.tolist()))
 
