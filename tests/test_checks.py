@@ -9,12 +9,17 @@ import torch
 
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.inference import (
+    elbo,
     fit_local_posterior,
+    identity_trace,
     inference_gaps,
+    iwae_bound,
+    log_importance_weights,
     log_marginal_ais,
     log_marginal_is,
     refine,
 )
+from torchlvm.models.ppca import PPCA
 from torchlvm.models.vae import VAE, VAEConfig
 
 CALLS = {
@@ -48,6 +53,29 @@ def test_gradient_steps_under_inference_mode_say_to_use_no_grad(vae, name):
         CALLS[name](vae, x)
     with torch.no_grad():  # the fix the message names
         CALLS[name](vae, x)
+
+
+BOUNDS = {
+    "elbo": lambda m, x: elbo(m, x),
+    "iwae_bound": lambda m, x: iwae_bound(m, x, num_samples=2),
+    "log_importance_weights": lambda m, x: log_importance_weights(m, x, num_samples=2),
+    "identity_trace": lambda m, x: identity_trace(m, x, steps=2),
+    "log_marginal_is": lambda m, x: log_marginal_is(m, x, num_samples=4),
+}
+
+
+@pytest.mark.parametrize("kind", ["numpy", "list"])
+@pytest.mark.parametrize("name", [*CALLS, *BOUNDS])
+def test_x_that_is_no_tensor_is_named_for_a_model_that_encodes_arrays(name, kind):
+    """PPCA's encode takes arrays (scikit-learn's contract), so a NumPy x went through it to
+    torch's ValueError in log_prob, or an AttributeError (.detach, .shape)."""
+    X = torch.randn(20, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ppca = PPCA(latent_dim=2).fit(X)
+    call = {**CALLS, **BOUNDS}[name]
+    x = X[:3].numpy() if kind == "numpy" else X[:3].tolist()
+    with pytest.raises(DataError, match=r"^x must be a torch.Tensor, got .*torch.as_tensor"):
+        call(ppca, x)
+    call(ppca, X[:3])  # the fix the message names
 
 
 def test_importance_sampling_runs_under_inference_mode(vae):

@@ -106,9 +106,12 @@ def check_tensor(name: str, x: Any) -> torch.Tensor:
 
 
 def check_rows(name: str, x: Any) -> None:
-    """Refuse a tensor ``(..., B, D)`` with no rows: torch's ``Independent`` cannot sum an
-    empty batch (it raises from deep inside ``log_prob`` and ``kl_divergence``)."""
-    if isinstance(x, torch.Tensor) and x.ndim >= 1 and math.prod(x.shape[:-1]) == 0:
+    """Refuse anything but a tensor ``(..., B, D)`` (:func:`check_tensor`), and one with no
+    rows: torch's ``Independent`` cannot sum an empty batch (it raises from deep inside
+    ``log_prob`` and ``kl_divergence``). A NumPy array or a list, which PPCA's ``encode``
+    takes, reached torch's ``ValueError`` in ``log_prob`` or an ``AttributeError``."""
+    check_tensor(name, x)
+    if x.ndim >= 1 and math.prod(x.shape[:-1]) == 0:
         raise DataError(f"{name} has no rows (shape {tuple(x.shape)}); pass at least one row")
 
 

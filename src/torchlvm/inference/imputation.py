@@ -27,7 +27,7 @@ from torch import Tensor
 from torch.distributions import Bernoulli, Normal
 
 from torchlvm import _device
-from torchlvm._checks import check_positive_int, check_rows, check_tensor
+from torchlvm._checks import check_positive_int, check_rows
 from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError
 from torchlvm.inference.miwae import ObservedCells, zero_filled
@@ -189,7 +189,7 @@ def impute_rows(
         ConfigError: for a negative ``draws``, ``num_samples`` below 1, or a conditional model.
         DataError: for an ``x`` that is not a tensor, or has no rows.
     """
-    check_rows("x", check_tensor("x", x))
+    check_rows("x", x)
     _check_unconditional(model)
     (rows,) = _device.to_model(model, x)
     return _impute_rows(model, rows, draws, num_samples, generator).to(x.device)

@@ -25,7 +25,6 @@ from torchlvm._checks import (
     check_non_negative,
     check_positive_int,
     check_rows,
-    check_tensor,
 )
 from torchlvm.distributions.kl import KLMethod, kl
 from torchlvm.distributions.point_mass import PointMass, UndefinedDensityError, no_density
@@ -170,7 +169,6 @@ def check_data(model: LatentVariableModel, x: Tensor, c: Tensor | None = None) -
     Raises:
         DataError: for x that is not a tensor, has no rows, or that the model's encoder refuses.
     """
-    check_tensor("x", x)
     check_rows("x", x)
     with torch.no_grad():
         model.encode(x, c)
