@@ -45,11 +45,30 @@ def _check_2d(X: Any, name: str) -> None:
         )
 
 
+# scikit-learn's messages that name the problem but no fix, each with the fix (``{name}`` is
+# the input's name); its own wording is kept, which its estimator checks match
+_FIXES = (
+    (
+        ("could not convert string to float", "argument must be a string or a real number"),
+        "{name} must hold numbers only: drop its text columns or encode them (e.g. "
+        "sklearn.preprocessing.OneHotEncoder in a sklearn.compose.ColumnTransformer)",
+    ),
+    (
+        ("contains infinity",),
+        "drop those rows or replace those values (or scale {name} down, for values too large)",
+    ),
+)
+
+
 def _rethrow(error: Exception, name: str) -> Exception:
-    """scikit-learn's message on one line, naming the input if it does not already."""
+    """scikit-learn's message on one line, naming the input if it does not already, and the
+    fix where scikit-learn names none."""
     message = " ".join(str(error).split())
     if not re.search(rf"\b{name}\b", message):
         message = f"{name}: {message}"
+    for patterns, fix in _FIXES:
+        if any(pattern in message for pattern in patterns):
+            message = f"{message.rstrip('.')}; {fix.format(name=name)}"
     return DataTypeError(message) if isinstance(error, TypeError) else DataError(message)
 
 

@@ -379,12 +379,16 @@ def test_latent_dim_not_below_n_features_is_refused_at_fit(synthetic, k):
     ("X", "message"),
     [
         (with_nan(linear_gaussian(50)[0], 0.1), 'use method="em" for missing values'),
-        (np.where(np.eye(50, 10) > 0, np.inf, 1.0), "X contains inf"),
+        (np.where(np.eye(50, 10) > 0, np.inf, 1.0), "X contains inf.*; drop those rows or"),
         (np.zeros((0, 10)), r"0 sample\(s\) \(shape=\(0, 10\)\) while a minimum of 2 is required"),
         (np.ones((1, 10)), r"1 sample\(s\) \(shape=\(1, 10\)\) while a minimum of 2"),
         (np.ones(10), r"X must be 2-D \(n_samples, n_features\), got shape \(10,\)"),
         (np.ones((4, 3, 2)), r"got shape \(4, 3, 2\)"),
-        (np.array([["a", "b"], ["c", "d"]]), "X: could not convert string to float"),
+        (
+            np.array([["a", "b"], ["c", "d"]]),
+            "X: could not convert string to float: .*; X must hold numbers only: drop its text "
+            r"columns or encode them \(e.g. sklearn.preprocessing.OneHotEncoder",
+        ),
         (np.ones((20, 10)), "zero variance in every feature"),
         (
             linear_gaussian(50, d=10, k=3, sigma2=0.0)[0],
