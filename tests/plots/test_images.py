@@ -68,8 +68,9 @@ def test_image_grid_accepts_tensors_nchw_and_rescales_other_ranges(tmp_path):
         ({"shape": (8, 8), "nrow": 0}, "nrow must be a positive integer"),
         ({"shape": (8, 8), "nrow": 4, "row_labels": ["a"]}, "row_labels has 1 labels"),
         ({"shape": (2, 8, 4)}, "shape must be"),
+        ({"shape": 8}, r"shape must be \(H, W\), \(1, H, W\) or \(3, H, W\) .*, got 8$"),
     ],
-    ids=["wrong-size", "zero-nrow", "labels-vs-rows", "two-channels"],
+    ids=["wrong-size", "zero-nrow", "labels-vs-rows", "two-channels", "one-number"],
 )
 def test_image_grid_rejects_bad_arguments(images, kwargs, message):
     with pytest.raises(ConfigError, match=message):

@@ -115,6 +115,12 @@ def test_kl_per_dimension_unsorted_keeps_order(tmp_path):
         kl_per_dimension([])
 
 
+def test_kl_per_example_and_dimension_is_refused_naming_its_mean():
+    """A (N, K) array was raveled into N·K bars labelled z1 … z(N·K), as if K were N·K."""
+    with pytest.raises(ConfigError, match=r"got shape \(3, 8\); .* kl.mean\(0\)$"):
+        kl_per_dimension(np.ones((3, 8)))
+
+
 def test_an_autoencoders_codes_and_a_cvaes_kl_are_named_as_they_are(codes):
     """An autoencoder's scatter said 'PC 1 of the posterior means' (it has no posterior) and a
     CVAE's KL bars 'KL(q(zᵢ|x) ‖ p(zᵢ))' (its prior is p(z | c))."""

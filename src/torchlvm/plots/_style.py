@@ -118,7 +118,12 @@ def as_array(values: Any, name: str) -> np.ndarray:
 
 def image_shape(shape: Sequence[int]) -> tuple[int, int, int]:
     """``shape`` as (C, H, W): ``(H, W)`` means one channel."""
-    shape = tuple(int(s) for s in shape)
+    try:
+        shape = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):  # one number, or entries that are no numbers
+        raise ConfigError(
+            f"shape must be (H, W), (1, H, W) or (3, H, W) with positive sizes, got {shape!r}"
+        ) from None
     if len(shape) == 2:
         shape = (1, *shape)
     if len(shape) != 3 or min(shape) <= 0 or shape[0] not in (1, 3):

@@ -173,7 +173,13 @@ def kl_per_dimension(
         title: the figure title.
         conditional: a model conditioned on c (a CVAE): the KL is KL(q(zᵢ|x,c) ‖ p(zᵢ|c)).
     """
-    values = as_array(kl, "kl").ravel()
+    values = as_array(kl, "kl")
+    if values.ndim > 1:  # per example and dimension: raveled, N·K bars read as N·K dimensions
+        raise ConfigError(
+            f"kl must be (K,), one value per latent dimension, got shape {values.shape}; for "
+            "per-example values (N, K), pass their mean over the data, kl.mean(0)"
+        )
+    values = values.ravel()
     if values.size == 0:
         raise ConfigError("kl must hold at least one value, got an empty array")
     order = np.argsort(-np.nan_to_num(values, nan=-np.inf), kind="stable") if sort else None
