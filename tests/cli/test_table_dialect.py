@@ -136,3 +136,91 @@ def test_a_later_files_other_columns_are_not_read(files, ppca, tmp_path, capsys,
     wrong.write_text(given.read_text().replace(",a,", ",A,", 1))
     assert main(["score", str(ppca), "--data", str(wrong), "--out", str(tmp_path / "w.csv")]) == 2
     assert "lacks column 'a' that the run was trained on" in capsys.readouterr().err
+
+
+# Excel's plain "CSV" in France: Windows-1252 text, semicolons, decimal commas, units in names
+HEADER_1252 = ["Température (°C)", "Masse (µg)", "Débit", "Pression", "Région"]
+
+
+@pytest.fixture(scope="module")
+def windows_1252(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """A training file, the same rows with a hole in every fifth row, and a run fitted on the
+    first: all three in Windows-1252."""
+    folder = tmp_path_factory.mktemp("cp1252")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 2)) @ rng.normal(size=(2, 4)) + 0.1 * rng.normal(size=(60, 4))
+    regions = ["Île-de-France" if v < 0 else "Rhône" for v in x[:, 1]]
+    lines = [";".join(HEADER_1252)]
+    holes = [";".join(HEADER_1252)]
+    for i, (row, region) in enumerate(zip(x, regions, strict=True)):
+        cells = [f"{v:.4f}".replace(".", ",") for v in row]
+        lines.append(";".join([*cells, region]))
+        holes.append(";".join(["" if i % 5 == 0 and j == 1 else c for j, c in enumerate(cells)]))
+        holes[-1] += ";" + region
+    train, gaps = folder / "train.csv", folder / "gaps.csv"
+    train.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    gaps.write_bytes(("\r\n".join(holes) + "\r\n").encode("cp1252"))
+    run = folder / "ppca"
+    argv = ["fit", "ppca", "--data", str(train), "--label-column", "Région", "--latent-dim", "2"]
+    assert main([*argv, "--out", str(run)]) == 0
+    return train, gaps, run
+
+
+def test_a_windows_1252_tables_files_come_back_in_windows_1252(windows_1252, tmp_path):
+    """Excel's plain "CSV" (Windows-1252) was refused ('save the file as UTF-8 CSV'): it trains,
+    and every file written from it is Windows-1252, which that Excel opens with its accents; an
+    imputed file keeps every line without a hole byte for byte."""
+    train, gaps, run = windows_1252
+    record = json.loads((run / "config.json").read_text())["data"]["table"]
+    assert record["encoding"] == "cp1252" and record["columns"] == HEADER_1252[:4]
+    written = {}
+    for command, name in [("reconstruct", "r.csv"), ("encode", "z.csv"), ("score", "s.csv")]:
+        written[command] = tmp_path / name
+        assert main([command, str(run), "--data", str(train), "--out", str(tmp_path / name)]) == 0
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(run), "--data", str(gaps), "--out", str(out)]) == 0
+    reconstructed = written["reconstruct"].read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        reconstructed.decode("utf-8")
+    header = reconstructed.decode("cp1252").splitlines()[0].split(";")
+    assert header == HEADER_1252[:4]
+    codes = read_csv(written["encode"], label_column="label")  # the regions in Windows-1252
+    assert codes.dialect.encoding == "cp1252" and codes.class_names == ("Rhône", "Île-de-France")
+    given, filled = gaps.read_bytes().split(b"\r\n"), out.read_bytes().split(b"\r\n")
+    assert len(given) == len(filled) == 62
+    same = [g == f for g, f in zip(given[1:-1], filled[1:-1], strict=True)]
+    assert given[0] == filled[0] and same == [i % 5 != 0 for i in range(60)]
+    refilled = read_csv(out, label_column="Région")
+    assert (
+        refilled.dialect == read_csv(gaps, label_column="Région").dialect
+        and not np.isnan(refilled.values).any()
+    )
+
+
+def test_a_tsv_of_decimal_commas_trains_and_is_written_back_so(tmp_path):
+    """pandas' to_csv(sep="\\t", decimal=","): refused ('cannot read '0,5' as a number'); it
+    trains, impute writes the .tsv back with decimal commas, and a .csv written from it has the
+    semicolons and decimal commas of the spreadsheet that wrote it."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(40, 2)) @ rng.normal(size=(2, 3)) + 0.1 * rng.normal(size=(40, 3))
+    text = "a\tb\tc\n" + "".join(
+        "\t".join(
+            "" if (i, j) == (3, 1) else repr(float(v)).replace(".", ",") for j, v in enumerate(row)
+        )
+        + "\n"
+        for i, row in enumerate(x)
+    )
+    data = tmp_path / "t.tsv"
+    data.write_text(text)
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--method", "em"]
+    assert main([*argv, "--allow-missing", "--out", str(run)]) == 0
+    out = tmp_path / "filled.tsv"
+    assert main(["impute", str(run), "--data", str(data), "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[:4] == text.splitlines()[:4] and lines[5:] == text.splitlines()[5:]
+    filled = lines[4].split("\t")[1]
+    assert "," in filled and "." not in filled and read_csv(out).values.shape == (40, 3)
+    out = tmp_path / "r.csv"
+    assert main(["reconstruct", str(run), "--data", str(data), "--out", str(out)]) == 0
+    assert len(_european(out, 3)) == 41

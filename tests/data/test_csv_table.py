@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gzip
 import re
 import shlex
 
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from torchlvm.data import load_dataset
+from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_table import read_csv
 from torchlvm.errors import ConfigError, DataError
 
@@ -73,11 +75,76 @@ def test_refusals(tmp_path, text, options, message):
         load_dataset(path, "all", **options)
 
 
-def test_non_utf8_names_the_line(tmp_path):
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            b"a,b\n1,2\n3,4\n5,caf\x81\n",
+            r"line 4 is neither UTF-8 nor Windows-1252 text \(byte 0x81\)",
+        ),
+        (
+            b"\xef\xbb\xbfa,b\n1,2\n3,4\n5,caf\xe9\n",
+            r"line 4 is not UTF-8 text, which its byte-order mark says it is \(byte 0xe9\)",
+        ),
+    ],
+    ids=["no-code-page", "utf8-by-its-mark"],
+)
+def test_unreadable_text_names_the_line_and_byte(tmp_path, raw, message):
+    """0x81 is no character in UTF-8 (alone) nor in Windows-1252; a file marked UTF-8 by its
+    byte-order mark is not read in another code page."""
     path = tmp_path / "t.csv"
-    path.write_bytes(b"a,b\n1,2\n3,4\n5,caf\xe9\n")
-    with pytest.raises(DataError, match=r"line 4 is not UTF-8 text \(byte 0xe9\)"):
+    path.write_bytes(raw)
+    with pytest.raises(DataError, match=message + r".*; save the file as UTF-8 CSV"):
         load_dataset(path, "all")
+
+
+# Excel's "CSV" in Western Europe: Windows-1252 text, a header of units (°, µ) and names (é)
+EXCEL_1252 = "Température (°C);Masse (µg);Région\n21,5;3,25;Île\n19;4,5;Nîmes\n23,25;1;Île\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "mark"),
+    [("cp1252", b""), ("latin-1", b""), ("utf-8", b""), ("utf-8", b"\xef\xbb\xbf")],
+    ids=["windows-1252", "latin-1", "utf-8", "utf-8-bom"],
+)
+def test_a_spreadsheets_encodings_read_to_the_same_table(tmp_path, encoding, mark):
+    """A Windows-1252 or Latin-1 file was refused ('save as UTF-8'): it reads as its UTF-8
+    twin does, names and classes included, and records its encoding for the files written."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(mark + EXCEL_1252.encode(encoding))
+    table = read_csv(path, label_column="Région")
+    assert table.columns == ("Température (°C)", "Masse (µg)")
+    assert table.values.tolist() == [[21.5, 3.25], [19.0, 4.5], [23.25, 1.0]]
+    assert table.class_names == ("Nîmes", "Île")
+    expected = {"cp1252": "cp1252", "latin-1": "cp1252", "utf-8": "utf-8"}[encoding]
+    assert table.dialect.encoding == (expected if not mark else "utf-8-sig")
+
+
+@pytest.mark.parametrize("endian", ["utf-16-le", "utf-16-be"])
+def test_excels_unicode_text_reads(tmp_path, endian):
+    """Excel's "Unicode Text": UTF-16 after its byte-order mark, tabs between cells."""
+    path = tmp_path / "t.tsv"
+    mark = b"\xff\xfe" if endian.endswith("le") else b"\xfe\xff"
+    text = EXCEL_1252.replace(";", "\t").replace("\n", "\r\n")
+    path.write_bytes(mark + text.encode(endian))
+    table = read_csv(path, label_column=2)
+    assert table.values.tolist() == [[21.5, 3.25], [19.0, 4.5], [23.25, 1.0]]
+    assert table.columns == ("Température (°C)", "Masse (µg)")
+    assert table.dialect == Dialect("\t", ",", "utf-16")
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["tsv", "tsv.gz"])
+def test_a_tsv_with_decimal_commas_reads_as_its_csv_twin(tmp_path, gz):
+    """pandas' to_csv(sep="\t", decimal=","): a .tsv of decimal commas was refused
+    ('cannot read '1,5' as a number')."""
+    rows = [[1.5, -2.25, 1e-3], [0.125, 3.0, 1234.5], [-7.0, 0.5, 2.0]]
+    path = tmp_path / ("t.tsv.gz" if gz else "t.tsv")
+    text = "a\tb\tc\n" + "".join(
+        "\t".join(repr(v).replace(".", ",") for v in r) + "\n" for r in rows
+    )
+    path.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    table = read_csv(path)
+    assert table.values.tolist() == rows and table.dialect.decimal == ","
 
 
 def test_columns_are_matched_to_a_run_by_name(tmp_path):

@@ -154,7 +154,8 @@ def _write_tables(d: Path) -> None:
     ]
     table("incomplete.csv", "a,b,c", holes)
     table("empty-row.csv", "a,b,c", [*rows, ",,"])
-    (d / "latin1.csv").write_bytes((d / "empty-row.csv").read_bytes()[:-3] + b"1,2,caf\xe9\n")
+    # 0x81: no character in UTF-8 (alone) nor in Windows-1252, which reads the rest of Latin-1
+    (d / "latin1.csv").write_bytes((d / "empty-row.csv").read_bytes()[:-3] + b"1,2,caf\x81\n")
     table("constant.csv", "a,b,c,k", [f"{r},5" for r in rows])
     table("table.csv", "a,b,c", rows)
     table("other-columns.csv", "a,b,x", rows)
@@ -342,7 +343,9 @@ CASES: dict[str, Case] = {
     "table-empty-row": Case(
         f"{FIT} {{d}}/empty-row.csv --method em --allow-missing", "line 32 has no value in any"
     ),
-    "table-not-utf8": Case(f"{FIT} {{d}}/latin1.csv", "line 32 is not UTF-8 text (byte 0xe9)"),
+    "table-not-utf8": Case(
+        f"{FIT} {{d}}/latin1.csv", "line 32 is neither UTF-8 nor Windows-1252 text (byte 0x81)"
+    ),
     # issue 10: --overwrite replaces only a run, and never the user's files
     "train-overwrite-a-folder-that-is-not-a-run": Case(
         "train vae --data digits --quiet --out {d} --overwrite",

@@ -123,7 +123,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     header = table.header
     if args.draws and header is not None:
         header = ["draw", *header]
-    write_csv(out, header, rows, delimiter=table.dialect.delimiter)
+    write_csv(out, header, rows, dialect=table.dialect)
     _report(args, run_, x, out)
     return 0
 

@@ -68,7 +68,7 @@ def write_rows(
     if labels is not None:
         for row, label in zip(cells, labels, strict=True):
             row.append(_run.label_name(run_, int(label)))
-    write_csv(out, header, cells, delimiter=dialect.delimiter)
+    write_csv(out, header, cells, dialect=dialect)
 
 
 def label_header(run_: Any, columns: list[str]) -> str:

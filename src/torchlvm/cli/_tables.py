@@ -276,4 +276,4 @@ def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any, dial
         names = list(class_names) if class_names else None
         for row, y in zip(rows, labels.tolist(), strict=True):
             row.append(names[y] if names else str(y))
-    write_csv(out, header, rows, delimiter=dialect.delimiter)
+    write_csv(out, header, rows, dialect=dialect)

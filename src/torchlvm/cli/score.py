@@ -170,4 +170,4 @@ def _write(
         row += [dialect.text(number_text(v, single=single)) for v in (score, err)]
         row += [str(seen), str(rank)]
         rows.append(row + ([str(int(score > threshold))] if threshold is not None else []))
-    write_csv(out, _header(lines, threshold), rows, delimiter=dialect.delimiter)
+    write_csv(out, _header(lines, threshold), rows, dialect=dialect)

@@ -10,31 +10,34 @@
 
 Checks, each one line naming the line and the column: text in a numeric column; a column of text
 (an ID or a class: drop it or make it the labels); a column that counts rows (1, 2, 3, ...: an ID);
-a column with no value at all; a row with no value at all; non-UTF-8 bytes; another separator
-than the name says (tabs or bars in a ``.csv``) or a comment line; two feature columns of one name.
+a column with no value at all; a row with no value at all; bytes neither UTF-8 nor Windows-1252
+can read; another separator than the name says (tabs or bars in a ``.csv``) or a comment line;
+two feature columns of one name.
 
-A ``.csv`` may have semicolons between its cells, and then commas as its decimal points
-(:mod:`torchlvm.data.csv_dialect`); a ``.tsv`` file is read the same way with tabs between cells;
+A ``.csv`` may have semicolons between its cells, and then commas as its decimal points, and its
+text may be UTF-8, UTF-16 or Windows-1252 (:mod:`torchlvm.data.csv_dialect`); a ``.tsv`` file
+is read the same way with tabs between cells (with decimal commas where its numbers have them);
 a name ending in ``.gz`` (``.csv.gz``, ``.tsv.gz``) is decompressed as it is read
 (:data:`TABLE_SUFFIXES`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import re
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from torchlvm.data.columns import default_names
-from torchlvm.data.csv_dialect import Dialect, sniff
+from torchlvm.data.csv_dialect import Dialect, decode, sniff
 from torchlvm.errors import ConfigError, DataError, OptionError, Spell, spelled
 
 MISSING_MARKERS: frozenset[str] = frozenset(
@@ -92,7 +95,8 @@ def _is_missing(cell: str) -> bool:
     return cell.strip().lower() in MISSING_MARKERS
 
 
-def _decode(path: Path) -> str:
+def _decode(path: Path) -> tuple[str, str]:
+    """The text of ``path`` (gunzipped when its name ends in ``.gz``) and its encoding."""
     raw = path.read_bytes()
     if path.name.lower().endswith(".gz"):
         try:
@@ -103,20 +107,24 @@ def _decode(path: Path) -> str:
                 "uncompressed file"
             ) from None
     try:
-        return raw.decode("utf-8-sig")
+        return decode(raw)
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
+        what = (
+            "is not UTF-8 text, which its byte-order mark says it is"
+            if raw.startswith(codecs.BOM_UTF8)
+            else "is neither UTF-8 nor Windows-1252 text"
+        )
         raise DataError(
-            f"{path} line {line} is not UTF-8 text (byte 0x{raw[error.start]:02x}); save the "
-            "file as UTF-8 CSV"
+            f"{path} line {line} {what} (byte 0x{raw[error.start]:02x}); save the file as UTF-8 CSV"
         ) from None
 
 
 def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]], Dialect]:
     """Header (or None), line numbers and cells of the rows that are not blank lines, and the
     file's :class:`~torchlvm.data.csv_dialect.Dialect` (commas, semicolons or tabs)."""
-    text = _decode(path)
-    dialect = sniff(text, tabs=_tabs(path))
+    text, encoding = _decode(path)
+    dialect = replace(sniff(text, tabs=_tabs(path)), encoding=encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
     try:
         numbered = [(reader.line_num, row) for row in reader if len(row) > 1 or any(row)]

@@ -8,13 +8,16 @@ are written with float32's shortest text.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from torchlvm._files import atomic_path
+from torchlvm.data.csv_dialect import Dialect
 
 
 def number_text(value: float, *, single: bool = False) -> str:
@@ -31,12 +34,22 @@ def write_csv(
     header: Sequence[str] | None,
     rows: Iterable[Sequence[str]],
     *,
-    delimiter: str = ",",
+    dialect: Dialect | None = None,
 ) -> None:
-    """Write ``header`` (if any) and ``rows`` of cell texts to ``path`` atomically, ``delimiter``
-    between cells (a file read with semicolons is written back with them)."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, delimiter=delimiter)
-        if header is not None:
-            writer.writerow(header)
-        writer.writerows(rows)
+    """Write ``header`` (if any) and ``rows`` of cell texts to ``path`` atomically, with
+    ``dialect``'s delimiter and encoding (a file read with semicolons, or in Windows-1252, is
+    written back so). A text the encoding cannot hold (a class named in another script, from a
+    training file in UTF-8) is written in UTF-8 after a byte-order mark, which spreadsheets read
+    as UTF-8, not refused. ``dialect`` None: commas, UTF-8."""
+    dialect = dialect or Dialect()
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, delimiter=dialect.delimiter)
+    if header is not None:
+        writer.writerow(header)
+    writer.writerows(rows)
+    try:
+        data = text.getvalue().encode(dialect.encoding)
+    except UnicodeEncodeError:
+        data = text.getvalue().encode("utf-8-sig")
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)

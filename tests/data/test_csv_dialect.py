@@ -1,0 +1,80 @@
+"""A table file's encoding, separator and decimal point: what is read and how files written from
+it follow it."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from torchlvm.data.csv_dialect import Dialect, decode, sniff
+
+TEXT = "Température (°C);Masse (µg)\n21,5;3,25\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding"),
+    [
+        (TEXT.encode("utf-8"), "utf-8"),
+        (codecs.BOM_UTF8 + TEXT.encode("utf-8"), "utf-8-sig"),
+        (TEXT.encode("utf-16"), "utf-16"),
+        (codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16"),
+        (TEXT.encode("cp1252"), "cp1252"),
+        (TEXT.encode("latin-1"), "cp1252"),
+        ("a;b\n1,5;€ 2\n".encode("cp1252"), "cp1252"),  # 0x80: the euro sign
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16-le", "utf-16-be", "windows-1252", "latin-1", "euro"],
+)
+def test_decode_reads_each_encoding_to_its_text(raw, encoding):
+    text, found = decode(raw)
+    assert found == encoding and text == raw.decode(encoding)
+    assert decode(text.encode(found)) == (text, found)  # written back in it
+    if not raw.startswith(codecs.BOM_UTF16_BE):  # (UTF-16 is written little-endian)
+        assert text.encode(found) == raw
+
+
+def test_decode_names_the_first_byte_no_code_page_reads():
+    with pytest.raises(UnicodeDecodeError) as caught:
+        decode(b"a,b\n1,\xe9\x81\n")
+    assert caught.value.start == 7  # 0xe9 is é in Windows-1252; 0x81 is nothing
+    raw = codecs.BOM_UTF8 + b"a,b\n1,\xe9\n"  # UTF-8 by its mark: no other code page
+    with pytest.raises(UnicodeDecodeError) as caught:
+        decode(raw)
+    assert raw[caught.value.start] == 0xE9  # counted in the file, the mark included
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal"),
+    [
+        ("a\tb\n3,14\t2\n", ","),
+        ("a\tb\n1,234\t0,5\n", ","),
+        ("a\tb\n1,234\t2\n", "."),  # a thousands separator as well: left to the cell's refusal
+        ("a\tb\n3.14\t2\n", "."),
+        ("a\tb\nx,y\t2\n", "."),
+    ],
+    ids=["decimal-comma", "decimal-comma-and-grouped", "grouped-only", "points", "text"],
+)
+def test_a_tsvs_decimal_point(text, decimal):
+    assert sniff(text, tabs=True) == Dialect("\t", decimal)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "width", "written"),
+    [
+        (Dialect("\t", ",", "cp1252"), 3, Dialect(";", ",", "cp1252")),
+        (Dialect("\t", ".", "utf-16"), 3, Dialect(",", ".", "utf-16")),
+        (Dialect(";", ",", "cp1252"), 1, Dialect(",", ".", "cp1252")),
+        (Dialect(";", ",", "utf-8-sig"), 2, Dialect(";", ",", "utf-8-sig")),
+    ],
+    ids=["tsv-decimal-commas", "tsv-points", "one-column", "as-it-is"],
+)
+def test_a_csv_written_from_a_file_keeps_its_encoding(dialect, width, written):
+    assert dialect.for_csv(width) == written
+
+
+def test_the_record_holds_the_encoding():
+    dialect = Dialect(";", ",", "cp1252")
+    assert Dialect.from_dict(dialect.to_dict()) == dialect
+    assert Dialect.from_dict({"delimiter": ";", "decimal": ","}).encoding == "utf-8"  # before
+    with pytest.raises(ValueError, match="not a table file's dialect"):
+        Dialect.from_dict({"encoding": "ebcdic"})
