@@ -136,7 +136,10 @@ def _load_cached(path: Path, dim: int, num_classes: int) -> DatasetClassifier | 
         return None
     try:
         info = json.loads(info_path.read_text(encoding="utf-8"))
-        network = _network(dim, num_classes)
+        # its initial weights are overwritten: drawing them from the global generator would
+        # shift every later draw of the caller (evaluate's samples) by whether the cache held it
+        with torch.random.fork_rng(devices=[]):
+            network = _network(dim, num_classes)
         network.load_state_dict(load_file(str(path)), strict=True)
     except Exception:  # a damaged or foreign cache entry: retrain it
         return None
