@@ -278,3 +278,27 @@ def test_top_rows_print_one_minus_sign_the_unit_and_the_standard_error(
     value, err = float(best["neg_log_p"]), float(best["stderr"])
     assert err > 0
     assert f"−log p(x) = {format_measured(value, err)} nats\n" in printed
+
+
+def test_many_rows_are_scored_with_an_expected_time_and_the_draws_of_one_call(tmp_path, capsys):
+    """`score RUN --data mnist` on a VAE ran for hours (70,000 images x 1,000 samples) without a
+    word; `evaluate` prints its expected time first. The rows are scored a batch at a time, the
+    first batch's time giving the expected time of the rest, with the draws of one call."""
+    from torchlvm.data import load_dataset
+    from torchlvm.inference.row_scores import ROWS, score_rows
+    from torchlvm.models import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    vae.save_pretrained(tmp_path / "vae", data={"name": "digits", "binarize": "none", "seed": 0})
+    out = tmp_path / "s.csv"
+    argv = ["score", str(tmp_path / "vae"), "--data", "digits", "--samples", "3", "--seed", "5"]
+    assert main([*argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    rest = 1797 - ROWS
+    assert "expected time of the importance sampling: " in printed
+    assert f" more for {rest:,} rows (3 samples each; the first {ROWS} rows took " in printed
+    torch.manual_seed(5)
+    whole = score_rows(vae, load_dataset("digits", "all").x, samples=3)
+    written = [float(r["neg_log_p"]) for r in csv.DictReader(out.open())]
+    np.testing.assert_allclose(written, whole.neg_log_p, rtol=1e-6)
