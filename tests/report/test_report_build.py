@@ -120,9 +120,17 @@ def test_several_runs_side_by_side(make_run, config, tmp_path):
     assert not (first / "report.html").exists()
 
 
-def test_several_runs_need_out(make_run):
-    with pytest.raises(ConfigError, match="needs an output file: pass --out"):
+def test_several_runs_need_out_spelled_for_each_interface(make_run):
+    with pytest.raises(ConfigError, match="needs an output file: pass out='comparison.html'") as e:
         build_report([make_run("a"), make_run("b")])
+    assert "pass --out comparison.html (or" in e.value.on_command_line
+
+
+def test_one_folder_may_be_passed_alone(make_run):
+    """A string was iterated letter by letter ('a report on 8 run folders needs an output
+    file') and a Path was a TypeError."""
+    folder = make_run("a")
+    assert build_report(str(folder)) == build_report(folder) == folder / "report.html"
     with pytest.raises(ConfigError, match="at least one run folder"):
         build_report([])
 

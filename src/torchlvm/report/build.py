@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from torchlvm._files import write_atomic
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, spelled
 from torchlvm.report.comparison import comparison_body
 from torchlvm.report.html import page, run_body
 from torchlvm.report.run import collect_run
@@ -17,7 +17,8 @@ REPORT_NAME = "report.html"
 
 
 def build_report(
-    run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str] | None = None
+    run_dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write the HTML report of one or several run folders.
 
@@ -25,7 +26,7 @@ def build_report(
     are shown when present and named as missing otherwise.
 
     Args:
-        run_dirs: run folders written by ``torchlvm train``.
+        run_dirs: run folders written by ``torchlvm train``, or one such folder.
         out: the HTML file to write (a folder means ``folder/report.html``). Optional for one
             run (default ``DIR/report.html``), required for several.
 
@@ -36,13 +37,18 @@ def build_report(
         ConfigError: for no folders, or several without ``out``.
         RunDirectoryError: for a folder without ``config.json``.
     """
-    folders = [Path(d) for d in run_dirs]
+    # one folder as a string is one folder, not a sequence of one-letter folders
+    one = isinstance(run_dirs, (str, os.PathLike))
+    folders = [Path(run_dirs)] if one else [Path(d) for d in run_dirs]  # type: ignore[arg-type]
     if not folders:
         raise ConfigError("build_report needs at least one run folder, got none")
     if len(folders) > 1 and out is None:
-        raise ConfigError(
-            f"a report on {len(folders)} run folders needs an output file: pass --out FILE "
-            "(e.g. --out comparison.html)"
+        raise spelled(
+            ConfigError,
+            lambda spell: (
+                f"a report on {len(folders)} run folders needs an output file: pass "
+                f"{spell('out', 'comparison.html')} (or another name)"
+            ),
         )
     runs = [collect_run(folder) for folder in folders]
     if len(runs) == 1:
