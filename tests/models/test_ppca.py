@@ -113,6 +113,21 @@ def test_parameters_match_sklearn_up_to_the_n_minus_1_factor(dataset, k, request
     np.testing.assert_allclose(np.abs(model.components_ @ sk.components_.T), np.eye(k), atol=1e-6)
 
 
+@pytest.mark.parametrize(("dataset", "k"), DATASETS, ids=DATASET_IDS)
+def test_the_projection_inverse_transform_documents_is_pcas(dataset, k, request):
+    """inverse_transform(transform(X)) decodes the shrunk posterior mean; undoing the shrinkage
+    as its docstring says gives PCA's projection onto the same subspace."""
+    X = request.getfixturevalue(dataset)
+    model = PPCA(latent_dim=k).fit(X)
+    pca = PCA(n_components=k, svd_solver="full").fit(X)
+    W = model.W_
+    M = W.T @ W + model.noise_variance_ * np.eye(k)
+    projected = model.inverse_transform(model.transform(X) @ M @ np.linalg.inv(W.T @ W))
+    np.testing.assert_allclose(projected, pca.inverse_transform(pca.transform(X)), atol=1e-8)
+    shrunk = model.inverse_transform(model.transform(X))
+    assert ((shrunk - X) ** 2).sum() > ((projected - X) ** 2).sum()
+
+
 # ----------------------------------------------------------- fitted attributes
 
 

@@ -654,7 +654,14 @@ class PPCA(
         return _numpy(self._posterior(self._check_X(X))[0])
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
-        """Reconstructions Z Wᵀ + μ (N, D), the mean of p(x | z), from latents Z (N, K)."""
+        """Reconstructions Z Wᵀ + μ (N, D), the mean of p(x | z), from latents Z (N, K).
+
+        ``inverse_transform(transform(X))`` is not PCA's projection of X: the posterior mean
+        E[z | x] = M⁻¹Wᵀ(x − μ), M = WᵀW + σ²I, is shrunk toward 0 by the noise, so its
+        squared error exceeds PCA's (1.96× on standardized wine at K = 10, 1.02× on digits).
+        The projection is W (WᵀW)⁻¹ M E[z | x] + μ (Tipping & Bishop 1999, §3.2):
+        ``inverse_transform(transform(X) @ M @ np.linalg.inv(W_.T @ W_))`` with
+        ``M = W_.T @ W_ + noise_variance_ * np.eye(K)``."""
         self._check_fitted()
         Z = check_Z(Z, self._k, dtype=self.torch_dtype, device=self.W.device)
         return _numpy(Z @ self.W.T + self.mu)
