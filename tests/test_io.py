@@ -83,3 +83,36 @@ def test_a_path_that_is_not_a_model_folder_is_named_with_what_it_is(tmp_path, mo
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(RunDirectoryError, match=r"expanduser\('~/ppca'\)"):
         torchlvm.load("~/ppca")
+
+
+def test_the_table_example_in_loads_docstring_gives_log_p_in_the_files_units(tmp_path):
+    """load's docstring shows how a table run's model reads rows (the commands standardize them,
+    the model does not); its code, run as written, gives the density of the standardized rows,
+    standardized here by scikit-learn's StandardScaler with the recorded statistics, less
+    Σ log scale: log p(x) in the file's units."""
+    import textwrap
+
+    import numpy as np
+    from sklearn.preprocessing import StandardScaler
+
+    from torchlvm.cli import main
+    from torchlvm.io import read_config
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2)) @ rng.normal(size=(2, 4)) * [1, 10, 100, 0.1] + [0, 5, 50, 0]
+    x = x + 0.05 * rng.normal(size=x.shape)
+    lines = ["a,b,c,d", *(",".join(repr(float(v)) for v in row) for row in x)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    folder = tmp_path / "run"
+    argv = ["fit", "ppca", "--data", str(tmp_path / "t.csv"), "--latent-dim", "1"]
+    assert main([*argv, "--out", str(folder)]) == 0
+    model = torchlvm.load(folder)
+    code = textwrap.dedent(torchlvm.load.__doc__.split("::\n", 1)[1].split("\n\n")[0])
+    scope = {"folder": folder, "model": model, "x": torch.from_numpy(x)}
+    exec(code, scope)  # the docstring's example, as a user would paste it
+    recorded = read_config(folder)["data"]["table"]["standardize"]
+    scaler = StandardScaler()
+    scaler.mean_, scaler.scale_ = np.array(recorded["mean"]), np.array(recorded["scale"])
+    standardized = model.log_marginal(torch.from_numpy(scaler.transform(x)))
+    torch.testing.assert_close(scope["log_px"], standardized - np.log(scaler.scale_).sum())
+    assert model.log_marginal(torch.from_numpy(x)).mean() < standardized.mean() - 100  # raw rows

@@ -162,6 +162,17 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
         The model, in eval mode, on the CPU, in the floating-point type it was saved in (a
         model saved in float64, such as an estimator's ``model_``, comes back in float64).
 
+    A model that ``torchlvm train`` or ``fit`` trained on a table (``.csv``), standardized (the
+    default), reads rows in the run's units, x' = (x − mean) / scale with the train split's
+    statistics, which the commands apply and undo but the model does not (raw rows of
+    scikit-learn's wine scored −591,883 nats each on a PPCA, standardized −15.5)::
+
+        from torchlvm.data.standardize import Standardizer
+        from torchlvm.io import read_config
+        table = read_config(folder)["data"]["table"]
+        units = Standardizer.from_dict(table["standardize"])  # x in table["columns"] order
+        log_px = model.log_marginal(units.transform(x)) + units.log_jacobian()  # file's units
+
     Raises:
         RunBusyError: if a process is training the run (its weights are not final yet); one
             that evaluates it is no obstacle.
