@@ -214,3 +214,23 @@ def test_a_lock_copied_with_its_folder_is_not_the_holders(tmp_path: Path) -> Non
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_lock_file_the_disk_refuses_is_named_and_not_left(tmp_path: Path) -> None:
+    """A full disk refused the lock file's first write: os.write's OSError names no file, so the
+    command said 'No space left on device; check the path' without a path. The kernel's own
+    refusal here: a file size limit of 0 bytes (EFBIG, SIGXFSZ ignored)."""
+    import resource
+    import signal
+
+    before = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, limits[1]))
+    try:
+        with pytest.raises(OSError, match="File too large") as refused:
+            acquire(tmp_path, "torchlvm train vae")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, before)
+    assert refused.value.filename == str(tmp_path / LOCK_NAME)
+    assert not (tmp_path / LOCK_NAME).exists()

@@ -236,8 +236,10 @@ def acquire(
             lock = RunLock(folder, fd)
             try:
                 _write_holder(fd, command, doing)
-            except BaseException:
+            except BaseException as err:
                 lock.release()  # (a full disk, say): leave no lock that names nobody
+                if isinstance(err, OSError) and err.filename is None:  # os.write names no file
+                    raise OSError(err.errno, err.strerror, str(lock_path(folder))) from None
                 raise
             return lock
     raise RunBusyError(f"{what or folder} is being locked and unlocked by other processes; retry")
