@@ -374,30 +374,33 @@ def _outputs(folder: Path) -> dict[str, bytes]:
 def test_a_ctrl_c_at_evaluates_end_leaves_the_old_set_or_the_new_one(tmp_path, capsys, monkeypatch):
     """A Ctrl-C after evaluate drew its figures, before metrics.json was merged, left the new
     figures beside the old metrics. The figures are drawn aside and put in place with the
-    merge, Ctrl-C held over those milliseconds: a failure there leaves the old set, a Ctrl-C
-    the new one (then exit 130)."""
+    merge, Ctrl-C held over those milliseconds: a failure or Ctrl-C before the renames leaves
+    the old set, a Ctrl-C during them the new one (then exit 130)."""
     import signal
 
+    from torchlvm.run import commit
     from torchlvm.run import metrics as run_metrics
 
     VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
     argv = ["evaluate", str(tmp_path), *FAST, "--ood", "none"]
     assert main([*argv, "--seed", "0"]) == 0
     old = _outputs(tmp_path)
-    merge = run_metrics.merge_metrics
 
     def failing(*args, **kwargs):
         raise KeyboardInterrupt  # raised where the merge runs (a full disk fails there too)
 
-    monkeypatch.setattr(run_metrics, "merge_metrics", failing)
-    assert main([*argv, "--seed", "1"]) == 130
+    with monkeypatch.context() as patch:
+        patch.setattr(run_metrics, "merge_metrics", failing)
+        assert main([*argv, "--seed", "1"]) == 130
     assert _outputs(tmp_path) == old
 
-    def interrupted(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the metrics are merged
-        return merge(*args, **kwargs)
+    replaced = commit.replaced
 
-    monkeypatch.setattr(run_metrics, "merge_metrics", interrupted)
+    def committing(moves):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the files are put in place
+        return replaced(moves)
+
+    monkeypatch.setattr(commit, "replaced", committing)
     assert main([*argv, "--seed", "1"]) == 130
     new = _outputs(tmp_path)
     assert json.loads(new["metrics.json"])["protocol"]["seed"] == 1

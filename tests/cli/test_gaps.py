@@ -241,14 +241,16 @@ def _outputs(folder):
 def test_a_ctrl_c_in_gaps_leaves_the_old_set_or_the_new_one(tmp_path, capsys, monkeypatch):
     """gaps wrote figures/identity.png (PPCA), then gaps.json, then figures/gaps.png: a Ctrl-C
     between them left a new gaps.json beside an old gaps.png. The figures are drawn aside and put
-    in place with gaps.json, Ctrl-C held over those milliseconds: a Ctrl-C while drawing or a
-    failed write leaves the old set, a Ctrl-C during the write the new one (then exit 130)."""
+    in place with gaps.json, Ctrl-C held over those milliseconds: a Ctrl-C while drawing or
+    writing or a failed write leaves the old set, a Ctrl-C during the renames the new one (then
+    exit 130)."""
     import os
     import signal
 
     from torchlvm import _files
     from torchlvm.models.ppca import PPCA
     from torchlvm.plots import gaps_decomposition
+    from torchlvm.run import commit
 
     x = load_dataset("digits", "train").x
     PPCA(latent_dim=3).fit(x).save_pretrained(tmp_path, data={"name": "digits", "seed": 0})
@@ -264,7 +266,6 @@ def test_a_ctrl_c_in_gaps_leaves_the_old_set_or_the_new_one(tmp_path, capsys, mo
         patch.setattr(gaps_decomposition, "decomposition_figure", drawing)
         assert cli.main([*argv, "12"]) == 130
     assert _outputs(tmp_path) == old
-    write_json = _files.write_json
 
     def failing(*args, **kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "gaps.json"))
@@ -275,10 +276,19 @@ def test_a_ctrl_c_in_gaps_leaves_the_old_set_or_the_new_one(tmp_path, capsys, mo
     assert _outputs(tmp_path) == old
 
     def interrupted(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while gaps.json is written
-        return write_json(*args, **kwargs)
+        raise KeyboardInterrupt  # Ctrl-C while gaps.json is written aside: the old set
 
-    monkeypatch.setattr(_files, "write_json", interrupted)
+    with monkeypatch.context() as patch:
+        patch.setattr(_files, "write_json", interrupted)
+        assert cli.main([*argv, "12"]) == 130
+    assert _outputs(tmp_path) == old
+    replaced = commit.replaced
+
+    def committing(moves):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the files are put in place
+        return replaced(moves)
+
+    monkeypatch.setattr(commit, "replaced", committing)
     assert cli.main([*argv, "12"]) == 130
     new = _outputs(tmp_path)
     assert json.loads(new["gaps.json"])["n"] == 12

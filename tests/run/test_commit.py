@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from torchlvm.run.commit import interrupts_held, replaced, staging_name
+from torchlvm.run.commit import Staging, interrupts_held, replaced, staging_name
 
 
 def _staged(tmp_path: Path) -> dict[Path, Path]:
@@ -70,3 +70,28 @@ def test_outside_the_main_thread_the_block_just_runs() -> None:
     thread.start()
     thread.join()
     assert seen == [signal.default_int_handler]
+
+
+def test_a_staging_puts_every_file_in_place_on_commit(tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_text("old a")
+    with Staging() as staging:
+        for name in ("a.png", "b.json"):
+            staging.path(tmp_path / name).write_text(f"new {name[0]}")
+        staging.commit()
+    assert staging.places == [tmp_path / "a.png", tmp_path / "b.json"]
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
+        "a.png": "new a",
+        "b.json": "new b",
+    }
+
+
+def test_an_error_before_the_commit_leaves_the_old_files_and_no_staging_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.png").write_text("old a")
+    with pytest.raises(KeyboardInterrupt):
+        with Staging() as staging:
+            staging.path(tmp_path / "a.png").write_text("new a")
+            staging.path(tmp_path / "b.json")  # named, not yet written: interrupted
+            raise KeyboardInterrupt
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"a.png": "old a"}

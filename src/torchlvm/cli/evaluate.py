@@ -27,6 +27,7 @@ from torchlvm.errors import ConfigError, RunDirectoryError
 if TYPE_CHECKING:
     from torchlvm.evaluation.config import EvalConfig
     from torchlvm.evaluation.records import Evaluation
+    from torchlvm.run.commit import Staging
 
 
 DEFAULT_K = 1000  # importance samples of log p(x): EvalConfig's default (a test keeps them equal)
@@ -236,7 +237,7 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     from torchlvm.cli._evaluate_table import format_table
     from torchlvm.evaluation.evaluate import evaluate
     from torchlvm.evaluation.records import EVALUATION_KEYS
-    from torchlvm.run.commit import interrupts_held, replaced
+    from torchlvm.run.commit import Staging
     from torchlvm.run.layout import RunLayout
     from torchlvm.run.metrics import figures_record, merge_metrics, read_metrics
 
@@ -249,20 +250,17 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
     previous = read_metrics(folder)  # which evaluation drew the figures now in figures/
-    staged: dict[Path, Path] = {}  # figures drawn aside, put in place with metrics.json
-    try:
+    layout = RunLayout(folder)
+    with Staging() as staging:  # the figures and metrics.json: the old set or the new one
         drawn = None
         if not args.no_figures:
-            drawn = _figures(model, complete, result, folder, config.condition, args, staged)
+            drawn = _figures(model, complete, result, folder, config.condition, args, staging)
         if (figures := figures_record(drawn, previous, folder)) is not None:
             metrics["figures"] = figures  # (with those of earlier evaluations left there)
-        with interrupts_held(), replaced(staged):  # the old set or the new one
-            merge_metrics(folder, metrics, replaces=EVALUATION_KEYS)
-    finally:
-        for path in staged:  # (left by an error or Ctrl-C while drawing)
-            path.unlink(missing_ok=True)
+        into = staging.path(layout.metrics_json)
+        merge_metrics(folder, metrics, replaces=EVALUATION_KEYS, into=into)
+        staging.commit()
     print(format_table(result))
-    layout = RunLayout(folder)
     figures = "" if args.no_figures else f" and {layout.figures}/"
     print(f"wrote {layout.metrics_json}{figures}")
     return 0
@@ -270,11 +268,11 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
 
 def _figures(
     model: Any, complete: Any, result: Any, folder: Path, condition: Any,
-    args: argparse.Namespace, staged: dict[Path, Path],
+    args: argparse.Namespace, staging: Staging,
 ) -> dict[str, Any]:  # fmt: skip
     """The figures of the split's complete rows; none when it has no complete row."""
     if len(complete):
-        return write_figures(model, complete, result, folder, condition, args, staged)
+        return write_figures(model, complete, result, folder, condition, args, staging)
     from torchlvm.evaluation.evaluate import NEEDS_COMPLETE_ROWS
 
     reason = NEEDS_COMPLETE_ROWS.format(what="the figures")
@@ -410,17 +408,15 @@ def write_figures(
     folder: Path,
     condition: Any,
     args: argparse.Namespace,
-    staged: dict[Path, Path],
+    staging: Staging,
 ) -> dict[str, Any]:
     """Draw the run's figures for ``folder/figures`` with :mod:`torchlvm.plots`, redrawing
     those torchlvm drew and leaving any other file there (the user's) as it was. Each is
-    drawn at its staging name, added to ``staged`` (staging name → place) for the caller to
-    put in place (:func:`torchlvm.run.commit.replaced`).
+    drawn at its ``staging`` name, for the caller to put in place with the record.
 
     Returns ``{"folder", "written": [file names], "skipped": {name: reason}}``.
     """
     from torchlvm import plots
-    from torchlvm.run.commit import staging_name
     from torchlvm.run.layout import RunLayout
     from torchlvm.run.outputs import torchlvm_figure
 
@@ -448,8 +444,7 @@ def write_figures(
         if fig is False or fig is None:
             skipped[name] = "does not apply to this model"
             continue
-        staged[staging_name(path)] = path
-        plots.save_figure(fig, staging_name(path))
+        plots.save_figure(fig, staging.path(path))
         written.append(f"{name}.png")
     condition_of = {} if d.condition is None else {"condition": d.condition}  # (a CVAE's)
     return {"folder": "figures", "written": written, "skipped": skipped, **condition_of}

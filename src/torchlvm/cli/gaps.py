@@ -17,10 +17,13 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, device_for
+
+if TYPE_CHECKING:
+    from torchlvm.run.commit import Staging
 
 HELP = "split log p(x) − ELBO into approximation and amortization gaps (nats per example)"
 
@@ -109,7 +112,7 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.evaluation.records import example_noun, table_units
     from torchlvm.run import RunLayout
-    from torchlvm.run.commit import interrupts_held, replaced
+    from torchlvm.run.commit import Staging
 
     model = run_.model
     x, c, protocol, dataset = _data(model, run_.data, args.split, args.n, device, run_.dtype)
@@ -134,20 +137,16 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     layout = RunLayout(args.dir)
     summary = report.summary()
     px = "log p(x)" if c is None else "log p(x | c)"  # a CVAE's likelihood is conditional
-    staged: dict[Path, Path] = {}  # figures drawn aside, put in place with gaps.json
-    try:
+    with Staging() as staging:  # the figures and gaps.json: the old set or the new one
         if run_.model_type == "ppca":
-            _ppca_identity(model, x, args, dataset, result, staged)
+            _ppca_identity(model, x, args, dataset, result, staging)
         where = f"{dataset} {args.split}"
-        _figure(run_.model_type, report, summary, layout.figure("gaps.png"), where, px, staged)
-        with interrupts_held(), replaced(staged):  # the old set or the new one
-            write_json(layout.gaps, result)
-    finally:
-        for path in staged:  # (left by an error or Ctrl-C while drawing)
-            path.unlink(missing_ok=True)
-    written = [layout.gaps, *staged.values()]
+        _figure(run_.model_type, report, summary, layout.figure("gaps.png"), where, px, staging)
+        write_json(staging.path(layout.gaps), result)
+        staging.commit()
+    figures = [path for path in staging.places if path != layout.gaps]
     _print_table(result, summary, report, x.shape[0], px, noun)
-    print("wrote " + ", ".join(str(path) for path in written))
+    print("wrote " + ", ".join(str(path) for path in [layout.gaps, *figures]))
     return 0
 
 
@@ -207,13 +206,13 @@ def _report(model: Any, x: Any, c: Any, args: argparse.Namespace) -> Any:
 
 def _ppca_identity(
     model: Any, x: Any, args: argparse.Namespace, dataset: str, result: dict[str, Any],
-    staged: dict[Path, Path],
+    staging: Staging,
 ) -> None:  # fmt: skip
     """PPCA's exact mean-field gap into ``result``, and the identity, visible: exact log p(x),
     ELBO and KL(q ‖ p(z|x)) along q's optimization, drawn for figures/identity.png at its
-    staging name, added to ``staged`` (staging name → place)."""
+    ``staging`` name."""
     from torchlvm.inference.gaps import identity_trace, ppca_mean_field_gap
-    from torchlvm.plots.inference import identity_figure
+    from torchlvm.plots.inference import identity_figure, save_figure
     from torchlvm.run import RunLayout
 
     result["ppca_mean_field_gap"] = ppca_mean_field_gap(model)
@@ -225,30 +224,21 @@ def _ppca_identity(
         trace.kl,
         title=f"log p(x) = ELBO + KL(q ‖ p(z|x)) on {dataset} {args.split}, n={len(x)}",
     )
-    _stage(fig, RunLayout(args.dir).figure("identity.png"), staged)
+    save_figure(fig, staging.path(RunLayout(args.dir).figure("identity.png")))
 
 
 def _figure(
     model_type: str, report: Any, summary: dict[str, float], path: Path, where: str, px: str,
-    staged: dict[Path, Path],
+    staging: Staging,
 ) -> None:  # fmt: skip
-    """The gaps' bar chart, drawn for ``path`` at its staging name, added to ``staged``."""
+    """The gaps' bar chart, drawn for ``path`` at its ``staging`` name."""
     from torchlvm.plots.gaps_decomposition import decomposition_figure
+    from torchlvm.plots.inference import save_figure
 
     label = f"{model_type} ({report.family} q*)"
     title = f"Inference gaps on {where}, n={report.log_px.numel()}; {px}: "
     fig = decomposition_figure([label], [summary], title=title + report.log_px_method)
-    _stage(fig, path, staged)
-
-
-def _stage(fig: Any, path: Path, staged: dict[Path, Path]) -> None:
-    """Save ``fig`` at ``path``'s staging name (run.commit), recorded in ``staged`` first so that
-    the caller removes it whatever happens."""
-    from torchlvm.plots.inference import save_figure
-    from torchlvm.run.commit import staging_name
-
-    staged[staging_name(path)] = path
-    save_figure(fig, staging_name(path))
+    save_figure(fig, staging.path(path))
 
 
 def _data(

@@ -1,7 +1,9 @@
 """Several outputs of a command put in place as one: all of the new ones, or all of the old.
 
 A command that writes more than one file (``evaluate``: its figures and ``metrics.json``) first
-writes each new file completely under a staging name beside its place, then commits:
+writes each new file completely under a staging name beside its place, then commits. A
+:class:`Staging` does both for a command (``evaluate``, ``gaps``): it names the staging files,
+commits them as below, and removes those an error or Ctrl-C left before the commit. Underneath:
 
 - :func:`replaced`: the staged files are renamed onto their places and the block that writes the
   last file (an atomic write of its own) runs; if a rename or the block fails, the files
@@ -23,6 +25,44 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+
+
+class Staging:
+    """The new outputs of one command, each written aside at its staging name, then put in place
+    together by :meth:`commit`; on leaving the ``with`` block, staging files that were not put
+    in place (an error or Ctrl-C while writing them) are removed.
+
+    ``with Staging() as staging:``, write each output to ``staging.path(place)``, then
+    ``staging.commit()``.
+    """
+
+    def __init__(self) -> None:
+        self.moves: dict[Path, Path] = {}  # staging file → its place
+
+    def path(self, place: Path) -> Path:
+        """Where to write the new ``place``: its staging name, recorded first so that it is
+        removed whatever happens."""
+        staged = staging_name(place)
+        self.moves[staged] = place
+        return staged
+
+    @property
+    def places(self) -> list[Path]:
+        """The places of the staged files, in the order they were staged."""
+        return list(self.moves.values())
+
+    def commit(self) -> None:
+        """Put every staged file in place, Ctrl-C held over the renames: the old set or the new
+        one (:func:`replaced`, :func:`interrupts_held`)."""
+        with interrupts_held(), replaced(self.moves):
+            pass
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for staged in self.moves:
+            staged.unlink(missing_ok=True)
 
 
 def staging_name(path: Path) -> Path:

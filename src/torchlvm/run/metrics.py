@@ -46,7 +46,11 @@ def read_metrics(folder: str | Path) -> dict[str, Any] | None:
 
 
 def merge_metrics(
-    folder: str | Path, updates: Mapping[str, Any], *, replaces: Iterable[str] = ()
+    folder: str | Path,
+    updates: Mapping[str, Any],
+    *,
+    replaces: Iterable[str] = (),
+    into: Path | None = None,
 ) -> dict[str, Any]:
     """Merge ``updates`` into the run's ``metrics.json`` (created if absent), atomically.
 
@@ -55,6 +59,8 @@ def merge_metrics(
         updates: top-level keys to set; each replaces the key of that name whole.
         replaces: keys the writer owns: those not in ``updates`` are removed (a section of an
             earlier evaluation that this one did not compute would describe another protocol).
+        into: where to write the merged document instead (a staging name, put in place with
+            other files by :class:`torchlvm.run.commit.Staging`).
 
     Returns:
         The merged document as written.
@@ -68,7 +74,7 @@ def merge_metrics(
         if key not in updates:
             merged.pop(key, None)
     merged.update(updates)
-    write_json(RunLayout(folder).metrics_json, merged)
+    write_json(into or RunLayout(folder).metrics_json, merged)
     return merged
 
 
