@@ -112,9 +112,11 @@ def test_gaps_on_a_flow_vae_refines_its_base(tmp_path, capsys):
         (["--steps", "-3"], "--steps must be a positive integer, got -3"),
         (["--ais", "0"], "--ais must be a positive integer, got 0"),
         (["--flow-steps", "0"], "--flow-steps must be a positive integer, got 0"),
+        (["--flow-steps", "100"], "--flow-steps must be at most 64, got 100"),
+        (["--lr", "0"], "--lr must be a positive finite number, got 0.0"),
         (["--family", "full", "--n", "2"], None),
     ],
-    ids=["k=0", "steps<0", "ais=0", "flow-steps=0", "full-ok"],
+    ids=["k=0", "steps<0", "ais=0", "flow-steps=0", "flow-steps>64", "lr=0", "full-ok"],
 )
 def test_bad_numbers_give_one_line(vae_dir, capsys, extra, message):
     status = cli.main(["gaps", str(vae_dir), "--k", "10", "--steps", "2", *extra])
@@ -123,6 +125,32 @@ def test_bad_numbers_give_one_line(vae_dir, capsys, extra, message):
         assert status == 0
     else:
         assert status == 2 and err.strip() == f"torchlvm: error: {message}"
+
+
+def test_a_setting_the_model_cannot_take_is_refused_before_the_probe(vae_dir, capsys, monkeypatch):
+    """gaps --k 1 printed its plan, probed each part (about a second, 6 s under load) and only
+    then did inference_gaps refuse k=1: its settings are checked first."""
+    from torchlvm.inference import gaps_timing
+
+    def probing(*args, **kwargs):
+        raise AssertionError("probed before the settings were checked")
+
+    monkeypatch.setattr(gaps_timing, "seconds_per_unit", probing)
+    assert cli.main(["gaps", str(vae_dir), "--k", "1", "--steps", "2"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("torchlvm: error: k=1 (one importance sample)")
+
+
+@pytest.mark.parametrize("flag, bars", [("--progress", True), ("--quiet", False)])
+def test_each_long_part_has_a_progress_bar(vae_dir, capsys, flag, bars):
+    """gaps printed nothing for minutes between its expected time and its table: each part
+    (q*, a flow q*, each q's ELBO, log p(x)) has a bar on stderr, as evaluate's sections do."""
+    argv = ["gaps", str(vae_dir), "--n", "4", "--k", "10", "--steps", "3", "--flow-steps", "1"]
+    assert cli.main([*argv, "--elbo-samples", "20", flag]) == 0
+    err = capsys.readouterr().err
+    names = ["q*:", "flow q*:", "ELBO of q_enc:", "ELBO of q*:", "ELBO of flow q*:"]
+    names.append("log p(x) by importance sampling:")
+    assert all((name in err) is bars for name in names), err
 
 
 def test_a_model_without_an_encoder_density_is_refused(tmp_path, capsys):

@@ -27,6 +27,20 @@ def test_planned_samples_count_every_importance_sample(settings, ood_sets, class
     assert planned_samples(config, 50, ood_sets=ood_sets, classes=classes) == expected
 
 
+@pytest.mark.parametrize(
+    "k, ks, expected",
+    [(1000, None, (1, 10, 100)), (50, None, (1, 10)), (1, None, (1,)), (50, (1, 100), (1, 100))],
+    ids=["default", "k=50-drops-L_100", "k=1", "asked-for-stays"],
+)
+def test_the_default_bounds_are_those_not_above_k(k, ks, expected):
+    """evaluate --k 50 still drew 100 samples per image for the default L_100, twice the
+    estimate's own, for a bound the estimate is weaker than: by default the bounds stop at k;
+    bounds asked for are drawn."""
+    config = EvalConfig(k=k, ks=ks, ood=())
+    assert config.ks == expected
+    assert planned_samples(config, 10, ood_sets=0) == 10 * (k + sum(expected))
+
+
 def test_the_probe_gives_a_positive_rate_and_multiplies_it_out():
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).eval()

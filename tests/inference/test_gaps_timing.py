@@ -1,11 +1,14 @@
-"""The expected time of inference_gaps: each part timed for a few steps and multiplied out, the
-closed-form parts left out. Measured against the command (notes/fuqa.md): a digits VAE (K=8),
-n=200, 300 steps, k=5000: 3 s expected, 3.25 s taken; with --ais 200 --flow-steps 2: 20 s, 19.9 s.
+"""The expected time of inference_gaps: each of its parts (the list it runs) timed for a few
+units and multiplied out. Measured against the command (notes/fuqa.md, notes/shell3.md): a
+digits VAE (K=8), n=200, 300 steps, k=5000: 3 s expected, 3.25 s taken; with --ais 200
+--flow-steps 2: 20 s, 19.9 s.
 """
 
+import pytest
 import torch
 
 from torchlvm.data import load_dataset, make_linear_gaussian
+from torchlvm.errors import ConfigError
 from torchlvm.inference.gaps_timing import expected_seconds
 from torchlvm.models.ppca import PPCA
 from torchlvm.models.vae import VAE, VAEConfig
@@ -13,31 +16,58 @@ from torchlvm.models.vae import VAE, VAEConfig
 HUGE = 10**9
 
 
-def test_closed_form_parts_are_not_counted():
+def test_closed_form_parts_are_one_unit():
     """PPCA's log p(x) and ELBO are exact: a billion importance samples or ELBO draws cost
     nothing, as inference_gaps does not draw them."""
     data = make_linear_gaussian(n=200, dim=8, latent_dim=3, noise_variance=0.2, seed=0)
     model = PPCA(latent_dim=3).fit(data.x.double())
     seconds, probe = expected_seconds(
-        model, data.x.double()[:20], None, steps=1, num_samples=2, k=HUGE, elbo_samples=HUGE
-    )
+        model, data.x.double()[:20], None, local_steps=1, num_samples=2, k=HUGE,
+        elbo_samples=HUGE,
+    )  # fmt: skip
     assert 0 <= seconds < 60 and probe > 0
 
 
-def test_importance_samples_are_multiplied_out():
+@pytest.mark.parametrize(
+    "huge, settings",
+    [
+        ("k", {}),
+        ("elbo_samples", {}),
+        ("local_steps", {}),
+        ("local_steps", {"flow_steps": 1}),  # q* and the flow's steps
+        ("ais_steps", {"ais_chains": 2}),
+    ],
+    ids=["importance-samples", "elbo-draws", "q*-steps", "flow-steps", "ais-transitions"],
+)
+def test_each_part_is_multiplied_out(huge, settings):
+    """Every part inference_gaps runs is timed and multiplied out by its units (it lists them
+    in one place, gaps_parts.gap_parts, that both run): a billion of any one is over a minute."""
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
-    x = load_dataset("digits", "test", binarize="threshold").x[:200]
-    few, _ = expected_seconds(model, x, None, steps=1, num_samples=2, k=2, elbo_samples=1)
-    many, _ = expected_seconds(model, x, None, steps=1, num_samples=2, k=HUGE, elbo_samples=1)
-    assert few < 60 < many
+    x = load_dataset("digits", "test", binarize="threshold").x[:50]
+    few = {**dict(local_steps=1, num_samples=2, k=2, elbo_samples=1), **settings}
+    assert expected_seconds(model, x, None, **few)[0] < 60
+    many = {**few, huge: HUGE}
+    if huge == "ais_steps":
+        few["ais_steps"] = 1
+        assert expected_seconds(model, x, None, **few)[0] < 60
+    assert expected_seconds(model, x, None, **many)[0] > 60
 
 
-def test_each_timed_run_waits_for_the_device_before_the_clock_is_read():
-    """On a GPU a probe's kernels run after its call returns: without a synchronization each
-    part was timed by its launches alone (the probe ran unsynchronized)."""
+def test_a_bad_setting_fails_before_any_probe(monkeypatch):
+    """gaps' probe ran (about a second) before inference_gaps refused k=1: the settings are
+    checked first, as inference_gaps checks them."""
     from torchlvm.inference import gaps_timing
 
-    events = []
-    gaps_timing._per(lambda n: events.append(f"run {n}"), lambda: events.append("sync"), m=4)
-    assert events == ["run 1", "sync", "run 1", "sync", "run 5", "sync"]
+    def probing(*args, **kwargs):
+        raise AssertionError("probed before the settings were checked")
+
+    monkeypatch.setattr(gaps_timing, "seconds_per_unit", probing)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
+    x = load_dataset("digits", "test", binarize="threshold").x[:5]
+    with pytest.raises(ConfigError, match="k=1 .one importance sample"):
+        expected_seconds(model, x, None, k=1)
+    with pytest.raises(ConfigError, match="lr must be a positive finite number, got 0"):
+        expected_seconds(model, x, None, lr=0)
+    with pytest.raises(ConfigError, match="flow_steps must be at most"):
+        expected_seconds(model, x, None, flow_steps=10**6)

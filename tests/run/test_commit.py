@@ -95,3 +95,33 @@ def test_an_error_before_the_commit_leaves_the_old_files_and_no_staging_file(
             staging.path(tmp_path / "b.json")  # named, not yet written: interrupted
             raise KeyboardInterrupt
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"a.png": "old a"}
+
+
+def test_a_rename_that_fails_leaves_its_destination_and_puts_the_others_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The destinations were renamed to their backups before the new files went in, so a rename
+    onto one that failed (and failed again putting it back) left it missing, and the backup was
+    then removed: its file was lost. Each destination is kept by a hard link now and only ever
+    replaced by one rename."""
+    (tmp_path / "a.png").write_text("old a")
+    (tmp_path / "b.json").write_text("old b")
+    moves = {}
+    for name in ("a.png", "b.json"):
+        staging_name(tmp_path / name).write_text(f"new {name[0]}")
+        moves[staging_name(tmp_path / name)] = tmp_path / name
+    real = os.replace
+
+    def full(src: Path, dst: Path) -> None:
+        if Path(dst).name == "b.json":
+            raise OSError(28, "No space left on device", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(OSError, match="No space left"):
+        with replaced(moves):
+            pass
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
+        "a.png": "old a",
+        "b.json": "old b",
+    }

@@ -56,7 +56,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--k", type=_positive, default=DEFAULT_K, help="importance samples of log p(x)"
     )
     parser.add_argument(
-        "--ks", default="1,10,100", help="comma-separated k of the IWAE bounds also reported"
+        "--ks",
+        help="comma-separated k of the IWAE bounds also reported (default: 1,10,100, "
+        "those not above --k)",
     )
     parser.add_argument(
         "--split", default="test", choices=["train", "val", "test"], help="the split evaluated"
@@ -173,7 +175,7 @@ def _config(
     return EvalConfig(
         condition=data.get("condition", "none") or "none",
         k=args.k,
-        ks=_ks(args.ks),
+        ks=None if args.ks is None else _ks(args.ks),
         chunk=args.chunk,
         batch_size=args.batch_size,
         n=_n(args.n),

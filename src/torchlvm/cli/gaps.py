@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, device_for
+from torchlvm.cli._progress import add_progress_options, show_progress
 
 if TYPE_CHECKING:
     from torchlvm.run.commit import Staging
@@ -78,11 +79,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "redrawn without it)",
     )  # fmt: skip
     add_accelerator(parser)
+    add_progress_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchlvm._checks import check_positive_int
+    from torchlvm._checks import check_positive, check_positive_int
     from torchlvm._files import check_writable
+    from torchlvm.errors import ConfigError
+    from torchlvm.models.posteriors import MAX_FLOW_STEPS
     from torchlvm.run import RunLayout, load_run
     from torchlvm.run.loaded import record_repointed, repointed
     from torchlvm.run.lock import EVALUATED, acquire, command_line
@@ -93,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
     for name in ("ais", "flow_steps"):
         if getattr(args, name) is not None:
             check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
+    check_positive("--lr", args.lr)
+    if args.flow_steps is not None and args.flow_steps > MAX_FLOW_STEPS:
+        raise ConfigError(f"--flow-steps must be at most {MAX_FLOW_STEPS}, got {args.flow_steps}")
     device = device_for(args)
     recorded = load_run(args.dir, device=device)  # (an interrupted run is named, then a busy one)
     run_ = repointed(recorded, args.data)  # --data: the run's file, moved
@@ -111,16 +118,19 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     from torchlvm._files import write_json
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.evaluation.records import example_noun, table_units
+    from torchlvm.inference.gaps import check_gaps, inference_gaps
     from torchlvm.run import RunLayout
     from torchlvm.run.commit import Staging
 
     model = run_.model
     x, c, protocol, dataset = _data(model, run_.data, args.split, args.n, device, run_.dtype)
     noun = example_noun(run_.data.get("table") is not None)
+    settings = _settings(args)
+    check_gaps(model, x, c, **settings)  # before the probe: a bad setting costs no time
     print(_plan(model, args, x.shape[0], noun, conditional=c is not None), flush=True)
-    print(_expected(model, x, c, args), flush=True)
+    print(_expected(model, x, c, settings), flush=True)
     start = time.perf_counter()
-    report = _report(model, x, c, args)
+    report = inference_gaps(model, x, c, **settings, progress=show_progress(args))
     result: dict[str, Any] = {
         "model": run_.model_type,
         "data": dataset,
@@ -171,37 +181,23 @@ def _plan(model: Any, args: argparse.Namespace, n: int, noun: str, *, conditiona
     )
 
 
-def _expected(model: Any, x: Any, c: Any, args: argparse.Namespace) -> str:
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """inference_gaps' settings from the options (its timing probe takes the same)."""
+    return dict(
+        k=args.k, local_steps=args.steps, lr=args.lr, num_samples=args.samples,
+        family=None if args.family == "encoder" else args.family,
+        elbo_samples=args.elbo_samples, seed=args.seed, ais_steps=args.ais,
+        ais_chains=args.chains, flow_steps=args.flow_steps,
+    )  # fmt: skip
+
+
+def _expected(model: Any, x: Any, c: Any, settings: dict[str, Any]) -> str:
     """``expected time: 1.4 min (from a 0.8 s probe)``: each part timed for a few steps."""
     from torchlvm.evaluation.timing import duration
     from torchlvm.inference.gaps_timing import expected_seconds
 
-    seconds, probe = expected_seconds(
-        model, x, c, steps=args.steps, num_samples=args.samples, k=args.k,
-        elbo_samples=args.elbo_samples, family=None if args.family == "encoder" else args.family,
-        ais_steps=args.ais, ais_chains=args.chains, flow_steps=args.flow_steps,
-    )  # fmt: skip
+    seconds, probe = expected_seconds(model, x, c, **settings)
     return f"expected time: {duration(seconds)} (from a {probe:.1f} s probe of each part)"
-
-
-def _report(model: Any, x: Any, c: Any, args: argparse.Namespace) -> Any:
-    from torchlvm.inference.gaps import inference_gaps
-
-    return inference_gaps(
-        model,
-        x,
-        c,
-        k=args.k,
-        local_steps=args.steps,
-        lr=args.lr,
-        num_samples=args.samples,
-        family=None if args.family == "encoder" else args.family,
-        elbo_samples=args.elbo_samples,
-        seed=args.seed,
-        ais_steps=args.ais,
-        ais_chains=args.chains,
-        flow_steps=args.flow_steps,
-    )
 
 
 def _ppca_identity(

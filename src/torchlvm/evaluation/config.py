@@ -20,6 +20,10 @@ DEFAULT_K = 1000
 """Importance samples of log p(x) by default (also ``torchlvm evaluate``'s). Against k = 5000 on
 the same images it moved the estimate by +0.31 ± 0.06 nats on a Fashion-MNIST VAE, at a fifth
 of the cost; k = 5000 stays one setting away (``benchmarks/results/evaluate_time.md``)."""
+DEFAULT_KS: tuple[int, ...] = (1, 10, 100)
+"""The k of the IWAE bounds reported beside the estimate by default, those not above its k: a
+bound L_100 beside an estimate of k = 50 would cost more samples than the estimate, for a number
+the estimate is weaker than (it is L_50 in expectation)."""
 RESIZES: tuple[str, ...] = ("none", "bilinear", "area")
 
 
@@ -32,7 +36,7 @@ class EvalConfig:
 
     condition: Condition = Condition()  # how the model was conditioned (or its text, parsed)
     k: int = DEFAULT_K  # importance samples of the log p(x) estimate
-    ks: tuple[int, ...] = (1, 10, 100)  # k of the IWAE bounds reported alongside
+    ks: tuple[int, ...] | None = None  # k of the IWAE bounds beside it; None: DEFAULT_KS <= k
     chunk: int | None = None  # samples drawn at a time; None: cache-sized (CPU) or large (GPU)
     batch_size: int = 100  # examples per batch
     n: int | None = None  # evaluate a seeded subsample of n examples; None: all of them
@@ -62,7 +66,7 @@ class EvalConfig:
         for name in ("n", "chunk", "ais_steps"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
-        ks = tuple(self.ks)
+        ks = tuple(k for k in DEFAULT_KS if k <= self.k) if self.ks is None else tuple(self.ks)
         if not ks:
             raise ConfigError("ks must hold at least one positive integer, got ()")
         for value in ks:

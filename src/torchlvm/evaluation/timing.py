@@ -19,14 +19,12 @@ from dataclasses import dataclass
 
 import torch
 
+from torchlvm._probe import device_sync, seconds_per_unit
 from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._batching import model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.inference.ais import log_marginal_ais
 from torchlvm.inference.importance import auto_chunk, log_marginal_is
-
-PROBE_SECONDS = 0.3
-"""The probe doubles its samples until one call takes at least this long."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,8 @@ def planned_samples(config: EvalConfig, n: int, *, ood_sets: int, classes: int =
 def probe(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float | None:
     """Seconds per image-sample of the importance-sampled likelihood on a batch of ``dataset``
     (unconditional proposal: the cost of a conditional model's samples is the same order), or
-    None for a model with a point-mass encoder, which evaluation does not importance-sample."""
+    None for a model with a point-mass encoder, which evaluation does not importance-sample.
+    Samples double up to ``config.k`` (:func:`torchlvm._probe.seconds_per_unit`)."""
     x, c = _probe_batch(model, dataset, config)
     from torchlvm.evaluation.evaluate import is_deterministic
 
@@ -90,37 +89,30 @@ def probe(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float
         return None
     device, rows = x.device, len(x)
     chunk = config.chunk or auto_chunk(rows, x.shape[-1], device, x.element_size())
-    samples = min(config.k, chunk)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        while True:
-            start = time.perf_counter()
-            log_marginal_is(model, x, c, num_samples=samples, chunk=chunk)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            elapsed = time.perf_counter() - start
-            if elapsed >= PROBE_SECONDS or samples >= config.k:
-                return elapsed / (rows * samples)
-            samples = min(config.k, 2 * samples)
+        rate = seconds_per_unit(
+            lambda m: log_marginal_is(model, x, c, num_samples=m, chunk=chunk),
+            most=config.k,
+            sync=device_sync(device),
+        )
+    return rate.per_unit / rows
 
 
 def probe_ais(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float:
     """Seconds per example-chain-transition of AIS (``config.ais_chains`` chains) on a batch of
-    ``dataset``: transitions double from 1 until a run takes :data:`PROBE_SECONDS` or reaches
-    ``config.ais_steps``, so the run's fixed start is spread over many of them."""
+    ``dataset``: transitions double up to ``config.ais_steps``
+    (:func:`torchlvm._probe.seconds_per_unit`), so the chains' start is not counted as theirs."""
     x, c = _probe_batch(model, dataset, config)
-    steps, chains, most = 1, config.ais_chains, config.ais_steps or 1
+    chains = config.ais_chains
     with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        while True:
-            start = time.perf_counter()
-            log_marginal_ais(model, x, c, num_steps=steps, num_chains=chains)
-            if x.device.type == "cuda":
-                torch.cuda.synchronize(x.device)
-            elapsed = time.perf_counter() - start
-            if elapsed >= PROBE_SECONDS or steps >= most:
-                return elapsed / (len(x) * chains * steps)
-            steps = min(most, 2 * steps)
+        rate = seconds_per_unit(
+            lambda m: log_marginal_ais(model, x, c, num_steps=m, num_chains=chains),
+            most=config.ais_steps or 1,
+            sync=device_sync(x.device),
+        )
+    return rate.per_unit / (len(x) * chains)
 
 
 def _probe_batch(

@@ -41,28 +41,25 @@ rotation gives the same p(x) and a correlated posterior: :func:`rotate_latents` 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal
+from tqdm.auto import tqdm
 
-from torchlvm._checks import (
-    check_autograd,
-    check_choice,
-    check_int,
-    check_positive_int,
-    check_rows,
-)
 from torchlvm.distributions.kl import kl
 from torchlvm.errors import ConfigError
-from torchlvm.inference.ais import log_marginal_ais
-from torchlvm.inference.importance import log_marginal_is
-from torchlvm.inference.local import Family, check_family, fit_local_posterior, gaussian_parts
-from torchlvm.inference.local_flow import fit_local_flow
+from torchlvm.inference.gaps_parts import (
+    GapSettings,
+    gap_parts,
+    has_exact_elbo,
+    prepare,
+)
+from torchlvm.inference.local import Family, fit_local_posterior
 from torchlvm.inference.objectives import elbo
-from torchlvm.inference.refine import encoder_posterior
 from torchlvm.models.posteriors import FlowQ
 from torchlvm.protocol import LatentVariableModel
 
@@ -198,11 +195,6 @@ class GapReport:
         }
 
 
-def has_exact_elbo(model: LatentVariableModel) -> bool:
-    """True for models with a closed-form E_q[log p(x | z)] (``expected_log_likelihood``)."""
-    return callable(getattr(model, "expected_log_likelihood", None))
-
-
 def evaluate_elbo(*args: Any, **kwargs: Any) -> Tensor:
     """ELBO(q) per example (B,): the first value of :func:`elbo_with_stderr` (same
     arguments)."""
@@ -218,6 +210,7 @@ def elbo_with_stderr(
     *,
     num_samples: int = 1000,
     chunk: int = 100,
+    advance: Callable[[int], None] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """ELBO(q) per example and its Monte Carlo standard error, each (B,), nats.
 
@@ -226,7 +219,8 @@ def elbo_with_stderr(
     E_q[log p(x | z)] over ``num_samples`` draws in chunks of ``chunk``, minus the KL — analytic
     where the pair has a closed form, estimated from the same draws for a flow q (the explicit
     ``kl_method="mc"``). The standard error is that of the chunk means (batch means): it needs
-    at least two chunks, else it is infinite.
+    at least two chunks, else it is infinite. ``advance(n)`` is called after each chunk of n
+    draws (a progress bar's update).
     """
     if has_exact_elbo(model) and not isinstance(q, FlowQ):
         value = elbo(model, x, c, q=q, log_lik_method="analytic").elbo
@@ -237,6 +231,8 @@ def elbo_with_stderr(
         n = min(chunk, num_samples - start)
         means.append(elbo(model, x, c, q=q, num_samples=n, kl_method=method).elbo)
         sizes.append(n)
+        if advance is not None:
+            advance(n)
     parts = torch.stack(means)  # (J, B)
     weights = torch.tensor(sizes, dtype=parts.dtype, device=parts.device) / num_samples
     weights = weights.unsqueeze(-1)  # (J, 1)
@@ -246,6 +242,17 @@ def elbo_with_stderr(
         return mean, torch.full_like(mean, float("inf"))
     variance = (weights * (parts - mean).square()).sum(0) / (J - 1)  # of the weighted mean
     return mean, variance.sqrt()
+
+
+def check_gaps(
+    model: LatentVariableModel, x: Tensor, c: Tensor | None = None, **settings: Any
+) -> None:
+    """Check what :func:`inference_gaps` is given (the same keywords), as it does before any
+    long work: a caller can fail fast before its own (a probe of the expected time).
+
+    Raises: as inference_gaps.
+    """
+    prepare(model, x, c, GapSettings(**settings))
 
 
 def inference_gaps(
@@ -266,6 +273,7 @@ def inference_gaps(
     ais_chains: int = 16,
     flow_steps: int | None = None,
     flow_lr: float = 0.01,
+    progress: bool = False,
 ) -> GapReport:
     """Cremer et al. 2018's decomposition of the inference gap, per example.
 
@@ -292,6 +300,8 @@ def inference_gaps(
             chains) instead of importance sampling.
         flow_steps: also fit a flow q per point with this many coupling transforms (the richer
             family, started from q*, ``local_steps`` steps at learning rate ``flow_lr``).
+        progress: a progress bar (tqdm, on stderr) for each part as it runs
+            (:func:`~torchlvm.inference.gaps_parts.gap_parts`).
 
     Returns:
         :class:`GapReport`.
@@ -301,107 +311,54 @@ def inference_gaps(
             ``family="full"`` with latent_dim > 64, or a call under ``torch.inference_mode``.
         DataError: for x without rows.
     """
-    check_rows("x", x)
-    check_autograd("inference_gaps", "per-point Adam steps on q*")
-    check_positive_int("k", k)
-    check_positive_int("local_steps", local_steps)
-    check_positive_int("elbo_samples", elbo_samples)
-    check_positive_int("chunk", chunk)
-    check_choice("proposal", proposal, ("local", "encoder"))
-    if ais_steps is not None:
-        check_positive_int("ais_steps", ais_steps)
-    check_int("seed", seed)
-    exact_elbo = has_exact_elbo(model)
-    exact_px = callable(getattr(model, "log_marginal", None))
-    if not exact_px and ais_steps is None and k < 2:  # one weight: no standard error
-        raise ConfigError(
-            "k=1 (one importance sample) estimates log p(x) with no standard error: it is one "
-            "draw's ELBO; use k of 2 or more (gaps --k, default 5000), or AIS (gaps --ais)"
-        )
+    settings = GapSettings(
+        k=k, local_steps=local_steps, lr=lr, family=family, num_samples=num_samples,
+        elbo_samples=elbo_samples, proposal=proposal, chunk=chunk, seed=seed,
+        ais_steps=ais_steps, ais_chains=ais_chains, flow_steps=flow_steps, flow_lr=flow_lr,
+    )  # fmt: skip
+    state = prepare(model, x, c, settings)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        with torch.no_grad():
-            q_enc = encoder_posterior(model, x, c)
-        base = q_enc.base if isinstance(q_enc, FlowQ) else q_enc
-        if family is None:
-            family = "diagonal" if gaussian_parts(base)[2] else "full"
-        check_family(family, model.latent_dim)
-        q_best, _ = fit_local_posterior(
-            model,
-            x,
-            c,
-            family=family,
-            steps=local_steps,
-            lr=lr,
-            num_samples=num_samples,
-            init=q_enc,
-            log_lik_method="analytic" if exact_elbo else "mc",
-            schedule="cosine",
-        )
-        q_flow = None
-        if flow_steps is not None:
-            q_flow, _ = fit_local_flow(
-                model, x, c, init=q_best, flow_steps=flow_steps, steps=local_steps,
-                lr=flow_lr, num_samples=num_samples,
-            )  # fmt: skip
-        elbos = _elbos(model, x, c, {"enc": q_enc, "best": q_best, "flow": q_flow},
-                       num_samples=elbo_samples, chunk=chunk)  # fmt: skip
-        if exact_px:
-            with torch.no_grad():
-                log_px = model.log_marginal(x)  # type: ignore[attr-defined]
-            stderr, ess = torch.zeros_like(log_px), None
-            px_method = "exact"
-        elif ais_steps is not None:
-            est = log_marginal_ais(model, x, c, num_steps=ais_steps, num_chains=ais_chains)
-            log_px, stderr, ess = est.mean, est.stderr, est.ess
-            px_method = f"AIS ({ais_steps} HMC steps, {ais_chains} chains)"
-        else:
-            q_is = q_best if proposal == "local" else q_enc
-            est = log_marginal_is(model, x, c, num_samples=k, chunk=chunk, proposal=q_is)
-            log_px, stderr, ess = est.mean, est.stderr, est.ess
-            px_method = f"importance sampling (proposal: {proposal} q)"
-    flow = elbos.get("flow")
+        for part in gap_parts(model, x, c, settings, state):
+            with tqdm(
+                total=part.units, desc=part.name, unit=part.unit, disable=not progress, leave=False
+            ) as bar:
+                part.run(part.units, bar.update)
+    return _report(model, settings, state)
+
+
+def _report(model: LatentVariableModel, s: GapSettings, state: dict[str, Any]) -> GapReport:
+    """The :class:`GapReport` of the parts' results in ``state``."""
+    exact_px, exact_elbo = state["px_method"] == "exact", has_exact_elbo(model)
+    if exact_px:
+        log_px, stderr, ess = state["log_px"], torch.zeros_like(state["log_px"]), None
+    else:
+        est = state["log_px"]
+        log_px, stderr, ess = est.mean, est.stderr, est.ess
+    flow = state.get("elbo:flow")
+    family = state["family"]
+    if state["base"] is not state["enc"]:
+        family = f"{family} base and context under the encoder's flow"
     return GapReport(
         log_px=log_px,
         log_px_stderr=stderr,
-        best_elbo=elbos["best"][0],
-        encoder_elbo=elbos["enc"][0],
-        log_px_method=px_method,
+        best_elbo=state["elbo:best"][0],
+        encoder_elbo=state["elbo:enc"][0],
+        log_px_method=state["px_method"],
         elbo_method="exact" if exact_elbo else "monte carlo",
-        k=None if exact_px or ais_steps is not None else k,
-        elbo_samples=None if exact_elbo else elbo_samples,
-        family=family if base is q_enc else f"{family} base and context under the encoder's flow",
-        local_steps=local_steps,
+        k=None if exact_px or s.ais_steps is not None else s.k,
+        elbo_samples=None if exact_elbo else s.elbo_samples,
+        family=family,
+        local_steps=s.local_steps,
         ess=ess,
-        lr=lr,
-        num_samples=num_samples,
-        best_elbo_stderr=None if exact_elbo else elbos["best"][1],
-        encoder_elbo_stderr=None if exact_elbo else elbos["enc"][1],
+        lr=s.lr,
+        num_samples=s.num_samples,
+        best_elbo_stderr=None if exact_elbo else state["elbo:best"][1],
+        encoder_elbo_stderr=None if exact_elbo else state["elbo:enc"][1],
         flow_elbo=None if flow is None else flow[0],
         flow_elbo_stderr=None if flow is None else flow[1],
-        flow_steps=flow_steps,
+        flow_steps=s.flow_steps,
     )
-
-
-def _elbos(
-    model: LatentVariableModel,
-    x: Tensor,
-    c: Tensor | None,
-    qs: dict[str, Distribution | None],
-    *,
-    num_samples: int,
-    chunk: int,
-) -> dict[str, tuple[Tensor, Tensor]]:
-    """(ELBO, standard error) of each q given, every one from the same random state (common
-    random numbers where the families draw alike)."""
-    state = torch.get_rng_state()
-    out = {}
-    for name, q in qs.items():
-        if q is None:
-            continue
-        torch.set_rng_state(state)
-        out[name] = elbo_with_stderr(model, x, c, q, num_samples=num_samples, chunk=chunk)
-    return out
 
 
 # --------------------------------------------------------------------------- PPCA, exactly
@@ -541,6 +498,7 @@ def ppca_variance_shrinkage(ppca: Any) -> tuple[Tensor, Tensor]:
 __all__ = [
     "GapReport",
     "IdentityTrace",
+    "check_gaps",
     "elbo_with_stderr",
     "evaluate_elbo",
     "identity_trace",

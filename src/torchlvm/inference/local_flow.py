@@ -23,6 +23,7 @@ for K = 20 and 2 transforms of width 64.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -170,6 +171,7 @@ def fit_local_flow(
     lr: float = 0.01,
     num_samples: int = 8,
     schedule: Literal["constant", "cosine"] = "cosine",
+    callback: Callable[[int, Distribution], None] | None = None,
 ) -> tuple[Distribution, Tensor]:
     """Fit a flow q for every row of ``x`` with the model frozen (see the module docstring).
 
@@ -183,6 +185,9 @@ def fit_local_flow(
         steps, lr, schedule: Adam steps, learning rate and its schedule (cosine decay to 0 by
             default, so a Monte Carlo objective settles).
         num_samples: reparameterized draws per step for E_q[log p(x | z)] and the KL.
+        callback: called as ``callback(t, q)`` with a detached q before step t = 0 … steps−1
+            and once more after the last step (t = steps), as by
+            :func:`~torchlvm.inference.local.fit_local_posterior`.
 
     Returns:
         ``(q, history)``: the fitted flow q (batch (B,), a
@@ -210,7 +215,9 @@ def fit_local_flow(
         return elbo(model, x, c, q=q, num_samples=num_samples, kl_method="mc").elbo
 
     with frozen(model):
-        return optimize_local(local, value, steps=steps, lr=lr, schedule=schedule)
+        return optimize_local(
+            local, value, steps=steps, lr=lr, schedule=schedule, callback=callback
+        )
 
 
 __all__ = ["LocalFlow", "PerPointTransform", "fit_local_flow"]

@@ -76,31 +76,66 @@ def replaced(moves: Mapping[Path, Path]) -> Iterator[None]:
     block raises, undo the renames (the destinations are as before) and re-raise. The sources
     are removed in any case.
 
+    Each destination that exists is kept first as ``.NAME.old``, a hard link to its file, so
+    that the destination itself is only ever replaced by one atomic rename (a rename that fails
+    leaves it as it was); where the file system has no hard links it is renamed there instead.
+    A backup that cannot be put back stays where it is.
+
     Args:
         moves: staged file → its destination, each on the destination's file system.
     """
-    done: list[tuple[Path, Path | None]] = []
+    changed: list[tuple[Path, Path | None]] = []  # destinations changed, with their backups
+    backups: list[Path] = []
     try:
         for src, dst in moves.items():
-            backup = dst.with_name(f".{dst.name}.old") if dst.exists() else None
+            backup = _backup(dst)
             if backup is not None:
-                os.replace(dst, backup)
-            done.append((dst, backup))
+                backups.append(backup)
+                if not os.path.lexists(dst):  # (renamed there: the destination is changed)
+                    changed.append((dst, backup))
             os.replace(src, dst)
+            if (dst, backup) not in changed:
+                changed.append((dst, backup))
         yield
     except BaseException:
-        for dst, backup in reversed(done):
-            if backup is not None:
-                os.replace(backup, dst)
-            elif dst.exists():
-                dst.unlink()
+        stranded = _undo(changed)  # (kept: nothing of the old set is deleted)
+        backups = [backup for backup in backups if backup not in stranded]
         raise
     finally:
         for src in moves:
             src.unlink(missing_ok=True)
-        for _, backup in done:
+        for backup in backups:
+            backup.unlink(missing_ok=True)
+
+
+def _backup(path: Path) -> Path | None:
+    """Keep ``path``'s file at ``.NAME.old`` (a hard link, else ``path`` renamed there); None
+    when there is no such file."""
+    if not os.path.lexists(path):
+        return None
+    backup = path.with_name(f".{path.name}.old")
+    backup.unlink(missing_ok=True)  # (one an interrupted commit left)
+    try:
+        os.link(path, backup, follow_symlinks=False)
+    except OSError:  # a file system without hard links
+        os.replace(path, backup)
+    return backup
+
+
+def _undo(changed: list[tuple[Path, Path | None]]) -> list[Path]:
+    """Put back each changed destination's backup (remove one that was new), last first; return
+    the backups that could not be put back."""
+    stranded = []
+    for dst, backup in reversed(changed):
+        try:
             if backup is not None:
-                backup.unlink(missing_ok=True)
+                os.replace(backup, dst)
+            else:
+                dst.unlink(missing_ok=True)
+        except OSError:
+            if backup is not None:
+                stranded.append(backup)
+    return stranded
 
 
 @contextmanager

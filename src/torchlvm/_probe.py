@@ -1,0 +1,98 @@
+"""Timing a computation whose cost is linear in a count (Adam steps, importance samples, HMC
+transitions), so that a command can say how long it will take before it takes it.
+
+``run(n)`` runs n units. After one untimed run that warms up (lazy initialization, allocator and
+thread pools, a GPU's first kernels), it is timed for n = 1, 2, 4, ... until a run takes
+:data:`PROBE_SECONDS` or n reaches ``most``. The seconds per unit are then
+
+- the difference of the last two runs' times over the difference of their counts, so that the
+  setup both runs share (an encoder pass, the chains' start) is not multiplied out with the
+  units (a first run of one unit that is long enough is followed by one of two units for this);
+- where ``most`` units ran in less than :data:`PROBE_SECONDS`, the shorter of two such runs'
+  times over ``most``: a difference of two short times is mostly noise (a preemption of 10 ms
+  on a loaded machine would be multiplied by the units), and a caller that passes the run's own
+  count as ``most`` then measures a short computation whole;
+- where noise makes the difference not positive, the last run's time over its count.
+
+Each run waits for a GPU's queued work before the clock is read (its kernels run after the call
+returns).
+
+The one way both ``evaluate``'s and ``gaps``' expected times are found.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+PROBE_SECONDS = 0.3
+"""A probe doubles its units until one run takes at least this long."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """What a probe found."""
+
+    per_unit: float  # seconds per unit
+    seconds: float  # seconds the probe took, its warm-up included
+
+
+def device_sync(device: torch.device) -> Callable[[], None] | None:
+    """What waits for ``device``'s queued work: ``torch.cuda.synchronize`` on a GPU, else None."""
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    return None
+
+
+def seconds_per_unit(
+    run: Callable[[int], object],
+    *,
+    most: int,
+    sync: Callable[[], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Rate:
+    """Time ``run(n)`` for growing n (see the module docstring) and return its seconds per unit.
+
+    Args:
+        run: runs n units (n ≥ 1).
+        most: the most units a run may take (≥ 1): the probe never runs more than this at once.
+        sync: waits for queued device work (:func:`device_sync`), before each clock reading.
+        clock: seconds, monotonic.
+    """
+    begun = clock()
+    _timed(run, 1, sync, clock)  # (warms up)
+    times: dict[int, float] = {}
+    n = 1
+    while True:
+        times[n] = _timed(run, n, sync, clock)
+        if times[n] >= PROBE_SECONDS or n >= most:
+            break
+        n = min(most, 2 * n)
+    if times[n] < PROBE_SECONDS:  # all ``most`` units ran in a short time: that is their rate
+        least = min(times[n], _timed(run, n, sync, clock))  # (twice: a preemption only adds)
+        return Rate(least / n, clock() - begun)
+    if len(times) == 1 and most > 1:  # one unit is long: one more run, to take the setup out
+        n = min(most, 2)
+        times[n] = _timed(run, n, sync, clock)
+    per_unit = times[n] / n
+    if len(times) >= 2:
+        before = list(times)[-2]
+        slope = (times[n] - times[before]) / (n - before)
+        per_unit = slope if slope > 0 else per_unit
+    return Rate(per_unit, clock() - begun)
+
+
+def _timed(
+    run: Callable[[int], object],
+    n: int,
+    sync: Callable[[], None] | None,
+    clock: Callable[[], float],
+) -> float:
+    start = clock()
+    run(n)
+    if sync is not None:
+        sync()
+    return clock() - start

@@ -1,0 +1,68 @@
+"""The one probe that times a computation linear in a count, for evaluate's and gaps' expected
+times: units doubled until a run is long enough, seconds per unit from the last two runs."""
+
+import pytest
+
+from torchlvm._probe import PROBE_SECONDS, seconds_per_unit
+
+
+class FakeClock:
+    """A clock that a run of n units moves by ``setup + n * per`` seconds."""
+
+    def __init__(self, setup: float, per: float) -> None:
+        self.now, self.setup, self.per = 0.0, setup, per
+        self.runs: list[int] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def run(self, n: int) -> None:
+        self.runs.append(n)
+        self.now += self.setup + n * self.per
+
+
+def test_the_setup_both_runs_share_is_not_counted_per_unit():
+    """evaluate's probe divided the last run's time by its samples, so a setup (the encoder
+    pass) of 0.05 s counted as 16% more per sample here; gaps' probe took the difference of a
+    run of 1 and 5 units, each once, whatever their length. One way now: the difference of the
+    last two runs, each of them doubling until one takes PROBE_SECONDS."""
+    clock = FakeClock(setup=0.05, per=0.01)
+    rate = seconds_per_unit(clock.run, most=1000, clock=clock)
+    assert rate.per_unit == pytest.approx(0.01)
+    assert clock.runs == [1, 1, 2, 4, 8, 16, 32]  # a warm-up, then until a run takes 0.3 s
+    assert clock.setup + 32 * clock.per >= PROBE_SECONDS > clock.setup + 16 * clock.per
+    assert rate.seconds == pytest.approx(sum(clock.setup + n * clock.per for n in clock.runs))
+
+
+def test_a_probe_never_runs_more_units_than_most_at_once():
+    clock = FakeClock(setup=0.0, per=0.001)
+    rate = seconds_per_unit(clock.run, most=20, clock=clock)
+    assert clock.runs == [1, 1, 2, 4, 8, 16, 20, 20]
+    assert rate.per_unit == pytest.approx(0.001)  # 20 units in 0.02 s: measured whole
+
+
+def test_a_long_first_run_is_followed_by_one_more_to_take_the_setup_out():
+    clock = FakeClock(setup=0.5, per=0.1)  # one unit takes 0.6 s, of which 0.5 s setup
+    assert seconds_per_unit(clock.run, most=8, clock=clock).per_unit == pytest.approx(0.1)
+    assert clock.runs == [1, 1, 2]
+
+
+def test_short_runs_are_not_differenced_and_noise_gives_no_negative_rate():
+    """gaps' probe took the difference of two runs of a few milliseconds: on a loaded machine
+    one preemption made 100 importance samples that took 0.01 s expected to take 3 s."""
+    times = iter([0, 0, 0, 0, 0.1, 0.1, 0.12, 0.12, 0.15, 0.15])  # 1 unit: 0.1 s, 2: .02, .03
+    rate = seconds_per_unit(lambda n: None, most=2, clock=lambda: next(times))
+    assert rate.per_unit == pytest.approx(0.02 / 2)
+    times = iter([0.0, 0.0, 0.0, 0.0, 0.4, 0.4, 0.75, 0.75])  # 1 unit: 0.4 s, 2 units: 0.35 s
+    rate = seconds_per_unit(lambda n: None, most=8, clock=lambda: next(times))
+    assert rate.per_unit == pytest.approx(0.35 / 2)
+
+
+def test_each_timed_run_waits_for_the_device_before_the_clock_is_read():
+    """On a GPU a probe's kernels run after its call returns: without a synchronization each
+    part was timed by its launches alone."""
+    events = []
+    seconds_per_unit(
+        lambda n: events.append(f"run {n}"), most=2, sync=lambda: events.append("sync")
+    )  # (two short runs: 2 units ran whole)
+    assert events == ["run 1", "sync", "run 1", "sync", "run 2", "sync", "run 2", "sync"]
