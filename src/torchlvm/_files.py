@@ -42,7 +42,7 @@ def atomic_path(
             os.fsync(f.fileno())
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # as open() would make it, not mkstemp's 0600
         os.replace(tmp_path, path)
-        _fsync_folder(path.parent)
+        fsync_folder(path.parent)
     except OSError as error:
         _clean_up(tmp_path, made)
         if not _names_a_temporary_file(error, path):
@@ -79,7 +79,7 @@ def _clean_up(tmp_path: Path | None, made: list[Path]) -> None:
             return
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make a rename in ``folder`` durable (a no-op where folders cannot be fsynced)."""
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -394,13 +394,13 @@ def test_a_ctrl_c_at_evaluates_end_leaves_the_old_set_or_the_new_one(tmp_path, c
         assert main([*argv, "--seed", "1"]) == 130
     assert _outputs(tmp_path) == old
 
-    replaced = commit.replaced
+    rename_all = commit._rename_all
 
-    def committing(moves):
+    def committing(moves, changed):
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the files are put in place
-        return replaced(moves)
+        return rename_all(moves, changed)
 
-    monkeypatch.setattr(commit, "replaced", committing)
+    monkeypatch.setattr(commit, "_rename_all", committing)
     assert main([*argv, "--seed", "1"]) == 130
     new = _outputs(tmp_path)
     assert json.loads(new["metrics.json"])["protocol"]["seed"] == 1

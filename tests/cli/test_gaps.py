@@ -310,16 +310,68 @@ def test_a_ctrl_c_in_gaps_leaves_the_old_set_or_the_new_one(tmp_path, capsys, mo
         patch.setattr(_files, "write_json", interrupted)
         assert cli.main([*argv, "12"]) == 130
     assert _outputs(tmp_path) == old
-    replaced = commit.replaced
+    rename_all = commit._rename_all
 
-    def committing(moves):
+    def committing(moves, changed):
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the files are put in place
-        return replaced(moves)
+        return rename_all(moves, changed)
 
-    monkeypatch.setattr(commit, "replaced", committing)
+    monkeypatch.setattr(commit, "_rename_all", committing)
     assert cli.main([*argv, "12"]) == 130
     new = _outputs(tmp_path)
     assert json.loads(new["gaps.json"])["n"] == 12
     assert new.keys() == old.keys()
     assert all(new[name] != old[name] for name in ("gaps.png", "identity.png"))
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_gaps_killed_inside_its_commit_is_finished_by_the_next_command(
+    tmp_path, capsys, monkeypatch
+):
+    """A SIGKILL between gaps' renames left a new gaps.json beside an old figures/gaps.png: the
+    next gaps (or evaluate) on the run finishes that commit first, from its journal."""
+    import subprocess
+    import sys
+
+    from torchlvm.models.ppca import PPCA
+    from torchlvm.run.commit import JOURNAL_NAME
+
+    x = load_dataset("digits", "train").x
+    PPCA(latent_dim=3).fit(x).save_pretrained(tmp_path, data={"name": "digits", "seed": 0})
+    argv = ["gaps", str(tmp_path), "--steps", "5", "--quiet", "--n"]
+    assert cli.main([*argv, "10"]) == 0
+    old = _outputs(tmp_path)
+    killed = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from torchlvm import cli\n"
+        "real, count = os.replace, [0]\n"
+        "def replace(src, dst):\n"
+        "    if Path(src).name.endswith('.new'):\n"
+        "        count[0] += 1\n"
+        "        if count[0] == 2:\n"
+        "            os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    real(src, dst)\n"
+        "os.replace = replace\n"
+        "cli.main(sys.argv[1:])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", killed, *argv, "12"], capture_output=True)
+    assert done.returncode == -9, done.stderr
+    half = _outputs(tmp_path)
+    staged = {name[1:-4]: data for name, data in half.items() if name.endswith(".new")}
+    assert half["identity.png"] != old["identity.png"] and half["gaps.png"] == old["gaps.png"]
+    assert (tmp_path / JOURNAL_NAME).exists() and staged.keys() == {"gaps.png"}
+    assert cli.main([*argv, "0"]) == 2  # refused before anything is read or written...
+    assert (tmp_path / JOURNAL_NAME).exists()
+    from torchlvm.plots import gaps_decomposition
+
+    def drawing(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while the next gaps draws: before its own commit
+
+    monkeypatch.setattr(gaps_decomposition, "decomposition_figure", drawing)
+    assert cli.main([*argv, "12", "--seed", "1"]) == 130  # ...the next gaps finishes it first
+    assert not (tmp_path / JOURNAL_NAME).exists()
+    now = _outputs(tmp_path)
+    assert now.keys() == old.keys() and json.loads(now["gaps.json"])["n"] == 12
+    assert json.loads(now["gaps.json"])["seed"] == 0  # the killed gaps' set, whole
+    assert now["gaps.png"] == staged["gaps.png"] and now["identity.png"] == half["identity.png"]

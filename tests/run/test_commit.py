@@ -1,5 +1,6 @@
-"""Several outputs put in place as one: a failed commit leaves the old files, and Ctrl-C during
-a commit is delivered when it ends."""
+"""Several outputs put in place as one: a failed commit leaves the old files, Ctrl-C during a
+commit is delivered when it ends, and a commit killed outright is finished by the next command
+(its journal)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from torchlvm.run.commit import Staging, interrupts_held, replaced, staging_name
+from torchlvm.run.commit import (
+    JOURNAL_NAME,
+    Staging,
+    interrupts_held,
+    recover,
+    replaced,
+    staging_name,
+)
 
 
 def _staged(tmp_path: Path) -> dict[Path, Path]:
@@ -74,7 +82,7 @@ def test_outside_the_main_thread_the_block_just_runs() -> None:
 
 def test_a_staging_puts_every_file_in_place_on_commit(tmp_path: Path) -> None:
     (tmp_path / "a.png").write_text("old a")
-    with Staging() as staging:
+    with Staging(tmp_path) as staging:
         for name in ("a.png", "b.json"):
             staging.path(tmp_path / name).write_text(f"new {name[0]}")
         staging.commit()
@@ -90,7 +98,7 @@ def test_an_error_before_the_commit_leaves_the_old_files_and_no_staging_file(
 ) -> None:
     (tmp_path / "a.png").write_text("old a")
     with pytest.raises(KeyboardInterrupt):
-        with Staging() as staging:
+        with Staging(tmp_path) as staging:
             staging.path(tmp_path / "a.png").write_text("new a")
             staging.path(tmp_path / "b.json")  # named, not yet written: interrupted
             raise KeyboardInterrupt
@@ -125,3 +133,136 @@ def test_a_rename_that_fails_leaves_its_destination_and_puts_the_others_back(
         "a.png": "old a",
         "b.json": "old b",
     }
+
+
+# ------------------------------------------------------------------ killed inside a commit
+
+KILLED = """
+import os, signal, sys
+from pathlib import Path
+
+real, count = os.replace, [0]
+
+
+def replace(src, dst):  # a SIGKILL before the Nth staged file is renamed onto its place
+    if Path(src).name.endswith(".new"):
+        count[0] += 1
+        if count[0] == int(sys.argv[1]):
+            os.kill(os.getpid(), signal.SIGKILL)
+    real(src, dst)
+
+
+os.replace = replace
+"""
+
+COMMIT = """
+from torchlvm.run.commit import Staging
+folder = Path(sys.argv[2])
+with Staging(folder) as staging:
+    for name in ("a.png", "figures/b.png", "c.json"):
+        staging.path(folder / name).write_text("new " + name)
+    staging.commit()
+"""
+
+
+def _killed(tmp_path: Path, script: str, nth: int, *args: str) -> None:
+    """Run ``script`` in a new Python process, SIGKILLed before its ``nth`` staged rename."""
+    import subprocess
+    import sys
+
+    code = KILLED + script
+    done = subprocess.run([sys.executable, "-c", code, str(nth), *args], env=os.environ)
+    assert done.returncode == -signal.SIGKILL
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_text() for p in folder.rglob("*") if p.is_file()}
+
+
+def _old_set(folder: Path) -> None:
+    (folder / "figures").mkdir()
+    (folder / "a.png").write_text("old a.png")
+    (folder / "figures" / "b.png").write_text("old figures/b.png")
+
+
+NEW = {name: f"new {name}" for name in ("a.png", "figures/b.png", "c.json")}
+
+
+def test_a_commit_killed_between_its_renames_is_finished_by_recover(tmp_path: Path) -> None:
+    """A SIGKILL between a commit's renames left a new a.png beside an old figures/b.png, for
+    good: the journal written before the renames lets the next command finish them."""
+    _old_set(tmp_path)
+    _killed(tmp_path, COMMIT, 2, str(tmp_path))
+    files = _files(tmp_path)
+    assert files["a.png"] == "new a.png" and files["figures/b.png"] == "old figures/b.png"
+    assert JOURNAL_NAME in files  # (and the staged files, whole)
+    assert recover(tmp_path) is True
+    assert _files(tmp_path) == NEW  # no staging, kept or journal file left
+    assert recover(tmp_path) is False
+
+
+def test_a_recovery_killed_in_turn_is_finished_by_the_next(tmp_path: Path) -> None:
+    _old_set(tmp_path)
+    _killed(tmp_path, COMMIT, 1, str(tmp_path))  # before any rename: all old, journal written
+    assert _files(tmp_path)["a.png"] == "old a.png" and JOURNAL_NAME in _files(tmp_path)
+    recovery = "from torchlvm.run.commit import recover\nrecover(Path(sys.argv[2]))\n"
+    _killed(tmp_path, recovery, 2, str(tmp_path))  # the recovery renames one, then is killed
+    assert _files(tmp_path)["a.png"] == "new a.png"
+    assert _files(tmp_path)["figures/b.png"] == "old figures/b.png"
+    assert recover(tmp_path) is True and _files(tmp_path) == NEW
+
+
+def test_a_command_killed_before_its_commit_leaves_the_old_set(tmp_path: Path) -> None:
+    """Killed with its files staged, before the journal: nothing to finish, the old set; the
+    staged files are leftovers that the next staging of those places writes over."""
+    _old_set(tmp_path)
+    script = COMMIT.replace("    staging.commit()", "    os.kill(os.getpid(), signal.SIGKILL)")
+    _killed(tmp_path, script, 99, str(tmp_path))
+    assert recover(tmp_path) is False
+    files = _files(tmp_path)
+    assert files["a.png"] == "old a.png" and files["figures/b.png"] == "old figures/b.png"
+
+
+def test_a_failed_rename_leaves_the_old_set_and_no_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _old_set(tmp_path)
+    real = os.replace
+
+    def denied(src: Path, dst: Path) -> None:
+        if Path(dst).name == "c.json":
+            raise PermissionError(13, "Permission denied", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", denied)
+    with pytest.raises(PermissionError):
+        with Staging(tmp_path) as staging:
+            for name in NEW:
+                staging.path(tmp_path / name).write_text(f"new {name}")
+            staging.commit()
+    assert _files(tmp_path) == {"a.png": "old a.png", "figures/b.png": "old figures/b.png"}
+
+
+def test_a_journal_torchlvm_did_not_write_is_named(tmp_path: Path) -> None:
+    from torchlvm.errors import RunDirectoryError
+
+    (tmp_path / JOURNAL_NAME).write_text('{"moves": [["../x", "y"]]}')
+    with pytest.raises(RunDirectoryError, match="is not a commit journal torchlvm wrote; move"):
+        recover(tmp_path)
+    assert (tmp_path / JOURNAL_NAME).exists()
+
+
+def test_a_reader_finishes_a_killed_commit_only_where_nobody_holds_the_run(tmp_path: Path) -> None:
+    """report reads a run without locking it: it finishes a killed commit under the run's lock
+    when it is free, and leaves it to the holder (which is committing, or recovers first) when
+    it is not."""
+    from torchlvm.run.commit import recover_if_free
+    from torchlvm.run.lock import acquire
+
+    _old_set(tmp_path)
+    _killed(tmp_path, COMMIT, 3, str(tmp_path))
+    with acquire(tmp_path, "torchlvm evaluate", doing="evaluated"):
+        recover_if_free(tmp_path)
+        assert (tmp_path / JOURNAL_NAME).exists()
+    recover_if_free(tmp_path)
+    assert _files(tmp_path) == NEW

@@ -56,9 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--k", type=_positive, default=DEFAULT_K, help="importance samples of log p(x)"
     )
     parser.add_argument(
-        "--ks",
-        help="comma-separated k of the IWAE bounds also reported (default: 1,10,100, "
-        "those not above --k)",
+        "--ks", help="the IWAE bounds' k, comma-separated (default: 1,10,100, those up to --k)"
     )
     parser.add_argument(
         "--split", default="test", choices=["train", "val", "test"], help="the split evaluated"
@@ -218,6 +216,7 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm._files import check_writable
+    from torchlvm.run.commit import recover
     from torchlvm.run.loaded import load_run, record_repointed, repointed
     from torchlvm.run.lock import EVALUATED, acquire, command_line
     from torchlvm.run.metrics import read_metrics
@@ -230,6 +229,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable(folder)  # so does a folder it cannot write to
     # one evaluation at a time: a second one's metrics.json and figures would mix with ours
     with acquire(folder, command_line(), what=str(folder), doing=EVALUATED):
+        recover(folder)  # a commit a killed evaluate or gaps left half done
         if (moved := record_repointed(recorded, run_)) is not None:  # later commands read it
             print(moved)
         return _evaluate(run_, args)
@@ -253,7 +253,7 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
     previous = read_metrics(folder)  # which evaluation drew the figures now in figures/
     layout = RunLayout(folder)
-    with Staging() as staging:  # the figures and metrics.json: the old set or the new one
+    with Staging(folder) as staging:  # the figures and metrics.json: the old set or the new one
         drawn = None
         if not args.no_figures:
             drawn = _figures(model, complete, result, folder, config.condition, args, staging)

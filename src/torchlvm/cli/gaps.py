@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.errors import ConfigError
     from torchlvm.models.posteriors import MAX_FLOW_STEPS
     from torchlvm.run import RunLayout, load_run
+    from torchlvm.run.commit import recover
     from torchlvm.run.loaded import record_repointed, repointed
     from torchlvm.run.lock import EVALUATED, acquire, command_line
     from torchlvm.run.outputs import figure_file
@@ -108,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         figure_file(RunLayout(args.dir).figure(f"{name}.png"), overwrite=args.overwrite)
     # gaps.json and figures/ are written as evaluate writes its own: one such process at a time
     with acquire(args.dir, command_line(), what=str(args.dir), doing=EVALUATED):
+        recover(args.dir)  # a commit a killed gaps or evaluate left half done
         if (moved := record_repointed(recorded, run_)) is not None:  # later commands read it
             print(moved)
         return _gaps(run_, args, device)
@@ -147,7 +149,7 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     layout = RunLayout(args.dir)
     summary = report.summary()
     px = "log p(x)" if c is None else "log p(x | c)"  # a CVAE's likelihood is conditional
-    with Staging() as staging:  # the figures and gaps.json: the old set or the new one
+    with Staging(args.dir) as staging:  # the figures and gaps.json: the old set or the new one
         if run_.model_type == "ppca":
             _ppca_identity(model, x, args, dataset, result, staging)
         where = f"{dataset} {args.split}"

@@ -32,7 +32,7 @@ from torchlvm.inference.local import Family, check_family, fit_local_posterior, 
 from torchlvm.inference.local_flow import fit_local_flow
 from torchlvm.inference.refine import encoder_posterior
 from torchlvm.models.posteriors import MAX_FLOW_STEPS, FlowQ
-from torchlvm.protocol import LatentVariableModel
+from torchlvm.protocol import LatentVariableModel, latent_size
 
 Advance = Callable[[int], None]
 """``advance(u)``: u more units are done (a progress bar's update)."""
@@ -74,7 +74,7 @@ class GapSettings:
                 )
         check_int("seed", self.seed)
         if self.family is not None:
-            check_family(self.family, model.latent_dim)
+            check_family(self.family, latent_size(model))
         if not exact_log_px(model) and self.ais_steps is None and self.k < 2:  # one weight
             raise ConfigError(
                 "k=1 (one importance sample) estimates log p(x) with no standard error: it is "
@@ -110,7 +110,7 @@ def prepare(
         q_enc = encoder_posterior(model, x, c)
     base = q_enc.base if isinstance(q_enc, FlowQ) else q_enc
     family = settings.family or ("diagonal" if gaussian_parts(base)[2] else "full")
-    check_family(family, model.latent_dim)
+    check_family(family, latent_size(model))
     return {"enc": q_enc, "base": base, "family": family}
 
 

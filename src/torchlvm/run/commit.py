@@ -1,43 +1,64 @@
 """Several outputs of a command put in place as one: all of the new ones, or all of the old.
 
-A command that writes more than one file (``evaluate``: its figures and ``metrics.json``) first
-writes each new file completely under a staging name beside its place, then commits. A
-:class:`Staging` does both for a command (``evaluate``, ``gaps``): it names the staging files,
-commits them as below, and removes those an error or Ctrl-C left before the commit. Underneath:
+A command that writes more than one file (``evaluate``: its figures and ``metrics.json``;
+``gaps``: its figures and ``gaps.json``) first writes each new file completely under a staging
+name beside its place (``.NAME.new``), then commits. A :class:`Staging` does both: it names the
+staging files, commits them, and removes those an error or Ctrl-C left before the commit.
 
-- :func:`replaced`: the staged files are renamed onto their places and the block that writes the
-  last file (an atomic write of its own) runs; if a rename or the block fails, the files
-  replaced are put back and the new ones removed, so the set is the old one;
-- :func:`interrupts_held`: Ctrl-C (SIGINT) is held over the commit, a few milliseconds of
-  renames and one small write, and delivered when it ends, so that it leaves the new set rather
-  than splitting it. Ctrl-C while the files are staged (the long part) stops the command at
-  once and leaves the old set.
+The commit, :meth:`Staging.commit`:
 
-A process killed outright (SIGKILL, power loss) inside the commit can still leave a mixture; the
-files it replaced stay beside their places as ``.NAME.old``.
+1. writes a journal, ``.torchlvm-commit.json`` in the run folder, listing the moves (staging
+   file → place), atomically and synced: the commit point. From here on the new set is what the
+   folder holds, at once or after a recovery;
+2. renames each staging file onto its place. The file a place held is kept first as
+   ``.NAME.old``, a hard link (or the place renamed there, on a file system without hard links),
+   so that each place is only ever replaced by one atomic rename;
+3. syncs the folders, removes the kept files and then the journal.
+
+If a rename fails (a permission, a full disk's metadata), every place is put back as it was,
+each new file back at its staging name, and the journal removed: the old set. A process killed
+outright (SIGKILL, a power loss) inside the commit leaves the journal: :func:`recover`, which
+the next command that locks the run (``evaluate``, ``gaps``) calls first, and ``report`` through
+:func:`recover_if_free`, finishes the renames it lists (roll forward, idempotent, so a kill
+during the recovery is recovered in turn) and removes what the commit kept. Nothing is deleted
+but the replaced old files of a commit that is complete.
+
+:func:`interrupts_held` holds Ctrl-C (SIGINT) over the commit, a few milliseconds of renames, and
+delivers it when the commit ends, so that it leaves the new set. Ctrl-C while the files are
+staged (the long part) stops the command at once and leaves the old set. :func:`replaced` is
+step 2 alone with its undo, for outputs that are not a run's (``write_npy``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from torchlvm._files import fsync_folder, write_json
+from torchlvm.errors import RunDirectoryError
+
+JOURNAL_NAME = ".torchlvm-commit.json"
+"""The journal of a commit under way, in the run folder."""
+
 
 class Staging:
-    """The new outputs of one command, each written aside at its staging name, then put in place
-    together by :meth:`commit`; on leaving the ``with`` block, staging files that were not put
-    in place (an error or Ctrl-C while writing them) are removed.
+    """The new outputs of one command in run ``folder``, each written aside at its staging
+    name, then put in place together by :meth:`commit`; on leaving the ``with`` block, staging
+    files that were not put in place (an error or Ctrl-C while writing them) are removed.
 
-    ``with Staging() as staging:``, write each output to ``staging.path(place)``, then
-    ``staging.commit()``.
+    ``with Staging(folder) as staging:``, write each output to ``staging.path(place)`` (a place
+    in ``folder`` or below), then ``staging.commit()``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
         self.moves: dict[Path, Path] = {}  # staging file → its place
+        self._journaled = False  # a failed commit left its journal: the staged files stay
 
     def path(self, place: Path) -> Path:
         """Where to write the new ``place``: its staging name, recorded first so that it is
@@ -52,17 +73,32 @@ class Staging:
         return list(self.moves.values())
 
     def commit(self) -> None:
-        """Put every staged file in place, Ctrl-C held over the renames: the old set or the new
-        one (:func:`replaced`, :func:`interrupts_held`)."""
-        with interrupts_held(), replaced(self.moves):
-            pass
+        """Put every staged file in place (see the module docstring), Ctrl-C held over it: the
+        old set or the new one, also when the process is killed."""
+        journal = self.folder / JOURNAL_NAME
+        with interrupts_held():
+            _write_journal(journal, self.folder, self.moves)  # the commit point
+            changed: list[tuple[Path, Path | None]] = []
+            try:
+                _rename_all(self.moves, changed)
+                for folder in {place.parent for place in self.moves.values()}:
+                    fsync_folder(folder)
+            except BaseException:
+                if _undo(changed, self.moves):  # every place as it was
+                    journal.unlink(missing_ok=True)
+                else:  # the journal stays: the next command finishes the commit
+                    self._journaled = True
+                raise
+            _remove_kept(self.moves.values())
+            journal.unlink()
 
     def __enter__(self) -> Staging:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for staged in self.moves:
-            staged.unlink(missing_ok=True)
+        if not self._journaled:
+            for staged in self.moves:
+                staged.unlink(missing_ok=True)
 
 
 def staging_name(path: Path) -> Path:
@@ -70,51 +106,98 @@ def staging_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.new")
 
 
-@contextmanager
-def replaced(moves: Mapping[Path, Path]) -> Iterator[None]:
-    """Rename each staged source onto its destination, then run the block; if a rename or the
-    block raises, undo the renames (the destinations are as before) and re-raise. The sources
-    are removed in any case.
+def kept_name(path: Path) -> Path:
+    """Where a commit keeps the file ``path`` held until the commit is complete: ``.NAME.old``."""
+    return path.with_name(f".{path.name}.old")
 
-    Each destination that exists is kept first as ``.NAME.old``, a hard link to its file, so
-    that the destination itself is only ever replaced by one atomic rename (a rename that fails
-    leaves it as it was); where the file system has no hard links it is renamed there instead.
-    A backup that cannot be put back stays where it is.
 
-    Args:
-        moves: staged file → its destination, each on the destination's file system.
+def recover(folder: Path) -> bool:
+    """Finish the commit a killed process left in ``folder`` (its journal): rename each staging
+    file it lists that is still there onto its place, then remove the kept old files and the
+    journal. The caller holds the run's lock, so that no live commit is under way there.
+
+    Returns:
+        Whether there was a commit to finish.
+
+    Raises:
+        RunDirectoryError: for a journal that is not one torchlvm wrote (it writes it
+            atomically, so it is whole or absent).
+        OSError: when a rename fails (the journal stays, for the next try).
     """
-    changed: list[tuple[Path, Path | None]] = []  # destinations changed, with their backups
-    backups: list[Path] = []
+    journal = Path(folder) / JOURNAL_NAME
     try:
-        for src, dst in moves.items():
-            backup = _backup(dst)
-            if backup is not None:
-                backups.append(backup)
-                if not os.path.lexists(dst):  # (renamed there: the destination is changed)
-                    changed.append((dst, backup))
+        text = journal.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    moves = _read_journal(text, journal, Path(folder))
+    for src, dst in moves.items():
+        if os.path.lexists(src):  # (not renamed before the kill)
             os.replace(src, dst)
-            if (dst, backup) not in changed:
-                changed.append((dst, backup))
-        yield
-    except BaseException:
-        stranded = _undo(changed)  # (kept: nothing of the old set is deleted)
-        backups = [backup for backup in backups if backup not in stranded]
-        raise
-    finally:
-        for src in moves:
-            src.unlink(missing_ok=True)
-        for backup in backups:
-            backup.unlink(missing_ok=True)
+    for parent in {dst.parent for dst in moves.values()}:
+        fsync_folder(parent)
+    _remove_kept(moves.values())
+    journal.unlink()
+    return True
 
 
-def _backup(path: Path) -> Path | None:
+def recover_if_free(folder: Path) -> None:
+    """For a command that reads a run without locking it (``report``): finish a killed commit
+    there (:func:`recover`) under the run's lock, if nobody holds it. A process that holds it is
+    committing (milliseconds) or recovers first itself; a folder that cannot be locked (read
+    only) is read as it is."""
+    from torchlvm.errors import RunBusyError
+    from torchlvm.run.lock import EVALUATED, acquire, command_line
+
+    if not (Path(folder) / JOURNAL_NAME).exists():
+        return
+    try:
+        with acquire(folder, command_line(), doing=EVALUATED):
+            recover(Path(folder))
+    except (RunBusyError, PermissionError):
+        return
+
+
+def _write_journal(journal: Path, folder: Path, moves: Mapping[Path, Path]) -> None:
+    """The journal of ``moves``, paths relative to ``folder`` (which may be moved later)."""
+    entries = [[str(src.relative_to(folder)), str(dst.relative_to(folder))] for src, dst in
+               moves.items()]  # fmt: skip
+    write_json(journal, {"moves": entries})
+
+
+def _read_journal(text: str, journal: Path, folder: Path) -> dict[Path, Path]:
+    try:
+        entries = json.loads(text)["moves"]
+        moves = {folder / src: folder / dst for src, dst in entries}
+    except (ValueError, KeyError, TypeError):
+        moves = None
+    if moves is None or any(".." in Path(p).parts for p in (*moves, *moves.values())):
+        raise RunDirectoryError(
+            f"{journal} is not a commit journal torchlvm wrote; move it out of the folder and "
+            "run the command again"
+        )
+    return moves
+
+
+def _rename_all(moves: Mapping[Path, Path], changed: list[tuple[Path, Path | None]]) -> None:
+    """Rename each staged file onto its place, keeping the file the place held (:func:`_keep`);
+    ``changed`` receives each place changed, with its kept file."""
+    for src, dst in moves.items():
+        backup = _keep(dst)
+        renamed = backup is not None and not os.path.lexists(dst)  # (no hard link: changed)
+        if renamed:
+            changed.append((dst, backup))
+        os.replace(src, dst)
+        if not renamed:
+            changed.append((dst, backup))
+
+
+def _keep(path: Path) -> Path | None:
     """Keep ``path``'s file at ``.NAME.old`` (a hard link, else ``path`` renamed there); None
     when there is no such file."""
     if not os.path.lexists(path):
         return None
-    backup = path.with_name(f".{path.name}.old")
-    backup.unlink(missing_ok=True)  # (one an interrupted commit left)
+    backup = kept_name(path)
+    backup.unlink(missing_ok=True)  # (one a completed commit's kill left behind)
     try:
         os.link(path, backup, follow_symlinks=False)
     except OSError:  # a file system without hard links
@@ -122,20 +205,52 @@ def _backup(path: Path) -> Path | None:
     return backup
 
 
-def _undo(changed: list[tuple[Path, Path | None]]) -> list[Path]:
-    """Put back each changed destination's backup (remove one that was new), last first; return
-    the backups that could not be put back."""
-    stranded = []
+def _undo(changed: list[tuple[Path, Path | None]], moves: Mapping[Path, Path]) -> bool:
+    """Put each changed place back as it was, last first, its new file back at its staging name
+    (so that a recovery from a kill meanwhile still finds the whole new set); whether all went
+    back. The kept files of the places put back are consumed."""
+    staged = {dst: src for src, dst in moves.items()}
+    whole = True
     for dst, backup in reversed(changed):
         try:
+            if not os.path.lexists(staged[dst]):
+                os.replace(dst, staged[dst])
             if backup is not None:
                 os.replace(backup, dst)
-            else:
-                dst.unlink(missing_ok=True)
         except OSError:
-            if backup is not None:
-                stranded.append(backup)
-    return stranded
+            whole = False
+    if whole:
+        _remove_kept(moves.values())
+    return whole
+
+
+def _remove_kept(places: Iterable[Path]) -> None:
+    for place in places:
+        kept_name(place).unlink(missing_ok=True)
+
+
+@contextmanager
+def replaced(moves: Mapping[Path, Path]) -> Iterator[None]:
+    """Rename each staged source onto its destination, then run the block; if a rename or the
+    block raises, undo the renames (the destinations are as before) and re-raise. The sources
+    are removed in any case. No journal: for outputs that are not a run's (``write_npy``).
+
+    Args:
+        moves: staged file → its destination, each on the destination's file system.
+    """
+    changed: list[tuple[Path, Path | None]] = []
+    whole = True
+    try:
+        _rename_all(moves, changed)
+        yield
+    except BaseException:
+        whole = _undo(changed, moves)  # (a place that cannot be put back keeps .NAME.old)
+        raise
+    finally:
+        if whole:
+            for src in moves:
+                src.unlink(missing_ok=True)
+            _remove_kept(moves.values())
 
 
 @contextmanager
