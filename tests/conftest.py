@@ -12,11 +12,31 @@ command does; a Python handler is reset to the default on ``exec``, so the comma
 too, and install their own.
 """
 
+import os
 import signal
 
+import pytest
 import torch
 
 torch.set_num_threads(1)
 
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture
+def ctrl_c_inside_commit(monkeypatch):
+    """Call it to give every later commit (torchlvm.run.commit) a Ctrl-C between its renames."""
+
+    def arm() -> None:
+        from torchlvm.run import commit
+
+        rename_all = commit._rename_all
+
+        def committing(moves, changed):
+            os.kill(os.getpid(), signal.SIGINT)
+            return rename_all(moves, changed)
+
+        monkeypatch.setattr(commit, "_rename_all", committing)
+
+    return arm

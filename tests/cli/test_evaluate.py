@@ -371,14 +371,15 @@ def _outputs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in files}
 
 
-def test_a_ctrl_c_at_evaluates_end_leaves_the_old_set_or_the_new_one(tmp_path, capsys, monkeypatch):
+def test_a_ctrl_c_at_evaluates_end_leaves_the_old_set_or_the_new_one(
+    tmp_path, capsys, monkeypatch, ctrl_c_inside_commit
+):
     """A Ctrl-C after evaluate drew its figures, before metrics.json was merged, left the new
     figures beside the old metrics. The figures are drawn aside and put in place with the
     merge, Ctrl-C held over those milliseconds: a failure or Ctrl-C before the renames leaves
     the old set, a Ctrl-C during them the new one (then exit 130)."""
     import signal
 
-    from torchlvm.run import commit
     from torchlvm.run import metrics as run_metrics
 
     VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
@@ -394,13 +395,7 @@ def test_a_ctrl_c_at_evaluates_end_leaves_the_old_set_or_the_new_one(tmp_path, c
         assert main([*argv, "--seed", "1"]) == 130
     assert _outputs(tmp_path) == old
 
-    rename_all = commit._rename_all
-
-    def committing(moves, changed):
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the files are put in place
-        return rename_all(moves, changed)
-
-    monkeypatch.setattr(commit, "_rename_all", committing)
+    ctrl_c_inside_commit()  # Ctrl-C while the files are put in place
     assert main([*argv, "--seed", "1"]) == 130
     new = _outputs(tmp_path)
     assert json.loads(new["metrics.json"])["protocol"]["seed"] == 1

@@ -266,19 +266,19 @@ def _outputs(folder):
     return {p.name: p.read_bytes() for p in files}
 
 
-def test_a_ctrl_c_in_gaps_leaves_the_old_set_or_the_new_one(tmp_path, capsys, monkeypatch):
+def test_a_ctrl_c_in_gaps_leaves_the_old_set_or_the_new_one(
+    tmp_path, capsys, monkeypatch, ctrl_c_inside_commit
+):
     """gaps wrote figures/identity.png (PPCA), then gaps.json, then figures/gaps.png: a Ctrl-C
     between them left a new gaps.json beside an old gaps.png. The figures are drawn aside and put
     in place with gaps.json, Ctrl-C held over those milliseconds: a Ctrl-C while drawing or
     writing or a failed write leaves the old set, a Ctrl-C during the renames the new one (then
     exit 130)."""
-    import os
     import signal
 
     from torchlvm import _files
     from torchlvm.models.ppca import PPCA
     from torchlvm.plots import gaps_decomposition
-    from torchlvm.run import commit
 
     x = load_dataset("digits", "train").x
     PPCA(latent_dim=3).fit(x).save_pretrained(tmp_path, data={"name": "digits", "seed": 0})
@@ -310,13 +310,7 @@ def test_a_ctrl_c_in_gaps_leaves_the_old_set_or_the_new_one(tmp_path, capsys, mo
         patch.setattr(_files, "write_json", interrupted)
         assert cli.main([*argv, "12"]) == 130
     assert _outputs(tmp_path) == old
-    rename_all = commit._rename_all
-
-    def committing(moves, changed):
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the files are put in place
-        return rename_all(moves, changed)
-
-    monkeypatch.setattr(commit, "_rename_all", committing)
+    ctrl_c_inside_commit()  # Ctrl-C while the files are put in place
     assert cli.main([*argv, "12"]) == 130
     new = _outputs(tmp_path)
     assert json.loads(new["gaps.json"])["n"] == 12

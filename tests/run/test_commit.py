@@ -105,6 +105,18 @@ def test_an_error_before_the_commit_leaves_the_old_files_and_no_staging_file(
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"a.png": "old a"}
 
 
+def _failing_rename(monkeypatch: pytest.MonkeyPatch, name: str, error: OSError) -> None:
+    """Make every rename onto a file called ``name`` raise ``error``."""
+    real = os.replace
+
+    def failing(src: Path, dst: Path) -> None:
+        if Path(dst).name == name:
+            raise error
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+
+
 def test_a_rename_that_fails_leaves_its_destination_and_puts_the_others_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,14 +130,7 @@ def test_a_rename_that_fails_leaves_its_destination_and_puts_the_others_back(
     for name in ("a.png", "b.json"):
         staging_name(tmp_path / name).write_text(f"new {name[0]}")
         moves[staging_name(tmp_path / name)] = tmp_path / name
-    real = os.replace
-
-    def full(src: Path, dst: Path) -> None:
-        if Path(dst).name == "b.json":
-            raise OSError(28, "No space left on device", str(dst))
-        real(src, dst)
-
-    monkeypatch.setattr(os, "replace", full)
+    _failing_rename(monkeypatch, "b.json", OSError(28, "No space left on device"))
     with pytest.raises(OSError, match="No space left"):
         with replaced(moves):
             pass
@@ -227,14 +232,7 @@ def test_a_failed_rename_leaves_the_old_set_and_no_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _old_set(tmp_path)
-    real = os.replace
-
-    def denied(src: Path, dst: Path) -> None:
-        if Path(dst).name == "c.json":
-            raise PermissionError(13, "Permission denied", str(dst))
-        real(src, dst)
-
-    monkeypatch.setattr(os, "replace", denied)
+    _failing_rename(monkeypatch, "c.json", PermissionError(13, "Permission denied"))
     with pytest.raises(PermissionError):
         with Staging(tmp_path) as staging:
             for name in NEW:
@@ -266,3 +264,14 @@ def test_a_reader_finishes_a_killed_commit_only_where_nobody_holds_the_run(tmp_p
         assert (tmp_path / JOURNAL_NAME).exists()
     recover_if_free(tmp_path)
     assert _files(tmp_path) == NEW
+
+
+def test_what_a_killed_commit_leaves_is_torchlvm_s_own(tmp_path: Path) -> None:
+    """train --overwrite refuses a run folder holding files torchlvm did not write: the journal
+    and a record's staged or kept file that a kill left there are its own."""
+    from torchlvm.run.layout import foreign_entries
+
+    for name in (JOURNAL_NAME, ".metrics.json.new", ".metrics.json.old", ".gaps.json.new"):
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "notes.txt").write_text("mine")
+    assert foreign_entries(tmp_path) == ["notes.txt"]

@@ -41,9 +41,7 @@ from pathlib import Path
 
 from torchlvm._files import fsync_folder, write_json
 from torchlvm.errors import RunDirectoryError
-
-JOURNAL_NAME = ".torchlvm-commit.json"
-"""The journal of a commit under way, in the run folder."""
+from torchlvm.run.layout import COMMIT_JOURNAL_NAME as JOURNAL_NAME
 
 
 class Staging:

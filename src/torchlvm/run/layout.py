@@ -38,6 +38,7 @@ GAPS_NAME = "gaps.json"
 LOCK_NAME = ".torchlvm.lock"
 STAGE_MARKER_NAME = ".torchlvm-stage.json"
 STAGE_SUFFIX = ".torchlvm-stage"
+COMMIT_JOURNAL_NAME = ".torchlvm-commit.json"  # (run.commit's journal of a commit under way)
 
 RUN_MARKERS: tuple[str, ...] = (CONFIG_NAME, WEIGHTS_NAME, METRICS_CSV_NAME, CHECKPOINT_DIR)
 """Entries whose presence makes a folder a (possibly unfinished) torchlvm run."""
@@ -56,6 +57,8 @@ RUN_ENTRIES: frozenset[str] = frozenset(
         GAPS_NAME,
         LOCK_NAME,
         STAGE_MARKER_NAME,
+        COMMIT_JOURNAL_NAME,  # and the records' staged and kept files (run.commit's names):
+        *(f".{name}.{end}" for name in (METRICS_JSON_NAME, GAPS_NAME) for end in ("new", "old")),
         "tensorboard",
         "latents.npy",
         "latents.labels.npy",
