@@ -44,18 +44,42 @@ def test_decode_names_the_first_byte_no_code_page_reads():
 
 
 @pytest.mark.parametrize(
-    ("text", "decimal"),
+    ("text", "decimal", "undecided"),
     [
-        ("a\tb\n3,14\t2\n", ","),
-        ("a\tb\n1,234\t0,5\n", ","),
-        ("a\tb\n1,234\t2\n", "."),  # a thousands separator as well: left to the cell's refusal
-        ("a\tb\n3.14\t2\n", "."),
-        ("a\tb\nx,y\t2\n", "."),
+        ("a\tb\n3,14\t2\n", ",", ""),
+        ("a\tb\n1,234\t0,5\n", ",", ""),
+        ("a\tb\n1,234\t2\n", ".", ","),  # 1234 or 1.234: refused, naming both
+        ("a\tb\n1,234\t2.5\n", ".", ""),  # a point decides: 1234
+        ("a\tb\n3.14\t2\n", ".", ""),
+        ("a\tb\n1.234\t2\n", ".", ""),  # a .tsv's point is a decimal point
+        ("a\tb\nx,y\t2\n", ".", ""),
     ],
-    ids=["decimal-comma", "decimal-comma-and-grouped", "grouped-only", "points", "text"],
+    ids=[
+        "comma",
+        "comma-and-grouped",
+        "grouped-only",
+        "grouped-and-point",
+        "points",
+        "one-group-point",
+        "text",
+    ],
 )
-def test_a_tsvs_decimal_point(text, decimal):
-    assert sniff(text, tabs=True) == Dialect("\t", decimal)
+def test_a_tsvs_decimal_point(text, decimal, undecided):
+    assert sniff(text, tabs=True) == Dialect("\t", decimal, undecided=undecided)
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal", "undecided"),
+    [
+        ("a;b\n1,234;2\n", ",", ""),  # with semicolons a comma is a decimal point
+        ("a;b\n1.234;2\n", ".", "."),  # 1234 (European thousands) or 1.234: refused
+        ("a;b\n1.234;2.5\n", ".", ""),
+        ("a;b\n1.234;2,5\n", ",", ""),  # 1234
+    ],
+    ids=["comma", "one-group-point", "points", "thousands"],
+)
+def test_a_semicolon_files_decimal_point(text, decimal, undecided):
+    assert sniff(text, tabs=False) == Dialect(";", decimal, undecided=undecided)
 
 
 @pytest.mark.parametrize(

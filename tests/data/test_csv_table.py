@@ -273,23 +273,134 @@ def test_a_comma_table_with_a_semicolon_in_a_name_stays_commas(tmp_path, text, v
     ("text", "message"),
     [
         ("a;b;c\n1;2;3\n4;5\n", r"line 3 has 2 cells but the file has 3 columns"),
-        (
-            "a;b\n1,5;2\n1.234,5;3\n",
-            r"line 3, column 1 \('a'\): cannot read '1.234,5' as a number; write it without its "
-            r"thousands separators \('1234,5'\), or leave it empty",
-        ),
-        (
-            'a,b\n1.5,2\n"1,234.5",3\n',
-            r"cannot read '1,234.5' as a number; write it without its thousands separators "
-            r"\('1234.5'\)",
-        ),
         ("a;b\n1,5;2\n1,2,3;3\n", r"cannot read '1,2,3' as a number; correct the cell"),
         ("a\tb\n1\t2\n", r"separates its cells with tabs, not commas or semicolons.*\.tsv"),
     ],
-    ids=["ragged", "thousands-points", "thousands-commas", "not-a-number", "tabs"],
+    ids=["ragged", "not-a-number", "tabs"],
 )
 def test_a_tables_faults_are_named_on_its_lines_with_a_fix(tmp_path, text, message):
     path = tmp_path / "t.csv"
     path.write_text(text)
     with pytest.raises(DataError, match=message):
         read_csv(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "values"),
+    [
+        ("t.csv", 'a,b\n"49,898.84",2\n"1,234",3.5\n"1,234,567",-1\n', [49898.84, 1234, 1234567]),
+        ("t.csv", "a;b\n49.898,84;2\n1.234;3,5\n1.234.567;-1\n", [49898.84, 1234, 1234567]),
+        ("t.tsv", "a\tb\n49.898,84\t2\n1.234\t3,5\n1.234.567\t-1\n", [49898.84, 1234, 1234567]),
+        ("t.tsv", "a\tb\n49,898.84\t2\n1,234\t3.5\n1,234,567\t-1\n", [49898.84, 1234, 1234567]),
+        ("t.csv", "a;b\n1,234;2\n0,5;3,5\n2;-1\n", [1.234, 0.5, 2]),  # one group: a decimal
+        ("t.tsv", "a\tb\n1.234\t2\n0.5\t3.5\n2\t-1\n", [1.234, 0.5, 2]),
+    ],
+    ids=["commas", "semicolons", "tsv-decimal-commas", "tsv-points", "one-group", "tsv-one-group"],
+)
+def test_thousands_separators_are_read_as_a_spreadsheet_shows_them(tmp_path, name, text, values):
+    """Excel writes a number formatted with thousands separators as it shows it ("49,898.84";
+    49.898,84 in much of Europe): a column of them was refused as text, with the fix to drop
+    it or to take it as labels."""
+    path = tmp_path / name
+    path.write_text(text)
+    table = read_csv(path)
+    assert table.values[:, 0].tolist() == values and table.values[:, 1].tolist() == [2, 3.5, -1]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("t.tsv", "a\tb\n1,234\t2\n5\t3\n", r"'1,234' .* may be 1234 \(with a thousands separ"),
+        (
+            "t.csv",
+            "a;b\n1.234;2\n5;3\n",
+            r"'1.234' .* may be 1234 .* or 1.234.* as 1234 or as 1,234",
+        ),
+        (
+            "t.csv",
+            "a,b\n12.5%,2\n3%,3\n",
+            r"'12.5%' as a number; write its numbers without percent",
+        ),
+        ("t.csv", "d,b\n2024-01-31,2\n2024-02-01,3\n", r"column 1 \('d'\) holds dates, not numbe"),
+        (
+            "t.csv",
+            "d,b\n31.01.2024,2\n1.2.2024,3\n",
+            r"holds dates.*drop it \(drop_columns=\['d'\]",
+        ),
+        ("t.csv", "m,b\nTrue,2\nFalse,3\n", r"holds booleans.* write them as 1 and 0 to keep"),
+        ("t.csv", "m,b\nyes,2\nNo,3\n,4\n", r"holds booleans.*labels \(label_column='m'\)"),
+    ],
+    ids=[
+        "tsv-one-group",
+        "semicolons-one-group",
+        "percent",
+        "iso-dates",
+        "dates",
+        "bool",
+        "yes-no",
+    ],
+)
+def test_almost_numbers_are_refused_naming_what_they_are(tmp_path, name, text, message):
+    """Where the file does not tell 1234 from 1.234, both are named with a spelling that reads
+    (a test below follows it); percent signs, dates and booleans are named with their fix, not
+    'if it is a class, use it as labels'."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(DataError, match=message):
+        load_dataset(path, "all", allow_missing=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fixed", "value"),
+    [
+        ("t.tsv", "a\tb\n1,234\t2\n5\t3\n", ("1,234", "1234"), 1234.0),
+        ("t.tsv", "a\tb\n1,234\t2\n5\t3\n", ("1,234", "1.234"), 1.234),
+        ("t.csv", "a;b\n1.234;2\n5;3\n", ("1.234", "1234"), 1234.0),
+        ("t.csv", "a;b\n1.234;2\n5;3\n", ("1.234", "1,234"), 1.234),
+    ],
+    ids=["tsv-whole", "tsv-decimal", "semicolons-whole", "semicolons-decimal"],
+)
+def test_either_spelling_the_ambiguous_refusal_names_reads(tmp_path, name, text, fixed, value):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(DataError) as caught:
+        read_csv(path)
+    assert f"as {fixed[1]}" in str(caught.value)
+    path.write_text(text.replace(*fixed))
+    assert read_csv(path).values[0, 0] == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b,\n1,2,\n3,4,\n5,6,\n",
+        "a,b,,\n1,2,,\n3,4,,\n5,6,,\n",
+        "a,b\n1,2,\n3,4,\n5,6\n",
+        "a;b;\n1;2;\n3;4;\n5;6;\n",
+    ],
+    ids=["header-and-rows", "two", "rows-only", "semicolons"],
+)
+def test_a_separator_at_each_lines_end_adds_no_column(tmp_path, text):
+    """A spreadsheet's 'a,b,' lines were refused: an unnamed column with no value ('drop it
+    (--drop-columns 2)'), or a row one cell longer than the header ('every row needs the same
+    number of cells')."""
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    table = read_csv(path)
+    assert table.columns == ("a", "b") and table.values.tolist() == [[1, 2], [3, 4], [5, 6]]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,b,\n1,2,3\n3,4,\n5,6,\n", r"holds 2 missing"),  # a value: a column, with holes
+        ("a,b\n1,2,3\n3,4\n5,6\n", "line 2 has 3 cells but the file has 2 columns"),
+        ("1,2,\n3,4,\n5,6,\n", r"column 3 has no value in any row; drop it"),  # no header
+    ],
+    ids=["a-value-in-it", "a-value-beyond-the-header", "no-header"],
+)
+def test_a_trailing_column_with_a_value_is_read_or_refused(tmp_path, text, message):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message):
+        load_dataset(path, "all")

@@ -13,6 +13,9 @@ In a file of semicolons a comma in a number is its decimal point (``3,14`` is 3.
 file of semicolons none of whose cells is a number with a comma writes its numbers with points.
 A ``.tsv`` has decimal commas when one of its numbers has a comma that cannot be a thousands
 separator (``3,14``, ``0,5``, ``12,3456``: not ``1,234``, which an English export also writes).
+Thousands separators, the mark that is not the decimal point, are read
+(:mod:`torchlvm.data.csv_cells`): ``"1,234.5"`` in a file of commas, ``1.234,5`` in one of
+decimal commas.
 
 The text is UTF-8 (Excel's "CSV UTF-8" starts with a byte-order mark, kept on files written
 back), UTF-16 with its byte-order mark (Excel's "Unicode Text"), or, when it is not UTF-8,
@@ -28,10 +31,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+from torchlvm.data.csv_cells import decimal_in, one_group, read_number
 
 DELIMITERS = (",", ";", "\t")
 """The cell separators of the table files torchlvm reads."""
@@ -39,8 +43,6 @@ DELIMITERS = (",", ";", "\t")
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252")
 """The text encodings of the table files torchlvm reads (Python's codec names; ``utf-8-sig``:
 UTF-8 after a byte-order mark; ``utf-16``: after its byte-order mark)."""
-
-_GROUPED = re.compile(r"[+-]?\d{1,3},\d{3}")  # '1,234': a decimal comma or a thousands separator
 
 
 @dataclass(frozen=True)
@@ -52,23 +54,23 @@ class Dialect:
         decimal: the decimal point of its numbers: ``","`` with semicolons (unless no cell is a
             number written with a comma) and in a ``.tsv`` of decimal commas, else ``"."``.
         encoding: its text encoding, one of :data:`ENCODINGS`; files written from it use it.
+        undecided: ``","`` or ``"."`` where the file's numbers do not tell whether a one-group
+            number in that mark (``1,234``) has a thousands separator or a decimal point (such
+            numbers are refused, naming both: :mod:`torchlvm.data.csv_cells`), else ``""``.
     """
 
     delimiter: str = ","
     decimal: str = "."
     encoding: str = "utf-8"
+    undecided: str = ""
 
     def number(self, cell: str) -> str:
-        """``cell`` as Python's ``float`` reads it: one decimal comma made a point (``'3,14'``
-        to ``'3.14'``) in a file of decimal commas; any other cell as it is."""
-        if self.decimal != "," or cell.count(",") != 1 or "." in cell:
-            return cell
-        point = cell.replace(",", ".")
-        try:
-            float(point)
-        except ValueError:
-            return cell  # text ('a,b'): a message quotes it as written
-        return point
+        """``cell`` as Python's ``float`` reads it: thousands separators taken out and a decimal
+        comma made a point (``'1.234,5'`` to ``'1234.5'`` in a file of decimal commas,
+        ``'1,234.5'`` to ``'1234.5'`` in one of points); any other cell as it is
+        (:func:`~torchlvm.data.csv_cells.read_number`; a reader refuses an :attr:`undecided`
+        one-group number first)."""
+        return read_number(cell, self.decimal)
 
     def text(self, number: str) -> str:
         """A number's text (``repr``, with a point) as this file writes it: ``'3,14'``."""
@@ -137,36 +139,34 @@ def decode(raw: bytes) -> tuple[str, str]:
     return raw.decode("cp1252"), "cp1252"
 
 
-def _decimal_commas(rows: list[list[str]]) -> bool:
-    """Whether a ``.tsv``'s ``rows`` write numbers with decimal commas: one of them has a comma
-    that cannot be a thousands separator."""
-    commas = Dialect("\t", ",")
-    return any(
-        commas.number(cell) != cell and not _GROUPED.fullmatch(cell.strip())
-        for row in rows
-        for cell in row
-    )
+def _dialect(rows: list[list[str]], delimiter: str) -> Dialect:
+    """The decimal point of a file of ``delimiter`` (``";"`` or ``"\\t"``) with ``rows``: a comma
+    where a number shows it (in a file of semicolons, any number with one comma; in a ``.tsv``,
+    one whose comma cannot be a thousands separator), else a point; undecided where one-group
+    numbers in the mark of the other reading (``1.234`` with semicolons, ``1,234`` with tabs)
+    have no number of the reading taken to tell them apart."""
+    cells = [cell.strip() for row in rows for cell in row if "," in cell or "." in cell]
+    semicolons = delimiter == ";"
+    if any(decimal_in(c, ",") or (semicolons and one_group(c, ",")) for c in cells):
+        return Dialect(delimiter, ",")
+    doubt = "." if semicolons else ","
+    if any(decimal_in(c, ".") for c in cells) or not any(one_group(c, doubt) for c in cells):
+        return Dialect(delimiter)
+    return Dialect(delimiter, undecided=doubt)
 
 
 def sniff(text: str, *, tabs: bool) -> Dialect:
     """The dialect of a table file's ``text`` (see the module docstring); ``tabs``: a ``.tsv``.
     The encoding is left as UTF-8 (:func:`decode` tells it)."""
-    if tabs:
-        try:
-            rows = _rows(text, "\t")
-        except csv.Error:  # the reader names the broken line
-            return Dialect("\t")
-        return Dialect("\t", "," if _decimal_commas(rows) else ".")
+    delimiter = "\t" if tabs else ";"
     first = next((line for line in text.splitlines() if line.strip()), "")
-    if ";" not in first:
+    if not tabs and ";" not in first:
         return Dialect()
     try:
-        rows = _rows(text, ";")
-    except csv.Error:  # the comma reader names the broken line
-        return Dialect()
+        rows = _rows(text, delimiter)
+    except csv.Error:  # the reader of the file names the broken line
+        return Dialect(delimiter) if tabs else Dialect()
     widths = {len(row) for row in rows}
-    if len(rows[0]) < 2 or ("," in first and len(widths) > 1):
+    if not tabs and (len(rows[0]) < 2 or ("," in first and len(widths) > 1)):
         return Dialect()
-    commas = Dialect(";", ",")
-    numbers = any(commas.number(cell) != cell for row in rows for cell in row)
-    return commas if numbers else Dialect(";")
+    return _dialect(rows, delimiter)

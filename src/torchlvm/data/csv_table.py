@@ -27,7 +27,6 @@ import codecs
 import csv
 import gzip
 import io
-import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -37,6 +36,7 @@ from typing import Literal
 import numpy as np
 
 from torchlvm.data.columns import default_names
+from torchlvm.data.csv_cells import column_kind, fix_for, one_group
 from torchlvm.data.csv_dialect import Dialect, decode, sniff
 from torchlvm.errors import ConfigError, DataError, OptionError, Spell, spelled
 
@@ -167,6 +167,23 @@ def _check_separator(path: Path, line: int, row: list[str]) -> None:
             )
 
 
+def _trailing_separators(header: list[str] | None, rows: list[list[str]]):
+    """``header`` and ``rows`` without the empty cells a separator at the end of each line
+    adds (a spreadsheet's ``a,b,`` and ``1,2,``): a last column of no name and no value, and on
+    a row one cell more than the header has, empty. A file without header keeps its cells (its
+    last column may be a feature with every value missing)."""
+    if header is None:
+        return header, rows
+    while len(header) > 1 and not header[-1] and all(not r[-1].strip() for r in rows):
+        if any(len(r) != len(header) for r in rows):
+            break  # ragged: named as such
+        header, rows = header[:-1], [r[:-1] for r in rows]
+    width = len(header)
+    if any(len(r) == width + 1 for r in rows):
+        rows = [r[:-1] if len(r) == width + 1 and not r[-1].strip() else r for r in rows]
+    return header, rows
+
+
 def _check_width(path: Path, header: list[str] | None, lines: list[int], rows: list[list[str]]):
     width = len(header) if header is not None else len(rows[0])
     for line, row in zip(lines, rows, strict=True):
@@ -249,52 +266,66 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
     return selector % width
 
 
-def _parse_column(path: Path, header, lines, cells: list[str], j: int) -> np.ndarray:
-    """``(N,)`` float64 values of column ``j``; missing markers become NaN."""
+def _parse_column(path: Path, header, lines, cells: list[str], j: int, dialect) -> np.ndarray:
+    """``(N,)`` float64 values of column ``j``, read in ``dialect``'s marks; missing markers
+    become NaN."""
+    if dialect.undecided:  # 1,234: 1234 or 1.234, which the file does not tell
+        doubt = next((i for i, c in enumerate(cells) if one_group(c, dialect.undecided)), None)
+        if doubt is not None:
+            raise DataError(
+                f"{path} line {lines[doubt]}, {_name(header, j)}: cannot read "
+                f"{cells[doubt].strip()!r} as a number; "
+                f"{fix_for(cells[doubt], dialect.decimal, dialect.undecided)}"
+            )
+    if dialect.decimal == "." and not dialect.undecided:  # the cells as they are, at once
+        try:
+            return np.array(cells, dtype=np.float64)
+        except ValueError:
+            pass  # thousands separators, a missing marker or text: read them
+    read = [dialect.number(c) for c in cells]
     try:
-        return np.array(cells, dtype=np.float64)
+        return np.array(read, dtype=np.float64)
     except ValueError:
         pass  # a missing marker or text: look cell by cell
-    out = np.empty(len(cells))
-    text = [i for i, c in enumerate(cells) if not _is_missing(c) and not _is_number(c)]
-    given = [i for i, c in enumerate(cells) if not _is_missing(c)]
-    if text and len(text) == len(given):
-        raise spelled(
-            DataError,
-            lambda spell: (
-                f"{path}: {_name(header, j)} holds text, not numbers ({cells[text[0]].strip()!r} "
-                f"on line {lines[text[0]]}); if it names rows, drop it "
-                f"({_option(spell, 'drop_columns', header, j)}); if it is a class, use it as "
-                f"labels ({_option(spell, 'label_column', header, j)})"
-            ),
-        )
+    text = [i for i, c in enumerate(read) if not _is_missing(c) and not _is_number(c)]
+    given = [i for i, c in enumerate(read) if not _is_missing(c)]
+    fixes = [fix_for(cells[i], dialect.decimal, dialect.undecided) for i in text]
+    if text and len(text) == len(given) and not any(fixes):
+        raise _text_column(path, header, lines, cells, j, text)
     if text:
-        i = text[0]
+        i, fix = next(((i, f) for i, f in zip(text, fixes, strict=True) if f), (text[0], None))
         raise DataError(
-            f"{path} line {lines[i]}, {_name(header, j)}: cannot read {cells[i]!r} as a number; "
-            f"{_thousands(cells[i]) or 'correct the cell'}, or leave it empty to mark it missing"
+            f"{path} line {lines[i]}, {_name(header, j)}: cannot read {cells[i].strip()!r} as a "
+            f"number; {fix or 'correct the cell'}, or leave it empty to mark it missing"
         )
-    for i, cell in enumerate(cells):
-        out[i] = np.nan if _is_missing(cell) else float(cell)
-    return out
+    return np.array([np.nan if _is_missing(c) else float(c) for c in read], dtype=np.float64)
 
 
-_GROUPED = (  # thousands separators: 1.065.000,5 (much of Europe) and 1,065,000.5
-    (re.compile(r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?"), "."),
-    (re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"), ","),
-)
+def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list[int]):
+    """The refusal of column ``j``, all text: the fix of dates or booleans, else drop it (a
+    row name) or take it as the labels (a class)."""
+    first = f"{cells[text[0]].strip()!r} on line {lines[text[0]]}"
+    kind = column_kind(cells)
 
+    def message(spell: Spell) -> str:
+        drop, label = (_option(spell, k, header, j) for k in ("drop_columns", "label_column"))
+        if kind == "dates":
+            return (
+                f"{path}: {_name(header, j)} holds dates, not numbers ({first}); drop it "
+                f"({drop}), or write them as numbers (such as days since the first) to keep them"
+            )
+        if kind == "booleans":
+            return (
+                f"{path}: {_name(header, j)} holds booleans, not numbers ({first}); write them "
+                f"as 1 and 0 to keep them as a feature, use them as labels ({label}), or drop "
+                f"the column ({drop})"
+            )
+        return (
+            f"{path}: {_name(header, j)} holds text, not numbers ({first}); if it names rows, "
+            f"drop it ({drop}); if it is a class, use it as labels ({label})"
+        )
 
-def _thousands(cell: str) -> str | None:
-    """The fix for a number written with thousands separators (``'1.065,5'``, ``'1,065.5'``,
-    ``'1.065.000'``), or None: write it without them. One separator and no decimals (``'1,065'``)
-    may be a decimal point instead, and is left alone."""
-    cell = cell.strip()
-    for pattern, mark in _GROUPED:
-        match = pattern.fullmatch(cell)
-        if match and (match.group(2) or cell.count(mark) > 1):
-            return f"write it without its thousands separators ({cell.replace(mark, '')!r})"
-    return None
+    return spelled(DataError, message)
 
 
 def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
@@ -383,6 +414,7 @@ def read_csv(
     """
     path = Path(path)
     header, lines, rows, dialect = _rows(path)
+    header, rows = _trailing_separators(header, rows)
     if not rows:
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
     width = _check_width(path, header, lines, rows)
@@ -398,12 +430,10 @@ def read_csv(
     if not keep:
         raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
     _check_unique_names(path, header, keep)
-    columns = list(zip(*rows, strict=True))
-    if dialect.decimal != ".":  # '3,14' read as 3.14 (the cells as written stay in ``rows``)
-        columns = [[dialect.number(c) for c in column] for column in columns]
+    columns = list(zip(*rows, strict=True))  # the cells as written stay in ``rows``
     values = np.empty((len(rows), len(keep)))
     for k, j in enumerate(keep):
-        values[:, k] = _parse_column(path, header, lines, list(columns[j]), j)
+        values[:, k] = _parse_column(path, header, lines, list(columns[j]), j, dialect)
         if np.isnan(values[:, k]).all() and not allow_empty:
             raise spelled(
                 DataError,
@@ -417,7 +447,8 @@ def read_csv(
         _check_rows(path, lines, values)
     labels, class_names = (None, None)
     if label is not None:
-        labels, class_names = _labels(path, header, lines, list(columns[label]), label)
+        cells = [dialect.number(c) for c in columns[label]]  # '1,0' read as 1.0
+        labels, class_names = _labels(path, header, lines, cells, label)
     names = None if header is None else tuple(header[j] for j in keep)
     lines_ = np.array(lines)
     return CSVTable(values, names, labels, class_names, lines_, header, rows, tuple(keep), dialect)

@@ -1,0 +1,106 @@
+"""A table cell's text as a number, in its file's marks, and what a cell that is none is.
+
+A number may carry thousands separators, as a spreadsheet shows it: the mark that is not the
+file's decimal point, between groups of three digits after a first group of one to three that
+does not start with 0 (``1,234,567.5`` and quoted ``"1,234"`` in a file of decimal points;
+``1.234.567,5`` and ``1.234`` in one of decimal commas). One group without decimals in the
+decimal point's own mark is a decimal number (``1,234`` is 1.234 in a file of decimal commas).
+Where a file's other numbers do not tell whether such a one-group number's mark is a thousands
+separator or a decimal point (``1,234`` in a ``.tsv``, ``1.234`` in a file of semicolons:
+:func:`torchlvm.data.csv_dialect.sniff`), it is read as neither, and refused naming both.
+
+A cell that is no number is named for what it is where that names the fix: a number with a
+percent sign, a column of dates, of booleans (``True``/``False``, ``yes``/``no``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+OTHER = {",": ".", ".": ","}
+"""The other mark: the thousands separator of a decimal point, and the reverse."""
+
+_GROUPED = {  # thousands separators, then decimals in the other mark
+    mark: re.compile(rf"[+-]?[1-9]\d{{0,2}}(?:\{mark}\d{{3}})+(?:\{OTHER[mark]}\d*)?")
+    for mark in OTHER
+}
+_ONE_GROUP = {mark: re.compile(rf"[+-]?[1-9]\d{{0,2}}\{mark}\d{{3}}") for mark in OTHER}
+_DATE = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)?"
+    r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?: \d{1,2}:\d{2}(?::\d{2})?)?"
+)
+_BOOLEANS = ({"true", "false"}, {"yes", "no"}, {"y", "n"})
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def one_group(cell: str, mark: str) -> bool:
+    """Whether ``cell`` is a number of one thousands group in ``mark`` and no decimals
+    (``'1,234'``): 1234 with a thousands separator, or 1.234 with a decimal ``mark``."""
+    return mark in cell and _ONE_GROUP[mark].fullmatch(cell.strip()) is not None
+
+
+def decimal_in(cell: str, mark: str) -> bool:
+    """Whether ``cell`` is a number whose ``mark`` can only be its decimal point: ``'3,14'``,
+    ``'0,125'``, ``'1.234,5'`` for a comma; ``'3.14'``, ``'1,234.5'`` for a point."""
+    text = cell.strip()
+    if mark not in text or one_group(text, mark):
+        return False
+    other = OTHER[mark]
+    grouped = _GROUPED[other].fullmatch(text)
+    if grouped and other in text:
+        return mark in text  # '1.234,5': the other mark groups, this one is decimal
+    return text.count(mark) == 1 and other not in text and _is_float(text.replace(mark, "."))
+
+
+def read_number(cell: str, decimal: str) -> str:
+    """``cell`` as Python's ``float`` reads it, in a file whose decimal point is ``decimal``:
+    thousands separators taken out, a decimal comma made a point; any text as it is."""
+    text = cell.strip()
+    if "," not in text and "." not in text:
+        return cell
+    for mark, pattern in _GROUPED.items():
+        if pattern.fullmatch(text):
+            if mark == decimal and text.count(mark) == 1 and OTHER[mark] not in text:
+                break  # '1,234' in a file of decimal commas: 1.234
+            return text.replace(mark, "").replace(OTHER[mark], ".")
+    if decimal == "," and text.count(",") == 1 and "." not in text:
+        point = text.replace(",", ".")
+        return point if _is_float(point) else cell  # text ('a,b'): quoted as written
+    return cell
+
+
+def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
+    """The fix for a cell that is almost a number, or None: a one-group number in the file's
+    ``undecided`` mark, or a number with a percent sign."""
+    text = cell.strip()
+    if undecided and one_group(text, undecided):
+        whole, other = text.replace(undecided, ""), text.replace(undecided, OTHER[undecided])
+        return (
+            f"it may be {whole} (with a thousands separator) or {text.replace(undecided, '.')}, "
+            f"and no other number in the file shows which; write it as {whole} or as {other}"
+        )
+    if text.endswith("%") and _is_float(read_number(text[:-1].strip(), decimal)):
+        return (
+            f"write its numbers without percent signs ({text[:-1].strip()}; in a spreadsheet, "
+            "format the cells as numbers)"
+        )
+    return None
+
+
+def column_kind(cells: Sequence[str]) -> str | None:
+    """What a column of text holds where that names its fix: ``"dates"``, ``"booleans"``,
+    else None."""
+    given = [c.strip() for c in cells if c.strip()]
+    if given and all(_DATE.fullmatch(c) for c in given):
+        return "dates"
+    if given and any({c.lower() for c in given} <= pair for pair in _BOOLEANS):
+        return "booleans"
+    return None
