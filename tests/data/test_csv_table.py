@@ -294,8 +294,19 @@ def test_a_tables_faults_are_named_on_its_lines_with_a_fix(tmp_path, text, messa
         ("t.tsv", "a\tb\n49,898.84\t2\n1,234\t3.5\n1,234,567\t-1\n", [49898.84, 1234, 1234567]),
         ("t.csv", "a;b\n1,234;2\n0,5;3,5\n2;-1\n", [1.234, 0.5, 2]),  # one group: a decimal
         ("t.tsv", "a\tb\n1.234\t2\n0.5\t3.5\n2\t-1\n", [1.234, 0.5, 2]),
+        ("t.csv", "a;b\n1\u202f234,5;2\n1\u00a0234;3,5\n1 234 567;-1\n", [1234.5, 1234, 1234567]),
+        ("t.csv", "a,b\n1'234.5,2\n1'234,3.5\n\"1 234 567\",-1\n", [1234.5, 1234, 1234567]),
     ],
-    ids=["commas", "semicolons", "tsv-decimal-commas", "tsv-points", "one-group", "tsv-one-group"],
+    ids=[
+        "commas",
+        "semicolons",
+        "tsv-decimal-commas",
+        "tsv-points",
+        "one-group",
+        "tsv-one-group",
+        "french-spaces",
+        "swiss-apostrophes",
+    ],
 )
 def test_thousands_separators_are_read_as_a_spreadsheet_shows_them(tmp_path, name, text, values):
     """Excel writes a number formatted with thousands separators as it shows it ("49,898.84";
@@ -329,6 +340,12 @@ def test_thousands_separators_are_read_as_a_spreadsheet_shows_them(tmp_path, nam
         ),
         ("t.csv", "m,b\nTrue,2\nFalse,3\n", r"holds booleans.* write them as 1 and 0 to keep"),
         ("t.csv", "m,b\nyes,2\nNo,3\n,4\n", r"holds booleans.*labels \(label_column='m'\)"),
+        (
+            "t.csv",
+            "m;b\n12,50 €;2\n3 €;3\n",
+            r"'12,50 €' as a number; write its numbers without curr",
+        ),
+        ("t.csv", 'm,b\n"$1,234.50",2\n$3,3\n', r"'\$1,234.50' as a number; write .* without curr"),
     ],
     ids=[
         "tsv-one-group",
@@ -338,6 +355,8 @@ def test_thousands_separators_are_read_as_a_spreadsheet_shows_them(tmp_path, nam
         "dates",
         "bool",
         "yes-no",
+        "euros",
+        "dollars",
     ],
 )
 def test_almost_numbers_are_refused_naming_what_they_are(tmp_path, name, text, message):

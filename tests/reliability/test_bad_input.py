@@ -169,14 +169,19 @@ def _write_odd_tables(d: Path) -> None:
     """Tables a spreadsheet writes that are not plain comma-separated numbers."""
     rows = "".join(f"{i % 7};{(i * 3) % 5};{i % 4}\n" for i in range(30))
     (d / "semicolons.csv").write_text("a;b;c\n" + rows + "1;2\n")  # read, as its lines say
-    (d / "decimal-commas.csv").write_text("a;b;c\n" + rows.replace(";", ",5;") + "1.234,5;1;2\n")
+    # 1.234,5 (a thousands separator) is read; a currency sign is not
+    (d / "decimal-commas.csv").write_text(
+        "a;b;c\n" + rows.replace(";", ",5;") + "1.234,5;1;2\n" + "12,50 €;1;2\n", encoding="utf-8"
+    )
     (d / "tabs.csv").write_text("a\tb\tc\n" + rows.replace(";", "\t"))
     (d / "comment.csv").write_text("# exported 2026-11-27\na,b,c\n" + rows.replace(";", ","))
     (d / "same-names.csv").write_text("a,b,a\n" + rows.replace(";", ","))
     (d / "huge.csv").write_text("a,b,c\n" + rows.replace(";", ",") + "1,2,1e300\n")
     (d / "one-column.csv").write_text("a\n" + "".join(f"{i % 7}.5\n" for i in range(30)))
     trailing = "".join(f"{i % 7},{(i * 3) % 5},{i % 4},\n" for i in range(30))
-    (d / "trailing-commas.csv").write_text("a,b,c,\n" + trailing)  # a spreadsheet's export
+    # a spreadsheet's export; with a header 'a,b,c,' the empty column is no column at all, but
+    # without one, the last column may be a feature with every value missing: named
+    (d / "trailing-commas.csv").write_text(trailing)
 
 
 def _lock_of_a_live_process(folder: Path) -> None:
@@ -540,7 +545,9 @@ CASES: dict[str, Case] = {
     # a new user's spreadsheets: another separator, a comment, one name twice, huge numbers
     "table-semicolons": Case(f"{FIT} {{d}}/semicolons.csv", "line 32 has 2 cells but the file has"),
     "table-decimal-commas": Case(
-        f"{TRAIN} --data {{d}}/decimal-commas.csv", "line 32, column 1 ('a'): cannot read '1.234,5'"
+        f"{TRAIN} --data {{d}}/decimal-commas.csv",
+        "line 33, column 1 ('a'): cannot read '12,50 €' as a number; write its numbers without "
+        "currency signs",
     ),
     "table-tabs": Case(f"{FIT} {{d}}/tabs.csv", "separates its cells with tabs"),
     "table-comment-line": Case(f"{FIT} {{d}}/comment.csv", "line 1 is a comment"),
@@ -565,7 +572,7 @@ CASES: dict[str, Case] = {
     ),
     "table-trailing-commas": Case(
         f"{FIT} {{d}}/trailing-commas.csv",
-        "column 4 (no name) has no value in any row; drop it (--drop-columns 3, its index counting",
+        "column 4 has no value in any row; drop it (--drop-columns 3, its index counting",
     ),
     "table-missing-cell-named-by-its-line": Case(
         f"{FIT} {{d}}/nan.csv", "(the first on line 2, feature column 2)"

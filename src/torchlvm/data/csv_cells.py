@@ -9,8 +9,11 @@ Where a file's other numbers do not tell whether such a one-group number's mark 
 separator or a decimal point (``1,234`` in a ``.tsv``, ``1.234`` in a file of semicolons:
 :func:`torchlvm.data.csv_dialect.sniff`), it is read as neither, and refused naming both.
 
+Groups separated by a space (French, also with a no-break or narrow no-break space) or an
+apostrophe (Swiss) are thousands in any file: ``1 234,5`` with decimal commas, ``1'234.5``.
+
 A cell that is no number is named for what it is where that names the fix: a number with a
-percent sign, a column of dates, of booleans (``True``/``False``, ``yes``/``no``).
+percent or currency sign, a column of dates, of booleans (``True``/``False``, ``yes``/``no``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ _GROUPED = {  # thousands separators, then decimals in the other mark
     for mark in OTHER
 }
 _ONE_GROUP = {mark: re.compile(rf"[+-]?[1-9]\d{{0,2}}\{mark}\d{{3}}") for mark in OTHER}
+# a space (French: also no-break and narrow no-break) or an apostrophe (Swiss) between groups:
+# a thousands separator in any file, the decimals in the file's own mark
+_SPACED = re.compile(r"[+-]?[1-9]\d{0,2}(?:[ '\u00a0\u202f]\d{3})+(?:[.,]\d*)?")
+_CURRENCY = "$€£¥"
 _DATE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)?"
     r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?: \d{1,2}:\d{2}(?::\d{2})?)?"
@@ -64,6 +71,8 @@ def read_number(cell: str, decimal: str) -> str:
     """``cell`` as Python's ``float`` reads it, in a file whose decimal point is ``decimal``:
     thousands separators taken out, a decimal comma made a point; any text as it is."""
     text = cell.strip()
+    if _SPACED.fullmatch(text) and OTHER[decimal] not in text:
+        return re.sub(r"[ '\u00a0\u202f]", "", text).replace(decimal, ".")
     if "," not in text and "." not in text:
         return cell
     for mark, pattern in _GROUPED.items():
@@ -87,11 +96,13 @@ def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
             f"it may be {whole} (with a thousands separator) or {text.replace(undecided, '.')}, "
             f"and no other number in the file shows which; write it as {whole} or as {other}"
         )
-    if text.endswith("%") and _is_float(read_number(text[:-1].strip(), decimal)):
-        return (
-            f"write its numbers without percent signs ({text[:-1].strip()}; in a spreadsheet, "
-            "format the cells as numbers)"
-        )
+    for sign, what in (("%", "percent signs"), *((c, "currency signs") for c in _CURRENCY)):
+        bare = text.removeprefix(sign).removesuffix(sign).strip()
+        if bare != text and any(_is_float(read_number(bare, mark)) for mark in OTHER):
+            return (
+                f"write its numbers without {what} ({bare}; in a spreadsheet, format the cells "
+                "as numbers)"
+            )
     return None
 
 
