@@ -423,3 +423,17 @@ def test_a_trailing_column_with_a_value_is_read_or_refused(tmp_path, text, messa
     path.write_text(text)
     with pytest.raises(DataError, match=message):
         load_dataset(path, "all")
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"PK\x03\x04\x14\x00\x06\x00", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"],
+    ids=["xlsx", "xls"],
+)
+def test_a_workbook_renamed_csv_is_named_as_one(tmp_path, head):
+    """An .xlsx renamed .csv was refused as 'neither UTF-8 nor Windows-1252 text' (or as text
+    with NUL bytes): it is named as a workbook, with the export that reads."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(head + bytes(range(256)))
+    with pytest.raises(DataError, match=r"is a spreadsheet's workbook, not a table as text; save"):
+        read_csv(path)

@@ -62,3 +62,22 @@ def test_a_folder_of_idx_files_is_read_by_name_with_it_as_data_dir(tmp_path, mon
     (tmp_path / "fashion-mnist-files" / "t10k-labels-idx1-ubyte").touch()
     with pytest.raises(ConfigError, match="--data fashion-mnist --data-dir fashion-mnist-files"):
         load_dataset("fashion-mnist-files")
+
+
+@pytest.mark.parametrize(
+    ("name", "fix", "renamed"),
+    [
+        ("t.txt", r"if tabs separate its cells .* rename it to \.tsv", "t.tsv"),
+        ("t.xlsx", r"save the sheet as CSV \(in Excel, File > Save As > 'CSV UTF-8'\)", None),
+    ],
+    ids=["excel-text", "workbook"],
+)
+def test_a_spreadsheets_own_files_name_the_export_that_reads(tmp_path, name, fix, renamed):
+    """Excel's 'Text (Tab delimited)' and 'Unicode Text' are .txt files, read once renamed."""
+    path = tmp_path / name
+    path.write_bytes("a\tb\n1\t2\n3\t4\n".encode("utf-16"))
+    with pytest.raises(ConfigError, match=fix):
+        load_dataset(path, "all")
+    if renamed:
+        path.rename(tmp_path / renamed)
+        assert load_dataset(tmp_path / renamed, "all").x.tolist() == [[1, 2], [3, 4]]

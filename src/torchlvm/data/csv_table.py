@@ -106,6 +106,11 @@ def _decode(path: Path) -> tuple[str, str]:
                 f"cannot read {path} as gzip ({error}); compress it with gzip, or pass the "
                 "uncompressed file"
             ) from None
+    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # a zip (.xlsx, .ods) or OLE (.xls)
+        raise DataError(
+            f"{path} is a spreadsheet's workbook, not a table as text; save the sheet as CSV (in "
+            "Excel, File > Save As > 'CSV UTF-8') and pass that file"
+        )
     try:
         return decode(raw)
     except UnicodeDecodeError as error:

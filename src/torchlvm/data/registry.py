@@ -41,11 +41,25 @@ def is_file_name(path: str | os.PathLike[str]) -> bool:
 
 
 def unsupported(path: str | os.PathLike[str]) -> ConfigError:
-    """The error for a file whose extension torchlvm does not read, naming those it does."""
+    """The error for a file whose extension torchlvm does not read, naming those it does, and
+    for a spreadsheet's own files the export that it reads."""
+    suffix = file_suffix(path)
+    fix = _SPREADSHEETS.get(suffix)
     return ConfigError(
-        f"cannot read {path}: unsupported extension {file_suffix(path)!r}; torchlvm reads "
-        f"{', '.join(FILE_SUFFIXES)} files"
+        f"cannot read {path}: unsupported extension {suffix!r}; "
+        + (fix or f"torchlvm reads {', '.join(FILE_SUFFIXES)} files")
     )
+
+
+_SPREADSHEETS = {
+    ".txt": "if tabs separate its cells (Excel's 'Text (Tab delimited)' and 'Unicode Text' "
+    "exports), rename it to .tsv; if commas or semicolons do, to .csv",
+    **dict.fromkeys(
+        (".xlsx", ".xlsm", ".xls", ".ods", ".numbers"),
+        "torchlvm reads tables as text: save the sheet as CSV (in Excel, File > Save As > "
+        "'CSV UTF-8') and pass the .csv",
+    ),
+}
 
 
 @dataclass(frozen=True)
