@@ -437,3 +437,36 @@ def test_a_workbook_renamed_csv_is_named_as_one(tmp_path, head):
     path.write_bytes(head + bytes(range(256)))
     with pytest.raises(DataError, match=r"is a spreadsheet's workbook, not a table as text; save"):
         read_csv(path)
+
+
+YEARS = "2019,2020\n5.13,4.87\n6.25,5.5\n4.5,7.125\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        (YEARS, ("2019,2020", "y2019,y2020")),
+        (YEARS, ("2019,2020", "2019.0,2020")),
+        ("region,2019,2020\nr,5.13,4.87\nr,6.25,5.5\n", ("2019,2020", "y2019,y2020")),
+    ],
+    ids=["names", "a-row", "with-text"],
+)
+def test_names_that_are_numbers_are_refused_with_fixes_that_read(tmp_path, text, fixed):
+    """A header of years ('2019,2020' over decimals) was read as a row of data, silently; beside
+    a text column's name, the name was refused as text in a numeric column."""
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=r"line 1 holds whole numbers \(2019, 2020\) over column"):
+        read_csv(path)
+    path.write_text(text.replace(*fixed, 1))
+    table = read_csv(path, drop_columns=["region"] if "region" in text else ())
+    if fixed[1].startswith("y"):
+        assert table.columns == ("y2019", "y2020") and table.values[0].tolist() == [5.13, 4.87]
+    else:
+        assert table.columns is None and table.values[0].tolist() == [2019, 2020]
+
+
+def test_whole_numbers_over_whole_numbers_are_a_row(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("3,4\n5.5,6\n7,8.25\n")  # a column of whole numbers below: no names
+    assert read_csv(path).values.tolist() == [[3, 4], [5.5, 6], [7, 8.25]]

@@ -144,7 +144,33 @@ def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]], Dia
         ):
             header = first
             numbered = numbered[1:]
+        else:
+            _check_names_that_are_numbers(path, numbered, dialect)
     return header, [line for line, _ in numbered], [row for _, row in numbered], dialect
+
+
+def _check_names_that_are_numbers(path: Path, numbered: list, dialect: Dialect) -> None:
+    """Refuse a first row of whole numbers over columns of decimals (``2019,2020`` over
+    ``5.13,4.87``): names that are numbers (years), which would be read as a row of data,
+    silently, or text beside them ('region') named as text in a numeric column."""
+    line, first = numbered[0]
+    rows = [row for _, row in numbered[1:] if len(row) == len(first)]
+    whole = [j for j, c in enumerate(first) if c.strip().lstrip("+-").isdigit()]
+    if len(rows) < 2 or not whole:
+        return
+    for j in whole:
+        below = [dialect.number(row[j]).strip() for row in rows if not _is_missing(row[j])]
+        if not below or not all(_is_number(c) and not c.lstrip("+-").isdigit() for c in below):
+            return
+    if any(_is_number(dialect.number(c)) for j, c in enumerate(first) if j not in whole):
+        return  # decimals on the first row too: a row of data
+    shown = ", ".join(first[j].strip() for j in whole[:3]) + (", ..." if len(whole) > 3 else "")
+    raise DataError(
+        f"{path} line {line} holds whole numbers ({shown}) over columns of decimals, so it may "
+        f"name the columns or be a row of data; if it names them, write names that are not "
+        f"numbers (such as 'y{first[whole[0]].strip()}'); if it is a row, write its numbers with "
+        f"a decimal point ({first[whole[0]].strip()}.0)"
+    )
 
 
 def _check_separator(path: Path, line: int, row: list[str]) -> None:
