@@ -40,7 +40,8 @@ _DATE = re.compile(
 _BOOLEANS = ({"true", "false"}, {"yes", "no"}, {"y", "n"})
 
 
-def _is_float(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether Python's ``float`` reads ``text``."""
     try:
         float(text)
     except ValueError:
@@ -64,7 +65,7 @@ def decimal_in(cell: str, mark: str) -> bool:
     grouped = _GROUPED[other].fullmatch(text)
     if grouped and other in text:
         return mark in text  # '1.234,5': the other mark groups, this one is decimal
-    return text.count(mark) == 1 and other not in text and _is_float(text.replace(mark, "."))
+    return text.count(mark) == 1 and other not in text and is_number(text.replace(mark, "."))
 
 
 def read_number(cell: str, decimal: str) -> str:
@@ -82,7 +83,7 @@ def read_number(cell: str, decimal: str) -> str:
             return text.replace(mark, "").replace(OTHER[mark], ".")
     if decimal == "," and text.count(",") == 1 and "." not in text:
         point = text.replace(",", ".")
-        return point if _is_float(point) else cell  # text ('a,b'): quoted as written
+        return point if is_number(point) else cell  # text ('a,b'): quoted as written
     return cell
 
 
@@ -98,7 +99,7 @@ def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
         )
     for sign, what in (("%", "percent signs"), *((c, "currency signs") for c in _CURRENCY)):
         bare = text.removeprefix(sign).removesuffix(sign).strip()
-        if bare != text and any(_is_float(read_number(bare, mark)) for mark in OTHER):
+        if bare != text and any(is_number(read_number(bare, mark)) for mark in OTHER):
             return (
                 f"write its numbers without {what} ({bare}; in a spreadsheet, format the cells "
                 "as numbers)"

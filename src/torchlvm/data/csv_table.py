@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 
 from torchlvm.data.columns import default_names
-from torchlvm.data.csv_cells import column_kind, fix_for, one_group
+from torchlvm.data.csv_cells import column_kind, fix_for, is_number, one_group
 from torchlvm.data.csv_dialect import Dialect, decode, sniff
 from torchlvm.errors import ConfigError, DataError, OptionError, Spell, spelled
 
@@ -81,14 +81,6 @@ class CSVTable:
     cells: list[list[str]] | None = None
     features: tuple[int, ...] = ()
     dialect: Dialect = Dialect()
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def _is_missing(cell: str) -> bool:
@@ -139,7 +131,7 @@ def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]], Dia
     if numbered:
         _check_separator(path, *numbered[0])
         first = [cell.strip() for cell in numbered[0][1]]
-        if not any(_is_number(dialect.number(c)) for c in first) and not all(
+        if not any(is_number(dialect.number(c)) for c in first) and not all(
             _is_missing(c) for c in first
         ):
             header = first
@@ -160,9 +152,9 @@ def _check_names_that_are_numbers(path: Path, numbered: list, dialect: Dialect) 
         return
     for j in whole:
         below = [dialect.number(row[j]).strip() for row in rows if not _is_missing(row[j])]
-        if not below or not all(_is_number(c) and not c.lstrip("+-").isdigit() for c in below):
+        if not below or not all(is_number(c) and not c.lstrip("+-").isdigit() for c in below):
             return
-    if any(_is_number(dialect.number(c)) for j, c in enumerate(first) if j not in whole):
+    if any(is_number(dialect.number(c)) for j, c in enumerate(first) if j not in whole):
         return  # decimals on the first row too: a row of data
     shown = ", ".join(first[j].strip() for j in whole[:3]) + (", ..." if len(whole) > 3 else "")
     raise DataError(
@@ -318,7 +310,7 @@ def _parse_column(path: Path, header, lines, cells: list[str], j: int, dialect) 
         return np.array(read, dtype=np.float64)
     except ValueError:
         pass  # a missing marker or text: look cell by cell
-    text = [i for i, c in enumerate(read) if not _is_missing(c) and not _is_number(c)]
+    text = [i for i, c in enumerate(read) if not _is_missing(c) and not is_number(c)]
     given = [i for i, c in enumerate(read) if not _is_missing(c)]
     fixes = [fix_for(cells[i], dialect.decimal, dialect.undecided) for i in text]
     if text and len(text) == len(given) and not any(fixes):
@@ -383,7 +375,7 @@ def _labels(path: Path, header, lines, cells: list[str], j: int):
             "every row a label"
         )
     stripped = [c.strip() for c in cells]
-    if all(_is_number(c) for c in stripped):
+    if all(is_number(c) for c in stripped):
         return np.array(stripped, dtype=np.float64), None
     names = tuple(sorted(set(stripped)))
     lookup = {name: k for k, name in enumerate(names)}
