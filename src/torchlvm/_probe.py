@@ -3,15 +3,19 @@ transitions), so that a command can say how long it will take before it takes it
 
 ``run(n)`` runs n units. After one untimed run that warms up (lazy initialization, allocator and
 thread pools, a GPU's first kernels), it is timed for n = 1, 2, 4, ... until a run takes
-:data:`PROBE_SECONDS` or n reaches ``most``. The seconds per unit are then
+:data:`PROBE_SECONDS` or n reaches ``most``. On a loaded machine a run's time is its work plus
+the time the process waited for a core, which only adds: so the run that ends the doubling, and
+the one before it, are timed twice and the shorter time kept (a single wait of 0.3 s under a
+load of 12 on 2 cores ended a doubling at one unit, and its expected time was 20 times too
+long). The seconds per unit are then
 
 - the difference of the last two runs' times over the difference of their counts, so that the
   setup both runs share (an encoder pass, the chains' start) is not multiplied out with the
-  units (a first run of one unit that is long enough is followed by one of two units for this);
-- where ``most`` units ran in less than :data:`PROBE_SECONDS`, the shorter of two such runs'
-  times over ``most``: a difference of two short times is mostly noise (a preemption of 10 ms
-  on a loaded machine would be multiplied by the units), and a caller that passes the run's own
-  count as ``most`` then measures a short computation whole;
+  units (a first run of one unit that is long enough is followed by one of two units for this),
+  and at most the last run's time over its count (a setup is not negative);
+- where ``most`` units ran in less than :data:`PROBE_SECONDS`, that time over ``most``: a
+  difference of two short times is mostly noise, and a caller that passes the run's own count
+  as ``most`` then measures a short computation whole;
 - where noise makes the difference not positive, the last run's time over its count.
 
 Each run waits for a GPU's queued work before the clock is read (its kernels run after the call
@@ -63,26 +67,32 @@ def seconds_per_unit(
         clock: seconds, monotonic.
     """
     begun = clock()
-    _timed(run, 1, sync, clock)  # (warms up)
+
+    def timed(n: int) -> float:
+        return _timed(run, n, sync, clock)
+
+    timed(1)  # (warms up)
     times: dict[int, float] = {}
     n = 1
     while True:
-        times[n] = _timed(run, n, sync, clock)
+        times[n] = timed(n)
+        if times[n] >= PROBE_SECONDS or n >= most:  # confirmed: a preemption only adds time
+            times[n] = min(times[n], timed(n))
         if times[n] >= PROBE_SECONDS or n >= most:
             break
         n = min(most, 2 * n)
     if times[n] < PROBE_SECONDS:  # all ``most`` units ran in a short time: that is their rate
-        least = min(times[n], _timed(run, n, sync, clock))  # (twice: a preemption only adds)
-        return Rate(least / n, clock() - begun)
+        return Rate(times[n] / n, clock() - begun)
     if len(times) == 1 and most > 1:  # one unit is long: one more run, to take the setup out
         n = min(most, 2)
-        times[n] = _timed(run, n, sync, clock)
-    per_unit = times[n] / n
-    if len(times) >= 2:
-        before = list(times)[-2]
-        slope = (times[n] - times[before]) / (n - before)
-        per_unit = slope if slope > 0 else per_unit
-    return Rate(per_unit, clock() - begun)
+        times[n] = min(timed(n), timed(n))
+    average = times[n] / n  # (the setup included: at least the rate)
+    if len(times) == 1:
+        return Rate(average, clock() - begun)
+    before = list(times)[-2]
+    times[before] = min(times[before], timed(before))
+    slope = (times[n] - times[before]) / (n - before)
+    return Rate(min(slope, average) if slope > 0 else average, clock() - begun)
 
 
 def _timed(
