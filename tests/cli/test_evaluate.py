@@ -196,7 +196,7 @@ def test_an_ood_file_of_8_bit_pixels_is_refused_before_any_sampling(
     from torchlvm.evaluation import timing
 
     pixels = (load_dataset("digits", "test").x[:30] * 255).round().to(torch.uint8).numpy()
-    np.save(tmp_path / "u8.npy", pixels)
+    np.save(tmp_path / "u8.npy", pixels.astype(np.float32))  # (a uint8 file is divided by 255)
     np.save(tmp_path / "grey.npy", pixels / 255)
     probe = timing.expected_time
 

@@ -48,7 +48,9 @@ def test_eight_bit_pixels_are_named_with_their_rescaling():
     """A .npy of uint8 images (0..255) was told 'rescale the data to [0, 1] or use
     binarize='none'': the scale 8-bit pixels need is named."""
     with pytest.raises(
-        DataError, match=r"got 0\.\.255; .* divide them by 255\) or use binarize='none'"
+        DataError,
+        match=r"got 0\.\.255; .* divide them by 255\) or model the values as they are "
+        "with binarize='none'",
     ):
         binarize(torch.tensor([0.0, 17.0, 255.0]), "dynamic")
     with pytest.raises(DataError) as error:

@@ -24,7 +24,7 @@ def test_npy_rows_load_unscaled(tmp_path):
 
 @pytest.mark.parametrize(
     ("array_shape", "shape"),
-    [((5, 6, 7), (1, 6, 7)), ((5, 2, 6, 7), (2, 6, 7))],
+    [((5, 6, 7), (1, 6, 7)), ((5, 3, 6, 7), (3, 6, 7))],
     ids=["NHW", "NCHW"],
 )
 def test_npy_images_are_flattened_row_major(tmp_path, array_shape, shape):

@@ -43,13 +43,19 @@ def test_rows_and_splits_equal_an_ordinary_load(images: Path, split: str) -> Non
     assert torch.equal(mapped.x[[4, 1]], loaded.x[[4, 1]])
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.uint8, np.int16], ids=["f64", "u8", "i16"])
-def test_other_numeric_dtypes_become_float32_batches(tmp_path: Path, dtype) -> None:
+@pytest.mark.parametrize(
+    ("dtype", "scale"), [(np.float64, 1), (np.uint8, 255), (np.int16, 1)], ids=["f64", "u8", "i16"]
+)
+def test_other_numeric_dtypes_become_float32_batches(tmp_path: Path, dtype, scale) -> None:
+    """uint8 values are 8-bit grey levels, divided by 255 as an ordinary load divides them."""
     array = (np.arange(40 * 3) % 7).reshape(40, 3).astype(dtype)
-    mapped = load_memmap(_save(tmp_path, array))
+    path = _save(tmp_path, array)
+    mapped = load_memmap(path)
     batch = mapped.x[torch.tensor([5, 0, 39])]
     assert batch.dtype == torch.float32
-    assert torch.equal(batch, torch.from_numpy(array[[5, 0, 39]].astype(np.float32)))
+    expected = torch.from_numpy(array[[5, 0, 39]].astype(np.float32)) / scale
+    assert torch.equal(batch, expected)
+    assert torch.equal(mapped.x[torch.arange(40)], load_dataset(path, "all").x)
 
 
 def test_threshold_and_dynamic_protocols(images: Path) -> None:
@@ -152,7 +158,7 @@ def test_nan_and_other_refusals(tmp_path: Path) -> None:
     ok = _save(tmp_path, np.full((20, 3), 2.0, dtype=np.float32), "two.npy")
     with pytest.raises(ConfigError, match=r"needs a full load \(allow_missing\)"):
         load_dataset(ok, mmap=True, allow_missing=True)
-    with pytest.raises(DataError, match="needs intensities in \\[0, 1\\]"):
+    with pytest.raises(DataError, match="needs values in \\[0, 1\\]"):
         load_dataset(ok, mmap=True, binarize="dynamic")
 
 

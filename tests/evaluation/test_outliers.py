@@ -136,7 +136,7 @@ def test_check_ood_name_refuses_by_the_name_alone_what_make_ood_set_would(tmp_pa
 @pytest.mark.parametrize(
     "values, found, fix",
     [
-        (np.arange(0, 256, 4, dtype=np.uint8).reshape(4, 1, 4, 4), "0..252", "divided by 255"),
+        (np.arange(0, 256, 4.0).reshape(4, 1, 4, 4), "0..252", "divided by 255"),  # not uint8
         (np.linspace(-1.0, 2.0, 64).reshape(4, 1, 4, 4), "-1..2", "rescale it to [0, 1], save"),
     ],
     ids=["8-bit", "real"],

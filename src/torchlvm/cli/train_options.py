@@ -15,11 +15,9 @@ from typing import Any, get_args
 
 from torchlvm.cli import _tables, _types
 from torchlvm.cli._progress import add_progress_options
+from torchlvm.data.pixels import is_image_data
 from torchlvm.errors import ConfigError
 from torchlvm.models.conditions import Condition
-
-IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
-"""Datasets of grey-level images in [0, 1]: Bernoulli likelihood + dynamic binarization."""
 
 DEFAULTS: dict[str, Any] = {
     **{"data_dir": None, "mmap": False, "latent_dim": 20, "hidden": [400], "activation": "relu"},
@@ -154,8 +152,8 @@ def _data_options(group: Any) -> None:
         "--binarize",
         choices=["none", "dynamic", "threshold"],
         help="binary protocol: pixels redrawn each epoch (dynamic), x > 0.5 (threshold), or "
-        "grey levels (none) (default: dynamic for image datasets with a Bernoulli "
-        "likelihood, else none)",
+        "grey levels (none) (default: dynamic for images, a dataset or an .npy/.npz of "
+        "(N, H, W) or (N, C, H, W), with a Bernoulli likelihood, else none)",
     )
     group.add_argument(
         "--condition",
@@ -185,7 +183,7 @@ def _model_options(group: Any) -> None:
         "--likelihood",
         choices=["bernoulli", "gaussian"],
         help="p(x|z) (for ae: Bernoulli cross-entropy or squared error) (default: bernoulli "
-        "for image datasets, else gaussian)",
+        "for images, a dataset or an .npy/.npz file, else gaussian)",
     )
     group.add_argument(
         "--variance",
@@ -381,7 +379,7 @@ def settle(model_type: str, given: Mapping[str, Any]) -> dict[str, Any]:
             "--data is required (a dataset name, or a .npy, .npz, .csv or .tsv file; "
             ".csv.gz and .tsv.gz too)"
         )
-    image = str(s["data"]) in IMAGE_DATASETS
+    image = is_image_data(str(s["data"]))  # Bernoulli likelihood + dynamic binarization
     if _tables.is_table(str(s["data"])):
         s = {**DEFAULTS, **TABLE_DEFAULTS, **given}
         if s.get("allow_missing"):

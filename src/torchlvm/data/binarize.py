@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from torchlvm._checks import check_choice
-from torchlvm.errors import DataError
+from torchlvm.errors import DataError, in_python, spelled
 
 Protocol = Literal["none", "dynamic", "threshold"]
 PROTOCOLS: tuple[str, ...] = ("none", "dynamic", "threshold")
@@ -37,11 +37,20 @@ def check_intensities(x: Tensor, protocol: str, name: str = "data") -> None:
     if torch.isnan(x).any() or float(x.min()) < 0.0 or float(x.max()) > 1.0:
         low, high = float(x.min()), float(x.max())
         pixels = 0 <= low and high <= 255 and bool((x == x.round()).all())  # 8-bit grey levels
-        raise DataError(
-            f"{name}: binarize={protocol!r} needs values in [0, 1] with no NaN, got "
-            f"{low:g}..{high:g}; rescale the data to [0, 1]"
-            + (" (8-bit pixels: divide them by 255)" if pixels else "")
-            + " or use binarize='none'"
+        rescale = "rescale the data to [0, 1]" + (
+            " (8-bit pixels: divide them by 255)" if pixels else ""
+        )
+        raise spelled(
+            DataError,
+            lambda spell: (
+                f"{name}: {spell('binarize', protocol)} needs values in [0, 1] with no NaN, got "
+                f"{low:g}..{high:g}; {rescale} or model the values as they are with "
+                + (
+                    "binarize='none'"
+                    if spell is in_python
+                    else "--binarize none --likelihood gaussian"
+                )
+            ),
         )
 
 

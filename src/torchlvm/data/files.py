@@ -1,7 +1,8 @@
 """The user's own data from ``.npy``, ``.npz`` or ``.csv`` files.
 
-- ``.npy``: one array, ``(N, D)``, or images ``(N, H, W)`` / ``(N, C, H, W)`` that are flattened
-  row-major with the per-example shape recorded (``(1, H, W)`` / ``(C, H, W)``).
+- ``.npy``: one array, ``(N, D)``, or images ``(N, H, W)`` / ``(N, C, H, W)`` / ``(N, H, W, C)``
+  that are flattened row-major with the per-example shape recorded (``(1, H, W)`` /
+  ``(C, H, W)``); uint8 values are divided by 255 (:mod:`torchlvm.data.pixels`).
 - ``.npz``: the data under key ``x``, ``X`` or ``data`` (same shapes as ``.npy``); integer class
   labels optionally under ``y``, ``Y`` or ``labels``.
 - ``.csv``: a table of numbers, one example per line, with an optional header row whose names
@@ -35,6 +36,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import torch
 
+from torchlvm.data import pixels
 from torchlvm.data.columns import default_names, match_columns
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_table import TABLE_SUFFIXES, read_csv
@@ -167,7 +169,8 @@ _READERS: dict[str, Callable[..., Read]] = {
 def _features(
     array: np.ndarray, path: Path, where: Where = _in_array
 ) -> tuple[np.ndarray, tuple[int, ...]]:
-    """``(N, D)`` rows and the per-example shape they were flattened from: float64 values
+    """``(N, D)`` rows and the per-example shape they were flattened from, by the rule of
+    :mod:`torchlvm.data.pixels` (images channels first, uint8 divided by 255): float64 values
     (every CSV) stay float64 until after standardization, which would see a column such as
     1.7e9 + noise as constant in float32 (spacing 128); everything else is float32."""
     if array.dtype.kind not in "biuf":
@@ -177,12 +180,11 @@ def _features(
             f"{path} holds an array of shape {array.shape}; pass (N, D) rows or (N, H, W) / "
             "(N, C, H, W) images"
         )
-    shape = tuple(array.shape[1:]) if array.ndim == 2 else (1,) * (4 - array.ndim) + array.shape[1:]
-    if array.shape[0] == 0 or 0 in shape:
+    if array.shape[0] == 0 or 0 in array.shape:
         raise DataError(f"{path} holds no data (array shape {array.shape}); add examples")
+    shape = pixels.example_shape(array.shape, path)
     _refuse_beyond_float32(array, path, where)
-    dtype = np.float64 if array.dtype == np.float64 else np.float32
-    return np.asarray(array, dtype=dtype).reshape(array.shape[0], -1), shape
+    return pixels.rows(array, np.float64 if array.dtype == np.float64 else np.float32), shape
 
 
 def _refuse_beyond_float32(array: np.ndarray, path: Path, where: Where) -> None:

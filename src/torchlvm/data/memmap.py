@@ -17,11 +17,11 @@ resident memory flat as the file grows, and cost less CPU (about 1.7 µs per 3 K
 page cache). See ``benchmarks/memmap_memory.py``.
 
 The file: a C-ordered ``.npy`` array of shape ``(N, D)``, ``(N, H, W)`` or ``(N, C, H, W)``
-(flattened per row, as :mod:`torchlvm.data.files` does) of a real or integer dtype; values are not
-rescaled and become float32 batch by batch. Opening it reads the header and checks the dtype, the
-shape and that the file holds all ``N`` rows; ``check=True`` (default) also streams through the
-file once to refuse NaN and infinities. Splits are the seeded 80/10/10 row sets of
-:mod:`torchlvm.data.files`, kept as index arrays (8 bytes per row), never as copies.
+or ``(N, H, W, C)`` of a real or integer dtype, read as :mod:`torchlvm.data.pixels` says (images
+channels first, uint8 divided by 255, float32) batch by batch. Opening it reads the header and
+checks the dtype, the shape and that the file holds all ``N`` rows; ``check=True`` (default)
+also streams through the file once to refuse NaN and infinities. Splits are the seeded 80/10/10
+row sets of :mod:`torchlvm.data.files`, kept as index arrays (8 bytes per row), never as copies.
 
 Protocols, applied per batch: ``"threshold"`` (x > 0.5), ``"dynamic"`` (a fresh Bernoulli draw per
 training batch, as for in-memory data); :meth:`MemmapDataset.fixed_binarized` gives one seeded
@@ -40,6 +40,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from torchlvm.data import pixels
+from torchlvm.data.binarize import check_intensities
 from torchlvm.data.splits import PART_NAMES, split_indices
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError
 
@@ -92,13 +94,7 @@ def read_layout(
         raise DataNotFoundError(f"{path} does not exist; check the path")
     try:
         with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                header = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                header = np.lib.format.read_array_header_2_0(f)
-            else:
-                header = np.lib.format._read_array_header(f, version)
+            header = pixels.npy_header(f)
             offset = f.tell()
     except (ValueError, OSError, EOFError) as err:
         raise DataError(f"cannot read {path} as .npy ({err}); save it with numpy.save") from None
@@ -202,7 +198,7 @@ class MemmapRows:
             raise IndexError(f"row index out of range for {n} rows")
         pos = np.where(pos < 0, pos + n, pos)
         rows = pos if self.index is None else self.index[pos]
-        x = torch.from_numpy(self._read(rows)).to(torch.float32)  # (B, D)
+        x = torch.from_numpy(self._values(self._read(rows)))  # (B, D) float32
         if self.threshold:
             x = (x > 0.5).to(torch.float32)
         if self.draw_seed is not None:
@@ -213,6 +209,11 @@ class MemmapRows:
         return f"MemmapRows({str(self.path)!r}, rows={len(self)}, dim={self.layout.dim})"
 
     # -- reading ----------------------------------------------------------------------------
+
+    def _values(self, raw: np.ndarray) -> np.ndarray:
+        """File rows ``(B, D)`` as the model sees them (:mod:`torchlvm.data.pixels`: images
+        channels first, uint8 divided by 255), float32."""
+        return pixels.rows(raw.reshape(len(raw), *self.layout.shape[1:]))
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
         """File rows ``rows`` as a ``(B, D)`` array of the file's dtype: one positioned read per
@@ -254,8 +255,9 @@ class MemmapRows:
     # -- whole-file checks, streamed -------------------------------------------------------
 
     def chunks(self) -> Any:
-        """Yield the exposed rows in file order, about 8 MiB of the file at a time (raw values,
-        read with ordinary file reads, so nothing of the file stays resident)."""
+        """Yield the exposed rows in file order, about 8 MiB of the file at a time, as the
+        model sees them (:meth:`_values`; read with ordinary file reads, so nothing of the file
+        stays resident)."""
         layout = self.layout
         row_bytes = layout.dim * layout.dtype.itemsize
         step = max(1, _SCAN_BYTES // row_bytes)
@@ -267,7 +269,7 @@ class MemmapRows:
                 if self.index is not None:
                     lo, hi = np.searchsorted(self.index, [start, start + count])
                     chunk = chunk[self.index[lo:hi] - start]  # the index is sorted (a split)
-                yield chunk
+                yield self._values(chunk)
 
 
 def _preadv(fd: int, view: memoryview, offset: int) -> int:
@@ -361,12 +363,7 @@ class MemmapDataset:
         if protocol == "none":
             return self
         for chunk in self.x.chunks():
-            if chunk.size and (chunk.min() < 0 or chunk.max() > 1):
-                raise DataError(
-                    f"{self.name}: the {protocol!r} binarization protocol needs intensities in "
-                    f"[0, 1], but the file holds values from {chunk.min()} to {chunk.max()}; "
-                    "rescale the file, or use binarize='none'"
-                )
+            check_intensities(torch.from_numpy(chunk), protocol, self.name)
         rows = _derived(self.x, threshold=True) if protocol == "threshold" else self.x
         return MemmapDataset(rows, self.name, self.split, self.shape, protocol)
 
@@ -430,6 +427,5 @@ def load_memmap(
             f"{path} holds NaN or infinite values; memory-mapped training needs finite data "
             "(fill or drop them, or load the file without mmap and pass allow_missing=True)"
         )
-    ndim = len(layout.shape)
-    example = layout.shape[1:] if ndim == 2 else (1,) * (4 - ndim) + layout.shape[1:]
-    return MemmapDataset(rows, str(path), split, tuple(example))
+    example = pixels.example_shape(layout.shape, path)
+    return MemmapDataset(rows, str(path), split, example)

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from torchlvm._checks import check_positive_int
+from torchlvm.data.pixels import is_image_data
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.disentanglement import mutual_information_gap
 from torchlvm.evaluation.evaluate import conditions_for, evaluate
@@ -47,7 +48,6 @@ from torchlvm.evaluation.records import (
 )
 from torchlvm.models.conditions import Condition
 
-IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
 SHAPES = "shapes"
 
 
@@ -93,7 +93,7 @@ class Budget:
 
 def _data_protocol(name: str) -> tuple[str, str]:
     """(likelihood, binarize) for a dataset: Bernoulli on binary or binarized images."""
-    if name in IMAGE_DATASETS:
+    if is_image_data(name):
         return "bernoulli", "dynamic"
     if name == SHAPES:
         return "bernoulli", "none"  # pixels are exactly 0 or 1

@@ -1,0 +1,116 @@
+"""How an array file's axes and values become rows: the one rule every reader of ``.npy`` /
+``.npz`` files follows (:mod:`torchlvm.data.files`, and :mod:`torchlvm.data.memmap` batch by
+batch), so every command reads a file the same way.
+
+- **Axes.** ``(N, D)`` are rows. ``(N, H, W)`` are grey images, per-example shape ``(1, H, W)``.
+  ``(N, C, H, W)`` with C = 1 (grey) or 3 (RGB) are images as PyTorch stores them; an array
+  whose axis 1 is no such C but whose last axis is, ``(N, H, W, C)`` as PIL, matplotlib and
+  TensorFlow store images ("channels last"), is moved to ``(N, C, H, W)``. Any other 4-D array
+  is refused: its channels are neither first nor last as images are saved. An image is
+  flattened row-major, channel by channel, to ``D = C·H·W`` values.
+- **Values.** ``uint8`` values are 8-bit grey levels, 0..255, and are divided by 255, so they
+  lie in [0, 1] as the MNIST loaders' do (:mod:`torchlvm.data.mnist`) and a binarizing protocol
+  can draw from them. Every other dtype is read as stored; a float file of values above 1
+  meets the protocols' check (:func:`torchlvm.data.binarize.check_intensities`), whose message
+  names the rescaling.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from torchlvm.errors import DataError
+
+CHANNELS: tuple[int, ...] = (1, 3)
+"""The channel counts an image may have: grey or RGB (what the figures draw)."""
+PIXEL_MAX = 255
+"""The largest 8-bit grey level: uint8 values are divided by it."""
+IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
+"""Datasets of grey-level images in [0, 1]."""
+
+
+def is_image_data(name: str) -> bool:
+    """Whether data ``name`` are images, trained by default with a Bernoulli likelihood on
+    dynamically binarized pixels: an image dataset, or an image file (:func:`is_image_file`),
+    as MNIST is whether it comes by name or as a user's ``.npy``."""
+    return name in IMAGE_DATASETS or is_image_file(name)
+
+
+def example_shape(shape: tuple[int, ...], path: str | os.PathLike[str]) -> tuple[int, ...]:
+    """The per-example shape rows of an array of ``shape`` (``(N, ...)``) are flattened from:
+    ``(D,)`` for rows, ``(C, H, W)`` for images (channels first, whatever the file's order).
+
+    Raises:
+        DataError: for a 4-D array whose channels are neither first nor last.
+    """
+    if len(shape) == 2:
+        return (shape[1],)
+    if len(shape) == 3:
+        return (1, *shape[1:])
+    if shape[1] in CHANNELS:
+        return tuple(shape[1:])
+    if shape[-1] in CHANNELS:
+        return (shape[-1], *shape[1:-1])
+    raise DataError(
+        f"{path} holds images of shape {tuple(shape[1:])} each: neither the first nor the last "
+        "axis holds 1 (grey) or 3 (RGB) channels; save them as (N, C, H, W) or (N, H, W, C) "
+        "with C 1 or 3, or as (N, D) rows (numpy: x.reshape(len(x), -1))"
+    )
+
+
+def channels_last(shape: tuple[int, ...]) -> bool:
+    """Whether an array of ``shape`` (checked by :func:`example_shape`) holds ``(N, H, W, C)``
+    images, to be moved to ``(N, C, H, W)``."""
+    return len(shape) == 4 and shape[1] not in CHANNELS and shape[-1] in CHANNELS
+
+
+def rows(array: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+    """``(N, D)`` rows of ``dtype`` from an array of ``(N, ...)`` or of raw file rows ``(B, D)``
+    of a ``(B, H, W, C)`` file (pass ``shape``-checked arrays): channels moved first, ``uint8``
+    divided by :data:`PIXEL_MAX`."""
+    if channels_last(array.shape):
+        array = array.transpose(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
+    out = np.asarray(array, dtype=dtype).reshape(len(array), -1)
+    if array.dtype == np.uint8:
+        out = out / dtype(PIXEL_MAX)
+    return out
+
+
+def is_image_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the ``.npy`` / ``.npz`` file at ``path`` holds images, ``(N, H, W)`` or
+    ``(N, C, H, W)``, read from its header alone; False for rows, another file, or one that
+    cannot be read (reading it says why)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".npy":
+            with open(path, "rb") as f:
+                return len(npy_header(f)[0]) in (3, 4)
+        if path.suffix.lower() == ".npz":
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+                from torchlvm.data.files import X_KEYS
+
+                key = next((k for k in X_KEYS if f"{k}.npy" in names), None)
+                if key is None:
+                    return False
+                with archive.open(f"{key}.npy") as f:
+                    return len(npy_header(f)[0]) in (3, 4)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, SyntaxError):
+        return False
+    return False
+
+
+def npy_header(f: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` from the header of the ``.npy`` stream ``f``, left at
+    the first value (numpy's own parser, every format version)."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(f)
+    return np.lib.format._read_array_header(f, version)

@@ -1,0 +1,82 @@
+"""A user's image files (.npy / .npz) train as the image datasets do: 8-bit pixels divided by
+255, channels-last images moved first, a Bernoulli likelihood on dynamically binarized pixels by
+default; a float file of 0..255 is refused in one line naming the rescaling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from torchlvm.cli import main
+from torchlvm.cli.train_options import settle
+from torchlvm.data import load_dataset
+
+TINY = ["--epochs", "1", "--latent-dim", "2", "--hidden", "16", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def pixels() -> np.ndarray:
+    """120 digits as 8-bit grey levels, (N, 8, 8) uint8."""
+    x = load_dataset("digits", "all").x[:120].numpy().reshape(-1, 8, 8)
+    return np.round(x * 255).astype(np.uint8)
+
+
+def _result(out: Path) -> dict:
+    return json.loads((out / "config.json").read_text())
+
+
+def test_uint8_images_train_as_their_pixels_over_255(pixels, tmp_path):
+    """A uint8 .npy trained unscaled with a Gaussian likelihood: its ELBO was −1,036,556 nats.
+    It trains as the float file of pixels / 255 does, to the same number, under the image
+    datasets' defaults."""
+    np.save(tmp_path / "u8.npy", pixels)
+    np.save(tmp_path / "grey.npy", pixels.astype(np.float32) / np.float32(255))
+    for name in ("u8", "grey"):
+        argv = ["train", "vae", "--data", str(tmp_path / f"{name}.npy"), *TINY]
+        assert main([*argv, "--out", str(tmp_path / name)]) == 0
+    u8, grey = _result(tmp_path / "u8"), _result(tmp_path / "grey")
+    assert u8["model"]["likelihood"] == "bernoulli" and u8["data"]["binarize"] == "dynamic"
+    assert u8["result"]["best_value"] == grey["result"]["best_value"]
+    assert -64 * np.log(2) * 2 < u8["result"]["best_value"] < 0  # nats of 64 binary pixels
+
+
+def test_image_files_get_the_image_defaults_and_rows_the_others(pixels, tmp_path):
+    np.save(tmp_path / "images.npy", pixels)
+    np.savez(tmp_path / "images.npz", x=pixels, y=np.arange(120) % 10)
+    np.save(tmp_path / "rows.npy", pixels.reshape(120, -1))
+    for name, likelihood, binarize in [
+        ("images.npy", "bernoulli", "dynamic"),
+        ("images.npz", "bernoulli", "dynamic"),
+        ("rows.npy", "gaussian", "none"),
+    ]:
+        s = settle("vae", {"data": str(tmp_path / name)})
+        assert (s["likelihood"], s["binarize"]) == (likelihood, binarize), name
+    s = settle("vae", {"data": str(tmp_path / "images.npy"), "likelihood": "gaussian"})
+    assert s["binarize"] == "none"
+
+
+def test_a_float_file_of_0_to_255_names_the_rescaling(pixels, tmp_path, capsys):
+    np.save(tmp_path / "f255.npy", pixels.astype(np.float32))
+    out = tmp_path / "run"
+    assert main(["train", "vae", "--data", str(tmp_path / "f255.npy"), *TINY, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert err.startswith("torchlvm: error: ") and err.count("\n") == 1, err
+    assert "got 0..255" in err and "divide them by 255" in err
+    assert "--binarize none --likelihood gaussian" in err and "binarize=" not in err
+    assert not out.exists()
+
+
+def test_channels_last_images_train_and_are_drawn(pixels, tmp_path):
+    """(N, H, W, 3) images were read as C = H, and sample then failed on shape (8, 8, 3)."""
+    rgb = np.stack([pixels, pixels[::-1], pixels], axis=-1)  # (N, 8, 8, 3)
+    np.save(tmp_path / "rgb.npy", rgb)
+    out = tmp_path / "run"
+    assert (
+        main(["train", "vae", "--data", str(tmp_path / "rgb.npy"), *TINY, "--out", str(out)]) == 0
+    )
+    assert _result(out)["data"]["shape"] == [3, 8, 8]
+    assert main(["sample", str(out), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").stat().st_size > 0
