@@ -11,7 +11,7 @@ import torch
 
 from torchlvm.data import load_dataset
 from torchlvm.data.mnist import FASHION_CLASSES, MNIST_HOW_TO_GET, REQUIRED_FILES
-from torchlvm.errors import DataError, DataNotFoundError
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -155,3 +155,56 @@ def test_real_fashion_mnist(fashion):
         assert set(data.y.unique().tolist()) == set(range(10))
         assert data.class_names == FASHION_CLASSES and data.num_classes == 10
     assert torch.bincount(fashion["val"].y).tolist() == [600] * 10  # stratified
+
+
+@pytest.mark.parametrize(
+    ("folder", "data_dir"),
+    [("MNIST", "root"), ("MNIST", "root/MNIST"), ("FashionMNIST", "root")],
+    ids=["root", "dataset-folder", "fashion"],
+)
+def test_torchvision_layout_is_found(isolated_search, tmp_path, write_mnist, folder, data_dir):
+    """torchvision.datasets.MNIST(root, download=True) keeps its files in root/MNIST/raw: with
+    --data-dir root (or root/MNIST) they were not found."""
+    write_mnist(tmp_path / "root" / folder / "raw", gz=True)
+    name = "fashion-mnist" if folder == "FashionMNIST" else "mnist"
+    data = load_dataset(name, "test", data_dir=tmp_path / data_dir)
+    assert len(data) == 20 and data.shape == (1, 4, 4)
+    with pytest.raises(DataNotFoundError, match=r"looked in [^;]*/empty, [^;]*/empty/mnist;"):
+        load_dataset("mnist", data_dir=tmp_path / "empty")  # none made: none listed
+
+
+@pytest.mark.parametrize("name", ["train-images-idx3-ubyte", "t10k-labels.idx1-ubyte.gz"])
+def test_an_idx_file_as_data_names_its_folder(tmp_path, write_mnist, name):
+    """One IDX file given as a data file was refused for its extension ('' or '.gz'), naming
+    .npy/.npz/.csv: the dataset and folder that read it are named, or what the folder lacks."""
+    from torchlvm.cli import main
+
+    write_mnist(tmp_path / "mnist-files")
+    path = tmp_path / "mnist-files" / name
+    path.write_bytes(b"")  # (only its name is read)
+    with pytest.raises(ConfigError, match="call load_dataset\\('mnist', data_dir='.*mnist-files'"):
+        load_dataset(path)
+    out = tmp_path / "run"
+    assert main(["train", "vae", "--data", str(path), "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_an_idx_file_whose_folder_lacks_the_others(tmp_path, write_idx, capsys):
+    from torchlvm.cli import main
+
+    path = write_idx(tmp_path / "fashion" / "train-images-idx3-ubyte", np.zeros((2, 4, 4)), gz=True)
+    assert main(["train", "vae", "--data", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("torchlvm: error: ") and err.count("\n") == 1, err
+    assert "lacks train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte" in err
+    assert f"pass --data fashion-mnist --data-dir {tmp_path / 'fashion'}" in err
+
+
+def test_a_torchvision_root_given_as_data_names_the_dataset(tmp_path, write_mnist, capsys):
+    from torchlvm.cli import main
+
+    write_mnist(tmp_path / "root" / "FashionMNIST" / "raw", gz=True)
+    argv = ["train", "vae", "--data", str(tmp_path / "root"), "--out", str(tmp_path / "run")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"(e.g. --data fashion-mnist --data-dir {tmp_path / 'root'})" in err, err

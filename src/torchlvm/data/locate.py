@@ -1,8 +1,9 @@
 """Where torchlvm looks for a dataset's files (DESIGN.md, "Data").
 
 An explicit ``data_dir`` is the only place looked in (the folder itself, then
-``data_dir/<name>``): a folder the user names that lacks the files is an error, never a silent
-fall back to other copies. Without one, in order:
+``data_dir/<name>``, then, where they exist, torchvision's ``data_dir/MNIST/raw`` (or
+``FashionMNIST/raw``) and ``data_dir/raw``): a folder the user names that lacks the files is an
+error, never a silent fall back to other copies. Without one, in order:
 
 1. ``$TORCHLVM_DATA/<name>``,
 2. the user cache, ``$XDG_CACHE_HOME/torchlvm/<name>`` or ``~/.cache/torchlvm/<name>``,
@@ -21,6 +22,9 @@ from pathlib import Path
 
 SYSTEM_DIR = Path("/usr/share/datasets")
 """Where system packages install datasets."""
+TORCHVISION_FOLDERS: dict[str, str] = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+"""torchvision's folder of a dataset: ``torchvision.datasets.MNIST(root, download=True)`` keeps
+the four files in ``root/MNIST/raw``."""
 
 
 def user_cache_dir() -> Path:
@@ -34,13 +38,17 @@ def candidate_dirs(name: str, data_dir: str | os.PathLike[str] | None = None) ->
 
     Args:
         name: Dataset name, also its folder name, e.g. ``"fashion-mnist"``.
-        data_dir: An explicit folder: then only it and ``data_dir/<name>`` are searched.
+        data_dir: An explicit folder: then only it, ``data_dir/<name>`` and the torchvision
+            folders in it are searched.
 
     Returns:
         Folders, most preferred first.
     """
     if data_dir is not None:
-        return [Path(data_dir), Path(data_dir) / name]
+        folder = Path(data_dir)
+        torchvision = TORCHVISION_FOLDERS.get(name)
+        made = [folder / torchvision / "raw", folder / "raw"] if torchvision else []
+        return [folder, folder / name, *(d for d in made if d.is_dir())]
     dirs: list[Path] = []
     env = os.environ.get("TORCHLVM_DATA")
     if env:

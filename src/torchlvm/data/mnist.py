@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,7 @@ from torchlvm.data.idx import read_idx_cached
 from torchlvm.data.locate import candidate_dirs, find_files, missing_files
 from torchlvm.data.registry import register_dataset
 from torchlvm.data.splits import split_indices
-from torchlvm.errors import DataError, DataNotFoundError
+from torchlvm.errors import DataError, DataNotFoundError, OptionError
 
 IDX_FILES: dict[str, tuple[str, str]] = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -217,3 +218,25 @@ load_fashion_mnist = _register(
 load_mnist = _register(
     "mnist", "70,000 28x28 grey handwritten digits in 10 classes", DIGIT_CLASSES, MNIST_HOW_TO_GET
 )
+
+
+def idx_file_error(path: str | os.PathLike[str]) -> OptionError | None:
+    """The refusal of one IDX file given where a data file goes (``--data
+    train-images-idx3-ubyte.gz``), naming the dataset and folder that read it with the other
+    three; None for a name that is no IDX file's (``*ubyte*``, as every MNIST mirror names them).
+    """
+    path = Path(path)
+    if "ubyte" not in path.name.lower():
+        return None
+    folder = path.absolute().parent
+    name = "fashion-mnist" if "fashion" in str(folder).lower() else "mnist"
+    other = " (fashion-mnist for Fashion-MNIST's files)" if name == "mnist" else ""
+    lacking = missing_files(folder, REQUIRED_FILES)
+    start = f"{path} is an IDX file; torchlvm reads the four IDX files of a dataset together"
+    if lacking:
+        start += f", and {folder} lacks {', '.join(lacking)} (raw or .gz): put them there and"
+    else:
+        start += ":"
+    python = f"load_dataset({name!r}, data_dir={str(folder)!r})"
+    shell = f"--data {name} --data-dir {shlex.quote(str(folder))}"
+    return OptionError(f"{start} call {python}{other}", f"{start} pass {shell}{other}")

@@ -41,8 +41,14 @@ def is_file_name(path: str | os.PathLike[str]) -> bool:
 
 
 def unsupported(path: str | os.PathLike[str]) -> ConfigError:
-    """The error for a file whose extension torchlvm does not read, naming those it does, and
-    for a spreadsheet's own files the export that it reads."""
+    """The error for a file whose extension torchlvm does not read, naming those it does; for
+    a spreadsheet's own files the export that it reads, and for an IDX file the dataset that
+    reads it."""
+    from torchlvm.data.mnist import idx_file_error  # (it registers its datasets here)
+
+    idx = idx_file_error(path)
+    if idx is not None:
+        return idx
     suffix = file_suffix(path)
     fix = _SPREADSHEETS.get(suffix)
     return ConfigError(
@@ -149,13 +155,21 @@ def get_spec(name: str) -> DatasetSpec:
         pass
     if os.path.isdir(name):  # a folder of IDX files is read by the dataset's name
         idx = sorted(n for n, spec in _REGISTRY.items() if spec.locate is not None)
-        folder = os.path.basename(os.path.normpath(name)).lower()
-        example = next((n for n in idx if n in folder), "mnist" if "mnist" in idx else "NAME")
+        found = [  # IDX files in it, or in torchvision's root/MNIST/raw
+            path
+            for pattern in ("*-ubyte*", "raw/*-ubyte*", "*/raw/*-ubyte*")
+            for path in glob.glob(os.path.join(glob.escape(name), pattern))
+        ]
+        where = " ".join([os.path.basename(os.path.normpath(name)), *found]).lower()
+        example = next(
+            (n for n in idx if n.replace("-", "") in where.replace("-", "")),
+            "mnist" if "mnist" in idx else "NAME",
+        )
         how = (
             f"pass the dataset's name ({', '.join(idx)}) with the folder as its data_dir "
             f"(e.g. --data {example} --data-dir {name})"
         )
-        if not glob.glob(os.path.join(glob.escape(name), "*-ubyte*")):  # no IDX file in it
+        if not found:
             raise ConfigError(
                 f"{name} is a folder without IDX files, not a dataset name or a file; pass a "
                 f"file ({', '.join(FILE_SUFFIXES)}) or a dataset name ({', '.join(_REGISTRY)})"
