@@ -214,5 +214,10 @@ def test_cvae_refuses_unknown_labels_and_missing_y(cvae):
         est.transform(X[:2], ["a", "z"])
     with pytest.raises(DataError, match="requires y to be passed"):
         CVAEEstimator(**FAST).fit(X, None)
-    with pytest.raises(DataError, match="inconsistent numbers of samples"):
+    fix = "labels, one per row, as a 1-D array$"
+    with pytest.raises(DataError, match=rf"inconsistent numbers .*\[120, 3\]; pass 120 {fix}"):
         CVAEEstimator(**FAST).fit(X, ["a"] * 3)
+    with pytest.raises(DataError, match=rf"\[3, 2\]; pass 3 {fix}"):  # scikit-learn named no fix
+        est.sample(3, ["a", "b"])
+    with pytest.raises(DataError, match=rf"shape \(2, 2\) instead; pass 2 {fix}"):
+        est.transform(X[:2], [["a", "b"], ["b", "a"]])

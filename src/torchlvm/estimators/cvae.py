@@ -176,8 +176,9 @@ def _labels(y: Any, n: int) -> np.ndarray:
     try:
         labels = column_or_1d(y)
         check_consistent_length(np.empty(n), labels)
-    except ValueError as error:
-        raise DataError(f"y: {' '.join(str(error).split())}") from None
+    except ValueError as error:  # scikit-learn names the shapes, not what to pass
+        message = " ".join(str(error).split()).rstrip(".")
+        raise DataError(f"y: {message}; pass {n} labels, one per row, as a 1-D array") from None
     missing = [label is None or label != label for label in labels]  # None or NaN
     if any(missing):
         raise DataError(
