@@ -131,6 +131,16 @@ def test_ppca_reports_the_exact_likelihood(test_data):
     assert m["latent"]["active_units"]["value"] == 5
 
 
+def test_the_record_names_the_fitted_k_after_set_params(test_data):
+    """set_params changes latent_dim for the next fit (scikit-learn's contract); the fitted W
+    is still K = 5, and the record describes the model evaluated."""
+    grey = load_dataset("digits", "test")
+    model = PPCA(latent_dim=5).fit(load_dataset("digits", "train").x)
+    model.set_params(latent_dim=9)
+    result = evaluate(model, grey, EvalConfig(**dict(SMALL, sample_quality=False, ood=())))
+    assert result.model.latent_dim == 5
+
+
 def test_label_cvae_gets_conditional_likelihood_and_accuracy(test_data):
     torch.manual_seed(0)
     config = CVAEConfig(input_dim=64, condition_dim=10, latent_dim=4, hidden=(32,), num_classes=10)

@@ -79,7 +79,7 @@ from torchlvm.evaluation.records import (
 from torchlvm.inference import log_marginal_is
 from torchlvm.inference.importance import auto_chunk
 from torchlvm.models.conditions import Condition, masked_condition
-from torchlvm.protocol import LatentVariableModel
+from torchlvm.protocol import LatentVariableModel, latent_size
 
 __all__ = ["DEFAULT_OOD", "EvalConfig", "evaluate"]
 
@@ -254,7 +254,7 @@ def _evaluate(
             out["observed_likelihood"] = _observed(model, dataset, rows.x, o, terms)
     model_info = ModelInfo(
         getattr(model, "model_type", type(model).__name__),
-        model.latent_dim,
+        latent_size(model),
         out.pop("deterministic"),
     )
     protocol = _protocol(dataset, data, o, model_device(model))
@@ -384,7 +384,7 @@ def _observed_only(
         out["sample_quality"] = undefined("sample quality")
     if o.ood:
         out["outliers"] = undefined("outlier scores of the test split")
-    model_info = ModelInfo(getattr(model, "model_type", type(model).__name__), model.latent_dim)
+    model_info = ModelInfo(getattr(model, "model_type", type(model).__name__), latent_size(model))
     protocol = _protocol(dataset, data, o, model_device(model))
     return Evaluation(
         protocol=protocol,
