@@ -403,6 +403,21 @@ def test_a_ctrl_c_at_evaluates_end_leaves_the_old_set_or_the_new_one(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_k_below_100_draws_no_default_bound_above_it(tmp_path, capsys):
+    """evaluate --k 50 still drew 100 samples per image for the default --ks 1,10,100's L_100,
+    twice the estimate's own: the default bounds stop at --k; one asked for is drawn."""
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    argv = ["evaluate", str(tmp_path), "--n", "20", "--ood", "none", "--no-figures", "--quiet"]
+    assert main([*argv, "--k", "50"]) == 0
+    assert "L_100" not in capsys.readouterr().out
+    assert json.loads((tmp_path / "metrics.json").read_text())["likelihood"]["iwae"].keys() == {
+        "1",
+        "10",
+    }
+    assert main([*argv, "--k", "50", "--ks", "1,100"]) == 0
+    assert "a weaker bound than L_100" in capsys.readouterr().out
+
+
 def test_a_moved_data_file_given_once_is_recorded_for_later_commands(tmp_path, capsys):
     """evaluate --data NEW (the run's file, moved) was needed on every call: the checked new
     place is recorded in config.json, so later commands without --data read it there."""
