@@ -172,3 +172,21 @@ def test_the_frechet_verdict_gives_the_digits_of_the_table_not_thousandths() -> 
     near = _verdicts({"ae": entry(336.0, 0.02), "vae": entry(334.24133, 0.02)})["generation"]
     assert near.endswith("no clear difference (|difference| within the real-vs-real distance at "
                          "this n, 4.8)")  # fmt: skip
+
+
+def test_the_mig_verdict_weighs_the_difference_against_the_bootstrap_standard_errors() -> None:
+    """compare called MIG 0.021 vs 0.056 'the VAE is better here' against a fixed tolerance of
+    0.02 that no measurement gave; each MIG now carries its bootstrap standard error, and a
+    difference within twice their combined error is no clear difference."""
+    from torchlvm.evaluation.compare import _verdicts
+
+    def entry(mig: float, stderr: float) -> dict:
+        return {"metrics": {}, "interpretability": {"mig": {"value": mig, "stderr": stderr}}}
+
+    near = _verdicts({"ae": entry(0.0213, 0.015), "vae": entry(0.0561, 0.012)})
+    assert near["interpretability"] == (
+        "MIG (higher = more disentangled): AE 0.021 vs VAE 0.056 — no clear difference "
+        "(|difference| within 2 bootstrap standard errors, 0.038)"
+    )
+    far = _verdicts({"ae": entry(0.0213, 0.005), "vae": entry(0.0561, 0.004)})
+    assert far["interpretability"].endswith("— the VAE is better here")

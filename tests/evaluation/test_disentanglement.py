@@ -47,3 +47,16 @@ def test_mixing_the_factors_lowers_the_score(factors):
 def test_bad_input_is_refused(z, f, message):
     with pytest.raises(DataError, match=message):
         mutual_information_gap(z, f)
+
+
+def test_the_mig_carries_a_bootstrap_standard_error_that_shrinks_with_more_rows():
+    rng = np.random.default_rng(3)
+
+    def mig(n):
+        factors = {"a": rng.integers(0, 4, n), "b": rng.integers(0, 4, n)}
+        z = np.column_stack([factors["a"] + rng.normal(0, 1.5, n), rng.normal(size=n)])
+        return mutual_information_gap(z, factors, bins=10)["mig"]
+
+    small, large = mig(200), mig(3200)
+    assert 0 < large["stderr"] < small["stderr"] / 2  # about 1/√16 of it
+    assert "standard error from 50 bootstrap resamples of the rows" in large["note"]

@@ -380,18 +380,18 @@ def _not_measured(m: Evaluation) -> str:
     return f"n/a ({reason})"
 
 
-MIG_TOLERANCE = 0.02  # MIG differences below this are called "no clear difference"
-
-
 def _verdicts(models: dict[str, Any]) -> dict[str, str]:
     """Per row: is the VAE better than the AE, the AE better, or no clear difference?
 
     A difference counts only when it exceeds its noise: for the probes twice the combined
-    cross-validation standard error; for the Fréchet distance the real-vs-real distance at the
-    same n (the floor of the estimate); for MIG a fixed :data:`MIG_TOLERANCE`.
+    cross-validation standard error; for MIG twice the combined bootstrap standard error; for the
+    Fréchet distance the real-vs-real distance at the same n (the floor of the estimate).
     """
     ae, vae = (Evaluation.from_json(models[key]["metrics"]) for key in ("ae", "vae"))
-    mig = {key: models[key]["interpretability"]["mig"]["value"] for key in ("ae", "vae")}
+    mig = {key: models[key]["interpretability"]["mig"] for key in ("ae", "vae")}
+
+    def twice_combined(se: list[Any]) -> float:
+        return 2 * (sum(s**2 for s in se if s is not None) ** 0.5)
 
     def line(
         name: str, a: Any, v: Any, higher_better: bool, noise: float, why: str, digits: int = 3
@@ -404,17 +404,16 @@ def _verdicts(models: dict[str, Any]) -> dict[str, str]:
         better = v > a if higher_better else v < a
         return f"{head} — the {'VAE' if better else 'AE'} is better here"
 
-    se = [_probe(ae, "stderr"), _probe(vae, "stderr")]
-    probe_noise = 2 * (sum(s**2 for s in se if s is not None) ** 0.5)
+    probe_noise = twice_combined([_probe(ae, "stderr"), _probe(vae, "stderr")])
     floor = _quality(vae, "frechet_real_reference") or 0.0
     return {
         "interpretability": line(
             "MIG (higher = more disentangled)",
-            mig["ae"],
-            mig["vae"],
+            mig["ae"]["value"],
+            mig["vae"]["value"],
             True,
-            MIG_TOLERANCE,
-            "|difference| below",
+            twice_combined([mig["ae"].get("stderr"), mig["vae"].get("stderr")]),
+            "|difference| within 2 bootstrap standard errors,",
         ),
         "separability": line(
             "logistic probe accuracy",

@@ -11,6 +11,10 @@ near 0, by none or by several at once. Following the discretized estimator of
 ``disentanglement_lib`` (Locatello et al. 2019), each latent dimension (posterior means) is cut
 into ``bins`` equal-width bins between its minimum and maximum, and I and H are the plug-in
 discrete estimates (``sklearn.metrics.mutual_info_score``), in nats. Factors are discrete.
+
+The MIG's standard error is the bootstrap's: the standard deviation of the MIG over
+:data:`BOOTSTRAP` seeded resamples of the N rows (with replacement, binned afresh), the noise of
+the estimate on these data, not of the training that made the latents.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from torch import Tensor
 from torchlvm._checks import check_positive_int
 from torchlvm.errors import DataError
 from torchlvm.evaluation._records import metric
+
+BOOTSTRAP = 50  # resamples of the rows behind the MIG's standard error
 
 
 def discretize(latents: Tensor | np.ndarray, bins: int = 20) -> np.ndarray:
@@ -61,7 +67,8 @@ def mutual_information_gap(
         bins: bins per latent dimension.
 
     Returns:
-        ``{"mig": metric in [0, 1], "per_factor": {name: gap / H}, "mutual_information":
+        ``{"mig": metric in [0, 1] with its bootstrap ``stderr``, "per_factor": {name: gap / H},
+        "mutual_information":
         (J, K) list of lists in nats, "factor_entropy": {name: nats}}``.
 
     Raises:
@@ -75,25 +82,40 @@ def mutual_information_gap(
         raise DataError(f"MIG needs latents (N, J) with J >= 2, got shape {z.shape}")
     if len(v) != len(z):
         raise DataError(f"latents have {len(z)} rows but the factors have {len(v)}")
-    from sklearn.metrics import mutual_info_score
-
-    entropy = np.array([mutual_info_score(v[:, k], v[:, k]) for k in range(v.shape[1])])
+    mi, entropy, gaps = _gaps(z, v, bins)
     if (entropy <= 0).any():
         constant = names[int(np.argmin(entropy))]
         raise DataError(f"factor {constant!r} is constant in this data; MIG needs varying factors")
-    mi = mutual_information_matrix(discretize(z, bins), v)  # (J, K)
-    top = np.sort(mi, axis=0)[::-1]  # (J, K), descending per factor
-    gaps = (top[0] - top[1]) / entropy  # (K,)
+    rng = np.random.default_rng(0)
+    resampled = [
+        _gaps(z[rows], v[rows], bins) for rows in rng.integers(len(z), size=(BOOTSTRAP, len(z)))
+    ]
+    migs = [g.mean() for _, h, g in resampled if (h > 0).all()]  # a resample may lose a factor
     return {
         "mig": metric(
             float(gaps.mean()),
             "MIG (0..1)",
             "estimate",
+            stderr=float(np.std(migs, ddof=1)) if len(migs) > 1 else None,
             bins=bins,
             n=len(z),
-            note="mutual information gap, Chen et al. 2018, discretized posterior means",
+            note="mutual information gap, Chen et al. 2018, discretized posterior means; "
+            f"standard error from {len(migs)} bootstrap resamples of the rows",
         ),
         "per_factor": {name: float(g) for name, g in zip(names, gaps, strict=True)},
         "mutual_information": mi.tolist(),
         "factor_entropy": {name: float(h) for name, h in zip(names, entropy, strict=True)},
     }
+
+
+def _gaps(z: np.ndarray, v: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mutual information ``(J, K)``, the factors' entropies ``(K,)`` and each factor's
+    normalized gap ``(K,)`` (inf or NaN where an entropy is 0) of latents ``z`` and factors
+    ``v``."""
+    from sklearn.metrics import mutual_info_score
+
+    entropy = np.array([mutual_info_score(v[:, k], v[:, k]) for k in range(v.shape[1])])
+    mi = mutual_information_matrix(discretize(z, bins), v)  # (J, K)
+    top = np.sort(mi, axis=0)[::-1]  # (J, K), descending per factor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return mi, entropy, (top[0] - top[1]) / entropy
