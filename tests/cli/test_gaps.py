@@ -341,7 +341,7 @@ def test_a_gaps_killed_inside_its_commit_is_finished_by_the_next_command(
         "from torchlvm import cli\n"
         "real, count = os.replace, [0]\n"
         "def replace(src, dst):\n"
-        "    if Path(src).name.endswith('.new'):\n"
+        "    if Path(src).name.endswith('.torchlvm-new'):\n"
         "        count[0] += 1\n"
         "        if count[0] == 2:\n"
         "            os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -352,7 +352,7 @@ def test_a_gaps_killed_inside_its_commit_is_finished_by_the_next_command(
     done = subprocess.run([sys.executable, "-c", killed, *argv, "12"], capture_output=True)
     assert done.returncode == -9, done.stderr
     half = _outputs(tmp_path)
-    staged = {name[1:-4]: data for name, data in half.items() if name.endswith(".new")}
+    staged = {name[1:-13]: data for name, data in half.items() if name.endswith(".torchlvm-new")}
     assert half["identity.png"] != old["identity.png"] and half["gaps.png"] == old["gaps.png"]
     assert (tmp_path / JOURNAL_NAME).exists() and staged.keys() == {"gaps.png"}
     assert cli.main([*argv, "0"]) == 2  # refused before anything is read or written...

@@ -247,9 +247,9 @@ def test_save_figure_refuses_a_name_of_another_format(images, tmp_path, name):
     fig.savefig(tmp_path / "the-fix.svg")  # the figure is still open for the fix
 
 
-@pytest.mark.parametrize("name", [".samples.png.new", "samples"])
+@pytest.mark.parametrize("name", [".samples.png.torchlvm-new", "samples"])
 def test_save_figure_writes_png_under_a_staged_or_plain_name(images, tmp_path, name):
-    """A run stages its figures as .NAME.png.new before it publishes them (evaluate failed when
-    save_figure took '.new' for a format)."""
+    """A run stages its figures as .NAME.png.torchlvm-new before it publishes them (evaluate
+    failed when save_figure took '.new' for a format)."""
     save_figure(image_grid(images[:4], SHAPE), tmp_path / name)
     assert drawn_by_torchlvm(tmp_path / name)

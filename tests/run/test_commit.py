@@ -36,8 +36,21 @@ def test_a_failure_in_the_block_puts_the_old_files_back(tmp_path: Path) -> None:
         with replaced(_staged(tmp_path)):
             assert (tmp_path / "a.png").read_text() == "new a"
             raise OSError("disk full")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]  # no staged or .old file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]  # no staged or kept file
     assert (tmp_path / "a.png").read_text() == "old a"
+
+
+def test_a_users_own_hidden_new_and_old_files_are_left_alone(tmp_path: Path) -> None:
+    """Staged and kept files carry torchlvm's name, so a user's own ``.a.png.old`` (an editor's
+    or a script's backup) beside an output is neither taken for a kept file nor replaced."""
+    mine = {".a.png.old": "my backup", ".a.png.new": "my draft", ".b.png.old": "mine too"}
+    for name, text in mine.items():
+        (tmp_path / name).write_text(text)
+    with replaced(_staged(tmp_path)):
+        pass
+    assert (tmp_path / "a.png").read_text() == "new a"
+    assert {name: (tmp_path / name).read_text() for name in mine} == mine
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["a.png", "b.png", *mine])
 
 
 def test_a_commit_replaces_every_file(tmp_path: Path) -> None:
@@ -150,7 +163,7 @@ real, count = os.replace, [0]
 
 
 def replace(src, dst):  # a SIGKILL before the Nth staged file is renamed onto its place
-    if Path(src).name.endswith(".new"):
+    if Path(src).name.endswith(".torchlvm-new"):
         count[0] += 1
         if count[0] == int(sys.argv[1]):
             os.kill(os.getpid(), signal.SIGKILL)
@@ -271,7 +284,8 @@ def test_what_a_killed_commit_leaves_is_torchlvm_s_own(tmp_path: Path) -> None:
     and a record's staged or kept file that a kill left there are its own."""
     from torchlvm.run.layout import foreign_entries
 
-    for name in (JOURNAL_NAME, ".metrics.json.new", ".metrics.json.old", ".gaps.json.new"):
+    staged_or_kept = (".metrics.json.torchlvm-new", ".metrics.json.torchlvm-old")
+    for name in (JOURNAL_NAME, *staged_or_kept, ".gaps.json.torchlvm-new"):
         (tmp_path / name).write_text("{}")
     (tmp_path / "notes.txt").write_text("mine")
     assert foreign_entries(tmp_path) == ["notes.txt"]

@@ -74,7 +74,7 @@ def test_npy_files_are_written_all_or_none(tmp_path: Path, monkeypatch: pytest.M
     real = os.replace
 
     def full_on_labels(src, dst, *args, **kwargs):  # the new labels cannot be put in place
-        if Path(src).name == ".z.labels.npy.new":
+        if Path(src).name == ".z.labels.npy.torchlvm-new":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
         return real(src, dst, *args, **kwargs)
 

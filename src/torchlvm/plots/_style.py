@@ -77,7 +77,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
         ConfigError: for a ``path`` whose extension names another format that matplotlib writes
             (``.pdf``, ``.svg``, ``.jpg``: PNG bytes under such a name open nowhere); the figure
             stays open, for ``fig.savefig`` in that format. Other names (a staged
-            ``.name.png.new``) get the PNG.
+            ``.name.png.torchlvm-new``) get the PNG.
     """
     suffix = Path(path).suffix.lower()
     if suffix != ".png" and suffix[1:] in fig.canvas.get_supported_filetypes():

@@ -2,8 +2,9 @@
 
 A command that writes more than one file (``evaluate``: its figures and ``metrics.json``;
 ``gaps``: its figures and ``gaps.json``) first writes each new file completely under a staging
-name beside its place (``.NAME.new``), then commits. A :class:`Staging` does both: it names the
-staging files, commits them, and removes those an error or Ctrl-C left before the commit.
+name beside its place (``.NAME.torchlvm-new``), then commits. A :class:`Staging` does both: it
+names the staging files, commits them, and removes those an error or Ctrl-C left before the
+commit.
 
 The commit, :meth:`Staging.commit`:
 
@@ -11,8 +12,8 @@ The commit, :meth:`Staging.commit`:
    file → place), atomically and synced: the commit point. From here on the new set is what the
    folder holds, at once or after a recovery;
 2. renames each staging file onto its place. The file a place held is kept first as
-   ``.NAME.old``, a hard link (or the place renamed there, on a file system without hard links),
-   so that each place is only ever replaced by one atomic rename;
+   ``.NAME.torchlvm-old``, a hard link (or the place renamed there, on a file system without
+   hard links), so that each place is only ever replaced by one atomic rename;
 3. syncs the folders, removes the kept files and then the journal.
 
 If a rename fails (a permission, a full disk's metadata), every place is put back as it was,
@@ -42,6 +43,7 @@ from pathlib import Path
 from torchlvm._files import fsync_folder, write_json
 from torchlvm.errors import RunDirectoryError
 from torchlvm.run.layout import COMMIT_JOURNAL_NAME as JOURNAL_NAME
+from torchlvm.run.layout import KEPT_SUFFIX, STAGED_SUFFIX
 
 
 class Staging:
@@ -100,13 +102,14 @@ class Staging:
 
 
 def staging_name(path: Path) -> Path:
-    """Where the new ``path`` is written before the commit: ``.NAME.new`` beside it."""
-    return path.with_name(f".{path.name}.new")
+    """Where the new ``path`` is written before the commit: ``.NAME.torchlvm-new`` beside it."""
+    return path.with_name(f".{path.name}{STAGED_SUFFIX}")
 
 
 def kept_name(path: Path) -> Path:
-    """Where a commit keeps the file ``path`` held until the commit is complete: ``.NAME.old``."""
-    return path.with_name(f".{path.name}.old")
+    """Where a commit keeps the file ``path`` held until the commit is complete:
+    ``.NAME.torchlvm-old``."""
+    return path.with_name(f".{path.name}{KEPT_SUFFIX}")
 
 
 def recover(folder: Path) -> bool:
@@ -190,8 +193,8 @@ def _rename_all(moves: Mapping[Path, Path], changed: list[tuple[Path, Path | Non
 
 
 def _keep(path: Path) -> Path | None:
-    """Keep ``path``'s file at ``.NAME.old`` (a hard link, else ``path`` renamed there); None
-    when there is no such file."""
+    """Keep ``path``'s file at ``.NAME.torchlvm-old`` (a hard link, else ``path`` renamed
+    there); None when there is no such file."""
     if not os.path.lexists(path):
         return None
     backup = kept_name(path)
@@ -242,7 +245,7 @@ def replaced(moves: Mapping[Path, Path]) -> Iterator[None]:
         _rename_all(moves, changed)
         yield
     except BaseException:
-        whole = _undo(changed, moves)  # (a place that cannot be put back keeps .NAME.old)
+        whole = _undo(changed, moves)  # (a place that cannot be put back keeps .NAME.torchlvm-old)
         raise
     finally:
         if whole:

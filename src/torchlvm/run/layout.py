@@ -39,6 +39,10 @@ LOCK_NAME = ".torchlvm.lock"
 STAGE_MARKER_NAME = ".torchlvm-stage.json"
 STAGE_SUFFIX = ".torchlvm-stage"
 COMMIT_JOURNAL_NAME = ".torchlvm-commit.json"  # (run.commit's journal of a commit under way)
+# run.commit's names beside a place: the new file before the commit, the old one during it.
+# They name torchlvm so that no file of the user's (a `.z.npy.old` of their own) is taken for one.
+STAGED_SUFFIX = ".torchlvm-new"
+KEPT_SUFFIX = ".torchlvm-old"
 
 RUN_MARKERS: tuple[str, ...] = (CONFIG_NAME, WEIGHTS_NAME, METRICS_CSV_NAME, CHECKPOINT_DIR)
 """Entries whose presence makes a folder a (possibly unfinished) torchlvm run."""
@@ -58,7 +62,11 @@ RUN_ENTRIES: frozenset[str] = frozenset(
         LOCK_NAME,
         STAGE_MARKER_NAME,
         COMMIT_JOURNAL_NAME,  # and the records' staged and kept files (run.commit's names):
-        *(f".{name}.{end}" for name in (METRICS_JSON_NAME, GAPS_NAME) for end in ("new", "old")),
+        *(
+            f".{name}{end}"
+            for name in (METRICS_JSON_NAME, GAPS_NAME)
+            for end in (STAGED_SUFFIX, KEPT_SUFFIX)
+        ),
         "tensorboard",
         "latents.npy",
         "latents.labels.npy",

@@ -198,6 +198,6 @@ def write_npy(arrays: dict[Path, np.ndarray]) -> None:
             with open(tmp, "wb") as f:
                 np.save(f, np.ascontiguousarray(array))
             staged[path] = tmp
-        stack.close()  # each is now complete and synced at .NAME.new
+        stack.close()  # each is now complete and synced at .NAME.torchlvm-new
         with replaced({staging_name(path): path for path in staged}):
             pass
