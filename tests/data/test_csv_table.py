@@ -470,3 +470,17 @@ def test_whole_numbers_over_whole_numbers_are_a_row(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("3,4\n5.5,6\n7,8.25\n")  # a column of whole numbers below: no names
     assert read_csv(path).values.tolist() == [[3, 4], [5.5, 6], [7, 8.25]]
+
+
+@pytest.mark.parametrize("separator", [",", ";", "\t"])
+def test_excels_separator_hint_line_is_skipped(tmp_path, separator):
+    """Excel reads and some tools write a first line 'sep=;': it was read as the header, and
+    every row refused as ragged."""
+    path = tmp_path / ("t.tsv" if separator == "\t" else "t.csv")
+    rows = ["a", "b"], ["1,5" if separator == ";" else "1.5", "2"], ["3", "4"], ["x", "6"]
+    path.write_text(f"sep={separator}\n" + "".join(separator.join(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=r"line 5, column 1 \('a'\): cannot read 'x'"):
+        read_csv(path)  # lines keep their numbers
+    path.write_text(path.read_text().replace("x", "5"))
+    table = read_csv(path)
+    assert table.columns == ("a", "b") and table.values.tolist() == [[1.5, 2], [3, 4], [5, 6]]

@@ -27,6 +27,7 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -117,10 +118,15 @@ def _decode(path: Path) -> tuple[str, str]:
         ) from None
 
 
+# Excel's hint on a first line of its own ('sep=;'): the separator, which the lines below show
+_SEPARATOR_HINT = re.compile(r"\Asep=[,;\t]?[ \t]*(?=\r|\n)")
+
+
 def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]], Dialect]:
     """Header (or None), line numbers and cells of the rows that are not blank lines, and the
     file's :class:`~torchlvm.data.csv_dialect.Dialect` (commas, semicolons or tabs)."""
     text, encoding = _decode(path)
+    text = _SEPARATOR_HINT.sub("", text, count=1)  # line 1 left blank: lines keep their numbers
     dialect = replace(sniff(text, tabs=_tabs(path)), encoding=encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
     try:
