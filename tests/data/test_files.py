@@ -131,9 +131,11 @@ def test_label_column_only_for_csv(tmp_path):
 def test_missing_values_refused_by_default_and_kept_on_request(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("1,2\n,4\nnan,6\n")
-    fix = r"pass --allow-missing \(in Python allow_missing=True\)"
-    with pytest.raises(DataError, match=rf"holds 2 missing .* {fix}"):
+    fix = r"pass allow_missing=True \(method='em' for PPCA\)"
+    with pytest.raises(DataError, match=rf"holds 2 missing .* {fix}") as caught:
         load_dataset(path, "all")
+    flags = "pass --allow-missing (with --method em for fit ppca): PPCA's EM"  # each works:
+    assert flags in caught.value.on_command_line  # tests/reliability/test_bad_input.py
     data = load_dataset(path, "all", allow_missing=True)
     assert torch.isnan(data.x).sum() == 2 and data.x[2, 1] == 6
 

@@ -44,7 +44,15 @@ from torchlvm.data.dataset import Dataset
 from torchlvm.data.registry import file_suffix, unsupported
 from torchlvm.data.splits import select_split
 from torchlvm.data.standardize import Standardizer
-from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError, spelled
+from torchlvm.errors import (
+    ConfigError,
+    DataError,
+    DataNotFoundError,
+    OptionError,
+    Spell,
+    on_command_line,
+    spelled,
+)
 
 FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 MANY_CLASSES = 50
@@ -280,17 +288,33 @@ def _check_finite(x: np.ndarray, path: Path, allow_missing: bool, where: Where) 
     _refuse(np.isinf(x), path, "infinite", fix_inf, where)
     if allow_missing:
         return
-    fix = (
-        "pass --allow-missing (in Python allow_missing=True): PPCA's EM and the VAE's MIWAE "
-        "bound fit around missing values; or fill them in"
-    )
+
+    def fix(spell: Spell) -> str:  # fit ppca takes --allow-missing with its EM only
+        em = "with --method em for fit ppca" if spell is on_command_line else "method='em' for PPCA"
+        return (
+            f"pass {spell('allow_missing', True)} ({em}): PPCA's EM and the VAE's MIWAE bound "
+            "fit around missing values; or fill them in"
+        )
+
     incomplete = np.isnan(x).any(1)
     if len(x) > 1 and incomplete.all():
-        raise DataError(
-            f"{path}: every one of its {len(x)} rows has a missing cell, so no complete row is "
-            f"left; {fix}"
+        raise spelled(
+            DataError,
+            lambda spell: (
+                f"{path}: every one of its {len(x)} rows has a missing cell, so no complete row "
+                f"is left; {fix(spell)}"
+            ),
         )
-    _refuse(np.isnan(x), path, "missing (NaN or empty)", fix, where)
+    mask = np.isnan(x)
+    if mask.any():
+        row, column = np.argwhere(mask)[0]
+        raise spelled(
+            DataError,
+            lambda spell: (
+                f"{path} holds {int(mask.sum())} missing (NaN or empty) values (the first "
+                f"{where(int(row), int(column))}); {fix(spell)}"
+            ),
+        )
 
 
 def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, Any]) -> None:
