@@ -3,9 +3,12 @@ are written with float32's shortest text, not with its rounding noise."""
 
 from __future__ import annotations
 
+import codecs
+
 import numpy as np
 
-from torchlvm.data.csv_write import number_text
+from torchlvm.data.csv_dialect import Dialect
+from torchlvm.data.csv_write import number_text, write_csv
 
 
 def test_a_float64_value_round_trips() -> None:
@@ -22,3 +25,13 @@ def test_a_float32_value_is_written_with_its_own_digits() -> None:
 
 def test_missing_is_empty() -> None:
     assert number_text(float("nan")) == "" and number_text(float("nan"), single=True) == ""
+
+
+def test_a_table_is_written_in_its_files_encoding_or_else_in_utf8(tmp_path) -> None:
+    """A Windows-1252 file's rows come back in Windows-1252; a class name it cannot hold (from
+    a training file in UTF-8) makes the file UTF-8 with a byte-order mark, not a traceback."""
+    path = tmp_path / "t.csv"
+    write_csv(path, ["Région", "x"], [["Île", "1,5"]], dialect=Dialect(";", ",", "cp1252"))
+    assert path.read_bytes() == "Région;x\r\nÎle;1,5\r\n".encode("cp1252")
+    write_csv(path, ["Région", "x"], [["北京", "1,5"]], dialect=Dialect(";", ",", "cp1252"))
+    assert path.read_bytes() == codecs.BOM_UTF8 + "Région;x\r\n北京;1,5\r\n".encode()
