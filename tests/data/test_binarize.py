@@ -58,6 +58,17 @@ def test_eight_bit_pixels_are_named_with_their_rescaling():
     assert "255" not in str(error.value)  # not grey levels of 8 bits
 
 
+def test_missing_pixels_and_16_bit_ones_are_named_as_such():
+    """Images with a NaN pixel (trained with --allow-missing) were told 'got nan..nan; rescale
+    the data to [0, 1]', which no rescaling mends; 16-bit pixels were not named."""
+    with pytest.raises(DataError, match=r"got 2 missing values \(NaN\); fill them in or model"):
+        binarize(torch.tensor([0.5, float("nan"), 0.2, float("nan")]), "dynamic")
+    with pytest.raises(
+        DataError, match=r"got 0\.\.65535; .*\(16-bit pixels: divide them by 65535\)"
+    ):
+        binarize(torch.tensor([0.0, 300.0, 65535.0]), "threshold")
+
+
 def test_integer_input_is_refused():
     with pytest.raises(DataError, match="floating point"):
         binarize(torch.tensor([0, 1]), "dynamic")

@@ -34,24 +34,28 @@ def check_intensities(x: Tensor, protocol: str, name: str = "data") -> None:
     """
     if x.numel() == 0:
         return
-    if torch.isnan(x).any() or float(x.min()) < 0.0 or float(x.max()) > 1.0:
-        low, high = float(x.min()), float(x.max())
-        pixels = 0 <= low and high <= 255 and bool((x == x.round()).all())  # 8-bit grey levels
-        rescale = "rescale the data to [0, 1]" + (
-            " (8-bit pixels: divide them by 255)" if pixels else ""
-        )
-        raise spelled(
-            DataError,
-            lambda spell: (
-                f"{name}: {spell('binarize', protocol)} needs values in [0, 1] with no NaN, got "
-                f"{low:g}..{high:g}; {rescale} or model the values as they are with "
-                + (
-                    "binarize='none'"
-                    if spell is in_python
-                    else "--binarize none --likelihood gaussian"
-                )
-            ),
-        )
+    missing = torch.isnan(x)
+    seen = x[~missing]
+    low, high = (float(seen.min()), float(seen.max())) if seen.numel() else (0.0, 0.0)
+    if not missing.any() and low >= 0.0 and high <= 1.0:
+        return
+    if missing.any():
+        n = int(missing.sum())
+        found, fix = f"{n} missing value{'s' * (n != 1)} (NaN)", "fill them in"
+    else:
+        found, fix = f"{low:g}..{high:g}", "rescale the data to [0, 1]"
+        whole = low >= 0 and bool((seen == seen.round()).all())
+        bits = next((b for b in (8, 16) if whole and high <= 2**b - 1), None)  # grey levels
+        if bits is not None:
+            fix += f" ({bits}-bit pixels: divide them by {2**bits - 1})"
+    raise spelled(
+        DataError,
+        lambda spell: (
+            f"{name}: {spell('binarize', protocol)} needs values in [0, 1] with no NaN, got "
+            f"{found}; {fix} or model the values as they are with "
+            + ("binarize='none'" if spell is in_python else "--binarize none --likelihood gaussian")
+        ),
+    )
 
 
 def binarize(x: Tensor, protocol: str, *, generator: torch.Generator | None = None) -> Tensor:
