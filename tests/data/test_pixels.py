@@ -81,3 +81,42 @@ def test_image_files_are_told_from_rows(tmp_path):
     ]:
         assert is_image_file(tmp_path / name) is image, name
     assert is_image_data("fashion-mnist") and not is_image_data("wine")
+
+
+def test_an_archive_saved_unnamed_or_in_keras_layout(tmp_path):
+    """numpy.savez(path, x) names the array arr_0, which was refused; Keras' mnist.npz keeps
+    x_train / x_test, refused with 'store the data under x': the first is read, the second's
+    refusal gives the line that saves it as one."""
+    np.savez(tmp_path / "anon.npz", PIXELS[:, 0])
+    data = _load(tmp_path / "anon.npz")
+    assert data.shape == (1, 5, 6) and is_image_file(tmp_path / "anon.npz")
+    assert torch.equal(data.x, _load_array(tmp_path, PIXELS[:, 0]).x)
+    y = np.arange(40) % 10
+    np.savez(tmp_path / "keras.npz", x_train=PIXELS[:30, 0], y_train=y[:30], x_test=PIXELS[30:, 0])
+    with pytest.raises(
+        DataError, match=r"Keras' layout\); save train and test as one archive: "
+    ) as e:
+        _load(tmp_path / "keras.npz")
+    assert f"f = np.load({str(tmp_path / 'keras.npz')!r}); np.savez('all.npz', x=np." in str(
+        e.value
+    )
+    f = np.load(tmp_path / "keras.npz")  # the line the message gives, as written
+    np.savez(tmp_path / "all.npz", x=np.concatenate([f["x_train"], f["x_test"]]))
+    assert torch.equal(_load(tmp_path / "all.npz").x, data.x)
+
+
+def _load_array(folder, array):
+    np.save(folder / "array.npy", array)
+    return _load(folder / "array.npy")
+
+
+@pytest.mark.parametrize("layout", ["a.png", "cats/a.JPG"], ids=["flat", "class-folders"])
+def test_a_folder_of_pictures_names_the_array_to_make(tmp_path, layout, capsys):
+    from torchlvm.cli import main
+
+    (tmp_path / "pics" / layout).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "pics" / layout).write_bytes(b"")
+    assert main(["train", "vae", "--data", str(tmp_path / "pics"), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert err.startswith("torchlvm: error: ") and err.count("\n") == 1, err
+    assert "is a folder of picture files" in err and "np.save('images.npy', np.stack(" in err

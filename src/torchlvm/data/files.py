@@ -3,8 +3,8 @@
 - ``.npy``: one array, ``(N, D)``, or images ``(N, H, W)`` / ``(N, C, H, W)`` / ``(N, H, W, C)``
   that are flattened row-major with the per-example shape recorded (``(1, H, W)`` /
   ``(C, H, W)``); uint8 values are divided by 255 (:mod:`torchlvm.data.pixels`).
-- ``.npz``: the data under key ``x``, ``X`` or ``data`` (same shapes as ``.npy``); integer class
-  labels optionally under ``y``, ``Y`` or ``labels``.
+- ``.npz``: the data under key ``x``, ``X`` or ``data``, or an archive's only array (same shapes
+  as ``.npy``); integer class labels optionally under ``y``, ``Y`` or ``labels``.
 - ``.csv``: a table of numbers, one example per line, with an optional header row whose names
   are kept; empty cells and markers such as ``NA`` are missing values; ``label_column`` and
   ``drop_columns`` pick columns out (:mod:`torchlvm.data.csv_table`). ``.tsv`` (tabs between
@@ -131,18 +131,36 @@ def _read_npz(path: Path, label_column: int | str | None) -> Read:
         if isinstance(archive, np.ndarray):
             raise DataError(f"{path} holds one array, not an archive; rename it to end in .npy")
         with archive:
-            x_key = next((key for key in X_KEYS if key in archive.files), None)
+            x_key = npz_data_key(archive.files)
             if x_key is None:
-                raise DataError(
-                    f"{path} has no data array (keys: {', '.join(archive.files) or 'none'}); "
-                    f"store the data under one of {', '.join(X_KEYS)}"
-                )
+                raise DataError(f"{path} has no data array {_no_data(path, archive.files)}")
             y_key = next((key for key in Y_KEYS if key in archive.files), None)
             return Read(archive[x_key], None if y_key is None else archive[y_key])
     except DataError:  # our own message and fix: not nested in "cannot read ... as .npz"
         raise
     except _NUMPY_ERRORS as error:
         raise DataError(f"cannot read {path} as .npz ({error}); save it with numpy.savez") from None
+
+
+def npz_data_key(names: Sequence[str]) -> str | None:
+    """The data array's key among an archive's ``names``: the first of :data:`X_KEYS`, or the
+    only array of one saved unnamed (``numpy.savez(path, x)`` names it ``arr_0``)."""
+    key = next((key for key in X_KEYS if key in names), None)
+    return "arr_0" if key is None and list(names) == ["arr_0"] else key
+
+
+def _no_data(path: Path, names: Sequence[str]) -> str:
+    """What an archive without a data array holds, and how to save one that has it (Keras'
+    ``mnist.npz`` keeps x_train, y_train, x_test, y_test)."""
+    held = f"(keys: {', '.join(names) or 'none'}"
+    if {"x_train", "x_test"} <= set(names):
+        both = "np.concatenate([f['{0}_train'], f['{0}_test']])"
+        labels = f", y={both.format('y')}" if {"y_train", "y_test"} <= set(names) else ""
+        return (
+            f"{held}, Keras' layout); save train and test as one archive: "
+            f"f = np.load({str(path)!r}); np.savez('all.npz', x={both.format('x')}{labels})"
+        )
+    return f"{held}); store the data under one of {', '.join(X_KEYS)}"
 
 
 def _read_csv(

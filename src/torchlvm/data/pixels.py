@@ -92,10 +92,10 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
                 return len(npy_header(f)[0]) in (3, 4)
         if path.suffix.lower() == ".npz":
             with zipfile.ZipFile(path) as archive:
-                names = set(archive.namelist())
-                from torchlvm.data.files import X_KEYS
+                from torchlvm.data.files import npz_data_key
 
-                key = next((k for k in X_KEYS if f"{k}.npy" in names), None)
+                names = [n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")]
+                key = npz_data_key(names)
                 if key is None:
                     return False
                 with archive.open(f"{key}.npy") as f:

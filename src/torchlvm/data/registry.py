@@ -169,6 +169,13 @@ def get_spec(name: str) -> DatasetSpec:
             f"pass the dataset's name ({', '.join(idx)}) with the folder as its data_dir "
             f"(e.g. --data {example} --data-dir {name})"
         )
+        if not found and _holds_pictures(name):
+            raise ConfigError(
+                f"{name} is a folder of picture files, which torchlvm does not read one by one; "
+                "stack them into one .npy of (N, H, W) or (N, H, W, 3) uint8 pixels (e.g. "
+                "np.save('images.npy', np.stack([np.asarray(PIL.Image.open(p).convert('L')) "
+                "for p in sorted(paths)]))) and pass that file"
+            )
         if not found:
             raise ConfigError(
                 f"{name} is a folder without IDX files, not a dataset name or a file; pass a "
@@ -190,3 +197,17 @@ def get_spec(name: str) -> DatasetSpec:
         f"unknown dataset {name!r}; {guess}known datasets: {known}; a path to a file ending in "
         f"{suffixes} is also accepted"
     )
+
+
+PICTURE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
+"""Picture files, which a folder given as data may hold instead of arrays."""
+
+
+def _holds_pictures(folder: str) -> bool:
+    """Whether ``folder`` (or a class folder in it, as torchvision's ImageFolder keeps them)
+    holds picture files."""
+    for pattern in ("*", "*/*"):
+        for path in glob.iglob(os.path.join(glob.escape(folder), pattern)):
+            if path.lower().endswith(PICTURE_SUFFIXES):
+                return True
+    return False
