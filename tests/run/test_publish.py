@@ -307,3 +307,27 @@ def test_a_folder_in_an_offered_command_is_one_shell_word(path: str) -> None:
     )
     assert shell.stdout.splitlines() == ["--out", path, "--epochs", "3"]
     assert word == path if path == "runs/vae" else word.startswith('"')
+
+
+def test_an_interrupted_resume_says_what_stays_and_the_command_that_continues(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C during `train --resume` printed only 'torchlvm: interrupted': that the run's
+    checkpoints stay and which command continues it were not said."""
+    run = tmp_path / "my run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"model_type": "vae"}))
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        with publish.resuming(run):
+            raise KeyboardInterrupt
+    note = str(stopped.value)
+    assert note.startswith(f"the checkpoints of the finished epochs stay in {run / 'checkpoints'}")
+    assert f"""finish it with 'torchlvm train vae --resume --out "{run}"'""" in note, note
+    with pytest.raises(KeyboardInterrupt) as stopped:  # a resume to more epochs than recorded
+        with publish.resuming(run, epochs=9):
+            raise KeyboardInterrupt
+    assert f"""'torchlvm train vae --resume --out "{run}" --epochs 9'""" in str(stopped.value)
+    assert not (run / LOCK_NAME).exists()
+    with pytest.raises(KeyboardInterrupt, match="^kept$"):  # a note of its own is kept
+        with publish.resuming(run):
+            raise KeyboardInterrupt("kept")

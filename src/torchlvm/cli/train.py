@@ -238,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     if not writer:
         return _run_other_rank(args, given, options)
     if args.resume:
-        with resuming(out):
+        with resuming(out, epochs=config.max_epochs):
             result = fit(model, dm, config, out, resume=True, **options)
     else:
         with staged_run(out, overwrite=args.overwrite, keep_partial=True) as stage:

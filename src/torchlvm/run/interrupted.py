@@ -32,15 +32,19 @@ def _model_type(folder: Path) -> str:
         return "MODEL"
 
 
-def resume_hint(folder: Path, run: Path) -> str:
+def resume_hint(folder: Path, run: Path, epochs: int | None = None) -> str:
     """The commands that finish the run in ``run`` (``folder`` or its staging folder): on to the
-    epochs it was given, or where it stopped (``--epochs`` at the epochs it finished)."""
+    epochs it was given (``epochs``, where a resume gave more than its record says), or where it
+    stopped (``--epochs`` at the epochs it finished)."""
     command = f"torchlvm train {_model_type(run)} --resume --out {quoted(folder)}"
+    on = (command, "the epochs it was given") if epochs is None else (
+        f"{command} --epochs {epochs}", f"{epochs} epochs"
+    )  # fmt: skip
     done = finished_epochs(run)
     if done is None:
-        return f"finish it with '{command}'"
+        return f"finish it with '{on[0]}'"
     return (
-        f"finish it with '{command}' (training on to the epochs it was given), or where it "
+        f"finish it with '{on[0]}' (training on to {on[1]}), or where it "
         f"stopped, after {done} epoch{'s' if done != 1 else ''}, with '{command} --epochs {done}'"
     )
 

@@ -395,11 +395,25 @@ def adopt_interrupted(out: Path, command: str | None = None) -> Path | None:
 
 
 @contextmanager
-def resuming(out: Path, command: str | None = None) -> Iterator[RunLock]:
-    """Hold the lock of the run in ``out`` while it is resumed.
+def resuming(
+    out: Path, command: str | None = None, *, epochs: int | None = None
+) -> Iterator[RunLock]:
+    """Hold the lock of the run in ``out`` while it is resumed (to ``epochs`` in all, for the
+    message of a Ctrl-C: its ``config.json`` may still hold the epochs of an earlier end).
 
     Raises:
         RunBusyError: if another process trains it.
+        KeyboardInterrupt: on Ctrl-C, saying what stays and the command that continues.
     """
+    from torchlvm.run.interrupted import resume_hint  # (it imports this module)
+
     with acquire(out, command or command_line(), what=str(out)) as lock:
-        yield lock
+        try:
+            yield lock
+        except KeyboardInterrupt as err:
+            if str(err):
+                raise
+            raise KeyboardInterrupt(
+                f"the checkpoints of the finished epochs stay in {RunLayout(out).checkpoints}; "
+                f"{resume_hint(out, out, epochs)}"
+            ) from None
