@@ -32,6 +32,7 @@ _ONE_GROUP = {mark: re.compile(rf"[+-]?[1-9]\d{{0,2}}\{mark}\d{{3}}") for mark i
 # a space (French: also no-break and narrow no-break) or an apostrophe (Swiss) between groups:
 # a thousands separator in any file, the decimals in the file's own mark
 _SPACED = re.compile(r"[+-]?[1-9]\d{0,2}(?:[ '\u00a0\u202f]\d{3})+(?:[.,]\d*)?")
+_SPACES = re.compile("[ '\u00a0\u202f]")
 _CURRENCY = "$€£¥"
 _DATE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)?"
@@ -72,10 +73,14 @@ def read_number(cell: str, decimal: str) -> str:
     """``cell`` as Python's ``float`` reads it, in a file whose decimal point is ``decimal``:
     thousands separators taken out, a decimal comma made a point; any text as it is."""
     text = cell.strip()
-    if _SPACED.fullmatch(text) and OTHER[decimal] not in text:
-        return re.sub(r"[ '\u00a0\u202f]", "", text).replace(decimal, ".")
-    if "," not in text and "." not in text:
-        return cell
+    if _SPACES.search(text) is None:
+        if OTHER[decimal] not in text and text.count(decimal) <= 1:  # no thousands: at once
+            if decimal == "," and "," in text:
+                point = text.replace(",", ".")
+                return point if is_number(point) else cell  # text ('a,b'): quoted as written
+            return cell
+    elif _SPACED.fullmatch(text) and OTHER[decimal] not in text:
+        return _SPACES.sub("", text).replace(decimal, ".")
     for mark, pattern in _GROUPED.items():
         if pattern.fullmatch(text):
             if mark == decimal and text.count(mark) == 1 and OTHER[mark] not in text:

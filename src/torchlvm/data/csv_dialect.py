@@ -31,7 +31,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -145,12 +145,17 @@ def _dialect(rows: list[list[str]], delimiter: str) -> Dialect:
     one whose comma cannot be a thousands separator), else a point; undecided where one-group
     numbers in the mark of the other reading (``1.234`` with semicolons, ``1,234`` with tabs)
     have no number of the reading taken to tell them apart."""
-    cells = [cell.strip() for row in rows for cell in row if "," in cell or "." in cell]
+
+    def cells(mark: str) -> Iterator[str]:  # those that hold ``mark``, lazily (any() stops)
+        return (cell for row in rows for cell in row if mark in cell)
+
     semicolons = delimiter == ";"
-    if any(decimal_in(c, ",") or (semicolons and one_group(c, ",")) for c in cells):
+    if any(decimal_in(c, ",") or (semicolons and one_group(c, ",")) for c in cells(",")):
         return Dialect(delimiter, ",")
     doubt = "." if semicolons else ","
-    if any(decimal_in(c, ".") for c in cells) or not any(one_group(c, doubt) for c in cells):
+    if any(decimal_in(c, ".") for c in cells(".")) or not any(
+        one_group(c, doubt) for c in cells(doubt)
+    ):
         return Dialect(delimiter)
     return Dialect(delimiter, undecided=doubt)
 
