@@ -58,3 +58,14 @@ def test_help_of_every_public_callable_says_what_it_does(package: str) -> None:
         if callable(getattr(module, name)) and not (getattr(module, name).__doc__ or "").strip()
     ]
     assert bare == []
+
+
+def test_python_dash_m_torchlvm_is_the_command() -> None:
+    """`python -m torchlvm` (what a user tries where the script is not on PATH) said "No module
+    named torchlvm.__main__"; only `python -m torchlvm.cli` worked."""
+    for argv in (["--version"], ["trian"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "torchlvm", *argv], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == (0 if argv == ["--version"] else 2), done.stderr
+        assert (done.stdout + done.stderr).startswith("torchlvm"), done.stderr
