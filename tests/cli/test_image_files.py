@@ -80,3 +80,28 @@ def test_channels_last_images_train_and_are_drawn(pixels, tmp_path):
     assert _result(out)["data"]["shape"] == [3, 8, 8]
     assert main(["sample", str(out), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_a_run_trained_under_the_earlier_reading_is_refused_not_fed_other_values(
+    pixels, tmp_path, capsys
+):
+    """A run trained on a uint8 file before it was read as pixels / 255 learned 0..255 values
+    (its record has no "pixels"): every command that reads its file is refused, naming the
+    command that trains it again, rather than scoring it on values it never saw. A run on a
+    float file reads the same as it did and is left alone."""
+    np.save(tmp_path / "u8.npy", pixels)
+    np.save(tmp_path / "grey.npy", pixels.astype(np.float32) / np.float32(255))
+    for name in ("u8", "grey"):
+        argv = ["train", "vae", "--data", str(tmp_path / f"{name}.npy"), *TINY]
+        assert main([*argv, "--out", str(tmp_path / name)]) == 0
+        config = _result(tmp_path / name)
+        assert config["data"]["pixels"] == 2
+        del config["data"]["pixels"]  # as a run trained before the rule records it
+        (tmp_path / name / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(["reconstruct", str(tmp_path / "u8"), "--out", str(tmp_path / "r.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "its uint8 values as 0..255" in err
+    assert "train it again: torchlvm train vae --data" in err and "u8-2" in err
+    assert not (tmp_path / "r.png").exists()
+    assert main(["reconstruct", str(tmp_path / "grey"), "--out", str(tmp_path / "g.png")]) == 0

@@ -32,6 +32,10 @@ PIXEL_MAX = 255
 """The largest 8-bit grey level: uint8 values are divided by it."""
 IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
 """Datasets of grey-level images in [0, 1]."""
+READING = 2
+"""The version of this rule, recorded by a run trained on an image file (``"pixels"`` in its
+``data`` record). Runs without it were trained under the first reading, which took uint8
+values as 0..255 and channels-last arrays in their own order (:func:`earlier_reading`)."""
 
 
 def is_image_data(name: str) -> bool:
@@ -85,11 +89,35 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
     """Whether the ``.npy`` / ``.npz`` file at ``path`` holds images, ``(N, H, W)`` or
     ``(N, C, H, W)``, read from its header alone; False for rows, another file, or one that
     cannot be read (reading it says why)."""
+    header = _array_header(path)
+    return header is not None and len(header[0]) in (3, 4)
+
+
+def earlier_reading(path: str | os.PathLike[str]) -> str | None:
+    """How torchlvm read the image file at ``path`` before this rule (before
+    :data:`READING`), where that differs from how it reads it now: uint8 values as 0..255, an
+    ``(N, H, W, C)`` array's values in its own order; None where the reading is the same."""
+    header = _array_header(path)
+    if header is None or len(header[0]) not in (3, 4):
+        return None
+    shape, dtype = header
+    changes = []
+    if dtype == np.uint8:
+        changes.append("its uint8 values as 0..255 (now divided by 255)")
+    if channels_last(shape):
+        changes.append("its (N, H, W, C) images channels last (now moved first)")
+    return " and ".join(changes) or None
+
+
+def _array_header(path: str | os.PathLike[str]) -> tuple[tuple[int, ...], np.dtype] | None:
+    """``(shape, dtype)`` of the array a ``.npy`` / ``.npz`` file holds (an archive's data
+    array), from its header alone; None for another file or one that cannot be read."""
     path = Path(path)
     try:
         if path.suffix.lower() == ".npy":
             with open(path, "rb") as f:
-                return len(npy_header(f)[0]) in (3, 4)
+                shape, _, dtype = npy_header(f)
+                return shape, dtype
         if path.suffix.lower() == ".npz":
             with zipfile.ZipFile(path) as archive:
                 from torchlvm.data.files import npz_data_key
@@ -97,12 +125,13 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
                 names = [n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")]
                 key = npz_data_key(names)
                 if key is None:
-                    return False
+                    return None
                 with archive.open(f"{key}.npy") as f:
-                    return len(npy_header(f)[0]) in (3, 4)
+                    shape, _, dtype = npy_header(f)
+                    return shape, dtype
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, SyntaxError):
-        return False
-    return False
+        return None
+    return None
 
 
 def npy_header(f: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:

@@ -236,6 +236,8 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
         seed=int(run.data.get("seed", 0)) if same else 0,
         **options,
     )
+    if same and "pixels" not in run.data:
+        _check_same_reading(run, name)
     if dataset.dim != run.input_dim:
         raise DataError(
             f"{dataset.name} has {dataset.dim} values per example (shape {dataset.shape}), but "
@@ -245,6 +247,24 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
     if len(dataset) == 0:
         raise DataError(f"the {split} split of {dataset.name} is empty; choose another --split")
     return dataset
+
+
+def _check_same_reading(run: Run, name: str) -> None:
+    """Refuse a run trained on an image file that torchlvm now reads otherwise (its model
+    learned the earlier values: it would be scored, sampled and shown on other data)."""
+    from torchlvm.data.pixels import earlier_reading
+    from torchlvm.data.registry import is_file_name
+    from torchlvm.run.publish import quoted
+
+    before = earlier_reading(name) if is_file_name(name) else None
+    if before is None:
+        return
+    raise DataError(
+        f"{run.folder} was trained when torchlvm read {name} with {before}, so its model "
+        f"learned other values than the file gives now; train it again: torchlvm train "
+        f"{run.model_type} --data {quoted(name)} --out {quoted(str(run.folder) + '-2')} (its "
+        "other options are in config.json's 'cli' section)"
+    )
 
 
 def model_view(dataset: Any, run: Run, seed: int) -> Tensor:
