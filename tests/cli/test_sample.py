@@ -106,8 +106,14 @@ def test_condition_outside_the_classes_lists_the_valid_ones(runs, capsys, label)
 
 
 def test_condition_on_unconditional_model_is_refused(runs, capsys):
+    """It named the problem but no fix: the run's own data in the command that trains one."""
     err = fails(capsys, ["sample", runs["vae"], "--condition", "3"])
     assert "class-conditional CVAE" in err
+    data = DATA["name"]
+    assert err.rstrip().endswith(
+        f"leave out --condition, or train one with 'torchlvm train cvae --data {data} "
+        "--condition label --out RUN'"
+    )
 
 
 def test_autoencoder_sources(runs, capsys):
