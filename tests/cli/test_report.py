@@ -41,7 +41,7 @@ def test_report_on_several_runs_with_out(run_dir, tmp_path, capsys):
 def test_several_runs_without_out_is_one_line_exit_2(run_dir, capsys):
     assert cli.main(["report", str(run_dir("a")), str(run_dir("b"))]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "pass --out FILE" in err
+    assert err.count("\n") == 1 and "pass --out comparison.html (or another name)" in err
 
 
 def test_folder_without_config_is_one_line_exit_2(tmp_path, capsys):
