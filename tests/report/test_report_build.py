@@ -34,6 +34,7 @@ def test_single_run_report_has_header_metrics_figures_and_config(make_run):
     pngs = embedded_pngs(text)
     assert len(pngs) == 3 and all(png_size(p) for p in pngs)
     assert "drawn from metrics.csv" in text
+    assert '<span class="short">training curves</span>' in text  # its stem cut "(… .csv)"
     assert "Posterior means of test data coloured by class" in text  # known caption
     assert (
         "<details><summary>config.json</summary><pre>{\n  &quot;model_type&quot;: &quot;vae&quot;"
@@ -246,3 +247,10 @@ def test_the_reconstructions_caption_says_the_inputs_are_as_the_model_sees_them(
     figures = (("reconstructions", (1.0, 0.0, 0.0)),)
     text = build_report([make_run(model_type, config=config, figures=figures)]).read_text("utf-8")
     assert "Test inputs as the model sees them (under the run&#x27;s binarization protocol)" in text
+
+
+def test_the_training_line_counts_one_epoch_in_the_singular():
+    from torchlvm.report.html import training_text
+
+    assert training_text({"max_epochs": 1, "batch_size": 32}) == "1 epoch · batch 32"
+    assert training_text({"max_epochs": 3}) == "3 epochs"

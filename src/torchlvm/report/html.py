@@ -96,6 +96,7 @@ def training_text(training: dict[str, Any]) -> str:
     for key, form in (("max_epochs", "{} epochs"), ("batch_size", "batch {}"), ("lr", "lr {}")):
         value = training.get(key)
         if value is not None and _scalar(value):
+            form = "{} epoch" if key == "max_epochs" and value == 1 else form
             parts.append(form.format(format_value(value)))
     if not parts:
         parts = [f"{k} {format_value(v)}" for k, v in training.items() if _scalar(v)]
@@ -228,7 +229,10 @@ def headline_html(metrics: Any) -> str:
 
 
 def _stem(figure: FigureFile) -> str:
-    return Path(figure.name).stem
+    """A figure's short name: its file's stem, or a drawn figure's name before its note
+    (``training curves (drawn from metrics.csv)``: its stem cut the note at ``.csv)``)."""
+    name = figure.name
+    return Path(name).stem if name.lower().endswith(".png") else name.split(" (")[0]
 
 
 def _is_wide(figure: FigureFile) -> bool:
