@@ -48,6 +48,7 @@ def test_vae_is_refused(tmp_path, capsys):
     folder = vae.save_pretrained(tmp_path / "vae", data={**DATA, "condition": "none"})
     err = fails(capsys, ["transfer", folder, "--from-condition", "1", "--to-condition", "2"])
     assert "needs a CVAE conditioned on class labels" in err and "holds a VAE" in err
+    assert f"train one with 'torchlvm train cvae --data {DATA['name']} --condition label" in err
 
 
 @pytest.mark.parametrize("flag", ["--from-condition", "--to-condition"])

@@ -371,14 +371,18 @@ def require_class_conditions(run: Run, command: str) -> int:
     needs one."""
     if run.num_classes is not None:
         return int(run.num_classes)
+    from torchlvm.run.publish import quoted
+
+    data = quoted(run.data["name"]) if run.data.get("name") else "DATA"
+    train = f"train one with 'torchlvm train cvae --data {data} --condition label --out RUN'"
     if run.model_type == "cvae":
         raise ConfigError(
             f"{command} needs a CVAE conditioned on class labels; the one in {run.folder} is "
-            f"conditioned on {run.condition_text}"
+            f"conditioned on {run.condition_text}: {train}"
         )
     raise ConfigError(
         f"{command} needs a CVAE conditioned on class labels; {run.folder} holds "
-        f"{model_phrase(run.model_type)}"
+        f"{model_phrase(run.model_type)}: {train}"
     )
 
 
