@@ -9,10 +9,11 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from torchlvm.errors import NonFiniteError, RunBusyError, RunDirectoryError
 from torchlvm.run import publish
-from torchlvm.run.layout import LOCK_NAME, STAGE_MARKER_NAME, stage_path
+from torchlvm.run.layout import LOCK_NAME, STAGE_MARKER_NAME, RunLayout, stage_path
 from torchlvm.run.lock import acquire
 from torchlvm.run.publish import adopt_interrupted, check_new_target, staged_run
 
@@ -204,8 +205,53 @@ def test_keep_partial_turns_ctrl_c_and_a_full_disk_into_notes(tmp_path: Path) ->
     with pytest.raises(OSError, match=r"No space left on device \(nothing was written to") as info:
         with staged_run(tmp_path / "b", keep_partial=True) as stage:
             raise OSError(errno.ENOSPC, "No space left on device", str(stage.folder / "m.csv"))
-    assert info.value.filename == str(tmp_path / "b" / "m.csv")
+    assert info.value.filename is None  # (b/m.csv does not exist: nothing was kept)
     assert sorted(os.listdir(tmp_path)) == ["a"]
+
+
+def test_a_failure_that_keeps_nothing_names_no_missing_path_and_how_to_start_again(
+    tmp_path: Path,
+) -> None:
+    out, again = tmp_path / "b", "torchlvm train vae --data digits --out b"
+    with pytest.raises(OSError) as info:
+        with staged_run(out, keep_partial=True, again=again) as stage:
+            best = stage.folder / "checkpoints" / "best-epoch000.ckpt"
+            raise OSError(errno.ENOSPC, "No space left on device", str(best))
+    assert info.value.filename is None
+    assert info.value.strerror == (
+        f"No space left on device (nothing was written to {out}; start it again with '{again}')"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_kept_file_is_named_where_it_now_is(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    with pytest.raises(OSError) as info:
+        with staged_run(out, keep_partial=True) as stage:
+            _epoch_done(stage.folder)
+            raise OSError(
+                errno.ENOSPC, "No space left on device", str(stage.folder / "metrics.csv")
+            )
+    assert info.value.filename == str(out / "metrics.csv")
+
+
+def test_an_interrupted_overwrite_says_its_finished_epochs_are_not_kept(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "config.json").write_text("{}")
+    (out / "model.safetensors").write_bytes(b"old")
+    before = sorted(os.listdir(out))
+    again = f"torchlvm train vae --data digits --out {out} --overwrite"
+    with pytest.raises(KeyboardInterrupt) as info:
+        with staged_run(out, overwrite=True, keep_partial=True, again=again) as stage:
+            _epoch_done(stage.folder)
+            torch.save({"epoch": 1}, RunLayout(stage.folder).last_checkpoint)
+            raise KeyboardInterrupt
+    assert str(info.value) == (
+        f"nothing was written to {out}, which keeps its old run; the interrupted new training "
+        f"(2 finished epochs) is not kept; start it again with '{again}'"
+    )
+    assert sorted(os.listdir(out)) == before and (out / "model.safetensors").read_bytes() == b"old"
 
 
 # -- a staging folder left behind -----------------------------------------------------------------

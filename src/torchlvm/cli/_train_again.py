@@ -49,6 +49,15 @@ def train_command(record: Mapping[str, Any], out: Path, changes: Mapping[str, An
     return " ".join(quoted(word) for word in [*words, "--out", str(out)])  # (within '...')
 
 
+def start_again(model: str, given: Mapping[str, Any], out: Path, *, overwrite: bool) -> str:
+    """The ``train`` command that starts a new run that kept nothing (interrupted, a full disk)
+    again: its own options, as ``train``'s parser spells them."""
+    record = {"model_type": model, "data": {"name": str(given.get("data"))}}
+    again = train_command({**record, "cli": cli_record(model, given, False)}, out, {})
+    again = again or f"torchlvm train {model} ... --out {quoted(out)}"
+    return again + (" --overwrite" if overwrite else "")
+
+
 def _spelled(action: argparse.Action, value: Any) -> list[str]:
     """The words that give ``action`` the parsed ``value`` (none for a switch left off)."""
     if isinstance(action, argparse.BooleanOptionalAction):  # --standardize / --no-standardize

@@ -241,7 +241,8 @@ def run(args: argparse.Namespace) -> int:
         with resuming(out, epochs=config.max_epochs):
             result = fit(model, dm, config, out, resume=True, **options)
     else:
-        with staged_run(out, overwrite=args.overwrite, keep_partial=True) as stage:
+        again = _train_again.start_again(args.model, given, out, overwrite=args.overwrite)
+        with staged_run(out, overwrite=args.overwrite, keep_partial=True, again=again) as stage:
             result = fit(model, dm, config, stage.folder, **options)
         result = dataclasses.replace(result, out_dir=out)  # where the stage was moved
     _print_summary(args.model, model, dm, config, result)

@@ -162,10 +162,13 @@ class Staging:
         folder: the staging folder, where the run is written.
     """
 
-    def __init__(self, out: Path, folder: Path, lock: RunLock, *, overwrite: bool) -> None:
+    def __init__(
+        self, out: Path, folder: Path, lock: RunLock, *, overwrite: bool, again: str | None = None
+    ) -> None:
         self.out = out
         self.folder = folder
         self.overwrite = overwrite
+        self.again = again  # the command that starts this run again, for a message
         self._lock = lock
         self._old_lock: RunLock | None = None
         self._kept = False
@@ -224,7 +227,13 @@ class Staging:
                 f"the checkpoints of the finished epochs are in {RunLayout(out).checkpoints} "
                 f"(no model was saved); continue with --resume{where}"
             )
-        return f"nothing was written to {out}"
+        dropped = ""
+        if last.is_file() and out.is_dir() and os.listdir(out):  # a run that it was to replace
+            done = finished_epochs(self.folder)
+            epochs = "" if done is None else f" ({done} finished epoch{'s' * (done != 1)})"
+            dropped = f", which keeps its old run; the interrupted new training{epochs} is not kept"
+        again = f"; start it again with '{self.again}'" if self.again else ""
+        return f"nothing was written to {out}{dropped}{again}"
 
     def _moved_to(self, out: Path) -> None:
         self._lock.moved(out)
@@ -249,6 +258,7 @@ def staged_run(
     resumable: bool = True,
     command: str | None = None,
     refusals: Refusals | None = None,
+    again: str | None = None,
 ) -> Iterator[Staging]:
     """Build a new run for ``out`` in its staging folder and publish it when the block ends.
 
@@ -260,6 +270,7 @@ def staged_run(
         resumable: see :func:`check_new_target`.
         command: what this process does, for the lock file (default: its command line).
         refusals: see :func:`check_new_target`.
+        again: the command that starts this run again, which a failure that keeps nothing names.
 
     Raises:
         RunDirectoryError, RunBusyError: see :func:`check_new_target`; also for a staging
@@ -268,6 +279,7 @@ def staged_run(
     check_new_target(out, overwrite=overwrite, resumable=resumable, refusals=refusals)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = _claim(out, overwrite=overwrite, command=command or command_line(), refusals=refusals)
+    staging.again = again
     try:
         if out.is_dir() and os.listdir(out):  # a run to replace: no one may resume it meanwhile
             staging._old_lock = acquire(out, command or command_line(), what=str(out))
@@ -288,7 +300,8 @@ def _ours(err: BaseException) -> bool:
 
 
 def _with_note(err: BaseException, staging: Staging) -> BaseException:
-    """``err`` with the staging path replaced by the destination, and what was kept."""
+    """``err`` with the staging path replaced by the destination where the file was kept there
+    (dropped where it was not: a path that does not exist helps no one), and what was kept."""
     stage, out = str(staging.folder), str(staging.out)
     note = staging.keep_partial()
     if isinstance(err, NonFiniteError):
@@ -297,7 +310,11 @@ def _with_note(err: BaseException, staging: Staging) -> BaseException:
         return KeyboardInterrupt(note)
     assert isinstance(err, OSError)
     what = err.strerror or str(err)
-    where = str(err.filename).replace(stage, out) if err.filename else None
+    where = str(err.filename) if err.filename else None
+    if where is not None and (where + os.sep).startswith(stage + os.sep):
+        where = (
+            where.replace(stage, out, 1) if os.path.lexists(where.replace(stage, out, 1)) else None
+        )
     return OSError(err.errno, f"{what} ({note})", where)
 
 
