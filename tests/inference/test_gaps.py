@@ -138,3 +138,26 @@ def test_identity_trace_needs_an_exact_model():
 
     with pytest.raises(ConfigError, match="closed-form"):
         identity_trace(NoClosedForm(), torch.zeros(2, 3))
+
+
+@pytest.mark.parametrize(
+    "settings, expected",
+    [({"k": 10, "chunk": 4}, [4, 4, 2]), ({"ais_steps": 3, "ais_chains": 2}, [1, 1, 1])],
+    ids=["importance-sampling", "ais"],
+)
+def test_the_log_px_bar_advances_as_it_runs(settings, expected):
+    """gaps' log p(x) bar jumped from 0 to done: it advances per chunk of importance samples,
+    per AIS transition."""
+    from torchlvm.inference.gaps_parts import GapSettings, gap_parts, prepare
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(64, latent_dim=2, hidden=(8,)))
+    x = load_dataset("digits", "test", binarize="threshold").x[:5]
+    s = GapSettings(local_steps=1, num_samples=2, elbo_samples=2, **settings)
+    state = prepare(model, x, None, s)
+    parts = gap_parts(model, x, None, s, state)
+    for part in parts[:-1]:
+        part.run(part.units, None)
+    done = []
+    parts[-1].run(parts[-1].units, done.append)
+    assert parts[-1].name.startswith("log p(x) by") and done == expected

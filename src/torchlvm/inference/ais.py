@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -178,6 +179,7 @@ def log_marginal_ais(
     step_size: float = 0.1,
     target_acceptance: float = 0.65,
     schedule: Schedule = "sigmoid",
+    advance: Callable[[int], None] | None = None,
 ) -> Estimate:
     """Annealed importance sampling of log p(x | c) per example, with HMC transitions.
 
@@ -193,6 +195,8 @@ def log_marginal_ais(
         target_acceptance: acceptance rate the step size is adapted toward, in (0, 1).
         schedule: β_t spacing, ``"sigmoid"`` (default) or ``"linear"``
             (:func:`annealing_schedule`).
+        advance: called as ``advance(1)`` after each of the T transitions (a progress bar's
+            update); it does not change the estimate.
 
     Returns:
         :class:`~torchlvm.inference.importance.Estimate` with ``mean``, ``stderr`` and ``ess``
@@ -223,6 +227,8 @@ def log_marginal_ais(
             rate = accepted.to(eps.dtype).mean(0)  # (B,)
             factor = torch.where(rate > target_acceptance, ADAPT_RATE, 1 / ADAPT_RATE)
             eps = (eps * factor).clamp(MIN_STEP, MAX_STEP)
+            if advance is not None:
+                advance(1)
     return estimate_from_log_weights(log_w.detach())
 
 

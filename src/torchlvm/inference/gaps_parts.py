@@ -200,14 +200,18 @@ def _log_px_part(
     if s.ais_steps is not None:
 
         def ais(m: int, advance: Advance | None) -> None:
-            state["log_px"] = log_marginal_ais(model, x, c, num_steps=m, num_chains=s.ais_chains)
+            state["log_px"] = log_marginal_ais(
+                model, x, c, num_steps=m, num_chains=s.ais_chains, advance=advance
+            )
             state["px_method"] = f"AIS ({m} HMC steps, {s.ais_chains} chains)"
 
         return Part("log p(x) by AIS", s.ais_steps, "transition", ais)
 
     def importance(m: int, advance: Advance | None) -> None:
         q = state["best"] if s.proposal == "local" else state["enc"]
-        state["log_px"] = log_marginal_is(model, x, c, num_samples=m, chunk=s.chunk, proposal=q)
+        state["log_px"] = log_marginal_is(
+            model, x, c, num_samples=m, chunk=s.chunk, proposal=q, advance=advance
+        )
         state["px_method"] = f"importance sampling (proposal: {s.proposal} q)"
 
     return Part("log p(x) by importance sampling", s.k, "sample", importance)

@@ -24,6 +24,7 @@ a standard error that understates the true error: read a small ESS as a warning.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -108,6 +109,7 @@ def log_marginal_is(
     num_samples: int,
     chunk: int | None = None,
     proposal: Distribution | str | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> Estimate:
     """Importance-sampled log p(x | c) per example, without gradients (the differentiable
     estimate is :func:`~torchlvm.inference.iwae_bound`, whose mean is the same estimator).
@@ -121,6 +123,8 @@ def log_marginal_is(
             the device by :func:`auto_chunk`.
         proposal: ``"encoder"`` (default, q(z | x, c)), ``"prior"`` (p(z | c)) or a
             distribution with batch shape ``(B,)``.
+        advance: called as ``advance(n)`` after each chunk of n samples (a progress bar's
+            update); it does not change the estimate.
 
     Returns:
         :class:`Estimate` with ``mean``, ``stderr`` and ``ess`` of shape ``(B,)``.
@@ -151,6 +155,8 @@ def log_marginal_is(
         part_w, part_w2 = torch.logsumexp(log_w, 0), torch.logsumexp(2 * log_w, 0)
         lse_w = part_w if lse_w is None else torch.logaddexp(lse_w, part_w)
         lse_w2 = part_w2 if lse_w2 is None else torch.logaddexp(lse_w2, part_w2)
+        if advance is not None:
+            advance(n)
     mean = lse_w + shift - math.log(num_samples)
     ess = torch.exp(2 * lse_w - lse_w2)
     if num_samples > 1:
