@@ -3,6 +3,7 @@ unless an explicit resize is asked for, and the resize is recorded; the typicali
 data that is *more* likely than typical (the Nalisnick et al. trap) where the raw score fails."""
 
 import math
+import os
 import re
 
 import numpy as np
@@ -190,3 +191,20 @@ def test_a_table_ood_file_with_missing_cells_names_how_many_rows_in_words(
     reference = None  # a table's OOD set is the file alone, read as the run's table
     with pytest.raises(DataError, match=f": {incomplete} of its 3 rows {verb} missing cells"):
         make_ood_set(str(path), reference, n=3, table=TableSchema(("a", "b")))
+
+
+def test_an_idx_file_as_ood_set_names_its_dataset_and_folder_which_then_read() -> None:
+    """--ood path/to/an-IDX-file said "unknown dataset": it names the dataset and folder that
+    read it (as --data does for an IDX file), and that OOD set is then made."""
+    from torchlvm.evaluation.outliers import check_ood_name
+
+    folder = "/usr/share/datasets/fashion-mnist"
+    if not os.path.isdir(folder):
+        pytest.skip("no Fashion-MNIST files here")
+    with pytest.raises(ConfigError) as caught:
+        check_ood_name(f"{folder}/t10k-images-idx3-ubyte.gz", table=False)
+    assert caught.value.on_command_line.endswith(f"pass --ood fashion-mnist --data-dir {folder}")
+    check_ood_name("fashion-mnist", table=False)
+    digits = load_dataset("digits", "test")
+    ood = make_ood_set("fashion-mnist", digits, n=5, data_dir=folder, resize="bilinear")
+    assert ood.x.shape == (5, 64)

@@ -220,10 +220,11 @@ load_mnist = _register(
 )
 
 
-def idx_file_error(path: str | os.PathLike[str]) -> OptionError | None:
+def idx_file_error(path: str | os.PathLike[str], flag: str = "--data") -> OptionError | None:
     """The refusal of one IDX file given where a data file goes (``--data
-    train-images-idx3-ubyte.gz``), naming the dataset and folder that read it with the other
-    three; None for a name that is no IDX file's (``*ubyte*``, as every MNIST mirror names them).
+    train-images-idx3-ubyte.gz``, or ``flag``: ``--ood``), naming the dataset and folder that
+    read it with the other three; None for a name that is no IDX file's (``*ubyte*``, as every
+    MNIST mirror names them).
     """
     path = Path(path)
     if "ubyte" not in path.name.lower():
@@ -238,5 +239,5 @@ def idx_file_error(path: str | os.PathLike[str]) -> OptionError | None:
     else:
         start += ":"
     python = f"load_dataset({name!r}, data_dir={str(folder)!r})"
-    shell = f"--data {name} --data-dir {shlex.quote(str(folder))}"
+    shell = f"{flag} {name} --data-dir {shlex.quote(str(folder))}"
     return OptionError(f"{start} call {python}{other}", f"{start} pass {shell}{other}")

@@ -199,10 +199,12 @@ def check_ood_name(name: str, *, table: bool) -> None:
     anything but a file of rows.
 
     Raises:
-        ConfigError: for a name that is not a file beside a table run, or an unknown dataset.
+        ConfigError: for a name that is not a file beside a table run, an unknown dataset, or
+            an IDX file (naming the dataset and folder that read it).
         DataNotFoundError: for a file that does not exist.
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
+    from torchlvm.data.mnist import idx_file_error
     from torchlvm.data.registry import get_spec
     from torchlvm.errors import DataNotFoundError
 
@@ -212,6 +214,9 @@ def check_ood_name(name: str, *, table: bool) -> None:
     elif table:
         raise _not_a_table_file(name)
     elif name not in SYNTHETIC_OOD:
+        idx = idx_file_error(name, flag="--ood")  # read by its dataset's name, as --data does
+        if idx is not None:
+            raise idx
         get_spec(name)  # raises for an unknown name, naming the known ones
 
 
