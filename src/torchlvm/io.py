@@ -178,10 +178,12 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
             that evaluates it is no obstacle.
         RunDirectoryError, DataError, ConfigError: for a missing, damaged or mismatched folder.
     """
-    from torchlvm.run.lock import check_not_busy  # (the run package is not needed to import)
+    from torchlvm.run.commit import recover_for_reading  # (not needed to import the package)
+    from torchlvm.run.lock import check_not_busy
 
     folder = Path(folder)
     check_not_busy(folder, model_only=True)
+    recover_for_reading(folder)  # a killed commit of model + config: finished, or refused
     record = read_config(folder)
     if not isinstance(record, dict) or "model_type" not in record:
         raise DataError(f"{folder / CONFIG_NAME} has no 'model_type'; it is not a torchlvm model")

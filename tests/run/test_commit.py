@@ -289,3 +289,56 @@ def test_what_a_killed_commit_leaves_is_torchlvm_s_own(tmp_path: Path) -> None:
         (tmp_path / name).write_text("{}")
     (tmp_path / "notes.txt").write_text("mine")
     assert foreign_entries(tmp_path) == ["notes.txt"]
+
+
+# ------------------------------------------------- a finished run's model and config, published
+
+PUBLISH = """
+import torch
+from torchlvm.models.vae import VAE, VAEConfig
+from torchlvm.run.record import write_finished
+torch.manual_seed(1)
+write_finished(Path(sys.argv[2]), VAE(VAEConfig(input_dim=3, latent_dim=2, hidden=(5,))), {})
+"""
+
+
+def _old_run(folder: Path) -> None:
+    import torch
+
+    from torchlvm.models.vae import VAE, VAEConfig
+    from torchlvm.run.record import write_finished
+
+    torch.manual_seed(0)
+    write_finished(folder, VAE(VAEConfig(input_dim=3, latent_dim=2, hidden=(4,))), {})
+
+
+def test_a_publish_killed_between_model_and_config_is_finished_by_load(tmp_path: Path) -> None:
+    """A SIGKILL between the renames of model.safetensors and config.json (a resumed run
+    publishing again) left a new model beside the old config: load finishes the commit."""
+    import json
+
+    import torchlvm
+
+    _old_run(tmp_path)
+    _killed(tmp_path, PUBLISH, 2, str(tmp_path))  # model.safetensors renamed, config.json not
+    assert json.loads((tmp_path / "config.json").read_text())["model"]["hidden"] == [4]
+    assert (tmp_path / JOURNAL_NAME).exists()
+    from torchlvm.run.layout import foreign_entries
+
+    assert foreign_entries(tmp_path) == []  # (train --overwrite may replace what it left)
+    model = torchlvm.load(tmp_path)
+    assert model.config.hidden == (5,)  # the new pair, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_a_killed_publish_that_cannot_be_finished_is_refused(tmp_path: Path) -> None:
+    import torchlvm
+    from torchlvm.errors import RunDirectoryError
+    from torchlvm.run.lock import acquire
+
+    _old_run(tmp_path)
+    _killed(tmp_path, PUBLISH, 1, str(tmp_path))  # the journal written, nothing renamed
+    with acquire(tmp_path, "torchlvm evaluate", doing="evaluated"):
+        with pytest.raises(RunDirectoryError, match="left half replaced .* run this command again"):
+            torchlvm.load(tmp_path)
+    assert torchlvm.load(tmp_path).config.hidden == (5,)

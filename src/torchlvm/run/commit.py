@@ -273,3 +273,22 @@ def interrupts_held() -> Iterator[None]:
             previous(signal.SIGINT, None)
         elif previous == signal.SIG_DFL:
             signal.raise_signal(signal.SIGINT)
+
+
+def recover_for_reading(folder: Path) -> None:
+    """For a command that reads a run's model (``torchlvm.load`` and every command through it):
+    finish a killed commit there (:func:`recover_if_free`), and refuse to read a run whose
+    commit stays unfinished, whose ``model.safetensors`` and ``config.json`` may not match.
+
+    Raises:
+        RunDirectoryError: when the journal stays (another command holds the run, or this
+            process may not write there).
+    """
+    recover_if_free(folder)
+    if (Path(folder) / JOURNAL_NAME).exists():
+        raise RunDirectoryError(
+            f"{folder} holds files that a killed torchlvm command left half replaced "
+            f"({JOURNAL_NAME}), and another command holds the run or this one may not write "
+            "there; run this command again when that command has ended, or as a user who may "
+            f"write to {folder} (it finishes the replacement first)"
+        )

@@ -64,7 +64,7 @@ RUN_ENTRIES: frozenset[str] = frozenset(
         COMMIT_JOURNAL_NAME,  # and the records' staged and kept files (run.commit's names):
         *(
             f".{name}{end}"
-            for name in (METRICS_JSON_NAME, GAPS_NAME)
+            for name in (METRICS_JSON_NAME, GAPS_NAME, WEIGHTS_NAME, CONFIG_NAME)
             for end in (STAGED_SUFFIX, KEPT_SUFFIX)
         ),
         "tensorboard",

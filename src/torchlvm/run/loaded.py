@@ -160,9 +160,11 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
     """
     import torchlvm.models  # noqa: F401  (importing registers every model type)
     from torchlvm.io import load, read_config
+    from torchlvm.run.commit import recover_for_reading
     from torchlvm.run.interrupted import check_finished
 
     folder = Path(folder)
+    recover_for_reading(folder)  # (a first publish killed midway has no config.json yet)
     check_finished(folder)  # an interrupted run is named, with the command that finishes it
     try:
         model = load(folder).to(device)  # load refuses a run that a process is training

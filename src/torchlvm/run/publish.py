@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torchlvm.errors import NonFiniteError, RunDirectoryError, TorchLVMError
+from torchlvm.run.commit import recover
 from torchlvm.run.layout import (
     LOCK_NAME,
     STAGE_MARKER_NAME,
@@ -283,6 +284,7 @@ def staged_run(
     try:
         if out.is_dir() and os.listdir(out):  # a run to replace: no one may resume it meanwhile
             staging._old_lock = acquire(out, command or command_line(), what=str(out))
+            recover(out)  # the old run stays readable meanwhile: finish a killed commit in it
         try:
             yield staging
         except (NonFiniteError, OSError, KeyboardInterrupt) as err:
@@ -425,6 +427,7 @@ def resuming(
     from torchlvm.run.interrupted import resume_hint  # (it imports this module)
 
     with acquire(out, command or command_line(), what=str(out)) as lock:
+        recover(out)  # a publish killed midway (model + config): finished first
         try:
             yield lock
         except KeyboardInterrupt as err:

@@ -107,15 +107,20 @@ def write_training_record(folder: str | os.PathLike[str], record: dict[str, Any]
 
 
 def write_finished(folder: str | os.PathLike[str], model: Any, record: dict[str, Any]) -> None:
-    """Write a finished run: ``model.safetensors`` (``model``'s weights), then ``config.json``
-    (``record``, with the sections that rebuild ``model``), each file atomically.
+    """Write a finished run: ``model.safetensors`` (``model``'s weights) and ``config.json``
+    (``record``, with the sections that rebuild ``model``), put in place as one commit
+    (:class:`~torchlvm.run.commit.Staging`): a kill leaves the old pair or the new one.
 
     Raises:
         NonFiniteError: for weights that are not finite (nothing is written).
     """
+    from torchlvm.run.commit import Staging
+
     layout = RunLayout(Path(folder))
-    save_weights(model, layout.weights)
-    write_json(layout.config, ordered({**record, **model_record(model)}))
+    with Staging(layout.folder) as staging:  # the two files replace a finished run's as one
+        save_weights(model, staging.path(layout.weights))
+        write_json(staging.path(layout.config), ordered({**record, **model_record(model)}))
+        staging.commit()
 
 
 def record_data(folder: str | os.PathLike[str], data: dict[str, Any]) -> None:
