@@ -206,7 +206,7 @@ def test_a_diverged_new_run_leaves_nothing_half_written(
     assert main(argv) == 2
     line = _one_error_line(capsys)
     assert "global step 0" in line and f"nothing was written to {out}" in line
-    assert f"start it again with 'torchlvm train vae --data digits --epochs 3 " in line, line
+    assert "start it again with 'torchlvm train vae --data digits --epochs 3 " in line, line
     assert list(tmp_path.iterdir()) == []
 
     # a run that finished an epoch keeps its checkpoints (not a model) for --resume
