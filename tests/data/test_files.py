@@ -144,7 +144,7 @@ def test_infinity_always_refused(tmp_path):
     rows = ROWS.copy()
     rows[4, 1] = np.inf
     np.save(tmp_path / "rows.npy", rows)
-    with pytest.raises(DataError, match=r"1 infinite values \(the first in example 4, feature 1"):
+    with pytest.raises(DataError, match=r"1 infinite value \(the first in example 4, feature 1"):
         load_dataset(tmp_path / "rows.npy", "all", allow_missing=True)
 
 
@@ -232,7 +232,7 @@ def test_standardizing_sees_the_files_float64_values(tmp_path, offset, scale):
 def test_values_float32_cannot_hold_are_not_called_infinite(tmp_path):
     path = tmp_path / "huge.csv"
     path.write_text("a,b\n1,2\n3,1e200\n5,6\n")
-    with pytest.raises(DataError, match="holds 1 finite but too large values .*float32"):
+    with pytest.raises(DataError, match="holds 1 finite but too large value .*float32"):
         load_file(path)
 
 
@@ -357,3 +357,36 @@ def test_a_text_label_column_that_names_rows_is_no_classes(tmp_path):
         "the label column 'name' holds 120 distinct names in 120 rows, so it names rows, not "
         "classes; leave it out (--drop-columns kind,name)"
     )
+
+
+@pytest.mark.parametrize(
+    "shape, nan_at, where",
+    [
+        ((4, 8, 8), (2, 3, 5), "in image 2, pixel row 3, column 5, counting from 0"),
+        ((4, 3, 8, 8), (1, 2, 0, 7), "in image 1, channel 2, pixel row 0, column 7"),
+        ((4, 8, 8, 3), (1, 0, 7, 2), "in image 1, channel 2, pixel row 0, column 7"),
+    ],
+    ids=["grey", "channels-first", "channels-last"],
+)
+def test_a_missing_pixel_is_named_as_a_pixel_and_counted_in_the_singular(
+    tmp_path, shape, nan_at, where
+):
+    """An image file with one NaN said "holds 1 missing (NaN or empty) values (the first in
+    example 2, feature 29 ...)": one value, a pixel by its row and column, no empty cells."""
+    images = np.random.default_rng(0).random(shape, dtype=np.float32)
+    images[nan_at] = np.nan
+    np.save(tmp_path / "images.npy", images)
+    with pytest.raises(DataError) as caught:
+        load_file(tmp_path / "images.npy")
+    assert f"holds 1 missing (NaN) value (the first {where}" in str(caught.value)
+    images[:, 0, 0] = np.nan
+    np.save(tmp_path / "images.npy", images)
+    with pytest.raises(DataError, match="every one of its 4 images has a missing pixel, so no "):
+        load_file(tmp_path / "images.npy")
+
+
+def test_one_missing_cell_is_counted_in_the_singular(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("a,b\n1,2\n3,\n5,6\n")
+    with pytest.raises(DataError, match=r"holds 1 missing \(NaN or empty\) value \(the first on"):
+        load_dataset(path, "all")

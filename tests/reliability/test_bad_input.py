@@ -245,7 +245,7 @@ CASES: dict[str, Case] = {
     "csv-non-numeric": Case(f"{FIT} {{d}}/bad.csv", "line 2, column 2: cannot read 'x'"),
     "nan-closed-form": Case(f"{FIT} {{d}}/nan.csv", "--allow-missing"),
     "nan-allowed-needs-em": Case(f"{FIT} {{d}}/nan.csv --allow-missing", "needs --method em"),
-    "inf": Case(f"{FIT} {{d}}/inf.csv --method em --allow-missing", "infinite values"),
+    "inf": Case(f"{FIT} {{d}}/inf.csv --method em --allow-missing", "holds 1 infinite value "),
     "huge-values-unstandardized": Case(
         f"{TRAIN} --data {{d}}/near-1e30.csv --no-standardize",
         "first step, so the learning rate is not the cause; the data are: values too large",
@@ -552,7 +552,7 @@ CASES: dict[str, Case] = {
     "table-tabs": Case(f"{FIT} {{d}}/tabs.csv", "separates its cells with tabs"),
     "table-comment-line": Case(f"{FIT} {{d}}/comment.csv", "line 1 is a comment"),
     "table-one-name-twice": Case(f"{FIT} {{d}}/same-names.csv", "columns 1 and 3 are both named"),
-    "table-beyond-float32": Case(f"{FIT} {{d}}/huge.csv", "1 finite but too large values"),
+    "table-beyond-float32": Case(f"{FIT} {{d}}/huge.csv", "1 finite but too large value "),
     "unknown-option-names-the-commands-help": Case(f"{FIT} digits --drop-columns a b", "b"),
     # an output never replaces the file the command reads, even with --overwrite
     "score-out-onto-its-data": Case(

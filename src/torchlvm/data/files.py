@@ -100,6 +100,25 @@ def _in_array(row: int, column: int) -> str:
     return f"in example {row}, feature {column}, counting from 0"
 
 
+def _in_images(shape: tuple[int, ...]) -> Where:
+    """Where a value of images flattened from per-example ``shape`` ``(C, H, W)`` is: its image,
+    channel (of several), and pixel's row and column."""
+    channels, height, width = shape
+
+    def where(row: int, column: int) -> str:
+        channel, pixel = divmod(column, height * width)
+        y, x = divmod(pixel, width)
+        which = f"channel {channel}, " if channels > 1 else ""
+        return f"in image {row}, {which}pixel row {y}, column {x}, counting from 0"
+
+    return where
+
+
+def _values(count: int, what: str) -> str:
+    """``count`` values of a kind, the noun agreeing: "1 infinite value", "2 infinite values"."""
+    return f"{count} {what} value{'' if count == 1 else 's'}"
+
+
 def _in_table(lines: np.ndarray | None, names: Sequence[str] | None) -> Where:
     """Where a cell of a CSV is, as a spreadsheet shows it: its line and its column's name."""
     if lines is None:
@@ -223,8 +242,8 @@ def _refuse_beyond_float32(array: np.ndarray, path: Path, where: Where) -> None:
         np.isfinite(rows) & (np.abs(rows) > limit),
         path,
         "finite but too large",
-        f"torchlvm computes in float32, whose largest value is {limit:.3g}: rescale them (other "
-        "units, or their logarithm)",
+        f"torchlvm computes in float32, whose largest value is {limit:.3g}: rescale the data "
+        "(other units, or their logarithm)",
         where,
     )
 
@@ -295,14 +314,17 @@ def _refuse(mask: np.ndarray, path: Path, what: str, fix: str, where: Where) -> 
     if mask.any():
         row, column = np.argwhere(mask)[0]
         raise DataError(
-            f"{path} holds {int(mask.sum())} {what} values (the first "
+            f"{path} holds {_values(int(mask.sum()), what)} (the first "
             f"{where(int(row), int(column))}); {fix}"
         )
 
 
-def _check_finite(x: np.ndarray, path: Path, allow_missing: bool, where: Where) -> None:
-    """Refuse infinities always and NaN unless ``allow_missing``."""
-    fix_inf = "replace them with finite numbers, or NaN to mark them missing"
+def _check_finite(
+    x: np.ndarray, path: Path, allow_missing: bool, where: Where, *, images: bool, csv: bool
+) -> None:
+    """Refuse infinities always and NaN unless ``allow_missing``; ``images``: x holds images'
+    pixels, ``csv``: x was read from a CSV (whose empty cells are NaN too)."""
+    fix_inf = "replace infinite values with finite numbers, or with NaN to mark them missing"
     _refuse(np.isinf(x), path, "infinite", fix_inf, where)
     if allow_missing:
         return
@@ -311,26 +333,27 @@ def _check_finite(x: np.ndarray, path: Path, allow_missing: bool, where: Where) 
         em = "with --method em for fit ppca" if spell is on_command_line else "method='em' for PPCA"
         return (
             f"pass {spell('allow_missing', True)} ({em}): PPCA's EM and the VAE's MIWAE bound "
-            "fit around missing values; or fill them in"
+            "fit around missing values; or fill the missing values in"
         )
 
     incomplete = np.isnan(x).any(1)
+    rows, cell = ("images", "pixel") if images else ("rows", "cell")
     if len(x) > 1 and incomplete.all():
         raise spelled(
             DataError,
             lambda spell: (
-                f"{path}: every one of its {len(x)} rows has a missing cell, so no complete row "
-                f"is left; {fix(spell)}"
+                f"{path}: every one of its {len(x)} {rows} has a missing {cell}, so no complete "
+                f"{rows[:-1]} is left; {fix(spell)}"
             ),
         )
     mask = np.isnan(x)
     if mask.any():
         row, column = np.argwhere(mask)[0]
+        missing = _values(int(mask.sum()), "missing (NaN or empty)" if csv else "missing (NaN)")
         raise spelled(
             DataError,
             lambda spell: (
-                f"{path} holds {int(mask.sum())} missing (NaN or empty) values (the first "
-                f"{where(int(row), int(column))}); {fix(spell)}"
+                f"{path} holds {missing} (the first {where(int(row), int(column))}); {fix(spell)}"
             ),
         )
 
@@ -487,7 +510,9 @@ def read_rows(
     if columns is not None:
         x, names = match_columns(x, names, tuple(columns), path)
         shape = (x.shape[1],)
-    _check_finite(x, path, allow_missing, _in_table(read.lines, names))
+    images = len(shape) == 3  # (C, H, W)
+    where = _in_images(shape) if images else _in_table(read.lines, names)
+    _check_finite(x, path, allow_missing, where, images=images, csv=read.lines is not None)
     if allow_empty is not True and read.lines is None:  # a CSV's reader checked its rows
         _check_rows_observed(x, path)
     if not if_present:  # a file to train on (a later file's labels are the run's classes)
