@@ -342,3 +342,22 @@ def test_a_killed_publish_that_cannot_be_finished_is_refused(tmp_path: Path) -> 
         with pytest.raises(RunDirectoryError, match="left half replaced .* run this command again"):
             torchlvm.load(tmp_path)
     assert torchlvm.load(tmp_path).config.hidden == (5,)
+
+
+@pytest.mark.parametrize("command", ["resume", "overwrite"])
+def test_train_resume_and_overwrite_finish_a_killed_publish_first(
+    tmp_path: Path, command: str
+) -> None:
+    """train --resume reads the run it continues; train --overwrite leaves the old run readable
+    while it trains the new one: both finish a killed publish before they start."""
+    import json
+
+    from torchlvm.run.publish import resuming, staged_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    _old_run(run)
+    _killed(tmp_path, PUBLISH, 2, str(run))
+    with resuming(run) if command == "resume" else staged_run(run, overwrite=True):
+        assert not (run / JOURNAL_NAME).exists()
+        assert json.loads((run / "config.json").read_text())["model"]["hidden"] == [5]
