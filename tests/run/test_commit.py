@@ -344,6 +344,26 @@ def test_a_killed_publish_that_cannot_be_finished_is_refused(tmp_path: Path) -> 
     assert torchlvm.load(tmp_path).config.hidden == (5,)
 
 
+def test_a_killed_publish_in_a_read_only_folder_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only file system refuses the lock file (EROFS, not a PermissionError)."""
+    import errno
+
+    import torchlvm
+    from torchlvm.errors import RunDirectoryError
+    from torchlvm.run import lock
+
+    def read_only(folder, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(Path(folder) / lock.LOCK_NAME))
+
+    _old_run(tmp_path)
+    _killed(tmp_path, PUBLISH, 2, str(tmp_path))
+    monkeypatch.setattr(lock, "acquire", read_only)
+    with pytest.raises(RunDirectoryError, match="or where it may write to .* read-write mount"):
+        torchlvm.load(tmp_path)
+
+
 @pytest.mark.parametrize("command", ["resume", "overwrite"])
 def test_train_resume_and_overwrite_finish_a_killed_publish_first(
     tmp_path: Path, command: str

@@ -284,11 +284,14 @@ def recover_for_reading(folder: Path) -> None:
         RunDirectoryError: when the journal stays (another command holds the run, or this
             process may not write there).
     """
-    recover_if_free(folder)
+    try:
+        recover_if_free(folder)
+    except OSError:  # a read-only file system (no lock file): refused below, in one line
+        pass
     if (Path(folder) / JOURNAL_NAME).exists():
         raise RunDirectoryError(
             f"{folder} holds files that a killed torchlvm command left half replaced "
             f"({JOURNAL_NAME}), and another command holds the run or this one may not write "
-            "there; run this command again when that command has ended, or as a user who may "
-            f"write to {folder} (it finishes the replacement first)"
+            "there; run this command again once that command has ended, or where it may write to "
+            f"{folder} (as its owner, on a read-write mount): it finishes the replacement first"
         )
