@@ -3,7 +3,6 @@ unless an explicit resize is asked for, and the resize is recorded; the typicali
 data that is *more* likely than typical (the Nalisnick et al. trap) where the raw score fails."""
 
 import math
-import os
 import re
 
 import numpy as np
@@ -193,18 +192,26 @@ def test_a_table_ood_file_with_missing_cells_names_how_many_rows_in_words(
         make_ood_set(str(path), reference, n=3, table=TableSchema(("a", "b")))
 
 
-def test_an_idx_file_as_ood_set_names_its_dataset_and_folder_which_then_read() -> None:
-    """--ood path/to/an-IDX-file said "unknown dataset": it names the dataset and folder that
-    read it (as --data does for an IDX file), and that OOD set is then made."""
+def test_an_idx_file_of_images_is_an_ood_set_used_whole(digits, tmp_path) -> None:
+    """--ood path/to/an-IDX-file said "unknown dataset": an IDX file of images is read whole,
+    grey levels as the dataset read by its name holds them; a labels file is refused by name."""
+    import gzip
+
     from torchlvm.evaluation.outliers import check_ood_name
 
-    folder = "/usr/share/datasets/fashion-mnist"
-    if not os.path.isdir(folder):
-        pytest.skip("no Fashion-MNIST files here")
-    with pytest.raises(ConfigError) as caught:
-        check_ood_name(f"{folder}/t10k-images-idx3-ubyte.gz", table=False)
-    assert caught.value.on_command_line.endswith(f"pass --ood fashion-mnist --data-dir {folder}")
-    check_ood_name("fashion-mnist", table=False)
-    digits = load_dataset("digits", "test")
-    ood = make_ood_set("fashion-mnist", digits, n=5, data_dir=folder, resize="bilinear")
-    assert ood.x.shape == (5, 64)
+    pixels = np.random.default_rng(0).integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
+    images = tmp_path / "t10k-images-idx3-ubyte.gz"
+    header = bytes([0, 0, 8, 3]) + b"".join(int(n).to_bytes(4, "big") for n in pixels.shape)
+    images.write_bytes(gzip.compress(header + pixels.tobytes()))
+    check_ood_name(str(images), table=False)
+    ood = make_ood_set(str(images), digits, n=1, resize="bilinear")
+    expected = resize_images(
+        torch.from_numpy(pixels).reshape(7, -1).float() / 255, (1, 28, 28), (1, 8, 8), "bilinear"
+    )
+    torch.testing.assert_close(ood.x, expected)
+    labels = tmp_path / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big") + bytes([1, 2, 3]))
+    with pytest.raises(DataError, match=r"IDX file of shape \(3,\), not of images"):
+        make_ood_set(str(labels), digits, n=1, resize="bilinear")
+    with pytest.raises(ConfigError, match="takes files of rows"):
+        check_ood_name(str(images), table=True)

@@ -146,9 +146,8 @@ def _ood(text: str | None, data: dict[str, Any], dataset: Any, resize: str) -> t
         return () if data.get("table") is not None else default_ood_sets(dataset, DEFAULT_OOD)
     if text.strip() in ("", "none"):
         return ()
-    from torchlvm.data.registry import is_file_name
     from torchlvm.data.table_schema import TableSchema
-    from torchlvm.evaluation.outliers import check_ood_name, make_ood_set
+    from torchlvm.evaluation.outliers import check_ood_name, is_ood_file, make_ood_set
 
     names = tuple(s.strip() for s in text.split(","))
     if "none" in names:
@@ -156,7 +155,7 @@ def _ood(text: str | None, data: dict[str, Any], dataset: Any, resize: str) -> t
     table = TableSchema.from_dict(data.get("table"))
     for name in names:
         check_ood_name(name, table=table is not None)
-        if is_file_name(name):  # its shape, values or columns, as evaluate will read it
+        if is_ood_file(name):  # its shape, values or columns, as evaluate will read it
             make_ood_set(name, dataset, n=1, resize=resize, table=table, binarize=dataset.binarize)
     return names
 

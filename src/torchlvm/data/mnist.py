@@ -220,14 +220,19 @@ load_mnist = _register(
 )
 
 
-def idx_file_error(path: str | os.PathLike[str], flag: str = "--data") -> OptionError | None:
+def is_idx_name(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is named as an IDX file is (``*ubyte*``, as every MNIST mirror names
+    them: ``t10k-images-idx3-ubyte.gz``, ``train-images.idx3-ubyte``)."""
+    return "ubyte" in Path(path).name.lower()
+
+
+def idx_file_error(path: str | os.PathLike[str]) -> OptionError | None:
     """The refusal of one IDX file given where a data file goes (``--data
-    train-images-idx3-ubyte.gz``, or ``flag``: ``--ood``), naming the dataset and folder that
-    read it with the other three; None for a name that is no IDX file's (``*ubyte*``, as every
-    MNIST mirror names them).
+    train-images-idx3-ubyte.gz``), naming the dataset and folder that read it with the other
+    three; None for a name that is no IDX file's (:func:`is_idx_name`).
     """
     path = Path(path)
-    if "ubyte" not in path.name.lower():
+    if not is_idx_name(path):
         return None
     folder = path.absolute().parent
     name = "fashion-mnist" if "fashion" in str(folder).lower() else "mnist"
@@ -239,5 +244,5 @@ def idx_file_error(path: str | os.PathLike[str], flag: str = "--data") -> Option
     else:
         start += ":"
     python = f"load_dataset({name!r}, data_dir={str(folder)!r})"
-    shell = f"{flag} {name} --data-dir {shlex.quote(str(folder))}"
+    shell = f"--data {name} --data-dir {shlex.quote(str(folder))}"
     return OptionError(f"{start} call {python}{other}", f"{start} pass {shell}{other}")

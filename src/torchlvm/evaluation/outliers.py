@@ -41,7 +41,10 @@ import torch
 from torch import Tensor
 
 from torchlvm._checks import check_choice
+from torchlvm.data import pixels
 from torchlvm.data.dataset import Dataset
+from torchlvm.data.idx import read_idx
+from torchlvm.data.mnist import is_idx_name
 from torchlvm.data.registry import FILE_SUFFIXES, is_file_name
 from torchlvm.data.table_schema import TableSchema
 from torchlvm.errors import ConfigError, DataError
@@ -172,9 +175,12 @@ def make_ood_set(
         raise ConfigError(
             f"OOD set {dataset!r} is the in-distribution dataset itself; choose another"
         )
-    whole = is_file_name(dataset)  # a user's file: every row of it
+    whole = is_ood_file(dataset)  # a user's file: every row of it
     split, missing = ("all", {"allow_missing": True}) if whole else ("test", {})
-    other = load_dataset(dataset, split, data_dir=data_dir, seed=seed, **missing)
+    if is_idx_name(dataset):
+        other = idx_images(dataset)
+    else:
+        other = load_dataset(dataset, split, data_dir=data_dir, seed=seed, **missing)
     x = other.x
     if whole:  # (a dataset holds grey levels in [0, 1])
         check_ood_values(x, binarize, name)
@@ -193,30 +199,49 @@ def make_ood_set(
     return OODSet(name, x, description)
 
 
+def is_ood_file(name: str) -> bool:
+    """Whether OOD set ``name`` is a file, used whole: one torchlvm reads (``.npy``, ``.csv``
+    ...) or one IDX file of images (``t10k-images-idx3-ubyte.gz``)."""
+    return is_file_name(name) or is_idx_name(name)
+
+
+def idx_images(path: str) -> Dataset:
+    """Every image in one IDX file of images (MNIST's format), grey levels in [0, 1] as a
+    dataset read by its name holds them.
+
+    Raises:
+        DataError: for an IDX file that does not hold images (N, H, W), such as a labels file.
+    """
+    array = read_idx(path)
+    if array.ndim != 3:
+        raise DataError(
+            f"OOD set {path!r} is an IDX file of shape {array.shape}, not of images (N, H, W); "
+            "pass a dataset's images file (its name has 'images' and 'idx3')"
+        )
+    x = torch.from_numpy(pixels.rows(array))  # uint8 / 255, (N, H * W)
+    shape = (1, *array.shape[1:])
+    return Dataset(x, None, path, "all", shape, None, None, "none")
+
+
 def check_ood_name(name: str, *, table: bool) -> None:
     """Refuse, before any work, an OOD set :func:`make_ood_set` would refuse by its name alone:
     a file that does not exist, a dataset that is not registered, and, beside a ``table`` run,
     anything but a file of rows.
 
     Raises:
-        ConfigError: for a name that is not a file beside a table run, an unknown dataset, or
-            an IDX file (naming the dataset and folder that read it).
+        ConfigError: for a name that is not a file beside a table run, or an unknown dataset.
         DataNotFoundError: for a file that does not exist.
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
-    from torchlvm.data.mnist import idx_file_error
     from torchlvm.data.registry import get_spec
     from torchlvm.errors import DataNotFoundError
 
-    if is_file_name(name):
+    if table and not is_file_name(name):
+        raise _not_a_table_file(name)
+    if is_ood_file(name):
         if not os.path.isfile(name):
             raise DataNotFoundError(f"--ood: {name} does not exist; check the path")
-    elif table:
-        raise _not_a_table_file(name)
     elif name not in SYNTHETIC_OOD:
-        idx = idx_file_error(name, flag="--ood")  # read by its dataset's name, as --data does
-        if idx is not None:
-            raise idx
         get_spec(name)  # raises for an unknown name, naming the known ones
 
 
