@@ -390,3 +390,15 @@ def test_one_missing_cell_is_counted_in_the_singular(tmp_path):
     path.write_text("a,b\n1,2\n3,\n5,6\n")
     with pytest.raises(DataError, match=r"holds 1 missing \(NaN or empty\) value \(the first on"):
         load_dataset(path, "all")
+
+
+def test_an_image_with_no_value_is_named_as_an_image_and_counted_in_the_singular(tmp_path):
+    """It said "example 2 (counting from 0) has no value at all (1 such rows); delete those
+    rows" of an image file."""
+    images = np.random.default_rng(0).random((4, 8, 8), dtype=np.float32)
+    images[2] = np.nan
+    np.save(tmp_path / "images.npy", images)
+    with pytest.raises(DataError, match=r"image 2 \(counting from 0\) has no value at all \(1 "):
+        load_file(tmp_path / "images.npy", allow_missing=True)
+    with pytest.raises(DataError, match=r"\(1 such image; delete it\)$"):
+        load_file(tmp_path / "images.npy", allow_missing=True)

@@ -388,13 +388,19 @@ def _labels(path: Path, header, lines, cells: list[str], j: int):
     return np.array([lookup[c] for c in stripped], dtype=np.int64), names
 
 
+def delete_such(count: int, noun: str) -> str:
+    """The fix for ``count`` rows (or images: ``noun``) with no value: "1 such row; delete it",
+    "2 such rows; delete them"."""
+    return f"1 such {noun}; delete it" if count == 1 else f"{count} such {noun}s; delete them"
+
+
 def _check_rows(path: Path, lines: list[int], values: np.ndarray) -> None:
     empty = np.isnan(values).all(1)
     if empty.any():
         i = int(np.argmax(empty))
         raise DataError(
-            f"{path} line {lines[i]} has no value in any feature column ({int(empty.sum())} "
-            "such rows); delete those rows"
+            f"{path} line {lines[i]} has no value in any feature column "
+            f"({delete_such(int(empty.sum()), 'row')})"
         )
 
 

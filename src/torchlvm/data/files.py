@@ -39,7 +39,7 @@ import torch
 from torchlvm.data import pixels
 from torchlvm.data.columns import default_names, match_columns
 from torchlvm.data.csv_dialect import Dialect
-from torchlvm.data.csv_table import TABLE_SUFFIXES, read_csv
+from torchlvm.data.csv_table import TABLE_SUFFIXES, delete_such, read_csv
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.registry import file_suffix, unsupported
 from torchlvm.data.splits import select_split
@@ -514,7 +514,7 @@ def read_rows(
     where = _in_images(shape) if images else _in_table(read.lines, names)
     _check_finite(x, path, allow_missing, where, images=images, csv=read.lines is not None)
     if allow_empty is not True and read.lines is None:  # a CSV's reader checked its rows
-        _check_rows_observed(x, path)
+        _check_rows_observed(x, path, images)
     if not if_present:  # a file to train on (a later file's labels are the run's classes)
         _check_not_measured(read, path, label_column, drop_columns)
     y = None if read.labels is None else _labels(read.labels, len(x), path, read.lines)
@@ -549,14 +549,16 @@ def _reader(path: Path) -> Callable[..., Read]:
     return reader
 
 
-def _check_rows_observed(x: np.ndarray, path: Path) -> None:
-    """Refuse an array's row with no value at all (a model learns, fills and scores nothing
-    from it: its log p(x_o) is 0), as a CSV's reader refuses one, by its line."""
+def _check_rows_observed(x: np.ndarray, path: Path, images: bool) -> None:
+    """Refuse an array's row (an image, for ``images``) with no value at all (a model learns,
+    fills and scores nothing from it: its log p(x_o) is 0), as a CSV's reader refuses one, by
+    its line."""
     empty = np.isnan(x).all(1)
     if empty.any():
+        what, noun = ("image", "image") if images else ("example", "row")
         raise DataError(
-            f"{path}: example {int(np.argmax(empty))} (counting from 0) has no value at all "
-            f"({int(empty.sum())} such rows); delete those rows"
+            f"{path}: {what} {int(np.argmax(empty))} (counting from 0) has no value at all "
+            f"({delete_such(int(empty.sum()), noun)})"
         )
 
 
