@@ -95,44 +95,40 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _scored(model, x, jacobian, args: argparse.Namespace):
-    """:func:`score_rows` of every row, ``ROWS`` at a time (the draws of one call, which takes
-    them in that order) under a progress bar; an importance-sampled score of more rows prints the
-    expected time of the rest from the first batch's before it (Fashion-MNIST's 70,000 images at
-    1,000 samples take hours on a CPU)."""
+    """:func:`score_rows` of every row under a progress bar; an importance-sampled score of more
+    than one batch of rows prints the expected time of the rest from the first batch's before it
+    (Fashion-MNIST's 70,000 images at 1,000 samples take hours on a CPU)."""
     import sys
     import time
 
-    import numpy as np
     from tqdm.auto import tqdm
 
     from torchlvm.evaluation.timing import duration
-    from torchlvm.inference.row_scores import ROWS, RowScores, score_rows
+    from torchlvm.inference.row_scores import score_rows
 
-    def rows(start: int, stop: int | None) -> RowScores:
-        j = None if jacobian is None else jacobian[start:stop]
-        return score_rows(model, x[start:stop], samples=args.samples, log_jacobian=j)
+    start, bar = time.perf_counter(), None
 
-    if len(x) <= ROWS:
-        return rows(0, None)
-    start = time.perf_counter()
-    parts = [rows(0, ROWS)]
-    if parts[0].exact:  # PPCA: exact and fast, in one call
-        return rows(0, None)
-    took, rest = time.perf_counter() - start, len(x) - ROWS
-    print(
-        f"expected time of the importance sampling: {duration(took * rest / ROWS)} more for "
-        f"{rest:,} rows ({args.samples} samples each; the first {ROWS} rows took {took:.1f} s)",
-        flush=True,
-    )
-    bar = tqdm(total=len(x), initial=ROWS, desc="score", unit="row", leave=False,
-               disable=not show_progress(args), file=sys.stderr)  # fmt: skip
-    for start in range(ROWS, len(x), ROWS):
-        parts.append(rows(start, start + ROWS))
-        bar.update(len(parts[-1].neg_log_p))
-    bar.close()
-    joined = (np.concatenate([getattr(p, f) for p in parts]) for f in ("neg_log_p", "stderr"))
-    observed = np.concatenate([p.observed for p in parts])
-    return RowScores(*joined, observed, exact=False, cells=parts[0].cells)
+    def advance(rows: int) -> None:  # after each batch of importance-sampled rows
+        nonlocal bar
+        if bar is not None:
+            bar.update(rows)
+            return
+        took, rest = time.perf_counter() - start, len(x) - rows
+        if rest:
+            print(
+                f"expected time of the importance sampling: {duration(took * rest / rows)} more "
+                f"for {rest:,} rows ({args.samples} samples each; the first {rows} rows took "
+                f"{took:.1f} s)",
+                flush=True,
+            )
+        bar = tqdm(total=len(x), initial=rows, desc="score", unit="row", leave=False,
+                   disable=not show_progress(args) or not rest, file=sys.stderr)  # fmt: skip
+
+    try:
+        return score_rows(model, x, samples=args.samples, log_jacobian=jacobian, advance=advance)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _score_text(scores, i: int) -> str:

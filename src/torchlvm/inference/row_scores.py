@@ -8,6 +8,7 @@ are computed on the model's device.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,12 @@ class RowScores:
 
 @torch.no_grad()
 def score_rows(
-    model: Any, x: Tensor, *, samples: int = 1000, log_jacobian: Tensor | None = None
+    model: Any,
+    x: Tensor,
+    *,
+    samples: int = 1000,
+    log_jacobian: Tensor | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> RowScores:
     """−log p(x) of every row of ``x`` ``(N, D)`` (NaN = missing).
 
@@ -71,6 +77,8 @@ def score_rows(
         samples: importance samples per row for a VAE.
         log_jacobian: ``(N,)`` added to log p(x) (e.g. :meth:`Standardizer.log_jacobian` to get
             the density in the user's units), or None.
+        advance: called with the number of rows just scored after each batch of :data:`ROWS`
+            importance-sampled rows (a progress bar's update); not called for an exact score.
 
     Returns:
         :class:`RowScores`.
@@ -81,7 +89,11 @@ def score_rows(
         log_p = model.log_marginal(x.to(model.W.dtype)).double().cpu()
         stderr = torch.zeros_like(log_p)
     else:
-        parts = [log_marginal_observed(model, xb, num_samples=samples) for xb in x.split(ROWS)]
+        parts = []
+        for xb in x.split(ROWS):
+            parts.append(log_marginal_observed(model, xb, num_samples=samples))
+            if advance is not None:
+                advance(len(xb))
         log_p = torch.cat([p.mean.cpu() for p in parts]).double()
         stderr = torch.cat([p.stderr.cpu() for p in parts]).double()
     if log_jacobian is not None:
