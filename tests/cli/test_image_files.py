@@ -99,9 +99,10 @@ def test_a_run_trained_under_the_earlier_reading_is_refused_not_fed_other_values
         del config["data"]["pixels"]  # as a run trained before the rule records it
         (tmp_path / name / "config.json").write_text(json.dumps(config))
     capsys.readouterr()
+    (tmp_path / "u8-2").mkdir()  # (a folder of the user's: the command names a free one)
     assert main(["reconstruct", str(tmp_path / "u8"), "--out", str(tmp_path / "r.png")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "its uint8 values as 0..255" in err
-    assert "train it again: torchlvm train vae --data" in err and "u8-2" in err
+    assert "train it again: torchlvm train vae --data" in err and "u8-3 " in err
     assert not (tmp_path / "r.png").exists()
     assert main(["reconstruct", str(tmp_path / "grey"), "--out", str(tmp_path / "g.png")]) == 0

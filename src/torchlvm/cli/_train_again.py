@@ -88,12 +88,12 @@ def check_training_state(out: Path, record: Mapping[str, Any], given: Mapping[st
         RunDirectoryError: without ``last.ckpt``.
     """
     from torchlvm.errors import RunDirectoryError
-    from torchlvm.run.layout import RunLayout
+    from torchlvm.run.layout import RunLayout, free_sibling
 
     layout = RunLayout(out)
     if layout.last_checkpoint.is_file():
         return
-    fresh = next(p for i in range(2, 10**6) if not (p := out.with_name(f"{out.name}-{i}")).exists())
+    fresh = free_sibling(out)
     again = train_command(record, fresh, given)
     again = f"'{again}'" if again else f"'torchlvm train ... --out {quoted(fresh)}' (its options)"
     kept = " (its model stays and loads)" if layout.weights.is_file() else ""

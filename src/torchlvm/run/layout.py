@@ -145,6 +145,13 @@ def foreign_entries(folder: str | Path) -> list[str]:
     return sorted(name for name in os.listdir(folder) if name not in RUN_ENTRIES)
 
 
+def free_sibling(out: str | os.PathLike[str]) -> Path:
+    """``OUT-2`` (or ``OUT-3``, ...): the first sibling of ``out`` that does not exist, for a
+    command a message offers that trains a run anew beside it."""
+    out = Path(out)
+    return next(p for i in range(2, 10**6) if not (p := out.with_name(f"{out.name}-{i}")).exists())
+
+
 def _hidden_sibling(out: str | os.PathLike[str], suffix: str) -> Path:
     out = Path(os.path.abspath(out))
     name = out.name or "root"

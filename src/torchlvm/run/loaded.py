@@ -256,6 +256,7 @@ def _check_same_reading(run: Run, name: str) -> None:
     learned the earlier values: it would be scored, sampled and shown on other data)."""
     from torchlvm.data.pixels import earlier_reading
     from torchlvm.data.registry import is_file_name
+    from torchlvm.run.layout import free_sibling
     from torchlvm.run.publish import quoted
 
     before = earlier_reading(name) if is_file_name(name) else None
@@ -264,7 +265,7 @@ def _check_same_reading(run: Run, name: str) -> None:
     raise DataError(
         f"{run.folder} was trained when torchlvm read {name} with {before}, so its model "
         f"learned other values than the file gives now; train it again: torchlvm train "
-        f"{run.model_type} --data {quoted(name)} --out {quoted(str(run.folder) + '-2')} (its "
+        f"{run.model_type} --data {quoted(name)} --out {quoted(free_sibling(run.folder))} (its "
         "other options are in config.json's 'cli' section)"
     )
 
