@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
                 *M.machine_lines(interleaved=True),
                 f"- command: `{' '.join([Path(sys.executable).name, *sys.argv])}`",
                 f"- trees: {', '.join(f'`{n}` = `{p}`' for n, p in trees.items())}",
+                f"- each round, once per tree: `torchlvm {' '.join(TRAIN)} --out DIR` (a 64-16-z2 "
+                "VAE, 1 epoch on digits), timed from its 'wrote' line to its exit",
                 "",
                 "| tree | median (s) | rounds (s) |",
                 "|---|---|---|",

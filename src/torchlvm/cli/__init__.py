@@ -106,8 +106,9 @@ def _ending() -> None:
     """The command is over and its status decided: ignore Ctrl-C, and spare the interpreter's
     teardown its garbage collection over every object torch and Lightning made.
 
-    That teardown took 2.7 s after ``train`` had written its run and printed its summary (on 2
-    shared cores under load; 0.33 s with the objects frozen), with SIGINT back at its default:
+    That teardown took 3.95 s after ``train`` had written its run and printed its summary (median
+    of 5, 2 shared cores under load; 0.48 s with the objects frozen: benchmarks/results/
+    process_exit.md), with SIGINT back at its default:
     a Ctrl-C then ended the process by SIGINT, a status that says interrupted (130 in a shell),
     with no message, though the run was whole. Frozen objects are still freed by reference
     counting; atexit handlers still run."""
