@@ -80,8 +80,8 @@ def rows(array: np.ndarray, dtype: type = np.float32) -> np.ndarray:
     if channels_last(array.shape):
         array = array.transpose(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
     out = np.asarray(array, dtype=dtype).reshape(len(array), -1)
-    if array.dtype == np.uint8:
-        out = out / dtype(PIXEL_MAX)
+    if array.dtype == np.uint8:  # (out is a new array: the dtype changed)
+        out /= dtype(PIXEL_MAX)
     return out
 
 
