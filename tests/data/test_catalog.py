@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 from torchlvm.data import DatasetInfo, describe_datasets, list_datasets
 
 
@@ -44,3 +46,33 @@ def test_found_files_say_what_they_hold_and_damaged_ones_are_not_available(
     cut = {info.name: info for info in describe_datasets(folder)}["mnist"]
     assert not cut.available and cut.location == str(folder)
     assert cut.found.startswith("cannot be read: ") and "holds 795 data bytes" in cut.found
+
+
+def test_a_truncated_gz_or_a_labels_file_under_the_images_name_is_not_available(
+    isolated_search, tmp_path, write_idx, write_mnist
+):
+    """qa3: `datasets` said "available ... 70,000 images" for a folder whose train-images .gz
+    was cut short, and for one whose train-images file was a copy of train-labels; training
+    then refused both. The gzip trailer and the pairs' headers are checked."""
+    folder = write_mnist(tmp_path / "cut", gz=True)
+    images = folder / "train-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:-20])  # the IDX header still decompresses
+    cut = {info.name: info for info in describe_datasets(folder)}["mnist"]
+    assert not cut.available and "not a valid gzip file" in cut.found
+
+    folder = write_mnist(tmp_path / "swap", gz=True)
+    labels = (folder / "train-labels-idx1-ubyte.gz").read_bytes()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(labels)
+    swap = {info.name: info for info in describe_datasets(folder)}["mnist"]
+    assert not swap.available
+    assert "train-images-idx3-ubyte.gz must hold images but holds labels" in swap.found
+
+
+def test_a_gzip_file_of_several_members_is_still_available(isolated_search, tmp_path, write_mnist):
+    """Its trailer records the last member's size only: the file is then read whole."""
+    folder = write_mnist(tmp_path / "two", gz=True)
+    images = folder / "train-images-idx3-ubyte.gz"
+    raw = gzip.decompress(images.read_bytes())
+    images.write_bytes(gzip.compress(raw[:100]) + gzip.compress(raw[100:]))
+    info = {info.name: info for info in describe_datasets(folder)}["mnist"]
+    assert info.available and info.found == "70 images of 4x4"

@@ -59,8 +59,10 @@ def test_image_label_count_mismatch(tmp_path, write_idx, write_mnist):
 def test_swapped_files_are_named(tmp_path, write_idx, write_mnist):
     write_mnist(tmp_path)
     write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros(50, dtype=np.uint8))
-    with pytest.raises(DataError, match="train-images-idx3-ubyte must hold images"):
+    with pytest.raises(DataError, match="train-images-idx3-ubyte must hold images") as error:
         load_dataset("mnist", "train", data_dir=tmp_path)
+    assert "holds labels" in str(error.value)  # qa3: the fix is named, not guessed at
+    assert "put the images file there under this name, or download it again" in str(error.value)
 
 
 def test_label_out_of_range(tmp_path, write_idx, write_mnist):

@@ -18,7 +18,8 @@ class DatasetInfo:
         name: The name ``load_dataset`` takes.
         description: One line on what the data is.
         available: Whether it can be loaded now (built in, generated, or files found whose
-            IDX headers read; damaged files are found, at ``location``, but not available).
+            IDX headers read and fit together, images beside labels; damaged files are found,
+            at ``location``, but not available).
         location: The folder its files were found in, or None (missing, or no files needed).
         looked_in: The folders searched, in order; empty when no files are needed.
         how_to_get: How to obtain the data, or a note that nothing is needed.
@@ -39,10 +40,10 @@ def _found(files: dict[str, Path]) -> tuple[str, bool]:
     """What IDX ``files`` hold by their headers: the count and size of their images (the
     catalog's description names the full dataset, which a folder may not hold), or the damage;
     and whether they can be read."""
-    from torchlvm.data.idx import read_idx_shape
+    from torchlvm.data.mnist import check_headers
 
     try:
-        shapes = [read_idx_shape(path) for path in files.values()]
+        shapes = check_headers(files)
     except DataError as error:
         return f"cannot be read: {error}", False
     images = [shape for shape in shapes if len(shape) == 3]

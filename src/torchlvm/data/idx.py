@@ -125,19 +125,33 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     return array
 
 
+def _gzip_size(path: Path) -> int:
+    """The uncompressed size (mod 2**32) a gzip file's trailer records in its last 4 bytes
+    (RFC 1952, ISIZE); of a truncated file, these bytes are whatever the cut left there."""
+    with path.open("rb") as file:
+        file.seek(-4, os.SEEK_END)
+        return struct.unpack("<I", file.read(4))[0]
+
+
 def read_idx_shape(path: str | os.PathLike[str]) -> tuple[int, ...]:
     """The dimensions an IDX file's header declares, e.g. ``(60000, 28, 28)``, without reading
-    its data; a raw file's size is checked against them (a gzipped one is not decompressed).
+    its data. A raw file's size is checked against them; a gzipped one's trailer (the
+    uncompressed size, RFC 1952) is, and only where they disagree (a truncated file, or several
+    gzip members) is the file decompressed, to tell which.
 
     Raises:
-        DataError: as :func:`read_idx`, for a malformed header, or a raw file whose size is not
-            the header's.
+        DataError: as :func:`read_idx`, for a malformed header, a raw file whose size is not the
+            header's, or a gzipped one that does not decompress to the header's size.
     """
     path = Path(path)
 
     def header(stream: BinaryIO, raw: bool) -> tuple[int, ...]:
         dims = _parse_header(stream, path)
-        size = os.fstat(stream.fileno()).st_size - stream.tell() if raw else math.prod(dims)
+        if not raw:
+            if _gzip_size(path) != (4 + 4 * len(dims) + math.prod(dims)) % 2**32:
+                read_idx(path)  # raises what is wrong; a file of several members reads whole
+            return dims
+        size = os.fstat(stream.fileno()).st_size - stream.tell()
         if size != math.prod(dims):
             declared = "x".join(map(str, dims))
             raise DataError(

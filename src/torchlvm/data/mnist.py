@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from torchlvm.data.dataset import Dataset
-from torchlvm.data.idx import read_idx_cached
+from torchlvm.data.idx import read_idx_cached, read_idx_shape
 from torchlvm.data.locate import candidate_dirs, find_files, missing_files
 from torchlvm.data.registry import register_dataset
 from torchlvm.data.splits import split_indices
@@ -61,26 +61,57 @@ MNIST_HOW_TO_GET = (
 )
 
 
+def _holds(shape: tuple[int, ...]) -> str:
+    """What an IDX file of dimensions ``shape`` holds, as a user would call it."""
+    kind = {1: "labels", 3: "images"}.get(len(shape), "other data")
+    plural = "s" if len(shape) != 1 else ""
+    return f"{kind} (its IDX header declares {len(shape)} dimension{plural}, {shape})"
+
+
+def check_pair(
+    image_path: Path, image_shape: tuple[int, ...], label_path: Path, label_shape: tuple[int, ...]
+) -> None:
+    """Refuse an images file and a labels file (of one official part) whose dimensions do not
+    fit: images ``(N, H, W)``, labels ``(N,)``. A file saved under the other's name is named.
+
+    Raises:
+        DataError: naming the file and the fix.
+    """
+    for path, shape, ndim, role in (
+        (image_path, image_shape, 3, "images"),
+        (label_path, label_shape, 1, "labels"),
+    ):
+        if len(shape) != ndim:
+            raise DataError(
+                f"{path} must hold {role} but holds {_holds(shape)}; put the {role} file there "
+                "under this name, or download it again"
+            )
+    if image_shape[0] != label_shape[0]:
+        raise DataError(
+            f"{image_path} holds {image_shape[0]} images but {label_path} holds "
+            f"{label_shape[0]} labels; the two must come from the same set, re-download them"
+        )
+
+
+def check_headers(files: dict[str, Path]) -> list[tuple[int, ...]]:
+    """The dimensions of the four files by their headers (read cheaply, see
+    :func:`~torchlvm.data.idx.read_idx_shape`), checked as the loader checks the arrays.
+
+    Raises:
+        DataError: for a damaged file or a pair that does not fit, naming the file and the fix.
+    """
+    shapes = {name: read_idx_shape(files[name]) for name in REQUIRED_FILES}
+    for image_name, label_name in IDX_FILES.values():
+        check_pair(files[image_name], shapes[image_name], files[label_name], shapes[label_name])
+    return list(shapes.values())
+
+
 def _read_pair(files: dict[str, Path], part: str) -> tuple[np.ndarray, np.ndarray]:
     """Images ``(N, H, W)`` and labels ``(N,)`` of the official ``part``, checked to agree."""
     image_name, label_name = IDX_FILES[part]
     image_path, label_path = files[image_name], files[label_name]
     images, labels = read_idx_cached(image_path), read_idx_cached(label_path)
-    if images.ndim != 3:
-        raise DataError(
-            f"{image_path} must hold images (3 dimensions), its header declares "
-            f"{images.ndim}; it may be a labels file under the wrong name"
-        )
-    if labels.ndim != 1:
-        raise DataError(
-            f"{label_path} must hold labels (1 dimension), its header declares "
-            f"{labels.ndim}; it may be an images file under the wrong name"
-        )
-    if len(images) != len(labels):
-        raise DataError(
-            f"{image_path} holds {len(images)} images but {label_path} holds {len(labels)} "
-            "labels; the two must come from the same set, re-download them"
-        )
+    check_pair(image_path, images.shape, label_path, labels.shape)
     if len(labels) and int(labels.max()) >= NUM_CLASSES:
         raise DataError(
             f"{label_path} holds label {int(labels.max())}, outside 0..{NUM_CLASSES - 1}; "
