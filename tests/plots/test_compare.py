@@ -97,7 +97,7 @@ def test_missing_errors_and_reference_are_optional():
     assert [p.get_width() for p in fig.axes[0].patches] == [1.0]
 
 
-def entry(label, mig, probe=None, fd=None, *, pixels=None, floor=None):
+def entry(label, mig, probe=None, fd=None, *, pixels=None, floor=None, mig_stderr=None):
     """One model of a compare result, with the metrics.json paths compare reads."""
     metrics = {"separability": {}, "sample_quality": {}}
     if probe is not None:
@@ -108,20 +108,23 @@ def entry(label, mig, probe=None, fd=None, *, pixels=None, floor=None):
         metrics["sample_quality"]["frechet"] = {"value": fd}
     if floor is not None:
         metrics["sample_quality"]["frechet_real_reference"] = {"value": floor}
-    return {"label": label, "metrics": metrics, "interpretability": {"mig": {"value": mig}}}
+    mig_record = {"value": mig, "stderr": mig_stderr}
+    return {"label": label, "metrics": metrics, "interpretability": {"mig": mig_record}}
 
 
 def test_scores_read_off_a_compare_result():
     result = {
         "models": {
-            "ae": entry("AE", 0.05, (0.86, 0.02), 326.0, pixels=0.885, floor=7.86),
-            "vae": entry("VAE", 0.11, (0.71, 0.017), 24.5, floor=7.9),
+            "ae": entry("AE", 0.05, (0.86, 0.02), 326.0, pixels=0.885, floor=7.86, mig_stderr=0.01),
+            "vae": entry("VAE", 0.11, (0.71, 0.017), 24.5, floor=7.9, mig_stderr=0.02),
             "cvae": entry("CVAE", 0.02),  # no labels on this data: nothing but MIG
         }
     }
     scores = comparison_scores(result)
     assert list(scores) == ["interpretability", "separability", "generation"]
     assert scores["interpretability"]["values"] == {"AE": 0.05, "VAE": 0.11, "CVAE": 0.02}
+    # qa3: each MIG records its bootstrap s.e., which the figure did not draw
+    assert scores["interpretability"]["errors"] == {"AE": 0.01, "VAE": 0.02, "CVAE": None}
     sep = scores["separability"]
     assert sep["values"] == {"AE": 0.86, "VAE": 0.71, "CVAE": None}
     assert sep["errors"] == {"AE": 0.02, "VAE": 0.017, "CVAE": None}

@@ -159,9 +159,10 @@ def comparison_scores(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             content and its MIG record.
 
     Returns:
-        Rows interpretability (MIG), separability (logistic probe accuracy ± its standard error,
-        raw pixels as reference) and generation (Fréchet distance, the real-vs-real distance at
-        the same n as reference; the autoencoder's from N(0, I) codes).
+        Rows interpretability (MIG ± its bootstrap standard error), separability (logistic
+        probe accuracy ± its standard error, raw pixels as reference) and generation (Fréchet
+        distance, the real-vs-real distance at the same n as reference; the autoencoder's from
+        N(0, I) codes).
     """
     entries = list(result["models"].values())
     labels = [str(entry["label"]) for entry in entries]
@@ -181,7 +182,12 @@ def comparison_scores(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
     probe = ("metrics", "separability", "latent", "logistic")
     return {
-        "interpretability": row("interpretability", True, each("interpretability", "mig", "value")),
+        "interpretability": row(
+            "interpretability",
+            True,
+            each("interpretability", "mig", "value"),
+            errors=each("interpretability", "mig", "stderr"),
+        ),
         "separability": row(
             "separability",
             True,
