@@ -87,6 +87,45 @@ def test_reconstruction_pairs_rows_alternate_input_and_reconstruction(images, tm
     assert w > h
 
 
+@pytest.mark.parametrize("draw", [reconstruction_pairs, transfer_grid], ids=["recon", "transfer"])
+def test_data_keep_their_scale_beside_a_model_output_outside_it(images, tmp_path, draw):
+    """qa3: a Gaussian decoder's means outside [0, 1] widened the one shared scale, so the
+    inputs' black background was drawn grey. The data's [0, 1] is the scale; the output is
+    clipped to it, and the figure says so."""
+    inputs = images[:4].copy()
+    inputs[:, 0] = 0.0  # a black pixel
+    outputs = 2.0 * images[4:8] - 0.5  # in [-0.5, 1.5]
+    extra = {"source": 1, "target": 2} if draw is transfer_grid else {}
+    fig = draw(inputs, outputs, SHAPE, **extra)
+    tiles = mosaic_of(fig)
+    np.testing.assert_allclose(tiles[:8, :8, 0], inputs[0].reshape(8, 8))  # as they are
+    assert tiles[0, 0, 0] == 0.0
+    np.testing.assert_allclose(tiles[9:17, :8, 0], np.clip(outputs[0], 0, 1).reshape(8, 8))
+    outside = np.mean((outputs < 0) | (outputs > 1))
+    assert (
+        fig.axes[0]
+        .get_xlabel()
+        .endswith(
+            f"shown clipped to the data's range [0, 1]: {outside:.1%} of their values lie outside"
+        )
+    )
+    saved(fig, tmp_path)
+    inside = draw(inputs, np.clip(outputs, 0, 1), SHAPE, **extra)
+    assert inside.axes[0].get_xlabel() == ""  # nothing clipped, nothing said
+
+
+def test_imputations_outside_the_data_range_are_clipped_to_it(images):
+    mask = np.ones((4, 64), dtype=bool)
+    mask[:, 32:] = False
+    true = images[:4].copy()
+    true[:, 0] = 0.0
+    imputed = np.where(mask, true, 2.0 * images[4:8] - 0.5)
+    fig = imputation_panels(np.where(mask, true, np.nan), mask, imputed, true, SHAPE)
+    tiles = mosaic_of(fig)
+    np.testing.assert_allclose(tiles[18:26, :8, 0], true[0].reshape(8, 8))  # the true row
+    assert "imputed shown clipped to the data's range [0, 1]" in fig.axes[0].get_xlabel()
+
+
 def test_reconstruction_pairs_wraps_and_checks_counts(images):
     fig = reconstruction_pairs(images[:25], images[:25], SHAPE)
     assert len(fig.axes[0].get_yticklabels()) == 6  # 3 blocks of 10, 10, 5

@@ -4,8 +4,11 @@ latent traversals, interpolations and the 2-D latent manifold.
 Every function takes images as arrays or tensors, either flat ``(N, D)`` with ``D = C·H·W`` or
 ``(N, C, H, W)``, plus the image ``shape`` (``(H, W)`` or ``(C, H, W)``, C = 1 or 3), and returns
 a :class:`matplotlib.figure.Figure`. Values in [0, 1] are shown as intensities (0 black, 1 white);
-anything else is scaled from its minimum to its maximum. The tiles are drawn as one mosaic, so a
-grid of hundreds of images costs one ``imshow``.
+anything else is scaled from its minimum to its maximum. Where a model's output is set beside the
+data (reconstructions, transfers, imputations), both are drawn on the data's scale, [0, 1] for
+intensities: a Gaussian decoder's mean outside it is clipped for display (it would otherwise widen
+the scale and draw the data's black as grey), and the figure says what share was clipped. The
+tiles are drawn as one mosaic, so a grid of hundreds of images costs one ``imshow``.
 """
 
 from __future__ import annotations
@@ -161,6 +164,9 @@ def reconstruction_pairs(
         reconstructions: the same shape: e.g. the decoder mean at the posterior mean.
         shape: one image's (H, W) or (C, H, W).
         ncol: images per row; by default all N up to 10, wrapping into more row pairs.
+
+    Both rows are drawn on the inputs' scale ([0, 1] for intensities); reconstructions outside
+    it are clipped for display, and the figure says what share.
     """
     return _row_pairs(
         ("inputs", inputs), ("reconstructions", reconstructions), shape,
@@ -189,12 +195,28 @@ def transfer_grid(
         source: name of the originals' class; target: of the class they are redrawn as.
         ncol: images per row; by default all N up to 10, wrapping into more row pairs.
         title: the figure title; by default "Style transfer: class SOURCE → TARGET".
+
+    Both rows are drawn on the originals' scale; transfers outside it are clipped for display,
+    and the figure says what share.
     """
     return _row_pairs(
         ("originals", originals), ("transferred", transferred), shape,
         labels=(f"original ({source})", f"as {target}"), ncol=ncol,
         title=title if title is not None else f"Style transfer: class {source} → {target}",
     )  # fmt: skip
+
+
+def _clip_note(name: str, images: np.ndarray, lo: float, hi: float) -> str | None:
+    """The line saying what share of ``images``' values lie outside the data's [lo, hi] (drawn
+    as lo or hi); None when none do."""
+    finite = images[np.isfinite(images)]
+    outside = np.count_nonzero((finite < lo) | (finite > hi))
+    if not outside:
+        return None
+    return (
+        f"{name} shown clipped to the data's range [{lo:.3g}, {hi:.3g}]: "
+        f"{outside / finite.size:.1%} of their values lie outside"
+    )
 
 
 def _row_pairs(
@@ -207,14 +229,18 @@ def _row_pairs(
     title: str | None,
 ) -> Figure:
     """Two equally long image sets as interleaved rows (ncol of the first, then of the second),
-    both on one intensity scale; ``first`` and ``second`` are (argument name, images)."""
+    both on the scale of the first, the data (the second clipped to it, and the figure says so);
+    ``first`` and ``second`` are (argument name, images)."""
     a = as_images(first[1], shape, first[0])
     b = as_images(second[1], shape, second[0])
     n = _check_same_count(**{first[0]: a, second[0]: b})
     ncol = ncol or min(n, 10)
-    lo, hi = value_range(a, b)
+    lo, hi = value_range(a)
     tiles, blocks = _interleave([to_rgb(a, lo, hi), to_rgb(b, lo, hi)], ncol)
-    return _draw_mosaic(tiles, ncol, title=title, row_labels=list(labels) * blocks)
+    return _draw_mosaic(
+        tiles, ncol, title=title, row_labels=list(labels) * blocks,
+        xlabel=_clip_note(second[0], b, lo, hi),
+    )  # fmt: skip
 
 
 def conditional_grid(
@@ -262,6 +288,9 @@ def imputation_panels(
         imputed: the same shape: observed pixels kept, missing ones filled in by the model.
         true: the same shape: the complete images.
         shape: one image's (H, W) or (C, H, W).
+
+    All rows are drawn on the data's scale (observed and true pixels); imputed values outside
+    it are clipped for display, and the figure says what share.
     """
     c, h, w = image_shape(shape)
     obs = as_images(observed, shape, "observed")
@@ -275,14 +304,16 @@ def imputation_panels(
         )
     seen = seen.reshape(seen.shape[0], -1, h, w)[:, 0] > 0.5  # (N, H, W)
     n = _check_same_count(observed=obs, mask=seen, imputed=imp, true=ref)
-    lo, hi = value_range(np.where(seen[:, None], obs, np.nan), imp, ref)
+    lo, hi = value_range(np.where(seen[:, None], obs, np.nan), ref)
     shown = to_rgb(obs, lo, hi)
     missing = ~seen
     shown[missing] = 0.35 * shown[missing] + 0.65 * MISSING_COLOUR
     ncol = min(n, 10)
     tiles, blocks = _interleave([shown, to_rgb(imp, lo, hi), to_rgb(ref, lo, hi)], ncol)
     labels = ["observed", "imputed", "true"] * blocks
-    fig = _draw_mosaic(tiles, ncol, title=title, row_labels=labels)
+    fig = _draw_mosaic(
+        tiles, ncol, title=title, row_labels=labels, xlabel=_clip_note("imputed", imp, lo, hi)
+    )
     ax, pad = fig.axes[0], gap(h, w)
     # hatch the missing region of the "observed" rows
     hatch_tiles = np.zeros((len(tiles), h, w))
