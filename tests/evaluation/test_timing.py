@@ -15,30 +15,43 @@ from torchlvm.models import VAE, VAEConfig
 @pytest.mark.parametrize(
     "settings, ood_sets, classes, expected",
     [
-        (dict(k=100, ks=(1, 10), ood=()), 0, 1, 50 * 111),
-        (dict(k=100, ks=(1, 10), ood_k=7), 4, 1, 50 * 111 + 6 * 50 * 7),
-        (dict(k=100, ks=(1,), ood_k=7, condition="label"), 1, 10, 50 * 101 + 3 * 50 * 7 * 10),
-        (dict(k=100, ks=(1,), ood=(), condition="mask:top"), 0, 1, 50 * 201),
+        (dict(k=100, ks=(1, 10), ood=()), 0, 1, 50 * 100),
+        (dict(k=100, ks=(1, 10, 60), ood=()), 0, 1, 50 * 160),
+        (dict(k=100, ks=(1, 10), ood_k=7), 4, 1, 50 * 100 + 6 * 50 * 7),
+        (dict(k=100, ks=(1,), ood_k=7, condition="label"), 1, 10, 50 * 100 + 3 * 50 * 7 * 10),
+        (dict(k=100, ks=(1,), ood=(), condition="mask:top"), 0, 1, 50 * 200),
     ],
-    ids=["likelihood-only", "with-ood", "label-cvae-sums-over-classes", "imputation-adds-k"],
+    ids=[
+        "likelihood-only",
+        "a-bound-above-k/2-draws-its-own",
+        "with-ood",
+        "label-cvae-sums-over-classes",
+        "imputation-adds-k",
+    ],
 )
 def test_planned_samples_count_every_importance_sample(settings, ood_sets, classes, expected):
+    """The bounds at k <= k/2 are cut from the estimate's samples and cost none of their own."""
     config = EvalConfig(**settings)
     assert planned_samples(config, 50, ood_sets=ood_sets, classes=classes) == expected
 
 
 @pytest.mark.parametrize(
-    "k, ks, expected",
-    [(1000, None, (1, 10, 100)), (50, None, (1, 10)), (1, None, (1,)), (50, (1, 100), (1, 100))],
+    "k, ks, expected, own",
+    [
+        (1000, None, (1, 10, 100), 0),
+        (50, None, (1, 10), 0),
+        (1, None, (1,), 1),
+        (50, (1, 100), (1, 100), 100),
+    ],
     ids=["default", "k=50-drops-L_100", "k=1", "asked-for-stays"],
 )
-def test_the_default_bounds_are_those_not_above_k(k, ks, expected):
+def test_the_default_bounds_are_those_not_above_k(k, ks, expected, own):
     """evaluate --k 50 still drew 100 samples per image for the default L_100, twice the
     estimate's own, for a bound the estimate is weaker than: by default the bounds stop at k;
     bounds asked for are drawn."""
     config = EvalConfig(k=k, ks=ks, ood=())
     assert config.ks == expected
-    assert planned_samples(config, 10, ood_sets=0) == 10 * (k + sum(expected))
+    assert planned_samples(config, 10, ood_sets=0) == 10 * (k + own)
 
 
 def test_the_probe_gives_a_positive_rate_and_multiplies_it_out():
@@ -47,8 +60,8 @@ def test_the_probe_gives_a_positive_rate_and_multiplies_it_out():
     data = load_dataset("digits", "test", binarize="dynamic")
     config = EvalConfig(k=40, ks=(1,), ood=(), n=30)
     found = expected_time(model, data, config, ood_sets=0)
-    assert found.samples == 30 * 41
-    assert 0 < found.per_sample < 1 and math.isclose(found.seconds, found.per_sample * 30 * 41)
+    assert found.samples == 30 * 40
+    assert 0 < found.per_sample < 1 and math.isclose(found.seconds, found.per_sample * 30 * 40)
 
 
 def test_an_autoencoder_is_not_importance_sampled_so_no_time_is_expected():
@@ -78,7 +91,7 @@ def test_ais_is_timed_too_when_evaluate_runs_it():
     data = load_dataset("digits", "test", binarize="dynamic")
     config = EvalConfig(k=40, ks=(1,), ood=(), n=30, ais_steps=8, ais_chains=3)
     found = expected_time(model, data, config, ood_sets=0)
-    assert found.samples == 30 * 41 and found.ais.samples == 30 * 3 * 8
+    assert found.samples == 30 * 40 and found.ais.samples == 30 * 3 * 8
     assert 0 < found.ais.per_sample < 1
     assert math.isclose(found.ais.seconds, found.ais.per_sample * 30 * 3 * 8)
     line = found.describe()

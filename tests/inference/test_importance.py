@@ -2,6 +2,8 @@
 estimate for any chunk (the samples are drawn in the same order), and the default chunk is sized
 to the device."""
 
+import math
+
 import pytest
 import torch
 
@@ -81,3 +83,21 @@ def test_advance_counts_each_chunk_and_leaves_the_estimate_bit_identical(model_a
     assert done == [16, 16, 16, 2]
     for name in ("mean", "stderr", "ess"):
         assert torch.equal(getattr(estimate, name), getattr(reference, name)), name
+
+
+def test_log_weights_hands_over_each_chunk_and_leaves_the_estimate_bit_identical(model_and_data):
+    """evaluate cuts its IWAE bounds from the estimate's samples: ``log_weights`` receives each
+    chunk's (n, B) log weights in the order drawn, and they are the estimate's own weights."""
+    model, x = model_and_data
+    torch.manual_seed(1)
+    reference = log_marginal_is(model, x, num_samples=50, chunk=16)
+    chunks = []
+    torch.manual_seed(1)
+    estimate = log_marginal_is(model, x, num_samples=50, chunk=16, log_weights=chunks.append)
+    assert [len(part) for part in chunks] == [16, 16, 16, 2]
+    for name in ("mean", "stderr", "ess"):
+        assert torch.equal(getattr(estimate, name), getattr(reference, name)), name
+    log_w = torch.cat(chunks)  # (50, B)
+    assert log_w.shape == (50, len(x))
+    again = torch.logsumexp(log_w, 0) - math.log(50)
+    torch.testing.assert_close(again, estimate.mean)

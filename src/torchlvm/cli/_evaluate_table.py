@@ -61,7 +61,10 @@ def _pair_row(label: str, pair: Pair, extra: str = "") -> str:
 
 
 def _mc(q: Quantity) -> str:
-    return f", k={q.k}, ±{_num(q.stderr, 4)} MC stderr, ESS {_num(q.ess, 1)}"
+    """``, k=…, ±… MC stderr`` and the ESS, for what has each."""
+    stderr = "" if q.stderr is None else f", ±{_num(q.stderr, 4)} MC stderr"
+    ess = "" if q.ess is None else f", ESS {_num(q.ess, 1)}"
+    return f", k={q.k}{stderr}{ess}"
 
 
 def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
@@ -75,7 +78,7 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
     if like.elbo is not None:
         rows.append(_pair_row(f"ELBO on {what}", like.elbo, ", k=1"))
     for k, pair in like.iwae.items():
-        rows.append(_pair_row(f"IWAE bound L_{k}", pair, f", k={k}"))
+        rows.append(_pair_row(f"IWAE bound L_{k}", pair, _mc(pair.nats)))
     if like.log_marginal is not None:
         est = like.log_marginal
         rows.append(_pair_row(f"{what}, importance-sampled", est, _mc(est.nats)))

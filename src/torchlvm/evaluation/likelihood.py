@@ -9,7 +9,13 @@ Definitions (per example, in nats; averaged over the evaluation set for the summ
   bound, so a set's average can land slightly above log p(x)), or in closed form where the model
   has ``expected_log_likelihood`` (PPCA), which makes the ELBO exact.
 - L_k = log (1/k) Σ_i p(x, z_i) / q(z_i | x), z_i ~ q: the IWAE bound (Burda et al. 2016, eq. 8),
-  E[L_k] ≤ E[L_{k+1}] ≤ log p(x). Reported at each k of ``ks`` from one draw of k samples.
+  E[L_k] ≤ E[L_{k+1}] ≤ log p(x). Reported at each k of ``ks``. Where k ≤ S/2 (S = ``k``, the
+  estimate's samples), the S samples drawn for log p̂(x) are cut into G = ⌊S/k⌋ disjoint groups of
+  k in the order drawn; each group gives an independent, unbiased draw of L_k, and their mean is
+  reported with its Monte Carlo standard error, sqrt(Σ_n s_n² / G) / N (s_n: the groups' standard
+  deviation for example n). One draw of k samples would leave that error unmeasured, and at the
+  small n of a table's test split it reads as bounds out of order (L_1 above L_10). A larger k
+  gets one draw of its own, with the delta-method standard error of the estimate below.
 - log p̂(x) at k (``k``, default 5000): the same estimator at large k, reported as an estimate of
   log p(x) with the Monte Carlo standard error of the mean over the set,
   sqrt(Σ_n se_n²) / N (se_n from :func:`torchlvm.inference.log_marginal_is`), and the mean
@@ -71,9 +77,10 @@ def per_example_likelihood(
         progress: show a progress bar.
 
     Returns:
-        Tensors of shape ``(N,)``: ``elbo``, ``log_lik``, ``kl``, ``iwae_<k>`` for each k,
-        ``is_mean``, ``is_stderr``, ``is_ess``, and ``exact`` when the model has
-        ``log_marginal``. All in nats.
+        Tensors of shape ``(N,)``: ``elbo``, ``log_lik``, ``kl``, ``iwae_<k>`` and its Monte
+        Carlo standard error ``iwae_<k>_stderr`` for each k (see the module docstring for how
+        a bound at k ≤ ``k``/2 reuses the estimate's samples), ``is_mean``, ``is_stderr``,
+        ``is_ess``, and ``exact`` when the model has ``log_marginal``. All in nats.
     """
     check_positive_int("k", k)
     for value in ks:
@@ -82,22 +89,52 @@ def per_example_likelihood(
     analytic = callable(getattr(model, "expected_log_likelihood", None))
     method = "analytic" if analytic else "mc"
 
+    own = separate_draws(k, ks)
+    grouped = [kk for kk in ks if kk not in own]  # from the estimate's samples
+
     def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
         q = model.encode(xb, cb) if posterior is None else posterior(xb, cb)
         with torch.no_grad():
             terms = elbo(model, xb, cb, q=q, log_lik_method=method)
             out = {"elbo": terms.elbo, "log_lik": terms.log_lik, "kl": terms.kl}
             for kk in ks:
-                estimate = log_marginal_is(model, xb, cb, num_samples=kk, chunk=chunk, proposal=q)
-                out[f"iwae_{kk}"] = estimate.mean
-            estimate = log_marginal_is(model, xb, cb, num_samples=k, chunk=chunk, proposal=q)
+                if kk in own:
+                    estimate = log_marginal_is(
+                        model, xb, cb, num_samples=kk, chunk=chunk, proposal=q
+                    )
+                    out[f"iwae_{kk}"], out[f"iwae_{kk}_stderr"] = estimate.mean, estimate.stderr
+            chunks: list[Tensor] = []
+            estimate = log_marginal_is(
+                model, xb, cb, num_samples=k, chunk=chunk, proposal=q,
+                log_weights=chunks.append if grouped else None,
+            )  # fmt: skip
             out.update(is_mean=estimate.mean, is_stderr=estimate.stderr, is_ess=estimate.ess)
+            for kk in grouped:
+                out[f"iwae_{kk}"], out[f"iwae_{kk}_stderr"] = grouped_bound(torch.cat(chunks), kk)
             exact = getattr(model, "log_marginal", None)
             if exact is not None and cb is None:
                 out["exact"] = exact(xb)
         return out
 
     return map_batches(batch, x, c, batch_size=batch_size, desc="likelihood", progress=progress)
+
+
+def separate_draws(k: int, ks: Sequence[int]) -> list[int]:
+    """The k of ``ks`` whose IWAE bound draws samples of its own beside an estimate of ``k``
+    samples: those above ``k``/2 (the others are cut from the estimate's samples)."""
+    return [kk for kk in ks if k // kk < 2]
+
+
+def grouped_bound(log_w: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """L_k per example from S log importance weights ``(S, B)`` (i.i.d. draws from one proposal,
+    S ≥ 2k): the mean of L_k over the ⌊S/k⌋ disjoint groups of k consecutive samples (a remainder
+    of fewer than k is left out), and its Monte Carlo standard error (the groups' standard
+    deviation / √groups), both of shape ``(B,)``."""
+    groups = log_w.shape[0] // k
+    if groups < 2:
+        raise ValueError(f"grouped_bound needs at least 2k = {2 * k} weights, got {log_w.shape[0]}")
+    per_group = torch.logsumexp(log_w[: groups * k].reshape(groups, k, -1), 1) - math.log(k)
+    return per_group.mean(0), per_group.std(0, correction=1) / math.sqrt(groups)
 
 
 def per_example_ais(
@@ -186,7 +223,9 @@ def summarize_likelihood(
                 mean_and_se(values[f"iwae_{kk}"])[0],
                 "bound",
                 k=kk,
-                note=f"IWAE bound L_k on {what} (one draw of k samples per example)",
+                **_mc_stderr(values.get(f"iwae_{kk}_stderr"), n),
+                note=f"IWAE bound L_k on {what}: {_draws(kk, k, example)}; its standard error "
+                "is the Monte Carlo error of the mean",
             )
             for kk in ks
         },
@@ -228,6 +267,26 @@ def summarize_likelihood(
             mean_and_se(values["exact"])[0], "exact", note=f"exact {what} (closed form)"
         )
     return out
+
+
+def _mc_stderr(per_example: Tensor | None, n: int) -> dict[str, float]:
+    """``{"stderr": sqrt(Σ se_n²) / N}`` from per-example Monte Carlo standard errors; empty
+    where there are none, or they are not finite (one sample says nothing of its spread)."""
+    if per_example is None:
+        return {}
+    stderr = float(per_example.double().pow(2).sum().sqrt() / n)
+    return {"stderr": stderr} if math.isfinite(stderr) else {}
+
+
+def _draws(kk: int, k: int, example: str) -> str:
+    """How the IWAE bound at ``kk`` was drawn beside an estimate of ``k`` samples."""
+    groups = k // kk
+    if groups >= 2:
+        return (
+            f"per {example}, the mean over {groups} disjoint groups of {kk} of the estimate's "
+            f"{k} importance samples"
+        )
+    return f"one draw of {kk} samples per {example}"
 
 
 class MissingPart:

@@ -1,9 +1,11 @@
 """The expected time of an evaluation's importance sampling, from a short timed probe.
 
 Nearly all of ``evaluate``'s time on a large model is importance sampling: every image of the
-likelihood section draws k + Σ ks samples (plus k again for the missing part of an imputation
-model), and every image of every outlier set (the test data, the validation data, each OOD set)
-draws ``ood_k`` (times the number of classes for a label CVAE, whose score sums over classes).
+likelihood section draws k samples, plus the samples of the IWAE bounds that are not cut from
+them (:func:`~torchlvm.evaluation.likelihood.separate_draws`), plus k again for the missing part
+of an imputation model; and every image of every outlier set (the test data, the validation
+data, each OOD set) draws ``ood_k`` (times the number of classes for a label CVAE, whose score
+sums over classes).
 Its cost is linear in images × samples, so one probe on a batch of the data, timed, gives the
 seconds per image-sample and, multiplied out, the expected time. With ``ais_steps`` (evaluate
 --ais), AIS runs on every image of the likelihood section, M chains of T HMC transitions each,
@@ -23,6 +25,7 @@ from torchlvm._probe import device_sync, seconds_per_unit
 from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._batching import model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
+from torchlvm.evaluation.likelihood import separate_draws
 from torchlvm.inference.ais import log_marginal_ais
 from torchlvm.inference.importance import auto_chunk, log_marginal_is
 
@@ -67,7 +70,7 @@ def planned_samples(config: EvalConfig, n: int, *, ood_sets: int, classes: int =
         ood_sets: OOD sets that will be scored (without the in-distribution sets).
         classes: classes a label CVAE's outlier score sums over (1 otherwise).
     """
-    per_image = config.k + sum(config.ks)
+    per_image = config.k + sum(separate_draws(config.k, config.ks))
     if config.condition.kind == "mask":
         per_image += config.k
     total = n * per_image

@@ -110,6 +110,7 @@ def log_marginal_is(
     chunk: int | None = None,
     proposal: Distribution | str | None = None,
     advance: Callable[[int], None] | None = None,
+    log_weights: Callable[[Tensor], None] | None = None,
 ) -> Estimate:
     """Importance-sampled log p(x | c) per example, without gradients (the differentiable
     estimate is :func:`~torchlvm.inference.iwae_bound`, whose mean is the same estimator).
@@ -125,6 +126,10 @@ def log_marginal_is(
             distribution with batch shape ``(B,)``.
         advance: called as ``advance(n)`` after each chunk of n samples (a progress bar's
             update); it does not change the estimate.
+        log_weights: called with each chunk's log importance weights log w, shape ``(n, B)``,
+            in the order drawn (e.g. to form IWAE bounds at smaller k from the same samples,
+            as :func:`torchlvm.evaluation.per_example_likelihood` does); it does not change
+            the estimate.
 
     Returns:
         :class:`Estimate` with ``mean``, ``stderr`` and ``ess`` of shape ``(B,)``.
@@ -145,6 +150,8 @@ def log_marginal_is(
         log_w = log_importance_weights(
             model, x, c, num_samples=n, proposal=q, reparameterize=False
         )  # (n, B)
+        if log_weights is not None:
+            log_weights(log_w)
         if shift is None:
             # log weights relative to the first chunk's largest: the ESS below is a difference
             # of two log-sums, which in float32 loses every digit when log w is ~ -1e6 (tiny
