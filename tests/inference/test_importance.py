@@ -71,33 +71,22 @@ def test_a_bad_chunk_is_refused(model_and_data):
         log_marginal_is(model, x, num_samples=5, chunk=0)
 
 
-def test_advance_counts_each_chunk_and_leaves_the_estimate_bit_identical(model_and_data):
+def test_the_hooks_see_each_chunk_and_leave_the_estimate_bit_identical(model_and_data):
     """gaps' importance-sampling bar jumped from 0 to done: log_marginal_is had no hook. With
-    ``advance`` it is told each chunk's samples; the estimate is the same to the bit."""
+    ``advance`` it is told each chunk's samples; evaluate cuts its IWAE bounds from the
+    estimate's samples: ``log_weights`` receives each chunk's (n, B) log weights in the order
+    drawn, the estimate's own. Either way the estimate is the same to the bit."""
     model, x = model_and_data
     torch.manual_seed(1)
     reference = log_marginal_is(model, x, num_samples=50, chunk=16)
-    done = []
+    done, chunks = [], []
     torch.manual_seed(1)
-    estimate = log_marginal_is(model, x, num_samples=50, chunk=16, advance=done.append)
-    assert done == [16, 16, 16, 2]
+    estimate = log_marginal_is(
+        model, x, num_samples=50, chunk=16, advance=done.append, log_weights=chunks.append
+    )
+    assert done == [16, 16, 16, 2] == [len(part) for part in chunks]
     for name in ("mean", "stderr", "ess"):
         assert torch.equal(getattr(estimate, name), getattr(reference, name)), name
-
-
-def test_log_weights_hands_over_each_chunk_and_leaves_the_estimate_bit_identical(model_and_data):
-    """evaluate cuts its IWAE bounds from the estimate's samples: ``log_weights`` receives each
-    chunk's (n, B) log weights in the order drawn, and they are the estimate's own weights."""
-    model, x = model_and_data
-    torch.manual_seed(1)
-    reference = log_marginal_is(model, x, num_samples=50, chunk=16)
-    chunks = []
-    torch.manual_seed(1)
-    estimate = log_marginal_is(model, x, num_samples=50, chunk=16, log_weights=chunks.append)
-    assert [len(part) for part in chunks] == [16, 16, 16, 2]
-    for name in ("mean", "stderr", "ess"):
-        assert torch.equal(getattr(estimate, name), getattr(reference, name)), name
-    log_w = torch.cat(chunks)  # (50, B)
+    log_w = torch.cat(chunks)
     assert log_w.shape == (50, len(x))
-    again = torch.logsumexp(log_w, 0) - math.log(50)
-    torch.testing.assert_close(again, estimate.mean)
+    torch.testing.assert_close(torch.logsumexp(log_w, 0) - math.log(50), estimate.mean)
