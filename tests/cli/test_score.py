@@ -176,7 +176,9 @@ def test_an_empty_row_is_named_by_its_file_line_and_the_file_is_parsed_once(
 
     parsed = []
     rows_of = csv_table._rows
-    monkeypatch.setattr(csv_table, "_rows", lambda path: parsed.append(path) or rows_of(path))
+    monkeypatch.setattr(
+        csv_table, "_rows", lambda path, *args: parsed.append(path) or rows_of(path, *args)
+    )
     path = tmp_path / "gap.csv"
     path.write_text("id,a,b,c,d,e\nr0,1,2,3,4,5\n\nr1,1,2,50,0,3\nr2,,,,,\nr3,0,5,50,0,3\n")
     out = tmp_path / "s.csv"

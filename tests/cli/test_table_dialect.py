@@ -224,3 +224,72 @@ def test_a_tsv_of_decimal_commas_trains_and_is_written_back_so(tmp_path):
     out = tmp_path / "r.csv"
     assert main(["reconstruct", str(run), "--data", str(data), "--out", str(out)]) == 0
     assert len(_european(out, 3)) == 41
+
+
+MAC_HEADER = ["Größe (µm)", "Höhe", "Länge", "Breite", "Art"]
+
+
+@pytest.fixture(scope="module")
+def mac_roman(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """A Mac Roman table (an old Mac Excel's CSV), its twin with holes, and a PPCA run on it
+    trained with --encoding mac-roman."""
+    folder = tmp_path_factory.mktemp("mac")
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(50, 2)) @ rng.normal(size=(2, 4)) + 0.1 * rng.normal(size=(50, 4))
+    kinds = ["Ölbaum" if v < 0 else "Föhre" for v in x[:, 0]]
+    lines, holes = [",".join(MAC_HEADER)], [",".join(MAC_HEADER)]
+    for i, (row, kind) in enumerate(zip(x, kinds, strict=True)):
+        cells = [f"{v:.4f}" for v in row]
+        lines.append(",".join([*cells, kind]))
+        holes.append(",".join(["" if i % 4 == 0 and j == 2 else c for j, c in enumerate(cells)]))
+        holes[-1] += "," + kind
+    train, gaps = folder / "train.csv", folder / "gaps.csv"
+    train.write_bytes(("\r\n".join(lines) + "\r\n").encode("mac-roman"))
+    gaps.write_bytes(("\r\n".join(holes) + "\r\n").encode("mac-roman"))
+    run = folder / "ppca"
+    argv = ["fit", "ppca", "--data", str(train), "--label-column", "Art", "--latent-dim", "2"]
+    assert main([*argv, "--encoding", "MacRoman", "--out", str(run)]) == 0
+    return train, gaps, run
+
+
+def test_a_stated_encoding_is_recorded_and_every_file_comes_back_in_it(mac_roman, tmp_path):
+    """A Mac Roman table read as Windows-1252 named its columns 'Gr√∂√üe (¬µm)'; stated, the
+    run records it, reads its later files in it, and writes every file in it (an imputed file
+    keeps its lines without a hole byte for byte)."""
+    train, gaps, run = mac_roman
+    record = json.loads((run / "config.json").read_text())["data"]
+    assert record["options"]["encoding"] == "mac-roman"
+    assert record["table"]["columns"] == MAC_HEADER[:4]
+    assert record["table"]["encoding"] == record["table"]["stated_encoding"] == "mac-roman"
+    out, rows = tmp_path / "filled.csv", tmp_path / "r.csv"
+    assert main(["impute", str(run), "--data", str(gaps), "--out", str(out)]) == 0
+    given, filled = gaps.read_bytes().split(b"\r\n"), out.read_bytes().split(b"\r\n")
+    assert given[0] == filled[0] and len(given) == len(filled) == 52
+    same = [g == f for g, f in zip(given[1:-1], filled[1:-1], strict=True)]
+    assert same == [i % 4 != 0 for i in range(50)]
+    assert main(["reconstruct", str(run), "--data", str(train), "--out", str(rows)]) == 0
+    assert rows.read_bytes().decode("mac-roman").splitlines()[0].split(",") == MAC_HEADER[:4]
+    codes = tmp_path / "z.csv"
+    assert main(["encode", str(run), "--data", str(train), "--out", str(codes)]) == 0
+    read = read_csv(codes, encoding="mac-roman", label_column="label")
+    assert read.class_names == ("Föhre", "Ölbaum")
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "message"),
+    [
+        ("t.csv", "latin-2", "--encoding 'latin-2' is not a text encoding Python knows; pass"),
+        ("digits", "cp1251", "--encoding does not apply to dataset 'digits'"),
+        ("t.csv", "utf-16", "starts with the byte-order mark of utf-8, so it is not utf-16"),
+    ],
+    ids=["unknown", "dataset", "marked-otherwise"],
+)
+def test_a_wrong_encoding_is_one_line(tmp_path, capsys, data, encoding, message):
+    (tmp_path / "t.csv").write_bytes(b"\xef\xbb\xbfa,b\n" + b"1,2\n3,5\n4,4\n" * 4)
+    if data != "digits":
+        data = str(tmp_path / data)
+    argv = ["fit", "ppca", "--data", data, "--latent-dim", "1", "--encoding", encoding]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("torchlvm: error: ") and err.count("\n") == 1 and message in err
+    assert not (tmp_path / "run").exists()

@@ -7,7 +7,8 @@ import codecs
 
 import pytest
 
-from torchlvm.data.csv_dialect import Dialect, decode, sniff
+from torchlvm.data.csv_dialect import Dialect, MarkedOtherwise, decode, sniff, text_encoding
+from torchlvm.errors import OptionError
 
 TEXT = "Température (°C);Masse (µg)\n21,5;3,25\n"
 
@@ -102,3 +103,34 @@ def test_the_record_holds_the_encoding():
     assert Dialect.from_dict({"delimiter": ";", "decimal": ","}).encoding == "utf-8"  # before
     with pytest.raises(ValueError, match="not a table file's dialect"):
         Dialect.from_dict({"encoding": "ebcdic"})
+
+
+@pytest.mark.parametrize(
+    ("stated", "name"),
+    [("mac_roman", "mac-roman"), ("Windows-1251", "cp1251"), ("latin2", "iso8859-2")],
+)
+def test_a_stated_encoding_reads_what_detection_garbles(stated, name):
+    """An 8-bit code page that is not Windows-1252 reads as Windows-1252 shows it, told from the
+    bytes; stated, it reads right, under Python's name for it, which the record keeps."""
+    text = {"mac-roman": "Größe,µm\n", "cp1251": "Рост,Вес\n", "iso8859-2": "Žluť,ř\n"}[name]
+    raw = text.encode(name)
+    assert decode(raw)[0] != text
+    assert decode(raw, stated) == (text, name)
+    dialect = Dialect(encoding=name)
+    assert Dialect.from_dict(dialect.to_dict()) == dialect
+
+
+def test_a_stated_utf_encoding_reads_after_its_mark_and_a_mark_of_another_is_refused():
+    assert decode(codecs.BOM_UTF8 + b"a,b\n", "utf-8") == ("a,b\n", "utf-8-sig")
+    assert decode(codecs.BOM_UTF16_LE + "é,b\n".encode("utf-16-le"), "utf-16-le")[0] == "é,b\n"
+    with pytest.raises(MarkedOtherwise) as refused:
+        decode(codecs.BOM_UTF8 + b"a,b\n", "cp1252")
+    assert (refused.value.marked, refused.value.stated) == ("utf-8-sig", "cp1252")
+
+
+@pytest.mark.parametrize("name", ["latin-2", "base64", "", None])
+def test_a_name_that_is_no_text_encoding_is_refused_naming_the_option(name):
+    with pytest.raises(OptionError, match="is not a text encoding Python knows; pass the file's"):
+        text_encoding(name)
+    with pytest.raises(ValueError, match="not a table file's dialect"):
+        Dialect.from_dict({"encoding": name})

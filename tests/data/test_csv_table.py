@@ -94,7 +94,7 @@ def test_unreadable_text_names_the_line_and_byte(tmp_path, raw, message):
     byte-order mark is not read in another code page."""
     path = tmp_path / "t.csv"
     path.write_bytes(raw)
-    with pytest.raises(DataError, match=message + r".*; save the file as UTF-8 CSV"):
+    with pytest.raises(DataError, match=message + r".*save the file as UTF-8 CSV$"):
         load_dataset(path, "all")
 
 
@@ -231,7 +231,8 @@ def test_semicolon_tables_read_as_the_comma_file(tmp_path, header, decimal, gz):
     path = tmp_path / ("e.csv.gz" if gz else "e.csv")
     path.write_bytes(gzip.compress(raw) if gz else raw)
     options = {"label_column": 3, "drop_columns": [0], "allow_empty": True}
-    table, given = read_csv(tmp_path / "t.csv", **options), read_csv(path, **options)
+    table = read_csv(tmp_path / "t.csv", **options)
+    given = read_csv(path, **options, keep_cells=True)
     np.testing.assert_array_equal(given.values, table.values)  # bit for bit
     assert given.columns == table.columns and given.class_names == ("x", "y")
     assert given.dialect.delimiter == ";" and given.dialect.decimal == decimal
@@ -484,3 +485,52 @@ def test_excels_separator_hint_line_is_skipped(tmp_path, separator):
     path.write_text(path.read_text().replace("x", "5"))
     table = read_csv(path)
     assert table.columns == ("a", "b") and table.values.tolist() == [[1.5, 2], [3, 4], [5, 6]]
+
+
+def test_a_stated_encoding_names_the_columns_and_bytes_not_in_it_are_refused(tmp_path):
+    """A Windows-1251 header read as Windows-1252 was garbled ('Ðîñò'), silently; stated, it
+    reads right, and a byte the stated encoding has no character for is refused by line."""
+    path = tmp_path / "t.csv"
+    rows = "".join(f"{i * 1.5},{i % 7}\n" for i in range(20))
+    path.write_bytes(("Рост,Вес\n" + rows).encode("cp1251"))
+    assert load_dataset(path, "all").columns != ("Рост", "Вес")
+    data = load_dataset(path, "all", encoding="windows-1251")
+    assert data.columns == ("Рост", "Вес") and data.dialect.encoding == "cp1251"
+    path.write_bytes(path.read_bytes() + b"3,\x98\n")  # 0x98: no character in Windows-1251
+    with pytest.raises(DataError) as refused:
+        load_dataset(path, "all", encoding="cp1251")
+    message = "line 22 is not cp1251 text (byte 0x98); pass the encoding it is in ({}, such as"
+    assert message.format("encoding='NAME'") in str(refused.value)
+    assert message.format("--encoding NAME") in refused.value.on_command_line
+
+
+@pytest.mark.parametrize(
+    ("raw", "options", "message"),
+    [
+        (
+            b"a,b\n1,2\n3,4\n5,caf\x81\n",
+            {},
+            r"byte 0x81\); pass the encoding it is in \(encoding='NAME', such as utf-8, cp1252",
+        ),
+        (
+            b"\xef\xbb\xbfa,b\n1,2\n3,4\n",
+            {"encoding": "cp1252"},
+            r"starts with the byte-order mark of utf-8, so it is not cp1252 text; leave out "
+            r"encoding$",
+        ),
+        (b"a,b\n1,2\n", {"encoding": "utf-9"}, r"encoding 'utf-9' is not a text encoding"),
+    ],
+    ids=["undetected", "marked-otherwise", "unknown-name"],
+)
+def test_an_encoding_refusal_names_the_option(tmp_path, raw, options, message):
+    path = tmp_path / "t.csv"
+    path.write_bytes(raw)
+    with pytest.raises((DataError, ConfigError), match=message):
+        load_dataset(path, "all", **options)
+
+
+def test_an_array_file_takes_no_encoding(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.ones((8, 2)))
+    with pytest.raises(ConfigError, match="encoding applies to .csv files, not x.npy; leave it"):
+        load_dataset(path, "all", encoding="cp1251")

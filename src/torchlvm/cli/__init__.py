@@ -161,8 +161,11 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from torchlvm.data.csv_once import parsed_once
+
     try:
-        status = int(args.run(args) or 0)
+        with parsed_once():  # a table the command reads for several splits is parsed once
+            status = int(args.run(args) or 0)
         sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
         return status
     except TorchLVMError as err:  # an option is named by its flag (OptionError)

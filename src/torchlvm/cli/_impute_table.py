@@ -106,11 +106,16 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         args.out, args.out, suffix=suffix, overwrite=args.overwrite, reads=args.data
     )
     schema = _table_rows.schema_of(run_)
-    x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
-    # the cells as written, to copy (the label and ID where the file has them)
+    # the cells as written, to copy (the label and ID where the file has them); first, so that
+    # the rows below come from this parse (the same options)
     table = read_csv(
-        Path(args.data), allow_empty=True, features=schema.columns, **schema.named_columns()
+        Path(args.data),
+        allow_empty=True,
+        features=schema.columns,
+        keep_cells=True,
+        **schema.named_columns(),
     )
+    x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
     user = schema.to_user_units(_fill(run_, x, args))
     columns = _file_columns(schema, table)
     stacks = [user] if args.draws == 0 else list(user)

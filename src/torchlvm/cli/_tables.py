@@ -15,7 +15,7 @@ from typing import Any
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--drop-columns``, ``--label-column`` and ``--[no-]standardize``."""
+    """Add ``--drop-columns``, ``--label-column``, ``--[no-]standardize`` and ``--encoding``."""
     parser.add_argument(
         "--drop-columns",
         metavar="NAMES",
@@ -33,6 +33,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="standardize each feature with the train split's mean and std, recorded and "
         "undone on every output (default: on for .csv files)",
+    )
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the .csv file's text encoding where it is not UTF-8 or Windows-1252, as Python "
+        "names it (cp1251, latin2, mac-roman, ...); recorded, and used for the run's later "
+        "files and every file written from them (default: told from the file)",
     )
 
 
@@ -71,6 +78,10 @@ def options_from(settings: Mapping[str, Any]) -> dict[str, Any]:
         options["drop_columns"] = [_selector(c) for c in drop if c]
     if settings.get("label_column") is not None:
         options["label_column"] = _selector(str(settings["label_column"]))
+    if settings.get("encoding") is not None:  # Python's name of it, or the refusal, now
+        from torchlvm.data.csv_dialect import text_encoding
+
+        options["encoding"] = text_encoding(settings["encoding"])
     standardize = settings.get("standardize")
     if standardize if standardize is not None else is_table(str(settings.get("data", ""))):
         options["standardize"] = True
@@ -87,6 +98,7 @@ def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:
         train,
         drop_columns=tuple(options.get("drop_columns", ())),
         label_column=options.get("label_column"),
+        encoding=options.get("encoding"),
     )
     return schema.to_dict()
 
@@ -147,6 +159,7 @@ _TABLE_FLAGS: dict[str, str] = {
     "drop_columns": "--drop-columns",
     "label_column": "--label-column",
     "standardize": "--standardize",
+    "encoding": "--encoding",
 }
 
 

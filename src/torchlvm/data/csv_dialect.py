@@ -23,7 +23,10 @@ Windows-1252: the code page of Excel's plain "CSV" in Western Europe and the Ame
 of Latin-1's printable characters (``é``, ``°``, ``µ``). UTF-8 is tried first: a Windows-1252
 text of accented letters is almost never valid UTF-8. A file in another 8-bit code page (Mac
 Roman, Windows-1251) has the same digits, and its names read as Windows-1252 shows them, written
-back byte for byte; bytes that Windows-1252 leaves undefined are refused (:func:`decode`).
+back byte for byte; bytes that Windows-1252 leaves undefined are refused (:func:`decode`). Its
+encoding can be stated instead (``encoding="mac-roman"``, ``--encoding cp1251``, as pandas'
+``read_csv`` takes it): any text encoding Python knows (:func:`text_encoding`), the file then
+read in it, strictly, and written back in it.
 """
 
 from __future__ import annotations
@@ -36,13 +39,57 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from torchlvm.data.csv_cells import decimal_in, one_group, read_number
+from torchlvm.errors import OptionError
 
 DELIMITERS = (",", ";", "\t")
 """The cell separators of the table files torchlvm reads."""
 
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252")
-"""The text encodings of the table files torchlvm reads (Python's codec names; ``utf-8-sig``:
-UTF-8 after a byte-order mark; ``utf-16``: after its byte-order mark)."""
+"""The text encodings torchlvm tells table files' text by (Python's codec names; ``utf-8-sig``:
+UTF-8 after a byte-order mark; ``utf-16``: after its byte-order mark); any other is stated."""
+
+_MARKS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+SOME_ENCODINGS = "utf-8, cp1252, cp1251, latin2 or mac-roman"
+"""Encodings a message offers as examples."""
+
+
+def text_encoding(name: object) -> str:
+    """Python's name of the text encoding ``name``: ``'latin2'`` is ``'iso8859-2'``,
+    ``'MacRoman'`` ``'mac-roman'``, ``'UTF8'`` ``'utf-8'``.
+
+    Raises:
+        OptionError: for a name no text encoding of Python's has (``base64`` is a codec of
+            bytes, no text), naming ``encoding`` / ``--encoding``.
+    """
+    try:
+        found = codecs.lookup(name).name if isinstance(name, str) else None
+        if found is not None:
+            "".encode(found)  # a codec of bytes to bytes (base64, zlib) raises LookupError
+    except LookupError:
+        found = None
+    if found is None:
+        raise OptionError.naming(
+            "encoding",
+            "--encoding",
+            lambda option: (
+                f"{option} {name!r} is not a text encoding Python knows; pass the file's, such "
+                f"as {SOME_ENCODINGS} (Python's list: "
+                "https://docs.python.org/3/library/codecs.html#standard-encodings)"
+            ),
+        )
+    return found
+
+
+class MarkedOtherwise(ValueError):
+    """A file whose byte-order mark says another encoding than the one stated."""
+
+    def __init__(self, marked: str, stated: str) -> None:
+        super().__init__(f"marked {marked}, stated {stated}")
+        self.marked, self.stated = marked, stated
 
 
 @dataclass(frozen=True)
@@ -53,7 +100,9 @@ class Dialect:
         delimiter: between cells: ``","``, ``";"`` or ``"\\t"``.
         decimal: the decimal point of its numbers: ``","`` with semicolons (unless no cell is a
             number written with a comma) and in a ``.tsv`` of decimal commas, else ``"."``.
-        encoding: its text encoding, one of :data:`ENCODINGS`; files written from it use it.
+        encoding: its text encoding, Python's name of it (one of :data:`ENCODINGS` where
+            torchlvm told it, any text encoding where it was stated); files written from it
+            use it.
         undecided: ``","`` or ``"."`` where the file's numbers do not tell whether a one-group
             number in that mark (``1,234``) has a thousands separator or a decimal point (such
             numbers are refused, naming both: :mod:`torchlvm.data.csv_cells`), else ``""``.
@@ -103,12 +152,13 @@ class Dialect:
         """
         fields = ("delimiter", "decimal", "encoding")
         dialect = cls(**{k: record[k] for k in fields if k in record})
-        if (
-            dialect.delimiter not in DELIMITERS
-            or dialect.decimal not in (".", ",")
-            or dialect.encoding not in ENCODINGS
-        ):
+        if dialect.delimiter not in DELIMITERS or dialect.decimal not in (".", ","):
             raise ValueError(f"not a table file's dialect: {dialect}")
+        try:
+            if text_encoding(dialect.encoding) != dialect.encoding:
+                raise ValueError(f"not a table file's dialect: {dialect}")
+        except OptionError:
+            raise ValueError(f"not a table file's dialect: {dialect}") from None
         return dialect
 
 
@@ -118,13 +168,18 @@ def _rows(text: str, delimiter: str) -> list[list[str]]:
     return [row for row in reader if len(row) > 1 or any(row)]
 
 
-def decode(raw: bytes) -> tuple[str, str]:
-    """The text of a table file's bytes and its encoding (see the module docstring).
+def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text of a table file's bytes and its encoding: told (see the module docstring), or
+    ``encoding`` where it is stated, read after a byte-order mark that agrees with it.
 
     Raises:
-        UnicodeDecodeError: for bytes that are neither UTF-8 nor Windows-1252 (``start``: the
-            first byte Windows-1252 leaves undefined).
+        UnicodeDecodeError: for bytes that are neither UTF-8 nor Windows-1252, or not text in
+            the stated ``encoding`` (``start``: the first such byte).
+        MarkedOtherwise: for a byte-order mark of another encoding than the stated one.
+        OptionError: for an ``encoding`` that is no text encoding (:func:`text_encoding`).
     """
+    if encoding is not None:
+        return _decode_as(raw, text_encoding(encoding))
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16"), "utf-16"
     encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
@@ -137,6 +192,17 @@ def decode(raw: bytes) -> tuple[str, str]:
                 "utf-8", raw, error.start + mark, error.end + mark, error.reason
             ) from None
     return raw.decode("cp1252"), "cp1252"
+
+
+def _decode_as(raw: bytes, encoding: str) -> tuple[str, str]:
+    """``raw`` read in the stated ``encoding`` (a Python codec name); UTF-8 or UTF-16 stated for
+    a file with their byte-order mark is read after it, and written back with it."""
+    marked = next((name for mark, name in _MARKS if raw.startswith(mark)), None)
+    if marked is not None:
+        if marked.split("-")[:2] != encoding.split("-")[:2]:  # utf-8(-sig), utf-16(-le)
+            raise MarkedOtherwise(marked, encoding)
+        encoding = marked
+    return raw.decode(encoding), encoding
 
 
 def _dialect(rows: list[list[str]], delimiter: str) -> Dialect:

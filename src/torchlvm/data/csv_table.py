@@ -38,7 +38,15 @@ import numpy as np
 
 from torchlvm.data.columns import default_names
 from torchlvm.data.csv_cells import column_kind, fix_for, is_number, one_group
-from torchlvm.data.csv_dialect import Dialect, decode, sniff
+from torchlvm.data.csv_dialect import (
+    SOME_ENCODINGS,
+    Dialect,
+    MarkedOtherwise,
+    decode,
+    sniff,
+    text_encoding,
+)
+from torchlvm.data.csv_once import shared
 from torchlvm.errors import ConfigError, DataError, OptionError, Spell, spelled
 
 MISSING_MARKERS: frozenset[str] = frozenset(
@@ -68,7 +76,8 @@ class CSVTable:
             None. class_names: the text classes in index order, or None.
         lines: ``(N,)`` the file line of each row (1-based).
         header: the header row as read (every column), or None.
-        cells: the text of every cell of every data row (every column), as read.
+        cells: the text of every cell of every data row (every column), as read, where the
+            reader kept them (``keep_cells``), else None; shared between reads: read only.
         features: the file column index of each of the D feature columns.
         dialect: its delimiter and decimal point (:mod:`torchlvm.data.csv_dialect`).
     """
@@ -88,8 +97,9 @@ def _is_missing(cell: str) -> bool:
     return cell.strip().lower() in MISSING_MARKERS
 
 
-def _decode(path: Path) -> tuple[str, str]:
-    """The text of ``path`` (gunzipped when its name ends in ``.gz``) and its encoding."""
+def _decode(path: Path, encoding: str | None) -> tuple[str, str]:
+    """The text of ``path`` (gunzipped when its name ends in ``.gz``) and its encoding, told or
+    the stated ``encoding`` (:func:`~torchlvm.data.csv_dialect.decode`)."""
     raw = path.read_bytes()
     if path.name.lower().endswith(".gz"):
         try:
@@ -105,27 +115,59 @@ def _decode(path: Path) -> tuple[str, str]:
             "Excel, File > Save As > 'CSV UTF-8') and pass that file"
         )
     try:
-        return decode(raw)
+        return decode(raw, encoding)
+    except MarkedOtherwise as error:
+        marked, stated = error.marked.removesuffix("-sig"), error.stated
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        what = (
-            "is not UTF-8 text, which its byte-order mark says it is"
-            if raw.startswith(codecs.BOM_UTF8)
-            else "is neither UTF-8 nor Windows-1252 text"
+        raise _not_text(path, raw, error, encoding) from None
+    raise spelled(
+        DataError,
+        lambda spell: (
+            f"{path} starts with the byte-order mark of {marked}, so it is not {stated} text; "
+            f"leave out {spell('encoding', None)}"
+        ),
+    )
+
+
+def _not_text(path: Path, raw: bytes, error: UnicodeDecodeError, encoding: str | None):
+    """The refusal of bytes that are not text in the encoding the file was read in, naming the
+    line and the byte, and the fixes: state its encoding, or save it as UTF-8."""
+    line = raw[: error.start].count(b"\n") + 1
+    if encoding is not None:
+        what = f"is not {text_encoding(encoding)} text"
+    elif raw.startswith(codecs.BOM_UTF8):
+        what = "is not UTF-8 text, which its byte-order mark says it is"
+    else:
+        what = "is neither UTF-8 nor Windows-1252 text"
+
+    def message(spell: Spell) -> str:
+        state = (
+            ""
+            if raw.startswith(codecs.BOM_UTF8) and encoding is None
+            else (
+                f"pass the encoding it is in ({spell('encoding', 'NAME')}, such as "
+                f"{SOME_ENCODINGS}), or "
+            )
         )
-        raise DataError(
-            f"{path} line {line} {what} (byte 0x{raw[error.start]:02x}); save the file as UTF-8 CSV"
-        ) from None
+        return (
+            f"{path} line {line} {what} (byte 0x{raw[error.start]:02x}); {state}save the "
+            "file as UTF-8 CSV"
+        )
+
+    return spelled(DataError, message)
 
 
 # Excel's hint on a first line of its own ('sep=;'): the separator, which the lines below show
 _SEPARATOR_HINT = re.compile(r"\Asep=[,;\t]?[ \t]*(?=\r|\n)")
 
 
-def _rows(path: Path) -> tuple[list[str] | None, list[int], list[list[str]], Dialect]:
+def _rows(
+    path: Path, encoding: str | None = None
+) -> tuple[list[str] | None, list[int], list[list[str]], Dialect]:
     """Header (or None), line numbers and cells of the rows that are not blank lines, and the
-    file's :class:`~torchlvm.data.csv_dialect.Dialect` (commas, semicolons or tabs)."""
-    text, encoding = _decode(path)
+    file's :class:`~torchlvm.data.csv_dialect.Dialect` (commas, semicolons or tabs; its
+    encoding, the stated ``encoding`` where one is)."""
+    text, encoding = _decode(path, encoding)
     text = _SEPARATOR_HINT.sub("", text, count=1)  # line 1 left blank: lines keep their numbers
     dialect = replace(sniff(text, tabs=_tabs(path)), encoding=encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
@@ -427,8 +469,11 @@ def read_csv(
     allow_empty: bool | Literal["columns"] = False,
     if_present: bool = False,
     features: Sequence[str] = (),
+    keep_cells: bool = False,
+    encoding: str | None = None,
 ) -> CSVTable:
-    """Read a CSV file of numbers (see the module docstring).
+    """Read a CSV file of numbers (see the module docstring), once per command
+    (:func:`~torchlvm.data.csv_once.parsed_once`).
 
     Args:
         allow_empty: keep rows and feature columns with no value at all (all NaN), as a table
@@ -441,6 +486,11 @@ def read_csv(
             feature columns (:func:`_present`); a column of the file's header that is none
             of ``features`` is not read (a later file's own index, notes or extra measures:
             the run reads its own columns, and nothing of the others need be dropped).
+        encoding: the file's text encoding (a name Python knows, such as ``"cp1251"`` or
+            ``"mac-roman"``), read strictly; None: told from its bytes
+            (:mod:`torchlvm.data.csv_dialect`).
+        keep_cells: keep the text of every cell (:attr:`CSVTable.cells`, to copy into a file
+            written back); else ``cells`` is None, the most memory a table takes.
 
     Raises:
         DataError: for unreadable text, ragged rows, text in a numeric column, an ID column, an
@@ -448,7 +498,23 @@ def read_csv(
         ConfigError: for a ``label_column`` or ``drop_columns`` entry that names no column.
     """
     path = Path(path)
-    header, lines, rows, dialect = _rows(path)
+    options = (label_column, tuple(drop_columns), allow_empty, if_present, tuple(features))
+    options += (None if encoding is None else text_encoding(encoding),)
+    return shared(path, options, keep_cells, lambda: _read(path, *options, keep_cells))
+
+
+def _read(
+    path: Path,
+    label_column: Selector | None,
+    drop_columns: Sequence[Selector],
+    allow_empty: bool | Literal["columns"],
+    if_present: bool,
+    features: Sequence[str],
+    encoding: str | None,
+    keep_cells: bool,
+) -> CSVTable:
+    """:func:`read_csv`'s parse of the file."""
+    header, lines, rows, dialect = _rows(path, encoding)
     header, rows = _trailing_separators(header, rows)
     if not rows:
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
@@ -486,4 +552,5 @@ def read_csv(
         labels, class_names = _labels(path, header, lines, cells, label)
     names = None if header is None else tuple(header[j] for j in keep)
     lines_ = np.array(lines)
-    return CSVTable(values, names, labels, class_names, lines_, header, rows, tuple(keep), dialect)
+    cells = rows if keep_cells else None
+    return CSVTable(values, names, labels, class_names, lines_, header, cells, tuple(keep), dialect)

@@ -189,6 +189,7 @@ def _read_csv(
     allow_empty: bool | Literal["columns"] = False,
     if_present: bool = False,
     features: Sequence[str] = (),
+    encoding: str | None = None,
 ) -> Read:
     """The values of a CSV file, its column names, and its label column when one is named."""
     table = read_csv(
@@ -198,6 +199,7 @@ def _read_csv(
         allow_empty=allow_empty,
         if_present=if_present,
         features=features,
+        encoding=encoding,
     )
     return Read(
         table.values, table.labels, table.columns, table.class_names, table.lines, table.dialect
@@ -362,11 +364,10 @@ def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, A
     """Refuse options that only a CSV file takes for other files."""
     for name, value in options.items():
         if value not in (None, ()) and reader is not _read_csv:
-            fix = (
-                f"store labels in an .npz under one of {', '.join(Y_KEYS)}"
-                if name == "label_column"
-                else "remove those columns from the array"
-            )
+            fix = {
+                "label_column": f"store labels in an .npz under one of {', '.join(Y_KEYS)}",
+                "drop_columns": "remove those columns from the array",
+            }.get(name, "leave it out (an array file holds numbers, not text)")
             flag = "--" + name.replace("_", "-")  # what the command line calls it
             raise OptionError(
                 f"{name} applies to .csv files, not {path.name}; {fix}",
@@ -407,7 +408,7 @@ def load_file(
             :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN, column options and
             standardization).
         **options: :func:`read_rows`'s: ``allow_missing``, ``label_column``, ``drop_columns``,
-            ``columns``, ``standardize``, ``allow_empty``.
+            ``columns``, ``standardize``, ``allow_empty``, ``encoding``.
 
     Returns:
         ``x`` of shape ``(N, D)`` float32 (standardized if asked; ``standardizer`` says how),
@@ -430,7 +431,9 @@ def _load_memmap(path: Path, split: str, seed: int, options: dict[str, Any]) -> 
     from torchlvm.data.memmap import load_memmap
 
     reader = _reader(path)
-    _check_options(path, reader, {k: options.get(k) for k in ("label_column", "drop_columns")})
+    _check_options(
+        path, reader, {k: options.get(k) for k in ("label_column", "drop_columns", "encoding")}
+    )
     allow_missing = bool(options.get("allow_missing"))
     if reader is not _read_npy or allow_missing or options.get("standardize", False) is not False:
         if reader is not _read_npy:
@@ -468,6 +471,7 @@ def read_rows(
     standardize: bool | Standardizer = False,
     allow_empty: bool | Literal["columns"] = False,
     if_present: bool = False,
+    encoding: str | None = None,
 ) -> FileRows:
     """Every row of a file, read once, in file order, with a CSV's file lines.
 
@@ -489,6 +493,9 @@ def read_rows(
             (a CSV) or index (an array).
         if_present: A label or dropped column the file lacks is skipped, not refused (an
             index where the file holds one of ``columns`` is taken as lacking).
+        encoding: For ``.csv``: its text encoding, as Python names it (``"cp1251"``,
+            ``"mac-roman"``), read strictly and recorded in ``dialect``; None: UTF-8, UTF-16 by
+            its byte-order mark, else Windows-1252 (:mod:`torchlvm.data.csv_dialect`).
 
     Raises:
         DataNotFoundError: If the file does not exist.
@@ -498,11 +505,17 @@ def read_rows(
     """
     path = Path(path)
     reader = _reader(path)
-    _check_options(path, reader, {"label_column": label_column, "drop_columns": drop_columns})
+    _check_options(
+        path,
+        reader,
+        {"label_column": label_column, "drop_columns": drop_columns, "encoding": encoding},
+    )
     _check_path(path)
     if reader is _read_csv:
         empty = allow_missing and allow_empty
-        read = _read_csv(path, label_column, drop_columns, empty, if_present, columns or ())
+        read = _read_csv(
+            path, label_column, drop_columns, empty, if_present, columns or (), encoding
+        )
     else:
         read = reader(path, label_column)
     x, shape = _features(read.x, path, _in_table(read.lines, read.columns))

@@ -143,14 +143,16 @@ def _difference(data: Mapping[str, Any], path: str) -> str | None:
 def _loaded_difference(data: Mapping[str, Any], path: str) -> str | None:
     """How ``path``, loaded as the run loaded its file, differs from what the run recorded."""
     from torchlvm.data import load_dataset
+    from torchlvm.data.csv_once import parsed_once
     from torchlvm.data.table_schema import TableSchema
 
     then = TableSchema.from_dict(data.get("table"))
     options = dict(data.get("options") or {})
     seed = int(data.get("seed", 0))
     try:
-        train = load_dataset(path, "train", seed=seed, **options)
-        val = load_dataset(path, "val", seed=seed, **options)
+        with parsed_once():
+            train = load_dataset(path, "train", seed=seed, **options)
+            val = load_dataset(path, "val", seed=seed, **options)
     except DataError as error:  # its problem, not its fix: the options are the run's
         return f"read as the run read its file, {str(error).split('; ')[0]}"
     shape = data.get("shape")

@@ -28,6 +28,7 @@ FILE_OPTIONS: tuple[str, ...] = (
     "columns",
     "standardize",
     "mmap",
+    "encoding",
 )
 
 
@@ -103,7 +104,8 @@ def load_dataset(
         seed: Seed of the split (and of generation, for synthetic data).
         **options: Dataset-specific options, e.g. ``n=500`` for ``"linear-gaussian"`` or
             ``allow_missing=True``, ``label_column="y"``, ``drop_columns=["id"]``,
-            ``columns=`` (a run's), ``standardize=True`` and ``mmap=True`` (stream a ``.npy``
+            ``columns=`` (a run's), ``standardize=True``, ``encoding="cp1251"`` (a table's text
+            encoding, where it is not UTF-8 or Windows-1252) and ``mmap=True`` (stream a ``.npy``
             file larger than memory, :mod:`torchlvm.data.memmap`) for files
             (:func:`torchlvm.data.files.load_file`).
 

@@ -39,6 +39,8 @@ class TableSchema:
         label_column: the column the user took labels from, or None.
         dialect: the training file's delimiter and decimal point (the files written from the
             run's rows follow it: :meth:`~torchlvm.data.csv_dialect.Dialect.for_csv`).
+        encoding: the text encoding the user stated for the training file (``--encoding``),
+            which later files are read in too; None: each file's is told from its bytes.
     """
 
     columns: tuple[str, ...]
@@ -46,6 +48,7 @@ class TableSchema:
     drop_columns: tuple[Selector, ...] = ()
     label_column: Selector | None = None
     dialect: Dialect = Dialect()
+    encoding: str | None = None
 
     @classmethod
     def of(
@@ -54,11 +57,15 @@ class TableSchema:
         *,
         drop_columns: tuple[Selector, ...] = (),
         label_column: Selector | None = None,
+        encoding: str | None = None,
     ) -> TableSchema:
-        """The schema of a loaded table (its columns and standardizer)."""
+        """The schema of a loaded table (its columns and standardizer), read with the options
+        ``drop_columns``, ``label_column`` and ``encoding``."""
         columns = data.columns or default_names(data.dim)
         dialect = data.dialect or Dialect()
-        return cls(tuple(columns), data.standardizer, tuple(drop_columns), label_column, dialect)
+        stated = None if encoding is None else dialect.encoding  # Python's name of it
+        options = (tuple(drop_columns), label_column, dialect, stated)
+        return cls(tuple(columns), data.standardizer, *options)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (for a run's ``config.json``)."""
@@ -68,6 +75,7 @@ class TableSchema:
             "drop_columns": list(self.drop_columns),
             "label_column": self.label_column,
             **self.dialect.to_dict(),
+            **({} if self.encoding is None else {"stated_encoding": self.encoding}),
         }
 
     @classmethod
@@ -87,6 +95,7 @@ class TableSchema:
                 tuple(record.get("drop_columns") or ()),
                 record.get("label_column"),
                 Dialect.from_dict(record),
+                _stated(record.get("stated_encoding")),
             )
         except (AttributeError, KeyError, TypeError, ValueError):
             raise DataError("the run's recorded table is damaged; re-create the run") from None
@@ -134,16 +143,27 @@ class TableSchema:
         )
 
     def named_columns(self) -> dict[str, Any]:
-        """The reader options that leave out the label column and the dropped columns where a
-        later file has them (``if_present``: a file to score or fill may come without its
-        labels or its ID): by name, or by index where the file has a column there that is not
-        one of the run's features (a pandas index column, named '' or nothing)."""
+        """The reader options of a later file: in the stated encoding, if any, and the label
+        column and the dropped columns left out where it has them (``if_present``: a file to
+        score or fill may come without its labels or its ID): by name, or by index where the
+        file has a column there that is not one of the run's features (a pandas index column,
+        named '' or nothing)."""
         return {
             "label_column": self.label_column,
             "drop_columns": self.drop_columns,
             "if_present": True,
+            "encoding": self.encoding,
         }
 
     def to_user_units(self, x: Tensor) -> Tensor:
         """Model-unit values ``(..., D)`` in the user's units (the standardization undone)."""
         return x if self.standardizer is None else self.standardizer.inverse(x)
+
+
+def _stated(encoding: Any) -> str | None:
+    """A recorded stated encoding, checked to be one (:func:`Dialect.from_dict` checks the
+    file's)."""
+    if encoding is None:
+        return None
+    Dialect.from_dict({"encoding": encoding})  # ValueError for a damaged record
+    return str(encoding)

@@ -40,6 +40,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from torchlvm._checks import check_positive_int
 from torchlvm.data import load_dataset
+from torchlvm.data.csv_once import parsed_once
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.fingerprint import file_record
 from torchlvm.data.load import data_reference
@@ -223,7 +224,8 @@ class LVMDataModule(L.LightningDataModule):
         """
         if self.train_data is not None:
             return
-        train, val = self._load("train"), self._load("val")
+        with parsed_once():  # a table file: one parse for both splits
+            train, val = self._load("train"), self._load("val")
         missing_ok = bool(self.options.get("allow_missing"))  # NaN only: files refuse inf
         for part in (train, val):
             if not missing_ok and not all_finite(part.x):  # mmap=True streams from the file
@@ -372,6 +374,7 @@ class LVMDataModule(L.LightningDataModule):
             train,
             drop_columns=tuple(self.options.get("drop_columns", ())),
             label_column=self.options.get("label_column"),
+            encoding=self.options.get("encoding"),
         )
         return {"table": schema.to_dict()}
 
