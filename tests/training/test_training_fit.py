@@ -390,3 +390,56 @@ def test_objective_options_train_and_log(tmp_path: Path, options: dict, logged: 
         assert result.monitor == "val/iwae_3"
     if "warmup_epochs" in options:
         assert [r["train/kl_weight"] for r in rows] == [1.0, 2.0]  # β·min(1, epochs done / 2)
+
+
+def _tiny_run(out: Path, epochs: int, *, resume: bool = False) -> FitResult:
+    L.seed_everything(0)
+    model = VAE(VAEConfig(64, latent_dim=2, hidden=(8,)))
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=256)
+    config = TrainConfig(max_epochs=epochs, batch_size=256)
+    return fit(model, dm, config, out, progress=False, resume=resume)
+
+
+def test_a_resume_is_refused_while_another_process_holds_the_run(tmp_path: Path) -> None:
+    """fit(..., resume=True) took no lock: it trained a run that a live `torchlvm train --resume`
+    (or another fit) was training, both writing its checkpoints and model."""
+    import subprocess
+    import sys
+
+    from torchlvm.errors import RunBusyError
+
+    out = tmp_path / "run"
+    _tiny_run(out, 1)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from torchlvm.run.lock import acquire; "
+         "lock = acquire(sys.argv[1], 'torchlvm train vae --resume'); print('held', flush=True); "
+         "sys.stdin.read()", str(out)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(RunBusyError, match=rf"{out} is being trained by pid {holder.pid}"):
+            _tiny_run(out, 2, resume=True)
+    finally:
+        holder.communicate("")
+    assert _tiny_run(out, 2, resume=True).start_epoch == 1
+    assert not (out / ".torchlvm.lock").exists()
+
+
+def test_a_resume_finishes_a_killed_publish_before_it_reads_the_run(tmp_path: Path) -> None:
+    """A kill between the renames of model.safetensors and config.json left the new model beside
+    the old config (1 epoch): fit(resume=True) read that config and trained a finished run again,
+    where it must finish the commit first and find the run finished at 2 epochs."""
+    from torchlvm.run.commit import JOURNAL_NAME, staging_name
+
+    out = tmp_path / "run"
+    _tiny_run(out, 1)
+    old = (out / "config.json").read_text()
+    _tiny_run(out, 2, resume=True)
+    (out / "config.json").rename(staging_name(out / "config.json"))  # the new one, not renamed
+    (out / "config.json").write_text(old)
+    (out / JOURNAL_NAME).write_text('{"moves": [[".config.json.torchlvm-new", "config.json"]]}')
+    with pytest.raises(ConfigError, match="has finished its 2 epochs"):
+        _tiny_run(out, 2, resume=True)
+    assert json.loads((out / "config.json").read_text())["result"]["epochs"] == 2
+    assert not (out / JOURNAL_NAME).exists()

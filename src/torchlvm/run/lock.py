@@ -25,6 +25,7 @@ import os
 import socket
 import sys
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,16 @@ def _young(path: Path, seconds: float = 10.0) -> bool:
         return False
 
 
+_HELD: weakref.WeakSet[RunLock] = weakref.WeakSet()
+"""The locks this process holds."""
+
+
+def held_here(folder: str | os.PathLike[str]) -> bool:
+    """Whether this process holds the lock of ``folder`` (a command that took it before calling
+    code that would take it again: ``train --resume`` before ``fit``)."""
+    return any(lock.holds(folder) for lock in list(_HELD))
+
+
 class RunLock:
     """The lock of one run folder, held by this process until :meth:`release`.
 
@@ -179,6 +190,17 @@ class RunLock:
     def __init__(self, folder: Path, fd: int) -> None:
         self.folder = folder
         self._fd: int | None = fd
+        _HELD.add(self)
+
+    def holds(self, folder: str | os.PathLike[str]) -> bool:
+        """Whether this is the lock of ``folder`` (its lock file, whatever the path's spelling)
+        and is still held."""
+        try:
+            return self._fd is not None and os.path.samestat(
+                os.fstat(self._fd), os.stat(lock_path(folder))
+            )
+        except OSError:
+            return False
 
     @property
     def path(self) -> Path:
@@ -200,6 +222,7 @@ class RunLock:
         finally:
             os.close(self._fd)
             self._fd = None
+            _HELD.discard(self)
 
     def __enter__(self) -> RunLock:
         return self

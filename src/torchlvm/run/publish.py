@@ -39,7 +39,7 @@ from torchlvm.run.layout import (
     stage_path,
     trash_prefix,
 )
-from torchlvm.run.lock import RunLock, acquire, check_not_busy, command_line
+from torchlvm.run.lock import RunLock, acquire, check_not_busy, command_line, held_here
 
 NAME_MAX = 255
 """The longest file name, in bytes, of the common file systems (ext4, XFS, APFS, NTFS)."""
@@ -414,9 +414,26 @@ def adopt_interrupted(out: Path, command: str | None = None) -> Path | None:
 
 
 @contextmanager
-def resuming(
-    out: Path, command: str | None = None, *, epochs: int | None = None
-) -> Iterator[RunLock]:
+def held_for_resume(out: Path, command: str) -> Iterator[None]:
+    """Hold the lock of the run in ``out`` (``command``: what this process does, for the lock
+    file) while it is resumed, and first finish a publish of its model and config that a kill
+    left half done (:func:`~torchlvm.run.commit.recover`), so that the resume reads the run's
+    last pair. Where this process holds the lock already (``train --resume`` took it through
+    :func:`resuming` before calling ``fit``), the block just runs.
+
+    Raises:
+        RunBusyError: if another process trains (or evaluates) the run.
+    """
+    if held_here(out):
+        yield
+        return
+    with acquire(out, command, what=str(out)):
+        recover(out)
+        yield
+
+
+@contextmanager
+def resuming(out: Path, command: str | None = None, *, epochs: int | None = None) -> Iterator[None]:
     """Hold the lock of the run in ``out`` while it is resumed (to ``epochs`` in all, for the
     message of a Ctrl-C: its ``config.json`` may still hold the epochs of an earlier end).
 
@@ -426,10 +443,9 @@ def resuming(
     """
     from torchlvm.run.interrupted import resume_hint  # (it imports this module)
 
-    with acquire(out, command or command_line(), what=str(out)) as lock:
-        recover(out)  # a publish killed midway (model + config): finished first
+    with held_for_resume(out, command or command_line()):
         try:
-            yield lock
+            yield
         except KeyboardInterrupt as err:
             if str(err):
                 raise

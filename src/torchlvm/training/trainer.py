@@ -22,12 +22,14 @@ unpickled), and the module saves no hyperparameter objects in them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -389,39 +391,57 @@ def fit(
     initialization; ``fit`` seeds again before training. ``datamodule``'s batch size is set to
     ``config.batch_size``; ``resume`` continues from ``checkpoints/last.ckpt`` (the last finished
     epoch) up to ``config.max_epochs`` in total (if it stopped there: nothing trained, the best
-    epoch published); ``progress``: a bar on stderr; ``accelerator``, ``devices``, ``num_nodes``,
-    ``strategy`` go to ``lightning.Trainer`` (DDP for several processes); ``compile``: the loss
-    through ``torch.compile``; ``fast``: the whole step as a CUDA graph on a GPU
-    (:mod:`torchlvm.training.fast_step`); ``steps_per_batch``: optimizer steps per Lightning batch
-    of resident data (one process; callbacks see its rows; steps and draws are the same);
-    ``extra_callbacks``: more Lightning callbacks; ``extra_config``: more sections of config.json.
+    epoch published), under the run's lock (:func:`_resume_held`); ``progress``: a bar on stderr;
+    ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` go to ``lightning.Trainer`` (DDP for
+    several processes); ``compile``: the loss through ``torch.compile``; ``fast``: the whole step
+    as a CUDA graph on a GPU (:mod:`torchlvm.training.fast_step`); ``steps_per_batch``: optimizer
+    steps per Lightning batch of resident data (one process; callbacks see its rows; steps and
+    draws are the same); ``extra_callbacks``: more Lightning callbacks; ``extra_config``: more
+    sections of config.json.
 
     Raises:
         RunDirectoryError: ``out_dir`` holds a run and not ``resume``, or nothing to resume.
+        RunBusyError: another process holds the run that ``resume`` continues.
         NonFiniteError: training diverged (``on_nonfinite="stop"``), naming the step and the
             checkpoint that stays.
         DataError, ConfigError: the model does not suit the data or the objective, too many
             devices, a resume with another world size or fewer epochs, a wrong argument type.
     """
     _check_arguments(datamodule, config, accelerator, devices, num_nodes)
-    layout = RunLayout(Path(out_dir))
-    start_epoch, last = _start_epoch(layout, config, resume, model), layout.last_checkpoint
-    steps = None if many_processes(devices, num_nodes) else steps_per_batch
-    module = _prepare_module(model, datamodule, config, last, resume, compile, fast, steps)
-    callbacks = run_callbacks(config, layout.checkpoints, extra_callbacks, progress)
-    record = {**model_record(model), "training": asdict(config), "data": datamodule.record()}
-    L.seed_everything(config.seed, workers=True, verbose=False)
-    started = time.perf_counter()
-    with quiet_lightning():
-        trainer = make_trainer(
-            config, callbacks, layout.folder, progress=progress, manual=module.whole_step,
-            batches_per_epoch=math.ceil(datamodule.num_train_batches() / (steps or 1)),
-            accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
-        )  # fmt: skip
-        record.update(**(extra_config or {}), runtime=runtime_record(trainer, module))
-        _begin(trainer, layout, record, resume)
-        _train(trainer, module, datamodule, last, resume)
-    result = _result(model, datamodule, trainer, callbacks, layout, start_epoch, started)
-    if trainer.is_global_zero:  # under DDP, rank 0 writes the run folder
-        _export(model, result, record)
+    with _resume_held(out_dir, resume) as layout:
+        start_epoch, last = _start_epoch(layout, config, resume, model), layout.last_checkpoint
+        steps = None if many_processes(devices, num_nodes) else steps_per_batch
+        module = _prepare_module(model, datamodule, config, last, resume, compile, fast, steps)
+        callbacks = run_callbacks(config, layout.checkpoints, extra_callbacks, progress)
+        record = {**model_record(model), "training": asdict(config), "data": datamodule.record()}
+        L.seed_everything(config.seed, workers=True, verbose=False)
+        started = time.perf_counter()
+        with quiet_lightning():
+            trainer = make_trainer(
+                config, callbacks, layout.folder, progress=progress, manual=module.whole_step,
+                batches_per_epoch=math.ceil(datamodule.num_train_batches() / (steps or 1)),
+                accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
+            )  # fmt: skip
+            record.update(**(extra_config or {}), runtime=runtime_record(trainer, module))
+            _begin(trainer, layout, record, resume)
+            _train(trainer, module, datamodule, last, resume)
+        result = _result(model, datamodule, trainer, callbacks, layout, start_epoch, started)
+        if trainer.is_global_zero:  # under DDP, rank 0 writes the run folder
+            _export(model, result, record)
     return result
+
+
+@contextlib.contextmanager
+def _resume_held(out_dir: str | os.PathLike[str], resume: bool) -> Iterator[RunLayout]:
+    """The layout of the run folder ``out_dir``; for a resume, the run's lock held meanwhile by
+    the process that writes it (global rank 0; :func:`~torchlvm.run.publish.held_for_resume`
+    finishes a publish a kill left half done first). A new run, or a folder with nothing to
+    resume (which :func:`_start_epoch` names), takes no lock."""
+    from torchlvm.run.publish import held_for_resume
+
+    layout = RunLayout(Path(out_dir))
+    if not resume or rank_zero_only.rank != 0 or not layout.folder.is_dir():
+        yield layout
+        return
+    with held_for_resume(layout.folder, f"python {sys.argv[0]}: torchlvm.training.fit(resume)"):
+        yield layout
