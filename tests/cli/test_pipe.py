@@ -77,7 +77,7 @@ def test_ctrl_c_that_an_import_turns_into_another_error_is_still_ctrl_c(
 
 def test_the_command_gets_ctrl_c_as_a_keyboard_interrupt(capsys) -> None:
     """The start's own SIGINT handler is gone when the command runs: training turns a
-    KeyboardInterrupt into 'continue with --resume'."""
+    KeyboardInterrupt into a note naming the command that resumes it."""
     import torchlvm.cli as cli
 
     assert cli.main(["datasets"]) == 0

@@ -207,16 +207,18 @@ def test_a_diverged_new_run_leaves_nothing_half_written(
     line = _one_error_line(capsys)
     assert "global step 0" in line and f"nothing was written to {out}" in line
     assert "start it again with 'torchlvm train vae --data digits --epochs 3 " in line, line
+    assert line.endswith(f"--out {out} --quiet'"), line  # (it reported quietly: so does this)
     assert list(tmp_path.iterdir()) == []
 
     # a run that finished an epoch keeps its checkpoints (not a model) for --resume
     state.update(calls=0, poison_from=15)
     assert main(argv) == 2
     line = _one_error_line(capsys)
-    assert "global step 15" in line and "continue with --resume" in line
+    resume = f"torchlvm train vae --resume --out {out} --quiet"
+    assert "global step 15" in line and f"finish it with '{resume}' (training on" in line, line
     assert {p.name for p in out.iterdir()} == {"checkpoints", "metrics.csv"}
     state.update(poison_from=10**9)
-    assert main(["train", "vae", "--epochs", "3", "--quiet", "--out", str(out), "--resume"]) == 0
+    assert main(shlex.split(resume)[1:]) == 0  # the command it names
     assert [r["epoch"] for r in read_metrics(out / "metrics.csv")] == [0, 1, 2]
     assert (out / "model.safetensors").is_file()
 
@@ -238,7 +240,8 @@ def test_a_diverged_run_is_finished_where_it_stopped(
     out = tmp_path / "run"
     argv = ["train", "vae", "--data", "digits", "--epochs", "3", *TINY, "--out", str(out)]
     assert main(argv) == 2
-    assert "or finish it where it stopped with --epochs 2" in _one_error_line(capsys)
+    offered = f"'torchlvm train vae --resume --out {out} --quiet --epochs 2'"
+    assert f"or where it stopped, after 2 epochs, with {offered}" in _one_error_line(capsys)
     monkeypatch.setattr(training_module, "training_loss", real)
     before = _snapshot(out)
     resume = ["train", "vae", "--quiet", "--out", str(out), "--resume"]

@@ -855,7 +855,8 @@ def test_a_disk_that_fills_during_training_keeps_the_finished_epochs(
     status, err = _run_main(argv, capsys)
     assert status == 1, err
     line = error_line(err)
-    assert "No space left on device" in line and "continue with --resume" in line
+    assert "No space left on device" in line
+    assert f"finish it with 'torchlvm train vae --resume --out {out}" in line
     assert load_ckpt(out / "checkpoints" / "last.ckpt")["epoch"] == 0
     assert not (out / "model.safetensors").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left
@@ -904,7 +905,7 @@ def test_ctrl_c_during_training_stops_cleanly_and_keeps_the_checkpoint(tmp_path:
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.startswith("torchlvm: ")]
     assert lines[-1] == "torchlvm: interrupted"
-    assert any("continue with --resume" in line for line in lines), err
+    assert any(f"finish it with 'torchlvm train vae --resume --out {out}'" in s for s in lines), err
     checkpoint = load_ckpt(out / "checkpoints" / "last.ckpt")
     assert 0 <= checkpoint["epoch"] < 49
     assert not (out / "model.safetensors").exists()

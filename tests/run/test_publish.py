@@ -191,14 +191,15 @@ def test_keep_partial_moves_finished_epochs_into_place_for_resume(tmp_path: Path
             raise NonFiniteError(f"loss is NaN at step 9; see {stage.folder}/metrics.csv")
     assert str(info.value) == (
         f"loss is NaN at step 9; see {out}/metrics.csv; the checkpoints of the finished epochs "
-        f"are in {out / 'checkpoints'} (no model was saved); continue with --resume"
+        f"are in {out / 'checkpoints'} (no model was saved); finish it with 'torchlvm train "
+        f"MODEL --resume --out {out}'"
     )
     assert sorted(os.listdir(out)) == ["checkpoints", "metrics.csv"]
     assert os.listdir(tmp_path) == ["x"]
 
 
 def test_keep_partial_turns_ctrl_c_and_a_full_disk_into_notes(tmp_path: Path) -> None:
-    with pytest.raises(KeyboardInterrupt, match="continue with --resume"):
+    with pytest.raises(KeyboardInterrupt, match="finish it with 'torchlvm train MODEL --resume"):
         with staged_run(tmp_path / "a", keep_partial=True) as stage:
             _epoch_done(stage.folder)
             raise KeyboardInterrupt
@@ -207,6 +208,22 @@ def test_keep_partial_turns_ctrl_c_and_a_full_disk_into_notes(tmp_path: Path) ->
             raise OSError(errno.ENOSPC, "No space left on device", str(stage.folder / "m.csv"))
     assert info.value.filename is None  # (b/m.csv does not exist: nothing was kept)
     assert sorted(os.listdir(tmp_path)) == ["a"]
+
+
+def test_a_failure_that_keeps_epochs_names_the_command_that_resumes_them(tmp_path: Path) -> None:
+    """A full disk or Ctrl-C after an epoch finished said 'continue with --resume', a flag, not
+    a command: the note names the command the train command passes, which keeps the options a
+    resume does not read from the run (--devices, --quiet, ...), on and where it stopped."""
+    out, resume = tmp_path / "x", f"torchlvm train vae --resume --out {tmp_path / 'x'} --quiet"
+    with pytest.raises(KeyboardInterrupt) as info:
+        with staged_run(out, keep_partial=True, resume=resume) as stage:
+            _epoch_done(stage.folder)
+            torch.save({"epoch": 0}, RunLayout(stage.folder).last_checkpoint)
+            raise KeyboardInterrupt
+    assert str(info.value).endswith(
+        f"(no model was saved); finish it with '{resume}' (training on to the epochs it was "
+        f"given), or where it stopped, after 1 epoch, with '{resume} --epochs 1'"
+    )
 
 
 def test_a_failure_that_keeps_nothing_names_no_missing_path_and_how_to_start_again(
@@ -373,6 +390,11 @@ def test_an_interrupted_resume_says_what_stays_and_the_command_that_continues(
         with publish.resuming(run, epochs=9):
             raise KeyboardInterrupt
     assert f"""'torchlvm train vae --resume --out "{run}" --epochs 9'""" in str(stopped.value)
+    resume = "torchlvm train vae --resume --out r --devices 2 --quiet"  # train's own command
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        with publish.resuming(run, epochs=9, resume=resume):
+            raise KeyboardInterrupt
+    assert str(stopped.value).endswith(f"finish it with '{resume} --epochs 9'")
     assert not (run / LOCK_NAME).exists()
     with pytest.raises(KeyboardInterrupt, match="^kept$"):  # a note of its own is kept
         with publish.resuming(run):

@@ -19,6 +19,15 @@ from torchlvm.run.publish import quoted
 SHOWN_ONLY = frozenset({"command", "model", "out", "resume", "overwrite", "quiet", "progress"})
 """Entries of the ``cli`` section that are not options of the run itself."""
 
+REPORTING = ("quiet", "progress")
+"""The options of how a command reports, which the commands a message offers keep."""
+
+RESUME_KEEPS = ("accelerator", "devices", "num_nodes", "strategy", "threads", "compile")
+RESUME_KEEPS += ("cuda_graph", *REPORTING)
+"""The options a resume does not take from the run record (where and how the run trains, how
+the command reports; ``--devices`` and ``--num-nodes`` must give the run's world size): a
+command that resumes a run repeats those its train command was given."""
+
 
 def recorded_options(record: Mapping[str, Any]) -> dict[str, Any]:
     """The ``train`` options of the run whose record is ``record`` (empty where it has none)."""
@@ -39,23 +48,37 @@ def train_command(record: Mapping[str, Any], out: Path, changes: Mapping[str, An
     given["data"] = data
     if given.get("data_dir") is not None:  # as recorded: an absolute path
         given["data_dir"] = (record.get("data") or {}).get("data_dir") or given["data_dir"]
+    words = ["torchlvm", "train", model, *_options(given, skip=SHOWN_ONLY), "--out", str(out)]
+    return " ".join(quoted(word) for word in words)  # (within '...')
+
+
+def _options(given: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[str]:
+    """The words that give ``train`` the options ``given`` (but those in ``skip``, and those
+    None), as its parser spells them."""
     parser = argparse.ArgumentParser(add_help=False)
     opts.configure(parser)
     flags = {a.dest: a for a in parser._actions if a.option_strings}
-    words = ["torchlvm", "train", model]
+    words = []
     for dest, value in given.items():
-        if dest in flags and dest not in SHOWN_ONLY and value is not None:
+        if dest in flags and dest not in skip and value is not None:
             words += _spelled(flags[dest], value)
-    return " ".join(quoted(word) for word in [*words, "--out", str(out)])  # (within '...')
+    return words
 
 
-def start_again(model: str, given: Mapping[str, Any], out: Path, *, overwrite: bool) -> str:
-    """The ``train`` command that starts a new run that kept nothing (interrupted, a full disk)
-    again: its own options, as ``train``'s parser spells them."""
+def commands(model: str, given: Mapping[str, Any], out: Path, *, overwrite: bool) -> dict[str, str]:
+    """The commands the messages of an interrupted (or failed) ``train`` offer: ``again``, the
+    one that starts a new run that kept nothing (a Ctrl-C or a full disk before an epoch
+    finished) again, with its own options; ``resume``, the one that continues a run whose
+    finished epochs were kept (without ``--epochs``, which the message adds), with the options
+    of :data:`RESUME_KEEPS` it was given. Both keep ``--quiet`` or ``--progress``."""
     record = {"model_type": model, "data": {"name": str(given.get("data"))}}
     again = train_command({**record, "cli": cli_record(model, given, False)}, out, {})
     again = again or f"torchlvm train {model} ... --out {quoted(out)}"
-    return again + (" --overwrite" if overwrite else "")
+    reporting = _options({k: given[k] for k in REPORTING if k in given})
+    again = " ".join([again, *reporting, *(["--overwrite"] if overwrite else [])])
+    keeps = _options({k: given[k] for k in RESUME_KEEPS if k in given})
+    resume = ["torchlvm", "train", model, "--resume", "--out", str(out), *keeps]
+    return {"again": again, "resume": " ".join(quoted(word) for word in resume)}
 
 
 def _spelled(action: argparse.Action, value: Any) -> list[str]:

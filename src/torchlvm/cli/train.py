@@ -237,12 +237,12 @@ def run(args: argparse.Namespace) -> int:
     }
     if not writer:
         return _run_other_rank(args, given, options)
+    messages = _train_again.commands(args.model, given, out, overwrite=args.overwrite)
     if args.resume:
-        with resuming(out, epochs=config.max_epochs):
+        with resuming(out, epochs=config.max_epochs, resume=messages["resume"]):
             result = fit(model, dm, config, out, resume=True, **options)
     else:
-        again = _train_again.start_again(args.model, given, out, overwrite=args.overwrite)
-        with staged_run(out, overwrite=args.overwrite, keep_partial=True, again=again) as stage:
+        with staged_run(out, overwrite=args.overwrite, keep_partial=True, **messages) as stage:
             result = fit(model, dm, config, stage.folder, **options)
         result = dataclasses.replace(result, out_dir=out)  # where the stage was moved
     _print_summary(args.model, model, dm, config, result)

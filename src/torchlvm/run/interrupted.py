@@ -32,11 +32,16 @@ def _model_type(folder: Path) -> str:
         return "MODEL"
 
 
-def resume_hint(folder: Path, run: Path, epochs: int | None = None) -> str:
+def resume_hint(
+    folder: Path, run: Path, epochs: int | None = None, *, command: str | None = None
+) -> str:
     """The commands that finish the run in ``run`` (``folder`` or its staging folder): on to the
     epochs it was given (``epochs``, where a resume gave more than its record says), or where it
-    stopped (``--epochs`` at the epochs it finished)."""
-    command = f"torchlvm train {_model_type(run)} --resume --out {quoted(folder)}"
+    stopped (``--epochs`` at the epochs it finished). ``command``: the ``train --resume`` command
+    without ``--epochs`` (the train command that was interrupted passes its own, with the options
+    of where and how it trains, e.g. ``--devices 2 --quiet``); by default
+    ``torchlvm train MODEL --resume --out FOLDER``."""
+    command = command or f"torchlvm train {_model_type(run)} --resume --out {quoted(folder)}"
     on = (command, "the epochs it was given") if epochs is None else (
         f"{command} --epochs {epochs}", f"{epochs} epochs"
     )  # fmt: skip

@@ -170,6 +170,7 @@ class Staging:
         self.folder = folder
         self.overwrite = overwrite
         self.again = again  # the command that starts this run again, for a message
+        self.resume: str | None = None  # the command that resumes it (default: resume_hint's)
         self._lock = lock
         self._old_lock: RunLock | None = None
         self._kept = False
@@ -220,13 +221,13 @@ class Staging:
         out = self.out
         last = RunLayout(self.folder).last_checkpoint
         if last.is_file() and not (out.exists() and (not out.is_dir() or os.listdir(out))):
+            from torchlvm.run.interrupted import resume_hint  # (it imports this module)
+
             os.replace(self.folder, out)
             self._moved_to(out)
-            done = finished_epochs(out)
-            where = "" if done is None else f", or finish it where it stopped with --epochs {done}"
             return (
                 f"the checkpoints of the finished epochs are in {RunLayout(out).checkpoints} "
-                f"(no model was saved); continue with --resume{where}"
+                f"(no model was saved); {resume_hint(out, out, command=self.resume)}"
             )
         dropped = ""
         if last.is_file() and out.is_dir() and os.listdir(out):  # a run that it was to replace
@@ -260,6 +261,7 @@ def staged_run(
     command: str | None = None,
     refusals: Refusals | None = None,
     again: str | None = None,
+    resume: str | None = None,
 ) -> Iterator[Staging]:
     """Build a new run for ``out`` in its staging folder and publish it when the block ends.
 
@@ -272,6 +274,8 @@ def staged_run(
         command: what this process does, for the lock file (default: its command line).
         refusals: see :func:`check_new_target`.
         again: the command that starts this run again, which a failure that keeps nothing names.
+        resume: the command that resumes it, without ``--epochs``, which a failure that keeps
+            finished epochs names (default: :func:`~torchlvm.run.interrupted.resume_hint`'s).
 
     Raises:
         RunDirectoryError, RunBusyError: see :func:`check_new_target`; also for a staging
@@ -280,7 +284,7 @@ def staged_run(
     check_new_target(out, overwrite=overwrite, resumable=resumable, refusals=refusals)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = _claim(out, overwrite=overwrite, command=command or command_line(), refusals=refusals)
-    staging.again = again
+    staging.again, staging.resume = again, resume
     try:
         if out.is_dir() and os.listdir(out):  # a run to replace: no one may resume it meanwhile
             staging._old_lock = acquire(out, command or command_line(), what=str(out))
@@ -433,9 +437,12 @@ def held_for_resume(out: Path, command: str) -> Iterator[None]:
 
 
 @contextmanager
-def resuming(out: Path, command: str | None = None, *, epochs: int | None = None) -> Iterator[None]:
+def resuming(
+    out: Path, command: str | None = None, *, epochs: int | None = None, resume: str | None = None
+) -> Iterator[None]:
     """Hold the lock of the run in ``out`` while it is resumed (to ``epochs`` in all, for the
-    message of a Ctrl-C: its ``config.json`` may still hold the epochs of an earlier end).
+    message of a Ctrl-C: its ``config.json`` may still hold the epochs of an earlier end;
+    ``resume``: this command without ``--epochs``, which that message names).
 
     Raises:
         RunBusyError: if another process trains it.
@@ -451,5 +458,5 @@ def resuming(out: Path, command: str | None = None, *, epochs: int | None = None
                 raise
             raise KeyboardInterrupt(
                 f"the checkpoints of the finished epochs stay in {RunLayout(out).checkpoints}; "
-                f"{resume_hint(out, out, epochs)}"
+                f"{resume_hint(out, out, epochs, command=resume)}"
             ) from None

@@ -207,7 +207,8 @@ STEPS_PER_BATCH = CHECK_EVERY
 """fit's optimizer steps per Lightning batch of resident data, 32: Lightning's per-batch work
 (~2 ms per batch on a GPU host, ~0.25 ms on the 2-core CPU; benchmarks/results/host_overhead.md)
 divided by 32, and the non-finite guard's read (every :data:`~torchlvm.training.guard.CHECK_EVERY`
-steps) once per batch."""
+steps) once per batch. The steps and their draws are those of one step per batch; callbacks see
+the rows of each step."""
 
 
 def _takes_whole_steps(datamodule: LVMDataModule, compile: bool, steps: int | None) -> bool:
@@ -329,8 +330,13 @@ def _result(
     )
 
 
-def _export(model: torch.nn.Module, result: FitResult, record: dict[str, Any]) -> None:
-    """Write ``model.safetensors`` + ``config.json``: the saved weights and the run's record."""
+def _export(
+    model: torch.nn.Module, result: FitResult, record: dict[str, Any], *, writer: bool
+) -> None:
+    """Write ``model.safetensors`` + ``config.json``: the saved weights and the run's record,
+    where this process is the ``writer`` (under DDP, global rank 0 writes the run folder)."""
+    if not writer:
+        return
     write_finished(
         result.out_dir,
         model,
@@ -387,21 +393,20 @@ def fit(
 ) -> FitResult:
     """Train ``model`` and write the run folder ``out_dir``; returns a :class:`FitResult`.
 
-    Seed before building the model (``lightning.seed_everything(config.seed)``) for a repeatable
-    initialization; ``fit`` seeds again before training. ``datamodule``'s batch size is set to
-    ``config.batch_size``; ``resume`` continues from ``checkpoints/last.ckpt`` (the last finished
-    epoch) up to ``config.max_epochs`` in total (if it stopped there: nothing trained, the best
-    epoch published), under the run's lock (:func:`_resume_held`); ``progress``: a bar on stderr;
-    ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` go to ``lightning.Trainer`` (DDP for
-    several processes); ``compile``: the loss through ``torch.compile``; ``fast``: the whole step
-    as a CUDA graph on a GPU (:mod:`torchlvm.training.fast_step`); ``steps_per_batch``: optimizer
-    steps per Lightning batch of resident data (one process; callbacks see its rows; steps and
-    draws are the same); ``extra_callbacks``: more Lightning callbacks; ``extra_config``: more
-    sections of config.json.
+    Seed (``lightning.seed_everything``) before building the model for a repeatable initialization
+    (``fit`` seeds again to train). ``datamodule``'s batch size is set to ``config.batch_size``;
+    ``resume`` continues from ``checkpoints/last.ckpt`` (the last finished epoch), under the run's
+    lock, up to ``config.max_epochs`` in all (if it stopped there, the best epoch is published);
+    ``progress``: a bar on stderr; ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` go to
+    ``lightning.Trainer`` (DDP for several processes); ``compile``: the loss through
+    ``torch.compile``; ``fast``: the whole step as a CUDA graph on a GPU
+    (:mod:`torchlvm.training.fast_step`); ``steps_per_batch``: optimizer steps per Lightning batch
+    of resident data (one process; :data:`STEPS_PER_BATCH`); ``extra_callbacks``: more Lightning
+    callbacks; ``extra_config``: more sections of config.json.
 
     Raises:
         RunDirectoryError: ``out_dir`` holds a run and not ``resume``, or nothing to resume.
-        RunBusyError: another process holds the run that ``resume`` continues.
+        RunBusyError: another process trains (or evaluates) the run ``resume`` continues.
         NonFiniteError: training diverged (``on_nonfinite="stop"``), naming the step and the
             checkpoint that stays.
         DataError, ConfigError: the model does not suit the data or the objective, too many
@@ -426,8 +431,7 @@ def fit(
             _begin(trainer, layout, record, resume)
             _train(trainer, module, datamodule, last, resume)
         result = _result(model, datamodule, trainer, callbacks, layout, start_epoch, started)
-        if trainer.is_global_zero:  # under DDP, rank 0 writes the run folder
-            _export(model, result, record)
+        _export(model, result, record, writer=trainer.is_global_zero)
     return result
 
 
