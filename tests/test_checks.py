@@ -43,6 +43,22 @@ def test_a_batch_without_rows_is_refused(vae, name):
         call(vae, torch.zeros(0, 6))
 
 
+@pytest.mark.parametrize("name", [*CALLS, "log_marginal_is"])
+def test_one_example_without_its_batch_axis_is_refused(vae, name):
+    # a VAE reads (D,) as an example with no batch axis, and each of these functions sized its
+    # per-row state from x.shape[0]: 6 per-point q for one example (fit_local_posterior), the
+    # chains' axis returned as if rows (log_marginal_ais), 'loc must have shape (B, K)' (refine)
+    call = CALLS.get(name, lambda m, x: log_marginal_is(m, x, num_samples=4))
+    x = torch.bernoulli(torch.full((6,), 0.5))
+    with pytest.raises(
+        DataError,
+        match=r"^x must be \(B, D\), got shape \(6,\); pass one example "
+        r"as x\.reshape\(1, -1\)$",
+    ):
+        call(vae, x)
+    call(vae, x.reshape(1, -1))  # the fix the message names
+
+
 @pytest.mark.parametrize("name", CALLS)
 def test_gradient_steps_under_inference_mode_say_to_use_no_grad(vae, name):
     x = torch.bernoulli(torch.full((3, 6), 0.5))

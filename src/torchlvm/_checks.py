@@ -106,12 +106,19 @@ def check_tensor(name: str, x: Any) -> torch.Tensor:
 
 
 def check_rows(name: str, x: Any) -> None:
-    """Refuse anything but a tensor ``(..., B, D)`` (:func:`check_tensor`), and one with no
-    rows: torch's ``Independent`` cannot sum an empty batch (it raises from deep inside
-    ``log_prob`` and ``kl_divergence``). A NumPy array or a list, which PPCA's ``encode``
-    takes, reached torch's ``ValueError`` in ``log_prob`` or an ``AttributeError``."""
+    """Refuse anything but a tensor ``(..., B, D)`` (:func:`check_tensor`), one without its
+    batch axis, and one with no rows: torch's ``Independent`` cannot sum an empty batch (it
+    raises from deep inside ``log_prob`` and ``kl_divergence``). A NumPy array or a list, which
+    PPCA's ``encode`` takes, reached torch's ``ValueError`` in ``log_prob`` or an
+    ``AttributeError``. One example ``(D,)``, which a VAE's encoder reads as unbatched, met
+    per-row state sized from ``x.shape[0]``: D per-point q, the chains' axis returned as rows."""
     check_tensor(name, x)
-    if x.ndim >= 1 and math.prod(x.shape[:-1]) == 0:
+    if x.ndim < 2:
+        raise DataError(
+            f"{name} must be (B, D), got shape {tuple(x.shape)}; pass one example as "
+            f"{name}.reshape(1, -1)"
+        )
+    if math.prod(x.shape[:-1]) == 0:
         raise DataError(f"{name} has no rows (shape {tuple(x.shape)}); pass at least one row")
 
 
