@@ -7,6 +7,13 @@ frequencies of the training labels: ``score_samples`` gives log p(x), ``transfor
 posterior-weighted mean Σ_c p(c | x) E_q[z | x, c], ``inverse_transform`` Σ_c p(c | z) E[x | z, c]
 with p(c | z) ∝ π_c p(z | c), and ``sample`` draws c ~ π first and returns (X, y), as
 ``GaussianMixture.sample`` does.
+
+It is also a generative classifier, as ``LinearDiscriminantAnalysis`` and ``GaussianNB`` are:
+``predict_proba`` gives p(c | x) ∝ π_c p(x | c) by Bayes' rule, ``predict`` its most probable
+class. So scikit-learn treats it as a classifier (``is_classifier``): ``cross_val_score`` and
+``GridSearchCV`` split it with ``StratifiedKFold``, so every training fold holds every class, as
+for any classifier. ``score`` stays the log-likelihood (pass ``scoring="accuracy"`` to score the
+classification).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 from torch import Tensor
 
@@ -23,6 +31,16 @@ from torchlvm._checks import check_positive_int, trains
 from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
 from torchlvm.estimators.base import LVMEstimator, _numpy
+
+# scikit-learn's classifier checks (1.9) that fit real-valued X, as base._REAL_VALUED_CHECKS
+_REAL_VALUED_CLASSIFIER_CHECKS = (
+    "check_classifier_data_not_an_array",
+    "check_classifiers_one_label",
+    "check_classifiers_classes",
+    "check_classifiers_train",
+    "check_classifiers_regression_target",
+    "check_supervised_y_2d",
+)
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -61,7 +79,7 @@ class CVAEEstimator(LVMEstimator):
                 "class label of each row"
             )
         x = self._check_fit_data(X)
-        labels = _labels(y, len(x))
+        labels = _labels(y, len(x), warn=True)
         _refuse_continuous(labels)
         try:
             self.classes_, index, counts = np.unique(
@@ -73,6 +91,12 @@ class CVAEEstimator(LVMEstimator):
                 f"y mixes labels of types {', '.join(kinds)}, which cannot be sorted into "
                 "classes; pass labels of one type (e.g. y.astype(str))"
             ) from None
+        if len(self.classes_) == 1:  # scikit-learn's classifiers refuse one class too
+            raise DataError(
+                f"y holds only one class ({_plain(self.classes_[0])!r}), and CVAEEstimator "
+                "conditions on which class a row is; pass rows of at least 2 classes, or fit "
+                "VAEEstimator, which takes no y"
+            )
         self.class_prior_ = counts / counts.sum()
         dm = ArrayDataModule(
             x,
@@ -88,8 +112,9 @@ class CVAEEstimator(LVMEstimator):
 
     # ------------------------------------------------------------------ conditions
 
-    def _one_hot(self, y: Any, n: int) -> Tensor:
-        """c (n, C) for labels ``y`` (one label is repeated n times)."""
+    def _one_hot(self, y: Any, n: int, *, drawing: bool = False) -> Tensor:
+        """c (n, C) for labels ``y`` (one label is repeated n times); ``drawing``: for
+        :meth:`sample`, whose fix for an unseen label is another label, not other folds."""
         labels = _labels([y] * n if np.ndim(y) == 0 else y, n)
         try:
             index = np.searchsorted(self.classes_, labels).clip(0, len(self.classes_) - 1)
@@ -97,12 +122,17 @@ class CVAEEstimator(LVMEstimator):
         except TypeError:  # labels that do not compare with the classes at all
             unknown = np.ones(len(labels), dtype=bool)
         if unknown.any():
-            label = labels[unknown][0]
-            label = label.item() if isinstance(label, np.generic) else label
+            label = _plain(labels[unknown][0])
+            fix = (
+                "sample draws the classes fit saw: pass one of them, or fit on rows of this "
+                "class too"
+                if drawing
+                else "(to cross-validate, split so that every training fold holds every class, "
+                "e.g. cv=StratifiedKFold(5))"
+            )
             raise DataError(
                 f"y holds the label {label!r}, which fit did not see; the labels are "
-                f"{self.classes_.tolist()} (to cross-validate, split so that every training fold "
-                "holds every class, e.g. cv=StratifiedKFold(5))"
+                f"{self.classes_.tolist()}{':' if drawing else ''} {fix}"
             )
         return torch.eye(len(self.classes_), dtype=torch.float64)[torch.from_numpy(index)]
 
@@ -146,6 +176,16 @@ class CVAEEstimator(LVMEstimator):
             return _numpy(self._log_px(x, self._one_hot(y, len(x))))
         return _numpy(torch.logsumexp(self._class_log_joint(x), 0))
 
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """p(c | x) = π_c p(x | c) / Σ_c' π_c' p(x | c') (N, C), columns in ``classes_``'s
+        order, from the importance-sampled log p(x | c) of :meth:`score_samples`."""
+        return _numpy(torch.softmax(self._class_log_joint(self._data(X)), 0).T)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each row, argmax_c p(c | x) (N,), of ``classes_``'s type."""
+        proba = self.predict_proba(X)  # first: it refuses an unfitted estimator
+        return self.classes_[proba.argmax(1)]
+
     def score(self, X: Any, y: Any = None) -> float:
         """Mean of :meth:`score_samples`, nats per row. Its Monte Carlo error is about one
         row's, whatever the number of rows (the draws are shared, see
@@ -162,23 +202,40 @@ class CVAEEstimator(LVMEstimator):
         if y is None:
             rng = np.random.default_rng(self._seed())
             y = self.classes_[rng.choice(len(self.classes_), size=n, p=self.class_prior_)]
-        c = self._one_hot(y, n)
+        c = self._one_hot(y, n, drawing=True)
         return self._prior_draws(n, c), self.classes_[c.argmax(-1).numpy()]
+
+    def _expected_failed_checks(self) -> dict[str, str]:
+        failed = super()._expected_failed_checks()
+        if failed:  # likelihood='bernoulli': the classifier checks fit real-valued X too
+            reason = next(iter(failed.values()))
+            failed.update(dict.fromkeys(_REAL_VALUED_CLASSIFIER_CHECKS, reason))
+        return failed
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"  # is_classifier: stratified folds (module docstring)
+        tags.classifier_tags = ClassifierTags(multi_label=False)
         tags.target_tags.required = True
         return tags
 
 
-def _labels(y: Any, n: int) -> np.ndarray:
-    """``y`` as a 1-D array of ``n`` labels."""
+def _plain(label: Any) -> Any:
+    """A NumPy scalar label as the Python value it holds (``7``, not ``np.int64(7)``)."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _labels(y: Any, n: int, *, warn: bool = False) -> np.ndarray:
+    """``y`` as a 1-D array of ``n`` labels; ``warn``: a column vector (n, 1) warns, as
+    scikit-learn's classifiers' ``fit`` does."""
     try:
-        labels = column_or_1d(y)
+        labels = column_or_1d(y, warn=warn)
         check_consistent_length(np.empty(n), labels)
     except ValueError as error:  # scikit-learn names the shapes, not what to pass
         message = " ".join(str(error).split()).rstrip(".")
-        raise DataError(f"y: {message}; pass {n} labels, one per row, as a 1-D array") from None
+        one_hot = np.ndim(y) == 2 and _is_one_hot(np.asarray(y))
+        how = "e.g. y.argmax(axis=1) for one-hot rows" if one_hot else "as a 1-D array"
+        raise DataError(f"y: {message}; pass {n} labels, one per row, {how}") from None
     missing = [label is None or label != label for label in labels]  # None or NaN
     if any(missing):
         raise DataError(
@@ -186,6 +243,13 @@ def _labels(y: Any, n: int) -> np.ndarray:
             "class: drop the unlabeled rows or give them a label of their own"
         )
     return labels
+
+
+def _is_one_hot(y: np.ndarray) -> bool:
+    """Whether every row of a 2-D ``y`` is one 1 among 0s (a class's one-hot encoding)."""
+    if y.dtype.kind not in "biuf" or y.shape[1] < 2:
+        return False
+    return bool(((y == 0) | (y == 1)).all() and (y.sum(1) == 1).all())
 
 
 def _refuse_continuous(labels: np.ndarray) -> None:
