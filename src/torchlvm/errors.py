@@ -55,21 +55,9 @@ class DataTypeError(DataError, TypeError):
 
 class OptionError(ConfigError):
     """A :class:`ConfigError` about an option that each interface spells its own way: Python by
-    its keyword (``label_column``), the command line by its flag (``--label-column``).
-
-    ``str(err)`` is the Python message; :attr:`on_command_line` the same message with the flag,
-    which the CLI prints. Build one with :meth:`naming`.
-    """
-
-    def __init__(self, message: str, on_command_line: str | None = None) -> None:
-        super().__init__(message)
-        self.on_command_line = message if on_command_line is None else on_command_line
-
-    @classmethod
-    def naming(cls, keyword: str, flag: str, message: Callable[[str], str]) -> OptionError:
-        """The error whose ``message(name)`` names the option as ``keyword`` in Python and as
-        ``flag`` on the command line."""
-        return cls(message(keyword), message(flag))
+    its keyword (``label_column``), the command line by its flag (``--label-column``). Build one
+    with :func:`spelled`; ``str(err)`` is the Python message, :attr:`on_command_line` the
+    command line's, which the CLI prints."""
 
 
 Spell = Callable[[str, object], str]
@@ -83,10 +71,15 @@ def in_python(keyword: str, value: object = None) -> str:
     return keyword if value is None else f"{keyword}={value!r}"
 
 
+#: the keywords whose flag is not ``--`` and the keyword with dashes
+FLAGS = {"max_epochs": "--epochs", "ais_steps": "--ais", "linear": "--linear-decoder"}
+
+
 def on_command_line(keyword: str, value: object = None) -> str:
     """``--drop-columns id,'Temp (°C)'`` (a list joined by commas, each part quoted for a
-    shell where it needs it); ``--no-standardize`` for False; ``--label-column`` for None."""
-    flag = "--" + keyword.replace("_", "-")
+    shell where it needs it); ``--no-standardize`` for False; ``--label-column`` for None; a
+    keyword in :data:`FLAGS` by its flag there (``max_epochs``: ``--epochs``)."""
+    flag = FLAGS.get(keyword, "--" + keyword.replace("_", "-"))
     if value is None or value is True:
         return flag
     if value is False:
@@ -98,7 +91,9 @@ def on_command_line(keyword: str, value: object = None) -> str:
 def spelled(cls: type[E], message: Callable[[Spell], str]) -> E:
     """The error ``cls`` whose text, ``message(spell)``, names each option as Python spells it
     (:func:`in_python`); :attr:`on_command_line`, which the CLI prints, as the command line does
-    (:func:`on_command_line`)."""
+    (:func:`on_command_line`). The one way an error names options: where a fix is not the same
+    words in both interfaces (``load_dataset(...)`` against ``--data-dir``), ``message`` tells
+    them apart by ``spell is on_command_line``."""
     error = cls(message(in_python))
     error.on_command_line = message(on_command_line)  # type: ignore[attr-defined]
     return error

@@ -245,7 +245,7 @@ def test_fitting_codes_needs_two_rows_of_the_right_width():
         ({"arch": "conv"}, "arch='conv' needs image_shape"),
         (
             {"linear": True, "arch": "conv", "image_shape": (1, 8, 8)},
-            "linear=True uses single affine maps .* set arch='mlp'",
+            r"linear=True \(for an autoencoder.* uses single affine maps .* pass arch='mlp'",
         ),
         ({"reconstruction": "l1"}, "reconstruction must be one of 'mse', 'bernoulli'"),
     ],

@@ -312,7 +312,7 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
     spells it (the CLI: ``--label-column``)."""
 
     def refuse(message: Callable[[str], str]) -> OptionError:
-        return OptionError.naming(option, "--" + option.replace("_", "-"), message)
+        return spelled(OptionError, lambda spell: message(spell(option)))
 
     entry = " entry" if option == "drop_columns" else ""
     if isinstance(selector, str):

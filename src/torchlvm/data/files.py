@@ -368,10 +368,11 @@ def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, A
                 "label_column": f"store labels in an .npz under one of {', '.join(Y_KEYS)}",
                 "drop_columns": "remove those columns from the array",
             }.get(name, "leave it out (an array file holds numbers, not text)")
-            flag = "--" + name.replace("_", "-")  # what the command line calls it
-            raise OptionError(
-                f"{name} applies to .csv files, not {path.name}; {fix}",
-                f"{flag} applies to .csv files, not {path.name}; {fix}",
+            raise spelled(
+                OptionError,
+                lambda spell, name=name, fix=fix: (
+                    f"{spell(name)} applies to .csv files, not {path.name}; {fix}"
+                ),
             )
 
 
@@ -436,18 +437,16 @@ def _load_memmap(path: Path, split: str, seed: int, options: dict[str, Any]) -> 
     )
     allow_missing = bool(options.get("allow_missing"))
     if reader is not _read_npy or allow_missing or options.get("standardize", False) is not False:
-        if reader is not _read_npy:
-            why = ("it is not an .npy file",) * 2
-        elif allow_missing:
-            why = ("allow_missing", "--allow-missing")
-        else:
-            why = ("standardize", "--standardize")
-        raise OptionError(
-            f"mmap=True streams .npy files of finite values as stored; {path.name} needs a "
-            f"full load ({why[0]}); drop mmap=True",
-            f"--mmap streams .npy files of finite values as stored; {path.name} needs a full "
-            f"load ({why[1]}); drop --mmap",
-        )
+
+        def why(spell: Spell) -> str:
+            if reader is not _read_npy:
+                return "it is not an .npy file"
+            return spell("allow_missing") if allow_missing else spell("standardize")
+
+        raise spelled(OptionError, lambda spell: (
+            f"{spell('mmap', True)} streams .npy files of finite values as stored; {path.name} "
+            f"needs a full load ({why(spell)}); drop {spell('mmap', True)}"
+        ))  # fmt: skip
     return load_memmap(path, split, seed=seed)  # type: ignore[return-value]
 
 

@@ -19,7 +19,7 @@ from torchlvm.data.dataset import SPLITS, Dataset
 from torchlvm.data.files import load_file
 from torchlvm.data.registry import get_spec, is_file_name, list_datasets, unsupported
 from torchlvm.data.splits import check_seed
-from torchlvm.errors import ConfigError, OptionError
+from torchlvm.errors import ConfigError, OptionError, Spell, in_python, spelled
 
 FILE_OPTIONS: tuple[str, ...] = (
     "allow_missing",
@@ -62,13 +62,18 @@ def _is_file_name(name: str | os.PathLike[str]) -> bool:
 def _check_options(what: str, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        flag = "--" + unknown[0].replace("_", "-")  # what the command line calls it
         takers = " (it applies to data files)" if unknown[0] in FILE_OPTIONS else ""
-        raise OptionError(
-            f"{what} takes no option {unknown[0]!r}; its options are: "
-            f"{', '.join(allowed) or 'none'}",
-            f"{flag} does not apply to {what}{takers}; leave out {flag}",
-        )
+
+        def message(spell: Spell) -> str:  # Python lists the options; a flag is left out
+            if spell is in_python:
+                return (
+                    f"{what} takes no option {unknown[0]!r}; its options are: "
+                    f"{', '.join(allowed) or 'none'}"
+                )
+            flag = spell(unknown[0])
+            return f"{flag} does not apply to {what}{takers}; leave out {flag}"
+
+        raise spelled(OptionError, message)
 
 
 def _apply_protocol(data: Dataset, protocol: str) -> Dataset:

@@ -26,7 +26,7 @@ from torchlvm.data.idx import read_idx_cached, read_idx_shape
 from torchlvm.data.locate import candidate_dirs, find_files, missing_files
 from torchlvm.data.registry import register_dataset
 from torchlvm.data.splits import split_indices
-from torchlvm.errors import DataError, DataNotFoundError, OptionError
+from torchlvm.errors import DataError, DataNotFoundError, OptionError, on_command_line, spelled
 
 IDX_FILES: dict[str, tuple[str, str]] = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -189,9 +189,10 @@ def load_idx_dataset(
         ) + "leave out --data-dir to search $TORCHLVM_DATA, the user cache and /usr/share/datasets"
     if found.files is None:
         message = f"{name} not found: looked in {', '.join(found.looked_in)}; to get it: "
-        error = DataNotFoundError(message + how_to_get.replace("--data-dir", "data_dir"))
-        error.on_command_line = message + how_to_get  # type: ignore[attr-defined]
-        raise error
+        raise spelled(  # how_to_get names the flag, as the datasets' notes do
+            DataNotFoundError,
+            lambda spell: message + how_to_get.replace("--data-dir", spell("data_dir")),
+        )
     images, labels = _select(found.files, split, seed)
     if len({part.shape[1:] for part in images}) > 1:
         raise DataError(
@@ -274,6 +275,8 @@ def idx_file_error(path: str | os.PathLike[str]) -> OptionError | None:
         start += f", and {folder} lacks {', '.join(lacking)} (raw or .gz): put them there and"
     else:
         start += ":"
-    python = f"load_dataset({name!r}, data_dir={str(folder)!r})"
-    shell = f"--data {name} --data-dir {shlex.quote(str(folder))}"
-    return OptionError(f"{start} call {python}{other}", f"{start} pass {shell}{other}")
+    python = f"call load_dataset({name!r}, data_dir={str(folder)!r})"
+    shell = f"pass --data {name} --data-dir {shlex.quote(str(folder))}"
+    return spelled(
+        OptionError, lambda spell: f"{start} {shell if spell is on_command_line else python}{other}"
+    )

@@ -37,7 +37,7 @@ from torch import Tensor
 from torchlvm.data.binarize import binarize
 from torchlvm.data.dataset import Dataset
 from torchlvm.distributions.point_mass import PointMass
-from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError, spelled
 from torchlvm.evaluation import likelihood as lik
 from torchlvm.evaluation._batching import map_batches, model_device, model_dtype
 from torchlvm.evaluation._records import metric
@@ -297,7 +297,7 @@ def _full_rows(
 
         encoder_posterior(model, x[:1], None if c is None else c[:1])  # raises, naming why
     if deterministic and o.ais_steps is not None:  # so would AIS
-        raise OptionError.naming("ais_steps", "--ais", _no_ais)
+        raise spelled(OptionError, lambda spell: _no_ais(spell("ais_steps")))
     ood = _ood_sets(dataset, data, o) if o.ood else ([], {})
     out: dict[str, Any] = {"deterministic": deterministic}
     terms = None

@@ -34,7 +34,7 @@ from torchlvm import _device
 from torchlvm._checks import check_choice, check_finite, check_positive_int
 from torchlvm.distributions.heads import make_likelihood
 from torchlvm.distributions.point_mass import PointMass
-from torchlvm.errors import ConfigError, DataError, NotFittedError, OptionError
+from torchlvm.errors import ConfigError, DataError, NotFittedError, OptionError, spelled
 from torchlvm.models.base import PointEstimates, SavableModel
 from torchlvm.models.registry import NETWORK_FIELDS, Recipe, register_model, register_recipe
 from torchlvm.models.vae import NONFINITE_DATA, NONFINITE_Z, check_bool, check_network_config
@@ -69,13 +69,11 @@ class AutoencoderConfig:
         check_network_config(self)
         check_bool("linear", self.linear)
         if self.linear and self.arch != "mlp":
-            raise OptionError(
-                f"linear=True uses single affine maps and no convolutions; set arch='mlp', "
-                f"got arch={self.arch!r}",
-                f"--linear-decoder (for an autoencoder: linear encoder and decoder) uses single "
-                f"affine maps and no convolutions; pass --arch mlp or drop --linear-decoder, got "
-                f"--arch {self.arch}",
-            )
+            raise spelled(OptionError, lambda spell: (
+                f"{spell('linear', True)} (for an autoencoder: linear encoder and decoder) uses "
+                f"single affine maps and no convolutions; pass {spell('arch', 'mlp')} or drop "
+                f"{spell('linear', True)}, got {spell('arch', self.arch)}"
+            ))  # fmt: skip
         check_choice("reconstruction", self.reconstruction, ("mse", "bernoulli"))
 
 

@@ -7,7 +7,7 @@ import os
 
 import torch
 
-from torchlvm.errors import ConfigError, OptionError
+from torchlvm.errors import ConfigError, OptionError, spelled
 
 
 def available_devices(accelerator: str) -> tuple[int, str]:
@@ -39,21 +39,17 @@ def check_devices(accelerator: str, devices: int | str, num_nodes: int) -> None:
         raise ConfigError(f"devices must be a positive integer or 'auto', got {devices!r}")
     available, kind = available_devices(accelerator)
     if devices > available and available == 0:
-        raise OptionError(
-            f"accelerator={accelerator!r} asks for {kind} but this machine has none visible; "
-            "train on the CPU with accelerator='cpu'",
-            f"--accelerator {accelerator} asks for {kind} but this machine has none visible; "
-            "train on the CPU with --accelerator cpu",
-        )
+        raise spelled(OptionError, lambda spell: (
+            f"{spell('accelerator', accelerator)} asks for {kind} but this machine has none "
+            f"visible; train on the CPU with {spell('accelerator', 'cpu')}"
+        ))  # fmt: skip
     if devices > available:
         asked = f"asks for {devices} processes on this node but only {available} {kind}"
         asked += " are available"
-        raise OptionError(
-            f"devices={devices} {asked}; pass devices={available} or fewer (and num_nodes for "
-            "more machines)",
-            f"--devices {devices} {asked}; pass --devices {available} or fewer (and --num-nodes "
-            "for more machines)",
-        )
+        raise spelled(OptionError, lambda spell: (
+            f"{spell('devices', devices)} {asked}; pass {spell('devices', available)} or fewer "
+            f"(and {spell('num_nodes')} for more machines)"
+        ))  # fmt: skip
 
 
 def many_processes(devices: int | str, num_nodes: int) -> bool:

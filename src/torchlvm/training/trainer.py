@@ -45,6 +45,7 @@ from torchlvm.errors import (
     OptionError,
     RunDirectoryError,
     TorchLVMError,
+    spelled,
 )
 from torchlvm.evaluation.records import example_noun
 from torchlvm.io import read_weights
@@ -186,20 +187,17 @@ def _start_epoch(
         return 0
     done, asked = (_checkpoint_epoch(last) or 0) + 1, config.max_epochs
     if _published_epochs(layout, model) == done and done >= asked:
-        raise OptionError.naming(
-            "max_epochs", "--epochs", lambda epochs: (
-                f"the run in {layout.folder} has finished its {_count(done)} and {epochs} is "
-                f"{asked}; set {epochs} above {done} to continue it"
-            ),
-        )  # fmt: skip
+        raise spelled(OptionError, lambda spell: (
+            f"the run in {layout.folder} has finished its {_count(done)} and "
+            f"{spell('max_epochs')} is {asked}; set {spell('max_epochs')} above {done} to "
+            "continue it"
+        ))  # fmt: skip
     if done > asked:
-        raise OptionError.naming(
-            "max_epochs", "--epochs", lambda epochs: (
-                f"the run in {layout.folder} was interrupted after {_count(done)}, more than "
-                f"the {asked} that {epochs} asks for; set {epochs} to {done} to finish it where "
-                "it stopped (saving its best epoch), or above to train on"
-            ),
-        )  # fmt: skip
+        raise spelled(OptionError, lambda spell: (
+            f"the run in {layout.folder} was interrupted after {_count(done)}, more than the "
+            f"{asked} that {spell('max_epochs')} asks for; set {spell('max_epochs')} to {done} "
+            "to finish it where it stopped (saving its best epoch), or above to train on"
+        ))  # fmt: skip
     return done
 
 
