@@ -1,9 +1,12 @@
 """Evaluation: how good a model is, in the numbers the field uses, each labelled with its unit,
 its kind (exact, bound, estimate) and how it was obtained.
 
+>>> import torchlvm
+>>> from torchlvm.data import load_dataset
 >>> from torchlvm.evaluation import EvalConfig, evaluate
->>> result = evaluate(model, load_dataset("digits", "test", binarize="dynamic"), EvalConfig(k=1000))
->>> result.likelihood.log_marginal.nats.value, result.to_json()
+>>> model = torchlvm.load("runs/vae")
+>>> result = evaluate(model, load_dataset("digits", "test", binarize="dynamic"), EvalConfig(k=100))
+>>> nats, record = result.likelihood.log_marginal.nats.value, result.to_json()  # metrics.json's
 
 - :func:`evaluate`: every metric of a model on a split (``torchlvm evaluate``), settings in one
   :class:`EvalConfig`, results as typed records (:class:`Evaluation`, :mod:`.records`: the one

@@ -31,7 +31,8 @@ RESIZES: tuple[str, ...] = ("none", "bilinear", "area")
 class EvalConfig:
     """How to evaluate a model (see :func:`torchlvm.evaluation.evaluate`).
 
-    >>> EvalConfig(k=1000, n=2000, ood=())
+    >>> from torchlvm.evaluation import EvalConfig
+    >>> config = EvalConfig(k=1000, n=2000, ood=())
     """
 
     condition: Condition = Condition()  # how the model was conditioned (or its text, parsed)

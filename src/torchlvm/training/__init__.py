@@ -3,8 +3,12 @@ callbacks, and :func:`fit`, which writes a run folder. Objectives are registered
 (:mod:`torchlvm.training.objectives`): :func:`register_objective` adds one,
 :func:`objectives_for` lists those that train a model type.
 
+>>> from torchlvm import VAE
+>>> from torchlvm.models import VAEConfig
 >>> from torchlvm.training import LVMDataModule, TrainConfig, fit
->>> result = fit(model, LVMDataModule("digits", binarize="dynamic"), TrainConfig(), "runs/vae")
+>>> model = VAE(VAEConfig(input_dim=64, latent_dim=8))       # digits: 8 x 8 images
+>>> data, config = LVMDataModule("digits", binarize="dynamic"), TrainConfig(max_epochs=2)
+>>> result = fit(model, data, config, "runs/vae", progress=False)
 """
 
 from torchlvm.training.config import TrainConfig
