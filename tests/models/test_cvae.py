@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch.distributions import Independent, Normal
@@ -148,6 +149,24 @@ def test_class_conditional_sampling_the_c_equals_7_example():
     model = labelled_model()
     sevens = model.sample(5, model.condition_from_labels(["7"])[0])
     assert sevens.shape == (5, 64)
+
+
+def test_give_me_a_7_as_one_label():
+    """model.condition_from_labels(7) raised Python's TypeError ('int' object is not iterable),
+    and sample(5, 7) was told to convert c with torch.as_tensor, which makes a 0-d tensor that
+    is refused in turn: one label gives its one-hot row (C,), shared by the batch, as a 0-d
+    tensor does, and a label where c goes names condition_from_labels with it."""
+    model = labelled_model()
+    seven = torch.eye(10)[7]
+    for label in (7, "7", np.int64(7), torch.tensor(7)):
+        torch.testing.assert_close(model.condition_from_labels(label), seven)
+    assert model.sample(5, model.condition_from_labels(7)).shape == (5, 64)
+    with pytest.raises(
+        ConfigError, match=r"got the label 7; pass model.condition_from_labels\(7\)"
+    ):
+        model.sample(5, 7)
+    with pytest.raises(ConfigError, match=r"got torch.float32; convert them with labels.long\(\)"):
+        model.condition_from_labels(torch.tensor([7.0]))
 
 
 def test_imputation_condition_from_a_mask_fits_a_cvae():

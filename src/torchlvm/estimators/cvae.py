@@ -31,6 +31,7 @@ from torchlvm._checks import check_positive_int, trains
 from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
 from torchlvm.estimators.base import LVMEstimator, _numpy
+from torchlvm.models.conditions import plain_label
 
 # scikit-learn's classifier checks (1.9) that fit real-valued X, as base._REAL_VALUED_CHECKS
 _REAL_VALUED_CLASSIFIER_CHECKS = (
@@ -93,7 +94,7 @@ class CVAEEstimator(LVMEstimator):
             ) from None
         if len(self.classes_) == 1:  # scikit-learn's classifiers refuse one class too
             raise DataError(
-                f"y holds only one class ({_plain(self.classes_[0])!r}), and CVAEEstimator "
+                f"y holds only one class ({plain_label(self.classes_[0])!r}), and CVAEEstimator "
                 "conditions on which class a row is; pass rows of at least 2 classes, or fit "
                 "VAEEstimator, which takes no y"
             )
@@ -122,7 +123,7 @@ class CVAEEstimator(LVMEstimator):
         except TypeError:  # labels that do not compare with the classes at all
             unknown = np.ones(len(labels), dtype=bool)
         if unknown.any():
-            label = _plain(labels[unknown][0])
+            label = plain_label(labels[unknown][0])
             fix = (
                 "sample draws the classes fit saw: pass one of them, or fit on rows of this "
                 "class too"
@@ -218,11 +219,6 @@ class CVAEEstimator(LVMEstimator):
         tags.classifier_tags = ClassifierTags(multi_label=False)
         tags.target_tags.required = True
         return tags
-
-
-def _plain(label: Any) -> Any:
-    """A NumPy scalar label as the Python value it holds (``7``, not ``np.int64(7)``)."""
-    return label.item() if isinstance(label, np.generic) else label
 
 
 def _labels(y: Any, n: int, *, warn: bool = False) -> np.ndarray:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -45,6 +46,12 @@ MASK_KINDS: tuple[str, ...] = (
 pattern: e.g. ``random:0.25`` hides a random quarter of the pixels."""
 
 
+def plain_label(label: Any) -> Any:
+    """A NumPy scalar label as the Python value it holds (``7``, not ``np.int64(7)``), as a
+    message shows it and a lookup compares it; any other label as it is."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
 def one_hot(labels: Tensor | Sequence[int], num_classes: int) -> Tensor:
     """One-hot rows for integer class labels.
 
@@ -61,7 +68,10 @@ def one_hot(labels: Tensor | Sequence[int], num_classes: int) -> Tensor:
     check_positive_int("num_classes", num_classes)
     labels = torch.as_tensor(labels)
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
-        raise ConfigError(f"labels must be integers in 0..{num_classes - 1}, got {labels.dtype}")
+        raise ConfigError(
+            f"labels must be integers in 0..{num_classes - 1}, got {labels.dtype}; convert them "
+            "with labels.long()"
+        )
     labels = labels.long()
     bad = labels[(labels < 0) | (labels >= num_classes)]
     if bad.numel():

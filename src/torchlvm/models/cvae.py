@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution
@@ -49,7 +50,7 @@ from torchlvm.distributions.heads import GaussianVariance
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
 from torchlvm.models.base import PointEstimates, SavableModel
-from torchlvm.models.conditions import one_hot
+from torchlvm.models.conditions import one_hot, plain_label
 from torchlvm.models.config import ADDED_FIELD, MAX_WIDTH
 from torchlvm.models.posteriors import (
     MIN_SCALE,
@@ -260,6 +261,11 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
             if self.config.num_classes is not None
             else ""
         )
+        if labels and isinstance(c, int | str | np.integer):  # "give me a 7": sample(n, 7)
+            raise ConfigError(
+                f"{expected}, got the label {plain_label(c)!r}; pass "
+                f"model.condition_from_labels({plain_label(c)!r}) for it"
+            )
         if not isinstance(c, Tensor):
             raise ConfigError(
                 f"{expected}, got {type(c).__name__}; convert it with torch.as_tensor(c){labels}"
@@ -343,14 +349,16 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         z = z.to(dtype=self._reference().dtype)  # as VAE.decode: float64 z for a float32 model
         return self.likelihood(self.decoder(torch.cat([z, c], dim=-1)))
 
-    def condition_from_labels(self, labels: Tensor | Sequence[int | str]) -> Tensor:
+    def condition_from_labels(self, labels: Tensor | Sequence[int | str] | int | str) -> Tensor:
         """One-hot conditions for class labels given as integers or class names.
 
         Args:
-            labels: ``(B,)`` integers in ``0..num_classes-1``, or names from ``class_names``.
+            labels: ``(B,)`` integers in ``0..num_classes-1``, or names from ``class_names``;
+                or one label (an int, a name, a 0-d tensor).
 
         Returns:
-            Float tensor ``(B, num_classes)`` on the model's device.
+            Float tensor ``(B, num_classes)`` on the model's device; ``(num_classes,)`` for one
+            label, which ``sample(n, c)`` and the other methods share across the batch.
 
         Raises:
             ConfigError: if the model was not built for class labels (``num_classes`` unset), a
@@ -362,7 +370,9 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
                 "condition_from_labels needs a CVAE built for class labels (num_classes set); "
                 f"this one takes a free condition vector of width {self.condition_dim}"
             )
-        if not isinstance(labels, Tensor):
+        if isinstance(labels, int | str | np.integer):
+            labels = torch.tensor(self._label_index(plain_label(labels)))
+        elif not isinstance(labels, Tensor):
             labels = [self._label_index(label) for label in labels]
         ref = self._reference()
         return one_hot(labels, classes).to(device=ref.device, dtype=ref.dtype)
