@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from torchlvm.data.csv_cells import decimal_in, one_group, read_number
-from torchlvm.errors import OptionError
+from torchlvm.errors import OptionError, spelled
 
 DELIMITERS = (",", ";", "\t")
 """The cell separators of the table files torchlvm reads."""
@@ -72,12 +72,11 @@ def text_encoding(name: object) -> str:
     except LookupError:
         found = None
     if found is None:
-        raise OptionError.naming(
-            "encoding",
-            "--encoding",
-            lambda option: (
-                f"{option} {name!r} is not a text encoding Python knows; pass the file's, such "
-                f"as {SOME_ENCODINGS} (Python's list: "
+        raise spelled(
+            OptionError,
+            lambda spell: (
+                f"{spell('encoding')} {name!r} is not a text encoding Python knows; pass the "
+                f"file's, such as {SOME_ENCODINGS} (Python's list: "
                 "https://docs.python.org/3/library/codecs.html#standard-encodings)"
             ),
         )
