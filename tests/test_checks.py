@@ -19,6 +19,7 @@ from torchlvm.inference import (
     log_marginal_is,
     refine,
 )
+from torchlvm.inference.local_flow import fit_local_flow
 from torchlvm.models.ppca import PPCA
 from torchlvm.models.vae import VAE, VAEConfig
 
@@ -26,6 +27,7 @@ CALLS = {
     "log_marginal_ais": lambda m, x: log_marginal_ais(m, x, num_steps=2, num_chains=2),
     "fit_local_posterior": lambda m, x: fit_local_posterior(m, x, steps=2),
     "refine": lambda m, x: refine(m, x, steps=2),
+    "fit_local_flow": lambda m, x: fit_local_flow(m, x, steps=2, num_samples=2),
     "inference_gaps": lambda m, x: inference_gaps(m, x, k=4, local_steps=2, elbo_samples=4),
 }
 

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, Normal, Transform, constraints
 from torch.func import functional_call, vmap
 
-from torchlvm._checks import check_positive, check_positive_int
+from torchlvm._checks import check_autograd, check_positive, check_positive_int, check_rows
 from torchlvm._zuko import MAF, ComposedTransform
 from torchlvm.errors import ConfigError
 from torchlvm.inference.local import frozen, gaussian_parts, optimize_local
@@ -195,7 +195,9 @@ def fit_local_flow(
         ELBO at every step, shape ``(steps + 1, B)``, nats.
 
     Raises:
-        ConfigError: for a bad count, K < 2 or ``flow_steps`` above the limit.
+        ConfigError: for a bad count, K < 2, ``flow_steps`` above the limit, or a call under
+            ``torch.inference_mode``.
+        DataError: for x that is not a tensor ``(B, D)`` with rows.
     """
     check_positive_int("steps", steps)
     check_positive_int("num_samples", num_samples)
@@ -203,6 +205,8 @@ def fit_local_flow(
     if flow_steps > MAX_FLOW_STEPS:
         raise ConfigError(f"flow_steps must be at most {MAX_FLOW_STEPS}, got {flow_steps}")
     check_positive("lr", lr)
+    check_rows("x", x)
+    check_autograd("fit_local_flow", "Adam steps on each point's flow")
     x = x.detach()
     with torch.no_grad():
         start = model.prior(c, batch_shape=x.shape[:-1]) if init is None else init
