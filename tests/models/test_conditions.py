@@ -190,8 +190,17 @@ def test_a_mask_condition_on_rows_names_the_table_imputation(text):
     """`train cvae --data table.csv --condition mask:top` ended in "image_shape must be (C, H, W)
     or (H, W), got (14,)", a name the user never typed and no fix: rows have no image part to
     hide, and a table's empty cells are filled by the MIWAE-trained VAE."""
-    with pytest.raises(ConfigError, match=r"rows of 14 values, not images; .* --allow-missing"):
-        Condition.parse(text).bind((14,), seed=0)
+    with pytest.raises(
+        ConfigError, match=r"rows of 14 values, not images; .* allow_missing=True"
+    ) as err:
+        Condition.parse(text).bind((14,), seed=0)  # in Python (LVMDataModule(condition=...))
+    assert str(err.value).endswith(
+        "fill them with torchlvm.inference.imputation.impute_rows(model, x)"
+    )
+    assert "--allow-missing (the MIWAE bound)" in err.value.on_command_line
+    assert err.value.on_command_line.endswith(
+        "'torchlvm impute RUN --data FILE.csv --out FILLED.csv'"
+    )
 
 
 def test_what_the_densities_are_conditioned_on():

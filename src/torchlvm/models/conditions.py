@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from torchlvm._checks import check_positive_int
-from torchlvm.errors import ConfigError, DataError
+from torchlvm.errors import ConfigError, DataError, on_command_line, spelled
 
 MASK_KINDS: tuple[str, ...] = (
     "top",
@@ -269,12 +269,16 @@ class Condition:
         if self.missing is None:
             raise ConfigError(f"condition {self} has no mask; only mask:KIND conditions do")
         if len(image_shape) == 1:  # rows of a table: no image part to hide
-            raise ConfigError(
+            raise spelled(ConfigError, lambda spell: (
                 f"condition {self} hides part of an image, and these data are rows of "
                 f"{image_shape[0]} values, not images; for a table with empty cells train a vae "
-                "with --allow-missing (the MIWAE bound) and fill them with 'torchlvm impute RUN "
-                "--data FILE.csv --out FILLED.csv'"
-            )
+                f"with {spell('allow_missing', True)} (the MIWAE bound) and fill them with "
+                + (
+                    "'torchlvm impute RUN --data FILE.csv --out FILLED.csv'"
+                    if spell is on_command_line
+                    else "torchlvm.inference.imputation.impute_rows(model, x)"
+                )
+            ))  # fmt: skip
         return image_mask(self.missing, image_shape, generator=torch.Generator().manual_seed(seed))
 
     def bind(
