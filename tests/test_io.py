@@ -85,6 +85,22 @@ def test_a_path_that_is_not_a_model_folder_is_named_with_what_it_is(tmp_path, mo
         torchlvm.load("~/ppca")
 
 
+def test_a_path_inside_a_run_folder_names_the_run(tmp_path):
+    """load('runs/vae/checkpoints/last.ckpt'), a Lightning checkpoint a researcher tries first,
+    said 'is not a folder; pass a run folder written by torchlvm train', and load of the
+    checkpoints folder 'config.json is missing', without naming the run folder they are in."""
+    folder = PPCA(latent_dim=1).fit(torch.randn(20, 3, dtype=torch.float64))
+    folder = folder.save_pretrained(tmp_path / "run")
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / "last.ckpt").write_bytes(b"")
+    for inside in ("checkpoints/last.ckpt", "checkpoints"):
+        with pytest.raises(
+            RunDirectoryError, match=rf"inside the model folder {folder}; pass {folder}$"
+        ):
+            torchlvm.load(folder / inside)
+    assert isinstance(torchlvm.load(folder), PPCA)  # the fix it names
+
+
 def test_the_table_example_in_loads_docstring_gives_log_p_in_the_files_units(tmp_path):
     """load's docstring shows how a table run's model reads rows (the commands standardize them,
     the model does not); its code, run as written, gives the density of the standardized rows,

@@ -43,7 +43,8 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise RunDirectoryError(_not_a_folder(folder))
     if not path.is_file():
         raise RunDirectoryError(
-            f"no model in {folder}: {CONFIG_NAME} is missing; pass a run folder written by "
+            _inside_a_model(folder)
+            or f"no model in {folder}: {CONFIG_NAME} is missing; pass a run folder written by "
             "'torchlvm train' or an export folder written by save_pretrained"
         )
     try:
@@ -61,8 +62,18 @@ def _not_a_folder(path: Path) -> str:
         "save_pretrained"
     )
     if path.exists():
-        return f"{path} is not a folder; {fix}"
+        return _inside_a_model(path) or f"{path} is not a folder; {fix}"
     return f"{path} does not exist; {unexpanded_home(path) or fix}"
+
+
+def _inside_a_model(path: Path) -> str | None:
+    """The refusal of ``path`` that lies inside a model folder (a run's ``checkpoints/`` or
+    ``checkpoints/last.ckpt``, which Lightning users try first), naming that folder; None
+    elsewhere."""
+    for folder in path.parents[:2]:
+        if (folder / CONFIG_NAME).is_file():
+            return f"{path} is inside the model folder {folder}; pass {folder}"
+    return None
 
 
 @contextmanager
