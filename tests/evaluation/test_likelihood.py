@@ -141,6 +141,30 @@ def test_a_bound_above_half_of_k_gets_a_draw_of_its_own(ppca):
     assert s["iwae"]["60"]["nats"]["stderr"] > 0
 
 
+def test_the_elbo_carries_an_honest_monte_carlo_error(trained_vae):
+    """The ELBO was one draw of z per example with no error, so a small set's ELBO could sit
+    above its own L_1 (the same quantity in expectation) without a word. Against L_1 cut from
+    the estimate's samples, the z-scores over 30 seeds have a standard deviation near 1."""
+    model, x = trained_vae
+    z_scores = []
+    for seed in range(30):
+        torch.manual_seed(seed)
+        values = per_example_likelihood(model, x[:40], k=100, ks=(1,))
+        s = summarize_likelihood(values, dim=64, k=100, ks=(1,))
+        bound, l1 = s["elbo"]["nats"], s["iwae"]["1"]["nats"]
+        z_scores.append((bound["value"] - l1["value"]) / math.hypot(bound["stderr"], l1["stderr"]))
+    z = torch.tensor(z_scores, dtype=torch.float64)
+    assert z.abs().max() < 4.5
+    assert 0.6 < float(z.std()) < 1.5, z
+    assert "two z per example" in s["elbo"]["nats"]["note"]
+
+
+def test_an_exact_elbo_has_no_monte_carlo_error(ppca):
+    model, x = ppca
+    s = summarize_likelihood(per_example_likelihood(model, x, k=20, ks=(1,)), dim=10, k=20, ks=(1,))
+    assert "stderr" not in s["elbo"]["nats"] and s["elbo"]["nats"]["data_stderr"] > 0
+
+
 @pytest.mark.parametrize("inflate", [1.0, 2.0], ids=["exact-proposal", "broadened-proposal"])
 def test_missing_part_likelihood_is_the_exact_marginal_of_the_missing_dims(ppca, inflate):
     model, x = ppca

@@ -209,7 +209,17 @@ def test_a_negative_estimated_gap_is_explained_not_called_a_kl(demo_metrics):
     gap = cards_by_key(demo_metrics)["gap"]
     assert gap.value == "−0.6512"
     assert gap.note.startswith("KL(q(z|x) ‖ p(z|x)) ≥ 0; below 0 by Monte Carlo error")
-    assert "one z per example (n = 6)" in gap.note and "= KL" not in gap.note
+    assert "two z per example (n = 6)" in gap.note and "= KL" not in gap.note
+
+
+def test_the_gap_carries_the_monte_carlo_errors_of_both_its_terms(demo_metrics):
+    """The ELBO (two z per example) and the estimate each have a Monte Carlo error; their
+    difference, from independent draws, has the root of the summed variances."""
+    demo_metrics["likelihood"]["elbo"]["nats"]["stderr"] = 0.003
+    est = demo_metrics["likelihood"]["log_marginal"]["nats"]["stderr"]  # 0.00201076
+    cards = cards_by_key(demo_metrics)
+    assert cards["gap"].value.endswith(f"± {math.hypot(0.003, est):.4f}"), cards["gap"].value
+    assert cards["elbo"].value.endswith("± 0.0030"), cards["elbo"].value
 
 
 def test_a_tables_cards_say_features_and_standardized_units(demo_metrics):

@@ -76,7 +76,7 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
     q = like.posterior  # e.g. "encoder q refined by 50 Adam steps per example" (--refine)
     rows = [] if q is None else [_row("q of the ELBO, IWAE bounds and IS estimate", q)]
     if like.elbo is not None:
-        rows.append(_pair_row(f"ELBO on {what}", like.elbo, ", k=1"))
+        rows.append(_pair_row(f"ELBO on {what}", like.elbo, _mc(like.elbo.nats)))
     for k, pair in like.iwae.items():
         rows.append(_pair_row(f"IWAE bound L_{k}", pair, _mc(pair.nats)))
     if like.log_marginal is not None:

@@ -194,7 +194,7 @@ def elbo(m: Evaluation) -> Headline | None:
     q, bits = found
     note = _how(q, bits, _units(m)).replace("bound", "lower bound")
     unit = _text(q.unit, "nats/example")
-    return Headline("elbo", "ELBO", num(q.value), unit, note, _text(q.note))
+    return Headline("elbo", "ELBO", num(q.value, q.stderr), unit, note, _text(q.note))
 
 
 def gap(m: Evaluation) -> Headline | None:
@@ -220,11 +220,20 @@ def gap(m: Evaluation) -> Headline | None:
     if value < 0 and name != "exact":  # a KL is not: the estimates differ by Monte Carlo error
         n = m.protocol.n
         note = (
-            f"{kl} ≥ 0; below 0 by Monte Carlo error: the ELBO draws one z per example"
+            f"{kl} ≥ 0; below 0 by Monte Carlo error: the ELBO draws two z per example"
             + (f" (n = {n})" if n else "")
             + f" and {what} is a low-biased estimate"
         )
-    return Headline("gap", label, num(value), unit, note)
+    return Headline("gap", label, num(value, _difference_stderr(pair.nats, bound[0])), unit, note)
+
+
+def _difference_stderr(a: Quantity, b: Quantity) -> float | None:
+    """The Monte Carlo standard error of a − b, from independent draws; None unless both
+    have one (an exact value has none to add: its error is 0)."""
+    errors = [q.stderr if q.kind != "exact" else 0.0 for q in (a, b)]
+    if None in errors or not any(errors):
+        return None
+    return math.hypot(*errors)
 
 
 def imputation(m: Evaluation) -> Headline | None:
