@@ -534,3 +534,69 @@ def test_an_array_file_takes_no_encoding(tmp_path):
     np.save(path, np.ones((8, 2)))
     with pytest.raises(ConfigError, match="encoding applies to .csv files, not x.npy; leave it"):
         load_dataset(path, "all", encoding="cp1251")
+
+
+def _pandas_csv(index: np.ndarray) -> str:
+    """A table as pandas' ``to_csv()`` writes it with its index: a first column of no name."""
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(len(index), 2))
+    rows = (f"{i},{float(a)!r},{float(b)!r}\n" for i, (a, b) in zip(index, values, strict=True))
+    return ",a,b\n" + "".join(rows)
+
+
+@pytest.mark.parametrize(
+    ("index", "held"),
+    [
+        (np.random.default_rng(0).permutation(40), r"numbers the rows in another order \(each of"),
+        (np.arange(0, 120, 3), r"holds another whole number on every row \(0, 3, 6, ...\) under"),
+    ],
+    ids=["shuffled", "filtered"],
+)
+def test_a_pandas_index_that_does_not_count_the_rows_is_no_feature(tmp_path, index, held):
+    """pandas writes its index as a first column of no name; a shuffled frame's (df.sample,
+    train_test_split) or a filtered one's (df[df.a > 0]) does not count 0, 1, 2, ..., and was
+    read as a feature, silently."""
+    path = tmp_path / "t.csv"
+    path.write_text(_pandas_csv(index))
+    with pytest.raises(DataError, match=r"t.csv: column 1 \(no name\) " + held) as refused:
+        load_dataset(path, "all")
+    assert refused.value.on_command_line.endswith(
+        "drop it (--drop-columns 0, its index counting from 0), or save the file with "
+        "to_csv(index=False)"
+    )
+    assert load_dataset(path, "all", drop_columns=[0]).columns == ("a", "b")
+
+
+def test_a_feature_of_distinct_whole_numbers_in_a_named_column_is_read(tmp_path):
+    """A named column of distinct whole numbers that is no range (a price in cents) is data."""
+    path = tmp_path / "t.csv"
+    rng = np.random.default_rng(4)
+    cents = rng.choice(100_000, size=40, replace=False)
+    path.write_text("price,a\n" + "".join(f"{c},{rng.normal()!r}\n" for c in cents))
+    assert load_dataset(path, "all").columns == ("price", "a")
+
+
+@pytest.mark.parametrize(
+    ("mark", "fix"),
+    [
+        ("-", "write 0 where it is a spreadsheet's zero (an accounting format shows 0 as -)"),
+        ("–", "write 0 where it is a spreadsheet's zero (an accounting format shows 0 as -)"),
+        (".", "it is how SAS and Stata write a missing value: write NA"),
+    ],
+    ids=["hyphen", "en-dash", "dot"],
+)
+def test_a_mark_of_no_number_is_refused_with_its_count_and_fix(tmp_path, mark, fix):
+    """'-' and '.' are no numbers: a missing value in some exports (SAS, Stata, printed
+    tables), a zero in Excel's accounting format; torchlvm does not guess which, and says how
+    many cells hold the mark, as each needs the fix."""
+    path = tmp_path / "t.csv"
+    cells = [mark if i % 7 == 0 else f"{i / 3!r}" for i in range(40)]
+    path.write_text(
+        "a,b\n" + "".join(f"{i},{c}\n" for i, c in zip(range(9, 49), cells, strict=True))
+    )
+    message = (
+        f"t.csv line 2, column 2 ('b'): cannot read '{mark}' as a number (6 cells of the "
+        f"column hold it); {fix}, or leave it empty to mark it missing"
+    )
+    with pytest.raises(DataError, match=re.escape(message) + "$"):
+        load_dataset(path, "all", drop_columns=["a"])

@@ -92,10 +92,24 @@ def read_number(cell: str, decimal: str) -> str:
     return cell
 
 
+_ZERO = "write 0 where it is a spreadsheet's zero (an accounting format shows 0 as -)"
+NO_NUMBER: dict[str, str] = {
+    "-": _ZERO,
+    "–": _ZERO,
+    "—": _ZERO,
+    ".": "it is how SAS and Stata write a missing value: write NA",
+}
+"""Marks of no number and their fixes: a dash is a missing value in printed tables and a zero in
+Excel's accounting format, a dot a missing value in SAS and Stata exports; which one a file
+means, torchlvm does not guess (pandas reads neither as missing)."""
+
+
 def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
     """The fix for a cell that is almost a number, or None: a one-group number in the file's
-    ``undecided`` mark, or a number with a percent sign."""
+    ``undecided`` mark, a number with a percent sign, or a mark of no number (:data:`NO_NUMBER`)."""
     text = cell.strip()
+    if text in NO_NUMBER:
+        return NO_NUMBER[text]
     if undecided and one_group(text, undecided):
         whole, other = text.replace(undecided, ""), text.replace(undecided, OTHER[undecided])
         return (

@@ -365,9 +365,12 @@ def _parse_column(path: Path, header, lines, cells: list[str], j: int, dialect) 
         raise _text_column(path, header, lines, cells, j, text)
     if text:
         i, fix = next(((i, f) for i, f in zip(text, fixes, strict=True) if f), (text[0], None))
+        cell = cells[i].strip()
+        count = sum(cells[k].strip() == cell for k in text)
+        held = f" ({count} cells of the column hold it)" if count > 1 else ""
         raise DataError(
-            f"{path} line {lines[i]}, {_name(header, j)}: cannot read {cells[i].strip()!r} as a "
-            f"number; {fix or 'correct the cell'}, or leave it empty to mark it missing"
+            f"{path} line {lines[i]}, {_name(header, j)}: cannot read {cell!r} as a number"
+            f"{held}; {fix or 'correct the cell'}, or leave it empty to mark it missing"
         )
     return np.array([np.nan if _is_missing(c) else float(c) for c in read], dtype=np.float64)
 
@@ -399,19 +402,40 @@ def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list
     return spelled(DataError, message)
 
 
+SHUFFLED_ROWS = 10
+"""From this many rows on, a column holding each whole number of a range once, in another order,
+numbers the rows (a shuffled frame's index); below it, a feature may by chance."""
+
+
 def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
-    """Refuse a column that counts rows (k, k+1, k+2, ...): an ID or a saved index, no feature."""
-    if len(values) < 3 or np.isnan(values).any():
+    """Refuse a column that numbers the rows, an ID or a saved index, no feature: one that counts
+    them (k, k+1, k+2, ...), one that holds each number of such a range once in another order
+    (from :data:`SHUFFLED_ROWS` rows on: pandas' index of a shuffled frame), or a first column
+    of no name holding another whole number on every row (pandas' index of a filtered one)."""
+    if len(values) < 3 or np.isnan(values).any() or not np.all(values == np.round(values)):
         return
-    if np.all(values == np.round(values)) and np.all(np.diff(values) == 1):
-        raise spelled(
-            DataError,
-            lambda spell: (
-                f"{path}: {_name(header, j)} counts the rows ({values[0]:g}, {values[1]:g}, "
-                f"{values[2]:g}, ...), so it looks like an ID, not a feature; drop it "
-                f"({_option(spell, 'drop_columns', header, j)})"
-            ),
-        )
+    shown = f"{values[0]:g}, {values[1]:g}, {values[2]:g}, ..."
+    if np.all(np.diff(values) == 1):
+        held = f"counts the rows ({shown})"
+    else:
+        distinct = len(np.unique(values)) == len(values)
+        low, high = values.min(), values.max()
+        pandas = j == 0 and header is not None and not header[0]
+        if distinct and len(values) >= SHUFFLED_ROWS and high - low == len(values) - 1:
+            held = f"numbers the rows in another order (each of {low:g}..{high:g} once)"
+        elif distinct and pandas:
+            held = f"holds another whole number on every row ({shown}) under no name"
+        else:
+            return
+    index = header is not None and j == 0 and not header[0]  # how pandas writes its index
+    save = ", or save the file with to_csv(index=False)" if index else ""
+    raise spelled(
+        DataError,
+        lambda spell: (
+            f"{path}: {_name(header, j)} {held}, so it looks like an ID or an index, not a "
+            f"feature; drop it ({_option(spell, 'drop_columns', header, j)}){save}"
+        ),
+    )
 
 
 def _labels(path: Path, header, lines, cells: list[str], j: int):
