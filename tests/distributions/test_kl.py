@@ -117,3 +117,18 @@ def test_distributions_over_other_spaces_are_named(p, match, method):
     with pytest.raises(DataError, match=rf"^KL\(q ‖ p\) needs .*{match}"):
         kl(q, p, method=method)
     assert kl(q, diagonal(torch.zeros(1, 2), torch.ones(1, 2)), method=method).shape == (3,)
+
+
+@pytest.mark.parametrize("method", ["analytic", "mc"])
+def test_an_argument_that_is_no_distribution_is_named(method):
+    """kl(q.mean, p), a tensor where q goes, said 'no analytic KL is registered for (Tensor ‖
+    Independent); pass method='mc'', which then failed inside; it names the argument."""
+    p = Independent(Normal(torch.zeros(3), torch.ones(3)), 1)
+    with pytest.raises(
+        ConfigError, match=r"^q must be a torch.distributions.Distribution, got torch.Tensor; "
+    ):
+        kl(torch.zeros(3), p, method=method)
+    with pytest.raises(
+        ConfigError, match=r"^p must be a torch.distributions.Distribution, got float"
+    ):
+        kl(p, 0.0, method=method)

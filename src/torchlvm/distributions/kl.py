@@ -138,12 +138,21 @@ def kl(
         KL(q ‖ p), shape ``batch_shape`` (one value per distribution in the batch).
 
     Raises:
-        ConfigError: for an unknown method, or ``"analytic"`` on a pair with no registered
+        ConfigError: for an unknown method, q or p that is no distribution, or
+            ``"analytic"`` on a pair with no registered
             closed form (the message says to pass ``method="mc"``).
         DataError: for q and p over spaces of different sizes, or batch shapes that do not
             broadcast.
     """
     check_choice("method", method, KL_METHODS)
+    for name, d in (("q", q), ("p", p)):
+        if not isinstance(d, Distribution):
+            kind = type(d).__qualname__
+            kind = kind if type(d).__module__ == "builtins" else f"{type(d).__module__}.{kind}"
+            raise ConfigError(
+                f"{name} must be a torch.distributions.Distribution, got {kind}; pass the "
+                "distribution itself (e.g. model.encode(x), not its .mean)"
+            )
     try:
         if method == "mc":
             return kl_monte_carlo(q, p, num_samples, z)
