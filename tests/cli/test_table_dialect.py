@@ -293,3 +293,32 @@ def test_a_wrong_encoding_is_one_line(tmp_path, capsys, data, encoding, message)
     err = capsys.readouterr().err
     assert err.startswith("torchlvm: error: ") and err.count("\n") == 1 and message in err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_later_file_in_another_encoding_is_read_with_the_commands_encoding(
+    mac_roman, tmp_path, capsys
+):
+    """A run trained with --encoding mac-roman reads its later files in Mac Roman; a later file
+    saved as UTF-8 is read with the command's own --encoding, in every command that reads one."""
+    train, gaps, run = mac_roman
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_text(train.read_bytes().decode("mac-roman"), encoding="utf-8", newline="")
+    scores = {}
+    for name, extra in (("mac", ["--data", str(train)]), ("utf8", ["--data", str(utf8)])):
+        out = tmp_path / f"scores-{name}.csv"
+        utf = ["--encoding", "utf-8"] if name == "utf8" else []
+        assert main(["score", str(run), *extra, *utf, "--out", str(out)]) == 0
+        scores[name] = [line.split(",")[2] for line in out.read_text().splitlines()]
+    assert scores["mac"] == scores["utf8"]
+    for command in ("reconstruct", "encode", "impute"):
+        out = tmp_path / f"{command}.csv"
+        argv = [command, str(run), "--data", str(utf8), "--encoding", "UTF8", "--out", str(out)]
+        assert main(argv) == 0, command
+    assert main(["score", str(run), "--data", str(utf8), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "lacks columns" in capsys.readouterr().err  # read as Mac Roman: names garbled
+    assert main(["encode", str(run), "--encoding", "utf-8", "--out", str(tmp_path / "z.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        "torchlvm: error: --encoding names a --data table file's encoding, and the run's own "
+        "file is read in the encoding it was trained with; leave out --encoding"
+    )

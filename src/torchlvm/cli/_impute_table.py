@@ -86,7 +86,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     """Run the table imputation (see the module docstring) with the model on ``device``."""
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
-    from torchlvm.cli import _table_rows
+    from torchlvm.cli import _table_rows, _tables
     from torchlvm.data.csv_table import read_csv
     from torchlvm.data.csv_write import write_csv
     from torchlvm.errors import ConfigError
@@ -105,7 +105,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     out = _run.output_file(
         args.out, args.out, suffix=suffix, overwrite=args.overwrite, reads=args.data
     )
-    schema = _table_rows.schema_of(run_)
+    schema = _tables.table_schema(run_, args.data, args.encoding) or _table_rows.schema_of(run_)
     # the cells as written, to copy (the label and ID where the file has them); first, so that
     # the rows below come from this parse (the same options)
     table = read_csv(

@@ -84,7 +84,7 @@ def read_rows_of(run_: Any, args: argparse.Namespace) -> Any:
     from torchlvm.cli._tables import is_file, load_rows
 
     split = args.split if args.split != "test" or not is_file(args.data) else "all"
-    return load_rows(run_, args.data, split, args.data_dir)
+    return load_rows(run_, args.data, split, args.data_dir, args.encoding)
 
 
 def sample_table(

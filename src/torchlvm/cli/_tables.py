@@ -43,6 +43,44 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_encoding(parser: argparse.ArgumentParser) -> None:
+    """Add ``--encoding`` to a command that reads a ``--data`` table file for a run."""
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the --data table file's text encoding, where it is neither UTF-8 nor Windows-1252 "
+        "(cp1251, latin2, mac-roman, ...; default: the run's, if given at training, else told "
+        "from the file)",
+    )
+
+
+def table_schema(run_: Any, data: str | None, encoding: str | None) -> Any:
+    """The run's :class:`~torchlvm.data.table_schema.TableSchema` (None for a run on images or
+    arrays), reading ``data`` in the command's ``--encoding``.
+
+    Raises:
+        ConfigError: for ``--encoding`` without a table file to read in it.
+    """
+    from torchlvm.data.table_schema import TableSchema
+    from torchlvm.errors import ConfigError
+
+    schema = TableSchema.from_dict(run_.data.get("table"))
+    if encoding is None:
+        return schema
+    if data is None or schema is None or not is_table(data):
+        read = (
+            "the run's own file is read in the encoding it was trained with"
+            if data is None
+            else f"{data} is no table file"
+            if schema is not None
+            else f"the {run_.model_type} in {run_.folder} was not trained on a table"
+        )
+        raise ConfigError(
+            f"--encoding names a --data table file's encoding, and {read}; leave out --encoding"
+        )
+    return schema.read_in(encoding)
+
+
 def _selector(text: str) -> int | str:
     return int(text) if text.strip().lstrip("-").isdigit() else text.strip()
 
@@ -103,15 +141,17 @@ def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:
     return schema.to_dict()
 
 
-def load_rows(run_: Any, data: str | None, split: str, data_dir: str | None) -> Any:
+def load_rows(
+    run_: Any, data: str | None, split: str, data_dir: str | None, encoding: str | None = None
+) -> Any:
     """The data a command on ``run_`` reads: a table run and a given file are read with the
-    run's columns and standardization (every cell as the model saw it in training) and its text
-    classes numbered as the run's; anything else as the run module loads it."""
+    run's columns and standardization (every cell as the model saw it in training), in
+    ``encoding`` where the command was given one, and its text classes numbered as the run's;
+    anything else as the run module loads it."""
     from torchlvm import run as _run
     from torchlvm.data.files import FRACTIONS, select_split
-    from torchlvm.data.table_schema import TableSchema
 
-    schema = TableSchema.from_dict(run_.data.get("table"))
+    schema = table_schema(run_, data, encoding)
     if schema is None or data is None:
         return _run.load_split(run_, data, split, data_dir=data_dir)
     if not is_file(data):  # a dataset name: the model reads this table's columns only

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from torchlvm.cli._accelerator import add_accelerator
+from torchlvm.cli._tables import add_encoding
 
 T = TypeVar("T", int, float)
 
@@ -92,6 +93,7 @@ def run_and_data(
     parser.add_argument("--seed", type=seed_type, default=0, help=seed)
     parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
     parser.add_argument("--data-dir", help=DATA_DIR_HELP)
+    add_encoding(parser)
     parser.add_argument(
         "--split",
         choices=["train", "val", "test", "all"],

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         args.out, default, suffix=suffix, overwrite=args.overwrite, reads=args.data
     )
     split = args.split or ("all" if _tables.is_file(args.data) else "test")
-    dataset = _tables.load_rows(run_, args.data, split, args.data_dir)
+    dataset = _tables.load_rows(run_, args.data, split, args.data_dir, args.encoding)
     labels_out = None
     if dataset.y is not None and not csv:
         labels_out = _run.output_file(

@@ -24,6 +24,7 @@ from pathlib import Path
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, open_run
 from torchlvm.cli._progress import add_progress_options, show_progress
+from torchlvm.cli._tables import add_encoding
 from torchlvm.errors import ConfigError
 
 HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv"
@@ -52,6 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_accelerator(parser)
     add_progress_options(parser)
+    add_encoding(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     out = _run.output_file(
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
     )
-    x, lines, jacobian, units, read = _rows(run_, args.data, args.seed)
+    x, lines, jacobian, units, read = _rows(run_, args.data, args.seed, args.encoding)
     torch.manual_seed(args.seed)
     scores = _scored(run_.model, x, jacobian, args)
     dialect = dialect_of(run_, read).for_csv(len(_header(lines, args.threshold)))
@@ -144,7 +146,7 @@ def _score_text(scores, i: int) -> str:
     return f"−log p(x) = {num(float(scores.neg_log_p[i]), err)} nats{cells}"
 
 
-def _rows(run_, data: str, seed: int):
+def _rows(run_, data: str, seed: int, encoding: str | None):
     """The file's rows in the model's units (read once; a row with no observed cell refused by
     the reader, by its file line: its log p(x_o) is 0 under every model), a CSV's file line of
     each row (None for an array), the Jacobian to the file's units, what they are, and the
@@ -153,12 +155,11 @@ def _rows(run_, data: str, seed: int):
     import torch
 
     from torchlvm import run as _run
-    from torchlvm.cli._tables import is_file
+    from torchlvm.cli._tables import is_file, table_schema
     from torchlvm.data.files import read_rows
-    from torchlvm.data.table_schema import TableSchema
     from torchlvm.errors import DataError
 
-    schema = TableSchema.from_dict(run_.data.get("table"))
+    schema = table_schema(run_, data, encoding)
     if schema is not None and not is_file(data):
         raise DataError(
             f"{run_.folder} was trained on the table {run_.data.get('name')}; score reads a "

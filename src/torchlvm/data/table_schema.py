@@ -11,13 +11,13 @@ undoes it on anything the model outputs.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from torch import Tensor
 
 from torchlvm.data.columns import default_names
-from torchlvm.data.csv_dialect import Dialect
+from torchlvm.data.csv_dialect import Dialect, text_encoding
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import DataError
@@ -66,6 +66,17 @@ class TableSchema:
         stated = None if encoding is None else dialect.encoding  # Python's name of it
         options = (tuple(drop_columns), label_column, dialect, stated)
         return cls(tuple(columns), data.standardizer, *options)
+
+    def read_in(self, encoding: str | None) -> TableSchema:
+        """This schema reading later files in ``encoding`` (a command's ``--encoding``), or as
+        recorded where it is None.
+
+        Raises:
+            OptionError: for a name that is no text encoding.
+        """
+        if encoding is None:
+            return self
+        return replace(self, encoding=text_encoding(encoding))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (for a run's ``config.json``)."""
