@@ -80,3 +80,16 @@ def test_each_timed_run_waits_for_the_device_before_the_clock_is_read():
         lambda n: events.append(f"run {n}"), most=2, sync=lambda: events.append("sync")
     )  # (two short runs: 2 units ran whole)
     assert events == ["run 1", "sync", "run 1", "sync", "run 2", "sync", "run 2", "sync"]
+
+
+def test_a_probe_of_a_short_job_stops_once_it_has_spent_a_share_of_it():
+    """evaluate of 200 digits at k = 200 probed for 2.5 s a run it then expected to take 2 s:
+    told the job's 100 units, the probe stops once it has spent a quarter of their time."""
+    clock = FakeClock(setup=0.0, per=0.001)
+    rate = seconds_per_unit(clock.run, most=1000, total=100, clock=clock)
+    assert clock.runs == [1, 1, 2, 4, 8, 16]  # 0.032 s spent >= 0.25 * 100 * 0.001
+    assert rate.per_unit == pytest.approx(0.001)
+    assert rate.seconds == pytest.approx(0.032)
+    clock = FakeClock(setup=0.0, per=0.001)  # a long job: the probe runs as before
+    seconds_per_unit(clock.run, most=1000, total=10**6, clock=clock)
+    assert clock.runs == [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 512, 256]

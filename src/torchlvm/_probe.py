@@ -18,6 +18,13 @@ long). The seconds per unit are then
   as ``most`` then measures a short computation whole;
 - where noise makes the difference not positive, the last run's time over its count.
 
+A probe told the ``total`` units of the whole computation stops doubling once it has spent
+:data:`SHORT_SHARE` of the time they would take at the rate measured so far, and gives that
+rate: a job that short needs no better estimate, and a probe that outlasts the job it times is
+waste (``evaluate`` of 200 digits at k = 200 probed for 2.5 s a run it then expected to take
+2 s). The rate is then the last run's time over its count, its setup included, which can only
+overstate the time.
+
 Each run waits for a GPU's queued work before the clock is read (its kernels run after the call
 returns).
 
@@ -34,6 +41,8 @@ import torch
 
 PROBE_SECONDS = 0.3
 """A probe doubles its units until one run takes at least this long."""
+SHORT_SHARE = 0.25
+"""A probe of a job of known length stops once it has spent this share of the job's time."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ def seconds_per_unit(
     run: Callable[[int], object],
     *,
     most: int,
+    total: int | None = None,
     sync: Callable[[], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Rate:
@@ -63,6 +73,8 @@ def seconds_per_unit(
     Args:
         run: runs n units (n ≥ 1).
         most: the most units a run may take (≥ 1): the probe never runs more than this at once.
+        total: the units the whole computation will run, where known: a probe that has spent
+            :data:`SHORT_SHARE` of their time stops there.
         sync: waits for queued device work (:func:`device_sync`), before each clock reading.
         clock: seconds, monotonic.
     """
@@ -76,6 +88,8 @@ def seconds_per_unit(
     n = 1
     while True:
         times[n] = timed(n)
+        if total is not None and clock() - begun >= SHORT_SHARE * total * times[n] / n:
+            return Rate(times[n] / n, clock() - begun)  # a short job: rate enough
         if times[n] >= PROBE_SECONDS or n >= most:  # confirmed: a preemption only adds time
             times[n] = min(times[n], timed(n))
         if times[n] >= PROBE_SECONDS or n >= most:

@@ -80,11 +80,14 @@ def planned_samples(config: EvalConfig, n: int, *, ood_sets: int, classes: int =
     return total
 
 
-def probe(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float | None:
+def probe(
+    model: torch.nn.Module, dataset: Dataset, config: EvalConfig, samples: int | None = None
+) -> float | None:
     """Seconds per image-sample of the importance-sampled likelihood on a batch of ``dataset``
     (unconditional proposal: the cost of a conditional model's samples is the same order), or
     None for a model with a point-mass encoder, which evaluation does not importance-sample.
-    Samples double up to ``config.k`` (:func:`torchlvm._probe.seconds_per_unit`)."""
+    Samples double up to ``config.k`` (:func:`torchlvm._probe.seconds_per_unit`); told the
+    image-samples the evaluation will draw, ``samples``, a probe of a short one stops early."""
     x, c = _probe_batch(model, dataset, config)
     from torchlvm.evaluation.evaluate import is_deterministic
 
@@ -97,15 +100,20 @@ def probe(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float
         rate = seconds_per_unit(
             lambda m: log_marginal_is(model, x, c, num_samples=m, chunk=chunk),
             most=config.k,
+            total=None if samples is None else -(-samples // rows),
             sync=device_sync(device),
         )
     return rate.per_unit / rows
 
 
-def probe_ais(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> float:
+def probe_ais(
+    model: torch.nn.Module, dataset: Dataset, config: EvalConfig, steps: int | None = None
+) -> float:
     """Seconds per example-chain-transition of AIS (``config.ais_chains`` chains) on a batch of
     ``dataset``: transitions double up to ``config.ais_steps``
-    (:func:`torchlvm._probe.seconds_per_unit`), so the chains' start is not counted as theirs."""
+    (:func:`torchlvm._probe.seconds_per_unit`), so the chains' start is not counted as theirs;
+    told the example-chain-transitions the evaluation will run, ``steps``, a probe of a short
+    one stops early."""
     x, c = _probe_batch(model, dataset, config)
     chains = config.ais_chains
     with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
@@ -113,6 +121,7 @@ def probe_ais(model: torch.nn.Module, dataset: Dataset, config: EvalConfig) -> f
         rate = seconds_per_unit(
             lambda m: log_marginal_ais(model, x, c, num_steps=m, num_chains=chains),
             most=config.ais_steps or 1,
+            total=None if steps is None else -(-steps // (len(x) * chains)),
             sync=device_sync(x.device),
         )
     return rate.per_unit / (len(x) * chains)
@@ -142,19 +151,19 @@ def expected_time(
     """Time a probe and multiply it out to the whole evaluation's importance sampling (and its
     AIS, with ``config.ais_steps``); None when the model is not importance-sampled (an
     autoencoder)."""
-    start = time.perf_counter()
-    per_sample = probe(model, dataset, config)
-    if per_sample is None:
-        return None
-    spent = time.perf_counter() - start
     n = len(dataset) if config.n is None else min(config.n, len(dataset))
     classes = dataset.num_classes or 1
     samples = planned_samples(config, n, ood_sets=ood_sets, classes=classes)
+    start = time.perf_counter()
+    per_sample = probe(model, dataset, config, samples)
+    if per_sample is None:
+        return None
+    spent = time.perf_counter() - start
     unit = "row" if len(dataset.shape) == 1 else "image"
     ais = None
     if config.ais_steps:
         start = time.perf_counter()
-        per_step = probe_ais(model, dataset, config)
         steps = n * config.ais_chains * config.ais_steps
+        per_step = probe_ais(model, dataset, config, steps)
         ais = Expectation(per_step * steps, per_step, steps, time.perf_counter() - start, unit)
     return Expectation(per_sample * samples, per_sample, samples, spent, unit, ais)

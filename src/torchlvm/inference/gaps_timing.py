@@ -43,6 +43,7 @@ def expected_seconds(
             rate = seconds_per_unit(
                 lambda m, run=part.run: run(m, None),
                 most=part.units,
+                total=part.units,
                 sync=sync,
             )
             total += part.units * rate.per_unit
