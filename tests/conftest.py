@@ -40,3 +40,20 @@ def ctrl_c_inside_commit(monkeypatch):
         monkeypatch.setattr(commit, "_rename_all", committing)
 
     return arm
+
+
+@pytest.fixture
+def table_parses(monkeypatch):
+    """The names of the table files parsed so far, one entry per parse of a file's text
+    (:func:`torchlvm.data.csv_table._rows`)."""
+    from torchlvm.data import csv_table
+
+    seen: list[str] = []
+    parse = csv_table._rows
+
+    def counted(path, *args):
+        seen.append(path.name)
+        return parse(path, *args)
+
+    monkeypatch.setattr(csv_table, "_rows", counted)
+    return seen
