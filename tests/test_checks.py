@@ -61,6 +61,31 @@ def test_one_example_without_its_batch_axis_is_refused(vae, name):
     call(vae, x.reshape(1, -1))  # the fix the message names
 
 
+@pytest.mark.parametrize("name", [*CALLS, "log_marginal_is", "elbo"])
+def test_an_estimator_where_its_model_goes_names_model_(vae, name):
+    """elbo(est, x) with a fitted VAEEstimator, a researcher's first try, reached
+    "AttributeError: 'VAEEstimator' object has no attribute 'encode'" (inference_gaps: 'use
+    fit_local_posterior', which failed the same way); a state dict likewise."""
+    from torchlvm.estimators import VAEEstimator
+
+    call = {
+        **CALLS,
+        "log_marginal_is": lambda m, x: log_marginal_is(m, x, num_samples=4),
+        "elbo": lambda m, x: elbo(m, x),
+    }[name]
+    x = torch.bernoulli(torch.full((3, 6), 0.5))
+    est = VAEEstimator(epochs=1, hidden=(4,), latent_dim=2, random_state=0).fit(x.numpy())
+    with pytest.raises(
+        ConfigError,
+        match=r"^model must be a torchlvm model .* got VAEEstimator; "
+        r"pass the estimator's trained model, est.model_$",
+    ):
+        call(est, x)
+    with pytest.raises(ConfigError, match=r"got OrderedDict; load the model with torchlvm.load"):
+        call(vae.state_dict(), x)
+    call(est.model_, x.double())  # the fix it names
+
+
 @pytest.mark.parametrize("name", CALLS)
 def test_gradient_steps_under_inference_mode_say_to_use_no_grad(vae, name):
     x = torch.bernoulli(torch.full((3, 6), 0.5))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import torch
@@ -120,6 +120,23 @@ def check_rows(name: str, x: Any) -> None:
         )
     if math.prod(x.shape[:-1]) == 0:
         raise DataError(f"{name} has no rows (shape {tuple(x.shape)}); pass at least one row")
+
+
+def check_model(model: Any) -> None:
+    """Refuse, where a model goes, the two objects a researcher passes by mistake: a
+    scikit-learn estimator (a fitted ``VAEEstimator``: its trained model is ``est.model_``) and a
+    state dict. Both reached ``AttributeError: 'VAEEstimator' object has no attribute
+    'encode'``. Any other object is taken as a model, duck-typed (the protocol)."""
+    if hasattr(model, "decode"):  # a model (PPCA is also a scikit-learn estimator)
+        return
+    if hasattr(model, "get_params"):
+        fix = "pass the estimator's trained model, est.model_"
+    elif isinstance(model, Mapping):
+        fix = "load the model with torchlvm.load(folder), or build it and load_state_dict"
+    else:
+        return
+    kind = type(model).__name__
+    raise ConfigError(f"model must be a torchlvm model (prior, encode, decode), got {kind}; {fix}")
 
 
 def check_autograd(name: str, why: str) -> None:

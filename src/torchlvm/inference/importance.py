@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_positive_int, check_rows
+from torchlvm._checks import check_model, check_positive_int, check_rows
 from torchlvm.errors import ConfigError
 from torchlvm.inference.objectives import check_data, log_importance_weights
 from torchlvm.protocol import LatentVariableModel
@@ -135,6 +135,7 @@ def log_marginal_is(
         :class:`Estimate` with ``mean``, ``stderr`` and ``ess`` of shape ``(B,)``.
     """
     check_positive_int("num_samples", num_samples)
+    check_model(model)
     if proposal is None or proposal == "encoder":
         check_rows("x", x)  # a tensor with rows (the encoder checks the rest)
     else:

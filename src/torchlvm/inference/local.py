@@ -42,6 +42,7 @@ from torch.distributions import Distribution, Independent, MultivariateNormal, N
 from torchlvm._checks import (
     check_autograd,
     check_choice,
+    check_model,
     check_positive,
     check_positive_int,
     check_rows,
@@ -307,6 +308,7 @@ def fit_local_posterior(
     check_choice("objective", objective, ("elbo", "iwae"))
     check_choice("schedule", schedule, ("constant", "cosine"))
     check_positive("lr", lr)
+    check_model(model)
     check_family(family, latent_size(model))
     check_rows("x", x)
     check_autograd("fit_local_posterior", "Adam steps on each point's q")

@@ -31,7 +31,13 @@ from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, Normal, Transform, constraints
 from torch.func import functional_call, vmap
 
-from torchlvm._checks import check_autograd, check_positive, check_positive_int, check_rows
+from torchlvm._checks import (
+    check_autograd,
+    check_model,
+    check_positive,
+    check_positive_int,
+    check_rows,
+)
 from torchlvm._zuko import MAF, ComposedTransform
 from torchlvm.errors import ConfigError
 from torchlvm.inference.local import frozen, gaussian_parts, optimize_local
@@ -205,6 +211,7 @@ def fit_local_flow(
     if flow_steps > MAX_FLOW_STEPS:
         raise ConfigError(f"flow_steps must be at most {MAX_FLOW_STEPS}, got {flow_steps}")
     check_positive("lr", lr)
+    check_model(model)
     check_rows("x", x)
     check_autograd("fit_local_flow", "Adam steps on each point's flow")
     x = x.detach()

@@ -22,6 +22,7 @@ from torch.distributions import Distribution
 
 from torchlvm._checks import (
     check_choice,
+    check_model,
     check_non_negative,
     check_positive_int,
     check_rows,
@@ -85,6 +86,7 @@ def elbo(
     check_positive_int("num_samples", num_samples)
     check_non_negative("beta", beta)
     check_choice("log_lik_method", log_lik_method, ("mc", "analytic"))
+    check_model(model)
     check_rows("x", x)  # (a shape check in Python: no tensor op on the training step)
     q = model.encode(x, c) if q is None else q
     method = model_kl_method(model) if kl_method is None else kl_method
@@ -148,6 +150,7 @@ def log_importance_weights(
     Raises:
         DataError: for x without rows (torch's ``Independent`` cannot reshape an empty batch).
     """
+    check_model(model)
     check_rows("x", x)  # (a shape check in Python: no tensor op on the IWAE training step)
     q = model.encode(x, c) if proposal is None else proposal
     z = q.rsample((num_samples,)) if reparameterize else q.sample((num_samples,))  # (S, B, K)
@@ -169,6 +172,7 @@ def check_data(model: LatentVariableModel, x: Tensor, c: Tensor | None = None) -
     Raises:
         DataError: for x that is not a tensor, has no rows, or that the model's encoder refuses.
     """
+    check_model(model)
     check_rows("x", x)
     with torch.no_grad():
         model.encode(x, c)

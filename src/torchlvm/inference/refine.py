@@ -26,7 +26,13 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_autograd, check_non_negative_int, check_positive, check_rows
+from torchlvm._checks import (
+    check_autograd,
+    check_model,
+    check_non_negative_int,
+    check_positive,
+    check_rows,
+)
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
 from torchlvm.inference.local import (
@@ -50,6 +56,7 @@ def encoder_posterior(
             than ``Independent(Normal, 1)`` or ``MultivariateNormal`` (an autoencoder's point
             mass has no density, hence no ELBO to refine).
     """
+    check_model(model)
     name = type(model).__name__
     encode = getattr(model, "encode", None)
     if not callable(encode):
@@ -116,6 +123,7 @@ def refine(
     """
     steps = check_non_negative_int("refinement steps", steps)
     check_positive("lr", lr)
+    check_model(model)
     check_rows("x", x)
     if steps == 0:
         return encoder_posterior(model, x, c)
