@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +225,28 @@ def test_empty_cells_name_the_fix_that_exists_and_ppca_compares_the_observed(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "RMSE per feature on the observed cells" in out and "nan" not in out
+
+
+def test_a_cvae_is_told_the_fit_command_that_makes_a_run_impute_takes(tmp_path, capsys):
+    """impute on a table CVAE said only that it fills tables with PPCA or a VAE: it names the
+    fit command for PPCA on the run's table, with its options, which then fills the file."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(60, 1)) @ rng.normal(size=(1, 3)) + 0.2 * rng.normal(size=(60, 3))
+    table = tmp_path / "t t.csv"
+    lines = [f"{i},{a!r},{b!r},{c!r},{'xy'[i % 2]}" for i, (a, b, c) in enumerate(x.tolist())]
+    table.write_text(",a,b,c,kind\n" + "\n".join(lines) + "\n")
+    holes = tmp_path / "holes.csv"
+    holes.write_text("a,b,c\n" + "".join(f"{a!r},,{c!r}\n" for a, _, c in x[:5].tolist()))
+    run, filled = tmp_path / "cvae", tmp_path / "filled.csv"
+    train = ["train", "cvae", "--data", str(table), "--drop-columns", "0", "--label-column"]
+    train += ["kind", "--latent-dim", "1", "--epochs", "1", "--quiet", "--out", str(run)]
+    assert main(train) == 0
+    impute = ["impute", str(run), "--data", str(holes), "--out", str(filled)]
+    assert main(impute) == 2
+    err = capsys.readouterr().err
+    fix = re.search(r"fit PPCA on its table with '(torchlvm fit ppca [^']+)'", err)
+    assert err.count("\n") == 1 and fix is not None, err
+    command = shlex.split(fix.group(1).replace("RUN", str(tmp_path / "ppca")))
+    assert main(command[1:]) == 0
+    assert main(["impute", str(tmp_path / "ppca"), *impute[2:]]) == 0
+    assert filled.exists()

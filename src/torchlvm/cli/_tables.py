@@ -215,6 +215,21 @@ def _flag_text(name: str, value: Any) -> str:
     return f"{_TABLE_FLAGS[name]} {shown}"
 
 
+def options_command_words(options: Mapping[str, Any]) -> list[str]:
+    """The command-line words that give the table ``options`` (``load_dataset``'s, as a run
+    records them), each value one shell word inside a command a message offers in quotes."""
+    from torchlvm.run.publish import quoted
+
+    words: list[str] = []
+    for name, value in options.items():
+        if name in ("allow_missing", "standardize"):
+            words += [_flag_text(name, value)] if value else []
+        elif name in _TABLE_FLAGS and value not in (None, []):
+            shown = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+            words += [_TABLE_FLAGS[name], quoted(shown)]
+    return words
+
+
 def changed_option(name: str, value: Any, data: Mapping[str, Any]) -> str | None:
     """How a passed table option differs from the run's recorded ``data`` section, as a phrase
     such as ``"--no-standardize (the run has --standardize)"``, or None (the same, or not a
