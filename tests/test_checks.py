@@ -86,6 +86,24 @@ def test_an_estimator_where_its_model_goes_names_model_(vae, name):
     call(est.model_, x.double())  # the fix it names
 
 
+@pytest.mark.parametrize("name", [*CALLS, "log_marginal_is", "elbo"])
+def test_x_on_another_device_than_the_model_is_named(vae, name):
+    """A model on one device and x on another (a GPU model, CPU rows) met torch's error from
+    inside a layer (on the CPU stand-in here, a meta tensor: 'Tensor.item() cannot be called on
+    meta tensors'); it names both devices and the moves that fix it."""
+    call = {
+        **CALLS,
+        "log_marginal_is": lambda m, x: log_marginal_is(m, x, num_samples=4),
+        "elbo": lambda m, x: elbo(m, x),
+    }[name]
+    with pytest.raises(
+        DataError,
+        match=r"^x is on meta and the model on cpu; move x there with "
+        r"x\.to\('cpu'\) \(or the model with model\.to\('meta'\)\)$",
+    ):
+        call(vae, torch.zeros(3, 6, device="meta"))
+
+
 @pytest.mark.parametrize("name", CALLS)
 def test_gradient_steps_under_inference_mode_say_to_use_no_grad(vae, name):
     x = torch.bernoulli(torch.full((3, 6), 0.5))

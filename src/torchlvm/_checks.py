@@ -105,13 +105,15 @@ def check_tensor(name: str, x: Any) -> torch.Tensor:
     return x
 
 
-def check_rows(name: str, x: Any) -> None:
+def check_rows(name: str, x: Any, model: Any = None) -> None:
     """Refuse anything but a tensor ``(..., B, D)`` (:func:`check_tensor`), one without its
     batch axis, and one with no rows: torch's ``Independent`` cannot sum an empty batch (it
     raises from deep inside ``log_prob`` and ``kl_divergence``). A NumPy array or a list, which
     PPCA's ``encode`` takes, reached torch's ``ValueError`` in ``log_prob`` or an
     ``AttributeError``. One example ``(D,)``, which a VAE's encoder reads as unbatched, met
-    per-row state sized from ``x.shape[0]``: D per-point q, the chains' axis returned as rows."""
+    per-row state sized from ``x.shape[0]``: D per-point q, the chains' axis returned as rows.
+    With ``model``: x on another device than the model's tensors, which reached torch's
+    "Expected all tensors to be on the same device" from inside a layer."""
     check_tensor(name, x)
     if x.ndim < 2:
         raise DataError(
@@ -120,6 +122,22 @@ def check_rows(name: str, x: Any) -> None:
         )
     if math.prod(x.shape[:-1]) == 0:
         raise DataError(f"{name} has no rows (shape {tuple(x.shape)}); pass at least one row")
+    where = _device_of(model)
+    if where is not None and x.device != where:
+        raise DataError(
+            f"{name} is on {x.device} and the model on {where}; move {name} there with "
+            f"{name}.to('{where}') (or the model with model.to('{x.device}'))"
+        )
+
+
+def _device_of(model: Any) -> torch.device | None:
+    """The device of ``model``'s first parameter or buffer (a short walk, once per training
+    step); None for no module or one without tensors."""
+    if not isinstance(model, torch.nn.Module):
+        return None
+    first = next(model.parameters(), None)
+    first = next(model.buffers(), None) if first is None else first
+    return None if first is None else first.device
 
 
 def check_model(model: Any) -> None:
