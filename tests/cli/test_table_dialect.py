@@ -322,3 +322,19 @@ def test_a_later_file_in_another_encoding_is_read_with_the_commands_encoding(
         "torchlvm: error: --encoding names a --data table file's encoding, and the run's own "
         "file is read in the encoding it was trained with; leave out --encoding"
     )
+
+
+def test_train_takes_the_encoding_and_a_resume_keeps_it(tmp_path, capsys):
+    """train refused --encoding ('does not apply to a VAE; train a  for it'): every model
+    takes it, the run records it, and a resume that names another is refused."""
+    path, run = tmp_path / "mac.csv", str(tmp_path / "vae")
+    rows = "".join(f"{i * 0.37 % 5!r},{(i * 7) % 11},{(i * i) % 13 * 0.5}\n" for i in range(40))
+    path.write_bytes(("Größe,Höhe,µm\n" + rows).encode("mac-roman"))
+    train = ["train", "vae", "--data", str(path), "--latent-dim", "1", "--hidden", "4"]
+    assert main([*train, "--encoding", "MacRoman", "--epochs", "1", "--quiet", "--out", run]) == 0
+    table = json.loads((tmp_path / "vae" / "config.json").read_text())["data"]["table"]
+    assert table["columns"] == ["Größe", "Höhe", "µm"] and table["stated_encoding"] == "mac-roman"
+    resume = ["train", "vae", "--resume", "--out", run, "--epochs", "2", "--quiet"]
+    assert main([*resume, "--encoding", "cp1252"]) == 2
+    assert "--encoding cp1252 (the run has --encoding mac-roman)" in capsys.readouterr().err
+    assert main(resume) == 0
