@@ -185,6 +185,32 @@ def test_data_with_no_variance_outside_k_directions_are_refused(method, k):
         PPCA(latent_dim=k, method=method).fit(X)
 
 
+def test_rows_on_one_line_at_latent_dim_1_are_not_told_to_lower_it():
+    """At latent_dim=1 'choose a smaller latent_dim' named a value that does not exist."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 1)) @ rng.normal(size=(1, 4))
+    with pytest.raises(DataError, match=r"degenerate; the rows lie on one line, .*PCA\(n_comp"):
+        PPCA(latent_dim=1).fit(X)
+
+
+@pytest.mark.parametrize("method", ["closed_form", "em"])
+def test_columns_of_scales_float64_cannot_hold_together_name_standardizing(method):
+    """A column ~1e30 beside columns ~1 (tables4's repro: `fit ppca --no-standardize
+    --latent-dim 1`) left the others' variance below the eigensolver's rounding, and the refusal
+    said 'choose a smaller latent_dim' at latent_dim=1, a fix that does not exist: it names the
+    columns' scales and standardizing, each interface its own way."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3)) * [1.0, 1e30, 1.0]
+    X[:, 2] = -rng.exponential(1e5, size=100)
+    with pytest.raises(
+        DataError, match=r"column variances from .* to .*: standardize X first"
+    ) as err:
+        PPCA(latent_dim=1, method=method).fit(X)
+    assert "smaller latent_dim" not in str(err.value)
+    assert "StandardScaler" in str(err.value) and "pass --standardize" in err.value.on_command_line
+    PPCA(latent_dim=1, method=method).fit((X - X.mean(0)) / X.std(0))  # the fix it names
+
+
 def test_parameters_are_buffers_in_the_state_dict(fitted):
     state = fitted.state_dict()
     assert sorted(state) == ["W", "mu", "sigma2"]

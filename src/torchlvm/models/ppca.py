@@ -58,7 +58,7 @@ from torchlvm._checks import (
     trains,
 )
 from torchlvm._sklearn import check_X, check_Z
-from torchlvm.errors import ConfigError, DataError, NotFittedError
+from torchlvm.errors import ConfigError, DataError, NotFittedError, on_command_line, spelled
 from torchlvm.models import ppca_em
 from torchlvm.models.base import SavableModel
 from torchlvm.models.registry import register_model
@@ -155,10 +155,31 @@ def _closed_form(X: Tensor, K: int) -> tuple[Tensor, Tensor, Tensor, float]:
     return W, mu, sigma2, float(evals.sum()) / D
 
 
-def _no_noise_left(K: int) -> DataError:
+def _no_noise_left(K: int, X: Tensor) -> DataError:
+    """The refusal of σ² = 0 (relative to X's variance). Where X's columns differ in scale by
+    more than its float type resolves beside each other (a column ~1e30 beside columns ~1), the
+    small columns' variance is below the eigensolver's rounding, not absent: then the fix is
+    standardizing, which no latent_dim replaces."""
+    variances = (X - X.nanmean(0)).square().nanmean(0)  # (D,), per column
+    positive = variances[variances > 0]
+    resolution = 10 * torch.finfo(X.dtype).eps * X.shape[1] * float(variances.mean())
+    if len(positive) and float(positive.min()) < resolution:
+        low, high = float(positive.min()), float(variances.max())
+        return spelled(DataError, lambda spell: (
+            f"X has no variance outside {K} directions that {X.dtype} can resolve: its column "
+            f"variances from {low:.3g} to {high:.3g}: standardize X first ("
+            + ("pass --standardize, the default for tables" if spell is on_command_line
+               else "e.g. sklearn.preprocessing.StandardScaler in a Pipeline")
+            + ")"
+        ))  # fmt: skip
+    fix = (
+        "choose a smaller latent_dim (--latent-dim)"
+        if K > 1
+        else "the rows lie on one line, which PCA(n_components=1) describes exactly"
+    )
     return DataError(
         f"X has no variance outside {K} directions, so the noise variance is 0 and the "
-        "density is degenerate; choose a smaller latent_dim (--latent-dim)"
+        f"density is degenerate; {fix}"
     )
 
 
@@ -437,7 +458,7 @@ class PPCA(
         else:
             W, mu, sigma2, variance, history = self._fit_em(X, has_nan)
         if not sigma2 > 10 * torch.finfo(X.dtype).eps * variance:
-            raise _no_noise_left(K)
+            raise _no_noise_left(K, X)
         self.mu, self.sigma2 = mu, sigma2.reshape(())
         U, s, _ = torch.linalg.svd(W, full_matrices=False)
         self.W = _flip_signs(U) * s  # the canonical rotation R = I; C = W Wᵀ + σ² I is unchanged
@@ -468,7 +489,7 @@ class PPCA(
         try:
             W, mu, sigma2, history = run(X, W0, sigma2_0, max_iter=cfg.max_iter, tol=cfg.tol)
         except torch.linalg.LinAlgError:  # σ² went to 0: W Wᵀ + σ² I lost its full rank
-            raise _no_noise_left(K) from None
+            raise _no_noise_left(K, X) from None
         self._warn_if_not_converged(history)
         return W, mu, sigma2, variance, history
 
