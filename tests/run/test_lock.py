@@ -234,3 +234,18 @@ def test_a_lock_file_the_disk_refuses_is_named_and_not_left(tmp_path: Path) -> N
         signal.signal(signal.SIGXFSZ, before)
     assert refused.value.filename == str(tmp_path / LOCK_NAME)
     assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_the_command_in_the_lock_file_reads_back_as_it_was_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run killed in its first epoch is named with the command that made it, from its lock
+    file: 'torchlvm train vae --out my run' (words joined as they were) ran as --out my, with a
+    stray 1."""
+    import shlex
+
+    from torchlvm.run.lock import command_line
+
+    argv = ["train", "vae", "--out", "my run", "--data", "it's.csv"]
+    monkeypatch.setattr("sys.argv", ["/usr/bin/torchlvm", *argv])
+    assert shlex.split(command_line()) == ["torchlvm", *argv]

@@ -353,6 +353,9 @@ def check_not_busy(folder: str | os.PathLike[str], *, model_only: bool = False) 
 
 
 def command_line() -> str:
-    """This process's command line, shortened, for the lock file."""
-    text = " ".join(["torchlvm", *sys.argv[1:]])
+    """This process's command line, for the lock file, each word as the shell reads it back
+    (``--out "my run"``: a message offers it to run again), shortened past 200 characters."""
+    from torchlvm.run.publish import quoted  # (it imports this module)
+
+    text = " ".join(["torchlvm", *(quoted(word) for word in sys.argv[1:])])
     return text if len(text) <= 200 else text[:197] + "..."
