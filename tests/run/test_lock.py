@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -249,3 +250,33 @@ def test_the_command_in_the_lock_file_reads_back_as_it_was_given(
     argv = ["train", "vae", "--out", "my run", "--data", "it's.csv"]
     monkeypatch.setattr("sys.argv", ["/usr/bin/torchlvm", *argv])
     assert shlex.split(command_line()) == ["torchlvm", *argv]
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read-only", "permission"])
+def test_a_run_that_cannot_be_written_is_named_with_a_copy_to_work_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], code: int
+) -> None:
+    """evaluate, gaps and train --resume on a run in a read-only place said 'Read-only file
+    system: RUN; check the path, its permissions and the free disk space', which no check
+    mends: they write in the run, so the line names a copy of it to run the command on."""
+    from torchlvm.cli import main
+    from torchlvm.run import lock
+
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(run)]) == 0
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+
+    def refused(path: Path) -> int | None:
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr(lock, "_create", refused)
+    with pytest.raises(OSError) as caught:
+        lock.acquire(run, "torchlvm evaluate")
+    assert caught.value.errno == code and isinstance(caught.value, OSError)
+    capsys.readouterr()
+    for command in (["evaluate", str(run), "--n", "20"], ["gaps", str(run), "--n", "2"]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert f"copy the run where you can write, e.g. 'cp -r {run} ppca-copy'" in err, err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before

@@ -214,7 +214,6 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchlvm._files import check_writable
     from torchlvm.run.commit import recover
     from torchlvm.run.loaded import load_run, record_repointed, repointed
     from torchlvm.run.lock import EVALUATED, acquire, command_line
@@ -225,7 +224,6 @@ def run(args: argparse.Namespace) -> int:
     recorded = load_run(folder, device=device)  # (an interrupted run is named, then a busy one)
     run_ = repointed(recorded, args.data)  # --data: the run's file, moved
     read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling
-    check_writable(folder)  # so does a folder it cannot write to
     # one evaluation at a time: a second one's metrics.json and figures would mix with ours
     with acquire(folder, command_line(), what=str(folder), doing=EVALUATED):
         recover(folder)  # a commit a killed evaluate or gaps left half done

@@ -84,7 +84,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive, check_positive_int
-    from torchlvm._files import check_writable
     from torchlvm.errors import ConfigError
     from torchlvm.models.posteriors import MAX_FLOW_STEPS
     from torchlvm.run import RunLayout, load_run
@@ -104,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
     device = device_for(args)
     recorded = load_run(args.dir, device=device)  # (an interrupted run is named, then a busy one)
     run_ = repointed(recorded, args.data)  # --data: the run's file, moved
-    check_writable(args.dir)  # a folder it cannot write to fails now, not after the measuring
     for name in ("gaps", "identity") if run_.model_type == "ppca" else ("gaps",):
         figure_file(RunLayout(args.dir).figure(f"{name}.png"), overwrite=args.overwrite)
     # gaps.json and figures/ are written as evaluate writes its own: one such process at a time

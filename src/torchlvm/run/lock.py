@@ -249,12 +249,17 @@ def acquire(
     Raises:
         RunBusyError: if a live process holds the lock; the message names its pid and what it
             does.
+        OSError: if the folder cannot be written (a read-only file system, permissions): the
+            message names a copy of the run as the place to work (:func:`_unwritable`).
     """
     folder = Path(folder)
     for _ in range(5):  # a takeover can race with another process's release: look again
-        fd = _create(lock_path(folder))
-        if fd is None:
-            fd = _take_over(folder, what or str(folder))
+        try:
+            fd = _create(lock_path(folder))
+            if fd is None:
+                fd = _take_over(folder, what or str(folder))
+        except OSError as err:
+            raise _unwritable(err, what or str(folder)) from None
         if fd is not None:
             lock = RunLock(folder, fd)
             try:
@@ -266,6 +271,23 @@ def acquire(
                 raise
             return lock
     raise RunBusyError(f"{what or folder} is being locked and unlocked by other processes; retry")
+
+
+def _unwritable(err: OSError, what: str) -> OSError:
+    """``err``, a folder's refusal of its lock file, saying what to do where it is the folder's
+    (a read-only file system or folder, another user's run): the command writes in the run, so
+    it runs on a copy of it, which the user can write."""
+    if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return err
+    from torchlvm.run.publish import quoted  # (it imports this module)
+
+    copy = quoted(Path(what).name + "-copy")
+    return OSError(
+        err.errno,
+        f"{err.strerror} (this command writes in the run folder {what}; copy the run where you "
+        f"can write, e.g. 'cp -r {quoted(what)} {copy}', and run the command on the copy)",
+        err.filename,
+    )
 
 
 def _create(path: Path) -> int | None:
