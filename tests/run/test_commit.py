@@ -381,3 +381,46 @@ def test_train_resume_and_overwrite_finish_a_killed_publish_first(
     with resuming(run) if command == "resume" else staged_run(run, overwrite=True):
         assert not (run / JOURNAL_NAME).exists()
         assert json.loads((run / "config.json").read_text())["model"]["hidden"] == [5]
+
+
+@pytest.mark.parametrize("command", ["score", "report"])
+def test_every_reader_finishes_a_killed_evaluate_commit_or_refuses(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    """A kill inside evaluate's commit left metrics.json half replaced: score (through the
+    run's model) and report finish the commit; where they may not lock the run (another user's
+    folder), report read the old metrics.json beside the new figures, where it must refuse."""
+    import errno
+    import json
+
+    import numpy as np
+
+    from torchlvm.cli import main
+    from torchlvm.run import lock
+
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(run)]) == 0
+    (run / ".metrics.json.torchlvm-new").write_text('{"new": 1}')
+    (run / JOURNAL_NAME).write_text('{"moves": [[".metrics.json.torchlvm-new", "metrics.json"]]}')
+    np.save(tmp_path / "rows.npy", np.zeros((3, 64), dtype=np.float32))
+    argv = {
+        "score": ["score", str(run), "--data", str(tmp_path / "rows.npy"), "--out"],
+        "report": ["report", str(run), "--out"],
+    }[command] + [str(tmp_path / f"out.{'csv' if command == 'score' else 'html'}")]
+    real = lock._create
+
+    def refused(path: Path) -> int | None:
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(lock, "_create", refused)
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "left half replaced" in err, err
+    monkeypatch.setattr(lock, "_create", real)
+    assert main(argv) == 0
+    assert json.loads((run / "metrics.json").read_text()) == {"new": 1}
+    assert not (run / JOURNAL_NAME).exists()
