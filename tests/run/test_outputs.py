@@ -103,3 +103,44 @@ def test_a_figure_metrics_json_lists_as_an_earlier_evaluations_is_torchlvms(run:
         True,
         False,
     ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", "~/runs/ppca"],
+        ["train", "vae", "--data", "digits", "--epochs", "1", "--quiet", "--out", "~/runs/vae"],
+        ["sample", "RUN", "--n", "2", "--out", "~/samples.png"],
+    ],
+    ids=["fit", "train", "sample"],
+)
+def test_an_output_under_an_unexpanded_tilde_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv
+) -> None:
+    """bash leaves '~' as it is after '--out=' and inside quotes ("~/my runs/vae"): the command
+    made a folder named '~' in the current folder (which a later 'rm -rf ~' reads as the home
+    folder) and wrote there. It names the path the user meant instead."""
+    import os
+    import shlex
+
+    from torchlvm.cli import main
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir(), work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(run)]) == 0
+    capsys.readouterr()
+    argv = [str(run) if word == "RUN" else word for word in argv]
+    assert main(argv) == 2
+    line = capsys.readouterr().err.strip()
+    meant = os.path.expanduser(argv[-1])
+    assert line == (
+        f"torchlvm: error: --out {argv[-1]} would make a folder named '~' in the current folder: "
+        "no shell expanded its '~' (a shell leaves it as it is inside quotes and after '='); "
+        f"pass --out {meant}"
+    )
+    assert os.listdir(work) == [] and not Path(meant).exists()
+    assert main([*argv[:-1], shlex.split(line.rsplit("--out ", 1)[1])[0]]) == 0  # the fix
+    assert Path(meant).exists()

@@ -145,6 +145,27 @@ def foreign_entries(folder: str | Path) -> list[str]:
     return sorted(name for name in os.listdir(folder) if name not in RUN_ENTRIES)
 
 
+def unexpanded_home(path: str | os.PathLike[str], flag: str) -> str | None:
+    """Why ``path``, an output of option ``flag``, is refused where it starts with a ``~`` (or
+    ``~user``) that names a home folder and no shell expanded (a shell leaves a quoted word and
+    the part after ``--out=`` as they are): writing there would make a folder named ``~`` in the
+    current folder (which a later ``rm -rf ~`` reads as the home folder). None where it does not
+    start so, or a ``~`` entry exists here (made on purpose)."""
+    from torchlvm.run.publish import quoted  # (it imports this module)
+
+    parts = Path(path).parts
+    if not parts or not parts[0].startswith("~") or os.path.lexists(parts[0]):
+        return None
+    home = os.path.expanduser(os.fspath(path))
+    if home == os.fspath(path):  # (~user of no such user)
+        return None
+    return (
+        f"{flag} {path} would make a folder named '{parts[0]}' in the current folder: no shell "
+        f"expanded its '~' (a shell leaves it as it is inside quotes and after '='); pass "
+        f"{flag} {quoted(home)}"
+    )
+
+
 def free_sibling(out: str | os.PathLike[str]) -> Path:
     """``OUT-2`` (or ``OUT-3``, ...): the first sibling of ``out`` that does not exist, for a
     command a message offers that trains a run anew beside it."""

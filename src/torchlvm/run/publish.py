@@ -38,6 +38,7 @@ from torchlvm.run.layout import (
     holds_run,
     stage_path,
     trash_prefix,
+    unexpanded_home,
 )
 from torchlvm.run.lock import RunLock, acquire, check_not_busy, command_line, held_here
 
@@ -83,6 +84,9 @@ def check_new_target(
             f"--out names a folder of {len(os.fsencode(out.name))} bytes, more than the "
             f"{NAME_MAX} a file name may have; choose a shorter name"
         )
+    home = unexpanded_home(out, "--out")
+    if home is not None:
+        raise RunDirectoryError(home)
     if out.is_symlink():
         raise RunDirectoryError(
             f"--out {out} is a symbolic link; pass the folder it points to ({os.readlink(out)}) "
