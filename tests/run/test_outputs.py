@@ -144,3 +144,22 @@ def test_an_output_under_an_unexpanded_tilde_is_refused(
     assert os.listdir(work) == [] and not Path(meant).exists()
     assert main([*argv[:-1], shlex.split(line.rsplit("--out ", 1)[1])[0]]) == 0  # the fix
     assert Path(meant).exists()
+
+
+def test_a_run_under_an_unexpanded_tilde_is_named_with_the_path_meant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """sample "~/runs/ppca" said 'Python does not expand ~; pass os.path.expanduser(...)', a
+    Python fix, on the command line: it names the path meant."""
+    from torchlvm.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", "~/runs/p"]) == 2
+    meant = str(tmp_path / "runs" / "p")
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", meant]) == 0
+    capsys.readouterr()
+    assert main(["sample", "~/runs/p", "--n", "2", "--out", str(tmp_path / "s.png")]) == 2
+    assert capsys.readouterr().err == (
+        "torchlvm: error: ~/runs/p does not exist: no shell expanded its '~' (a shell leaves it "
+        f"as it is inside quotes and after '='); pass {meant}\n"
+    )

@@ -31,7 +31,7 @@ from torch import Tensor
 from torchlvm import _device
 from torchlvm.errors import ConfigError, DataError, RunDirectoryError, TorchLVMError
 from torchlvm.models.conditions import Condition
-from torchlvm.run.layout import RunLayout
+from torchlvm.run.layout import UNEXPANDED, RunLayout, home_meant
 
 BATCH = 500
 """Examples pushed through a model at a time."""
@@ -162,8 +162,11 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
     from torchlvm.io import load, read_config
     from torchlvm.run.commit import recover_for_reading
     from torchlvm.run.interrupted import check_finished
+    from torchlvm.run.publish import quoted
 
     folder = Path(folder)
+    if not folder.exists() and (home := home_meant(folder)) is not None:
+        raise RunDirectoryError(f"{folder} does not exist: {UNEXPANDED}; pass {quoted(home)}")
     recover_for_reading(folder)  # (a first publish killed midway has no config.json yet)
     check_finished(folder)  # an interrupted run is named, with the command that finishes it
     try:
