@@ -443,3 +443,15 @@ def test_a_resume_finishes_a_killed_publish_before_it_reads_the_run(tmp_path: Pa
         _tiny_run(out, 2, resume=True)
     assert json.loads((out / "config.json").read_text())["result"]["epochs"] == 2
     assert not (out / JOURNAL_NAME).exists()
+
+
+def test_a_new_run_under_an_unexpanded_tilde_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fit(..., "~/runs/vae") made a folder named '~' in the current folder (Python does not
+    expand '~'), which a later 'rm -rf ~' in a shell reads as the home folder."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RunDirectoryError, match=r"expanduser\('~/runs/vae'\)"):
+        _tiny_run(Path("~/runs/vae"), 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -49,7 +49,7 @@ from torchlvm.errors import (
 )
 from torchlvm.evaluation.records import example_noun
 from torchlvm.io import read_weights
-from torchlvm.models.base import expected_tensors, model_record
+from torchlvm.models.base import expected_tensors, model_record, unexpanded_home
 from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run
 from torchlvm.run.record import read_record as read_run_record
 from torchlvm.run.record import write_finished, write_training_record
@@ -177,6 +177,11 @@ def _start_epoch(
         raise RunDirectoryError(
             f"cannot resume: {last} does not exist, so there is no training state to continue; "
             "train anew into another out_dir (fit(..., resume=False))"
+        )
+    home = None if layout.folder.exists() else unexpanded_home(layout.folder)
+    if home is not None:  # the run's folders would be made under a folder named '~' here
+        raise RunDirectoryError(
+            f"out_dir {layout.folder} would be a new folder named '~' here: {home}"
         )
     # under DDP, Lightning re-runs the script for ranks > 0 after rank 0 has made the folder
     if not resume and rank_zero_only.rank == 0 and holds_run(layout.folder):
