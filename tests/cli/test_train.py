@@ -403,3 +403,28 @@ def test_resume_without_last_ckpt_names_the_command_that_trains_it_anew(
     assert record["model"] == json.loads((out / "config.json").read_text())["model"]
     assert record["training"]["seed"] == 3 and record["training"]["max_epochs"] == 3
     assert f"with --out '{out}' --overwrite" in line or f'--out "{out}" --overwrite' in line
+
+
+def test_resume_of_a_run_killed_in_its_first_epoch_names_the_command_that_made_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`train --resume` of a run SIGKILLed before its first epoch finished said only 'holds no
+    run to continue; train it without --resume first', where evaluate and report name the
+    command that made it (its options), which starts it over."""
+    import os
+
+    from torchlvm.run.layout import LOCK_NAME, STAGE_MARKER_NAME, stage_path
+
+    out = tmp_path / "my run"
+    stage = stage_path(out)
+    (stage / "checkpoints").mkdir(parents=True)
+    (stage / STAGE_MARKER_NAME).write_text(json.dumps({"target": str(out), "name": out.name}))
+    made = f'torchlvm train vae --data digits --epochs 1 {" ".join(TINY)} --out "{out}"'
+    holder = {"pid": 2**22 + 7, "host": os.uname().nodename, "command": made, "started": ""}
+    (stage / LOCK_NAME).write_text(json.dumps(holder))
+    assert main(["train", "vae", "--resume", "--out", str(out)]) == 2
+    line = _one_error_line(capsys)
+    assert "interrupted before its first epoch finished, so there is nothing to resume" in line
+    assert f"start it over with the command that made it ('{made}';" in line, line
+    assert main(shlex.split(made)[1:]) == 0  # as offered
+    assert (out / "model.safetensors").is_file() and not stage.exists()

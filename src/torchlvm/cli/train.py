@@ -34,7 +34,7 @@ from torchlvm._epochs import shown
 from torchlvm.cli import _tables, _train_again
 from torchlvm.cli import train_options as opts
 from torchlvm.cli._progress import show_progress
-from torchlvm.errors import ConfigError, RunDirectoryError
+from torchlvm.errors import ConfigError
 
 HELP = "train an autoencoder, VAE or CVAE on a dataset; writes a resumable run folder"
 configure = opts.configure  # the options live in train_options.py
@@ -207,10 +207,10 @@ def run(args: argparse.Namespace) -> int:
         adopt_interrupted,
         check_new_target,
         check_not_busy,
-        holds_run,
         resuming,
         staged_run,
     )
+    from torchlvm.run.interrupted import check_resumable
     from torchlvm.training import fit
 
     out: Path = args.out
@@ -221,10 +221,7 @@ def run(args: argparse.Namespace) -> int:
             check_not_busy(out)
         if writer and (stage := adopt_interrupted(out)) is not None:
             print(f"continuing the interrupted run left in {stage}")
-        if not holds_run(out):
-            raise RunDirectoryError(
-                f"--resume: {out} holds no run to continue; train it without --resume first"
-            )
+        check_resumable(out)  # (a run killed in its first epoch: named, with its command)
         model, config, dm = _resume_settings(args.model, out, given)
     else:
         if writer:  # rank 0 stages the run (and holds its lock) while the other ranks start

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from torchlvm.errors import RunDirectoryError
-from torchlvm.run.layout import RunLayout, stage_path
+from torchlvm.run.layout import RunLayout, holds_run, stage_path
 from torchlvm.run.lock import check_not_busy, lock_path, read_holder
 from torchlvm.run.publish import finished_epochs, marker_target, quoted
 
@@ -96,4 +96,21 @@ def check_finished(folder: str | os.PathLike[str]) -> None:
     raise RunDirectoryError(
         f"the training of {folder} was interrupted before its first epoch finished, so there "
         f"is nothing to resume; {_start_over(folder, stage)}"
+    )
+
+
+def check_resumable(folder: str | os.PathLike[str]) -> None:
+    """Refuse to resume ``folder`` where it holds no run (``train --resume``): a run killed
+    before its first epoch finished is named, with the command that starts it over
+    (:func:`check_finished`).
+
+    Raises:
+        RunBusyError: if a process is building the run.
+        RunDirectoryError: where there is no run to resume.
+    """
+    if holds_run(folder):
+        return
+    check_finished(folder)
+    raise RunDirectoryError(
+        f"--resume: {folder} holds no run to continue; train it without --resume first"
     )
