@@ -107,6 +107,20 @@ def test_the_folder_one_works_in_is_not_replaced(
         check_new_target(out, overwrite=True)
 
 
+def test_the_empty_folder_one_works_in_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fit ppca --out .` in a new, empty folder fitted, then failed to rename the run onto the
+    working folder: 'Device or resource busy: .../.e.torchlvm-stage; check the path, ...'."""
+    from torchlvm.cli import main
+
+    (tmp_path / "e").mkdir()
+    monkeypatch.chdir(tmp_path / "e")
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", "."]) == 2
+    assert "--out . is the folder you are working in" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == ["e"] and os.listdir(tmp_path / "e") == []
+
+
 # -- staging and publishing ----------------------------------------------------------------------
 
 

@@ -112,6 +112,8 @@ def check_new_target(
             f"--out {out} is not empty and holds no torchlvm run (it holds "
             f"{summarize(out, entries)}); choose another folder"
         )
+    else:  # (the run is renamed onto it: the system refuses that for the working folder)
+        _check_not_working_folder(out)
 
 
 def _check_replaceable(
@@ -131,6 +133,12 @@ def _check_replaceable(
             f"--out {out} holds a run and also {summarize(out, foreign)}, which torchlvm did not "
             f"write; move that out of {out}, or choose another folder"
         )
+    _check_not_working_folder(out)
+
+
+def _check_not_working_folder(out: Path) -> None:
+    """Refuse ``out`` where it is the folder the user works in (or holds it), which a new run
+    cannot replace: the system refuses to rename a folder onto it (EBUSY)."""
     here = Path(os.path.abspath(os.curdir))
     if here == Path(os.path.abspath(out)) or Path(os.path.abspath(out)) in here.parents:
         raise RunDirectoryError(
