@@ -413,3 +413,22 @@ def test_an_interrupted_resume_says_what_stays_and_the_command_that_continues(
     with pytest.raises(KeyboardInterrupt, match="^kept$"):  # a note of its own is kept
         with publish.resuming(run):
             raise KeyboardInterrupt("kept")
+
+
+def test_a_new_run_in_a_read_only_place_is_named_as_the_user_named_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new run in a read-only folder said 'Read-only file system: .../.x.torchlvm-stage', a
+    hidden name the user never gave: it names --out."""
+    real = Path.mkdir
+
+    def read_only(self: Path, *args, **kwargs) -> None:
+        if self.name.endswith(".torchlvm-stage"):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    with pytest.raises(OSError) as caught:
+        with staged_run(tmp_path / "x"):
+            pass
+    assert (caught.value.errno, caught.value.filename) == (errno.EROFS, str(tmp_path / "x"))

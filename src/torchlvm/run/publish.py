@@ -348,6 +348,8 @@ def _claim(out: Path, *, overwrite: bool, command: str, refusals: Refusals | Non
                 f"{folder} is in the way of the staging folder of {out}; move it away"
             ) from None
         made = False
+    except OSError as err:  # (a read-only place): named as the user named it, not our hidden name
+        raise OSError(err.errno, err.strerror, str(out)) from None
     try:
         lock = acquire(folder, command, what=str(out))
     except BaseException:
