@@ -228,8 +228,9 @@ def test_empty_cells_name_the_fix_that_exists_and_ppca_compares_the_observed(
 
 
 def test_a_cvae_is_told_the_fit_command_that_makes_a_run_impute_takes(tmp_path, capsys):
-    """impute on a table CVAE said only that it fills tables with PPCA or a VAE: it names the
-    fit command for PPCA on the run's table, with its options, which then fills the file."""
+    """impute on a table CVAE said only that it fills tables with PPCA or a VAE (score: 'fit
+    ppca or train a vae on the data', without the run's options): both name the fit command
+    for PPCA on the run's table, with its options, which then fills and scores the file."""
     rng = np.random.default_rng(5)
     x = rng.normal(size=(60, 1)) @ rng.normal(size=(1, 3)) + 0.2 * rng.normal(size=(60, 3))
     table = tmp_path / "t t.csv"
@@ -250,3 +251,8 @@ def test_a_cvae_is_told_the_fit_command_that_makes_a_run_impute_takes(tmp_path, 
     assert main(command[1:]) == 0
     assert main(["impute", str(tmp_path / "ppca"), *impute[2:]]) == 0
     assert filled.exists()
+    scores = str(tmp_path / "scores.csv")
+    assert main(["score", str(run), "--data", str(holes), "--out", scores]) == 2
+    err = capsys.readouterr().err
+    assert f"fit PPCA on its data with '{fix.group(1)}', and score with RUN" in err
+    assert main(["score", str(tmp_path / "ppca"), "--data", str(holes), "--out", scores]) == 0

@@ -37,18 +37,6 @@ def wants_table(args: argparse.Namespace) -> bool:
     return is_table(str(args.data or "")) or out.endswith((".csv", ".tsv"))
 
 
-def _fit_ppca(run_: Any) -> str:
-    """``torchlvm fit ppca`` on ``run_``'s table, read as the run read it (its table options but
-    ``--allow-missing``, which fit takes with ``--method em`` only), with the run's latent size."""
-    from torchlvm.cli._tables import options_command_words
-    from torchlvm.run.publish import quoted
-
-    data = run_.data.get("name") or "DATA"
-    options = {k: v for k, v in (run_.data.get("options") or {}).items() if k != "allow_missing"}
-    words = ["torchlvm", "fit", "ppca", "--data", quoted(data), *options_command_words(options)]
-    return " ".join([*words, "--latent-dim", str(run_.model.latent_dim), "--out", "RUN"])
-
-
 def _out_suffix(data: str) -> str:
     """The filled file's extension: a table is written back as it came, so a .tsv as .tsv (and
     a gzipped one uncompressed)."""
@@ -112,7 +100,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         raise ConfigError(
             f"impute fills tables with PPCA or a VAE; {args.run_dir} holds "
             f"{_run.model_phrase(run_.model_type)}: fit PPCA on its table with "
-            f"'{_fit_ppca(run_)}', and impute with RUN"
+            f"'{_tables.fit_ppca_command(run_)}', and impute with RUN"
         )
     suffix = _out_suffix(args.data)
     out = _run.output_file(

@@ -215,6 +215,18 @@ def _flag_text(name: str, value: Any) -> str:
     return f"{_TABLE_FLAGS[name]} {shown}"
 
 
+def fit_ppca_command(run_: Any) -> str:
+    """``torchlvm fit ppca`` on ``run_``'s data, read as the run read it (its table options but
+    ``--allow-missing``, which fit takes with ``--method em`` only), with the run's latent size:
+    the run a command that needs PPCA or a VAE offers for a CVAE's or an autoencoder's."""
+    from torchlvm.run.publish import quoted
+
+    data = run_.data.get("name") or "DATA"
+    options = {k: v for k, v in (run_.data.get("options") or {}).items() if k != "allow_missing"}
+    words = ["torchlvm", "fit", "ppca", "--data", quoted(data), *options_command_words(options)]
+    return " ".join([*words, "--latent-dim", str(run_.model.latent_dim), "--out", "RUN"])
+
+
 def options_command_words(options: Mapping[str, Any]) -> list[str]:
     """The command-line words that give the table ``options`` (``load_dataset``'s, as a run
     records them), each value one shell word inside a command a message offers in quotes."""

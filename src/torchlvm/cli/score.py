@@ -24,7 +24,7 @@ from pathlib import Path
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, open_run
 from torchlvm.cli._progress import add_progress_options, show_progress
-from torchlvm.cli._tables import add_encoding
+from torchlvm.cli._tables import add_encoding, fit_ppca_command
 from torchlvm.errors import ConfigError
 
 HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv"
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if why is not None:
         raise ConfigError(
             f"score ranks rows by log p(x) under PPCA or a VAE; {run_.folder} holds {why}: "
-            "fit ppca or train a vae on the data"
+            f"fit PPCA on its data with '{fit_ppca_command(run_)}', and score with RUN"
         )
     out = _run.output_file(
         args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
