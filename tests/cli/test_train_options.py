@@ -150,3 +150,19 @@ def test_help_states_the_defaults_a_table_gets():
         shown = f"(default: {plain}; {for_table} for a table)"
         assert shown in text, f"{flag}: {shown}"
     assert "(default: never)" not in text
+
+
+def test_every_option_of_train_is_taken_by_some_model():
+    """An option in the parser that neither every model nor any recipe takes is refused for
+    every model, as 'does not apply to a VAE; train a  for it' (--encoding was so, once);
+    --out, --overwrite and --resume say where the run goes, and are no setting of it."""
+    import argparse
+
+    from torchlvm.cli import train_options
+    from torchlvm.models.registry import RECIPES
+
+    parser = argparse.ArgumentParser()
+    train_options.configure(parser)
+    taken = set(train_options.EVERY_MODEL).union(*(r.options for r in RECIPES.values()))
+    dests = {a.dest for a in parser._actions if a.option_strings} - {"help"}
+    assert dests - taken == {"out", "overwrite", "resume"}
