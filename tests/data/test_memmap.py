@@ -145,10 +145,52 @@ def test_a_truncated_file_is_named(images: Path) -> None:
         load_dataset(images, mmap=True)
 
 
+@pytest.mark.parametrize(
+    "shape, at, where",
+    [
+        ((40, 3), (33, 1), "in example 33, feature 1, counting from 0"),
+        ((40, 8, 8), (33, 3, 5), "in image 33, pixel row 3, column 5, counting from 0"),
+        ((40, 3, 8, 8), (33, 2, 0, 7), "in image 33, channel 2, pixel row 0, column 7, count"),
+        ((40, 8, 8, 3), (33, 0, 7, 2), "in image 33, channel 2, pixel row 0, column 7, count"),
+    ],
+    ids=["rows", "grey", "channels-first", "channels-last"],
+)
+@pytest.mark.parametrize(
+    "value, said, fix",
+    [
+        (np.nan, "2 missing (NaN) values", "fill them in, or load the file without --mmap and "),
+        (np.inf, "2 infinite values", "replace infinite values with finite numbers"),
+        (1e300, "2 finite but too large values", "torchlvm computes in float32, whose largest"),
+    ],
+    ids=["nan", "inf", "beyond-float32"],
+)
+def test_a_streamed_file_names_what_it_holds_as_a_full_read_does(
+    tmp_path: Path, shape, at, where, value, said, fix
+) -> None:
+    """--mmap said 'holds NaN or infinite values' of any of them (and of a float64 value
+    float32 cannot hold), where a full read counts them and names the first by image and pixel;
+    and a full read named a float64 pixel beyond float32 as 'example r, feature c'."""
+    array = np.random.default_rng(0).random(shape)  # float64
+    array[at] = value
+    array[(38, *at[1:])] = value  # in another split than the first, which mmap counts too
+    path = _save(tmp_path, array, "x.npy")
+    with pytest.raises(DataError) as full:
+        load_dataset(path, "all")
+    with pytest.raises(DataError) as streamed:
+        load_dataset(path, "train", mmap=True)
+    first = f"{path} holds {said} (the first {where}"
+    assert str(full.value).startswith(first) and str(streamed.value).startswith(first)
+    said_full, said_streamed = (str(e.value).split("; ")[0] for e in (full, streamed))
+    assert said_full == said_streamed
+    assert f"; {fix}" in streamed.value.on_command_line
+    if said.startswith("2 missing"):
+        assert "load the file without mmap=True and pass allow_missing=True" in str(streamed.value)
+
+
 def test_nan_and_other_refusals(tmp_path: Path) -> None:
     array = np.ones((20, 3), dtype=np.float32)
     array[7, 1] = np.nan
-    with pytest.raises(DataError, match="holds NaN or infinite values"):
+    with pytest.raises(DataError, match=r"holds 1 missing \(NaN\) value \(the first in exam"):
         load_memmap(_save(tmp_path, array, "nan.npy"))
     with pytest.raises(DataNotFoundError, match="does not exist"):
         load_memmap(tmp_path / "missing.npy")

@@ -100,6 +100,18 @@ def _in_array(row: int, column: int) -> str:
     return f"in example {row}, feature {column}, counting from 0"
 
 
+def in_rows(shape: tuple[int, ...]) -> Where:
+    """Where a value of an array's rows flattened from per-example ``shape`` is: by image,
+    channel and pixel for images ``(C, H, W)``, else by example and feature."""
+    return _in_images(shape) if len(shape) == 3 else _in_array
+
+
+def holds(path: Path, count: int, what: str, first: str) -> str:
+    """What a file holds that is refused, as every reader of it says so: "x.npy holds 2
+    infinite values (the first in image 1, pixel row 0, column 3, counting from 0)"."""
+    return f"{path} holds {_values(count, what)} (the first {first})"
+
+
 def _in_images(shape: tuple[int, ...]) -> Where:
     """Where a value of images flattened from per-example ``shape`` ``(C, H, W)`` is: its image,
     channel (of several), and pixel's row and column."""
@@ -230,24 +242,28 @@ def _features(
     if array.shape[0] == 0 or 0 in array.shape:
         raise DataError(f"{path} holds no data (array shape {array.shape}); add examples")
     shape = pixels.example_shape(array.shape, path)
-    _refuse_beyond_float32(array, path, where)
-    return pixels.rows(array, np.float64 if array.dtype == np.float64 else np.float32), shape
+    if len(shape) == 3:  # images: a value is a pixel, its channel first
+        where = in_rows(shape)
+    _refuse(beyond_float32(pixels.channels_first(array)), path, *TOO_LARGE, where)
+    wide = array.dtype.kind == "f" and array.dtype.itemsize > 4
+    return pixels.rows(array, np.float64 if wide else np.float32), shape
 
 
-def _refuse_beyond_float32(array: np.ndarray, path: Path, where: Where) -> None:
-    """Finite values that float32 cannot hold would become inf and be called infinite."""
-    if array.dtype.kind != "f" or array.dtype.itemsize <= 4:
-        return
-    limit = float(np.finfo(np.float32).max)
+TOO_LARGE = (
+    "finite but too large",
+    f"torchlvm computes in float32, whose largest value is {np.finfo(np.float32).max:.3g}: "
+    "rescale the data (other units, or their logarithm)",
+)
+"""What a value float32 cannot hold is called, and the fix."""
+
+
+def beyond_float32(array: np.ndarray) -> np.ndarray:
+    """``(N, D)`` mask of the finite values of ``(N, ...)`` ``array`` that float32 cannot hold,
+    which would become inf and be called infinite."""
     rows = array.reshape(array.shape[0], -1)
-    _refuse(
-        np.isfinite(rows) & (np.abs(rows) > limit),
-        path,
-        "finite but too large",
-        f"torchlvm computes in float32, whose largest value is {limit:.3g}: rescale the data "
-        "(other units, or their logarithm)",
-        where,
-    )
+    if array.dtype.kind != "f" or array.dtype.itemsize <= 4:
+        return np.zeros(rows.shape, dtype=bool)
+    return np.isfinite(rows) & (np.abs(rows) > np.finfo(np.float32).max)
 
 
 def _check_not_measured(
@@ -315,10 +331,11 @@ def _refuse(mask: np.ndarray, path: Path, what: str, fix: str, where: Where) -> 
     """Raise if ``mask`` (shaped like the data) marks any value, naming the first."""
     if mask.any():
         row, column = np.argwhere(mask)[0]
-        raise DataError(
-            f"{path} holds {_values(int(mask.sum()), what)} (the first "
-            f"{where(int(row), int(column))}); {fix}"
-        )
+        first = where(int(row), int(column))
+        raise DataError(f"{holds(path, int(mask.sum()), what, first)}; {fix}")
+
+
+FIX_INFINITE = "replace infinite values with finite numbers"
 
 
 def _check_finite(
@@ -326,8 +343,9 @@ def _check_finite(
 ) -> None:
     """Refuse infinities always and NaN unless ``allow_missing``; ``images``: x holds images'
     pixels, ``csv``: x was read from a CSV (whose empty cells are NaN too)."""
-    fix_inf = "replace infinite values with finite numbers, or with NaN to mark them missing"
-    _refuse(np.isinf(x), path, "infinite", fix_inf, where)
+    _refuse(
+        np.isinf(x), path, "infinite", f"{FIX_INFINITE}, or with NaN to mark them missing", where
+    )
     if allow_missing:
         return
 
@@ -351,13 +369,9 @@ def _check_finite(
     mask = np.isnan(x)
     if mask.any():
         row, column = np.argwhere(mask)[0]
-        missing = _values(int(mask.sum()), "missing (NaN or empty)" if csv else "missing (NaN)")
-        raise spelled(
-            DataError,
-            lambda spell: (
-                f"{path} holds {missing} (the first {where(int(row), int(column))}); {fix(spell)}"
-            ),
-        )
+        what = "missing (NaN or empty)" if csv else "missing (NaN)"
+        said = holds(path, int(mask.sum()), what, where(int(row), int(column)))
+        raise spelled(DataError, lambda spell: f"{said}; {fix(spell)}")
 
 
 def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, Any]) -> None:
@@ -523,7 +537,7 @@ def read_rows(
         x, names = match_columns(x, names, tuple(columns), path)
         shape = (x.shape[1],)
     images = len(shape) == 3  # (C, H, W)
-    where = _in_images(shape) if images else _in_table(read.lines, names)
+    where = in_rows(shape) if images else _in_table(read.lines, names)
     _check_finite(x, path, allow_missing, where, images=images, csv=read.lines is not None)
     if allow_empty is not True and read.lines is None:  # a CSV's reader checked its rows
         _check_rows_observed(x, path, images)

@@ -40,10 +40,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from torchlvm.data import pixels
+from torchlvm.data import files, pixels
 from torchlvm.data.binarize import check_intensities
 from torchlvm.data.splits import PART_NAMES, split_indices
-from torchlvm.errors import ConfigError, DataError, DataNotFoundError
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError, Spell, spelled
 
 FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)  # as torchlvm.data.files
 DRAW_BLOCK = 256  # rows per seeded block of fixed_binarized
@@ -210,10 +210,10 @@ class MemmapRows:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _values(self, raw: np.ndarray) -> np.ndarray:
+    def _values(self, raw: np.ndarray, dtype: type = np.float32) -> np.ndarray:
         """File rows ``(B, D)`` as the model sees them (:mod:`torchlvm.data.pixels`: images
-        channels first, uint8 divided by 255), float32."""
-        return pixels.rows(raw.reshape(len(raw), *self.layout.shape[1:]))
+        channels first, uint8 divided by 255), as ``dtype``."""
+        return pixels.rows(raw.reshape(len(raw), *self.layout.shape[1:]), dtype)
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
         """File rows ``rows`` as a ``(B, D)`` array of the file's dtype: one positioned read per
@@ -254,10 +254,10 @@ class MemmapRows:
 
     # -- whole-file checks, streamed -------------------------------------------------------
 
-    def chunks(self) -> Any:
+    def chunks(self, dtype: type = np.float32) -> Any:
         """Yield the exposed rows in file order, about 8 MiB of the file at a time, as the
-        model sees them (:meth:`_values`; read with ordinary file reads, so nothing of the file
-        stays resident)."""
+        model sees them (:meth:`_values`, as ``dtype``; read with ordinary file reads, so
+        nothing of the file stays resident)."""
         layout = self.layout
         row_bytes = layout.dim * layout.dtype.itemsize
         step = max(1, _SCAN_BYTES // row_bytes)
@@ -269,7 +269,7 @@ class MemmapRows:
                 if self.index is not None:
                     lo, hi = np.searchsorted(self.index, [start, start + count])
                     chunk = chunk[self.index[lo:hi] - start]  # the index is sorted (a split)
-                yield self._values(chunk)
+                yield self._values(chunk, dtype)
 
 
 def _preadv(fd: int, view: memoryview, offset: int) -> int:
@@ -305,7 +305,8 @@ def all_finite(x: Tensor | MemmapRows) -> bool:
     if isinstance(x, MemmapRows):
         if x.finite is None:
             kind = x.layout.dtype.kind
-            x.finite = kind != "f" or all(bool(np.isfinite(c).all()) for c in x.chunks())
+            with np.errstate(over="ignore"):  # a float64 1e300 becomes inf: not finite
+                x.finite = kind != "f" or all(bool(np.isfinite(c).all()) for c in x.chunks())
         return x.finite
     return bool(torch.isfinite(x).all())
 
@@ -422,10 +423,53 @@ def load_memmap(
                 "rows (or, from Python, load it with split='all')"
             )
     rows = MemmapRows(path, layout, index)
-    if check and not all_finite(rows):
-        raise DataError(
-            f"{path} holds NaN or infinite values; memory-mapped training needs finite data "
-            "(fill or drop them, or load the file without mmap and pass allow_missing=True)"
-        )
     example = pixels.example_shape(layout.shape, path)
+    if check and not all_finite(rows):
+        _refuse_nonfinite(MemmapRows(path, layout), example)
     return MemmapDataset(rows, str(path), split, example)
+
+
+def _refuse_nonfinite(rows: MemmapRows, shape: tuple[int, ...]) -> None:
+    """Refuse the file's values that are no finite float32, as an in-memory read does
+    (:mod:`torchlvm.data.files`): values too large for float32, infinities, then NaN, each
+    counted and the first named by image and pixel (or example and feature), streamed.
+
+    Raises:
+        DataError: for the first kind of value found, with its fix under streaming.
+    """
+    masks = {  # what a value is called, and its mask in (B, D) rows
+        files.TOO_LARGE[0]: files.beyond_float32,
+        "infinite": np.isinf,
+        "missing (NaN)": np.isnan,
+    }
+    wide = np.float64 if rows.layout.dtype.itemsize > 4 else np.float32
+    found: dict[str, tuple[int, int, int]] = {}  # kind -> (count, row, column of the first)
+    start = 0
+    for chunk in rows.chunks(wide):
+        for kind, mask_of in masks.items():
+            mask = mask_of(chunk)
+            if not mask.any():
+                continue
+            if kind not in found:
+                row, column = np.argwhere(mask)[0]
+                found[kind] = (0, start + int(row), int(column))
+            count, row, column = found[kind]
+            found[kind] = (count + int(mask.sum()), row, column)
+        start += len(chunk)
+    kind = next(kind for kind in masks if kind in found)
+    count, row, column = found[kind]
+    said = files.holds(rows.path, count, kind, files.in_rows(shape)(row, column))
+    raise spelled(DataError, lambda spell: f"{said}; {_fix_nonfinite(kind, spell)}")
+
+
+def _fix_nonfinite(kind: str, spell: Spell) -> str:
+    """The fix of a file's ``kind`` of non-finite value when it is streamed."""
+    if kind == files.TOO_LARGE[0]:
+        return files.TOO_LARGE[1]
+    if kind == "infinite":
+        return files.FIX_INFINITE
+    return (
+        f"fill them in, or load the file without {spell('mmap', True)} and pass "
+        f"{spell('allow_missing', True)}: PPCA's EM and the VAE's MIWAE bound fit around "
+        "missing values"
+    )

@@ -73,12 +73,19 @@ def channels_last(shape: tuple[int, ...]) -> bool:
     return len(shape) == 4 and shape[1] not in CHANNELS and shape[-1] in CHANNELS
 
 
+def channels_first(array: np.ndarray) -> np.ndarray:
+    """``array`` (``shape``-checked) with an ``(N, H, W, C)`` array's channels moved first (a
+    view), so that its values flatten in the order of the rows made from it."""
+    if channels_last(array.shape):
+        return array.transpose(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
+    return array
+
+
 def rows(array: np.ndarray, dtype: type = np.float32) -> np.ndarray:
     """``(N, D)`` rows of ``dtype`` from an array of ``(N, ...)`` or of raw file rows ``(B, D)``
     of a ``(B, H, W, C)`` file (pass ``shape``-checked arrays): channels moved first, ``uint8``
     divided by :data:`PIXEL_MAX`."""
-    if channels_last(array.shape):
-        array = array.transpose(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
+    array = channels_first(array)
     out = np.asarray(array, dtype=dtype).reshape(len(array), -1)
     if array.dtype == np.uint8:  # (out is a new array: the dtype changed)
         out /= dtype(PIXEL_MAX)
