@@ -292,3 +292,34 @@ def test_save_figure_writes_png_under_a_staged_or_plain_name(images, tmp_path, n
     failed when save_figure took '.new' for a format)."""
     save_figure(image_grid(images[:4], SHAPE), tmp_path / name)
     assert drawn_by_torchlvm(tmp_path / name)
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda x: image_grid(x, SHAPE),
+        lambda x: reconstruction_pairs(x, x[::-1], SHAPE),
+        lambda x: traversal_grid(x, SHAPE, dims=[0, 1], values=[-1, 1]),
+        lambda x: interpolation_strip(x, SHAPE),
+        lambda x: manifold_grid(x, SHAPE, extent=(-1, 1)),
+    ],
+    ids=["image_grid", "reconstruction_pairs", "traversal_grid", "interpolation", "manifold"],
+)
+def test_nan_pixels_are_drawn_red_and_counted_not_black(images, tmp_path, draw):
+    """image_grid drew a NaN pixel as the scale's low end, black, so a diverged model's samples
+    looked like a 0 and the figure did not say so."""
+    x = images[:4].copy()
+    x[0, 9] = np.nan  # image 0, pixel row 1, column 1
+    x[3, 9] = np.nan  # drawn twice by reconstruction_pairs (as the reconstruction of image 0)
+    fig = draw(x)
+    shown = mosaic_of(fig)
+    red = (shown[..., 0] > 0.8) & (shown[..., 1] < 0.3) & (shown[..., 2] < 0.3)
+    assert red.sum() >= 2  # grey images have no red pixel but these
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    count = 4 if "reconstruction" in str(fig.axes[0].get_yticklabels()) else 2
+    assert f"{count} pixels with no value (NaN)" in labels
+    saved(fig, tmp_path)
+
+
+def test_a_grid_without_nan_has_no_key(images):
+    assert image_grid(images[:4], SHAPE).legends == []

@@ -4,11 +4,14 @@ latent traversals, interpolations and the 2-D latent manifold.
 Every function takes images as arrays or tensors, either flat ``(N, D)`` with ``D = C·H·W`` or
 ``(N, C, H, W)``, plus the image ``shape`` (``(H, W)`` or ``(C, H, W)``, C = 1 or 3), and returns
 a :class:`matplotlib.figure.Figure`. Values in [0, 1] are shown as intensities (0 black, 1 white);
-anything else is scaled from its minimum to its maximum. Where a model's output is set beside the
-data (reconstructions, transfers, imputations), both are drawn on the data's scale, [0, 1] for
-intensities: a Gaussian decoder's mean outside it is clipped for display (it would otherwise widen
-the scale and draw the data's black as grey), and the figure says what share was clipped. The
-tiles are drawn as one mosaic, so a grid of hundreds of images costs one ``imshow``.
+anything else is scaled from its minimum to its maximum. A pixel with no value (NaN in any
+channel: a diverged model's output, or a user's data) is drawn red, not as the scale's low end
+(black, which a figure cannot tell from a 0), and the figure's key counts them. Where a model's
+output is set beside the data (reconstructions, transfers, imputations), both are drawn on the
+data's scale, [0, 1] for intensities: a Gaussian decoder's mean outside it is clipped for display
+(it would otherwise widen the scale and draw the data's black as grey), and the figure says what
+share was clipped. The tiles are drawn as one mosaic, so a grid of hundreds of images costs one
+``imshow``.
 """
 
 from __future__ import annotations
@@ -48,6 +51,23 @@ TEXT_POINTS_PER_INCH = 1.25
 TITLE_SCALE = 1.2
 
 
+def _rgb(images: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, int]:
+    """(N, C, H, W) ``images`` as (N, H, W, 3) tiles on the scale [lo, hi] (:func:`to_rgb`),
+    a pixel with a NaN value in any channel drawn in ``MISSING_COLOUR``; and how many are."""
+    tiles = to_rgb(images, lo, hi)
+    nan = np.isnan(images).any(axis=1)  # (N, H, W)
+    tiles[nan] = MISSING_COLOUR
+    return tiles, int(nan.sum())
+
+
+def _nan_key(count: int) -> list[Patch]:
+    """The key's entry for ``count`` pixels drawn red because they hold NaN (none for 0)."""
+    if not count:
+        return []
+    pixels = f"{count} pixel{'s' * (count != 1)}"
+    return [Patch(facecolor=MISSING_COLOUR, label=f"{pixels} with no value (NaN)")]
+
+
 def _label_width(labels: Sequence[Any] | None) -> float:
     """Inches of left margin that row labels need."""
     return 0.0 if not labels else 0.075 * max(len(str(label)) for label in labels)
@@ -62,9 +82,10 @@ def _draw_mosaic(
     col_labels: Sequence[Any] | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
+    key: Sequence[Patch] = (),
 ) -> Figure:
     """Draw (N, H, W, 3) RGB tiles ``ncol`` per row, ``gap(H, W)`` pixels apart, on the
-    figure's one axes."""
+    figure's one axes, with the colours of ``key`` (e.g. :func:`_nan_key`) explained below."""
     n, h, w = tiles.shape[:3]
     nrow = math.ceil(n / ncol)
     pad = gap(h, w)
@@ -83,6 +104,8 @@ def _draw_mosaic(
         ax.set_xlabel(xlabel, fontsize=size)
     if ylabel:
         ax.set_ylabel(ylabel, fontsize=size)
+    if key:
+        fig.legend(handles=list(key), loc="outside lower center", frameon=False, fontsize=size)
     return fig
 
 
@@ -145,8 +168,8 @@ def image_grid(
             f"row_labels has {len(row_labels)} labels but the grid has {rows} rows "
             f"({n} images, {nrow} per row)"
         )
-    tiles = to_rgb(array, *value_range(array))
-    return _draw_mosaic(tiles, nrow, title=title, row_labels=row_labels)
+    tiles, nan = _rgb(array, *value_range(array))
+    return _draw_mosaic(tiles, nrow, title=title, row_labels=row_labels, key=_nan_key(nan))
 
 
 def reconstruction_pairs(
@@ -236,10 +259,11 @@ def _row_pairs(
     n = _check_same_count(**{first[0]: a, second[0]: b})
     ncol = ncol or min(n, 10)
     lo, hi = value_range(a)
-    tiles, blocks = _interleave([to_rgb(a, lo, hi), to_rgb(b, lo, hi)], ncol)
+    (tiles_a, nan_a), (tiles_b, nan_b) = _rgb(a, lo, hi), _rgb(b, lo, hi)
+    tiles, blocks = _interleave([tiles_a, tiles_b], ncol)
     return _draw_mosaic(
         tiles, ncol, title=title, row_labels=list(labels) * blocks,
-        xlabel=_clip_note(second[0], b, lo, hi),
+        xlabel=_clip_note(second[0], b, lo, hi), key=_nan_key(nan_a + nan_b),
     )  # fmt: skip
 
 
@@ -309,7 +333,8 @@ def imputation_panels(
     missing = ~seen
     shown[missing] = 0.35 * shown[missing] + 0.65 * MISSING_COLOUR
     ncol = min(n, 10)
-    tiles, blocks = _interleave([shown, to_rgb(imp, lo, hi), to_rgb(ref, lo, hi)], ncol)
+    (imp_tiles, nan_imp), (ref_tiles, nan_ref) = _rgb(imp, lo, hi), _rgb(ref, lo, hi)
+    tiles, blocks = _interleave([shown, imp_tiles, ref_tiles], ncol)
     labels = ["observed", "imputed", "true"] * blocks
     fig = _draw_mosaic(
         tiles, ncol, title=title, row_labels=labels, xlabel=_clip_note("imputed", imp, lo, hi)
@@ -325,7 +350,9 @@ def imputation_panels(
         ax.contourf(hatch, levels=[0.5, 1.5], colors="none", hatches=["////"])
         ax.contour(hatch, levels=[0.5], colors=[MISSING_COLOUR * 0.6], linewidths=0.8)
     key = Patch(facecolor=0.35 + 0.65 * MISSING_COLOUR, hatch="////", label="missing pixels")
-    fig.legend(handles=[key], loc="outside lower center", frameon=False)
+    fig.legend(
+        handles=[key, *_nan_key(nan_imp + nan_ref)], loc="outside lower center", frameon=False
+    )
     return fig
 
 
@@ -362,10 +389,11 @@ def traversal_grid(
             f"traversal_grid needs len(dims) × len(values) = {len(dims)} × {len(values)} images, "
             f"got {array.shape[0]}"
         )
-    tiles = to_rgb(array, *value_range(array))
+    tiles, nan = _rgb(array, *value_range(array))
     return _draw_mosaic(
         tiles,
         len(values),
+        key=_nan_key(nan),
         title=title,
         row_labels=[f"z{int(d) + 1}" for d in dims],
         col_labels=[f"{float(v):.3g}" for v in values],  # 2.25, not 2.2
@@ -388,9 +416,11 @@ def interpolation_strip(
     array = as_images(images, shape)
     steps = array.shape[0]
     weights = np.linspace(0.0, 1.0, steps)
+    tiles, nan = _rgb(array, *value_range(array))
     return _draw_mosaic(
-        to_rgb(array, *value_range(array)),
+        tiles,
         steps,
+        key=_nan_key(nan),
         title=title,
         col_labels=[f"{a:.2g}" for a in weights],
         xlabel="interpolation weight α  (z = (1 − α)·z_start + α·z_end)",
@@ -423,7 +453,8 @@ def manifold_grid(
     if len(bounds) != 4:
         raise ConfigError(f"extent must be (lo, hi) or (x0, x1, y0, y1), got {tuple(extent)}")
     x0, x1, y0, y1 = bounds
-    rows = to_rgb(array, *value_range(array)).reshape(n, n, *array.shape[2:], 3)[::-1]
+    tiles, nan = _rgb(array, *value_range(array))
+    rows = tiles.reshape(n, n, *array.shape[2:], 3)[::-1]
     h, w = array.shape[2:]
     big = mosaic(rows.reshape(n * n, h, w, 3), n, 0)
     dx = (x1 - x0) / max(n - 1, 1) / 2
@@ -437,4 +468,6 @@ def manifold_grid(
     ax.set_ylabel("z₂ (latent units)")
     if title:
         ax.set_title(title)
+    if nan:
+        fig.legend(handles=_nan_key(nan), loc="outside lower center", frameon=False)
     return fig
