@@ -49,8 +49,10 @@ def unsupported(path: str | os.PathLike[str]) -> ConfigError:
     idx = idx_file_error(path)
     if idx is not None:
         return idx
+    from torchlvm.data.saved_tensors import torch_file_fix
+
     suffix = file_suffix(path)
-    fix = _SPREADSHEETS.get(suffix)
+    fix = _SPREADSHEETS.get(suffix) or torch_file_fix(path)
     return ConfigError(
         f"cannot read {path}: unsupported extension {suffix!r}; "
         + (fix or f"torchlvm reads {', '.join(FILE_SUFFIXES)} files")
