@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 import torch
 
@@ -94,3 +97,37 @@ def test_an_array_that_is_not_a_tensor_is_named(protocol):
 
     with pytest.raises(DataError, match=r"binarize takes a torch.Tensor, got ndarray.*as_tensor"):
         binarize(np.full((2, 3), 0.7), protocol)
+
+
+@pytest.mark.parametrize(
+    "x, fix",
+    [
+        (
+            torch.linspace(0, 1, 50) * 2 - 1,
+            "x * 0.5 + 0.5 undoes Normalize(0.5, 0.5), which makes values in [-1, 1]",
+        ),
+        (
+            (torch.linspace(0, 1, 50) - 0.1307) / 0.3081,
+            "x * 0.3081 + 0.1307 undoes MNIST's Normalize((0.1307,), (0.3081,))",
+        ),
+        (torch.linspace(-2, 3, 50), "x * 0.2 + 0.4 maps -2..3 onto it"),
+        (torch.linspace(0, 2.5, 50), "x / 2.5"),
+    ],
+    ids=["minus-one-to-one", "mnist-mean-std", "other", "above-one"],
+)
+def test_normalized_images_are_told_the_map_back_to_unit_interval(x, fix):
+    """Images normalized as every tutorial does were told only 'rescale the data to [0, 1]'."""
+    with pytest.raises(DataError, match=rf"; rescale the data to \[0, 1\] \({re.escape(fix)}\)"):
+        binarize(x, "dynamic")
+
+
+def test_a_streamed_file_is_told_its_whole_range_not_a_chunks(tmp_path, monkeypatch):
+    """--mmap checked a file 8 MiB at a time and named the first bad chunk's range."""
+    from torchlvm.data import memmap
+
+    monkeypatch.setattr(memmap, "_SCAN_BYTES", 64 * 4 * 10)  # 10 rows a chunk
+    x = np.linspace(0, 1, 100 * 64, dtype=np.float32).reshape(100, 64)
+    x[5, 0], x[95, 0] = 1.5, -1.0  # the first chunk's range is 0..1.5, the file's -1..1.5
+    np.save(tmp_path / "x.npy", x)
+    with pytest.raises(DataError, match=r"got -1\.\.1\.5; rescale .*\(x \* 0\.4 \+ 0\.4 maps"):
+        load_dataset(tmp_path / "x.npy", "all", mmap=True, binarize="dynamic")

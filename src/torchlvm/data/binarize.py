@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor
@@ -19,6 +20,45 @@ from torchlvm.errors import DataError, in_python, spelled
 
 Protocol = Literal["none", "dynamic", "threshold"]
 PROTOCOLS: tuple[str, ...] = ("none", "dynamic", "threshold")
+
+
+class Values(NamedTuple):
+    """What the check of intensities needs of some values: how many are NaN and how many not,
+    the least and greatest of the others, and whether those are all whole numbers."""
+
+    missing: int
+    seen: int
+    low: float
+    high: float
+    whole: bool
+
+    @staticmethod
+    def of(x: Tensor) -> Values:
+        """The summary of tensor ``x`` (any shape)."""
+        missing = torch.isnan(x)
+        seen = x[~missing]
+        if not seen.numel():
+            return Values(int(missing.sum()), 0, 0.0, 0.0, True)
+        whole = bool((seen == seen.round()).all())
+        return Values(int(missing.sum()), seen.numel(), float(seen.min()), float(seen.max()), whole)
+
+    @staticmethod
+    def merged(parts: Iterable[Values]) -> Values:
+        """One summary of values summarized in parts (a file read a chunk at a time)."""
+        parts = list(parts)
+        seen = [p for p in parts if p.seen]
+        return Values(
+            sum(p.missing for p in parts),
+            sum(p.seen for p in parts),
+            min((p.low for p in seen), default=0.0),
+            max((p.high for p in seen), default=0.0),
+            all(p.whole for p in seen),
+        )
+
+
+MNIST_NORMALIZE = (0.1307, 0.3081)
+"""The mean and standard deviation every MNIST tutorial normalizes by (torchvision's
+``Normalize((0.1307,), (0.3081,))``)."""
 
 
 def check_intensities(x: Tensor, protocol: str, name: str = "data") -> None:
@@ -32,22 +72,27 @@ def check_intensities(x: Tensor, protocol: str, name: str = "data") -> None:
     Raises:
         DataError: If a value is NaN or outside [0, 1].
     """
-    if x.numel() == 0:
+    if x.numel():
+        check_values(Values.of(x), protocol, name)
+
+
+def check_values(values: Values, protocol: str, name: str = "data") -> None:
+    """:func:`check_intensities` of values summarized as ``values``.
+
+    Raises:
+        DataError: If a value is NaN or outside [0, 1]; the fix names the rescaling of 8- and
+            16-bit grey levels, and the map back to [0, 1] of normalized images.
+    """
+    missing, _, low, high, whole = values
+    if not missing and low >= 0.0 and high <= 1.0:
         return
-    missing = torch.isnan(x)
-    seen = x[~missing]
-    low, high = (float(seen.min()), float(seen.max())) if seen.numel() else (0.0, 0.0)
-    if not missing.any() and low >= 0.0 and high <= 1.0:
-        return
-    if missing.any():
-        n = int(missing.sum())
-        found, fix = f"{n} missing value{'s' * (n != 1)} (NaN)", "fill them in"
+    if missing:
+        found, fix = f"{missing} missing value{'s' * (missing != 1)} (NaN)", "fill them in"
     else:
-        found, fix = f"{low:g}..{high:g}", "rescale the data to [0, 1]"
-        whole = low >= 0 and bool((seen == seen.round()).all())
-        bits = next((b for b in (8, 16) if whole and high <= 2**b - 1), None)  # grey levels
-        if bits is not None:
-            fix += f" ({bits}-bit pixels: divide them by {2**bits - 1})"
+        found, fix = f"{low:g}..{high:g}", f"rescale the data to [0, 1] ({_back(low, high)})"
+        bits = next((b for b in (8, 16) if low >= 0 and whole and high <= 2**b - 1), None)
+        if bits is not None:  # grey levels
+            fix = f"rescale the data to [0, 1] ({bits}-bit pixels: divide them by {2**bits - 1})"
     raise spelled(
         DataError,
         lambda spell: (
@@ -56,6 +101,20 @@ def check_intensities(x: Tensor, protocol: str, name: str = "data") -> None:
             + ("binarize='none'" if spell is in_python else "--binarize none --likelihood gaussian")
         ),
     )
+
+
+def _back(low: float, high: float) -> str:
+    """A map of values in [low, high] onto [0, 1]: the inverse of a usual normalization where
+    the values fit one (images normalized by (mean, std) from [0, 1] span at most
+    [-mean/std, (1 - mean)/std]), else the affine map of [low, high]."""
+    mean, std = MNIST_NORMALIZE
+    if abs(low + mean / std) < 1e-3 and abs(high - (1 - mean) / std) < 1e-3:
+        return f"x * {std} + {mean} undoes MNIST's Normalize(({mean},), ({std},))"
+    if -1.0 <= low < 0.0 and high <= 1.0:
+        return "x * 0.5 + 0.5 undoes Normalize(0.5, 0.5), which makes values in [-1, 1]"
+    if low >= 0.0:
+        return f"x / {high:g}"
+    return f"x * {1 / (high - low):.4g} + {-low / (high - low):.4g} maps {low:g}..{high:g} onto it"
 
 
 def binarize(x: Tensor, protocol: str, *, generator: torch.Generator | None = None) -> Tensor:

@@ -41,7 +41,7 @@ import torch
 from torch import Tensor
 
 from torchlvm.data import files, pixels
-from torchlvm.data.binarize import check_intensities
+from torchlvm.data.binarize import Values, check_values
 from torchlvm.data.splits import PART_NAMES, split_indices
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError, Spell, spelled
 
@@ -363,8 +363,8 @@ class MemmapDataset:
         """
         if protocol == "none":
             return self
-        for chunk in self.x.chunks():
-            check_intensities(torch.from_numpy(chunk), protocol, self.name)
+        chunks = (Values.of(torch.from_numpy(chunk)) for chunk in self.x.chunks())
+        check_values(Values.merged(chunks), protocol, self.name)  # the file's range, not a chunk's
         rows = _derived(self.x, threshold=True) if protocol == "threshold" else self.x
         return MemmapDataset(rows, self.name, self.split, self.shape, protocol)
 
