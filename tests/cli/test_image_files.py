@@ -106,3 +106,41 @@ def test_a_run_trained_under_the_earlier_reading_is_refused_not_fed_other_values
     assert "train it again: torchlvm train vae --data" in err and "u8-3 " in err
     assert not (tmp_path / "r.png").exists()
     assert main(["reconstruct", str(tmp_path / "grey"), "--out", str(tmp_path / "g.png")]) == 0
+
+
+@pytest.fixture(scope="module")
+def wide_run(tmp_path_factory) -> Path:
+    """A VAE trained on 60 non-square images of 8 x 4 pixels."""
+    folder = tmp_path_factory.mktemp("wide")
+    images = np.random.default_rng(0).random((60, 8, 4), dtype=np.float32)
+    np.save(folder / "wide.npy", images)
+    argv = ["train", "vae", "--data", str(folder / "wide.npy"), *TINY]
+    assert main([*argv, "--out", str(folder / "run")]) == 0
+    return folder
+
+
+def test_images_of_another_layout_with_as_many_pixels_are_refused(wide_run, capsys):
+    """A run trained on 8 x 4 images read a file of 4 x 8 images (32 values each, like its own)
+    in its own layout, silently: every picture scrambled into another."""
+    tall = np.random.default_rng(1).random((20, 4, 8), dtype=np.float32)
+    np.save(wide_run / "tall.npy", tall)
+    out = wide_run / "r.png"
+    argv = ["reconstruct", str(wide_run / "run"), "--data", str(wide_run / "tall.npy")]
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds images of 4 x 8 pixels with 1 channel, but the model in" in err
+    assert "was trained on 8 x 4 with 1; " in err and "x.transpose(0, 2, 1)" in err
+    assert not out.exists()
+    np.save(wide_run / "swapped.npy", tall.transpose(0, 2, 1))  # the fix named
+    argv[-1] = str(wide_run / "swapped.npy")
+    assert main([*argv, "--out", str(out)]) == 0
+
+
+def test_flat_rows_of_a_runs_images_are_drawn_in_its_shape(wide_run, capsys):
+    """(N, 32) rows given to a run trained on 8 x 4 images said 'the data are not images'."""
+    rows = np.random.default_rng(2).random((20, 32), dtype=np.float32)
+    np.save(wide_run / "rows.npy", rows)
+    out = wide_run / "rows.png"
+    argv = ["reconstruct", str(wide_run / "run"), "--data", str(wide_run / "rows.npy")]
+    assert main([*argv, "--out", str(out)]) == 0, capsys.readouterr().err
+    assert out.exists()

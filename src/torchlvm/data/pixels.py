@@ -150,3 +150,29 @@ def npy_header(f: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
     if version == (2, 0):
         return np.lib.format.read_array_header_2_0(f)
     return np.lib.format._read_array_header(f, version)
+
+
+def check_same_images(
+    shape: tuple[int, ...], trained: tuple[int, ...] | None, name: str, model: str
+) -> None:
+    """Refuse images of per-example ``shape`` ``(C, H, W)`` for a model ``trained`` on images of
+    another shape with as many values (28 × 20 images as 20 × 28: each row would be read in the
+    trained layout, silently other pictures); rows ``(D,)`` and a model of no recorded image
+    shape pass.
+
+    Raises:
+        DataError: naming both shapes and, for swapped height and width, the transposition.
+    """
+    if trained is None or len(shape) != 3 or len(trained) != 3 or tuple(trained) == shape:
+        return
+    c, h, w = trained
+    fix = (
+        "swap their axes (numpy: np.save('swapped.npy', x.transpose(0, 2, 1)))"
+        if shape == (c, w, h) and c == 1
+        else f"save them as (N, {c}, {h}, {w}) images"
+    )
+    raise DataError(
+        f"{name} holds images of {' x '.join(map(str, shape[1:]))} pixels with {shape[0]} "
+        f"channel{'s' * (shape[0] != 1)}, but {model} was trained on {h} x {w} with {c}; as many "
+        f"values, another layout: each would be read as another picture; {fix}"
+    )

@@ -223,6 +223,7 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
     """
     from torchlvm.data import load_dataset
     from torchlvm.data.load import data_reference
+    from torchlvm.data.pixels import check_same_images
 
     own = run.data.get("name")
     if name is None and not own:
@@ -249,6 +250,8 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
             f"the model in {run.folder} takes {run.input_dim}; pass --data with a dataset of "
             f"dimension {run.input_dim}"
         )
+    model = f"the model in {run.folder}"
+    check_same_images(tuple(dataset.shape), run.data.get("shape"), dataset.name, model)
     if len(dataset) == 0:
         raise DataError(f"the {split} split of {dataset.name} is empty; choose another --split")
     return dataset
@@ -292,18 +295,17 @@ def image_shape(
 ) -> tuple[int, ...]:
     """The per-example image shape ``(C, H, W)`` for figures.
 
-    Taken from ``dataset``, else the run's data section, else the model's config. ``rows``:
+    Taken from ``dataset`` when it holds images, else the run's data section, else the model's
+    config (flat rows of the run's images are drawn in its shape). ``rows``:
     how the command writes rows instead (the fix named when the data are not images).
 
     Raises:
         ConfigError: if the data are not images (a per-example shape of one axis).
     """
-    shape = None
-    if dataset is not None:
-        shape = tuple(dataset.shape)
-    else:
-        shape = run.data.get("shape") or getattr(run.model.config, "image_shape", None)
-        shape = tuple(shape) if shape else None
+    shape = None if dataset is None else tuple(dataset.shape)
+    if shape is None or len(shape) == 1:  # rows of the run's images: drawn in its shape
+        recorded = run.data.get("shape") or getattr(run.model.config, "image_shape", None)
+        shape = tuple(recorded) if recorded else shape
     if shape is None:
         raise ConfigError(
             f"{run.folder}/config.json records no image shape; pass --data NAME so that the "
