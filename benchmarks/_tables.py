@@ -7,8 +7,10 @@ the IWAE bound on complete rows); the loop itself holds no modelling code.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
+import io
 import shlex
 import sys
 import time
@@ -20,6 +22,7 @@ import torch
 from _machine import machine_lines
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
+from torchlvm.cli import main as cli
 from torchlvm.inference.imputation import impute_rows
 from torchlvm.inference.miwae import miwae_bound
 from torchlvm.models.ppca import PPCA
@@ -169,3 +172,13 @@ def one_thread() -> float:
     torch.set_num_threads(1)
     threadpool_limits(1)
     return time.perf_counter()
+
+
+def cli_quietly(argv: list[str]) -> str:
+    """Run ``torchlvm ARGV`` in this process; what it printed (exit on a failure, showing it)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli(argv)
+    if code != 0:
+        raise SystemExit(f"torchlvm {' '.join(argv)} exited with {code}:\n{out.getvalue()}")
+    return out.getvalue()

@@ -25,18 +25,14 @@ benchmarks/results/tables_likelihood.md).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
-import io
 import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from _tables import TABLES, load_table, one_thread, result_header
-
-from torchlvm.cli import main as cli
+from _tables import TABLES, cli_quietly, load_table, one_thread, result_header
 
 
 def write_csv(name: str, folder: Path) -> Path:
@@ -51,27 +47,17 @@ def write_csv(name: str, folder: Path) -> Path:
     return path
 
 
-def _quiet(argv: list[str]) -> str:
-    """Run ``torchlvm ARGV`` in this process; what it printed."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = cli(argv)
-    if code != 0:
-        raise SystemExit(f"torchlvm {' '.join(argv)} exited with {code}:\n{out.getvalue()}")
-    return out.getvalue()
-
-
 def one(path: Path, k: int, seed: int, folder: Path) -> dict[str, float]:
     """PPCA and the VAE with K = ``k`` on the table at ``path``, through the command line."""
     tag = f"{path.stem}-{k}-{seed}"
     ppca_dir, vae_dir = folder / f"ppca-{tag}", folder / f"vae-{tag}"
     common = ["--data", str(path), "--latent-dim", str(k), "--seed", str(seed)]
-    _quiet(["fit", "ppca", *common, "--out", str(ppca_dir)])
+    cli_quietly(["fit", "ppca", *common, "--out", str(ppca_dir)])
     ppca = json.loads((ppca_dir / "metrics.json").read_text())
     start = time.perf_counter()
-    _quiet(["train", "vae", *common, "--out", str(vae_dir), "--quiet"])
+    cli_quietly(["train", "vae", *common, "--out", str(vae_dir), "--quiet"])
     seconds = time.perf_counter() - start
-    _quiet(["evaluate", str(vae_dir), "--no-figures", "--quiet"])
+    cli_quietly(["evaluate", str(vae_dir), "--no-figures", "--quiet"])
     metrics = json.loads((vae_dir / "metrics.json").read_text())
     estimate = metrics["likelihood"]["log_marginal"]["nats"]
     result = json.loads((vae_dir / "config.json").read_text())["result"]
