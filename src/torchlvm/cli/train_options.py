@@ -15,7 +15,7 @@ from typing import Any, get_args
 
 from torchlvm.cli import _tables, _types
 from torchlvm.cli._progress import add_progress_options
-from torchlvm.data.pixels import is_image_data
+from torchlvm.data.pixels import COLOUR_DEFAULTS, is_colour_file, is_image_data
 from torchlvm.errors import ConfigError
 from torchlvm.models.conditions import Condition
 
@@ -392,6 +392,8 @@ def settle(model_type: str, given: Mapping[str, Any]) -> dict[str, Any]:
                 "--no-standardize as well for a table of values in [0, 1], or model the values "
                 "with --likelihood gaussian and no --binarize"
             )
+    if not {"likelihood", "binarize"} & set(given) and is_colour_file(str(s["data"])):
+        s.update({k: v for k, v in COLOUR_DEFAULTS.items() if k not in given})  # measured there
     s.setdefault("likelihood", "bernoulli" if image else "gaussian")
     s.setdefault("binarize", "dynamic" if image and s["likelihood"] == "bernoulli" else "none")
     s.setdefault("objective", recipe.default_objective)
