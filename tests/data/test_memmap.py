@@ -158,7 +158,11 @@ def test_a_truncated_file_is_named(images: Path) -> None:
 @pytest.mark.parametrize(
     "value, said, fix",
     [
-        (np.nan, "2 missing (NaN) values", "fill them in, or load the file without --mmap and "),
+        (
+            np.nan,
+            "2 missing (NaN) values",
+            "fill the missing values in, or load the file without --mmap",
+        ),
         (np.inf, "2 infinite values", "replace infinite values with finite numbers"),
         (1e300, "2 finite but too large values", "torchlvm computes in float32, whose largest"),
     ],

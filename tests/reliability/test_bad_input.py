@@ -109,6 +109,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     np.save(d / "grey.npy", rng.random((100, 64)).astype(np.float32))
     np.save(d / "ten.npy", rng.random((100, 10)).astype(np.float32))
     np.save(d / "small-images.npy", rng.random((30, 4, 4)).astype(np.float32))
+    torch.save(torch.rand(30, 4, 4), d / "images.pt")
+    nan_images = rng.random((30, 4, 4)).astype(np.float32)
+    nan_images[3, 1, 2] = np.nan
+    np.save(d / "nan-images.npy", nan_images)
+    np.save(d / "normalized.npy", rng.random((30, 4, 4)).astype(np.float32) * 2 - 1)
     np.save(d / "complex.npy", rng.random((10, 4)).astype(np.complex64))
     np.save(d / "empty.npy", np.zeros((0, 64), np.float32))
     (d / "truncated.npy").write_bytes((d / "grey.npy").read_bytes()[:200])
@@ -602,6 +607,20 @@ CASES: dict[str, Case] = {
         "train cvae --data {d}/table.csv --quiet --epochs 1 --out {root}/new",
         "table.csv has none; name the column holding them with --label-column NAME",
         absent="mask:KIND",
+    ),
+    # a new user's image files, pass 4
+    "torch-save-file-as-data": Case(
+        f"{TRAIN} --data {{d}}/images.pt",
+        "torch.save file of one tensor of shape (30, 4, 4); save it as .npy (in Python: ",
+    ),
+    "mmap-names-a-missing-pixel": Case(
+        f"{TRAIN} --data {{d}}/nan-images.npy --mmap",
+        "holds 1 missing (NaN) value (the first in image 3, pixel row 1, column 2, counting "
+        "from 0); fill the missing values in, or load the file without --mmap and pass "
+        "--allow-missing",
+    ),
+    "images-normalized-to-minus-one-one": Case(
+        f"{TRAIN} --data {{d}}/normalized.npy", "(x * 0.5 + 0.5 undoes Normalize(0.5, 0.5)"
     ),
 }
 

@@ -469,7 +469,7 @@ def _fix_nonfinite(kind: str, spell: Spell) -> str:
     if kind == "infinite":
         return files.FIX_INFINITE
     return (
-        f"fill them in, or load the file without {spell('mmap', True)} and pass "
+        f"fill the missing values in, or load the file without {spell('mmap', True)} and pass "
         f"{spell('allow_missing', True)}: PPCA's EM and the VAE's MIWAE bound fit around "
         "missing values"
     )
