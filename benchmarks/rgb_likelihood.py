@@ -35,6 +35,14 @@ On the test split (10%), for every configuration:
   ``dynamic`` theirs is of one binary draw of the image, and a Bernoulli puts no mass on an
   image whose pixels are not all 0 or 1.
 
+What others do: dynamic binarization is the protocol of the binarized-MNIST and Omniglot
+benchmarks (Burda et al. 2016, section 5.1); VAEs of colour images model the values, with a
+Gaussian (σ learned: Rybkin et al. 2021, "Simple and Effective VAE Training with Calibrated
+Decoders"; pythae's default ``mse``) or a discretized logistic (Kingma et al. 2016, IAF, on
+CIFAR-10; Vahdat & Kautz 2020, NVAE); disentanglement_lib uses a Bernoulli cross-entropy on
+non-binary colour values, which is no likelihood of them (Loaiza-Ganem & Cunningham 2019, "The
+continuous Bernoulli").
+
 Run: ``.venv/bin/python benchmarks/rgb_likelihood.py`` (writes
 benchmarks/results/rgb_likelihood.md).
 """

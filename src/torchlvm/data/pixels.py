@@ -53,7 +53,7 @@ or 1 and binarizing each channel leaves 8 colours. Binarization is the protocol 
 benchmarks (Burda et al. 2016); colour-image VAEs model the values (a Gaussian with a learned
 σ, Rybkin et al. 2021; a discretized logistic, Kingma et al. 2016, Vahdat & Kautz 2020). A σ
 starting at 1, the Gaussian's default, weighed the pixels so little against the KL term that
-reconstructions were near the mean image after 20 epochs."""
+the digits' reconstructions were near their mean image after 20 epochs."""
 
 
 def is_image_data(name: str) -> bool:
