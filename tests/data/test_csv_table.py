@@ -600,3 +600,32 @@ def test_a_mark_of_no_number_is_refused_with_its_count_and_fix(tmp_path, mark, f
     )
     with pytest.raises(DataError, match=re.escape(message) + "$"):
         load_dataset(path, "all", drop_columns=["a"])
+
+
+@pytest.mark.parametrize(
+    ("header", "encoding", "word"),
+    [
+        ("Größe,Höhe", "mac-roman", "Grš§e"),
+        ("Рост,Вес", "cp1251", "Ðîñò"),
+        ("Wysokość,Łódź", "iso8859-2", "Wysoko¶æ"),
+    ],
+    ids=["mac-roman", "windows-1251", "latin-2"],
+)
+def test_a_table_that_reads_garbled_as_windows_1252_warns_naming_the_encoding_option(
+    tmp_path, header, encoding, word
+):
+    """Another code page read as Windows-1252 named its columns garbled, silently: it warns,
+    naming the word and the option; stated, or in Windows-1252 text itself, nothing warns."""
+    import warnings
+
+    path = tmp_path / "t.csv"
+    rows = "".join(f"{i * 0.5},{(i * 7) % 11}\n" for i in range(20))
+    path.write_bytes((header + "\n" + rows).encode(encoding))
+    with pytest.warns(UserWarning, match=f"holds '{word}'; if that looks garbled, give the file"):
+        load_dataset(path, "all")
+    western = tmp_path / "w.csv"
+    western.write_bytes(("Île-de-France (°C),cœur informação\n" + rows).encode("cp1252"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_dataset(path, "all", encoding=encoding).columns == tuple(header.split(","))
+        assert load_dataset(western, "all").columns[1] == "cœur informação"

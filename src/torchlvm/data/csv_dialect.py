@@ -34,6 +34,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -191,6 +192,22 @@ def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
                 "utf-8", raw, error.start + mark, error.end + mark, error.reason
             ) from None
     return raw.decode("cp1252"), "cp1252"
+
+
+# Text of another 8-bit code page read as Windows-1252 (its fallback) shows characters that
+# Western text does not put inside a word: a Windows-1252 symbol or a letter of its 0x80-0x9F
+# block between two letters (Mac Roman's 'Größe' reads 'Grš§e', Latin-2's 'Wysokość'
+# 'Wysoko¶æ'), or three letters in a row from its accented block (Windows-1251's 'Рост' reads
+# 'Ðîñò')
+_ODD = "\u00a1-\u00b4\u00b6-\u00bf\u0160\u0161\u0178\u017d\u017e\u0192\u2013-\u2030\u20ac\u2122"
+_GARBLED = re.compile(rf"\w*(?:(?<=[^\W\d_])[{_ODD}](?=[^\W\d_])|[\u00c0-\u00ff]{{3}})\w*")
+
+
+def garbled(text: str) -> str | None:
+    """The first word of ``text`` (a table read as Windows-1252 for want of another encoding)
+    that looks like another code page's text misread (see :data:`_GARBLED`), or None."""
+    found = _GARBLED.search(text)
+    return None if found is None else found.group(0)
 
 
 def _decode_as(raw: bytes, encoding: str) -> tuple[str, str]:

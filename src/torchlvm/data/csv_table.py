@@ -28,6 +28,7 @@ import csv
 import gzip
 import io
 import re
+import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -43,6 +44,7 @@ from torchlvm.data.csv_dialect import (
     Dialect,
     MarkedOtherwise,
     decode,
+    garbled,
     sniff,
     text_encoding,
 )
@@ -157,6 +159,23 @@ def _not_text(path: Path, raw: bytes, error: UnicodeDecodeError, encoding: str |
     return spelled(DataError, message)
 
 
+_LOOKED_AT = 1 << 16  # characters of a table read as Windows-1252 looked at for garbled words
+
+
+def _warn_if_garbled(path: Path, text: str) -> None:
+    """Warn where a table read as Windows-1252 (it is not UTF-8, and no encoding was given)
+    holds a word that looks like another code page's text misread: its names would be
+    garbled (nothing is refused: the numbers read the same in every 8-bit code page)."""
+    word = garbled(text)
+    if word is not None:
+        warnings.warn(
+            f"{path} is not UTF-8, so it was read as Windows-1252, in which it holds "
+            f"{word!r}; if that looks garbled, give the file's encoding (--encoding NAME, "
+            f"encoding='NAME' in Python; such as {SOME_ENCODINGS})",
+            stacklevel=2,
+        )
+
+
 # Excel's hint on a first line of its own ('sep=;'): the separator, which the lines below show
 _SEPARATOR_HINT = re.compile(r"\Asep=[,;\t]?[ \t]*(?=\r|\n)")
 
@@ -167,7 +186,10 @@ def _rows(
     """Header (or None), line numbers and cells of the rows that are not blank lines, and the
     file's :class:`~torchlvm.data.csv_dialect.Dialect` (commas, semicolons or tabs; its
     encoding, the stated ``encoding`` where one is)."""
+    stated = encoding
     text, encoding = _decode(path, encoding)
+    if stated is None and encoding == "cp1252":
+        _warn_if_garbled(path, text[:_LOOKED_AT])
     text = _SEPARATOR_HINT.sub("", text, count=1)  # line 1 left blank: lines keep their numbers
     dialect = replace(sniff(text, tabs=_tabs(path)), encoding=encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
