@@ -493,7 +493,8 @@ def test_a_stated_encoding_names_the_columns_and_bytes_not_in_it_are_refused(tmp
     path = tmp_path / "t.csv"
     rows = "".join(f"{i * 1.5},{i % 7}\n" for i in range(20))
     path.write_bytes(("Рост,Вес\n" + rows).encode("cp1251"))
-    assert load_dataset(path, "all").columns != ("Рост", "Вес")
+    with pytest.warns(UserWarning, match="holds 'Ðîñò'; if that looks garbled"):
+        assert load_dataset(path, "all").columns != ("Рост", "Вес")
     data = load_dataset(path, "all", encoding="windows-1251")
     assert data.columns == ("Рост", "Вес") and data.dialect.encoding == "cp1251"
     path.write_bytes(path.read_bytes() + b"3,\x98\n")  # 0x98: no character in Windows-1251
