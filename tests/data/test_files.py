@@ -341,9 +341,11 @@ def test_a_label_column_of_many_numbers_is_a_measured_quantity_not_classes(tmp_p
     np.savez(tmp_path / "t.npz", x=x, y=cases["target.csv"])
     with pytest.raises(DataError, match="its labels array holds .*; save the archive without it"):
         load_dataset(tmp_path / "t.npz", "all")
-    np.savez(tmp_path / "text.npz", x=x, y=np.array(["a", "b"] * 120))  # no crash on text
-    with pytest.raises(DataError, match="labels must be 240 numbers, one per example"):
-        load_dataset(tmp_path / "text.npz", "all")
+    np.savez(tmp_path / "text.npz", x=x, y=np.array(["a", "b"] * 120))  # class names
+    assert load_dataset(tmp_path / "text.npz", "all").class_names == ("a", "b")
+    np.savez(tmp_path / "names.npz", x=x, y=np.array([f"row {i}" for i in range(240)]))
+    with pytest.raises(DataError, match="holds 240 distinct names in 240 rows, so it names rows"):
+        load_dataset(tmp_path / "names.npz", "all")
 
 
 def test_a_text_label_column_that_names_rows_is_no_classes(tmp_path):
@@ -402,3 +404,22 @@ def test_an_image_with_no_value_is_named_as_an_image_and_counted_in_the_singular
         load_file(tmp_path / "images.npy", allow_missing=True)
     with pytest.raises(DataError, match=r"\(1 such image; delete it\)$"):
         load_file(tmp_path / "images.npy", allow_missing=True)
+
+
+def test_an_archives_text_and_one_hot_labels_are_read_as_classes(tmp_path):
+    """An .npz whose y held class names, or one-hot rows, was refused: 'labels must be 60
+    numbers, one per example'; y as Python objects said only 'save it with numpy.savez'."""
+    x = np.random.default_rng(0).random((60, 8, 8)).astype(np.float32)
+    classes = np.arange(60) % 3
+    np.savez(tmp_path / "names.npz", x=x, y=np.array(["cat", "dog", "bird"])[classes])
+    data = load_file(tmp_path / "names.npz")
+    assert data.class_names == ("bird", "cat", "dog") and data.num_classes == 3
+    assert data.y.tolist() == [[1, 2, 0][c] for c in classes]  # sorted, as a CSV's are
+    np.savez(tmp_path / "one-hot.npz", x=x, y=np.eye(3)[classes])
+    assert load_file(tmp_path / "one-hot.npz").y.tolist() == classes.tolist()
+    np.savez(tmp_path / "scores.npz", x=x, y=np.full((60, 3), 0.5))  # not one-hot: refused
+    with pytest.raises(DataError, match="labels must be 60 numbers, one per example"):
+        load_file(tmp_path / "scores.npz")
+    np.savez(tmp_path / "objects.npz", x=x, y=np.array(["cat"] * 60, dtype=object))
+    with pytest.raises(DataError, match=r"holds Python objects under 'y', which .*astype\(str\)"):
+        load_file(tmp_path / "objects.npz")

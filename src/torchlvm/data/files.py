@@ -166,11 +166,41 @@ def _read_npz(path: Path, label_column: int | str | None) -> Read:
             if x_key is None:
                 raise DataError(f"{path} has no data array {_no_data(path, archive.files)}")
             y_key = next((key for key in Y_KEYS if key in archive.files), None)
-            return Read(archive[x_key], None if y_key is None else archive[y_key])
+            x = _unpickled(archive, x_key, path)
+            if y_key is None:
+                return Read(x, None)
+            return _npz_labels(x, _unpickled(archive, y_key, path))
     except DataError:  # our own message and fix: not nested in "cannot read ... as .npz"
         raise
     except _NUMPY_ERRORS as error:
         raise DataError(f"cannot read {path} as .npz ({error}); save it with numpy.savez") from None
+
+
+def _unpickled(archive: Any, key: str, path: Path) -> np.ndarray:
+    """The archive's array ``key``; one of Python objects (which would need unpickling, as a
+    list of label strings saved as such becomes) is refused, naming how to store it."""
+    try:
+        return archive[key]
+    except ValueError as error:
+        if "allow_pickle" not in str(error):
+            raise
+        raise DataError(
+            f"{path} holds Python objects under {key!r}, which torchlvm does not unpickle; "
+            f"save them as numbers, or text labels as strings (f = np.load({str(path)!r}, "
+            f"allow_pickle=True), then np.savez(..., {key}=f[{key!r}].astype(str)))"
+        ) from None
+
+
+def _npz_labels(x: np.ndarray, y: np.ndarray) -> Read:
+    """An archive's data and labels, its labels read as a CSV's label column is: text as class
+    names (numbered in sorted order), and one-hot rows ``(N, C)`` as their classes."""
+    if y.dtype.kind in "US" and y.ndim == 1:
+        names, labels = np.unique(y, return_inverse=True)
+        return Read(x, labels, class_names=tuple(str(name) for name in names))
+    one_hot = y.ndim == 2 and y.shape[1] > 1 and y.dtype.kind in "biuf"
+    if one_hot and bool(((y == 0) | (y == 1)).all() and (y.sum(1) == 1).all()):
+        return Read(x, y.argmax(1))
+    return Read(x, y)
 
 
 def npz_data_key(names: Sequence[str]) -> str | None:
