@@ -190,3 +190,27 @@ def test_the_mig_verdict_weighs_the_difference_against_the_bootstrap_standard_er
     )
     far = _verdicts({"ae": entry(0.0213, 0.005), "vae": entry(0.0561, 0.004)})
     assert far["interpretability"].endswith("— the VAE is better here")
+
+
+def test_the_table_gives_each_mig_with_its_bootstrap_standard_error() -> None:
+    """compare.md's table printed 'MIG 0.056' bare while its verdict weighed the difference
+    against the bootstrap standard errors and compare.png drew them as error bars: a reader of
+    the table could not tell 0.021 vs 0.056 from noise. The cell is value ± s.e.; a MIG recorded
+    before the s.e. existed (a reused compare) keeps its bare value, claiming no error."""
+    from torchlvm.evaluation.compare import _table, comparison_markdown
+
+    def entry(label: str, mig: dict) -> dict:
+        return {"label": label, "interpretability": {"mig": mig}, "metrics": {}}
+
+    models = {
+        "ae": entry("AE", {"value": 0.0213, "stderr": 0.0151}),
+        "vae": entry("VAE", {"value": 0.0561}),
+    }
+    table = _table(models)
+    assert table["interpretability"] == {"AE": "MIG 0.021 ± 0.015", "VAE": "MIG 0.0561"}
+    budget = {"epochs": 1, "latent_dim": 2, "hidden": [8], "batch_size": 8, "lr": 0.1, "seed": 0}
+    result = {"data": "digits", "table": table, "budget": budget, "models": models}
+    result.update(protocol={"binarize": "dynamic", "n": 50, "k": 5}, verdicts={})
+    text = comparison_markdown(result)
+    assert "| **interpretability** | MIG 0.021 ± 0.015 | MIG 0.0561 |" in text
+    assert "± its bootstrap standard error (50 resamples of the images)" in text

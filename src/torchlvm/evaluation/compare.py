@@ -35,7 +35,7 @@ import torch
 from torchlvm._checks import check_positive_int
 from torchlvm.data.pixels import is_image_data
 from torchlvm.evaluation.config import EvalConfig
-from torchlvm.evaluation.disentanglement import mutual_information_gap
+from torchlvm.evaluation.disentanglement import BOOTSTRAP, mutual_information_gap
 from torchlvm.evaluation.evaluate import conditions_for, evaluate
 from torchlvm.evaluation.latent import posterior_means
 from torchlvm.evaluation.records import (
@@ -46,6 +46,7 @@ from torchlvm.evaluation.records import (
     Separability,
     Undefined,
 )
+from torchlvm.evaluation.stats import with_error
 from torchlvm.models.conditions import Condition
 
 SHAPES = "shapes"
@@ -361,8 +362,8 @@ def _table(models: dict[str, Any]) -> dict[str, dict[str, str]]:
     rows: dict[str, dict[str, str]] = {"interpretability": {}, "separability": {}, "generation": {}}
     for key, entry in models.items():
         m, label = Evaluation.from_json(entry["metrics"]), entry["label"]
-        mig = entry["interpretability"]["mig"]["value"]
-        rows["interpretability"][label] = f"MIG {mig:.3f}"
+        mig = entry["interpretability"]["mig"]  # (no stderr in a record from before cc4b1c1)
+        rows["interpretability"][label] = "MIG " + with_error(mig["value"], mig.get("stderr"))
         logistic = _probe(m)
         knn = _value(m.separability.latent.knn) if logistic is not None else None
         rows["separability"][label] = (
@@ -461,7 +462,8 @@ def comparison_markdown(result: dict[str, Any]) -> str:
         "- interpretability (does each latent dimension follow one known factor?): mutual "
         "information gap (Chen et al. 2018; 0 = entangled, 1 = one latent per factor) of the "
         "posterior means of all 4,000 `shapes` images, each model trained on `shapes` with the "
-        "same budget; the CVAE is conditioned on the size class, "
+        "same budget, ± its bootstrap standard error "
+        f"({BOOTSTRAP} resamples of the images); the CVAE is conditioned on the size class, "
         "so its MIG is over the two position factors.",
         "- separability (can a linear probe read the class off the code?): "
         f"5-fold cross-validated accuracy on the posterior means of "

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from torchlvm._nested import lookup
 from torchlvm.errors import ConfigError
+from torchlvm.evaluation.stats import number_text, with_error
 from torchlvm.plots._style import new_figure
 
 #: bar colours, by model position (matplotlib's default cycle)
@@ -84,21 +85,6 @@ def comparison_figure(
     return fig
 
 
-def _number_text(value: Any) -> str:
-    """Three significant digits, without an exponent below a million: 0.0614, 24.5, 55,603."""
-    value = float(value)
-    return f"{value:,.0f}" if 1000 <= abs(value) < 1e6 else f"{value:.3g}"
-
-
-def _with_error(value: float, err: float) -> str:
-    """``0.300 ± 0.022``: the error to 2 significant digits and the value to the same decimal
-    place (0.3 ± 0.022 beside 0.305 ± 0.025 read as a coarser number)."""
-    if not math.isfinite(err) or err <= 0:
-        return _number_text(value)
-    decimals = max(0, 1 - math.floor(math.log10(err)))
-    return f"{value:.{decimals}f} ± {err:.{decimals}f}"
-
-
 def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
@@ -124,7 +110,7 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
     hi = hi if hi > 0 else 1.0
     for yi, value, err, ok in zip(y, values, errs, measured, strict=True):
         if ok:
-            text = _with_error(value, err)
+            text = with_error(value, err)
             end = value + (err if math.isfinite(err) else 0.0)
             ax.annotate(text, (max(end, 0.0), yi), xytext=(4, 0), textcoords="offset points",
                         va="center", fontsize=8, bbox=LABEL_BOX)  # fmt: skip
@@ -135,7 +121,7 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
     top = len(models) - 0.4
     if reference is not None:
         ax.axvline(float(reference), color="black", ls="--", lw=1, zorder=1)
-        ax.annotate(f"{row.get('reference_label', 'reference')} {_number_text(reference)}",
+        ax.annotate(f"{row.get('reference_label', 'reference')} {number_text(reference)}",
                     (float(reference), top), xytext=(3, 0), textcoords="offset points",
                     va="bottom", fontsize=8)  # fmt: skip
     ax.set_ylim(-0.6, len(models) - 0.1)  # a free band on top for the reference's label
