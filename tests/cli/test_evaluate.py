@@ -495,3 +495,31 @@ def test_figures_left_by_an_earlier_evaluate_are_recorded_as_its(tmp_path, capsy
     monkeypatch.undo()
     assert main([*argv, "--seed", "4"]) == 0
     assert "earlier" not in figures() and "latent_scatter.png" in figures()["written"]
+
+
+def test_a_run_on_flat_rows_gets_no_image_ood_sets_and_an_image_one_is_refused_first(
+    tmp_path, capsys
+):
+    """evaluate on a PPCA fitted on a flat .npy (N, 64) ran its importance sampling, then failed
+    at the end: 'x.npy has per-example shape (64,), not an image (C, H, W); this OOD set needs
+    image data', for default OOD sets (flip, other) nobody asked for. Rows get no default OOD set,
+    as a table's do, and an image set named for them is refused before any work."""
+    rows = tmp_path / "x.npy"
+    np.save(rows, load_dataset("digits", split="all").x.numpy().reshape(-1, 64))
+    run = tmp_path / "run"
+    assert main(["fit", "ppca", "--data", str(rows), "--latent-dim", "3", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--n", "20", "--k", "5", "--no-figures"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert "likelihood" in metrics and "noise" not in json.dumps(metrics.get("outliers"))
+    capsys.readouterr()
+    for name in ("flip", "other", "fashion-mnist"):
+        args = ["evaluate", str(run), "--n", "20", "--k", "5", "--no-figures", "--ood", name]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "expected time" not in err
+        assert re.search(
+            f"--ood {name} needs images, and \\S*x.npy holds rows of shape \\(64,\\); "
+            "pass --ood noise, a file of rows \\(--ood FILE.npy\\) or --ood none",
+            err,
+        ), err

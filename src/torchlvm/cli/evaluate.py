@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, device_for
 from torchlvm.cli._progress import add_progress_options, show_progress
-from torchlvm.errors import ConfigError, RunDirectoryError
+from torchlvm.errors import ConfigError, DataError, RunDirectoryError
 
 if TYPE_CHECKING:
     from torchlvm.evaluation.config import EvalConfig
@@ -155,6 +155,12 @@ def _ood(text: str | None, data: dict[str, Any], dataset: Any, resize: str) -> t
     table = TableSchema.from_dict(data.get("table"))
     for name in names:
         check_ood_name(name, table=table is not None)
+        if len(dataset.shape) != 3 and table is None and name != "noise" and not is_ood_file(name):
+            raise DataError(
+                f"--ood {name} needs images, and {dataset.name} holds rows of shape "
+                f"{tuple(dataset.shape)}; pass --ood noise, a file of rows (--ood FILE.npy) or "
+                "--ood none"
+            )
         if is_ood_file(name):  # its shape, values or columns, as evaluate will read it
             make_ood_set(name, dataset, n=1, resize=resize, table=table, binarize=dataset.binarize)
     return names

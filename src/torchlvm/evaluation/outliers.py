@@ -59,7 +59,11 @@ OTHER_DATASET: dict[tuple[int, ...], str] = {(1, 28, 28): "digits", (1, 8, 8): "
 def default_ood_sets(reference: Dataset, sets: tuple[str, ...]) -> tuple[str, ...]:
     """``sets`` (the defaults, e.g. ``DEFAULT_OOD``) less those that cannot apply to the images of
     ``reference``: its own dataset, and ``"other"`` for a shape without a partner in
-    :data:`OTHER_DATASET`. Named explicitly, such a set is still refused by :func:`make_ood_set`."""
+    :data:`OTHER_DATASET`; none for rows that are not images (noise in [0, 1], a flip or
+    another image dataset says nothing of them: their OOD sets are files of rows, as a
+    table's). Named explicitly, such a set is still refused by :func:`make_ood_set`."""
+    if len(reference.shape) != 3:
+        return ()
     partner = OTHER_DATASET.get(reference.shape)
     cannot = {reference.name} | ({"other"} if partner in (None, reference.name) else set())
     return tuple(name for name in sets if name not in cannot)
