@@ -315,3 +315,17 @@ def test_a_class_asked_twice_is_one_class(runs, tmp_path, capsys):
     argv.append("--overwrite")
     assert cli.main([str(a) for a in argv]) == 0
     assert "each of 10 classes" in capsys.readouterr().out
+
+
+def test_class_is_another_name_for_condition(runs, tmp_path):
+    """'give me a 7': `sample RUN --class 7` is what a newcomer types first, and it said
+    'unrecognized arguments: --class 7'. --class is --condition's other name: same rows, same
+    pixels."""
+    drawn = {}
+    for flag in ("--condition", "--class"):
+        npy = tmp_path / f"{flag.strip('-')}.npy"
+        argv = ["sample", str(runs["cvae"]), flag, "7", "Sandal", "--n", "2", "--npy", str(npy)]
+        assert cli.main([*argv, "--out", str(tmp_path / f"{flag.strip('-')}.png")]) == 0
+        drawn[flag] = np.load(npy)
+    assert drawn["--class"].shape == (4, 64)
+    np.testing.assert_array_equal(drawn["--class"], drawn["--condition"])

@@ -46,6 +46,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--condition",
+        "--class",  # what "give me a 7" is typed as first
+        dest="condition",
         nargs="+",
         metavar="LABEL",
         help="class-conditional CVAE: labels (7) or class names (Sandal), or 'all'; one row each",
