@@ -84,3 +84,33 @@ def test_a_run_without_its_model_is_not_sent_to_evaluate(run_dir, capsys):
     assert cli.main(["report", str(folder)]) == 0
     text = (folder / "report.html").read_text(encoding="utf-8")
     assert f"No metrics.json: run `torchlvm evaluate {folder}` to measure" in text
+
+
+def test_a_run_it_cannot_write_in_is_told_to_write_the_report_elsewhere(
+    run_dir, tmp_path, capsys, monkeypatch
+):
+    """report on a run in a read-only place said only 'Read-only file system: RUN/report.html;
+    check the path, its permissions and the free disk space': the report goes into the run by
+    default, and --out, the fix that exists, was not named. It is, and following it works."""
+    import errno
+
+    from torchlvm._files import write_atomic
+    from torchlvm.report import build
+
+    folder = run_dir("vae")
+
+    def read_only_run(path, write):
+        if folder in path.parents:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return write_atomic(path, write)
+
+    monkeypatch.setattr(build, "write_atomic", read_only_run)
+    assert cli.main(["report", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and not (folder / "report.html").exists()
+    assert (
+        f"Read-only file system (the report goes into the run folder by default; write it where "
+        f"you can with --out FILE.html, e.g. --out vae-report.html): {folder / 'report.html'}"
+    ) in err
+    out = tmp_path / "vae-report.html"
+    assert cli.main(["report", str(folder), "--out", str(out)]) == 0 and out.is_file()

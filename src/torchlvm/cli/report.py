@@ -49,9 +49,30 @@ def run(args: argparse.Namespace) -> int:
         out = output_file(
             out, out, suffix=(".html", ".htm"), overwrite=args.overwrite, ours=_is_report
         )
-    path = build_report(args.dirs, out=out)
+    try:
+        path = build_report(args.dirs, out=out)
+    except OSError as err:
+        raise _elsewhere(err) if args.out is None else err from None
     print(f"report written to {path}")
     return 0
+
+
+def _elsewhere(err: OSError) -> OSError:
+    """``err``, a run folder's refusal of the report written into it by default (a read-only
+    place, another user's run), naming --out, the way to write it where the user can."""
+    import errno
+
+    if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return err
+    from torchlvm.run.publish import quoted
+
+    example = quoted(Path(err.filename or "run/x").parent.name + "-report.html")
+    return OSError(
+        err.errno,
+        f"{err.strerror} (the report goes into the run folder by default; write it where you "
+        f"can with --out FILE.html, e.g. --out {example})",
+        err.filename,
+    )
 
 
 def _is_report(path: Path) -> bool:
