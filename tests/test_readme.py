@@ -90,3 +90,15 @@ def test_the_set_up_does_not_promise_a_cpu_build_from_a_version_pin():
     text = readme.README.read_text(encoding="utf-8")
     assert "pins the CPU build" not in text
     assert "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in text
+
+
+def test_the_commands_the_readme_lists_are_the_commands_there_are():
+    """README said '`torchlvm --help` lists the commands: ...' without `score`, which --help
+    lists: a newcomer reading the list in order never met it."""
+    import re
+
+    from torchlvm.cli import COMMANDS
+
+    text = (SCRIPT.parents[1] / "README.md").read_text(encoding="utf-8")
+    sentence = text.split("lists the commands:", 1)[1].split(".", 1)[0]
+    assert re.findall(r"`([a-z-]+)`", sentence) == list(COMMANDS)
