@@ -630,3 +630,35 @@ def test_a_table_that_reads_garbled_as_windows_1252_warns_naming_the_encoding_op
         warnings.simplefilter("error")
         assert load_dataset(path, "all", encoding=encoding).columns == tuple(header.split(","))
         assert load_dataset(western, "all").columns[1] == "cœur informação"
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [("rank", np.arange(1, 41)), ("year", np.arange(1981, 2021)), ("rank", None)],
+    ids=["sorted-rank", "consecutive-years", "shuffled-rank"],
+)
+def test_a_named_feature_that_numbers_the_rows_is_read_with_a_warning(tmp_path, name, values):
+    """A league table sorted by rank, or a yearly series, has a feature that counts the rows:
+    refused as an ID, it had no way through. A column whose name does not say ID or index is
+    read, and a warning names the fix if it is one after all."""
+    values = np.random.default_rng(1).permutation(40) + 1 if values is None else values
+    path = tmp_path / "t.csv"
+    rng = np.random.default_rng(5)
+    path.write_text(f"{name},a\n" + "".join(f"{v},{rng.normal()!r}\n" for v in values))
+    with pytest.warns(
+        UserWarning,
+        match=rf"column 1 \('{name}'\) .*read as a feature.*"
+        rf"--drop-columns {name}",
+    ):
+        data = load_dataset(path, "all")
+    assert data.columns == (name, "a")
+    np.testing.assert_array_equal(data.x[:, 0].numpy(), values)
+
+
+@pytest.mark.parametrize("name", ["id", "PatientID", "row_no", "Unnamed: 0", "index", "n"])
+def test_a_column_named_as_an_id_that_numbers_the_rows_is_refused(tmp_path, name):
+    path = tmp_path / "t.csv"
+    rng = np.random.default_rng(5)
+    path.write_text(f"{name},a\n" + "".join(f"{i},{rng.normal()!r}\n" for i in range(40)))
+    with pytest.raises(DataError, match="looks like an ID or an index"):
+        load_dataset(path, "all")

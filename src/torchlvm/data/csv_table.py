@@ -429,11 +429,30 @@ SHUFFLED_ROWS = 10
 numbers the rows (a shuffled frame's index); below it, a feature may by chance."""
 
 
+_ID_NAME = re.compile(
+    r"unnamed: ?\d+|index|idx|id|.*[ _.-]id|id[ _.-].*|key|n|no\.?|nr\.?|num|number|#|n°"
+    r"|rows?|row[ _]?(id|no\.?|nr\.?|num|number)|record|obs",
+    re.IGNORECASE,
+)
+_CAMEL_ID = re.compile(r".*[a-z0-9](ID|Id)")  # PatientID, sampleId (not acid, fluid)
+"""Column names that say the column numbers the rows (an ID, an index, a row number)."""
+
+
+def _numbers_rows(header, j: int) -> bool:
+    """Whether column ``j``'s name (none, empty, or one such as ``id``, ``Unnamed: 0``, ``row``)
+    says it numbers the rows: such a column that does is refused; one named otherwise, such as
+    ``rank`` or ``year``, may be a feature that happens to, and is read with a warning."""
+    name = None if header is None else header[j].strip()
+    return not name or bool(_ID_NAME.fullmatch(name) or _CAMEL_ID.fullmatch(name))
+
+
 def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
     """Refuse a column that numbers the rows, an ID or a saved index, no feature: one that counts
     them (k, k+1, k+2, ...), one that holds each number of such a range once in another order
     (from :data:`SHUFFLED_ROWS` rows on: pandas' index of a shuffled frame), or a first column
-    of no name holding another whole number on every row (pandas' index of a filtered one)."""
+    of no name holding another whole number on every row (pandas' index of a filtered one).
+    Where the column's name does not say so (``rank``, ``year``: a feature may count the rows
+    of a sorted table), it is read, with a warning that names the fix if it is an ID."""
     if len(values) < 3 or np.isnan(values).any() or not np.all(values == np.round(values)):
         return
     shown = f"{values[0]:g}, {values[1]:g}, {values[2]:g}, ..."
@@ -449,6 +468,14 @@ def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
             held = f"holds another whole number on every row ({shown}) under no name"
         else:
             return
+    if not _numbers_rows(header, j):
+        warnings.warn(
+            f"{path}: {_name(header, j)} {held}; it is read as a feature, as its name does not "
+            f"say it is an ID or an index; if it is one, drop it (--drop-columns "
+            f"{header[j]}, drop_columns=[{header[j]!r}] in Python)",
+            stacklevel=2,
+        )
+        return
     index = header is not None and j == 0 and not header[0]  # how pandas writes its index
     save = ", or save the file with to_csv(index=False)" if index else ""
     raise spelled(
