@@ -260,8 +260,9 @@ def _features(
 ) -> tuple[np.ndarray, tuple[int, ...]]:
     """``(N, D)`` rows and the per-example shape they were flattened from, by the rule of
     :mod:`torchlvm.data.pixels` (images channels first, uint8 divided by 255): float64 values
-    (every CSV) stay float64 until after standardization, which would see a column such as
-    1.7e9 + noise as constant in float32 (spacing 128); everything else is float32."""
+    (every CSV; and wider floats, once checked to fit float32) stay float64 until after
+    standardization, which would see a column such as 1.7e9 + noise as constant in float32
+    (spacing 128); everything else is float32."""
     if array.dtype.kind not in "biuf":
         raise DataError(f"{path} holds {array.dtype} values; torchlvm needs a numeric array")
     if array.ndim not in (2, 3, 4):
@@ -289,10 +290,11 @@ TOO_LARGE = (
 
 def beyond_float32(array: np.ndarray) -> np.ndarray:
     """``(N, D)`` mask of the finite values of ``(N, ...)`` ``array`` that float32 cannot hold,
-    which would become inf and be called infinite."""
-    rows = array.reshape(array.shape[0], -1)
+    which would become inf and be called infinite; ``(N, 0)`` for a dtype float32 holds (no
+    copy of a channels-last view, no mask of every value)."""
     if array.dtype.kind != "f" or array.dtype.itemsize <= 4:
-        return np.zeros(rows.shape, dtype=bool)
+        return np.zeros((len(array), 0), dtype=bool)
+    rows = array.reshape(len(array), -1)
     return np.isfinite(rows) & (np.abs(rows) > np.finfo(np.float32).max)
 
 
