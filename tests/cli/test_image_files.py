@@ -168,3 +168,19 @@ def test_rgb_files_get_a_gaussian_with_a_learned_sigma_by_default(pixels, tmp_pa
     np.save(tmp_path / "grey.npy", pixels)
     grey = settle("vae", {"data": str(tmp_path / "grey.npy")})
     assert (grey["likelihood"], grey["binarize"]) == ("bernoulli", "dynamic")
+
+
+def test_flat_square_rows_are_told_the_reshape_that_makes_them_images(tmp_path, capsys):
+    """sample on a run of (N, 64) rows said only 'write the samples as rows with --out
+    FILE.csv', to a user whose rows are 8 x 8 images flattened (as MNIST's 784 often come)."""
+    rows = np.random.default_rng(0).random((60, 64), dtype=np.float32)
+    np.save(tmp_path / "rows.npy", rows)
+    argv = ["train", "vae", "--data", str(tmp_path / "rows.npy"), *TINY]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    assert main(["sample", str(tmp_path / "run"), "--out", str(tmp_path / "s.png")]) == 2
+    fix = "save them as (N, 8, 8) (numpy: x.reshape(-1, 8, 8)) and train on that file"
+    assert fix in capsys.readouterr().err
+    np.save(tmp_path / "images.npy", rows.reshape(-1, 8, 8))  # the fix named
+    argv = ["train", "vae", "--data", str(tmp_path / "images.npy"), *TINY]
+    assert main([*argv, "--out", str(tmp_path / "images")]) == 0
+    assert main(["sample", str(tmp_path / "images"), "--out", str(tmp_path / "s.png")]) == 0

@@ -17,6 +17,7 @@ batch), so every command reads a file the same way.
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -206,4 +207,17 @@ def check_same_images(
         f"{name} holds images of {' x '.join(map(str, shape[1:]))} pixels with {shape[0]} "
         f"channel{'s' * (shape[0] != 1)}, but {model} was trained on {h} x {w} with {c}; as many "
         f"values, another layout: each would be read as another picture; {fix}"
+    )
+
+
+def flattened_images(shape: tuple[int, ...]) -> str:
+    """For rows of per-example ``shape`` ``(D,)`` that may be square grey images flattened
+    (D = H², as MNIST's 784 are 28 × 28), the clause naming how to train on them as images;
+    "" otherwise (an RGB row's channel order is not known from D)."""
+    side = math.isqrt(shape[0]) if len(shape) == 1 else 0
+    if side < 2 or side * side != shape[0]:
+        return ""
+    return (
+        f"; or, if they are {side} x {side} images flattened, save them as (N, {side}, {side}) "
+        f"(numpy: x.reshape(-1, {side}, {side})) and train on that file"
     )

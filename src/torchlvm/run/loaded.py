@@ -312,9 +312,12 @@ def image_shape(
             "image size can be read from the data"
         )
     if len(shape) not in (2, 3) or math.prod(shape) != run.input_dim:
+        from torchlvm.data.pixels import flattened_images
+
         raise ConfigError(
             f"the data are not images (per-example shape {shape}), so they cannot be drawn as a "
             f"grid of pictures; {rows or 'this command needs a run trained on images'}"
+            f"{flattened_images(shape)}"
         )
     return shape
 
