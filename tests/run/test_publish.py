@@ -175,11 +175,18 @@ def test_a_failing_rename_puts_the_old_run_back(
         return real(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(publish.os, "rename", refuse_the_stage)
-    with pytest.raises(OSError, match="cross-device"), staged_run(out, overwrite=True) as stage:
-        _write_run(stage.folder)
+    with pytest.raises(OSError, match="cross-device") as caught:
+        with staged_run(out, overwrite=True) as stage:
+            _write_run(stage.folder)
+            new = _tree(stage.folder)
     monkeypatch.undo()
     assert _tree(out) == before
-    assert sorted(os.listdir(tmp_path)) == ["x"]
+    # the finished new run is not thrown away with its staging folder: it is named
+    assert f"the finished run was left in {stage.folder}; move it" in str(caught.value)
+    assert sorted(os.listdir(tmp_path)) == [stage.folder.name, "x"]
+    assert {k: v for k, v in _tree(stage.folder).items() if k != LOCK_NAME} == {
+        k: v for k, v in new.items() if k != LOCK_NAME
+    }
 
 
 def test_a_second_staging_for_the_same_destination_is_refused(tmp_path: Path) -> None:
@@ -432,3 +439,21 @@ def test_a_new_run_in_a_read_only_place_is_named_as_the_user_named_it(
         with staged_run(tmp_path / "x"):
             pass
     assert (caught.value.errno, caught.value.filename) == (errno.EROFS, str(tmp_path / "x"))
+
+
+def test_a_mount_point_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`train --out /out`, an empty volume mounted there (docker run -v ...:/out): the run was
+    trained, then its rename onto the mount point failed (EBUSY) and the trained run was removed
+    with its staging folder. The mount point is refused first, naming a folder inside it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == out)
+    with pytest.raises(RunDirectoryError, match=rf"is a mount point, .*--out {out / 'run'}$"):
+        check_new_target(out)
+    (out / "config.json").write_text("{}")  # a run there, replaced by --overwrite: the same
+    (out / "model.safetensors").write_bytes(b"")
+    with pytest.raises(RunDirectoryError, match="is a mount point"):
+        check_new_target(out, overwrite=True)
+    check_new_target(out / "run")

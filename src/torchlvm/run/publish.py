@@ -137,13 +137,19 @@ def _check_replaceable(
 
 
 def _check_not_working_folder(out: Path) -> None:
-    """Refuse ``out`` where it is the folder the user works in (or holds it), which a new run
-    cannot replace: the system refuses to rename a folder onto it (EBUSY)."""
+    """Refuse ``out`` where it is a folder that a new run, built beside it and renamed onto it,
+    cannot replace (the system refuses the rename, EBUSY, after all the work): the folder the
+    user works in (or one holding it), or a mount point (a volume mounted for the run)."""
     here = Path(os.path.abspath(os.curdir))
     if here == Path(os.path.abspath(out)) or Path(os.path.abspath(out)) in here.parents:
         raise RunDirectoryError(
             f"--out {out} is the folder you are working in, so it cannot be replaced; "
             "run the command from another folder"
+        )
+    if os.path.ismount(out):
+        raise RunDirectoryError(
+            f"--out {out} is a mount point, which a run (built beside it, then renamed into "
+            f"place) cannot replace; pass a folder inside it, e.g. --out {quoted(out / 'run')}"
         )
 
 
@@ -194,12 +200,32 @@ class Staging:
         Raises:
             RunDirectoryError: if ``out`` came to hold something it may not replace while the
                 run was built; the new run then stays in the staging folder.
+            OSError: if the system refuses a rename; the new run then stays in the staging
+                folder, which the message names (a finished training is not thrown away).
         """
         out = self.out
         self._check_still_free()
+        try:
+            self._rename_into_place()
+        except OSError as err:
+            self._kept = True
+            raise OSError(
+                err.errno,
+                f"{err.strerror or err} (the finished run was left in {self.folder}; move it "
+                "where you want it)",
+                str(out),
+            ) from None
+        self._moved_to(out)
+
+    def _rename_into_place(self) -> None:
+        out = self.out
         if out.is_dir() and os.listdir(out):
             trash = Path(tempfile.mkdtemp(prefix=trash_prefix(out), dir=out.parent))
-            os.rename(out, trash / "run")
+            try:
+                os.rename(out, trash / "run")
+            except OSError:
+                os.rmdir(trash)
+                raise
             try:
                 os.rename(self.folder, out)
             except OSError:
@@ -209,7 +235,6 @@ class Staging:
             shutil.rmtree(trash, ignore_errors=True)
         else:
             os.replace(self.folder, out)  # onto nothing, or onto an empty folder
-        self._moved_to(out)
 
     def _check_still_free(self) -> None:
         out = self.out
