@@ -236,23 +236,29 @@ def test_the_cli_and_the_library_default_to_the_same_k():
 
 
 def test_a_folder_it_cannot_write_fails_before_the_work(run_dir, capsys, monkeypatch):
+    """The run's lock file, the first thing evaluate writes there, is refused: before any
+    work, in one line that names a copy of the run to evaluate instead."""
     import importlib
-    import tempfile
+
+    from torchlvm.run import lock
 
     evaluation = importlib.import_module("torchlvm.evaluation.evaluate")  # the module
 
-    def refused(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+    def refused(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
 
     def not_reached(*args, **kwargs):
         raise AssertionError("evaluate ran before checking that it can write its results")
 
-    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    monkeypatch.setattr(lock, "_create", refused)
     monkeypatch.setattr(evaluation, "evaluate", not_reached)
     assert main(["evaluate", str(run_dir), *FAST]) == 1
     err = capsys.readouterr().err
+    copy = f"{run_dir.name}-copy"
     assert err == (
-        f"torchlvm: error: Permission denied: {run_dir}; check the path, its permissions and the "
+        f"torchlvm: error: Permission denied (this command writes in the run folder {run_dir}; "
+        f"copy the run where you can write, e.g. 'cp -r {run_dir} {copy}', and run the command "
+        f"on the copy): {run_dir / '.torchlvm.lock'}; check the path, its permissions and the "
         "free disk space (files written before stay as they were)\n"
     )
 
