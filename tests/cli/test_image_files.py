@@ -184,3 +184,18 @@ def test_flat_square_rows_are_told_the_reshape_that_makes_them_images(tmp_path, 
     argv = ["train", "vae", "--data", str(tmp_path / "images.npy"), *TINY]
     assert main([*argv, "--out", str(tmp_path / "images")]) == 0
     assert main(["sample", str(tmp_path / "images"), "--out", str(tmp_path / "s.png")]) == 0
+
+
+def test_a_run_that_streamed_its_file_is_encoded_reconstructed_and_evaluated(pixels, tmp_path):
+    """A run trained with --mmap met tracebacks in every command that reads its split whole:
+    encode and reconstruct ('MemmapRows' object has no attribute 'to'), evaluate (isnan() of
+    MemmapRows)."""
+    np.save(tmp_path / "u8.npy", pixels)
+    run = str(tmp_path / "run")
+    argv = ["train", "vae", "--data", str(tmp_path / "u8.npy"), "--mmap", *TINY, "--out", run]
+    assert main(argv) == 0
+    assert main(["encode", run, "--out", str(tmp_path / "z.npy")]) == 0
+    assert np.load(tmp_path / "z.npy").shape == (12, 2)  # the test split, 10% of 120
+    assert main(["reconstruct", run, "--out", str(tmp_path / "r.png")]) == 0
+    assert main(["evaluate", run, "--k", "2", "--n", "10", "--no-figures", "--quiet"]) == 0
+    assert (tmp_path / "run" / "metrics.json").exists()

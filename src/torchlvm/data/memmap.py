@@ -42,6 +42,7 @@ from torch import Tensor
 
 from torchlvm.data import files, pixels
 from torchlvm.data.binarize import Values, check_values
+from torchlvm.data.dataset import Dataset
 from torchlvm.data.splits import PART_NAMES, split_indices
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError, Spell, spelled
 
@@ -367,6 +368,15 @@ class MemmapDataset:
         check_values(Values.merged(chunks), protocol, self.name)  # the file's range, not a chunk's
         rows = _derived(self.x, threshold=True) if protocol == "threshold" else self.x
         return MemmapDataset(rows, self.name, self.split, self.shape, protocol)
+
+    def in_memory(self) -> Dataset:
+        """This split read into memory: a :class:`~torchlvm.data.dataset.Dataset` of the same
+        rows and facts, for a command that reads a run's split whole (encode, reconstruct,
+        evaluate), which a tensor's operations then serve."""
+        return Dataset(
+            x=self.x[slice(None)], y=None, name=self.name, split=self.split, shape=self.shape,
+            num_classes=None, class_names=None, binarize=self.binarize,
+        )  # fmt: skip
 
     def fixed_binarized(self, seed: int = 0) -> MemmapRows:
         """The rows as evaluation sees them: one seeded Bernoulli draw per row under

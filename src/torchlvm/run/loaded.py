@@ -242,6 +242,8 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
         seed=int(run.data.get("seed", 0)) if same else 0,
         **options,
     )
+    if hasattr(dataset, "in_memory"):  # a file the run streamed (--mmap): read whole here
+        dataset = dataset.in_memory()
     if same and "pixels" not in run.data:
         _check_same_reading(run, name)
     if dataset.dim != run.input_dim:
