@@ -254,3 +254,44 @@ def test_the_training_line_counts_one_epoch_in_the_singular():
 
     assert training_text({"max_epochs": 1, "batch_size": 32}) == "1 epoch · batch 32"
     assert training_text({"max_epochs": 3}) == "3 epochs"
+
+
+KILLED_COMMIT = """
+import os, signal, sys
+from pathlib import Path
+from torchlvm.run.commit import Staging
+
+real = os.replace
+def replace(src, dst):  # a SIGKILL before the second staged file is renamed into place
+    if Path(src).name.endswith(".torchlvm-new") and Path(dst).name == "metrics.json":
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(src, dst)
+os.replace = replace
+folder = Path(sys.argv[1])
+with Staging(folder) as staging:
+    staging.path(folder / "gaps.json").write_text('{"new": true}')
+    staging.path(folder / "metrics.json").write_text(sys.argv[2])
+    staging.commit()
+"""
+
+
+def test_build_report_finishes_a_killed_commit_before_it_reads_the_run(make_run):
+    """The command line's report finished an evaluate or gaps commit killed between its renames
+    (the journal .torchlvm-commit.json) before reading the run, but Python's build_report read
+    the run as it lay: the new gaps.json beside the old metrics.json. It finishes it first."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from torchlvm.run.commit import JOURNAL_NAME
+
+    folder = make_run()
+    new = (folder / "metrics.json").read_text().replace("{", '{"seconds": {"all": 1.5},', 1)
+    argv = [sys.executable, "-c", KILLED_COMMIT, str(folder), new]
+    assert subprocess.run(argv, env=os.environ).returncode == -signal.SIGKILL
+    assert (folder / JOURNAL_NAME).exists() and (folder / "metrics.json").read_text() != new
+    build_report(folder)
+    assert not (folder / JOURNAL_NAME).exists()
+    assert (folder / "metrics.json").read_text() == new
+    assert (folder / "gaps.json").read_text() == '{"new": true}'

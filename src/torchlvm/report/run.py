@@ -17,6 +17,7 @@ from torchlvm._nested import lookup
 from torchlvm.errors import RunDirectoryError, TorchLVMError
 from torchlvm.evaluation.records import Evaluation, example_noun
 from torchlvm.io import read_config
+from torchlvm.run.commit import recover_for_reading
 from torchlvm.run.interrupted import check_finished, resume_hint
 from torchlvm.run.layout import RunLayout
 from torchlvm.run.outputs import torchlvm_figure
@@ -386,12 +387,17 @@ def _curves_from_csv(folder: Path, notes: list[str], per: str, config: Any) -> F
 def collect_run(folder: str | Path) -> RunContents:
     """Read a run folder for the report.
 
+    An ``evaluate`` or ``gaps`` killed between its commit's renames is finished first
+    (:func:`~torchlvm.run.commit.recover_for_reading`), so its files are read as one set.
+
     Raises:
-        RunDirectoryError: if the folder or its ``config.json`` is missing.
+        RunDirectoryError: if the folder or its ``config.json`` is missing, or holds a killed
+            commit that this process cannot finish.
         DataError: if ``config.json`` is not valid JSON.
     """
     folder = Path(folder)
     check_run_folder(folder)
+    recover_for_reading(folder)
     run = RunContents(folder, read_config(folder))
     run.metrics = _read_metrics(folder, run.notes)
     per = _noun(run.config)  # the captions' and curves' units: nats per row for a table
