@@ -329,3 +329,16 @@ def test_class_is_another_name_for_condition(runs, tmp_path):
         drawn[flag] = np.load(npy)
     assert drawn["--class"].shape == (4, 64)
     np.testing.assert_array_equal(drawn["--class"], drawn["--condition"])
+
+
+def test_a_class_name_with_a_space_is_shown_as_one_word_and_its_split_is_named(runs, capsys):
+    """`--condition Ankle boot`, typed as the list of valid classes showed it (unquoted), said
+    "'Ankle' is not a known class; valid ... (..., Bag, Ankle boot)": copying the name failed
+    again. The list quotes a name with a space, and a name split in two is named whole."""
+    err = fails(capsys, ["sample", runs["cvae"], "--condition", "Ankle", "boot"])
+    assert (
+        "--condition 'Ankle' is not a known class, but 'Ankle boot' is: a name with a space is "
+        'one argument, --condition "Ankle boot"'
+    ) in err
+    err = fails(capsys, ["sample", runs["cvae"], "--condition", "boots"])
+    assert "Sneaker, Bag, \"Ankle boot\"), or 'all'" in err

@@ -23,7 +23,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from torch import Tensor
@@ -375,7 +375,9 @@ def valid_labels(run: Run) -> str:
     text = f"0..{run.num_classes - 1}"
     names = run.class_names
     if names and names != [str(i) for i in range(len(names))]:
-        text += f" or a class name ({', '.join(names)})"
+        from torchlvm.run.publish import quoted  # ("Ankle boot" as one shell word)
+
+        text += f" or a class name ({', '.join(quoted(name) for name in names)})"
     return text
 
 
@@ -417,7 +419,7 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
     classes = int(run.num_classes)
     names = run.class_names or []
     labels: list[int] = []
-    for value in values:
+    for i, value in enumerate(values):
         if value == "all":
             labels.extend(range(classes))
         elif value in names:
@@ -430,14 +432,32 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
                 )
             labels.append(label)
         else:
-            folded = [i for i, name in enumerate(names) if name.casefold() == value.casefold()]
-            if len(folded) != 1:
-                raise ConfigError(
-                    f"{flag} {value!r} is not a known class; valid labels are "
-                    f"{valid_labels(run)}, or 'all'"
-                )
-            labels.append(folded[0])
+            folded = _named(names, value)
+            if folded is None:
+                _unknown_class(run, flag, value, " ".join(values[i : i + 2]))
+            labels.append(folded)
     return labels
+
+
+def _named(names: Sequence[str], value: str) -> int | None:
+    """The index of the one class name equal to ``value`` but for case, else None."""
+    folded = [i for i, name in enumerate(names) if name.casefold() == value.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _unknown_class(run: Run, flag: str, value: str, joined: str) -> NoReturn:
+    """Refuse ``value``; where it and the next value (``joined``) are a class name with a space
+    that the shell split, name that name as one argument."""
+    from torchlvm.run.publish import quoted
+
+    if joined != value and _named(run.class_names or [], joined) is not None:
+        raise ConfigError(
+            f"{flag} {value!r} is not a known class, but {joined!r} is: a name with a space is "
+            f"one argument, {flag} {quoted(joined)}"
+        )
+    raise ConfigError(
+        f"{flag} {value!r} is not a known class; valid labels are {valid_labels(run)}, or 'all'"
+    )
 
 
 def label_name(run: Run, label: int) -> str:
