@@ -985,7 +985,7 @@ def test_an_empty_out_is_one_line_and_not_the_current_folder(
 
 
 @pytest.mark.budget(60)
-def test_a_full_disk_at_publish_keeps_the_old_run_and_leaves_no_folder_behind(
+def test_a_refused_rename_at_publish_keeps_the_old_run_and_the_new_one_named(
     world: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -1008,8 +1008,19 @@ def test_a_full_disk_at_publish_keeps_the_old_run_and_leaves_no_folder_behind(
     argv = ["fit", "ppca", "--data", "digits", "--latent-dim", "3"]
     status, err = _run_main([*argv, "--out", str(tmp_path / "ppca"), "--overwrite"], capsys)
     assert status == 1, err
-    assert "No space left on device" in error_line(err)
-    assert folder_digest(tmp_path) == before  # the old run, and no staging or trash folder
+    line = error_line(err)
+    assert "No space left on device" in line
+    # the old run as it was, no trash folder; the finished new run is kept (a long training
+    # is not thrown away, 7e19b91) where the message says, and it loads once moved
+    staged = tmp_path / ".ppca.torchlvm-stage"
+    assert f"the finished run was left in {staged}; move it where you want it" in line
+    after = folder_digest(tmp_path)
+    assert {k: v for k, v in after.items() if not k.startswith(staged.name)} == before
+    real(staged, tmp_path / "ppca-new")
+    from torchlvm import load
+    from torchlvm.protocol import latent_size
+
+    assert latent_size(load(tmp_path / "ppca-new")) == 3
 
 
 @pytest.mark.budget(60)
