@@ -25,11 +25,13 @@ CONFIG_NAME = "config.json"
 
 def unexpanded_home(path: Path) -> str | None:
     """The fix for a ``path`` that starts with a ``~`` Python left as it is (``open`` and
-    ``pathlib`` do not expand it, a shell does), where ``~`` names a home folder; else None."""
-    text = str(path)
-    if not text.startswith("~") or Path(text).expanduser() == Path(text):
+    ``pathlib`` do not expand it, a shell does), where ``~`` names a home folder
+    (:func:`torchlvm.run.layout.home_meant`); else None."""
+    from torchlvm.run.layout import home_meant
+
+    if home_meant(path) is None:
         return None
-    return f"Python does not expand '~'; pass os.path.expanduser({text!r})"
+    return f"Python does not expand '~'; pass os.path.expanduser({str(path)!r})"
 
 
 def model_record(model: Any) -> dict[str, Any]:
