@@ -214,3 +214,21 @@ def test_the_table_gives_each_mig_with_its_bootstrap_standard_error() -> None:
     text = comparison_markdown(result)
     assert "| **interpretability** | MIG 0.021 ± 0.015 | MIG 0.0561 |" in text
     assert "± its bootstrap standard error (50 resamples of the images)" in text
+
+
+def test_contenders_on_colour_images_get_the_colour_files_defaults(tmp_path: Path) -> None:
+    """compare --data rgb.npy trained its contenders with a Bernoulli on dynamically binarized
+    colours, while train on the same file takes the measured colour defaults (a Gaussian with a
+    learned σ per pixel, no binarization: data.pixels.COLOUR_DEFAULTS): compare takes them too."""
+    import numpy as np
+
+    from torchlvm.data.pixels import COLOUR_DEFAULTS
+    from torchlvm.evaluation.compare import Contender, _contender_run
+
+    rgb = tmp_path / "rgb.npy"
+    np.save(rgb, np.random.default_rng(0).integers(0, 256, (60, 3, 4, 4), dtype=np.uint8))
+    budget = Budget(epochs=1, latent_dim=2, hidden=(8,), batch_size=16)
+    model, dm, _ = _contender_run(Contender("vae", "VAE", "vae"), str(rgb), budget, None)
+    assert dm.binarize == "none"
+    for key, value in COLOUR_DEFAULTS.items():
+        assert getattr(model.config, key) == value, key

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from torchlvm._checks import check_positive_int
-from torchlvm.data.pixels import is_image_data
+from torchlvm.data.pixels import COLOUR_DEFAULTS, is_colour_file, is_image_data
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.disentanglement import BOOTSTRAP, mutual_information_gap
 from torchlvm.evaluation.evaluate import conditions_for, evaluate
@@ -92,13 +92,17 @@ class Budget:
         check_positive_int("batch_size", self.batch_size)
 
 
-def _data_protocol(name: str) -> tuple[str, str]:
-    """(likelihood, binarize) for a dataset: Bernoulli on binary or binarized images."""
+def _data_protocol(name: str) -> tuple[dict[str, Any], str]:
+    """(likelihood options, binarize) for a dataset, as ``train`` takes them: Bernoulli on
+    binary or binarized grey images, a colour file's measured defaults
+    (:data:`~torchlvm.data.pixels.COLOUR_DEFAULTS`), else a Gaussian."""
     if is_image_data(name):
-        return "bernoulli", "dynamic"
+        if is_colour_file(name):
+            return dict(COLOUR_DEFAULTS), "none"
+        return {"likelihood": "bernoulli"}, "dynamic"
     if name == SHAPES:
-        return "bernoulli", "none"  # pixels are exactly 0 or 1
-    return "gaussian", "none"
+        return {"likelihood": "bernoulli"}, "none"  # pixels are exactly 0 or 1
+    return {"likelihood": "gaussian"}, "none"
 
 
 def _condition(contender: Contender) -> Condition:
@@ -128,7 +132,7 @@ def _contender_run(
         condition=_condition(contender),
     )
     dm.setup("fit")
-    options = {"latent_dim": budget.latent_dim, "hidden": budget.hidden, "likelihood": likelihood}
+    options = {"latent_dim": budget.latent_dim, "hidden": budget.hidden, **likelihood}
     L.seed_everything(budget.seed, verbose=False)
     cls = model_class(contender.model_type)
     model: torch.nn.Module = cls.from_config(recipe.config(cls, options, dm.facts()))
