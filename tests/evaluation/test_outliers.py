@@ -215,3 +215,21 @@ def test_an_idx_file_of_images_is_an_ood_set_used_whole(digits, tmp_path) -> Non
         make_ood_set(str(labels), digits, n=1, resize="bilinear")
     with pytest.raises(ConfigError, match="takes files of rows"):
         check_ood_name(str(images), table=True)
+
+
+@pytest.mark.parametrize("resize", ["none", "bilinear"])
+def test_colour_images_beside_grey_ones_are_told_how_to_match_the_channels(
+    digits, tmp_path, resize
+):
+    """evaluate --ood rgb.npy on a grey run said 'pass an explicit resize (--ood-resize bilinear
+    ...)', and with it 'cannot resize 3-channel images to 1 channels', with no fix: both say how
+    to give the images the run's channels."""
+    rgb = tmp_path / "rgb.npy"
+    np.save(rgb, np.random.default_rng(0).random((5, 3, 8, 8), dtype=np.float32))
+    fix = (
+        f"OOD set {str(rgb)!r} has 3-channel images but the model's data (digits) has 1; save "
+        "them with 1 channel (grey from colour, numpy: x.mean(axis=1, keepdims=True) of "
+        "(N, 3, H, W)) or choose a set of 1-channel images"
+    )
+    with pytest.raises(DataError, match=re.escape(fix)):
+        make_ood_set(str(rgb), digits, n=5, resize=resize)

@@ -118,6 +118,25 @@ def resize_images(x: Tensor, source: tuple[int, ...], target: tuple[int, ...], m
     return out.clamp(0, 1).reshape(x.shape[0], c2 * h2 * w2)  # (N, C·H·W)
 
 
+def _check_channels(shape: tuple[int, ...], reference: Dataset, name: str) -> None:
+    """Refuse images of OOD set ``name`` (per-example ``shape``) whose channels are not those of
+    ``reference``'s images, naming the conversion that gives them its channels."""
+    if len(shape) != 3 or len(reference.shape) != 3 or shape[0] == reference.shape[0]:
+        return
+    have, want = shape[0], reference.shape[0]
+    if want == 1:
+        how = f"grey from colour, numpy: x.mean(axis=1, keepdims=True) of (N, {have}, H, W)"
+    elif have == 1:
+        how = f"numpy: x.repeat({want}, axis=1) of (N, 1, H, W)"
+    else:
+        how = f"numpy: x[:, :{want}] of (N, {have}, H, W)"
+    channels = "1 channel" if want == 1 else f"{want} channels"
+    raise DataError(
+        f"OOD set {name!r} has {have}-channel images but the model's data ({reference.name}) "
+        f"has {want}; save them with {channels} ({how}) or choose a set of {want}-channel images"
+    )
+
+
 def make_ood_set(
     name: str,
     reference: Dataset,
@@ -192,6 +211,7 @@ def make_ood_set(
         x = x[torch.randperm(len(x), generator=generator)[:n]]
     description = f"{dataset}, all {len(x)} rows" if whole else f"{dataset} test split"
     if other.shape != reference.shape and not (whole and other.dim == reference.dim):
+        _check_channels(other.shape, reference, dataset)  # (no resize mends those)
         if resize == "none":
             raise DataError(
                 f"OOD set {dataset!r} has per-example shape {other.shape} but the model's data "
