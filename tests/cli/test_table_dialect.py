@@ -138,6 +138,44 @@ def test_a_later_files_other_columns_are_not_read(files, ppca, tmp_path, capsys,
     assert "lacks column 'a' that the run was trained on" in capsys.readouterr().err
 
 
+def _fitted(
+    folder: Path,
+    header,
+    *,
+    seed: int,
+    n: int,
+    classes,
+    sep: str,
+    encoding: str,
+    decimal: str,
+    hole,
+    given: str | None = None,
+) -> tuple[Path, Path, Path]:
+    """``train.csv``: n rows of 4 correlated features (4 decimals) and a last column, the
+    class, ``classes[0]`` where feature ``classes[2]`` is negative, else ``classes[1]``;
+    ``gaps.csv``: the same with feature ``hole[1]`` empty in every ``hole[0]``-th row; both in
+    ``encoding`` with Excel's CRLF line ends; and a PPCA run fitted on the first (with
+    ``--encoding given`` where given)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2)) @ rng.normal(size=(2, 4)) + 0.1 * rng.normal(size=(n, 4))
+    labels = [classes[0] if v < 0 else classes[1] for v in x[:, classes[2]]]
+    every, column = hole
+    lines, holes = [sep.join(header)], [sep.join(header)]
+    for i, (row, label) in enumerate(zip(x, labels, strict=True)):
+        cells = [f"{v:.4f}".replace(".", decimal) for v in row]
+        lines.append(sep.join([*cells, label]))
+        gap = ["" if i % every == 0 and j == column else c for j, c in enumerate(cells)]
+        holes.append(sep.join([*gap, label]))
+    train, gaps = folder / "train.csv", folder / "gaps.csv"
+    for path, rows in ((train, lines), (gaps, holes)):
+        path.write_bytes(("\r\n".join(rows) + "\r\n").encode(encoding))
+    run = folder / "ppca"
+    argv = ["fit", "ppca", "--data", str(train), "--label-column", header[-1], "--latent-dim", "2"]
+    stated = [] if given is None else ["--encoding", given]
+    assert main([*argv, *stated, "--out", str(run)]) == 0
+    return train, gaps, run
+
+
 # Excel's plain "CSV" in France: Windows-1252 text, semicolons, decimal commas, units in names
 HEADER_1252 = ["Température (°C)", "Masse (µg)", "Débit", "Pression", "Région"]
 
@@ -146,24 +184,10 @@ HEADER_1252 = ["Température (°C)", "Masse (µg)", "Débit", "Pression", "Régi
 def windows_1252(tmp_path_factory) -> tuple[Path, Path, Path]:
     """A training file, the same rows with a hole in every fifth row, and a run fitted on the
     first: all three in Windows-1252."""
-    folder = tmp_path_factory.mktemp("cp1252")
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(60, 2)) @ rng.normal(size=(2, 4)) + 0.1 * rng.normal(size=(60, 4))
-    regions = ["Île-de-France" if v < 0 else "Rhône" for v in x[:, 1]]
-    lines = [";".join(HEADER_1252)]
-    holes = [";".join(HEADER_1252)]
-    for i, (row, region) in enumerate(zip(x, regions, strict=True)):
-        cells = [f"{v:.4f}".replace(".", ",") for v in row]
-        lines.append(";".join([*cells, region]))
-        holes.append(";".join(["" if i % 5 == 0 and j == 1 else c for j, c in enumerate(cells)]))
-        holes[-1] += ";" + region
-    train, gaps = folder / "train.csv", folder / "gaps.csv"
-    train.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
-    gaps.write_bytes(("\r\n".join(holes) + "\r\n").encode("cp1252"))
-    run = folder / "ppca"
-    argv = ["fit", "ppca", "--data", str(train), "--label-column", "Région", "--latent-dim", "2"]
-    assert main([*argv, "--out", str(run)]) == 0
-    return train, gaps, run
+    return _fitted(
+        tmp_path_factory.mktemp("cp1252"), HEADER_1252, seed=1, n=60, classes=("Île-de-France",
+        "Rhône", 1), sep=";", encoding="cp1252", decimal=",", hole=(5, 1),
+    )  # fmt: skip
 
 
 def test_a_windows_1252_tables_files_come_back_in_windows_1252(windows_1252, tmp_path):
@@ -233,23 +257,10 @@ MAC_HEADER = ["Größe (µm)", "Höhe", "Länge", "Breite", "Art"]
 def mac_roman(tmp_path_factory) -> tuple[Path, Path, Path]:
     """A Mac Roman table (an old Mac Excel's CSV), its twin with holes, and a PPCA run on it
     trained with --encoding mac-roman."""
-    folder = tmp_path_factory.mktemp("mac")
-    rng = np.random.default_rng(2)
-    x = rng.normal(size=(50, 2)) @ rng.normal(size=(2, 4)) + 0.1 * rng.normal(size=(50, 4))
-    kinds = ["Ölbaum" if v < 0 else "Föhre" for v in x[:, 0]]
-    lines, holes = [",".join(MAC_HEADER)], [",".join(MAC_HEADER)]
-    for i, (row, kind) in enumerate(zip(x, kinds, strict=True)):
-        cells = [f"{v:.4f}" for v in row]
-        lines.append(",".join([*cells, kind]))
-        holes.append(",".join(["" if i % 4 == 0 and j == 2 else c for j, c in enumerate(cells)]))
-        holes[-1] += "," + kind
-    train, gaps = folder / "train.csv", folder / "gaps.csv"
-    train.write_bytes(("\r\n".join(lines) + "\r\n").encode("mac-roman"))
-    gaps.write_bytes(("\r\n".join(holes) + "\r\n").encode("mac-roman"))
-    run = folder / "ppca"
-    argv = ["fit", "ppca", "--data", str(train), "--label-column", "Art", "--latent-dim", "2"]
-    assert main([*argv, "--encoding", "MacRoman", "--out", str(run)]) == 0
-    return train, gaps, run
+    return _fitted(
+        tmp_path_factory.mktemp("mac"), MAC_HEADER, seed=2, n=50, classes=("Ölbaum", "Föhre", 0),
+        sep=",", encoding="mac-roman", decimal=".", hole=(4, 2), given="MacRoman",
+    )  # fmt: skip
 
 
 def test_a_stated_encoding_is_recorded_and_every_file_comes_back_in_it(mac_roman, tmp_path):
