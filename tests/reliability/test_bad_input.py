@@ -262,8 +262,8 @@ CASES: dict[str, Case] = {
     "empty-csv": Case(f"{FIT} {{d}}/empty.csv", "is empty (0 bytes)"),
     "header-only-csv": Case(f"{FIT} {{d}}/header.csv", "holds no data rows"),
     "empty-npy": Case(f"{FIT} {{d}}/empty.npy", "holds no data"),
-    "one-sample": Case(f"{FIT} {{d}}/one.csv", "is empty (1 examples"),
-    "one-sample-train": Case(f"{TRAIN} --data {{d}}/one.csv", "is empty (1 examples"),
+    "one-sample": Case(f"{FIT} {{d}}/one.csv", "is empty (1 example split"),
+    "one-sample-train": Case(f"{TRAIN} --data {{d}}/one.csv", "is empty (1 example split"),
     "truncated-npy": Case(f"{FIT} {{d}}/truncated.npy", "cannot read"),
     "complex-npy": Case(f"{FIT} {{d}}/complex.npy", "needs a numeric array"),
     # issue 3: deep models and training

@@ -14,7 +14,7 @@ import torch
 
 import torchlvm.io
 from torchlvm.data import load_dataset
-from torchlvm.errors import ConfigError, OptionError, RunDirectoryError
+from torchlvm.errors import ConfigError, DataError, OptionError, RunDirectoryError
 from torchlvm.inference import elbo, log_marginal_is
 from torchlvm.models.autoencoder import Autoencoder, AutoencoderConfig
 from torchlvm.models.cvae import CVAE, CVAEConfig
@@ -455,3 +455,40 @@ def test_a_new_run_under_an_unexpanded_tilde_is_refused(
     with pytest.raises(RunDirectoryError, match=r"expanduser\('~/runs/vae'\)"):
         _tiny_run(Path("~/runs/vae"), 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_new_run_is_locked_while_it_trains_and_left_unlocked(tmp_path: Path) -> None:
+    """fit(..., resume=False) into a new folder took no lock: while it trained, a reader saw
+    checkpoints without config.json, called the run interrupted and offered `train --resume`,
+    which would have trained the folder twice at once. The folder is locked meanwhile (a
+    reader is told who trains it), and unlocked after."""
+    from torchlvm.errors import RunBusyError
+    from torchlvm.run.lock import acquire
+
+    out = tmp_path / "new" / "run"
+    seen = []
+
+    class Look(L.Callback):
+        def on_train_epoch_start(self, trainer, module):
+            text = (out / ".torchlvm.lock").read_text()
+            seen.append("torchlvm.training.fit" in text)
+            with pytest.raises(RunBusyError, match=rf"{out} is being trained by pid"):
+                acquire(out, "torchlvm evaluate", what=str(out))
+
+    L.seed_everything(0)
+    model = VAE(VAEConfig(64, latent_dim=2, hidden=(8,)))
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=256)
+    fit(model, dm, TrainConfig(max_epochs=1, batch_size=256), out, progress=False,
+        extra_callbacks=[Look()])  # fmt: skip
+    assert seen == [True]
+    assert not (out / ".torchlvm.lock").exists()
+    assert (out / "config.json").is_file()
+
+
+def test_a_new_run_that_fails_before_training_leaves_no_folder(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    model = VAE(VAEConfig(10, latent_dim=2, hidden=(8,)))  # digits have 64 features
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=256)
+    with pytest.raises(DataError, match="build the model with input_dim=64"):
+        fit(model, dm, TrainConfig(max_epochs=1, batch_size=256), out, progress=False)
+    assert not out.exists()

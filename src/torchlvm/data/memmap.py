@@ -429,7 +429,8 @@ def load_memmap(
         index = split_indices(layout.rows, FRACTIONS, seed, None)[PART_NAMES.index(split)]
         if len(index) == 0:
             raise DataError(
-                f"{path}: split {split!r} is empty ({layout.rows} rows split 80/10/10); add "
+                f"{path}: split {split!r} is empty ({layout.rows} "
+                f"row{'' if layout.rows == 1 else 's'} split 80/10/10); add "
                 "rows (or, from Python, load it with split='all')"
             )
     rows = MemmapRows(path, layout, index)

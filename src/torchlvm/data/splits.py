@@ -132,7 +132,8 @@ def select_split(
     if len(part) == 0:
         percent = "/".join(f"{round(100 * f)}" for f in fractions)
         raise DataError(
-            f"{data.name}: split {split!r} is empty ({len(data)} examples split "
+            f"{data.name}: split {split!r} is empty ({len(data)} "
+            f"example{'' if len(data) == 1 else 's'} split "
             f"{percent} train/val/test); add rows, to {fewest_rows(fractions)} at least (or, "
             "from Python, load it with split='all')"
         )

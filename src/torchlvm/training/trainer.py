@@ -178,18 +178,8 @@ def _start_epoch(
             f"cannot resume: {last} does not exist, so there is no training state to continue; "
             "train anew into another out_dir (fit(..., resume=False))"
         )
-    home = None if layout.folder.exists() else unexpanded_home(layout.folder)
-    if home is not None:  # the run's folders would be made under a folder named '~' here
-        raise RunDirectoryError(
-            f"out_dir {layout.folder} would be a new folder named '~' here: {home}"
-        )
-    # under DDP, Lightning re-runs the script for ranks > 0 after rank 0 has made the folder
-    if not resume and rank_zero_only.rank == 0 and holds_run(layout.folder):
-        raise RunDirectoryError(
-            f"{layout.folder} already holds a run; resume it, or choose another folder"
-        )
     if not resume:
-        return 0
+        return 0  # (the folder was checked before it was locked: _check_new_folder)
     done, asked = (_checkpoint_epoch(last) or 0) + 1, config.max_epochs
     if _published_epochs(layout, model) == done and done >= asked:
         raise spelled(OptionError, lambda spell: (
@@ -440,15 +430,58 @@ def fit(
 
 @contextlib.contextmanager
 def _resume_held(out_dir: str | os.PathLike[str], resume: bool) -> Iterator[RunLayout]:
-    """The layout of the run folder ``out_dir``; for a resume, the run's lock held meanwhile by
-    the process that writes it (global rank 0; :func:`~torchlvm.run.publish.held_for_resume`
-    finishes a publish a kill left half done first). A new run, or a folder with nothing to
-    resume (which :func:`_start_epoch` names), takes no lock."""
+    """The layout of the run folder ``out_dir``, with the run's lock held meanwhile by the
+    process that writes it (global rank 0). For a resume,
+    :func:`~torchlvm.run.publish.held_for_resume` finishes a publish a kill left half done first
+    (a folder with nothing to resume, which :func:`_start_epoch` names, takes no lock); a new
+    run's folder is checked, made and locked (:func:`_new_run_held`)."""
     from torchlvm.run.publish import held_for_resume
 
     layout = RunLayout(Path(out_dir))
-    if not resume or rank_zero_only.rank != 0 or not layout.folder.is_dir():
+    if not resume:
+        with _new_run_held(layout):
+            yield layout
+        return
+    if rank_zero_only.rank != 0 or not layout.folder.is_dir():
         yield layout
         return
     with held_for_resume(layout.folder, f"python {sys.argv[0]}: torchlvm.training.fit(resume)"):
         yield layout
+
+
+def _check_new_folder(layout: RunLayout) -> None:
+    """Refuse a new run's folder that holds a run, or that a '~' no shell expanded names."""
+    home = None if layout.folder.exists() else unexpanded_home(layout.folder)
+    if home is not None:  # the run's folders would be made under a folder named '~' here
+        raise RunDirectoryError(
+            f"out_dir {layout.folder} would be a new folder named '~' here: {home}"
+        )
+    # under DDP, Lightning re-runs the script for ranks > 0 after rank 0 has made the folder
+    if rank_zero_only.rank == 0 and holds_run(layout.folder):
+        raise RunDirectoryError(
+            f"{layout.folder} already holds a run; resume it, or choose another folder"
+        )
+
+
+@contextlib.contextmanager
+def _new_run_held(layout: RunLayout) -> Iterator[None]:
+    """A new run's folder, checked, then made and locked by global rank 0 while it is trained
+    (a reader meanwhile says it is being trained, where it called the run interrupted and
+    offered a resume that would train the folder twice at once). Where this process holds its
+    lock already (``train`` locks its staging folder), the block just runs; a folder made here
+    that is still empty when the block fails (before training wrote anything) is removed."""
+    from torchlvm.run.lock import acquire, held_here
+
+    _check_new_folder(layout)
+    folder = layout.folder
+    if rank_zero_only.rank != 0 or held_here(folder):
+        yield
+        return
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with acquire(folder, f"python {sys.argv[0]}: torchlvm.training.fit", what=str(folder)):
+            yield
+    finally:
+        if made and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
