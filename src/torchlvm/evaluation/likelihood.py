@@ -109,8 +109,9 @@ def per_example_likelihood(
                 log_weights=chunks.append if grouped else None,
             )  # fmt: skip
             out.update(is_mean=estimate.mean, is_stderr=estimate.stderr, is_ess=estimate.ess)
+            log_w = torch.cat(chunks) if grouped else None  # (k, B), once for every bound
             for kk in grouped:
-                out[f"iwae_{kk}"], out[f"iwae_{kk}_stderr"] = grouped_bound(torch.cat(chunks), kk)
+                out[f"iwae_{kk}"], out[f"iwae_{kk}_stderr"] = grouped_bound(log_w, kk)
             exact = getattr(model, "log_marginal", None)
             if exact is not None and cb is None:
                 out["exact"] = exact(xb)
