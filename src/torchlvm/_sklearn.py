@@ -57,6 +57,10 @@ _FIXES = (
         ("contains infinity",),
         "drop those rows or replace those values (or scale {name} down, for values too large)",
     ),
+    (
+        ("The feature names should match those that were passed during fit",),
+        "pass the columns fit saw, in its order: {name}[estimator.feature_names_in_]",
+    ),
 )
 
 

@@ -147,6 +147,33 @@ def test_cross_validation_of_class_sorted_rows_stratifies_as_for_a_classifier():
     assert is_classifier(CVAEEstimator()) and not is_classifier(VAEEstimator())
 
 
+def test_a_class_too_rare_for_every_training_fold_is_scored_by_the_mixture():
+    """A class with fewer rows than folds is missing from some training fold even under
+    StratifiedKFold (scikit-learn warns of it); its held-out row was refused ('label fit did
+    not see') and the whole fold scored NaN, so a grid search compared no candidate on it.
+    LinearDiscriminantAnalysis and GaussianNB give every held-out row a prediction among the
+    classes they saw; CVAEEstimator gives such a row the score of a row without y, log p(x)
+    over the classes fit saw, with a warning."""
+    X, y = data(n=60)
+    y[np.flatnonzero(y == 2)[1:]] = 1  # one row of class 2
+    lone = int(np.flatnonzero(y == 2)[0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = cross_val_score(CVAEEstimator(**FAST), X, y, cv=3)
+    assert np.isfinite(scores).all()
+    messages = [str(w.message) for w in caught]
+    assert any("y holds labels fit did not see (2) in 1 of 20 rows" in m for m in messages)
+    rest = np.delete(np.arange(60), lone)
+    est = CVAEEstimator(**FAST).fit(X[rest], y[rest])
+    with pytest.warns(UserWarning, match=r"scored as rows without y, by log p\(x\) over the cl"):
+        both = est.score_samples(X[[lone, rest[0]]], [2, y[rest[0]]])
+    np.testing.assert_array_equal(
+        both, [est.score_samples(X[[lone]])[0], est.score_samples(X[rest[:1]], y[rest[:1]])[0]]
+    )
+    with pytest.raises(DataError, match=r"label 2, which fit did not see"):
+        est.transform(X[[lone]], [2])  # transform has no answer for the label: refused
+
+
 def test_cvae_predicts_classes_by_bayes_rule():
     """predict_proba is softmax_c(log π_c + log p(x | c)) with score_samples' log p(x | c)."""
     X, y = data()

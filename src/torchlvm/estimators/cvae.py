@@ -13,11 +13,13 @@ It is also a generative classifier, as ``LinearDiscriminantAnalysis`` and ``Gaus
 class. So scikit-learn treats it as a classifier (``is_classifier``): ``cross_val_score`` and
 ``GridSearchCV`` split it with ``StratifiedKFold``, so every training fold holds every class, as
 for any classifier. ``score`` stays the log-likelihood (pass ``scoring="accuracy"`` to score the
-classification).
+classification); a held-out row whose class is too rare to reach its training fold is scored as a
+row without y (:meth:`CVAEEstimator.score_samples`).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -113,17 +115,23 @@ class CVAEEstimator(LVMEstimator):
 
     # ------------------------------------------------------------------ conditions
 
-    def _one_hot(self, y: Any, n: int, *, drawing: bool = False) -> Tensor:
-        """c (n, C) for labels ``y`` (one label is repeated n times); ``drawing``: for
-        :meth:`sample`, whose fix for an unseen label is another label, not other folds."""
+    def _index(self, y: Any, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``n`` labels (one label is repeated n times), each one's column in ``classes_``, and
+        which of them fit did not see (their column is meaningless), all (n,)."""
         labels = _labels([y] * n if np.ndim(y) == 0 else y, n)
         try:
             index = np.searchsorted(self.classes_, labels).clip(0, len(self.classes_) - 1)
-            unknown = self.classes_[index] != labels
+            unseen = self.classes_[index] != labels
         except TypeError:  # labels that do not compare with the classes at all
-            unknown = np.ones(len(labels), dtype=bool)
-        if unknown.any():
-            label = plain_label(labels[unknown][0])
+            index, unseen = np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
+        return labels, index, np.asarray(unseen, dtype=bool)
+
+    def _one_hot(self, y: Any, n: int, *, drawing: bool = False) -> Tensor:
+        """c (n, C) for labels ``y``, refusing a label fit did not see (the model has no
+        p(z | c) for it); ``drawing``: for :meth:`sample`, whose fix is another label."""
+        labels, index, unseen = self._index(y, n)
+        if unseen.any():
+            label = plain_label(labels[unseen][0])
             fix = (
                 "sample draws the classes fit saw: pass one of them, or fit on rows of this "
                 "class too"
@@ -171,11 +179,45 @@ class CVAEEstimator(LVMEstimator):
         return _numpy((weights[:, :, None] * means).sum(0))
 
     def score_samples(self, X: Any, y: Any = None) -> np.ndarray:
-        """Importance-sampled log p(x | c) (N,), nats; without y, log Σ_c π_c p(x | c)."""
+        """Importance-sampled log p(x | c) (N,), nats; without y, log Σ_c π_c p(x | c).
+
+        A row whose label fit did not see (a class too rare to reach every training fold of a
+        cross-validation) is scored as a row without y, by log Σ_c π_c p(x | c) over the
+        classes fit saw, with a warning: the model has no p(x | c) for that label, and its
+        density of x is the mixture (as ``TargetEncoder`` encodes an unseen category by the
+        overall mean), so every row of a held-out fold gets a finite score, as every row gets a
+        prediction from ``LinearDiscriminantAnalysis``, and a grid search still compares its
+        candidates on every fold.
+        """
         x = self._data(X)
-        if y is not None:
-            return _numpy(self._log_px(x, self._one_hot(y, len(x))))
-        return _numpy(torch.logsumexp(self._class_log_joint(x), 0))
+        if y is None:
+            return _numpy(self._log_mixture(x))
+        labels, index, unseen = self._index(y, len(x))
+        scores = torch.zeros(len(x), dtype=torch.float64)
+        seen = torch.from_numpy(~unseen)
+        if seen.any():
+            c = torch.eye(len(self.classes_), dtype=torch.float64)[torch.from_numpy(index)]
+            scores[seen] = self._log_px(x[seen], c[seen])
+        if unseen.any():
+            self._warn_unseen(labels[unseen], len(x))
+            scores[~seen] = self._log_mixture(x[~seen])
+        return _numpy(scores)
+
+    def _log_mixture(self, x: Tensor) -> Tensor:
+        """log p(x) = log Σ_c π_c p(x | c) over the classes fit saw, (N,)."""
+        return torch.logsumexp(self._class_log_joint(x), 0)
+
+    def _warn_unseen(self, unseen: np.ndarray, n: int) -> None:
+        """Warn that the labels ``unseen`` (of ``n`` rows) are scored as rows without y."""
+        names = sorted({plain_label(label) for label in unseen}, key=str)
+        warnings.warn(
+            f"y holds labels fit did not see ({', '.join(map(repr, names))}) in "
+            f"{len(unseen)} of {n} rows; they are scored as rows without y, "
+            f"by log p(x) over the classes fit saw ({self.classes_.tolist()}); to condition "
+            "on every class, fit on rows of each",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """p(c | x) = π_c p(x | c) / Σ_c' π_c' p(x | c') (N, C), columns in ``classes_``'s

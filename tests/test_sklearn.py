@@ -1,0 +1,86 @@
+"""Every torchlvm estimator with pandas DataFrames, as scikit-learn's own checks test its
+transformers (``check_set_output_transform*``, ``check_transformer_get_feature_names_out*`` and
+``check_dataframe_column_names_consistency``, which ``parametrize_with_checks`` does not run):
+``feature_names_in_`` from a frame's columns, ``set_output(transform="pandas")``,
+``get_feature_names_out``, and columns other than fit's refused in one line that names the fix.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.utils import estimator_checks
+
+from torchlvm import PPCA
+from torchlvm.errors import DataError
+from torchlvm.estimators import CVAEEstimator, VAEEstimator
+
+FAST = {"epochs": 1, "hidden": (4,), "batch_size": 32, "k": 8, "random_state": 0}
+ESTIMATORS = [
+    PPCA(latent_dim=1),
+    PPCA(latent_dim=1, method="em", dtype="float32"),
+    VAEEstimator(**FAST),
+    VAEEstimator(**FAST, objective="miwae", train_k=2),
+    CVAEEstimator(**FAST),
+]
+IDS = ["ppca", "ppca-em", "vae", "vae-miwae", "cvae"]
+CHECKS = [
+    "check_set_output_transform",
+    "check_set_output_transform_pandas",
+    "check_global_output_transform_pandas",
+    "check_transformer_get_feature_names_out",
+    "check_transformer_get_feature_names_out_pandas",
+]
+
+
+@pytest.mark.parametrize("check", CHECKS)
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_sklearn_dataframe_checks(estimator, check):
+    getattr(estimator_checks, check)(type(estimator).__name__, estimator)
+
+
+def frame(n: int = 90, d: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    y = np.arange(n) % 3
+    X = rng.normal(size=(n, d)) + y[:, None]
+    return pd.DataFrame(X, columns=[f"col_{i}" for i in range(d)]), y
+
+
+def methods(est):
+    """The methods of ``est`` that read X, as check_dataframe_column_names_consistency lists."""
+    names = ("predict", "transform", "predict_proba", "score", "score_samples")
+    return [getattr(est, name) for name in names if hasattr(est, name)]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_column_names_are_kept_and_other_columns_refused_in_one_line(estimator):
+    """scikit-learn's check_dataframe_column_names_consistency, but for its wording: it wants
+    scikit-learn's several lines, and torchlvm's errors are one line, with the fix appended."""
+    X, y = frame()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="X does not have valid feature names")
+        est = clone(estimator).fit(X, y)
+        for method in methods(est):
+            method(X)
+    assert est.feature_names_in_.dtype == object
+    assert est.feature_names_in_.tolist() == list(X.columns)
+    reordered = X[X.columns[::-1]]
+    renamed = X.set_axis([f"other_{i}" for i in range(X.shape[1])], axis=1)
+    for bad, why in [
+        (reordered, "Feature names must be in the same order as they were in fit"),
+        (renamed, "Feature names unseen at fit time: - other_0 - other_1"),
+        (X.iloc[:, :3], "Feature names seen at fit time, yet now missing: - col_3 - col_4"),
+    ]:
+        for method in methods(est):
+            with pytest.raises(DataError, match=r"should match") as error:
+                method(bad)
+            message = str(error.value)
+            assert "\n" not in message and why in message
+            assert message.endswith(
+                "pass the columns fit saw, in its order: X[estimator.feature_names_in_]"
+            )
+    np.testing.assert_array_equal(est.transform(reordered[est.feature_names_in_]), est.transform(X))
