@@ -20,6 +20,7 @@ from torchlvm.inference import (
     refine,
 )
 from torchlvm.inference.local_flow import fit_local_flow
+from torchlvm.models.cvae import CVAE, CVAEConfig
 from torchlvm.models.ppca import PPCA
 from torchlvm.models.vae import VAE, VAEConfig
 
@@ -30,6 +31,15 @@ CALLS = {
     "fit_local_flow": lambda m, x: fit_local_flow(m, x, steps=2, num_samples=2),
     "inference_gaps": lambda m, x: inference_gaps(m, x, k=4, local_steps=2, elbo_samples=4),
 }
+
+CONDITIONED = {
+    "log_marginal_ais": lambda m, x, c: log_marginal_ais(m, x, c, num_steps=2, num_chains=2),
+    "fit_local_posterior": lambda m, x, c: fit_local_posterior(m, x, c, steps=2),
+    "refine": lambda m, x, c: refine(m, x, c, steps=2),
+    "fit_local_flow": lambda m, x, c: fit_local_flow(m, x, c, steps=2, num_samples=2),
+    "inference_gaps": lambda m, x, c: inference_gaps(m, x, c, k=4, local_steps=2, elbo_samples=4),
+}
+"""CALLS with a condition c, for a conditional model."""
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +96,7 @@ def test_an_estimator_where_its_model_goes_names_model_(vae, name):
     call(est.model_, x.double())  # the fix it names
 
 
-@pytest.mark.parametrize("name", [*CALLS, "log_marginal_is", "elbo"])
+@pytest.mark.parametrize("name", [*CALLS, "log_marginal_is", "elbo", "iwae_bound"])
 def test_x_on_another_device_than_the_model_is_named(vae, name):
     """A model on one device and x on another (a GPU model, CPU rows) met torch's error from
     inside a layer (on the CPU stand-in here, a meta tensor: 'Tensor.item() cannot be called on
@@ -95,6 +105,7 @@ def test_x_on_another_device_than_the_model_is_named(vae, name):
         **CALLS,
         "log_marginal_is": lambda m, x: log_marginal_is(m, x, num_samples=4),
         "elbo": lambda m, x: elbo(m, x),
+        "iwae_bound": lambda m, x: iwae_bound(m, x, num_samples=2),
     }[name]
     with pytest.raises(
         DataError,
@@ -102,6 +113,29 @@ def test_x_on_another_device_than_the_model_is_named(vae, name):
         r"x\.to\('cpu'\) \(or the model with model\.to\('meta'\)\)$",
     ):
         call(vae, torch.zeros(3, 6, device="meta"))
+
+
+@pytest.mark.parametrize("name", [*CALLS, "log_marginal_is", "elbo", "iwae_bound"])
+def test_a_condition_on_another_device_than_the_model_is_named(name):
+    """x on the model's device but c elsewhere (labels one-hot on the CPU beside a GPU model)
+    passed the device check, which looked at x alone, and met torch's error from inside a
+    layer (here, on the meta stand-in, 'Tensor.item() cannot be called on meta tensors')."""
+    torch.manual_seed(0)
+    cvae = CVAE(CVAEConfig(6, 3, latent_dim=2, hidden=(5,), num_classes=3)).eval()
+    call = {
+        **CONDITIONED,
+        "log_marginal_is": lambda m, x, c: log_marginal_is(m, x, c, num_samples=4),
+        "elbo": lambda m, x, c: elbo(m, x, c),
+        "iwae_bound": lambda m, x, c: iwae_bound(m, x, c, num_samples=2),
+    }[name]
+    x, c = torch.bernoulli(torch.full((3, 6), 0.5)), torch.eye(3)
+    with pytest.raises(
+        DataError,
+        match=r"^c is on meta and the model on cpu; move c there with "
+        r"c\.to\('cpu'\) \(or the model with model\.to\('meta'\)\)$",
+    ):
+        call(cvae, x, c.to("meta"))
+    call(cvae, x, c)  # where the message says
 
 
 @pytest.mark.parametrize("name", CALLS)

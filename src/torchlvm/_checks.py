@@ -105,15 +105,16 @@ def check_tensor(name: str, x: Any) -> torch.Tensor:
     return x
 
 
-def check_rows(name: str, x: Any, model: Any = None) -> None:
+def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None) -> None:
     """Refuse anything but a tensor ``(..., B, D)`` (:func:`check_tensor`), one without its
     batch axis, and one with no rows: torch's ``Independent`` cannot sum an empty batch (it
     raises from deep inside ``log_prob`` and ``kl_divergence``). A NumPy array or a list, which
     PPCA's ``encode`` takes, reached torch's ``ValueError`` in ``log_prob`` or an
     ``AttributeError``. One example ``(D,)``, which a VAE's encoder reads as unbatched, met
     per-row state sized from ``x.shape[0]``: D per-point q, the chains' axis returned as rows.
-    With ``model``: x on another device than the model's tensors, which reached torch's
-    "Expected all tensors to be on the same device" from inside a layer."""
+    With ``model``: x, or the condition ``c``, on another device than the model's tensors,
+    which reached torch's "Expected all tensors to be on the same device" from inside a layer
+    (the rule is :mod:`torchlvm._device`'s)."""
     check_tensor(name, x)
     if x.ndim < 2:
         raise DataError(
@@ -123,11 +124,14 @@ def check_rows(name: str, x: Any, model: Any = None) -> None:
     if math.prod(x.shape[:-1]) == 0:
         raise DataError(f"{name} has no rows (shape {tuple(x.shape)}); pass at least one row")
     where = _device_of(model)
-    if where is not None and x.device != where:
-        raise DataError(
-            f"{name} is on {x.device} and the model on {where}; move {name} there with "
-            f"{name}.to('{where}') (or the model with model.to('{x.device}'))"
-        )
+    if where is None:
+        return
+    for label, t in ((name, x), ("c", c)):
+        if isinstance(t, torch.Tensor) and t.device != where:
+            raise DataError(
+                f"{label} is on {t.device} and the model on {where}; move {label} there with "
+                f"{label}.to('{where}') (or the model with model.to('{t.device}'))"
+            )
 
 
 def _device_of(model: Any) -> torch.device | None:

@@ -1,11 +1,26 @@
 """Where a model's tensors live, and seeded random draws that work on any device.
 
-A model runs where its parameters are; the functions that take a model and data move the data
-there (:func:`to_model`) and draw their noise with a ``torch.Generator``. A generator lives on
-one device and torch refuses to draw with it for another, so the draws here are made on the
-generator's device and then moved to where they are used: a ``torch.Generator()`` serves a
-model on a GPU (the draws then equal the CPU's), and ``torch.Generator(device="cuda")`` draws
-on the GPU itself (:func:`generator`, what the command line uses: reproducible per device).
+A model runs where its parameters are. Data elsewhere is treated in one of two ways, by the kind
+of entry point:
+
+- The inference functions (``elbo``, ``iwae_bound``, ``log_importance_weights``,
+  ``log_marginal_is``, ``log_marginal_ais``, ``fit_local_posterior``, ``refine``,
+  ``fit_local_flow``, ``inference_gaps``) take tensors and return tensors, on the training
+  step's path. As torch's own modules do, they take x and c on the model's device only: one
+  elsewhere is refused at the entry point in one line that names both devices and the ``.to``
+  that fixes it (:func:`torchlvm._checks.check_rows`), so no copy between host and device hides
+  in a caller's loop.
+- The faces that take a user's data whole, where it is: the scikit-learn estimators and PPCA's
+  methods (arrays, or tensors on any device), and the uses that return rows
+  (``imputation.impute_rows`` and ``impute_missing``), move the data to the model
+  (:func:`to_model`) and compute there; the estimators return NumPy, the imputation functions
+  rows on x's device, PPCA's tensor methods tensors on the model's.
+
+Random draws come from a ``torch.Generator``. A generator lives on one device and torch refuses
+to draw with it for another, so the draws here are made on the generator's device and then moved
+to where they are used: a ``torch.Generator()`` serves a model on a GPU (the draws then equal the
+CPU's), and ``torch.Generator(device="cuda")`` draws on the GPU itself (:func:`generator`, what
+the command line uses: reproducible per device).
 """
 
 from __future__ import annotations

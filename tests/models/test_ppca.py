@@ -114,6 +114,46 @@ def test_parameters_match_sklearn_up_to_the_n_minus_1_factor(dataset, k, request
 
 
 @pytest.mark.parametrize(("dataset", "k"), DATASETS, ids=DATASET_IDS)
+def test_every_probabilistic_pca_quantity_equals_sklearns_on_equal_covariance(dataset, k, request):
+    """scikit-learn's PCA is Tipping & Bishop's PPCA (its score is the PPCA likelihood) with the
+    1/(N − 1) covariance: fitted on the rescaled X whose 1/(N − 1) covariance is X's 1/N one,
+    every quantity equals ours to 1e-8, the axes' signs included (both follow svd_flip)."""
+    X = request.getfixturevalue(dataset)
+    n = len(X)
+    ours = PPCA(latent_dim=k).fit(X)
+    X_ml = X.mean(0) + np.sqrt((n - 1) / n) * (X - X.mean(0))
+    sk = PCA(n_components=k, svd_solver="full").fit(X_ml)
+    for name in ("get_covariance", "get_precision"):
+        np.testing.assert_allclose(getattr(ours, name)(), getattr(sk, name)(), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours.score_samples(X), sk.score_samples(X), rtol=1e-8)
+    assert ours.score(X) == pytest.approx(sk.score(X), rel=1e-8)
+    assert ours.noise_variance_ == pytest.approx(sk.noise_variance_, rel=1e-8)
+    np.testing.assert_allclose(ours.explained_variance_, sk.explained_variance_, rtol=1e-8)
+    np.testing.assert_allclose(ours.components_, sk.components_, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours.mean_, sk.mean_, rtol=0, atol=1e-12)
+    C = ours.get_covariance()
+    np.testing.assert_allclose(ours.get_precision() @ C, np.eye(X.shape[1]), atol=1e-8)
+    plain = PCA(n_components=k, svd_solver="full").fit(X)  # its 1/(N − 1) convention
+    np.testing.assert_allclose(C, plain.get_covariance() * (n - 1) / n, rtol=0, atol=1e-8)
+
+
+def test_fewer_rows_than_features_is_where_sklearns_noise_variance_differs():
+    """With N <= D scikit-learn's noise_variance_ averages the min(N, D) − K smallest of its
+    explained variances, not the D − K eigenvalues of the covariance that the ML σ² of Tipping
+    & Bishop (eq. 8) averages (D − N of them 0): there its score is not the PPCA likelihood's
+    maximum, and ours is higher on the data it was fitted to."""
+    X = linear_gaussian(30, d=200, k=3)[0]
+    n = len(X)
+    ours = PPCA(latent_dim=3).fit(X)
+    X_ml = X.mean(0) + np.sqrt((n - 1) / n) * (X - X.mean(0))
+    sk = PCA(n_components=3, svd_solver="full").fit(X_ml)
+    evals = np.clip(np.linalg.eigvalsh(np.cov(X.T, bias=True))[::-1], 0, None)
+    assert ours.noise_variance_ == pytest.approx(evals[3:].mean(), rel=1e-8)
+    assert sk.noise_variance_ == pytest.approx(evals[3:n].mean(), rel=1e-8)
+    assert ours.score(X) > sk.score(X)
+
+
+@pytest.mark.parametrize(("dataset", "k"), DATASETS, ids=DATASET_IDS)
 def test_the_projection_inverse_transform_documents_is_pcas(dataset, k, request):
     """inverse_transform(transform(X)) decodes the shrunk posterior mean; undoing the shrinkage
     as its docstring says gives PCA's projection onto the same subspace."""

@@ -103,7 +103,7 @@ def prepare(
             this latent size cannot take, or a call under ``torch.inference_mode``.
         DataError: for x without rows.
     """
-    check_rows("x", x, model)
+    check_rows("x", x, model, c=c)
     check_autograd("inference_gaps", "per-point Adam steps on q*")
     settings.check(model)
     with torch.no_grad():

@@ -137,7 +137,7 @@ def log_marginal_is(
     check_positive_int("num_samples", num_samples)
     check_model(model)
     if proposal is None or proposal == "encoder":
-        check_rows("x", x, model)  # a tensor with rows (the encoder checks the rest)
+        check_rows("x", x, model, c=c)  # a tensor with rows (the encoder checks the rest)
     else:
         check_data(model, x, c)
     if chunk is None:

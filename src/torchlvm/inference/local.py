@@ -310,7 +310,7 @@ def fit_local_posterior(
     check_positive("lr", lr)
     check_model(model)
     check_family(family, latent_size(model))
-    check_rows("x", x, model)
+    check_rows("x", x, model, c=c)
     check_autograd("fit_local_posterior", "Adam steps on each point's q")
     if init is not None and tuple(init.batch_shape) != tuple(x.shape[:-1]):
         raise DataError(

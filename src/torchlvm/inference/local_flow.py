@@ -212,7 +212,7 @@ def fit_local_flow(
         raise ConfigError(f"flow_steps must be at most {MAX_FLOW_STEPS}, got {flow_steps}")
     check_positive("lr", lr)
     check_model(model)
-    check_rows("x", x, model)
+    check_rows("x", x, model, c=c)
     check_autograd("fit_local_flow", "Adam steps on each point's flow")
     x = x.detach()
     with torch.no_grad():

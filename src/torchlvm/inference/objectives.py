@@ -87,7 +87,7 @@ def elbo(
     check_non_negative("beta", beta)
     check_choice("log_lik_method", log_lik_method, ("mc", "analytic"))
     check_model(model)
-    check_rows("x", x, model)  # (a shape check in Python: no tensor op on the training step)
+    check_rows("x", x, model, c=c)  # (a shape check in Python: no tensor op on the training step)
     q = model.encode(x, c) if q is None else q
     method = model_kl_method(model) if kl_method is None else kl_method
     z = None
@@ -151,7 +151,8 @@ def log_importance_weights(
         DataError: for x without rows (torch's ``Independent`` cannot reshape an empty batch).
     """
     check_model(model)
-    check_rows("x", x, model)  # (a shape check in Python: no tensor op on the IWAE training step)
+    # a shape and device check in Python: no tensor op on the IWAE training step
+    check_rows("x", x, model, c=c)
     q = model.encode(x, c) if proposal is None else proposal
     z = q.rsample((num_samples,)) if reparameterize else q.sample((num_samples,))  # (S, B, K)
     if isinstance(q, PointMass):  # before model.prior, which an autoencoder may not have yet
@@ -173,7 +174,7 @@ def check_data(model: LatentVariableModel, x: Tensor, c: Tensor | None = None) -
         DataError: for x that is not a tensor, has no rows, or that the model's encoder refuses.
     """
     check_model(model)
-    check_rows("x", x, model)
+    check_rows("x", x, model, c=c)
     with torch.no_grad():
         model.encode(x, c)
 
@@ -202,10 +203,12 @@ def iwae_bound(
         L_k per example, shape ``(B,)``, in nats.
 
     Raises:
-        DataError: for x without rows (from :func:`log_importance_weights`).
+        DataError: for x without rows, or x or c on another device than the model.
     """
     check_positive_int("num_samples", num_samples)
     step = num_samples if chunk is None else check_positive_int("chunk", chunk)
+    check_model(model)
+    check_rows("x", x, model, c=c)  # before the encoder, as log_importance_weights checks
     q = model.encode(x, c) if proposal is None else proposal
     parts = [
         log_importance_weights(model, x, c, num_samples=min(step, num_samples - start), proposal=q)

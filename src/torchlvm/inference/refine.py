@@ -124,7 +124,7 @@ def refine(
     steps = check_non_negative_int("refinement steps", steps)
     check_positive("lr", lr)
     check_model(model)
-    check_rows("x", x, model)
+    check_rows("x", x, model, c=c)
     if steps == 0:
         return encoder_posterior(model, x, c)
     check_autograd("refine", "gradient steps on each point's q")

@@ -687,6 +687,18 @@ class PPCA(
         Z = check_Z(Z, self._k, dtype=self.torch_dtype, device=self.W.device)
         return _numpy(Z @ self.W.T + self.mu)
 
+    def get_covariance(self) -> np.ndarray:
+        """The model's covariance of x, C = W Wᵀ + σ² I (D, D), as scikit-learn's
+        ``PCA.get_covariance``, whose W and σ² divide by N − 1 where these divide by N. With
+        N <= D its σ² also averages only min(N, D) − K eigenvalues where the ML σ² (Tipping &
+        Bishop 1999, eq. 8) averages D − K, so its ``score`` is not the PPCA maximum there."""
+        return _numpy(self.marginal().covariance_matrix)
+
+    def get_precision(self) -> np.ndarray:
+        """C⁻¹ (D, D), by the Woodbury identity through the K × K capacitance (torch's
+        ``LowRankMultivariateNormal.precision_matrix``), as ``PCA.get_precision``."""
+        return _numpy(self.marginal().precision_matrix)
+
     def score_samples(self, X: Any) -> np.ndarray:
         """Exact log p(x) per sample (N,), in nats; NaN entries are marginalized out."""
         return _numpy(self._log_density(self._check_X(X)))
