@@ -492,3 +492,15 @@ def test_a_new_run_that_fails_before_training_leaves_no_folder(tmp_path: Path) -
     with pytest.raises(DataError, match="build the model with input_dim=64"):
         fit(model, dm, TrainConfig(max_epochs=1, batch_size=256), out, progress=False)
     assert not out.exists()
+
+
+def test_fit_inside_no_grad_leaves_gradients_off(tmp_path: Path) -> None:
+    """Lightning's fit loop switches gradients on and leaves them on: fit trains with them on
+    and gives the caller's mode back."""
+    with torch.no_grad():
+        result = _tiny_run(tmp_path / "run", 1)
+        assert not torch.is_grad_enabled()
+    assert result.epochs == 1
+    with torch.enable_grad():
+        _tiny_run(tmp_path / "again", 1)
+        assert torch.is_grad_enabled()

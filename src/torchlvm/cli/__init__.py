@@ -46,13 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser_for(COMMANDS)
 
 
-def _print_any_path() -> None:
+def _print_any_path() -> list[Any]:
     """Let messages name any path, also one whose name is not UTF-8 (Python holds its bytes as
-    surrogates, which a strict stream refuses to print): they go out as the original bytes."""
+    surrogates, which a strict stream refuses to print): they go out as the original bytes.
+    Returns the streams changed."""
+    changed = []
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None and getattr(stream, "errors", "") == "strict":
             reconfigure(errors="surrogateescape")
+            changed.append(stream)
+    return changed
 
 
 def _discard_stdout() -> None:
@@ -89,7 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Ctrl-C at any moment after the interpreter has started prints one line and returns 130
     (``import torchlvm`` imports nothing, so this runs before torch's seconds-long import).
+    Called in-process with ``argv``, it leaves the caller's global state as it was: grad mode,
+    random states, environment, warnings, log levels (:mod:`torchlvm._kept_state`), and the
+    standard streams' error handler.
     """
+    formatwarning, streams = warnings.formatwarning, _print_any_path()
     try:
         return _main(argv)
     except (KeyboardInterrupt, _StartInterrupted) as err:
@@ -100,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if argv is None:  # the process's own command line: the process ends next
             _ending()
+        else:  # a caller's function call: its session goes on
+            warnings.formatwarning = formatwarning
+            for stream in streams:
+                stream.reconfigure(errors="strict")
 
 
 def _ending() -> None:
@@ -150,9 +162,9 @@ def _start(argv: Sequence[str] | None) -> tuple[Any, Any, list[str]]:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    _print_any_path()
     warnings.formatwarning = _one_line_warning
     parser, args, extra = _start(argv)
+    from torchlvm._kept_state import caller_state_kept
     from torchlvm.errors import TorchLVMError
 
     if extra:  # named by the command's parser, whose --help lists what it takes
@@ -164,7 +176,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from torchlvm.data.csv_once import parsed_once
 
     try:
-        with parsed_once():  # a table the command reads for several splits is parsed once
+        with caller_state_kept(), parsed_once():  # (a table read for several splits: parsed once)
             status = int(args.run(args) or 0)
         sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
         return status

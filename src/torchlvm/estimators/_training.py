@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import random
 import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
+from torchlvm._kept_state import caller_state_kept
 from torchlvm.data.dataset import Dataset
 from torchlvm.training import LVMDataModule, TrainConfig, fit
 
@@ -81,28 +79,14 @@ class ArrayDataModule(LVMDataModule):
 
 @contextlib.contextmanager
 def _isolated() -> Iterator[None]:
-    """Keep the caller's random states (Python, NumPy, torch), ``PL_*`` seed variables, log
-    levels and warnings as they were: training seeds everything globally and Lightning talks."""
-    py_state, np_state = random.getstate(), np.random.get_state()
-    env = {k: os.environ.get(k) for k in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")}
-    loggers = [logging.getLogger(name) for name in ("lightning", "lightning.pytorch")]
-    levels = [log.level for log in loggers]
-    try:
-        with torch.random.fork_rng(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for log in loggers:
-                log.setLevel(logging.ERROR)
-            yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
-        for key, value in env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        for log, level in zip(loggers, levels, strict=True):
-            log.setLevel(level)
+    """Keep the caller's global state (random states, ``PL_*`` seed variables, grad mode, log
+    levels, warnings: :func:`~torchlvm._kept_state.caller_state_kept`) as it was, and Lightning
+    quiet meanwhile: training seeds everything globally and Lightning talks."""
+    with caller_state_kept():
+        warnings.simplefilter("ignore")
+        for name in ("lightning", "lightning.pytorch"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        yield
 
 
 def train(

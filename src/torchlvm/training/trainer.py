@@ -251,11 +251,12 @@ def _begin(trainer: L.Trainer, layout: RunLayout, record: dict[str, Any], resume
 def _train(
     trainer: L.Trainer, module: LVMModule, datamodule: LVMDataModule, last: Path, resume: bool
 ) -> None:
-    """``trainer.fit``, with Ctrl-C given back as ``KeyboardInterrupt`` and a divergence named
-    with the checkpoint that stays."""
+    """``trainer.fit``, with Ctrl-C given back as ``KeyboardInterrupt``, a divergence named
+    with the checkpoint that stays, and the caller's grad mode kept (Lightning's fit loop turns
+    gradients on and leaves them on, also inside a caller's ``torch.no_grad()``)."""
     sigint = signal.getsignal(signal.SIGINT)
     try:
-        with nonfinite_weights_as_error(module, trainer):
+        with torch.enable_grad(), nonfinite_weights_as_error(module, trainer):
             trainer.fit(
                 module,
                 datamodule=datamodule,

@@ -1,0 +1,93 @@
+"""caller_state_kept: a block that changes the process's global state leaves the caller's as it
+was; and the CLI's main, called in-process, changes none of it (grad mode, random states,
+environment, threads, warnings, log levels)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from torchlvm._kept_state import caller_state_kept
+from torchlvm.cli import main
+
+
+def _state() -> dict:
+    log = logging.getLogger("lightning.pytorch")
+    return {
+        "grad": torch.is_grad_enabled(),
+        "dtype": torch.get_default_dtype(),
+        "threads": torch.get_num_threads(),
+        "torch_rng": torch.get_rng_state().tolist(),
+        "numpy_rng": np.random.get_state()[1].tolist(),
+        "python_rng": random.getstate(),
+        "environ": dict(os.environ),
+        "filters": list(warnings.filters),
+        "formatwarning": warnings.formatwarning,
+        "level": log.level,
+        "root_level": logging.getLogger().level,
+    }
+
+
+def test_every_global_change_inside_the_block_is_undone() -> None:
+    torch.manual_seed(1)
+    with torch.no_grad():
+        before = _state()
+        with caller_state_kept():
+            torch.set_grad_enabled(True)
+            torch.set_default_dtype(torch.float64)
+            torch.set_num_threads(before["threads"] + 1)
+            torch.manual_seed(0), np.random.seed(0), random.seed(0)
+            os.environ["PL_GLOBAL_SEED"] = "0"
+            os.environ.pop("HOME", None)
+            warnings.simplefilter("ignore")
+            warnings.formatwarning = lambda *a, **k: ""
+            logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+            logging.getLogger().setLevel(logging.CRITICAL)
+        assert _state() == before
+
+
+def test_a_block_that_raises_is_undone_too() -> None:
+    before = _state()
+    try:
+        with caller_state_kept():
+            torch.set_grad_enabled(False)
+            torch.manual_seed(0)
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert _state() == before
+
+
+def _train_sample_evaluate(run: Path) -> None:
+    argv = ["train", "vae", "--data", "digits", "--latent-dim", "2", "--epochs", "1", "--quiet"]
+    assert main([*argv, "--threads", "1", "--out", str(run)]) == 0
+    assert main(["sample", str(run), "--n", "2"]) == 0
+    assert (
+        main(["evaluate", str(run), "--k", "5", "--n", "10", "--ood", "none", "--no-figures"]) == 0
+    )
+
+
+def test_commands_called_in_process_leave_the_callers_state_as_it_was(tmp_path: Path) -> None:
+    """Lightning's fit loop turned gradients on inside the caller's no_grad; seed_everything
+    reseeded the caller's generators and exported PL_GLOBAL_SEED; --threads set the thread
+    count and OMP_NUM_THREADS; main set Python's warning format. (A first round imports what
+    the commands import: an import's own changes, such as scipy's warnings filter, stay.)"""
+    _train_sample_evaluate(tmp_path / "first")
+    torch.manual_seed(123)
+    with torch.no_grad():
+        before = _state()
+        _train_sample_evaluate(tmp_path / "vae")
+        assert _state() == before
+
+
+def test_a_refused_command_leaves_the_callers_state_as_it_was(tmp_path: Path) -> None:
+    with torch.no_grad():
+        before = _state()
+        assert main(["sample", str(tmp_path / "no-run")]) == 2
+        assert _state() == before
