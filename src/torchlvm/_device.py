@@ -30,9 +30,20 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from torchlvm.errors import OptionError, spelled
+
 ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "gpu")
 """Where a model trains or runs, as ``--accelerator`` and the estimators' ``accelerator`` take
 it: ``auto`` (a GPU when one is visible, else the CPU), ``cpu`` or ``gpu``."""
+
+
+def no_gpu_error(accelerator: str = "gpu") -> OptionError:
+    """The refusal of ``accelerator`` (``gpu``, or Lightning's ``cuda``) on a machine with no
+    visible GPU: one wording for every command and for Python, each spelling its own option."""
+    return spelled(OptionError, lambda spell: (
+        f"{spell('accelerator', accelerator)} asks for a GPU but this machine has none visible (no "
+        f"CUDA device); run on the CPU with {spell('accelerator', 'cpu')}"
+    ))  # fmt: skip
 
 
 def model_device(model: torch.nn.Module) -> torch.device:

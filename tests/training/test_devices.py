@@ -14,14 +14,27 @@ def test_a_gpu_request_without_one_names_the_options_of_each_interface(monkeypat
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(OptionError) as caught:
         check_devices("gpu", 1, 1)
-    assert str(caught.value) == (
-        "accelerator='gpu' asks for GPUs but this machine has none visible; train on the CPU "
-        "with accelerator='cpu'"
-    )
-    assert caught.value.on_command_line == (
-        "--accelerator gpu asks for GPUs but this machine has none visible; train on the CPU "
-        "with --accelerator cpu"
-    )
+    none = "asks for a GPU but this machine has none visible (no CUDA device); run on the CPU"
+    assert str(caught.value) == f"accelerator='gpu' {none} with accelerator='cpu'"
+    assert caught.value.on_command_line == f"--accelerator gpu {none} with --accelerator cpu"
+
+
+def test_train_and_the_other_commands_refuse_a_missing_gpu_in_one_wording(monkeypatch):
+    """train said 'asks for GPUs ...; train on the CPU with --accelerator cpu', sample, evaluate
+    and the others 'asks for a GPU ... (no CUDA device); run on the CPU with --accelerator cpu
+    (or auto)': two wordings of one refusal."""
+    import argparse
+
+    from torchlvm.cli._accelerator import device_for
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(OptionError) as training:
+        check_devices("gpu", 2, 1)
+    with pytest.raises(OptionError) as running:
+        device_for(argparse.Namespace(accelerator="gpu"))
+    assert training.value.on_command_line == running.value.on_command_line
+    assert str(training.value) == str(running.value)
 
 
 def test_more_devices_than_cores_names_the_count_that_fits_in_each_spelling(monkeypatch):

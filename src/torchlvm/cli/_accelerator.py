@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from torchlvm._device import ACCELERATORS
+from torchlvm._device import ACCELERATORS, no_gpu_error
 from torchlvm.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def device_for(args: argparse.Namespace) -> torch.device:
     """The device ``args.accelerator`` names on this machine.
 
     Raises:
-        ConfigError: for ``gpu`` when no GPU is visible.
+        OptionError: for ``gpu`` when no GPU is visible (:func:`~torchlvm._device.no_gpu_error`).
     """
     import torch
 
@@ -54,10 +54,7 @@ def device_for(args: argparse.Namespace) -> torch.device:
     if gpu_count() > 0:
         return torch.device("cuda", torch.cuda.current_device())
     if accelerator == "gpu":
-        raise ConfigError(
-            "--accelerator gpu asks for a GPU but this machine has none visible (no CUDA "
-            "device); run on the CPU with --accelerator cpu (or auto)"
-        )
+        raise no_gpu_error()
     return torch.device("cpu")
 
 

@@ -7,6 +7,7 @@ import os
 
 import torch
 
+from torchlvm._device import no_gpu_error
 from torchlvm.errors import ConfigError, OptionError, spelled
 
 
@@ -39,10 +40,7 @@ def check_devices(accelerator: str, devices: int | str, num_nodes: int) -> None:
         raise ConfigError(f"devices must be a positive integer or 'auto', got {devices!r}")
     available, kind = available_devices(accelerator)
     if devices > available and available == 0:
-        raise spelled(OptionError, lambda spell: (
-            f"{spell('accelerator', accelerator)} asks for {kind} but this machine has none "
-            f"visible; train on the CPU with {spell('accelerator', 'cpu')}"
-        ))  # fmt: skip
+        raise no_gpu_error(accelerator)
     if devices > available:
         asked = f"asks for {devices} processes on this node but only {available} {kind}"
         asked += " are available"
