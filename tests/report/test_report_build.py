@@ -295,3 +295,18 @@ def test_build_report_finishes_a_killed_commit_before_it_reads_the_run(make_run)
     assert not (folder / JOURNAL_NAME).exists()
     assert (folder / "metrics.json").read_text() == new
     assert (folder / "gaps.json").read_text() == '{"new": true}'
+
+
+def test_the_subtitle_leaves_out_what_the_title_says(make_run, config, tmp_path):
+    """A run folder named after its model (make demo's runs/demo/vae) was titled 'vae' over
+    'vae · digits · protocol dynamic': the model, named twice; so was each column of a
+    comparison. A title that is the data's name leaves the data out the same way."""
+    vae = build_report([make_run("vae")]).read_text(encoding="utf-8")
+    assert '<p class="subtitle">digits · protocol dynamic · <code>' in vae
+    digits = build_report([make_run("Digits")]).read_text(encoding="utf-8")
+    assert '<p class="subtitle">vae · protocol dynamic · <code>' in digits
+    config["model_type"] = "autoencoder"
+    both = build_report([make_run("ae", config=config), tmp_path / "vae"], tmp_path / "c.html")
+    text = both.read_text(encoding="utf-8")
+    assert '<th class="run">vae<span class="sub">digits · protocol dynamic</span>' in text
+    assert '<th class="run">ae<span class="sub">autoencoder · digits · protocol dynamic' in text

@@ -70,7 +70,8 @@ def headline_table(runs: Sequence[RunContents]) -> str:
     """The headline numbers side by side: a row per number, a column per run, then settings."""
     names = column_names(runs)
     header = "".join(
-        f'<th class="run">{esc(name)}<span class="sub">{esc(subtitle(run.config))}</span></th>'
+        f'<th class="run">{esc(name)}<span class="sub">{esc(subtitle(run.config, run.name))}'
+        "</span></th>"
         for name, run in zip(names, runs, strict=True)
     )
     cards = [{card.key: card for card in headline(run.metrics)} for run in runs]

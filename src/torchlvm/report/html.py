@@ -155,12 +155,15 @@ def evaluation_fact(metrics: Any) -> tuple[str, str] | None:
     return ("evaluation", ", ".join(parts)) if parts else None
 
 
-def subtitle(config: Any) -> str:
+def subtitle(config: Any, name: str) -> str:
+    """``vae · digits · protocol dynamic`` under the title ``name``, less what the title says
+    already (a run folder named after its model or its data: ``runs/vae``, ``runs/digits``)."""
     parts = [lookup(config, "model_type"), lookup(config, "data", "name")]
     protocol = lookup(config, "data", "binarize")
     if protocol is not None:
         parts.append(f"protocol {protocol}")
-    return " · ".join(str(p) for p in parts if p is not None)
+    said = name.casefold()
+    return " · ".join(str(p) for p in parts if p is not None and str(p).casefold() != said)
 
 
 def facts_html(config: Any, metrics: Any = None) -> str:
@@ -345,9 +348,10 @@ def config_html(config: Any) -> str:
 
 def run_header(run: RunContents, level: int, eyebrow: str = "torchlvm run report") -> str:
     eyebrow_html = f'<p class="eyebrow">{esc(eyebrow)}</p>' if eyebrow else ""
+    said = subtitle(run.config, run.name)
     return (
         f"<header>{eyebrow_html}<h{level}>{esc(run.name)}</h{level}>"
-        f'<p class="subtitle">{esc(subtitle(run.config))} · <code>{esc(run.folder)}</code></p>'
+        f'<p class="subtitle">{esc(said) + " · " if said else ""}<code>{esc(run.folder)}</code></p>'
         f"{facts_html(run.config, run.metrics)}</header>"
     )
 
