@@ -73,3 +73,55 @@ def test_a_bad_number_is_refused_before_any_folder_is_made(tmp_path, capsys, bad
     assert exit_.value.code == 2
     assert capsys.readouterr().err.startswith(f"torchlvm: error: argument {bad[0]}: must be")
     assert list(tmp_path.iterdir()) == []
+
+
+def _result(mig: float) -> dict:
+    """A compare result of two models (what the library returns), its MIG set to ``mig``."""
+    from torchlvm.evaluation.compare import _table
+
+    def entry(label: str) -> dict:
+        return {"label": label, "interpretability": {"mig": {"value": mig}}, "metrics": {}}
+
+    models = {"ae": entry("AE"), "vae": entry("VAE")}
+    budget = {"epochs": 1, "latent_dim": 2, "hidden": [8], "batch_size": 8, "lr": 0.1, "seed": 0}
+    return {"data": "digits", "table": _table(models), "budget": budget, "models": models,
+            "protocol": {"binarize": "dynamic", "n": 50, "k": 5}, "verdicts": {}}  # fmt: skip
+
+
+@pytest.mark.parametrize("failing", ["compare.md", "compare.png"])
+def test_the_three_outputs_are_one_commit(tmp_path, monkeypatch, capsys, failing):
+    """compare.json, compare.md and compare.png were written one after another: an error or a
+    kill between them left a new compare.json beside the old table and figure. They are put in
+    place together (torchlvm.run.commit), so that a failure in the middle leaves the old three
+    and the next run the new three."""
+    import os
+
+    from torchlvm.evaluation import compare as library
+
+    out = tmp_path / "compare"
+    argv = ["compare", "--data", "digits", "--out", str(out), "--quiet"]
+    monkeypatch.setattr(library, "compare", lambda *a, **k: _result(0.25))
+    assert main(argv) == 0
+    old = {
+        name: (out / name).read_bytes() for name in ("compare.json", "compare.md", "compare.png")
+    }
+    assert b"0.25" in old["compare.json"]
+
+    monkeypatch.setattr(library, "compare", lambda *a, **k: _result(0.75))
+    replace = os.replace
+
+    def refused(src, dst, *a, **k):  # the system refuses to put one of them in place
+        if str(dst).endswith(failing):
+            raise PermissionError(13, "Permission denied", str(dst))
+        return replace(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", refused)
+    assert main(argv) == 1
+    assert {name: (out / name).read_bytes() for name in old} == old  # the old three, whole
+    assert sorted(p.name for p in out.iterdir()) == sorted(old)  # nothing staged is left
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert main(argv) == 0
+    new = {name: (out / name).read_bytes() for name in old}
+    assert b"0.75" in new["compare.json"] and b"0.75" in new["compare.md"]
+    assert new["compare.png"] != old["compare.png"]

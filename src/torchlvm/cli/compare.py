@@ -66,9 +66,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchlvm._files import write_json, write_text
     from torchlvm.evaluation.compare import Budget, compare, comparison_markdown
-    from torchlvm.plots import comparison_figure, comparison_scores, save_figure
+    from torchlvm.run.commit import recover_if_free
 
     device = device_for(args)
     budget = Budget(
@@ -80,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     out: Path = args.out or Path("runs") / f"compare-{Path(args.data).stem}"
+    if out.is_dir():
+        recover_if_free(out)  # outputs a killed compare left half replaced: read as one set
     result = compare(
         args.data,
         out,
@@ -92,11 +93,28 @@ def run(args: argparse.Namespace) -> int:
         device=device,
     )
     text = comparison_markdown(result)
-    write_json(out / "compare.json", result)
-    write_text(out / "compare.md", text)
     epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
-    title = f"Autoencoders vs VAEs on {result['data']} (same budget, {epochs})"
-    save_figure(comparison_figure(comparison_scores(result), title=title), out / "compare.png")
+    _publish(out, result, text, f"Autoencoders vs VAEs on {result['data']} (same budget, {epochs})")
     print(text)
     print(f"wrote {out / 'compare.md'}, {out / 'compare.json'} and {out / 'compare.png'}")
     return 0
+
+
+def _publish(out: Path, result: dict, text: str, title: str) -> None:
+    """compare.json, compare.md and the table drawn as compare.png, put in place as one
+    (:class:`torchlvm.run.commit.Staging`, under ``out``'s lock): an error, Ctrl-C or a kill
+    leaves the three old files or the three new ones, never a mix."""
+    from torchlvm._files import write_json, write_text
+    from torchlvm.plots import comparison_figure, comparison_scores, save_figure
+    from torchlvm.run.commit import Staging, recover
+    from torchlvm.run.lock import EVALUATED, acquire, command_line
+
+    out.mkdir(parents=True, exist_ok=True)  # (the runs made it, unless none was trained here)
+    with acquire(out, command_line(), what=str(out), doing=EVALUATED):
+        recover(out)  # (one a kill left since the start)
+        with Staging(out) as staging:
+            write_json(staging.path(out / "compare.json"), result)
+            write_text(staging.path(out / "compare.md"), text)
+            figure = comparison_figure(comparison_scores(result), title=title)
+            save_figure(figure, staging.path(out / "compare.png"))
+            staging.commit()
