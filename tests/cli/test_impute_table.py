@@ -98,6 +98,28 @@ def test_a_tab_separated_table_is_filled_as_a_tsv(table, ppca_run, tmp_path, cap
     assert "--out must name a .tsv file" in capsys.readouterr().err
 
 
+def test_a_unix_table_comes_back_byte_for_byte_but_its_filled_cells(table, ppca_run, tmp_path):
+    """impute wrote a pandas file's LF line ends as CRLF and dropped its quotes (csv.writer's
+    defaults): every byte but the filled cells' is the file's, its line ends, quoting and
+    blank lines; and the files written from it end their lines as it does."""
+    lines = table.read_bytes().decode().splitlines()
+    lines[2] = ",".join(f'"{c}"' for c in lines[2].split(","))  # to_csv(quoting=QUOTE_ALL)
+    given = tmp_path / "unix.csv"
+    given.write_bytes(("\n".join(lines[:50]) + "\n\n" + "\n".join(lines[50:]) + "\n").encode())
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(ppca_run), "--data", str(given), "--out", str(out)]) == 0
+    before, after = given.read_bytes().split(b"\n"), out.read_bytes().split(b"\n")
+    assert b"\r" not in out.read_bytes() and len(before) == len(after) == 123
+    for old, new in zip(before, after, strict=True):
+        holes = [c == b"NA" or c == b'"NA"' for c in old.split(b",")]
+        cells = zip(old.split(b","), new.split(b","), holes, strict=True)
+        assert all(o == n for o, n, hole in cells if not hole) and (any(holes) or old == new)
+    assert after[2].startswith(b'"r1",') and after[50] == b""
+    codes = tmp_path / "z.csv"
+    assert main(["encode", str(ppca_run), "--data", str(given), "--out", str(codes)]) == 0
+    assert codes.read_bytes().count(b"\n") == 121 and b"\r" not in codes.read_bytes()
+
+
 def test_draws_stack_multiple_imputations(table, ppca_run, tmp_path):
     out = tmp_path / "draws.csv"
     argv = ["impute", str(ppca_run), "--data", str(table), "--out", str(out), "--draws", "3"]

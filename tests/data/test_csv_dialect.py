@@ -66,7 +66,7 @@ def test_decode_names_the_first_byte_no_code_page_reads():
     ],
 )
 def test_a_tsvs_decimal_point(text, decimal, undecided):
-    assert sniff(text, tabs=True) == Dialect("\t", decimal, undecided=undecided)
+    assert sniff(text, tabs=True) == Dialect("\t", decimal, undecided=undecided, newline="\n")
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ def test_a_tsvs_decimal_point(text, decimal, undecided):
     ids=["comma", "one-group-point", "points", "thousands"],
 )
 def test_a_semicolon_files_decimal_point(text, decimal, undecided):
-    assert sniff(text, tabs=False) == Dialect(";", decimal, undecided=undecided)
+    assert sniff(text, tabs=False) == Dialect(";", decimal, undecided=undecided, newline="\n")
 
 
 @pytest.mark.parametrize(
@@ -97,10 +97,23 @@ def test_a_csv_written_from_a_file_keeps_its_encoding(dialect, width, written):
     assert dialect.for_csv(width) == written
 
 
-def test_the_record_holds_the_encoding():
-    dialect = Dialect(";", ",", "cp1252")
+@pytest.mark.parametrize(
+    ("text", "newline"),
+    [("a,b\n1,2\r\n", "\n"), ("a;b\r\n1;2\n", "\r\n"), ("a\tb\r1\t2", "\r"), ("1,2", "\r\n")],
+    ids=["lf", "crlf", "cr", "none"],
+)
+def test_a_files_line_end_is_its_first_lines(text, newline):
+    """The line end the files written from a table keep (they were all CRLF, csv.writer's)."""
+    assert sniff(text, tabs="\t" in text).newline == newline
+
+
+def test_the_record_holds_the_encoding_and_the_line_end():
+    dialect = Dialect(";", ",", "cp1252", newline="\n")
     assert Dialect.from_dict(dialect.to_dict()) == dialect
-    assert Dialect.from_dict({"delimiter": ";", "decimal": ","}).encoding == "utf-8"  # before
+    before = Dialect.from_dict({"delimiter": ";", "decimal": ","})  # recorded before either
+    assert before.encoding == "utf-8" and before.newline == "\r\n"
+    with pytest.raises(ValueError, match="not a table file's dialect"):
+        Dialect.from_dict({"newline": "\n\n"})
     with pytest.raises(ValueError, match="not a table file's dialect"):
         Dialect.from_dict({"encoding": "ebcdic"})
 

@@ -16,7 +16,8 @@ sampling-importance-resampling for a VAE), stacked, with a first column ``draw``
 
 Every other cell, observed values and dropped or label columns alike, is copied from the file
 as written (bit for bit); the header, the column order, the separator and the decimal point
-(semicolons and decimal commas: :mod:`torchlvm.data.csv_dialect`) are the file's.
+(semicolons and decimal commas: :mod:`torchlvm.data.csv_dialect`) are the file's, and so is
+every other byte: line ends, quoting, blank lines (:mod:`torchlvm.data.csv_rewrite`).
 """
 
 from __future__ import annotations
@@ -52,21 +53,43 @@ def _file_columns(schema: Any, table: Any) -> list[int]:
     return [table.header.index(name) for name in schema.columns]
 
 
-def _filled_rows(
+def _filled_cells(
     table: Any, columns: list[int], x: torch.Tensor, values: torch.Tensor, *, single: bool
-):
-    """Cell texts: the file's, with each missing feature cell replaced by its value (written at
-    float32's precision when ``single``, the model's; with the file's decimal point)."""
+) -> dict[tuple[int, int], str]:
+    """The text of each missing feature cell, by (data row, file column): its value at float32's
+    precision when ``single`` (the model's), with the file's decimal point."""
     from torchlvm.data.csv_write import number_text
 
-    missing = torch.isnan(x).numpy()
-    values = values.double().numpy()
-    for i, cells in enumerate(table.cells):
-        row = list(cells)
-        for k, j in enumerate(columns):
-            if missing[i, k]:
-                row[j] = table.dialect.text(number_text(values[i, k], single=single))
-        yield row
+    rows, features = torch.nonzero(torch.isnan(x), as_tuple=True)
+    values = values[rows, features].double().tolist()
+    cells = zip(rows.tolist(), features.tolist(), values, strict=True)
+    text = table.dialect.text
+    return {(i, columns[k]): text(number_text(v, single=single)) for i, k, v in cells}
+
+
+def _write(out: Path, data: str, table: Any, copies: list[dict[tuple[int, int], str]]) -> None:
+    """Write ``data``'s text to ``out`` with the cells of ``copies`` (one, or one per multiple
+    imputation, stacked under a column ``draw``) replaced and every other byte as it is
+    (:mod:`torchlvm.data.csv_rewrite`); where its text no longer holds the rows read (it changed
+    meanwhile), the cells read, in the file's dialect."""
+    from torchlvm.data.csv_rewrite import rewritten
+    from torchlvm.data.csv_table import read_text
+    from torchlvm.data.csv_write import write_csv, write_text
+
+    dialect = table.dialect
+    text, _ = read_text(Path(data), dialect.encoding)
+    done = rewritten(text, dialect.delimiter, table.header, table.cells, copies)
+    if done is not None:
+        write_text(out, done, dialect.encoding)
+        return
+    header, rows = table.header, []
+    for d, replace in enumerate(copies, start=1):
+        for i, cells in enumerate(table.cells):
+            row = [replace.get((i, j), cell) for j, cell in enumerate(cells)]
+            rows.append(row if len(copies) == 1 else [str(d), *row])
+    if len(copies) > 1 and header is not None:
+        header = ["draw", *header]
+    write_csv(out, header, rows, dialect=dialect)
 
 
 def _fill(run_: Any, x: torch.Tensor, args: argparse.Namespace) -> torch.Tensor:
@@ -88,7 +111,6 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     from torchlvm._checks import check_positive_int
     from torchlvm.cli import _table_rows, _tables
     from torchlvm.data.csv_table import read_csv
-    from torchlvm.data.csv_write import write_csv
     from torchlvm.errors import ConfigError
 
     if args.data is None or args.out is None:
@@ -121,15 +143,8 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     columns = _file_columns(schema, table)
     stacks = [user] if args.draws == 0 else list(user)
     single = _table_rows.single_precision(run_)
-    rows = []
-    for d, values in enumerate(stacks):
-        prefix = [] if args.draws == 0 else [str(d + 1)]
-        filled = _filled_rows(table, columns, x, values, single=single)
-        rows += [prefix + row for row in filled]
-    header = table.header
-    if args.draws and header is not None:
-        header = ["draw", *header]
-    write_csv(out, header, rows, dialect=table.dialect)
+    copies = [_filled_cells(table, columns, x, values, single=single) for values in stacks]
+    _write(out, args.data, table, copies)
     _report(args, run_, x, out)
     return 0
 

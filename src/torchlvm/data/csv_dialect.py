@@ -1,5 +1,5 @@
-"""How a table file is written: its text encoding, the character between its cells, and its
-decimal point.
+"""How a table file is written: its text encoding, the character between its cells, its
+decimal point and its line end.
 
 A ``.tsv`` has tabs. A ``.csv`` has commas, or semicolons where the spreadsheet that wrote it uses
 the comma as its decimal point (Excel and LibreOffice in most of continental Europe: ``3,14;2,5``;
@@ -27,6 +27,9 @@ back byte for byte; bytes that Windows-1252 leaves undefined are refused (:func:
 encoding can be stated instead (``encoding="mac-roman"``, ``--encoding cp1251``, as pandas'
 ``read_csv`` takes it): any text encoding Python knows (:func:`text_encoding`), the file then
 read in it, strictly, and written back in it.
+
+Its line end is that of its first line (``\\n``, ``\\r\\n`` or ``\\r``), and the files written from
+it end their lines so, as they keep its separator, decimal point and encoding.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ from torchlvm.errors import OptionError, spelled
 
 DELIMITERS = (",", ";", "\t")
 """The cell separators of the table files torchlvm reads."""
+
+NEWLINES = ("\r\n", "\n", "\r")
+"""The line ends of the table files torchlvm reads, kept in the files it writes from them."""
+
+_NEWLINE = re.compile(r"\r\n|\n|\r")
 
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252")
 """The text encodings torchlvm tells table files' text by (Python's codec names; ``utf-8-sig``:
@@ -106,12 +114,17 @@ class Dialect:
         undecided: ``","`` or ``"."`` where the file's numbers do not tell whether a one-group
             number in that mark (``1,234``) has a thousands separator or a decimal point (such
             numbers are refused, naming both: :mod:`torchlvm.data.csv_cells`), else ``""``.
+        newline: its line end, that of its first line: ``"\\n"`` (Unix, pandas' ``to_csv``),
+            ``"\\r\\n"`` (Windows, Excel, Python's ``csv`` module) or ``"\\r"`` (old Mac
+            Excel); ``"\\r\\n"`` for a file of one line without one, and for a file written
+            from no file (RFC 4180's).
     """
 
     delimiter: str = ","
     decimal: str = "."
     encoding: str = "utf-8"
     undecided: str = ""
+    newline: str = "\r\n"
 
     def number(self, cell: str) -> str:
         """``cell`` as Python's ``float`` reads it: thousands separators taken out and a decimal
@@ -130,29 +143,32 @@ class Dialect:
         file read from a ``.tsv`` with semicolons for its tabs where it has decimal commas (the
         CSV of the Excel that wrote it), else commas; and with commas and points for a single
         column of decimal commas (no semicolon on a line for a reader to find: ``3,14`` would
-        read back as two cells). The encoding stays."""
+        read back as two cells). The encoding and the line end stay."""
         if self.decimal == "," and width < 2:
-            return Dialect(encoding=self.encoding)
+            return Dialect(encoding=self.encoding, newline=self.newline)
         if self.delimiter == "\t":
             return replace(self, delimiter=";" if self.decimal == "," else ",")
         return self
 
     def to_dict(self) -> dict[str, str]:
         """JSON-ready record (a run's table: later files it writes follow it)."""
-        return {"delimiter": self.delimiter, "decimal": self.decimal, "encoding": self.encoding}
+        fields = ("delimiter", "decimal", "encoding", "newline")
+        return {name: getattr(self, name) for name in fields}
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> Dialect:
         """The dialect ``record`` holds; a record without one (a run recorded before
-        dialects were) is a comma file's, and one without an encoding (recorded before
-        encodings were) a UTF-8 file's.
+        dialects were) is a comma file's, one without an encoding (recorded before
+        encodings were) a UTF-8 file's, and one without a line end (recorded before line ends
+        were) ends its lines as files were written then, ``"\\r\\n"``.
 
         Raises:
-            ValueError: for a delimiter, decimal point or encoding no table file has.
+            ValueError: for a delimiter, decimal point, encoding or line end no table file has.
         """
-        fields = ("delimiter", "decimal", "encoding")
+        fields = ("delimiter", "decimal", "encoding", "newline")
         dialect = cls(**{k: record[k] for k in fields if k in record})
-        if dialect.delimiter not in DELIMITERS or dialect.decimal not in (".", ","):
+        marks = dialect.delimiter in DELIMITERS and dialect.decimal in (".", ",")
+        if not marks or dialect.newline not in NEWLINES:
             raise ValueError(f"not a table file's dialect: {dialect}")
         try:
             if text_encoding(dialect.encoding) != dialect.encoding:
@@ -245,6 +261,12 @@ def _dialect(rows: list[list[str]], delimiter: str) -> Dialect:
 def sniff(text: str, *, tabs: bool) -> Dialect:
     """The dialect of a table file's ``text`` (see the module docstring); ``tabs``: a ``.tsv``.
     The encoding is left as UTF-8 (:func:`decode` tells it)."""
+    end = _NEWLINE.search(text)
+    return replace(_marks(text, tabs=tabs), newline=Dialect.newline if end is None else end[0])
+
+
+def _marks(text: str, *, tabs: bool) -> Dialect:
+    """:func:`sniff`'s delimiter and decimal point."""
     delimiter = "\t" if tabs else ";"
     first = next((line for line in text.splitlines() if line.strip()), "")
     if not tabs and ";" not in first:

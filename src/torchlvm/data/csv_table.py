@@ -99,9 +99,10 @@ def _is_missing(cell: str) -> bool:
     return cell.strip().lower() in MISSING_MARKERS
 
 
-def _decode(path: Path, encoding: str | None) -> tuple[str, str]:
+def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
     """The text of ``path`` (gunzipped when its name ends in ``.gz``) and its encoding, told or
-    the stated ``encoding`` (:func:`~torchlvm.data.csv_dialect.decode`)."""
+    the stated ``encoding`` (:func:`~torchlvm.data.csv_dialect.decode`), as :func:`read_csv`
+    reads them."""
     raw = path.read_bytes()
     if path.name.lower().endswith(".gz"):
         try:
@@ -177,7 +178,7 @@ def _warn_if_garbled(path: Path, text: str) -> None:
 
 
 # Excel's hint on a first line of its own ('sep=;'): the separator, which the lines below show
-_SEPARATOR_HINT = re.compile(r"\Asep=[,;\t]?[ \t]*(?=\r|\n)")
+SEPARATOR_HINT = re.compile(r"\Asep=[,;\t]?[ \t]*(?=\r|\n)")
 
 
 def _rows(
@@ -187,10 +188,10 @@ def _rows(
     file's :class:`~torchlvm.data.csv_dialect.Dialect` (commas, semicolons or tabs; its
     encoding, the stated ``encoding`` where one is)."""
     stated = encoding
-    text, encoding = _decode(path, encoding)
+    text, encoding = read_text(path, encoding)
     if stated is None and encoding == "cp1252":
         _warn_if_garbled(path, text[:_LOOKED_AT])
-    text = _SEPARATOR_HINT.sub("", text, count=1)  # line 1 left blank: lines keep their numbers
+    text = SEPARATOR_HINT.sub("", text, count=1)  # line 1 left blank: lines keep their numbers
     dialect = replace(sniff(text, tabs=_tabs(path)), encoding=encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
     try:

@@ -37,19 +37,25 @@ def write_csv(
     dialect: Dialect | None = None,
 ) -> None:
     """Write ``header`` (if any) and ``rows`` of cell texts to ``path`` atomically, with
-    ``dialect``'s delimiter and encoding (a file read with semicolons, or in Windows-1252, is
-    written back so). A text the encoding cannot hold (a class named in another script, from a
-    training file in UTF-8) is written in UTF-8 after a byte-order mark, which spreadsheets read
-    as UTF-8, not refused. ``dialect`` None: commas, UTF-8."""
+    ``dialect``'s delimiter, line end and encoding (a file read with semicolons, LF line ends,
+    or in Windows-1252, is written back so). A text the encoding cannot hold (a class named in
+    another script, from a training file in UTF-8) is written in UTF-8 after a byte-order mark,
+    which spreadsheets read as UTF-8, not refused. ``dialect`` None: commas, UTF-8, CRLF."""
     dialect = dialect or Dialect()
     text = io.StringIO(newline="")
-    writer = csv.writer(text, delimiter=dialect.delimiter)
+    writer = csv.writer(text, delimiter=dialect.delimiter, lineterminator=dialect.newline)
     if header is not None:
         writer.writerow(header)
     writer.writerows(rows)
+    write_text(path, text.getvalue(), dialect.encoding)
+
+
+def write_text(path: str | os.PathLike[str], text: str, encoding: str) -> None:
+    """Write a table's ``text`` to ``path`` atomically in ``encoding``, or in UTF-8 after a
+    byte-order mark where ``encoding`` cannot hold it (see :func:`write_csv`)."""
     try:
-        data = text.getvalue().encode(dialect.encoding)
+        data = text.encode(encoding)
     except UnicodeEncodeError:
-        data = text.getvalue().encode("utf-8-sig")
+        data = text.encode("utf-8-sig")
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(data)

@@ -1,0 +1,185 @@
+"""A table file written back with some of its cells replaced and every other byte as it was.
+
+``impute`` fills a file's missing cells; the rest of the file is the user's: its line ends (LF,
+CRLF or CR, even mixed), its quoting (``"1.5"``), the spaces around a cell, blank lines, Excel's
+``sep=;`` first line, a byte-order mark, a last line with no line end. So the file is not parsed
+and written anew (Python's ``csv`` writer would requote, end every line in CRLF and drop the
+blank lines): its text is scanned for the place of each cell, by the rules of Python's ``csv``
+reader with its default dialect (RFC 4180: a cell that starts with ``"`` runs to the matching
+``"``, ``""`` inside it being one quote; a line end outside quotes ends a record), and only the
+replaced cells' text changes.
+
+The scan is checked against the reader's cells: each record's cells, unquoted, must be the rows
+the table was read as (:attr:`~torchlvm.data.csv_table.CSVTable.cells`). Where they are not (a
+file changed since it was read), :func:`rewritten` returns None and the caller writes the table
+anew.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
+
+from torchlvm.data.csv_table import SEPARATOR_HINT
+
+Replacements = Mapping[tuple[int, int], str]
+"""New cell texts by (data row, file column), both counted from 0."""
+
+Record = tuple[int, int, int]
+"""A record of the text: where it starts, where its cells end and where it ends (after its line
+end, if any)."""
+
+_LINE_END = re.compile(r"\r\n|\n|\r")
+_LINE = re.compile(r"[^\r\n]*")
+
+
+@cache
+def _cell(delimiter: str) -> re.Pattern[str]:
+    """A cell: a quoted part (a ``"`` at its start to the matching one, or to the end of the
+    text), then anything up to the next ``delimiter`` or line end, as Python's reader reads a
+    quote inside a cell literally."""
+    other = rf"[^{re.escape(delimiter)}\r\n]*"
+    return re.compile(rf'(?:"(?:[^"]|"")*(?:"|\Z))?{other}')
+
+
+def _spans(text: str, start: int, delimiter: str) -> list[tuple[int, int]]:
+    """The (start, stop) of each cell of the record that starts at ``start``."""
+    cell, spans = _cell(delimiter), []
+    while True:
+        stop = cell.match(text, start).end()
+        spans.append((start, stop))
+        if stop >= len(text) or text[stop] != delimiter:
+            return spans
+        start = stop + 1
+
+
+def _records(text: str, start: int, delimiter: str) -> Iterator[Record]:
+    """Each record of ``text`` from ``start`` (a line, or more where a quoted cell holds line
+    ends)."""
+    length = len(text)
+    while start < length:
+        stop = _LINE.match(text, start).end()
+        if text.find('"', start, stop) >= 0:  # a line end may be inside quotes
+            stop = _spans(text, start, delimiter)[-1][1]
+        line_end = _LINE_END.match(text, stop)
+        end = stop if line_end is None else line_end.end()
+        yield start, stop, end
+        start = end
+
+
+def _value(text: str) -> str:
+    """A cell's text as the reader reads it: its quotes taken out."""
+    if not text.startswith('"'):
+        return text
+    closing = text.find('"', 1)
+    while 0 < closing < len(text) - 1 and text[closing + 1] == '"':
+        closing = text.find('"', closing + 2)
+    if closing < 0:  # no closing quote: the cell runs to the end of the text
+        return text[1:].replace('""', '"')
+    return text[1:closing].replace('""', '"') + text[closing + 1 :]
+
+
+def _cells(text: str, record: Record, delimiter: str) -> list[str]:
+    """The cells of ``record`` as the reader reads them."""
+    start, stop, _ = record
+    if text.find('"', start, stop) < 0:
+        return text[start:stop].split(delimiter)
+    return [_value(text[a:b]) for a, b in _spans(text, start, delimiter)]
+
+
+def _data_records(
+    text: str, delimiter: str, header: Sequence[str] | None, rows: Sequence[Sequence[str]]
+) -> tuple[Record | None, list[Record]] | None:
+    """The header's record (None without one) and the data rows' records of ``text``, checked
+    against the ``header`` and ``rows`` the reader read (header names stripped, as it strips
+    them; a row may have more cells, the empty ones a separator at the end of the line adds);
+    None where they differ."""
+    hint = SEPARATOR_HINT.match(text)
+    found: list[Record] = []
+    expected = [header, *rows] if header is not None else list(rows)
+    for record in _records(text, 0 if hint is None else hint.end(), delimiter):
+        cells = _cells(text, record, delimiter)
+        if len(cells) < 2 and not any(cells):  # a blank line, which the reader skips
+            continue
+        if len(found) == len(expected):
+            return None
+        want = list(expected[len(found)])
+        got = cells[: len(want)]
+        if header is not None and not found:
+            got = [c.strip() for c in got]
+        if got != want:
+            return None
+        found.append(record)
+    if len(found) != len(expected):
+        return None
+    return (found[0], found[1:]) if header is not None else (None, found)
+
+
+def rewritten(
+    text: str,
+    delimiter: str,
+    header: Sequence[str] | None,
+    rows: Sequence[Sequence[str]],
+    copies: Sequence[Replacements],
+) -> str | None:
+    """``text`` (a table file's, decoded; the ``header`` and data ``rows`` the reader read from
+    it) with the cells of ``copies[0]`` given their new texts and every other character as it
+    was; None where ``text`` does not hold those rows (see the module docstring).
+
+    Several ``copies`` (multiple imputations) stack the data rows once per copy, each row
+    given a first cell, its copy's number (1, 2, ...), and the header (if any) a first name,
+    ``draw``; what precedes the first data row is written once, and each row ends with its
+    line end (the file's first one where the last line has none).
+    """
+    found = _data_records(text, delimiter, header, rows)
+    if found is None:
+        return None
+    head, records = found
+    by_row = [_by_row(replace) for replace in copies]
+    if len(copies) == 1:
+        return _replaced(text, records, by_row[0], delimiter, (0, len(text)))
+    newline = _LINE_END.search(text)
+    newline = "\r\n" if newline is None else newline[0]
+    first = records[0][0] if records else len(text)
+    pieces = [text[:first]]
+    if head is not None:
+        pieces = [text[: head[0]], "draw", delimiter, text[head[0] : first]]
+    for number, replace in enumerate(by_row, start=1):
+        for i, record in enumerate(records):
+            start, stop, end = record
+            pieces += [str(number), delimiter]
+            pieces.append(_replaced(text, [record], replace, delimiter, (start, end), row=i))
+            if end == stop:  # the last line, without a line end
+                pieces.append(newline)
+    return "".join(pieces)
+
+
+def _by_row(replace: Replacements) -> dict[int, dict[int, str]]:
+    """``replace``'s new texts by row, then by column."""
+    changed: dict[int, dict[int, str]] = {}
+    for (i, j), cell in replace.items():
+        changed.setdefault(i, {})[j] = cell
+    return changed
+
+
+def _replaced(
+    text: str,
+    records: Sequence[Record],
+    changed: Mapping[int, Mapping[int, str]],
+    delimiter: str,
+    part: tuple[int, int],
+    *,
+    row: int = 0,
+) -> str:
+    """``text[part[0]:part[1]]``, holding ``records`` (data rows ``row``, ``row`` + 1, ...),
+    with the cells ``changed`` names (by row, then column) given their new texts."""
+    pieces, at = [], part[0]
+    for i, (start, _, _) in enumerate(records, start=row):
+        if i not in changed:
+            continue
+        for j, (a, b) in enumerate(_spans(text, start, delimiter)):
+            if j in changed[i]:
+                pieces += [text[at:a], changed[i][j]]
+                at = b
+    return "".join([*pieces, text[at : part[1]]])
