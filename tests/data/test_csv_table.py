@@ -662,3 +662,28 @@ def test_a_column_named_as_an_id_that_numbers_the_rows_is_refused(tmp_path, name
     path.write_text(f"{name},a\n" + "".join(f"{i},{rng.normal()!r}\n" for i in range(40)))
     with pytest.raises(DataError, match="looks like an ID or an index"):
         load_dataset(path, "all")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "a,b\n1,2\n# note\n3,4\n",
+            r"line 3 is a comment \('# note'\), not a row of 2 cells; "
+            r"delete it$",
+        ),
+        (
+            "a,b\n1,2\n# x\n3,4\n#y\n",
+            "line 3 is a comment .*; delete it and the 1 other comment line$",
+        ),
+        ("a,b\n1,2\n3\n", "line 3 has 1 cell but the file has 2 columns"),
+    ],
+    ids=["comment", "comments", "one-cell"],
+)
+def test_a_comment_line_inside_the_rows_is_named_as_one(tmp_path, text, message):
+    """A '# note' line among the rows was told 'line 3 has 1 cells but the file has 2
+    columns'."""
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message):
+        read_csv(path)

@@ -106,7 +106,7 @@ def test_csv_non_numeric_cell_names_line_and_column(tmp_path):
 def test_csv_ragged_row(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("1,2\n3\n")
-    with pytest.raises(DataError, match="line 2 has 1 cells but the file has 2 columns"):
+    with pytest.raises(DataError, match="line 2 has 1 cell but the file has 2 columns"):
         load_dataset(path, "all")
 
 

@@ -68,7 +68,7 @@ def test_a_folder_of_idx_files_is_read_by_name_with_it_as_data_dir(tmp_path, mon
     ("name", "fix", "renamed"),
     [
         ("t.txt", r"if tabs separate its cells .* rename it to \.tsv", "t.tsv"),
-        ("t.xlsx", r"save the sheet as CSV \(in Excel, File > Save As > 'CSV UTF-8'\)", None),
+        ("t.xlsx", r"save the sheet as CSV \(in Excel, File > Save As > 'CSV UTF-8';", None),
     ],
     ids=["excel-text", "workbook"],
 )
@@ -81,3 +81,25 @@ def test_a_spreadsheets_own_files_name_the_export_that_reads(tmp_path, name, fix
     if renamed:
         path.rename(tmp_path / renamed)
         assert load_dataset(tmp_path / renamed, "all").x.tolist() == [[1, 2], [3, 4]]
+
+
+@pytest.mark.parametrize(
+    ("name", "line"),
+    [
+        ("t.parquet", "pandas.read_parquet('t.parquet').to_csv('t.csv', index=False)"),
+        ("t.json", "pandas.read_json('t.json').to_csv('t.csv', index=False)"),
+        ("t.jsonl", "pandas.read_json('t.jsonl', lines=True).to_csv('t.csv', index=False)"),
+        ("t.feather", "pandas.read_feather('t.feather').to_csv('t.csv', index=False)"),
+        ("t.dta", "pandas.read_stata('t.dta').to_csv('t.csv', index=False)"),
+        ("t.xlsx", "'CSV UTF-8'; in Python, pandas.read_excel('t.xlsx').to_csv('t.csv', index"),
+    ],
+)
+def test_a_table_in_a_format_pandas_reads_is_told_the_line_that_saves_it_as_csv(
+    tmp_path, monkeypatch, name, line
+):
+    """A .parquet or .json table was told only 'torchlvm reads .npy, .npz, .csv, ...': the
+    refusal gives the pandas line that writes the CSV torchlvm reads."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_bytes(b"PAR1")
+    with pytest.raises(ConfigError, match=f"unsupported extension .*{re.escape(line)}"):
+        load_dataset(name)

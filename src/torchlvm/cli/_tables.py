@@ -59,12 +59,18 @@ def table_schema(run_: Any, data: str | None, encoding: str | None) -> Any:
     arrays), reading ``data`` in the command's ``--encoding``.
 
     Raises:
-        ConfigError: for ``--encoding`` without a table file to read in it.
+        ConfigError: for ``--encoding`` without a table file to read in it, and for a ``data``
+            file in a format torchlvm does not read (naming the pandas line that saves it as
+            CSV, :func:`~torchlvm.data.registry.unsupported`).
     """
+    from torchlvm.data.registry import unreadable
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.errors import ConfigError
 
     schema = TableSchema.from_dict(run_.data.get("table"))
+    error = None if schema is None else unreadable(data)
+    if error is not None:  # a .parquet or .json of the table, not a dataset's name
+        raise error
     if encoding is None:
         return schema
     if data is None or schema is None or not is_table(data):

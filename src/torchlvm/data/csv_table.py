@@ -279,13 +279,25 @@ def _trailing_separators(header: list[str] | None, rows: list[list[str]]):
 
 
 def _check_width(path: Path, header: list[str] | None, lines: list[int], rows: list[list[str]]):
+    """The file's number of columns; a row of another width is refused, a comment line (one
+    cell starting with ``#``, as R's ``read.table`` and numpy's ``loadtxt`` skip, pandas'
+    ``read_csv`` only when told ``comment="#"``) named as one."""
     width = len(header) if header is not None else len(rows[0])
     for line, row in zip(lines, rows, strict=True):
-        if len(row) != width:
+        if len(row) == width:
+            continue
+        if len(row) == 1 and row[0].lstrip().startswith("#"):
+            others = sum(len(r) == 1 and r[0].lstrip().startswith("#") for r in rows) - 1
+            also = "" if not others else f" and the {others} other comment line"
             raise DataError(
-                f"{path} line {line} has {len(row)} cells but the file has {width} columns; "
-                "every row needs the same number of cells"
+                f"{path} line {line} is a comment ({row[0].strip()[:20]!r}), not a row of "
+                f"{width} cells; delete it{also}{'s' if others > 1 else ''}"
             )
+        cells = "1 cell" if len(row) == 1 else f"{len(row)} cells"
+        raise DataError(
+            f"{path} line {line} has {cells} but the file has {width} columns; every row needs "
+            "the same number of cells"
+        )
     return width
 
 

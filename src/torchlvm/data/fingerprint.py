@@ -82,7 +82,7 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
         DataError: when ``new`` holds other data, naming the first difference.
     """
     from torchlvm.data.load import data_reference
-    from torchlvm.data.registry import is_file_name
+    from torchlvm.data.registry import is_file_name, unreadable
 
     old, path = data.get("name"), data_reference(new)
     if path == old:
@@ -93,7 +93,7 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
             "on a file that could have moved; drop --data"
         )
     if not is_file_name(new):
-        raise ConfigError(
+        raise unreadable(new) or ConfigError(
             f"--data {new} is not a file; pass the new place of the run's data file ({old}), "
             "or drop --data"
         )

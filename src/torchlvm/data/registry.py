@@ -52,22 +52,58 @@ def unsupported(path: str | os.PathLike[str]) -> ConfigError:
     from torchlvm.data.saved_tensors import torch_file_fix
 
     suffix = file_suffix(path)
-    fix = _SPREADSHEETS.get(suffix) or torch_file_fix(path)
+    fix = _SPREADSHEETS.get(suffix) or _pandas_fix(path, suffix) or torch_file_fix(path)
     return ConfigError(
         f"cannot read {path}: unsupported extension {suffix!r}; "
         + (fix or f"torchlvm reads {', '.join(FILE_SUFFIXES)} files")
     )
 
 
+def unreadable(path: str | os.PathLike[str] | None) -> ConfigError | None:
+    """:func:`unsupported`'s error where ``path`` is a file whose extension torchlvm does not
+    read (a command that reads a table file may otherwise take its name for a dataset's), else
+    None."""
+    if path is None or is_file_name(path) or not Path(path).is_file():
+        return None
+    return unsupported(path)
+
+
 _SPREADSHEETS = {
     ".txt": "if tabs separate its cells (Excel's 'Text (Tab delimited)' and 'Unicode Text' "
     "exports), rename it to .tsv; if commas or semicolons do, to .csv",
-    **dict.fromkeys(
-        (".xlsx", ".xlsm", ".xls", ".ods", ".numbers"),
-        "torchlvm reads tables as text: save the sheet as CSV (in Excel, File > Save As > "
-        "'CSV UTF-8') and pass the .csv",
-    ),
+    ".numbers": "torchlvm reads tables as text: export the sheet as CSV (in Numbers, File > "
+    "Export To > CSV) and pass the .csv",
 }
+
+# A table in a format pandas reads (its reader), which torchlvm does not: it reads tables as
+# text, whose cells it writes back as written, and pandas is no dependency of it
+_PANDAS_READERS = {
+    **dict.fromkeys((".xlsx", ".xlsm", ".xls", ".ods"), "read_excel"),
+    **dict.fromkeys((".parquet", ".pq"), "read_parquet"),
+    **dict.fromkeys((".feather", ".arrow"), "read_feather"),
+    **dict.fromkeys((".json", ".jsonl", ".ndjson"), "read_json"),
+    **dict.fromkeys((".sas7bdat", ".xpt"), "read_sas"),
+    ".orc": "read_orc",
+    ".dta": "read_stata",
+    ".sav": "read_spss",
+}
+
+
+def _pandas_fix(path: str | os.PathLike[str], suffix: str) -> str | None:
+    """For a table in a format pandas reads, the pandas line that saves it as the CSV torchlvm
+    reads (:data:`_PANDAS_READERS`; for a workbook, Excel's export first), else None."""
+    reader = _PANDAS_READERS.get(suffix)
+    if reader is None:
+        return None
+    lines = ", lines=True" if suffix in (".jsonl", ".ndjson") else ""
+    csv = str(Path(path).with_suffix(".csv"))
+    line = f"pandas.{reader}({str(path)!r}{lines}).to_csv({csv!r}, index=False)"
+    if reader == "read_excel":
+        return (
+            "torchlvm reads tables as text: save the sheet as CSV (in Excel, File > Save As > "
+            f"'CSV UTF-8'; in Python, {line}) and pass the .csv"
+        )
+    return f"torchlvm reads tables as CSV text: save it as one with pandas, {line}, and pass it"
 
 
 @dataclass(frozen=True)
