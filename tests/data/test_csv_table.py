@@ -297,6 +297,9 @@ def test_a_tables_faults_are_named_on_its_lines_with_a_fix(tmp_path, text, messa
         ("t.tsv", "a\tb\n1.234\t2\n0.5\t3.5\n2\t-1\n", [1.234, 0.5, 2]),
         ("t.csv", "a;b\n1\u202f234,5;2\n1\u00a0234;3,5\n1 234 567;-1\n", [1234.5, 1234, 1234567]),
         ("t.csv", "a,b\n1'234.5,2\n1'234,3.5\n\"1 234 567\",-1\n", [1234.5, 1234, 1234567]),
+        # the one decimal comma of the file after a no-break space: the file was read with
+        # decimal points, and '1 234,5' refused ('correct the cell')
+        ("t.csv", "a;b\n1\u00a0234,5;2\n1;3.5\n1\u202f234\u202f567;-1\n", [1234.5, 1, 1234567]),
     ],
     ids=[
         "commas",
@@ -307,6 +310,7 @@ def test_a_tables_faults_are_named_on_its_lines_with_a_fix(tmp_path, text, messa
         "tsv-one-group",
         "french-spaces",
         "swiss-apostrophes",
+        "french-spaces-tell-the-decimal-comma",
     ],
 )
 def test_thousands_separators_are_read_as_a_spreadsheet_shows_them(tmp_path, name, text, values):
@@ -686,4 +690,22 @@ def test_a_comment_line_inside_the_rows_is_named_as_one(tmp_path, text, message)
     path = tmp_path / "t.csv"
     path.write_text(text)
     with pytest.raises(DataError, match=message):
+        read_csv(path)
+
+
+@pytest.mark.parametrize(
+    ("cell", "fix"),
+    [
+        ("\u22121.5", r"write its minus sign as '-' \(it is U\+2212, a typographic minus\)"),
+        ("(123)", r"write it as -123 \(an accounting format shows a negative number in brackets"),
+        ("( 1,234.5 )", r"write it as -1,234.5 \("),
+    ],
+    ids=["typographic-minus", "accounting-brackets", "accounting-grouped"],
+)
+def test_a_negative_number_written_as_print_shows_it_is_told_the_minus(tmp_path, cell, fix):
+    """'−1.5' (copied from a web page) and '(123)' (Excel's accounting format) were told only
+    'correct the cell'."""
+    path = tmp_path / "t.csv"
+    path.write_text(f'a,b\n1,2\n"{cell}",3\n4,5\n')
+    with pytest.raises(DataError, match=f"line 3, column 1 \\('a'\\): cannot read .*; {fix}"):
         read_csv(path)

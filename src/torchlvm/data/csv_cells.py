@@ -13,7 +13,9 @@ Groups separated by a space (French, also with a no-break or narrow no-break spa
 apostrophe (Swiss) are thousands in any file: ``1 234,5`` with decimal commas, ``1'234.5``.
 
 A cell that is no number is named for what it is where that names the fix: a number with a
-percent or currency sign, a column of dates, of booleans (``True``/``False``, ``yes``/``no``).
+percent or currency sign, a typographic minus (``−1.5``, U+2212) or an accounting format's
+brackets (``(123)``, as pandas' ``read_csv`` reads none of them), a column of dates, of booleans
+(``True``/``False``, ``yes``/``no``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def decimal_in(cell: str, mark: str) -> bool:
     grouped = _GROUPED[other].fullmatch(text)
     if grouped and other in text:
         return mark in text  # '1.234,5': the other mark groups, this one is decimal
+    if _SPACED.fullmatch(text):  # '1 234,5' (French, a no-break space between groups)
+        text = _SPACES.sub("", text)
     return text.count(mark) == 1 and other not in text and is_number(text.replace(mark, "."))
 
 
@@ -106,7 +110,8 @@ means, torchlvm does not guess (pandas reads neither as missing)."""
 
 def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
     """The fix for a cell that is almost a number, or None: a one-group number in the file's
-    ``undecided`` mark, a number with a percent sign, or a mark of no number (:data:`NO_NUMBER`)."""
+    ``undecided`` mark, a number with a typographic minus, in an accounting format's brackets
+    or with a percent or currency sign, or a mark of no number (:data:`NO_NUMBER`)."""
     text = cell.strip()
     if text in NO_NUMBER:
         return NO_NUMBER[text]
@@ -116,6 +121,11 @@ def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
             f"it may be {whole} (with a thousands separator) or {text.replace(undecided, '.')}, "
             f"and no other number in the file shows which; write it as {whole} or as {other}"
         )
+    if text.startswith("\u2212") and any(is_number(read_number("-" + text[1:], m)) for m in OTHER):
+        return "write its minus sign as '-' (it is U+2212, a typographic minus)"
+    bare = text[1:-1].strip()
+    if text[:1] + text[-1:] == "()" and any(is_number(read_number(bare, m)) for m in OTHER):
+        return f"write it as -{bare} (an accounting format shows a negative number in brackets)"
     for sign, what in (("%", "percent signs"), *((c, "currency signs") for c in _CURRENCY)):
         bare = text.removeprefix(sign).removesuffix(sign).strip()
         if bare != text and any(is_number(read_number(bare, mark)) for mark in OTHER):
