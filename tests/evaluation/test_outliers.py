@@ -233,3 +233,19 @@ def test_colour_images_beside_grey_ones_are_told_how_to_match_the_channels(
     )
     with pytest.raises(DataError, match=re.escape(fix)):
         make_ood_set(str(rgb), digits, n=5, resize=resize)
+
+
+@pytest.mark.parametrize(
+    "name, reader", [("new.parquet", "read_parquet"), ("new.xlsx", "read_excel")]
+)
+def test_a_table_run_given_a_file_pandas_reads_names_the_line_that_saves_it_as_csv(
+    tmp_path, name, reader
+) -> None:
+    """evaluate --ood new.parquet on a table run listed the extensions torchlvm reads: it names
+    the pandas line that writes the CSV, as every other command that reads a table does."""
+    from torchlvm.evaluation.outliers import check_ood_name
+
+    path = tmp_path / name
+    path.write_bytes(b"PAR1")
+    with pytest.raises(ConfigError, match=rf"OOD set .*{name}.*pandas\.{reader}\(.*to_csv"):
+        check_ood_name(str(path), table=True)

@@ -45,7 +45,7 @@ from torchlvm.data import pixels
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.idx import read_idx
 from torchlvm.data.mnist import is_idx_name
-from torchlvm.data.registry import FILE_SUFFIXES, is_file_name
+from torchlvm.data.registry import FILE_SUFFIXES, is_file_name, unreadable
 from torchlvm.data.table_schema import TableSchema
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.evaluation._records import metric
@@ -299,7 +299,11 @@ def check_ood_values(x: Tensor, binarize: str, name: str) -> None:
 
 
 def _not_a_table_file(name: str) -> ConfigError:
-    """The error for an OOD set beside a table run that is not a file of rows."""
+    """The error for an OOD set beside a table run that is not a file of rows: for a file in a
+    format torchlvm does not read (a .parquet, an .xlsx), the line that saves it as CSV."""
+    unread = unreadable(name)
+    if unread is not None:
+        return ConfigError(f"OOD set {name!r}: {unread}")
     return ConfigError(
         f"OOD set {name!r}: a model trained on a table takes files of rows as OOD sets "
         f"({', '.join(FILE_SUFFIXES)}), not {name!r}; pass --ood FILE.csv"
