@@ -138,6 +138,25 @@ def test_a_condition_on_another_device_than_the_model_is_named(name):
     call(cvae, x, c)  # where the message says
 
 
+@pytest.mark.parametrize("name", [*CALLS, "log_marginal_is", "elbo", "iwae_bound"])
+def test_boolean_rows_are_refused_for_every_model(name):
+    """x > 0.5, the binarized rows a researcher makes first, passed PPCA's encoder (its
+    scikit-learn face casts) and met torch's 'Subtraction, the `-` operator, with a bool tensor
+    is not supported' in the density of x; a VAE's encoder refused it. Both now refuse it at the
+    entry point, naming .float()."""
+    ppca = PPCA(latent_dim=2).fit(torch.randn(40, 6, generator=torch.Generator().manual_seed(0)))
+    call = {
+        **CALLS,
+        "log_marginal_is": lambda m, x: log_marginal_is(m, x, num_samples=4),
+        "elbo": lambda m, x: elbo(m, x),
+        "iwae_bound": lambda m, x: iwae_bound(m, x, num_samples=2),
+    }[name]
+    x = torch.rand(3, 6, generator=torch.Generator().manual_seed(1)) > 0.5
+    with pytest.raises(DataError, match=r"^x must be a floating-point tensor, got torch.bool; "):
+        call(ppca, x)
+    call(ppca, x.float())  # the fix it names
+
+
 @pytest.mark.parametrize("name", CALLS)
 def test_gradient_steps_under_inference_mode_say_to_use_no_grad(vae, name):
     x = torch.bernoulli(torch.full((3, 6), 0.5))

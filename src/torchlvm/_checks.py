@@ -112,9 +112,9 @@ def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None) -> None:
     PPCA's ``encode`` takes, reached torch's ``ValueError`` in ``log_prob`` or an
     ``AttributeError``. One example ``(D,)``, which a VAE's encoder reads as unbatched, met
     per-row state sized from ``x.shape[0]``: D per-point q, the chains' axis returned as rows.
-    With ``model``: x, or the condition ``c``, on another device than the model's tensors,
-    which reached torch's "Expected all tensors to be on the same device" from inside a layer
-    (the rule is :mod:`torchlvm._device`'s)."""
+    Integers or booleans (:func:`check_floating`). With ``model``: x, or the condition ``c``, on
+    another device than the model's tensors, which reached torch's "Expected all tensors to be
+    on the same device" from inside a layer (the rule is :mod:`torchlvm._device`'s)."""
     check_tensor(name, x)
     if x.ndim < 2:
         raise DataError(
@@ -123,6 +123,7 @@ def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None) -> None:
         )
     if math.prod(x.shape[:-1]) == 0:
         raise DataError(f"{name} has no rows (shape {tuple(x.shape)}); pass at least one row")
+    check_floating(name, x)
     where = _device_of(model)
     if where is None:
         return
@@ -132,6 +133,17 @@ def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None) -> None:
                 f"{label} is on {t.device} and the model on {where}; move {label} there with "
                 f"{label}.to('{where}') (or the model with model.to('{t.device}'))"
             )
+
+
+def check_floating(name: str, x: torch.Tensor) -> None:
+    """Refuse a tensor ``x`` of integers or booleans (``x > 0.5``, a uint8 image): a model's
+    layers and densities take floating point, and an entry point that reads x itself (PPCA's
+    ``log_prob`` of x beside its own cast) met torch's error for a boolean."""
+    if not x.is_floating_point():
+        raise DataError(
+            f"{name} must be a floating-point tensor, got {x.dtype}; convert it with .float() "
+            "(images scaled to [0, 1])"
+        )
 
 
 def _device_of(model: Any) -> torch.device | None:

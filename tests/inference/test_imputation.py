@@ -5,7 +5,7 @@ import torch
 
 from torchlvm.data import make_linear_gaussian
 from torchlvm.errors import ConfigError
-from torchlvm.inference.imputation import impute_missing, impute_rows
+from torchlvm.inference.imputation import draw_rows, impute_missing, impute_rows
 from torchlvm.models import PPCA, VAE, VAEConfig
 
 
@@ -46,5 +46,34 @@ def test_a_conditional_model_is_refused_naming_what_imputes() -> None:
     model = CVAE(CVAEConfig(4, 2, latent_dim=2, hidden=(4,), likelihood="gaussian"))
     x = torch.rand(3, 4)
     x[0, 1] = float("nan")
-    with pytest.raises(ConfigError, match=r"^impute_rows fills .* takes no c; .*objective='miwae'"):
+    with pytest.raises(ConfigError, match=r"^impute_rows works .* takes no c; .*objective='miwae'"):
+        impute_rows(model, x)
+
+
+def test_draw_rows_of_a_conditional_model_names_its_sample() -> None:
+    """draw_rows on a CVAE reached the CVAE's 'pass c (e.g. model.condition_from_labels...)',
+    and draw_rows takes no c: the refusal names the model's own sample(n, c)."""
+    from torchlvm.models.cvae import CVAE, CVAEConfig
+
+    model = CVAE(CVAEConfig(4, 2, latent_dim=2, hidden=(4,), num_classes=2))
+    with pytest.raises(
+        ConfigError,
+        match=r"^draw_rows works .* takes no c; draw from it with model\.sample\(n, c\)",
+    ):
+        draw_rows(model, 3)
+    assert model.sample(3, model.condition_from_labels(torch.tensor([0, 1, 1]))).shape == (3, 4)
+
+
+def test_an_autoencoder_is_refused_by_impute_rows_naming_what_imputes() -> None:
+    """impute_rows on an autoencoder reached the point mass's 'use its reconstruction_loss, or a
+    VAE for likelihood bounds', a fix for another question."""
+    from torchlvm.models.autoencoder import Autoencoder, AutoencoderConfig
+
+    model = Autoencoder(AutoencoderConfig(4, latent_dim=2, hidden=(4,)))
+    x = torch.rand(3, 4)
+    x[0, 1] = float("nan")
+    with pytest.raises(
+        ConfigError,
+        match=r"^impute_rows weighs .* encodes x as a single point, .*PPCA\(method='em'\)",
+    ):
         impute_rows(model, x)

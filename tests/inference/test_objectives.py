@@ -55,7 +55,7 @@ ESTIMATES_OF_LOG_PX = {
     [
         (lambda x: x.numpy(), r"^x must be a torch.Tensor, got numpy.ndarray; .*as_tensor"),
         (lambda x: x[:, :3], r"^data has 3 features but the model expects 4; pass a tensor"),
-        (lambda x: x.long(), r"^data must be a floating-point tensor, got torch.int64"),
+        (lambda x: x.long(), r"^x must be a floating-point tensor, got torch.int64"),
         (lambda x: x.masked_fill(x > 0.5, float("nan")), r"^data holds NaN in \d of 3 rows"),
     ],
     ids=["numpy", "width", "integers", "nan"],

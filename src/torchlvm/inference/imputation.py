@@ -127,6 +127,11 @@ def _vae_weights(model: Any, x: Tensor, num_samples: int, generator: Any) -> tup
     view = ObservedCells(model, observed)
     x0 = zero_filled(x, observed)
     q = view.encode(x0)
+    if _is_point_mass(q):
+        raise ConfigError(
+            f"impute_rows weighs draws of z by the density of q(z | x), and a "
+            f"{type(model).__name__} encodes x as a single point, with none; {_IMPUTE_WITH}"
+        )
     eps = _device.randn((num_samples, *q.mean.shape), generator=generator, like=q.mean)
     z = q.mean + q.stddev * eps  # (S, B, K)
     log_w = view.decode(z).log_prob(x0) + view.prior(batch_shape=x.shape[:-1]).log_prob(z)
@@ -190,20 +195,24 @@ def impute_rows(
         DataError: for an ``x`` that is not a tensor, or has no rows.
     """
     check_rows("x", x)
-    _check_unconditional(model)
+    _check_unconditional(model, "impute_rows", _IMPUTE_WITH)
     (rows,) = _device.to_model(model, x)
     return _impute_rows(model, rows, draws, num_samples, generator).to(x.device)
 
 
-def _check_unconditional(model: Any) -> None:
-    """Refuse a model of p(x | c) (its config has a condition width): impute_rows takes no c,
-    and the model's own refusal would name one."""
+_IMPUTE_WITH = (
+    "impute with a PPCA(method='em') or a VAE fitted on the same rows "
+    "(VAEEstimator(objective='miwae') trains around missing cells)"
+)
+
+
+def _check_unconditional(model: Any, name: str, fix: str) -> None:
+    """Refuse a model of p(x | c) (its config has a condition width) in ``name``, which takes
+    no c, naming ``fix``: the model's own refusal would name a c that ``name`` cannot pass."""
     if getattr(getattr(model, "config", None), "condition_dim", None) is not None:
         raise ConfigError(
-            f"impute_rows fills cells from p(x) of an unconditional model (PPCA, VAE); a "
-            f"{type(model).__name__} models p(x | c), and impute_rows takes no c; impute with a "
-            "PPCA(method='em') or a VAE fitted on the same rows (VAEEstimator(objective='miwae') "
-            "trains around missing cells)"
+            f"{name} works from p(x) of an unconditional model (PPCA, VAE); a "
+            f"{type(model).__name__} models p(x | c), and {name} takes no c; {fix}"
         )
 
 
@@ -233,6 +242,11 @@ def draw_rows(model: Any, n: int, generator: torch.Generator | None = None) -> T
     Bernoulli p(x | z). A model with ``sample_latent`` (a VAE) draws z from its own prior, a
     learned one included."""
     n = check_positive_int("n", n)
+    _check_unconditional(
+        model,
+        "draw_rows",
+        "draw from it with model.sample(n, c), c = model.condition_from_labels(y)",
+    )
     sample_latent = getattr(model, "sample_latent", None)
     if sample_latent is not None:
         return _draw(model.decode(sample_latent(n, generator=generator)), generator)

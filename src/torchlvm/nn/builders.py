@@ -13,7 +13,7 @@ from typing import Literal
 
 from torch import Tensor, nn
 
-from torchlvm._checks import check_choice, check_positive_int, check_tensor
+from torchlvm._checks import check_choice, check_floating, check_positive_int, check_tensor
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.nn.activations import ACTIVATIONS
 from torchlvm.nn.conv import ConvDecoder, ConvEncoder, check_image_shape
@@ -132,9 +132,5 @@ def check_features(x: object, width: int, *, name: str = "data", what: str = "fe
             f"{name} has {got} but the model expects {width}; pass a tensor of shape "
             f"(B, {width}) (shape given: {tuple(x.shape)})"
         )
-    if not x.is_floating_point():
-        raise DataError(
-            f"{name} must be a floating-point tensor, got {x.dtype}; convert it with .float() "
-            "(images scaled to [0, 1])"
-        )
+    check_floating(name, x)
     return x
