@@ -84,3 +84,16 @@ def test_column_names_are_kept_and_other_columns_refused_in_one_line(estimator):
                 "pass the columns fit saw, in its order: X[estimator.feature_names_in_]"
             )
     np.testing.assert_array_equal(est.transform(reordered[est.feature_names_in_]), est.transform(X))
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_a_series_is_told_to_frame_which_it_has(estimator):
+    """One column of a frame, df["col_0"], or one row, df.iloc[0], was told X.reshape(...),
+    which a Series lacks."""
+    X, y = frame()
+    with pytest.raises(DataError, match=r"got shape \(90,\); .* X\.to_frame\(\) for one feature"):
+        clone(estimator).fit(X["col_0"], y)
+    est = clone(estimator).fit(X, y)
+    with pytest.raises(DataError, match=r"got shape \(5,\); .* X\.to_frame\(\)\.T for one sample"):
+        est.transform(X.iloc[0])
+    np.testing.assert_allclose(est.transform(X.iloc[0].to_frame().T), est.transform(X[:1]))

@@ -39,9 +39,14 @@ def _check_2d(X: Any, name: str) -> None:
     except (ValueError, TypeError):
         return  # ragged or not array-like at all: validate_data says what is wrong
     if len(shape) != 2:
+        how = (
+            f"{name}.to_frame() for one feature, {name}.to_frame().T for one sample"
+            if hasattr(X, "to_frame")  # a pandas Series, which has no reshape
+            else f"{name}.reshape(1, -1) for one sample, {name}.reshape(-1, 1) for one feature"
+        )
         raise DataError(
             f"{name} must be 2-D (n_samples, n_features), got shape {shape}; Reshape your data: "
-            f"{name}.reshape(1, -1) for one sample, {name}.reshape(-1, 1) for one feature"
+            f"{how}"
         )
 
 
