@@ -67,6 +67,8 @@ def test_scores_are_the_exact_density_in_the_files_units(table, ppca_run, tmp_pa
     assert main([*argv, "--threshold", "20", "--top", "1"]) == 0
     printed = capsys.readouterr().out
     assert "rank 1: row 8 (line 9)," in printed
+    # which way the score points was said in --help only
+    assert "the higher, the less likely the row under the model: rank 1 is the most" in printed
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 200 and rows[7]["rank"] == "1" and rows[7]["outlier"] == "1"
     model = torchlvm.load(ppca_run)

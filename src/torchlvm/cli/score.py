@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"scored {len(x)} rows of {args.data} with {run_.describe()}")
     error = "" if scores.exact else ", ± its standard error"
     print(f"  −log p(x): nats per row ({exact}{error}), density in {units}")
+    print("  the higher, the less likely the row under the model: rank 1 is the most outlying")
     if scores.partial_rows:
         print(f"  {scores.partial_rows} rows with missing cells: scored on their observed cells")
     if args.threshold is not None:
