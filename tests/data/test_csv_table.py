@@ -566,10 +566,22 @@ def test_a_pandas_index_that_does_not_count_the_rows_is_no_feature(tmp_path, ind
     with pytest.raises(DataError, match=r"t.csv: column 1 \(no name\) " + held) as refused:
         load_dataset(path, "all")
     assert refused.value.on_command_line.endswith(
-        "drop it (--drop-columns 0, its index counting from 0), or save the file with "
-        "to_csv(index=False)"
+        "drop it (--drop-columns 0, its index counting from 0), or save the file without it "
+        "(pandas: to_csv(index=False); R: write.csv(..., row.names=FALSE))"
     )
     assert load_dataset(path, "all", drop_columns=[0]).columns == ("a", "b")
+
+
+def test_rs_row_names_are_told_rs_way_to_leave_them_out(tmp_path):
+    """R's write.csv writes its row names as a quoted first column of no name, "1", "2", ...:
+    the refusal named pandas' to_csv(index=False) alone."""
+    path = tmp_path / "t.csv"
+    rows = [f'"{i + 1}",{i % 3}.5,{(i * 7) % 5}.25\n' for i in range(12)]
+    path.write_text('"","a","b"\n' + "".join(rows))
+    with pytest.raises(
+        DataError, match=r"counts the rows \(1, 2, 3, ...\).*R: write\.csv\(\.\.\., "
+    ):
+        load_dataset(path, "all")
 
 
 def test_a_feature_of_distinct_whole_numbers_in_a_named_column_is_read(tmp_path):

@@ -490,7 +490,12 @@ def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
         )
         return
     index = header is not None and j == 0 and not header[0]  # how pandas writes its index
-    save = ", or save the file with to_csv(index=False)" if index else ""
+    save = (
+        ", or save the file without it (pandas: to_csv(index=False); R: write.csv(..., "
+        "row.names=FALSE))"
+        if index
+        else ""
+    )
     raise spelled(
         DataError,
         lambda spell: (
