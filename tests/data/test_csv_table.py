@@ -276,8 +276,18 @@ def test_a_comma_table_with_a_semicolon_in_a_name_stays_commas(tmp_path, text, v
         ("a;b;c\n1;2;3\n4;5\n", r"line 3 has 2 cells but the file has 3 columns"),
         ("a;b\n1,5;2\n1,2,3;3\n", r"cannot read '1,2,3' as a number; correct the cell"),
         ("a\tb\n1\t2\n", r"separates its cells with tabs, not commas or semicolons.*\.tsv"),
+        # a '# note' line among the rows was told 'line 3 has 1 cells but the file has 2 columns'
+        (
+            "a,b\n1,2\n# note\n3,4\n",
+            r"line 3 is a comment \('# note'\), not a row of 2 cells; delete it$",
+        ),
+        (
+            "a,b\n1,2\n# x\n3,4\n#y\n",
+            "line 3 is a comment .*; delete it and the 1 other comment line$",
+        ),
+        ("a,b\n1,2\n3\n", "line 3 has 1 cell but the file has 2 columns"),
     ],
-    ids=["ragged", "not-a-number", "tabs"],
+    ids=["ragged", "not-a-number", "tabs", "comment", "comments", "one-cell"],
 )
 def test_a_tables_faults_are_named_on_its_lines_with_a_fix(tmp_path, text, message):
     path = tmp_path / "t.csv"
@@ -678,31 +688,6 @@ def test_a_column_named_as_an_id_that_numbers_the_rows_is_refused(tmp_path, name
     path.write_text(f"{name},a\n" + "".join(f"{i},{rng.normal()!r}\n" for i in range(40)))
     with pytest.raises(DataError, match="looks like an ID or an index"):
         load_dataset(path, "all")
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        (
-            "a,b\n1,2\n# note\n3,4\n",
-            r"line 3 is a comment \('# note'\), not a row of 2 cells; "
-            r"delete it$",
-        ),
-        (
-            "a,b\n1,2\n# x\n3,4\n#y\n",
-            "line 3 is a comment .*; delete it and the 1 other comment line$",
-        ),
-        ("a,b\n1,2\n3\n", "line 3 has 1 cell but the file has 2 columns"),
-    ],
-    ids=["comment", "comments", "one-cell"],
-)
-def test_a_comment_line_inside_the_rows_is_named_as_one(tmp_path, text, message):
-    """A '# note' line among the rows was told 'line 3 has 1 cells but the file has 2
-    columns'."""
-    path = tmp_path / "t.csv"
-    path.write_text(text)
-    with pytest.raises(DataError, match=message):
-        read_csv(path)
 
 
 @pytest.mark.parametrize(
