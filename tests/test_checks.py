@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.distributions import Independent, Normal
 
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.inference import (
@@ -136,6 +137,48 @@ def test_a_condition_on_another_device_than_the_model_is_named(name):
     ):
         call(cvae, x, c.to("meta"))
     call(cvae, x, c)  # where the message says
+
+
+GIVEN_Q = {
+    "elbo": ("q", lambda m, x, q: elbo(m, x, q=q)),
+    "iwae_bound": ("proposal", lambda m, x, q: iwae_bound(m, x, num_samples=2, proposal=q)),
+    "log_importance_weights": (
+        "proposal",
+        lambda m, x, q: log_importance_weights(m, x, num_samples=2, proposal=q),
+    ),
+    "log_marginal_is": (
+        "proposal",
+        lambda m, x, q: log_marginal_is(m, x, num_samples=2, proposal=q),
+    ),
+    "fit_local_posterior": ("init", lambda m, x, q: fit_local_posterior(m, x, steps=2, init=q)),
+    "fit_local_flow": (
+        "init",
+        lambda m, x, q: fit_local_flow(m, x, steps=2, num_samples=2, init=q),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", GIVEN_Q)
+def test_a_q_built_on_another_device_than_the_model_is_named(vae, name):
+    """A q of the caller's (elbo's q, a proposal, a per-point fit's init) built from tensors on
+    another device than the model's met torch's error from inside a density (on the meta
+    stand-in: 'Tensor.item() cannot be called on meta tensors'); a distribution has no .to,
+    so the message says to build it there."""
+    label, call = GIVEN_Q[name]
+    x = torch.bernoulli(torch.full((3, 6), 0.5))
+
+    def q(device: str) -> Independent:
+        loc = torch.zeros(3, 2, device=device)
+        # (unvalidated: validating a meta tensor's values is itself torch's meta error)
+        return Independent(Normal(loc, torch.ones_like(loc), validate_args=False), 1)
+
+    with pytest.raises(
+        DataError,
+        match=rf"^{label} is on meta and the model on cpu; build {label} from tensors there "
+        r"\(or move the model with model\.to\('meta'\)\)$",
+    ):
+        call(vae, x, q("meta"))
+    call(vae, x, q("cpu"))
 
 
 @pytest.mark.parametrize("name", [*CALLS, "log_marginal_is", "elbo", "iwae_bound"])

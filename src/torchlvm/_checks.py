@@ -124,15 +124,43 @@ def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None) -> None:
     if math.prod(x.shape[:-1]) == 0:
         raise DataError(f"{name} has no rows (shape {tuple(x.shape)}); pass at least one row")
     check_floating(name, x)
-    where = _device_of(model)
-    if where is None:
+    check_device(name, x, model)
+    check_device("c", c, model)
+
+
+def check_device(name: str, value: Any, model: Any) -> None:
+    """Refuse a tensor, or a distribution built from tensors (a q, a proposal, an init), on
+    another device than ``model``'s (the rule is :mod:`torchlvm._device`'s): it reached torch's
+    "Expected all tensors to be on the same device" from inside a layer or a density. Anything
+    else passes (the entry point's other checks name it)."""
+    held = _tensor_in(value)
+    if held is None:  # (None costs nothing: elbo on the training step passes q=None)
         return
-    for label, t in ((name, x), ("c", c)):
-        if isinstance(t, torch.Tensor) and t.device != where:
-            raise DataError(
-                f"{label} is on {t.device} and the model on {where}; move {label} there with "
-                f"{label}.to('{where}') (or the model with model.to('{t.device}'))"
-            )
+    where = _device_of(model)
+    if where is None or held.device == where:
+        return
+    fix = (
+        f"move {name} there with {name}.to('{where}') (or the model with "
+        if isinstance(value, torch.Tensor)
+        else f"build {name} from tensors there (or move the model with "
+    )
+    raise DataError(
+        f"{name} is on {held.device} and the model on {where}; {fix}model.to('{held.device}'))"
+    )
+
+
+def _tensor_in(value: Any, depth: int = 0) -> torch.Tensor | None:
+    """``value`` if a tensor; for a distribution, the first tensor among its attributes (its
+    parameters, or those of the distributions it wraps: ``Independent``'s base, a mixture's
+    parts), a few levels deep; else None."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, Distribution) and depth < 4:
+        for attribute in vars(value).values():
+            found = _tensor_in(attribute, depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 def check_floating(name: str, x: torch.Tensor) -> None:

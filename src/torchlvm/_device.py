@@ -6,10 +6,10 @@ of entry point:
 - The inference functions (``elbo``, ``iwae_bound``, ``log_importance_weights``,
   ``log_marginal_is``, ``log_marginal_ais``, ``fit_local_posterior``, ``refine``,
   ``fit_local_flow``, ``inference_gaps``) take tensors and return tensors, on the training
-  step's path. As torch's own modules do, they take x and c on the model's device only: one
-  elsewhere is refused at the entry point in one line that names both devices and the ``.to``
-  that fixes it (:func:`torchlvm._checks.check_rows`), so no copy between host and device hides
-  in a caller's loop.
+  step's path. As torch's own modules do, they take x, c and a q of the caller's (``q=``,
+  ``proposal=``, ``init=``) on the model's device only: one elsewhere is refused at the entry
+  point in one line that names both devices and the fix (:func:`torchlvm._checks.check_device`),
+  so no copy between host and device hides in a caller's loop.
 - The faces that take a user's data whole, where it is: the scikit-learn estimators and PPCA's
   methods (arrays, or tensors on any device), and the uses that return rows
   (``imputation.impute_rows`` and ``impute_missing``), move the data to the model

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_model, check_positive_int, check_rows
+from torchlvm._checks import check_device, check_model, check_positive_int, check_rows
 from torchlvm.errors import ConfigError
 from torchlvm.inference.objectives import check_data, log_importance_weights
 from torchlvm.protocol import LatentVariableModel
@@ -144,6 +144,7 @@ def log_marginal_is(
         rows = math.prod(x.shape[:-1]) if x.dim() > 1 else 1
         chunk = auto_chunk(rows, x.shape[-1], x.device, x.element_size())
     check_positive_int("chunk", chunk)
+    check_device("proposal", proposal, model)
     q = _proposal(model, x, c, proposal)
     lse_w = lse_w2 = shift = None
     for start in range(0, num_samples, chunk):

@@ -33,6 +33,7 @@ from torch.func import functional_call, vmap
 
 from torchlvm._checks import (
     check_autograd,
+    check_device,
     check_model,
     check_positive,
     check_positive_int,
@@ -213,6 +214,7 @@ def fit_local_flow(
     check_positive("lr", lr)
     check_model(model)
     check_rows("x", x, model, c=c)
+    check_device("init", init, model)
     check_autograd("fit_local_flow", "Adam steps on each point's flow")
     x = x.detach()
     with torch.no_grad():
