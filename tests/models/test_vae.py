@@ -141,7 +141,7 @@ def test_config_round_trips_through_a_dict_with_lists():
         ({"input_dim": -3}, "input_dim must be a positive integer, got -3"),
         ({"latent_dim": MAX_WIDTH + 1}, f"latent_dim must be at most {MAX_WIDTH}"),
         ({"hidden": (16, 10**9)}, f"hidden width must be at most {MAX_WIDTH}"),
-        ({"hidden": 16}, "hidden must be a tuple of layer widths, got 16"),
+        ({"hidden": 16}, r"hidden must be a tuple of layer widths, got 16; .* is hidden=\(16,\)$"),
         ({"arch": "conv"}, r"arch='conv' needs image_shape=\(channels, height, width\), got None"),
         (
             {"arch": "conv", "image_shape": (1, 28, 28)},

@@ -8,6 +8,7 @@ networks the same way. The decoder mirrors the encoder: hidden widths in reverse
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Literal
 
@@ -52,7 +53,9 @@ def check_architecture(
     check_width("input_dim", input_dim, max_width)
     check_width("latent_dim", latent_dim, max_width)
     if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
-        raise ConfigError(f"hidden must be a tuple of layer widths, got {hidden!r}")
+        width = isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool)
+        one = f"; one layer of {hidden} is hidden=({hidden},)" if width else ""
+        raise ConfigError(f"hidden must be a tuple of layer widths, got {hidden!r}{one}")
     if len(hidden) > MAX_DEPTH:
         raise ConfigError(f"hidden may list at most {MAX_DEPTH} layers, got {len(hidden)}")
     for width in hidden:
