@@ -286,8 +286,15 @@ def test_a_comma_table_with_a_semicolon_in_a_name_stays_commas(tmp_path, text, v
             "line 3 is a comment .*; delete it and the 1 other comment line$",
         ),
         ("a,b\n1,2\n3\n", "line 3 has 1 cell but the file has 2 columns"),
+        # cat a.csv b.csv: 'line 3, column 1 ('a'): cannot read 'a' as a number'
+        (
+            "a,b\n1,2\na, b\n3,4\n",
+            "line 3 repeats the header, as files joined one after "
+            "another do; delete it, keeping the first header$",
+        ),
+        ("a;b\n1;2\n\na;b\n3;4\na;b\n", "line 4 repeats the header \\(2 lines do\\).*delete them"),
     ],
-    ids=["ragged", "not-a-number", "tabs", "comment", "comments", "one-cell"],
+    ids=["ragged", "not-a-number", "tabs", "comment", "comments", "one-cell", "joined", "joined-3"],
 )
 def test_a_tables_faults_are_named_on_its_lines_with_a_fix(tmp_path, text, message):
     path = tmp_path / "t.csv"

@@ -301,6 +301,26 @@ def _check_width(path: Path, header: list[str] | None, lines: list[int], rows: l
     return width
 
 
+def _check_header_once(path: Path, header, lines: list[int], rows: list[list[str]]) -> None:
+    """Refuse a row that repeats the header (files joined with ``cat a.csv b.csv``, or the
+    sheets of a workbook saved one after another), named as such, not as text in a numeric
+    column."""
+    if header is None:
+        return
+    first = header[0]
+    again = [
+        n
+        for n, row in zip(lines, rows, strict=True)
+        if row[0].strip() == first and [c.strip() for c in row] == header
+    ]
+    if again:
+        more = f" ({len(again)} lines do)" if len(again) > 1 else ""
+        raise DataError(
+            f"{path} line {again[0]} repeats the header{more}, as files joined one after "
+            f"another do; delete {'them' if more else 'it'}, keeping the first header"
+        )
+
+
 def _name(header: list[str] | None, j: int) -> str:
     """How a message names column ``j``."""
     if header is None:
@@ -610,6 +630,7 @@ def _read(
     if not rows:
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
     width = _check_width(path, header, lines, rows)
+    _check_header_once(path, header, lines, rows)
     if if_present:
         drop_columns = [s for s in drop_columns if _present(s, header, width, features)]
         label_column = label_column if _present(label_column, header, width, features) else None
