@@ -120,6 +120,22 @@ def test_a_unix_table_comes_back_byte_for_byte_but_its_filled_cells(table, ppca_
     assert codes.read_bytes().count(b"\n") == 121 and b"\r" not in codes.read_bytes()
 
 
+def test_a_file_changed_since_it_was_read_is_written_from_the_cells_read(tmp_path):
+    """Where the file's text no longer holds the rows read (it changed meanwhile), the filled
+    file is the cells read, written anew in the file's dialect and line end, not a splice of
+    the new text."""
+    from torchlvm.cli._impute_table import _write
+    from torchlvm.data.csv_table import read_csv
+
+    data = tmp_path / "t.csv"
+    data.write_bytes(b"a;b\n1,5;\n3;4\n")
+    table = read_csv(data, allow_empty=True, keep_cells=True)
+    data.write_bytes(b"a;b\n9;9\n")
+    out = tmp_path / "filled.csv"
+    _write(out, str(data), table, [{(0, 1): "2,25"}])
+    assert out.read_bytes() == b"a;b\n1,5;2,25\n3;4\n"
+
+
 def test_draws_stack_multiple_imputations(table, ppca_run, tmp_path):
     out = tmp_path / "draws.csv"
     argv = ["impute", str(ppca_run), "--data", str(table), "--out", str(out), "--draws", "3"]
