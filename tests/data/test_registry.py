@@ -67,7 +67,7 @@ def test_a_folder_of_idx_files_is_read_by_name_with_it_as_data_dir(tmp_path, mon
 @pytest.mark.parametrize(
     ("name", "fix", "renamed"),
     [
-        ("t.txt", r"if tabs separate its cells .* rename it to \.tsv", "t.tsv"),
+        ("t.txt", r"tabs separate its cells: rename it to \.tsv", "t.tsv"),
         ("t.xlsx", r"save the sheet as CSV \(in Excel, File > Save As > 'CSV UTF-8';", None),
     ],
     ids=["excel-text", "workbook"],
@@ -102,4 +102,33 @@ def test_a_table_in_a_format_pandas_reads_is_told_the_line_that_saves_it_as_csv(
     monkeypatch.chdir(tmp_path)
     (tmp_path / name).write_bytes(b"PAR1")
     with pytest.raises(ConfigError, match=f"unsupported extension .*{re.escape(line)}"):
+        load_dataset(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fix"),
+    [
+        (
+            "iris.data",
+            "5.1,3.5,1.4\n4.9,3.0,1.4\n",
+            r"commas or semicolons separate its cells: rename it to \.csv$",
+        ),
+        ("t.dat", "\n1\t2\n", r"tabs separate its cells: rename it to \.tsv$"),
+        (
+            "housing.data",
+            " 0.00632  18.00   2.310\n 0.02731   0.00   7.070\n",
+            r"spaces separate its cells: save it as CSV with pandas, pandas\.read_csv\("
+            r"'housing\.data', sep=r'\\s\+', header=None\)\.to_csv\('housing\.csv', index=False\)",
+        ),
+    ],
+    ids=["uci-commas", "tabs", "uci-spaces"],
+)
+def test_a_table_as_text_under_another_name_is_told_by_its_separator(
+    tmp_path, monkeypatch, name, text, fix
+):
+    """UCI's iris.data and housing.data were told only 'unsupported extension '.data'; torchlvm
+    reads .npy, ...': the refusal says what its first line's separator needs."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigError, match=f"unsupported extension '\\.da[a-z]+'; {fix}"):
         load_dataset(name)

@@ -52,7 +52,12 @@ def unsupported(path: str | os.PathLike[str]) -> ConfigError:
     from torchlvm.data.saved_tensors import torch_file_fix
 
     suffix = file_suffix(path)
-    fix = _SPREADSHEETS.get(suffix) or _pandas_fix(path, suffix) or torch_file_fix(path)
+    fix = (
+        _text_table_fix(path, suffix)
+        or _SPREADSHEETS.get(suffix)
+        or _pandas_fix(path, suffix)
+        or torch_file_fix(path)
+    )
     return ConfigError(
         f"cannot read {path}: unsupported extension {suffix!r}; "
         + (fix or f"torchlvm reads {', '.join(FILE_SUFFIXES)} files")
@@ -66,6 +71,41 @@ def unreadable(path: str | os.PathLike[str] | None) -> ConfigError | None:
     if path is None or is_file_name(path) or not Path(path).is_file():
         return None
     return unsupported(path)
+
+
+_TEXT_TABLES = (".txt", ".data", ".dat")
+"""Extensions of tables as text under another name: Excel's 'Text (Tab delimited)' (.txt),
+the UCI repository's files (iris.data, housing.data), numpy's savetxt."""
+
+_LOOKED_AT = 1 << 12  # bytes of such a file read to tell its separator
+
+
+def _text_table_fix(path: str | os.PathLike[str], suffix: str) -> str | None:
+    """For a table as text under another extension (:data:`_TEXT_TABLES`), the fix its first
+    line's separator says: a rename to .tsv (tabs) or .csv (commas, semicolons), or, for cells
+    separated by runs of spaces (UCI's housing.data, numpy's savetxt), the pandas line that
+    saves it as CSV; None for another extension or a file that cannot be read."""
+    if suffix not in _TEXT_TABLES:
+        return None
+    try:
+        with open(path, "rb") as file:
+            head = file.read(_LOOKED_AT)
+    except OSError:
+        return None
+    text = head.decode("utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "latin-1")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if "\t" in first:
+        return "tabs separate its cells: rename it to .tsv"
+    if "," in first or ";" in first:
+        return "commas or semicolons separate its cells: rename it to .csv"
+    if len(first.split()) > 1:
+        csv = str(Path(path).with_suffix(".csv"))
+        return (
+            "spaces separate its cells: save it as CSV with pandas, "
+            rf"pandas.read_csv({str(path)!r}, sep=r'\s+', header=None).to_csv({csv!r}, "
+            "index=False) (header=0 where its first line names the columns), and pass that"
+        )
+    return None
 
 
 _SPREADSHEETS = {
