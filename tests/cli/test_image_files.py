@@ -13,6 +13,7 @@ import pytest
 from torchlvm.cli import main
 from torchlvm.cli.train_options import settle
 from torchlvm.data import load_dataset
+from torchlvm.data.pixels import READING
 
 TINY = ["--epochs", "1", "--latent-dim", "2", "--hidden", "16", "--quiet"]
 
@@ -95,7 +96,7 @@ def test_a_run_trained_under_the_earlier_reading_is_refused_not_fed_other_values
         argv = ["train", "vae", "--data", str(tmp_path / f"{name}.npy"), *TINY]
         assert main([*argv, "--out", str(tmp_path / name)]) == 0
         config = _result(tmp_path / name)
-        assert config["data"]["pixels"] == 2
+        assert config["data"]["pixels"] == READING
         del config["data"]["pixels"]  # as a run trained before the rule records it
         (tmp_path / name / "config.json").write_text(json.dumps(config))
     capsys.readouterr()
@@ -199,3 +200,28 @@ def test_a_run_that_streamed_its_file_is_encoded_reconstructed_and_evaluated(pix
     assert main(["reconstruct", run, "--out", str(tmp_path / "r.png")]) == 0
     assert main(["evaluate", run, "--k", "2", "--n", "10", "--no-figures", "--quiet"]) == 0
     assert (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_int64_images_of_0_to_255_train_as_their_uint8_file(pixels, tmp_path, capsys):
+    """int64 images of 0..255 (Kaggle's MNIST CSV read by pandas, then reshaped) were refused
+    ('got 0..255; divide them by 255'), and under a Gaussian trained on 0..255 silently: they
+    train as the uint8 file does, to the same number. A run trained on them under reading 2,
+    which took them as stored, is refused naming the command that trains it again."""
+    np.save(tmp_path / "u8.npy", pixels)
+    np.save(tmp_path / "i64.npy", pixels.astype(np.int64))
+    for name in ("u8", "i64"):
+        argv = ["train", "vae", "--data", str(tmp_path / f"{name}.npy"), *TINY]
+        assert main([*argv, "--out", str(tmp_path / name)]) == 0
+    u8, i64 = _result(tmp_path / "u8"), _result(tmp_path / "i64")
+    assert i64["result"]["best_value"] == u8["result"]["best_value"]
+    assert i64["data"]["pixels"] == READING == 3
+    i64["data"]["pixels"] = 2  # as a run trained under reading 2 records it
+    (tmp_path / "i64" / "config.json").write_text(json.dumps(i64))
+    capsys.readouterr()
+    assert main(["reconstruct", str(tmp_path / "i64"), "--out", str(tmp_path / "r.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "its int64 values of 0..255 as stored" in err, err
+    assert "train it again: torchlvm train vae --data" in err and not (tmp_path / "r.png").exists()
+    u8["data"]["pixels"] = 2  # a uint8 file reads as it did under reading 2
+    (tmp_path / "u8" / "config.json").write_text(json.dumps(u8))
+    assert main(["reconstruct", str(tmp_path / "u8"), "--out", str(tmp_path / "u.png")]) == 0

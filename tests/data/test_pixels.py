@@ -120,3 +120,37 @@ def test_a_folder_of_pictures_names_the_array_to_make(tmp_path, layout, capsys):
     err = capsys.readouterr().err
     assert err.startswith("torchlvm: error: ") and err.count("\n") == 1, err
     assert "is a folder of picture files" in err and "np.save('images.npy', np.stack(" in err
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int16, np.uint16, np.uint32])
+@pytest.mark.parametrize("mmap", [False, True], ids=["loaded", "streamed"])
+def test_integer_images_of_0_to_255_read_as_8_bit(tmp_path, dtype, mmap):
+    """Images of another integer dtype holding 0..255 (pandas' int64 of Kaggle's MNIST CSV) were
+    read as stored, 0..255: refused by every binarizing protocol and trained on 0..255 by a
+    Gaussian. They read as the uint8 file does; an integer file with a value outside 0..255, and
+    integer rows (N, D), which may be counts, read as stored."""
+    grey = PIXELS[:, 0]  # (N, H, W) uint8
+    np.save(tmp_path / "u8.npy", grey)
+    np.save(tmp_path / "wide.npy", grey.astype(dtype))
+    expected = _load(tmp_path / "u8.npy").x
+    wide = _load(tmp_path / "wide.npy", mmap=mmap)
+    assert torch.equal(wide.x[torch.arange(len(wide))] if mmap else wide.x, expected)
+    beyond = grey.astype(dtype)
+    beyond[3, 2, 1] = 256
+    np.save(tmp_path / "beyond.npy", beyond)
+    np.save(tmp_path / "rows.npy", grey.reshape(40, -1).astype(dtype))
+    for name in ("beyond", "rows"):
+        data = _load(tmp_path / f"{name}.npy", mmap=mmap)
+        x = data.x[torch.arange(len(data))] if mmap else data.x
+        assert torch.equal(
+            x.flatten(), torch.from_numpy(np.load(tmp_path / f"{name}.npy")).float().flatten()
+        )
+
+
+def test_bool_and_wrapped_int8_images_read_as_stored(tmp_path):
+    np.save(tmp_path / "b.npy", PIXELS[:, 0] > 127)
+    assert torch.equal(
+        _load(tmp_path / "b.npy").x, torch.from_numpy(PIXELS[:, 0] > 127).float().reshape(40, -1)
+    )
+    np.save(tmp_path / "i8.npy", PIXELS[:, 0].astype(np.int8))  # 128..255 wrapped negative
+    assert float(_load(tmp_path / "i8.npy").x.min()) < 0

@@ -2,7 +2,8 @@
 
 - ``.npy``: one array, ``(N, D)``, or images ``(N, H, W)`` / ``(N, C, H, W)`` / ``(N, H, W, C)``
   that are flattened row-major with the per-example shape recorded (``(1, H, W)`` /
-  ``(C, H, W)``); uint8 values are divided by 255 (:mod:`torchlvm.data.pixels`).
+  ``(C, H, W)``); 8-bit grey levels (uint8, or images of another integer dtype whose every value
+  lies in 0..255) are divided by 255 (:mod:`torchlvm.data.pixels`).
 - ``.npz``: the data under key ``x``, ``X`` or ``data``, or an archive's only array (same shapes
   as ``.npy``); integer class labels optionally under ``y``, ``Y`` or ``labels``.
 - ``.csv``: a table of numbers, one example per line, with an optional header row whose names
@@ -259,7 +260,7 @@ def _features(
     array: np.ndarray, path: Path, where: Where = _in_array
 ) -> tuple[np.ndarray, tuple[int, ...]]:
     """``(N, D)`` rows and the per-example shape they were flattened from, by the rule of
-    :mod:`torchlvm.data.pixels` (images channels first, uint8 divided by 255): float64 values
+    :mod:`torchlvm.data.pixels` (images channels first, 8-bit levels divided by 255): float64 values
     (every CSV; and wider floats, once checked to fit float32) stay float64 until after
     standardization, which would see a column such as 1.7e9 + noise as constant in float32
     (spacing 128); everything else is float32."""

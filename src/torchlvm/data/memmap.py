@@ -17,11 +17,13 @@ resident memory flat as the file grows, and cost less CPU (about 1.7 µs per 3 K
 page cache). See ``benchmarks/memmap_memory.py``.
 
 The file: a C-ordered ``.npy`` array of shape ``(N, D)``, ``(N, H, W)`` or ``(N, C, H, W)``
-or ``(N, H, W, C)`` of a real or integer dtype, read as :mod:`torchlvm.data.pixels` says (images
-channels first, uint8 divided by 255, float32) batch by batch. Opening it reads the header and
-checks the dtype, the shape and that the file holds all ``N`` rows; ``check=True`` (default)
-also streams through the file once to refuse NaN and infinities. Splits are the seeded 80/10/10
-row sets of :mod:`torchlvm.data.files`, kept as index arrays (8 bytes per row), never as copies.
+or ``(N, H, W, C)`` of a real or integer dtype, read as :mod:`torchlvm.data.pixels` says
+(images channels first, 8-bit grey levels divided by 255, float32) batch by batch. Opening it
+reads the header and checks the dtype, the shape and that the file holds all ``N`` rows; images
+of an integer dtype other than uint8 are streamed through once to learn whether they are 8-bit;
+``check=True`` (default) also streams through the file once to refuse NaN and infinities.
+Splits are the seeded 80/10/10 row sets of :mod:`torchlvm.data.files`, kept as index arrays (8
+bytes per row), never as copies.
 
 Protocols, applied per batch: ``"threshold"`` (x > 0.5), ``"dynamic"`` (a fresh Bernoulli draw per
 training batch, as for in-memory data); :meth:`MemmapDataset.fixed_binarized` gives one seeded
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +56,14 @@ _SCAN_BYTES = 8 * 2**20  # bytes of rows read at a time by the whole-file checks
 @dataclass(frozen=True)
 class NpyLayout:
     """Where the array of a ``.npy`` file lies: ``dtype``, ``shape`` and the byte ``offset`` of
-    the first value (after the header)."""
+    the first value (after the header); ``scaled``: whether its values are 8-bit grey levels to
+    divide by 255 (:func:`torchlvm.data.pixels.eight_bit` of the whole file), None where the
+    dtype alone says (uint8)."""
 
     dtype: np.dtype
     shape: tuple[int, ...]
     offset: int
+    scaled: bool | None = None
 
     @property
     def rows(self) -> int:
@@ -213,8 +218,10 @@ class MemmapRows:
 
     def _values(self, raw: np.ndarray, dtype: type = np.float32) -> np.ndarray:
         """File rows ``(B, D)`` as the model sees them (:mod:`torchlvm.data.pixels`: images
-        channels first, uint8 divided by 255), as ``dtype``."""
-        return pixels.rows(raw.reshape(len(raw), *self.layout.shape[1:]), dtype)
+        channels first, 8-bit grey levels divided by 255), as ``dtype``."""
+        layout = self.layout
+        scaled = layout.dtype == np.uint8 if layout.scaled is None else layout.scaled
+        return pixels.rows(raw.reshape(len(raw), *layout.shape[1:]), dtype, scaled=scaled)
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
         """File rows ``rows`` as a ``(B, D)`` array of the file's dtype: one positioned read per
@@ -424,6 +431,8 @@ def load_memmap(
     if path.suffix.lower() != ".npy":
         raise ConfigError(f"mmap=True reads .npy files; {path.name} is not one (use numpy.save)")
     layout = read_layout(path, dtype=dtype, shape=shape)
+    if len(layout.shape) in (3, 4) and pixels.wide_integers(layout.dtype):
+        layout = replace(layout, scaled=_eight_bit(MemmapRows(path, layout)))
     index = None
     if split != "all":
         index = split_indices(layout.rows, FRACTIONS, seed, None)[PART_NAMES.index(split)]
@@ -438,6 +447,16 @@ def load_memmap(
     if check and not all_finite(rows):
         _refuse_nonfinite(MemmapRows(path, layout), example)
     return MemmapDataset(rows, str(path), split, example)
+
+
+def _eight_bit(rows: MemmapRows) -> bool:
+    """Whether every value of the integer file ``rows`` reads lies in 0..255, streamed: its
+    images are 8-bit grey levels (:func:`torchlvm.data.pixels.eight_bit`)."""
+    low, high = 0, 0
+    for chunk in rows.chunks(np.float64):  # the values as stored: its layout scales nothing
+        if chunk.size:
+            low, high = min(low, chunk.min()), max(high, chunk.max())
+    return low >= 0 and high <= pixels.PIXEL_MAX
 
 
 def _refuse_nonfinite(rows: MemmapRows, shape: tuple[int, ...]) -> None:

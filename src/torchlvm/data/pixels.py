@@ -10,9 +10,16 @@ batch), so every command reads a file the same way.
   flattened row-major, channel by channel, to ``D = C·H·W`` values.
 - **Values.** ``uint8`` values are 8-bit grey levels, 0..255, and are divided by 255, so they
   lie in [0, 1] as the MNIST loaders' do (:mod:`torchlvm.data.mnist`) and a binarizing protocol
-  can draw from them. Every other dtype is read as stored; a float file of values above 1
-  meets the protocols' check (:func:`torchlvm.data.binarize.check_intensities`), whose message
-  names the rescaling.
+  can draw from them. So are the values of a file of another integer dtype (int64 from pandas or
+  a Python list, int32, int16, uint16...) when every one of them lies in 0..255
+  (:func:`eight_bit`): those are 8-bit pixels stored wide, as Kaggle's MNIST CSV read by pandas
+  gives them. torchvision's ``ToTensor`` scales uint8 alone and ``ToDtype(scale=True)`` divides
+  by the dtype's maximum (int64 0..255 becomes ~1e-17), neither of which reads such a file as
+  the images it holds; a 16-bit image whose brightest pixel is 255 of 65535 (0.4% of its range)
+  would be read 257 times too bright, a case this rule accepts. An integer file with a value
+  outside 0..255, a float file and a ``bool`` file are read as stored; values above 1 meet the
+  protocols' check (:func:`torchlvm.data.binarize.check_intensities`), whose message names the
+  rescaling.
 """
 
 from __future__ import annotations
@@ -30,13 +37,14 @@ from torchlvm.errors import DataError
 CHANNELS: tuple[int, ...] = (1, 3)
 """The channel counts an image may have: grey or RGB (what the figures draw)."""
 PIXEL_MAX = 255
-"""The largest 8-bit grey level: uint8 values are divided by it."""
+"""The largest 8-bit grey level: uint8 values (and integers of 0..255) are divided by it."""
 IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
 """Datasets of grey-level images in [0, 1]."""
-READING = 2
+READING = 3
 """The version of this rule, recorded by a run trained on an image file (``"pixels"`` in its
 ``data`` record). Runs without it were trained under the first reading, which took uint8
-values as 0..255 and channels-last arrays in their own order (:func:`earlier_reading`)."""
+values as 0..255 and channels-last arrays in their own order; runs of reading 2 took the values
+of other integer dtypes as stored, 0..255 (:func:`earlier_reading`)."""
 
 
 COLOUR_DEFAULTS: dict[str, object] = {
@@ -113,15 +121,40 @@ def channels_first(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def rows(array: np.ndarray, dtype: type = np.float32) -> np.ndarray:
-    """``(N, D)`` rows of ``dtype`` from an array of ``(N, ...)`` or of raw file rows ``(B, D)``
-    of a ``(B, H, W, C)`` file (pass ``shape``-checked arrays): channels moved first, ``uint8``
-    divided by :data:`PIXEL_MAX`."""
+def rows(array: np.ndarray, dtype: type = np.float32, *, scaled: bool | None = None) -> np.ndarray:
+    """``(N, D)`` rows of ``dtype`` from an array of ``(N, ...)`` or of raw file rows ``(B, ...)``
+    of a file (pass ``shape``-checked arrays): channels moved first, 8-bit grey levels divided
+    by :data:`PIXEL_MAX`: where ``scaled`` says so, or where it is None, where ``array`` holds
+    such levels (:func:`eight_bit`; a part of a file takes the whole file's answer)."""
+    if scaled is None:
+        scaled = eight_bit(array)
     array = channels_first(array)
     out = np.asarray(array, dtype=dtype).reshape(len(array), -1)
-    if array.dtype == np.uint8:  # (out is a new array: the dtype changed)
+    if scaled:
+        if np.may_share_memory(out, array):  # (a float array: not the caller's to change)
+            out = out.copy()
         out /= dtype(PIXEL_MAX)
     return out
+
+
+def eight_bit(array: np.ndarray) -> bool:
+    """Whether ``array`` (``(N, ...)``) holds 8-bit grey levels, to be divided by
+    :data:`PIXEL_MAX`: it is ``uint8``, or images ``(N, H, W)`` / ``(N, C, H, W)`` of another
+    integer dtype (:func:`wide_integers`) whose every value lies in 0..255. Rows ``(N, D)`` of
+    such a dtype are read as stored: counts in a table are no pixels."""
+    if array.dtype == np.uint8:
+        return True
+    return (
+        array.ndim in (3, 4)
+        and wide_integers(array.dtype)
+        and (array.size == 0 or (int(array.min()) >= 0 and int(array.max()) <= PIXEL_MAX))
+    )
+
+
+def wide_integers(dtype: np.dtype) -> bool:
+    """Whether images of ``dtype`` are 8-bit grey levels when every value lies in 0..255, which
+    only the values tell: an integer dtype other than ``uint8`` and ``bool``."""
+    return dtype.kind in "iu" and dtype != np.uint8
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:
@@ -132,20 +165,38 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
     return header is not None and len(header[0]) in (3, 4)
 
 
-def earlier_reading(path: str | os.PathLike[str]) -> str | None:
-    """How torchlvm read the image file at ``path`` before this rule (before
-    :data:`READING`), where that differs from how it reads it now: uint8 values as 0..255, an
-    ``(N, H, W, C)`` array's values in its own order; None where the reading is the same."""
+def earlier_reading(path: str | os.PathLike[str], reading: int = 1) -> str | None:
+    """How torchlvm read the image file at ``path`` under an earlier ``reading`` of this rule
+    (a run's record; 1 where it has none), where that differs from how it reads it now: under
+    reading 1, uint8 values as 0..255 and an ``(N, H, W, C)`` array's values in its own order;
+    under 1 and 2, other integers of 0..255 as stored; None where the reading is the same."""
     header = _array_header(path)
-    if header is None or len(header[0]) not in (3, 4):
+    if reading >= READING or header is None or len(header[0]) not in (3, 4):
         return None
     shape, dtype = header
     changes = []
-    if dtype == np.uint8:
+    if dtype == np.uint8 and reading < 2:
         changes.append("its uint8 values as 0..255 (now divided by 255)")
-    if channels_last(shape):
+    if wide_integers(dtype) and _stored_eight_bit(path):
+        changes.append(f"its {dtype} values of 0..255 as stored (now divided by 255)")
+    if channels_last(shape) and reading < 2:
         changes.append("its (N, H, W, C) images channels last (now moved first)")
     return " and ".join(changes) or None
+
+
+def _stored_eight_bit(path: str | os.PathLike[str]) -> bool:
+    """Whether the integer data array of the ``.npy`` / ``.npz`` file at ``path`` holds 8-bit
+    grey levels (:func:`eight_bit`); False where it cannot be read (reading it says why)."""
+    from torchlvm.data.files import npz_data_key
+
+    try:
+        if Path(path).suffix.lower() == ".npy":
+            return eight_bit(np.load(path, mmap_mode="r", allow_pickle=False))
+        with np.load(path, allow_pickle=False) as archive:
+            key = npz_data_key(archive.files)
+            return key is not None and eight_bit(archive[key])
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, SyntaxError):
+        return False
 
 
 def _array_header(path: str | os.PathLike[str]) -> tuple[tuple[int, ...], np.dtype] | None:

@@ -223,7 +223,7 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
     """
     from torchlvm.data import load_dataset
     from torchlvm.data.load import data_reference
-    from torchlvm.data.pixels import check_same_images
+    from torchlvm.data.pixels import READING, check_same_images
 
     own = run.data.get("name")
     if name is None and not own:
@@ -244,8 +244,8 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
     )
     if hasattr(dataset, "in_memory"):  # a file the run streamed (--mmap): read whole here
         dataset = dataset.in_memory()
-    if same and "pixels" not in run.data:
-        _check_same_reading(run, name)
+    if same and int(run.data.get("pixels", 1)) < READING:
+        _check_same_reading(run, name, int(run.data.get("pixels", 1)))
     if dataset.dim != run.input_dim:
         raise DataError(
             f"{dataset.name} has {dataset.dim} values per example (shape {dataset.shape}), but "
@@ -259,15 +259,16 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
     return dataset
 
 
-def _check_same_reading(run: Run, name: str) -> None:
-    """Refuse a run trained on an image file that torchlvm now reads otherwise (its model
-    learned the earlier values: it would be scored, sampled and shown on other data)."""
+def _check_same_reading(run: Run, name: str, reading: int) -> None:
+    """Refuse a run trained on an image file that torchlvm now reads otherwise than under the
+    run's ``reading`` (its model learned the earlier values: it would be scored, sampled and
+    shown on other data)."""
     from torchlvm.data.pixels import earlier_reading
     from torchlvm.data.registry import is_file_name
     from torchlvm.run.layout import free_sibling
     from torchlvm.run.publish import quoted
 
-    before = earlier_reading(name) if is_file_name(name) else None
+    before = earlier_reading(name, reading) if is_file_name(name) else None
     if before is None:
         return
     raise DataError(
