@@ -307,7 +307,7 @@ def test_an_npz_without_a_data_key_gives_one_fix_not_two(tmp_path):
     with pytest.raises(DataError) as err:
         load_dataset(path, "all")
     assert str(err.value) == (
-        f"{path} has no data array (keys: a, b); store the data under one of x, X, data"
+        f"{path} has no data array (keys: a, b); store the data under one of x, X, data, images"
     )
 
 
@@ -423,3 +423,35 @@ def test_an_archives_text_and_one_hot_labels_are_read_as_classes(tmp_path):
     np.savez(tmp_path / "objects.npz", x=x, y=np.array(["cat"] * 60, dtype=object))
     with pytest.raises(DataError, match=r"holds Python objects under 'y', which .*astype\(str\)"):
         load_file(tmp_path / "objects.npz")
+
+
+@pytest.mark.parametrize("y_key", ["targets", "target", "label", "labels", "y"])
+def test_an_archives_labels_are_read_under_their_common_names(tmp_path, y_key):
+    """Labels saved under torchvision's name (np.savez(path, x=ds.data, targets=ds.targets)) or
+    scikit-learn's (target) were not read: a CVAE on the archive was refused as unlabelled."""
+    labels = np.arange(40) % 4
+    np.savez(tmp_path / "set.npz", images=ROWS, **{y_key: labels})
+    data = load_dataset(tmp_path / "set.npz", "all")
+    assert data.y.tolist() == labels.tolist() and torch.equal(
+        data.x, torch.from_numpy(ROWS).float()
+    )
+
+
+def test_an_archive_with_two_different_label_or_data_arrays_is_refused(tmp_path):
+    """An archive with y and targets (or x and data) that differ was read by the first name,
+    silently; the same array under two names is read."""
+    labels = np.arange(40) % 4
+    np.savez(tmp_path / "same.npz", x=ROWS, y=labels, targets=labels)
+    assert load_dataset(tmp_path / "same.npz", "all").y.tolist() == labels.tolist()
+    np.savez(tmp_path / "two.npz", x=ROWS, y=labels, targets=labels[::-1])
+    keep = r"np.savez\('one.npz', x=f\['x'\], y=f\['{}'\]\)"
+    fix = f"{keep.format('y')} or {keep.format('targets')}"
+    with pytest.raises(
+        DataError, match=r"labels under both 'y' and 'targets', and they differ; .*" + fix
+    ):
+        load_dataset(tmp_path / "two.npz", "all")
+    np.savez(tmp_path / "xs.npz", x=ROWS, data=ROWS + 1, labels=labels)
+    with pytest.raises(
+        DataError, match=r"data under both 'x' and 'data'.* x=f\['data'\], y=f\['labels'\]\)$"
+    ):
+        load_dataset(tmp_path / "xs.npz", "all")

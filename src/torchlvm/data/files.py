@@ -4,8 +4,10 @@
   that are flattened row-major with the per-example shape recorded (``(1, H, W)`` /
   ``(C, H, W)``); 8-bit grey levels (uint8, or images of another integer dtype whose every value
   lies in 0..255) are divided by 255 (:mod:`torchlvm.data.pixels`).
-- ``.npz``: the data under key ``x``, ``X`` or ``data``, or an archive's only array (same shapes
-  as ``.npy``); integer class labels optionally under ``y``, ``Y`` or ``labels``.
+- ``.npz``: the data under key ``x``, ``X``, ``data`` or ``images``, or an archive's only array
+  (same shapes as ``.npy``); class labels optionally under ``y``, ``Y``, ``labels``, ``label``,
+  ``targets`` (torchvision's name) or ``target`` (scikit-learn's). An archive holding two of
+  one kind's names with different arrays is refused: which one is meant is the user's to say.
 - ``.csv``: a table of numbers, one example per line, with an optional header row whose names
   are kept; empty cells and markers such as ``NA`` are missing values; ``label_column`` and
   ``drop_columns`` pick columns out (:mod:`torchlvm.data.csv_table`). ``.tsv`` (tabs between
@@ -60,8 +62,11 @@ MANY_CLASSES = 50
 """More distinct labels than this, unless they number the classes 0..C-1 (or name them) with two
 rows or more to a class, are a measured quantity or row names, not classes
 (:func:`_check_not_measured`)."""
-X_KEYS: tuple[str, ...] = ("x", "X", "data")
-Y_KEYS: tuple[str, ...] = ("y", "Y", "labels")
+X_KEYS: tuple[str, ...] = ("x", "X", "data", "images")
+"""The names an archive's data array is read under (torchvision's datasets keep it as ``data``)."""
+Y_KEYS: tuple[str, ...] = ("y", "Y", "labels", "label", "targets", "target")
+"""The names its class labels are read under: torchvision's datasets keep them as ``targets``,
+scikit-learn's ``Bunch`` as ``target``."""
 # what numpy raises on a damaged file: a mangled header is parsed by ast.literal_eval, so
 # SyntaxError and tokenize's TokenError too, and a mangled dict the lookups' KeyError/TypeError
 _NUMPY_ERRORS = (
@@ -166,8 +171,9 @@ def _read_npz(path: Path, label_column: int | str | None) -> Read:
             x_key = npz_data_key(archive.files)
             if x_key is None:
                 raise DataError(f"{path} has no data array {_no_data(path, archive.files)}")
-            y_key = next((key for key in Y_KEYS if key in archive.files), None)
             x = _unpickled(archive, x_key, path)
+            _check_one(archive, X_KEYS, "data", path)
+            y_key = _check_one(archive, Y_KEYS, "labels", path)
             if y_key is None:
                 return Read(x, None)
             return _npz_labels(x, _unpickled(archive, y_key, path))
@@ -202,6 +208,33 @@ def _npz_labels(x: np.ndarray, y: np.ndarray) -> Read:
     if one_hot and bool(((y == 0) | (y == 1)).all() and (y.sum(1) == 1).all()):
         return Read(x, y.argmax(1))
     return Read(x, y)
+
+
+def _check_one(archive: Any, keys: Sequence[str], what: str, path: Path) -> str | None:
+    """The first of ``keys`` the archive holds, None for none; an archive that holds several
+    of them with different arrays (``y`` beside torchvision's ``targets``) is refused."""
+    held = [key for key in keys if key in archive.files]
+    first = _unpickled(archive, held[0], path) if held else None
+    for other in held[1:]:
+        if not np.array_equal(first, _unpickled(archive, other, path)):
+            raise _two_arrays(archive.files, what, path, (held[0], other))
+    return held[0] if held else None
+
+
+def _two_arrays(names: Sequence[str], what: str, path: Path, pair: tuple[str, str]) -> DataError:
+    """The refusal of an archive of ``names`` holding ``what`` (data or labels) under both keys
+    of ``pair`` with different arrays, naming the line that keeps either."""
+    roles = {"x": npz_data_key(names), "y": next((k for k in Y_KEYS if k in names), None)}
+    role = "x" if what == "data" else "y"
+
+    def keep(key: str) -> str:
+        kept = {**roles, role: key}
+        return f"np.savez('one.npz', {', '.join(f'{r}=f[{k!r}]' for r, k in kept.items() if k)})"
+
+    return DataError(
+        f"{path} holds {what} under both {pair[0]!r} and {pair[1]!r}, and they differ; keep "
+        f"the one meant: f = np.load({str(path)!r}); {keep(pair[0])} or {keep(pair[1])}"
+    )
 
 
 def npz_data_key(names: Sequence[str]) -> str | None:
