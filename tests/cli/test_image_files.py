@@ -225,3 +225,23 @@ def test_int64_images_of_0_to_255_train_as_their_uint8_file(pixels, tmp_path, ca
     u8["data"]["pixels"] = 2  # a uint8 file reads as it did under reading 2
     (tmp_path / "u8" / "config.json").write_text(json.dumps(u8))
     assert main(["reconstruct", str(tmp_path / "u8"), "--out", str(tmp_path / "u.png")]) == 0
+
+
+def test_a_cvae_on_an_unlabelled_file_names_the_savez_line_that_labels_it(
+    pixels, tmp_path, monkeypatch, capsys
+):
+    """train cvae --data images.npy said 'use a labelled dataset', naming nothing a user of an
+    .npy can do: it names the np.savez line storing the images beside their labels, and the
+    --data that reads them; that line, run, gives a file the CVAE trains on."""
+    monkeypatch.chdir(tmp_path)
+    np.save("my images.npy", pixels)
+    argv = ["train", "cvae", "--data", "my images.npy", *TINY, "--out", "run"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--condition mask:top" in err, err
+    line = "np.savez('my images-labelled.npz', x=np.load('my images.npy'), y=labels)"
+    assert line in err and "then pass --data 'my images-labelled.npz'" in err
+    labels = np.arange(len(pixels)) % 10
+    eval(line, {"np": np, "labels": labels})
+    argv[3] = "my images-labelled.npz"
+    assert main(argv) == 0 and _result(tmp_path / "run")["data"]["num_classes"] == 10

@@ -27,6 +27,7 @@ data larger than memory: see :mod:`torchlvm.data.memmap`.
 from __future__ import annotations
 
 import os
+import shlex
 import struct
 import tokenize
 import zipfile
@@ -244,6 +245,30 @@ def npz_data_key(names: Sequence[str]) -> str | None:
     return "arr_0" if key is None and list(names) == ["arr_0"] else key
 
 
+def labels_fix(name: str | os.PathLike[str]) -> str | None:
+    """How to give the array file ``name`` (``.npy`` / ``.npz``) class labels: the ``np.savez``
+    line that stores its data beside them (under ``y``, :data:`Y_KEYS`) and the ``--data`` that
+    then reads them; None for any other data (a table names its label column, a dataset none)."""
+    path = Path(name)
+    suffix = file_suffix(path)
+    if suffix not in (".npy", ".npz"):
+        return None
+    out = path.with_name(f"{path.name[: -len(suffix)]}-labelled.npz")
+    data = f"np.load({str(path)!r})"
+    if suffix == ".npz":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = [n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")]
+        except (OSError, zipfile.BadZipFile):
+            names = []
+        data += f"[{npz_data_key(names) or 'x'!r}]"
+    return (
+        f"save the data with one class label per example (labels: an array of N integers or "
+        f"names): np.savez({str(out)!r}, x={data}, y=labels), then pass --data "
+        f"{shlex.quote(str(out))}"
+    )
+
+
 def _no_data(path: Path, names: Sequence[str]) -> str:
     """What an archive without a data array holds, and how to save one that has it (Keras'
     ``mnist.npz`` keeps x_train, y_train, x_test, y_test)."""
@@ -445,7 +470,8 @@ def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, A
     for name, value in options.items():
         if value not in (None, ()) and reader is not _read_csv:
             fix = {
-                "label_column": f"store labels in an .npz under one of {', '.join(Y_KEYS)}",
+                "label_column": labels_fix(path)
+                or f"store labels in an .npz under one of {', '.join(Y_KEYS)}",
                 "drop_columns": "remove those columns from the array",
             }.get(name, "leave it out (an array file holds numbers, not text)")
             raise spelled(

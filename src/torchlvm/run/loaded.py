@@ -362,9 +362,11 @@ def conditions(run: Run, x: Tensor, y: Tensor | None, dataset: Any) -> Tensor | 
             "'data' section with condition 'label' or 'mask:KIND'"
         )
     if condition.kind == "label" and y is None:
+        from torchlvm.data.files import labels_fix
+
         raise DataError(
             f"the CVAE is conditioned on class labels, and {dataset.name} has none; "
-            "pass --data with a labelled dataset"
+            f"{labels_fix(dataset.name) or 'pass --data with a labelled dataset'}"
         )
     seed = int(run.data.get("seed", 0))  # a random: mask is redrawn as training drew it
     bound = condition.bind(dataset.shape, seed=seed, num_classes=run.num_classes)

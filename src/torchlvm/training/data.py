@@ -42,6 +42,7 @@ from torchlvm._checks import check_positive_int
 from torchlvm.data import load_dataset
 from torchlvm.data.csv_once import parsed_once
 from torchlvm.data.dataset import Dataset
+from torchlvm.data.files import labels_fix
 from torchlvm.data.fingerprint import file_record
 from torchlvm.data.load import data_reference
 from torchlvm.data.memmap import all_finite, is_binary
@@ -239,7 +240,8 @@ class LVMDataModule(L.LightningDataModule):
             fix = (  # a table's labels are one of its columns; rows have no image part to mask
                 "name the column holding them with --label-column NAME"
                 if train.columns is not None
-                else "use a labelled dataset or --condition mask:KIND"
+                else f"{labels_fix(train.name) or 'use a labelled dataset'}; or condition on "
+                "the visible part of each image with --condition mask:top (or bottom, left, ...)"
             )
             raise DataError(
                 f"condition 'label' needs class labels, and {train.name} has none; {fix}"
