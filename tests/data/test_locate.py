@@ -9,7 +9,7 @@ import pytest
 
 from torchlvm.data import load_dataset
 from torchlvm.data.locate import candidate_dirs, find_files, user_cache_dir
-from torchlvm.data.mnist import REQUIRED_FILES
+from torchlvm.data.mnist import IDX_FILES, REQUIRED_FILES
 from torchlvm.errors import DataNotFoundError
 
 # Each place holds a set with a different number of test images, so the count says which won.
@@ -100,3 +100,35 @@ def test_files_named_with_a_dot_before_idx_are_found(tmp_path, write_mnist, gz):
     found = find_files("mnist", REQUIRED_FILES, tmp_path)
     assert found.files is not None and found.location == str(tmp_path)
     assert len(load_dataset("mnist", "test", data_dir=tmp_path)) > 0
+
+
+def test_files_each_in_a_folder_of_their_own_name_are_found(tmp_path, write_mnist):
+    """Kaggle's MNIST unpacks each file into a folder of its name
+    (``train-images-idx3-ubyte/train-images-idx3-ubyte``): it was 'mnist not found', naming the
+    four files the folder seemed to hold."""
+    write_mnist(tmp_path / "flat")
+    for path in (tmp_path / "flat").iterdir():
+        (tmp_path / "kaggle" / path.name).mkdir(parents=True)
+        path.rename(tmp_path / "kaggle" / path.name / path.name)
+    assert len(load_dataset("mnist", "test", data_dir=tmp_path / "kaggle")) > 0
+
+
+def test_a_data_dir_that_is_a_file_names_its_folder(tmp_path, write_mnist):
+    """--data-dir naming one of the IDX files said 'mnist not found: looked in FILE, FILE/mnist'
+    and told the user to put the four files 'in' the file."""
+    write_mnist(tmp_path)
+    file = tmp_path / REQUIRED_FILES[0]
+    with pytest.raises(
+        DataNotFoundError,
+        match=r"is a file, not a folder; pass the folder that holds the four IDX files \(data_dir='"
+        + str(tmp_path),
+    ):
+        load_dataset("mnist", "test", data_dir=file)
+
+
+def test_a_folder_lacking_two_files_says_put_them_there(tmp_path, write_mnist):
+    write_mnist(tmp_path)
+    for name in IDX_FILES["train"]:
+        (tmp_path / name).unlink()
+    with pytest.raises(DataNotFoundError, match="idx1-ubyte \\(raw or .gz\\): put them there"):
+        load_dataset("mnist", "test", data_dir=tmp_path)

@@ -84,26 +84,31 @@ def _spellings(file_name: str) -> tuple[str, ...]:
     return (file_name,) if dotted == file_name else (file_name, dotted)
 
 
+def _candidates(folder: Path, file_name: str) -> list[Path]:
+    """Where ``folder`` may hold ``file_name``, most preferred first: raw in any spelling, raw in
+    a folder of its own name (Kaggle's MNIST ships ``train-images-idx3-ubyte/train-images-idx3-
+    ubyte``), then gzipped."""
+    names = _spellings(file_name)
+    return [
+        *(folder / n for n in names),
+        *(folder / n / n for n in names),
+        *(folder / f"{n}.gz" for n in names),
+    ]
+
+
 def missing_files(folder: str | os.PathLike[str], required: Sequence[str]) -> list[str]:
     """The required file names that ``folder`` holds in none of their spellings (raw or ``.gz``)."""
-    folder = Path(folder)
-    spellings = {
-        name: [*_spellings(name), *(f"{n}.gz" for n in _spellings(name))] for name in required
-    }
-    return [name for name in required if not any((folder / n).is_file() for n in spellings[name])]
+    return [n for n in required if not any(p.is_file() for p in _candidates(Path(folder), n))]
 
 
 def _files_in(folder: Path, required: Sequence[str]) -> dict[str, Path] | None:
     """Each required file in ``folder``, raw preferred over ``.gz``; None if one is missing."""
     found: dict[str, Path] = {}
     for file_name in required:
-        names = _spellings(file_name)
-        for path in [folder / n for n in names] + [folder / f"{n}.gz" for n in names]:
-            if path.is_file():
-                found[file_name] = path
-                break
-        else:
+        path = next((p for p in _candidates(folder, file_name) if p.is_file()), None)
+        if path is None:
             return None
+        found[file_name] = path
     return found
 
 

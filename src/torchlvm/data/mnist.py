@@ -26,7 +26,13 @@ from torchlvm.data.idx import read_idx_cached, read_idx_shape
 from torchlvm.data.locate import candidate_dirs, find_files, missing_files
 from torchlvm.data.registry import register_dataset
 from torchlvm.data.splits import split_indices
-from torchlvm.errors import DataError, DataNotFoundError, OptionError, on_command_line, spelled
+from torchlvm.errors import (
+    DataError,
+    DataNotFoundError,
+    OptionError,
+    on_command_line,
+    spelled,
+)
 
 IDX_FILES: dict[str, tuple[str, str]] = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -59,6 +65,23 @@ MNIST_HOW_TO_GET = (
     f"put {_FILES_NOTE} in a folder and pass --data-dir, or put them in "
     "$TORCHLVM_DATA/mnist with TORCHLVM_DATA set"
 )
+
+
+def _check_folder(folder: Path) -> None:
+    """Refuse a data folder that is a file (often one of the IDX files), naming the folder that
+    holds it; a folder that does not exist is where the files are to be put (the search names it).
+
+    Raises:
+        DataNotFoundError: naming the path and the folder to pass.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise spelled(
+            DataNotFoundError,
+            lambda spell: (
+                f"{spell('data_dir', str(folder))} is a file, not a folder; pass the folder that "
+                f"holds the four IDX files ({spell('data_dir', str(folder.parent))})"
+            ),
+        )
 
 
 def _holds(shape: tuple[int, ...]) -> str:
@@ -178,12 +201,15 @@ def load_idx_dataset(
             folder and how to get the data.
         DataError: If a file is corrupt or the files disagree.
     """
+    if data_dir is not None:
+        _check_folder(Path(data_dir))
     found = find_files(name, REQUIRED_FILES, data_dir)
     if found.files is None and data_dir is not None:  # an explicit folder is the only place
         lacking = [(f, missing_files(f, REQUIRED_FILES)) for f in candidate_dirs(name, data_dir)]
         partial = [(f, m) for f, m in lacking if 0 < len(m) < len(REQUIRED_FILES)]
+        them = "it" if partial and len(partial[0][1]) == 1 else "them"
         how_to_get = (
-            f"{partial[0][0]} lacks {', '.join(partial[0][1])} (raw or .gz): put it there, or "
+            f"{partial[0][0]} lacks {', '.join(partial[0][1])} (raw or .gz): put {them} there, or "
             if partial
             else f"put {_FILES_NOTE} in {data_dir}, or "
         ) + "leave out --data-dir to search $TORCHLVM_DATA, the user cache and /usr/share/datasets"
