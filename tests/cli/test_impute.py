@@ -181,3 +181,29 @@ def test_a_recorded_condition_that_is_not_one_names_the_file(runs, capsys):
     config.write_text(json.dumps(record))
     err = fails(capsys, ["impute", runs["cvae"]])
     assert f"{runs['cvae']}/config.json: mask kind must be one of" in err
+
+
+def test_a_users_file_of_images_is_imputed_whole_against_the_runs_training_mean(
+    ppca, tmp_path, capsys
+):
+    """impute RUN --data my10.npy imputed 1 of the 10 images (the file's 10% test split), said
+    'pass a larger --eval-n' for its missing standard error, and filled the baseline from 8 of
+    the user's own images. Every image of the file is imputed, as encode reads it, and the
+    baseline is each pixel's mean over the run's training split; a 1-image split names a fix
+    that gives more images."""
+    _, folder = ppca
+    x = load_dataset("digits", "test").x[:10].double()
+    np.save(tmp_path / "my10.npy", x.numpy().reshape(10, 8, 8))
+    argv = ["impute", folder, "--mask", "top", "--data", tmp_path / "my10.npy"]
+    assert cli.main([str(a) for a in [*argv, "--out", tmp_path / "a.png"]]) == 0
+    printed = capsys.readouterr().out
+    assert "of 10 " in printed and "over 10 images" in printed, printed
+    missing = ~image_mask("top", (1, 8, 8))
+    train_mean = load_dataset("digits", "train").x.double().mean(0)
+    baseline = ((train_mean - x)[:, missing] ** 2).mean().item()
+    assert float(re.search(ERRORS, printed).group(2)) == pytest.approx(baseline, rel=0.01)
+    argv += ["--split", "test", "--out", tmp_path / "b.png"]
+    assert cli.main([str(a) for a in argv]) == 0
+    printed = capsys.readouterr().out
+    assert "no standard error from 1 image (impute more images: --split all" in printed
+    assert "(1 image: observed" in printed

@@ -49,7 +49,13 @@ DEFAULT_ITERATIONS = 50  # pseudo-Gibbs iterations for VAEs and autoencoders
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    _types.run_and_data(parser, seed="seed of the random draws")
+    _types.run_and_data(
+        parser,
+        seed="seed of the random draws",
+        split="which split of the data to use (all: every example) (default: test, or every "
+        "image of a file given with --data)",
+    )
+    parser.set_defaults(split=None)  # the test split of the run's data; every image of --data
     parser.add_argument(
         "--mask",
         metavar="KIND",
@@ -111,12 +117,10 @@ def run(args: argparse.Namespace) -> int:
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
     )
     _check_size(run_, samples, eval_n)
-    dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
+    dataset, pixel_mean = _data(run_, args)
     shape = _run.image_shape(run_, dataset, rows=_rows_fix(run_))
     observed = _observed(run_, method, kind, shape, args.seed)
     missing = ~observed  # (D,)
-    train = _run.load_split(run_, args.data, "train", data_dir=args.data_dir)
-    pixel_mean = train.x.mean(0).to(run_.dtype)  # (D,) the baseline's fill
     x = _run.model_view(dataset, run_, args.seed)[:eval_n]
 
     options = {"samples": samples, "iterations": iterations, "generator": run_.generator(args.seed)}
@@ -139,16 +143,39 @@ def run(args: argparse.Namespace) -> int:
     print(f"  method: {_describe(method, samples, iterations)}")
     if method == "cvae" and kind != _trained(run_):
         print(f"  note: the CVAE was trained with {run_.condition_text}; this mask is new to it")
-    for line in _error_lines(errors):
+    for line in _error_lines(errors, more=eval_n < len(dataset)):
         print(line)
-    print(f"wrote {out} ({shown} images: observed / imputed / true)")
+    print(f"wrote {out} ({shown} image{'s' * (shown != 1)}: observed / imputed / true)")
     return 0
 
 
-def _error_lines(errors: Any) -> list[str]:
+def _data(run_: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """The images to impute (the test split of the run's data, or every image of a file given
+    with ``--data``, as ``encode`` reads it, unless ``--split`` says otherwise) and the
+    baseline's fill ``(D,)``: each pixel's mean over the training split of the run's data (the
+    data the model learned from), or of ``--data`` where the run's own data cannot be found."""
+    from torchlvm import run as _run
+    from torchlvm.cli import _tables
+    from torchlvm.errors import DataNotFoundError
+
+    split = args.split or ("all" if _tables.is_file(args.data) else "test")
+    dataset = _run.load_split(run_, args.data, split, data_dir=args.data_dir)
+    train = None
+    if args.data is not None and run_.data.get("name"):
+        try:
+            train = _run.load_split(run_, None, "train")
+        except DataNotFoundError:  # the run's data moved away: the file's own training split
+            pass
+    if train is None:
+        train = _run.load_split(run_, args.data, "train", data_dir=args.data_dir)
+    return dataset, train.x.mean(0).to(run_.dtype)
+
+
+def _error_lines(errors: Any, *, more: bool) -> list[str]:
     """The model's and the baseline's error, to the digit that the paired standard error of
     their difference justifies, and that difference with its standard error (``errors``: an
-    :class:`~torchlvm.evaluation.imputation.ImputationError`)."""
+    :class:`~torchlvm.evaluation.imputation.ImputationError`); ``more``: the split holds more
+    images than were measured (``--eval-n`` would take them)."""
     from torchlvm.report.metrics import format_measured
 
     se = errors.difference_stderr if errors.n > 1 else None
@@ -163,7 +190,10 @@ def _error_lines(errors: Any) -> list[str]:
     if se is None:
         return [
             *lines,
-            "  model − baseline: no standard error from 1 image (pass a larger --eval-n)",
+            "  model − baseline: no standard error from 1 image (pass a larger --eval-n)"
+            if more
+            else "  model − baseline: no standard error from 1 image (impute more images: "
+            "--split all, or a --data file of several)",
         ]
     return [
         *lines,
