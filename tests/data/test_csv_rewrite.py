@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from torchlvm.data.csv_dialect import blank
 from torchlvm.data.csv_rewrite import rewritten
 from torchlvm.data.csv_table import read_csv
 
@@ -84,10 +85,10 @@ def test_the_scan_finds_the_cells_pythons_reader_reads(text, delimiter):
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error:
         return
-    rows = [row for row in rows if len(row) > 1 or any(row)]
+    rows = [row for row in rows if not blank(row)]
     assert rewritten(text, delimiter, None, rows, [{}]) == text
     if rows:
         last = len(rows[-1]) - 1
         filled = rewritten(text, delimiter, None, rows, [{(len(rows) - 1, last): "9"}])
         again = list(csv.reader(io.StringIO(filled, newline=""), delimiter=delimiter))
-        assert [row for row in again if len(row) > 1 or any(row)][-1][last] == "9"
+        assert [row for row in again if not blank(row)][-1][last] == "9"

@@ -178,10 +178,16 @@ class Dialect:
         return dialect
 
 
+def blank(row: list[str]) -> bool:
+    """Whether a row Python's csv reader read is a blank line (no cell, or one empty cell:
+    ``""``), which table readers skip; a line of separators alone is a row of empty cells."""
+    return len(row) < 2 and not any(row)
+
+
 def _rows(text: str, delimiter: str) -> list[list[str]]:
     """The rows of ``text`` that are not blank lines, read with ``delimiter``."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [row for row in reader if len(row) > 1 or any(row)]
+    return [row for row in reader if not blank(row)]
 
 
 def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 
+from torchlvm.data.csv_dialect import blank
 from torchlvm.data.csv_table import SEPARATOR_HINT
 
 Replacements = Mapping[tuple[int, int], str]
@@ -100,7 +101,7 @@ def _data_records(
     expected = [header, *rows] if header is not None else list(rows)
     for record in _records(text, 0 if hint is None else hint.end(), delimiter):
         cells = _cells(text, record, delimiter)
-        if len(cells) < 2 and not any(cells):  # a blank line, which the reader skips
+        if blank(cells):  # which the reader skips
             continue
         if len(found) == len(expected):
             return None

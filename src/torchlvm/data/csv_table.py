@@ -43,6 +43,7 @@ from torchlvm.data.csv_dialect import (
     SOME_ENCODINGS,
     Dialect,
     MarkedOtherwise,
+    blank,
     decode,
     garbled,
     sniff,
@@ -195,7 +196,7 @@ def _rows(
     dialect = replace(sniff(text, tabs=_tabs(path)), encoding=encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
     try:
-        numbered = [(reader.line_num, row) for row in reader if len(row) > 1 or any(row)]
+        numbered = [(reader.line_num, row) for row in reader if not blank(row)]
     except csv.Error as error:
         raise DataError(f"cannot read {path} as CSV ({error}); save it as plain CSV") from None
     header = None
