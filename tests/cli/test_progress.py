@@ -67,8 +67,7 @@ def test_progress_and_quiet_are_exclusive(tmp_path, capsys):
     assert err.startswith("torchlvm: error: argument --quiet: not allowed with argument --progress")
 
 
-def test_a_warning_is_one_line(tmp_path, capsys):
-    import warnings
+def test_a_warning_is_one_line():
 
     from torchlvm.cli import _one_line_warning
 
@@ -76,9 +75,25 @@ def test_a_warning_is_one_line(tmp_path, capsys):
         UserWarning("grey levels under\n  a Bernoulli likelihood"), UserWarning
     )
     assert line == "torchlvm: warning: grey levels under a Bernoulli likelihood\n"
+
+
+def test_a_command_warns_in_one_line_and_gives_the_caller_its_warning_format_back(monkeypatch):
+    """Inside a command a warning is formatted as one ``torchlvm: warning:`` line; called
+    in-process, main leaves the caller's ``warnings.formatwarning`` as it found it."""
+    import warnings
+
+    from torchlvm.cli import _one_line_warning
+
+    inside = []
+
+    def start(argv):  # the command line parsed as ever, its command one that looks around
+        parser, args, extra = start_as_ever(argv)
+        args.run = lambda args: inside.append(warnings.formatwarning)
+        return parser, args, extra
+
+    start_as_ever = cli._start
+    monkeypatch.setattr(cli, "_start", start)
     previous = warnings.formatwarning
-    try:
-        cli.main(["datasets"])
-        assert warnings.formatwarning is _one_line_warning
-    finally:
-        warnings.formatwarning = previous
+    assert cli.main(["datasets"]) == 0
+    assert inside == [_one_line_warning]
+    assert warnings.formatwarning is previous

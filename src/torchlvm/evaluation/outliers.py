@@ -300,8 +300,9 @@ def check_ood_values(x: Tensor, binarize: str, name: str) -> None:
 
 def _not_a_table_file(name: str) -> ConfigError:
     """The error for an OOD set beside a table run that is not a file of rows: for a file in a
-    format torchlvm does not read (a .parquet, an .xlsx), the line that saves it as CSV."""
-    unread = unreadable(name)
+    format torchlvm does not read (a .parquet, an .xlsx), the line that saves it as CSV (an IDX
+    file of images keeps this message: the one for IDX files is about image datasets)."""
+    unread = None if is_idx_name(name) else unreadable(name)
     if unread is not None:
         return ConfigError(f"OOD set {name!r}: {unread}")
     return ConfigError(
