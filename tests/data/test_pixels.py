@@ -4,6 +4,8 @@ image defaults (Bernoulli likelihood, dynamic binarization)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -110,16 +112,43 @@ def _load_array(folder, array):
     return _load(folder / "array.npy")
 
 
-@pytest.mark.parametrize("layout", ["a.png", "cats/a.JPG"], ids=["flat", "class-folders"])
-def test_a_folder_of_pictures_names_the_array_to_make(tmp_path, layout, capsys):
+@pytest.mark.parametrize(
+    ("given", "model"),
+    [("pics", "vae"), ("pics/a0.png", "vae"), ("classes", "cvae")],
+    ids=["folder", "one-picture", "class-folders"],
+)
+def test_pictures_name_the_python_that_stacks_them_and_it_works(
+    tmp_path, monkeypatch, capsys, given, model
+):
+    """A folder of PNGs was told a recipe over an undefined ``paths``, and one .png only which
+    extensions torchlvm reads: each names the lines (imports and the folder's own glob) that
+    stack the pictures into an .npy, or for ImageFolder's class folders an .npz labelled by the
+    folders' names; run as printed, they give a file that trains."""
+    from PIL import Image
+
     from torchlvm.cli import main
 
-    (tmp_path / "pics" / layout).parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "pics" / layout).write_bytes(b"")
-    assert main(["train", "vae", "--data", str(tmp_path / "pics"), "--out", str(tmp_path / "r")])
+    monkeypatch.chdir(tmp_path)
+    for i, picture in enumerate(PIXELS[:20, 0]):
+        for folder in ("pics", f"classes/{'cat' if i % 2 else 'dog'}"):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(picture).save(f"{folder}/a{i}.png")
+    argv = ["train", model, "--data", given, "--epochs", "1", "--hidden", "8", "--quiet"]
+    assert main([*argv, "--out", "r"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("torchlvm: error: ") and err.count("\n") == 1, err
-    assert "is a folder of picture files" in err and "np.save('images.npy', np.stack(" in err
+    code = err.split("stack the pictures into one array file (")[1].split("; .convert('RGB')")[0]
+    exec(code, {})
+    made = "images.npz" if model == "cvae" else "images.npy"
+    assert main([*argv[:3], made, *argv[4:], "--out", "r"]) == 0
+    assert torch.equal(_load(made).x, _load_array(tmp_path, PIXELS[:20, 0][[*_order(given)]]).x)
+
+
+def _order(given: str) -> list[int]:
+    """The picture indices in the order sorted(glob(...)) stacks them."""
+    if given == "classes":  # cat/ (odd) before dog/ (even), each sorted by name
+        return [*sorted(range(1, 20, 2), key=str), *sorted(range(0, 20, 2), key=str)]
+    return sorted(range(20), key=str)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int16, np.uint16, np.uint32])

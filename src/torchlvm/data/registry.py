@@ -52,8 +52,10 @@ def unsupported(path: str | os.PathLike[str]) -> ConfigError:
     from torchlvm.data.saved_tensors import torch_file_fix
 
     suffix = file_suffix(path)
+    pictures = os.path.join(os.path.dirname(path) or ".", f"*{suffix}")
     fix = (
-        _text_table_fix(path, suffix)
+        (pictures_fix(pictures) if suffix in PICTURE_SUFFIXES else None)
+        or _text_table_fix(path, suffix)
         or _SPREADSHEETS.get(suffix)
         or _pandas_fix(path, suffix)
         or torch_file_fix(path)
@@ -247,12 +249,11 @@ def get_spec(name: str) -> DatasetSpec:
             f"pass the dataset's name ({', '.join(idx)}) with the folder as its data_dir "
             f"(e.g. --data {example} --data-dir {name})"
         )
-        if not found and _holds_pictures(name):
+        pictures = _pictures_in(name) if not found else None
+        if pictures is not None:
             raise ConfigError(
                 f"{name} is a folder of picture files, which torchlvm does not read one by one; "
-                "stack them into one .npy of (N, H, W) or (N, H, W, 3) uint8 pixels (e.g. "
-                "np.save('images.npy', np.stack([np.asarray(PIL.Image.open(p).convert('L')) "
-                "for p in sorted(paths)]))) and pass that file"
+                f"{pictures_fix(pictures)}"
             )
         if not found:
             raise ConfigError(
@@ -281,11 +282,28 @@ PICTURE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".
 """Picture files, which a folder given as data may hold instead of arrays."""
 
 
-def _holds_pictures(folder: str) -> bool:
-    """Whether ``folder`` (or a class folder in it, as torchvision's ImageFolder keeps them)
-    holds picture files."""
+def _pictures_in(folder: str) -> str | None:
+    """The glob pattern of the picture files in ``folder`` (``pngs/*.png``), or in class folders
+    in it as torchvision's ImageFolder keeps them (``pngs/*/*.png``); None for none."""
     for pattern in ("*", "*/*"):
         for path in glob.iglob(os.path.join(glob.escape(folder), pattern)):
             if path.lower().endswith(PICTURE_SUFFIXES):
-                return True
-    return False
+                return os.path.join(folder, pattern + os.path.splitext(path)[1])
+    return None
+
+
+def pictures_fix(pattern: str) -> str:
+    """The numpy lines that stack the pictures ``pattern`` matches into the one array file
+    torchlvm reads: an ``.npy`` of ``(N, H, W)`` uint8, or, for class folders (``*/*``), an
+    ``.npz`` whose labels are the folders' names (read as class names)."""
+    paths = f"paths = sorted(glob.glob({pattern!r}))"
+    stack = "np.stack([np.asarray(PIL.Image.open(p).convert('L')) for p in paths])"
+    save = f"np.save('images.npy', {stack})"
+    if os.path.basename(os.path.dirname(pattern)) == "*":
+        labels = "np.array([os.path.basename(os.path.dirname(p)) for p in paths])"
+        save = f"np.savez('images.npz', x={stack}, y={labels})"
+    imports = "import glob, os, numpy as np, PIL.Image"
+    return (
+        f"stack the pictures into one array file ({imports}; {paths}; {save}; .convert('RGB') "
+        "for colour) and pass that file"
+    )
