@@ -50,10 +50,12 @@ def test_every_option_has_a_help_line(name: str) -> None:
 
 def test_options_whose_default_depends_on_the_input_say_so() -> None:
     """``encode --split`` showed no default (it is None: test, or every row of a --data file);
+    reconstruct, impute and transfer read a --data file's 10% test split;
     ``evaluate --ais`` and ``gaps --ais`` did not say that without them AIS is not run."""
     commands = build_parser().commands  # type: ignore[attr-defined]
     text = {name: " ".join(commands[name].format_help().split()) for name in commands}
-    assert "(default: test, or every row of a --data file)" in text["encode"]
+    for name in ("encode", "reconstruct", "impute", "transfer"):  # read a user's file whole
+        assert "(default: test, or every example of a --data file)" in text[name], name
     assert "STEPS HMC steps (default: not run)" in text["evaluate"]
     assert "(default: importance sampling)" in text["gaps"]
 

@@ -245,3 +245,19 @@ def test_a_cvae_on_an_unlabelled_file_names_the_savez_line_that_labels_it(
     eval(line, {"np": np, "labels": labels})
     argv[3] = "my images-labelled.npz"
     assert main(argv) == 0 and _result(tmp_path / "run")["data"]["num_classes"] == 10
+
+
+def test_a_users_file_of_images_is_reconstructed_whole(pixels, tmp_path, capsys):
+    """reconstruct RUN --data my10.npy showed 1 of the user's 10 images (the file's 10% test
+    split), while encode read the file whole: every command that takes a user's file reads all
+    of it unless --split names a part."""
+    np.save(tmp_path / "u8.npy", pixels)
+    np.save(tmp_path / "my10.npy", pixels[:10])
+    argv = ["train", "vae", "--data", str(tmp_path / "u8.npy"), *TINY]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    argv = ["reconstruct", str(tmp_path / "run"), "--data", str(tmp_path / "my10.npy")]
+    assert main([*argv, "--out", str(tmp_path / "r.png")]) == 0
+    assert "all split, 10 images" in capsys.readouterr().out
+    assert main([*argv, "--split", "test", "--out", str(tmp_path / "t.png")]) == 0
+    assert "test split, 1 image " in capsys.readouterr().out

@@ -81,10 +81,10 @@ def label_header(run_: Any, columns: list[str]) -> str:
 def read_rows_of(run_: Any, args: argparse.Namespace) -> Any:
     """The rows a command reads: ``--data`` (a file whole, unless ``--split`` names a part), else
     the run's ``--split`` (default test), with the run's columns and classes."""
-    from torchlvm.cli._tables import is_file, load_rows
+    from torchlvm.cli._tables import load_rows
+    from torchlvm.cli._types import split_of
 
-    split = args.split if args.split != "test" or not is_file(args.data) else "all"
-    return load_rows(run_, args.data, split, args.data_dir, args.encoding)
+    return load_rows(run_, args.data, split_of(args), args.data_dir, args.encoding)
 
 
 def sample_table(

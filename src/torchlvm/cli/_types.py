@@ -80,15 +80,21 @@ def out_path(text: str) -> Path:
     return Path(text)
 
 
+WHOLE_FILE = " (default: test, or every example of a --data file)"
+"""What ``--split`` of a command that reads a user's file whole says (:func:`split_of`)."""
+
+
 def run_and_data(
     parser: argparse.ArgumentParser,
     *,
     seed: str = "seed of the binarization draw",
     split: str = "which split of the data to use (all: every example)",
+    whole_file: bool = False,
 ) -> None:
     """``DIR``, the run or export folder, the data a command on it reads (``--data``,
     ``--data-dir``, ``--split`` and ``--seed``, described by ``seed`` and ``split``) and where
-    its model runs (``--accelerator``)."""
+    its model runs (``--accelerator``); ``whole_file``: ``--split`` defaults to every example
+    of a file given with ``--data`` (:func:`split_of`)."""
     parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
     parser.add_argument("--seed", type=seed_type, default=0, help=seed)
     parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
@@ -97,10 +103,19 @@ def run_and_data(
     parser.add_argument(
         "--split",
         choices=["train", "val", "test", "all"],
-        default="test",
-        help=split,
+        default=None if whole_file else "test",
+        help=split + (WHOLE_FILE if whole_file else ""),
     )
     add_accelerator(parser)
+
+
+def split_of(args: argparse.Namespace) -> str:
+    """The split a command given ``whole_file`` reads: ``--split``, else every example of a
+    user's file given with ``--data`` (their own images or rows, all of which they mean), else
+    the test split of the run's data."""
+    from torchlvm.cli._tables import is_file
+
+    return args.split or ("all" if is_file(args.data) else "test")
 
 
 def output_options(parser: argparse.ArgumentParser, default: str) -> None:

@@ -24,12 +24,7 @@ HELP = "write the posterior means of a dataset's examples (N, K) to a .npy file"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    _types.run_and_data(
-        parser,
-        split="which split of the data to use (all: every example) (default: test, or every "
-        "row of a --data file)",
-    )
-    parser.set_defaults(split=None)  # the test split of the run's data; every row of --data
+    _types.run_and_data(parser, whole_file=True)
     _types.output_options(parser, "DIR/latents.npy")
 
 
@@ -44,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
     out = _run.output_file(
         args.out, default, suffix=suffix, overwrite=args.overwrite, reads=args.data
     )
-    split = args.split or ("all" if _tables.is_file(args.data) else "test")
-    dataset = _tables.load_rows(run_, args.data, split, args.data_dir, args.encoding)
+    dataset = _tables.load_rows(
+        run_, args.data, _types.split_of(args), args.data_dir, args.encoding
+    )
     labels_out = None
     if dataset.y is not None and not csv:
         labels_out = _run.output_file(

@@ -49,13 +49,7 @@ DEFAULT_ITERATIONS = 50  # pseudo-Gibbs iterations for VAEs and autoencoders
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    _types.run_and_data(
-        parser,
-        seed="seed of the random draws",
-        split="which split of the data to use (all: every example) (default: test, or every "
-        "image of a file given with --data)",
-    )
-    parser.set_defaults(split=None)  # the test split of the run's data; every image of --data
+    _types.run_and_data(parser, seed="seed of the random draws", whole_file=True)
     parser.add_argument(
         "--mask",
         metavar="KIND",
@@ -155,11 +149,9 @@ def _data(run_: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     baseline's fill ``(D,)``: each pixel's mean over the training split of the run's data (the
     data the model learned from), or of ``--data`` where the run's own data cannot be found."""
     from torchlvm import run as _run
-    from torchlvm.cli import _tables
     from torchlvm.errors import DataNotFoundError
 
-    split = args.split or ("all" if _tables.is_file(args.data) else "test")
-    dataset = _run.load_split(run_, args.data, split, data_dir=args.data_dir)
+    dataset = _run.load_split(run_, args.data, _types.split_of(args), data_dir=args.data_dir)
     train = None
     if args.data is not None and run_.data.get("name"):
         try:

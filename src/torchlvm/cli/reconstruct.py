@@ -24,7 +24,7 @@ HELP = "show inputs next to their reconstructions and print the reconstruction e
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    _types.run_and_data(parser)
+    _types.run_and_data(parser, whole_file=True)
     parser.add_argument("--n", type=int, default=16, help="images shown (the split's first N)")
     _types.output_options(parser, "DIR/figures/reconstructions.png")
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     out = _run.output_file(
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
     )
-    dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
+    dataset = _run.load_split(run_, args.data, _types.split_of(args), data_dir=args.data_dir)
     shape = _run.image_shape(
         run_, dataset, rows="write the reconstructions as rows with --out FILE.csv"
     )
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
              "part)"}.get(kind, "")  # fmt: skip
     print(f"reconstructions by {run_.describe()}")
     print(
-        f"  data: {dataset.name} {dataset.split} split, {len(x)} images "
+        f"  data: {dataset.name} {dataset.split} split, {len(x)} image{'s' * (len(x) != 1)} "
         f"({_run.protocol_note(dataset, args.seed)})"
     )
     print(

@@ -36,7 +36,7 @@ DEFAULT_N = 8  # images transferred without --n
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    _types.run_and_data(parser)
+    _types.run_and_data(parser, whole_file=True)
     parser.add_argument(
         "--from-condition",
         required=True,
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     out = _run.output_file(
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
     )
-    dataset = _run.load_split(run_, args.data, args.split, data_dir=args.data_dir)
+    dataset = _run.load_split(run_, args.data, _types.split_of(args), data_dir=args.data_dir)
     shape = _run.image_shape(run_, dataset)
     no_labels = "pass --data with a labelled dataset"
     rows, a = _of_classes(run_, dataset, sources, n, "image", no_labels)
