@@ -111,6 +111,8 @@ def test_files_each_in_a_folder_of_their_own_name_are_found(tmp_path, write_mnis
         (tmp_path / "kaggle" / path.name).mkdir(parents=True)
         path.rename(tmp_path / "kaggle" / path.name / path.name)
     assert len(load_dataset("mnist", "test", data_dir=tmp_path / "kaggle")) > 0
+    found = find_files("mnist", REQUIRED_FILES, tmp_path / "kaggle")  # (datasets prints it)
+    assert found.location == str(tmp_path / "kaggle")
 
 
 def test_a_data_dir_that_is_a_file_names_its_folder(tmp_path, write_mnist):

@@ -72,9 +72,7 @@ class Found:
     @property
     def location(self) -> str | None:
         """The folder the files were found in, or None."""
-        if not self.files:
-            return None
-        return str(next(iter(self.files.values())).parent)
+        return self.looked_in[-1] if self.files else None  # the search stops at that folder
 
 
 def _spellings(file_name: str) -> tuple[str, ...]:
