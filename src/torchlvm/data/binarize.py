@@ -22,6 +22,10 @@ Protocol = Literal["none", "dynamic", "threshold"]
 PROTOCOLS: tuple[str, ...] = ("none", "dynamic", "threshold")
 
 
+CHUNK = 1 << 20
+"""Values a summary of a tensor reads at once (4 MiB of float32)."""
+
+
 class Values(NamedTuple):
     """What the check of intensities needs of some values: how many are NaN and how many not,
     the least and greatest of the others, and whether those are all whole numbers."""
@@ -34,13 +38,21 @@ class Values(NamedTuple):
 
     @staticmethod
     def of(x: Tensor) -> Values:
-        """The summary of tensor ``x`` (any shape)."""
+        """The summary of tensor ``x`` (any shape), read :data:`CHUNK` values at a time: whole,
+        its copies without the NaN and rounded took 2.5 times its size (850 MiB more at
+        Fashion-MNIST's training split, on every load that binarizes it)."""
+        flat = x.reshape(-1)  # (a view of a contiguous x)
+        return Values.merged(Values._of_part(part) for part in flat.split(CHUNK))
+
+    @staticmethod
+    def _of_part(x: Tensor) -> Values:
         missing = torch.isnan(x)
         seen = x[~missing]
         if not seen.numel():
             return Values(int(missing.sum()), 0, 0.0, 0.0, True)
+        low, high = torch.aminmax(seen)
         whole = bool((seen == seen.round()).all())
-        return Values(int(missing.sum()), seen.numel(), float(seen.min()), float(seen.max()), whole)
+        return Values(int(missing.sum()), seen.numel(), float(low), float(high), whole)
 
     @staticmethod
     def merged(parts: Iterable[Values]) -> Values:
