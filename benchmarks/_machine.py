@@ -11,6 +11,8 @@ how to time and measure memory without fooling ourselves.
 - :func:`interleaved`: A B C A B C ... rounds, so that a slow patch of a shared machine hits
   every configuration alike; compare medians.
 - :func:`write_results`: write a result file (its folder made if needed) and print it.
+- :func:`tree_options`, :func:`trees`: the ``--src NAME=PATH --rounds --out`` options of a script
+  that runs a command once per source tree in interleaved rounds.
 
 torch is imported inside the functions that need it, so a driver that only starts workers stays
 small (a worker's peak RSS is its own, see :func:`peak_rss_mib`).
@@ -18,6 +20,7 @@ small (a worker's peak RSS is its own, see :func:`peak_rss_mib`).
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import json
 import os
@@ -227,3 +230,16 @@ def write_results(
         f.write(text)
     print(text, end="")
     return text
+
+
+def tree_options(parser: argparse.ArgumentParser, *, rounds: int) -> None:
+    """Add ``--src NAME=PATH`` (repeatable, required), ``--rounds`` and ``--out`` to ``parser``:
+    a script that times a command once per source tree of torchlvm, round after round."""
+    parser.add_argument("--src", action="append", required=True, metavar="NAME=PATH")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--out", type=Path, required=True)
+
+
+def trees(args: argparse.Namespace) -> dict[str, str]:
+    """The source trees of :func:`tree_options`' ``--src``, by name, as absolute paths."""
+    return {name: os.path.abspath(path) for name, path in (s.split("=", 1) for s in args.src)}

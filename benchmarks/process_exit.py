@@ -44,16 +44,14 @@ def exit_seconds(src: str, out: Path) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", action="append", required=True, metavar="NAME=PATH")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", type=Path, required=True)
+    M.tree_options(parser, rounds=5)
     args = parser.parse_args(argv)
-    trees = dict(s.split("=", 1) for s in args.src)
+    trees = M.trees(args)
     times: dict[str, list[float]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory() as scratch:
         for r in range(args.rounds):
             for name, src in trees.items():
-                times[name].append(exit_seconds(os.path.abspath(src), Path(scratch, f"{name}{r}")))
+                times[name].append(exit_seconds(src, Path(scratch, f"{name}{r}")))
     rows = [
         f"| {name} | {statistics.median(t):.2f} | {', '.join(f'{x:.2f}' for x in t)} |"
         for name, t in times.items()

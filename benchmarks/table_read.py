@@ -54,11 +54,9 @@ def fit(src: str, table: Path, out: Path) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", action="append", required=True, metavar="NAME=PATH")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, required=True)
+    M.tree_options(parser, rounds=3)
     args = parser.parse_args(argv)
-    trees = dict(s.split("=", 1) for s in args.src)
+    trees = M.trees(args)
     with tempfile.TemporaryDirectory() as scratch:
         table = Path(scratch, "table.csv")
         write_table(table)
@@ -66,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         results = M.interleaved(
             list(trees),
             args.rounds,
-            lambda name, r: fit(os.path.abspath(trees[name]), table, Path(scratch, f"{name}{r}")),
+            lambda name, r: fit(trees[name], table, Path(scratch, f"{name}{r}")),
         )
     first = M.median([s for s, _ in results[next(iter(trees))]])
     rows = [
