@@ -48,6 +48,33 @@ def test_an_autoencoders_table_names_its_code_not_a_posterior() -> None:
     assert "x̂ = decoder mean at the posterior mean)" in vae and "posterior means: logistic" in vae
 
 
+def test_a_cvaes_probes_say_its_encoder_was_given_the_class() -> None:
+    """A CVAE's table said 'posterior means: logistic / 5-NN' as a VAE's does, though its
+    q(z | x, c) was given the class the probes then read back: its rows say so (a mask
+    condition gives no class, so its rows stay as they were)."""
+    from torchlvm.evaluation.records import (
+        Evaluation,
+        ModelInfo,
+        Probes,
+        Protocol,
+        Quantity,
+        Separability,
+    )
+
+    def table(condition: str) -> str:
+        accuracy = Probes(Quantity(0.9, "accuracy"), Quantity(0.8, "accuracy"))
+        return format_table(
+            Evaluation(
+                model=ModelInfo("cvae", 4, False),
+                protocol=Protocol(condition=condition),
+                separability=Separability(latent=accuracy),
+            )
+        )
+
+    assert "posterior means of q(z|x,class): logistic / 5-NN" in table("label")
+    assert "  posterior means: logistic / 5-NN" in table("mask:top")
+
+
 def test_the_outlier_heading_nests_no_parentheses() -> None:
     description = "−log p(x), importance-sampled, k=100 (higher = more anomalous; positives = OOD)"
     heading = _outlier_rows(Outliers(score_description=description))[0]

@@ -144,23 +144,26 @@ def test_the_record_names_the_fitted_k_after_set_params(test_data):
 def test_label_cvae_gets_conditional_likelihood_and_accuracy(test_data):
     torch.manual_seed(0)
     config = CVAEConfig(input_dim=64, condition_dim=10, latent_dim=4, hidden=(32,), num_classes=10)
-    m = run(CVAE(config).eval(), test_data, condition="label", **dict(SMALL, ood=("noise",)))
+    options = dict(SMALL, ood=("noise",), n=None)  # (every class 5 times at least: probes)
+    m = run(CVAE(config).eval(), test_data, condition="label", **options)
     assert m["likelihood"]["quantity"] == "log p(x | c)"
     accuracy = m["sample_quality"]["conditional_accuracy"]
     assert accuracy["unit"] == "accuracy" and 0 <= accuracy["value"] <= 1
     assert "Σ_c p(x | c)" in m["outliers"]["score_description"]
+    assert "encoder given the class c" in m["separability"]["note"]  # its probes read it back
 
 
 def test_imputation_cvae_gets_the_missing_part_likelihood(test_data):
     torch.manual_seed(0)
     model = CVAE(CVAEConfig(input_dim=64, condition_dim=128, latent_dim=4, hidden=(32,))).eval()
-    options = dict(SMALL, sample_quality=False, ood=())
+    options = dict(SMALL, sample_quality=False, ood=(), n=None)
     m = run(model, test_data, condition="mask:top", **options)
     imputation = m["imputation"]["nats"]
     assert imputation["kind"] == "estimate" and "not a negative ELBO" in imputation["note"]
     assert m["imputation"]["bits_per_dim"]["missing_dims"] == 32
     assert math.isfinite(imputation["value"])
     assert m["likelihood"]["quantity"] == "log p(x | x_o)"
+    assert m["separability"]["note"].startswith("probes on posterior means E_q[z|x];")
 
 
 @pytest.mark.parametrize(

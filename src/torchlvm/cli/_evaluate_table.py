@@ -120,9 +120,13 @@ def _observed_rows(obs: ObservedLikelihood | None) -> list[str]:
 
 
 def _codes(m: Evaluation, posterior: str) -> str:
-    """What the encoder gives for x: an autoencoder's code f(x), else ``posterior``."""
+    """What the encoder gives for x: an autoencoder's code f(x), else ``posterior``, of
+    q(z | x, class) where the encoder is given the class (a CVAE's probes read it back)."""
     autoencoder = m.model is not None and m.model.deterministic_encoder is True
-    return f"the code{'s' if posterior.endswith('s') else ''} f(x)" if autoencoder else posterior
+    if autoencoder:
+        return f"the code{'s' if posterior.endswith('s') else ''} f(x)"
+    given_class = m.protocol is not None and m.protocol.condition == "label"
+    return f"{posterior} of q(z|x,class)" if given_class else posterior
 
 
 def _reconstruction_rows(m: Evaluation) -> list[str]:

@@ -334,7 +334,8 @@ def _full_rows(
         )
     if o.separability:
         with _timed(seconds, "separability"):
-            out["separability"] = _separability(means, data, o.seed, o.pixel_reference)
+            given_label = o.condition.conditional and o.condition.kind == "label"
+            out["separability"] = _separability(means, data, o.seed, o.pixel_reference, given_label)
     if o.sample_quality:
         with _timed(seconds, "sample_quality"):
             out["sample_quality"] = _sample_quality(model, dataset, data, deterministic, o)
@@ -448,8 +449,12 @@ def _likelihood(
 
 
 def _separability(
-    means: Tensor, data: EvalData, seed: int, pixels: bool
+    means: Tensor, data: EvalData, seed: int, pixels: bool, given_label: bool = False
 ) -> Separability | Undefined:
+    """Probe accuracies of the class from the codes. A CVAE's encoder q(z | x, c) is given the
+    class itself, so there they measure how much of the class its codes keep (by design with a
+    learned prior p(z | c), which places each class apart), not what an unconditional code
+    finds on its own; the note says so."""
     if data.y is None:
         return Undefined("the data has no class labels")
     try:
@@ -460,6 +465,11 @@ def _separability(
     except DataError as err:
         return Undefined(str(err))
     note = "probes on posterior means E_q[z|x]; 'pixels' is the raw-input reference"
+    if given_label:
+        note = (
+            "probes on posterior means E_q[z|x,c] of an encoder given the class c: how much of "
+            "the class the codes keep; 'pixels' is the raw-input reference"
+        )
     return Separability(latent, reference, note)
 
 
