@@ -168,8 +168,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from torchlvm.errors import TorchLVMError
 
     if extra:  # named by the command's parser, whose --help lists what it takes
-        command = parser.commands.get(args.command, parser)
-        command.error(f"unrecognized arguments: {' '.join(extra)}")
+        parser.commands.get(args.command, parser).unrecognized(extra)
     if args.command is None:
         parser.print_help()
         return 2

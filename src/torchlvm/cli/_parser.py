@@ -5,15 +5,46 @@ from __future__ import annotations
 
 import argparse
 import copy
+import difflib
 import importlib
+from collections.abc import Iterable, Sequence
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors read like every other torchlvm error."""
+    """An ArgumentParser whose usage errors read like every other torchlvm error, and name the
+    command, choice or option a misspelt one is closest to (as git and Python 3.14's argparse
+    ``suggest_on_error`` do)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         # one error line and a one-line pointer to the help, not argparse's usage block
         self.exit(2, f"torchlvm: error: {message}\n  see '{self.prog} --help'\n")
+
+    def unrecognized(self, extra: Sequence[str]) -> None:
+        """Refuse the arguments ``extra`` that no option took, naming the option closest to
+        each misspelt one (``--nn``: ``--n``)."""
+        options = {o[2:]: o for o in self._option_string_actions if o.startswith("--")}
+        typed = [arg.partition("=")[0] for arg in extra if arg.startswith("-")]
+        meant = [(arg, _closest(arg.lstrip("-"), options)) for arg in typed]  # (not the dashes)
+        hints = [f"{arg!r}: did you mean {options[c]!r}?" for arg, c in meant if c is not None]
+        self.error(f"unrecognized arguments: {' '.join(extra)}{'; ' if hints else ''}"
+                   + "; ".join(hints))  # fmt: skip
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as err:  # an invalid choice (a command, --accelerator...)
+            close = _closest(str(value), (str(c) for c in action.choices or ()))
+            if close is None:
+                raise
+            raise argparse.ArgumentError(
+                action, f"{err.message}; did you mean {close!r}?"
+            ) from None
+
+
+def _closest(typed: str, known: Iterable[str]) -> str | None:
+    """The one of ``known`` that ``typed`` is a likely misspelling of, or None."""
+    found = difflib.get_close_matches(typed, list(known), n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 def parser_for(commands: dict[str, str]) -> argparse.ArgumentParser:
