@@ -163,3 +163,24 @@ def test_a_run_under_an_unexpanded_tilde_is_named_with_the_path_meant(
         "torchlvm: error: ~/runs/p does not exist: no shell expanded its '~' (a shell leaves it "
         f"as it is inside quotes and after '='); pass {meant}\n"
     )
+
+
+def test_a_folder_is_told_a_file_path_inside_it(tmp_path: Path) -> None:
+    """sample RUN --out my_figures (a folder) said '--out must name a .png file, got
+    my_figures', as if the name were mistyped: it names the folder and a file in it."""
+    folder = tmp_path / "my figures"
+    folder.mkdir()
+    with pytest.raises(RunDirectoryError) as caught:
+        output_file(folder, tmp_path / "run" / "samples.png", suffix=".png")
+    assert str(caught.value) == (
+        f"--out {folder} is a folder; pass a file path ending in .png, such as "
+        f'"{folder}/samples.png"'
+    )
+    with pytest.raises(RunDirectoryError, match=r"ending in \.csv, in it$"):
+        output_file(folder, folder, suffix=".csv")  # (no default file to name)
+
+
+def test_a_dash_is_told_that_standard_output_is_not_written(tmp_path: Path) -> None:
+    """--out - (stdout, as for cat or pandas' to_csv) was 'must name a .png file, got -'."""
+    with pytest.raises(ConfigError, match=r"^--out - would be standard output, .* ending in \.npy"):
+        output_file(Path("-"), tmp_path / "z.npy", suffix=".npy")

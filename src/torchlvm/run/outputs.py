@@ -154,12 +154,21 @@ def output_file(
             f"{flag} {out} is the --data file this command reads, which its output would "
             f"replace (even with --overwrite); choose another {flag}"
         )
+    if path is not None and os.fspath(path) == "-":  # (numpy, matplotlib: a file, not a pipe)
+        raise ConfigError(
+            f"{flag} - would be standard output, which this command does not write to; pass a "
+            f"file path ending in {suffixes[0]}"
+        )
+    if out.is_dir():  # before the suffix: a folder's name has none
+        from torchlvm.run.publish import quoted
+
+        named = default != out  # (a command without a default file names no example)
+        inside = f"such as {quoted(out / (default.stem + suffixes[0]))}" if named else "in it"
+        raise RunDirectoryError(
+            f"{flag} {out} is a folder; pass a file path ending in {suffixes[0]}, {inside}"
+        )
     if out.suffix.lower() not in suffixes:
         raise ConfigError(f"{flag} must name a {suffixes[0]} file, got {out}")
-    if out.is_dir():
-        raise RunDirectoryError(
-            f"{flag} {out} is a folder; pass a file path ending in {suffixes[0]}"
-        )
     blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise RunDirectoryError(f"{flag} {out} lies inside {blocking}, which is a file")
