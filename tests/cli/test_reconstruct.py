@@ -157,3 +157,17 @@ def test_a_cvae_trained_on_a_table_reconstructs_under_each_rows_class(tmp_path, 
     assert cli.main([*argv]) == 2
     assert "holds a CVAE, whose p(x | c) depends on" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+def test_a_users_file_is_reconstructed_whole(vae_run, tmp_path, capsys):
+    """reconstruct RUN --data my10.npy showed 1 of the user's 10 images: the test split of an
+    80/10/10 split of their file. A --data file is read whole (as encode and score read it),
+    unless --split names a part."""
+    images = tmp_path / "my images.npy"
+    np.save(images, load_dataset("digits", "test").x[:10].numpy())
+    argv = ["reconstruct", str(vae_run), "--data", str(images), "--out", str(tmp_path / "r.png")]
+    assert cli.main(argv) == 0
+    assert "my images.npy all split, 10 images" in capsys.readouterr().out
+    assert cli.main([*argv, "--split", "test", "--overwrite"]) == 0
+    out = capsys.readouterr().out
+    assert "my images.npy test split, 1 image " in out and "(1 input and its reconstruction)" in out

@@ -166,3 +166,20 @@ def test_a_table_without_its_label_column_cannot_be_transferred(tmp_path, capsys
     assert "has no class labels, so its rows of a class cannot be found" in err
     assert "pass --data with a file that has the run's label column 'kind'" in err
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_users_file_is_read_whole(cvae_run, tmp_path, capsys):
+    """transfer RUN --data mine.npz --from-condition 3 on 40 images holding four 3s said 'the test
+    split of mine.npz has no image of class 3': it read the 4 images of an 80/10/10 test split
+    of the user's file. A --data file is read whole unless --split names a part."""
+    import numpy as np
+
+    from torchlvm.data import load_dataset
+
+    digits = load_dataset("digits", "train")
+    mine = tmp_path / "mine.npz"
+    np.savez(mine, x=digits.x[:40].numpy(), y=digits.y[:40].numpy())
+    threes = int((digits.y[:40] == 3).sum())
+    argv = ["transfer", str(cvae_run), "--data", str(mine), "--from-condition", "3"]
+    assert cli.main([*argv, "--to-condition", "8", "--out", str(tmp_path / "t.png")]) == 0
+    assert f"transferred {threes} {mine} all images of class three" in capsys.readouterr().out

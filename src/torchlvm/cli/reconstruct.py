@@ -81,5 +81,10 @@ def run(args: argparse.Namespace) -> int:
         f"  reconstruction error: {mse} mean squared error per pixel ({over}), input vs "
         f"decoder mean at {run_.encoding}{given}"
     )
-    print(f"wrote {out} ({shown} inputs and their reconstructions)")
+    inputs = (
+        "1 input and its reconstruction"
+        if shown == 1
+        else f"{shown} inputs and their reconstructions"
+    )
+    print(f"wrote {out} ({inputs})")
     return 0
