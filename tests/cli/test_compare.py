@@ -125,3 +125,31 @@ def test_the_three_outputs_are_one_commit(tmp_path, monkeypatch, capsys, failing
     new = {name: (out / name).read_bytes() for name in old}
     assert b"0.75" in new["compare.json"] and b"0.75" in new["compare.md"]
     assert new["compare.png"] != old["compare.png"]
+
+
+@pytest.mark.parametrize("name", ["compare.md", "compare.json", "compare.png"])
+def test_a_users_file_at_an_output_is_kept_and_named_before_any_work(
+    tmp_path, monkeypatch, capsys, name
+):
+    """compare --out ~/thesis, a folder holding the user's own compare.md, trained for minutes
+    and then wrote over it. A file compare did not write is refused before any work; the ones
+    it wrote are replaced."""
+    from torchlvm.evaluation import compare as library
+
+    out = tmp_path / "thesis"
+    out.mkdir()
+    mine = out / name
+    mine.write_bytes(b"\\documentclass{article}" if name != "compare.png" else b"\x89PNG mine")
+    monkeypatch.setattr(library, "compare", lambda *a, **k: pytest.fail("work was done"))
+    assert main(["compare", "--data", "digits", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"torchlvm: error: {mine} is not a file torchlvm compare wrote, and compare writes its "
+        f"{name} there; move it away, or choose another --out\n"
+    )
+    assert mine.read_bytes()[:4] in (b"\\doc", b"\x89PNG") and len(list(out.iterdir())) == 1
+
+    mine.unlink()  # compare's own three are replaced
+    monkeypatch.setattr(library, "compare", lambda *a, **k: _result(0.25))
+    assert main(["compare", "--data", "digits", "--out", str(out), "--quiet"]) == 0
+    assert main(["compare", "--data", "digits", "--out", str(out), "--quiet"]) == 0

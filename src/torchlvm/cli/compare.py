@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out or Path("runs") / f"compare-{Path(args.data).stem}"
     if out.is_dir():
         recover_if_free(out)  # outputs a killed compare left half replaced: read as one set
+    _check_outputs(out)  # before minutes of training: a file of the user's there stays
     result = compare(
         args.data,
         out,
@@ -100,6 +101,48 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+OUTPUTS = ("compare.json", "compare.md", "compare.png")
+
+
+def _check_outputs(out: Path) -> None:
+    """Refuse an ``out`` whose compare.json, compare.md or compare.png is not one a compare
+    wrote (a user's own notes named compare.md): those files are replaced.
+
+    Raises:
+        RunDirectoryError: naming the file and the fixes (move it, another --out).
+    """
+    from torchlvm.errors import RunDirectoryError
+
+    for name in OUTPUTS:
+        path = out / name
+        if path.is_dir() or (path.exists() and not _ours(path)):
+            raise RunDirectoryError(
+                f"{path} is not a file torchlvm compare wrote, and compare writes its {name} "
+                "there; move it away, or choose another --out"
+            )
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is a compare.json, compare.md or compare.png that compare wrote."""
+    import json
+
+    from torchlvm.plots import drawn_by_torchlvm
+
+    if path.suffix == ".png":
+        return drawn_by_torchlvm(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if path.suffix == ".md":
+        return text.startswith("# Autoencoders vs VAEs on ")
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and {"data", "models", "table", "verdicts"} <= record.keys()
+
+
 def _publish(out: Path, result: dict, text: str, title: str) -> None:
     """compare.json, compare.md and the table drawn as compare.png, put in place as one
     (:class:`torchlvm.run.commit.Staging`, under ``out``'s lock): an error, Ctrl-C or a kill
@@ -113,7 +156,7 @@ def _publish(out: Path, result: dict, text: str, title: str) -> None:
     with acquire(out, command_line(), what=str(out), doing=EVALUATED):
         recover(out)  # (one a kill left since the start)
         with Staging(out) as staging:
-            write_json(staging.path(out / "compare.json"), result)
+            write_json(staging.path(out / "compare.json"), result)  # (OUTPUTS)
             write_text(staging.path(out / "compare.md"), text)
             figure = comparison_figure(comparison_scores(result), title=title)
             save_figure(figure, staging.path(out / "compare.png"))
