@@ -20,29 +20,33 @@ def test_a_skipped_sets_reason_is_printed_whole_wrapped_at_words() -> None:
     assert " ".join(line.strip() for line in lines).endswith(reason)  # every word, in order
 
 
-def test_an_autoencoders_table_names_its_code_not_a_posterior() -> None:
-    """An autoencoder's table said 'x̂ = decoder mean at the posterior mean' and 'posterior
-    means: logistic / 5-NN': it has a code f(x), no posterior."""
+def _codes_table(model: str, deterministic: bool = False, condition: str | None = None) -> str:
+    """The table of a run whose record holds a reconstruction and probe accuracies alone."""
     from torchlvm.evaluation.records import (
         Evaluation,
         ModelInfo,
         Probes,
+        Protocol,
         Quantity,
         Reconstruction,
         Separability,
     )
 
-    def table(deterministic: bool) -> str:
-        accuracy = Probes(Quantity(0.9, "accuracy"), Quantity(0.8, "accuracy"))
-        return format_table(
-            Evaluation(
-                model=ModelInfo("ae" if deterministic else "vae", 4, deterministic),
-                reconstruction=Reconstruction(Quantity(3.0), Quantity(0.05)),
-                separability=Separability(latent=accuracy),
-            )
+    accuracy = Probes(Quantity(0.9, "accuracy"), Quantity(0.8, "accuracy"))
+    return format_table(
+        Evaluation(
+            model=ModelInfo(model, 4, deterministic),
+            protocol=Protocol(condition=condition),
+            reconstruction=Reconstruction(Quantity(3.0), Quantity(0.05)),
+            separability=Separability(latent=accuracy),
         )
+    )
 
-    ae, vae = table(True), table(False)
+
+def test_an_autoencoders_table_names_its_code_not_a_posterior() -> None:
+    """An autoencoder's table said 'x̂ = decoder mean at the posterior mean' and 'posterior
+    means: logistic / 5-NN': it has a code f(x), no posterior."""
+    ae, vae = _codes_table("ae", deterministic=True), _codes_table("vae")
     assert "x̂ = decoder mean at the code f(x))" in ae and "the codes f(x): logistic" in ae
     assert "posterior" not in ae
     assert "x̂ = decoder mean at the posterior mean)" in vae and "posterior means: logistic" in vae
@@ -52,27 +56,9 @@ def test_a_cvaes_probes_say_its_encoder_was_given_the_class() -> None:
     """A CVAE's table said 'posterior means: logistic / 5-NN' as a VAE's does, though its
     q(z | x, c) was given the class the probes then read back: its rows say so (a mask
     condition gives no class, so its rows stay as they were)."""
-    from torchlvm.evaluation.records import (
-        Evaluation,
-        ModelInfo,
-        Probes,
-        Protocol,
-        Quantity,
-        Separability,
-    )
-
-    def table(condition: str) -> str:
-        accuracy = Probes(Quantity(0.9, "accuracy"), Quantity(0.8, "accuracy"))
-        return format_table(
-            Evaluation(
-                model=ModelInfo("cvae", 4, False),
-                protocol=Protocol(condition=condition),
-                separability=Separability(latent=accuracy),
-            )
-        )
-
-    assert "posterior means of q(z|x,class): logistic / 5-NN" in table("label")
-    assert "  posterior means: logistic / 5-NN" in table("mask:top")
+    label = _codes_table("cvae", condition="label")
+    assert "posterior means of q(z|x,class): logistic / 5-NN" in label
+    assert "  posterior means: logistic / 5-NN" in _codes_table("cvae", condition="mask:top")
 
 
 def test_the_outlier_heading_nests_no_parentheses() -> None:

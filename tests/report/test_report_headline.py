@@ -252,3 +252,12 @@ def test_a_table_without_outliers_is_told_how_to_get_them(demo_metrics):
         "outlier AUROC (a table has no default OOD set: evaluate RUN --ood FILE scores the rows "
         "of FILE against the test split)"
     ]
+
+
+def test_a_label_cvaes_probe_card_says_its_encoder_was_given_the_class(demo_metrics):
+    """The probe card of a CVAE said 'logistic probe on posterior means', as a VAE's does,
+    though its q(z | x, c) was given the class the probe reads back."""
+    demo_metrics["protocol"]["condition"] = "label"
+    assert "on posterior means of q(z|x,class), 5-fold" in cards_by_key(demo_metrics)["probe"].note
+    demo_metrics["protocol"]["condition"] = "mask:top"
+    assert "on posterior means, 5-fold" in cards_by_key(demo_metrics)["probe"].note

@@ -288,6 +288,8 @@ def probe(m: Evaluation) -> Headline | None:
     what = "logistic probe" if name == "logistic" else "k-NN"
     folds, n = _number(q.extra.get("folds")), _number(q.extra.get("n"))
     codes = "codes" if m.model is not None and m.model.deterministic_encoder else "posterior means"
+    if m.protocol is not None and m.protocol.condition == "label":  # (q was given the class)
+        codes += " of q(z|x,class)"
     how = f"{what} on {codes}" + (f", {int(folds)}-fold CV" if folds else "")
     parts.append(how + (f", n = {int(n)}" if n else ""))
     value = num(100 * q.value, None if q.stderr is None else 100 * q.stderr)
