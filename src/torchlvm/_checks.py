@@ -105,16 +105,19 @@ def check_tensor(name: str, x: Any) -> torch.Tensor:
     return x
 
 
-def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None) -> None:
+def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None, **built: Any) -> None:
     """Refuse anything but a tensor ``(..., B, D)`` (:func:`check_tensor`), one without its
     batch axis, and one with no rows: torch's ``Independent`` cannot sum an empty batch (it
     raises from deep inside ``log_prob`` and ``kl_divergence``). A NumPy array or a list, which
     PPCA's ``encode`` takes, reached torch's ``ValueError`` in ``log_prob`` or an
     ``AttributeError``. One example ``(D,)``, which a VAE's encoder reads as unbatched, met
     per-row state sized from ``x.shape[0]``: D per-point q, the chains' axis returned as rows.
-    Integers or booleans (:func:`check_floating`). With ``model``: x, or the condition ``c``, on
-    another device than the model's tensors, which reached torch's "Expected all tensors to be
-    on the same device" from inside a layer (the rule is :mod:`torchlvm._device`'s)."""
+    Integers or booleans (:func:`check_floating`). With ``model``: x, the condition ``c``, or a
+    distribution of the caller's named by keyword (``q=``, ``proposal=``, ``init=``; None passes)
+    on another device than the model's tensors, which reached torch's "Expected all tensors to
+    be on the same device" from inside a layer (the rule is :mod:`torchlvm._device`'s). The
+    model's device is looked up once (microseconds: the training step and every step of a
+    per-point fit pass here)."""
     check_tensor(name, x)
     if x.ndim < 2:
         raise DataError(
@@ -124,20 +127,26 @@ def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None) -> None:
     if math.prod(x.shape[:-1]) == 0:
         raise DataError(f"{name} has no rows (shape {tuple(x.shape)}); pass at least one row")
     check_floating(name, x)
-    check_device(name, x, model)
-    check_device("c", c, model)
+    where = _device_of(model)
+    if where is not None:
+        for what, value in ((name, x), ("c", c), *built.items()):
+            _check_device(what, value, where)
 
 
 def check_device(name: str, value: Any, model: Any) -> None:
-    """Refuse a tensor, or a distribution built from tensors (a q, a proposal, an init), on
-    another device than ``model``'s (the rule is :mod:`torchlvm._device`'s): it reached torch's
-    "Expected all tensors to be on the same device" from inside a layer or a density. Anything
-    else passes (the entry point's other checks name it)."""
-    held = _tensor_in(value)
-    if held is None:  # (None costs nothing: elbo on the training step passes q=None)
-        return
+    """:func:`check_rows`' device check of one ``value`` (a tensor or a distribution) alone."""
     where = _device_of(model)
-    if where is None or held.device == where:
+    if where is not None:
+        _check_device(name, value, where)
+
+
+def _check_device(name: str, value: Any, where: torch.device) -> None:
+    """Refuse a tensor, or a distribution built from tensors (a q, a proposal, an init), on
+    another device than ``where``, the model's: it reached torch's "Expected all tensors to be
+    on the same device" from inside a layer or a density. Anything else passes (the entry
+    point's other checks name it)."""
+    held = _tensor_in(value)
+    if held is None or held.device == where:
         return
     fix = (
         f"move {name} there with {name}.to('{where}') (or the model with "
@@ -175,13 +184,10 @@ def check_floating(name: str, x: torch.Tensor) -> None:
 
 
 def _device_of(model: Any) -> torch.device | None:
-    """The device of ``model``'s first parameter or buffer (a short walk, once per training
-    step); None for no module or one without tensors."""
-    if not isinstance(model, torch.nn.Module):
-        return None
-    first = next(model.parameters(), None)
-    first = next(model.buffers(), None) if first is None else first
-    return None if first is None else first.device
+    """:func:`torchlvm._device.model_device`, None for no module or one without tensors."""
+    from torchlvm._device import model_device
+
+    return model_device(model, default=None) if isinstance(model, torch.nn.Module) else None
 
 
 def check_model(model: Any) -> None:

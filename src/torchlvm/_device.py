@@ -25,6 +25,7 @@ the command line uses: reproducible per device).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
@@ -33,6 +34,7 @@ from torch import Tensor
 from torchlvm.errors import OptionError, spelled
 
 ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "gpu")
+_CPU = torch.device("cpu")
 """Where a model trains or runs, as ``--accelerator`` and the estimators' ``accelerator`` take
 it: ``auto`` (a GPU when one is visible, else the CPU), ``cpu`` or ``gpu``."""
 
@@ -46,12 +48,11 @@ def no_gpu_error(accelerator: str = "gpu") -> OptionError:
     ))  # fmt: skip
 
 
-def model_device(model: torch.nn.Module) -> torch.device:
-    """The device of a model's first parameter or buffer (the CPU if it has none)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        if tensor is not None:
-            return tensor.device
-    return torch.device("cpu")
+def model_device(model: torch.nn.Module, default: Any = _CPU) -> Any:
+    """The device of a model's first parameter or buffer (``default``, the CPU, if it has
+    none). Reads the first one only, not every tensor of the model."""
+    first = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return default if first is None else first.device
 
 
 def to_model(model: torch.nn.Module, *tensors: Tensor | None) -> tuple[Any, ...]:

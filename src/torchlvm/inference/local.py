@@ -42,7 +42,6 @@ from torch.distributions import Distribution, Independent, MultivariateNormal, N
 from torchlvm._checks import (
     check_autograd,
     check_choice,
-    check_device,
     check_model,
     check_positive,
     check_positive_int,
@@ -311,8 +310,7 @@ def fit_local_posterior(
     check_positive("lr", lr)
     check_model(model)
     check_family(family, latent_size(model))
-    check_rows("x", x, model, c=c)
-    check_device("init", init, model)
+    check_rows("x", x, model, c=c, init=init)
     check_autograd("fit_local_posterior", "Adam steps on each point's q")
     if init is not None and tuple(init.batch_shape) != tuple(x.shape[:-1]):
         raise DataError(

@@ -33,7 +33,6 @@ from torch.func import functional_call, vmap
 
 from torchlvm._checks import (
     check_autograd,
-    check_device,
     check_model,
     check_positive,
     check_positive_int,
@@ -213,8 +212,7 @@ def fit_local_flow(
         raise ConfigError(f"flow_steps must be at most {MAX_FLOW_STEPS}, got {flow_steps}")
     check_positive("lr", lr)
     check_model(model)
-    check_rows("x", x, model, c=c)
-    check_device("init", init, model)
+    check_rows("x", x, model, c=c, init=init)
     check_autograd("fit_local_flow", "Adam steps on each point's flow")
     x = x.detach()
     with torch.no_grad():

@@ -22,7 +22,6 @@ from torch.distributions import Distribution
 
 from torchlvm._checks import (
     check_choice,
-    check_device,
     check_model,
     check_non_negative,
     check_positive_int,
@@ -88,8 +87,7 @@ def elbo(
     check_non_negative("beta", beta)
     check_choice("log_lik_method", log_lik_method, ("mc", "analytic"))
     check_model(model)
-    check_rows("x", x, model, c=c)  # (a shape check in Python: no tensor op on the training step)
-    check_device("q", q, model)
+    check_rows("x", x, model, c=c, q=q)  # (in Python: no tensor op on the training step)
     q = model.encode(x, c) if q is None else q
     method = model_kl_method(model) if kl_method is None else kl_method
     z = None
@@ -154,8 +152,7 @@ def log_importance_weights(
     """
     check_model(model)
     # a shape and device check in Python: no tensor op on the IWAE training step
-    check_rows("x", x, model, c=c)
-    check_device("proposal", proposal, model)
+    check_rows("x", x, model, c=c, proposal=proposal)
     q = model.encode(x, c) if proposal is None else proposal
     z = q.rsample((num_samples,)) if reparameterize else q.sample((num_samples,))  # (S, B, K)
     if isinstance(q, PointMass):  # before model.prior, which an autoencoder may not have yet
@@ -211,8 +208,7 @@ def iwae_bound(
     check_positive_int("num_samples", num_samples)
     step = num_samples if chunk is None else check_positive_int("chunk", chunk)
     check_model(model)
-    check_rows("x", x, model, c=c)  # before the encoder, as log_importance_weights checks
-    check_device("proposal", proposal, model)
+    check_rows("x", x, model, c=c, proposal=proposal)  # before the encoder, as below
     q = model.encode(x, c) if proposal is None else proposal
     parts = [
         log_importance_weights(model, x, c, num_samples=min(step, num_samples - start), proposal=q)
