@@ -156,8 +156,10 @@ def main() -> None:
             time.perf_counter() - start,
         ),
         "Per seed; then the median over seeds. MSE: per pixel, test images (lower is better); "
-        "FD: sample Fréchet distance in pixel space (lower is better); log p(x): nats per test "
-        "image (higher is better), Gaussians only; s: training time on this shared machine.",
+        "FD: sample Fréchet distance in pixel space (lower is better); log p(x): an "
+        "importance-sampled estimate (k = 1,000) of a density on [0, 1]^D, nats per test image "
+        "(higher is better), Gaussians only, not comparable with a Bernoulli's; s: wall time of "
+        "the whole train command on this shared machine.",
         "",
         "| data | p(x \\| z) + protocol | seed | MSE | FD | log p(x) | s |",
         "|---|---|---|---|---|---|---|",
