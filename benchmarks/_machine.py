@@ -86,6 +86,23 @@ def memory_total_gib() -> float | None:
     return None
 
 
+def source_commit() -> str:
+    """The commit of the torchlvm tree this script belongs to, ``-dirty`` with local changes, or
+    "not a git checkout"."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "not a git checkout"
+    return done.stdout.strip() or "not a git checkout"
+
+
 def machine_lines(extra_packages: Sequence[str] = (), *, interleaved: bool = False) -> list[str]:
     """Markdown bullets describing the machine and the software, for a results file;
     ``interleaved``: the script timed its configurations in interleaved rounds (say so)."""
@@ -104,7 +121,8 @@ def machine_lines(extra_packages: Sequence[str] = (), *, interleaved: bool = Fal
         + ("; configurations are interleaved and the medians compared" if interleaved else ""),
         f"- Python {platform.python_version()} on {platform.system()} {platform.release()}; "
         f"{versions}",
-        f"- torch threads: {torch.get_num_threads()} intra-op (default), "
+        f"- torchlvm: {source_commit()} (`git describe --always --dirty` of the tree measured)",
+        f"- torch threads: {torch.get_num_threads()} intra-op (as the script left them), "
         f"{torch.get_num_interop_threads()} inter-op; OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}",
     ]
