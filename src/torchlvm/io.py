@@ -18,13 +18,13 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 
+from torchlvm._shell import unexpanded_home
 from torchlvm.errors import DataError, RunDirectoryError
 from torchlvm.models.base import (
     CONFIG_NAME,
     WEIGHTS_NAME,
     config_fingerprint,
     expected_tensors,
-    unexpanded_home,
 )
 from torchlvm.models.config import config_from_dict, config_to_dict
 from torchlvm.models.registry import model_class
@@ -63,7 +63,7 @@ def _not_a_folder(path: Path) -> str:
     )
     if path.exists():
         return _inside_a_model(path) or f"{path} is not a folder; {fix}"
-    return f"{path} does not exist; {unexpanded_home(path) or fix}"
+    return unexpanded_home(path, reading=True, python=True) or f"{path} does not exist; {fix}"
 
 
 def _inside_a_model(path: Path) -> str | None:

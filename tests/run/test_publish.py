@@ -383,7 +383,7 @@ def test_a_folder_in_an_offered_command_is_one_shell_word(path: str) -> None:
     command itself stands in single quotes)."""
     import subprocess
 
-    from torchlvm.run.publish import quoted
+    from torchlvm._shell import quoted
 
     word = quoted(path)
     shell = subprocess.run(  # what the shell the user pastes it into makes of it

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from torchlvm._shell import quoted
+
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--drop-columns``, ``--label-column``, ``--[no-]standardize`` and ``--encoding``."""
@@ -225,8 +227,6 @@ def fit_ppca_command(run_: Any) -> str:
     """``torchlvm fit ppca`` on ``run_``'s data, read as the run read it (its table options but
     ``--allow-missing``, which fit takes with ``--method em`` only), with the run's latent size:
     the run a command that needs PPCA or a VAE offers for a CVAE's or an autoencoder's."""
-    from torchlvm.run.publish import quoted
-
     data = run_.data.get("name") or "DATA"
     options = {k: v for k, v in (run_.data.get("options") or {}).items() if k != "allow_missing"}
     words = ["torchlvm", "fit", "ppca", "--data", quoted(data), *options_command_words(options)]
@@ -236,8 +236,6 @@ def fit_ppca_command(run_: Any) -> str:
 def options_command_words(options: Mapping[str, Any]) -> list[str]:
     """The command-line words that give the table ``options`` (``load_dataset``'s, as a run
     records them), each value one shell word inside a command a message offers in quotes."""
-    from torchlvm.run.publish import quoted
-
     words: list[str] = []
     for name, value in options.items():
         if name in ("allow_missing", "standardize"):

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from torchlvm._shell import quoted
 from torchlvm.cli import train_options as opts
-from torchlvm.run.publish import quoted
 
 SHOWN_ONLY = frozenset({"command", "model", "out", "resume", "overwrite", "quiet", "progress"})
 """Entries of the ``cli`` section that are not options of the run itself."""

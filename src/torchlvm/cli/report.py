@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from torchlvm._shell import quoted
+
 HELP = "write an HTML report of one run, or of several side by side"
 
 
@@ -64,8 +66,6 @@ def _elsewhere(err: OSError) -> OSError:
 
     if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
         return err
-    from torchlvm.run.publish import quoted
-
     example = quoted(Path(err.filename or "run/x").parent.name + "-report.html")
     return OSError(
         err.errno,

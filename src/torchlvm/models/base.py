@@ -16,22 +16,12 @@ import torch
 from safetensors.torch import save
 
 from torchlvm._files import json_text, write_atomic, write_text
+from torchlvm._shell import unexpanded_home
 from torchlvm.errors import ConfigError, NotFittedError, RunDirectoryError
 from torchlvm.models.config import config_to_dict
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
-
-
-def unexpanded_home(path: Path) -> str | None:
-    """The fix for a ``path`` that starts with a ``~`` Python left as it is (``open`` and
-    ``pathlib`` do not expand it, a shell does), where ``~`` names a home folder
-    (:func:`torchlvm.run.layout.home_meant`); else None."""
-    from torchlvm.run.layout import home_meant
-
-    if home_meant(path) is None:
-        return None
-    return f"Python does not expand '~'; pass os.path.expanduser({str(path)!r})"
 
 
 def model_record(model: Any) -> dict[str, Any]:
@@ -192,9 +182,9 @@ class SavableModel:
                 f"{err}"
             ) from None
         folder = Path(folder)
-        home = None if folder.exists() else unexpanded_home(folder)
+        home = unexpanded_home(folder, python=True)
         if home is not None:  # mkdir would make a folder named '~' here
-            raise RunDirectoryError(f"{folder} would be a new folder named '~' here: {home}")
+            raise RunDirectoryError(home)
         if folder.exists() and not folder.is_dir():
             raise RunDirectoryError(f"{folder} is a file, not a folder; save to a folder")
         _check_export_folder(folder)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm._nested import lookup
+from torchlvm._shell import quoted
 from torchlvm.errors import RunDirectoryError, TorchLVMError
 from torchlvm.evaluation.records import Evaluation, example_noun
 from torchlvm.io import read_config
@@ -21,7 +22,6 @@ from torchlvm.run.commit import recover_for_reading
 from torchlvm.run.interrupted import check_finished, resume_hint
 from torchlvm.run.layout import RunLayout
 from torchlvm.run.outputs import torchlvm_figure
-from torchlvm.run.publish import quoted
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: how metrics.json's ``figures.skipped`` marks a figure that does not exist for the model

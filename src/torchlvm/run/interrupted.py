@@ -16,10 +16,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from torchlvm._shell import quoted
 from torchlvm.errors import RunDirectoryError
 from torchlvm.run.layout import RunLayout, holds_run, stage_path
 from torchlvm.run.lock import check_not_busy, lock_path, read_holder
-from torchlvm.run.publish import finished_epochs, marker_target, quoted
+from torchlvm.run.publish import finished_epochs, marker_target
 
 
 def _model_type(folder: Path) -> str:

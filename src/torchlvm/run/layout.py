@@ -145,38 +145,6 @@ def foreign_entries(folder: str | Path) -> list[str]:
     return sorted(name for name in os.listdir(folder) if name not in RUN_ENTRIES)
 
 
-UNEXPANDED = "no shell expanded its '~' (a shell leaves it as it is inside quotes and after '=')"
-"""Why a path that starts with ``~`` names no home folder (:func:`home_meant`)."""
-
-
-def home_meant(path: str | os.PathLike[str]) -> str | None:
-    """``path`` with its leading ``~`` (or ``~user``) expanded, where that names a home folder
-    and no entry of that name exists in the current folder (made on purpose): a ``~`` that no
-    shell expanded (a quoted word, the part after ``--out=``, a Python string). Written to,
-    such a path makes a folder named ``~`` here, which a later ``rm -rf ~`` reads as the home
-    folder. Else None."""
-    parts = Path(path).parts
-    if not parts or not parts[0].startswith("~") or os.path.lexists(parts[0]):
-        return None
-    home = os.path.expanduser(os.fspath(path))
-    return None if home == os.fspath(path) else home  # (~user of no such user: as it is)
-
-
-def unexpanded_home(path: str | os.PathLike[str], flag: str) -> str | None:
-    """The refusal of ``path``, an output of option ``flag``, where it starts with a ``~`` that
-    no shell expanded (:func:`home_meant`), naming the path meant; else None."""
-    from torchlvm.run.publish import quoted  # (it imports this module)
-
-    home = home_meant(path)
-    if home is None:
-        return None
-    first = Path(path).parts[0]
-    return (
-        f"{flag} {path} would make a folder named '{first}' in the current folder: "
-        f"{UNEXPANDED}; pass {flag} {quoted(home)}"
-    )
-
-
 def free_sibling(out: str | os.PathLike[str]) -> Path:
     """``OUT-2`` (or ``OUT-3``, ...): the first sibling of ``out`` that does not exist, for a
     command a message offers that trains a run anew beside it."""

@@ -29,9 +29,10 @@ import torch
 from torch import Tensor
 
 from torchlvm import _device
+from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import ConfigError, DataError, RunDirectoryError, TorchLVMError
 from torchlvm.models.conditions import Condition
-from torchlvm.run.layout import UNEXPANDED, RunLayout, home_meant
+from torchlvm.run.layout import RunLayout
 
 BATCH = 500
 """Examples pushed through a model at a time."""
@@ -133,7 +134,7 @@ class Run:
 def _with_republish(err: TorchLVMError, folder: Path) -> TorchLVMError:
     """``err`` (the run's model is damaged or missing) with the command that publishes the run's
     best epoch again from its checkpoints, where it has them."""
-    from torchlvm.run.publish import finished_epochs, quoted
+    from torchlvm.run.publish import finished_epochs
     from torchlvm.run.record import read_record
 
     done = finished_epochs(folder)
@@ -162,11 +163,10 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
     from torchlvm.io import load, read_config
     from torchlvm.run.commit import recover_for_reading
     from torchlvm.run.interrupted import check_finished
-    from torchlvm.run.publish import quoted
 
     folder = Path(folder)
-    if not folder.exists() and (home := home_meant(folder)) is not None:
-        raise RunDirectoryError(f"{folder} does not exist: {UNEXPANDED}; pass {quoted(home)}")
+    if (home := unexpanded_home(folder, reading=True)) is not None:
+        raise RunDirectoryError(home)
     recover_for_reading(folder)  # (a first publish killed midway has no config.json yet)
     check_finished(folder)  # an interrupted run is named, with the command that finishes it
     try:
@@ -266,7 +266,6 @@ def _check_same_reading(run: Run, name: str, reading: int) -> None:
     from torchlvm.data.pixels import earlier_reading
     from torchlvm.data.registry import is_file_name
     from torchlvm.run.layout import free_sibling
-    from torchlvm.run.publish import quoted
 
     before = earlier_reading(name, reading) if is_file_name(name) else None
     if before is None:
@@ -378,8 +377,6 @@ def valid_labels(run: Run) -> str:
     text = f"0..{run.num_classes - 1}"
     names = run.class_names
     if names and names != [str(i) for i in range(len(names))]:
-        from torchlvm.run.publish import quoted  # ("Ankle boot" as one shell word)
-
         text += f" or a class name ({', '.join(quoted(name) for name in names)})"
     return text
 
@@ -389,8 +386,6 @@ def require_class_conditions(run: Run, command: str) -> int:
     needs one."""
     if run.num_classes is not None:
         return int(run.num_classes)
-    from torchlvm.run.publish import quoted
-
     data = quoted(run.data["name"]) if run.data.get("name") else "DATA"
     train = f"train one with 'torchlvm train cvae --data {data} --condition label --out RUN'"
     if run.model_type == "cvae":
@@ -451,8 +446,6 @@ def _named(names: Sequence[str], value: str) -> int | None:
 def _unknown_class(run: Run, flag: str, value: str, joined: str) -> NoReturn:
     """Refuse ``value``; where it and the next value (``joined``) are a class name with a space
     that the shell split, name that name as one argument."""
-    from torchlvm.run.publish import quoted
-
     if joined != value and _named(run.class_names or [], joined) is not None:
         raise ConfigError(
             f"{flag} {value!r} is not a known class, but {joined!r} is: a name with a space is "

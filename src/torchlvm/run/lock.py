@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from torchlvm._shell import quoted
 from torchlvm.errors import RunBusyError
 
 try:
@@ -279,8 +280,6 @@ def _unwritable(err: OSError, what: str) -> OSError:
     it runs on a copy of it, which the user can write."""
     if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
         return err
-    from torchlvm.run.publish import quoted  # (it imports this module)
-
     copy = quoted(Path(what).name + "-copy")
     return OSError(
         err.errno,
@@ -377,7 +376,5 @@ def check_not_busy(folder: str | os.PathLike[str], *, model_only: bool = False) 
 def command_line() -> str:
     """This process's command line, for the lock file, each word as the shell reads it back
     (``--out "my run"``: a message offers it to run again), shortened past 200 characters."""
-    from torchlvm.run.publish import quoted  # (it imports this module)
-
     text = " ".join(["torchlvm", *(quoted(word) for word in sys.argv[1:])])
     return text if len(text) <= 200 else text[:197] + "..."

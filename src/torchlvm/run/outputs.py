@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import ConfigError, RunDirectoryError
 from torchlvm.run.layout import (
     CHECKPOINT_DIR,
@@ -39,7 +40,6 @@ from torchlvm.run.layout import (
     STAGE_MARKER_NAME,
     WEIGHTS_NAME,
     holds_run,
-    unexpanded_home,
 )
 
 RUN_OWN_FILES: frozenset[str] = frozenset(
@@ -160,8 +160,6 @@ def output_file(
             f"file path ending in {suffixes[0]}"
         )
     if out.is_dir():  # before the suffix: a folder's name has none
-        from torchlvm.run.publish import quoted
-
         named = default != out  # (a command without a default file names no example)
         inside = f"such as {quoted(out / (default.stem + suffixes[0]))}" if named else "in it"
         raise RunDirectoryError(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import NonFiniteError, RunDirectoryError, TorchLVMError
 from torchlvm.run.commit import recover
 from torchlvm.run.layout import (
@@ -38,7 +38,6 @@ from torchlvm.run.layout import (
     holds_run,
     stage_path,
     trash_prefix,
-    unexpanded_home,
 )
 from torchlvm.run.lock import RunLock, acquire, check_not_busy, command_line, held_here
 
@@ -151,15 +150,6 @@ def _check_not_working_folder(out: Path) -> None:
             f"--out {out} is a mount point, which a run (built beside it, then renamed into "
             f"place) cannot replace; pass a folder inside it, e.g. --out {quoted(out / 'run')}"
         )
-
-
-def quoted(path: str | os.PathLike[str]) -> str:
-    """``path`` as one shell word inside a command a message offers in single quotes: as is
-    where it needs no quoting, else in double quotes (``"my runs/vae"``)."""
-    text = os.fspath(path)
-    if shlex.quote(text) == text:
-        return text
-    return '"' + "".join("\\" + c if c in '\\"$`' else c for c in text) + '"'
 
 
 def finished_epochs(run: Path) -> int | None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm._files import write_json
+from torchlvm._shell import quoted
 from torchlvm.errors import DataError, RunDirectoryError
 from torchlvm.models.base import model_record, save_weights
 from torchlvm.run.layout import RunLayout
@@ -76,7 +77,7 @@ def read_record(folder: str | os.PathLike[str]) -> dict[str, Any]:
 def _damaged(folder: str | os.PathLike[str], path: Path) -> str:
     """What to do about a damaged record ``path``: a ``config.json`` beside the checkpoints and
     their ``run.json`` is written again by the command that publishes the run from them."""
-    from torchlvm.run.publish import finished_epochs, quoted
+    from torchlvm.run.publish import finished_epochs
 
     layout = RunLayout(Path(folder))
     done = finished_epochs(layout.folder) if path == layout.config else None

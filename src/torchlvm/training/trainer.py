@@ -39,6 +39,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 
 from torchlvm._epochs import shown
+from torchlvm._shell import unexpanded_home
 from torchlvm.errors import (
     ConfigError,
     NonFiniteError,
@@ -49,7 +50,7 @@ from torchlvm.errors import (
 )
 from torchlvm.evaluation.records import example_noun
 from torchlvm.io import read_weights
-from torchlvm.models.base import expected_tensors, model_record, unexpanded_home
+from torchlvm.models.base import expected_tensors, model_record
 from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run
 from torchlvm.run.record import read_record as read_run_record
 from torchlvm.run.record import write_finished, write_training_record
@@ -452,11 +453,9 @@ def _resume_held(out_dir: str | os.PathLike[str], resume: bool) -> Iterator[RunL
 
 def _check_new_folder(layout: RunLayout) -> None:
     """Refuse a new run's folder that holds a run, or that a '~' no shell expanded names."""
-    home = None if layout.folder.exists() else unexpanded_home(layout.folder)
+    home = unexpanded_home(layout.folder, "out_dir", python=True)
     if home is not None:  # the run's folders would be made under a folder named '~' here
-        raise RunDirectoryError(
-            f"out_dir {layout.folder} would be a new folder named '~' here: {home}"
-        )
+        raise RunDirectoryError(home)
     # under DDP, Lightning re-runs the script for ranks > 0 after rank 0 has made the folder
     if rank_zero_only.rank == 0 and holds_run(layout.folder):
         raise RunDirectoryError(
