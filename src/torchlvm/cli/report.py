@@ -37,11 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.report import REPORT_NAME, build_report
     from torchlvm.report.run import check_run_folder
     from torchlvm.run import check_not_busy, output_file
-    from torchlvm.run.commit import recover_for_reading
 
     for folder in args.dirs:
         check_not_busy(folder)
-        recover_for_reading(folder)  # a killed evaluate or gaps commit: finished, or refused
         check_run_folder(folder)  # before --out is checked: a file or a run's subfolder is named
     out = args.out
     if out is None and len(args.dirs) == 1:
