@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from torchlvm.inference import log_marginal_is
+from torchlvm._checks import check_rows
+from torchlvm.inference import iwae_bound, log_marginal_is
 from torchlvm.inference.importance import (
     CPU_CHUNK_BYTES,
     GPU_CHUNK_BYTES,
@@ -90,3 +91,27 @@ def test_the_hooks_see_each_chunk_and_leave_the_estimate_bit_identical(model_and
     log_w = torch.cat(chunks)
     assert log_w.shape == (50, len(x))
     torch.testing.assert_close(torch.logsumexp(log_w, 0) - math.log(50), estimate.mean)
+
+
+@pytest.mark.parametrize(
+    "estimate",
+    [
+        lambda model, x: log_marginal_is(model, x, num_samples=12, chunk=1),
+        lambda model, x: iwae_bound(model, x, num_samples=12, chunk=1),
+    ],
+    ids=["log_marginal_is", "iwae_bound"],
+)
+def test_inputs_are_checked_once_not_once_per_chunk(model_and_data, estimate, monkeypatch):
+    from torchlvm.inference import importance, objectives
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return check_rows(*args, **kwargs)
+
+    monkeypatch.setattr(importance, "check_rows", counted)
+    monkeypatch.setattr(objectives, "check_rows", counted)
+    model, x = model_and_data
+    estimate(model, x)  # 12 chunks of one sample
+    assert calls == ["x"]

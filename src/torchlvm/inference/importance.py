@@ -33,7 +33,7 @@ from torch.distributions import Distribution
 
 from torchlvm._checks import check_device, check_model, check_positive_int, check_rows
 from torchlvm.errors import ConfigError
-from torchlvm.inference.objectives import check_data, log_importance_weights
+from torchlvm.inference.objectives import check_data, log_weights_unchecked
 from torchlvm.protocol import LatentVariableModel
 
 CPU_CHUNK_BYTES = 8 * 2**20
@@ -149,9 +149,7 @@ def log_marginal_is(
     lse_w = lse_w2 = shift = None
     for start in range(0, num_samples, chunk):
         n = min(chunk, num_samples - start)
-        log_w = log_importance_weights(
-            model, x, c, num_samples=n, proposal=q, reparameterize=False
-        )  # (n, B)
+        log_w = log_weights_unchecked(model, x, c, q, n, reparameterize=False)  # (n, B)
         if log_weights is not None:
             log_weights(log_w)
         if shift is None:

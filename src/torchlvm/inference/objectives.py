@@ -154,6 +154,26 @@ def log_importance_weights(
     # a shape and device check in Python: no tensor op on the IWAE training step
     check_rows("x", x, model, c=c, proposal=proposal)
     q = model.encode(x, c) if proposal is None else proposal
+    return log_weights_unchecked(model, x, c, q, num_samples, reparameterize=reparameterize)
+
+
+def log_weights_unchecked(
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None,
+    q: Distribution,
+    num_samples: int,
+    *,
+    reparameterize: bool = True,
+) -> Tensor:
+    """:func:`log_importance_weights` without its checks, for x and c that the caller checked
+    (:func:`check_rows`) and a q it built: the body of a loop over chunks of samples, which
+    checks once before the loop (:func:`iwae_bound`,
+    :func:`~torchlvm.inference.log_marginal_is`).
+
+    Returns:
+        Log weights, shape ``(S, B)``.
+    """
     z = q.rsample((num_samples,)) if reparameterize else q.sample((num_samples,))  # (S, B, K)
     if isinstance(q, PointMass):  # before model.prior, which an autoencoder may not have yet
         raise UndefinedDensityError(no_density("log q(z | x)"))
@@ -210,8 +230,8 @@ def iwae_bound(
     check_model(model)
     check_rows("x", x, model, c=c, proposal=proposal)  # before the encoder, as below
     q = model.encode(x, c) if proposal is None else proposal
-    parts = [
-        log_importance_weights(model, x, c, num_samples=min(step, num_samples - start), proposal=q)
+    parts = [  # checked once above, not per chunk
+        log_weights_unchecked(model, x, c, q, min(step, num_samples - start))
         for start in range(0, num_samples, step)
     ]
     log_w = torch.cat(parts, 0)  # (S, B)
