@@ -202,25 +202,26 @@ def _refuse_missing(run_: Any, data: str, rows: Any, columns: Any) -> None:
     )
 
 
-_TABLE_FLAGS: dict[str, str] = {
-    "allow_missing": "--allow-missing",
-    "drop_columns": "--drop-columns",
-    "label_column": "--label-column",
-    "standardize": "--standardize",
-    "encoding": "--encoding",
-}
+TABLE_OPTIONS = ("allow_missing", "drop_columns", "label_column", "standardize", "encoding")
+"""The ``load_dataset`` options a command-line flag of the same name gives (:func:`add_options`)."""
+
+
+def _parsed(name: str, value: Any) -> Any:
+    """Load option ``name``'s ``value`` as the command line's parser gives it (the flag's
+    value: ``drop_columns`` ``[0, "id"]`` is ``"0,id"``; a switch left off is False)."""
+    if name in ("allow_missing", "standardize"):
+        return bool(value)
+    if name == "drop_columns":
+        return ",".join(str(v) for v in value) if value else None
+    return None if value is None else str(value)
 
 
 def _flag_text(name: str, value: Any) -> str:
     """How option ``name`` with load-option ``value`` reads on the command line."""
-    if name == "allow_missing":
-        return "--allow-missing" if value else "no --allow-missing"
-    if name == "standardize":
-        return "--standardize" if value else "--no-standardize"
-    if value is None or value == []:
-        return f"no {_TABLE_FLAGS[name]}"
-    shown = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
-    return f"{_TABLE_FLAGS[name]} {shown}"
+    from torchlvm.cli._train_again import flag, option_words
+
+    words = option_words({name: _parsed(name, value)})
+    return " ".join(words) if words else f"no {flag(name)}"
 
 
 def fit_ppca_command(run_: Any) -> str:
@@ -229,28 +230,28 @@ def fit_ppca_command(run_: Any) -> str:
     the run a command that needs PPCA or a VAE offers for a CVAE's or an autoencoder's."""
     data = run_.data.get("name") or "DATA"
     options = {k: v for k, v in (run_.data.get("options") or {}).items() if k != "allow_missing"}
-    words = ["torchlvm", "fit", "ppca", "--data", quoted(data), *options_command_words(options)]
-    return " ".join([*words, "--latent-dim", str(run_.model.latent_dim), "--out", "RUN"])
+    words = ["torchlvm", "fit", "ppca", "--data", data, *options_command_words(options, data)]
+    words += ["--latent-dim", str(run_.model.latent_dim), "--out", "RUN"]
+    return " ".join(quoted(word) for word in words)
 
 
-def options_command_words(options: Mapping[str, Any]) -> list[str]:
-    """The command-line words that give the table ``options`` (``load_dataset``'s, as a run
-    records them), each value one shell word inside a command a message offers in quotes."""
-    words: list[str] = []
-    for name, value in options.items():
-        if name in ("allow_missing", "standardize"):
-            words += [_flag_text(name, value)] if value else []
-        elif name in _TABLE_FLAGS and value not in (None, []):
-            shown = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
-            words += [_TABLE_FLAGS[name], quoted(shown)]
-    return words
+def options_command_words(options: Mapping[str, Any], data: str) -> list[str]:
+    """The command-line words that read ``data`` with the table ``options`` (``load_dataset``'s,
+    as a run records them): a table file read as stored says ``--no-standardize``, since a
+    command standardizes one by default."""
+    from torchlvm.cli._train_again import option_words
+
+    given = {name: _parsed(name, options.get(name)) for name in TABLE_OPTIONS if name in options}
+    if is_table(data):
+        given["standardize"] = bool(options.get("standardize"))
+    return option_words(given)
 
 
 def changed_option(name: str, value: Any, data: Mapping[str, Any]) -> str | None:
     """How a passed table option differs from the run's recorded ``data`` section, as a phrase
     such as ``"--no-standardize (the run has --standardize)"``, or None (the same, or not a
     table option). Compared as ``load_dataset`` options (an absent one is its default)."""
-    if name not in _TABLE_FLAGS:
+    if name not in TABLE_OPTIONS:
         return None
     recorded = dict(data.get("options") or {}).get(name)
     asked = options_from({"data": data.get("name", ""), name: value}).get(name)

@@ -9,6 +9,7 @@ is the recorded one (a file by its absolute path, so the command works from any 
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -48,16 +49,29 @@ def train_command(record: Mapping[str, Any], out: Path, changes: Mapping[str, An
     given["data"] = data
     if given.get("data_dir") is not None:  # as recorded: an absolute path
         given["data_dir"] = (record.get("data") or {}).get("data_dir") or given["data_dir"]
-    words = ["torchlvm", "train", model, *_options(given, skip=SHOWN_ONLY), "--out", str(out)]
+    words = ["torchlvm", "train", model, *option_words(given, skip=SHOWN_ONLY), "--out", str(out)]
     return " ".join(quoted(word) for word in words)  # (within '...')
 
 
-def _options(given: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[str]:
-    """The words that give ``train`` the options ``given`` (but those in ``skip``, and those
-    None), as its parser spells them."""
+@functools.cache
+def _train_flags() -> dict[str, argparse.Action]:
+    """``train``'s options by their parsed name (``dest``)."""
     parser = argparse.ArgumentParser(add_help=False)
     opts.configure(parser)
-    flags = {a.dest: a for a in parser._actions if a.option_strings}
+    return {a.dest: a for a in parser._actions if a.option_strings}
+
+
+def flag(dest: str) -> str:
+    """How ``train`` (and every command that shares the option) spells option ``dest``:
+    ``--drop-columns`` for ``drop_columns``."""
+    return _train_flags()[dest].option_strings[0]
+
+
+def option_words(given: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[str]:
+    """The words that give ``train`` the parsed options ``given`` (but those in ``skip``, and
+    those None), as its parser spells them; other commands spell the options they share with
+    it alike."""
+    flags = _train_flags()
     words = []
     for dest, value in given.items():
         if dest in flags and dest not in skip and value is not None:
@@ -74,9 +88,9 @@ def commands(model: str, given: Mapping[str, Any], out: Path, *, overwrite: bool
     record = {"model_type": model, "data": {"name": str(given.get("data"))}}
     again = train_command({**record, "cli": cli_record(model, given, False)}, out, {})
     again = again or f"torchlvm train {model} ... --out {quoted(out)}"
-    reporting = _options({k: given[k] for k in REPORTING if k in given})
+    reporting = option_words({k: given[k] for k in REPORTING if k in given})
     again = " ".join([again, *reporting, *(["--overwrite"] if overwrite else [])])
-    keeps = _options({k: given[k] for k in RESUME_KEEPS if k in given})
+    keeps = option_words({k: given[k] for k in RESUME_KEEPS if k in given})
     resume = ["torchlvm", "train", model, "--resume", "--out", str(out), *keeps]
     return {"again": again, "resume": " ".join(quoted(word) for word in resume)}
 

@@ -1,0 +1,71 @@
+"""The commands a message offers read the data as the run read it: the recorded table options,
+spelled back by the parser that reads them (cli/_tables over cli/_train_again.option_words).
+
+A CVAE's run on a table that was read as stored (--no-standardize) was offered 'torchlvm fit
+ppca --data t.csv ...' without --no-standardize, which standardizes the table: another reading
+of the data than the run's."""
+
+from __future__ import annotations
+
+import shlex
+from types import SimpleNamespace
+
+import pytest
+
+from torchlvm.cli import build_parser
+from torchlvm.cli._tables import _flag_text, fit_ppca_command, options_from
+
+
+def _run(name: str, options: dict) -> SimpleNamespace:
+    return SimpleNamespace(
+        data={"name": name, "options": options}, model=SimpleNamespace(latent_dim=3)
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("t.csv", {}),  # read as stored: --no-standardize
+        ("t.csv", {"standardize": True}),
+        ("my data/t v.csv", {"drop_columns": [0, "id"], "label_column": "y", "standardize": True}),
+        ("t.csv", {"encoding": "cp1251", "label_column": 2}),
+        ("t.tsv.gz", {"allow_missing": True, "standardize": True}),  # (fit: no --allow-missing)
+        ("x.npy", {}),
+        ("x.npy", {"standardize": True}),
+        ("wine", {}),
+    ],
+    ids=[
+        "no-standardize",
+        "standardize",
+        "spaces-drop-label",
+        "encoding",
+        "gz",
+        "npy",
+        "npy-standardized",
+        "dataset",
+    ],  # fmt: skip
+)
+def test_the_offered_fit_reads_the_data_as_the_run_did(name, options):
+    command = fit_ppca_command(_run(name, options))
+    words = shlex.split(command)
+    assert words[:3] == ["torchlvm", "fit", "ppca"]
+    args = build_parser().parse_args(words[1:])
+    assert args.data == name and args.latent_dim == 3
+    expected = {k: v for k, v in options.items() if k != "allow_missing"}
+    assert options_from(vars(args)) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "text"),
+    [
+        ("standardize", None, "--no-standardize"),
+        ("standardize", True, "--standardize"),
+        ("allow_missing", None, "no --allow-missing"),
+        ("drop_columns", [], "no --drop-columns"),
+        ("drop_columns", [0, "id"], "--drop-columns 0,id"),
+        ("encoding", "cp1251", "--encoding cp1251"),
+    ],
+    ids=lambda v: str(v),
+)
+def test_a_changed_option_is_named_as_typed(name, value, text):
+    assert _flag_text(name, value) == text
