@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from torchlvm._os_errors import reworded, unwritable
 from torchlvm._shell import quoted
 
 HELP = "write an HTML report of one run, or of several side by side"
@@ -60,16 +61,14 @@ def run(args: argparse.Namespace) -> int:
 def _elsewhere(err: OSError) -> OSError:
     """``err``, a run folder's refusal of the report written into it by default (a read-only
     place, another user's run), naming --out, the way to write it where the user can."""
-    import errno
-
-    if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+    if not unwritable(err):
         return err
     example = quoted(Path(err.filename or "run/x").parent.name + "-report.html")
-    return OSError(
-        err.errno,
-        f"{err.strerror} (the report goes into the run folder by default; write it where you "
-        f"can with --out FILE.html, e.g. --out {example})",
+    return reworded(
+        err,
         err.filename,
+        "the report goes into the run folder by default; write it where you can with --out "
+        f"FILE.html, e.g. --out {example}",
     )
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from torchlvm._os_errors import reworded, unwritable
 from torchlvm._shell import quoted
 from torchlvm.errors import RunBusyError
 
@@ -268,7 +269,7 @@ def acquire(
             except BaseException as err:
                 lock.release()  # (a full disk, say): leave no lock that names nobody
                 if isinstance(err, OSError) and err.filename is None:  # os.write names no file
-                    raise OSError(err.errno, err.strerror, str(lock_path(folder))) from None
+                    raise reworded(err, lock_path(folder)) from None
                 raise
             return lock
     raise RunBusyError(f"{what or folder} is being locked and unlocked by other processes; retry")
@@ -278,14 +279,14 @@ def _unwritable(err: OSError, what: str) -> OSError:
     """``err``, a folder's refusal of its lock file, saying what to do where it is the folder's
     (a read-only file system or folder, another user's run): the command writes in the run, so
     it runs on a copy of it, which the user can write."""
-    if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+    if not unwritable(err):
         return err
     copy = quoted(Path(what).name + "-copy")
-    return OSError(
-        err.errno,
-        f"{err.strerror} (this command writes in the run folder {what}; copy the run where you "
-        f"can write, e.g. 'cp -r {quoted(what)} {copy}', and run the command on the copy)",
+    return reworded(
+        err,
         err.filename,
+        f"this command writes in the run folder {what}; copy the run where you can write, e.g. "
+        f"'cp -r {quoted(what)} {copy}', and run the command on the copy",
     )
 
 

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from torchlvm._os_errors import reworded
 from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import NonFiniteError, RunDirectoryError, TorchLVMError
 from torchlvm.run.commit import recover
@@ -199,12 +200,8 @@ class Staging:
             self._rename_into_place()
         except OSError as err:
             self._kept = True
-            raise OSError(
-                err.errno,
-                f"{err.strerror or err} (the finished run was left in {self.folder}; move it "
-                "where you want it)",
-                str(out),
-            ) from None
+            left = f"the finished run was left in {self.folder}; move it where you want it"
+            raise reworded(err, out, left) from None
         self._moved_to(out)
 
     def _rename_into_place(self) -> None:
@@ -342,13 +339,12 @@ def _with_note(err: BaseException, staging: Staging) -> BaseException:
     if isinstance(err, KeyboardInterrupt):
         return KeyboardInterrupt(note)
     assert isinstance(err, OSError)
-    what = err.strerror or str(err)
     where = str(err.filename) if err.filename else None
     if where is not None and (where + os.sep).startswith(stage + os.sep):
         where = (
             where.replace(stage, out, 1) if os.path.lexists(where.replace(stage, out, 1)) else None
         )
-    return OSError(err.errno, f"{what} ({note})", where)
+    return reworded(err, where, note)
 
 
 def _claim(out: Path, *, overwrite: bool, command: str, refusals: Refusals | None) -> Staging:
@@ -364,7 +360,7 @@ def _claim(out: Path, *, overwrite: bool, command: str, refusals: Refusals | Non
             ) from None
         made = False
     except OSError as err:  # (a read-only place): named as the user named it, not our hidden name
-        raise OSError(err.errno, err.strerror, str(out)) from None
+        raise reworded(err, out) from None
     try:
         lock = acquire(folder, command, what=str(out))
     except BaseException:
