@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from torchlvm._kept_state import caller_state_kept
@@ -46,7 +47,6 @@ def test_every_global_change_inside_the_block_is_undone() -> None:
             os.environ["PL_GLOBAL_SEED"] = "0"
             os.environ.pop("HOME", None)
             warnings.simplefilter("ignore")
-            warnings.formatwarning = lambda *a, **k: ""
             logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
             logging.getLogger().setLevel(logging.CRITICAL)
         assert _state() == before
@@ -62,6 +62,19 @@ def test_a_block_that_raises_is_undone_too() -> None:
     except KeyboardInterrupt:
         pass
     assert _state() == before
+
+
+@pytest.mark.skipif(torch.cuda.is_initialized(), reason="CUDA started: its seeds are not queued")
+def test_a_cuda_seed_the_block_queues_does_not_reach_the_caller() -> None:
+    """torch.manual_seed (seed_everything's) before CUDA starts is queued for CUDA's start: a
+    train in-process on the CPU left its --seed queued, to seed the caller's first CUDA draws."""
+    tracker = torch.cuda._lazy_seed_tracker
+    torch.manual_seed(5)  # the caller's own, queued
+    callers = tracker.manual_seed_all_cb
+    with caller_state_kept():
+        torch.manual_seed(0)
+        assert tracker.manual_seed_all_cb is not callers
+    assert tracker.manual_seed_all_cb is callers and tracker.get_calls()[-1] is callers
 
 
 def _train_sample_evaluate(run: Path) -> None:
@@ -87,6 +100,9 @@ def test_commands_called_in_process_leave_the_callers_state_as_it_was(tmp_path: 
 
 
 def test_a_refused_command_leaves_the_callers_state_as_it_was(tmp_path: Path) -> None:
+    """(A first call imports what the command imports, whose own changes stay: run alone, the
+    test saw scipy's warnings filter.)"""
+    assert main(["sample", str(tmp_path / "no-run")]) == 2
     with torch.no_grad():
         before = _state()
         assert main(["sample", str(tmp_path / "no-run")]) == 2

@@ -39,11 +39,13 @@ def _restore_environ(saved: dict[str, str]) -> None:
 def caller_state_kept() -> Iterator[None]:
     """Run the block, then restore what it changed of the process's global state: torch's grad
     mode, default dtype and intra-op thread count; the global random states of Python, NumPy and
-    torch (the CPU, and the CUDA devices already in use); the environment variables; the warnings
-    filters and ``warnings.formatwarning``; the levels of the loggers that existed before.
+    torch (the CPU and the CUDA devices: :func:`_cuda_seeds_kept`); the environment variables;
+    the warnings filters; the levels of the loggers that existed before.
 
     Not restored: what cannot be undone in a process (an imported module, CUDA initialised,
-    torch's inter-op thread count, fixed once parallel work has run)."""
+    torch's inter-op thread count, fixed once parallel work has run). ``warnings.formatwarning``
+    is the command line's to set and put back (:func:`torchlvm.cli.main`): nothing in a block
+    changes it (Lightning's import does, and every caller has imported Lightning before)."""
     import numpy as np
     import torch
 
@@ -53,10 +55,9 @@ def caller_state_kept() -> Iterator[None]:
         torch.get_num_threads(),
     )
     py_random, np_random = random.getstate(), np.random.get_state()
-    environ, levels, formatwarning = dict(os.environ), _logger_levels(), warnings.formatwarning
-    cuda = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else ()
+    environ, levels = dict(os.environ), _logger_levels()
     try:
-        with torch.random.fork_rng(devices=cuda), warnings.catch_warnings():
+        with _cuda_seeds_kept(), warnings.catch_warnings():
             yield
     finally:
         torch.set_grad_enabled(grad)
@@ -66,8 +67,39 @@ def caller_state_kept() -> Iterator[None]:
         random.setstate(py_random)
         np.random.set_state(np_random)
         _restore_environ(environ)
-        warnings.formatwarning = formatwarning
         for name, level in levels.items():
             logger = logging.getLogger(name or None)
             if logger.level != level:
                 logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _cuda_seeds_kept() -> Iterator[None]:
+    """Run the block, then put back torch's random state: the CPU's, and the CUDA devices'.
+
+    Where CUDA has started, ``torch.random.fork_rng`` keeps each device's generator. Where it has
+    not, torch keeps a seed asked for (``torch.manual_seed``, which ``seed_everything`` calls)
+    in ``torch.cuda._lazy_seed_tracker`` and applies the latest on CUDA's start: a block's seed
+    would seed the caller's later CUDA draws. The caller's queued seeds are put back; where the
+    block started CUDA, each device's generator is put where a start with them would have put
+    it (torch's default seed, then the caller's queued seeds)."""
+    import torch
+
+    started = torch.cuda.is_initialized()
+    tracker = None if started else getattr(torch.cuda, "_lazy_seed_tracker", None)
+    queued = None if tracker is None else dict(vars(tracker))
+    devices = range(torch.cuda.device_count()) if started else ()
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        if tracker is not None and queued is not None:
+            vars(tracker).clear()
+            vars(tracker).update(queued)
+            if torch.cuda.is_initialized():  # the block started CUDA
+                default = torch.Generator().initial_seed()  # (every new generator starts from it)
+                for generator in torch.cuda.default_generators:
+                    generator.manual_seed(default)
+                for call in tracker.get_calls():
+                    if call is not None:
+                        call[0]()
