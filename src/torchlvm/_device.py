@@ -34,9 +34,17 @@ from torch import Tensor
 from torchlvm.errors import OptionError, spelled
 
 ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "gpu")
-_CPU = torch.device("cpu")
 """Where a model trains or runs, as ``--accelerator`` and the estimators' ``accelerator`` take
 it: ``auto`` (a GPU when one is visible, else the CPU), ``cpu`` or ``gpu``."""
+_CPU = torch.device("cpu")
+
+
+def accelerator_name(text: str) -> str:
+    """``text`` as one of :data:`ACCELERATORS` names it: in lower case, and ``cuda`` (torch's
+    and Lightning's name of an NVIDIA GPU, which users type) as ``gpu``. Other text is returned
+    for the caller's check to refuse."""
+    name = text.strip().lower()
+    return "gpu" if name == "cuda" else name
 
 
 def no_gpu_error(accelerator: str = "gpu") -> OptionError:

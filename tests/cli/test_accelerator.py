@@ -46,6 +46,22 @@ def test_an_unknown_accelerator_is_refused_by_the_parser():
         parse("--accelerator", "tpu")
 
 
+@pytest.mark.parametrize(
+    ("typed", "read"), [("cuda", "gpu"), ("CUDA", "gpu"), ("GPU", "gpu"), ("Cpu", "cpu")]
+)
+def test_torchs_name_and_capitals_are_read_as_the_option_names_them(typed, read):
+    """--accelerator cuda was refused as an invalid choice (users type torch's name)."""
+    assert parse("--accelerator", typed).accelerator == read
+
+
+def test_train_reads_the_option_as_every_other_command():
+    from torchlvm.cli import build_parser
+
+    words = ["train", "vae", "--data", "digits", "--out", "r"]
+    assert build_parser().parse_args(words).accelerator is None  # (not given: train's default)
+    assert build_parser().parse_args([*words, "--accelerator", "cuda"]).accelerator == "gpu"
+
+
 @pytest.fixture(scope="module")
 def vae_dir(tmp_path_factory):
     from torchlvm.models import VAE, VAEConfig

@@ -1,9 +1,9 @@
 """``--accelerator {auto,cpu,gpu}`` for every command that runs a model: one option, one rule.
 
-``auto`` runs on a GPU when one is visible and on the CPU otherwise; ``gpu`` without a visible
-GPU is one error line that names the CPU fallback. Commands add the option with
-:func:`add_accelerator` and turn the parsed arguments into a ``torch.device`` with
-:func:`device_for`.
+``auto`` runs on a GPU when one is visible and on the CPU otherwise; ``gpu`` (also spelt ``cuda``,
+torch's name) without a visible GPU is one error line that names the CPU fallback. Commands add
+the option with :func:`add_accelerator` and turn the parsed arguments into a ``torch.device``
+with :func:`device_for`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from torchlvm._device import ACCELERATORS, no_gpu_error
+from torchlvm._device import ACCELERATORS, accelerator_name, no_gpu_error
 from torchlvm.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -19,15 +19,19 @@ if TYPE_CHECKING:
 
 
 def add_accelerator(
-    parser: argparse.ArgumentParser | argparse._ArgumentGroup, what: str = "the model runs"
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    what: str = "the model runs",
+    *,
+    default: str | None = "auto",
 ) -> None:
-    """Add ``--accelerator {auto,cpu,gpu}`` (default ``auto``) to ``parser``; the help says
-    where ``what`` happens."""
+    """Add ``--accelerator {auto,cpu,gpu}`` to ``parser``, ``cuda`` read as ``gpu``
+    (:func:`~torchlvm._device.accelerator_name`); the help says where ``what`` happens."""
     parser.add_argument(
         "--accelerator",
+        type=accelerator_name,
         choices=ACCELERATORS,
-        default="auto",
-        help=f"where {what}: auto (a GPU when one is visible, else the CPU), cpu or gpu",
+        default=default,
+        help=f"where {what}: auto (a GPU when one is visible, else the CPU), cpu or gpu (or cuda)",
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, get_args
 
 from torchlvm.cli import _tables, _types
+from torchlvm.cli._accelerator import add_accelerator
 from torchlvm.cli._progress import add_progress_options
 from torchlvm.data.pixels import COLOUR_DEFAULTS, is_colour_file, is_image_data
 from torchlvm.errors import ConfigError
@@ -290,7 +291,7 @@ def _training_options(group: Any) -> None:
         action="store_true",
         help="deterministic algorithms only (repeatable bit for bit on one machine)",
     )
-    group.add_argument("--accelerator", choices=["cpu", "gpu", "auto"], help="where to train")
+    add_accelerator(group, "the model trains", default=None)  # (not given: DEFAULTS)
 
 
 def _scale_options(group: Any) -> None:
