@@ -25,12 +25,13 @@ def add_accelerator(
     default: str | None = "auto",
 ) -> None:
     """Add ``--accelerator {auto,cpu,gpu}`` to ``parser``, ``cuda`` read as ``gpu``
-    (:func:`~torchlvm._device.accelerator_name`); the help says where ``what`` happens."""
+    (:func:`~torchlvm._device.accelerator_name`); the help says where ``what`` happens.
+    ``default`` None leaves it to the parser's (``train``'s: absent, for its own defaults)."""
     parser.add_argument(
         "--accelerator",
         type=accelerator_name,
         choices=ACCELERATORS,
-        default=default,
+        **({} if default is None else {"default": default}),
         help=f"where {what}: auto (a GPU when one is visible, else the CPU), cpu or gpu (or cuda)",
     )
 

@@ -291,7 +291,7 @@ def _training_options(group: Any) -> None:
         action="store_true",
         help="deterministic algorithms only (repeatable bit for bit on one machine)",
     )
-    add_accelerator(group, "the model trains", default=None)  # (not given: DEFAULTS)
+    add_accelerator(group, "the model trains", default=None)  # (absent: DEFAULTS)
 
 
 def _scale_options(group: Any) -> None:
