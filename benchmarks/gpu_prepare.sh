@@ -6,7 +6,8 @@
 #              scikit-learn, safetensors, matplotlib, pytest and hypothesis, but not zuko)
 #   .devdata/  Fashion-MNIST's four IDX files (gpu_throughput.py measures on its training split)
 #
-# Both folders are git-ignored; the device call carries them. Run it in the checkout the
+# Each folder holds a .gitignore of "*" that this script writes, so git ignores both (nothing to
+# commit by mistake, 30 MB of it) and the device call carries them by name. Run it in the checkout the
 # session was started in (the one the device tool sends), then make the one device call:
 #
 #   bash benchmarks/gpu_prepare.sh
@@ -20,9 +21,12 @@ set -eu -o pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
 
+ignored() { mkdir -p "$1" && printf '*\n' >"$1/.gitignore"; }  # (written by this script)
+ignored .whl
+ignored .devdata
+
 version=$("$py" -c 'import importlib.metadata as m; print(m.version("zuko"))')
 rm -f .whl/zuko-*.whl
-mkdir -p .whl
 # the GPU machine runs Python 3.12; zuko is pure Python, so one wheel fits every platform
 "$py" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
   --implementation cp -d .whl "zuko==$version"
