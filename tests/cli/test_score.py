@@ -208,7 +208,8 @@ def test_an_autoencoder_is_refused_in_the_commands_words(table, tmp_path, capsys
     assert main(["score", str(tmp_path / "ae"), "--data", str(table[0]), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "holds an autoencoder, which defines no p(x)" in err
-    assert "fit PPCA on its data with 'torchlvm fit ppca --data t.csv --latent-dim 2" in err
+    # (the run read the table as stored: the offered fit must too, not standardize it)
+    assert "with 'torchlvm fit ppca --data t.csv --no-standardize --latent-dim 2" in err
     assert "Lebesgue" not in err
     assert not out.exists()
 
