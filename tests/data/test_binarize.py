@@ -160,3 +160,46 @@ def test_the_check_of_intensities_copies_no_more_than_a_chunk_of_the_data():
         values = Values.of(x)
     assert seen.elements <= CHUNK
     assert values == (1, x.numel() - 1, float(x.nan_to_num(0.5).min()), 255.0, False)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([[0.0, 1.0], [1.0, 0.0]], (0, 4, 0.0, 1.0, True)),
+        ([[0.0, 2.0], [float("nan"), 0.25]], (1, 3, 0.0, 2.0, False)),
+        ([[float("nan")] * 2] * 2, (4, 0, 0.0, 0.0, True)),
+        ([[-float("inf"), 3.0]], (0, 2, -float("inf"), 3.0, True)),
+    ],
+    ids=["binary", "nan-and-fraction", "all-nan", "infinity"],
+)
+def test_a_summary_is_the_same_of_a_tensor_and_of_an_array(values, expected):
+    """The file reader summarizes numpy chunks as stored, loads summarize tensors: one rule."""
+    from torchlvm.data.binarize import Values
+
+    for dtype in (np.float32, np.float64):
+        array = np.array(values, dtype=dtype)
+        assert Values.of(array) == Values.of(torch.from_numpy(array)) == expected
+    assert Values.of(np.array([[3, 250]], dtype=np.uint16)) == (0, 2, 3.0, 250.0, True)
+
+
+def test_wholeness_is_looked_at_until_a_part_is_not_whole(monkeypatch):
+    """After a part with a fraction the sum is not whole: later parts are not rounded (the
+    cost of a float file's pass), and a fraction in the last part is still found."""
+    import sys
+
+    from torchlvm.data.binarize import Values
+
+    monkeypatch.setattr(sys.modules["torchlvm.data.binarize"], "CHUNK", 4)  # (not the function)
+    whole_then_not = np.array([0.0, 1, 2, 3, 4, 5, 6, 7.5])
+    assert Values.of(whole_then_not).whole is False
+    assert Values.of(whole_then_not[:7]).whole is True
+    rounded: list[int] = []
+    round_ = np.ndarray.round
+
+    class Counted(np.ndarray):
+        def round(self, *args):  # noqa: A003
+            rounded.append(len(self))
+            return round_(self, *args)
+
+    parts = [np.array(p).view(Counted) for p in ([0.5, 1.0], [2.0, 3.0], [4.0])]
+    assert Values.summed(parts) == (0, 5, 0.5, 4.0, False) and rounded == [2]

@@ -220,3 +220,70 @@ def test_mmap_refusals_name_the_flag_on_the_command_line(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as err:
         load_dataset(ok, mmap=True, allow_missing=True)
     assert "(--allow-missing); drop --mmap" in err.value.on_command_line
+
+
+@pytest.fixture
+def passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rows of each streamed pass over a file (MemmapRows.raw_chunks), as they are made."""
+    made: list[int] = []
+    through = MemmapRows.raw_chunks
+
+    def counted(self: MemmapRows):
+        made.append(0)
+        for chunk in through(self):
+            made[-1] += len(chunk)
+            yield chunk
+
+    monkeypatch.setattr(MemmapRows, "raw_chunks", counted)
+    return made
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale"), [(np.float32, 1.0), (np.float64, 1.0), (np.uint16, 255.0)],
+    ids=["f32", "f64", "u16-8bit"],
+)  # fmt: skip
+def test_training_opens_a_streamed_file_with_one_pass(tmp_path, passes, dtype, scale) -> None:
+    """Opening a file for training read it whole up to four times: whether its uint16 values
+    are 8-bit, whether they are finite, whether they lie in [0, 1], each for the train and again
+    for the validation split (49 s for a 1 GiB float32 file, 0.5 s for the pass that replaced
+    them: benchmarks/results/memmap_open.md)."""
+    values = np.random.default_rng(0).random((200, 6, 6))
+    path = _save(tmp_path, (values * scale).astype(dtype))
+    dm = LVMDataModule(path, binarize="dynamic", batch_size=32, options={"mmap": True})
+    dm.setup()
+    assert passes == [200]  # the whole file, once
+    assert dm.is_binary() and len(dm.train_data) == 160 and len(dm.val_data) == 20
+    loaded = load_dataset(path, "val", binarize="dynamic")
+    assert torch.equal(dm.val_data.x[torch.arange(20)], loaded.x)  # (uint16: divided by 255)
+
+
+def test_the_file_answers_for_a_split_only_where_it_can(tmp_path, passes) -> None:
+    """A value out of [0, 1] or a NaN in a test row leaves the train split as it is: the
+    file's summary cannot say which rows hold it, so the train rows are streamed, and pass;
+    the test split is refused as a full load refuses it."""
+    array = np.random.default_rng(1).random((50, 4)).astype(np.float32)
+    test = load_memmap(_save(tmp_path, array, "probe.npy"), "test").x.index
+    array[test[0], 2] = 3.0
+    path = _save(tmp_path, array)
+    train = load_dataset(path, "train", mmap=True, binarize="threshold")
+    assert train.binarize == "threshold" and passes[-2:] == [50, 40]  # the file, then its rows
+    for load in (lambda: load_dataset(path, "test", mmap=True, binarize="threshold"),
+                 lambda: load_dataset(path, "test", binarize="threshold")):  # fmt: skip
+        with pytest.raises(DataError, match=r"got 0\.\d+\.\.3;"):
+            load()
+    array[test[0], 2] = np.nan
+    path = _save(tmp_path, array, "nan.npy")
+    assert len(load_memmap(path, "val")) == 5
+    with pytest.raises(DataError, match=r"holds 1 missing \(NaN\) value"):
+        load_memmap(path, "test")
+
+
+def test_values_float32_rounds_into_range_pass_as_a_full_load_passes(tmp_path) -> None:
+    """A float64 value just above 1 is read as 1.0 (float32): the file's summary (as stored)
+    does not show [0, 1], the rows are then read as the model reads them, and pass."""
+    array = np.full((10, 3), 0.5)
+    array[4, 1] = 1 + 1e-12
+    path = _save(tmp_path, array)
+    streamed = load_dataset(path, "all", mmap=True, binarize="threshold")
+    loaded = load_dataset(path, "all", binarize="threshold")
+    assert torch.equal(streamed.x[torch.arange(10)], loaded.x)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal, NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -28,7 +29,8 @@ CHUNK = 1 << 20
 
 class Values(NamedTuple):
     """What the check of intensities needs of some values: how many are NaN and how many not,
-    the least and greatest of the others, and whether those are all whole numbers."""
+    the least and greatest of the others (infinities included), and whether those are all whole
+    numbers."""
 
     missing: int
     seen: int
@@ -37,26 +39,49 @@ class Values(NamedTuple):
     whole: bool
 
     @staticmethod
-    def of(x: Tensor) -> Values:
-        """The summary of tensor ``x`` (any shape), read :data:`CHUNK` values at a time: whole,
-        its copies without the NaN and rounded took 2.5 times its size (850 MiB more at
-        Fashion-MNIST's training split, on every load that binarizes it)."""
+    def of(x: Tensor | np.ndarray) -> Values:
+        """The summary of tensor or array ``x`` (any shape), read :data:`CHUNK` values at a
+        time: whole, its copies without the NaN and rounded took 2.5 times its size (850 MiB
+        more at Fashion-MNIST's training split, on every load that binarizes it)."""
         flat = x.reshape(-1)  # (a view of a contiguous x)
-        return Values.merged(Values._of_part(part) for part in flat.split(CHUNK))
+        return Values.summed(flat[start : start + CHUNK] for start in range(0, len(flat), CHUNK))
 
     @staticmethod
-    def _of_part(x: Tensor) -> Values:
-        missing = torch.isnan(x)
-        seen = x[~missing]
-        if not seen.numel():
-            return Values(int(missing.sum()), 0, 0.0, 0.0, True)
-        low, high = torch.aminmax(seen)
-        whole = bool((seen == seen.round()).all())
-        return Values(int(missing.sum()), seen.numel(), float(low), float(high), whole)
+    def summed(parts: Iterable[Tensor | np.ndarray]) -> Values:
+        """One summary of the values of ``parts`` (1-D tensors or arrays, e.g. a file read a
+        chunk at a time), each read once: the least and greatest first, NaN looked for only
+        where they say there is one, and wholeness only until a part is found not whole."""
+        summaries: list[Values] = []
+        whole = True
+        for part in parts:
+            summaries.append(Values._of_part(part, whole))
+            whole = whole and summaries[-1].whole
+        return Values.merged(summaries)
+
+    @staticmethod
+    def _of_part(x: Tensor | np.ndarray, whole: bool) -> Values:
+        """The summary of 1-D ``x``; its ``whole`` False without looking where ``whole`` is
+        False (the values summed before were not all whole, so neither is the sum)."""
+        if not len(x):
+            return Values(0, 0, 0.0, 0.0, True)
+        low, high = x.min(), x.max()  # NaN where x holds one (torch and numpy alike)
+        floating = x.is_floating_point() if isinstance(x, Tensor) else x.dtype.kind == "f"
+        if not floating:
+            return Values(0, len(x), float(low), float(high), True)
+        missing = 0
+        if low != low or high != high:  # a NaN: summarize the others
+            nan = x != x
+            missing = int(nan.sum())
+            x = x[~nan]
+            if not len(x):
+                return Values(missing, 0, 0.0, 0.0, True)
+            low, high = x.min(), x.max()
+        whole = whole and bool((x == x.round()).all())
+        return Values(missing, len(x), float(low), float(high), whole)
 
     @staticmethod
     def merged(parts: Iterable[Values]) -> Values:
-        """One summary of values summarized in parts (a file read a chunk at a time)."""
+        """One summary of values summarized in parts."""
         parts = list(parts)
         seen = [p for p in parts if p.seen]
         return Values(

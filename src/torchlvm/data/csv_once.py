@@ -10,6 +10,10 @@ changes its split in place changes no other read; the kept cells' texts (``keep_
 shared and read only. Outside a block nothing is kept: a Python session that reads a file, edits
 it and reads it again, or reads one large table, holds no copy of it.
 
+The same block keeps what a streamed read learned of a whole file (:func:`kept`: the summary of
+a ``.npy`` file's values that :mod:`torchlvm.data.memmap` makes in one pass), so the splits of
+one command share one pass.
+
 A file is the same file while its device, inode, size, modification and change times are
 (``os.stat``): an edit, or a copy over it, changes one of them.
 """
@@ -21,18 +25,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from torchlvm.data.csv_table import CSVTable
 
 _depth = 0  # how many parsed_once blocks are open
 _last: tuple[tuple[Any, ...], CSVTable] | None = None  # (file and options, the parse)
+_facts: dict[tuple[Any, ...], Any] = {}  # (file, what) -> a fact learned by reading it whole
+
+T = TypeVar("T")
 
 
 @contextmanager
 def parsed_once() -> Iterator[None]:
-    """Keep the last table parsed until the outermost block ends (blocks nest)."""
+    """Keep the last table parsed, and the facts of :func:`kept`, until the outermost block
+    ends (blocks nest)."""
     global _depth, _last
     _depth += 1
     try:
@@ -41,6 +49,18 @@ def parsed_once() -> Iterator[None]:
         _depth -= 1
         if _depth == 0:
             _last = None
+            _facts.clear()
+
+
+def kept(path: Path, what: tuple[Any, ...], learn: Callable[[], T]) -> T:
+    """``learn()``'s fact ``what`` of the file at ``path``, or inside :func:`parsed_once` the
+    one learned before of the same file, unchanged (facts are small: every one is kept)."""
+    if _depth == 0:
+        return learn()
+    key = (_identity(path), what)  # before learning: a file changed meanwhile is read again
+    if key not in _facts:
+        _facts[key] = learn()
+    return _facts[key]
 
 
 def _identity(path: Path) -> tuple[int, ...]:

@@ -19,9 +19,14 @@ page cache). See ``benchmarks/memmap_memory.py``.
 The file: a C-ordered ``.npy`` array of shape ``(N, D)``, ``(N, H, W)`` or ``(N, C, H, W)``
 or ``(N, H, W, C)`` of a real or integer dtype, read as :mod:`torchlvm.data.pixels` says
 (images channels first, 8-bit grey levels divided by 255, float32) batch by batch. Opening it
-reads the header and checks the dtype, the shape and that the file holds all ``N`` rows; images
-of an integer dtype other than uint8 are streamed through once to learn whether they are 8-bit;
-``check=True`` (default) also streams through the file once to refuse NaN and infinities.
+reads the header and checks the dtype, the shape and that the file holds all ``N`` rows. What
+the values are is learned in one streamed pass over the file (:func:`file_values`: NaN count,
+least and greatest value, whole numbers or not), made when first needed and kept for the command
+(:func:`torchlvm.data.csv_once.parsed_once`, so a train and a validation split share it): whether
+images of an integer dtype other than uint8 are 8-bit, and for ``check=True`` (default) and the
+binarizing protocols, that the values are finite and in [0, 1]. Where the file's summary cannot
+answer for a split (the file holds a NaN or a value out of range, which may lie in another
+split's rows), that split is streamed through for its own answer.
 Splits are the seeded 80/10/10 row sets of :mod:`torchlvm.data.files`, kept as index arrays (8
 bytes per row), never as copies.
 
@@ -42,7 +47,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from torchlvm.data import files, pixels
+from torchlvm.data import csv_once, files, pixels
 from torchlvm.data.binarize import Values, check_values
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.splits import PART_NAMES, split_indices
@@ -64,6 +69,11 @@ class NpyLayout:
     shape: tuple[int, ...]
     offset: int
     scaled: bool | None = None
+
+    @property
+    def grey_levels(self) -> bool:
+        """Whether its values are read as 8-bit grey levels, divided by 255."""
+        return self.dtype == np.uint8 if self.scaled is None else self.scaled
 
     @property
     def rows(self) -> int:
@@ -157,6 +167,8 @@ class MemmapRows:
         threshold: return ``x > 0.5`` (the ``"threshold"`` protocol) instead of the values.
         draw_seed: if not None, return one seeded Bernoulli draw of the values
             (:meth:`MemmapDataset.fixed_binarized`).
+        summary: the whole file's values summarized (:func:`file_values`), if known; else it is
+            made when first needed.
 
     ``rows[i]`` for an integer tensor, list, slice or int ``i`` of positions returns
     ``(len(i), D)`` float32 (an int gives ``(D,)``). The file is opened lazily in each process,
@@ -171,11 +183,12 @@ class MemmapRows:
         *,
         threshold: bool = False,
         draw_seed: int | None = None,
+        summary: Values | None = None,
     ) -> None:
         self.path, self.layout = Path(path), layout
         self.index = None if index is None else np.asarray(index, dtype=np.int64)
         self.threshold, self.draw_seed = threshold, draw_seed
-        self.finite: bool | None = None  # set by all_finite once the rows were scanned
+        self._summary = summary
         self._fd, self._pid = -1, -1
 
     # -- the tensor-like surface LVMDataModule uses ----------------------------------------
@@ -220,8 +233,8 @@ class MemmapRows:
         """File rows ``(B, D)`` as the model sees them (:mod:`torchlvm.data.pixels`: images
         channels first, 8-bit grey levels divided by 255), as ``dtype``."""
         layout = self.layout
-        scaled = layout.dtype == np.uint8 if layout.scaled is None else layout.scaled
-        return pixels.rows(raw.reshape(len(raw), *layout.shape[1:]), dtype, scaled=scaled)
+        shaped = raw.reshape(len(raw), *layout.shape[1:])
+        return pixels.rows(shaped, dtype, scaled=layout.grey_levels)
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
         """File rows ``rows`` as a ``(B, D)`` array of the file's dtype: one positioned read per
@@ -262,10 +275,21 @@ class MemmapRows:
 
     # -- whole-file checks, streamed -------------------------------------------------------
 
+    def file_summary(self) -> Values:
+        """The whole file's values summarized (:func:`file_values`; not only the rows exposed)."""
+        if self._summary is None:
+            self._summary = file_values(self.path, self.layout)
+        return self._summary
+
     def chunks(self, dtype: type = np.float32) -> Any:
         """Yield the exposed rows in file order, about 8 MiB of the file at a time, as the
-        model sees them (:meth:`_values`, as ``dtype``; read with ordinary file reads, so
-        nothing of the file stays resident)."""
+        model sees them (:meth:`_values`, as ``dtype``)."""
+        return (self._values(chunk, dtype) for chunk in self.raw_chunks())
+
+    def raw_chunks(self) -> Any:
+        """Yield the exposed rows in file order, about 8 MiB of the file at a time, as
+        ``(B, D)`` arrays of the file's dtype (read with ordinary file reads, so nothing of the
+        file stays resident)."""
         layout = self.layout
         row_bytes = layout.dim * layout.dtype.itemsize
         step = max(1, _SCAN_BYTES // row_bytes)
@@ -277,7 +301,7 @@ class MemmapRows:
                 if self.index is not None:
                     lo, hi = np.searchsorted(self.index, [start, start + count])
                     chunk = chunk[self.index[lo:hi] - start]  # the index is sorted (a split)
-                yield self._values(chunk, dtype)
+                yield chunk
 
 
 def _preadv(fd: int, view: memoryview, offset: int) -> int:
@@ -308,21 +332,58 @@ def _block_uniforms(seed: int, positions: np.ndarray, dim: int) -> Tensor:
     return out
 
 
+def file_values(path: Path, layout: NpyLayout) -> Values:
+    """The values of the whole ``.npy`` file at ``path`` summarized as stored (its dtype, not
+    scaled; :class:`~torchlvm.data.binarize.Values`), in one streamed pass; inside
+    :func:`~torchlvm.data.csv_once.parsed_once` made once per file while it is unchanged."""
+
+    def scan() -> Values:
+        rows = MemmapRows(path, layout)
+        return Values.summed(chunk.reshape(-1) for chunk in rows.raw_chunks())
+
+    return csv_once.kept(path, ("values", layout.dtype, layout.shape, layout.offset), scan)
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _finite(values: Values, grey_levels: bool) -> bool:
+    """Whether values so summarized are finite numbers float32 holds (as files.beyond_float32)."""
+    return not values.missing and -_FLOAT32_MAX <= values.low and values.high <= _FLOAT32_MAX
+
+
+def _in_unit_interval(values: Values, grey_levels: bool) -> bool:
+    """Whether values so summarized are read in [0, 1] with no NaN."""
+    return not values.missing and (grey_levels or (values.low >= 0 and values.high <= 1))
+
+
+def _zeros_and_ones(values: Values, grey_levels: bool) -> bool:
+    """Whether values so summarized are read as 0s and 1s (grey levels: not known from it)."""
+    return not grey_levels and _in_unit_interval(values, grey_levels) and values.whole
+
+
+def _file_shows(rows: MemmapRows, holds: Any) -> bool:
+    """Whether the file's summary shows that ``holds(summary, grey_levels)`` of every value of
+    the file, hence of ``rows``; False means that the rows must be looked at."""
+    return holds(rows.file_summary(), rows.layout.grey_levels)
+
+
 def all_finite(x: Tensor | MemmapRows) -> bool:
-    """Whether ``x`` holds no NaN or infinity (streamed for :class:`MemmapRows`)."""
+    """Whether ``x`` holds no NaN or infinity (for :class:`MemmapRows`, the file's summary, else
+    the rows streamed)."""
     if isinstance(x, MemmapRows):
-        if x.finite is None:
-            kind = x.layout.dtype.kind
-            with np.errstate(over="ignore"):  # a float64 1e300 becomes inf: not finite
-                x.finite = kind != "f" or all(bool(np.isfinite(c).all()) for c in x.chunks())
-        return x.finite
+        if x.layout.dtype.kind != "f" or _file_shows(x, _finite):
+            return True
+        with np.errstate(over="ignore"):  # a float64 1e300 becomes inf: not finite
+            return all(bool(np.isfinite(c).all()) for c in x.chunks())
     return bool(torch.isfinite(x).all())
 
 
 def is_binary(x: Tensor | MemmapRows) -> bool:
-    """Whether every value of ``x`` is 0 or 1 (streamed for :class:`MemmapRows`)."""
+    """Whether every value of ``x`` is 0 or 1 (for :class:`MemmapRows`, the file's summary,
+    else the rows streamed)."""
     if isinstance(x, MemmapRows):
-        if x.threshold or x.draw_seed is not None:
+        if x.threshold or x.draw_seed is not None or _file_shows(x, _zeros_and_ones):
             return True
         return all(bool(((c == 0) | (c == 1)).all()) for c in x.chunks())
     return bool(((x == 0) | (x == 1)).all())
@@ -371,8 +432,8 @@ class MemmapDataset:
         """
         if protocol == "none":
             return self
-        chunks = (Values.of(torch.from_numpy(chunk)) for chunk in self.x.chunks())
-        check_values(Values.merged(chunks), protocol, self.name)  # the file's range, not a chunk's
+        if not _file_shows(self.x, _in_unit_interval):  # these rows' whole range, not a chunk's
+            check_values(Values.summed(c.reshape(-1) for c in self.x.chunks()), protocol, self.name)
         rows = _derived(self.x, threshold=True) if protocol == "threshold" else self.x
         return MemmapDataset(rows, self.name, self.split, self.shape, protocol)
 
@@ -397,9 +458,7 @@ class MemmapDataset:
 
 def _derived(rows: MemmapRows, **options: Any) -> MemmapRows:
     """The same rows of the same file, read with other ``threshold`` / ``draw_seed`` options."""
-    out = MemmapRows(rows.path, rows.layout, rows.index, **options)
-    out.finite = rows.finite
-    return out
+    return MemmapRows(rows.path, rows.layout, rows.index, summary=rows._summary, **options)
 
 
 def load_memmap(
@@ -431,8 +490,11 @@ def load_memmap(
     if path.suffix.lower() != ".npy":
         raise ConfigError(f"mmap=True reads .npy files; {path.name} is not one (use numpy.save)")
     layout = read_layout(path, dtype=dtype, shape=shape)
-    if len(layout.shape) in (3, 4) and pixels.wide_integers(layout.dtype):
-        layout = replace(layout, scaled=_eight_bit(MemmapRows(path, layout)))
+    summary = None  # learned when first needed (file_values)
+    if len(layout.shape) in (3, 4) and pixels.wide_integers(layout.dtype):  # 8-bit levels?
+        summary = file_values(path, layout)
+        eight_bit = summary.low >= 0 and summary.high <= pixels.PIXEL_MAX
+        layout = replace(layout, scaled=eight_bit)
     index = None
     if split != "all":
         index = split_indices(layout.rows, FRACTIONS, seed, None)[PART_NAMES.index(split)]
@@ -442,21 +504,11 @@ def load_memmap(
                 f"row{'' if layout.rows == 1 else 's'} split 80/10/10); add "
                 "rows (or, from Python, load it with split='all')"
             )
-    rows = MemmapRows(path, layout, index)
+    rows = MemmapRows(path, layout, index, summary=summary)
     example = pixels.example_shape(layout.shape, path)
     if check and not all_finite(rows):
         _refuse_nonfinite(MemmapRows(path, layout), example)
     return MemmapDataset(rows, str(path), split, example)
-
-
-def _eight_bit(rows: MemmapRows) -> bool:
-    """Whether every value of the integer file ``rows`` reads lies in 0..255, streamed: its
-    images are 8-bit grey levels (:func:`torchlvm.data.pixels.eight_bit`)."""
-    low, high = 0, 0
-    for chunk in rows.chunks(np.float64):  # the values as stored: its layout scales nothing
-        if chunk.size:
-            low, high = min(low, chunk.min()), max(high, chunk.max())
-    return low >= 0 and high <= pixels.PIXEL_MAX
 
 
 def _refuse_nonfinite(rows: MemmapRows, shape: tuple[int, ...]) -> None:
