@@ -120,20 +120,41 @@ def test_a_unix_table_comes_back_byte_for_byte_but_its_filled_cells(table, ppca_
     assert codes.read_bytes().count(b"\n") == 121 and b"\r" not in codes.read_bytes()
 
 
-def test_a_file_changed_since_it_was_read_is_written_from_the_cells_read(tmp_path):
-    """Where the file's text no longer holds the rows read (it changed meanwhile), the filled
-    file is the cells read, written anew in the file's dialect and line end, not a splice of
-    the new text."""
+def test_impute_reads_and_decodes_the_table_once(table, ppca_run, tmp_path, monkeypatch):
+    from torchlvm.data import csv_table
+
+    reads: list[Path] = []
+    read_text = csv_table.read_text
+
+    def counted(path: Path, encoding: str | None = None) -> tuple[str, str]:
+        reads.append(path)
+        return read_text(path, encoding)
+
+    monkeypatch.setattr(csv_table, "read_text", counted)
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(ppca_run), "--data", str(table), "--out", str(out)]) == 0
+    assert reads == [table]
+
+
+def test_the_filled_file_is_the_text_read_not_the_file_read_again(tmp_path):
+    """impute read and decoded the file twice (its cells, then its text to splice); the text
+    is kept with the cells: a file changed meanwhile does not change what is written, and
+    where the scan cannot find the rows read in a text, the cells read are written anew in
+    the file's dialect and line end, not a splice."""
+    from dataclasses import replace
+
     from torchlvm.cli._impute_table import _write
     from torchlvm.data.csv_table import read_csv
 
     data = tmp_path / "t.csv"
-    data.write_bytes(b"a;b\n1,5;\n3;4\n")
+    data.write_bytes(b'a;b\r\n"1,5";\r\n\r\n3;4')
     table = read_csv(data, allow_empty=True, keep_cells=True)
     data.write_bytes(b"a;b\n9;9\n")
     out = tmp_path / "filled.csv"
-    _write(out, str(data), table, [{(0, 1): "2,25"}])
-    assert out.read_bytes() == b"a;b\n1,5;2,25\n3;4\n"
+    _write(out, table, [{(0, 1): "2,25"}])
+    assert out.read_bytes() == b'a;b\r\n"1,5";2,25\r\n\r\n3;4'
+    _write(out, replace(table, text="a;b\n9;9\n"), [{(0, 1): "2,25"}])
+    assert out.read_bytes() == b"a;b\r\n1,5;2,25\r\n3;4\r\n"
 
 
 def test_draws_stack_multiple_imputations(table, ppca_run, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from torchlvm.data.csv_dialect import blank
+from torchlvm.data.csv_dialect import Dialect, blank
 from torchlvm.data.csv_rewrite import rewritten
 from torchlvm.data.csv_table import read_csv
 
@@ -40,8 +40,8 @@ def test_only_the_replaced_cells_change(tmp_path):
         "y, 2 ,4.5,5,\r\n"
         '"z",7,"8.25",9\r\n'
     )
-    assert rewritten(TEXT, ",", table.header, table.cells, [copy]) == expected
-    assert rewritten(TEXT, ",", table.header, table.cells, [{}]) == TEXT
+    assert rewritten(TEXT, table.dialect, table.header, table.cells, [copy]) == expected
+    assert rewritten(TEXT, table.dialect, table.header, table.cells, [{}]) == TEXT
 
 
 def test_a_last_line_without_a_line_end_stays_so_and_a_header_need_not_be(tmp_path):
@@ -50,8 +50,9 @@ def test_a_last_line_without_a_line_end_stays_so_and_a_header_need_not_be(tmp_pa
     table = read_csv(path, allow_empty=True, keep_cells=True)
     assert table.header is None and table.dialect.newline == "\r"
     copy = [{(1, 1): "4,75"}]
-    assert rewritten("1;2,5\r3;\r\r", ";", None, table.cells, copy) == "1;2,5\r3;4,75\r\r"
-    assert rewritten("1;2,5\n3;", ";", None, table.cells, copy) == "1;2,5\n3;4,75"
+    semicolons = table.dialect
+    assert rewritten("1;2,5\r3;\r\r", semicolons, None, table.cells, copy) == "1;2,5\r3;4,75\r\r"
+    assert rewritten("1;2,5\n3;", semicolons, None, table.cells, copy) == "1;2,5\n3;4,75"
 
 
 def test_copies_stack_the_data_rows_under_a_draw_column(tmp_path):
@@ -59,7 +60,7 @@ def test_copies_stack_the_data_rows_under_a_draw_column(tmp_path):
     rows = [["1", ""], ["", "2"]]
     copies = [{(0, 1): "5", (1, 0): "6"}, {(0, 1): "7", (1, 0): "8"}]
     expected = "sep=;\ndraw;a;b\n\n1;1;5\n1;6;2\n2;1;7\n2;8;2\n"
-    assert rewritten(text, ";", ["a", "b"], rows, copies) == expected
+    assert rewritten(text, Dialect(";", newline="\n"), ["a", "b"], rows, copies) == expected
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_copies_stack_the_data_rows_under_a_draw_column(tmp_path):
     ids=["changed-cell", "more-rows", "fewer-rows"],
 )
 def test_a_text_that_does_not_hold_the_rows_read_is_not_rewritten(text, rows):
-    assert rewritten(text, ",", ["a", "b"], rows, [{}]) is None
+    assert rewritten(text, Dialect(), ["a", "b"], rows, [{}]) is None
 
 
 @settings(max_examples=300, deadline=None)
@@ -86,9 +87,10 @@ def test_the_scan_finds_the_cells_pythons_reader_reads(text, delimiter):
     except csv.Error:
         return
     rows = [row for row in rows if not blank(row)]
-    assert rewritten(text, delimiter, None, rows, [{}]) == text
+    dialect = Dialect(delimiter)
+    assert rewritten(text, dialect, None, rows, [{}]) == text
     if rows:
         last = len(rows[-1]) - 1
-        filled = rewritten(text, delimiter, None, rows, [{(len(rows) - 1, last): "9"}])
+        filled = rewritten(text, dialect, None, rows, [{(len(rows) - 1, last): "9"}])
         again = list(csv.reader(io.StringIO(filled, newline=""), delimiter=delimiter))
         assert [row for row in again if not blank(row)][-1][last] == "9"

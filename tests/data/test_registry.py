@@ -84,6 +84,24 @@ def test_a_spreadsheets_own_files_name_the_export_that_reads(tmp_path, name, fix
 
 
 @pytest.mark.parametrize(
+    ("name", "text", "fix"),
+    [
+        ("t.txt", "1.5\n2.5\n", "; if tabs separate its cells (Excel's 'Text (Tab delimited)'"),
+        ("t.data", "1.5\n2.5\n", "; torchlvm reads .npy, .npz"),
+    ],
+    ids=["txt", "data"],
+)
+def test_a_text_file_whose_first_line_does_not_tell_its_separator(tmp_path, name, text, fix):
+    """A .txt of one column is told both renames, once (the fix was kept twice: a copy for
+    .txt files beside the one told by separator); a .data file, whose name does not say it
+    came from a spreadsheet, is told what torchlvm reads."""
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_dataset(tmp_path / name)
+    assert fix in str(error.value) and str(error.value).count("rename") <= 1
+
+
+@pytest.mark.parametrize(
     ("name", "line"),
     [
         ("t.parquet", "pandas.read_parquet('t.parquet').to_csv('t.csv', index=False)"),

@@ -67,20 +67,18 @@ def _filled_cells(
     return {(i, columns[k]): text(number_text(v, single=single)) for i, k, v in cells}
 
 
-def _write(out: Path, data: str, table: Any, copies: list[dict[tuple[int, int], str]]) -> None:
-    """Write ``data``'s text to ``out`` with the cells of ``copies`` (one, or one per multiple
-    imputation, stacked under a column ``draw``) replaced and every other byte as it is
-    (:mod:`torchlvm.data.csv_rewrite`); where its text no longer holds the rows read (it changed
-    meanwhile), the cells read, in the file's dialect."""
+def _write(out: Path, table: Any, copies: list[dict[tuple[int, int], str]]) -> None:
+    """Write the text ``table`` was read from to ``out`` with the cells of ``copies`` (one, or
+    one per multiple imputation, stacked under a column ``draw``) replaced and every other byte
+    as it is (:mod:`torchlvm.data.csv_rewrite`); where the scan of its text does not find the
+    rows read, the cells read, in the file's dialect."""
     from torchlvm.data.csv_rewrite import rewritten
-    from torchlvm.data.csv_table import read_text
-    from torchlvm.data.csv_write import write_csv, write_text
+    from torchlvm.data.csv_write import write_csv, write_encoded
 
     dialect = table.dialect
-    text, _ = read_text(Path(data), dialect.encoding)
-    done = rewritten(text, dialect.delimiter, table.header, table.cells, copies)
+    done = rewritten(table.text, dialect, table.header, table.cells, copies)
     if done is not None:
-        write_text(out, done, dialect.encoding)
+        write_encoded(out, done, dialect.encoding)
         return
     header, rows = table.header, []
     for d, replace in enumerate(copies, start=1):
@@ -144,7 +142,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     stacks = [user] if args.draws == 0 else list(user)
     single = _table_rows.single_precision(run_)
     copies = [_filled_cells(table, columns, x, values, single=single) for values in stacks]
-    _write(out, args.data, table, copies)
+    _write(out, table, copies)
     _report(args, run_, x, out)
     return 0
 

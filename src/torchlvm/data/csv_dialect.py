@@ -51,7 +51,8 @@ DELIMITERS = (",", ";", "\t")
 NEWLINES = ("\r\n", "\n", "\r")
 """The line ends of the table files torchlvm reads, kept in the files it writes from them."""
 
-_NEWLINE = re.compile(r"\r\n|\n|\r")
+LINE_END = re.compile(r"\r\n|\n|\r")
+"""A line end of a table file: one of :data:`NEWLINES`."""
 
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252")
 """The text encodings torchlvm tells table files' text by (Python's codec names; ``utf-8-sig``:
@@ -267,7 +268,7 @@ def _dialect(rows: list[list[str]], delimiter: str) -> Dialect:
 def sniff(text: str, *, tabs: bool) -> Dialect:
     """The dialect of a table file's ``text`` (see the module docstring); ``tabs``: a ``.tsv``.
     The encoding is left as UTF-8 (:func:`decode` tells it)."""
-    end = _NEWLINE.search(text)
+    end = LINE_END.search(text)
     return replace(_marks(text, tabs=tabs), newline=Dialect.newline if end is None else end[0])
 
 

@@ -9,10 +9,12 @@ reader with its default dialect (RFC 4180: a cell that starts with ``"`` runs to
 ``"``, ``""`` inside it being one quote; a line end outside quotes ends a record), and only the
 replaced cells' text changes.
 
-The scan is checked against the reader's cells: each record's cells, unquoted, must be the rows
-the table was read as (:attr:`~torchlvm.data.csv_table.CSVTable.cells`). Where they are not (a
-file changed since it was read), :func:`rewritten` returns None and the caller writes the table
-anew.
+The text is the one the table was read from (:attr:`~torchlvm.data.csv_table.CSVTable.text`,
+kept with its cells: the file is not read again), and the scan is checked against the reader's
+cells: each record's cells, unquoted, must be the rows the table was read as
+(:attr:`~torchlvm.data.csv_table.CSVTable.cells`). Where they are not (a text the scan and the
+reader would read differently, or another text than the rows'), :func:`rewritten` returns None
+and the caller writes the table anew.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 
-from torchlvm.data.csv_dialect import blank
+from torchlvm.data.csv_dialect import LINE_END, Dialect, blank
 from torchlvm.data.csv_table import SEPARATOR_HINT
 
 Replacements = Mapping[tuple[int, int], str]
@@ -31,7 +33,6 @@ Record = tuple[int, int, int]
 """A record of the text: where it starts, where its cells end and where it ends (after its line
 end, if any)."""
 
-_LINE_END = re.compile(r"\r\n|\n|\r")
 _LINE = re.compile(r"[^\r\n]*")
 
 
@@ -63,7 +64,7 @@ def _records(text: str, start: int, delimiter: str) -> Iterator[Record]:
         stop = _LINE.match(text, start).end()
         if text.find('"', start, stop) >= 0:  # a line end may be inside quotes
             stop = _spans(text, start, delimiter)[-1][1]
-        line_end = _LINE_END.match(text, stop)
+        line_end = LINE_END.match(text, stop)
         end = stop if line_end is None else line_end.end()
         yield start, stop, end
         start = end
@@ -119,20 +120,22 @@ def _data_records(
 
 def rewritten(
     text: str,
-    delimiter: str,
+    dialect: Dialect,
     header: Sequence[str] | None,
     rows: Sequence[Sequence[str]],
     copies: Sequence[Replacements],
 ) -> str | None:
     """``text`` (a table file's, decoded; the ``header`` and data ``rows`` the reader read from
-    it) with the cells of ``copies[0]`` given their new texts and every other character as it
-    was; None where ``text`` does not hold those rows (see the module docstring).
+    it, in ``dialect``) with the cells of ``copies[0]`` given their new texts and every other
+    character as it was; None where ``text`` does not hold those rows (see the module
+    docstring).
 
     Several ``copies`` (multiple imputations) stack the data rows once per copy, each row
     given a first cell, its copy's number (1, 2, ...), and the header (if any) a first name,
     ``draw``; what precedes the first data row is written once, and each row ends with its
-    line end (the file's first one where the last line has none).
+    line end (the file's, ``dialect.newline``, where the last line has none).
     """
+    delimiter = dialect.delimiter
     found = _data_records(text, delimiter, header, rows)
     if found is None:
         return None
@@ -140,8 +143,6 @@ def rewritten(
     by_row = [_by_row(replace) for replace in copies]
     if len(copies) == 1:
         return _replaced(text, records, by_row[0], delimiter, (0, len(text)))
-    newline = _LINE_END.search(text)
-    newline = "\r\n" if newline is None else newline[0]
     first = records[0][0] if records else len(text)
     pieces = [text[:first]]
     if head is not None:
@@ -152,7 +153,7 @@ def rewritten(
             pieces += [str(number), delimiter]
             pieces.append(_replaced(text, [record], replace, delimiter, (start, end), row=i))
             if end == stop:  # the last line, without a line end
-                pieces.append(newline)
+                pieces.append(dialect.newline)
     return "".join(pieces)
 
 

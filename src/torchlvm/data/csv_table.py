@@ -33,7 +33,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -83,6 +83,9 @@ class CSVTable:
             reader kept them (``keep_cells``), else None; shared between reads: read only.
         features: the file column index of each of the D feature columns.
         dialect: its delimiter and decimal point (:mod:`torchlvm.data.csv_dialect`).
+        text: the file's whole text as decoded (:func:`read_text`), where the reader kept the
+            cells, else None: what a file written back with some cells replaced is made from
+            (:mod:`torchlvm.data.csv_rewrite`), read with the cells, not read again.
     """
 
     values: np.ndarray
@@ -94,6 +97,7 @@ class CSVTable:
     cells: list[list[str]] | None = None
     features: tuple[int, ...] = ()
     dialect: Dialect = Dialect()
+    text: str | None = None
 
 
 def _is_missing(cell: str) -> bool:
@@ -161,7 +165,7 @@ def _not_text(path: Path, raw: bytes, error: UnicodeDecodeError, encoding: str |
     return spelled(DataError, message)
 
 
-_LOOKED_AT = 1 << 16  # characters of a table read as Windows-1252 looked at for garbled words
+_GARBLED_LOOKED_AT = 1 << 16  # characters of a Windows-1252 table looked at for garbled words
 
 
 def _warn_if_garbled(path: Path, text: str) -> None:
@@ -182,17 +186,25 @@ def _warn_if_garbled(path: Path, text: str) -> None:
 SEPARATOR_HINT = re.compile(r"\Asep=[,;\t]?[ \t]*(?=\r|\n)")
 
 
-def _rows(
-    path: Path, encoding: str | None = None
-) -> tuple[list[str] | None, list[int], list[list[str]], Dialect]:
-    """Header (or None), line numbers and cells of the rows that are not blank lines, and the
-    file's :class:`~torchlvm.data.csv_dialect.Dialect` (commas, semicolons or tabs; its
-    encoding, the stated ``encoding`` where one is)."""
+class _Rows(NamedTuple):
+    """A file's text (as decoded), header (or None), the line number and the cells of each row
+    that is not a blank line, and its :class:`~torchlvm.data.csv_dialect.Dialect`."""
+
+    text: str
+    header: list[str] | None
+    lines: list[int]
+    rows: list[list[str]]
+    dialect: Dialect
+
+
+def _rows(path: Path, encoding: str | None = None) -> _Rows:
+    """:class:`_Rows` of the file at ``path``, its dialect's encoding the stated ``encoding``
+    where one is (commas, semicolons or tabs)."""
     stated = encoding
-    text, encoding = read_text(path, encoding)
+    whole, encoding = read_text(path, encoding)
     if stated is None and encoding == "cp1252":
-        _warn_if_garbled(path, text[:_LOOKED_AT])
-    text = SEPARATOR_HINT.sub("", text, count=1)  # line 1 left blank: lines keep their numbers
+        _warn_if_garbled(path, whole[:_GARBLED_LOOKED_AT])
+    text = SEPARATOR_HINT.sub("", whole, count=1)  # line 1 left blank: lines keep their numbers
     dialect = replace(sniff(text, tabs=_tabs(path)), encoding=encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
     try:
@@ -210,7 +222,8 @@ def _rows(
             numbered = numbered[1:]
         else:
             _check_names_that_are_numbers(path, numbered, dialect)
-    return header, [line for line, _ in numbered], [row for _, row in numbered], dialect
+    lines, rows = [line for line, _ in numbered], [row for _, row in numbered]
+    return _Rows(whole, header, lines, rows, dialect)
 
 
 def _check_names_that_are_numbers(path: Path, numbered: list, dialect: Dialect) -> None:
@@ -626,7 +639,7 @@ def _read(
     keep_cells: bool,
 ) -> CSVTable:
     """:func:`read_csv`'s parse of the file."""
-    header, lines, rows, dialect = _rows(path, encoding)
+    text, header, lines, rows, dialect = _rows(path, encoding)
     header, rows = _trailing_separators(header, rows)
     if not rows:
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
@@ -665,5 +678,7 @@ def _read(
         labels, class_names = _labels(path, header, lines, cells, label)
     names = None if header is None else tuple(header[j] for j in keep)
     lines_ = np.array(lines)
-    cells = rows if keep_cells else None
-    return CSVTable(values, names, labels, class_names, lines_, header, cells, tuple(keep), dialect)
+    cells, text = (rows, text) if keep_cells else (None, None)
+    return CSVTable(
+        values, names, labels, class_names, lines_, header, cells, tuple(keep), dialect, text
+    )

@@ -47,12 +47,13 @@ def write_csv(
     if header is not None:
         writer.writerow(header)
     writer.writerows(rows)
-    write_text(path, text.getvalue(), dialect.encoding)
+    write_encoded(path, text.getvalue(), dialect.encoding)
 
 
-def write_text(path: str | os.PathLike[str], text: str, encoding: str) -> None:
+def write_encoded(path: str | os.PathLike[str], text: str, encoding: str) -> None:
     """Write a table's ``text`` to ``path`` atomically in ``encoding``, or in UTF-8 after a
-    byte-order mark where ``encoding`` cannot hold it (see :func:`write_csv`)."""
+    byte-order mark where ``encoding`` cannot hold it (see :func:`write_csv`); for text in
+    UTF-8 whatever it holds, :func:`torchlvm._files.write_text`."""
     try:
         data = text.encode(encoding)
     except UnicodeEncodeError:

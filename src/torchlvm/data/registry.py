@@ -56,7 +56,7 @@ def unsupported(path: str | os.PathLike[str]) -> ConfigError:
     fix = (
         (pictures_fix(pictures) if suffix in PICTURE_SUFFIXES else None)
         or _text_table_fix(path, suffix)
-        or _SPREADSHEETS.get(suffix)
+        or (_NUMBERS_FIX if suffix == ".numbers" else None)
         or _pandas_fix(path, suffix)
         or torch_file_fix(path)
     )
@@ -79,19 +79,31 @@ _TEXT_TABLES = (".txt", ".data", ".dat")
 """Extensions of tables as text under another name: Excel's 'Text (Tab delimited)' (.txt),
 the UCI repository's files (iris.data, housing.data), numpy's savetxt."""
 
-_LOOKED_AT = 1 << 12  # bytes of such a file read to tell its separator
+_HEAD_BYTES = 1 << 12  # bytes of such a file read to tell its separator
+
+_RENAME = (
+    "if tabs separate its cells (Excel's 'Text (Tab delimited)' and 'Unicode Text' exports), "
+    "rename it to .tsv; if commas or semicolons do, to .csv"
+)
 
 
 def _text_table_fix(path: str | os.PathLike[str], suffix: str) -> str | None:
     """For a table as text under another extension (:data:`_TEXT_TABLES`), the fix its first
     line's separator says: a rename to .tsv (tabs) or .csv (commas, semicolons), or, for cells
     separated by runs of spaces (UCI's housing.data, numpy's savetxt), the pandas line that
-    saves it as CSV; None for another extension or a file that cannot be read."""
+    saves it as CSV; for a .txt whose first line does not say (or that cannot be read), both
+    renames; None for another extension, or a .data / .dat file that does not say."""
     if suffix not in _TEXT_TABLES:
         return None
+    told = _told_by_separator(path)
+    return _RENAME if told is None and suffix == ".txt" else told
+
+
+def _told_by_separator(path: str | os.PathLike[str]) -> str | None:
+    """:func:`_text_table_fix`'s fix from the first line of the file at ``path``, or None."""
     try:
         with open(path, "rb") as file:
-            head = file.read(_LOOKED_AT)
+            head = file.read(_HEAD_BYTES)
     except OSError:
         return None
     text = head.decode("utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "latin-1")
@@ -110,12 +122,10 @@ def _text_table_fix(path: str | os.PathLike[str], suffix: str) -> str | None:
     return None
 
 
-_SPREADSHEETS = {
-    ".txt": "if tabs separate its cells (Excel's 'Text (Tab delimited)' and 'Unicode Text' "
-    "exports), rename it to .tsv; if commas or semicolons do, to .csv",
-    ".numbers": "torchlvm reads tables as text: export the sheet as CSV (in Numbers, File > "
-    "Export To > CSV) and pass the .csv",
-}
+_NUMBERS_FIX = (
+    "torchlvm reads tables as text: export the sheet as CSV (in Numbers, File > Export To > "
+    "CSV) and pass the .csv"
+)
 
 # A table in a format pandas reads (its reader), which torchlvm does not: it reads tables as
 # text, whose cells it writes back as written, and pandas is no dependency of it
