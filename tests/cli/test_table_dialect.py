@@ -150,12 +150,13 @@ def _fitted(
     decimal: str,
     hole,
     given: str | None = None,
+    mark: bytes = b"",
 ) -> tuple[Path, Path, Path]:
     """``train.csv``: n rows of 4 correlated features (4 decimals) and a last column, the
     class, ``classes[0]`` where feature ``classes[2]`` is negative, else ``classes[1]``;
     ``gaps.csv``: the same with feature ``hole[1]`` empty in every ``hole[0]``-th row; both in
-    ``encoding`` with Excel's CRLF line ends; and a PPCA run fitted on the first (with
-    ``--encoding given`` where given)."""
+    ``encoding`` with Excel's CRLF line ends, after the byte-order ``mark``; and a PPCA run
+    fitted on the first (with ``--encoding given`` where given)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 2)) @ rng.normal(size=(2, 4)) + 0.1 * rng.normal(size=(n, 4))
     labels = [classes[0] if v < 0 else classes[1] for v in x[:, classes[2]]]
@@ -168,7 +169,7 @@ def _fitted(
         holes.append(sep.join([*gap, label]))
     train, gaps = folder / "train.csv", folder / "gaps.csv"
     for path, rows in ((train, lines), (gaps, holes)):
-        path.write_bytes(("\r\n".join(rows) + "\r\n").encode(encoding))
+        path.write_bytes(mark + ("\r\n".join(rows) + "\r\n").encode(encoding))
     run = folder / "ppca"
     argv = ["fit", "ppca", "--data", str(train), "--label-column", header[-1], "--latent-dim", "2"]
     stated = [] if given is None else ["--encoding", given]
@@ -284,6 +285,36 @@ def test_a_stated_encoding_is_recorded_and_every_file_comes_back_in_it(mac_roman
     assert main(["encode", str(run), "--data", str(train), "--out", str(codes)]) == 0
     read = read_csv(codes, encoding="mac-roman", label_column="label")
     assert read.class_names == ("Föhre", "Ölbaum")
+
+
+@pytest.mark.parametrize(
+    ("mark", "given"),
+    [(b"\xfe\xff", None), (b"", "utf-16-be"), (b"\xff\xfe", "utf-16")],
+    ids=["big-endian-marked", "big-endian-stated", "little-endian-stated"],
+)
+def test_a_utf16_table_is_filled_in_its_byte_order(tmp_path, mark, given):
+    """A big-endian UTF-16 table (its mark FE FF) was filled and written back little-endian:
+    the imputed file is the given one with the holes' bytes alone changed, in its byte order,
+    with its mark or without; a new file written for the run starts with the mark of its byte
+    order, so a reader tells it."""
+    order = "utf-16-le" if mark == b"\xff\xfe" else "utf-16-be"
+    train, gaps, run = _fitted(
+        tmp_path, ["a", "b", "c", "d", "kind"], seed=3, n=40, classes=("x", "y", 0), sep=",",
+        encoding=order, decimal=".", hole=(4, 1), given=given, mark=mark,
+    )  # fmt: skip
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(run), "--data", str(gaps), "--out", str(out)]) == 0
+    filled = out.read_bytes()
+    assert filled[:2] == (mark or gaps.read_bytes()[:2])  # its mark, or its first character
+    given_lines = gaps.read_bytes()[len(mark) :].decode(order).split("\r\n")
+    filled_lines = filled[len(mark) :].decode(order).split("\r\n")
+    same = [g == f for g, f in zip(given_lines, filled_lines, strict=True)]
+    assert same == [True] + [i % 4 != 0 for i in range(40)] + [True]
+    rows = tmp_path / "r.csv"
+    assert main(["reconstruct", str(run), "--data", str(train), "--out", str(rows)]) == 0
+    written = rows.read_bytes()
+    assert written.startswith(b"\xff\xfe" if order == "utf-16-le" else b"\xfe\xff")
+    assert read_csv(rows).columns == ("a", "b", "c", "d")
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ TEXT = "Température (°C);Masse (µg)\n21,5;3,25\n"
     [
         (TEXT.encode("utf-8"), "utf-8"),
         (codecs.BOM_UTF8 + TEXT.encode("utf-8"), "utf-8-sig"),
-        (TEXT.encode("utf-16"), "utf-16"),
-        (codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16"),
+        (codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"), "utf-16-le"),
+        (codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16-be"),
         (TEXT.encode("cp1252"), "cp1252"),
         (TEXT.encode("latin-1"), "cp1252"),
         ("a;b\n1,5;€ 2\n".encode("cp1252"), "cp1252"),  # 0x80: the euro sign
@@ -27,11 +27,12 @@ TEXT = "Température (°C);Masse (µg)\n21,5;3,25\n"
     ids=["utf-8", "utf-8-bom", "utf-16-le", "utf-16-be", "windows-1252", "latin-1", "euro"],
 )
 def test_decode_reads_each_encoding_to_its_text(raw, encoding):
+    """A UTF-16 text keeps its byte-order mark (U+FEFF): written back in its byte order (a
+    big-endian file was written back little-endian)."""
     text, found = decode(raw)
     assert found == encoding and text == raw.decode(encoding)
     assert decode(text.encode(found)) == (text, found)  # written back in it
-    if not raw.startswith(codecs.BOM_UTF16_BE):  # (UTF-16 is written little-endian)
-        assert text.encode(found) == raw
+    assert text.encode(found) == raw
 
 
 def test_decode_names_the_first_byte_no_code_page_reads():
@@ -135,7 +136,8 @@ def test_a_stated_encoding_reads_what_detection_garbles(stated, name):
 
 def test_a_stated_utf_encoding_reads_after_its_mark_and_a_mark_of_another_is_refused():
     assert decode(codecs.BOM_UTF8 + b"a,b\n", "utf-8") == ("a,b\n", "utf-8-sig")
-    assert decode(codecs.BOM_UTF16_LE + "é,b\n".encode("utf-16-le"), "utf-16-le")[0] == "é,b\n"
+    marked = codecs.BOM_UTF16_LE + "é,b\n".encode("utf-16-le")
+    assert decode(marked, "utf-16") == ("\ufeffé,b\n", "utf-16-le")  # (the mark kept)
     with pytest.raises(MarkedOtherwise) as refused:
         decode(codecs.BOM_UTF8 + b"a,b\n", "cp1252")
     assert (refused.value.marked, refused.value.stated) == ("utf-8-sig", "cp1252")

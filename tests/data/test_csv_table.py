@@ -130,7 +130,7 @@ def test_excels_unicode_text_reads(tmp_path, endian):
     table = read_csv(path, label_column=2)
     assert table.values.tolist() == [[21.5, 3.25], [19.0, 4.5], [23.25, 1.0]]
     assert table.columns == ("Température (°C)", "Masse (µg)")
-    assert table.dialect == Dialect("\t", ",", "utf-16")
+    assert table.dialect == Dialect("\t", ",", endian, newline="\r\n")
 
 
 @pytest.mark.parametrize("gz", [False, True], ids=["tsv", "tsv.gz"])

@@ -18,7 +18,9 @@ Thousands separators, the mark that is not the decimal point, are read
 decimal commas.
 
 The text is UTF-8 (Excel's "CSV UTF-8" starts with a byte-order mark, kept on files written
-back), UTF-16 with its byte-order mark (Excel's "Unicode Text"), or, when it is not UTF-8,
+back), UTF-16 with its byte-order mark (Excel's "Unicode Text", little-endian; big-endian
+files are written back big-endian: the text keeps the mark, :data:`MARK`), or, when it is not
+UTF-8,
 Windows-1252: the code page of Excel's plain "CSV" in Western Europe and the Americas, a superset
 of Latin-1's printable characters (``é``, ``°``, ``µ``). UTF-8 is tried first: a Windows-1252
 text of accented letters is almost never valid UTF-8. A file in another 8-bit code page (Mac
@@ -54,14 +56,25 @@ NEWLINES = ("\r\n", "\n", "\r")
 LINE_END = re.compile(r"\r\n|\n|\r")
 """A line end of a table file: one of :data:`NEWLINES`."""
 
-ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252")
+ENCODINGS = ("utf-8", "utf-8-sig", "utf-16-le", "utf-16-be", "cp1252")
 """The text encodings torchlvm tells table files' text by (Python's codec names; ``utf-8-sig``:
-UTF-8 after a byte-order mark; ``utf-16``: after its byte-order mark); any other is stated."""
+UTF-8 after a byte-order mark; ``utf-16-le`` / ``utf-16-be``: told by their byte-order mark,
+which their text keeps as its first character, :data:`MARK`, so that it is written back in the
+file's byte order); any other is stated. (Runs recorded ``utf-16``, Python's UTF-16 after a
+mark in the machine's byte order, before the order was kept.)"""
+
+MARK = "\ufeff"
+"""The byte-order mark as a character: the first of a UTF-16 text of :data:`ENCODINGS`, which
+readers skip, and of a new file written in UTF-16 of either order (:data:`UTF16`), so that a
+reader tells its order."""
+
+UTF16 = ("utf-16-le", "utf-16-be")
+"""The UTF-16 encodings of one byte order, whose codecs read and write no byte-order mark."""
 
 _MARKS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 SOME_ENCODINGS = "utf-8, cp1252, cp1251, latin2 or mac-roman"
 """Encodings a message offers as examples."""
@@ -203,8 +216,9 @@ def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
     """
     if encoding is not None:
         return _decode_as(raw, text_encoding(encoding))
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16"), "utf-16"
+    for mark, name in _MARKS[1:]:  # UTF-16: the mark read as MARK, written back so
+        if raw.startswith(mark):
+            return raw.decode(name), name
     encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
     try:
         return raw.decode(encoding), encoding

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 
-from torchlvm.data.csv_dialect import LINE_END, Dialect, blank
+from torchlvm.data.csv_dialect import LINE_END, MARK, Dialect, blank
 from torchlvm.data.csv_table import SEPARATOR_HINT
 
 Replacements = Mapping[tuple[int, int], str]
@@ -133,8 +133,12 @@ def rewritten(
     Several ``copies`` (multiple imputations) stack the data rows once per copy, each row
     given a first cell, its copy's number (1, 2, ...), and the header (if any) a first name,
     ``draw``; what precedes the first data row is written once, and each row ends with its
-    line end (the file's, ``dialect.newline``, where the last line has none).
+    line end (the file's, ``dialect.newline``, where the last line has none). A UTF-16 text's
+    byte-order mark (:data:`~torchlvm.data.csv_dialect.MARK`) stays first.
     """
+    if text.startswith(MARK):
+        done = rewritten(text[len(MARK) :], dialect, header, rows, copies)
+        return None if done is None else MARK + done
     delimiter = dialect.delimiter
     found = _data_records(text, delimiter, header, rows)
     if found is None:

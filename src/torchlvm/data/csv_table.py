@@ -40,6 +40,7 @@ import numpy as np
 from torchlvm.data.columns import default_names
 from torchlvm.data.csv_cells import column_kind, fix_for, is_number, one_group
 from torchlvm.data.csv_dialect import (
+    MARK,
     SOME_ENCODINGS,
     Dialect,
     MarkedOtherwise,
@@ -204,7 +205,8 @@ def _rows(path: Path, encoding: str | None = None) -> _Rows:
     whole, encoding = read_text(path, encoding)
     if stated is None and encoding == "cp1252":
         _warn_if_garbled(path, whole[:_GARBLED_LOOKED_AT])
-    text = SEPARATOR_HINT.sub("", whole, count=1)  # line 1 left blank: lines keep their numbers
+    text = whole.removeprefix(MARK)  # (a UTF-16 text's byte-order mark)
+    text = SEPARATOR_HINT.sub("", text, count=1)  # line 1 left blank: lines keep their numbers
     dialect = replace(sniff(text, tabs=_tabs(path)), encoding=encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from torchlvm._files import atomic_path
-from torchlvm.data.csv_dialect import Dialect
+from torchlvm.data.csv_dialect import MARK, UTF16, Dialect
 
 
 def number_text(value: float, *, single: bool = False) -> str:
@@ -43,6 +43,7 @@ def write_csv(
     which spreadsheets read as UTF-8, not refused. ``dialect`` None: commas, UTF-8, CRLF."""
     dialect = dialect or Dialect()
     text = io.StringIO(newline="")
+    text.write(MARK if dialect.encoding in UTF16 else "")  # its byte order, for readers
     writer = csv.writer(text, delimiter=dialect.delimiter, lineterminator=dialect.newline)
     if header is not None:
         writer.writerow(header)
