@@ -238,6 +238,7 @@ def passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return made
 
 
+@pytest.mark.filterwarnings("ignore:.* holds uint16 images whose values")
 @pytest.mark.parametrize(
     ("dtype", "scale"), [(np.float32, 1.0), (np.float64, 1.0), (np.uint16, 255.0)],
     ids=["f32", "f64", "u16-8bit"],

@@ -151,6 +151,7 @@ def _order(given: str) -> list[int]:
     return sorted(range(20), key=str)
 
 
+@pytest.mark.filterwarnings("ignore:.* holds u?int16 images whose values")
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int16, np.uint16, np.uint32])
 @pytest.mark.parametrize("mmap", [False, True], ids=["loaded", "streamed"])
 def test_integer_images_of_0_to_255_read_as_8_bit(tmp_path, dtype, mmap):
@@ -174,6 +175,36 @@ def test_integer_images_of_0_to_255_read_as_8_bit(tmp_path, dtype, mmap):
         assert torch.equal(
             x.flatten(), torch.from_numpy(np.load(tmp_path / f"{name}.npy")).float().flatten()
         )
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.int64, np.int32, np.uint8])
+@pytest.mark.parametrize("mmap", [False, True], ids=["loaded", "streamed"])
+def test_16_bit_images_read_as_8_bit_are_told_so(tmp_path, dtype, mmap):
+    """A uint16 file whose values all lie in 0..255 was read as 8-bit levels in silence (the
+    module's docstring said so): dark 16-bit images read 257 times too bright. The dtypes of
+    16-bit images warn, naming both fixes; pandas' int64 and uint8 do not, and neither does a
+    uint16 file with a value above 255, read as stored."""
+    import warnings
+
+    path = tmp_path / "x.npy"
+    np.save(path, PIXELS[:, 0].astype(dtype))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _load(path, mmap=mmap)
+    said = [str(w.message) for w in caught]
+    if np.dtype(dtype).itemsize == 2:
+        assert said and said[0].startswith(f"{path} holds {np.dtype(dtype)} images whose values")
+        assert "257 times too bright: save them divided by 65535 as float32" in said[0]
+        assert "save them as uint8 (x.astype('uint8'))" in said[0]
+    else:
+        assert not said
+    if dtype == np.uint16:
+        bright = PIXELS[:, 0].astype(dtype) * 257
+        np.save(path, bright)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = _load(path, mmap=mmap)
+        assert not caught and float(data.x[torch.arange(len(data))].max()) == float(bright.max())
 
 
 def test_bool_and_wrapped_int8_images_read_as_stored(tmp_path):

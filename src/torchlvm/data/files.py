@@ -336,7 +336,10 @@ def _features(
         where = in_rows(shape)
     _refuse(beyond_float32(pixels.channels_first(array)), path, *TOO_LARGE, where)
     wide = array.dtype.kind == "f" and array.dtype.itemsize > 4
-    return pixels.rows(array, np.float64 if wide else np.float32), shape
+    scaled = pixels.eight_bit(array)
+    if scaled:
+        pixels.warn_sixteen_bit(array.dtype, path)
+    return pixels.rows(array, np.float64 if wide else np.float32, scaled=scaled), shape
 
 
 TOO_LARGE = (

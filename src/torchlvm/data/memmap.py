@@ -494,6 +494,8 @@ def load_memmap(
     if len(layout.shape) in (3, 4) and pixels.wide_integers(layout.dtype):  # 8-bit levels?
         summary = file_values(path, layout)
         eight_bit = summary.low >= 0 and summary.high <= pixels.PIXEL_MAX
+        if eight_bit:
+            pixels.warn_sixteen_bit(layout.dtype, path)
         layout = replace(layout, scaled=eight_bit)
     index = None
     if split != "all":

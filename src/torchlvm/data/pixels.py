@@ -16,7 +16,9 @@ batch), so every command reads a file the same way.
   gives them. torchvision's ``ToTensor`` scales uint8 alone and ``ToDtype(scale=True)`` divides
   by the dtype's maximum (int64 0..255 becomes ~1e-17), neither of which reads such a file as
   the images it holds; a 16-bit image whose brightest pixel is 255 of 65535 (0.4% of its range)
-  would be read 257 times too bright, a case this rule accepts. An integer file with a value
+  would be read 257 times too bright, a case only the user can tell: a ``uint16`` or ``int16``
+  file (the dtypes of 16-bit images: PNG, TIFF, DICOM) read so is read with a warning naming
+  both readings and the fix of each (:func:`warn_sixteen_bit`). An integer file with a value
   outside 0..255, a float file and a ``bool`` file are read as stored; values above 1 meet the
   protocols' check (:func:`torchlvm.data.binarize.check_intensities`), whose message names the
   rescaling.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import BinaryIO
@@ -148,6 +151,26 @@ def eight_bit(array: np.ndarray) -> bool:
         array.ndim in (3, 4)
         and wide_integers(array.dtype)
         and (array.size == 0 or (int(array.min()) >= 0 and int(array.max()) <= PIXEL_MAX))
+    )
+
+
+SIXTEEN_BIT = (np.dtype(np.uint16), np.dtype(np.int16))
+"""The dtypes of 16-bit images, whose values of 0..255 may be dark 16-bit levels."""
+
+
+def warn_sixteen_bit(dtype: np.dtype, path: str | os.PathLike[str]) -> None:
+    """Warn, for images of a 16-bit ``dtype`` (:data:`SIXTEEN_BIT`) read as 8-bit grey levels
+    (:func:`eight_bit`), that 16-bit levels would be read 257 times too bright, naming the fix
+    of each reading; nothing for another dtype."""
+    if np.dtype(dtype) not in SIXTEEN_BIT:
+        return
+    warnings.warn(
+        f"{path} holds {dtype} images whose values all lie in 0..255: read as 8-bit grey levels "
+        f"(divided by {PIXEL_MAX}); if they are 16-bit levels (of 0..65535) they are read 257 "
+        "times too bright: save them divided by 65535 as float32 (numpy: "
+        "(x / 65535).astype('float32')); if they are 8-bit, save them as uint8 "
+        "(x.astype('uint8')) to read them so without this warning",
+        stacklevel=2,
     )
 
 
