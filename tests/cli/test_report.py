@@ -114,3 +114,19 @@ def test_a_run_it_cannot_write_in_is_told_to_write_the_report_elsewhere(
     ) in err
     out = tmp_path / "vae-report.html"
     assert cli.main(["report", str(folder), "--out", str(out)]) == 0 and out.is_file()
+
+
+def test_metrics_of_an_earlier_model_are_said_to_be(run_dir, capsys):
+    """After 'train --resume' the report showed the numbers measured before it as the run's."""
+    from torchlvm.run.metrics import merge_metrics
+
+    folder = run_dir("vae")
+    (folder / "model.safetensors").write_bytes(b"before")
+    merge_metrics(folder, {"likelihood": {"elbo": -30.0}})
+    assert cli.main(["report", str(folder)]) == 0
+    assert "earlier model" not in (folder / "report.html").read_text(encoding="utf-8")
+    (folder / "model.safetensors").write_bytes(b"after")
+    assert cli.main(["report", str(folder)]) == 0
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    assert "measured on an earlier model of this run" in text
+    assert f"torchlvm evaluate {folder}" in text

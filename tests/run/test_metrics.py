@@ -70,3 +70,35 @@ def test_a_full_disk_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch)
         merge_metrics(tmp_path, {"likelihood": {}})
     assert (tmp_path / "metrics.json").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+def test_a_merge_stamps_the_weights_it_measured(tmp_path):
+    """After 'train --resume', the run's metrics.json and figures described the model before it,
+    and the report showed them as the run's: each merge now records the weights' SHA-256."""
+    import hashlib
+
+    from torchlvm.run.metrics import measured_on_other_weights
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"epoch 3")
+    merged = merge_metrics(tmp_path, {"likelihood": {"elbo": -30.0}})
+    assert merged["meta"] == {"weights_sha256": hashlib.sha256(b"epoch 3").hexdigest()}
+    assert not measured_on_other_weights(tmp_path, merged)
+    weights.write_bytes(b"epoch 8")  # training resumed
+    assert measured_on_other_weights(tmp_path, read_metrics(tmp_path))
+    merged = merge_metrics(tmp_path, {"likelihood": {"elbo": -27.0}})  # evaluated again
+    assert not measured_on_other_weights(tmp_path, merged)
+
+
+@pytest.mark.parametrize(
+    "metrics", [None, {}, {"meta": "x"}, {"meta": {}}], ids=["none", "empty", "odd", "unstamped"]
+)
+def test_a_document_without_a_stamp_claims_nothing(tmp_path, metrics):
+    from torchlvm.run.metrics import measured_on_other_weights
+
+    (tmp_path / "model.safetensors").write_bytes(b"w")
+    assert not measured_on_other_weights(tmp_path, metrics)
+
+
+def test_a_run_without_weights_gets_no_stamp(tmp_path):
+    assert "meta" not in merge_metrics(tmp_path, {"x": 1})

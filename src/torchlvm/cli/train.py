@@ -294,3 +294,21 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
     if result.skipped_steps:
         print(f"  skipped updates with a non-finite loss: {result.skipped_steps}")
     print(f"wrote {result.out_dir}/config.json, model.safetensors, metrics.csv, checkpoints/")
+    _print_stale_metrics(result.out_dir)
+
+
+def _print_stale_metrics(folder: Any) -> None:
+    """Say so where the run's metrics.json was measured on the model before this resume."""
+    from torchlvm._shell import quoted
+    from torchlvm.errors import TorchLVMError
+    from torchlvm.run.metrics import measured_on_other_weights, read_metrics
+
+    try:
+        stale = measured_on_other_weights(folder, read_metrics(folder))
+    except (OSError, TorchLVMError):  # a damaged metrics.json: evaluate names it
+        return
+    if stale:
+        print(
+            f"  {folder}/metrics.json and its figures describe the model before this resume; "
+            f"'torchlvm evaluate {quoted(folder)}' measures this one"
+        )

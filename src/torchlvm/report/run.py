@@ -21,6 +21,7 @@ from torchlvm.io import read_config
 from torchlvm.run.commit import recover_for_reading
 from torchlvm.run.interrupted import check_finished, resume_hint
 from torchlvm.run.layout import RunLayout
+from torchlvm.run.metrics import measured_on_other_weights
 from torchlvm.run.outputs import torchlvm_figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -196,6 +197,15 @@ def _failed_notes(metrics: Any, present: set[str]) -> list[str]:
         f"{', '.join(names)} {'was' if len(names) == 1 else 'were'} not drawn: {reason}"
         for reason, names in by_reason.items()
     ]
+
+
+def _other_weights_note(folder: Path) -> str:
+    """The note on metrics measured on an earlier model of the run than its weights now."""
+    return (
+        "The numbers and figures of metrics.json were measured on an earlier model of this run: "
+        "model.safetensors has changed since (training resumed); "
+        f"`torchlvm evaluate {quoted(folder)}` measures the model it holds now."
+    )
 
 
 def _earlier_notes(metrics: Any, present: set[str]) -> list[str]:
@@ -414,6 +424,8 @@ def collect_run(folder: str | Path) -> RunContents:
             run.figures.append(curves)
             run.figures.sort(key=_figure_order)
             stems.add("training_curves")
+    if measured_on_other_weights(folder, run.metrics):
+        run.notes.insert(0, _other_weights_note(folder))
     run.notes += _failed_notes(run.metrics, stems)
     run.notes += _earlier_notes(run.metrics, stems)
     missing = [  # the training curves have a note of their own

@@ -6,10 +6,15 @@ the keys it owns and leaving every other key as it was. The read-modify-write is
 (:mod:`torchlvm._files`): a reader sees the old file or the new one, never a mixture, and a
 failure (a full disk) leaves the old file untouched. A ``metrics.json`` that is not a JSON object
 is refused with a :class:`~torchlvm.errors.DataError` naming it, never silently replaced.
+
+Each merge stamps the document with the SHA-256 of the ``model.safetensors`` its numbers were
+measured on (``meta.weights_sha256``), so that a reader can tell numbers of an earlier model of
+the run (before a ``train --resume``) from the current one's (:func:`measured_on_other_weights`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -74,8 +79,37 @@ def merge_metrics(
         if key not in updates:
             merged.pop(key, None)
     merged.update(updates)
+    digest = weights_digest(folder)
+    if digest is not None:
+        meta = merged.get("meta")
+        merged["meta"] = {**(meta if isinstance(meta, dict) else {}), WEIGHTS_KEY: digest}
     write_json(into or RunLayout(folder).metrics_json, merged)
     return merged
+
+
+WEIGHTS_KEY = "weights_sha256"
+"""The key, in ``metrics.json``'s ``meta`` section, of the weights its numbers were measured on."""
+
+
+def weights_digest(folder: str | Path) -> str | None:
+    """The SHA-256 (hex) of the run's ``model.safetensors``, None when it has none."""
+    path = RunLayout(folder).weights
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def measured_on_other_weights(folder: str | Path, metrics: Any) -> bool:
+    """Whether ``metrics`` (the run's ``metrics.json``) were measured on other weights than the
+    run's ``model.safetensors`` now holds (an evaluation before a ``train --resume``); False
+    where it does not say (a document written before the stamp)."""
+    meta = metrics.get("meta") if isinstance(metrics, dict) else None
+    stamp = meta.get(WEIGHTS_KEY) if isinstance(meta, dict) else None
+    return isinstance(stamp, str) and stamp != weights_digest(folder)
 
 
 def figures_record(
