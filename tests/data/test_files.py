@@ -455,3 +455,18 @@ def test_an_archive_with_two_different_label_or_data_arrays_is_refused(tmp_path)
         DataError, match=r"data under both 'x' and 'data'.* x=f\['data'\], y=f\['labels'\]\)$"
     ):
         load_dataset(tmp_path / "xs.npz", "all")
+
+
+def test_an_npy_of_python_objects_names_the_line_that_saves_numbers(tmp_path):
+    """An .npy of dtype object (a list of rows with a None) was told 'cannot read it as .npy
+    (Object arrays cannot be loaded when allow_pickle=False); save it with numpy.save', which
+    is what saved it; the line given reads it back as numbers."""
+    path = tmp_path / "rows.npy"
+    np.save(path, np.array([[1, 2.5], [3, None]] * 10, dtype=object), allow_pickle=True)
+    with pytest.raises(DataError) as error:
+        load_file(path)
+    said = str(error.value)
+    assert said.startswith(f"{path} holds Python objects (dtype object)")
+    line = said.split("(np.save(", 1)[1][: -len("))")]
+    exec(f"np.save({line})", {"np": np})  # the fix, as given
+    assert load_file(path, allow_missing=True).x.shape == (20, 2)

@@ -177,7 +177,7 @@ def test_integer_images_of_0_to_255_read_as_8_bit(tmp_path, dtype, mmap):
         )
 
 
-@pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.int64, np.int32, np.uint8])
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16, ">u2", np.int64, np.int32, np.uint8])
 @pytest.mark.parametrize("mmap", [False, True], ids=["loaded", "streamed"])
 def test_16_bit_images_read_as_8_bit_are_told_so(tmp_path, dtype, mmap):
     """A uint16 file whose values all lie in 0..255 was read as 8-bit levels in silence (the

@@ -155,6 +155,13 @@ def _read_npy(path: Path, label_column: int | str | None) -> Read:
     try:
         array = np.load(path, allow_pickle=False)
     except _NUMPY_ERRORS as error:
+        header = pixels.array_header(path)  # (shape, dtype), or None for no .npy
+        if header is not None and header[1].hasobject:  # saved by numpy.save: Python objects
+            raise DataError(
+                f"{path} holds Python objects (dtype object), which torchlvm does not unpickle; "
+                f"save them as numbers (np.save({str(path)!r}, np.load({str(path)!r}, "
+                "allow_pickle=True).astype('float32')))"
+            ) from None
         raise DataError(f"cannot read {path} as .npy ({error}); save it with numpy.save") from None
     if not isinstance(array, np.ndarray):
         array.close()

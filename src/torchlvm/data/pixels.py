@@ -79,7 +79,7 @@ def is_image_data(name: str) -> bool:
 def is_colour_file(path: str | os.PathLike[str]) -> bool:
     """Whether the ``.npy`` / ``.npz`` file at ``path`` holds RGB images, ``(N, 3, H, W)`` or
     ``(N, H, W, 3)``, read from its header alone."""
-    header = _array_header(path)
+    header = array_header(path)
     if header is None or len(header[0]) != 4:
         return False
     try:
@@ -154,15 +154,13 @@ def eight_bit(array: np.ndarray) -> bool:
     )
 
 
-SIXTEEN_BIT = (np.dtype(np.uint16), np.dtype(np.int16))
-"""The dtypes of 16-bit images, whose values of 0..255 may be dark 16-bit levels."""
-
-
 def warn_sixteen_bit(dtype: np.dtype, path: str | os.PathLike[str]) -> None:
-    """Warn, for images of a 16-bit ``dtype`` (:data:`SIXTEEN_BIT`) read as 8-bit grey levels
-    (:func:`eight_bit`), that 16-bit levels would be read 257 times too bright, naming the fix
-    of each reading; nothing for another dtype."""
-    if np.dtype(dtype) not in SIXTEEN_BIT:
+    """Warn, for images of a 16-bit integer ``dtype`` (``uint16``, ``int16``, of either byte
+    order: the dtypes of 16-bit images) read as 8-bit grey levels (:func:`eight_bit`), that
+    16-bit levels would be read 257 times too bright, naming the fix of each reading; nothing
+    for another dtype."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu" or dtype.itemsize != 2:
         return
     warnings.warn(
         f"{path} holds {dtype} images whose values all lie in 0..255: read as 8-bit grey levels "
@@ -184,7 +182,7 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
     """Whether the ``.npy`` / ``.npz`` file at ``path`` holds images, ``(N, H, W)`` or
     ``(N, C, H, W)``, read from its header alone; False for rows, another file, or one that
     cannot be read (reading it says why)."""
-    header = _array_header(path)
+    header = array_header(path)
     return header is not None and len(header[0]) in (3, 4)
 
 
@@ -193,7 +191,7 @@ def earlier_reading(path: str | os.PathLike[str], reading: int = 1) -> str | Non
     (a run's record; 1 where it has none), where that differs from how it reads it now: under
     reading 1, uint8 values as 0..255 and an ``(N, H, W, C)`` array's values in its own order;
     under 1 and 2, other integers of 0..255 as stored; None where the reading is the same."""
-    header = _array_header(path)
+    header = array_header(path)
     if reading >= READING or header is None or len(header[0]) not in (3, 4):
         return None
     shape, dtype = header
@@ -222,7 +220,7 @@ def _stored_eight_bit(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _array_header(path: str | os.PathLike[str]) -> tuple[tuple[int, ...], np.dtype] | None:
+def array_header(path: str | os.PathLike[str]) -> tuple[tuple[int, ...], np.dtype] | None:
     """``(shape, dtype)`` of the array a ``.npy`` / ``.npz`` file holds (an archive's data
     array), from its header alone; None for another file or one that cannot be read."""
     path = Path(path)
