@@ -118,6 +118,28 @@ def test_an_error_before_the_commit_leaves_the_old_files_and_no_staging_file(
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"a.png": "old a"}
 
 
+def test_ctrl_c_before_the_commit_leaves_no_folder_it_made(tmp_path: Path) -> None:
+    """evaluate interrupted while drawing its first figure left an empty figures/ in the run."""
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        with Staging(tmp_path) as staging:
+            staged = staging.path(tmp_path / "figures" / "deep" / "a.png")
+            staged.parent.mkdir(parents=True)
+            staged.write_text("new a")
+            staging.path(tmp_path / "mine" / "b.png").write_text("new b")
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # (theirs stays, empty)
+
+
+def test_a_folder_made_for_a_committed_file_stays(tmp_path: Path) -> None:
+    with Staging(tmp_path) as staging:
+        staged = staging.path(tmp_path / "figures" / "a.png")
+        staged.parent.mkdir()
+        staged.write_text("new a")
+        staging.commit()
+    assert (tmp_path / "figures" / "a.png").read_text() == "new a"
+
+
 def _failing_rename(monkeypatch: pytest.MonkeyPatch, name: str, error: OSError) -> None:
     """Make every rename onto a file called ``name`` raise ``error``."""
     real = os.replace

@@ -49,7 +49,8 @@ from torchlvm.run.layout import KEPT_SUFFIX, STAGED_SUFFIX
 class Staging:
     """The new outputs of one command in run ``folder``, each written aside at its staging
     name, then put in place together by :meth:`commit`; on leaving the ``with`` block, staging
-    files that were not put in place (an error or Ctrl-C while writing them) are removed.
+    files that were not put in place (an error or Ctrl-C while writing them) are removed, with
+    the folders made for them (``figures/``) where they are left empty.
 
     ``with Staging(folder) as staging:``, write each output to ``staging.path(place)`` (a place
     in ``folder`` or below), then ``staging.commit()``.
@@ -59,12 +60,16 @@ class Staging:
         self.folder = Path(folder)
         self.moves: dict[Path, Path] = {}  # staging file → its place
         self._journaled = False  # a failed commit left its journal: the staged files stay
+        self._committed = False
+        self._new_folders: list[Path] = []  # (those a staged file's place lacked, deepest last)
 
     def path(self, place: Path) -> Path:
         """Where to write the new ``place``: its staging name, recorded first so that it is
         removed whatever happens."""
         staged = staging_name(place)
         self.moves[staged] = place
+        missing = [p for p in (place.parent, *place.parent.parents) if not p.exists()][::-1]
+        self._new_folders += [p for p in missing if p not in self._new_folders]
         return staged
 
     @property
@@ -91,6 +96,7 @@ class Staging:
                 raise
             _remove_kept(self.moves.values())
             journal.unlink()
+            self._committed = True
 
     def __enter__(self) -> Staging:
         return self
@@ -99,6 +105,12 @@ class Staging:
         if not self._journaled:
             for staged in self.moves:
                 staged.unlink(missing_ok=True)
+        if not self._journaled and not self._committed:
+            for folder in reversed(self._new_folders):
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty, or never made
+                    pass
 
 
 def staging_name(path: Path) -> Path:
