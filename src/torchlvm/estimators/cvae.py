@@ -143,6 +143,10 @@ class CVAEEstimator(LVMEstimator):
                 f"y holds the label {label!r}, which fit did not see; the labels are "
                 f"{self.classes_.tolist()}{':' if drawing else ''} {fix}"
             )
+        return self._columns(index)
+
+    def _columns(self, index: np.ndarray) -> Tensor:
+        """c (n, C), the one-hot rows of the class columns ``index`` (n,)."""
         return torch.eye(len(self.classes_), dtype=torch.float64)[torch.from_numpy(index)]
 
     def _each_class(self, n: int) -> list[Tensor]:
@@ -195,9 +199,8 @@ class CVAEEstimator(LVMEstimator):
         labels, index, unseen = self._index(y, len(x))
         scores = torch.zeros(len(x), dtype=torch.float64)
         seen = torch.from_numpy(~unseen)
-        if seen.any():
-            c = torch.eye(len(self.classes_), dtype=torch.float64)[torch.from_numpy(index)]
-            scores[seen] = self._log_px(x[seen], c[seen])
+        if seen.any():  # c of the seen rows only
+            scores[seen] = self._log_px(x[seen], self._columns(index[~unseen]))
         if unseen.any():
             self._warn_unseen(labels[unseen], len(x))
             scores[~seen] = self._log_mixture(x[~seen])
