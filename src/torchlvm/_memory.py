@@ -5,8 +5,9 @@ refused before any work, with a message naming both numbers, instead of an alloc
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, OptionError, Spell, in_python, spelled
 
 
 def available_bytes() -> int | None:
@@ -34,19 +35,27 @@ def size_text(nbytes: float) -> str:
     raise AssertionError("unreachable")
 
 
-def check_fits(nbytes: int, what: str, fix: str) -> None:
+def check_fits(nbytes: int, what: str, fix: str | Callable[[Spell], str]) -> None:
     """Refuse a request whose ``nbytes`` exceed the memory available here.
 
     Args:
         nbytes: what the request needs at least. what: what those bytes hold, e.g.
-            ``"--n 100000000 samples of 64 values (float32)"``. fix: how to ask for less.
+            ``"--n 100000000 samples of 64 values (float32)"``. fix: how to ask for less; a
+            function of a :data:`~torchlvm.errors.Spell` where it names an option, which each
+            interface spells its own way (:func:`~torchlvm.errors.spelled`).
 
     Raises:
-        ConfigError: naming the need, the limit and the fix.
+        ConfigError: naming the need, the limit and the fix (an OptionError for a spelled fix).
     """
     have = available_bytes()
-    if have is not None and nbytes > have:
-        raise ConfigError(
+    if have is None or nbytes <= have:
+        return
+
+    def message(spell: Spell) -> str:
+        advice = fix if isinstance(fix, str) else fix(spell)
+        return (
             f"{what} need {size_text(nbytes)} of memory, more than the {size_text(have)} "
-            f"available here; {fix}"
+            f"available here; {advice}"
         )
+
+    raise ConfigError(message(in_python)) if isinstance(fix, str) else spelled(OptionError, message)

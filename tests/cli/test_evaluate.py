@@ -529,3 +529,41 @@ def test_a_run_on_flat_rows_gets_no_image_ood_sets_and_an_image_one_is_refused_f
             "pass --ood noise, a file of rows \\(--ood FILE.npy\\) or --ood none",
             err,
         ), err
+
+
+def test_a_run_that_streamed_its_file_reads_only_the_evaluated_rows(tmp_path, capsys, monkeypatch):
+    """evaluate read the whole split of a run trained with --mmap into memory (and the whole
+    validation split), however few rows --n scored: a file larger than memory could not be
+    evaluated. It reads the --n rows; --n all beyond the memory here is one line naming an --n
+    that fits, before a row is read."""
+    from torchlvm import _memory
+    from torchlvm.data.memmap import MemmapRows
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "u8.npy", rng.integers(0, 256, (400, 8, 8), dtype=np.uint8))
+    run = str(tmp_path / "run")
+    tiny = ["--epochs", "1", "--latent-dim", "2", "--hidden", "8", "--quiet"]
+    assert (
+        main(["train", "vae", "--data", str(tmp_path / "u8.npy"), "--mmap", *tiny, "--out", run])
+        == 0
+    )
+    asked: list[int] = []
+    original = MemmapRows._read
+    monkeypatch.setattr(
+        MemmapRows, "_read", lambda rows, at: asked.append(len(at)) or original(rows, at)
+    )
+    argv = ["evaluate", run, "--k", "2", "--ood", "none", "--no-figures", "--quiet"]
+    assert main([*argv, "--n", "9"]) == 0
+    assert sorted(asked) == [9, 9]  # the test split's 9 rows and as many of the val split
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["protocol"]["n"] == 9
+    capsys.readouterr()
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 10 * 2 * 64 * 4)
+    asked.clear()
+    assert main([*argv, "--n", "all"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("torchlvm: error: the 40 rows of the test split of ")
+        and err.count("\n") == 1
+    )
+    assert err.endswith("evaluate a seeded subsample of them that fits: --n 10\n"), err
+    assert asked == []

@@ -199,8 +199,10 @@ def _config(
 
 def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """The split to evaluate, its complete rows (the same split when it has no missing cell) and
-    the validation split (None when evaluating it)."""
+    the validation split (None when evaluating it); of a split the run streams from its file
+    (--mmap), only the --n rows evaluated."""
     from torchlvm.cli._tables import complete_rows
+    from torchlvm.evaluation.rows import evaluated_rows
     from torchlvm.run.loaded import load_split
 
     if not run_.data.get("name"):
@@ -208,9 +210,14 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
             f"{run_.folder}/config.json has no 'data' section naming the dataset it was trained "
             "on; evaluate needs a run folder written by 'torchlvm train' or 'torchlvm fit'"
         )
-    dataset = load_split(run_, None, args.split, data_dir=args.data_dir)
+
+    def rows(split: str) -> Any:
+        dataset = load_split(run_, None, split, data_dir=args.data_dir, streamed=True)
+        return evaluated_rows(dataset, _n(args.n), args.seed)
+
+    dataset = rows(args.split)
     complete, dropped = complete_rows(dataset)
-    val = load_split(run_, None, "val", data_dir=args.data_dir) if args.split != "val" else None
+    val = rows("val") if args.split != "val" else None
     if dropped:
         print(
             f"evaluating the {len(complete)} complete rows of the {args.split} split "

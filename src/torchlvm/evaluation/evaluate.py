@@ -36,6 +36,7 @@ from torch import Tensor
 
 from torchlvm.data.binarize import binarize
 from torchlvm.data.dataset import Dataset
+from torchlvm.data.memmap import MemmapDataset
 from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError, spelled
 from torchlvm.evaluation import likelihood as lik
@@ -76,6 +77,7 @@ from torchlvm.evaluation.records import (
     example_noun,
     table_units,
 )
+from torchlvm.evaluation.rows import evaluated_rows, subsample_index
 from torchlvm.inference import log_marginal_is
 from torchlvm.inference.importance import auto_chunk
 from torchlvm.models.conditions import Condition, masked_condition
@@ -152,19 +154,18 @@ def _timed(seconds: dict[str, float], name: str):
 def _subsample(data: Dataset, n: int | None, seed: int) -> tuple[Tensor, Tensor, Tensor | None]:
     x = data.fixed_binarized(seed)
     grey, y = data.x, data.y
-    if n is not None and n < len(data):
-        rows = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
-        rows = rows.sort().values
+    rows = subsample_index(len(data), n, seed)
+    if rows is not None:
         x, grey, y = x[rows], grey[rows], None if y is None else y[rows]
     return x, grey, y
 
 
 def evaluate(
     model: LatentVariableModel,
-    dataset: Dataset,
+    dataset: Dataset | MemmapDataset,
     config: EvalConfig | None = None,
     *,
-    val_dataset: Dataset | None = None,
+    val_dataset: Dataset | MemmapDataset | None = None,
 ) -> Evaluation:
     """Evaluate ``model`` on ``dataset`` and return every metric, labelled.
 
@@ -172,7 +173,9 @@ def evaluate(
 
     Args:
         model: a torchlvm model (VAE, CVAE, autoencoder, PPCA) in eval mode.
-        dataset: the split to evaluate (e.g. ``load_dataset(name, "test", binarize=...)``).
+        dataset: the split to evaluate (e.g. ``load_dataset(name, "test", binarize=...)``);
+            of a split streamed from a ``.npy`` file (``mmap=True``) only the ``config.n``
+            rows evaluated are read (:func:`~torchlvm.evaluation.rows.evaluated_rows`).
         config: every setting (:class:`~torchlvm.evaluation.config.EvalConfig`, checked when
             it is made); None: the defaults.
         val_dataset: held-out in-distribution data for the typicality score; None skips it.
@@ -185,10 +188,13 @@ def evaluate(
             on an autoencoder, a ``config`` that is not an EvalConfig.
         DataError: for a ``dataset`` or ``val_dataset`` that is not a Dataset, an OOD dataset
             of another shape with ``ood_resize="none"``.
+        OptionError: for a streamed split whose evaluated rows do not fit in memory.
     """
     config = EvalConfig() if config is None else config
     if not isinstance(config, EvalConfig):
         raise ConfigError(f"config must be an EvalConfig, got {type(config).__name__}")
+    dataset = evaluated_rows(dataset, config.n, config.seed)  # a streamed split: n rows read
+    val_dataset = evaluated_rows(val_dataset, config.n, config.seed)
     for name, value in (("dataset", dataset), ("val_dataset", val_dataset)):
         if not isinstance(value, Dataset) and (value is not None or name == "dataset"):
             raise DataError(  # the data of the wrong kind, as check_tensor names a non-tensor

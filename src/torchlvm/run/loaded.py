@@ -207,15 +207,23 @@ def record_repointed(before: Run, after: Run) -> str | None:
     )
 
 
-def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None = None) -> Any:
+def load_split(
+    run: Run, name: str | None, split: str, *, data_dir: str | None = None, streamed: bool = False
+) -> Any:
     """A split of ``name`` (default: the run's own dataset) under the run's binarization protocol.
 
     The run's split seed and dataset options apply to its own dataset; another dataset is split
     with seed 0. Either way the binarization protocol is the run's, since the model's likelihood
     was fitted to data under it.
 
+    Args:
+        streamed: keep a split the run streams from its file (``--mmap``) streamed, for a
+            caller that reads the rows it needs (evaluation:
+            :func:`~torchlvm.evaluation.rows.evaluated_rows`); False reads it whole.
+
     Returns:
-        A :class:`torchlvm.data.Dataset`.
+        A :class:`torchlvm.data.Dataset`; with ``streamed``, a
+        :class:`~torchlvm.data.memmap.MemmapDataset` for a run trained with ``--mmap``.
 
     Raises:
         ConfigError: if the run records no dataset and ``name`` is None.
@@ -242,7 +250,7 @@ def load_split(run: Run, name: str | None, split: str, *, data_dir: str | None =
         seed=int(run.data.get("seed", 0)) if same else 0,
         **options,
     )
-    if hasattr(dataset, "in_memory"):  # a file the run streamed (--mmap): read whole here
+    if hasattr(dataset, "in_memory") and not streamed:  # a file the run streamed (--mmap)
         dataset = dataset.in_memory()
     if same and int(run.data.get("pixels", 1)) < READING:
         _check_same_reading(run, name, int(run.data.get("pixels", 1)))
