@@ -207,12 +207,12 @@ def test_the_table_gives_each_mig_with_its_bootstrap_standard_error() -> None:
         "vae": entry("VAE", {"value": 0.0561}),
     }
     table = _table(models)
-    assert table["interpretability"] == {"AE": "MIG 0.021 ± 0.015", "VAE": "MIG 0.0561"}
+    assert table["interpretability"] == {"AE": "MIG 0.021 ± 0.015", "VAE": "MIG 0.05610"}
     budget = {"epochs": 1, "latent_dim": 2, "hidden": [8], "batch_size": 8, "lr": 0.1, "seed": 0}
     result = {"data": "digits", "table": table, "budget": budget, "models": models}
     result.update(protocol={"binarize": "dynamic", "n": 50, "k": 5}, verdicts={})
     text = comparison_markdown(result)
-    assert "| **interpretability** | MIG 0.021 ± 0.015 | MIG 0.0561 |" in text
+    assert "| **interpretability** | MIG 0.021 ± 0.015 | MIG 0.05610 |" in text
     assert "± its bootstrap standard error (50 resamples of the images)" in text
 
 

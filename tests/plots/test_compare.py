@@ -50,7 +50,7 @@ def test_a_panel_per_row_and_a_bar_per_measured_model(tmp_path):
         better = "higher is better" if row["higher_is_better"] else "lower is better"
         assert better in ax.get_xlabel()
     texts = [t.get_text() for t in fig.axes[2].texts]
-    assert "not measurable" in texts and "real vs real 7.86" in texts
+    assert "not measurable" in texts and "real vs real 7.860" in texts
     assert "0.860 ± 0.020" in [t.get_text() for t in fig.axes[1].texts]
     path = tmp_path / "compare.png"
     save_figure(fig, path)
@@ -61,7 +61,7 @@ def test_large_values_are_written_without_an_exponent():
     values = dict(zip(MODELS, (55603.0, 24.46, 0.0614, None), strict=True))
     fig = comparison_figure({"generation": {**SCORES["generation"], "values": values}})
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert texts[:3] == ["55,603", "24.5", "0.0614"]  # not 5.56e+04
+    assert texts[:3] == ["55603", "24.46", "0.06140"]  # not 5.56e+04 (format_measured's rule)
 
 
 def test_labels_do_not_overlap_each_other_or_leave_the_axes():

@@ -201,6 +201,12 @@ def test_what_fit_measured_carries_its_units():
         (-27.3, None, "-27.30"),  # a measured value keeps its zeros: 4 significant digits
         (1.0, 0.0, "1.000 ± 0"),
         (12345.6, 52.0, "12346 ± 52"),
+        # below a million, whole numbers (compare's table and figure wrote these so, and the
+        # report '-5.56e+4 ± 1.2e+3': one rule now writes both)
+        (-55603.0, 1234.0, "-55600 ± 1200"),
+        (55603.0, None, "55603"),
+        (9999.6, None, "10000"),
+        (2.5e6, None, "2.500e+6"),
     ],
 )
 def test_a_value_is_shown_to_the_digit_its_standard_error_reaches(value, stderr, text):

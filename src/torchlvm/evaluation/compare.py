@@ -46,8 +46,8 @@ from torchlvm.evaluation.records import (
     Separability,
     Undefined,
 )
-from torchlvm.evaluation.stats import with_error
 from torchlvm.models.conditions import Condition
+from torchlvm.report.metrics import format_measured
 
 SHAPES = "shapes"
 
@@ -367,7 +367,7 @@ def _table(models: dict[str, Any]) -> dict[str, dict[str, str]]:
     for key, entry in models.items():
         m, label = Evaluation.from_json(entry["metrics"]), entry["label"]
         mig = entry["interpretability"]["mig"]  # (no stderr in a record from before cc4b1c1)
-        rows["interpretability"][label] = "MIG " + with_error(mig["value"], mig.get("stderr"))
+        rows["interpretability"][label] = "MIG " + format_measured(mig["value"], mig.get("stderr"))
         logistic = _probe(m)
         knn = _value(m.separability.latent.knn) if logistic is not None else None
         rows["separability"][label] = (

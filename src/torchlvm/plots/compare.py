@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 
 from torchlvm._nested import lookup
 from torchlvm.errors import ConfigError
-from torchlvm.evaluation.stats import number_text, with_error
 from torchlvm.plots._style import new_figure
+from torchlvm.report.metrics import format_measured
 
 #: bar colours, by model position (matplotlib's default cycle)
 #: what each row asks, in plain words, and the number that answers it
@@ -110,7 +110,7 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
     hi = hi if hi > 0 else 1.0
     for yi, value, err, ok in zip(y, values, errs, measured, strict=True):
         if ok:
-            text = with_error(value, err)
+            text = format_measured(float(value), None if math.isnan(err) else float(err))
             end = value + (err if math.isfinite(err) else 0.0)
             ax.annotate(text, (max(end, 0.0), yi), xytext=(4, 0), textcoords="offset points",
                         va="center", fontsize=8, bbox=LABEL_BOX)  # fmt: skip
@@ -121,8 +121,8 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
     top = len(models) - 0.4
     if reference is not None:
         ax.axvline(float(reference), color="black", ls="--", lw=1, zorder=1)
-        ax.annotate(f"{row.get('reference_label', 'reference')} {number_text(reference)}",
-                    (float(reference), top), xytext=(3, 0), textcoords="offset points",
+        named = f"{row.get('reference_label', 'reference')} {format_measured(float(reference))}"
+        ax.annotate(named, (float(reference), top), xytext=(3, 0), textcoords="offset points",
                     va="bottom", fontsize=8)  # fmt: skip
     ax.set_ylim(-0.6, len(models) - 0.1)  # a free band on top for the reference's label
     ax.set_xlim(min(0.0, float(np.nanmin(values)) if measured.any() else 0.0), hi * 1.28)

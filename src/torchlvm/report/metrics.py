@@ -174,27 +174,40 @@ def label_for(key: str) -> str:
     return LABELS.get(key, key.replace("_", " "))
 
 
+def _significant(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant digits, with their zeros; a number of more integer
+    digits than that, below a million, rounded and written whole (``55600``, not
+    ``5.56e+4``)."""
+    top = math.floor(math.log10(abs(float(f"{x:.{digits - 1}e}")))) if x else 0  # once rounded
+    if digits <= top < 6:
+        return f"{round(x, digits - 1 - top):.0f}"
+    return f"{x:#.{digits}g}".rstrip(".").replace("e+0", "e+").replace("e-0", "e-")
+
+
 def format_error(x: float) -> str:
-    """A standard error to 2 significant digits, as is told of an error: ``0.012``, ``1.2e-10``."""
+    """A standard error to 2 significant digits, as is told of an error: ``0.012``, ``1200``,
+    ``1.2e-10``."""
     if not math.isfinite(x) or x == 0:
         return format_number(x) if x else "0"
-    text = f"{x:#.2g}".rstrip(".")
-    return text.replace("e+0", "e+").replace("e-0", "e-")
+    return _significant(x, 2)
 
 
 def format_measured(x: Any, stderr: Any = None) -> str:
-    """A measured number: 4 significant digits with their zeros (``-27.30``, ``1.000``); with a
-    standard error, to the digit of that error's second significant digit (at most 6 significant
-    digits) and the error to 2: ``-27.3000 ± 0.0051``, ``0.430 ± 0.033``, ``70.8 ± 1.7``."""
+    """A measured number, the one rule every value with an error bar is written by: 4
+    significant digits with their zeros (``-27.30``, ``1.000``), every digit of a whole part
+    below a million (``55603``); with a standard error, to the digit of that error's second
+    significant digit (at most 6 significant digits) and the error to 2: ``-27.3000 ± 0.0051``,
+    ``0.430 ± 0.033``, ``70.8 ± 1.7``, ``-55600 ± 1200``."""
     if not (isinstance(x, float) and math.isfinite(x)):
         text = format_value(x)
     else:
-        digits = MEASURED_DIGITS[0]
+        whole = math.floor(math.log10(abs(x))) + 1 if x else 1  # digits before the point
+        digits = max(MEASURED_DIGITS[0], whole if whole <= MEASURED_DIGITS[1] else 0)
         if _is_number(stderr) and math.isfinite(stderr) and stderr > 0 and x != 0:
             last = math.floor(math.log10(stderr)) - 1  # the error's second significant digit
             digits = math.floor(math.log10(abs(x))) - last + 1
             digits = max(1, min(MEASURED_DIGITS[1], digits))
-        text = f"{x:#.{digits}g}".rstrip(".").replace("e+0", "e+").replace("e-0", "e-")
+        text = _significant(x, digits)
     return text + (f" ± {format_error(stderr)}" if _is_number(stderr) else "")
 
 
