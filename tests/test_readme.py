@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -95,10 +96,75 @@ def test_the_set_up_does_not_promise_a_cpu_build_from_a_version_pin():
 def test_the_commands_the_readme_lists_are_the_commands_there_are():
     """README said '`torchlvm --help` lists the commands: ...' without `score`, which --help
     lists: a newcomer reading the list in order never met it."""
-    import re
-
     from torchlvm.cli import COMMANDS
 
     text = (SCRIPT.parents[1] / "README.md").read_text(encoding="utf-8")
     sentence = text.split("lists the commands:", 1)[1].split(".", 1)[0]
     assert re.findall(r"`([a-z-]+)`", sentence) == list(COMMANDS)
+
+
+def _imports(tree, package_of):
+    """(target package, at import time?) of each torchlvm import in a module's AST; imports
+    under ``if TYPE_CHECKING:`` are skipped (they never run)."""
+    import ast
+
+    found = []
+
+    def visit(node, in_function):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue
+            if isinstance(child, ast.ImportFrom):
+                target = package_of(child)
+                if target is not None:
+                    found.append((target, not in_function))
+            elif isinstance(child, ast.Import):
+                for alias in child.names:
+                    parts = alias.name.split(".")
+                    if parts[0] == "torchlvm" and len(parts) > 1:
+                        found.append((parts[1], not in_function))
+            functions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+            visit(child, in_function or isinstance(child, functions))
+
+    visit(tree, False)
+    return found
+
+
+def test_no_module_imports_a_package_later_in_the_readmes_order():
+    """README's Development section says data flows down its list of packages: at import time a
+    module names only packages before its own, and the imports inside functions that reach up
+    are the ones it names. It said so of a list whose order training/ -> evaluation/, run/ and
+    io.py broke at import time, and that left run/ and estimators/ out."""
+    import ast
+
+    text = (SCRIPT.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Development", 1)[1]
+    listed = section.split("src/torchlvm/", 1)[1].splitlines()[0].split()
+    order = [name.rstrip("/").removesuffix(".py") for name in listed]
+    source = SCRIPT.parents[1] / "src" / "torchlvm"
+    on_disk = {p.name.removesuffix(".py") for p in source.iterdir() if not p.name.startswith("_")}
+    on_disk -= {"errors", "protocol"}  # shared helpers, named as such in the README
+    assert sorted(order) == sorted(on_disk), "README's list of packages is not the source's"
+    prose = section.split("```", 2)[2].split("`make lint`", 1)[0]
+    upward, named = [], set(re.findall(r"`([a-z_/]+\.py)`", prose))
+    for path in sorted(source.rglob("*.py")):
+        relative = path.relative_to(source)
+        own = relative.parts[0].removesuffix(".py")
+        if own not in order:
+            continue
+
+        def package_of(node, relative=relative):
+            if node.level:
+                base = list(relative.parts[:-1])[: len(relative.parts) - node.level]
+                parts = base + (node.module or "").split(".")
+                return parts[0] if parts and parts[0] else None
+            parts = (node.module or "").split(".")
+            return parts[1] if parts[0] == "torchlvm" and len(parts) > 1 else None
+
+        for target, at_import in _imports(ast.parse(path.read_text(encoding="utf-8")), package_of):
+            if target in order and order.index(target) > order.index(own):
+                if at_import or relative.as_posix() not in named:
+                    upward.append(f"{relative.as_posix()} imports {target}/")
+    assert not upward, "imports up README's order (fix the import or the README):\n" + "\n".join(
+        upward
+    )
