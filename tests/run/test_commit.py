@@ -131,6 +131,20 @@ def test_ctrl_c_before_the_commit_leaves_no_folder_it_made(tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # (theirs stays, empty)
 
 
+def test_a_full_disk_while_staging_names_the_file_the_user_knows(tmp_path: Path) -> None:
+    """evaluate on a full disk said 'No space left on device: r/figures/.samples.png.torchlvm-new',
+    a hidden name the user never saw."""
+    import errno
+
+    place = tmp_path / "figures" / "samples.png"
+    with pytest.raises(OSError) as caught:
+        with Staging(tmp_path) as staging:
+            staged = staging.path(place)
+            raise OSError(errno.ENOSPC, "No space left on device", str(staged))
+    assert (caught.value.errno, caught.value.filename) == (errno.ENOSPC, str(place))
+    assert not (tmp_path / "figures").exists()
+
+
 def test_a_folder_made_for_a_committed_file_stays(tmp_path: Path) -> None:
     with Staging(tmp_path) as staging:
         staged = staging.path(tmp_path / "figures" / "a.png")

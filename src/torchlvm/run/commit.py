@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from torchlvm._files import fsync_folder, write_json
+from torchlvm._os_errors import reworded
 from torchlvm.errors import RunDirectoryError
 from torchlvm.run.layout import COMMIT_JOURNAL_NAME as JOURNAL_NAME
 from torchlvm.run.layout import KEPT_SUFFIX, STAGED_SUFFIX
@@ -101,7 +102,7 @@ class Staging:
     def __enter__(self) -> Staging:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
         if not self._journaled:
             for staged in self.moves:
                 staged.unlink(missing_ok=True)
@@ -111,6 +112,10 @@ class Staging:
                     folder.rmdir()
                 except OSError:  # not empty, or never made
                     pass
+        if isinstance(error, OSError) and error.filename is not None:  # (a full disk, say)
+            place = self.moves.get(Path(os.fsdecode(error.filename)))
+            if place is not None:  # named as the user knows it, not by its staging name
+                raise reworded(error, place) from None
 
 
 def staging_name(path: Path) -> Path:
