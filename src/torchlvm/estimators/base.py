@@ -36,6 +36,7 @@ from torchlvm._device import ACCELERATORS
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.estimators._training import ArrayDataModule
+from torchlvm.estimators.scale import warn_scale
 from torchlvm.inference import log_marginal_is
 from torchlvm.inference.miwae import ObservedCells, zero_filled
 from torchlvm.models.registry import model_class, recipe_for
@@ -199,6 +200,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self._refuse_nan(X)
         self._check_support(X, self.likelihood)
         self._check_scale(X)
+        warn_scale(self, X)
         return X
 
     def _check_scale(self, X: Tensor) -> None:
