@@ -104,37 +104,29 @@ def test_the_commands_the_readme_lists_are_the_commands_there_are():
 
 
 def _imports(tree, package_of):
-    """(target package, at import time?) of each torchlvm import in a module's AST; imports
-    under ``if TYPE_CHECKING:`` are skipped (they never run)."""
+    """The torchlvm package each import of a module's AST names (imports under
+    ``if TYPE_CHECKING:`` are skipped: they never run)."""
     import ast
 
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = []  # (ast.walk has queued the children already: walk again below)
     found = []
-
-    def visit(node, in_function):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
-                continue
-            if isinstance(child, ast.ImportFrom):
-                target = package_of(child)
-                if target is not None:
-                    found.append((target, not in_function))
-            elif isinstance(child, ast.Import):
-                for alias in child.names:
-                    parts = alias.name.split(".")
-                    if parts[0] == "torchlvm" and len(parts) > 1:
-                        found.append((parts[1], not in_function))
-            functions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-            visit(child, in_function or isinstance(child, functions))
-
-    visit(tree, False)
-    return found
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found.append(package_of(node))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                found.append(parts[1] if parts[0] == "torchlvm" and len(parts) > 1 else None)
+    return [target for target in found if target is not None]
 
 
 def test_no_module_imports_a_package_later_in_the_readmes_order():
-    """README's Development section says data flows down its list of packages: at import time a
-    module names only packages before its own, and the imports inside functions that reach up
-    are the ones it names. It said so of a list whose order training/ -> evaluation/, run/ and
-    io.py broke at import time, and that left run/ and estimators/ out."""
+    """README's Development section says data flows down its list of packages: a module imports
+    only packages before its own, but for the modules it names. It said so of a list whose order
+    training/ -> evaluation/, run/ and io.py broke at import time, and that left run/ and
+    estimators/ out."""
     import ast
 
     text = (SCRIPT.parents[1] / "README.md").read_text(encoding="utf-8")
@@ -161,9 +153,9 @@ def test_no_module_imports_a_package_later_in_the_readmes_order():
             parts = (node.module or "").split(".")
             return parts[1] if parts[0] == "torchlvm" and len(parts) > 1 else None
 
-        for target, at_import in _imports(ast.parse(path.read_text(encoding="utf-8")), package_of):
+        for target in _imports(ast.parse(path.read_text(encoding="utf-8")), package_of):
             if target in order and order.index(target) > order.index(own):
-                if at_import or relative.as_posix() not in named:
+                if relative.as_posix() not in named:
                     upward.append(f"{relative.as_posix()} imports {target}/")
     assert not upward, "imports up README's order (fix the import or the README):\n" + "\n".join(
         upward
