@@ -252,8 +252,8 @@ def load_split(
     )
     if hasattr(dataset, "in_memory") and not streamed:  # a file the run streamed (--mmap)
         dataset = dataset.in_memory()
-    if same and int(run.data.get("pixels", 1)) < READING:
-        _check_same_reading(run, name, int(run.data.get("pixels", 1)))
+    if own and int(run.data.get("pixels", 1)) < READING:  # whichever file is given
+        _check_same_reading(run, own, int(run.data.get("pixels", 1)), given=None if same else name)
     if dataset.dim != run.input_dim:
         raise DataError(
             f"{dataset.name} has {dataset.dim} values per example (shape {dataset.shape}), but "
@@ -267,10 +267,11 @@ def load_split(
     return dataset
 
 
-def _check_same_reading(run: Run, name: str, reading: int) -> None:
-    """Refuse a run trained on an image file that torchlvm now reads otherwise than under the
-    run's ``reading`` (its model learned the earlier values: it would be scored, sampled and
-    shown on other data)."""
+def _check_same_reading(run: Run, name: str, reading: int, given: str | None = None) -> None:
+    """Refuse a run trained on an image file ``name`` that torchlvm now reads otherwise than
+    under the run's ``reading``: its model learned the earlier values, and would be scored,
+    sampled and shown on other data, its own file's or another (``given``: the data it was
+    given instead) read as torchlvm reads image files now."""
     from torchlvm.data.pixels import earlier_reading
     from torchlvm.data.registry import is_file_name
     from torchlvm.run.layout import free_sibling
@@ -280,7 +281,8 @@ def _check_same_reading(run: Run, name: str, reading: int) -> None:
         return
     raise DataError(
         f"{run.folder} was trained when torchlvm read {name} with {before}, so its model "
-        f"learned other values than the file gives now; train it again: torchlvm train "
+        f"learned other values than {'the file gives' if given is None else 'image files give'} "
+        f"now{'' if given is None else f' (as {given} would)'}; train it again: torchlvm train "
         f"{run.model_type} --data {quoted(name)} --out {quoted(free_sibling(run.folder))} (its "
         "other options are in config.json's 'cli' section)"
     )

@@ -1,0 +1,48 @@
+"""``load_split`` refuses a run whose model learned values torchlvm no longer reads from its
+image file, whichever file the command is given: its own (checked before) or another of the same
+kind, which is read as image files are read now and so is not what the model learned either."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from torchlvm.cli import main
+from torchlvm.data import load_dataset
+
+TINY = ["--epochs", "1", "--latent-dim", "2", "--hidden", "8", "--quiet"]
+
+
+@pytest.fixture
+def earlier_run(tmp_path):
+    """A VAE trained on an int64 file of 0..255, recorded as trained under reading 2 (which
+    took such values as stored), and a second int64 file of the same shape."""
+    x = load_dataset("digits", "all").x[:120].numpy().reshape(-1, 8, 8)
+    pixels = np.round(x * 255).astype(np.int64)
+    np.save(tmp_path / "a.npy", pixels)
+    np.save(tmp_path / "b.npy", pixels[::-1].copy())
+    run = tmp_path / "run"
+    assert main(["train", "vae", "--data", str(tmp_path / "a.npy"), *TINY, "--out", str(run)]) == 0
+    config = json.loads((run / "config.json").read_text())
+    config["data"]["pixels"] = 2
+    (run / "config.json").write_text(json.dumps(config))
+    return run
+
+
+@pytest.mark.parametrize("given", [None, "b.npy"], ids=["its-own-file", "another-file"])
+def test_a_run_of_an_earlier_reading_is_refused_whichever_file_it_is_given(
+    earlier_run, given, capsys
+):
+    folder = earlier_run.parent
+    data = [] if given is None else ["--data", str(folder / given)]
+    out = folder / "r.png"
+    capsys.readouterr()
+    assert main(["reconstruct", str(earlier_run), *data, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "its int64 values of 0..255 as stored" in err, err
+    assert f"read {folder / 'a.npy'} with" in err and "train it again: torchlvm train vae" in err
+    if given is not None:
+        assert f"image files give now (as {folder / given} would)" in err
+    assert not out.exists()
