@@ -713,3 +713,65 @@ def test_a_negative_number_written_as_print_shows_it_is_told_the_minus(tmp_path,
     path.write_text(f'a,b\n1,2\n"{cell}",3\n4,5\n')
     with pytest.raises(DataError, match=f"line 3, column 1 \\('a'\\): cannot read .*; {fix}"):
         read_csv(path)
+
+
+ROWS_OF_NUMBERS = "".join(f"{i % 5}.5,{i % 3}.25,{i % 7}\n" for i in range(12))
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "Sales report 2024,,\na,b,c\n" + ROWS_OF_NUMBERS,
+            "line 2 holds text alone ('a', 'b', 'c'), as the header line above it does "
+            "('Sales report 2024'), and numbers follow; a table has one header line: delete",
+        ),
+        (
+            "Sales report 2024\na,b,c\n" + ROWS_OF_NUMBERS,
+            "line 2 holds text alone ('a', 'b', 'c'), as the header line above it does",
+        ),
+        ("a,b,c\nkg,m,s\n" + ROWS_OF_NUMBERS, "line 2 holds text alone ('kg', 'm', 's'), as"),
+        (
+            "a,b,c\n" + ROWS_OF_NUMBERS + "\nSource: internal,,\n",
+            "line 15 (the last row) holds text alone ('Source: internal') among rows of "
+            "numbers: it is no row of data (a note, a title or a units line); delete it",
+        ),
+        ("a,b,c\n" + ROWS_OF_NUMBERS + "Source: internal\n", "line 14 (the last row) holds"),
+        (
+            "a,b,c\n" + ROWS_OF_NUMBERS + "Total:,30.5,12\n",
+            "line 14 starts with 'Total:' beside numbers: a totals row, which is no row of "
+            "data; delete it",
+        ),
+        ("a,b,c\n1,2,3\nSubtotal,3,\n4,5,6\n", "line 3 starts with 'Subtotal' beside"),
+        ("a,b,c\n" + ROWS_OF_NUMBERS + "x,30.5,12\n", "line 14, column 1 ('a'): cannot read 'x'"),
+    ],
+    ids=[
+        "title-over-header",
+        "title-of-one-cell",
+        "units",
+        "note",
+        "note-of-one-cell",
+        "total",
+        "subtotal",
+        "a-typo-is-no-total",
+    ],  # fmt: skip
+)
+def test_a_sheets_title_units_notes_and_totals_are_named_as_such(tmp_path, text, said):
+    """A sheet saved as CSV with its title, units, notes or totals was refused by a check made
+    for another cause: 'columns 2 and 3 are both named ''' (give each its own name), 'line 2
+    has 3 cells but the file has 1 columns', 'cannot read 'kg' as a number; correct the cell'.
+    The line is named as what it is, and the fix is to delete it."""
+    path = tmp_path / "sheet.csv"
+    path.write_text(text)
+    with pytest.raises(DataError) as error:
+        read_csv(path)
+    assert str(error.value) == f"{path} {said}" or str(error.value).startswith(f"{path} {said}")
+
+
+def test_rows_of_text_in_text_columns_are_data(tmp_path):
+    """A row whose features are all missing holds text alone in its ID and class columns:
+    a row of data, not a note (those columns hold no numbers)."""
+    path = tmp_path / "t.csv"
+    path.write_text("id,kind,a,b\nr1,x,1.5,2\nr2,y,,\nr3,x,3,4.5\nr4,y,2,1\n")
+    table = read_csv(path, drop_columns=["id"], label_column="kind", allow_empty=True)
+    assert table.values.shape == (4, 2) and np.isnan(table.values[1]).all()

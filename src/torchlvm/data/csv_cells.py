@@ -23,6 +23,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+MISSING_MARKERS: frozenset[str] = frozenset(
+    {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na", "?"}
+)
+"""What marks a missing cell, compared case-insensitively, spaces aside: pandas' default
+markers (and an empty cell)."""
+
+
+def is_missing(cell: str) -> bool:
+    """Whether ``cell`` marks a missing value (:data:`MISSING_MARKERS`)."""
+    return cell.strip().lower() in MISSING_MARKERS
+
+
 OTHER = {",": ".", ".": ","}
 """The other mark: the thousands separator of a decimal point, and the reverse."""
 

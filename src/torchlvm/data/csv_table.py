@@ -2,7 +2,8 @@
 
 - The first non-blank row is a header when none of its cells is a number; its names are kept and
   recorded, so a later file is matched to a run by column name.
-- A missing cell is an empty cell or one of :data:`MISSING_MARKERS` (pandas' default markers,
+- A missing cell is an empty cell or one of
+  :data:`~torchlvm.data.csv_cells.MISSING_MARKERS` (pandas' default markers,
   compared case-insensitively); it becomes NaN.
 - ``label_column`` (name or 0-based index) takes the class labels out of the features: integers
   0, 1, 2, ... or text classes (numbered in sorted order, their names kept).
@@ -38,7 +39,13 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from torchlvm.data.columns import default_names
-from torchlvm.data.csv_cells import column_kind, fix_for, is_number, one_group
+from torchlvm.data.csv_cells import (
+    column_kind,
+    fix_for,
+    is_missing,
+    is_number,
+    one_group,
+)
 from torchlvm.data.csv_dialect import (
     MARK,
     SOME_ENCODINGS,
@@ -51,11 +58,8 @@ from torchlvm.data.csv_dialect import (
     text_encoding,
 )
 from torchlvm.data.csv_once import shared
+from torchlvm.data.csv_stray import stray_line
 from torchlvm.errors import ConfigError, DataError, OptionError, Spell, spelled
-
-MISSING_MARKERS: frozenset[str] = frozenset(
-    {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na", "?"}
-)
 
 Selector = int | str
 
@@ -99,10 +103,6 @@ class CSVTable:
     features: tuple[int, ...] = ()
     dialect: Dialect = Dialect()
     text: str | None = None
-
-
-def _is_missing(cell: str) -> bool:
-    return cell.strip().lower() in MISSING_MARKERS
 
 
 def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
@@ -218,7 +218,7 @@ def _rows(path: Path, encoding: str | None = None) -> _Rows:
         _check_separator(path, *numbered[0])
         first = [cell.strip() for cell in numbered[0][1]]
         if not any(is_number(dialect.number(c)) for c in first) and not all(
-            _is_missing(c) for c in first
+            is_missing(c) for c in first
         ):
             header = first
             numbered = numbered[1:]
@@ -238,7 +238,7 @@ def _check_names_that_are_numbers(path: Path, numbered: list, dialect: Dialect) 
     if len(rows) < 2 or not whole:
         return
     for j in whole:
-        below = [dialect.number(row[j]).strip() for row in rows if not _is_missing(row[j])]
+        below = [dialect.number(row[j]).strip() for row in rows if not is_missing(row[j])]
         if not below or not all(is_number(c) and not c.lstrip("+-").isdigit() for c in below):
             return
     if any(is_number(dialect.number(c)) for j, c in enumerate(first) if j not in whole):
@@ -294,12 +294,15 @@ def _trailing_separators(header: list[str] | None, rows: list[list[str]]):
     return header, rows
 
 
-def _check_width(path: Path, header: list[str] | None, lines: list[int], rows: list[list[str]]):
+def _check_width(
+    path: Path, header: list[str] | None, lines: list[int], rows: list[list[str]], dialect
+) -> int:
     """The file's number of columns; a row of another width is refused, a comment line (one
     cell starting with ``#``, as R's ``read.table`` and numpy's ``loadtxt`` skip, pandas'
-    ``read_csv`` only when told ``comment="#"``) named as one."""
+    ``read_csv`` only when told ``comment="#"``) named as one, a title or a note as one
+    (:func:`~torchlvm.data.csv_stray.stray_line`)."""
     width = len(header) if header is not None else len(rows[0])
-    for line, row in zip(lines, rows, strict=True):
+    for i, (line, row) in enumerate(zip(lines, rows, strict=True)):
         if len(row) == width:
             continue
         if len(row) == 1 and row[0].lstrip().startswith("#"):
@@ -309,9 +312,13 @@ def _check_width(path: Path, header: list[str] | None, lines: list[int], rows: l
                 f"{path} line {line} is a comment ({row[0].strip()[:20]!r}), not a row of "
                 f"{width} cells; delete it{also}{'s' if others > 1 else ''}"
             )
+        stray = stray_line(path, header, lines, rows, i, dialect)
+        if stray is not None:
+            raise stray
         cells = "1 cell" if len(row) == 1 else f"{len(row)} cells"
+        columns = "1 column" if width == 1 else f"{width} columns"
         raise DataError(
-            f"{path} line {line} has {cells} but the file has {width} columns; every row needs "
+            f"{path} line {line} has {cells} but the file has {columns}; every row needs "
             "the same number of cells"
         )
     return width
@@ -408,9 +415,11 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
     return selector % width
 
 
-def _parse_column(path: Path, header, lines, cells: list[str], j: int, dialect) -> np.ndarray:
-    """``(N,)`` float64 values of column ``j``, read in ``dialect``'s marks; missing markers
-    become NaN."""
+def _parse_column(
+    path: Path, header, lines, cells: list[str], j: int, dialect, rows: list[list[str]]
+) -> np.ndarray:
+    """``(N,)`` float64 values of column ``j`` (``cells``, of data ``rows``), read in
+    ``dialect``'s marks; missing markers become NaN."""
     if dialect.undecided:  # 1,234: 1234 or 1.234, which the file does not tell
         doubt = next((i for i, c in enumerate(cells) if one_group(c, dialect.undecided)), None)
         if doubt is not None:
@@ -429,8 +438,8 @@ def _parse_column(path: Path, header, lines, cells: list[str], j: int, dialect) 
         return np.array(read, dtype=np.float64)
     except ValueError:
         pass  # a missing marker or text: look cell by cell
-    text = [i for i, c in enumerate(read) if not _is_missing(c) and not is_number(c)]
-    given = [i for i, c in enumerate(read) if not _is_missing(c)]
+    text = [i for i, c in enumerate(read) if not is_missing(c) and not is_number(c)]
+    given = [i for i, c in enumerate(read) if not is_missing(c)]
     fixes = [fix_for(cells[i], dialect.decimal, dialect.undecided) for i in text]
     if text and len(text) == len(given) and not any(fixes):
         raise _text_column(path, header, lines, cells, j, text)
@@ -439,11 +448,14 @@ def _parse_column(path: Path, header, lines, cells: list[str], j: int, dialect) 
         cell = cells[i].strip()
         count = sum(cells[k].strip() == cell for k in text)
         held = f" ({count} cells of the column hold it)" if count > 1 else ""
+        stray = None if fix else stray_line(path, header, lines, rows, i, dialect)
+        if stray is not None:
+            raise stray
         raise DataError(
             f"{path} line {lines[i]}, {_name(header, j)}: cannot read {cell!r} as a number"
             f"{held}; {fix or 'correct the cell'}, or leave it empty to mark it missing"
         )
-    return np.array([np.nan if _is_missing(c) else float(c) for c in read], dtype=np.float64)
+    return np.array([np.nan if is_missing(c) else float(c) for c in read], dtype=np.float64)
 
 
 def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list[int]):
@@ -573,13 +585,23 @@ def _check_rows(path: Path, lines: list[int], values: np.ndarray) -> None:
         )
 
 
-def _check_unique_names(path: Path, header: list[str] | None, keep: list[int]) -> None:
-    """Refuse two feature columns of one name: a run matches a file's columns by name."""
+def _check_unique_names(
+    path: Path,
+    header: list[str] | None,
+    keep: list[int],
+    read: tuple[list[int], list[list[str]], Dialect],
+) -> None:
+    """Refuse two feature columns of one name: a run matches a file's columns by name; where
+    the header is a title over the real one (``read``: the lines, rows and dialect), that."""
     if header is None:
         return
     first: dict[str, int] = {}
     for j in keep:
         if header[j] in first:
+            lines, rows, dialect = read
+            stray = stray_line(path, header, lines, rows, 0, dialect)
+            if stray is not None:
+                raise stray
             raise DataError(
                 f"{path}: columns {first[header[j]] + 1} and {j + 1} are both named "
                 f"{header[j]!r}; give each column its own name in the header (a run matches a "
@@ -645,7 +667,7 @@ def _read(
     header, rows = _trailing_separators(header, rows)
     if not rows:
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
-    width = _check_width(path, header, lines, rows)
+    width = _check_width(path, header, lines, rows, dialect)
     _check_header_once(path, header, lines, rows)
     if if_present:
         drop_columns = [s for s in drop_columns if _present(s, header, width, features)]
@@ -658,11 +680,11 @@ def _read(
         keep = [j for j in keep if header[j] in features]  # others: no column of the run's
     if not keep:
         raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
-    _check_unique_names(path, header, keep)
+    _check_unique_names(path, header, keep, (lines, rows, dialect))
     columns = list(zip(*rows, strict=True))  # the cells as written stay in ``rows``
     values = np.empty((len(rows), len(keep)))
     for k, j in enumerate(keep):
-        values[:, k] = _parse_column(path, header, lines, list(columns[j]), j, dialect)
+        values[:, k] = _parse_column(path, header, lines, list(columns[j]), j, dialect, rows)
         if np.isnan(values[:, k]).all() and not allow_empty:
             raise spelled(
                 DataError,
