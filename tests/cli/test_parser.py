@@ -44,3 +44,15 @@ def test_nothing_is_suggested_where_nothing_is_close(capsys, argv):
     with pytest.raises(SystemExit):
         main(argv)
     assert "did you mean" not in capsys.readouterr().err
+
+
+def test_an_option_after_double_dash_is_named_as_such(capsys):
+    """'sample -- -dash --n 2' (a run folder whose name starts with '-') said "'--n': did you
+    mean '--n'?": after '--' argparse takes every word as positional."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["sample", "--", "-dash", "--n", "2"])
+    assert exit_.value.code == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert "did you mean" not in first
+    assert first.endswith("every word after '--' is a positional argument (a path that starts "
+                          "with '-'): put the options before '--'")  # fmt: skip

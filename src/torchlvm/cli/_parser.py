@@ -24,6 +24,11 @@ class Parser(argparse.ArgumentParser):
         each misspelt one (``--nn``: ``--n``)."""
         options = {o[2:]: o for o in self._option_string_actions if o.startswith("--")}
         typed = [arg.partition("=")[0] for arg in extra if arg.startswith("-")]
+        if any(arg in self._option_string_actions for arg in typed):  # an option after '--'
+            self.error(
+                f"unrecognized arguments: {' '.join(extra)}; every word after '--' is a "
+                "positional argument (a path that starts with '-'): put the options before '--'"
+            )
         meant = [(arg, _closest(arg.lstrip("-"), options)) for arg in typed]  # (not the dashes)
         hints = [f"{arg!r}: did you mean {options[c]!r}?" for arg, c in meant if c is not None]
         self.error(f"unrecognized arguments: {' '.join(extra)}{'; ' if hints else ''}"
