@@ -44,9 +44,20 @@ def test_a_probe_never_runs_more_units_than_most_at_once():
 
 
 def test_a_long_first_run_is_followed_by_one_more_to_take_the_setup_out():
-    clock = FakeClock(setup=0.5, per=0.1)  # one unit takes 0.6 s, of which 0.5 s setup
-    assert seconds_per_unit(clock.run, most=8, clock=clock).per_unit == pytest.approx(0.1)
+    clock = FakeClock(setup=0.2, per=0.2)  # one unit takes 0.4 s, of which 0.2 s setup
+    assert seconds_per_unit(clock.run, most=8, clock=clock).per_unit == pytest.approx(0.2)
     assert clock.runs == [1, 1, 1, 2, 2, 1]
+
+
+def test_a_difference_shrunk_by_noise_gives_at_least_half_the_average():
+    """Under a load of 14 on 2 cores gaps expected 11 s for a run that took 258 s: a wait in
+    the shorter of the last two runs shrinks their difference towards nothing. The rate is at
+    least half the last run's time over its count: noise can no longer make it more than 2
+    times too short."""
+    clock = FakeClock(setup=0.0, per=0.2, waits={1: 0.15, 2: 0.15, 5: 0.15})  # each 1-unit run
+    rate = seconds_per_unit(clock.run, most=8, clock=clock)
+    assert clock.runs == [1, 1, 1, 2, 2, 1]
+    assert rate.per_unit == pytest.approx(0.4 / 2 / 2)  # the difference: 0.05 s
 
 
 def test_a_wait_for_a_core_does_not_end_the_doubling_early():
@@ -93,3 +104,14 @@ def test_a_probe_of_a_short_job_stops_once_it_has_spent_a_share_of_it():
     clock = FakeClock(setup=0.0, per=0.001)  # a long job: the probe runs as before
     seconds_per_unit(clock.run, most=1000, total=10**6, clock=clock)
     assert clock.runs == [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 512, 256]
+
+
+def test_without_a_setup_the_last_run_gives_the_rate_and_no_second_count_runs():
+    """evaluate's probe in whole chunks has no setup worth taking out, and under load one chunk
+    takes a second or more: the run of two units, twice, that took a setup out cost seconds and
+    its difference was mostly noise. With setup=False the last run's shorter time over its
+    count is the rate."""
+    clock = FakeClock(setup=0.0, per=0.5, waits={2: 0.2})
+    rate = seconds_per_unit(clock.run, most=100, clock=clock, setup=False)
+    assert clock.runs == [1, 1, 1]  # a warm-up, one unit long enough, timed again
+    assert rate.per_unit == pytest.approx(0.5)  # the run without the wait

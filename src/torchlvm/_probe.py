@@ -12,11 +12,19 @@ long). The seconds per unit are then
 - the difference of the last two runs' times over the difference of their counts, so that the
   setup both runs share (an encoder pass, the chains' start) is not multiplied out with the
   units (a first run of one unit that is long enough is followed by one of two units for this),
-  and at most the last run's time over its count (a setup is not negative);
+  and at most the last run's time over its count (a setup is not negative), at least half of it:
+  a difference of two times is the load's noise as much as the setup, and under a load of 14 on
+  2 cores a shorter one made ``gaps``' expected time 11 s for a run that took 258 s, where a
+  setup that is half of a run of :data:`PROBE_SECONDS` or more is not one this module's callers
+  have;
 - where ``most`` units ran in less than :data:`PROBE_SECONDS`, that time over ``most``: a
   difference of two short times is mostly noise, and a caller that passes the run's own count
   as ``most`` then measures a short computation whole;
-- where noise makes the difference not positive, the last run's time over its count.
+- where noise makes the difference not positive, the last run's time over its count;
+- for a caller whose runs share no setup worth taking out (``setup=False``), the last run's
+  time over its count, without a difference: a difference of two times under load is mostly
+  the load's noise (it made evaluate's expected time 0.16 times the time taken), and the second
+  count's runs cost seconds where one unit does.
 
 A probe told the ``total`` units of the whole computation stops doubling once it has spent
 :data:`SHORT_SHARE` of the time they would take at the rate measured so far, and gives that
@@ -28,16 +36,22 @@ overstate the time.
 Each run waits for a GPU's queued work before the clock is read (its kernels run after the call
 returns).
 
+On a machine busier than its cores the rate is that of the moment the probe ran; the commands
+say so (:class:`Busy`).
+
 The one way both ``evaluate``'s and ``gaps``' expected times are found.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+
+from torchlvm.training.devices import available_devices
 
 PROBE_SECONDS = 0.3
 """A probe doubles its units until one run takes at least this long."""
@@ -51,6 +65,34 @@ class Rate:
 
     per_unit: float  # seconds per unit
     seconds: float  # seconds the probe took, its warm-up included
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A machine with more runnable work than cores when a probe ran. The probe measures the
+    share of the cores its process got in those seconds, which other work changes as it comes
+    and goes: what it multiplies out can be far from the time the whole job takes
+    (``benchmarks/results/evaluate_time.md``)."""
+
+    load: float  # the 1-minute load average
+    cores: int  # cores this process may run on
+
+    @classmethod
+    def now(cls) -> Busy | None:
+        """The machine's load now, where it is above its cores; None on a machine that is not
+        busy, or where the load average is unknown (not a Unix)."""
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return None
+        cores, _ = available_devices("cpu")
+        return cls(load, cores) if load > cores else None
+
+    def describe(self) -> str:
+        return (
+            f"the machine is busy (load average {self.load:.1f} on {self.cores} cores), and the "
+            "time will follow its load"
+        )
 
 
 def device_sync(device: torch.device) -> Callable[[], None] | None:
@@ -67,6 +109,7 @@ def seconds_per_unit(
     total: int | None = None,
     sync: Callable[[], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    setup: bool = True,
 ) -> Rate:
     """Time ``run(n)`` for growing n (see the module docstring) and return its seconds per unit.
 
@@ -77,6 +120,10 @@ def seconds_per_unit(
             :data:`SHORT_SHARE` of their time stops there.
         sync: waits for queued device work (:func:`device_sync`), before each clock reading.
         clock: seconds, monotonic.
+        setup: False where a run's work done once is negligible beside one unit: the rate is
+            then the last run's time over its count, with no second count run to take a setup
+            out (evaluate's probe in whole chunks: one encoder pass beside a chunk's decoder
+            passes; under load each unit's run takes seconds).
     """
     begun = clock()
 
@@ -95,7 +142,7 @@ def seconds_per_unit(
         if times[n] >= PROBE_SECONDS or n >= most:
             break
         n = min(most, 2 * n)
-    if times[n] < PROBE_SECONDS:  # all ``most`` units ran in a short time: that is their rate
+    if times[n] < PROBE_SECONDS or not setup:  # (all ``most`` units ran in a short time)
         return Rate(times[n] / n, clock() - begun)
     if len(times) == 1 and most > 1:  # one unit is long: one more run, to take the setup out
         n = min(most, 2)
@@ -106,7 +153,8 @@ def seconds_per_unit(
     before = list(times)[-2]
     times[before] = min(times[before], timed(before))
     slope = (times[n] - times[before]) / (n - before)
-    return Rate(min(slope, average) if slope > 0 else average, clock() - begun)
+    rate = min(max(slope, average / 2), average) if slope > 0 else average
+    return Rate(rate, clock() - begun)
 
 
 def _timed(

@@ -108,3 +108,133 @@ def test_the_ais_part_of_the_line():
         "from a 0.4 s probe); of AIS: 14.0 min (2,872,000 image-chain-transitions at 290.00 µs "
         "each, from a 0.6 s probe)"
     )
+
+
+@pytest.mark.parametrize("chunk, k", [(7, 40), (64, 40)], ids=["k-in-chunks", "chunk-above-k"])
+def test_the_probe_draws_whole_chunks_of_the_evaluations_size(monkeypatch, chunk, k):
+    """The probe drew 1, 2, 4, ... samples at a time, operations far smaller than the
+    evaluation's chunks, and multiplied their per-operation cost out (0.006 to 10 times the
+    evaluation's rate under load): every timed run now draws whole chunks of the evaluation's
+    own size, never more than k samples, and the rate is per image-sample."""
+    from torchlvm.evaluation import timing
+
+    calls = []
+    real = timing.log_marginal_is
+
+    def recorded(model, x, c, *, num_samples, chunk):
+        calls.append((num_samples, chunk))
+        return real(model, x, c, num_samples=num_samples, chunk=chunk)
+
+    monkeypatch.setattr(timing, "log_marginal_is", recorded)
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).eval()
+    data = load_dataset("digits", "test", binarize="dynamic")
+    config = EvalConfig(k=k, ks=(1,), ood=(), n=30, chunk=chunk)
+    per_sample = timing.probe(model, data, config)
+    used = min(chunk, k)
+    assert calls and {c for _, c in calls} == {used}
+    assert all(n % used == 0 and n <= k for n, _ in calls)
+    assert 0 < per_sample < 1
+
+
+@pytest.mark.parametrize(
+    "load, cores, busy", [(9.1, 2, True), (1.5, 2, False), (2.0, 2, False), (30.0, 64, False)],
+    ids=["above-its-cores", "below", "at-its-cores", "a-big-machine"],
+)  # fmt: skip
+def test_a_busy_machine_is_named_with_its_load(monkeypatch, load, cores, busy):
+    """Under loads of 2 to 15 on 2 cores the expected time was 0.07 to 5.3 times the time
+    taken, and the line did not say that the machine was busy: where the load average is above
+    the cores, the line names both and says that the time will follow the load."""
+    from torchlvm import _probe
+
+    monkeypatch.setattr(_probe.os, "getloadavg", lambda: (load, 0.0, 0.0))
+    monkeypatch.setattr(_probe, "available_devices", lambda kind: (cores, "CPU cores"))
+    found = _probe.Busy.now()
+    assert (found is not None) == busy
+    line = Expectation(150.0, 5e-6, 30_000_000, 0.4, busy=found).describe()
+    quiet = Expectation(150.0, 5e-6, 30_000_000, 0.4).describe()
+    if busy:
+        assert line == (
+            f"{quiet}; the machine is busy (load average {load:.1f} on {cores} cores), and the "
+            "time will follow its load"
+        )
+    else:
+        assert line == quiet
+
+
+def test_no_load_average_no_word_of_it(monkeypatch):
+    from torchlvm import _probe
+
+    def unknown():
+        raise OSError("no load average here")
+
+    monkeypatch.setattr(_probe.os, "getloadavg", unknown)
+    assert _probe.Busy.now() is None
+
+
+class Ticks:
+    """A clock moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_expected_time_is_restated_once_from_the_evaluations_own_batches():
+    """A probe at the start measured 0.07 to 5.3 times the time taken under a changing load:
+    after RESTATE_SECONDS of the evaluation's own importance-sampled batches, the time left is
+    said again at their rate. The time of sections that draw no importance samples, and between
+    sections, is not counted."""
+    from torchlvm.evaluation.timing import RESTATE_SECONDS, Pace, duration
+
+    config = EvalConfig(k=100, ks=(1, 10), ood_k=7)  # 100 image-samples per likelihood row
+    samples = planned_samples(config, 1000, ood_sets=1)
+    said, clock = [], Ticks()
+    pace = Pace(Expectation(1.0, 1e-6, samples, 0.1), config, said.append, clock)
+
+    def batches(section: str, count: int, seconds: float, start: float = 0.0) -> None:
+        clock.now += start
+        pace(section, 0)  # (its start)
+        for _ in range(count):
+            clock.now += seconds
+            pace(section, 100)
+
+    batches("likelihood", 3, 2.0, start=50.0)  # 100 rows x 100 samples in 2 s: 200 µs each
+    batches("reconstruction", 1, 30.0)  # other work: not counted
+    pace("figures", 0)
+    batches("likelihood", 1, 2.0, start=7.0)  # (the 7 s before its start: not counted)
+    assert said == []  # 8 s counted
+    clock.now += 2.0
+    pace("likelihood", 100)
+    assert RESTATE_SECONDS == 10.0
+    left = samples - 5 * 100 * 100
+    assert said == [
+        "expected time of the importance sampling, re-stated from its last 10 s: "
+        f"{duration(left * 200e-6)} more ({left:,} image-samples left at 200.00 µs each)"
+    ]
+    clock.now += 100.0
+    pace("likelihood", 100)
+    assert len(said) == 1  # once
+
+
+def test_evaluate_tells_advance_of_every_batch_by_its_section():
+    """The hook Pace is given through: evaluate(advance=...) is called after each batch of
+    every section, with its label and rows."""
+    from torchlvm.evaluation import evaluate
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).eval()
+    data = load_dataset("digits", "test", binarize="dynamic")
+    config = EvalConfig(k=4, ks=(1,), ood=("noise",), ood_k=3, n=30, batch_size=20)
+    told = []
+    evaluate(model, data, config, advance=lambda section, rows: told.append((section, rows)))
+    assert [t for t in told if t[0] == "likelihood"] == [
+        ("likelihood", 0),  # its start
+        ("likelihood", 20),
+        ("likelihood", 10),
+    ]
+    ood = [rows for section, rows in told if section == "ood"]
+    assert ood[0] == 0
+    assert sum(ood) == 2 * 30  # the test images and the noise set (no validation set given)

@@ -71,3 +71,31 @@ def test_a_bad_setting_fails_before_any_probe(monkeypatch):
         expected_seconds(model, x, None, lr=0)
     with pytest.raises(ConfigError, match="flow_steps must be at most"):
         expected_seconds(model, x, None, flow_steps=10**6)
+
+
+def test_sampling_parts_are_probed_in_whole_chunks(monkeypatch):
+    """gaps' probe drew 1, 2, 4, ... importance samples and ELBO draws at a time, operations
+    hundreds of times smaller than the run's chunks of 250, and under a load of 14 expected 11 s
+    for a run that took 258 s: those parts are now timed in whole chunks of the run's size."""
+    from torchlvm.inference import gaps, gaps_parts
+
+    drawn = {"is": [], "elbo": []}
+    is_, elbo = gaps_parts.log_marginal_is, gaps.elbo_with_stderr
+
+    def recorded_is(*args, num_samples, chunk, **kwargs):
+        drawn["is"].append((num_samples, chunk))
+        return is_(*args, num_samples=num_samples, chunk=chunk, **kwargs)
+
+    def recorded_elbo(*args, num_samples, chunk, **kwargs):
+        drawn["elbo"].append((num_samples, chunk))
+        return elbo(*args, num_samples=num_samples, chunk=chunk, **kwargs)
+
+    monkeypatch.setattr(gaps_parts, "log_marginal_is", recorded_is)
+    monkeypatch.setattr(gaps, "elbo_with_stderr", recorded_elbo)
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
+    x = load_dataset("digits", "test", binarize="threshold").x[:20]
+    expected_seconds(model, x, None, local_steps=2, k=600, elbo_samples=90, chunk=30)
+    assert drawn["is"] and drawn["elbo"]
+    for samples, chunk in drawn["is"] + drawn["elbo"]:
+        assert chunk == 30 and samples % 30 == 0

@@ -16,6 +16,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -256,9 +257,8 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     folder, model = run_.folder, run_.model
     dataset, complete, val = _datasets(run_, args)
     config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"), dataset)
-    if len(complete):
-        _print_expected_time(model, complete, config)
-    result = evaluate(model, dataset, config, val_dataset=val)
+    pace = _print_expected_time(model, complete, config) if len(complete) else None
+    result = evaluate(model, dataset, config, val_dataset=val, advance=pace)
     metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
     previous = read_metrics(folder)  # which evaluation drew the figures now in figures/
@@ -291,13 +291,24 @@ def _figures(
     return {"folder": "figures", "written": [], "skipped": {"all": reason}}
 
 
-def _print_expected_time(model: Any, dataset: Any, config: EvalConfig) -> None:
-    """Print the expected time of the importance sampling, from a short timed probe."""
-    from torchlvm.evaluation.timing import expected_time
+def _print_expected_time(model: Any, dataset: Any, config: EvalConfig) -> Any:
+    """Print the expected time of the importance sampling, from a short timed probe; return
+    the :class:`~torchlvm.evaluation.timing.Pace` that re-states it from the evaluation's own
+    batches (None for a model that is not importance-sampled)."""
+    from tqdm.auto import tqdm
+
+    from torchlvm.evaluation.timing import Pace, expected_time
 
     expectation = expected_time(model, dataset, config, ood_sets=len(config.ood))
-    if expectation is not None:
-        print(expectation.describe(), flush=True)
+    if expectation is None:
+        return None
+    print(expectation.describe(), flush=True)
+
+    def say(line: str) -> None:  # (between the progress bars' redraws)
+        with tqdm.external_write_mode(file=sys.stdout):
+            print(line, flush=True)
+
+    return Pace(expectation, config, say)
 
 
 def _argv(args: argparse.Namespace) -> list[str]:

@@ -3,11 +3,18 @@
 Evaluation never loops over data points in Python: each function handed to :func:`map_batches`
 takes a batch ``x`` of shape ``(B, D)`` (and its condition ``c``) and returns per-example
 tensors with leading dimension ``B``, which are concatenated.
+
+Within :func:`batches_reported`, every batch is also reported to its ``advance(desc, rows)``
+(and the start of each computation, as ``rows`` 0):
+every section of an evaluation runs its batches here, so that ``evaluate(advance=...)`` is told of
+them all without each section passing a callback along.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 from torch import Tensor
@@ -17,6 +24,22 @@ from torchlvm._checks import check_positive_int
 from torchlvm._device import model_device as model_device  # (where it is looked up)
 
 BatchFn = Callable[[Tensor, Tensor | None], dict[str, Tensor]]
+Advance = Callable[[str, int], None]
+"""``advance(desc, rows)``: told before the first batch (``rows`` 0) and after each batch, by
+the progress bar's label and the batch's rows."""
+
+_ADVANCE: ContextVar[Advance | None] = ContextVar("advance", default=None)
+
+
+@contextmanager
+def batches_reported(advance: Advance | None) -> Iterator[None]:
+    """Within it, :func:`map_batches` calls ``advance(desc, 0)`` before its first batch and
+    ``advance(desc, rows)`` after each (None: nothing is called)."""
+    token = _ADVANCE.set(advance)
+    try:
+        yield
+    finally:
+        _ADVANCE.reset(token)
 
 
 def map_batches(
@@ -46,6 +69,9 @@ def map_batches(
     """
     check_positive_int("batch_size", batch_size)
     parts: dict[str, list[Tensor]] = {}
+    advance = _ADVANCE.get()
+    if advance is not None:
+        advance(desc, 0)
     starts = range(0, x.shape[0], batch_size)
     for start in tqdm(starts, desc=desc, disable=not progress, leave=False, unit="batch"):
         xb = x[start : start + batch_size]
@@ -55,6 +81,8 @@ def map_batches(
         out = fn(xb, cb)
         for name, value in out.items():
             parts.setdefault(name, []).append(value.detach().cpu())
+        if advance is not None:
+            advance(desc, len(xb))
     return {name: torch.cat(values) for name, values in parts.items()}
 
 

@@ -40,7 +40,13 @@ from torchlvm.data.memmap import MemmapDataset
 from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError, spelled
 from torchlvm.evaluation import likelihood as lik
-from torchlvm.evaluation._batching import map_batches, model_device, model_dtype
+from torchlvm.evaluation._batching import (
+    Advance,
+    batches_reported,
+    map_batches,
+    model_device,
+    model_dtype,
+)
 from torchlvm.evaluation._records import metric
 from torchlvm.evaluation.config import DEFAULT_OOD, EvalConfig
 from torchlvm.evaluation.features import dataset_classifier, sample_quality_note
@@ -166,6 +172,7 @@ def evaluate(
     config: EvalConfig | None = None,
     *,
     val_dataset: Dataset | MemmapDataset | None = None,
+    advance: Advance | None = None,
 ) -> Evaluation:
     """Evaluate ``model`` on ``dataset`` and return every metric, labelled.
 
@@ -179,6 +186,10 @@ def evaluate(
         config: every setting (:class:`~torchlvm.evaluation.config.EvalConfig`, checked when
             it is made); None: the defaults.
         val_dataset: held-out in-distribution data for the typicality score; None skips it.
+        advance: called as ``advance(section, rows)`` after each batch of rows a section
+            computes, and with ``rows`` 0 before its first (``section``: its progress bar's
+            label: ``"likelihood"``, ``"ood"``, ...), e.g. to re-state an expected time from
+            the evaluation's own pace (:class:`~torchlvm.evaluation.timing.Pace`).
 
     Returns:
         The :class:`~torchlvm.evaluation.records.Evaluation` (``.to_json()`` for metrics.json).
@@ -203,7 +214,7 @@ def evaluate(
                 "split))"
             )
     devices = [model_device(model)] if model_device(model).type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=devices), batches_reported(advance):
         torch.manual_seed(config.seed)
         return _evaluate(model, dataset, config, val_dataset)
 

@@ -17,11 +17,12 @@ a dataset trains and caches its feature classifier once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from torchlvm._probe import device_sync, seconds_per_unit
+from torchlvm._probe import Busy, device_sync, seconds_per_unit
 from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._batching import model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
@@ -40,22 +41,85 @@ class Expectation:
     probe_seconds: float  # what the probe took
     unit: str = "image"  # what one example is: "image", or "row" of a table
     ais: Expectation | None = None  # AIS's: seconds per example-chain-transition, how many
+    busy: Busy | None = None  # the machine's load when the probe ran, where above its cores
 
     def describe(self) -> str:
         """One line: ``expected time of the importance sampling: 2.4 min (...)``, and of AIS
-        after it when it runs: ``; of AIS: 14 min (...)``."""
+        after it when it runs: ``; of AIS: 14 min (...)``; on a busy machine, what its load
+        was and that the time will follow it."""
         line = (
             f"expected time of the importance sampling: {duration(self.seconds)} "
             f"({self.samples:,} {self.unit}-samples at {1e6 * self.per_sample:.2f} µs each, "
             f"from a {self.probe_seconds:.1f} s probe)"
         )
-        if self.ais is None:
-            return line
-        a = self.ais
-        return (
-            f"{line}; of AIS: {duration(a.seconds)} ({a.samples:,} {self.unit}-chain-transitions "
-            f"at {1e6 * a.per_sample:.2f} µs each, from a {a.probe_seconds:.1f} s probe)"
-        )
+        if self.ais is not None:
+            a = self.ais
+            line += (
+                f"; of AIS: {duration(a.seconds)} ({a.samples:,} {self.unit}-chain-transitions "
+                f"at {1e6 * a.per_sample:.2f} µs each, from a {a.probe_seconds:.1f} s probe)"
+            )
+        if self.busy is not None:
+            line += f"; {self.busy.describe()}"
+        return line
+
+
+RESTATE_SECONDS = 10.0
+"""The evaluation's own batches are timed this long before :class:`Pace` re-states its time."""
+
+
+class Pace:
+    """The expected time of the importance sampling re-stated from the evaluation's own batches.
+
+    A probe at the start measures the machine of that moment, and a load that changes makes its
+    time wrong, either way (``benchmarks/results/evaluate_time.md``). Given to ``evaluate`` as
+    its ``advance``, this counts the image-samples of each importance-sampled batch (the
+    sections :func:`planned_samples` counts: ``likelihood``, ``imputation``, ``ood``) against the
+    clock, and once those batches have taken :data:`RESTATE_SECONDS`, says the time the
+    image-samples left will take at that rate, once. Only the time from a section's start
+    (``rows`` 0) or its last batch to its next batch is counted: not the other work between
+    sections (reading data, probes, figures).
+    """
+
+    def __init__(
+        self,
+        expectation: Expectation,
+        config: EvalConfig,
+        say: Callable[[str], None],
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.per_row = {
+            "likelihood": config.k + sum(separate_draws(config.k, config.ks)),
+            "imputation": config.k,
+            "ood": config.ood_k,
+        }
+        self.left = expectation.samples  # image-samples not yet drawn
+        self.unit, self.say, self.clock = expectation.unit, say, clock
+        self.section: str | None = None
+        self.last = 0.0  # when the last batch ended
+        self.samples, self.seconds = 0, 0.0  # counted: between two batches of one section
+        self.said = False
+
+    def __call__(self, section: str, rows: int) -> None:
+        """After a batch of ``rows`` rows of ``section`` (a progress bar's label), or before
+        its first (``rows`` 0)."""
+        per_row = self.per_row.get(section, 0)
+        if self.said or not per_row:  # (no importance samples: not counted)
+            self.section = None
+            return
+        now = self.clock()
+        if rows and section == self.section:
+            self.samples += rows * per_row
+            self.seconds += now - self.last
+        self.left -= rows * per_row
+        self.section, self.last = section, now
+        if self.seconds >= RESTATE_SECONDS and self.left > 0:
+            self.said = True
+            each = self.seconds / self.samples
+            self.say(
+                f"expected time of the importance sampling, re-stated from its last "
+                f"{self.seconds:.0f} s: {duration(each * self.left)} more ({self.left:,} "
+                f"{self.unit}-samples left at {1e6 * each:.2f} µs each)"
+            )
 
 
 def duration(seconds: float) -> str:
@@ -86,8 +150,17 @@ def probe(
     """Seconds per image-sample of the importance-sampled likelihood on a batch of ``dataset``
     (unconditional proposal: the cost of a conditional model's samples is the same order), or
     None for a model with a point-mass encoder, which evaluation does not importance-sample.
-    Samples double up to ``config.k`` (:func:`torchlvm._probe.seconds_per_unit`); told the
-    image-samples the evaluation will draw, ``samples``, a probe of a short one stops early."""
+
+    The unit the probe doubles (:func:`torchlvm._probe.seconds_per_unit`) is one chunk of the
+    evaluation's own size (``config.chunk``, else the cache-sized default), up to the chunks of
+    ``config.k`` samples: every timed run does the operations the evaluation does, of the same
+    size. A probe that drew 1, 2, 4, ... samples at a time timed operations tens to hundreds of
+    times smaller than the evaluation's, whose fixed cost per operation (and, under load, a
+    thread's wait for its descheduled sibling) it multiplied out: its expected time was 0.16
+    to 17.8 times the time taken on a busy machine, 0.27 to 1.28 in chunks (a digits VAE,
+    k = 5000, loads 7-14 on 2 cores; ``benchmarks/results/evaluate_time.md``). Told the
+    image-samples the evaluation will draw, ``samples``, a probe of a short one stops early.
+    A load that changes after the probe is followed by :class:`Pace`."""
     x, c = _probe_batch(model, dataset, config)
     from torchlvm.evaluation.evaluate import is_deterministic
 
@@ -95,15 +168,17 @@ def probe(
         return None
     device, rows = x.device, len(x)
     chunk = config.chunk or auto_chunk(rows, x.shape[-1], device, x.element_size())
+    chunk = min(chunk, config.k)  # (the sampling's own: k samples at most)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
         rate = seconds_per_unit(
-            lambda m: log_marginal_is(model, x, c, num_samples=m, chunk=chunk),
-            most=config.k,
-            total=None if samples is None else -(-samples // rows),
+            lambda m: log_marginal_is(model, x, c, num_samples=m * chunk, chunk=chunk),
+            most=config.k // chunk,  # (whole chunks, k samples at most)
+            total=None if samples is None else -(-samples // (rows * chunk)),
             sync=device_sync(device),
+            setup=False,
         )
-    return rate.per_unit / rows
+    return rate.per_unit / (rows * chunk)
 
 
 def probe_ais(
@@ -154,6 +229,7 @@ def expected_time(
     n = len(dataset) if config.n is None else min(config.n, len(dataset))
     classes = dataset.num_classes or 1
     samples = planned_samples(config, n, ood_sets=ood_sets, classes=classes)
+    busy = Busy.now()  # (read before the probe adds this process's own threads to it)
     start = time.perf_counter()
     per_sample = probe(model, dataset, config, samples)
     if per_sample is None:
@@ -166,4 +242,4 @@ def expected_time(
         steps = n * config.ais_chains * config.ais_steps
         per_step = probe_ais(model, dataset, config, steps)
         ais = Expectation(per_step * steps, per_step, steps, time.perf_counter() - start, unit)
-    return Expectation(per_sample * samples, per_sample, samples, spent, unit, ais)
+    return Expectation(per_sample * samples, per_sample, samples, spent, unit, ais, busy)
