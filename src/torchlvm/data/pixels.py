@@ -163,9 +163,9 @@ def warn_sixteen_bit(dtype: np.dtype, path: str | os.PathLike[str]) -> None:
     if dtype.kind not in "iu" or dtype.itemsize != 2:
         return
     warnings.warn(
-        f"{path} holds {dtype} images whose values all lie in 0..255: read as 8-bit grey levels "
-        f"(divided by {PIXEL_MAX}); if they are 16-bit levels (of 0..65535) they are read 257 "
-        "times too bright: save them divided by 65535 as float32 (numpy: "
+        f"{path} holds {dtype.name} images whose values all lie in 0..255: read as 8-bit grey "
+        f"levels (divided by {PIXEL_MAX}); if they are 16-bit levels (of 0..65535) they are "
+        "read 257 times too bright: save them divided by 65535 as float32 (numpy: "
         "(x / 65535).astype('float32')); if they are 8-bit, save them as uint8 "
         "(x.astype('uint8')) to read them so without this warning",
         stacklevel=2,
