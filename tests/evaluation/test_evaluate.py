@@ -131,6 +131,18 @@ def test_ppca_reports_the_exact_likelihood(test_data):
     assert m["latent"]["active_units"]["value"] == 5
 
 
+def test_ppca_scores_outliers_by_its_exact_likelihood(test_data):
+    """PPCA's outlier score was importance-sampled ('k=100') beside its exact log p(x) in the
+    likelihood section: it is the exact −log p(x), the likelihood section's number."""
+    grey = load_dataset("digits", "test")
+    model = PPCA(latent_dim=5).fit(load_dataset("digits", "train").x)
+    m = run(model, grey, **dict(SMALL, sample_quality=False, ood=("noise",), n=None))
+    outliers = m["outliers"]
+    assert outliers["score_description"].startswith("−log p(x), exact (closed form) (higher")
+    mean_in = outliers["sets"]["noise"]["mean_score_in"]
+    assert mean_in == pytest.approx(-m["likelihood"]["exact"]["nats"]["value"], rel=1e-12)
+
+
 def test_the_record_names_the_fitted_k_after_set_params(test_data):
     """set_params changes latent_dim for the next fit (scikit-learn's contract); the fitted W
     is still K = 5, and the record describes the model evaluated."""

@@ -587,9 +587,21 @@ def _prepare(protocol: str, seed: int) -> Callable[[Tensor], Tensor]:
 
 
 def _likelihood_score(model: Any, data: EvalData, o: EvalConfig) -> tuple[Callable, str]:
-    """−log p(x) per example for OOD scoring, and what it is."""
+    """−log p(x) per example for OOD scoring, and what it is: exact where the model has a
+    closed form (PPCA's ``log_marginal``), as the likelihood section's, else importance-sampled
+    with ``ood_k`` draws."""
     k, chunk, bs = o.ood_k, o.chunk, o.batch_size
     dtype, device = model_dtype(model), model_device(model)
+    exact = getattr(model, "log_marginal", None)
+    if exact is not None and o.condition.kind == "none":
+
+        def exact_score(x: Tensor) -> Tensor:
+            x = x.to(device=device, dtype=dtype)
+            return map_batches(
+                lambda xb, _: {"s": -exact(xb)}, x, batch_size=bs, desc="ood", progress=o.progress
+            )["s"]
+
+        return exact_score, "−log p(x), exact (closed form)"
 
     def is_score(x: Tensor, c_of: Callable[[Tensor], Tensor | None]) -> Tensor:
         def batch(xb: Tensor, _: Tensor | None) -> dict[str, Tensor]:
