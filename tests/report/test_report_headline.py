@@ -261,3 +261,34 @@ def test_a_label_cvaes_probe_card_says_its_encoder_was_given_the_class(demo_metr
     assert "on posterior means of q(z|x,class), 5-fold" in cards_by_key(demo_metrics)["probe"].note
     demo_metrics["protocol"]["condition"] = "mask:top"
     assert "on posterior means, 5-fold" in cards_by_key(demo_metrics)["probe"].note
+
+
+def test_a_split_with_missing_cells_sets_train_beside_test_of_the_same_cells():
+    """A PPCA fitted by EM on a table with missing cells, then evaluated: the card set the
+    likelihood of the 4 complete test rows (−13.23) beside fit's train number over every row's
+    observed cells (−14.47), two quantities as one. It says which rows it covers, and sets the
+    train number beside the test split's observed-cell number (−13.63)."""
+    exact = {"value": -13.2269, "unit": "nats/row", "kind": "exact"}
+    metrics = {  # from `fit ppca --method em --allow-missing` and `evaluate` on wine with holes
+        "model": "ppca",
+        "train_log_likelihood": -14.47195,
+        "test_log_likelihood": -13.63091,
+        "likelihood": {
+            "quantity": "log p(x)",
+            "exact": {"nats": exact},
+            "rows": "on the 4 complete rows of 18 only (the observed-cell likelihood covers "
+            "every row)",
+        },
+        "observed_likelihood": {
+            "nats": {"value": -13.63091, "unit": "nats/row", "kind": "exact"},
+            **{"rows": 18, "incomplete_rows": 14, "missing_cells": 22, "cells": 234},
+        },
+    }
+    card = cards_by_key(metrics)["log_px"]
+    assert card.value == "−13.23"
+    assert card.note == (
+        "exact · on the 4 complete rows of 18 only (the observed-cell likelihood covers every "
+        "row); every row's observed cells: test −13.63, train −14.47"
+    )
+    del metrics["observed_likelihood"]  # (a record without it: no train number to set beside)
+    assert cards_by_key(metrics)["log_px"].note.endswith("covers every row)")

@@ -21,6 +21,7 @@ from torchlvm.evaluation.records import (
     Evaluation,
     Latent,
     Likelihood,
+    ObservedLikelihood,
     Outliers,
     Pair,
     Probes,
@@ -179,11 +180,27 @@ def log_px(m: Evaluation) -> Headline | None:
     name, pair = found
     q, bits = _defined(pair) or (pair.nats, None)
     value = num(q.value, q.stderr if name != "exact" else None)
-    note = _how(q, bits, _units(m))
-    if m.fit is not None and m.fit.train_log_likelihood is not None:
-        note += f" · train {num(m.fit.train_log_likelihood)}"
+    note = _how(q, bits, _units(m)) + _train_beside(m)
     unit = _text(q.unit, "nats/example")
     return Headline("log_px", label, value, unit, note, _text(q.note))
+
+
+def _train_beside(m: Evaluation) -> str:
+    """The train log-likelihood ``torchlvm fit`` wrote, beside the test number of the same
+    rows and cells. On a split with missing cells the likelihood section covers its complete
+    rows only (said here), and fit's train number every row's observed cells: it stands beside
+    the split's observed-cell number (``observed_likelihood``), not the card's."""
+    if m.fit is None or m.fit.train_log_likelihood is None:
+        return ""
+    train = num(m.fit.train_log_likelihood)
+    like = _likelihood(m)
+    if like is None or like.rows is None:  # every row of the split is complete
+        return f" · train {train}"
+    observed = m.observed_likelihood
+    beside = ""
+    if isinstance(observed, ObservedLikelihood) and observed.nats.value is not None:
+        beside = f"; every row's observed cells: test {num(observed.nats.value)}, train {train}"
+    return f" · {like.rows}{beside}"
 
 
 def elbo(m: Evaluation) -> Headline | None:
