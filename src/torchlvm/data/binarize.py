@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Literal, NamedTuple
 
@@ -64,20 +65,20 @@ class Values(NamedTuple):
         False (the values summed before were not all whole, so neither is the sum)."""
         if not len(x):
             return Values(0, 0, 0.0, 0.0, True)
-        low, high = x.min(), x.max()  # NaN where x holds one (torch and numpy alike)
+        low, high = _extremes(x)  # NaN where x holds one (torch and numpy alike)
         floating = x.is_floating_point() if isinstance(x, Tensor) else x.dtype.kind == "f"
         if not floating:
-            return Values(0, len(x), float(low), float(high), True)
+            return Values(0, len(x), low, high, True)
         missing = 0
-        if low != low or high != high:  # a NaN: summarize the others
+        if math.isnan(low) or math.isnan(high):  # a NaN: summarize the others
             nan = x != x
             missing = int(nan.sum())
             x = x[~nan]
             if not len(x):
                 return Values(missing, 0, 0.0, 0.0, True)
-            low, high = x.min(), x.max()
+            low, high = _extremes(x)
         whole = whole and bool((x == x.round()).all())
-        return Values(missing, len(x), float(low), float(high), whole)
+        return Values(missing, len(x), low, high, whole)
 
     @staticmethod
     def merged(parts: Iterable[Values]) -> Values:
@@ -91,6 +92,15 @@ class Values(NamedTuple):
             max((p.high for p in seen), default=0.0),
             all(p.whole for p in seen),
         )
+
+
+def _extremes(x: Tensor | np.ndarray) -> tuple[float, float]:
+    """The least and greatest value of 1-D ``x`` (not empty), as Python floats (comparing
+    0-d tensors cost more than the pass itself), in one pass over a tensor."""
+    if isinstance(x, Tensor):
+        low, high = torch.aminmax(x)
+        return float(low), float(high)
+    return float(x.min()), float(x.max())
 
 
 MNIST_NORMALIZE = (0.1307, 0.3081)
