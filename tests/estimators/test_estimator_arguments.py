@@ -69,13 +69,28 @@ def test_a_random_state_instance_trains_reproducibly():
     np.testing.assert_array_equal(one.transform(X), two.transform(X))
 
 
-@pytest.mark.parametrize(
-    "accelerator", ["tpuu", "mps", "cuda"]
-)  # mps: Lightning's error, off a Mac
+@pytest.mark.parametrize("accelerator", ["tpuu", "mps", "TPU"])  # mps: Lightning's error, off a Mac
 def test_an_unknown_accelerator_is_refused_before_training(accelerator):
-    """The estimators take what ``--accelerator`` takes (they also took 'cuda', the CLI not)."""
-    with pytest.raises(ConfigError, match="accelerator must be one of 'auto', 'cpu', 'gpu', got"):
+    """The estimators take what ``--accelerator`` takes."""
+    with pytest.raises(
+        ConfigError, match=f"accelerator must be one of 'auto', 'cpu', 'gpu', got '{accelerator}'"
+    ):
         VAEEstimator(**{**FAST, "accelerator": accelerator}).fit(data()[0])
+
+
+@pytest.mark.parametrize("accelerator", ["cuda", "GPU", "CPU"])
+def test_torchs_name_and_capitals_read_as_the_command_line_reads_them(accelerator, monkeypatch):
+    """'cuda' (torch's name, which users type) was refused, as the CLI refused it; both read it
+    as 'gpu' now, and capitals as lower case."""
+    from torchlvm.estimators import _training
+
+    seen = []
+    monkeypatch.setattr(
+        _training, "fit", lambda *a, accelerator, **k: seen.append(accelerator) or 1 / 0
+    )
+    with pytest.raises(ZeroDivisionError):
+        VAEEstimator(**{**FAST, "accelerator": accelerator}).fit(data()[0])
+    assert seen == ["cpu" if accelerator == "CPU" else "gpu"]
 
 
 @pytest.mark.parametrize("estimator", [VAEEstimator, CVAEEstimator])

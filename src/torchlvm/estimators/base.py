@@ -32,7 +32,7 @@ from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal
 
 from torchlvm._checks import check_choice, check_positive_int
-from torchlvm._device import ACCELERATORS
+from torchlvm._device import ACCELERATORS, accelerator_name
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.estimators._training import ArrayDataModule
@@ -114,7 +114,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     lr: float = 1e-3
     k: int = 100  # importance samples per row for score_samples / score
     random_state: Any = None  # int, RandomState or None
-    accelerator: str = "cpu"  # Lightning's accelerator for training
+    accelerator: str = "cpu"  # Lightning's accelerator for training ("cuda" reads as "gpu")
 
     _model_type: ClassVar[str]
     """The registered model type the estimator trains (its recipe builds the config)."""
@@ -139,8 +139,17 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         config = recipe_for(self._model_type).config_from_fields(cls, fields, datamodule.facts())
         return cls.from_config(config)
 
+    def _accelerator(self) -> str:
+        """``accelerator`` as ``--accelerator`` reads it, checked: ``"cuda"`` (torch's name) as
+        ``"gpu"``, in any case (:func:`~torchlvm._device.accelerator_name`)."""
+        given = self.accelerator
+        name = accelerator_name(given) if isinstance(given, str) else given
+        if name not in ACCELERATORS:
+            check_choice("accelerator", given, ACCELERATORS)  # raises, naming what was given
+        return name
+
     def _train_config(self) -> TrainConfig:
-        check_choice("accelerator", self.accelerator, ACCELERATORS)
+        self._accelerator()
         # named here as the estimator spells them (TrainConfig's are max_epochs and k, and k is
         # also this estimator's samples for score_samples)
         epochs = check_positive_int("epochs", self.epochs)

@@ -109,7 +109,7 @@ class CVAEEstimator(LVMEstimator):
             batch_size=config.batch_size,
             condition="label",
         )
-        model, epochs = train(self._build, dm, config, accelerator=self.accelerator)
+        model, epochs = train(self._build, dm, config, accelerator=self._accelerator())
         self._finish(model, epochs)
         return self
 

@@ -32,7 +32,8 @@ class VAEEstimator(LVMEstimator):
         k: importance samples per row for ``score_samples`` / ``score``.
         random_state: int, ``RandomState`` or None; seeds initialization, batches, the draws of
             ``score_samples`` and ``sample``.
-        accelerator: Lightning's accelerator for training (``"cpu"``, ``"gpu"``, ``"auto"``).
+        accelerator: Lightning's accelerator for training (``"cpu"``, ``"gpu"``, ``"auto"``;
+            ``"cuda"``, torch's name, reads as ``"gpu"``).
 
     Attributes:
         model_: the trained :class:`~torchlvm.VAE` (float64, eval mode); ``save_pretrained``
@@ -65,7 +66,7 @@ class VAEEstimator(LVMEstimator):
         dm = ArrayDataModule(
             x, seed=config.seed, batch_size=config.batch_size, missing=self._missing_ok()
         )
-        model, epochs = train(self._build, dm, config, accelerator=self.accelerator)
+        model, epochs = train(self._build, dm, config, accelerator=self._accelerator())
         self._finish(model, epochs)
         return self
 
