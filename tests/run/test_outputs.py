@@ -111,8 +111,9 @@ def test_a_figure_metrics_json_lists_as_an_earlier_evaluations_is_torchlvms(run:
         ["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", "~/runs/ppca"],
         ["train", "vae", "--data", "digits", "--epochs", "1", "--quiet", "--out", "~/runs/vae"],
         ["sample", "RUN", "--n", "2", "--out", "~/samples.png"],
+        ["kl-demo", "--dim", "1", "--steps", "20", "--out", "~/kl"],  # (a folder, as typed)
     ],
-    ids=["fit", "train", "sample"],
+    ids=["fit", "train", "sample", "kl-demo"],
 )
 def test_an_output_under_an_unexpanded_tilde_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv
@@ -162,6 +163,48 @@ def test_a_run_under_an_unexpanded_tilde_is_named_with_the_path_meant(
     assert capsys.readouterr().err == (
         "torchlvm: error: ~/runs/p does not exist: no shell expanded its '~' (a shell leaves it "
         f"as it is inside quotes and after '='); pass {meant}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["report", "~/runs/p"], "~/runs/p does not exist"),
+        (["datasets", "--data-dir", "~/data"], "--data-dir ~/data does not exist"),
+        (
+            ["compare", "--data", "digits", "--epochs", "1", "--out", "~/cmp"],
+            "--out ~/cmp would make a folder named '~' in the current folder",
+        ),
+    ],
+    ids=["report", "datasets", "compare"],
+)
+def test_every_command_names_the_path_an_unexpanded_tilde_meant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv, named
+) -> None:
+    """report "~/r" said 'it has no config.json'; datasets --data-dir "~/data" listed every
+    dataset as missing from it; compare --out "~/cmp" named the path of its first run inside."""
+    from torchlvm.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    meant = str(tmp_path / "home" / argv[-1][2:])
+    flag = f"{argv[-2]} " if argv[-2].startswith("--") else ""
+    assert capsys.readouterr().err == (
+        f"torchlvm: error: {named}: no shell expanded its '~' (a shell leaves it as it is inside "
+        f"quotes and after '='); pass {flag}{meant}\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_datasets_refuses_a_data_dir_that_is_no_folder(tmp_path: Path, capsys) -> None:
+    """A mistyped --data-dir listed every dataset as missing, as if the folder held none."""
+    from torchlvm.cli import main
+
+    assert main(["datasets", "--data-dir", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err == (
+        f"torchlvm: error: --data-dir {tmp_path / 'nope'} does not exist; pass the folder that "
+        "holds the dataset's files\n"
     )
 
 

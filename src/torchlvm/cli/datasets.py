@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.data import describe_datasets
     from torchlvm.data.registry import FILE_SUFFIXES
 
+    _check_data_dir(args.data_dir)
     infos = describe_datasets(data_dir=args.data_dir)
     width = max(len(info.name) for info in infos)
     for info in infos:
@@ -34,3 +35,24 @@ def run(args: argparse.Namespace) -> int:
             print(f"{'':<{width}}  {'':<9}  to get it: {info.how_to_get}")
     print(f"A file is accepted as --data too: {', '.join(FILE_SUFFIXES)}.")
     return 0
+
+
+def _check_data_dir(data_dir: str | None) -> None:
+    """Refuse a ``--data-dir`` that names no folder: every dataset would be listed as missing
+    from it, which reads as if the folder were there and held none of them.
+
+    Raises:
+        DataNotFoundError: naming the folder (and the path meant, for a '~' no shell expanded).
+    """
+    from pathlib import Path
+
+    from torchlvm._shell import unexpanded_home
+    from torchlvm.errors import DataNotFoundError
+
+    if data_dir is None or Path(data_dir).is_dir():
+        return
+    home = unexpanded_home(data_dir, "--data-dir", reading=True)
+    what = "is not a folder" if Path(data_dir).exists() else "does not exist"
+    raise DataNotFoundError(
+        home or f"--data-dir {data_dir} {what}; pass the folder that holds the dataset's files"
+    )

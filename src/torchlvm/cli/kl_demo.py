@@ -56,11 +56,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from torchlvm._shell import unexpanded_home
     from torchlvm.distributions.fitting import bimodal_target, fit_gaussian
     from torchlvm.errors import RunDirectoryError
     from torchlvm.plots.kl_fits import kl_fits_figure, save_figure
     from torchlvm.run import output_file
 
+    if (home := unexpanded_home(args.out, "--out")) is not None:  # (a folder: named as typed)
+        raise RunDirectoryError(home)
     if args.out.exists() and not args.out.is_dir():
         raise RunDirectoryError(f"--out {args.out} is a file; pass a folder path")
     dims = (1, 2) if args.dim is None else (args.dim,)
