@@ -90,8 +90,8 @@ class Busy:
 
     def describe(self) -> str:
         return (
-            f"the machine is busy (load average {self.load:.1f} on {self.cores} cores), and the "
-            "time will follow its load"
+            f"the machine is busy (load average {self.load:.1f} on {self.cores} cores): the time "
+            "will follow its load"
         )
 
 

@@ -294,7 +294,10 @@ def _figures(
 def _print_expected_time(model: Any, dataset: Any, config: EvalConfig) -> Any:
     """Print the expected time of the importance sampling, from a short timed probe; return
     the :class:`~torchlvm.evaluation.timing.Pace` that re-states it from the evaluation's own
-    batches (None for a model that is not importance-sampled)."""
+    batches (None for a model that is not importance-sampled).
+
+    What follows the first line is progress, as the bars are, and goes to stderr with them: on a
+    machine busier than its cores, that the time will follow the load; the re-stated time."""
     from tqdm.auto import tqdm
 
     from torchlvm.evaluation.timing import Pace, expected_time
@@ -305,9 +308,11 @@ def _print_expected_time(model: Any, dataset: Any, config: EvalConfig) -> Any:
     print(expectation.describe(), flush=True)
 
     def say(line: str) -> None:  # (between the progress bars' redraws)
-        with tqdm.external_write_mode(file=sys.stdout):
-            print(line, flush=True)
+        with tqdm.external_write_mode(file=sys.stderr):
+            print(line, file=sys.stderr, flush=True)
 
+    if expectation.busy is not None:
+        say(expectation.busy.describe())
     return Pace(expectation, config, say)
 
 

@@ -45,8 +45,7 @@ class Expectation:
 
     def describe(self) -> str:
         """One line: ``expected time of the importance sampling: 2.4 min (...)``, and of AIS
-        after it when it runs: ``; of AIS: 14 min (...)``; on a busy machine, what its load
-        was and that the time will follow it."""
+        after it when it runs: ``; of AIS: 14 min (...)``."""
         line = (
             f"expected time of the importance sampling: {duration(self.seconds)} "
             f"({self.samples:,} {self.unit}-samples at {1e6 * self.per_sample:.2f} µs each, "
@@ -58,8 +57,6 @@ class Expectation:
                 f"; of AIS: {duration(a.seconds)} ({a.samples:,} {self.unit}-chain-transitions "
                 f"at {1e6 * a.per_sample:.2f} µs each, from a {a.probe_seconds:.1f} s probe)"
             )
-        if self.busy is not None:
-            line += f"; {self.busy.describe()}"
         return line
 
 
