@@ -55,7 +55,7 @@ def evaluate(src: str, run: Path, extra: list[str]) -> dict[str, Any]:
     samples = int(found[1].replace(",", ""))
     expected = samples * float(found[2]) * 1e-6
     taken = seconds["likelihood"] + seconds.get("outliers", 0.0)
-    again = RESTATED.search(done.stdout)  # the rate of the evaluation's own batches, all samples
+    again = RESTATED.search(done.stderr)  # the rate of the evaluation's own batches, all samples
     restated = None if again is None else samples * float(again[1]) * 1e-6
     return {
         "expected": expected, "restated": restated, "taken": taken, "probe": float(found[3]),
