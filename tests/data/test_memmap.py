@@ -288,3 +288,21 @@ def test_values_float32_rounds_into_range_pass_as_a_full_load_passes(tmp_path) -
     streamed = load_dataset(path, "all", mmap=True, binarize="threshold")
     loaded = load_dataset(path, "all", binarize="threshold")
     assert torch.equal(streamed.x[torch.arange(10)], loaded.x)
+
+
+def test_an_archive_named_npy_is_told_the_line_that_saves_its_array(tmp_path, monkeypatch):
+    """np.savez's archive under an .npy name was told 'the magic string is not correct ...;
+    save it with numpy.save' when streamed (a full load names it as an archive): the line
+    given saves the archive's data array alone, which streams."""
+    monkeypatch.chdir(tmp_path)
+    images = np.random.default_rng(0).random((30, 4, 4)).astype(np.float32)
+    np.savez("arch.npz", images=images)
+    Path("arch.npz").rename("arch.npy")
+    with pytest.raises(DataError) as error:
+        load_memmap("arch.npy")
+    said = str(error.value)
+    assert said.startswith("arch.npy is an .npz archive (numpy.savez's), not one array")
+    line = said.split("save its data array alone (", 1)[1].split(") and stream", 1)[0]
+    exec(line, {"np": np})
+    assert torch.equal(load_memmap("arch-images.npy").x[torch.arange(30)], torch.from_numpy(
+        images.reshape(30, -1)))  # fmt: skip

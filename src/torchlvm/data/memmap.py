@@ -108,6 +108,7 @@ def read_layout(
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"{path} does not exist; check the path")
+    _refuse_archive(path)
     try:
         with open(path, "rb") as f:
             header = pixels.npy_header(f)
@@ -155,6 +156,29 @@ def read_layout(
             f"{size:,} bytes; copy or save it again"
         )
     return layout
+
+
+def _refuse_archive(path: Path) -> None:
+    """Refuse an ``.npz`` archive named ``.npy`` (a zip), naming the line that saves its data
+    array as the one array a stream reads.
+
+    Raises:
+        DataError: for a zip file.
+    """
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":
+                return
+        with np.load(path, allow_pickle=False) as archive:
+            key = files.npz_data_key(archive.files) or "x"
+    except (ValueError, OSError, EOFError):
+        key = "x"
+    alone = str(path.with_name(f"{path.stem}-{key}.npy"))
+    raise DataError(
+        f"{path} is an .npz archive (numpy.savez's), not one array, and streaming reads one "
+        f"array; save its data array alone (np.save({alone!r}, np.load({str(path)!r})"
+        f"[{key!r}])) and stream that, or rename it to end in .npz and load it whole"
+    )
 
 
 class MemmapRows:
