@@ -775,3 +775,33 @@ def test_rows_of_text_in_text_columns_are_data(tmp_path):
     path.write_text("id,kind,a,b\nr1,x,1.5,2\nr2,y,,\nr3,x,3,4.5\nr4,y,2,1\n")
     table = read_csv(path, drop_columns=["id"], label_column="kind", allow_empty=True)
     assert table.values.shape == (4, 2) and np.isnan(table.values[1]).all()
+
+
+@pytest.mark.parametrize("line", ["   ", "\t", " \t "], ids=["spaces", "tab", "both"])
+def test_a_line_of_spaces_is_blank_as_an_empty_one_is(tmp_path, line):
+    """A last line of spaces (it looks empty) was told 'line 4 has 1 cell but the file has 2
+    columns'; it is skipped as an empty line is, and a filled copy keeps it."""
+    from torchlvm.data.csv_rewrite import rewritten
+
+    text = f"a,b\n1,2\n3,\n{line}\n"
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    table = read_csv(path, keep_cells=True)
+    assert table.values.shape == (2, 2) and table.lines.tolist() == [2, 3]
+    filled = rewritten(table.text, table.dialect, table.header, table.cells, [{(1, 1): "9"}])
+    assert filled == f"a,b\n1,2\n3,9\n{line}\n"
+
+
+@pytest.mark.parametrize("order", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_its_mark_is_told_the_encoding_its_bytes_say(tmp_path, order):
+    """UTF-16 without a byte-order mark decodes as UTF-8 (NUL is a character), and was told
+    'line 4 has 1 cell but the file has 3 columns'; its NUL bytes name it, and the encoding
+    its first bytes say, which reads it."""
+    path = tmp_path / "t.csv"
+    path.write_bytes("a,b,c\n1,2,3\n4,5,6.5\n".encode(order))
+    with pytest.raises(DataError) as error:
+        read_csv(path)
+    assert "as UTF-16 text without its byte-order mark does; pass its encoding " in str(
+        error.value
+    ) and f"(encoding='{order}', as its first bytes say)" in str(error.value)
+    assert read_csv(path, encoding=order).values.tolist() == [[1, 2, 3], [4, 5, 6.5]]

@@ -193,9 +193,10 @@ class Dialect:
 
 
 def blank(row: list[str]) -> bool:
-    """Whether a row Python's csv reader read is a blank line (no cell, or one empty cell:
-    ``""``), which table readers skip; a line of separators alone is a row of empty cells."""
-    return len(row) < 2 and not any(row)
+    """Whether a row Python's csv reader read is a blank line (no cell, or one cell of nothing
+    but spaces or tabs: ``""``, ``"   "``, which looks as empty), which table readers skip; a
+    line of separators alone is a row of empty cells."""
+    return len(row) < 2 and not any(cell.strip(" \t") for cell in row)
 
 
 def _rows(text: str, delimiter: str) -> list[list[str]]:

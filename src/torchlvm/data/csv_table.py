@@ -124,16 +124,35 @@ def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
             "Excel, File > Save As > 'CSV UTF-8') and pass that file"
         )
     try:
-        return decode(raw, encoding)
+        text, told = decode(raw, encoding)
     except MarkedOtherwise as error:
         marked, stated = error.marked.removesuffix("-sig"), error.stated
     except UnicodeDecodeError as error:
         raise _not_text(path, raw, error, encoding) from None
+    else:
+        if encoding is None and text.count("\0") * 3 >= len(text) > 0:
+            raise _unmarked_utf16(path, raw)
+        return text, told
     raise spelled(
         DataError,
         lambda spell: (
             f"{path} starts with the byte-order mark of {marked}, so it is not {stated} text; "
             f"leave out {spell('encoding', None)}"
+        ),
+    )
+
+
+def _unmarked_utf16(path: Path, raw: bytes) -> DataError:
+    """The refusal of text told UTF-8 or Windows-1252 of which a third or more is NUL
+    characters: UTF-16 without its byte-order mark (every other byte of Latin text 0), whose
+    order its first bytes tell; the fix states the encoding."""
+    order = "utf-16-be" if raw[:1] == b"\0" else "utf-16-le"
+    return spelled(
+        DataError,
+        lambda spell: (
+            f"{path} holds NUL bytes between its characters, as UTF-16 text without its "
+            f"byte-order mark does; pass its encoding ({spell('encoding', order)}, as its first "
+            "bytes say), or save the file as UTF-8 CSV"
         ),
     )
 
