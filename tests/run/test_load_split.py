@@ -46,3 +46,13 @@ def test_a_run_of_an_earlier_reading_is_refused_whichever_file_it_is_given(
     if given is not None:
         assert f"image files give now (as {folder / given} would)" in err
     assert not out.exists()
+
+
+def test_gaps_reads_the_run_split_as_every_other_command_does(earlier_run, capsys):
+    """gaps loaded the run's data by itself (load_dataset with the run's options), past
+    load_split's checks: the run of an earlier reading was measured on values it never saw."""
+    capsys.readouterr()
+    assert main(["gaps", str(earlier_run), "--n", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "its int64 values of 0..255 as stored" in err, err
+    assert not (earlier_run / "gaps.json").exists()

@@ -123,7 +123,7 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     from torchlvm.run.commit import Staging
 
     model = run_.model
-    x, c, protocol, dataset = _data(model, run_.data, args.split, args.n, device, run_.dtype)
+    x, c, protocol, dataset = _data(run_, args.split, args.n, device)
     noun = example_noun(run_.data.get("table") is not None)
     settings = _settings(args)
     check_gaps(model, x, c, **settings)  # before the probe: a bad setting costs no time
@@ -237,36 +237,27 @@ def _figure(
     save_figure(fig, staging.path(path))
 
 
-def _data(
-    model: Any, data: dict[str, Any], split: str, n: int, device: Any, dtype: Any
-) -> tuple[Any, Any, str, str]:
-    """The first ``n`` examples of the model's data split, as evaluation sees them, with their
-    conditions, on ``device`` in the model's ``dtype``; also the protocol name and the dataset
-    name."""
-    from torchlvm.data import load_dataset
+def _data(run_: Any, split: str, n: int, device: Any) -> tuple[Any, Any, str, str]:
+    """The first ``n`` examples of the run's data split, as evaluation sees them (read by
+    :func:`~torchlvm.run.loaded.load_split`, only those rows of a split the run streams), with
+    their conditions, on ``device`` in the model's dtype; also the protocol name and the
+    dataset name."""
     from torchlvm.errors import RunDirectoryError
+    from torchlvm.evaluation.evaluate import conditions_for
+    from torchlvm.run.loaded import load_split
 
-    name = data.get("name")
-    if not name:
+    data = run_.data
+    if not data.get("name"):
         raise RunDirectoryError(
             "config.json has no 'data' section naming the dataset; gaps needs the model's data "
             "(train the model with 'torchlvm train' or save it with data={'name': ...})"
         )
     seed = int(data.get("seed", 0))
-    dataset = load_dataset(
-        name,
-        split,
-        data_dir=data.get("data_dir"),
-        binarize=data.get("binarize", "none"),
-        seed=seed,
-        **(data.get("options") or {}),
-    )
-    x_all = dataset.fixed_binarized(seed)
-    x = x_all[:n].to(dtype)  # not p(z)'s dtype: a CVAE's prior needs a condition
+    dataset = load_split(run_, None, split, streamed=True)
+    x = dataset.fixed_binarized(seed)[:n].to(run_.dtype)  # not p(z)'s: a CVAE's prior needs c
     y = None if dataset.y is None else dataset.y[:n]
-    from torchlvm.evaluation.evaluate import conditions_for
-
-    c, _ = conditions_for(model, x, y, data.get("condition") or "none", dataset.shape, seed)
+    condition = data.get("condition") or "none"
+    c, _ = conditions_for(run_.model, x, y, condition, tuple(dataset.shape), seed)
     c = None if c is None else c.to(device)
     return x.to(device), c, dataset.binarize, dataset.name
 
