@@ -130,3 +130,14 @@ def test_metrics_of_an_earlier_model_are_said_to_be(run_dir, capsys):
     text = (folder / "report.html").read_text(encoding="utf-8")
     assert "measured on an earlier model of this run" in text
     assert f"torchlvm evaluate {folder}" in text
+
+
+def test_build_report_names_the_fix_for_an_unexpanded_tilde(tmp_path, monkeypatch):
+    """build_report('~/runs/vae') said 'it has no config.json, so it is not a run folder'."""
+    from torchlvm.errors import RunDirectoryError
+    from torchlvm.report import build_report
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RunDirectoryError, match=r"pass os\.path\.expanduser\('~/runs/vae'\)"):
+        build_report("~/runs/vae")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm._nested import lookup
-from torchlvm._shell import quoted
+from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import RunDirectoryError, TorchLVMError
 from torchlvm.evaluation.records import Evaluation, example_noun
 from torchlvm.io import read_config
@@ -260,6 +260,8 @@ def check_run_folder(folder: str | Path) -> None:
         RunDirectoryError: for an interrupted run or a folder (or file) without config.json.
     """
     folder = Path(folder)
+    if (home := unexpanded_home(folder, reading=True, python=True)) is not None:
+        raise RunDirectoryError(home)  # (the command line names its own fix first)
     check_finished(folder)  # an interrupted run is named, with the command that finishes it
     if not RunLayout(folder).config.is_file():
         what = "is a file, not" if folder.is_file() else "has no config.json, so it is not"
