@@ -99,3 +99,24 @@ def test_sampling_parts_are_probed_in_whole_chunks(monkeypatch):
     assert drawn["is"] and drawn["elbo"]
     for samples, chunk in drawn["is"] + drawn["elbo"]:
         assert chunk == 30 and samples % 30 == 0
+
+
+def test_gaps_names_a_busy_machine_on_stderr_and_keeps_its_line(monkeypatch, capsys):
+    """Under a load of 14 gaps expected 11 s for a run that took 258 s and said nothing of the
+    load: on a machine busier than its cores a line on stderr says that the time will follow
+    it; the expected-time line itself is unchanged."""
+    from torchlvm import _probe
+    from torchlvm.cli.gaps import _expected
+
+    monkeypatch.setattr(_probe.os, "getloadavg", lambda: (14.0, 0.0, 0.0))
+    monkeypatch.setattr(_probe, "available_devices", lambda kind: (2, "CPU cores"))
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
+    x = load_dataset("digits", "test", binarize="threshold").x[:10]
+    line = _expected(model, x, None, dict(local_steps=2, num_samples=2, k=4, elbo_samples=2))
+    assert line.startswith("expected time: ") and line.endswith("probe of each part)")
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "the machine is busy (load average 14.0 on 2 cores): the time will follow its load\n"
+    )

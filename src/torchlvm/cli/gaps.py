@@ -192,11 +192,19 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _expected(model: Any, x: Any, c: Any, settings: dict[str, Any]) -> str:
-    """``expected time: 1.4 min (from a 0.8 s probe)``: each part timed for a few steps."""
+    """``expected time: 1.4 min (from a 0.8 s probe)``: each part timed for a few steps. On a
+    machine busier than its cores, a line on stderr (with the progress bars) says that the
+    time will follow its load, as evaluate's does."""
+    import sys
+
+    from torchlvm._probe import Busy
     from torchlvm.evaluation.timing import duration
     from torchlvm.inference.gaps_timing import expected_seconds
 
+    busy = Busy.now()  # (before the probe's own threads add to the load)
     seconds, probe = expected_seconds(model, x, c, **settings)
+    if busy is not None:
+        print(busy.describe(), file=sys.stderr, flush=True)
     return f"expected time: {duration(seconds)} (from a {probe:.1f} s probe of each part)"
 
 
