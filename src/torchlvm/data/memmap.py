@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -386,7 +387,7 @@ def _zeros_and_ones(values: Values, grey_levels: bool) -> bool:
     return not grey_levels and _in_unit_interval(values, grey_levels) and values.whole
 
 
-def _file_shows(rows: MemmapRows, holds: Any) -> bool:
+def _file_shows(rows: MemmapRows, holds: Callable[[Values, bool], bool]) -> bool:
     """Whether the file's summary shows that ``holds(summary, grey_levels)`` of every value of
     the file, hence of ``rows``; False means that the rows must be looked at."""
     return holds(rows.file_summary(), rows.layout.grey_levels)
