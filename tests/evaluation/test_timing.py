@@ -257,3 +257,29 @@ def test_evaluate_tells_advance_of_every_batch_by_its_section():
     ood = [rows for section, rows in told if section == "ood"]
     assert ood[0] == 0
     assert sum(ood) == 2 * 30  # the test images and the noise set (no validation set given)
+
+
+def test_an_exact_outlier_score_is_not_counted_as_samples():
+    """PPCA's outlier score is its exact log p(x) now: the expected time counted ood_k samples
+    for each of its rows in every outlier set, and the re-stated time would have counted its
+    instant batches as samples drawn."""
+    from torchlvm.evaluation.timing import Pace, exact_outlier_score
+    from torchlvm.models.ppca import PPCA
+
+    config = EvalConfig(k=100, ks=(1, 10), ood_k=7)
+    exact = planned_samples(config, 50, ood_sets=4, exact_ood=True)
+    assert exact == 50 * 100 and planned_samples(config, 50, ood_sets=4) == exact + 6 * 50 * 7
+    data = load_dataset("digits", "test", binarize="none")
+    ppca = PPCA(latent_dim=3).fit(data.x[:200])
+    assert exact_outlier_score(ppca, config)
+    found = expected_time(ppca, data, EvalConfig(k=40, ks=(1,), ood_k=7, n=30), ood_sets=1)
+    assert found.exact_ood and found.samples == 30 * 40
+    said, clock = [], Ticks()
+    pace = Pace(Expectation(1.0, 1e-6, 10**6, 0.1, exact_ood=True), config, said.append, clock)
+    pace("ood", 0)
+    clock.now += 20.0
+    pace("ood", 100)  # an exact score's batch: no samples, nothing counted
+    assert pace.samples == 0 and said == []
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
+    assert not exact_outlier_score(vae, config)
+    assert not exact_outlier_score(ppca, EvalConfig(condition="label"))

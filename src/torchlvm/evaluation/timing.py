@@ -42,6 +42,7 @@ class Expectation:
     unit: str = "image"  # what one example is: "image", or "row" of a table
     ais: Expectation | None = None  # AIS's: seconds per example-chain-transition, how many
     busy: Busy | None = None  # the machine's load when the probe ran, where above its cores
+    exact_ood: bool = False  # the outlier score is exact: it draws no samples
 
     def describe(self) -> str:
         """One line: ``expected time of the importance sampling: 2.4 min (...)``, and of AIS
@@ -84,11 +85,7 @@ class Pace:
         say: Callable[[str], None],
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self.per_row = {
-            "likelihood": config.k + sum(separate_draws(config.k, config.ks)),
-            "imputation": config.k,
-            "ood": config.ood_k,
-        }
+        self.per_row = samples_per_row(config, exact_ood=expectation.exact_ood)
         self.left = expectation.samples  # image-samples not yet drawn
         self.unit, self.say, self.clock = expectation.unit, say, clock
         self.section: str | None = None
@@ -124,20 +121,39 @@ def duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def planned_samples(config: EvalConfig, n: int, *, ood_sets: int, classes: int = 1) -> int:
+def exact_outlier_score(model: torch.nn.Module, config: EvalConfig) -> bool:
+    """Whether evaluate scores outliers by an exact log p(x) (PPCA's ``log_marginal``, an
+    unconditional model), drawing no importance samples for them: the rule of
+    ``evaluation.evaluate._likelihood_score``."""
+    return callable(getattr(model, "log_marginal", None)) and config.condition.kind == "none"
+
+
+def samples_per_row(config: EvalConfig, *, exact_ood: bool = False) -> dict[str, int]:
+    """Image-samples each importance-sampled section of evaluate draws per row, by its
+    progress bar's label: the likelihood's estimate and the bounds not cut from it, the missing
+    part of an imputation model, the outlier score (none where it is exact)."""
+    return {
+        "likelihood": config.k + sum(separate_draws(config.k, config.ks)),
+        "imputation": config.k if config.condition.kind == "mask" else 0,
+        "ood": 0 if exact_ood else config.ood_k,
+    }
+
+
+def planned_samples(
+    config: EvalConfig, n: int, *, ood_sets: int, classes: int = 1, exact_ood: bool = False
+) -> int:
     """Image-samples ``evaluate`` draws for ``n`` images with ``config``.
 
     Args:
         ood_sets: OOD sets that will be scored (without the in-distribution sets).
         classes: classes a label CVAE's outlier score sums over (1 otherwise).
+        exact_ood: the outlier score is exact (:func:`exact_outlier_score`): no samples.
     """
-    per_image = config.k + sum(separate_draws(config.k, config.ks))
-    if config.condition.kind == "mask":
-        per_image += config.k
-    total = n * per_image
+    per_row = samples_per_row(config, exact_ood=exact_ood)
+    total = n * (per_row["likelihood"] + per_row["imputation"])
     if config.ood:
         scored = 2 + ood_sets  # the test images, the validation images, each OOD set
-        total += scored * n * config.ood_k * (classes if config.condition.kind == "label" else 1)
+        total += scored * n * per_row["ood"] * (classes if config.condition.kind == "label" else 1)
     return total
 
 
@@ -225,7 +241,8 @@ def expected_time(
     autoencoder)."""
     n = len(dataset) if config.n is None else min(config.n, len(dataset))
     classes = dataset.num_classes or 1
-    samples = planned_samples(config, n, ood_sets=ood_sets, classes=classes)
+    exact_ood = exact_outlier_score(model, config)
+    samples = planned_samples(config, n, ood_sets=ood_sets, classes=classes, exact_ood=exact_ood)
     busy = Busy.now()  # (read before the probe adds this process's own threads to it)
     start = time.perf_counter()
     per_sample = probe(model, dataset, config, samples)
@@ -239,4 +256,4 @@ def expected_time(
         steps = n * config.ais_chains * config.ais_steps
         per_step = probe_ais(model, dataset, config, steps)
         ais = Expectation(per_step * steps, per_step, steps, time.perf_counter() - start, unit)
-    return Expectation(per_sample * samples, per_sample, samples, spent, unit, ais, busy)
+    return Expectation(per_sample * samples, per_sample, samples, spent, unit, ais, busy, exact_ood)
