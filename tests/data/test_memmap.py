@@ -306,3 +306,17 @@ def test_an_archive_named_npy_is_told_the_line_that_saves_its_array(tmp_path, mo
     exec(line, {"np": np})
     assert torch.equal(load_memmap("arch-images.npy").x[torch.arange(30)], torch.from_numpy(
         images.reshape(30, -1)))  # fmt: skip
+
+
+def test_an_empty_split_is_refused_as_a_full_load_refuses_it(tmp_path):
+    """A streamed file's empty split said '(5 rows split 80/10/10); add rows', a full load's
+    '... add rows, to 7 at least': one message, from splits.empty_split."""
+    path = _save(tmp_path, np.random.default_rng(0).random((5, 4, 4)).astype(np.float32))
+    with pytest.raises(DataError) as streamed:
+        load_dataset(path, "test", mmap=True)
+    with pytest.raises(DataError) as full:
+        load_dataset(path, "test")
+    assert str(streamed.value) == str(full.value)
+    assert "split 'test' is empty (5 examples split 80/10/10 train/val/test); add rows, to 7" in (
+        str(full.value)
+    )

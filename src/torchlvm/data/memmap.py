@@ -51,7 +51,7 @@ from torch import Tensor
 from torchlvm.data import csv_once, files, pixels
 from torchlvm.data.binarize import Values, check_values
 from torchlvm.data.dataset import Dataset
-from torchlvm.data.splits import PART_NAMES, split_indices
+from torchlvm.data.splits import PART_NAMES, empty_split, split_indices
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError, Spell, spelled
 
 FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)  # as torchlvm.data.files
@@ -526,11 +526,7 @@ def load_memmap(
     if split != "all":
         index = split_indices(layout.rows, FRACTIONS, seed, None)[PART_NAMES.index(split)]
         if len(index) == 0:
-            raise DataError(
-                f"{path}: split {split!r} is empty ({layout.rows} "
-                f"row{'' if layout.rows == 1 else 's'} split 80/10/10); add "
-                "rows (or, from Python, load it with split='all')"
-            )
+            raise empty_split(str(path), split, layout.rows, FRACTIONS)
     rows = MemmapRows(path, layout, index, summary=summary)
     example = pixels.example_shape(layout.shape, path)
     if check and not all_finite(rows):

@@ -130,11 +130,16 @@ def select_split(
         y = None if data.y is None else data.y[rows]
         part = replace(data, x=data.x[rows], y=y, split=split)
     if len(part) == 0:
-        percent = "/".join(f"{round(100 * f)}" for f in fractions)
-        raise DataError(
-            f"{data.name}: split {split!r} is empty ({len(data)} "
-            f"example{'' if len(data) == 1 else 's'} split "
-            f"{percent} train/val/test); add rows, to {fewest_rows(fractions)} at least (or, "
-            "from Python, load it with split='all')"
-        )
+        raise empty_split(data.name, split, len(data), fractions)
     return part
+
+
+def empty_split(name: str, split: str, rows: int, fractions: tuple[float, ...]) -> DataError:
+    """The refusal of ``split`` of data ``name``, empty: its ``rows`` split by ``fractions``
+    leave it none; the fix names the fewest rows that give every part one."""
+    percent = "/".join(f"{round(100 * f)}" for f in fractions)
+    return DataError(
+        f"{name}: split {split!r} is empty ({rows} example{'' if rows == 1 else 's'} split "
+        f"{percent} train/val/test); add rows, to {fewest_rows(fractions)} at least (or, "
+        "from Python, load it with split='all')"
+    )
