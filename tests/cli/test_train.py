@@ -98,6 +98,27 @@ def test_resume_continues_and_refuses_changed_settings(
     assert _snapshot(vae_run) == before
 
 
+def test_a_resume_says_when_the_runs_metrics_describe_the_model_before_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After train --resume the run's metrics.json described the model before it, in silence."""
+    from torchlvm.run.metrics import merge_metrics
+
+    out = tmp_path / "run"
+    base = ["train", "vae", "--data", "digits", *TINY, "--out", str(out)]
+    assert main([*base, "--epochs", "1"]) == 0
+    merge_metrics(out, {"likelihood": {"elbo": -30.0}})  # what evaluate merges, stamped
+    capsys.readouterr()
+    assert main([*base, "--epochs", "2", "--resume"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"  {out}/metrics.json describe the model before this resume; "
+        f"'torchlvm evaluate {out}' measures this one"
+    )
+    merge_metrics(out, {"likelihood": {"elbo": -29.0}})  # evaluated again
+    assert main([*base, "--epochs", "3", "--resume"]) == 0
+    assert "before this resume" in capsys.readouterr().out  # (trained on: stale again)
+
+
 def test_overwrite_replaces_a_run(tmp_path: Path) -> None:
     out = tmp_path / "run"
     base = ["train", "vae", "--data", "digits", "--epochs", "1", *TINY, "--out", str(out)]

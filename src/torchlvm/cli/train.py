@@ -299,16 +299,19 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
 
 def _print_stale_metrics(folder: Any) -> None:
     """Say so where the run's metrics.json was measured on the model before this resume."""
+    from torchlvm._nested import lookup
     from torchlvm._shell import quoted
     from torchlvm.errors import TorchLVMError
     from torchlvm.run.metrics import measured_on_other_weights, read_metrics
 
     try:
-        stale = measured_on_other_weights(folder, read_metrics(folder))
+        metrics = read_metrics(folder)
     except (OSError, TorchLVMError):  # a damaged metrics.json: evaluate names it
         return
-    if stale:
+    if measured_on_other_weights(folder, metrics):
+        drawn = lookup(metrics, "figures", "written")
+        what = "metrics.json and the figures it drew" if drawn else "metrics.json"
         print(
-            f"  {folder}/metrics.json and its figures describe the model before this resume; "
+            f"  {folder}/{what} describe the model before this resume; "
             f"'torchlvm evaluate {quoted(folder)}' measures this one"
         )
