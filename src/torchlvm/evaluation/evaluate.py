@@ -84,6 +84,7 @@ from torchlvm.evaluation.records import (
     table_units,
 )
 from torchlvm.evaluation.rows import evaluated_rows, subsample_index
+from torchlvm.evaluation.timing import exact_outlier_score
 from torchlvm.inference import log_marginal_is
 from torchlvm.inference.importance import auto_chunk
 from torchlvm.models.conditions import Condition, masked_condition
@@ -592,8 +593,8 @@ def _likelihood_score(model: Any, data: EvalData, o: EvalConfig) -> tuple[Callab
     with ``ood_k`` draws."""
     k, chunk, bs = o.ood_k, o.chunk, o.batch_size
     dtype, device = model_dtype(model), model_device(model)
-    exact = getattr(model, "log_marginal", None)
-    if exact is not None and o.condition.kind == "none":
+    if exact_outlier_score(model, o):  # the one statement of when (timing plans by it too)
+        exact = model.log_marginal
 
         def exact_score(x: Tensor) -> Tensor:
             x = x.to(device=device, dtype=dtype)
