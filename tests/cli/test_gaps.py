@@ -68,7 +68,8 @@ def test_gaps_says_what_it_will_do_and_prints_digits_its_errors_justify(vae_dir,
         "log p(x) by importance sampling (k=100 per example), ELBOs from 50 draws per example; "
         "the table follows when all are done"
     )
-    assert lines[1].startswith("expected time: ") and lines[1].endswith("probe of each part)")
+    assert lines[1].startswith("expected time: ") and "probe of each part)" in lines[1]  # (a busy
+    # machine adds a clause after it: perf6)
     rows = [line.split() for line in lines if line.startswith(("  log p(x)", "  ELBO", "  amort"))]
     assert len(rows) == 4
     for row in rows:
