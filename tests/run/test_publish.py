@@ -457,3 +457,25 @@ def test_a_mount_point_is_refused_before_any_work(
     with pytest.raises(RunDirectoryError, match="is a mount point"):
         check_new_target(out, overwrite=True)
     check_new_target(out / "run")
+
+
+def test_a_run_moved_while_it_resumes_is_named_with_both_folders(tmp_path: Path) -> None:
+    """'mv RUN NEW' while train --resume ran: training went on by path, made a new run in RUN,
+    left NEW at the epoch of the move with a stale lock file, and said nothing."""
+    run, new = tmp_path / "run", tmp_path / "new"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    with pytest.raises(RunDirectoryError) as caught:
+        with publish.resuming(run, "test"):
+            os.rename(run, new)
+            run.mkdir()  # what the training's next checkpoint does
+    assert str(caught.value).startswith(f"{run} was moved to {new} while this command trained")
+    assert not (new / LOCK_NAME).exists() and not (run / LOCK_NAME).exists()
+
+
+def test_a_resume_left_in_place_ends_quietly(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    with publish.resuming(run, "test"):
+        pass
+    assert os.listdir(run) == []

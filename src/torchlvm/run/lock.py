@@ -177,6 +177,11 @@ _HELD: weakref.WeakSet[RunLock] = weakref.WeakSet()
 """The locks this process holds."""
 
 
+def held_lock(folder: str | os.PathLike[str]) -> RunLock | None:
+    """The lock of ``folder`` that this process holds, None where it holds none."""
+    return next((lock for lock in list(_HELD) if lock.holds(folder)), None)
+
+
 def held_here(folder: str | os.PathLike[str]) -> bool:
     """Whether this process holds the lock of ``folder`` (a command that took it before calling
     code that would take it again: ``train --resume`` before ``fit``)."""
@@ -207,6 +212,18 @@ class RunLock:
     @property
     def path(self) -> Path:
         return lock_path(self.folder)
+
+    def now_at(self) -> Path | None:
+        """The folder the lock file is in now, where the locked folder was moved (or renamed)
+        by someone else meanwhile; None where it was not moved, or where this system cannot
+        say (it reads Linux's ``/proc/self/fd``)."""
+        if self._fd is None or self.holds(self.folder):
+            return None
+        try:
+            path = os.readlink(f"/proc/self/fd/{self._fd}")
+        except OSError:
+            return None
+        return None if path.endswith(" (deleted)") else Path(path).parent
 
     def moved(self, folder: Path) -> None:
         """Record that the locked folder was renamed to ``folder`` (the lock file went along)."""

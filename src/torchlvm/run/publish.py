@@ -40,7 +40,14 @@ from torchlvm.run.layout import (
     stage_path,
     trash_prefix,
 )
-from torchlvm.run.lock import RunLock, acquire, check_not_busy, command_line, held_here
+from torchlvm.run.lock import (
+    RunLock,
+    acquire,
+    check_not_busy,
+    command_line,
+    held_here,
+    held_lock,
+)
 
 NAME_MAX = 255
 """The longest file name, in bytes, of the common file systems (ext4, XFS, APFS, NTFS)."""
@@ -476,8 +483,10 @@ def resuming(
     from torchlvm.run.interrupted import resume_hint  # (it imports this module)
 
     with held_for_resume(out, command or command_line()):
+        lock = held_lock(out)
         try:
             yield
+            _check_not_moved(out, lock)
         except KeyboardInterrupt as err:
             if str(err):
                 raise
@@ -485,3 +494,20 @@ def resuming(
                 f"the checkpoints of the finished epochs stay in {RunLayout(out).checkpoints}; "
                 f"{resume_hint(out, out, epochs, command=resume)}"
             ) from None
+
+
+def _check_not_moved(out: Path, lock: RunLock | None) -> None:
+    """Refuse to end a resume quietly where the run was moved while it trained (``mv RUN NEW``):
+    training goes on by path, so the epochs after the move made a new run in ``out``.
+
+    Raises:
+        RunDirectoryError: naming both folders.
+    """
+    moved_to = None if lock is None else lock.now_at()
+    if lock is not None and moved_to is not None:
+        lock.moved(moved_to)  # (its release removes the lock file there)
+        raise RunDirectoryError(
+            f"{out} was moved to {moved_to} while this command trained it: the epochs trained "
+            f"after the move made a new run in {out} (its model, metrics.csv and checkpoints), "
+            f"and {moved_to} holds the run as it was at the move; keep the one you want"
+        )
