@@ -146,14 +146,14 @@ def _check_checkpoint_first(cls: type, model_config: Any, out: Path) -> None:
         check_checkpoint_fits(read_checkpoint(last), skeleton, last)
 
 
-def _scale_options(given: dict[str, Any]) -> dict[str, Any]:
+def _scale_options(given: dict[str, Any], *, table: bool) -> dict[str, Any]:
     """fit()'s keyword arguments for --devices, --num-nodes, --strategy, --compile and
     --cuda-graph (fit's ``fast``); applies --threads (and exports it as OMP_NUM_THREADS, which
-    Lightning's DDP and child processes respect)."""
+    Lightning's DDP and child processes respect), one thread by default for a ``table``."""
     from torchlvm._checks import check_positive_int
     from torchlvm.training.trainer import check_devices
 
-    s = {**opts.DEFAULTS, **given}
+    s = {**opts.DEFAULTS, **(opts.TABLE_DEFAULTS if table else {}), **given}
     check_devices(s["accelerator"], s["devices"], s["num_nodes"])
     if s["threads"] is not None:
         import torch
@@ -229,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         model, config, dm = _new_run(args.model, given)
         dm.check_model(model)  # before any folder is made
     options = {
-        **_scale_options(given),
+        **_scale_options(given, table=_tables.is_table(dm.name)),
         "extra_config": {"cli": _train_again.cli_record(args.model, given, args.resume and out)},
     }
     if not writer:

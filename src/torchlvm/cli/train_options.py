@@ -34,11 +34,14 @@ DEFAULTS: dict[str, Any] = {
 
 TABLE_DEFAULTS: dict[str, Any] = {
     **{"hidden": [128, 128], "activation": "tanh", "variance": "diagonal", "batch_size": 64},
-    **{"epochs": 300, "patience": 30},
+    **{"epochs": 300, "patience": 30, "threads": 1},
 }
 """Defaults for a .csv table (standardized by default, see :mod:`torchlvm.cli._tables`): a
 Gaussian p(x | z) with a learned σ per feature, two tanh layers of 128, and enough epochs (with
-early stopping) for a few hundred rows; measured in benchmarks/results/tables_likelihood.md."""
+early stopping) for a few hundred rows; measured in benchmarks/results/tables_likelihood.md. One
+torch thread: a table's matrices (batches of 64 by 128) are too small to share among threads, and
+a second thread made training 2-15 times slower while other jobs used the cores
+(benchmarks/results/train_threads.md)."""
 
 TRAIN_FIELDS: dict[str, str] = {
     **{name: name for name in ("objective", "k", "beta", "warmup_epochs", "free_bits", "lr")},
@@ -103,7 +106,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
             action.help += _default_text(action.dest)
 
 
-SHOWN_NONE: dict[str, str] = {"patience": "never"}
+SHOWN_NONE: dict[str, str] = {"patience": "never", "threads": "torch's, one per core"}
 """How the help shows a default of None that means something (others are not shown)."""
 
 
@@ -327,8 +330,8 @@ def _scale_options(group: Any) -> None:
     group.add_argument(
         "--threads",
         type=_types.positive_int,
-        help="torch intra-op threads per process (default: torch's, one per core; on a machine"
-        " shared with other jobs --threads 1 is often several times faster)",
+        help="torch intra-op threads per process (on a machine shared with other jobs, --threads 1"
+        " is often several times faster)",
     )
 
 

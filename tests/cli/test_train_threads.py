@@ -1,0 +1,58 @@
+"""How many torch threads `torchlvm train` uses: one for a table unless --threads says otherwise
+(a table's matrices are too small to share among threads; benchmarks/results/train_threads.md),
+torch's own count for images."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from torchlvm.cli import main
+
+
+def _table(tmp_path: Path) -> Path:
+    x = np.random.default_rng(0).normal(size=(60, 3))
+    path = tmp_path / "t.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([["a", "b", "c"], *x.round(4).tolist()])
+    return path
+
+
+def _threads_set(monkeypatch, argv: list[str]) -> list[int]:
+    """The counts train passed to torch.set_num_threads (the caller's count comes back after)."""
+    calls: list[int] = []
+    real = torch.set_num_threads
+
+    def record(n: int) -> None:
+        calls.append(n)
+        real(n)
+
+    monkeypatch.setattr(torch, "set_num_threads", record)
+    assert main(["train", "vae", *argv, "--latent-dim", "2", "--quiet"]) == 0
+    return calls
+
+
+def test_a_table_trains_on_one_thread_by_default(tmp_path: Path, monkeypatch) -> None:
+    run = ["--out", str(tmp_path / "run")]
+    assert (
+        _threads_set(monkeypatch, ["--data", str(_table(tmp_path)), "--epochs", "1", *run])[0] == 1
+    )
+    assert _threads_set(monkeypatch, ["--epochs", "2", *run, "--resume"])[0] == 1  # still a table
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
+def test_threads_given_are_kept_for_a_table(tmp_path: Path, monkeypatch) -> None:
+    argv = ["--data", str(_table(tmp_path)), "--threads", "2", "--epochs", "1"]
+    argv += ["--out", str(tmp_path / "run")]
+    assert _threads_set(monkeypatch, argv)[0] == 2
+
+
+def test_images_keep_torchs_thread_count(tmp_path: Path, monkeypatch) -> None:
+    before = torch.get_num_threads()
+    argv = ["--data", "digits", "--hidden", "8", "--epochs", "1", "--out", str(tmp_path / "run")]
+    assert set(_threads_set(monkeypatch, argv)) <= {before}  # at most the caller's count put back
