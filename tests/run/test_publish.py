@@ -465,11 +465,11 @@ def test_a_run_moved_while_it_resumes_is_named_with_both_folders(tmp_path: Path)
     run, new = tmp_path / "run", tmp_path / "new"
     run.mkdir()
     (run / "config.json").write_text("{}")
-    with pytest.raises(RunDirectoryError) as caught:
+    with pytest.raises(RunDirectoryError) as caught:  # (train's held_for_resume, Python's too)
         with publish.resuming(run, "test"):
             os.rename(run, new)
             run.mkdir()  # what the training's next checkpoint does
-    assert str(caught.value).startswith(f"{run} was moved to {new} while this command trained")
+    assert str(caught.value).startswith(f"{run} was moved to {new} while it trained")
     assert not (new / LOCK_NAME).exists() and not (run / LOCK_NAME).exists()
 
 

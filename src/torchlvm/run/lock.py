@@ -177,11 +177,6 @@ _HELD: weakref.WeakSet[RunLock] = weakref.WeakSet()
 """The locks this process holds."""
 
 
-def held_lock(folder: str | os.PathLike[str]) -> RunLock | None:
-    """The lock of ``folder`` that this process holds, None where it holds none."""
-    return next((lock for lock in list(_HELD) if lock.holds(folder)), None)
-
-
 def held_here(folder: str | os.PathLike[str]) -> bool:
     """Whether this process holds the lock of ``folder`` (a command that took it before calling
     code that would take it again: ``train --resume`` before ``fit``)."""

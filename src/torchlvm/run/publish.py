@@ -46,7 +46,6 @@ from torchlvm.run.lock import (
     check_not_busy,
     command_line,
     held_here,
-    held_lock,
 )
 
 NAME_MAX = 255
@@ -459,13 +458,16 @@ def held_for_resume(out: Path, command: str) -> Iterator[None]:
 
     Raises:
         RunBusyError: if another process trains (or evaluates) the run.
+        RunDirectoryError: after the block, where the run was moved meanwhile
+            (:func:`_check_not_moved`).
     """
     if held_here(out):
         yield
         return
-    with acquire(out, command, what=str(out)):
+    with acquire(out, command, what=str(out)) as lock:
         recover(out)
         yield
+        _check_not_moved(out, lock)
 
 
 @contextmanager
@@ -483,10 +485,8 @@ def resuming(
     from torchlvm.run.interrupted import resume_hint  # (it imports this module)
 
     with held_for_resume(out, command or command_line()):
-        lock = held_lock(out)
         try:
             yield
-            _check_not_moved(out, lock)
         except KeyboardInterrupt as err:
             if str(err):
                 raise
@@ -496,18 +496,18 @@ def resuming(
             ) from None
 
 
-def _check_not_moved(out: Path, lock: RunLock | None) -> None:
+def _check_not_moved(out: Path, lock: RunLock) -> None:
     """Refuse to end a resume quietly where the run was moved while it trained (``mv RUN NEW``):
     training goes on by path, so the epochs after the move made a new run in ``out``.
 
     Raises:
         RunDirectoryError: naming both folders.
     """
-    moved_to = None if lock is None else lock.now_at()
-    if lock is not None and moved_to is not None:
+    moved_to = lock.now_at()
+    if moved_to is not None:
         lock.moved(moved_to)  # (its release removes the lock file there)
         raise RunDirectoryError(
-            f"{out} was moved to {moved_to} while this command trained it: the epochs trained "
+            f"{out} was moved to {moved_to} while it trained: the epochs trained "
             f"after the move made a new run in {out} (its model, metrics.csv and checkpoints), "
             f"and {moved_to} holds the run as it was at the move; keep the one you want"
         )
