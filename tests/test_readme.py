@@ -160,3 +160,31 @@ def test_no_module_imports_a_package_later_in_the_readmes_order():
     assert not upward, "imports up README's order (fix the import or the README):\n" + "\n".join(
         upward
     )
+
+
+def test_every_option_the_readme_gives_a_command_is_one_it_takes():
+    """Only the README's console and python blocks run; its bash blocks and prose name commands
+    with options that could be renamed or removed under them unseen (`torchlvm gaps runs/vae
+    --ais 500 --flow-steps 2`, `train --threads 1`). Each option written after a command's
+    name, up to the end of its line, comment or code span, is one that command's parser knows."""
+    import argparse
+
+    from torchlvm.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    options = {
+        name: {o for action in command._actions for o in action.option_strings}
+        for name, command in sub.choices.items()
+    }
+    text = re.sub(r"\\\n\s*", " ", (SCRIPT.parents[1] / "README.md").read_text(encoding="utf-8"))
+    names = "|".join(map(re.escape, sorted(options, key=len, reverse=True)))
+    uses = re.findall(rf"(?:torchlvm |`)({names}) ([^\n`#|]*)", text)
+    assert len(uses) > 20, "the README's commands were not found"
+    unknown = [
+        f"{command} {option}   (in: {command} {rest.strip()[:70]})"
+        for command, rest in uses
+        for option in re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", rest)
+        if option not in options[command]
+    ]
+    assert not unknown, "README options the command does not take:\n" + "\n".join(unknown)
