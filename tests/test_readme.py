@@ -188,3 +188,30 @@ def test_every_option_the_readme_gives_a_command_is_one_it_takes():
         if option not in options[command]
     ]
     assert not unknown, "README options the command does not take:\n" + "\n".join(unknown)
+
+
+def test_every_file_and_python_name_the_readme_names_exists():
+    """The README points readers to results, tests and modules by path (`benchmarks/results/
+    gpu.md`, `test_crash_resume.py`) and to functions by dotted name; a file renamed or a
+    function moved leaves a pointer to nothing."""
+    import importlib
+
+    root = SCRIPT.parents[1]
+    text = (root / "README.md").read_text(encoding="utf-8")
+    files = set(re.findall(r"`([\w./-]+\.(?:md|py|sh|txt|toml))`", text))
+    files |= set(re.findall(r"\]\(([\w./-]+)\)", text))
+    on_disk = [p.relative_to(root).as_posix() for p in root.rglob("*") if ".venv" not in p.parts]
+    missing = [f for f in sorted(files) if not any(p == f or p.endswith("/" + f) for p in on_disk)]
+    for name in sorted(set(re.findall(r"`(torchlvm(?:\.\w+)+)", text))):
+        parts = name.split(".")
+        for i in range(len(parts), 0, -1):
+            try:
+                found = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            for attribute in parts[i:]:
+                found = getattr(found, attribute, None)
+            break
+        if found is None:
+            missing.append(name)
+    assert len(files) > 10 and not missing, f"README names what is not there: {missing}"
