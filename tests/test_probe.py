@@ -115,3 +115,15 @@ def test_without_a_setup_the_last_run_gives_the_rate_and_no_second_count_runs():
     rate = seconds_per_unit(clock.run, most=100, clock=clock, setup=False)
     assert clock.runs == [1, 1, 1]  # a warm-up, one unit long enough, timed again
     assert rate.per_unit == pytest.approx(0.5)  # the run without the wait
+
+
+def test_a_job_of_a_few_units_is_timed_by_its_warm_up_alone():
+    """evaluate of a table's 18 test rows at k = 5000 (one chunk) probed for 1.3 s, two whole
+    runs of a job of 0.5 s: a job of at most four units takes the warm-up's rate, which can
+    only overstate it."""
+    clock = FakeClock(setup=0.0, per=0.2)
+    rate = seconds_per_unit(clock.run, most=1, total=1, clock=clock)
+    assert clock.runs == [1] and rate.per_unit == pytest.approx(0.2)
+    clock = FakeClock(setup=0.0, per=0.2)
+    seconds_per_unit(clock.run, most=10, total=5, clock=clock)
+    assert len(clock.runs) > 1  # five units: probed as before

@@ -31,7 +31,9 @@ A probe told the ``total`` units of the whole computation stops doubling once it
 rate: a job that short needs no better estimate, and a probe that outlasts the job it times is
 waste (``evaluate`` of 200 digits at k = 200 probed for 2.5 s a run it then expected to take
 2 s). The rate is then the last run's time over its count, its setup included, which can only
-overstate the time.
+overstate the time. A job of at most 1/:data:`SHORT_SHARE` units gets the warm-up's rate: that
+run alone was a quarter of the job (``evaluate`` of a table's 18 test rows, whose k samples are one
+chunk, probed for 1.3 s, two runs of the job, before a job of 0.5 s).
 
 Each run waits for a GPU's queued work before the clock is read (its kernels run after the call
 returns).
@@ -79,14 +81,16 @@ class Busy:
 
     @classmethod
     def now(cls) -> Busy | None:
-        """The machine's load now, where it is above its cores; None on a machine that is not
-        busy, or where the load average is unknown (not a Unix)."""
+        """The machine's load now, where it is above its cores by more than this process's
+        own threads (which the load average counts too: a command run alone, or just after
+        another, is not "busy"); None on a machine that is not busy, or where the load average
+        is unknown (not a Unix)."""
         try:
             load = os.getloadavg()[0]
         except (AttributeError, OSError):
             return None
         cores, _ = available_devices("cpu")
-        return cls(load, cores) if load > cores else None
+        return cls(load, cores) if load > cores + torch.get_num_threads() else None
 
     def describe(self) -> str:
         return (
@@ -130,7 +134,9 @@ def seconds_per_unit(
     def timed(n: int) -> float:
         return _timed(run, n, sync, clock)
 
-    timed(1)  # (warms up)
+    warm = timed(1)  # (warms up)
+    if total is not None and total * SHORT_SHARE <= 1:  # the warm-up was a quarter of the job
+        return Rate(warm, clock() - begun)
     times: dict[int, float] = {}
     n = 1
     while True:

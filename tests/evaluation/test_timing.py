@@ -138,17 +138,20 @@ def test_the_probe_draws_whole_chunks_of_the_evaluations_size(monkeypatch, chunk
 
 
 @pytest.mark.parametrize(
-    "load, cores, busy", [(9.1, 2, True), (1.5, 2, False), (2.0, 2, False), (30.0, 64, False)],
-    ids=["above-its-cores", "below", "at-its-cores", "a-big-machine"],
+    "load, cores, busy",
+    [(9.1, 2, True), (1.5, 2, False), (3.9, 2, False), (4.1, 2, True), (30.0, 64, False)],
+    ids=["far-above", "below", "its-own-2-threads-beside", "above-them", "a-big-machine"],
 )  # fmt: skip
 def test_a_busy_machine_is_named_with_its_load(monkeypatch, load, cores, busy):
     """Under loads of 2 to 15 on 2 cores the expected time was 0.07 to 5.3 times the time
     taken, and nothing said that the machine was busy: where the load average is above the
-    cores, a line names both and says that the time will follow the load."""
+    cores (by more than the command's own threads, which it counts), a line names both and
+    says that the time will follow the load."""
     from torchlvm import _probe
 
     monkeypatch.setattr(_probe.os, "getloadavg", lambda: (load, 0.0, 0.0))
     monkeypatch.setattr(_probe, "available_devices", lambda kind: (cores, "CPU cores"))
+    monkeypatch.setattr(_probe.torch, "get_num_threads", lambda: 2)
     found = _probe.Busy.now()
     assert (found is not None) == busy
     if busy:
@@ -169,6 +172,7 @@ def test_evaluates_first_line_is_the_same_on_a_busy_machine_and_the_rest_goes_to
 
     monkeypatch.setattr(_probe.os, "getloadavg", lambda: (9.1, 0.0, 0.0))
     monkeypatch.setattr(_probe, "available_devices", lambda kind: (2, "CPU cores"))
+    monkeypatch.setattr(_probe.torch, "get_num_threads", lambda: 2)
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).eval()
     data = load_dataset("digits", "test", binarize="dynamic")

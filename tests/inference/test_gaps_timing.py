@@ -110,6 +110,7 @@ def test_gaps_names_a_busy_machine_on_stderr_and_keeps_its_line(monkeypatch, cap
 
     monkeypatch.setattr(_probe.os, "getloadavg", lambda: (14.0, 0.0, 0.0))
     monkeypatch.setattr(_probe, "available_devices", lambda kind: (2, "CPU cores"))
+    monkeypatch.setattr(_probe.torch, "get_num_threads", lambda: 2)
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
     x = load_dataset("digits", "test", binarize="threshold").x[:10]
