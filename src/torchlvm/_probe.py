@@ -53,8 +53,6 @@ from dataclasses import dataclass
 
 import torch
 
-from torchlvm.training.devices import available_devices
-
 PROBE_SECONDS = 0.3
 """A probe doubles its units until one run takes at least this long."""
 SHORT_SHARE = 0.25
@@ -85,6 +83,8 @@ class Busy:
         own threads (which the load average counts too: a command run alone, or just after
         another, is not "busy"); None on a machine that is not busy, or where the load average
         is unknown (not a Unix)."""
+        from torchlvm.training.devices import available_devices  # (training imports this)
+
         try:
             load = os.getloadavg()[0]
         except (AttributeError, OSError):

@@ -107,9 +107,10 @@ def test_gaps_names_a_busy_machine_on_stderr_and_keeps_its_line(monkeypatch, cap
     it; the expected-time line itself is unchanged."""
     from torchlvm import _probe
     from torchlvm.cli.gaps import _expected
+    from torchlvm.training import devices
 
     monkeypatch.setattr(_probe.os, "getloadavg", lambda: (14.0, 0.0, 0.0))
-    monkeypatch.setattr(_probe, "available_devices", lambda kind: (2, "CPU cores"))
+    monkeypatch.setattr(devices, "available_devices", lambda kind: (2, "CPU cores"))
     monkeypatch.setattr(_probe.torch, "get_num_threads", lambda: 2)
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
