@@ -151,3 +151,22 @@ def test_a_regression_target_as_label_column_is_named_as_such(tmp_path: Path, ca
     assert not (tmp_path / "r").exists()
     assert main(["train", "vae", "--data", str(whole), "--epochs", "1", "--quiet", "--out",
                  str(tmp_path / "v")]) == 0  # fmt: skip
+
+
+def test_dropped_columns_may_be_named_with_spaces_or_commas(tmp_path: Path) -> None:
+    """`--drop-columns customer_id city` (as --hidden takes its widths) was refused by argparse
+    ('unrecognized arguments: city'); both spellings now drop the same columns."""
+    path = tmp_path / "t.csv"
+    rng = np.random.default_rng(0)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["customer_id", "city", "a", "b", "c"])
+        writer.writerows([i, "xy"[i % 2], *rng.normal(size=3).round(3)] for i in range(40))
+    schemas = []
+    for out, names in (("spaces", ["customer_id", "city"]), ("commas", ["customer_id,city"])):
+        argv = ["fit", "ppca", "--data", str(path), "--drop-columns", *names, "--latent-dim", "1"]
+        assert main([*argv, "--out", str(tmp_path / out)]) == 0
+        record = json.loads((tmp_path / out / "config.json").read_text())
+        schemas.append(TableSchema.from_dict(record["data"]["table"]))
+    assert schemas[0].columns == schemas[1].columns == ("a", "b", "c")
+    assert schemas[0].drop_columns == schemas[1].drop_columns == ("customer_id", "city")

@@ -558,7 +558,7 @@ CASES: dict[str, Case] = {
     "table-comment-line": Case(f"{FIT} {{d}}/comment.csv", "line 1 is a comment"),
     "table-one-name-twice": Case(f"{FIT} {{d}}/same-names.csv", "columns 1 and 3 are both named"),
     "table-beyond-float32": Case(f"{FIT} {{d}}/huge.csv", "1 finite but too large value "),
-    "unknown-option-names-the-commands-help": Case(f"{FIT} digits --drop-columns a b", "b"),
+    "unknown-option-names-the-commands-help": Case(f"{FIT} digits --seed 1 7", "7"),
     # an output never replaces the file the command reads, even with --overwrite
     "score-out-onto-its-data": Case(
         "score {root}/ppca-table --data {d}/table.csv --out {d}/table.csv --overwrite",

@@ -256,6 +256,17 @@ def test_the_training_line_counts_one_epoch_in_the_singular():
     assert training_text({"max_epochs": 3}) == "3 epochs"
 
 
+def test_the_training_line_says_how_many_epochs_were_trained_when_fewer_than_set():
+    """A run stopped early at 196 of 300 epochs was shown as '300 epochs' (the setting)."""
+    from torchlvm.report.html import training_text
+
+    stopped = {"epochs": 196, "stopped_early": True}
+    assert training_text({"max_epochs": 300}, stopped) == "196 of 300 epochs (stopped early)"
+    assert training_text({"max_epochs": 20}, {"epochs": 5}) == "5 of 20 epochs"
+    assert training_text({"max_epochs": 20}, {"epochs": 20}) == "20 epochs"
+    assert training_text({"max_epochs": 20, "batch_size": 8}) == "20 epochs · batch 8"
+
+
 KILLED_COMMIT = """
 import os, signal, sys
 from pathlib import Path

@@ -21,7 +21,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--drop-columns",
         metavar="NAMES",
-        help="comma-separated columns of a .csv to leave out (e.g. an ID column)",
+        nargs="+",
+        action=_CommaJoined,
+        help="columns of a .csv to leave out (e.g. an ID column), by name or 0-based index, "
+        "comma- or space-separated: id,city or id city",
     )
     parser.add_argument(
         "--label-column",
@@ -43,6 +46,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "names it (cp1251, latin2, mac-roman, ...); recorded, and used for the run's later "
         "files and every file written from them (default: told from the file)",
     )
+
+
+class _CommaJoined(argparse.Action):
+    """Keep ``--drop-columns id city`` as ``"id,city"``, the one spelling the run records."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        setattr(namespace, self.dest, ",".join(values))
 
 
 def add_encoding(parser: argparse.ArgumentParser) -> None:

@@ -82,25 +82,40 @@ def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-def training_text(training: dict[str, Any]) -> str:
+def training_text(training: dict[str, Any], result: dict[str, Any] | None = None) -> str:
     """``objective elbo · 40 epochs · batch 128 · lr 0.001``: the settings that tell runs apart.
 
     Settings at their no-op value (k 1, β 1, no warm-up, no free bits) are left out; a section
-    with none of the known keys is shown whole.
+    with none of the known keys is shown whole. ``result`` (config.json's) gives the epochs
+    trained where they fell short of the setting: ``196 of 300 epochs (stopped early)``.
     """
     parts = []
     for key in TRAINING_FACTS:
         value = training.get(key)
         if value is not None and _scalar(value) and value != TRAINING_NO_OP.get(key):
             parts.append(f"{key} {format_value(value)}")
-    for key, form in (("max_epochs", "{} epochs"), ("batch_size", "batch {}"), ("lr", "lr {}")):
+    epochs = _epochs_text(training.get("max_epochs"), result or {})
+    if epochs:
+        parts.append(epochs)
+    for key, form in (("batch_size", "batch {}"), ("lr", "lr {}")):
         value = training.get(key)
         if value is not None and _scalar(value):
-            form = "{} epoch" if key == "max_epochs" and value == 1 else form
             parts.append(form.format(format_value(value)))
     if not parts:
         parts = [f"{k} {format_value(v)}" for k, v in training.items() if _scalar(v)]
     return " · ".join(parts)
+
+
+def _epochs_text(setting: Any, result: dict[str, Any]) -> str | None:
+    """``40 epochs``, or ``196 of 300 epochs (stopped early)`` when fewer were trained."""
+    if setting is None or not _scalar(setting):
+        return None
+    trained = result.get("epochs")
+    unit = "epoch" if setting == 1 else "epochs"
+    if not isinstance(trained, int) or isinstance(trained, bool) or trained >= setting:
+        return f"{format_value(setting)} {unit}"
+    why = " (stopped early)" if result.get("stopped_early") else ""
+    return f"{trained} of {format_value(setting)} {unit}{why}"
 
 
 def facts(config: Any) -> list[tuple[str, str]]:
@@ -135,7 +150,8 @@ def facts(config: Any) -> list[tuple[str, str]]:
             out.append(("data seed", format_value(data["seed"])))
     training = lookup(config, "training")
     if isinstance(training, dict):
-        text = training_text(training)
+        result = lookup(config, "result")
+        text = training_text(training, result if isinstance(result, dict) else None)
         if text:
             out.append(("training", text))
     return out
