@@ -197,6 +197,37 @@ def test_npy_and_npz_readers_mutated_files(tmp_path: Path, npy: bytes, npz: byte
     _check_file(tmp_path / "mutated.npz", npz)
 
 
+def test_a_header_cut_by_a_second_header_is_refused_in_memory_and_streamed(tmp_path: Path) -> None:
+    """Found by the test above in CI: a header whose dict another file's header interrupts made
+    numpy's parser raise tokenize's TokenError, which the 8-bit look at a failed .npy and the
+    --mmap opener let through as a traceback."""
+    path = tmp_path / "cut.npy"
+    path.write_bytes(VALID_NPY[:25] + VALID_NPY)
+    for options in ({}, {"mmap": True}):
+        with pytest.raises(TorchLVMError, match=r"cannot read .*cut\.npy as \.npy"):
+            torchlvm.data.load_dataset(str(path), "train", **options)
+
+
+@pytest.mark.parametrize("options", [{}, {"mmap": True}], ids=["in-memory", "streamed"])
+def test_every_npy_format_version_numpy_writes_is_read_and_another_refused(
+    tmp_path: Path, options: dict
+) -> None:
+    """The header reader called numpy.lib.format._read_array_header for versions other than 1.0
+    and 2.0, a name numpy 2 does not export: a version 3.0 file (np.save writes it for UTF-8
+    field names; here forced) and a damaged version byte both ended in an AttributeError."""
+    x = np.arange(24, dtype=np.float32).reshape(6, 4)
+    for version in ((1, 0), (2, 0), (3, 0)):
+        path = tmp_path / f"v{version[0]}.npy"
+        with path.open("wb") as f:
+            np.lib.format.write_array(f, x, version=version)
+        dataset = torchlvm.data.load_dataset(str(path), "all", **options)
+        assert dataset.dim == 4
+    damaged = tmp_path / "v0.npy"
+    damaged.write_bytes(VALID_NPY[:6] + b"\x00" + VALID_NPY[7:])
+    with pytest.raises(TorchLVMError, match=r"cannot read .*v0\.npy as \.npy \(.*0"):
+        torchlvm.data.load_dataset(str(damaged), "all", **options)
+
+
 # -- config.json, model.safetensors, checkpoints -------------------------------------------------
 
 json_values = st.recursive(

@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import os
 import shlex
-import struct
-import tokenize
 import zipfile
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -68,25 +65,6 @@ X_KEYS: tuple[str, ...] = ("x", "X", "data", "images")
 Y_KEYS: tuple[str, ...] = ("y", "Y", "labels", "label", "targets", "target")
 """The names its class labels are read under: torchvision's datasets keep them as ``targets``,
 scikit-learn's ``Bunch`` as ``target``."""
-# what numpy raises on a damaged file: a mangled header is parsed by ast.literal_eval, so
-# SyntaxError and tokenize's TokenError too, and a mangled dict the lookups' KeyError/TypeError
-_NUMPY_ERRORS = (
-    ValueError,
-    OSError,
-    EOFError,
-    MemoryError,
-    zipfile.BadZipFile,
-    zlib.error,
-    SyntaxError,
-    tokenize.TokenError,
-    KeyError,
-    TypeError,
-    IndexError,
-    struct.error,
-    NotImplementedError,  # zipfile: an unsupported version or compression
-    RuntimeError,  # zipfile: an encrypted member
-    OverflowError,
-)
 
 
 class Read(NamedTuple):
@@ -154,7 +132,7 @@ def _read_npy(path: Path, label_column: int | str | None) -> Read:
     """The array of an ``.npy`` file; it has no labels."""
     try:
         array = np.load(path, allow_pickle=False)
-    except _NUMPY_ERRORS as error:
+    except pixels.NUMPY_ERRORS as error:
         header = pixels.array_header(path)  # (shape, dtype), or None for no .npy
         if header is not None and header[1].hasobject:  # saved by numpy.save: Python objects
             raise DataError(
@@ -187,7 +165,7 @@ def _read_npz(path: Path, label_column: int | str | None) -> Read:
             return _npz_labels(x, _unpickled(archive, y_key, path))
     except DataError:  # our own message and fix: not nested in "cannot read ... as .npz"
         raise
-    except _NUMPY_ERRORS as error:
+    except pixels.NUMPY_ERRORS as error:
         raise DataError(f"cannot read {path} as .npz ({error}); save it with numpy.savez") from None
 
 

@@ -114,7 +114,7 @@ def read_layout(
         with open(path, "rb") as f:
             header = pixels.npy_header(f)
             offset = f.tell()
-    except (ValueError, OSError, EOFError) as err:
+    except pixels.NUMPY_ERRORS as err:
         raise DataError(f"cannot read {path} as .npy ({err}); save it with numpy.save") from None
     file_shape, fortran, file_dtype = header
     file_dtype = np.dtype(file_dtype)
@@ -172,7 +172,7 @@ def _refuse_archive(path: Path) -> None:
                 return
         with np.load(path, allow_pickle=False) as archive:
             key = files.npz_data_key(archive.files) or "x"
-    except (ValueError, OSError, EOFError):
+    except pixels.NUMPY_ERRORS:
         key = "x"
     alone = str(path.with_name(f"{path.stem}-{key}.npy"))
     raise DataError(

@@ -28,14 +28,37 @@ from __future__ import annotations
 
 import math
 import os
+import struct
+import tokenize
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
 from torchlvm.errors import DataError
+
+# what numpy raises on a damaged file: a mangled header is parsed by ast.literal_eval, so
+# SyntaxError and tokenize's TokenError too, and a mangled dict the lookups' KeyError/TypeError
+NUMPY_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    OSError,
+    EOFError,
+    MemoryError,
+    zipfile.BadZipFile,
+    zlib.error,
+    SyntaxError,
+    tokenize.TokenError,
+    KeyError,
+    TypeError,
+    IndexError,
+    struct.error,
+    NotImplementedError,  # zipfile: an unsupported version or compression
+    RuntimeError,  # zipfile: an encrypted member
+    OverflowError,
+)
 
 CHANNELS: tuple[int, ...] = (1, 3)
 """The channel counts an image may have: grey or RGB (what the figures draw)."""
@@ -216,7 +239,7 @@ def _stored_eight_bit(path: str | os.PathLike[str]) -> bool:
         with np.load(path, allow_pickle=False) as archive:
             key = npz_data_key(archive.files)
             return key is not None and eight_bit(archive[key])
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, SyntaxError):
+    except NUMPY_ERRORS:
         return False
 
 
@@ -240,20 +263,25 @@ def array_header(path: str | os.PathLike[str]) -> tuple[tuple[int, ...], np.dtyp
                 with archive.open(f"{key}.npy") as f:
                     shape, _, dtype = npy_header(f)
                     return shape, dtype
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, SyntaxError):
+    except NUMPY_ERRORS:
         return None
     return None
 
 
 def npy_header(f: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
     """``(shape, fortran_order, dtype)`` from the header of the ``.npy`` stream ``f``, left at
-    the first value (numpy's own parser, every format version)."""
+    the first value (numpy's own parser, every format version: 3.0 differs from 2.0 only in
+    reading the header as UTF-8, which only the names of a structured dtype use).
+
+    Raises:
+        ValueError: for a format version numpy does not write (a damaged file).
+    """
     version = np.lib.format.read_magic(f)
     if version == (1, 0):
         return np.lib.format.read_array_header_1_0(f)
-    if version == (2, 0):
+    if version in ((2, 0), (3, 0)):
         return np.lib.format.read_array_header_2_0(f)
-    return np.lib.format._read_array_header(f, version)
+    raise ValueError(f"format version {version[0]}.{version[1]} is not one numpy writes")
 
 
 def check_same_images(
