@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm._epochs import shown
+from torchlvm._shell import quoted
 from torchlvm.cli import _tables, _train_again
 from torchlvm.cli import train_options as opts
 from torchlvm.cli._progress import show_progress
@@ -147,9 +148,8 @@ def _check_checkpoint_first(cls: type, model_config: Any, out: Path) -> None:
 
 
 def _scale_options(given: dict[str, Any], *, table: bool) -> dict[str, Any]:
-    """fit()'s keyword arguments for --devices, --num-nodes, --strategy, --compile and
-    --cuda-graph (fit's ``fast``); applies --threads (and exports it as OMP_NUM_THREADS, which
-    Lightning's DDP and child processes respect), one thread by default for a ``table``."""
+    """fit()'s keyword arguments for --devices, --num-nodes, --strategy, --compile, --cuda-graph
+    (``fast``); applies --threads (one for a ``table``), exported as OMP_NUM_THREADS for DDP."""
     from torchlvm._checks import check_positive_int
     from torchlvm.training.trainer import check_devices
 
@@ -252,6 +252,7 @@ def _epochs(n: int) -> str:
 
 def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: Any) -> None:
     from torchlvm.evaluation.records import example_noun, nats_per
+    from torchlvm.run.metrics import stale_metrics
 
     record = dm.record()
     protocol = f"binarize={record['binarize']}"
@@ -294,24 +295,6 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
     if result.skipped_steps:
         print(f"  skipped updates with a non-finite loss: {result.skipped_steps}")
     print(f"wrote {result.out_dir}/config.json, model.safetensors, metrics.csv, checkpoints/")
-    _print_stale_metrics(result.out_dir)
-
-
-def _print_stale_metrics(folder: Any) -> None:
-    """Say so where the run's metrics.json was measured on the model before this resume."""
-    from torchlvm._nested import lookup
-    from torchlvm._shell import quoted
-    from torchlvm.errors import TorchLVMError
-    from torchlvm.run.metrics import measured_on_other_weights, read_metrics
-
-    try:
-        metrics = read_metrics(folder)
-    except (OSError, TorchLVMError):  # a damaged metrics.json: evaluate names it
-        return
-    if measured_on_other_weights(folder, metrics):
-        drawn = lookup(metrics, "figures", "written")
-        what = "metrics.json and the figures it drew" if drawn else "metrics.json"
-        print(
-            f"  {folder}/{what} describe the model before this resume; "
-            f"'torchlvm evaluate {quoted(folder)}' measures this one"
-        )
+    if (stale := stale_metrics(result.out_dir)) is not None:
+        print(f"  {result.out_dir}/{stale} describe the model before this resume; "
+              f"'torchlvm evaluate {quoted(result.out_dir)}' measures this one")  # fmt: skip

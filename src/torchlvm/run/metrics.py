@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from torchlvm._files import write_json
-from torchlvm.errors import DataError
+from torchlvm._nested import lookup
+from torchlvm.errors import DataError, TorchLVMError
 from torchlvm.run.layout import RunLayout
 
 
@@ -110,6 +111,20 @@ def measured_on_other_weights(folder: str | Path, metrics: Any) -> bool:
     meta = metrics.get("meta") if isinstance(metrics, dict) else None
     stamp = meta.get(WEIGHTS_KEY) if isinstance(meta, dict) else None
     return isinstance(stamp, str) and stamp != weights_digest(folder)
+
+
+def stale_metrics(folder: str | Path) -> str | None:
+    """What of the run's evaluation describes other weights than ``model.safetensors`` holds
+    (``"metrics.json"`` or ``"metrics.json and the figures it drew"``, after a ``train
+    --resume``), or None: none does, there is none, or it cannot be read (evaluate names it)."""
+    try:
+        metrics = read_metrics(folder)
+    except (OSError, TorchLVMError):
+        return None
+    if not measured_on_other_weights(folder, metrics):
+        return None
+    drawn = lookup(metrics, "figures", "written")
+    return "metrics.json and the figures it drew" if drawn else "metrics.json"
 
 
 def figures_record(
