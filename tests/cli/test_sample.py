@@ -342,3 +342,18 @@ def test_a_class_name_with_a_space_is_shown_as_one_word_and_its_split_is_named(r
     ) in err
     err = fails(capsys, ["sample", runs["cvae"], "--condition", "boots"])
     assert "Sneaker, Bag, \"Ankle boot\"), or 'all'" in err
+
+
+def test_many_samples_of_one_class_are_a_square_grid_and_of_several_a_row_of_32_each(
+    runs, tmp_path
+):
+    """--condition 7 --n 5000 laid all 4096 shown samples in one row: a PNG of 124,352 × 5,012
+    pixels that PIL refuses to open as a decompression bomb."""
+    one, two = tmp_path / "one.png", tmp_path / "two.png"
+    argv = ["sample", str(runs["cvae"]), "--n", "400", "--npy", str(tmp_path / "s.npy")]
+    assert cli.main([*argv, "--condition", "7", "--out", str(one)]) == 0
+    height, width = imread(one).shape[:2]
+    assert 0.5 < width / height < 2, (height, width)  # 20 × 20
+    assert cli.main([*argv, "--condition", "7", "5", "--out", str(two), "--overwrite"]) == 0
+    height, width = imread(two).shape[:2]
+    assert width < 2000, (height, width)  # two rows of 32 tiles (a row of 400 was 16,000 wide)

@@ -43,7 +43,10 @@ from torchlvm.cli._accelerator import device_for
 from torchlvm.errors import ConfigError
 from torchlvm.inference.imputation import impute_missing
 
-HELP = "impute a hidden part of images (PPCA exactly, CVAE from p(z|c), VAE by pseudo-Gibbs)"
+HELP = (
+    "fill a table's empty cells or a hidden part of images (PPCA exactly, CVAE from p(z|c), VAE "
+    "by pseudo-Gibbs)"
+)
 
 DEFAULT_ITERATIONS = 50  # pseudo-Gibbs iterations for VAEs and autoencoders
 

@@ -8,8 +8,9 @@ fitted) or from N(0, I) (--source standard, which shows why an autoencoder is no
 model).
 
 Writes DIR/figures/samples.png, or DIR/figures/conditional.png with --condition. A grid shows
-at most 4096 samples: more need --npy (the grid then shows the first ones), and a request whose
-samples would not fit in memory is refused before anything is drawn.
+at most 4096 samples, and with several classes at most 32 of each in its row: more need --npy
+(the grid then shows the first ones), and a request whose samples would not fit in memory is
+refused before anything is drawn.
 
 Examples:
   torchlvm sample runs/vae --n 64
@@ -28,11 +29,12 @@ from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, open_run
 from torchlvm.errors import ConfigError
 
-HELP = "draw samples from a trained model (per class for a CVAE) as a PNG grid"
+HELP = "draw samples from a trained model (per class for a CVAE): a PNG grid, or a table's .csv"
 
 DEFAULT_N = 64  # samples without --condition
 DEFAULT_N_PER_CONDITION = 8  # samples per row with --condition
 MAX_GRID = 4096  # samples a PNG grid shows (64 × 64); more need --npy
+MAX_ROW = 32  # samples of a class in its row when several classes share the grid
 CHUNK = 10_000  # samples drawn at a time
 
 
@@ -127,9 +129,15 @@ def _conditional(run_, labels: list[int], n: int, shape, generator):
     c = run_.model.condition_from_labels(rows)
     samples = _in_chunks(lambda a, b: run_.model.sample(b - a, c[a:b], generator=generator), len(c))
     row_labels = [_run.label_name(run_, label) for label in labels]
-    shown = samples.reshape(len(labels), n, -1)[:, : max(1, MAX_GRID // len(labels))]
-    title = f"Samples per class of {run_.describe()}"
-    fig = plots.conditional_grid(shown.reshape(-1, shown.shape[-1]), shape, row_labels, title=title)
+    if len(labels) == 1:  # one class: a square grid, as without --condition
+        title = f"Samples of class {row_labels[0]} of {run_.describe()}"
+        fig = plots.image_grid(samples[:MAX_GRID], shape, title=title)
+    else:  # a row per class (a row of 4096 was a PNG of 124,352 × 5,012 pixels)
+        shown = samples.reshape(len(labels), n, -1)[
+            :, : max(1, min(MAX_ROW, MAX_GRID // len(labels)))
+        ]
+        title = f"Samples per class of {run_.describe()}"
+        fig = plots.conditional_grid(shown.flatten(0, 1), shape, row_labels, title=title)
     counted = (
         f"{_samples(n)} of class {row_labels[0]}"
         if len(labels) == 1

@@ -30,7 +30,9 @@ from torchlvm.cli import _types
 from torchlvm.cli._accelerator import open_run
 from torchlvm.errors import DataError
 
-HELP = "redraw images of one class as another with a class-conditional CVAE (style transfer)"
+HELP = (
+    "redraw images or rows of one class as another with a class-conditional CVAE (style transfer)"
+)
 
 DEFAULT_N = 8  # images transferred without --n
 
