@@ -57,6 +57,13 @@ PROBE_SECONDS = 0.3
 """A probe doubles its units until one run takes at least this long."""
 SHORT_SHARE = 0.25
 """A probe of a job of known length stops once it has spent this share of the job's time."""
+RESTATE_SECONDS = 10.0
+"""A job's own steps are timed this long before its expected time is re-stated from them."""
+
+
+def duration(seconds: float) -> str:
+    """``42 s`` or ``2.4 min``: an expected time as the commands print it."""
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 @dataclass(frozen=True)

@@ -115,10 +115,66 @@ def test_gaps_names_a_busy_machine_on_stderr_and_keeps_its_line(monkeypatch, cap
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
     x = load_dataset("digits", "test", binarize="threshold").x[:10]
-    line = _expected(model, x, None, dict(local_steps=2, num_samples=2, k=4, elbo_samples=2))
+    line, _ = _expected(model, x, None, dict(local_steps=2, num_samples=2, k=4, elbo_samples=2))
     assert line.startswith("expected time: ") and line.endswith("probe of each part)")
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (
         "the machine is busy (load average 14.0 on 2 cores): the time will follow its load\n"
     )
+
+
+class Ticks:
+    """A clock moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_gaps_restates_its_time_from_its_own_steps_once():
+    """Under a load of 14 gaps expected 11 s for 258 s: after RESTATE_SECONDS of its parts'
+    own steps, the time left is said again at the ratio of their time to the probes'."""
+    from torchlvm._probe import RESTATE_SECONDS, duration
+    from torchlvm.inference.gaps_timing import GapsPace
+
+    plan = {"q*": (300, 0.01), "log p(x)": (5000, 0.001)}  # 3 s and 5 s probed
+    said, clock = [], Ticks()
+    pace = GapsPace(plan, said.append, clock)
+    clock.now = 4.0
+    pace("q*", 0)  # its start
+    for _ in range(199):
+        clock.now += 0.05  # 5 times as long as probed
+        pace("q*", 1)
+    assert said == [] and RESTATE_SECONDS == 10.0
+    clock.now += 0.05
+    pace("q*", 1)
+    left = 100 * 0.01 + 5000 * 0.001
+    assert said == [
+        f"expected time, re-stated from its last 10 s: {duration(5 * left)} more (its steps "
+        "take 5 times as long as the probes found)"
+    ]
+    pace("log p(x)", 0)
+    clock.now += 100.0
+    pace("log p(x)", 5000)
+    assert len(said) == 1
+
+
+def test_inference_gaps_tells_advance_of_each_part_and_its_steps():
+    from torchlvm.inference.gaps import inference_gaps
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
+    x = load_dataset("digits", "test", binarize="threshold").x[:10]
+    told = []
+    inference_gaps(
+        model, x, None, local_steps=3, num_samples=2, k=20, elbo_samples=10, chunk=5,
+        advance=lambda part, n: told.append((part, n)),
+    )  # fmt: skip
+    starts = [part for part, n in told if n == 0]
+    assert starts == ["q*", "ELBO of q_enc", "ELBO of q*", "log p(x) by importance sampling"]
+    done = {part: sum(n for p, n in told if p == part) for part in starts}
+    assert done == {"q*": 3, "ELBO of q_enc": 10, "ELBO of q*": 10,
+                    "log p(x) by importance sampling": 20}  # fmt: skip

@@ -128,9 +128,10 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     settings = _settings(args)
     check_gaps(model, x, c, **settings)  # before the probe: a bad setting costs no time
     print(_plan(model, args, x.shape[0], noun, conditional=c is not None), flush=True)
-    print(_expected(model, x, c, settings), flush=True)
+    line, pace = _expected(model, x, c, settings)
+    print(line, flush=True)
     start = time.perf_counter()
-    report = inference_gaps(model, x, c, **settings, progress=show_progress(args))
+    report = inference_gaps(model, x, c, **settings, progress=show_progress(args), advance=pace)
     result: dict[str, Any] = {
         "model": run_.model_type,
         "data": dataset,
@@ -191,21 +192,29 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     )  # fmt: skip
 
 
-def _expected(model: Any, x: Any, c: Any, settings: dict[str, Any]) -> str:
-    """``expected time: 1.4 min (from a 0.8 s probe)``: each part timed for a few steps. On a
-    machine busier than its cores, a line on stderr (with the progress bars) says that the
-    time will follow its load, as evaluate's does."""
+def _expected(model: Any, x: Any, c: Any, settings: dict[str, Any]) -> tuple[str, Any]:
+    """``expected time: 1.4 min (from a 0.8 s probe)``: each part timed for a few steps; and
+    the :class:`~torchlvm.inference.gaps_timing.GapsPace` that re-states it from the run. What
+    follows the line is progress and goes to stderr with the bars: on a machine busier than
+    its cores, that the time will follow its load (as evaluate's does); the re-stated time."""
     import sys
 
-    from torchlvm._probe import Busy
-    from torchlvm.evaluation.timing import duration
-    from torchlvm.inference.gaps_timing import expected_seconds
+    from tqdm.auto import tqdm
+
+    from torchlvm._probe import Busy, duration
+    from torchlvm.inference.gaps_timing import GapsPace, expected_parts
+
+    def say(line: str) -> None:  # (between the progress bars' redraws)
+        with tqdm.external_write_mode(file=sys.stderr):
+            print(line, file=sys.stderr, flush=True)
 
     busy = Busy.now()  # (before the probe's own threads add to the load)
-    seconds, probe = expected_seconds(model, x, c, **settings)
+    plan, probe = expected_parts(model, x, c, **settings)
     if busy is not None:
-        print(busy.describe(), file=sys.stderr, flush=True)
-    return f"expected time: {duration(seconds)} (from a {probe:.1f} s probe of each part)"
+        say(busy.describe())
+    seconds = sum(units * per_unit for units, per_unit in plan.values())
+    line = f"expected time: {duration(seconds)} (from a {probe:.1f} s probe of each part)"
+    return line, GapsPace(plan, say)
 
 
 def _ppca_identity(

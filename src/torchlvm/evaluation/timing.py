@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from torchlvm._probe import Busy, device_sync, seconds_per_unit
+from torchlvm._probe import RESTATE_SECONDS, Busy, device_sync, duration, seconds_per_unit
 from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._batching import model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
@@ -59,10 +59,6 @@ class Expectation:
                 f"at {1e6 * a.per_sample:.2f} µs each, from a {a.probe_seconds:.1f} s probe)"
             )
         return line
-
-
-RESTATE_SECONDS = 10.0
-"""The evaluation's own batches are timed this long before :class:`Pace` re-states its time."""
 
 
 class Pace:
@@ -114,11 +110,6 @@ class Pace:
                 f"{self.seconds:.0f} s: {duration(each * self.left)} more ({self.left:,} "
                 f"{self.unit}-samples left at {1e6 * each:.2f} µs each)"
             )
-
-
-def duration(seconds: float) -> str:
-    """``42 s`` or ``2.4 min``: an expected time as the commands print it."""
-    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def exact_outlier_score(model: torch.nn.Module, config: EvalConfig) -> bool:

@@ -274,6 +274,7 @@ def inference_gaps(
     flow_steps: int | None = None,
     flow_lr: float = 0.01,
     progress: bool = False,
+    advance: Callable[[str, int], None] | None = None,
 ) -> GapReport:
     """Cremer et al. 2018's decomposition of the inference gap, per example.
 
@@ -302,6 +303,10 @@ def inference_gaps(
             family, started from q*, ``local_steps`` steps at learning rate ``flow_lr``).
         progress: a progress bar (tqdm, on stderr) for each part as it runs
             (:func:`~torchlvm.inference.gaps_parts.gap_parts`).
+        advance: called as ``advance(part, 0)`` when a part starts and ``advance(part, n)``
+            as it runs n more of its units (its progress bar's steps), e.g. to re-state the
+            expected time from the run's own pace
+            (:class:`~torchlvm.inference.gaps_timing.GapsPace`).
 
     Returns:
         :class:`GapReport`.
@@ -323,7 +328,11 @@ def inference_gaps(
             with tqdm(
                 total=part.units, desc=part.name, unit=part.unit, disable=not progress, leave=False
             ) as bar:
-                part.run(part.units, bar.update)
+                if advance is None:
+                    part.run(part.units, bar.update)
+                    continue
+                advance(part.name, 0)
+                part.run(part.units, lambda n, name=part.name: (bar.update(n), advance(name, n)))
     return _report(model, settings, state)
 
 

@@ -14,12 +14,13 @@ operations hundreds of times smaller, whose fixed cost per operation the probe m
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from torchlvm._probe import device_sync, seconds_per_unit
+from torchlvm._probe import RESTATE_SECONDS, device_sync, duration, seconds_per_unit
 from torchlvm.inference.gaps_parts import GapSettings, gap_parts, prepare
 
 CHUNKED = frozenset({"sample", "draw"})
@@ -39,10 +40,19 @@ def expected_seconds(
 
     Raises: as inference_gaps.
     """
+    plan, spent = expected_parts(model, x, c, **settings)
+    return sum(units * per_unit for units, per_unit in plan.values()), spent
+
+
+def expected_parts(
+    model: Any, x: Tensor, c: Tensor | None, **settings: Any
+) -> tuple[dict[str, tuple[int, float]], float]:
+    """({part: (its units, expected seconds per unit)}, seconds the probes took): what
+    :func:`expected_seconds` adds up, and :class:`GapsPace` re-states from. As it."""
     s = GapSettings(**settings)
     state = prepare(model, x, c, s)
     spent = time.perf_counter()
-    total = 0.0
+    plan: dict[str, tuple[int, float]] = {}
     sync = device_sync(x.device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(s.seed)
@@ -54,5 +64,51 @@ def expected_seconds(
                 total=-(-part.units // grain),
                 sync=sync,
             )
-            total += part.units * rate.per_unit / grain
-    return total, time.perf_counter() - spent
+            plan[part.name] = (part.units, rate.per_unit / grain)
+    return plan, time.perf_counter() - spent
+
+
+class GapsPace:
+    """The expected time of ``inference_gaps`` re-stated from the run's own pace.
+
+    The probes measure the machine of their moment; under a load that changes, gaps' expected
+    time was 0.06 to 1.6 times the time taken (``benchmarks/results/evaluate_time.md``). Given
+    to inference_gaps as its ``advance``, this compares the seconds each part's units take with
+    the seconds the probes expected of them, and once :data:`~torchlvm._probe.RESTATE_SECONDS`
+    have been counted, says once the time the units left will take at that ratio to the probes.
+    Only time within a part is counted (from its start, ``n`` 0, or its last step).
+    """
+
+    def __init__(
+        self,
+        plan: dict[str, tuple[int, float]],
+        say: Callable[[str], None],
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.rate = {name: per_unit for name, (_, per_unit) in plan.items()}
+        self.left = sum(units * per_unit for units, per_unit in plan.values())  # probed s
+        self.say, self.clock = say, clock
+        self.part: str | None = None
+        self.last = 0.0
+        self.taken, self.probed = 0.0, 0.0  # seconds counted, and what the probes expected
+        self.said = False
+
+    def __call__(self, part: str, n: int) -> None:
+        """When ``part`` starts (``n`` 0) and after each ``n`` more of its units."""
+        if self.said or part not in self.rate:
+            return
+        now = self.clock()
+        expected = n * self.rate[part]
+        self.left -= expected
+        if n and part == self.part:
+            self.taken += now - self.last
+            self.probed += expected
+        self.part, self.last = part, now
+        if self.taken >= RESTATE_SECONDS and self.probed > 0 and self.left > 0:
+            self.said = True
+            ratio = self.taken / self.probed
+            self.say(
+                f"expected time, re-stated from its last {self.taken:.0f} s: "
+                f"{duration(ratio * self.left)} more (its steps take {ratio:.2g} times as long "
+                "as the probes found)"
+            )
