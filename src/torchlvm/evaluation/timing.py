@@ -161,8 +161,8 @@ def probe(
     size. A probe that drew 1, 2, 4, ... samples at a time timed operations tens to hundreds of
     times smaller than the evaluation's, whose fixed cost per operation (and, under load, a
     thread's wait for its descheduled sibling) it multiplied out: its expected time was 0.16
-    to 18.2 times the time taken on a busy machine, 0.27 to 1.63 in chunks (a digits VAE,
-    k = 5000, loads 7-14 on 2 cores; ``benchmarks/results/evaluate_time.md``). Told the
+    to 40 times the time taken, 0.26 to 1.80 in chunks (a digits VAE, k = 5000, loads 2-17 on
+    2 cores; ``benchmarks/results/evaluate_time.md``). Told the
     image-samples the evaluation will draw, ``samples``, a probe of a short one stops early.
     A load that changes after the probe is followed by :class:`Pace`."""
     x, c = _probe_batch(model, dataset, config)
