@@ -1,18 +1,25 @@
-"""``--accelerator {auto,cpu,gpu}`` for every command that runs a model: one option, one rule.
+"""``--accelerator {auto,cpu,gpu}`` and ``--threads N`` for every command that runs a model: one
+option each, one rule.
 
 ``auto`` runs on a GPU when one is visible and on the CPU otherwise; ``gpu`` (also spelt ``cuda``,
 torch's name) without a visible GPU is one error line that names the CPU fallback. Commands add
-the option with :func:`add_accelerator` and turn the parsed arguments into a ``torch.device``
-with :func:`device_for`.
+the options with :func:`add_accelerator` and turn the parsed arguments into a ``torch.device``
+with :func:`device_for`, which also applies ``--threads`` (:func:`apply_threads`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING
 
 from torchlvm._device import ACCELERATORS, accelerator_name, no_gpu_error
 from torchlvm.errors import ConfigError
+
+THREADS_HELP = (
+    "torch intra-op threads on the CPU (on a machine shared with other jobs, --threads 1 is often "
+    "several times faster)"
+)
 
 if TYPE_CHECKING:
     import torch
@@ -23,10 +30,14 @@ def add_accelerator(
     what: str = "the model runs",
     *,
     default: str | None = "auto",
+    threads: bool = True,
 ) -> None:
     """Add ``--accelerator {auto,cpu,gpu}`` to ``parser``, ``cuda`` read as ``gpu``
     (:func:`~torchlvm._device.accelerator_name`); the help says where ``what`` happens.
-    ``default`` None leaves it to the parser's (``train``'s: absent, for its own defaults)."""
+    ``default`` None leaves it to the parser's (``train``'s: absent, for its own defaults).
+    ``threads``: add ``--threads N`` too (``train`` adds its own, with its defaults)."""
+    if threads:
+        add_threads(parser)
     parser.add_argument(
         "--accelerator",
         type=accelerator_name,
@@ -34,6 +45,14 @@ def add_accelerator(
         **({} if default is None else {"default": default}),
         help=f"where {what}: auto (a GPU when one is visible, else the CPU), cpu or gpu (or cuda)",
     )
+
+
+def add_threads(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--threads N`` (applied by :func:`device_for`, or :func:`apply_threads`)."""
+    from torchlvm.cli._types import positive_int  # (_types adds these options itself)
+
+    help = THREADS_HELP.replace("(on a", "(default: torch's, one per core; on a")
+    parser.add_argument("--threads", type=positive_int, help=help)
 
 
 def gpu_count() -> int:
@@ -51,6 +70,7 @@ def device_for(args: argparse.Namespace) -> torch.device:
     """
     import torch
 
+    apply_threads(getattr(args, "threads", None))
     accelerator = getattr(args, "accelerator", "auto")
     if accelerator not in ACCELERATORS:
         raise ConfigError(f"--accelerator must be one of {ACCELERATORS}, got {accelerator!r}")
@@ -61,6 +81,27 @@ def device_for(args: argparse.Namespace) -> torch.device:
     if accelerator == "gpu":
         raise no_gpu_error()
     return torch.device("cpu")
+
+
+def apply_threads(threads: int | None) -> None:
+    """Run torch on ``threads`` intra-op threads, and export them as ``OMP_NUM_THREADS`` (which
+    Lightning's DDP processes and other children respect); ``cli.main`` puts the caller's back.
+    None (no ``--threads``) leaves torch's count.
+
+    Raises:
+        ConfigError: for more threads than this machine's cores.
+    """
+    import torch
+
+    from torchlvm._checks import check_positive_int
+
+    if threads is None:
+        return
+    cores = os.cpu_count() or 1
+    if check_positive_int("threads", threads) > cores:
+        raise ConfigError(f"--threads {threads} is more than the {cores} CPU cores here")
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
 def open_run(args: argparse.Namespace):

@@ -12,6 +12,7 @@ import os
 import time
 
 from torchlvm.cli import _tables, _types
+from torchlvm.cli._accelerator import add_threads, apply_threads
 from torchlvm.errors import ConfigError
 
 HELP = "fit probabilistic PCA in closed form or by EM; writes the model and its exact log p(x)"
@@ -47,6 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="keep NaN cells of a user file as missing values (needs --method em)",
     )
     _tables.add_options(parser)
+    add_threads(parser)
     parser.add_argument("--out", type=_types.out_path, required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
@@ -59,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.run.metrics import merge_metrics
     from torchlvm.run.record import write_finished
 
+    apply_threads(args.threads)
     if args.allow_missing and args.method != "em":
         raise ConfigError(
             "--allow-missing needs --method em: the closed form needs complete data, EM fits "

@@ -150,19 +150,12 @@ def _check_checkpoint_first(cls: type, model_config: Any, out: Path) -> None:
 def _scale_options(given: dict[str, Any], *, table: bool) -> dict[str, Any]:
     """fit()'s keyword arguments for --devices, --num-nodes, --strategy, --compile, --cuda-graph
     (``fast``); applies --threads (one for a ``table``), exported as OMP_NUM_THREADS for DDP."""
-    from torchlvm._checks import check_positive_int
+    from torchlvm.cli._accelerator import apply_threads
     from torchlvm.training.trainer import check_devices
 
     s = {**opts.DEFAULTS, **(opts.TABLE_DEFAULTS if table else {}), **given}
     check_devices(s["accelerator"], s["devices"], s["num_nodes"])
-    if s["threads"] is not None:
-        import torch
-
-        cores = os.cpu_count() or 1
-        if check_positive_int("threads", s["threads"]) > cores:
-            raise ConfigError(f"--threads {s['threads']} is more than the {cores} CPU cores here")
-        torch.set_num_threads(s["threads"])
-        os.environ["OMP_NUM_THREADS"] = str(s["threads"])
+    apply_threads(s["threads"])
     keys = ("accelerator", "devices", "num_nodes", "strategy")
     progress = show_progress(argparse.Namespace(progress=s["progress"], quiet=s["quiet"]))
     switches = {"compile": bool(s["compile"]), "fast": bool(s["cuda_graph"])}

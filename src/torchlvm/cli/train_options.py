@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, get_args
 
 from torchlvm.cli import _tables, _types
-from torchlvm.cli._accelerator import add_accelerator
+from torchlvm.cli._accelerator import THREADS_HELP, add_accelerator
 from torchlvm.cli._progress import add_progress_options
 from torchlvm.data.pixels import COLOUR_DEFAULTS, is_colour_file, is_image_data
 from torchlvm.errors import ConfigError
@@ -294,7 +294,7 @@ def _training_options(group: Any) -> None:
         action="store_true",
         help="deterministic algorithms only (repeatable bit for bit on one machine)",
     )
-    add_accelerator(group, "the model trains", default=None)  # (absent: DEFAULTS)
+    add_accelerator(group, "the model trains", default=None, threads=False)  # (absent: DEFAULTS)
 
 
 def _scale_options(group: Any) -> None:
@@ -330,8 +330,7 @@ def _scale_options(group: Any) -> None:
     group.add_argument(
         "--threads",
         type=_types.positive_int,
-        help="torch intra-op threads per process (on a machine shared with other jobs, --threads 1"
-        " is often several times faster)",
+        help=THREADS_HELP.replace("on the CPU", "per process"),
     )
 
 
