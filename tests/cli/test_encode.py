@@ -44,6 +44,18 @@ def test_posterior_means_and_labels_written(vae_run, capsys):
     np.testing.assert_array_equal(np.load(vae_run / "latents.labels.npy"), test.y.numpy())
     out = capsys.readouterr().out
     assert "posterior means E_q[z | x], shape (359, 4) (examples, latent dimensions)" in out
+    assert out.startswith("encoded the test split of digits (")
+
+
+def test_a_whole_file_is_every_row_not_an_all_split(vae_run, tmp_path, capsys):
+    """A file given with --data was 'encoded mine.npy all split', which reads as a typo."""
+    data = tmp_path / "mine.npy"
+    np.save(data, np.random.default_rng(0).random((40, 64)).astype(np.float32))
+    assert (
+        cli.main(["encode", str(vae_run), "--data", str(data), "--out", str(tmp_path / "z.npy")])
+        == 0
+    )
+    assert capsys.readouterr().out.startswith(f"encoded every row of {data} (")
 
 
 def test_cvae_encodes_under_each_examples_class(tmp_path, capsys):

@@ -64,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
         what = "posterior means E_q[z | x, c] (c: each example's own condition)"
     elif run_.model_type == "ppca":
         what = "exact posterior means E[z | x]"
+    part = "every row of" if dataset.split == "all" else f"the {dataset.split} split of"
     print(
-        f"encoded {dataset.name} {dataset.split} split ({_run.protocol_note(dataset, args.seed)}) "
+        f"encoded {part} {dataset.name} ({_run.protocol_note(dataset, args.seed)}) "
         f"with {run_.describe()}"
     )
     from torchlvm.evaluation.records import example_noun
