@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import _machine as M  # noqa: E402
 
 EXPECTED = re.compile(r"\(([\d,]+) (?:image|row)-samples at ([\d.]+) µs each, from a ([\d.]+) s")
-RESTATED = re.compile(r"re-stated from its last \d+ s: .*?left at ([\d.]+) µs each\)")
+RESTATED = re.compile(r"re-stated from its first \d+ s: .*?left at ([\d.]+) µs each\)")
 
 
 def evaluate(src: str, run: Path, extra: list[str]) -> dict[str, Any]:

@@ -68,6 +68,7 @@ def test_only_the_evaluated_rows_of_a_streamed_split_are_read(npy, read_rows):
 
 @pytest.mark.parametrize("binarize", ["none", "threshold"])
 def test_a_streamed_split_evaluates_to_the_numbers_of_the_split_in_memory(npy, binarize):
+    """Under "dynamic" the draws differ (one per row in the file, one tensor in memory)."""
     torch.manual_seed(0)
     likelihood = "gaussian" if binarize == "none" else "bernoulli"
     model = VAE(VAEConfig(input_dim=16, latent_dim=2, hidden=(8,), likelihood=likelihood)).eval()
@@ -78,6 +79,20 @@ def test_a_streamed_split_evaluates_to_the_numbers_of_the_split_in_memory(npy, b
     for section in ("likelihood", "reconstruction", "latent"):
         assert a[section] == b[section], section
     assert a["protocol"]["n"] == 9
+
+
+def test_a_streamed_rows_draw_under_dynamic_binarization_does_not_depend_on_n(npy):
+    """evaluated_rows drew the n rows it read as one tensor, so a row scored at --n 5 and at
+    --n 10 had other 0s and 1s; the draw is now the file's per-row one."""
+    streamed = load_dataset(str(npy), "test", mmap=True, binarize="dynamic")  # 30 rows
+    drawn = streamed.fixed_binarized(4)[np.arange(30)]  # (30, D): each row's own draw
+    for n in (5, 10, None):
+        rows = evaluated_rows(streamed, n, seed=4)
+        index = subsample_index(30, n, 4)
+        expected = drawn if index is None else drawn[index]
+        torch.testing.assert_close(rows.fixed_binarized(4), expected, rtol=0, atol=0)
+        assert set(rows.fixed_binarized(4).unique().tolist()) <= {0.0, 1.0}
+        assert not torch.equal(rows.fixed_binarized(5), rows.fixed_binarized(4))  # another seed
 
 
 def test_more_evaluated_rows_than_memory_holds_are_refused_before_any_is_read(

@@ -236,7 +236,7 @@ def test_the_expected_time_is_restated_once_from_the_evaluations_own_batches():
     assert RESTATE_SECONDS == 10.0
     left = samples - 5 * 100 * 100
     assert said == [
-        "expected time of the importance sampling, re-stated from its last 10 s: "
+        "expected time of the importance sampling, re-stated from its first 10 s: "
         f"{duration(left * 200e-6)} more ({left:,} image-samples left at 200.00 µs each)"
     ]
     clock.now += 100.0

@@ -153,7 +153,7 @@ def test_gaps_restates_its_time_from_its_own_steps_once():
     pace("q*", 1)
     left = 100 * 0.01 + 5000 * 0.001
     assert said == [
-        f"expected time, re-stated from its last 10 s: {duration(5 * left)} more (its steps "
+        f"expected time, re-stated from its first 10 s: {duration(5 * left)} more (its steps "
         "take 5 times as long as the probes found)"
     ]
     pace("log p(x)", 0)

@@ -100,5 +100,19 @@ def test_a_document_without_a_stamp_claims_nothing(tmp_path, metrics):
     assert not measured_on_other_weights(tmp_path, metrics)
 
 
+def test_weights_gone_or_unreadable_since_the_stamp_claim_nothing(tmp_path):
+    """A stamped metrics.json beside no model.safetensors was said to describe weights changed
+    'since (training resumed)', which is not what happened; an unreadable one raised OSError."""
+    from torchlvm.run.metrics import measured_on_other_weights
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"w")
+    merged = merge_metrics(tmp_path, {"x": 1})
+    weights.unlink()
+    assert not measured_on_other_weights(tmp_path, merged)
+    weights.mkdir()  # open() of it raises IsADirectoryError, as an unreadable file would
+    assert not measured_on_other_weights(tmp_path, merged)
+
+
 def test_a_run_without_weights_gets_no_stamp(tmp_path):
     assert "meta" not in merge_metrics(tmp_path, {"x": 1})

@@ -4,10 +4,14 @@ n = None), chosen in one place for the split and for its validation partner.
 A split streamed from a ``.npy`` file (:class:`~torchlvm.data.memmap.MemmapDataset`, what a
 run trained with ``--mmap`` reads) is not read whole: :func:`evaluated_rows` reads only the
 rows that will be scored, so evaluating a file larger than memory holds n rows, not the split.
+Their values are those of the split in memory; under ``"dynamic"`` binarization their one
+seeded Bernoulli draw is the file's per-row draw, the same for a row whatever ``n`` scores it,
+and not the draw of the split in memory (which draws the whole split as one tensor).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -47,11 +51,29 @@ def evaluated_rows(dataset: Any, n: int | None, seed: int) -> Any:
     )
     per_row = 2 * dataset.dim * 4  # bytes: the values as float32, and their binarized copy
     _memory.check_fits(count * per_row, what, lambda spell: _fewer(spell, per_row))
-    x = dataset.x[slice(None) if index is None else index.numpy()]  # (count, D), those rows
-    return Dataset(
-        x=x, y=None, name=dataset.name, split=dataset.split, shape=tuple(dataset.shape),
-        num_classes=None, class_names=None, binarize=dataset.binarize,
+    rows = slice(None) if index is None else index.numpy()
+    return _RowsRead(
+        x=dataset.x[rows], y=None, name=dataset.name, split=dataset.split,
+        shape=tuple(dataset.shape), num_classes=None, class_names=None, binarize=dataset.binarize,
+        drawn=dataset.fixed_binarized(seed)[rows] if dataset.binarize == "dynamic" else None,
+        drawn_seed=seed,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class _RowsRead(Dataset):
+    """Rows read from a streamed split with, under ``"dynamic"``, the file's own draw of each row
+    (:meth:`MemmapDataset.fixed_binarized`: one seeded draw per row, whichever rows are read
+    with it), so a row scored at any ``n`` has the same 0s and 1s. (A split in memory draws its
+    rows as one tensor: the same rows are drawn otherwise there.)"""
+
+    drawn: Tensor | None = None
+    drawn_seed: int = 0
+
+    def fixed_binarized(self, seed: int = 0) -> Tensor:
+        if self.drawn is not None and seed == self.drawn_seed:
+            return self.drawn
+        return super().fixed_binarized(seed)
 
 
 def _fewer(spell: Any, per_row: int) -> str:

@@ -106,7 +106,7 @@ class Pace:
             self.said = True
             each = self.seconds / self.samples
             self.say(
-                f"expected time of the importance sampling, re-stated from its last "
+                f"expected time of the importance sampling, re-stated from its first "
                 f"{self.seconds:.0f} s: {duration(each * self.left)} more ({self.left:,} "
                 f"{self.unit}-samples left at {1e6 * each:.2f} µs each)"
             )

@@ -108,7 +108,7 @@ class GapsPace:
             self.said = True
             ratio = self.taken / self.probed
             self.say(
-                f"expected time, re-stated from its last {self.taken:.0f} s: "
+                f"expected time, re-stated from its first {self.taken:.0f} s: "
                 f"{duration(ratio * self.left)} more (its steps take {ratio:.2g} times as long "
                 "as the probes found)"
             )

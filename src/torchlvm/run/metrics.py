@@ -93,14 +93,16 @@ WEIGHTS_KEY = "weights_sha256"
 
 
 def weights_digest(folder: str | Path) -> str | None:
-    """The SHA-256 (hex) of the run's ``model.safetensors``, None when it has none."""
+    """The SHA-256 (hex) of the run's ``model.safetensors``, None when it has none or it cannot
+    be read (loading the model names why)."""
     path = RunLayout(folder).weights
-    if not path.is_file():
-        return None
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
     return digest.hexdigest()
 
 
@@ -110,7 +112,10 @@ def measured_on_other_weights(folder: str | Path, metrics: Any) -> bool:
     where it does not say (a document written before the stamp)."""
     meta = metrics.get("meta") if isinstance(metrics, dict) else None
     stamp = meta.get(WEIGHTS_KEY) if isinstance(meta, dict) else None
-    return isinstance(stamp, str) and stamp != weights_digest(folder)
+    if not isinstance(stamp, str):
+        return False
+    now = weights_digest(folder)
+    return now is not None and stamp != now  # (no weights to compare: nothing claimed)
 
 
 def stale_metrics(folder: str | Path) -> str | None:
