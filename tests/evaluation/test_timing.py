@@ -169,6 +169,7 @@ def test_evaluates_first_line_is_the_same_on_a_busy_machine_and_the_rest_goes_to
     stays as it is, and the note that the time will follow the load goes to stderr, with the
     progress bars and the re-stated time."""
     from torchlvm import _probe
+    from torchlvm.cli._progress import progress_printer
     from torchlvm.cli.evaluate import _print_expected_time
     from torchlvm.training import devices
 
@@ -178,13 +179,17 @@ def test_evaluates_first_line_is_the_same_on_a_busy_machine_and_the_rest_goes_to
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).eval()
     data = load_dataset("digits", "test", binarize="dynamic")
-    pace = _print_expected_time(model, data, EvalConfig(k=40, ks=(1,), ood=(), n=30))
+    config = EvalConfig(k=40, ks=(1,), ood=(), n=30)
+    pace = _print_expected_time(model, data, config, progress_printer(True))
     out, err = capsys.readouterr()
     assert out.startswith("expected time of the importance sampling: ") and "busy" not in out
     assert err == (
         "the machine is busy (load average 9.1 on 2 cores): the time will follow its load\n"
     )
     assert pace is not None
+    _print_expected_time(model, data, config, progress_printer(False))  # piped: as the bars
+    out, err = capsys.readouterr()
+    assert out.startswith("expected time of the importance sampling: ") and err == ""
 
 
 def test_no_load_average_no_word_of_it(monkeypatch):

@@ -106,6 +106,7 @@ def test_gaps_names_a_busy_machine_on_stderr_and_keeps_its_line(monkeypatch, cap
     load: on a machine busier than its cores a line on stderr says that the time will follow
     it; the expected-time line itself is unchanged."""
     from torchlvm import _probe
+    from torchlvm.cli._progress import progress_printer
     from torchlvm.cli.gaps import _expected
     from torchlvm.training import devices
 
@@ -115,13 +116,16 @@ def test_gaps_names_a_busy_machine_on_stderr_and_keeps_its_line(monkeypatch, cap
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
     x = load_dataset("digits", "test", binarize="threshold").x[:10]
-    line, _ = _expected(model, x, None, dict(local_steps=2, num_samples=2, k=4, elbo_samples=2))
+    settings = dict(local_steps=2, num_samples=2, k=4, elbo_samples=2)
+    line, _ = _expected(model, x, None, settings, progress_printer(True))
     assert line.startswith("expected time: ") and line.endswith("probe of each part)")
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (
         "the machine is busy (load average 14.0 on 2 cores): the time will follow its load\n"
     )
+    _expected(model, x, None, settings, progress_printer(False))  # piped: as the bars, nothing
+    assert capsys.readouterr() == ("", "")
 
 
 class Ticks:

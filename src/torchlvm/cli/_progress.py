@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 
 def add_progress_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
@@ -36,3 +37,18 @@ def show_progress(args: argparse.Namespace) -> bool:
     if getattr(args, "quiet", False):
         return False
     return sys.stderr.isatty()
+
+
+def progress_printer(shown: bool) -> Callable[[str], None]:
+    """What prints a line of progress (a busy machine, a re-stated expected time) on stderr
+    between the bars' redraws where the bars are ``shown`` (:func:`show_progress`), and drops it
+    where they are not: piped output, as with the bars, holds the results alone."""
+
+    def say(line: str) -> None:
+        if shown:
+            from tqdm.auto import tqdm
+
+            with tqdm.external_write_mode(file=sys.stderr):
+                print(line, file=sys.stderr, flush=True)
+
+    return say

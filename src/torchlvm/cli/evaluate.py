@@ -16,13 +16,12 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, device_for
-from torchlvm.cli._progress import add_progress_options, show_progress
+from torchlvm.cli._progress import add_progress_options, progress_printer, show_progress
 from torchlvm.errors import ConfigError, DataError, RunDirectoryError
 
 if TYPE_CHECKING:
@@ -257,7 +256,8 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     folder, model = run_.folder, run_.model
     dataset, complete, val = _datasets(run_, args)
     config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"), dataset)
-    pace = _print_expected_time(model, complete, config) if len(complete) else None
+    say = progress_printer(show_progress(args))
+    pace = _print_expected_time(model, complete, config, say) if len(complete) else None
     result = evaluate(model, dataset, config, val_dataset=val, advance=pace)
     metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
@@ -291,26 +291,20 @@ def _figures(
     return {"folder": "figures", "written": [], "skipped": {"all": reason}}
 
 
-def _print_expected_time(model: Any, dataset: Any, config: EvalConfig) -> Any:
+def _print_expected_time(model: Any, dataset: Any, config: EvalConfig, say: Any) -> Any:
     """Print the expected time of the importance sampling, from a short timed probe; return
     the :class:`~torchlvm.evaluation.timing.Pace` that re-states it from the evaluation's own
     batches (None for a model that is not importance-sampled).
 
-    What follows the first line is progress, as the bars are, and goes to stderr with them: on a
-    machine busier than its cores, that the time will follow the load; the re-stated time."""
-    from tqdm.auto import tqdm
-
+    What follows the first line is progress, as the bars are, and goes where they go (``say``,
+    :func:`~torchlvm.cli._progress.progress_printer`): on a machine busier than its cores, that
+    the time will follow the load; the re-stated time."""
     from torchlvm.evaluation.timing import Pace, expected_time
 
     expectation = expected_time(model, dataset, config, ood_sets=len(config.ood))
     if expectation is None:
         return None
     print(expectation.describe(), flush=True)
-
-    def say(line: str) -> None:  # (between the progress bars' redraws)
-        with tqdm.external_write_mode(file=sys.stderr):
-            print(line, file=sys.stderr, flush=True)
-
     if expectation.busy is not None:
         say(expectation.busy.describe())
     return Pace(expectation, config, say)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, device_for
-from torchlvm.cli._progress import add_progress_options, show_progress
+from torchlvm.cli._progress import add_progress_options, progress_printer, show_progress
 
 if TYPE_CHECKING:
     from torchlvm.run.commit import Staging
@@ -128,7 +128,7 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     settings = _settings(args)
     check_gaps(model, x, c, **settings)  # before the probe: a bad setting costs no time
     print(_plan(model, args, x.shape[0], noun, conditional=c is not None), flush=True)
-    line, pace = _expected(model, x, c, settings)
+    line, pace = _expected(model, x, c, settings, progress_printer(show_progress(args)))
     print(line, flush=True)
     start = time.perf_counter()
     report = inference_gaps(model, x, c, **settings, progress=show_progress(args), advance=pace)
@@ -192,21 +192,13 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     )  # fmt: skip
 
 
-def _expected(model: Any, x: Any, c: Any, settings: dict[str, Any]) -> tuple[str, Any]:
+def _expected(model: Any, x: Any, c: Any, settings: dict[str, Any], say: Any) -> tuple[str, Any]:
     """``expected time: 1.4 min (from a 0.8 s probe)``: each part timed for a few steps; and
     the :class:`~torchlvm.inference.gaps_timing.GapsPace` that re-states it from the run. What
-    follows the line is progress and goes to stderr with the bars: on a machine busier than
+    follows the line is progress and goes where the bars go (``say``): on a machine busier than
     its cores, that the time will follow its load (as evaluate's does); the re-stated time."""
-    import sys
-
-    from tqdm.auto import tqdm
-
     from torchlvm._probe import Busy, duration
     from torchlvm.inference.gaps_timing import GapsPace, expected_parts
-
-    def say(line: str) -> None:  # (between the progress bars' redraws)
-        with tqdm.external_write_mode(file=sys.stderr):
-            print(line, file=sys.stderr, flush=True)
 
     busy = Busy.now()  # (before the probe's own threads add to the load)
     plan, probe = expected_parts(model, x, c, **settings)

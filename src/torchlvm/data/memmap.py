@@ -246,7 +246,7 @@ class MemmapRows:
         if self.threshold:
             x = (x > 0.5).to(torch.float32)
         if self.draw_seed is not None:
-            x = (_block_uniforms(self.draw_seed, pos, x.shape[1]) < x).to(torch.float32)
+            x = drawn_rows(x, pos, self.draw_seed)
         return x[0] if single else x
 
     def __repr__(self) -> str:
@@ -342,6 +342,12 @@ def _preadv(fd: int, view: memoryview, offset: int) -> int:
             break
         done += more
     return done
+
+
+def drawn_rows(x: Tensor, positions: np.ndarray, seed: int) -> Tensor:
+    """One seeded Bernoulli draw of the grey rows ``x`` ``(B, D)`` that sit at ``positions``
+    ``(B,)`` of their split: each row's own draw, whatever rows come with it."""
+    return (_block_uniforms(seed, positions, x.shape[1]) < x).to(torch.float32)
 
 
 def _block_uniforms(seed: int, positions: np.ndarray, dim: int) -> Tensor:

@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from torchlvm import _memory
 from torchlvm.data.dataset import Dataset
-from torchlvm.data.memmap import MemmapDataset
+from torchlvm.data.memmap import MemmapDataset, drawn_rows
 
 
 def subsample_index(length: int, n: int | None, seed: int) -> Tensor | None:
@@ -51,11 +52,12 @@ def evaluated_rows(dataset: Any, n: int | None, seed: int) -> Any:
     )
     per_row = 2 * dataset.dim * 4  # bytes: the values as float32, and their binarized copy
     _memory.check_fits(count * per_row, what, lambda spell: _fewer(spell, per_row))
-    rows = slice(None) if index is None else index.numpy()
+    rows = np.arange(len(dataset)) if index is None else index.numpy()
+    x = dataset.x[rows]  # (count, D), those rows
     return _RowsRead(
-        x=dataset.x[rows], y=None, name=dataset.name, split=dataset.split,
-        shape=tuple(dataset.shape), num_classes=None, class_names=None, binarize=dataset.binarize,
-        drawn=dataset.fixed_binarized(seed)[rows] if dataset.binarize == "dynamic" else None,
+        x=x, y=None, name=dataset.name, split=dataset.split, shape=tuple(dataset.shape),
+        num_classes=None, class_names=None, binarize=dataset.binarize,
+        drawn=drawn_rows(x, rows, seed) if dataset.binarize == "dynamic" else None,
         drawn_seed=seed,
     )  # fmt: skip
 
@@ -63,9 +65,10 @@ def evaluated_rows(dataset: Any, n: int | None, seed: int) -> Any:
 @dataclass(frozen=True, eq=False)
 class _RowsRead(Dataset):
     """Rows read from a streamed split with, under ``"dynamic"``, the file's own draw of each row
-    (:meth:`MemmapDataset.fixed_binarized`: one seeded draw per row, whichever rows are read
-    with it), so a row scored at any ``n`` has the same 0s and 1s. (A split in memory draws its
-    rows as one tensor: the same rows are drawn otherwise there.)"""
+    (:func:`~torchlvm.data.memmap.drawn_rows`, as :meth:`MemmapDataset.fixed_binarized` reads
+    them: one seeded draw per row, whichever rows are read with it), so a row scored at any
+    ``n`` has the same 0s and 1s. (A split in memory draws its rows as one tensor: the same rows
+    are drawn otherwise there.)"""
 
     drawn: Tensor | None = None
     drawn_seed: int = 0
