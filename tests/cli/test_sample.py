@@ -357,3 +357,15 @@ def test_many_samples_of_one_class_are_a_square_grid_and_of_several_a_row_of_32_
     assert cli.main([*argv, "--condition", "7", "5", "--out", str(two), "--overwrite"]) == 0
     height, width = imread(two).shape[:2]
     assert width < 2000, (height, width)  # two rows of 32 tiles (a row of 400 was 16,000 wide)
+
+
+def test_more_per_class_than_a_row_shows_needs_npy(runs, tmp_path, capsys):
+    """sample --condition 3 7 --n 100 printed '100 samples for each of 2 classes' and drew a
+    grid of 32 of each, saying nothing of the rest."""
+    argv = ["sample", str(runs["cvae"]), "--condition", "7", "5", "--n", "33"]
+    assert cli.main([*argv, "--out", str(tmp_path / "a.png")]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("torchlvm: error: --n 33 per class is more than the 32 of each class")
+    assert "pass --npy FILE.npy to save them all" in err and "or --n 32" in err
+    assert not (tmp_path / "a.png").exists()
+    assert cli.main([*argv[:-1], "32", "--out", str(tmp_path / "a.png")]) == 0

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         from torchlvm.cli import _table_rows
 
         return _table_rows.sample_table(args, run_, n, labels, source)
-    _check_size(run_, n * (1 if labels is None else len(labels)), args.npy is not None)
+    _check_size(run_, n, 1 if labels is None else len(labels), args.npy is not None)
     name = "conditional.png" if conditioned else "samples.png"
     out = _run.output_file(
         args.out, run_.folder / "figures" / name, suffix=".png", overwrite=args.overwrite,
@@ -133,9 +133,7 @@ def _conditional(run_, labels: list[int], n: int, shape, generator):
         title = f"Samples of class {row_labels[0]} of {run_.describe()}"
         fig = plots.image_grid(samples[:MAX_GRID], shape, title=title)
     else:  # a row per class (a row of 4096 was a PNG of 124,352 × 5,012 pixels)
-        shown = samples.reshape(len(labels), n, -1)[
-            :, : max(1, min(MAX_ROW, MAX_GRID // len(labels)))
-        ]
+        shown = samples.reshape(len(labels), n, -1)[:, : _shown_per_class(len(labels))]
         title = f"Samples per class of {run_.describe()}"
         fig = plots.conditional_grid(shown.flatten(0, 1), shape, row_labels, title=title)
     counted = (
@@ -197,15 +195,28 @@ def _labels(run_, condition: list[str] | None) -> list[int] | None:
     return None
 
 
-def _check_size(run_, total: int, npy: bool) -> None:
-    """Refuse more samples than a grid can show (without --npy) or than memory can hold."""
+def _shown_per_class(classes: int) -> int:
+    """Samples of each class a grid shows: all it shows for one class, else a row of each."""
+    return MAX_GRID if classes == 1 else max(1, min(MAX_ROW, MAX_GRID // classes))
+
+
+def _check_size(run_, n: int, classes: int, npy: bool) -> None:
+    """Refuse more samples than a grid can show (without --npy) or than memory can hold:
+    ``n`` of each of ``classes`` (1 without --condition)."""
     from torchlvm._memory import check_fits
 
+    total, shown = n * classes, _shown_per_class(classes)
     if total > MAX_GRID and not npy:
         raise ConfigError(
             f"--n asks for {total} samples, more than the {MAX_GRID} a PNG grid shows; pass "
             f"--npy FILE.npy to save them as an array (the grid then shows the first "
             f"{MAX_GRID}), or a smaller --n"
+        )
+    if n > shown and not npy:
+        raise ConfigError(
+            f"--n {n} per class is more than the {shown} of each class a grid row shows with "
+            f"{classes} classes; pass --npy FILE.npy to save them all (the grid then shows the "
+            f"first {shown} of each), or --n {shown}"
         )
     what = f"{total} samples of {run_.input_dim} values (float32)"
     check_fits(total * run_.input_dim * 4, what, "pass a smaller --n")
