@@ -11,6 +11,7 @@ how to time and measure memory without fooling ourselves.
 - :func:`interleaved`: A B C A B C ... rounds, so that a slow patch of a shared machine hits
   every configuration alike; compare medians.
 - :func:`write_results`: write a result file (its folder made if needed) and print it.
+- :func:`tiled_npy`: a large ``.npy`` file of images repeated, written without holding it.
 - :func:`tree_options`, :func:`trees`: the ``--src NAME=PATH --rounds --out`` options of a script
   that runs a command once per source tree in interleaved rounds.
 
@@ -232,6 +233,21 @@ def command_line(script: str, argv: Sequence[str]) -> str:
         i = shown.index("--json")
         del shown[i : i + 2]
     return shlex.join([".venv/bin/python", script, *shown])
+
+
+def tiled_npy(path: str | os.PathLike[str], images: Any, n: int) -> None:
+    """Write ``n`` rows to the ``.npy`` file at ``path``, the rows of ``images`` (a numpy array,
+    rows first) over and over, streamed to disk (a file larger than memory is never held)."""
+    import numpy as np
+
+    out = np.lib.format.open_memmap(
+        path, mode="w+", dtype=images.dtype, shape=(n, *images.shape[1:])
+    )
+    for start in range(0, n, len(images)):
+        stop = min(n, start + len(images))
+        out[start:stop] = images[: stop - start]
+    out.flush()
+    del out
 
 
 def write_results(

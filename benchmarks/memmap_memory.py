@@ -51,12 +51,7 @@ def write_file(path: Path, gib: float) -> int:
 
     images = load_dataset("fashion-mnist", "all").x.numpy()  # (70000, 784) in [0, 1]
     n = int(gib * 2**30 // ROW_BYTES)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, D))
-    for start in range(0, n, len(images)):
-        stop = min(n, start + len(images))
-        out[start:stop] = images[: stop - start]
-    out.flush()
-    del out
+    M.tiled_npy(path, images.astype(np.float32), n)
     return n
 
 

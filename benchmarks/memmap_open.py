@@ -43,12 +43,7 @@ def write_file(path: Path, dtype: str, gib: float) -> int:
     images = (levels / 255 if dtype == "float32" else levels).astype(dtype)
     images = images.reshape(-1, SIDE, SIDE)
     n = int(gib * 2**30 // (SIDE * SIDE * images.itemsize))
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n, SIDE, SIDE))
-    for start in range(0, n, len(images)):
-        stop = min(n, start + len(images))
-        out[start:stop] = images[: stop - start]
-    out.flush()
-    del out
+    M.tiled_npy(path, images, n)
     return n
 
 

@@ -57,3 +57,19 @@ def table_parses(monkeypatch):
 
     monkeypatch.setattr(csv_table, "_rows", counted)
     return seen
+
+
+class Ticks:
+    """A clock moved by hand: ``clock()`` is ``clock.now``."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ticks() -> Ticks:
+    """A clock at 0.0 that a test moves by setting ``.now`` (for code that times itself)."""
+    return Ticks()

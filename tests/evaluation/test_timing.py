@@ -202,17 +202,7 @@ def test_no_load_average_no_word_of_it(monkeypatch):
     assert _probe.Busy.now() is None
 
 
-class Ticks:
-    """A clock moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_the_expected_time_is_restated_once_from_the_evaluations_own_batches():
+def test_the_expected_time_is_restated_once_from_the_evaluations_own_batches(ticks):
     """A probe at the start measured 0.07 to 5.3 times the time taken under a changing load:
     after RESTATE_SECONDS of the evaluation's own importance-sampled batches, the time left is
     said again at their rate. The time of sections that draw no importance samples, and between
@@ -221,7 +211,7 @@ def test_the_expected_time_is_restated_once_from_the_evaluations_own_batches():
 
     config = EvalConfig(k=100, ks=(1, 10), ood_k=7)  # 100 image-samples per likelihood row
     samples = planned_samples(config, 1000, ood_sets=1)
-    said, clock = [], Ticks()
+    said, clock = [], ticks
     pace = Pace(Expectation(1.0, 1e-6, samples, 0.1), config, said.append, clock)
 
     def batches(section: str, count: int, seconds: float, start: float = 0.0) -> None:
@@ -270,7 +260,7 @@ def test_evaluate_tells_advance_of_every_batch_by_its_section():
     assert sum(ood) == 2 * 30  # the test images and the noise set (no validation set given)
 
 
-def test_an_exact_outlier_score_is_not_counted_as_samples():
+def test_an_exact_outlier_score_is_not_counted_as_samples(ticks):
     """PPCA's outlier score is its exact log p(x) now: the expected time counted ood_k samples
     for each of its rows in every outlier set, and the re-stated time would have counted its
     instant batches as samples drawn."""
@@ -285,7 +275,7 @@ def test_an_exact_outlier_score_is_not_counted_as_samples():
     assert exact_outlier_score(ppca, config)
     found = expected_time(ppca, data, EvalConfig(k=40, ks=(1,), ood_k=7, n=30), ood_sets=1)
     assert found.exact_ood and found.samples == 30 * 40
-    said, clock = [], Ticks()
+    said, clock = [], ticks
     pace = Pace(Expectation(1.0, 1e-6, 10**6, 0.1, exact_ood=True), config, said.append, clock)
     pace("ood", 0)
     clock.now += 20.0

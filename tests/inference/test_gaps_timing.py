@@ -128,24 +128,14 @@ def test_gaps_names_a_busy_machine_on_stderr_and_keeps_its_line(monkeypatch, cap
     assert capsys.readouterr() == ("", "")
 
 
-class Ticks:
-    """A clock moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_gaps_restates_its_time_from_its_own_steps_once():
+def test_gaps_restates_its_time_from_its_own_steps_once(ticks):
     """Under a load of 14 gaps expected 11 s for 258 s: after RESTATE_SECONDS of its parts'
     own steps, the time left is said again at the ratio of their time to the probes'."""
     from torchlvm._probe import RESTATE_SECONDS, duration
     from torchlvm.inference.gaps_timing import GapsPace
 
     plan = {"q*": (300, 0.01), "log p(x)": (5000, 0.001)}  # 3 s and 5 s probed
-    said, clock = [], Ticks()
+    said, clock = [], ticks
     pace = GapsPace(plan, said.append, clock)
     clock.now = 4.0
     pace("q*", 0)  # its start
