@@ -113,8 +113,9 @@ def test_the_ais_part_of_the_line():
 @pytest.mark.parametrize("chunk, k", [(7, 40), (64, 40)], ids=["k-in-chunks", "chunk-above-k"])
 def test_the_probe_draws_whole_chunks_of_the_evaluations_size(monkeypatch, chunk, k):
     """The probe drew 1, 2, 4, ... samples at a time, operations far smaller than the
-    evaluation's chunks, and multiplied their per-operation cost out (0.006 to 10 times the
-    evaluation's rate under load): every timed run now draws whole chunks of the evaluation's
+    evaluation's chunks, and multiplied their per-operation cost out (expected times of 0.16 to
+    40 times the time taken under load, benchmarks/results/evaluate_time.md): every timed run
+    now draws whole chunks of the evaluation's
     own size, never more than k samples, and the rate is per image-sample."""
     from torchlvm.evaluation import timing
 

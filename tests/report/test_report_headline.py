@@ -292,3 +292,8 @@ def test_a_split_with_missing_cells_sets_train_beside_test_of_the_same_cells():
     )
     del metrics["observed_likelihood"]  # (a record without it: no train number to set beside)
     assert cards_by_key(metrics)["log_px"].note.endswith("covers every row)")
+    for key in ("train_log_likelihood", "test_log_likelihood", "model"):
+        del metrics[key]  # an evaluate-only record (a VAE trained with MIWAE): no fit numbers
+    assert cards_by_key(metrics)["log_px"].note == (
+        "exact · on the 4 complete rows of 18 only (the observed-cell likelihood covers every row)"
+    )  # (the card said nothing of the rows it covers without fit's train number)

@@ -524,7 +524,7 @@ def load_memmap(
     summary = None  # learned when first needed (file_values)
     if len(layout.shape) in (3, 4) and pixels.wide_integers(layout.dtype):  # 8-bit levels?
         summary = file_values(path, layout)
-        eight_bit = summary.low >= 0 and summary.high <= pixels.PIXEL_MAX
+        eight_bit = pixels.eight_bit_range(summary.low, summary.high)
         if eight_bit:
             pixels.warn_sixteen_bit(layout.dtype, path)
         layout = replace(layout, scaled=eight_bit)

@@ -163,6 +163,11 @@ def rows(array: np.ndarray, dtype: type = np.float32, *, scaled: bool | None = N
     return out
 
 
+def eight_bit_range(low: float, high: float) -> bool:
+    """Whether integer values from ``low`` to ``high`` are 8-bit grey levels (0..255)."""
+    return low >= 0 and high <= PIXEL_MAX
+
+
 def eight_bit(array: np.ndarray) -> bool:
     """Whether ``array`` (``(N, ...)``) holds 8-bit grey levels, to be divided by
     :data:`PIXEL_MAX`: it is ``uint8``, or images ``(N, H, W)`` / ``(N, C, H, W)`` of another
@@ -173,7 +178,7 @@ def eight_bit(array: np.ndarray) -> bool:
     return (
         array.ndim in (3, 4)
         and wide_integers(array.dtype)
-        and (array.size == 0 or (int(array.min()) >= 0 and int(array.max()) <= PIXEL_MAX))
+        and (array.size == 0 or eight_bit_range(int(array.min()), int(array.max())))
     )
 
 

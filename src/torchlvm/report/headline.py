@@ -180,25 +180,25 @@ def log_px(m: Evaluation) -> Headline | None:
     name, pair = found
     q, bits = _defined(pair) or (pair.nats, None)
     value = num(q.value, q.stderr if name != "exact" else None)
-    note = _how(q, bits, _units(m)) + _train_beside(m)
+    note = _how(q, bits, _units(m)) + _rows_and_train(m)
     unit = _text(q.unit, "nats/example")
     return Headline("log_px", label, value, unit, note, _text(q.note))
 
 
-def _train_beside(m: Evaluation) -> str:
-    """The train log-likelihood ``torchlvm fit`` wrote, beside the test number of the same
-    rows and cells. On a split with missing cells the likelihood section covers its complete
-    rows only (said here), and fit's train number every row's observed cells: it stands beside
-    the split's observed-cell number (``observed_likelihood``), not the card's."""
-    if m.fit is None or m.fit.train_log_likelihood is None:
-        return ""
-    train = num(m.fit.train_log_likelihood)
+def _rows_and_train(m: Evaluation) -> str:
+    """Which rows the card covers, and the train log-likelihood ``torchlvm fit`` wrote beside
+    the test number of the same rows and cells. On a split with missing cells the likelihood
+    section covers its complete rows only (said here, with or without a train number), and
+    fit's train number every row's observed cells: it stands beside the split's observed-cell
+    number (``observed_likelihood``), not the card's."""
+    fitted = m.fit is not None and m.fit.train_log_likelihood is not None
+    train = num(m.fit.train_log_likelihood) if fitted else ""
     like = _likelihood(m)
     if like is None or like.rows is None:  # every row of the split is complete
-        return f" · train {train}"
+        return f" · train {train}" if fitted else ""
     observed = m.observed_likelihood
     beside = ""
-    if isinstance(observed, ObservedLikelihood) and observed.nats.value is not None:
+    if fitted and isinstance(observed, ObservedLikelihood) and observed.nats.value is not None:
         beside = f"; every row's observed cells: test {num(observed.nats.value)}, train {train}"
     return f" · {like.rows}{beside}"
 
