@@ -321,3 +321,15 @@ def test_the_subtitle_leaves_out_what_the_title_says(make_run, config, tmp_path)
     text = both.read_text(encoding="utf-8")
     assert '<th class="run">vae<span class="sub">digits · protocol dynamic</span>' in text
     assert '<th class="run">ae<span class="sub">autoencoder · digits · protocol dynamic' in text
+
+
+def test_codes_of_data_without_classes_are_not_said_to_be_coloured_by_class():
+    """A table without a label column had 'Posterior means of test data coloured by class' under
+    its one-colour scatter."""
+    from torchlvm.report.run import captions_for
+
+    table = {"model_type": "ppca", "data": {"num_classes": None, "table": {}}}
+    assert captions_for(table)["latent_scatter"].startswith("Posterior means of test data: ")
+    labelled = {"model_type": "vae", "data": {"num_classes": 10}}
+    assert "coloured by class" in captions_for(labelled)["latent_scatter"]
+    assert "coloured by class" in captions_for({"model_type": "ae"})["latent_scatter"]

@@ -298,12 +298,18 @@ def _noun(config: Any) -> str:
 
 
 def captions_for(config: Any) -> dict[str, str]:
-    """The figure captions of this run's model: a CVAE's name c, an autoencoder's its codes."""
+    """The figure captions of this run's model: a CVAE's name c, an autoencoder's its codes;
+    data without classes (a table without a label column) has its codes in one colour."""
+    captions = FIGURE_CAPTIONS
     if conditional(config):
-        return {**FIGURE_CAPTIONS, **CONDITIONAL_CAPTIONS}
-    if isinstance(config, dict) and config.get("model_type") == "ae":
-        return {**FIGURE_CAPTIONS, **AUTOENCODER_CAPTIONS}
-    return FIGURE_CAPTIONS
+        captions = {**FIGURE_CAPTIONS, **CONDITIONAL_CAPTIONS}
+    elif isinstance(config, dict) and config.get("model_type") == "ae":
+        captions = {**FIGURE_CAPTIONS, **AUTOENCODER_CAPTIONS}
+    data = config.get("data") if isinstance(config, dict) else None
+    if isinstance(data, dict) and "num_classes" in data and not data["num_classes"]:
+        scatter = captions["latent_scatter"].replace(" coloured by class", "")
+        captions = {**captions, "latent_scatter": scatter}
+    return captions
 
 
 def _figure(
