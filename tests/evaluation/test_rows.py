@@ -101,8 +101,8 @@ def test_more_evaluated_rows_than_memory_holds_are_refused_before_any_is_read(
     streamed = load_dataset(str(npy), "all", mmap=True)  # 300 rows of 16 values
     monkeypatch.setattr(_memory, "available_bytes", lambda: 100 * 2 * 16 * 4 + 1)
     read_rows.clear()
-    with pytest.raises(OptionError, match=r"300 rows of the all split .* that fits: n=100$") as err:
-        evaluated_rows(streamed, None, seed=0)
-    assert err.value.on_command_line.endswith("that fits: --n 100")
+    with pytest.raises(OptionError, match=r"300 rows of the all split .* that fits: n=25$") as err:
+        evaluated_rows(streamed, None, seed=0)  # (a quarter of the memory: 100 rows would fill it)
+    assert err.value.on_command_line.endswith("that fits: --n 25")
     assert read_rows == []
-    assert len(evaluated_rows(streamed, 100, seed=0)) == 100  # the fix it names fits
+    assert len(evaluated_rows(streamed, 25, seed=0)) == 25  # the fix it names fits

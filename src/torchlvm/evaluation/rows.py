@@ -80,8 +80,9 @@ class _RowsRead(Dataset):
 
 
 def _fewer(spell: Any, per_row: int) -> str:
-    """The fix of too many rows: a subsample that fits the memory available now (two
-    significant digits, rounded down)."""
-    fits = max(2, (_memory.available_bytes() or 0) // per_row)
+    """The fix of too many rows: a subsample whose rows take a quarter of the memory available
+    now (two significant digits, rounded down), leaving the rest to what evaluation makes of
+    them (float64 copies for a float64 model, the outlier sets, the importance chunks)."""
+    fits = max(2, (_memory.available_bytes() or 0) // (4 * per_row))
     unit = 10 ** max(0, len(str(fits)) - 2)
     return f"evaluate a seeded subsample of them that fits: {spell('n', fits // unit * unit)}"
