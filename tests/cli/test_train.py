@@ -111,7 +111,7 @@ def test_a_resume_says_when_the_runs_metrics_describe_the_model_before_it(
     capsys.readouterr()
     assert main([*base, "--epochs", "2", "--resume"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
-        f"  {out}/metrics.json describe the model before this resume; "
+        f"  {out}/metrics.json: of the model before this resume; "
         f"'torchlvm evaluate {out}' measures this one"
     )
     merge_metrics(out, {"likelihood": {"elbo": -29.0}})  # evaluated again

@@ -77,4 +77,6 @@ def test_every_command_that_computes_takes_threads(tmp_path: Path, monkeypatch, 
         assert calls[:1] == [1], (argv, calls)
     too_many = str((os.cpu_count() or 1) + 1)
     assert main(["sample", run, "--n", "3", "--threads", too_many]) != 0
-    assert f"torchlvm: error: --threads {too_many} is more than the" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"torchlvm: error: --threads {too_many} is more than the" in err
+    assert err.rstrip().endswith(f"pass --threads {os.cpu_count() or 1} or fewer")

@@ -308,6 +308,51 @@ def test_build_report_finishes_a_killed_commit_before_it_reads_the_run(make_run)
     assert (folder / "gaps.json").read_text() == '{"new": true}'
 
 
+KILLED_PUBLISH = """
+import os, signal, sys
+from pathlib import Path
+from torchlvm.run.commit import Staging
+
+real = os.replace
+def replace(src, dst):  # a SIGKILL after the model is in place, before its config.json is
+    if Path(src).name.endswith(".torchlvm-new") and Path(dst).name == "config.json":
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(src, dst)
+os.replace = replace
+folder = Path(sys.argv[1])
+with Staging(folder) as staging:
+    staging.path(folder / "model.safetensors").write_bytes(b"weights")
+    staging.path(folder / "config.json").write_text(sys.argv[2])
+    staging.commit()
+"""
+
+
+def test_a_killed_commit_of_the_model_and_its_config_is_finished_before_the_folder_is_judged(
+    make_run,
+):
+    """A run whose model.safetensors and config.json commit (train's publish in place) was killed
+    between its renames held the model, a staged config.json and the journal: report called it
+    'a run whose training was interrupted, but no model yet' (the check ran before the
+    recovery, since 634e970), naming a resume that then failed. It is finished, then read."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from torchlvm.run.commit import JOURNAL_NAME
+
+    folder = make_run()
+    config = (folder / "config.json").read_text()
+    (folder / "config.json").unlink()  # a first publish: no config.json yet
+    argv = [sys.executable, "-c", KILLED_PUBLISH, str(folder), config]
+    assert subprocess.run(argv, env=os.environ).returncode == -signal.SIGKILL
+    assert (folder / JOURNAL_NAME).exists() and not (folder / "config.json").exists()
+    build_report(folder)
+    assert not (folder / JOURNAL_NAME).exists()
+    assert (folder / "config.json").read_text() == config
+    assert (folder / "model.safetensors").read_bytes() == b"weights"
+
+
 def test_the_subtitle_leaves_out_what_the_title_says(make_run, config, tmp_path):
     """A run folder named after its model (make demo's runs/demo/vae) was titled 'vae' over
     'vae · digits · protocol dynamic': the model, named twice; so was each column of a

@@ -99,7 +99,10 @@ def apply_threads(threads: int | None) -> None:
         return
     cores = os.cpu_count() or 1
     if check_positive_int("threads", threads) > cores:
-        raise ConfigError(f"--threads {threads} is more than the {cores} CPU cores here")
+        raise ConfigError(
+            f"--threads {threads} is more than the {cores} CPU cores here; pass --threads {cores} "
+            "or fewer"
+        )
     torch.set_num_threads(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
 

@@ -289,5 +289,5 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
         print(f"  skipped updates with a non-finite loss: {result.skipped_steps}")
     print(f"wrote {result.out_dir}/config.json, model.safetensors, metrics.csv, checkpoints/")
     if (stale := stale_metrics(result.out_dir)) is not None:
-        print(f"  {result.out_dir}/{stale} describe the model before this resume; "
+        print(f"  {result.out_dir}/{stale}: of the model before this resume; "
               f"'torchlvm evaluate {quoted(result.out_dir)}' measures this one")  # fmt: skip

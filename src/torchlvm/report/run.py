@@ -254,7 +254,8 @@ def _how_to_measure(layout: RunLayout) -> str:
 
 def check_run_folder(folder: str | Path) -> None:
     """Refuse ``folder`` unless it holds a run to report on (a ``config.json``), naming an
-    interrupted run's command that finishes it.
+    interrupted run's command that finishes it; a commit killed between its renames is finished
+    first (:func:`~torchlvm.run.commit.recover_for_reading`), so its files are read as one set.
 
     Raises:
         RunDirectoryError: for an interrupted run or a folder (or file) without config.json.
@@ -262,6 +263,8 @@ def check_run_folder(folder: str | Path) -> None:
     folder = Path(folder)
     if (home := unexpanded_home(folder, reading=True, python=True)) is not None:
         raise RunDirectoryError(home)  # (the command line names its own fix first)
+    if folder.is_dir():  # a killed commit (of model and config.json too) is finished first
+        recover_for_reading(folder)
     check_finished(folder)  # an interrupted run is named, with the command that finishes it
     if not RunLayout(folder).config.is_file():
         what = "is a file, not" if folder.is_file() else "has no config.json, so it is not"
@@ -405,8 +408,7 @@ def _curves_from_csv(folder: Path, notes: list[str], per: str, config: Any) -> F
 def collect_run(folder: str | Path) -> RunContents:
     """Read a run folder for the report.
 
-    An ``evaluate`` or ``gaps`` killed between its commit's renames is finished first
-    (:func:`~torchlvm.run.commit.recover_for_reading`), so its files are read as one set.
+    A command killed between its commit's renames is finished first (:func:`check_run_folder`).
 
     Raises:
         RunDirectoryError: if the folder or its ``config.json`` is missing, or holds a killed
@@ -415,7 +417,6 @@ def collect_run(folder: str | Path) -> RunContents:
     """
     folder = Path(folder)
     check_run_folder(folder)
-    recover_for_reading(folder)
     run = RunContents(folder, read_config(folder))
     run.metrics = _read_metrics(folder, run.notes)
     per = _noun(run.config)  # the captions' and curves' units: nats per row for a table
