@@ -1,8 +1,9 @@
 """How many torch threads ``torchlvm train`` should use by default: one, or torch's (one per core).
 
 Each configuration trains through the command line in a fresh process, once with ``--threads 1``
-and once with no ``--threads`` (torch's default), in interleaved rounds; the times are the child's
-wall clock and its CPU time (user + system, from ``wait4``). The models:
+and once with ``--threads N``, N torch's default count here (one per core; a table's ``train``
+takes one thread without ``--threads`` since this was measured), in interleaved rounds; the times
+are the child's wall clock and its CPU time (user + system, from ``wait4``). The models:
 
 - ``wine``, ``breast_cancer``, ``diabetes``: scikit-learn's tables written to a .csv, trained with
   the table defaults (two tanh layers of 128, batches of 64) for a fixed number of epochs;
@@ -78,15 +79,18 @@ def main(argv: list[str] | None = None) -> None:
         }
         names = [f"{name}|{t}" for name in args.data for t in ("1", "default")]
 
+        import torch
+
+        torch_default = torch.get_num_threads()  # (torch's count, passed to both kinds of data)
+
         def run(name: str, _round: int) -> dict[str, float]:
             data, threads = name.split("|")
             loads.append(os.getloadavg()[0])
             path, epochs = sources[data]
-            return train_once(path, epochs, 1 if threads == "1" else None, folder / "run")
+            count = 1 if threads == "1" else torch_default
+            return train_once(path, epochs, count, folder / "run")
 
         results = interleaved(names, args.rounds, run)
-    import torch
-
     lines = [
         "# torch threads for `torchlvm train`: one vs torch's default",
         "",
