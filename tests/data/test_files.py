@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -297,7 +299,9 @@ def test_a_table_in_another_format_than_its_name_says_is_refused(tmp_path, name,
 
 
 def test_a_quoted_tilde_is_named_as_not_expanded():
-    with pytest.raises(DataNotFoundError, match="a quoted ~ is not expanded: write the path"):
+    """In the one wording of torchlvm._shell (data had its own), naming the path meant."""
+    meant = os.path.expanduser("~/surely-not-here-futables.npy")
+    with pytest.raises(DataNotFoundError, match=f"no shell expanded its '~'.*; pass {meant}$"):
         load_dataset("~/surely-not-here-futables.npy", "train")
 
 

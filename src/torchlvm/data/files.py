@@ -37,6 +37,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import torch
 
+from torchlvm._shell import unexpanded_home
 from torchlvm.data import pixels
 from torchlvm.data.columns import default_names, match_columns
 from torchlvm.data.csv_dialect import Dialect
@@ -472,12 +473,9 @@ def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, A
 
 def _check_path(path: Path) -> None:
     if not path.exists():
-        home = (
-            "; a quoted ~ is not expanded: write the path unquoted or in full"
-            if str(path).startswith("~")
-            else ""
-        )
-        raise DataNotFoundError(f"{path} does not exist; check the path{home}")
+        if (home := unexpanded_home(path, reading=True)) is not None:
+            raise DataNotFoundError(home)  # (the one wording of an unexpanded '~')
+        raise DataNotFoundError(f"{path} does not exist; check the path")
     if not path.is_file():
         raise DataError(f"{path} is not a file; pass the path of a {file_suffix(path)} file")
     if path.stat().st_size == 0:
