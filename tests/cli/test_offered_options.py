@@ -16,9 +16,11 @@ from torchlvm.cli import build_parser
 from torchlvm.cli._tables import _flag_text, fit_ppca_command, options_from
 
 
-def _run(name: str, options: dict) -> SimpleNamespace:
+def _run(name: str, options: dict, latent_dim: int = 3, dim: int = 10) -> SimpleNamespace:
     return SimpleNamespace(
-        data={"name": name, "options": options}, model=SimpleNamespace(latent_dim=3)
+        data={"name": name, "options": options},
+        model=SimpleNamespace(latent_dim=latent_dim),
+        input_dim=dim,
     )
 
 
@@ -53,6 +55,15 @@ def test_the_offered_fit_reads_the_data_as_the_run_did(name, options):
     assert args.data == name and args.latent_dim == 3
     expected = {k: v for k, v in options.items() if k != "allow_missing"}
     assert options_from(vars(args)) == expected
+
+
+def test_the_offered_fit_takes_a_latent_size_ppca_takes():
+    """An autoencoder of latent size 20 (the default) on a table of 3 columns was offered
+    'fit ppca ... --latent-dim 20', which fit refuses (1 to 2): PPCA's K is below D."""
+    words = shlex.split(fit_ppca_command(_run("t.csv", {}, latent_dim=20, dim=3)))
+    assert build_parser().parse_args(words[1:]).latent_dim == 2
+    words = shlex.split(fit_ppca_command(_run("t.csv", {}, latent_dim=2, dim=3)))
+    assert build_parser().parse_args(words[1:]).latent_dim == 2
 
 
 @pytest.mark.parametrize(

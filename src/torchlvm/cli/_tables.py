@@ -236,12 +236,14 @@ def _flag_text(name: str, value: Any) -> str:
 
 def fit_ppca_command(run_: Any) -> str:
     """``torchlvm fit ppca`` on ``run_``'s data, read as the run read it (its table options but
-    ``--allow-missing``, which fit takes with ``--method em`` only), with the run's latent size:
-    the run a command that needs PPCA or a VAE offers for a CVAE's or an autoencoder's."""
+    ``--allow-missing``, which fit takes with ``--method em`` only), with the run's latent size
+    where PPCA takes it (below the data's dimension D; else D − 1): the run a command that needs
+    PPCA or a VAE offers for a CVAE's or an autoencoder's."""
     data = run_.data.get("name") or "DATA"
     options = {k: v for k, v in (run_.data.get("options") or {}).items() if k != "allow_missing"}
     words = ["torchlvm", "fit", "ppca", "--data", data, *options_command_words(options, data)]
-    words += ["--latent-dim", str(run_.model.latent_dim), "--out", "RUN"]
+    latent = max(1, min(run_.model.latent_dim, run_.input_dim - 1))
+    words += ["--latent-dim", str(latent), "--out", "RUN"]
     return " ".join(quoted(word) for word in words)
 
 
