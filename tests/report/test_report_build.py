@@ -268,20 +268,20 @@ def test_the_training_line_says_how_many_epochs_were_trained_when_fewer_than_set
 
 
 KILLED_COMMIT = """
-import os, signal, sys
+import json, os, signal, sys
 from pathlib import Path
 from torchlvm.run.commit import Staging
 
+folder, stop, files = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 real = os.replace
-def replace(src, dst):  # a SIGKILL before the second staged file is renamed into place
-    if Path(src).name.endswith(".torchlvm-new") and Path(dst).name == "metrics.json":
+def replace(src, dst):  # a SIGKILL before the staged file named stop is renamed into place
+    if Path(src).name.endswith(".torchlvm-new") and Path(dst).name == stop:
         os.kill(os.getpid(), signal.SIGKILL)
     real(src, dst)
 os.replace = replace
-folder = Path(sys.argv[1])
 with Staging(folder) as staging:
-    staging.path(folder / "gaps.json").write_text('{"new": true}')
-    staging.path(folder / "metrics.json").write_text(sys.argv[2])
+    for name, text in files.items():  # staged, then renamed, in this order
+        staging.path(folder / name).write_text(text)
     staging.commit()
 """
 
@@ -299,32 +299,14 @@ def test_build_report_finishes_a_killed_commit_before_it_reads_the_run(make_run)
 
     folder = make_run()
     new = (folder / "metrics.json").read_text().replace("{", '{"seconds": {"all": 1.5},', 1)
-    argv = [sys.executable, "-c", KILLED_COMMIT, str(folder), new]
+    files = json.dumps({"gaps.json": '{"new": true}', "metrics.json": new})
+    argv = [sys.executable, "-c", KILLED_COMMIT, str(folder), "metrics.json", files]
     assert subprocess.run(argv, env=os.environ).returncode == -signal.SIGKILL
     assert (folder / JOURNAL_NAME).exists() and (folder / "metrics.json").read_text() != new
     build_report(folder)
     assert not (folder / JOURNAL_NAME).exists()
     assert (folder / "metrics.json").read_text() == new
     assert (folder / "gaps.json").read_text() == '{"new": true}'
-
-
-KILLED_PUBLISH = """
-import os, signal, sys
-from pathlib import Path
-from torchlvm.run.commit import Staging
-
-real = os.replace
-def replace(src, dst):  # a SIGKILL after the model is in place, before its config.json is
-    if Path(src).name.endswith(".torchlvm-new") and Path(dst).name == "config.json":
-        os.kill(os.getpid(), signal.SIGKILL)
-    real(src, dst)
-os.replace = replace
-folder = Path(sys.argv[1])
-with Staging(folder) as staging:
-    staging.path(folder / "model.safetensors").write_bytes(b"weights")
-    staging.path(folder / "config.json").write_text(sys.argv[2])
-    staging.commit()
-"""
 
 
 def test_a_killed_commit_of_the_model_and_its_config_is_finished_before_the_folder_is_judged(
@@ -344,13 +326,14 @@ def test_a_killed_commit_of_the_model_and_its_config_is_finished_before_the_fold
     folder = make_run()
     config = (folder / "config.json").read_text()
     (folder / "config.json").unlink()  # a first publish: no config.json yet
-    argv = [sys.executable, "-c", KILLED_PUBLISH, str(folder), config]
+    files = json.dumps({"model.safetensors": "weights", "config.json": config})
+    argv = [sys.executable, "-c", KILLED_COMMIT, str(folder), "config.json", files]
     assert subprocess.run(argv, env=os.environ).returncode == -signal.SIGKILL
     assert (folder / JOURNAL_NAME).exists() and not (folder / "config.json").exists()
     build_report(folder)
     assert not (folder / JOURNAL_NAME).exists()
     assert (folder / "config.json").read_text() == config
-    assert (folder / "model.safetensors").read_bytes() == b"weights"
+    assert (folder / "model.safetensors").read_text() == "weights"
 
 
 def test_the_subtitle_leaves_out_what_the_title_says(make_run, config, tmp_path):
