@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -104,6 +104,48 @@ class Busy:
             f"the machine is busy (load average {self.load:.1f} on {self.cores} cores): the time "
             "will follow its load"
         )
+
+
+class Restated:
+    """An expected time said again from a job's own steps, once they have run
+    :data:`RESTATE_SECONDS`: a probe at the start measures the machine of that moment, and a load
+    that changes makes its time wrong either way (``benchmarks/results/evaluate_time.md``).
+
+    Called as ``restated(part, n)`` when ``part`` starts (``n`` 0) and after each ``n`` more of
+    its units, each worth ``weights[part]`` of the job's work (a part without weight is not
+    counted); only time within a part is counted, from its start or its last step. Once
+    counted, ``say(line(seconds, per_work, left))`` with the seconds counted, their seconds per
+    unit of work and the work left, once.
+    """
+
+    def __init__(
+        self,
+        weights: Mapping[str, float],
+        left: float,
+        line: Callable[[float, float, float], str],
+        say: Callable[[str], None],
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.weights, self.left, self.line, self.say, self.clock = weights, left, line, say, clock
+        self.part: str | None = None
+        self.last = 0.0  # when the last step ended
+        self.done, self.seconds = 0.0, 0.0  # work counted, and the seconds it took
+        self.said = False
+
+    def __call__(self, part: str, n: int) -> None:
+        weight = self.weights.get(part, 0)
+        if self.said or not weight:
+            self.part = None
+            return
+        now = self.clock()
+        self.left -= n * weight
+        if n and part == self.part:
+            self.done += n * weight
+            self.seconds += now - self.last
+        self.part, self.last = part, now
+        if self.seconds >= RESTATE_SECONDS and self.done > 0 and self.left > 0:
+            self.said = True
+            self.say(self.line(self.seconds, self.seconds / self.done, self.left))
 
 
 def device_sync(device: torch.device) -> Callable[[], None] | None:

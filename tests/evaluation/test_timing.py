@@ -208,7 +208,8 @@ def test_the_expected_time_is_restated_once_from_the_evaluations_own_batches(tic
     after RESTATE_SECONDS of the evaluation's own importance-sampled batches, the time left is
     said again at their rate. The time of sections that draw no importance samples, and between
     sections, is not counted."""
-    from torchlvm.evaluation.timing import RESTATE_SECONDS, Pace, duration
+    from torchlvm._probe import RESTATE_SECONDS, duration
+    from torchlvm.evaluation.timing import Pace
 
     config = EvalConfig(k=100, ks=(1, 10), ood_k=7)  # 100 image-samples per likelihood row
     samples = planned_samples(config, 1000, ood_sets=1)
@@ -281,7 +282,7 @@ def test_an_exact_outlier_score_is_not_counted_as_samples(ticks):
     pace("ood", 0)
     clock.now += 20.0
     pace("ood", 100)  # an exact score's batch: no samples, nothing counted
-    assert pace.samples == 0 and said == []
+    assert pace.done == 0 and said == []
     vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
     assert not exact_outlier_score(vae, config)
     assert not exact_outlier_score(ppca, EvalConfig(condition="label"))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from torchlvm._probe import RESTATE_SECONDS, Busy, device_sync, duration, seconds_per_unit
+from torchlvm._probe import Busy, Restated, device_sync, duration, seconds_per_unit
 from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._batching import model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
@@ -61,17 +61,12 @@ class Expectation:
         return line
 
 
-class Pace:
-    """The expected time of the importance sampling re-stated from the evaluation's own batches.
-
-    A probe at the start measures the machine of that moment, and a load that changes makes its
-    time wrong, either way (``benchmarks/results/evaluate_time.md``). Given to ``evaluate`` as
-    its ``advance``, this counts the image-samples of each importance-sampled batch (the
-    sections :func:`planned_samples` counts: ``likelihood``, ``imputation``, ``ood``) against the
-    clock, and once those batches have taken :data:`RESTATE_SECONDS`, says the time the
-    image-samples left will take at that rate, once. Only the time from a section's start
-    (``rows`` 0) or its last batch to its next batch is counted: not the other work between
-    sections (reading data, probes, figures).
+class Pace(Restated):
+    """The expected time of the importance sampling re-stated from the evaluation's own batches
+    (:class:`~torchlvm._probe.Restated`). Given to ``evaluate`` as its ``advance``, it counts
+    the image-samples of each importance-sampled batch (the sections :func:`planned_samples`
+    counts: ``likelihood``, ``imputation``, ``ood``) against the clock; not the other work
+    between sections (reading data, probes, figures).
     """
 
     def __init__(
@@ -81,35 +76,17 @@ class Pace:
         say: Callable[[str], None],
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self.per_row = samples_per_row(config, exact_ood=expectation.exact_ood)
-        self.left = expectation.samples  # image-samples not yet drawn
-        self.unit, self.say, self.clock = expectation.unit, say, clock
-        self.section: str | None = None
-        self.last = 0.0  # when the last batch ended
-        self.samples, self.seconds = 0, 0.0  # counted: between two batches of one section
-        self.said = False
+        unit = expectation.unit
 
-    def __call__(self, section: str, rows: int) -> None:
-        """After a batch of ``rows`` rows of ``section`` (a progress bar's label), or before
-        its first (``rows`` 0)."""
-        per_row = self.per_row.get(section, 0)
-        if self.said or not per_row:  # (no importance samples: not counted)
-            self.section = None
-            return
-        now = self.clock()
-        if rows and section == self.section:
-            self.samples += rows * per_row
-            self.seconds += now - self.last
-        self.left -= rows * per_row
-        self.section, self.last = section, now
-        if self.seconds >= RESTATE_SECONDS and self.left > 0:
-            self.said = True
-            each = self.seconds / self.samples
-            self.say(
+        def line(seconds: float, each: float, left: float) -> str:
+            return (
                 f"expected time of the importance sampling, re-stated from its first "
-                f"{self.seconds:.0f} s: {duration(each * self.left)} more ({self.left:,} "
-                f"{self.unit}-samples left at {1e6 * each:.2f} µs each)"
+                f"{seconds:.0f} s: {duration(each * left)} more ({round(left):,} {unit}-samples "
+                f"left at {1e6 * each:.2f} µs each)"
             )
+
+        per_row = samples_per_row(config, exact_ood=expectation.exact_ood)
+        super().__init__(per_row, expectation.samples, line, say, clock)
 
 
 def exact_outlier_score(model: torch.nn.Module, config: EvalConfig) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from torchlvm._probe import RESTATE_SECONDS, device_sync, duration, seconds_per_unit
+from torchlvm._probe import Restated, device_sync, duration, seconds_per_unit
 from torchlvm.inference.gaps_parts import GapSettings, gap_parts, prepare
 
 CHUNKED = frozenset({"sample", "draw"})
@@ -68,15 +68,12 @@ def expected_parts(
     return plan, time.perf_counter() - spent
 
 
-class GapsPace:
-    """The expected time of ``inference_gaps`` re-stated from the run's own pace.
-
-    The probes measure the machine of their moment; under a load that changes, gaps' expected
-    time was 0.06 to 1.6 times the time taken (``benchmarks/results/evaluate_time.md``). Given
-    to inference_gaps as its ``advance``, this compares the seconds each part's units take with
-    the seconds the probes expected of them, and once :data:`~torchlvm._probe.RESTATE_SECONDS`
-    have been counted, says once the time the units left will take at that ratio to the probes.
-    Only time within a part is counted (from its start, ``n`` 0, or its last step).
+class GapsPace(Restated):
+    """The expected time of ``inference_gaps`` re-stated from the run's own pace
+    (:class:`~torchlvm._probe.Restated`): given to inference_gaps as its ``advance``, it weighs
+    each unit of a part by the seconds the probes expected of it, and says the time left at the
+    ratio of the seconds counted to those the probes expected (under a load that changes, gaps'
+    expected time was 0.06 to 1.6 times the time taken).
     """
 
     def __init__(
@@ -85,30 +82,13 @@ class GapsPace:
         say: Callable[[str], None],
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self.rate = {name: per_unit for name, (_, per_unit) in plan.items()}
-        self.left = sum(units * per_unit for units, per_unit in plan.values())  # probed s
-        self.say, self.clock = say, clock
-        self.part: str | None = None
-        self.last = 0.0
-        self.taken, self.probed = 0.0, 0.0  # seconds counted, and what the probes expected
-        self.said = False
-
-    def __call__(self, part: str, n: int) -> None:
-        """When ``part`` starts (``n`` 0) and after each ``n`` more of its units."""
-        if self.said or part not in self.rate:
-            return
-        now = self.clock()
-        expected = n * self.rate[part]
-        self.left -= expected
-        if n and part == self.part:
-            self.taken += now - self.last
-            self.probed += expected
-        self.part, self.last = part, now
-        if self.taken >= RESTATE_SECONDS and self.probed > 0 and self.left > 0:
-            self.said = True
-            ratio = self.taken / self.probed
-            self.say(
-                f"expected time, re-stated from its first {self.taken:.0f} s: "
-                f"{duration(ratio * self.left)} more (its steps take {ratio:.2g} times as long "
-                "as the probes found)"
+        def line(seconds: float, ratio: float, left: float) -> str:
+            return (
+                f"expected time, re-stated from its first {seconds:.0f} s: "
+                f"{duration(ratio * left)} more (its steps take {ratio:.2g} times as long as the "
+                "probes found)"
             )
+
+        rate = {name: per_unit for name, (_, per_unit) in plan.items()}
+        left = sum(units * per_unit for units, per_unit in plan.values())  # probed seconds
+        super().__init__(rate, left, line, say, clock)
