@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import torch
 from torch.distributions import Distribution
 
+from torchlvm._device import model_device
 from torchlvm.errors import ConfigError, DataError
 
 
@@ -185,8 +186,6 @@ def check_floating(name: str, x: torch.Tensor) -> None:
 
 def _device_of(model: Any) -> torch.device | None:
     """:func:`torchlvm._device.model_device`, None for no module or one without tensors."""
-    from torchlvm._device import model_device
-
     return model_device(model, default=None) if isinstance(model, torch.nn.Module) else None
 
 

@@ -30,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm import run as _run
-    from torchlvm.cli._table_rows import dialect_of
+    from torchlvm.cli._table_rows import dialect_of, read_rows_of
 
     run_ = open_run(args)
     default = run_.folder / "latents.npy"
@@ -39,9 +39,7 @@ def run(args: argparse.Namespace) -> int:
     out = _run.output_file(
         args.out, default, suffix=suffix, overwrite=args.overwrite, reads=args.data
     )
-    dataset = _tables.load_rows(
-        run_, args.data, _types.split_of(args), args.data_dir, args.encoding
-    )
+    dataset = read_rows_of(run_, args)
     labels_out = None
     if dataset.y is not None and not csv:
         labels_out = _run.output_file(

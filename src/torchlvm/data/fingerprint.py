@@ -31,10 +31,22 @@ def file_record(name: str | os.PathLike[str]) -> dict[str, Any]:
         return {}
     try:
         stat = os.stat(name)
-        digest = _sha256(os.path.abspath(name), stat.st_mtime_ns, stat.st_size)
+        digest = file_sha256(name)
     except OSError:
         return {}
     return {"file": {"sha256": digest, "bytes": stat.st_size}}
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 (hex) of the file at ``path``, hashed once while its modification time and
+    size stay (a run records its data file several times; train --resume, evaluate and report
+    each stamp or check a run's weights).
+
+    Raises:
+        OSError: where the file cannot be read.
+    """
+    stat = os.stat(path)
+    return _sha256(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=8)

@@ -14,7 +14,6 @@ the run (before a ``train --resume``) from the current one's (:func:`measured_on
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -95,15 +94,12 @@ WEIGHTS_KEY = "weights_sha256"
 def weights_digest(folder: str | Path) -> str | None:
     """The SHA-256 (hex) of the run's ``model.safetensors``, None when it has none or it cannot
     be read (loading the model names why)."""
-    path = RunLayout(folder).weights
-    digest = hashlib.sha256()
+    from torchlvm.data.fingerprint import file_sha256
+
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(RunLayout(folder).weights)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def measured_on_other_weights(folder: str | Path, metrics: Any) -> bool:
