@@ -593,7 +593,7 @@ def _likelihood_score(model: Any, data: EvalData, o: EvalConfig) -> tuple[Callab
     with ``ood_k`` draws."""
     k, chunk, bs = o.ood_k, o.chunk, o.batch_size
     dtype, device = model_dtype(model), model_device(model)
-    if exact_outlier_score(model, o):  # the one statement of when (timing plans by it too)
+    if exact_outlier_score(model, o):  # (the likelihood section and timing use its rule too)
         exact = model.log_marginal
 
         def exact_score(x: Tensor) -> Tensor:

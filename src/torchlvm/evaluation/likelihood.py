@@ -112,12 +112,19 @@ def per_example_likelihood(
             log_w = torch.cat(chunks) if grouped else None  # (k, B), once for every bound
             for kk in grouped:
                 out[f"iwae_{kk}"], out[f"iwae_{kk}_stderr"] = grouped_bound(log_w, kk)
-            exact = getattr(model, "log_marginal", None)
-            if exact is not None and cb is None:
+            if (exact := exact_log_marginal(model, conditioned=cb is not None)) is not None:
                 out["exact"] = exact(xb)
         return out
 
     return map_batches(batch, x, c, batch_size=batch_size, desc="likelihood", progress=progress)
+
+
+def exact_log_marginal(model: Any, *, conditioned: bool) -> Callable[[Tensor], Tensor] | None:
+    """The model's closed-form log p(x) (PPCA's ``log_marginal``, ``(B, D)`` → ``(B,)``) where
+    it has one and no condition is given; else None: the one rule of when evaluation's
+    likelihood, its outlier score and its expected time take log p(x) as exact."""
+    exact = getattr(model, "log_marginal", None)
+    return exact if callable(exact) and not conditioned else None
 
 
 def _elbo_terms(

@@ -26,7 +26,7 @@ from torchlvm._probe import Busy, Restated, device_sync, duration, seconds_per_u
 from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._batching import model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
-from torchlvm.evaluation.likelihood import separate_draws
+from torchlvm.evaluation.likelihood import exact_log_marginal, separate_draws
 from torchlvm.inference.ais import log_marginal_ais
 from torchlvm.inference.importance import auto_chunk, log_marginal_is
 
@@ -90,10 +90,10 @@ class Pace(Restated):
 
 
 def exact_outlier_score(model: torch.nn.Module, config: EvalConfig) -> bool:
-    """Whether evaluate scores outliers by an exact log p(x) (PPCA's ``log_marginal``, an
-    unconditional model), drawing no importance samples for them: the rule of
-    ``evaluation.evaluate._likelihood_score``."""
-    return callable(getattr(model, "log_marginal", None)) and config.condition.kind == "none"
+    """Whether evaluate scores outliers by an exact log p(x), drawing no importance samples for
+    them (:func:`~torchlvm.evaluation.likelihood.exact_log_marginal`)."""
+    conditioned = config.condition.kind != "none"
+    return exact_log_marginal(model, conditioned=conditioned) is not None
 
 
 def samples_per_row(config: EvalConfig, *, exact_ood: bool = False) -> dict[str, int]:
