@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         + f"; whole script {time.perf_counter() - started:.0f} s",
         f"- command: `{command_line('benchmarks/train_threads.py', argv or sys.argv[1:])}`",
         "",
-        "| data | wall, 1 thread (s) | wall, default (s) | wall ratio default/1 "
-        "| CPU, 1 thread (s) | CPU, default (s) |",
+        "| data | median wall, 1 thread (s) | median wall, default (s) | wall ratio default/1 "
+        "| median CPU, 1 thread (s) | median CPU, default (s) |",
         "|---|---|---|---|---|---|",
     ]
     for data in args.data:
