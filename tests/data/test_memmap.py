@@ -320,3 +320,56 @@ def test_an_empty_split_is_refused_as_a_full_load_refuses_it(tmp_path):
     assert "split 'test' is empty (5 examples split 80/10/10 train/val/test); add rows, to 7" in (
         str(full.value)
     )
+
+
+@pytest.fixture
+def read_alone(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rows of each positioned read of a file (MemmapRows._read), as they are made."""
+    made: list[int] = []
+    through = MemmapRows._read
+
+    def counted(self: MemmapRows, rows: np.ndarray) -> np.ndarray:
+        made.append(len(rows))
+        return through(self, rows)
+
+    monkeypatch.setattr(MemmapRows, "_read", counted)
+    return made
+
+
+def _pages(tmp_path: Path, n: int = 100) -> tuple[np.ndarray, Path]:
+    """``n`` float32 images of 32 x 32 (a row is a 4 KiB page): a split of 10 % is cheaper to
+    read alone than the file, one of 80 % is not."""
+    array = np.random.default_rng(2).random((n, 32, 32)).astype(np.float32)
+    return array, _save(tmp_path, array)
+
+
+def test_a_small_split_alone_is_read_without_the_file(tmp_path, passes, read_alone) -> None:
+    """Loading only a test split of a float file (what evaluate does) read the whole file for
+    its summary: the split's rows are read alone, once, and answer every later question."""
+    _, path = _pages(tmp_path)
+    test = load_dataset(path, "test", mmap=True, binarize="dynamic")
+    assert passes == [] and read_alone == [10]
+    from torchlvm.data.memmap_values import all_finite, is_binary
+
+    assert all_finite(test.x) and not is_binary(test.x) and is_binary(test.fixed_binarized(0))
+    assert passes == [] and read_alone == [10]
+
+
+def test_a_split_the_file_cannot_vouch_for_is_read_once(tmp_path, passes, read_alone) -> None:
+    """A NaN in a test row: the file's summary cannot answer for the train split, whose rows
+    were then streamed up to three times (finite on load, in [0, 1] for the protocol, finite
+    again for training) and a fourth for a Bernoulli likelihood's 0s and 1s: once now, and the
+    validation split's rows once, read alone."""
+    array, path = _pages(tmp_path)
+    test = load_memmap(path, "test").x.index
+    array[test[0], 3, 4] = np.nan
+    np.save(path, array)
+    passes.clear(), read_alone.clear()
+    dm = LVMDataModule(path, binarize="threshold", batch_size=16, options={"mmap": True})
+    dm.setup()
+    assert dm.is_binary() and len(dm.val_data) == 10
+    dm.train_data.with_protocol("threshold")
+    assert passes == [100, 80]  # the file, then the train rows
+    assert read_alone == [10]  # the validation rows
+    with pytest.raises(DataError, match=r"holds 1 missing \(NaN\) value"):
+        load_memmap(path, "test")

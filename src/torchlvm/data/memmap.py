@@ -19,14 +19,15 @@ page cache). See ``benchmarks/memmap_memory.py``.
 The file: a C-ordered ``.npy`` array of shape ``(N, D)``, ``(N, H, W)`` or ``(N, C, H, W)``
 or ``(N, H, W, C)`` of a real or integer dtype, read as :mod:`torchlvm.data.pixels` says
 (images channels first, 8-bit grey levels divided by 255, float32) batch by batch. Opening it
-reads the header and checks the dtype, the shape and that the file holds all ``N`` rows. What
-the values are is learned in one streamed pass over the file (:func:`file_values`: NaN count,
-least and greatest value, whole numbers or not), made when first needed and kept for the command
-(:func:`torchlvm.data.csv_once.parsed_once`, so a train and a validation split share it): whether
-images of an integer dtype other than uint8 are 8-bit, and for ``check=True`` (default) and the
-binarizing protocols, that the values are finite and in [0, 1]. Where the file's summary cannot
-answer for a split (the file holds a NaN or a value out of range, which may lie in another
-split's rows), that split is streamed through for its own answer.
+reads the header and checks the dtype, the shape and that the file holds all ``N`` rows
+(:mod:`torchlvm.data.npy_layout`). What the values are is learned from a summary (NaN count,
+least and greatest value, whole numbers or not) of the whole file, made in one streamed pass
+when first needed and kept for the command (:func:`file_values`; inside
+:func:`torchlvm.data.csv_once.parsed_once`, so a train and a validation split share it), or of a
+split's own rows where the file's cannot answer for them or reading them alone costs less
+(:mod:`torchlvm.data.memmap_values`): whether images of an integer dtype other than uint8 are
+8-bit (the whole file's), and for ``check=True`` (default) and the binarizing protocols, that
+the values are finite and in [0, 1].
 Splits are the seeded 80/10/10 row sets of :mod:`torchlvm.data.files`, kept as index arrays (8
 bytes per row), never as copies.
 
@@ -37,9 +38,7 @@ draw per row, made block by block of 256 rows so that it does not depend on how 
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -48,138 +47,30 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from torchlvm.data import csv_once, files, pixels
+from torchlvm.data import csv_once, pixels
 from torchlvm.data.binarize import Values, check_values
 from torchlvm.data.dataset import Dataset
+from torchlvm.data.memmap_values import all_finite, holds, in_unit_interval, refuse_nonfinite
+from torchlvm.data.npy_layout import NpyLayout, read_layout
 from torchlvm.data.splits import PART_NAMES, empty_split, split_indices
-from torchlvm.errors import ConfigError, DataError, DataNotFoundError, Spell, spelled
+from torchlvm.errors import ConfigError, DataError
+
+__all__ = ["MemmapDataset", "MemmapRows", "NpyLayout", "drawn_rows", "load_memmap", "read_layout"]
 
 FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)  # as torchlvm.data.files
 DRAW_BLOCK = 256  # rows per seeded block of fixed_binarized
 _SCAN_BYTES = 8 * 2**20  # bytes of rows read at a time by the whole-file checks
+_PAGE = 4096  # bytes the kernel reads for a row at least (a row spans one page more on average)
 
 
-@dataclass(frozen=True)
-class NpyLayout:
-    """Where the array of a ``.npy`` file lies: ``dtype``, ``shape`` and the byte ``offset`` of
-    the first value (after the header); ``scaled``: whether its values are 8-bit grey levels to
-    divide by 255 (:func:`torchlvm.data.pixels.eight_bit` of the whole file), None where the
-    dtype alone says (uint8)."""
+@dataclass
+class _Known:
+    """What has been learned of the values of some rows, shared by every :class:`MemmapRows` of
+    those rows (the same rows read under another protocol): the whole file's summary as stored,
+    and the rows' own summary as the model sees them (:mod:`torchlvm.data.memmap_values`)."""
 
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    offset: int
-    scaled: bool | None = None
-
-    @property
-    def grey_levels(self) -> bool:
-        """Whether its values are read as 8-bit grey levels, divided by 255."""
-        return self.dtype == np.uint8 if self.scaled is None else self.scaled
-
-    @property
-    def rows(self) -> int:
-        return self.shape[0]
-
-    @property
-    def dim(self) -> int:
-        return math.prod(self.shape[1:])
-
-
-def read_layout(
-    path: str | os.PathLike[str],
-    *,
-    dtype: Any = None,
-    shape: tuple[int, ...] | None = None,
-) -> NpyLayout:
-    """Read and check the header of a ``.npy`` file (the data are not read).
-
-    Args:
-        path: the file.
-        dtype: if given, the dtype the file must hold (e.g. ``"float32"``).
-        shape: if given, the per-example shape the file must hold (e.g. ``(784,)`` or
-            ``(1, 28, 28)``); rows of ``(N, *shape)`` or ``(N, prod(shape))`` both match.
-
-    Raises:
-        DataNotFoundError: if the file does not exist.
-        DataError: if it is not a ``.npy`` file, holds a non-numeric or complex dtype, is in
-            Fortran order, has the wrong number of dimensions or no rows, is shorter than its
-            header says (truncated), or differs from the ``dtype`` / ``shape`` asked for; the
-            message names what the file holds and what is needed.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"{path} does not exist; check the path")
-    _refuse_archive(path)
-    try:
-        with open(path, "rb") as f:
-            header = pixels.npy_header(f)
-            offset = f.tell()
-    except pixels.NUMPY_ERRORS as err:
-        raise DataError(f"cannot read {path} as .npy ({err}); save it with numpy.save") from None
-    file_shape, fortran, file_dtype = header
-    file_dtype = np.dtype(file_dtype)
-    if file_dtype.kind not in "biuf" or file_dtype.fields is not None:
-        raise DataError(
-            f"{path} holds {file_dtype} values; memory-mapped training needs a real or integer "
-            "dtype (float32 is read without conversion)"
-        )
-    if dtype is not None and file_dtype != np.dtype(dtype):
-        raise DataError(
-            f"{path} holds {file_dtype} values but {np.dtype(dtype)} was asked for; convert "
-            f"the file (numpy.load(..., mmap_mode='r').astype('{np.dtype(dtype)}')) or ask for "
-            f"dtype={file_dtype}"
-        )
-    if fortran and len(file_shape) > 1:
-        raise DataError(
-            f"{path} is stored in Fortran (column-major) order, so a row is not contiguous and "
-            "cannot be streamed; save numpy.ascontiguousarray(x) instead"
-        )
-    if len(file_shape) not in (2, 3, 4) or file_shape[0] == 0 or 0 in file_shape[1:]:
-        raise DataError(
-            f"{path} holds an array of shape {file_shape}; pass (N, D) rows or (N, H, W) / "
-            "(N, C, H, W) images with N > 0"
-        )
-    if shape is not None:
-        want = tuple(int(s) for s in shape)
-        have = tuple(file_shape[1:])
-        if have != want and (len(have), have[0] if have else None) != (1, math.prod(want)):
-            raise DataError(
-                f"{path} holds examples of shape {have} but {want} was asked for (the model "
-                "or the other files expect it); check that this is the right file"
-            )
-    layout = NpyLayout(file_dtype, tuple(file_shape), offset)
-    need = offset + layout.rows * layout.dim * file_dtype.itemsize
-    size = path.stat().st_size
-    if size < need:
-        raise DataError(
-            f"{path} is truncated: its header promises {layout.rows} rows of shape "
-            f"{tuple(file_shape[1:])} {file_dtype} ({need:,} bytes) but the file has "
-            f"{size:,} bytes; copy or save it again"
-        )
-    return layout
-
-
-def _refuse_archive(path: Path) -> None:
-    """Refuse an ``.npz`` archive named ``.npy`` (a zip), naming the line that saves its data
-    array as the one array a stream reads.
-
-    Raises:
-        DataError: for a zip file.
-    """
-    try:
-        with open(path, "rb") as f:
-            if f.read(4) != b"PK\x03\x04":
-                return
-        with np.load(path, allow_pickle=False) as archive:
-            key = files.npz_data_key(archive.files) or "x"
-    except pixels.NUMPY_ERRORS:
-        key = "x"
-    alone = str(path.with_name(f"{path.stem}-{key}.npy"))
-    raise DataError(
-        f"{path} is an .npz archive (numpy.savez's), not one array, and streaming reads one "
-        f"array; save its data array alone (np.save({alone!r}, np.load({str(path)!r})"
-        f"[{key!r}])) and stream that, or rename it to end in .npz and load it whole"
-    )
+    file: Values | None = None
+    rows: Values | None = None
 
 
 class MemmapRows:
@@ -192,8 +83,8 @@ class MemmapRows:
         threshold: return ``x > 0.5`` (the ``"threshold"`` protocol) instead of the values.
         draw_seed: if not None, return one seeded Bernoulli draw of the values
             (:meth:`MemmapDataset.fixed_binarized`).
-        summary: the whole file's values summarized (:func:`file_values`), if known; else it is
-            made when first needed.
+        known: what is known of the values (shared with the rows this object derives from);
+            a summary not known is made when first needed.
 
     ``rows[i]`` for an integer tensor, list, slice or int ``i`` of positions returns
     ``(len(i), D)`` float32 (an int gives ``(D,)``). The file is opened lazily in each process,
@@ -208,12 +99,12 @@ class MemmapRows:
         *,
         threshold: bool = False,
         draw_seed: int | None = None,
-        summary: Values | None = None,
+        known: _Known | None = None,
     ) -> None:
         self.path, self.layout = Path(path), layout
         self.index = None if index is None else np.asarray(index, dtype=np.int64)
         self.threshold, self.draw_seed = threshold, draw_seed
-        self._summary = summary
+        self.known = _Known() if known is None else known
         self._fd, self._pid = -1, -1
 
     # -- the tensor-like surface LVMDataModule uses ----------------------------------------
@@ -298,13 +189,41 @@ class MemmapRows:
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_fd": -1, "_pid": -1}
 
-    # -- whole-file checks, streamed -------------------------------------------------------
+    # -- what the values are (torchlvm.data.memmap_values asks) -------------------------------
 
-    def file_summary(self) -> Values:
-        """The whole file's values summarized (:func:`file_values`; not only the rows exposed)."""
-        if self._summary is None:
-            self._summary = file_values(self.path, self.layout)
-        return self._summary
+    def file_summary(self, *, learn: bool = True) -> Values | None:
+        """The whole file's values as stored, summarized (not only the rows exposed): learned in
+        one streamed pass and kept for the command (:func:`file_values`); with ``learn`` False,
+        None unless it was learned already."""
+        if self.known.file is None:
+            self.known.file = file_values(self.path, self.layout, learn=learn)
+        return self.known.file
+
+    def seen(self) -> Values:
+        """The exposed rows' values as the model sees them (float32, grey levels divided by 255),
+        summarized once: read alone where :meth:`cheaper_alone`, else streamed with the file."""
+        if self.known.rows is None:
+            if self.index is not None and self.cheaper_alone():
+                step = max(1, _SCAN_BYTES // self._row_bytes)
+                parts = (self._values(self._read(self.index[i : i + step])).reshape(-1)
+                         for i in range(0, len(self.index), step))  # fmt: skip
+            else:
+                parts = (chunk.reshape(-1) for chunk in self.chunks())
+            with np.errstate(over="ignore"):  # a float64 1e300 becomes inf: not finite
+                self.known.rows = Values.summed(parts)
+        return self.known.rows
+
+    def cheaper_alone(self) -> bool:
+        """Whether reading the exposed rows alone costs less than a pass over the file: a row
+        read by itself costs the kernel its pages (a page more than its bytes, on average), and
+        positioned reads are taken where they come to under half the file's bytes."""
+        if self.index is None:
+            return False
+        return len(self.index) * (self._row_bytes + _PAGE) < self.layout.rows * self._row_bytes / 2
+
+    @property
+    def _row_bytes(self) -> int:
+        return self.layout.dim * self.layout.dtype.itemsize
 
     def chunks(self, dtype: type = np.float32) -> Any:
         """Yield the exposed rows in file order, about 8 MiB of the file at a time, as the
@@ -363,61 +282,16 @@ def _block_uniforms(seed: int, positions: np.ndarray, dim: int) -> Tensor:
     return out
 
 
-def file_values(path: Path, layout: NpyLayout) -> Values:
+def file_values(path: Path, layout: NpyLayout, *, learn: bool = True) -> Values | None:
     """The values of the whole ``.npy`` file at ``path`` summarized as stored (its dtype, not
     scaled; :class:`~torchlvm.data.binarize.Values`), in one streamed pass; inside
-    :func:`~torchlvm.data.csv_once.parsed_once` made once per file while it is unchanged."""
-
-    def scan() -> Values:
+    :func:`~torchlvm.data.csv_once.parsed_once` made once per file while it is unchanged. With
+    ``learn`` False, None where it has not been made (nothing is read)."""
+    learned = csv_once.kept(path, ("values", layout.dtype, layout.shape, layout.offset), dict)
+    if "file" not in learned and learn:
         rows = MemmapRows(path, layout)
-        return Values.summed(chunk.reshape(-1) for chunk in rows.raw_chunks())
-
-    return csv_once.kept(path, ("values", layout.dtype, layout.shape, layout.offset), scan)
-
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _finite(values: Values, grey_levels: bool) -> bool:
-    """Whether values so summarized are finite numbers float32 holds (as files.beyond_float32)."""
-    return not values.missing and -_FLOAT32_MAX <= values.low and values.high <= _FLOAT32_MAX
-
-
-def _in_unit_interval(values: Values, grey_levels: bool) -> bool:
-    """Whether values so summarized are read in [0, 1] with no NaN."""
-    return not values.missing and (grey_levels or (values.low >= 0 and values.high <= 1))
-
-
-def _zeros_and_ones(values: Values, grey_levels: bool) -> bool:
-    """Whether values so summarized are read as 0s and 1s (grey levels: not known from it)."""
-    return not grey_levels and _in_unit_interval(values, grey_levels) and values.whole
-
-
-def _file_shows(rows: MemmapRows, holds: Callable[[Values, bool], bool]) -> bool:
-    """Whether the file's summary shows that ``holds(summary, grey_levels)`` of every value of
-    the file, hence of ``rows``; False means that the rows must be looked at."""
-    return holds(rows.file_summary(), rows.layout.grey_levels)
-
-
-def all_finite(x: Tensor | MemmapRows) -> bool:
-    """Whether ``x`` holds no NaN or infinity (for :class:`MemmapRows`, the file's summary, else
-    the rows streamed)."""
-    if isinstance(x, MemmapRows):
-        if x.layout.dtype.kind != "f" or _file_shows(x, _finite):
-            return True
-        with np.errstate(over="ignore"):  # a float64 1e300 becomes inf: not finite
-            return all(bool(np.isfinite(c).all()) for c in x.chunks())
-    return bool(torch.isfinite(x).all())
-
-
-def is_binary(x: Tensor | MemmapRows) -> bool:
-    """Whether every value of ``x`` is 0 or 1 (for :class:`MemmapRows`, the file's summary,
-    else the rows streamed)."""
-    if isinstance(x, MemmapRows):
-        if x.threshold or x.draw_seed is not None or _file_shows(x, _zeros_and_ones):
-            return True
-        return all(bool(((c == 0) | (c == 1)).all()) for c in x.chunks())
-    return bool(((x == 0) | (x == 1)).all())
+        learned["file"] = Values.summed(chunk.reshape(-1) for chunk in rows.raw_chunks())
+    return learned.get("file")
 
 
 @dataclass(frozen=True, eq=False)
@@ -463,8 +337,8 @@ class MemmapDataset:
         """
         if protocol == "none":
             return self
-        if not _file_shows(self.x, _in_unit_interval):  # these rows' whole range, not a chunk's
-            check_values(Values.summed(c.reshape(-1) for c in self.x.chunks()), protocol, self.name)
+        if not holds(self.x, in_unit_interval):  # these rows' whole range, not a chunk's
+            check_values(self.x.seen(), protocol, self.name)
         rows = _derived(self.x, threshold=True) if protocol == "threshold" else self.x
         return MemmapDataset(rows, self.name, self.split, self.shape, protocol)
 
@@ -489,7 +363,7 @@ class MemmapDataset:
 
 def _derived(rows: MemmapRows, **options: Any) -> MemmapRows:
     """The same rows of the same file, read with other ``threshold`` / ``draw_seed`` options."""
-    return MemmapRows(rows.path, rows.layout, rows.index, summary=rows._summary, **options)
+    return MemmapRows(rows.path, rows.layout, rows.index, known=rows.known, **options)
 
 
 def load_memmap(
@@ -521,9 +395,9 @@ def load_memmap(
     if path.suffix.lower() != ".npy":
         raise ConfigError(f"mmap=True reads .npy files; {path.name} is not one (use numpy.save)")
     layout = read_layout(path, dtype=dtype, shape=shape)
-    summary = None  # learned when first needed (file_values)
+    known = _Known()  # learned when first needed
     if len(layout.shape) in (3, 4) and pixels.wide_integers(layout.dtype):  # 8-bit levels?
-        summary = file_values(path, layout)
+        summary = known.file = file_values(path, layout)
         eight_bit = pixels.eight_bit_range(summary.low, summary.high)
         if eight_bit:
             pixels.warn_sixteen_bit(layout.dtype, path)
@@ -533,54 +407,8 @@ def load_memmap(
         index = split_indices(layout.rows, FRACTIONS, seed, None)[PART_NAMES.index(split)]
         if len(index) == 0:
             raise empty_split(str(path), split, layout.rows, FRACTIONS)
-    rows = MemmapRows(path, layout, index, summary=summary)
+    rows = MemmapRows(path, layout, index, known=known)
     example = pixels.example_shape(layout.shape, path)
     if check and not all_finite(rows):
-        _refuse_nonfinite(MemmapRows(path, layout), example)
+        refuse_nonfinite(MemmapRows(path, layout), example)
     return MemmapDataset(rows, str(path), split, example)
-
-
-def _refuse_nonfinite(rows: MemmapRows, shape: tuple[int, ...]) -> None:
-    """Refuse the file's values that are no finite float32, as an in-memory read does
-    (:mod:`torchlvm.data.files`): values too large for float32, infinities, then NaN, each
-    counted and the first named by image and pixel (or example and feature), streamed.
-
-    Raises:
-        DataError: for the first kind of value found, with its fix under streaming.
-    """
-    masks = {  # what a value is called, and its mask in (B, D) rows
-        files.TOO_LARGE[0]: files.beyond_float32,
-        "infinite": np.isinf,
-        "missing (NaN)": np.isnan,
-    }
-    wide = np.float64 if rows.layout.dtype.itemsize > 4 else np.float32
-    found: dict[str, tuple[int, int, int]] = {}  # kind -> (count, row, column of the first)
-    start = 0
-    for chunk in rows.chunks(wide):
-        for kind, mask_of in masks.items():
-            mask = mask_of(chunk)
-            if not mask.any():
-                continue
-            if kind not in found:
-                row, column = np.argwhere(mask)[0]
-                found[kind] = (0, start + int(row), int(column))
-            count, row, column = found[kind]
-            found[kind] = (count + int(mask.sum()), row, column)
-        start += len(chunk)
-    kind = next(kind for kind in masks if kind in found)
-    count, row, column = found[kind]
-    said = files.holds(rows.path, count, kind, files.in_rows(shape)(row, column))
-    raise spelled(DataError, lambda spell: f"{said}; {_fix_nonfinite(kind, spell)}")
-
-
-def _fix_nonfinite(kind: str, spell: Spell) -> str:
-    """The fix of a file's ``kind`` of non-finite value when it is streamed."""
-    if kind == files.TOO_LARGE[0]:
-        return files.TOO_LARGE[1]
-    if kind == "infinite":
-        return files.FIX_INFINITE
-    return (
-        f"fill the missing values in, or load the file without {spell('mmap', True)} and pass "
-        f"{spell('allow_missing', True)}: PPCA's EM and the VAE's MIWAE bound fit around "
-        "missing values"
-    )

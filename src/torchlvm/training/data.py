@@ -45,7 +45,7 @@ from torchlvm.data.dataset import Dataset
 from torchlvm.data.files import labels_fix
 from torchlvm.data.fingerprint import file_record
 from torchlvm.data.load import data_reference
-from torchlvm.data.memmap import all_finite, is_binary
+from torchlvm.data.memmap_values import all_finite, is_binary
 from torchlvm.data.pixels import READING, is_image_file
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.models.conditions import BoundCondition, Condition
