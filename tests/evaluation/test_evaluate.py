@@ -143,6 +143,17 @@ def test_ppca_scores_outliers_by_its_exact_likelihood(test_data):
     assert mean_in == pytest.approx(-m["likelihood"]["exact"]["nats"]["value"], rel=1e-12)
 
 
+def test_ppca_scores_its_test_rows_once(test_data, monkeypatch):
+    """The outlier pass computed the test rows' exact log p(x) a second time, after the
+    likelihood section had: each row of the test split and of the OOD set is scored once."""
+    grey = load_dataset("digits", "test")
+    model = PPCA(latent_dim=5).fit(load_dataset("digits", "train").x)
+    rows, log_marginal = [], model.log_marginal
+    monkeypatch.setattr(model, "log_marginal", lambda x: rows.append(len(x)) or log_marginal(x))
+    run(model, grey, **dict(SMALL, sample_quality=False, ood=("noise",), n=60))
+    assert sum(rows) == 60 + 60  # the test rows, the noise set
+
+
 def test_the_record_names_the_fitted_k_after_set_params(test_data):
     """set_params changes latent_dim for the next fit (scikit-learn's contract); the fitted W
     is still K = 5, and the record describes the model evaluated."""

@@ -115,3 +115,22 @@ def test_inputs_are_checked_once_not_once_per_chunk(model_and_data, estimate, mo
     model, x = model_and_data
     estimate(model, x)  # 12 chunks of one sample
     assert calls == ["x"]
+
+
+@pytest.mark.parametrize("proposal", [None, "prior", "q"])
+def test_the_model_device_is_looked_up_once(model_and_data, proposal, monkeypatch):
+    """The model's device was looked up twice per call (for x, then again for the proposal,
+    None included): once is enough for x, c and the proposal."""
+    from torchlvm import _checks
+
+    model, x = model_and_data
+    proposal = model.encode(x) if proposal == "q" else proposal
+    looked_up, model_device = [], _checks.model_device
+
+    def counted(*args, **kwargs):
+        looked_up.append(1)
+        return model_device(*args, **kwargs)
+
+    monkeypatch.setattr(_checks, "model_device", counted)
+    log_marginal_is(model, x, num_samples=2, proposal=proposal)
+    assert len(looked_up) == 1

@@ -148,15 +148,16 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             check_choice("accelerator", given, ACCELERATORS)  # raises, naming what was given
         return name
 
-    def _train_config(self) -> TrainConfig:
-        self._accelerator()
+    def _train_settings(self) -> tuple[TrainConfig, str]:
+        """The training config and the accelerator, checked before any data is read."""
+        accelerator = self._accelerator()
         # named here as the estimator spells them (TrainConfig's are max_epochs and k, and k is
         # also this estimator's samples for score_samples)
         epochs = check_positive_int("epochs", self.epochs)
         train_k = check_positive_int("train_k", self.train_k)
         if self.objective == "iwae" and train_k == 1:
             raise ConfigError("objective='iwae' needs train_k > 1 importance samples, got 1")
-        return TrainConfig(
+        config = TrainConfig(
             objective=self.objective,
             k=train_k,
             beta=self._param("beta"),
@@ -165,6 +166,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             max_epochs=epochs,
             seed=self._seed(),
         )
+        return config, accelerator
 
     def _param(self, name: str) -> Any:
         """Parameter ``name`` as a Python value: a NumPy scalar (``GridSearchCV`` over

@@ -75,7 +75,7 @@ class CVAEEstimator(LVMEstimator):
             ConfigError: for a parameter out of range. DataError: as
                 :meth:`VAEEstimator.fit`, and for a missing y or one of another length.
         """
-        config = self._train_config()
+        config, accelerator = self._train_settings()
         if y is None:
             raise DataError(
                 "CVAEEstimator requires y to be passed, but the target y is None; pass the "
@@ -109,7 +109,7 @@ class CVAEEstimator(LVMEstimator):
             batch_size=config.batch_size,
             condition="label",
         )
-        model, epochs = train(self._build, dm, config, accelerator=self._accelerator())
+        model, epochs = train(self._build, dm, config, accelerator=accelerator)
         self._finish(model, epochs)
         return self
 

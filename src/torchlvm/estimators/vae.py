@@ -61,12 +61,12 @@ class VAEEstimator(LVMEstimator):
                 numbers, holds inf (or NaN, but with ``objective="miwae"``), has one row, or
                 is not 0/1 with ``"bernoulli"``.
         """
-        config = self._train_config()
+        config, accelerator = self._train_settings()
         x = self._check_fit_data(X)
         dm = ArrayDataModule(
             x, seed=config.seed, batch_size=config.batch_size, missing=self._missing_ok()
         )
-        model, epochs = train(self._build, dm, config, accelerator=self._accelerator())
+        model, epochs = train(self._build, dm, config, accelerator=accelerator)
         self._finish(model, epochs)
         return self
 

@@ -359,7 +359,9 @@ def _full_rows(
             out["sample_quality"] = _sample_quality(model, dataset, data, deterministic, o)
     if o.ood:
         with _timed(seconds, "outliers"):
-            out["outliers"] = _outliers(model, data, dataset, deterministic, ood, o, val_dataset)
+            out["outliers"] = _outliers(
+                model, data, dataset, deterministic, ood, o, val_dataset, terms
+            )
     return out, terms
 
 
@@ -679,9 +681,13 @@ def _outliers(
     ood: tuple[list, dict],
     o: EvalConfig,
     val_dataset: Dataset | None,
+    terms: dict[str, Tensor] | None = None,
 ) -> Outliers | Undefined:
+    """The outlier scores of the test rows ``data`` against each OOD set. An exact score is
+    the likelihood section's own (its ``terms["exact"]``, the same rows): not computed again."""
     prepare = _prepare(dataset.binarize, o.seed)
     sets, skipped = ood
+    in_scores = None
     if deterministic:
         if data.c is not None:
             return Undefined("outlier scores for conditional autoencoders are not implemented")
@@ -695,14 +701,17 @@ def _outliers(
     else:
         score, name = _likelihood_score(model, data, o)
         is_likelihood = True
+        if exact_outlier_score(model, o) and terms is not None and "exact" in terms:
+            in_scores = -terms["exact"]
     val = None
     if val_dataset is not None and is_likelihood:
         val, _, _ = _subsample(val_dataset, len(data.x), o.seed)
         val = val[~torch.isnan(val).any(-1)]  # typicality scores complete rows
         val = val if len(val) else None
     report = outlier_report(
-        score, data.x, val, sets, prepare=prepare, score_name=name, likelihood=is_likelihood
-    )
+        score, data.x, val, sets, prepare=prepare, score_name=name, likelihood=is_likelihood,
+        in_scores=in_scores,
+    )  # fmt: skip
     if skipped:
         report["skipped"] = skipped
     if val is None and is_likelihood:

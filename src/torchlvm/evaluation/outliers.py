@@ -355,6 +355,7 @@ def outlier_report(
     prepare: Callable[[Tensor], Tensor],
     score_name: str,
     likelihood: bool,
+    in_scores: Tensor | None = None,
 ) -> dict[str, Any]:
     """AUROC/AUPRC of the raw score and of the typicality score for every OOD set.
 
@@ -366,12 +367,14 @@ def outlier_report(
         ood_sets: the OOD sets (grey levels). prepare: applies the binarization protocol.
         score_name: what ``score`` is, recorded. likelihood: whether it is −log p(x) (the
             typicality score is computed only for likelihoods).
+        in_scores: ``score(in_test)`` ``(N,)`` where the caller has it already (an exact
+            −log p(x) that the likelihood section computed), else None: it is computed here.
 
     Returns:
         ``{"score_description", "typicality_description", "sets": {name: {"score": {auroc,
         auprc}, "typicality": {auroc, auprc}, ...}}}``.
     """
-    s_in = score(in_test)
+    s_in = score(in_test) if in_scores is None else in_scores
     entropy = float(score(in_val).double().mean()) if (likelihood and in_val is not None) else None
     out: dict[str, Any] = {
         "score_description": score_name + " (higher = more anomalous; positives = OOD)",

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from torchlvm._checks import check_device, check_model, check_positive_int, check_rows
+from torchlvm._checks import check_model, check_positive_int, check_rows
 from torchlvm.errors import ConfigError
 from torchlvm.inference.objectives import check_data, log_weights_unchecked
 from torchlvm.protocol import LatentVariableModel
@@ -135,16 +135,15 @@ def log_marginal_is(
         :class:`Estimate` with ``mean``, ``stderr`` and ``ess`` of shape ``(B,)``.
     """
     check_positive_int("num_samples", num_samples)
-    check_model(model)
     if proposal is None or proposal == "encoder":
+        check_model(model)
         check_rows("x", x, model, c=c)  # a tensor with rows (the encoder checks the rest)
     else:
-        check_data(model, x, c)
+        check_data(model, x, c, proposal=proposal)  # and the proposal's device
     if chunk is None:
         rows = math.prod(x.shape[:-1]) if x.dim() > 1 else 1
         chunk = auto_chunk(rows, x.shape[-1], x.device, x.element_size())
     check_positive_int("chunk", chunk)
-    check_device("proposal", proposal, model)
     q = _proposal(model, x, c, proposal)
     lse_w = lse_w2 = shift = None
     for start in range(0, num_samples, chunk):

@@ -14,7 +14,7 @@ Shapes: x ``(B, D)``, samples ``(S, B, K)``, results ``(B,)``.
 from __future__ import annotations
 
 import math
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import Tensor
@@ -181,20 +181,24 @@ def log_weights_unchecked(
     return model.decode(z, c).log_prob(x) + prior.log_prob(z) - q.log_prob(z)
 
 
-def check_data(model: LatentVariableModel, x: Tensor, c: Tensor | None = None) -> None:
+def check_data(
+    model: LatentVariableModel, x: Tensor, c: Tensor | None = None, **built: Any
+) -> None:
     """Check ``x`` (and ``c``) as ``model.encode`` checks them (a tensor of the model's width,
     floating point, finite), for an estimator that never encodes x: AIS, and importance
     sampling from the prior or from a proposal of the caller's. (Not the bounds that take a q,
     ``elbo(q=...)`` and ``iwae_bound(proposal=...)``: per-point inference calls them at every
     step, after checking x once.) There a NumPy array reached an
     ``AttributeError``, another width torch's size mismatch inside ``log_prob``, and integer
-    data were scored as they were. Costs one encoder pass over x, without gradients.
+    data were scored as they were. Costs one encoder pass over x, without gradients. A
+    distribution of the caller's named by keyword (``proposal=``) is checked to be on the
+    model's device with x (:func:`~torchlvm._checks.check_rows`: one look-up of the device).
 
     Raises:
         DataError: for x that is not a tensor, has no rows, or that the model's encoder refuses.
     """
     check_model(model)
-    check_rows("x", x, model, c=c)
+    check_rows("x", x, model, c=c, **built)
     with torch.no_grad():
         model.encode(x, c)
 
