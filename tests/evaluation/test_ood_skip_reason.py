@@ -6,7 +6,8 @@ from types import SimpleNamespace
 import torch
 
 from torchlvm.data import load_dataset
-from torchlvm.evaluation.evaluate import EvalConfig, _ood_sets
+from torchlvm.evaluation.config import EvalConfig
+from torchlvm.evaluation.outlier_section import ood_sets
 
 
 def test_a_missing_ood_sets_reason_names_the_flag(tmp_path, monkeypatch):
@@ -14,6 +15,6 @@ def test_a_missing_ood_sets_reason_names_the_flag(tmp_path, monkeypatch):
     digits = load_dataset("digits", "test")
     data = SimpleNamespace(x=digits.x[:4], grey=digits.x[:4], y=torch.as_tensor(digits.y[:4]))
     config = EvalConfig(ood=("mnist",), data_dir=str(tmp_path / "empty"))
-    sets, skipped = _ood_sets(digits, data, config)
+    sets, skipped = ood_sets(digits, data, config)
     assert sets == [] and "--data-dir" in skipped["mnist"]
     assert "data_dir" not in skipped["mnist"]

@@ -156,7 +156,8 @@ def decoded_codes(model: VAE) -> list[torch.Tensor]:
 
 
 def test_every_prior_draw_comes_from_the_learned_prior():
-    from torchlvm.evaluation.evaluate import EvalData, _generate
+    from torchlvm.evaluation.eval_data import EvalData
+    from torchlvm.evaluation.sample_section import generate
     from torchlvm.inference.imputation import draw_rows
     from torchlvm.models.conditions import Condition
 
@@ -166,7 +167,7 @@ def test_every_prior_draw_comes_from_the_learned_prior():
     model.sample(200, generator=g)  # torchlvm sample, report samples
     draw_rows(model, 200, g)  # torchlvm sample RUN --out rows.csv
     x = torch.zeros(200, 12)
-    _generate(model, EvalData(x, x, None, None, None), Condition.parse("none"), None)  # evaluate
+    generate(model, EvalData(x, x, None, None, None), Condition.parse("none"), None)  # evaluate
     assert len(seen) == 3
     for z in seen:
         assert z.shape == (200, 3)

@@ -336,7 +336,7 @@ def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
     import torch
 
     from torchlvm.evaluation._batching import model_dtype
-    from torchlvm.evaluation.evaluate import conditions_for
+    from torchlvm.evaluation.eval_data import conditions_for
     from torchlvm.evaluation.figure_data import figure_data
 
     model = model.cpu()

@@ -252,7 +252,7 @@ def _data(run_: Any, split: str, n: int, device: Any) -> tuple[Any, Any, str, st
     their conditions, on ``device`` in the model's dtype; also the protocol name and the
     dataset name."""
     from torchlvm.errors import RunDirectoryError
-    from torchlvm.evaluation.evaluate import conditions_for
+    from torchlvm.evaluation.eval_data import conditions_for
     from torchlvm.run.loaded import load_split
 
     data = run_.data

@@ -36,7 +36,8 @@ from torchlvm._checks import check_positive_int
 from torchlvm.data.pixels import COLOUR_DEFAULTS, is_colour_file, is_image_data
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.disentanglement import BOOTSTRAP, mutual_information_gap
-from torchlvm.evaluation.evaluate import conditions_for, evaluate
+from torchlvm.evaluation.eval_data import conditions_for
+from torchlvm.evaluation.evaluate import evaluate
 from torchlvm.evaluation.latent import posterior_means
 from torchlvm.evaluation.records import (
     Evaluation,

@@ -6,7 +6,7 @@ Two probes, each scored by stratified k-fold cross-validation (scikit-learn):
 - k-nearest neighbours (k = 5, Euclidean, inputs standardized), a local read-out.
 
 Run on the posterior means E_q[z | x] and, as the reference every representation is compared
-with, on the raw pixels.
+with, on the raw pixels; :func:`separability_section` is ``evaluate``'s section built from them.
 
 The fits run with one BLAS thread (``threadpoolctl``): these problems are small, and on a machine
 whose cores are shared, multi-threaded BLAS made them 10-15× slower in our measurements.
@@ -22,6 +22,8 @@ from torch import Tensor
 from torchlvm._checks import check_positive_int
 from torchlvm.errors import DataError
 from torchlvm.evaluation._records import metric
+from torchlvm.evaluation.eval_data import EvalData
+from torchlvm.evaluation.records import Probes, Separability, Undefined
 
 NEIGHBOURS = 5
 
@@ -109,3 +111,28 @@ def _classes_seen(counts: np.ndarray, folds: int, shown: int = 5) -> str:
         f"{len(counts)} classes, {few} of them with fewer than {folds} examples (smallest "
         f"counts {listed})"
     )
+
+
+def separability_section(
+    means: Tensor, data: EvalData, seed: int, pixels: bool, given_label: bool = False
+) -> Separability | Undefined:
+    """Probe accuracies of the class from the codes. A CVAE's encoder q(z | x, c) is given the
+    class itself, so there they measure how much of the class its codes keep (by design with a
+    learned prior p(z | c), which places each class apart), not what an unconditional code
+    finds on its own; the note says so."""
+    if data.y is None:
+        return Undefined("the data has no class labels")
+    try:
+        latent = Probes.from_json(probe_accuracies(means, data.y, seed=seed))
+        reference = None
+        if pixels:
+            reference = Probes.from_json(probe_accuracies(data.x.cpu(), data.y, seed=seed))
+    except DataError as err:
+        return Undefined(str(err))
+    note = "probes on posterior means E_q[z|x]; 'pixels' is the raw-input reference"
+    if given_label:
+        note = (
+            "probes on posterior means E_q[z|x,c] of an encoder given the class c: how much of "
+            "the class the codes keep; 'pixels' is the raw-input reference"
+        )
+    return Separability(latent, reference, note)

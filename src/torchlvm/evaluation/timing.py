@@ -143,7 +143,7 @@ def probe(
     image-samples the evaluation will draw, ``samples``, a probe of a short one stops early.
     A load that changes after the probe is followed by :class:`Pace`."""
     x, c = _probe_batch(model, dataset, config)
-    from torchlvm.evaluation.evaluate import is_deterministic
+    from torchlvm.evaluation.eval_data import is_deterministic
 
     if is_deterministic(model, x, c):  # an autoencoder: no density, no importance sampling
         return None
@@ -193,7 +193,7 @@ def _probe_batch(
     x = dataset.fixed_binarized(config.seed)[:rows].to(device=device, dtype=dtype)
     c = None
     if config.condition.conditional:
-        from torchlvm.evaluation.evaluate import conditions_for
+        from torchlvm.evaluation.eval_data import conditions_for
 
         y = None if dataset.y is None else dataset.y[:rows]
         c, _ = conditions_for(model, x.cpu(), y, config.condition, dataset.shape, config.seed)

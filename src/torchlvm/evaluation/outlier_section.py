@@ -1,0 +1,167 @@
+"""``evaluate``'s outlier section: which score tells OOD data from the test rows (the exact
+−log p(x) where the model has a closed form, else importance-sampled, a mixture over classes
+for a label CVAE, −log p(x | x_o) for an imputation CVAE, and the squared reconstruction error
+for an autoencoder, which has no likelihood), the OOD sets built up front (:func:`ood_sets`), and
+the section record (:func:`outliers_section`); the metrics are :mod:`.outliers`'.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from torchlvm.data.binarize import binarize
+from torchlvm.data.dataset import Dataset
+from torchlvm.errors import ConfigError, DataNotFoundError
+from torchlvm.evaluation._batching import map_batches, model_device, model_dtype
+from torchlvm.evaluation.config import EvalConfig
+from torchlvm.evaluation.eval_data import EvalData, subsample
+from torchlvm.evaluation.outliers import make_ood_set, outlier_report
+from torchlvm.evaluation.reconstruction import per_example_reconstruction
+from torchlvm.evaluation.records import Outliers, Undefined
+from torchlvm.evaluation.timing import exact_outlier_score
+from torchlvm.inference import log_marginal_is
+from torchlvm.models.conditions import masked_condition
+
+
+def _prepare(protocol: str, seed: int) -> Callable[[Tensor], Tensor]:
+    generator = torch.Generator().manual_seed(seed + 1)
+
+    def prepare(x: Tensor) -> Tensor:
+        return binarize(x, protocol, generator=generator) if protocol != "none" else x
+
+    return prepare
+
+
+def likelihood_score(model: Any, data: EvalData, o: EvalConfig) -> tuple[Callable, str]:
+    """−log p(x) per example for OOD scoring, and what it is: exact where the model has a
+    closed form (PPCA's ``log_marginal``), as the likelihood section's, else importance-sampled
+    with ``ood_k`` draws."""
+    k, chunk, bs = o.ood_k, o.chunk, o.batch_size
+    dtype, device = model_dtype(model), model_device(model)
+    if exact_outlier_score(model, o):  # (the likelihood section and timing use its rule too)
+        exact = model.log_marginal
+
+        def exact_score(x: Tensor) -> Tensor:
+            x = x.to(device=device, dtype=dtype)
+            return map_batches(
+                lambda xb, _: {"s": -exact(xb)}, x, batch_size=bs, desc="ood", progress=o.progress
+            )["s"]
+
+        return exact_score, "−log p(x), exact (closed form)"
+
+    def is_score(x: Tensor, c_of: Callable[[Tensor], Tensor | None]) -> Tensor:
+        def batch(xb: Tensor, _: Tensor | None) -> dict[str, Tensor]:
+            estimate = log_marginal_is(model, xb, c_of(xb), num_samples=k, chunk=chunk)
+            return {"s": -estimate.mean}
+
+        x = x.to(device=device, dtype=dtype)
+        return map_batches(batch, x, batch_size=bs, desc="ood", progress=o.progress)["s"]
+
+    if o.condition.kind == "none":
+        return (lambda x: is_score(x, lambda xb: None)), f"−log p(x), importance-sampled, k={k}"
+    if o.condition.kind == "label":
+        classes = model.config.num_classes
+
+        def mixture(x: Tensor) -> Tensor:
+            per_class = torch.stack(
+                [
+                    -is_score(x, lambda xb, j=j: model.condition_from_labels(
+                        torch.full((len(xb),), j, dtype=torch.long, device=xb.device)))
+                    for j in range(classes)
+                ]
+            )  # fmt: skip
+            return -(torch.logsumexp(per_class, 0) - math.log(classes))
+
+        return mixture, (
+            f"−log p(x) = −log (1/C) Σ_c p(x | c), labels unknown for OOD data; each "
+            f"p(x | c) importance-sampled, k={k}"
+        )
+    observed = ~data.missing  # type: ignore[operator]
+    return (
+        lambda x: is_score(x, lambda xb: masked_condition(xb, observed)),
+        f"−log p(x | x_o), importance-sampled, k={k}",
+    )
+
+
+def ood_sets(dataset: Dataset, data: EvalData, o: EvalConfig) -> tuple[list, dict]:
+    """Build the OOD sets up front, so a bad one fails before minutes of other metrics. A table's
+    OOD files are read with ``EvalConfig.table``, else with the evaluated table's own columns
+    and standardization (never in other units than the model's)."""
+    sets, skipped = [], {}
+    table = o.table
+    if table is None and dataset.is_table:
+        from torchlvm.data.table_schema import TableSchema
+
+        table = TableSchema.of(dataset)
+    grey = Dataset(
+        data.grey, data.y, dataset.name, dataset.split, dataset.shape,
+        dataset.num_classes, dataset.class_names, "none",
+    )  # fmt: skip
+    for name in o.ood:
+        try:
+            sets.append(
+                make_ood_set(
+                    name, grey, n=len(data.x), seed=o.seed, resize=o.ood_resize,
+                    data_dir=o.data_dir, table=table, binarize=dataset.binarize,
+                )
+            )  # fmt: skip
+        except DataNotFoundError as err:
+            # the report's reader runs the command line: the fix names its flags
+            skipped[name] = f"not available: {getattr(err, 'on_command_line', err)}"
+        except ConfigError as err:
+            if name == "mnist" or name == "other":
+                skipped[name] = str(err)
+            else:
+                raise
+    return sets, skipped
+
+
+def outliers_section(
+    model: Any,
+    data: EvalData,
+    dataset: Dataset,
+    deterministic: bool,
+    ood: tuple[list, dict],
+    o: EvalConfig,
+    val_dataset: Dataset | None,
+    terms: dict[str, Tensor] | None = None,
+) -> Outliers | Undefined:
+    """The outlier scores of the test rows ``data`` against each OOD set. An exact score is
+    the likelihood section's own (its ``terms["exact"]``, the same rows): not computed again."""
+    prepare = _prepare(dataset.binarize, o.seed)
+    sets, skipped = ood
+    in_scores = None
+    if deterministic:
+        if data.c is not None:
+            return Undefined("outlier scores for conditional autoencoders are not implemented")
+        device, dtype = model_device(model), model_dtype(model)
+
+        def score(x: Tensor) -> Tensor:
+            return per_example_reconstruction(model, x.to(device=device, dtype=dtype))["sq_error"]
+
+        name = "squared reconstruction error (an autoencoder has no likelihood)"
+        is_likelihood = False
+    else:
+        score, name = likelihood_score(model, data, o)
+        is_likelihood = True
+        if exact_outlier_score(model, o) and terms is not None and "exact" in terms:
+            in_scores = -terms["exact"]
+    val = None
+    if val_dataset is not None and is_likelihood:
+        val, _, _ = subsample(val_dataset, len(data.x), o.seed)
+        val = val[~torch.isnan(val).any(-1)]  # typicality scores complete rows
+        val = val if len(val) else None
+    report = outlier_report(
+        score, data.x, val, sets, prepare=prepare, score_name=name, likelihood=is_likelihood,
+        in_scores=in_scores,
+    )  # fmt: skip
+    if skipped:
+        report["skipped"] = skipped
+    if val is None and is_likelihood:
+        report["typicality_description"] = "not computed: no validation split was given"
+    return Outliers.from_json(report)
