@@ -1,0 +1,185 @@
+"""PPCA's maximum-likelihood parameters from data (Tipping & Bishop 1999): the closed form from
+the eigendecomposition of the ML sample covariance (PRML eqs. 12.45–12.46), or EM
+(:mod:`torchlvm.models.ppca_em`, which also fits around missing entries), returned in the
+canonical rotation; and the refusals of data that leave no variance for the noise σ² (too few
+features, rows or directions), each naming the fix.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+from torchlvm.errors import ConfigError, DataError, on_command_line, spelled
+from torchlvm.models import ppca_em
+
+if TYPE_CHECKING:
+    from torchlvm.models.ppca import PPCAConfig
+
+
+def fit_parameters(X: Tensor, config: PPCAConfig) -> tuple[Tensor, Tensor, Tensor, list[float]]:
+    """ML ``(W (D, K), μ (D,), σ² 0-d, history)`` of X (N, D) by ``config.method``; W in the
+    canonical rotation R = I (the left singular vectors, signs as scikit-learn's, times the
+    singular values); ``history``: EM's mean log-likelihood per row at each iterate (empty for
+    the closed form).
+
+    Raises:
+        ConfigError: for ``latent_dim`` not smaller than the number of features.
+        DataError: for one feature, too few rows for K, NaN with the closed form, an all-NaN
+            feature, or no variance left for σ².
+    """
+    D, K = X.shape[1], config.latent_dim
+    if D == 1:
+        raise DataError(
+            "X has n_features=1, and PPCA needs at least 2 (latent_dim >= 1 must be smaller, "
+            "to leave a direction for the noise variance); fit it to data with 2 or more "
+            "features (one feature's Gaussian is just its mean and variance)"
+        )
+    if K >= D:
+        raise ConfigError(
+            f"latent_dim must be smaller than the number of features, got latent_dim={K} "
+            f"for X with n_features={D}; choose latent_dim (--latent-dim) from 1 to {D - 1}"
+        )
+    check_rows(X.shape[0], K)
+    missing = has_nan(X)
+    if missing and config.method == "closed_form":
+        raise DataError(
+            'X contains NaN; the closed form needs complete data — use method="em" for '
+            "missing values"
+        )
+    history: list[float] = []
+    if config.method == "closed_form":
+        W, mu, sigma2, variance = closed_form(X, K)
+        check_variance(variance)
+    else:
+        W, mu, sigma2, variance, history = _em(X, config, missing)
+    if not sigma2 > 10 * torch.finfo(X.dtype).eps * variance:
+        raise no_noise_left(K, X)
+    U, s, _ = torch.linalg.svd(W, full_matrices=False)
+    return flip_signs(U) * s, mu, sigma2.reshape(()), history  # C = W Wᵀ + σ² I unchanged
+
+
+def _em(
+    X: Tensor, config: PPCAConfig, missing: bool
+) -> tuple[Tensor, Tensor, Tensor, float, list[float]]:
+    """EM from the seeded start; returns ``(W, mu, sigma2, mean variance, history)``."""
+    if missing:
+        all_missing = torch.isnan(X).all(0)
+        if all_missing.any():
+            first = int(all_missing.nonzero()[0])
+            raise DataError(
+                f"feature {first} of X has no observed values (all NaN); drop or fill that column"
+            )
+        variance = float(((X - X.nanmean(0)) ** 2).nanmean())
+    else:
+        variance = float(X.var(0, correction=0).mean())
+    check_variance(variance)
+    D, K = X.shape[1], config.latent_dim
+    W0, sigma2_0 = ppca_em.initial_loadings(D, K, variance, seed=config.seed, dtype=X.dtype)
+    W0, sigma2_0 = W0.to(X.device), sigma2_0.to(X.device)  # (drawn on the CPU: the same start)
+    run = ppca_em.em_missing if missing else ppca_em.em_complete
+    try:
+        W, mu, sigma2, history = run(X, W0, sigma2_0, max_iter=config.max_iter, tol=config.tol)
+    except torch.linalg.LinAlgError:  # σ² went to 0: W Wᵀ + σ² I lost its full rank
+        raise no_noise_left(K, X) from None
+    _warn_if_not_converged(history, config)
+    return W, mu, sigma2, variance, history
+
+
+def _warn_if_not_converged(history: list[float], config: PPCAConfig) -> None:
+    change = abs(history[-1] - history[-2]) if len(history) > 1 else 0.0
+    if len(history) - 1 >= config.max_iter and change >= config.tol:
+        warnings.warn(
+            f"PPCA EM did not converge in max_iter={config.max_iter} iterations (last change "
+            f"{change:.3g} nats >= tol={config.tol}); raise max_iter or tol",
+            RuntimeWarning,
+            stacklevel=4,  # PPCA.fit's line, as before this function moved here
+        )
+
+
+def flip_signs(U: Tensor) -> Tensor:
+    """Make the largest-magnitude entry of each column of ``U`` (D, K) positive (sklearn's
+    ``svd_flip`` convention for ``components_``), so the axes are deterministic."""
+    rows = U.abs().argmax(0)
+    signs = torch.sign(U[rows, torch.arange(U.shape[1])])
+    return U * torch.where(signs == 0, 1.0, signs)
+
+
+def closed_form(X: Tensor, K: int) -> tuple[Tensor, Tensor, Tensor, float]:
+    """ML parameters ``(W (D, K), μ (D,), σ² 0-d)`` from the eigendecomposition of S (D, D),
+    and the mean variance per feature tr(S) / D. With fewer rows than features (N < D) the
+    eigenpairs come from the thin SVD of the centred data (N, D) instead: S's other D − N
+    eigenvalues are 0, and a (D, D) eigendecomposition of a wide table took minutes."""
+    N, D = X.shape
+    mu = X.mean(0)
+    Xc = X - mu  # (N, D)
+    if N < D:
+        _, s, Vh = torch.linalg.svd(Xc, full_matrices=False)  # descending; (N,), (N, D)
+        evals, evecs = torch.cat([s.square() / N, s.new_zeros(D - N)]), Vh.T  # (D,), (D, N)
+    else:
+        S = Xc.T @ Xc / N  # (D, D), divide by N: the ML estimate
+        if not torch.isfinite(S).all():
+            raise DataError(
+                f"X's covariance overflows {X.dtype} (values up to {Xc.abs().max().item():.3g} "
+                "from the mean); rescale X"
+            )
+        evals, evecs = torch.linalg.eigh(S)  # ascending
+        evals, evecs = evals.flip(0), evecs.flip(1)
+    sigma2 = evals[K:].mean()
+    W = flip_signs(evecs[:, :K]) * (evals[:K] - sigma2).clamp_min(0).sqrt()
+    return W, mu, sigma2, float(evals.sum()) / D
+
+
+def no_noise_left(K: int, X: Tensor) -> DataError:
+    """The refusal of σ² = 0 (relative to X's variance). Where X's columns differ in scale by
+    more than its float type resolves beside each other (a column ~1e30 beside columns ~1), the
+    small columns' variance is below the eigensolver's rounding, not absent: then the fix is
+    standardizing, which no latent_dim replaces."""
+    variances = (X - X.nanmean(0)).square().nanmean(0)  # (D,), per column
+    positive = variances[variances > 0]
+    resolution = 10 * torch.finfo(X.dtype).eps * X.shape[1] * float(variances.mean())
+    if len(positive) and float(positive.min()) < resolution:
+        low, high = float(positive.min()), float(variances.max())
+        return spelled(DataError, lambda spell: (
+            f"X has no variance outside {K} directions that {X.dtype} can resolve: its column "
+            f"variances from {low:.3g} to {high:.3g}: standardize X first ("
+            + ("pass --standardize, the default for tables" if spell is on_command_line
+               else "e.g. sklearn.preprocessing.StandardScaler in a Pipeline")
+            + ")"
+        ))  # fmt: skip
+    fix = (
+        "choose a smaller latent_dim (--latent-dim)"
+        if K > 1
+        else "the rows lie on one line, which PCA(n_components=1) describes exactly"
+    )
+    return DataError(
+        f"X has no variance outside {K} directions, so the noise variance is 0 and the "
+        f"density is degenerate; {fix}"
+    )
+
+
+def check_rows(N: int, K: int) -> None:
+    """Refuse N rows for K latent dimensions when K >= N − 1: the centred rows span at most
+    N − 1 directions, so no variance is left for σ² (and the thin SVD has only N axes)."""
+    if K < N - 1:
+        return
+    fix = f"fit at least {K + 2} rows"
+    if N > 2:
+        fix = f"choose a smaller latent_dim (--latent-dim), at most {N - 2}, or {fix}"
+    raise DataError(
+        f"X has {N} rows, which span at most {N - 1} directions around their mean, so "
+        f"latent_dim={K} leaves no variance for the noise (σ² = 0); {fix}"
+    )
+
+
+def check_variance(variance: float) -> None:
+    if not variance > 0:
+        raise DataError("X has zero variance in every feature; PPCA needs data that vary")
+
+
+def has_nan(x: Tensor) -> bool:
+    """Whether ``x`` (already free of inf) holds NaN; one reduction when it does not."""
+    return not bool(torch.isfinite(x.sum())) and bool(torch.isnan(x).any())
