@@ -143,6 +143,23 @@ def test_ppca_scores_outliers_by_its_exact_likelihood(test_data):
     assert mean_in == pytest.approx(-m["likelihood"]["exact"]["nats"]["value"], rel=1e-12)
 
 
+def test_one_example_leaves_what_needs_two_undefined(test_data):
+    """Evaluating one example (a 10-image file's 8/1/1 split) printed active units '0 of 4',
+    AUROCs of one comparison and a spread over examples of 0: each number that needs a spread
+    or a ranking over at least 2 examples is undefined, saying why and what to do."""
+    m = run(vae(), test_data, **dict(SMALL, n=1))
+    assert m["protocol"]["n"] == 1
+    assert m["latent"]["active_units"]["kind"] == "undefined"
+    for section in ("outliers", "sample_quality"):
+        assert m[section]["kind"] == "undefined"
+        assert "needs at least 2 examples, and 1 was evaluated" in m[section]["note"]
+    assert "data_stderr" not in m["likelihood"]["log_marginal"]["nats"]  # none, not 0
+    assert (
+        "data_stderr"
+        in run(vae(), test_data, **dict(SMALL, n=2, ood=()))["likelihood"]["log_marginal"]["nats"]
+    )
+
+
 def test_ppca_scores_its_test_rows_once(test_data, monkeypatch):
     """The outlier pass computed the test rows' exact log p(x) a second time, after the
     likelihood section had: each row of the test split and of the OOD set is scored once."""

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from torchlvm.data import load_dataset
+from torchlvm.errors import DataError
 from torchlvm.evaluation.latent import (
     active_units,
     kl_per_dimension,
@@ -85,3 +86,16 @@ def test_rate_and_distortion_add_up_to_the_negative_elbo(digits):
     rate, distortion = summary["rate"]["value"], summary["distortion"]["value"]
     assert elbo == pytest.approx(-(rate + distortion))
     assert summary["rate"]["unit"] == "nats/example"
+
+
+def test_one_example_has_no_active_units_to_count():
+    """Over one example the variance of the posterior means is 0 by construction: evaluate on a
+    one-row test split printed 'active units 0 of 4' as if measured. It is refused by the
+    function and undefined, with the reason, in the summary."""
+    with pytest.raises(DataError, match=r"at least 2 rows, got 1"):
+        active_units(torch.zeros(1, 4))
+    summary = summarize_latent(torch.zeros(1, 4), None, False, None)
+    assert summary["active_units"]["kind"] == "undefined" and "activity" not in summary
+    assert "needs at least 2 examples, and 1 was evaluated" in summary["active_units"]["note"]
+    two = torch.tensor([[0.0] * 4, [1.0] * 4])  # a variance of 0.5 in each unit
+    assert summarize_latent(two, None, False, None)["active_units"]["value"] == 4

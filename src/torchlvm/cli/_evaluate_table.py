@@ -71,7 +71,7 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
     if like is None:
         return []
     if isinstance(like, Undefined):
-        return [_row("log p(x)", like.reason)]
+        return [_wrapped_row("log p(x)", like.reason)]
     what = like.quantity
     q = like.posterior  # e.g. "encoder q refined by 50 Adam steps per example" (--refine)
     rows = [] if q is None else [_row("q of the ELBO, IWAE bounds and IS estimate", q)]
@@ -134,7 +134,7 @@ def _reconstruction_rows(m: Evaluation) -> list[str]:
     if rec is None:
         return []
     if isinstance(rec, Undefined):
-        return ["reconstruction", _row("squared error", rec.reason)]
+        return ["reconstruction", _wrapped_row("squared error", rec.reason)]
     per_example, per_pixel = _value(rec.mse_per_example), _value(rec.mse_per_pixel, 5)
     example = m.protocol.noun
     unit = "feature" if example == "row" else "pixel"
@@ -152,11 +152,13 @@ def _latent_rows(m: Evaluation) -> list[str]:
     if lat is None:
         return []
     if isinstance(lat, Undefined):
-        return ["latent", _row("active units, rate, KL", lat.reason)]
+        return ["latent", _wrapped_row("active units, rate, KL", lat.reason)]
     rows = ["latent"]
     if lat.active_units is not None:
         active = f"{lat.active_units.value} of {lat.latent_dim}"
-        rows.append(_row("active units (Cov_x E_q[z_i] > 0.01)", active))
+        if lat.active_units.value is None:  # too few examples for a variance: why
+            active = lat.active_units.note or "undefined"
+        rows.append(_wrapped_row("active units (Cov_x E_q[z_i] > 0.01)", active))
     if lat.rate is not None and lat.distortion is not None:
         rows.append(
             _row(
@@ -179,7 +181,7 @@ def _separability_rows(
     if sep is None:
         return []
     if isinstance(sep, Undefined):
-        return ["separability", _row("probes", sep.reason)]
+        return ["separability", _wrapped_row("probes", sep.reason)]
     rows = ["separability (5-fold CV accuracy)"]
     raw = f"raw {'features' if table else 'pixels'} (reference)"
     for probes, label in ((sep.latent, codes), (sep.pixels, raw)):
@@ -193,7 +195,7 @@ def _sample_rows(sq: SampleQuality | Undefined | None) -> list[str]:
     if sq is None:
         return []
     if isinstance(sq, Undefined):
-        return ["sample quality", _row("Fréchet distance", sq.reason)]
+        return ["sample quality", _wrapped_row("Fréchet distance", sq.reason)]
     accuracy = None if sq.classifier is None else sq.classifier.test_accuracy
     rows = [
         f"sample quality (Fréchet distance in classifier features; its accuracy {_value(accuracy)})"
@@ -214,7 +216,7 @@ def _outlier_rows(out: Outliers | Undefined | None) -> list[str]:
     if out is None:
         return []
     if isinstance(out, Undefined):
-        return ["outliers", _row("scores", out.reason)]
+        return ["outliers", _wrapped_row("scores", out.reason)]
     rows = [f"outliers: AUROC / AUPRC; score: {out.score_description}"]  # (it has parentheses)
     for name, entry in out.sets.items():
         text = ""

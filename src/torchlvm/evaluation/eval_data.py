@@ -137,3 +137,20 @@ def _protocol_note(protocol: str) -> str:
         "dynamic": "one seeded Bernoulli(intensity) draw of the data (IWAE protocol)",
         "threshold": "pixels > 0.5 set to 1, others 0",
     }[protocol]
+
+
+FEWEST = 2
+"""Examples a spread or a ranking over the evaluated rows needs: the variance of posterior
+means (active units), a covariance (the Fréchet distance), telling test rows from an OOD set
+(AUROC). Over one example the variance is 0 by construction and an AUROC is one comparison."""
+
+
+def too_few(what: str, n: int, noun: str = "example") -> str | None:
+    """Why ``what`` is undefined on ``n`` evaluated examples (fewer than :data:`FEWEST`), naming
+    the fix; None when there are enough."""
+    if n >= FEWEST:
+        return None
+    return (
+        f"{what} needs at least {FEWEST} {noun}s, and {n} was evaluated; evaluate a larger "
+        "split (e.g. --split train) or more data"
+    )

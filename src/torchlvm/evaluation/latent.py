@@ -21,8 +21,9 @@ from torch.distributions import Distribution, Independent, Normal, kl_divergence
 from torchlvm._device import model_device
 from torchlvm.errors import DataError
 from torchlvm.evaluation._batching import map_batches
-from torchlvm.evaluation._records import metric
-from torchlvm.evaluation.records import nats_per
+from torchlvm.evaluation._records import metric, undefined
+from torchlvm.evaluation.eval_data import FEWEST, too_few
+from torchlvm.evaluation.records import example_noun, nats_per
 from torchlvm.protocol import LatentVariableModel
 
 ACTIVE_THRESHOLD = 0.01
@@ -110,6 +111,11 @@ def active_units(means: Tensor, threshold: float = ACTIVE_THRESHOLD) -> tuple[in
             f"active_units takes posterior means (N, K), got {got}; compute them with "
             "torchlvm.evaluation.posterior_means(model, x)"
         )
+    if len(means) < FEWEST:  # the variance over one row is 0 by construction, not measured
+        raise DataError(
+            f"active_units takes a variance over examples and needs posterior means of at least "
+            f"{FEWEST} rows, got {len(means)}; pass the means of more rows"
+        )
     activity = means.double().var(dim=0)  # (K,)
     return int((activity > threshold).sum()), activity
 
@@ -135,18 +141,20 @@ def summarize_latent(
         ``active_units``, ``activity`` and, where a density exists, ``kl_total``,
         ``kl_per_dim``, ``rate`` and ``distortion``.
     """
-    count, activity = active_units(means)
-    out: dict[str, Any] = {
-        "latent_dim": means.shape[1],
-        "active_units": metric(
+    out: dict[str, Any] = {"latent_dim": means.shape[1]}
+    few = too_few("counting active units (a variance)", len(means), example_noun(table))
+    if few is not None:  # over one example the variance is 0 by construction: no unit counted
+        out["active_units"] = undefined(few)
+    else:
+        count, activity = active_units(means)
+        out["active_units"] = metric(
             count,
             "units",
             "measured",
             threshold=ACTIVE_THRESHOLD,
             note="Burda et al. 2016: Cov_x(E_q[z_i]) > 0.01",
-        ),
-        "activity": metric(activity.tolist(), "variance of posterior mean", "measured"),
-    }
+        )
+        out["activity"] = metric(activity.tolist(), "variance of posterior mean", "measured")
     if kl_dims is not None:
         note = "sums to the total KL" if factorized else "KL of 1-D marginals; does not sum"
         out["kl_per_dim"] = metric(

@@ -216,14 +216,14 @@ def summarize_likelihood(
     example = example_noun(table)
     examples = example + "s"
 
-    def mean_and_se(t: Tensor) -> tuple[float, float]:
-        mean, stderr = mean_and_stderr(t)
-        return mean, 0.0 if stderr is None else stderr
+    def mean_and_se(t: Tensor) -> tuple[float, float | None]:
+        return mean_and_stderr(t)  # (no spread over one example: None, not written)
 
     def both_units(mean: float, kind: str, **extra: Any) -> dict[str, Any]:
         in_bits = {
             key: (value / (dim * math.log(2)) if key in ("stderr", "data_stderr") else value)
             for key, value in extra.items()
+            if value is not None
         }
         return {
             "nats": metric(mean, nats_per(table), kind, **extra),

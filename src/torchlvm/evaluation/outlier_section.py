@@ -19,10 +19,10 @@ from torchlvm.data.dataset import Dataset
 from torchlvm.errors import ConfigError, DataNotFoundError
 from torchlvm.evaluation._batching import map_batches, model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
-from torchlvm.evaluation.eval_data import EvalData, subsample
+from torchlvm.evaluation.eval_data import EvalData, subsample, too_few
 from torchlvm.evaluation.outliers import make_ood_set, outlier_report
 from torchlvm.evaluation.reconstruction import per_example_reconstruction
-from torchlvm.evaluation.records import Outliers, Undefined
+from torchlvm.evaluation.records import Outliers, Undefined, example_noun
 from torchlvm.evaluation.timing import exact_outlier_score
 from torchlvm.inference import log_marginal_is
 from torchlvm.models.conditions import masked_condition
@@ -133,6 +133,9 @@ def outliers_section(
 ) -> Outliers | Undefined:
     """The outlier scores of the test rows ``data`` against each OOD set. An exact score is
     the likelihood section's own (its ``terms["exact"]``, the same rows): not computed again."""
+    few = too_few("telling test data from OOD data", len(data.x), example_noun(dataset.is_table))
+    if few is not None:
+        return Undefined(few)
     prepare = _prepare(dataset.binarize, o.seed)
     sets, skipped = ood
     in_scores = None

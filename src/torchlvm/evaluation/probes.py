@@ -103,7 +103,7 @@ def _classes_seen(counts: np.ndarray, folds: int, shown: int = 5) -> str:
     if len(counts) == 0:
         return "no labelled examples"
     if len(counts) == 1:
-        return f"one class ({int(counts[0])} examples)"
+        return f"one class ({int(counts[0])} example{'s' * (int(counts[0]) != 1)})"
     small = np.sort(counts)
     few = int((small < folds).sum())
     listed = ", ".join(str(int(c)) for c in small[:shown]) + (", ..." * (len(small) > shown))

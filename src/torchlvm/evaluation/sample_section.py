@@ -15,7 +15,7 @@ from torch import Tensor
 from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._records import metric
 from torchlvm.evaluation.config import EvalConfig
-from torchlvm.evaluation.eval_data import EvalData
+from torchlvm.evaluation.eval_data import EvalData, too_few
 from torchlvm.evaluation.features import dataset_classifier, sample_quality_note
 from torchlvm.evaluation.frechet import frechet_distance
 from torchlvm.evaluation.records import Classifier, Quantity, SampleQuality, Undefined
@@ -62,6 +62,8 @@ def sample_quality_section(
         return Undefined("the data has no class labels to train the feature classifier on")
     if dataset.is_table:
         return Undefined("sample quality compares image features; the data are a table")
+    if (few := too_few("the Fréchet distance (a covariance)", len(data.x))) is not None:
+        return Undefined(few)
     classifier = dataset_classifier(dataset.name, data_dir=o.data_dir, seed=0, progress=o.progress)
     note = sample_quality_note(classifier)
     real = classifier.features(data.grey)
