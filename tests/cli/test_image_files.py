@@ -109,6 +109,27 @@ def test_a_run_trained_under_the_earlier_reading_is_refused_not_fed_other_values
     assert main(["reconstruct", str(tmp_path / "grey"), "--out", str(tmp_path / "g.png")]) == 0
 
 
+@pytest.mark.parametrize("shape", [(120, 8, 8), (120, 8, 8, 1)], ids=["NHW", "NHWC"])
+def test_a_ppca_fitted_on_uint8_images_is_read_by_every_command(pixels, tmp_path, capsys, shape):
+    """`fit ppca` did not record how it read an image file's pixels, so evaluate and reconstruct
+    took the run it had just written as one of the earlier reading (0..255 values, or channels in
+    their own order), refused it, and named `torchlvm train ppca`, which does not exist."""
+    np.save(tmp_path / "u8.npy", pixels.reshape(shape))
+    out = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(tmp_path / "u8.npy"), "--latent-dim", "3"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert _result(out)["data"]["pixels"] == READING
+    assert main(["reconstruct", str(out), "--out", str(tmp_path / "r.png")]) == 0
+    assert main(["evaluate", str(out), "--n", "10", "--no-figures", "--ood", "none"]) == 0
+    config = _result(out)
+    del config["data"]["pixels"]  # as a run fitted before the rule records it
+    (out / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(["reconstruct", str(out), "--out", str(tmp_path / "r2.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "train it again: torchlvm fit ppca --data" in err, err
+
+
 @pytest.fixture(scope="module")
 def wide_run(tmp_path_factory) -> Path:
     """A VAE trained on 60 non-square images of 8 x 4 pixels."""

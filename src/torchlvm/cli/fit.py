@@ -130,6 +130,7 @@ def _data_record(train, options: dict, args: argparse.Namespace) -> dict:
     and schema."""
     from torchlvm.data.fingerprint import file_record
     from torchlvm.data.load import data_reference
+    from torchlvm.data.pixels import reading_record
 
     data_dir = None if args.data_dir is None else os.path.abspath(args.data_dir)
     data = {
@@ -140,6 +141,7 @@ def _data_record(train, options: dict, args: argparse.Namespace) -> dict:
         "shape": list(train.shape),
         "num_train": len(train),
         **file_record(train.name),
+        **reading_record(train.name),  # how its pixels were read (evaluate checks it)
     }
     table = _tables.record(train, options)
     if table is not None:

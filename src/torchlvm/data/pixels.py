@@ -214,6 +214,12 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
     return header is not None and len(header[0]) in (3, 4)
 
 
+def reading_record(path: str | os.PathLike[str]) -> dict[str, int]:
+    """``{"pixels": READING}`` for an image file (the rule its run was trained under, for a
+    ``data`` record), else ``{}``: one entry every command that writes a run adds."""
+    return {"pixels": READING} if is_image_file(path) else {}
+
+
 def earlier_reading(path: str | os.PathLike[str], reading: int = 1) -> str | None:
     """How torchlvm read the image file at ``path`` under an earlier ``reading`` of this rule
     (a run's record; 1 where it has none), where that differs from how it reads it now: under

@@ -279,10 +279,11 @@ def _check_same_reading(run: Run, name: str, reading: int, given: str | None = N
     before = earlier_reading(name, reading) if is_file_name(name) else None
     if before is None:
         return
+    verb = "fit" if run.model_type == "ppca" else "train"  # a PPCA is fitted, not trained
     raise DataError(
         f"{run.folder} was trained when torchlvm read {name} with {before}, so its model "
         f"learned other values than {'the file gives' if given is None else 'image files give'} "
-        f"now{'' if given is None else f' (as {given} would)'}; train it again: torchlvm train "
+        f"now{'' if given is None else f' (as {given} would)'}; train it again: torchlvm {verb} "
         f"{run.model_type} --data {quoted(name)} --out {quoted(free_sibling(run.folder))} (its "
         "other options are in config.json's 'cli' section)"
     )

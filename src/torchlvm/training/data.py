@@ -46,7 +46,7 @@ from torchlvm.data.files import labels_fix
 from torchlvm.data.fingerprint import file_record
 from torchlvm.data.load import data_reference
 from torchlvm.data.memmap_values import all_finite, is_binary
-from torchlvm.data.pixels import READING, is_image_file
+from torchlvm.data.pixels import reading_record
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.models.conditions import BoundCondition, Condition
 from torchlvm.models.registry import DataFacts
@@ -363,7 +363,7 @@ class LVMDataModule(L.LightningDataModule):
             "num_val": len(val),
             **self._table(train),
             **file_record(self.name),  # a moved file is found again by its content
-            **({"pixels": READING} if is_image_file(self.name) else {}),
+            **reading_record(self.name),  # how its pixels were read
         }
 
     def _table(self, train: Dataset) -> dict[str, Any]:
