@@ -165,13 +165,35 @@ def test_the_frechet_verdict_gives_the_digits_of_the_table_not_thousandths() -> 
 
     verdicts = _verdicts({"ae": entry(369.48512, 0.0213), "vae": entry(334.24133, 0.0561)})
     assert verdicts["generation"] == (
-        "Fréchet distance of samples (lower = better): AE 369.5 vs VAE 334.2 — the VAE is better"
-        " here"
+        "Fréchet distance of samples (lower = better; the AE fed N(0, I) codes): AE 369.5 vs "
+        "VAE 334.2 — the VAE is better here"
     )
     assert "AE 0.021 vs VAE 0.056" in verdicts["interpretability"]
     near = _verdicts({"ae": entry(336.0, 0.02), "vae": entry(334.24133, 0.02)})["generation"]
     assert near.endswith("no clear difference (|difference| within the real-vs-real distance at "
                          "this n, 4.8)")  # fmt: skip
+
+
+def test_the_frechet_verdict_also_weighs_the_ae_on_its_fitted_codes() -> None:
+    """compare said 'AE 1065.7 vs VAE 740.4 — the VAE is better here' of an AE fed N(0, I)
+    codes while the table beside it gave the AE on fitted-Gaussian codes (what sample draws from
+    an AE) 262.8, better than the VAE (userB): the verdict weighs both."""
+    from torchlvm.evaluation.compare import _verdicts
+
+    fd = {"unit": "Fréchet distance", "kind": "estimate"}
+
+    def entry(**frechets: float) -> dict:
+        quality = {name: {"value": v, **fd} for name, v in frechets.items()}
+        quality["frechet_real_reference"] = {"value": 4.8, **fd}
+        return {"metrics": {"sample_quality": quality}, "interpretability": {"mig": {"value": 0}}}
+
+    ae = entry(frechet=1065.7, frechet_fitted_codes=262.8)
+    verdict = _verdicts({"ae": ae, "vae": entry(frechet=740.4)})["generation"]
+    assert "N(0, I) codes): AE 1065.7 vs VAE 740.4 — the VAE is better here; " in verdict
+    assert verdict.endswith(
+        "the AE fed codes from a Gaussian fitted to its training codes: AE 262.8 vs VAE 740.4 — "
+        "the AE is better here"
+    )
 
 
 def test_the_mig_verdict_weighs_the_difference_against_the_bootstrap_standard_errors() -> None:
