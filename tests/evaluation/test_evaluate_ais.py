@@ -36,3 +36,33 @@ def test_ais_settings_are_checked():
         EvalConfig(ais_steps=0)
     with pytest.raises(ConfigError, match="ais_chains must be a positive integer, got 0"):
         EvalConfig(ais_chains=0)
+
+
+def test_the_ais_bar_counts_transitions_not_batches(monkeypatch):
+    """evaluate --ais on 50 images of a large model read 'ais: 0/1 batch' for 90 s: the bar
+    counts the HMC transitions of every batch."""
+    from torchlvm.evaluation import likelihood
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, **_):
+            self.total, self.n = total, 0
+            bars.append(self)
+
+        def update(self, n=1):
+            self.n += n
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_):
+            return False
+
+    monkeypatch.setattr(likelihood, "tqdm", Bar)
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).eval()
+    x = torch.rand(5, 64).bernoulli()
+    out = likelihood.per_example_ais(model, x, num_steps=3, num_chains=2, batch_size=2)
+    assert out["ais_mean"].shape == (5,)
+    assert [(bar.total, bar.n) for bar in bars] == [(3 * 3, 3 * 3)]  # 3 batches × 3 steps

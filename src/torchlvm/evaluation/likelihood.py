@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch.distributions import Distribution
+from tqdm.auto import tqdm
 
 from torchlvm._checks import check_positive_int
 from torchlvm.evaluation._batching import map_batches
@@ -173,13 +174,24 @@ def per_example_ais(
 ) -> dict[str, Tensor]:
     """log p(x) of every example by annealed importance sampling
     (:func:`~torchlvm.inference.log_marginal_ais`): ``ais_mean``, ``ais_stderr``, ``ais_ess``,
-    each ``(N,)``, nats."""
+    each ``(N,)``, nats. Its progress bar counts HMC transitions, not batches: a batch of a
+    large model's chains runs for minutes, over which a bar of batches read 0/1."""
+    batches = -(-len(x) // batch_size) if isinstance(x, Tensor) else 0
+    with tqdm(
+        total=batches * num_steps, desc="ais", unit="step", disable=not progress, leave=False
+    ) as bar:
 
-    def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
-        estimate = log_marginal_ais(model, xb, cb, num_steps=num_steps, num_chains=num_chains)
-        return {"ais_mean": estimate.mean, "ais_stderr": estimate.stderr, "ais_ess": estimate.ess}
+        def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
+            estimate = log_marginal_ais(
+                model, xb, cb, num_steps=num_steps, num_chains=num_chains, advance=bar.update
+            )
+            return {
+                "ais_mean": estimate.mean,
+                "ais_stderr": estimate.stderr,
+                "ais_ess": estimate.ess,
+            }
 
-    return map_batches(batch, x, c, batch_size=batch_size, desc="ais", progress=progress)
+        return map_batches(batch, x, c, batch_size=batch_size, desc="ais")
 
 
 def summarize_likelihood(
