@@ -63,6 +63,10 @@ _FIXES = (
         "drop those rows or replace those values (or scale {name} down, for values too large)",
     ),
     (
+        ("features as input",),
+        "pass {name} with the columns fit saw (estimator.n_features_in_ of them), in its order",
+    ),
+    (
         ("The feature names should match those that were passed during fit",),
         "pass the columns fit saw, in its order: {name}[estimator.feature_names_in_]",
     ),

@@ -227,7 +227,8 @@ def test_bad_settings_are_refused_when_the_config_is_made(kwargs, message):
 
 
 def test_a_config_that_is_not_an_eval_config_is_refused(test_data):
-    with pytest.raises(ConfigError, match="config must be an EvalConfig, got dict"):
+    fix = r"build one with .*EvalConfig\(\*\*settings\)"
+    with pytest.raises(ConfigError, match=rf"config must be an EvalConfig, got dict; {fix}"):
         evaluate(vae(), test_data, {"k": 10})
 
 

@@ -529,6 +529,13 @@ def test_wrong_feature_count_is_refused(fitted, synthetic, name):
         USES[name](fitted, synthetic[:, :7])
 
 
+def test_wrong_feature_count_names_the_fix(fitted, synthetic):
+    """scikit-learn's 'X has 7 features, but PPCA is expecting 10 features as input.' named no
+    fix (the tensor face's message does)."""
+    with pytest.raises(DataError, match=r"as input; pass X with the columns fit saw"):
+        fitted.transform(synthetic[:, :7])
+
+
 def test_latents_of_wrong_width_are_refused(fitted):
     with pytest.raises(DataError, match=r"Z must have shape \(n_samples, 3\), got \(2, 4\)"):
         fitted.inverse_transform(np.zeros((2, 4)))

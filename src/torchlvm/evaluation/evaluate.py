@@ -124,7 +124,10 @@ def evaluate(
     """
     config = EvalConfig() if config is None else config
     if not isinstance(config, EvalConfig):
-        raise ConfigError(f"config must be an EvalConfig, got {type(config).__name__}")
+        raise ConfigError(
+            f"config must be an EvalConfig, got {type(config).__name__}; build one with "
+            "torchlvm.evaluation.EvalConfig(k=..., n=..., ...) (a dict: EvalConfig(**settings))"
+        )
     dataset = evaluated_rows(dataset, config.n, config.seed)  # a streamed split: n rows read
     val_dataset = evaluated_rows(val_dataset, config.n, config.seed)
     for name, value in (("dataset", dataset), ("val_dataset", val_dataset)):
