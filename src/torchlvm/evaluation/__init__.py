@@ -1,12 +1,20 @@
 """Evaluation: how good a model is, in the numbers the field uses, each labelled with its unit,
 its kind (exact, bound, estimate) and how it was obtained.
 
->>> import torchlvm
 >>> from torchlvm.data import load_dataset
 >>> from torchlvm.evaluation import EvalConfig, evaluate
->>> model = torchlvm.load("runs/vae")
->>> result = evaluate(model, load_dataset("digits", "test", binarize="dynamic"), EvalConfig(k=100))
->>> nats, record = result.likelihood.log_marginal.nats.value, result.to_json()  # metrics.json's
+>>> from torchlvm.models import PPCA
+>>> model = PPCA(latent_dim=10).fit(load_dataset("digits", "train").x)  # or torchlvm.load(run)
+>>> config = EvalConfig(k=100, ood=(), sample_quality=False)
+>>> result = evaluate(model, load_dataset("digits", "test"), config)
+>>> round(result.likelihood.exact.nats.value, 1)  # PPCA's exact log p(x), nats per image
+16.6
+>>> round(result.likelihood.log_marginal.nats.value, 1)  # importance-sampled, k = 100
+16.6
+>>> record = result.to_json()  # what metrics.json holds
+
+(A VAE run, ``torchlvm.load("runs/vae")``, is evaluated on its own protocol's data, e.g.
+``load_dataset("digits", "test", binarize="dynamic")``; it has no exact log p(x).)
 
 - :func:`evaluate`: every metric of a model on a split (``torchlvm evaluate``), settings in one
   :class:`EvalConfig`, results as typed records (:class:`Evaluation`, :mod:`.records`: the one
