@@ -178,15 +178,14 @@ def test_a_vae_run_fills_the_table(table, ppca_run, tmp_path):
     assert main([*argv, "--samples", "50"]) == 0
     values = np.array([[float(c) for c in row[1:]] for row in _read(out)[1:]])
     assert np.isfinite(values).all()
-    # a float32 model's values carry float32's digits, not float64's rounding noise
-    # (12.826254, not 12.826253890991211)
+    # written as the file writes its numbers: 4 decimals, every one (6.9270, not 6.927)
     filled = [
         new
         for old_row, new_row in zip(_read(table)[1:], _read(out)[1:], strict=True)
         for old, new in zip(old_row[1:], new_row[1:], strict=True)
         if old == "NA"
     ]
-    assert filled and all(str(np.float32(c)) == c for c in filled), filled[:3]
+    assert filled and all(re.fullmatch(r"-?\d+\.\d{4}", c) for c in filled), filled[:3]
 
 
 @pytest.fixture(scope="module")
@@ -315,3 +314,86 @@ def test_a_cvae_is_told_the_fit_command_that_makes_a_run_impute_takes(tmp_path, 
     err = capsys.readouterr().err
     assert f"fit PPCA on its data with '{fix.group(1)}', and score with RUN" in err
     assert main(["score", str(tmp_path / "ppca"), "--data", str(holes), "--out", scores]) == 0
+
+
+@pytest.fixture(scope="module")
+def formatted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A table as a spreadsheet writes it (an integer column, money with thousands separators,
+    quoted where they hold one, a rate of 3 decimals, 10% of cells empty) and a PPCA run of it."""
+    folder = tmp_path_factory.mktemp("formatted")
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(200, 2))
+    units = np.round(30 + 8 * z[:, 0] + rng.normal(size=200)).astype(int)
+    revenue = 1000 + 60 * z[:, 0] + 30 * z[:, 1] + 5 * rng.normal(size=200)
+    rate = 0.5 + 0.05 * z[:, 1] + 0.01 * rng.normal(size=200)
+    holes = rng.random((200, 3)) < 0.1
+    path = folder / "fmt.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["id", "units", "revenue", "rate"])
+        for i in range(200):
+            cells = [str(units[i]), f"{revenue[i]:,.2f}", f"{rate[i]:.3f}"]
+            writer.writerow(
+                [f"r{i}", *("" if h else c for c, h in zip(cells, holes[i], strict=True))]
+            )
+    run = folder / "ppca"
+    argv = ["fit", "ppca", "--data", str(path), "--latent-dim", "2", "--method", "em"]
+    assert main([*argv, "--allow-missing", "--drop-columns", "id", "--out", str(run)]) == 0
+    return path, run
+
+
+def test_a_filled_value_is_written_as_its_column_writes_numbers(formatted, tmp_path, capsys):
+    """impute wrote 29.748841881618116 in a column of integers and 1055.1198822569418 among
+    "1,060.94": each filled value follows its column (whole numbers; two decimals, a
+    thousands separator and the quotes it needs; three decimals), so pandas reads one clean
+    column back (units int64), within rounding of the exact conditional mean; every other
+    byte is the file's."""
+    import pandas as pd
+
+    path, run = formatted
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(run), "--data", str(path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "filled values rounded as each column writes its numbers: units whole numbers; revenue "
+        "2 decimals with ',' between thousands; rate 3 decimals" in printed
+    )
+    before, after = _read(path), _read(out)
+    forms = [r"\d+", r"(\d,)?\d{3}\.\d\d", r"0\.\d{3}"]
+    for old, new in zip(before[1:], after[1:], strict=True):
+        for o, n, form in zip(old[1:], new[1:], forms, strict=True):
+            assert n == o if o else re.fullmatch(form, n), (o, n)
+    lines = path.read_bytes().split(b"\n")
+    for old, new in zip(lines, out.read_bytes().split(b"\n"), strict=True):
+        assert old == new or b",," in old or old.endswith(b",")
+    frame = pd.read_csv(out, thousands=",")
+    assert frame.dtypes.tolist()[1:] == [np.int64, np.float64, np.float64]
+    assert not frame.isna().any().any()
+    given = pd.read_csv(path, thousands=",")
+    schema = _schema(run)
+    x = torch.tensor(given[["units", "revenue", "rate"]].to_numpy(dtype=float))
+    exact = schema.standardizer.inverse(
+        torch.tensor(torchlvm.load(run).impute(schema.standardizer.transform(x)))
+    ).numpy()
+    holes = np.isnan(x.numpy())
+    got = frame[["units", "revenue", "rate"]].to_numpy(dtype=float)
+    half_step = np.broadcast_to([0.5, 0.005, 5e-4], got.shape)  # of each column's last digit
+    np.testing.assert_array_less(np.abs(got - exact)[holes], half_step[holes] + 1e-9)
+
+
+def test_a_decimal_comma_table_gets_its_marks_and_draws_theirs_too(formatted, tmp_path):
+    """The same table as a German Excel writes it (semicolons, '1.060,94', '0,480'): filled
+    cells in its marks; each of --draws' copies so too."""
+    path, run = formatted
+    german = tmp_path / "de.csv"
+    swap = str.maketrans(",.", ".,")
+    rows = [[cell.translate(swap) for cell in row] for row in _read(path)]
+    german.write_text("".join(";".join(row) + "\n" for row in rows))
+    out = tmp_path / "filled.csv"
+    argv = ["impute", str(run), "--data", str(german), "--out", str(out), "--draws", "2"]
+    assert main(argv) == 0
+    rows = [line.split(";") for line in out.read_text().splitlines()]
+    assert rows[0] == ["draw", "id", "units", "revenue", "rate"] and len(rows) == 401
+    for row in rows[1:]:
+        assert re.fullmatch(r"\d+", row[2]) and re.fullmatch(r"(\d\.)?\d{3},\d\d", row[3]), row
+        assert re.fullmatch(r"0,\d{3}", row[4]), row

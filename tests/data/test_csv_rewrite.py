@@ -33,11 +33,11 @@ def test_only_the_replaced_cells_change(tmp_path):
     table = _read(tmp_path, TEXT)
     assert table.header == ["name", "a", "b", "c"] and table.cells[1] == ["y", " 2 ", "", "NA"]
     copy = {(0, 2): "2.0", (1, 2): "4.5", (1, 3): "5", (2, 3): "9"}
-    expected = (
+    expected = (  # b's number is quoted ("8.25"), so are its new ones; c's is not
         'sep=,\r\n"name",a, b ,c\r\n'
-        '"x, ""one""\nand two",1.5,2.0,3\n'
+        '"x, ""one""\nand two",1.5,"2.0",3\n'
         "\n"
-        "y, 2 ,4.5,5,\r\n"
+        'y, 2 ,"4.5",5,\r\n'
         '"z",7,"8.25",9\r\n'
     )
     assert rewritten(TEXT, table.dialect, table.header, table.cells, [copy]) == expected
@@ -94,3 +94,28 @@ def test_the_scan_finds_the_cells_pythons_reader_reads(text, delimiter):
         filled = rewritten(text, dialect, None, rows, [{(len(rows) - 1, last): "9"}])
         again = list(csv.reader(io.StringIO(filled, newline=""), delimiter=delimiter))
         assert [row for row in again if not blank(row)][-1][last] == "9"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('a,b\n1,"1,060.94"\n2,\n', 'a,b\n1,"1,060.94"\n2,"1,055.12"\n'),  # needs quotes
+        ("a,b\n1,998.10\n2,\n", 'a,b\n1,998.10\n2,"1,055.12"\n'),  # needs them, bare column
+        ('"a","b"\n"1","5.5"\n"2",""\n', '"a","b"\n"1","5.5"\n"2","1,055.12"\n'),  # QUOTE_ALL
+        ('"a","b"\n1,5.5\n2,""\n', '"a","b"\n1,5.5\n2,7.25\n'),  # QUOTE_NONNUMERIC
+        ('a,b\n1,""\n2,\n', 'a,b\n1,""\n2,7.25\n'),  # no number: as the cell replaced
+    ],
+    ids=["grouped", "grouped-bare-column", "quote-all", "quote-nonnumeric", "no-number"],
+)
+def test_a_new_cell_is_quoted_as_its_column_and_where_it_must_be(tmp_path, text, expected):
+    """A thousands separator in a file of commas must be quoted (else two cells); a column
+    whose numbers are all quoted gets its new numbers quoted, one whose numbers are bare (its
+    missing cells quoted, as pandas' QUOTE_NONNUMERIC writes them) bare."""
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    table = read_csv(path, allow_empty=True, keep_cells=True)
+    value = "1,055.12" if "1," in expected.split("\n")[-2] else "7.25"
+    done = rewritten(text, table.dialect, table.header, table.cells, [{(1, 1): value}])
+    assert done == expected
+    again = list(csv.reader(io.StringIO(done, newline="")))
+    assert again[2][1] == value

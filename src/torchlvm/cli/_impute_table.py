@@ -53,18 +53,24 @@ def _file_columns(schema: Any, table: Any) -> list[int]:
     return [table.header.index(name) for name in schema.columns]
 
 
-def _filled_cells(
-    table: Any, columns: list[int], x: torch.Tensor, values: torch.Tensor, *, single: bool
-) -> dict[tuple[int, int], str]:
-    """The text of each missing feature cell, by (data row, file column): its value at float32's
-    precision when ``single`` (the model's), with the file's decimal point."""
-    from torchlvm.data.csv_write import number_text
+def _forms(table: Any, columns: list[int]) -> list[Any]:
+    """How each of the model's features' file column writes its numbers
+    (:func:`~torchlvm.data.csv_form.number_form`), in the model's order."""
+    from torchlvm.data.csv_form import number_form
 
+    return [number_form((row[j] for row in table.cells), table.dialect) for j in columns]
+
+
+def _filled_cells(
+    columns: list[int], forms: list[Any], x: torch.Tensor, values: torch.Tensor, *, single: bool
+) -> dict[tuple[int, int], str]:
+    """The value of each missing feature cell, by (data row, file column), written as its
+    column writes its numbers (``forms``), at float32's precision at most when ``single``
+    (the model's)."""
     rows, features = torch.nonzero(torch.isnan(x), as_tuple=True)
     values = values[rows, features].double().tolist()
     cells = zip(rows.tolist(), features.tolist(), values, strict=True)
-    text = table.dialect.text
-    return {(i, columns[k]): text(number_text(v, single=single)) for i, k, v in cells}
+    return {(i, columns[k]): forms[k].text(v, single=single) for i, k, v in cells}
 
 
 def _write(out: Path, table: Any, copies: list[dict[tuple[int, int], str]]) -> None:
@@ -139,15 +145,25 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
     user = schema.to_user_units(_fill(run_, x, args))
     columns = _file_columns(schema, table)
+    forms = _forms(table, columns)
     stacks = [user] if args.draws == 0 else list(user)
     single = _table_rows.single_precision(run_)
-    copies = [_filled_cells(table, columns, x, values, single=single) for values in stacks]
+    copies = [_filled_cells(columns, forms, x, values, single=single) for values in stacks]
     _write(out, table, copies)
-    _report(args, run_, x, out)
+    _report(args, run_, x, out, _written_as(schema.columns, forms, x))
     return 0
 
 
-def _report(args: argparse.Namespace, run_: Any, x: torch.Tensor, out: Any) -> None:
+def _written_as(names: Any, forms: list[Any], x: torch.Tensor) -> str:
+    """How the filled columns' values are written, for the output: ``units whole numbers,
+    revenue 2 decimals, ...`` (the first four such columns, then how many more)."""
+    filled = torch.isnan(x).any(0).tolist()
+    said = [f"{n} {f.describe()}" for n, f, k in zip(names, forms, filled, strict=True) if k]
+    more = f", and {len(said) - 4} more columns" if len(said) > 4 else ""
+    return "; ".join(said[:4]) + more
+
+
+def _report(args: argparse.Namespace, run_: Any, x: torch.Tensor, out: Any, forms: str) -> None:
     missing = torch.isnan(x)
     how = {
         "ppca": "exact conditional mean E[x_m | x_o] under PPCA",
@@ -165,6 +181,7 @@ def _report(args: argparse.Namespace, run_: Any, x: torch.Tensor, out: Any) -> N
         f"rows of {args.data} with {run_.describe()}"
     )
     print(f"  method: {how}; values in the file's units")
+    print(f"  filled values rounded as each column writes its numbers: {forms}")
     empty = int(missing.all(1).sum())
     if empty:
         marginal = {"ppca": "its mean μ", "vae": "E[x] under its prior, importance-sampled"}

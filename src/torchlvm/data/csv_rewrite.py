@@ -9,6 +9,11 @@ reader with its default dialect (RFC 4180: a cell that starts with ``"`` runs to
 ``"``, ``""`` inside it being one quote; a line end outside quotes ends a record), and only the
 replaced cells' text changes.
 
+A new cell is written as its column writes its cells: quoted where its column's numbers all are
+(``"32"``, pandas' ``quoting=QUOTE_ALL``; in a column with none, where the cell it replaces was,
+``""``), and wherever its text needs quotes (a thousands separator in a file of commas:
+``"1,055.12"``), else bare.
+
 The text is the one the table was read from (:attr:`~torchlvm.data.csv_table.CSVTable.text`,
 kept with its cells: the file is not read again), and the scan is checked against the reader's
 cells: each record's cells, unquoted, must be the rows the table was read as
@@ -23,11 +28,13 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 
+from torchlvm.data.csv_cells import is_missing
 from torchlvm.data.csv_dialect import LINE_END, MARK, Dialect, blank
 from torchlvm.data.csv_table import SEPARATOR_HINT
 
 Replacements = Mapping[tuple[int, int], str]
-"""New cell texts by (data row, file column), both counted from 0."""
+"""New cell values by (data row, file column), both counted from 0: as a reader reads them,
+unquoted (the text quotes them as its column does)."""
 
 Record = tuple[int, int, int]
 """A record of the text: where it starts, where its cells end and where it ends (after its line
@@ -144,9 +151,10 @@ def rewritten(
     if found is None:
         return None
     head, records = found
+    quoted = _quoted_columns(text, records, delimiter, {j for c in copies for _, j in c})
     by_row = [_by_row(replace) for replace in copies]
     if len(copies) == 1:
-        return _replaced(text, records, by_row[0], delimiter, (0, len(text)))
+        return _replaced(text, records, by_row[0], (delimiter, quoted), (0, len(text)))
     first = records[0][0] if records else len(text)
     pieces = [text[:first]]
     if head is not None:
@@ -155,7 +163,9 @@ def rewritten(
         for i, record in enumerate(records):
             start, stop, end = record
             pieces += [str(number), delimiter]
-            pieces.append(_replaced(text, [record], replace, delimiter, (start, end), row=i))
+            pieces.append(
+                _replaced(text, [record], replace, (delimiter, quoted), (start, end), row=i)
+            )
             if end == stop:  # the last line, without a line end
                 pieces.append(dialect.newline)
     return "".join(pieces)
@@ -173,19 +183,55 @@ def _replaced(
     text: str,
     records: Sequence[Record],
     changed: Mapping[int, Mapping[int, str]],
-    delimiter: str,
+    marks: tuple[str, Mapping[int, bool]],
     part: tuple[int, int],
     *,
     row: int = 0,
 ) -> str:
     """``text[part[0]:part[1]]``, holding ``records`` (data rows ``row``, ``row`` + 1, ...),
-    with the cells ``changed`` names (by row, then column) given their new texts."""
+    with the cells ``changed`` names (by row, then column) given their new values; ``marks``:
+    the delimiter and whether each column's numbers are quoted (:func:`_quoted_columns`)."""
+    delimiter, quoted = marks
     pieces, at = [], part[0]
     for i, (start, _, _) in enumerate(records, start=row):
         if i not in changed:
             continue
         for j, (a, b) in enumerate(_spans(text, start, delimiter)):
             if j in changed[i]:
-                pieces += [text[at:a], changed[i][j]]
+                pieces += [text[at:a], _written(changed[i][j], text[a:b], delimiter, quoted.get(j))]
                 at = b
     return "".join([*pieces, text[at : part[1]]])
+
+
+def _written(value: str, old: str, delimiter: str, quoted: bool | None) -> str:
+    """The text of a cell of ``value`` replacing the cell written ``old``: quoted where
+    ``quoted`` (its column's numbers are), or where ``old`` was in a column of none
+    (``quoted`` None), or where ``value`` needs quotes; else bare (and so read back as
+    ``value``, no space around it)."""
+    needs = any(c in value for c in (delimiter, '"', "\r", "\n"))
+    if needs or quoted or (quoted is None and old.lstrip(" \t").startswith('"')):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _quoted_columns(
+    text: str, records: Sequence[Record], delimiter: str, columns: set[int]
+) -> dict[int, bool]:
+    """Whether the numbers of each of ``columns`` are quoted: True where each of the column's
+    cells that is not missing, and holds no character that needs quotes (``"1,234.5"`` in a
+    file of commas), is quoted, False where one is not; a column of no such cell is left
+    out."""
+    if '"' not in text:
+        return dict.fromkeys(columns, False)
+    found: dict[int, bool] = {}
+    for start, _, _ in records:
+        spans = _spans(text, start, delimiter)
+        for j in columns:
+            cell = text[slice(*spans[j])].strip(" \t") if j < len(spans) else ""
+            value = _value(cell)
+            if found.get(j) is False or is_missing(value) or delimiter in value or '"' in value:
+                continue
+            found[j] = cell.startswith('"')
+        if len(found) == len(columns) and not any(found.values()):
+            break
+    return found

@@ -1,0 +1,142 @@
+"""How a table column writes its numbers, learned from its cells, and a new value written so.
+
+``impute`` writes values among the user's cells; each is written as its column writes its own,
+so that the file reads back, by pandas' ``read_csv`` as by torchlvm, as one clean numeric column:
+
+- its decimals: a column of whole numbers (``32``, also ``32.0`` as pandas writes an integer
+  column with missing cells) gets whole numbers, rounded (half to even), written with the
+  column's ``.0``; a column of two decimals (``1060.94``, ``998.10``) two; a column of varying
+  decimals (pandas' shortest floats, ``2.0``, ``3.5``, ``1.25``) at most its most, trailing
+  zeros dropped but the one after the mark such a column writes (``2.0``); never more digits
+  than the model's precision holds (:func:`~torchlvm.data.csv_write.number_text`), so no
+  float32 value is padded with noise;
+- its thousands separator, where its numbers of four digits or more have one (``1,060.94``,
+  ``1.060,94``, ``1 060,94``, ``1'060.94``);
+- its decimal mark (the file's: ``3,14`` with decimal commas).
+
+A column written in exponents (``1e-05``), or with fewer than :data:`SHOWN` numbers to learn
+from, gets the value's shortest text (:func:`~torchlvm.data.csv_write.number_text`) in the
+file's decimal mark.
+Quoting is the file's text's, not the number's: :mod:`torchlvm.data.csv_rewrite`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+
+from torchlvm.data.csv_cells import is_missing, is_number
+from torchlvm.data.csv_dialect import Dialect
+from torchlvm.data.csv_write import number_text
+
+SHOWN = 3
+"""The numbers a column must hold to show its decimals: of a column of one decimal, about 1
+number in 10 looks whole (``40.0`` written ``40``), 3 in a row 1 in 1000; with fewer, a value is
+written as computed."""
+
+_POSITIONAL = re.compile(r"[+-]?(\d*)(?:\.(\d*))?")  # a float's text without an exponent
+_CONTEXT = Context(prec=400)  # exact enough for any float64 at any number of places
+
+
+@dataclass(frozen=True)
+class NumberForm:
+    """How a column writes its numbers (see the module docstring).
+
+    Attributes:
+        places: the decimals a value is rounded to (0: whole numbers); None: as many as its
+            shortest text holds (a column written in exponents, or with no number).
+        least: the decimals a value is padded to with zeros: a column's fixed count, which
+            shows in cells ending in a zero (``2`` in a column of ``1.50``, ``2.25``); ``1``
+            in pandas' floats (``32.0``; ``2.0``, ``3.25``), whose cells each have a mark;
+            else 0 (trailing zeros dropped).
+        grouping: its thousands separator, ``""`` for none.
+        decimal: its decimal mark.
+    """
+
+    places: int | None = None
+    least: int = 0
+    grouping: str = ""
+    decimal: str = "."
+
+    def text(self, value: float, *, single: bool = False) -> str:
+        """``value`` written in this form, at float32's precision when ``single`` (see
+        :func:`~torchlvm.data.csv_write.number_text`); NaN is empty."""
+        shortest = number_text(value, single=single)
+        if not shortest or not math.isfinite(value) or self.places is None:
+            return shortest.replace(".", self.decimal)
+        exact = Decimal(shortest)
+        if -exact.as_tuple().exponent > self.places:  # more digits than the column writes
+            step = Decimal(1).scaleb(-self.places)
+            exact = Decimal(float(value)).quantize(step, ROUND_HALF_EVEN, _CONTEXT)
+        whole, _, fraction = format(exact, "f").partition(".")
+        fraction = fraction.rstrip("0")
+        fraction += "0" * (self.least - len(fraction))
+        sign = "-" if whole.startswith("-") and (whole.strip("-0") or fraction.strip("0")) else ""
+        digits = whole.lstrip("-")
+        if self.grouping:
+            digits = f"{int(digits):,}".replace(",", self.grouping)
+        return sign + digits + (self.decimal + fraction if fraction else "")
+
+    def describe(self) -> str:
+        """In words, for a command's output: ``whole numbers``, ``2 decimals``, ``up to 16
+        decimals``, ``as computed``; with the thousands separator where there is one."""
+        if self.places is None:
+            said = "as computed"
+        elif self.places == 0:
+            said = "whole numbers"
+        else:
+            upto = "up to " if self.least < self.places else ""
+            said = f"{upto}{self.places} decimal" + "s" * (self.places != 1)
+        return said + (f" with {self.grouping!r} between thousands" if self.grouping else "")
+
+
+def number_form(cells: Iterable[str], dialect: Dialect) -> NumberForm:
+    """The form of a column of ``cells`` (as read, one per row; missing ones are skipped) in a
+    file of ``dialect`` (see the module docstring)."""
+    shapes = []
+    for cell in cells:
+        if is_missing(cell):
+            continue
+        shape = _shape(cell.strip(), dialect)
+        if shape is None:  # an exponent, or no number
+            return NumberForm(decimal=dialect.decimal)
+        shapes.append(shape)
+    if not shapes:
+        return NumberForm(decimal=dialect.decimal)
+    if len(shapes) < SHOWN:
+        marks = Counter(mark for _, mark, _, _ in shapes if mark)
+        return NumberForm(decimal=marks.most_common(1)[0][0] if marks else dialect.decimal)
+    fractions = [fraction for fraction, _, _, _ in shapes]
+    whole = not any(fraction.strip("0") for fraction in fractions)
+    # a fixed count of decimals shows as a zero at the end of some ('1.50'); shortest floats
+    # end in none, but write whole values with one ('2.0')
+    fixed = whole or any(f.endswith("0") and f.strip("0") for f in fractions)
+    least = min(map(len, fractions)) if fixed else int(all(fractions))
+    marks = Counter(mark for _, mark, _, _ in shapes if mark)
+    groups = Counter(group for _, _, group, large in shapes if large and group)
+    ungrouped = sum(large and not group for _, _, group, large in shapes)
+    grouping = groups.most_common(1)[0][0] if sum(groups.values()) > ungrouped else ""
+    return NumberForm(
+        places=0 if whole else max(map(len, fractions)),
+        least=least,
+        grouping=grouping,
+        decimal=marks.most_common(1)[0][0] if marks else dialect.decimal,
+    )
+
+
+def _shape(text: str, dialect: Dialect) -> tuple[str, str, str, bool] | None:
+    """A number cell's decimals (the digits after its mark, as written), its decimal mark
+    (``""`` for none), its thousands separator (``""`` for none) and whether its whole part
+    has four digits or more; None for a cell in exponents or no number."""
+    number = dialect.number(text).strip()
+    found = _POSITIONAL.fullmatch(number)
+    if found is None or not is_number(number):
+        return None
+    whole, fraction = found.group(1), found.group(2)
+    marks = [c for c in text if not c.isdigit() and c not in "+-"]
+    mark = marks.pop() if fraction is not None and marks else ""
+    return fraction or "", mark, marks[0] if marks else "", len(whole.lstrip("0")) > 3

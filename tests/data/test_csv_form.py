@@ -1,0 +1,80 @@
+"""A value written as its column writes its numbers: decimals, thousands separator, decimal
+mark; a column of whole numbers gets whole numbers; never more digits than the model holds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from torchlvm.data.csv_dialect import Dialect
+from torchlvm.data.csv_form import SHOWN, NumberForm, number_form
+
+POINTS, COMMAS = Dialect(), Dialect(";", ",")
+
+
+@pytest.mark.parametrize(
+    ("cells", "dialect", "value", "text"),
+    [
+        (["32", "43", "", "7"], POINTS, 29.748841881618116, "30"),
+        (["32.0", "43.0", "NA", "7.0"], POINTS, 29.748841881618116, "30.0"),  # pandas' ints
+        (["32", "43", "7"], POINTS, -0.3, "0"),  # no '-0'
+        (["1,060.94", "998.10", "1,234.50"], POINTS, 1055.1198822569418, "1,055.12"),
+        (["1,060.94", "998.10", "1,234.50"], POINTS, -1234567.891, "-1,234,567.89"),
+        (["1,060.94", "998.10", "1,234.50"], POINTS, 999.999, "1,000.00"),
+        (["0.480", "0.508", "0.512"], POINTS, 0.5264406495905989, "0.526"),
+        (["0.481", "0.508", "0.512"], POINTS, 0.5, "0.5"),  # no fixed count shown
+        (["2.0", "3.5", "1.25"], POINTS, 2.0, "2.0"),  # pandas' floats
+        (["2.0", "3.5", "1.25"], POINTS, 1.23456, "1.23"),
+        (["1e-05", "0.5", "0.25"], POINTS, 0.123456789, "0.123456789"),  # exponents: computed
+        (["1.060,94", "998,10", "3,5"], COMMAS, 1055.1198, "1.055,12"),
+        (["1 060,94", "998,10", "3,5"], COMMAS, 1055.1198, "1 055,12"),
+        (["1'060.94", "998.10", "3.5"], POINTS, 1055.1198, "1'055.12"),
+        (["1,234", "12", "5"], POINTS, 99999.7, "100,000"),
+        (["1234", "12", "5"], POINTS, 99999.7, "100000"),
+        (["12,5", "3,25", "1"], COMMAS, 0.125, "0,12"),  # half to even
+        (["+1.5", "2.5", "3.5"], POINTS, 1e20, "100000000000000000000.0"),
+    ],
+)
+def test_a_value_is_written_as_its_column_writes_numbers(cells, dialect, value, text):
+    assert number_form(cells, dialect).text(value) == text
+
+
+def test_a_column_of_few_numbers_shows_no_decimals_so_the_value_is_as_computed():
+    """'40' alone may be 40.0 of a column of one decimal (1 in 10): below SHOWN numbers the
+    value is not rounded."""
+    cells = ["40", "", "7.1"][: SHOWN - 1]
+    form = number_form(cells, POINTS)
+    assert form.places is None and form.text(47.39883206097966) == "47.39883206097966"
+    assert number_form([], COMMAS).text(0.1 + 0.2) == "0,30000000000000004"
+
+
+def test_a_float32_value_gets_no_float64_noise_and_no_padding():
+    """A column of float64 reprs (17 digits) filled by a float32 model: float32's shortest
+    text, not 16 noise digits, not zeros to the column's length."""
+    cells = ["3.2578350843846953", "0.8937608892937114", "2.7720411735118446"]
+    form = number_form(cells, POINTS)
+    assert form.text(0.5442559209877134, single=True) == "0.5442559"
+    assert form.text(0.5442559209877134) == "0.5442559209877134"
+    assert form.text(2.0, single=True) == "2.0"
+
+
+def test_a_column_filled_so_reads_back_as_one_clean_numeric_column(tmp_path):
+    """pandas' read_csv(thousands=',') of a column with a value written in its form reads one
+    float column, and an integer column stays int64."""
+    units, revenue = ["32", "43", "7"], ['"1,060.94"', "998.10", '"1,234.50"']
+    forms = [number_form([c.strip('"') for c in col], POINTS) for col in (units, revenue)]
+    new = [forms[0].text(29.7), '"' + forms[1].text(1055.1198) + '"']
+    lines = ["units,revenue", *(f"{u},{r}" for u, r in zip(units, revenue, strict=True))]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join([*lines, ",".join(new)]) + "\n")
+    frame = pd.read_csv(path, thousands=",")
+    assert frame.dtypes.tolist() == [np.int64, np.float64]
+    assert frame.iloc[-1].tolist() == [30, 1055.12]
+
+
+def test_describe_says_the_form():
+    assert NumberForm(0).describe() == "whole numbers"
+    assert NumberForm(2, 2, ",").describe() == "2 decimals with ',' between thousands"
+    assert NumberForm(16, 1).describe() == "up to 16 decimals"
+    assert NumberForm().describe() == "as computed"
