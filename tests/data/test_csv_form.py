@@ -76,5 +76,9 @@ def test_a_column_filled_so_reads_back_as_one_clean_numeric_column(tmp_path):
 def test_describe_says_the_form():
     assert NumberForm(0).describe() == "whole numbers"
     assert NumberForm(2, 2, ",").describe() == "2 decimals with ',' between thousands"
-    assert NumberForm(16, 1).describe() == "up to 16 decimals"
+    assert NumberForm(4, 1).describe() == "up to 4 decimals"
+    assert NumberForm(16, 1).describe() == "as computed"  # floats in full: nothing rounded
+    assert NumberForm(2, 2, "\u202f").describe() == (
+        "2 decimals with narrow no-break spaces between thousands"
+    )
     assert NumberForm().describe() == "as computed"

@@ -14,6 +14,11 @@ PPCA's mean μ, a VAE's E[x] under its prior; the output says how many rows got 
 ``--draws N`` writes N multiple imputations instead (exact conditional draws for PPCA,
 sampling-importance-resampling for a VAE), stacked, with a first column ``draw`` (1..N).
 
+Each filled value is written as its column writes its numbers (:mod:`torchlvm.data.csv_form`):
+its decimals (whole numbers in a column of integers), thousands separator and decimal mark, and
+quoted as its column's numbers are or where it must be (:mod:`torchlvm.data.csv_rewrite`); the
+output names each filled column's rounding.
+
 Every other cell, observed values and dropped or label columns alike, is copied from the file
 as written (bit for bit); the header, the column order, the separator and the decimal point
 (semicolons and decimal commas: :mod:`torchlvm.data.csv_dialect`) are the file's, and so is
@@ -155,10 +160,12 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
 
 
 def _written_as(names: Any, forms: list[Any], x: torch.Tensor) -> str:
-    """How the filled columns' values are written, for the output: ``units whole numbers,
-    revenue 2 decimals, ...`` (the first four such columns, then how many more)."""
+    """How the filled columns' values are rounded, for the output: ``units whole numbers;
+    revenue 2 decimals; ...`` (the first four such columns, then how many more; those written
+    as computed left out)."""
     filled = torch.isnan(x).any(0).tolist()
     said = [f"{n} {f.describe()}" for n, f, k in zip(names, forms, filled, strict=True) if k]
+    said = [line for line in said if not line.endswith(" as computed")]
     more = f", and {len(said) - 4} more columns" if len(said) > 4 else ""
     return "; ".join(said[:4]) + more
 
@@ -181,7 +188,8 @@ def _report(args: argparse.Namespace, run_: Any, x: torch.Tensor, out: Any, form
         f"rows of {args.data} with {run_.describe()}"
     )
     print(f"  method: {how}; values in the file's units")
-    print(f"  filled values rounded as each column writes its numbers: {forms}")
+    if forms:
+        print(f"  filled values rounded as each column writes its numbers: {forms}")
     empty = int(missing.all(1).sum())
     if empty:
         marginal = {"ppca": "its mean μ", "vae": "E[x] under its prior, importance-sampled"}

@@ -38,6 +38,18 @@ SHOWN = 3
 number in 10 looks whole (``40.0`` written ``40``), 3 in a row 1 in 1000; with fewer, a value is
 written as computed."""
 
+FULL = 15
+"""Decimals from which a column writes floats in full (a float64's shortest text of a number
+near 1 has 15 to 17): rounding to them changes no value in effect, and is not said."""
+
+_GROUPINGS = {
+    " ": "spaces",
+    "\u00a0": "no-break spaces",
+    "\u202f": "narrow no-break spaces",
+    "'": "apostrophes",
+}
+"""Thousands separators by name, where their ``repr`` would not say them."""
+
 _POSITIONAL = re.compile(r"[+-]?(\d*)(?:\.(\d*))?")  # a float's text without an exponent
 _CONTEXT = Context(prec=400)  # exact enough for any float64 at any number of places
 
@@ -82,16 +94,19 @@ class NumberForm:
         return sign + digits + (self.decimal + fraction if fraction else "")
 
     def describe(self) -> str:
-        """In words, for a command's output: ``whole numbers``, ``2 decimals``, ``up to 16
-        decimals``, ``as computed``; with the thousands separator where there is one."""
-        if self.places is None:
+        """In words, for a command's output: ``whole numbers``, ``2 decimals``, ``up to 4
+        decimals``, ``as computed`` (also for a column of floats in full, :data:`FULL`); with
+        the thousands separator where there is one."""
+        if self.places is None or self.places >= FULL:
             said = "as computed"
         elif self.places == 0:
             said = "whole numbers"
         else:
             upto = "up to " if self.least < self.places else ""
             said = f"{upto}{self.places} decimal" + "s" * (self.places != 1)
-        return said + (f" with {self.grouping!r} between thousands" if self.grouping else "")
+        if not self.grouping:
+            return said
+        return f"{said} with {_GROUPINGS.get(self.grouping, repr(self.grouping))} between thousands"
 
 
 def number_form(cells: Iterable[str], dialect: Dialect) -> NumberForm:
