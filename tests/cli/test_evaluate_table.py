@@ -59,6 +59,9 @@ def test_a_cvaes_probes_say_its_encoder_was_given_the_class() -> None:
     label = _codes_table("cvae", condition="label")
     assert "posterior means of q(z|x,class): logistic / 5-NN" in label
     assert "  posterior means: logistic / 5-NN" in _codes_table("cvae", condition="mask:top")
+    # a label that is noise read back at 0.900 beside raw features' 0.467 (userA): said why
+    assert "q is given each example's class" in label
+    assert "given each" not in _codes_table("cvae", condition="mask:top")
 
 
 def test_the_outlier_heading_nests_no_parentheses() -> None:

@@ -188,6 +188,12 @@ def _separability_rows(
         if probes is not None:
             text = f"{_value(probes.logistic)} / {_value(probes.knn)}"
             rows.append(_row(f"{label}: logistic / 5-NN", text))
+    if "class)" in codes and sep.latent is not None:  # (a CVAE's q was given the class)
+        given = (
+            "q is given each example's class, so its codes can hold the class whatever x "
+            "holds: how much of the given class they keep, not structure found in x"
+        )
+        rows.append(_wrapped_row("", given))
     return rows
 
 
