@@ -55,6 +55,17 @@ def test_exact_posterior_has_zero_gaps(rotated):
     assert report.amortization_gap.abs().max() < 1e-6
 
 
+def test_one_example_has_no_standard_error_over_examples(rotated):
+    """gaps --n 1 printed 'nan' in every ± s.e. cell and wrote NaN into gaps.json (not JSON):
+    one example has no spread, so there is no standard error over examples."""
+    model, x = rotated
+    report = inference_gaps(model, x[:1], local_steps=5, lr=0.05)
+    summary = report.summary()
+    assert summary["inference_gap_se"] is None and summary["log_px_se"] is None
+    json.loads(json.dumps(report.to_dict(), allow_nan=False))  # strict JSON
+    assert inference_gaps(model, x[:2], local_steps=5, lr=0.05).summary()["log_px_se"] > 0
+
+
 def test_mean_field_q_has_the_exact_analytic_gap(rotated):
     model, x = rotated
     expected = ppca_mean_field_gap(model)

@@ -176,7 +176,8 @@ def _plan(model: Any, args: argparse.Namespace, n: int, noun: str, *, conditiona
     flow = "" if args.flow_steps is None else f" and a flow q* ({args.flow_steps} coupling steps)"
     likelihood = "log p(x | c)" if conditional else "log p(x)"
     return (
-        f"measuring the gaps of {n} {args.split} {noun}s: q*{flow} fitted to each by "
+        f"measuring the gaps of {n} {args.split} {noun}{'s' * (n != 1)}: q*{flow} fitted to "
+        "each by "
         f"{args.steps} Adam steps of {args.samples} draws, {likelihood} {px}, ELBOs {elbo}; "
         "the table follows when all are done"
     )
@@ -308,7 +309,8 @@ def _print_table(
         label, what = label.replace("log p(x)", px), what.replace("log p(x)", px)
         value, se = _measured(summary[key], summary[f"{key}_se"])
         print(f"  {label:<28}{value:>14}{se:>10}  {what}")
-    print(f"  (± s.e.: standard error of the mean over these {noun}s)")
+    se = f"standard error of the mean over these {noun}s"
+    print(f"  (± s.e.: {se if report.log_px.numel() > 1 else f'none, one {noun} has no spread'})")
     if noun == "row":
         print(f"  (unit: {result['unit']}, as the model was trained)")
     if not exact:
@@ -323,12 +325,14 @@ def _print_table(
         )
 
 
-def _measured(value: float, se: float) -> tuple[str, str]:
+def _measured(value: float, se: float | None) -> tuple[str, str]:
     """``value`` to the digit its standard error ``se`` justifies, and ``se`` to 2 digits
     (``-23.77``, ``0.25``); an exact number, or float noise about one (an exact gap of 0 computed
-    as -4e-15 ± 1e-16), to 4 decimals."""
+    as -4e-15 ± 1e-16), to 4 decimals; without a standard error (one example), ``—``."""
     from torchlvm.report.metrics import format_measured
 
+    if se is None:
+        return _shown(value, 4), "—"
     if not se > 1e-9:
         return _shown(value, 4), _shown(se, 4)
     text, _, error = format_measured(float(value), float(se)).partition(" ± ")

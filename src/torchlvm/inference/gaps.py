@@ -160,15 +160,16 @@ class GapReport:
             out["flow_approximation_gap"] = self.flow_approximation_gap  # type: ignore[assignment]
         return out
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, float | None]:
         """Means over the examples (nats per example), ``log_px_stderr`` (the estimator's noise
         in mean log p(x)) and, for each quantity, ``<name>_se``: the standard error of the mean
-        over these examples (their spread / √n, which includes the estimators' noise)."""
+        over these examples (their spread / √n, which includes the estimators' noise; None for
+        one example, which has no spread)."""
         n = self.log_px.numel()
-        out: dict[str, float] = {}
+        out: dict[str, float | None] = {}
         for name, values in self.per_example().items():
             out[name] = values.mean().item()
-            out[f"{name}_se"] = (values.std() / n**0.5).item() if n > 1 else float("nan")
+            out[f"{name}_se"] = (values.std() / n**0.5).item() if n > 1 else None
         out["log_px_stderr"] = (self.log_px_stderr.square().sum().sqrt() / n).item()
         return out
 
