@@ -78,12 +78,19 @@ def label_header(run_: Any, columns: list[str]) -> str:
     return named if isinstance(named, str) and named not in columns else "label"
 
 
-def read_rows_of(run_: Any, args: argparse.Namespace) -> Any:
+def read_rows_of(run_: Any, args: argparse.Namespace, *, streamed: bool = False) -> Any:
     """The rows a command reads: ``--data`` (a file whole, unless ``--split`` names a part), else
-    the run's ``--split`` (default test), with the run's columns and classes."""
-    from torchlvm.cli._tables import load_rows
+    the run's ``--split`` (default test), with the run's columns and classes; ``streamed``: a
+    run on a file it streams (``--mmap``) keeps them streamed
+    (:func:`~torchlvm.run.loaded.load_split`), for a caller that reads them a batch at a time."""
+    from torchlvm import run as _run
+    from torchlvm.cli._tables import load_rows, table_schema
     from torchlvm.cli._types import split_of
 
+    if streamed and table_schema(run_, args.data, args.encoding) is None:  # no table's columns
+        return _run.load_split(
+            run_, args.data, split_of(args), data_dir=args.data_dir, streamed=True
+        )
     return load_rows(run_, args.data, split_of(args), args.data_dir, args.encoding)
 
 

@@ -29,8 +29,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from torchlvm import run as _run
     from torchlvm.cli._table_rows import dialect_of, read_rows_of
+    from torchlvm.run.loaded import model_batches
 
     run_ = open_run(args)
     default = run_.folder / "latents.npy"
@@ -39,17 +42,17 @@ def run(args: argparse.Namespace) -> int:
     out = _run.output_file(
         args.out, default, suffix=suffix, overwrite=args.overwrite, reads=args.data
     )
-    dataset = read_rows_of(run_, args)
+    dataset = read_rows_of(run_, args, streamed=True)  # (a --mmap run's: a batch at a time)
     labels_out = None
     if dataset.y is not None and not csv:
         labels_out = _run.output_file(
             _run.labels_file(out), out, suffix=".npy", overwrite=args.overwrite
         )
-    x = _run.model_view(dataset, run_, args.seed)
-    c = _run.conditions(run_, x, dataset.y, dataset)
     model = run_.model
-    means = _run.in_batches(lambda xb, cb: model.encode(xb, cb).mean, x, c, device=run_.device)
-    arrays = {out: means.numpy()}  # (N, K)
+    with torch.no_grad():
+        batches = model_batches(dataset, run_, args.seed)
+        means = torch.cat([model.encode(x, c).mean.cpu() for x, _, c in batches])  # (N, K)
+    arrays = {out: means.numpy()}
     if labels_out is not None:
         arrays[labels_out] = dataset.y.numpy()
     if csv:

@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     shape = _run.image_shape(run_, dataset, rows=_rows_fix(run_))
     observed = _observed(run_, method, kind, shape, args.seed)
     missing = ~observed  # (D,)
-    x = _run.model_view(dataset, run_, args.seed)[:eval_n]
+    x = _run.model_view(dataset, run_, args.seed, slice(0, eval_n))  # (a stream: those rows)
 
     options = {"samples": samples, "iterations": iterations, "generator": run_.generator(args.seed)}
     filled = _run.in_batches(
@@ -151,19 +151,23 @@ def _data(run_: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     with ``--data``, as ``encode`` reads it, unless ``--split`` says otherwise) and the
     baseline's fill ``(D,)``: each pixel's mean over the training split of the run's data (the
     data the model learned from), or of ``--data`` where the run's own data cannot be found."""
+    import torch
+
     from torchlvm import run as _run
     from torchlvm.errors import DataNotFoundError
 
-    dataset = _run.load_split(run_, args.data, _types.split_of(args), data_dir=args.data_dir)
+    split = _types.split_of(args)
+    dataset = _run.load_split(run_, args.data, split, data_dir=args.data_dir, streamed=True)
     train = None
     if args.data is not None and run_.data.get("name"):
         try:
-            train = _run.load_split(run_, None, "train")
+            train = _run.load_split(run_, None, "train", streamed=True)
         except DataNotFoundError:  # the run's data moved away: the file's own training split
             pass
     if train is None:
-        train = _run.load_split(run_, args.data, "train", data_dir=args.data_dir)
-    return dataset, train.x.mean(0).to(run_.dtype)
+        train = _run.load_split(run_, args.data, "train", data_dir=args.data_dir, streamed=True)
+    mean = train.x.mean(0) if isinstance(train.x, torch.Tensor) else train.x.column_mean()
+    return dataset, mean.to(run_.dtype)  # (a --mmap run's rows: summed a block at a time)
 
 
 def _error_lines(errors: Any, *, more: bool) -> list[str]:

@@ -46,25 +46,19 @@ def run(args: argparse.Namespace) -> int:
     out = _run.output_file(
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
     )
-    dataset = _run.load_split(run_, args.data, _types.split_of(args), data_dir=args.data_dir)
+    split = _types.split_of(args)
+    dataset = _run.load_split(run_, args.data, split, data_dir=args.data_dir, streamed=True)
     shape = _run.image_shape(
         run_, dataset, rows="write the reconstructions as rows with --out FILE.csv"
     )
-    x = _run.model_view(dataset, run_, args.seed)
-    c = _run.conditions(run_, x, dataset.y, dataset)
-    model = run_.model
-
-    def reconstruct(xb, cb):
-        return model.decode(model.encode(xb, cb).mean, cb).mean  # (B, D)
-
-    recon = _run.in_batches(reconstruct, x, c, device=run_.device)
-    per_image = (recon.double() - x.double()).pow(2).mean(-1)  # (N,)
+    per_image, x, recon = _reconstructed(run_, dataset, args.seed, n)
     mse = format_measured(*mean_and_stderr(per_image))
-    over = f"± s.e. over the {len(x)} images" if len(x) > 1 else "one image"
-    shown = min(n, len(x))
+    count = len(per_image)
+    over = f"± s.e. over the {count} images" if count > 1 else "one image"
+    shown = len(x)
     fig = plots.reconstruction_pairs(
-        x[:shown],
-        recon[:shown],
+        x,
+        recon,
         shape,
         title=f"Inputs and reconstructions by {run_.describe()}",
     )
@@ -74,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
              "part)"}.get(kind, "")  # fmt: skip
     print(f"reconstructions by {run_.describe()}")
     print(
-        f"  data: {dataset.name} {dataset.split} split, {len(x)} image{'s' * (len(x) != 1)} "
+        f"  data: {dataset.name} {dataset.split} split, {count} image{'s' * (count != 1)} "
         f"({_run.protocol_note(dataset, args.seed)})"
     )
     print(
@@ -88,3 +82,25 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out} ({inputs})")
     return 0
+
+
+def _reconstructed(run_, dataset, seed: int, n: int):
+    """Each image's mean squared error per pixel ``(N,)`` between the input as the model sees it
+    and its reconstruction E[x | z = E_q[z | x]], a batch at a time (a streamed split is read
+    once, a batch at a time), and the first ``n`` inputs and reconstructions ``(n, D)``."""
+    import torch
+
+    from torchlvm.run.loaded import model_batches
+
+    model = run_.model
+    errors, inputs, outputs = [], [], []
+    kept = 0
+    with torch.no_grad():
+        for x, _, c in model_batches(dataset, run_, seed):
+            recon = model.decode(model.encode(x, c).mean, c).mean  # (B, D)
+            errors.append((recon.double() - x.double()).pow(2).mean(-1).cpu())
+            if kept < n:
+                inputs.append(x[: n - kept].cpu())
+                outputs.append(recon[: n - kept].cpu())
+                kept += len(inputs[-1])
+    return torch.cat(errors), torch.cat(inputs), torch.cat(outputs)

@@ -29,6 +29,8 @@ from torchlvm.errors import ConfigError
 
 HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv"
 
+BLOCKS = 16  # batches of row_scores.ROWS rows scored at a time (whole batches: the same draws)
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
@@ -107,7 +109,7 @@ def _scored(model, x, jacobian, args: argparse.Namespace):
     from tqdm.auto import tqdm
 
     from torchlvm.evaluation.timing import duration
-    from torchlvm.inference.row_scores import score_rows
+    from torchlvm.inference.row_scores import ROWS, score_rows
 
     start, bar = time.perf_counter(), None
 
@@ -127,11 +129,38 @@ def _scored(model, x, jacobian, args: argparse.Namespace):
         bar = tqdm(total=len(x), initial=rows, desc="score", unit="row", leave=False,
                    disable=not show_progress(args) or not rest, file=sys.stderr)  # fmt: skip
 
+    parts = []
     try:
-        return score_rows(model, x, samples=args.samples, log_jacobian=jacobian, advance=advance)
+        for first in range(0, len(x), BLOCKS * ROWS):
+            block = slice(first, first + BLOCKS * ROWS)
+            rows = x[block]  # (B, D); of a streamed file, only these rows are read
+            jacobian_rows = None if jacobian is None else jacobian[block]
+            parts.append(score_rows(model, rows, samples=args.samples,
+                                    log_jacobian=jacobian_rows, advance=advance))  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
+    return _joined(parts)
+
+
+def _joined(parts):
+    """One :class:`~torchlvm.inference.row_scores.RowScores` of the rows scored in ``parts``."""
+    import numpy as np
+
+    from torchlvm.inference.row_scores import RowScores
+
+    first = parts[0]
+    joined = {name: np.concatenate([getattr(p, name) for p in parts])
+              for name in ("neg_log_p", "stderr", "observed")}  # fmt: skip
+    return RowScores(**joined, exact=first.exact, cells=first.cells)
+
+
+def _streamed(run_, data: str) -> bool:
+    """Whether ``data`` is a ``.npy`` file given to a run trained on a file it streamed
+    (``--mmap``): scored a block of rows at a time, never read whole."""
+    from torchlvm.run.loaded import streams
+
+    return str(data).lower().endswith(".npy") and streams(run_)
 
 
 def _score_text(scores, i: int) -> str:
@@ -158,6 +187,7 @@ def _rows(run_, data: str, seed: int, encoding: str | None):
     from torchlvm import run as _run
     from torchlvm.cli._tables import is_file, table_schema
     from torchlvm.data.files import read_rows
+    from torchlvm.data.memmap import load_memmap
     from torchlvm.errors import DataError
 
     schema = table_schema(run_, data, encoding)
@@ -168,6 +198,8 @@ def _rows(run_, data: str, seed: int, encoding: str | None):
         )
     if schema is not None:
         dataset, lines = schema.rows(data, allow_empty="columns")
+    elif _streamed(run_, data):  # read a block at a time as it is scored
+        dataset, lines = load_memmap(data, "all", allow_missing=True), None
     elif is_file(data):
         dataset, lines = read_rows(data, allow_missing=True, allow_empty="columns")
     else:  # a dataset by name: every example, as the model sees it

@@ -78,11 +78,12 @@ def run(args: argparse.Namespace) -> int:
     out = _run.output_file(
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
     )
-    dataset = _run.load_split(run_, args.data, _types.split_of(args), data_dir=args.data_dir)
+    split = _types.split_of(args)
+    dataset = _run.load_split(run_, args.data, split, data_dir=args.data_dir, streamed=True)
     shape = _run.image_shape(run_, dataset)
     no_labels = "pass --data with a labelled dataset"
     rows, a = _of_classes(run_, dataset, sources, n, "image", no_labels)
-    x, y = _run.model_view(dataset, run_, args.seed)[rows], dataset.y[rows]
+    x, y = _run.model_view(dataset, run_, args.seed, rows), dataset.y[rows]  # those rows only
     names = [_run.label_name(run_, target) for target in targets]
     transferred = _transfer(run_, x, y, targets)
     b = names[0] if len(names) == 1 else "every class"

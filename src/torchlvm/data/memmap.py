@@ -50,7 +50,14 @@ from torch import Tensor
 from torchlvm.data import csv_once, pixels
 from torchlvm.data.binarize import Values, check_values
 from torchlvm.data.dataset import Dataset
-from torchlvm.data.memmap_values import all_finite, holds, in_unit_interval, refuse_nonfinite
+from torchlvm.data.memmap_values import (
+    all_finite,
+    finite_where_seen,
+    holds,
+    in_unit_interval,
+    refuse_empty_rows,
+    refuse_nonfinite,
+)
 from torchlvm.data.npy_layout import NpyLayout, read_layout
 from torchlvm.data.splits import PART_NAMES, empty_split, split_indices
 from torchlvm.errors import ConfigError, DataError
@@ -127,7 +134,7 @@ class MemmapRows:
     def __getitem__(self, positions: Any) -> Tensor:
         n = len(self)
         single = isinstance(positions, (int, np.integer))
-        pos = np.arange(n)[positions] if isinstance(positions, slice) else positions
+        pos = np.arange(*positions.indices(n)) if isinstance(positions, slice) else positions
         pos = np.atleast_1d(np.asarray(pos, dtype=np.int64))
         if pos.size and (pos.min() < -n or pos.max() >= n):
             raise IndexError(f"row index out of range for {n} rows")
@@ -139,6 +146,15 @@ class MemmapRows:
         if self.draw_seed is not None:
             x = drawn_rows(x, pos, self.draw_seed)
         return x[0] if single else x
+
+    def column_mean(self) -> Tensor:
+        """``(D,)`` the mean of each column of the rows as indexing reads them (under this
+        object's protocol), read :data:`_SCAN_BYTES` of the file at a time, summed in float64."""
+        step = max(1, _SCAN_BYTES // self._row_bytes)
+        total = torch.zeros(self.layout.dim, dtype=torch.float64)
+        for start in range(0, len(self), step):
+            total += self[start : start + step].double().sum(0)
+        return total / len(self)
 
     def __repr__(self) -> str:
         return f"MemmapRows({str(self.path)!r}, rows={len(self)}, dim={self.layout.dim})"
@@ -372,6 +388,7 @@ def load_memmap(
     *,
     seed: int = 0,
     check: bool = True,
+    allow_missing: bool = False,
     dtype: Any = None,
     shape: tuple[int, ...] | None = None,
 ) -> MemmapDataset:
@@ -382,6 +399,8 @@ def load_memmap(
         split: ``"train"``, ``"val"``, ``"test"`` (seeded 80/10/10) or ``"all"``.
         seed: seed of the split.
         check: stream through the rows once to refuse NaN and infinities.
+        allow_missing: with ``check``, keep NaN (rows scored on their observed values) but
+            refuse a row with no value at all, as a full read with ``allow_missing`` does.
         dtype, shape: what the file must hold (see :func:`read_layout`); None accepts any.
 
     Raises:
@@ -410,5 +429,8 @@ def load_memmap(
     rows = MemmapRows(path, layout, index, known=known)
     example = pixels.example_shape(layout.shape, path)
     if check and not all_finite(rows):
-        refuse_nonfinite(MemmapRows(path, layout), example)
+        whole = MemmapRows(path, layout)
+        if not allow_missing or not holds(whole, finite_where_seen):
+            refuse_nonfinite(whole, example)  # (values too large and infinities first)
+        refuse_empty_rows(rows, example)
     return MemmapDataset(rows, str(path), split, example)

@@ -50,6 +50,11 @@ def finite(values: Values) -> bool:
     return not values.missing and -_FLOAT32_MAX <= values.low and values.high <= _FLOAT32_MAX
 
 
+def finite_where_seen(values: Values) -> bool:
+    """Whether the values so summarized that are not NaN are finite numbers float32 holds."""
+    return -_FLOAT32_MAX <= values.low and values.high <= _FLOAT32_MAX
+
+
 def in_unit_interval(values: Values) -> bool:
     """Whether values so summarized lie in [0, 1], with no NaN."""
     return not values.missing and values.low >= 0 and values.high <= 1
@@ -117,6 +122,20 @@ def refuse_nonfinite(rows: Any, shape: tuple[int, ...]) -> None:
     count, row, column = found[kind]
     said = files.holds(rows.path, count, kind, files.in_rows(shape)(row, column))
     raise spelled(DataError, lambda spell: f"{said}; {_fix_nonfinite(kind, spell)}")
+
+
+def refuse_empty_rows(rows: Any, shape: tuple[int, ...]) -> None:
+    """Refuse a row of ``rows`` with no value at all (all NaN: its log p(x_o) is 0 under every
+    model), named as a full read names it (:func:`torchlvm.data.files.read_rows`), streamed.
+
+    Raises:
+        DataError: naming the first such row (counting from 0 in ``rows``) and how many.
+    """
+    empty = np.concatenate([np.isnan(chunk).all(1) for chunk in rows.chunks()])  # (N,)
+    if empty.any():  # files' own check and words, on a column that is NaN where a row is
+        files._check_rows_observed(
+            np.where(empty, np.nan, 0.0)[:, None], rows.path, len(shape) == 3
+        )
 
 
 def _fix_nonfinite(kind: str, spell: Spell) -> str:

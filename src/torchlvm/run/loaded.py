@@ -8,7 +8,9 @@
 - :func:`load_split`: a split of the run's own dataset (or of ``--data NAME``) under the run's
   binarization protocol and recorded ``data_dir``, checked against the model's input size;
   :func:`model_view` gives the data as the model sees it (one seeded Bernoulli draw under
-  ``"dynamic"``, as evaluation does).
+  ``"dynamic"``, as evaluation does), and :func:`model_batches` the same a batch at a time. A
+  run trained with ``--mmap`` streams its file (and a ``.npy`` file given to it): a command reads
+  the rows it shows, or a batch at a time those it goes through.
 - :func:`conditions`: the condition c of a CVAE for a batch: one-hot labels, or the observed part
   of the image with the training mask (Sohn et al. 2015, §4.2).
 - :func:`parse_labels`: ``--condition`` values (labels, class names, ``all``) to class indices.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -217,8 +219,9 @@ def load_split(
     was fitted to data under it.
 
     Args:
-        streamed: keep a split the run streams from its file (``--mmap``) streamed, for a
-            caller that reads the rows it needs (evaluation:
+        streamed: keep a split the run streams from its file (``--mmap``), or a ``.npy`` file
+            ``name`` given to such a run, streamed, for a caller that reads the rows it needs
+            (:func:`model_view` of some rows, :func:`model_batches`; evaluation:
             :func:`~torchlvm.evaluation.rows.evaluated_rows`); False reads it whole.
 
     Returns:
@@ -242,6 +245,8 @@ def load_split(
     name = own if name is None else name
     same = bool(own) and data_reference(name) == data_reference(own)  # either spelling
     options = dict(run.data.get("options") or {}) if same else {}
+    if not same and streamed and streams(run) and str(name).lower().endswith(".npy"):
+        options = {"mmap": True}  # another file given to a run on a file too large to read whole
     dataset = load_dataset(
         name,
         split,
@@ -289,10 +294,37 @@ def _check_same_reading(run: Run, name: str, reading: int, given: str | None = N
     )
 
 
-def model_view(dataset: Any, run: Run, seed: int) -> Tensor:
+def streams(run: Run) -> bool:
+    """Whether the run was trained on a file it streamed (``--mmap``)."""
+    return bool((run.data.get("options") or {}).get("mmap"))
+
+
+def model_view(dataset: Any, run: Run, seed: int, rows: Any = None) -> Tensor:
     """The data ``(N, D)`` as the model sees it, in the model's dtype: one seeded Bernoulli draw
-    under the ``"dynamic"`` protocol (as evaluation uses), the data itself otherwise."""
-    return dataset.fixed_binarized(seed).to(run.dtype)
+    under the ``"dynamic"`` protocol (as evaluation uses), the data itself otherwise; with
+    ``rows`` (a slice or positions), those rows only (of a streamed split, only they are read:
+    each row's own draw, :meth:`~torchlvm.data.memmap.MemmapDataset.fixed_binarized`)."""
+    view = dataset.fixed_binarized(seed)
+    return (view if rows is None else view[rows]).to(run.dtype)
+
+
+def model_batches(
+    dataset: Any, run: Run, seed: int, *, batch: int = BATCH
+) -> Iterator[tuple[Tensor, Tensor | None, Tensor | None]]:
+    """The rows of ``dataset`` as the model sees them (:func:`model_view`), ``batch`` at a time
+    in order: ``(x, y, c)``, x ``(B, D)`` in the model's dtype, y ``(B,)`` labels or None, and
+    c ``(B, C)`` their condition (:func:`conditions`) or None, each on the model's device. A
+    streamed split is read a batch at a time, so memory holds a batch, not the split."""
+    view = dataset.fixed_binarized(seed)
+    y_all = dataset.y
+    for start in range(0, len(dataset), batch):
+        x = view[start : start + batch].to(run.dtype)  # (B, D)
+        y = None if y_all is None else y_all[start : start + batch]
+        c = conditions(run, x, y, dataset)
+        yield (
+            x.to(run.device), None if y is None else y.to(run.device),
+            None if c is None else c.to(run.device),
+        )  # fmt: skip
 
 
 def protocol_note(dataset: Any, seed: int) -> str:

@@ -1,0 +1,50 @@
+"""``torchlvm encode`` of a run trained with ``--mmap``: the split is read a batch of rows at a
+time, each row once, and encoded as the same rows read into memory are."""
+
+import numpy as np
+import pytest
+import torch
+
+from torchlvm import cli
+from torchlvm.data import load_dataset
+from torchlvm.data.memmap import MemmapRows
+from torchlvm.io import load
+from torchlvm.models import VAE, VAEConfig
+from torchlvm.run.loaded import BATCH
+
+ROWS = 1200  # the test split's 120 rows; every row (--split all) is three batches of BATCH
+
+
+@pytest.fixture
+def streamed_run(tmp_path):
+    """A VAE run that records a float32 .npy of 8x8 images read with --mmap."""
+    images = np.random.default_rng(0).random((ROWS, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "big.npy", images)
+    data = {"name": str(tmp_path / "big.npy"), "binarize": "none", "seed": 0,
+            "condition": "none", "shape": [1, 8, 8], "options": {"mmap": True}}  # fmt: skip
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=3, hidden=(16,), likelihood="gaussian"))
+    return model.save_pretrained(tmp_path / "run", data=data), tmp_path / "big.npy"
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[int]:
+    """The rows of each positioned read of a streamed file."""
+    made: list[int] = []
+    through = MemmapRows._read
+    monkeypatch.setattr(MemmapRows, "_read", lambda self, rows: made.append(len(rows)) or
+                        through(self, rows))  # fmt: skip
+    return made
+
+
+@pytest.mark.parametrize("split, count", [("test", 120), ("all", ROWS)], ids=["test", "all"])
+def test_encode_reads_each_row_once_a_batch_at_a_time(streamed_run, reads, split, count):
+    """encode read a --mmap run's split into memory whole before encoding it."""
+    run, path = streamed_run
+    assert cli.main(["encode", str(run), "--split", split, "--out", str(run / "z.npy")]) == 0
+    assert sum(reads) == count and max(reads) <= BATCH  # every row once, a batch at a time
+    means = np.load(run / "z.npy")
+    model = load(run)
+    with torch.no_grad():
+        expected = model.encode(load_dataset(path, split).x).mean.numpy()
+    np.testing.assert_allclose(means, expected, rtol=1e-5, atol=1e-6)
