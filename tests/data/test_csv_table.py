@@ -160,6 +160,31 @@ def test_columns_are_matched_to_a_run_by_name(tmp_path):
         load_dataset(path, "all", columns=("column 1", "column 2", "column 3"))
 
 
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("Age,monthly income", r"lacks column 'age' .*; rename 'Age' to 'age' \(the file"),
+        ("age_,Monthly_Income", r"rename 'age_' to 'age', 'Monthly_Income' to 'monthly income'"),
+        ("age,monthly incme", r"column 'monthly income' .*; rename 'monthly incme' to 'mon"),
+        ("age,z", r"lacks column 'monthly income' .*trained on; add it \(empty cells"),
+        (
+            "f0,f1",
+            r"holds none of the columns the run was trained on \('age', 'monthly income'\), "
+            r"and has 'f0', 'f1'; pass a file of the run's table",
+        ),
+    ],
+    ids=["case", "spacing", "typo", "absent", "another-file"],
+)
+def test_a_file_lacking_a_runs_column_names_the_near_miss(tmp_path, header, message):
+    """A later file (to score, fill, encode) whose column is the run's spelt otherwise was told
+    only to add it; one with none of the run's columns was told 'no feature column is left
+    after the label and dropped ones' (none was dropped)."""
+    path = tmp_path / "t.csv"
+    path.write_text(f"{header}\n1,2\n3,4\n")
+    with pytest.raises(DataError, match=message):
+        read_csv(path, if_present=True, features=("age", "monthly income"))
+
+
 # what a refusal's "drop it (--drop-columns X)" names: X as a shell splits it ('a b' quoted)
 FLAG = r"--drop-columns ((?:'[^']*'|[^\s,)']+)(?:,(?:'[^']*'|[^\s,)']+))*)"
 

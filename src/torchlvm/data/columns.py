@@ -7,6 +7,9 @@ both have names (the same names in another order are reordered), by count otherw
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +60,7 @@ def match_columns(
     missing = [n for n in expected if n not in names]
     extra = [n for n in names if n not in expected]
     if missing:
-        raise DataError(
-            f"{path} lacks {_columns(missing)} that the run was trained on; add "
-            f"{'them' if len(missing) > 1 else 'it'} (empty cells mark missing values)"
-        )
+        raise lacking(path, missing, extra)
     if extra:
         raise spelled(
             DataError,
@@ -71,3 +71,44 @@ def match_columns(
         )
     order = [names.index(n) for n in expected]
     return np.ascontiguousarray(x[:, order]), expected
+
+
+_SPELLING = re.compile(r"[\s_.-]+")
+
+
+def _near_miss(name: str, others: Sequence[str]) -> str | None:
+    """The one of ``others`` that is ``name`` spelt otherwise: in another case, spacing or
+    punctuation (``'Age'``, ``'age '``, ``'Monthly_Income'`` for ``'monthly income'``), else
+    the closest by :func:`difflib.get_close_matches` (``'incme'``); None where none is close."""
+    key = _SPELLING.sub("", name).casefold()
+    same = [o for o in others if _SPELLING.sub("", o).casefold() == key]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(name, others, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def lacking(
+    path: Path, missing: Sequence[str], others: Sequence[str], *, none: bool = False
+) -> DataError:
+    """The refusal of a file that lacks the run's columns ``missing``, holding ``others`` (its
+    columns that are none of the run's), naming those spelt otherwise to rename; ``none``: it
+    holds none of the run's columns, so it may be another file than meant."""
+    near = {name: _near_miss(name, others) for name in missing}
+    renames = [f"{near[n]!r} to {n!r}" for n in missing if near[n] is not None]
+    them = "them" if len(missing) > 1 else "it"
+    add = f"add {them} (empty cells mark missing values)"
+    if none and not renames:
+        has = _show(list(others), 3) if others else "no other column"
+        return DataError(
+            f"{path} holds none of the columns the run was trained on ({_show(list(missing))}), "
+            f"and has {has}; pass a file of the run's table (with its header), or {add}"
+        )
+    message = f"{path} lacks {_columns(list(missing))} that the run was trained on"
+    if renames:
+        shown = ", ".join(renames[:3]) + (
+            f" and {len(renames) - 3} more" if len(renames) > 3 else ""
+        )
+        spelt = "them" if len(renames) > 1 else "it"
+        return DataError(f"{message}; rename {shown} (the file spells {spelt} otherwise), or {add}")
+    return DataError(f"{message}; {add}")

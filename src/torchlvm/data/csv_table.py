@@ -38,7 +38,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from torchlvm.data.columns import default_names
+from torchlvm.data.columns import default_names, lacking
 from torchlvm.data.csv_cells import (
     column_kind,
     fix_for,
@@ -696,7 +696,11 @@ def _read(
     keep = [j for j in range(width) if j not in dropped and j != label]
     named = bool(features) and tuple(features) != default_names(len(features))
     if if_present and header is not None and named:
+        others = [header[j] for j in keep if header[j] not in features]
         keep = [j for j in keep if header[j] in features]  # others: no column of the run's
+        missing = [name for name in features if name not in {header[j] for j in keep}]
+        if missing:
+            raise lacking(path, missing, others, none=not keep)
     if not keep:
         raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
     _check_unique_names(path, header, keep, (lines, rows, dialect))
