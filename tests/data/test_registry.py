@@ -84,6 +84,28 @@ def test_a_spreadsheets_own_files_name_the_export_that_reads(tmp_path, name, fix
 
 
 @pytest.mark.parametrize(
+    ("name", "fix"),
+    [
+        ("t.csv.bz2", "(bunzip2 -k t.csv.bz2; in Python, pandas.read_csv('t.csv.bz2').to_csv("),
+        ("t.csv.xz", "(unxz -k t.csv.xz; in Python, pandas.read_csv('t.csv.xz').to_csv('t.csv'"),
+        ("my t.tsv.xz", "(unxz -k 'my t.tsv.xz'; in Python, pandas.read_csv('my t.tsv.xz', sep="),
+        ("t.zip", "unzip it and pass the .csv or .tsv it holds (in Python, pandas.read_csv('t.z"),
+    ],
+    ids=["bz2", "xz", "tsv-xz-spaced", "zip"],
+)
+def test_a_table_compressed_otherwise_than_gzip_is_told_how_to_decompress_it(
+    tmp_path, monkeypatch, name, fix
+):
+    """pandas' to_csv('t.csv.bz2') / ('t.zip') were told only 'torchlvm reads .npy, .npz,
+    .csv, ...'; a .tsv's pandas line keeps its tabs."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_bytes(b"BZh9")
+    with pytest.raises(ConfigError, match=f"unsupported extension .*{re.escape(fix)}") as error:
+        load_dataset(name)
+    assert ("sep='\\t'" in str(error.value)) == name.endswith("tsv.xz")
+
+
+@pytest.mark.parametrize(
     ("name", "text", "fix"),
     [
         ("t.txt", "1.5\n2.5\n", "; if tabs separate its cells (Excel's 'Text (Tab delimited)'"),

@@ -11,6 +11,7 @@ import difflib
 import glob
 import inspect
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ def unsupported(path: str | os.PathLike[str]) -> ConfigError:
         or _text_table_fix(path, suffix)
         or (_NUMBERS_FIX if suffix == ".numbers" else None)
         or _pandas_fix(path, suffix)
+        or _compressed_fix(path, suffix)
         or torch_file_fix(path)
     )
     return ConfigError(
@@ -156,6 +158,30 @@ def _pandas_fix(path: str | os.PathLike[str], suffix: str) -> str | None:
             f"'CSV UTF-8'; in Python, {line}) and pass the .csv"
         )
     return f"torchlvm reads tables as CSV text: save it as one with pandas, {line}, and pass it"
+
+
+# A table compressed otherwise than with gzip (pandas' to_csv('t.csv.bz2'), 't.zip'): the tool
+# that decompresses it (pandas' read_csv reads each)
+_DECOMPRESS = {".bz2": "bunzip2 -k", ".xz": "unxz -k", ".zip": "unzip", ".zst": "unzstd -k"}
+
+
+def _compressed_fix(path: str | os.PathLike[str], suffix: str) -> str | None:
+    """For a file compressed otherwise than with gzip (:data:`_DECOMPRESS`), how to decompress
+    it into the table torchlvm reads, or to gzip it, which it reads as it is; else None."""
+    tool = _DECOMPRESS.get(suffix)
+    if tool is None:
+        return None
+    inner = Path(path).name[: -len(suffix)]
+    if not inner.lower().endswith((".csv", ".tsv")):
+        inner += ".csv"
+    out = str(Path(path).with_name(inner))
+    tabs = ", sep='\\t'" if inner.lower().endswith(".tsv") else ""
+    line = f"pandas.read_csv({str(path)!r}{tabs}).to_csv({out!r}{tabs}, index=False)"
+    if suffix == ".zip":  # its file's name is the archive's or another (pandas: 't' of 't.zip')
+        how = f"unzip it and pass the .csv or .tsv it holds (in Python, {line}, and pass that)"
+    else:
+        how = f"decompress it ({tool} {shlex.quote(str(path))}; in Python, {line}) and pass that"
+    return f"torchlvm reads tables as text, gzipped or not (.csv, .csv.gz): {how}"
 
 
 @dataclass(frozen=True)
