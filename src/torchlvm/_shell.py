@@ -2,9 +2,10 @@
 
 - :func:`quoted`: a path as one shell word inside a command a message offers;
 - :func:`home_meant` and :func:`unexpanded_home`: a path that starts with a ``~`` no shell
-  expanded (a quoted word, the part after ``--out=``, a Python string), and its refusal.
+  expanded (a quoted word, the part after ``--out=``, a Python string), and its refusal, worded
+  for each interface the one way errors are (:func:`torchlvm.errors.spelled`).
 
-A leaf module (it imports nothing of torchlvm), so that every layer can import it at the top.
+It imports only :mod:`torchlvm.errors` (a leaf), so that every layer can import it at the top.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
+from typing import TypeVar
+
+from torchlvm.errors import RunDirectoryError, Spell, TorchLVMError, on_command_line, spelled
 
 UNEXPANDED = "no shell expanded its '~' (a shell leaves it as it is inside quotes and after '=')"
 """Why a path given on a command line that starts with ``~`` names no home folder."""
 
 IN_PYTHON = "Python does not expand '~'"
 """Why a path a Python caller passed that starts with ``~`` names no home folder."""
+
+E = TypeVar("E", bound=TorchLVMError)
 
 
 def quoted(path: str | os.PathLike[str]) -> str:
@@ -42,28 +48,38 @@ def home_meant(path: str | os.PathLike[str]) -> str | None:
 
 
 def unexpanded_home(
-    path: str | os.PathLike[str], flag: str = "", *, reading: bool = False, python: bool = False
-) -> str | None:
+    path: str | os.PathLike[str],
+    keyword: str = "",
+    *,
+    reading: bool = False,
+    error: type[E] = RunDirectoryError,  # type: ignore[assignment]
+) -> E | None:
     """The refusal of ``path`` where it starts with a ``~`` that names a home folder but was not
-    expanded (:func:`home_meant`), naming the path meant; else None.
+    expanded (:func:`home_meant`), naming the path meant; else None. Worded for both interfaces
+    by :func:`~torchlvm.errors.spelled`: ``str(err)`` for a Python caller (the fix is
+    ``os.path.expanduser``), ``err.on_command_line`` for the command line (the fix is the
+    expanded path), so a caller need not know which one gave the path.
 
     Args:
         path: the path as given.
-        flag: what gave it: a command-line option (``"--out"``), a Python argument's name
-            (``"out_dir"``), or ``""`` for a positional word or argument.
+        keyword: the argument that gave it, as Python spells it (``"out_dir"``; the command
+            line names it by its flag, ``--out``: :func:`~torchlvm.errors.on_command_line`),
+            or ``""`` for a positional word or argument.
         reading: True for a path that is read (it does not exist), False for one that would
             be made (it would make a folder named ``~`` in the current folder).
-        python: True where a Python caller passed it (the fix is ``os.path.expanduser``),
-            False where it came from a command line (the fix is the expanded path).
+        error: the class of the error returned.
     """
     home = home_meant(path)
     if home is None:
         return None
-    named = f"{flag} {path}" if flag else str(path)
     first = Path(path).parts[0]
     made = f"would make a folder named '{first}' in the current folder"
     problem = "does not exist" if reading else made
-    if python:
-        return f"{named} {problem}: {IN_PYTHON}; pass os.path.expanduser({os.fspath(path)!r})"
-    fix = f"{flag} {quoted(home)}" if flag else quoted(home)
-    return f"{named} {problem}: {UNEXPANDED}; pass {fix}"
+
+    def message(spell: Spell) -> str:
+        flag = f"{spell(keyword)} " if keyword else ""
+        if spell is on_command_line:
+            return f"{flag}{path} {problem}: {UNEXPANDED}; pass {flag}{quoted(home)}"
+        return f"{flag}{path} {problem}: {IN_PYTHON}; pass os.path.expanduser({os.fspath(path)!r})"
+
+    return spelled(error, message)

@@ -72,7 +72,12 @@ def in_python(keyword: str, value: object = None) -> str:
 
 
 #: the keywords whose flag is not ``--`` and the keyword with dashes
-FLAGS = {"max_epochs": "--epochs", "ais_steps": "--ais", "linear": "--linear-decoder"}
+FLAGS = {
+    "max_epochs": "--epochs",
+    "ais_steps": "--ais",
+    "linear": "--linear-decoder",
+    "out_dir": "--out",
+}
 
 
 def on_command_line(keyword: str, value: object = None) -> str:

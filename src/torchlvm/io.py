@@ -40,7 +40,7 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / CONFIG_NAME
     if not folder.is_dir():
-        raise RunDirectoryError(_not_a_folder(folder))
+        raise _not_a_folder(folder)
     if not path.is_file():
         raise RunDirectoryError(
             _inside_a_model(folder)
@@ -53,17 +53,17 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise DataError(f"{path} is not valid JSON ({err}); the file is damaged") from None
 
 
-def _not_a_folder(path: Path) -> str:
+def _not_a_folder(path: Path) -> RunDirectoryError:
     """Why ``path``, which is no folder, holds no model, and what to pass instead."""
     if path.is_file() and path.name in (CONFIG_NAME, WEIGHTS_NAME):
-        return f"{path} is a file of a model folder; pass {path.parent}"
+        return RunDirectoryError(f"{path} is a file of a model folder; pass {path.parent}")
     fix = (
         "pass a run folder written by 'torchlvm train' or an export folder written by "
         "save_pretrained"
     )
     if path.exists():
-        return _inside_a_model(path) or f"{path} is not a folder; {fix}"
-    return unexpanded_home(path, reading=True, python=True) or f"{path} does not exist; {fix}"
+        return RunDirectoryError(_inside_a_model(path) or f"{path} is not a folder; {fix}")
+    return unexpanded_home(path, reading=True) or RunDirectoryError(f"{path} does not exist; {fix}")
 
 
 def _inside_a_model(path: Path) -> str | None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from torchlvm._shell import UNEXPANDED
 from torchlvm.data import load_dataset, load_file
 from torchlvm.data.files import read_rows
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError, OptionError
@@ -299,10 +300,15 @@ def test_a_table_in_another_format_than_its_name_says_is_refused(tmp_path, name,
 
 
 def test_a_quoted_tilde_is_named_as_not_expanded():
-    """In the one wording of torchlvm._shell (data had its own), naming the path meant."""
+    """In the one wording of torchlvm._shell (data had its own), naming the path meant: to a
+    Python caller (load_dataset said 'no shell expanded', a shell's fix), and on the command
+    line."""
     meant = os.path.expanduser("~/surely-not-here-futables.npy")
-    with pytest.raises(DataNotFoundError, match=f"no shell expanded its '~'.*; pass {meant}$"):
+    with pytest.raises(
+        DataNotFoundError, match=r"Python does not expand '~'; pass os.path.ex"
+    ) as e:
         load_dataset("~/surely-not-here-futables.npy", "train")
+    assert e.value.on_command_line.endswith(f"{UNEXPANDED}; pass {meant}")
 
 
 def test_an_npz_without_a_data_key_gives_one_fix_not_two(tmp_path):

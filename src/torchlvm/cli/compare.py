@@ -67,7 +67,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm._shell import unexpanded_home
-    from torchlvm.errors import RunDirectoryError
     from torchlvm.evaluation.compare import Budget, compare, comparison_markdown
     from torchlvm.run.commit import recover_if_free
 
@@ -81,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     out: Path = args.out or Path("runs") / f"compare-{Path(args.data).stem}"
-    if (home := unexpanded_home(out, "--out")) is not None:  # (named as typed, not its runs')
-        raise RunDirectoryError(home)
+    if (home := unexpanded_home(out, "out")) is not None:  # (named as typed, not its runs')
+        raise home
     if out.is_dir():
         recover_if_free(out)  # outputs a killed compare left half replaced: read as one set
     _check_outputs(out)  # before minutes of training: a file of the user's there stays

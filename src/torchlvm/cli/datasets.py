@@ -51,8 +51,8 @@ def _check_data_dir(data_dir: str | None) -> None:
 
     if data_dir is None or Path(data_dir).is_dir():
         return
-    home = unexpanded_home(data_dir, "--data-dir", reading=True)
+    home = unexpanded_home(data_dir, "data_dir", reading=True, error=DataNotFoundError)
     what = "is not a folder" if Path(data_dir).exists() else "does not exist"
-    raise DataNotFoundError(
-        home or f"--data-dir {data_dir} {what}; pass the folder that holds the dataset's files"
+    raise home or DataNotFoundError(
+        f"--data-dir {data_dir} {what}; pass the folder that holds the dataset's files"
     )

@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.plots.kl_fits import kl_fits_figure, save_figure
     from torchlvm.run import output_file
 
-    if (home := unexpanded_home(args.out, "--out")) is not None:  # (a folder: named as typed)
-        raise RunDirectoryError(home)
+    if (home := unexpanded_home(args.out, "out")) is not None:  # (a folder: named as typed)
+        raise home
     if args.out.exists() and not args.out.is_dir():
         raise RunDirectoryError(f"--out {args.out} is a file; pass a folder path")
     dims = (1, 2) if args.dim is None else (args.dim,)

@@ -14,8 +14,7 @@ import argparse
 from pathlib import Path
 
 from torchlvm._os_errors import reworded, unwritable
-from torchlvm._shell import quoted, unexpanded_home
-from torchlvm.errors import RunDirectoryError
+from torchlvm._shell import quoted
 
 HELP = "write an HTML report of one run, or of several side by side"
 
@@ -41,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.run import check_not_busy, output_file
 
     for folder in args.dirs:
-        if (home := unexpanded_home(folder, reading=True)) is not None:
-            raise RunDirectoryError(home)
         check_not_busy(folder)
         check_run_folder(folder)  # before --out is checked: a file or a run's subfolder is named
     out = args.out

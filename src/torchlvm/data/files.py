@@ -473,8 +473,8 @@ def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, A
 
 def _check_path(path: Path) -> None:
     if not path.exists():
-        if (home := unexpanded_home(path, reading=True)) is not None:
-            raise DataNotFoundError(home)  # (the one wording of an unexpanded '~')
+        if (home := unexpanded_home(path, reading=True, error=DataNotFoundError)) is not None:
+            raise home
         raise DataNotFoundError(f"{path} does not exist; check the path")
     if not path.is_file():
         raise DataError(f"{path} is not a file; pass the path of a {file_suffix(path)} file")

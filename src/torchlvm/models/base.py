@@ -182,9 +182,8 @@ class SavableModel:
                 f"{err}"
             ) from None
         folder = Path(folder)
-        home = unexpanded_home(folder, python=True)
-        if home is not None:  # mkdir would make a folder named '~' here
-            raise RunDirectoryError(home)
+        if (home := unexpanded_home(folder)) is not None:
+            raise home  # mkdir would make a folder named '~' here
         if folder.exists() and not folder.is_dir():
             raise RunDirectoryError(f"{folder} is a file, not a folder; save to a folder")
         _check_export_folder(folder)

@@ -261,8 +261,8 @@ def check_run_folder(folder: str | Path) -> None:
         RunDirectoryError: for an interrupted run or a folder (or file) without config.json.
     """
     folder = Path(folder)
-    if (home := unexpanded_home(folder, reading=True, python=True)) is not None:
-        raise RunDirectoryError(home)  # (the command line names its own fix first)
+    if (home := unexpanded_home(folder, reading=True)) is not None:
+        raise home
     if folder.is_dir():  # a killed commit (of model and config.json too) is finished first
         recover_for_reading(folder)
     check_finished(folder)  # an interrupted run is named, with the command that finishes it

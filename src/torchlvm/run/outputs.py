@@ -170,8 +170,8 @@ def output_file(
     blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise RunDirectoryError(f"{flag} {out} lies inside {blocking}, which is a file")
-    if (home := unexpanded_home(out, flag)) is not None:
-        raise RunDirectoryError(home)
+    if (home := unexpanded_home(out, flag.removeprefix("--").replace("-", "_"))) is not None:
+        raise home
     if out.exists() and not overwrite and not (ours is not None and ours(out)):
         raise RunDirectoryError(
             f"{out} already exists; pass --overwrite to replace it, or choose another {flag}"

@@ -90,9 +90,8 @@ def check_new_target(
             f"--out names a folder of {len(os.fsencode(out.name))} bytes, more than the "
             f"{NAME_MAX} a file name may have; choose a shorter name"
         )
-    home = unexpanded_home(out, "--out")
-    if home is not None:
-        raise RunDirectoryError(home)
+    if (home := unexpanded_home(out, "out")) is not None:
+        raise home
     if out.is_symlink():
         raise RunDirectoryError(
             f"--out {out} is a symbolic link; pass the folder it points to ({os.readlink(out)}) "

@@ -453,9 +453,8 @@ def _resume_held(out_dir: str | os.PathLike[str], resume: bool) -> Iterator[RunL
 
 def _check_new_folder(layout: RunLayout) -> None:
     """Refuse a new run's folder that holds a run, or that a '~' no shell expanded names."""
-    home = unexpanded_home(layout.folder, "out_dir", python=True)
-    if home is not None:  # the run's folders would be made under a folder named '~' here
-        raise RunDirectoryError(home)
+    if (home := unexpanded_home(layout.folder, "out_dir")) is not None:
+        raise home  # the run's folders would be made under a folder named '~' here
     # under DDP, Lightning re-runs the script for ranks > 0 after rank 0 has made the folder
     if rank_zero_only.rank == 0 and holds_run(layout.folder):
         raise RunDirectoryError(
