@@ -168,7 +168,7 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
 
     folder = Path(folder)
     if (home := unexpanded_home(folder, reading=True)) is not None:
-        raise RunDirectoryError(home)
+        raise home
     recover_for_reading(folder)  # (a first publish killed midway has no config.json yet)
     check_finished(folder)  # an interrupted run is named, with the command that finishes it
     try:
