@@ -144,8 +144,8 @@ def test_a_users_file_at_an_output_is_kept_and_named_before_any_work(
     assert main(["compare", "--data", "digits", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"torchlvm: error: {mine} is not a file torchlvm compare wrote, and compare writes its "
-        f"{name} there; move it away, or choose another --out\n"
+        f"torchlvm: error: {mine} already exists and is not a file this command wrote; move it "
+        "away, or choose another --out\n"
     )
     assert mine.read_bytes()[:4] in (b"\\doc", b"\x89PNG") and len(list(out.iterdir())) == 1
 

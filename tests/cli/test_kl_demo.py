@@ -89,6 +89,17 @@ def test_kl_demo_never_replaces_a_file_of_the_users_unasked(tmp_path, capsys):
     assert mine.read_bytes().startswith(b"\x89PNG")
 
 
+def test_kl_demo_run_again_redraws_its_own_figures(tmp_path, capsys):
+    """A second kl-demo into the same folder was refused its own figure from the first
+    ('already exists; pass --overwrite'): a figure torchlvm drew is redrawn, as in a run's
+    figures/."""
+    argv = ["kl-demo", "--out", str(tmp_path), "--dim", "1", "--steps", "5", "--samples", "16"]
+    assert cli.main(argv) == 0
+    first = (tmp_path / "kl_fits_1d.png").read_bytes()
+    assert cli.main([*argv, "--separation", "2"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "kl_fits_1d.png").read_bytes() != first
+
+
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
 def test_an_out_that_cannot_be_written_fails_before_the_fits(capsys, monkeypatch):
     """--out /proc/kl (a folder not even root can write): kl-demo fitted and printed the 1-D

@@ -227,3 +227,25 @@ def test_a_dash_is_told_that_standard_output_is_not_written(tmp_path: Path) -> N
     """--out - (stdout, as for cat or pandas' to_csv) was 'must name a .png file, got -'."""
     with pytest.raises(ConfigError, match=r"^--out - would be standard output, .* ending in \.npy"):
         output_file(Path("-"), tmp_path / "z.npy", suffix=".npy")
+
+
+def test_a_file_the_command_names_is_refused_in_its_own_words(tmp_path: Path) -> None:
+    """compare had its own copy of these checks (compare.md in --out); through output_file a
+    file whose name the command chose is not named as if typed after --out ('--out X/compare.md
+    is a folder; pass a file path ... in it'), a path inside a file gets a fix, and a command
+    without --overwrite (None) is not told to pass one."""
+    (tmp_path / "compare.md").mkdir()
+    with pytest.raises(RunDirectoryError) as caught:
+        output_file(None, tmp_path / "compare.md", suffix=".md", overwrite=None)
+    assert str(caught.value) == (
+        f"{tmp_path}/compare.md is a folder, where this command writes its compare.md; move it "
+        "away, or choose another --out"
+    )
+    (tmp_path / "compare.json").write_text("mine")
+    with pytest.raises(RunDirectoryError, match="not a file this command wrote; move it away, or"):
+        output_file(None, tmp_path / "compare.json", suffix=".json", overwrite=None)
+    with pytest.raises(RunDirectoryError, match="already exists; pass --overwrite to replace it"):
+        output_file(None, tmp_path / "compare.json", suffix=".json")
+    assert output_file(None, tmp_path / "compare.json", suffix=".json", ours=bool) is not None
+    with pytest.raises(RunDirectoryError, match=r"which is a file; choose another --npy$"):
+        output_file(tmp_path / "compare.json" / "z.npy", tmp_path, suffix=".npy", flag="--npy")

@@ -109,20 +109,16 @@ OUTPUTS = ("compare.json", "compare.md", "compare.png")
 
 def _check_outputs(out: Path) -> None:
     """Refuse an ``out`` whose compare.json, compare.md or compare.png is not one a compare
-    wrote (a user's own notes named compare.md): those files are replaced.
+    wrote (a user's own notes named compare.md): those files are replaced. compare has no
+    ``--overwrite``: the user moves their file away or chooses another ``--out``.
 
     Raises:
-        RunDirectoryError: naming the file and the fixes (move it, another --out).
+        RunDirectoryError: naming the file and the fixes (:func:`torchlvm.run.output_file`).
     """
-    from torchlvm.errors import RunDirectoryError
+    from torchlvm.run import output_file
 
     for name in OUTPUTS:
-        path = out / name
-        if path.is_dir() or (path.exists() and not _ours(path)):
-            raise RunDirectoryError(
-                f"{path} is not a file torchlvm compare wrote, and compare writes its {name} "
-                "there; move it away, or choose another --out"
-            )
+        output_file(None, out / name, suffix=Path(name).suffix, overwrite=None, ours=_ours)
 
 
 def _ours(path: Path) -> bool:

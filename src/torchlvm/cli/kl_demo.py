@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm._shell import unexpanded_home
     from torchlvm.distributions.fitting import bimodal_target, fit_gaussian
     from torchlvm.errors import RunDirectoryError
+    from torchlvm.plots import drawn_by_torchlvm
     from torchlvm.plots.kl_fits import kl_fits_figure, save_figure
     from torchlvm.run import output_file
 
@@ -67,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise RunDirectoryError(f"--out {args.out} is a file; pass a folder path")
     dims = (1, 2) if args.dim is None else (args.dim,)
-    for dim in dims:  # a file already there is the user's until they say otherwise
+    for dim in dims:  # a file already there is the user's, unless torchlvm drew it
         path = args.out / f"kl_fits_{dim}d.png"
-        output_file(path, path, suffix=".png", overwrite=args.overwrite)
+        output_file(None, path, suffix=".png", overwrite=args.overwrite, ours=drawn_by_torchlvm)
     _check_writable(args.out)  # a folder it cannot write to fails now, not after the fits
     torch.set_num_threads(1)  # 1-D and 2-D problems: extra threads only add overhead
     for dim in dims:

@@ -124,14 +124,18 @@ def output_file(
     *,
     suffix: str | tuple[str, ...],
     flag: str = "--out",
-    overwrite: bool = False,
+    overwrite: bool | None = False,
     ours: Callable[[Path], bool] | None = None,
     reads: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """The file to write: ``path`` or ``default``, checked before any work is done.
+    """The file to write: ``path`` (the user's, given by ``flag``) or ``default`` (the command's
+    own choice, such as ``compare.md`` in the folder ``--out`` names), checked before any work
+    is done.
 
     Args:
         suffix: the allowed suffix (or suffixes; the first is named in messages).
+        overwrite: the command's ``--overwrite``; None for a command without one, whose
+            refusal then offers only the fixes it has.
         ours: tells whether an existing file is one this command wrote (replaced freely).
         reads: the file the command reads (its ``--data``), which its output never replaces.
 
@@ -139,44 +143,69 @@ def output_file(
         ConfigError: if the name does not end in ``suffix``.
         RunDirectoryError: if it is a run's own file or the file the command reads (even with
             ``overwrite``), a folder, inside a file, or an existing file that is not ours and
-            ``overwrite`` is False.
+            ``overwrite`` is not True.
     """
     out = default if path is None else Path(path)
+    named = str(out) if path is None else f"{flag} {out}"  # (what the user typed, if they did)
     suffixes = (suffix,) if isinstance(suffix, str) else suffix
-    run = run_file_of(out)
-    if run is not None:
-        raise RunDirectoryError(
-            f"{flag} {out} is a file of the run in {run}, which no command but training "
-            f"replaces; choose another {flag}"
-        )
-    if reads is not None and _same_file(out, reads):
-        raise RunDirectoryError(
-            f"{flag} {out} is the --data file this command reads, which its output would "
-            f"replace (even with --overwrite); choose another {flag}"
-        )
+    _check_not_kept(out, named, flag, reads)
     if path is not None and os.fspath(path) == "-":  # (numpy, matplotlib: a file, not a pipe)
         raise ConfigError(
             f"{flag} - would be standard output, which this command does not write to; pass a "
             f"file path ending in {suffixes[0]}"
         )
     if out.is_dir():  # before the suffix: a folder's name has none
-        named = default != out  # (a command without a default file names no example)
-        inside = f"such as {quoted(out / (default.stem + suffixes[0]))}" if named else "in it"
-        raise RunDirectoryError(
-            f"{flag} {out} is a folder; pass a file path ending in {suffixes[0]}, {inside}"
-        )
+        raise _a_folder(out, path is None, default, suffixes[0], flag)
     if out.suffix.lower() not in suffixes:
         raise ConfigError(f"{flag} must name a {suffixes[0]} file, got {out}")
     blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
-        raise RunDirectoryError(f"{flag} {out} lies inside {blocking}, which is a file")
+        raise RunDirectoryError(
+            f"{named} lies inside {blocking}, which is a file; choose another {flag}"
+        )
     if (home := unexpanded_home(out, flag.removeprefix("--").replace("-", "_"))) is not None:
         raise home
     if out.exists() and not overwrite and not (ours is not None and ours(out)):
+        if overwrite is None:
+            raise RunDirectoryError(
+                f"{out} already exists and is not a file this command wrote; move it away, or "
+                f"choose another {flag}"
+            )
         raise RunDirectoryError(
             f"{out} already exists; pass --overwrite to replace it, or choose another {flag}"
         )
     return out
+
+
+def _check_not_kept(out: Path, named: str, flag: str, reads: str | os.PathLike[str] | None) -> None:
+    """Refuse ``out`` where it is a file no option replaces, even with ``--overwrite``: a run's
+    own file, or the ``--data`` file the command reads."""
+    run = run_file_of(out)
+    if run is not None:
+        raise RunDirectoryError(
+            f"{named} is a file of the run in {run}, which no command but training "
+            f"replaces; choose another {flag}"
+        )
+    if reads is not None and _same_file(out, reads):
+        raise RunDirectoryError(
+            f"{named} is the --data file this command reads, which its output would "
+            f"replace (even with --overwrite); choose another {flag}"
+        )
+
+
+def _a_folder(out: Path, own: bool, default: Path, suffix: str, flag: str) -> RunDirectoryError:
+    """The refusal of ``out``, a folder: where the command chose the name (``own``), a folder
+    that takes the place of its file; else the user's folder, with a file path in it."""
+    if own:
+        return RunDirectoryError(
+            f"{out} is a folder, where this command writes its {out.name}; move it away, or "
+            f"choose another {flag}"
+        )
+    named = default != out  # (a command without a default file names no example)
+    inside = f"such as {quoted(out / (default.stem + suffix))}" if named else "in it"
+    return RunDirectoryError(
+        f"{flag} {out} is a folder; pass a file path ending in {suffix}, {inside}"
+    )
 
 
 def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
