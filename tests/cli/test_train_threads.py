@@ -75,8 +75,34 @@ def test_every_command_that_computes_takes_threads(tmp_path: Path, monkeypatch, 
         calls.clear()
         assert main(argv) == 0, argv
         assert calls[:1] == [1], (argv, calls)
-    too_many = str((os.cpu_count() or 1) + 1)
+    too_many = str(len(os.sched_getaffinity(0)) + 1)
     assert main(["sample", run, "--n", "3", "--threads", too_many]) != 0
     err = capsys.readouterr().err
     assert f"torchlvm: error: --threads {too_many} is more than the" in err
-    assert err.rstrip().endswith(f"pass --threads {os.cpu_count() or 1} or fewer")
+    assert err.rstrip().endswith(f"pass --threads {len(os.sched_getaffinity(0))} or fewer")
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="needs an affinity mask (Linux)")
+@pytest.mark.parametrize(
+    ("usable", "said"),
+    [({0}, "the 1 CPU core this process may use; pass --threads 1"), ({0, 1}, "the 2 CPU cores")],
+    ids=["one-core", "two-cores"],
+)
+def test_threads_are_counted_against_the_cores_this_process_may_use(monkeypatch, usable, said):
+    """--threads counted os.cpu_count(), the machine's cores, not those this process may run on
+    (taskset, a container's cpuset): on 1 of 16 cores, --threads 8 ran 8 threads on one core.
+    It is now counted where --devices is (training.devices.available_devices)."""
+    from torchlvm.cli._accelerator import apply_threads
+    from torchlvm.errors import ConfigError
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: usable)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # (apply_threads exports it: put back)
+    with pytest.raises(ConfigError, match=f"^--threads {len(usable) + 1} is more than {said}"):
+        apply_threads(len(usable) + 1)
+    before = torch.get_num_threads()
+    try:
+        apply_threads(len(usable))
+        assert torch.get_num_threads() == len(usable)
+    finally:
+        torch.set_num_threads(before)

@@ -89,19 +89,22 @@ def apply_threads(threads: int | None) -> None:
     None (no ``--threads``) leaves torch's count.
 
     Raises:
-        ConfigError: for more threads than this machine's cores.
+        ConfigError: for more threads than the CPU cores this process may use (its affinity
+            mask, as ``taskset`` or a container's cpuset sets it:
+            :func:`~torchlvm.training.devices.available_devices`).
     """
     import torch
 
     from torchlvm._checks import check_positive_int
+    from torchlvm.training.devices import available_devices
 
     if threads is None:
         return
-    cores = os.cpu_count() or 1
+    cores, _ = available_devices("cpu")
     if check_positive_int("threads", threads) > cores:
         raise ConfigError(
-            f"--threads {threads} is more than the {cores} CPU cores here; pass --threads {cores} "
-            "or fewer"
+            f"--threads {threads} is more than the {cores} CPU core{'s' if cores > 1 else ''} "
+            f"this process may use; pass --threads {cores}{' or fewer' if cores > 1 else ''}"
         )
     torch.set_num_threads(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
