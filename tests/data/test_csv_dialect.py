@@ -6,6 +6,8 @@ from __future__ import annotations
 import codecs
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from torchlvm.data.csv_dialect import Dialect, MarkedOtherwise, decode, sniff, text_encoding
 from torchlvm.errors import OptionError
@@ -149,3 +151,21 @@ def test_a_name_that_is_no_text_encoding_is_refused_naming_the_option(name):
         text_encoding(name)
     with pytest.raises(ValueError, match="not a table file's dialect"):
         Dialect.from_dict({"encoding": name})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='a1,;" \r\n\t\u2028\x0c', max_size=40))
+def test_text_lines_are_the_lines_a_file_opened_with_newline_empty_gives(text):
+    """The reader reads a table's text line by line from text_lines (io.StringIO copied the
+    text at 4 bytes a character): the same lines, so the same rows, as StringIO's."""
+    import csv
+    import io
+
+    from torchlvm.data.csv_dialect import text_lines
+
+    assert list(text_lines(text)) == list(io.StringIO(text, newline=""))
+    try:
+        expected = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        return
+    assert list(csv.reader(text_lines(text))) == expected

@@ -27,7 +27,6 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-import io
 import re
 import warnings
 import zlib
@@ -56,6 +55,7 @@ from torchlvm.data.csv_dialect import (
     garbled,
     sniff,
     text_encoding,
+    text_lines,
 )
 from torchlvm.data.csv_once import shared
 from torchlvm.data.csv_stray import stray_line
@@ -227,7 +227,7 @@ def _rows(path: Path, encoding: str | None = None) -> _Rows:
     text = whole.removeprefix(MARK)  # (a UTF-16 text's byte-order mark)
     text = SEPARATOR_HINT.sub("", text, count=1)  # line 1 left blank: lines keep their numbers
     dialect = replace(sniff(text, tabs=_tabs(path)), encoding=encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
+    reader = csv.reader(text_lines(text), delimiter=dialect.delimiter)
     try:
         numbered = [(reader.line_num, row) for row in reader if not blank(row)]
     except csv.Error as error:
