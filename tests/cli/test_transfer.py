@@ -183,3 +183,42 @@ def test_a_users_file_is_read_whole(cvae_run, tmp_path, capsys):
     argv = ["transfer", str(cvae_run), "--data", str(mine), "--from-condition", "3"]
     assert cli.main([*argv, "--to-condition", "8", "--out", str(tmp_path / "t.png")]) == 0
     assert f"transferred {threes} {mine} all images of class three" in capsys.readouterr().out
+
+
+def test_originals_of_any_class_are_each_named_by_their_class(cvae_run, monkeypatch):
+    """--from-condition all labelled every original 'original (any)': each column is named by
+    its original's own class."""
+    import warnings
+
+    from torchlvm import plots
+    from torchlvm.data import load_dataset
+
+    drawn = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, out: drawn.append(fig))
+    argv = ["transfer", str(cvae_run), "--from-condition", "all", "--to-condition", "two"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (its decoder uses c: no warning)
+        assert cli.main([*argv, "--n", "6"]) == 0
+    ax = drawn[0].axes[0]
+    classes = load_dataset("digits", "test").y[:6].tolist()
+    assert [t.get_text() for t in ax.get_xticklabels()] == [NAMES[k] for k in classes]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["original", "as two"]
+    assert ax.get_title().endswith(": each original's class → class two")
+
+
+@pytest.mark.parametrize("flag", ["3", "all"], ids=["one-class", "any-class"])
+def test_a_cvae_that_ignores_its_condition_is_told_so(tmp_path, capsys, flag):
+    """A decoder that does not read c draws every transfer as the reconstruction: one warning
+    line says so, naming evaluate's conditional accuracy."""
+    torch.manual_seed(0)
+    cvae = CVAE(CVAEConfig(64, 10, latent_dim=4, hidden=(32,), num_classes=10))
+    first = next(m for m in cvae.decoder.modules() if isinstance(m, torch.nn.Linear))
+    with torch.no_grad():
+        first.weight[:, 4:] = 0  # the columns of c in the decoder's input (z, c)
+    run = cvae.save_pretrained(tmp_path / "deaf", data=DATA)
+    argv = ["transfer", str(run), "--from-condition", flag, "--to-condition", "all"]
+    with pytest.warns(UserWarning, match="ignores its class condition") as caught:
+        assert cli.main([*argv, "--n", "4"]) == 0
+    said = str(caught[0].message)
+    assert f"'torchlvm evaluate {run}' (conditional accuracy)" in said and "--latent-dim" in said
+    assert (run / "figures" / "transfer.png").is_file()

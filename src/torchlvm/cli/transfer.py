@@ -88,15 +88,20 @@ def run(args: argparse.Namespace) -> int:
     transferred = _transfer(run_, x, y, targets)
     b = names[0] if len(names) == 1 else "every class"
     originals = dataset.x[rows]  # the grey levels a reader recognises, not the draw encoded
-    title = f"Style transfer by {run_.describe()}: class {a} → {b}"
-    if len(names) == 1:
+    source = "each original's class" if a == "any" else f"class {a}"
+    target = b if len(names) > 1 else f"class {b}"
+    title = f"Style transfer by {run_.describe()}: {source} → {target}"
+    if len(names) == 1 and a != "any":
         fig = plots.transfer_grid(originals, transferred[0], shape, source=a, target=b, title=title)
-    else:
+    else:  # one row of originals (each column under its own class when they are of any class)
         fig = plots.image_grid(
             torch.cat([originals.to(x.dtype), *transferred]), shape, nrow=len(x), title=title,
-            row_labels=[f"original ({a})", *[f"as {name}" for name in names]],
+            row_labels=[_originals_label(a), *[f"as {name}" for name in names]],
         )  # fmt: skip
+        if a == "any":
+            _label_columns(fig, shape, [_run.label_name(run_, int(label)) for label in y])
     plots.save_figure(fig, out)
+    _warn_if_condition_ignored(run_, x, y, targets, transferred)
     print(
         f"transferred {len(x)} {dataset.name} {dataset.split} images of "
         f"{'every class' if a == 'any' else 'class ' + a} to "
@@ -128,6 +133,65 @@ def _transfer(run_: Any, x: Any, y: Any, targets: list[int]) -> list[Any]:
         )
         for target in targets
     ]
+
+
+IGNORED = 1e-3
+"""A transfer closer than this share of the data's range to the example's reconstruction under
+its own class, for every example and every other class, says that the decoder ignores c."""
+
+
+def _warn_if_condition_ignored(
+    run_: Any, x: Any, y: Any, targets: list[int], transferred: list[Any]
+) -> None:
+    """Warn, in one line, where every transfer of ``x`` ``(n, D)`` (of classes ``y``) to another
+    class equals its reconstruction under its own class, E[x | z, y], within :data:`IGNORED` of
+    the data's range: the CVAE's decoder does not use its class condition, and the figure shows
+    the reconstructions, not a change of class."""
+    import warnings
+
+    import torch
+
+    from torchlvm import run as _run
+
+    model = run_.model
+    c_own = model.condition_from_labels(y)
+    own = _run.in_batches(model.transfer, x, c_own, c_own, device=run_.device)  # (n, D)
+    other = [(t, y != target) for t, target in zip(transferred, targets, strict=True)]
+    gaps = [(t[moved] - own[moved]).abs().max() for t, moved in other if bool(moved.any())]
+    if not gaps:  # every target is the examples' own class
+        return
+    span = float(x.max() - x.min()) or 1.0
+    largest = float(torch.stack(gaps).max())
+    if largest > IGNORED * span:
+        return
+    warnings.warn(
+        f"the CVAE in {run_.folder} ignores its class condition: every transfer to another "
+        f"class equals the example's reconstruction under its own class (they differ by "
+        f"{largest:.2g} at most, where the data span {span:.3g}), so the figure shows "
+        "reconstructions, not a change of class; measure how "
+        f"often its samples are of the class asked for with 'torchlvm evaluate {run_.folder}' "
+        "(conditional accuracy), and train it with a smaller --latent-dim, so that z cannot "
+        "carry the class",
+        stacklevel=2,
+    )
+
+
+def _originals_label(a: str) -> str:
+    """The row label of the originals: their class, or for originals of any class (each named
+    above its column) "original"."""
+    return "original" if a == "any" else f"original ({a})"
+
+
+def _label_columns(fig: Any, shape: Any, names: list[str]) -> None:
+    """Name above each column of a one-row-per-set grid (``plots.image_grid`` with
+    ``nrow`` = the originals) the class of the original it holds."""
+    from torchlvm.plots._style import gap, label_tiles
+
+    h, w = shape[-2:]
+    ax = fig.axes[0]
+    rows = [label.get_text() for label in ax.get_yticklabels()]
+    label_tiles(ax, (h, w), gap(h, w), rows=rows, cols=names)
+    ax.xaxis.tick_top()
 
 
 def _of_classes(
@@ -173,7 +237,9 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     fix = f"pass --data with a file that has the run's label column {schema.label_column!r}"
     picked, a = _of_classes(run_, dataset, sources, args.n, "row", fix)
     x, y = dataset.x[picked].to(run_.dtype), dataset.y[picked]
-    user = schema.to_user_units(torch.cat(_transfer(run_, x, y, targets)).double())
+    transferred = _transfer(run_, x, y, targets)
+    _warn_if_condition_ignored(run_, x, y, targets, transferred)
+    user = schema.to_user_units(torch.cat(transferred).double())
     labels = torch.tensor(targets).repeat_interleave(len(x))
     _table_rows.write_rows(out, run_, schema.columns, user, labels, read=dataset)
     b = "every class" if len(targets) > 1 else "class " + _run.label_name(run_, targets[0])
