@@ -155,7 +155,7 @@ def _npy_file(args: argparse.Namespace, labelled: bool) -> Path | None:
     )
     if labelled:
         labels = _run.labels_file(npy)
-        _run.output_file(labels, npy, suffix=".npy", flag="--npy", overwrite=args.overwrite)
+        _run.output_file(None, labels, suffix=".npy", flag="--npy", overwrite=args.overwrite)
     return npy
 
 
