@@ -56,3 +56,90 @@ def test_an_option_after_double_dash_is_named_as_such(capsys):
     assert "did you mean" not in first
     assert first.endswith("every word after '--' is a positional argument (a path that starts "
                           "with '-'): put the options before '--'")  # fmt: skip
+
+
+TAKEN = "(a list option takes every word up to the next option): pass it first: "
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["train", "--data", "t.csv", "--drop-columns", "id", "city", "vae", "--out", "r"],
+            "required: model; 'vae' was taken as a value of --drop-columns ",
+        ),
+        (
+            ["train", "--hidden", "64", "vae", "--out", "r"],
+            "must be an integer, got 'vae'; 'vae' was taken as a value of --hidden ",
+        ),
+        (
+            [
+                "fit",
+                "--data",
+                "my t.csv",
+                "--drop",
+                "id",
+                "ppca",
+                "--latent-dim",
+                "2",
+                "--out",
+                "r",
+            ],
+            "required: model; 'ppca' was taken as a value of --drop-columns ",
+        ),
+        (
+            ["sample", "--n", "2", "--class", "7", "RUN"],
+            "required: DIR; 'RUN' was taken as a value of --condition ",
+        ),
+    ],
+    ids=["drop-columns", "hidden", "fit-abbreviated-option", "sample-run-folder"],
+)
+def test_a_positional_taken_by_a_list_option_is_named_with_the_command_meant(
+    tmp_path, monkeypatch, capsys, argv, said
+):
+    """train --drop-columns id city vae said 'the following arguments are required: model' (the
+    model had been typed) and --hidden 64 vae 'must be an integer, got vae': argparse gives a
+    list option every word up to the next option. The error names the word and offers the
+    command with it first, which parses as meant."""
+    import shlex
+
+    from torchlvm.cli import build_parser
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "RUN").mkdir()
+    with pytest.raises(SystemExit):
+        main(argv)
+    first = capsys.readouterr().err.splitlines()[0]
+    assert said + TAKEN in first
+    offered = shlex.split(first.split(TAKEN)[1])
+    word = said.split("'")[1]
+    assert offered[:3] == ["torchlvm", argv[0], word]
+    args, extra = build_parser().parse_known_args(offered[1:])
+    assert extra == [] and word in (getattr(args, "model", None), str(getattr(args, "run_dir", "")))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sample", "--n", "2", "--class", "3", "7"],  # (a label, not a folder: nothing to name)
+        ["train", "--data", "t.csv", "--drop-columns=id,vae", "--out", "r"],  # (took one value)
+    ],
+    ids=["no-folder", "option=value"],
+)
+def test_no_word_is_named_where_none_was_taken_for_a_positional(
+    tmp_path, monkeypatch, capsys, argv
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(argv)
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("torchlvm: error: the following arguments are required: ")
+    assert "taken as a value" not in first
+
+
+def test_a_column_named_like_a_model_after_the_model_is_a_column():
+    from torchlvm.cli import build_parser
+
+    argv = ["train", "vae", "--drop-columns", "id", "vae", "--out", "r"]
+    args, _ = build_parser().parse_known_args(argv)
+    assert (args.model, args.drop_columns) == ("vae", "id,vae")

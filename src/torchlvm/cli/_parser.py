@@ -1,5 +1,6 @@
 """The ``torchlvm`` argument parser: one subparser per command module, usage errors as one
-``torchlvm: error:`` line, help texts that show the defaults worth showing."""
+``torchlvm: error:`` line (naming the spelling meant, and the command meant where a list option
+took a positional word), help texts that show the defaults worth showing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import argparse
 import copy
 import difflib
 import importlib
+import sys
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 
 class Parser(argparse.ArgumentParser):
@@ -15,8 +18,13 @@ class Parser(argparse.ArgumentParser):
     command, choice or option a misspelt one is closest to (as git and Python 3.14's argparse
     ``suggest_on_error`` do)."""
 
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        self._words = list(sys.argv[1:] if args is None else args)  # (for error's hint)
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         # one error line and a one-line pointer to the help, not argparse's usage block
+        message += _swallowed(self, message, getattr(self, "_words", []))
         self.exit(2, f"torchlvm: error: {message}\n  see '{self.prog} --help'\n")
 
     def unrecognized(self, extra: Sequence[str]) -> None:
@@ -44,6 +52,76 @@ class Parser(argparse.ArgumentParser):
             raise argparse.ArgumentError(
                 action, f"{err.message}; did you mean {close!r}?"
             ) from None
+
+
+def _swallowed(parser: argparse.ArgumentParser, message: str, words: list[str]) -> str:
+    """The hint for a positional word that a list option took as one of its values (``train
+    --drop-columns id vae``: the model is missing; ``--hidden 64 vae``: 'vae' is no integer):
+    argparse gives a list option every word up to the next option. It names the word and the
+    command with the word first, which is read as meant; '' where no such word is found.
+
+    A word is the positional's where the error is about it (its option's error quotes it, or
+    the positional is reported missing) and it fits: one of the positional's choices, or, for a
+    positional without choices (a run folder), the last word of the list and a path that exists.
+    """
+    import os
+
+    from torchlvm._shell import quoted
+
+    for action, at in _list_words(parser, words):
+        word = words[at]
+        about_it = message.startswith(f"argument {'/'.join(action.option_strings)}:") and (
+            repr(word) in message
+        )
+        for positional in (a for a in parser._actions if not a.option_strings and a.required):
+            missing = _named(message, positional.metavar or positional.dest)
+            if positional.choices is not None:
+                fits = word in positional.choices
+            else:  # (a folder that exists: not a value that looks like one)
+                last = at + 1 == len(words) or words[at + 1].startswith("-")
+                fits = last and os.path.exists(word)
+            if fits and (about_it or missing):
+                rest = words[:at] + words[at + 1 :]
+                command = " ".join([parser.prog, quoted(word), *map(quoted, rest)])
+                return (
+                    f"; {word!r} was taken as a value of {action.option_strings[0]} (a list "
+                    f"option takes every word up to the next option): pass it first: {command}"
+                )
+    return ""
+
+
+def _named(message: str, name: object) -> bool:
+    """Whether a 'the following arguments are required: a, b' message names ``name``."""
+    head, _, names = message.partition(":")
+    return head == "the following arguments are required" and str(name) in (
+        n.strip() for n in names.split(",")
+    )
+
+
+def _list_words(parser: argparse.ArgumentParser, words: list[str]) -> list[tuple[Any, int]]:
+    """Each word (by index) that a list option (nargs '+' or '*') took, with the option: the
+    words after the option up to the next option or '--'."""
+    taken: list[tuple[Any, int]] = []
+    action = None
+    for at, word in enumerate(words):
+        if word == "--":
+            break
+        if word.startswith("-"):
+            action = _option(parser, word)
+            action = action if action is not None and action.nargs in ("+", "*") else None
+        elif action is not None:
+            taken.append((action, at))
+    return taken
+
+
+def _option(parser: argparse.ArgumentParser, word: str) -> Any:
+    """The option ``word`` names, as argparse reads it (a unique prefix too), or None; None for
+    ``--opt=value``, which takes that value alone."""
+    if "=" in word:
+        return None
+    found = [a for o, a in parser._option_string_actions.items() if o.startswith(word)]
+    exact = parser._option_string_actions.get(word)
+    return exact if exact is not None else (found[0] if len({id(a) for a in found}) == 1 else None)
 
 
 def _closest(typed: str, known: Iterable[str]) -> str | None:
