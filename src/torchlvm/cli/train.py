@@ -57,7 +57,8 @@ def _new_run(model_type: str, given: dict[str, Any]):
 
     s = opts.settle(model_type, given)
     config = TrainConfig(**opts.train_fields(s))
-    check_positive_int("latent_dim", s["latent_dim"])  # before any data is loaded
+    if s["latent_dim"] is not None:  # (a table's default comes from its columns, once read)
+        check_positive_int("latent_dim", s["latent_dim"])  # before any data is loaded
     for width in s["hidden"]:
         check_positive_int("hidden width", width)
     L.seed_everything(config.seed, verbose=False)
@@ -71,6 +72,8 @@ def _new_run(model_type: str, given: dict[str, Any]):
         options={"mmap": True} if s["mmap"] else _tables.options_from(s) or None,
     )
     dm.setup("fit")
+    if s["latent_dim"] is None:
+        s["latent_dim"] = opts.table_latent_dim(dm.input_dim)
     _check_step_fits(config, dm)
     cls = model_class(model_type)
     return cls.from_config(recipe_for(model_type).config(cls, s, dm.facts())), config, dm

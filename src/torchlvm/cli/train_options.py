@@ -34,14 +34,25 @@ DEFAULTS: dict[str, Any] = {
 
 TABLE_DEFAULTS: dict[str, Any] = {
     **{"hidden": [128, 128], "activation": "tanh", "variance": "diagonal", "batch_size": 64},
-    **{"epochs": 300, "patience": 30, "threads": 1},
+    **{"epochs": 300, "patience": 30, "threads": 1, "latent_dim": None},
 }
 """Defaults for a .csv table (standardized by default, see :mod:`torchlvm.cli._tables`): a
 Gaussian p(x | z) with a learned σ per feature, two tanh layers of 128, and enough epochs (with
 early stopping) for a few hundred rows; measured in benchmarks/results/tables_likelihood.md. One
 torch thread: a table's matrices (batches of 64 by 128) are too small to share among threads, and
 a second thread made training 2-15 times slower while other jobs used the cores
-(benchmarks/results/train_threads.md)."""
+(benchmarks/results/train_threads.md). The latent size comes from the table's columns once it
+is read (:func:`table_latent_dim`)."""
+
+
+def table_latent_dim(columns: int) -> int:
+    """A table's default latent size K: half its D columns, at least 2 and at most the 20 of
+    images. Against K = 20 on tables of 4 to 13 columns its held-out log p(x) was 0.3 to 1.6
+    nats per row higher (10 seeds each), and within the spread over seeds on 30 columns
+    (benchmarks/results/tables_latent.md); a 20-dimensional z on a 5-column table is bigger
+    than the data."""
+    return min(20, max(2, columns // 2))
+
 
 TRAIN_FIELDS: dict[str, str] = {
     **{name: name for name in ("objective", "k", "beta", "warmup_epochs", "free_bits", "lr")},
@@ -106,7 +117,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
             action.help += _default_text(action.dest)
 
 
-SHOWN_NONE: dict[str, str] = {"patience": "never", "threads": "torch's, one per core"}
+SHOWN_NONE: dict[str, str] = {
+    "patience": "never",
+    "threads": "torch's, one per core",
+    "latent_dim": "half the columns, 2 to 20,",
+}
 """How the help shows a default of None that means something (others are not shown)."""
 
 
