@@ -830,3 +830,43 @@ def test_utf16_without_its_mark_is_told_the_encoding_its_bytes_say(tmp_path, ord
         error.value
     ) and f"(encoding='{order}', as its first bytes say)" in str(error.value)
     assert read_csv(path, encoding=order).values.tolist() == [[1, 2, 3], [4, 5, 6.5]]
+
+
+@pytest.mark.parametrize(
+    ("labels", "warned"),
+    [
+        (["a"] * 6 + ["b"] * 6 + ["rare"], "('rare' 1 row)"),
+        (["a"] * 6 + ["b"] * 6 + ["B", "c", "c"], "('B' 1 row, 'c' 2 rows)"),
+        (["0"] * 6 + ["1"] * 6 + ["7"], "('7' 1 row)"),
+        (["a"] * 6 + ["b"] * 7, None),
+        ([f"{v:.3f}" for v in np.linspace(0, 1, 13)], None),  # a measurement, no class
+    ],
+    ids=["text", "two-rare", "numbers", "none-rare", "continuous"],
+)
+def test_a_class_of_few_training_rows_is_warned_of(tmp_path, recwarn, labels, warned):
+    """A CVAE's label column with a class of 1 row (a typo, 'B' for 'b') trained silently."""
+    path = tmp_path / "t.csv"
+    rows = "".join(f"{i % 3 + 0.5},{i * 1.5 % 4},{c}\n" for i, c in enumerate(labels))
+    path.write_text("x,y,segment\n" + rows)
+    read_csv(path, label_column="segment")
+    said = [str(w.message) for w in recwarn if "fewer than 5 rows" in str(w.message)]
+    assert said == ([] if warned is None else [said[0]]) and (warned is None or warned in said[0])
+    read_csv(path, label_column="segment", if_present=True)  # a file to score: not said again
+    assert len([w for w in recwarn if "fewer than 5 rows" in str(w.message)]) == len(said)
+
+
+def test_a_later_files_columns_that_are_none_of_the_runs_are_said_not_read(tmp_path, recwarn):
+    """A file to score or fill with extra columns (pandas' index, notes) was read silently
+    without them: one line names them; a file of just the run's columns says nothing."""
+    path = tmp_path / "t.csv"
+    path.write_text(",a,notes,b\n0,1.5,x,2\n1,2.5,y,3\n")
+    table = read_csv(path, if_present=True, features=("a", "b"))
+    assert table.columns == ("a", "b")
+    said = [str(w.message) for w in recwarn if "none of the run's columns" in str(w.message)]
+    assert said == [
+        f"{path}: columns '' (no name), 'notes' are none of the run's columns, so "
+        "the model does not read them"
+    ]
+    path.write_text("b,a\n2,1.5\n3,2.5\n")
+    read_csv(path, if_present=True, features=("a", "b"))
+    assert len([w for w in recwarn if "none of the run's" in str(w.message)]) == 1

@@ -69,6 +69,7 @@ def first_line(text: str) -> str:
     """The first line of ``text`` that is not blank (without its line end), or ``""``."""
     return next((line.rstrip("\r\n") for line in text_lines(text) if line.strip()), "")
 
+
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16-le", "utf-16-be", "cp1252")
 """The text encodings torchlvm tells table files' text by (Python's codec names; ``utf-8-sig``:
 UTF-8 after a byte-order mark; ``utf-16-le`` / ``utf-16-be``: told by their byte-order mark,

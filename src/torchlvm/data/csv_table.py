@@ -588,6 +588,34 @@ def _labels(path: Path, header, lines, cells: list[str], j: int):
     return np.array([lookup[c] for c in stripped], dtype=np.int64), names
 
 
+RARE_CLASS = 5
+"""Fewer rows than this in a class of a training file's labels are warned of: a model learns
+little of it, and one or two rows of a class among hundreds are often a typo of another."""
+
+
+def _warn_of_rare_classes(path: Path, header, j: int, labels: np.ndarray, names) -> None:
+    """Warn of the classes of column ``j``'s ``labels`` with fewer than :data:`RARE_CLASS` rows
+    (the first three, rarest first), where the labels are classes (text, or whole numbers of
+    which most classes are not rare: a column of measurements is no class)."""
+    values, counts = np.unique(labels, return_counts=True)
+    rare = np.argsort(counts, kind="stable")[: int((counts < RARE_CLASS).sum())]
+    whole = bool(np.all(values == np.round(values)))
+    if not len(rare) or (names is None and (not whole or 2 * len(rare) > len(values))):
+        return
+    said = [
+        f"{names[int(values[k])] if names else f'{values[k]:g}'!r} {counts[k]} "
+        + ("row" if counts[k] == 1 else "rows")
+        for k in rare[:3]
+    ]
+    more = f" and {len(rare) - 3} more" if len(rare) > 3 else ""
+    warnings.warn(
+        f"{path}: {_name(header, j)} has classes of fewer than {RARE_CLASS} rows "
+        f"({', '.join(said)}{more}), of which a model learns little; if one is a typo of "
+        "another class, correct it",
+        stacklevel=2,
+    )
+
+
 def delete_such(count: int, noun: str) -> str:
     """The fix for ``count`` rows (or images: ``noun``) with no value: "1 such row; delete it",
     "2 such rows; delete them"."""
@@ -701,6 +729,16 @@ def _read(
         missing = [name for name in features if name not in {header[j] for j in keep}]
         if missing:
             raise lacking(path, missing, others, none=not keep)
+        if others:
+            shown = ", ".join(repr(n) if n else "'' (no name)" for n in others[:5]) + (
+                f" and {len(others) - 5} more" if len(others) > 5 else ""
+            )
+            are = "column {} is" if len(others) == 1 else "columns {} are"
+            warnings.warn(
+                f"{path}: {are.format(shown)} none of the run's columns, so the model does "
+                "not read them",
+                stacklevel=2,
+            )
     if not keep:
         raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
     _check_unique_names(path, header, keep, (lines, rows, dialect))
@@ -723,6 +761,8 @@ def _read(
     if label is not None:
         cells = [dialect.number(c) for c in columns[label]]  # '1,0' read as 1.0
         labels, class_names = _labels(path, header, lines, cells, label)
+        if not if_present:  # a file to train on
+            _warn_of_rare_classes(path, header, label, labels, class_names)
     names = None if header is None else tuple(header[j] for j in keep)
     lines_ = np.array(lines)
     cells, text = (rows, text) if keep_cells else (None, None)
