@@ -81,7 +81,7 @@ def test_resume_refuses_other_table_options_and_a_changed_file(tmp_path: Path, c
     assert "has changed since the run" in err and "column 'b'" in err and err.count("\n") == 1
     _table(path, x, ["id", "a", "b", "d"])
     assert main(resume) == 2
-    assert "now has the columns a, b, d" in capsys.readouterr().err
+    assert "its columns are a, b, d, the run's a, b, c" in capsys.readouterr().err
     _table(path, x, ["id", "a", "b", "c"])  # as it was: the run continues
     assert main([*resume, "--drop-columns", "id"]) == 0
     record = json.loads((out / "config.json").read_text())

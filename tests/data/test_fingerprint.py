@@ -4,6 +4,7 @@ before, its shape, split sizes, columns and standardization), never by a look-al
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -112,3 +113,43 @@ def test_a_record_too_old_to_tell_its_file_from_another_refuses_every_other(move
     bare = {"name": data["name"], "binarize": "none", "seed": 0}
     with pytest.raises(DataError, match="recorded neither the content nor the size"):
         repoint(bare, str(moved), run)
+
+
+def test_a_file_edited_in_place_is_refused_not_split_again(tmp_path, capsys):
+    """Rows appended to a run's own file were taken silently: its seeded test split, drawn again
+    over the longer file, held rows the model trained on, and evaluate reported that leaked
+    number as the test log p(x) (userA). Every command that reads a split of the run's own file
+    refuses it in one line; an edit that keeps the size is found by the content; a file only
+    touched (its bytes the same) and scoring every row of the file as it is now still work."""
+    data = _table(tmp_path / "t.csv")
+    run = tmp_path / "vae"
+    tiny = ["--latent-dim", "1", "--hidden", "4", "--quiet", "--out", str(run)]
+    assert main(["train", "vae", "--data", str(data), *tiny, "--epochs", "1"]) == 0
+    fast = ["--k", "5", "--ks", "1", "--no-figures", "--quiet"]
+    original = data.read_bytes()
+    data.write_bytes(original)  # touched: a new modification time, the same bytes
+    assert main(["evaluate", str(run), *fast]) == 0
+    first = original.split(b"\n")[1]
+    digit = next(i for i, c in enumerate(first) if chr(c).isdigit())
+    edited = bytearray(first)
+    edited[digit] = ord("1") if edited[digit] != ord("1") else ord("2")
+    same_size = original.replace(first, bytes(edited), 1)
+    appended = original + b"\n".join(original.split(b"\n")[1:6]) + b"\n"
+    appended_said = r"split has \d+ rows, the run's had \d+"
+    for content, why in ((appended, appended_said), (same_size, "differs|mean or scale")):
+        data.write_bytes(content)
+        for argv in (
+            ["evaluate", str(run), *fast],
+            ["reconstruct", str(run), "--out", str(tmp_path / "r.csv")],
+            ["train", "vae", "--data", str(data), *tiny, "--epochs", "2", "--resume"],
+        ):
+            capsys.readouterr()
+            assert main(argv) == 2, argv
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and "has changed since the run in" in err, err
+            assert re.search(why, err) and "put back the file the run was trained on" in err
+        assert not (tmp_path / "r.csv").exists()
+    score = ["score", str(run), "--data", str(data), "--out", str(tmp_path / "s.csv")]
+    assert main(score) == 0  # every row of the file as it is now
+    data.write_bytes(original)
+    assert main(["evaluate", str(run), *fast]) == 0

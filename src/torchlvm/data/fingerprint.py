@@ -34,7 +34,7 @@ def file_record(name: str | os.PathLike[str]) -> dict[str, Any]:
         digest = file_sha256(name)
     except OSError:
         return {}
-    return {"file": {"sha256": digest, "bytes": stat.st_size}}
+    return {"file": {"sha256": digest, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}}
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -62,11 +62,48 @@ def _sha256(path: str, mtime_ns: int, size: int) -> str:
 
 def located(data: Mapping[str, Any], new: str | None, folder: Any) -> dict[str, Any]:
     """The run's ``data`` record pointed at ``new`` (:func:`repoint`), or when no ``new`` is
-    given, as recorded once its file is checked to be there (:func:`check_present`)."""
+    given, as recorded once its file is checked to be there (:func:`check_present`) and to hold
+    what it held (:func:`check_unchanged`)."""
     if new is not None:
         return repoint(data, new, folder)
     check_present(data, folder)
+    check_unchanged(data, folder)
     return dict(data)
+
+
+def check_unchanged(data: Mapping[str, Any], folder: Any) -> None:
+    """Refuse a run whose recorded data file was edited in place since it was trained: its
+    seeded splits, drawn again over other rows, would put rows the model trained on into the
+    test split, and its numbers would be of other data. The file's size tells most edits at
+    once; its modification time, where recorded, spares hashing a file untouched since.
+
+    Raises:
+        DataError: naming the file, how it differs and the two fixes.
+    """
+    recorded, name = data.get("file"), data.get("name")
+    if not isinstance(recorded, dict) or "sha256" not in recorded or not name:
+        return  # a dataset by name, or a run recorded before its file's content was
+    try:
+        stat = os.stat(name)
+    except OSError:
+        return  # gone or unreadable: check_present and loading it say so
+    same_size = stat.st_size == recorded.get("bytes", stat.st_size)
+    if same_size and stat.st_mtime_ns == recorded.get("mtime_ns"):
+        return
+    why = _difference(data, str(name)) if same_size else _sizes(stat.st_size, recorded)
+    if why is not None and data.get("table") is not None:  # a table says which column
+        why = _loaded_difference(data, str(name)) or why
+    if why is not None:
+        raise DataError(
+            f"{name} has changed since the run in {folder} was trained on it ({why}): its "
+            "splits would now hold other rows, the test split some the model trained on; put "
+            "back the file the run was trained on, or train a new run on the file as it is now"
+        )
+
+
+def _sizes(now: int, recorded: Mapping[str, Any]) -> str:
+    """The size a file has now against the one its run recorded."""
+    return f"it holds {now} bytes; the run recorded {recorded.get('bytes')}"
 
 
 def check_present(data: Mapping[str, Any], folder: Any) -> None:
@@ -98,6 +135,7 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
 
     old, path = data.get("name"), data_reference(new)
     if path == old:
+        check_unchanged(data, folder)
         return dict(data)
     if not old or not is_file_name(old):
         raise ConfigError(

@@ -233,6 +233,7 @@ def load_split(
         DataError: if the data's dimension does not match the model's (the message names both).
     """
     from torchlvm.data import load_dataset
+    from torchlvm.data.fingerprint import check_unchanged
     from torchlvm.data.load import data_reference
     from torchlvm.data.pixels import READING, check_same_images
 
@@ -244,6 +245,8 @@ def load_split(
         )
     name = own if name is None else name
     same = bool(own) and data_reference(name) == data_reference(own)  # either spelling
+    if same and split != "all":  # its splits are the run's while the file holds its data
+        check_unchanged(run.data, run.folder)
     options = dict(run.data.get("options") or {}) if same else {}
     if not same and streamed and streams(run) and str(name).lower().endswith(".npy"):
         options = {"mmap": True}  # another file given to a run on a file too large to read whole
