@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from torchlvm.data.csv_dialect import Dialect
-from torchlvm.data.csv_form import SHOWN, NumberForm, number_form
+from torchlvm.data.csv_form import SHOWN, NumberForm, number_cells, number_form
 
 POINTS, COMMAS = Dialect(), Dialect(";", ",")
 
@@ -82,3 +82,27 @@ def test_describe_says_the_form():
         "2 decimals with narrow no-break spaces between thousands"
     )
     assert NumberForm().describe() == "as computed"
+
+
+def test_a_run_records_its_columns_forms_and_rows_written_for_it_follow_them(tmp_path):
+    """sample/reconstruct wrote 21.764956371137593 in a column of integers: the run records
+    each column's form (in its own order, the file's read by name), and number_cells writes
+    rows in them, in the dialect written (a decimal comma; a separator that is the decimal
+    mark left out); a run recorded before forms writes as computed."""
+    from torchlvm.data.files import load_file
+    from torchlvm.data.table_schema import TableSchema
+
+    path = tmp_path / "t.csv"
+    path.write_text('revenue,units\n"1,060.94",32\n998.10,43\n"1,234.50",7\n')
+    data = load_file(path, "all", columns=("units", "revenue"))
+    schema = TableSchema.of(data)
+    again = TableSchema.from_dict(schema.to_dict())
+    assert again.forms == schema.forms and [f.places for f in again.forms] == [0, 2]
+    rows = [[29.748841881618116, 1055.1198822569418]]
+    assert number_cells(rows, again.forms, POINTS) == [["30", "1,055.12"]]
+    assert number_cells(rows, again.forms, COMMAS) == [["30", "1055,12"]]
+    old = schema.to_dict()
+    del old["number_forms"]
+    assert number_cells(rows, TableSchema.from_dict(old).forms, POINTS) == [
+        ["29.748841881618116", "1055.1198822569418"]
+    ]

@@ -25,9 +25,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Any
 
 from torchlvm.data.csv_cells import is_missing, is_number
 from torchlvm.data.csv_dialect import Dialect
@@ -93,6 +94,30 @@ class NumberForm:
             digits = f"{int(digits):,}".replace(",", self.grouping)
         return sign + digits + (self.decimal + fraction if fraction else "")
 
+    def in_dialect(self, dialect: Dialect) -> NumberForm:
+        """This form in a file written in ``dialect`` (its decimal mark; a thousands separator
+        that is that mark left out; one that is its delimiter is quoted by the writer)."""
+        grouping = "" if self.grouping == dialect.decimal else self.grouping
+        return replace(self, decimal=dialect.decimal, grouping=grouping)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record (a run's table: the rows written for it follow it)."""
+        return {"places": self.places, "least": self.least, "grouping": self.grouping}
+
+    @classmethod
+    def from_dict(cls, record: Any) -> NumberForm:
+        """The form ``record`` holds (:meth:`to_dict`; the decimal mark is the file's).
+
+        Raises:
+            ValueError: for a record no form has.
+        """
+        places, least, grouping = record["places"], int(record["least"]), str(record["grouping"])
+        if places is not None:
+            places = int(places)
+        if (places is not None and places < 0) or least < 0 or len(grouping) > 1:
+            raise ValueError(f"not a column's number form: {record}")
+        return cls(places, least, grouping)
+
     def describe(self) -> str:
         """In words, for a command's output: ``whole numbers``, ``2 decimals``, ``up to 4
         decimals``, ``as computed`` (also for a column of floats in full, :data:`FULL`); with
@@ -155,3 +180,36 @@ def _shape(text: str, dialect: Dialect) -> tuple[str, str, str, bool] | None:
     marks = [c for c in text if not c.isdigit() and c not in "+-"]
     mark = marks.pop() if fraction is not None and marks else ""
     return fraction or "", mark, marks[0] if marks else "", len(whole.lstrip("0")) > 3
+
+
+LOOKED_AT = (2000, 50_000)
+"""At most this many rows, and cells, of a table tell its columns' forms, the rows spread evenly
+over it (a form is the same on every row; a cell takes some microseconds, so a wide table's
+forms are told by fewer rows, 30 at least)."""
+
+
+def forms_of(
+    rows: Sequence[Sequence[str]], columns: Sequence[int], dialect: Dialect
+) -> tuple[NumberForm, ...]:
+    """The :class:`NumberForm` of each of ``columns`` of ``rows`` (cells as read), learned from
+    at most :data:`LOOKED_AT` rows and cells."""
+    most, cells = LOOKED_AT
+    step = max(1, len(rows) // min(most, max(30, cells // max(1, len(columns)))))
+    looked = rows[::step]
+    return tuple(number_form((row[j] for row in looked), dialect) for j in columns)
+
+
+def number_cells(
+    values: Sequence[Sequence[float]],
+    forms: Sequence[NumberForm] | None,
+    dialect: Dialect,
+    *,
+    single: bool = False,
+) -> list[list[str]]:
+    """Rows of ``values`` ``(N, D)`` as cell texts in ``dialect``: each column in its form
+    (``forms``, one per column, as a run recorded them), else as computed
+    (:func:`~torchlvm.data.csv_write.number_text`); at float32's precision when ``single``."""
+    width = len(values[0]) if len(values) else 0
+    given = forms if forms and len(forms) == width else [NumberForm()] * width
+    written = [form.in_dialect(dialect) for form in given]
+    return [[f.text(v, single=single) for f, v in zip(written, row, strict=True)] for row in values]

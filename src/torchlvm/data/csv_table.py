@@ -57,6 +57,7 @@ from torchlvm.data.csv_dialect import (
     text_encoding,
     text_lines,
 )
+from torchlvm.data.csv_form import NumberForm, forms_of
 from torchlvm.data.csv_once import shared
 from torchlvm.data.csv_stray import stray_line
 from torchlvm.errors import ConfigError, DataError, OptionError, Spell, spelled
@@ -91,6 +92,8 @@ class CSVTable:
         text: the file's whole text as decoded (:func:`read_text`), where the reader kept the
             cells, else None: what a file written back with some cells replaced is made from
             (:mod:`torchlvm.data.csv_rewrite`), read with the cells, not read again.
+        forms: how each of the D feature columns writes its numbers
+            (:mod:`torchlvm.data.csv_form`), which rows written for a run follow.
     """
 
     values: np.ndarray
@@ -103,6 +106,7 @@ class CSVTable:
     features: tuple[int, ...] = ()
     dialect: Dialect = Dialect()
     text: str | None = None
+    forms: tuple[NumberForm, ...] = ()
 
 
 def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
@@ -766,6 +770,7 @@ def _read(
     names = None if header is None else tuple(header[j] for j in keep)
     lines_ = np.array(lines)
     cells, text = (rows, text) if keep_cells else (None, None)
+    forms = forms_of(rows, keep, dialect)
     return CSVTable(
-        values, names, labels, class_names, lines_, header, cells, tuple(keep), dialect, text
+        values, names, labels, class_names, lines_, header, cells, tuple(keep), dialect, text, forms
     )

@@ -18,6 +18,7 @@ from torch import Tensor
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.data.binarize import PROTOCOLS, check_intensities
 from torchlvm.data.csv_dialect import Dialect
+from torchlvm.data.csv_form import NumberForm
 from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import ConfigError, DataError
 
@@ -46,6 +47,8 @@ class Dataset:
             ``inverse`` gives the user's units), or None when ``x`` is as stored.
         dialect: For a table read from a file: its delimiter and decimal point (files written
             from these rows follow it), or None.
+        forms: For a table read from a file: how each column writes its numbers (its decimals,
+            thousands separator: :class:`~torchlvm.data.csv_form.NumberForm`), else ().
 
     Raises:
         DataError: If the fields disagree with each other (shapes, dtypes, label range).
@@ -64,6 +67,7 @@ class Dataset:
     columns: tuple[str, ...] | None = None
     standardizer: Standardizer | None = None
     dialect: Dialect | None = None
+    forms: tuple[NumberForm, ...] = ()
 
     def __post_init__(self) -> None:
         check_choice("split", self.split, SPLITS)

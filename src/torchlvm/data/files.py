@@ -41,6 +41,7 @@ from torchlvm._shell import unexpanded_home
 from torchlvm.data import pixels
 from torchlvm.data.columns import default_names, match_columns
 from torchlvm.data.csv_dialect import Dialect
+from torchlvm.data.csv_form import NumberForm
 from torchlvm.data.csv_table import TABLE_SUFFIXES, delete_such, read_csv
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.registry import file_suffix, unsupported
@@ -77,6 +78,7 @@ class Read(NamedTuple):
     class_names: tuple[str, ...] | None = None
     lines: np.ndarray | None = None  # a CSV's file line of each row
     dialect: Dialect | None = None  # a CSV's delimiter and decimal point
+    forms: tuple[NumberForm, ...] = ()  # how a CSV's columns write their numbers
 
 
 Where = Callable[[int, int], str]  # (row, feature) -> where a message says the value is
@@ -289,7 +291,13 @@ def _read_csv(
         encoding=encoding,
     )
     return Read(
-        table.values, table.labels, table.columns, table.class_names, table.lines, table.dialect
+        table.values,
+        table.labels,
+        table.columns,
+        table.class_names,
+        table.lines,
+        table.dialect,
+        table.forms,
     )
 
 
@@ -610,10 +618,12 @@ def read_rows(
     else:
         read = reader(path, label_column)
     x, shape = _features(read.x, path, _in_table(read.lines, read.columns))
-    names = read.columns
+    names, forms = read.columns, read.forms
     if columns is not None:
         x, names = match_columns(x, names, tuple(columns), path)
         shape = (x.shape[1],)
+        if read.columns is not None and forms:  # in the run's order
+            forms = tuple(dict(zip(read.columns, forms, strict=True))[n] for n in names)
     images = len(shape) == 3  # (C, H, W)
     where = in_rows(shape) if images else _in_table(read.lines, names)
     _check_finite(x, path, allow_missing, where, images=images, csv=read.lines is not None)
@@ -636,6 +646,7 @@ def read_rows(
         binarize="none",
         columns=names,
         dialect=read.dialect,
+        forms=forms,
     )
     if standardize is not False:
         data = standardized(data, standardize, seed=seed)

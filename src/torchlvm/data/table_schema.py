@@ -18,6 +18,7 @@ from torch import Tensor
 
 from torchlvm.data.columns import default_names
 from torchlvm.data.csv_dialect import Dialect, text_encoding
+from torchlvm.data.csv_form import NumberForm
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import DataError
@@ -41,6 +42,10 @@ class TableSchema:
             run's rows follow it: :meth:`~torchlvm.data.csv_dialect.Dialect.for_csv`).
         encoding: the text encoding the user stated for the training file (``--encoding``),
             which later files are read in too; None: each file's is told from its bytes.
+        forms: how each column of the training file writes its numbers (whole numbers, 2
+            decimals, ...: :class:`~torchlvm.data.csv_form.NumberForm`), which rows written
+            for the run follow (:func:`~torchlvm.data.csv_form.number_cells`); () for a run
+            recorded before forms were, whose rows are written as computed.
     """
 
     columns: tuple[str, ...]
@@ -49,6 +54,7 @@ class TableSchema:
     label_column: Selector | None = None
     dialect: Dialect = Dialect()
     encoding: str | None = None
+    forms: tuple[NumberForm, ...] = ()
 
     @classmethod
     def of(
@@ -64,7 +70,7 @@ class TableSchema:
         columns = data.columns or default_names(data.dim)
         dialect = data.dialect or Dialect()
         stated = None if encoding is None else dialect.encoding  # Python's name of it
-        options = (tuple(drop_columns), label_column, dialect, stated)
+        options = (tuple(drop_columns), label_column, dialect, stated, data.forms)
         return cls(tuple(columns), data.standardizer, *options)
 
     def read_in(self, encoding: str | None) -> TableSchema:
@@ -87,6 +93,7 @@ class TableSchema:
             "label_column": self.label_column,
             **self.dialect.to_dict(),
             **({} if self.encoding is None else {"stated_encoding": self.encoding}),
+            **({"number_forms": [f.to_dict() for f in self.forms]} if self.forms else {}),
         }
 
     @classmethod
@@ -107,6 +114,7 @@ class TableSchema:
                 record.get("label_column"),
                 Dialect.from_dict(record),
                 _stated(record.get("stated_encoding")),
+                tuple(NumberForm.from_dict(f) for f in record.get("number_forms") or ()),
             )
         except (AttributeError, KeyError, TypeError, ValueError):
             raise DataError("the run's recorded table is damaged; re-create the run") from None
