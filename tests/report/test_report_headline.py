@@ -297,3 +297,12 @@ def test_a_split_with_missing_cells_sets_train_beside_test_of_the_same_cells():
     assert cards_by_key(metrics)["log_px"].note == (
         "exact · on the 4 complete rows of 18 only (the observed-cell likelihood covers every row)"
     )  # (the card said nothing of the rows it covers without fit's train number)
+
+
+def test_active_units_undefined_at_one_example_is_a_card_saying_why(demo_metrics):
+    """evaluate on a one-example split marks active units undefined (a covariance over one
+    example is 0 by construction); the report said only 'Not in metrics.json: active units.'"""
+    reason = "a variance over examples needs at least 2 examples; evaluate --split train"
+    demo_metrics["latent"]["active_units"] = {"value": None, "kind": "undefined", "note": reason}
+    card = cards_by_key(demo_metrics)["active_units"]
+    assert (card.value, card.title) == ("n/a", reason)

@@ -266,8 +266,9 @@ def imputation(m: Evaluation) -> Headline | None:
 
 def active_units(m: Evaluation) -> Headline | None:
     found = _measured(m.latent, Latent, "active_units")
-    if found is None:
-        return None
+    if found is None:  # not measured, or undefined (one example has no covariance)
+        units = m.latent.active_units if isinstance(m.latent, Latent) else None
+        return _undefined("active_units", "active units", units)
     latent, record, active = found
     size = latent.latent_dim or (None if m.model is None else m.model.latent_dim)
     value = format_number(int(active)) + (f" of {int(size)}" if size else "")
