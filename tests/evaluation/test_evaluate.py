@@ -263,3 +263,20 @@ def test_a_tables_reconstruction_error_names_the_units_it_is_in(standardized, un
         {"sq_error": torch.tensor([1.0, 3.0])}, dim=4, table=True, standardized=standardized
     )
     assert units in out["mse_per_example"]["note"] and out["mse_per_pixel"]["value"] == 0.5
+
+
+def test_an_ood_file_of_one_row_is_skipped_saying_why(tmp_path):
+    """evaluate --ood one.csv (a single row) gave an AUROC of that one row against the test
+    rows, printed as a detection result ('all 1 rows'): it is skipped, naming score, which
+    scores one row."""
+    rng = torch.Generator().manual_seed(0)
+    rows = torch.randn(200, 5, generator=rng).tolist()
+    table, one = tmp_path / "t.csv", tmp_path / "one.csv"
+    table.write_text("a,b,c,d,e\n" + "".join(",".join(f"{v:.4f}" for v in r) + "\n" for r in rows))
+    one.write_text("a,b,c,d,e\n" + ",".join(f"{v:.4f}" for v in rows[0]) + "\n")
+    model = PPCA(latent_dim=2).fit(load_dataset(str(table), "train").x)
+    config = dict(k=10, ks=(1,), ood=(str(one),), sample_quality=False, n=None)
+    outliers = run(model, load_dataset(str(table), "test"), **config)["outliers"]
+    assert outliers["sets"] == {}
+    reason = outliers["skipped"][str(one)]
+    assert "needs at least 2 rows, and 1 was evaluated; score one row" in reason

@@ -145,12 +145,14 @@ means (active units), a covariance (the Fréchet distance), telling test rows fr
 (AUROC). Over one example the variance is 0 by construction and an AUROC is one comparison."""
 
 
-def too_few(what: str, n: int, noun: str = "example") -> str | None:
+def too_few(
+    what: str,
+    n: int,
+    noun: str = "example",
+    fix: str = "evaluate a larger split (e.g. --split train) or more data",
+) -> str | None:
     """Why ``what`` is undefined on ``n`` evaluated examples (fewer than :data:`FEWEST`), naming
-    the fix; None when there are enough."""
+    the ``fix``; None when there are enough."""
     if n >= FEWEST:
         return None
-    return (
-        f"{what} needs at least {FEWEST} {noun}s, and {n} was evaluated; evaluate a larger "
-        "split (e.g. --split train) or more data"
-    )
+    return f"{what} needs at least {FEWEST} {noun}s, and {n} was evaluated; {fix}"
