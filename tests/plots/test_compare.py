@@ -135,3 +135,19 @@ def test_scores_read_off_a_compare_result():
     assert all(row["question"].endswith("?") for row in scores.values())
     fig = comparison_figure(scores)
     assert [len(ax.patches) for ax in fig.axes] == [3, 2, 2]
+
+
+def test_the_autoencoders_generation_bar_says_its_codes_and_gives_the_fitted_ones():
+    """compare.png drew the AE's Fréchet distance of N(0, I) codes (1066) unlabelled beside the
+    VAE's (740), while the AE on fitted-Gaussian codes, what `sample` draws, measured 263
+    (userB): the AE's bar says which codes, and names the fitted ones' distance."""
+    ae = entry("AE", 0.05, fd=1065.7, floor=7.9)
+    ae["metrics"]["sample_quality"]["frechet_fitted_codes"] = {"value": 262.8}
+    result = {"models": {"ae": ae, "vae": entry("VAE", 0.1, fd=740.4, floor=7.9)}}
+    scores = comparison_scores(result)
+    assert scores["generation"]["notes"] == {"AE": "N(0, I) codes"}
+    assert scores["generation"]["marks"] == {"AE": (262.8, "fitted-Gaussian codes 262.8")}
+    fig = comparison_figure(scores)
+    written = [t.get_text() for t in fig.axes[2].texts]
+    assert "1066 (N(0, I) codes)" in written and "fitted-Gaussian codes 262.8" in written
+    assert "740.4" in written  # the VAE's alone

@@ -54,6 +54,9 @@ def comparison_figure(
             ``higher_is_better`` (bool),
             ``values`` (model label → number, or None where it cannot be measured),
             and optionally ``errors`` (model label → standard error or None),
+            ``notes`` (model label → words after its value, e.g. how it was measured),
+            ``marks`` (model label → ``(number, words)``: a second measure of that model, drawn
+            as a diamond on its bar),
             ``reference`` (a number drawn as a dashed line) with ``reference_label``.
             Every row names the same models, in the same order.
         title: the figure title.
@@ -108,9 +111,11 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
         extent.append(float(reference))
     hi = max(extent) if extent else 1.0
     hi = hi if hi > 0 else 1.0
-    for yi, value, err, ok in zip(y, values, errs, measured, strict=True):
+    notes = row.get("notes") or {}
+    for model, yi, value, err, ok in zip(models, y, values, errs, measured, strict=True):
         if ok:
             text = format_measured(float(value), None if math.isnan(err) else float(err))
+            text += f" ({notes[model]})" if notes.get(model) else ""
             end = value + (err if math.isfinite(err) else 0.0)
             ax.annotate(text, (max(end, 0.0), yi), xytext=(4, 0), textcoords="offset points",
                         va="center", fontsize=8, bbox=LABEL_BOX)  # fmt: skip
@@ -118,6 +123,11 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
             ax.annotate("not measurable", (0.0, yi), xytext=(4, 0), textcoords="offset points",
                         va="center", fontsize=8, color="0.4", style="italic",
                         bbox=LABEL_BOX)  # fmt: skip
+    for model, yi in zip(models, y, strict=True):
+        if (mark := (row.get("marks") or {}).get(model)) is not None:
+            ax.plot([mark[0]], [yi], marker="D", color="black", ms=5, zorder=3)
+            ax.annotate(mark[1], (mark[0], yi), xytext=(5, 0), textcoords="offset points",
+                        va="center", fontsize=8, bbox=LABEL_BOX)  # fmt: skip
     top = len(models) - 0.4
     if reference is not None:
         ax.axvline(float(reference), color="black", ls="--", lw=1, zorder=1)
@@ -147,8 +157,8 @@ def comparison_scores(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     Returns:
         Rows interpretability (MIG ± its bootstrap standard error), separability (logistic
         probe accuracy ± its standard error, raw pixels as reference) and generation (Fréchet
-        distance, the real-vs-real distance at the same n as reference; the autoencoder's from
-        N(0, I) codes).
+        distance, the real-vs-real distance at the same n as reference; the autoencoder's bar
+        from N(0, I) codes, the fitted-Gaussian codes' distance marked on it).
     """
     entries = list(result["models"].values())
     labels = [str(entry["label"]) for entry in entries]
@@ -188,5 +198,19 @@ def comparison_scores(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             each("metrics", "sample_quality", "frechet", "value"),
             reference=first("metrics", "sample_quality", "frechet_real_reference", "value"),
             reference_label="real vs real",
+            **_fitted_codes(each("metrics", "sample_quality", "frechet_fitted_codes")),
         ),
     }
+
+
+def _fitted_codes(fitted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The generation row's ``notes`` and ``marks`` for an autoencoder: its bar is of N(0, I)
+    codes; a Gaussian fitted to its training codes (what ``sample`` draws) gives another
+    distance, marked on the bar."""
+    notes, marks = {}, {}
+    for label, record in fitted.items():
+        value = record.get("value") if isinstance(record, Mapping) else None
+        if value is not None:
+            notes[label] = "N(0, I) codes"
+            marks[label] = (float(value), f"fitted-Gaussian codes {format_measured(float(value))}")
+    return {"notes": notes, "marks": marks} if notes else {}
