@@ -106,3 +106,38 @@ def test_a_run_records_its_columns_forms_and_rows_written_for_it_follow_them(tmp
     assert number_cells(rows, TableSchema.from_dict(old).forms, POINTS) == [
         ["29.748841881618116", "1055.1198822569418"]
     ]
+
+
+@pytest.mark.parametrize(
+    ("cells", "dialect", "single", "text"),
+    [
+        (["1.054e-01", "-2.925e-02", "3.100e+00"], POINTS, False, "-7.957e-02"),
+        (["1.054E-01", "-2.925E-02", "3.100E+00"], POINTS, False, "-7.957E-02"),
+        (["1,054e-01", "-2,925e-02", "3,100e+00"], COMMAS, False, "-7,957e-02"),
+        (["1e-05", "0.5", "0.25"], POINTS, False, "-0.07957314323692977"),  # mixed: computed
+        (["1.0e-05", "2.50e-01", "3.125e+00"], POINTS, False, "-0.07957314323692977"),
+        (  # numpy's savetxt('%.18e'): no float32 noise
+            ["1.054000000000000048e-01", "2.925000000000000155e-02", "3.100000000000000089e+00"],
+            POINTS,
+            True,
+            "-7.957314e-02",
+        ),
+    ],
+    ids=["e", "E", "decimal-comma", "mixed", "varying", "savetxt-float32"],
+)
+def test_a_column_in_exponents_gets_its_count_of_decimals_in_exponents(
+    cells, dialect, single, text
+):
+    """A column written '1.054e-01' got '-0.07957314323692977' (userA)."""
+    assert number_form(cells, dialect).text(-0.07957314323692977, single=single) == text
+
+
+def test_finer_keeps_more_decimals_than_the_column_writes():
+    """impute writes a mean 2 decimals finer: a 0/1 column's 0.15 stays 0.15 (rounded to the
+    column's step it was 0, and the filled file's share of ones fell)."""
+    flags = number_form(["0.0", "1.0", "0.0"], POINTS)
+    assert flags.text(0.1523) == "0.0" and flags.finer(2).text(0.1523) == "0.15"
+    assert flags.finer(2).text(1.0) == "1.0" and flags.finer(2).describe() == "up to 2 decimals"
+    money = number_form(["1,060.94", "998.10", "1,234.50"], POINTS).finer(2)
+    assert money.text(1055.1198822569418) == "1,055.1199" and money.text(3.5) == "3.50"
+    assert NumberForm().finer(2) == NumberForm()

@@ -15,9 +15,11 @@ PPCA's mean μ, a VAE's E[x] under its prior; the output says how many rows got 
 sampling-importance-resampling for a VAE), stacked, with a first column ``draw`` (1..N).
 
 Each filled value is written as its column writes its numbers (:mod:`torchlvm.data.csv_form`):
-its decimals (whole numbers in a column of integers), thousands separator and decimal mark, and
-quoted as its column's numbers are or where it must be (:mod:`torchlvm.data.csv_rewrite`); the
-output names each filled column's rounding.
+its thousands separator, decimal mark and exponents, and its decimals with :data:`FINER` more
+(``29.75`` in a column of integers, ``0.15`` in a 0/1 column: a mean is no value of the column,
+and rounding it to one would bias what is computed from the file), quoted as its column's
+numbers are or where it must be (:mod:`torchlvm.data.csv_rewrite`); the output names each
+filled column's rounding.
 
 Every other cell, observed values and dropped or label columns alike, is copied from the file
 as written (bit for bit); the header, the column order, the separator and the decimal point
@@ -58,12 +60,20 @@ def _file_columns(schema: Any, table: Any) -> list[int]:
     return [table.header.index(name) for name in schema.columns]
 
 
+FINER = 2
+"""Decimals a filled value keeps beyond its column's: a conditional mean rounded to the
+column's own step (a 0/1 column's mean of 0.15 to 0) biases every mean or share computed from
+the filled file; 2 more move it by at most 1/200 of the step (0.15 stays 0.15)."""
+
+
 def _forms(table: Any, columns: list[int]) -> list[Any]:
     """How each of the model's features' file column writes its numbers
-    (:func:`~torchlvm.data.csv_form.number_form`), in the model's order."""
+    (:func:`~torchlvm.data.csv_form.number_form`), :data:`FINER` decimals finer, in the
+    model's order."""
     from torchlvm.data.csv_form import number_form
 
-    return [number_form((row[j] for row in table.cells), table.dialect) for j in columns]
+    cells = table.cells
+    return [number_form((row[j] for row in cells), table.dialect).finer(FINER) for j in columns]
 
 
 def _filled_cells(
@@ -189,7 +199,10 @@ def _report(args: argparse.Namespace, run_: Any, x: torch.Tensor, out: Any, form
     )
     print(f"  method: {how}; values in the file's units")
     if forms:
-        print(f"  filled values rounded as each column writes its numbers: {forms}")
+        print(
+            f"  written in each column's form, {FINER} decimals finer (a mean rounded to the "
+            f"column's own step would bias means and shares): {forms}"
+        )
     empty = int(missing.all(1).sum())
     if empty:
         marginal = {"ppca": "its mean μ", "vae": "E[x] under its prior, importance-sampled"}

@@ -14,9 +14,15 @@ so that the file reads back, by pandas' ``read_csv`` as by torchlvm, as one clea
   ``1.060,94``, ``1 060,94``, ``1'060.94``);
 - its decimal mark (the file's: ``3,14`` with decimal commas).
 
-A column written in exponents (``1e-05``), or with fewer than :data:`SHOWN` numbers to learn
-from, gets the value's shortest text (:func:`~torchlvm.data.csv_write.number_text`) in the
+A column written in exponents with a fixed count of decimals (``1.054e-01``, ``%.3e``; numpy's
+``savetxt``) gets that count in exponents. A column of positional numbers and exponents mixed
+(pandas' shortest floats, ``1e-05`` beside ``0.5``), or with fewer than :data:`SHOWN` numbers to
+learn from, gets the value's shortest text (:func:`~torchlvm.data.csv_write.number_text`) in the
 file's decimal mark.
+
+A form may keep more digits than its column writes (:meth:`NumberForm.finer`): ``impute``
+writes a conditional mean 2 decimals finer than its column, as rounding it to the column's own
+step would bias every mean or share computed from the filled file.
 Quoting is the file's text's, not the number's: :mod:`torchlvm.data.csv_rewrite`.
 """
 
@@ -68,12 +74,20 @@ class NumberForm:
             else 0 (trailing zeros dropped).
         grouping: its thousands separator, ``""`` for none.
         decimal: its decimal mark.
+        exponent: ``"e"`` or ``"E"`` for a column written in exponents (``places``: the
+            decimals of the number before it), ``""`` for positional numbers.
     """
 
     places: int | None = None
     least: int = 0
     grouping: str = ""
     decimal: str = "."
+    exponent: str = ""
+
+    def finer(self, digits: int) -> NumberForm:
+        """This form rounding to ``digits`` more decimals (a form written as computed stays
+        so)."""
+        return self if self.places is None else replace(self, places=self.places + digits)
 
     def text(self, value: float, *, single: bool = False) -> str:
         """``value`` written in this form, at float32's precision when ``single`` (see
@@ -82,6 +96,10 @@ class NumberForm:
         if not shortest or not math.isfinite(value) or self.places is None:
             return shortest.replace(".", self.decimal)
         exact = Decimal(shortest)
+        if self.exponent:  # no more digits than the model's precision holds
+            places = min(self.places, max(len(exact.as_tuple().digits) - 1, self.least))
+            written = f"{float(value):.{places}{self.exponent}}"
+            return written.replace(".", self.decimal)
         if -exact.as_tuple().exponent > self.places:  # more digits than the column writes
             step = Decimal(1).scaleb(-self.places)
             exact = Decimal(float(value)).quantize(step, ROUND_HALF_EVEN, _CONTEXT)
@@ -102,7 +120,8 @@ class NumberForm:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (a run's table: the rows written for it follow it)."""
-        return {"places": self.places, "least": self.least, "grouping": self.grouping}
+        record = {"places": self.places, "least": self.least, "grouping": self.grouping}
+        return {**record, **({"exponent": self.exponent} if self.exponent else {})}
 
     @classmethod
     def from_dict(cls, record: Any) -> NumberForm:
@@ -114,9 +133,11 @@ class NumberForm:
         places, least, grouping = record["places"], int(record["least"]), str(record["grouping"])
         if places is not None:
             places = int(places)
-        if (places is not None and places < 0) or least < 0 or len(grouping) > 1:
+        exponent = str(record.get("exponent", ""))
+        wrong = (places is not None and places < 0) or least < 0 or len(grouping) > 1
+        if wrong or exponent not in ("", "e", "E"):
             raise ValueError(f"not a column's number form: {record}")
-        return cls(places, least, grouping)
+        return cls(places, least, grouping, exponent=exponent)
 
     def describe(self) -> str:
         """In words, for a command's output: ``whole numbers``, ``2 decimals``, ``up to 4
@@ -127,8 +148,9 @@ class NumberForm:
         elif self.places == 0:
             said = "whole numbers"
         else:
-            upto = "up to " if self.least < self.places else ""
+            upto = "up to " if self.least < self.places and not self.exponent else ""
             said = f"{upto}{self.places} decimal" + "s" * (self.places != 1)
+            said += " in exponents" if self.exponent else ""
         if not self.grouping:
             return said
         return f"{said} with {_GROUPINGS.get(self.grouping, repr(self.grouping))} between thousands"
@@ -137,14 +159,21 @@ class NumberForm:
 def number_form(cells: Iterable[str], dialect: Dialect) -> NumberForm:
     """The form of a column of ``cells`` (as read, one per row; missing ones are skipped) in a
     file of ``dialect`` (see the module docstring)."""
-    shapes = []
+    shapes, exponents = [], []
     for cell in cells:
         if is_missing(cell):
             continue
         shape = _shape(cell.strip(), dialect)
         if shape is None:  # an exponent, or no number
+            exponents.append(_exponent(cell.strip(), dialect))
+            if exponents[-1] is None or shapes:
+                return NumberForm(decimal=dialect.decimal)
+        elif exponents:
             return NumberForm(decimal=dialect.decimal)
-        shapes.append(shape)
+        else:
+            shapes.append(shape)
+    if exponents:
+        return _in_exponents(exponents, dialect)
     if not shapes:
         return NumberForm(decimal=dialect.decimal)
     if len(shapes) < SHOWN:
@@ -166,6 +195,31 @@ def number_form(cells: Iterable[str], dialect: Dialect) -> NumberForm:
         grouping=grouping,
         decimal=marks.most_common(1)[0][0] if marks else dialect.decimal,
     )
+
+
+_EXPONENT = re.compile(r"[+-]?\d(?:[.,](\d*))?([eE])[+-]?\d+")
+
+
+def _exponent(text: str, dialect: Dialect) -> tuple[int, str, str] | None:
+    """An exponent cell's decimals before its exponent, its decimal mark and its ``e`` or
+    ``E`` (``1.054e-01``: 3, ``.``, ``e``); None for any other text."""
+    found = _EXPONENT.fullmatch(text)
+    if found is None or not is_number(dialect.number(text)):
+        return None
+    mark = text[1:2] if found.group(1) is not None else ""
+    return len(found.group(1) or ""), mark if mark in ".," else "", found.group(2)
+
+
+def _in_exponents(cells: list, dialect: Dialect) -> NumberForm:
+    """The form of a column of cells in exponents (:func:`_exponent`): one count of decimals,
+    else as computed."""
+    counts = {count for count, _, _ in cells}
+    if len(cells) < SHOWN or len(counts) != 1:
+        return NumberForm(decimal=dialect.decimal)
+    marks = Counter(mark for _, mark, _ in cells if mark)
+    mark = marks.most_common(1)[0][0] if marks else dialect.decimal
+    letter = Counter(e for _, _, e in cells).most_common(1)[0][0]
+    return NumberForm(counts.pop(), 0, "", mark, letter)
 
 
 def _shape(text: str, dialect: Dialect) -> tuple[str, str, str, bool] | None:
