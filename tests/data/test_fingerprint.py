@@ -153,3 +153,25 @@ def test_a_file_edited_in_place_is_refused_not_split_again(tmp_path, capsys):
     assert main(score) == 0  # every row of the file as it is now
     data.write_bytes(original)
     assert main(["evaluate", str(run), *fast]) == 0
+
+
+def test_a_copy_given_while_the_runs_file_is_in_place_does_not_move_the_run(tmp_path, capsys):
+    """evaluate --data COPY re-pointed the run at the copy (config.json rewritten, 'the run's
+    data file is now ...') although its own file was still there, unchanged (userB): the copy is
+    read by that command alone. Once the run's file is edited, the copy holding its data is
+    where the run's data now is, and the run moves there."""
+    data = _table(tmp_path / "t.csv")
+    run = tmp_path / "vae"
+    tiny = ["--latent-dim", "1", "--hidden", "4", "--quiet", "--out", str(run)]
+    assert main(["train", "vae", "--data", str(data), *tiny, "--epochs", "1"]) == 0
+    copy = tmp_path / "copy.csv"
+    shutil.copyfile(data, copy)
+    fast = ["--k", "5", "--ks", "1", "--no-figures"]
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(copy), *fast]) == 0
+    assert "data file is now" not in capsys.readouterr().out
+    assert json.loads((run / "config.json").read_text())["data"]["name"] == str(data)
+    data.write_text(data.read_text() + "1,2,3\n")  # edited in place: the copy holds the data
+    assert main(["evaluate", str(run), "--data", str(copy), *fast]) == 0
+    assert f"data file is now {copy}" in capsys.readouterr().out
+    assert json.loads((run / "config.json").read_text())["data"]["name"] == str(copy)

@@ -196,11 +196,20 @@ def repointed(run: Run, data: str | None) -> Run:
 def record_repointed(before: Run, after: Run) -> str | None:
     """Record in the run's ``config.json`` the new place of its data file that :func:`repointed`
     checked (the caller holds the run's lock), so that later commands read it there; returns
-    what to tell the user, or None when nothing moved."""
+    what to tell the user, or None when nothing moved. A copy given while the recorded file is
+    still there, unchanged, is read by this command alone: the run keeps its file."""
+    from torchlvm.data.fingerprint import check_unchanged
     from torchlvm.run.record import record_data
 
     if after.data == before.data:
         return None
+    if os.path.exists(str(before.data.get("name"))):
+        try:
+            check_unchanged(before.data, before.folder)
+        except DataError:
+            pass  # edited in place since: the copy given holds the run's data, it moves there
+        else:
+            return None
     record_data(after.folder, after.data)
     return (
         f"the run's data file is now {after.data['name']} (it holds the data of "
