@@ -111,10 +111,30 @@ def test_help_texts_say_what_the_code_does_in_one_wording() -> None:
     assert "also look in" not in text["datasets"]
     for name in ("datasets", "fit", "train", "evaluate", "compare", "encode"):
         assert (
-            "--data-dir DATA_DIR the folder holding the dataset's files (the only place "
-            "looked in)" in text[name]
+            "--data-dir DATA_DIR the folder holding the dataset's files, the only place "
+            "looked in (default: " in text[name]
         ), name
     assert "--hidden WIDTH [WIDTH ...] hidden layer widths (default: 256)" in text["compare"]
     assert "(default: runs/compare-DATA)" in text["compare"]
     assert "(default: DIR/report.html;" in text["report"]
     assert "registered" not in text["train"] and "miwae" in text["train"]
+
+
+def test_data_dir_says_where_data_is_looked_for_without_it(monkeypatch) -> None:
+    """--data-dir said only 'the only place looked in': a newcomer could not tell where
+    torchlvm looks without it, nor that a run's commands read from the run's own folder. The
+    places said are data/locate.py's, in its order."""
+    from torchlvm.data.locate import candidate_dirs
+
+    monkeypatch.setenv("TORCHLVM_DATA", "/T")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", "/H")
+    dirs = [str(d).replace("/T/", "$TORCHLVM_DATA/") for d in candidate_dirs("NAME")]
+    places = ", then ".join(d.replace("/H/", "~/") for d in dirs)
+    own = {"train": "", "fit": "", "datasets": "", "compare": ""}  # (no run to read from)
+    for name in build_parser().commands:  # type: ignore[attr-defined]
+        for parser, action in _options(name):
+            if action.dest == "data_dir":
+                text = _help_of(parser, action)
+                run = own.get(name, "the run's own, else ")
+                assert text.endswith(f"(default: {run}{places})"), (name, text)

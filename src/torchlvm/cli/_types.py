@@ -21,8 +21,18 @@ T = TypeVar("T", int, float)
 
 MAX_SEED = 2**32 - 1
 """The largest seed every random source accepts (NumPy's and Lightning's seeds are 32-bit)."""
-#: what --data-dir is, in every command that has it (data/locate.py: the only place looked in)
-DATA_DIR_HELP = "the folder holding the dataset's files (the only place looked in)"
+#: where a dataset is looked for without --data-dir (data/locate.py), in the words of --help
+SEARCHED = "$TORCHLVM_DATA/NAME, then ~/.cache/torchlvm/NAME, then /usr/share/datasets/NAME"
+#: what --data-dir is in a command on a run, which reads the data from where the run was
+#: trained (data/locate.py: the only place looked in)
+DATA_DIR_HELP = (
+    "the folder holding the dataset's files, the only place looked in (default: the run's own, "
+    f"else {SEARCHED})"
+)
+#: what --data-dir is in a command that reads a dataset for no run (train, fit, datasets)
+SEARCH_DATA_DIR_HELP = (
+    f"the folder holding the dataset's files, the only place looked in (default: {SEARCHED})"
+)
 
 
 def _int(text: str) -> int:

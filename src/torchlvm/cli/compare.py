@@ -31,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="dataset the models train on and are compared on (separability, generation, "
         "log p(x)); interpretability always uses the shapes factors dataset",
     )  # fmt: skip
-    parser.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
+    parser.add_argument("--data-dir", help=_types.SEARCH_DATA_DIR_HELP)
     parser.add_argument(
         "--epochs", type=_types.positive_int, default=20, help="training epochs of every model"
     )

@@ -13,7 +13,7 @@ HELP = "list datasets: which are available here, where they are, how to get the 
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
+    parser.add_argument("--data-dir", help=_types.SEARCH_DATA_DIR_HELP)
 
 
 def run(args: argparse.Namespace) -> int:

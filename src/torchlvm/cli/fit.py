@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="dataset name (see 'torchlvm datasets') or a .npy, .npz, .csv or .tsv file "
         "(tables may be gzipped: .csv.gz, .tsv.gz)",
     )
-    parser.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
+    parser.add_argument("--data-dir", help=_types.SEARCH_DATA_DIR_HELP)
     parser.add_argument(
         "--latent-dim", type=_types.positive_int, required=True, help="K, the size of z"
     )

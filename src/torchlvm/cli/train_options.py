@@ -153,7 +153,7 @@ def _data_options(group: Any) -> None:
         help="dataset name (see 'torchlvm datasets') or a .npy, .npz, .csv or .tsv file "
         "(tables may be gzipped: .csv.gz, .tsv.gz)",
     )
-    group.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
+    group.add_argument("--data-dir", help=_types.SEARCH_DATA_DIR_HELP)
     group.add_argument(
         "--mmap",
         action="store_true",
