@@ -44,6 +44,8 @@ def _check_2d(X: Any, name: str) -> None:
             if hasattr(X, "to_frame")  # a pandas Series, which has no reshape
             else f"{name}.reshape(1, -1) for one sample, {name}.reshape(-1, 1) for one feature"
         )
+        if len(shape) > 2:  # images (N, H, W) or (N, H, W, C): one row of features per image
+            how = f"{name}.reshape(len({name}), -1) for one row of features per sample"
         raise DataError(
             f"{name} must be 2-D (n_samples, n_features), got shape {shape}; Reshape your data: "
             f"{how}"

@@ -196,6 +196,13 @@ def test_sparse_and_object_data_are_type_errors_with_torchlvm_classes():
         PPCA().fit(low_rank()[:, 0])
 
 
+def test_images_are_told_to_flatten_each_sample():
+    """A (600, 28, 28) array of images met scikit-learn's 1-D advice, X.reshape(1, -1) (one
+    sample of 470,400 values): an array of more than 2 axes is told to flatten each sample."""
+    with pytest.raises(DataError, match=r"got shape \(6, 2, 4\); .*X\.reshape\(len\(X\), -1\)"):
+        PPCA().fit(low_rank()[:6].reshape(6, 2, 4))
+
+
 def test_tensor_input_fits_where_it_lives():
     X = low_rank()
     from_tensor = PPCA(latent_dim=3).fit(torch.from_numpy(X))
