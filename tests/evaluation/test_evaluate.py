@@ -280,3 +280,30 @@ def test_an_ood_file_of_one_row_is_skipped_saying_why(tmp_path):
     assert outliers["sets"] == {}
     reason = outliers["skipped"][str(one)]
     assert "needs at least 2 rows, and 1 was evaluated; score one row" in reason
+
+
+@pytest.mark.parametrize(
+    ("settings", "matched"),
+    [({"prior": "mog", "prior_components": 3}, True), ({"posterior": "full"}, False)],
+    ids=["mixture-prior", "full-q"],
+)
+def test_the_latent_section_labels_how_each_kl_was_found(test_data, settings, matched):
+    """A VAE with a mixture prior (or a flow q) has no closed-form KL, yet metrics.json called
+    its kl_total and rate 'exact, analytic', and its per-dimension KLs, of Gaussians matched to
+    the mixture's marginals, 'exact' (userB). A full Gaussian q's KL is analytic and its 1-D
+    marginals are Gaussian: those stay exact."""
+    torch.manual_seed(0)
+    config = VAEConfig(input_dim=64, latent_dim=3, hidden=(16,), **settings)
+    latent = run(VAE(config).eval(), test_data, **dict(SMALL, ood=(), sample_quality=False))[
+        "latent"
+    ]
+    if matched:
+        assert latent["kl_total"]["kind"] == "estimate" and latent["kl_total"]["k"] == 2
+        assert latent["kl_total"]["stderr"] > 0 and "Monte Carlo" in latent["kl_total"]["note"]
+        assert latent["rate"]["kind"] == "estimate"
+        assert latent["kl_per_dim"]["kind"] == "approximation"
+        assert "matched to each 1-D marginal" in latent["kl_per_dim"]["note"]
+    else:
+        assert latent["kl_total"]["kind"] == "exact" and latent["kl_per_dim"]["kind"] == "exact"
+    assert latent["distortion"]["kind"] == "estimate" and latent["distortion"]["k"] == 2
+    assert "the mean of 2 draws of z per example" in latent["distortion"]["note"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-Kind = Literal["exact", "bound", "estimate", "measured"]
+Kind = Literal["exact", "bound", "estimate", "approximation", "measured"]
 
 
 def metric(value: Any, unit: str, kind: Kind, **extra: Any) -> dict[str, Any]:

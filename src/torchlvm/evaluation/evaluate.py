@@ -232,11 +232,13 @@ def _full_rows(
         )
     with _timed(seconds, "latent"):
         means = posterior_means(model, x, c, batch_size=o.batch_size, progress=o.progress)
-        kl_dims, factorized = (None, False)
+        kl_dims, factorized, matched = (None, False, False)
         if not deterministic:
-            kl_dims, factorized = per_example_kl_per_dimension(model, x, c)
+            kl_dims, factorized, matched = per_example_kl_per_dimension(model, x, c)
         out["latent"] = Latent.from_json(
-            summarize_latent(means, kl_dims, factorized, terms, table=dataset.is_table)
+            summarize_latent(
+                means, kl_dims, factorized, terms, table=dataset.is_table, matched=matched
+            )
         )
     if o.separability:
         with _timed(seconds, "separability"):

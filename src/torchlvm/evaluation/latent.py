@@ -16,7 +16,14 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution, Independent, Normal, kl_divergence
+from torch.distributions import (
+    Distribution,
+    Independent,
+    LowRankMultivariateNormal,
+    MultivariateNormal,
+    Normal,
+    kl_divergence,
+)
 
 from torchlvm._device import model_device
 from torchlvm.errors import DataError
@@ -53,10 +60,18 @@ def posterior_means(
 
 def _marginals(d: Distribution) -> tuple[Normal, bool]:
     """The one-dimensional Gaussian marginals of ``d`` (batch ``(..., K)``), and whether ``d``
-    factorizes into them."""
+    factorizes into them. Of a distribution whose marginals are not Gaussian (a flow q, a
+    mixture prior: :func:`gaussian_marginals` False), the Gaussians of their mean and variance."""
     if isinstance(d, Independent) and isinstance(d.base_dist, Normal):
         return d.base_dist, True
     return Normal(d.mean, d.variance.sqrt()), False
+
+
+def gaussian_marginals(d: Distribution) -> bool:
+    """Whether each one-dimensional marginal of ``d`` is Gaussian (a diagonal, full or low-rank
+    Gaussian), so that :func:`kl_per_dimension` is the KL of the marginals themselves."""
+    diagonal = isinstance(d, Independent) and isinstance(d.base_dist, Normal)
+    return diagonal or isinstance(d, (MultivariateNormal, LowRankMultivariateNormal))
 
 
 def kl_per_dimension(q: Distribution, p: Distribution) -> tuple[Tensor, bool]:
@@ -81,18 +96,22 @@ def per_example_kl_per_dimension(
     batch_size: int = 256,
     progress: bool = False,
 ) -> tuple[Tensor, bool]:
-    """:func:`kl_per_dimension` over a dataset: ``(N, K)`` and the factorization flag."""
+    """:func:`kl_per_dimension` over a dataset: ``(N, K)``, whether they sum to the KL (both
+    factorized), and whether they are of moment-matched Gaussians, an approximation (q's or the
+    prior's marginals are not Gaussian: :func:`gaussian_marginals`)."""
     flags: list[bool] = []
+    matched: list[bool] = []
 
     @torch.no_grad()
     def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
-        q = model.encode(xb, cb)
-        values, factorized = kl_per_dimension(q, model.prior(cb, batch_shape=xb.shape[:-1]))
+        q, p = model.encode(xb, cb), model.prior(cb, batch_shape=xb.shape[:-1])
+        values, factorized = kl_per_dimension(q, p)
         flags.append(factorized)
+        matched.append(not (gaussian_marginals(q) and gaussian_marginals(p)))
         return {"kl": values}
 
     out = map_batches(batch, x, c, batch_size=batch_size, desc="kl", progress=progress)
-    return out["kl"], all(flags)
+    return out["kl"], all(flags), any(matched)
 
 
 def active_units(means: Tensor, threshold: float = ACTIVE_THRESHOLD) -> tuple[int, Tensor]:
@@ -127,6 +146,7 @@ def summarize_latent(
     terms: dict[str, Tensor] | None,
     *,
     table: bool = False,
+    matched: bool = False,
 ) -> dict[str, Any]:
     """Labelled latent-space metrics.
 
@@ -134,8 +154,12 @@ def summarize_latent(
         means: posterior means ``(N, K)``.
         kl_dims: per-dimension KLs ``(N, K)``, or None (no density, e.g. an autoencoder).
         factorized: whether ``kl_dims`` sum to the total KL.
-        terms: per-example ``log_lik`` and ``kl`` of the ELBO, or None.
+        terms: per-example ``log_lik`` and ``kl`` of the ELBO, or None; with ``kl_stderr``
+            (``log_lik_stderr``) where the KL (the reconstruction term) is a Monte Carlo
+            estimate, the mean of two draws of z per example.
         table: whether the data are a table's rows (units ``nats/row``, not ``nats/example``).
+        matched: ``kl_dims`` are KLs of Gaussians matched to each marginal's mean and variance
+            (a flow q or a mixture prior), an approximation.
 
     Returns:
         ``active_units``, ``activity`` and, where a density exists, ``kl_total``,
@@ -157,19 +181,38 @@ def summarize_latent(
         out["activity"] = metric(activity.tolist(), "variance of posterior mean", "measured")
     if kl_dims is not None:
         note = "sums to the total KL" if factorized else "KL of 1-D marginals; does not sum"
-        out["kl_per_dim"] = metric(
-            kl_dims.double().mean(0).tolist(), nats_per(table), "exact", note=note
-        )
+        kind = "exact"
+        if matched:
+            kind = "approximation"
+            note = (
+                "KL between Gaussians matched to each 1-D marginal's mean and variance (the "
+                "marginals of this q or prior are not Gaussian); does not sum"
+            )
+        per_dim = kl_dims.double().mean(0).tolist()
+        out["kl_per_dim"] = metric(per_dim, nats_per(table), kind, note=note)
     if terms is not None:
+        unit = nats_per(table)
         rate = float(terms["kl"].double().mean())
+        if "kl_stderr" in terms:  # a flow q or a mixture prior: no closed form
+            how = {"kind": "estimate", "k": 2, "stderr": _mean_error(terms["kl_stderr"])}
+            what = "KL(q(z|x) ‖ p(z)), Monte Carlo: the mean of 2 draws of z per example"
+        else:
+            how, what = {"kind": "exact"}, "KL(q(z|x) ‖ p(z)), analytic"
+        out["kl_total"] = metric(rate, unit, note=what, **how)
+        out["rate"] = metric(rate, unit, note="R = E_x KL(q ‖ p)", **how)
         distortion = float(-terms["log_lik"].double().mean())
-        out["kl_total"] = metric(rate, nats_per(table), "exact", note="KL(q(z|x) ‖ p(z)), analytic")
-        out["rate"] = metric(rate, nats_per(table), "exact", note="R = E_x KL(q ‖ p)")
+        if "log_lik_stderr" in terms:
+            how = {"kind": "estimate", "k": 2, "stderr": _mean_error(terms["log_lik_stderr"])}
+            draws = "the mean of 2 draws of z per example"
+        else:  # PPCA's closed-form E_q[log p(x|z)]
+            how, draws = {"kind": "exact"}, "closed form"
         out["distortion"] = metric(
-            distortion,
-            nats_per(table),
-            "estimate",
-            k=1,
-            note="D = −E_x E_q[log p(x|z)], one draw of z per example; ELBO = −(D + R)",
+            distortion, unit, note=f"D = −E_x E_q[log p(x|z)], {draws}; ELBO = −(D + R)", **how
         )
     return out
+
+
+def _mean_error(per_example: Tensor) -> float:
+    """The Monte Carlo standard error of a mean over examples from each example's own,
+    sqrt(Σ se_n²) / N."""
+    return float(per_example.double().square().sum().sqrt() / per_example.numel())

@@ -47,6 +47,7 @@ from torchlvm.evaluation._records import bits_per_dim, metric
 from torchlvm.evaluation.records import example_noun, nats_per
 from torchlvm.evaluation.stats import mean_and_stderr
 from torchlvm.inference import elbo, log_marginal_ais, log_marginal_is
+from torchlvm.inference.objectives import model_kl_method
 from torchlvm.protocol import LatentVariableModel
 
 Posterior = Callable[[Tensor, Tensor | None], Distribution]
@@ -133,7 +134,10 @@ def _elbo_terms(
 ) -> dict[str, Tensor]:
     """The ELBO and its terms per example; by Monte Carlo, the mean of two independent draws
     of z, whose difference gives the Monte Carlo standard error ``elbo_stderr``, |e₁ − e₂| / 2
-    (an unbiased variance estimate of the mean of two: (e₁ − e₂)² / 4)."""
+    (an unbiased variance estimate of the mean of two: (e₁ − e₂)² / 4); so too
+    ``log_lik_stderr`` for E_q[log p(x|z)] and, where the model's KL has no closed form (a flow
+    q, a mixture prior: :func:`~torchlvm.inference.objectives.model_kl_method` ``"mc"``),
+    ``kl_stderr`` for the KL."""
     first = elbo(model, x, c, q=q, log_lik_method=method)
     out = {"elbo": first.elbo, "log_lik": first.log_lik, "kl": first.kl}
     if method == "analytic":
@@ -141,6 +145,9 @@ def _elbo_terms(
     second = elbo(model, x, c, q=q, log_lik_method=method)
     out = {key: (value + getattr(second, key)) / 2 for key, value in out.items()}
     out["elbo_stderr"] = (first.elbo - second.elbo).abs() / 2
+    out["log_lik_stderr"] = (first.log_lik - second.log_lik).abs() / 2
+    if model_kl_method(model) == "mc":
+        out["kl_stderr"] = (first.kl - second.kl).abs() / 2
     return out
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["exact", "bound", "estimate", "measured", "undefined"]
+Kind = Literal["exact", "bound", "estimate", "approximation", "measured", "undefined"]
 _LABELS = ("k", "stderr", "data_stderr", "ess")  # the labels a Quantity names as fields
 _NOT_EXTRA = ("value", "unit", "kind", *_LABELS, "note")
 
@@ -128,7 +128,7 @@ class Quantity:
             value=x["value"],
             unit=_str(x.get("unit")),
             kind=kind
-            if kind in ("exact", "bound", "estimate", "measured", "undefined")
+            if kind in ("exact", "bound", "estimate", "approximation", "measured", "undefined")
             else "measured",
             k=_int(x.get("k")),
             stderr=_number(x.get("stderr")),
