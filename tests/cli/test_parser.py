@@ -20,8 +20,12 @@ from torchlvm.cli import main
             "'--laten-dim': did you mean '--latent-dim'?",
         ),
         (["sample", "run", "--overwirte"], "'--overwirte': did you mean '--overwrite'?"),
+        (["train", "VAE", "--out", "x"], "; did you mean 'vae'?"),
+        (["fit", "PPCA", "--out", "x"], "; did you mean 'ppca'?"),
+        (["sample", "run", "--Seed", "3"], "'--Seed': did you mean '--seed'?"),
     ],
-    ids=["command", "command-swapped", "choice", "option", "option=value", "flag"],
+    ids=["command", "command-swapped", "choice", "option", "option=value", "flag"]
+    + ["capitals-model", "capitals-ppca", "capitals-option"],
 )
 def test_a_misspelling_names_what_it_is_closest_to(capsys, argv, ends):
     """'invalid choice: sampel (choose from ...14 commands)' and 'unrecognized arguments: --nn 3'

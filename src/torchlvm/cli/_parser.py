@@ -125,9 +125,11 @@ def _option(parser: argparse.ArgumentParser, word: str) -> Any:
 
 
 def _closest(typed: str, known: Iterable[str]) -> str | None:
-    """The one of ``known`` that ``typed`` is a likely misspelling of, or None."""
-    found = difflib.get_close_matches(typed, list(known), n=1, cutoff=0.6)
-    return found[0] if found else None
+    """The one of ``known`` that ``typed`` is a likely misspelling of, or None; capitals are no
+    misspelling (``VAE``: ``vae``, which difflib, comparing them as different letters, missed)."""
+    lowered = {word.lower(): word for word in known}
+    found = difflib.get_close_matches(typed.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[found[0]] if found else None
 
 
 def parser_for(commands: dict[str, str]) -> argparse.ArgumentParser:
