@@ -132,3 +132,27 @@ def test_the_table_example_in_loads_docstring_gives_log_p_in_the_files_units(tmp
     standardized = model.log_marginal(torch.from_numpy(scaler.transform(x)))
     torch.testing.assert_close(scope["log_px"], standardized - np.log(scaler.scale_).sum())
     assert model.log_marginal(torch.from_numpy(x)).mean() < standardized.mean() - 100  # raw rows
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("vea", "vae"), ("Vae", "vae"), ("my run", "my runs")],
+    ids=["swapped", "capitals", "space-quoted"],
+)
+def test_a_misspelt_model_folder_is_told_the_one_beside_it(tmp_path, typed, meant):
+    """sample runs/vea said only 'does not exist; pass a run folder written by torchlvm train',
+    with runs/vae beside it: the model folder nearest the name is offered first (a folder
+    without config.json is not)."""
+    model = PPCA(latent_dim=1).fit(torch.randn(20, 3, dtype=torch.float64))
+    model.save_pretrained(tmp_path / meant)
+    (tmp_path / "vaa").mkdir()  # (near the name, but holds no model)
+    with pytest.raises(RunDirectoryError) as caught:
+        torchlvm.load(tmp_path / typed)
+    shown = f'"{tmp_path / meant}"' if " " in meant else str(tmp_path / meant)
+    assert str(caught.value) == (
+        f"{tmp_path / typed} does not exist; pass {shown} (the model folder nearest that name), "
+        "or a run folder written by 'torchlvm train' or an export folder written by "
+        "save_pretrained"
+    )
+    with pytest.raises(RunDirectoryError, match="does not exist; pass a run folder"):
+        torchlvm.load(tmp_path / "zzz")

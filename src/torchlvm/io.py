@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 
-from torchlvm._shell import unexpanded_home
+from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import DataError, RunDirectoryError
 from torchlvm.models.base import (
     CONFIG_NAME,
@@ -57,13 +57,32 @@ def _not_a_folder(path: Path) -> RunDirectoryError:
     """Why ``path``, which is no folder, holds no model, and what to pass instead."""
     if path.is_file() and path.name in (CONFIG_NAME, WEIGHTS_NAME):
         return RunDirectoryError(f"{path} is a file of a model folder; pass {path.parent}")
-    fix = (
-        "pass a run folder written by 'torchlvm train' or an export folder written by "
-        "save_pretrained"
+    folders = (
+        "a run folder written by 'torchlvm train' or an export folder written by save_pretrained"
     )
     if path.exists():
-        return RunDirectoryError(_inside_a_model(path) or f"{path} is not a folder; {fix}")
-    return unexpanded_home(path, reading=True) or RunDirectoryError(f"{path} does not exist; {fix}")
+        return RunDirectoryError(_inside_a_model(path) or f"{path} is not a folder; pass {folders}")
+    if (home := unexpanded_home(path, reading=True)) is not None:
+        return home
+    near = _nearest_model(path)  # (a misspelt name)
+    nearest = "" if near is None else f"{quoted(near)} (the model folder nearest that name), or "
+    return RunDirectoryError(f"{path} does not exist; pass {nearest}{folders}")
+
+
+def _nearest_model(path: Path, most: int = 2000) -> Path | None:
+    """The model folder beside ``path`` whose name ``path``'s is a likely misspelling of
+    (``runs/vea``: ``runs/vae``; capitals are no misspelling), or None; of the first ``most``
+    entries there, so that a folder of many files costs little."""
+    import difflib
+    import itertools
+
+    try:
+        entries = list(itertools.islice(path.parent.iterdir(), most))
+    except OSError:  # (no such folder, or not readable)
+        return None
+    models = {p.name.lower(): p for p in entries if (p / CONFIG_NAME).is_file()}
+    found = difflib.get_close_matches(path.name.lower(), list(models), n=1, cutoff=0.6)
+    return models[found[0]] if found else None
 
 
 def _inside_a_model(path: Path) -> str | None:
