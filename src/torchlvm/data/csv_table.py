@@ -30,7 +30,7 @@ import gzip
 import re
 import warnings
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -45,6 +45,7 @@ from torchlvm.data.csv_cells import (
     is_number,
     one_group,
 )
+from torchlvm.data.csv_chunks import chunked
 from torchlvm.data.csv_dialect import (
     MARK,
     SOME_ENCODINGS,
@@ -212,18 +213,24 @@ SEPARATOR_HINT = re.compile(r"\Asep=[,;\t]?[ \t]*(?=\r|\n)")
 
 class _Rows(NamedTuple):
     """A file's text (as decoded), header (or None), the line number and the cells of each row
-    that is not a blank line, and its :class:`~torchlvm.data.csv_dialect.Dialect`."""
+    that is not a blank line, and its :class:`~torchlvm.data.csv_dialect.Dialect`; read lazily
+    (:func:`_rows`' ``lazy``): no rows, but ``body``, the rows to come, and ``read``, the text
+    they are read from."""
 
     text: str
     header: list[str] | None
     lines: list[int]
     rows: list[list[str]]
     dialect: Dialect
+    body: Iterator[tuple[int, list[str]]] | None = None
+    read: str = ""
 
 
-def _rows(path: Path, encoding: str | None = None) -> _Rows:
+def _rows(path: Path, encoding: str | None = None, lazy: bool = False) -> _Rows:
     """:class:`_Rows` of the file at ``path``, its dialect's encoding the stated ``encoding``
-    where one is (commas, semicolons or tabs)."""
+    where one is (commas, semicolons or tabs); ``lazy``: its rows left to come where it has a
+    header (a name ending each line and a number the file tells: :mod:`torchlvm.data.csv_chunks`
+    reads them), for :func:`_all_rows` to read where they are not plain rows of numbers."""
     stated = encoding
     whole, encoding = read_text(path, encoding)
     if stated is None and encoding == "cp1252":
@@ -231,24 +238,43 @@ def _rows(path: Path, encoding: str | None = None) -> _Rows:
     text = whole.removeprefix(MARK)  # (a UTF-16 text's byte-order mark)
     text = SEPARATOR_HINT.sub("", text, count=1)  # line 1 left blank: lines keep their numbers
     dialect = replace(sniff(text, tabs=_tabs(path)), encoding=encoding)
+    return _parsed(path, whole, text, dialect, lazy)
+
+
+def _all_rows(path: Path, lazy: _Rows) -> _Rows:
+    """The rows of a file read lazily, all read from its text (not read again)."""
+    return _parsed(path, lazy.text, lazy.read, lazy.dialect, False)
+
+
+def _parsed(path: Path, whole: str, text: str, dialect: Dialect, lazy: bool) -> _Rows:
+    """:func:`_rows`' rows of ``text`` (``whole`` as decoded, its byte-order mark and ``sep=``
+    line taken out)."""
     reader = csv.reader(text_lines(text), delimiter=dialect.delimiter)
+    body = ((reader.line_num, row) for row in reader if not blank(row))
     try:
-        numbered = [(reader.line_num, row) for row in reader if not blank(row)]
+        first = next(body, None)
+        header = None if first is None else _header_of(path, *first, dialect)
+        if lazy and header is not None and header[-1] and not dialect.undecided:
+            return _Rows(whole, header, [], [], dialect, body, text)
+        numbered = ([] if first is None or header is not None else [first]) + list(body)
     except csv.Error as error:
         raise DataError(f"cannot read {path} as CSV ({error}); save it as plain CSV") from None
-    header = None
-    if numbered:
-        _check_separator(path, *numbered[0])
-        first = [cell.strip() for cell in numbered[0][1]]
-        if not any(is_number(dialect.number(c)) for c in first) and not all(
-            is_missing(c) for c in first
-        ):
-            header = first
-            numbered = numbered[1:]
-        else:
-            _check_names_that_are_numbers(path, numbered, dialect)
+    if first is not None and header is None:
+        _check_names_that_are_numbers(path, numbered, dialect)
     lines, rows = [line for line, _ in numbered], [row for _, row in numbered]
     return _Rows(whole, header, lines, rows, dialect)
+
+
+def _header_of(path: Path, line: int, row: list[str], dialect: Dialect) -> list[str] | None:
+    """The first row's names, stripped, where none of them is a number (and not all are
+    missing), else None: a row of data."""
+    _check_separator(path, line, row)
+    first = [cell.strip() for cell in row]
+    if not any(is_number(dialect.number(c)) for c in first) and not all(
+        is_missing(c) for c in first
+    ):
+        return first
+    return None
 
 
 def _check_names_that_are_numbers(path: Path, numbered: list, dialect: Dialect) -> None:
@@ -713,13 +739,99 @@ def _read(
     encoding: str | None,
     keep_cells: bool,
 ) -> CSVTable:
-    """:func:`read_csv`'s parse of the file."""
-    text, header, lines, rows, dialect = _rows(path, encoding)
+    """:func:`read_csv`'s parse of the file: where it holds plain rows of numbers and the
+    cells are not kept, a chunk at a time (:mod:`torchlvm.data.csv_chunks`), else all its
+    rows, checked."""
+    options = (label_column, drop_columns, if_present, features)
+    parsed = _rows(path, encoding, not keep_cells)
+    if parsed.body is not None:
+        done = _read_chunked(path, parsed, options, allow_empty)
+        if done is not None:
+            return done
+        parsed = _all_rows(path, parsed)
+    text, header, lines, rows, dialect = parsed[:5]
     header, rows = _trailing_separators(header, rows)
     if not rows:
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
     width = _check_width(path, header, lines, rows, dialect)
     _check_header_once(path, header, lines, rows)
+    keep, label = _kept(path, header, width, options)
+    _check_unique_names(path, header, keep, (lines, rows, dialect))
+    columns = list(zip(*rows, strict=True))  # the cells as written stay in ``rows``
+    values = np.empty((len(rows), len(keep)))
+    for k, j in enumerate(keep):
+        values[:, k] = _parse_column(path, header, lines, list(columns[j]), j, dialect, rows)
+        _check_column(path, header, values[:, k], j, allow_empty)
+    label_cells = None if label is None else list(columns[label])
+    cells, text = (rows, text) if keep_cells else (None, None)
+    read = (lines, values, label_cells, forms_of(rows, keep, dialect))
+    return _table(
+        path, header, read, (keep, label, dialect), (if_present, allow_empty, cells, text)
+    )
+
+
+def _read_chunked(
+    path: Path, parsed: _Rows, options: tuple, allow_empty: bool | Literal["columns"]
+) -> CSVTable | None:
+    """The table of a file read lazily, its rows a chunk at a time
+    (:func:`~torchlvm.data.csv_chunks.chunked`); None where they are not plain rows of numbers
+    (or two kept columns share a name), for the reader of all rows to name what they are."""
+    header, dialect = parsed.header, parsed.dialect
+    assert header is not None and parsed.body is not None  # (lazy rows have both)
+    keep, label = _kept(path, header, len(header), options)
+    if len({header[j] for j in keep}) < len(keep):
+        return None
+    found = chunked(parsed.body, header, keep, label, dialect)
+    if found is None:
+        return None
+    for k, j in enumerate(keep):
+        _check_column(path, header, found.values[:, k], j, allow_empty)
+    read = (found.lines, found.values, found.labels, forms_of(found.some, keep, dialect))
+    if_present = options[2]
+    return _table(path, header, read, (keep, label, dialect), (if_present, allow_empty, None, None))
+
+
+def _check_column(path: Path, header, values: np.ndarray, j: int, allow_empty) -> None:
+    """Refuse column ``j`` (its ``values``) with no value (unless ``allow_empty``), or one that
+    numbers the rows (:func:`_check_not_id`)."""
+    if np.isnan(values).all() and not allow_empty:
+        raise spelled(
+            DataError,
+            lambda spell: (
+                f"{path}: {_name(header, j)} has no value in any row; drop it "
+                f"({_option(spell, 'drop_columns', header, j)})"
+            ),
+        )
+    _check_not_id(path, header, values, j)
+
+
+def _table(path: Path, header, read: tuple, columns: tuple, how: tuple) -> CSVTable:
+    """The :class:`CSVTable` of the rows ``read`` (their lines, feature values, label cells
+    and forms), of ``columns`` (the kept ones, the label's and the dialect), read ``how``
+    (``if_present``, ``allow_empty``, the cells and text kept): the rows and labels checked."""
+    lines, values, label_cells, forms = read
+    keep, label, dialect = columns
+    if_present, allow_empty, cells, text = how
+    if allow_empty is not True:
+        _check_rows(path, lines, values)
+    labels, class_names = (None, None)
+    if label is not None:
+        numbers = [dialect.number(c) for c in label_cells]  # '1,0' read as 1.0
+        labels, class_names = _labels(path, header, lines, numbers, label)
+        if not if_present:  # a file to train on
+            _warn_of_rare_classes(path, header, label, labels, class_names)
+    names = None if header is None else tuple(header[j] for j in keep)
+    lines_ = np.array(lines)
+    return CSVTable(
+        values, names, labels, class_names, lines_, header, cells, tuple(keep), dialect, text, forms
+    )
+
+
+def _kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int | None]:
+    """The feature columns kept and the label column (or None) of a file of ``width`` columns
+    under ``header``, read with ``options`` (:func:`read_csv`'s ``label_column``,
+    ``drop_columns``, ``if_present`` and ``features``)."""
+    label_column, drop_columns, if_present, features = options
     if if_present:
         drop_columns = [s for s in drop_columns if _present(s, header, width, features)]
         label_column = label_column if _present(label_column, header, width, features) else None
@@ -745,32 +857,4 @@ def _read(
             )
     if not keep:
         raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
-    _check_unique_names(path, header, keep, (lines, rows, dialect))
-    columns = list(zip(*rows, strict=True))  # the cells as written stay in ``rows``
-    values = np.empty((len(rows), len(keep)))
-    for k, j in enumerate(keep):
-        values[:, k] = _parse_column(path, header, lines, list(columns[j]), j, dialect, rows)
-        if np.isnan(values[:, k]).all() and not allow_empty:
-            raise spelled(
-                DataError,
-                lambda spell, j=j: (
-                    f"{path}: {_name(header, j)} has no value in any row; drop it "
-                    f"({_option(spell, 'drop_columns', header, j)})"
-                ),
-            )
-        _check_not_id(path, header, values[:, k], j)
-    if allow_empty is not True:
-        _check_rows(path, lines, values)
-    labels, class_names = (None, None)
-    if label is not None:
-        cells = [dialect.number(c) for c in columns[label]]  # '1,0' read as 1.0
-        labels, class_names = _labels(path, header, lines, cells, label)
-        if not if_present:  # a file to train on
-            _warn_of_rare_classes(path, header, label, labels, class_names)
-    names = None if header is None else tuple(header[j] for j in keep)
-    lines_ = np.array(lines)
-    cells, text = (rows, text) if keep_cells else (None, None)
-    forms = forms_of(rows, keep, dialect)
-    return CSVTable(
-        values, names, labels, class_names, lines_, header, cells, tuple(keep), dialect, text, forms
-    )
+    return keep, label

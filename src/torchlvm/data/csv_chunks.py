@@ -1,0 +1,121 @@
+"""A table of clean numbers read a chunk of rows at a time, each chunk's cells let go once read.
+
+The reader (:mod:`torchlvm.data.csv_table`) holds every cell's text while it checks the rows,
+about 70 bytes a cell as Python strings: 15 times a file of floats. A file that needs none of
+its checks' messages (every row as wide as the header, or one empty cell wider, as a separator
+at the end of a line makes it; no row repeating the header; every feature cell a number or a
+missing marker) is read here instead, :data:`CHUNK` rows at a time, with the reader's own rules
+(:meth:`~torchlvm.data.csv_dialect.Dialect.number`, :func:`~torchlvm.data.csv_cells.is_missing`);
+where a row is anything else, :func:`chunked` returns None and the reader reads the text whole,
+naming what it finds.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from torchlvm.data.csv_cells import is_missing
+from torchlvm.data.csv_dialect import Dialect
+
+CHUNK = 4096
+"""Rows read at a time."""
+
+KEPT = 64
+"""After the first chunk, every this many rows is kept to tell the columns' forms
+(:func:`~torchlvm.data.csv_form.forms_of`)."""
+
+
+class Chunked(NamedTuple):
+    """What :func:`chunked` read: the file line of each row, ``(N, K)`` float64 values, the
+    label column's cells (or None), and some rows as read (the first chunk, then every
+    :data:`KEPT`-th)."""
+
+    lines: list[int]
+    values: np.ndarray
+    labels: list[str] | None
+    some: list[list[str]]
+
+
+def chunked(
+    body: Iterator[tuple[int, list[str]]],
+    header: Sequence[str],
+    keep: Sequence[int],
+    label: int | None,
+    dialect: Dialect,
+) -> Chunked | None:
+    """The rows of ``body`` (file line, cells; blank lines left out) under ``header``, their
+    ``keep`` columns as numbers and their ``label`` column as read; None where a row is not
+    a plain row of numbers (see the module docstring)."""
+    width, first = len(header), header[0]
+    lines: list[int] = []
+    parts: list[np.ndarray] = []
+    labels: list[str] | None = None if label is None else []
+    some: list[list[str]] = []
+    chunk: list[list[str]] = []
+    try:
+        for line, row in body:
+            if len(row) != width:
+                if len(row) != width + 1 or row[-1].strip():
+                    return None
+                row = row[:-1]
+            if row[0].strip() == first and [c.strip() for c in row] == list(header):
+                return None
+            lines.append(line)
+            chunk.append(row)
+            if len(lines) <= CHUNK or len(lines) % KEPT == 0:
+                some.append(row)
+            if len(chunk) == CHUNK:
+                if not _taken(chunk, keep, label, dialect, parts, labels):
+                    return None
+                chunk = []
+    except csv.Error:
+        return None
+    if chunk and not _taken(chunk, keep, label, dialect, parts, labels):
+        return None
+    if not lines:
+        return None
+    return Chunked(lines, np.concatenate(parts), labels, some)
+
+
+def _taken(
+    chunk: list[list[str]],
+    keep: Sequence[int],
+    label: int | None,
+    dialect: Dialect,
+    parts: list[np.ndarray],
+    labels: list[str] | None,
+) -> bool:
+    """Append ``chunk``'s ``keep`` columns as numbers to ``parts`` and its label cells to
+    ``labels``; False where a cell is neither a number nor a missing marker."""
+    values = np.empty((len(chunk), len(keep)))
+    for k, j in enumerate(keep):
+        column = _numbers([row[j] for row in chunk], dialect)
+        if column is None:
+            return False
+        values[:, k] = column
+    parts.append(values)
+    if labels is not None:
+        labels.extend(row[label] for row in chunk)
+    return True
+
+
+def _numbers(cells: list[str], dialect: Dialect) -> np.ndarray | None:
+    """``cells`` as float64 by the reader's rules (missing markers NaN), or None for text."""
+    if dialect.decimal == ".":
+        try:
+            return np.array(cells, dtype=np.float64)
+        except ValueError:
+            pass
+    read = [dialect.number(c) for c in cells]
+    try:
+        return np.array(read, dtype=np.float64)
+    except ValueError:
+        pass
+    try:
+        return np.array([np.nan if is_missing(c) else float(c) for c in read])
+    except ValueError:
+        return None

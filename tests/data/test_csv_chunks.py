@@ -1,0 +1,75 @@
+"""A table of plain rows of numbers is read a chunk of rows at a time (its cells' texts let go),
+to the same table as the reader of all rows reads; anything else goes to that reader, which
+names it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from torchlvm.data import csv_chunks
+from torchlvm.data.csv_table import read_csv
+from torchlvm.errors import DataError
+
+ROWS = 3 * csv_chunks.CHUNK + 17  # chunks, and a part of one
+
+
+def _write(path: Path, extra: str = "", at: int = -1) -> Path:
+    rng = np.random.default_rng(0)
+    lines = ["id,units,revenue,rate,segment"]  # and a separator at the end of each row
+    for i in range(ROWS):
+        units = "NA" if i % 11 == 0 else str(int(rng.integers(0, 60)))
+        money = "" if i % 13 == 0 else f'"{rng.normal(1000, 300):,.2f}"'
+        rate = f"{rng.random():.3f}"
+        lines.append(f"r{i},{units},{money},{rate},{'ab'[i % 2]},")
+        if i == at:
+            lines.append(extra)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _same(a, b) -> None:
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_array_equal(a.lines, b.lines)
+    assert (a.columns, a.class_names, a.features, a.dialect) == (
+        b.columns,
+        b.class_names,
+        b.features,
+        b.dialect,
+    )
+    assert [f.places for f in a.forms] == [f.places for f in b.forms] == [0, 2, 3]
+
+
+def test_chunks_read_the_table_the_reader_of_all_rows_reads(tmp_path, monkeypatch):
+    path = _write(tmp_path / "t.csv")
+    used = []
+    monkeypatch.setattr(
+        "torchlvm.data.csv_table.chunked", lambda *a: used.append(1) or csv_chunks.chunked(*a)
+    )
+    options = {"label_column": "segment", "drop_columns": ["id"], "allow_empty": True}
+    chunked = read_csv(path, **options)
+    whole = read_csv(path, **options, keep_cells=True)  # the reader of all rows
+    assert used == [1] and chunked.cells is None and whole.cells is not None
+    _same(chunked, whole)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("r,1,2,x,a,", r"line 9003, column 4 \('rate'\): cannot read 'x' as a number"),
+        ("r,1,2", r"line 9003 has 3 cells but the file has 5 columns"),
+        ("id,units,revenue,rate,segment", r"line 9003 repeats the header"),
+    ],
+    ids=["text", "ragged", "header-again"],
+)
+def test_a_row_past_the_first_chunks_is_named_as_the_reader_of_all_rows_names_it(
+    tmp_path, extra, message
+):
+    """The chunks give up on a row that is not plain numbers (here in the third chunk), and
+    the reader of all rows, from the text already read, names it."""
+    path = _write(tmp_path / "t.csv", extra, at=9000)
+    with pytest.raises(DataError, match=message):
+        read_csv(path, label_column="segment", drop_columns=["id"], allow_empty=True)
