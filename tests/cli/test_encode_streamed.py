@@ -48,3 +48,22 @@ def test_encode_reads_each_row_once_a_batch_at_a_time(streamed_run, reads, split
     with torch.no_grad():
         expected = model.encode(load_dataset(path, split).x).mean.numpy()
     np.testing.assert_allclose(means, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_streamed_file_that_changed_length_is_refused(streamed_run, capsys):
+    """Rows appended to a --mmap run's file reshuffle its seeded splits (its test split would
+    hold training rows) and were encoded silently; a file of the recorded size is read."""
+    import json
+
+    run, path = streamed_run
+    record = json.loads((run / "config.json").read_text())
+    record["data"]["file"] = {"bytes": path.stat().st_size}  # (as train records it)
+    (run / "config.json").write_text(json.dumps(record))
+    images = np.load(path)
+    np.save(path, np.concatenate([images, images[:3]]))
+    assert cli.main(["encode", str(run), "--out", str(run / "z.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"torchlvm: error: {path} has ") and err.count("\n") == 1
+    assert "its rows changed" in err and "--mmap --out" in err and not (run / "z.npy").exists()
+    np.save(path, images)
+    assert cli.main(["encode", str(run), "--out", str(run / "z.npy")]) == 0
