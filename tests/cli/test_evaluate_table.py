@@ -104,3 +104,21 @@ def test_an_estimate_with_fewer_samples_than_a_bound_says_it_is_weaker() -> None
     text = _likelihood(k=50)
     assert "(with k=50 this estimate is L_50 in expectation: a weaker bound than L_100)" in text
     assert "in expectation" not in _likelihood(k=1000)
+
+
+def test_a_long_kl_list_shows_the_largest_by_dimension() -> None:
+    """'KL per dimension 2.56, 0.00, ... (12 shown), … (20 in all)' left out 2 of a table's 3
+    active dimensions (userA): past 12, the largest are shown, named z1..zK as the figures name
+    them, and the rest bounded."""
+    from torchlvm.evaluation.records import Evaluation, Latent, Quantity
+
+    values = [0.0] * 20
+    values[0], values[13], values[16] = 2.56, 2.9, 2.88
+    latent = Latent(latent_dim=20, kl_per_dim=Quantity(values, "nats/row", "exact"))
+    text = " ".join(format_table(Evaluation(latent=latent)).split())
+    assert "KL per dimension (nats), largest 12 z14 2.90, z17 2.88, z1 2.56, z2 0.00" in text
+    assert "8 others ≤ 0.00" in text
+    few = Latent(latent_dim=3, kl_per_dim=Quantity([0.5, 0.25, 0.0], "nats/row", "exact"))
+    assert "KL per dimension (nats) 0.50, 0.25, 0.00" in " ".join(
+        format_table(Evaluation(latent=few)).split()
+    )

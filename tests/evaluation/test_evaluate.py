@@ -307,3 +307,14 @@ def test_the_latent_section_labels_how_each_kl_was_found(test_data, settings, ma
         assert latent["kl_total"]["kind"] == "exact" and latent["kl_per_dim"]["kind"] == "exact"
     assert latent["distortion"]["kind"] == "estimate" and latent["distortion"]["k"] == 2
     assert "the mean of 2 draws of z per example" in latent["distortion"]["note"]
+
+
+def test_an_unlabelled_table_is_told_it_is_a_table(tmp_path):
+    """Sample quality on an unlabelled table said 'the data has no class labels', as if labels
+    would give a table a Fréchet distance (userA): the table's reason comes first."""
+    rows = torch.randn(60, 4, generator=torch.Generator().manual_seed(0)).tolist()
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,c,d\n" + "".join(",".join(f"{v:.4f}" for v in r) + "\n" for r in rows))
+    model = PPCA(latent_dim=2).fit(load_dataset(str(table), "train").x)
+    m = run(model, load_dataset(str(table), "test"), **dict(SMALL, ood=(), n=None))
+    assert m["sample_quality"]["note"].startswith("the data are a table")

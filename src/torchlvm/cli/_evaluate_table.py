@@ -168,10 +168,14 @@ def _latent_rows(m: Evaluation) -> list[str]:
         )
     if lat.kl_per_dim is not None and isinstance(lat.kl_per_dim.value, list):
         values = lat.kl_per_dim.value
-        per_dim = ", ".join(_num(v, 2) for v in values[:KL_SHOWN])
-        if len(values) > KL_SHOWN:  # the rest are in metrics.json
-            per_dim += f", … ({len(values)} in all)"
-        rows.append(_row("KL per dimension (nats)", per_dim))
+        label, per_dim = "KL per dimension (nats)", ", ".join(_num(v, 2) for v in values)
+        if len(values) > KL_SHOWN:  # the largest, named as the figures name them (z1, ...)
+            largest = sorted(range(len(values)), key=lambda j: -values[j])[:KL_SHOWN]
+            per_dim = ", ".join(f"z{j + 1} {_num(values[j], 2)}" for j in largest)
+            rest = len(values) - KL_SHOWN
+            per_dim += f", {rest} other{'s' * (rest > 1)} ≤ {_num(values[largest[-1]], 2)}"
+            label = f"KL per dimension (nats), largest {KL_SHOWN}"
+        rows.append(_wrapped_row(label, per_dim))
     return rows
 
 

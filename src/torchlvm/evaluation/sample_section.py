@@ -58,10 +58,13 @@ def sample_quality_section(
 ) -> SampleQuality | Undefined:
     """The sample-quality section of ``data``, or why it is undefined (no class labels to
     train the feature classifier on; a table)."""
+    if dataset.is_table:  # (first: labels would not give a table one)
+        return Undefined(
+            "the data are a table, and the Fréchet distance compares a picture classifier's "
+            "features"
+        )
     if dataset.y is None:
         return Undefined("the data has no class labels to train the feature classifier on")
-    if dataset.is_table:
-        return Undefined("sample quality compares image features; the data are a table")
     if (few := too_few("the Fréchet distance (a covariance)", len(data.x))) is not None:
         return Undefined(few)
     classifier = dataset_classifier(dataset.name, data_dir=o.data_dir, seed=0, progress=o.progress)
