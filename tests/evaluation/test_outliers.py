@@ -229,8 +229,8 @@ def test_colour_images_beside_grey_ones_are_told_how_to_match_the_channels(
     fix = (
         f"OOD set {str(rgb)!r} has 3-channel images but the model's data (digits) has 1; save "
         "them with 1 channel (grey from colour, numpy: x.mean(axis=1, keepdims=True) of "
-        "(N, 3, H, W)) or choose a set of 1-channel images"
-    )
+        "(N, 3, H, W), x.mean(axis=-1) of (N, H, W, 3)) or choose a set of 1-channel images"
+    )  # (both layouts: a channels-last file was told axis=1, which averages its rows)
     with pytest.raises(DataError, match=re.escape(fix)):
         make_ood_set(str(rgb), digits, n=5, resize=resize)
 

@@ -124,12 +124,19 @@ def _check_channels(shape: tuple[int, ...], reference: Dataset, name: str) -> No
     if len(shape) != 3 or len(reference.shape) != 3 or shape[0] == reference.shape[0]:
         return
     have, want = shape[0], reference.shape[0]
+    # the file's axes are not known here: both layouts a .npy of images comes in are named
     if want == 1:
-        how = f"grey from colour, numpy: x.mean(axis=1, keepdims=True) of (N, {have}, H, W)"
+        how = (
+            f"grey from colour, numpy: x.mean(axis=1, keepdims=True) of (N, {have}, H, W), "
+            f"x.mean(axis=-1) of (N, H, W, {have})"
+        )
     elif have == 1:
-        how = f"numpy: x.repeat({want}, axis=1) of (N, 1, H, W)"
+        how = (
+            f"numpy: x.repeat({want}, axis=1) of (N, 1, H, W), x.repeat({want}, axis=-1) of "
+            "(N, H, W, 1)"
+        )
     else:
-        how = f"numpy: x[:, :{want}] of (N, {have}, H, W)"
+        how = f"numpy: x[:, :{want}] of (N, {have}, H, W), x[..., :{want}] of (N, H, W, {have})"
     channels = "1 channel" if want == 1 else f"{want} channels"
     raise DataError(
         f"OOD set {name!r} has {have}-channel images but the model's data ({reference.name}) "
