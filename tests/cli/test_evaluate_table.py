@@ -122,3 +122,14 @@ def test_a_long_kl_list_shows_the_largest_by_dimension() -> None:
     assert "KL per dimension (nats) 0.50, 0.25, 0.00" in " ".join(
         format_table(Evaluation(latent=few)).split()
     )
+
+
+def test_a_density_on_grey_levels_is_not_called_the_literatures_bits_per_dim() -> None:
+    """A Gaussian VAE on 8-bit colour images printed '5.3442 bits/dim', a density on x/255,
+    which reads 8 bits/dim better than any published (discrete) number (userB)."""
+    from torchlvm.evaluation.records import Evaluation, Protocol
+
+    grey = format_table(Evaluation(protocol=Protocol(binarize="none", shape=(3, 8, 8))))
+    assert "not the discrete bits/dim of the literature" in grey and "this + 8" in grey
+    drawn = format_table(Evaluation(protocol=Protocol(binarize="dynamic", shape=(1, 8, 8))))
+    assert "literature" not in drawn  # 0s and 1s: a discrete likelihood already

@@ -250,6 +250,13 @@ def _likelihood_header(m: Evaluation) -> str:
             f"likelihood (per row, {units}; bits/dim = −log p / (D ln 2), D features; "
             "torchlvm score gives −log p(x) in the file's units)"
         )
+    p = m.protocol
+    if p.binarize == "none" and p.shape is not None and len(p.shape) == 3:  # grey levels
+        return (
+            "likelihood (per example; bits/dim = −log p / (D ln 2) of a density on values in "
+            "[0, 1], not the discrete bits/dim of the literature: for 8-bit images that is about "
+            "this + 8, with dequantization)"
+        )
     return "likelihood (per example; bits/dim = −log p / (D ln 2))"
 
 
