@@ -45,3 +45,29 @@ def test_an_unconditional_models_figures_name_no_condition():
     model = VAE(VAEConfig(64, latent_dim=2, hidden=(8,)))
     d = figure_data(model, torch.rand(4, 64).round(), None, None, shape=(1, 8, 8))
     assert d.condition is None and "condition" not in Figures().to_json()
+
+
+def test_traversals_of_many_dimensions_show_the_most_active_and_say_so(tmp_path):
+    """With K = 20 the traversals showed z1..z10, titled 'Latent traversals', with no word that
+    10 were left out, though the informative ones were among them (userB): past 10 they show the
+    10 whose posterior means vary most, and the title says which share of K they are."""
+    from torchlvm.cli.evaluate import _figure_jobs
+    from torchlvm.evaluation.records import Latent
+    from torchlvm.models import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(64, latent_dim=12, hidden=(8,))).eval()
+    x = torch.rand(30, 64).round()
+    means = model.encode(x).mean
+    active = means.var(0).argsort(descending=True)[:10].sort().values.tolist()
+    d = figure_data(model, x, None, None, shape=(1, 8, 8))
+    assert d.traversal_dims == active and len(active) == 10
+    assert active != list(range(10))  # (the first 10, as before, would fail here)
+    result = SimpleNamespace(latent=Latent(latent_dim=12), protocol=SimpleNamespace(noun="example"))
+    texts = [
+        t.get_text()
+        for t in _figure_jobs(d, result, tmp_path / "n.csv", None, False)["traversals"]().findobj(
+            Text
+        )
+    ]
+    assert "Latent traversals: the 10 most active of 12 dimensions" in texts

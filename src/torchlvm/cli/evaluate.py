@@ -26,7 +26,7 @@ from torchlvm.errors import ConfigError, DataError, RunDirectoryError
 
 if TYPE_CHECKING:
     from torchlvm.evaluation.config import EvalConfig
-    from torchlvm.evaluation.records import Evaluation
+    from torchlvm.evaluation.records import Evaluation, Latent
     from torchlvm.run.commit import Staging
 
 
@@ -353,6 +353,15 @@ def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
         )  # fmt: skip
 
 
+def _traversed(dims: list[int], latent: Latent | None) -> str:
+    """``: the 10 most active of 20 dimensions`` where the traversals show some of K, else
+    ``""``."""
+    size = None if latent is None else latent.latent_dim
+    if size is None or len(dims) >= size:
+        return ""
+    return f": the {len(dims)} most active of {size} dimensions"
+
+
 def _traversal_centre(result: Evaluation, conditional: bool) -> str:
     """What the traversals' steps are measured from (figure_data's traversal): the prior, or an
     autoencoder's codes of the data (their mean and standard deviation)."""
@@ -387,7 +396,7 @@ def _figure_jobs(
             shape,
             d.traversal_dims,
             d.traversal_values,
-            title=f"Latent traversals{at}",
+            title=f"Latent traversals{at}{_traversed(d.traversal_dims, latent)}",
             centre=_traversal_centre(result, conditional),
         ),  # fmt: skip
         "interpolation": lambda: (

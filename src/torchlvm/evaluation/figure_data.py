@@ -194,6 +194,8 @@ def _traversal(
 ) -> None:
     K = means.shape[1]
     dims = list(range(min(K, MAX_TRAVERSED)))
+    if K > MAX_TRAVERSED and len(means) > 1:  # the most active, Var_x E_q[z_j], in index order
+        dims = sorted(means.double().var(0).argsort(descending=True)[:MAX_TRAVERSED].tolist())
     values = torch.tensor(TRAVERSAL_VALUES, dtype=means.dtype)
     if deterministic:
         base = means.mean(0)
