@@ -63,7 +63,8 @@ def test_a_streamed_file_that_changed_length_is_refused(streamed_run, capsys):
     np.save(path, np.concatenate([images, images[:3]]))
     assert cli.main(["encode", str(run), "--out", str(run / "z.npy")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"torchlvm: error: {path} has ") and err.count("\n") == 1
-    assert "its rows changed" in err and "--mmap --out" in err and not (run / "z.npy").exists()
+    assert err.startswith(f"torchlvm: error: {path} has changed since the run in ")
+    assert err.count("\n") == 1 and "bytes; the run recorded" in err
+    assert "put back the file the run was trained on" in err and not (run / "z.npy").exists()
     np.save(path, images)
     assert cli.main(["encode", str(run), "--out", str(run / "z.npy")]) == 0

@@ -81,15 +81,15 @@ def check_unchanged(data: Mapping[str, Any], folder: Any) -> None:
         DataError: naming the file, how it differs and the two fixes.
     """
     recorded, name = data.get("file"), data.get("name")
-    if not isinstance(recorded, dict) or "sha256" not in recorded or not name:
+    if not isinstance(recorded, dict) or "bytes" not in recorded or not name:
         return  # a dataset by name, or a run recorded before its file's content was
     try:
         stat = os.stat(name)
     except OSError:
         return  # gone or unreadable: check_present and loading it say so
-    same_size = stat.st_size == recorded.get("bytes", stat.st_size)
-    if same_size and stat.st_mtime_ns == recorded.get("mtime_ns"):
-        return
+    same_size = stat.st_size == recorded["bytes"]
+    if same_size and (stat.st_mtime_ns == recorded.get("mtime_ns") or "sha256" not in recorded):
+        return  # untouched since, or nothing more recorded to tell an edit of the same size
     why = _difference(data, str(name)) if same_size else _sizes(stat.st_size, recorded)
     if why is not None and data.get("table") is not None:  # a table says which column
         why = _loaded_difference(data, str(name)) or why

@@ -259,8 +259,6 @@ def load_split(
     options = dict(run.data.get("options") or {}) if same else {}
     if not same and streamed and streams(run) and str(name).lower().endswith(".npy"):
         options = {"mmap": True}  # another file given to a run on a file too large to read whole
-    if same and streams(run):
-        _check_same_size(run, str(name))
     dataset = load_dataset(
         name,
         split,
@@ -284,31 +282,6 @@ def load_split(
     if len(dataset) == 0:
         raise DataError(f"the {split} split of {dataset.name} is empty; choose another --split")
     return dataset
-
-
-def _check_same_size(run: Run, name: str) -> None:
-    """Refuse a run's own streamed file (``--mmap``) whose size is not the one recorded when
-    the run was trained on it: rows added or removed since, so the seeded splits of its rows
-    differ, and a test split would hold rows the model was trained on. (A change of the same
-    size would take hashing the whole file to see; a command streams it to avoid whole reads.)
-    """
-    from torchlvm.run.layout import free_sibling
-
-    recorded = (run.data.get("file") or {}).get("bytes")
-    try:
-        size = os.path.getsize(name)
-    except OSError:  # (loading it says why)
-        return
-    if recorded is None or size == recorded:
-        return
-    raise DataError(
-        f"{name} has {size:,} bytes, but {recorded:,} when {run.folder} was trained on it: its "
-        "rows changed, so its splits are other rows (a test split would hold rows the model "
-        f"trained on); put back the file it was trained on, or train on this one: torchlvm "
-        f"train {run.model_type} --data {quoted(name)} --mmap --out "
-        f"{quoted(free_sibling(run.folder))} (its other options are in config.json's 'cli' "
-        "section)"
-    )
 
 
 def _check_same_reading(run: Run, name: str, reading: int, given: str | None = None) -> None:
