@@ -147,3 +147,30 @@ def test_a_column_named_like_a_model_after_the_model_is_a_column():
     argv = ["train", "vae", "--drop-columns", "id", "vae", "--out", "r"]
     args, _ = build_parser().parse_known_args(argv)
     assert (args.model, args.drop_columns) == ("vae", "id,vae")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sample", ""],
+        ["encode", ""],
+        ["reconstruct", "", "--n", "2"],
+        ["sample", "RUN", "--out", ""],
+        ["sample", "RUN", "--npy", ""],
+        ["kl-demo", "--out", ""],
+        ["compare", "--data", "digits", "--out", ""],
+    ],
+    ids=["sample-dir", "encode-dir", "reconstruct-dir", "sample-out", "npy", "kl-demo", "compare"],
+)
+def test_an_empty_path_is_refused_as_empty(tmp_path, monkeypatch, capsys, argv):
+    """sample "$RUN" with RUN unset said 'no model in .: config.json is missing' (Path('') is the
+    current folder), sample RUN --out "" '--out . is a folder': an empty path is named empty."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.endswith(
+        ": the path is empty (an unset shell variable?); pass a file or folder name"
+    )
+    assert list(tmp_path.iterdir()) == []

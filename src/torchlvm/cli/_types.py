@@ -82,11 +82,15 @@ positive_number = _at_least_zero(_number, "number", positive=True)  # a finite n
 non_negative_number = _at_least_zero(_number, "number", positive=False)  # a finite number ≥ 0
 
 
-def out_path(text: str) -> Path:
-    """An output path; an empty one is refused (it would mean the current folder, which is never
-    what was meant, and ``--overwrite`` would then replace it)."""
+def given_path(text: str) -> Path:
+    """A path on the command line, read or written; an empty one is refused: ``Path("")`` is
+    the current folder, which is never what was meant (an unset shell variable, ``--out
+    "$OUT"``): read, it was named as a folder without a model ('no model in .'); written,
+    ``--overwrite`` would replace it."""
     if not text.strip():
-        raise argparse.ArgumentTypeError("the path is empty; pass a file or folder name")
+        raise argparse.ArgumentTypeError(
+            "the path is empty (an unset shell variable?); pass a file or folder name"
+        )
     return Path(text)
 
 
@@ -105,7 +109,7 @@ def run_and_data(
     ``--data-dir``, ``--split`` and ``--seed``, described by ``seed`` and ``split``) and where
     its model runs (``--accelerator``); ``whole_file``: ``--split`` defaults to every example
     of a file given with ``--data`` (:func:`split_of`)."""
-    parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
+    parser.add_argument("run_dir", type=given_path, metavar="DIR", help="run or export folder")
     parser.add_argument("--seed", type=seed_type, default=0, help=seed)
     parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
     parser.add_argument("--data-dir", help=DATA_DIR_HELP)
@@ -135,7 +139,7 @@ def output_options(parser: argparse.ArgumentParser, default: str) -> None:
     what = "PNG" if suffix == ".png" else "file"
     parser.add_argument(
         "--out",
-        type=out_path,
+        type=given_path,
         metavar=f"FILE{suffix}",
         help=f"{what} to write (default: {default})",
     )

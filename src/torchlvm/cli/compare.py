@@ -59,7 +59,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--n", type=_types.positive_int, default=2000, help="test examples evaluated at most"
     )
-    parser.add_argument("--out", type=Path, help="output folder (default: runs/compare-DATA)")
+    parser.add_argument(
+        "--out", type=_types.given_path, help="output folder (default: runs/compare-DATA)"
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse finished runs in --out")
     add_progress_options(parser)
     add_accelerator(parser, "the models train and are evaluated")

@@ -49,7 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     _tables.add_options(parser)
     add_threads(parser)
-    parser.add_argument("--out", type=_types.out_path, required=True, help="output folder")
+    parser.add_argument("--out", type=_types.given_path, required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 

@@ -33,7 +33,9 @@ def _separation(text: str) -> float:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="folder for the figure(s)")
+    parser.add_argument(
+        "--out", type=_types.given_path, required=True, help="folder for the figure(s)"
+    )
     parser.add_argument(
         "--dim", type=int, choices=[1, 2], help="dimension of the target (default: both)"
     )

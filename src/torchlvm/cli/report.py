@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         metavar="FILE",
-        type=_types.out_path,
+        type=_types.given_path,
         help="HTML file to write (default: DIR/report.html; required with several DIRs)",
     )
     parser.add_argument(

@@ -39,7 +39,9 @@ CHUNK = 10_000  # samples drawn at a time
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
+    parser.add_argument(
+        "run_dir", type=_types.given_path, metavar="DIR", help="run or export folder"
+    )
     parser.add_argument(
         "--n",
         type=int,
@@ -63,11 +65,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the random draws")
     parser.add_argument(
         "--out",
-        type=Path,
+        type=_types.given_path,
         metavar="FILE.png",
         help="PNG to write (default: DIR/figures/samples.png, or conditional.png)",
     )
-    parser.add_argument("--npy", type=Path, metavar="FILE.npy", help="also save the samples (N, D)")
+    parser.add_argument(
+        "--npy", type=_types.given_path, metavar="FILE.npy", help="also save the samples (N, D)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_accelerator(parser)
 

@@ -99,7 +99,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _training_options(parser.add_argument_group("training"))
     _scale_options(parser.add_argument_group("speed and scale"))
     out = parser.add_argument_group("output")
-    out.add_argument("--out", type=_types.out_path, required=True, help="the run folder to write")
+    out.add_argument("--out", type=_types.given_path, required=True, help="the run folder to write")
     mode = out.add_mutually_exclusive_group()
     mode.add_argument(
         "--overwrite", action="store_true", default=False, help="replace a run already in --out"
