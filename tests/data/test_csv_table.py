@@ -14,7 +14,7 @@ import torch
 from torchlvm.data import load_dataset
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_table import read_csv
-from torchlvm.errors import ConfigError, DataError
+from torchlvm.errors import ConfigError, DataError, OptionError
 
 TABLE = "id,name,height,weight,kind\n" + "".join(
     f"{i},p{i},{150 + (i * 7) % 40},{50 + (i * 13) % 30},{'ab'[i % 2]}\n" for i in range(1, 21)
@@ -377,7 +377,7 @@ def test_thousands_separators_are_read_as_a_spreadsheet_shows_them(tmp_path, nam
         (
             "t.csv",
             "a,b\n12.5%,2\n3%,3\n",
-            r"'12.5%' as a number; write its numbers without percent",
+            r"'12.5%' as a number \(all 2 numbers .*\); write its numbers without percent",
         ),
         ("t.csv", "d,b\n2024-01-31,2\n2024-02-01,3\n", r"column 1 \('d'\) holds dates, not numbe"),
         (
@@ -390,9 +390,13 @@ def test_thousands_separators_are_read_as_a_spreadsheet_shows_them(tmp_path, nam
         (
             "t.csv",
             "m;b\n12,50 €;2\n3 €;3\n",
-            r"'12,50 €' as a number; write its numbers without curr",
+            r"'12,50 €' as a number \(all 2 numbers .*\); write its numbers without curr",
         ),
-        ("t.csv", 'm,b\n"$1,234.50",2\n$3,3\n', r"'\$1,234.50' as a number; write .* without curr"),
+        (
+            "t.csv",
+            'm,b\n"$1,234.50",2\n$3,3\n',
+            r"'\$1,234.50' as a number \(all 2 .*\); write .* without curr",
+        ),
     ],
     ids=[
         "tsv-one-group",
@@ -870,3 +874,29 @@ def test_a_later_files_columns_that_are_none_of_the_runs_are_said_not_read(tmp_p
     path.write_text("b,a\n2,1.5\n3,2.5\n")
     read_csv(path, if_present=True, features=("a", "b"))
     assert len([w for w in recwarn if "none of the run's" in str(w.message)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("cells", "held"),
+    [
+        (["47.4%", "12%", "8%"], "(all 3 numbers of the column are written so)"),
+        (["47.4%", "12%", "(274)", "9.5%"], "(3 cells of the column are written so)"),
+    ],
+    ids=["all", "some"],
+)
+def test_a_column_of_percentages_is_counted_by_its_form(tmp_path, cells, held):
+    """'47.4%' was said held by '2 cells of the column' (those of that very text) where every
+    cell of the column was a percentage."""
+    path = tmp_path / "t.csv"
+    path.write_text("a,score\n" + "".join(f"{i}.5,{c}\n" for i, c in enumerate(cells)))
+    with pytest.raises(DataError, match=re.escape(f"'47.4%' as a number {held}; write its")):
+        read_csv(path)
+
+
+def test_a_label_or_dropped_name_spelt_otherwise_is_suggested(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,segment\n1.5,2,x\n2.5,3,y\n")
+    with pytest.raises(OptionError, match="not a column name .*; did you mean 'segment'\\? pass"):
+        read_csv(path, label_column="Segment")
+    with pytest.raises(OptionError, match="entry 'segmnt' .*; did you mean 'segment'\\? pass"):
+        read_csv(path, drop_columns=["segmnt"])

@@ -427,6 +427,8 @@ def test_an_archives_text_and_one_hot_labels_are_read_as_classes(tmp_path):
     assert data.y.tolist() == [[1, 2, 0][c] for c in classes]  # sorted, as a CSV's are
     np.savez(tmp_path / "one-hot.npz", x=x, y=np.eye(3)[classes])
     assert load_file(tmp_path / "one-hot.npz").y.tolist() == classes.tolist()
+    np.savez(tmp_path / "column.npz", x=x, y=classes[:, None])  # (N, 1): one label a row
+    assert load_file(tmp_path / "column.npz").y.tolist() == classes.tolist()
     np.savez(tmp_path / "scores.npz", x=x, y=np.full((60, 3), 0.5))  # not one-hot: refused
     with pytest.raises(DataError, match="labels must be 60 numbers, one per example"):
         load_file(tmp_path / "scores.npz")

@@ -76,7 +76,7 @@ def match_columns(
 _SPELLING = re.compile(r"[\s_.-]+")
 
 
-def _near_miss(name: str, others: Sequence[str]) -> str | None:
+def near_miss(name: str, others: Sequence[str]) -> str | None:
     """The one of ``others`` that is ``name`` spelt otherwise: in another case, spacing or
     punctuation (``'Age'``, ``'age '``, ``'Monthly_Income'`` for ``'monthly income'``), else
     the closest by :func:`difflib.get_close_matches` (``'incme'``); None where none is close."""
@@ -94,7 +94,7 @@ def lacking(
     """The refusal of a file that lacks the run's columns ``missing``, holding ``others`` (its
     columns that are none of the run's), naming those spelt otherwise to rename; ``none``: it
     holds none of the run's columns, so it may be another file than meant."""
-    near = {name: _near_miss(name, others) for name in missing}
+    near = {name: near_miss(name, others) for name in missing}
     renames = [f"{near[n]!r} to {n!r}" for n in missing if near[n] is not None]
     them = "them" if len(missing) > 1 else "it"
     add = f"add {them} (empty cells mark missing values)"

@@ -37,7 +37,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from torchlvm.data.columns import default_names, lacking
+from torchlvm.data.columns import default_names, lacking, near_miss
 from torchlvm.data.csv_cells import (
     column_kind,
     fix_for,
@@ -445,9 +445,11 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
     if isinstance(selector, str):
         if header is None or selector not in header:
             names = ", ".join(header) if header else "the file has no header row"
+            near = near_miss(selector, header) if header else None
+            meant = "" if near is None else f"did you mean {near!r}? "
             raise refuse(
                 lambda name: (
-                    f"{name}{entry} {selector!r} is not a column name ({names}); pass a "
+                    f"{name}{entry} {selector!r} is not a column name ({names}); {meant}pass a "
                     "column name from the header or a 0-based column index"
                 )
             )
@@ -495,8 +497,7 @@ def _parse_column(
     if text:
         i, fix = next(((i, f) for i, f in zip(text, fixes, strict=True) if f), (text[0], None))
         cell = cells[i].strip()
-        count = sum(cells[k].strip() == cell for k in text)
-        held = f" ({count} cells of the column hold it)" if count > 1 else ""
+        held = _held(cells, text, fixes, i, fix, len(given))
         stray = None if fix else stray_line(path, header, lines, rows, i, dialect)
         if stray is not None:
             raise stray
@@ -505,6 +506,25 @@ def _parse_column(
             f"{held}; {fix or 'correct the cell'}, or leave it empty to mark it missing"
         )
     return np.array([np.nan if is_missing(c) else float(c) for c in read], dtype=np.float64)
+
+
+_DIGITS = re.compile(r"[\d.,]+")
+
+
+def _held(cells: list[str], text: list[int], fixes: list, i: int, fix, given: int) -> str:
+    """How many of a column's cells share cell ``i``'s problem: those of the same text, or
+    where it has a ``fix``, of the same form (``47.4%`` and ``12%`` alike: digits aside);
+    ``given``: the column's cells that are not missing."""
+    if fix is None:
+        count = sum(cells[k].strip() == cells[i].strip() for k in text)
+        return f" ({count} cells of the column hold it)" if count > 1 else ""
+    form = _DIGITS.sub("#", fix)
+    alike = [k for k, f in zip(text, fixes, strict=True) if f and _DIGITS.sub("#", f) == form]
+    if len({cells[k].strip() for k in alike}) == 1:  # one text: '-' in 6 cells
+        return f" ({len(alike)} cells of the column hold it)" if len(alike) > 1 else ""
+    if len(alike) == given:
+        return f" (all {given} numbers of the column are written so)"
+    return f" ({len(alike)} cells of the column are written so)"
 
 
 def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list[int]):

@@ -189,7 +189,10 @@ def _unpickled(archive: Any, key: str, path: Path) -> np.ndarray:
 
 def _npz_labels(x: np.ndarray, y: np.ndarray) -> Read:
     """An archive's data and labels, its labels read as a CSV's label column is: text as class
-    names (numbered in sorted order), and one-hot rows ``(N, C)`` as their classes."""
+    names (numbered in sorted order), one-hot rows ``(N, C)`` as their classes, and a column
+    ``(N, 1)`` (one label a row, as Keras and scikit-learn often keep it) as ``(N,)``."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
     if y.dtype.kind in "US" and y.ndim == 1:
         names, labels = np.unique(y, return_inverse=True)
         return Read(x, labels, class_names=tuple(str(name) for name in names))
@@ -266,7 +269,9 @@ def _no_data(path: Path, names: Sequence[str]) -> str:
         labels = f", y={both.format('y')}" if {"y_train", "y_test"} <= set(names) else ""
         return (
             f"{held}, Keras' layout); save train and test as one archive: "
-            f"f = np.load({str(path)!r}); np.savez('all.npz', x={both.format('x')}{labels})"
+            f"f = np.load({str(path)!r}); np.savez('all.npz', x={both.format('x')}{labels}) "
+            "(torchlvm then draws its own seeded train/val/test split from all rows, so the "
+            "file's test rows are no longer held out: compare with published numbers with care)"
         )
     return f"{held}); store the data under one of {', '.join(X_KEYS)}"
 
