@@ -438,3 +438,18 @@ def test_a_mean_filled_in_a_0_1_column_is_not_rounded_to_0_or_1(tmp_path):
         .numpy()[holes[:, 0], 0]
     )
     np.testing.assert_allclose(filled, exact, atol=0.005 + 1e-9)
+
+
+def test_out_ending_in_gz_is_written_gzipped(table, ppca_run, tmp_path, capsys):
+    """'--out filled.csv.gz' was refused ('must name a .csv file') though .csv.gz is read
+    everywhere: it is the filled file, gzipped; another name ending in .gz is refused."""
+    import gzip
+
+    plain, packed = tmp_path / "filled.csv", tmp_path / "filled.csv.gz"
+    assert main(["impute", str(ppca_run), "--data", str(table), "--out", str(plain)]) == 0
+    assert main(["impute", str(ppca_run), "--data", str(table), "--out", str(packed)]) == 0
+    assert gzip.decompress(packed.read_bytes()) == plain.read_bytes()
+    capsys.readouterr()
+    argv = ["impute", str(ppca_run), "--data", str(table), "--out", str(tmp_path / "f.tsv.gz")]
+    assert main(argv) == 2
+    assert "--out must name a .csv or .csv.gz file, got" in capsys.readouterr().err

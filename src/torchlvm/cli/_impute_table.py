@@ -46,8 +46,8 @@ def wants_table(args: argparse.Namespace) -> bool:
 
 
 def _out_suffix(data: str) -> str:
-    """The filled file's extension: a table is written back as it came, so a .tsv as .tsv (and
-    a gzipped one uncompressed)."""
+    """The filled file's extension: a table is written back as it came, so a .tsv as .tsv
+    (gzipped where ``--out`` ends in ``.gz``, whether the file read was or not)."""
     from torchlvm.data.registry import file_suffix
 
     return ".tsv" if file_suffix(data).startswith(".tsv") else ".csv"
@@ -145,8 +145,10 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         )
     suffix = _out_suffix(args.data)
     out = _run.output_file(
-        args.out, args.out, suffix=suffix, overwrite=args.overwrite, reads=args.data
+        args.out, args.out, suffix=(suffix, ".gz"), overwrite=args.overwrite, reads=args.data
     )
+    if out.suffix.lower() == ".gz" and not out.name.lower().endswith(suffix + ".gz"):
+        raise ConfigError(f"--out must name a {suffix} or {suffix}.gz file, got {out}")
     schema = _tables.table_schema(run_, args.data, args.encoding) or _table_rows.schema_of(run_)
     # the cells as written, to copy (the label and ID where the file has them); first, so that
     # the rows below come from this parse (the same options)

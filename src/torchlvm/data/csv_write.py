@@ -8,6 +8,7 @@ are written with float32's shortest text.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import math
 import os
@@ -54,10 +55,13 @@ def write_csv(
 def write_encoded(path: str | os.PathLike[str], text: str, encoding: str) -> None:
     """Write a table's ``text`` to ``path`` atomically in ``encoding``, or in UTF-8 after a
     byte-order mark where ``encoding`` cannot hold it (see :func:`write_csv`); for text in
-    UTF-8 whatever it holds, :func:`torchlvm._files.write_text`."""
+    UTF-8 whatever it holds, :func:`torchlvm._files.write_text`. A name ending in ``.gz`` is
+    written gzipped."""
     try:
         data = text.encode(encoding)
     except UnicodeEncodeError:
         data = text.encode("utf-8-sig")
+    if str(path).lower().endswith(".gz"):  # (.csv.gz, .tsv.gz: read so too)
+        data = gzip.compress(data, mtime=0)
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(data)
