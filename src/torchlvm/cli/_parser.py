@@ -68,18 +68,19 @@ def _swallowed(parser: argparse.ArgumentParser, message: str, words: list[str]) 
 
     from torchlvm._shell import quoted
 
-    for action, at in _list_words(parser, words):
+    taken = _list_words(parser, words)
+    for action, at in taken:
         word = words[at]
         about_it = message.startswith(f"argument {'/'.join(action.option_strings)}:") and (
             repr(word) in message
         )
         for positional in (a for a in parser._actions if not a.option_strings and a.required):
             missing = _named(message, positional.metavar or positional.dest)
-            if positional.choices is not None:
-                fits = word in positional.choices
+            if positional.choices is not None:  # (and not typed elsewhere: 'vae --hidden 8 ae')
+                fits = word in positional.choices and not _given(positional, words, taken)
             else:  # (a folder that exists: not a value that looks like one)
                 last = at + 1 == len(words) or words[at + 1].startswith("-")
-                fits = last and os.path.exists(word)
+                fits = last and os.path.exists(word) and missing
             if fits and (about_it or missing):
                 rest = words[:at] + words[at + 1 :]
                 command = " ".join([parser.prog, quoted(word), *map(quoted, rest)])
@@ -88,6 +89,12 @@ def _swallowed(parser: argparse.ArgumentParser, message: str, words: list[str]) 
                     f"option takes every word up to the next option): pass it first: {command}"
                 )
     return ""
+
+
+def _given(positional: Any, words: list[str], taken: list[tuple[Any, int]]) -> bool:
+    """Whether one of ``positional``'s choices is among ``words`` outside the list options'."""
+    listed = {at for _, at in taken}
+    return any(w in positional.choices for at, w in enumerate(words) if at not in listed)
 
 
 def _named(message: str, name: object) -> bool:
