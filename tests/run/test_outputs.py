@@ -249,3 +249,27 @@ def test_a_file_the_command_names_is_refused_in_its_own_words(tmp_path: Path) ->
     assert output_file(None, tmp_path / "compare.json", suffix=".json", ours=bool) is not None
     with pytest.raises(RunDirectoryError, match=r"which is a file; choose another --npy$"):
         output_file(tmp_path / "compare.json" / "z.npy", tmp_path, suffix=".npy", flag="--npy")
+
+
+def test_arrays_and_a_figure_are_written_all_or_none(tmp_path: Path, monkeypatch) -> None:
+    """sample --npy X on a full disk wrote X.npy, then failed on the PNG: the two are one set,
+    and the refusal names the PNG asked for, not its hidden staging name."""
+    import matplotlib.figure
+
+    import torchlvm.plots
+    from torchlvm.plots import drawn_by_torchlvm
+    from torchlvm.run.outputs import write_npy
+
+    npy, png = tmp_path / "s.npy", tmp_path / "s.png"
+    write_npy({npy: np.zeros(3)}, figures={png: matplotlib.figure.Figure()})
+    assert np.load(npy).shape == (3,) and drawn_by_torchlvm(png)
+    npy.unlink(), png.unlink()
+
+    def full(fig, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(torchlvm.plots, "save_figure", full)
+    with pytest.raises(OSError, match="No space left on device") as caught:
+        write_npy({npy: np.zeros(3)}, figures={png: matplotlib.figure.Figure()})
+    assert caught.value.filename == str(png)
+    assert list(tmp_path.iterdir()) == []

@@ -110,12 +110,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         samples, rows, fig, what, counted = _conditional(run_, labels, n, shape, generator)
     samples = samples.float().numpy()
-    if npy is not None:
+    if npy is not None:  # the grid and the arrays: all written, or none (a full disk)
         arrays = {npy: samples}
         if labels is not None:
             arrays[_run.labels_file(npy)] = rows.cpu().numpy()
-        _run.write_npy(arrays)
-    plots.save_figure(fig, out)
+        _run.write_npy(arrays, figures={out: fig})
+    else:
+        plots.save_figure(fig, out)
     print(f"{counted} from {run_.describe()}: {what}, seed {args.seed}")
     print(f"wrote {out}" + ("" if npy is None else _npy_note(npy, samples, labels is not None)))
     return 0

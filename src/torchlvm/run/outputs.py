@@ -15,7 +15,7 @@ default output, a report it wrote) or the user passed ``--overwrite``; and never
   replace only with ``--overwrite``).
 - :func:`figure_file`: a figure a command draws at its own name in ``figures/``, checked.
 - :func:`labels_file`: where the labels go next to an array file.
-- :func:`write_npy`: several ``.npy`` files written atomically, all of them or none.
+- :func:`write_npy`: several ``.npy`` files (and figures) written atomically, all of them or none.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -221,22 +222,35 @@ def labels_file(path: Path) -> Path:
     return path.with_name(path.stem + ".labels.npy")
 
 
-def write_npy(arrays: dict[Path, np.ndarray]) -> None:
-    """Write each array to its ``.npy`` path atomically; all of them or none are replaced.
+def write_npy(arrays: dict[Path, np.ndarray], *, figures: dict[Path, Any] | None = None) -> None:
+    """Write each array to its ``.npy`` path atomically, and each of ``figures`` (a matplotlib
+    figure, closed after) as a PNG at its path; all of them or none are replaced.
 
     Every file is written and synced under a temporary name first; only then are they renamed
     into place, and if a rename fails the files already replaced are put back as they were.
     """
     from torchlvm._files import atomic_path
+    from torchlvm._os_errors import reworded
+    from torchlvm.plots import save_figure
     from torchlvm.run.commit import replaced, staging_name
 
     with ExitStack() as stack:
-        staged = {}
         for path, array in arrays.items():
             tmp = stack.enter_context(atomic_path(staging_name(path), shown=path))
             with open(tmp, "wb") as f:
                 np.save(f, np.ascontiguousarray(array))
-            staged[path] = tmp
         stack.close()  # each is now complete and synced at .NAME.torchlvm-new
-        with replaced({staging_name(path): path for path in staged}):
-            pass
+    staged = {staging_name(path): path for path in arrays}
+    try:
+        for path, fig in (figures or {}).items():
+            staged[staging_name(path)] = path  # (before: a failed write leaves no hidden file)
+            try:
+                save_figure(fig, staging_name(path))
+            except OSError as err:  # (a full disk: named by the file the user asked for)
+                raise reworded(err, path) from None
+    except BaseException:
+        for tmp in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    with replaced(staged):
+        pass
