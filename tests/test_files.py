@@ -69,3 +69,17 @@ def test_a_full_disk_while_writing_latents_names_the_npy(
         write_npy({tmp_path / "latents.npy": np.zeros(3)})
     assert caught.value.filename == str(tmp_path / "latents.npy")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_error_without_a_system_code_keeps_its_words(tmp_path: Path):
+    """numpy's tofile on a full disk raises OSError('8192 requested and 4096 written'), which has
+    no errno or strerror: rebuilt from those, encode said 'torchlvm: error: None: z.npy'."""
+
+    def short_write(tmp: Path) -> None:
+        raise OSError("8192 requested and 4096 written")
+
+    with pytest.raises(OSError) as caught:
+        files.write_atomic(tmp_path / "z.npy", short_write)
+    assert caught.value.strerror == "8192 requested and 4096 written"  # what the CLI prints
+    assert caught.value.filename == str(tmp_path / "z.npy")
+    assert list(tmp_path.iterdir()) == []

@@ -134,13 +134,6 @@ def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None, **built: 
             _check_device(what, value, where)
 
 
-def check_device(name: str, value: Any, model: Any) -> None:
-    """:func:`check_rows`' device check of one ``value`` (a tensor or a distribution) alone."""
-    where = _device_of(model)
-    if where is not None:
-        _check_device(name, value, where)
-
-
 def _check_device(name: str, value: Any, where: torch.device) -> None:
     """Refuse a tensor, or a distribution built from tensors (a q, a proposal, an init), on
     another device than ``where``, the model's: it reached torch's "Expected all tensors to be

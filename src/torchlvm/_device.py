@@ -8,7 +8,7 @@ of entry point:
   ``fit_local_flow``, ``inference_gaps``) take tensors and return tensors, on the training
   step's path. As torch's own modules do, they take x, c and a q of the caller's (``q=``,
   ``proposal=``, ``init=``) on the model's device only: one elsewhere is refused at the entry
-  point in one line that names both devices and the fix (:func:`torchlvm._checks.check_device`),
+  point in one line that names both devices and the fix (:func:`torchlvm._checks.check_rows`),
   so no copy between host and device hides in a caller's loop.
 - The faces that take a user's data whole, where it is: the scikit-learn estimators and PPCA's
   methods (arrays, or tensors on any device), and the uses that return rows

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from torchlvm._os_errors import reworded
+
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once at import: os.umask can only be read by setting it
 
@@ -47,7 +49,7 @@ def atomic_path(
         _clean_up(tmp_path, made)
         if not _names_a_temporary_file(error, path):
             raise
-        raise type(error)(error.errno, error.strerror, str(shown or path)) from None
+        raise reworded(error, shown or path) from None  # (numpy's OSError has no strerror)
     except BaseException:
         _clean_up(tmp_path, made)
         raise

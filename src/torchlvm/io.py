@@ -64,12 +64,12 @@ def _not_a_folder(path: Path) -> RunDirectoryError:
         return RunDirectoryError(_inside_a_model(path) or f"{path} is not a folder; pass {folders}")
     if (home := unexpanded_home(path, reading=True)) is not None:
         return home
-    near = _nearest_model(path)  # (a misspelt name)
+    near = nearest_model(path)  # (a misspelt name)
     nearest = "" if near is None else f"{quoted(near)} (the model folder nearest that name), or "
     return RunDirectoryError(f"{path} does not exist; pass {nearest}{folders}")
 
 
-def _nearest_model(path: Path, most: int = 2000) -> Path | None:
+def nearest_model(path: Path, most: int = 2000) -> Path | None:
     """The model folder beside ``path`` whose name ``path``'s is a likely misspelling of
     (``runs/vea``: ``runs/vae``; capitals are no misspelling), or None; of the first ``most``
     entries there, so that a folder of many files costs little."""

@@ -54,6 +54,18 @@ def test_folder_without_config_is_one_line_exit_2(tmp_path, capsys):
     )
 
 
+def test_a_folder_that_does_not_exist_is_said_so_and_the_run_beside_it_named(run_dir, capsys):
+    """'report runs/vae1' (no such folder) said 'it has no config.json, so it is not a run
+    folder', as if the folder were there."""
+    run = run_dir("vae")
+    assert cli.main(["report", str(run.parent / "vea")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1 and f"cannot report on {run.parent / 'vea'}: it does not exist" in err
+    )
+    assert f"pass {run} (the run nearest that name), or a folder written by" in err
+
+
 @pytest.mark.parametrize(
     "make, said",
     [

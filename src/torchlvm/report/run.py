@@ -17,7 +17,7 @@ from torchlvm._nested import lookup
 from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import RunDirectoryError, TorchLVMError
 from torchlvm.evaluation.records import Evaluation, example_noun
-from torchlvm.io import read_config
+from torchlvm.io import nearest_model, read_config
 from torchlvm.run.commit import recover_for_reading
 from torchlvm.run.interrupted import check_finished, resume_hint
 from torchlvm.run.layout import RunLayout
@@ -267,10 +267,18 @@ def check_run_folder(folder: str | Path) -> None:
         recover_for_reading(folder)
     check_finished(folder)  # an interrupted run is named, with the command that finishes it
     if not RunLayout(folder).config.is_file():
-        what = "is a file, not" if folder.is_file() else "has no config.json, so it is not"
+        near = None if folder.exists() else nearest_model(folder)  # (a misspelt name)
+        nearest = "" if near is None else f"{quoted(near)} (the run nearest that name), or "
+        what = (
+            "is a file, not a run folder"
+            if folder.is_file()
+            else "has no config.json, so it is not a run folder"
+            if folder.exists()
+            else "does not exist"
+        )
         raise RunDirectoryError(
-            f"cannot report on {folder}: it {what} a run folder; "
-            "pass a folder written by 'torchlvm train'"
+            f"cannot report on {folder}: it {what}; "
+            f"pass {nearest}a folder written by 'torchlvm train'"
         )
 
 
