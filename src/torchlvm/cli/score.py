@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples"
     print(f"scored {len(x)} rows of {args.data} with {run_.describe()}")
     error = "" if scores.exact else ", ± its standard error"
-    print(f"  −log p(x): nats per row ({exact}{error}), density in {units}")
+    print(f"  −log p(x): nats per row ({exact}{error}), {units}")
     print("  the higher, the less likely the row under the model: rank 1 is the most outlying")
     if scores.partial_rows:
         print(f"  {scores.partial_rows} rows with missing cells: scored on their observed cells")
@@ -204,7 +204,8 @@ def _rows(run_, data: str, seed: int, encoding: str | None):
         dataset, lines = read_rows(data, allow_missing=True, allow_empty="columns")
     else:  # a dataset by name: every example, as the model sees it
         dataset = _run.load_split(run_, data, "all")
-        seen = f"{data} as the model sees it ({_run.protocol_note(dataset, seed)})"
+        of = "probability" if dataset.binarize != "none" else "density"  # of 0/1 pixels: a mass
+        seen = f"{of} of {data} as the model sees it ({_run.protocol_note(dataset, seed)})"
         return _run.model_view(dataset, run_, seed), None, None, seen, None
     if dataset.dim != run_.input_dim:
         raise DataError(
@@ -212,11 +213,36 @@ def _rows(run_, data: str, seed: int, encoding: str | None):
             f"{run_.input_dim}; pass a file with the run's columns"
         )
     lines = None if lines is None else lines.tolist()
+    protocol = str(run_.data.get("binarize") or "none")
+    if schema is None and protocol != "none":  # the model's pixels are 0s and 1s, not grey
+        x = _drawn(dataset, protocol, seed)
+        seen = f"probability of {data} as the model sees it (binarize={protocol}"
+        seen += f", one Bernoulli draw with seed {seed})" if protocol == "dynamic" else ")"
+        return x, lines, None, seen, dataset
     if schema is None or schema.standardizer is None:
-        return dataset.x, lines, None, "the file's units", dataset
+        return dataset.x, lines, None, "density in the file's units", dataset
     jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
-    units = "the file's units (the run's standardization undone)"
+    units = "density in the file's units (the run's standardization undone)"
     return dataset.x, lines, jacobian, units, dataset
+
+
+def _drawn(dataset, protocol: str, seed: int):
+    """The file's grey levels as a binarizing run sees them: under ``"dynamic"`` one seeded
+    Bernoulli draw (the draw ``evaluate`` and ``encode`` make of the same rows), under
+    ``"threshold"`` each pixel above 1/2; a missing (NaN) pixel stays missing. A streamed file
+    is drawn a block of rows at a time, as it is read."""
+    import torch
+
+    from torchlvm.data.binarize import binarize
+    from torchlvm.data.memmap import MemmapDataset
+
+    if isinstance(dataset, MemmapDataset):
+        return dataset.with_protocol(protocol).fixed_binarized(seed)
+    x = dataset.x
+    missing = torch.isnan(x)
+    generator = torch.Generator().manual_seed(seed)
+    drawn = binarize(torch.where(missing, 0.0, x), protocol, generator=generator)
+    return torch.where(missing, torch.nan, drawn)
 
 
 def _header(lines: list[int] | None, threshold: float | None) -> list[str]:
