@@ -369,3 +369,27 @@ def test_more_per_class_than_a_row_shows_needs_npy(runs, tmp_path, capsys):
     assert "pass --npy FILE.npy to save them all" in err and "or --n 32" in err
     assert not (tmp_path / "a.png").exists()
     assert cli.main([*argv[:-1], "32", "--out", str(tmp_path / "a.png")]) == 0
+
+
+@pytest.mark.parametrize(
+    "names, given, meant",
+    [(["3", "7", "9"], "1", "7"), (["bag", "boot", "coat"], "0", "bag")],
+    ids=["digit-strings", "words"],
+)
+def test_a_files_text_classes_are_given_by_name_not_position(tmp_path, capsys, names, given, meant):
+    """A file's text labels are numbered by their sorted order, which the user never saw:
+    with classes '3', '7', '9', --condition 1 drew '7'; with 'bag', 'boot', 'coat', --condition 0
+    drew 'bag' (userB). A number that is not a name is refused, naming the names; a name works."""
+    rng = np.random.default_rng(0)
+    images = rng.random((60, 8, 8), dtype=np.float32)
+    np.savez(tmp_path / "t.npz", x=images, y=np.array(names * 20))
+    run = tmp_path / "cvae"
+    argv = ["train", "cvae", "--data", str(tmp_path / "t.npz"), "--condition", "label"]
+    assert cli.main([*argv, "--epochs", "1", "--hidden", "8", "--quiet", "--out", str(run)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "s.png"
+    assert cli.main(["sample", str(run), "--condition", given, "--n", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--condition {given!r} is not a known class" in err
+    assert f"valid labels are a class name ({', '.join(names)})" in err and not out.exists()
+    assert cli.main(["sample", str(run), "--condition", meant, "--n", "2", "--out", str(out)]) == 0

@@ -428,11 +428,15 @@ def conditions(run: Run, x: Tensor, y: Tensor | None, dataset: Any) -> Tensor | 
 
 
 def valid_labels(run: Run) -> str:
-    """E.g. ``"0..9 or a class name (T-shirt/top, Trouser, ...)"``."""
-    text = f"0..{run.num_classes - 1}"
+    """E.g. ``"0..9 or a class name (T-shirt/top, Trouser, ...)"``; for a file's text labels,
+    only their names (:func:`_numbered`)."""
     names = run.class_names
+    listed = "" if not names else ", ".join(quoted(name) for name in names)
+    if not _numbered(run):
+        return f"a class name ({listed})"
+    text = f"0..{run.num_classes - 1}"
     if names and names != [str(i) for i in range(len(names))]:
-        text += f" or a class name ({', '.join(quoted(name) for name in names)})"
+        text += f" or a class name ({listed})"
     return text
 
 
@@ -477,7 +481,7 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
             labels.extend(range(classes))
         elif value in names:
             labels.append(names.index(value))
-        elif value.lstrip("-").isdigit():
+        elif value.lstrip("-").isdigit() and _numbered(run):
             label = int(value)
             if not 0 <= label < classes:
                 raise ConfigError(
@@ -490,6 +494,18 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
                 _unknown_class(run, flag, value, " ".join(values[i : i + 2]))
             labels.append(folded)
     return labels
+
+
+def _numbered(run: Run) -> bool:
+    """Whether a class may be given by its number: a dataset's own numbering (digits, MNIST,
+    Fashion-MNIST's 0..9), or integer labels. A file's text labels are numbered only by their
+    sorted order, which the user never saw ('bag', 'boot', ...: 8 would be the ninth name; '3',
+    '7', '9': 1 would be '7'), so they are given by name."""
+    from torchlvm.data.registry import is_file_name
+
+    names = run.class_names
+    plain = not names or list(names) == [str(i) for i in range(len(names))]
+    return plain or not is_file_name(str(run.data.get("name") or ""))
 
 
 def _named(names: Sequence[str], value: str) -> int | None:
