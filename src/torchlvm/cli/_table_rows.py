@@ -2,7 +2,8 @@
 ``transfer`` (:mod:`torchlvm.cli.transfer`) with ``--out FILE.csv``.
 
 Every file holds the model's outputs in the user's units (the run's standardization undone), under
-the run's column names, at the model's precision (:func:`~torchlvm.data.csv_write.number_text`),
+the run's column names, each column written as the training file writes it (whole numbers, its
+decimals: :func:`~torchlvm.data.csv_form.number_cells`), else at the model's precision,
 with a column naming the class where rows have one (a class-conditional CVAE's): the run's
 ``--label-column`` by its name, so that the file reads back into the run, else ``label``; with
 the separator and decimal point of the file the rows were read from, else of the run's training
@@ -58,13 +59,15 @@ def write_rows(
     as the run's label column, else ``label``), in the dialect of the dataset ``read`` (the
     rows' source), else of the run's file."""
     from torchlvm import run as _run
+    from torchlvm.data.csv_form import number_cells as cells_in_forms
     from torchlvm.data.csv_write import write_csv
 
     header = list(columns)
     if labels is not None:
         header.append(label_header(run_, header))
     dialect = dialect_of(run_, read).for_csv(len(header))
-    cells = number_cells(rows.double(), dialect, single=single_precision(run_))
+    forms = schema_of(run_).forms  # each column as the training file writes it
+    cells = cells_in_forms(rows.double().tolist(), forms, dialect, single=single_precision(run_))
     if labels is not None:
         for row, label in zip(cells, labels, strict=True):
             row.append(_run.label_name(run_, int(label)))
