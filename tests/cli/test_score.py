@@ -270,7 +270,8 @@ def test_top_rows_print_one_minus_sign_the_unit_and_the_standard_error(
     rows = list(csv.DictReader(out.open()))
     i = next(i for i, r in enumerate(rows) if r["observed"] == "3")
     assert f"row {i + 1} (line {i + 2}), −log p(x) = " in "".join(tops)
-    assert next(t for t in tops if f"row {i + 1} " in t).endswith(" nats (on 3 of 5 cells)")
+    top = next(t for t in tops if f"row {i + 1} " in t)
+    assert " nats (on 3 of 5 cells), rank " in top and top.endswith(" among rows on as many cells")
 
     torch.manual_seed(0)
     vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
@@ -331,3 +332,27 @@ def test_a_binarizing_run_scores_a_files_images_as_it_sees_them(tmp_path, capsys
             scored[name] = [float(row["neg_log_p"]) for row in csv.DictReader(f)]
     assert "as the model sees it (binarize=dynamic, one Bernoulli draw" in capsys.readouterr().out
     np.testing.assert_allclose(scored["file"], scored["name"], rtol=1e-6)
+
+
+def test_rows_with_unlike_observed_counts_are_ranked_among_their_own(
+    table, ppca_run, tmp_path, capsys
+):
+    """userA: −log p(x_o) shrinks with fewer observed cells, so `rank` put rows with holes last
+    (mean rank 160 for 3 cells, 121 for 6). Each row is also ranked among the rows with as many
+    observed cells, and the output says why."""
+    out = tmp_path / "s.csv"
+    argv = ["score", str(ppca_run), "--data", str(table[0]), "--out", str(out), "--top", "1"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "`rank_within_observed` ranks each row among the rows with as many observed" in printed
+    assert (
+        "rank 1: row 8 (line 9), " in printed and ", rank 1 among rows on as many cells" in printed
+    )
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0])[-2:] == ["rank", "rank_within_observed"]
+    counts = {r["observed"] for r in rows}
+    assert len(counts) > 1
+    for count in counts:
+        group = [r for r in rows if r["observed"] == count]
+        by_score = sorted(group, key=lambda r: -float(r["neg_log_p"]))
+        assert [int(r["rank_within_observed"]) for r in by_score] == list(range(1, len(group) + 1))

@@ -8,8 +8,10 @@ added), in nats per row.
 
 Writes a CSV with one line per data row, in file order, with the columns row (1-based), line (in
 the file, for a CSV), neg_log_p, stderr (VAE; 0 for the exact PPCA), observed (cells), rank
-(1 = most outlying) and, with --threshold T, outlier (1 when neg_log_p > T). --top N prints the
-N most outlying rows.
+(1 = most outlying), where rows have unlike numbers of observed cells rank_within_observed (the
+rank among rows with as many: fewer cells give a smaller −log p for that alone, so `rank` puts
+rows with holes last) and, with --threshold T, outlier (1 when neg_log_p > T). --top N prints
+the N most outlying rows.
 
 Examples:
   torchlvm score runs/ppca --data new.csv --out scores.csv
@@ -80,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
     x, lines, jacobian, units, read = _rows(run_, args.data, args.seed, args.encoding)
     torch.manual_seed(args.seed)
     scores = _scored(run_.model, x, jacobian, args)
-    dialect = dialect_of(run_, read).for_csv(len(_header(lines, args.threshold)))
-    _write(out, scores, args.threshold, lines, dialect, single=single_precision(run_))
+    within = _ranks_within_observed(scores.neg_log_p, scores.observed)
+    dialect = dialect_of(run_, read).for_csv(len(_header(lines, args.threshold, within)))
+    _write(out, scores, args.threshold, lines, dialect, within, single=single_precision(run_))
     exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples"
     print(f"scored {len(x)} rows of {args.data} with {run_.describe()}")
     error = "" if scores.exact else ", ± its standard error"
@@ -89,13 +92,20 @@ def run(args: argparse.Namespace) -> int:
     print("  the higher, the less likely the row under the model: rank 1 is the most outlying")
     if scores.partial_rows:
         print(f"  {scores.partial_rows} rows with missing cells: scored on their observed cells")
+    if within is not None:
+        print(
+            "  rows scored on fewer cells have a smaller −log p(x) for that alone, so `rank` "
+            "compares unlike rows; `rank_within_observed` ranks each row among the rows with "
+            "as many observed cells"
+        )
     if args.threshold is not None:
         above = int((scores.neg_log_p > args.threshold).sum())
         print(f"  {above} of {len(x)} rows above the threshold {args.threshold:g}")
     for i in scores.order[: args.top or 0]:
         where = f"row {i + 1}" + ("" if lines is None else f" (line {lines[i]})")
-        print(f"  rank {scores.rank[i]}: {where}, {_score_text(scores, i)}")
-    print(f"wrote {out}: {', '.join(_header(lines, args.threshold))}")
+        among = "" if within is None else f", rank {within[i]} among rows on as many cells"
+        print(f"  rank {scores.rank[i]}: {where}, {_score_text(scores, i)}{among}")
+    print(f"wrote {out}: {', '.join(_header(lines, args.threshold, within))}")
     return 0
 
 
@@ -245,19 +255,46 @@ def _drawn(dataset, protocol: str, seed: int):
     return torch.where(missing, torch.nan, drawn)
 
 
-def _header(lines: list[int] | None, threshold: float | None) -> list[str]:
-    """The columns of the scores file: ``line`` for a CSV, ``outlier`` with a threshold."""
+def _ranks_within_observed(neg_log_p, observed):
+    """Each row's rank (1: the highest −log p) among the rows with as many observed cells, or
+    None when every row has as many. −log p(x_o) of fewer cells is smaller for that alone (a
+    density over fewer dimensions), so one ranking of rows with unlike counts puts rows with
+    holes last whatever their values; within one count the scores are alike."""
+    import numpy as np
+
+    counts = np.unique(observed)
+    if len(counts) < 2:
+        return None
+    ranks = np.zeros(len(observed), dtype=np.int64)
+    for count in counts:
+        rows = np.flatnonzero(observed == count)
+        ranks[rows[np.argsort(-neg_log_p[rows], kind="stable")]] = np.arange(1, len(rows) + 1)
+    return ranks
+
+
+def _header(lines: list[int] | None, threshold: float | None, within=None) -> list[str]:
+    """The columns of the scores file: ``line`` for a CSV, ``rank_within_observed`` where rows
+    have unlike numbers of observed cells, ``outlier`` with a threshold."""
     line = ["line"] if lines is not None else []
-    return ["row", *line, "neg_log_p", "stderr", "observed", "rank"] + (
+    ranks = ["rank"] + (["rank_within_observed"] if within is not None else [])
+    return ["row", *line, "neg_log_p", "stderr", "observed", *ranks] + (
         ["outlier"] if threshold is not None else []
     )
 
 
 def _write(
-    out: Path, scores, threshold: float | None, lines: list[int] | None, dialect, *, single: bool
+    out: Path,
+    scores,
+    threshold: float | None,
+    lines: list[int] | None,
+    dialect,
+    within=None,
+    *,
+    single: bool,
 ) -> None:
     """The scores file (:func:`_header`), at the model's precision (float32's digits when
-    ``single``), in ``dialect`` (the scored file's separator and decimal point)."""
+    ``single``), in ``dialect`` (the scored file's separator and decimal point); ``within``:
+    :func:`_ranks_within_observed`."""
     from torchlvm.data.csv_write import number_text, write_csv
 
     rows = []
@@ -266,6 +303,6 @@ def _write(
     ):
         row = [str(i + 1)] + ([str(lines[i])] if lines is not None else [])
         row += [dialect.text(number_text(v, single=single)) for v in (score, err)]
-        row += [str(seen), str(rank)]
+        row += [str(seen), str(rank)] + ([str(within[i])] if within is not None else [])
         rows.append(row + ([str(int(score > threshold))] if threshold is not None else []))
-    write_csv(out, _header(lines, threshold), rows, dialect=dialect)
+    write_csv(out, _header(lines, threshold, within), rows, dialect=dialect)
