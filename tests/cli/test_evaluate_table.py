@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from torchlvm.cli._evaluate_table import WIDTH, _outlier_rows, format_table
-from torchlvm.evaluation.records import Outliers
+from torchlvm.evaluation.records import Evaluation, Outliers, Protocol
 
 
 def test_a_skipped_sets_reason_is_printed_whole_wrapped_at_words() -> None:
@@ -133,3 +135,21 @@ def test_a_density_on_grey_levels_is_not_called_the_literatures_bits_per_dim() -
     assert "not the discrete bits/dim of the literature" in grey and "this + 8" in grey
     drawn = format_table(Evaluation(protocol=Protocol(binarize="dynamic", shape=(1, 8, 8))))
     assert "literature" not in drawn  # 0s and 1s: a discrete likelihood already
+
+
+@pytest.mark.parametrize(
+    ("n", "rows", "said"),
+    [
+        (5000, 20000, "n=5000 of 20000 rows (a seeded subsample; --n all: every one)"),
+        (300, 300, "n=300,"),
+        (300, None, "n=300,"),  # a metrics.json written before the split's size was recorded
+    ],
+    ids=["subsample", "whole-split", "older-file"],
+)
+def test_header_says_a_subsample_is_n_of_the_split(n, rows, said):
+    # userA: fit's exact log p(x) is over all 20,000 test rows, evaluate's over 5,000 of them;
+    # the header said only 'n=5000', so two 'exact' numbers differed with nothing saying why
+    p = Protocol(n=n, split_rows=rows, split="test", example="row")
+    first = " ".join(format_table(Evaluation(protocol=p)).split()).split("binarize")[0]
+    assert said in first
+    assert Protocol.from_json(p.to_json()) == p

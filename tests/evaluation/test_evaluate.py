@@ -71,6 +71,7 @@ def test_every_number_is_labelled(test_data, val_data):
     assert (p["data"], p["split"], p["binarize"], p["n"], p["seed"]) == (
         "digits", "test", "dynamic", 150, 0,
     )  # fmt: skip
+    assert p["split_rows"] == len(test_data) > 150  # 150 of them: said as such (userA)
     log_px = m["likelihood"]["log_marginal"]["nats"]
     assert log_px["k"] == 50 and log_px["stderr"] > 0 and 1 <= log_px["ess"] <= 50
     assert m["likelihood"]["elbo"]["bits_per_dim"]["unit"] == "bits/dim"

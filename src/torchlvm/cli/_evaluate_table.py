@@ -12,6 +12,7 @@ from torchlvm.evaluation.records import (
     ObservedLikelihood,
     Outliers,
     Pair,
+    Protocol,
     Quantity,
     SampleQuality,
     Separability,
@@ -260,12 +261,20 @@ def _likelihood_header(m: Evaluation) -> str:
     return "likelihood (per example; bits/dim = −log p / (D ln 2))"
 
 
+def _evaluated(p: Protocol) -> str:
+    """How many of the split's examples were evaluated: ``n=5000 of 20000 rows (...)`` for a
+    subsample, so no number of it reads as the whole split's (fit's is)."""
+    if p.split_rows is None or p.n is None or p.n >= p.split_rows:
+        return f"n={p.n}"
+    return f"n={p.n} of {p.split_rows} {p.noun}s (a seeded subsample; --n all: every one)"
+
+
 def format_table(m: Evaluation) -> str:
     """The printed summary of an evaluation."""
     p = m.protocol
     model = "model" if m.model is None else m.model.type
     obs = m.observed_likelihood
-    n = f"n={p.n}" if obs is None else f"n={p.n} complete rows of {obs.rows}"
+    n = _evaluated(p) if obs is None else f"n={p.n} complete rows of {obs.rows}"
     lines = [
         f"{model} on {p.data} ({p.split} split, {n}, binarize={p.binarize}, "
         f"condition={p.condition}, seed={p.seed}, on {p.device or 'cpu'})",

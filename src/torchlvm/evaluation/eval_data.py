@@ -121,6 +121,7 @@ def protocol_record(
         binarize_note=_protocol_note(dataset.binarize),
         shape=tuple(dataset.shape),
         n=len(data.x),
+        split_rows=len(dataset),
         seed=o.seed,
         condition=str(o.condition),
         k=o.k,

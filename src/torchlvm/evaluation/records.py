@@ -91,6 +91,7 @@ class Protocol:
     binarize_note: str | None = None
     shape: tuple[int, ...] | None = None  # per-example shape
     n: int | None = None  # examples evaluated
+    split_rows: int | None = None  # examples in the split; n of them were evaluated
     seed: int | None = None
     condition: str | None = None
     k: int | None = None  # importance samples of log p(x)
@@ -119,7 +120,7 @@ class Protocol:
         d = _dict(x)
         shape = d.get("shape")
         ok = isinstance(shape, list) and all(_int(s) is not None for s in shape)
-        ints = ("n", "seed", "k", "refine_steps", "chunk")
+        ints = ("n", "split_rows", "seed", "k", "refine_steps", "chunk")
         texts = ("data", "split", "binarize", "binarize_note", "condition", "device", "command")
         texts += ("example",)
         return cls(
