@@ -567,19 +567,3 @@ def test_a_run_that_streamed_its_file_reads_only_the_evaluated_rows(tmp_path, ca
     )
     assert err.endswith("of them that fits: --n 5\n"), err  # (their rows in a quarter of it)
     assert asked == []
-
-
-def test_a_subsample_says_how_many_of_the_split_it_is(tmp_path, capsys):
-    """fit ppca printed the exact test log p(x) of all 20,000 test rows (-0.020) and evaluate
-    its default subsample's (-0.095) as 'exact' too, with nothing saying 5,000 of 20,000 (userA):
-    evaluate says the subsample's size and the split's."""
-    run = tmp_path / "ppca"
-    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(run)]) == 0
-    fast = ["--k", "5", "--ks", "1", "--no-figures", "--ood", "none"]
-    capsys.readouterr()
-    assert main(["evaluate", str(run), "--n", "100", *fast]) == 0
-    test = len(load_dataset("digits", "test"))
-    said = f"evaluating a seeded subsample of 100 of the {test:,} examples of the test split"
-    assert said in capsys.readouterr().out
-    assert main(["evaluate", str(run), "--n", "all", *fast]) == 0
-    assert "seeded subsample" not in capsys.readouterr().out

@@ -202,7 +202,6 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
     the validation split (None when evaluating it); of a split the run streams from its file
     (--mmap), only the --n rows evaluated."""
     from torchlvm.cli._tables import complete_rows
-    from torchlvm.evaluation.records import example_noun
     from torchlvm.evaluation.rows import evaluated_rows
     from torchlvm.run.loaded import load_split
 
@@ -212,20 +211,13 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
             "on; evaluate needs a run folder written by 'torchlvm train' or 'torchlvm fit'"
         )
 
-    def rows(split: str) -> tuple[Any, int]:
+    def rows(split: str) -> Any:
         dataset = load_split(run_, None, split, data_dir=args.data_dir, streamed=True)
-        return evaluated_rows(dataset, _n(args.n), args.seed), len(dataset)
+        return evaluated_rows(dataset, _n(args.n), args.seed)
 
-    dataset, whole = rows(args.split)
-    scored = whole if _n(args.n) is None else min(_n(args.n), whole)
-    if scored < whole:  # (fit's exact log p(x) is of every row: say which this is of)
-        noun = example_noun(getattr(dataset, "is_table", False))
-        print(
-            f"evaluating a seeded subsample of {scored:,} of the {whole:,} {noun}s of the "
-            f"{args.split} split (--n all: every one)"
-        )
+    dataset = rows(args.split)
     complete, dropped = complete_rows(dataset)
-    val = rows("val")[0] if args.split != "val" else None
+    val = rows("val") if args.split != "val" else None
     if dropped:
         print(
             f"evaluating the {len(complete)} complete rows of the {args.split} split "
