@@ -3,7 +3,7 @@ times: units doubled until a run is long enough, seconds per unit from the last 
 
 import pytest
 
-from torchlvm._probe import PROBE_SECONDS, seconds_per_unit
+from torchlvm._probe import PROBE_SECONDS, duration, seconds_per_unit
 
 
 class FakeClock:
@@ -127,3 +127,21 @@ def test_a_job_of_a_few_units_is_timed_by_its_warm_up_alone():
     clock = FakeClock(setup=0.0, per=0.2)
     seconds_per_unit(clock.run, most=10, total=5, clock=clock)
     assert len(clock.runs) > 1  # five units: probed as before
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (0.004, "<1 s"),
+        (0.5, "<1 s"),
+        (0.99, "<1 s"),
+        (1.2, "1 s"),
+        (42.0, "42 s"),
+        (144, "2.4 min"),
+    ],
+    ids=["ms", "half", "just-under", "a-second", "seconds", "minutes"],
+)
+def test_an_expected_time_under_a_second_is_not_zero(seconds, said):
+    # userB: 'expected time of the importance sampling: 0 s' for a sub-second part read as
+    # no time at all
+    assert duration(seconds) == said

@@ -62,7 +62,10 @@ RESTATE_SECONDS = 10.0
 
 
 def duration(seconds: float) -> str:
-    """``42 s`` or ``2.4 min``: an expected time as the commands print it."""
+    """``42 s``, ``2.4 min`` or, under a second, ``<1 s``: an expected time as the commands
+    print it (``0 s`` read as no time at all, or none measured)."""
+    if seconds < 1:
+        return "<1 s"
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
