@@ -43,6 +43,16 @@ def test_transfer_writes_originals_above_transfers(cvae_run, capsys):
     assert "z = E_q[z | x, three], then the decoder mean E[x | z, eight]" in out
 
 
+def test_the_offered_cvae_command_finds_the_run_s_data(tmp_path, capsys):
+    """userB: the offered 'train cvae --data mnist' lacked the run's --data-dir: not found."""
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
+    data = {**DATA, "condition": "none", "data_dir": str(tmp_path / "my data")}
+    folder = vae.save_pretrained(tmp_path / "vae", data=data)
+    err = fails(capsys, ["transfer", folder, "--from-condition", "1", "--to-condition", "2"])
+    folder = tmp_path / "my data"
+    assert f"'torchlvm train cvae --data digits --data-dir \"{folder}\" --condition" in err
+
+
 def test_vae_is_refused(tmp_path, capsys):
     vae = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))
     folder = vae.save_pretrained(tmp_path / "vae", data={**DATA, "condition": "none"})

@@ -446,6 +446,8 @@ def require_class_conditions(run: Run, command: str) -> int:
     if run.num_classes is not None:
         return int(run.num_classes)
     data = quoted(run.data["name"]) if run.data.get("name") else "DATA"
+    if run.data.get("data_dir"):  # where the run found its dataset (mnist, fashion)
+        data += f" --data-dir {quoted(run.data['data_dir'])}"
     train = f"train one with 'torchlvm train cvae --data {data} --condition label --out RUN'"
     if run.model_type == "cvae":
         raise ConfigError(
