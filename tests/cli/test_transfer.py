@@ -50,7 +50,7 @@ def test_the_offered_cvae_command_finds_the_run_s_data(tmp_path, capsys):
     folder = vae.save_pretrained(tmp_path / "vae", data=data)
     err = fails(capsys, ["transfer", folder, "--from-condition", "1", "--to-condition", "2"])
     folder = tmp_path / "my data"
-    assert f"'torchlvm train cvae --data digits --data-dir \"{folder}\" --condition" in err
+    assert f'\'torchlvm train cvae --data digits --data-dir "{folder}" --condition' in err
 
 
 def test_vae_is_refused(tmp_path, capsys):
