@@ -51,7 +51,9 @@ def _positive(text: str) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
+    parser.add_argument(
+        "run_dir", type=_types.given_path, metavar="DIR", help="run or export folder"
+    )
     parser.add_argument(
         "--k", type=_positive, default=DEFAULT_K, help="importance samples of log p(x)"
     )

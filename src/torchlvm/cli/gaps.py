@@ -30,7 +30,9 @@ HELP = "split log p(x) − ELBO into approximation and amortization gaps (nats p
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dir", type=Path, metavar="DIR", help="run or export folder of a model")
+    parser.add_argument(
+        "dir", type=_types.given_path, metavar="DIR", help="run or export folder of a model"
+    )
     parser.add_argument("--n", type=int, default=200, help="examples to analyse (the first n)")
     parser.add_argument("--k", type=int, default=5000, help="importance samples for log p(x)")
     parser.add_argument(
