@@ -116,3 +116,18 @@ def test_a_table_run_given_a_dataset_name_says_it_reads_its_table(tmp_path, monk
     err = fails(capsys, ["encode", run, "--data", "digits", "--out", tmp_path / "z.npy"])
     assert "was trained on a table of 3 columns (a, b, c), not on the dataset 'digits'" in err
     assert "--data must be a table file (.csv or .tsv) with those columns" in err
+
+
+def test_a_file_s_text_labels_are_written_by_name(tmp_path, capsys):
+    """userB: labels.npy of a run on text labels held positions in the sorted names (0 for
+    'nine'), which the user never saw; it holds the names, loadable without pickle."""
+    x = np.random.default_rng(0).random((30, 8)).astype("float32")
+    y = np.array(["nine", "seven", "three"] * 10)
+    np.savez(tmp_path / "t.npz", x=x, y=y)
+    run, out = tmp_path / "run", tmp_path / "z.npy"
+    argv = ["train", "vae", "--data", tmp_path / "t.npz", "--latent-dim", "2", "--hidden", "4"]
+    assert cli.main([str(a) for a in [*argv, "--epochs", "1", "--quiet", "--out", run]]) == 0
+    argv = ["encode", run, "--data", tmp_path / "t.npz", "--out", out]
+    assert cli.main([str(a) for a in argv]) == 0
+    labels = np.load(tmp_path / "z.labels.npy")
+    assert labels.dtype.kind == "U" and labels.tolist() == y.tolist()

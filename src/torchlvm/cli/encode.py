@@ -3,7 +3,9 @@
 For a VAE the mean of q(z | x); for a CVAE the mean of q(z | x, c) under x's own condition; for
 PPCA the exact posterior mean; for an autoencoder its code f(x). The data are taken as the model
 sees them (under the run's binarization protocol). When the data have labels they are written
-next to the latents as FILE.labels.npy (same row order). Both files are written atomically.
+next to the latents as FILE.labels.npy (same row order): a file's text labels as their names
+(a fixed-width unicode array, read by np.load without pickle), else the class numbers. Both
+files are written atomically.
 --out FILE.csv writes a table instead (columns z1..zK, and label). Without --split, the test
 split of the data is encoded, or every row of a file given with --data
 (read, for a run trained on a table, with the run's columns and standardization).
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from torchlvm import run as _run
     from torchlvm.cli._table_rows import dialect_of, read_rows_of
-    from torchlvm.run.loaded import model_batches
+    from torchlvm.run.loaded import labels_array, model_batches
 
     run_ = open_run(args)
     default = run_.folder / "latents.npy"
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         means = torch.cat([model.encode(x, c).mean.cpu() for x, _, c in batches])  # (N, K)
     arrays = {out: means.numpy()}
     if labels_out is not None:
-        arrays[labels_out] = dataset.y.numpy()
+        arrays[labels_out] = labels_array(run_, dataset.y)
     if csv:
         dialect = dialect_of(run_, dataset)
         _tables.write_latents_csv(out, arrays[out], dataset.y, dataset.class_names, dialect)

@@ -510,6 +510,17 @@ def _numbered(run: Run) -> bool:
     return plain or not is_file_name(str(run.data.get("name") or ""))
 
 
+def labels_array(run: Run, y: Tensor) -> Any:
+    """Class indices ``y`` ``(N,)`` as a user reads them in a written array: a file's text labels
+    as their names (fixed-width unicode, which ``np.load`` reads without pickle), since their
+    numbers are only sorted positions (:func:`_numbered`); else the integers."""
+    import numpy as np
+
+    if _numbered(run):
+        return y.numpy()
+    return np.asarray(run.class_names)[y.numpy()]
+
+
 def _named(names: Sequence[str], value: str) -> int | None:
     """The index of the one class name equal to ``value`` but for case, else None."""
     folded = [i for i, name in enumerate(names) if name.casefold() == value.casefold()]
