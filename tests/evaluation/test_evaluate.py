@@ -3,6 +3,7 @@ sections that exist for it (and says why the others do not), results repeat with
 bad arguments are refused before any work."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -319,3 +320,15 @@ def test_an_unlabelled_table_is_told_it_is_a_table(tmp_path):
     model = PPCA(latent_dim=2).fit(load_dataset(str(table), "train").x)
     m = run(model, load_dataset(str(table), "test"), **dict(SMALL, ood=(), n=None))
     assert m["sample_quality"]["note"].startswith("the data are a table")
+
+
+def test_a_frechet_distance_of_fewer_examples_than_features_is_undefined(test_data):
+    """userB: at n = 3 the Fréchet distance of 64-d features was printed, its real-vs-real floor
+    above the model's value (covariances of rank 2): below features + 1 examples it is
+    undefined, naming how many to evaluate."""
+    m = run(vae(), test_data, **dict(SMALL, n=10, ood=(), separability=False))
+    quality = m["sample_quality"]
+    assert quality["kind"] == "undefined"
+    assert re.search(
+        r"covariances of (\d+) classifier features.*rank 9.*at least \d+", quality["note"]
+    )

@@ -53,6 +53,20 @@ def _accuracy(value: float) -> dict[str, Any]:
     return metric(value, "accuracy", "measured")
 
 
+def _too_few_for_features(n: int, features: int) -> str | None:
+    """Why the Fréchet distance of ``n`` examples in ``features`` dimensions is undefined: its
+    covariances have rank at most n − 1, so below n = features + 1 the distance is of
+    degenerate Gaussians (at n = 3 in 64-d the real-vs-real floor came out above the model's
+    value); None when there are enough."""
+    if n > features:
+        return None
+    return (
+        f"the Fréchet distance compares covariances of {features} classifier features, which "
+        f"{n} examples cannot fill (rank {n - 1}); evaluate at least {features + 1} (--n, or a "
+        "larger split)"
+    )
+
+
 def sample_quality_section(
     model: Any, dataset: Dataset, data: EvalData, deterministic: bool, o: EvalConfig
 ) -> SampleQuality | Undefined:
@@ -70,6 +84,8 @@ def sample_quality_section(
     classifier = dataset_classifier(dataset.name, data_dir=o.data_dir, seed=0, progress=o.progress)
     note = sample_quality_note(classifier)
     real = classifier.features(data.grey)
+    if (few := _too_few_for_features(len(data.x), real.shape[-1])) is not None:
+        return Undefined(few)
     from torchlvm.data import load_dataset
 
     other = "test" if dataset.split == "train" else "train"  # real images not evaluated
