@@ -254,3 +254,30 @@ def test_contenders_on_colour_images_get_the_colour_files_defaults(tmp_path: Pat
     assert dm.binarize == "none"
     for key, value in COLOUR_DEFAULTS.items():
         assert getattr(model.config, key) == value, key
+
+
+def test_a_cvae_separability_is_said_to_be_given_the_class() -> None:
+    """userB: the CVAE's probes (0.730, above raw pixels) ranked it the most separable with no
+    word that its codes come from q(z|x,c) fed the true class: the cell and the notes say so."""
+    from torchlvm.evaluation.compare import _table, comparison_markdown
+
+    probes = {"logistic": {"value": 0.73, "stderr": 0.01}, "knn": {"value": 0.7}}
+
+    def entry(label: str, condition: str) -> dict:
+        metrics = {"protocol": {"condition": condition}, "separability": {"latent": probes}}
+        return {"label": label, "interpretability": {"mig": {"value": 0.1}}, "metrics": metrics}
+
+    models = {
+        "ae": entry("AE", "none"),
+        "vae": entry("VAE", "none"),
+        "cvae": entry("CVAE", "label"),
+    }
+    table = _table(models)
+    assert table["separability"]["VAE"] == "logistic 0.730 / 5-NN 0.700"
+    assert table["separability"]["CVAE"].startswith(
+        "logistic 0.730 / 5-NN 0.700 (codes of q(z|x,c)"
+    )
+    budget = {"epochs": 1, "latent_dim": 2, "hidden": [8], "batch_size": 8, "lr": 0.1, "seed": 0}
+    result = {"data": "digits", "table": table, "budget": budget, "models": models}
+    result.update(protocol={"binarize": "dynamic", "n": 50, "k": 5}, verdicts={})
+    assert "probe reads back the class it was handed" in comparison_markdown(result)

@@ -373,9 +373,21 @@ def _table(models: dict[str, Any]) -> dict[str, dict[str, str]]:
         knn = _value(m.separability.latent.knn) if logistic is not None else None
         rows["separability"][label] = (
             _not_measured(m) if logistic is None else f"logistic {logistic:.3f} / 5-NN {knn:.3f}"
-        )
+        ) + (GIVEN_CLASS if logistic is not None and m.protocol.condition == "label" else "")
         rows["generation"][label] = _generation(m, key == "ae")
     return rows
+
+
+GIVEN_CLASS = " (codes of q(z|x,c), given the class: how much of it they keep)"
+"""A conditional model's separability cell: its encoder is given each example's class, so a
+probe reads back the class it was handed, not structure found in x (userB: the CVAE ranked
+most separable, above raw pixels, with no word)."""
+
+
+_CVAE_PROBE = (
+    " The CVAE's encoder q(z|x,c) is given each example's class, so its probe reads back the "
+    "class it was handed (a CVAE aims to keep none), not structure found in x."
+)
 
 
 def _not_measured(m: Evaluation) -> str:
@@ -478,7 +490,8 @@ def comparison_markdown(result: dict[str, Any]) -> str:
         "- separability (can a linear probe read the class off the code?): "
         f"5-fold cross-validated accuracy on the posterior means of "
         f"{result['data']} test {images} (logistic regression / 5-nearest neighbours)"
-        + (f"; {raw} give {pixels:.3f} (logistic)." if pixels is not None else "."),
+        + (f"; {raw} give {pixels:.3f} (logistic)." if pixels is not None else ".")
+        + (_CVAE_PROBE if "cvae" in result.get("models", {}) else ""),
         "- generation (do samples look like the data?): Fréchet distance (FD, lower is better) "
         f"between test {images} and as many generated {images} in the features of torchlvm's "
         "classifier for the dataset; the AE has no prior and is fed N(0, I) codes; log p(x) is "
