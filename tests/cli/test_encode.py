@@ -131,3 +131,19 @@ def test_a_file_s_text_labels_are_written_by_name(tmp_path, capsys):
     assert cli.main([str(a) for a in argv]) == 0
     labels = np.load(tmp_path / "z.labels.npy")
     assert labels.dtype.kind == "U" and labels.tolist() == y.tolist()
+
+
+@pytest.mark.parametrize("command", ["encode", "reconstruct"])
+def test_missing_pixels_name_a_fix_the_command_has(vae_run, tmp_path, capsys, command):
+    """userB: an image file with NaN pixels was told to 'pass --allow-missing', which encode and
+    reconstruct do not take; the message names fixes that exist, and score's works."""
+    x = load_dataset("digits", "test").x[:20].numpy().copy()
+    x[3, 5] = np.nan
+    np.save(tmp_path / "holes.npy", x)
+    err = fails(capsys, [command, vae_run, "--data", tmp_path / "holes.npy"])
+    assert "holds 1 missing (NaN) value" in err and "--allow-missing" not in err
+    offered = f"torchlvm score {vae_run} --data {tmp_path / 'holes.npy'} --out scores.csv"
+    assert f"{command} reads complete rows: fill the missing values in first" in err
+    assert f"'{offered}'" in err
+    argv = offered.split()[1:-1] + [str(tmp_path / "scores.csv"), "--samples", "2"]
+    assert cli.main(argv) == 0

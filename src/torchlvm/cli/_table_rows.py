@@ -92,7 +92,7 @@ def read_rows_of(run_: Any, args: argparse.Namespace, *, streamed: bool = False)
 
     if streamed and table_schema(run_, args.data, args.encoding) is None:  # no table's columns
         return _run.load_split(
-            run_, args.data, split_of(args), data_dir=args.data_dir, streamed=True
+            run_, args.data, split_of(args), data_dir=args.data_dir, streamed=True, command="encode"
         )
     return load_rows(run_, args.data, split_of(args), args.data_dir, args.encoding)
 

@@ -157,7 +157,9 @@ def _data(run_: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     from torchlvm.errors import DataNotFoundError
 
     split = _types.split_of(args)
-    dataset = _run.load_split(run_, args.data, split, data_dir=args.data_dir, streamed=True)
+    dataset = _run.load_split(
+        run_, args.data, split, data_dir=args.data_dir, streamed=True, command="impute"
+    )
     train = None
     if args.data is not None and run_.data.get("name"):
         try:

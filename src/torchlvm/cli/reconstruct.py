@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
     )
     split = _types.split_of(args)
-    dataset = _run.load_split(run_, args.data, split, data_dir=args.data_dir, streamed=True)
+    dataset = _run.load_split(
+        run_, args.data, split, data_dir=args.data_dir, streamed=True, command="reconstruct"
+    )
     shape = _run.image_shape(
         run_, dataset, rows="write the reconstructions as rows with --out FILE.csv"
     )

@@ -219,7 +219,13 @@ def record_repointed(before: Run, after: Run) -> str | None:
 
 
 def load_split(
-    run: Run, name: str | None, split: str, *, data_dir: str | None = None, streamed: bool = False
+    run: Run,
+    name: str | None,
+    split: str,
+    *,
+    data_dir: str | None = None,
+    streamed: bool = False,
+    command: str | None = None,
 ) -> Any:
     """A split of ``name`` (default: the run's own dataset) under the run's binarization protocol.
 
@@ -232,6 +238,8 @@ def load_split(
             ``name`` given to such a run, streamed, for a caller that reads the rows it needs
             (:func:`model_view` of some rows, :func:`model_batches`; evaluation:
             :func:`~torchlvm.evaluation.rows.evaluated_rows`); False reads it whole.
+        command: the command reading it, one without ``--allow-missing`` (encode, reconstruct,
+            ...): data with missing values is refused naming fixes that command's user has.
 
     Returns:
         A :class:`torchlvm.data.Dataset`; with ``streamed``, a
@@ -259,14 +267,17 @@ def load_split(
     options = dict(run.data.get("options") or {}) if same else {}
     if not same and streamed and streams(run) and str(name).lower().endswith(".npy"):
         options = {"mmap": True}  # another file given to a run on a file too large to read whole
-    dataset = load_dataset(
-        name,
-        split,
-        data_dir=data_dir or (run.data.get("data_dir") if same else None),
-        binarize=str(run.data.get("binarize") or "none"),
-        seed=int(run.data.get("seed", 0)) if same else 0,
-        **options,
-    )
+    try:
+        dataset = load_dataset(
+            name,
+            split,
+            data_dir=data_dir or (run.data.get("data_dir") if same else None),
+            binarize=str(run.data.get("binarize") or "none"),
+            seed=int(run.data.get("seed", 0)) if same else 0,
+            **options,
+        )
+    except DataError as error:
+        raise _missing_for(error, run, name, command) from None
     if hasattr(dataset, "in_memory") and not streamed:  # a file the run streamed (--mmap)
         dataset = dataset.in_memory()
     if own and int(run.data.get("pixels", 1)) < READING:  # whichever file is given
@@ -282,6 +293,22 @@ def load_split(
     if len(dataset) == 0:
         raise DataError(f"the {split} split of {dataset.name} is empty; choose another --split")
     return dataset
+
+
+_TRAINING_FIX = "; pass --allow-missing"  # the data layer's fix, for train and fit only
+
+
+def _missing_for(error: DataError, run: Run, name: str, command: str | None) -> DataError:
+    """``error`` as is, or, where it refuses missing values with train's --allow-missing and
+    ``command`` takes no such flag, the same refusal with the fixes that exist there."""
+    said, fix, _ = str(getattr(error, "on_command_line", error)).partition(_TRAINING_FIX)
+    if command is None or not fix:
+        return error
+    return DataError(
+        f"{said}; {command} reads complete rows: fill the missing values in first, or score "
+        f"the rows on their observed values with 'torchlvm score {quoted(str(run.folder))} "
+        f"--data {quoted(str(name))} --out scores.csv'"
+    )
 
 
 def _check_same_reading(run: Run, name: str, reading: int, given: str | None = None) -> None:
