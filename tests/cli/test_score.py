@@ -356,3 +356,13 @@ def test_rows_with_unlike_observed_counts_are_ranked_among_their_own(
         group = [r for r in rows if r["observed"] == count]
         by_score = sorted(group, key=lambda r: -float(r["neg_log_p"]))
         assert [int(r["rank_within_observed"]) for r in by_score] == list(range(1, len(group) + 1))
+
+
+@pytest.mark.parametrize("empty", ["dir", "out"])
+def test_an_empty_path_is_refused_as_empty(ppca_run, table, tmp_path, capsys, empty):
+    """`score "$RUN" --out "$OUT"` with a variable unset read '.' as the run, or wrote to it."""
+    run, out = ("" if empty == "dir" else str(ppca_run)), ("" if empty == "out" else "s.csv")
+    with pytest.raises(SystemExit) as exited:
+        main(["score", run, "--data", str(table[0]), "--out", out])
+    assert exited.value.code == 2
+    assert "the path is empty (an unset shell variable?)" in capsys.readouterr().err

@@ -35,13 +35,17 @@ BLOCKS = 16  # batches of row_scores.ROWS rows scored at a time (whole batches: 
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", type=Path, metavar="DIR", help="run or export folder")
+    parser.add_argument(
+        "run_dir", type=_types.given_path, metavar="DIR", help="run or export folder"
+    )
     parser.add_argument(
         "--data",
         required=True,
         help="file to score (.csv, .tsv, .csv.gz, .tsv.gz, .npy or .npz), or a dataset name",
     )
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv", help="scores file")
+    parser.add_argument(
+        "--out", type=_types.given_path, required=True, metavar="FILE.csv", help="scores file"
+    )
     parser.add_argument(
         "--threshold", type=float, metavar="T",
         help="mark rows whose −log p(x) exceeds T nats (the file's units, as in the "
