@@ -12,35 +12,18 @@ import torch
 from torchlvm import cli
 from torchlvm.cli import score
 from torchlvm.data.files import read_rows
-from torchlvm.data.memmap import MemmapRows
 from torchlvm.inference.row_scores import ROWS, score_rows
 from torchlvm.io import load
-from torchlvm.models import VAE, VAEConfig
 
 N = 1100  # five blocks of ROWS rows with BLOCKS = 1
 
 
 @pytest.fixture
-def streamed_run(tmp_path):
-    """A VAE run that records a float32 .npy of 8x8 images read with --mmap, and the file."""
+def streamed_run(streamed_run_of):
+    """The conftest's run, of N images of which two have missing pixels, and the file."""
     images = np.random.default_rng(0).random((N, 8, 8)).astype(np.float32)
     images[[3, 700], 2, :5] = np.nan  # two rows scored on their other pixels
-    np.save(tmp_path / "big.npy", images)
-    data = {"name": str(tmp_path / "big.npy"), "binarize": "none", "seed": 0,
-            "condition": "none", "shape": [1, 8, 8], "options": {"mmap": True}}  # fmt: skip
-    torch.manual_seed(0)
-    model = VAE(VAEConfig(input_dim=64, latent_dim=3, hidden=(16,), likelihood="gaussian"))
-    return model.save_pretrained(tmp_path / "run", data=data), tmp_path / "big.npy"
-
-
-@pytest.fixture
-def reads(monkeypatch) -> list[int]:
-    """The rows of each positioned read of a streamed file."""
-    made: list[int] = []
-    through = MemmapRows._read
-    monkeypatch.setattr(MemmapRows, "_read", lambda self, rows: made.append(len(rows)) or
-                        through(self, rows))  # fmt: skip
-    return made
+    return streamed_run_of(images)
 
 
 def test_a_streamed_file_is_scored_a_block_at_a_time(streamed_run, reads, monkeypatch):
