@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             "  rows scored on fewer cells have a smaller −log p(x) for that alone, so `rank` "
             "compares unlike rows; `rank_within_observed` ranks each row among the rows with "
-            "as many observed cells"
+            "as many observed cells (which cells are missing still weighs in)"
         )
     if args.threshold is not None:
         above = int((scores.neg_log_p > args.threshold).sum())
@@ -263,7 +263,8 @@ def _ranks_within_observed(neg_log_p, observed):
     """Each row's rank (1: the highest −log p) among the rows with as many observed cells, or
     None when every row has as many. −log p(x_o) of fewer cells is smaller for that alone (a
     density over fewer dimensions), so one ranking of rows with unlike counts puts rows with
-    holes last whatever their values; within one count the scores are alike."""
+    holes last whatever their values. Rows of one count may still miss different columns, whose
+    densities differ in scale too: this ranking removes the count's effect, not the columns'."""
     import numpy as np
 
     counts = np.unique(observed)
