@@ -54,16 +54,18 @@ def _accuracy(value: float) -> dict[str, Any]:
 
 
 def _too_few_for_features(n: int, features: int) -> str | None:
-    """Why the Fréchet distance of ``n`` examples in ``features`` dimensions is undefined: its
-    covariances have rank at most n − 1, so below n = features + 1 the distance is of
-    degenerate Gaussians (at n = 3 in 64-d the real-vs-real floor came out above the model's
-    value); None when there are enough."""
+    """Why the Fréchet distance of ``n`` examples in ``features`` dimensions is not given: it
+    exists, but its covariances have rank at most n − 1, and below n = features + 1 the number
+    is of degenerate Gaussians, dominated by that shortfall (at n = 3 in 64-d the real-vs-real
+    floor came out above the model's value); None when there are enough. Its bias, of order
+    features / n, is still large just above the line: the real-vs-real floor printed beside it
+    is what tells a user how far to trust it."""
     if n > features:
         return None
     return (
-        f"the Fréchet distance compares covariances of {features} classifier features, which "
-        f"{n} examples cannot fill (rank {n - 1}); evaluate at least {features + 1} (--n, or a "
-        "larger split)"
+        f"not given: the Fréchet distance compares covariances of {features} classifier "
+        f"features, which {n} examples cannot fill (rank {n - 1}), so it would measure that "
+        f"shortfall; evaluate at least {features + 1} (--n, or a larger split)"
     )
 
 
