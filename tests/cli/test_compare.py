@@ -75,6 +75,19 @@ def test_a_bad_number_is_refused_before_any_folder_is_made(tmp_path, capsys, bad
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["t.csv", "t.tsv.gz"])
+def test_a_table_is_refused_up_front_naming_what_works(tmp_path, capsys, name):
+    """compare on a user's table was refused mid-way naming --label-column or --drop-columns,
+    flags compare does not take (userA): no table could be compared. It is refused before any
+    folder is made, naming the commands that compare models on a table."""
+    (tmp_path / name).write_text("a,b\n1,2\n3,4\n")
+    out = tmp_path / "cmp"
+    assert main(["compare", "--data", str(tmp_path / name), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "compare runs on image datasets" in err
+    assert "torchlvm report runs/vae runs/ae --out compare.html" in err and not out.exists()
+
+
 def _result(mig: float) -> dict:
     """A compare result of two models (what the library returns), its MIG set to ``mig``."""
     from torchlvm.evaluation.compare import _table

@@ -18,9 +18,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from torchlvm.cli import _types
+from torchlvm.cli import _tables, _types
 from torchlvm.cli._accelerator import add_accelerator, device_for
 from torchlvm.cli._progress import add_progress_options, show_progress
+from torchlvm.errors import ConfigError
 
 HELP = "train and compare AE, VAE, β-VAE and CVAE: interpretability, separability, generation"
 
@@ -72,6 +73,14 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.evaluation.compare import Budget, compare, comparison_markdown
     from torchlvm.run.commit import recover_if_free
 
+    if _tables.is_table(args.data):  # its flags, and its interpretability and Fréchet rows
+        raise ConfigError(
+            f"compare runs on image datasets (its rows score disentanglement on shapes and "
+            f"samples in an image classifier's features); for the table {args.data}, train the "
+            "models ('torchlvm train vae --data FILE --out runs/vae', and 'ae', 'cvae "
+            "--label-column NAME'), then 'torchlvm evaluate' each and 'torchlvm report "
+            "runs/vae runs/ae --out compare.html' to set them side by side"
+        )
     device = device_for(args)
     budget = Budget(
         epochs=args.epochs,
