@@ -22,7 +22,9 @@ HELP = "write an HTML report of one run, or of several side by side"
 def configure(parser: argparse.ArgumentParser) -> None:
     from torchlvm.cli import _types
 
-    parser.add_argument("dirs", nargs="+", metavar="DIR", help="run folder(s)")
+    parser.add_argument(
+        "dirs", nargs="+", metavar="DIR", type=_types.given_path, help="run folder(s)"
+    )
     parser.add_argument(
         "--out",
         metavar="FILE",

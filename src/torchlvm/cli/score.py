@@ -242,9 +242,11 @@ def _rows(run_, data: str, seed: int, encoding: str | None):
 
 def _drawn(dataset, protocol: str, seed: int):
     """The file's grey levels as a binarizing run sees them: under ``"dynamic"`` one seeded
-    Bernoulli draw (the draw ``evaluate`` and ``encode`` make of the same rows), under
-    ``"threshold"`` each pixel above 1/2; a missing (NaN) pixel stays missing. A streamed file
-    is drawn a block of rows at a time, as it is read."""
+    Bernoulli draw of the whole file (the draw a dataset by name gets in memory: a row's 0s and
+    1s depend on the rows before it, so they are the draw ``evaluate`` makes only of the same
+    rows in the same order), under ``"threshold"`` each pixel above 1/2; a missing (NaN) pixel
+    stays missing. A streamed file takes each row's own draw, a block of rows at a time
+    (:meth:`~torchlvm.data.memmap.MemmapDataset.fixed_binarized`)."""
     import torch
 
     from torchlvm.data.binarize import binarize
