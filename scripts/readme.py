@@ -33,7 +33,7 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[1] / "README.md"
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-SECONDS = re.compile(r"-?\d+(?:\.\d+)? (?:s|ms|µs)\b")
+SECONDS = re.compile(r"(?:<|-)?\d+(?:\.\d+)? (?:s|ms|µs)\b")  # "<1 s": under a second
 
 
 @dataclass

@@ -20,6 +20,10 @@ def test_numbers_match_to_their_printed_precision_and_seconds_match_anything():
     assert readme.mismatch("log p(x): 17.609 nats", "log p(x): 17.700 nats") is not None
     assert readme.mismatch("σ²: 0.02263", "σ²: 0.02264") is None
     assert readme.mismatch("wrote a/b", "wrote a/c") is not None
+    assert (
+        readme.mismatch("expected time: 2 s (a 2.5 s probe)", "expected time: <1 s (a 0.1 s probe)")
+        is None
+    )
 
 
 def test_an_ellipsis_line_stands_for_any_lines():

@@ -91,11 +91,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "the run's own dataset and 'other' where it has no partner; none for a table)",
     )
     parser.add_argument(
-        "--ood-resize",
-        default="bilinear",
-        choices=["none", "bilinear", "area"],
+        "--ood-resize", default="bilinear", choices=["none", "bilinear", "area"],
         help="how an OOD dataset of another image size is resized ('none': refuse it)",
-    )
+    )  # fmt: skip
     parser.add_argument("--ood-k", type=_positive, default=100, help="k of the outlier score")
     parser.add_argument("--batch-size", type=_positive, default=100, help="examples per batch")
     parser.add_argument(
@@ -104,11 +102,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
     parser.add_argument(
-        "--data",
-        metavar="FILE",
+        "--data", metavar="FILE",
         help="the run's data file at a new place (it moved): used only if it holds the data "
         "the run was trained on",
-    )
+    )  # fmt: skip
     add_accelerator(parser)
     parser.add_argument("--no-figures", action="store_true", help=NO_FIGURES_HELP)
     add_progress_options(parser)
