@@ -393,3 +393,7 @@ def test_a_files_text_classes_are_given_by_name_not_position(tmp_path, capsys, n
     assert err.count("\n") == 1 and f"--condition {given!r} is not a known class" in err
     assert f"valid labels are a class name ({', '.join(names)})" in err and not out.exists()
     assert cli.main(["sample", str(run), "--condition", meant, "--n", "2", "--out", str(out)]) == 0
+    npy = tmp_path / "s.npy"  # its labels file names the classes as the file did (userB)
+    argv = ["sample", str(run), "--condition", meant, "--n", "2", "--npy", str(npy)]
+    assert cli.main([*argv, "--out", str(tmp_path / "s2.png")]) == 0
+    assert np.load(tmp_path / "s.labels.npy").tolist() == [meant, meant]

@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import plots
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
+    from torchlvm.run.loaded import labels_array
 
     run_ = open_run(args)
     conditioned = args.condition is not None
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if npy is not None:  # the grid and the arrays: all written, or none (a full disk)
         arrays = {npy: samples}
         if labels is not None:
-            arrays[_run.labels_file(npy)] = rows.cpu().numpy()
+            arrays[_run.labels_file(npy)] = labels_array(run_, rows.cpu())  # names, if text
         _run.write_npy(arrays, figures={out: fig})
     else:
         plots.save_figure(fig, out)
