@@ -567,20 +567,3 @@ def test_a_run_that_streamed_its_file_reads_only_the_evaluated_rows(tmp_path, ca
     )
     assert err.endswith("of them that fits: --n 5\n"), err  # (their rows in a quarter of it)
     assert asked == []
-
-
-@pytest.mark.parametrize(
-    "argv", [["evaluate", ""], ["gaps", " "]], ids=["evaluate-dir", "gaps-dir"]
-)
-def test_an_empty_run_folder_is_refused_as_empty(tmp_path, monkeypatch, capsys, argv):
-    """evaluate "$RUN" with RUN unset read the current folder ('no model in .'), as sample did:
-    an empty path is named empty, before anything is read or written (shell7)."""
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    assert exit_.value.code == 2
-    first = capsys.readouterr().err.splitlines()[0]
-    assert first.endswith(
-        ": the path is empty (an unset shell variable?); pass a file or folder name"
-    )
-    assert list(tmp_path.iterdir()) == []

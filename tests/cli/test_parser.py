@@ -159,12 +159,20 @@ def test_a_column_named_like_a_model_after_the_model_is_a_column():
         ["sample", "RUN", "--npy", ""],
         ["kl-demo", "--out", ""],
         ["compare", "--data", "digits", "--out", ""],
+        ["evaluate", ""],
+        ["gaps", " "],
+        ["report", ""],
+        ["score", "", "--data", "x.csv"],
     ],
-    ids=["sample-dir", "encode-dir", "reconstruct-dir", "sample-out", "npy", "kl-demo", "compare"],
-)
+    ids=[
+        "sample-dir", "encode-dir", "reconstruct-dir", "sample-out", "npy", "kl-demo", "compare",
+        "evaluate-dir", "gaps-dir", "report-dir", "score-dir",
+    ],
+)  # fmt: skip
 def test_an_empty_path_is_refused_as_empty(tmp_path, monkeypatch, capsys, argv):
     """sample "$RUN" with RUN unset said 'no model in .: config.json is missing' (Path('') is the
-    current folder), sample RUN --out "" '--out . is a folder': an empty path is named empty."""
+    current folder), sample RUN --out "" '--out . is a folder', report "" 'cannot report on .':
+    an empty path is named empty, on every command, before anything is read or written."""
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_:
         main(argv)

@@ -153,12 +153,3 @@ def test_build_report_names_the_fix_for_an_unexpanded_tilde(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     with pytest.raises(RunDirectoryError, match=r"pass os\.path\.expanduser\('~/runs/vae'\)"):
         build_report("~/runs/vae")
-
-
-def test_an_empty_folder_name_is_refused_as_empty(tmp_path, capsys):
-    """report "" (an unset $RUN) said 'cannot report on .: it has no config.json', the current
-    folder the other commands stopped reading an empty path as (review7)."""
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(["report", ""])
-    assert exit_.value.code == 2
-    assert "the path is empty (an unset shell variable?)" in capsys.readouterr().err
