@@ -168,12 +168,13 @@ def test_each_score_names_its_line_in_the_file(table, ppca_run, tmp_path, capsys
     assert rows[7]["rank"] == "1"
 
 
-def test_an_empty_row_is_named_by_its_file_line_and_the_file_is_parsed_once(
+def test_an_empty_row_is_written_with_empty_scores_and_the_file_is_parsed_once(
     table, ppca_run, tmp_path, capsys, monkeypatch
 ):
-    """The reader's own check names a row with no value by the line a spreadsheet shows (a
-    header and a blank line before it: line 5 holds row 3), not by its row index; the file is
-    parsed once (before: for its header, its rows and its lines)."""
+    """userA #73: one row with no value (',,,' in an export) refused the whole file, though
+    impute fills it. The other rows are scored; the empty one is written, by its file line (a
+    header and a blank line before it: line 5 holds row 3), with empty scores and ranks, and one
+    line says so. The file is parsed once (before: for its header, its rows and its lines)."""
     from torchlvm.data import csv_table
 
     parsed = []
@@ -182,17 +183,27 @@ def test_an_empty_row_is_named_by_its_file_line_and_the_file_is_parsed_once(
         csv_table, "_rows", lambda path, *args: parsed.append(path) or rows_of(path, *args)
     )
     path = tmp_path / "gap.csv"
-    path.write_text("id,a,b,c,d,e\nr0,1,2,3,4,5\n\nr1,1,2,50,0,3\nr2,,,,,\nr3,0,5,50,0,3\n")
+    path.write_text("id,a,b,c,d,e\nr0,1,2,3,4,5\n\nr1,1,2,50,,3\nr2,,,,,\nr3,0,5,50,0,3\n")
     out = tmp_path / "s.csv"
-    assert main(["score", str(ppca_run), "--data", str(path), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "gap.csv line 5 has no value in any feature column" in err and not out.exists()
+    argv = ["score", str(ppca_run), "--data", str(path), "--out", str(out), "--threshold", "0"]
+    assert main([*argv, "--top", "9"]) == 0
+    printed = capsys.readouterr().out
+    assert "  1 row has no value in any column (line 5): written with empty scores" in printed
+    assert "  3 of 3 scored rows above the threshold 0" in printed
     assert len(parsed) == 1
-    path.write_text("id,a,b,c,d,e\nr0,1,2,3,4,5\n\nr1,1,2,50,0,3\nr3,0,5,50,0,3\n")
-    parsed.clear()
-    assert main(["score", str(ppca_run), "--data", str(path), "--out", str(out)]) == 0
-    assert len(parsed) == 1
-    assert [r["line"] for r in csv.DictReader(out.open())] == ["2", "4", "5"]
+    rows = list(csv.DictReader(out.open()))
+    assert [r["line"] for r in rows] == ["2", "4", "5", "6"]
+    empty = rows[2]
+    assert [empty[k] for k in ("neg_log_p", "stderr", "observed", "rank")] == ["", "", "0", ""]
+    assert empty["rank_within_observed"] == "" and empty["outlier"] == ""
+    assert sorted(int(r["rank"]) for r in rows if r["rank"]) == [1, 2, 3]
+    assert printed.count("  rank ") == 3 and "line 5" not in printed.split("scored rows")[1]
+    alone = tmp_path / "alone.csv"  # the scores of the other rows are theirs without it
+    alone.write_text("id,a,b,c,d,e\nr0,1,2,3,4,5\nr1,1,2,50,,3\nr3,0,5,50,0,3\n")
+    argv = ["score", str(ppca_run), "--data", str(alone), "--out", str(tmp_path / "a.csv")]
+    assert main(argv) == 0
+    kept = [r["neg_log_p"] for r in csv.DictReader((tmp_path / "a.csv").open())]
+    assert kept == [r["neg_log_p"] for r in rows if r["neg_log_p"]]
 
 
 def test_an_autoencoder_is_refused_in_the_commands_words(table, tmp_path, capsys):

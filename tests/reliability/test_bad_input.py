@@ -543,10 +543,6 @@ CASES: dict[str, Case] = {
         "holds the checkpoints of a run whose training was interrupted, but no model yet; finish "
         "it with 'torchlvm train vae --resume --out",
     ),
-    "score-a-row-with-no-observed-cell": Case(
-        "score {root}/ppca-table --data {d}/empty-row.csv --out {d}/s.csv",
-        "empty-row.csv line 32 has no value in any feature column (1 such row; delete it)",
-    ),
     # a new user's spreadsheets: another separator, a comment, one name twice, huge numbers
     "table-semicolons": Case(f"{FIT} {{d}}/semicolons.csv", "line 32 has 2 cells but the file has"),
     "table-decimal-commas": Case(

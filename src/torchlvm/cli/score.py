@@ -94,8 +94,13 @@ def run(args: argparse.Namespace) -> int:
     error = "" if scores.exact else ", ± its standard error"
     print(f"  −log p(x): nats per row ({exact}{error}), {units}")
     print("  the higher, the less likely the row under the model: rank 1 is the most outlying")
-    if scores.partial_rows:
-        print(f"  {scores.partial_rows} rows with missing cells: scored on their observed cells")
+    empty = int((scores.observed == 0).sum())
+    if scores.partial_rows - empty:
+        partial = scores.partial_rows - empty
+        rows = "1 row" if partial == 1 else f"{partial} rows"
+        print(f"  {rows} with missing cells: scored on their observed cells")
+    if empty:
+        print(f"  {_empty_rows(scores.observed, lines)}: written with empty scores and ranks")
     if within is not None:
         print(
             "  rows scored on fewer cells have a smaller −log p(x) for that alone, so `rank` "
@@ -104,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.threshold is not None:
         above = int((scores.neg_log_p > args.threshold).sum())
-        print(f"  {above} of {len(x)} rows above the threshold {args.threshold:g}")
-    for i in scores.order[: args.top or 0]:
+        print(f"  {above} of {len(x) - empty} scored rows above the threshold {args.threshold:g}")
+    for i in scores.order[: min(args.top or 0, len(x) - empty)]:  # (empty rows come last)
         where = f"row {i + 1}" + ("" if lines is None else f" (line {lines[i]})")
         among = "" if within is None else f", rank {within[i]} among rows on as many cells"
         print(f"  rank {scores.rank[i]}: {where}, {_score_text(scores, i)}{among}")
@@ -120,6 +125,7 @@ def _scored(model, x, jacobian, args: argparse.Namespace):
     import sys
     import time
 
+    import torch
     from tqdm.auto import tqdm
 
     from torchlvm.evaluation.timing import duration
@@ -148,25 +154,34 @@ def _scored(model, x, jacobian, args: argparse.Namespace):
         for first in range(0, len(x), BLOCKS * ROWS):
             block = slice(first, first + BLOCKS * ROWS)
             rows = x[block]  # (B, D); of a streamed file, only these rows are read
-            jacobian_rows = None if jacobian is None else jacobian[block]
-            parts.append(score_rows(model, rows, samples=args.samples,
-                                    log_jacobian=jacobian_rows, advance=advance))  # fmt: skip
+            seen = ~torch.isnan(rows).all(-1)  # (B,) a row with no value has no score
+            jacobian_rows = None if jacobian is None else jacobian[block][seen]
+            scored = None
+            if bool(seen.any()):
+                scored = score_rows(model, rows[seen], samples=args.samples,
+                                    log_jacobian=jacobian_rows, advance=advance)  # fmt: skip
+            parts.append((seen.cpu().numpy(), scored))
     finally:
         if bar is not None:
             bar.close()
-    return _joined(parts)
+    return _joined(parts, exact=hasattr(model, "log_marginal"), cells=x.shape[-1])
 
 
-def _joined(parts):
-    """One :class:`~torchlvm.inference.row_scores.RowScores` of the rows scored in ``parts``."""
+def _joined(parts, *, exact: bool, cells: int):
+    """One :class:`~torchlvm.inference.row_scores.RowScores` of the blocks ``parts`` (which of a
+    block's rows have a value, the scores of those), NaN scores and 0 cells for an empty row."""
     import numpy as np
 
     from torchlvm.inference.row_scores import RowScores
 
-    first = parts[0]
-    joined = {name: np.concatenate([getattr(p, name) for p in parts])
-              for name in ("neg_log_p", "stderr", "observed")}  # fmt: skip
-    return RowScores(**joined, exact=first.exact, cells=first.cells)
+    seen = np.concatenate([p[0] for p in parts])  # (N,)
+    joined = {"neg_log_p": np.full(len(seen), np.nan), "stderr": np.full(len(seen), np.nan),
+              "observed": np.zeros(len(seen), dtype=np.int64)}  # fmt: skip
+    for name, values in joined.items():
+        scored = [getattr(p[1], name) for p in parts if p[1] is not None]
+        if scored:
+            values[seen] = np.concatenate(scored)
+    return RowScores(**joined, exact=exact, cells=cells)
 
 
 def _streamed(run_, data: str) -> bool:
@@ -191,8 +206,8 @@ def _score_text(scores, i: int) -> str:
 
 
 def _rows(run_, data: str, seed: int, encoding: str | None):
-    """The file's rows in the model's units (read once; a row with no observed cell refused by
-    the reader, by its file line: its log p(x_o) is 0 under every model), a CSV's file line of
+    """The file's rows in the model's units (read once; a row with no observed cell kept, to be
+    written with no score: its log p(x_o) is 0 under every model), a CSV's file line of
     each row (None for an array), the Jacobian to the file's units, what they are, and the
     dataset read from the file (None for a dataset by name, taken whole, as the model sees it,
     under the run's binarization)."""
@@ -211,11 +226,11 @@ def _rows(run_, data: str, seed: int, encoding: str | None):
             f"file with its columns ({', '.join(schema.columns)}), not {data}"
         )
     if schema is not None:
-        dataset, lines = schema.rows(data, allow_empty="columns")
+        dataset, lines = schema.rows(data, allow_empty=True)
     elif _streamed(run_, data):  # read a block at a time as it is scored
         dataset, lines = load_memmap(data, "all", allow_missing=True), None
     elif is_file(data):
-        dataset, lines = read_rows(data, allow_missing=True, allow_empty="columns")
+        dataset, lines = read_rows(data, allow_missing=True, allow_empty=True)
     else:  # a dataset by name: every example, as the model sees it
         dataset = _run.load_split(run_, data, "all")
         of = "probability" if dataset.binarize != "none" else "density"  # of 0/1 pixels: a mass
@@ -261,6 +276,19 @@ def _drawn(dataset, protocol: str, seed: int):
     return torch.where(missing, torch.nan, drawn)
 
 
+def _empty_rows(observed, lines: list[int] | None) -> str:
+    """The rows with no value in any column, by their file lines (else 1-based rows): ``1 row
+    has no value in any column (line 5)``, ``2 rows have ... (lines 5, 12)``."""
+    import numpy as np
+
+    empty = np.flatnonzero(observed == 0)
+    where = [str(i + 1 if lines is None else lines[i]) for i in empty[:5]]
+    more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+    noun = "1 row has" if len(empty) == 1 else f"{len(empty)} rows have"
+    kind = ("row" if lines is None else "line") + ("s" if len(empty) > 1 else "")
+    return f"{noun} no value in any column ({kind} {', '.join(where)}{more})"
+
+
 def _ranks_within_observed(neg_log_p, observed):
     """Each row's rank (1: the highest −log p) among the rows with as many observed cells, or
     None when every row has as many. −log p(x_o) of fewer cells is smaller for that alone (a
@@ -269,7 +297,7 @@ def _ranks_within_observed(neg_log_p, observed):
     densities differ in scale too: this ranking removes the count's effect, not the columns'."""
     import numpy as np
 
-    counts = np.unique(observed)
+    counts = np.unique(observed[observed > 0])  # (an empty row has no score: rank 0, unwritten)
     if len(counts) < 2:
         return None
     ranks = np.zeros(len(observed), dtype=np.int64)
@@ -301,7 +329,8 @@ def _write(
 ) -> None:
     """The scores file (:func:`_header`), at the model's precision (float32's digits when
     ``single``), in ``dialect`` (the scored file's separator and decimal point); ``within``:
-    :func:`_ranks_within_observed`."""
+    :func:`_ranks_within_observed`. A row with no value (observed 0) has empty scores and
+    ranks."""
     from torchlvm.data.csv_write import number_text, write_csv
 
     rows = []
@@ -309,6 +338,13 @@ def _write(
         zip(scores.neg_log_p, scores.stderr, scores.observed, scores.rank, strict=True)
     ):
         row = [str(i + 1)] + ([str(lines[i])] if lines is not None else [])
+        if not seen:
+            rows.append(
+                row
+                + ["", "", "0", ""]
+                + [""] * (within is not None, threshold is not None).count(True)
+            )
+            continue
         row += [dialect.text(number_text(v, single=single)) for v in (score, err)]
         row += [str(seen), str(rank)] + ([str(within[i])] if within is not None else [])
         rows.append(row + ([str(int(score > threshold))] if threshold is not None else []))
