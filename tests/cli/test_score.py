@@ -66,7 +66,7 @@ def test_scores_are_the_exact_density_in_the_files_units(table, ppca_run, tmp_pa
     argv = ["score", str(ppca_run), "--data", str(path), "--out", str(out)]
     assert main([*argv, "--threshold", "20", "--top", "1"]) == 0
     printed = capsys.readouterr().out
-    assert "rank 1: row 8 (line 9)," in printed
+    assert "rank 1: row 8 (line 9, id 'r7')," in printed
     # which way the score points was said in --help only
     assert "the higher, the less likely the row under the model: rank 1 is the most" in printed
     rows = list(csv.DictReader(out.open()))
@@ -161,8 +161,8 @@ def test_each_score_names_its_line_in_the_file(table, ppca_run, tmp_path, capsys
     argv = ["score", str(ppca_run), "--data", str(gapped), "--out", str(out), "--top", "1"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "rank 1: row 8 (line 10)," in printed
-    assert "wrote" in printed and "row, line, neg_log_p, stderr, observed, rank" in printed
+    assert "rank 1: row 8 (line 10, id 'r7')," in printed
+    assert "wrote" in printed and "row, line, id, neg_log_p, stderr, observed, rank" in printed
     rows = list(csv.DictReader(out.open()))
     assert [r["line"] for r in rows[:3]] == ["2", "3", "5"] and rows[7]["line"] == "10"
     assert rows[7]["rank"] == "1"
@@ -195,7 +195,7 @@ def test_an_empty_row_is_written_with_empty_scores_and_the_file_is_parsed_once(
     assert [r["line"] for r in rows] == ["2", "4", "5", "6"]
     empty = rows[2]
     assert [empty[k] for k in ("neg_log_p", "stderr", "observed", "rank")] == ["", "", "0", ""]
-    assert empty["rank_within_observed"] == "" and empty["outlier"] == ""
+    assert empty["rank_within_pattern"] == "" and empty["outlier"] == ""
     assert sorted(int(r["rank"]) for r in rows if r["rank"]) == [1, 2, 3]
     assert printed.count("  rank ") == 3 and "line 5" not in printed.split("scored rows")[1]
     alone = tmp_path / "alone.csv"  # the scores of the other rows are theirs without it
@@ -280,9 +280,10 @@ def test_top_rows_print_one_minus_sign_the_unit_and_the_standard_error(
     tops = [line for line in capsys.readouterr().out.splitlines() if "  rank " in line]
     rows = list(csv.DictReader(out.open()))
     i = next(i for i, r in enumerate(rows) if r["observed"] == "3")
-    assert f"row {i + 1} (line {i + 2}), −log p(x) = " in "".join(tops)
+    assert f"row {i + 1} (line {i + 2}, id 'r{i}'), −log p(x) = " in "".join(tops)
     top = next(t for t in tops if f"row {i + 1} " in t)
-    assert " nats (on 3 of 5 cells), rank " in top and top.endswith(" among rows on as many cells")
+    assert " nats (on 3 of 5 cells), rank " in top
+    assert top.endswith(" among rows missing the same cells")
 
     torch.manual_seed(0)
     vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
@@ -345,28 +346,40 @@ def test_a_binarizing_run_scores_a_files_images_as_it_sees_them(tmp_path, capsys
     np.testing.assert_allclose(scored["file"], scored["name"], rtol=1e-6)
 
 
-def test_rows_with_unlike_observed_counts_are_ranked_among_their_own(
-    table, ppca_run, tmp_path, capsys
-):
-    """userA: −log p(x_o) shrinks with fewer observed cells, so `rank` put rows with holes last
-    (mean rank 160 for 3 cells, 121 for 6). Each row is also ranked among the rows with as many
-    observed cells, and the output says why."""
+def test_rows_missing_unlike_cells_are_ranked_among_rows_missing_the_same(tmp_path, capsys):
+    """userA / review7 #3: −log p(x_o) of a row with holes is a density over other columns, so
+    its size says which cells were seen. Ranking among rows with as many observed cells (the
+    fix before) still mixed rows missing a column of spread 100 with rows missing one of spread
+    0.01: in the file's units the first are ~9 nats less outlying for that alone. A row far off
+    on its observed cells, missing the wide column, was ranked below every ordinary row missing
+    the narrow one; among rows missing the same cells it is first."""
+    rng = np.random.default_rng(3)
+    n = 400
+    z = rng.normal(size=(n, 1))
+    x = np.hstack([z + 0.3 * rng.normal(size=(n, 1)) for _ in range(3)]) * [100.0, 1.0, 0.01]
+    x[:100, 0] = np.nan  # 100 rows miss the wide column
+    x[100:200, 2] = np.nan  # 100 rows miss the narrow one
+    x[5, 1:] = [0.8, -0.0085]  # off: its two observed cells disagree by ~4 sd of their gap
+    _write(tmp_path / "v.csv", x, ["wide", "mid", "narrow"])
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(tmp_path / "v.csv"), "--latent-dim", "1", "--method"]
+    assert main([*argv, "em", "--allow-missing", "--drop-columns", "id", "--out", str(run)]) == 0
     out = tmp_path / "s.csv"
-    argv = ["score", str(ppca_run), "--data", str(table[0]), "--out", str(out), "--top", "1"]
+    argv = ["score", str(run), "--data", str(tmp_path / "v.csv"), "--out", str(out), "--top", "1"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "`rank_within_observed` ranks each row among the rows with as many observed" in printed
-    assert (
-        "rank 1: row 8 (line 9), " in printed and ", rank 1 among rows on as many cells" in printed
+    assert "`rank_within_pattern` ranks each row among the rows missing the same cells (3 " in (
+        printed
     )
     rows = list(csv.DictReader(out.open()))
-    assert list(rows[0])[-2:] == ["rank", "rank_within_observed"]
-    counts = {r["observed"] for r in rows}
-    assert len(counts) > 1
-    for count in counts:
-        group = [r for r in rows if r["observed"] == count]
+    assert list(rows[0])[:3] == ["row", "line", "id"] and rows[5]["id"] == "r5"
+    assert list(rows[0])[-2:] == ["rank", "rank_within_pattern"]
+    assert rows[5]["rank_within_pattern"] == "1"
+    narrow_missing = [float(r["neg_log_p"]) for r in rows[100:200]]
+    assert sum(v > float(rows[5]["neg_log_p"]) for v in narrow_missing) > 50  # what `rank` mixes
+    for group in (rows[:100], rows[100:200], rows[200:]):
         by_score = sorted(group, key=lambda r: -float(r["neg_log_p"]))
-        assert [int(r["rank_within_observed"]) for r in by_score] == list(range(1, len(group) + 1))
+        assert [int(r["rank_within_pattern"]) for r in by_score] == list(range(1, len(group) + 1))
 
 
 @pytest.mark.parametrize("empty", ["dir", "out"])

@@ -1,0 +1,148 @@
+"""The rows ``torchlvm score`` reads: a file (or a dataset by name) in the model's units, with
+each CSV row's file line and the cells of the columns the run left out of its features, which
+the scores file carries so that a row is found by the user's own ID.
+
+A row with no value in any column is kept (it is written with no score: its log p(x_o) is 0
+under every model). A table's rows are standardized as the run's were, with the Jacobian back to
+the file's units; a binarizing run's images take the run's 0/1 view (:func:`drawn`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ScoreInput:
+    """What :func:`read_input` gives :mod:`torchlvm.cli.score`.
+
+    Attributes:
+        x: ``(N, D)`` rows in the model's units (NaN: missing), or a streamed file's rows.
+        lines: each row's file line (a CSV's), or None.
+        jacobian: ``(N,)`` log-Jacobian from the model's units to the file's, or None.
+        units: what −log p(x) is a density of, as printed.
+        read: the dataset read from the file (its dialect), or None for a dataset by name.
+        carried: the names of the columns carried beside the scores (the run's dropped and
+            label columns, where the file has them) and each row's cells of them, as written.
+    """
+
+    x: Any
+    lines: list[int] | None
+    jacobian: Any
+    units: str
+    read: Any
+    carried: tuple[list[str], list[list[str]]] = ([], [])
+
+
+def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreInput:
+    """The rows of ``data`` as :class:`ScoreInput` (read once: the cells carried come from
+    the same parse).
+
+    Raises:
+        DataError: for a dataset name given to a table run, or a file whose rows have another
+            width than the model's input.
+    """
+    import torch
+
+    from torchlvm import run as _run
+    from torchlvm.cli._tables import is_file, table_schema
+    from torchlvm.data.files import read_rows
+    from torchlvm.data.memmap import load_memmap
+    from torchlvm.errors import DataError
+
+    schema = table_schema(run_, data, encoding)
+    if schema is not None and not is_file(data):
+        raise DataError(
+            f"{run_.folder} was trained on the table {run_.data.get('name')}; score reads a "
+            f"file with its columns ({', '.join(schema.columns)}), not {data}"
+        )
+    carried: tuple[list[str], list[list[str]]] = ([], [])
+    if schema is not None:
+        carried = _carried(schema, data)  # first: the rows below come from this parse
+        dataset, lines = schema.rows(data, allow_empty=True)
+    elif streamed(run_, data):  # read a block at a time as it is scored
+        dataset, lines = load_memmap(data, "all", allow_missing=True), None
+    elif is_file(data):
+        dataset, lines = read_rows(data, allow_missing=True, allow_empty=True)
+    else:  # a dataset by name: every example, as the model sees it
+        dataset = _run.load_split(run_, data, "all")
+        of = "probability" if dataset.binarize != "none" else "density"  # of 0/1 pixels: a mass
+        seen = f"{of} of {data} as the model sees it ({_run.protocol_note(dataset, seed)})"
+        return ScoreInput(_run.model_view(dataset, run_, seed), None, None, seen, None)
+    if dataset.dim != run_.input_dim:
+        raise DataError(
+            f"{data} has {dataset.dim} values per row but the model in {run_.folder} takes "
+            f"{run_.input_dim}; pass a file with the run's columns"
+        )
+    lines = None if lines is None else lines.tolist()
+    protocol = str(run_.data.get("binarize") or "none")
+    if schema is None and protocol != "none":  # the model's pixels are 0s and 1s, not grey
+        seen = f"probability of {data} as the model sees it (binarize={protocol}"
+        seen += f", one Bernoulli draw with seed {seed})" if protocol == "dynamic" else ")"
+        return ScoreInput(drawn(dataset, protocol, seed), lines, None, seen, dataset)
+    if schema is None or schema.standardizer is None:
+        return ScoreInput(dataset.x, lines, None, "density in the file's units", dataset, carried)
+    jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
+    units = "density in the file's units (the run's standardization undone)"
+    return ScoreInput(dataset.x, lines, jacobian, units, dataset, carried)
+
+
+def _carried(schema: Any, data: str) -> tuple[list[str], list[list[str]]]:
+    """The run's dropped and label columns that the table file ``data`` has (an ID the user
+    dropped to train), in file order: their header names and each row's cells as written;
+    none for a run that left no column out (no cell is then kept)."""
+    from pathlib import Path
+
+    from torchlvm.data.csv_table import read_csv
+
+    left_out = [
+        *schema.drop_columns,
+        *([] if schema.label_column is None else [schema.label_column]),
+    ]
+    if not left_out:
+        return [], []
+    table = read_csv(
+        Path(data), allow_empty=True, features=schema.columns, keep_cells=True,
+        **schema.named_columns(),
+    )  # fmt: skip
+    width = len(table.cells[0]) if table.cells else 0
+    header = table.header
+    found = set()
+    for s in left_out:
+        if isinstance(s, str) and header is not None and s in header:
+            found.add(header.index(s))
+        elif isinstance(s, int) and 0 <= s < width and s not in table.features:
+            found.add(s)
+    columns = sorted(found)
+    names = [header[j] if header is not None else f"column {j}" for j in columns]
+    return names, [[row[j] for j in columns] for row in table.cells]
+
+
+def streamed(run_: Any, data: str) -> bool:
+    """Whether ``data`` is a ``.npy`` file given to a run trained on a file it streamed
+    (``--mmap``): scored a block of rows at a time, never read whole."""
+    from torchlvm.run.loaded import streams
+
+    return str(data).lower().endswith(".npy") and streams(run_)
+
+
+def drawn(dataset: Any, protocol: str, seed: int) -> Any:
+    """The file's grey levels as a binarizing run sees them: under ``"dynamic"`` one seeded
+    Bernoulli draw of the whole file (the draw a dataset by name gets in memory: a row's 0s and
+    1s depend on the rows before it, so they are the draw ``evaluate`` makes only of the same
+    rows in the same order), under ``"threshold"`` each pixel above 1/2; a missing (NaN) pixel
+    stays missing. A streamed file takes each row's own draw, a block of rows at a time
+    (:meth:`~torchlvm.data.memmap.MemmapDataset.fixed_binarized`)."""
+    import torch
+
+    from torchlvm.data.binarize import binarize
+    from torchlvm.data.memmap import MemmapDataset
+
+    if isinstance(dataset, MemmapDataset):
+        return dataset.with_protocol(protocol).fixed_binarized(seed)
+    x = dataset.x
+    missing = torch.isnan(x)
+    generator = torch.Generator().manual_seed(seed)
+    drawn_ = binarize(torch.where(missing, 0.0, x), protocol, generator=generator)
+    return torch.where(missing, torch.nan, drawn_)

@@ -1,0 +1,131 @@
+"""What ``torchlvm score`` writes and prints of its scores: the ranks, the scores file's columns
+and cells, and a row's score as ``--top`` prints it.
+
+−log p(x_o) of a row with missing cells is a density over fewer dimensions, and over other
+columns, so its size says how many and which cells were seen as much as how unusual the row is:
+where rows miss unlike cells, each row is also ranked among the rows missing the same cells
+(:func:`ranks_within_pattern`), the one comparison among rows scored on the same density.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def patterns(missing: np.ndarray) -> np.ndarray:
+    """``(B, ⌈D/8⌉)`` uint8 keys of rows' missingness patterns, from ``missing`` ``(B, D)``
+    bool: rows missing the same cells have equal keys."""
+    return np.packbits(missing, axis=1)
+
+
+def ranks_within_pattern(neg_log_p: np.ndarray, keys: np.ndarray, observed: np.ndarray):
+    """Each scored row's rank (1: the highest −log p) among the rows missing the same cells
+    (:func:`patterns` ``keys``), 0 for a row with no value; None where every scored row misses
+    the same cells (``rank`` is then the comparison)."""
+    scored = observed > 0
+    kinds, group = np.unique(keys, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    if len(np.unique(group[scored])) < 2:
+        return None
+    ranks = np.zeros(len(neg_log_p), dtype=np.int64)
+    for g in np.unique(group[scored]):
+        rows = np.flatnonzero((group == g) & scored)
+        ranks[rows[np.argsort(-neg_log_p[rows], kind="stable")]] = np.arange(1, len(rows) + 1)
+    return ranks
+
+
+def pattern_note(within: np.ndarray, keys: np.ndarray, observed: np.ndarray) -> str:
+    """The printed line on ``rank_within_pattern``: why, how many patterns, how many rows are
+    in a pattern of fewer than 10 rows (a coarse rank)."""
+    scored = observed > 0
+    _, group, sizes = np.unique(keys[scored], axis=0, return_inverse=True, return_counts=True)
+    small = int((sizes[group.reshape(-1)] < 10).sum())
+    few = "; 1 row is" if small == 1 else f"; {small} rows are"
+    few = f"{few} in patterns of fewer than 10 rows" if small else ""
+    return (
+        "  −log p(x) of a row with missing cells is a density over fewer (and other) columns, "
+        "smaller or larger for that alone, so `rank` compares unlike rows; `rank_within_pattern`"
+        f" ranks each row among the rows missing the same cells ({len(sizes)} patterns{few})"
+    )
+
+
+def empty_rows(observed: np.ndarray, lines: list[int] | None) -> str:
+    """The rows with no value in any column, by their file lines (else 1-based rows): ``1 row
+    has no value in any column (line 5)``, ``2 rows have ... (lines 5, 12)``."""
+    empty = np.flatnonzero(observed == 0)
+    where = [str(i + 1 if lines is None else lines[i]) for i in empty[:5]]
+    more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+    noun = "1 row has" if len(empty) == 1 else f"{len(empty)} rows have"
+    kind = ("row" if lines is None else "line") + ("s" if len(empty) > 1 else "")
+    return f"{noun} no value in any column ({kind} {', '.join(where)}{more})"
+
+
+def where(i: int, lines: list[int] | None, carried: tuple[list[str], list[list[str]]]) -> str:
+    """Row ``i`` as ``--top`` names it: ``row 18 (line 19, id 'r17')``."""
+    names, cells = carried
+    parts = ([] if lines is None else [f"line {lines[i]}"]) + [
+        f"{name} {cell!r}" for name, cell in zip(names, cells[i] if names else [], strict=True)
+    ]
+    return f"row {i + 1}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+def score_text(scores: Any, i: int) -> str:
+    """Row ``i``'s score as ``--top`` prints it: ``−log p(x) = −2.040 nats`` (one minus sign,
+    the label's) for an exact score, to 4 significant digits; an importance-sampled one to the
+    digit its standard error justifies, with that error (the CSV's ``stderr``); the cells it
+    was scored on where the row has empty ones."""
+    from torchlvm.report.headline import num  # (the report's measured number, typographic minus)
+
+    err = None if scores.exact else float(scores.stderr[i])  # num drops a non-positive or NaN one
+    seen = int(scores.observed[i])
+    cells = "" if seen == scores.cells else f" (on {seen} of {scores.cells} cells)"
+    return f"−log p(x) = {num(float(scores.neg_log_p[i]), err)} nats{cells}"
+
+
+def header(
+    lines: list[int] | None, carried: list[str], threshold: float | None, within: Any
+) -> list[str]:
+    """The columns of the scores file: ``row``, ``line`` for a CSV, the ``carried`` columns
+    (the run's dropped ones, by their names), the scores, ``rank_within_pattern`` where rows
+    miss unlike cells, ``outlier`` with a threshold."""
+    line = ["line"] if lines is not None else []
+    ranks = ["rank"] + (["rank_within_pattern"] if within is not None else [])
+    return ["row", *line, *carried, "neg_log_p", "stderr", "observed", *ranks] + (
+        ["outlier"] if threshold is not None else []
+    )
+
+
+def write(
+    out: Path,
+    scores: Any,
+    read: Any,
+    threshold: float | None,
+    within: Any,
+    dialect: Any,
+    *,
+    single: bool,
+) -> None:
+    """The scores file (:func:`header`) of the :class:`~torchlvm.cli._score_read.ScoreInput`
+    ``read``, at the model's precision (float32's digits when ``single``), in ``dialect`` (the
+    scored file's separator and decimal point); ``within``: :func:`ranks_within_pattern`. A
+    row with no value (observed 0) has empty scores and ranks."""
+    from torchlvm.data.csv_write import number_text, write_csv
+
+    names, carried = read.carried
+    lines, rows = read.lines, []
+    for i, (score, err, seen, rank) in enumerate(
+        zip(scores.neg_log_p, scores.stderr, scores.observed, scores.rank, strict=True)
+    ):
+        row = [str(i + 1)] + ([str(lines[i])] if lines is not None else [])
+        row += carried[i] if names else []
+        if seen:
+            row += [dialect.text(number_text(v, single=single)) for v in (score, err)]
+            row += [str(seen), str(rank)] + ([str(within[i])] if within is not None else [])
+            row += [str(int(score > threshold))] if threshold is not None else []
+        else:
+            row += ["", "", "0", ""] + [""] * ((within is not None) + (threshold is not None))
+        rows.append(row)
+    write_csv(out, header(lines, names, threshold, within), rows, dialect=dialect)
