@@ -141,3 +141,33 @@ def test_finer_keeps_more_decimals_than_the_column_writes():
     money = number_form(["1,060.94", "998.10", "1,234.50"], POINTS).finer(2)
     assert money.text(1055.1198822569418) == "1,055.1199" and money.text(3.5) == "3.50"
     assert NumberForm().finer(2) == NumberForm()
+
+
+@pytest.mark.parametrize("keep_cells", [False, True], ids=["chunks", "all-rows"])
+def test_a_rare_decimal_past_the_rows_looked_at_widens_its_column(tmp_path, keep_cells):
+    """review7: a column of counts with one 0.5 (row 7,001 of 10,000), which the rows a form is
+    learned from skip, was judged whole numbers, and rows written for the run were rounded."""
+    from torchlvm.data.csv_table import read_csv
+
+    counts = [str(i % 50) for i in range(10_000)]
+    counts[7_000] = "0.5"
+    rates = [f"{(i % 997) / 1000:.3f}" for i in range(10_000)]
+    rates[7_001] = "0.12345"
+    path = tmp_path / "t.csv"
+    rows = (f"{c},{r}" for c, r in zip(counts, rates, strict=True))
+    path.write_text("count,rate\n" + "\n".join(rows) + "\n")
+    table = read_csv(path, keep_cells=keep_cells)
+    assert [f.places for f in table.forms] == [1, 5]
+    assert [f.text(v) for f, v in zip(table.forms, [0.5, 0.25], strict=True)] == ["0.5", "0.250"]
+    assert table.forms[0].text(3.0) == "3"  # whole values are written as the column does
+
+
+def test_widened_keeps_a_form_every_row_shows():
+    from torchlvm.data.csv_form import widened
+
+    money = number_form(["1,060.94", "998.10", "1,234.50"], POINTS)
+    values = np.array([1060.94, 998.1, 1234.5, np.nan, 0.07, -3.0])
+    assert widened(money, values) is money
+    assert widened(money, np.array([0.1 + 0.2])).places is None  # beyond FULL: as computed
+    exponents = number_form(["1.054e-01", "-2.925e-02", "3.100e+00"], POINTS)
+    assert widened(exponents, np.array([0.123456])) is exponents

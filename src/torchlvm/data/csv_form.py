@@ -36,6 +36,8 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
+import numpy as np
+
 from torchlvm.data.csv_cells import is_missing, is_number
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_write import number_text
@@ -238,19 +240,49 @@ def _shape(text: str, dialect: Dialect) -> tuple[str, str, str, bool] | None:
 
 LOOKED_AT = (2000, 50_000)
 """At most this many rows, and cells, of a table tell its columns' forms, the rows spread evenly
-over it (a form is the same on every row; a cell takes some microseconds, so a wide table's
-forms are told by fewer rows, 30 at least)."""
+over it (a cell's text takes some microseconds, so a wide table's forms are told by fewer rows,
+30 at least); its decimals are then widened to the most that any row's number holds
+(:func:`widened`)."""
 
 
 def forms_of(
-    rows: Sequence[Sequence[str]], columns: Sequence[int], dialect: Dialect
+    rows: Sequence[Sequence[str]],
+    columns: Sequence[int],
+    dialect: Dialect,
+    values: np.ndarray,
 ) -> tuple[NumberForm, ...]:
     """The :class:`NumberForm` of each of ``columns`` of ``rows`` (cells as read), learned from
-    at most :data:`LOOKED_AT` rows and cells."""
+    at most :data:`LOOKED_AT` rows and cells, each widened to the decimals of its column of
+    ``values`` ``(N, len(columns))``, every row's number as read (:func:`widened`)."""
     most, cells = LOOKED_AT
     step = max(1, len(rows) // min(most, max(30, cells // max(1, len(columns)))))
     looked = rows[::step]
-    return tuple(number_form((row[j] for row in looked), dialect) for j in columns)
+    return tuple(
+        widened(number_form((row[j] for row in looked), dialect), values[:, k])
+        for k, j in enumerate(columns)
+    )
+
+
+def widened(form: NumberForm, values: np.ndarray) -> NumberForm:
+    """``form``, learned from some of a column's rows, with as many decimals as the most that
+    any of ``values`` (the column's numbers as read, every row) holds: a column of counts with
+    a rare ``0.5`` past the rows looked at keeps its 0.5, not rounded to a whole number; beyond
+    :data:`FULL` decimals, as computed. A form in exponents is kept (its count is of the digits
+    before the exponent, the same in every cell numpy's ``savetxt`` writes).
+
+    A number read from text with ``p`` decimals is the float nearest that text, which
+    ``np.round(value, p)`` returns exactly (its product with ``10**p`` is within far less than
+    0.5 of the whole number it rounds to), so the test is one vectorised pass per column."""
+    if form.places is None or form.exponent:
+        return form
+    places, off = form.places, values[np.isfinite(values)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        while off.size and places <= FULL:
+            off = off[np.round(off, places) != off]
+            places += bool(off.size)
+    if places > FULL:
+        return replace(form, places=None)
+    return form if places == form.places else replace(form, places=places)
 
 
 def number_cells(

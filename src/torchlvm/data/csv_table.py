@@ -784,7 +784,7 @@ def _read(
         _check_column(path, header, values[:, k], j, allow_empty)
     label_cells = None if label is None else list(columns[label])
     cells, text = (rows, text) if keep_cells else (None, None)
-    read = (lines, values, label_cells, forms_of(rows, keep, dialect))
+    read = (lines, values, label_cells, forms_of(rows, keep, dialect, values))
     return _table(
         path, header, read, (keep, label, dialect), (if_present, allow_empty, cells, text)
     )
@@ -806,7 +806,12 @@ def _read_chunked(
         return None
     for k, j in enumerate(keep):
         _check_column(path, header, found.values[:, k], j, allow_empty)
-    read = (found.lines, found.values, found.labels, forms_of(found.some, keep, dialect))
+    read = (
+        found.lines,
+        found.values,
+        found.labels,
+        forms_of(found.some, keep, dialect, found.values),
+    )
     if_present = options[2]
     return _table(path, header, read, (keep, label, dialect), (if_present, allow_empty, None, None))
 
