@@ -18,7 +18,7 @@ from torchlvm.cli._tables import _flag_text, fit_ppca_command, options_from
 
 def _run(name: str, options: dict, latent_dim: int = 3, dim: int = 10) -> SimpleNamespace:
     return SimpleNamespace(
-        data={"name": name, "options": options},
+        data={"name": name, "options": options},  # (no "table": K is the run's)
         model=SimpleNamespace(latent_dim=latent_dim),
         input_dim=dim,
     )
@@ -55,6 +55,28 @@ def test_the_offered_fit_reads_the_data_as_the_run_did(name, options):
     assert args.data == name and args.latent_dim == 3
     expected = {k: v for k, v in options.items() if k != "allow_missing"}
     assert options_from(vars(args)) == expected
+
+
+def test_a_table_runs_offered_fit_takes_trains_default_latent_size_and_no_redundant_flag():
+    """userA #32: a table CVAE's score/impute offered 'fit ppca ... --standardize --latent-dim
+    5' on a 6-column table: D - 1, almost a full covariance, where train's table default is
+    3, and --standardize, which a table file gets by default. The offer takes the default K and
+    names the flags that change the reading only; a VAE is offered beside it."""
+    from torchlvm.cli._tables import train_vae_command
+
+    run = _run("t.csv", {"standardize": True, "allow_missing": True}, latent_dim=5, dim=6)
+    run.data["table"] = {}
+    words = shlex.split(fit_ppca_command(run))
+    assert "--standardize" not in words and "--allow-missing" not in words
+    assert build_parser().parse_args(words[1:]).latent_dim == 3
+    words = shlex.split(train_vae_command(run))
+    assert words[:5] == ["torchlvm", "train", "vae", "--data", "t.csv"]
+    args = build_parser().parse_args(words[1:])
+    assert options_from(vars(args)) == {"standardize": True, "allow_missing": True}
+    run = _run("t.csv", {}, latent_dim=5, dim=40)  # read as stored, 40 columns: K 20
+    run.data["table"] = {}
+    words = shlex.split(fit_ppca_command(run))
+    assert "--no-standardize" in words and build_parser().parse_args(words[1:]).latent_dim == 20
 
 
 def test_the_offered_fit_takes_a_latent_size_ppca_takes():

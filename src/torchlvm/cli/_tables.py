@@ -236,26 +236,40 @@ def _flag_text(name: str, value: Any) -> str:
 
 def fit_ppca_command(run_: Any) -> str:
     """``torchlvm fit ppca`` on ``run_``'s data, read as the run read it (its table options but
-    ``--allow-missing``, which fit takes with ``--method em`` only), with the run's latent size
-    where PPCA takes it (below the data's dimension D; else D − 1): the run a command that needs
-    PPCA or a VAE offers for a CVAE's or an autoencoder's."""
+    ``--allow-missing``, which fit takes with ``--method em`` only): the run a command that needs
+    PPCA or a VAE offers for a CVAE's or an autoencoder's. Its latent size is a table's default
+    (:func:`~torchlvm.cli.train_options.table_latent_dim`, what ``train`` takes) for a run on a
+    table, else the run's; below the data's dimension D either way (PPCA's K < D)."""
+    from torchlvm.cli.train_options import table_latent_dim
+
     data = run_.data.get("name") or "DATA"
     options = {k: v for k, v in (run_.data.get("options") or {}).items() if k != "allow_missing"}
     words = ["torchlvm", "fit", "ppca", "--data", data, *options_command_words(options, data)]
-    latent = max(1, min(run_.model.latent_dim, run_.input_dim - 1))
-    words += ["--latent-dim", str(latent), "--out", "RUN"]
+    table = run_.data.get("table") is not None
+    latent = table_latent_dim(run_.input_dim) if table else run_.model.latent_dim
+    words += ["--latent-dim", str(max(1, min(latent, run_.input_dim - 1))), "--out", "RUN"]
     return " ".join(quoted(word) for word in words)
+
+
+def train_vae_command(run_: Any) -> str:
+    """``torchlvm train vae`` on ``run_``'s data, read as the run read it (its table options,
+    ``--allow-missing`` included), at train's default latent size: the other run a command that
+    needs PPCA or a VAE offers."""
+    data = run_.data.get("name") or "DATA"
+    options = dict(run_.data.get("options") or {})
+    words = ["torchlvm", "train", "vae", "--data", data, *options_command_words(options, data)]
+    return " ".join(quoted(word) for word in [*words, "--out", "RUN"])
 
 
 def options_command_words(options: Mapping[str, Any], data: str) -> list[str]:
     """The command-line words that read ``data`` with the table ``options`` (``load_dataset``'s,
-    as a run records them): a table file read as stored says ``--no-standardize``, since a
-    command standardizes one by default."""
+    as a run records them): a table file read as stored says ``--no-standardize``, and one
+    standardized says nothing, since a command standardizes a table file by default."""
     from torchlvm.cli._train_again import option_words
 
     given = {name: _parsed(name, options.get(name)) for name in TABLE_OPTIONS if name in options}
     if is_table(data):
-        given["standardize"] = bool(options.get("standardize"))
+        given["standardize"] = None if options.get("standardize") else False
     return option_words(given)
 
 

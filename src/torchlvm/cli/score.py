@@ -26,7 +26,7 @@ import argparse
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, open_run
 from torchlvm.cli._progress import add_progress_options, show_progress
-from torchlvm.cli._tables import add_encoding, fit_ppca_command
+from torchlvm.cli._tables import add_encoding, fit_ppca_command, train_vae_command
 from torchlvm.errors import ConfigError
 
 HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv"
@@ -111,7 +111,8 @@ def _refuse_without_density(run_) -> None:
     if why is not None:
         raise ConfigError(
             f"score ranks rows by log p(x) under PPCA or a VAE; {run_.folder} holds {why}: "
-            f"fit PPCA on its data with '{fit_ppca_command(run_)}', and score with RUN"
+            f"fit PPCA on its data with '{fit_ppca_command(run_)}', and score with RUN (or "
+            f"train a VAE on it: '{train_vae_command(run_)}')"
         )
 
 
