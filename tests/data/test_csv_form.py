@@ -120,7 +120,7 @@ def test_a_run_records_its_columns_forms_and_rows_written_for_it_follow_them(tmp
             ["1.054000000000000048e-01", "2.925000000000000155e-02", "3.100000000000000089e+00"],
             POINTS,
             True,
-            "-7.957314e-02",
+            "-7.957314000000000000e-02",  # padded with zeros, not float32 noise
         ),
     ],
     ids=["e", "E", "decimal-comma", "mixed", "varying", "savetxt-float32"],
@@ -130,6 +130,21 @@ def test_a_column_in_exponents_gets_its_count_of_decimals_in_exponents(
 ):
     """A column written '1.054e-01' got '-0.07957314323692977' (userA)."""
     assert number_form(cells, dialect).text(-0.07957314323692977, single=single) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(-0.004, "-4.000e-03"), (2.5, "2.500e+00"), (1.0, "1.000e+00"), (9.99951, "1.000e+01")],
+    ids=["one-digit", "two-digits", "whole", "carry"],
+)
+def test_a_column_in_exponents_keeps_its_fixed_count(value, text):
+    """review7: '%.3e' cells got -4e-03 and 2.5e+00 beside 1.054e-01; a run recorded before
+    the count was kept (least 0) writes it too."""
+    form = number_form(["1.054e-01", "-2.925e-02", "3.100e+00"], POINTS)
+    assert form.text(value) == text
+    old = {**form.to_dict(), "least": 0}
+    assert NumberForm.from_dict(old).text(value) == text
+    assert number_form(["1,054e-01", "2,925e-02", "3,100e+00"], COMMAS).text(2.5) == "2,500e+00"
 
 
 def test_finer_keeps_more_decimals_than_the_column_writes():

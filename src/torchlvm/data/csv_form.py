@@ -15,7 +15,8 @@ so that the file reads back, by pandas' ``read_csv`` as by torchlvm, as one clea
 - its decimal mark (the file's: ``3,14`` with decimal commas).
 
 A column written in exponents with a fixed count of decimals (``1.054e-01``, ``%.3e``; numpy's
-``savetxt``) gets that count in exponents. A column of positional numbers and exponents mixed
+``savetxt``) gets that count in exponents, padded with zeros where the value's shortest text
+has fewer (``-4.000e-03``). A column of positional numbers and exponents mixed
 (pandas' shortest floats, ``1e-05`` beside ``0.5``), or with fewer than :data:`SHOWN` numbers to
 learn from, gets the value's shortest text (:func:`~torchlvm.data.csv_write.number_text`) in the
 file's decimal mark.
@@ -73,7 +74,7 @@ class NumberForm:
         least: the decimals a value is padded to with zeros: a column's fixed count, which
             shows in cells ending in a zero (``2`` in a column of ``1.50``, ``2.25``); ``1``
             in pandas' floats (``32.0``; ``2.0``, ``3.25``), whose cells each have a mark;
-            else 0 (trailing zeros dropped).
+            a column in exponents' count (``%.3e``: 3); else 0 (trailing zeros dropped).
         grouping: its thousands separator, ``""`` for none.
         decimal: its decimal mark.
         exponent: ``"e"`` or ``"E"`` for a column written in exponents (``places``: the
@@ -98,10 +99,8 @@ class NumberForm:
         if not shortest or not math.isfinite(value) or self.places is None:
             return shortest.replace(".", self.decimal)
         exact = Decimal(shortest)
-        if self.exponent:  # no more digits than the model's precision holds
-            places = min(self.places, max(len(exact.as_tuple().digits) - 1, self.least))
-            written = f"{float(value):.{places}{self.exponent}}"
-            return written.replace(".", self.decimal)
+        if self.exponent:
+            return self._in_exponent(value, len(exact.as_tuple().digits) - 1)
         if -exact.as_tuple().exponent > self.places:  # more digits than the column writes
             step = Decimal(1).scaleb(-self.places)
             exact = Decimal(float(value)).quantize(step, ROUND_HALF_EVEN, _CONTEXT)
@@ -113,6 +112,17 @@ class NumberForm:
         if self.grouping:
             digits = f"{int(digits):,}".replace(",", self.grouping)
         return sign + digits + (self.decimal + fraction if fraction else "")
+
+    def _in_exponent(self, value: float, held: int) -> str:
+        """``value`` in this form's exponents: rounded to its decimals, at most the ``held``
+        decimals of its shortest text (no float noise), then padded with zeros to the
+        column's count (``-4.000e-03`` beside ``1.054e-01``)."""
+        places = min(self.places or 0, held)
+        mantissa, _, power = f"{float(value):.{places}{self.exponent}}".partition(self.exponent)
+        pad = max(0, self.least - places)
+        if pad and "." not in mantissa:
+            mantissa += "."
+        return (mantissa + "0" * pad).replace(".", self.decimal) + self.exponent + power
 
     def in_dialect(self, dialect: Dialect) -> NumberForm:
         """This form in a file written in ``dialect`` (its decimal mark; a thousands separator
@@ -136,6 +146,8 @@ class NumberForm:
         if places is not None:
             places = int(places)
         exponent = str(record.get("exponent", ""))
+        if exponent and places is not None:  # its count is fixed (earlier runs recorded 0)
+            least = max(least, places)
         wrong = (places is not None and places < 0) or least < 0 or len(grouping) > 1
         if wrong or exponent not in ("", "e", "E"):
             raise ValueError(f"not a column's number form: {record}")
@@ -221,7 +233,8 @@ def _in_exponents(cells: list, dialect: Dialect) -> NumberForm:
     marks = Counter(mark for _, mark, _ in cells if mark)
     mark = marks.most_common(1)[0][0] if marks else dialect.decimal
     letter = Counter(e for _, _, e in cells).most_common(1)[0][0]
-    return NumberForm(counts.pop(), 0, "", mark, letter)
+    count = counts.pop()
+    return NumberForm(count, count, "", mark, letter)
 
 
 def _shape(text: str, dialect: Dialect) -> tuple[str, str, str, bool] | None:
