@@ -50,13 +50,30 @@ def test_vae_samples_written_as_png_grid(runs, capsys):
     assert "64 samples" in out and "decoder means E[x | z] at z ~ p(z)" in out and "seed 0" in out
 
 
+def test_npy_holds_images_in_the_runs_shape(runs, tmp_path, capsys):
+    """shell8 item 5: --npy saved image samples as (N, D) rows, which a user reshapes by hand
+    and can get wrong (a colour image's channels). Grey images are saved (N, H, W), colour ones
+    (N, C, H, W), pixel for pixel the rows drawn; a table's rows stay (N, D)."""
+    argv = ["sample", str(runs["vae"]), "--n", "3", "--seed", "1", "--npy", str(tmp_path / "g.npy")]
+    assert cli.main([*argv, "--out", str(tmp_path / "g.png")]) == 0
+    assert "g.npy (samples, shape (3, 8, 8): N, H, W)" in capsys.readouterr().out
+    torch.manual_seed(0)
+    rgb = VAE(VAEConfig(input_dim=48, latent_dim=2, hidden=(8,)))
+    rgb.save_pretrained(tmp_path / "rgb", data={**DATA, "shape": [3, 4, 4], "num_classes": None})
+    argv = ["sample", str(tmp_path / "rgb"), "--n", "2", "--npy", str(tmp_path / "c.npy")]
+    assert cli.main([*argv, "--out", str(tmp_path / "c.png")]) == 0
+    assert "(samples, shape (2, 3, 4, 4): N, C, H, W)" in capsys.readouterr().out
+    drawn = rgb.sample(2, generator=torch.Generator().manual_seed(0)).detach()
+    np.testing.assert_allclose(np.load(tmp_path / "c.npy"), drawn.reshape(2, 3, 4, 4), rtol=1e-6)
+
+
 def test_same_seed_same_samples(runs, tmp_path):
     for name in ("a", "b"):
         argv = ["sample", str(runs["vae"]), "--n", "5", "--seed", "3"]
         argv += ["--out", str(tmp_path / f"{name}.png"), "--npy", str(tmp_path / f"{name}.npy")]
         assert cli.main(argv) == 0
     a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
-    assert a.shape == (5, 64)
+    assert a.shape == (5, 8, 8)
     np.testing.assert_array_equal(a, b)
 
 
@@ -75,7 +92,7 @@ def test_cvae_rows_per_condition_from_labels_and_names(runs, tmp_path, capsys):
     ]
     assert cli.main(argv) == 0
     assert imread(runs["cvae"] / "figures" / "conditional.png").ndim == 3
-    assert np.load(npy).shape == (6, 64)
+    assert np.load(npy).shape == (6, 8, 8)
     np.testing.assert_array_equal(np.load(tmp_path / "s.labels.npy"), [7, 7, 7, 5, 5, 5])
     assert "3 samples for each of 2 classes (Sneaker, Sandal)" in capsys.readouterr().out
 
@@ -84,7 +101,7 @@ def test_cvae_condition_all_gives_every_class(runs, tmp_path):
     npy = tmp_path / "all.npy"
     argv = ["sample", str(runs["cvae"]), "--condition", "all", "--n", "2", "--npy", str(npy)]
     assert cli.main(argv) == 0
-    assert np.load(npy).shape == (20, 64)
+    assert np.load(npy).shape == (20, 8, 8)
     np.testing.assert_array_equal(np.load(tmp_path / "all.labels.npy"), np.repeat(range(10), 2))
 
 
@@ -165,11 +182,11 @@ def test_samples_beyond_a_chunk_are_drawn_in_chunks_and_all_saved(runs, tmp_path
     npy = tmp_path / "s.npy"
     argv = ["sample", str(runs["cvae"]), "--condition", "0", "1", "--n", "10", "--npy", str(npy)]
     assert cli.main([*argv, "--out", str(tmp_path / "s.png")]) == 0
-    assert np.load(npy).shape == (20, 64) and np.isfinite(np.load(npy)).all()
+    assert np.load(npy).shape == (20, 8, 8) and np.isfinite(np.load(npy)).all()
     assert (
         cli.main(["sample", str(runs["vae"]), "--n", "15", "--npy", str(tmp_path / "v.npy")]) == 0
     )
-    assert np.load(tmp_path / "v.npy").shape == (15, 64)
+    assert np.load(tmp_path / "v.npy").shape == (15, 8, 8)
 
 
 def test_samples_that_cannot_fit_in_memory_are_refused_naming_the_limit(runs, tmp_path, capsys):
@@ -327,7 +344,7 @@ def test_class_is_another_name_for_condition(runs, tmp_path):
         argv = ["sample", str(runs["cvae"]), flag, "7", "Sandal", "--n", "2", "--npy", str(npy)]
         assert cli.main([*argv, "--out", str(tmp_path / f"{flag.strip('-')}.png")]) == 0
         drawn[flag] = np.load(npy)
-    assert drawn["--class"].shape == (4, 64)
+    assert drawn["--class"].shape == (4, 8, 8)
     np.testing.assert_array_equal(drawn["--class"], drawn["--condition"])
 
 

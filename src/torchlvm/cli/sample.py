@@ -70,7 +70,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="PNG to write (default: DIR/figures/samples.png, or conditional.png)",
     )
     parser.add_argument(
-        "--npy", type=_types.given_path, metavar="FILE.npy", help="also save the samples (N, D)"
+        "--npy",
+        type=_types.given_path,
+        metavar="FILE.npy",
+        help="also save the samples: images as (N, H, W), colour ones (N, C, H, W); a table's "
+        "rows as (N, D)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_accelerator(parser)
@@ -110,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         counted = _samples(n)
     else:
         samples, rows, fig, what, counted = _conditional(run_, labels, n, shape, generator)
-    samples = samples.float().numpy()
+    samples = _as_images(samples.float().numpy(), shape)
     if npy is not None:  # the grid and the arrays: all written, or none (a full disk)
         arrays = {npy: samples}
         if labels is not None:
@@ -165,10 +169,17 @@ def _npy_file(args: argparse.Namespace, labelled: bool) -> Path | None:
     return npy
 
 
+def _as_images(samples, shape: tuple[int, ...]):
+    """Samples ``(N, D)`` as ``(N, H, W)`` images of one channel, else ``(N, C, H, W)``."""
+    shape = shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
+    return samples.reshape(len(samples), *shape)
+
+
 def _npy_note(npy: Path, samples, labelled: bool) -> str:
     from torchlvm import run as _run
 
-    note = f" and {npy} (samples, shape {samples.shape})"
+    layout = "N, H, W" if samples.ndim == 3 else "N, C, H, W"
+    note = f" and {npy} (samples, shape {samples.shape}: {layout})"
     if labelled:
         note += f" and {_run.labels_file(npy)} (class label of each sample)"
     return note
