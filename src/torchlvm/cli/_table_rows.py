@@ -43,6 +43,39 @@ def dialect_of(run_: Any, dataset: Any = None) -> Any:
     return getattr(dataset, "dialect", None) or schema_of(run_).dialect
 
 
+ROW_SUFFIXES = (".csv", ".tsv")
+"""What a file of rows may be named: a .tsv is written with tabs, a .csv as the run's file
+separates cells (:func:`file_dialect`)."""
+
+
+def writes_rows(out: Path | None) -> bool:
+    """Whether ``--out`` names a file of rows (.csv or .tsv), not a figure or an array."""
+    return out is not None and Path(out).suffix.lower() in ROW_SUFFIXES
+
+
+def row_suffixes(run_: Any, data: str | None = None) -> tuple[str, ...]:
+    """:data:`ROW_SUFFIXES` with the one of the rows' source first (``data`` where it is a
+    file, else the run's own file): a run on a .tsv writes a .tsv by default, named first in
+    a refusal, as ``impute`` keeps a .tsv."""
+    from torchlvm.cli._tables import is_file
+    from torchlvm.data.registry import file_suffix
+
+    source = data if is_file(data) else str(run_.data.get("name") or "")
+    tab = file_suffix(str(source)).startswith(".tsv")
+    return tuple(sorted(ROW_SUFFIXES, key=lambda s: s != (".tsv" if tab else ".csv")))
+
+
+def file_dialect(dialect: Any, out: Path, width: int) -> Any:
+    """How a file of rows ``out`` of ``width`` cells a row is written in the rows' ``dialect``:
+    a .tsv with tabs (its decimal mark, encoding and line end kept), a .csv as
+    :meth:`~torchlvm.data.csv_dialect.Dialect.for_csv` (a .tsv's rows with commas)."""
+    from dataclasses import replace
+
+    if Path(out).suffix.lower() == ".tsv":
+        return replace(dialect, delimiter="\t")
+    return dialect.for_csv(width)
+
+
 def number_cells(values: Any, dialect: Any, *, single: bool) -> list[list[str]]:
     """``values`` ``(N, D)`` as cell texts in ``dialect`` (``3,14`` with decimal commas), at
     float32's precision when ``single``."""
@@ -65,7 +98,7 @@ def write_rows(
     header = list(columns)
     if labels is not None:
         header.append(label_header(run_, header))
-    dialect = dialect_of(run_, read).for_csv(len(header))
+    dialect = file_dialect(dialect_of(run_, read), out, len(header))
     forms = schema_of(run_).forms  # each column as the training file writes it
     cells = cells_in_forms(rows.double().tolist(), forms, dialect, single=single_precision(run_))
     if labels is not None:
@@ -109,8 +142,9 @@ def sample_table(
     from torchlvm import run as _run
 
     schema = schema_of(run_)
-    default = run_.folder / "samples.csv"
-    out = _run.output_file(args.out, default, suffix=".csv", overwrite=args.overwrite)
+    suffixes = row_suffixes(run_)
+    default = run_.folder / f"samples{suffixes[0]}"
+    out = _run.output_file(args.out, default, suffix=suffixes, overwrite=args.overwrite)
     npy = None
     if args.npy is not None:
         npy = _run.output_file(
@@ -156,9 +190,10 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     from torchlvm import run as _run
 
     schema = schema_of(run_)
-    default = run_.folder / "reconstructions.csv"
+    suffixes = row_suffixes(run_, args.data)
+    default = run_.folder / f"reconstructions{suffixes[0]}"
     out = _run.output_file(
-        args.out, default, suffix=".csv", overwrite=args.overwrite, reads=args.data
+        args.out, default, suffix=suffixes, overwrite=args.overwrite, reads=args.data
     )
     dataset = read_rows_of(run_, args)
     x = dataset.x.to(run_.dtype)

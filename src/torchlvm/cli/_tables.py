@@ -372,15 +372,15 @@ def complete_rows(dataset: Any) -> tuple[Any, int]:
 
 
 def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any, dialect: Any) -> None:
-    """Latent means ``(N, K)`` as a CSV with columns z1..zK (and ``label`` when known), in
-    ``dialect`` (:meth:`~torchlvm.data.csv_dialect.Dialect.for_csv`)."""
-    from torchlvm.cli._table_rows import number_cells
+    """Latent means ``(N, K)`` as a CSV (or .tsv) with columns z1..zK (and ``label`` when
+    known), in ``dialect`` (:func:`~torchlvm.cli._table_rows.file_dialect`)."""
+    from torchlvm.cli._table_rows import file_dialect, number_cells
     from torchlvm.data.csv_write import write_csv
 
     header = [f"z{j + 1}" for j in range(means.shape[1])]
     if labels is not None:
         header.append("label")
-    dialect = dialect.for_csv(len(header))
+    dialect = file_dialect(dialect, out, len(header))
     single = str(means.dtype) == "float32"  # (numpy) the model's precision
     rows = number_cells(means, dialect, single=single)
     if labels is not None:

@@ -34,13 +34,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from torchlvm import run as _run
-    from torchlvm.cli._table_rows import dialect_of, read_rows_of
+    from torchlvm.cli._table_rows import dialect_of, read_rows_of, writes_rows
     from torchlvm.run.loaded import labels_array, model_batches
 
     run_ = open_run(args)
     default = run_.folder / "latents.npy"
-    csv = args.out is not None and args.out.suffix.lower() == ".csv"
-    suffix = ".csv" if csv else ".npy"
+    csv = writes_rows(args.out)
+    suffix = args.out.suffix.lower() if csv else ".npy"
     out = _run.output_file(
         args.out, default, suffix=suffix, overwrite=args.overwrite, reads=args.data
     )

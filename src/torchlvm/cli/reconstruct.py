@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from torchlvm.cli import _types
+from torchlvm.cli import _table_rows, _types
 from torchlvm.cli._accelerator import open_run
 
 HELP = "show inputs next to their reconstructions and print the reconstruction error"
@@ -38,9 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     n = check_positive_int("--n", args.n)
     run_ = open_run(args)
-    if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
-        from torchlvm.cli import _table_rows
-
+    if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):
         return _table_rows.reconstruct_table(args, run_)
     default = run_.folder / "figures" / "reconstructions.png"
     out = _run.output_file(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from torchlvm.cli import _types
+from torchlvm.cli import _table_rows, _types
 from torchlvm.cli._accelerator import add_accelerator, open_run
 from torchlvm.errors import ConfigError
 
@@ -93,9 +93,7 @@ def run(args: argparse.Namespace) -> int:
     n = check_positive_int("--n", default_n if args.n is None else args.n)
     labels = _labels(run_, args.condition)
     source = _source(run_, args.source)  # (--source on a VAE is refused for rows too)
-    if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
-        from torchlvm.cli import _table_rows
-
+    if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):
         return _table_rows.sample_table(args, run_, n, labels, source)
     _check_size(run_, n, 1 if labels is None else len(labels), args.npy is not None)
     name = "conditional.png" if conditioned else "samples.png"

@@ -29,7 +29,7 @@ from torchlvm.cli._progress import add_progress_options, show_progress
 from torchlvm.cli._tables import add_encoding, fit_ppca_command, train_vae_command
 from torchlvm.errors import ConfigError
 
-HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv"
+HELP = "write −log p(x) and the outlier rank of every row of a file to a .csv (or .tsv)"
 
 BLOCKS = 16  # batches of row_scores.ROWS rows scored at a time (whole batches: the same draws)
 
@@ -44,7 +44,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="file to score (.csv, .tsv, .csv.gz, .tsv.gz, .npy or .npz), or a dataset name",
     )
     parser.add_argument(
-        "--out", type=_types.given_path, required=True, metavar="FILE.csv", help="scores file"
+        "--out",
+        type=_types.given_path,
+        required=True,
+        metavar="FILE.csv",
+        help="scores file (.csv; .tsv for tabs)",
     )
     parser.add_argument(
         "--threshold", type=float, metavar="T",
@@ -70,19 +74,20 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import run as _run
     from torchlvm.cli import _score_write as w
     from torchlvm.cli._score_read import read_input
-    from torchlvm.cli._table_rows import dialect_of, single_precision
+    from torchlvm.cli._table_rows import dialect_of, file_dialect, row_suffixes, single_precision
 
     run_ = open_run(args)
     _refuse_without_density(run_)
     out = _run.output_file(
-        args.out, args.out, suffix=".csv", overwrite=args.overwrite, reads=args.data
-    )
+        args.out, args.out, suffix=row_suffixes(run_, args.data), overwrite=args.overwrite,
+        reads=args.data,
+    )  # fmt: skip
     read = read_input(run_, args.data, args.seed, args.encoding)
     torch.manual_seed(args.seed)
     scores, keys = _scored(run_.model, read.x, read.jacobian, args)
     within = w.ranks_within_pattern(scores.neg_log_p, keys, scores.observed)
     columns = w.header(read.lines, read.carried[0], args.threshold, within)
-    dialect = dialect_of(run_, read.read).for_csv(len(columns))
+    dialect = file_dialect(dialect_of(run_, read.read), out, len(columns))
     w.write(out, scores, read, args.threshold, within, dialect, single=single_precision(run_))
     exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples"
     print(f"scored {len(scores.observed)} rows of {args.data} with {run_.describe()}")

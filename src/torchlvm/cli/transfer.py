@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from torchlvm.cli import _types
+from torchlvm.cli import _table_rows, _types
 from torchlvm.cli._accelerator import open_run
 from torchlvm.errors import DataError
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     _run.require_class_conditions(run_, "transfer")
     sources = _run.parse_labels(run_, [args.from_condition], "--from-condition")
     targets = _run.parse_labels(run_, [args.to_condition], "--to-condition")
-    if run_.data.get("table") is not None or str(args.out or "").lower().endswith(".csv"):
+    if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):
         return _rows(args, run_, sources, targets)
     n = DEFAULT_N if n is None else n
     default = run_.folder / "figures" / "transfer.png"
@@ -228,13 +228,13 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     import torch
 
     from torchlvm import run as _run
-    from torchlvm.cli import _table_rows
 
     schema = _table_rows.schema_of(run_)
-    default = run_.folder / "transfer.csv"
+    suffixes = _table_rows.row_suffixes(run_, args.data)
     out = _run.output_file(
-        args.out, default, suffix=".csv", overwrite=args.overwrite, reads=args.data
-    )
+        args.out, run_.folder / f"transfer{suffixes[0]}", suffix=suffixes,
+        overwrite=args.overwrite, reads=args.data,
+    )  # fmt: skip
     dataset = _table_rows.read_rows_of(run_, args)
     fix = f"pass --data with a file that has the run's label column {schema.label_column!r}"
     picked, a = _of_classes(run_, dataset, sources, args.n, "row", fix)
