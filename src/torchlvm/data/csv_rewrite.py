@@ -30,7 +30,7 @@ from functools import cache
 
 from torchlvm.data.csv_cells import is_missing
 from torchlvm.data.csv_dialect import LINE_END, MARK, Dialect, blank
-from torchlvm.data.csv_table import SEPARATOR_HINT
+from torchlvm.data.csv_layout import SEPARATOR_HINT
 
 Replacements = Mapping[tuple[int, int], str]
 """New cell values by (data row, file column), both counted from 0: as a reader reads them,

@@ -1,0 +1,215 @@
+"""One column of a table: its cells read as numbers (:func:`numbers`, the rules both readers
+share), and the refusals of a column, each naming the line, the column and a fix: text in a
+numeric column (dates, booleans, a class, percentages, thousands separators of another mark), no
+value at all, or a column that numbers the rows (an ID or a saved index).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from torchlvm.data.csv_cells import column_kind, fix_for, is_missing, is_number, one_group
+from torchlvm.data.csv_stray import stray_line
+from torchlvm.errors import DataError, Spell, spelled
+
+
+def column_name(header: list[str] | None, j: int) -> str:
+    """How a message names column ``j``."""
+    if header is None:
+        return f"column {j + 1}"
+    return f"column {j + 1} ({header[j]!r})" if header[j] else f"column {j + 1} (no name)"
+
+
+def _selector(header: list[str] | None, j: int) -> int | str:
+    """How an option names column ``j``: its name where both interfaces take it as written (not
+    empty, no comma and no edge spaces, which ``--drop-columns`` splits or strips, not digits,
+    which it reads as an index), else its index."""
+    name = header[j] if header else ""
+    if not name or name != name.strip() or "," in name or name.lstrip("-").isdigit():
+        return j
+    return name
+
+
+def option_for(spell: Spell, keyword: str, header: list[str] | None, j: int) -> str:
+    """Option ``keyword`` (``drop_columns`` or ``label_column``) set to column ``j`` as
+    ``spell`` writes it; an index says that it counts from 0 ("column 14 ... drop_columns=[13]"
+    read as a typo)."""
+    selector = _selector(header, j)
+    text = spell(keyword, [selector] if keyword == "drop_columns" else selector)
+    return text if isinstance(selector, str) else f"{text}, its index counting from 0"
+
+
+def parse_column(
+    path: Path, header, lines, cells: list[str], j: int, dialect, rows: list[list[str]]
+) -> np.ndarray:
+    """``(N,)`` float64 values of column ``j`` (``cells``, of data ``rows``), read in
+    ``dialect``'s marks; missing markers become NaN."""
+    if dialect.undecided:  # 1,234: 1234 or 1.234, which the file does not tell
+        doubt = next((i for i, c in enumerate(cells) if one_group(c, dialect.undecided)), None)
+        if doubt is not None:
+            raise DataError(
+                f"{path} line {lines[doubt]}, {column_name(header, j)}: cannot read "
+                f"{cells[doubt].strip()!r} as a number; "
+                f"{fix_for(cells[doubt], dialect.decimal, dialect.undecided)}"
+            )
+    if dialect.decimal == "." and not dialect.undecided:  # the cells as they are, at once
+        try:
+            return np.array(cells, dtype=np.float64)
+        except ValueError:
+            pass  # thousands separators, a missing marker or text: read them
+    read = [dialect.number(c) for c in cells]
+    try:
+        return np.array(read, dtype=np.float64)
+    except ValueError:
+        pass  # a missing marker or text: look cell by cell
+    text = [i for i, c in enumerate(read) if not is_missing(c) and not is_number(c)]
+    given = [i for i, c in enumerate(read) if not is_missing(c)]
+    fixes = [fix_for(cells[i], dialect.decimal, dialect.undecided) for i in text]
+    if text and len(text) == len(given) and not any(fixes):
+        raise _text_column(path, header, lines, cells, j, text)
+    if text:
+        i, fix = next(((i, f) for i, f in zip(text, fixes, strict=True) if f), (text[0], None))
+        cell = cells[i].strip()
+        held = _held(cells, text, fixes, i, fix, len(given))
+        stray = None if fix else stray_line(path, header, lines, rows, i, dialect)
+        if stray is not None:
+            raise stray
+        raise DataError(
+            f"{path} line {lines[i]}, {column_name(header, j)}: cannot read {cell!r} as a number"
+            f"{held}; {fix or 'correct the cell'}, or leave it empty to mark it missing"
+        )
+    return np.array([np.nan if is_missing(c) else float(c) for c in read], dtype=np.float64)
+
+
+_DIGITS = re.compile(r"[\d.,]+")
+
+
+def _held(cells: list[str], text: list[int], fixes: list, i: int, fix, given: int) -> str:
+    """How many of a column's cells share cell ``i``'s problem: those of the same text, or
+    where it has a ``fix``, of the same form (``47.4%`` and ``12%`` alike: digits aside);
+    ``given``: the column's cells that are not missing."""
+    if fix is None:
+        count = sum(cells[k].strip() == cells[i].strip() for k in text)
+        return f" ({count} cells of the column hold it)" if count > 1 else ""
+    form = _DIGITS.sub("#", fix)
+    alike = [k for k, f in zip(text, fixes, strict=True) if f and _DIGITS.sub("#", f) == form]
+    if len({cells[k].strip() for k in alike}) == 1:  # one text: '-' in 6 cells
+        return f" ({len(alike)} cells of the column hold it)" if len(alike) > 1 else ""
+    if len(alike) == given:
+        return f" (all {given} numbers of the column are written so)"
+    return f" ({len(alike)} cells of the column are written so)"
+
+
+def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list[int]):
+    """The refusal of column ``j``, all text: the fix of dates or booleans, else drop it (a
+    row name) or take it as the labels (a class)."""
+    first = f"{cells[text[0]].strip()!r} on line {lines[text[0]]}"
+    kind = column_kind(cells)
+
+    def message(spell: Spell) -> str:
+        drop, label = (option_for(spell, k, header, j) for k in ("drop_columns", "label_column"))
+        if kind == "dates":
+            return (
+                f"{path}: {column_name(header, j)} holds dates, not numbers ({first}); drop it "
+                f"({drop}), or write them as numbers (such as days since the first) to keep them"
+            )
+        if kind == "booleans":
+            return (
+                f"{path}: {column_name(header, j)} holds booleans, not numbers ({first}); write "
+                f"them as 1 and 0 to keep them as a feature, use them as labels ({label}), or "
+                f"drop the column ({drop})"
+            )
+        return (
+            f"{path}: {column_name(header, j)} holds text, not numbers ({first}); if it names "
+            f"rows, drop it ({drop}); if it is a class, use it as labels ({label})"
+        )
+
+    return spelled(DataError, message)
+
+
+def check_column(path: Path, header, values: np.ndarray, j: int, allow_empty) -> None:
+    """Refuse column ``j`` (its ``values``) with no value (unless ``allow_empty``), or one that
+    numbers the rows (:func:`_check_not_id`)."""
+    if np.isnan(values).all() and not allow_empty:
+        raise spelled(
+            DataError,
+            lambda spell: (
+                f"{path}: {column_name(header, j)} has no value in any row; drop it "
+                f"({option_for(spell, 'drop_columns', header, j)})"
+            ),
+        )
+    _check_not_id(path, header, values, j)
+
+
+SHUFFLED_ROWS = 10
+"""From this many rows on, a column holding each whole number of a range once, in another order,
+numbers the rows (a shuffled frame's index); below it, a feature may by chance."""
+
+
+_ID_NAME = re.compile(
+    r"unnamed: ?\d+|index|idx|id|.*[ _.-]id|id[ _.-].*|key|n|no\.?|nr\.?|num|number|#|n°"
+    r"|rows?|row[ _]?(id|no\.?|nr\.?|num|number)|record|obs",
+    re.IGNORECASE,
+)
+
+
+_CAMEL_ID = re.compile(r".*[a-z0-9](ID|Id)")  # PatientID, sampleId (not acid, fluid)
+"""Column names that say the column numbers the rows (an ID, an index, a row number)."""
+
+
+def _numbers_rows(header, j: int) -> bool:
+    """Whether column ``j``'s name (none, empty, or one such as ``id``, ``Unnamed: 0``, ``row``)
+    says it numbers the rows: such a column that does is refused; one named otherwise, such as
+    ``rank`` or ``year``, may be a feature that happens to, and is read with a warning."""
+    name = None if header is None else header[j].strip()
+    return not name or bool(_ID_NAME.fullmatch(name) or _CAMEL_ID.fullmatch(name))
+
+
+def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
+    """Refuse a column that numbers the rows, an ID or a saved index, no feature: one that counts
+    them (k, k+1, k+2, ...), one that holds each number of such a range once in another order
+    (from :data:`SHUFFLED_ROWS` rows on: pandas' index of a shuffled frame), or a first column
+    of no name holding another whole number on every row (pandas' index of a filtered one).
+    Where the column's name does not say so (``rank``, ``year``: a feature may count the rows
+    of a sorted table), it is read, with a warning that names the fix if it is an ID."""
+    if len(values) < 3 or np.isnan(values).any() or not np.all(values == np.round(values)):
+        return
+    shown = f"{values[0]:g}, {values[1]:g}, {values[2]:g}, ..."
+    if np.all(np.diff(values) == 1):
+        held = f"counts the rows ({shown})"
+    else:
+        distinct = len(np.unique(values)) == len(values)
+        low, high = values.min(), values.max()
+        pandas = j == 0 and header is not None and not header[0]
+        if distinct and len(values) >= SHUFFLED_ROWS and high - low == len(values) - 1:
+            held = f"numbers the rows in another order (each of {low:g}..{high:g} once)"
+        elif distinct and pandas:
+            held = f"holds another whole number on every row ({shown}) under no name"
+        else:
+            return
+    if not _numbers_rows(header, j):
+        warnings.warn(
+            f"{path}: {column_name(header, j)} {held}; it is read as a feature, as its name does "
+            f"not say it is an ID or an index; if it is one, drop it (--drop-columns "
+            f"{header[j]}, drop_columns=[{header[j]!r}] in Python)",
+            stacklevel=2,
+        )
+        return
+    index = header is not None and j == 0 and not header[0]  # how pandas writes its index
+    save = (
+        ", or save the file without it (pandas: to_csv(index=False); R: write.csv(..., "
+        "row.names=FALSE))"
+        if index
+        else ""
+    )
+    raise spelled(
+        DataError,
+        lambda spell: (
+            f"{path}: {column_name(header, j)} {held}, so it looks like an ID or an index, not a "
+            f"feature; drop it ({option_for(spell, 'drop_columns', header, j)}){save}"
+        ),
+    )

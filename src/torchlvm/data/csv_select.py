@@ -1,0 +1,125 @@
+"""Which columns of a table are its features: ``label_column`` and ``drop_columns`` (names or
+0-based indices) taken out; for a later file read for a run, only the run's own feature columns
+(:func:`kept`), and two feature columns of one name refused.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from torchlvm.data.columns import default_names, lacking, near_miss
+from torchlvm.data.csv_dialect import (
+    Dialect,
+)
+from torchlvm.data.csv_stray import stray_line
+from torchlvm.errors import ConfigError, DataError, OptionError, spelled
+
+Selector = int | str
+
+
+def _present(
+    selector: Selector | None, header: list[str] | None, width: int, features: Sequence[str]
+) -> bool:
+    """Whether a later file has the column ``selector`` named in the training file: a name, in
+    its header; an index, where the file has a column there that is not one of the run's
+    ``features`` (its header's name there; a file without header, by position)."""
+    if selector is None:
+        return False
+    if isinstance(selector, str):
+        return header is not None and selector in header
+    inside = -width <= selector < width
+    return inside and (header is None or header[selector] not in features)
+
+
+def _index(selector: Selector, header: list[str] | None, width: int, option: str) -> int:
+    """The 0-based column index that a name or index ``selector`` of keyword ``option``
+    (``label_column`` or ``drop_columns``) names; a refusal names the option as each interface
+    spells it (the CLI: ``--label-column``)."""
+
+    def refuse(message: Callable[[str], str]) -> OptionError:
+        return spelled(OptionError, lambda spell: message(spell(option)))
+
+    entry = " entry" if option == "drop_columns" else ""
+    if isinstance(selector, str):
+        if header is None or selector not in header:
+            names = ", ".join(header) if header else "the file has no header row"
+            near = near_miss(selector, header) if header else None
+            meant = "" if near is None else f"did you mean {near!r}? "
+            raise refuse(
+                lambda name: (
+                    f"{name}{entry} {selector!r} is not a column name ({names}); {meant}pass a "
+                    "column name from the header or a 0-based column index"
+                )
+            )
+        return header.index(selector)
+    if isinstance(selector, bool) or not isinstance(selector, int):
+        raise refuse(lambda name: f"{name}{entry} must be a column index or name, got {selector!r}")
+    if not -width <= selector < width:
+        raise refuse(
+            lambda name: (
+                f"{name}{entry} {selector} is out of range for {width} columns; pass an "
+                f"index in {-width}..{width - 1}"
+            )
+        )
+    return selector % width
+
+
+def check_unique_names(
+    path: Path,
+    header: list[str] | None,
+    keep: list[int],
+    read: tuple[list[int], list[list[str]], Dialect],
+) -> None:
+    """Refuse two feature columns of one name: a run matches a file's columns by name; where
+    the header is a title over the real one (``read``: the lines, rows and dialect), that."""
+    if header is None:
+        return
+    first: dict[str, int] = {}
+    for j in keep:
+        if header[j] in first:
+            lines, rows, dialect = read
+            stray = stray_line(path, header, lines, rows, 0, dialect)
+            if stray is not None:
+                raise stray
+            raise DataError(
+                f"{path}: columns {first[header[j]] + 1} and {j + 1} are both named "
+                f"{header[j]!r}; give each column its own name in the header (a run matches a "
+                "file's columns by name)"
+            )
+        first[header[j]] = j
+
+
+def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int | None]:
+    """The feature columns kept and the label column (or None) of a file of ``width`` columns
+    under ``header``, read with ``options``
+    (:func:`~torchlvm.data.csv_table.read_csv`'s ``label_column``, ``drop_columns``,
+    ``if_present`` and ``features``)."""
+    label_column, drop_columns, if_present, features = options
+    if if_present:
+        drop_columns = [s for s in drop_columns if _present(s, header, width, features)]
+        label_column = label_column if _present(label_column, header, width, features) else None
+    dropped = {_index(s, header, width, "drop_columns") for s in drop_columns}
+    label = None if label_column is None else _index(label_column, header, width, "label_column")
+    keep = [j for j in range(width) if j not in dropped and j != label]
+    named = bool(features) and tuple(features) != default_names(len(features))
+    if if_present and header is not None and named:
+        others = [header[j] for j in keep if header[j] not in features]
+        keep = [j for j in keep if header[j] in features]  # others: no column of the run's
+        missing = [name for name in features if name not in {header[j] for j in keep}]
+        if missing:
+            raise lacking(path, missing, others, none=not keep)
+        if others:
+            shown = ", ".join(repr(n) if n else "'' (no name)" for n in others[:5]) + (
+                f" and {len(others) - 5} more" if len(others) > 5 else ""
+            )
+            are = "column {} is" if len(others) == 1 else "columns {} are"
+            warnings.warn(
+                f"{path}: {are.format(shown)} none of the run's columns, so the model does "
+                "not read them",
+                stacklevel=2,
+            )
+    if not keep:
+        raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
+    return keep, label
