@@ -73,3 +73,37 @@ def test_a_row_past_the_first_chunks_is_named_as_the_reader_of_all_rows_names_it
     path = _write(tmp_path / "t.csv", extra, at=9000)
     with pytest.raises(DataError, match=message):
         read_csv(path, label_column="segment", drop_columns=["id"], allow_empty=True)
+
+
+def _undecided(path: Path, doubt_at: int | None) -> Path:
+    """A ';' file whose 'code' column is one-group numbers ('1.234': 1234 or 1.234, which the
+    file does not tell) and whose 'x' column holds one such cell at row ``doubt_at``."""
+    lines = ["x;y;code"]
+    for i in range(ROWS):
+        x = "2.500" if i == doubt_at else f"{i % 7}"
+        lines.append(f"{x};{3 * (i % 5)};{1 + i % 9}.{100 + i % 900:03d}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_an_undecided_file_is_read_a_chunk_at_a_time_where_its_columns_tell(tmp_path, monkeypatch):
+    """review7: the chunks relied on a guard in another module to never read an undecided file,
+    whose '1.234' the cells as they are would read as 1.234; the rule is in numbers() now, so
+    such a file is read in chunks where its kept columns hold no such number."""
+    path = _undecided(tmp_path / "t.csv", None)
+    used = []
+    monkeypatch.setattr(
+        "torchlvm.data.csv_table.chunked", lambda *a: used.append(1) or csv_chunks.chunked(*a)
+    )
+    chunked = read_csv(path, drop_columns=["code"])
+    whole = read_csv(path, drop_columns=["code"], keep_cells=True)
+    assert chunked.dialect.undecided == "." and used == [1] and chunked.cells is None
+    np.testing.assert_array_equal(chunked.values, whole.values)
+    with pytest.raises(DataError, match=r"line 2, column 3 \('code'\): cannot read '1.100'"):
+        read_csv(path)
+
+
+def test_an_undecided_number_past_the_first_chunks_is_named(tmp_path):
+    path = _undecided(tmp_path / "t.csv", 9000)
+    with pytest.raises(DataError, match=r"line 9002, column 1 \('x'\): cannot read '2.500'"):
+        read_csv(path, drop_columns=["code"])

@@ -5,9 +5,8 @@ about 70 bytes a cell as Python strings: 15 times a file of floats. A file that 
 its checks' messages (every row as wide as the header, or one empty cell wider, as a separator
 at the end of a line makes it; no row repeating the header; every feature cell a number or a
 missing marker) is read here instead, :data:`CHUNK` rows at a time, with the reader's own rules
-(:meth:`~torchlvm.data.csv_dialect.Dialect.number`, :func:`~torchlvm.data.csv_cells.is_missing`);
-where a row is anything else, :func:`chunked` returns None and the reader reads the text whole,
-naming what it finds.
+(:func:`~torchlvm.data.csv_column.numbers`); where a row is anything else, :func:`chunked`
+returns None and the reader reads the text whole, naming what it finds.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from torchlvm.data.csv_cells import is_missing
+from torchlvm.data.csv_column import numbers
 from torchlvm.data.csv_dialect import Dialect
 
 CHUNK = 4096
@@ -93,7 +92,7 @@ def _taken(
     ``labels``; False where a cell is neither a number nor a missing marker."""
     values = np.empty((len(chunk), len(keep)))
     for k, j in enumerate(keep):
-        column = _numbers([row[j] for row in chunk], dialect)
+        column = numbers([row[j] for row in chunk], dialect)
         if column is None:
             return False
         values[:, k] = column
@@ -101,21 +100,3 @@ def _taken(
     if labels is not None:
         labels.extend(row[label] for row in chunk)
     return True
-
-
-def _numbers(cells: list[str], dialect: Dialect) -> np.ndarray | None:
-    """``cells`` as float64 by the reader's rules (missing markers NaN), or None for text."""
-    if dialect.decimal == ".":
-        try:
-            return np.array(cells, dtype=np.float64)
-        except ValueError:
-            pass
-    read = [dialect.number(c) for c in cells]
-    try:
-        return np.array(read, dtype=np.float64)
-    except ValueError:
-        pass
-    try:
-        return np.array([np.nan if is_missing(c) else float(c) for c in read])
-    except ValueError:
-        return None

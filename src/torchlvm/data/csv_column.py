@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from torchlvm.data.csv_cells import column_kind, fix_for, is_missing, is_number, one_group
+from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_stray import stray_line
 from torchlvm.errors import DataError, Spell, spelled
 
@@ -46,8 +48,14 @@ def option_for(spell: Spell, keyword: str, header: list[str] | None, j: int) -> 
 def parse_column(
     path: Path, header, lines, cells: list[str], j: int, dialect, rows: list[list[str]]
 ) -> np.ndarray:
-    """``(N,)`` float64 values of column ``j`` (``cells``, of data ``rows``), read in
-    ``dialect``'s marks; missing markers become NaN."""
+    """``(N,)`` float64 values of column ``j`` (``cells``, of data ``rows``) by
+    :func:`numbers`; where a cell is no number, the refusal naming it.
+
+    Raises:
+        DataError: naming the first such cell, its line, the column and a fix."""
+    found = numbers(cells, dialect)
+    if found is not None:
+        return found
     if dialect.undecided:  # 1,234: 1234 or 1.234, which the file does not tell
         doubt = next((i for i, c in enumerate(cells) if one_group(c, dialect.undecided)), None)
         if doubt is not None:
@@ -56,7 +64,35 @@ def parse_column(
                 f"{cells[doubt].strip()!r} as a number; "
                 f"{fix_for(cells[doubt], dialect.decimal, dialect.undecided)}"
             )
-    if dialect.decimal == "." and not dialect.undecided:  # the cells as they are, at once
+    read = [dialect.number(c) for c in cells]
+    text = [i for i, c in enumerate(read) if not is_missing(c) and not is_number(c)]
+    assert text  # (numbers reads every column of numbers and missing markers)
+    given = [i for i, c in enumerate(read) if not is_missing(c)]
+    fixes = [fix_for(cells[i], dialect.decimal, dialect.undecided) for i in text]
+    if text and len(text) == len(given) and not any(fixes):
+        raise _text_column(path, header, lines, cells, j, text)
+    i, fix = next(((i, f) for i, f in zip(text, fixes, strict=True) if f), (text[0], None))
+    cell = cells[i].strip()
+    held = _held(cells, text, fixes, i, fix, len(given))
+    stray = None if fix else stray_line(path, header, lines, rows, i, dialect)
+    if stray is not None:
+        raise stray
+    raise DataError(
+        f"{path} line {lines[i]}, {column_name(header, j)}: cannot read {cell!r} as a number"
+        f"{held}; {fix or 'correct the cell'}, or leave it empty to mark it missing"
+    )
+
+
+def numbers(cells: Sequence[str], dialect: Dialect) -> np.ndarray | None:
+    """``(N,)`` float64 of a column's ``cells`` by the reader's rules, the one place they are
+    (both readers call it: :mod:`torchlvm.data.csv_chunks`, :func:`parse_column`): each cell
+    read in ``dialect``'s marks (:meth:`~torchlvm.data.csv_dialect.Dialect.number`), a missing
+    marker NaN (:func:`~torchlvm.data.csv_cells.is_missing`); None where a cell is text, or a
+    one-group number the file does not tell (``1,234`` where ``dialect.undecided``: 1234 or
+    1.234), which :func:`parse_column` names."""
+    if dialect.undecided and any(one_group(c, dialect.undecided) for c in cells):
+        return None  # (else the cells as they are would read '1.234' as 1.234 unasked)
+    if dialect.decimal == ".":  # the cells as they are, at once
         try:
             return np.array(cells, dtype=np.float64)
         except ValueError:
@@ -66,23 +102,10 @@ def parse_column(
         return np.array(read, dtype=np.float64)
     except ValueError:
         pass  # a missing marker or text: look cell by cell
-    text = [i for i, c in enumerate(read) if not is_missing(c) and not is_number(c)]
-    given = [i for i, c in enumerate(read) if not is_missing(c)]
-    fixes = [fix_for(cells[i], dialect.decimal, dialect.undecided) for i in text]
-    if text and len(text) == len(given) and not any(fixes):
-        raise _text_column(path, header, lines, cells, j, text)
-    if text:
-        i, fix = next(((i, f) for i, f in zip(text, fixes, strict=True) if f), (text[0], None))
-        cell = cells[i].strip()
-        held = _held(cells, text, fixes, i, fix, len(given))
-        stray = None if fix else stray_line(path, header, lines, rows, i, dialect)
-        if stray is not None:
-            raise stray
-        raise DataError(
-            f"{path} line {lines[i]}, {column_name(header, j)}: cannot read {cell!r} as a number"
-            f"{held}; {fix or 'correct the cell'}, or leave it empty to mark it missing"
-        )
-    return np.array([np.nan if is_missing(c) else float(c) for c in read], dtype=np.float64)
+    try:
+        return np.array([np.nan if is_missing(c) else float(c) for c in read], dtype=np.float64)
+    except ValueError:
+        return None
 
 
 _DIGITS = re.compile(r"[\d.,]+")

@@ -119,8 +119,8 @@ class _Rows(NamedTuple):
 def _rows(path: Path, encoding: str | None = None, lazy: bool = False) -> _Rows:
     """:class:`_Rows` of the file at ``path``, its dialect's encoding the stated ``encoding``
     where one is (commas, semicolons or tabs); ``lazy``: its rows left to come where it has a
-    header (a name ending each line and a number the file tells: :mod:`torchlvm.data.csv_chunks`
-    reads them), for :func:`_all_rows` to read where they are not plain rows of numbers."""
+    header (a name ending each line: :mod:`torchlvm.data.csv_chunks` reads them), for
+    :func:`_all_rows` to read where they are not plain rows of numbers."""
     stated = encoding
     whole, encoding = read_text(path, encoding)
     if stated is None and encoding == "cp1252":
@@ -144,7 +144,7 @@ def _parsed(path: Path, whole: str, text: str, dialect: Dialect, lazy: bool) -> 
     try:
         first = next(body, None)
         header = None if first is None else header_of(path, *first, dialect)
-        if lazy and header is not None and header[-1] and not dialect.undecided:
+        if lazy and header is not None and header[-1]:
             return _Rows(whole, header, [], [], dialect, body, text)
         numbered = ([] if first is None or header is not None else [first]) + list(body)
     except csv.Error as error:
