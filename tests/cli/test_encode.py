@@ -147,3 +147,29 @@ def test_missing_pixels_name_a_fix_the_command_has(vae_run, tmp_path, capsys, co
     assert f"'{offered}'" in err
     argv = offered.split()[1:-1] + [str(tmp_path / "scores.csv"), "--samples", "2"]
     assert cli.main(argv) == 0
+
+
+def test_a_table_runs_codes_name_its_label_column_and_each_rows_place(tmp_path, capsys):
+    """userA #17: encode --out codes.csv of a run trained with --label-column segment named the
+    class column `label` and gave no row id. The class column is the run's own name for it, and
+    each row is led by row and line (where it is in the file) and the column the run dropped."""
+    import csv
+
+    from torchlvm.data.table_schema import TableSchema
+
+    torch.manual_seed(0)
+    config = CVAEConfig(2, 2, latent_dim=2, hidden=(8,), likelihood="gaussian", num_classes=2,
+                        class_names=("high", "low"))  # fmt: skip
+    table = TableSchema(("a", "b"), drop_columns=("id",), label_column="segment")
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "condition": "label",
+            "num_classes": 2, "class_names": ["high", "low"], "table": table.to_dict()}  # fmt: skip
+    CVAE(config).save_pretrained(tmp_path / "cvae", data=data)
+    path = tmp_path / "t.csv"
+    path.write_text("id,a,segment,b\nu1,1.5,high,2.5\n\nu2,-1.5,low,-2.5\nu3,0.5,high,1.0\n")
+    out = tmp_path / "codes.csv"
+    assert cli.main(["encode", str(tmp_path / "cvae"), "--data", str(path), "--out", str(out)]) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["row", "line", "id", "z1", "z2", "segment"]
+    assert [r[:3] + r[-1:] for r in rows[1:]] == [
+        ["1", "2", "u1", "high"], ["2", "4", "u2", "low"], ["3", "5", "u3", "high"]
+    ]  # fmt: skip

@@ -133,7 +133,10 @@ def test_a_cvae_trained_on_a_table_reconstructs_under_each_rows_class(tmp_path, 
     out = tmp_path / "r.csv"
     argv = ["reconstruct", str(tmp_path / "cvae"), "--data", str(table), "--out", str(out)]
     assert cli.main(argv) == 0, capsys.readouterr().err
-    rows = np.loadtxt(out, delimiter=",", skiprows=1)
+    header = out.read_text().splitlines()[0]
+    assert header == "row,line,kind,a,b"  # userA #16: which row, its class as the file has it
+    rows = np.loadtxt(out, delimiter=",", skiprows=1, usecols=(3, 4))
+    assert np.loadtxt(out, delimiter=",", skiprows=1, usecols=1).tolist() == [2, 3, 4]
     x = torch.tensor([[1.5, 2.5], [-1.5, -2.5], [0.5, 1.0]])
     c = model.condition_from_labels(["high", "low", "high"])
     expected = model.decode(model.encode(x, c).mean, c).mean.detach().numpy()
@@ -144,7 +147,7 @@ def test_a_cvae_trained_on_a_table_reconstructs_under_each_rows_class(tmp_path, 
     only_low.write_text("a,b,kind\n-1.5,-2.5,low\n")
     argv = ["reconstruct", str(tmp_path / "cvae"), "--data", str(only_low), "--out"]
     assert cli.main([*argv, str(tmp_path / "low_r.csv")]) == 0, capsys.readouterr().err
-    low = np.loadtxt(tmp_path / "low_r.csv", delimiter=",", skiprows=1)
+    low = np.loadtxt(tmp_path / "low_r.csv", delimiter=",", skiprows=1, usecols=(3, 4))
     np.testing.assert_allclose(low, expected[1], rtol=1e-5, atol=1e-6)
     unknown = tmp_path / "mid.csv"
     unknown.write_text("a,b,kind\n0.0,0.0,mid\n")

@@ -96,7 +96,8 @@ def test_encode_reads_every_row_of_a_file_and_writes_csv(table, ppca_run, tmp_pa
     out = tmp_path / "codes.csv"
     assert main(["encode", str(ppca_run), "--data", str(path), "--out", str(out)]) == 0
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["z1", "z2"] and len(rows) == 201
+    assert rows[0] == ["row", "line", "id", "z1", "z2"] and len(rows) == 201  # userA #17
+    assert rows[8][:3] == ["8", "9", "r7"]
     assert "shape (200, 2) (rows, latent dimensions)" in capsys.readouterr().out
 
 
@@ -122,7 +123,10 @@ def test_reconstruct_writes_every_row_of_a_file(tmp_path, capsys):
     out = tmp_path / "rec.csv"
     argv = ["reconstruct", str(run), "--data", str(tmp_path / "full.csv"), "--out", str(out)]
     assert main(argv) == 0
-    rows = np.array(list(csv.reader(out.open()))[1:], dtype=float)
+    written = list(csv.reader(out.open()))
+    assert written[0] == ["row", "line", "a", "b", "c", "d"]  # userA #16: which row is which
+    assert [r[:2] for r in written[1:3]] == [["1", "2"], ["2", "3"]]
+    rows = np.array([r[2:] for r in written[1:]], dtype=float)
     assert rows.shape == (60, 4)
     assert np.abs(rows - x).max() < 0.05 * np.abs(x).max()  # rank 2 data: nearly exact
     assert "RMSE per feature" in capsys.readouterr().out

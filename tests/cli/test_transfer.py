@@ -146,8 +146,15 @@ def test_a_cvae_trained_on_a_table_transfers_rows_in_the_files_units(tmp_path, c
     printed = capsys.readouterr().out
     assert "transferred 2 rows of" in printed and "of class high to class low" in printed
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["a", "b", "kind"] and [r[2] for r in rows[1:]] == ["low", "low"]
+    originals = ["original a", "original b", "original kind"]
+    assert rows[0] == ["row", "line", "a", "b", "kind", *originals]
+    assert [r[4] for r in rows[1:]] == ["low", "low"]
     assert "column 'kind': the target class" in printed
+    # userA #26: which of the file's rows each is (row, line), and the row as read beside it
+    assert [r[:2] for r in rows[1:]] == [["1", "2"], ["3", "4"]]
+    originals = np.array([r[5:7] for r in rows[1:]], dtype=float)  # (float32, as the model read)
+    np.testing.assert_allclose(originals, [[1.5, 2.5], [0.5, 1.0]], rtol=1e-6)
+    assert [r[7] for r in rows[1:]] == ["high", "high"]
     back = tmp_path / "back.csv"  # the rows read back into the run, their classes too
     argv = ["transfer", tmp_path / "cvae", "--data", out, "--from-condition", "low"]
     assert cli.main([str(a) for a in [*argv, "--to-condition", "high", "--out", back]]) == 0
@@ -156,15 +163,16 @@ def test_a_cvae_trained_on_a_table_transfers_rows_in_the_files_units(tmp_path, c
     c_from = model.condition_from_labels(["high", "high"])
     c_to = model.condition_from_labels(["low", "low"])
     expected = scaler.inverse(model.transfer(x, c_from, c_to).double()).detach().numpy()
-    got = np.array([r[:2] for r in rows[1:]], dtype=float)
+    got = np.array([r[2:4] for r in rows[1:]], dtype=float)
     np.testing.assert_allclose(got, expected, rtol=1e-6)
-    assert all(str(np.float32(c)) == c for r in rows[1:] for c in r[:2])  # float32's digits
+    assert all(str(np.float32(c)) == c for r in rows[1:] for c in r[2:4])  # float32's digits
     # every class: one block of rows per target class, --n the first rows of class A
     every = tmp_path / "every.csv"
     argv = ["transfer", tmp_path / "cvae", "--data", path, "--from-condition", "all", "--n", "2"]
     assert cli.main([str(a) for a in [*argv, "--to-condition", "all", "--out", every]]) == 0
-    labels = [r[2] for r in list(csv.reader(every.open()))[1:]]
-    assert labels == ["high", "high", "low", "low"]
+    written = list(csv.reader(every.open()))[1:]
+    assert [r[4] for r in written] == ["high", "high", "low", "low"]
+    assert [r[1] for r in written] == ["2", "3", "2", "3"]  # each block: the same rows
 
 
 def test_a_table_without_its_label_column_cannot_be_transferred(tmp_path, capsys):

@@ -24,7 +24,8 @@ class ScoreInput:
         units: what −log p(x) is a density of, as printed.
         read: the dataset read from the file (its dialect), or None for a dataset by name.
         carried: the names of the columns carried beside the scores (the run's dropped and
-            label columns, where the file has them) and each row's cells of them, as written.
+            label columns, where the file has them) and each row's cells of them, as written
+            (:func:`~torchlvm.cli._table_rows.left_out_columns`).
     """
 
     x: Any
@@ -46,6 +47,7 @@ def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreIn
     import torch
 
     from torchlvm import run as _run
+    from torchlvm.cli._table_rows import left_out_columns
     from torchlvm.cli._tables import is_file, table_schema
     from torchlvm.data.files import read_rows
     from torchlvm.data.memmap import load_memmap
@@ -59,7 +61,8 @@ def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreIn
         )
     carried: tuple[list[str], list[list[str]]] = ([], [])
     if schema is not None:
-        carried = _carried(schema, data)  # first: the rows below come from this parse
+        names, cells, _ = left_out_columns(schema, data)  # first: the rows below reuse its parse
+        carried = (names, cells)
         dataset, lines = schema.rows(data, allow_empty=True)
     elif streamed(run_, data):  # read a block at a time as it is scored
         dataset, lines = load_memmap(data, "all", allow_missing=True), None
@@ -86,37 +89,6 @@ def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreIn
     jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
     units = "density in the file's units (the run's standardization undone)"
     return ScoreInput(dataset.x, lines, jacobian, units, dataset, carried)
-
-
-def _carried(schema: Any, data: str) -> tuple[list[str], list[list[str]]]:
-    """The run's dropped and label columns that the table file ``data`` has (an ID the user
-    dropped to train), in file order: their header names and each row's cells as written;
-    none for a run that left no column out (no cell is then kept)."""
-    from pathlib import Path
-
-    from torchlvm.data.csv_table import read_csv
-
-    left_out = [
-        *schema.drop_columns,
-        *([] if schema.label_column is None else [schema.label_column]),
-    ]
-    if not left_out:
-        return [], []
-    table = read_csv(
-        Path(data), allow_empty=True, features=schema.columns, keep_cells=True,
-        **schema.named_columns(),
-    )  # fmt: skip
-    width = len(table.cells[0]) if table.cells else 0
-    header = table.header
-    found = set()
-    for s in left_out:
-        if isinstance(s, str) and header is not None and s in header:
-            found.add(header.index(s))
-        elif isinstance(s, int) and 0 <= s < width and s not in table.features:
-            found.add(s)
-    columns = sorted(found)
-    names = [header[j] if header is not None else f"column {j}" for j in columns]
-    return names, [[row[j] for j in columns] for row in table.cells]
 
 
 def streamed(run_: Any, data: str) -> bool:

@@ -85,26 +85,47 @@ def number_cells(values: Any, dialect: Any, *, single: bool) -> list[list[str]]:
 
 
 def write_rows(
-    out: Path, run_: Any, columns: Any, rows: Any, labels: Any = None, *, read: Any = None
+    out: Path,
+    run_: Any,
+    columns: Any,
+    rows: Any,
+    labels: Any = None,
+    *,
+    read: Any = None,
+    ids: tuple[list[str], list[list[str]]] = ([], []),
+    after: tuple[list[str], list[list[str]]] = ([], []),
 ) -> None:
     """Write ``rows`` ``(N, D)``, already in the user's units, under ``columns`` at the model's
     precision, with a column of class names when ``labels`` (N class indices) is given (named
     as the run's label column, else ``label``), in the dialect of the dataset ``read`` (the
-    rows' source), else of the run's file."""
-    from torchlvm import run as _run
-    from torchlvm.data.csv_form import number_cells as cells_in_forms
+    rows' source), else of the run's file; ``ids`` (:func:`row_ids`: names, each row's cells)
+    lead each row, ``after`` (names, each row's cells) end it."""
     from torchlvm.data.csv_write import write_csv
 
-    header = list(columns)
+    header = [*ids[0], *columns]
     if labels is not None:
-        header.append(label_header(run_, header))
+        header.append(label_header(run_, list(columns)))
+    header += after[0]
     dialect = file_dialect(dialect_of(run_, read), out, len(header))
+    cells = user_cells(run_, rows, dialect, labels)
+    for k, row in enumerate(cells):
+        row[:0] = ids[1][k] if ids[0] else []
+        row += after[1][k] if after[0] else []
+    write_csv(out, header, cells, dialect=dialect)
+
+
+def user_cells(run_: Any, rows: Any, dialect: Any, labels: Any = None) -> list[list[str]]:
+    """``rows`` ``(N, D)`` in the user's units as cell texts, each column as the training file
+    writes it, else at the model's precision, with each row's class name where ``labels``."""
+    from torchlvm import run as _run
+    from torchlvm.data.csv_form import number_cells as cells_in_forms
+
     forms = schema_of(run_).forms  # each column as the training file writes it
     cells = cells_in_forms(rows.double().tolist(), forms, dialect, single=single_precision(run_))
     if labels is not None:
         for row, label in zip(cells, labels, strict=True):
             row.append(_run.label_name(run_, int(label)))
-    write_csv(out, header, cells, dialect=dialect)
+    return cells
 
 
 def label_header(run_: Any, columns: list[str]) -> str:
@@ -128,6 +149,66 @@ def read_rows_of(run_: Any, args: argparse.Namespace, *, streamed: bool = False)
             run_, args.data, split_of(args), data_dir=args.data_dir, streamed=True, command="encode"
         )
     return load_rows(run_, args.data, split_of(args), args.data_dir, args.encoding)
+
+
+def left_out_columns(
+    schema: Any, data: str, *, label: bool = True
+) -> tuple[list[str], list[list[str]], Any]:
+    """The columns the run dropped or took labels from (not the latter unless ``label``) that
+    the table file ``data`` has (an ID the user dropped to train), in file order, each row's
+    cells of them as written, and each row's file line ``(N,)``: one parse of the file (its
+    cells kept only where such a column is there)."""
+    from pathlib import Path
+
+    from torchlvm.data.csv_table import read_csv
+
+    labels = [] if schema.label_column is None or not label else [schema.label_column]
+    left_out = [*schema.drop_columns, *labels]
+    table = read_csv(
+        Path(data), allow_empty=True, features=schema.columns, keep_cells=bool(left_out),
+        **schema.named_columns(),
+    )  # fmt: skip
+    if not left_out:
+        return [], [], table.lines
+    header, width = table.header, len(table.cells[0]) if table.cells else 0
+    found = set()
+    for s in left_out:
+        if isinstance(s, str) and header is not None and s in header:
+            found.add(header.index(s))
+        elif isinstance(s, int) and 0 <= s < width and s not in table.features:
+            found.add(s)
+    columns = sorted(found)
+    names = [header[j] if header is not None else f"column {j + 1}" for j in columns]
+    return names, [[row[j] for j in columns] for row in table.cells], table.lines
+
+
+def row_ids(
+    run_: Any, args: argparse.Namespace, count: int, *, label: bool = True
+) -> tuple[list[str], list[list[str]]]:
+    """Which of its file's rows each of the ``count`` rows :func:`read_rows_of` gave is: the
+    columns ``row`` (1-based among the file's rows), ``line`` (in the file) and the run's
+    left-out columns (:func:`left_out_columns`; its label column where ``label``), and each
+    row's cells of them; none for a run not on a table, or where the split read is not
+    ``count`` rows (no ids rather than wrong ones)."""
+    from torchlvm.cli._tables import is_file, table_schema
+    from torchlvm.cli._types import split_of
+    from torchlvm.data.files import FRACTIONS
+    from torchlvm.data.splits import PART_NAMES, split_indices
+
+    own = not is_file(args.data)
+    schema = schema_of(run_) if own else table_schema(run_, args.data, args.encoding)
+    if run_.data.get("table") is None or schema is None:
+        return [], []
+    data = run_.data["name"] if own else args.data
+    names, cells, lines = left_out_columns(schema, data, label=label)
+    split, seed = split_of(args), int(run_.data.get("seed", 0)) if own else 0
+    index = range(len(lines))
+    if split != "all":  # the split of the rows load_split / load_rows take
+        index = split_indices(len(lines), FRACTIONS, seed, None)[PART_NAMES.index(split)]
+    if len(index) != count:
+        return [], []
+    ids = [[str(i + 1), str(lines[i]), *(cells[i] if names else [])] for i in index]
+    return ["row", "line", *names], ids
 
 
 def sample_table(
@@ -206,7 +287,7 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     with torch.no_grad():
         recon = _run.in_batches(reconstruct, x, c, device=run_.device)
     user = schema.to_user_units(recon.double())
-    write_rows(out, run_, schema.columns, user, read=dataset)
+    write_rows(out, run_, schema.columns, user, read=dataset, ids=row_ids(run_, args, len(x)))
     # (a PPCA reconstructs a row with empty cells from its observed ones, compared on those)
     per_feature = (schema.to_user_units(x.double()) - user).pow(2).nanmean(0).sqrt()
     observed = " on the observed cells" if bool(torch.isnan(x).any()) else ""

@@ -206,10 +206,14 @@ def _refuse_missing(run_: Any, data: str, rows: Any, columns: Any) -> None:
         else "fill them first with 'torchlvm impute' and a PPCA or VAE run"
     )
     raise DataError(
-        f"{data} has {int(missing.sum())} empty cells (the first on {where}, column "
+        f"{data} has {_cells(int(missing.sum()))} (the first on {where}, column "
         f"{columns[j]!r}), and the {run_.model_type} in {run_.folder} reads complete rows; "
         f"{fill}, or leave those rows out"
     )
+
+
+def _cells(n: int) -> str:
+    return "1 empty cell" if n == 1 else f"{n} empty cells"
 
 
 TABLE_OPTIONS = ("allow_missing", "drop_columns", "label_column", "standardize", "encoding")
@@ -371,20 +375,32 @@ def complete_rows(dataset: Any) -> tuple[Any, int]:
     return dataclasses.replace(dataset, x=dataset.x[keep], y=y), dropped
 
 
-def write_latents_csv(out: Path, means: Any, labels: Any, class_names: Any, dialect: Any) -> None:
-    """Latent means ``(N, K)`` as a CSV (or .tsv) with columns z1..zK (and ``label`` when
-    known), in ``dialect`` (:func:`~torchlvm.cli._table_rows.file_dialect`)."""
+def write_latents_csv(
+    out: Path,
+    means: Any,
+    labels: Any,
+    class_names: Any,
+    dialect: Any,
+    *,
+    label: str = "label",
+    ids: tuple[list[str], list[list[str]]] = ([], []),
+) -> None:
+    """Latent means ``(N, K)`` as a CSV (or .tsv) with columns z1..zK (and the class, under
+    ``label``, when known), led by ``ids`` (:func:`~torchlvm.cli._table_rows.row_ids`: names,
+    each row's cells), in ``dialect`` (:func:`~torchlvm.cli._table_rows.file_dialect`)."""
     from torchlvm.cli._table_rows import file_dialect, number_cells
     from torchlvm.data.csv_write import write_csv
 
-    header = [f"z{j + 1}" for j in range(means.shape[1])]
+    header = [*ids[0], *(f"z{j + 1}" for j in range(means.shape[1]))]
     if labels is not None:
-        header.append("label")
+        header.append(label)
     dialect = file_dialect(dialect, out, len(header))
     single = str(means.dtype) == "float32"  # (numpy) the model's precision
     rows = number_cells(means, dialect, single=single)
-    if labels is not None:
-        names = list(class_names) if class_names else None
-        for row, y in zip(rows, labels.tolist(), strict=True):
+    names = list(class_names) if class_names else None
+    for k, row in enumerate(rows):
+        row[:0] = ids[1][k] if ids[0] else []
+        if labels is not None:
+            y = int(labels[k])
             row.append(names[y] if names else str(y))
     write_csv(out, header, rows, dialect=dialect)

@@ -6,13 +6,16 @@ sees them (under the run's binarization protocol). When the data have labels the
 next to the latents as FILE.labels.npy (same row order): a file's text labels as their names
 (a fixed-width unicode array, read by np.load without pickle), else the class numbers. Both
 files are written atomically.
---out FILE.csv writes a table instead (columns z1..zK, and label). Without --split, the test
-split of the data is encoded, or every row of a file given with --data
-(read, for a run trained on a table, with the run's columns and standardization).
+--out FILE.csv (or .tsv, with tabs) writes a table instead: columns z1..zK and the class (under
+the run's --label-column name, else `label`), led, for a run trained on a table, by row and line
+(where the row is in the file) and the columns the run dropped (an ID). Without --split, the
+test split of the data is encoded, or every row of a file given with --data (read, for a run
+trained on a table, with the run's columns and standardization).
 
 Examples:
   torchlvm encode runs/vae --data digits --out latents.npy
   torchlvm encode runs/vae --split train
+  torchlvm encode runs/table-vae --data new.csv --out codes.csv
 """
 
 from __future__ import annotations
@@ -34,7 +37,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from torchlvm import run as _run
-    from torchlvm.cli._table_rows import dialect_of, read_rows_of, writes_rows
+    from torchlvm.cli._table_rows import (
+        dialect_of,
+        label_header,
+        read_rows_of,
+        row_ids,
+        writes_rows,
+    )
     from torchlvm.run.loaded import labels_array, model_batches
 
     run_ = open_run(args)
@@ -57,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
     arrays = {out: means.numpy()}
     if labels_out is not None:
         arrays[labels_out] = labels_array(run_, dataset.y)
-    if csv:
-        dialect = dialect_of(run_, dataset)
-        _tables.write_latents_csv(out, arrays[out], dataset.y, dataset.class_names, dialect)
+    if csv:  # (the run's label column's name, where it has one; the rows' place in the file)
+        label = label_header(run_, []) if run_.data.get("table") is not None else "label"
+        _tables.write_latents_csv(
+            out, arrays[out], dataset.y, dataset.class_names, dialect_of(run_, dataset),
+            label=label, ids=row_ids(run_, args, len(means), label=False),
+        )  # fmt: skip
     else:
         _run.write_npy(arrays)
     what = "codes f(x)" if run_.model_type == "ae" else "posterior means E_q[z | x]"

@@ -6,11 +6,16 @@ The error printed is the mean squared error per pixel between the input, as the 
 (under the run's binarization protocol), and its reconstruction, averaged over the whole split,
 with the standard error of that mean over its images.
 
-Writes DIR/figures/reconstructions.png.
+Writes DIR/figures/reconstructions.png. A run trained on a table (or --out FILE.csv / .tsv)
+writes rows instead, DIR/reconstructions.csv (.tsv for a run on a .tsv): the reconstruction of
+every row of --data (else of the run's test split) in the file's units and columns, led by row
+and line (where the row is in the file) and the columns the run dropped or took labels from (an
+ID, its class), and prints the RMSE per feature.
 
 Examples:
   torchlvm reconstruct runs/vae
   torchlvm reconstruct runs/vae --split train --n 10 --out recon.png
+  torchlvm reconstruct runs/table-vae --data new.csv --out recon.csv
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ autoencoder has no prior: its codes come from a Gaussian fitted to its training 
 fitted) or from N(0, I) (--source standard, which shows why an autoencoder is not a generative
 model).
 
+A run trained on a table writes rows instead, DIR/samples.csv (.tsv for a run on a .tsv) or
+--out FILE.csv / .tsv: x ~ p(x) in the file's units and columns (a CVAE's: decoder means, with
+the run's label column naming each row's class).
+
 Writes DIR/figures/samples.png, or DIR/figures/conditional.png with --condition. A grid shows
 at most 4096 samples, and with several classes at most 32 of each in its row: more need --npy
 (the grid then shows the first ones), and a request whose samples would not fit in memory is

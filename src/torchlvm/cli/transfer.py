@@ -10,9 +10,11 @@ class with --to-condition all). --from-condition all takes the split's first ima
 their class, each encoded under its own class.
 
 A CVAE trained on a table (a .csv with --label-column) writes rows instead, DIR/transfer.csv or
---out FILE.csv: every row of class A of --data (or of the run's --split), transferred, in the
-file's units and columns, with the run's label column naming the target class (one block of rows
-per class with --to-condition all; --n takes the first N rows).
+--out FILE.csv (.tsv: with tabs): every row of class A of --data (or of the run's --split),
+transferred, in the file's units and columns, with the run's label column naming the target
+class (one block of rows per class with --to-condition all; --n takes the first N rows); each
+row is led by row and line (where it is in the file) and the columns the run dropped (an ID),
+and followed by the row as read ('original a', ..., 'original <label>').
 
 Examples:
   torchlvm transfer runs/cvae --from-condition 3 --to-condition 8
@@ -243,7 +245,13 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     _warn_if_condition_ignored(run_, x, y, targets, transferred)
     user = schema.to_user_units(torch.cat(transferred).double())
     labels = torch.tensor(targets).repeat_interleave(len(x))
-    _table_rows.write_rows(out, run_, schema.columns, user, labels, read=dataset)
+    names, ids = _table_rows.row_ids(run_, args, len(dataset), label=False)  # ('original')
+    ids = [ids[i] for i in picked.tolist()] * len(targets) if names else []
+    original = _originals(run_, schema, x, y, out, dataset)
+    _table_rows.write_rows(
+        out, run_, schema.columns, user, labels, read=dataset, ids=(names, ids),
+        after=(original[0], original[1] * len(targets)),
+    )  # fmt: skip
     b = "every class" if len(targets) > 1 else "class " + _run.label_name(run_, targets[0])
     part = "" if dataset.split == "all" else f" ({dataset.split} split)"
     source = "every class" if a == "any" else f"class {a}"
@@ -254,5 +262,18 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     print(f"  each row: z = E_q[z | x, {given}], then the decoder mean E[x | z, {to}")
     blocks = ", one block of rows per target class" if len(targets) > 1 else ""
     column = _table_rows.label_header(run_, list(schema.columns))
-    print(f"wrote {out} (in the data's units; column {column!r}: the target class{blocks})")
+    where = ", row and line: where in the file" if names else ""
+    print(f"wrote {out} (in the data's units; column {column!r}: the target class{blocks}; "
+          f"'original ...': the row as read{where})")  # fmt: skip
     return 0
+
+
+def _originals(run_: Any, schema: Any, x: Any, y: Any, out: Any, dataset: Any):
+    """The columns ``original <label>``, ``original <feature>``... of a table's transfer, and
+    each transferred row's cells of them: the row as read (its class, its values in the user's
+    units, written as the training file writes them)."""
+    dialect = _table_rows.file_dialect(_table_rows.dialect_of(run_, dataset), out, 2)
+    cells = _table_rows.user_cells(run_, schema.to_user_units(x.double()), dialect, y)
+    label = _table_rows.label_header(run_, list(schema.columns))
+    names = [f"original {name}" for name in [*schema.columns, label]]
+    return names, cells
