@@ -93,7 +93,8 @@ def test_the_scan_finds_the_cells_pythons_reader_reads(text, delimiter):
         last = len(rows[-1]) - 1
         filled = rewritten(text, dialect, None, rows, [{(len(rows) - 1, last): "9"}])
         again = list(csv.reader(io.StringIO(filled, newline=""), delimiter=delimiter))
-        assert [row for row in again if not blank(row)][-1][last] == "9"
+        cell = [row for row in again if not blank(row)][-1][last]
+        assert cell.strip(" ") == "9"  # (padded as its column's cells are)
 
 
 @pytest.mark.parametrize(
@@ -119,3 +120,41 @@ def test_a_new_cell_is_quoted_as_its_column_and_where_it_must_be(tmp_path, text,
     assert done == expected
     again = list(csv.reader(io.StringIO(done, newline="")))
     assert again[2][1] == value
+
+
+PADDED = [
+    (
+        " 0.105 ,  , -0.029 \n 1.250 , 2.5 ,  \n 3.000 , 1.0 , 7.5 \n",
+        "-0.080",
+        " 0.105 , -0.080 , ",
+    ),
+    ("   0.105,        ,  -0.029\n  12.500,   2.500,   1.000\n", "-0.080", "   0.105,  -0.080,  "),
+    (
+        "0.105   ;        ;-0.029\n12,500  ;2,5     ;1\n1,0     ;3       ;2\n",
+        "-0,08",
+        "0.105   ;-0,08   ;",
+    ),
+    (
+        '"0.105",""    ,"-0.029"\n"1.25","2.5"   ,"1"\n"2","1.0"   ,"3"\n',
+        "-0.08",
+        '"0.105","-0.08" ,',
+    ),
+    ("0.105, ,-0.029\n12.5, 2.5 ,1\n3,1.0,2\n", "-0.08", "0.105,-0.08,"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "expected"),
+    PADDED,
+    ids=["spaces-around", "right-aligned", "left-aligned", "quoted", "unalike"],
+)
+def test_a_new_cell_is_padded_as_its_columns_cells_are(tmp_path, text, value, expected):
+    """userA: in a space-padded file (' 0.105 ,  , -0.029 ') the filled cell lost the padding
+    its column's cells have; a right- or left-aligned column (numpy's savetxt('%8.3f'))
+    keeps its width; a column padded unalike gets none."""
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    table = read_csv(path, allow_empty=True, keep_cells=True)
+    done = rewritten(text, table.dialect, table.header, table.cells, [{(0, 1): value}])
+    assert done is not None and done.startswith(expected)
+    assert done.splitlines()[1:] == text.splitlines()[1:]

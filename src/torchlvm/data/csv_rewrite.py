@@ -12,7 +12,9 @@ replaced cells' text changes.
 A new cell is written as its column writes its cells: quoted where its column's numbers all are
 (``"32"``, pandas' ``quoting=QUOTE_ALL``; in a column with none, where the cell it replaces was,
 ``""``), and wherever its text needs quotes (a thousands separator in a file of commas:
-``"1,055.12"``), else bare.
+``"1,055.12"``), else bare; padded with spaces as its column's cells are (`` 0.105 `` where
+every cell has a space on each side; ``   -0.08`` where every cell is right-aligned to one width,
+as numpy's ``savetxt('%8.3f')`` writes), else with none.
 
 The text is the one the table was read from (:attr:`~torchlvm.data.csv_table.CSVTable.text`,
 kept with its cells: the file is not read again), and the scan is checked against the reader's
@@ -27,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
+from typing import NamedTuple
 
 from torchlvm.data.csv_cells import is_missing
 from torchlvm.data.csv_dialect import LINE_END, MARK, Dialect, blank
@@ -151,7 +154,9 @@ def rewritten(
     if found is None:
         return None
     head, records = found
-    quoted = _quoted_columns(text, records, delimiter, {j for c in copies for _, j in c})
+    columns = {j for c in copies for _, j in c}
+    quoted = _quoted_columns(text, records, delimiter, columns)
+    quoted = {j: (quoted.get(j), pad) for j, pad in _paddings(text, records, delimiter, columns)}
     by_row = [_by_row(replace) for replace in copies]
     if len(copies) == 1:
         return _replaced(text, records, by_row[0], (delimiter, quoted), (0, len(text)))
@@ -183,14 +188,15 @@ def _replaced(
     text: str,
     records: Sequence[Record],
     changed: Mapping[int, Mapping[int, str]],
-    marks: tuple[str, Mapping[int, bool]],
+    marks: tuple[str, Mapping[int, tuple[bool | None, _Pad]]],
     part: tuple[int, int],
     *,
     row: int = 0,
 ) -> str:
     """``text[part[0]:part[1]]``, holding ``records`` (data rows ``row``, ``row`` + 1, ...),
     with the cells ``changed`` names (by row, then column) given their new values; ``marks``:
-    the delimiter and whether each column's numbers are quoted (:func:`_quoted_columns`)."""
+    the delimiter, and by column whether its numbers are quoted (:func:`_quoted_columns`) and
+    how its cells are padded (:func:`_paddings`)."""
     delimiter, quoted = marks
     pieces, at = [], part[0]
     for i, (start, _, _) in enumerate(records, start=row):
@@ -198,7 +204,8 @@ def _replaced(
             continue
         for j, (a, b) in enumerate(_spans(text, start, delimiter)):
             if j in changed[i]:
-                pieces += [text[at:a], _written(changed[i][j], text[a:b], delimiter, quoted.get(j))]
+                written = _written(changed[i][j], text[a:b], delimiter, quoted[j][0])
+                pieces += [text[at:a], quoted[j][1].padded(written)]
                 at = b
     return "".join([*pieces, text[at : part[1]]])
 
@@ -212,6 +219,69 @@ def _written(value: str, old: str, delimiter: str, quoted: bool | None) -> str:
     if needs or quoted or (quoted is None and old.lstrip(" \t").startswith('"')):
         return '"' + value.replace('"', '""') + '"'
     return value
+
+
+class _Pad(NamedTuple):
+    """How a column's cells are padded with spaces (or tabs): ``lead`` and ``trail`` around
+    each, where every cell has the same; else every cell ``width`` characters, aligned to the
+    ``right`` (the spaces before it vary; ``trail`` after it) or to the left (``lead`` before
+    it); else none."""
+
+    lead: str = ""
+    trail: str = ""
+    width: int = 0
+    right: bool = False
+
+    def padded(self, cell: str) -> str:
+        """``cell`` (its text, quoted or bare) padded so; a quoted one with nothing before it,
+        as a quote opens a cell only as its first character (else it is read as text)."""
+        if cell.startswith('"'):
+            return cell.ljust(self.width) if self.width and not self.right else cell + self.trail
+        if not self.width:
+            return self.lead + cell + self.trail
+        if self.right:
+            return (cell + self.trail).rjust(self.width)
+        return (self.lead + cell).ljust(self.width)
+
+
+_PADDED = re.compile(r"(?:^|[,;\t|\r\n])[ \t]|[ \t](?:$|[,;\t|\r\n])", re.MULTILINE)
+"""A space or tab beside a separator or a line's edge: some cell of the text is padded."""
+
+
+def _paddings(
+    text: str, records: Sequence[Record], delimiter: str, columns: set[int]
+) -> Iterator[tuple[int, _Pad]]:
+    """How each of ``columns`` pads its cells that are not missing (:class:`_Pad`); a column
+    of no such cell, or of cells padded unalike, is not padded."""
+    if _PADDED.search(text) is None:  # (the common file: one C-level pass)
+        yield from ((j, _Pad()) for j in columns)
+        return
+    cells: dict[int, list[str]] = {j: [] for j in columns}
+    for start, _, _ in records:
+        spans = _spans(text, start, delimiter)
+        for j in columns:
+            cell = text[slice(*spans[j])] if j < len(spans) else ""
+            if not is_missing(_value(cell.strip(" \t"))):
+                cells[j].append(cell)
+    for j, found in cells.items():
+        yield j, _pad_of(found)
+
+
+def _pad_of(cells: list[str]) -> _Pad:
+    """The :class:`_Pad` that every one of ``cells`` (as written) shows."""
+    lead = _one({c[: len(c) - len(c.lstrip(" \t"))] for c in cells})
+    trail = _one({c[len(c.rstrip(" \t")) :] for c in cells})
+    width = _one({len(c) for c in cells})
+    if width and trail is not None and (lead is None or (lead and not trail)):
+        return _Pad(trail=trail, width=width, right=True)  # spaces before each, to one width
+    if width and lead is not None and (trail is None or (trail and not lead)):
+        return _Pad(lead=lead, width=width)
+    return _Pad() if lead is None or trail is None else _Pad(lead, trail)
+
+
+def _one(found: set):
+    """The one member of ``found``, or None."""
+    return next(iter(found)) if len(found) == 1 else None
 
 
 def _quoted_columns(
