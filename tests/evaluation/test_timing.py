@@ -8,7 +8,7 @@ import torch
 
 from torchlvm.data import load_dataset
 from torchlvm.evaluation.config import EvalConfig
-from torchlvm.evaluation.timing import Expectation, expected_time, planned_samples
+from torchlvm.evaluation.timing import Expectation, expected_time, planned_parts, planned_samples
 from torchlvm.models import VAE, VAEConfig
 
 
@@ -206,15 +206,17 @@ def test_no_load_average_no_word_of_it(monkeypatch):
 def test_the_expected_time_is_restated_once_from_the_evaluations_own_batches(ticks):
     """A probe at the start measured 0.07 to 5.3 times the time taken under a changing load:
     after RESTATE_SECONDS of the evaluation's own importance-sampled batches, the time left is
-    said again at their rate. The time of sections that draw no importance samples, and between
-    sections, is not counted."""
+    said again at the ratio of their seconds to the probe's. The time of sections that draw no
+    importance samples, and between sections, is not counted."""
     from torchlvm._probe import RESTATE_SECONDS, duration
     from torchlvm.evaluation.timing import Pace
 
     config = EvalConfig(k=100, ks=(1, 10), ood_k=7)  # 100 image-samples per likelihood row
-    samples = planned_samples(config, 1000, ood_sets=1)
+    samples, ood_samples = planned_parts(config, 1000, ood_sets=1)
     said, clock = [], ticks
-    pace = Pace(Expectation(1.0, 1e-6, samples, 0.1), config, said.append, clock)
+    expectation = Expectation(1.0, 100e-6, samples, 0.1, ood_samples=ood_samples,
+                              ood_per_sample=100e-6)  # fmt: skip
+    pace = Pace(expectation, config, said.append, clock)
 
     def batches(section: str, count: int, seconds: float, start: float = 0.0) -> None:
         clock.now += start
@@ -223,7 +225,7 @@ def test_the_expected_time_is_restated_once_from_the_evaluations_own_batches(tic
             clock.now += seconds
             pace(section, 100)
 
-    batches("likelihood", 3, 2.0, start=50.0)  # 100 rows x 100 samples in 2 s: 200 µs each
+    batches("likelihood", 3, 2.0, start=50.0)  # 100 rows x 100 samples in 2 s: twice the probe's
     batches("reconstruction", 1, 30.0)  # other work: not counted
     pace("figures", 0)
     batches("likelihood", 1, 2.0, start=7.0)  # (the 7 s before its start: not counted)
@@ -231,14 +233,85 @@ def test_the_expected_time_is_restated_once_from_the_evaluations_own_batches(tic
     clock.now += 2.0
     pace("likelihood", 100)
     assert RESTATE_SECONDS == 10.0
-    left = samples - 5 * 100 * 100
+    left = (samples - 5 * 100 * 100 + ood_samples) * 100e-6  # probed seconds left
     assert said == [
         "expected time of the importance sampling, re-stated from its first 10 s: "
-        f"{duration(left * 200e-6)} more ({left:,} image-samples left at 200.00 µs each)"
+        f"{duration(2 * left)} more (its batches take 2 times as long as the probe found)"
     ]
     clock.now += 100.0
     pace("likelihood", 100)
     assert len(said) == 1  # once
+
+
+def test_outlier_score_batches_are_weighed_at_their_own_probed_rate(ticks):
+    """An outlier-score sample (ood_k per row, one small chunk) cost 82-140 µs where a
+    likelihood sample cost 12-16 µs (shell7, load 9-11): Pace priced them alike, and its
+    re-stated '2 s more' was followed by 7.9 s of outlier scoring. Each section's rows now
+    weigh their own probed seconds: outlier batches that run at the probe's rate re-state
+    the probed time left, not a tenth of it."""
+    from torchlvm._probe import duration
+    from torchlvm.evaluation.timing import Pace
+
+    config = EvalConfig(k=100, ks=(1, 10), ood_k=10)
+    samples, ood_samples = planned_parts(config, 5000, ood_sets=1)
+    assert ood_samples == 3 * 5000 * 10
+    said = []
+    expectation = Expectation(1.0, 10e-6, samples, 0.1, ood_samples=ood_samples,
+                              ood_per_sample=100e-6)  # fmt: skip
+    pace = Pace(expectation, config, said.append, ticks)
+    pace("likelihood", 0)
+    ticks.now += 1.0
+    pace("likelihood", 1000)  # at the probe's rate: 1000 rows x 100 samples x 10 µs
+    pace("ood", 0)
+    for _ in range(9):  # 1000 rows x 10 samples at the probe's 100 µs each: 1 s
+        ticks.now += 1.0
+        pace("ood", 1000)
+    left = (samples - 1000 * 100) * 10e-6 + (ood_samples - 9 * 1000 * 10) * 100e-6
+    assert math.isclose(left, 4.0 + 6.0)
+    assert said == [
+        "expected time of the importance sampling, re-stated from its first 10 s: "
+        f"{duration(left)} more (its batches take 1 times as long as the probe found)"
+    ]
+
+
+def test_the_outlier_score_is_probed_at_its_own_k(monkeypatch):
+    """The probe timed only the likelihood at k; the outlier score draws ood_k per image, in
+    smaller chunks whose fixed costs weigh more per sample: a second probe draws ood_k."""
+    from torchlvm.evaluation import timing
+
+    calls = []
+    real = timing.log_marginal_is
+
+    def recorded(model, x, c, *, num_samples, chunk):
+        calls.append(num_samples)
+        return real(model, x, c, num_samples=num_samples, chunk=chunk)
+
+    monkeypatch.setattr(timing, "log_marginal_is", recorded)
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).eval()
+    data = load_dataset("digits", "test", binarize="dynamic")
+    config = EvalConfig(k=40, ks=(1,), ood=("noise",), ood_k=7, n=30, chunk=40)
+    found = expected_time(model, data, config, ood_sets=1, val_rows=0)
+    assert found.samples == 30 * 40 and found.ood_samples == 2 * 30 * 7  # test rows, noise
+    assert 40 in calls and 7 in calls and set(calls) <= {40, 7}
+    assert 0 < found.ood_per_sample < 1
+    assert math.isclose(found.seconds, found.per_sample * 1200 + found.ood_per_sample * 420)
+    line = found.describe()
+    assert "1,200 image-samples of the likelihood at " in line
+    assert ", 420 of the outlier scores at " in line
+    calls.clear()
+    alone = expected_time(model, data, EvalConfig(k=40, ks=(1,), ood=(), n=30), ood_sets=0)
+    assert alone.ood_samples == 0 and 7 not in calls  # no outlier scores: no second probe
+
+
+def test_the_validation_rows_scored_are_counted_as_given():
+    """The outlier section scores the validation split's rows (up to n) beside the test rows;
+    with no validation split, none: the count took 2 in-distribution sets always."""
+    config = EvalConfig(k=10, ks=(1,), ood_k=5)
+    assert planned_parts(config, 50, ood_sets=1) == (500, 3 * 50 * 5)
+    assert planned_parts(config, 50, ood_sets=1, val_rows=0) == (500, 2 * 50 * 5)
+    assert planned_parts(config, 50, ood_sets=1, val_rows=20) == (500, (2 * 50 + 20) * 5)
+    assert planned_parts(config, 50, ood_sets=1, val_rows=900) == (500, 3 * 50 * 5)
 
 
 def test_evaluate_tells_advance_of_every_batch_by_its_section():
@@ -278,7 +351,8 @@ def test_an_exact_outlier_score_is_not_counted_as_samples(ticks):
     found = expected_time(ppca, data, EvalConfig(k=40, ks=(1,), ood_k=7, n=30), ood_sets=1)
     assert found.exact_ood and found.samples == 30 * 40
     said, clock = [], ticks
-    pace = Pace(Expectation(1.0, 1e-6, 10**6, 0.1, exact_ood=True), config, said.append, clock)
+    expectation = Expectation(1.0, 1e-6, 10**6, 0.1, exact_ood=True)
+    pace = Pace(expectation, config, said.append, clock)
     pace("ood", 0)
     clock.now += 20.0
     pace("ood", 100)  # an exact score's batch: no samples, nothing counted

@@ -256,7 +256,7 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     dataset, complete, val = _datasets(run_, args)
     config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"), dataset)
     say = progress_printer(show_progress(args))
-    pace = _print_expected_time(model, complete, config, say) if len(complete) else None
+    pace = _print_expected_time(model, complete, config, say, val) if len(complete) else None
     result = evaluate(model, dataset, config, val_dataset=val, advance=pace)
     metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
@@ -290,17 +290,21 @@ def _figures(
     return {"folder": "figures", "written": [], "skipped": {"all": reason}}
 
 
-def _print_expected_time(model: Any, dataset: Any, config: EvalConfig, say: Any) -> Any:
+def _print_expected_time(
+    model: Any, dataset: Any, config: EvalConfig, say: Any, val: Any = None
+) -> Any:
     """Print the expected time of the importance sampling, from a short timed probe; return
     the :class:`~torchlvm.evaluation.timing.Pace` that re-states it from the evaluation's own
-    batches (None for a model that is not importance-sampled).
+    batches (None for a model that is not importance-sampled). ``val``: the validation split,
+    whose rows the outlier section scores too (None: not given).
 
     What follows the first line is progress, as the bars are, and goes where they go (``say``,
     :func:`~torchlvm.cli._progress.progress_printer`): on a machine busier than its cores, that
     the time will follow the load; the re-stated time."""
     from torchlvm.evaluation.timing import Pace, expected_time
 
-    expectation = expected_time(model, dataset, config, ood_sets=len(config.ood))
+    val_rows = 0 if val is None else len(val)
+    expectation = expected_time(model, dataset, config, ood_sets=len(config.ood), val_rows=val_rows)
     if expectation is None:
         return None
     print(expectation.describe(), flush=True)

@@ -6,12 +6,17 @@ them (:func:`~torchlvm.evaluation.likelihood.separate_draws`), plus k again for 
 of an imputation model; and every image of every outlier set (the test data, the validation
 data, each OOD set) draws ``ood_k`` (times the number of classes for a label CVAE, whose score
 sums over classes).
-Its cost is linear in images × samples, so one probe on a batch of the data, timed, gives the
-seconds per image-sample and, multiplied out, the expected time. With ``ais_steps`` (evaluate
---ais), AIS runs on every image of the likelihood section, M chains of T HMC transitions each,
-linear in images × chains × transitions: a second probe times a few transitions on the same
-batch. The other sections (probes, classifier, Fréchet distance) add seconds, and a first run on
-a dataset trains and caches its feature classifier once.
+Its cost is linear in images × samples, so a probe on a batch of the data, timed, gives the
+seconds per image-sample and, multiplied out, the expected time. The likelihood draws k samples
+per image in large chunks, the outlier score ``ood_k`` (100) in one small chunk, whose encoder
+pass and per-operation costs weigh more per sample: an outlier-score sample cost 82-140 µs
+where a likelihood sample cost 12-16 µs (a digits VAE, k = 2000, load 9-11 on 2 cores), and a
+rate of the likelihood's alone put 2 s on ~8 s of outlier scoring. So each part is probed at its
+own k, as ``gaps`` probes each of its parts (:mod:`torchlvm.inference.gaps_timing`). With
+``ais_steps`` (evaluate --ais), AIS runs on every image of the likelihood section, M chains of T
+HMC transitions each, linear in images × chains × transitions: a third probe times a few
+transitions on the same batch. The other sections (probes, classifier, Fréchet distance) add
+seconds, and a first run on a dataset trains and caches its feature classifier once.
 """
 
 from __future__ import annotations
@@ -43,14 +48,22 @@ class Expectation:
     ais: Expectation | None = None  # AIS's: seconds per example-chain-transition, how many
     busy: Busy | None = None  # the machine's load when the probe ran, where above its cores
     exact_ood: bool = False  # the outlier score is exact: it draws no samples
+    ood_samples: int = 0  # image-samples of the outlier scores (not in ``samples``)
+    ood_per_sample: float = 0.0  # seconds per image-sample of theirs, probed at ood_k
 
     def describe(self) -> str:
-        """One line: ``expected time of the importance sampling: 2.4 min (...)``, and of AIS
-        after it when it runs: ``; of AIS: 14 min (...)``."""
+        """One line: ``expected time of the importance sampling: 2.4 min (...)``, each part's
+        samples at its own rate, and of AIS after it when it runs: ``; of AIS: 14 min (...)``."""
+        parts = f"{self.samples:,} {self.unit}-samples at {1e6 * self.per_sample:.2f} µs each"
+        if self.ood_samples:
+            parts = (
+                f"{self.samples:,} {self.unit}-samples of the likelihood at "
+                f"{1e6 * self.per_sample:.2f} µs each, {self.ood_samples:,} of the outlier "
+                f"scores at {1e6 * self.ood_per_sample:.2f} µs each"
+            )
         line = (
             f"expected time of the importance sampling: {duration(self.seconds)} "
-            f"({self.samples:,} {self.unit}-samples at {1e6 * self.per_sample:.2f} µs each, "
-            f"from a {self.probe_seconds:.1f} s probe)"
+            f"({parts}, from a {self.probe_seconds:.1f} s probe)"
         )
         if self.ais is not None:
             a = self.ais
@@ -63,10 +76,11 @@ class Expectation:
 
 class Pace(Restated):
     """The expected time of the importance sampling re-stated from the evaluation's own batches
-    (:class:`~torchlvm._probe.Restated`). Given to ``evaluate`` as its ``advance``, it counts
-    the image-samples of each importance-sampled batch (the sections :func:`planned_samples`
-    counts: ``likelihood``, ``imputation``, ``ood``) against the clock; not the other work
-    between sections (reading data, probes, figures).
+    (:class:`~torchlvm._probe.Restated`). Given to ``evaluate`` as its ``advance``, it weighs
+    each row of an importance-sampled batch (the sections :func:`samples_per_row` counts:
+    ``likelihood``, ``imputation``, ``ood``) by the seconds the probes expected of it, each
+    section at its own rate, and says the time left at the ratio of the seconds counted to those
+    expected; not the other work between sections (reading data, probes, figures).
     """
 
     def __init__(
@@ -76,17 +90,25 @@ class Pace(Restated):
         say: Callable[[str], None],
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        unit = expectation.unit
-
-        def line(seconds: float, each: float, left: float) -> str:
+        def line(seconds: float, ratio: float, left: float) -> str:
             return (
                 f"expected time of the importance sampling, re-stated from its first "
-                f"{seconds:.0f} s: {duration(each * left)} more ({round(left):,} {unit}-samples "
-                f"left at {1e6 * each:.2f} µs each)"
+                f"{seconds:.0f} s: {duration(ratio * left)} more (its batches take "
+                f"{ratio:.2g} times as long as the probe found)"
             )
 
         per_row = samples_per_row(config, exact_ood=expectation.exact_ood)
-        super().__init__(per_row, expectation.samples, line, say, clock)
+        rate = {
+            "likelihood": expectation.per_sample,
+            "imputation": expectation.per_sample,
+            "ood": expectation.ood_per_sample,
+        }
+        weights = {part: per_row[part] * rate[part] for part in per_row}  # probed s per row
+        left = (
+            expectation.samples * expectation.per_sample
+            + expectation.ood_samples * expectation.ood_per_sample
+        )  # probed seconds
+        super().__init__(weights, left, line, say, clock)
 
 
 def exact_outlier_score(model: torch.nn.Module, config: EvalConfig) -> bool:
@@ -108,29 +130,64 @@ def samples_per_row(config: EvalConfig, *, exact_ood: bool = False) -> dict[str,
 
 
 def planned_samples(
-    config: EvalConfig, n: int, *, ood_sets: int, classes: int = 1, exact_ood: bool = False
+    config: EvalConfig,
+    n: int,
+    *,
+    ood_sets: int,
+    classes: int = 1,
+    exact_ood: bool = False,
+    val_rows: int | None = None,
 ) -> int:
-    """Image-samples ``evaluate`` draws for ``n`` images with ``config``.
+    """Image-samples ``evaluate`` draws for ``n`` images with ``config``: the sum of
+    :func:`planned_parts`, whose arguments it takes."""
+    return sum(
+        planned_parts(config, n, ood_sets=ood_sets, classes=classes, exact_ood=exact_ood,
+                      val_rows=val_rows)
+    )  # fmt: skip
+
+
+def planned_parts(
+    config: EvalConfig,
+    n: int,
+    *,
+    ood_sets: int,
+    classes: int = 1,
+    exact_ood: bool = False,
+    val_rows: int | None = None,
+) -> tuple[int, int]:
+    """(image-samples of the likelihood and the imputation, image-samples of the outlier
+    scores) that ``evaluate`` draws for ``n`` images with ``config``.
 
     Args:
         ood_sets: OOD sets that will be scored (without the in-distribution sets).
         classes: classes a label CVAE's outlier score sums over (1 otherwise).
         exact_ood: the outlier score is exact (:func:`exact_outlier_score`): no samples.
+        val_rows: rows of the validation split, of which the outlier section scores up to
+            ``n`` beside the test rows (0: none is given); None: ``n``.
     """
     per_row = samples_per_row(config, exact_ood=exact_ood)
-    total = n * (per_row["likelihood"] + per_row["imputation"])
-    if config.ood:
-        scored = 2 + ood_sets  # the test images, the validation images, each OOD set
-        total += scored * n * per_row["ood"] * (classes if config.condition.kind == "label" else 1)
-    return total
+    likelihood = n * (per_row["likelihood"] + per_row["imputation"])
+    if not config.ood:
+        return likelihood, 0
+    val_rows = n if val_rows is None else min(n, val_rows)
+    scored = n * (1 + ood_sets) + val_rows  # the test images, each OOD set, the validation's
+    classes = classes if config.condition.kind == "label" else 1
+    return likelihood, scored * per_row["ood"] * classes
 
 
 def probe(
-    model: torch.nn.Module, dataset: Dataset, config: EvalConfig, samples: int | None = None
+    model: torch.nn.Module,
+    dataset: Dataset,
+    config: EvalConfig,
+    samples: int | None = None,
+    *,
+    k: int | None = None,
 ) -> float | None:
-    """Seconds per image-sample of the importance-sampled likelihood on a batch of ``dataset``
-    (unconditional proposal: the cost of a conditional model's samples is the same order), or
-    None for a model with a point-mass encoder, which evaluation does not importance-sample.
+    """Seconds per image-sample of log p(x) importance-sampled with ``k`` samples per image
+    (``config.k``, the likelihood's; ``config.ood_k`` for the outlier score's) on a batch of
+    ``dataset`` (unconditional proposal: the cost of a conditional model's samples is the same
+    order), or None for a model with a point-mass encoder, which evaluation does not
+    importance-sample.
 
     The unit the probe doubles (:func:`torchlvm._probe.seconds_per_unit`) is one chunk of the
     evaluation's own size (``config.chunk``, else the cache-sized default), up to the chunks of
@@ -147,14 +204,14 @@ def probe(
 
     if is_deterministic(model, x, c):  # an autoencoder: no density, no importance sampling
         return None
-    device, rows = x.device, len(x)
+    device, rows, k = x.device, len(x), config.k if k is None else k
     chunk = config.chunk or auto_chunk(rows, x.shape[-1], device, x.element_size())
-    chunk = min(chunk, config.k)  # (the sampling's own: k samples at most)
+    chunk = min(chunk, k)  # (the sampling's own: k samples at most)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
         rate = seconds_per_unit(
             lambda m: log_marginal_is(model, x, c, num_samples=m * chunk, chunk=chunk),
-            most=config.k // chunk,  # (whole chunks, k samples at most)
+            most=k // chunk,  # (whole chunks, k samples at most)
             total=None if samples is None else -(-samples // (rows * chunk)),
             sync=device_sync(device),
             setup=False,
@@ -202,20 +259,31 @@ def _probe_batch(
 
 
 def expected_time(
-    model: torch.nn.Module, dataset: Dataset, config: EvalConfig, *, ood_sets: int
+    model: torch.nn.Module,
+    dataset: Dataset,
+    config: EvalConfig,
+    *,
+    ood_sets: int,
+    val_rows: int | None = None,
 ) -> Expectation | None:
-    """Time a probe and multiply it out to the whole evaluation's importance sampling (and its
-    AIS, with ``config.ais_steps``); None when the model is not importance-sampled (an
-    autoencoder)."""
+    """Time a probe of each importance-sampled part (the likelihood at k, the outlier score at
+    ``ood_k``) and multiply it out to the whole evaluation's importance sampling (and its AIS,
+    with ``config.ais_steps``); None when the model is not importance-sampled (an autoencoder).
+    ``ood_sets`` and ``val_rows`` as :func:`planned_parts`'."""
     n = len(dataset) if config.n is None else min(config.n, len(dataset))
     classes = dataset.num_classes or 1
     exact_ood = exact_outlier_score(model, config)
-    samples = planned_samples(config, n, ood_sets=ood_sets, classes=classes, exact_ood=exact_ood)
+    samples, ood_samples = planned_parts(
+        config, n, ood_sets=ood_sets, classes=classes, exact_ood=exact_ood, val_rows=val_rows
+    )
     busy = Busy.now()  # (read before the probe adds this process's own threads to it)
     start = time.perf_counter()
     per_sample = probe(model, dataset, config, samples)
     if per_sample is None:
         return None
+    ood_per_sample = 0.0
+    if ood_samples:
+        ood_per_sample = probe(model, dataset, config, ood_samples, k=config.ood_k) or 0.0
     spent = time.perf_counter() - start
     unit = "row" if len(dataset.shape) == 1 else "image"
     ais = None
@@ -224,4 +292,8 @@ def expected_time(
         steps = n * config.ais_chains * config.ais_steps
         per_step = probe_ais(model, dataset, config, steps)
         ais = Expectation(per_step * steps, per_step, steps, time.perf_counter() - start, unit)
-    return Expectation(per_sample * samples, per_sample, samples, spent, unit, ais, busy, exact_ood)
+    seconds = per_sample * samples + ood_per_sample * ood_samples
+    return Expectation(
+        seconds, per_sample, samples, spent, unit, ais, busy, exact_ood, ood_samples,
+        ood_per_sample,
+    )  # fmt: skip
