@@ -229,6 +229,36 @@ def test_a_cvae_trained_on_a_table_samples_rows_per_class(tmp_path, capsys):
     assert "pass --condition LABEL" in capsys.readouterr().err
 
 
+def test_a_table_cvaes_rows_are_draws_of_p_x_given_c_not_decoder_means(tmp_path, capsys):
+    """userC: a table CVAE's sample wrote decoder means E[x | z, c], rows that hug the class's
+    mean, while a table VAE's sample draws x ~ p(x | z). Its rows are now draws of p(x | c) too:
+    their variance per column is Var E[x | z, c] + E Var[x | z, c] (the law of total variance,
+    computed from the model), far above the means' alone."""
+    import csv
+
+    from torchlvm.data.table_schema import TableSchema
+
+    torch.manual_seed(0)
+    config = CVAEConfig(3, 2, latent_dim=2, hidden=(8,), likelihood="gaussian", num_classes=2,
+                        class_names=("a", "b"))  # fmt: skip
+    model = CVAE(config)
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "condition": "label",
+            "num_classes": 2, "class_names": ["a", "b"],
+            "table": TableSchema(("x", "y", "z"), label_column="kind").to_dict()}  # fmt: skip
+    model.save_pretrained(tmp_path / "cvae", data=data)
+    out = tmp_path / "s.csv"
+    argv = ["sample", str(tmp_path / "cvae"), "--condition", "b", "--n", "4000", "--out"]
+    assert cli.main([*argv, str(out)]) == 0
+    assert "z ~ p(z | c), then x ~ p(x | z, c), per class" in capsys.readouterr().out
+    values = np.array([r[:3] for r in list(csv.reader(out.open()))[1:]], dtype=float)
+    with torch.no_grad():
+        c = model.condition_from_labels(["b"] * 20000)
+        p = model.decode(model.prior(c).sample(), c)
+        means, expected = p.mean.var(0).numpy(), (p.mean.var(0) + p.variance.mean(0)).numpy()
+    np.testing.assert_allclose(values.var(0), expected, rtol=0.1)
+    assert (values.var(0) > 3 * means).all()
+
+
 def test_table_rows_of_a_float32_model_carry_no_rounding_noise(tmp_path, capsys):
     """A VAE computes in float32: 12.826254, not 12.826253890991211."""
     import csv

@@ -216,9 +216,8 @@ def sample_table(
 ) -> int:
     """``torchlvm sample RUN --out FILE.csv``: n rows x ~ p(x) (z ~ p(z), then x ~ p(x | z)) in
     the user's units, with the run's column names, or for a class-conditional CVAE n rows per
-    class of ``labels`` (decoder means at z ~ p(z | c), as for images) with the run's label
-    column,
-    or for an autoencoder (no prior) its decoder outputs at codes drawn from ``source``, as for
+    class of ``labels`` (z ~ p(z | c), then x ~ p(x | z, c)) with the run's label column, or
+    for an autoencoder (no prior) its decoder outputs at codes drawn from ``source``, as for
     images; ``--npy`` also saves them as an array."""
     from torchlvm import run as _run
 
@@ -243,8 +242,8 @@ def sample_table(
 
 
 def _draws(run_: Any, n: int, labels: list[int] | None, source: str | None, generator: Any):
-    """``n`` rows x ~ p(x), ``n`` per class of ``labels`` from a CVAE, or ``n`` decoder outputs
-    of an autoencoder; their classes (or None) and what they are."""
+    """``n`` rows x ~ p(x), ``n`` per class of ``labels`` from a CVAE (x ~ p(x | c)), or ``n``
+    decoder outputs of an autoencoder; their classes (or None) and what they are."""
     import torch
 
     from torchlvm.inference.imputation import draw_rows
@@ -256,10 +255,14 @@ def _draws(run_: Any, n: int, labels: list[int] | None, source: str | None, gene
         return samples, None, what
     if labels is None:
         return draw_rows(run_.model, n, generator), None, "z ~ p(z), then x ~ p(x | z)"
+    from torchlvm.models.priors import draw
+
     classes = torch.tensor(labels).repeat_interleave(n)
     c = run_.model.condition_from_labels(classes)
-    means = run_.model.sample(len(classes), c, generator=generator)
-    return means, classes.tolist(), "decoder means E[x | z, c] at z ~ p(z | c), per class"
+    with torch.no_grad():  # as a VAE's rows (draw_rows): x ~ p(x | z, c), not the mean
+        z = draw(run_.model.prior(c), 1, generator)[0]  # (n·C, K)
+        rows = draw(run_.model.decode(z, c), 1, generator)[0]  # (n·C, D)
+    return rows, classes.tolist(), "z ~ p(z | c), then x ~ p(x | z, c), per class"
 
 
 def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:

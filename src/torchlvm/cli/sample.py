@@ -8,8 +8,10 @@ fitted) or from N(0, I) (--source standard, which shows why an autoencoder is no
 model).
 
 A run trained on a table writes rows instead, DIR/samples.csv (.tsv for a run on a .tsv) or
---out FILE.csv / .tsv: x ~ p(x) in the file's units and columns (a CVAE's: decoder means, with
-the run's label column naming each row's class).
+--out FILE.csv / .tsv: draws x ~ p(x) (z ~ p(z), then x ~ p(x | z), its noise included: rows
+with the data's spread, not decoder means) in the file's units and columns, each column written
+as the training file writes it; a CVAE's --n rows per class draw x ~ p(x | z, c) at
+z ~ p(z | c), the run's label column naming each row's class.
 
 Writes DIR/figures/samples.png, or DIR/figures/conditional.png with --condition. A grid shows
 at most 4096 samples, and with several classes at most 32 of each in its row: more need --npy
@@ -22,6 +24,7 @@ Examples:
   torchlvm sample runs/cvae-fashion --condition Sandal Sneaker
   torchlvm sample runs/cvae --condition all --npy samples.npy
   torchlvm sample runs/ae --source standard --out ae-standard.png
+  torchlvm sample runs/table-vae --n 1000 --out synthetic.csv
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out",
         type=_types.given_path,
         metavar="FILE.png",
-        help="PNG to write (default: DIR/figures/samples.png, or conditional.png)",
+        help="PNG to write (default: DIR/figures/samples.png, or conditional.png); for a run on "
+        "a table, a .csv or .tsv (default: DIR/samples.csv)",
     )
     parser.add_argument(
         "--npy",
