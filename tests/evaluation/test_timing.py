@@ -360,3 +360,45 @@ def test_an_exact_outlier_score_is_not_counted_as_samples(ticks):
     vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
     assert not exact_outlier_score(vae, config)
     assert not exact_outlier_score(ppca, EvalConfig(condition="label"))
+
+
+def test_scores_expected_time_is_restated_from_its_own_batches(ticks):
+    """`score` on 200,000 rows said '13.7 min more' from its first batch of 256 rows, took
+    6.5 min, and said nothing after it (userA): the first batch's line is printed as before,
+    and once its batches have run RESTATE_SECONDS the time left is said again at their rate,
+    once, where progress goes."""
+    from torchlvm._probe import RESTATE_SECONDS
+    from torchlvm.evaluation.timing import RowsPace
+
+    printed, said = [], []
+    pace = RowsPace(200_000, 100, said.append, printed.append, ticks)
+    ticks.now += 1.1  # the first batch, its warm-up included
+    pace(256)
+    assert printed == [
+        "expected time of the importance sampling: 14.3 min more for 199,744 rows (100 samples "
+        "each; the first 256 rows took 1.1 s)"
+    ]
+    assert RESTATE_SECONDS == 10.0
+    for _ in range(16):  # the next batches, twice as fast: 0.55 s each
+        ticks.now += 0.55
+        pace(256)
+    assert said == []  # 1.1 + 16 x 0.55 = 9.9 s
+    ticks.now += 0.55
+    pace(256)
+    left = 200_000 - 18 * 256
+    assert said == [  # at 10.45 s / 18 batches: 2.27 ms a row, 7.4 min for the rest
+        "expected time of the importance sampling, re-stated from its first 10 s: 7.4 min more "
+        f"({left:,} rows left at 2.27 ms each)"
+    ]
+    ticks.now += 100.0
+    pace(256)
+    assert len(said) == 1 and len(printed) == 1  # once each
+
+
+def test_a_score_of_one_batch_says_no_time():
+    from torchlvm.evaluation.timing import RowsPace
+
+    printed, said = [], []
+    pace = RowsPace(100, 10, said.append, printed.append)
+    pace(100)
+    assert printed == [] and said == []
