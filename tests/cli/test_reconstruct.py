@@ -174,3 +174,23 @@ def test_a_users_file_is_reconstructed_whole(vae_run, tmp_path, capsys):
     assert cli.main([*argv, "--split", "test", "--overwrite"]) == 0
     out = capsys.readouterr().out
     assert "my images.npy test split, 1 image " in out and "(1 input and its reconstruction)" in out
+
+
+def test_a_headerless_files_dropped_column_is_named_by_its_flag(tmp_path, capsys):
+    """A file with no header names its features 'column 1'..; its dropped ID, carried into the
+    rows written, was named 'column 1' too (two columns of one name). It is named by the flag
+    that dropped it, and every name in the header is its own."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(40, 2)) @ rng.normal(size=(2, 3))
+    path = tmp_path / "nohdr.csv"
+    path.write_text(
+        "".join(f"id{i}," + ",".join(f"{v:.4f}" for v in r) + "\n" for i, r in enumerate(x))
+    )
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(path), "--drop-columns", "0", "--latent-dim", "1"]
+    assert cli.main([*argv, "--out", str(run)]) == 0
+    out = tmp_path / "r.csv"
+    assert cli.main(["reconstruct", str(run), "--data", str(path), "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "row,line,--drop-columns 0,column 1,column 2,column 3"
+    assert lines[1].startswith("1,1,id0,") and lines[-1].startswith("40,40,id39,")

@@ -64,10 +64,12 @@ def empty_rows(observed: np.ndarray, lines: list[int] | None) -> str:
 
 
 def where(i: int, lines: list[int] | None, carried: tuple[list[str], list[list[str]]]) -> str:
-    """Row ``i`` as ``--top`` names it: ``row 18 (line 19, id 'r17')``."""
+    """Row ``i`` as ``--top`` names it: ``row 18 (line 19, id 'r17')`` (a column with no name,
+    a pandas index, by its value alone)."""
     names, cells = carried
     parts = ([] if lines is None else [f"line {lines[i]}"]) + [
-        f"{name} {cell!r}" for name, cell in zip(names, cells[i] if names else [], strict=True)
+        f"{name} {cell!r}".lstrip()
+        for name, cell in zip(names, cells[i] if names else [], strict=True)
     ]
     return f"row {i + 1}" + (f" ({', '.join(parts)})" if parts else "")
 

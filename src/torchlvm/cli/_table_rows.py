@@ -178,8 +178,14 @@ def left_out_columns(
         elif isinstance(s, int) and 0 <= s < width and s not in table.features:
             found.add(s)
     columns = sorted(found)
-    names = [header[j] if header is not None else f"column {j + 1}" for j in columns]
+    names = [header[j] if header is not None else _flag_of(j, labels) for j in columns]
     return names, [[row[j] for j in columns] for row in table.cells], table.lines
+
+
+def _flag_of(j: int, labels: list[Any]) -> str:
+    """A left-out column of a file with no header, named by the flag that left it out (the
+    features are ``column 1``.., so a file position would read as one of them)."""
+    return f"--label-column {j}" if j in labels else f"--drop-columns {j}"
 
 
 def row_ids(
