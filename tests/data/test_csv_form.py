@@ -183,6 +183,27 @@ def test_widened_keeps_a_form_every_row_shows():
     money = number_form(["1,060.94", "998.10", "1,234.50"], POINTS)
     values = np.array([1060.94, 998.1, 1234.5, np.nan, 0.07, -3.0])
     assert widened(money, values) is money
-    assert widened(money, np.array([0.1 + 0.2])).places is None  # beyond FULL: as computed
+    assert widened(money, np.array([0.12345678901234566])).places is None  # beyond FULL
+    assert widened(money, np.array([0.1 + 0.2])) is money  # noise widens nothing
     exponents = number_form(["1.054e-01", "-2.925e-02", "3.100e+00"], POINTS)
     assert widened(exponents, np.array([0.123456])) is exponents
+
+
+def test_float_noise_of_a_computed_column_is_not_its_form(tmp_path):
+    """userC: a pandas-computed column (70.45, 60.400000000000006: a third of its cells with
+    float-repr noise) was learned as 15 decimals, and every sampled value written so; the
+    noise is told from the other cells' decimals (the 0.5 of a column of counts is no noise)."""
+    from torchlvm.data.csv_form import noise
+    from torchlvm.data.csv_table import read_csv
+
+    values = np.array([0.1 + 0.2, 60.400000000000006, 0.5, 70.45, 1e-20, 3.2578350843846953, 0.0])
+    assert noise(values).tolist() == [True, True, False, False, False, False, False]
+    rng = np.random.default_rng(0)
+    weights = [f"{w:.2f}" for w in rng.normal(70, 10, size=150)]
+    weights = [repr(float(w) * 0.1 * 10) for w in weights]  # pandas' arithmetic
+    path = tmp_path / "t.csv"
+    path.write_text("kg\n" + "\n".join(weights) + "\n")
+    assert sum(len(w.partition(".")[2]) > 12 for w in weights) > 10  # the noise is there
+    for keep_cells in (False, True):
+        form = read_csv(path, keep_cells=keep_cells).forms[0]
+        assert (form.places, form.text(66.410865610681)) == (2, "66.41")

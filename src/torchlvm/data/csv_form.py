@@ -171,9 +171,9 @@ class NumberForm:
 
 
 def number_form(cells: Iterable[str], dialect: Dialect) -> NumberForm:
-    """The form of a column of ``cells`` (as read, one per row; missing ones are skipped) in a
-    file of ``dialect`` (see the module docstring)."""
-    shapes, exponents = [], []
+    """The form of a column of ``cells`` (as read, one per row; missing ones, and floats'
+    :func:`noise`, are skipped) in a file of ``dialect`` (see the module docstring)."""
+    shapes, exponents, long = [], [], []
     for cell in cells:
         if is_missing(cell):
             continue
@@ -186,22 +186,28 @@ def number_form(cells: Iterable[str], dialect: Dialect) -> NumberForm:
             return NumberForm(decimal=dialect.decimal)
         else:
             shapes.append(shape)
+            if len(shape[0]) > SHORT:  # may be noise
+                long.append((len(shapes) - 1, shape[4]))
     if exponents:
         return _in_exponents(exponents, dialect)
+    if long:
+        noisy = noise(np.array([value for _, value in long]))
+        skipped = {i for (i, _), skip in zip(long, noisy, strict=True) if skip}
+        shapes = [shape for i, shape in enumerate(shapes) if i not in skipped]
     if not shapes:
         return NumberForm(decimal=dialect.decimal)
     if len(shapes) < SHOWN:
-        marks = Counter(mark for _, mark, _, _ in shapes if mark)
+        marks = Counter(mark for _, mark, _, _, _ in shapes if mark)
         return NumberForm(decimal=marks.most_common(1)[0][0] if marks else dialect.decimal)
-    fractions = [fraction for fraction, _, _, _ in shapes]
+    fractions = [fraction for fraction, *_ in shapes]
     whole = not any(fraction.strip("0") for fraction in fractions)
     # a fixed count of decimals shows as a zero at the end of some ('1.50'); shortest floats
     # end in none, but write whole values with one ('2.0')
     fixed = whole or any(f.endswith("0") and f.strip("0") for f in fractions)
     least = min(map(len, fractions)) if fixed else int(all(fractions))
-    marks = Counter(mark for _, mark, _, _ in shapes if mark)
-    groups = Counter(group for _, _, group, large in shapes if large and group)
-    ungrouped = sum(large and not group for _, _, group, large in shapes)
+    marks = Counter(mark for _, mark, _, _, _ in shapes if mark)
+    groups = Counter(group for _, _, group, large, _ in shapes if large and group)
+    ungrouped = sum(large and not group for _, _, group, large, _ in shapes)
     grouping = groups.most_common(1)[0][0] if sum(groups.values()) > ungrouped else ""
     return NumberForm(
         places=0 if whole else max(map(len, fractions)),
@@ -237,10 +243,10 @@ def _in_exponents(cells: list, dialect: Dialect) -> NumberForm:
     return NumberForm(count, count, "", mark, letter)
 
 
-def _shape(text: str, dialect: Dialect) -> tuple[str, str, str, bool] | None:
+def _shape(text: str, dialect: Dialect) -> tuple[str, str, str, bool, float] | None:
     """A number cell's decimals (the digits after its mark, as written), its decimal mark
-    (``""`` for none), its thousands separator (``""`` for none) and whether its whole part
-    has four digits or more; None for a cell in exponents or no number."""
+    (``""`` for none), its thousands separator (``""`` for none), whether its whole part
+    has four digits or more, and its value; None for a cell in exponents or no number."""
     number = dialect.number(text).strip()
     found = _POSITIONAL.fullmatch(number)
     if found is None or not is_number(number):
@@ -248,7 +254,8 @@ def _shape(text: str, dialect: Dialect) -> tuple[str, str, str, bool] | None:
     whole, fraction = found.group(1), found.group(2)
     marks = [c for c in text if not c.isdigit() and c not in "+-"]
     mark = marks.pop() if fraction is not None and marks else ""
-    return fraction or "", mark, marks[0] if marks else "", len(whole.lstrip("0")) > 3
+    large = len(whole.lstrip("0")) > 3
+    return fraction or "", mark, marks[0] if marks else "", large, float(number)
 
 
 LOOKED_AT = (2000, 50_000)
@@ -276,6 +283,27 @@ def forms_of(
     )
 
 
+SHORT = 6
+"""The most decimals of a number that float arithmetic's :func:`noise` is told around."""
+
+
+def noise(values: np.ndarray) -> np.ndarray:
+    """``(N,)`` whether each of ``values`` is float arithmetic's noise around a short decimal,
+    as pandas writes a computed column (``0.1 + 0.2`` written ``0.30000000000000004``,
+    ``60.400000000000006``): within 8 units in the last place of a number of at most
+    :data:`SHORT` decimals, and not that number. Its column is written as its other cells
+    are (a form learned from it would write every value with 15 decimals)."""
+    values = np.asarray(values, dtype=np.float64)
+    tolerance = 8 * np.spacing(np.abs(values))
+    exact, near = np.zeros(values.shape, bool), np.zeros(values.shape, bool)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for places in range(SHORT + 1):
+            rounded = np.round(values, places)
+            exact |= rounded == values
+            near |= np.abs(rounded - values) <= tolerance
+    return near & ~exact
+
+
 def widened(form: NumberForm, values: np.ndarray) -> NumberForm:
     """``form``, learned from some of a column's rows, with as many decimals as the most that
     any of ``values`` (the column's numbers as read, every row) holds: a column of counts with
@@ -285,11 +313,16 @@ def widened(form: NumberForm, values: np.ndarray) -> NumberForm:
 
     A number read from text with ``p`` decimals is the float nearest that text, which
     ``np.round(value, p)`` returns exactly (its product with ``10**p`` is within far less than
-    0.5 of the whole number it rounds to), so the test is one vectorised pass per column."""
+    0.5 of the whole number it rounds to), so the test is one vectorised pass per column. A
+    value that is float arithmetic's :func:`noise` (``60.400000000000006``) widens nothing."""
     if form.places is None or form.exponent:
         return form
+    if form.places > FULL:  # floats in full: as computed
+        return replace(form, places=None)
     places, off = form.places, values[np.isfinite(values)]
     with np.errstate(over="ignore", invalid="ignore"):
+        off = off[np.round(off, places) != off]
+        off = off[~noise(off)]
         while off.size and places <= FULL:
             off = off[np.round(off, places) != off]
             places += bool(off.size)
