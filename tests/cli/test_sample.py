@@ -248,9 +248,14 @@ def test_a_table_cvaes_rows_are_draws_of_p_x_given_c_not_decoder_means(tmp_path,
     model.save_pretrained(tmp_path / "cvae", data=data)
     out = tmp_path / "s.csv"
     argv = ["sample", str(tmp_path / "cvae"), "--condition", "b", "--n", "4000", "--out"]
-    assert cli.main([*argv, str(out)]) == 0
-    assert "z ~ p(z | c), then x ~ p(x | z, c), per class" in capsys.readouterr().out
+    assert cli.main([*argv, str(out), "--npy", str(tmp_path / "s.npy")]) == 0
+    printed = capsys.readouterr().out
+    assert "z ~ p(z | c), then x ~ p(x | z, c), per class" in printed
     values = np.array([r[:3] for r in list(csv.reader(out.open()))[1:]], dtype=float)
+    # --npy: the rows (N, D) and, as for images, each row's class beside them (none was written)
+    assert "s.npy (samples, shape (4000, 3): N, D) and " in printed
+    np.testing.assert_allclose(np.load(tmp_path / "s.npy"), values, rtol=1e-3, atol=1e-3)
+    assert np.load(tmp_path / "s.labels.npy").tolist() == ["b"] * 4000
     with torch.no_grad():
         c = model.condition_from_labels(["b"] * 20000)
         p = model.decode(model.prior(c).sample(), c)

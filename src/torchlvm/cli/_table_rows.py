@@ -224,26 +224,30 @@ def sample_table(
     the user's units, with the run's column names, or for a class-conditional CVAE n rows per
     class of ``labels`` (z ~ p(z | c), then x ~ p(x | z, c)) with the run's label column, or
     for an autoencoder (no prior) its decoder outputs at codes drawn from ``source``, as for
-    images; ``--npy`` also saves them as an array."""
+    images; ``--npy`` also saves them as an array (and a CVAE's classes beside it)."""
+    import torch
+
     from torchlvm import run as _run
+    from torchlvm.cli.sample import _npy_file, _npy_note
+    from torchlvm.run.loaded import labels_array
 
     schema = schema_of(run_)
     suffixes = row_suffixes(run_)
     default = run_.folder / f"samples{suffixes[0]}"
     out = _run.output_file(args.out, default, suffix=suffixes, overwrite=args.overwrite)
-    npy = None
-    if args.npy is not None:
-        npy = _run.output_file(
-            args.npy, args.npy, suffix=".npy", flag="--npy", overwrite=args.overwrite
-        )
+    npy = _npy_file(args, labels is not None)  # (and its labels file, checked before work)
     drawn, classes, what = _draws(run_, n, labels, source, run_.generator(args.seed))
     rows = schema.to_user_units(drawn.cpu()).double()  # (n, D)
     write_rows(out, run_, schema.columns, rows, classes)
     if npy is not None:
-        _run.write_npy({npy: rows.numpy()})
+        arrays = {npy: rows.numpy()}
+        if classes is not None:
+            arrays[_run.labels_file(npy)] = labels_array(run_, torch.tensor(classes))
+        _run.write_npy(arrays)
     rows_drawn = f"{len(rows)} row" + "s" * (len(rows) != 1)
     print(f"{rows_drawn} drawn from {run_.describe()}: {what}, in the data's units")
-    print(f"wrote {out}" + ("" if npy is None else f" and {npy}"))
+    note = "" if npy is None else _npy_note(npy, rows.numpy(), classes is not None)
+    print(f"wrote {out}{note}")
     return 0
 
 

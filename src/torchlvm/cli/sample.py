@@ -184,7 +184,7 @@ def _as_images(samples, shape: tuple[int, ...]):
 def _npy_note(npy: Path, samples, labelled: bool) -> str:
     from torchlvm import run as _run
 
-    layout = "N, H, W" if samples.ndim == 3 else "N, C, H, W"
+    layout = {2: "N, D", 3: "N, H, W", 4: "N, C, H, W"}[samples.ndim]
     note = f" and {npy} (samples, shape {samples.shape}: {layout})"
     if labelled:
         note += f" and {_run.labels_file(npy)} (class label of each sample)"
