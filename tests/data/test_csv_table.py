@@ -46,7 +46,7 @@ def test_drop_and_text_label_columns(tmp_path):
         (TABLE, {}, r"column 1 \('id'\) counts the rows \(1, 2, 3, ...\).*drop_columns=\['id'\]"),
         (
             TABLE,
-            {"drop_columns": ["id"]},
+            {"drop_columns": ["id", "kind"]},
             r"column 2 \('name'\) holds text, not numbers \('p1' on line 2\); .*"
             r"drop_columns=\['name'\].*label_column='name'",
         ),
@@ -900,3 +900,51 @@ def test_a_label_or_dropped_name_spelt_otherwise_is_suggested(tmp_path):
         read_csv(path, label_column="Segment")
     with pytest.raises(OptionError, match="entry 'segmnt' .*; did you mean 'segment'\\? pass"):
         read_csv(path, drop_columns=["segmnt"])
+
+
+SURVEY = (
+    "respondent,q1,age,q2,income\nR001,Agree,34,Strongly disagree,52000\n"
+    "R002,Neutral,45,Agree,61000\nR003,Strongly agree,29,Disagree,48000\n"
+)
+
+
+def test_every_column_of_text_is_named_in_one_refusal(tmp_path):
+    """userC: a survey export was refused one text column per try (respondent, then q1, then
+    q2); one refusal names them all, what each holds, and the one option that drops them."""
+    path = tmp_path / "survey.csv"
+    path.write_text(SURVEY)
+    with pytest.raises(DataError) as refused:
+        read_csv(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: 3 columns hold no numbers (column 1 ('respondent'), text:")
+    assert "column 2 ('q1'), answers on a scale: 'Agree' on line 2" in message
+    assert "drop them (drop_columns=['respondent', 'q1', 'q2'])" in message
+    assert "code a scale's answers as numbers (1, 2, ... in their order) in your file" in message
+    assert "--drop-columns respondent,q1,q2" in refused.value.on_command_line
+    with pytest.raises(DataError, match=r"column 1 \('respondent'\) holds text, not numbers"):
+        read_csv(path, drop_columns=["q1", "q2"])  # one column: its own refusal
+
+
+def test_a_column_of_a_scales_answers_names_coding_them(tmp_path):
+    path = tmp_path / "survey.csv"
+    path.write_text(SURVEY)
+    with pytest.raises(DataError) as refused:
+        read_csv(path, drop_columns=["respondent", "q2"])
+    assert str(refused.value) == (
+        f"{path}: column 2 ('q1') holds answers on a scale, not numbers ('Agree' on line 2; 3 "
+        "answers); to keep it, code the answers as numbers (1..3, in their order) in your file; "
+        "else use it as labels (label_column='q1') or drop it (drop_columns=['q1'])"
+    )
+
+
+def test_a_column_all_in_percentages_is_counted_whole(tmp_path):
+    """userA: '47.4%' in every cell of a column said '2 cells of the column hold it', and the
+    fix 'leave it empty' fits no column of which every cell is so."""
+    path = tmp_path / "t.csv"
+    path.write_text("score,b\n" + "".join(f"{i * 3.7:.1f}%,{i}.5\n" for i in range(300)))
+    with pytest.raises(DataError) as refused:
+        read_csv(path)
+    assert str(refused.value).endswith(
+        "cannot read '0.0%' as a number (all 300 numbers of the column are written so); write "
+        "its numbers without percent signs (0.0; in a spreadsheet, format the cells as numbers)"
+    )

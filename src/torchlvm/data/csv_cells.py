@@ -150,10 +150,26 @@ def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
 
 def column_kind(cells: Sequence[str]) -> str | None:
     """What a column of text holds where that names its fix: ``"dates"``, ``"booleans"``,
-    else None."""
+    ``"scale"`` (a survey's answers: at most :data:`SCALE_LEVELS` texts, most of them words of
+    an ordered scale, such as ``Agree`` .. ``Strongly disagree``), else None."""
     given = [c.strip() for c in cells if c.strip()]
     if given and all(_DATE.fullmatch(c) for c in given):
         return "dates"
-    if given and any({c.lower() for c in given} <= pair for pair in _BOOLEANS):
+    levels = {c.lower() for c in given}
+    if given and any(levels <= pair for pair in _BOOLEANS):
         return "booleans"
+    scaled = sum(bool(_SCALE_WORDS.search(level)) for level in levels)
+    if 2 <= len(levels) <= SCALE_LEVELS and 2 * scaled > len(levels):
+        return "scale"
     return None
+
+
+SCALE_LEVELS = 11
+"""The most texts of a column read as answers on an ordered scale (0..10, as a survey asks)."""
+
+_SCALE_WORDS = re.compile(
+    r"\b(?:(?:dis)?agree|neutral|(?:dis|un)?satisfied|(?:un)?likely|never|rarely|seldom|"
+    r"sometimes|often|usually|always|poor|fair|good|excellent|(?:un)?important|strongly|"
+    r"somewhat|very|low|medium|high|none|mild|moderate|severe)\b"
+)
+"""Words of an ordered scale's answers (Likert's and the like)."""

@@ -77,9 +77,11 @@ def parse_column(
     stray = None if fix else stray_line(path, header, lines, rows, i, dialect)
     if stray is not None:
         raise stray
+    every = held.startswith(" (all")  # (no cell of the column to leave empty)
     raise DataError(
         f"{path} line {lines[i]}, {column_name(header, j)}: cannot read {cell!r} as a number"
-        f"{held}; {fix or 'correct the cell'}, or leave it empty to mark it missing"
+        f"{held}; {fix or 'correct the cell'}"
+        + ("" if every else ", or leave it empty to mark it missing")
     )
 
 
@@ -128,13 +130,22 @@ def _held(cells: list[str], text: list[int], fixes: list, i: int, fix, given: in
 
 
 def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list[int]):
-    """The refusal of column ``j``, all text: the fix of dates or booleans, else drop it (a
-    row name) or take it as the labels (a class)."""
+    """The refusal of column ``j``, all text: the fix of dates, booleans or a scale's answers,
+    else drop it (a row name) or take it as the labels (a class). It carries ``text_column``,
+    ``(j, first, kind)``, for a refusal of several such columns (:func:`text_columns`)."""
     first = f"{cells[text[0]].strip()!r} on line {lines[text[0]]}"
     kind = column_kind(cells)
+    levels = len({c.strip() for c in cells if c.strip()})
 
     def message(spell: Spell) -> str:
         drop, label = (option_for(spell, k, header, j) for k in ("drop_columns", "label_column"))
+        if kind == "scale":
+            return (
+                f"{path}: {column_name(header, j)} holds answers on a scale, not numbers "
+                f"({first}; {levels} answers); to keep it, code the answers as numbers "
+                f"(1..{levels}, in their order) in your file; else use it as labels ({label}) "
+                f"or drop it ({drop})"
+            )
         if kind == "dates":
             return (
                 f"{path}: {column_name(header, j)} holds dates, not numbers ({first}); drop it "
@@ -149,6 +160,44 @@ def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list
         return (
             f"{path}: {column_name(header, j)} holds text, not numbers ({first}); if it names "
             f"rows, drop it ({drop}); if it is a class, use it as labels ({label})"
+        )
+
+    error = spelled(DataError, message)
+    error.text_column = (j, first, kind)  # type: ignore[attr-defined]
+    return error
+
+
+_KINDS = {"scale": "answers on a scale", "dates": "dates", "booleans": "booleans", None: "text"}
+"""What a column of each :func:`~torchlvm.data.csv_cells.column_kind` holds, in words."""
+
+
+def text_columns(path: Path, header: list[str] | None, refused: list[DataError]) -> DataError:
+    """The one refusal of the columns of text ``refused`` names (:func:`parse_column`'s
+    refusals, each with its ``text_column``): the first one's, where it is alone; else every
+    column named with what it holds, and one option that drops them all (a file of several such
+    columns was refused one column a try)."""
+    if len(refused) == 1:
+        return refused[0]
+    found = [error.text_column for error in refused]  # type: ignore[attr-defined]
+    shown = "; ".join(
+        f"{column_name(header, j)}, {_KINDS[kind]}: {first}" for j, first, kind in found[:6]
+    )
+    more = f"; and {len(found) - 6} more" if len(found) > 6 else ""
+    kinds = {kind for _, _, kind in found}
+
+    def message(spell: Spell) -> str:
+        drop = spell("drop_columns", [_selector(header, j) for j, _, _ in found])
+        keep = [
+            *(
+                ["code a scale's answers as numbers (1, 2, ... in their order)"]
+                * ("scale" in kinds)
+            ),
+            *(["write booleans as 1 and 0"] * ("booleans" in kinds)),
+        ]
+        kept = f"; to keep one, {' and '.join(keep)} in your file" if keep else ""
+        return (
+            f"{path}: {len(found)} columns hold no numbers ({shown}{more}); drop them "
+            f"({drop}){kept}; a class can be the labels ({spell('label_column', 'NAME')})"
         )
 
     return spelled(DataError, message)

@@ -36,7 +36,7 @@ import numpy as np
 
 from torchlvm.data.csv_cells import is_number
 from torchlvm.data.csv_chunks import chunked
-from torchlvm.data.csv_column import check_column, column_name, parse_column
+from torchlvm.data.csv_column import check_column, column_name, parse_column, text_columns
 from torchlvm.data.csv_dialect import (
     MARK,
     Dialect,
@@ -288,9 +288,18 @@ def _read(
     check_unique_names(path, header, keep, (lines, rows, dialect))
     columns = list(zip(*rows, strict=True))  # the cells as written stay in ``rows``
     values = np.empty((len(rows), len(keep)))
+    refused: list[DataError] = []  # the columns of text, named together
     for k, j in enumerate(keep):
-        values[:, k] = parse_column(path, header, lines, list(columns[j]), j, dialect, rows)
+        try:
+            values[:, k] = parse_column(path, header, lines, list(columns[j]), j, dialect, rows)
+        except DataError as error:
+            if not hasattr(error, "text_column"):
+                raise
+            refused.append(error)
+            continue
         check_column(path, header, values[:, k], j, allow_empty)
+    if refused:
+        raise text_columns(path, header, refused)
     label_cells = None if label is None else list(columns[label])
     cells, text = (rows, text) if keep_cells else (None, None)
     read = (lines, values, label_cells, forms_of(rows, keep, dialect, values))
