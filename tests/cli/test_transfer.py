@@ -240,3 +240,14 @@ def test_a_cvae_that_ignores_its_condition_is_told_so(tmp_path, capsys, flag):
     said = str(caught[0].message)
     assert f"'torchlvm evaluate {run}' (conditional accuracy)" in said and "--latent-dim" in said
     assert (run / "figures" / "transfer.png").is_file()
+
+
+def test_fewer_rows_than_asked_are_said_with_where_more_are(tmp_path, capsys):
+    """userC: `transfer ... --n 4` on a table transferred 1 row with no word why ('1 rows'): the
+    split held one row of the class. The output says how many there are and where more are."""
+    _, _, path = _table_cvae(tmp_path)
+    argv = ["transfer", tmp_path / "cvae", "--data", path, "--from-condition", "low", "--n", "4"]
+    assert cli.main([str(a) for a in [*argv, "--to-condition", "high"]]) == 0
+    printed = capsys.readouterr().out
+    assert "transferred 1 row of " in printed
+    assert "  the file holds 1 row of class low (asked --n 4)\n" in printed

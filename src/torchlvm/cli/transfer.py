@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     plots.save_figure(fig, out)
     _warn_if_condition_ignored(run_, x, y, targets, transferred)
     print(
-        f"transferred {len(x)} {dataset.name} {dataset.split} images of "
+        f"transferred {_counted(len(x), dataset.name + ' ' + dataset.split + ' image')} of "
         f"{'every class' if a == 'any' else 'class ' + a} to "
         f"{'every class' if len(names) > 1 else 'class ' + b} "
         f"with {run_.describe()} ({_run.protocol_note(dataset, args.seed)})"
@@ -255,8 +255,10 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     b = "every class" if len(targets) > 1 else "class " + _run.label_name(run_, targets[0])
     part = "" if dataset.split == "all" else f" ({dataset.split} split)"
     source = "every class" if a == "any" else f"class {a}"
-    print(f"transferred {len(x)} rows of {dataset.name}{part} of {source} to {b} "
+    print(f"transferred {_counted(len(x), 'row')} of {dataset.name}{part} of {source} to {b} "
           f"with {run_.describe()}")  # fmt: skip
+    if args.n is not None and len(x) < args.n:  # (asked for more than there are)
+        print(f"  {_fewer(run_, dataset, len(x), args.n, source)}")
     given = "its own class" if a == "any" else a
     to = "B], for each class B" if len(targets) > 1 else _run.label_name(run_, targets[0]) + "]"
     print(f"  each row: z = E_q[z | x, {given}], then the decoder mean E[x | z, {to}")
@@ -277,3 +279,19 @@ def _originals(run_: Any, schema: Any, x: Any, y: Any, out: Any, dataset: Any):
     label = _table_rows.label_header(run_, list(schema.columns))
     names = [f"original {name}" for name in [*schema.columns, label]]
     return names, cells
+
+
+def _counted(n: int, noun: str) -> str:
+    """``n`` with its ``noun``: '1 row', '4 rows'."""
+    return f"{n} {noun}" + ("s" if n != 1 else "")
+
+
+def _fewer(run_: Any, dataset: Any, found: int, asked: int, source: str) -> str:
+    """Why fewer rows than ``--n`` were transferred, and where more are: the whole file."""
+    where = "the file holds" if dataset.split == "all" else f"the {dataset.split} split holds"
+    more = (
+        ""
+        if dataset.split == "all"
+        else (f"; --data {run_.data.get('name')} transfers every row of the class in the file")
+    )
+    return f"{where} {_counted(found, 'row')} of {source} (asked --n {asked}){more}"
