@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -42,7 +43,7 @@ def test_log_jacobian_changes_units_of_a_density():
         ([[1.0, 2.0], [1.0, 3.0]], r"column 'a' is constant \(1 in every row.*divides by zero"),
         ([[NAN, 2.0], [NAN, 3.0]], "column 'a' has no observed value"),
         # the option as Python takes it ('drop it (--drop-columns a)', a CLI flag, before)
-        ([[1.0, 2.0], [1.0, 3.0]], r"drop it \(drop_columns=\['a'\]\) or pass standardize=False"),
+        ([[1.0, 2.0], [1.0, 3.0]], r"drop it \(drop_columns=\['a'\]\)$"),
         ([[1.0, 2.0], [1.0, 2.0]], r"\(2 such columns\).*drop them \(drop_columns=\['a', 'b'\]\)"),
         ([[NAN, 2.0], [NAN, 3.0]], r"drop it \(drop_columns=\['a'\]\)"),
     ],
@@ -56,17 +57,56 @@ def test_refusals(x, message):
 @pytest.mark.parametrize(
     ("x", "flags"),
     [
-        ([[1.0, 2.0], [1.0, 3.0]], "drop it (--drop-columns a) or pass --no-standardize"),
+        ([[1.0, 2.0], [1.0, 3.0]], "drop it (--drop-columns a)"),
         ([[NAN, 2.0], [NAN, 3.0]], "drop it (--drop-columns a)"),
     ],
     ids=["constant", "all-missing"],
 )
 def test_refusals_name_the_flags_on_the_command_line(x, flags):
+    """userA: a constant column's refusal offered --no-standardize, which then trained on raw
+    columns (ELBO -1.4e9, no word): only the drop is offered; the file is named first."""
     with pytest.raises(DataError) as caught:
-        Standardizer.fit(torch.tensor(x), columns=("a", "b"))
-    assert flags in caught.value.on_command_line
+        Standardizer.fit(torch.tensor(x), columns=("a", "b"), source="t/c.csv")
+    assert caught.value.on_command_line.startswith("t/c.csv: column 'a' ")
+    assert caught.value.on_command_line.endswith(flags)
 
 
 def test_damaged_record():
     with pytest.raises(DataError, match="standardization is damaged"):
         Standardizer.from_dict({"mean": [0.0]})
+
+
+@pytest.mark.parametrize(
+    ("x", "said"),
+    [
+        ([[50_000.0, 1.0], [61_000.0, 2.0]], "column 'a' has root mean square 5.58e+04, far"),
+        ([[0.01, 0.02], [0.03, 0.01]], "every column varies by less than 0.1 of the likelihood's"),
+        ([[0.5, 1.0], [-1.5, 2.0]], None),
+    ],
+    ids=["large", "small", "unit"],
+)
+def test_a_table_far_from_unit_scale_is_warned_of(x, said):
+    from torchlvm.data.standardize import scale_warning
+
+    found = scale_warning(torch.tensor(x), 1.0, ("a", "b"), "t.csv")
+    assert (found is None) if said is None else (f"t.csv: {said}" in found)
+    assert found is None or found.endswith(
+        "leave out --no-standardize (a table file is standardized by default)"
+    )
+
+
+def test_train_vae_no_standardize_on_a_large_scale_table_warns(tmp_path):
+    """userA: `train vae --no-standardize` on columns of ~5e4 printed an ELBO of -1.4e9 with no
+    word, where the estimators warn (DataScaleWarning); the command line warns the same."""
+    from torchlvm.cli import main
+
+    path = tmp_path / "money.csv"
+    rows = (f"{50_000 + 900 * ((i * 7) % 11)},{20 + (i * 13) % 50}" for i in range(60))
+    path.write_text("income,age\n" + "\n".join(rows) + "\n")
+    argv = ["train", "vae", "--data", str(path), "--epochs", "1", "--out"]
+    with pytest.warns(UserWarning, match=rf"{path}: column 'income' has root mean square"):
+        assert main([*argv, str(tmp_path / "raw"), "--no-standardize"]) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main([*argv, str(tmp_path / "std")]) == 0  # standardized, the default
+    assert not [w for w in caught if "root mean square" in str(w.message)]

@@ -199,6 +199,7 @@ def _run_other_rank(args: argparse.Namespace, given: dict[str, Any], options: di
 
 
 def run(args: argparse.Namespace) -> int:
+    from torchlvm.data.standardize import warn_of_scale
     from torchlvm.run import (
         adopt_interrupted,
         check_new_target,
@@ -224,6 +225,7 @@ def run(args: argparse.Namespace) -> int:
             check_new_target(out, overwrite=args.overwrite)
         model, config, dm = _new_run(args.model, given)
         dm.check_model(model)  # before any folder is made
+        warn_of_scale(dm.train_data, getattr(model, "config", None))
     options = {
         **_scale_options(given, table=_tables.is_table(dm.name)),
         "extra_config": {"cli": _train_again.cli_record(args.model, given, args.resume and out)},

@@ -13,6 +13,7 @@ log p(x) = log p(x') − Σ_d log scale_d (:meth:`Standardizer.log_jacobian`, na
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,17 +64,23 @@ class Standardizer:
             raise DataError("a recorded standardization holds a non-finite mean or scale ≤ 0")
 
     @classmethod
-    def fit(cls, x: Tensor, columns: Sequence[str] | None = None) -> Standardizer:
+    def fit(
+        cls, x: Tensor, columns: Sequence[str] | None = None, *, source: str | None = None
+    ) -> Standardizer:
         """Mean and standard deviation of each column of ``x`` ``(N, D)``, NaN cells left out.
 
         Args:
             x: the train split, in the user's units; NaN marks a missing cell.
             columns: column names, for the error message.
+            source: the file ``x`` was read from, which a message names first.
 
         Raises:
             DataError: for a column with no observed value or a constant column (its standard
-                deviation is 0, so standardizing would divide by zero), naming the first.
+                deviation is 0, so standardizing would divide by zero; not standardizing would
+                not help: a learned σ of a constant column shrinks without end), naming the
+                first and the one fix, dropping it.
         """
+        at = "" if source is None else f"{source}: "
         x = x.to(torch.float64)
         observed = ~torch.isnan(x)
         count = observed.sum(0)
@@ -82,7 +89,7 @@ class Standardizer:
             raise spelled(
                 DataError,
                 lambda spell: (
-                    f"column {_column_name(columns, j)} has no observed value in the train "
+                    f"{at}column {_column_name(columns, j)} has no observed value in the train "
                     f"split; drop it ({_drop(spell, columns, [j])})"
                 ),
             )
@@ -98,10 +105,10 @@ class Standardizer:
             raise spelled(
                 DataError,
                 lambda spell: (
-                    f"column {_column_name(columns, j)} is constant ({mean[j].item():g} in every "
-                    f"row of the train split){more}, so standardizing divides by zero; drop "
-                    f"{'it' if len(every) == 1 else 'them'} ({_drop(spell, columns, every)}) or "
-                    f"pass {spell('standardize', False)}"
+                    f"{at}column {_column_name(columns, j)} is constant ({mean[j].item():g} in "
+                    f"every row of the train split){more}, so standardizing divides by zero (and a "
+                    "model learns nothing of it); "
+                    f"drop {'it' if len(every) == 1 else 'them'} ({_drop(spell, columns, every)})"
                 ),
             )
         return cls(tuple(mean.tolist()), tuple(scale.tolist()))
@@ -175,3 +182,66 @@ class Standardizer:
                 "re-create the run"
             ) from None
         return cls(mean, scale)
+
+
+LARGEST = 10.0
+"""A feature's root mean square above which data are far from the unit scale that a deep
+model with a Gaussian p(x | z) is made for (:func:`off_scale`)."""
+SMALLEST = 0.1
+"""The fraction of a fixed σ below which every feature's spread reads as noise."""
+
+
+def off_scale(x: Tensor, sigma: float) -> tuple[str, int, float] | None:
+    """How ``x`` ``(N, D)`` (NaN: missing) is far from the scale a deep model's Gaussian
+    p(x | z) of initial σ ``sigma`` is made for (its network is initialized for inputs of about
+    unit size, its prior is N(0, I)): ``("large", j, rms)``, feature ``j``'s root mean square
+    above :data:`LARGEST` (``load_wine()``: 810; a VAE then reconstructs most features no
+    better than their mean); ``("small", j, std)``, every feature's standard deviation below
+    :data:`SMALLEST` of ``sigma`` (``j`` the widest; its posterior collapses); else None.
+    Measured and explained in :mod:`torchlvm.estimators.scale`, whose warning uses it."""
+    x = x.double()
+    rms = torch.nanmean(x.square(), dim=0).sqrt().nan_to_num(0.0)  # (D,)
+    if float(rms.max()) > LARGEST:
+        j = int(rms.argmax())
+        return "large", j, float(rms[j])
+    spread = (x - torch.nanmean(x, dim=0)).square().nanmean(dim=0).sqrt().nan_to_num(0.0)
+    if float(spread.max()) < SMALLEST * sigma:
+        j = int(spread.argmax())
+        return "small", j, float(spread[j])
+    return None
+
+
+def scale_warning(
+    x: Tensor, sigma: float, columns: Sequence[str] | None, source: str
+) -> str | None:
+    """The warning for a table ``x`` ``(N, D)`` read from ``source`` unstandardized, where a
+    deep model of Gaussian σ ``sigma`` trains on it and it is :func:`off_scale`; None where it
+    is not (the command line prints it; the fix, ``--standardize``, is the default there)."""
+    found = off_scale(x, sigma)
+    if found is None:
+        return None
+    kind, j, value = found
+    fix = "leave out --no-standardize (a table file is standardized by default)"
+    if kind == "large":
+        return (
+            f"{source}: column {_column_name(columns, j)} has root mean square {value:.3g}, far "
+            f"from the unit scale the model's network and its N(0, I) prior are made for, so "
+            f"it may learn little of the data (its ELBO in these units is no guide); {fix}"
+        )
+    return (
+        f"{source}: every column varies by less than {SMALLEST:g} of the likelihood's σ = "
+        f"{sigma:g} (the widest, {_column_name(columns, j)}, by {value:.3g}), so the model "
+        f"reads the data as noise around its mean; {fix}"
+    )
+
+
+def warn_of_scale(train: Any, config: Any) -> None:
+    """Warn (:func:`scale_warning`) where a model of ``config`` with a Gaussian p(x | z)
+    trains on ``train``, the train split of a table read unstandardized, far from unit scale;
+    where a table is standardized (the command line's default), or the model is another, not."""
+    if getattr(config, "likelihood", None) != "gaussian" or train.standardizer is not None:
+        return
+    if train.is_table:
+        said = scale_warning(train.x, float(config.scale), train.columns, train.name)
+        if said is not None:
+            warnings.warn(said, stacklevel=2)
