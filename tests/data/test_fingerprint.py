@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +176,55 @@ def test_a_copy_given_while_the_runs_file_is_in_place_does_not_move_the_run(tmp_
     assert main(["evaluate", str(run), "--data", str(copy), *fast]) == 0
     assert f"data file is now {copy}" in capsys.readouterr().out
     assert json.loads((run / "config.json").read_text())["data"]["name"] == str(copy)
+
+
+def test_a_touched_file_is_hashed_once_then_known_by_its_new_time(tmp_path, monkeypatch):
+    """A run's file given a new modification time with the same bytes (cp, touch, git checkout)
+    was hashed in full by every later command, since nothing recorded its new time (review7 #4):
+    the first command after the touch hashes it and records the time in config.json; the next
+    hashes nothing. Hashes are counted, not timed."""
+    from torchlvm.data import fingerprint
+    from torchlvm.run.loaded import load_run, load_split
+
+    data = _table(tmp_path / "t.csv")
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--out", str(run)]) == 0
+    hashed: list[str] = []
+    uncached = fingerprint._sha256.__wrapped__
+
+    def counted(path: str, mtime_ns: int, size: int) -> str:
+        hashed.extend([path] if path == str(data) else [])  # (evaluate hashes its weights too)
+        return uncached(path, mtime_ns, size)
+
+    monkeypatch.setattr(fingerprint, "_sha256", counted)  # every call hashes: no cache
+    recorded = json.loads((run / "config.json").read_text())["data"]["file"]
+    data.write_bytes(data.read_bytes())  # the same bytes, a new modification time
+    new_time = data.stat().st_mtime_ns
+    assert new_time != recorded["mtime_ns"]
+    load_split(load_run(run), None, "test")
+    assert len(hashed) == 1
+    after = json.loads((run / "config.json").read_text())["data"]["file"]
+    assert after == {**recorded, "mtime_ns": new_time}
+    load_split(load_run(run), None, "test")
+    assert main(["evaluate", str(run), "--no-figures", "--quiet"]) == 0
+    assert len(hashed) == 1
+    assert not (run / ".torchlvm.lock").exists()
+
+
+def test_a_touched_file_in_a_locked_run_is_read_and_left_unrecorded(tmp_path, monkeypatch):
+    """Where another process holds the run's lock (or its folder cannot be written), the new
+    time is not recorded, and the command reads the file as it would have."""
+    import torchlvm.run.lock as lock
+    from torchlvm.run.loaded import load_run, load_split
+    from torchlvm.run.lock import EVALUATED, acquire
+
+    data = _table(tmp_path / "t.csv")
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--out", str(run)]) == 0
+    before = (run / "config.json").read_bytes()
+    data.write_bytes(data.read_bytes())
+    loaded = load_run(run)
+    with acquire(run, "another evaluate", doing=EVALUATED):
+        monkeypatch.setattr(lock, "_HELD", weakref.WeakSet())  # as if another process held it
+        assert len(load_split(loaded, None, "test")) > 0
+    assert (run / "config.json").read_bytes() == before

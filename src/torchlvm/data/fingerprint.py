@@ -62,20 +62,27 @@ def _sha256(path: str, mtime_ns: int, size: int) -> str:
 
 def located(data: Mapping[str, Any], new: str | None, folder: Any) -> dict[str, Any]:
     """The run's ``data`` record pointed at ``new`` (:func:`repoint`), or when no ``new`` is
-    given, as recorded once its file is checked to be there (:func:`check_present`) and to hold
-    what it held (:func:`check_unchanged`)."""
+    given, as recorded once its file is checked to be there (:func:`check_present`), and either
+    way checked to hold what it held (:func:`check_unchanged`; its new modification time where
+    only that changed): for ``train --resume``, which reads the run's splits without
+    :func:`~torchlvm.run.loaded.load_split` (the one check of the commands that read a run)."""
     if new is not None:
-        return repoint(data, new, folder)
-    check_present(data, folder)
-    check_unchanged(data, folder)
-    return dict(data)
+        data = repoint(data, new, folder)
+    else:
+        check_present(data, folder)
+    return check_unchanged(data, folder) or dict(data)
 
 
-def check_unchanged(data: Mapping[str, Any], folder: Any) -> None:
+def check_unchanged(data: Mapping[str, Any], folder: Any) -> dict[str, Any] | None:
     """Refuse a run whose recorded data file was edited in place since it was trained: its
     seeded splits, drawn again over other rows, would put rows the model trained on into the
     test split, and its numbers would be of other data. The file's size tells most edits at
     once; its modification time, where recorded, spares hashing a file untouched since.
+
+    Returns:
+        ``data`` with the file's new modification time where only that changed (a ``cp``,
+        ``touch`` or ``git checkout``: its bytes were hashed and are the run's), for the caller
+        to record so that later commands need not hash the file again; else None.
 
     Raises:
         DataError: naming the file, how it differs and the two fixes.
@@ -99,6 +106,9 @@ def check_unchanged(data: Mapping[str, Any], folder: Any) -> None:
             "splits would now hold other rows, the test split some the model trained on; put "
             "back the file the run was trained on, or train a new run on the file as it is now"
         )
+    if not same_size or stat.st_mtime_ns == recorded.get("mtime_ns"):
+        return None  # (a run recorded before its content: its rows were compared instead)
+    return {**data, "file": {**recorded, "mtime_ns": stat.st_mtime_ns}}
 
 
 def _sizes(now: int, recorded: Mapping[str, Any]) -> str:
@@ -124,7 +134,8 @@ def check_present(data: Mapping[str, Any], folder: Any) -> None:
 
 def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
     """The run's ``data`` record pointed at file ``new``, when ``new`` holds the data it was
-    trained on (see the module docstring); unchanged when ``new`` is the recorded file.
+    trained on (see the module docstring); unchanged when ``new`` is the recorded file (which
+    :func:`check_unchanged` checks, as for a run given no ``--data``).
 
     Raises:
         ConfigError: when the run was trained on a dataset by name, not a file.
@@ -135,8 +146,7 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
 
     old, path = data.get("name"), data_reference(new)
     if path == old:
-        check_unchanged(data, folder)
-        return dict(data)
+        return dict(data)  # (whether it holds what it held: check_unchanged)
     if not old or not is_file_name(old):
         raise ConfigError(
             f"--data {new}: the run in {folder} was trained on {old or 'no recorded data'}, not "

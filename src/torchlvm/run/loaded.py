@@ -187,10 +187,14 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
 def repointed(run: Run, data: str | None) -> Run:
     """``run`` reading its data from file ``data`` (its file, moved: checked to hold the same
     data, :func:`~torchlvm.data.fingerprint.repoint`), else from its recorded file (checked to be
-    there, naming ``--data`` when it is not)."""
-    from torchlvm.data.fingerprint import located
+    there, naming ``--data`` when it is not). Whether the file holds what it held is checked
+    where a split of it is read (:func:`load_split`: for a split, not for ``all``)."""
+    from torchlvm.data.fingerprint import check_present, repoint
 
-    return replace(run, data=located(run.data, data, run.folder))
+    if data is not None:
+        return replace(run, data=repoint(run.data, data, run.folder))
+    check_present(run.data, run.folder)
+    return run
 
 
 def record_repointed(before: Run, after: Run) -> str | None:
@@ -253,6 +257,7 @@ def load_split(
     from torchlvm.data.fingerprint import check_unchanged
     from torchlvm.data.load import data_reference
     from torchlvm.data.pixels import READING, check_same_images
+    from torchlvm.run.record import record_file_time
 
     own = run.data.get("name")
     if name is None and not own:
@@ -263,7 +268,8 @@ def load_split(
     name = own if name is None else name
     same = bool(own) and data_reference(name) == data_reference(own)  # either spelling
     if same and split != "all":  # its splits are the run's while the file holds its data
-        check_unchanged(run.data, run.folder)
+        if (touched := check_unchanged(run.data, run.folder)) is not None:
+            record_file_time(run.folder, touched)  # hashed once, not by every later command
     options = dict(run.data.get("options") or {}) if same else {}
     if not same and streamed and streams(run) and str(name).lower().endswith(".npy"):
         options = {"mmap": True}  # another file given to a run on a file too large to read whole

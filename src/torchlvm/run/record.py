@@ -136,3 +136,39 @@ def record_data(folder: str | os.PathLike[str], data: dict[str, Any]) -> None:
     if not layout.config.is_file():
         raise RunDirectoryError(f"{folder} holds no finished run ({layout.config} is missing)")
     write_json(layout.config, ordered({**read_record(folder), "data": data}))
+
+
+def record_file_time(folder: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    """Record in ``config.json`` the new modification time of the run's data file, whose bytes
+    were just hashed and found to be the run's (``data``:
+    :func:`~torchlvm.data.fingerprint.check_unchanged`'s record), so that later commands know the
+    file by its time again instead of hashing it in full each time (a ``cp``, ``touch`` or
+    ``git checkout`` gives a file a new time). Under the run's lock; where the run is locked by
+    another process, cannot be written (a read-only copy) or has no ``config.json``, nothing is
+    written: the next command hashes the file again, and reads it as this one did.
+    """
+    from torchlvm.errors import RunBusyError
+    from torchlvm.run.lock import EVALUATED, acquire, command_line, held_here
+
+    layout = RunLayout(Path(folder))
+    if not layout.config.is_file():
+        return
+    try:
+        lock = None if held_here(folder) else acquire(folder, command_line(), doing=EVALUATED)
+    except (RunBusyError, OSError):
+        return
+    try:
+        record = read_record(folder)
+        now = record.get("data") or {}
+        kept, file = now.get("file"), data.get("file") or {}
+        if now.get("name") != data.get("name") or not isinstance(kept, dict):
+            return  # re-pointed or written again meanwhile: its record is another's
+        if kept.get("sha256") != file.get("sha256") or kept.get("bytes") != file.get("bytes"):
+            return
+        new = {**now, "file": {**kept, "mtime_ns": file.get("mtime_ns")}}
+        write_json(layout.config, ordered({**record, "data": new}))
+    except (OSError, DataError):
+        return  # (a full disk, a damaged record: the command reading it says so)
+    finally:
+        if lock is not None:
+            lock.release()
