@@ -103,3 +103,26 @@ def test_a_gzipped_tab_separated_table_is_a_table_like_its_csv(tmp_path, capsys)
     assert main(["score", str(out), "--data", str(data), "--out", str(scores)]) == 0
     rows = scores.read_text().splitlines()
     assert len(rows) == 179 and rows[1].startswith("1,2,")  # row 1 is the file's line 2
+
+
+def test_em_on_missing_cells_says_log_p_of_the_observed_cells(tmp_path, capsys):
+    """fit ppca --method em --allow-missing recorded 'exact log p(x)' and bits/dim over D for
+    an average of log p(x_o) over rows holding fewer cells (userA #38, shell8 item 3): its unit,
+    its lines and its report card say observed cells, and give no bits/dim."""
+    x = np.random.default_rng(0).normal(size=(80, 4))
+    cells = [[f"{v:.4f}" for v in row] for row in x]
+    for i in range(0, 80, 3):
+        cells[i][i % 4] = ""
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b,c,d\n" + "\n".join(",".join(row) for row in cells) + "\n")
+    out = tmp_path / "em"
+    argv = ["fit", "ppca", "--data", str(path), "--latent-dim", "1", "--method", "em"]
+    assert main([*argv, "--allow-missing", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "test_bits_per_dim" not in metrics and "bits/dim" not in printed
+    assert metrics["unit"].startswith("nats per row (log p(x_o), exact, over each row's observed")
+    assert re.search(r"test  log p\(x_o\): -?\d+\.\d+ nats/row \(exact, over each row's", printed)
+    assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "test log p(x_o)" in html and "observed cells" in html

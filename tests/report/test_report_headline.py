@@ -306,3 +306,23 @@ def test_active_units_undefined_at_one_example_is_a_card_saying_why(demo_metrics
     demo_metrics["latent"]["active_units"] = {"value": None, "kind": "undefined", "note": reason}
     card = cards_by_key(demo_metrics)["active_units"]
     assert (card.value, card.title) == ("n/a", reason)
+
+
+def test_ppca_em_fit_on_missing_cells_is_said_of_the_observed_cells():
+    """A PPCA fitted by EM with --allow-missing: its card said 'test log p(x) · 1.543 bits/dim
+    · exact' with no word that rows were scored on their observed cells only, and bits/dim
+    divided by D though rows hold fewer cells (userA #38). A run written before fit said so
+    (its bits/dim present) reads the same."""
+    metrics = {
+        "model": "ppca",
+        "unit": "nats per row (exact log p(x))",
+        "example": "row",
+        "train_log_likelihood": -4.875,
+        "test_log_likelihood": -4.278,
+        "test_bits_per_dim": 1.543,
+        "em": {"covers": "observed cells only"},
+    }
+    (card,) = headline(metrics)
+    assert (card.label, card.value) == ("test log p(x_o)", "−4.278")
+    assert card.note == "exact over each row's observed cells · train −4.875"
+    assert "bits/dim" not in card.note + card.title

@@ -55,7 +55,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm.data import load_dataset
-    from torchlvm.evaluation.records import example_noun, nats_per
     from torchlvm.models.ppca import PPCA
     from torchlvm.run import check_new_target, staged_run
     from torchlvm.run.metrics import merge_metrics
@@ -76,14 +75,35 @@ def run(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     model.fit(train.x)
-    seconds = time.perf_counter() - start
-    dim = train.dim
+    metrics = _metrics(model, train, test, args, time.perf_counter() - start)
+    report = _em_report(model, train, args)
+    if report is not None:
+        metrics["em"] = report.to_dict()
+    data = _data_record(train, options, args)
+    with staged_run(args.out, overwrite=args.overwrite, resumable=False) as stage:
+        write_finished(stage.folder, model, {"data": data})
+        merge_metrics(stage.folder, metrics)
+    _print(metrics, model, train, args)
+    for line in report.lines() if report is not None else []:
+        print(f"  {line}")
+    print(f"wrote {args.out}/config.json, model.safetensors, metrics.json")
+    return 0
+
+
+def _metrics(model, train, test, args: argparse.Namespace, seconds: float) -> dict:
+    """What metrics.json records of the fit. Where cells are missing (EM, ``--allow-missing``)
+    a row's log-likelihood is log p(x_o) over its observed cells, the others integrated out:
+    no bits/dim then, since an average over rows of different cell counts is per no one
+    dimension count."""
+    from torchlvm.evaluation.records import example_noun
+
+    dim, observed = train.dim, _observed_only(train, test)
     metrics = {
         "model": "ppca",
         "method": args.method,
         "data": train.name,
         "latent_dim": args.latent_dim,
-        "unit": _unit(train),
+        "unit": _unit(train, observed),
         "example": example_noun(train.is_table),
         "train_log_likelihood": model.score(train.x),
         "test_log_likelihood": model.score(test.x),
@@ -93,26 +113,25 @@ def run(args: argparse.Namespace) -> int:
         "noise_variance": model.noise_variance_,
         "fit_seconds": seconds,
     }
-    metrics["test_bits_per_dim"] = -metrics["test_log_likelihood"] / (dim * math.log(2))
-    report = _em_report(model, train, args)
-    if report is not None:
-        metrics["em"] = report.to_dict()
-    data = _data_record(train, options, args)
-    with staged_run(args.out, overwrite=args.overwrite, resumable=False) as stage:
-        write_finished(stage.folder, model, {"data": data})
-        merge_metrics(stage.folder, metrics)
+    if not observed:
+        metrics["test_bits_per_dim"] = -metrics["test_log_likelihood"] / (dim * math.log(2))
+    return metrics
+
+
+def _print(metrics: dict, model, train, args: argparse.Namespace) -> None:
+    """fit's lines: what was fitted, its train and test log-likelihoods, σ²."""
+    from torchlvm.evaluation.records import nats_per
+
+    seconds, dim = metrics["fit_seconds"], metrics["dim"]
     print(f"PPCA (K={args.latent_dim}, {args.method}) on {train.name}, D={dim}, {seconds:.2f} s")
+    bits = metrics.get("test_bits_per_dim")
+    quantity, how = ("log p(x)", "exact") if bits is not None else ("log p(x_o)", OBSERVED)
     per, units = nats_per(train.is_table), _standardized(train)
-    print(f"  train log p(x): {metrics['train_log_likelihood']:.3f} {per} (exact{units})")
-    print(
-        f"  test  log p(x): {metrics['test_log_likelihood']:.3f} {per} (exact{units}), "
-        f"{metrics['test_bits_per_dim']:.4f} bits/dim"
-    )
+    for split in ("train", "test"):
+        value = metrics[f"{split}_log_likelihood"]
+        line = f"  {split:<5} {quantity}: {value:.3f} {per} ({how}{units})"
+        print(line + (f", {bits:.4f} bits/dim" if split == "test" and bits is not None else ""))
     print(f"  noise variance σ²: {model.noise_variance_:.4g}")
-    for line in report.lines() if report is not None else []:
-        print(f"  {line}")
-    print(f"wrote {args.out}/config.json, model.safetensors, metrics.json")
-    return 0
 
 
 def _em_report(model, train, args):
@@ -156,8 +175,20 @@ def _standardized(train) -> str:
     return f", {table_units(True)}" if train.standardizer is not None else ""
 
 
-def _unit(train) -> str:
+OBSERVED = "exact, over each row's observed cells, the missing ones integrated out"
+"""How fit's log p(x_o) is measured where cells are missing."""
+
+
+def _observed_only(train, test) -> bool:
+    """Whether a split holds missing cells (NaN: ``--allow-missing``)."""
+    import torch
+
+    return bool(torch.isnan(train.x).any() or torch.isnan(test.x).any())
+
+
+def _unit(train, observed: bool = False) -> str:
     """The unit of fit's log-likelihoods in metrics.json: per row of a table, and whose."""
     from torchlvm.evaluation.records import example_noun
 
-    return f"nats per {example_noun(train.is_table)} (exact log p(x){_standardized(train)})"
+    what = f"log p(x_o), {OBSERVED}" if observed else "exact log p(x)"
+    return f"nats per {example_noun(train.is_table)} ({what}{_standardized(train)})"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from torchlvm.evaluation.records import (
@@ -409,7 +409,27 @@ def headline(metrics: Any) -> list[Headline]:
         m = Evaluation.from_json(metrics)
     else:
         return []
-    return [card for make in MAKERS if (card := make(m)) is not None]
+    observed = _fit_over_observed_cells(metrics, m)
+    if observed:  # no bits/dim: an average over rows of different cell counts
+        m = replace(m, fit=replace(m.fit, test_bits_per_dim=None))
+    cards = [card for make in MAKERS if (card := make(m)) is not None]
+    return [_observed_card(card) if observed and card.key == "log_px" else card for card in cards]
+
+
+def _fit_over_observed_cells(metrics: Any, m: Evaluation) -> bool:
+    """Whether the card's log p(x) is the one ``torchlvm fit`` wrote (no evaluation's) and is
+    log p(x_o) over each row's observed cells (EM with ``--allow-missing``: ``em.covers``)."""
+    if m.fit is None or (isinstance(m.likelihood, Likelihood) and m.likelihood.best()):
+        return False
+    em = metrics.get("em") if isinstance(metrics, dict) else None
+    return isinstance(em, dict) and em.get("covers") == "observed cells only"
+
+
+def _observed_card(card: Headline) -> Headline:
+    """fit's log p(x) card said of each row's observed cells."""
+    label = card.label.replace("log p(x)", "log p(x_o)")
+    note = card.note.replace("exact", "exact over each row's observed cells", 1)
+    return replace(card, label=label, note=note, title=note)
 
 
 def missing_headlines(metrics: Any, cards: list[Headline]) -> list[str]:
