@@ -76,29 +76,33 @@ def test_sample_and_reconstruct_write_semicolons_and_decimal_commas(ppca, files,
     assert main(["score", str(ppca), "--data", str(out), "--out", str(tmp_path / "x.csv")]) == 0
     out = tmp_path / "r.csv"
     assert main(["reconstruct", str(ppca), "--data", str(files[0]), "--out", str(out)]) == 0
-    assert len(_european(out, 4)) == 121
+    rows = _european(out, 7)  # row, line, the dropped 'kind', then the run's columns
+    assert len(rows) == 121 and rows[0] == ["row", "line", "kind", *NAMES]
     out = tmp_path / "rc.csv"  # a comma file's rows come back with commas
     assert main(["reconstruct", str(ppca), "--data", str(files[1]), "--out", str(out)]) == 0
-    assert read_csv(out).dialect.delimiter == "," and ";" not in out.read_text()
+    read = read_csv(out, drop_columns=["row", "line", "kind"])
+    assert read.dialect.delimiter == "," and ";" not in out.read_text()
 
 
 def test_score_writes_the_scored_files_separator_and_decimal_point(ppca, files, tmp_path):
     out = tmp_path / "scores.csv"
     assert main(["score", str(ppca), "--data", str(files[0]), "--out", str(out)]) == 0
-    rows = _european(out, 6)
-    assert rows[0] == ["row", "line", "neg_log_p", "stderr", "observed", "rank"]
+    rows = _european(out, 7)
+    assert rows[0] == ["row", "line", "kind", "neg_log_p", "stderr", "observed", "rank"]
 
 
 def test_encode_writes_semicolons_and_a_single_code_with_points(files, ppca, tmp_path):
     out = tmp_path / "z.csv"
     assert main(["encode", str(ppca), "--data", str(files[0]), "--out", str(out)]) == 0
-    assert _european(out, 2)[0] == ["z1", "z2"]
+    assert _european(out, 5)[0] == ["row", "line", "kind", "z1", "z2"]
     one = tmp_path / "one"  # K = 1: no semicolon on a line, so '3,14' would read as two cells
-    argv = ["fit", "ppca", "--data", str(files[0]), "--drop-columns", "kind", "--latent-dim", "1"]
-    assert main([*argv, "--out", str(one)]) == 0
+    argv = ["fit", "ppca", "--data", str(files[0]), "--latent-dim", "1"]
+    assert main([*argv, "--drop-columns", "kind", "--out", str(one)]) == 0
     out = tmp_path / "z1.csv"
     assert main(["encode", str(one), "--data", str(files[0]), "--out", str(out)]) == 0
-    assert "," not in out.read_text() and read_csv(out).values.shape == (120, 1)
+    assert _european(out, 4)[0] == ["row", "line", "kind", "z1"]  # (the ID: semicolons again)
+    codes = read_csv(out, drop_columns=["row", "line", "kind"])
+    assert codes.values.shape == (120, 1)
 
 
 def test_transfer_writes_a_table_cvaes_rows_as_its_file(files, tmp_path):
@@ -108,8 +112,11 @@ def test_transfer_writes_a_table_cvaes_rows_as_its_file(files, tmp_path):
     out = tmp_path / "t.csv"
     argv = ["transfer", str(run), "--from-condition", "low", "--to-condition", "high"]
     assert main([*argv, "--out", str(out)]) == 0
-    rows = _european(out, 5)
-    assert rows[0] == [*NAMES, "kind"] and {row[-1] for row in rows[1:]} == {"high"}
+    rows = _european(out, 12)  # row, line; the transferred row; the row as read
+    assert rows[0][:7] == ["row", "line", *NAMES, "kind"] and {row[6] for row in rows[1:]} == {
+        "high"
+    }
+    assert rows[0][7:] == [f"original {name}" for name in [*NAMES, "kind"]]
 
 
 @pytest.mark.parametrize(
@@ -208,8 +215,8 @@ def test_a_windows_1252_tables_files_come_back_in_windows_1252(windows_1252, tmp
     with pytest.raises(UnicodeDecodeError):
         reconstructed.decode("utf-8")
     header = reconstructed.decode("cp1252").splitlines()[0].split(";")
-    assert header == HEADER_1252[:4]
-    codes = read_csv(written["encode"], label_column="label")  # the regions in Windows-1252
+    assert header == ["row", "line", "Région", *HEADER_1252[:4]]
+    codes = read_csv(written["encode"], label_column="Région", drop_columns=["row", "line"])
     assert codes.dialect.encoding == "cp1252" and codes.class_names == ("Rhône", "Île-de-France")
     given, filled = gaps.read_bytes().split(b"\r\n"), out.read_bytes().split(b"\r\n")
     assert len(given) == len(filled) == 62
@@ -248,7 +255,7 @@ def test_a_tsv_of_decimal_commas_trains_and_is_written_back_so(tmp_path):
     assert "," in filled and "." not in filled and read_csv(out).values.shape == (40, 3)
     out = tmp_path / "r.csv"
     assert main(["reconstruct", str(run), "--data", str(data), "--out", str(out)]) == 0
-    assert len(_european(out, 3)) == 41
+    assert len(_european(out, 5)) == 41  # row, line, a, b, c
 
 
 MAC_HEADER = ["Größe (µm)", "Höhe", "Länge", "Breite", "Art"]
@@ -280,10 +287,11 @@ def test_a_stated_encoding_is_recorded_and_every_file_comes_back_in_it(mac_roman
     same = [g == f for g, f in zip(given[1:-1], filled[1:-1], strict=True)]
     assert same == [i % 4 != 0 for i in range(50)]
     assert main(["reconstruct", str(run), "--data", str(train), "--out", str(rows)]) == 0
-    assert rows.read_bytes().decode("mac-roman").splitlines()[0].split(",") == MAC_HEADER[:4]
+    header = rows.read_bytes().decode("mac-roman").splitlines()[0].split(",")
+    assert header == ["row", "line", "Art", *MAC_HEADER[:4]]
     codes = tmp_path / "z.csv"
     assert main(["encode", str(run), "--data", str(train), "--out", str(codes)]) == 0
-    read = read_csv(codes, encoding="mac-roman", label_column="label")
+    read = read_csv(codes, encoding="mac-roman", label_column="Art", drop_columns=["row", "line"])
     assert read.class_names == ("Föhre", "Ölbaum")
 
 
@@ -314,7 +322,8 @@ def test_a_utf16_table_is_filled_in_its_byte_order(tmp_path, mark, given):
     assert main(["reconstruct", str(run), "--data", str(train), "--out", str(rows)]) == 0
     written = rows.read_bytes()
     assert written.startswith(b"\xff\xfe" if order == "utf-16-le" else b"\xfe\xff")
-    assert read_csv(rows).columns == ("a", "b", "c", "d")
+    read = read_csv(rows, drop_columns=["row", "line"], label_column="kind")
+    assert read.columns == ("a", "b", "c", "d")
 
 
 @pytest.mark.parametrize(
@@ -350,7 +359,8 @@ def test_a_later_file_in_another_encoding_is_read_with_the_commands_encoding(
         out = tmp_path / f"scores-{name}.csv"
         utf = ["--encoding", "utf-8"] if name == "utf8" else []
         assert main(["score", str(run), *extra, *utf, "--out", str(out)]) == 0
-        scores[name] = [line.split(",")[2] for line in out.read_text().splitlines()]
+        text = out.read_bytes().decode("utf-8" if utf else "mac-roman")  # (its 'Art' names)
+        scores[name] = [line.split(",")[3] for line in text.splitlines()]
     assert scores["mac"] == scores["utf8"]
     for command in ("reconstruct", "encode", "impute"):
         out = tmp_path / f"{command}.csv"
