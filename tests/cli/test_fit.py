@@ -126,3 +126,60 @@ def test_em_on_missing_cells_says_log_p_of_the_observed_cells(tmp_path, capsys):
     assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0
     html = (tmp_path / "r.html").read_text()
     assert "test log p(x_o)" in html and "observed cells" in html
+
+
+def _numbers(path, rows: int, columns: int, header: str | None = None):
+    x = np.random.default_rng(1).normal(size=(rows, columns))
+    names = header or ",".join(f"g{j}" for j in range(columns))
+    path.write_text(names + "\n" + "\n".join(",".join(f"{v:.3f}" for v in r) for r in x) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns", "argv", "message"),
+    [
+        (20, 1, ["--latent-dim", "1"], r"^\S+one\.csv has 1 feature column \('g0'\); PPCA needs 2"),
+        (
+            20,
+            3,
+            ["--latent-dim", "1", "--drop-columns", "g1,g2"],
+            r"has 1 feature column \('g0'\) after --drop-columns; PPCA needs 2 or more",
+        ),
+        (20, 3, ["--latent-dim", "3"], r"--latent-dim 3: \S+ has 3 columns .* from 1 to 2$"),
+        (
+            120,
+            300,
+            ["--latent-dim", "150"],
+            r"--latent-dim 150: the train split of \S+ has 96 of its 120 rows \(80%\), which span "
+            r"at most 95 directions .*; choose --latent-dim at most 94, or fit a file with more",
+        ),
+    ],
+    ids=["one-column", "one-column-after-drops", "latent-as-columns", "latent-past-rows"],
+)
+def test_what_ppca_cannot_fit_is_said_of_the_file(tmp_path, capsys, rows, columns, argv, message):
+    """fit ppca said scikit-learn's 'X has n_features=1' and 'X has 96 rows, ... fit at least
+    152 rows' (eval8 item 4, userC): the file, its columns or its train split of its rows, and
+    the --latent-dim that fits."""
+    data = _numbers(tmp_path / ("one.csv" if columns == 1 else "t.csv"), rows, columns)
+    capsys.readouterr()
+    assert main(["fit", "ppca", "--data", str(data), *argv, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "X has" not in err and "n_features" not in err, err
+    assert re.search(message, err.removeprefix("torchlvm: error: ").strip()), err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_test_split_of_few_rows_is_said_once(tmp_path, recwarn):
+    """A 12-row table is split 10/1/1, and fit printed 'test log p(x)' of ONE row with no word
+    (userC): one warning says how many rows the number is the mean of."""
+    data = _numbers(tmp_path / "small.csv", 12, 3)
+    argv = ["fit", "ppca", "--latent-dim", "1", "--data"]
+    assert main([*argv, str(data), "--out", str(tmp_path / "r")]) == 0
+    (said,) = [str(w.message) for w in recwarn]
+    assert "has 12 rows, and its test split 1 of them" in said and "mean of 1 row," in said
+    recwarn.clear()
+    assert (
+        main([*argv, str(_numbers(tmp_path / "big.csv", 200, 3)), "--out", str(tmp_path / "b")])
+        == 0
+    )
+    assert not [str(w.message) for w in recwarn]

@@ -55,6 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm.data import load_dataset
+    from torchlvm.data.csv_once import parsed_once
     from torchlvm.models.ppca import PPCA
     from torchlvm.run import check_new_target, staged_run
     from torchlvm.run.metrics import merge_metrics
@@ -68,8 +69,13 @@ def run(args: argparse.Namespace) -> int:
         )
     check_new_target(args.out, overwrite=args.overwrite, resumable=False)  # before reading
     options = _tables.load_options(args)
-    train = load_dataset(args.data, "train", data_dir=args.data_dir, seed=args.seed, **options)
-    test = load_dataset(args.data, "test", data_dir=args.data_dir, seed=args.seed, **options)
+    with parsed_once():  # a table's file is read once for its three splits
+        train, val, test = (
+            load_dataset(args.data, split, data_dir=args.data_dir, seed=args.seed, **options)
+            for split in ("train", "val", "test")
+        )
+    _check_sizes(train, len(train) + len(val) + len(test), args)
+    _warn_few(test, len(train) + len(val) + len(test))
     model = PPCA(
         latent_dim=args.latent_dim, method=args.method, max_iter=args.max_iter, seed=args.seed
     )
@@ -132,6 +138,70 @@ def _print(metrics: dict, model, train, args: argparse.Namespace) -> None:
         line = f"  {split:<5} {quantity}: {value:.3f} {per} ({how}{units})"
         print(line + (f", {bits:.4f} bits/dim" if split == "test" and bits is not None else ""))
     print(f"  noise variance σ²: {model.noise_variance_:.4g}")
+
+
+FEW_TEST_ROWS = 10
+"""Below this many test rows, fit's test log p(x) is said to be of few rows."""
+
+
+def _check_sizes(train, rows: int, args: argparse.Namespace) -> None:
+    """Refuse, in the file's words, what PPCA cannot fit (the rules are the model's:
+    :func:`~torchlvm.models.ppca_fit.check_rows`): one feature column, ``--latent-dim`` not
+    below the number of columns, or not below the train split's rows less one.
+
+    Raises:
+        DataError, ConfigError: naming the file, its columns or its train split, and the fix.
+    """
+    from torchlvm.errors import DataError
+    from torchlvm.models.ppca_fit import check_rows
+
+    name, D, K, N = train.name, train.dim, args.latent_dim, len(train)
+    columns = "columns" if train.is_table else "values per example"
+    named = f" ({', '.join(map(repr, train.columns))})" if train.columns and D < 6 else ""
+    if D == 1:
+        raise DataError(
+            f"{name} has 1 feature column{named}{_after_options(args)}; PPCA needs 2 or more "
+            "(its latent dimensions must be fewer than the columns, to leave one for the "
+            "noise): fit a table with more numeric columns"
+        )
+    if K >= D:
+        raise ConfigError(
+            f"--latent-dim {K}: {name} has {D} {columns}{named}, and PPCA's latent dimensions "
+            f"must be fewer, to leave some for the noise; choose --latent-dim from 1 to {D - 1}"
+        )
+    try:
+        check_rows(N, K)
+    except DataError:
+        fix = f"choose --latent-dim at most {N - 2}, or " if N > 2 else ""
+        raise DataError(
+            f"--latent-dim {K}: the train split of {name} has {N} of its {rows} rows "
+            f"({100 * N / rows:.0f}%), which span at most {N - 1} directions around their "
+            f"mean, leaving no variance for the noise; {fix}fit a file with more rows"
+        ) from None
+
+
+def _after_options(args: argparse.Namespace) -> str:
+    """`` after --drop-columns and --label-column`` where they were given."""
+    flags = ("--drop-columns", "--label-column")
+    given = [flag for flag in flags if getattr(args, flag[2:].replace("-", "_"), None)]
+    return f" after {' and '.join(given)}" if given else ""
+
+
+def _warn_few(test, rows: int) -> None:
+    """Warn once where the test split holds so few rows that its log p(x) says little."""
+    import warnings
+
+    from torchlvm.evaluation.records import example_noun
+
+    n, noun = len(test), example_noun(test.is_table)
+    if n >= FEW_TEST_ROWS:
+        return
+    warnings.warn(
+        f"{test.name} has {rows} {noun}s, and its test split {n} of them: fit's test log "
+        f"p(x) is the mean of {n} {noun}{'' if n == 1 else 's'}, which another split could "
+        "move far; fit a file with more rows for a number that says how well PPCA fits",
+        stacklevel=2,
+    )
 
 
 def _em_report(model, train, args):
