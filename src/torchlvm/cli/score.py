@@ -25,7 +25,7 @@ import argparse
 
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, open_run
-from torchlvm.cli._progress import add_progress_options, show_progress
+from torchlvm.cli._progress import add_progress_options, progress_printer, show_progress
 from torchlvm.cli._tables import add_encoding, fit_ppca_command, train_vae_command
 from torchlvm.errors import ConfigError
 
@@ -144,34 +144,28 @@ def _scored(model, x, jacobian, args: argparse.Namespace):
     and each row's missingness pattern (:func:`~torchlvm.cli._score_write.patterns`); an
     importance-sampled score of more than one batch of rows prints the expected time of the
     rest from the first batch's before it (Fashion-MNIST's 70,000 images at 1,000 samples take
-    hours on a CPU)."""
+    hours on a CPU), and re-states it from its own batches after 10 s, where the bars go
+    (:class:`~torchlvm.evaluation.timing.RowsPace`)."""
     import sys
-    import time
 
     import torch
     from tqdm.auto import tqdm
 
     from torchlvm.cli._score_write import patterns
-    from torchlvm.evaluation.timing import duration
+    from torchlvm.evaluation.timing import RowsPace
     from torchlvm.inference.row_scores import ROWS, score_rows
 
-    start, bar = time.perf_counter(), None
+    bar, shown = None, show_progress(args)
+    pace = RowsPace(len(x), args.samples, progress_printer(shown))
 
     def advance(rows: int) -> None:  # after each batch of importance-sampled rows
         nonlocal bar
+        pace(rows)  # (the expected time of the rest after the first; re-stated after 10 s)
         if bar is not None:
             bar.update(rows)
             return
-        took, rest = time.perf_counter() - start, len(x) - rows
-        if rest:
-            print(
-                f"expected time of the importance sampling: {duration(took * rest / rows)} more "
-                f"for {rest:,} rows ({args.samples} samples each; the first {rows} rows took "
-                f"{took:.1f} s)",
-                flush=True,
-            )
         bar = tqdm(total=len(x), initial=rows, desc="score", unit="row", leave=False,
-                   disable=not show_progress(args) or not rest, file=sys.stderr)  # fmt: skip
+                   disable=not shown or rows == len(x), file=sys.stderr)  # fmt: skip
 
     parts = []
     try:
