@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from torchlvm.data import binarize, load_dataset
+from torchlvm.data.binarize import row_draw
 from torchlvm.errors import ConfigError, DataError
 
 INTENSITY = torch.tensor([0.0, 0.2, 0.5, 0.51, 0.9, 1.0])
@@ -203,3 +204,43 @@ def test_wholeness_is_looked_at_until_a_part_is_not_whole(monkeypatch):
 
     parts = [np.array(p).view(Counted) for p in ([0.5, 1.0], [2.0, 3.0], [4.0])]
     assert Values.summed(parts) == (0, 5, 0.5, 4.0, False) and rounded == [2]
+
+
+def test_a_rows_fixed_draw_is_its_own_alone_in_any_order_and_streamed(tmp_path):
+    """review7: a split in memory was drawn as one tensor from one generator, so row i's 0s and
+    1s depended on the rows before it, while a streamed file drew each 256-row block by its
+    position: `score` of one test image, of the test rows in another order, or of the file
+    streamed scored other 0s and 1s than `evaluate`. Each row's draw is now its own."""
+    from torchlvm.data.dataset import Dataset
+
+    images = load_dataset("digits", "test", binarize="dynamic")
+    whole = images.fixed_binarized(3)  # (N, D)
+    assert set(whole.unique().tolist()) == {0.0, 1.0}
+    i = 123
+    alone = Dataset(images.x[i : i + 1], None, "one", "all", images.shape, None, None, "dynamic")
+    assert torch.equal(alone.fixed_binarized(3)[0], whole[i])
+    order = torch.randperm(len(images.x), generator=torch.Generator().manual_seed(0))
+    shuffled = Dataset(images.x[order], None, "s", "all", images.shape, None, None, "dynamic")
+    assert torch.equal(shuffled.fixed_binarized(3), whole[order])
+    path = tmp_path / "test.npy"
+    np.save(path, images.x.numpy()[::-1].copy())  # the rows reversed, in a file
+    streamed = load_dataset(str(path), "all", mmap=True, binarize="dynamic").fixed_binarized(3)
+    n = len(images.x)
+    assert torch.equal(streamed[torch.arange(n)], whole.flip(0))
+    assert torch.equal(streamed[torch.tensor([n - 1 - i])][0], whole[i])  # read alone
+    assert not torch.equal(images.fixed_binarized(4), whole)  # the seed draws anew
+
+
+def test_a_rows_fixed_draw_is_bernoulli_of_its_intensities():
+    """P(1) = x for each pixel, independently across rows, columns and seeds: distinct rows of
+    intensity 0.3 (one pixel apart) draw 30 % ones; 0 and 1 stay 0 and 1."""
+    x = torch.full((4000, 50), 0.3)
+    x[:, 0] = torch.arange(4000) / 4000  # (distinct rows)
+    drawn = row_draw(x, 0)[:, 1:]
+    assert abs(drawn.mean().item() - 0.3) < 0.005  # 196,000 draws: sd 0.001
+    neighbours = (drawn[:, 1:] * drawn[:, :-1]).mean().item()  # P(both 1) = 0.09 if independent
+    assert abs(neighbours - 0.09) < 0.005
+    same = (row_draw(x, 1)[:, 1:] == drawn).float().mean().item()
+    assert abs(same - (0.3**2 + 0.7**2)) < 0.01  # another seed: an independent draw
+    ends = row_draw(torch.tensor([[0.0, 1.0, -0.0, 1.0]], dtype=torch.float64), 5)
+    assert ends.dtype == torch.float64 and ends.tolist() == [[0.0, 1.0, 0.0, 1.0]]

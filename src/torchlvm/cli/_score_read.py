@@ -100,12 +100,11 @@ def streamed(run_: Any, data: str) -> bool:
 
 
 def drawn(dataset: Any, protocol: str, seed: int) -> Any:
-    """The file's grey levels as a binarizing run sees them: under ``"dynamic"`` one seeded
-    Bernoulli draw of the whole file (the draw a dataset by name gets in memory: a row's 0s and
-    1s depend on the rows before it, so they are the draw ``evaluate`` makes only of the same
-    rows in the same order), under ``"threshold"`` each pixel above 1/2; a missing (NaN) pixel
-    stays missing. A streamed file takes each row's own draw, a block of rows at a time
-    (:meth:`~torchlvm.data.memmap.MemmapDataset.fixed_binarized`)."""
+    """The file's grey levels as a binarizing run sees them: under ``"dynamic"`` each row's own
+    seeded Bernoulli draw (:func:`~torchlvm.data.binarize.row_draw`: the draw ``evaluate``
+    makes of the same row, in memory or streamed, whatever rows come with it), under
+    ``"threshold"`` each pixel above 1/2; a missing (NaN) pixel stays missing (the row's draw is
+    that of the row with 0 there)."""
     import torch
 
     from torchlvm.data.binarize import binarize
@@ -115,6 +114,5 @@ def drawn(dataset: Any, protocol: str, seed: int) -> Any:
         return dataset.with_protocol(protocol).fixed_binarized(seed)
     x = dataset.x
     missing = torch.isnan(x)
-    generator = torch.Generator().manual_seed(seed)
-    drawn_ = binarize(torch.where(missing, 0.0, x), protocol, generator=generator)
+    drawn_ = binarize(torch.where(missing, 0.0, x), protocol, seed=seed)
     return torch.where(missing, torch.nan, drawn_)

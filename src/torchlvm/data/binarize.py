@@ -3,7 +3,8 @@
 - ``"none"``: keep grey levels; pair with a likelihood that suits them.
 - ``"dynamic"``: each pixel is redrawn as Bernoulli(intensity) on every pass over the data, the
   protocol of the IWAE paper (Burda, Grosse and Salakhutdinov, "Importance Weighted
-  Autoencoders", ICLR 2016, section 5.1). Evaluation uses one fixed, seeded draw.
+  Autoencoders", ICLR 2016, section 5.1). Evaluation uses one fixed, seeded draw of each row,
+  :func:`row_draw`, keyed by the row's values: the same 0s and 1s whatever rows come with it.
 - ``"threshold"``: ``x > 0.5``, applied once at load.
 """
 
@@ -164,13 +165,21 @@ def _back(low: float, high: float) -> str:
     return f"x * {1 / (high - low):.4g} + {-low / (high - low):.4g} maps {low:g}..{high:g} onto it"
 
 
-def binarize(x: Tensor, protocol: str, *, generator: torch.Generator | None = None) -> Tensor:
+def binarize(
+    x: Tensor,
+    protocol: str,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> Tensor:
     """Apply a binarization protocol to intensities ``x``.
 
     Args:
         x: Tensor of any shape, values in [0, 1] for ``"dynamic"`` and ``"threshold"``.
         protocol: ``"none"``, ``"dynamic"`` or ``"threshold"``.
         generator: Random source of the ``"dynamic"`` draw.
+        seed: Instead of ``generator``, the fixed draw evaluation makes of rows ``x`` ``(N, D)``:
+            each row's own (:func:`row_draw`).
 
     Returns:
         Tensor shaped and typed like ``x``: ``x`` itself for ``"none"``, values in {0, 1}
@@ -197,4 +206,55 @@ def binarize(x: Tensor, protocol: str, *, generator: torch.Generator | None = No
     check_intensities(x, protocol)
     if protocol == "threshold":
         return (x > 0.5).to(x.dtype)
+    if seed is not None:
+        return row_draw(x, seed)
     return torch.bernoulli(x, generator=generator)
+
+
+DRAW_ROWS = 1024
+"""Rows :func:`row_draw` draws at a time (its uint64 temporaries: ~8 bytes per value each)."""
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def row_draw(x: Tensor, seed: int) -> Tensor:
+    """One seeded Bernoulli draw of each row of intensities ``x`` ``(N, D)`` in [0, 1], keyed
+    by the row's own values and ``seed``: a row gets the same 0s and 1s alone, among other rows,
+    in any order, in any batch, in memory or streamed from a file. (A draw of the whole tensor
+    from one generator gave row i 0s and 1s that depended on the rows before it, so ``score`` of
+    one image, or of the test rows in another order, scored another draw than ``evaluate``.)
+
+    Pixel j of a row is 1 where u < x, u ~ U[0, 1) a counter-based hash (SplitMix64's
+    finalizer, Steele, Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA
+    2014) of (seed, the row's float32 values, j), 53 bits of it: P(1) = x as in
+    ``torch.bernoulli``. Identical rows get identical draws.
+
+    Returns:
+        ``(N, D)`` tensor of 0s and 1s with the dtype of ``x``.
+    """
+    values = x.detach().to("cpu", torch.float32).numpy()
+    key = _mix(np.full(1, seed % 2**64, dtype=np.uint64))
+    out = np.empty(values.shape, dtype=bool)
+    for start in range(0, len(values), DRAW_ROWS):
+        block = values[start : start + DRAW_ROWS] + np.float32(0.0)  # (B, D); -0.0 -> 0.0
+        out[start : start + DRAW_ROWS] = _uniforms(block, key) < block
+    return torch.from_numpy(out).to(x.dtype)
+
+
+def _uniforms(block: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """U[0, 1) ``(B, D)`` for float32 rows ``block`` ``(B, D)``: a function of ``key`` (1,),
+    each row's values and the column alone."""
+    columns = np.arange(block.shape[1], dtype=np.uint64) * _GOLDEN  # (D,)
+    with np.errstate(over="ignore"):  # (uint64 arithmetic wraps, as the hash means it to)
+        bits = block.view(np.uint32).astype(np.uint64)  # (B, D) the values' own bits
+        row = _mix(bits + columns).sum(axis=1, dtype=np.uint64)  # (B,) the row's key
+        row = _mix(row ^ key)  # (B,)
+        return (_mix(row[:, None] + columns) >> np.uint64(11)) * 2.0**-53  # (B, D)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's finalizer of uint64 ``z``: each bit of the result depends on every bit of
+    ``z``."""
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from torchlvm._checks import check_choice, check_positive_int
-from torchlvm.data.binarize import PROTOCOLS, check_intensities
+from torchlvm.data.binarize import PROTOCOLS, check_intensities, row_draw
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_form import NumberForm
 from torchlvm.data.standardize import Standardizer
@@ -184,8 +184,9 @@ class Dataset:
             yield xb, yb
 
     def fixed_binarized(self, seed: int = 0) -> Tensor:
-        """The data as evaluation sees it: one seeded Bernoulli draw of ``x`` under the
-        ``"dynamic"`` protocol, ``x`` itself otherwise.
+        """The data as evaluation sees it: one seeded Bernoulli draw of each row of ``x`` under
+        the ``"dynamic"`` protocol (:func:`~torchlvm.data.binarize.row_draw`: a row's own, the
+        same whatever rows come with it and streamed from a file), ``x`` itself otherwise.
 
         Args:
             seed: Seed of the single draw; the same seed gives the same tensor.
@@ -200,5 +201,4 @@ class Dataset:
             raise ConfigError(f"seed must be an integer, got {seed!r}")
         if self.binarize != "dynamic":
             return self.x
-        generator = torch.Generator().manual_seed(seed)
-        return torch.bernoulli(self.x, generator=generator)
+        return row_draw(self.x, seed)

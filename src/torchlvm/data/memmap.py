@@ -32,8 +32,9 @@ Splits are the seeded 80/10/10 row sets of :mod:`torchlvm.data.files`, kept as i
 bytes per row), never as copies.
 
 Protocols, applied per batch: ``"threshold"`` (x > 0.5), ``"dynamic"`` (a fresh Bernoulli draw per
-training batch, as for in-memory data); :meth:`MemmapDataset.fixed_binarized` gives one seeded
-draw per row, made block by block of 256 rows so that it does not depend on how rows are batched.
+training batch, as for in-memory data); :meth:`MemmapDataset.fixed_binarized` gives each row's
+one seeded draw (:func:`~torchlvm.data.binarize.row_draw`, as in memory), whatever batch it is
+read in.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ import torch
 from torch import Tensor
 
 from torchlvm.data import csv_once, pixels
-from torchlvm.data.binarize import Values, check_values
+from torchlvm.data.binarize import Values, check_values, row_draw
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.memmap_values import (
     all_finite,
@@ -62,10 +63,9 @@ from torchlvm.data.npy_layout import NpyLayout, read_layout
 from torchlvm.data.splits import PART_NAMES, empty_split, split_indices
 from torchlvm.errors import ConfigError, DataError
 
-__all__ = ["MemmapDataset", "MemmapRows", "NpyLayout", "drawn_rows", "load_memmap", "read_layout"]
+__all__ = ["MemmapDataset", "MemmapRows", "NpyLayout", "load_memmap", "read_layout"]
 
 FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)  # as torchlvm.data.files
-DRAW_BLOCK = 256  # rows per seeded block of fixed_binarized
 _SCAN_BYTES = 8 * 2**20  # bytes of rows read at a time by the whole-file checks
 _PAGE = 4096  # bytes the kernel reads for a row at least (a row spans one page more on average)
 
@@ -144,7 +144,7 @@ class MemmapRows:
         if self.threshold:
             x = (x > 0.5).to(torch.float32)
         if self.draw_seed is not None:
-            x = drawn_rows(x, pos, self.draw_seed)
+            x = row_draw(x, self.draw_seed)
         return x[0] if single else x
 
     def column_mean(self) -> Tensor:
@@ -277,25 +277,6 @@ def _preadv(fd: int, view: memoryview, offset: int) -> int:
             break
         done += more
     return done
-
-
-def drawn_rows(x: Tensor, positions: np.ndarray, seed: int) -> Tensor:
-    """One seeded Bernoulli draw of the grey rows ``x`` ``(B, D)`` that sit at ``positions``
-    ``(B,)`` of their split: each row's own draw, whatever rows come with it."""
-    return (_block_uniforms(seed, positions, x.shape[1]) < x).to(torch.float32)
-
-
-def _block_uniforms(seed: int, positions: np.ndarray, dim: int) -> Tensor:
-    """U[0, 1) numbers for rows at ``positions``: row p takes row p mod 256 of the ``(256, D)``
-    draw of block p // 256 seeded by (seed, block), whatever batch it comes in."""
-    out = torch.empty(len(positions), dim)
-    blocks = positions // DRAW_BLOCK
-    for b in np.unique(blocks):
-        generator = torch.Generator().manual_seed((seed * 1_000_003 + int(b) + 1) % 2**63)
-        block = torch.rand(DRAW_BLOCK, dim, generator=generator)
-        where = np.nonzero(blocks == b)[0]
-        out[torch.from_numpy(where)] = block[torch.from_numpy(positions[where] % DRAW_BLOCK)]
-    return out
 
 
 def file_values(path: Path, layout: NpyLayout, *, learn: bool = True) -> Values | None:

@@ -5,8 +5,8 @@ A split streamed from a ``.npy`` file (:class:`~torchlvm.data.memmap.MemmapDatas
 run trained with ``--mmap`` reads) is not read whole: :func:`evaluated_rows` reads only the
 rows that will be scored, so evaluating a file larger than memory holds n rows, not the split.
 Their values are those of the split in memory; under ``"dynamic"`` binarization their one
-seeded Bernoulli draw is the file's per-row draw, the same for a row whatever ``n`` scores it,
-and not the draw of the split in memory (which draws the whole split as one tensor).
+seeded Bernoulli draw is each row's own (:func:`~torchlvm.data.binarize.row_draw`), the same
+for a row whatever ``n`` scores it, streamed or in memory.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import torch
 from torch import Tensor
 
 from torchlvm import _memory
+from torchlvm.data.binarize import row_draw
 from torchlvm.data.dataset import Dataset
-from torchlvm.data.memmap import MemmapDataset, drawn_rows
+from torchlvm.data.memmap import MemmapDataset
 
 
 def subsample_index(length: int, n: int | None, seed: int) -> Tensor | None:
@@ -57,18 +58,16 @@ def evaluated_rows(dataset: Any, n: int | None, seed: int) -> Any:
     return _RowsRead(
         x=x, y=None, name=dataset.name, split=dataset.split, shape=tuple(dataset.shape),
         num_classes=None, class_names=None, binarize=dataset.binarize,
-        drawn=drawn_rows(x, rows, seed) if dataset.binarize == "dynamic" else None,
+        drawn=row_draw(x, seed) if dataset.binarize == "dynamic" else None,
         drawn_seed=seed,
     )  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
 class _RowsRead(Dataset):
-    """Rows read from a streamed split with, under ``"dynamic"``, the file's own draw of each row
-    (:func:`~torchlvm.data.memmap.drawn_rows`, as :meth:`MemmapDataset.fixed_binarized` reads
-    them: one seeded draw per row, whichever rows are read with it), so a row scored at any
-    ``n`` has the same 0s and 1s. (A split in memory draws its rows as one tensor: the same rows
-    are drawn otherwise there.)"""
+    """Rows read from a streamed split with, under ``"dynamic"``, their draw made once
+    (:func:`~torchlvm.data.binarize.row_draw`, each row's own, as
+    :meth:`MemmapDataset.fixed_binarized` reads them)."""
 
     drawn: Tensor | None = None
     drawn_seed: int = 0
