@@ -194,3 +194,31 @@ def test_a_headerless_files_dropped_column_is_named_by_its_flag(tmp_path, capsys
     lines = out.read_text().splitlines()
     assert lines[0] == "row,line,--drop-columns 0,column 1,column 2,column 3"
     assert lines[1].startswith("1,1,id0,") and lines[-1].startswith("40,40,id39,")
+
+
+def test_a_wide_tables_rmse_lines_are_the_largest_said_so(tmp_path, capsys):
+    """reconstruct printed one RMSE line per column: 64 for digits written as rows, 784 for
+    Fashion-MNIST. Of more than 20 columns it prints the 20 largest, largest first, saying so
+    and giving the mean over all; each is the column's RMSE between file and written rows."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(80, 3)) @ rng.normal(size=(3, 30)) + rng.normal(size=(80, 30)) * 0.3
+    path = tmp_path / "wide.csv"
+    names = [f"g{j}" for j in range(30)]
+    path.write_text(
+        ",".join(names) + "\n" + "".join(",".join(map(repr, r)) + "\n" for r in x.tolist())
+    )
+    run, out = tmp_path / "ppca", tmp_path / "r.csv"
+    argv = ["fit", "ppca", "--data", str(path), "--latent-dim", "2", "--out", str(run)]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    assert cli.main(["reconstruct", str(run), "--data", str(path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    head = next(i for i, line in enumerate(printed) if "RMSE per feature" in line)
+    assert ", the 20 largest of 30 columns (mean over all: " in printed[head]
+    shown = [line.strip().split(": ") for line in printed[head + 1 : head + 21]]
+    written = np.loadtxt(out, delimiter=",", skiprows=1)[:, 2:]
+    rmse = np.sqrt(((written - x) ** 2).mean(0))
+    top = np.argsort(-rmse)[:20]
+    assert [name for name, _ in shown] == [names[j] for j in top]
+    np.testing.assert_allclose([float(v) for _, v in shown], rmse[top], rtol=2e-3)
+    assert printed[head + 21].startswith("wrote ")
