@@ -273,3 +273,75 @@ def test_arrays_and_a_figure_are_written_all_or_none(tmp_path: Path, monkeypatch
         write_npy({npy: np.zeros(3)}, figures={png: matplotlib.figure.Figure()})
     assert caught.value.filename == str(png)
     assert list(tmp_path.iterdir()) == []
+
+
+def _table(path: Path) -> Path:
+    x = np.random.default_rng(0).normal(size=(60, 3))
+    y = np.arange(60) % 2
+    rows = [",".join([*(f"{v:.4f}" for v in r), str(c)]) for r, c in zip(x, y, strict=True)]
+    path.write_text("a,b,c,kind\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """A table VAE and CVAE trained on one file: (vae, cvae, the file)."""
+    from torchlvm.cli import main
+
+    folder = tmp_path_factory.mktemp("kept")
+    data = _table(folder / "train.csv")
+    tiny = ["--data", str(data), "--latent-dim", "1", "--hidden", "4", "--epochs", "1", "--quiet"]
+    assert main(["train", "vae", *tiny, "--drop-columns", "kind", "--out", str(folder / "v")]) == 0
+    assert main(["train", "cvae", *tiny, "--label-column", "kind", "--out", str(folder / "c")]) == 0
+    return folder / "v", folder / "c", data
+
+
+WRITERS = {  # every command that loads a run and writes a file the user names
+    "sample": lambda v, c, other: ["sample", v],
+    "encode": lambda v, c, other: ["encode", v],
+    "reconstruct": lambda v, c, other: ["reconstruct", v],
+    "transfer": lambda v, c, other: ["transfer", c, "--from", "0", "--to", "1"],
+    "score": lambda v, c, other: ["score", v, "--data", other],
+    "impute": lambda v, c, other: ["impute", v, "--data", other],
+}
+
+
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_no_output_replaces_the_file_the_run_was_trained_on(trained, tmp_path, capsys, name):
+    """`sample RUN --out <the run's own training CSV> --overwrite` replaced a 500-row table with
+    3 sampled rows, and the run could not be used again (userC); so did score, encode,
+    reconstruct and transfer. Every command refuses it in one line, even with --overwrite, and
+    the file's bytes stay (named by another spelling of its path too)."""
+    from torchlvm.cli import main
+
+    vae, cvae, data = trained
+    other = tmp_path / "other.csv"
+    other.write_bytes(data.read_bytes())
+    before = data.read_bytes()
+    argv = [str(w) for w in WRITERS[name](vae, cvae, other)]
+    spelled = data.parent / ".." / data.parent.name / data.name
+    argv += ["--out", str(spelled)]
+    capsys.readouterr()
+    assert main([*argv, "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the data file the run in" in err, err
+    assert "was trained on, which no command's output replaces (even with --overwrite)" in err
+    assert data.read_bytes() == before
+
+
+def test_every_command_that_writes_a_named_file_from_a_run_is_checked():
+    """A command added later that takes a run and --out is added to WRITERS above."""
+    import argparse
+
+    from torchlvm.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    takes = set()
+    for name, sub in commands.choices.items():
+        options = sub._option_string_actions
+        positional = [a.dest for a in sub._actions if not a.option_strings]
+        runs = any(dest in ("run", "run_dir", "dir", "dirs") for dest in positional)
+        if runs and "--out" in options and "--overwrite" in options:
+            takes.add(name)
+    assert "sample" in takes and takes <= {*WRITERS, "gaps", "report"}, takes

@@ -181,7 +181,19 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
         raise _with_republish(err, folder) from None
     record = read_config(folder)
     data = record.get("data") if isinstance(record, dict) else None
+    _keep_data(folder, data)
     return Run(folder, model, str(record["model_type"]), dict(data or {}))
+
+
+def _keep_data(folder: Path, data: Any) -> None:
+    """Keep the run's data file from every output of this process
+    (:func:`~torchlvm.run.outputs.keep`)."""
+    from torchlvm.data.registry import is_file_name
+    from torchlvm.run.outputs import keep
+
+    name = data.get("name") if isinstance(data, dict) else None
+    if isinstance(name, str) and is_file_name(name):
+        keep(name, f"the data file the run in {folder} was trained on")
 
 
 def repointed(run: Run, data: str | None) -> Run:
@@ -192,7 +204,9 @@ def repointed(run: Run, data: str | None) -> Run:
     from torchlvm.data.fingerprint import check_present, repoint
 
     if data is not None:
-        return replace(run, data=repoint(run.data, data, run.folder))
+        run = replace(run, data=repoint(run.data, data, run.folder))
+        _keep_data(run.folder, run.data)  # (the file it moved to: the run's data now)
+        return run
     check_present(run.data, run.folder)
     return run
 

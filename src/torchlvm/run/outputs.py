@@ -8,6 +8,7 @@ default output, a report it wrote) or the user passed ``--overwrite``; and never
 - :func:`output_file`: the file a command is about to write, refused if it has the wrong suffix,
   is a folder or lies inside a file, is a run's own file, or already exists and the user did not
   pass ``--overwrite``.
+- :func:`keep`: a file no output replaces (the data file of a run a command loaded).
 - :func:`run_file_of`: the run whose own file a path is.
 - :func:`torchlvm_figure`: whether a file in a run's ``figures/`` is one torchlvm drew (then
   ``evaluate``, ``sample``, ``reconstruct``, ``gaps``... redraw it freely; any other file there
@@ -55,6 +56,26 @@ RUN_OWN_FILES: frozenset[str] = frozenset(
     }
 )
 """The files of a run folder that no output option may name (``checkpoints/*`` too)."""
+
+
+_KEPT: dict[str, str] = {}
+"""Files this process reads and no output may replace, even with ``--overwrite`` (the data file
+of a run it loaded: :func:`keep`), each with what it is."""
+
+
+def keep(path: str | os.PathLike[str] | None, what: str) -> None:
+    """Mark ``path`` (when it is a file) as one that :func:`output_file` refuses to replace, even
+    with ``--overwrite``: ``what`` it is, for the message (``the data file the run in R was
+    trained on``). :func:`~torchlvm.run.loaded.load_run` keeps the data file of each run it
+    loads, so that no command that loads a run writes over the file it was trained on (a
+    ``sample --out`` naming it left 3 rows of a 500-row table, and the run unusable)."""
+    if path is not None and os.path.isfile(path):
+        _KEPT[os.path.abspath(path)] = what
+
+
+def _kept_as(out: Path) -> str | None:
+    """What ``out`` is, where it is one of the kept files (:func:`keep`), else None."""
+    return next((what for kept, what in _KEPT.items() if _same_file(out, kept)), None)
 
 
 def run_file_of(path: str | os.PathLike[str]) -> Path | None:
@@ -142,9 +163,9 @@ def output_file(
 
     Raises:
         ConfigError: if the name does not end in ``suffix``.
-        RunDirectoryError: if it is a run's own file or the file the command reads (even with
-            ``overwrite``), a folder, inside a file, or an existing file that is not ours and
-            ``overwrite`` is not True.
+        RunDirectoryError: if it is a run's own file, the file the command reads or the data
+            file of a run the command loaded (even with ``overwrite``), a folder, inside a file,
+            or an existing file that is not ours and ``overwrite`` is not True.
     """
     out = default if path is None else Path(path)
     named = str(out) if path is None else f"{flag} {out}"  # (what the user typed, if they did)
@@ -180,7 +201,7 @@ def output_file(
 
 def _check_not_kept(out: Path, named: str, flag: str, reads: str | os.PathLike[str] | None) -> None:
     """Refuse ``out`` where it is a file no option replaces, even with ``--overwrite``: a run's
-    own file, or the ``--data`` file the command reads."""
+    own file, the ``--data`` file the command reads, or a run's data file (:func:`keep`)."""
     run = run_file_of(out)
     if run is not None:
         raise RunDirectoryError(
@@ -191,6 +212,11 @@ def _check_not_kept(out: Path, named: str, flag: str, reads: str | os.PathLike[s
         raise RunDirectoryError(
             f"{named} is the --data file this command reads, which its output would "
             f"replace (even with --overwrite); choose another {flag}"
+        )
+    if (what := _kept_as(out)) is not None:
+        raise RunDirectoryError(
+            f"{named} is {what}, which no command's output replaces (even with --overwrite); "
+            f"choose another {flag}"
         )
 
 
