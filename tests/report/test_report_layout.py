@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from matplotlib.image import imsave
 
 from torchlvm.report import build_report
@@ -235,3 +236,36 @@ def test_a_table_runs_report_says_once_why_it_has_no_images(make_run, config):
     text = build_report([run]).read_text(encoding="utf-8")
     assert "grey levels" not in text
     assert "none: real values, each feature standardized with the train split&#x27;s mean" in text
+
+
+def test_every_figure_a_command_draws_has_its_caption(make_run, config):
+    """gaps' identity.png and transfer's transfer.png were shown as 'Figure 3. identity.png',
+    the only figures without a sentence (userA, userB)."""
+    figures = {"identity": (0, 0, 1), "transfer": (1, 0, 0)}
+    text = build_report([make_run("shown", config=config, figures=figures)]).read_text("utf-8")
+    assert "log p(x) = ELBO(q) + KL(q ‖ p(z | x)) on PPCA" in text
+    assert "Style transfer: originals (top row)" in text
+    assert not re.search(r"<b>Figure \d+\.</b> (identity|transfer)\.png", text)
+
+
+@pytest.mark.parametrize(
+    ("shape", "said"),
+    [([3, 16, 16], "none: colour levels of each channel"), ([1, 8, 8], "none: grey levels")],
+    ids=["rgb", "grey"],
+)
+def test_a_colour_runs_protocol_is_not_called_grey_levels(make_run, config, shape, said):
+    """An RGB run's header said 'PROTOCOL none: grey levels, not binarized' (userB)."""
+    config["data"].update(shape=shape, binarize="none")
+    text = build_report([make_run("colour", config=config)]).read_text(encoding="utf-8")
+    assert said in text
+
+
+def test_a_fit_run_on_a_table_without_labels_is_not_coloured_by_class():
+    """fit ppca recorded no num_classes, so its table run's scatter was 'coloured by class' in
+    one colour (userA #33); a table's label column tells where the record does not."""
+    from torchlvm.report.run import captions_for
+
+    unlabelled = {"model_type": "ppca", "data": {"table": {"label_column": None}}}
+    assert "coloured by class" not in captions_for(unlabelled)["latent_scatter"]
+    labelled = {"model_type": "ppca", "data": {"table": {"label_column": "kind"}}}
+    assert "coloured by class" in captions_for(labelled)["latent_scatter"]

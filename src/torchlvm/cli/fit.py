@@ -229,6 +229,7 @@ def _data_record(train, options: dict, args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "shape": list(train.shape),
         "num_train": len(train),
+        "num_classes": train.num_classes,  # (None: no labels, and the report says no classes)
         **file_record(train.name),
         **reading_record(train.name),  # how its pixels were read (evaluate checks it)
     }

@@ -30,6 +30,8 @@ PROTOCOLS = {
     "threshold": "pixels binarized once as x > 0.5",
     "none": "grey levels, not binarized",
 }
+#: what protocol ``none`` means for colour images (C > 1 channels): not grey levels
+COLOUR_PROTOCOL = "colour levels of each channel, not binarized"
 #: what protocol ``none`` means for rows of features (a table, flat vectors): not grey levels
 ROWS_PROTOCOL = {
     True: "real values, each feature standardized with the train split's mean and standard "
@@ -143,6 +145,8 @@ def facts(config: Any) -> list[tuple[str, str]]:
             if str(protocol) == "none" and isinstance(shape, list) and len(shape) == 1:
                 standardized = isinstance(lookup(data, "table", "standardize"), dict)
                 meaning = ROWS_PROTOCOL[standardized]
+            elif str(protocol) == "none" and isinstance(shape, list) and len(shape) == 3:
+                meaning = COLOUR_PROTOCOL if shape[0] > 1 else meaning  # (C, H, W): RGB, not grey
             out.append(("protocol", f"{protocol}: {meaning}" if meaning else str(protocol)))
         if data.get("condition") not in (None, "none"):
             out.append(("data condition", format_value(data["condition"])))

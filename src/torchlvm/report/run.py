@@ -72,6 +72,16 @@ FIGURE_CAPTIONS: dict[str, str] = {
         "into the approximation gap log p(x) − ELBO(q*) and the amortization gap "
         "ELBO(q*) − ELBO(q_enc)."
     ),
+    "identity": (
+        "The identity log p(x) = ELBO(q) + KL(q ‖ p(z | x)) on PPCA, nats per example: as a "
+        "Gaussian q is fitted step by step, its ELBO rises to the exact log p(x) (left) while "
+        "its KL to the exact posterior falls toward zero (right)."
+    ),
+    "transfer": (
+        "Style transfer: originals (top row) and each redrawn as another class, with z the "
+        "posterior mean of q(z | x, c) at its own class and the decoder's mean E[x | z, c'] at "
+        "the new class c'."
+    ),
 }
 
 #: the captions of a conditional model's figures (a CVAE: q(z | x, c), p(z | c), p(x | z, c)),
@@ -317,10 +327,19 @@ def captions_for(config: Any) -> dict[str, str]:
     elif isinstance(config, dict) and config.get("model_type") == "ae":
         captions = {**FIGURE_CAPTIONS, **AUTOENCODER_CAPTIONS}
     data = config.get("data") if isinstance(config, dict) else None
-    if isinstance(data, dict) and "num_classes" in data and not data["num_classes"]:
+    if isinstance(data, dict) and not _has_classes(data):
         scatter = captions["latent_scatter"].replace(" coloured by class", "")
         captions = {**captions, "latent_scatter": scatter}
     return captions
+
+
+def _has_classes(data: dict[str, Any]) -> bool:
+    """Whether a run's data has classes to colour its codes by: as its record says (``fit``
+    before it recorded ``num_classes``: a table has them only by its label column)."""
+    if "num_classes" in data:
+        return bool(data["num_classes"])
+    table = data.get("table")
+    return not isinstance(table, dict) or table.get("label_column") is not None
 
 
 def _figure(
