@@ -172,3 +172,50 @@ def test_the_log_px_bar_advances_as_it_runs(settings, expected):
     done = []
     parts[-1].run(parts[-1].units, done.append)
     assert parts[-1].name.startswith("log p(x) by") and done == expected
+
+
+def test_a_fit_still_rising_when_its_steps_end_is_warned_and_recorded(rotated):
+    """gaps gave no sign whether q* had converged (userB): a q* still rising understates the
+    amortization gap. The exact ELBO of PPCA (no Monte Carlo jitter) with a learning rate far
+    too small for the steps rises to the end: a ConvergenceWarning names the rise and the fix,
+    and to_dict records it; a fit that settled records it too, and warns of nothing."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    model, x = rotated
+    with pytest.warns(ConvergenceWarning, match=r"q\*, fitted to each example, was still ") as w:
+        slow = inference_gaps(model, x, family="diagonal", local_steps=40, lr=1e-4)
+    assert len(w) == 1
+    message = str(w[0].message)
+    assert "when its 40 steps ended: its mean ELBO rose " in message
+    assert "give it more steps (--steps; local_steps= in Python) or a larger learning " in message
+    fit = slow.settling["q*"]
+    assert fit.still_rising and fit.rise > 2 * fit.rise_se
+    assert slow.to_dict()["settling"]["q*"]["still_rising"] is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        settled = inference_gaps(model, x, family="diagonal", local_steps=400, lr=0.1)
+    record = settled.to_dict()["settling"]["q*"]
+    assert record["still_rising"] is False and record["steps"] == 400
+    assert abs(record["rise_second_half"]) < 0.1 * record["rise_in_all"]
+    assert inference_gaps(model, x, local_steps=3, lr=0.05).settling["q*"] is None  # too few
+    with warnings.catch_warnings():  # q* starts at the exact posterior: Adam's first steps
+        warnings.simplefilter("error", ConvergenceWarning)  # dip, and it climbs back: no rise
+        assert not inference_gaps(model, x, local_steps=50, lr=0.05).settling["q*"].still_rising
+
+
+def test_settling_reads_the_mean_over_points_against_its_jitter():
+    """Per point a Monte Carlo ELBO jitters by more than the rise: the mean over the points is
+    read, and a rise within twice its standard error is not called a rise."""
+    from torchlvm.inference.settling import settling
+
+    gen = torch.Generator().manual_seed(0)
+    steps, points = 200, 50
+    t = torch.arange(steps + 1, dtype=torch.float64)[:, None]
+    noise = torch.randn(steps + 1, points, generator=gen, dtype=torch.float64)
+    flat = 1.0 - torch.exp(-t / 10) + 0.3 * noise  # settled long before the middle
+    rising = t / steps + 0.3 * noise  # still climbing at the same pace
+    assert not settling(flat).still_rising
+    assert settling(rising).still_rising and settling(rising).rise > 0.4
+    assert settling(0.3 * noise).rise_se > 0

@@ -41,6 +41,7 @@ rotation gives the same p(x) and a correlated posterior: :func:`rotate_latents` 
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -60,6 +61,7 @@ from torchlvm.inference.gaps_parts import (
 )
 from torchlvm.inference.local import Family, fit_local_posterior
 from torchlvm.inference.objectives import elbo
+from torchlvm.inference.settling import Settling, settling
 from torchlvm.models.posteriors import FlowQ
 from torchlvm.protocol import LatentVariableModel
 
@@ -84,6 +86,9 @@ class GapReport:
         best_elbo_stderr, encoder_elbo_stderr: Monte Carlo standard errors (B,) (None: exact).
         flow_elbo, flow_elbo_stderr: ELBO of a flow q fitted per point (B,) and its standard
             error, when asked for (``flow_steps`` coupling transforms).
+        settling: whether the fit of q* (``"q*"``) and of the flow q (``"flow q*"``) had settled
+            when their steps ended (:func:`~torchlvm.inference.settling.settling`; None: fewer
+            than 4 steps).
     """
 
     log_px: Tensor
@@ -104,6 +109,7 @@ class GapReport:
     flow_elbo: Tensor | None = None
     flow_elbo_stderr: Tensor | None = None
     flow_steps: int | None = None
+    settling: dict[str, Settling | None] = field(default_factory=dict)
 
     @property
     def approximation_gap(self) -> Tensor:
@@ -192,6 +198,9 @@ class GapReport:
             "flow_steps": self.flow_steps,
             "mean": self.summary(),
             "mean_ess": None if self.ess is None else self.ess.mean().item(),
+            "settling": {
+                name: None if fit is None else fit.to_dict() for name, fit in self.settling.items()
+            },
             "per_example": per,
         }
 
@@ -334,7 +343,9 @@ def inference_gaps(
                     continue
                 advance(part.name, 0)
                 part.run(part.units, lambda n, name=part.name: (bar.update(n), advance(name, n)))
-    return _report(model, settings, state)
+    report = _report(model, settings, state)
+    warn_unsettled(report)
+    return report
 
 
 def _report(model: LatentVariableModel, s: GapSettings, state: dict[str, Any]) -> GapReport:
@@ -368,7 +379,31 @@ def _report(model: LatentVariableModel, s: GapSettings, state: dict[str, Any]) -
         flow_elbo=None if flow is None else flow[0],
         flow_elbo_stderr=None if flow is None else flow[1],
         flow_steps=s.flow_steps,
+        settling={
+            name: settling(state[f"history:{key}"])
+            for key, name in (("best", "q*"), ("flow", "flow q*"))
+            if f"history:{key}" in state
+        },
     )
+
+
+def warn_unsettled(report: GapReport) -> None:
+    """Warn (scikit-learn's ``ConvergenceWarning``) for each per-point fit of ``report`` that
+    was still rising when its steps ended, with how much it rose and the fix."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    for name, fit in report.settling.items():
+        if fit is None or not fit.still_rising:
+            continue
+        warnings.warn(
+            f"{name}, fitted to each example, was still rising when its {fit.steps} steps ended: "
+            f"its mean ELBO rose {fit.rise:.3g} ± {fit.rise_se:.2g} nats over the second half "
+            f"({fit.rise / fit.total:.0%} of its rise in all, {fit.total:.3g}), so the "
+            "amortization gap is understated; give it more steps (--steps; local_steps= in "
+            "Python) or a larger learning rate (--lr; lr=)",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
 
 # --------------------------------------------------------------------------- PPCA, exactly

@@ -139,7 +139,7 @@ def gap_parts(
 
     def fit_best(m: int, advance: Advance | None) -> None:
         tick = None if advance is None else (lambda t, q: t and advance(1))  # (t=0: before)
-        state["best"], _ = fit_local_posterior(
+        state["best"], state["history:best"] = fit_local_posterior(
             model, x, c, family=state["family"], steps=m, lr=s.lr, num_samples=s.num_samples,
             init=state["enc"], log_lik_method="analytic" if exact_elbo else "mc",
             schedule="cosine", callback=tick,
@@ -147,7 +147,7 @@ def gap_parts(
 
     def fit_flow(m: int, advance: Advance | None) -> None:
         tick = None if advance is None else (lambda t, q: t and advance(1))
-        state["flow"], _ = fit_local_flow(
+        state["flow"], state["history:flow"] = fit_local_flow(
             model, x, c, init=state["best"], flow_steps=s.flow_steps, steps=m, lr=s.flow_lr,
             num_samples=s.num_samples, callback=tick,
         )  # fmt: skip
