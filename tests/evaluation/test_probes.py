@@ -52,3 +52,35 @@ def test_many_small_classes_are_summarised_in_one_line(labels, seen) -> None:
     with pytest.raises(DataError, match=r"got " + seen) as raised:
         probe_accuracies(features, labels)
     assert len(str(raised.value)) < 200
+
+
+@pytest.mark.parametrize(
+    "split, fix",
+    [
+        (("test", 12), ": the test split has only 12 examples; --split train has more (examples "),
+        (("test", 300), " in the 12 of 300 test examples evaluated; pass --n all"),
+        (("train", 12), ": the train split has only 12 examples"),
+    ],
+    ids=["whole-test-split", "a-subsample", "whole-train-split"],
+)
+def test_too_few_examples_of_a_class_names_a_fix_that_exists(split, fix) -> None:
+    """userC: a 12-row test split was told 'evaluate more examples' when every row of it was
+    evaluated: the note says the split holds no more, and names the split that does; where a
+    subsample was evaluated, --n all."""
+    import torch
+
+    from torchlvm.evaluation.eval_data import EvalData
+    from torchlvm.evaluation.probes import separability_section
+    from torchlvm.evaluation.records import Undefined
+
+    y = torch.tensor([0] * 8 + [1] * 2 + [2] * 2)
+    x = torch.randn(12, 4, generator=torch.Generator().manual_seed(0))
+    data = EvalData(x, x, y, None, None)
+    found = separability_section(x, data, seed=0, pixels=True, split=split)
+    assert isinstance(found, Undefined)
+    assert found.reason.startswith(
+        "5-fold probes need at least 5 examples of each of two or more classes, got 3 classes, "
+        "2 of them with fewer than 5 examples (smallest counts 2, 2, 8)"
+    )
+    assert fix in found.reason
+    assert "evaluate more examples" not in found.reason

@@ -243,8 +243,9 @@ def _full_rows(
     if o.separability:
         with _timed(seconds, "separability"):
             given_label = o.condition.conditional and o.condition.kind == "label"
+            split = (dataset.split, len(dataset))  # (the fix of too few examples of a class)
             out["separability"] = separability_section(
-                means, data, o.seed, o.pixel_reference, given_label
+                means, data, o.seed, o.pixel_reference, given_label, split
             )
     if o.sample_quality:
         with _timed(seconds, "sample_quality"):

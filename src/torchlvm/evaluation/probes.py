@@ -26,13 +26,14 @@ from torchlvm.evaluation.eval_data import EvalData
 from torchlvm.evaluation.records import Probes, Separability, Undefined
 
 NEIGHBOURS = 5
+FOLDS = 5
 
 
 def probe_accuracies(
     features: Tensor | np.ndarray,
     labels: Tensor | np.ndarray,
     *,
-    folds: int = 5,
+    folds: int = FOLDS,
     seed: int = 0,
     max_examples: int = 5000,
 ) -> dict[str, Any]:
@@ -64,13 +65,8 @@ def probe_accuracies(
     if len(y) > max_examples:
         keep = np.sort(rng.choice(len(y), max_examples, replace=False))
         X, y = X[keep], y[keep]
-    counts = np.bincount(y) if len(y) else np.zeros(0, dtype=np.int64)
-    present = counts[counts > 0]  # the classes seen, by count
-    if len(present) < 2 or present.min() < folds:
-        raise DataError(
-            f"{folds}-fold probes need at least {folds} examples of each of two or more classes, "
-            f"got {_classes_seen(present, folds)}; evaluate more examples"
-        )
+    if (few := too_few_classes(y, folds)) is not None:
+        raise DataError(f"{few}; pass more examples")
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     probes = {
         "logistic": make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, C=1.0)),
@@ -96,6 +92,20 @@ def probe_accuracies(
     return out
 
 
+def too_few_classes(labels: Tensor | np.ndarray, folds: int = FOLDS) -> str | None:
+    """Why ``folds``-fold probes cannot run on ``labels`` ``(N,)``, without a fix (the caller
+    knows which exists), or None where they can."""
+    y = np.asarray(labels)
+    counts = np.bincount(y) if len(y) else np.zeros(0, dtype=np.int64)
+    present = counts[counts > 0]  # the classes seen, by count
+    if len(present) >= 2 and present.min() >= folds:
+        return None
+    return (
+        f"{folds}-fold probes need at least {folds} examples of each of two or more classes, "
+        f"got {_classes_seen(present, folds)}"
+    )
+
+
 def _classes_seen(counts: np.ndarray, folds: int, shown: int = 5) -> str:
     """The classes ``counts`` (examples per class seen) in a few words: how many, how many of
     them have fewer than ``folds`` examples, and the ``shown`` smallest counts (a label column
@@ -114,14 +124,35 @@ def _classes_seen(counts: np.ndarray, folds: int, shown: int = 5) -> str:
 
 
 def separability_section(
-    means: Tensor, data: EvalData, seed: int, pixels: bool, given_label: bool = False
+    means: Tensor,
+    data: EvalData,
+    seed: int,
+    pixels: bool,
+    given_label: bool = False,
+    split: tuple[str, int] | None = None,
 ) -> Separability | Undefined:
     """Probe accuracies of the class from the codes. A CVAE's encoder q(z | x, c) is given the
     class itself, so there they measure how much of the class its codes keep (by design with a
     learned prior p(z | c), which places each class apart), not what an unconditional code
-    finds on its own; the note says so."""
+    finds on its own; the note says so. ``split``: (its name, its rows), for the fix of too few
+    examples of a class: more of the split's rows where a subsample was evaluated, else another
+    split (a 12-row test split was told to 'evaluate more examples', which it did not have)."""
     if data.y is None:
         return Undefined("the data has no class labels")
+    if (few := too_few_classes(data.y)) is not None:
+        n = len(data.y)
+        if split is None:
+            return Undefined(f"{few} in the {n} examples evaluated")
+        name, rows = split
+        if n < rows:
+            return Undefined(f"{few} in the {n} of {rows} {name} examples evaluated; pass --n all")
+        whole = f"{few}: the {name} split has only {rows} examples"
+        if name == "train":
+            return Undefined(whole)
+        return Undefined(
+            f"{whole}; --split train has more (examples the model was trained on: the probes' "
+            "accuracy is then not held out)"
+        )
     try:
         latent = Probes.from_json(probe_accuracies(means, data.y, seed=seed))
         reference = None
