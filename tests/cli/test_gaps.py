@@ -370,3 +370,30 @@ def test_a_gaps_killed_inside_its_commit_is_finished_by_the_next_command(
     assert now.keys() == old.keys() and json.loads(now["gaps.json"])["n"] == 12
     assert json.loads(now["gaps.json"])["seed"] == 0  # the killed gaps' set, whole
     assert now["gaps.png"] == staged["gaps.png"] and now["identity.png"] == half["identity.png"]
+
+
+def test_a_table_run_with_missing_cells_measures_its_complete_rows(tmp_path, capsys):
+    """A VAE trained with --allow-missing could not be gapped: 'data holds NaN ...; fill missing
+    cells with torchlvm.inference.imputation.impute_rows(model, x)', a Python call (userA #29).
+    The gaps take the split's complete rows, as evaluate does, and say how many."""
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(100, 3))
+    rows = [[f"{v:.3f}" for v in row] for row in x]
+    for i in range(0, 100, 4):
+        rows[i][i % 3] = ""
+    data = tmp_path / "holes.csv"
+    data.write_text("a,b,c\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    run = tmp_path / "vae"
+    tiny = ["--latent-dim", "1", "--hidden", "4", "--epochs", "1", "--quiet", "--allow-missing"]
+    assert cli.main(["train", "vae", "--data", str(data), *tiny, "--out", str(run)]) == 0
+    capsys.readouterr()
+    fast = ["--n", "3", "--steps", "2", "--k", "5", "--samples", "5", "--elbo-samples", "5"]
+    assert cli.main(["gaps", str(run), *fast, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    test = load_dataset(str(data), "test", allow_missing=True)
+    holes = int(torch.isnan(test.x).any(-1).sum())
+    assert holes > 0
+    said = f"the {len(test) - holes} complete rows of the test split ({holes} rows with missing"
+    assert said in out
+    assert json.loads((run / "gaps.json").read_text())["n"] == 3

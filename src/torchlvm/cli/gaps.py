@@ -265,13 +265,40 @@ def _data(run_: Any, split: str, n: int, device: Any) -> tuple[Any, Any, str, st
             "(train the model with 'torchlvm train' or save it with data={'name': ...})"
         )
     seed = int(data.get("seed", 0))
-    dataset = load_split(run_, None, split, streamed=True)
+    dataset = _complete(load_split(run_, None, split, streamed=True), split)
     x = dataset.fixed_binarized(seed)[:n].to(run_.dtype)  # not p(z)'s: a CVAE's prior needs c
     y = None if dataset.y is None else dataset.y[:n]
     condition = data.get("condition") or "none"
     c, _ = conditions_for(run_.model, x, y, condition, tuple(dataset.shape), seed)
     c = None if c is None else c.to(device)
     return x.to(device), c, dataset.binarize, dataset.name
+
+
+def _complete(dataset: Any, split: str) -> Any:
+    """A table's split without its rows with missing cells (a run trained with
+    ``--allow-missing``), said in one line as evaluate says it: the gaps are of log p(x) over
+    every cell of a row.
+
+    Raises:
+        DataError: when no row of the split is complete.
+    """
+    from torchlvm.cli._tables import complete_rows
+    from torchlvm.errors import DataError
+
+    if not getattr(dataset, "is_table", False):
+        return dataset
+    complete, dropped = complete_rows(dataset)
+    if dropped and not len(complete):
+        raise DataError(
+            f"every row of the {split} split of {dataset.name} has a missing cell, and the gaps "
+            "are of log p(x) over every cell of a row; choose another --split"
+        )
+    if dropped:
+        print(
+            f"measuring the gaps on the {len(complete)} complete rows of the {split} split "
+            f"({dropped} rows with missing cells are left out: the gaps take every cell)"
+        )
+    return complete
 
 
 def _print_table(
