@@ -177,19 +177,29 @@ def test_an_image_file_with_missing_values_is_refused_with_a_fix_evaluate_has(
         assert "allow" not in str(e.value)
 
 
-@pytest.mark.parametrize("incomplete, verb", [(1, "has"), (2, "have")])
-def test_a_table_ood_file_with_missing_cells_names_how_many_rows_in_words(
-    tmp_path, incomplete, verb
-):
-    """'1 of its 3 rows have missing cells': the count and its verb agree."""
+@pytest.mark.parametrize("incomplete", [1, 2], ids=["one", "two"])
+def test_a_table_ood_file_with_missing_cells_is_scored_on_its_complete_rows(tmp_path, incomplete):
+    """evaluate RUN --ood new.csv printed that it evaluates the test split's complete rows, then
+    refused the whole --ood file for one missing cell (userA #19): the file's complete rows are
+    scored as the split's are, the description says how many were left out and what scores
+    them; a file with no complete row is refused, naming score."""
     from torchlvm.data.table_schema import TableSchema
 
     path = tmp_path / "ood.csv"
-    cells = ["1,", ",4"][:incomplete] + ["5,6"] * (3 - incomplete)
+    cells = ["1,", ",4"][:incomplete] + ["5,6", "7,8", "9,10"][: 4 - incomplete]
     path.write_text("a,b\n" + "\n".join(cells) + "\n")
-    reference = None  # a table's OOD set is the file alone, read as the run's table
-    with pytest.raises(DataError, match=f": {incomplete} of its 3 rows {verb} missing cells"):
-        make_ood_set(str(path), reference, n=3, table=TableSchema(("a", "b")))
+    schema = TableSchema(("a", "b"))  # a table's OOD set is the file alone, read as the run's
+    ood = make_ood_set(str(path), None, n=4, table=schema)
+    kept = 4 - incomplete
+    assert ood.x.shape == (kept, 2) and not torch.isnan(ood.x).any()
+    assert ood.x[:, 0].tolist() == [5.0, 7.0, 9.0][:kept]
+    assert f"the {kept} complete rows of 4 ({incomplete} with missing cells left out; " in (
+        ood.description
+    )
+    assert f"torchlvm score RUN --data {path} --out scores.csv scores those)" in ood.description
+    path.write_text("a,b\n1,\n,4\n")
+    with pytest.raises(DataError, match=r"none of its 2 rows is complete, .*torchlvm score RUN"):
+        make_ood_set(str(path), None, n=2, table=schema)
 
 
 def test_an_idx_file_of_images_is_an_ood_set_used_whole(digits, tmp_path) -> None:

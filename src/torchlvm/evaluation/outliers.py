@@ -319,20 +319,35 @@ def _not_a_table_file(name: str) -> ConfigError:
 
 
 def _table_ood_set(name: str, table: TableSchema) -> OODSet:
-    """Every row of the file ``name``, read as the run's table (its columns, standardized)."""
+    """The complete rows of the file ``name``, read as the run's table (its columns,
+    standardized), as the test split's complete rows are scored: its rows with missing cells are
+    left out and counted in the description (``score`` scores them on their observed cells).
+    The whole file was refused for one missing cell, after evaluate had printed that it scores
+    the test split's complete rows (userA).
+
+    Raises:
+        DataError: where no row of the file is complete.
+    """
     if not is_file_name(name):
         raise _not_a_table_file(name)
     rows = table.load(name, allow_missing=True)
-    incomplete = int(torch.isnan(rows.x).any(-1).sum())
-    if incomplete:
+    complete = ~torch.isnan(rows.x).any(-1)  # (N,)
+    kept, total = int(complete.sum()), len(rows)
+    score = f"torchlvm score RUN --data {name} --out scores.csv"
+    if not kept:
         raise DataError(
-            f"{name}: {incomplete} of its {len(rows)} rows {'has' if incomplete == 1 else 'have'}"
-            " missing cells, which evaluate's "
-            f"outlier scores cannot take; score them with torchlvm score RUN --data {name} "
-            "--out scores.csv (it integrates the missing cells out)"
+            f"{name}: none of its {total} rows is complete, and evaluate's outlier scores take "
+            f"complete rows; score them with {score} (it integrates the missing cells out)"
         )
     units = "standardized as in training" if table.standardizer is not None else "as stored"
-    return OODSet(name, rows.x, f"{name}, all {len(rows)} rows (the run's columns, {units})")
+    which = f"all {total} rows"
+    if kept < total:
+        left = total - kept
+        which = (
+            f"the {kept} complete rows of {total} ({left} with missing cells left out; {score} "
+            "scores those)"
+        )
+    return OODSet(name, rows.x[complete], f"{name}, {which} (the run's columns, {units})")
 
 
 def detection_metrics(in_score: Tensor, out_score: Tensor) -> dict[str, Any]:
