@@ -61,7 +61,7 @@ def test_an_explicit_data_dir_is_the_only_place_looked_in(
         + (
             f"{explicit} lacks t10k-labels-idx1-ubyte .*, or leave out"
             if made
-            else f"in {explicit}, or leave out"
+            else f"in {explicit} \\(or torchvision's {explicit}/MNIST/raw\\), or leave out"
         ),  # fmt: skip
     ):
         load_dataset("mnist", "test", data_dir=explicit)

@@ -112,6 +112,21 @@ def test_missing_data_in_an_explicit_folder_names_only_it_and_the_fix(
     assert "leave out --data-dir to search" in error.value.on_command_line
 
 
+def test_a_torchvision_folder_of_the_other_dataset_is_named(isolated_search, tmp_path, write_mnist):
+    """userD: --data-dir tv holding torchvision's FashionMNIST/raw, asked for mnist, was told only
+    'looked in tv, tv/mnist', not that tv/MNIST/raw is searched too, nor that the folder holds
+    the other dataset."""
+    write_mnist(tmp_path / "tv" / "FashionMNIST" / "raw", n_train=5, n_test=5, side=4)
+    with pytest.raises(DataNotFoundError) as error:
+        load_dataset("mnist", "train", data_dir=tmp_path / "tv")
+    message = str(error.value)
+    assert (
+        f"{tmp_path / 'tv' / 'FashionMNIST' / 'raw'} holds torchvision's fashion-mnist" in message
+    )
+    assert f"(or torchvision's {tmp_path / 'tv' / 'MNIST' / 'raw'})" in message
+    assert len(load_dataset("fashion-mnist", "test", data_dir=tmp_path / "tv")) == 5
+
+
 def test_a_folder_with_three_of_the_four_files_names_the_missing_one(isolated_search, tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()

@@ -23,7 +23,7 @@ import torch
 
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.idx import read_idx_cached, read_idx_shape
-from torchlvm.data.locate import candidate_dirs, find_files, missing_files
+from torchlvm.data.locate import TORCHVISION_FOLDERS, candidate_dirs, find_files, missing_files
 from torchlvm.data.registry import register_dataset
 from torchlvm.data.splits import split_indices
 from torchlvm.errors import (
@@ -65,6 +65,25 @@ MNIST_HOW_TO_GET = (
     f"put {_FILES_NOTE} in a folder and pass --data-dir, or put them in "
     "$TORCHLVM_DATA/mnist with TORCHLVM_DATA set"
 )
+
+
+def _torchvision_note(name: str, folder: Path) -> tuple[str, str]:
+    """What to say of torchvision's layout in ``folder`` when ``name`` is not found there: where
+    torchvision would keep it (searched too, but not listed as looked in while it does not exist),
+    and, first, the other dataset a torchvision folder in it holds (``FashionMNIST/raw`` is no
+    MNIST)."""
+    where = f" (or torchvision's {folder / TORCHVISION_FOLDERS[name] / 'raw'})"
+    held = [
+        (other, kept)
+        for other, kept in TORCHVISION_FOLDERS.items()
+        if other != name and not missing_files(folder / kept / "raw", REQUIRED_FILES)
+    ]
+    first = (
+        ""
+        if not held
+        else (f"{folder / held[0][1] / 'raw'} holds torchvision's {held[0][0]}, not {name}; ")
+    )
+    return first, where
 
 
 def _check_folder(folder: Path) -> None:
@@ -208,10 +227,11 @@ def load_idx_dataset(
         lacking = [(f, missing_files(f, REQUIRED_FILES)) for f in candidate_dirs(name, data_dir)]
         partial = [(f, m) for f, m in lacking if 0 < len(m) < len(REQUIRED_FILES)]
         them = "it" if partial and len(partial[0][1]) == 1 else "them"
+        first, where = _torchvision_note(name, Path(data_dir))
         how_to_get = (
             f"{partial[0][0]} lacks {', '.join(partial[0][1])} (raw or .gz): put {them} there, or "
             if partial
-            else f"put {_FILES_NOTE} in {data_dir}, or "
+            else f"{first}put {_FILES_NOTE} in {data_dir}{where}, or "
         ) + "leave out --data-dir to search $TORCHLVM_DATA, the user cache and /usr/share/datasets"
     if found.files is None:
         message = f"{name} not found: looked in {', '.join(found.looked_in)}; to get it: "
