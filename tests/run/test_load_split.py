@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from torchlvm.cli import main
 from torchlvm.data import load_dataset
@@ -56,3 +57,26 @@ def test_gaps_reads_the_run_split_as_every_other_command_does(earlier_run, capsy
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "its int64 values of 0..255 as stored" in err, err
     assert not (earlier_run / "gaps.json").exists()
+
+
+def test_a_moved_file_is_named_as_evaluate_names_it_and_read_with_the_runs_splits(tmp_path):
+    """encode/reconstruct said '/tmp/t.csv does not exist; check the path' where evaluate said
+    'which no longer exists; if the file moved, pass its new place with --data FILE' (userB): one
+    wording. Given that new place, a split is the run's (its seed, not seed 0's), as evaluate's."""
+    import shutil
+
+    from torchlvm.errors import DataNotFoundError
+    from torchlvm.run.loaded import load_run, load_split
+
+    data = tmp_path / "x.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(80, 5)).astype("float32"))
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "2", "--seed", "3"]
+    assert main([*argv, "--out", str(run)]) == 0
+    test = load_dataset(str(data), "test", seed=3).x
+    moved = tmp_path / "elsewhere.npy"
+    shutil.move(data, moved)
+    with pytest.raises(DataNotFoundError, match=r"no longer exists; if the file moved, pass its "):
+        load_split(load_run(run), None, "test")
+    assert torch.equal(load_split(load_run(run), str(moved), "test").x, test)
+    assert not torch.equal(load_dataset(str(moved), "test", seed=0).x, test)  # (seed 0's differ)

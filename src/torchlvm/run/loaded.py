@@ -268,7 +268,7 @@ def load_split(
         DataError: if the data's dimension does not match the model's (the message names both).
     """
     from torchlvm.data import load_dataset
-    from torchlvm.data.fingerprint import check_unchanged
+    from torchlvm.data.fingerprint import check_present, check_unchanged
     from torchlvm.data.load import data_reference
     from torchlvm.data.pixels import READING, check_same_images
     from torchlvm.run.record import record_file_time
@@ -279,6 +279,10 @@ def load_split(
             f"{run.folder}/config.json records no dataset (it has no 'data' section); "
             "pass --data NAME (a dataset name or a .npy/.npz/.csv file)"
         )
+    if name is None:
+        check_present(run.data, run.folder)  # gone: its new place is passed with --data
+    elif own and not os.path.exists(str(own)):
+        run, own = _moved_to(run, name)  # the run's file at its new place: the run's splits
     name = own if name is None else name
     same = bool(own) and data_reference(name) == data_reference(own)  # either spelling
     if same and split != "all":  # its splits are the run's while the file holds its data
@@ -313,6 +317,23 @@ def load_split(
     if len(dataset) == 0:
         raise DataError(f"the {split} split of {dataset.name} is empty; choose another --split")
     return dataset
+
+
+def _moved_to(run: Run, name: str) -> tuple[Run, Any]:
+    """``run`` reading its data from file ``name`` where its recorded file is gone and ``name``
+    holds the data it was trained on (:func:`~torchlvm.data.fingerprint.repoint`: then its
+    splits, seed and options are the run's), else ``run`` as it is (``name`` is other data,
+    read as such)."""
+    from torchlvm.data.fingerprint import repoint
+    from torchlvm.data.registry import is_file_name
+
+    if not is_file_name(name) or not os.path.isfile(name):
+        return run, run.data.get("name")
+    try:
+        moved = replace(run, data=repoint(run.data, name, run.folder))
+    except TorchLVMError:
+        return run, run.data.get("name")
+    return moved, moved.data.get("name")
 
 
 _TRAINING_FIX = "; pass --allow-missing"  # the data layer's fix, for train and fit only
