@@ -44,7 +44,7 @@ def fails(capsys, argv):
 
 def test_vae_samples_written_as_png_grid(runs, capsys):
     assert cli.main(["sample", str(runs["vae"])]) == 0
-    image = imread(runs["vae"] / "figures" / "samples.png")
+    image = imread(runs["vae"] / "figures" / "samples-seed0.png")
     assert image.ndim == 3 and image.shape[0] > 100
     out = capsys.readouterr().out
     assert "64 samples" in out and "decoder means E[x | z] at z ~ p(z)" in out and "seed 0" in out
@@ -91,7 +91,7 @@ def test_cvae_rows_per_condition_from_labels_and_names(runs, tmp_path, capsys):
         str(npy),
     ]
     assert cli.main(argv) == 0
-    assert imread(runs["cvae"] / "figures" / "conditional.png").ndim == 3
+    assert imread(runs["cvae"] / "figures" / "conditional-seed0.png").ndim == 3
     assert np.load(npy).shape == (6, 8, 8)
     np.testing.assert_array_equal(np.load(tmp_path / "s.labels.npy"), [7, 7, 7, 5, 5, 5])
     assert "3 samples for each of 2 classes (Sneaker, Sandal)" in capsys.readouterr().out
@@ -304,11 +304,11 @@ def test_one_sample_is_counted_in_the_singular(runs, tmp_path, capsys):
     assert capsys.readouterr().out.startswith("1 sample from ")
 
 
-def test_a_figure_torchlvm_drew_in_the_run_is_redrawn_and_a_users_file_is_kept(runs, capsys):
-    """README's order, evaluate RUN then sample RUN, failed on the first sample call: evaluate
-    had drawn figures/samples.png and sample refused to replace it without --overwrite."""
-    import json
-
+def test_evaluates_recorded_figure_is_kept_and_samples_own_is_redrawn(runs, capsys):
+    """README's order, evaluate RUN then sample RUN, failed on the first sample call (evaluate
+    had drawn figures/samples.png); then sample replaced it, so the report showed sample's
+    5-image grid as evaluate's Figure 1 (userD). sample draws under its own name, per seed,
+    which it redraws; evaluate's figure and a user's file of that name are left alone."""
     from matplotlib.figure import Figure
 
     from torchlvm import plots
@@ -317,19 +317,19 @@ def test_a_figure_torchlvm_drew_in_the_run_is_redrawn_and_a_users_file_is_kept(r
     figures.mkdir()
     plots.save_figure(plots.kl_per_dimension([0.5, 0.1]), figures / "samples.png")  # evaluate's
     drawn = (figures / "samples.png").read_bytes()
-    assert cli.main(["sample", str(runs["vae"])]) == 0
-    assert (figures / "samples.png").read_bytes() != drawn
-    # a figure of an earlier version (no mark in the PNG) that metrics.json lists as evaluate's
-    Figure().savefig(figures / "samples.png", format="png")
-    (runs["vae"] / "metrics.json").write_text(json.dumps({"figures": {"written": ["samples.png"]}}))
-    assert cli.main(["sample", str(runs["vae"])]) == 0
-    assert plots.drawn_by_torchlvm(figures / "samples.png")
-    # the user's own file of that name is theirs
-    Figure().savefig(figures / "samples.png", format="png")
-    (runs["vae"] / "metrics.json").unlink()
-    mine = (figures / "samples.png").read_bytes()
-    assert "samples.png already exists; pass --overwrite" in fails(capsys, ["sample", runs["vae"]])
-    assert (figures / "samples.png").read_bytes() == mine
+    assert cli.main(["sample", str(runs["vae"]), "--n", "5"]) == 0
+    assert "wrote " + str(figures / "samples-seed0.png") in capsys.readouterr().out
+    assert (figures / "samples.png").read_bytes() == drawn
+    first = (figures / "samples-seed0.png").read_bytes()
+    assert cli.main(["sample", str(runs["vae"]), "--n", "6"]) == 0  # its own: redrawn
+    assert (figures / "samples-seed0.png").read_bytes() != first
+    assert cli.main(["sample", str(runs["vae"]), "--seed", "1"]) == 0
+    assert (figures / "samples-seed1.png").exists()
+    Figure().savefig(figures / "samples-seed2.png", format="png")  # the user's own file
+    mine = (figures / "samples-seed2.png").read_bytes()
+    err = fails(capsys, ["sample", runs["vae"], "--seed", "2"])
+    assert "samples-seed2.png already exists; pass --overwrite" in err
+    assert (figures / "samples-seed2.png").read_bytes() == mine
 
 
 def test_an_autoencoder_trained_on_a_table_samples_as_for_images(tmp_path, capsys):

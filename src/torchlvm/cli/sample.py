@@ -13,10 +13,11 @@ with the data's spread, not decoder means) in the file's units and columns, each
 as the training file writes it; a CVAE's --n rows per class draw x ~ p(x | z, c) at
 z ~ p(z | c), the run's label column naming each row's class.
 
-Writes DIR/figures/samples.png, or DIR/figures/conditional.png with --condition. A grid shows
-at most 4096 samples, and with several classes at most 32 of each in its row: more need --npy
-(the grid then shows the first ones), and a request whose samples would not fit in memory is
-refused before anything is drawn.
+Writes DIR/figures/samples-seedS.png, or DIR/figures/conditional-seedS.png with --condition (S:
+--seed), names of its own: evaluate's figures/samples.png, which the report shows, is kept. A
+grid shows at most 4096 samples, and with several classes at most 32 of each in its row: more
+need --npy (the grid then shows the first ones), and a request whose samples would not fit in
+memory is refused before anything is drawn.
 
 Examples:
   torchlvm sample runs/vae --n 64
@@ -74,7 +75,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out",
         type=_types.given_path,
         metavar="FILE.png",
-        help="PNG to write (default: DIR/figures/samples.png, or conditional.png); for a run on "
+        help="PNG to write (default: DIR/figures/samples-seedS.png, or conditional-seedS.png, S "
+        "the --seed); for a run on "
         "a table, a .csv or .tsv (default: DIR/samples.csv)",
     )
     parser.add_argument(
@@ -104,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):
         return _table_rows.sample_table(args, run_, n, labels, source)
     _check_size(run_, n, 1 if labels is None else len(labels), args.npy is not None)
-    name = "conditional.png" if conditioned else "samples.png"
+    name = f"{'conditional' if conditioned else 'samples'}-seed{args.seed}.png"  # (not evaluate's)
     out = _run.output_file(
         args.out, run_.folder / "figures" / name, suffix=".png", overwrite=args.overwrite,
         ours=_run.torchlvm_figure,  # (a figure torchlvm drew there, evaluate's say, is redrawn)
