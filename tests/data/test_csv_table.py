@@ -55,7 +55,7 @@ def test_drop_and_text_label_columns(tmp_path):
         ("a,b\n1,2\n,\n5,7\n", {"allow_missing": True}, r"line 3 .* \(1 such row; delete it\)"),
         ("a,b\n1,\n,4\n5,\n", {}, "every one of its 3 rows has a missing cell"),
         ("a,b\n1,2\n3,4\n", {"drop_columns": ["c"]}, "drop_columns entry 'c' is not a column"),
-        ("a,b\n1,2\n,4\n", {"label_column": "a"}, r"line 3: the label \(column 1 \('a'\)\)"),
+        ("a,b\n,2\n,4\n", {"label_column": "a"}, r"line 2: the label \(column 1 \('a'\)\)"),
     ],
     ids=[
         "id-column",

@@ -205,6 +205,29 @@ def delete_such(count: int, noun: str) -> str:
     return f"1 such {noun}; delete it" if count == 1 else f"{count} such {noun}s; delete them"
 
 
+def _labelled(path: Path, header, j: int, read: tuple) -> tuple:
+    """The ``read`` rows (their lines, values and label cells) that have a label in column
+    ``j``: a row of none is left out, with one warning naming them (it was refused, one line a
+    try; a model learns p(x | class) of labelled rows, and every later read of the file leaves
+    out the same rows, so a run's splits are the same)."""
+    lines, values, cells = read
+    empty = [i for i, c in enumerate(cells) if not c.strip()]
+    if not empty or len(empty) == len(cells):  # (a column of no label: refused, named)
+        return read
+    shown = ", ".join(str(lines[i]) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
+    one = len(empty) == 1
+    rows, it = ("1 row has", "it") if one else (f"{len(empty)} rows have", "them")
+    warnings.warn(
+        f"{path}: {rows} no label in {column_name(header, j)} (line{'' if one else 's'} "
+        f"{shown}), so {'it is' if one else 'they are'} left out; give {it} a label to use {it}",
+        stacklevel=3,
+    )
+    kept = np.ones(len(cells), bool)
+    kept[empty] = False
+    chosen = np.flatnonzero(kept)
+    return [lines[i] for i in chosen], values[kept], [cells[i] for i in chosen]
+
+
 def _check_rows(path: Path, lines: list[int], values: np.ndarray) -> None:
     empty = np.isnan(values).all(1)
     if empty.any():
@@ -346,6 +369,8 @@ def _table(path: Path, header, read: tuple, columns: tuple, how: tuple) -> CSVTa
     labels, class_names = (None, None)
     if label is not None:
         numbers = [dialect.number(c) for c in label_cells]  # '1,0' read as 1.0
+        if cells is None:  # rows of no label left out (a file written back keeps every row)
+            lines, values, numbers = _labelled(path, header, label, (lines, values, numbers))
         labels, class_names = _labels(path, header, lines, numbers, label)
         if not if_present:  # a file to train on
             _warn_of_rare_classes(path, header, label, labels, class_names)

@@ -1,0 +1,22 @@
+"""A table's label column: rows of no label are left out, said once."""
+
+from __future__ import annotations
+
+import pytest
+
+from torchlvm.data.csv_table import read_csv
+
+
+def test_rows_of_no_label_are_left_out_with_one_warning(tmp_path):
+    """userC: 3 empty label cells were refused naming line 5 only, one line a try."""
+    path = tmp_path / "t.csv"
+    cells = ["a", "b", "", "a", "", "b", "", "a", "b", "a"]
+    path.write_text("x,y,k\n" + "".join(f"{i}.5,{i % 3},{k}\n" for i, k in enumerate(cells)))
+    said = r"3 rows have no label in column 3 \('k'\) \(lines 4, 6, 8\), so they are left out"
+    with pytest.warns(UserWarning, match=said):
+        table = read_csv(path, label_column="k")
+    assert table.lines.tolist() == [2, 3, 5, 7, 9, 10, 11]
+    assert table.values[:, 0].tolist() == [0.5, 1.5, 3.5, 5.5, 7.5, 8.5, 9.5]
+    assert table.class_names == ("a", "b") and len(table.labels) == 7
+    with pytest.raises(Exception, match=r"line 4: the label \(column 3 \('k'\)\) is empty"):
+        read_csv(path, label_column="k", keep_cells=True)  # a file written back keeps its rows
