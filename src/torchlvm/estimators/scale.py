@@ -23,13 +23,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import torch
 from torch import Tensor
 
-LARGEST = 10.0
-"""A feature's root mean square above which X is far from unit scale."""
-SMALLEST = 0.1
-"""The fraction of a fixed σ below which every feature's spread reads as noise."""
+from torchlvm.data.standardize import LARGEST, SMALLEST, off_scale  # (the criteria, one place)
+
+__all__ = ["LARGEST", "SMALLEST", "DataScaleWarning", "warn_scale"]
 
 
 class DataScaleWarning(UserWarning):
@@ -42,30 +40,30 @@ def warn_scale(estimator: Any, X: Tensor) -> None:
     scale of ``estimator``'s Gaussian likelihood; nothing for a Bernoulli one."""
     if estimator.likelihood != "gaussian":
         return
-    x = X.double()
-    rms = torch.nanmean(x.square(), dim=0).sqrt().nan_to_num(0.0)  # (D,)
     name = type(estimator).__name__
     pipeline = f"standardize X first, e.g. make_pipeline(StandardScaler(), {name}(...))"
-    if float(rms.max()) > LARGEST:
-        j = int(rms.argmax())
-        warnings.warn(
-            f"X has features far from unit scale ({_feature(estimator, j)}: root mean square "
-            f"{float(rms[j]):.3g}), and {name}'s network and its N(0, I) prior are made for "
-            f"features of about unit scale; {pipeline}",
-            DataScaleWarning,
-            stacklevel=5,  # warn_scale, _check_fit_data, fit, trains: the caller of fit
-        )
-        return
-    spread = (x - torch.nanmean(x, dim=0)).square().nanmean(dim=0).sqrt().nan_to_num(0.0)
     sigma = float(estimator.scale)
-    if float(spread.max()) < SMALLEST * sigma:
-        warnings.warn(
-            f"every feature of X varies by less than {SMALLEST:g} of the likelihood's σ = "
-            f"{sigma:g} (scale; the largest standard deviation is {float(spread.max()):.3g}), "
-            f"so {name} reads X as noise around its mean and learns nothing of it; {pipeline}",
-            DataScaleWarning,
-            stacklevel=5,  # warn_scale, _check_fit_data, fit, trains: the caller of fit
+    found = off_scale(X, sigma)
+    if found is None:
+        return
+    kind, j, value = found
+    if kind == "large":
+        message = (
+            f"X has features far from unit scale ({_feature(estimator, j)}: root mean square "
+            f"{value:.3g}), and {name}'s network and its N(0, I) prior are made for "
+            f"features of about unit scale; {pipeline}"
         )
+    else:
+        message = (
+            f"every feature of X varies by less than {SMALLEST:g} of the likelihood's σ = "
+            f"{sigma:g} (scale; the largest standard deviation is {value:.3g}), "
+            f"so {name} reads X as noise around its mean and learns nothing of it; {pipeline}"
+        )
+    warnings.warn(
+        message,
+        DataScaleWarning,
+        stacklevel=5,  # warn_scale, _check_fit_data, fit, trains: the caller of fit
+    )
 
 
 def _feature(estimator: Any, j: int) -> str:
