@@ -449,3 +449,19 @@ def test_a_files_text_classes_are_given_by_name_not_position(tmp_path, capsys, n
     argv = ["sample", str(run), "--condition", meant, "--n", "2", "--npy", str(npy)]
     assert cli.main([*argv, "--out", str(tmp_path / "s2.png")]) == 0
     assert np.load(tmp_path / "s.labels.npy").tolist() == [meant, meant]
+
+
+def test_values_outside_the_pixels_range_are_counted(tmp_path, capsys):
+    """userD: `sample --npy` of a Gaussian run wrote means in -0.55..1.77 with no word (the grid
+    clips them). The output counts the values outside [0, 1], as the .npy holds them."""
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    run = vae.save_pretrained(tmp_path / "g", data={**DATA, "num_classes": None})
+    npy = tmp_path / "s.npy"
+    argv = ["sample", str(run), "--n", "20", "--npy", str(npy), "--out", str(tmp_path / "s.png")]
+    assert cli.main(argv) == 0
+    drawn = np.load(npy)
+    out = int(((drawn < 0) | (drawn > 1)).sum())
+    assert out > 0
+    printed = capsys.readouterr().out
+    assert f"  {out:,} of 1,280 values lie outside the pixels' [0, 1] (" in printed

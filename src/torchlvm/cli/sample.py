@@ -132,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
         plots.save_figure(fig, out)
     print(f"{counted} from {run_.describe()}: {what}, seed {args.seed}")
     print(f"wrote {out}" + ("" if npy is None else _npy_note(npy, samples, labels is not None)))
+    if (outside := _outside(samples)) is not None:
+        print(outside)
     return 0
 
 
@@ -181,6 +183,22 @@ def _as_images(samples, shape: tuple[int, ...]):
     """Samples ``(N, D)`` as ``(N, H, W)`` images of one channel, else ``(N, C, H, W)``."""
     shape = shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
     return samples.reshape(len(samples), *shape)
+
+
+def _outside(samples) -> str | None:
+    """A line saying how many values of image ``samples`` lie outside the pixels' [0, 1] (a
+    Gaussian decoder's means are not bounded: the grid clips them, the .npy keeps them), or
+    None where none do."""
+    import numpy as np
+
+    out = int(((samples < 0) | (samples > 1)).sum())
+    if not out:
+        return None
+    low, high = float(np.min(samples)), float(np.max(samples))
+    return (
+        f"  {out:,} of {samples.size:,} values lie outside the pixels' [0, 1] ({low:.3g} to "
+        f"{high:.3g}): the grid clips them, the .npy keeps them as drawn"
+    )
 
 
 def _npy_note(npy: Path, samples, labelled: bool) -> str:

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     dialect = file_dialect(dialect_of(run_, read.read), out, len(columns))
     w.write(out, scores, read, args.threshold, within, dialect, single=single_precision(run_))
     exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples"
-    print(f"scored {len(scores.observed)} rows of {args.data} with {run_.describe()}")
+    print(f"scored {len(scores.observed):,} rows of {args.data} with {run_.describe()}")
     error = "" if scores.exact else ", ± its standard error"
     print(f"  −log p(x): nats per row ({exact}{error}), {read.units}")
     print("  the higher, the less likely the row under the model: rank 1 is the most outlying")
@@ -129,14 +129,14 @@ def _print_counts(scores, lines: list[int] | None, threshold: float | None) -> N
     empty = int((scores.observed == 0).sum())
     partial = scores.partial_rows - empty
     if partial:
-        rows = "1 row" if partial == 1 else f"{partial} rows"
+        rows = "1 row" if partial == 1 else f"{partial:,} rows"
         print(f"  {rows} with missing cells: scored on their observed cells")
     if empty:
         print(f"  {empty_rows(scores.observed, lines)}: written with empty scores and ranks")
     if threshold is not None:
         above = int((scores.neg_log_p > threshold).sum())
         scored = len(scores.observed) - empty
-        print(f"  {above} of {scored} scored rows above the threshold {threshold:g}")
+        print(f"  {above:,} of {scored:,} scored rows above the threshold {threshold:g}")
 
 
 def _scored(model, x, jacobian, args: argparse.Namespace):
