@@ -948,3 +948,24 @@ def test_a_column_all_in_percentages_is_counted_whole(tmp_path):
         "cannot read '0.0%' as a number (all 300 numbers of the column are written so); write "
         "its numbers without percent signs (0.0; in a spreadsheet, format the cells as numbers)"
     )
+
+
+def test_a_column_of_one_text_is_named_constant(tmp_path):
+    """userC: a 'site' column of 'A' on every row was offered 'use it as labels', which trains a
+    class-conditional model of one class."""
+    path = tmp_path / "site.csv"
+    path.write_text("site,a,b\nA,1.5,2\nA,2.5,3\n A ,3.5,1\n")
+    with pytest.raises(DataError) as refused:
+        read_csv(path)
+    assert str(refused.value) == (
+        f"{path}: column 1 ('site') holds one text, 'A', on every row, so it is constant: drop "
+        "it (drop_columns=['site'])"
+    )
+
+
+def test_rows_of_no_value_are_named_together(tmp_path):
+    """userC: rows of no value were named one line a try."""
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1.5,2\n,\n3.5,1\n,\n,\n2.5,7\n")
+    with pytest.raises(DataError, match=r"line 3 has no .* \(3 such rows, lines 3, 5, 6; delete"):
+        read_csv(path, allow_empty="columns")

@@ -135,10 +135,16 @@ def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list
     ``(j, first, kind)``, for a refusal of several such columns (:func:`text_columns`)."""
     first = f"{cells[text[0]].strip()!r} on line {lines[text[0]]}"
     kind = column_kind(cells)
-    levels = len({c.strip() for c in cells if c.strip()})
+    given = [c.strip() for c in cells if not is_missing(c)]
+    levels = len(set(given))
 
     def message(spell: Spell) -> str:
         drop, label = (option_for(spell, k, header, j) for k in ("drop_columns", "label_column"))
+        if len(set(given)) == 1:  # one text on every row: nothing to learn or condition on
+            return (
+                f"{path}: {column_name(header, j)} holds one text, {given[0]!r}, on every row, so "
+                f"it is constant: drop it ({drop})"
+            )
         if kind == "scale":
             return (
                 f"{path}: {column_name(header, j)} holds answers on a scale, not numbers "
