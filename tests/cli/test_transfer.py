@@ -251,3 +251,15 @@ def test_fewer_rows_than_asked_are_said_with_where_more_are(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "transferred 1 row of " in printed
     assert "  the file holds 1 row of class low (asked --n 4)\n" in printed
+
+
+def test_a_binarizing_runs_figure_says_its_originals_are_grey_levels(tmp_path, capsys):
+    """userD: transfer.png's 'original' row shows grey levels where the encoder was given a
+    Bernoulli draw of them, with no word; the output says so (and not for a grey-level run)."""
+    torch.manual_seed(0)
+    cvae = CVAE(CVAEConfig(64, 10, latent_dim=2, hidden=(8,), num_classes=10))
+    run = cvae.save_pretrained(tmp_path / "cvae", data={**DATA, "binarize": "dynamic"})
+    argv = ["transfer", str(run), "--from-condition", "3", "--to-condition", "8", "--n", "2"]
+    assert cli.main(argv) == 0
+    said = "  the originals are shown as grey levels; the encoder was given their 0/1 view "
+    assert said + "(binarize=dynamic)\n" in capsys.readouterr().out

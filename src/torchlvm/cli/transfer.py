@@ -115,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
     given = "its own class" if a == "any" else a
     print(f"  each image: z = E_q[z | x, {given}], then the decoder mean E[x | z, {b}]")
     print(f"wrote {out} (originals above their transfers, one row per target class)")
+    if dataset.binarize != "none":  # (what a reader recognises, not what the encoder was given)
+        print(f"  the originals are shown as grey levels; the encoder was given their 0/1 view "
+              f"(binarize={dataset.binarize})")  # fmt: skip
     return 0
 
 
