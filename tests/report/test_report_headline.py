@@ -30,10 +30,15 @@ def test_demo_vae_headline_numbers_labels_and_units(demo_metrics):
         "−23.6512 ± 0.0020",
         "nats/example",
     )
-    assert log_px.note == "0.5331 bits/dim · estimate, k = 1000, ESS 482"
+    # the spread over examples beside it: the ± of the value is only the sampler's (userC: PPCA
+    # −7.384 beside VAE −7.3411 ± 0.0040 read as separated, where rows spread ± 2.4)
+    assert log_px.note == (
+        "0.5331 bits/dim · ± 0.1884 over examples (the ± beside the value: the sampler's) · "
+        "estimate, k = 1000, ESS 482"
+    )
     assert log_px.title.startswith("importance-sampled log p(x)")
     assert (elbo.value, elbo.unit) == ("−24.15", "nats/example")
-    assert elbo.note == "0.5445 bits/dim · lower bound, k = 1"
+    assert elbo.note == "0.5445 bits/dim · ± 0.2185 over examples · lower bound, k = 1"
     # the gap is log p(x) − ELBO from the unrounded numbers
     assert gap.value == "0.5035" and gap.unit == "nats/example"
     assert math.isclose(float(gap.value), -23.6512 + 24.1547, abs_tol=1e-4)

@@ -141,6 +141,7 @@ def _how(q: Quantity, bits: Quantity | None, units: str | None = None) -> str:
     density: ``in the run's standardized units``)."""
     parts = [units] if units else []
     parts += [f"{num(bits.value)} bits/dim"] if bits is not None else []
+    parts += [_spread(q)]
     kind = [q.kind]
     if q.k is not None:
         kind.append(f"k = {format_number(q.k)}")
@@ -148,6 +149,19 @@ def _how(q: Quantity, bits: Quantity | None, units: str | None = None) -> str:
         kind.append(f"ESS {q.ess:.0f}")
     parts.append(", ".join(k for k in kind if k))
     return " · ".join(p for p in parts if p)
+
+
+def _spread(q: Quantity) -> str:
+    """``± 0.24 over rows (the ± beside the value: the sampler's)``: the standard error of the
+    mean over the data, where recorded, which says whether two runs' means differ; the ± beside
+    an estimate is only its Monte Carlo error (the same rows drawn again), far smaller."""
+    over = _number(q.data_stderr)
+    if over is None:
+        return ""
+    unit = _text(q.unit)
+    rows = f"{unit.split('/', 1)[1]}s" if unit.startswith("nats/") else "examples"
+    sampler = " (the ± beside the value: the sampler's)" if _number(q.stderr) is not None else ""
+    return f"± {num(over)} over {rows}{sampler}"
 
 
 def _likelihood(m: Evaluation) -> Likelihood | None:
