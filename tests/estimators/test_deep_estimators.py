@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import torchlvm
-from torchlvm.errors import DataError, NotFittedError
+from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.estimators import CVAEEstimator, VAEEstimator, expected_failed_checks
 from torchlvm.inference import elbo
 from torchlvm.inference.miwae import log_marginal_observed, zero_filled
@@ -248,3 +248,15 @@ def test_cvae_refuses_unknown_labels_and_missing_y(cvae):
         est.sample(3, ["a", "b"])
     with pytest.raises(DataError, match=rf"shape \(2, 2\) instead; pass 2 {fix}"):
         est.transform(X[:2], [["a", "b"], ["b", "a"]])
+
+
+def test_a_bad_parameter_is_refused_before_any_warning_about_x():
+    """VAEEstimator(latent_dim=0).fit(X) on unscaled X warned that X is far from unit scale,
+    then refused latent_dim: the parameter is checked before X is read."""
+    import warnings
+
+    X, _ = blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a DataScaleWarning would raise here instead
+        with pytest.raises(ConfigError, match="latent_dim must be a positive integer, got 0"):
+            VAEEstimator(**{**FAST, "latent_dim": 0}).fit(X * 1000)

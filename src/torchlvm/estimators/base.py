@@ -155,6 +155,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         # also this estimator's samples for score_samples)
         epochs = check_positive_int("epochs", self.epochs)
         train_k = check_positive_int("train_k", self.train_k)
+        check_positive_int("latent_dim", self._param("latent_dim"))  # (not after X's warnings)
         if self.objective == "iwae" and train_k == 1:
             raise ConfigError("objective='iwae' needs train_k > 1 importance samples, got 1")
         config = TrainConfig(
