@@ -969,3 +969,19 @@ def test_rows_of_no_value_are_named_together(tmp_path):
     path.write_text("a,b\n1.5,2\n,\n3.5,1\n,\n,\n2.5,7\n")
     with pytest.raises(DataError, match=r"line 3 has no .* \(3 such rows, lines 3, 5, 6; delete"):
         read_csv(path, allow_empty="columns")
+
+
+def test_a_name_with_a_comma_split_by_the_command_line_is_named_with_its_index(tmp_path):
+    """userA: `--drop-columns "Total, USD"` was split at its comma, and the refusal listed the
+    names unquoted, showing 'Total, USD' as two columns; the names are quoted and the index
+    that drops it named."""
+    path = tmp_path / "t.csv"
+    path.write_text('age,"Total, USD",note\n34,12.5,1.5\n45,13.5,2.5\n')
+    with pytest.raises(OptionError) as refused:
+        read_csv(path, drop_columns=["Total", "USD"])
+    assert str(refused.value) == (
+        "drop_columns entry 'Total' is not a column name ('age', 'Total, USD', 'note'); did you "
+        "mean 'Total, USD', a name with a comma? pass its 0-based index, 1"
+    )
+    assert read_csv(path, drop_columns=[1]).columns == ("age", "note")
+    assert read_csv(path, drop_columns=["Total, USD"]).columns == ("age", "note")

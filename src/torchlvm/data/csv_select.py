@@ -44,13 +44,17 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
     entry = " entry" if option == "drop_columns" else ""
     if isinstance(selector, str):
         if header is None or selector not in header:
-            names = ", ".join(header) if header else "the file has no header row"
+            names = _listed(header) if header else "the file has no header row"
             near = near_miss(selector, header) if header else None
             meant = "" if near is None else f"did you mean {near!r}? "
+            fix = "pass a column name from the header or a 0-based column index"
+            split = _split_name(selector, header)
+            if split is not None:  # 'Total, USD' split at its comma by --drop-columns
+                meant = f"did you mean {header[split]!r}, a name with a comma? "
+                fix = f"pass its 0-based index, {split}"
             raise refuse(
                 lambda name: (
-                    f"{name}{entry} {selector!r} is not a column name ({names}); {meant}pass a "
-                    "column name from the header or a 0-based column index"
+                    f"{name}{entry} {selector!r} is not a column name ({names}); {meant}{fix}"
                 )
             )
         return header.index(selector)
@@ -123,3 +127,20 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
     if not keep:
         raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
     return keep, label
+
+
+def _listed(header: list[str]) -> str:
+    """A header's names for a message: as they are (``a, b, y``), or quoted where one holds a
+    comma (``'Total, USD'`` would read as two columns)."""
+    if any("," in name for name in header):
+        return ", ".join(repr(name) for name in header)
+    return ", ".join(header)
+
+
+def _split_name(selector: str, header: list[str] | None) -> int | None:
+    """The index of the header's name with a comma of which ``selector`` is a part
+    (``'Total'`` of ``'Total, USD'``: a command line's list split it at its comma), or None."""
+    for j, name in enumerate(header or ()):
+        if "," in name and selector.strip() in [part.strip() for part in name.split(",")]:
+            return j
+    return None
