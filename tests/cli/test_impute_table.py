@@ -309,6 +309,12 @@ def test_a_cvae_is_told_the_fit_command_that_makes_a_run_impute_takes(tmp_path, 
     assert main(command[1:]) == 0
     assert main(["impute", str(tmp_path / "ppca"), *impute[2:]]) == 0
     assert filled.exists()
+    vae = re.search(r"or train a VAE on it: '(torchlvm train vae [^']+)'", err)  # (rows9's note)
+    assert vae is not None, err
+    command = shlex.split(vae.group(1).replace("RUN", str(tmp_path / "vae")))
+    assert main([*command[1:], "--epochs", "1", "--quiet"]) == 0
+    filled.unlink()
+    assert main(["impute", str(tmp_path / "vae"), *impute[2:]]) == 0 and filled.exists()
     scores = str(tmp_path / "scores.csv")
     assert main(["score", str(run), "--data", str(holes), "--out", scores]) == 2
     err = capsys.readouterr().err

@@ -141,7 +141,8 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         raise ConfigError(
             f"impute fills tables with PPCA or a VAE; {args.run_dir} holds "
             f"{_run.model_phrase(run_.model_type)}: fit PPCA on its table with "
-            f"'{_tables.fit_ppca_command(run_)}', and impute with RUN"
+            f"'{_tables.fit_ppca_command(run_)}', and impute with RUN (or train a VAE on it: "
+            f"'{_tables.train_vae_command(run_)}')"
         )
     suffix = _out_suffix(args.data)
     out = _run.output_file(
