@@ -465,3 +465,29 @@ def test_values_outside_the_pixels_range_are_counted(tmp_path, capsys):
     assert out > 0
     printed = capsys.readouterr().out
     assert f"  {out:,} of 1,280 values lie outside the pixels' [0, 1] (" in printed
+
+
+def test_table_values_outside_the_train_range_are_counted(tmp_path, capsys):
+    """userC: a table CVAE's sampled rows held ages -11 and 104 on a file of 18..79 with no
+    word. After the rows are written, one line counts the values outside the range their column
+    has in the train split, naming the columns (at least those outside the whole file's)."""
+    import csv
+
+    rng = np.random.default_rng(5)
+    age = rng.uniform(18, 79, size=400)
+    spend = 3 * age + rng.normal(0, 20, size=400)
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "age,spend\n" + "".join(f"{a:.0f},{s:.2f}\n" for a, s in zip(age, spend, strict=True))
+    )
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(path), "--latent-dim", "1", "--out", str(run)]
+    assert cli.main(argv) == 0
+    out = tmp_path / "s.csv"
+    assert cli.main(["sample", str(run), "--n", "2000", "--seed", "1", "--out", str(out)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "fall outside" in x)
+    drawn = np.array([r for r in list(csv.reader(out.open()))[1:]], dtype=float)
+    beyond = int(((drawn[:, 0] < age.min()) | (drawn[:, 0] > age.max())).sum())
+    total = int(line.split(" of 4,000 values")[0].replace(",", ""))
+    assert beyond > 0 and total >= beyond and "age: " in line
+    assert line.endswith(": a Gaussian per column knows no bounds")

@@ -248,7 +248,41 @@ def sample_table(
     print(f"{rows_drawn} drawn from {run_.describe()}: {what}, in the data's units")
     note = "" if npy is None else _npy_note(npy, rows.numpy(), classes is not None)
     print(f"wrote {out}{note}")
+    if (outside := _outside_train(run_, schema, rows)) is not None:
+        print(outside)
     return 0
+
+
+def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
+    """A line counting the values of ``rows`` ``(n, D)`` (user units) outside the range their
+    column has in the run's train split (a Gaussian per column knows no bounds: ages of -11 on
+    a file of 18..79), naming the columns; None where none are, or where the run's own file
+    cannot be read now (the rows are written either way)."""
+    from torchlvm import run as _run
+    from torchlvm.errors import TorchLVMError
+
+    try:
+        train = schema.to_user_units(_run.load_split(run_, None, "train").x.double())
+    except (TorchLVMError, OSError):
+        return None
+    low, high = (
+        train.nan_to_num(float("inf")).min(0).values,
+        train.nan_to_num(-float("inf")).max(0).values,
+    )
+    below, above = (rows < low).sum(0), (rows > high).sum(0)
+    total = int(below.sum() + above.sum())
+    if not total:
+        return None
+    parts = []
+    for j in (below + above).argsort(descending=True)[:3].tolist():
+        if int(below[j] + above[j]):
+            say = [f"{int(below[j])} below {float(low[j]):.4g}"] * bool(below[j])
+            say += [f"{int(above[j])} above {float(high[j]):.4g}"] * bool(above[j])
+            parts.append(f"{schema.columns[j]}: {', '.join(say)}")
+    return (
+        f"  {total:,} of {rows.numel():,} values fall outside the range their column has in the "
+        f"train split ({'; '.join(parts)}): a Gaussian per column knows no bounds"
+    )
 
 
 def _draws(run_: Any, n: int, labels: list[int] | None, source: str | None, generator: Any):

@@ -11,7 +11,9 @@ A run trained on a table writes rows instead, DIR/samples.csv (.tsv for a run on
 --out FILE.csv / .tsv: draws x ~ p(x) (z ~ p(z), then x ~ p(x | z), its noise included: rows
 with the data's spread, not decoder means) in the file's units and columns, each column written
 as the training file writes it; a CVAE's --n rows per class draw x ~ p(x | z, c) at
-z ~ p(z | c), the run's label column naming each row's class.
+z ~ p(z | c), the run's label column naming each row's class. A Gaussian per column knows no
+bounds (an age below 0): one line counts the values outside the range their column has in the
+train split.
 
 Writes DIR/figures/samples-seedS.png, or DIR/figures/conditional-seedS.png with --condition (S:
 --seed), names of its own: evaluate's figures/samples.png, which the report shows, is kept. A
