@@ -985,3 +985,17 @@ def test_a_name_with_a_comma_split_by_the_command_line_is_named_with_its_index(t
     )
     assert read_csv(path, drop_columns=[1]).columns == ("age", "note")
     assert read_csv(path, drop_columns=["Total, USD"]).columns == ("age", "note")
+
+
+def test_numpy_scalar_reprs_are_named_with_their_fix(tmp_path):
+    """A file written from a list of numpy 2 scalars with %r holds 'np.float64(0.125)': named
+    as such, with the number it holds, not as a column of text."""
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\nnp.float64(0.125),1.5\nnp.float64(0.25),2.5\nnp.float64(1.5),3.5\n")
+    with pytest.raises(DataError) as refused:
+        read_csv(path)
+    assert str(refused.value).endswith(
+        "cannot read 'np.float64(0.125)' as a number (all 3 numbers of the column are written "
+        "so); write its numbers alone (0.125: the cell holds numpy 2's repr of a scalar; write "
+        "float(x), or save with np.savetxt(..., fmt='%.17g'))"
+    )

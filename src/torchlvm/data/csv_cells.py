@@ -120,6 +120,11 @@ Excel's accounting format, a dot a missing value in SAS and Stata exports; which
 means, torchlvm does not guess (pandas reads neither as missing)."""
 
 
+_NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint)\d*\(([^()]*)\)")
+"""A numpy 2 scalar's repr (``np.float64(0.125)``), as ``str(list_of_scalars)`` or a CSV
+written with ``%r`` holds it."""
+
+
 def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
     """The fix for a cell that is almost a number, or None: a one-group number in the file's
     ``undecided`` mark, a number with a typographic minus, in an accounting format's brackets
@@ -132,6 +137,12 @@ def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
         return (
             f"it may be {whole} (with a thousands separator) or {text.replace(undecided, '.')}, "
             f"and no other number in the file shows which; write it as {whole} or as {other}"
+        )
+    scalar = _NUMPY_SCALAR.fullmatch(text)
+    if scalar is not None and is_number(scalar.group(1)):
+        return (
+            f"write its numbers alone ({scalar.group(1)}: the cell holds numpy 2's repr of a "
+            "scalar; write float(x), or save with np.savetxt(..., fmt='%.17g'))"
         )
     if text.startswith("\u2212") and any(is_number(read_number("-" + text[1:], m)) for m in OTHER):
         return "write its minus sign as '-' (it is U+2212, a typographic minus)"
