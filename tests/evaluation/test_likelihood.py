@@ -225,3 +225,35 @@ def test_an_estimate_carried_by_a_few_weights_says_so_in_its_note(trained_vae):
         "in expectation); more samples (--k), --refine, or AIS (--ais) tell how far"
     )
     assert few_effective(5.0, 100) == ""  # at 5 %: no caveat
+
+
+@pytest.mark.parametrize(
+    "ais_shift, said",
+    [(8.3, "AIS is the better one"), (0.0, None), (-8.3, "the importance-sampled estimate is")],
+    ids=["ais-far-above", "agree", "is-far-above"],
+)
+def test_ais_and_importance_sampling_far_apart_say_which_is_better(trained_vae, ais_shift, said):
+    """userD: IS −334.095 ± 0.140 and AIS −325.799 ± 0.077 were printed a line apart with no
+    word that they disagree by 60 of their ±: AIS's note says how far apart they are and that
+    the larger lower bound is the better one."""
+    from torchlvm.evaluation.likelihood import apart
+
+    model, x = trained_vae
+    torch.manual_seed(1)
+    values = per_example_likelihood(model, x, k=50, ks=(1,))
+    values["ais_mean"] = values["is_mean"] + ais_shift
+    values["ais_stderr"] = values["is_stderr"]
+    values["ais_ess"] = values["is_ess"]
+    s = summarize_likelihood(values, dim=64, k=50, ks=(1,), ais_steps=10, ais_k=4)
+    note = s["ais"]["nats"]["note"]
+    if said is None:
+        assert "differs from" not in note
+    else:
+        assert (
+            f". It differs from the importance-sampled estimate by {abs(ais_shift):.3g} nats, "
+            in (note)
+        )
+        assert said in note and note.endswith("the ± measure neither one's bias")
+    assert apart(-334.095, 0.140, -325.799, 0.077).startswith(
+        ". It differs from the importance-sampled estimate by 8.3 nats, 52 times their joint "
+    )
