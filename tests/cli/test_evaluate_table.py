@@ -72,11 +72,11 @@ def test_the_outlier_heading_nests_no_parentheses() -> None:
     assert heading == f"outliers: AUROC / AUPRC; score: {description}"
 
 
-def _likelihood(posterior: str | None = None, k: int = 50):
+def _likelihood(posterior: str | None = None, k: int = 50, ess: float = 900.0, ais=None):
     from torchlvm.evaluation.records import Evaluation, Likelihood, Pair, Quantity
 
     def pair(value: float, kind: str, kk: int) -> Pair:
-        return Pair(Quantity(value, "nats/example", kind, kk, stderr=0.05, ess=3.0))  # type: ignore[arg-type]
+        return Pair(Quantity(value, "nats/example", kind, kk, stderr=0.05, ess=ess))  # type: ignore[arg-type]
 
     like = Likelihood(
         elbo=pair(-260.0, "bound", 1),
@@ -84,6 +84,7 @@ def _likelihood(posterior: str | None = None, k: int = 50):
               100: pair(-251.55, "bound", 100)},
         log_marginal=pair(-252.07, "estimate", k),
         posterior=posterior,
+        ais=None if ais is None else pair(ais, "estimate", 16),
     )  # fmt: skip
     return format_table(Evaluation(likelihood=like))
 
@@ -153,3 +154,16 @@ def test_header_says_a_subsample_is_n_of_the_split(n, rows, said):
     first = " ".join(format_table(Evaluation(protocol=p)).split()).split("binarize")[0]
     assert said in first
     assert Protocol.from_json(p.to_json()) == p
+
+
+def test_an_estimate_carried_by_a_few_weights_and_an_ais_far_above_say_so() -> None:
+    """userD: 'log p(x) -181.541 (±0.0797 MC stderr, ESS 2.2)' at k=50 was 12 nats low (k=1000:
+    -169.2) with no word; IS and AIS 8 nats apart were printed a line apart. A line under each
+    says what the records' notes say."""
+    few = " ".join(_likelihood(k=1000, ess=3.0).split())
+    assert "(Its mean ESS is 3.0 of k = 1000 (under 5%): a few weights carry it, its" in few
+    assert "ESS is" not in _likelihood(k=1000, ess=900.0)
+    far = " ".join(_likelihood(k=1000, ess=900.0, ais=-244.0).split())
+    assert "(It differs from the importance-sampled estimate by 8.07 nats, 114 times their " in far
+    assert "so AIS is the better one" in far
+    assert "differs" not in _likelihood(k=1000, ess=900.0, ais=-252.0)

@@ -6,6 +6,7 @@ import math
 import textwrap
 from typing import Any
 
+from torchlvm.evaluation.likelihood import apart, few_effective
 from torchlvm.evaluation.records import (
     Evaluation,
     Likelihood,
@@ -84,11 +85,24 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
         est = like.log_marginal
         rows.append(_pair_row(f"{what}, importance-sampled", est, _mc(est.nats)))
         rows += _weaker_than_bounds(est.nats.k, list(like.iwae))
+        if est.nats.ess is not None and est.nats.k:
+            rows += _caveat(few_effective(est.nats.ess, est.nats.k))
     if like.ais is not None:
         rows.append(_pair_row(f"{what}, AIS (k = chains)", like.ais, _mc(like.ais.nats)))
+        if (est := like.log_marginal) is not None:
+            i, a = est.nats, like.ais.nats
+            rows += _caveat(apart(i.value, i.stderr or 0.0, a.value, a.stderr or 0.0))
     if like.exact is not None:
         rows.append(_pair_row(f"{what}, exact", like.exact))
     return rows
+
+
+def _caveat(sentence: str) -> list[str]:
+    """A caveat the likelihood record's note carries (``". Its mean ESS is ..."``), as a
+    wrapped line in brackets under its row; none for ``""``."""
+    if not sentence:
+        return []
+    return [_wrapped_row("", f"({sentence.removeprefix('. ')})")]
 
 
 def _weaker_than_bounds(k: int | None, ks: list[int]) -> list[str]:
