@@ -235,7 +235,7 @@ def test_int64_images_of_0_to_255_train_as_their_uint8_file(pixels, tmp_path, ca
         assert main([*argv, "--out", str(tmp_path / name)]) == 0
     u8, i64 = _result(tmp_path / "u8"), _result(tmp_path / "i64")
     assert i64["result"]["best_value"] == u8["result"]["best_value"]
-    assert i64["data"]["pixels"] == READING == 3
+    assert i64["data"]["pixels"] == READING == 4
     i64["data"]["pixels"] = 2  # as a run trained under reading 2 records it
     (tmp_path / "i64" / "config.json").write_text(json.dumps(i64))
     capsys.readouterr()

@@ -62,6 +62,23 @@ def test_eight_bit_pixels_are_named_with_their_rescaling():
     assert "255" not in str(error.value)  # not grey levels of 8 bits
 
 
+@pytest.mark.parametrize(
+    ("high", "named"),
+    [
+        (16.0, "levels of 0..16: divide them by their white level, 16 if the brightest is white"),
+        (1020.0, "levels of 0..1020: divide them by their white level, 1020 if the brightest is "
+         "white; 10-bit levels: 1023"),
+        (200.0, "8-bit pixels: divide them by 255"),
+    ],
+)  # fmt: skip
+def test_grey_levels_are_told_the_division_their_range_fits(high, named):
+    """userD: digits' grey levels 0..16 and a 10-bit camera's 0..1020 were told to divide by 255
+    and 65535, which makes near-blank images (max 0.063, 0.016)."""
+    with pytest.raises(DataError) as error:
+        binarize(torch.tensor([0.0, 3.0, high]), "dynamic")
+    assert named in str(error.value)
+
+
 def test_missing_pixels_and_16_bit_ones_are_named_as_such():
     """Images with a NaN pixel (trained with --allow-missing) were told 'got nan..nan; rescale
     the data to [0, 1]', which no rescaling mends; 16-bit pixels were not named."""

@@ -214,3 +214,44 @@ def test_bool_and_wrapped_int8_images_read_as_stored(tmp_path):
     )
     np.save(tmp_path / "i8.npy", PIXELS[:, 0].astype(np.int8))  # 128..255 wrapped negative
     assert float(_load(tmp_path / "i8.npy").x.min()) < 0
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64])
+@pytest.mark.parametrize("mmap", [False, True], ids=["loaded", "streamed"])
+def test_integer_images_of_only_0_and_1_are_binary_images(tmp_path, dtype, mmap):
+    """userD: binarized images shipped as uint8 0/1 ((x > 127).astype(np.uint8)) were divided
+    by 255, so a VAE trained on near-blank images (max 0.0039) and printed an ELBO 165 nats
+    'better' than on the same images as bool, with no word. They read as the bool file does."""
+    binary = PIXELS[:, 0] > 127
+    np.save(tmp_path / "b.npy", binary)
+    np.save(tmp_path / "i.npy", binary.astype(dtype))
+    data = _load(tmp_path / "i.npy", mmap=mmap)
+    x = data.x[torch.arange(len(data))] if mmap else data.x
+    assert torch.equal(x, _load(tmp_path / "b.npy").x) and float(x.max()) == 1.0
+
+
+@pytest.mark.parametrize("mmap", [False, True], ids=["loaded", "streamed"])
+def test_dark_integer_images_are_read_as_8_bit_with_a_warning(tmp_path, mmap):
+    """userD: sklearn's digits as int64 (grey levels 0..16) were read as 8-bit levels, white at
+    16/255 = 0.063, with no word: the warning names the brightest value and the division."""
+    levels = (PIXELS[:, 0] % 17).astype(np.int64)
+    path = tmp_path / "d.npy"
+    np.save(path, levels)
+    with pytest.warns(UserWarning, match=r"brightest value is 16: .* white is 0\.063; .*x / 16"):
+        data = _load(path, mmap=mmap)
+    x = data.x[torch.arange(len(data))] if mmap else data.x
+    assert float(x.max()) == pytest.approx(16 / 255)
+
+
+def test_a_run_of_the_earlier_reading_of_binary_integer_images_is_named(tmp_path):
+    """A run trained under reading 3 divided a 0/1 integer image file by 255: the reading that
+    changed is named, so such a run is not read under the new one in silence."""
+    from torchlvm.data.pixels import READING, earlier_reading
+
+    path = tmp_path / "i.npy"
+    np.save(path, (PIXELS[:, 0] > 127).astype(np.uint8))
+    assert READING == 4
+    assert "values of only 0 and 1 divided by 255 (now read as 0 and 1)" in earlier_reading(path, 3)
+    assert earlier_reading(path, 1) is None  # reading 1 took uint8 as stored: 0/1 as now
+    np.save(path, PIXELS[:, 0])
+    assert earlier_reading(path, 3) is None

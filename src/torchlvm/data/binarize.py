@@ -138,9 +138,8 @@ def check_values(values: Values, protocol: str, name: str = "data") -> None:
         found, fix = f"{missing} missing value{'s' * (missing != 1)} (NaN)", "fill them in"
     else:
         found, fix = f"{low:g}..{high:g}", f"rescale the data to [0, 1] ({_back(low, high)})"
-        bits = next((b for b in (8, 16) if low >= 0 and whole and high <= 2**b - 1), None)
-        if bits is not None:  # grey levels
-            fix = f"rescale the data to [0, 1] ({bits}-bit pixels: divide them by {2**bits - 1})"
+        if low >= 0 and whole:  # grey levels: of 8 or 16 bits where the brightest tells
+            fix = f"rescale the data to [0, 1] ({_white(high)})"
     raise spelled(
         DataError,
         lambda spell: (
@@ -148,6 +147,20 @@ def check_values(values: Values, protocol: str, name: str = "data") -> None:
             f"{found}; {fix} or model the values as they are with "
             + ("binarize='none'" if spell is in_python else "--binarize none --likelihood gaussian")
         ),
+    )
+
+
+def _white(high: float) -> str:
+    """The division that makes whole-number grey levels whose brightest is ``high`` lie in
+    [0, 1]: by 255 or 65535 where ``high`` is in the top half of 8 or 16 bits, else by the
+    white level, which only the user knows (``high`` if the brightest pixel is white)."""
+    bits = next((b for b in (8, 16) if 2 ** (b - 1) <= high <= 2**b - 1), None)
+    if bits is not None:
+        return f"{bits}-bit pixels: divide them by {2**bits - 1}"
+    depth = "; 10-bit levels: 1023, 12-bit: 4095" if high > 255 else ""
+    return (
+        f"levels of 0..{high:g}: divide them by their white level, {high:g} if the brightest "
+        f"is white{depth}"
     )
 
 

@@ -337,7 +337,7 @@ def _features(
     wide = array.dtype.kind == "f" and array.dtype.itemsize > 4
     scaled = pixels.eight_bit(array)
     if scaled:
-        pixels.warn_sixteen_bit(array.dtype, path)
+        pixels.warn_of_levels(array.dtype, float(array.max()), path)
     return pixels.rows(array, np.float64 if wide else np.float32, scaled=scaled), shape
 
 

@@ -396,11 +396,12 @@ def load_memmap(
         raise ConfigError(f"mmap=True reads .npy files; {path.name} is not one (use numpy.save)")
     layout = read_layout(path, dtype=dtype, shape=shape)
     known = _Known()  # learned when first needed
-    if len(layout.shape) in (3, 4) and pixels.wide_integers(layout.dtype):  # 8-bit levels?
+    images = len(layout.shape) in (3, 4)
+    if layout.dtype == np.uint8 or (images and pixels.wide_integers(layout.dtype)):  # levels?
         summary = known.file = file_values(path, layout)
         eight_bit = pixels.eight_bit_range(summary.low, summary.high)
         if eight_bit:
-            pixels.warn_sixteen_bit(layout.dtype, path)
+            pixels.warn_of_levels(layout.dtype, summary.high, path)
         layout = replace(layout, scaled=eight_bit)
     index = None
     if split != "all":

@@ -64,13 +64,17 @@ CHANNELS: tuple[int, ...] = (1, 3)
 """The channel counts an image may have: grey or RGB (what the figures draw)."""
 PIXEL_MAX = 255
 """The largest 8-bit grey level: uint8 values (and integers of 0..255) are divided by it."""
+DARK_LEVELS = 32
+"""Integer images whose brightest value is below this are read with a warning
+(:func:`warn_of_levels`): their white would be an eighth of the 8-bit range or less."""
 IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
 """Datasets of grey-level images in [0, 1]."""
-READING = 3
+READING = 4
 """The version of this rule, recorded by a run trained on an image file (``"pixels"`` in its
 ``data`` record). Runs without it were trained under the first reading, which took uint8
 values as 0..255 and channels-last arrays in their own order; runs of reading 2 took the values
-of other integer dtypes as stored, 0..255 (:func:`earlier_reading`)."""
+of other integer dtypes as stored, 0..255; runs of reading 3 divided integer images of only 0
+and 1 by 255 (:func:`earlier_reading`)."""
 
 
 COLOUR_DEFAULTS: dict[str, object] = {
@@ -164,22 +168,37 @@ def rows(array: np.ndarray, dtype: type = np.float32, *, scaled: bool | None = N
 
 
 def eight_bit_range(low: float, high: float) -> bool:
-    """Whether integer values from ``low`` to ``high`` are 8-bit grey levels (0..255)."""
-    return low >= 0 and high <= PIXEL_MAX
+    """Whether integer image values from ``low`` to ``high`` are 8-bit grey levels: they lie in
+    0..255 and are not only 0 and 1, which are binary images (binarized MNIST and Omniglot ship
+    so, as ``(x > 127).astype(np.uint8)``), read as stored as a ``bool`` file is."""
+    return low >= 0 and 1 < high <= PIXEL_MAX
 
 
 def eight_bit(array: np.ndarray) -> bool:
     """Whether ``array`` (``(N, ...)``) holds 8-bit grey levels, to be divided by
-    :data:`PIXEL_MAX`: it is ``uint8``, or images ``(N, H, W)`` / ``(N, C, H, W)`` of another
-    integer dtype (:func:`wide_integers`) whose every value lies in 0..255. Rows ``(N, D)`` of
-    such a dtype are read as stored: counts in a table are no pixels."""
-    if array.dtype == np.uint8:
-        return True
-    return (
-        array.ndim in (3, 4)
-        and wide_integers(array.dtype)
-        and (array.size == 0 or eight_bit_range(int(array.min()), int(array.max())))
-    )
+    :data:`PIXEL_MAX`: images ``(N, H, W)`` / ``(N, C, H, W)`` of an integer dtype whose values
+    lie in 0..255 and are not only 0 and 1 (:func:`eight_bit_range`); and any ``uint8`` array of
+    more values than 0 and 1. Rows ``(N, D)`` of another integer dtype are read as stored: counts
+    in a table are no pixels."""
+    if not (array.dtype == np.uint8 or (array.ndim in (3, 4) and wide_integers(array.dtype))):
+        return False
+    return array.size == 0 or eight_bit_range(int(array.min()), int(array.max()))
+
+
+def warn_of_levels(dtype: np.dtype, high: float, path: str | os.PathLike[str]) -> None:
+    """Warn of integer images read as 8-bit grey levels (:func:`eight_bit`) that may be other
+    levels: of a 16-bit dtype (:func:`warn_sixteen_bit`), or whose brightest value ``high`` is
+    far below 255 (sklearn's digits hold 0..16), so they are read as dark images whose white is
+    ``high`` / 255; nothing otherwise."""
+    warn_sixteen_bit(dtype, path)
+    if high < DARK_LEVELS:
+        warnings.warn(
+            f"{path} holds integer images whose brightest value is {high:g}: read as 8-bit grey "
+            f"levels (divided by {PIXEL_MAX}), its white is {high / PIXEL_MAX:.3f}; if {high:g} "
+            f"is white, save them divided by it as float32 (numpy: (x / {high:g})"
+            ".astype('float32'))",
+            stacklevel=2,
+        )
 
 
 def warn_sixteen_bit(dtype: np.dtype, path: str | os.PathLike[str]) -> None:
@@ -224,34 +243,48 @@ def earlier_reading(path: str | os.PathLike[str], reading: int = 1) -> str | Non
     """How torchlvm read the image file at ``path`` under an earlier ``reading`` of this rule
     (a run's record; 1 where it has none), where that differs from how it reads it now: under
     reading 1, uint8 values as 0..255 and an ``(N, H, W, C)`` array's values in its own order;
-    under 1 and 2, other integers of 0..255 as stored; None where the reading is the same."""
+    under 1 and 2, other integers of 0..255 as stored; under 2 (uint8) and 3 (any integer),
+    images of only 0 and 1 divided by 255; None where the reading is the same."""
     header = array_header(path)
     if reading >= READING or header is None or len(header[0]) not in (3, 4):
         return None
     shape, dtype = header
+    integers = dtype == np.uint8 or wide_integers(dtype)
+    levels = _stored_levels(path) if integers else None
+    binary = levels == (0, 1)
     changes = []
-    if dtype == np.uint8 and reading < 2:
+    if dtype == np.uint8 and reading < 2 and not binary:
         changes.append("its uint8 values as 0..255 (now divided by 255)")
-    if wide_integers(dtype) and _stored_eight_bit(path):
+    if wide_integers(dtype) and reading < 3 and levels is not None and not binary:
         changes.append(f"its {dtype} values of 0..255 as stored (now divided by 255)")
+    if binary and (reading == 3 or (dtype == np.uint8 and reading == 2)):
+        changes.append(f"its {dtype} values of only 0 and 1 divided by 255 (now read as 0 and 1)")
     if channels_last(shape) and reading < 2:
         changes.append("its (N, H, W, C) images channels last (now moved first)")
     return " and ".join(changes) or None
 
 
-def _stored_eight_bit(path: str | os.PathLike[str]) -> bool:
-    """Whether the integer data array of the ``.npy`` / ``.npz`` file at ``path`` holds 8-bit
-    grey levels (:func:`eight_bit`); False where it cannot be read (reading it says why)."""
+def _stored_levels(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """The least and greatest values of the integer image array of the ``.npy`` / ``.npz`` file
+    at ``path``, where they are 8-bit levels or only 0 and 1; None for other values, or a file
+    that cannot be read (reading it says why)."""
     from torchlvm.data.files import npz_data_key
 
     try:
         if Path(path).suffix.lower() == ".npy":
-            return eight_bit(np.load(path, mmap_mode="r", allow_pickle=False))
-        with np.load(path, allow_pickle=False) as archive:
-            key = npz_data_key(archive.files)
-            return key is not None and eight_bit(archive[key])
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+            low, high = (int(array.min()), int(array.max())) if array.size else (0, 0)
+        else:
+            with np.load(path, allow_pickle=False) as archive:
+                key = npz_data_key(archive.files)
+                if key is None or archive[key].size == 0:
+                    return None
+                low, high = int(archive[key].min()), int(archive[key].max())
     except NUMPY_ERRORS:
-        return False
+        return None
+    if low >= 0 and high <= 1:
+        return (0, 1)
+    return (low, high) if eight_bit_range(low, high) else None
 
 
 def array_header(path: str | os.PathLike[str]) -> tuple[tuple[int, ...], np.dtype] | None:
