@@ -257,7 +257,8 @@ CASES: dict[str, Case] = {
     ),
     "latent-dim-0": Case("fit ppca --data digits --latent-dim 0 --out {root}/new", "got 0"),
     "latent-dim-ge-features": Case(
-        "fit ppca --data digits --latent-dim 64 --out {root}/new", "smaller than the number"
+        "fit ppca --data digits --latent-dim 64 --out {root}/new",
+        "choose --latent-dim from 1 to 63",
     ),
     "empty-csv": Case(f"{FIT} {{d}}/empty.csv", "is empty (0 bytes)"),
     "header-only-csv": Case(f"{FIT} {{d}}/header.csv", "holds no data rows"),
@@ -569,7 +570,7 @@ CASES: dict[str, Case] = {
     ),
     # a new user's inputs, pass 3
     "ppca-on-one-column": Case(
-        f"{FIT} {{d}}/one-column.csv", "PPCA needs at least 2", absent="latent_dim < 1"
+        f"{FIT} {{d}}/one-column.csv", "has 1 feature column", absent="n_features"
     ),
     "table-trailing-commas": Case(
         f"{FIT} {{d}}/trailing-commas.csv",
