@@ -289,11 +289,11 @@ def test_a_split_with_missing_cells_sets_train_beside_test_of_the_same_cells():
             **{"rows": 18, "incomplete_rows": 14, "missing_cells": 22, "cells": 234},
         },
     }
-    card = cards_by_key(metrics)["log_px"]
-    assert card.value == "−13.23"
+    card = cards_by_key(metrics)["log_px"]  # (since userC, 17:03: every row's, like with like)
+    assert (card.label, card.value) == ("test log p(x_o)", "−13.63")
     assert card.note == (
-        "exact · on the 4 complete rows of 18 only (the observed-cell likelihood covers every "
-        "row); every row's observed cells: test −13.63, train −14.47"
+        "every row's observed cells (18 rows, 14 with missing cells) · exact · log p(x) −13.23 "
+        "on the 4 complete rows of 18 only · train −14.47"
     )
     del metrics["observed_likelihood"]  # (a record without it: no train number to set beside)
     assert cards_by_key(metrics)["log_px"].note.endswith("covers every row)")
@@ -331,3 +331,29 @@ def test_ppca_em_fit_on_missing_cells_is_said_of_the_observed_cells():
     assert (card.label, card.value) == ("test log p(x_o)", "−4.278")
     assert card.note == "exact over each row's observed cells · train −4.875"
     assert "bits/dim" not in card.note + card.title
+
+
+def test_a_split_with_missing_cells_headlines_every_rows_observed_cells(demo_metrics):
+    """report PPCA_EM VAE on a table with holes put PPCA's log p(x_o) over all 30 test rows
+    beside the VAE's log p(x) over its 3 complete rows in one row (userC): where the split has
+    missing cells the card is log p(x_o) of every row, which every run records; the complete
+    rows' log p(x) follows in the note with its rows."""
+    demo_metrics["likelihood"]["rows"] = "on the 3 complete rows of 30 only (the observed-cell ...)"
+    q = {"value": -5.3551, "unit": "nats/row", "kind": "estimate", "k": 1000, "stderr": 0.004}
+    q["data_stderr"] = 0.41
+    demo_metrics["observed_likelihood"] = {
+        "nats": q,
+        "rows": 30,
+        "incomplete_rows": 27,
+        "missing_cells": 40,
+        "cells": 120,
+    }
+    card = cards_by_key(demo_metrics)["log_px"]
+    assert (card.label, card.value, card.unit) == (
+        "test log p(x_o)",
+        "−5.3551 ± 0.0040",
+        "nats/row",
+    )
+    assert "every row's observed cells (30 rows, 27 with missing cells)" in card.note
+    assert "± 0.4100 over rows" in card.note
+    assert card.note.endswith("log p(x) −23.65 on the 3 complete rows of 30 only")

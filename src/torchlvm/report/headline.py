@@ -187,6 +187,9 @@ def _split(m: Evaluation) -> str:
 
 
 def log_px(m: Evaluation) -> Headline | None:
+    observed = m.observed_likelihood
+    if isinstance(observed, ObservedLikelihood) and observed.nats.number is not None:
+        return _observed_log_px(m, observed)  # every row, as any run on the split has it
     label = f"{_split(m)}{_quantity_name(m)}"
     found = m.log_px()
     if found is None:
@@ -199,22 +202,45 @@ def log_px(m: Evaluation) -> Headline | None:
     return Headline("log_px", label, value, unit, note, _text(q.note))
 
 
+def _observed_log_px(m: Evaluation, observed: ObservedLikelihood) -> Headline:
+    """The headline of a split with missing cells: log p(x_o) of every row on its observed
+    cells, which every run on that split records (``fit`` of PPCA by EM, ``evaluate`` of any),
+    so that runs side by side show one quantity over the same rows; the full-row log p(x) of
+    the complete rows alone follows in the note, with its rows."""
+    q = observed.nats
+    exact = q.kind == "exact"
+    value = num(q.value, None if exact else q.stderr)
+    rows = f"every row's observed cells ({observed.rows} rows, {observed.incomplete_rows} with "
+    rows += "missing cells)"
+    parts = [
+        _units(m) or "",
+        rows,
+        _spread(q),
+        q.kind + (f", k = {q.k}" if q.k and not exact else ""),
+    ]
+    found = m.log_px()
+    if found is not None and found[1].nats.number is not None:
+        like = _likelihood(m)
+        where = "" if like is None or not like.rows else f" {like.rows.split(' (')[0]}"
+        parts.append(f"log p(x) {num(found[1].nats.value)}{where}")
+    if m.fit is not None and m.fit.train_log_likelihood is not None:
+        parts.append(f"train {num(m.fit.train_log_likelihood)}")
+    note = " · ".join(p for p in parts if p)
+    unit = _text(q.unit, "nats/row")
+    return Headline("log_px", f"{_split(m)}log p(x_o)", value, unit, note, _text(q.note))
+
+
 def _rows_and_train(m: Evaluation) -> str:
     """Which rows the card covers, and the train log-likelihood ``torchlvm fit`` wrote beside
-    the test number of the same rows and cells. On a split with missing cells the likelihood
-    section covers its complete rows only (said here, with or without a train number), and
-    fit's train number every row's observed cells: it stands beside the split's observed-cell
-    number (``observed_likelihood``), not the card's."""
+    the test number of the same rows and cells. A split with missing cells and a recorded
+    observed-cell likelihood has :func:`_observed_log_px`'s card; without that record the
+    likelihood section's complete rows are said, and fit's train number (every row's observed
+    cells) is left out: it is not of those rows."""
     fitted = m.fit is not None and m.fit.train_log_likelihood is not None
-    train = num(m.fit.train_log_likelihood) if fitted else ""
     like = _likelihood(m)
     if like is None or like.rows is None:  # every row of the split is complete
-        return f" · train {train}" if fitted else ""
-    observed = m.observed_likelihood
-    beside = ""
-    if fitted and isinstance(observed, ObservedLikelihood) and observed.nats.value is not None:
-        beside = f"; every row's observed cells: test {num(observed.nats.value)}, train {train}"
-    return f" · {like.rows}{beside}"
+        return f" · train {num(m.fit.train_log_likelihood)}" if fitted else ""
+    return f" · {like.rows}"
 
 
 def elbo(m: Evaluation) -> Headline | None:
