@@ -72,3 +72,17 @@ def test_mismatched_inputs_are_refused():
         gaps_figure(["a", "b"], [0.1], [0.2, 0.3])
     with pytest.raises(ConfigError, match="same length"):
         identity_figure(0.0, np.zeros(5), np.zeros(6))
+
+
+def test_an_identity_not_reached_in_its_steps_says_so():
+    """identity.png said 'ELBO(q) rises to log p(x)' above a q ~150 nats short after 30 steps,
+    and not where q starts (userD): the title names p(z) as the start, and the nats left."""
+    steps = np.arange(31)
+    kl = 150.0 * np.exp(-steps / 1000)  # far from converged
+    fig = identity_figure(-10.0, -10.0 - kl, kl)
+    assert (
+        fig.axes[0].get_title() == "q fitted from p(z): not converged at 30 steps (146 nats short)"
+    )
+    kl = 50.0 * np.exp(-steps)  # converged: 5e-12 nats left
+    fig = identity_figure(-10.0, -10.0 - kl, kl)
+    assert fig.axes[0].get_title() == "ELBO(q) rises to log p(x) as q is fitted from p(z)"

@@ -63,7 +63,7 @@ def identity_figure(log_px: Any, elbo: Any, kl: Any, *, title: str | None = None
     left.plot(steps, elbo_t + kl_t, color="tab:red", ls="--", label="ELBO + KL(q ‖ p(z|x))")
     left.set_xlabel("optimization step of q")
     left.set_ylabel("nats per example")
-    left.set_title("ELBO(q) rises to log p(x) as q is fitted")
+    left.set_title(_identity_title(lp, float(kl_t[-1]), steps.size - 1), fontsize=10)
     left.legend(loc="lower right", fontsize=8)
     positive = np.where(kl_t > 0, kl_t, np.nan)
     right.plot(steps, positive, color="tab:green")
@@ -75,6 +75,14 @@ def identity_figure(log_px: Any, elbo: Any, kl: Any, *, title: str | None = None
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _identity_title(log_px: float, kl_last: float, steps: int) -> str:
+    """The left panel's title: where q starts, and whether its ELBO reached log p(x) (the KL
+    left at the last step, where it is not negligible: then q is not converged)."""
+    if kl_last <= 1e-3 * max(1.0, abs(log_px)):
+        return "ELBO(q) rises to log p(x) as q is fitted from p(z)"
+    return f"q fitted from p(z): not converged at {steps} steps ({kl_last:.3g} nats short)"
 
 
 def gaps_figure(

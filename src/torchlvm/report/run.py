@@ -74,8 +74,9 @@ FIGURE_CAPTIONS: dict[str, str] = {
     ),
     "identity": (
         "The identity log p(x) = ELBO(q) + KL(q ‖ p(z | x)) on PPCA, nats per example: as a "
-        "Gaussian q is fitted step by step, its ELBO rises to the exact log p(x) (left) while "
-        "its KL to the exact posterior falls toward zero (right)."
+        "Gaussian q is fitted step by step from the prior p(z), its ELBO rises toward the exact "
+        "log p(x) (left) while its KL to the exact posterior falls toward zero (right); the "
+        "left title says whether it got there in the steps given."
     ),
     "transfer": (
         "Style transfer: originals (top row) and each redrawn as another class, with z the "
