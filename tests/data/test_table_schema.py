@@ -62,3 +62,29 @@ def test_the_schema_records_its_files_dialect_and_a_csv_is_written_in_it(
     damaged = {**schema.to_dict(), "decimal": "'"}
     with pytest.raises(DataError, match="recorded table is damaged"):
         TableSchema.from_dict(damaged)
+
+
+def test_indexes_given_in_training_are_recorded_as_the_files_names(tmp_path):
+    """userC: `--drop-columns 0 3 --label-column 2` was recorded as indexes, so next month's
+    export with q1 and q2 swapped was read by position: q2 silently became the condition. An
+    index is recorded as its header's name (not an empty one: a pandas index stays an index),
+    and the swapped file is read by name; a file without a header keeps the indexes."""
+    from torchlvm.data import load_dataset
+
+    rows = "".join(
+        f"r{i},{20 + i * 7 % 31}.5,{'ab'[i % 2]},{'xyz'[i % 3]},{i * 13 % 17}.25\n"
+        for i in range(30)
+    )
+    path, swapped, bare = tmp_path / "t.csv", tmp_path / "swapped.csv", tmp_path / "bare.csv"
+    path.write_text("id,age,q1,q2,income\n" + rows)
+    options = {"drop_columns": (0, 3), "label_column": 2}
+    schema = TableSchema.of(load_dataset(path, "all", **options), **options)
+    assert (schema.drop_columns, schema.label_column) == (("id", "q2"), "q1")
+    cells = [line.split(",") for line in rows.splitlines()]
+    swapped.write_text(
+        "id,age,q2,q1,income\n" + "".join(f"{a},{b},{d},{c},{e}\n" for a, b, c, d, e in cells)
+    )
+    assert schema.rows(swapped).data.class_names == ("a", "b")  # q1's, by name
+    bare.write_text(rows.replace("r", ""))
+    kept = TableSchema.of(load_dataset(bare, "all", drop_columns=(0, 3), label_column=2), **options)
+    assert (kept.drop_columns, kept.label_column) == ((0, 3), 2)

@@ -6,13 +6,12 @@ of decimals (years); a separator ending every line is taken out.
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
 from torchlvm.data.csv_cells import is_missing, is_number
-from torchlvm.data.csv_dialect import (
-    Dialect,
-)
+from torchlvm.data.csv_dialect import Dialect, blank
 from torchlvm.data.csv_stray import stray_line
 from torchlvm.errors import DataError
 
@@ -152,3 +151,29 @@ def check_header_once(path: Path, header, lines: list[int], rows: list[list[str]
             f"{path} line {again[0]} repeats the header{more}, as files joined one after "
             f"another do; delete {'them' if more else 'it'}, keeping the first header"
         )
+
+
+def header_names(path: Path, dialect: Dialect, lines: int = 64) -> list[str] | None:
+    """The names of the header of the table file at ``path`` in ``dialect`` (its first row
+    that is not blank, Excel's ``sep=`` line and a byte-order mark aside), read from its first
+    ``lines`` lines only; None where that row is no header (:func:`header_of`) or cannot be
+    read so (a quoted name holding a line end past them)."""
+    import gzip
+    import io
+    from itertools import islice
+
+    opened = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+    with opened as raw, io.TextIOWrapper(raw, dialect.encoding, errors="replace", newline="") as f:
+        text = "".join(islice(f, lines)).lstrip("\ufeff")
+    text = SEPARATOR_HINT.sub("", text, count=1)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
+    try:
+        first = next(((rows.line_num, row) for row in rows if not blank(row)), None)
+    except csv.Error:
+        return None
+    if first is None:
+        return None
+    try:
+        return header_of(path, first[0], first[1], dialect)
+    except DataError:
+        return None

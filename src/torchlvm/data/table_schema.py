@@ -66,11 +66,14 @@ class TableSchema:
         encoding: str | None = None,
     ) -> TableSchema:
         """The schema of a loaded table (its columns and standardizer), read with the options
-        ``drop_columns``, ``label_column`` and ``encoding``."""
+        ``drop_columns``, ``label_column`` and ``encoding``; an index among them recorded as
+        its header's name where the file has one, once (:func:`_by_name`)."""
         columns = data.columns or default_names(data.dim)
         dialect = data.dialect or Dialect()
         stated = None if encoding is None else dialect.encoding  # Python's name of it
-        options = (tuple(drop_columns), label_column, dialect, stated, data.forms)
+        named = _by_name(data, dialect, (*drop_columns, label_column))
+        drop_columns, label_column = tuple(named[:-1]), named[-1]
+        options = (drop_columns, label_column, dialect, stated, data.forms)
         return cls(tuple(columns), data.standardizer, *options)
 
     def read_in(self, encoding: str | None) -> TableSchema:
@@ -177,6 +180,36 @@ class TableSchema:
     def to_user_units(self, x: Tensor) -> Tensor:
         """Model-unit values ``(..., D)`` in the user's units (the standardization undone)."""
         return x if self.standardizer is None else self.standardizer.inverse(x)
+
+
+def _by_name(data: Dataset, dialect: Dialect, selectors: tuple) -> list:
+    """``selectors`` (column names, indices or None) with each index that names a column of
+    ``data``'s file under a name of its own (not empty, not twice in the header) as that name:
+    a later file of the run (next month's export, its columns in another order) is then read
+    by name, not by position (userC: q1 and q2 swapped made q2 the condition, silently). An
+    index stays one where the file has no header (or none is read from its first lines)."""
+    from pathlib import Path
+
+    from torchlvm.data.csv_layout import header_names
+
+    path = Path(data.name)
+    if not any(isinstance(s, int) and not isinstance(s, bool) for s in selectors):
+        return list(selectors)
+    if data.columns is None or not path.is_file():
+        return list(selectors)
+    header = header_names(path, dialect)
+    if header is None:
+        return list(selectors)
+
+    def named(selector: Any) -> Any:
+        if isinstance(selector, bool) or not isinstance(selector, int):
+            return selector
+        if not -len(header) <= selector < len(header):
+            return selector
+        name = header[selector]
+        return name if name and header.count(name) == 1 else selector
+
+    return [named(s) for s in selectors]
 
 
 def _stated(encoding: Any) -> str | None:
