@@ -357,3 +357,16 @@ def test_a_split_with_missing_cells_headlines_every_rows_observed_cells(demo_met
     assert "every row's observed cells (30 rows, 27 with missing cells)" in card.note
     assert "± 0.4100 over rows" in card.note
     assert card.note.endswith("log p(x) −23.65 on the 3 complete rows of 30 only")
+
+
+def test_an_estimate_of_few_effective_samples_says_its_error_is_understated(demo_metrics):
+    """userD: log p(x) at ESS 2.2 of k = 50 was 12 nats low with a ± of 0.08; the card showed it
+    as any other (evaluate prints the caveat since e75157e): the card says so too, and the gap
+    from an estimate is 'at least' that."""
+    nats = demo_metrics["likelihood"]["log_marginal"]["nats"]
+    nats.update(ess=2.2, k=50)
+    cards = cards_by_key(demo_metrics)
+    assert "ESS under 5% of k: the ± understates its error" in cards["log_px"].note
+    assert "at least this" in cards["gap"].note
+    nats.update(ess=900.0, k=1000)
+    assert "understates" not in cards_by_key(demo_metrics)["log_px"].note

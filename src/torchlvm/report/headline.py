@@ -148,7 +148,19 @@ def _how(q: Quantity, bits: Quantity | None, units: str | None = None) -> str:
     if q.ess is not None:
         kind.append(f"ESS {q.ess:.0f}")
     parts.append(", ".join(k for k in kind if k))
+    parts.append(_few_effective(q))
     return " · ".join(p for p in parts if p)
+
+
+def _few_effective(q: Quantity) -> str:
+    """A short caveat for an importance-sampled estimate whose ESS is a small share of its k
+    (the rule of :func:`~torchlvm.evaluation.likelihood.few_effective`), else ``""``."""
+    from torchlvm.evaluation.likelihood import FEW_EFFECTIVE, few_effective
+
+    ess, k = _number(q.ess), q.k
+    if q.kind != "estimate" or ess is None or not k or not few_effective(ess, int(k)):
+        return ""
+    return f"ESS under {FEW_EFFECTIVE:.0%} of k: the ± understates its error; it may sit nats low"
 
 
 def _spread(q: Quantity) -> str:
@@ -264,7 +276,7 @@ def gap(m: Evaluation) -> Headline | None:
         return None
     what = _quantity_name(m)
     value = pair.nats.value - bound[0].value
-    how = "exact" if name == "exact" else "estimate − bound"
+    how = "exact" if name == "exact" else "estimate − bound: at least this, in expectation"
     # a conditional model's bound is on log p(x | c) (c: a class, or x_o for a mask): its gap
     # is the KL to p(z | x, c)
     given = what.removeprefix("log p(x | ").removesuffix(")") if " | " in what else None
