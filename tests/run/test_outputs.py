@@ -329,6 +329,26 @@ def test_no_output_replaces_the_file_the_run_was_trained_on(trained, tmp_path, c
     assert data.read_bytes() == before
 
 
+@pytest.mark.parametrize("name", ["sample", "encode"])
+def test_a_moved_or_copied_training_file_is_kept_by_its_bytes(trained, tmp_path, capsys, name):
+    """review9: a run's data file moved (mv d/w.csv d/w2.csv) was kept by its old path alone, so
+    `sample RUN --out d/w2.csv --overwrite` left 3 rows of a 179-row table. A file holding the
+    bytes the run recorded is refused wherever it lies; another file is replaced as before."""
+    from torchlvm.cli import main
+
+    vae, cvae, data = trained
+    moved = tmp_path / "w2.csv"
+    moved.write_bytes(data.read_bytes())
+    argv = [str(w) for w in WRITERS[name](vae, cvae, None)]
+    capsys.readouterr()
+    assert main([*argv, "--out", str(moved), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"the data file the run in {vae} was trained on" in err, err
+    assert moved.read_bytes() == data.read_bytes()
+    moved.write_bytes(data.read_bytes()[:-3] + b"9\n\n")  # same size, other bytes: no data of a run
+    assert main([*argv, "--out", str(moved), "--overwrite"]) == 0
+
+
 def test_every_command_that_writes_a_named_file_from_a_run_is_checked():
     """A command added later that takes a run and --out is added to WRITERS above."""
     import argparse

@@ -193,7 +193,7 @@ def _keep_data(folder: Path, data: Any) -> None:
 
     name = data.get("name") if isinstance(data, dict) else None
     if isinstance(name, str) and is_file_name(name):
-        keep(name, f"the data file the run in {folder} was trained on")
+        keep(name, f"the data file the run in {folder} was trained on", data.get("file"))
 
 
 def repointed(run: Run, data: str | None) -> Run:

@@ -22,7 +22,7 @@ default output, a report it wrote) or the user passed ``--overwrite``; and never
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -61,21 +61,43 @@ RUN_OWN_FILES: frozenset[str] = frozenset(
 _KEPT: dict[str, str] = {}
 """Files this process reads and no output may replace, even with ``--overwrite`` (the data file
 of a run it loaded: :func:`keep`), each with what it is."""
+_KEPT_BYTES: dict[tuple[int, str], str] = {}
+"""The (size, SHA-256) of the kept files' contents as their runs recorded them, each with what it
+is: a copy or a moved file of a run's data is kept wherever it now lies."""
 
 
-def keep(path: str | os.PathLike[str] | None, what: str) -> None:
+def keep(
+    path: str | os.PathLike[str] | None, what: str, record: Mapping[str, Any] | None = None
+) -> None:
     """Mark ``path`` (when it is a file) as one that :func:`output_file` refuses to replace, even
     with ``--overwrite``: ``what`` it is, for the message (``the data file the run in R was
     trained on``). :func:`~torchlvm.run.loaded.load_run` keeps the data file of each run it
     loads, so that no command that loads a run writes over the file it was trained on (a
-    ``sample --out`` naming it left 3 rows of a 500-row table, and the run unusable)."""
+    ``sample --out`` naming it left 3 rows of a 500-row table, and the run unusable). With the
+    run's ``record`` of the file (``{"sha256", "bytes"}``), any file of those bytes is kept too:
+    the file moved (review9: ``mv d/w.csv d/w2.csv`` then ``sample --out d/w2.csv
+    --overwrite``), or a copy of it."""
     if path is not None and os.path.isfile(path):
         _KEPT[os.path.abspath(path)] = what
+    if record and isinstance(record.get("sha256"), str) and isinstance(record.get("bytes"), int):
+        _KEPT_BYTES[(record["bytes"], record["sha256"])] = what
 
 
 def _kept_as(out: Path) -> str | None:
-    """What ``out`` is, where it is one of the kept files (:func:`keep`), else None."""
-    return next((what for kept, what in _KEPT.items() if _same_file(out, kept)), None)
+    """What ``out`` is, where it is one of the kept files (:func:`keep`) or holds a kept file's
+    recorded bytes (hashed only where its size is one of theirs), else None."""
+    kept = next((what for kept, what in _KEPT.items() if _same_file(out, kept)), None)
+    if kept is not None or not _KEPT_BYTES:
+        return kept
+    from torchlvm.data.fingerprint import file_sha256
+
+    try:
+        size = out.stat().st_size
+        if not out.is_file() or all(size != known for known, _ in _KEPT_BYTES):
+            return None
+        return _KEPT_BYTES.get((size, file_sha256(out)))
+    except OSError:
+        return None
 
 
 def run_file_of(path: str | os.PathLike[str]) -> Path | None:
