@@ -112,3 +112,20 @@ def test_an_out_that_cannot_be_written_fails_before_the_fits(capsys, monkeypatch
     out, err = capsys.readouterr()
     assert fits == [] and out == ""
     assert err.startswith("torchlvm: error: ") and len(err.splitlines()) == 1
+
+
+def test_kl_demo_takes_threads_as_every_computing_command_does(tmp_path, capsys):
+    """README: 'every command that computes takes --threads'; kl-demo did not (userD). It runs
+    on one thread unless told, and refuses more threads than the cores it may use, as the others."""
+    import torch
+
+    from torchlvm.training.devices import available_devices
+
+    before = torch.get_num_threads()
+    argv = ["kl-demo", "--out", str(tmp_path), "--dim", "1", "--steps", "5"]
+    assert cli.main([*argv, "--threads", "1"]) == 0
+    assert torch.get_num_threads() == before  # (the caller's count is put back)
+    capsys.readouterr()
+    cores, _ = available_devices("cpu")
+    assert cli.main([*argv, "--overwrite", "--threads", str(cores + 1)]) == 2
+    assert f"--threads {cores + 1} is more than the {cores} CPU core" in capsys.readouterr().err
