@@ -394,3 +394,15 @@ def test_an_empty_path_is_refused_as_empty(ppca_run, table, tmp_path, capsys, em
         main(["score", run, "--data", str(table[0]), "--out", out])
     assert exited.value.code == 2
     assert "the path is empty (an unset shell variable?)" in capsys.readouterr().err
+
+
+def test_a_data_file_that_does_not_exist_is_named_as_missing(ppca_run, tmp_path, capsys):
+    """userC: score of a --data that does not exist said 'No such file or directory ... check the
+    path, its permissions and the free disk space' (the failed-write wording): the run carries
+    an id, read before the reader's own check. It now says the file does not exist."""
+    out = tmp_path / "s.csv"
+    argv = ["score", str(ppca_run), "--data", str(tmp_path / "nope.csv"), "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nope.csv does not exist; check the path" in err
+    assert "disk space" not in err and not out.exists()

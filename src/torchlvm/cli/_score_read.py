@@ -10,6 +10,7 @@ the file's units; a binarizing run's images take the run's 0/1 view (:func:`draw
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -61,6 +62,8 @@ def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreIn
         )
     carried: tuple[list[str], list[list[str]]] = ([], [])
     if schema is not None:
+        if not Path(data).is_file():  # the reader's own refusal (no such file, a folder) first
+            schema.rows(data, allow_empty=True)
         names, cells, _ = left_out_columns(schema, data)  # first: the rows below reuse its parse
         carried = (names, cells)
         dataset, lines = schema.rows(data, allow_empty=True)
