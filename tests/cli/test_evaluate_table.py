@@ -167,3 +167,21 @@ def test_an_estimate_carried_by_a_few_weights_and_an_ais_far_above_say_so() -> N
     assert "(It differs from the importance-sampled estimate by 8.07 nats, 114 times their " in far
     assert "so AIS is the better one" in far
     assert "differs" not in _likelihood(k=1000, ess=900.0, ais=-252.0)
+
+
+def test_a_table_autoencoder_is_not_pointed_to_score() -> None:
+    """userC: evaluate of a table autoencoder said 'torchlvm score gives −log p(x) in the
+    file's units' above 'log p(x) undefined', and score refuses an autoencoder."""
+    from torchlvm.evaluation.records import Undefined
+
+    rows = Protocol(example="row")
+    ae = format_table(Evaluation(protocol=rows, likelihood=Undefined("no likelihood")))
+    assert "torchlvm score" not in ae and "likelihood (per row, " in ae
+    vae = format_table(Evaluation(protocol=rows, likelihood=_likelihood_record()))
+    assert "torchlvm score gives −log p(x) in the file's units)" in vae
+
+
+def _likelihood_record():
+    from torchlvm.evaluation.records import Likelihood, Pair, Quantity
+
+    return Likelihood(log_marginal=Pair(Quantity(-5.0, "nats/row", "estimate", 10)))

@@ -261,10 +261,10 @@ def _likelihood_header(m: Evaluation) -> str:
     if m.protocol.noun == "row":
         like = m.likelihood if isinstance(m.likelihood, Likelihood) else None
         units = like.units if like is not None and like.units else "in the units it trained in"
-        return (
-            f"likelihood (per row, {units}; bits/dim = −log p / (D ln 2), D features; "
-            "torchlvm score gives −log p(x) in the file's units)"
-        )
+        score = "; torchlvm score gives −log p(x) in the file's units"
+        if isinstance(m.likelihood, Undefined):  # an autoencoder: score has nothing to give
+            score = ""
+        return f"likelihood (per row, {units}; bits/dim = −log p / (D ln 2), D features{score})"
     p = m.protocol
     if p.binarize == "none" and p.shape is not None and len(p.shape) == 3:  # grey levels
         return (
