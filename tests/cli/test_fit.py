@@ -183,3 +183,28 @@ def test_a_test_split_of_few_rows_is_said_once(tmp_path, recwarn):
         == 0
     )
     assert not [str(w.message) for w in recwarn]
+
+
+def test_a_table_takes_trains_default_latent_dim(tmp_path, capsys):
+    """fit ppca on a table without --latent-dim was refused while train picks the table default
+    (userC): fit takes the same default, below the columns, and says it; other data need it."""
+    data = _numbers(tmp_path / "six.csv", 200, 6)
+    assert main(["fit", "ppca", "--data", str(data), "--out", str(tmp_path / "r")]) == 0
+    assert "--latent-dim 3: a table's default for its 6 columns" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["latent_dim"] == 3
+    assert (
+        main(
+            [
+                "fit",
+                "ppca",
+                "--data",
+                str(_numbers(tmp_path / "two.csv", 200, 2)),
+                "--out",
+                str(tmp_path / "t"),
+            ]
+        )
+        == 0
+    )
+    assert "--latent-dim 1:" in capsys.readouterr().out
+    assert main(["fit", "ppca", "--data", "digits", "--out", str(tmp_path / "d")]) == 2
+    assert "--latent-dim is needed for digits" in capsys.readouterr().err

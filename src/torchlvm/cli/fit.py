@@ -28,7 +28,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--data-dir", help=_types.SEARCH_DATA_DIR_HELP)
     parser.add_argument(
-        "--latent-dim", type=_types.positive_int, required=True, help="K, the size of z"
+        "--latent-dim",
+        type=_types.positive_int,
+        help="K, the size of z (default for a table: train's, half its columns, 2 to 20; "
+        "other data: give it)",
     )
     parser.add_argument(
         "--method",
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             load_dataset(args.data, split, data_dir=args.data_dir, seed=args.seed, **options)
             for split in ("train", "val", "test")
         )
+    args.latent_dim = _latent_dim(train, args.latent_dim)
     _check_sizes(train, len(train) + len(val) + len(test), args)
     _warn_few(test, len(train) + len(val) + len(test))
     model = PPCA(
@@ -138,6 +142,30 @@ def _print(metrics: dict, model, train, args: argparse.Namespace) -> None:
         line = f"  {split:<5} {quantity}: {value:.3f} {per} ({how}{units})"
         print(line + (f", {bits:.4f} bits/dim" if split == "test" and bits is not None else ""))
     print(f"  noise variance σ²: {model.noise_variance_:.4g}")
+
+
+def _latent_dim(train, given: int | None) -> int:
+    """``--latent-dim``, or a table's default: train's (:func:`table_latent_dim`), below its
+    number of columns (PPCA leaves one for the noise), said in one line.
+
+    Raises:
+        ConfigError: for data other than a table without ``--latent-dim``.
+    """
+    from torchlvm.cli.train_options import table_latent_dim
+
+    if given is not None:
+        return given
+    if not train.is_table:
+        raise ConfigError(
+            f"--latent-dim is needed for {train.name} (it has a default for tables only); "
+            f"pass --latent-dim K, from 1 to {train.dim - 1}"
+        )
+    k = max(1, min(table_latent_dim(train.dim), train.dim - 1))
+    print(
+        f"--latent-dim {k}: a table's default for its {train.dim} columns, as train's (half the "
+        "columns, 2 to 20, and fewer than the columns for PPCA); pass --latent-dim to choose"
+    )
+    return k
 
 
 FEW_TEST_ROWS = 10
