@@ -406,3 +406,18 @@ def test_a_data_file_that_does_not_exist_is_named_as_missing(ppca_run, tmp_path,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nope.csv does not exist; check the path" in err
     assert "disk space" not in err and not out.exists()
+
+
+def test_scores_are_written_gzipped_to_a_gz_name(table, ppca_run, tmp_path, capsys):
+    """userC: `score --out s.csv.gz` was refused ('must name a .csv file') though .csv.gz is read
+    everywhere and impute writes one: written gzipped, the same rows as the plain file."""
+    import gzip
+
+    plain, packed = tmp_path / "s.csv", tmp_path / "s.csv.gz"
+    for out in (plain, packed):
+        assert main(["score", str(ppca_run), "--data", str(table[0]), "--out", str(out)]) == 0
+    assert gzip.decompress(packed.read_bytes()) == plain.read_bytes()
+    bare = tmp_path / "s.gz"
+    assert main(["score", str(ppca_run), "--data", str(table[0]), "--out", str(bare)]) == 2
+    assert "--out must name a .csv, .tsv, .csv.gz or .tsv.gz file" in capsys.readouterr().err
+    assert not bare.exists()

@@ -71,7 +71,7 @@ def file_dialect(dialect: Any, out: Path, width: int) -> Any:
     :meth:`~torchlvm.data.csv_dialect.Dialect.for_csv` (a .tsv's rows with commas)."""
     from dataclasses import replace
 
-    if Path(out).suffix.lower() == ".tsv":
+    if Path(out).name.lower().removesuffix(".gz").endswith(".tsv"):  # (a .tsv.gz too)
         return replace(dialect, delimiter="\t")
     return dialect.for_csv(width)
 

@@ -78,10 +78,13 @@ def run(args: argparse.Namespace) -> int:
 
     run_ = open_run(args)
     _refuse_without_density(run_)
+    suffixes = row_suffixes(run_, args.data)
     out = _run.output_file(
-        args.out, args.out, suffix=row_suffixes(run_, args.data), overwrite=args.overwrite,
+        args.out, args.out, suffix=(*suffixes, ".gz"), overwrite=args.overwrite,
         reads=args.data,
     )  # fmt: skip
+    if not out.name.lower().removesuffix(".gz").endswith(suffixes):  # (written gzipped)
+        raise ConfigError(f"--out must name a .csv, .tsv, .csv.gz or .tsv.gz file, got {out}")
     read = read_input(run_, args.data, args.seed, args.encoding)
     torch.manual_seed(args.seed)
     scores, keys = _scored(run_.model, read.x, read.jacobian, args)
