@@ -491,3 +491,23 @@ def test_table_values_outside_the_train_range_are_counted(tmp_path, capsys):
     total = int(line.split(" of 4,000 values")[0].replace(",", ""))
     assert beyond > 0 and total >= beyond and "age: " in line
     assert line.endswith(": a Gaussian per column knows no bounds")
+
+
+def test_the_offered_cvae_on_a_table_reads_it_as_the_run_did(tmp_path, capsys):
+    """userC: `sample --condition` on a table run offered 'train cvae --data t.csv --condition
+    label', which drops the run's --drop-columns and conditions on nothing a table has: the
+    offer carries the run's table flags and asks for the label column."""
+    import shlex
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(60, 3))
+    path = tmp_path / "t.csv"
+    path.write_text("id,a,b,c\n" + "".join(f"r{i}," + ",".join(map(repr, r)) + "\n"
+                                          for i, r in enumerate(x.tolist())))  # fmt: skip
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(path), "--drop-columns", "id", "--latent-dim", "1"]
+    assert cli.main([*argv, "--out", str(run)]) == 0
+    err = fails(capsys, ["sample", run, "--condition", "a"])
+    offered = shlex.split(err.split("train one with '")[1].rsplit("'", 1)[0])
+    assert offered[:5] == ["torchlvm", "train", "cvae", "--data", str(path)]
+    assert offered[5:] == ["--drop-columns", "id", "--label-column", "COLUMN", "--out", "RUN"]

@@ -259,9 +259,20 @@ def train_vae_command(run_: Any) -> str:
     """``torchlvm train vae`` on ``run_``'s data, read as the run read it (its table options,
     ``--allow-missing`` included), at train's default latent size: the other run a command that
     needs PPCA or a VAE offers."""
+    return train_command(run_, "vae")
+
+
+def train_command(run_: Any, model: str) -> str:
+    """``torchlvm train MODEL`` on ``run_``'s data, read as the run read it (its table options,
+    ``--allow-missing`` included); a ``cvae`` conditioned on the class: on a table its label
+    column (``--label-column COLUMN`` where the run named none), else ``--condition label``."""
     data = run_.data.get("name") or "DATA"
     options = dict(run_.data.get("options") or {})
-    words = ["torchlvm", "train", "vae", "--data", data, *options_command_words(options, data)]
+    words = ["torchlvm", "train", model, "--data", data, *options_command_words(options, data)]
+    if model == "cvae" and run_.data.get("table") is not None:
+        words += [] if options.get("label_column") is not None else ["--label-column", "COLUMN"]
+    elif model == "cvae":
+        words += ["--condition", "label"]
     return " ".join(quoted(word) for word in [*words, "--out", "RUN"])
 
 

@@ -231,11 +231,12 @@ def _labels(run_, condition: list[str] | None) -> list[int] | None:
             "labels; use 'torchlvm impute' to complete images with it"
         )
     if condition is not None:
-        data = run_.data.get("name", "DATA")
+        from torchlvm.cli._tables import train_command
+
         raise ConfigError(
             f"--condition needs a class-conditional CVAE; {run_.folder} holds an unconditional "
-            f"{run_.model_type}: leave out --condition, or train one with 'torchlvm train cvae "
-            f"--data {data} --condition label --out RUN'"
+            f"{run_.model_type}: leave out --condition, or train one with "
+            f"'{train_command(run_, 'cvae')}'"
         )
     return None
 
