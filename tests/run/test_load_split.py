@@ -80,3 +80,25 @@ def test_a_moved_file_is_named_as_evaluate_names_it_and_read_with_the_runs_split
         load_split(load_run(run), None, "test")
     assert torch.equal(load_split(load_run(run), str(moved), "test").x, test)
     assert not torch.equal(load_dataset(str(moved), "test", seed=0).x, test)  # (seed 0's differ)
+
+
+def test_every_row_of_an_edited_table_is_standardized_as_the_model_was_trained(tmp_path):
+    """encode --split all of a table run whose file had rows appended standardized the rows by
+    the edited file's train split (its mean and scale moved), not by the run's: codes in other
+    units with no word. The run's recorded standardization is used for its own file."""
+    from torchlvm.run.loaded import load_run, load_split
+
+    x = np.random.default_rng(0).normal(size=(60, 3)) * [1, 10, 100]
+    data = tmp_path / "t.csv"
+    data.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.4f}" for v in r) for r in x) + "\n")
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--out", str(run)]) == 0
+    recorded = json.loads((run / "config.json").read_text())["data"]["table"]["standardize"]
+    with data.open("a") as f:
+        f.write("\n".join(",".join(f"{v + 50:.4f}" for v in r) for r in x[:20]) + "\n")
+    rows = load_split(load_run(run), None, "all")
+    assert len(rows) == 80
+    assert list(rows.standardizer.mean) == pytest.approx(recorded["mean"])
+    raw = np.loadtxt(data, delimiter=",", skiprows=1)
+    expected = (raw - np.array(recorded["mean"])) / np.array(recorded["scale"])
+    assert rows.x.numpy() == pytest.approx(expected, abs=1e-5)

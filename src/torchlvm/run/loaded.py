@@ -289,6 +289,8 @@ def load_split(
         if (touched := check_unchanged(run.data, run.folder)) is not None:
             record_file_time(run.folder, touched)  # hashed once, not by every later command
     options = dict(run.data.get("options") or {}) if same else {}
+    if same and options.get("standardize") is True:  # the model's, not the file's of today
+        options["standardize"] = _recorded_standardizer(run) or True
     if not same and streamed and streams(run) and str(name).lower().endswith(".npy"):
         options = {"mmap": True}  # another file given to a run on a file too large to read whole
     try:
@@ -317,6 +319,16 @@ def load_split(
     if len(dataset) == 0:
         raise DataError(f"the {split} split of {dataset.name} is empty; choose another --split")
     return dataset
+
+
+def _recorded_standardizer(run: Run) -> Any:
+    """The train-split standardization the run recorded for its table, or None: what the model
+    was trained on, which every split of its file (``all`` too, read when the file has changed
+    since) is standardized by."""
+    from torchlvm.data.table_schema import TableSchema
+
+    table = TableSchema.from_dict(run.data.get("table"))
+    return None if table is None else table.standardizer
 
 
 def _moved_to(run: Run, name: str) -> tuple[Run, Any]:
