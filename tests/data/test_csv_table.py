@@ -999,3 +999,14 @@ def test_numpy_scalar_reprs_are_named_with_their_fix(tmp_path):
         "so); write its numbers alone (0.125: the cell holds numpy 2's repr of a scalar; write "
         "float(x), or save with np.savetxt(..., fmt='%.17g'))"
     )
+
+
+def test_a_form_of_numbers_of_either_sign_is_counted_whole(tmp_path):
+    """review9: a column of 'np.float64(-0.388)' and 'np.float64(0.12)' cells was refused with
+    '(2 cells of the column are written so)' of 4: the sign made two forms, and only the
+    first cell's was counted."""
+    path = tmp_path / "t.csv"
+    cells = ["np.float64(-0.388)", "np.float64(0.12)", "np.float64(-1e-05)", "np.float64(2.5)"]
+    path.write_text("a,b\n" + "".join(f"{c},{i}.5\n" for i, c in enumerate(cells)))
+    with pytest.raises(DataError, match=r"\(all 4 numbers of the column are written so\)"):
+        read_csv(path)

@@ -110,7 +110,7 @@ def numbers(cells: Sequence[str], dialect: Dialect) -> np.ndarray | None:
         return None
 
 
-_DIGITS = re.compile(r"[\d.,]+")
+_DIGITS = re.compile(r"[-+]?[\d.,]+(?:[eE][-+]?\d+)?")  # a number, its sign and exponent
 
 
 def _held(cells: list[str], text: list[int], fixes: list, i: int, fix, given: int) -> str:
