@@ -287,7 +287,8 @@ def test_top_rows_print_one_minus_sign_the_unit_and_the_standard_error(
     assert f"row {i + 1} (line {i + 2}, id 'r{i}'), −log p(x) = " in "".join(tops)
     top = next(t for t in tops if f"row {i + 1} " in t)
     assert " nats (on 3 of 5 cells), rank " in top
-    assert top.endswith(" among rows missing the same cells")
+    size = rows[i]["pattern_rows"]
+    assert top.endswith(f", rank {rows[i]['rank_within_pattern']} of {size} missing its cells")
 
     torch.manual_seed(0)
     vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
@@ -377,8 +378,9 @@ def test_rows_missing_unlike_cells_are_ranked_among_rows_missing_the_same(tmp_pa
     )
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0])[:3] == ["row", "line", "id"] and rows[5]["id"] == "r5"
-    assert list(rows[0])[-2:] == ["rank", "rank_within_pattern"]
-    assert rows[5]["rank_within_pattern"] == "1"
+    assert list(rows[0])[-3:] == ["rank", "rank_within_pattern", "pattern_rows"]
+    assert rows[5]["rank_within_pattern"] == "1"  # review9: a rank 1 says of how many rows
+    assert [rows[k]["pattern_rows"] for k in (5, 150, 250)] == ["100", "100", str(len(rows) - 200)]
     narrow_missing = [float(r["neg_log_p"]) for r in rows[100:200]]
     assert sum(v > float(rows[5]["neg_log_p"]) for v in narrow_missing) > 50  # what `rank` mixes
     for group in (rows[:100], rows[100:200], rows[200:]):

@@ -22,19 +22,21 @@ def patterns(missing: np.ndarray) -> np.ndarray:
 
 
 def ranks_within_pattern(neg_log_p: np.ndarray, keys: np.ndarray, observed: np.ndarray):
-    """Each scored row's rank (1: the highest −log p) among the rows missing the same cells
-    (:func:`patterns` ``keys``), 0 for a row with no value; None where every scored row misses
-    the same cells (``rank`` is then the comparison)."""
+    """``(B, 2)``: each scored row's rank (1: the highest −log p) among the rows missing the
+    same cells (:func:`patterns` ``keys``), and how many rows those are (a rank 1 of 1 is no
+    finding), 0 and 0 for a row with no value; None where every scored row misses the same
+    cells (``rank`` is then the comparison)."""
     scored = observed > 0
     kinds, group = np.unique(keys, axis=0, return_inverse=True)
     group = group.reshape(-1)
     if len(np.unique(group[scored])) < 2:
         return None
-    ranks = np.zeros(len(neg_log_p), dtype=np.int64)
+    within = np.zeros((len(neg_log_p), 2), dtype=np.int64)
     for g in np.unique(group[scored]):
         rows = np.flatnonzero((group == g) & scored)
-        ranks[rows[np.argsort(-neg_log_p[rows], kind="stable")]] = np.arange(1, len(rows) + 1)
-    return ranks
+        within[rows[np.argsort(-neg_log_p[rows], kind="stable")], 0] = np.arange(1, len(rows) + 1)
+        within[rows, 1] = len(rows)
+    return within
 
 
 def pattern_note(within: np.ndarray, keys: np.ndarray, observed: np.ndarray) -> str:
@@ -91,10 +93,10 @@ def header(
     lines: list[int] | None, carried: list[str], threshold: float | None, within: Any
 ) -> list[str]:
     """The columns of the scores file: ``row``, ``line`` for a CSV, the ``carried`` columns
-    (the run's dropped ones, by their names), the scores, ``rank_within_pattern`` where rows
-    miss unlike cells, ``outlier`` with a threshold."""
+    (the run's dropped ones, by their names), the scores, ``rank_within_pattern`` and
+    ``pattern_rows`` where rows miss unlike cells, ``outlier`` with a threshold."""
     line = ["line"] if lines is not None else []
-    ranks = ["rank"] + (["rank_within_pattern"] if within is not None else [])
+    ranks = ["rank"] + (["rank_within_pattern", "pattern_rows"] if within is not None else [])
     return ["row", *line, *carried, "neg_log_p", "stderr", "observed", *ranks] + (
         ["outlier"] if threshold is not None else []
     )
@@ -125,9 +127,11 @@ def write(
         row += carried[i] if names else []
         if seen:
             row += [dialect.text(number_text(v, single=single)) for v in (score, err)]
-            row += [str(seen), str(rank)] + ([str(within[i])] if within is not None else [])
+            row += [str(seen), str(rank)] + (
+                [str(v) for v in within[i]] if within is not None else []
+            )
             row += [str(int(score > threshold))] if threshold is not None else []
         else:
-            row += ["", "", "0", ""] + [""] * ((within is not None) + (threshold is not None))
+            row += ["", "", "0", ""] + [""] * (2 * (within is not None) + (threshold is not None))
         rows.append(row)
     write_csv(out, header(lines, names, threshold, within), rows, dialect=dialect)

@@ -102,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
         print(w.pattern_note(within, keys, scores.observed))
     empty = int((scores.observed == 0).sum())
     for i in scores.order[: min(args.top or 0, len(scores.observed) - empty)]:  # empty: last
-        among = "" if within is None else f", rank {within[i]} among rows missing the same cells"
+        among = (
+            "" if within is None else f", rank {within[i, 0]} of {within[i, 1]} missing its cells"
+        )
         print(f"  rank {scores.rank[i]}: {w.where(i, read.lines, read.carried)}, "
               f"{w.score_text(scores, i)}{among}")  # fmt: skip
     print(f"wrote {out}: {', '.join(columns)}")
