@@ -493,6 +493,34 @@ def test_table_values_outside_the_train_range_are_counted(tmp_path, capsys):
     assert line.endswith(": a Gaussian per column knows no bounds")
 
 
+def test_the_train_range_is_said_and_compared_as_the_file_writes_it(tmp_path, capsys):
+    """review9: a count column whose train minimum is 0 was said as 'count: 8 below -3.183e-07'
+    (the bound came back through float32 standardization), and draws were counted before they
+    were rounded as written (a -0.03 written '0' counted below 0). The bound is the file's, and
+    the count is that of the written cells below it."""
+    import csv
+    import re
+
+    rng = np.random.default_rng(3)
+    count = rng.integers(0, 20, size=10000).astype(float)
+    count[7000] = 0.5  # (a column of one decimal)
+    other = count + rng.normal(0, 3, size=10000)
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "count,other\n" + "".join(f"{c:g},{o:.2f}\n" for c, o in zip(count, other, strict=True))
+    )
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(path), "--latent-dim", "1", "--out", str(run)]
+    assert cli.main(argv) == 0
+    out = tmp_path / "s.csv"
+    assert cli.main(["sample", str(run), "--n", "200", "--seed", "1", "--out", str(out)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "fall outside" in x)
+    said = re.search(r"count: (\d+) below ([^,;)]+)", line)
+    assert said is not None and said.group(2) == "0", line
+    written = np.array([r[0] for r in list(csv.reader(out.open()))[1:]], dtype=float)
+    assert int(said.group(1)) == int((written < 0).sum()) > 0
+
+
 def test_the_offered_cvae_on_a_table_reads_it_as_the_run_did(tmp_path, capsys):
     """userC: `sample --condition` on a table run offered 'train cvae --data t.csv --condition
     label', which drops the run's --drop-columns and conditions on nothing a table has: the

@@ -265,10 +265,9 @@ def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
         train = schema.to_user_units(_run.load_split(run_, None, "train").x.double())
     except (TorchLVMError, OSError):
         return None
-    low, high = (
-        train.nan_to_num(float("inf")).min(0).values,
-        train.nan_to_num(-float("inf")).max(0).values,
-    )
+    low = _as_written(train.nan_to_num(float("inf")).min(0).values, schema.forms)
+    high = _as_written(train.nan_to_num(-float("inf")).max(0).values, schema.forms)
+    rows = _as_written(rows, schema.forms)  # (as the file holds them: -0.03 written 0.0 is 0)
     below, above = (rows < low).sum(0), (rows > high).sum(0)
     total = int(below.sum() + above.sum())
     if not total:
@@ -283,6 +282,21 @@ def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
         f"  {total:,} of {rows.numel():,} values fall outside the range their column has in the "
         f"train split ({'; '.join(parts)}): a Gaussian per column knows no bounds"
     )
+
+
+def _as_written(values: Any, forms: tuple) -> Any:
+    """``values`` (``(..., D)`` float64, user units) rounded as each column writes them (its
+    form's decimals; 6 significant digits where it has none): the train split's bounds come
+    back through float32 standardization (a count's 0 as -3.2e-07), and a draw is compared as
+    the file holds it."""
+    import torch
+
+    flat = [float(f"{v:.6g}") for v in values.reshape(-1).tolist()]
+    out = torch.tensor(flat, dtype=torch.float64).reshape(values.shape)
+    for j, form in enumerate(forms):
+        if form.places is not None and not form.exponent:
+            out[..., j] = torch.round(values[..., j], decimals=form.places)
+    return out + 0.0  # (-0.0 said as 0)
 
 
 def _draws(run_: Any, n: int, labels: list[int] | None, source: str | None, generator: Any):
