@@ -398,11 +398,13 @@ def settle(model_type: str, given: Mapping[str, Any]) -> dict[str, Any]:
             ".csv.gz and .tsv.gz too)"
         )
     image = is_image_data(str(s["data"]))  # Bernoulli likelihood + dynamic binarization
-    if _tables.is_table(str(s["data"])):
+    table = _tables.is_table(str(s["data"]))
+    if table:
         s = {**DEFAULTS, **TABLE_DEFAULTS, **given}
-        if s.get("allow_missing"):
-            _missing_cells(model_type, s.get("objective"))
-            s.setdefault("objective", "miwae")
+    if s.get("allow_missing"):  # (images too: the ELBO's validation read their NaN pixels)
+        _missing_cells(model_type, s.get("objective"))
+        s.setdefault("objective", "miwae")
+    if table:
         if s.get("binarize", "none") != "none" and s.get("standardize") is not False:
             raise ConfigError(
                 f"--binarize {s['binarize']} draws 0s and 1s from values in [0, 1], and a table "
