@@ -263,3 +263,28 @@ def test_a_binarizing_runs_figure_says_its_originals_are_grey_levels(tmp_path, c
     assert cli.main(argv) == 0
     said = "  the originals are shown as grey levels; the encoder was given their 0/1 view "
     assert said + "(binarize=dynamic)\n" in capsys.readouterr().out
+
+
+def test_the_offered_cvae_on_a_table_reads_it_as_the_run_did(tmp_path, capsys):
+    """review9: transfer on a table run offered 'train cvae --data t.csv --condition label',
+    which drops the run's --drop-columns and fails at once: the offer is sample's (one helper),
+    with the run's table flags and --label-column."""
+    import shlex
+
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    path = tmp_path / "t.csv"
+    rows = rng.normal(size=(60, 3)).tolist()
+    path.write_text(
+        "id,a,b,c\n" + "".join(f"r{i}," + ",".join(map(repr, r)) + "\n" for i, r in enumerate(rows))
+    )
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(path), "--drop-columns", "id", "--latent-dim", "1"]
+    assert cli.main([*argv, "--out", str(run)]) == 0
+    err = fails(capsys, ["transfer", run, "--from-condition", "1", "--to-condition", "2"])
+    offered = shlex.split(err.split("train one with '")[1].rsplit("'", 1)[0])
+    assert offered == [
+        "torchlvm", "train", "cvae", "--data", str(path), "--drop-columns", "id",
+        "--label-column", "COLUMN", "--out", "RUN",
+    ]  # fmt: skip

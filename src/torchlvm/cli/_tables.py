@@ -269,6 +269,8 @@ def train_command(run_: Any, model: str) -> str:
     data = run_.data.get("name") or "DATA"
     options = dict(run_.data.get("options") or {})
     words = ["torchlvm", "train", model, "--data", data, *options_command_words(options, data)]
+    if run_.data.get("data_dir"):  # where the run found its dataset (mnist, fashion-mnist)
+        words += ["--data-dir", str(run_.data["data_dir"])]
     if model == "cvae" and run_.data.get("table") is not None:
         words += [] if options.get("label_column") is not None else ["--label-column", "COLUMN"]
     elif model == "cvae":

@@ -525,10 +525,9 @@ def require_class_conditions(run: Run, command: str) -> int:
     needs one."""
     if run.num_classes is not None:
         return int(run.num_classes)
-    data = quoted(run.data["name"]) if run.data.get("name") else "DATA"
-    if run.data.get("data_dir"):  # where the run found its dataset (mnist, fashion)
-        data += f" --data-dir {quoted(run.data['data_dir'])}"
-    train = f"train one with 'torchlvm train cvae --data {data} --condition label --out RUN'"
+    from torchlvm.cli._tables import train_command  # (the one offer, as the run read its data)
+
+    train = f"train one with '{train_command(run, 'cvae')}'"
     if run.model_type == "cvae":
         raise ConfigError(
             f"{command} needs a CVAE conditioned on class labels; the one in {run.folder} is "
