@@ -173,3 +173,31 @@ def test_a_table_runs_codes_name_its_label_column_and_each_rows_place(tmp_path, 
     assert [r[:3] + r[-1:] for r in rows[1:]] == [
         ["1", "2", "u1", "high"], ["2", "4", "u2", "low"], ["3", "5", "u3", "high"]
     ]  # fmt: skip
+
+
+def test_a_table_run_trained_on_missing_cells_names_the_commands_that_encode_it(tmp_path, capsys):
+    """userA #29 / run9: encode (and reconstruct) of a table VAE trained --allow-missing, on its
+    own split with holes, said the model's Python message ('fill missing cells with
+    torchlvm.inference.imputation.impute_rows(model, x)'). It names the commands that work, and
+    following them works."""
+    import shlex
+
+    x = np.random.default_rng(1).normal(size=(200, 4))
+    x[np.random.default_rng(2).random(x.shape) < 0.15] = np.nan
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b,c,d\n" + "".join(
+        ",".join("" if np.isnan(v) else f"{v:.3f}" for v in row) + "\n" for row in x))  # fmt: skip
+    run = tmp_path / "vae"
+    argv = ["train", "vae", "--data", str(path), "--allow-missing", "--epochs", "1", "--quiet"]
+    assert cli.main([*argv, "--latent-dim", "2", "--hidden", "8", "--out", str(run)]) == 0
+    for command in ("encode", "reconstruct"):
+        out = tmp_path / f"{command}.csv"
+        err = fails(capsys, [command, run, "--out", out])
+        assert f"the test split of {path} has " in err and "reads complete rows" in err, err
+        assert "impute_rows" not in err
+    offered = err.split("fill them first with '")[1].split("'")[0]
+    filled = tmp_path / "FILLED.csv"
+    assert cli.main(shlex.split(offered.replace("FILLED.csv", str(filled)))[1:]) == 0
+    assert ", then pass --data FILLED.csv --split all" in err
+    argv = ["encode", str(run), "--data", str(filled), "--split", "all"]
+    assert cli.main([*argv, "--out", str(tmp_path / "codes.csv")]) == 0

@@ -171,7 +171,11 @@ def load_rows(
 
     schema = table_schema(run_, data, encoding)
     if schema is None or data is None:
-        return _run.load_split(run_, data, split, data_dir=data_dir)
+        dataset = _run.load_split(run_, data, split, data_dir=data_dir)
+        if schema is not None and run_.model_type != "ppca":  # (a run made --allow-missing)
+            name = str(run_.data.get("name"))
+            _refuse_missing(run_, name, dataset.x, None, schema.columns, split=split)
+        return dataset
     if not is_file(data):  # a dataset name: the model reads this table's columns only
         from torchlvm.errors import ConfigError
 
@@ -183,30 +187,35 @@ def load_rows(
         )
     rows = schema.rows(data)
     if run_.model_type != "ppca":  # PPCA's posterior takes the observed cells of a row
-        _refuse_missing(run_, data, rows, schema.columns)
+        _refuse_missing(run_, data, rows.data.x, rows.lines, schema.columns)
     dataset = select_split(rows.data, split, fractions=FRACTIONS, seed=0)
     return dataset if not run_.class_names else dataset.with_classes(run_.class_names)
 
 
-def _refuse_missing(run_: Any, data: str, rows: Any, columns: Any) -> None:
-    """Refuse a file with empty cells for a model that reads complete rows, naming the first
-    and the fix that exists: impute fills them with a VAE (or PPCA) run."""
+def _refuse_missing(
+    run_: Any, data: str, x: Any, lines: Any, columns: Any, split: str | None = None
+) -> None:
+    """Refuse rows ``x`` with empty cells for a model that reads complete rows, naming the first
+    and the fix that exists: impute fills them with a VAE (or PPCA) run. ``split``: ``x`` is
+    that split of the run's own file (no ``lines``), which a filled copy gives whole."""
     import torch
 
     from torchlvm.errors import DataError
 
-    missing = torch.isnan(rows.data.x)
+    missing = torch.isnan(x)
     if not missing.any():
         return
     i, j = (int(k) for k in missing.nonzero()[0])
-    where = f"line {int(rows.lines[i])}" if rows.lines is not None else f"row {i + 1}"
+    where = f"line {int(lines[i])}" if lines is not None else f"row {i + 1}"
+    then = "" if split is None else ", then pass --data FILLED.csv --split all"
     fill = (
-        f"fill them first with 'torchlvm impute {run_.folder} --data {data} --out FILLED.csv'"
+        f"fill them first with 'torchlvm impute {run_.folder} --data {data} --out FILLED.csv'{then}"
         if run_.model_type == "vae"
         else "fill them first with 'torchlvm impute' and a PPCA or VAE run"
     )
+    whose = data if split in (None, "all") else f"the {split} split of {data}"
     raise DataError(
-        f"{data} has {_cells(int(missing.sum()))} (the first on {where}, column "
+        f"{whose} has {_cells(int(missing.sum()))} (the first on {where}, column "
         f"{columns[j]!r}), and the {run_.model_type} in {run_.folder} reads complete rows; "
         f"{fill}, or leave those rows out"
     )
