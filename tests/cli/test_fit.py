@@ -153,8 +153,21 @@ def _numbers(path, rows: int, columns: int, header: str | None = None):
             r"--latent-dim 150: the train split of \S+ has 96 of its 120 rows \(80%\), which span "
             r"at most 95 directions .*; choose --latent-dim at most 94, or fit a file with more",
         ),
+        (  # review9: 'from 1 to 12' was offered, then 12 refused 'at most 8' (two rules)
+            12,
+            13,
+            ["--latent-dim", "20"],
+            r"--latent-dim 20: \S+ has 13 columns, .*, its train split's 10 rows allowing 8; "
+            r"choose --latent-dim from 1 to 8$",
+        ),
     ],
-    ids=["one-column", "one-column-after-drops", "latent-as-columns", "latent-past-rows"],
+    ids=[
+        "one-column",
+        "one-column-after-drops",
+        "latent-as-columns",
+        "latent-past-rows",
+        "latent-as-columns-of-few-rows",
+    ],  # fmt: skip
 )
 def test_what_ppca_cannot_fit_is_said_of_the_file(tmp_path, capsys, rows, columns, argv, message):
     """fit ppca said scikit-learn's 'X has n_features=1' and 'X has 96 rows, ... fit at least

@@ -192,10 +192,13 @@ def _check_sizes(train, rows: int, args: argparse.Namespace) -> None:
             "(its latent dimensions must be fewer than the columns, to leave one for the "
             "noise): fit a table with more numeric columns"
         )
-    if K >= D:
+    if K >= D:  # (the most offered also obeys the rows' rule below: one bound, not two)
+        most = min(D - 1, N - 2) if N > 2 else D - 1
+        rows_too = f", its train split's {N} rows allowing {most}" if most < D - 1 else ""
         raise ConfigError(
             f"--latent-dim {K}: {name} has {D} {columns}{named}, and PPCA's latent dimensions "
-            f"must be fewer, to leave some for the noise; choose --latent-dim from 1 to {D - 1}"
+            f"must be fewer, to leave some for the noise{rows_too}; choose --latent-dim from 1 "
+            f"to {most}"
         )
     try:
         check_rows(N, K)
