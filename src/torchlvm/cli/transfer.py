@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from torchlvm.cli import _table_rows, _types
+from torchlvm.cli import _table_rows, _tables, _types
 from torchlvm.cli._accelerator import open_run
 from torchlvm.errors import DataError
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     n = None if args.n is None else check_positive_int("--n", args.n)
     run_ = open_run(args)
-    _run.require_class_conditions(run_, "transfer")
+    _run.require_class_conditions(run_, "transfer", _tables.train_command(run_, "cvae"))
     sources = _run.parse_labels(run_, [args.from_condition], "--from-condition")
     targets = _run.parse_labels(run_, [args.to_condition], "--to-condition")
     if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):

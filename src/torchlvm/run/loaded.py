@@ -520,14 +520,13 @@ def valid_labels(run: Run) -> str:
     return text
 
 
-def require_class_conditions(run: Run, command: str) -> int:
+def require_class_conditions(run: Run, command: str, train: str) -> int:
     """C for a class-conditional CVAE; otherwise a ``ConfigError`` that says why ``command``
-    needs one."""
+    needs one, offering ``train``, the command that trains one on the run's data (the shell's,
+    which knows its flags)."""
     if run.num_classes is not None:
         return int(run.num_classes)
-    from torchlvm.cli._tables import train_command  # (the one offer, as the run read its data)
-
-    train = f"train one with '{train_command(run, 'cvae')}'"
+    train = f"train one with '{train}'"
     if run.model_type == "cvae":
         raise ConfigError(
             f"{command} needs a CVAE conditioned on class labels; the one in {run.folder} is "
