@@ -118,7 +118,7 @@ def protocol_record(
         data=dataset.name,
         split=dataset.split,
         binarize=dataset.binarize,
-        binarize_note=_protocol_note(dataset.binarize),
+        binarize_note=_protocol_note(dataset),
         shape=tuple(dataset.shape),
         n=len(data.x),
         split_rows=len(dataset),
@@ -132,12 +132,24 @@ def protocol_record(
     )
 
 
-def _protocol_note(protocol: str) -> str:
+def _protocol_note(dataset: Any) -> str:
+    """What the evaluated values are under the dataset's protocol: for ``none``, an RGB image's
+    colour levels, a grey image's levels, or rows' values as they are (userD: an RGB run's
+    record said grey levels)."""
+    shape = tuple(dataset.shape)
+    images = len(shape) == 3 and not dataset.is_table
+    levels = (
+        "the values as they are"
+        if not images
+        else "colour levels of each channel"
+        if shape[0] > 1
+        else "grey levels"
+    )
     return {
-        "none": "grey levels, a continuous likelihood",
+        "none": f"{levels}, a continuous likelihood",
         "dynamic": "one seeded Bernoulli(intensity) draw of the data (IWAE protocol)",
         "threshold": "pixels > 0.5 set to 1, others 0",
-    }[protocol]
+    }[dataset.binarize]
 
 
 FEWEST = 2
