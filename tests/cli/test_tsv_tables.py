@@ -69,4 +69,27 @@ def test_sample_of_a_tsv_run_is_a_tsv_by_default_and_reads_back(tsv_run, tmp_pat
     assert main(["score", str(run), "--data", str(written), "--out", str(out)]) == 0
     assert len(_cells(out, ",")) == 5
     assert main(["sample", str(run), "--out", str(tmp_path / "s.txt")]) == 2
-    assert "--out must name a .tsv file, got " in capsys.readouterr().err
+    assert "--out must name a .tsv, .csv, .tsv.gz or .csv.gz file, got " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [
+        (["sample", "--n", "3"], "s.tsv.gz"),
+        (["encode"], "e.csv.gz"),
+        (["reconstruct"], "r.tsv.gz"),
+        (["score", "--data", "DATA"], "x.csv.gz"),
+    ],
+)
+def test_every_file_of_rows_may_be_written_gzipped(tsv_run, tmp_path, capsys, command, name):
+    """review9: score took --out x.csv.gz (92219b7) while sample, encode, reconstruct and
+    transfer refused it ('must name a .csv file'): one rule, rows_file, for all of them; the
+    file is gzip, its cells separated as its name says."""
+    import gzip
+
+    run, data = tsv_run
+    argv = [command[0], str(run), *(str(data) if a == "DATA" else a for a in command[1:])]
+    assert main([*argv, "--out", str(tmp_path / name)]) == 0
+    with gzip.open(tmp_path / name, "rt") as f:
+        header = f.readline()
+    assert ("\t" in header) == name.endswith(".tsv.gz") and header.strip()

@@ -49,8 +49,9 @@ separates cells (:func:`file_dialect`)."""
 
 
 def writes_rows(out: Path | None) -> bool:
-    """Whether ``--out`` names a file of rows (.csv or .tsv), not a figure or an array."""
-    return out is not None and Path(out).suffix.lower() in ROW_SUFFIXES
+    """Whether ``--out`` names a file of rows (.csv or .tsv, or that gzipped), not a figure or
+    an array."""
+    return out is not None and Path(out).name.lower().removesuffix(".gz").endswith(ROW_SUFFIXES)
 
 
 def row_suffixes(run_: Any, data: str | None = None) -> tuple[str, ...]:
@@ -63,6 +64,27 @@ def row_suffixes(run_: Any, data: str | None = None) -> tuple[str, ...]:
     source = data if is_file(data) else str(run_.data.get("name") or "")
     tab = file_suffix(str(source)).startswith(".tsv")
     return tuple(sorted(ROW_SUFFIXES, key=lambda s: s != (".tsv" if tab else ".csv")))
+
+
+def rows_file(
+    path: Any, default: Path, suffixes: tuple[str, ...], *, overwrite: bool, reads: Any = None
+) -> Path:
+    """The file of rows a command writes (``run.output_file``'s checks): named by one of
+    ``suffixes`` (:func:`row_suffixes`), or that gzipped (``.csv.gz``, written gzipped, as
+    ``impute`` writes one): one rule for every command that writes rows (review9: score took
+    ``.csv.gz``, sample, encode, reconstruct and transfer refused it)."""
+    from torchlvm import run as _run
+    from torchlvm.errors import ConfigError
+
+    forms = (*suffixes, *(f"{s}.gz" for s in suffixes))
+    named = None if path is None else Path(path)
+    if named is not None and not named.is_dir() and str(path) != "-":
+        if not named.name.lower().endswith(forms):
+            listed = ", ".join(forms[:-1]) + f" or {forms[-1]}"
+            raise ConfigError(f"--out must name a {listed} file, got {named}")
+    return _run.output_file(
+        path, default, suffix=(*suffixes, ".gz"), overwrite=overwrite, reads=reads
+    )
 
 
 def file_dialect(dialect: Any, out: Path, width: int) -> Any:
@@ -234,7 +256,7 @@ def sample_table(
     schema = schema_of(run_)
     suffixes = row_suffixes(run_)
     default = run_.folder / f"samples{suffixes[0]}"
-    out = _run.output_file(args.out, default, suffix=suffixes, overwrite=args.overwrite)
+    out = rows_file(args.out, default, suffixes, overwrite=args.overwrite)
     npy = _npy_file(args, labels is not None)  # (and its labels file, checked before work)
     drawn, classes, what = _draws(run_, n, labels, source, run_.generator(args.seed))
     rows = schema.to_user_units(drawn.cpu()).double()  # (n, D)
@@ -334,9 +356,7 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     schema = schema_of(run_)
     suffixes = row_suffixes(run_, args.data)
     default = run_.folder / f"reconstructions{suffixes[0]}"
-    out = _run.output_file(
-        args.out, default, suffix=suffixes, overwrite=args.overwrite, reads=args.data
-    )
+    out = rows_file(args.out, default, suffixes, overwrite=args.overwrite, reads=args.data)
     dataset = read_rows_of(run_, args)
     x = dataset.x.to(run_.dtype)
     model = run_.model

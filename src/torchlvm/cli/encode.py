@@ -21,6 +21,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from torchlvm.cli import _tables, _types
 from torchlvm.cli._accelerator import open_run
@@ -49,10 +50,7 @@ def run(args: argparse.Namespace) -> int:
     run_ = open_run(args)
     default = run_.folder / "latents.npy"
     csv = writes_rows(args.out)
-    suffix = args.out.suffix.lower() if csv else ".npy"
-    out = _run.output_file(
-        args.out, default, suffix=suffix, overwrite=args.overwrite, reads=args.data
-    )
+    out = _codes_file(args, default, csv)
     dataset = read_rows_of(run_, args, streamed=True)  # (a --mmap run's: a batch at a time)
     labels_out = None
     if dataset.y is not None and not csv:
@@ -91,3 +89,15 @@ def run(args: argparse.Namespace) -> int:
     if labels_out is not None:
         print(f"wrote {labels_out}: class labels, shape {tuple(dataset.y.shape)}")
     return 0
+
+
+def _codes_file(args: argparse.Namespace, default: Path, csv: bool) -> Path:
+    """Where the codes go: a file of rows (.csv, .tsv, or that gzipped), else a .npy array."""
+    from torchlvm import run as _run
+    from torchlvm.cli._table_rows import ROW_SUFFIXES, rows_file
+
+    if csv:
+        return rows_file(args.out, default, ROW_SUFFIXES, overwrite=args.overwrite, reads=args.data)
+    return _run.output_file(
+        args.out, default, suffix=".npy", overwrite=args.overwrite, reads=args.data
+    )

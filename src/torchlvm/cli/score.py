@@ -71,20 +71,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from torchlvm import run as _run
     from torchlvm.cli import _score_write as w
     from torchlvm.cli._score_read import read_input
-    from torchlvm.cli._table_rows import dialect_of, file_dialect, row_suffixes, single_precision
+    from torchlvm.cli._table_rows import (
+        dialect_of,
+        file_dialect,
+        row_suffixes,
+        rows_file,
+        single_precision,
+    )
 
     run_ = open_run(args)
     _refuse_without_density(run_)
     suffixes = row_suffixes(run_, args.data)
-    out = _run.output_file(
-        args.out, args.out, suffix=(*suffixes, ".gz"), overwrite=args.overwrite,
-        reads=args.data,
-    )  # fmt: skip
-    if not out.name.lower().removesuffix(".gz").endswith(suffixes):  # (written gzipped)
-        raise ConfigError(f"--out must name a .csv, .tsv, .csv.gz or .tsv.gz file, got {out}")
+    out = rows_file(args.out, args.out, suffixes, overwrite=args.overwrite, reads=args.data)
     read = read_input(run_, args.data, args.seed, args.encoding)
     torch.manual_seed(args.seed)
     scores, keys = _scored(run_.model, read.x, read.jacobian, args)

@@ -236,9 +236,9 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
 
     schema = _table_rows.schema_of(run_)
     suffixes = _table_rows.row_suffixes(run_, args.data)
-    out = _run.output_file(
-        args.out, run_.folder / f"transfer{suffixes[0]}", suffix=suffixes,
-        overwrite=args.overwrite, reads=args.data,
+    out = _table_rows.rows_file(
+        args.out, run_.folder / f"transfer{suffixes[0]}", suffixes, overwrite=args.overwrite,
+        reads=args.data,
     )  # fmt: skip
     dataset = _table_rows.read_rows_of(run_, args)
     fix = f"pass --data with a file that has the run's label column {schema.label_column!r}"
