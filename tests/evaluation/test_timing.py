@@ -8,7 +8,7 @@ import torch
 
 from torchlvm.data import load_dataset
 from torchlvm.evaluation.config import EvalConfig
-from torchlvm.evaluation.timing import Expectation, expected_time, planned_parts, planned_samples
+from torchlvm.evaluation.timing import Expectation, expected_time, planned_parts
 from torchlvm.models import VAE, VAEConfig
 
 
@@ -32,7 +32,7 @@ from torchlvm.models import VAE, VAEConfig
 def test_planned_samples_count_every_importance_sample(settings, ood_sets, classes, expected):
     """The bounds at k <= k/2 are cut from the estimate's samples and cost none of their own."""
     config = EvalConfig(**settings)
-    assert planned_samples(config, 50, ood_sets=ood_sets, classes=classes) == expected
+    assert sum(planned_parts(config, 50, ood_sets=ood_sets, classes=classes)) == expected
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_the_default_bounds_are_those_not_above_k(k, ks, expected, own):
     bounds asked for are drawn."""
     config = EvalConfig(k=k, ks=ks, ood=())
     assert config.ks == expected
-    assert planned_samples(config, 10, ood_sets=0) == 10 * (k + own)
+    assert sum(planned_parts(config, 10, ood_sets=0)) == 10 * (k + own)
 
 
 def test_the_probe_gives_a_positive_rate_and_multiplies_it_out():
@@ -343,8 +343,8 @@ def test_an_exact_outlier_score_is_not_counted_as_samples(ticks):
     from torchlvm.models.ppca import PPCA
 
     config = EvalConfig(k=100, ks=(1, 10), ood_k=7)
-    exact = planned_samples(config, 50, ood_sets=4, exact_ood=True)
-    assert exact == 50 * 100 and planned_samples(config, 50, ood_sets=4) == exact + 6 * 50 * 7
+    exact = sum(planned_parts(config, 50, ood_sets=4, exact_ood=True))
+    assert exact == 50 * 100 and sum(planned_parts(config, 50, ood_sets=4)) == exact + 6 * 50 * 7
     data = load_dataset("digits", "test", binarize="none")
     ppca = PPCA(latent_dim=3).fit(data.x[:200])
     assert exact_outlier_score(ppca, config)

@@ -129,23 +129,6 @@ def samples_per_row(config: EvalConfig, *, exact_ood: bool = False) -> dict[str,
     }
 
 
-def planned_samples(
-    config: EvalConfig,
-    n: int,
-    *,
-    ood_sets: int,
-    classes: int = 1,
-    exact_ood: bool = False,
-    val_rows: int | None = None,
-) -> int:
-    """Image-samples ``evaluate`` draws for ``n`` images with ``config``: the sum of
-    :func:`planned_parts`, whose arguments it takes."""
-    return sum(
-        planned_parts(config, n, ood_sets=ood_sets, classes=classes, exact_ood=exact_ood,
-                      val_rows=val_rows)
-    )  # fmt: skip
-
-
 def planned_parts(
     config: EvalConfig,
     n: int,
