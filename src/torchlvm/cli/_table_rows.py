@@ -287,8 +287,8 @@ def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
         train = schema.to_user_units(_run.load_split(run_, None, "train").x.double())
     except (TorchLVMError, OSError):
         return None
-    low = _as_written(train.nan_to_num(float("inf")).min(0).values, schema.forms)
-    high = _as_written(train.nan_to_num(-float("inf")).max(0).values, schema.forms)
+    low = _as_written(train.nan_to_num(float("inf")).min(0).values, schema.forms, bounds=True)
+    high = _as_written(train.nan_to_num(-float("inf")).max(0).values, schema.forms, bounds=True)
     rows = _as_written(rows, schema.forms)  # (as the file holds them: -0.03 written 0.0 is 0)
     below, above = (rows < low).sum(0), (rows > high).sum(0)
     total = int(below.sum() + above.sum())
@@ -306,15 +306,17 @@ def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
     )
 
 
-def _as_written(values: Any, forms: tuple) -> Any:
+def _as_written(values: Any, forms: tuple, *, bounds: bool = False) -> Any:
     """``values`` (``(..., D)`` float64, user units) rounded as each column writes them (its
-    form's decimals; 6 significant digits where it has none): the train split's bounds come
-    back through float32 standardization (a count's 0 as -3.2e-07), and a draw is compared as
-    the file holds it."""
+    form's decimals): a draw is compared as the file holds it. ``bounds``: ``values`` are the
+    train split's ``(D,)`` bounds, which come back through float32 standardization (a count's 0
+    as -3.2e-07), so a column without decimals takes 6 significant digits (D values formatted,
+    never the rows)."""
     import torch
 
-    flat = [float(f"{v:.6g}") for v in values.reshape(-1).tolist()]
-    out = torch.tensor(flat, dtype=torch.float64).reshape(values.shape)
+    out = values.clone()
+    if bounds:
+        out = torch.tensor([float(f"{v:.6g}") for v in values.tolist()], dtype=torch.float64)
     for j, form in enumerate(forms):
         if form.places is not None and not form.exponent:
             out[..., j] = torch.round(values[..., j], decimals=form.places)
