@@ -277,9 +277,10 @@ def _stored_levels(path: str | os.PathLike[str]) -> tuple[int, int] | None:
         else:
             with np.load(path, allow_pickle=False) as archive:
                 key = npz_data_key(archive.files)
-                if key is None or archive[key].size == 0:
+                array = None if key is None else archive[key]  # (each lookup decompresses)
+                if array is None or array.size == 0:
                     return None
-                low, high = int(archive[key].min()), int(archive[key].max())
+                low, high = int(array.min()), int(array.max())
     except NUMPY_ERRORS:
         return None
     if low >= 0 and high <= 1:
