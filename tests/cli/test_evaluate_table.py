@@ -185,3 +185,26 @@ def _likelihood_record():
     from torchlvm.evaluation.records import Likelihood, Pair, Quantity
 
     return Likelihood(log_marginal=Pair(Quantity(-5.0, "nats/row", "estimate", 10)))
+
+
+def test_a_flow_qs_kl_per_dimension_and_rate_say_how_they_were_obtained() -> None:
+    """A VAE with a flow q printed 'KL per dimension (nats) z6 0.03, ...' and 'rate 0.306' as
+    if exact: metrics.json called the per-dimension KLs an approximation (Gaussians matched to
+    each marginal) and the rate a 2-draw estimate, the console neither."""
+    from torchlvm.evaluation.records import Evaluation, Latent, Quantity
+
+    def text(kind: str, rate: Quantity) -> str:
+        latent = Latent(
+            latent_dim=2,
+            kl_per_dim=Quantity([0.5, 0.25], "nats/example", kind),
+            rate=rate,
+            distortion=Quantity(27.7, "nats/example", rate.kind, k=rate.k, stderr=rate.stderr),
+        )
+        return " ".join(format_table(Evaluation(latent=latent)).split())
+
+    drawn = text("approximation", Quantity(0.306, "nats/example", "estimate", k=2, stderr=0.027))
+    assert "0.306 / 27.700 nats (estimates from 2 draws of z per example, rate ±0.027)" in drawn
+    assert "(approximate: KLs between Gaussians matched to each 1-D marginal" in drawn
+    exact = text("exact", Quantity(0.306, "nats/example", "exact"))
+    assert "0.306 / 27.700 nats" in exact and "approximate" not in exact
+    assert "estimates from" not in exact

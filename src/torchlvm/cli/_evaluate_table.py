@@ -176,9 +176,9 @@ def _latent_rows(m: Evaluation) -> list[str]:
         rows.append(_wrapped_row("active units (Cov_x E_q[z_i] > 0.01)", active))
     if lat.rate is not None and lat.distortion is not None:
         rows.append(
-            _row(
+            _wrapped_row(
                 "rate (KL) / distortion (−E_q log p(x|z))",
-                f"{_value(lat.rate)} / {_value(lat.distortion)} nats",
+                f"{_value(lat.rate)} / {_value(lat.distortion)} nats{_drawn(lat.rate)}",
             )
         )
     if lat.kl_per_dim is not None and isinstance(lat.kl_per_dim.value, list):
@@ -191,7 +191,25 @@ def _latent_rows(m: Evaluation) -> list[str]:
             per_dim += f", {rest} other{'s' * (rest > 1)} ≤ {_num(values[largest[-1]], 2)}"
             label = f"KL per dimension (nats), largest {KL_SHOWN}"
         rows.append(_wrapped_row(label, per_dim))
+        if lat.kl_per_dim.kind == "approximation":  # a flow q or a mixture prior
+            rows.append(_wrapped_row("", MATCHED_KL))
     return rows
+
+
+MATCHED_KL = (
+    "(approximate: KLs between Gaussians matched to each 1-D marginal's mean and variance, the "
+    "marginals of this q or prior not being Gaussian; they do not sum to the rate)"
+)
+"""Said under the KL per dimension of a flow q or a mixture prior, where each is the KL of
+moment-matched Gaussians (:func:`torchlvm.evaluation.latent.kl_per_dimension`)."""
+
+
+def _drawn(rate: Quantity) -> str:
+    """How the rate was obtained, where it is a Monte Carlo estimate (a flow q or a mixture prior:
+    no closed-form KL), with its standard error and the distortion's; else nothing."""
+    if rate.kind != "estimate" or rate.stderr is None:
+        return ""
+    return f" (estimates from {rate.k or 2} draws of z per example, rate ±{rate.stderr:.2g})"
 
 
 def _separability_rows(
