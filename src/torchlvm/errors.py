@@ -81,8 +81,8 @@ FLAGS = {
 
 
 def on_command_line(keyword: str, value: object = None) -> str:
-    """``--drop-columns id,'Temp (°C)'`` (a list joined by commas, each part quoted for a
-    shell where it needs it); ``--no-standardize`` for False; ``--label-column`` for None; a
+    """``--drop-columns id 'Total, USD'`` (a list as words, each quoted for a shell where it
+    needs it); ``--no-standardize`` for False; ``--label-column`` for None; a
     keyword in :data:`FLAGS` by its flag there (``max_epochs``: ``--epochs``)."""
     flag = FLAGS.get(keyword, "--" + keyword.replace("_", "-"))
     if value is None or value is True:
@@ -90,7 +90,7 @@ def on_command_line(keyword: str, value: object = None) -> str:
     if value is False:
         return "--no-" + flag[2:]
     parts = value if isinstance(value, Sequence) and not isinstance(value, str) else [value]
-    return f"{flag} {','.join(shlex.quote(str(part)) for part in parts)}"
+    return f"{flag} {' '.join(shlex.quote(str(part)) for part in parts)}"
 
 
 def spelled(cls: type[E], message: Callable[[Spell], str]) -> E:

@@ -146,7 +146,7 @@ def test_a_column_named_like_a_model_after_the_model_is_a_column():
 
     argv = ["train", "vae", "--drop-columns", "id", "vae", "--out", "r"]
     args, _ = build_parser().parse_known_args(argv)
-    assert (args.model, args.drop_columns) == ("vae", "id,vae")
+    assert (args.model, args.drop_columns) == ("vae", ["id", "vae"])
 
 
 @pytest.mark.parametrize(

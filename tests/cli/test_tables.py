@@ -44,3 +44,69 @@ def test_a_table_in_another_format_is_told_the_pandas_line(run, tmp_path, capsys
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and f"pandas.read_json('{data}').to_csv(" in error
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json"]
+
+
+def _table(path: Path, names: list[str]) -> Path:
+    """A table of 40 rows under header ``names`` (quoted as CSV quotes them), of rank-1 data."""
+    import csv
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 1)) @ rng.normal(size=(1, len(names)))
+    x += 0.1 * rng.normal(size=x.shape)
+    with open(path, "w", newline="") as file:
+        csv.writer(file).writerows([names, *x.tolist()])
+    return path
+
+
+def _columns(run: Path) -> list[str]:
+    import json
+
+    return json.loads((run / "config.json").read_text())["data"]["table"]["columns"]
+
+
+@pytest.mark.parametrize(
+    ("drop", "kept"),
+    [
+        (["Total, USD"], ["a", "my col", 'say "hi"', "b"]),
+        (["my col"], ["Total, USD", "a", 'say "hi"', "b"]),
+        (['say "hi"', "Total, USD"], ["a", "my col", "b"]),
+        (["a,b"], ["Total, USD", "my col", 'say "hi"']),  # one word listing two columns
+        (["a,b", "Total, USD"], ["my col", 'say "hi"']),
+        (["0,4", "2"], ["a", 'say "hi"']),
+    ],
+    ids=["comma", "space", "quote-and-comma", "a-list", "list-and-name", "indexes"],
+)
+def test_each_drop_columns_word_is_kept_whole(tmp_path, drop, kept):
+    """review9: `--drop-columns "Total, USD"` was split at its comma by the command line: each
+    word is a column's name where the header has it, commas and all, else a list of them."""
+    data = _table(tmp_path / "t.csv", ["Total, USD", "a", "my col", 'say "hi"', "b"])
+    out = tmp_path / "r"
+    options = ["--data", str(data), "--latent-dim", "1", "--out", str(out)]
+    assert main(["fit", "ppca", *options, "--drop-columns", *drop]) == 0
+    assert _columns(out) == kept
+
+
+def test_a_list_of_columns_is_offered_back_as_words():
+    from torchlvm.errors import on_command_line
+
+    assert on_command_line("drop_columns", ["Total, USD", "id"]) == "--drop-columns 'Total, USD' id"
+
+
+def test_the_offered_drop_of_a_name_with_a_comma_works(tmp_path, capsys):
+    """A refusal offers ``--drop-columns 'Total, USD'`` by name (it offered the index, the one
+    spelling the command line did not split): the offered words, run, drop that column."""
+    import shlex
+
+    data = _table(tmp_path / "t.csv", ["x", "Total, USD", "b"])
+    rows = data.read_text().splitlines()
+    data.write_text(
+        "\n".join([rows[0], *(r.split(",")[0] + ",5," + r.split(",")[2] for r in rows[1:])])
+    )
+    out = tmp_path / "r"
+    command = ["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--out", str(out)]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(--drop-columns 'Total, USD')" in err
+    offered = shlex.split(err[err.rindex("(") + 1 : err.rindex(")")])
+    assert main([*command, *offered]) == 0
+    assert _columns(out) == ["x", "b"]

@@ -97,10 +97,15 @@ TABLE_RECORD = {
         ({"drop_columns": "id", "allow_missing": False}, None),
         ({"standardize": False}, "--no-standardize (the run has --standardize)"),
         ({"allow_missing": True}, "--allow-missing (the run has no --allow-missing)"),
-        ({"drop_columns": "id,c"}, "--drop-columns id,c (the run has --drop-columns id)"),
+        ({"drop_columns": ["id", "c"]}, "--drop-columns id c (the run has --drop-columns id)"),
+        ({"drop_columns": ["id,c"]}, "--drop-columns id,c (the run has --drop-columns id)"),
+        ({"drop_columns": ["T, USD"]}, '--drop-columns "T, USD" (the run has --drop-columns id)'),
         ({"label_column": "c"}, "--label-column c (the run has no --label-column)"),
     ],
-    ids=["same-standardize", "same-drop", "standardize", "allow-missing", "drop", "label"],
+    ids=[
+        *("same-standardize", "same-drop", "standardize", "allow-missing", "drop"),
+        *("drop-one-word", "drop-a-name-with-a-comma", "label"),
+    ],
 )
 def test_table_options_are_compared_with_the_runs_data_options_by_the_one_comparer(given, phrase):
     assert changed_setting("ae", given, TABLE_RECORD) == phrase

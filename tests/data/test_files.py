@@ -340,7 +340,7 @@ def test_a_label_column_of_many_numbers_is_a_measured_quantity_not_classes(tmp_p
         load_dataset(tmp_path / "target.csv", "all", label_column="y", drop_columns=["a"])
     assert "the label column 'y' holds " in str(err.value)
     assert "(leave out label_column) or leave it out (drop_columns=['a', 'y'])" in str(err.value)
-    assert "(leave out --label-column) or leave it out (--drop-columns a,y)" in (
+    assert "(leave out --label-column) or leave it out (--drop-columns a y)" in (
         err.value.on_command_line
     )
     with pytest.raises(OptionError, match=r"column 2 \(counting from 0\) holds 180 distinct"):
@@ -367,7 +367,7 @@ def test_a_text_label_column_that_names_rows_is_no_classes(tmp_path):
         load_dataset(tmp_path / "t.csv", "all", label_column="name", drop_columns=["kind"])
     assert err.value.on_command_line.endswith(
         "the label column 'name' holds 120 distinct names in 120 rows, so it names rows, not "
-        "classes; leave it out (--drop-columns kind,name)"
+        "classes; leave it out (--drop-columns kind name)"
     )
 
 

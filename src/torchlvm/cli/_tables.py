@@ -22,9 +22,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "--drop-columns",
         metavar="NAMES",
         nargs="+",
-        action=_CommaJoined,
         help="columns of a .csv to leave out (e.g. an ID column), by name or 0-based index, "
-        "comma- or space-separated: id,city or id city",
+        "space- or comma-separated: id city or id,city (a word that is a column's name, "
+        "commas and all, names that column: 'Total, USD')",
     )
     parser.add_argument(
         "--label-column",
@@ -46,13 +46,6 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "names it (cp1251, latin2, mac-roman, ...); recorded, and used for the run's later "
         "files and every file written from them (default: told from the file)",
     )
-
-
-class _CommaJoined(argparse.Action):
-    """Keep ``--drop-columns id city`` as ``"id,city"``, the one spelling the run records."""
-
-    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
-        setattr(namespace, self.dest, ",".join(values))
 
 
 def add_encoding(parser: argparse.ArgumentParser) -> None:
@@ -130,8 +123,9 @@ def options_from(settings: Mapping[str, Any]) -> dict[str, Any]:
     if settings.get("allow_missing"):
         options["allow_missing"] = True
     if settings.get("drop_columns"):
-        drop = str(settings["drop_columns"]).split(",")
-        options["drop_columns"] = [_selector(c) for c in drop if c]
+        drop = settings["drop_columns"]  # an older run recorded one word: "id,city"
+        words = [drop] if isinstance(drop, str) else drop
+        options["drop_columns"] = [_selector(str(c)) for c in words if str(c).strip()]
     if settings.get("label_column") is not None:
         options["label_column"] = _selector(str(settings["label_column"]))
     if settings.get("encoding") is not None:  # Python's name of it, or the refusal, now
@@ -231,11 +225,12 @@ TABLE_OPTIONS = ("allow_missing", "drop_columns", "label_column", "standardize",
 
 def _parsed(name: str, value: Any) -> Any:
     """Load option ``name``'s ``value`` as the command line's parser gives it (the flag's
-    value: ``drop_columns`` ``[0, "id"]`` is ``"0,id"``; a switch left off is False)."""
+    value: ``drop_columns`` ``[0, "id"]`` is ``["0", "id"]``, a word each; a switch left off is
+    False)."""
     if name in ("allow_missing", "standardize"):
         return bool(value)
     if name == "drop_columns":
-        return ",".join(str(v) for v in value) if value else None
+        return [str(v) for v in value] if value else None
     return None if value is None else str(value)
 
 
@@ -244,7 +239,7 @@ def _flag_text(name: str, value: Any) -> str:
     from torchlvm.cli._train_again import flag, option_words
 
     words = option_words({name: _parsed(name, value)})
-    return " ".join(words) if words else f"no {flag(name)}"
+    return " ".join(quoted(w) for w in words) if words else f"no {flag(name)}"
 
 
 def fit_ppca_command(run_: Any) -> str:
@@ -307,17 +302,20 @@ def changed_option(name: str, value: Any, data: Mapping[str, Any]) -> str | None
         return None
     recorded = dict(data.get("options") or {}).get(name)
     asked = options_from({"data": data.get("name", ""), name: value}).get(name)
-    old, new = _option_value(name, recorded), _option_value(name, asked)
-    if old == new:
+    if _option_value(name, recorded) == _option_value(name, asked):
         return None
-    return f"{_flag_text(name, new)} (the run has {_flag_text(name, old)})"
+    return f"{_flag_text(name, asked)} (the run has {_flag_text(name, recorded)})"
 
 
 def _option_value(name: str, value: Any) -> Any:
-    """A table option's value with its default spelled out: False, [] or None."""
+    """A table option's value with its default spelled out: False, [] or None; dropped columns
+    as a list split at every comma (an older run recorded ``["id", "city"]`` where a new one
+    records the word ``["id,city"]``: the same columns for this comparison)."""
     if name in ("allow_missing", "standardize"):
         return bool(value)
-    return list(value or ()) if name == "drop_columns" else value
+    if name != "drop_columns":
+        return value
+    return [_selector(p) for v in value or () for p in str(v).split(",") if p.strip()]
 
 
 def resume_record(out: Path, data: str | None) -> dict[str, Any]:

@@ -28,10 +28,10 @@ def column_name(header: list[str] | None, j: int) -> str:
 
 def _selector(header: list[str] | None, j: int) -> int | str:
     """How an option names column ``j``: its name where both interfaces take it as written (not
-    empty, no comma and no edge spaces, which ``--drop-columns`` splits or strips, not digits,
-    which it reads as an index), else its index."""
+    empty, no edge spaces, which the command line strips, not digits, which it reads as an
+    index), else its index."""
     name = header[j] if header else ""
-    if not name or name != name.strip() or "," in name or name.lstrip("-").isdigit():
+    if not name or name != name.strip() or name.lstrip("-").isdigit():
         return j
     return name
 

@@ -51,7 +51,7 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
             split = _split_name(selector, header)
             if split is not None:  # 'Total, USD' split at its comma by --drop-columns
                 meant = f"did you mean {header[split]!r}, a name with a comma? "
-                fix = f"pass its 0-based index, {split}"
+                fix = f"pass the whole name, {header[split]!r}, or its 0-based index, {split}"
             raise refuse(
                 lambda name: (
                     f"{name}{entry} {selector!r} is not a column name ({names}); {meant}{fix}"
@@ -68,6 +68,27 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
             )
         )
     return selector % width
+
+
+def split_lists(selectors: Sequence[Selector], header: list[str] | None, width: int) -> list:
+    """``selectors`` with each name that is no column of ``header`` but a comma-separated list
+    of columns (``'id,city'``: one command-line word listing two) as those columns; a name
+    the header holds stays whole, commas and all (``'Total, USD'``)."""
+    out: list[Selector] = []
+    for selector in selectors:
+        parts = _parts(selector) if isinstance(selector, str) else None
+        names = header is not None and selector in header
+        listed = parts is not None and all(_present(p, header, width, ()) for p in parts)
+        out += parts if listed and not names else [selector]  # type: ignore[list-item]
+    return out
+
+
+def _parts(text: str) -> list[Selector] | None:
+    """The names or indices of a comma-separated list ``text``, or None where it has no comma."""
+    if "," not in text:
+        return None
+    words = [w.strip() for w in text.split(",") if w.strip()]
+    return [int(w) if w.lstrip("-").isdigit() else w for w in words]
 
 
 def check_unique_names(
@@ -101,6 +122,7 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
     (:func:`~torchlvm.data.csv_table.read_csv`'s ``label_column``, ``drop_columns``,
     ``if_present`` and ``features``)."""
     label_column, drop_columns, if_present, features = options
+    drop_columns = split_lists(drop_columns, header, width)
     if if_present:
         drop_columns = [s for s in drop_columns if _present(s, header, width, features)]
         label_column = label_column if _present(label_column, header, width, features) else None

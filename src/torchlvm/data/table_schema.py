@@ -183,23 +183,27 @@ class TableSchema:
 
 
 def _by_name(data: Dataset, dialect: Dialect, selectors: tuple) -> list:
-    """``selectors`` (column names, indices or None) with each index that names a column of
-    ``data``'s file under a name of its own (not empty, not twice in the header) as that name:
-    a later file of the run (next month's export, its columns in another order) is then read
-    by name, not by position (userC: q1 and q2 swapped made q2 the condition, silently). An
-    index stays one where the file has no header (or none is read from its first lines)."""
+    """``selectors`` (the dropped columns' names or indices, then the label column's or None),
+    each word of dropped columns that lists several as those (:func:`split_lists`), and each
+    index that names a column of ``data``'s file under a name of its own (not empty, not twice
+    in the header) as that name: a later file of the run (next month's export, its columns in
+    another order) is then read by name, not by position (userC: q1 and q2 swapped made q2 the
+    condition, silently). An index stays one where the file has no header (or none is read
+    from its first lines)."""
     from pathlib import Path
 
     from torchlvm.data.csv_layout import header_names
+    from torchlvm.data.csv_select import split_lists
 
     path = Path(data.name)
-    if not any(isinstance(s, int) and not isinstance(s, bool) for s in selectors):
+    if not any(isinstance(s, int) and not isinstance(s, bool) or "," in str(s) for s in selectors):
         return list(selectors)
     if data.columns is None or not path.is_file():
         return list(selectors)
     header = header_names(path, dialect)
     if header is None:
         return list(selectors)
+    selectors = (*split_lists(selectors[:-1], header, len(header)), selectors[-1])
 
     def named(selector: Any) -> Any:
         if isinstance(selector, bool) or not isinstance(selector, int):
