@@ -207,3 +207,9 @@ def test_a_users_file_of_images_is_imputed_whole_against_the_runs_training_mean(
     printed = capsys.readouterr().out
     assert "no standard error from 1 image (impute more images: --split all" in printed
     assert "(1 image: observed" in printed
+
+
+def test_draws_are_refused_for_images(runs, capsys):
+    """--draws (a table's multiple imputations) was silently ignored for images."""
+    err = fails(capsys, ["impute", runs["vae"], "--mask", "top", "--draws", "3"])
+    assert "--draws writes multiple imputations of a table" in err and "leave out --draws" in err

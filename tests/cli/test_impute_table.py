@@ -459,3 +459,30 @@ def test_out_ending_in_gz_is_written_gzipped(table, ppca_run, tmp_path, capsys):
     argv = ["impute", str(ppca_run), "--data", str(table), "--out", str(tmp_path / "f.tsv.gz")]
     assert main(argv) == 2
     assert "--out must name a .csv or .csv.gz file, got" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        (["--mask", "top"], "--mask is an option for images"),
+        (["--iterations", "5", "--n", "3"], "--iterations and --n are options for images"),
+        (["--eval-n", "10"], "--eval-n is an option for images"),
+    ],
+    ids=["mask", "iterations-and-n", "eval-n"],
+)
+def test_an_image_option_is_refused_for_a_table(table, ppca_run, tmp_path, capsys, given, named):
+    """userC: `impute RUN --data t.csv --out f.csv --mask top` ran with --mask silently ignored."""
+    out = tmp_path / "f.csv"
+    argv = ["impute", str(ppca_run), "--data", str(table), "--out", str(out), *given]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and named in err and "leave out" in err and not out.exists()
+
+
+def test_a_missing_out_or_data_is_named_alone(table, ppca_run, capsys):
+    """userC: `impute RUN --data t.csv` (no --out) was told to pass --data."""
+    assert main(["impute", str(ppca_run), "--data", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert "pass --out FILLED.csv" in err and "--data" not in err.replace(str(table), "")
+    assert main(["impute", str(ppca_run), "--out", "f.csv"]) == 2
+    assert "pass --data FILE.csv, the table to fill into f.csv" in capsys.readouterr().err

@@ -45,6 +45,24 @@ def wants_table(args: argparse.Namespace) -> bool:
     return is_table(str(args.data or "")) or out.endswith((".csv", ".tsv"))
 
 
+IMAGE_OPTIONS = {"mask": "--mask", "iterations": "--iterations", "n": "--n", "eval_n": "--eval-n"}
+"""impute's options for images, which a table's filling does not read."""
+
+
+def _refuse_image_options(args: argparse.Namespace) -> None:
+    """Refuse an image option given to fill a table: a table's missing cells are its empty
+    ones (a --mask would be silently ignored, userC)."""
+    from torchlvm.errors import ConfigError
+
+    given = [flag for dest, flag in IMAGE_OPTIONS.items() if getattr(args, dest, None) is not None]
+    if given:
+        are = "is an option" if len(given) == 1 else "are options"
+        raise ConfigError(
+            f"{' and '.join(given)} {are} for images; a table's missing cells are its empty "
+            "ones, which impute fills: leave out " + " and ".join(given)
+        )
+
+
 def _out_suffix(data: str) -> str:
     """The filled file's extension: a table is written back as it came, so a .tsv as .tsv
     (gzipped where ``--out`` ends in ``.gz``, whether the file read was or not)."""
@@ -132,8 +150,14 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     from torchlvm.data.csv_table import read_csv
     from torchlvm.errors import ConfigError
 
-    if args.data is None or args.out is None:
-        raise ConfigError("pass --data FILE.csv (the table to fill) and --out FILLED.csv")
+    _refuse_image_options(args)
+    if args.data is None:
+        raise ConfigError(f"pass --data FILE.csv, the table to fill into {args.out}")
+    if args.out is None:
+        raise ConfigError(
+            f"pass --out FILLED.csv: impute writes the filled table to a new file, never over "
+            f"{args.data}"
+        )
     samples = 1000 if args.samples is None else check_positive_int("--samples", args.samples)
     args = argparse.Namespace(**{**vars(args), "samples": samples})
     run_ = _run.load_run(args.run_dir, device=device)

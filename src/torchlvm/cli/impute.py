@@ -74,10 +74,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--eval-n",
         type=int,
-        default=1000,
-        help="images (the split's first N) on which the error is measured",
+        help="images (the split's first N) on which the error is measured (default 1000)",
     )
-    parser.add_argument("--n", type=int, default=8, help="images shown (the split's first N)")
+    parser.add_argument("--n", type=int, help="images shown (the split's first N; default 8)")
     _types.output_options(parser, "DIR/figures/imputation.png")
     parser.add_argument(
         "--draws",
@@ -102,9 +101,10 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm._checks import check_positive_int
     from torchlvm.evaluation.imputation import imputation_error
 
-    n = check_positive_int("--n", args.n)
+    _refuse_draws(args.draws)
+    n = check_positive_int("--n", 8 if args.n is None else args.n)
     samples = check_positive_int("--samples", 1 if args.samples is None else args.samples)
-    eval_n = check_positive_int("--eval-n", args.eval_n)
+    eval_n = check_positive_int("--eval-n", 1000 if args.eval_n is None else args.eval_n)
     run_ = _run.load_run(args.run_dir, device=device)
     method = _method(run_)
     iterations = _iterations(method, args.iterations)
@@ -247,6 +247,15 @@ def _observed(run_: Any, method: str, kind: str, shape: Any, seed: int) -> Any:
     if observed.all():
         raise ConfigError(f"--mask {kind} hides no pixel of a {tuple(shape)} image; hide more")
     return observed
+
+
+def _refuse_draws(draws: int) -> None:
+    """Refuse --draws, a table's option, for images (it was silently ignored)."""
+    if draws:
+        raise ConfigError(
+            "--draws writes multiple imputations of a table (--data FILE.csv --out FILLED.csv); "
+            "for images leave out --draws (--samples averages several draws)"
+        )
 
 
 def _check_size(run_: Any, samples: int, eval_n: int) -> None:
