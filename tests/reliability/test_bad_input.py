@@ -512,7 +512,7 @@ CASES: dict[str, Case] = {
         "but --drop-columns c (the run has no --drop-columns)",
     ),
     "impute-table-without-out": Case(
-        "impute {root}/ppca-table --data {d}/table.csv", "pass --data FILE.csv (the table to fill)"
+        "impute {root}/ppca-table --data {d}/table.csv", "pass --out FILLED.csv: impute writes"
     ),
     "train-over-an-interrupted-run": Case(
         "train vae --data digits --quiet --out {root}/interrupted",
