@@ -211,7 +211,10 @@ def text_columns(path: Path, header: list[str] | None, refused: list[DataError])
 
 def check_column(path: Path, header, values: np.ndarray, j: int, allow_empty) -> None:
     """Refuse column ``j`` (its ``values``) with no value (unless ``allow_empty``), or one that
-    numbers the rows (:func:`_check_not_id`)."""
+    numbers the rows (:func:`_check_not_id`); warn of a number coding a missing value
+    (:func:`~torchlvm.data.csv_sentinel.warn_of_codes`)."""
+    from torchlvm.data.csv_sentinel import warn_of_codes
+
     if np.isnan(values).all() and not allow_empty:
         raise spelled(
             DataError,
@@ -221,6 +224,7 @@ def check_column(path: Path, header, values: np.ndarray, j: int, allow_empty) ->
             ),
         )
     _check_not_id(path, header, values, j)
+    warn_of_codes(path, header, values, j)
 
 
 SHUFFLED_ROWS = 10

@@ -1,0 +1,54 @@
+"""A number coding a missing value (-999, 9999) is warned of, naming column, code and count;
+a value that may be real (-99 among percentages) is not."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from torchlvm.data.csv_table import read_csv
+
+
+def _write(tmp_path, column: list[str]):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "t.csv"
+    rows = [f"{rng.normal():.3f},{cell}" for cell in column]
+    path.write_text("a,b\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("cells", "said"),
+    [
+        (["-999"] * 3 + [f"{v:.2f}" for v in np.linspace(-2, 2, 30)], "holds -999 in 3 rows"),
+        (["9999"] + [f"{v:.2f}" for v in np.linspace(0, 1, 30)], "holds 9999 in 1 row"),
+        (["-99", "-99"] + [f"{v:.1f}" for v in np.linspace(10, 20, 30)], "holds -99 in 2 rows"),
+    ],
+    ids=["-999", "9999", "-99-far"],
+)
+def test_a_missing_value_code_is_warned_of(tmp_path, cells, said):
+    path = _write(tmp_path, cells)
+    with pytest.warns(UserWarning, match="a code for a missing value") as caught:
+        table = read_csv(path)
+    message = str(caught[0].message)
+    assert "column 2 ('b')" in message and said in message and "--allow-missing" in message
+    assert table.values.shape == (len(cells), 2)  # read as it is: not guessed away
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["-99"] + [str(v) for v in range(0, 101, 4)],  # a percentage's range is as wide
+        ["999"] + [str(v) for v in range(0, 2000, 50)],  # inside the others' range
+        ["-999"] * 5 + ["1"] * 20,  # one other value: nothing to be far from
+        [f"{v:.2f}" for v in np.linspace(-2, 2, 30)],
+    ],
+    ids=["percent", "inside", "one-other-value", "no-code"],
+)
+def test_a_value_that_may_be_real_is_not_warned_of(tmp_path, cells):
+    path = _write(tmp_path, cells)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_csv(path)
