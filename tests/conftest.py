@@ -10,15 +10,28 @@ tests start would ignore the SIGINT they send it (a training interrupted after i
 ran to its last epoch and exited 0, not 130). The suite takes Ctrl-C as a terminal's foreground
 command does; a Python handler is reset to the default on ``exec``, so the commands it starts do
 too, and install their own.
+
+The record of the files torchlvm wrote (what ``--overwrite`` may replace, torchlvm.run.written)
+is kept in a temporary folder of the session (``TORCHLVM_WRITTEN``, which the commands the tests
+start inherit), not the user's cache: the suite's files are not recorded there, nor does a
+developer's record decide what a test may replace. Dataset look-ups and the classifier cache
+(``XDG_CACHE_HOME``, ``TORCHLVM_CACHE``) are left as they are.
 """
 
+import atexit
 import os
+import shutil
 import signal
+import tempfile
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
+
+_WRITTEN = tempfile.mkdtemp(prefix="torchlvm-written-")
+os.environ["TORCHLVM_WRITTEN"] = _WRITTEN
+atexit.register(shutil.rmtree, _WRITTEN, ignore_errors=True)
 
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)

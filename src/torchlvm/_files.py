@@ -53,6 +53,9 @@ def atomic_path(
     except BaseException:
         _clean_up(tmp_path, made)
         raise
+    from torchlvm.run import written  # (here: torchlvm.run imports this module)
+
+    written.record(path)  # (an output a command expected to write: its --overwrite's record)
 
 
 def _names_a_temporary_file(error: OSError, path: Path) -> bool:

@@ -87,8 +87,13 @@ def test_data_of_another_dimension_names_both(vae_run, tmp_path, capsys):
 @pytest.mark.parametrize("existing", ["latents.npy", "latents.labels.npy"])
 def test_existing_output_is_kept_without_overwrite(vae_run, capsys, existing):
     (vae_run / existing).write_bytes(b"keep me")
-    assert "--overwrite" in fails(capsys, ["encode", vae_run])
+    assert "is not a file torchlvm wrote there" in fails(capsys, ["encode", vae_run])
     assert (vae_run / existing).read_bytes() == b"keep me"
+    err = fails(capsys, ["encode", vae_run, "--overwrite"])  # (the user's: even with it)
+    assert "so --overwrite does not replace it" in err
+    assert (vae_run / existing).read_bytes() == b"keep me"
+    (vae_run / existing).unlink()
+    assert cli.main(["encode", str(vae_run)]) == 0
     assert cli.main(["encode", str(vae_run), "--overwrite"]) == 0
     assert np.load(vae_run / existing).shape[0] == 359
 

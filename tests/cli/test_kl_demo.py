@@ -77,16 +77,17 @@ def test_kl_demo_says_when_the_forward_fit_has_not_reached_its_optimum(tmp_path,
 
 def test_kl_demo_never_replaces_a_file_of_the_users_unasked(tmp_path, capsys):
     """A folder of the user's that held their own kl_fits_1d.png: kl-demo wrote over it. It is
-    now refused before any fitting, and replaced only with --overwrite."""
+    now refused before any fitting, even with --overwrite (torchlvm did not write it)."""
     mine = tmp_path / "kl_fits_1d.png"
     mine.write_text("my figure")
     argv = ["kl-demo", "--out", str(tmp_path), "--dim", "1", "--steps", "5"]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("torchlvm: error: ") and "kl_fits_1d.png already exists" in err
-    assert "--overwrite" in err and mine.read_text() == "my figure"
-    assert cli.main([*argv, "--overwrite"]) == 0
-    assert mine.read_bytes().startswith(b"\x89PNG")
+    assert "is not a file torchlvm wrote there" in err and mine.read_text() == "my figure"
+    assert cli.main([*argv, "--overwrite"]) == 2
+    assert "so --overwrite does not replace it" in capsys.readouterr().err
+    assert mine.read_text() == "my figure"
 
 
 def test_kl_demo_run_again_redraws_its_own_figures(tmp_path, capsys):

@@ -105,7 +105,7 @@ def test_existing_output_is_kept_without_overwrite(vae_run, capsys):
     out = vae_run / "figures" / "reconstructions.png"
     out.parent.mkdir()
     out.write_bytes(b"keep me")
-    assert "--overwrite" in fails(capsys, ["reconstruct", vae_run])
+    assert "is not a file torchlvm wrote there" in fails(capsys, ["reconstruct", vae_run])
     assert out.read_bytes() == b"keep me"
 
 

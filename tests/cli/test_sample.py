@@ -151,8 +151,12 @@ def test_existing_output_is_kept_without_overwrite(runs, tmp_path, capsys):
     out = tmp_path / "samples.png"
     out.write_bytes(b"keep me")
     err = fails(capsys, ["sample", runs["vae"], "--out", out])
-    assert "already exists; pass --overwrite" in err
+    assert "already exists and is not a file torchlvm wrote there" in err
     assert out.read_bytes() == b"keep me"
+    err = fails(capsys, ["sample", runs["vae"], "--out", out, "--overwrite"])  # (not torchlvm's)
+    assert "so --overwrite does not replace it" in err and out.read_bytes() == b"keep me"
+    out.unlink()
+    assert cli.main(["sample", str(runs["vae"]), "--out", str(out)]) == 0
     assert cli.main(["sample", str(runs["vae"]), "--out", str(out), "--overwrite"]) == 0
     assert imread(out).ndim == 3
 
@@ -328,7 +332,7 @@ def test_evaluates_recorded_figure_is_kept_and_samples_own_is_redrawn(runs, caps
     Figure().savefig(figures / "samples-seed2.png", format="png")  # the user's own file
     mine = (figures / "samples-seed2.png").read_bytes()
     err = fails(capsys, ["sample", runs["vae"], "--seed", "2"])
-    assert "samples-seed2.png already exists; pass --overwrite" in err
+    assert "samples-seed2.png already exists and is not a file torchlvm wrote there" in err
     assert (figures / "samples-seed2.png").read_bytes() == mine
 
 

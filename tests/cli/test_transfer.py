@@ -77,8 +77,12 @@ def test_existing_output_is_kept_without_overwrite(cvae_run, tmp_path, capsys):
     out = tmp_path / "t.png"
     out.write_bytes(b"keep me")
     argv = ["transfer", cvae_run, "--from-condition", "1", "--to-condition", "2", "--out", out]
-    assert "--overwrite" in fails(capsys, argv)
+    assert "is not a file torchlvm wrote there" in fails(capsys, argv)
     assert out.read_bytes() == b"keep me"
+    assert "so --overwrite does not replace it" in fails(capsys, [*argv, "--overwrite"])
+    assert out.read_bytes() == b"keep me"
+    out.unlink()
+    assert cli.main([str(a) for a in argv]) == 0
     assert cli.main([str(a) for a in argv] + ["--overwrite"]) == 0
     assert imread(out).ndim == 3
 

@@ -42,6 +42,7 @@ import torchlvm._files as files
 from torchlvm.cli import main
 from torchlvm.data import locate
 from torchlvm.models.vae import VAE, VAEConfig
+from torchlvm.run import written
 from torchlvm.run.layout import LOCK_NAME, STAGE_MARKER_NAME, stage_path
 
 TINY = ["--latent-dim", "2", "--hidden", "8", "--batch-size", "256", "--quiet", "--epochs", "1"]
@@ -404,7 +405,8 @@ CASES: dict[str, Case] = {
         "report {root}/vae {root}/ae --out {d}/bad.csv --overwrite", "must name a .html file"
     ),
     "report-out-onto-the-users-page": Case(
-        "report {root}/vae {root}/ae --out {d}/page.html", "page.html already exists; pass"
+        "report {root}/vae {root}/ae --out {d}/page.html",
+        "page.html already exists and is not a file torchlvm wrote there",
     ),
     "report-out-inside-a-file": Case("report {root}/vae --out {d}/one.csv/r.html", "lies inside"),
     "encode-out-onto-the-runs-metrics": Case(
@@ -783,6 +785,8 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(
     shutil.copytree(world / "vae", work / "vae")
     files.write_json(work / "vae" / "metrics.json", {"earlier": True})
     (work / "vae" / "z.npy").write_bytes(b"earlier latents")
+    written.expect(work / "vae" / "z.npy")  # (as if encode wrote it: --overwrite may replace it)
+    written.record(work / "vae" / "z.npy")
     _isolate_search(monkeypatch, tmp_path)  # a fresh user cache: evaluate writes one there first
     before = folder_digest(work, folders=False)  # (an empty new folder may stay)
     _disk_full(monkeypatch)

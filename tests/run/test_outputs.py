@@ -43,12 +43,18 @@ def test_the_same_names_outside_a_run_are_ordinary_files(tmp_path: Path) -> None
 
 
 def test_an_existing_file_needs_overwrite_unless_it_is_ours(tmp_path: Path) -> None:
+    """With --overwrite only where torchlvm wrote it (tests/run/test_written.py: the class)."""
+    from torchlvm.run import written
+
     table = tmp_path / "tab.html"
     table.write_text("mine")
+    with pytest.raises(RunDirectoryError, match="is not a file torchlvm wrote there"):
+        output_file(table, table, suffix=".html", overwrite=True)
+    assert output_file(table, table, suffix=".html", ours=lambda p: True) == table
+    written.record(table)  # (output_file expected it: now torchlvm's, as if it wrote it)
     with pytest.raises(RunDirectoryError, match="already exists; pass --overwrite"):
         output_file(table, table, suffix=".html")
     assert output_file(table, table, suffix=".html", overwrite=True) == table
-    assert output_file(table, table, suffix=".html", ours=lambda p: True) == table
 
 
 @pytest.mark.parametrize(
@@ -244,7 +250,7 @@ def test_a_file_the_command_names_is_refused_in_its_own_words(tmp_path: Path) ->
     (tmp_path / "compare.json").write_text("mine")
     with pytest.raises(RunDirectoryError, match="not a file this command wrote; move it away, or"):
         output_file(None, tmp_path / "compare.json", suffix=".json", overwrite=None)
-    with pytest.raises(RunDirectoryError, match="already exists; pass --overwrite to replace it"):
+    with pytest.raises(RunDirectoryError, match="is not a file torchlvm wrote there .*; move it"):
         output_file(None, tmp_path / "compare.json", suffix=".json")
     assert output_file(None, tmp_path / "compare.json", suffix=".json", ours=bool) is not None
     with pytest.raises(RunDirectoryError, match=r"which is a file; choose another --npy$"):
@@ -335,6 +341,7 @@ def test_a_moved_or_copied_training_file_is_kept_by_its_bytes(trained, tmp_path,
     `sample RUN --out d/w2.csv --overwrite` left 3 rows of a 179-row table. A file holding the
     bytes the run recorded is refused wherever it lies; another file is replaced as before."""
     from torchlvm.cli import main
+    from torchlvm.run import written
 
     vae, cvae, data = trained
     moved = tmp_path / "w2.csv"
@@ -346,6 +353,8 @@ def test_a_moved_or_copied_training_file_is_kept_by_its_bytes(trained, tmp_path,
     assert err.count("\n") == 1 and f"the data file the run in {vae} was trained on" in err, err
     assert moved.read_bytes() == data.read_bytes()
     moved.write_bytes(data.read_bytes()[:-3] + b"9\n\n")  # same size, other bytes: no data of a run
+    written.expect(moved)
+    written.record(moved)  # (as if torchlvm wrote it: --overwrite replaces it)
     assert main([*argv, "--out", str(moved), "--overwrite"]) == 0
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from torchlvm._files import fsync_folder, write_json
 from torchlvm._os_errors import reworded
 from torchlvm.errors import RunDirectoryError
+from torchlvm.run import written
 from torchlvm.run.layout import COMMIT_JOURNAL_NAME as JOURNAL_NAME
 from torchlvm.run.layout import KEPT_SUFFIX, STAGED_SUFFIX
 
@@ -98,6 +99,8 @@ class Staging:
             _remove_kept(self.moves.values())
             journal.unlink()
             self._committed = True
+        for place in self.moves.values():
+            written.record(place)
 
     def __enter__(self) -> Staging:
         return self
@@ -269,6 +272,8 @@ def replaced(moves: Mapping[Path, Path]) -> Iterator[None]:
             for src in moves:
                 src.unlink(missing_ok=True)
             _remove_kept(moves.values())
+    for place in moves.values():
+        written.record(place)
 
 
 @contextmanager

@@ -1,9 +1,10 @@
 """The output files of commands: checked before any work is done, written atomically.
 
 The policy: a command writes over an existing file only if it created that file itself (its own
-default output, a report it wrote) or the user passed ``--overwrite``; and never, even with
-``--overwrite``, over a run's own files (its record, weights, metrics and checkpoints), which only
-``train``, ``fit``, ``evaluate`` and ``gaps`` write.
+default output, a report it wrote), or torchlvm wrote the file there, unchanged since, and the
+user passed ``--overwrite`` (:mod:`torchlvm.run.written`: never a user's file); and never, even
+with ``--overwrite``, over a run's own files (its record, weights, metrics and checkpoints),
+which only ``train``, ``fit``, ``evaluate`` and ``gaps`` write.
 
 - :func:`output_file`: the file a command is about to write, refused if it has the wrong suffix,
   is a folder or lies inside a file, is a run's own file, or already exists and the user did not
@@ -31,6 +32,7 @@ import numpy as np
 
 from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import ConfigError, RunDirectoryError
+from torchlvm.run import written
 from torchlvm.run.layout import (
     CHECKPOINT_DIR,
     CONFIG_NAME,
@@ -187,7 +189,8 @@ def output_file(
         ConfigError: if the name does not end in ``suffix``.
         RunDirectoryError: if it is a run's own file, the file the command reads or the data
             file of a run the command loaded (even with ``overwrite``), a folder, inside a file,
-            or an existing file that is not ours and ``overwrite`` is not True.
+            or an existing file that is not ours, unless torchlvm wrote it there, unchanged
+            since, and ``overwrite`` is True.
     """
     out = default if path is None else Path(path)
     named = str(out) if path is None else f"{flag} {out}"  # (what the user typed, if they did)
@@ -209,16 +212,31 @@ def output_file(
         )
     if (home := unexpanded_home(out, flag.removeprefix("--").replace("-", "_"))) is not None:
         raise home
-    if out.exists() and not overwrite and not (ours is not None and ours(out)):
-        if overwrite is None:
-            raise RunDirectoryError(
-                f"{out} already exists and is not a file this command wrote; move it away, or "
-                f"choose another {flag}"
-            )
+    if os.path.lexists(out) and not (ours is not None and ours(out)):
+        _check_replaceable(out, flag, overwrite)
+    written.expect(out)  # (recorded where it is put in place: run/written.py)
+    return out
+
+
+def _check_replaceable(out: Path, flag: str, overwrite: bool | None) -> None:
+    """Refuse the existing file ``out`` unless torchlvm wrote it there, unchanged since
+    (:func:`torchlvm.run.written.refusal`), and ``overwrite``: the user's own file is never
+    replaced, even with ``--overwrite``, whose offer would be a fix that fails."""
+    if overwrite is None:
+        raise RunDirectoryError(
+            f"{out} already exists and is not a file this command wrote; move it away, or "
+            f"choose another {flag}"
+        )
+    why = written.refusal(out)
+    if why is not None:
+        also = ", so --overwrite does not replace it" if overwrite else ""
+        raise RunDirectoryError(
+            f"{out} already exists and {why}{also}; move it away, or choose another {flag}"
+        )
+    if not overwrite:
         raise RunDirectoryError(
             f"{out} already exists; pass --overwrite to replace it, or choose another {flag}"
         )
-    return out
 
 
 def _check_not_kept(out: Path, named: str, flag: str, reads: str | os.PathLike[str] | None) -> None:
