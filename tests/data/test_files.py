@@ -482,3 +482,28 @@ def test_an_npy_of_python_objects_names_the_line_that_saves_numbers(tmp_path):
     line = said.split("(np.save(", 1)[1][: -len("))")]
     exec(f"np.save({line})", {"np": np})  # the fix, as given
     assert load_file(path, allow_missing=True).x.shape == (20, 2)
+
+
+def test_allow_missing_leaves_out_rows_of_no_value_naming_their_lines(tmp_path):
+    """table10: `fit/train --allow-missing` refused a row of no value (delete it), where rows
+    of no label are left out with one line: such rows are left out alike, every read the same,
+    and the other options keep their rules."""
+    path = tmp_path / "t.csv"
+    rows = [f"{i}.5,{i % 3},{'x' if i % 2 else 'y'}" for i in range(12)]
+    rows[3], rows[7] = "NA,,y", ",NA,x"
+    rows[9] = "9.5,,x"  # one value: kept
+    path.write_text("a,b,kind\n" + "\n".join(rows) + "\n")
+    with pytest.warns(
+        UserWarning, match=r"2 rows have no value in any feature column \(lines 5, 9"
+    ):
+        read = read_rows(path, allow_missing=True, label_column="kind")
+    assert read.lines.tolist() == [2, 3, 4, 6, 7, 8, 10, 11, 12, 13]
+    kept = [0, 1, 2, 4, 5, 6, 8, 9, 10, 11]  # each row's own label ('x' 0, 'y' 1)
+    assert read.data.y.tolist() == [i % 2 == 0 for i in kept]
+    with pytest.raises(DataError, match=r"line 5 has no value .* lines 5, 9; delete them"):
+        read_rows(path, allow_missing=True, allow_empty="columns", label_column="kind")
+    assert (
+        len(read_rows(path, allow_missing=True, allow_empty=True, label_column="kind").data) == 12
+    )
+    with pytest.raises(DataError, match=r"line 5 has no value"):
+        read_rows(path, label_column="kind")

@@ -215,7 +215,7 @@ def check_column(path: Path, header, values: np.ndarray, j: int, allow_empty) ->
     (:func:`~torchlvm.data.csv_sentinel.warn_of_codes`)."""
     from torchlvm.data.csv_sentinel import warn_of_codes
 
-    if np.isnan(values).all() and not allow_empty:
+    if np.isnan(values).all() and allow_empty not in (True, "columns"):
         raise spelled(
             DataError,
             lambda spell: (

@@ -242,12 +242,33 @@ def _check_rows(path: Path, lines: list[int], values: np.ndarray) -> None:
         )
 
 
+def _observed(path: Path, lines: list[int], values: np.ndarray, label_cells) -> tuple:
+    """The rows (their ``lines``, ``(N, D)`` ``values`` and label cells, or None) that hold a
+    value in some feature column: a row of none is left out with one warning naming the first
+    five lines (a model learns nothing from it; it was refused under --allow-missing)."""
+    empty = np.isnan(values).all(1)
+    if not empty.any():
+        return lines, values, label_cells
+    where = np.flatnonzero(empty)
+    shown = ", ".join(str(lines[i]) for i in where[:5]) + (", ..." if len(where) > 5 else "")
+    one = len(where) == 1
+    rows = "1 row has" if one else f"{len(where)} rows have"
+    warnings.warn(
+        f"{path}: {rows} no value in any feature column (line{'' if one else 's'} {shown}), "
+        f"so {'it is' if one else 'they are'} left out",
+        stacklevel=4,
+    )
+    kept = np.flatnonzero(~empty)
+    cells = None if label_cells is None else [label_cells[i] for i in kept]
+    return [lines[i] for i in kept], values[kept], cells
+
+
 def read_csv(
     path: str | Path,
     *,
     label_column: Selector | None = None,
     drop_columns: Sequence[Selector] = (),
-    allow_empty: bool | Literal["columns"] = False,
+    allow_empty: bool | Literal["columns", "rows"] = False,
     if_present: bool = False,
     features: Sequence[str] = (),
     keep_cells: bool = False,
@@ -259,8 +280,10 @@ def read_csv(
     Args:
         allow_empty: keep rows and feature columns with no value at all (all NaN), as a table
             for a trained model to fill may hold; ``"columns"``: keep such columns only (a
-            table to score, whose rows each need an observed cell); refused by default (no
-            model learns anything from them).
+            table to score, whose rows each need an observed cell); ``"rows"``: leave out
+            rows of no value with one warning naming their lines, and refuse such columns (a
+            table with missing values to train on, read alike each time: its splits stay the
+            same); refused by default (no model learns anything from them).
         if_present: a ``label_column`` or ``drop_columns`` entry the file lacks is skipped,
             not refused (a file to score or fill may come without its labels or its ID): a
             name not in its header, or an index where it holds one of ``features``, the run's
@@ -289,7 +312,7 @@ def _read(
     path: Path,
     label_column: Selector | None,
     drop_columns: Sequence[Selector],
-    allow_empty: bool | Literal["columns"],
+    allow_empty: bool | Literal["columns", "rows"],
     if_present: bool,
     features: Sequence[str],
     encoding: str | None,
@@ -336,7 +359,7 @@ def _read(
 
 
 def _read_chunked(
-    path: Path, parsed: _Rows, options: tuple, allow_empty: bool | Literal["columns"]
+    path: Path, parsed: _Rows, options: tuple, allow_empty: bool | Literal["columns", "rows"]
 ) -> CSVTable | None:
     """The table of a file read lazily, its rows a chunk at a time
     (:func:`~torchlvm.data.csv_chunks.chunked`); None where they are not plain rows of numbers
@@ -368,7 +391,9 @@ def _table(path: Path, header, read: tuple, columns: tuple, how: tuple) -> CSVTa
     lines, values, label_cells, forms = read
     keep, label, dialect = columns
     if_present, allow_empty, cells, text = how
-    if allow_empty is not True:
+    if allow_empty == "rows" and cells is None:  # (a file written back keeps every row)
+        lines, values, label_cells = _observed(path, lines, values, label_cells)
+    elif allow_empty is not True:
         _check_rows(path, lines, values)
     labels, class_names = (None, None)
     if label is not None:

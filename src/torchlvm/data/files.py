@@ -616,7 +616,7 @@ def read_rows(
     )
     _check_path(path)
     if reader is _read_csv:
-        empty = allow_missing and allow_empty
+        empty = (allow_empty or "rows") if allow_missing else False  # rows of none left out
         read = _read_csv(
             path, label_column, drop_columns, empty, if_present, columns or (), encoding
         )
