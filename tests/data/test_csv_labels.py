@@ -20,3 +20,28 @@ def test_rows_of_no_label_are_left_out_with_one_warning(tmp_path):
     assert table.class_names == ("a", "b") and len(table.labels) == 7
     with pytest.raises(Exception, match=r"line 4: the label \(column 3 \('k'\)\) is empty"):
         read_csv(path, label_column="k", keep_cells=True)  # a file written back keeps its rows
+
+
+@pytest.mark.parametrize(
+    ("codes", "names", "labels"),
+    [
+        ([3, 1, 2, 1, 3, 2], ("1", "2", "3"), [2, 0, 1, 0, 2, 1]),  # wine's 1, 2, 3
+        ([5.0, 10.0, 5.0, 10.0], ("5", "10"), [0, 1, 0, 1]),  # pandas writes 5.0; numeric order
+        ([-1, 1, -1, 1], ("-1", "1"), [0, 1, 0, 1]),
+        ([0, 2, 0, 2], ("0", "2"), [0, 1, 0, 1]),  # 0..C-1 with a gap is no 0..C-1
+    ],
+    ids=["1-2-3", "5-10-floats", "minus-one", "0-2"],
+)
+def test_whole_number_codes_are_classes_named_by_their_values(tmp_path, codes, names, labels):
+    path = tmp_path / "t.csv"
+    path.write_text("x,k\n" + "".join(f"{i}.5,{c}\n" for i, c in enumerate(codes)))
+    table = read_csv(path, label_column="k")
+    assert table.class_names == names and table.labels.tolist() == labels
+
+
+@pytest.mark.parametrize("codes", [[0, 1, 2, 1], [0.5, 1.5, 0.5, 1.5]], ids=["0..C-1", "fractions"])
+def test_codes_0_to_C_minus_1_and_fractions_stay_numbers(tmp_path, codes):
+    path = tmp_path / "t.csv"
+    path.write_text("x,k\n" + "".join(f"{i}.5,{c}\n" for i, c in enumerate(codes)))
+    table = read_csv(path, label_column="k")
+    assert table.class_names is None and table.labels.tolist() == codes

@@ -81,7 +81,9 @@ def test_csv_without_header_and_label_index(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("2,1,2\n0,3,4\n")
     data = load_dataset(path, "all", label_column=0)
-    assert data.x.tolist() == [[1, 2], [3, 4]] and data.y.tolist() == [2, 0]
+    # codes 0 and 2 (not 0..C-1) are the classes named "0" and "2", in numeric order
+    assert data.x.tolist() == [[1, 2], [3, 4]] and data.y.tolist() == [1, 0]
+    assert data.class_names == ("0", "2")
     assert load_dataset(path, "all").x.shape == (2, 3)
 
 
@@ -507,3 +509,20 @@ def test_allow_missing_leaves_out_rows_of_no_value_naming_their_lines(tmp_path):
     )
     with pytest.raises(DataError, match=r"line 5 has no value"):
         read_rows(path, label_column="kind")
+
+
+def test_whole_number_codes_of_a_measured_quantity_are_still_refused(tmp_path):
+    """Codes read as classes named by their values are checked as numbers first: ages 18..90
+    (73 values, many rows each) are a measured quantity; grades 1..60 (1..C) are classes."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 2))
+    for name, y in {
+        "age.csv": 18 + np.arange(600) % 73,
+        "grade.csv": 1 + np.arange(600) % 60,
+    }.items():
+        np.savetxt(tmp_path / name, np.column_stack([x, y]), delimiter=",", fmt="%g",
+                   header="a,b,y", comments="")  # fmt: skip
+    with pytest.raises(OptionError, match=r"holds 73 distinct numbers \(18 to 90\).*measured"):
+        load_dataset(tmp_path / "age.csv", "all", label_column="y")
+    grades = load_dataset(tmp_path / "grade.csv", "all", label_column="y")
+    assert grades.num_classes == 60 and grades.class_names[:3] == ("1", "2", "3")

@@ -102,13 +102,14 @@ def _wine_csv(folder, labels) -> str:
     return str(path)
 
 
-def test_numeric_labels_that_skip_classes_are_refused(tmp_path) -> None:
-    """UCI's wine numbers its classes 1, 2, 3: a class condition would get a class 0 no row has
-    (C = max + 1 slots); refused, naming the fix, while 0-based and text labels train."""
-    for labels, refused in [((1, 2, 3), "class 0"), ((1, 6, 11), "class 0, 2, 3, 4, 5, ...")]:
+def test_whole_number_codes_are_classes_named_by_their_values(tmp_path) -> None:
+    """UCI's wine numbers its classes 1, 2, 3: they are the classes "1", "2", "3" in numeric
+    order (C = 3, not max + 1 slots of which one no row has), as CVAEEstimator reads them;
+    0-based codes stay indices and text labels are named classes."""
+    for labels, names in [((1, 2, 3), ("1", "2", "3")), ((1, 6, 11), ("1", "6", "11"))]:
         dm = LVMDataModule(_wine_csv(tmp_path, labels), condition="label", options=LABELLED)
-        with pytest.raises(DataError, match=f"no train or validation row has {refused}, .*0..C-1"):
-            dm.setup("fit")
+        dm.setup("fit")
+        assert dm.condition_dim == 3 and dm.record()["class_names"] == list(names)
     for labels in [(0, 1, 2), ("a", "b", "c")]:
         dm = LVMDataModule(_wine_csv(tmp_path, labels), condition="label", options=LABELLED)
         dm.setup("fit")

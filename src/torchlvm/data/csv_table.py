@@ -165,7 +165,14 @@ def _labels(path: Path, header, lines, cells: list[str], j: int):
         )
     stripped = [c.strip() for c in cells]
     if all(is_number(c) for c in stripped):
-        return np.array(stripped, dtype=np.float64), None
+        numbers = np.array(stripped, dtype=np.float64)
+        codes = np.unique(numbers)
+        whole = bool(np.all(np.isfinite(codes) & (codes == np.round(codes))))
+        if not whole or np.array_equal(codes, np.arange(len(codes))):
+            return numbers, None  # 0..C-1 codes are the classes; fractions are refused later
+        # whole-number codes other than 0..C-1 (wine's 1, 2, 3; grades 1..5) are classes named
+        # by their values, in numeric order: "1" is class 0 (as CVAEEstimator reads them)
+        return np.searchsorted(codes, numbers), tuple(f"{c:.0f}" for c in codes)
     names = tuple(sorted(set(stripped)))
     lookup = {name: k for k, name in enumerate(names)}
     return np.array([lookup[c] for c in stripped], dtype=np.int64), names
@@ -183,7 +190,8 @@ def _warn_of_rare_classes(path: Path, header, j: int, labels: np.ndarray, names)
     values, counts = np.unique(labels, return_counts=True)
     rare = np.argsort(counts, kind="stable")[: int((counts < RARE_CLASS).sum())]
     whole = bool(np.all(values == np.round(values)))
-    if not len(rare) or (names is None and (not whole or 2 * len(rare) > len(values))):
+    numeric = names is None or all(is_number(n) for n in names)  # (codes named by value)
+    if not len(rare) or (numeric and (not whole or 2 * len(rare) > len(values))):
         return
     said = [
         f"{names[int(values[k])] if names else f'{values[k]:g}'!r} {counts[k]} "

@@ -40,6 +40,7 @@ import torch
 from torchlvm._shell import unexpanded_home
 from torchlvm.data import pixels
 from torchlvm.data.columns import default_names, match_columns
+from torchlvm.data.csv_cells import is_number
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_form import NumberForm
 from torchlvm.data.csv_table import TABLE_SUFFIXES, delete_such, read_csv
@@ -372,12 +373,18 @@ def _check_not_measured(
         return  # not labels at all: :func:`_labels` says so
     values = np.unique(labels[np.isfinite(labels)])
     few = 2 * len(values) <= len(labels)  # two rows or more to a class, on average
-    if read.class_names is not None:
+    names = read.class_names
+    if names is not None and all(is_number(n) for n in names):  # whole-number codes, as numbers
+        values, names = np.array(names, dtype=np.float64), None
+    if names is not None:
         if len(values) <= MANY_CLASSES or few:
             return
         held = f"holds {len(values)} distinct names in {len(labels)} rows, so it names rows"
     else:
-        numbered = len(values) > 0 and values[0] == 0 and values[-1] == len(values) - 1
+        # codes 0..C-1 or 1..C (a consecutive run of whole numbers from 0 or 1)
+        numbered = (
+            len(values) > 0 and values[0] in (0, 1) and values[-1] == values[0] + len(values) - 1
+        )
         if len(values) <= MANY_CLASSES or (numbered and few):
             return
         held = (
@@ -390,7 +397,7 @@ def _check_not_measured(
         )
     name = repr(column) if isinstance(column, str) else f"{column} (counting from 0)"
     drop = [*dropped, column]
-    keep = "keep it as a feature (leave out {}) or " if read.class_names is None else ""
+    keep = "keep it as a feature (leave out {}) or " if names is None else ""
     raise spelled(
         OptionError,
         lambda spell: (
