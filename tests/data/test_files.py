@@ -526,3 +526,24 @@ def test_whole_number_codes_of_a_measured_quantity_are_still_refused(tmp_path):
         load_dataset(tmp_path / "age.csv", "all", label_column="y")
     grades = load_dataset(tmp_path / "grade.csv", "all", label_column="y")
     assert grades.num_classes == 60 and grades.class_names[:3] == ("1", "2", "3")
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5, 3), (4, 1, 6, 3), (4, 3, 6, 1)], ids=str)
+def test_an_array_whose_channels_may_be_first_or_last_is_read_first_with_a_warning(tmp_path, shape):
+    """(N, 3, H, 3) was silently read channels first: the reading is said, with the fix."""
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.default_rng(0).random(shape, dtype=np.float32))
+    with pytest.warns(UserWarning, match=r"read as \d channels? of .* x.transpose\(0, 3, 1, 2\)"):
+        data = load_dataset(path, "all")
+    assert data.shape == shape[1:]
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (4, 5, 6, 3), (4, 1, 5, 1)], ids=str)
+def test_an_array_of_one_channel_order_is_read_without_a_warning(tmp_path, shape):
+    import warnings
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.default_rng(0).random(shape, dtype=np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_dataset(path, "all")
