@@ -177,3 +177,15 @@ def _batches_in_main_process(dm: LVMDataModule, epoch: int) -> list[dict[str, to
     return [
         loader.dataset.__getitems__(indices[i : i + size]) for i in range(0, len(indices), size)
     ]
+
+
+@pytest.mark.parametrize("label", ["3", "a"], ids=["code", "text"])
+def test_a_cvae_on_labels_of_one_class_is_refused(tmp_path, label) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("a,b,k\n" + "".join(f"{i}.1,{i % 7}.5,{label}\n" for i in range(40)))
+    dm = LVMDataModule(path, condition="label", options={"label_column": "k"})
+    with pytest.raises(
+        DataError, match=f"every train and validation row has class '{label}'.*train vae"
+    ):
+        dm.setup("fit")
+    LVMDataModule(path, options={"label_column": "k"}).setup("fit")  # a VAE ignores the classes

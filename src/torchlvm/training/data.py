@@ -477,13 +477,24 @@ class LVMDataModule(L.LightningDataModule):
 
 
 def _check_classes(train: Dataset, val: Dataset) -> None:
-    """Refuse numeric class labels that do not number the classes 0..C-1 (UCI's wine labels
-    its classes 1, 2, 3): a class condition has C = max + 1 one-hot slots, so the absent
-    numbers would be classes no training row has, sampled and scored as if they were real.
-    Text labels are named classes (indices 0..C-1 by construction)."""
-    if train.class_names is not None or train.y is None or train.num_classes is None:
+    """Refuse labels of one class (conditioning on it tells a model nothing), and numeric class
+    labels that do not number the classes 0..C-1 (an array's 1, 2, 3; a table's whole-number
+    codes are named classes already): a class condition has C = max + 1 one-hot slots, so the
+    absent numbers would be classes no training row has, sampled and scored as if real. Text
+    labels are named classes (indices 0..C-1 by construction)."""
+    if train.y is None or train.num_classes is None:
         return
     seen = set(train.y.unique().tolist()) | set(() if val.y is None else val.y.unique().tolist())
+    if len(seen) == 1:
+        (only,) = seen
+        name = train.class_names[only] if train.class_names is not None else only
+        raise DataError(
+            f"{train.name}: every train and validation row has class {name!r}, so conditioning "
+            "on the class tells the model nothing; train a VAE instead (torchlvm train vae, "
+            "same --data) or add rows of other classes"
+        )
+    if train.class_names is not None:
+        return
     absent = sorted(set(range(int(train.num_classes))) - seen)
     if absent:
         shown = ", ".join(str(k) for k in absent[:5]) + (", ..." if len(absent) > 5 else "")
