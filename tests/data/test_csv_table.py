@@ -1011,3 +1011,16 @@ def test_a_form_of_numbers_of_either_sign_is_counted_whole(tmp_path):
     path.write_text("a,b\n" + "".join(f"{c},{i}.5\n" for i, c in enumerate(cells)))
     with pytest.raises(DataError, match=r"\(all 4 numbers of the column are written so\)"):
         read_csv(path)
+
+
+def test_dropping_every_column_names_the_options_to_change(tmp_path):
+    """`--drop-columns x1 x2` of a 2-column file was told only 'no feature column is left'."""
+    path = tmp_path / "t.csv"
+    path.write_text("x1,x2,kind\n1,2,a\n3,4,b\n")
+    with pytest.raises(ConfigError) as refused:
+        read_csv(path, drop_columns=["x1", "kind"], label_column=1)
+    assert str(refused.value).endswith(
+        "no feature column is left once the label column and the dropped ones are taken out of "
+        "its 3 columns; leave at least one out of drop_columns and label_column"
+    )
+    assert "out of --drop-columns and --label-column" in refused.value.on_command_line

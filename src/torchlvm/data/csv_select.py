@@ -147,7 +147,14 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
                 stacklevel=2,
             )
     if not keep:
-        raise ConfigError(f"{path}: no feature column is left after the label and dropped ones")
+        raise spelled(
+            ConfigError,
+            lambda spell: (
+                f"{path}: no feature column is left once the label column and the dropped ones "
+                f"are taken out of its {width} column{'s' * (width > 1)}; leave at least one "
+                f"out of {spell('drop_columns', None)} and {spell('label_column', None)}"
+            ),
+        )
     return keep, label
 
 
