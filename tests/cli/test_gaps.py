@@ -240,9 +240,10 @@ def test_a_run_that_another_process_holds_is_refused_in_one_line(tmp_path, capsy
     assert (tmp_path / "gaps.json").is_file() and LOCK_NAME not in os.listdir(tmp_path)
 
 
-def test_a_figure_torchlvm_did_not_draw_is_replaced_only_with_overwrite(tmp_path, capsys):
+def test_a_figure_torchlvm_did_not_draw_is_never_replaced(tmp_path, capsys):
     """gaps rewrote figures/gaps.png whoever had put it there: it makes the check every command
-    makes (a PNG torchlvm drew is redrawn; the user's own only with --overwrite), up front."""
+    makes (a PNG torchlvm drew is redrawn; the user's own never, even with --overwrite), up
+    front."""
     VAE(VAEConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
     mine = tmp_path / "figures" / "gaps.png"
     mine.parent.mkdir()
@@ -251,10 +252,14 @@ def test_a_figure_torchlvm_did_not_draw_is_replaced_only_with_overwrite(tmp_path
     assert cli.main(argv) == 2
     assert capsys.readouterr().err == (
         f"torchlvm: error: {mine} is not a figure torchlvm drew, and this command draws one "
-        "there; move it away, or pass --overwrite to replace it\n"
+        "there; move it away\n"
     )
     assert mine.read_bytes().endswith(b"my own figure") and not (tmp_path / "gaps.json").exists()
-    assert cli.main([*argv, "--overwrite"]) == 0
+    assert cli.main([*argv, "--overwrite"]) == 2  # (the user's: not even with --overwrite)
+    assert "(--overwrite does not replace it); move it away" in capsys.readouterr().err
+    assert mine.read_bytes().endswith(b"my own figure")
+    mine.unlink()
+    assert cli.main(argv) == 0
     drawn = mine.read_bytes()
     assert b"tEXtSoftware\x00torchlvm" in drawn
     assert cli.main(argv) == 0  # its own figure is redrawn without --overwrite

@@ -226,3 +226,51 @@ def test_two_commands_recording_at_once_keep_every_entry(tmp_path, record):
     assert not [p for p in record.iterdir() if not p.name.endswith(".json")]  # (no staging left)
     shutil.rmtree(record)
     assert written.refusal(entries[0]["path"]).startswith("is not a file torchlvm wrote there")
+
+
+def test_a_figure_the_user_put_in_figures_is_refused_even_with_overwrite(tmp_path):
+    """One rule with output_file: gaps' gaps.png over the user's own PNG in figures/."""
+    from torchlvm.errors import RunDirectoryError
+    from torchlvm.run.outputs import figure_file
+
+    run = tmp_path / "run"
+    (run / "figures").mkdir(parents=True)
+    (run / "config.json").write_text("{}")
+    (run / "model.safetensors").write_bytes(b"w")
+    mine = run / "figures" / "gaps.png"
+    mine.write_bytes(b"\x89PNG\r\n\x1a\n my own figure")
+    for overwrite in (False, True):
+        with pytest.raises(RunDirectoryError, match="is not a figure torchlvm drew") as caught:
+            figure_file(mine, overwrite=overwrite)
+        assert ("--overwrite does not replace it" in str(caught.value)) == overwrite
+
+
+def test_an_edited_file_a_command_knows_by_its_content_is_refused(tmp_path):
+    """report and compare replace their own page (known by its title) without --overwrite: a
+    page the user edited after torchlvm wrote it is now refused, with or without it."""
+    from torchlvm._files import write_text
+    from torchlvm.errors import RunDirectoryError
+    from torchlvm.run.outputs import output_file
+
+    page = tmp_path / "report.html"
+    ours = lambda p: p.read_text().startswith("<title>torchlvm")  # noqa: E731
+    output_file(page, page, suffix=".html", ours=ours)
+    write_text(page, "<title>torchlvm report</title>")
+    assert output_file(page, page, suffix=".html", ours=ours) == page  # its own: replaced
+    page.write_text("<title>torchlvm report</title> my notes on it")
+    for overwrite in (False, True, None):
+        with pytest.raises(RunDirectoryError, match=f"already exists and {written.EDITED}"):
+            output_file(page, page, suffix=".html", ours=ours, overwrite=overwrite)
+
+
+def test_a_recorded_file_torchlvm_writes_again_is_recorded_again(tmp_path):
+    """sample --out RUN/figures/samples.png, then evaluate redraws it (not an output it checked):
+    the record follows, or the next --overwrite would call torchlvm's own figure edited."""
+    from torchlvm._files import write_text
+
+    path = tmp_path / "samples.png"
+    path.write_text("drawn by sample")
+    written.expect(path)
+    written.record(path)
+    write_text(path, "drawn again by evaluate")
+    assert written.refusal(path) is None

@@ -143,12 +143,13 @@ def torchlvm_figure(path: str | os.PathLike[str]) -> bool:
 def figure_file(path: Path, *, overwrite: bool) -> Path:
     """A figure a command draws at its own name in a run's ``figures/`` (``gaps`` its
     ``gaps.png``), checked before any work is done: a figure torchlvm drew there is redrawn
-    (:func:`torchlvm_figure`, the check every command makes), the user's own file only with
-    ``overwrite``.
+    (:func:`torchlvm_figure`, the check every command makes), the user's own file never, even
+    with ``overwrite`` (the one rule of :mod:`torchlvm.run.written`), which only words the
+    refusal.
 
     Raises:
         RunDirectoryError: if ``figures/`` is a file, the path a folder, or a file torchlvm did
-            not draw and not ``overwrite``.
+            not draw.
     """
     if path.parent.exists() and not path.parent.is_dir():
         raise RunDirectoryError(
@@ -156,10 +157,11 @@ def figure_file(path: Path, *, overwrite: bool) -> Path:
         )
     if path.is_dir():
         raise RunDirectoryError(f"{path} is a folder, where a figure goes; move it away")
-    if path.exists() and not overwrite and not torchlvm_figure(path):
+    if os.path.lexists(path) and not torchlvm_figure(path):
+        also = " (--overwrite does not replace it)" if overwrite else ""
         raise RunDirectoryError(
-            f"{path} is not a figure torchlvm drew, and this command draws one there; move it "
-            "away, or pass --overwrite to replace it"
+            f"{path} is not a figure torchlvm drew, and this command draws one there{also}; "
+            "move it away"
         )
     return path
 
@@ -182,7 +184,8 @@ def output_file(
         suffix: the allowed suffix (or suffixes; the first is named in messages).
         overwrite: the command's ``--overwrite``; None for a command without one, whose
             refusal then offers only the fixes it has.
-        ours: tells whether an existing file is one this command wrote (replaced freely).
+        ours: tells whether an existing file is one this command wrote (replaced freely, but
+            for one that torchlvm recorded and the user then edited: :func:`written.edited`).
         reads: the file the command reads (its ``--data``), which its output never replaces.
 
     Raises:
@@ -212,7 +215,7 @@ def output_file(
         )
     if (home := unexpanded_home(out, flag.removeprefix("--").replace("-", "_"))) is not None:
         raise home
-    if os.path.lexists(out) and not (ours is not None and ours(out)):
+    if os.path.lexists(out) and not (ours is not None and ours(out) and not written.edited(out)):
         _check_replaceable(out, flag, overwrite)
     written.expect(out)  # (recorded where it is put in place: run/written.py)
     return out
@@ -222,12 +225,12 @@ def _check_replaceable(out: Path, flag: str, overwrite: bool | None) -> None:
     """Refuse the existing file ``out`` unless torchlvm wrote it there, unchanged since
     (:func:`torchlvm.run.written.refusal`), and ``overwrite``: the user's own file is never
     replaced, even with ``--overwrite``, whose offer would be a fix that fails."""
-    if overwrite is None:
-        raise RunDirectoryError(
-            f"{out} already exists and is not a file this command wrote; move it away, or "
-            f"choose another {flag}"
-        )
     why = written.refusal(out)
+    if overwrite is None:
+        why = why if why == written.EDITED else "is not a file this command wrote"
+        raise RunDirectoryError(
+            f"{out} already exists and {why}; move it away, or choose another {flag}"
+        )
     if why is not None:
         also = ", so --overwrite does not replace it" if overwrite else ""
         raise RunDirectoryError(

@@ -42,6 +42,9 @@ temporary one)."""
 PRUNED_PER_RECORD = 32
 """How many other entries each new one checks for a file gone or changed in size."""
 
+EDITED = "has changed since torchlvm wrote it"
+"""What :func:`refusal` says of a recorded file whose bytes are no longer those recorded."""
+
 _EXPECTED: set[str] = set()
 """The files this process's commands are about to write (:func:`expect`)."""
 
@@ -78,10 +81,11 @@ def expect(path: str | os.PathLike[str]) -> None:
 
 def record(path: str | os.PathLike[str]) -> None:
     """Record ``path``, just put in place, as written by torchlvm, if a command expected to write
-    it (:func:`expect`); else nothing (a run's own files, a cache). A record that cannot be
+    it (:func:`expect`) or it is recorded already (``evaluate`` redrawing a figure that
+    ``sample --out`` wrote); else nothing (a run's own files, a cache). A record that cannot be
     written is a warning, never an error: the file is written."""
     key = _key(path)
-    if key not in _EXPECTED:
+    if key not in _EXPECTED and not _entry(key).is_file():
         return
     _EXPECTED.discard(key)
     from torchlvm._files import write_json
@@ -143,4 +147,10 @@ def refusal(path: str | os.PathLike[str]) -> str | None:
         same = os.stat(key).st_size == known.get("bytes") and _sha256(key) == known.get("sha256")
     except OSError as err:
         return f"cannot be read to compare it with what torchlvm wrote ({err.strerror or err})"
-    return None if same else "has changed since torchlvm wrote it"
+    return None if same else EDITED
+
+
+def edited(path: str | os.PathLike[str]) -> bool:
+    """Whether torchlvm recorded ``path`` and its bytes have changed since (a report the user
+    edited): refused even where a command knows the file for its own by its content."""
+    return _entry(_key(path)).is_file() and refusal(path) == EDITED
