@@ -230,13 +230,27 @@ def row_ids(
     data = run_.data["name"] if own else args.data
     names, cells, lines = left_out_columns(schema, data, label=label)
     split, seed = split_of(args), int(run_.data.get("seed", 0)) if own else 0
-    index = range(len(lines))
-    if split != "all":  # the split of the rows load_split / load_rows take
-        index = split_indices(len(lines), FRACTIONS, seed, None)[PART_NAMES.index(split)]
-    if len(index) != count:
+    for rows in (list(range(len(lines))), _labelled_rows(schema, names, cells)):
+        index = rows  # every row, else the rows of a label (as a read leaves out the others)
+        if split != "all":  # the split of the rows load_split / load_rows take
+            index = [rows[i] for i in split_indices(len(rows), FRACTIONS, seed, None)[
+                PART_NAMES.index(split)]]  # fmt: skip
+        if len(index) == count:
+            break
+    else:
         return [], []
     ids = [[str(i + 1), str(lines[i]), *(cells[i] if names else [])] for i in index]
     return ["row", "line", *names], ids
+
+
+def _labelled_rows(schema: Any, names: list[str], cells: list[list[str]]) -> list[int]:
+    """The rows (0-based) whose label cell is not empty, as reading the file for a model keeps
+    them; every row where the label column's cells are not among ``names``."""
+    flag = f"--label-column {schema.label_column}"
+    j = next((k for k, n in enumerate(names) if n in (schema.label_column, flag)), None)
+    return (
+        list(range(len(cells))) if j is None else [i for i, r in enumerate(cells) if r[j].strip()]
+    )
 
 
 def sample_table(

@@ -408,8 +408,11 @@ def _table(path: Path, header, read: tuple, columns: tuple, how: tuple) -> CSVTa
         numbers = [dialect.number(c) for c in label_cells]  # '1,0' read as 1.0
         if cells is None:  # rows of no label left out (a file written back keeps every row)
             lines, values, numbers = _labelled(path, header, label, (lines, values, numbers))
-        labels, class_names = _labels(path, header, lines, numbers, label)
-        if not if_present:  # a file to train on
+        if cells is not None and any(not c.strip() for c in numbers):
+            pass  # a file written back carries its label cells as written: no labels to read
+        else:
+            labels, class_names = _labels(path, header, lines, numbers, label)
+        if not if_present and labels is not None:  # a file to train on
             _warn_of_rare_classes(path, header, label, labels, class_names)
     names = None if header is None else tuple(header[j] for j in keep)
     lines_ = np.array(lines)
