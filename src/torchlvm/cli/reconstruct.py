@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     n = check_positive_int("--n", args.n)
     run_ = open_run(args)
     if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):
-        return _table_rows.reconstruct_table(args, run_)
+        from torchlvm.cli._reconstruct_table import reconstruct_table
+
+        return reconstruct_table(args, run_)
     default = run_.folder / "figures" / "reconstructions.png"
     out = _run.output_file(
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure

@@ -106,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     labels = _labels(run_, args.condition)
     source = _source(run_, args.source)  # (--source on a VAE is refused for rows too)
     if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):
-        return _table_rows.sample_table(args, run_, n, labels, source)
+        from torchlvm.cli._sample_table import sample_table
+
+        return sample_table(args, run_, n, labels, source)
     _check_size(run_, n, 1 if labels is None else len(labels), args.npy is not None)
     name = f"{'conditional' if conditioned else 'samples'}-seed{args.seed}.png"  # (not evaluate's)
     out = _run.output_file(

@@ -1,0 +1,119 @@
+"""``torchlvm sample RUN --out FILE.csv`` for a run trained on a table: rows drawn from the model
+in the user's units (:func:`sample_table`), and the one line that says how many fall outside the
+range their column has in the train split. The file is written by
+:func:`torchlvm.cli._table_rows.write_rows`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from torchlvm.cli._table_rows import row_suffixes, rows_file, schema_of, write_rows
+
+
+def sample_table(
+    args: argparse.Namespace, run_: Any, n: int, labels: list[int] | None, source: str | None
+) -> int:
+    """``torchlvm sample RUN --out FILE.csv``: n rows x ~ p(x) (z ~ p(z), then x ~ p(x | z)) in
+    the user's units, with the run's column names, or for a class-conditional CVAE n rows per
+    class of ``labels`` (z ~ p(z | c), then x ~ p(x | z, c)) with the run's label column, or
+    for an autoencoder (no prior) its decoder outputs at codes drawn from ``source``, as for
+    images; ``--npy`` also saves them as an array (and a CVAE's classes beside it)."""
+    import torch
+
+    from torchlvm import run as _run
+    from torchlvm.cli.sample import _npy_file, _npy_note
+    from torchlvm.run.loaded import labels_array
+
+    schema = schema_of(run_)
+    suffixes = row_suffixes(run_)
+    default = run_.folder / f"samples{suffixes[0]}"
+    out = rows_file(args.out, default, suffixes, overwrite=args.overwrite)
+    npy = _npy_file(args, labels is not None)  # (and its labels file, checked before work)
+    drawn, classes, what = _draws(run_, n, labels, source, run_.generator(args.seed))
+    rows = schema.to_user_units(drawn.cpu()).double()  # (n, D)
+    write_rows(out, run_, schema.columns, rows, classes)
+    if npy is not None:
+        arrays = {npy: rows.numpy()}
+        if classes is not None:
+            arrays[_run.labels_file(npy)] = labels_array(run_, torch.tensor(classes))
+        _run.write_npy(arrays)
+    rows_drawn = f"{len(rows)} row" + "s" * (len(rows) != 1)
+    print(f"{rows_drawn} drawn from {run_.describe()}: {what}, in the data's units")
+    note = "" if npy is None else _npy_note(npy, rows.numpy(), classes is not None)
+    print(f"wrote {out}{note}")
+    if (outside := _outside_train(run_, schema, rows)) is not None:
+        print(outside)
+    return 0
+
+
+def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
+    """A line counting the values of ``rows`` ``(n, D)`` (user units) outside the range their
+    column has in the run's train split (a Gaussian per column knows no bounds: ages of -11 on
+    a file of 18..79), naming the columns; None where none are, or where the run's own file
+    cannot be read now (the rows are written either way)."""
+    from torchlvm import run as _run
+    from torchlvm.errors import TorchLVMError
+
+    try:
+        train = schema.to_user_units(_run.load_split(run_, None, "train").x.double())
+    except (TorchLVMError, OSError):
+        return None
+    low = _as_written(train.nan_to_num(float("inf")).min(0).values, schema.forms, bounds=True)
+    high = _as_written(train.nan_to_num(-float("inf")).max(0).values, schema.forms, bounds=True)
+    rows = _as_written(rows, schema.forms)  # (as the file holds them: -0.03 written 0.0 is 0)
+    below, above = (rows < low).sum(0), (rows > high).sum(0)
+    total = int(below.sum() + above.sum())
+    if not total:
+        return None
+    parts = []
+    for j in (below + above).argsort(descending=True)[:3].tolist():
+        if int(below[j] + above[j]):
+            say = [f"{int(below[j])} below {float(low[j]):.4g}"] * bool(below[j])
+            say += [f"{int(above[j])} above {float(high[j]):.4g}"] * bool(above[j])
+            parts.append(f"{schema.columns[j]}: {', '.join(say)}")
+    return (
+        f"  {total:,} of {rows.numel():,} values fall outside the range their column has in the "
+        f"train split ({'; '.join(parts)}): a Gaussian per column knows no bounds"
+    )
+
+
+def _as_written(values: Any, forms: tuple, *, bounds: bool = False) -> Any:
+    """``values`` (``(..., D)`` float64, user units) rounded as each column writes them (its
+    form's decimals): a draw is compared as the file holds it. ``bounds``: ``values`` are the
+    train split's ``(D,)`` bounds, which come back through float32 standardization (a count's 0
+    as -3.2e-07), so a column without decimals takes 6 significant digits (D values formatted,
+    never the rows)."""
+    import torch
+
+    out = values.clone()
+    if bounds:
+        out = torch.tensor([float(f"{v:.6g}") for v in values.tolist()], dtype=torch.float64)
+    for j, form in enumerate(forms):
+        if form.places is not None and not form.exponent:
+            out[..., j] = torch.round(values[..., j], decimals=form.places)
+    return out + 0.0  # (-0.0 said as 0)
+
+
+def _draws(run_: Any, n: int, labels: list[int] | None, source: str | None, generator: Any):
+    """``n`` rows x ~ p(x), ``n`` per class of ``labels`` from a CVAE (x ~ p(x | c)), or ``n``
+    decoder outputs of an autoencoder; their classes (or None) and what they are."""
+    import torch
+
+    from torchlvm.inference.imputation import draw_rows
+
+    if run_.model_type == "ae":
+        from torchlvm.cli.sample import autoencoder_samples
+
+        samples, what = autoencoder_samples(run_, n, source, generator)
+        return samples, None, what
+    if labels is None:
+        return draw_rows(run_.model, n, generator), None, "z ~ p(z), then x ~ p(x | z)"
+    from torchlvm.models.priors import draw
+
+    classes = torch.tensor(labels).repeat_interleave(n)
+    c = run_.model.condition_from_labels(classes)
+    with torch.no_grad():  # as a VAE's rows (draw_rows): x ~ p(x | z, c), not the mean
+        z = draw(run_.model.prior(c), 1, generator)[0]  # (n·C, K)
+        rows = draw(run_.model.decode(z, c), 1, generator)[0]  # (n·C, D)
+    return rows, classes.tolist(), "z ~ p(z | c), then x ~ p(x | z, c), per class"
