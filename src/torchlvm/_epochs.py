@@ -15,3 +15,8 @@ from __future__ import annotations
 def shown(index: float) -> float:
     """The epoch number a person reads for Lightning's 0-based epoch ``index``."""
     return index + 1
+
+
+def epochs(n: int) -> str:
+    """``1 epoch``, ``3 epochs``: a count of epochs in words."""
+    return "1 epoch" if n == 1 else f"{n} epochs"

@@ -73,6 +73,21 @@ def test_summary_labels_every_number(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "validation ELBO (bound on log p(x); β=1, 1 z sample, analytic KL)" in text
     assert "nats/example" in text and "binarize=dynamic" in text and str(out) in text
     assert "saved weights: best epoch 1 by val/elbo" in text  # epochs shown count from 1
+    assert "trained on" not in text  # the ELBO itself: nothing to add
+
+
+def test_a_beta_vae_summary_names_what_it_was_trained_on() -> None:
+    """A β=4 run printed only 'validation ELBO (…; β=1, …)', which a student read as the run's
+    β (userE): the summary names the objective the run maximized, beside the bound it prints."""
+    from torchlvm.training.config import TrainConfig, shaped_objective
+
+    assert shaped_objective(TrainConfig()) is None
+    assert shaped_objective(TrainConfig(objective="iwae", k=5)) is None
+    beta = shaped_objective(TrainConfig(beta=4.0))
+    assert beta == "E_q[log p(x|z)] − β·KL with β=4"
+    ramp = shaped_objective(TrainConfig(warmup_epochs=3, free_bits=0.5))
+    assert ramp is not None and "ramped from 0 to 1 over 3 epochs" in ramp
+    assert "held at ≥ 0.5 nats" in ramp
 
 
 def test_an_existing_run_is_left_alone(vae_run: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,7 +30,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from torchlvm._epochs import shown
+from torchlvm._epochs import epochs, shown
 from torchlvm._shell import quoted
 from torchlvm.cli import _tables, _train_again
 from torchlvm.cli import train_options as opts
@@ -244,13 +244,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _epochs(n: int) -> str:
-    return f"{n} epoch" if n == 1 else f"{n} epochs"
-
-
 def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: Any) -> None:
     from torchlvm.evaluation.records import example_noun, nats_per
     from torchlvm.run.metrics import stale_metrics
+    from torchlvm.training.config import shaped_objective
 
     record = dm.record()
     protocol = f"binarize={record['binarize']}"
@@ -265,10 +262,12 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
         f"{record['num_val']} val {noun}, {protocol}, seed {config.seed})"
     )
     print(  # nothing done: an interrupted run resumed with --epochs at the epochs it finished
-        f"trained {what}: {_epochs(done)}{resumed}{stopped} in {result.seconds:.1f} s, "
-        f"{_epochs(result.epochs)} in all" if done else f"finished {what} where its training "
-        f"stopped, after {_epochs(result.epochs)}: no epoch trained, the best epoch's weights saved"
+        f"trained {what}: {epochs(done)}{resumed}{stopped} in {result.seconds:.1f} s, "
+        f"{epochs(result.epochs)} in all" if done else f"finished {what} where its training "
+        f"stopped, after {epochs(result.epochs)}: no epoch trained, the best epoch's weights saved"
     )  # fmt: skip
+    if (trained := shaped_objective(config)) is not None:
+        print(f"  trained on {trained}; the validation ELBO below is the bound itself (β=1)")
     final, k = result.final, config.k
     squared = getattr(model.config, "reconstruction", None) == "mse"
     kl_how = "Monte Carlo KL" if getattr(model, "kl_method", "analytic") == "mc" else "analytic KL"

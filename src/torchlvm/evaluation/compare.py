@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from torchlvm._checks import check_positive_int
+from torchlvm._epochs import epochs
 from torchlvm.data.pixels import COLOUR_DEFAULTS, is_colour_file, is_image_data
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.disentanglement import BOOTSTRAP, mutual_information_gap
@@ -501,13 +502,9 @@ def comparison_markdown(result: dict[str, Any]) -> str:
         "",
         *[f"- {line}" for line in result["verdicts"].values()],
         "",
-        f"Budget (identical for all): {_epochs(b['epochs'])}, latent size {b['latent_dim']}, "
+        f"Budget (identical for all): {epochs(b['epochs'])}, latent size {b['latent_dim']}, "
         f"hidden {tuple(b['hidden'])}, batch {b['batch_size']}, lr {b['lr']}, seed {b['seed']}. "
         f"Data protocol: binarize={p['binarize']}; evaluation n={p['n']}, k={p['k']}.",
         "",
     ]
     return "\n".join(lines)
-
-
-def _epochs(n: int) -> str:
-    return "1 epoch" if n == 1 else f"{n} epochs"

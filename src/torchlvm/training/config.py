@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from torchlvm._checks import check_choice, check_non_negative, check_positive_int
+from torchlvm._epochs import epochs
 from torchlvm.errors import ConfigError
 from torchlvm.training import losses as _losses  # noqa: F401  (registers the built-in objectives)
 from torchlvm.training import miwae as _miwae  # noqa: F401  (registers "miwae")
@@ -122,3 +123,22 @@ def _is_number(value: object) -> bool:
 def _check_count(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def shaped_objective(config: TrainConfig) -> str | None:
+    """What a run maximizes where it is not the ELBO itself (a β-VAE, a KL warm-up, free
+    bits), in words, else None: a β=4 run's summary printed only 'validation ELBO (…; β=1, …)',
+    which a student read as the run's β (userE)."""
+    if not get_objective(config.objective).kl_term:
+        return None
+    parts = []
+    if config.beta != 1:
+        parts.append(f"E_q[log p(x|z)] − β·KL with β={config.beta:g}")
+    if config.warmup_epochs:
+        ramp = epochs(config.warmup_epochs)
+        parts.append(f"the KL weight ramped from 0 to {config.beta:g} over {ramp}")
+    if config.free_bits:
+        parts.append(
+            f"free bits, each latent dimension's batch-mean KL held at ≥ {config.free_bits:g} nats"
+        )
+    return ", ".join(parts) or None
