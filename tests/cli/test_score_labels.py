@@ -36,3 +36,18 @@ def test_rows_of_no_label_are_scored_and_reconstructed_as_training_reads_them(tm
     assert [(r["row"], r["line"], r["k"]) for r in rebuilt] == [
         ("1", "2", "u"), ("3", "4", "v"), ("4", "5", "u")
     ]  # fmt: skip
+
+
+def test_the_written_columns_quote_a_name_with_a_comma(tmp_path, capsys):
+    """table10's finding: "wrote FILE: row, line, Total, USD, neg_log_p" read as two columns."""
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    path = tmp_path / "t.csv"
+    rows = [f"{i},{a:.3f},{b:.3f},{c:.3f}" for i, (a, b, c) in enumerate(x)]
+    path.write_text('"Total, USD",a,b,c\n' + "\n".join(rows) + "\n")
+    run = tmp_path / "run"
+    fit = ["fit", "ppca", "--data", str(path), "--drop-columns", "0", "--latent-dim", "1"]
+    assert main([*fit, "--out", str(run)]) == 0
+    out = tmp_path / "s.csv"
+    assert main(["score", str(run), "--data", str(path), "--out", str(out)]) == 0
+    assert "'row', 'line', 'Total, USD', 'neg_log_p'," in capsys.readouterr().out
+    assert next(csv.reader(out.open()))[2] == "Total, USD"

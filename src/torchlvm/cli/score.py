@@ -107,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"  rank {scores.rank[i]}: {w.where(i, read.lines, read.carried)}, "
               f"{w.score_text(scores, i)}{among}")  # fmt: skip
-    print(f"wrote {out}: {', '.join(columns)}")
+    from torchlvm.data.csv_select import _listed  # ('Total, USD' quoted: one column)
+
+    print(f"wrote {out}: {_listed(list(columns))}")
     return 0
 
 
