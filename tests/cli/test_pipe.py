@@ -117,3 +117,38 @@ def test_ctrl_c_while_torchlvm_imports_is_one_line_and_130(library: str) -> None
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert (proc.returncode, err) == (130, "torchlvm: interrupted\n")
+
+
+def test_a_closed_stdout_is_no_traceback() -> None:
+    """``torchlvm ... >&-`` (a daemon, some CI steps): Python sets sys.stdout to None and the
+    final flush was a traceback ('NoneType' object has no attribute 'flush'), status 1, for a
+    command whose work was done (userF)."""
+    done = subprocess.run(
+        f"{sys.executable} -m torchlvm.cli datasets >&-",
+        shell=True,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_stdout_is_named_as_standard_output() -> None:
+    """``> /dev/full``: 'No space left on device; check the path, its permissions and the free
+    disk space', no path, where the files were written whole and only the summary failed."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "torchlvm.cli", "datasets"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "torchlvm: error: could not write this command's summary to standard output (No space"
+    ), done.stderr
+    assert done.stderr.count("\n") == 1 and "check the path" not in done.stderr

@@ -161,6 +161,30 @@ def _start(argv: Sequence[str] | None) -> tuple[Any, Any, list[str]]:
     return parser, args, extra
 
 
+def _flushed(status: int) -> int:
+    """``status`` once standard output is flushed: here, where a closed pipe is caught (by
+    :func:`_main`), not at exit. Closed (``cmd >&-``: Python sets ``sys.stdout`` to None) it
+    has nothing to flush; one the system refuses (``> /dev/full``) is named as standard
+    output, the command's work being done (userF: 'No space left on device; check the path',
+    no path, for a run written whole)."""
+    if sys.stdout is None:
+        return status
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        why = " ".join((err.strerror or str(err) or type(err).__name__).split())
+        print(
+            f"torchlvm: error: could not write this command's summary to standard output "
+            f"({why}); what the command wrote to files is complete",
+            file=sys.stderr,
+        )
+        _discard_stdout()
+        return 1
+    return status
+
+
 def _main(argv: Sequence[str] | None) -> int:
     warnings.formatwarning = _one_line_warning
     parser, args, extra = _start(argv)
@@ -177,8 +201,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         with caller_state_kept(), parsed_once():  # (a table read for several splits: parsed once)
             status = int(args.run(args) or 0)
-        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
-        return status
+        return _flushed(status)
     except TorchLVMError as err:  # an option is named by its flag (OptionError)
         print(f"torchlvm: error: {getattr(err, 'on_command_line', err)}", file=sys.stderr)
         return 2
