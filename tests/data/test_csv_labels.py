@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from torchlvm.data.csv_table import read_csv
+from torchlvm.errors import DataError
 
 
 def test_rows_of_no_label_are_left_out_with_one_warning(tmp_path):
@@ -46,3 +48,30 @@ def test_codes_0_to_C_minus_1_and_fractions_stay_numbers(tmp_path, codes):
     path.write_text("x,k\n" + "".join(f"{i}.5,{c}\n" for i, c in enumerate(codes)))
     table = read_csv(path, label_column="k")
     assert table.class_names is None and table.labels.tolist() == codes
+
+
+def _later(y, class_names=None):
+    from torchlvm.data.dataset import Dataset
+
+    x = torch.zeros(len(y), 1)
+    return Dataset(x, torch.tensor(y), "later.csv", "all", (1,), None, class_names, "none")
+
+
+def test_a_later_files_codes_are_read_as_the_runs_classes_they_name():
+    """A run trained on codes 1, 2, 3 names its classes "1", "2", "3": a later file of codes 3
+    and 1 is classes "3" and "1" (indices 2 and 0), not indices 3 and 1; a code it was not
+    trained on is refused, not read as another class (0 read as "1" silently)."""
+    run = ("1", "2", "3")
+    assert _later([3, 1, 3]).with_classes(run).y.tolist() == [2, 0, 2]
+    assert _later([0, 1], ("2", "3")).with_classes(run).y.tolist() == [1, 2]  # text names
+    with pytest.raises(DataError, match="holds class '0', which the run was not trained on"):
+        _later([0, 1]).with_classes(run)
+
+
+def test_a_later_file_keeps_its_codes_as_numbers(tmp_path):
+    """Codes 1, 2 of a later file (a run trained on 0..2 reads them as its classes 1 and 2)
+    stay numbers: named "1", "2" they would be indices 0 and 1."""
+    path = tmp_path / "t.csv"
+    path.write_text("x,k\n0.5,1\n1.5,2\n")
+    later = read_csv(path, label_column="k", if_present=True)
+    assert later.class_names is None and later.labels.tolist() == [1, 2]

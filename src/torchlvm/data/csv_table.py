@@ -155,8 +155,11 @@ def _parsed(path: Path, whole: str, text: str, dialect: Dialect, lazy: bool) -> 
     return _Rows(whole, header, lines, rows, dialect)
 
 
-def _labels(path: Path, header, lines, cells: list[str], j: int):
-    """Numeric labels ``(N,)`` float64, or text classes as int64 indices with their names."""
+def _labels(path: Path, header, lines, cells: list[str], j: int, named: bool = True):
+    """Numeric labels ``(N,)`` float64, or text classes as int64 indices with their names;
+    whole-number codes other than 0..C-1 as classes named by their values where ``named`` (a
+    file to train on; a later file's codes stay numbers, which
+    :meth:`~torchlvm.data.dataset.Dataset.with_classes` reads as the run's classes)."""
     empty = [i for i, c in enumerate(cells) if not c.strip()]
     if empty:
         raise DataError(
@@ -168,7 +171,7 @@ def _labels(path: Path, header, lines, cells: list[str], j: int):
         numbers = np.array(stripped, dtype=np.float64)
         codes = np.unique(numbers)
         whole = bool(np.all(np.isfinite(codes) & (codes == np.round(codes))))
-        if not whole or np.array_equal(codes, np.arange(len(codes))):
+        if not named or not whole or np.array_equal(codes, np.arange(len(codes))):
             return numbers, None  # 0..C-1 codes are the classes; fractions are refused later
         # whole-number codes other than 0..C-1 (wine's 1, 2, 3; grades 1..5) are classes named
         # by their values, in numeric order: "1" is class 0 (as CVAEEstimator reads them)
@@ -411,7 +414,7 @@ def _table(path: Path, header, read: tuple, columns: tuple, how: tuple) -> CSVTa
         if cells is not None and any(not c.strip() for c in numbers):
             pass  # a file written back carries its label cells as written: no labels to read
         else:
-            labels, class_names = _labels(path, header, lines, numbers, label)
+            labels, class_names = _labels(path, header, lines, numbers, label, not if_present)
         if not if_present and labels is not None:  # a file to train on
             _warn_of_rare_classes(path, header, label, labels, class_names)
     names = None if header is None else tuple(header[j] for j in keep)

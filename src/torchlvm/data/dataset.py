@@ -120,14 +120,20 @@ class Dataset:
     def with_classes(self, names: Sequence[str]) -> Dataset:
         """The same data with its text classes numbered as ``names`` number them (a run's
         classes): a file's text labels are numbered by its own sorted class names, so a file
-        without one of the run's classes would otherwise shift every later index.
+        without one of the run's classes would otherwise shift every later index; its numeric
+        labels are codes naming classes ("3" for 3: a run trained on codes 1, 2, 3 names its
+        classes so), never indices into ``names``.
 
         Raises:
             DataError: for a class ``names`` does not hold.
         """
         names = tuple(names)
-        if self.y is None or self.class_names is None or self.class_names == names:
+        if self.y is None or self.class_names == names:
             return self
+        if self.class_names is None:  # a table's whole-number codes: the classes named so
+            codes = torch.unique(self.y)  # (int64: files' labels are whole numbers >= 0)
+            coded = replace(self, class_names=tuple(str(int(c)) for c in codes))
+            return replace(coded, y=torch.searchsorted(codes, self.y)).with_classes(names)
         index = {name: k for k, name in enumerate(names)}
         unknown = [name for name in self.class_names if name not in index]
         if unknown:
