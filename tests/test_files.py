@@ -80,6 +80,8 @@ def test_an_error_without_a_system_code_keeps_its_words(tmp_path: Path):
 
     with pytest.raises(OSError) as caught:
         files.write_atomic(tmp_path / "z.npy", short_write)
-    assert caught.value.strerror == "8192 requested and 4096 written"  # what the CLI prints
+    assert caught.value.strerror == (  # what the CLI prints: the cause (userF), then the counts
+        "No space left on device, or a disk quota reached (8,192 bytes to write, 4,096 written)"
+    )
     assert caught.value.filename == str(tmp_path / "z.npy")
     assert list(tmp_path.iterdir()) == []

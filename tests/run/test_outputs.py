@@ -374,3 +374,35 @@ def test_every_command_that_writes_a_named_file_from_a_run_is_checked():
         if runs and "--out" in options and "--overwrite" in options:
             takes.add(name)
     assert "sample" in takes and takes <= {*WRITERS, "gaps", "report"}, takes
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["default", "named"])
+def test_a_place_that_cannot_be_written_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch, capsys, named
+):
+    """userF: `sample RUN` on a read-only file system drew its samples, then failed
+    'Read-only file system: RUN/figures; check the path ...', no fix named. (A read-only
+    folder as root: the system's refusal, given by check_writable.)"""
+    from torchlvm.cli import main
+
+    folder = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(folder)]) == 0
+    place = tmp_path / "ro"
+    place.mkdir()
+
+    def read_only(where):
+        if Path(where) in (folder, place):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(where))
+
+    monkeypatch.setattr(files, "check_writable", read_only)
+    argv = ["sample", str(folder), *(["--out", str(place / "s.png")] if named else [])]
+    capsys.readouterr()
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    fix = (
+        "choose another --out, where you can write"
+        if named
+        else "this command writes samples-seed0.png there by default; pass --out to write it"
+    )
+    assert err.startswith(f"torchlvm: error: Read-only file system ({fix}") and out == ""
+    assert err.count("\n") == 1 and not (folder / "figures").exists()

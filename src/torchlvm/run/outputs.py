@@ -217,8 +217,38 @@ def output_file(
         raise home
     if os.path.lexists(out) and not (ours is not None and ours(out) and not written.edited(out)):
         _check_replaceable(out, flag, overwrite)
+    _check_writable_place(out, flag, own=path is None)
     written.expect(out)  # (recorded where it is put in place: run/written.py)
     return out
+
+
+def _check_writable_place(out: Path, flag: str, *, own: bool) -> None:
+    """Refuse ``out`` where its folder (or the nearest one there is) may not be written, before
+    any work (userF: ``sample RUN`` on a read-only file system sampled, then failed 'Read-only
+    file system: RUN/figures' naming no fix): the fix is ``flag``, where the command chose the
+    place (``own``: its default, in the run folder) as where the user named it. A full disk and
+    the like are left to the write itself, which names them.
+
+    Raises:
+        OSError: the system's refusal (its errno), naming the folder and the fix.
+    """
+    from torchlvm._files import check_writable
+    from torchlvm._os_errors import reworded, unwritable
+
+    folder = next((p for p in out.parents if p.is_dir()), None)
+    try:
+        if folder is not None:
+            check_writable(folder)
+    except OSError as err:
+        if not unwritable(err):
+            return
+        fix = (
+            f"this command writes {out.name} there by default; pass {flag} to write it where "
+            "you can"
+            if own
+            else f"choose another {flag}, where you can write"
+        )
+        raise reworded(err, folder, fix) from None
 
 
 def _check_replaceable(out: Path, flag: str, overwrite: bool | None) -> None:
