@@ -150,9 +150,27 @@ def test_a_misspelt_model_folder_is_told_the_one_beside_it(tmp_path, typed, mean
         torchlvm.load(tmp_path / typed)
     shown = f'"{tmp_path / meant}"' if " " in meant else str(tmp_path / meant)
     assert str(caught.value) == (
-        f"{tmp_path / typed} does not exist; pass {shown} (the model folder nearest that name), "
-        "or a run folder written by 'torchlvm train' or an export folder written by "
+        f"{tmp_path / typed} does not exist; pass {shown} (the model folder nearest that name: a "
+        "ppca (K=1)), or a run folder written by 'torchlvm train' or an export folder written by "
         "save_pretrained"
     )
     with pytest.raises(RunDirectoryError, match="does not exist; pass a run folder"):
         torchlvm.load(tmp_path / "zzz")
+
+
+def test_the_folder_offered_for_a_misspelt_name_says_what_model_it_holds(tmp_path, capsys):
+    """userC: `sample runs/intcat_cvae --condition 3` was offered runs/intcat, a PPCA, which
+    --condition then refused: the offer says what the near run is, so its kind can be seen."""
+    from torchlvm.cli import main
+
+    near = tmp_path / "intcat"
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(near)]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "intcat_cvae"), "--condition", "3"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"pass {near} (the model folder nearest that name: a ppca (K=2) trained on digits)" in err
+    )
+    (near / "config.json").write_text("{")  # (a damaged record: the offer as before)
+    with pytest.raises(RunDirectoryError, match=r"\(the model folder nearest that name\), or"):
+        torchlvm.load(tmp_path / "intcat_cvae")

@@ -65,8 +65,33 @@ def _not_a_folder(path: Path) -> RunDirectoryError:
     if (home := unexpanded_home(path, reading=True)) is not None:
         return home
     near = nearest_model(path)  # (a misspelt name)
-    nearest = "" if near is None else f"{quoted(near)} (the model folder nearest that name), or "
+    nearest = (
+        ""
+        if near is None
+        else f"{quoted(near)} (the model folder nearest that name{kind_of(near)}), or "
+    )
     return RunDirectoryError(f"{path} does not exist; pass {nearest}{folders}")
+
+
+def describe_model(model_type: str, latent_dim: int, data: dict | None) -> str:
+    """A model in words: ``vae (K=8) trained on digits`` (its ``data`` record's name, if any)."""
+    name = (data or {}).get("name")
+    return f"{model_type} (K={latent_dim})" + (f" trained on {name}" if name else "")
+
+
+def kind_of(folder: Path) -> str:
+    """``: a ppca (K=2) trained on digits``, what the model in ``folder`` is by its
+    ``config.json``, for an offer of that folder (userC: a misspelt ``runs/intcat_cvae`` was
+    offered ``runs/intcat``, a PPCA, which the next ``sample --condition`` refused); empty where
+    the record cannot be read."""
+    try:
+        record = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
+        words = describe_model(
+            record["model_type"], record["model"]["latent_dim"], record.get("data")
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return ""
+    return f": a {words}"
 
 
 def nearest_model(path: Path, most: int = 2000) -> Path | None:

@@ -129,8 +129,9 @@ class Run:
 
     def describe(self) -> str:
         """E.g. ``"vae (K=8) trained on digits"``."""
-        where = f" trained on {self.data['name']}" if self.data.get("name") else ""
-        return f"{self.model_type} (K={self.model.latent_dim}){where}"
+        from torchlvm.io import describe_model
+
+        return describe_model(self.model_type, self.model.latent_dim, self.data)
 
 
 def _with_republish(err: TorchLVMError, folder: Path) -> TorchLVMError:
