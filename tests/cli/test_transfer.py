@@ -66,6 +66,10 @@ def test_label_out_of_range_lists_the_valid_ones(cvae_run, capsys, flag):
     argv = ["transfer", cvae_run, "--from-condition", "1", "--to-condition", "2", flag, "12"]
     err = fails(capsys, argv)
     assert f"{flag} 12 is out of range; valid labels are 0..9 or a class name (zero, one" in err
+    # the same words as an unknown name's: 'all' is valid too (userE)
+    assert err.rstrip().endswith(", or 'all'")
+    unknown = fails(capsys, [*argv[:-1], "twelve"])
+    assert unknown.split("known class; ")[1] == err.split("out of range; ")[1]
 
 
 def test_n_zero_is_refused(cvae_run, capsys):

@@ -8,7 +8,7 @@ features, rows or directions), each naming the fix.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -150,15 +150,46 @@ def no_noise_left(K: int, X: Tensor) -> DataError:
                else "e.g. sklearn.preprocessing.StandardScaler in a Pipeline")
             + ")"
         ))  # fmt: skip
-    fix = (
-        "choose a smaller latent_dim (--latent-dim)"
-        if K > 1
-        else "the rows lie on one line, which PCA(n_components=1) describes exactly"
-    )
-    return DataError(
-        f"X has no variance outside {K} directions, so the noise variance is 0 and the "
-        f"density is degenerate; {fix}"
-    )
+    if K == 1:
+        return DataError(
+            "X has no variance outside 1 direction, so the noise variance is 0 and the density "
+            "is degenerate; the rows lie on one line, which PCA(n_components=1) describes exactly"
+        )
+    rank, largest = _rank(X)
+    if rank is None or largest is None:  # (missing values: no covariance to read it from)
+        return spelled(DataError, lambda spell: (
+            f"X has no variance outside {K} directions, so the noise variance is 0 and the "
+            f"density is degenerate; choose a smaller {spell('latent_dim')}"
+        ))  # fmt: skip
+
+    def given(spell: Any, k: int) -> str:  # latent_dim=5, --latent-dim 5
+        return f"{spell('latent_dim')}{' ' if spell is on_command_line else '='}{k}"
+
+    return spelled(DataError, lambda spell: (
+        f"X varies in only {rank} directions (its covariance has rank {rank}), so "
+        f"{given(spell, K)} leaves no variance for the noise (σ² = 0) and the density is "
+        f"degenerate; choose {given(spell, largest)} or fewer"
+    ))  # fmt: skip
+
+
+def _rank(X: Tensor) -> tuple[int | None, int | None]:
+    """The number of directions complete ``X`` varies in (its covariance's eigenvalues above
+    the noise floor :func:`fit` holds σ² to), and the largest latent size whose σ², the mean of
+    the eigenvalues past it, clears that floor; ``(None, None)`` for X with NaN or a rank of 1
+    or less. A user refused at K = 63 on digits was refused again at 62 and 61 (userE): the
+    train split varies in 61 directions, and 60 is the largest K that fits."""
+    if has_nan(X):
+        return None, None
+    N, D = X.shape
+    evals = torch.linalg.svdvals(X - X.mean(0)).square() / N  # descending, min(N, D) of them
+    evals = torch.cat([evals, evals.new_zeros(D - len(evals))])
+    floor = 10 * torch.finfo(X.dtype).eps * float(evals.sum()) / D
+    tail = evals.flip(0).cumsum(0).flip(0) / torch.arange(D, 0, -1, dtype=evals.dtype)
+    fits = (tail[1:] > floor).nonzero()  # tail[k]: σ² at latent size k
+    rank = int((evals > floor).sum())
+    if rank <= 1 or not len(fits):
+        return None, None
+    return rank, int(fits[-1]) + 1
 
 
 def check_rows(N: int, K: int) -> None:

@@ -565,9 +565,7 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
         elif value.lstrip("-").isdigit() and _numbered(run):
             label = int(value)
             if not 0 <= label < classes:
-                raise ConfigError(
-                    f"{flag} {value} is out of range; valid labels are {valid_labels(run)}"
-                )
+                raise ConfigError(f"{flag} {value} is out of range; {_valid(run)}")
             labels.append(label)
         else:
             folded = _named(names, value)
@@ -614,9 +612,12 @@ def _unknown_class(run: Run, flag: str, value: str, joined: str) -> NoReturn:
             f"{flag} {value!r} is not a known class, but {joined!r} is: a name with a space is "
             f"one argument, {flag} {quoted(joined)}"
         )
-    raise ConfigError(
-        f"{flag} {value!r} is not a known class; valid labels are {valid_labels(run)}, or 'all'"
-    )
+    raise ConfigError(f"{flag} {value!r} is not a known class; {_valid(run)}")
+
+
+def _valid(run: Run) -> str:
+    """What :func:`parse_labels` takes, for its refusals (one wording for every one: userE)."""
+    return f"valid labels are {valid_labels(run)}, or 'all'"
 
 
 def label_name(run: Run, label: int) -> str:
