@@ -479,3 +479,38 @@ def test_a_resume_left_in_place_ends_quietly(tmp_path: Path) -> None:
     with publish.resuming(run, "test"):
         pass
     assert os.listdir(run) == []
+
+
+def test_the_users_files_inside_a_runs_subfolders_and_edited_outputs_are_foreign(tmp_path):
+    """userF: `train --overwrite` deleted a note in checkpoints/, a plot in figures/ and an
+    edited report.html with the old run: only the top level was looked at. Files torchlvm wrote
+    (its checkpoints, its figures, an output it recorded, sample's samples.csv) are not foreign."""
+    from matplotlib.figure import Figure
+
+    from torchlvm.plots import save_figure
+    from torchlvm.run import written
+    from torchlvm.run.layout import foreign_entries
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    for name in ("config.json", "model.safetensors", "metrics.csv"):
+        (run / name).write_text("{}")
+    for name in ("last.ckpt", "best-epoch004.ckpt", "best-epoch004-v1.ckpt", "run.json"):
+        (run / "checkpoints" / name).write_bytes(b"ckpt")
+    save_figure(Figure(), run / "figures" / "samples-seed0.png")
+    (run / "figures" / ".gaps.png.torchlvm-new").write_bytes(b"")  # (a killed commit's)
+    for name in ("report.html", "samples.csv"):
+        written.expect(run / name)
+        (run / name).write_text("torchlvm's\n")
+        written.record(run / name)
+    assert foreign_entries(run) == []
+    (run / "checkpoints" / "my.txt").write_text("notes")
+    (run / "figures" / "myplot.png").write_bytes(b"my plot")
+    (run / "report.html").write_text("torchlvm's\n<p>my notes</p>\n")
+    (run / "samples.csv").write_text("edited\n")
+    assert foreign_entries(run) == [
+        "checkpoints/my.txt",
+        "figures/myplot.png",
+        "report.html (changed since torchlvm wrote it)",
+        "samples.csv",
+    ]

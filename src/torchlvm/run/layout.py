@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,9 +141,41 @@ def holds_run(folder: str | Path) -> bool:
     return folder.is_dir() and any((folder / name).exists() for name in RUN_MARKERS)
 
 
+_COMMIT_FILE = re.compile(rf"\..+({re.escape(STAGED_SUFFIX)}|{re.escape(KEPT_SUFFIX)})")
+"""run.commit's staged and kept files, beside their places."""
+_CHECKPOINT_FILE = re.compile(rf"(last|best-epoch\d+)(-v\d+)?\.ckpt|{re.escape(RUN_RECORD_NAME)}")
+"""The names torchlvm (Lightning's ModelCheckpoint under it) writes in ``checkpoints/``."""
+
+
 def foreign_entries(folder: str | Path) -> list[str]:
-    """The entries of a run folder that torchlvm did not write there (the user's own files)."""
-    return sorted(name for name in os.listdir(folder) if name not in RUN_ENTRIES)
+    """The entries of a run folder that torchlvm did not write there (the user's own files),
+    which ``--overwrite`` would delete with the old run: at the top level, any entry that is
+    not one of :data:`RUN_ENTRIES` nor an output torchlvm recorded there unchanged (sample's
+    ``samples.csv``: :mod:`torchlvm.run.written`), or one of them that the user edited since
+    torchlvm wrote it (``report.html``); in ``checkpoints/``, a file of another name than
+    torchlvm's; in ``figures/``, a file that is not a figure torchlvm drew (userF: a note in
+    ``checkpoints/``, a plot in ``figures/`` were deleted by ``train --overwrite``)."""
+    from torchlvm.run import written
+    from torchlvm.run.outputs import torchlvm_figure
+
+    folder = Path(folder)
+    foreign: list[str] = []
+    for name in sorted(os.listdir(folder)):
+        path = folder / name
+        if name == CHECKPOINT_DIR and path.is_dir():
+            ours = [n for n in os.listdir(path) if _CHECKPOINT_FILE.fullmatch(n)]
+        elif name == FIGURES_DIR and path.is_dir():
+            ours = [n for n in os.listdir(path) if torchlvm_figure(path / n)]
+        elif name in RUN_ENTRIES:
+            edited = path.is_file() and not path.is_symlink() and written.edited(path)
+            foreign += [f"{name} (changed since torchlvm wrote it)"] if edited else []
+            continue
+        else:
+            foreign += [] if path.is_file() and written.refusal(path) is None else [name]
+            continue
+        inside = set(os.listdir(path)) - set(ours)
+        foreign += [f"{name}/{n}" for n in sorted(inside) if not _COMMIT_FILE.fullmatch(n)]
+    return foreign
 
 
 def free_sibling(out: str | os.PathLike[str]) -> Path:
