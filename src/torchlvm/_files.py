@@ -43,18 +43,21 @@ def atomic_path(
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # as open() would make it, not mkstemp's 0600
+        from torchlvm.run import written  # (here: torchlvm.run imports this module)
+
+        written.check_unchanged(path)  # (an output: still what its command checked at start)
         os.replace(tmp_path, path)
         fsync_folder(path.parent)
     except OSError as error:
         _clean_up(tmp_path, made)
-        if not _names_a_temporary_file(error, path):
+        from torchlvm.errors import TorchLVMError  # (its own words: the output's place changed)
+
+        if isinstance(error, TorchLVMError) or not _names_a_temporary_file(error, path):
             raise
         raise reworded(error, shown or path) from None  # (numpy's OSError has no strerror)
     except BaseException:
         _clean_up(tmp_path, made)
         raise
-    from torchlvm.run import written  # (here: torchlvm.run imports this module)
-
     written.record(path)  # (an output a command expected to write: its --overwrite's record)
 
 

@@ -274,3 +274,32 @@ def test_a_recorded_file_torchlvm_writes_again_is_recorded_again(tmp_path):
     written.record(path)
     write_text(path, "drawn again by evaluate")
     assert written.refusal(path) is None
+
+
+@pytest.mark.parametrize("how", ["atomic_path", "write_npy"])
+@pytest.mark.parametrize("before", ["absent", "torchlvms"])
+def test_a_file_written_there_while_the_command_ran_is_not_replaced(tmp_path, how, before):
+    """userF: the check ran at the start, the rename at the end replaced whatever was there by
+    then (a file the user saved meanwhile; a second score to the same --out), with or without
+    --overwrite. The output is now put in place only over what was checked."""
+    import numpy as np
+
+    from torchlvm._files import write_text
+    from torchlvm.errors import RunDirectoryError
+    from torchlvm.run.outputs import output_file, write_npy
+
+    out = tmp_path / ("x.npy" if how == "write_npy" else "x.csv")
+    if before == "torchlvms":
+        out.write_text("torchlvm's\n")
+        written.expect(out)
+        written.record(out)
+    output_file(out, out, suffix=out.suffix, overwrite=True)  # (the command's start)
+    out.write_text("the user's, saved while the command ran\n")
+    with pytest.raises(RunDirectoryError, match="was written by another program or command"):
+        if how == "write_npy":
+            write_npy({out: np.zeros(3)})
+        else:
+            write_text(out, "the output\n")
+    assert out.read_text() == "the user's, saved while the command ran\n"
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "written")
+    assert left == [out.name]  # (no temporary left)

@@ -203,6 +203,7 @@ def _rename_all(moves: Mapping[Path, Path], changed: list[tuple[Path, Path | Non
     """Rename each staged file onto its place, keeping the file the place held (:func:`_keep`);
     ``changed`` receives each place changed, with its kept file."""
     for src, dst in moves.items():
+        written.check_unchanged(dst)  # (an output: still what its command checked at start)
         backup = _keep(dst)
         renamed = backup is not None and not os.path.lexists(dst)  # (no hard link: changed)
         if renamed:

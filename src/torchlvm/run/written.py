@@ -45,8 +45,9 @@ PRUNED_PER_RECORD = 32
 EDITED = "has changed since torchlvm wrote it"
 """What :func:`refusal` says of a recorded file whose bytes are no longer those recorded."""
 
-_EXPECTED: set[str] = set()
-"""The files this process's commands are about to write (:func:`expect`)."""
+_EXPECTED: dict[str, tuple[int, int, int] | None] = {}
+"""The files this process's commands are about to write (:func:`expect`), each with what was
+there when it was checked (:func:`_identity`; None: nothing)."""
 
 
 def folder() -> Path:
@@ -73,10 +74,40 @@ def _sha256(path: str | os.PathLike[str]) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def _identity(key: str) -> tuple[int, int, int] | None:
+    """What is at ``key`` (not following a link): (inode, size, modification time), or None."""
+    try:
+        stat = os.lstat(key)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 def expect(path: str | os.PathLike[str]) -> None:
-    """Mark ``path`` as a file a command is about to write: :func:`record` records it when it is
-    put in place."""
-    _EXPECTED.add(_key(path))
+    """Mark ``path`` as a file a command is about to write, having checked what is there:
+    :func:`check_unchanged` refuses to put the output in place over anything else, and
+    :func:`record` records it once it is there."""
+    key = _key(path)
+    _EXPECTED[key] = _identity(key)
+
+
+def check_unchanged(path: str | os.PathLike[str]) -> None:
+    """Just before an expected output is put in place (renamed onto ``path``): refuse where
+    what is there is no longer what the command checked at its start (userF: a file written
+    there while ``score`` ran, or a second ``score`` to the same --out, was replaced without a
+    word, --overwrite or not). Nothing for a path no command checked (a run's own files).
+
+    Raises:
+        RunDirectoryError: naming the file and the fix.
+    """
+    key = _key(path)
+    if key in _EXPECTED and _identity(key) != _EXPECTED[key]:
+        from torchlvm.errors import RunDirectoryError
+
+        raise RunDirectoryError(
+            f"{path} was written by another program or command while this one ran, so its "
+            "output did not replace it; choose another --out, or run the command again"
+        )
 
 
 def record(path: str | os.PathLike[str]) -> None:
@@ -87,7 +118,7 @@ def record(path: str | os.PathLike[str]) -> None:
     key = _key(path)
     if key not in _EXPECTED and not _entry(key).is_file():
         return
-    _EXPECTED.discard(key)
+    _EXPECTED.pop(key, None)
     from torchlvm._files import write_json
 
     try:
