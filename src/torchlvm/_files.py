@@ -136,3 +136,13 @@ def check_writable(folder: str | os.PathLike[str]) -> None:
         raise OSError(err.errno, err.strerror, os.fspath(folder)) from err
     os.close(fd)
     os.unlink(tmp)
+
+
+def link_target(link: str | os.PathLike[str]) -> str:
+    """Where the symbolic link ``link`` points, as a path that works from the working folder
+    (relative where it lies under it, else absolute): ``os.readlink`` gives the link's own text,
+    relative to the link's folder (userF: ``runs/linked -> ../real_run`` was named
+    ``../real_run``, which from the working folder is another folder)."""
+    target = os.path.realpath(link)
+    shown = os.path.relpath(target)
+    return target if shown.startswith(os.pardir) else shown

@@ -514,3 +514,16 @@ def test_the_users_files_inside_a_runs_subfolders_and_edited_outputs_are_foreign
         "report.html (changed since torchlvm wrote it)",
         "samples.csv",
     ]
+
+
+def test_a_symlinked_out_names_its_target_as_a_path_from_the_working_folder(tmp_path, monkeypatch):
+    """userF: runs/linked -> ../real_run was named '../real_run' (the link's own text, relative
+    to runs/); followed from the working folder it wrote a new run elsewhere."""
+    from torchlvm.run.publish import check_new_target
+
+    (tmp_path / "real_run").mkdir()
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "linked").symlink_to(Path("..") / "real_run")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RunDirectoryError, match=r"pass the folder it points to \(real_run\) or"):
+        check_new_target(Path("runs/linked"), overwrite=True)

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from torchlvm._files import link_target
 from torchlvm._os_errors import reworded
 from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import NonFiniteError, RunDirectoryError, TorchLVMError
@@ -94,8 +95,8 @@ def check_new_target(
         raise home
     if out.is_symlink():
         raise RunDirectoryError(
-            f"--out {out} is a symbolic link; pass the folder it points to ({os.readlink(out)}) "
-            "or another path"
+            f"--out {out} is a symbolic link; pass the folder it points to "
+            f"({quoted(link_target(out))}) or another path"
         )
     if out.exists() and not out.is_dir():
         raise RunDirectoryError(f"--out {out} is a file; pass a folder path")

@@ -161,7 +161,9 @@ def refusal(path: str | os.PathLike[str]) -> str | None:
     its name in a message), or None where torchlvm wrote it and it is unchanged since."""
     key = _key(path)
     if os.path.islink(key):
-        return f"is a symbolic link (to {os.readlink(key)}), which torchlvm did not write"
+        from torchlvm._files import link_target
+
+        return f"is a symbolic link (to {link_target(key)}), which torchlvm did not write"
     if not os.path.isfile(key):
         return "is not a regular file, which torchlvm did not write"
     entry = _entry(key)
