@@ -208,3 +208,25 @@ def test_a_flow_qs_kl_per_dimension_and_rate_say_how_they_were_obtained() -> Non
     exact = text("exact", Quantity(0.306, "nats/example", "exact"))
     assert "0.306 / 27.700 nats" in exact and "approximate" not in exact
     assert "estimates from" not in exact
+
+
+def test_a_binarized_runs_pixel_reference_says_what_it_probed() -> None:
+    """'raw pixels (reference)' read 0.665 for a VAE on binarized digits and 0.885 for a PPCA on
+    grey ones (userE): the reference is the data as evaluated, one Bernoulli draw for the VAE.
+    Under a binarized run the row says so; a grey-level run's says nothing more."""
+    from torchlvm.evaluation.records import Evaluation, Protocol, Quantity
+    from torchlvm.evaluation.sections import Probes, Separability
+
+    probes = Probes(logistic=Quantity(0.665, "accuracy"), knn=Quantity(0.68, "accuracy"))
+    sep = Separability(latent=probes, pixels=probes)
+
+    def text(binarize: str) -> str:
+        evaluation = Evaluation(protocol=Protocol(binarize=binarize), separability=sep)
+        return " ".join(format_table(evaluation).split())
+
+    assert "raw pixels (reference): logistic / 5-NN 0.665 / 0.680 (the pixels as this" in text(
+        "dynamic"
+    )
+    assert "one Bernoulli draw of each grey level" in text("dynamic")
+    assert "thresholded at 0.5" in text("threshold")
+    assert "as this model sees them" not in text("none")

@@ -56,7 +56,7 @@ class EvalConfig:
     table: TableSchema | None = None
     sample_quality: bool = True  # compute the sample-quality section
     separability: bool = True  # compute the separability section
-    pixel_reference: bool = True  # also probe raw pixels (the same for every model of a dataset)
+    pixel_reference: bool = True  # also probe the pixels as evaluated (binarized or grey levels)
     progress: bool = False  # show progress bars
 
     def __post_init__(self) -> None:
