@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from torchlvm._os_errors import reworded
 
@@ -43,9 +43,8 @@ def atomic_path(
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # as open() would make it, not mkstemp's 0600
-        from torchlvm.run import written  # (here: torchlvm.run imports this module)
-
-        written.check_unchanged(path)  # (an output: still what its command checked at start)
+        if _outputs is not None:  # (an output: still what its command checked at its start)
+            _outputs.check_unchanged(path)
         os.replace(tmp_path, path)
         fsync_folder(path.parent)
     except OSError as error:
@@ -58,7 +57,28 @@ def atomic_path(
     except BaseException:
         _clean_up(tmp_path, made)
         raise
-    written.record(path)  # (an output a command expected to write: its --overwrite's record)
+    if _outputs is not None:  # (an output a command expected to write: its --overwrite's record)
+        _outputs.record(path)
+
+
+class OutputRecord(Protocol):
+    """What :func:`atomic_path` tells of the files it puts in place: the record of a command's
+    outputs (:mod:`torchlvm.run.written`, which registers itself with :func:`record_outputs`
+    when imported; it is imported before any output is expected, so this low module need not
+    import the run package above it)."""
+
+    def check_unchanged(self, path: str | os.PathLike[str]) -> None: ...
+
+    def record(self, path: str | os.PathLike[str]) -> None: ...
+
+
+_outputs: OutputRecord | None = None
+
+
+def record_outputs(record: OutputRecord) -> None:
+    """Have :func:`atomic_path` check and record each file it puts in place through ``record``."""
+    global _outputs
+    _outputs = record
 
 
 def _names_a_temporary_file(error: OSError, path: Path) -> bool:

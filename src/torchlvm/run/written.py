@@ -33,8 +33,11 @@ import hashlib
 import json
 import os
 import random
+import sys
 import warnings
 from pathlib import Path
+
+from torchlvm._files import record_outputs
 
 ENV = "TORCHLVM_WRITTEN"
 """The environment variable that names the record's folder (the test suite points it at a
@@ -187,3 +190,6 @@ def edited(path: str | os.PathLike[str]) -> bool:
     """Whether torchlvm recorded ``path`` and its bytes have changed since (a report the user
     edited): refused even where a command knows the file for its own by its content."""
     return _entry(_key(path)).is_file() and refusal(path) == EDITED
+
+
+record_outputs(sys.modules[__name__])  # (atomic_path checks and records each expected output)
