@@ -178,15 +178,27 @@ def read_weights(
             raise
         raise DataError(
             f"{path} is not a readable safetensors file ({err}); it may be truncated — "
-            "re-export the model or use another checkpoint"
+            f"{_damaged_fix(path)}"
         ) from None
     bad = sorted(n for n, t in tensors.items() if t.is_floating_point() and not t.isfinite().all())
     if bad:  # torchlvm never saves such weights: the file is damaged, or not from torchlvm
         raise DataError(
             f"{path} holds NaN or infinite values (in {', '.join(bad[:3])}); the file is damaged "
-            "or the model diverged — re-export the model or use another checkpoint"
+            f"or the model diverged — {_damaged_fix(path)}"
         )
     return tensors
+
+
+def _damaged_fix(path: Path) -> str:
+    """The fix of damaged weights, by what the folder is: a fitted PPCA or an export has no
+    checkpoint to fall back on (userF was told 'use another checkpoint', which no command
+    takes); a trained run is trained again."""
+    if (path.parent / "checkpoints").is_dir():
+        return "restore the file from a copy, or train the run again (with --overwrite)"
+    return (
+        "restore the file from a copy, or make the model again (fit it into this folder with "
+        "--overwrite, or save_pretrained)"
+    )
 
 
 def _check_kinds(

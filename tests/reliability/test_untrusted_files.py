@@ -17,6 +17,7 @@ import ast
 import json
 import pickle
 import resource
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -394,3 +395,42 @@ def test_resume_from_a_run_record_asking_for_gigabytes_allocates_nothing(
     assert done.returncode == 2, done.stderr[-2000:]
     assert "belongs to another model" in error_line(done.stderr)
     assert folder_digest(run) == before
+
+
+def test_a_damaged_checkpoint_is_offered_the_one_beside_it(tmp_path: Path) -> None:
+    """A truncated last.ckpt was refused 'resume from another checkpoint', an option train does
+    not have, after torch's text cut mid-sentence ('… there is a high') (userF): the refusal
+    names the checkpoint beside it and how to resume from it, and ends torch's text at a
+    sentence."""
+    import shlex
+
+    good = tmp_path / "best-epoch004.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "epoch": 4}, good)
+    last = tmp_path / "last.ckpt"
+    last.write_bytes(good.read_bytes()[:100])
+    with pytest.raises(DataError) as refused:
+        read_checkpoint(last)
+    message = str(refused.value)
+    assert f"copy it over this one (cp {shlex.quote(str(good))} {shlex.quote(str(last))})" in (
+        message
+    )
+    assert "resume from another checkpoint" not in message
+    reason = message.split("(", 1)[1].split(")", 1)[0]
+    assert reason.endswith((".", "…")) or "." not in reason, reason
+    assert read_checkpoint(good)["epoch"] == 4  # (the offered one reads)
+    good.unlink()
+    with pytest.raises(DataError, match=r"train the run again \(with --overwrite\)$"):
+        read_checkpoint(last)
+
+
+def test_damaged_weights_are_offered_a_fix_that_exists(vae_run: Path, tmp_path: Path) -> None:
+    """Truncated weights were told 're-export the model or use another checkpoint' whatever
+    the folder: a fitted PPCA has no checkpoint, and no command takes one (userF)."""
+    run = _copy(vae_run, tmp_path / "run")
+    weights = run / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(DataError, match=r"train the run again \(with --overwrite\)$"):
+        torchlvm.load(run)
+    shutil.rmtree(run / "checkpoints")  # (a fitted PPCA's folder, an export)
+    with pytest.raises(DataError, match=r"make the model again \(fit it into this folder"):
+        torchlvm.load(run)

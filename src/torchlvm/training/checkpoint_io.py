@@ -33,9 +33,35 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from torchlvm._epochs import shown
 from torchlvm._files import write_atomic
+from torchlvm._shell import quoted
 from torchlvm.errors import DataError, NonFiniteError, RunDirectoryError
 
-_FIX = "resume from another checkpoint or train the run again"
+
+def _fix(path: Path) -> str:
+    """The fix of a checkpoint that cannot be resumed from: where another checkpoint of the run
+    lies beside it, copying that one into its place (train has no option that names a
+    checkpoint: userF was told 'resume from another checkpoint'); else training again."""
+    try:
+        others = [p for p in path.parent.glob("*.ckpt") if p.is_file() and p.name != path.name]
+    except OSError:
+        others = []
+    if not others:
+        return "train the run again (with --overwrite)"
+    newest = max(others, key=lambda p: p.stat().st_mtime)
+    return (
+        f"to resume from {newest.name} instead, copy it over this one "
+        f"(cp {quoted(newest)} {quoted(path)}) and pass --resume again; or train the run "
+        "again (with --overwrite)"
+    )
+
+
+def _first_sentence(text: str, most: int = 160) -> str:
+    """The first sentence of an error's ``text`` (torch's run on: 'This is an internal miniz
+    error. If you are seeing this error, there is a high' was cut mid-sentence)."""
+    line = text.splitlines()[0]
+    end = line.find(". ")
+    line = line[: end + 1] if 0 <= end < most else line
+    return line if len(line) <= most else line[: most - 1] + "…"
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -55,7 +81,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         what = "a folder" if path.is_dir() else "missing"
-        raise RunDirectoryError(f"checkpoint {path} is {what}; {_FIX}")
+        raise RunDirectoryError(f"checkpoint {path} is {what}; {_fix(path)}")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -66,13 +92,15 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         ) from None
     except Exception as err:  # damaged bytes make torch.load raise almost anything
         text = str(err).strip()
-        reason = text.splitlines()[0][:160] if text else type(err).__name__
+        reason = _first_sentence(text) if text else type(err).__name__
         raise DataError(
             f"{path} is not a readable checkpoint ({reason}); it may be truncated or damaged — "
-            f"{_FIX}"
+            f"{_fix(path)}"
         ) from None
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
-        raise DataError(f"{path} is not a Lightning checkpoint (it has no state_dict); {_FIX}")
+        raise DataError(
+            f"{path} is not a Lightning checkpoint (it has no state_dict); {_fix(path)}"
+        )
     return checkpoint
 
 
@@ -88,7 +116,7 @@ def check_checkpoint_fits(checkpoint: dict[str, Any], module: torch.nn.Module, p
     if missing or extra:
         raise DataError(
             f"{path} does not fit the model of this run (missing {missing[:3]}, unexpected "
-            f"{extra[:3]}); the checkpoint belongs to another model — {_FIX}"
+            f"{extra[:3]}); the checkpoint belongs to another model — {_fix(Path(path))}"
         )
     for name, tensor in expected.items():
         value = saved[name]
@@ -96,7 +124,8 @@ def check_checkpoint_fits(checkpoint: dict[str, Any], module: torch.nn.Module, p
             shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
             raise DataError(
                 f"{path}: tensor {name} has shape {shape}, this run's model has "
-                f"{tuple(tensor.shape)}; the checkpoint belongs to another model — {_FIX}"
+                f"{tuple(tensor.shape)}; the checkpoint belongs to another model — "
+                f"{_fix(Path(path))}"
             )
 
 
