@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from torchlvm._shell import quoted, unexpanded_home
-from torchlvm.errors import DataError, RunDirectoryError
+from torchlvm.errors import ConfigError, DataError, RunDirectoryError
 from torchlvm.models.base import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -189,6 +189,28 @@ def read_weights(
     return tensors
 
 
+def _if_newer(folder: Path, record: dict[str, Any], err: ConfigError) -> ConfigError:
+    """``err``, a config this version cannot read, said as what it is where a newer torchlvm
+    wrote the folder: userF's run of version 9.9.9 with a key this one lacks read as a damaged
+    file ('unknown key(s) ['new_option']')."""
+    from packaging.version import InvalidVersion, Version
+
+    import torchlvm
+
+    wrote = record.get("torchlvm_version")
+    try:
+        newer = isinstance(wrote, str) and Version(wrote) > Version(torchlvm.__version__)
+    except InvalidVersion:
+        newer = False
+    if not newer:
+        return err
+    return ConfigError(
+        f"{folder} was written by torchlvm {wrote}, and this is torchlvm "
+        f"{torchlvm.__version__}, which cannot read it ({err}); upgrade torchlvm "
+        "(pip install -U torchlvm)"
+    )
+
+
 def _damaged_fix(path: Path) -> str:
     """The fix of damaged weights, by what the folder is: a fitted PPCA or an export has no
     checkpoint to fall back on (userF was told 'use another checkpoint', which no command
@@ -255,9 +277,12 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
     if not isinstance(record, dict) or "model_type" not in record:
         raise DataError(f"{folder / CONFIG_NAME} has no 'model_type'; it is not a torchlvm model")
     cls = model_class(record["model_type"])
-    config = config_from_dict(
-        cls.Config, record.get("model"), source=f"{folder / CONFIG_NAME} 'model'"
-    )
+    try:
+        config = config_from_dict(
+            cls.Config, record.get("model"), source=f"{folder / CONFIG_NAME} 'model'"
+        )
+    except ConfigError as err:
+        raise _if_newer(folder, record, err) from None
     # every size in the config is bounded, but not their products (a 2 kB config.json can ask
     # for a 65536 × 65536 layer): check the file's tensors against a skeleton of the model on the
     # meta device, which allocates nothing, and build the real model only once they fit

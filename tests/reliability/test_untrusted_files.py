@@ -434,3 +434,25 @@ def test_damaged_weights_are_offered_a_fix_that_exists(vae_run: Path, tmp_path: 
     shutil.rmtree(run / "checkpoints")  # (a fitted PPCA's folder, an export)
     with pytest.raises(DataError, match=r"make the model again \(fit it into this folder"):
         torchlvm.load(run)
+
+
+def test_a_run_of_a_newer_torchlvm_is_named_as_such(vae_run: Path, tmp_path: Path) -> None:
+    """A run written by torchlvm 9.9.9 with a key this version lacks read as a damaged file
+    ('unknown key(s) ['new_option']') (userF): the refusal names both versions and the
+    upgrade; the same key in a run of this version keeps the plain refusal."""
+    run = _copy(vae_run, tmp_path / "run")
+    record = json.loads((run / "config.json").read_text())
+    record["model"]["new_option"] = 1
+    record["torchlvm_version"] = "9.9.9"
+    (run / "config.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError) as refused:
+        torchlvm.load(run)
+    message = str(refused.value)
+    assert message.startswith(f"{run} was written by torchlvm 9.9.9, and this is torchlvm ")
+    assert "unknown key(s) ['new_option']" in message
+    assert message.endswith("upgrade torchlvm (pip install -U torchlvm)")
+    record["torchlvm_version"] = torchlvm.__version__
+    (run / "config.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['new_option'\]") as plain:
+        torchlvm.load(run)
+    assert "upgrade" not in str(plain.value)
