@@ -182,3 +182,22 @@ def test_an_empty_path_is_refused_as_empty(tmp_path, monkeypatch, capsys, argv):
         ": the path is empty (an unset shell variable?); pass a file or folder name"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command", ["train vae", "fit ppca", "score RUN", "evaluate RUN", "encode RUN"]
+)
+def test_data_from_standard_input_or_a_pipe_is_refused_as_such(command, tmp_path, capsys) -> None:
+    """``cat t.csv | torchlvm score RUN --data -`` was told the run's columns, as if '-' lacked
+    them (userF): standard input and pipes are named, with the fix, before anything is read."""
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    words = [w if w != "RUN" else str(tmp_path) for w in command.split()]
+    for data in ("-", str(fifo)):
+        with pytest.raises(SystemExit):
+            main([*words, "--data", data, "--out", str(tmp_path / "o")])
+        err = capsys.readouterr().err
+        assert f"{data} is standard input or a pipe, which torchlvm does not read" in err
+        assert err.startswith("torchlvm: error: argument --data: ") and "save it to a file" in err

@@ -94,6 +94,20 @@ def given_path(text: str) -> Path:
     return Path(text)
 
 
+def data_source(text: str) -> str:
+    """``--data``: a dataset name or a file; standard input and pipes (``-``, ``/dev/stdin``,
+    ``<(…)``) are refused, since a command reads its data more than once (userF's ``cat t.csv |
+    torchlvm score RUN --data -`` was told the run's columns, as if '-' lacked them)."""
+    path = Path(text)
+    piped = text == "-" or (path.exists() and not path.is_file() and not path.is_dir())
+    if piped:
+        raise argparse.ArgumentTypeError(
+            f"{text} is standard input or a pipe, which torchlvm does not read (it reads its data "
+            "more than once); save it to a file first (… > data.csv) and pass that file"
+        )
+    return text
+
+
 WHOLE_FILE = " (default: test, or every example of a --data file)"
 """What ``--split`` of a command that reads a user's file whole says (:func:`split_of`)."""
 
@@ -111,7 +125,9 @@ def run_and_data(
     of a file given with ``--data`` (:func:`split_of`)."""
     parser.add_argument("run_dir", type=given_path, metavar="DIR", help="run or export folder")
     parser.add_argument("--seed", type=seed_type, default=0, help=seed)
-    parser.add_argument("--data", help="dataset name or file (default: the run's own dataset)")
+    parser.add_argument(
+        "--data", type=data_source, help="dataset name or file (default: the run's own dataset)"
+    )
     parser.add_argument("--data-dir", help=DATA_DIR_HELP)
     add_encoding(parser)
     parser.add_argument(

@@ -28,7 +28,7 @@ HELP = "train and compare AE, VAE, β-VAE and CVAE: interpretability, separabili
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data", required=True,
+        "--data", type=_types.data_source, required=True,
         help="dataset the models train on and are compared on (separability, generation, "
         "log p(x)); interpretability always uses the shapes factors dataset",
     )  # fmt: skip

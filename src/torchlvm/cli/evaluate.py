@@ -102,7 +102,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--data-dir", help=_types.DATA_DIR_HELP)
     parser.add_argument(
-        "--data", metavar="FILE",
+        "--data", type=_types.data_source, metavar="FILE",
         help="the run's data file at a new place (it moved): used only if it holds the data "
         "the run was trained on",
     )  # fmt: skip

@@ -22,6 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=["ppca"], help="the model to fit")
     parser.add_argument(
         "--data",
+        type=_types.data_source,
         required=True,
         help="dataset name (see 'torchlvm datasets') or a .npy, .npz, .csv or .tsv file "
         "(tables may be gzipped: .csv.gz, .tsv.gz)",

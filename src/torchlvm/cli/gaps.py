@@ -71,7 +71,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of every random draw")
     parser.add_argument(
-        "--data", metavar="FILE",
+        "--data", type=_types.data_source, metavar="FILE",
         help="the run's data file at a new place (it moved): used only if it holds the data the "
         "run was trained on, and recorded for later commands",
     )  # fmt: skip

@@ -40,6 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data",
+        type=_types.data_source,
         required=True,
         help="file to score (.csv, .tsv, .csv.gz, .tsv.gz, .npy or .npz), or a dataset name",
     )

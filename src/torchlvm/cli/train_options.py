@@ -150,6 +150,7 @@ def _trainable() -> list[str]:
 def _data_options(group: Any) -> None:
     group.add_argument(
         "--data",
+        type=_types.data_source,
         help="dataset name (see 'torchlvm datasets') or a .npy, .npz, .csv or .tsv file "
         "(tables may be gzipped: .csv.gz, .tsv.gz)",
     )
