@@ -108,9 +108,9 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"  rank {scores.rank[i]}: {w.where(i, read.lines, read.carried)}, "
               f"{w.score_text(scores, i)}{among}")  # fmt: skip
-    from torchlvm.data.csv_select import _listed  # ('Total, USD' quoted: one column)
+    from torchlvm.data.csv_select import listed_names  # ('Total, USD' quoted: one column)
 
-    print(f"wrote {out}: {_listed(list(columns))}")
+    print(f"wrote {out}: {listed_names(list(columns))}")
     return 0
 
 

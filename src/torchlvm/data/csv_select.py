@@ -44,7 +44,7 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
     entry = " entry" if option == "drop_columns" else ""
     if isinstance(selector, str):
         if header is None or selector not in header:
-            names = _listed(header) if header else "the file has no header row"
+            names = listed_names(header) if header else "the file has no header row"
             near = near_miss(selector, header) if header else None
             meant = "" if near is None else f"did you mean {near!r}? "
             fix = "pass a column name from the header or a 0-based column index"
@@ -158,7 +158,7 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
     return keep, label
 
 
-def _listed(header: list[str]) -> str:
+def listed_names(header: list[str]) -> str:
     """A header's names for a message: as they are (``a, b, y``), or quoted where one holds a
     comma (``'Total, USD'`` would read as two columns)."""
     if any("," in name for name in header):
