@@ -55,6 +55,14 @@ _DATE = re.compile(
 _BOOLEANS = ({"true", "false"}, {"yes", "no"}, {"y", "n"})
 
 
+def code_name(code: float) -> str:
+    """The class name of a table's whole-number label code (``3.0``: ``"3"``): how a file to
+    train on names its codes (:func:`~torchlvm.data.csv_table.read_csv`) and how a later file's
+    codes are matched to those names (:meth:`~torchlvm.data.dataset.Dataset.with_classes`),
+    which must agree to the character."""
+    return f"{code:.0f}"
+
+
 def is_number(text: str) -> bool:
     """Whether Python's ``float`` reads ``text``."""
     try:

@@ -34,7 +34,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from torchlvm.data.csv_cells import is_number
+from torchlvm.data.csv_cells import code_name, is_number
 from torchlvm.data.csv_chunks import chunked
 from torchlvm.data.csv_column import check_column, column_name, parse_column, text_columns
 from torchlvm.data.csv_dialect import (
@@ -175,7 +175,7 @@ def _labels(path: Path, header, lines, cells: list[str], j: int, named: bool = T
             return numbers, None  # 0..C-1 codes are the classes; fractions are refused later
         # whole-number codes other than 0..C-1 (wine's 1, 2, 3; grades 1..5) are classes named
         # by their values, in numeric order: "1" is class 0 (as CVAEEstimator reads them)
-        return np.searchsorted(codes, numbers), tuple(f"{c:.0f}" for c in codes)
+        return np.searchsorted(codes, numbers), tuple(code_name(c) for c in codes)
     names = tuple(sorted(set(stripped)))
     lookup = {name: k for k, name in enumerate(names)}
     return np.array([lookup[c] for c in stripped], dtype=np.int64), names

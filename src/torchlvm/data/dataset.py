@@ -17,6 +17,7 @@ from torch import Tensor
 
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm.data.binarize import PROTOCOLS, check_intensities, row_draw
+from torchlvm.data.csv_cells import code_name
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_form import NumberForm
 from torchlvm.data.standardize import Standardizer
@@ -132,7 +133,7 @@ class Dataset:
             return self
         if self.class_names is None:  # a table's whole-number codes: the classes named so
             codes = torch.unique(self.y)  # (int64: files' labels are whole numbers >= 0)
-            coded = replace(self, class_names=tuple(str(int(c)) for c in codes))
+            coded = replace(self, class_names=tuple(code_name(float(c)) for c in codes))
             return replace(coded, y=torch.searchsorted(codes, self.y)).with_classes(names)
         index = {name: k for k, name in enumerate(names)}
         unknown = [name for name in self.class_names if name not in index]
