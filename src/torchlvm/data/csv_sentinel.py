@@ -22,8 +22,10 @@ def warn_of_codes(path: Path, header: list[str] | None, values: np.ndarray, j: i
     finite = values[np.isfinite(values)]
     for code in CODES:
         hits = finite == code
+        if not hits.any():  # (most columns hold none: no copy of the column for them)
+            continue
         others = finite[~hits]
-        if not hits.any() or np.unique(others).size < 2:
+        if np.unique(others).size < 2:
             continue
         low, high = float(others.min()), float(others.max())
         if max(low - code, code - high) <= high - low:
