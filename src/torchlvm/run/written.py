@@ -73,6 +73,10 @@ def _entry(key: str) -> Path:
 
 
 def _sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of the bytes at ``path``, hashed each time: not
+    :func:`torchlvm.data.fingerprint.file_sha256`, whose cache keyed by modification time and
+    size would take an edit in place that keeps both (``touch -r``) for the recorded file within
+    one Python session."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
