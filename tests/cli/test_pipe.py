@@ -13,24 +13,30 @@ from pathlib import Path
 import pytest
 
 
-@pytest.mark.parametrize("unbuffered", ["", "1"])
-def test_a_closed_pipe_is_no_error(unbuffered: str) -> None:
-    """The reader closes its end before torchlvm writes: no 'torchlvm: error: Broken pipe; check
-    the path, its permissions and the free disk space' (there is nothing to check), no
-    traceback, and the status a shell gives a process stopped by its pipe (128 + SIGPIPE)."""
+def _datasets_into(stdout, unbuffered: str = "") -> subprocess.CompletedProcess:
+    """``torchlvm datasets`` (a quick command that prints) with its standard output on
+    ``stdout``, buffered as a pipe is unless ``unbuffered`` sets PYTHONUNBUFFERED."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     if unbuffered:
         env["PYTHONUNBUFFERED"] = unbuffered
-    read, write = os.pipe()
-    os.close(read)  # the reader is gone
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "torchlvm.cli", "datasets"],
-        stdout=write,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
         timeout=60,
     )
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_closed_pipe_is_no_error(unbuffered: str) -> None:
+    """The reader closes its end before torchlvm writes: no 'torchlvm: error: Broken pipe; check
+    the path, its permissions and the free disk space' (there is nothing to check), no
+    traceback, and the status a shell gives a process stopped by its pipe (128 + SIGPIPE)."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone
+    done = _datasets_into(write, unbuffered)
     os.close(write)
     assert done.stderr == "" and done.returncode == 141, done.stderr
 
@@ -137,16 +143,8 @@ def test_a_closed_stdout_is_no_traceback() -> None:
 def test_a_full_stdout_is_named_as_standard_output() -> None:
     """``> /dev/full``: 'No space left on device; check the path, its permissions and the free
     disk space', no path, where the files were written whole and only the summary failed."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     with open("/dev/full", "w") as full:
-        done = subprocess.run(
-            [sys.executable, "-m", "torchlvm.cli", "datasets"],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        done = _datasets_into(full)
     assert done.returncode == 1
     assert done.stderr.startswith(
         "torchlvm: error: could not write this command's summary to standard output (No space"
