@@ -1,5 +1,7 @@
 """A missing OOD dataset is skipped with a reason the report shows to a command-line user: its
-fix names --data-dir, not the Python keyword data_dir."""
+fix is --ood with the dataset's folder, named as the command line spells it. Not --data-dir:
+on evaluate that flag also moves where the run's own data are read, and MNIST and
+Fashion-MNIST share their IDX file names, so a Fashion-MNIST run would be evaluated on MNIST."""
 
 from types import SimpleNamespace
 
@@ -16,5 +18,7 @@ def test_a_missing_ood_sets_reason_names_the_flag(tmp_path, monkeypatch):
     data = SimpleNamespace(x=digits.x[:4], grey=digits.x[:4], y=torch.as_tensor(digits.y[:4]))
     config = EvalConfig(ood=("mnist",), data_dir=str(tmp_path / "empty"))
     sets, skipped = ood_sets(digits, data, config)
-    assert sets == [] and "--data-dir" in skipped["mnist"]
-    assert "data_dir" not in skipped["mnist"]
+    reason = skipped["mnist"]
+    assert sets == [] and "(--ood FOLDER)" in reason and "$TORCHLVM_DATA/mnist" in reason
+    assert "data-dir" not in reason and "ood=" not in reason
+    assert f"looked in {tmp_path / 'empty'}" in reason

@@ -259,3 +259,38 @@ def test_a_table_run_given_a_file_pandas_reads_names_the_line_that_saves_it_as_c
     path.write_bytes(b"PAR1")
     with pytest.raises(ConfigError, match=rf"OOD set .*{name}.*pandas\.{reader}\(.*to_csv"):
         check_ood_name(str(path), table=True)
+
+
+@pytest.mark.parametrize("layout", ["flat", "gzipped", "torchvision"])
+def test_a_folder_of_idx_files_is_an_ood_set_of_its_test_images(digits, tmp_path, layout) -> None:
+    """--ood FOLDER (MNIST's four files as a user keeps them) was refused with a fix that moved
+    the run's own data (--data-dir): the folder's test images are taken as a dataset's test
+    split is, a seeded subsample of n, in each layout the datasets are found in."""
+    import gzip
+
+    from torchlvm.evaluation.outliers import check_ood_name
+
+    pixels = np.random.default_rng(1).integers(0, 256, size=(9, 8, 8), dtype=np.uint8)
+    header = bytes([0, 0, 8, 3]) + b"".join(int(n).to_bytes(4, "big") for n in pixels.shape)
+    folder = tmp_path / "my-mnist"
+    where = folder / "MNIST" / "raw" if layout == "torchvision" else folder
+    where.mkdir(parents=True)
+    name = "t10k-images-idx3-ubyte" + (".gz" if layout == "gzipped" else "")
+    data = header + pixels.tobytes()
+    (where / name).write_bytes(gzip.compress(data) if layout == "gzipped" else data)
+    check_ood_name(str(folder), table=False)
+    ood = make_ood_set(str(folder), digits, n=5, seed=2)
+    rows = torch.from_numpy(pixels).reshape(9, -1).float() / 255
+    picked = torch.randperm(9, generator=torch.Generator().manual_seed(2))[:5]
+    torch.testing.assert_close(ood.x, rows[picked])
+    assert ood.description == f"{folder} test split"
+
+
+def test_a_folder_without_test_images_is_refused_naming_the_file_it_lacks(digits, tmp_path):
+    from torchlvm.errors import DataNotFoundError
+    from torchlvm.evaluation.outliers import check_ood_name
+
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"")
+    for refuse in (check_ood_name, lambda f, **_: make_ood_set(f, digits, n=1)):
+        with pytest.raises(DataNotFoundError, match="holds no t10k-images-idx3-ubyte"):
+            refuse(str(tmp_path), table=False)

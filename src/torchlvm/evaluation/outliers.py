@@ -9,6 +9,8 @@ the same binarization protocol:
   28×28 data, ``fashion-mnist`` for 8×8 data): that dataset's test split. A dataset of another
   image size is resized only when asked (``resize="bilinear"`` or ``"area"``, both with
   antialiasing when shrinking), and the resize is recorded; otherwise it is an error;
+- a folder of MNIST-format IDX files (the four files of a dataset such as MNIST, raw or ``.gz``,
+  torchvision's ``MNIST/raw`` included): its test images, as for a dataset name;
 - a user's file (``.csv``, ``.npy``, ``.npz``): every row of it. For a model trained on a table,
   the file is read with the run's :class:`~torchlvm.data.table_schema.TableSchema` (the same
   columns, matched by name, and the same standardization), so its rows are scored in the units
@@ -44,10 +46,11 @@ from torchlvm._checks import check_choice
 from torchlvm.data import pixels
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.idx import read_idx
-from torchlvm.data.mnist import is_idx_name
+from torchlvm.data.locate import TORCHVISION_FOLDERS, candidate_dirs, find_files
+from torchlvm.data.mnist import IDX_FILES, is_idx_name
 from torchlvm.data.registry import FILE_SUFFIXES, is_file_name, unreadable
 from torchlvm.data.table_schema import TableSchema
-from torchlvm.errors import ConfigError, DataError
+from torchlvm.errors import ConfigError, DataError, DataNotFoundError, spelled
 from torchlvm.evaluation._records import metric
 
 RESIZE_MODES: tuple[str, ...] = ("none", "bilinear", "area")
@@ -207,10 +210,15 @@ def make_ood_set(
         )
     whole = is_ood_file(dataset)  # a user's file: every row of it
     split, missing = ("all", {"allow_missing": True}) if whole else ("test", {})
-    if is_idx_name(dataset):
+    if os.path.isdir(dataset):
+        other = idx_images(idx_test_images(dataset))
+    elif is_idx_name(dataset):
         other = idx_images(dataset)
     else:
-        other = load_dataset(dataset, split, data_dir=data_dir, seed=seed, **missing)
+        try:
+            other = load_dataset(dataset, split, data_dir=data_dir, seed=seed, **missing)
+        except DataNotFoundError:
+            raise _not_found(dataset, data_dir) from None
     x = other.x
     if whole:  # (a dataset holds grey levels in [0, 1])
         check_ood_values(x, binarize, name)
@@ -228,6 +236,39 @@ def make_ood_set(
         x = resize_images(x, other.shape, reference.shape, resize)
         description += f", resized from {other.shape} to {reference.shape} ({resize})"
     return OODSet(name, x, description)
+
+
+def _not_found(dataset: str, data_dir: str | os.PathLike[str] | None) -> DataNotFoundError:
+    """A named OOD dataset whose files are in none of the folders searched. Its fix is ``--ood``
+    with the folder: ``--data-dir``, the dataset's own fix, also moves where evaluate reads
+    the run's own data (another dataset of the same IDX file names, read silently)."""
+    looked = ", ".join(str(folder) for folder in candidate_dirs(dataset, data_dir))
+    return spelled(
+        DataNotFoundError,
+        lambda spell: (
+            f"{dataset} not found: looked in {looked}; to score it as an OOD set, pass the folder "
+            f"of its four IDX files ({spell('ood', 'FOLDER')}) or put them in "
+            f"$TORCHLVM_DATA/{dataset} with TORCHLVM_DATA set"
+        ),
+    )
+
+
+def idx_test_images(folder: str) -> str:
+    """The test images file (``t10k-images-idx3-ubyte``, raw or ``.gz``) of a folder of IDX
+    files, or of torchvision's ``MNIST/raw`` (or another dataset's) folder in it.
+
+    Raises:
+        DataNotFoundError: for a folder that holds none.
+    """
+    wanted = IDX_FILES["test"][:1]
+    for name in ("", *TORCHVISION_FOLDERS):  # ("": the folder and its raw/ alone)
+        found = find_files(name, wanted, folder)
+        if found.files is not None:
+            return str(found.files[wanted[0]])
+    raise DataNotFoundError(
+        f"--ood {folder}: the folder holds no {wanted[0]} (raw or .gz), the test images of a "
+        "dataset in MNIST's IDX format; pass a folder that holds them, or one file of images"
+    )
 
 
 def is_ood_file(name: str) -> bool:
@@ -265,13 +306,14 @@ def check_ood_name(name: str, *, table: bool) -> None:
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
     from torchlvm.data.registry import get_spec
-    from torchlvm.errors import DataNotFoundError
 
     if table and not is_file_name(name):
         raise _not_a_table_file(name)
     if is_ood_file(name):
         if not os.path.isfile(name):
             raise DataNotFoundError(f"--ood: {name} does not exist; check the path")
+    elif os.path.isdir(name):
+        idx_test_images(name)
     elif name not in SYNTHETIC_OOD:
         get_spec(name)  # raises for an unknown name, naming the known ones
 
