@@ -33,7 +33,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "dir", type=_types.given_path, metavar="DIR", help="run or export folder of a model"
     )
-    parser.add_argument("--n", type=int, default=200, help="examples to analyse (the first n)")
+    parser.add_argument(
+        "--n", type=int, default=200,
+        help="examples to analyse: the seeded subsample of N that 'evaluate --n N' scores with "
+        "the same --seed",
+    )  # fmt: skip
     parser.add_argument("--k", type=int, default=5000, help="importance samples for log p(x)")
     parser.add_argument(
         "--steps",
@@ -125,11 +129,11 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     from torchlvm.run.commit import Staging
 
     model = run_.model
-    x, c, protocol, dataset = _data(run_, args.split, args.n, device)
+    x, c, protocol, dataset, total = _data(run_, args.split, args.n, args.seed, device)
     noun = example_noun(run_.data.get("table") is not None)
     settings = _settings(args)
     check_gaps(model, x, c, **settings)  # before the probe: a bad setting costs no time
-    print(_plan(model, args, x.shape[0], noun, conditional=c is not None), flush=True)
+    print(_plan(model, args, (x.shape[0], total), noun, conditional=c is not None), flush=True)
     line, pace = _expected(model, x, c, settings, progress_printer(show_progress(args)))
     print(line, flush=True)
     start = time.perf_counter()
@@ -163,9 +167,12 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     return 0
 
 
-def _plan(model: Any, args: argparse.Namespace, n: int, noun: str, *, conditional: bool) -> str:
+def _plan(
+    model: Any, args: argparse.Namespace, counts: tuple[int, int], noun: str, *, conditional: bool
+) -> str:
     """What gaps is about to do, said before it does it (minutes on a CPU for a VAE, and it
-    prints nothing else until it ends); a CVAE's likelihood is log p(x | c), as its table says."""
+    prints nothing else until it ends), on ``counts``: n examples of the split's total; a
+    CVAE's likelihood is log p(x | c), as its table says."""
     from torchlvm.inference.gaps import has_exact_elbo
 
     if callable(getattr(model, "log_marginal", None)):
@@ -177,9 +184,15 @@ def _plan(model: Any, args: argparse.Namespace, n: int, noun: str, *, conditiona
     elbo = "exact" if has_exact_elbo(model) else f"from {args.elbo_samples} draws per {noun}"
     flow = "" if args.flow_steps is None else f" and a flow q* ({args.flow_steps} coupling steps)"
     likelihood = "log p(x | c)" if conditional else "log p(x)"
+    n, total = counts
+    which = (
+        f" of {total:,} (a seeded subsample, the one 'evaluate --n {n} --seed {args.seed}' scores)"
+        if n < total
+        else ""
+    )
     return (
-        f"measuring the gaps of {n} {args.split} {noun}{'s' * (n != 1)}: q*{flow} fitted to "
-        "each by "
+        f"measuring the gaps of {n} {args.split} {noun}{'s' * (n != 1)}{which}: q*{flow} fitted "
+        "to each by "
         f"{args.steps} Adam steps of {args.samples} draws, {likelihood} {px}, ELBOs {elbo}; "
         "the table follows when all are done"
     )
@@ -249,13 +262,15 @@ def _figure(
     save_figure(fig, staging.path(path))
 
 
-def _data(run_: Any, split: str, n: int, device: Any) -> tuple[Any, Any, str, str]:
-    """The first ``n`` examples of the run's data split, as evaluation sees them (read by
-    :func:`~torchlvm.run.loaded.load_split`, only those rows of a split the run streams), with
-    their conditions, on ``device`` in the model's dtype; also the protocol name and the
-    dataset name."""
+def _data(run_: Any, split: str, n: int, seed: int, device: Any) -> tuple[Any, Any, str, str, int]:
+    """The ``n`` examples of the run's data split that ``evaluate --n n --seed seed`` scores (a
+    seeded subsample, binarized by the same draw: one rule, so the two commands' log p(x) are
+    of the same examples), read as evaluation reads them (only those rows of a split the run
+    streams), with their conditions, on ``device`` in the model's dtype; also the protocol
+    name, the dataset name and the number of examples in the split."""
     from torchlvm.errors import RunDirectoryError
-    from torchlvm.evaluation.eval_data import conditions_for
+    from torchlvm.evaluation.eval_data import conditions_for, subsample
+    from torchlvm.evaluation.rows import evaluated_rows
     from torchlvm.run.loaded import load_split
 
     data = run_.data
@@ -264,14 +279,15 @@ def _data(run_: Any, split: str, n: int, device: Any) -> tuple[Any, Any, str, st
             "config.json has no 'data' section naming the dataset; gaps needs the model's data "
             "(train the model with 'torchlvm train' or save it with data={'name': ...})"
         )
-    seed = int(data.get("seed", 0))
-    dataset = _complete(load_split(run_, None, split, streamed=True), split)
-    x = dataset.fixed_binarized(seed)[:n].to(run_.dtype)  # not p(z)'s: a CVAE's prior needs c
-    y = None if dataset.y is None else dataset.y[:n]
+    streamed = load_split(run_, None, split, streamed=True)
+    dataset = _complete(evaluated_rows(streamed, n, seed), split)
+    x, _, y = subsample(dataset, n, seed)
+    x = x.to(run_.dtype)  # not p(z)'s: a CVAE's prior needs c
     condition = data.get("condition") or "none"
-    c, _ = conditions_for(run_.model, x, y, condition, tuple(dataset.shape), seed)
+    training_seed = int(data.get("seed", 0))  # (a random mask is drawn as training drew it)
+    c, _ = conditions_for(run_.model, x, y, condition, tuple(dataset.shape), training_seed)
     c = None if c is None else c.to(device)
-    return x.to(device), c, dataset.binarize, dataset.name
+    return x.to(device), c, dataset.binarize, dataset.name, len(streamed)
 
 
 def _complete(dataset: Any, split: str) -> Any:
