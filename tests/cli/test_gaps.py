@@ -427,3 +427,17 @@ def test_gaps_and_evaluate_measure_the_same_n_examples(tmp_path, capsys, monkeyp
     model = load(run)
     first = load_dataset("digits", "test").x[:20].to(torch.float64)
     assert abs(float(model.log_marginal(first).mean()) - exact) > 0.1  # (not the first 20)
+
+
+def test_gaps_says_how_each_fit_ended(vae_dir, capsys):
+    """A q* that settled was said only in gaps.json (one still rising got a warning): the
+    table now ends with how q*'s mean ELBO moved over its second half, as gaps.json holds it."""
+    argv = ["gaps", str(vae_dir), "--n", "8", "--k", "50", "--steps", "20"]
+    assert cli.main([*argv, "--elbo-samples", "50"]) == 0
+    out = capsys.readouterr().out
+    fit = json.loads((vae_dir / "gaps.json").read_text())["settling"]["q*"]
+    line = next(line for line in out.splitlines() if line.startswith("  q*: its mean ELBO moved"))
+    moved = float(line.split("moved ")[1].split(" ± ")[0])
+    assert moved == pytest.approx(fit["rise_second_half"], abs=0.01)
+    state = "still rising" if fit["still_rising"] else "no sign of rising further"
+    assert line.endswith(f"over the second half of its 20 steps ({state})")

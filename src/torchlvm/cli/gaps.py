@@ -368,6 +368,27 @@ def _print_table(
             "  exact mean-field (diagonal q) approximation gap of this PPCA: "
             f"{_shown(result['ppca_mean_field_gap'], 6)} nats/{noun}"
         )
+    for line in _settled(report.settling, noun):
+        print(line)
+
+
+def _settled(fits: dict[str, Any], noun: str) -> list[str]:
+    """A line per per-point fit (q*, the flow q*) of how its mean objective moved over the second
+    half of its steps: a fit that settled said nothing (only gaps.json held it); one still
+    rising is said in a warning too, with the options that let it settle. A rise within its
+    noise is not called settled: a slow Monte Carlo fit can pass so (inference/settling.py)."""
+    lines = []
+    for name, fit in fits.items():
+        if fit is None:
+            continue
+        value, se = _measured(fit.rise, fit.rise_se)
+        moved = f"{'' if value.startswith('-') else '+'}{value} ± {se}"
+        state = "still rising" if fit.still_rising else "no sign of rising further"
+        lines.append(
+            f"  {name}: its mean ELBO moved {moved} nats/{noun} over the second half of its "
+            f"{fit.steps} steps ({state})"
+        )
+    return lines
 
 
 def _measured(value: float, se: float | None) -> tuple[str, str]:
