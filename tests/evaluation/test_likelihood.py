@@ -257,3 +257,14 @@ def test_ais_and_importance_sampling_far_apart_say_which_is_better(trained_vae, 
     assert apart(-334.095, 0.140, -325.799, 0.077).startswith(
         ". It differs from the importance-sampled estimate by 8.3 nats, 52 times their joint "
     )
+
+
+def test_an_exact_log_p_records_how_it_varies_over_the_examples():
+    """An evaluated PPCA's exact log p(x) had no data_stderr where its IS estimate had one: the
+    spread over examples of the same values, their standard deviation / √n."""
+    x = load_dataset("digits", "train").x.double()
+    model = PPCA(latent_dim=3).fit(x[:500])
+    values = per_example_likelihood(model, x[500:530], k=4, ks=(1,))
+    exact = summarize_likelihood(values, dim=64, k=4, ks=(1,))["exact"]["nats"]
+    per_example = model.log_marginal(x[500:530])
+    assert exact["data_stderr"] == pytest.approx(float(per_example.std() / 30**0.5), rel=1e-9)

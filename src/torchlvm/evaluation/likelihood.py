@@ -311,8 +311,13 @@ def summarize_likelihood(
             ),
         )
     if "exact" in values:
+        exact_mean, exact_se = mean_and_se(values["exact"])
         out["exact"] = both_units(
-            mean_and_se(values["exact"])[0], "exact", note=f"exact {what} (closed form)"
+            exact_mean,
+            "exact",
+            data_stderr=exact_se,
+            note=f"exact {what} (closed form); no Monte Carlo error, and its standard error over "
+            f"{examples} is how much {what} varies from {example} to {example}",
         )
     return out
 
