@@ -269,3 +269,20 @@ def test_a_fit_run_on_a_table_without_labels_is_not_coloured_by_class():
     assert "coloured by class" not in captions_for(unlabelled)["latent_scatter"]
     labelled = {"model_type": "ppca", "data": {"table": {"label_column": "kind"}}}
     assert "coloured by class" in captions_for(labelled)["latent_scatter"]
+
+
+def test_the_evaluation_fact_says_k_is_the_bounds_where_log_p_is_exact():
+    """A PPCA's report header read "test split, n = 200, k = 1000, seed 0" for a likelihood that
+    is exact: k is said to be the bounds' (userE)."""
+    from torchlvm.report.html import evaluation_fact
+
+    protocol = {"split": "test", "n": 200, "k": 1000, "seed": 0}
+    exact = {"nats": {"value": 16.4, "kind": "exact"}}
+    assert evaluation_fact({"protocol": protocol, "likelihood": {"exact": exact}}) == (
+        "evaluation",
+        "test split, n = 200, k = 1000 for the bounds (log p(x) is exact), seed 0",
+    )
+    assert evaluation_fact({"protocol": protocol, "likelihood": {}}) == (
+        "evaluation",
+        "test split, n = 200, k = 1000, seed 0",
+    )
