@@ -230,3 +230,21 @@ def test_a_binarized_runs_pixel_reference_says_what_it_probed() -> None:
     assert "one Bernoulli draw of each grey level" in text("dynamic")
     assert "thresholded at 0.5" in text("threshold")
     assert "as this model sees them" not in text("none")
+
+
+@pytest.mark.parametrize("condition, given", [(None, False), ("none", False), ("label", True)])
+def test_a_cvaes_rate_distortion_and_kl_rows_name_c(condition, given) -> None:
+    """A CVAE's rows read 'rate (KL) / distortion (−E_q log p(x|z))' and 'KL per dimension'
+    beside an ELBO on log p(x | c) (userE): they name c."""
+    from torchlvm.evaluation.records import Evaluation, Latent, Protocol, Quantity
+
+    latent = Latent(
+        latent_dim=2,
+        kl_per_dim=Quantity([0.5, 0.25], "nats/example", "exact"),
+        rate=Quantity(0.75, "nats/example", "exact"),
+        distortion=Quantity(27.7, "nats/example", "exact"),
+    )
+    table = format_table(Evaluation(protocol=Protocol(condition=condition), latent=latent))
+    assert ("distortion (−E_q log p(x|z,c))" in table) == given
+    assert ("KL per dimension, given c (nats)" in table) == given
+    assert ("distortion (−E_q log p(x|z))" in table) != given

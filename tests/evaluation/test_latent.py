@@ -100,3 +100,16 @@ def test_one_example_has_no_active_units_to_count():
     assert "needs at least 2 examples, and 1 was evaluated" in summary["active_units"]["note"]
     two = torch.tensor([[0.0] * 4, [1.0] * 4])  # a variance of 0.5 in each unit
     assert summarize_latent(two, None, False, None)["active_units"]["value"] == 4
+
+
+def test_a_conditional_models_rate_and_distortion_name_c():
+    """A CVAE's latent section said "KL(q(z|x) ‖ p(z))" and "−E_q[log p(x|z)]" where its ELBO
+    line said log p(x | c) and training KL(q(z|x,c) ‖ p(z|c)) (userE)."""
+    terms = {"kl": torch.tensor([1.0, 2.0]), "log_lik": torch.tensor([-3.0, -4.0])}
+    means = torch.randn(2, 3)
+    given = summarize_latent(means, None, True, terms, conditional=True)
+    assert given["kl_total"]["note"] == "KL(q(z|x,c) ‖ p(z|c)), analytic"
+    assert given["rate"]["note"] == "R = E_x KL(q(z|x,c) ‖ p(z|c))"
+    assert given["distortion"]["note"].startswith("D = −E_x E_q[log p(x|z,c)], closed form")
+    plain = summarize_latent(means, None, True, terms)
+    assert plain["kl_total"]["note"] == "KL(q(z|x) ‖ p(z)), analytic"

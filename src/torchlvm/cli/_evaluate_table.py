@@ -174,22 +174,24 @@ def _latent_rows(m: Evaluation) -> list[str]:
         if lat.active_units.value is None:  # too few examples for a variance: why
             active = lat.active_units.note or "undefined"
         rows.append(_wrapped_row("active units (Cov_x E_q[z_i] > 0.01)", active))
+    conditional = m.protocol is not None and m.protocol.condition not in (None, "none")
     if lat.rate is not None and lat.distortion is not None:
         rows.append(
             _wrapped_row(
-                "rate (KL) / distortion (−E_q log p(x|z))",
+                f"rate (KL) / distortion (−E_q log p(x|z{',c' * conditional}))",
                 f"{_value(lat.rate)} / {_value(lat.distortion)} nats{_drawn(lat.rate)}",
             )
         )
     if lat.kl_per_dim is not None and isinstance(lat.kl_per_dim.value, list):
         values = lat.kl_per_dim.value
-        label, per_dim = "KL per dimension (nats)", ", ".join(_num(v, 2) for v in values)
+        given = ", given c" * conditional  # KL(q(z_i|x,c) ‖ p(z_i|c))
+        label, per_dim = f"KL per dimension{given} (nats)", ", ".join(_num(v, 2) for v in values)
         if len(values) > KL_SHOWN:  # the largest, named as the figures name them (z1, ...)
             largest = sorted(range(len(values)), key=lambda j: -values[j])[:KL_SHOWN]
             per_dim = ", ".join(f"z{j + 1} {_num(values[j], 2)}" for j in largest)
             rest = len(values) - KL_SHOWN
             per_dim += f", {rest} other{'s' * (rest > 1)} ≤ {_num(values[largest[-1]], 2)}"
-            label = f"KL per dimension (nats), largest {KL_SHOWN}"
+            label = f"KL per dimension{given} (nats), largest {KL_SHOWN}"
         rows.append(_wrapped_row(label, per_dim))
         if lat.kl_per_dim.kind == "approximation":  # a flow q or a mixture prior
             rows.append(_wrapped_row("", MATCHED_KL))

@@ -237,8 +237,14 @@ def _full_rows(
             kl_dims, factorized, matched = per_example_kl_per_dimension(model, x, c)
         out["latent"] = Latent.from_json(
             summarize_latent(
-                means, kl_dims, factorized, terms, table=dataset.is_table, matched=matched
-            )
+                means,
+                kl_dims,
+                factorized,
+                terms,
+                table=dataset.is_table,
+                matched=matched,
+                conditional=c is not None,
+            )  # fmt: skip
         )
     if o.separability:
         with _timed(seconds, "separability"):

@@ -147,6 +147,7 @@ def summarize_latent(
     *,
     table: bool = False,
     matched: bool = False,
+    conditional: bool = False,
 ) -> dict[str, Any]:
     """Labelled latent-space metrics.
 
@@ -160,12 +161,15 @@ def summarize_latent(
         table: whether the data are a table's rows (units ``nats/row``, not ``nats/example``).
         matched: ``kl_dims`` are KLs of Gaussians matched to each marginal's mean and variance
             (a flow q or a mixture prior), an approximation.
+        conditional: the model is conditioned on c (a CVAE): its KL is KL(q(z|x,c) ‖ p(z|c))
+            and its distortion −E_q[log p(x|z,c)], and the notes say so.
 
     Returns:
         ``active_units``, ``activity`` and, where a density exists, ``kl_total``,
         ``kl_per_dim``, ``rate`` and ``distortion``.
     """
     out: dict[str, Any] = {"latent_dim": means.shape[1]}
+    kl_of, lik_of = ("q(z|x,c) ‖ p(z|c)", "x|z,c") if conditional else ("q(z|x) ‖ p(z)", "x|z")
     few = too_few("counting active units (a variance)", len(means), example_noun(table))
     if few is not None:  # over one example the variance is 0 by construction: no unit counted
         out["active_units"] = undefined(few)
@@ -195,11 +199,11 @@ def summarize_latent(
         rate = float(terms["kl"].double().mean())
         if "kl_stderr" in terms:  # a flow q or a mixture prior: no closed form
             how = {"kind": "estimate", "k": 2, "stderr": _mean_error(terms["kl_stderr"])}
-            what = "KL(q(z|x) ‖ p(z)), Monte Carlo: the mean of 2 draws of z per example"
+            what = f"KL({kl_of}), Monte Carlo: the mean of 2 draws of z per example"
         else:
-            how, what = {"kind": "exact"}, "KL(q(z|x) ‖ p(z)), analytic"
+            how, what = {"kind": "exact"}, f"KL({kl_of}), analytic"
         out["kl_total"] = metric(rate, unit, note=what, **how)
-        out["rate"] = metric(rate, unit, note="R = E_x KL(q ‖ p)", **how)
+        out["rate"] = metric(rate, unit, note=f"R = E_x KL({kl_of})", **how)
         distortion = float(-terms["log_lik"].double().mean())
         if "log_lik_stderr" in terms:
             how = {"kind": "estimate", "k": 2, "stderr": _mean_error(terms["log_lik_stderr"])}
@@ -207,7 +211,7 @@ def summarize_latent(
         else:  # PPCA's closed-form E_q[log p(x|z)]
             how, draws = {"kind": "exact"}, "closed form"
         out["distortion"] = metric(
-            distortion, unit, note=f"D = −E_x E_q[log p(x|z)], {draws}; ELBO = −(D + R)", **how
+            distortion, unit, note=f"D = −E_x E_q[log p({lik_of})], {draws}; ELBO = −(D + R)", **how
         )
     return out
 

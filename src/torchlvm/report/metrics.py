@@ -58,11 +58,11 @@ LABELS = {
     "log_lik": "reconstruction log-likelihood E_q[log p(x|z)]",
     "nll": "negative log-likelihood",
     "kl": "KL(q(z|x) ‖ p(z))",
-    "kl_total": "KL(q(z|x) ‖ p(z)), total",
+    "kl_total": "KL of q to the prior, total",  # (its note names it: a CVAE's is given c)
     "kl_per_dim": "KL per latent dimension",
     "kl_per_dimension": "KL per latent dimension",
     "rate": "rate (KL)",
-    "distortion": "distortion (−E_q[log p(x|z)])",
+    "distortion": "distortion (−E_q of the log-likelihood)",
     "active_units": "active units",
     "mse": "mean squared error",
     "bce": "binary cross-entropy",
