@@ -36,13 +36,14 @@ from torchlvm._device import ACCELERATORS, accelerator_name
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.estimators._training import ArrayDataModule
-from torchlvm.estimators.scale import warn_scale
+from torchlvm.estimators.scale import sigma_for, warn_scale
 from torchlvm.inference import log_marginal_is
 from torchlvm.inference.miwae import ObservedCells, zero_filled
 from torchlvm.models.registry import model_class, recipe_for
 from torchlvm.training import TrainConfig
 
 _ELEMENTS = 1 << 22  # k × rows × D held at once by score_samples
+INACTIVE_ROWS = 10_000  # training rows whose posterior means tell a collapsed fit (one pass)
 # scikit-learn checks (1.9) that fit real-valued data, outside a Bernoulli likelihood's support.
 _REAL_VALUED_CHECKS = (
     "check_fit_score_takes_y",
@@ -104,8 +105,9 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     hidden: tuple[int, ...] = (64,)  # encoder hidden widths; the decoder uses them reversed
     activation: str = "relu"  # nonlinearity between layers
     likelihood: Literal["gaussian", "bernoulli"] = "gaussian"  # p(x | z)
-    variance: Literal["fixed", "scalar", "diagonal"] = "fixed"  # Gaussian only: σ's kind
-    scale: float = 1.0  # Gaussian only: σ when fixed, else its initial value
+    variance: Literal["fixed", "scalar", "diagonal"] = "scalar"  # Gaussian only: σ's kind
+    scale: float | Literal["auto"] = "auto"  # Gaussian only: σ when fixed, else its start;
+    # "auto": X's own scale (estimators/scale.py data_scale)
     objective: Literal["elbo", "iwae"] = "elbo"  # the training bound
     train_k: int = 1  # importance samples per row in training ("iwae")
     beta: float = 1.0  # KL weight ("elbo")
@@ -136,6 +138,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         it), checked by the config."""
         cls = model_class(self._model_type)
         fields = {name: self._param(name) for name in self._model_fields}
+        fields["scale"] = self._sigma  # (a number: "auto" read from X at fit)
         config = recipe_for(self._model_type).config_from_fields(cls, fields, datamodule.facts())
         return cls.from_config(config)
 
@@ -224,7 +227,8 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self._refuse_nan(X)
         self._check_support(X, self.likelihood)
         self._check_scale(X)
-        warn_scale(self, X)
+        self._sigma = sigma_for(self.scale, X)
+        warn_scale(self, X, self._sigma)
         return X
 
     def _check_scale(self, X: Tensor) -> None:

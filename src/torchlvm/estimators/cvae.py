@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 from torch import Tensor
@@ -32,7 +33,8 @@ from torch import Tensor
 from torchlvm._checks import check_positive_int, trains
 from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import LVMEstimator, _numpy
+from torchlvm.estimators.base import INACTIVE_ROWS, LVMEstimator, _numpy
+from torchlvm.estimators.scale import warn_inactive
 from torchlvm.models.conditions import plain_label
 
 # scikit-learn's classifier checks (1.9) that fit real-valued X, as base._REAL_VALUED_CHECKS
@@ -111,6 +113,10 @@ class CVAEEstimator(LVMEstimator):
         )
         model, epochs = train(self._build, dm, config, accelerator=accelerator)
         self._finish(model, epochs)
+        with torch.no_grad():
+            rows = x[:INACTIVE_ROWS].double()
+            c = F.one_hot(torch.from_numpy(index[:INACTIVE_ROWS]), len(self.classes_)).double()
+            warn_inactive(self, self._posterior_mean(rows, c), rows)
         return self
 
     # ------------------------------------------------------------------ conditions

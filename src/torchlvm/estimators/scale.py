@@ -1,8 +1,11 @@
 """The scale of X a deep estimator with a Gaussian p(x | z) is made for, and the warning for data
 far from it.
 
-A VAE's network is initialized for inputs of about unit size, its prior is N(0, I), and with
-``variance="fixed"`` its p(x | z) has σ = ``scale`` (1 by default) in X's units. scikit-learn's
+A VAE's network is initialized for inputs of about unit size, its prior is N(0, I), and its
+p(x | z) has σ = ``scale`` in X's units (fixed, or learned from there). By default
+(``scale="auto"``) σ starts at X's own scale (:func:`data_scale`): a σ of 1 on digits / 16, whose
+pixels vary by 0.38 at most, read X as noise around its mean in 5 epochs (no active unit), where
+σ from X learned 8 of 8 (userE). scikit-learn's
 estimators that need scaled data warn when fitting goes wrong and name the fix
 (``MLPRegressor``'s and ``LogisticRegression``'s ``ConvergenceWarning``: "scale the data"); a
 VAE's fit goes wrong without a sign of it, so the warning comes from the data, before training:
@@ -20,14 +23,27 @@ VAE's fit goes wrong without a sign of it, so the warning comes from the data, b
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
+import numpy as np
+import torch
 from torch import Tensor
 
 from torchlvm.data.standardize import LARGEST, SMALLEST, off_scale  # (the criteria, one place)
+from torchlvm.errors import ConfigError
 
-__all__ = ["LARGEST", "SMALLEST", "DataScaleWarning", "warn_scale"]
+__all__ = [
+    "LARGEST",
+    "SMALLEST",
+    "DataScaleWarning",
+    "InactiveLatentWarning",
+    "data_scale",
+    "sigma_for",
+    "warn_inactive",
+    "warn_scale",
+]
 
 
 class DataScaleWarning(UserWarning):
@@ -35,14 +51,79 @@ class DataScaleWarning(UserWarning):
     :mod:`torchlvm.estimators.scale`); standardizing it (``StandardScaler``) is the fix."""
 
 
-def warn_scale(estimator: Any, X: Tensor) -> None:
+class InactiveLatentWarning(UserWarning):
+    """No latent dimension of a fitted deep estimator is active on its training rows: its
+    posterior collapsed to the prior, and it models X without z (:func:`warn_inactive`)."""
+
+
+def data_scale(X: Tensor) -> float:
+    """X's own scale, the σ a Gaussian p(x | z) starts from with ``scale="auto"``: the root mean
+    square of its features' standard deviations (NaN cells left out), the σ of a model that
+    explains none of X's variance; 1 for X that does not vary."""
+    x = X.double()
+    mean = torch.nanmean(x, dim=0)
+    var = torch.nanmean((x - mean).square(), dim=0)  # (D,), NaN for a column of NaN
+    sigma = float(torch.nanmean(var).sqrt())
+    return sigma if sigma > 0 and math.isfinite(sigma) else 1.0
+
+
+def sigma_for(scale: Any, X: Tensor) -> float:
+    """The σ (fixed, or the start of a learned one) of ``scale``, ``"auto"`` or a number, on X.
+
+    Raises:
+        ConfigError: for a string other than ``"auto"``. (A number is checked by the model's
+            config, as every other of its fields.)
+    """
+    if isinstance(scale, str):
+        if scale != "auto":
+            raise ConfigError(f"scale must be 'auto' or a positive number, got {scale!r}")
+        return data_scale(X)
+    return scale.item() if isinstance(scale, np.generic) else scale
+
+
+def warn_inactive(estimator: Any, means: Tensor, X: Tensor) -> None:
+    """Warn (:class:`InactiveLatentWarning`) when no latent dimension of the fitted ``estimator`` is
+    active on its training rows (``means``: their posterior means ``(N, K)``): the posterior
+    collapsed to the prior and the model is a Gaussian (or Bernoulli) around X's mean, which
+    ``transform`` and ``sample`` then show without a sign (userE: σ = 1 on digits / 16, whose
+    pixels vary by 0.38 at most, gave 0 active units and samples 64 % outside [0, 1]). ``X``:
+    those rows, whose scale names the fix where it is far from the network's (scikit-learn's
+    ``load_diabetes()``, scaled to unit norm, collapsed with σ from X; standardized, it did
+    not)."""
+    from torchlvm.evaluation.latent import ACTIVE_THRESHOLD, active_units
+
+    count, activity = active_units(means.detach().double())
+    if count:
+        return
+    name = type(estimator).__name__
+    fixes = "more epochs, a smaller beta"
+    if estimator.likelihood == "gaussian":
+        sigma = float(estimator.model_.likelihood.scale().max())
+        fixes = f"a smaller scale (σ of p(x | z) is {sigma:.3g} here), " + fixes
+        spread = data_scale(X)
+        if not SMALLEST <= spread <= LARGEST:
+            fixes = (
+                f"standardizing X first, e.g. make_pipeline(StandardScaler(), {name}(...)) (its "
+                f"features vary by {spread:.3g}, and the network is made for about 1), or " + fixes
+            )
+    warnings.warn(
+        f"no latent dimension of this {name} is active on the training data (the variance of "
+        f"every posterior mean is at most {float(activity.max()):.2g}, below "
+        f"{ACTIVE_THRESHOLD}): its posterior collapsed to the prior, so transform reads "
+        f"nothing of X and sample draws noise around X's mean; try {fixes}",
+        InactiveLatentWarning,
+        stacklevel=4,  # warn_inactive, fit, trains: the caller of fit
+    )
+
+
+def warn_scale(estimator: Any, X: Tensor, sigma: float) -> None:
     """Warn (:class:`DataScaleWarning`) when ``X`` ``(N, D)`` (NaN: missing) is far from the
-    scale of ``estimator``'s Gaussian likelihood; nothing for a Bernoulli one."""
+    scale of ``estimator``'s Gaussian likelihood, of σ ``sigma`` (or starting there); nothing for
+    a Bernoulli one."""
     if estimator.likelihood != "gaussian":
         return
     name = type(estimator).__name__
     pipeline = f"standardize X first, e.g. make_pipeline(StandardScaler(), {name}(...))"
-    sigma = float(estimator.scale)
     found = off_scale(X, sigma)
     if found is None:
         return

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import torch
 
 from torchlvm._checks import check_positive_int, trains
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import LVMEstimator, _numpy
+from torchlvm.estimators.base import INACTIVE_ROWS, LVMEstimator, _numpy
+from torchlvm.estimators.scale import warn_inactive
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -22,8 +24,10 @@ class VAEEstimator(LVMEstimator):
         hidden: hidden widths of the encoder (the decoder uses them reversed).
         activation: ``"relu"``, ``"tanh"``, ... between layers.
         likelihood: p(x | z): ``"gaussian"`` (default, any real X) or ``"bernoulli"`` (X of 0/1).
-        variance: Gaussian only: ``"fixed"`` σ = ``scale``, one learned ``"scalar"``, or
-            ``"diagonal"`` (one per feature). scale: σ when fixed, else its initial value.
+        variance: Gaussian only: ``"fixed"`` σ = ``scale``, one learned ``"scalar"`` (default),
+            or ``"diagonal"`` (one per feature). scale: σ when fixed, else its initial value;
+            ``"auto"`` (default): X's own scale, the root mean square of its features'
+            standard deviations.
         objective: ``"elbo"``, ``"iwae"`` (with ``train_k`` > 1 samples) or ``"miwae"``
             (Mattei & Frellsen 2019; ``train_k`` samples): NaN cells of X are then missing
             data in ``fit`` and every method, which read them as the MIWAE bound does (encoder
@@ -68,6 +72,9 @@ class VAEEstimator(LVMEstimator):
         )
         model, epochs = train(self._build, dm, config, accelerator=accelerator)
         self._finish(model, epochs)
+        with torch.no_grad():
+            rows = x[:INACTIVE_ROWS].double()
+            warn_inactive(self, self._posterior_mean(rows, None), rows)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
