@@ -249,6 +249,7 @@ def _em_report(model, train, args):
 def _data_record(train, options: dict, args: argparse.Namespace) -> dict:
     """The run's ``data`` record (a file by its absolute path); for a table also its options
     and schema."""
+    from torchlvm.data.dataset_copy import copy_record
     from torchlvm.data.fingerprint import file_record
     from torchlvm.data.load import data_reference
     from torchlvm.data.pixels import reading_record
@@ -263,6 +264,7 @@ def _data_record(train, options: dict, args: argparse.Namespace) -> dict:
         "num_train": len(train),
         "num_classes": train.num_classes,  # (None: no labels, and the report says no classes)
         **file_record(train.name),
+        **copy_record(train.name, data_dir),  # which copy of a dataset read by name
         **reading_record(train.name),  # how its pixels were read (evaluate checks it)
     }
     table = _tables.record(train, options)

@@ -94,6 +94,7 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
     Raises:
         ConfigError: if a passed option gives settings that differ from the recorded run's.
     """
+    from torchlvm.data.dataset_copy import own_copy
     from torchlvm.models.config import config_from_dict
     from torchlvm.models.registry import RECIPES, model_class
     from torchlvm.training import LVMDataModule, TrainConfig
@@ -123,7 +124,7 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
     data = dict(record.get("data") or {})
     dm = LVMDataModule(
         data.get("name", ""),
-        data_dir=given.get("data_dir", data.get("data_dir")),
+        data_dir=own_copy(data, given.get("data_dir", data.get("data_dir")), out),
         binarize=data.get("binarize", "none"),
         seed=data.get("seed", config.seed),
         batch_size=config.batch_size,

@@ -269,6 +269,7 @@ def load_split(
         DataError: if the data's dimension does not match the model's (the message names both).
     """
     from torchlvm.data import load_dataset
+    from torchlvm.data.dataset_copy import own_copy
     from torchlvm.data.fingerprint import check_present, check_unchanged
     from torchlvm.data.load import data_reference
     from torchlvm.data.pixels import READING, check_same_images
@@ -298,7 +299,9 @@ def load_split(
         dataset = load_dataset(
             name,
             split,
-            data_dir=data_dir or (run.data.get("data_dir") if same else None),
+            data_dir=own_copy(run.data, data_dir or run.data.get("data_dir"), run.folder)
+            if same
+            else data_dir,
             binarize=str(run.data.get("binarize") or "none"),
             seed=int(run.data.get("seed", 0)) if same else 0,
             **options,

@@ -42,6 +42,7 @@ from torchlvm._checks import check_positive_int
 from torchlvm.data import load_dataset
 from torchlvm.data.csv_once import parsed_once
 from torchlvm.data.dataset import Dataset
+from torchlvm.data.dataset_copy import copy_record
 from torchlvm.data.files import labels_fix
 from torchlvm.data.fingerprint import file_record
 from torchlvm.data.load import data_reference
@@ -363,6 +364,7 @@ class LVMDataModule(L.LightningDataModule):
             "num_val": len(val),
             **self._table(train),
             **file_record(self.name),  # a moved file is found again by its content
+            **copy_record(self.name, self.data_dir),  # which copy of a dataset read by name
             **reading_record(self.name),  # how its pixels were read
         }
 

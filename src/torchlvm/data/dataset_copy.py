@@ -1,0 +1,120 @@
+"""Which copy of a dataset read by name (MNIST's IDX files, found by searching folders) a run was
+trained on, so that later commands read that copy or refuse another.
+
+A dataset read by name is found by a search (``--data-dir``, ``$TORCHLVM_DATA/NAME``, the user
+cache, ``/usr/share/datasets``), and MNIST and Fashion-MNIST ship files of the same names and
+shapes: a run trained with ``TORCHLVM_DATA`` set, evaluated in a shell without it, read another
+``mnist`` from the user cache and wrote −2869 nats into metrics.json where the fit gave 205.8
+(userF); ``evaluate --data-dir`` naming another dataset's folder scored a Fashion-MNIST PPCA on
+other images (−2913.8 against 215.2). A run records where it found the files and a digest of
+their content (:func:`copy_record`); a later command reads that folder while it holds the same
+content, and refuses a copy of other content in one line naming both folders
+(:func:`own_copy`). A run recorded before this records nothing, and is read as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from torchlvm.errors import DataError
+
+KEY = "dataset_files"
+"""The key of the record in a run's ``data`` section."""
+
+_CHUNK = 1 << 20
+
+
+def copy_record(name: str, data_dir: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """``{"dataset_files": {"folder": ..., "sha256": ...}}`` for a dataset whose files are found
+    by name (the folder as an absolute path, and one digest of every file's content, gzipped or
+    not); ``{}`` for anything else (a user's file, an embedded dataset, files not found)."""
+    found = _found(name, data_dir)
+    if found is None:
+        return {}
+    folder, files = found
+    return {KEY: {"folder": folder, "sha256": _content_digest(files)}}
+
+
+def own_copy(data: Mapping[str, Any], data_dir: str | None, run_folder: Any) -> str | None:
+    """The folder a command reads the run's own dataset from: ``data_dir`` when given (checked
+    to hold the copy the run was trained on), else the folder the run recorded while it holds
+    that copy, else None (the usual search, its result checked the same way).
+
+    Raises:
+        DataError: for a copy whose content differs from the one the run recorded, naming both
+            folders and the fix.
+    """
+    recorded = data.get(KEY)
+    if not isinstance(recorded, dict) or not data.get("name"):
+        return data_dir
+    name = str(data["name"])
+    if data_dir is None and os.path.isdir(str(recorded.get("folder"))):
+        there = _found(name, recorded["folder"])
+        if there is not None and _content_digest(there[1]) == recorded.get("sha256"):
+            return str(recorded["folder"])
+    found = _found(name, data_dir)
+    if found is None:
+        return data_dir  # not found: loading it says where it looked and how to get it
+    if _content_digest(found[1]) != recorded.get("sha256"):
+        raise DataError(
+            f"{name} in {found[0]} is not the copy the run in {run_folder} was trained on (the "
+            f"files in {recorded.get('folder')}: their content differs), and its numbers would "
+            f"be of other images; {_fix(recorded)}"
+        )
+    return data_dir
+
+
+def _fix(recorded: Mapping[str, Any]) -> str:
+    folder = str(recorded.get("folder"))
+    if os.path.isdir(folder):
+        return f"leave out --data-dir to read that copy, or pass --data-dir {folder}"
+    return (
+        f"{folder} is gone: put the files the run was trained on back there, or pass "
+        "--data-dir naming a folder that holds them"
+    )
+
+
+def _found(name: str, data_dir: Any) -> tuple[str, dict[str, Path]] | None:
+    """The folder and files of dataset ``name`` where its registered search finds them."""
+    from torchlvm.data.registry import is_file_name, list_datasets
+
+    if is_file_name(name) or name not in list_datasets():
+        return None
+    from torchlvm.data.registry import get_spec
+
+    spec = get_spec(name)
+    if spec.locate is None:
+        return None
+    found = spec.locate(data_dir)
+    if found.files is None or found.location is None:
+        return None
+    return os.path.abspath(found.location), dict(found.files)
+
+
+def _content_digest(files: Mapping[str, Path]) -> str:
+    """One SHA-256 over the files' contents (each decompressed where gzipped), in name order: a
+    copy unpacked with gunzip is the same copy."""
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        path = os.path.abspath(files[key])
+        stat = os.stat(path)
+        digest.update(f"{key}:{_file_digest(path, stat.st_mtime_ns, stat.st_size)}\n".encode())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=16)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    """The SHA-256 of a file's content, decompressed where it is gzipped (hashed once per
+    modification time and size in a process)."""
+    digest = hashlib.sha256()
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        while block := f.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,77 @@
+"""A run on a dataset read by name (IDX files found by a search) reads the copy it was trained
+on, or refuses another in one line: MNIST and Fashion-MNIST share file names and shapes, and a
+run fitted with $TORCHLVM_DATA set was evaluated in a shell without it on another `mnist`
+(−2869 nats where the fit gave 205.8, userF)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from torchlvm import cli
+from torchlvm.data.dataset_copy import KEY, copy_record, own_copy
+from torchlvm.errors import DataError
+
+from .conftest import small_mnist
+
+
+@pytest.fixture
+def two_copies(tmp_path, write_mnist):
+    """Two folders of a tiny `mnist`, same file names and shapes, other images."""
+    first = write_mnist(tmp_path / "first" / "mnist", seed=0)
+    other = write_mnist(tmp_path / "other" / "mnist", seed=1)
+    return first, other
+
+
+def test_the_record_names_the_folder_and_reads_a_gunzipped_copy_as_the_same(
+    tmp_path, two_copies, write_mnist, isolated_search
+):
+    first, other = two_copies
+    recorded = copy_record("mnist", first)[KEY]
+    assert recorded["folder"] == str(first)
+    packed = write_mnist(tmp_path / "packed", gz=True, seed=0)  # the same images, gzipped
+    assert copy_record("mnist", packed)[KEY]["sha256"] == recorded["sha256"]
+    assert copy_record("mnist", other)[KEY]["sha256"] != recorded["sha256"]
+    assert copy_record("digits", None) == {} and copy_record(str(tmp_path / "x.csv"), None) == {}
+
+
+def test_the_recorded_copy_is_read_wherever_the_search_would_lead(two_copies, isolated_search):
+    first, other = two_copies
+    data = {"name": "mnist", **copy_record("mnist", first)}
+    # the search would find `other` first ($TORCHLVM_DATA/mnist): the run's copy is read instead
+    isolated_search["env"].mkdir()
+    searched = other.rename(isolated_search["env"] / "mnist")
+    assert own_copy(data, None, "runs/a") == str(first)
+    assert own_copy(data, str(first), "runs/a") == str(first)  # given: checked, kept
+    with pytest.raises(DataError) as refused:
+        own_copy(data, str(searched), "runs/a")
+    message = str(refused.value)
+    assert "is not the copy the run in runs/a was trained on" in message
+    assert f"leave out --data-dir to read that copy, or pass --data-dir {first}" in message
+    first.rename(first.parent / "moved")  # gone: the search finds other images, refused
+    with pytest.raises(DataError, match=f"{first} is gone: put the files the run was trained"):
+        own_copy(data, None, "runs/a")
+    assert own_copy({"name": "mnist"}, None, "runs/a") is None  # recorded before: unchecked
+
+
+def test_a_fitted_run_is_evaluated_on_its_own_copy_in_another_shell(
+    tmp_path, two_copies, isolated_search, monkeypatch, capsys
+):
+    first, other = two_copies
+    monkeypatch.setenv("TORCHLVM_DATA", str(first.parent))
+    run = tmp_path / "run"
+    fit = ["fit", "ppca", "--data", "mnist", "--latent-dim", "2", "--out", str(run)]
+    assert cli.main(fit) == 0
+    assert json.loads((run / "config.json").read_text())["data"][KEY]["folder"] == str(first)
+    monkeypatch.setenv("TORCHLVM_DATA", str(other.parent))  # another shell: another `mnist`
+    out = tmp_path / "z.npy"
+    assert cli.main(["encode", str(run), "--out", str(out)]) == 0
+    capsys.readouterr()
+    refused = ["encode", str(run), "--data-dir", str(other), "--out", str(tmp_path / "o.npy")]
+    assert cli.main(refused) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"torchlvm: error: mnist in {other} is not the copy the run in {run}")
+    assert err.count("\n") == 1
+    assert np.load(out).shape == (len(small_mnist()["t10k-images-idx3-ubyte"]), 2)
