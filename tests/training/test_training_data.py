@@ -189,3 +189,19 @@ def test_a_cvae_on_labels_of_one_class_is_refused(tmp_path, label) -> None:
     ):
         dm.setup("fit")
     LVMDataModule(path, options={"label_column": "k"}).setup("fit")  # a VAE ignores the classes
+
+
+def test_the_record_holds_the_train_splits_examples_per_class(tmp_path) -> None:
+    """The class prior π_c of a label CVAE (evaluate's OOD score log Σ_c π_c p(x | c)) is the
+    train split's class frequencies: the record counts them by class name, every class."""
+    dm = LVMDataModule(_wine_csv(tmp_path, ("x", "y", "z")), condition="label", options=LABELLED)
+    dm.setup("fit")
+    counts = dm.record()["class_counts"]
+    names = dm.train_data.class_names
+    assert list(counts) == list(names) == ["x", "y", "z"]
+    assert list(counts.values()) == torch.bincount(dm.train_data.y, minlength=3).tolist()
+    assert sum(counts.values()) == len(dm.train_data) < 178  # the train split, not the file
+    assert len(set(counts.values())) == 3  # wine's classes are unbalanced (59, 71, 48 rows)
+    unlabelled = LVMDataModule("linear-gaussian", options={"n": 50})
+    unlabelled.setup("fit")
+    assert unlabelled.record()["class_counts"] is None

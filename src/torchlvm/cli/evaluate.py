@@ -171,6 +171,7 @@ def _config(
 ) -> EvalConfig:
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.evaluation.config import EvalConfig
+    from torchlvm.inference.class_mixture import recorded_counts
 
     if args.refine < 0:
         raise ConfigError(f"--refine must be a non-negative integer, got {args.refine}")
@@ -193,6 +194,7 @@ def _config(
         ood_k=args.ood_k,
         data_dir=data_dir,
         table=TableSchema.from_dict(data.get("table")),
+        class_counts=recorded_counts(data, data.get("class_names")),
         progress=show_progress(args),
     )
 

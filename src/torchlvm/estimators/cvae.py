@@ -35,6 +35,7 @@ from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
 from torchlvm.estimators.base import INACTIVE_ROWS, LVMEstimator, _numpy
 from torchlvm.estimators.scale import warn_inactive
+from torchlvm.inference.class_mixture import class_log_joint, log_mixture
 from torchlvm.models.conditions import plain_label
 
 # scikit-learn's classifier checks (1.9) that fit real-valued X, as base._REAL_VALUED_CHECKS
@@ -159,10 +160,17 @@ class CVAEEstimator(LVMEstimator):
         eye = torch.eye(len(self.classes_), dtype=torch.float64)
         return [eye[i].expand(n, -1) for i in range(len(self.classes_))]
 
+    def _log_prior(self) -> Tensor:
+        """log π (C,), the log training frequency of each class."""
+        return torch.from_numpy(np.log(self.class_prior_))
+
+    def _log_px_each_class(self, x: Tensor) -> Tensor:
+        """log p(x | c) for every class, (C, N)."""
+        return torch.stack([self._log_px(x, c) for c in self._each_class(len(x))])
+
     def _class_log_joint(self, x: Tensor) -> Tensor:
         """log π_c + log p(x | c) for every class, (C, N)."""
-        log_pi = torch.from_numpy(np.log(self.class_prior_))[:, None]
-        return log_pi + torch.stack([self._log_px(x, c) for c in self._each_class(len(x))])
+        return class_log_joint(self._log_px_each_class(x), self._log_prior())
 
     # ------------------------------------------------------------------ methods
 
@@ -182,9 +190,8 @@ class CVAEEstimator(LVMEstimator):
             return _numpy(self._decoder_mean(z, self._one_hot(y, len(z))))
         classes = self._each_class(len(z))
         with torch.no_grad():
-            log_prior = torch.stack([self.model_.prior(c).log_prob(z) for c in classes])
-        log_pi = torch.from_numpy(np.log(self.class_prior_))[:, None]
-        weights = torch.softmax(log_pi + log_prior, 0)  # (C, N)
+            log_pz_c = torch.stack([self.model_.prior(c).log_prob(z) for c in classes])
+        weights = torch.softmax(class_log_joint(log_pz_c, self._log_prior()), 0)  # (C, N)
         means = torch.stack([self._decoder_mean(z, c) for c in classes])
         return _numpy((weights[:, :, None] * means).sum(0))
 
@@ -214,7 +221,7 @@ class CVAEEstimator(LVMEstimator):
 
     def _log_mixture(self, x: Tensor) -> Tensor:
         """log p(x) = log Σ_c π_c p(x | c) over the classes fit saw, (N,)."""
-        return torch.logsumexp(self._class_log_joint(x), 0)
+        return log_mixture(self._log_px_each_class(x), self._log_prior())
 
     def _warn_unseen(self, unseen: np.ndarray, n: int) -> None:
         """Warn that the labels ``unseen`` (of ``n`` rows) are scored as rows without y."""

@@ -54,6 +54,9 @@ class EvalConfig:
     # how OOD files are read for a table run (its label and dropped columns too); None: with the
     # evaluated table's columns and standardization
     table: TableSchema | None = None
+    # a label CVAE's training examples per class, in label order: π_c of the OOD score
+    # log Σ_c π_c p(x | c); None: uniform (a run that records none)
+    class_counts: tuple[int, ...] | None = None
     sample_quality: bool = True  # compute the sample-quality section
     separability: bool = True  # compute the separability section
     pixel_reference: bool = True  # also probe the pixels as evaluated (binarized or grey levels)

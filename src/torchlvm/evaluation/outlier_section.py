@@ -7,7 +7,6 @@ the section record (:func:`outliers_section`); the metrics are :mod:`.outliers`'
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +24,7 @@ from torchlvm.evaluation.reconstruction import per_example_reconstruction
 from torchlvm.evaluation.records import Outliers, Undefined, example_noun
 from torchlvm.evaluation.timing import exact_outlier_score
 from torchlvm.inference import log_marginal_is
+from torchlvm.inference.class_mixture import class_log_prior, log_mixture
 from torchlvm.models.conditions import masked_condition
 
 
@@ -65,26 +65,41 @@ def likelihood_score(model: Any, data: EvalData, o: EvalConfig) -> tuple[Callabl
     if o.condition.kind == "none":
         return (lambda x: is_score(x, lambda xb: None)), f"−log p(x), importance-sampled, k={k}"
     if o.condition.kind == "label":
-        classes = model.config.num_classes
-
-        def mixture(x: Tensor) -> Tensor:
-            per_class = torch.stack(
-                [
-                    -is_score(x, lambda xb, j=j: model.condition_from_labels(
-                        torch.full((len(xb),), j, dtype=torch.long, device=xb.device)))
-                    for j in range(classes)
-                ]
-            )  # fmt: skip
-            return -(torch.logsumexp(per_class, 0) - math.log(classes))
-
-        return mixture, (
-            f"−log p(x) = −log (1/C) Σ_c p(x | c), labels unknown for OOD data; each "
-            f"p(x | c) importance-sampled, k={k}"
-        )
+        return _class_mixture_score(model, is_score, o)
     observed = ~data.missing  # type: ignore[operator]
     return (
         lambda x: is_score(x, lambda xb: masked_condition(xb, observed)),
         f"−log p(x | x_o), importance-sampled, k={k}",
+    )
+
+
+def _class_mixture_score(model: Any, is_score: Callable, o: EvalConfig) -> tuple[Callable, str]:
+    """−log p(x) = −log Σ_c π_c p(x | c) of a label CVAE (OOD data have no label), π the train
+    split's class frequencies the run records (uniform for a run that records none), as
+    ``CVAEEstimator.score_samples`` scores a row without y: one mixture for both."""
+    classes = model.config.num_classes
+    log_prior = class_log_prior(o.class_counts, classes)
+
+    def of_class(j: int) -> Callable[[Tensor], Tensor]:
+        def c_of(xb: Tensor) -> Tensor:
+            labels = torch.full((len(xb),), j, dtype=torch.long, device=xb.device)
+            return model.condition_from_labels(labels)
+
+        return c_of
+
+    def mixture(x: Tensor) -> Tensor:
+        per_class = torch.stack([-is_score(x, of_class(j)) for j in range(classes)])  # (C, N)
+        return -log_mixture(per_class, log_prior)
+
+    prior = (
+        "π_c the train split's class frequencies"
+        if o.class_counts is not None
+        else "π_c = 1/C: the run records no class counts (trained before torchlvm recorded "
+        "them; train it again to weigh the classes by their frequencies)"
+    )
+    return mixture, (
+        f"−log p(x) = −log Σ_c π_c p(x | c), labels unknown for OOD data, {prior}; each "
+        f"p(x | c) importance-sampled, k={o.ood_k}"
     )
 
 

@@ -49,6 +49,7 @@ from torchlvm.data.load import data_reference
 from torchlvm.data.memmap_values import all_finite, is_binary
 from torchlvm.data.pixels import reading_record
 from torchlvm.errors import ConfigError, DataError
+from torchlvm.inference.class_mixture import class_counts
 from torchlvm.models.conditions import BoundCondition, Condition
 from torchlvm.models.registry import DataFacts
 from torchlvm.training.resident import Batch, ResidentBatches, fits_on, make_batch
@@ -360,6 +361,7 @@ class LVMDataModule(L.LightningDataModule):
             "shape": list(train.shape),
             "num_classes": train.num_classes,
             "class_names": None if train.class_names is None else list(train.class_names),
+            "class_counts": _class_counts(train),
             "num_train": len(train),
             "num_val": len(val),
             **self._table(train),
@@ -476,6 +478,14 @@ class LVMDataModule(L.LightningDataModule):
     def num_train_batches(self) -> int:
         """Training batches per epoch."""
         return math.ceil(len(self._ready()[0]) / self.batch_size)
+
+
+def _class_counts(train: Dataset) -> dict[str, int] | None:
+    """The train split's examples per class, by class name (the class prior π_c of a label
+    CVAE's p(x) = Σ_c π_c p(x | c)), or None for data without labels."""
+    if train.y is None or train.num_classes is None:
+        return None
+    return class_counts(train.y, int(train.num_classes), train.class_names)
 
 
 def _check_classes(train: Dataset, val: Dataset) -> None:
