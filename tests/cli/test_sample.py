@@ -111,8 +111,40 @@ def test_cvae_class_name_matches_case_insensitively(runs, tmp_path):
 
 
 def test_cvae_without_condition_names_the_flag_and_labels(runs, capsys):
+    """A run that records no class frequencies (written before they were recorded) cannot
+    draw its classes as often as they occur: refused, naming --condition."""
     err = fails(capsys, ["sample", runs["cvae"]])
+    assert "records no class frequencies" in err
     assert "--condition" in err and "0..9" in err and "Sandal" in err
+
+
+COUNTS = dict(zip(FASHION, (600, 300, 0, 0, 0, 100, 0, 0, 0, 0), strict=True))  # π .6, .3, .1
+
+
+def test_cvae_without_condition_draws_each_class_by_its_train_frequency(runs, tmp_path, capsys):
+    """p(x) = Σ_c π_c p(x | c), as CVAEEstimator.sample: classes c ~ π (the recorded train
+    counts), then x given c; the labels are written as for --condition all."""
+    from scipy.stats import chisquare
+
+    data = {**DATA, "condition": "label", "class_counts": COUNTS}
+    model = CVAE(
+        CVAEConfig(64, 10, latent_dim=4, hidden=(32,), num_classes=10, class_names=FASHION)
+    )
+    run = model.save_pretrained(tmp_path / "counted", data=data)
+    npy = tmp_path / "mix.npy"
+    argv = ["sample", run, "--n", "3000", "--npy", npy]
+    assert cli.main([str(a) for a in argv]) == 0
+    out = capsys.readouterr().out
+    assert "3000 samples from cvae" in out and "z ~ p(z | c), c ~ π" in out
+    assert "T-shirt/top 0.600 (" in out and "Sandal 0.100 (" in out
+    labels = np.load(tmp_path / "mix.labels.npy")
+    assert np.load(npy).shape == (3000, 8, 8) and set(labels) == {0, 1, 5}  # never a 0-count one
+    drawn = np.bincount(labels, minlength=10)[[0, 1, 5]]
+    assert chisquare(drawn, [1800, 900, 300]).pvalue > 1e-3
+    assert f"({drawn[0]} drawn)" in out
+    again = tmp_path / "again.npy"
+    assert cli.main([str(a) for a in [*argv[:-1], again, "--out", tmp_path / "a.png"]]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "again.labels.npy"), labels)  # seeded
 
 
 @pytest.mark.parametrize("label", ["10", "-1", "Boot"], ids=["too-big", "negative", "unknown-name"])
@@ -229,8 +261,11 @@ def test_a_cvae_trained_on_a_table_samples_rows_per_class(tmp_path, capsys):
     assert labels == ["high"] * 50 + ["low"] * 50
     values = np.array([r[:2] for r in rows[1:]], dtype=float)
     assert values[:50, 0].mean() > 2 and values[50:, 0].mean() < -2  # the class's own rows
-    assert cli.main(["sample", str(run), "--out", str(tmp_path / "none.csv")]) == 2
-    assert "pass --condition LABEL" in capsys.readouterr().err
+    # without --condition, each row's class is drawn by its train frequency (half each here)
+    assert cli.main(["sample", str(run), "--n", "400", "--out", str(tmp_path / "mix.csv")]) == 0
+    assert "c ~ π, then z ~ p(z | c)" in capsys.readouterr().out
+    drawn = [r[2] for r in list(csv.reader((tmp_path / "mix.csv").open()))[1:]]
+    assert len(drawn) == 400 and 150 < drawn.count("high") < 250
 
 
 def test_a_table_cvaes_rows_are_draws_of_p_x_given_c_not_decoder_means(tmp_path, capsys):

@@ -12,11 +12,17 @@ from torchlvm.cli._table_rows import row_suffixes, rows_file, schema_of, write_r
 
 
 def sample_table(
-    args: argparse.Namespace, run_: Any, n: int, labels: list[int] | None, source: str | None
+    args: argparse.Namespace,
+    run_: Any,
+    n: int,
+    labels: list[int] | None,
+    source: str | None,
+    counts: tuple[int, ...] | None = None,
 ) -> int:
     """``torchlvm sample RUN --out FILE.csv``: n rows x ~ p(x) (z ~ p(z), then x ~ p(x | z)) in
     the user's units, with the run's column names, or for a class-conditional CVAE n rows per
-    class of ``labels`` (z ~ p(z | c), then x ~ p(x | z, c)) with the run's label column, or
+    class of ``labels`` (z ~ p(z | c), then x ~ p(x | z, c)) with the run's label column (without
+    labels, n rows whose classes are drawn by the train ``counts``: c ~ π first), or
     for an autoencoder (no prior) its decoder outputs at codes drawn from ``source``, as for
     images; ``--npy`` also saves them as an array (and a CVAE's classes beside it)."""
     import torch
@@ -29,18 +35,29 @@ def sample_table(
     suffixes = row_suffixes(run_)
     default = run_.folder / f"samples{suffixes[0]}"
     out = rows_file(args.out, default, suffixes, overwrite=args.overwrite)
-    npy = _npy_file(args, labels is not None)  # (and its labels file, checked before work)
-    drawn, classes, what = _draws(run_, n, labels, source, run_.generator(args.seed))
+    npy = _npy_file(args, run_.num_classes is not None)  # (and its labels file, checked first)
+    generator = run_.generator(args.seed)
+    classes = None if labels is None else torch.tensor(labels).repeat_interleave(n)  # (rows,)
+    if counts is not None:  # a CVAE without --condition: c ~ π first
+        from torchlvm.cli._sample_classes import draw_classes
+
+        classes = draw_classes(counts, n, generator)
+    drawn, what = _draws(run_, n, classes, source, generator)
+    what = what if counts is None else f"c ~ π, then {what.removesuffix(', per class')}"
     rows = schema.to_user_units(drawn.cpu()).double()  # (n, D)
-    write_rows(out, run_, schema.columns, rows, classes)
+    write_rows(out, run_, schema.columns, rows, None if classes is None else classes.tolist())
     if npy is not None:
         arrays = {npy: rows.numpy()}
         if classes is not None:
-            arrays[_run.labels_file(npy)] = labels_array(run_, torch.tensor(classes))
+            arrays[_run.labels_file(npy)] = labels_array(run_, classes)
         _run.write_npy(arrays)
     rows_drawn = f"{len(rows)} row" + "s" * (len(rows) != 1)
     print(f"{rows_drawn} drawn from {run_.describe()}: {what}, in the data's units")
     note = "" if npy is None else _npy_note(npy, rows.numpy(), classes is not None)
+    if counts is not None:
+        from torchlvm.cli._sample_classes import drawn_line
+
+        print(drawn_line(run_, counts, classes))
     print(f"wrote {out}{note}")
     if (outside := _outside_train(run_, schema, rows)) is not None:
         print(outside)
@@ -95,9 +112,9 @@ def _as_written(values: Any, forms: tuple, *, bounds: bool = False) -> Any:
     return out + 0.0  # (-0.0 said as 0)
 
 
-def _draws(run_: Any, n: int, labels: list[int] | None, source: str | None, generator: Any):
-    """``n`` rows x ~ p(x), ``n`` per class of ``labels`` from a CVAE (x ~ p(x | c)), or ``n``
-    decoder outputs of an autoencoder; their classes (or None) and what they are."""
+def _draws(run_: Any, n: int, classes: Any, source: str | None, generator: Any):
+    """``n`` rows x ~ p(x), a CVAE's rows of ``classes`` (one class per row, ``(rows,)``:
+    x ~ p(x | c)), or ``n`` decoder outputs of an autoencoder; and what they are."""
     import torch
 
     from torchlvm.inference.imputation import draw_rows
@@ -105,15 +122,13 @@ def _draws(run_: Any, n: int, labels: list[int] | None, source: str | None, gene
     if run_.model_type == "ae":
         from torchlvm.cli.sample import autoencoder_samples
 
-        samples, what = autoencoder_samples(run_, n, source, generator)
-        return samples, None, what
-    if labels is None:
-        return draw_rows(run_.model, n, generator), None, "z ~ p(z), then x ~ p(x | z)"
+        return autoencoder_samples(run_, n, source, generator)
+    if classes is None:
+        return draw_rows(run_.model, n, generator), "z ~ p(z), then x ~ p(x | z)"
     from torchlvm.models.priors import draw
 
-    classes = torch.tensor(labels).repeat_interleave(n)
     c = run_.model.condition_from_labels(classes)
     with torch.no_grad():  # as a VAE's rows (draw_rows): x ~ p(x | z, c), not the mean
-        z = draw(run_.model.prior(c), 1, generator)[0]  # (n·C, K)
-        rows = draw(run_.model.decode(z, c), 1, generator)[0]  # (n·C, D)
-    return rows, classes.tolist(), "z ~ p(z | c), then x ~ p(x | z, c), per class"
+        z = draw(run_.model.prior(c), 1, generator)[0]  # (rows, K)
+        rows = draw(run_.model.decode(z, c), 1, generator)[0]  # (rows, D)
+    return rows, "z ~ p(z | c), then x ~ p(x | z, c), per class"

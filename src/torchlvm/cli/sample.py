@@ -1,8 +1,10 @@
 """Draw samples from a trained model and write them as a PNG grid (and optionally as .npy).
 
 A sample is the decoder mean E[x | z] at z ~ p(z), or z ~ p(z | c) for a conditional VAE: what
-is usually shown as samples of an image model. A class-conditional CVAE needs --condition: one
-row of the grid per class asked for (labels such as 7, class names such as Sandal, or all). An
+is usually shown as samples of an image model. A class-conditional CVAE with --condition draws
+one row of the grid per class asked for (labels such as 7, class names such as Sandal, or all);
+without it, from p(x) = Σ_c π_c p(x | c), each sample's class c ~ π first, π the train split's
+class frequencies the run records (:mod:`torchlvm.cli._sample_classes`). An
 autoencoder has no prior: its codes come from a Gaussian fitted to its training codes (--source
 fitted) or from N(0, I) (--source standard, which shows why an autoencoder is not a generative
 model).
@@ -10,8 +12,9 @@ model).
 A run trained on a table writes rows instead, DIR/samples.csv (.tsv for a run on a .tsv) or
 --out FILE.csv / .tsv: draws x ~ p(x) (z ~ p(z), then x ~ p(x | z), its noise included: rows
 with the data's spread, not decoder means) in the file's units and columns, each column written
-as the training file writes it; a CVAE's --n rows per class draw x ~ p(x | z, c) at
-z ~ p(z | c), the run's label column naming each row's class. A Gaussian per column knows no
+as the training file writes it; a CVAE's --n rows per class asked for (without --condition, --n
+rows whose classes are drawn from π) draw x ~ p(x | z, c) at z ~ p(z | c), the run's label column
+naming each row's class. A Gaussian per column knows no
 bounds (an age below 0): one line counts the values outside the range their column has in the
 train split.
 
@@ -24,6 +27,7 @@ memory is refused before anything is drawn.
 Examples:
   torchlvm sample runs/vae --n 64
   torchlvm sample runs/cvae --condition 7 --n 10
+  torchlvm sample runs/cvae --n 100 --npy samples.npy   (classes drawn by their frequency)
   torchlvm sample runs/cvae-fashion --condition Sandal Sneaker
   torchlvm sample runs/cvae --condition all --npy samples.npy
   torchlvm sample runs/ae --source standard --out ae-standard.png
@@ -37,6 +41,7 @@ from pathlib import Path
 
 from torchlvm.cli import _table_rows, _types
 from torchlvm.cli._accelerator import add_accelerator, open_run
+from torchlvm.cli._sample_classes import class_counts_to_draw, draw_classes, drawn_line
 from torchlvm.errors import ConfigError
 
 HELP = "draw samples from a trained model (per class for a CVAE): a PNG grid, or a table's .csv"
@@ -64,7 +69,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         dest="condition",
         nargs="+",
         metavar="LABEL",
-        help="class-conditional CVAE: labels (7) or class names (Sandal), or 'all'; one row each",
+        help="class-conditional CVAE: labels (7) or class names (Sandal), or 'all'; one row each "
+        "(default: each sample's class drawn by its frequency in the train split)",
     )
     parser.add_argument(
         "--source",
@@ -105,22 +111,26 @@ def run(args: argparse.Namespace) -> int:
     n = check_positive_int("--n", default_n if args.n is None else args.n)
     labels = _labels(run_, args.condition)
     source = _source(run_, args.source)  # (--source on a VAE is refused for rows too)
+    counts = class_counts_to_draw(run_) if labels is None and run_.num_classes else None
     if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):
         from torchlvm.cli._sample_table import sample_table
 
-        return sample_table(args, run_, n, labels, source)
+        return sample_table(args, run_, n, labels, source, counts)
     _check_size(run_, n, 1 if labels is None else len(labels), args.npy is not None)
     name = f"{'conditional' if conditioned else 'samples'}-seed{args.seed}.png"  # (not evaluate's)
     out = _run.output_file(
         args.out, run_.folder / "figures" / name, suffix=".png", overwrite=args.overwrite,
         ours=_run.torchlvm_figure,  # (a figure torchlvm drew there, evaluate's say, is redrawn)
     )  # fmt: skip
-    npy = _npy_file(args, labels is not None)
+    npy = _npy_file(args, run_.num_classes is not None)
     dataset = _run.load_split(run_, None, "test") if _run.needs_shape_from_data(run_) else None
     shape = _run.image_shape(run_, dataset, rows="write the samples as rows with --out FILE.csv")
 
     generator = run_.generator(args.seed)
-    if labels is None:
+    rows = None
+    if counts is not None:
+        samples, rows, fig, what, counted = _of_drawn_classes(run_, counts, n, shape, generator)
+    elif labels is None:
         samples, what = _unconditional(run_, n, source, generator)
         fig = plots.image_grid(samples[:MAX_GRID], shape, title=f"Samples of {run_.describe()}")
         counted = _samples(n)
@@ -129,16 +139,32 @@ def run(args: argparse.Namespace) -> int:
     samples = _as_images(samples.float().numpy(), shape)
     if npy is not None:  # the grid and the arrays: all written, or none (a full disk)
         arrays = {npy: samples}
-        if labels is not None:
+        if rows is not None:
             arrays[_run.labels_file(npy)] = labels_array(run_, rows.cpu())  # names, if text
         _run.write_npy(arrays, figures={out: fig})
     else:
         plots.save_figure(fig, out)
     print(f"{counted} from {run_.describe()}: {what}, seed {args.seed}")
-    print(f"wrote {out}" + ("" if npy is None else _npy_note(npy, samples, labels is not None)))
+    if counts is not None:
+        print(drawn_line(run_, counts, rows))
+    print(f"wrote {out}" + ("" if npy is None else _npy_note(npy, samples, rows is not None)))
     if (outside := _outside(samples)) is not None:
         print(outside)
     return 0
+
+
+def _of_drawn_classes(run_, counts: tuple[int, ...], n: int, shape, generator):
+    """``n`` samples of a class-conditional CVAE's p(x) = Σ_c π_c p(x | c): the samples
+    ``(n, D)``, their classes c ~ π, the grid (one, as without a condition), and what they are."""
+    from torchlvm import plots
+
+    rows = draw_classes(counts, n, generator)  # (n,)
+    c = run_.model.condition_from_labels(rows)
+    samples = _in_chunks(lambda a, b: run_.model.sample(b - a, c[a:b], generator=generator), n)
+    title = f"Samples of {run_.describe()}, classes drawn by their frequency"
+    fig = plots.image_grid(samples[:MAX_GRID], shape, title=title)
+    what = "decoder means E[x | z, c] at z ~ p(z | c), c ~ π"
+    return samples, rows, fig, what, _samples(n)
 
 
 def _conditional(run_, labels: list[int], n: int, shape, generator):
@@ -216,15 +242,13 @@ def _npy_note(npy: Path, samples, labelled: bool) -> str:
 
 
 def _labels(run_, condition: list[str] | None) -> list[int] | None:
-    """Class indices asked for with --condition, checked against the model."""
+    """Class indices asked for with --condition, checked against the model; None without
+    --condition."""
     from torchlvm import run as _run
 
     if run_.num_classes is not None:
         if condition is None:
-            raise ConfigError(
-                "this CVAE generates a class on demand: pass --condition LABEL (valid labels are "
-                f"{_run.valid_labels(run_)}, or 'all' for one row per class)"
-            )
+            return None  # classes drawn by their train frequencies (_sample_classes)
         labels = _run.parse_labels(run_, condition, "--condition")
         return list(dict.fromkeys(labels))  # a class asked twice (7 7, all 3) is one row
     if run_.model_type == "cvae":
