@@ -227,7 +227,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self._refuse_nan(X)
         self._check_support(X, self.likelihood)
         self._check_scale(X)
-        self._sigma = sigma_for(self.scale, X)
+        self._sigma = sigma_for(self.scale, X, self.likelihood)
         warn_scale(self, X, self._sigma)
         return X
 

@@ -67,8 +67,9 @@ def data_scale(X: Tensor) -> float:
     return sigma if sigma > 0 and math.isfinite(sigma) else 1.0
 
 
-def sigma_for(scale: Any, X: Tensor) -> float:
-    """The σ (fixed, or the start of a learned one) of ``scale``, ``"auto"`` or a number, on X.
+def sigma_for(scale: Any, X: Tensor, likelihood: str = "gaussian") -> float:
+    """The σ (fixed, or the start of a learned one) of ``scale``, ``"auto"`` or a number, on X;
+    ``"auto"`` beside a Bernoulli ``likelihood``, which has no σ, is the config's neutral 1.
 
     Raises:
         ConfigError: for a string other than ``"auto"``. (A number is checked by the model's
@@ -77,7 +78,7 @@ def sigma_for(scale: Any, X: Tensor) -> float:
     if isinstance(scale, str):
         if scale != "auto":
             raise ConfigError(f"scale must be 'auto' or a positive number, got {scale!r}")
-        return data_scale(X)
+        return data_scale(X) if likelihood == "gaussian" else 1.0
     return scale.item() if isinstance(scale, np.generic) else scale
 
 
