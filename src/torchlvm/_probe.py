@@ -4,10 +4,11 @@ transitions), so that a command can say how long it will take before it takes it
 ``run(n)`` runs n units. After one untimed run that warms up (lazy initialization, allocator and
 thread pools, a GPU's first kernels), it is timed for n = 1, 2, 4, ... until a run takes
 :data:`PROBE_SECONDS` or n reaches ``most``. On a loaded machine a run's time is its work plus
-the time the process waited for a core, which only adds: so the run that ends the doubling, and
-the one before it, are timed twice and the shorter time kept (a single wait of 0.3 s under a
-load of 12 on 2 cores ended a doubling at one unit, and its expected time was 20 times too
-long). The seconds per unit are then
+the time the process waited for a core, and other work on the machine comes in bursts: so the
+count that ends the doubling, and the one before it, are run :data:`REPEATS` times and the
+median time kept (a single wait of 0.3 s under a load of 12 on 2 cores ended a doubling at one
+unit, and its expected time was 20 times too long; one timing of a part of ``evaluate`` read
+5.67 and then 63.90 µs per sample in two identical runs). The seconds per unit are then
 
 - the difference of the last two runs' times over the difference of their counts, so that the
   setup both runs share (an encoder pass, the chains' start) is not multiplied out with the
@@ -26,14 +27,16 @@ long). The seconds per unit are then
   the load's noise (it made evaluate's expected time 0.16 times the time taken), and the second
   count's runs cost seconds where one unit does.
 
-A probe told the ``total`` units of the whole computation stops doubling once it has spent
-:data:`SHORT_SHARE` of the time they would take at the rate measured so far, and gives that
-rate: a job that short needs no better estimate, and a probe that outlasts the job it times is
-waste (``evaluate`` of 200 digits at k = 200 probed for 2.5 s a run it then expected to take
-2 s). The rate is then the last run's time over its count, its setup included, which can only
-overstate the time. A job of at most 1/:data:`SHORT_SHARE` units gets the warm-up's rate: that
-run alone was a quarter of the job (``evaluate`` of a table's 18 test rows, whose k samples are one
-chunk, probed for 1.3 s, two runs of the job, before a job of 0.5 s).
+A probe told the ``total`` units of the whole computation stops (doubling, or repeating a
+count) once it has spent :data:`SHORT_SHARE` of the time they would take at the rate measured so
+far, and gives that rate: a job that short needs no better estimate, and a probe is worth its
+time only while it is a small share of the job (``evaluate`` of 200 digits at k = 200 probed for
+2.5 s a run it then expected to take 2 s; AIS was probed for 5.2 s before a job of 4 s, and
+``gaps`` for 47.5 s before one of 2.6 min). The rate is then the last count's time over it, its
+setup included, which can only overstate the time. A job of at most 1/:data:`SHORT_SHARE` units
+gets the warm-up's rate: that run alone was that share of the job (``evaluate`` of a table's 18
+test rows, whose k samples are one chunk, probed for 1.3 s, two runs of the job, before a job
+of 0.5 s).
 
 Each run waits for a GPU's queued work before the clock is read (its kernels run after the call
 returns).
@@ -47,6 +50,7 @@ The one way both ``evaluate``'s and ``gaps``' expected times are found.
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,8 +59,11 @@ import torch
 
 PROBE_SECONDS = 0.3
 """A probe doubles its units until one run takes at least this long."""
-SHORT_SHARE = 0.25
+SHORT_SHARE = 0.1
 """A probe of a job of known length stops once it has spent this share of the job's time."""
+REPEATS = 3
+"""The runs of a count whose median time a probe keeps (a wait for a core in one of them, or a
+burst of other work, moves a median of three by nothing)."""
 RESTATE_SECONDS = 10.0
 """A job's own steps are timed this long before its expected time is re-stated from them."""
 
@@ -186,31 +193,41 @@ def seconds_per_unit(
     def timed(n: int) -> float:
         return _timed(run, n, sync, clock)
 
+    def spent(per_unit: float) -> bool:  # a short job's share of its time, spent
+        return total is not None and clock() - begun >= SHORT_SHARE * total * per_unit
+
+    runs: dict[int, list[float]] = {}  # each count's timed runs
+
+    def settled(n: int) -> float:  # the median of up to REPEATS runs of n units
+        while len(runs[n]) < REPEATS and not spent(statistics.median(runs[n]) / n):
+            runs[n].append(timed(n))
+        return statistics.median(runs[n])
+
     warm = timed(1)  # (warms up)
-    if total is not None and total * SHORT_SHARE <= 1:  # the warm-up was a quarter of the job
+    if total is not None and total * SHORT_SHARE <= 1:  # the warm-up was a share of the job
         return Rate(warm, clock() - begun)
-    times: dict[int, float] = {}
     n = 1
     while True:
-        times[n] = timed(n)
-        if total is not None and clock() - begun >= SHORT_SHARE * total * times[n] / n:
-            return Rate(times[n] / n, clock() - begun)  # a short job: rate enough
-        if times[n] >= PROBE_SECONDS or n >= most:  # confirmed: a preemption only adds time
-            times[n] = min(times[n], timed(n))
-        if times[n] >= PROBE_SECONDS or n >= most:
+        runs[n] = [timed(n)]
+        if spent(runs[n][0] / n):
+            return Rate(runs[n][0] / n, clock() - begun)  # a short job: rate enough
+        took = runs[n][0]
+        if took >= PROBE_SECONDS or n >= most:  # confirmed: one wait moves a median of 3 by nothing
+            took = settled(n)
+        if took >= PROBE_SECONDS or n >= most or spent(took / n):
             break
         n = min(most, 2 * n)
-    if times[n] < PROBE_SECONDS or not setup:  # (all ``most`` units ran in a short time)
-        return Rate(times[n] / n, clock() - begun)
-    if len(times) == 1 and most > 1:  # one unit is long: one more run, to take the setup out
+    if took < PROBE_SECONDS or not setup:  # (all ``most`` units ran in a short time)
+        return Rate(took / n, clock() - begun)
+    if len(runs) == 1 and most > 1:  # one unit is long: one more count, to take the setup out
         n = min(most, 2)
-        times[n] = min(timed(n), timed(n))
-    average = times[n] / n  # (the setup included: at least the rate)
-    if len(times) == 1:
+        runs[n] = [timed(n)]
+        took = settled(n)
+    average = took / n  # (the setup included: at least the rate)
+    if len(runs) == 1:
         return Rate(average, clock() - begun)
-    before = list(times)[-2]
-    times[before] = min(times[before], timed(before))
-    slope = (times[n] - times[before]) / (n - before)
+    before = list(runs)[-2]
+    slope = (took - settled(before)) / (n - before)
     rate = min(max(slope, average / 2), average) if slope > 0 else average
     return Rate(rate, clock() - begun)
 

@@ -138,6 +138,30 @@ def test_the_probe_draws_whole_chunks_of_the_evaluations_size(monkeypatch, chunk
     assert 0 < per_sample < 1
 
 
+@pytest.mark.parametrize("n, rows", [(7, 7), (50, 50), (None, 100)], ids=["7", "50", "all"])
+def test_the_probes_batch_has_no_more_rows_than_evaluate_scores(monkeypatch, n, rows):
+    """userE/review9: evaluate --n 50 --ais 50 probed AIS on a batch of 100 rows, twice the
+    work of each transition of the 50 rows evaluated (at these sizes a transition costs nearly
+    as much on 50 rows as on 100, and the expected time per row was 0.4 times the time taken):
+    the likelihood's and AIS's probes time batches of n rows at most, as evaluate's are."""
+    from torchlvm.evaluation import timing
+
+    seen = []
+    real = timing.log_marginal_ais
+
+    def recorded(model, x, c, **settings):
+        seen.append(len(x))
+        return real(model, x, c, **settings)
+
+    monkeypatch.setattr(timing, "log_marginal_ais", recorded)
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).eval()
+    data = load_dataset("digits", "test", binarize="dynamic")
+    config = EvalConfig(k=10, ks=(1,), ood=(), n=n, ais_steps=2, ais_chains=2)
+    timing.probe_ais(model, data, config, steps=1000)
+    assert seen and set(seen) == {rows}
+
+
 @pytest.mark.parametrize(
     "load, cores, busy",
     [(9.1, 2, True), (1.5, 2, False), (3.9, 2, False), (4.1, 2, True), (30.0, 64, False)],

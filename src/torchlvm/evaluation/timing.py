@@ -230,9 +230,11 @@ def _probe_batch(
     model: torch.nn.Module, dataset: Dataset, config: EvalConfig
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The first batch of ``dataset`` as evaluate sees it, ``(B, D)``, and its conditions, on
-    the model's device."""
+    the model's device: of ``config.n`` rows at most, as evaluate's batches are (a probe of a
+    full batch of 100 rows timed AIS at twice the cost of each transition of 50 evaluated
+    rows)."""
     device, dtype = model_device(model), model_dtype(model)
-    rows = min(config.batch_size, len(dataset))
+    rows = min(config.batch_size, len(dataset), config.n or len(dataset))
     x = dataset.fixed_binarized(config.seed)[:rows].to(device=device, dtype=dtype)
     c = None
     if config.condition.conditional:
