@@ -145,9 +145,43 @@ def test_the_autoencoders_generation_bar_says_its_codes_and_gives_the_fitted_one
     ae["metrics"]["sample_quality"]["frechet_fitted_codes"] = {"value": 262.8}
     result = {"models": {"ae": ae, "vae": entry("VAE", 0.1, fd=740.4, floor=7.9)}}
     scores = comparison_scores(result)
-    assert scores["generation"]["notes"] == {"AE": "N(0, I) codes"}
-    assert scores["generation"]["marks"] == {"AE": (262.8, "fitted-Gaussian codes 262.8")}
+    assert scores["generation"]["notes"] == {"AE": "N(0, I) codes; ◆ fitted-Gaussian codes 262.8"}
+    assert scores["generation"]["marks"] == {"AE": 262.8}
     fig = comparison_figure(scores)
     written = [t.get_text() for t in fig.axes[2].texts]
-    assert "1066 (N(0, I) codes)" in written and "fitted-Gaussian codes 262.8" in written
+    assert "1066 (N(0, I) codes; ◆ fitted-Gaussian codes 262.8)" in written
     assert "740.4" in written  # the VAE's alone
+
+
+def test_the_fitted_codes_words_do_not_cover_the_autoencoders_own_value():
+    """userD: the AE's bar (375.5, N(0, I) codes) showed only 'fitted-Gaussian codes 362.6': the
+    diamond's label, boxed in white just right of the bar's end, covered the bar's own value.
+    The diamond has no label of its own; the bar's label names both."""
+    ae = entry("AE", 0.05, fd=375.5, floor=7.9)
+    ae["metrics"]["sample_quality"]["frechet_fitted_codes"] = {"value": 362.6}
+    fig = comparison_figure(comparison_scores({"models": {"ae": ae}}))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[2].texts if t.get_text()]
+    labels = [t.get_text() for t in fig.axes[2].texts if t.get_text()]
+    assert any(text.startswith("375.5 (") for text in labels)
+    for i, box in enumerate(boxes):  # no two labels overlap
+        assert not any(box.overlaps(other) for other in boxes[i + 1 :]), labels
+
+
+def test_a_cvaes_probe_bar_is_hatched_and_said_to_be_given_the_class():
+    """userB, userD: compare.png drew the CVAE's probe accuracy (0.647), the longest bar under
+    'higher is better', unmarked; its encoder is given the class, so the probe reads back what
+    it was handed (compare.md says so). The bar is hatched and its label says so."""
+    cvae = entry("CVAE", 0.02, (0.647, 0.03))
+    cvae["metrics"]["protocol"] = {"condition": "label"}
+    vae = entry("VAE", 0.1, (0.61, 0.03), pixels=0.885)
+    vae["metrics"]["protocol"] = {"condition": "none"}
+    scores = comparison_scores({"models": {"vae": vae, "cvae": cvae}})
+    sep = scores["separability"]
+    assert sep["hatched"] == ["CVAE"] and list(sep["notes"]) == ["CVAE"]
+    assert "given the class" in sep["notes"]["CVAE"]
+    ax = comparison_figure(scores).axes[1]
+    hatches = {round(p.get_width(), 3): p.get_hatch() for p in ax.patches}
+    assert hatches == {0.61: None, 0.647: "//"}
+    assert any("given the class" in t.get_text() for t in ax.texts)

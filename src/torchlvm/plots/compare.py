@@ -39,6 +39,8 @@ QUESTIONS = {
 }
 #: white behind a value label, so a reference line crossing it does not strike it through
 LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.85}
+#: a bar that answers another question than its panel's (drawn pale, with hatching)
+HATCHED = {"hatch": "//", "alpha": 0.45, "edgecolor": "black"}
 COLOURS = ("tab:gray", "tab:blue", "tab:purple", "tab:green", "tab:orange", "tab:red")
 
 
@@ -55,8 +57,11 @@ def comparison_figure(
             ``values`` (model label → number, or None where it cannot be measured),
             and optionally ``errors`` (model label → standard error or None),
             ``notes`` (model label → words after its value, e.g. how it was measured),
-            ``marks`` (model label → ``(number, words)``: a second measure of that model, drawn
-            as a diamond on its bar),
+            ``marks`` (model label → a second measure of that model, drawn as a diamond on
+            its bar; its words belong in the bar's note, as a label beside the diamond covered
+            the bar's own value),
+            ``hatched`` (model labels whose bar answers another question, e.g. a CVAE's probe,
+            which reads back the class its encoder was handed: drawn hatched and pale),
             ``reference`` (a number drawn as a dashed line) with ``reference_label``.
             Every row names the same models, in the same order.
         title: the figure title.
@@ -100,7 +105,10 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
     y = np.arange(len(models))[::-1]  # first model on top
     colours = [COLOURS[i % len(COLOURS)] for i in range(len(models))]
     measured = np.isfinite(values)
-    ax.barh(y[measured], values[measured], color=np.array(colours)[measured], height=0.62)
+    hatched = np.array([m in (row.get("hatched") or ()) for m in models])
+    for shown, style in ((measured & ~hatched, {}), (measured & hatched, HATCHED)):
+        if shown.any():
+            ax.barh(y[shown], values[shown], color=np.array(colours)[shown], height=0.62, **style)
     has_err = measured & np.isfinite(errs)
     if has_err.any():
         ax.errorbar(values[has_err], y[has_err], xerr=errs[has_err], fmt="none", ecolor="black",
@@ -125,9 +133,7 @@ def _panel(ax: Any, name: str, row: Mapping[str, Any], models: Sequence[str]) ->
                         bbox=LABEL_BOX)  # fmt: skip
     for model, yi in zip(models, y, strict=True):
         if (mark := (row.get("marks") or {}).get(model)) is not None:
-            ax.plot([mark[0]], [yi], marker="D", color="black", ms=5, zorder=3)
-            ax.annotate(mark[1], (mark[0], yi), xytext=(5, 0), textcoords="offset points",
-                        va="center", fontsize=8, bbox=LABEL_BOX)  # fmt: skip
+            ax.plot([mark], [yi], marker="D", color="black", ms=5, zorder=3)
     top = len(models) - 0.4
     if reference is not None:
         ax.axvline(float(reference), color="black", ls="--", lw=1, zorder=1)
@@ -156,9 +162,10 @@ def comparison_scores(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
     Returns:
         Rows interpretability (MIG ± its bootstrap standard error), separability (logistic
-        probe accuracy ± its standard error, raw pixels as reference) and generation (Fréchet
-        distance, the real-vs-real distance at the same n as reference; the autoencoder's bar
-        from N(0, I) codes, the fitted-Gaussian codes' distance marked on it).
+        probe accuracy ± its standard error, raw pixels as reference; a conditional model's
+        bar hatched and said to be given the class) and generation (Fréchet distance, the
+        real-vs-real distance at the same n as reference; the autoencoder's bar from N(0, I)
+        codes, the fitted-Gaussian codes' distance marked on it and named in its note).
     """
     entries = list(result["models"].values())
     labels = [str(entry["label"]) for entry in entries]
@@ -191,6 +198,7 @@ def comparison_scores(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             errors=each(*probe, "stderr"),
             reference=first("metrics", "separability", "pixels", "logistic", "value"),
             reference_label="raw pixels",
+            **_given_class(each("metrics", "protocol", "condition")),
         ),
         "generation": row(
             "generation",
@@ -211,6 +219,16 @@ def _fitted_codes(fitted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     for label, record in fitted.items():
         value = record.get("value") if isinstance(record, Mapping) else None
         if value is not None:
-            notes[label] = "N(0, I) codes"
-            marks[label] = (float(value), f"fitted-Gaussian codes {format_measured(float(value))}")
+            notes[label] = f"N(0, I) codes; ◆ fitted-Gaussian codes {format_measured(value)}"
+            marks[label] = float(value)
     return {"notes": notes, "marks": marks} if notes else {}
+
+
+def _given_class(conditions: Mapping[str, Any]) -> dict[str, Any]:
+    """The separability row's ``notes`` and ``hatched`` for a model whose encoder is given the
+    class (a label CVAE): its probe reads back the class it was handed, which a CVAE aims to
+    keep out of z, so its bar, the longest under "higher is better", answers another question
+    (userB, userD: drawn unmarked, it ranked the CVAE most separable)."""
+    given = [label for label, condition in conditions.items() if condition == "label"]
+    notes = dict.fromkeys(given, "q(z|x,c) is given the class; lower is its aim")
+    return {"notes": notes, "hatched": given} if given else {}
