@@ -186,7 +186,8 @@ def test_rgb_files_get_a_gaussian_with_a_learned_sigma_by_default(pixels, tmp_pa
     ]:
         s = settle("vae", {"data": data, **given})
         assert (s["likelihood"], s["binarize"]) == want, given
-    assert settle("vae", {"data": data, "likelihood": "gaussian"})["variance"] == "fixed"
+    named = settle("vae", {"data": data, "likelihood": "gaussian"})  # σ learned, from the data
+    assert (named["variance"], named["scale"]) == ("scalar", None)
     np.save(tmp_path / "grey.npy", pixels)
     grey = settle("vae", {"data": str(tmp_path / "grey.npy")})
     assert (grey["likelihood"], grey["binarize"]) == ("bernoulli", "dynamic")

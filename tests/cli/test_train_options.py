@@ -150,8 +150,10 @@ def test_help_states_the_defaults_a_table_gets():
         ("--patience", "never", table["patience"]),
         ("--hidden", "400", " ".join(map(str, table["hidden"]))),
         ("--activation", "relu", table["activation"]),
-        ("--variance", "fixed", table["variance"]),
-    ]:
+        ("--variance", "scalar", table["variance"]),
+        ("--scale", "the data's own scale, the root mean square of its columns' standard "
+         "deviations,", table["scale"]),
+    ]:  # fmt: skip
         shown = f"(default: {plain}; {for_table} for a table)"
         assert shown in text, f"{flag}: {shown}"
     assert "(default: never)" not in text

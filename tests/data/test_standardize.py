@@ -110,3 +110,29 @@ def test_train_vae_no_standardize_on_a_large_scale_table_warns(tmp_path):
         warnings.simplefilter("always")
         assert main([*argv, str(tmp_path / "std")]) == 0  # standardized, the default
     assert not [w for w in caught if "root mean square" in str(w.message)]
+
+
+def test_data_scale_streams_in_chunks_leaves_out_nan_and_reads_file_rows(tmp_path, monkeypatch):
+    """The σ a Gaussian p(x | z) starts at: the root mean square of the columns' population
+    standard deviations, NaN cells left out, the same read whole, in chunks of rows, or from a
+    memory-mapped file's rows."""
+    import numpy as np
+
+    from torchlvm.data import standardize
+    from torchlvm.data.memmap import MemmapRows
+    from torchlvm.data.npy_layout import read_layout
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(301, 3)) * [0.1, 2.0, 30.0] + 5).astype(np.float32)
+    by_hand = float(np.sqrt(x.astype(np.float64).var(0).mean()))
+    assert standardize.data_scale(torch.from_numpy(x)) == pytest.approx(by_hand, rel=1e-12)
+    monkeypatch.setattr(standardize, "_CHUNK", 7)  # chunks of 2 rows, the last of 1
+    assert standardize.data_scale(torch.from_numpy(x)) == pytest.approx(by_hand, rel=1e-12)
+    np.save(tmp_path / "x.npy", x)
+    rows = MemmapRows(tmp_path / "x.npy", read_layout(tmp_path / "x.npy"))
+    assert standardize.data_scale(rows) == pytest.approx(by_hand, rel=1e-12)
+    holed = x.copy()
+    holed[::2, 1] = np.nan
+    want = np.sqrt(np.mean([x[:, 0].var(), holed[1::2, 1].var(), x[:, 2].var()]))
+    assert standardize.data_scale(torch.from_numpy(holed)) == pytest.approx(want, rel=1e-6)
+    assert standardize.data_scale(torch.ones(4, 2)) == 1.0  # (nothing varies: σ = 1)

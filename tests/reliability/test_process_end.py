@@ -28,5 +28,6 @@ def test_ctrl_c_after_the_run_is_written_leaves_the_exit_status_zero(tmp_path: P
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=patience(30))
     assert proc.returncode == 0, err
-    assert err == ""
+    said = err.splitlines()  # (a 1-epoch VAE of 2 dimensions collapses, and train says so)
+    assert all(line.startswith("torchlvm: warning: no latent dimension") for line in said), err
     assert torchlvm.load(out).latent_dim == 2

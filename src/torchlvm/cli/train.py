@@ -35,7 +35,7 @@ from torchlvm._shell import quoted
 from torchlvm.cli import _tables, _train_again
 from torchlvm.cli import train_options as opts
 from torchlvm.cli._progress import show_progress
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, on_command_line
 
 HELP = "train an autoencoder, VAE or CVAE on a dataset; writes a resumable run folder"
 configure = opts.configure  # the options live in train_options.py
@@ -72,8 +72,7 @@ def _new_run(model_type: str, given: dict[str, Any]):
         options={"mmap": True} if s["mmap"] else _tables.options_from(s) or None,
     )
     dm.setup("fit")
-    if s["latent_dim"] is None:
-        s["latent_dim"] = opts.table_latent_dim(dm.input_dim)
+    opts.settle_data(s, dm)  # a table's latent size, σ's start: what the data decide
     _check_step_fits(config, dm)
     cls = model_class(model_type)
     return cls.from_config(recipe_for(model_type).config(cls, s, dm.facts())), config, dm
@@ -210,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from torchlvm.run.interrupted import check_resumable
     from torchlvm.training import fit
+    from torchlvm.training.collapse import warn_collapsed
 
     out: Path = args.out
     given = _given(args)
@@ -242,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
             result = fit(model, dm, config, stage.folder, **options)
         result = dataclasses.replace(result, out_dir=out)  # where the stage was moved
     _print_summary(args.model, model, dm, config, result)
+    warn_collapsed(model, dm, spell=on_command_line)  # (a posterior that read nothing of x)
     return 0
 
 

@@ -23,15 +23,18 @@ VAE's fit goes wrong without a sign of it, so the warning comes from the data, b
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor
 
-from torchlvm.data.standardize import LARGEST, SMALLEST, off_scale  # (the criteria, one place)
+from torchlvm.data.standardize import (  # (the criteria and X's scale, one place)
+    LARGEST,
+    SMALLEST,
+    data_scale,
+    off_scale,
+)
 from torchlvm.errors import ConfigError
 
 __all__ = [
@@ -54,17 +57,6 @@ class DataScaleWarning(UserWarning):
 class InactiveLatentWarning(UserWarning):
     """No latent dimension of a fitted deep estimator is active on its training rows: its
     posterior collapsed to the prior, and it models X without z (:func:`warn_inactive`)."""
-
-
-def data_scale(X: Tensor) -> float:
-    """X's own scale, the σ a Gaussian p(x | z) starts from with ``scale="auto"``: the root mean
-    square of its features' standard deviations (NaN cells left out), the σ of a model that
-    explains none of X's variance; 1 for X that does not vary."""
-    x = X.double()
-    mean = torch.nanmean(x, dim=0)
-    var = torch.nanmean((x - mean).square(), dim=0)  # (D,), NaN for a column of NaN
-    sigma = float(torch.nanmean(var).sqrt())
-    return sigma if sigma > 0 and math.isfinite(sigma) else 1.0
 
 
 def sigma_for(scale: Any, X: Tensor, likelihood: str = "gaussian") -> float:
@@ -91,22 +83,23 @@ def warn_inactive(estimator: Any, means: Tensor, X: Tensor) -> None:
     those rows, whose scale names the fix where it is far from the network's (scikit-learn's
     ``load_diabetes()``, scaled to unit norm, collapsed with σ from X; standardized, it did
     not)."""
+    from torchlvm.errors import in_python
     from torchlvm.evaluation.latent import ACTIVE_THRESHOLD, active_units
+    from torchlvm.training.collapse import collapse_fixes
 
     count, activity = active_units(means.detach().double())
     if count:
         return
     name = type(estimator).__name__
-    fixes = "more epochs, a smaller beta"
-    if estimator.likelihood == "gaussian":
-        sigma = float(estimator.model_.likelihood.scale().max())
-        fixes = f"a smaller scale (σ of p(x | z) is {sigma:.3g} here), " + fixes
-        spread = data_scale(X)
-        if not SMALLEST <= spread <= LARGEST:
-            fixes = (
-                f"standardizing X first, e.g. make_pipeline(StandardScaler(), {name}(...)) (its "
-                f"features vary by {spread:.3g}, and the network is made for about 1), or " + fixes
-            )
+    gaussian = estimator.likelihood == "gaussian"
+    sigma = float(estimator.model_.likelihood.scale().max()) if gaussian else None
+    fixes = collapse_fixes(in_python, likelihood=estimator.likelihood, sigma=sigma)
+    spread = data_scale(X)
+    if gaussian and not SMALLEST <= spread <= LARGEST:
+        fixes = (
+            f"standardizing X first, e.g. make_pipeline(StandardScaler(), {name}(...)) (its "
+            f"features vary by {spread:.3g}, and the network is made for about 1), or " + fixes
+        )
     warnings.warn(
         f"no latent dimension of this {name} is active on the training data (the variance of "
         f"every posterior mean is at most {float(activity.max()):.2g}, below "
