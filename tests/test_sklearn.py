@@ -97,3 +97,31 @@ def test_a_series_is_told_to_frame_which_it_has(estimator):
     with pytest.raises(DataError, match=r"got shape \(5,\); .* X\.to_frame\(\)\.T for one sample"):
         est.transform(X.iloc[0])
     np.testing.assert_allclose(est.transform(X.iloc[0].to_frame().T), est.transform(X[:1]))
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_a_frame_s_text_and_date_columns_are_named_with_the_readme_s_fixes(estimator):
+    """``PPCA().fit(frame)`` said "could not convert string to float: 'oslo'", naming no column,
+    and recommended OneHotEncoder, which the README advises against (a Gaussian per feature
+    models 0/1 columns as continuous values): every text and date column is named, with fixes
+    that work."""
+    from torchlvm.errors import DataTypeError
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    X["city"] = rng.choice(["oslo", "rome"], len(X))
+    X["when"] = pd.Timestamp("2020-01-01")
+    X["counts"] = pd.Series(range(40), dtype=object)  # numbers in an object column: numbers
+    y = np.arange(40) % 2
+    with pytest.raises(DataTypeError) as err:  # (a ValueError and a TypeError, as sklearn's)
+        clone(estimator).fit(X, y)
+    message = str(err.value)
+    assert message.startswith("X holds text ('city') and dates ('when'), and the models take")
+    assert "drop them (X.drop(columns=['city', 'when']))" in message
+    assert "CVAEEstimator(...).fit(X.drop(columns=['city', 'when']), X['city'])" in message
+    assert "OneHotEncoder" not in message and "'counts'" not in message
+    with pytest.raises(DataTypeError, match=r"^X holds dates \('when'\).* or turn dates into"):
+        clone(estimator).fit(X[["a", "when"]], y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (one epoch: a collapsed VAE warns)
+        CVAEEstimator(**FAST).fit(X.drop(columns=["city", "when"]), X["city"])  # the fix works

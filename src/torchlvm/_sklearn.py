@@ -57,8 +57,8 @@ def _check_2d(X: Any, name: str) -> None:
 _FIXES = (
     (
         ("could not convert string to float", "argument must be a string or a real number"),
-        "{name} must hold numbers only: drop its text columns or encode them (e.g. "
-        "sklearn.preprocessing.OneHotEncoder in a sklearn.compose.ColumnTransformer)",
+        "{name} must hold numbers only: drop its text columns, or make a category the classes "
+        "of a CVAEEstimator (its y)",
     ),
     (
         ("contains infinity",),
@@ -73,6 +73,50 @@ _FIXES = (
         "pass the columns fit saw, in its order: {name}[estimator.feature_names_in_]",
     ),
 )
+
+
+def _check_frame_columns(X: Any) -> None:
+    """Name a DataFrame's columns of text or dates, which scikit-learn's check refuses by the
+    first value it cannot convert ("could not convert string to float: 'x'"), and the fixes the
+    command line gives a table's text column (README): drop them, or make a category the
+    classes of a CVAE. Not one-hot encoding, which a Gaussian likelihood per feature would model
+    as continuous values.
+
+    Raises:
+        DataTypeError: (a ``ValueError`` too, as scikit-learn raises for text) naming every
+            such column.
+    """
+    import pandas as pd
+
+    if not isinstance(X, pd.DataFrame):
+        return
+    found: dict[str, list[Any]] = {"text": [], "dates": []}
+    for column, values in X.items():
+        kind = values.dtype.kind
+        if kind in "mM" or isinstance(values.dtype, pd.DatetimeTZDtype):
+            found["dates"].append(column)
+        elif not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+            present = values.dropna()
+            numbers = pd.to_numeric(present.astype(object), errors="coerce")
+            if numbers.isna().any():  # (an object column of numbers converts: not text)
+                found["text"].append(column)
+    columns = found["text"] + found["dates"]
+    if not columns:
+        return
+    kinds = " and ".join(
+        f"{kind} ({', '.join(map(repr, cols))})" for kind, cols in found.items() if cols
+    )
+    fixes = [f"drop {'it' if len(columns) == 1 else 'them'} (X.drop(columns={columns!r}))"]
+    if found["dates"]:
+        fixes.append(f"turn dates into numbers (e.g. X[{found['dates'][0]!r}].dt.year)")
+    if found["text"]:
+        fixes.append(
+            f"make a category the classes of a CVAEEstimator: CVAEEstimator(...).fit("
+            f"X.drop(columns={columns!r}), X[{found['text'][0]!r}]) (a category is not one-hot "
+            "encoded: a Gaussian likelihood would model its 0/1 columns as continuous values)"
+        )
+    said = ", ".join(fixes[:-1]) + (", or " if len(fixes) > 2 else " or ") + fixes[-1]
+    raise DataTypeError(f"X holds {kinds}, and the models take numbers only; {said}")
 
 
 def _rethrow(error: Exception, name: str) -> Exception:
@@ -116,6 +160,7 @@ def check_X(
     """
     X = _host(X)
     _check_2d(X, "X")
+    _check_frame_columns(X)
     np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
     try:
         X = validate_data(

@@ -477,7 +477,7 @@ def test_latent_dim_not_below_n_features_is_refused_at_fit(synthetic, k):
         (
             np.array([["a", "b"], ["c", "d"]]),
             "X: could not convert string to float: .*; X must hold numbers only: drop its text "
-            r"columns or encode them \(e.g. sklearn.preprocessing.OneHotEncoder",
+            r"columns, or make a category the classes of a CVAEEstimator \(its y\)",
         ),
         (np.ones((20, 10)), "zero variance in every feature"),
         (
