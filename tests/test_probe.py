@@ -111,16 +111,19 @@ def test_each_timed_run_waits_for_the_device_before_the_clock_is_read():
 def test_a_probe_of_a_short_job_stops_once_it_has_spent_a_share_of_it():
     """evaluate of 200 digits at k = 200 probed for 2.5 s a run it then expected to take 2 s,
     AIS for 5.2 s before a job of 4 s, gaps for 47.5 s before one of 2.6 min: told the job's
-    units, the probe stops once it has spent SHORT_SHARE (a tenth) of their time."""
+    units, the probe runs nothing (a doubled count, a repeat) that would take it past
+    SHORT_SHARE (a tenth) of their time."""
     clock = FakeClock(setup=0.0, per=0.001)
     rate = seconds_per_unit(clock.run, most=1000, total=100, clock=clock)
-    assert clock.runs == [1, 1, 2, 4, 8]  # 0.016 s spent >= 0.1 * 100 * 0.001
+    assert clock.runs == [1, 1, 2, 4]  # 8 more units would make 0.016 s > 0.1 * 100 * 0.001
     assert rate.per_unit == pytest.approx(0.001)
-    assert rate.seconds == pytest.approx(0.016)
-    for total in (20, 50, 300, 1000, 5000):  # at most twice the share (the last doubling)
-        clock = FakeClock(setup=0.0, per=0.01)
-        rate = seconds_per_unit(clock.run, most=1000, total=total, clock=clock)
-        assert rate.seconds <= 2 * SHORT_SHARE * total * clock.per
+    assert rate.seconds == pytest.approx(0.008)
+    for total in (20, 50, 300, 1000, 5000):
+        for per in (0.001, 0.01, 0.2):  # 1-unit runs short and long (repeated, not doubled)
+            clock = FakeClock(setup=0.0, per=per)
+            rate = seconds_per_unit(clock.run, most=1000, total=total, clock=clock)
+            assert rate.seconds <= SHORT_SHARE * total * per + 1e-12
+            assert rate.per_unit == pytest.approx(per)
     clock = FakeClock(setup=0.0, per=0.001)  # a long job: the probe runs as before
     seconds_per_unit(clock.run, most=1000, total=10**6, clock=clock)
     assert clock.runs == [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 512, 512, 256, 256]

@@ -193,13 +193,17 @@ def seconds_per_unit(
     def timed(n: int) -> float:
         return _timed(run, n, sync, clock)
 
-    def spent(per_unit: float) -> bool:  # a short job's share of its time, spent
-        return total is not None and clock() - begun >= SHORT_SHARE * total * per_unit
+    def spent(per_unit: float, then: float = 0.0) -> bool:  # a short job's share is spent, or
+        # would be by a run of ``then`` seconds more
+        return total is not None and clock() - begun + then >= SHORT_SHARE * total * per_unit
 
     runs: dict[int, list[float]] = {}  # each count's timed runs
 
     def settled(n: int) -> float:  # the median of up to REPEATS runs of n units
-        while len(runs[n]) < REPEATS and not spent(statistics.median(runs[n]) / n):
+        while len(runs[n]) < REPEATS:
+            median = statistics.median(runs[n])
+            if spent(median / n, then=median):
+                break
             runs[n].append(timed(n))
         return statistics.median(runs[n])
 
@@ -214,12 +218,13 @@ def seconds_per_unit(
         took = runs[n][0]
         if took >= PROBE_SECONDS or n >= most:  # confirmed: one wait moves a median of 3 by nothing
             took = settled(n)
-        if took >= PROBE_SECONDS or n >= most or spent(took / n):
+        if took >= PROBE_SECONDS or n >= most or spent(took / n, then=2 * took):
             break
         n = min(most, 2 * n)
     if took < PROBE_SECONDS or not setup:  # (all ``most`` units ran in a short time)
         return Rate(took / n, clock() - begun)
-    if len(runs) == 1 and most > 1:  # one unit is long: one more count, to take the setup out
+    if len(runs) == 1 and most > 1 and not spent(took / n, then=2 * took):  # one unit is long:
+        # one more count, to take the setup out
         n = min(most, 2)
         runs[n] = [timed(n)]
         took = settled(n)
