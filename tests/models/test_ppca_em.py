@@ -96,9 +96,22 @@ def test_em_is_deterministic_given_the_seed(synthetic):
 
 
 def test_em_warns_when_it_runs_out_of_iterations(digits):
-    with pytest.warns(RuntimeWarning, match="did not converge in max_iter=3 iterations"):
+    with pytest.warns(RuntimeWarning, match="did not converge in 3 iterations") as caught:
         model = PPCA(latent_dim=5, method="em", max_iter=3).fit(digits)
     assert model.n_iter_ == 3
+    (warning,) = [w.message for w in caught if "did not converge" in str(w.message)]
+    assert "(max_iter=3;" in str(warning) and str(warning).endswith("raise max_iter or tol")
+
+
+def test_the_em_warning_names_what_the_command_line_takes(digits):
+    """userE: 'fit ppca --max-iter 3' warned 'raise max_iter or tol': the command line has
+    --max-iter and no tolerance. The warning carries its command-line words, as errors do."""
+    with pytest.warns(RuntimeWarning) as caught:
+        PPCA(latent_dim=5, method="em", max_iter=3).fit(digits)
+    (warning,) = [w.message for w in caught if "did not converge" in str(w.message)]
+    said = warning.on_command_line
+    assert "(--max-iter 3;" in said and said.endswith("raise --max-iter")
+    assert "tol" not in said.replace("tolerance", "")
 
 
 # --------------------------------------------------------------------- missing values

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
-from torchlvm.errors import ConfigError, DataError, on_command_line, spelled
+from torchlvm.errors import ConfigError, DataError, Spell, on_command_line, spelled
 from torchlvm.models import ppca_em
 
 if TYPE_CHECKING:
@@ -89,13 +89,26 @@ def _em(
     return W, mu, sigma2, variance, history
 
 
+class EMConvergenceWarning(RuntimeWarning):
+    """PPCA's EM stopped at ``max_iter`` iterations before its mean log-likelihood settled
+    within ``tol``. Its ``on_command_line`` names the options as the command line takes them
+    (:func:`~torchlvm.errors.spelled`): ``fit ppca`` has ``--max-iter`` and no tolerance."""
+
+
 def _warn_if_not_converged(history: list[float], config: PPCAConfig) -> None:
     change = abs(history[-1] - history[-2]) if len(history) > 1 else 0.0
     if len(history) - 1 >= config.max_iter and change >= config.tol:
+
+        def message(spell: Spell) -> str:
+            tol = "" if spell is on_command_line else f" or {spell('tol')}"
+            return (
+                f"PPCA EM did not converge in {config.max_iter} iterations "
+                f"({spell('max_iter', config.max_iter)}; last change {change:.3g} nats, above "
+                f"the tolerance {config.tol:g}); raise {spell('max_iter')}{tol}"
+            )
+
         warnings.warn(
-            f"PPCA EM did not converge in max_iter={config.max_iter} iterations (last change "
-            f"{change:.3g} nats >= tol={config.tol}); raise max_iter or tol",
-            RuntimeWarning,
+            spelled(EMConvergenceWarning, message),
             stacklevel=4,  # PPCA.fit's line, as before this function moved here
         )
 
