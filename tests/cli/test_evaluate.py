@@ -283,7 +283,7 @@ def test_a_cvaes_training_curves_figure_names_c_as_the_report_does(tmp_path, con
     E_q[log p(x|z)] and KL(q(z|x) ‖ p(z)) while the report's own drawing named c and p(z|c)."""
     from types import SimpleNamespace
 
-    from torchlvm.cli.evaluate import _figure_jobs
+    from torchlvm.cli._evaluate_figures import _figure_jobs
 
     csv = tmp_path / "metrics.csv"
     csv.write_text("epoch,train/elbo,train/log_lik,train/kl\n0,-90.0,-80.0,10.0\n")
@@ -297,7 +297,7 @@ def test_a_cvaes_training_curves_figure_names_c_as_the_report_does(tmp_path, con
 def test_an_autoencoders_training_curves_name_its_loss_as_the_report_does(tmp_path):
     from types import SimpleNamespace
 
-    from torchlvm.cli.evaluate import _figure_jobs
+    from torchlvm.cli._evaluate_figures import _figure_jobs
 
     csv = tmp_path / "metrics.csv"
     csv.write_text("epoch,train/reconstruction\n0,30.0\n1,25.0\n")
@@ -316,7 +316,7 @@ def test_an_autoencoders_training_curves_name_its_loss_as_the_report_does(tmp_pa
 def test_the_traversal_axis_names_its_centre(deterministic, conditional, centre):
     from types import SimpleNamespace
 
-    from torchlvm.cli.evaluate import _figure_jobs
+    from torchlvm.cli._evaluate_figures import _figure_jobs
     from torchlvm.evaluation.records import ModelInfo
 
     model = ModelInfo("x", 2, deterministic)

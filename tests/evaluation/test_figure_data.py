@@ -16,7 +16,7 @@ NAMES = ["zero", "one", "two", "three"]
 def test_a_cvaes_traversals_name_the_class_they_are_drawn_at(tmp_path):
     """A CVAE's latent traversal figure was decoded at the first example's class and said
     nothing of it (title, caption or record)."""
-    from torchlvm.cli.evaluate import _figure_jobs
+    from torchlvm.cli._evaluate_figures import _figure_jobs
 
     torch.manual_seed(0)
     model = CVAE(CVAEConfig(64, 4, latent_dim=2, hidden=(8,), num_classes=4))
@@ -51,7 +51,7 @@ def test_traversals_of_many_dimensions_show_the_most_active_and_say_so(tmp_path)
     """With K = 20 the traversals showed z1..z10, titled 'Latent traversals', with no word that
     10 were left out, though the informative ones were among them (userB): past 10 they show the
     10 whose posterior means vary most, and the title says which share of K they are."""
-    from torchlvm.cli.evaluate import _figure_jobs
+    from torchlvm.cli._evaluate_figures import _figure_jobs
     from torchlvm.evaluation.records import Latent
     from torchlvm.models import VAE, VAEConfig
 

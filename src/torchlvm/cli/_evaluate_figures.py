@@ -1,0 +1,186 @@
+"""``torchlvm evaluate``'s figures: what each figure of a run shows and how it is drawn into
+DIR/figures (:func:`write_figures`), redrawing those torchlvm drew and leaving the user's files
+there as they were. The command (:mod:`torchlvm.cli.evaluate`) parses, evaluates and prints;
+the figures are this module's.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from torchlvm.evaluation.records import Evaluation, Latent
+    from torchlvm.run.commit import Staging
+
+
+def figures_of(
+    model: Any, complete: Any, result: Any, folder: Path, condition: Any,
+    args: argparse.Namespace, staging: Staging,
+) -> dict[str, Any]:  # fmt: skip
+    """The figures of the split's complete rows (``complete``); none when it has no complete
+    row."""
+    if len(complete):
+        return write_figures(model, complete, result, folder, condition, args, staging)
+    from torchlvm.evaluation.evaluate import NEEDS_COMPLETE_ROWS
+
+    reason = NEEDS_COMPLETE_ROWS.format(what="the figures")
+    return {"folder": "figures", "written": [], "skipped": {"all": reason}}
+
+
+IMAGE_FIGURES = frozenset(
+    {"samples", "reconstructions", "traversals", "interpolation", "manifold", "conditional"}
+    | {"imputation"}
+)
+"""Figures drawn as images (not drawn for a table)."""
+
+
+def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
+    """What the figures show, from the first 2,000 examples, on the CPU (figures are small)."""
+    import torch
+
+    from torchlvm.evaluation._batching import model_dtype
+    from torchlvm.evaluation.eval_data import conditions_for
+    from torchlvm.evaluation.figure_data import figure_data
+
+    model = model.cpu()
+    n = min(len(dataset), 2000)
+    x = dataset.fixed_binarized(seed)[:n].to(model_dtype(model))
+    y = None if dataset.y is None else dataset.y[:n]
+    c, missing = conditions_for(model, x, y, condition, dataset.shape, int(seed))
+    names = None if dataset.class_names is None else list(dataset.class_names)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return figure_data(
+            model, x, y, c, shape=dataset.shape, condition=condition, missing=missing,
+            class_names=names, seed=seed,
+        )  # fmt: skip
+
+
+def _traversed(dims: list[int], latent: Latent | None) -> str:
+    """``: the 10 most active of 20 dimensions`` where the traversals show some of K, else
+    ``""``."""
+    size = None if latent is None else latent.latent_dim
+    if size is None or len(dims) >= size:
+        return ""
+    return f": the {len(dims)} most active of {size} dimensions"
+
+
+def _traversal_centre(result: Evaluation, conditional: bool) -> str:
+    """What the traversals' steps are measured from (figure_data's traversal): the prior, or an
+    autoencoder's codes of the data (their mean and standard deviation)."""
+    info = getattr(result, "model", None)
+    if info is not None and info.deterministic_encoder is True:
+        return "the codes f(x)"
+    return "p(z | c)" if conditional else "p(z)"
+
+
+def _figure_jobs(
+    d: Any, result: Evaluation, metrics_csv: Path, names: list[str] | None, conditional: bool,
+    reconstruction: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Figure name → a function that draws it (False or None: it does not apply); a conditional
+    model's (a CVAE's) curves name c and its prior p(z|c), as the report's do, and an
+    autoencoder's its ``reconstruction`` loss's unit."""
+    from torchlvm import plots
+    from torchlvm.evaluation.records import Latent
+
+    shape = d.shape
+    at = "" if d.condition is None else f" at c = {d.condition}"  # a CVAE's: which c
+    latent = result.latent if isinstance(result.latent, Latent) else None
+    kl = None if latent is None or latent.kl_per_dim is None else latent.kl_per_dim.value
+    return {
+        "samples": lambda: (
+            d.samples is not None
+            and plots.image_grid(d.samples, shape, title=f"Samples: {d.samples_note}")
+        ),
+        "reconstructions": lambda: plots.reconstruction_pairs(d.inputs, d.reconstructions, shape),
+        "traversals": lambda: plots.traversal_grid(
+            d.traversal,
+            shape,
+            d.traversal_dims,
+            d.traversal_values,
+            title=f"Latent traversals{at}{_traversed(d.traversal_dims, latent)}",
+            centre=_traversal_centre(result, conditional),
+        ),  # fmt: skip
+        "interpolation": lambda: (
+            d.interpolation is not None
+            and plots.interpolation_strip(
+                d.interpolation, shape, title=f"Interpolation in latent space{at}"
+            )
+        ),
+        "manifold": lambda: (
+            d.manifold is not None
+            and plots.manifold_grid(
+                d.manifold, shape, (-3.0, 3.0), title=f"Decoded 2-D latent manifold{at}"
+            )
+        ),
+        "conditional": lambda: (
+            d.conditional is not None
+            and plots.conditional_grid(d.conditional, shape, d.class_names)
+        ),
+        "imputation": lambda: (
+            d.imputation is not None and plots.imputation_panels(shape=shape, **d.imputation)
+        ),
+        "latent_scatter": lambda: plots.latent_scatter(d.codes, d.labels, names),
+        "kl_per_dimension": lambda: kl is not None and plots.kl_per_dimension(kl, threshold=None),
+        "training_curves": lambda: (
+            metrics_csv.is_file()
+            and plots.training_curves(
+                metrics_csv,
+                per=result.protocol.noun,
+                conditional=conditional,
+                reconstruction=reconstruction,
+            )  # fmt: skip
+        ),
+    }
+
+
+def write_figures(
+    model: Any,
+    dataset: Any,
+    result: Evaluation,
+    folder: Path,
+    condition: Any,
+    args: argparse.Namespace,
+    staging: Staging,
+) -> dict[str, Any]:
+    """Draw the run's figures for ``folder/figures`` with :mod:`torchlvm.plots`, redrawing
+    those torchlvm drew and leaving any other file there (the user's) as it was. Each is
+    drawn at its ``staging`` name, for the caller to put in place with the record.
+
+    Returns ``{"folder", "written": [file names], "skipped": {name: reason}}``.
+    """
+    from torchlvm import plots
+    from torchlvm.run.layout import RunLayout
+    from torchlvm.run.outputs import torchlvm_figure
+
+    layout = RunLayout(folder)
+    d = _figure_data(model, dataset, condition, args.seed)
+    written, skipped = [], {}
+    names = None if dataset.class_names is None else list(dataset.class_names)
+    table = len(dataset.shape) == 1
+    loss = getattr(getattr(model, "config", None), "reconstruction", None)  # an autoencoder's
+    jobs = _figure_jobs(d, result, layout.metrics_csv, names, condition.conditional, loss)
+    for name, make in jobs.items():
+        if table and name in IMAGE_FIGURES:
+            skipped[name] = f"the data are a table (rows of {dataset.dim} features), not images"
+            continue
+        path = layout.figure(f"{name}.png")
+        if path.exists() and not torchlvm_figure(path):
+            skipped[name] = f"{path} is not a figure torchlvm drew; left as it was"
+            print(f"left {path} as it was (torchlvm did not draw it); move it away to redraw it")
+            continue
+        try:
+            fig = make()
+        except Exception as err:  # a figure must never cost the metrics
+            skipped[name] = f"{type(err).__name__}: {err}"
+            continue
+        if fig is False or fig is None:
+            skipped[name] = "does not apply to this model"
+            continue
+        plots.save_figure(fig, staging.path(path))
+        written.append(f"{name}.png")
+    condition_of = {} if d.condition is None else {"condition": d.condition}  # (a CVAE's)
+    return {"folder": "figures", "written": written, "skipped": skipped, **condition_of}
