@@ -81,8 +81,8 @@ def test_a_second_evaluate_of_a_run_is_refused_naming_the_first(tmp_path, capsys
     with acquire(tmp_path, "torchlvm evaluate", what=str(tmp_path), doing=EVALUATED):
         assert main(["evaluate", str(tmp_path), *FAST]) == 2
         assert capsys.readouterr().err == (
-            f"torchlvm: error: {tmp_path} is being evaluated by pid {os.getpid()}; wait for it "
-            "to finish\n"
+            f"torchlvm: error: {tmp_path} is being evaluated by pid {os.getpid()} (torchlvm "
+            "evaluate); wait for it to finish\n"
         )
         assert (tmp_path / "metrics.json").read_text() == '{"ais": "of the first evaluate"}'
     assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -232,8 +232,9 @@ def test_a_run_that_another_process_holds_is_refused_in_one_line(tmp_path, capsy
     before = sorted(p.name for p in tmp_path.iterdir())
     with acquire(tmp_path, "torchlvm evaluate", what=str(tmp_path), doing=doing):
         assert cli.main(["gaps", str(tmp_path), "--n", "4", "--k", "10", "--steps", "2"]) == 2
+    by = " (torchlvm evaluate)" if doing == "evaluated" else ""  # (the command evaluating it)
     assert capsys.readouterr().err == (
-        f"torchlvm: error: {tmp_path} is being {doing} by pid {os.getpid()}; wait for it to "
+        f"torchlvm: error: {tmp_path} is being {doing} by pid {os.getpid()}{by}; wait for it to "
         "finish\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == before and LOCK_NAME not in before

@@ -393,6 +393,29 @@ def test_a_damaged_model_or_record_is_published_again_from_the_checkpoints(
     assert torchlvm.load(out).config.latent_dim == 4
 
 
+def test_resume_as_another_model_offers_the_whole_command_that_resumes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`train cvae --resume` of a VAE run offered "run 'torchlvm train vae ... --resume'",
+    which cannot be pasted (userF #14): the command is whole, and run as offered it resumes."""
+    out = tmp_path / "my run"
+    assert (
+        main(["train", "vae", "--data", "digits", "--epochs", "1", *TINY, "--out", str(out)]) == 0
+    )
+    capsys.readouterr()
+    assert main(["train", "cvae", "--resume", "--out", str(out), "--epochs", "2", "--quiet"]) == 2
+    line = _one_error_line(capsys)
+    offered = re.search(r"holds a vae run, not cvae; run '(.*)'$", line)
+    assert offered is not None, line
+    argv = shlex.split(offered.group(1))
+    assert argv == ["torchlvm", "train", "vae", "--resume", "--out", str(out), "--quiet"] + [
+        "--epochs",
+        "2",
+    ]
+    assert main(argv[1:]) == 0
+    assert [r["epoch"] for r in read_metrics(out / "metrics.csv")] == [0, 1]
+
+
 def test_resume_into_a_fitted_ppca_run_names_no_command_that_does_not_exist(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

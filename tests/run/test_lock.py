@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import torchlvm
-from torchlvm.errors import RunBusyError
+from torchlvm.errors import RunBusyError, RunDirectoryError
 from torchlvm.models.vae import VAE, VAEConfig
 from torchlvm.run.layout import LOCK_NAME, stage_path
 from torchlvm.run.lock import (
@@ -24,6 +24,7 @@ from torchlvm.run.lock import (
     TRAINED,
     acquire,
     check_not_busy,
+    command_line,
     holder_if_live,
     read_holder,
 )
@@ -43,13 +44,16 @@ def _write_lock(folder: Path, pid: int, host: str | None = None) -> Path:
     return path
 
 
-def _hold_in_child(folder: Path, doing: str = TRAINED) -> subprocess.Popen:
-    """A second Python process that takes the lock of ``folder`` and sleeps holding it."""
+def _hold_in_child(
+    folder: Path, doing: str = TRAINED, command: str = "torchlvm train vae"
+) -> subprocess.Popen:
+    """A second Python process that takes the lock of ``folder`` for ``command`` and sleeps
+    holding it."""
     code = textwrap.dedent(
         f"""
         import sys, time
         from torchlvm.run.lock import acquire
-        lock = acquire({str(folder)!r}, "torchlvm train vae", doing={doing!r})
+        lock = acquire({str(folder)!r}, {command!r}, doing={doing!r})
         print("locked", flush=True)
         time.sleep(60)
         """
@@ -168,9 +172,12 @@ def test_an_evaluation_keeps_out_writers_and_readers_of_its_files_but_not_of_the
     """``evaluate`` holds the lock while it writes metrics.json and figures/, which a second
     evaluate or a report would mix with its own; the weights it leaves as they are."""
     VAE(VAEConfig(input_dim=3, latent_dim=2, hidden=(4,))).save_pretrained(tmp_path)
-    child = _hold_in_child(tmp_path, EVALUATED)
-    try:
-        busy = rf"{tmp_path} is being evaluated by pid {child.pid}; wait for it to finish$"
+    child = _hold_in_child(tmp_path, EVALUATED, f"torchlvm gaps {tmp_path}")
+    try:  # the command that holds it: 'evaluated' alone did not say that gaps does (userF #14)
+        busy = (
+            rf"{tmp_path} is being evaluated by pid {child.pid} \(torchlvm gaps\); wait for it "
+            "to finish$"
+        )
         with pytest.raises(RunBusyError, match=busy):
             acquire(tmp_path, "torchlvm evaluate", what=str(tmp_path), doing=EVALUATED)
         with pytest.raises(RunBusyError, match=busy):
@@ -189,8 +196,8 @@ def test_a_lock_file_that_does_not_say_what_its_holder_does_names_a_training(
     _write_lock(tmp_path, os.getppid())
     holder = read_holder(tmp_path / LOCK_NAME)
     assert holder is not None and holder.doing == TRAINED
-    with pytest.raises(RunBusyError, match=f"is being trained by pid {os.getppid()}"):
-        check_not_busy(tmp_path, model_only=True)
+    with pytest.raises(RunBusyError, match=f"is being trained by pid {os.getppid()}; wait"):
+        check_not_busy(tmp_path, model_only=True)  # (its command, "x", is none of torchlvm's)
 
 
 def test_a_lock_copied_with_its_folder_is_not_the_holders(tmp_path: Path) -> None:
@@ -280,3 +287,29 @@ def test_a_run_that_cannot_be_written_is_named_with_a_copy_to_work_on(
         assert err.count("\n") == 1 and "Traceback" not in err, err
         assert f"copy the run where you can write, e.g. 'cp -r {run} ppca-copy'" in err, err
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_the_lock_records_a_long_command_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command past 200 characters was cut to '...' in the lock file, and the message of a
+    run killed before its first epoch offered 'torchlvm train ... --out RUN' instead of it
+    (userF #14): the lock keeps the whole command, which the message offers."""
+    from torchlvm.run.interrupted import check_finished
+    from torchlvm.run.layout import STAGE_MARKER_NAME
+
+    out = tmp_path / "run"
+    columns = [f"column_{i}" for i in range(40)]
+    argv = ["train", "vae", "--data", "t.csv", "--drop-columns", *columns, "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", ["torchlvm", *argv])
+    command = command_line()
+    assert len(command) > 400 and command == " ".join(["torchlvm", *argv])
+    stage = stage_path(out)
+    stage.mkdir()
+    (stage / STAGE_MARKER_NAME).write_text(json.dumps({"target": str(out), "name": out.name}))
+    _write_lock(stage, 2**22 + 7)  # a killed process's
+    holder = json.loads((stage / LOCK_NAME).read_text())
+    (stage / LOCK_NAME).write_text(json.dumps({**holder, "command": command}))
+    with pytest.raises(RunDirectoryError, match="before its first epoch") as refused:
+        check_finished(out)
+    assert f"start it over with the command that made it ('{command}';" in str(refused.value)

@@ -327,9 +327,11 @@ def test_a_hidden_folder_without_a_marker_is_not_adopted(tmp_path: Path) -> None
 def test_a_new_run_does_not_discard_an_interrupted_one_unless_told(tmp_path: Path) -> None:
     out = tmp_path / "x"
     stage = _killed_stage(out)
-    with pytest.raises(
+    (stage / "checkpoints" / "run.json").write_text('{"model_type": "cvae"}')
+    with pytest.raises(  # the whole command, its model read from the record (userF #14: '...')
         RunDirectoryError,
-        match=r"an interrupted run of .*x is in .*'torchlvm train ... --resume --out .*x'",
+        match=r"an interrupted run of .*x is in .*; continue it with 'torchlvm train cvae "
+        r"--resume --out \S*x', or pass --overwrite",
     ):
         with staged_run(out):
             pass

@@ -95,6 +95,15 @@ def commands(model: str, given: Mapping[str, Any], out: Path, *, overwrite: bool
     return {"again": again, "resume": " ".join(quoted(word) for word in resume)}
 
 
+def resume_as(model: str, out: Path, given: Mapping[str, Any]) -> str:
+    """This ``train --resume`` command (options ``given``) for a run of ``model``, whole (a
+    message offered 'torchlvm train vae ... --resume', which cannot be pasted): with its
+    --epochs and --patience, and the options of :data:`RESUME_KEEPS`."""
+    resume = commands(model, given, out, overwrite=False)["resume"]
+    more = option_words({k: given[k] for k in ("epochs", "patience") if k in given})
+    return " ".join([resume, *more])
+
+
 def _spelled(action: argparse.Action, value: Any) -> list[str]:
     """The words that give ``action`` the parsed ``value`` (none for a switch left off)."""
     if isinstance(action, argparse.BooleanOptionalAction):  # --standardize / --no-standardize

@@ -101,7 +101,7 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
     record = _tables.resume_record(out, given.get("data"))  # --data: the run's file, moved
     recorded_type = record.get("model_type")
     if recorded_type != model_type:
-        again = f"run 'torchlvm train {recorded_type} ... --resume'"
+        again = f"run '{_train_again.resume_as(str(recorded_type), out, given)}'"
         if recorded_type not in RECIPES:  # a PPCA run: 'fit' made it, and 'fit' has no resume
             again = "'torchlvm fit' made it, which does not resume; train into another --out"
         raise ConfigError(f"--resume: {out} holds a {recorded_type} run, not {model_type}; {again}")

@@ -33,6 +33,12 @@ def _model_type(folder: Path) -> str:
         return "MODEL"
 
 
+def resume_command(folder: Path, run: Path) -> str:
+    """``torchlvm train MODEL --resume --out FOLDER``: the command that continues the run in
+    ``run`` (``folder`` or its staging folder), its model type read from its record."""
+    return f"torchlvm train {_model_type(run)} --resume --out {quoted(folder)}"
+
+
 def resume_hint(
     folder: Path, run: Path, epochs: int | None = None, *, command: str | None = None
 ) -> str:
@@ -42,7 +48,7 @@ def resume_hint(
     without ``--epochs`` (the train command that was interrupted passes its own, with the options
     of where and how it trains, e.g. ``--devices 2 --quiet``); by default
     ``torchlvm train MODEL --resume --out FOLDER``."""
-    command = command or f"torchlvm train {_model_type(run)} --resume --out {quoted(folder)}"
+    command = command or resume_command(folder, run)
     on = (command, "the epochs it was given") if epochs is None else (
         f"{command} --epochs {epochs}", f"{epochs} epochs"
     )  # fmt: skip
@@ -60,6 +66,7 @@ def _start_over(folder: Path, stage: Path) -> str:
     holder = read_holder(lock_path(stage))
     command = "" if holder is None else holder.command
     if not command.startswith("torchlvm ") or command.endswith("..."):  # unknown, or shortened
+        # (as lock files written before this version shortened a command past 200 characters)
         command = f"torchlvm train ... --out {quoted(folder)}"
     return f"start it over with the command that made it ('{command}'; it replaces {stage})"
 

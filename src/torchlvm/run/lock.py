@@ -63,10 +63,16 @@ class Holder:
         return self.host == socket.gethostname()
 
     def describe(self) -> str:
-        """E.g. ``"pid 4242"`` or ``"pid 4242 on host gpu7"``."""
+        """E.g. ``"pid 4242"``, ``"pid 4242 on host gpu7"``; for an evaluation, with its
+        command, ``"pid 4242 (torchlvm gaps)"``: ``evaluate``, ``gaps``, ``compare`` and the
+        commands that write to a run's record all hold it as :data:`EVALUATED`."""
         if self.pid <= 0:
             return "another process"
-        return f"pid {self.pid}" if self.here else f"pid {self.pid} on host {self.host}"
+        who = f"pid {self.pid}" if self.here else f"pid {self.pid} on host {self.host}"
+        words = self.command.split(maxsplit=2)
+        if self.doing != EVALUATED or len(words) < 2 or words[0] != "torchlvm":
+            return who
+        return who if words[1].startswith("-") else f"{who} (torchlvm {words[1]})"
 
 
 def lock_path(folder: str | os.PathLike[str]) -> Path:
@@ -388,6 +394,5 @@ def check_not_busy(folder: str | os.PathLike[str], *, model_only: bool = False) 
 
 def command_line() -> str:
     """This process's command line, for the lock file, each word as the shell reads it back
-    (``--out "my run"``: a message offers it to run again), shortened past 200 characters."""
-    text = " ".join(["torchlvm", *(quoted(word) for word in sys.argv[1:])])
-    return text if len(text) <= 200 else text[:197] + "..."
+    (``--out "my run"``: a message offers it to run again, so it is whole, however long)."""
+    return " ".join(["torchlvm", *(quoted(word) for word in sys.argv[1:])])

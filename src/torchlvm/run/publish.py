@@ -401,9 +401,11 @@ def _check_no_interrupted_run(folder: Path, out: Path, refusals: Refusals | None
         return
     if refusals is not None:
         raise RunDirectoryError(refusals.interrupted.format(out=out, stage=folder))
+    from torchlvm.run.interrupted import resume_command  # (it imports this module)
+
     raise RunDirectoryError(
-        f"an interrupted run of {out} is in {folder}; continue it with 'torchlvm train ... "
-        f"--resume --out {quoted(out)}', or pass --overwrite to discard it and start over"
+        f"an interrupted run of {out} is in {folder}; continue it with "
+        f"'{resume_command(out, folder)}', or pass --overwrite to discard it and start over"
     )
 
 
