@@ -48,7 +48,7 @@ def test_drop_and_text_label_columns(tmp_path):
             TABLE,
             {"drop_columns": ["id", "kind"]},
             r"column 2 \('name'\) holds text, not numbers \('p1' on line 2\); .*"
-            r"drop_columns=\['name'\].*label_column='name'",
+            r"drop_columns=\['id', 'kind', 'name'\].*label_column='name'",  # (the whole list)
         ),
         ("a,b\n1,2\n3,abc\n5,6\n", {}, r"line 3, column 2 \('b'\): cannot read 'abc'"),
         ("a,b\n1,\n3,\n5,\n", {"allow_missing": True}, r"column 2 \('b'\) has no value in any row"),

@@ -22,9 +22,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "--drop-columns",
         metavar="NAMES",
         nargs="+",
+        action="extend",  # (repeated, it adds: a second flag kept only its own columns)
         help="columns of a .csv to leave out (e.g. an ID column), by name or 0-based index, "
         "space- or comma-separated: id city or id,city (a word that is a column's name, "
-        "commas and all, names that column: 'Total, USD')",
+        "commas and all, names that column: 'Total, USD'); a repeated flag adds its columns",
     )
     parser.add_argument(
         "--label-column",

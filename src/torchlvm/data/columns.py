@@ -7,14 +7,39 @@ both have names (the same names in another order are reordered), by count otherw
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
 
-from torchlvm.errors import DataError, spelled
+from torchlvm.errors import DataError, Spell, spelled
+
+_DROPPED: ContextVar[tuple[int | str, ...]] = ContextVar("dropped", default=())
+"""The ``drop_columns`` entries of the file being read (:func:`dropping`)."""
+
+
+@contextlib.contextmanager
+def dropping(drop_columns: Sequence[int | str]) -> Iterator[None]:
+    """Read a file whose ``drop_columns`` are these: each fix offered meanwhile that drops a
+    column names them too (:func:`drop_option`)."""
+    token = _DROPPED.set(tuple(drop_columns))
+    try:
+        yield
+    finally:
+        _DROPPED.reset(token)
+
+
+def drop_option(spell: Spell, selectors: Sequence[int | str]) -> str:
+    """``drop_columns`` set to the columns already dropped (:func:`dropping`) and
+    ``selectors``, as ``spell`` writes it: the whole option to pass. A fix naming only the new
+    column (``--drop-columns visit``) undid the user's ``--drop-columns patient_id``, which was
+    then refused again: a loop between two refusals (userG)."""
+    given = _DROPPED.get()
+    return spell("drop_columns", [*given, *(s for s in selectors if s not in given)])
 
 
 def default_names(dim: int) -> tuple[str, ...]:
@@ -66,7 +91,7 @@ def match_columns(
             DataError,
             lambda spell: (
                 f"{path} has {_columns(extra)} that the run was not trained on; drop "
-                f"{'them' if len(extra) > 1 else 'it'} ({spell('drop_columns', extra)})"
+                f"{'them' if len(extra) > 1 else 'it'} ({drop_option(spell, extra)})"
             ),
         )
     order = [names.index(n) for n in expected]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from torchlvm.data.columns import drop_option
 from torchlvm.data.csv_cells import column_kind, fix_for, is_missing, is_number, one_group
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_stray import stray_line
@@ -41,7 +42,7 @@ def option_for(spell: Spell, keyword: str, header: list[str] | None, j: int) -> 
     ``spell`` writes it; an index says that it counts from 0 ("column 14 ... drop_columns=[13]"
     read as a typo)."""
     selector = _selector(header, j)
-    text = spell(keyword, [selector] if keyword == "drop_columns" else selector)
+    text = drop_option(spell, [selector]) if keyword == "drop_columns" else spell(keyword, selector)
     return text if isinstance(selector, str) else f"{text}, its index counting from 0"
 
 
@@ -192,7 +193,7 @@ def text_columns(path: Path, header: list[str] | None, refused: list[DataError])
     kinds = {kind for _, _, kind in found}
 
     def message(spell: Spell) -> str:
-        drop = spell("drop_columns", [_selector(header, j) for j, _, _ in found])
+        drop = drop_option(spell, [_selector(header, j) for j, _, _ in found])
         keep = [
             *(
                 ["code a scale's answers as numbers (1, 2, ... in their order)"]

@@ -39,7 +39,7 @@ import torch
 
 from torchlvm._shell import unexpanded_home
 from torchlvm.data import pixels
-from torchlvm.data.columns import default_names, match_columns
+from torchlvm.data.columns import default_names, dropping, match_columns
 from torchlvm.data.csv_cells import is_number
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_form import NumberForm
@@ -633,58 +633,59 @@ def read_rows(
             ``allow_missing``, or its columns differ from ``columns``.
         ConfigError: If the extension is not supported or a column option does not fit.
     """
-    path = Path(path)
-    reader = _reader(path)
-    _check_options(
-        path,
-        reader,
-        {"label_column": label_column, "drop_columns": drop_columns, "encoding": encoding},
-    )
-    _check_path(path)
-    if reader is _read_csv:
-        empty = (allow_empty or "rows") if allow_missing else False  # rows of none left out
-        read = _read_csv(
-            path, label_column, drop_columns, empty, if_present, columns or (), encoding
+    with dropping(drop_columns):  # (each fix that drops a column names these too)
+        path = Path(path)
+        reader = _reader(path)
+        _check_options(
+            path,
+            reader,
+            {"label_column": label_column, "drop_columns": drop_columns, "encoding": encoding},
         )
-    else:
-        read = reader(path, label_column)
-    x, shape = _features(read.x, path, _in_table(read.lines, read.columns))
-    names, forms = read.columns, read.forms
-    if columns is not None:
-        x, names = match_columns(x, names, tuple(columns), path)
-        shape = (x.shape[1],)
-        if read.columns is not None and forms:  # in the run's order
-            forms = tuple(dict(zip(read.columns, forms, strict=True))[n] for n in names)
-    images = len(shape) == 3  # (C, H, W)
-    where = in_rows(shape) if images else _in_table(read.lines, names)
-    _check_finite(x, path, allow_missing, where, images=images, csv=read.lines is not None)
-    if allow_empty is not True and read.lines is None:  # a CSV's reader checked its rows
-        _check_rows_observed(x, path, images)
-    if not if_present:  # a file to train on (a later file's labels are the run's classes)
-        _check_not_measured(read, path, label_column, drop_columns)
-    y = None if read.labels is None else _labels(read.labels, len(x), path, read.lines)
-    num_classes = None if y is None else int(y.max()) + 1
-    if read.class_names is not None:
-        num_classes = len(read.class_names)
-    data = Dataset(
-        x=torch.from_numpy(x),
-        y=None if y is None else torch.from_numpy(y),
-        name=str(path),
-        split="all",
-        shape=shape,
-        num_classes=num_classes,
-        class_names=read.class_names,
-        binarize="none",
-        columns=names,
-        dialect=read.dialect,
-        forms=forms,
-    )
-    if standardize is not False:
-        data = standardized(data, standardize, seed=seed)
-    if names is None and read.lines is not None:  # a CSV without a header is a table too
-        names = default_names(data.dim)
-    data = replace(data, x=data.x.float(), columns=names)  # (N, D) float32 once standardized
-    return FileRows(data, read.lines)
+        _check_path(path)
+        if reader is _read_csv:
+            empty = (allow_empty or "rows") if allow_missing else False  # rows of none left out
+            read = _read_csv(
+                path, label_column, drop_columns, empty, if_present, columns or (), encoding
+            )
+        else:
+            read = reader(path, label_column)
+        x, shape = _features(read.x, path, _in_table(read.lines, read.columns))
+        names, forms = read.columns, read.forms
+        if columns is not None:
+            x, names = match_columns(x, names, tuple(columns), path)
+            shape = (x.shape[1],)
+            if read.columns is not None and forms:  # in the run's order
+                forms = tuple(dict(zip(read.columns, forms, strict=True))[n] for n in names)
+        images = len(shape) == 3  # (C, H, W)
+        where = in_rows(shape) if images else _in_table(read.lines, names)
+        _check_finite(x, path, allow_missing, where, images=images, csv=read.lines is not None)
+        if allow_empty is not True and read.lines is None:  # a CSV's reader checked its rows
+            _check_rows_observed(x, path, images)
+        if not if_present:  # a file to train on (a later file's labels are the run's classes)
+            _check_not_measured(read, path, label_column, drop_columns)
+        y = None if read.labels is None else _labels(read.labels, len(x), path, read.lines)
+        num_classes = None if y is None else int(y.max()) + 1
+        if read.class_names is not None:
+            num_classes = len(read.class_names)
+        data = Dataset(
+            x=torch.from_numpy(x),
+            y=None if y is None else torch.from_numpy(y),
+            name=str(path),
+            split="all",
+            shape=shape,
+            num_classes=num_classes,
+            class_names=read.class_names,
+            binarize="none",
+            columns=names,
+            dialect=read.dialect,
+            forms=forms,
+        )
+        if standardize is not False:
+            data = standardized(data, standardize, seed=seed)
+        if names is None and read.lines is not None:  # a CSV without a header is a table too
+            names = default_names(data.dim)
+        data = replace(data, x=data.x.float(), columns=names)  # (N, D) float32 once standardized
+        return FileRows(data, read.lines)
 
 
 def _reader(path: Path) -> Callable[..., Read]:

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from torchlvm.data.columns import drop_option
 from torchlvm.errors import DataError, Spell, spelled
 
 # relative to a column's mean magnitude; below it a column counts as constant (a spread of
@@ -37,7 +38,7 @@ def _drop(spell: Spell, columns: Sequence[str] | None, indices: Sequence[int]) -
     names, else the bare option (an index among the features is not the file's index)."""
     if not columns:
         return spell("drop_columns", None)
-    return spell("drop_columns", [columns[j] for j in indices])
+    return drop_option(spell, [columns[j] for j in indices])
 
 
 @dataclass(frozen=True)
