@@ -47,11 +47,15 @@ def add_accelerator(
     )
 
 
-def add_threads(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """Add ``--threads N`` (applied by :func:`device_for`, or :func:`apply_threads`)."""
+def add_threads(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, table_default: bool = False
+) -> None:
+    """Add ``--threads N`` (applied by :func:`device_for`, or :func:`apply_threads`);
+    ``table_default``: the command takes one thread for a table's rows unless told otherwise."""
     from torchlvm.cli._types import positive_int  # (_types adds these options itself)
 
-    help = THREADS_HELP.replace("(on a", "(default: torch's, one per core; on a")
+    default = "one for a table, else torch's" if table_default else "torch's"
+    help = THREADS_HELP.replace("(on a", f"(default: {default}, one per core; on a")
     parser.add_argument("--threads", type=positive_int, help=help)
 
 

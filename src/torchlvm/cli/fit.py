@@ -52,7 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="keep NaN cells of a user file as missing values (needs --method em)",
     )
     _tables.add_options(parser)
-    add_threads(parser)
+    add_threads(parser, table_default=True)
     parser.add_argument("--out", type=_types.given_path, required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.run.metrics import merge_metrics
     from torchlvm.run.record import write_finished
 
-    apply_threads(args.threads)
+    # a table's rows, as train takes them: small linear algebra that a second thread slows
+    apply_threads(args.threads or (1 if _tables.is_table(str(args.data)) else None))
     if args.allow_missing and args.method != "em":
         raise ConfigError(
             "--allow-missing needs --method em: the closed form needs complete data, EM fits "
