@@ -64,13 +64,19 @@ def _not_a_folder(path: Path) -> RunDirectoryError:
         return RunDirectoryError(_inside_a_model(path) or f"{path} is not a folder; pass {folders}")
     if (home := unexpanded_home(path, reading=True)) is not None:
         return home
-    near = nearest_model(path)  # (a misspelt name)
-    nearest = (
+    return RunDirectoryError(f"{path} does not exist; pass {offer_nearest(path)}{folders}")
+
+
+def offer_nearest(path: Path) -> str:
+    """``runs/vae (the model folder nearest that name: a vae (K=8) trained on digits), or ``:
+    the offer, in a message that names what to pass, of the model folder whose name ``path``'s
+    (which does not exist) is a likely misspelling of; empty where there is none."""
+    near = nearest_model(path)
+    return (
         ""
         if near is None
         else f"{quoted(near)} (the model folder nearest that name{kind_of(near)}), or "
     )
-    return RunDirectoryError(f"{path} does not exist; pass {nearest}{folders}")
 
 
 def describe_model(model_type: str, latent_dim: int, data: dict | None) -> str:

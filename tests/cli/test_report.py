@@ -63,7 +63,8 @@ def test_a_folder_that_does_not_exist_is_said_so_and_the_run_beside_it_named(run
     assert (
         err.count("\n") == 1 and f"cannot report on {run.parent / 'vea'}: it does not exist" in err
     )
-    assert f"pass {run} (the run nearest that name), or a folder written by" in err
+    assert f"pass {run} (the model folder nearest that name: a vae (K=" in err  # what it holds
+    assert "), or a folder written by 'torchlvm train'" in err
 
 
 @pytest.mark.parametrize(

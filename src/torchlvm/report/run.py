@@ -17,7 +17,7 @@ from torchlvm._nested import lookup
 from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import RunDirectoryError, TorchLVMError
 from torchlvm.evaluation.records import Evaluation, example_noun
-from torchlvm.io import nearest_model, read_config
+from torchlvm.io import offer_nearest, read_config
 from torchlvm.run.commit import recover_for_reading
 from torchlvm.run.interrupted import check_finished, resume_hint
 from torchlvm.run.layout import RunLayout
@@ -278,8 +278,7 @@ def check_run_folder(folder: str | Path) -> None:
         recover_for_reading(folder)
     check_finished(folder)  # an interrupted run is named, with the command that finishes it
     if not RunLayout(folder).config.is_file():
-        near = None if folder.exists() else nearest_model(folder)  # (a misspelt name)
-        nearest = "" if near is None else f"{quoted(near)} (the run nearest that name), or "
+        nearest = "" if folder.exists() else offer_nearest(folder)  # (a misspelt name)
         what = (
             "is a file, not a run folder"
             if folder.is_file()
