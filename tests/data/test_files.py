@@ -528,22 +528,27 @@ def test_whole_number_codes_of_a_measured_quantity_are_still_refused(tmp_path):
     assert grades.num_classes == 60 and grades.class_names[:3] == ("1", "2", "3")
 
 
+@pytest.mark.parametrize("mmap", [False, True], ids=["loaded", "streamed"])
 @pytest.mark.parametrize("shape", [(4, 3, 5, 3), (4, 1, 6, 3), (4, 3, 6, 1)], ids=str)
-def test_an_array_whose_channels_may_be_first_or_last_is_read_first_with_a_warning(tmp_path, shape):
-    """(N, 3, H, 3) was silently read channels first: the reading is said, with the fix."""
+def test_an_array_whose_channels_may_be_first_or_last_is_read_first_with_a_warning(
+    tmp_path, shape, mmap
+):
+    """(N, 3, H, 3) was silently read channels first: the reading is said, with the fix; a
+    streamed read (--mmap) said nothing."""
     path = tmp_path / "x.npy"
     np.save(path, np.random.default_rng(0).random(shape, dtype=np.float32))
     with pytest.warns(UserWarning, match=r"read as \d channels? of .* x.transpose\(0, 3, 1, 2\)"):
-        data = load_dataset(path, "all")
+        data = load_dataset(path, "all", mmap=mmap)
     assert data.shape == shape[1:]
 
 
+@pytest.mark.parametrize("mmap", [False, True], ids=["loaded", "streamed"])
 @pytest.mark.parametrize("shape", [(4, 3, 5, 6), (4, 5, 6, 3), (4, 1, 5, 1)], ids=str)
-def test_an_array_of_one_channel_order_is_read_without_a_warning(tmp_path, shape):
+def test_an_array_of_one_channel_order_is_read_without_a_warning(tmp_path, shape, mmap):
     import warnings
 
     path = tmp_path / "x.npy"
     np.save(path, np.random.default_rng(0).random(shape, dtype=np.float32))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_dataset(path, "all")
+        load_dataset(path, "all", mmap=mmap)

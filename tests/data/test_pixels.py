@@ -255,3 +255,20 @@ def test_a_run_of_the_earlier_reading_of_binary_integer_images_is_named(tmp_path
     assert earlier_reading(path, 1) is None  # reading 1 took uint8 as stored: 0/1 as now
     np.save(path, PIXELS[:, 0])
     assert earlier_reading(path, 3) is None
+
+
+def test_an_integer_image_file_s_levels_are_read_in_one_pass(tmp_path, monkeypatch):
+    """A file of integer images had its brightest value read twice (once to tell 8-bit levels,
+    once for the warning of dark ones): a pass over every pixel each. One pass now, the same
+    reading and warning."""
+    from torchlvm.data import pixels
+
+    calls = []
+    levels = pixels.integer_levels
+    monkeypatch.setattr(pixels, "integer_levels", lambda a: calls.append(1) or levels(a))
+    dark = PIXELS[:, 0] // 16  # (N, H, W) of 0..15
+    np.save(tmp_path / "dark.npy", dark.astype(np.int64))
+    with pytest.warns(UserWarning, match="brightest value is 15: read as 8-bit grey levels"):
+        data = _load(tmp_path / "dark.npy")
+    assert len(calls) == 1
+    assert torch.equal(data.x, torch.from_numpy(dark.reshape(40, -1) / np.float32(255)).float())

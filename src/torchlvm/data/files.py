@@ -332,33 +332,16 @@ def _features(
     if array.shape[0] == 0 or 0 in array.shape:
         raise DataError(f"{path} holds no data (array shape {array.shape}); add examples")
     shape = pixels.example_shape(array.shape, path)
-    _warn_of_either_order(array.shape, path)
+    pixels.warn_of_either_order(array.shape, path)
     if len(shape) == 3:  # images: a value is a pixel, its channel first
         where = in_rows(shape)
     _refuse(beyond_float32(pixels.channels_first(array)), path, *TOO_LARGE, where)
     wide = array.dtype.kind == "f" and array.dtype.itemsize > 4
-    scaled = pixels.eight_bit(array)
+    levels = pixels.integer_levels(array)  # (min and max read once: a pass over every value)
+    scaled = levels is not None and pixels.eight_bit_range(*levels)
     if scaled:
-        pixels.warn_of_levels(array.dtype, float(array.max()), path)
+        pixels.warn_of_levels(array.dtype, float(levels[1]), path)
     return pixels.rows(array, np.float64 if wide else np.float32, scaled=scaled), shape
-
-
-def _warn_of_either_order(shape: tuple[int, ...], path: Path) -> None:
-    """Warn where a 4-D array's first and last axes both could hold the channels (``(N, 3, H,
-    3)``): it is read channels first, which the file does not tell."""
-    if len(shape) != 4 or shape[1] not in pixels.CHANNELS or shape[-1] not in pixels.CHANNELS:
-        return
-    if shape[1] == shape[-1] == 1:
-        return  # (N, 1, H, 1): either reading gives the same pixels
-    import warnings
-
-    warnings.warn(
-        f"{path} holds an array of shape {tuple(shape)}, whose first or last axis may be the "
-        f"channels: read as {shape[1]} channel{'s' * (shape[1] > 1)} of {shape[2]}x{shape[3]} "
-        "images (N, C, H, W); if its channels are last, save it as (N, C, H, W) (numpy: "
-        "x.transpose(0, 3, 1, 2))",
-        stacklevel=3,
-    )
 
 
 TOO_LARGE = (

@@ -395,6 +395,7 @@ def load_memmap(
     if path.suffix.lower() != ".npy":
         raise ConfigError(f"mmap=True reads .npy files; {path.name} is not one (use numpy.save)")
     layout = read_layout(path, dtype=dtype, shape=shape)
+    pixels.warn_of_either_order(layout.shape, path)  # (as a read of the whole file does)
     known = _Known()  # learned when first needed
     images = len(layout.shape) in (3, 4)
     if layout.dtype == np.uint8 or (images and pixels.wide_integers(layout.dtype)):  # levels?

@@ -174,15 +174,39 @@ def eight_bit_range(low: float, high: float) -> bool:
     return low >= 0 and 1 < high <= PIXEL_MAX
 
 
+def integer_levels(array: np.ndarray) -> tuple[int, int] | None:
+    """The lowest and highest value of ``array`` (``(N, ...)``), read once, where it may hold
+    8-bit grey levels: images ``(N, H, W)`` / ``(N, C, H, W)`` of an integer dtype, or any
+    ``uint8`` array; ``(0, 0)`` for an empty one; None for another array. Rows ``(N, D)`` of
+    another integer dtype are read as stored: counts in a table are no pixels."""
+    if not (array.dtype == np.uint8 or (array.ndim in (3, 4) and wide_integers(array.dtype))):
+        return None
+    return (int(array.min()), int(array.max())) if array.size else (0, 0)
+
+
 def eight_bit(array: np.ndarray) -> bool:
     """Whether ``array`` (``(N, ...)``) holds 8-bit grey levels, to be divided by
-    :data:`PIXEL_MAX`: images ``(N, H, W)`` / ``(N, C, H, W)`` of an integer dtype whose values
-    lie in 0..255 and are not only 0 and 1 (:func:`eight_bit_range`); and any ``uint8`` array of
-    more values than 0 and 1. Rows ``(N, D)`` of another integer dtype are read as stored: counts
-    in a table are no pixels."""
-    if not (array.dtype == np.uint8 or (array.ndim in (3, 4) and wide_integers(array.dtype))):
-        return False
-    return array.size == 0 or eight_bit_range(int(array.min()), int(array.max()))
+    :data:`PIXEL_MAX`: its :func:`integer_levels` lie in 0..255 and are not only 0 and 1
+    (:func:`eight_bit_range`)."""
+    levels = integer_levels(array)
+    return levels is not None and (array.size == 0 or eight_bit_range(*levels))
+
+
+def warn_of_either_order(shape: tuple[int, ...], path: str | os.PathLike[str]) -> None:
+    """Warn where a 4-D array's first and last axes both could hold the channels (``(N, 3, H,
+    3)``): it is read channels first (:func:`example_shape`), which the file does not tell;
+    read whole or streamed (``--mmap``) alike."""
+    if len(shape) != 4 or shape[1] not in CHANNELS or shape[-1] not in CHANNELS:
+        return
+    if shape[1] == shape[-1] == 1:
+        return  # (N, 1, H, 1): either reading gives the same pixels
+    warnings.warn(
+        f"{path} holds an array of shape {tuple(shape)}, whose first or last axis may be the "
+        f"channels: read as {shape[1]} channel{'s' * (shape[1] > 1)} of {shape[2]}x{shape[3]} "
+        "images (N, C, H, W); if its channels are last, save it as (N, C, H, W) (numpy: "
+        "x.transpose(0, 3, 1, 2))",
+        stacklevel=3,
+    )
 
 
 def warn_of_levels(dtype: np.dtype, high: float, path: str | os.PathLike[str]) -> None:
