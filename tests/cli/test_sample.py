@@ -212,9 +212,9 @@ def test_more_samples_than_a_grid_shows_need_npy(runs, capsys):
 
 
 def test_samples_beyond_a_chunk_are_drawn_in_chunks_and_all_saved(runs, tmp_path, monkeypatch):
-    from torchlvm.cli import sample
+    from torchlvm.cli import _sample_images
 
-    monkeypatch.setattr(sample, "CHUNK", 7)
+    monkeypatch.setattr(_sample_images, "CHUNK", 7)
     npy = tmp_path / "s.npy"
     argv = ["sample", str(runs["cvae"]), "--condition", "0", "1", "--n", "10", "--npy", str(npy)]
     assert cli.main([*argv, "--out", str(tmp_path / "s.png")]) == 0

@@ -28,14 +28,14 @@ def sample_table(
     import torch
 
     from torchlvm import run as _run
-    from torchlvm.cli.sample import _npy_file, _npy_note
+    from torchlvm.cli.sample import npy_file, npy_note
     from torchlvm.run.loaded import labels_array
 
     schema = schema_of(run_)
     suffixes = row_suffixes(run_)
     default = run_.folder / f"samples{suffixes[0]}"
     out = rows_file(args.out, default, suffixes, overwrite=args.overwrite)
-    npy = _npy_file(args, run_.num_classes is not None)  # (and its labels file, checked first)
+    npy = npy_file(args, run_.num_classes is not None)  # (and its labels file, checked first)
     generator = run_.generator(args.seed)
     classes = None if labels is None else torch.tensor(labels).repeat_interleave(n)  # (rows,)
     if counts is not None:  # a CVAE without --condition: c ~ π first
@@ -53,7 +53,7 @@ def sample_table(
         _run.write_npy(arrays)
     rows_drawn = f"{len(rows)} row" + "s" * (len(rows) != 1)
     print(f"{rows_drawn} drawn from {run_.describe()}: {what}, in the data's units")
-    note = "" if npy is None else _npy_note(npy, rows.numpy(), classes is not None)
+    note = "" if npy is None else npy_note(npy, rows.numpy(), classes is not None)
     if counts is not None:
         from torchlvm.cli._sample_classes import drawn_line
 
@@ -120,7 +120,7 @@ def _draws(run_: Any, n: int, classes: Any, source: str | None, generator: Any):
     from torchlvm.inference.imputation import draw_rows
 
     if run_.model_type == "ae":
-        from torchlvm.cli.sample import autoencoder_samples
+        from torchlvm.cli._sample_images import autoencoder_samples
 
         return autoencoder_samples(run_, n, source, generator)
     if classes is None:
