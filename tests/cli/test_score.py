@@ -423,3 +423,26 @@ def test_scores_are_written_gzipped_to_a_gz_name(table, ppca_run, tmp_path, caps
     assert main(["score", str(ppca_run), "--data", str(table[0]), "--out", str(bare)]) == 2
     assert "--out must name a .csv, .tsv, .csv.gz or .tsv.gz file" in capsys.readouterr().err
     assert not bare.exists()
+
+
+def test_a_column_of_the_files_own_is_carried_beside_the_scores(table, ppca_run, tmp_path, recwarn):
+    """userG #5: a later file's own ID column ('case', which the run never had) was said not
+    read ("column 'case' is none of the run's columns ... read them") and left out of the
+    scores file, where the run's dropped 'id' is carried: every column the model does not read
+    is carried, and the line says 'it' of one column."""
+    path, x = table
+    rows = list(csv.reader(path.open()))
+    later = tmp_path / "later.csv"
+    with later.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["case", *rows[0]])
+        writer.writerows([f"c{i}", *row] for i, row in enumerate(rows[1:6]))
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(ppca_run), "--data", str(later), "--out", str(out)]) == 0
+    written = list(csv.DictReader(out.open()))
+    assert [r["case"] for r in written] == ["c0", "c1", "c2", "c3", "c4"]
+    assert [r["id"] for r in written] == ["r0", "r1", "r2", "r3", "r4"]
+    said = [str(w.message) for w in recwarn if "of the run's columns" in str(w.message)]
+    assert said == [
+        f"{later}: column 'case' is not one of the run's columns, so the model does not read it"
+    ]

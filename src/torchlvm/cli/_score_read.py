@@ -25,7 +25,8 @@ class ScoreInput:
         units: what −log p(x) is a density of, as printed.
         read: the dataset read from the file (its dialect), or None for a dataset by name.
         carried: the names of the columns carried beside the scores (the run's dropped and
-            label columns, where the file has them) and each row's cells of them, as written
+            label columns, where the file has them, and the file's columns the run never had)
+            and each row's cells of them, as written
             (:func:`~torchlvm.cli._table_rows.left_out_columns`).
     """
 

@@ -177,24 +177,36 @@ def read_rows_of(run_: Any, args: argparse.Namespace, *, streamed: bool = False)
 def left_out_columns(
     schema: Any, data: str, *, label: bool = True
 ) -> tuple[list[str], list[list[str]], Any]:
-    """The columns the run dropped or took labels from (not the latter unless ``label``) that
-    the table file ``data`` has (an ID the user dropped to train), in file order, each row's
+    """The columns of the table file ``data`` the model does not read: those the run dropped or
+    took labels from (not the latter unless ``label``) and, in a file with a header, those that
+    are none of the run's columns (an ID the file has of its own), in file order; each row's
     cells of them as written, and each row's file line ``(N,)``: one parse of the file (its
-    cells kept only where such a column is there)."""
+    cells kept only where such a column is there; a second where only its header shows one)."""
+    import warnings
     from pathlib import Path
 
     from torchlvm.data.csv_table import read_csv
 
     labels = [] if schema.label_column is None or not label else [schema.label_column]
     left_out = [*schema.drop_columns, *labels]
-    table = read_csv(
-        Path(data), allow_empty=True, features=schema.columns, keep_cells=bool(left_out),
-        **schema.named_columns(),
-    )  # fmt: skip
-    if not left_out:
+
+    def read(keep_cells: bool) -> Any:
+        return read_csv(
+            Path(data), allow_empty=True, features=schema.columns, keep_cells=keep_cells,
+            **schema.named_columns(),
+        )  # fmt: skip
+
+    table = read(bool(left_out))
+    header = table.header
+    unread = [] if header is None else _not_the_runs(header, schema, labels if label else [])
+    if not left_out and not unread:
         return [], [], table.lines
-    header, width = table.header, len(table.cells[0]) if table.cells else 0
-    found = set()
+    if table.cells is None:  # (a file holding columns of its own, the run dropping none)
+        with warnings.catch_warnings():  # (the first read warned of them)
+            warnings.simplefilter("ignore")
+            table = read(True)
+    width = len(table.cells[0]) if table.cells else 0
+    found = set(unread)
     for s in left_out:
         if isinstance(s, str) and header is not None and s in header:
             found.add(header.index(s))
@@ -203,6 +215,15 @@ def left_out_columns(
     columns = sorted(found)
     names = [header[j] if header is not None else _flag_of(j, labels) for j in columns]
     return names, [[row[j] for j in columns] for row in table.cells], table.lines
+
+
+def _not_the_runs(header: list[str], schema: Any, labels: list[Any]) -> list[int]:
+    """The columns of a file's ``header`` the run never had: none of its features, dropped
+    columns or label column (by name), nor its label column where it is not carried."""
+    known = {*schema.columns, *(c for c in schema.drop_columns if isinstance(c, str))}
+    if isinstance(schema.label_column, str):
+        known.add(schema.label_column)
+    return [j for j, name in enumerate(header) if name not in known]
 
 
 def _flag_of(j: int, labels: list[Any]) -> str:

@@ -140,10 +140,11 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
             shown = ", ".join(repr(n) if n else "'' (no name)" for n in others[:5]) + (
                 f" and {len(others) - 5} more" if len(others) > 5 else ""
             )
-            are = "column {} is" if len(others) == 1 else "columns {} are"
+            one = len(others) == 1
+            are = "column {} is not one" if one else "columns {} are none"
             warnings.warn(
-                f"{path}: {are.format(shown)} none of the run's columns, so the model does "
-                "not read them",
+                f"{path}: {are.format(shown)} of the run's columns, so the model does not read "
+                f"{'it' if one else 'them'}",
                 stacklevel=2,
             )
     if not keep:
