@@ -40,5 +40,31 @@ def test_a_folder_given_shows_what_it_holds_or_why_it_is_damaged(tmp_path, capsy
     assert f"at {folder}: 6 images of 2x2" in out
     (folder / "t10k-images-idx3-ubyte").write_bytes(header)  # the pixels cut off
     assert main(["datasets", "--data-dir", str(folder)]) == 0
-    mnist = capsys.readouterr().out.split("\nmnist")[1]
-    assert mnist.split()[0] == "damaged" and "cannot be read:" in mnist
+    out = capsys.readouterr().out
+    mnist = out.split("\nmnist")[1]  # the same folder as fashion-mnist's, which says why
+    assert mnist.split()[0] == "damaged" and f"at {folder}: the files of fashion-mnist" in mnist
+    fashion = out.split("\nfashion-mnist")[1].split("\n", 2)
+    assert fashion[0].split()[0] == "damaged" and "cannot be read:" in fashion[1]
+
+
+def test_one_folder_of_idx_files_is_described_once_usable_as_either_name(tmp_path, capsys):
+    """userH: `datasets --data-dir mydata/mnist` claimed the one folder held Fashion-MNIST
+    too, and said 70,000 and 4,000 at once: the folder is described once, the other name
+    refers to it, and the standard set's count is said as the standard set's."""
+    import numpy as np
+
+    folder = tmp_path / "mydata" / "mnist"
+    folder.mkdir(parents=True)
+    for part, n in (("train", 3), ("t10k", 1)):
+        images = bytes([0, 0, 8, 3]) + b"".join(k.to_bytes(4, "big") for k in (n, 2, 2))
+        labels = bytes([0, 0, 8, 1]) + n.to_bytes(4, "big") + bytes(range(n))
+        (folder / f"{part}-images-idx3-ubyte").write_bytes(images + np.zeros(4 * n, "u1").tobytes())
+        (folder / f"{part}-labels-idx1-ubyte").write_bytes(labels)
+    assert main(["datasets", "--data-dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.count(f"at {folder}: 4 images of 2x2 (the standard fashion-mnist has 70,000)") == 1
+    assert (
+        f"at {folder}: the files of fashion-mnist above (nothing in IDX files says which set they "
+        "are: --data fashion-mnist and --data mnist read the same images)" in out
+    )
+    assert out.count("4 images") == 1

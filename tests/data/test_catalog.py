@@ -39,7 +39,7 @@ def test_found_files_say_what_they_hold_and_damaged_ones_are_not_available(
     images, and for a truncated file that every command then refuses: the headers are read."""
     write_mnist(tmp_path / "small", gz=True, n_train=50, n_test=20)
     found = {info.name: info for info in describe_datasets(tmp_path / "small")}["mnist"]
-    assert found.available and found.found == "70 images of 4x4"
+    assert found.available and found.found == "70 images of 4x4 (the standard mnist has 70,000)"
     folder = write_mnist(tmp_path / "cut")
     images = folder / "train-images-idx3-ubyte"
     images.write_bytes(images.read_bytes()[:-5])
@@ -75,4 +75,36 @@ def test_a_gzip_file_of_several_members_is_still_available(isolated_search, tmp_
     raw = gzip.decompress(images.read_bytes())
     images.write_bytes(gzip.compress(raw[:100]) + gzip.compress(raw[100:]))
     info = {info.name: info for info in describe_datasets(folder)}["mnist"]
-    assert info.available and info.found == "70 images of 4x4"
+    assert info.available and info.found.startswith("70 images of 4x4 (the standard")
+
+
+def test_a_folder_of_the_standard_count_is_said_without_it(
+    isolated_search, tmp_path, write_mnist, monkeypatch
+):
+    """userH: "mnist available 70,000 28x28 ... at mydata/mnist: 4,000 images" said both sizes
+    at once, unqualified: the standard set's count is said only where the folder's differs."""
+    import dataclasses
+
+    from torchlvm.data import registry
+
+    folder = write_mnist(tmp_path / "mine", n_train=50, n_test=20)
+    found = {i.name: i for i in describe_datasets(folder)}["mnist"]
+    assert found.found == "70 images of 4x4 (the standard mnist has 70,000)"
+    spec = registry.get_spec("mnist")  # a standard set of 70 images: nothing to qualify
+    monkeypatch.setitem(registry._REGISTRY, "mnist", dataclasses.replace(spec, size=70))
+    assert {i.name: i for i in describe_datasets(folder)}["mnist"].found == "70 images of 4x4"
+
+
+def test_one_folder_read_as_either_name_is_listed_once(isolated_search, tmp_path, write_mnist):
+    """userH: `datasets --data-dir mydata/mnist` listed the folder as both fashion-mnist and
+    mnist, asserting an identity the files cannot tell: the later names say it is the same
+    folder as the first's; folders of their own names are each their own."""
+    folder = write_mnist(tmp_path / "mydata" / "mnist")
+    by_name = {i.name: i for i in describe_datasets(folder)}
+    assert by_name["fashion-mnist"].same_as is None
+    assert by_name["mnist"].same_as == "fashion-mnist"
+    assert by_name["mnist"].location == by_name["fashion-mnist"].location == str(folder)
+    write_mnist(tmp_path / "mydata" / "fashion-mnist")
+    by_name = {i.name: i for i in describe_datasets(tmp_path / "mydata")}
+    assert by_name["mnist"].location == str(folder) and by_name["mnist"].same_as is None
+    assert by_name["fashion-mnist"].location == str(tmp_path / "mydata" / "fashion-mnist")

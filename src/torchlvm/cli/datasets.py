@@ -26,7 +26,13 @@ def run(args: argparse.Namespace) -> int:
     for info in infos:
         status = "available" if info.available else "damaged" if info.location else "missing"
         print(f"{info.name:<{width}}  {status:<9}  {info.description}")
-        if info.location:  # what the folder holds (not the full set), or why it cannot be read
+        if info.same_as:  # one folder of IDX files, read as either name: said once
+            print(
+                f"{'':<{width}}  {'':<9}  at {info.location}: the files of {info.same_as} above "
+                f"(nothing in IDX files says which set they are: --data {info.same_as} and "
+                f"--data {info.name} read the same images)"
+            )
+        elif info.location:  # what the folder holds (not the full set), or why it is unreadable
             held = f": {info.found}" if info.found else ""
             print(f"{'':<{width}}  {'':<9}  at {info.location}{held}")
         elif not info.available:

@@ -24,7 +24,11 @@ class DatasetInfo:
         looked_in: The folders searched, in order; empty when no files are needed.
         how_to_get: How to obtain the data, or a note that nothing is needed.
         found: What the found files hold, read from their IDX headers (``"400 images of
-            28x28"``), or why they cannot be read; None when no files were found or needed.
+            28x28"``, with the standard set's count where it differs), or why they cannot be
+            read; None when no files were found or needed.
+        same_as: The dataset listed before whose files are the same folder's (a ``data_dir``
+            that holds IDX files itself is searched for every IDX dataset, and nothing in the
+            files says which set they are), or None.
     """
 
     name: str
@@ -34,12 +38,14 @@ class DatasetInfo:
     looked_in: tuple[str, ...]
     how_to_get: str
     found: str | None = None
+    same_as: str | None = None
 
 
-def _found(files: dict[str, Path]) -> tuple[str, bool]:
-    """What IDX ``files`` hold by their headers: the count and size of their images (the
-    catalog's description names the full dataset, which a folder may not hold), or the damage;
-    and whether they can be read."""
+def _found(files: dict[str, Path], name: str, size: int | None) -> tuple[str, bool]:
+    """What IDX ``files`` hold by their headers: the count and size of their images, with the
+    standard set's ``size`` where it differs (the catalog's description names the standard set,
+    which a folder may not hold: userH read "70,000" and "4,000" at once), or the damage; and
+    whether they can be read."""
     from torchlvm.data.mnist import check_headers
 
     try:
@@ -48,7 +54,9 @@ def _found(files: dict[str, Path]) -> tuple[str, bool]:
         return f"cannot be read: {error}", False
     images = [shape for shape in shapes if len(shape) == 3]
     sizes = sorted({"x".join(map(str, shape[1:])) for shape in images})
-    return f"{sum(shape[0] for shape in images):,} images of {' and '.join(sizes)}", True
+    count = sum(shape[0] for shape in images)
+    standard = "" if size in (None, count) else f" (the standard {name} has {size:,})"
+    return f"{count:,} images of {' and '.join(sizes)}{standard}", True
 
 
 def describe_datasets(data_dir: str | os.PathLike[str] | None = None) -> list[DatasetInfo]:
@@ -60,13 +68,15 @@ def describe_datasets(data_dir: str | os.PathLike[str] | None = None) -> list[Da
     Returns:
         One :class:`DatasetInfo` per dataset, sorted by name.
     """
-    infos = []
+    infos: list[DatasetInfo] = []
     for spec in dataset_specs():
         if spec.locate is None:
             infos.append(DatasetInfo(spec.name, spec.description, True, None, (), spec.how_to_get))
             continue
         found = spec.locate(data_dir)
-        held, readable = (None, False) if found.files is None else _found(found.files)
+        held, readable = (
+            (None, False) if found.files is None else _found(found.files, spec.name, spec.size)
+        )
         infos.append(
             DatasetInfo(
                 name=spec.name,
@@ -76,6 +86,16 @@ def describe_datasets(data_dir: str | os.PathLike[str] | None = None) -> list[Da
                 looked_in=found.looked_in,
                 how_to_get=spec.how_to_get,
                 found=held,
+                same_as=_listed_at(found.location, infos),
             )
         )
     return infos
+
+
+def _listed_at(location: str | None, infos: list[DatasetInfo]) -> str | None:
+    """The dataset in ``infos`` found in the folder ``location`` too, or None."""
+    if location is None:
+        return None
+    here = os.path.realpath(location)
+    seen = (i.name for i in infos if i.location and os.path.realpath(i.location) == here)
+    return next(seen, None)

@@ -41,6 +41,8 @@ IDX_FILES: dict[str, tuple[str, str]] = {
 REQUIRED_FILES: tuple[str, ...] = IDX_FILES["train"] + IDX_FILES["test"]
 VAL_FRACTION = 0.1
 NUM_CLASSES = 10
+STANDARD_SIZE = 70_000
+"""The images of the standard MNIST and Fashion-MNIST (60,000 train + 10,000 test)."""
 
 FASHION_CLASSES: tuple[str, ...] = (
     "T-shirt/top",
@@ -273,6 +275,7 @@ def _register(
         description=description,
         how_to_get=how_to_get,
         locate=functools.partial(find_files, name, REQUIRED_FILES),
+        size=STANDARD_SIZE,
     )
     def load(split: str, *, seed: int, data_dir: str | os.PathLike[str] | None) -> Dataset:
         return load_idx_dataset(

@@ -196,6 +196,8 @@ class DatasetSpec:
         locate: Searches for the files given an optional ``data_dir``; None when the data is
             built in or generated.
         options: Names of the extra keyword options the loader takes.
+        size: The examples of the standard set, for data read from files (a folder of them
+            may hold another count); None where it does not apply.
     """
 
     name: str
@@ -204,6 +206,7 @@ class DatasetSpec:
     how_to_get: str
     locate: Locator | None
     options: tuple[str, ...]
+    size: int | None = None
 
 
 _REGISTRY: dict[str, DatasetSpec] = {}
@@ -216,6 +219,7 @@ def register_dataset(
     description: str | None = None,
     how_to_get: str = "built in: nothing to download",
     locate: Locator | None = None,
+    size: int | None = None,
 ) -> Callable[[Loader], Loader]:
     """Decorator that registers ``loader`` under ``name``.
 
@@ -224,6 +228,7 @@ def register_dataset(
         description: One line; defaults to the first line of the loader's docstring.
         how_to_get: How a user obtains the data.
         locate: File search for datasets read from disk (see :mod:`torchlvm.data.locate`).
+        size: The examples of the standard set, for datasets read from disk.
 
     Returns:
         The decorator, which returns the loader unchanged.
@@ -242,7 +247,7 @@ def register_dataset(
             and parameter.name not in _STANDARD_PARAMETERS
         )
         summary = description or (inspect.getdoc(loader) or name).splitlines()[0]
-        _REGISTRY[name] = DatasetSpec(name, loader, summary, how_to_get, locate, options)
+        _REGISTRY[name] = DatasetSpec(name, loader, summary, how_to_get, locate, options, size)
         return loader
 
     return decorate
