@@ -65,7 +65,7 @@ def located(data: Mapping[str, Any], new: str | None, folder: Any) -> dict[str, 
     given, as recorded once its file is checked to be there (:func:`check_present`), and either
     way checked to hold what it held (:func:`check_unchanged`; its new modification time where
     only that changed): for ``train --resume``, which reads the run's splits without
-    :func:`~torchlvm.run.loaded.load_split` (the one check of the commands that read a run)."""
+    :func:`~torchlvm.run.split.load_split` (the one check of the commands that read a run)."""
     if new is not None:
         data = repoint(data, new, folder)
     else:

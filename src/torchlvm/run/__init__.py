@@ -8,30 +8,25 @@ Every command reads and writes run folders only through this package:
   renamed into place; adoption of an interrupted one;
 - :mod:`torchlvm.run.lock`: one writer per run, and readers that wait for it;
 - :mod:`torchlvm.run.outputs`: the output files of commands, checked before any work is done;
-- :mod:`torchlvm.run.loaded`: a run loaded for use: its model, data split and conditions.
+- :mod:`torchlvm.run.loaded`: a run loaded for use: its model and its record's data section;
+- :mod:`torchlvm.run.split`: the run's data as its model sees it, a split, a batch at a time;
+- :mod:`torchlvm.run.labels`: a CVAE's conditions and the class labels commands take.
 
 The names below are re-exported from those modules. None of them imports the training code, so
 that training can import :mod:`torchlvm.run` without a cycle.
 """
 
-from torchlvm.run.layout import RunLayout, holds_run, stage_path
-from torchlvm.run.loaded import (
-    Run,
+from torchlvm.run.labels import (
     conditions,
-    image_shape,
-    in_batches,
     label_name,
-    load_run,
-    load_split,
     model_phrase,
-    model_view,
-    needs_shape_from_data,
     parse_labels,
-    protocol_note,
     require_class_conditions,
     training_mask,
     valid_labels,
 )
+from torchlvm.run.layout import RunLayout, holds_run, stage_path
+from torchlvm.run.loaded import Run, load_run
 from torchlvm.run.lock import RunLock, acquire, check_not_busy
 from torchlvm.run.outputs import labels_file, output_file, torchlvm_figure, write_npy
 from torchlvm.run.publish import (
@@ -42,6 +37,14 @@ from torchlvm.run.publish import (
     staged_run,
 )
 from torchlvm.run.record import read_record
+from torchlvm.run.split import (
+    image_shape,
+    in_batches,
+    load_split,
+    model_view,
+    needs_shape_from_data,
+    protocol_note,
+)
 
 __all__ = [
     "Run",

@@ -1,0 +1,178 @@
+"""A CVAE's condition c and the class labels commands take.
+
+- :func:`conditions`: the condition c of a CVAE for a batch: one-hot labels, or the observed part
+  of the image with the training mask (Sohn et al. 2015, §4.2).
+- :func:`parse_labels`: ``--condition`` values (labels, class names, ``all``) to class indices;
+  :func:`labels_array` and :func:`label_name`, class indices as a user reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from torch import Tensor
+
+from torchlvm._shell import quoted
+from torchlvm.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from torchlvm.run.loaded import Run
+
+
+def training_mask(run: Run, shape: Sequence[int]) -> Tensor:
+    """The observed-pixel mask ``(D,)`` the run's imputation CVAE was trained with (a
+    ``random:`` mask is redrawn with the run's seed, exactly as training drew it)."""
+    condition = run.condition
+    if condition is None or condition.kind != "mask":
+        raise ConfigError(
+            f"{run.folder}/config.json does not record which mask the CVAE was trained with; "
+            "it needs a 'data' section with condition 'mask:KIND'"
+        )
+    return condition.mask(shape, int(run.data.get("seed", 0)))
+
+
+def conditions(run: Run, x: Tensor, y: Tensor | None, dataset: Any) -> Tensor | None:
+    """The condition c ``(N, C)`` for data ``x`` ``(N, D)`` with labels ``y``, or None.
+
+    Label CVAEs get the one-hot true labels; imputation CVAEs the observed part of x under the
+    training mask.
+
+    Raises:
+        DataError: for a label CVAE on data without labels.
+        ConfigError: for a CVAE whose condition the run does not record.
+    """
+    condition = run.condition
+    if condition is None:
+        raise ConfigError(
+            f"{run.folder}/config.json does not say what the CVAE is conditioned on; it needs a "
+            "'data' section with condition 'label' or 'mask:KIND'"
+        )
+    if condition.kind == "label" and y is None:
+        from torchlvm.data.files import labels_fix
+
+        raise DataError(
+            f"the CVAE is conditioned on class labels, and {dataset.name} has none; "
+            f"{labels_fix(dataset.name) or 'pass --data with a labelled dataset'}"
+        )
+    seed = int(run.data.get("seed", 0))  # a random: mask is redrawn as training drew it
+    bound = condition.bind(dataset.shape, seed=seed, num_classes=run.num_classes)
+    return bound.build(x.to(run.dtype), y)
+
+
+def valid_labels(run: Run) -> str:
+    """E.g. ``"0..9 or a class name (T-shirt/top, Trouser, ...)"``; for a file's text labels,
+    only their names (:func:`_numbered`)."""
+    names = run.class_names
+    listed = "" if not names else ", ".join(quoted(name) for name in names)
+    if not _numbered(run):
+        return f"a class name ({listed})"
+    text = f"0..{run.num_classes - 1}"
+    if names and names != [str(i) for i in range(len(names))]:
+        text += f" or a class name ({listed})"
+    return text
+
+
+def require_class_conditions(run: Run, command: str, train: str) -> int:
+    """C for a class-conditional CVAE; otherwise a ``ConfigError`` that says why ``command``
+    needs one, offering ``train``, the command that trains one on the run's data (the shell's,
+    which knows its flags)."""
+    if run.num_classes is not None:
+        return int(run.num_classes)
+    train = f"train one with '{train}'"
+    if run.model_type == "cvae":
+        raise ConfigError(
+            f"{command} needs a CVAE conditioned on class labels; the one in {run.folder} is "
+            f"conditioned on {run.condition_text}: {train}"
+        )
+    raise ConfigError(
+        f"{command} needs a CVAE conditioned on class labels; {run.folder} holds "
+        f"{model_phrase(run.model_type)}: {train}"
+    )
+
+
+_PHRASES = {"ae": "an autoencoder", "vae": "a VAE", "cvae": "a CVAE", "ppca": "a PPCA model"}
+
+
+def model_phrase(model_type: str) -> str:
+    """``model_type`` in a sentence, with its article: 'an autoencoder', 'a VAE'."""
+    return _PHRASES.get(model_type, f"a {model_type!r} model")
+
+
+def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
+    """Class indices for ``values``: integer labels, class names (case-insensitive when that is
+    unambiguous), or ``all`` for every class in order.
+
+    Raises:
+        ConfigError: for a label out of range or an unknown name; the message lists the valid ones.
+    """
+    classes = int(run.num_classes)
+    names = run.class_names or []
+    labels: list[int] = []
+    for i, value in enumerate(values):
+        if value == "all":
+            labels.extend(range(classes))
+        elif value in names:
+            labels.append(names.index(value))
+        elif value.lstrip("-").isdigit() and _numbered(run):
+            label = int(value)
+            if not 0 <= label < classes:
+                raise ConfigError(f"{flag} {value} is out of range; {_valid(run)}")
+            labels.append(label)
+        else:
+            folded = _named(names, value)
+            if folded is None:
+                _unknown_class(run, flag, value, " ".join(values[i : i + 2]))
+            labels.append(folded)
+    return labels
+
+
+def _numbered(run: Run) -> bool:
+    """Whether a class may be given by its number: a dataset's own numbering (digits, MNIST,
+    Fashion-MNIST's 0..9), or integer labels. A file's text labels are numbered only by their
+    sorted order, which the user never saw ('bag', 'boot', ...: 8 would be the ninth name; '3',
+    '7', '9': 1 would be '7'), so they are given by name."""
+    from torchlvm.data.registry import is_file_name
+
+    names = run.class_names
+    plain = not names or list(names) == [str(i) for i in range(len(names))]
+    return plain or not is_file_name(str(run.data.get("name") or ""))
+
+
+def labels_array(run: Run, y: Tensor) -> Any:
+    """Class indices ``y`` ``(N,)`` as a user reads them in a written array: a file's text labels
+    as their names (fixed-width unicode, which ``np.load`` reads without pickle), since their
+    numbers are only sorted positions (:func:`_numbered`); else the integers."""
+    import numpy as np
+
+    if _numbered(run):
+        return y.numpy()
+    return np.asarray(run.class_names)[y.numpy()]
+
+
+def _named(names: Sequence[str], value: str) -> int | None:
+    """The index of the one class name equal to ``value`` but for case, else None."""
+    folded = [i for i, name in enumerate(names) if name.casefold() == value.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _unknown_class(run: Run, flag: str, value: str, joined: str) -> NoReturn:
+    """Refuse ``value``; where it and the next value (``joined``) are a class name with a space
+    that the shell split, name that name as one argument."""
+    if joined != value and _named(run.class_names or [], joined) is not None:
+        raise ConfigError(
+            f"{flag} {value!r} is not a known class, but {joined!r} is: a name with a space is "
+            f"one argument, {flag} {quoted(joined)}"
+        )
+    raise ConfigError(f"{flag} {value!r} is not a known class; {_valid(run)}")
+
+
+def _valid(run: Run) -> str:
+    """What :func:`parse_labels` takes, for its refusals (one wording for every one: userE)."""
+    return f"valid labels are {valid_labels(run)}, or 'all'"
+
+
+def label_name(run: Run, label: int) -> str:
+    """The class name of ``label`` when the run has names, else the label as text."""
+    names = run.class_names
+    return names[label] if names and label < len(names) else str(label)
