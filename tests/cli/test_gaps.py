@@ -395,15 +395,19 @@ def test_a_table_run_with_missing_cells_measures_its_complete_rows(tmp_path, cap
     tiny = ["--latent-dim", "1", "--hidden", "4", "--epochs", "1", "--quiet", "--allow-missing"]
     assert cli.main(["train", "vae", "--data", str(data), *tiny, "--out", str(run)]) == 0
     capsys.readouterr()
-    fast = ["--n", "3", "--steps", "2", "--k", "5", "--samples", "5", "--elbo-samples", "5"]
-    assert cli.main(["gaps", str(run), *fast, "--quiet"]) == 0
+    fast = ["--steps", "2", "--k", "5", "--samples", "5", "--elbo-samples", "5", "--quiet"]
+    assert cli.main(["gaps", str(run), "--n", "1000", *fast]) == 0
     out = capsys.readouterr().out
     test = load_dataset(str(data), "test", allow_missing=True)
     holes = int(torch.isnan(test.x).any(-1).sum())
     assert holes > 0
-    said = f"the {len(test) - holes} complete rows of the test split ({holes} rows with missing"
-    assert said in out
-    assert json.loads((run / "gaps.json").read_text())["n"] == 3
+    said = f"the {len(test) - holes} complete rows of the {len(test)} taken ({holes} rows with"
+    assert said in out and f"of {len(test)} (the complete rows of the split)" in out
+    assert json.loads((run / "gaps.json").read_text())["n"] == len(test) - holes
+    # a subsample: evaluate's n rows, less its incomplete ones, as evaluate's likelihood takes
+    assert cli.main(["gaps", str(run), "--n", "6", *fast]) == 0
+    out = capsys.readouterr().out
+    assert f"of {len(test)} (the complete rows of the 6 'evaluate --n 6 --seed 0' scores)" in out
 
 
 def test_gaps_and_evaluate_measure_the_same_n_examples(tmp_path, capsys, monkeypatch):
@@ -442,3 +446,17 @@ def test_gaps_says_how_each_fit_ended(vae_dir, capsys):
     assert moved == pytest.approx(fit["rise_second_half"], abs=0.01)
     state = "still rising" if fit["still_rising"] else "no sign of rising further"
     assert line.endswith(f"over the second half of its 20 steps ({state})")
+
+
+def test_a_fit_rising_back_to_its_start_is_not_said_to_have_stopped_rising():
+    """A PPCA's q* starts at the exact posterior, Adam moves it off and back: a second-half rise
+    of 5 s.e. read "no sign of rising further" (review11)."""
+    from torchlvm.cli.gaps import _settled
+    from torchlvm.inference.settling import Settling
+
+    back = _settled({"q*": Settling(0.00226, 0.00046, -0.00022, 20)}, "example")
+    assert back[0].endswith("(rising back toward its start, 0.00022 below it in all)")
+    flat = _settled({"q*": Settling(0.002, 0.004, 0.2, 20)}, "example")
+    assert flat[0].endswith("(no sign of rising further)")
+    rising = _settled({"q*": Settling(0.05, 0.004, 0.2, 20)}, "example")
+    assert rising[0].endswith("(still rising)")

@@ -294,3 +294,19 @@ def test_a_folder_without_test_images_is_refused_naming_the_file_it_lacks(digits
     for refuse in (check_ood_name, lambda f, **_: make_ood_set(f, digits, n=1)):
         with pytest.raises(DataNotFoundError, match="holds no t10k-images-idx3-ubyte"):
             refuse(str(tmp_path), table=False)
+
+
+def test_a_folder_named_as_a_dataset_is_the_dataset_unless_written_as_a_path(
+    digits, tmp_path, monkeypatch
+):
+    """A folder called mnist in the working folder (a run written with --out mnist) took the
+    place of the dataset mnist, also in the default sets: 'mnist: skipped, the folder holds no
+    t10k-images-idx3-ubyte' (review11). The name is the dataset's; ./mnist is the folder."""
+    from torchlvm.evaluation.outliers import is_ood_folder
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mine").mkdir()
+    assert not is_ood_folder("mnist") and not is_ood_folder("noise")
+    assert is_ood_folder("./mnist") and is_ood_folder("mine")
+    assert not is_ood_folder("absent")

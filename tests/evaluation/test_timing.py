@@ -430,12 +430,12 @@ def test_a_score_of_one_batch_says_no_time():
 
 def test_an_exact_likelihoods_sampling_is_said_to_be_the_bounds():
     """A PPCA's line read "expected time of the importance sampling: 8 s" for a log p(x) that is
-    exact: what it samples is the IWAE bounds' check (userE)."""
+    exact: what it samples is a check of it (userE)."""
     from torchlvm.models.ppca import PPCA
 
     data = load_dataset("digits", "test")
     model = PPCA(latent_dim=3).fit(load_dataset("digits", "train").x)
     found = expected_time(model, data, EvalConfig(k=20, ks=(1,), ood=(), n=10), ood_sets=0)
     assert found.describe().startswith(
-        "expected time of the importance sampling of the bounds (log p(x) itself is exact): "
+        "expected time of the importance sampling (a check: log p(x) itself is exact): "
     )

@@ -273,14 +273,14 @@ def test_a_fit_run_on_a_table_without_labels_is_not_coloured_by_class():
 
 def test_the_evaluation_fact_says_k_is_the_bounds_where_log_p_is_exact():
     """A PPCA's report header read "test split, n = 200, k = 1000, seed 0" for a likelihood that
-    is exact: k is said to be the bounds' (userE)."""
+    is exact: k is said to be a check's (userE)."""
     from torchlvm.report.html import evaluation_fact
 
     protocol = {"split": "test", "n": 200, "k": 1000, "seed": 0}
     exact = {"nats": {"value": 16.4, "kind": "exact"}}
     assert evaluation_fact({"protocol": protocol, "likelihood": {"exact": exact}}) == (
         "evaluation",
-        "test split, n = 200, k = 1000 for the bounds (log p(x) is exact), seed 0",
+        "test split, n = 200, k = 1000 (an importance-sampled check; log p(x) is exact), seed 0",
     )
     assert evaluation_fact({"protocol": protocol, "likelihood": {}}) == (
         "evaluation",

@@ -129,11 +129,11 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     from torchlvm.run.commit import Staging
 
     model = run_.model
-    x, c, protocol, dataset, total = _data(run_, args.split, args.n, args.seed, device)
+    x, c, protocol, dataset, which = _data(run_, args.split, args.n, args.seed, device)
     noun = example_noun(run_.data.get("table") is not None)
     settings = _settings(args)
     check_gaps(model, x, c, **settings)  # before the probe: a bad setting costs no time
-    print(_plan(model, args, (x.shape[0], total), noun, conditional=c is not None), flush=True)
+    print(_plan(model, args, (x.shape[0], which), noun, conditional=c is not None), flush=True)
     line, pace = _expected(model, x, c, settings, progress_printer(show_progress(args)))
     print(line, flush=True)
     start = time.perf_counter()
@@ -168,11 +168,11 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
 
 
 def _plan(
-    model: Any, args: argparse.Namespace, counts: tuple[int, int], noun: str, *, conditional: bool
+    model: Any, args: argparse.Namespace, counts: tuple[int, str], noun: str, *, conditional: bool
 ) -> str:
     """What gaps is about to do, said before it does it (minutes on a CPU for a VAE, and it
-    prints nothing else until it ends), on ``counts``: n examples of the split's total; a
-    CVAE's likelihood is log p(x | c), as its table says."""
+    prints nothing else until it ends), on ``counts``: n examples and which they are
+    (:func:`_which`); a CVAE's likelihood is log p(x | c), as its table says."""
     from torchlvm.inference.gaps import has_exact_elbo
 
     if callable(getattr(model, "log_marginal", None)):
@@ -184,12 +184,7 @@ def _plan(
     elbo = "exact" if has_exact_elbo(model) else f"from {args.elbo_samples} draws per {noun}"
     flow = "" if args.flow_steps is None else f" and a flow q* ({args.flow_steps} coupling steps)"
     likelihood = "log p(x | c)" if conditional else "log p(x)"
-    n, total = counts
-    which = (
-        f" of {total:,} (a seeded subsample, the one 'evaluate --n {n} --seed {args.seed}' scores)"
-        if n < total
-        else ""
-    )
+    n, which = counts
     return (
         f"measuring the gaps of {n} {args.split} {noun}{'s' * (n != 1)}{which}: q*{flow} fitted "
         "to each by "
@@ -262,12 +257,13 @@ def _figure(
     save_figure(fig, staging.path(path))
 
 
-def _data(run_: Any, split: str, n: int, seed: int, device: Any) -> tuple[Any, Any, str, str, int]:
+def _data(run_: Any, split: str, n: int, seed: int, device: Any) -> tuple[Any, Any, str, str, str]:
     """The ``n`` examples of the run's data split that ``evaluate --n n --seed seed`` scores (a
     seeded subsample, binarized by the same draw: one rule, so the two commands' log p(x) are
-    of the same examples), read as evaluation reads them (only those rows of a split the run
+    of the same examples), less a table's rows with missing cells, which evaluate leaves out of
+    its likelihood too, read as evaluation reads them (only those rows of a split the run
     streams), with their conditions, on ``device`` in the model's dtype; also the protocol
-    name, the dataset name and the number of examples in the split."""
+    name, the dataset name and which examples they are (:func:`_which`)."""
     from torchlvm.errors import RunDirectoryError
     from torchlvm.evaluation.eval_data import conditions_for, subsample
     from torchlvm.evaluation.rows import evaluated_rows
@@ -280,41 +276,54 @@ def _data(run_: Any, split: str, n: int, seed: int, device: Any) -> tuple[Any, A
             "(train the model with 'torchlvm train' or save it with data={'name': ...})"
         )
     streamed = load_split(run_, None, split, streamed=True)
-    dataset = _complete(evaluated_rows(streamed, n, seed), split)
+    dataset = evaluated_rows(streamed, n, seed)
     x, _, y = subsample(dataset, n, seed)
+    taken = len(x)
+    x, y = _complete(x, y, split)
     x = x.to(run_.dtype)  # not p(z)'s: a CVAE's prior needs c
     condition = data.get("condition") or "none"
     training_seed = int(data.get("seed", 0))  # (a random mask is drawn as training drew it)
     c, _ = conditions_for(run_.model, x, y, condition, tuple(dataset.shape), training_seed)
     c = None if c is None else c.to(device)
-    return x.to(device), c, dataset.binarize, dataset.name, len(streamed)
+    which = _which(taken, len(x), len(streamed), f"'evaluate --n {n} --seed {seed}'")
+    return x.to(device), c, dataset.binarize, dataset.name, which
 
 
-def _complete(dataset: Any, split: str) -> Any:
-    """A table's split without its rows with missing cells (a run trained with
-    ``--allow-missing``), said in one line as evaluate says it: the gaps are of log p(x) over
-    every cell of a row.
+def _which(taken: int, kept: int, total: int, evaluate: str) -> str:
+    """Which examples of the split's ``total`` gaps measures: ``taken`` (all, or the seeded
+    subsample ``evaluate`` scores), of which the ``kept`` complete ones."""
+    if taken == kept:
+        subsample = f"a seeded subsample, the one {evaluate} scores"
+        return f" of {total:,} ({subsample})" if taken < total else ""
+    rows = f"the {taken} {evaluate} scores" if taken < total else "the split"
+    return f" of {total:,} (the complete rows of {rows})"
+
+
+def _complete(x: Any, y: Any, split: str) -> tuple[Any, Any]:
+    """The rows of ``x`` (and labels ``y``) without a missing cell (a table's, of a run trained
+    with ``--allow-missing``), said in one line as evaluate says it: the gaps are of log p(x)
+    over every cell of a row, and evaluate's likelihood leaves those rows out too.
 
     Raises:
-        DataError: when no row of the split is complete.
+        DataError: when no row is complete.
     """
-    from torchlvm.cli._tables import complete_rows
     from torchlvm.errors import DataError
 
-    if not getattr(dataset, "is_table", False):
-        return dataset
-    complete, dropped = complete_rows(dataset)
-    if dropped and not len(complete):
+    keep = ~x.isnan().any(1)
+    dropped = int((~keep).sum())
+    if not dropped:
+        return x, y
+    if not bool(keep.any()):
         raise DataError(
-            f"every row of the {split} split of {dataset.name} has a missing cell, and the gaps "
-            "are of log p(x) over every cell of a row; choose another --split"
+            f"every one of the {len(x)} rows of the {split} split taken has a missing cell, and "
+            "the gaps are of log p(x) over every cell of a row; choose another --split or a "
+            "larger --n"
         )
-    if dropped:
-        print(
-            f"measuring the gaps on the {len(complete)} complete rows of the {split} split "
-            f"({dropped} rows with missing cells are left out: the gaps take every cell)"
-        )
-    return complete
+    print(
+        f"measuring the gaps on the {int(keep.sum())} complete rows of the {len(x)} taken "
+        f"({dropped} rows with missing cells are left out: the gaps take every cell)"
+    )
+    return x[keep], None if y is None else y[keep]
 
 
 def _print_table(
@@ -384,6 +393,8 @@ def _settled(fits: dict[str, Any], noun: str) -> list[str]:
         value, se = _measured(fit.rise, fit.rise_se)
         moved = f"{'' if value.startswith('-') else '+'}{value} ± {se}"
         state = "still rising" if fit.still_rising else "no sign of rising further"
+        if not fit.still_rising and fit.total <= 0 and fit.rise > 2 * fit.rise_se:
+            state = f"rising back toward its start, {abs(fit.total):.2g} below it in all"
         lines.append(
             f"  {name}: its mean ELBO moved {moved} nats/{noun} over the second half of its "
             f"{fit.steps} steps ({state})"

@@ -210,7 +210,7 @@ def make_ood_set(
         )
     whole = is_ood_file(dataset)  # a user's file: every row of it
     split, missing = ("all", {"allow_missing": True}) if whole else ("test", {})
-    if os.path.isdir(dataset):
+    if is_ood_folder(dataset):
         other = idx_images(idx_test_images(dataset))
     elif is_idx_name(dataset):
         other = idx_images(dataset)
@@ -271,6 +271,18 @@ def idx_test_images(folder: str) -> str:
     )
 
 
+def is_ood_folder(name: str) -> bool:
+    """Whether OOD set ``name`` is a folder of IDX files: a folder, whose name is not a dataset's
+    or a made set's unless it is written as a path (``./mnist``): a folder called ``mnist`` in
+    the working folder (a run's, a user's notes) took the place of the dataset of that name,
+    also in the default sets (review11)."""
+    from torchlvm.data.registry import list_datasets
+
+    if not os.path.isdir(name):
+        return False
+    return os.sep in name or name not in (*SYNTHETIC_OOD, *list_datasets())
+
+
 def is_ood_file(name: str) -> bool:
     """Whether OOD set ``name`` is a file, used whole: one torchlvm reads (``.npy``, ``.csv``
     ...) or one IDX file of images (``t10k-images-idx3-ubyte.gz``)."""
@@ -312,7 +324,7 @@ def check_ood_name(name: str, *, table: bool) -> None:
     if is_ood_file(name):
         if not os.path.isfile(name):
             raise DataNotFoundError(f"--ood: {name} does not exist; check the path")
-    elif os.path.isdir(name):
+    elif is_ood_folder(name):
         idx_test_images(name)
     elif name not in SYNTHETIC_OOD:
         get_spec(name)  # raises for an unknown name, naming the known ones

@@ -54,8 +54,8 @@ class Expectation:
     def describe(self) -> str:
         """One line: ``expected time of the importance sampling: 2.4 min (...)``, each part's
         samples at its own rate, and of AIS after it when it runs: ``; of AIS: 14 min (...)``;
-        where log p(x) is exact (PPCA, whose outlier score is exact too), the sampling is the
-        IWAE bounds' and is said to be."""
+        where log p(x) is exact (PPCA, whose outlier score is exact too), the sampling (the
+        bounds and the estimate beside the exact value) is said to be a check."""
         parts = f"{self.samples:,} {self.unit}-samples at {1e6 * self.per_sample:.2f} µs each"
         if self.ood_samples:
             parts = (
@@ -63,7 +63,7 @@ class Expectation:
                 f"{1e6 * self.per_sample:.2f} µs each, {self.ood_samples:,} of the outlier "
                 f"scores at {1e6 * self.ood_per_sample:.2f} µs each"
             )
-        of = " of the bounds (log p(x) itself is exact)" if self.exact_ood else ""
+        of = " (a check: log p(x) itself is exact)" if self.exact_ood else ""
         line = (
             f"expected time of the importance sampling{of}: {duration(self.seconds)} "
             f"({parts}, from a {self.probe_seconds:.1f} s probe)"

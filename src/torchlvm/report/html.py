@@ -163,8 +163,8 @@ def facts(config: Any) -> list[tuple[str, str]]:
 
 def evaluation_fact(metrics: Any) -> tuple[str, str] | None:
     """``("evaluation", "test split, n = 359, k = 1000, seed 0")`` from metrics.json's protocol;
-    where log p(x) is exact (PPCA), k is said to be the bounds' alone: "k = 1000" read as the
-    importance sampling of a likelihood that has none (userE)."""
+    where log p(x) is exact (PPCA), k is said to be a check's: "k = 1000" read as the importance
+    sampling of a likelihood that has none (userE)."""
     protocol = lookup(metrics, "protocol")
     if not isinstance(protocol, dict):
         return None
@@ -172,7 +172,7 @@ def evaluation_fact(metrics: Any) -> tuple[str, str] | None:
     if _scalar(protocol.get("split")) and protocol.get("split") is not None:
         parts.append(f"{format_value(protocol['split'])} split")
     exact = lookup(metrics, "likelihood", "exact") is not None
-    k_form = "k = {} for the bounds (log p(x) is exact)" if exact else "k = {}"
+    k_form = "k = {} (an importance-sampled check; log p(x) is exact)" if exact else "k = {}"
     for key, form in (("n", "n = {}"), ("k", k_form), ("seed", "seed {}")):
         if _scalar(protocol.get(key)) and protocol.get(key) is not None:
             parts.append(form.format(format_value(protocol[key])))
