@@ -69,8 +69,11 @@ def _discard_stdout() -> None:
 def _one_line_warning(
     message: Warning | str, category: type[Warning], *_: object, **__: object
 ) -> str:
-    """A warning as one ``torchlvm: warning:`` line (not Python's file:line and source line)."""
-    return f"torchlvm: warning: {' '.join(str(message).split())}\n"
+    """A warning as one ``torchlvm: warning:`` line (not Python's file:line and source line),
+    in the command line's words where the warning has them (``on_command_line``, as errors do:
+    PPCA's EM names --max-iter, not the Python keywords max_iter and tol)."""
+    said = getattr(message, "on_command_line", message)
+    return f"torchlvm: warning: {' '.join(str(said).split())}\n"
 
 
 class _StartInterrupted(BaseException):
