@@ -11,7 +11,7 @@ import torch
 
 from torchlvm._checks import check_positive_int, trains
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import INACTIVE_ROWS, LVMEstimator, _numpy
+from torchlvm.estimators.base import _ELEMENTS, INACTIVE_ROWS, LVMEstimator, _numpy
 from torchlvm.estimators.scale import warn_inactive
 
 
@@ -33,7 +33,7 @@ class VAEEstimator(LVMEstimator):
             data in ``fit`` and every method, which read them as the MIWAE bound does (encoder
             input zero-filled, observed cells scored). beta: KL weight (``"elbo"``).
         epochs, batch_size, lr: Adam training settings.
-        k: importance samples per row for ``score_samples`` / ``score``.
+        k: importance samples per row for ``score_samples`` / ``score`` and ``impute``.
         random_state: int, ``RandomState`` or None; seeds initialization, batches, the draws of
             ``score_samples`` and ``sample``.
         accelerator: Lightning's accelerator for training (``"cpu"``, ``"gpu"``, ``"auto"``;
@@ -49,8 +49,8 @@ class VAEEstimator(LVMEstimator):
     _model_type = "vae"
 
     _nan_fix = (
-        "pass objective='miwae', which trains and scores around missing cells, or fill them "
-        "first (e.g. PPCA(method='em').impute)"
+        "pass objective='miwae', which trains and scores around missing cells (and its impute "
+        "fills them), or fill them first (e.g. PPCA(method='em').impute)"
     )
 
     def _missing_ok(self) -> bool:
@@ -94,6 +94,33 @@ class VAEEstimator(LVMEstimator):
         row's, whatever the number of rows (the draws are shared, see
         :mod:`torchlvm.estimators.base`): raise ``k`` to shrink it."""
         return float(self.score_samples(X).mean())
+
+    def impute(self, X: Any) -> np.ndarray:
+        """``X`` (N, D) with each NaN cell replaced by its importance-weighted conditional mean
+        E[x_m | x_o] ≈ Σ_i w̄_i E[x_m | z_i], z_i ~ q(z | x̃) with the missing cells of x̃ set
+        to 0 (Mattei & Frellsen 2019, eq. 11; ``k`` draws per row, seeded as ``score_samples``);
+        observed cells kept, as ``PPCA.impute`` does. Any fitted VAEEstimator imputes; one
+        fitted with ``objective="miwae"`` has learned from rows with such holes. A row with
+        every cell missing gets p(x)'s mean.
+
+        Raises:
+            DataError: for X of other columns than fit's, or inf.
+        """
+        from torchlvm._sklearn import check_X
+        from torchlvm.inference.imputation import impute_rows
+
+        self._check_fitted()
+        x = check_X(self, X, reset=False, allow_nan=True, dtype=torch.float64)
+        self._check_support(x, self.model_.config.likelihood)
+        k = check_positive_int("k", self.k)  # set_params may change it after fit
+        gen = torch.Generator().manual_seed(self._noise_seed())
+        holes = torch.isnan(x).any(1).nonzero()[:, 0]  # rows with a missing cell
+        rows = max(1, _ELEMENTS // (k * x.shape[1]))  # (k, rows, D) decoded at once
+        out = x.clone()
+        for start in range(0, len(holes), rows):
+            at = holes[start : start + rows]
+            out[at] = impute_rows(self.model_, x[at], num_samples=k, generator=gen)
+        return _numpy(out)
 
     def sample(self, n: int = 1) -> np.ndarray:
         """``n`` draws x ~ p(x | z), z ~ p(z), shape (n, D), seeded by ``random_state``."""
