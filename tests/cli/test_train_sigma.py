@@ -66,3 +66,16 @@ def test_an_autoencoder_and_a_bernoulli_vae_keep_their_configs(pixels, tmp_path)
         warnings.simplefilter("error")  # (no posterior to collapse)
         argv = ["train", "ae", "--data", str(pixels), *FAST]
         assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+
+
+def test_a_streamed_file_trains_from_the_same_scale(pixels, tmp_path):
+    """``--mmap`` on rows with a Gaussian p(x | z) stopped with a traceback (the scale warning
+    read a table's attributes from the streamed rows); σ starts at the same scale, streamed."""
+    runs = {}
+    for name, extra in (("whole", []), ("streamed", ["--mmap"])):
+        argv = ["train", "vae", "--data", str(pixels), *FAST, "--epochs", "1", *extra]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (one epoch may collapse)
+            assert main([*argv, "--out", str(tmp_path / name)]) == 0
+        runs[name] = json.loads((tmp_path / name / "config.json").read_text())["model"]["scale"]
+    assert runs["streamed"] == pytest.approx(runs["whole"], rel=1e-12)

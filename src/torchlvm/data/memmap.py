@@ -299,7 +299,8 @@ class MemmapDataset:
     Attributes:
         x: the rows, ``x[index]`` → ``(B, D)`` float32.
         y: always None (a ``.npy`` file holds no labels).
-        name, split, shape, num_classes, class_names, binarize, truth: as for ``Dataset``.
+        name, split, shape, num_classes, class_names, binarize, truth: as for ``Dataset``;
+            columns and standardizer None, is_table False: a file of rows, no table.
     """
 
     x: MemmapRows
@@ -311,6 +312,9 @@ class MemmapDataset:
     num_classes: None = None
     class_names: None = None
     truth: None = None
+    columns: None = None  # (an array's rows: no table, so none of a table's attributes)
+    standardizer: None = None
+    is_table: bool = False
 
     def __len__(self) -> int:
         return len(self.x)
