@@ -408,7 +408,8 @@ def test_train_resume_and_overwrite_finish_a_killed_publish_first(
     while it trains the new one: both finish a killed publish before they start."""
     import json
 
-    from torchlvm.run.publish import resuming, staged_run
+    from torchlvm.run.publish import staged_run
+    from torchlvm.run.resume import resuming
 
     run = tmp_path / "run"
     run.mkdir()

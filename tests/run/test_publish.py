@@ -15,7 +15,8 @@ from torchlvm.errors import NonFiniteError, RunBusyError, RunDirectoryError
 from torchlvm.run import publish
 from torchlvm.run.layout import LOCK_NAME, STAGE_MARKER_NAME, RunLayout, stage_path
 from torchlvm.run.lock import acquire
-from torchlvm.run.publish import adopt_interrupted, check_new_target, staged_run
+from torchlvm.run.publish import check_new_target, staged_run
+from torchlvm.run.resume import adopt_interrupted, resuming
 
 
 def _run(folder: Path, weights: bytes = b"old weights") -> Path:
@@ -404,23 +405,23 @@ def test_an_interrupted_resume_says_what_stays_and_the_command_that_continues(
     (run / "checkpoints").mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"model_type": "vae"}))
     with pytest.raises(KeyboardInterrupt) as stopped:
-        with publish.resuming(run):
+        with resuming(run):
             raise KeyboardInterrupt
     note = str(stopped.value)
     assert note.startswith(f"the checkpoints of the finished epochs stay in {run / 'checkpoints'}")
     assert f"""finish it with 'torchlvm train vae --resume --out "{run}"'""" in note, note
     with pytest.raises(KeyboardInterrupt) as stopped:  # a resume to more epochs than recorded
-        with publish.resuming(run, epochs=9):
+        with resuming(run, epochs=9):
             raise KeyboardInterrupt
     assert f"""'torchlvm train vae --resume --out "{run}" --epochs 9'""" in str(stopped.value)
     resume = "torchlvm train vae --resume --out r --devices 2 --quiet"  # train's own command
     with pytest.raises(KeyboardInterrupt) as stopped:
-        with publish.resuming(run, epochs=9, resume=resume):
+        with resuming(run, epochs=9, resume=resume):
             raise KeyboardInterrupt
     assert str(stopped.value).endswith(f"finish it with '{resume} --epochs 9'")
     assert not (run / LOCK_NAME).exists()
     with pytest.raises(KeyboardInterrupt, match="^kept$"):  # a note of its own is kept
-        with publish.resuming(run):
+        with resuming(run):
             raise KeyboardInterrupt("kept")
 
 
@@ -468,7 +469,7 @@ def test_a_run_moved_while_it_resumes_is_named_with_both_folders(tmp_path: Path)
     run.mkdir()
     (run / "config.json").write_text("{}")
     with pytest.raises(RunDirectoryError) as caught:  # (train's held_for_resume, Python's too)
-        with publish.resuming(run, "test"):
+        with resuming(run, "test"):
             os.rename(run, new)
             run.mkdir()  # what the training's next checkpoint does
     assert str(caught.value).startswith(f"{run} was moved to {new} while it trained")
@@ -478,7 +479,7 @@ def test_a_run_moved_while_it_resumes_is_named_with_both_folders(tmp_path: Path)
 def test_a_resume_left_in_place_ends_quietly(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
-    with publish.resuming(run, "test"):
+    with resuming(run, "test"):
         pass
     assert os.listdir(run) == []
 

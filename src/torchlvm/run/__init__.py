@@ -5,7 +5,8 @@ Every command reads and writes run folders only through this package:
 - :mod:`torchlvm.run.layout`: the names of a run's files and :class:`RunLayout`, their paths;
 - :mod:`torchlvm.run.record`: the run record (``config.json``, ``checkpoints/run.json``);
 - :mod:`torchlvm.run.publish`: the overwrite policy; a new run built in a staging folder and
-  renamed into place; adoption of an interrupted one;
+  renamed into place;
+- :mod:`torchlvm.run.resume`: adoption of an interrupted new run; the lock a resume holds;
 - :mod:`torchlvm.run.lock`: one writer per run, and readers that wait for it;
 - :mod:`torchlvm.run.outputs`: the output files of commands, checked before any work is done;
 - :mod:`torchlvm.run.loaded`: a run loaded for use: its model and its record's data section;
@@ -29,14 +30,9 @@ from torchlvm.run.layout import RunLayout, holds_run, stage_path
 from torchlvm.run.loaded import Run, load_run
 from torchlvm.run.lock import RunLock, acquire, check_not_busy
 from torchlvm.run.outputs import labels_file, output_file, torchlvm_figure, write_npy
-from torchlvm.run.publish import (
-    Staging,
-    adopt_interrupted,
-    check_new_target,
-    resuming,
-    staged_run,
-)
+from torchlvm.run.publish import Staging, check_new_target, staged_run
 from torchlvm.run.record import read_record
+from torchlvm.run.resume import adopt_interrupted, resuming
 from torchlvm.run.split import (
     image_shape,
     in_batches,

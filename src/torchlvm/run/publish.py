@@ -11,13 +11,11 @@ is refused, even before the destination exists. When everything is written the s
 renamed onto the destination in one step; a run it replaces is first moved aside and removed only
 once the new one is in place. A failure leaves the destination as it was.
 
-Adoption (:func:`adopt_interrupted`): a staging folder whose process was killed after an epoch
-finished (SIGKILL, power loss) is recognized by its marker and moved into place for ``--resume``.
+A run is resumed in place, not staged: :mod:`torchlvm.run.resume`.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -46,7 +44,6 @@ from torchlvm.run.lock import (
     acquire,
     check_not_busy,
     command_line,
-    held_here,
 )
 
 NAME_MAX = 255
@@ -422,94 +419,3 @@ def marker_target(folder: Path) -> str | None:
         return str(data["name"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def adopt_interrupted(out: Path, command: str | None = None) -> Path | None:
-    """Move into ``out`` the staging folder of a new run into ``out`` that was killed after an
-    epoch finished, so that ``--resume`` continues it. Returns the adopted folder, or None.
-
-    Raises:
-        RunBusyError: if the process building that run is alive.
-    """
-    folder = stage_path(out)
-    if marker_target(folder) != Path(os.path.abspath(out)).name:
-        return None
-    if not RunLayout(folder).last_checkpoint.is_file():
-        return None
-    if out.is_symlink() or (out.exists() and (not out.is_dir() or os.listdir(out))):
-        return None
-    with acquire(folder, command or command_line(), what=str(out)) as lock:
-        try:
-            os.replace(folder, out)
-        except OSError as err:
-            if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                raise
-            return None
-        lock.moved(out)
-        (out / STAGE_MARKER_NAME).unlink(missing_ok=True)
-    return folder
-
-
-@contextmanager
-def held_for_resume(out: Path, command: str) -> Iterator[None]:
-    """Hold the lock of the run in ``out`` (``command``: what this process does, for the lock
-    file) while it is resumed, and first finish a publish of its model and config that a kill
-    left half done (:func:`~torchlvm.run.commit.recover`), so that the resume reads the run's
-    last pair. Where this process holds the lock already (``train --resume`` took it through
-    :func:`resuming` before calling ``fit``), the block just runs.
-
-    Raises:
-        RunBusyError: if another process trains (or evaluates) the run.
-        RunDirectoryError: after the block, where the run was moved meanwhile
-            (:func:`_check_not_moved`).
-    """
-    if held_here(out):
-        yield
-        return
-    with acquire(out, command, what=str(out)) as lock:
-        recover(out)
-        yield
-        _check_not_moved(out, lock)
-
-
-@contextmanager
-def resuming(
-    out: Path, command: str | None = None, *, epochs: int | None = None, resume: str | None = None
-) -> Iterator[None]:
-    """Hold the lock of the run in ``out`` while it is resumed (to ``epochs`` in all, for the
-    message of a Ctrl-C: its ``config.json`` may still hold the epochs of an earlier end;
-    ``resume``: this command without ``--epochs``, which that message names).
-
-    Raises:
-        RunBusyError: if another process trains it.
-        KeyboardInterrupt: on Ctrl-C, saying what stays and the command that continues.
-    """
-    from torchlvm.run.interrupted import resume_hint  # (it imports this module)
-
-    with held_for_resume(out, command or command_line()):
-        try:
-            yield
-        except KeyboardInterrupt as err:
-            if str(err):
-                raise
-            raise KeyboardInterrupt(
-                f"the checkpoints of the finished epochs stay in {RunLayout(out).checkpoints}; "
-                f"{resume_hint(out, out, epochs, command=resume)}"
-            ) from None
-
-
-def _check_not_moved(out: Path, lock: RunLock) -> None:
-    """Refuse to end a resume quietly where the run was moved while it trained (``mv RUN NEW``):
-    training goes on by path, so the epochs after the move made a new run in ``out``.
-
-    Raises:
-        RunDirectoryError: naming both folders.
-    """
-    moved_to = lock.now_at()
-    if moved_to is not None:
-        lock.moved(moved_to)  # (its release removes the lock file there)
-        raise RunDirectoryError(
-            f"{out} was moved to {moved_to} while it trained: the epochs trained "
-            f"after the move made a new run in {out} (its model, metrics.csv and checkpoints), "
-            f"and {moved_to} holds the run as it was at the move; keep the one you want"
-        )

@@ -434,10 +434,10 @@ def fit(
 def _resume_held(out_dir: str | os.PathLike[str], resume: bool) -> Iterator[RunLayout]:
     """The layout of the run folder ``out_dir``, with the run's lock held meanwhile by the
     process that writes it (global rank 0). For a resume,
-    :func:`~torchlvm.run.publish.held_for_resume` finishes a publish a kill left half done first
+    :func:`~torchlvm.run.resume.held_for_resume` finishes a publish a kill left half done first
     (a folder with nothing to resume, which :func:`_start_epoch` names, takes no lock); a new
     run's folder is checked, made and locked (:func:`_new_run_held`)."""
-    from torchlvm.run.publish import held_for_resume
+    from torchlvm.run.resume import held_for_resume
 
     layout = RunLayout(Path(out_dir))
     if not resume:
