@@ -84,10 +84,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--ood",
         default=None,
         help="OOD sets: noise, flip, other (digits↔fashion-mnist), dataset names, folders of "
-        "IDX files (their test images; ./mnist for a folder named as a dataset) or files (a file, or an IDX file of images, is used "
-        "whole; beside a table run, read with the run's columns and standardization); 'none' "
-        "(default: noise,flip,other,mnist, less "
-        "the run's own dataset and 'other' where it has no partner; none for a table)",
+        "IDX files (their test images; ./mnist for a folder named as a dataset) or files (a "
+        "file, or an IDX file of images, is used whole; beside a table run, read with the run's "
+        "columns and standardization); 'none' (default: noise,flip,other,mnist, less the run's "
+        "own dataset and 'other' where it has no partner; none for a table)",
     )
     parser.add_argument(
         "--ood-resize", default="bilinear", choices=["none", "bilinear", "area"],
