@@ -6,6 +6,7 @@ run fitted with $TORCHLVM_DATA set was evaluated in a shell without it on anothe
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -51,9 +52,25 @@ def test_the_recorded_copy_is_read_wherever_the_search_would_lead(two_copies, is
     assert "is not the copy the run in runs/a was trained on" in message
     assert f"leave out --data-dir to read that copy, or pass --data-dir {first}" in message
     first.rename(first.parent / "moved")  # gone: the search finds other images, refused
-    with pytest.raises(DataError, match=f"{first} is gone: put the files the run was trained"):
+    with pytest.raises(DataError, match=f"{first} is gone: put the run's files back there"):
         own_copy(data, None, "runs/a")
     assert own_copy({"name": "mnist"}, None, "runs/a") is None  # recorded before: unchecked
+
+
+def test_the_runs_own_folder_changed_in_place_is_said_so(tmp_path, write_mnist, isolated_search):
+    """The recorded folder re-filled with other files was refused naming it twice, with "leave
+    out --data-dir" to a user who passed none (review11)."""
+    first = write_mnist(tmp_path / "first" / "mnist", seed=0)
+    data = {"name": "mnist", **copy_record("mnist", first)}
+    write_mnist(first, seed=1)  # the same folder, other images, written later:
+    for path in first.iterdir():
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    for given in (None, str(first)):
+        with pytest.raises(DataError) as refused:
+            own_copy(data, given, "runs/a")
+        message = str(refused.value)
+        assert message.startswith(f"the files of mnist in {first} have changed since the run")
+        assert "leave out --data-dir" not in message
 
 
 def test_a_fitted_run_is_evaluated_on_its_own_copy_in_another_shell(

@@ -53,31 +53,39 @@ def own_copy(data: Mapping[str, Any], data_dir: str | None, run_folder: Any) -> 
     recorded = data.get(KEY)
     if not isinstance(recorded, dict) or not data.get("name"):
         return data_dir
-    name = str(data["name"])
-    if data_dir is None and os.path.isdir(str(recorded.get("folder"))):
-        there = _found(name, recorded["folder"])
-        if there is not None and _content_digest(there[1]) == recorded.get("sha256"):
-            return str(recorded["folder"])
-    found = _found(name, data_dir)
+    name, folder = str(data["name"]), str(recorded.get("folder"))
+    own = _found(name, folder) if data_dir is None and os.path.isdir(folder) else None
+    found = own or _found(name, data_dir)
     if found is None:
         return data_dir  # not found: loading it says where it looked and how to get it
-    if _content_digest(found[1]) != recorded.get("sha256"):
+    if _content_digest(found[1]) == recorded.get("sha256"):
+        return folder if own else data_dir
+    if found[0] == folder:  # the run's own folder, its files replaced since
         raise DataError(
-            f"{name} in {found[0]} is not the copy the run in {run_folder} was trained on (the "
-            f"files in {recorded.get('folder')}: their content differs), and its numbers would "
-            f"be of other images; {_fix(recorded)}"
+            f"the files of {name} in {folder} have changed since the run in {run_folder} was "
+            "trained on them (their content differs), and its numbers would be of other "
+            f"images; {_PUT_BACK}"
         )
-    return data_dir
-
-
-def _fix(recorded: Mapping[str, Any]) -> str:
-    folder = str(recorded.get("folder"))
-    if os.path.isdir(folder):
-        return f"leave out --data-dir to read that copy, or pass --data-dir {folder}"
-    return (
-        f"{folder} is gone: put the files the run was trained on back there, or pass "
-        "--data-dir naming a folder that holds them"
+    raise DataError(
+        f"{name} in {found[0]} is not the copy the run in {run_folder} was trained on (the "
+        f"files in {folder}: their content differs), and its numbers would be of other images; "
+        + _fix(name, recorded, given=data_dir is not None)
     )
+
+
+_PUT_BACK = "put the run's files back there, or pass --data-dir naming a folder that holds them"
+
+
+def _fix(name: str, recorded: Mapping[str, Any], *, given: bool) -> str:
+    """The fix of another copy than the run's, whose own was in ``recorded``'s folder; ``given``:
+    the other copy came from --data-dir (else from the search)."""
+    folder = str(recorded.get("folder"))
+    if not os.path.isdir(folder):
+        return f"{folder} is gone: {_PUT_BACK}"
+    there = _found(name, folder)
+    if there is None or _content_digest(there[1]) != recorded.get("sha256"):
+        return f"the files in {folder} have changed since: {_PUT_BACK}"
+    return f"leave out --data-dir to read that copy, or pass --data-dir {folder}"
 
 
 def _found(name: str, data_dir: Any) -> tuple[str, dict[str, Path]] | None:
