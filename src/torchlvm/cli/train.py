@@ -32,7 +32,7 @@ from typing import Any
 
 from torchlvm._epochs import epochs, shown
 from torchlvm._shell import quoted
-from torchlvm.cli import _tables, _train_again
+from torchlvm.cli import _table_resume, _tables, _train_again
 from torchlvm.cli import train_options as opts
 from torchlvm.cli._progress import show_progress
 from torchlvm.errors import ConfigError, on_command_line
@@ -98,7 +98,7 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
     from torchlvm.models.registry import RECIPES, model_class
     from torchlvm.training import LVMDataModule, TrainConfig
 
-    record = _tables.resume_record(out, given.get("data"))  # --data: the run's file, moved
+    record = _table_resume.resume_record(out, given.get("data"))  # --data: the run's file, moved
     recorded_type = record.get("model_type")
     if recorded_type != model_type:
         again = f"run '{_train_again.resume_as(str(recorded_type), out, given)}'"
@@ -130,7 +130,7 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
         condition=data.get("condition", "none"),
         options=data.get("options") or {},
     )
-    _tables.check_resume(data, dm, out)
+    _table_resume.check_resume(data, dm, out)
     return cls.from_config(model_config), config, dm
 
 
