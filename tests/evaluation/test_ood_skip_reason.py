@@ -21,4 +21,4 @@ def test_a_missing_ood_sets_reason_names_the_flag(tmp_path, monkeypatch):
     reason = skipped["mnist"]
     assert sets == [] and "(--ood FOLDER)" in reason and "$TORCHLVM_DATA/mnist" in reason
     assert "data-dir" not in reason and "ood=" not in reason
-    assert f"looked in {tmp_path / 'empty'}" in reason
+    assert f"looked in {tmp_path / 'none' / 'mnist'}" in reason  # by its name: not in data_dir

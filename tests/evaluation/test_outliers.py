@@ -4,6 +4,7 @@ data that is *more* likely than typical (the Nalisnick et al. trap) where the ra
 
 import math
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -310,3 +311,25 @@ def test_a_folder_named_as_a_dataset_is_the_dataset_unless_written_as_a_path(
     assert not is_ood_folder("mnist") and not is_ood_folder("noise")
     assert is_ood_folder("./mnist") and is_ood_folder("mine")
     assert not is_ood_folder("absent")
+
+
+def test_a_named_ood_dataset_is_never_read_from_the_runs_own_folder(tmp_path, monkeypatch):
+    """evaluate --data-dir F on a Fashion-MNIST run read the OOD set 'mnist' from F too: the same
+    IDX file names, so the run's own images were scored as "mnist test split" (AUROC 0.500)."""
+    from torchlvm.evaluation.config import EvalConfig
+    from torchlvm.evaluation.outlier_section import ood_sets
+
+    monkeypatch.setenv("TORCHLVM_DATA", str(tmp_path / "none"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    own = tmp_path / "own"  # the run's folder of IDX files (its data_dir)
+    pixels = np.zeros((4, 8, 8), dtype=np.uint8)
+    header = bytes([0, 0, 8, 3]) + b"".join(int(n).to_bytes(4, "big") for n in pixels.shape)
+    labels = bytes([0, 0, 8, 1]) + (4).to_bytes(4, "big") + bytes(4)
+    own.mkdir()
+    for part in ("train", "t10k"):
+        (own / f"{part}-images-idx3-ubyte").write_bytes(header + pixels.tobytes())
+        (own / f"{part}-labels-idx1-ubyte").write_bytes(labels)
+    digits = load_dataset("digits", "test")
+    data = SimpleNamespace(x=digits.x[:4], grey=digits.x[:4], y=torch.as_tensor(digits.y[:4]))
+    sets, skipped = ood_sets(digits, data, EvalConfig(ood=("mnist",), data_dir=str(own)))
+    assert sets == [] and "mnist not found" in skipped["mnist"]  # not the run's folder's files

@@ -248,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
 def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     from torchlvm.cli._evaluate_figures import figures_of
     from torchlvm.cli._evaluate_table import format_table
+    from torchlvm.data.dataset_copy import own_copy
     from torchlvm.evaluation.evaluate import evaluate
     from torchlvm.evaluation.records import EVALUATION_KEYS
     from torchlvm.run.commit import Staging
@@ -256,7 +257,9 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
 
     folder, model = run_.folder, run_.model
     dataset, complete, val = _datasets(run_, args)
-    config = _config(args, run_.data, args.data_dir or run_.data.get("data_dir"), dataset)
+    # the copy of its dataset the run was trained on, for the classifier of sample quality too
+    own = own_copy(run_.data, args.data_dir or run_.data.get("data_dir"), folder)
+    config = _config(args, run_.data, own, dataset)
     say = progress_printer(show_progress(args))
     pace = _print_expected_time(model, complete, config, say, val) if len(complete) else None
     result = evaluate(model, dataset, config, val_dataset=val, advance=pace)

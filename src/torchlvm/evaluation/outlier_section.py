@@ -122,7 +122,7 @@ def ood_sets(dataset: Dataset, data: EvalData, o: EvalConfig) -> tuple[list, dic
         try:
             ood = make_ood_set(
                 name, grey, n=len(data.x), seed=o.seed, resize=o.ood_resize,
-                data_dir=o.data_dir, table=table, binarize=dataset.binarize,
+                table=table, binarize=dataset.binarize,
             )  # fmt: skip
             fix = f"score one {noun} with torchlvm score RUN --data FILE"
             if (few := too_few("telling it from test data", len(ood.x), noun, fix)) is not None:

@@ -6,7 +6,10 @@ the same binarization protocol:
 - ``noise``: uniform noise in [0, 1]^D;
 - ``flip``: the test images flipped vertically (upside down);
 - a dataset name (``digits``, ``fashion-mnist``, ``mnist``, ...) or ``other`` (``digits`` for
-  28×28 data, ``fashion-mnist`` for 8×8 data): that dataset's test split. A dataset of another
+  28×28 data, ``fashion-mnist`` for 8×8 data): that dataset's test split, found by its name
+  ($TORCHLVM_DATA, the user cache, /usr/share/datasets), never in the folder of the run's own data:
+  MNIST and Fashion-MNIST share their IDX file names, and a Fashion-MNIST run evaluated with
+  ``--data-dir`` read its own images as "mnist" (AUROC 0.500, unsaid). A dataset of another
   image size is resized only when asked (``resize="bilinear"`` or ``"area"``, both with
   antialiasing when shrinking), and the resize is recorded; otherwise it is an error;
 - a folder of MNIST-format IDX files (the four files of a dataset such as MNIST, raw or ``.gz``,
@@ -154,7 +157,6 @@ def make_ood_set(
     n: int,
     seed: int = 0,
     resize: str = "none",
-    data_dir: str | os.PathLike[str] | None = None,
     table: TableSchema | None = None,
     binarize: str = "none",
 ) -> OODSet:
@@ -167,7 +169,6 @@ def make_ood_set(
             file is used whole).
         seed: seed of the noise and of the subsample.
         resize: ``"none"`` (a dataset of another shape is an error), ``"bilinear"`` or ``"area"``.
-        data_dir: where a dataset's files are.
         table: the run's table (columns, standardization) when the model was trained on one:
             a file is read with it, and only a file is taken.
         binarize: the run's binarization protocol, which a file's values must suit
@@ -216,9 +217,9 @@ def make_ood_set(
         other = idx_images(dataset)
     else:
         try:
-            other = load_dataset(dataset, split, data_dir=data_dir, seed=seed, **missing)
+            other = load_dataset(dataset, split, seed=seed, **missing)  # (found by its name)
         except DataNotFoundError:
-            raise _not_found(dataset, data_dir) from None
+            raise _not_found(dataset) from None
     x = other.x
     if whole:  # (a dataset holds grey levels in [0, 1])
         check_ood_values(x, binarize, name)
@@ -238,11 +239,11 @@ def make_ood_set(
     return OODSet(name, x, description)
 
 
-def _not_found(dataset: str, data_dir: str | os.PathLike[str] | None) -> DataNotFoundError:
+def _not_found(dataset: str) -> DataNotFoundError:
     """A named OOD dataset whose files are in none of the folders searched. Its fix is ``--ood``
     with the folder: ``--data-dir``, the dataset's own fix, also moves where evaluate reads
     the run's own data (another dataset of the same IDX file names, read silently)."""
-    looked = ", ".join(str(folder) for folder in candidate_dirs(dataset, data_dir))
+    looked = ", ".join(str(folder) for folder in candidate_dirs(dataset))
     return spelled(
         DataNotFoundError,
         lambda spell: (
