@@ -116,3 +116,10 @@ def test_a_cvae_that_collapsed_warns_too():
     X, y = load_diabetes(return_X_y=True)
     with pytest.warns(InactiveLatentWarning, match="CVAEEstimator is active"):
         CVAEEstimator(latent_dim=2, epochs=2, random_state=0).fit(X, y > np.median(y))
+
+
+def test_auto_scale_beside_a_bernoulli_records_the_neutral_sigma():
+    """scale='auto' has no σ to set beside a Bernoulli p(x | z): the exported config read 0.497,
+    X's spread (7e1e321; review11)."""
+    vae = VAEEstimator(**FAST, likelihood="bernoulli").fit((DIGITS > 0.5).astype(float))
+    assert vae.model_.config.scale == 1.0

@@ -43,7 +43,6 @@ from torchlvm.models.registry import model_class, recipe_for
 from torchlvm.training import TrainConfig
 
 _ELEMENTS = 1 << 22  # k × rows × D held at once by score_samples
-INACTIVE_ROWS = 10_000  # training rows whose posterior means tell a collapsed fit (one pass)
 # scikit-learn checks (1.9) that fit real-valued data, outside a Bernoulli likelihood's support.
 _REAL_VALUED_CHECKS = (
     "check_fit_score_takes_y",

@@ -33,10 +33,11 @@ from torch import Tensor
 from torchlvm._checks import check_positive_int, trains
 from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import INACTIVE_ROWS, LVMEstimator, _numpy
+from torchlvm.estimators.base import LVMEstimator, _numpy
 from torchlvm.estimators.scale import warn_inactive
 from torchlvm.inference.class_mixture import class_log_joint, log_mixture
 from torchlvm.models.conditions import plain_label
+from torchlvm.training.collapse import ROWS
 
 # scikit-learn's classifier checks (1.9) that fit real-valued X, as base._REAL_VALUED_CHECKS
 _REAL_VALUED_CLASSIFIER_CHECKS = (
@@ -115,9 +116,8 @@ class CVAEEstimator(LVMEstimator):
         model, epochs = train(self._build, dm, config, accelerator=accelerator)
         self._finish(model, epochs)
         with torch.no_grad():
-            rows = x[:INACTIVE_ROWS].double()
-            c = F.one_hot(torch.from_numpy(index[:INACTIVE_ROWS]), len(self.classes_)).double()
-            warn_inactive(self, self._posterior_mean(rows, c), rows)
+            c = F.one_hot(torch.from_numpy(index[:ROWS]), len(self.classes_)).double()
+            warn_inactive(self, x, c)
         return self
 
     # ------------------------------------------------------------------ conditions

@@ -11,7 +11,7 @@ import torch
 
 from torchlvm._checks import check_positive_int, trains
 from torchlvm.estimators._training import ArrayDataModule, train
-from torchlvm.estimators.base import _ELEMENTS, INACTIVE_ROWS, LVMEstimator, _numpy
+from torchlvm.estimators.base import _ELEMENTS, LVMEstimator, _numpy
 from torchlvm.estimators.scale import warn_inactive
 
 
@@ -73,8 +73,7 @@ class VAEEstimator(LVMEstimator):
         model, epochs = train(self._build, dm, config, accelerator=accelerator)
         self._finish(model, epochs)
         with torch.no_grad():
-            rows = x[:INACTIVE_ROWS].double()
-            warn_inactive(self, self._posterior_mean(rows, None), rows)
+            warn_inactive(self, x)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
