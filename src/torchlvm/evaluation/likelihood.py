@@ -317,7 +317,8 @@ def summarize_likelihood(
             "exact",
             data_stderr=exact_se,
             note=f"exact {what} (closed form); no Monte Carlo error, and its standard error over "
-            f"{examples} is how much {what} varies from {example} to {example}",
+            f"{examples} is how much {what} varies from {example} to {example} (their standard "
+            "deviation / √n)",
         )
     return out
 
