@@ -432,6 +432,10 @@ def test_gaps_and_evaluate_measure_the_same_n_examples(tmp_path, capsys, monkeyp
     model = load(run)
     first = load_dataset("digits", "test").x[:20].to(torch.float64)
     assert abs(float(model.log_marginal(first).mean()) - exact) > 0.1  # (not the first 20)
+    capsys.readouterr()
+    assert cli.main(["gaps", str(run), "--n", "20", "--steps", "5", "--split", "val"]) == 0
+    said = "of 180 (a seeded subsample, the one 'evaluate --n 20 --seed 0 --split val' scores)"
+    assert said in capsys.readouterr().out
 
 
 def test_gaps_says_how_each_fit_ended(vae_dir, capsys):

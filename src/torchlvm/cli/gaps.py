@@ -285,7 +285,8 @@ def _data(run_: Any, split: str, n: int, seed: int, device: Any) -> tuple[Any, A
     training_seed = int(data.get("seed", 0))  # (a random mask is drawn as training drew it)
     c, _ = conditions_for(run_.model, x, y, condition, tuple(dataset.shape), training_seed)
     c = None if c is None else c.to(device)
-    which = _which(taken, len(x), len(streamed), f"'evaluate --n {n} --seed {seed}'")
+    other = "" if split == "test" else f" --split {split}"  # (evaluate's default is test)
+    which = _which(taken, len(x), len(streamed), f"'evaluate --n {n} --seed {seed}{other}'")
     return x.to(device), c, dataset.binarize, dataset.name, which
 
 
