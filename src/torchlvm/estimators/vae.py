@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from torchlvm._checks import check_positive_int, trains
+from torchlvm._checks import check_non_negative_int, check_positive_int, trains
 from torchlvm.estimators._training import ArrayDataModule, train
 from torchlvm.estimators.base import _ELEMENTS, LVMEstimator, _numpy
 from torchlvm.estimators.scale import warn_inactive
@@ -94,20 +94,23 @@ class VAEEstimator(LVMEstimator):
         :mod:`torchlvm.estimators.base`): raise ``k`` to shrink it."""
         return float(self.score_samples(X).mean())
 
-    def impute(self, X: Any) -> np.ndarray:
+    def impute(self, X: Any, *, draws: int = 0) -> np.ndarray:
         """``X`` (N, D) with each NaN cell replaced by its importance-weighted conditional mean
         E[x_m | x_o] ≈ Σ_i w̄_i E[x_m | z_i], z_i ~ q(z | x̃) with the missing cells of x̃ set
         to 0 (Mattei & Frellsen 2019, eq. 11; ``k`` draws per row, seeded as ``score_samples``);
-        observed cells kept, as ``PPCA.impute`` does. Any fitted VAEEstimator imputes; one
-        fitted with ``objective="miwae"`` has learned from rows with such holes. A row with
-        every cell missing gets p(x)'s mean.
+        observed cells kept, as ``PPCA.impute`` does. With ``draws`` = M ≥ 1, M multiple
+        imputations ``(M, N, D)`` instead, drawn from p(x_m | x_o) by sampling-importance-
+        resampling (their section 3.3), as the command line's ``impute --draws M``. Any fitted
+        VAEEstimator imputes; one fitted with ``objective="miwae"`` has learned from rows with
+        such holes. A row with every cell missing gets p(x)'s mean (or draws).
 
         Raises:
-            DataError: for X of other columns than fit's, or inf.
+            DataError: for X of other columns than fit's, or inf. ConfigError: for draws < 0.
         """
         from torchlvm._sklearn import check_X
         from torchlvm.inference.imputation import impute_rows
 
+        draws = check_non_negative_int("draws", draws)
         self._check_fitted()
         x = check_X(self, X, reset=False, allow_nan=True, dtype=torch.float64)
         self._check_support(x, self.model_.config.likelihood)
@@ -115,10 +118,11 @@ class VAEEstimator(LVMEstimator):
         gen = torch.Generator().manual_seed(self._noise_seed())
         holes = torch.isnan(x).any(1).nonzero()[:, 0]  # rows with a missing cell
         rows = max(1, _ELEMENTS // (k * x.shape[1]))  # (k, rows, D) decoded at once
-        out = x.clone()
+        out = x.expand(draws, *x.shape).clone() if draws else x.clone()  # (M, N, D) or (N, D)
         for start in range(0, len(holes), rows):
             at = holes[start : start + rows]
-            out[at] = impute_rows(self.model_, x[at], num_samples=k, generator=gen)
+            filled = impute_rows(self.model_, x[at], draws=draws, num_samples=k, generator=gen)
+            out[..., at, :] = filled
         return _numpy(out)
 
     def sample(self, n: int = 1) -> np.ndarray:
