@@ -205,3 +205,22 @@ def test_the_record_holds_the_train_splits_examples_per_class(tmp_path) -> None:
     unlabelled = LVMDataModule("linear-gaussian", options={"n": 50})
     unlabelled.setup("fit")
     assert unlabelled.record()["class_counts"] is None
+
+
+def test_a_bernoulli_miwae_trains_on_zeros_and_ones_with_missing_cells() -> None:
+    """review11 #20: 0/1 data with NaN cells were refused as not binary (NaN is neither 0 nor
+    1); the observed cells are what a Bernoulli likelihood models."""
+    import numpy as np
+
+    from torchlvm.estimators import VAEEstimator
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((120, 6)) < 0.4).astype(float)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    model = VAEEstimator(likelihood="bernoulli", objective="miwae", train_k=2, epochs=1,
+                         hidden=(8,), random_state=0)  # fmt: skip
+    model.fit(x)
+    assert model.n_features_in_ == 6
+    x[0, 0] = 0.5  # a grey level among them is still refused
+    with pytest.raises(DataError, match="likelihood=.bernoulli. needs X of 0s and 1s"):
+        VAEEstimator(likelihood="bernoulli", objective="miwae", train_k=2, epochs=1).fit(x)

@@ -299,7 +299,8 @@ class LVMDataModule(L.LightningDataModule):
         train, _, _ = self._ready()
         if self.binarize != "none":
             return True
-        return is_binary(train.x)
+        x = train.x  # (a missing cell, NaN, is neither: the observed cells are what is modelled)
+        return is_binary(x[~torch.isnan(x)] if isinstance(x, Tensor) else x)
 
     def _in_unit_interval(self) -> bool:
         """Whether the model sees values in [0, 1] only (a binarizing protocol, or such data;
@@ -307,7 +308,8 @@ class LVMDataModule(L.LightningDataModule):
         x = self._ready()[0].x
         if self.binarize != "none" or not isinstance(x, Tensor):
             return True
-        return bool(((x >= 0) & (x <= 1)).all())
+        seen = x[~torch.isnan(x)]  # (the observed cells of rows with missing ones)
+        return bool(((seen >= 0) & (seen <= 1)).all())
 
     def _not_binary(self) -> str:
         """Why a Bernoulli likelihood cannot model the training data, and the fix that works
