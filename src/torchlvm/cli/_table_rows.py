@@ -198,7 +198,7 @@ def left_out_columns(
 
     table = read(bool(left_out))
     header = table.header
-    unread = [] if header is None else _not_the_runs(header, schema, labels if label else [])
+    unread = [] if header is None else _not_the_runs(header, schema)
     if not left_out and not unread:
         return [], [], table.lines
     if table.cells is None:  # (a file holding columns of its own, the run dropping none)
@@ -217,9 +217,9 @@ def left_out_columns(
     return names, [[row[j] for j in columns] for row in table.cells], table.lines
 
 
-def _not_the_runs(header: list[str], schema: Any, labels: list[Any]) -> list[int]:
+def _not_the_runs(header: list[str], schema: Any) -> list[int]:
     """The columns of a file's ``header`` the run never had: none of its features, dropped
-    columns or label column (by name), nor its label column where it is not carried."""
+    columns or label column (by name; a label column not carried stays out)."""
     known = {*schema.columns, *(c for c in schema.drop_columns if isinstance(c, str))}
     if isinstance(schema.label_column, str):
         known.add(schema.label_column)
