@@ -288,7 +288,12 @@ def test_top_rows_print_one_minus_sign_the_unit_and_the_standard_error(
     top = next(t for t in tops if f"row {i + 1} " in t)
     assert " nats (on 3 of 5 cells), rank " in top
     size = rows[i]["pattern_rows"]
-    assert top.endswith(f", rank {rows[i]['rank_within_pattern']} of {size} missing its cells")
+    assert top.endswith(f", rank {rows[i]['rank_within_pattern']} of {size} missing the same cells")
+    # userG #12: a complete row's rank was 'of 156913 missing its cells': they miss none
+    j = next(j for j, r in enumerate(rows) if r["observed"] == "5")
+    top = next(t for t in tops if f"row {j + 1} " in t)
+    assert top.endswith(f", rank {rows[j]['rank_within_pattern']} of {rows[j]['pattern_rows']} "
+                        "complete rows")  # fmt: skip
 
     torch.manual_seed(0)
     vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))

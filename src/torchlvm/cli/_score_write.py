@@ -39,6 +39,13 @@ def ranks_within_pattern(neg_log_p: np.ndarray, keys: np.ndarray, observed: np.n
     return within
 
 
+def among(within: np.ndarray, i: int, scores: Any) -> str:
+    """Row ``i``'s rank among the rows missing the same cells (:func:`ranks_within_pattern`),
+    as its printed line ends: the complete rows are named so (they miss no cell)."""
+    rows = "complete rows" if int(scores.observed[i]) == scores.cells else "missing the same cells"
+    return f", rank {within[i, 0]} of {within[i, 1]} {rows}"
+
+
 def pattern_note(within: np.ndarray, keys: np.ndarray, observed: np.ndarray) -> str:
     """The printed line on ``rank_within_pattern``: why, how many patterns, how many rows are
     in a pattern of fewer than 10 rows (a coarse rank)."""

@@ -103,9 +103,7 @@ def run(args: argparse.Namespace) -> int:
         print(w.pattern_note(within, keys, scores.observed))
     empty = int((scores.observed == 0).sum())
     for i in scores.order[: min(args.top or 0, len(scores.observed) - empty)]:  # empty: last
-        among = (
-            "" if within is None else f", rank {within[i, 0]} of {within[i, 1]} missing its cells"
-        )
+        among = "" if within is None else w.among(within, i, scores)
         print(f"  rank {scores.rank[i]}: {w.where(i, read.lines, read.carried)}, "
               f"{w.score_text(scores, i)}{among}")  # fmt: skip
     from torchlvm.data.csv_select import listed_names  # ('Total, USD' quoted: one column)
