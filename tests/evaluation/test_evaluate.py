@@ -191,7 +191,7 @@ def test_label_cvae_gets_conditional_likelihood_and_accuracy(test_data):
     assert m["likelihood"]["quantity"] == "log p(x | c)"
     accuracy = m["sample_quality"]["conditional_accuracy"]
     assert accuracy["unit"] == "accuracy" and 0 <= accuracy["value"] <= 1
-    assert "Σ_c p(x | c)" in m["outliers"]["score_description"]
+    assert "Σ_c π_c p(x | c)" in m["outliers"]["score_description"]
     assert "encoder given the class c" in m["separability"]["note"]  # its probes read it back
 
 
