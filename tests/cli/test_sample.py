@@ -578,3 +578,22 @@ def test_the_offered_cvae_on_a_table_reads_it_as_the_run_did(tmp_path, capsys):
     offered = shlex.split(err.split("train one with '")[1].rsplit("'", 1)[0])
     assert offered[:5] == ["torchlvm", "train", "cvae", "--data", str(path)]
     assert offered[5:] == ["--drop-columns", "id", "--label-column", "COLUMN", "--out", "RUN"]
+
+
+def test_a_bernoulli_tables_draws_outside_a_column_are_not_blamed_on_a_gaussian(tmp_path, capsys):
+    """review11 #21: the outside-range line said 'a Gaussian per column knows no bounds' of a
+    Bernoulli model's 0/1 draws in a column the train split holds only 0s of."""
+    rng = np.random.default_rng(0)
+    x = (rng.random((300, 4)) < 0.5).astype(int)
+    x[:, 3] = 0
+    path = tmp_path / "bin.csv"
+    np.savetxt(path, x, fmt="%d", delimiter=",", header="a,b,c,d", comments="")
+    run = tmp_path / "bin"
+    argv = ["train", "vae", "--data", path, "--no-standardize", "--likelihood", "bernoulli"]
+    assert cli.main([str(a) for a in [*argv, "--epochs", "1", "--quiet", "--out", run]]) == 0
+    capsys.readouterr()
+    argv = ["sample", run, "--n", "500", "--out", tmp_path / "s.csv"]
+    assert cli.main([str(a) for a in argv]) == 0
+    out = capsys.readouterr().out
+    assert "(d: " in out and "a Bernoulli draws 0 or 1 in a column the train split holds" in out
+    assert "Gaussian" not in out

@@ -91,8 +91,16 @@ def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
             parts.append(f"{schema.columns[j]}: {', '.join(say)}")
     return (
         f"  {total:,} of {rows.numel():,} values fall outside the range their column has in the "
-        f"train split ({'; '.join(parts)}): a Gaussian per column knows no bounds"
+        f"train split ({'; '.join(parts)}): {_why_outside(run_)}"
     )
+
+
+def _why_outside(run_: Any) -> str:
+    """Why draws leave their column's train range: a Gaussian p(x | z) knows no bounds; a
+    Bernoulli's 0/1 draws leave it only in a column whose train split holds one value."""
+    if getattr(getattr(run_.model, "config", None), "likelihood", None) == "bernoulli":
+        return "a Bernoulli draws 0 or 1 in a column the train split holds one of only"
+    return "a Gaussian per column knows no bounds"
 
 
 def _as_written(values: Any, forms: tuple, *, bounds: bool = False) -> Any:
