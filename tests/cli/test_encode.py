@@ -206,3 +206,71 @@ def test_a_table_run_trained_on_missing_cells_names_the_commands_that_encode_it(
     assert ", then pass --data FILLED.csv --split all" in err
     argv = ["encode", str(run), "--data", str(filled), "--split", "all"]
     assert cli.main([*argv, "--out", str(tmp_path / "codes.csv")]) == 0
+
+
+def _high_low_cvae(tmp_path):
+    """A CVAE saved as if trained on a table with columns a, b and text classes high, low in
+    'kind'."""
+    from torchlvm.data.table_schema import TableSchema
+
+    torch.manual_seed(0)
+    config = CVAEConfig(2, 2, latent_dim=2, hidden=(8,), likelihood="gaussian", num_classes=2,
+                        class_names=("high", "low"))  # fmt: skip
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "condition": "label",
+            "num_classes": 2, "class_names": ["high", "low"],
+            "table": TableSchema(("a", "b"), label_column="kind").to_dict()}  # fmt: skip
+    model = CVAE(config)
+    model.save_pretrained(tmp_path / "cvae", data=data)
+    return model
+
+
+def test_rows_of_a_class_the_run_lacks_are_written_empty_and_named(tmp_path, capsys):
+    """One row of a class the run never saw refused the whole file: the other rows are encoded,
+    that row's codes are empty (NaN in a .npy, its class kept), and one line names its line."""
+    import csv
+
+    model = _high_low_cvae(tmp_path)
+    path = tmp_path / "later.csv"
+    path.write_text("a,b,kind\n1.5,2.5,high\n0.0,0.0,mid\n-1.5,-2.5,low\n0.5,1.0,mid\n")
+    out = tmp_path / "codes.csv"
+    assert cli.main(["encode", str(tmp_path / "cvae"), "--data", str(path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 rows of a class the run was not trained on ('mid'; lines 3, 5) are written with " \
+           "empty cells" in printed  # fmt: skip
+    rows = list(csv.reader(out.open()))
+    assert [r[:2] + r[-1:] for r in rows[1:]] == [
+        ["1", "2", "high"], ["2", "3", "mid"], ["3", "4", "low"], ["4", "5", "mid"]
+    ]  # fmt: skip
+    assert rows[2][2:4] == ["", ""] and rows[4][2:4] == ["", ""]
+    x = torch.tensor([[1.5, 2.5], [-1.5, -2.5]])
+    expected = model.encode(x, model.condition_from_labels(["high", "low"])).mean.detach()
+    got = np.array([rows[1][2:4], rows[3][2:4]], dtype=float)
+    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6)
+    npy = tmp_path / "codes.npy"
+    assert cli.main(["encode", str(tmp_path / "cvae"), "--data", str(path), "--out", str(npy)]) == 0
+    assert "are given NaN codes" in capsys.readouterr().out
+    codes = np.load(npy)
+    assert np.isnan(codes[[1, 3]]).all() and not np.isnan(codes[[0, 2]]).any()
+    np.testing.assert_allclose(codes[[0, 2]], expected.numpy(), rtol=1e-6)
+    assert np.load(tmp_path / "codes.labels.npy").tolist() == ["high", "mid", "low", "mid"]
+
+
+def test_a_code_the_run_lacks_is_an_empty_row_too(tmp_path, capsys):
+    """A run on 0-based codes 0, 1: a later file's code 5 is a class it lacks, said so."""
+    from torchlvm.data.table_schema import TableSchema
+
+    torch.manual_seed(0)
+    config = CVAEConfig(2, 2, latent_dim=2, hidden=(8,), likelihood="gaussian", num_classes=2)
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "condition": "label",
+            "num_classes": 2, "class_names": None,
+            "table": TableSchema(("a", "b"), label_column="kind").to_dict()}  # fmt: skip
+    CVAE(config).save_pretrained(tmp_path / "cvae", data=data)
+    path = tmp_path / "later.csv"
+    path.write_text("a,b,kind\n1.5,2.5,0\n0.0,0.0,5\n-1.5,-2.5,1\n")
+    npy = tmp_path / "codes.npy"
+    assert cli.main(["encode", str(tmp_path / "cvae"), "--data", str(path), "--out", str(npy)]) == 0
+    assert "1 row of a class the run was not trained on ('5'; line 3) is given" in (
+        capsys.readouterr().out
+    )
+    assert np.isnan(np.load(npy)[1]).all()
+    assert np.load(tmp_path / "codes.labels.npy").tolist() == [0, 5, 1]

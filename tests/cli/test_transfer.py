@@ -296,3 +296,24 @@ def test_the_offered_cvae_on_a_table_reads_it_as_the_run_did(tmp_path, capsys):
         "torchlvm", "train", "cvae", "--data", str(path), "--drop-columns", "id",
         "--label-column", "COLUMN", "--out", "RUN",
     ]  # fmt: skip
+
+
+def test_rows_of_a_class_the_run_lacks_are_left_out_and_named(tmp_path, capsys):
+    """One row of a class the run never saw refused the whole file: transfer takes the rows of
+    the classes asked for, and with --from-condition all names the rows it leaves out."""
+    import csv
+
+    _table_cvae(tmp_path)
+    path = tmp_path / "later.csv"
+    path.write_text("a,b,kind\n1.5,2.5,high\n0.0,0.0,mid\n-1.5,-2.5,low\n")
+    out = tmp_path / "all.csv"
+    argv = ["transfer", tmp_path / "cvae", "--data", path, "--from-condition", "all"]
+    assert cli.main([str(a) for a in [*argv, "--to-condition", "low", "--out", out]]) == 0
+    printed = capsys.readouterr().out
+    assert "transferred 2 rows of" in printed
+    assert "1 row of a class the run was not trained on ('mid'; line 3) is left out" in printed
+    assert [r[:2] for r in list(csv.reader(out.open()))[1:]] == [["1", "2"], ["3", "4"]]
+    one = tmp_path / "high.csv"
+    argv = ["transfer", tmp_path / "cvae", "--data", path, "--from-condition", "high"]
+    assert cli.main([str(a) for a in [*argv, "--to-condition", "low", "--out", one]]) == 0
+    assert "not trained on" not in capsys.readouterr().out  # (no row of 'high' was left out)

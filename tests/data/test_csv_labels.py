@@ -68,6 +68,17 @@ def test_a_later_files_codes_are_read_as_the_runs_classes_they_name():
         _later([0, 1]).with_classes(run)
 
 
+def test_classes_the_run_lacks_are_numbered_after_its_own_when_asked():
+    """unseen="append" (encode, transfer): a row of a class the run lacks is kept, its class
+    numbered after the run's (y >= C marks it), named as the file names it."""
+    run = ("1", "2", "3")
+    later = _later([3, 0, 1, 7]).with_classes(run, unseen="append")
+    assert later.y.tolist() == [2, 3, 0, 4] and later.class_names == ("1", "2", "3", "0", "7")
+    named = _later([0, 1, 2], ("a", "mid", "z")).with_classes(("a", "z"), unseen="append")
+    assert named.y.tolist() == [0, 2, 1] and named.class_names == ("a", "z", "mid")
+    assert named.num_classes == 3
+
+
 def test_a_later_file_keeps_its_codes_as_numbers(tmp_path):
     """Codes 1, 2 of a later file (a run trained on 0..2 reads them as its classes 1 and 2)
     stay numbers: named "1", "2" they would be indices 0 and 1."""

@@ -158,11 +158,15 @@ def label_header(run_: Any, columns: list[str]) -> str:
     return named if isinstance(named, str) and named not in columns else "label"
 
 
-def read_rows_of(run_: Any, args: argparse.Namespace, *, streamed: bool = False) -> Any:
+def read_rows_of(
+    run_: Any, args: argparse.Namespace, *, streamed: bool = False, unseen: str = "refuse"
+) -> Any:
     """The rows a command reads: ``--data`` (a file whole, unless ``--split`` names a part), else
     the run's ``--split`` (default test), with the run's columns and classes; ``streamed``: a
     run on a file it streams (``--mmap``) keeps them streamed
-    (:func:`~torchlvm.run.loaded.load_split`), for a caller that reads them a batch at a time."""
+    (:func:`~torchlvm.run.loaded.load_split`), for a caller that reads them a batch at a time;
+    ``unseen="append"``: rows of a class the run lacks are kept, numbered after its classes
+    (:func:`unseen_rows`), for a caller that leaves them out and says so."""
     from torchlvm import run as _run
     from torchlvm.cli._tables import load_rows, table_schema
     from torchlvm.cli._types import split_of
@@ -171,7 +175,42 @@ def read_rows_of(run_: Any, args: argparse.Namespace, *, streamed: bool = False)
         return _run.load_split(
             run_, args.data, split_of(args), data_dir=args.data_dir, streamed=True, command="encode"
         )
-    return load_rows(run_, args.data, split_of(args), args.data_dir, args.encoding)
+    return load_rows(run_, args.data, split_of(args), args.data_dir, args.encoding, unseen)
+
+
+def unseen_rows(run_: Any, dataset: Any) -> Any:
+    """Which rows of ``dataset`` (N,) bool are of a class a class-conditional run was not
+    trained on (read with ``unseen="append"``: numbered after the run's classes), or None where
+    none are or the model takes no class."""
+    if run_.num_classes is None or dataset.y is None:
+        return None
+    unseen = dataset.y >= run_.num_classes
+    return unseen if bool(unseen.any()) else None
+
+
+def unseen_line(
+    dataset: Any, unseen: Any, ids: tuple[list[str], list[list[str]]], done: str
+) -> str:
+    """The one line naming the rows ``unseen`` (N,) bool of classes the run lacks, by their
+    lines in the file where ``ids`` (:func:`row_ids`) has them, else their rows, and what
+    ``done`` to them."""
+    index = unseen.nonzero().flatten().tolist()
+    names, cells = ids
+    where = "line" if "line" in names else "row"
+    at = [cells[i][names.index("line")] if names else str(i + 1) for i in index]
+    shown = ", ".join(at[:10]) + (", ..." if len(at) > 10 else "")
+    names_of = dataset.class_names  # (None: 0..C-1 codes, which name themselves)
+    classes = sorted(
+        {names_of[int(dataset.y[i])] if names_of else str(int(dataset.y[i])) for i in index}
+    )
+    listed = ", ".join(repr(name) for name in classes)
+    one = len(index) == 1
+    rows, where = ("1 row", where) if one else (f"{len(index)} rows", f"{where}s")
+    return (
+        f"  {rows} of a class the run was not trained on ({listed}; {where} {shown}) "
+        f"{'is' if one else 'are'} {done}: a CVAE conditions on a class it learned; train it on "
+        "rows of those classes too"
+    )
 
 
 def left_out_columns(

@@ -155,12 +155,18 @@ def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def load_rows(
-    run_: Any, data: str | None, split: str, data_dir: str | None, encoding: str | None = None
+    run_: Any,
+    data: str | None,
+    split: str,
+    data_dir: str | None,
+    encoding: str | None = None,
+    unseen: str = "refuse",
 ) -> Any:
     """The data a command on ``run_`` reads: a table run and a given file are read with the
     run's columns and standardization (every cell as the model saw it in training), in
-    ``encoding`` where the command was given one, and its text classes numbered as the run's;
-    anything else as the run module loads it."""
+    ``encoding`` where the command was given one, and its text classes numbered as the run's
+    (a class the run lacks: ``unseen``, as ``Dataset.with_classes`` takes it); anything else as
+    the run module loads it."""
     from torchlvm import run as _run
     from torchlvm.data.files import FRACTIONS, select_split
 
@@ -184,7 +190,9 @@ def load_rows(
     if run_.model_type != "ppca":  # PPCA's posterior takes the observed cells of a row
         _refuse_missing(run_, data, rows.data.x, rows.lines, schema.columns)
     dataset = select_split(rows.data, split, fractions=FRACTIONS, seed=0)
-    return dataset if not run_.class_names else dataset.with_classes(run_.class_names)
+    return (
+        dataset if not run_.class_names else dataset.with_classes(run_.class_names, unseen=unseen)
+    )
 
 
 def _refuse_missing(

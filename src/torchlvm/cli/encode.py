@@ -10,7 +10,9 @@ files are written atomically.
 the run's --label-column name, else `label`), led, for a run trained on a table, by row and line
 (where the row is in the file) and the columns the run dropped (an ID). Without --split, the
 test split of the data is encoded, or every row of a file given with --data (read, for a run
-trained on a table, with the run's columns and standardization).
+trained on a table, with the run's columns and standardization). A CVAE has no q(z | x, c) for a
+class it was not trained on: such rows of a file get empty codes (NaN in a .npy), their class
+kept, and one line names their lines.
 
 Examples:
   torchlvm encode runs/vae --data digits --out latents.npy
@@ -35,7 +37,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
 
     from torchlvm import run as _run
     from torchlvm.cli._table_rows import (
@@ -43,27 +44,26 @@ def run(args: argparse.Namespace) -> int:
         label_header,
         read_rows_of,
         row_ids,
+        unseen_line,
+        unseen_rows,
         writes_rows,
     )
-    from torchlvm.run.loaded import labels_array, model_batches
 
     run_ = open_run(args)
     default = run_.folder / "latents.npy"
     csv = writes_rows(args.out)
     out = _codes_file(args, default, csv)
-    dataset = read_rows_of(run_, args, streamed=True)  # (a --mmap run's: a batch at a time)
+    dataset = read_rows_of(run_, args, streamed=True, unseen="append")  # (--mmap: streamed)
+    unseen = unseen_rows(run_, dataset)  # (rows of a class the CVAE lacks: written empty)
     labels_out = None
     if dataset.y is not None and not csv:
         labels_out = _run.output_file(
             _run.labels_file(out), out, suffix=".npy", overwrite=args.overwrite
         )
-    model = run_.model
-    with torch.no_grad():
-        batches = model_batches(dataset, run_, args.seed)
-        means = torch.cat([model.encode(x, c).mean.cpu() for x, _, c in batches])  # (N, K)
+    means = _means(run_, dataset, unseen, args.seed)  # (N, K)
     arrays = {out: means.numpy()}
     if labels_out is not None:
-        arrays[labels_out] = labels_array(run_, dataset.y)
+        arrays[labels_out] = _labels(run_, dataset, unseen)
     if csv:  # (the run's label column's name, where it has one; the rows' place in the file)
         label = label_header(run_, []) if run_.data.get("table") is not None else "label"
         _tables.write_latents_csv(
@@ -88,7 +88,49 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out}: {what}, shape {tuple(means.shape)} ({rows}, latent dimensions)")
     if labels_out is not None:
         print(f"wrote {labels_out}: class labels, shape {tuple(dataset.y.shape)}")
+    if unseen is not None:
+        ids = row_ids(run_, args, len(means), label=False)
+        done = "written with empty cells" if csv else "given NaN codes"
+        print(unseen_line(dataset, unseen, ids, done))
     return 0
+
+
+def _means(run_, dataset, unseen, seed: int):
+    """The posterior means ``(N, K)`` of the rows of ``dataset``, NaN for the rows ``unseen``
+    (N,) (None: none) of a class the CVAE lacks, which it has no q(z | x, c) for."""
+    from dataclasses import replace
+
+    import torch
+
+    from torchlvm.run.loaded import model_batches
+
+    seen = (
+        dataset if unseen is None else replace(dataset, x=dataset.x[~unseen], y=dataset.y[~unseen])
+    )
+    with torch.no_grad():
+        batches = model_batches(seen, run_, seed)
+        means = torch.cat([run_.model.encode(x, c).mean.cpu() for x, _, c in batches])  # (n, K)
+    if unseen is None:
+        return means
+    every = means.new_full((len(dataset), means.shape[1]), float("nan"))  # (N, K)
+    every[~unseen] = means
+    return every
+
+
+def _labels(run_, dataset, unseen):
+    """The labels of ``dataset``'s rows as a written array (``labels_array``), a class the run
+    lacks (rows ``unseen``) written as the file names it: its text, or its whole-number code."""
+    import numpy as np
+
+    from torchlvm.run.loaded import labels_array
+
+    if unseen is None:
+        return labels_array(run_, dataset.y)
+    if dataset.class_names is None:  # 0..C-1 codes: a later file's other codes as they are
+        return dataset.y.numpy()
+    known = labels_array(run_, dataset.y.clamp(max=run_.num_classes - 1))
+    named = np.asarray(dataset.class_names)[dataset.y.numpy()]
+    return named.astype(np.int64) if known.dtype.kind in "iu" else named
 
 
 def _codes_file(args: argparse.Namespace, default: Path, csv: bool) -> Path:

@@ -14,7 +14,8 @@ A CVAE trained on a table (a .csv with --label-column) writes rows instead, DIR/
 transferred, in the file's units and columns, with the run's label column naming the target
 class (one block of rows per class with --to-condition all; --n takes the first N rows); each
 row is led by row and line (where it is in the file) and the columns the run dropped (an ID),
-and followed by the row as read ('original a', ..., 'original <label>').
+and followed by the row as read ('original a', ..., 'original <label>'). Rows of a class the run
+was not trained on are left out (one line names them under --from-condition all).
 
 Examples:
   torchlvm transfer runs/cvae --from-condition 3 --to-condition 8
@@ -240,7 +241,7 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
         args.out, run_.folder / f"transfer{suffixes[0]}", suffixes, overwrite=args.overwrite,
         reads=args.data,
     )  # fmt: skip
-    dataset = _table_rows.read_rows_of(run_, args)
+    dataset = _table_rows.read_rows_of(run_, args, unseen="append")  # (their rows: left out)
     fix = f"pass --data with a file that has the run's label column {schema.label_column!r}"
     picked, a = _of_classes(run_, dataset, sources, args.n, "row", fix)
     x, y = dataset.x[picked].to(run_.dtype), dataset.y[picked]
@@ -262,6 +263,10 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
           f"with {run_.describe()}")  # fmt: skip
     if args.n is not None and len(x) < args.n:  # (asked for more than there are)
         print(f"  {_fewer(run_, dataset, len(x), args.n, source)}")
+    unseen = _table_rows.unseen_rows(run_, dataset)
+    if unseen is not None and a == "any":  # (a class asked for holds none of them)
+        all_ids = _table_rows.row_ids(run_, args, len(dataset), label=False)
+        print(_table_rows.unseen_line(dataset, unseen, all_ids, "left out"))
     given = "its own class" if a == "any" else a
     to = "B], for each class B" if len(targets) > 1 else _run.label_name(run_, targets[0]) + "]"
     print(f"  each row: z = E_q[z | x, {given}], then the decoder mean E[x | z, {to}")

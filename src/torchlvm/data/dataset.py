@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -118,15 +119,24 @@ class Dataset:
         records (its ``table``); other data, images or flat arrays, are examples."""
         return self.columns is not None or self.standardizer is not None
 
-    def with_classes(self, names: Sequence[str]) -> Dataset:
+    def with_classes(
+        self, names: Sequence[str], *, unseen: Literal["refuse", "append"] = "refuse"
+    ) -> Dataset:
         """The same data with its text classes numbered as ``names`` number them (a run's
         classes): a file's text labels are numbered by its own sorted class names, so a file
         without one of the run's classes would otherwise shift every later index; its numeric
         labels are codes naming classes ("3" for 3: a run trained on codes 1, 2, 3 names its
         classes so), never indices into ``names``.
 
+        Args:
+            names: the run's classes, in its label order.
+            unseen: what rows of a class ``names`` lacks get: ``"refuse"`` (DataError), or
+                ``"append"``: their classes are numbered after ``names``' (in this data's
+                order), so ``y >= len(names)`` marks them, for a command that writes the other
+                rows and leaves these empty.
+
         Raises:
-            DataError: for a class ``names`` does not hold.
+            DataError: for a class ``names`` does not hold, unless ``unseen="append"``.
         """
         names = tuple(names)
         if self.y is None or self.class_names == names:
@@ -134,16 +144,18 @@ class Dataset:
         if self.class_names is None:  # a table's whole-number codes: the classes named so
             codes = torch.unique(self.y)  # (int64: files' labels are whole numbers >= 0)
             coded = replace(self, class_names=tuple(code_name(float(c)) for c in codes))
-            return replace(coded, y=torch.searchsorted(codes, self.y)).with_classes(names)
-        index = {name: k for k, name in enumerate(names)}
-        unknown = [name for name in self.class_names if name not in index]
-        if unknown:
+            coded = replace(coded, y=torch.searchsorted(codes, self.y))
+            return coded.with_classes(names, unseen=unseen)
+        unknown = [name for name in self.class_names if name not in names]
+        if unknown and unseen == "refuse":
             raise DataError(
                 f"{self.name} holds class {unknown[0]!r}, which the run was not trained on; "
                 f"its classes are {', '.join(names)}: keep only rows of those classes"
             )
+        every = (*names, *unknown)
+        index = {name: k for k, name in enumerate(every)}
         order = torch.tensor([index[name] for name in self.class_names], dtype=torch.int64)
-        return replace(self, y=order[self.y], num_classes=len(names), class_names=names)
+        return replace(self, y=order[self.y], num_classes=len(every), class_names=every)
 
     def __repr__(self) -> str:
         return (
