@@ -181,9 +181,13 @@ def test_a_busy_machine_is_named_with_its_load(monkeypatch, load, cores, busy):
     found = _probe.Busy.now()
     assert (found is not None) == busy
     if busy:
+        with monkeypatch.context() as one:  # on one thread already: nothing to offer
+            one.setattr(_probe.torch, "get_num_threads", lambda: 1)
+            assert found.describe().endswith("the time will follow its load")
         assert found.describe() == (
             f"the machine is busy (load average {load:.1f} on {cores} cores): the time will "
-            "follow its load"
+            "follow its load; with other jobs on the cores, --threads 1 is often several times "
+            "faster"
         )
 
 
@@ -209,7 +213,8 @@ def test_evaluates_first_line_is_the_same_on_a_busy_machine_and_the_rest_goes_to
     out, err = capsys.readouterr()
     assert out.startswith("expected time of the importance sampling: ") and "busy" not in out
     assert err == (
-        "the machine is busy (load average 9.1 on 2 cores): the time will follow its load\n"
+        "the machine is busy (load average 9.1 on 2 cores): the time will follow its load; with "
+        "other jobs on the cores, --threads 1 is often several times faster\n"
     )
     assert pace is not None
     _print_expected_time(model, data, config, progress_printer(False))  # piped: as the bars

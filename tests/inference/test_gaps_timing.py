@@ -122,7 +122,8 @@ def test_gaps_names_a_busy_machine_on_stderr_and_keeps_its_line(monkeypatch, cap
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (
-        "the machine is busy (load average 14.0 on 2 cores): the time will follow its load\n"
+        "the machine is busy (load average 14.0 on 2 cores): the time will follow its load; with "
+        "other jobs on the cores, --threads 1 is often several times faster\n"
     )
     _expected(model, x, None, settings, progress_printer(False))  # piped: as the bars, nothing
     assert capsys.readouterr() == ("", "")
