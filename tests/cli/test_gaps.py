@@ -464,3 +464,5 @@ def test_a_fit_rising_back_to_its_start_is_not_said_to_have_stopped_rising():
     assert flat[0].endswith("(no sign of rising further)")
     rising = _settled({"q*": Settling(0.05, 0.004, 0.2, 20)}, "example")
     assert rising[0].endswith("(still rising)")
+    slowly = _settled({"q*": Settling(0.122, 0.034, 1.5, 300)}, "example")  # 3.6 s.e. (userH)
+    assert slowly[0].endswith("(slowly: under 10% of its 1.5 in all)")

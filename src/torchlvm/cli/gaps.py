@@ -387,6 +387,8 @@ def _settled(fits: dict[str, Any], noun: str) -> list[str]:
     half of its steps: a fit that settled said nothing (only gaps.json held it); one still
     rising is said in a warning too, with the options that let it settle. A rise within its
     noise is not called settled: a slow Monte Carlo fit can pass so (inference/settling.py)."""
+    from torchlvm.inference.settling import SETTLED_SHARE
+
     lines = []
     for name, fit in fits.items():
         if fit is None:
@@ -394,8 +396,12 @@ def _settled(fits: dict[str, Any], noun: str) -> list[str]:
         value, se = _measured(fit.rise, fit.rise_se)
         moved = f"{'' if value.startswith('-') else '+'}{value} ± {se}"
         state = "still rising" if fit.still_rising else "no sign of rising further"
-        if not fit.still_rising and fit.total <= 0 and fit.rise > 2 * fit.rise_se:
-            state = f"rising back toward its start, {abs(fit.total):.2g} below it in all"
+        if not fit.still_rising and fit.rise > 2 * fit.rise_se:  # risen beyond its noise
+            state = (
+                f"rising back toward its start, {abs(fit.total):.2g} below it in all"
+                if fit.total <= 0
+                else f"slowly: under {SETTLED_SHARE:.0%} of its {fit.total:.3g} in all"
+            )
         lines.append(
             f"  {name}: its mean ELBO moved {moved} nats/{noun} over the second half of its "
             f"{fit.steps} steps ({state})"
