@@ -455,7 +455,7 @@ def test_gaps_says_how_each_fit_ended(vae_dir, capsys):
 def test_a_fit_rising_back_to_its_start_is_not_said_to_have_stopped_rising():
     """A PPCA's q* starts at the exact posterior, Adam moves it off and back: a second-half rise
     of 5 s.e. read "no sign of rising further" (review11)."""
-    from torchlvm.cli.gaps import _settled
+    from torchlvm.cli._gaps_table import _settled
     from torchlvm.inference.settling import Settling
 
     back = _settled({"q*": Settling(0.00226, 0.00046, -0.00022, 20)}, "example")

@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
 def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
     """Measure the gaps of the loaded run, write gaps.json and figures/gaps.png, print them."""
     from torchlvm._files import write_json
+    from torchlvm.cli._gaps_table import print_table
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.evaluation.records import example_noun, table_units
     from torchlvm.inference.gaps import check_gaps, inference_gaps
@@ -162,7 +163,7 @@ def _gaps(run_: Any, args: argparse.Namespace, device: Any) -> int:
         write_json(staging.path(layout.gaps), result)
         staging.commit()
     figures = [path for path in staging.places if path != layout.gaps]
-    _print_table(result, summary, report, x.shape[0], px, noun)
+    print_table(result, summary, report, x.shape[0], px, noun)
     print("wrote " + ", ".join(str(path) for path in [layout.gaps, *figures]))
     return 0
 
@@ -325,106 +326,3 @@ def _complete(x: Any, y: Any, split: str) -> tuple[Any, Any]:
         f"({dropped} rows with missing cells are left out: the gaps take every cell)"
     )
     return x[keep], None if y is None else y[keep]
-
-
-def _print_table(
-    result: dict[str, Any], summary: dict[str, float], report: Any, n: int, px: str, noun: str
-) -> None:
-    """The gaps table; ``px`` names the likelihood (``log p(x | c)`` for a conditional model),
-    ``noun`` one data point (``"row"`` of a table, else ``"example"``)."""
-    from torchlvm.report.metrics import format_error
-
-    exact = report.log_px_method == "exact"
-    if exact:
-        px_how = "exact"
-    elif report.k is None:
-        px_how = f"estimate, {report.log_px_method}"
-    else:
-        px_how = f"estimate, importance sampling k={report.k}"
-    elbo_how = "exact" if report.elbo_method == "exact" else f"bound, {report.elbo_samples} draws"
-    print(
-        f"Inference gaps: {result['model']} on {result['data']} {result['split']}, n={n}, "
-        f"data protocol: {result['protocol']}, q* family: {report.family}, "
-        f"{report.local_steps} steps"
-    )
-    rows = [
-        ("log p(x)", "log_px", px_how),
-        ("ELBO of best per-point q*", "best_elbo", elbo_how),
-        ("ELBO of encoder q", "encoder_elbo", elbo_how),
-        ("approximation gap", "approximation_gap", "log p(x) − ELBO(q*)"),
-        ("amortization gap", "amortization_gap", "ELBO(q*) − ELBO(q_enc)"),
-        ("inference gap", "inference_gap", "log p(x) − ELBO(q_enc)"),
-    ]
-    if report.flow_elbo is not None:
-        what = f"{elbo_how}, {report.flow_steps} coupling steps"
-        rows.insert(1, ("ELBO of per-point flow q*", "flow_elbo", what))
-        rows.append(("gap left by the flow", "flow_approximation_gap", "log p(x) − ELBO(flow)"))
-    print(f"  {'quantity':<28}{f'nats/{noun}':>14}{'± s.e.':>10}  what")
-    for label, key, what in rows:
-        label, what = label.replace("log p(x)", px), what.replace("log p(x)", px)
-        value, se = _measured(summary[key], summary[f"{key}_se"])
-        print(f"  {label:<28}{value:>14}{se:>10}  {what}")
-    se = f"standard error of the mean over these {noun}s"
-    print(f"  (± s.e.: {se if report.log_px.numel() > 1 else f'none, one {noun} has no spread'})")
-    if noun == "row":
-        print(f"  (unit: {result['unit']}, as the model was trained)")
-    if not exact:
-        print(
-            f"  estimator's standard error of mean {px}: {format_error(summary['log_px_stderr'])} "
-            f"nats (mean ESS {result['mean_ess']:.1f} of {report.k or 'the chains'})"
-        )
-    if "ppca_mean_field_gap" in result:
-        print(
-            "  exact mean-field (diagonal q) approximation gap of this PPCA: "
-            f"{_shown(result['ppca_mean_field_gap'], 6)} nats/{noun}"
-        )
-    for line in _settled(report.settling, noun):
-        print(line)
-
-
-def _settled(fits: dict[str, Any], noun: str) -> list[str]:
-    """A line per per-point fit (q*, the flow q*) of how its mean objective moved over the second
-    half of its steps: a fit that settled said nothing (only gaps.json held it); one still
-    rising is said in a warning too, with the options that let it settle. A rise within its
-    noise is not called settled: a slow Monte Carlo fit can pass so (inference/settling.py)."""
-    from torchlvm.inference.settling import SETTLED_SHARE
-
-    lines = []
-    for name, fit in fits.items():
-        if fit is None:
-            continue
-        value, se = _measured(fit.rise, fit.rise_se)
-        moved = f"{'' if value.startswith('-') else '+'}{value} ± {se}"
-        state = "still rising" if fit.still_rising else "no sign of rising further"
-        if not fit.still_rising and fit.rise > 2 * fit.rise_se:  # risen beyond its noise
-            state = (
-                f"rising back toward its start, {abs(fit.total):.2g} below it in all"
-                if fit.total <= 0
-                else f"slowly: under {SETTLED_SHARE:.0%} of its {fit.total:.3g} in all"
-            )
-        lines.append(
-            f"  {name}: its mean ELBO moved {moved} nats/{noun} over the second half of its "
-            f"{fit.steps} steps ({state})"
-        )
-    return lines
-
-
-def _measured(value: float, se: float | None) -> tuple[str, str]:
-    """``value`` to the digit its standard error ``se`` justifies, and ``se`` to 2 digits
-    (``-23.77``, ``0.25``); an exact number, or float noise about one (an exact gap of 0 computed
-    as -4e-15 ± 1e-16), to 4 decimals; without a standard error (one example), ``—``."""
-    from torchlvm.report.metrics import format_measured
-
-    if se is None:
-        return _shown(value, 4), "—"
-    if not se > 1e-9:
-        return _shown(value, 4), _shown(se, 4)
-    text, _, error = format_measured(float(value), float(se)).partition(" ± ")
-    return text, error
-
-
-def _shown(value: float, digits: int) -> str:
-    """``value`` to ``digits`` decimals, without the sign of a number that rounds to zero (an
-    exact gap of 0 computed as -4e-15 reads 0.0000, not -0.0000)."""
-    text = f"{value:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
