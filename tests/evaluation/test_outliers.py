@@ -119,7 +119,7 @@ def test_check_ood_name_refuses_by_the_name_alone_what_make_ood_set_would(tmp_pa
     synthetic sets and registered datasets pass, a missing file, an unknown name and a dataset
     beside a table run do not."""
     from torchlvm.errors import ConfigError, DataNotFoundError
-    from torchlvm.evaluation.outliers import SYNTHETIC_OOD, check_ood_name
+    from torchlvm.evaluation.ood_names import SYNTHETIC_OOD, check_ood_name
 
     for name in (*SYNTHETIC_OOD, "digits"):
         check_ood_name(name, table=False)
@@ -149,7 +149,7 @@ def test_a_file_a_binarized_run_cannot_take_is_refused_before_any_resize(
     binarize's 'or use binarize='none'' (a Python keyword, and no fix for a run trained
     binarized); resized first, its values would be clipped to [0, 1] and pass. It is refused
     when made (evaluate makes a file's set when its options are read, too)."""
-    from torchlvm.evaluation.outliers import check_ood_values
+    from torchlvm.evaluation.ood_names import check_ood_values
 
     path = str(tmp_path / "odd.npy")
     np.save(path, values)
@@ -208,7 +208,7 @@ def test_an_idx_file_of_images_is_an_ood_set_used_whole(digits, tmp_path) -> Non
     grey levels as the dataset read by its name holds them; a labels file is refused by name."""
     import gzip
 
-    from torchlvm.evaluation.outliers import check_ood_name
+    from torchlvm.evaluation.ood_names import check_ood_name
 
     pixels = np.random.default_rng(0).integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
     images = tmp_path / "t10k-images-idx3-ubyte.gz"
@@ -254,7 +254,7 @@ def test_a_table_run_given_a_file_pandas_reads_names_the_line_that_saves_it_as_c
 ) -> None:
     """evaluate --ood new.parquet on a table run listed the extensions torchlvm reads: it names
     the pandas line that writes the CSV, as every other command that reads a table does."""
-    from torchlvm.evaluation.outliers import check_ood_name
+    from torchlvm.evaluation.ood_names import check_ood_name
 
     path = tmp_path / name
     path.write_bytes(b"PAR1")
@@ -269,7 +269,7 @@ def test_a_folder_of_idx_files_is_an_ood_set_of_its_test_images(digits, tmp_path
     split is, a seeded subsample of n, in each layout the datasets are found in."""
     import gzip
 
-    from torchlvm.evaluation.outliers import check_ood_name
+    from torchlvm.evaluation.ood_names import check_ood_name
 
     pixels = np.random.default_rng(1).integers(0, 256, size=(9, 8, 8), dtype=np.uint8)
     header = bytes([0, 0, 8, 3]) + b"".join(int(n).to_bytes(4, "big") for n in pixels.shape)
@@ -289,7 +289,7 @@ def test_a_folder_of_idx_files_is_an_ood_set_of_its_test_images(digits, tmp_path
 
 def test_a_folder_without_test_images_is_refused_naming_the_file_it_lacks(digits, tmp_path):
     from torchlvm.errors import DataNotFoundError
-    from torchlvm.evaluation.outliers import check_ood_name
+    from torchlvm.evaluation.ood_names import check_ood_name
 
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"")
     for refuse in (check_ood_name, lambda f, **_: make_ood_set(f, digits, n=1)):
@@ -303,7 +303,7 @@ def test_a_folder_named_as_a_dataset_is_the_dataset_unless_written_as_a_path(
     """A folder called mnist in the working folder (a run written with --out mnist) took the
     place of the dataset mnist, also in the default sets: 'mnist: skipped, the folder holds no
     t10k-images-idx3-ubyte' (review11). The name is the dataset's; ./mnist is the folder."""
-    from torchlvm.evaluation.outliers import is_ood_folder
+    from torchlvm.evaluation.ood_names import is_ood_folder
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mnist").mkdir()

@@ -145,7 +145,8 @@ def _ood(text: str | None, data: dict[str, Any], dataset: Any, resize: str) -> t
     if text.strip() in ("", "none"):
         return ()
     from torchlvm.data.table_schema import TableSchema
-    from torchlvm.evaluation.outliers import check_ood_name, is_ood_file, make_ood_set
+    from torchlvm.evaluation.ood_names import check_ood_name, is_ood_file
+    from torchlvm.evaluation.outliers import make_ood_set
 
     names = tuple(s.strip() for s in text.split(","))
     if "none" in names:
