@@ -125,3 +125,18 @@ def test_a_frame_s_text_and_date_columns_are_named_with_the_readme_s_fixes(estim
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (one epoch: a collapsed VAE warns)
         CVAEEstimator(**FAST).fit(X.drop(columns=["city", "when"]), X["city"])  # the fix works
+
+
+def test_the_estimators_need_no_pandas(monkeypatch):
+    """pandas is no dependency (the dev extra's, for these tests), but every check of X imported
+    it to ask whether X was a DataFrame: PPCA(latent_dim=2).fit(numpy) raised
+    ModuleNotFoundError where pandas is not installed (review11)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` now fails
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    assert PPCA(latent_dim=2).fit(X).transform(X).shape == (40, 2)
+    vae = VAEEstimator(latent_dim=2, hidden=(4,), epochs=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (one epoch: a collapsed fit warns)
+        assert vae.fit(X).transform(X).shape == (40, 2)

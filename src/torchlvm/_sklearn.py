@@ -13,6 +13,7 @@ accepted anywhere an array is (copied to the CPU for the checks); results are te
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from typing import Any
 
@@ -86,9 +87,8 @@ def _check_frame_columns(X: Any) -> None:
         DataTypeError: (a ``ValueError`` too, as scikit-learn raises for text) naming every
             such column.
     """
-    import pandas as pd
-
-    if not isinstance(X, pd.DataFrame):
+    pd = sys.modules.get("pandas")  # pandas is no dependency: a DataFrame means it is imported
+    if pd is None or not isinstance(X, pd.DataFrame):
         return
     found: dict[str, list[Any]] = {"text": [], "dates": []}
     for column, values in X.items():
