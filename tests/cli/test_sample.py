@@ -597,3 +597,24 @@ def test_a_bernoulli_tables_draws_outside_a_column_are_not_blamed_on_a_gaussian(
     out = capsys.readouterr().out
     assert "(d: " in out and "a Bernoulli draws 0 or 1 in a column the train split holds" in out
     assert "Gaussian" not in out
+
+
+def test_a_bernoulli_models_draws_are_compared_with_the_range_it_sees(tmp_path, capsys):
+    """review11 #22: a Bernoulli model of grey levels (binarized) had its 0/1 draws compared with
+    the grey levels' range: every 1 in a column of greys up to 0.3 read as outside its range."""
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 4)) * 0.3
+    x[:, 3] = 0
+    path = tmp_path / "grey.csv"
+    np.savetxt(path, x, fmt="%.4f", delimiter=",", header="a,b,c,d", comments="")
+    run = tmp_path / "grey"
+    argv = ["train", "vae", "--data", path, "--no-standardize", "--likelihood", "bernoulli"]
+    argv += ["--binarize", "dynamic", "--epochs", "1", "--quiet", "--out", run]
+    assert cli.main([str(a) for a in argv]) == 0
+    capsys.readouterr()
+    sample = ["sample", run, "--n", "500", "--out", tmp_path / "s.csv"]
+    assert cli.main([str(a) for a in sample]) == 0
+    out = capsys.readouterr().out
+    drawn = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1)
+    assert (drawn[:, :3] == 1).any()  # ones drawn in the grey columns: inside their 0/1 range
+    assert "above 0.3" not in out and "a: " not in out

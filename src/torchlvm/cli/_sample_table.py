@@ -78,6 +78,8 @@ def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
         return None
     low = _as_written(train.nan_to_num(float("inf")).min(0).values, schema.forms, bounds=True)
     high = _as_written(train.nan_to_num(-float("inf")).max(0).values, schema.forms, bounds=True)
+    if _bernoulli(run_):  # 0/1 draws of grey levels: a column's range as the model sees it
+        low, high = (low >= 1).to(low.dtype), (high > 0).to(high.dtype)
     rows = _as_written(rows, schema.forms)  # (as the file holds them: -0.03 written 0.0 is 0)
     below, above = (rows < low).sum(0), (rows > high).sum(0)
     total = int(below.sum() + above.sum())
@@ -95,10 +97,16 @@ def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
     )
 
 
+def _bernoulli(run_: Any) -> bool:
+    return getattr(getattr(run_.model, "config", None), "likelihood", None) == "bernoulli"
+
+
 def _why_outside(run_: Any) -> str:
     """Why draws leave their column's train range: a Gaussian p(x | z) knows no bounds; a
-    Bernoulli's 0/1 draws leave it only in a column whose train split holds one value."""
-    if getattr(getattr(run_.model, "config", None), "likelihood", None) == "bernoulli":
+    Bernoulli's 0/1 draws leave it only in a column whose train split, as the model sees it
+    (grey levels drawn as 0/1), holds one value (its grey levels were compared with 0/1 draws:
+    review11)."""
+    if _bernoulli(run_):
         return "a Bernoulli draws 0 or 1 in a column the train split holds one of only"
     return "a Gaussian per column knows no bounds"
 
