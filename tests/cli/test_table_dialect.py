@@ -6,6 +6,7 @@ commas."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def test_transfer_writes_a_table_cvaes_rows_as_its_file(files, tmp_path):
 def test_a_later_files_other_columns_are_not_read(files, ppca, tmp_path, capsys, extra, cell):
     """score, encode and impute take no --drop-columns, yet a later file with its pandas index,
     a text column or one more measure was refused with 'drop it (--drop-columns ...)'. The run
-    reads its own columns; the file's others are left alone."""
+    reads its own columns; the file's others are not read, and are carried into the scores."""
     lines = files[1].read_text().splitlines()
     given = tmp_path / "more.csv"
     given.write_text(
@@ -136,7 +137,10 @@ def test_a_later_files_other_columns_are_not_read(files, ppca, tmp_path, capsys,
     expected, out = tmp_path / "expected.csv", tmp_path / "s.csv"
     assert main(["score", str(ppca), "--data", str(files[1]), "--out", str(expected)]) == 0
     assert main(["score", str(ppca), "--data", str(given), "--out", str(out)]) == 0
-    assert out.read_text() == expected.read_text()
+    got = list(csv.reader(out.read_text().splitlines()))
+    want = list(csv.reader(expected.read_text().splitlines()))
+    # the file's own column is carried beside the scores (userG #5), the scores unchanged
+    assert got[0][2] == extra and [row[:2] + row[3:] for row in got] == want
     assert main(["encode", str(ppca), "--data", str(given), "--out", str(tmp_path / "z.csv")]) == 0
     capsys.readouterr()
     wrong = tmp_path / "wrong.csv"  # a column of the run's renamed is still named as missing

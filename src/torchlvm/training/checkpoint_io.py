@@ -208,13 +208,17 @@ class _RecordingWriter(io.RawIOBase):
 
 
 def save_checkpoint_file(checkpoint: dict[str, Any], tmp: Path, path: Any) -> None:
-    """``torch.save(checkpoint, tmp)``; a refused write raises its ``OSError`` naming ``path``."""
+    """``torch.save(checkpoint, tmp)``; a refused write raises its ``OSError`` naming ``path``,
+    and Ctrl-C during the write its ``KeyboardInterrupt``."""
     file = open(tmp, "wb")  # noqa: SIM115  (closed below, after a refused write too)
     writer = _RecordingWriter(file)
     try:
         torch.save(checkpoint, writer)
         file.flush()
     except (RuntimeError, OSError) as err:
+        if isinstance(err.__context__, KeyboardInterrupt):  # Ctrl-C mid-write: torch's zip
+            raise err.__context__ from None  # writer's closing then fails ("unexpected pos"),
+            # which hid the interrupt: a traceback and status 1, not 130 (final CI, 11-29)
         refused = writer.error or (err if isinstance(err, OSError) else None)
         if refused is None:
             raise
