@@ -118,7 +118,7 @@ def test_table_options_are_compared_with_the_runs_data_options_by_the_one_compar
          "--objective elbo needs complete rows; drop --objective"),
         ("vae", {"objective": "iwae"}, "--objective iwae needs complete rows"),
         ("ae", {}, "--allow-missing trains by the MIWAE bound .* trains a vae only"),
-        ("cvae", {}, "trains a vae only; train a vae for it, or drop --allow-missing"),
+        ("cvae", {}, "trains a vae only; train a vae for it, or fill the empty cells first"),
     ],
     ids=["vae-elbo", "vae-iwae", "ae", "cvae"],
 )  # fmt: skip

@@ -552,3 +552,18 @@ def test_an_array_of_one_channel_order_is_read_without_a_warning(tmp_path, shape
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_dataset(path, "all", mmap=mmap)
+
+
+def test_missing_cells_offer_a_fill_that_exists_in_both_interfaces(tmp_path):
+    """A CVAE on a table with empty cells was told "pass --allow-missing ...; or fill the missing
+    values in", then, with --allow-missing, to drop it: two refusals pointing at each other, and
+    no word of the fill torchlvm has (userG #13). The fill is named as each interface runs it."""
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b\n1,2\n3,\n5,6\n7,8\n")
+    with pytest.raises(DataError) as refused:
+        load_dataset(str(path), "all")
+    assert (
+        f"or fill them in first (torchlvm fit ppca --data {path} --allow-missing --method em "
+        f"--out RUN, then torchlvm impute RUN --data {path} --out filled.csv)"
+    ) in refused.value.on_command_line
+    assert "or fill them in first (PPCA(method='em').fit(X).impute(X))" in str(refused.value)

@@ -480,8 +480,10 @@ def _missing_cells(model_type: str, objective: str | None) -> None:
     if model_type not in get_objective("miwae").models:
         raise ConfigError(
             f"--allow-missing trains by the MIWAE bound (which integrates the missing cells "
-            f"out), and that trains a {takers} only; train a {takers} for it, or drop "
-            "--allow-missing and leave out the rows with empty cells"
+            f"out), and that trains a {takers} only; train a {takers} for it, or fill the empty "
+            "cells first and train on the filled file (torchlvm fit ppca --data FILE "
+            "--allow-missing --method em --out RUN, then torchlvm impute RUN --data FILE --out "
+            "filled.csv)"
         )
     if objective is not None and objective != "miwae":
         _objective(model_type, objective)  # an unknown name first

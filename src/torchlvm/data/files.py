@@ -452,10 +452,17 @@ def _check_finite(
         return
 
     def fix(spell: Spell) -> str:  # fit ppca takes --allow-missing with its EM only
-        em = "with --method em for fit ppca" if spell is on_command_line else "method='em' for PPCA"
+        cli = spell is on_command_line
+        em = "with --method em for fit ppca" if cli else "method='em' for PPCA"
+        fill = (  # (a CVAE, which --allow-missing cannot train, trains on the filled file)
+            f"torchlvm fit ppca --data {path} --allow-missing --method em --out RUN, then "
+            f"torchlvm impute RUN --data {path} --out filled.csv"
+            if cli
+            else "PPCA(method='em').fit(X).impute(X)"
+        )
         return (
             f"pass {spell('allow_missing', True)} ({em}): PPCA's EM and the VAE's MIWAE bound "
-            "fit around missing values; or fill the missing values in"
+            f"fit around missing values; or fill them in first ({fill})"
         )
 
     incomplete = np.isnan(x).any(1)
