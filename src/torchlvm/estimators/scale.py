@@ -88,14 +88,15 @@ def warn_inactive(estimator: Any, X: Tensor, c: Tensor | None = None) -> None:
     from torchlvm.evaluation.latent import ACTIVE_THRESHOLD
     from torchlvm.training.collapse import ROWS, collapse_fixes, inactive_activity
 
-    activity = inactive_activity(estimator.model_, X.double(), c)
+    rows = X[:ROWS].double()  # (the rows the check reads: X whole is not copied)
+    activity = inactive_activity(estimator.model_, rows, c)
     if activity is None:
         return
     name = type(estimator).__name__
     gaussian = estimator.likelihood == "gaussian"
     sigma = float(estimator.model_.likelihood.scale().max()) if gaussian else None
     fixes = collapse_fixes(in_python, likelihood=estimator.likelihood, sigma=sigma)
-    spread = data_scale(X[:ROWS])
+    spread = data_scale(rows)
     if gaussian and not SMALLEST <= spread <= LARGEST:
         fixes = (
             f"standardizing X first, e.g. make_pipeline(StandardScaler(), {name}(...)): its "
