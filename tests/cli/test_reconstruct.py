@@ -1,5 +1,6 @@
 """``torchlvm reconstruct DIR [--data] [--split] [--n] [--out]``."""
 
+import json
 import re
 
 import numpy as np
@@ -196,12 +197,19 @@ def test_a_headerless_files_dropped_column_is_named_by_its_flag(tmp_path, capsys
     assert lines[1].startswith("1,1,id0,") and lines[-1].startswith("40,40,id39,")
 
 
-def test_a_wide_tables_rmse_lines_are_the_largest_said_so(tmp_path, capsys):
-    """reconstruct printed one RMSE line per column: 64 for digits written as rows, 784 for
-    Fashion-MNIST. Of more than 20 columns it prints the 20 largest, largest first, saying so
-    and giving the mean over all; each is the column's RMSE between file and written rows."""
+@pytest.mark.parametrize("standardize", [True, False], ids=["train-sd", "rows-sd"])
+def test_a_wide_tables_rmse_lines_rank_columns_of_mixed_units_by_their_spread(
+    tmp_path, capsys, standardize
+):
+    """reconstruct ranked columns by their RMSE in their own units and printed the mean of
+    those RMSEs ('mean over all: 7.733' on breast_cancer: areas in hundreds beside smoothness
+    in hundredths; worst_area first, 27th of 30 by RMSE / sd; userG #14). It ranks them by
+    RMSE over the column's standard deviation, the train split's (the run's recorded
+    standardization), else the rows' own, worst first, the 20 worst of more, with the mean
+    of that unit-free ratio and each column's RMSE in its units beside it."""
     rng = np.random.default_rng(4)
     x = rng.normal(size=(80, 3)) @ rng.normal(size=(3, 30)) + rng.normal(size=(80, 30)) * 0.3
+    x *= 10.0 ** rng.uniform(-3, 3, size=30)  # (N, D) columns in units 1e-3 .. 1e3 apart
     path = tmp_path / "wide.csv"
     names = [f"g{j}" for j in range(30)]
     path.write_text(
@@ -209,16 +217,29 @@ def test_a_wide_tables_rmse_lines_are_the_largest_said_so(tmp_path, capsys):
     )
     run, out = tmp_path / "ppca", tmp_path / "r.csv"
     argv = ["fit", "ppca", "--data", str(path), "--latent-dim", "2", "--out", str(run)]
-    assert cli.main(argv) == 0
+    assert cli.main(argv if standardize else [*argv, "--no-standardize"]) == 0
     capsys.readouterr()
     assert cli.main(["reconstruct", str(run), "--data", str(path), "--out", str(out)]) == 0
     printed = capsys.readouterr().out.splitlines()
     head = next(i for i, line in enumerate(printed) if "RMSE per feature" in line)
-    assert ", the 20 largest of 30 columns (mean over all: " in printed[head]
-    shown = [line.strip().split(": ") for line in printed[head + 1 : head + 21]]
     written = np.loadtxt(out, delimiter=",", skiprows=1)[:, 2:]
     rmse = np.sqrt(((written - x) ** 2).mean(0))
-    top = np.argsort(-rmse)[:20]
-    assert [name for name, _ in shown] == [names[j] for j in top]
-    np.testing.assert_allclose([float(v) for _, v in shown], rmse[top], rtol=2e-3)
+    if standardize:
+        record = json.loads((run / "config.json").read_text())["data"]["table"]
+        sd = np.array(record["standardize"]["scale"])
+        assert "standard deviation in the run's train split" in printed[head]
+    else:
+        sd = x.std(0)
+        assert "standard deviation in these rows" in printed[head]
+    ratio = rmse / sd
+    mean = float(
+        re.search(r"the 20 worst of 30 columns, mean over all 30: (\S+):$", printed[head])[1]
+    )
+    assert mean == pytest.approx(ratio.mean(), rel=2e-3)
+    shown = [re.fullmatch(r"    (\w+): (\S+) \(RMSE (\S+) in its units\)", line).groups()
+             for line in printed[head + 1 : head + 21]]  # fmt: skip
+    top = np.argsort(-ratio)[:20]
+    assert [name for name, _, _ in shown] == [names[j] for j in top]
+    np.testing.assert_allclose([float(r) for _, r, _ in shown], ratio[top], rtol=3e-3)
+    np.testing.assert_allclose([float(v) for _, _, v in shown], rmse[top], rtol=2e-3)
     assert printed[head + 21].startswith("wrote ")

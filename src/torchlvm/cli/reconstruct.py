@@ -10,7 +10,9 @@ Writes DIR/figures/reconstructions.png. A run trained on a table (or --out FILE.
 writes rows instead, DIR/reconstructions.csv (.tsv for a run on a .tsv): the reconstruction of
 every row of --data (else of the run's test split) in the file's units and columns, led by row
 and line (where the row is in the file) and the columns the run dropped or took labels from (an
-ID, its class), and prints the RMSE per feature.
+ID, its class), and prints the RMSE per feature, over the column's standard deviation in the
+run's train split (in the rows read, for a run not standardized) so that columns in different
+units compare, and in its units.
 
 Examples:
   torchlvm reconstruct runs/vae
