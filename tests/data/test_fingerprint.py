@@ -178,6 +178,62 @@ def test_a_copy_given_while_the_runs_file_is_in_place_does_not_move_the_run(tmp_
     assert json.loads((run / "config.json").read_text())["data"]["name"] == str(copy)
 
 
+def test_repointing_keeps_the_file_the_run_was_trained_on_until_pointed_back(moved_run, tmp_path):
+    run, data, moved = moved_run
+    first = repoint(data, str(moved), run)
+    assert first["trained_on"] == data["name"] and "trained_on" not in data
+    again = tmp_path / "again.csv"
+    shutil.copyfile(moved, again)
+    assert repoint(first, str(again), run)["trained_on"] == data["name"]  # the first place
+    shutil.copyfile(moved, data["name"])
+    try:
+        assert repoint(first, data["name"], run) == {**data, **file_record(data["name"])}
+    finally:
+        Path(data["name"]).unlink()
+
+
+def test_a_run_read_from_a_copy_names_the_file_it_was_trained_on_and_goes_back(tmp_path, capsys):
+    """evaluate --data COPY (the run's file moved) re-pointed the run at the copy without a way
+    back; once the copy was edited and the untouched file put back where the run was trained on
+    it, the refusal named only the copy, and --data ORIGINAL was never offered (userG #20). The
+    run keeps the place it was trained on: the message of the move names --data ORIGINAL, the
+    refusal of the edited copy offers it, and it points the run back, said and recorded."""
+    data = _table(tmp_path / "t.csv")
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--out", str(run)]) == 0
+    fast = [str(run), "--k", "5", "--ks", "1", "--no-figures"]
+    copy = data.rename(tmp_path / "copy.csv")
+    capsys.readouterr()
+    assert main(["evaluate", *fast, "--data", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert f"now {copy} (it holds the data of {data})" in out
+    assert f"--data {data} points the run back at the file it was trained on" in out
+    shutil.copyfile(copy, data)  # the untouched file put back
+    copy.write_text(copy.read_text() + "1,2,3\n")
+    for argv in (["evaluate", *fast], ["reconstruct", str(run), "--out", str(tmp_path / "r.csv")]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{copy} has changed since the run in {run} recorded" in err
+        assert f"pass --data {data} (the file the run was trained on, which still holds" in err
+    assert main(["evaluate", *fast, "--data", str(data)]) == 0
+    assert f"the run's data file is again {data}, the file it was trained on" in (
+        capsys.readouterr().out
+    )
+    record = json.loads((run / "config.json").read_text())["data"]
+    assert record["name"] == str(data) and "trained_on" not in record
+    assert main(["evaluate", *fast]) == 0
+    assert "data file is" not in capsys.readouterr().out
+    copy.unlink()  # moved again, then gone: the refusal names the file it was trained on
+    again = data.rename(tmp_path / "again.csv")
+    assert main(["evaluate", *fast, "--data", str(again)]) == 0
+    again.unlink()
+    capsys.readouterr()
+    assert main(["evaluate", *fast]) == 2
+    err = capsys.readouterr().err
+    assert f"reads its data from {again}, which no longer exists; if the file moved" in err
+    assert f"(the run was trained on {data}, gone since)" in err
+
+
 def test_a_touched_file_is_hashed_once_then_known_by_its_new_time(tmp_path, monkeypatch):
     """A run's file given a new modification time with the same bytes (cp, touch, git checkout)
     was hashed in full by every later command, since nothing recorded its new time (review7 #4):

@@ -6,7 +6,9 @@ the run at it (:func:`repoint`) if NEW holds the same data: the same bytes where
 them; for a run recorded before, the same per-example shape, the same train and validation row
 counts under the run's seed and options, and for a table the same columns and train-split
 standardization. Anything else is refused in one line naming the difference: a run is never
-evaluated or resumed on other data than it was trained on.
+evaluated or resumed on other data than it was trained on. A re-pointed record keeps the place the
+run was trained on (:data:`TRAINED_ON`), so that a refusal of its later file names that one too,
+and ``--data`` with it points the run back.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from typing import Any
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError
 
 CHUNK = 1 << 20  # bytes hashed at a time
+
+TRAINED_ON = "trained_on"
+"""The key, in a re-pointed run's ``data`` record, of the file the run was trained on (its path
+then); absent while the run reads that file."""
 
 
 def file_record(name: str | os.PathLike[str]) -> dict[str, Any]:
@@ -101,14 +107,28 @@ def check_unchanged(data: Mapping[str, Any], folder: Any) -> dict[str, Any] | No
     if why is not None and data.get("table") is not None:  # a table says which column
         why = _loaded_difference(data, str(name)) or why
     if why is not None:
-        raise DataError(
-            f"{name} has changed since the run in {folder} was trained on it ({why}): its "
-            "splits would now hold other rows, the test split some the model trained on; put "
-            "back the file the run was trained on, or train a new run on the file as it is now"
-        )
+        raise _changed(data, str(name), folder, why)
     if not same_size or stat.st_mtime_ns == recorded.get("mtime_ns"):
         return None  # (a run recorded before its content: its rows were compared instead)
     return {**data, "file": {**recorded, "mtime_ns": stat.st_mtime_ns}}
+
+
+def _changed(data: Mapping[str, Any], name: str, folder: Any, why: str) -> DataError:
+    """The refusal of the run's data file ``name``, changed since it was recorded (``why``),
+    naming the file the run was trained on where it was re-pointed since."""
+    fix = "put back the file the run was trained on, or train a new run on the file as it is now"
+    if (original := _original(data)) is not None:
+        fix = (
+            f"{_back(original[0])}, or train a new run on {name} as it is now"
+            if original[1] == "holds"
+            else f"put back the file the run was trained on ({original[0]}, {original[1]} "
+            "since), or train a new run on the file as it is now"
+        )
+    since = "was trained on it" if original is None else "recorded it"
+    return DataError(
+        f"{name} has changed since the run in {folder} {since} ({why}): its splits would now "
+        f"hold other rows, the test split some the model trained on; {fix}"
+    )
 
 
 def _sizes(now: int, recorded: Mapping[str, Any]) -> str:
@@ -126,16 +146,40 @@ def check_present(data: Mapping[str, Any], folder: Any) -> None:
 
     old = data.get("name")
     if old and is_file_name(old) and os.path.isabs(old) and not os.path.exists(old):
-        raise DataNotFoundError(
-            f"the run in {folder} was trained on {old}, which no longer exists; if the file "
-            "moved, pass its new place with --data FILE"
-        )
+        fix, reads = "if the file moved, pass its new place with --data FILE", "was trained on"
+        if (original := _original(data)) is not None:
+            reads = "reads its data from"
+            fix = (
+                f"{_back(original[0])}, or if {old} moved, its new place"
+                if original[1] == "holds"
+                else f"{fix} (the run was trained on {original[0]}, {original[1]} since)"
+            )
+        raise DataNotFoundError(f"the run in {folder} {reads} {old}, which no longer exists; {fix}")
+
+
+def _original(data: Mapping[str, Any]) -> tuple[str, str] | None:
+    """For a re-pointed run, the file it was trained on (:data:`TRAINED_ON`) and what became of
+    it: ``"holds"`` (still the run's data: ``--data`` with it points the run back), ``"changed"``
+    or ``"gone"``; None for a run that reads the file it was trained on."""
+    original = data.get(TRAINED_ON)
+    if not original:
+        return None
+    if not os.path.exists(original):
+        return str(original), "gone"
+    holds = os.path.isfile(original) and _difference(data, str(original)) is None
+    return str(original), "holds" if holds else "changed"
+
+
+def _back(original: str) -> str:
+    """The fix that points a re-pointed run back at the file it was trained on."""
+    return f"pass --data {original} (the file the run was trained on, which still holds its data)"
 
 
 def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
     """The run's ``data`` record pointed at file ``new``, when ``new`` holds the data it was
-    trained on (see the module docstring); unchanged when ``new`` is the recorded file (which
-    :func:`check_unchanged` checks, as for a run given no ``--data``).
+    trained on (see the module docstring), keeping the place it was trained on
+    (:data:`TRAINED_ON`, dropped when ``new`` is that place); unchanged when ``new`` is the
+    recorded file (which :func:`check_unchanged` checks, as for a run given no ``--data``).
 
     Raises:
         ConfigError: when the run was trained on a dataset by name, not a file.
@@ -164,11 +208,15 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
         )
     why = _difference(data, path)
     if why is not None:
+        then = old if TRAINED_ON not in data else f"{old}, at first {data[TRAINED_ON]}"
         raise DataError(
-            f"--data {new} is not the data the run in {folder} was trained on ({old}): {why}; "
+            f"--data {new} is not the data the run in {folder} was trained on ({then}): {why}; "
             "pass that file at its new place, or train a new run on this one"
         )
-    return {**data, "name": path, **file_record(path)}
+    original = data.get(TRAINED_ON, old)
+    moved = {key: value for key, value in data.items() if key != TRAINED_ON}
+    back = {} if path == original else {TRAINED_ON: original}  # (back where it was trained)
+    return {**moved, "name": path, **file_record(path), **back}
 
 
 def _checkable(data: Mapping[str, Any]) -> bool:

@@ -216,14 +216,24 @@ def repointed(run: Run, data: str | None) -> Run:
 def record_repointed(before: Run, after: Run) -> str | None:
     """Record in the run's ``config.json`` the new place of its data file that :func:`repointed`
     checked (the caller holds the run's lock), so that later commands read it there; returns
-    what to tell the user, or None when nothing moved. A copy given while the recorded file is
-    still there, unchanged, is read by this command alone: the run keeps its file."""
-    from torchlvm.data.fingerprint import check_unchanged
+    what to tell the user (where the run reads its data now and how to point it back), or None
+    when nothing moved. A copy given while the recorded file is still there, unchanged, is read
+    by this command alone: the run keeps its file; the file the run was trained on, given, is
+    always recorded (the run points back at it)."""
+    from torchlvm.data.fingerprint import TRAINED_ON, check_unchanged
     from torchlvm.run.record import record_data
 
     if after.data == before.data:
         return None
-    if os.path.exists(str(before.data.get("name"))):
+    config = RunLayout(after.folder).config
+    if TRAINED_ON not in after.data:  # back at the file it was trained on
+        record_data(after.folder, after.data)
+        return (
+            f"the run's data file is again {after.data['name']}, the file it was trained on "
+            f"(it was {before.data.get('name')}); recorded in {config}"
+        )
+    old = str(before.data.get("name"))
+    if os.path.exists(old):
         try:
             check_unchanged(before.data, before.folder)
         except DataError:
@@ -232,7 +242,8 @@ def record_repointed(before: Run, after: Run) -> str | None:
             return None
     record_data(after.folder, after.data)
     return (
-        f"the run's data file is now {after.data['name']} (it holds the data of "
-        f"{before.data.get('name')}); recorded in {RunLayout(after.folder).config}, so later "
-        "commands read it there"
+        f"the run's data file is now {after.data['name']} (it holds the data of {old}); "
+        f"recorded in {config}, so later commands read it there; --data "
+        f"{after.data[TRAINED_ON]} points the run back at the file it was trained on, while that "
+        "file holds the run's data"
     )
