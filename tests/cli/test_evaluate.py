@@ -567,3 +567,74 @@ def test_a_run_that_streamed_its_file_reads_only_the_evaluated_rows(tmp_path, ca
     )
     assert err.endswith("of them that fits: --n 5\n"), err  # (their rows in a quarter of it)
     assert asked == []
+
+
+def _figure_step_fails(error: BaseException):
+    def failing(*args, **kwargs):
+        raise error
+
+    return failing
+
+
+@pytest.mark.parametrize(
+    "where, error, said, status",
+    [
+        ("_figure_data", ImportError("cannot import name 'x'"), "ImportError: cannot import", 2),
+        ("save_figure", OSError(28, "No space left on device"), "No space left on device", 2),
+        ("_figure_data", KeyboardInterrupt(), "torchlvm: interrupted", 130),
+    ],
+    ids=["an-import", "a-full-disk", "ctrl-c"],
+)
+def test_a_failure_while_drawing_the_figures_keeps_the_numbers(
+    tmp_path, capsys, monkeypatch, where, error, said, status
+):
+    """userH #4: evaluate wrote metrics.json only with its figures, so an ImportError while
+    drawing them lost a 29-minute evaluation and printed a traceback. The numbers are written
+    first; the failure is one line naming them and the command that draws the figures, which
+    draws those a whole evaluate draws (the same bytes)."""
+    from torchlvm import plots
+    from torchlvm.cli import _evaluate_figures
+
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    argv = ["evaluate", str(tmp_path), *FAST, "--ood", "none"]
+    assert main([*argv, "--seed", "0"]) == 0
+    old = {p.name: p.read_bytes() for p in (tmp_path / "figures").iterdir()}
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.setattr(plots if where == "save_figure" else _evaluate_figures, where,
+                      _figure_step_fails(error))  # fmt: skip
+        assert main([*argv, "--seed", "1"]) == status
+    err = capsys.readouterr().err
+    redraw = f"torchlvm evaluate {tmp_path} --figures-only"
+    assert said in err and f"draw the figures with: {redraw}" in err and "Traceback" not in err
+    assert err.count("\n") == (2 if status == 130 else 1)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["protocol"]["seed"] == 1 and metrics["likelihood"]["iwae"]
+    assert metrics["figures"]["written"] == [] and metrics["figures"]["earlier"][0]["written"]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "figures").iterdir()} == old
+    assert main(redraw.split()[1:]) == 0
+    redrawn = {p.name: p.read_bytes() for p in (tmp_path / "figures").iterdir()}
+    assert "earlier" not in json.loads((tmp_path / "metrics.json").read_text())["figures"]
+    assert main([*argv, "--seed", "1"]) == 0
+    assert {p.name: p.read_bytes() for p in (tmp_path / "figures").iterdir()} == redrawn != old
+
+
+def test_figures_only_refuses_a_run_with_no_evaluation_to_draw(tmp_path, capsys):
+    """--figures-only draws the evaluation metrics.json holds: none there, or one measured on
+    weights the run no longer holds, is one line naming evaluate."""
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    assert main(["evaluate", str(tmp_path), "--figures-only"]) == 2
+    err = capsys.readouterr().err
+    assert "holds no evaluation whose figures --figures-only could draw" in err
+    assert f"run torchlvm evaluate {tmp_path}" in err and not (tmp_path / "figures").exists()
+    assert main(["evaluate", str(tmp_path), *FAST, "--ood", "none", "--no-figures"]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics["meta"]["weights_sha256"] = "0" * 64  # measured on others, as before a train --resume
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path), "--figures-only"]) == 2
+    assert "was measured on other weights than" in capsys.readouterr().err
+    assert not (tmp_path / "figures").exists()
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(tmp_path), "--figures-only", "--no-figures"])
+    assert "not allowed with argument" in capsys.readouterr().err

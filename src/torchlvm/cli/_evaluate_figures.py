@@ -2,17 +2,88 @@
 DIR/figures (:func:`write_figures`), redrawing those torchlvm drew and leaving the user's files
 there as they were. The command (:mod:`torchlvm.cli.evaluate`) parses, evaluates and prints;
 the figures are this module's.
+
+The figures are drawn after the evaluation's numbers are in ``metrics.json`` (:func:`draw`): a
+failure while drawing them (matplotlib, a full disk, an import) costs the figures, never the
+numbers, and names ``evaluate DIR --figures-only``, which draws them from ``metrics.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from torchlvm.errors import TorchLVMError
 
 if TYPE_CHECKING:
     from torchlvm.evaluation.records import Evaluation, Latent
     from torchlvm.run.commit import Staging
+
+
+def draw(
+    model: Any, complete: Any, result: Any, folder: Path, condition: Any,
+    args: argparse.Namespace, previous: Any,
+) -> list[str]:  # fmt: skip
+    """Draw the figures of ``result``, an evaluation whose numbers ``folder/metrics.json``
+    already holds, and record them there (its ``figures`` entry): the new figures and the entry
+    are put in place together, or none of them. ``previous``: ``metrics.json`` before that
+    evaluation (which evaluation drew the figures in ``figures/`` now). Returns the files drawn.
+
+    Raises:
+        TorchLVMError: when drawing or writing a figure fails; it says that the numbers are in
+            ``metrics.json`` and how to draw the figures again (``--figures-only``).
+    """
+    from torchlvm.run.commit import Staging
+    from torchlvm.run.layout import RunLayout
+    from torchlvm.run.metrics import figures_record, merge_metrics
+
+    metrics_json = RunLayout(folder).metrics_json
+    try:
+        with Staging(folder) as staging:  # the figures and their record: old or new, together
+            try:
+                drawn = figures_of(model, complete, result, folder, condition, args, staging)
+                record = figures_record(drawn, previous, folder)
+                merge_metrics(folder, {"figures": record}, into=staging.path(metrics_json))
+            except KeyboardInterrupt:  # (one held over the commit below leaves the new set)
+                print(f"torchlvm: {_numbers_kept(folder, args)}", file=sys.stderr, flush=True)
+                raise
+            staging.commit()
+    except Exception as err:  # the numbers are kept whatever stopped the figures
+        raise TorchLVMError(
+            f"the figures could not be drawn ({_said(err)}); {_numbers_kept(folder, args)}"
+        ) from err
+    return list(drawn["written"])
+
+
+def redraw_command(folder: Path, args: argparse.Namespace) -> str:
+    """The command that draws the figures of the evaluation in ``folder/metrics.json``."""
+    data_dir = getattr(args, "data_dir", None)
+    words = ["torchlvm", "evaluate", str(folder), "--figures-only"]
+    words += [] if data_dir is None else ["--data-dir", str(data_dir)]
+    return shlex.join(words)
+
+
+def _numbers_kept(folder: Path, args: argparse.Namespace) -> str:
+    from torchlvm.run.layout import RunLayout
+
+    layout, command = RunLayout(folder), redraw_command(folder, args)
+    return (
+        f"the evaluation's numbers are in {layout.metrics_json} (the figures in "
+        f"{layout.figures}/ are as they were); draw the figures with: {command}"
+    )
+
+
+def _said(err: BaseException) -> str:
+    """``err`` in one line: a system error's reason and path, else its type and text."""
+    if isinstance(err, OSError) and err.strerror:
+        where = f": {err.filename}" if err.filename else ""
+        text = f"{err.strerror}{where}"
+    else:
+        text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    return " ".join(text.split())
 
 
 def figures_of(

@@ -11,6 +11,7 @@ Examples:
   torchlvm evaluate runs/vae --k 1000 --n 2000 --ood noise,flip,other --quiet
   torchlvm evaluate runs/vae --refine 50          # semi-amortized q for the likelihood
   torchlvm evaluate runs/vae --ais 500            # log p(x) also by AIS (500 HMC steps)
+  torchlvm evaluate runs/vae --figures-only       # draw the figures of metrics.json's evaluation
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ DEFAULT_N = 5000  # examples scored, a seeded subsample; see benchmarks/results/
 NO_FIGURES_HELP = (
     "draw no DIR/figures/*.png (those an earlier evaluate drew stay, and metrics.json records "
     "them as that evaluation's)"
+)
+FIGURES_ONLY_HELP = (
+    "evaluate nothing: draw DIR/figures/*.png of the evaluation in DIR/metrics.json (its split, "
+    "--n and seed; other options are not used but --data-dir and --data)"
 )
 HELP = "evaluate a run: likelihood, reconstruction, latent, separability, samples, outliers"
 
@@ -106,8 +111,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "the run was trained on",
     )  # fmt: skip
     add_accelerator(parser)
-    parser.add_argument("--no-figures", action="store_true", help=NO_FIGURES_HELP)
+    _add_figures(parser)
     add_progress_options(parser)
+
+
+def _add_figures(parser: argparse.ArgumentParser) -> None:
+    figures = parser.add_mutually_exclusive_group()
+    figures.add_argument("--no-figures", action="store_true", help=NO_FIGURES_HELP)
+    figures.add_argument("--figures-only", action="store_true", help=FIGURES_ONLY_HELP)
 
 
 def _ks(text: str) -> tuple[int, ...]:
@@ -243,16 +254,19 @@ def run(args: argparse.Namespace) -> int:
         recover(folder)  # a commit a killed evaluate or gaps left half done
         if (moved := record_repointed(recorded, run_)) is not None:  # later commands read it
             print(moved)
+        if args.figures_only:
+            from torchlvm.cli._evaluate_redraw import redraw
+
+            return redraw(run_, args)
         return _evaluate(run_, args)
 
 
 def _evaluate(run_: Any, args: argparse.Namespace) -> int:
-    from torchlvm.cli._evaluate_figures import figures_of
+    from torchlvm.cli._evaluate_figures import draw
     from torchlvm.cli._evaluate_table import format_table
     from torchlvm.data.dataset_copy import own_copy
     from torchlvm.evaluation.evaluate import evaluate
     from torchlvm.evaluation.records import EVALUATION_KEYS
-    from torchlvm.run.commit import Staging
     from torchlvm.run.layout import RunLayout
     from torchlvm.run.metrics import figures_record, merge_metrics, read_metrics
 
@@ -267,19 +281,17 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
     previous = read_metrics(folder)  # which evaluation drew the figures now in figures/
+    # the numbers first, atomically, with the figures there recorded as earlier evaluations':
+    # a failure while drawing this evaluation's own figures then costs only those
+    if (figures := figures_record(None, previous, folder)) is not None:
+        metrics["figures"] = figures
     layout = RunLayout(folder)
-    with Staging(folder) as staging:  # the figures and metrics.json: the old set or the new one
-        drawn = None
-        if not args.no_figures:
-            drawn = figures_of(model, complete, result, folder, config.condition, args, staging)
-        if (figures := figures_record(drawn, previous, folder)) is not None:
-            metrics["figures"] = figures  # (with those of earlier evaluations left there)
-        into = staging.path(layout.metrics_json)
-        merge_metrics(folder, metrics, replaces=EVALUATION_KEYS, into=into)
-        staging.commit()
+    merge_metrics(folder, metrics, replaces=EVALUATION_KEYS)
     print(format_table(result))
-    figures = "" if args.no_figures else f" and {layout.figures}/"
-    print(f"wrote {layout.metrics_json}{figures}")
+    print(f"wrote {layout.metrics_json}", flush=True)
+    if not args.no_figures:
+        drawn = draw(model, complete, result, folder, config.condition, args, previous)
+        print(f"drew {len(drawn)} figures in {layout.figures}/")
     return 0
 
 
