@@ -183,6 +183,15 @@ def test_a_cvae_trained_on_a_table_transfers_rows_in_the_files_units(tmp_path, c
     assert [r[1] for r in written] == ["2", "3", "2", "3"]  # each block: the same rows
 
 
+def test_a_table_says_its_transfer_is_not_measured(tmp_path, capsys):
+    """Images are classified after their transfer (test_transfer_check.py); rows are not."""
+    _, _, path = _table_cvae(tmp_path)
+    argv = ["transfer", tmp_path / "cvae", "--data", path, "--from-condition", "high"]
+    assert cli.main([str(a) for a in [*argv, "--to-condition", "low"]]) == 0
+    said = "  not measured whether the transfers are of their target class: torchlvm has no "
+    assert said + "classifier of a table's classes\n" in capsys.readouterr().out
+
+
 def test_a_table_without_its_label_column_cannot_be_transferred(tmp_path, capsys):
     _, _, path = _table_cvae(tmp_path)
     bare = tmp_path / "bare.csv"
@@ -222,9 +231,10 @@ def test_originals_of_any_class_are_each_named_by_their_class(cvae_run, monkeypa
     drawn = []
     monkeypatch.setattr(plots, "save_figure", lambda fig, out: drawn.append(fig))
     argv = ["transfer", str(cvae_run), "--from-condition", "all", "--to-condition", "two"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # (its decoder uses c: no warning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         assert cli.main([*argv, "--n", "6"]) == 0
+    assert not [w for w in caught if "ignores its class" in str(w.message)]  # (it uses c)
     ax = drawn[0].axes[0]
     classes = load_dataset("digits", "test").y[:6].tolist()
     assert [t.get_text() for t in ax.get_xticklabels()] == [NAMES[k] for k in classes]
@@ -247,6 +257,7 @@ def test_a_cvae_that_ignores_its_condition_is_told_so(tmp_path, capsys, flag):
         assert cli.main([*argv, "--n", "4"]) == 0
     said = str(caught[0].message)
     assert f"'torchlvm evaluate {run}' (conditional accuracy)" in said and "--latent-dim" in said
+    assert len(caught) == 1  # (not a second warning that the transfers keep their class)
     assert (run / "figures" / "transfer.png").is_file()
 
 

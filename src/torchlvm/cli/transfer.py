@@ -9,6 +9,12 @@ Writes DIR/figures/transfer.png: a row of originals above a row of their transfe
 class with --to-condition all). --from-condition all takes the split's first images whatever
 their class, each encoded under its own class.
 
+Each transfer is then classified by torchlvm's classifier of the run's dataset (the one whose
+calls give evaluate's conditional accuracy; trained once and cached): the command prints how
+many are of their target class and how many of the original's, and warns when fewer than half
+reach their target (:mod:`torchlvm.cli._transfer_check`). A table's rows are not classified,
+and the command says so.
+
 A CVAE trained on a table (a .csv with --label-column) writes rows instead, DIR/transfer.csv or
 --out FILE.csv (.tsv: with tabs): every row of class A of --data (or of the run's --split),
 transferred, in the file's units and columns, with the run's label column naming the target
@@ -29,7 +35,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from torchlvm.cli import _table_rows, _tables, _types
+from torchlvm.cli import _table_rows, _tables, _transfer_check, _types
 from torchlvm.cli._accelerator import open_run
 from torchlvm.errors import DataError
 
@@ -106,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         if a == "any":
             _label_columns(fig, shape, [_run.label_name(run_, int(label)) for label in y])
     plots.save_figure(fig, out)
-    _warn_if_condition_ignored(run_, x, y, targets, transferred)
+    ignored = _warn_if_condition_ignored(run_, x, y, targets, transferred)
     print(
         f"transferred {_counted(len(x), dataset.name + ' ' + dataset.split + ' image')} of "
         f"{'every class' if a == 'any' else 'class ' + a} to "
@@ -115,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     )
     given = "its own class" if a == "any" else a
     print(f"  each image: z = E_q[z | x, {given}], then the decoder mean E[x | z, {b}]")
+    _transfer_check.report(run_, args, y, targets, transferred, warn=not ignored)
     print(f"wrote {out} (originals above their transfers, one row per target class)")
     if dataset.binarize != "none":  # (what a reader recognises, not what the encoder was given)
         print(f"  the originals are shown as grey levels; the encoder was given their 0/1 view "
@@ -150,11 +157,11 @@ its own class, for every example and every other class, says that the decoder ig
 
 def _warn_if_condition_ignored(
     run_: Any, x: Any, y: Any, targets: list[int], transferred: list[Any]
-) -> None:
+) -> bool:
     """Warn, in one line, where every transfer of ``x`` ``(n, D)`` (of classes ``y``) to another
     class equals its reconstruction under its own class, E[x | z, y], within :data:`IGNORED` of
     the data's range: the CVAE's decoder does not use its class condition, and the figure shows
-    the reconstructions, not a change of class."""
+    the reconstructions, not a change of class. Returns whether it warned."""
     import warnings
 
     import torch
@@ -167,11 +174,11 @@ def _warn_if_condition_ignored(
     other = [(t, y != target) for t, target in zip(transferred, targets, strict=True)]
     gaps = [(t[moved] - own[moved]).abs().max() for t, moved in other if bool(moved.any())]
     if not gaps:  # every target is the examples' own class
-        return
+        return False
     span = float(x.max() - x.min()) or 1.0
     largest = float(torch.stack(gaps).max())
     if largest > IGNORED * span:
-        return
+        return False
     warnings.warn(
         f"the CVAE in {run_.folder} ignores its class condition: every transfer to another "
         f"class equals the example's reconstruction under its own class (they differ by "
@@ -182,6 +189,7 @@ def _warn_if_condition_ignored(
         "carry the class",
         stacklevel=2,
     )
+    return True
 
 
 def _originals_label(a: str) -> str:
@@ -270,6 +278,7 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     given = "its own class" if a == "any" else a
     to = "B], for each class B" if len(targets) > 1 else _run.label_name(run_, targets[0]) + "]"
     print(f"  each row: z = E_q[z | x, {given}], then the decoder mean E[x | z, {to}")
+    print(f"  {_transfer_check.NOT_MEASURED}: torchlvm has no classifier of a table's classes")
     blocks = ", one block of rows per target class" if len(targets) > 1 else ""
     column = _table_rows.label_header(run_, list(schema.columns))
     where = ", row and line: where in the file" if names else ""
