@@ -62,7 +62,7 @@ def add_encoding(parser: argparse.ArgumentParser) -> None:
 
 def table_schema(run_: Any, data: str | None, encoding: str | None) -> Any:
     """The run's :class:`~torchlvm.data.table_schema.TableSchema` (None for a run on images or
-    arrays), reading ``data`` in the command's ``--encoding``.
+    arrays), reading ``data`` in the command's ``--encoding`` and the model's precision.
 
     Raises:
         ConfigError: for ``--encoding`` without a table file to read in it, and for a ``data``
@@ -77,6 +77,8 @@ def table_schema(run_: Any, data: str | None, encoding: str | None) -> Any:
     error = None if schema is None else unreadable(data)
     if error is not None:  # a .parquet or .json of the table, not a dataset's name
         raise error
+    if schema is not None:  # every digit the model computes with (a PPCA's float64)
+        schema = schema.read_as(run_.dtype)
     if encoding is None:
         return schema
     if data is None or schema is None or not is_table(data):

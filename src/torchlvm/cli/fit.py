@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         )
     check_new_target(args.out, overwrite=args.overwrite, resumable=False)  # before reading
     options = _tables.load_options(args)
+    if _tables.is_table(str(args.data)):  # every digit PPCA computes with, recorded for later reads
+        options["dtype"] = DTYPE
     with parsed_once():  # a table's file is read once for its three splits
         train, val, test = (
             load_dataset(args.data, split, data_dir=args.data_dir, seed=args.seed, **options)
@@ -83,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
     _check_sizes(train, len(train) + len(val) + len(test), args)
     _warn_few(test, len(train) + len(val) + len(test))
     model = PPCA(
-        latent_dim=args.latent_dim, method=args.method, max_iter=args.max_iter, seed=args.seed
+        latent_dim=args.latent_dim,
+        method=args.method,
+        max_iter=args.max_iter,
+        seed=args.seed,
+        dtype=DTYPE,
     )
     start = time.perf_counter()
     model.fit(train.x)
@@ -100,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {line}")
     print(f"wrote {args.out}/config.json, model.safetensors, metrics.json")
     return 0
+
+
+DTYPE = "float64"
+"""The precision fit's PPCA computes in, and reads a table in: a table read in float32 kept
+about 7 digits of each cell, and log p(x) moved by up to 2.7e-5 nats a row (userG #3)."""
 
 
 def _metrics(model, train, test, args: argparse.Namespace, seconds: float) -> dict:

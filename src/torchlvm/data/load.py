@@ -29,6 +29,7 @@ FILE_OPTIONS: tuple[str, ...] = (
     "standardize",
     "mmap",
     "encoding",
+    "dtype",
 )
 
 
@@ -110,8 +111,9 @@ def load_dataset(
         **options: Dataset-specific options, e.g. ``n=500`` for ``"linear-gaussian"`` or
             ``allow_missing=True``, ``label_column="y"``, ``drop_columns=["id"]``,
             ``columns=`` (a run's), ``standardize=True``, ``encoding="cp1251"`` (a table's text
-            encoding, where it is not UTF-8 or Windows-1252) and ``mmap=True`` (stream a ``.npy``
-            file larger than memory, :mod:`torchlvm.data.memmap`) for files
+            encoding, where it is not UTF-8 or Windows-1252), ``dtype="float64"`` (a file's
+            values in float64, as a model that computes in it reads them) and ``mmap=True``
+            (stream a ``.npy`` file larger than memory, :mod:`torchlvm.data.memmap`) for files
             (:func:`torchlvm.data.files.load_file`).
 
     Returns:

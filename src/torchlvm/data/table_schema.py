@@ -46,6 +46,8 @@ class TableSchema:
             decimals, ...: :class:`~torchlvm.data.csv_form.NumberForm`), which rows written
             for the run follow (:func:`~torchlvm.data.csv_form.number_cells`); () for a run
             recorded before forms were, whose rows are written as computed.
+        dtype: the precision later files are read in: the model's that reads them (float64
+            for a PPCA: :meth:`read_as`); not part of the table's record.
     """
 
     columns: tuple[str, ...]
@@ -55,6 +57,7 @@ class TableSchema:
     dialect: Dialect = Dialect()
     encoding: str | None = None
     forms: tuple[NumberForm, ...] = ()
+    dtype: Literal["float32", "float64"] = "float32"
 
     @classmethod
     def of(
@@ -86,6 +89,12 @@ class TableSchema:
         if encoding is None:
             return self
         return replace(self, encoding=text_encoding(encoding))
+
+    def read_as(self, dtype: Any) -> TableSchema:
+        """This schema reading later files in the precision of a model of ``dtype`` (a torch
+        dtype or its name): float64 for float64 (a PPCA's), else float32."""
+        name = str(dtype).removeprefix("torch.")
+        return replace(self, dtype="float64" if name == "float64" else "float32")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (for a run's ``config.json``)."""
@@ -161,6 +170,7 @@ class TableSchema:
             columns=self.columns,
             standardize=self.standardizer or False,
             allow_empty=allow_empty,
+            dtype=self.dtype,
             **self.named_columns(),
         )
 
