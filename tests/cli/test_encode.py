@@ -274,3 +274,29 @@ def test_a_code_the_run_lacks_is_an_empty_row_too(tmp_path, capsys):
     )
     assert np.isnan(np.load(npy)[1]).all()
     assert np.load(tmp_path / "codes.labels.npy").tolist() == [0, 5, 1]
+
+
+def test_a_row_of_no_label_left_out_keeps_the_other_rows_ids(tmp_path, capsys):
+    """A file whose label cell is empty on one row (left out, with a warning) lost every row's
+    row, line and ID in encode's codes: the rows with a label were told from the label cells
+    only where the label column was among the columns written, and encode writes the class
+    apart. Each row keeps its place and its ID; the row of no label is not among them."""
+    import csv
+
+    from torchlvm.data.table_schema import TableSchema
+
+    torch.manual_seed(0)
+    config = VAEConfig(2, latent_dim=2, hidden=(8,), likelihood="gaussian")
+    table = TableSchema(("a", "b"), drop_columns=("id",), label_column="segment")
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "condition": "none",
+            "table": table.to_dict()}  # fmt: skip
+    VAE(config).save_pretrained(tmp_path / "vae", data=data)
+    path = tmp_path / "t.csv"
+    path.write_text("id,a,segment,b\nu1,1.5,high,2.5\nu2,-1.5,,-2.5\nu3,0.5,low,1.0\n")
+    out = tmp_path / "codes.csv"
+    with pytest.warns(UserWarning, match=r"1 row has no label in .*\(line 3\)"):
+        argv = ["encode", str(tmp_path / "vae"), "--data", str(path), "--out", str(out)]
+        assert cli.main(argv) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0][:3] == ["row", "line", "id"]
+    assert [r[:3] for r in rows[1:]] == [["1", "2", "u1"], ["3", "4", "u3"]]

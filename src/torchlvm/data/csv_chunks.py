@@ -30,13 +30,14 @@ KEPT = 64
 
 class Chunked(NamedTuple):
     """What :func:`chunked` read: the file line of each row, ``(N, K)`` float64 values, the
-    label column's cells (or None), and some rows as read (the first chunk, then every
-    :data:`KEPT`-th)."""
+    label column's cells (or None), some rows as read (the first chunk, then every
+    :data:`KEPT`-th), and the cells of each column it was asked to carry, as read."""
 
     lines: list[int]
     values: np.ndarray
     labels: list[str] | None
     some: list[list[str]]
+    carried: list[list[str]]
 
 
 def chunked(
@@ -45,14 +46,17 @@ def chunked(
     keep: Sequence[int],
     label: int | None,
     dialect: Dialect,
+    carry: Sequence[int] = (),
 ) -> Chunked | None:
     """The rows of ``body`` (file line, cells; blank lines left out) under ``header``, their
-    ``keep`` columns as numbers and their ``label`` column as read; None where a row is not
-    a plain row of numbers (see the module docstring)."""
+    ``keep`` columns as numbers and their ``label`` column and ``carry`` columns as read (an ID
+    a command writes beside its results: only those cells kept); None where a row is not a
+    plain row of numbers (see the module docstring)."""
     width, first = len(header), header[0]
     lines: list[int] = []
     parts: list[np.ndarray] = []
     labels: list[str] | None = None if label is None else []
+    carried: list[list[str]] = [[] for _ in carry]
     some: list[list[str]] = []
     chunk: list[list[str]] = []
     try:
@@ -70,14 +74,22 @@ def chunked(
             if len(chunk) == CHUNK:
                 if not _taken(chunk, keep, label, dialect, parts, labels):
                     return None
+                _carried(chunk, carry, carried)
                 chunk = []
     except csv.Error:
         return None
     if chunk and not _taken(chunk, keep, label, dialect, parts, labels):
         return None
+    _carried(chunk, carry, carried)
     if not lines:
         return None
-    return Chunked(lines, np.concatenate(parts), labels, some)
+    return Chunked(lines, np.concatenate(parts), labels, some, carried)
+
+
+def _carried(chunk: list[list[str]], carry: Sequence[int], carried: list[list[str]]) -> None:
+    """Append ``chunk``'s cells of each ``carry`` column to its list in ``carried``."""
+    for cells, j in zip(carried, carry, strict=True):
+        cells.extend(row[j] for row in chunk)
 
 
 def _taken(

@@ -75,16 +75,21 @@ def _identity(path: Path) -> tuple[int, ...]:
 
 
 def shared(
-    path: Path, options: tuple[Any, ...], keep_cells: bool, parse: Callable[[], CSVTable]
+    path: Path, options: tuple[Any, ...], keep_cells: Any, parse: Callable[[], CSVTable]
 ) -> CSVTable:
     """``parse()``'s table of ``path`` read with ``options``, or inside :func:`parsed_once` the
     one kept from an earlier read of the same file with them (one that kept the cells where
-    ``keep_cells``); copies of its arrays either way."""
+    ``keep_cells``: every cell for True, the other columns' for ``"others"``); copies of its
+    arrays either way."""
     global _last
     if _depth == 0:
         return parse()
     key = (_identity(path), options)  # before the parse: a file changed meanwhile is read again
-    if _last is None or _last[0] != key or (keep_cells and _last[1].cells is None):
+    fewer = _last is not None and (
+        (keep_cells is True and _last[1].cells is None)
+        or (keep_cells == "others" and _last[1].carried is None)
+    )
+    if _last is None or _last[0] != key or fewer:
         _last = None  # the earlier parse is freed before this one is made
         _last = (key, parse())
     return _copied(_last[1])
