@@ -12,8 +12,11 @@ cache while each chunk still does enough work to hide Python's per-chunk overhea
 up to :data:`GPU_CHUNK_BYTES` (2 GiB), no more than a sixteenth of the device's memory, so that
 a chunk's fixed cost (about a millisecond of launches on an H200) is paid rarely (see
 :func:`auto_chunk`; measured in ``benchmarks/results/eval_chunk.md``). The chunk
-changes neither the estimate's value for a given seed (the samples are drawn in the same order;
-equal up to float rounding of the sums) nor its memory bound O(chunk · B · D).
+changes neither the estimator nor its memory bound O(chunk · B · D), but it does change which
+random numbers are drawn: torch's generator fills a tensor by its size (on a CPU, normal draws
+come in blocks of 16 and a size that is not a multiple of 16 redraws its tail), so two chunks
+draw different samples from the same seed. The same seed and chunk give the same value; another
+chunk gives another draw of the same estimator, within its standard errors.
 
 Standard error (delta method): Var(log p̂) ≈ Var(w) / (S · E[w]²). With the sample variance this
 is (S / ESS − 1) / (S − 1), where ESS = (Σ w)² / Σ w² is Kish's effective sample size. Both are
