@@ -152,11 +152,12 @@ def test_help_states_the_defaults_a_table_gets():
         ("--activation", "relu", table["activation"]),
         ("--variance", "scalar", table["variance"]),
         ("--scale", "the data's own scale, the root mean square of its columns' standard "
-         "deviations,", table["scale"]),
+         "deviations", table["scale"]),
     ]:  # fmt: skip
         shown = f"(default: {plain}; {for_table} for a table)"
         assert shown in text, f"{flag}: {shown}"
     assert "(default: never)" not in text
+    assert ",;" not in text  # '--scale ... standard deviations,; 1.0 for a table' (userI #4)
 
 
 def test_every_option_of_train_is_taken_by_some_model():

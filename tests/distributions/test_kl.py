@@ -93,12 +93,25 @@ def test_monte_carlo_reuses_given_samples():
 def test_unregistered_pair_names_the_mc_option():
     q = Categorical(probs=torch.tensor([0.5, 0.5]))
     with pytest.raises(ConfigError, match="method='mc'"):
-        kl(q, diagonal([0.0], [1.0]))
+        kl(q, Normal(torch.tensor(0.0), 1.0))
 
 
 def test_unknown_method():
     with pytest.raises(ConfigError, match="method must be one of"):
         kl(diagonal([0.0], [1.0]), diagonal([0.0], [1.0]), method="exact")
+
+
+def test_an_unregistered_pair_over_other_spaces_names_the_spaces_not_mc():
+    """Independent over (2, K) against StandardNormal over (K,) has no registered formula, and
+    the error offered method='mc', which refuses the pair for its event shapes: the shapes are
+    the problem, and are named first."""
+    from torchlvm.distributions import StandardNormal
+
+    q = Independent(Normal(torch.zeros(3, 2, 4), torch.ones(3, 2, 4)), 2)
+    p = StandardNormal(4, batch_shape=(3,))
+    for method in ("analytic", "mc"):
+        with pytest.raises(DataError, match=r"event shapes \(2, 4\) and \(4,\)"):
+            kl(q, p, method=method)
 
 
 @pytest.mark.parametrize("method", ["analytic", "mc"])

@@ -153,6 +153,7 @@ def _default_text(dest: str) -> str:
         return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
     plain = shown(DEFAULTS.get(dest))
+    plain = plain if plain is None else plain.rstrip(",")  # the comma reads before "for a table"
     if dest not in TABLE_DEFAULTS:
         return "" if plain is None else f" (default: {plain})"
     return f" (default: {plain}; {shown(TABLE_DEFAULTS[dest])} for a table)"

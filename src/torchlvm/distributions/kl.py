@@ -158,6 +158,7 @@ def kl(
             return kl_monte_carlo(q, p, num_samples, z)
         return kl_divergence(q, p)
     except NotImplementedError:
+        _check_same_space(q, p)  # method='mc' cannot help q and p over different spaces
         raise ConfigError(
             f"no analytic KL is registered for ({type(q).__name__} ‖ {type(p).__name__}); "
             "pass method='mc' for a Monte Carlo estimate or register one with "
