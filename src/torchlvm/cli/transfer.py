@@ -12,8 +12,7 @@ their class, each encoded under its own class.
 Each transfer is then classified by torchlvm's classifier of the run's dataset (the one whose
 calls give evaluate's conditional accuracy; trained once and cached): the command prints how
 many are of their target class and how many of the original's, and warns when fewer than half
-reach their target (:mod:`torchlvm.cli._transfer_check`). A table's rows are not classified,
-and the command says so.
+reach their target. A table's rows are not classified, and the command says so.
 
 A CVAE trained on a table (a .csv with --label-column) writes rows instead, DIR/transfer.csv or
 --out FILE.csv (.tsv: with tabs): every row of class A of --data (or of the run's --split),
