@@ -85,3 +85,23 @@ def test_cvae_estimator_scores_a_row_without_y_by_its_class_frequencies() -> Non
 def test_counts_that_are_not_one_per_class_are_refused(counts) -> None:
     with pytest.raises(ConfigError, match=r"class_counts must hold 3 non-negative counts"):
         class_log_prior(counts, 3)
+
+
+def test_the_mixtures_standard_error_is_each_class_error_weighted_by_p_c_given_x() -> None:
+    """d log Σ_c π_c p_c / d log p_c = p(c | x): one class holding all the posterior passes its
+    error on whole, C equal classes of equal error s give s / √C, and the first-order error
+    agrees with the spread of the mixture over many noisy draws of the per-class estimates."""
+    from torchlvm.inference.class_mixture import mixture_stderr
+
+    log_prior = class_log_prior([1, 1, 1, 1], 4)
+    one = torch.tensor([[0.0], [-50.0], [-50.0], [-50.0]], dtype=torch.float64)  # (C, N): class 0
+    err = torch.full((4, 1), 0.2, dtype=torch.float64)
+    assert mixture_stderr(one, err, log_prior).item() == pytest.approx(0.2, rel=1e-9)
+    equal = torch.zeros(4, 1, dtype=torch.float64)
+    assert mixture_stderr(equal, err, log_prior).item() == pytest.approx(0.1, rel=1e-12)
+    log_px_c = torch.tensor([[-3.0], [-2.5], [-4.0], [-2.0]], dtype=torch.float64)
+    err = torch.tensor([[0.02], [0.05], [0.01], [0.03]], dtype=torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(200_000, 4, 1, generator=gen, dtype=torch.float64)  # (S, C, N)
+    spread = torch.logsumexp(log_px_c + err * noise + log_prior[:, None], 1).std().item()
+    assert mixture_stderr(log_px_c, err, log_prior).item() == pytest.approx(spread, rel=0.02)

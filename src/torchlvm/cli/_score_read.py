@@ -9,7 +9,7 @@ the file's units; a binarizing run's images take the run's 0/1 view (:func:`draw
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ class ScoreInput:
             label columns, where the file has them, and the file's columns the run never had)
             and each row's cells of them, as written
             (:func:`~torchlvm.cli._table_rows.left_out_columns`).
+        classes: a CVAE's ``(N,)`` class of each row (−1: none the run knows), or None
+            (:func:`row_classes`). class_source: where they come from.
     """
 
     x: Any
@@ -36,16 +38,73 @@ class ScoreInput:
     units: str
     read: Any
     carried: tuple[list[str], list[list[str]]] = ([], [])
+    classes: Any = None
+    class_source: str | None = None
 
 
 def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreInput:
     """The rows of ``data`` as :class:`ScoreInput` (read once: the cells carried come from
-    the same parse).
+    the same parse), with, for a CVAE of class labels, each row's class where the data has
+    them (:func:`row_classes`).
 
     Raises:
         DataError: for a dataset name given to a table run, or a file whose rows have another
             width than the model's input.
     """
+    read, dataset = _read(run_, data, seed, encoding)
+    if run_.num_classes is None:
+        return read
+    classes, source = row_classes(run_, read, dataset)
+    return replace(read, classes=classes, class_source=source)
+
+
+def row_classes(run_: Any, read: ScoreInput, dataset: Any) -> tuple[Any, str | None]:
+    """Each row's class ``(N,)`` int64 in the run's label order, −1 for a row of no class the
+    run was trained on (an empty label cell, another class), and where they come from (the
+    label column's name, or ``"its labels"`` of a dataset): of a table, from its label column's
+    cells as written (a whole-number code read as the run names it: ``2.0`` as ``2``); of
+    other data, from its labels where they name the run's classes. None, None where the data
+    has no labels, or none of a class the run knows."""
+    import torch
+
+    from torchlvm.cli._tables import table_schema
+    from torchlvm.data.csv_cells import code_name, is_number
+
+    names = run_.class_names or [str(j) for j in range(run_.num_classes)]
+    schema = table_schema(run_, None, None)
+    if schema is not None:  # (its label column's cells as written: every row, in file order)
+        column, (carried, cells) = _label_column(schema, read.carried[0]), read.carried
+        if column is None:
+            return None, None
+        j = carried.index(column)
+
+        def index(cell: str) -> int:
+            text = cell.strip()
+            if text not in names and is_number(text) and float(text) == round(float(text)):
+                text = code_name(float(text))  # (a code written 2.0 where the run names it 2)
+            return names.index(text) if text in names else -1
+
+        classes = torch.tensor([index(row[j]) for row in cells], dtype=torch.int64)
+        return (classes, column) if bool((classes >= 0).any()) else (None, None)
+    if getattr(dataset, "y", None) is None:
+        return None, None
+    mapped = dataset.with_classes(names, unseen="append")
+    classes = torch.where(mapped.y < len(names), mapped.y, -1)
+    return (classes, "its labels") if bool((classes >= 0).any()) else (None, None)
+
+
+def _label_column(schema: Any, carried: list[str]) -> str | None:
+    """The name under which the run's label column (of its table ``schema``) is carried
+    beside the scores, or None where the file lacks it (or the run has none)."""
+    label = schema.label_column
+    for name in [label, f"--label-column {label}"] if label is not None else []:
+        if name in carried:
+            return str(name)
+    return None
+
+
+def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreInput, Any]:
+    """:func:`read_input`'s rows, and the dataset read (its labels), before the classes."""
     import torch
 
     from torchlvm import run as _run
@@ -76,7 +135,7 @@ def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreIn
         dataset = _run.load_split(run_, data, "all")
         of = "probability" if dataset.binarize != "none" else "density"  # of 0/1 pixels: a mass
         seen = f"{of} of {data} as the model sees it ({_run.protocol_note(dataset, seed)})"
-        return ScoreInput(_run.model_view(dataset, run_, seed), None, None, seen, None)
+        return ScoreInput(_run.model_view(dataset, run_, seed), None, None, seen, None), dataset
     if dataset.dim != run_.input_dim:
         raise DataError(
             f"{data} has {dataset.dim} values per row but the model in {run_.folder} takes "
@@ -87,12 +146,13 @@ def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreIn
     if schema is None and protocol != "none":  # the model's pixels are 0s and 1s, not grey
         seen = f"probability of {data} as the model sees it (binarize={protocol}"
         seen += f", one Bernoulli draw with seed {seed})" if protocol == "dynamic" else ")"
-        return ScoreInput(drawn(dataset, protocol, seed), lines, None, seen, dataset)
+        return ScoreInput(drawn(dataset, protocol, seed), lines, None, seen, dataset), dataset
     if schema is None or schema.standardizer is None:
-        return ScoreInput(dataset.x, lines, None, "density in the file's units", dataset, carried)
+        read = ScoreInput(dataset.x, lines, None, "density in the file's units", dataset, carried)
+        return read, dataset
     jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
     units = "density in the file's units (the run's standardization undone)"
-    return ScoreInput(dataset.x, lines, jacobian, units, dataset, carried)
+    return ScoreInput(dataset.x, lines, jacobian, units, dataset, carried), dataset
 
 
 def streamed(run_: Any, data: str) -> bool:

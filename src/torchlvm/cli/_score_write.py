@@ -21,12 +21,12 @@ def patterns(missing: np.ndarray) -> np.ndarray:
     return np.packbits(missing, axis=1)
 
 
-def ranks_within_pattern(neg_log_p: np.ndarray, keys: np.ndarray, observed: np.ndarray):
+def ranks_within_pattern(neg_log_p: np.ndarray, keys: np.ndarray):
     """``(B, 2)``: each scored row's rank (1: the highest −log p) among the rows missing the
     same cells (:func:`patterns` ``keys``), and how many rows those are (a rank 1 of 1 is no
-    finding), 0 and 0 for a row with no value; None where every scored row misses the same
-    cells (``rank`` is then the comparison)."""
-    scored = observed > 0
+    finding), 0 and 0 for a row not scored (NaN: no value); None where every scored row misses
+    the same cells (``rank`` is then the comparison)."""
+    scored = ~np.isnan(neg_log_p)
     kinds, group = np.unique(keys, axis=0, return_inverse=True)
     group = group.reshape(-1)
     if len(np.unique(group[scored])) < 2:
@@ -46,10 +46,9 @@ def among(within: np.ndarray, i: int, scores: Any) -> str:
     return f", rank {within[i, 0]} of {within[i, 1]} {rows}"
 
 
-def pattern_note(within: np.ndarray, keys: np.ndarray, observed: np.ndarray) -> str:
+def pattern_note(within: np.ndarray, keys: np.ndarray, scored: np.ndarray) -> str:
     """The printed line on ``rank_within_pattern``: why, how many patterns, how many rows are
-    in a pattern of fewer than 10 rows (a coarse rank)."""
-    scored = observed > 0
+    in a pattern of fewer than 10 rows (a coarse rank), of the ``scored`` rows ``(B,)``."""
     _, group, sizes = np.unique(keys[scored], axis=0, return_inverse=True, return_counts=True)
     small = int((sizes[group.reshape(-1)] < 10).sum())
     few = "; 1 row is" if small == 1 else f"; {small} rows are"
@@ -83,8 +82,9 @@ def where(i: int, lines: list[int] | None, carried: tuple[list[str], list[list[s
     return f"row {i + 1}" + (f" ({', '.join(parts)})" if parts else "")
 
 
-def score_text(scores: Any, i: int) -> str:
-    """Row ``i``'s score as ``--top`` prints it: ``−log p(x) = −2.040 nats`` (one minus sign,
+def score_text(scores: Any, i: int, symbol: str = "−log p(x)") -> str:
+    """Row ``i``'s score as ``--top`` prints it: ``−log p(x) = −2.040 nats`` (``symbol``: what
+    the score is, such as ``−log p(x | c)``; one minus sign,
     the label's) for an exact score, to 4 significant digits; an importance-sampled one to the
     digit its standard error justifies, with that error (the CSV's ``stderr``); the cells it
     was scored on where the row has empty ones."""
@@ -93,18 +93,24 @@ def score_text(scores: Any, i: int) -> str:
     err = None if scores.exact else float(scores.stderr[i])  # num drops a non-positive or NaN one
     seen = int(scores.observed[i])
     cells = "" if seen == scores.cells else f" (on {seen} of {scores.cells} cells)"
-    return f"−log p(x) = {num(float(scores.neg_log_p[i]), err)} nats{cells}"
+    return f"{symbol} = {num(float(scores.neg_log_p[i]), err)} nats{cells}"
 
 
 def header(
-    lines: list[int] | None, carried: list[str], threshold: float | None, within: Any
+    lines: list[int] | None,
+    carried: list[str],
+    threshold: float | None,
+    within: Any,
+    score: str = "neg_log_p",
 ) -> list[str]:
     """The columns of the scores file: ``row``, ``line`` for a CSV, the ``carried`` columns
-    (the run's dropped ones, by their names), the scores, ``rank_within_pattern`` and
-    ``pattern_rows`` where rows miss unlike cells, ``outlier`` with a threshold."""
+    (the run's dropped ones, by their names), the ``score`` column (what it is:
+    ``neg_log_p_given_<label>`` of a CVAE's conditional score) and its ``stderr``, ``observed``,
+    ``rank``, ``rank_within_pattern`` and ``pattern_rows`` where rows miss unlike cells,
+    ``outlier`` with a threshold."""
     line = ["line"] if lines is not None else []
     ranks = ["rank"] + (["rank_within_pattern", "pattern_rows"] if within is not None else [])
-    return ["row", *line, *carried, "neg_log_p", "stderr", "observed", *ranks] + (
+    return ["row", *line, *carried, score, "stderr", "observed", *ranks] + (
         ["outlier"] if threshold is not None else []
     )
 
@@ -113,18 +119,19 @@ def write(
     out: Path,
     scores: Any,
     read: Any,
-    threshold: float | None,
-    within: Any,
+    options: tuple[float | None, Any, str],
     dialect: Any,
     *,
     single: bool,
 ) -> None:
     """The scores file (:func:`header`) of the :class:`~torchlvm.cli._score_read.ScoreInput`
     ``read``, at the model's precision (float32's digits when ``single``), in ``dialect`` (the
-    scored file's separator and decimal point); ``within``: :func:`ranks_within_pattern`. A
-    row with no value (observed 0) has empty scores and ranks."""
+    scored file's separator and decimal point); ``options``: the threshold, the
+    :func:`ranks_within_pattern` and the score's column name. A row not scored (no value, or a
+    CVAE's row of no class it knows) has empty scores and ranks."""
     from torchlvm.data.csv_write import number_text, write_csv
 
+    threshold, within, column = options
     names, carried = read.carried
     lines, rows = read.lines, []
     for i, (score, err, seen, rank) in enumerate(
@@ -132,13 +139,14 @@ def write(
     ):
         row = [str(i + 1)] + ([str(lines[i])] if lines is not None else [])
         row += carried[i] if names else []
-        if seen:
+        if not np.isnan(score):
             row += [dialect.text(number_text(v, single=single)) for v in (score, err)]
             row += [str(seen), str(rank)] + (
                 [str(v) for v in within[i]] if within is not None else []
             )
             row += [str(int(score > threshold))] if threshold is not None else []
         else:
-            row += ["", "", "0", ""] + [""] * (2 * (within is not None) + (threshold is not None))
+            row += ["", "", str(seen), ""]
+            row += [""] * (2 * (within is not None) + (threshold is not None))
         rows.append(row)
-    write_csv(out, header(lines, names, threshold, within), rows, dialect=dialect)
+    write_csv(out, header(lines, names, threshold, within, column), rows, dialect=dialect)

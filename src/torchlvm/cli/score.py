@@ -1,10 +1,13 @@
 """Score every row of a file as an outlier: −log p(x) per row, its rank, and a CSV to act on.
 
 PPCA gives the exact −log p(x); a VAE an importance-sampled estimate (S samples from q(z | x))
-with its standard error. A row with missing cells (NaN, empty) is scored on its observed cells
-(the missing ones integrated out: exact for PPCA, the MIWAE view for a VAE). For a table the
-density is in the file's own units (the run's standardization is applied, and its Jacobian
-added), in nats per row.
+with its standard error. A CVAE of class labels gives −log p(x | c) of each row's own class where
+the file has the run's label column (column neg_log_p_given_<label>: is the row odd for its
+class?), else, or with --mixture, −log p(x) = −log Σ_c π_c p(x | c) with π the train split's
+class frequencies, as evaluate --ood scores rows. A row with missing cells (NaN, empty) is scored
+on its observed cells (the missing ones integrated out: exact for PPCA, the MIWAE view for a
+VAE). For a table the density is in the file's own units (the run's standardization is applied,
+and its Jacobian added), in nats per row.
 
 Writes a CSV with one line per data row, in file order, with the columns row (1-based), line (in
 the file, for a CSV), the columns the run dropped or took labels from where the file has them
@@ -17,6 +20,7 @@ value is written with empty scores. --top N prints the N most outlying rows.
 Examples:
   torchlvm score runs/ppca --data new.csv --out scores.csv
   torchlvm score runs/vae --data new.csv --out scores.csv --top 10 --samples 2000
+  torchlvm score runs/cvae-wine --data wine_labelled.csv --out scores.csv --top 5
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--samples", type=_types.positive_int, default=1000, help="importance samples (VAE)"
     )
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the samples")
+    parser.add_argument(
+        "--mixture", action="store_true",
+        help="a CVAE of class labels: score every row by p(x) = Σ_c π_c p(x | c), also where "
+        "the file gives its class (there the default is −log p(x | c) of the row's own class)",
+    )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     add_accelerator(parser)
     add_progress_options(parser)
@@ -73,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from torchlvm.cli import _score_write as w
+    from torchlvm.cli._score_classes import class_scoring
     from torchlvm.cli._score_read import read_input
     from torchlvm.cli._table_rows import (
         dialect_of,
@@ -87,25 +97,29 @@ def run(args: argparse.Namespace) -> int:
     suffixes = row_suffixes(run_, args.data)
     out = rows_file(args.out, args.out, suffixes, overwrite=args.overwrite, reads=args.data)
     read = read_input(run_, args.data, args.seed, args.encoding)
+    scoring = class_scoring(run_, read, args.mixture)
     torch.manual_seed(args.seed)
-    scores, keys = _scored(run_.model, read.x, read.jacobian, args)
-    within = w.ranks_within_pattern(scores.neg_log_p, keys, scores.observed)
-    columns = w.header(read.lines, read.carried[0], args.threshold, within)
+    scores, keys = _scored(run_.model, read.x, read.jacobian, args, scoring)
+    within = w.ranks_within_pattern(scores.neg_log_p, keys)
+    columns = w.header(read.lines, read.carried[0], args.threshold, within, scoring.column)
     dialect = file_dialect(dialect_of(run_, read.read), out, len(columns))
-    w.write(out, scores, read, args.threshold, within, dialect, single=single_precision(run_))
-    exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples"
+    w.write(out, scores, read, (args.threshold, within, scoring.column), dialect,
+            single=single_precision(run_))  # fmt: skip
+    each = " per class" if scoring.log_prior is not None else ""
+    exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples{each}"
     print(f"scored {len(scores.observed):,} rows of {args.data} with {run_.describe()}")
     error = "" if scores.exact else ", ± its standard error"
-    print(f"  −log p(x): nats per row ({exact}{error}), {read.units}")
+    print(f"  {scoring.defined}: nats per row ({exact}{error}), {read.units}")
+    for line in scoring.said:
+        print(line)
     print("  the higher, the less likely the row under the model: rank 1 is the most outlying")
     _print_counts(scores, read.lines, args.threshold)
     if within is not None:
-        print(w.pattern_note(within, keys, scores.observed))
-    empty = int((scores.observed == 0).sum())
-    for i in scores.order[: min(args.top or 0, len(scores.observed) - empty)]:  # empty: last
+        print(w.pattern_note(within, keys, scores.scored))
+    for i in scores.order[: min(args.top or 0, int(scores.scored.sum()))]:  # unscored: last
         among = "" if within is None else w.among(within, i, scores)
         print(f"  rank {scores.rank[i]}: {w.where(i, read.lines, read.carried)}, "
-              f"{w.score_text(scores, i)}{among}")  # fmt: skip
+              f"{w.score_text(scores, i, scoring.symbol)}{among}")  # fmt: skip
     from torchlvm.data.csv_select import listed_names  # ('Total, USD' quoted: one column)
 
     print(f"wrote {out}: {listed_names(list(columns))}")
@@ -113,15 +127,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _refuse_without_density(run_) -> None:
-    """Refuse a run with no p(x) to score by (a CVAE's depends on the condition, an
-    autoencoder has none), naming the PPCA fit that scores its data."""
+    """Refuse a run with no p(x) to score by (a CVAE's of a condition other than a class, such
+    as a mask, depends on the row's condition; an autoencoder has none), naming the PPCA fit
+    that scores its data."""
     why = {
-        "cvae": "a CVAE, whose p(x | c) depends on each row's condition",
+        "cvae": f"a CVAE conditioned on {run_.condition_text}, whose p(x | c) depends on each "
+        "row's condition (score takes a CVAE of class labels)",
         "ae": "an autoencoder, which defines no p(x) (its codes have no prior)",
-    }.get(run_.model_type)
+    }.get(run_.model_type if run_.num_classes is None else None)
     if why is not None:
         raise ConfigError(
-            f"score ranks rows by log p(x) under PPCA or a VAE; {run_.folder} holds {why}: "
+            f"score ranks rows by log p(x) under PPCA, a VAE or a CVAE of class labels; "
+            f"{run_.folder} holds {why}: "
             f"fit PPCA on its data with '{fit_ppca_command(run_)}', and score with RUN (or "
             f"train a VAE on it: '{train_vae_command(run_)}')"
         )
@@ -133,7 +150,7 @@ def _print_counts(scores, lines: list[int] | None, threshold: float | None) -> N
     from torchlvm.cli._score_write import empty_rows
 
     empty = int((scores.observed == 0).sum())
-    partial = scores.partial_rows - empty
+    partial = int((scores.scored & (scores.observed < scores.cells)).sum())
     if partial:
         rows = "1 row" if partial == 1 else f"{partial:,} rows"
         print(f"  {rows} with missing cells: scored on their observed cells")
@@ -141,12 +158,14 @@ def _print_counts(scores, lines: list[int] | None, threshold: float | None) -> N
         print(f"  {empty_rows(scores.observed, lines)}: written with empty scores and ranks")
     if threshold is not None:
         above = int((scores.neg_log_p > threshold).sum())
-        scored = len(scores.observed) - empty
+        scored = int(scores.scored.sum())
         print(f"  {above:,} of {scored:,} scored rows above the threshold {threshold:g}")
 
 
-def _scored(model, x, jacobian, args: argparse.Namespace):
-    """:func:`score_rows` of every row under a progress bar (a row with no value left unscored),
+def _scored(model, x, jacobian, args: argparse.Namespace, scoring):
+    """:func:`score_rows` of every row under a progress bar (a row with no value left unscored,
+    and one of no class the run knows where ``scoring``, a
+    :class:`~torchlvm.cli._score_classes.ClassScoring`, conditions on each row's class),
     and each row's missingness pattern (:func:`~torchlvm.cli._score_write.patterns`); an
     importance-sampled score of more than one batch of rows prints the expected time of the
     rest from the first batch's before it (Fashion-MNIST's 70,000 images at 1,000 samples take
@@ -178,13 +197,20 @@ def _scored(model, x, jacobian, args: argparse.Namespace):
         for first in range(0, len(x), BLOCKS * ROWS):
             block = slice(first, first + BLOCKS * ROWS)
             rows = x[block]  # (B, D); of a streamed file, only these rows are read
-            seen = ~torch.isnan(rows).all(-1)  # (B,) a row with no value has no score
+            observed = (~torch.isnan(rows)).sum(-1)  # (B,) a row with no value has no score
+            labels = None if scoring.labels is None else scoring.labels[block]
+            seen = observed > 0  # (B,)
+            if labels is not None:  # (a row of no class the run knows has no p(x | c))
+                seen &= labels >= 0
             jacobian_rows = None if jacobian is None else jacobian[block][seen]
             scored = None
             if bool(seen.any()):
                 scored = score_rows(model, rows[seen], samples=args.samples,
-                                    log_jacobian=jacobian_rows, advance=advance)  # fmt: skip
-            parts.append((seen.cpu().numpy(), scored, patterns(torch.isnan(rows).cpu().numpy())))
+                                    log_jacobian=jacobian_rows, advance=advance,
+                                    labels=None if labels is None else labels[seen],
+                                    class_log_prior=scoring.log_prior)  # fmt: skip
+            keys = patterns(torch.isnan(rows).cpu().numpy())
+            parts.append((seen.cpu().numpy(), scored, keys, observed.cpu().numpy()))
     finally:
         if bar is not None:
             bar.close()
@@ -193,17 +219,18 @@ def _scored(model, x, jacobian, args: argparse.Namespace):
 
 def _joined(parts, *, exact: bool, cells: int):
     """One :class:`~torchlvm.inference.row_scores.RowScores` of the blocks ``parts`` (which of a
-    block's rows have a value, the scores of those), NaN scores and 0 cells for an empty row."""
+    block's rows are scored, the scores of those, their patterns and observed cells), NaN
+    scores for a row not scored."""
     import numpy as np
 
     from torchlvm.inference.row_scores import RowScores
 
     seen = np.concatenate([p[0] for p in parts])  # (N,)
-    joined = {"neg_log_p": np.full(len(seen), np.nan), "stderr": np.full(len(seen), np.nan),
-              "observed": np.zeros(len(seen), dtype=np.int64)}  # fmt: skip
+    joined = {"neg_log_p": np.full(len(seen), np.nan), "stderr": np.full(len(seen), np.nan)}
     for name, values in joined.items():
         scored = [getattr(p[1], name) for p in parts if p[1] is not None]
         if scored:
             values[seen] = np.concatenate(scored)
+    joined["observed"] = np.concatenate([p[3] for p in parts]).astype(np.int64)
     keys = np.concatenate([p[2] for p in parts])  # (N, ⌈D/8⌉)
     return RowScores(**joined, exact=exact, cells=cells), keys

@@ -10,7 +10,9 @@ of a run, so the two score the same x alike:
   recorded none;
 - :func:`class_log_prior`: log π (C,) from counts (uniform for None);
 - :func:`class_log_joint` and :func:`log_mixture`: log π_c + log p(x | c) (C, N) and
-  log Σ_c π_c p(x | c) (N,), from the per-class log-likelihoods.
+  log Σ_c π_c p(x | c) (N,), from the per-class log-likelihoods;
+- :func:`mixture_stderr`: the standard error of that log Σ where each log p(x | c) is an
+  independent estimate with its own standard error (``score`` of a CVAE run).
 """
 
 from __future__ import annotations
@@ -72,3 +74,13 @@ def log_mixture(log_px_c: Tensor, log_prior: Tensor) -> Tensor:
     """log p(x) = log Σ_c π_c p(x | c) (N,), nats, from ``log_px_c`` (C, N) and ``log_prior``
     (C,) (:func:`class_log_prior`)."""
     return torch.logsumexp(class_log_joint(log_px_c, log_prior), 0)
+
+
+def mixture_stderr(log_px_c: Tensor, stderr_c: Tensor, log_prior: Tensor) -> Tensor:
+    """Standard error (N,) of :func:`log_mixture` where each log p(x | c) of ``log_px_c``
+    (C, N) is an independent estimate with standard error ``stderr_c`` (C, N): to first order
+    (the delta method), d log Σ_c π_c p_c / d log p_c = p(c | x), so the variance is
+    Σ_c p(c | x)² se_c², p(c | x) = softmax_c(log π_c + log p(x | c)). A class with π_c = 0
+    adds nothing."""
+    weights = torch.softmax(class_log_joint(log_px_c, log_prior), 0)  # (C, N): p(c | x)
+    return (weights.square() * stderr_c.to(weights).square()).sum(0).sqrt()

@@ -1,4 +1,6 @@
-"""Outlier scores per row: −log p(x), exact for PPCA, importance-sampled for a VAE.
+"""Outlier scores per row: −log p(x), exact for PPCA, importance-sampled for a VAE; for a CVAE of
+class labels, −log p(x | c) of each row's class, or without labels the class mixture
+−log Σ_c π_c p(x | c) (:mod:`torchlvm.inference.class_mixture`).
 
 A row with missing cells (NaN) is scored on its observed cells, log p(x_o): PPCA integrates the
 missing cells out exactly; a VAE uses the MIWAE view (:mod:`torchlvm.inference.miwae`), whose
@@ -17,6 +19,7 @@ import torch
 from torch import Tensor
 
 from torchlvm import _device
+from torchlvm.inference.class_mixture import log_mixture, mixture_stderr
 from torchlvm.inference.miwae import log_marginal_observed
 
 ROWS = 256  # rows scored at a time by a VAE
@@ -53,6 +56,11 @@ class RowScores:
         return rank
 
     @property
+    def scored(self) -> np.ndarray:
+        """``(N,)`` bool: the rows with a score (NaN: not scored, such as a row with no value)."""
+        return ~np.isnan(self.neg_log_p)
+
+    @property
     def partial_rows(self) -> int:
         """Rows scored on fewer than all their cells (not merely fewer than the fullest row: a
         column missing from every row makes every row partial)."""
@@ -67,18 +75,27 @@ def score_rows(
     samples: int = 1000,
     log_jacobian: Tensor | None = None,
     advance: Callable[[int], None] | None = None,
+    labels: Tensor | None = None,
+    class_log_prior: Tensor | None = None,
 ) -> RowScores:
     """−log p(x) of every row of ``x`` ``(N, D)`` (NaN = missing).
 
     Args:
         model: a fitted PPCA (``log_marginal``: exact) or a VAE-like model (importance sampling
-            with ``samples`` draws from q(z | x̃)).
+            with ``samples`` draws from q(z | x̃)); a CVAE of class labels with ``labels`` or
+            ``class_log_prior``.
         x: rows in the model's units.
-        samples: importance samples per row for a VAE.
+        samples: importance samples per row (per class for the mixture) for a VAE.
         log_jacobian: ``(N,)`` added to log p(x) (e.g. :meth:`Standardizer.log_jacobian` to get
             the density in the user's units), or None.
         advance: called with the number of rows just scored after each batch of :data:`ROWS`
             importance-sampled rows (a progress bar's update); not called for an exact score.
+        labels: ``(N,)`` each row's class (a CVAE): −log p(x | c) of that class.
+        class_log_prior: ``(C,)`` log π (a CVAE scored without labels): −log p(x) =
+            −log Σ_c π_c p(x | c) (:func:`~torchlvm.inference.class_mixture.log_mixture`, as
+            ``evaluate``'s outlier score and ``CVAEEstimator.score_samples`` without y), each
+            p(x | c) from its own draws, the standard error to first order
+            (:func:`~torchlvm.inference.class_mixture.mixture_stderr`).
 
     Returns:
         :class:`RowScores`.
@@ -89,14 +106,51 @@ def score_rows(
         log_p = model.log_marginal(x.to(model.W.dtype)).double().cpu()
         stderr = torch.zeros_like(log_p)
     else:
-        parts = []
-        for xb in x.split(ROWS):
-            parts.append(log_marginal_observed(model, xb, num_samples=samples))
-            if advance is not None:
-                advance(len(xb))
-        log_p = torch.cat([p.mean.cpu() for p in parts]).double()
-        stderr = torch.cat([p.stderr.cpu() for p in parts]).double()
+        log_p, stderr = _sampled(model, x, samples, advance, labels, class_log_prior)
     if log_jacobian is not None:
         log_p = log_p + log_jacobian.to(log_p)
     exact = hasattr(model, "log_marginal")
     return RowScores((-log_p).numpy(), stderr.numpy(), observed.numpy(), exact, x.shape[-1])
+
+
+def _sampled(
+    model: Any,
+    x: Tensor,
+    samples: int,
+    advance: Callable[[int], None] | None,
+    labels: Tensor | None,
+    log_prior: Tensor | None,
+) -> tuple[Tensor, Tensor]:
+    """Importance-sampled log p(x_o [| c]) ``(N,)`` and its standard error ``(N,)``, float64 on
+    the CPU, :data:`ROWS` rows at a time: of each row's class in ``labels``, or of the mixture
+    over the classes weighted by ``log_prior``, or of a model without a condition."""
+    means, errors = [], []
+    for start in range(0, len(x), ROWS):
+        xb = x[start : start + ROWS]  # (B, D)
+        if log_prior is not None:
+            mean, err = _mixture(model, xb, samples, log_prior)
+        else:
+            c = None if labels is None else _condition(model, labels[start : start + ROWS], xb)
+            estimate = log_marginal_observed(model, xb, c, num_samples=samples)
+            mean, err = estimate.mean.cpu().double(), estimate.stderr.cpu().double()
+        means.append(mean)
+        errors.append(err)
+        if advance is not None:
+            advance(len(xb))
+    return torch.cat(means), torch.cat(errors)
+
+
+def _condition(model: Any, labels: Tensor, xb: Tensor) -> Tensor:
+    """One-hot c ``(B, C)`` of class ``labels`` ``(B,)`` on the device of ``xb``."""
+    return model.condition_from_labels(labels.to(xb.device))
+
+
+def _mixture(model: Any, xb: Tensor, samples: int, log_prior: Tensor) -> tuple[Tensor, Tensor]:
+    """log Σ_c π_c p(x | c) ``(B,)`` of the rows ``xb`` and its standard error ``(B,)``."""
+    each = []
+    for j in range(len(log_prior)):
+        c = _condition(model, torch.full((len(xb),), j, dtype=torch.long), xb)
+        each.append(log_marginal_observed(model, xb, c, num_samples=samples))
+    log_px_c = torch.stack([e.mean.cpu().double() for e in each])  # (C, B)
+    stderr_c = torch.stack([e.stderr.cpu().double() for e in each])  # (C, B)
+    return log_mixture(log_px_c, log_prior), mixture_stderr(log_px_c, stderr_c, log_prior)

@@ -1,0 +1,144 @@
+"""``score`` on a CVAE of class labels (userG #18: it refused one, while ``evaluate --ood`` and
+``CVAEEstimator.score_samples`` score its rows): −log p(x | c) of each row's own class where the
+file has the label column, else (or with --mixture) −log Σ_c π_c p(x | c). Checked against the
+exact densities of a linear-Gaussian CVAE (p(z | c) = N(0, I), x = W [z, c] + b + N(0, I):
+x | c ~ N(W_c c + b, W_z W_zᵀ + I)) and against CVAEEstimator on the same rows."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+from torch.distributions import MultivariateNormal
+
+from torchlvm import cli
+from torchlvm.data.table_schema import TableSchema
+from torchlvm.models import CVAE, VAE, CVAEConfig, VAEConfig
+
+NAMES = ("high", "low")
+COUNTS = {"high": 3, "low": 1}  # π = (3/4, 1/4)
+ROWS = [[1.5, 2.5], [-1.5, -2.5], [0.5, 1.0], [0.0, 0.0]]
+
+
+@pytest.fixture
+def linear_run(tmp_path):
+    torch.manual_seed(0)
+    config = CVAEConfig(2, 2, latent_dim=1, hidden=(8,), likelihood="gaussian", num_classes=2,
+                        class_names=NAMES, prior="standard", linear_decoder=True)  # fmt: skip
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "condition": "label",
+            "num_classes": 2, "class_names": list(NAMES), "class_counts": COUNTS,
+            "table": TableSchema(("a", "b"), label_column="kind").to_dict()}  # fmt: skip
+    model = CVAE(config)
+    model.save_pretrained(tmp_path / "cvae", data=data)
+    return model, tmp_path / "cvae"
+
+
+def _exact_log_px_c(model, label: int) -> torch.Tensor:
+    """log p(x | c) of :data:`ROWS` ``(N,)`` under class ``label``, in closed form."""
+    weight, bias = model.decoder.weight.detach().double(), model.decoder.bias.detach().double()
+    w_z, w_c = weight[:, :1], weight[:, 1:]
+    mean = w_c @ torch.eye(2, dtype=torch.float64)[label] + bias
+    return MultivariateNormal(mean, w_z @ w_z.T + torch.eye(2)).log_prob(torch.tensor(ROWS))
+
+
+def _scores(path, column):
+    rows = list(csv.DictReader(path.open()))
+    value = [float(r[column]) if r[column] else np.nan for r in rows]
+    return np.array(value), np.array([float(r["stderr"]) if r["stderr"] else np.nan for r in rows])
+
+
+def _score(capsys, run, table, out, *flags):
+    argv = ["score", run, "--data", table, "--out", out, "--samples", "4000", *flags]
+    assert cli.main([str(a) for a in argv]) == 0, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+def test_rows_with_their_class_are_scored_by_p_x_given_their_class(linear_run, tmp_path, capsys):
+    model, run = linear_run
+    table = tmp_path / "new.csv"  # a row of no label, one of a class the run lacks
+    table.write_text("a,b,kind\n1.5,2.5,high\n-1.5,-2.5,low\n0.5,1.0,\n0.0,0.0,mid\n")
+    out = _score(capsys, run, table, tmp_path / "s.csv")
+    assert "  −log p(x | c): nats per row (importance-sampled with 4000 samples" in out
+    assert "  c: each row's own class, from its column 'kind': how unlikely the row is" in out
+    said = "  2 rows of no class the run was trained on (lines 4 '', 5 'mid'): written with "
+    assert said + "empty scores; --mixture scores every row by p(x)\n" in out
+    header = (tmp_path / "s.csv").read_text().splitlines()[0]
+    assert header == "row,line,kind,neg_log_p_given_kind,stderr,observed,rank"
+    got, err = _scores(tmp_path / "s.csv", "neg_log_p_given_kind")
+    exact = -torch.stack([_exact_log_px_c(model, 0), _exact_log_px_c(model, 1)])  # (C, N)
+    np.testing.assert_array_less(np.abs(got[:2] - exact[[0, 1], [0, 1]].numpy()), 5 * err[:2])
+    assert np.isnan(got[2:]).all()
+    written = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert [r["rank"] for r in written[2:]] == ["", ""]
+    assert [r["observed"] for r in written] == ["2"] * 4
+
+
+def test_rows_without_a_class_are_scored_by_the_class_mixture(linear_run, tmp_path, capsys):
+    """No label column (or --mixture): −log Σ_c π_c p(x | c), π the recorded class counts."""
+    model, run = linear_run
+    bare = tmp_path / "bare.csv"
+    bare.write_text("a,b\n" + "\n".join(f"{a},{b}" for a, b in ROWS) + "\n")
+    out = _score(capsys, run, bare, tmp_path / "m.csv")
+    assert "  −log p(x) = −log Σ_c π_c p(x | c): nats per row (importance-sampled with 4000 " in out
+    assert "π_c the train split's class frequencies (high 0.750, low 0.250)" in out
+    assert "the file has no column 'kind' of the rows' classes; the density evaluate" in out
+    got, err = _scores(tmp_path / "m.csv", "neg_log_p")
+    log_prior = torch.tensor([0.75, 0.25], dtype=torch.float64).log()[:, None]
+    exact = torch.stack([_exact_log_px_c(model, 0), _exact_log_px_c(model, 1)])  # (C, N)
+    expected = -torch.logsumexp(exact + log_prior, 0).numpy()
+    np.testing.assert_array_less(np.abs(got - expected), 5 * err)
+    labelled = tmp_path / "labelled.csv"  # with --mixture, the file's classes are not used
+    labelled.write_text("kind,a,b\n" + "\n".join(f"low,{a},{b}" for a, b in ROWS) + "\n")
+    out = _score(capsys, run, labelled, tmp_path / "lm.csv", "--mixture")
+    assert "every row by p(x), whatever its class (--mixture)" in out
+    again, err = _scores(tmp_path / "lm.csv", "neg_log_p")
+    np.testing.assert_array_less(np.abs(again - expected), 5 * err)
+
+
+def test_the_mixture_is_cvae_estimators_score_samples_without_y(tmp_path, capsys):
+    """The same model, the same rows: the command's score and CVAEEstimator.score_samples(X)
+    (each importance-sampled, with its own draws) agree within their errors."""
+    from sklearn.datasets import load_wine
+
+    from torchlvm.estimators import CVAEEstimator
+
+    wine = load_wine()
+    x = (wine.data - wine.data.mean(0)) / wine.data.std(0)
+    y = np.array(["a", "b", "c"])[wine.target]
+    est = CVAEEstimator(latent_dim=2, hidden=(16,), epochs=3, k=4000, random_state=0).fit(x, y)
+    counts = {name: int((y == name).sum()) for name in est.classes_}
+    data = {"name": "x.npy", "binarize": "none", "seed": 0, "condition": "label",
+            "num_classes": 3, "class_names": ["a", "b", "c"], "class_counts": counts}  # fmt: skip
+    run = est.model_.save_pretrained(tmp_path / "est", data=data)
+    rows = x[::30]  # (6, 13)
+    np.save(tmp_path / "rows.npy", rows)
+    _score(capsys, run, tmp_path / "rows.npy", tmp_path / "e.csv")
+    got, err = _scores(tmp_path / "e.csv", "neg_log_p")
+    np.testing.assert_array_less(np.abs(got + est.score_samples(rows)), 5 * np.sqrt(2) * err)
+
+
+def test_mixture_is_refused_for_a_model_without_classes(tmp_path, capsys):
+    vae = VAE(VAEConfig(input_dim=2, latent_dim=1, hidden=(4,), likelihood="gaussian"))
+    run = vae.save_pretrained(tmp_path / "vae", data={"name": "t.npy", "condition": "none"})
+    np.save(tmp_path / "t.npy", np.zeros((3, 2)))
+    argv = ["score", run, "--data", tmp_path / "t.npy", "--out", tmp_path / "s.csv", "--mixture"]
+    assert cli.main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("torchlvm: error: --mixture scores a CVAE of class labels by p(x)")
+    assert err.rstrip().endswith("leave out --mixture") and err.count("\n") == 1
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_cvae_of_another_condition_is_still_refused(tmp_path, capsys):
+    """A mask CVAE's p(x | c) is of a condition taken from the row itself: no p(x) to rank by."""
+    cvae = CVAE(CVAEConfig(64, 64, latent_dim=2, hidden=(8,)))
+    data = {"name": "digits", "binarize": "none", "seed": 0, "condition": "mask:top",
+            "shape": [1, 8, 8]}  # fmt: skip
+    run = cvae.save_pretrained(tmp_path / "inpaint", data=data)
+    argv = ["score", run, "--data", "digits", "--out", tmp_path / "s.csv"]
+    assert cli.main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert "holds a CVAE conditioned on mask:top, whose p(x | c) depends on each row's" in err
+    assert not (tmp_path / "s.csv").exists()
