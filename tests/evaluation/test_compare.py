@@ -281,3 +281,19 @@ def test_a_cvae_separability_is_said_to_be_given_the_class() -> None:
     result = {"data": "digits", "table": table, "budget": budget, "models": models}
     result.update(protocol={"binarize": "dynamic", "n": 50, "k": 5}, verdicts={})
     assert "probe reads back the class it was handed" in comparison_markdown(result)
+
+
+def test_the_generation_cell_gives_an_exact_log_p_as_exact() -> None:
+    """A PPCA's cell read its importance-sampled estimate ("IS, k=1000"), which evaluate no
+    longer draws beside the exact log p(x): the cell gives the best one there is, named."""
+    from torchlvm.evaluation.compare import _generation
+    from torchlvm.evaluation.records import Evaluation
+
+    def cell(likelihood: dict) -> str:
+        return _generation(Evaluation.from_json({"likelihood": likelihood}), False)
+
+    exact = {"nats": {"value": 16.64, "unit": "nats/example", "kind": "exact"}}
+    estimate = {"nats": {"value": -26.2, "unit": "nats/example", "kind": "estimate", "k": 1000}}
+    assert cell({"exact": exact}) == "FD n/a; log p(x) 16.64 nats (exact)"
+    assert cell({"exact": exact, "log_marginal": estimate}).endswith("16.64 nats (exact)")
+    assert cell({"log_marginal": estimate}) == "FD n/a; log p(x) -26.20 nats (IS, k=1000)"

@@ -53,10 +53,37 @@ def trained_vae():
 
 def test_importance_sampling_with_exact_posterior_is_exact(ppca):
     model, x = ppca
-    values = per_example_likelihood(model, x, k=50, ks=(1,))
+    values = per_example_likelihood(
+        model, x, k=50, ks=(1,), posterior=lambda xb, cb: model.encode(xb)
+    )
     # q is the exact posterior, so every weight equals p(x): zero variance, ESS = k
     torch.testing.assert_close(values["is_mean"], values["exact"], rtol=0, atol=1e-8)
     torch.testing.assert_close(values["is_ess"], torch.full_like(values["is_ess"], 50.0))
+
+
+def test_an_exact_log_p_under_its_own_posterior_is_not_importance_sampled(ppca, monkeypatch):
+    """That estimate is the closed form again, k samples per example: most of a PPCA's evaluate
+    (review11 #4). Its own q draws only the bounds' samples, each bound log p(x) itself; another
+    q (--refine) still gets the estimate, a check of that q."""
+    from torchlvm.evaluation import likelihood
+
+    model, x = ppca
+    drawn = []
+    sampled = likelihood.log_marginal_is
+    monkeypatch.setattr(
+        likelihood,
+        "log_marginal_is",
+        lambda *a, **kw: drawn.append(kw["num_samples"]) or sampled(*a, **kw),
+    )
+    values = per_example_likelihood(model, x, k=1000, ks=(1, 10, 100))
+    assert sorted(drawn) == [1, 10, 100] and "is_mean" not in values
+    for k in (1, 10, 100):
+        torch.testing.assert_close(values[f"iwae_{k}"], values["exact"], rtol=0, atol=1e-8)
+    s = summarize_likelihood(values, dim=x.shape[1], k=1000, ks=(1, 10, 100))
+    assert "log_marginal" not in s and "one draw of 10 samples" in s["iwae"]["10"]["nats"]["note"]
+    drawn.clear()
+    values = per_example_likelihood(model, x, k=1000, ks=(1, 10), posterior=_broadened(model))
+    assert drawn == [1000] and "is_mean" in values
 
 
 def test_importance_sampling_matches_exact_within_its_standard_error(ppca):

@@ -273,12 +273,18 @@ def test_a_fit_run_on_a_table_without_labels_is_not_coloured_by_class():
 
 def test_the_evaluation_fact_says_k_is_the_bounds_where_log_p_is_exact():
     """A PPCA's report header read "test split, n = 200, k = 1000, seed 0" for a likelihood that
-    is exact: k is said to be a check's (userE)."""
+    is exact: k is said to be a check's (userE) where an estimate was drawn beside it (an
+    evaluation before review11 #4), else left out: no estimate used it."""
     from torchlvm.report.html import evaluation_fact
 
     protocol = {"split": "test", "n": 200, "k": 1000, "seed": 0}
     exact = {"nats": {"value": 16.4, "kind": "exact"}}
     assert evaluation_fact({"protocol": protocol, "likelihood": {"exact": exact}}) == (
+        "evaluation",
+        "test split, n = 200, seed 0",
+    )
+    checked = {"exact": exact, "log_marginal": {"nats": {"value": 16.4, "kind": "estimate"}}}
+    assert evaluation_fact({"protocol": protocol, "likelihood": checked}) == (
         "evaluation",
         "test split, n = 200, k = 1000 (an importance-sampled check; log p(x) is exact), seed 0",
     )

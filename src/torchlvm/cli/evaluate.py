@@ -40,6 +40,7 @@ FIGURES_ONLY_HELP = (
     "evaluate nothing: draw DIR/figures/*.png of the evaluation in DIR/metrics.json (its split, "
     "--n and seed; other options are not used but --data-dir and --data)"
 )
+K_HELP = "importance samples of log p(x) (none where it is exact: PPCA)"
 HELP = "evaluate a run: likelihood, reconstruction, latent, separability, samples, outliers"
 
 
@@ -57,9 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "run_dir", type=_types.given_path, metavar="DIR", help="run or export folder"
     )
-    parser.add_argument(
-        "--k", type=_positive, default=DEFAULT_K, help="importance samples of log p(x)"
-    )
+    parser.add_argument("--k", type=_positive, default=DEFAULT_K, help=K_HELP)
     parser.add_argument(
         "--ks", help="the IWAE bounds' k, comma-separated (default: 1,10,100, those up to --k)"
     )

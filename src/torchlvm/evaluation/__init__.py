@@ -9,8 +9,10 @@ its kind (exact, bound, estimate) and how it was obtained.
 >>> result = evaluate(model, load_dataset("digits", "test"), config)
 >>> round(result.likelihood.exact.nats.value, 1)  # PPCA's exact log p(x), nats per image
 16.6
->>> round(result.likelihood.log_marginal.nats.value, 1)  # importance-sampled, k = 100
+>>> round(result.likelihood.iwae[10].nats.value, 1)  # L_10: q is the exact posterior here
 16.6
+>>> result.likelihood.log_marginal is None  # no estimate of an exact log p(x) (a VAE has one)
+True
 >>> record = result.to_json()  # what metrics.json holds
 
 (A VAE run, ``torchlvm.load("runs/vae")``, is evaluated on its own protocol's data, e.g.

@@ -354,9 +354,11 @@ def _generation(m: Evaluation, autoencoder: bool) -> str:
             cell += f"; FD {fitted:.1f} (fitted-Gaussian codes)"
         return cell + "; log p(x) undefined"
     like = m.likelihood
-    if isinstance(like, Likelihood) and like.log_marginal is not None:
-        log_px = like.log_marginal.nats
-        cell += f"; {like.quantity} {log_px.value:.2f} nats (IS, k={log_px.k})"
+    best = like.best() if isinstance(like, Likelihood) else None
+    if best is not None:  # (exact where the model has it: PPCA)
+        log_px = best[1].nats
+        how = "exact" if best[0] == "exact" else f"IS, k={log_px.k}"
+        cell += f"; {like.quantity} {log_px.value:.2f} nats ({how})"
     accuracy = _quality(m, "conditional_accuracy")
     if accuracy is not None:
         cell += f"; conditional accuracy {accuracy:.3f}"

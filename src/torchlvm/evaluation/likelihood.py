@@ -21,6 +21,10 @@ Definitions (per example, in nats; averaged over the evaluation set for the summ
   log p(x) with the Monte Carlo standard error of the mean over the set,
   sqrt(Σ_n se_n²) / N (se_n from :func:`torchlvm.inference.log_marginal_is`), and the mean
   effective sample size. It is low-biased (Jensen); a small ESS means the error is understated.
+  Not drawn where log p(x) is exact and q is the model's own posterior (:func:`estimates_log_px`:
+  PPCA's encoder, the exact p(z | x), makes every weight p(x) itself, so the estimate is the
+  closed form again at k samples per example, most of a PPCA's evaluation); each IWAE bound
+  then draws its own.
 - bits/dim = −log p(x) / (D ln 2). For a continuous likelihood (grey levels) this is a density
   and is not comparable with discrete bits/dim without dequantization.
 - Imputation (condition ``mask:KIND``): log p(x_m | x_o) = log ∫ p(z | c) p(x_m | z, c) dz with
@@ -82,8 +86,9 @@ def per_example_likelihood(
     Returns:
         Tensors of shape ``(N,)``: ``elbo``, ``log_lik``, ``kl``, ``iwae_<k>`` and its Monte
         Carlo standard error ``iwae_<k>_stderr`` for each k (see the module docstring for how
-        a bound at k ≤ ``k``/2 reuses the estimate's samples), ``is_mean``, ``is_stderr``,
-        ``is_ess``, and ``exact`` when the model has ``log_marginal``. All in nats.
+        a bound at k ≤ ``k``/2 reuses the estimate's samples), and the estimate ``is_mean``,
+        ``is_stderr``, ``is_ess`` (not where :func:`estimates_log_px` says it adds nothing), and
+        ``exact`` where log p(x) is exact (:func:`exact_log_marginal`). All in nats.
     """
     check_positive_int("k", k)
     for value in ks:
@@ -92,7 +97,9 @@ def per_example_likelihood(
     analytic = callable(getattr(model, "expected_log_likelihood", None))
     method = "analytic" if analytic else "mc"
 
-    own = separate_draws(k, ks)
+    exact = exact_log_marginal(model, conditioned=c is not None)
+    estimated = estimates_log_px(model, conditioned=c is not None, refined=posterior is not None)
+    own = separate_draws(k, ks) if estimated else list(ks)
     grouped = [kk for kk in ks if kk not in own]  # from the estimate's samples
 
     def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
@@ -105,6 +112,10 @@ def per_example_likelihood(
                         model, xb, cb, num_samples=kk, chunk=chunk, proposal=q
                     )
                     out[f"iwae_{kk}"], out[f"iwae_{kk}_stderr"] = estimate.mean, estimate.stderr
+            if exact is not None:
+                out["exact"] = exact(xb)
+            if not estimated:
+                return out
             chunks: list[Tensor] = []
             estimate = log_marginal_is(
                 model, xb, cb, num_samples=k, chunk=chunk, proposal=q,
@@ -114,17 +125,24 @@ def per_example_likelihood(
             log_w = torch.cat(chunks) if grouped else None  # (k, B), once for every bound
             for kk in grouped:
                 out[f"iwae_{kk}"], out[f"iwae_{kk}_stderr"] = grouped_bound(log_w, kk)
-            if (exact := exact_log_marginal(model, conditioned=cb is not None)) is not None:
-                out["exact"] = exact(xb)
         return out
 
     return map_batches(batch, x, c, batch_size=batch_size, desc="likelihood", progress=progress)
 
 
+def estimates_log_px(model: Any, *, conditioned: bool, refined: bool) -> bool:
+    """Whether evaluation importance-samples log p(x) at k: not where log p(x) is exact
+    (:func:`exact_log_marginal`) and q is the model's own encoder (``refined``: another q, as
+    ``--refine`` gives), PPCA's exact posterior, under which every weight p(x, z) / q(z | x) is
+    p(x) and the estimate only repeats the closed form, at k samples per example."""
+    return refined or exact_log_marginal(model, conditioned=conditioned) is None
+
+
 def exact_log_marginal(model: Any, *, conditioned: bool) -> Callable[[Tensor], Tensor] | None:
     """The model's closed-form log p(x) (PPCA's ``log_marginal``, ``(B, D)`` → ``(B,)``) where
     it has one and no condition is given; else None: the one rule of when evaluation's
-    likelihood, its outlier score and its expected time take log p(x) as exact."""
+    likelihood (with no importance-sampled estimate of it), its outlier score and its expected
+    time take log p(x) as exact."""
     exact = getattr(model, "log_marginal", None)
     return exact if callable(exact) and not conditioned else None
 
@@ -250,6 +268,7 @@ def summarize_likelihood(
         }
 
     elbo_mean, elbo_se = mean_and_se(values["elbo"])
+    estimated = "is_mean" in values  # (none where log p(x) is exact)
     out: dict[str, Any] = {
         "quantity": what,
         **{key: text for key, text in (("units", units), ("rows", rows)) if text},
@@ -269,29 +288,31 @@ def summarize_likelihood(
                 "bound",
                 k=kk,
                 **_mc_stderr(values.get(f"iwae_{kk}_stderr"), n),
-                note=f"IWAE bound L_k on {what}: {_draws(kk, k, example)}; its standard error "
+                note=f"IWAE bound L_k on {what}: {_draws(kk, k, example, estimated)}; its "
+                "standard error "
                 "is the Monte Carlo error of the mean",
             )
             for kk in ks
         },
     }
-    mc_se = float(values["is_stderr"].double().pow(2).sum().sqrt() / n)
-    is_mean, is_se = mean_and_se(values["is_mean"])
-    ess = float(values["is_ess"].double().mean())
-    out["log_marginal"] = both_units(
-        is_mean,
-        "estimate",
-        k=k,
-        stderr=mc_se,
-        data_stderr=is_se,
-        ess=ess,
-        note=(
-            f"importance-sampled {what} with q as proposal; its standard error is the Monte "
-            f"Carlo error of the mean, and its standard error over {examples} is how much {what} "
-            f"varies from {example} to {example} (their standard deviation / √n)"
-            + few_effective(ess, k)
-        ),
-    )
+    if estimated:
+        mc_se = float(values["is_stderr"].double().pow(2).sum().sqrt() / n)
+        is_mean, is_se = mean_and_se(values["is_mean"])
+        ess = float(values["is_ess"].double().mean())
+        out["log_marginal"] = both_units(
+            is_mean,
+            "estimate",
+            k=k,
+            stderr=mc_se,
+            data_stderr=is_se,
+            ess=ess,
+            note=(
+                f"importance-sampled {what} with q as proposal; its standard error is the Monte "
+                f"Carlo error of the mean, and its standard error over {examples} is how much "
+                f"{what} varies from {example} to {example} (their standard deviation / √n)"
+                + few_effective(ess, k)
+            ),
+        )
     if "ais_mean" in values:
         ais_mean, ais_se = mean_and_se(values["ais_mean"])
         ais_mc = float(values["ais_stderr"].double().pow(2).sum().sqrt() / n)
@@ -307,7 +328,7 @@ def summarize_likelihood(
                 f"steps, k={ais_k} chains; its standard error is the Monte Carlo error of the "
                 "mean (over chains; it does not see the bias of a short schedule), and its "
                 f"standard error over {examples} how much {what} varies from {example} to "
-                f"{example}" + apart(is_mean, mc_se, ais_mean, ais_mc)
+                f"{example}" + (apart(is_mean, mc_se, ais_mean, ais_mc) if estimated else "")
             ),
         )
     if "exact" in values:
@@ -374,10 +395,11 @@ def _mc_stderr(per_example: Tensor | None, n: int) -> dict[str, float]:
     return {"stderr": stderr} if math.isfinite(stderr) else {}
 
 
-def _draws(kk: int, k: int, example: str) -> str:
-    """How the IWAE bound at ``kk`` was drawn beside an estimate of ``k`` samples."""
+def _draws(kk: int, k: int, example: str, estimated: bool = True) -> str:
+    """How the IWAE bound at ``kk`` was drawn beside an estimate of ``k`` samples (none where
+    not ``estimated``: log p(x) is exact)."""
     groups = k // kk
-    if groups >= 2:
+    if groups >= 2 and estimated:
         return (
             f"per {example}, the mean over {groups} disjoint groups of {kk} of the estimate's "
             f"{k} importance samples"

@@ -31,7 +31,7 @@ from torchlvm._probe import Busy, Restated, device_sync, duration, seconds_per_u
 from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._batching import model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
-from torchlvm.evaluation.likelihood import exact_log_marginal, separate_draws
+from torchlvm.evaluation.likelihood import estimates_log_px, exact_log_marginal, separate_draws
 from torchlvm.inference.ais import log_marginal_ais
 from torchlvm.inference.importance import auto_chunk, log_marginal_is
 
@@ -50,12 +50,14 @@ class Expectation:
     exact_ood: bool = False  # the outlier score is exact: it draws no samples
     ood_samples: int = 0  # image-samples of the outlier scores (not in ``samples``)
     ood_per_sample: float = 0.0  # seconds per image-sample of theirs, probed at ood_k
+    estimated: bool = True  # log p(x) is importance-sampled at k (not: exact, PPCA's own q)
 
     def describe(self) -> str:
         """One line: ``expected time of the importance sampling: 2.4 min (...)``, each part's
         samples at its own rate, and of AIS after it when it runs: ``; of AIS: 14 min (...)``;
-        where log p(x) is exact (PPCA, whose outlier score is exact too), the sampling (the
-        bounds and the estimate beside the exact value) is said to be a check."""
+        where log p(x) is exact (PPCA, whose outlier score is exact too), the sampling is said
+        to be the IWAE bounds' (no estimate of log p(x) is drawn), or with another q
+        (``--refine``) a check."""
         parts = f"{self.samples:,} {self.unit}-samples at {1e6 * self.per_sample:.2f} µs each"
         if self.ood_samples:
             parts = (
@@ -64,6 +66,8 @@ class Expectation:
                 f"scores at {1e6 * self.ood_per_sample:.2f} µs each"
             )
         of = " (a check: log p(x) itself is exact)" if self.exact_ood else ""
+        if not self.estimated:
+            of = " of the IWAE bounds (log p(x) itself is exact)"
         line = (
             f"expected time of the importance sampling{of}: {duration(self.seconds)} "
             f"({parts}, from a {self.probe_seconds:.1f} s probe)"
@@ -100,7 +104,9 @@ class Pace(Restated):
                 f"{ratio:.2g} times as long as the probe found)"
             )
 
-        per_row = samples_per_row(config, exact_ood=expectation.exact_ood)
+        per_row = samples_per_row(
+            config, exact_ood=expectation.exact_ood, estimated=expectation.estimated
+        )
         rate = {
             "likelihood": expectation.per_sample,
             "imputation": expectation.per_sample,
@@ -121,12 +127,19 @@ def exact_outlier_score(model: torch.nn.Module, config: EvalConfig) -> bool:
     return exact_log_marginal(model, conditioned=conditioned) is not None
 
 
-def samples_per_row(config: EvalConfig, *, exact_ood: bool = False) -> dict[str, int]:
+def samples_per_row(
+    config: EvalConfig, *, exact_ood: bool = False, estimated: bool = True
+) -> dict[str, int]:
     """Image-samples each importance-sampled section of evaluate draws per row, by its
-    progress bar's label: the likelihood's estimate and the bounds not cut from it, the missing
-    part of an imputation model, the outlier score (none where it is exact)."""
+    progress bar's label: the likelihood's estimate and the bounds not cut from it (where log
+    p(x) is not ``estimated``: the bounds alone, each drawn on its own), the missing part of an
+    imputation model, the outlier score (none where it is exact)."""
+    if not estimated:
+        likelihood = sum(config.ks)
+    else:
+        likelihood = config.k + sum(separate_draws(config.k, config.ks))
     return {
-        "likelihood": config.k + sum(separate_draws(config.k, config.ks)),
+        "likelihood": likelihood,
         "imputation": config.k if config.condition.kind == "mask" else 0,
         "ood": 0 if exact_ood else config.ood_k,
     }
@@ -140,6 +153,7 @@ def planned_parts(
     classes: int = 1,
     exact_ood: bool = False,
     val_rows: int | None = None,
+    estimated: bool = True,
 ) -> tuple[int, int]:
     """(image-samples of the likelihood and the imputation, image-samples of the outlier
     scores) that ``evaluate`` draws for ``n`` images with ``config``.
@@ -150,8 +164,10 @@ def planned_parts(
         exact_ood: the outlier score is exact (:func:`exact_outlier_score`): no samples.
         val_rows: rows of the validation split, of which the outlier section scores up to
             ``n`` beside the test rows (0: none is given); None: ``n``.
+        estimated: log p(x) is importance-sampled at k
+            (:func:`~torchlvm.evaluation.likelihood.estimates_log_px`); else the bounds alone.
     """
-    per_row = samples_per_row(config, exact_ood=exact_ood)
+    per_row = samples_per_row(config, exact_ood=exact_ood, estimated=estimated)
     likelihood = n * (per_row["likelihood"] + per_row["imputation"])
     if not config.ood:
         return likelihood, 0
@@ -261,12 +277,16 @@ def expected_time(
     n = len(dataset) if config.n is None else min(config.n, len(dataset))
     classes = dataset.num_classes or 1
     exact_ood = exact_outlier_score(model, config)
+    conditioned, refined = config.condition.kind != "none", config.refine_steps > 0
+    estimated = estimates_log_px(model, conditioned=conditioned, refined=refined)
     samples, ood_samples = planned_parts(
-        config, n, ood_sets=ood_sets, classes=classes, exact_ood=exact_ood, val_rows=val_rows
-    )
+        config, n, ood_sets=ood_sets, classes=classes, exact_ood=exact_ood, val_rows=val_rows,
+        estimated=estimated,
+    )  # fmt: skip
     busy = Busy.now()  # (read before the probe adds this process's own threads to it)
     start = time.perf_counter()
-    per_sample = probe(model, dataset, config, samples)
+    k = None if estimated else max(config.ks)  # (the largest draw: the estimate's, or a bound's)
+    per_sample = probe(model, dataset, config, samples, k=k)
     if per_sample is None:
         return None
     ood_per_sample = 0.0
@@ -283,7 +303,7 @@ def expected_time(
     seconds = per_sample * samples + ood_per_sample * ood_samples
     return Expectation(
         seconds, per_sample, samples, spent, unit, ais, busy, exact_ood, ood_samples,
-        ood_per_sample,
+        ood_per_sample, estimated,
     )  # fmt: skip
 
 

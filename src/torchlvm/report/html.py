@@ -163,7 +163,8 @@ def facts(config: Any) -> list[tuple[str, str]]:
 
 def evaluation_fact(metrics: Any) -> tuple[str, str] | None:
     """``("evaluation", "test split, n = 359, k = 1000, seed 0")`` from metrics.json's protocol;
-    where log p(x) is exact (PPCA), k is said to be a check's: "k = 1000" read as the importance
+    where log p(x) is exact (PPCA), k is left out (no estimate of log p(x) is drawn), or for an
+    evaluation that drew one beside it, said to be a check's: "k = 1000" read as the importance
     sampling of a likelihood that has none (userE)."""
     protocol = lookup(metrics, "protocol")
     if not isinstance(protocol, dict):
@@ -172,8 +173,12 @@ def evaluation_fact(metrics: Any) -> tuple[str, str] | None:
     if _scalar(protocol.get("split")) and protocol.get("split") is not None:
         parts.append(f"{format_value(protocol['split'])} split")
     exact = lookup(metrics, "likelihood", "exact") is not None
+    checked = lookup(metrics, "likelihood", "log_marginal") is not None
     k_form = "k = {} (an importance-sampled check; log p(x) is exact)" if exact else "k = {}"
-    for key, form in (("n", "n = {}"), ("k", k_form), ("seed", "seed {}")):
+    forms = [("n", "n = {}"), ("k", k_form), ("seed", "seed {}")]
+    if exact and not checked:  # no estimate of log p(x) was drawn: k was not used
+        forms = [(key, form) for key, form in forms if key != "k"]
+    for key, form in forms:
         if _scalar(protocol.get(key)) and protocol.get(key) is not None:
             parts.append(form.format(format_value(protocol[key])))
     return ("evaluation", ", ".join(parts)) if parts else None
