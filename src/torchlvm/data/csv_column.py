@@ -46,6 +46,16 @@ def option_for(spell: Spell, keyword: str, header: list[str] | None, j: int) -> 
     return text if isinstance(selector, str) else f"{text}, its index counting from 0"
 
 
+def drop_for(spell: Spell, header: list[str] | None, columns: list[int]) -> str:
+    """Option ``drop_columns`` set to ``columns`` (and those already dropped) as ``spell``
+    writes it; indices say that they count from 0."""
+    selectors = [_selector(header, j) for j in columns]
+    text = drop_option(spell, selectors)
+    if all(isinstance(s, str) for s in selectors):
+        return text
+    return f"{text}, {'its index' if len(columns) == 1 else 'indices'} counting from 0"
+
+
 def parse_column(
     path: Path, header, lines, cells: list[str], j: int, dialect, rows: list[list[str]]
 ) -> np.ndarray:

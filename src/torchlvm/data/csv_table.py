@@ -37,6 +37,7 @@ import numpy as np
 from torchlvm.data.csv_cells import code_name, is_number
 from torchlvm.data.csv_chunks import chunked
 from torchlvm.data.csv_column import check_column, column_name, parse_column, text_columns
+from torchlvm.data.csv_copies import warn_of_copies
 from torchlvm.data.csv_dialect import (
     MARK,
     Dialect,
@@ -427,6 +428,8 @@ def _table(path: Path, header, read: tuple, columns: tuple, how: tuple) -> CSVTa
         lines, values, label_cells = _observed(path, lines, values, label_cells)
     elif allow_empty is not True:
         _check_rows(path, lines, values)
+    if not if_present:  # a file to train on
+        warn_of_copies(path, header, values, keep)
     labels, class_names = (None, None)
     if label is not None:
         numbers = [dialect.number(c) for c in label_cells]  # '1,0' read as 1.0

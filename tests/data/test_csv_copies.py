@@ -1,0 +1,65 @@
+"""A feature column repeating another in every row is warned of in a file to train on."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from torchlvm.data import load_dataset
+from torchlvm.data.csv_copies import copies
+from torchlvm.data.csv_table import read_csv
+
+
+def _write(path, header: bool = True):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 3)).round(3)
+    x[4, 1] = np.nan
+    cells = np.column_stack([x, x[:, 1], x[:, 0] * 2.54, x[:, 0]])  # b's copy, a in other units
+    names = "a,b,c,b_copy,a_cm,a_again\n" if header else ""
+    rows = "".join(",".join("" if v != v else repr(v) for v in r) + "\n" for r in cells.tolist())
+    path.write_text(names + rows)
+    return path
+
+
+def test_copies_are_told_cell_for_cell_with_empty_cells_in_the_same_rows():
+    x = np.array([[1.0, 1.0, 2.0, np.nan], [np.nan, np.nan, 4.0, np.nan], [3.0, 3.0, 6.0, np.nan]])
+    assert copies(x) == [(0, 1)]  # column 2 is 2 x column 0: other units, not named
+    y = x.copy()
+    y[1, 1] = 0.0  # one cell apart
+    assert copies(y) == []
+
+
+def test_a_copied_column_in_a_file_to_train_on_is_named_with_the_option_that_drops_it(tmp_path):
+    """userJ #4: diabetes with bmi_copy (bmi cell for cell) trained silently, counting bmi
+    twice in log p(x), in score's ranking and in the VAE's σ. One warning names each copy and
+    the column it repeats, and the drop option with the columns already dropped."""
+    path = _write(tmp_path / "t.csv")
+    with pytest.warns(UserWarning) as caught:
+        load_dataset(path, "train", drop_columns=["c"], allow_missing=True)
+    said = [str(w.message) for w in caught if "in every row" in str(w.message)]
+    assert said == [
+        f"{path}: in every row, column 4 ('b_copy') equals column 2 ('b'); column 6 ('a_again') "
+        "equals column 1 ('a'), so a model counts those measures twice (in log p(x), each row's "
+        "score and its fit); drop the copies (--drop-columns c b_copy a_again; in Python "
+        "drop_columns=['c', 'b_copy', 'a_again'])"
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_dataset(path, "train", drop_columns=["b_copy", "a_again"], allow_missing=True)
+
+
+def test_a_headerless_copy_is_named_by_the_index_the_option_takes(tmp_path):
+    path = _write(tmp_path / "t.csv", header=False)
+    with pytest.warns(UserWarning, match=r"drop the copies \(--drop-columns 3 5, indices counting"):
+        read_csv(path)
+
+
+def test_a_later_file_of_a_run_is_not_warned_of(tmp_path):
+    """A file to score or fill (read with the run's columns, ``if_present``) was trained on
+    as it is: its copies were warned of then."""
+    path = _write(tmp_path / "t.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_csv(path, if_present=True, features=["a", "b", "c", "b_copy", "a_cm", "a_again"])
