@@ -10,7 +10,11 @@ def print_table(
     result: dict[str, Any], summary: dict[str, float], report: Any, n: int, px: str, noun: str
 ) -> None:
     """The gaps table; ``px`` names the likelihood (``log p(x | c)`` for a conditional model),
-    ``noun`` one data point (``"row"`` of a table, else ``"example"``)."""
+    ``noun`` one data point (``"row"`` of a table, else ``"example"``). Each gap is shown to the
+    digits its (paired, small) standard error justifies, and log p(x) and the ELBOs, whose
+    standard error over the examples is far larger, to as many decimals as the finest gap, so
+    that a reader can take their differences (userH #18: "-248" and "-250" beside a gap of
+    2.41)."""
     from torchlvm.report.metrics import format_error
 
     exact = report.log_px_method == "exact"
@@ -39,9 +43,8 @@ def print_table(
         rows.insert(1, ("ELBO of per-point flow q*", "flow_elbo", what))
         rows.append(("gap left by the flow", "flow_approximation_gap", "log p(x) − ELBO(flow)"))
     print(f"  {'quantity':<28}{f'nats/{noun}':>14}{'± s.e.':>10}  what")
-    for label, key, what in rows:
+    for label, (value, se), what in _rows(rows, summary):
         label, what = label.replace("log p(x)", px), what.replace("log p(x)", px)
-        value, se = _measured(summary[key], summary[f"{key}_se"])
         print(f"  {label:<28}{value:>14}{se:>10}  {what}")
     se = f"standard error of the mean over these {noun}s"
     print(f"  (± s.e.: {se if report.log_px.numel() > 1 else f'none, one {noun} has no spread'})")
@@ -64,8 +67,10 @@ def print_table(
 def _settled(fits: dict[str, Any], noun: str) -> list[str]:
     """A line per per-point fit (q*, the flow q*) of how its mean objective moved over the second
     half of its steps: a fit that settled said nothing (only gaps.json held it); one still
-    rising is said in a warning too, with the options that let it settle. A rise within its
-    noise is not called settled: a slow Monte Carlo fit can pass so (inference/settling.py)."""
+    rising is said in a warning too, with the options that let it settle. "No sign of rising
+    further" is said only of a rise within 2 standard errors; a rise beyond them is said with its
+    share of the fit's whole rise, also where that share is small enough to count as settled
+    (userH #17: +0.122 ± 0.034, 3.6 s.e., read "no sign of rising further")."""
     from torchlvm.inference.settling import SETTLED_SHARE
 
     lines = []
@@ -74,12 +79,13 @@ def _settled(fits: dict[str, Any], noun: str) -> list[str]:
             continue
         value, se = _measured(fit.rise, fit.rise_se)
         moved = f"{'' if value.startswith('-') else '+'}{value} ± {se}"
-        state = "still rising" if fit.still_rising else "no sign of rising further"
+        share = f"{fit.rise / fit.total:.0%} of its rise of {fit.total:.3g} in all"
+        state = f"still rising: {share}" if fit.still_rising else "no sign of rising further"
         if not fit.still_rising and fit.rise > 2 * fit.rise_se:  # risen beyond its noise
             state = (
                 f"rising back toward its start, {abs(fit.total):.2g} below it in all"
                 if fit.total <= 0
-                else f"slowly: under {SETTLED_SHARE:.0%} of its {fit.total:.3g} in all"
+                else f"still rising slowly: {share}, under the {SETTLED_SHARE:.0%} taken as settled"
             )
         lines.append(
             f"  {name}: its mean ELBO moved {moved} nats/{noun} over the second half of its "
@@ -100,6 +106,25 @@ def _measured(value: float, se: float | None) -> tuple[str, str]:
         return _shown(value, 4), _shown(se, 4)
     text, _, error = format_measured(float(value), float(se)).partition(" ± ")
     return text, error
+
+
+def _rows(
+    rows: list[tuple[str, str, str]], summary: dict[str, float]
+) -> list[tuple[str, tuple[str, str], str]]:
+    """Each row's (label, (value, standard error) as printed, what): a gap to the digit of its
+    standard error, log p(x) and the ELBOs to at least the finest gap's decimals."""
+    shown = {key: _measured(summary[key], summary[f"{key}_se"]) for _, key, _ in rows}
+    places = max(_decimals(shown[key][0]) for _, key, _ in rows if key.endswith("_gap"))
+    for _, key, _ in rows:
+        value, se = shown[key]
+        if not key.endswith("_gap") and _decimals(value) < places:  # the gaps' differences
+            shown[key] = _shown(summary[key], places), se
+    return [(label, shown[key], what) for label, key, what in rows]
+
+
+def _decimals(text: str) -> int:
+    """The decimals of a number as printed (``-29.40``: 2)."""
+    return len(text.partition(".")[2])
 
 
 def _shown(value: float, digits: int) -> str:
