@@ -75,6 +75,29 @@ def test_kl_demo_says_when_the_forward_fit_has_not_reached_its_optimum(tmp_path,
     assert "moment matching: variance 2.000)" in out and "NOT converged" not in out
 
 
+def test_kl_demo_says_when_the_reverse_fit_has_not_reached_its_optimum(tmp_path, capsys):
+    """At separation 200 the reverse fit's 500 steps stopped at mean z₁ = 87 with KL 89.9 nats,
+    printed as the result with no mark, while the optimum sits on the mode at 100 with KL log 2
+    (userI #1). The optimum is printed beside the fit, with a warning when the fit's KL is
+    above it; a converged fit gets none."""
+    argv = ["kl-demo", "--out", str(tmp_path), "--dim", "1", "--steps", "20", "--samples", "16"]
+    assert cli.main([*argv, "--separation", "200"]) == 0
+    reverse = capsys.readouterr().out.split("reverse KL")[1]
+    assert "(optimum: KL 0.693 nats at mean z₁ = ±100.000, variance 1.000; NOT converged" in (
+        reverse
+    )
+    argv = ["kl-demo", "--out", str(tmp_path), "--dim", "1", "--overwrite"]
+    assert cli.main([*argv, "--separation", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "at z₁ = -10 and +10" in out
+    reverse = out.split("reverse KL")[1]
+    assert "(optimum: KL 0.693 nats at mean z₁ = ±10.000, variance 1.000)" in reverse
+    assert cli.main([*argv, "--separation", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "at z₁ = -0.25 and +0.25" in out  # (it printed -0.2 and +0.2)
+    assert "at mean z₁ = 0.000" in out and "NOT converged" not in out.split("reverse KL")[1]
+
+
 def test_kl_demo_never_replaces_a_file_of_the_users_unasked(tmp_path, capsys):
     """A folder of the user's that held their own kl_fits_1d.png: kl-demo wrote over it. It is
     now refused before any fitting, even with --overwrite (torchlvm did not write it)."""

@@ -118,6 +118,67 @@ def moment_match(target: MixtureSameFamily) -> MultivariateNormal:
     return MultivariateNormal(mean, covariance_matrix=second - mean[:, None] * mean[None])
 
 
+def reverse_optimum(target: MixtureSameFamily, nodes: int = 96) -> tuple[MultivariateNormal, float]:
+    """The minimizer of the reverse KL(q ‖ p) over Gaussians q, and its KL in nats, for a
+    two-mode target of :func:`bimodal_target`.
+
+    The target factorizes into its profile along the mode axis e and an isotropic Gaussian
+    N(c, scale² I) across it; since a Gaussian's entropy is largest for independent parts, the
+    optimum is that Gaussian across the axis times the best 1-D Gaussian along it. The 1-D
+    problem, KL(N(m, s²) ‖ p_e) = −log s − ½ log(2πe) − E log p_e, is evaluated by
+    Gauss–Hermite quadrature (``nodes`` points) and minimized by L-BFGS from each mode and from
+    the centre, keeping the lowest. For well-separated equal modes the optimum sits on a mode
+    with the mode's variance and KL → log 2; for modes closer than about 2·scale the target is
+    unimodal and the optimum is centred.
+
+    Raises:
+        ConfigError: for a target that is no two-component mixture of isotropic Gaussians.
+    """
+    from numpy.polynomial.hermite import hermgauss
+
+    centre, e = mode_axis(target)
+    comp = target.component_distribution
+    scale = comp.stddev.to(torch.float64)
+    if scale.shape[0] != 2 or not bool((scale == scale.flatten()[0]).all()):
+        raise ConfigError("target must be two isotropic Gaussians of one scale (bimodal_target)")
+    sd = scale.flatten()[0]
+    log_w = target.mixture_distribution.logits.to(torch.float64).log_softmax(-1)
+    on_axis = (comp.mean.to(torch.float64) - centre) @ e  # (2,) the modes' positions along e
+    t, h = (torch.as_tensor(a, dtype=torch.float64) for a in hermgauss(nodes))
+
+    def kl_1d(m: Tensor, log_s: Tensor) -> Tensor:
+        z = m + math.sqrt(2) * log_s.exp() * t
+        log_p = torch.logsumexp(log_w + Normal(on_axis, sd).log_prob(z[:, None]), -1)
+        entropy = log_s + 0.5 * math.log(2 * math.pi * math.e)
+        return -entropy - (h * log_p).sum() / math.sqrt(math.pi)
+
+    spread = (sd**2 + (on_axis**2 * log_w.exp()).sum()).sqrt()  # the target's sd along e
+    starts = ((on_axis[0], sd), (on_axis[1], sd), (torch.zeros(()), spread))
+    best = min(_minimize_1d(kl_1d, m0, s0) for m0, s0 in starts)
+    kl_value, m_best, s_best = best
+    dim = e.shape[0]
+    loc = centre.to(torch.float64) + m_best * e
+    cov = sd**2 * torch.eye(dim, dtype=torch.float64) + (s_best**2 - sd**2) * torch.outer(e, e)
+    return MultivariateNormal(loc, covariance_matrix=cov), kl_value
+
+
+def _minimize_1d(kl_1d, m0: Tensor, s0: Tensor) -> tuple[float, float, float]:
+    """``(KL, m, s)`` at the minimum L-BFGS finds of ``kl_1d(m, log s)`` from ``(m0, s0)``."""
+    m = m0.detach().clone().requires_grad_()
+    log_s = s0.detach().log().clone().requires_grad_()
+    opt = torch.optim.LBFGS([m, log_s], max_iter=500, line_search_fn="strong_wolfe")
+
+    def closure() -> Tensor:
+        opt.zero_grad()
+        loss = kl_1d(m, log_s)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        return kl_1d(m, log_s).item(), m.item(), log_s.exp().item()
+
+
 def mode_axis(target: MixtureSameFamily) -> tuple[Tensor, Tensor]:
     """``(centre (dim,), e (dim,))``: the midpoint of the first two component means and the unit
     vector from the first to the second."""
