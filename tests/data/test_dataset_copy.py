@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -54,7 +55,8 @@ def test_the_recorded_copy_is_read_wherever_the_search_would_lead(two_copies, is
     first.rename(first.parent / "moved")  # gone: the search finds other images, refused
     with pytest.raises(DataError, match=f"{first} is gone: put the run's files back there"):
         own_copy(data, None, "runs/a")
-    assert own_copy({"name": "mnist"}, None, "runs/a") is None  # recorded before: unchecked
+    with pytest.warns(UserWarning, match=f"the files in {searched} are read unchecked"):
+        assert own_copy({"name": "mnist"}, None, "runs/a") is None  # recorded before
 
 
 def test_the_runs_own_folder_changed_in_place_is_said_so(tmp_path, write_mnist, isolated_search):
@@ -92,3 +94,30 @@ def test_a_fitted_run_is_evaluated_on_its_own_copy_in_another_shell(
     assert err.startswith(f"torchlvm: error: mnist in {other} is not the copy the run in {run}")
     assert err.count("\n") == 1
     assert np.load(out).shape == (len(small_mnist()["t10k-images-idx3-ubyte"]), 2)
+
+
+def test_a_run_recorded_before_its_copy_is_read_unchecked_and_says_so_once(
+    tmp_path, two_copies, isolated_search, monkeypatch, capsys
+):
+    """A run trained before runs recorded their copy of a dataset read by name was read from
+    whatever copy the search found, without a word: each command says so once, no refusal."""
+    first, _ = two_copies
+    monkeypatch.setenv("TORCHLVM_DATA", str(first.parent))
+    run = tmp_path / "run"
+    fit = ["fit", "ppca", "--data", "mnist", "--latent-dim", "2", "--out", str(run)]
+    assert cli.main(fit) == 0
+    config = run / "config.json"
+    record = json.loads(config.read_text())
+    del record["data"][KEY]  # as a run recorded before dataset_files
+    config.write_text(json.dumps(record))
+    said = f"the run in {run} records no digest of its mnist files"
+    fast = ["--k", "5", "--ks", "1", "--no-figures"]
+    encode = ["encode", str(run), "--out", str(tmp_path / "z.npy")]
+    for argv in (["evaluate", str(run), *fast], encode):
+        with warnings.catch_warnings(record=True) as shown:
+            warnings.simplefilter("always")  # every warning given, however often
+            assert cli.main(argv) == 0, argv
+        (line,) = [str(w.message) for w in shown if said in str(w.message)]  # evaluate: 3 reads
+        assert f"the files in {first} are read unchecked" in line
+        assert "a run trained again records it" in line
+    assert json.loads(config.read_text())["data"].get(KEY) is None  # read-only: left as it was

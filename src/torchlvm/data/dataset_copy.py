@@ -9,7 +9,8 @@ shapes: a run trained with ``TORCHLVM_DATA`` set, evaluated in a shell without i
 other images (−2913.8 against 215.2). A run records where it found the files and a digest of
 their content (:func:`copy_record`); a later command reads that folder while it holds the same
 content, and refuses a copy of other content in one line naming both folders
-(:func:`own_copy`). A run recorded before this records nothing, and is read as before.
+(:func:`own_copy`). A run recorded before this records nothing: its copy is read unchecked, as
+before, and each command that reads it says so once (:func:`_unchecked`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import functools
 import gzip
 import hashlib
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,10 @@ def own_copy(data: Mapping[str, Any], data_dir: str | None, run_folder: Any) -> 
             folders and the fix.
     """
     recorded = data.get(KEY)
-    if not isinstance(recorded, dict) or not data.get("name"):
+    if not data.get("name"):
+        return data_dir
+    if not isinstance(recorded, dict):
+        _unchecked(str(data["name"]), data_dir, run_folder)
         return data_dir
     name, folder = str(data["name"]), str(recorded.get("folder"))
     own = _found(name, folder) if data_dir is None and os.path.isdir(folder) else None
@@ -71,6 +76,26 @@ def own_copy(data: Mapping[str, Any], data_dir: str | None, run_folder: Any) -> 
         f"files in {folder}: their content differs), and its numbers would be of other images; "
         + _fix(name, recorded, given=data_dir is not None)
     )
+
+
+def _unchecked(name: str, data_dir: str | None, run_folder: Any) -> None:
+    """Say that the copy of dataset ``name`` found for a run recorded before :data:`KEY` is read
+    unchecked: a warning, once per command however many of its steps read the copy (within
+    :func:`~torchlvm.data.csv_once.parsed_once`, which the CLI wraps every command in); nothing
+    for a user's file, an embedded dataset or files not found (loading them says where it
+    looked)."""
+    from torchlvm.data.csv_once import kept
+
+    found = _found(name, data_dir)
+    if found is None:
+        return
+    said = (
+        f"the run in {run_folder} records no digest of its {name} files (it was trained before "
+        f"runs recorded one), so the files in {found[0]} are read unchecked: other images under "
+        "the same file names (Fashion-MNIST's are MNIST's) would be read as the run's; no "
+        "command adds the digest to an existing run, a run trained again records it"
+    )
+    kept(Path(found[0]), ("said", said), lambda: warnings.warn(said, stacklevel=5))
 
 
 _PUT_BACK = "put the run's files back there, or pass --data-dir naming a folder that holds them"
