@@ -251,3 +251,55 @@ def test_cvae_fit_without_y_names_y():
     """``CVAEEstimator().fit(X)`` was Python's 'missing 1 required positional argument'."""
     with pytest.raises(DataError, match="^CVAEEstimator requires y to be passed, .*class label"):
         CVAEEstimator(**FAST).fit(data()[0])
+
+
+def _threads_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Record torch's thread count where training and importance sampling run."""
+    import torchlvm.estimators.base as base
+    import torchlvm.estimators.vae as vae
+
+    seen: list[tuple[str, int]] = []
+
+    def spy(name, fn):
+        def wrapped(*args, **kwargs):
+            seen.append((name, torch.get_num_threads()))
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(vae, "train", spy("fit", vae.train))
+    monkeypatch.setattr(base, "log_marginal_is", spy("score", base.log_marginal_is))
+    return seen
+
+
+@pytest.mark.parametrize("threads, inside", [(1, 1), (None, 3)], ids=["default-one", "None-own"])
+def test_fit_and_score_run_on_threads_and_put_the_callers_count_back(threads, inside, monkeypatch):
+    """VAEEstimator ran on torch's count (2 here): on a small table 4-10x slower than on one
+    thread while other jobs shared the cores (userG #19). fit and every method take one thread
+    (the ``threads`` parameter; None keeps the count the caller set) and put the caller's back."""
+    seen = _threads_seen(monkeypatch)
+    caller = torch.get_num_threads()
+    torch.set_num_threads(3)  # the caller's own setting (torch takes it on any machine)
+    try:
+        kwargs = {} if threads == 1 else {"threads": threads}
+        est = VAEEstimator(**FAST, **kwargs).fit(data()[0])
+        assert torch.get_num_threads() == 3
+        est.score(data()[0])
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(caller)
+    assert seen == [("fit", inside), ("score", inside)]
+
+
+@pytest.mark.parametrize(
+    "threads, named",
+    [
+        (0, r"threads must be a positive integer, or None for the count torch has .* got 0"),
+        (True, "threads must be a positive integer, .* got True"),
+        (10**4, r"threads 10000 is more than the \d+ CPU cores? this process may use; pass"),
+    ],
+    ids=["zero", "bool", "more-than-cores"],
+)
+def test_a_thread_count_the_process_cannot_use_is_named(threads, named):
+    with pytest.raises(ConfigError, match=named):
+        VAEEstimator(**{**FAST, "threads": threads}).fit(data()[0])

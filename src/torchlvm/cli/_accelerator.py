@@ -90,27 +90,20 @@ def device_for(args: argparse.Namespace) -> torch.device:
 def apply_threads(threads: int | None) -> None:
     """Run torch on ``threads`` intra-op threads, and export them as ``OMP_NUM_THREADS`` (which
     Lightning's DDP processes and other children respect); ``cli.main`` puts the caller's back.
-    None (no ``--threads``) leaves torch's count.
+    None (no ``--threads``) leaves torch's count. The rule for a table's default is
+    :mod:`torchlvm._threads`'.
 
     Raises:
-        ConfigError: for more threads than the CPU cores this process may use (its affinity
-            mask, as ``taskset`` or a container's cpuset sets it:
-            :func:`~torchlvm.training.devices.available_devices`).
+        ConfigError: for more threads than the CPU cores this process may use
+            (:func:`~torchlvm._threads.check_threads`).
     """
     import torch
 
-    from torchlvm._checks import check_positive_int
-    from torchlvm.training.devices import available_devices
+    from torchlvm._threads import check_threads
 
     if threads is None:
         return
-    cores, _ = available_devices("cpu")
-    if check_positive_int("threads", threads) > cores:
-        raise ConfigError(
-            f"--threads {threads} is more than the {cores} CPU core{'s' if cores > 1 else ''} "
-            f"this process may use; pass --threads {cores}{' or fewer' if cores > 1 else ''}"
-        )
-    torch.set_num_threads(threads)
+    torch.set_num_threads(check_threads(threads, "--threads"))
     os.environ["OMP_NUM_THREADS"] = str(threads)
 
 

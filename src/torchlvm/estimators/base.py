@@ -34,6 +34,7 @@ from torch.distributions import Distribution, Independent, Normal
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm._device import ACCELERATORS, accelerator_name
 from torchlvm._sklearn import check_X, check_Z
+from torchlvm._threads import TABLE_THREADS, on_threads
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.estimators._training import ArrayDataModule
 from torchlvm.estimators.scale import sigma_for, warn_scale
@@ -116,6 +117,8 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     k: int = 100  # importance samples per row for score_samples / score
     random_state: Any = None  # int, RandomState or None
     accelerator: str = "cpu"  # Lightning's accelerator for training ("cuda" reads as "gpu")
+    threads: int | None = TABLE_THREADS  # torch's intra-op threads in fit and every method;
+    # None: the count the caller set (torch.set_num_threads). torchlvm/_threads.py says why one
 
     _model_type: ClassVar[str]
     """The registered model type the estimator trains (its recipe builds the config)."""
@@ -289,15 +292,18 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return self.model_, x
         return ObservedCells(self.model_, observed), zero_filled(x, observed)
 
+    @on_threads
     @torch.no_grad()
     def _posterior_mean(self, x: Tensor, c: Tensor | None) -> Tensor:
         model, x = self._view(x)
         return model.encode(x, c).mean  # (N, K)
 
+    @on_threads
     @torch.no_grad()
     def _decoder_mean(self, z: Tensor, c: Tensor | None) -> Tensor:
         return self.model_.decode(z, c).mean  # (N, D)
 
+    @on_threads
     @torch.no_grad()
     def _log_px(self, x: Tensor, c: Tensor | None) -> Tensor:
         """Importance-sampled log p(x [| c]) (N,), k draws per row with shared noise."""
@@ -319,6 +325,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         # k draws' estimate of it is 0 only in expectation
         return torch.cat(out).masked_fill(torch.isnan(x).all(-1), 0.0)
 
+    @on_threads
     def _prior_draws(self, n: int, c: Tensor | None) -> np.ndarray:
         """x ~ p(x | z [, c]), z ~ p(z [| c]) for ``n`` rows, seeded by ``random_state``."""
         with torch.random.fork_rng(), torch.no_grad():

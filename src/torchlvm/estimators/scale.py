@@ -23,6 +23,8 @@ VAE's fit goes wrong without a sign of it, so the warning comes from the data, b
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import Any
 
@@ -108,7 +110,7 @@ def warn_inactive(estimator: Any, X: Tensor, c: Tensor | None = None) -> None:
         f"{ACTIVE_THRESHOLD}): its posterior collapsed to the prior, so transform reads "
         f"nothing of X and sample draws noise around X's mean; try {fixes}",
         InactiveLatentWarning,
-        stacklevel=4,  # warn_inactive, fit, trains: the caller of fit
+        stacklevel=callers_level(),  # the caller of fit
     )
 
 
@@ -139,7 +141,7 @@ def warn_scale(estimator: Any, X: Tensor, sigma: float) -> None:
     warnings.warn(
         message,
         DataScaleWarning,
-        stacklevel=5,  # warn_scale, _check_fit_data, fit, trains: the caller of fit
+        stacklevel=callers_level(),  # the caller of fit
     )
 
 
@@ -147,3 +149,16 @@ def _feature(estimator: Any, j: int) -> str:
     """Feature ``j`` by its column name where fit was given one, else its index."""
     names = getattr(estimator, "feature_names_in_", None)
     return f"feature {names[j]!r}" if names is not None else f"feature {j}"
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def callers_level() -> int:
+    """The ``stacklevel`` that makes a warning given by the function calling this one point at
+    the first frame outside torchlvm: the user's line that called ``fit`` (a count fixed by hand
+    went wrong whenever a decorator or helper came between)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level

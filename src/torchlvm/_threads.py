@@ -1,0 +1,90 @@
+"""How many torch intra-op threads torchlvm's CPU work runs on: one rule for the command line's
+``--threads`` and the Python estimators' ``threads`` parameter.
+
+A table's work (batches of 64 rows through layers of 64-128 units, a PPCA's per-pattern solves)
+is too small to share among threads. On free cores a second thread saves little. Where other
+jobs hold the cores, it waits at every parallel region for a core the scheduler gave away, and
+spins meanwhile. Measured on 2 shared cores: ``train`` on a table was 1.5-10x slower on two
+threads than on one (benchmarks/results/train_threads.md), and ``VAEEstimator`` on wine 4x in
+``fit`` and 10x in ``score`` (benchmarks/results/estimator_threads.md; a PPCA's EM took 17-58 s
+against 3.4-3.8 s, userG). So a table's work runs on :data:`TABLE_THREADS`
+unless the user says otherwise: ``--threads N`` on the command line, ``threads=N`` for an
+estimator, or ``threads=None`` to keep the count the caller set (``torch.set_num_threads``).
+Images keep torch's count: the 784-400-20 Fashion-MNIST model trained 1.22x faster on two free
+cores.
+
+- :func:`check_threads`: a count the process can use, checked, naming the fix.
+- :func:`using_threads`: run a block on that many threads, the caller's count put back after.
+- :func:`on_threads`: an estimator's method run on its ``threads`` parameter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import numbers
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from torchlvm.errors import ConfigError
+
+TABLE_THREADS = 1
+"""torch intra-op threads for a table's work, unless told otherwise (see the module docstring)."""
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def check_threads(threads: Any, name: str = "threads", *, none: bool = False) -> int:
+    """``threads`` as an int, checked to be a positive integer no larger than the CPU cores this
+    process may use (its affinity mask, as ``taskset`` or a container's cpuset sets it:
+    :func:`~torchlvm.training.devices.available_devices`). ``name``: the option or parameter,
+    as the user spells it (``--threads``, ``threads``); ``none``: the message says that None is
+    allowed too (the caller's count).
+
+    Raises:
+        ConfigError: naming ``name``, the value and what is allowed.
+    """
+    from torchlvm.training.devices import available_devices
+
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads <= 0:
+        also = ", or None for the count torch has (torch.set_num_threads)" if none else ""
+        raise ConfigError(f"{name} must be a positive integer{also}, got {threads!r}")
+    cores, _ = available_devices("cpu")
+    if threads > cores:
+        raise ConfigError(
+            f"{name} {threads} is more than the {cores} CPU core{'s' if cores > 1 else ''} "
+            f"this process may use; pass {name} {cores}{' or fewer' if cores > 1 else ''}"
+        )
+    return int(threads)
+
+
+@contextlib.contextmanager
+def using_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on ``threads`` torch intra-op threads (an estimator's parameter, checked:
+    :func:`check_threads`), then put back the count the caller had; None runs it on the
+    caller's count."""
+    import torch
+
+    if threads is None:
+        yield
+        return
+    threads, before = check_threads(threads, none=True), torch.get_num_threads()
+    if threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def on_threads(method: Method) -> Method:
+    """Run an estimator's ``method`` on the estimator's ``threads`` parameter
+    (:func:`using_threads`: None keeps the caller's count)."""
+
+    @functools.wraps(method)
+    def on_own_threads(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with using_threads(self.threads):
+            return method(self, *args, **kwargs)
+
+    return on_own_threads  # type: ignore[return-value]
