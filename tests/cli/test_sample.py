@@ -147,6 +147,33 @@ def test_cvae_without_condition_draws_each_class_by_its_train_frequency(runs, tm
     np.testing.assert_array_equal(np.load(tmp_path / "again.labels.npy"), labels)  # seeded
 
 
+@pytest.mark.parametrize("n", [20, 150], ids=["every-tile", "first-of-each-class"])
+def test_drawn_classes_are_captioned_on_the_grid(tmp_path, monkeypatch, capsys, n):
+    """review11 #16: the grid of samples of classes drawn by π named no image's class (only the
+    console line counted them): each tile is captioned with its class (a large grid: the first
+    tile of each class, the samples being sorted by class)."""
+    from torchlvm import plots
+
+    drawn, grid = [], plots.image_grid
+    monkeypatch.setattr(
+        plots, "image_grid", lambda *a, **k: drawn.append(grid(*a, **k)) or drawn[-1]
+    )
+    data = {**DATA, "condition": "label", "class_counts": COUNTS}
+    model = CVAE(
+        CVAEConfig(64, 10, latent_dim=4, hidden=(32,), num_classes=10, class_names=FASHION)
+    )
+    run = model.save_pretrained(tmp_path / "counted", data=data)
+    npy = tmp_path / "s.npy"
+    assert cli.main([str(a) for a in ["sample", run, "--n", n, "--npy", npy]]) == 0
+    classes = [FASHION[k] for k in np.load(tmp_path / "s.labels.npy")]
+    captions = [t.get_text() for t in drawn[0].axes[0].texts]
+    if n <= 100:
+        assert captions == classes
+    else:
+        assert captions == list(dict.fromkeys(classes))  # (sorted: each class once, in order)
+        assert len(set(classes)) > 1
+
+
 @pytest.mark.parametrize("label", ["10", "-1", "Boot"], ids=["too-big", "negative", "unknown-name"])
 def test_condition_outside_the_classes_lists_the_valid_ones(runs, capsys, label):
     err = fails(capsys, ["sample", runs["cvae"], "--condition", label])

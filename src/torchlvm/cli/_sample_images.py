@@ -74,14 +74,44 @@ def _of_drawn_classes(run_, counts: tuple[int, ...], n: int, shape, generator):
     """``n`` samples of a class-conditional CVAE's p(x) = Σ_c π_c p(x | c): the samples
     ``(n, D)``, their classes c ~ π, the grid (one, as without a condition), and what they are."""
     from torchlvm import plots
+    from torchlvm import run as _run
 
     rows = draw_classes(counts, n, generator)  # (n,)
     c = run_.model.condition_from_labels(rows)
     samples = _in_chunks(lambda a, b: run_.model.sample(b - a, c[a:b], generator=generator), n)
     title = f"Samples of {run_.describe()}, classes drawn by their frequency"
     fig = plots.image_grid(samples[:MAX_GRID], shape, title=title)
+    _caption_classes(fig, shape, [_run.label_name(run_, int(c)) for c in rows[:MAX_GRID]])
     what = "decoder means E[x | z, c] at z ~ p(z | c), c ~ π"
     return samples, rows, fig, what, _samples(n)
+
+
+CAPTIONED = 100
+"""Up to this many tiles, every sample of a grid of drawn classes is captioned with its class;
+in a larger grid, the first of each class (they are drawn sorted by class)."""
+
+
+def _caption_classes(fig: Any, shape: Any, names: list[str]) -> None:
+    """Caption the tiles of a square sample grid (``plots.image_grid``'s ⌈√N⌉ per row) with
+    the class of each sample, ``names`` in grid order, in the top left corner of its tile."""
+    import math
+
+    from torchlvm.plots._style import gap
+
+    h, w = shape[-2:]
+    ax, ncol, pad = fig.axes[0], math.ceil(math.sqrt(len(names))), gap(h, w)
+    tile = ax.get_position().width * fig.get_figwidth() * 72 / ncol  # points across a tile
+    longest = max(len(name) for name in names)
+    size = max(3.0, min(0.28 * tile, 1.5 * tile / max(longest, 1)))
+    every = len(names) <= CAPTIONED
+    size = size if every else max(size, 5.0)  # (a class's first tile only: room to spill)
+    for i, name in enumerate(names):
+        if not every and i and names[i - 1] == name:
+            continue
+        r, c = divmod(i, ncol)
+        ax.text(c * (w + pad) - 0.5, r * (h + pad) - 0.5, name, fontsize=size, color="white",
+                ha="left", va="top", bbox={"facecolor": "black", "alpha": 0.6, "pad": 0.6,
+                "linewidth": 0})  # fmt: skip
 
 
 def _conditional(run_, labels: list[int], n: int, shape, generator):
