@@ -145,6 +145,24 @@ def test_a_full_disk_while_staging_names_the_file_the_user_knows(tmp_path: Path)
     assert not (tmp_path / "figures").exists()
 
 
+def test_a_file_where_a_folder_goes_is_named_and_the_error_kept(tmp_path: Path) -> None:
+    """A user's FILE named figures: writing figures/samples.png failed, then the clean-up's
+    unlink of the staged name failed too ('Not a directory') and replaced the error, naming
+    figures/.samples.png.torchlvm-new (eval12). The error is the writer's, naming the file in
+    the way, and the user's file is left as it was."""
+    (tmp_path / "figures").write_text("mine")
+    place = tmp_path / "figures" / "samples.png"
+    with pytest.raises(NotADirectoryError) as caught:
+        with Staging(tmp_path) as staging:
+            staging.path(place).write_bytes(b"png")
+    assert caught.value.filename == str(tmp_path / "figures")
+    assert "stands where the command puts a folder; move or rename it" in str(caught.value)
+    with pytest.raises(FileExistsError, match="move or rename it"):  # its folder made first
+        with Staging(tmp_path) as staging:
+            staging.path(place).parent.mkdir(exist_ok=True)
+    assert (tmp_path / "figures").read_text() == "mine"
+
+
 def test_a_folder_made_for_a_committed_file_stays(tmp_path: Path) -> None:
     with Staging(tmp_path) as staging:
         staged = staging.path(tmp_path / "figures" / "a.png")

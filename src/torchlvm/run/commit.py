@@ -108,7 +108,10 @@ class Staging:
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         if not self._journaled:
             for staged in self.moves:
-                staged.unlink(missing_ok=True)
+                try:
+                    staged.unlink(missing_ok=True)
+                except OSError:  # never made: its folder is a file (a user's), or unreadable
+                    pass
         if not self._journaled and not self._committed:
             for folder in reversed(self._new_folders):
                 try:
@@ -116,9 +119,25 @@ class Staging:
                 except OSError:  # not empty, or never made
                     pass
         if isinstance(error, OSError) and error.filename is not None:  # (a full disk, say)
-            place = self.moves.get(Path(os.fsdecode(error.filename)))
+            named = Path(os.fsdecode(error.filename))
+            place = self.moves.get(named)
             if place is not None:  # named as the user knows it, not by its staging name
-                raise reworded(error, place) from None
+                in_the_way = _in_the_way(place)
+                raise reworded(
+                    error, in_the_way or place, _MOVE_IT if in_the_way else None
+                ) from None
+            if named in {_in_the_way(place) for place in self.moves.values()}:
+                raise reworded(error, named, _MOVE_IT) from None  # (a mkdir of it: 'File exists')
+
+
+_MOVE_IT = "a file of yours stands where the command puts a folder; move or rename it"
+
+
+def _in_the_way(place: Path) -> Path | None:
+    """The file that stands where a folder of ``place`` should be (a user's file named
+    ``figures``: writing in it fails 'Not a directory', which names the file the user must move
+    rather than one inside it that cannot be), or None."""
+    return next((p for p in reversed(place.parents) if p.exists() and not p.is_dir()), None)
 
 
 def staging_name(path: Path) -> Path:
