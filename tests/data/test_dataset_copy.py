@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 
 import numpy as np
@@ -121,3 +122,23 @@ def test_a_run_recorded_before_its_copy_is_read_unchecked_and_says_so_once(
         assert f"the files in {first} are read unchecked" in line
         assert "a run trained again records it" in line
     assert json.loads(config.read_text())["data"].get(KEY) is None  # read-only: left as it was
+
+
+def test_the_runs_folder_moved_away_names_it_and_data_dir(tmp_path, write_mnist, isolated_search):
+    """A run fitted with --data-dir FOLDER, the folder then moved: evaluate without --data-dir
+    said 'mnist not found: looked in FOLDER ...; or leave out --data-dir' to a user who passed
+    none (userH #6). It names the folder the run was trained on and --data-dir for its new place,
+    whose copy is checked by content; so too where the search, with no folder recorded, finds
+    none."""
+    first = write_mnist(tmp_path / "first", seed=0)
+    data = {"name": "mnist", **copy_record("mnist", first)}
+    moved = first.rename(tmp_path / "moved")
+    said = f"trained on the mnist files in {first}, which are gone; if they moved, pass --data-dir"
+    for given in (str(first), None):  # the run's recorded --data-dir, or none recorded
+        with pytest.raises(DataError, match=re.escape(said)) as refused:
+            own_copy({**data, "data_dir": given}, given, "runs/a")
+        assert "leave out --data-dir" not in str(refused.value)
+    assert own_copy(data, str(moved), "runs/a") == str(moved)
+    other = write_mnist(tmp_path / "other", seed=1)
+    with pytest.raises(DataError, match="is not the copy the run in runs/a was trained on"):
+        own_copy(data, str(other), "runs/a")

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from torchlvm.errors import DataError
+from torchlvm.errors import DataError, DataNotFoundError
 
 KEY = "dataset_files"
 """The key of the record in a run's ``data`` section."""
@@ -59,6 +59,12 @@ def own_copy(data: Mapping[str, Any], data_dir: str | None, run_folder: Any) -> 
         _unchecked(str(data["name"]), data_dir, run_folder)
         return data_dir
     name, folder = str(data["name"]), str(recorded.get("folder"))
+    if _gone(name, folder, data_dir):
+        raise DataNotFoundError(
+            f"the run in {run_folder} was trained on the {name} files in {folder}, which are "
+            "gone; if they moved, pass --data-dir NEW_FOLDER (the copy there is checked by "
+            "content)"
+        )
     own = _found(name, folder) if data_dir is None and os.path.isdir(folder) else None
     found = own or _found(name, data_dir)
     if found is None:
@@ -76,6 +82,17 @@ def own_copy(data: Mapping[str, Any], data_dir: str | None, run_folder: Any) -> 
         f"files in {folder}: their content differs), and its numbers would be of other images; "
         + _fix(name, recorded, given=data_dir is not None)
     )
+
+
+def _gone(name: str, folder: str, data_dir: str | None) -> bool:
+    """Whether the run's copy of ``name``, recorded in ``folder``, is gone while ``data_dir``
+    gives no other place to read: none given and the search finds no copy, or the folder the run
+    itself recorded as its ``--data-dir`` (the callers pass it when the user gives none)."""
+    if _found(name, folder) is not None:
+        return False
+    if data_dir is None:
+        return _found(name, None) is None
+    return os.path.abspath(data_dir) == folder
 
 
 def _unchecked(name: str, data_dir: str | None, run_folder: Any) -> None:
