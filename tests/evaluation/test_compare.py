@@ -261,7 +261,7 @@ def test_a_cvae_separability_is_said_to_be_given_the_class() -> None:
     word that its codes come from q(z|x,c) fed the true class: the cell and the notes say so."""
     from torchlvm.evaluation.compare import _table, comparison_markdown
 
-    probes = {"logistic": {"value": 0.73, "stderr": 0.01}, "knn": {"value": 0.7}}
+    probes = {"logistic": {"value": 0.73, "stderr": 0.01}, "knn": {"value": 0.7, "stderr": 0.02}}
 
     def entry(label: str, condition: str) -> dict:
         metrics = {"protocol": {"condition": condition}, "separability": {"latent": probes}}
@@ -273,9 +273,9 @@ def test_a_cvae_separability_is_said_to_be_given_the_class() -> None:
         "cvae": entry("CVAE", "label"),
     }
     table = _table(models)
-    assert table["separability"]["VAE"] == "logistic 0.730 / 5-NN 0.700"
+    assert table["separability"]["VAE"] == "logistic 0.730 ± 0.010 / 5-NN 0.700 ± 0.020"
     assert table["separability"]["CVAE"].startswith(
-        "logistic 0.730 / 5-NN 0.700 (codes of q(z|x,c)"
+        "logistic 0.730 ± 0.010 / 5-NN 0.700 ± 0.020 (codes of q(z|x,c)"
     )
     budget = {"epochs": 1, "latent_dim": 2, "hidden": [8], "batch_size": 8, "lr": 0.1, "seed": 0}
     result = {"data": "digits", "table": table, "budget": budget, "models": models}
@@ -297,3 +297,31 @@ def test_the_generation_cell_gives_an_exact_log_p_as_exact() -> None:
     assert cell({"exact": exact}) == "FD n/a; log p(x) 16.64 nats (exact)"
     assert cell({"exact": exact, "log_marginal": estimate}).endswith("16.64 nats (exact)")
     assert cell({"log_marginal": estimate}) == "FD n/a; log p(x) -26.20 nats (IS, k=1000)"
+
+
+def test_compare_md_gives_the_numbers_compare_png_draws() -> None:
+    """userH #16: compare.md's separability cells gave no ± where compare.png does, and the
+    real-vs-real Fréchet floor was in the PNG only; userJ #2: no chance level beside the
+    accuracies. One set of numbers in both, with the probes' chance."""
+    from torchlvm.evaluation.compare import _table, comparison_markdown
+    from torchlvm.plots.compare import comparison_scores
+
+    probes = {"logistic": {"value": 0.62, "stderr": 0.022}, "knn": {"value": 0.56, "stderr": 0.03}}
+    separability = {"latent": probes, "pixels": probes, "chance": {"value": 0.112}}
+    quality = {"frechet": {"value": 160.25}, "frechet_real_reference": {"value": 27.91}}
+
+    def entry(label: str) -> dict:
+        metrics = {"separability": separability, "sample_quality": quality}
+        return {"label": label, "interpretability": {"mig": {"value": 0.1}}, "metrics": metrics}
+
+    models = {"ae": entry("AE"), "vae": entry("VAE")}
+    table = _table(models)
+    budget = {"epochs": 1, "latent_dim": 2, "hidden": [8], "batch_size": 8, "lr": 0.1, "seed": 0}
+    result = {"data": "mnist", "table": table, "budget": budget, "models": models}
+    result.update(protocol={"binarize": "dynamic", "n": 200, "k": 100}, verdicts={})
+    text = comparison_markdown(result)
+    rows = comparison_scores(result)
+    drawn = rows["separability"]["values"]["VAE"], rows["separability"]["errors"]["VAE"]
+    assert f"logistic {drawn[0]:.3f} ± {drawn[1]:.3f} / 5-NN 0.560 ± 0.030" in text
+    assert f"give {rows['generation']['reference']:.1f} (the floor)" in text
+    assert "always answering the most frequent class, 0.112 (chance)" in text

@@ -84,3 +84,27 @@ def test_too_few_examples_of_a_class_names_a_fix_that_exists(split, fix) -> None
     )
     assert fix in found.reason
     assert "evaluate more examples" not in found.reason
+
+
+def test_the_section_records_chance_beside_the_accuracies() -> None:
+    """userJ #2: on labels unrelated to the rows, 39 of 44 'no', 5-NN read 0.886, exactly the
+    rate of always answering 'no', and nothing said so. The section records that rate (of the
+    rows the probes read: a subsample of a large split) and the console prints it."""
+    import torch
+
+    from torchlvm.cli._evaluate_table import _separability_rows
+    from torchlvm.evaluation.eval_data import EvalData
+    from torchlvm.evaluation.probes import chance_accuracy, separability_section
+
+    y = torch.tensor([0] * 39 + [1] * 5)
+    x = torch.randn(44, 6, generator=torch.Generator().manual_seed(0))
+    found = separability_section(x, EvalData(x, x, y, None, None), 0, True, names=["no", "yes"])
+    assert found.chance.value == pytest.approx(39 / 44) and found.chance.kind == "exact"
+    assert "the most frequent class, no (39 of 44 examples probed)" in found.chance.note
+    assert found.latent.knn.value <= found.chance.value + 0.05  # 5-NN answers 'no': chance
+    rows = " ".join(" ".join(_separability_rows(found)).split())
+    assert "chance (the most frequent class) 0.886" in rows
+    labels = np.repeat([0, 1, 2], [6000, 3000, 1000])
+    chance = chance_accuracy(labels, seed=3, max_examples=5000)
+    assert chance["n"] == 5000 and chance["value"] != 0.6  # the probes' subsample's share
+    assert abs(chance["value"] - 0.6) < 0.03

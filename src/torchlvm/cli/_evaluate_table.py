@@ -249,6 +249,8 @@ def _separability_rows(
             "holds: how much of the given class they keep, not structure found in x"
         )
         rows.append(_wrapped_row("", given))
+    if sep.chance is not None:  # (the baseline: always the most frequent class)
+        rows.append(_row("chance (the most frequent class)", _value(sep.chance)))
     return rows
 
 

@@ -338,6 +338,12 @@ def _probe(m: Evaluation, field: str = "value", where: str = "latent") -> Any:
     return None if logistic is None else getattr(logistic, field)
 
 
+def _chance(m: Evaluation) -> float | None:
+    """The probes' chance accuracy (always the most frequent class), or None."""
+    sep = m.separability
+    return _value(sep.chance) if isinstance(sep, Separability) else None
+
+
 def _quality(m: Evaluation, name: str) -> Any:
     """The value of a sample-quality quantity, or None."""
     quality = m.sample_quality
@@ -373,9 +379,8 @@ def _table(models: dict[str, Any]) -> dict[str, dict[str, str]]:
         mig = entry["interpretability"]["mig"]  # (no stderr in a record from before cc4b1c1)
         rows["interpretability"][label] = "MIG " + format_measured(mig["value"], mig.get("stderr"))
         logistic = _probe(m)
-        knn = _value(m.separability.latent.knn) if logistic is not None else None
         rows["separability"][label] = (
-            _not_measured(m) if logistic is None else f"logistic {logistic:.3f} / 5-NN {knn:.3f}"
+            _not_measured(m) if logistic is None else _probes_cell(m.separability.latent)
         ) + (GIVEN_CLASS if logistic is not None and m.protocol.condition == "label" else "")
         rows["generation"][label] = _generation(m, key == "ae")
     return rows
@@ -391,6 +396,16 @@ _CVAE_PROBE = (
     " The CVAE's encoder q(z|x,c) is given each example's class, so its probe reads back the "
     "class it was handed (a CVAE aims to keep none), not structure found in x."
 )
+
+
+def _probes_cell(probes: Any) -> str:
+    """``logistic 0.620 ± 0.022 / 5-NN 0.560 ± 0.019``: each accuracy with the standard error
+    compare.png draws (userH #16: the cells gave none)."""
+
+    def shown(q: Any) -> str:
+        return "n/a" if q is None or q.value is None else format_measured(q.value, q.stderr)
+
+    return f"logistic {shown(probes.logistic)} / 5-NN {shown(probes.knn)}"
 
 
 def _not_measured(m: Evaluation) -> str:
@@ -477,6 +492,12 @@ def comparison_markdown(result: dict[str, Any]) -> str:
     b, p = result["budget"], result["protocol"]
     ae = result["models"]["ae"]["metrics"]
     pixels = _probe(Evaluation.from_json(ae), where="pixels")
+    chance = _chance(Evaluation.from_json(ae))
+    floors = [
+        _quality(Evaluation.from_json(entry["metrics"]), "frechet_real_reference")
+        for entry in result["models"].values()
+    ]
+    floor = next((f for f in floors if f is not None), None)  # compare.png's reference
     shape = ae.get("protocol", {}).get("shape", [1, 1, 1])
     # two-moons or a file of rows: points, not images, and their raw inputs are not pixels
     images, raw = ("images", "raw pixels") if len(shape) == 3 else ("examples", "raw inputs")
@@ -493,12 +514,15 @@ def comparison_markdown(result: dict[str, Any]) -> str:
         "- separability (can a linear probe read the class off the code?): "
         f"5-fold cross-validated accuracy on the posterior means of "
         f"{result['data']} test {images} (logistic regression / 5-nearest neighbours)"
-        + (f"; {raw} give {pixels:.3f} (logistic)." if pixels is not None else ".")
+        + (f"; {raw} give {pixels:.3f} (logistic)" if pixels is not None else "")
+        + (f"; always answering the most frequent class, {chance:.3f} (chance)" if chance else "")
+        + "."
         + (_CVAE_PROBE if "cvae" in result.get("models", {}) else ""),
         "- generation (do samples look like the data?): Fréchet distance (FD, lower is better) "
         f"between test {images} and as many generated {images} in the features of torchlvm's "
         "classifier for the dataset; the AE has no prior and is fed N(0, I) codes; log p(x) is "
-        "importance-sampled (the CVAE's is log p(x | c)), undefined for the deterministic AE.",
+        "importance-sampled (the CVAE's is log p(x | c)), undefined for the deterministic AE"
+        + (f"; real vs real {images} at this n give {floor:.1f} (the floor)." if floor else "."),
         "",
         "AE or VAE, row by row (a difference within its noise is called no clear difference):",
         "",

@@ -250,8 +250,9 @@ def _full_rows(
         with _timed(seconds, "separability"):
             given_label = o.condition.conditional and o.condition.kind == "label"
             split = (dataset.split, len(dataset))  # (the fix of too few examples of a class)
+            names = None if dataset.class_names is None else list(dataset.class_names)
             out["separability"] = separability_section(
-                means, data, o.seed, o.pixel_reference, given_label, split
+                means, data, o.seed, o.pixel_reference, given_label, split, names
             )
     if o.sample_quality:
         with _timed(seconds, "sample_quality"):

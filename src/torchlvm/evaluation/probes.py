@@ -6,7 +6,9 @@ Two probes, each scored by stratified k-fold cross-validation (scikit-learn):
 - k-nearest neighbours (k = 5, Euclidean, inputs standardized), a local read-out.
 
 Run on the posterior means E_q[z | x] and, as the reference every representation is compared
-with, on the raw pixels; :func:`separability_section` is ``evaluate``'s section built from them.
+with, on the raw pixels; :func:`separability_section` is ``evaluate``'s section built from them,
+with the accuracy of chance (:func:`chance_accuracy`: always answering the most frequent class),
+the baseline an accuracy is read against (userJ #2: 0.886 on random labels was that rate).
 
 The fits run with one BLAS thread (``threadpoolctl``): these problems are small, and on a machine
 whose cores are shared, multi-threaded BLAS made them 10-15× slower in our measurements.
@@ -23,7 +25,7 @@ from torchlvm._checks import check_positive_int
 from torchlvm.errors import DataError
 from torchlvm.evaluation._records import metric
 from torchlvm.evaluation.eval_data import EvalData
-from torchlvm.evaluation.records import Probes, Separability, Undefined
+from torchlvm.evaluation.records import Probes, Quantity, Separability, Undefined
 
 NEIGHBOURS = 5
 FOLDS = 5
@@ -61,10 +63,8 @@ def probe_accuracies(
     check_positive_int("folds", folds)
     X = np.asarray(features, dtype=np.float64)
     y = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    if len(y) > max_examples:
-        keep = np.sort(rng.choice(len(y), max_examples, replace=False))
-        X, y = X[keep], y[keep]
+    keep = _probed(len(y), max_examples, seed)
+    X, y = X[keep], y[keep]
     if (few := too_few_classes(y, folds)) is not None:
         raise DataError(f"{few}; pass more examples")
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -90,6 +90,42 @@ def probe_accuracies(
             note=f"{notes[name]}, {folds}-fold stratified cross-validation",
         )
     return out
+
+
+def _probed(rows: int, max_examples: int, seed: int) -> np.ndarray:
+    """The positions of the rows the probes read: every one, else a seeded subsample of
+    ``max_examples``."""
+    if rows <= max_examples:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, max_examples, replace=False))
+
+
+def chance_accuracy(
+    labels: Tensor | np.ndarray,
+    names: list[str] | None = None,
+    *,
+    seed: int = 0,
+    max_examples: int = 5000,
+) -> dict[str, Any]:
+    """The accuracy of always answering the most frequent class of the rows
+    :func:`probe_accuracies` reads (``seed``, ``max_examples`` as there): the share of that
+    class, the baseline of its accuracies. ``names``: the classes' names, by label.
+
+    Returns:
+        A metric (unit ``accuracy``, kind ``exact``) whose note names the class and its count.
+    """
+    y = np.asarray(labels)[_probed(len(labels), max_examples, seed)]
+    counts = np.bincount(y)
+    top = int(counts.argmax())
+    name = names[top] if names is not None and top < len(names) else str(top)
+    return metric(
+        float(counts[top] / len(y)),
+        "accuracy",
+        "exact",
+        n=len(y),
+        note=f"chance: always answering the most frequent class, {name} ({int(counts[top])} of "
+        f"{len(y)} examples probed)",
+    )
 
 
 def too_few_classes(labels: Tensor | np.ndarray, folds: int = FOLDS) -> str | None:
@@ -130,13 +166,15 @@ def separability_section(
     pixels: bool,
     given_label: bool = False,
     split: tuple[str, int] | None = None,
+    names: list[str] | None = None,
 ) -> Separability | Undefined:
     """Probe accuracies of the class from the codes. A CVAE's encoder q(z | x, c) is given the
     class itself, so there they measure how much of the class its codes keep (by design with a
     learned prior p(z | c), which places each class apart), not what an unconditional code
     finds on its own; the note says so. ``split``: (its name, its rows), for the fix of too few
     examples of a class: more of the split's rows where a subsample was evaluated, else another
-    split (a 12-row test split was told to 'evaluate more examples', which it did not have)."""
+    split (a 12-row test split was told to 'evaluate more examples', which it did not have).
+    ``names``: the classes' names, by label (for the chance level's note)."""
     if data.y is None:
         return Undefined("the data has no class labels")
     if (few := too_few_classes(data.y)) is not None:
@@ -154,6 +192,7 @@ def separability_section(
             "accuracy is then not held out)"
         )
     try:
+        chance = Quantity.from_json(chance_accuracy(data.y, names, seed=seed))
         latent = Probes.from_json(probe_accuracies(means, data.y, seed=seed))
         reference = None
         if pixels:
@@ -166,4 +205,4 @@ def separability_section(
             "probes on posterior means E_q[z|x,c] of an encoder given the class c: how much of "
             "the class the codes keep; 'pixels' is the raw-input reference"
         )
-    return Separability(latent, reference, note)
+    return Separability(latent, reference, note, chance)

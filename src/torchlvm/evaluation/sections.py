@@ -145,9 +145,12 @@ class Separability:
     latent: Probes | None = None
     pixels: Probes | None = None
     note: str | None = None
+    chance: Quantity | None = None  # always answering the most frequent class: the baseline
 
     def to_json(self) -> dict[str, Any]:
-        return _drop_none({"latent": self.latent, "note": self.note, "pixels": self.pixels})
+        return _drop_none(
+            {"latent": self.latent, "note": self.note, "pixels": self.pixels, "chance": self.chance}
+        )
 
     @classmethod
     def from_json(cls, x: Any) -> Separability:
@@ -156,6 +159,7 @@ class Separability:
             Probes.from_json(d.get("latent")),
             Probes.from_json(d.get("pixels")),
             _str(d.get("note")),
+            _q(d, "chance"),
         )
 
 

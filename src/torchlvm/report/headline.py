@@ -355,6 +355,8 @@ def probe(m: Evaluation) -> Headline | None:
     pixels = getattr(sep.pixels, name, None)
     reference = _number(pixels)
     parts = [f"{_raw(m)} {_pct(reference)} %"] if reference is not None else []
+    if (chance := _number(sep.chance)) is not None:  # the baseline: the most frequent class
+        parts.append(f"chance {_pct(chance)} %")
     what = "logistic probe" if name == "logistic" else "k-NN"
     folds, n = _number(q.extra.get("folds")), _number(q.extra.get("n"))
     codes = "codes" if m.model is not None and m.model.deterministic_encoder else "posterior means"

@@ -87,6 +87,7 @@ LABELS = {
     "k": "importance samples k",
     "num_samples": "samples k",
     "pixels": "raw input",  # the probes' reference: pixels of images, features of a table
+    "chance": "chance (always the most frequent class)",  # the probes' baseline
 }
 #: units of the flat numbers ``torchlvm fit`` writes at the top of metrics.json (FitRecord);
 #: ``None``: the document's own ``unit`` entry (nats per example or row, exact log p(x))
