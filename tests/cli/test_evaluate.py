@@ -638,3 +638,21 @@ def test_figures_only_refuses_a_run_with_no_evaluation_to_draw(tmp_path, capsys)
     with pytest.raises(SystemExit):
         main(["evaluate", str(tmp_path), "--figures-only", "--no-figures"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_an_ood_path_that_holds_commas_is_one_name(tmp_path, monkeypatch):
+    """userJ #3: --ood was split at every comma, so a file or folder whose path holds one could
+    not be given at all; the longest run of parts that exists is one name."""
+    from torchlvm.cli.evaluate import _ood_names
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d ä" / "sub,x").mkdir(parents=True)
+    (tmp_path / "d ä" / "sub,x" / "Größe, daten.csv").write_text("a,b\n1,2\n")
+    assert _ood_names("noise, flip") == ("noise", "flip")
+    assert _ood_names("noise,d ä/sub,x/Größe, daten.csv, flip") == (
+        "noise",
+        "d ä/sub,x/Größe, daten.csv",
+        "flip",
+    )
+    assert _ood_names("d ä/sub,x") == ("d ä/sub,x",)
+    assert _ood_names("d ä/sub,y") == ("d ä/sub", "y")  # (no such path: named as it was split)

@@ -158,7 +158,7 @@ def _ood(text: str | None, data: dict[str, Any], dataset: Any, resize: str) -> t
     from torchlvm.evaluation.ood_names import check_ood_name, is_ood_file
     from torchlvm.evaluation.outliers import make_ood_set
 
-    names = tuple(s.strip() for s in text.split(","))
+    names = _ood_names(text)
     if "none" in names:
         raise ConfigError("--ood 'none' means no OOD set, so it cannot be listed with others")
     table = TableSchema.from_dict(data.get("table"))
@@ -173,6 +173,23 @@ def _ood(text: str | None, data: dict[str, Any], dataset: Any, resize: str) -> t
         if is_ood_file(name):  # its shape, values or columns, as evaluate will read it
             make_ood_set(name, dataset, n=1, resize=resize, table=table, binarize=dataset.binarize)
     return names
+
+
+def _ood_names(text: str) -> tuple[str, ...]:
+    """--ood's value split at its commas, but for a path that holds commas: at each part, the
+    longest run of parts that names an existing file or folder is one name (userJ #3: 'x/Größe,
+    daten.csv' could not be given at all)."""
+    parts, names, i = text.split(","), [], 0
+
+    def joined(j: int) -> str:
+        return ",".join(parts[i:j]).strip()
+
+    while i < len(parts):
+        longer = range(len(parts), i + 1, -1)  # (two parts or more, the longest first)
+        j = next((j for j in longer if Path(joined(j)).exists()), i + 1)
+        names.append(joined(j))
+        i = j
+    return tuple(names)
 
 
 def _config(
