@@ -19,6 +19,7 @@ from pathlib import Path
 from torchlvm.data.csv_table import TABLE_SUFFIXES
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.locate import Found
+from torchlvm.data.picture_folder import PICTURE_SUFFIXES, pictures_fix, pictures_in
 from torchlvm.errors import ConfigError, DataNotFoundError
 
 Loader = Callable[..., Dataset]
@@ -53,9 +54,9 @@ def unsupported(path: str | os.PathLike[str]) -> ConfigError:
     from torchlvm.data.saved_tensors import torch_file_fix
 
     suffix = file_suffix(path)
-    pictures = os.path.join(os.path.dirname(path) or ".", f"*{suffix}")
+    pictures = pictures_in(os.path.dirname(path) or ".") if suffix in PICTURE_SUFFIXES else None
     fix = (
-        (pictures_fix(pictures) if suffix in PICTURE_SUFFIXES else None)
+        (pictures_fix(pictures) if pictures is not None else None)
         or _text_table_fix(path, suffix)
         or (_NUMBERS_FIX if suffix == ".numbers" else None)
         or _pandas_fix(path, suffix)
@@ -290,7 +291,7 @@ def get_spec(name: str) -> DatasetSpec:
             f"pass the dataset's name ({', '.join(idx)}) with the folder as its data_dir "
             f"(e.g. --data {example} --data-dir {name})"
         )
-        pictures = _pictures_in(name) if not found else None
+        pictures = pictures_in(name) if not found else None
         if pictures is not None:
             raise ConfigError(
                 f"{name} is a folder of picture files, which torchlvm does not read one by one; "
@@ -299,7 +300,8 @@ def get_spec(name: str) -> DatasetSpec:
         if not found:
             raise ConfigError(
                 f"{name} is a folder without IDX files, not a dataset name or a file; pass a "
-                f"file ({', '.join(FILE_SUFFIXES)}) or a dataset name ({', '.join(_REGISTRY)})"
+                f"file ({', '.join(FILE_SUFFIXES)}) or a dataset name "
+                f"({', '.join(list_datasets())})"
             )
         raise ConfigError(
             f"{name} is a folder, not a dataset name or a file; to read the IDX files in it, {how}"
@@ -316,35 +318,4 @@ def get_spec(name: str) -> DatasetSpec:
     raise ConfigError(
         f"unknown dataset {name!r}; {guess}known datasets: {known}; a path to a file ending in "
         f"{suffixes} is also accepted"
-    )
-
-
-PICTURE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
-"""Picture files, which a folder given as data may hold instead of arrays."""
-
-
-def _pictures_in(folder: str) -> str | None:
-    """The glob pattern of the picture files in ``folder`` (``pngs/*.png``), or in class folders
-    in it as torchvision's ImageFolder keeps them (``pngs/*/*.png``); None for none."""
-    for pattern in ("*", "*/*"):
-        for path in glob.iglob(os.path.join(glob.escape(folder), pattern)):
-            if path.lower().endswith(PICTURE_SUFFIXES):
-                return os.path.join(folder, pattern + os.path.splitext(path)[1])
-    return None
-
-
-def pictures_fix(pattern: str) -> str:
-    """The numpy lines that stack the pictures ``pattern`` matches into the one array file
-    torchlvm reads: an ``.npy`` of ``(N, H, W)`` uint8, or, for class folders (``*/*``), an
-    ``.npz`` whose labels are the folders' names (read as class names)."""
-    paths = f"paths = sorted(glob.glob({pattern!r}))"
-    stack = "np.stack([np.asarray(PIL.Image.open(p).convert('L')) for p in paths])"
-    save = f"np.save('images.npy', {stack})"
-    if os.path.basename(os.path.dirname(pattern)) == "*":
-        labels = "np.array([os.path.basename(os.path.dirname(p)) for p in paths])"
-        save = f"np.savez('images.npz', x={stack}, y={labels})"
-    imports = "import glob, os, numpy as np, PIL.Image"
-    return (
-        f"stack the pictures into one array file ({imports}; {paths}; {save}; .convert('RGB') "
-        "for colour) and pass that file"
     )
