@@ -110,3 +110,46 @@ def test_the_offered_drop_of_a_name_with_a_comma_works(tmp_path, capsys):
     offered = shlex.split(err[err.rindex("(") + 1 : err.rindex(")")])
     assert main([*command, *offered]) == 0
     assert _columns(out) == ["x", "b"]
+
+
+def test_na_values_marks_a_files_own_tokens_missing_for_the_run_and_its_later_files(
+    tmp_path, capsys
+):
+    """A table whose missing cells are '-' and 'ERR' was refused ('cannot read '-' as a
+    number'), and the only fix was editing the file. --na-values reads them as missing; the run
+    records the tokens, so impute fills those cells of a later file (written in their column's
+    form, every other cell as written) and score reads it alike."""
+    import json
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(120, 2)) @ rng.normal(size=(2, 4)) + 0.1 * rng.normal(size=(120, 4))
+    cells = [[f"{v:.2f}" for v in row] for row in x.tolist()]
+    cells[3][1], cells[10][2], cells[50][0] = "-", "ERR", "-999"
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c,d\n" + "".join(",".join(r) + "\n" for r in cells))
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(path), "--latent-dim", "2", "--out", str(run)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "cannot read '-' as a number" in err and "name it with --na-values -" in err
+    argv += ["--na-values", "-", "err", "-999"]
+    assert main(argv) == 2  # missing cells: the fill command carries the tokens
+    assert f"torchlvm fit ppca --data {path} --na-values - -999 err --allow-missing" in (
+        capsys.readouterr().err
+    )
+    assert main([*argv, "--allow-missing", "--method", "em"]) == 0
+    record = json.loads((run / "config.json").read_text())["data"]
+    assert record["options"]["na_values"] == record["table"]["na_values"] == ["-", "-999", "err"]
+    filled = tmp_path / "filled.csv"
+    assert main(["impute", str(run), "--data", str(path), "--out", str(filled)]) == 0
+    lines = filled.read_text().splitlines()
+    original = path.read_text().splitlines()
+    changed = [i for i, (a, b) in enumerate(zip(lines, original, strict=True)) if a != b]
+    assert changed == [4, 11, 51]  # (file lines, header first)
+    assert all(len(c.split(".")[1]) == 4 for i in changed for c in lines[i].split(",")
+               if c not in original[i].split(","))  # fmt: skip
+    scores = tmp_path / "s.csv"
+    assert main(["score", str(run), "--data", str(path), "--out", str(scores)]) == 0
+    header, *rows = [row.split(",") for row in scores.read_text().splitlines()]
+    observed = [row[header.index("observed")] for row in rows]
+    assert [i for i, n in enumerate(observed) if n != "4"] == [3, 10, 50]

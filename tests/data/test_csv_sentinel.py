@@ -52,3 +52,18 @@ def test_a_value_that_may_be_real_is_not_warned_of(tmp_path, cells):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_csv(path)
+
+
+def test_the_offered_na_values_reads_the_code_as_missing(tmp_path):
+    """The warning said to empty the cells by hand; it names --na-values CODE, which reads
+    them missing as written (-999.0 too) and warns no more."""
+    cells = ["-999", "-999.0"] + [f"{v:.2f}" for v in np.linspace(-2, 2, 30)]
+    path = _write(tmp_path, cells)
+    with pytest.warns(
+        UserWarning, match=r"--na-values -999 --allow-missing \(na_values=\['-999'\]"
+    ):
+        read_csv(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = read_csv(path, na_values=["-999"], allow_empty=True)
+    assert np.isnan(table.values[:, 1]).tolist() == [True, True] + [False] * 30

@@ -659,7 +659,8 @@ def test_a_mark_of_no_number_is_refused_with_its_count_and_fix(tmp_path, mark, f
     )
     message = (
         f"t.csv line 2, column 2 ('b'): cannot read '{mark}' as a number (6 cells of the "
-        f"column hold it); {fix}, or leave it empty to mark it missing"
+        f"column hold it); {fix}, or mark it missing: leave it empty, or name it with "
+        f"na_values=[{mark!r}]"
     )
     with pytest.raises(DataError, match=re.escape(message) + "$"):
         load_dataset(path, "all", drop_columns=["a"])

@@ -147,6 +147,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
     from torchlvm.cli import _table_rows, _tables
+    from torchlvm.data.csv_cells import marking_missing
     from torchlvm.data.csv_table import read_csv
     from torchlvm.errors import ConfigError
 
@@ -187,11 +188,12 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
     user = schema.to_user_units(_fill(run_, x, args))
     columns = _file_columns(schema, table)
-    forms = _forms(table, columns)
-    stacks = [user] if args.draws == 0 else list(user)
-    single = _table_rows.single_precision(run_)
-    copies = [_filled_cells(columns, forms, x, values, single=single) for values in stacks]
-    _write(out, table, copies)
+    with marking_missing(schema.na_values):  # (the run's own markers: '-' is no number's form)
+        forms = _forms(table, columns)
+        stacks = [user] if args.draws == 0 else list(user)
+        single = _table_rows.single_precision(run_)
+        copies = [_filled_cells(columns, forms, x, values, single=single) for values in stacks]
+        _write(out, table, copies)
     _report(args, run_, x, out, _written_as(schema.columns, forms, x))
     return 0
 

@@ -2,7 +2,8 @@
 
 ``--drop-columns`` and ``--label-column`` pick columns out; ``--standardize`` (default for .csv
 files) standardizes every feature column with the train split's mean and standard deviation;
-``--no-standardize`` keeps the values as stored. What was chosen is recorded with the run
+``--no-standardize`` keeps the values as stored; ``--na-values`` names the file's own marks of a
+missing cell (``-``, ``ERR``). What was chosen is recorded with the run
 (:class:`torchlvm.data.table_schema.TableSchema`), so later commands read files the same way.
 """
 
@@ -17,7 +18,8 @@ from torchlvm._shell import quoted
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--drop-columns``, ``--label-column``, ``--[no-]standardize`` and ``--encoding``."""
+    """Add ``--drop-columns``, ``--label-column``, ``--[no-]standardize``, ``--na-values`` and
+    ``--encoding``."""
     parser.add_argument(
         "--drop-columns",
         metavar="NAMES",
@@ -39,6 +41,16 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="standardize each feature with the train split's mean and std, recorded and "
         "undone on every output (default: on for .csv files)",
+    )
+    parser.add_argument(
+        "--na-values",
+        metavar="TOKEN",
+        nargs="+",
+        action="extend",
+        help="cell texts that mark a missing value in the .csv besides empty cells, NA, N/A, "
+        "NaN, NULL, None, #N/A and ? (e.g. - ERR -999: as written, case aside; a number however "
+        "written, -999.0 for -999); recorded, so "
+        "the run's later files are read alike (missing cells need --allow-missing)",
     )
     parser.add_argument(
         "--encoding",
@@ -131,6 +143,10 @@ def options_from(settings: Mapping[str, Any]) -> dict[str, Any]:
         options["drop_columns"] = [_selector(str(c)) for c in words if str(c).strip()]
     if settings.get("label_column") is not None:
         options["label_column"] = _selector(str(settings["label_column"]))
+    if settings.get("na_values"):
+        from torchlvm.data.csv_cells import na_tokens
+
+        options["na_values"] = list(na_tokens(settings["na_values"]))
     if settings.get("encoding") is not None:  # Python's name of it, or the refusal, now
         from torchlvm.data.csv_dialect import text_encoding
 
@@ -147,13 +163,7 @@ def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:
 
     if not train.is_table:
         return None
-    schema = TableSchema.of(
-        train,
-        drop_columns=tuple(options.get("drop_columns", ())),
-        label_column=options.get("label_column"),
-        encoding=options.get("encoding"),
-    )
-    return schema.to_dict()
+    return TableSchema.read_with(train, options).to_dict()
 
 
 def load_rows(
@@ -230,7 +240,9 @@ def _cells(n: int) -> str:
     return "1 empty cell" if n == 1 else f"{n} empty cells"
 
 
-TABLE_OPTIONS = ("allow_missing", "drop_columns", "label_column", "standardize", "encoding")
+TABLE_OPTIONS = (
+    "allow_missing", "drop_columns", "label_column", "standardize", "encoding", "na_values"
+)  # fmt: skip
 """The ``load_dataset`` options a command-line flag of the same name gives (:func:`add_options`)."""
 
 
@@ -240,7 +252,7 @@ def _parsed(name: str, value: Any) -> Any:
     False)."""
     if name in ("allow_missing", "standardize"):
         return bool(value)
-    if name == "drop_columns":
+    if name in ("drop_columns", "na_values"):
         return [str(v) for v in value] if value else None
     return None if value is None else str(value)
 
@@ -324,6 +336,10 @@ def _option_value(name: str, value: Any) -> Any:
     records the word ``["id,city"]``: the same columns for this comparison)."""
     if name in ("allow_missing", "standardize"):
         return bool(value)
+    if name == "na_values":
+        from torchlvm.data.csv_cells import na_tokens
+
+        return list(na_tokens(value or ()))
     if name != "drop_columns":
         return value
     return [_selector(p) for v in value or () for p in str(v).split(",") if p.strip()]

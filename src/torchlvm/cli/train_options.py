@@ -96,7 +96,7 @@ def _recorded_name(name: str) -> str:
 EVERY_MODEL: frozenset[str] = frozenset(
     {*TRAIN_FIELDS, *DATA_FIELDS, "data_dir", "mmap", "accelerator", "devices", "num_nodes"}
     | {"strategy", "compile", "cuda_graph", "threads", "quiet", "progress"}
-    | {"allow_missing", "drop_columns", "label_column", "standardize", "encoding"}
+    | set(_tables.TABLE_OPTIONS)
 ) - {"objective", "k", "beta", "warmup_epochs", "free_bits"}
 """Options that every model type takes; the others apply as its recipe says."""
 

@@ -21,7 +21,9 @@ brackets (``(123)``, as pandas' ``read_csv`` reads none of them), a column of da
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 MISSING_MARKERS: frozenset[str] = frozenset(
     {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na", "?"}
@@ -30,9 +32,49 @@ MISSING_MARKERS: frozenset[str] = frozenset(
 markers (and an empty cell)."""
 
 
+_MORE: ContextVar[tuple[frozenset[str], frozenset[float]]] = ContextVar(
+    "na_values", default=(frozenset(), frozenset())
+)
+"""The markers a file is read with beyond :data:`MISSING_MARKERS` (:func:`marking_missing`):
+as written, and the numbers among them."""
+
+
+def na_tokens(tokens: Sequence[str]) -> tuple[str, ...]:
+    """``tokens`` (``--na-values``, ``na_values=``) as cells are compared with them: spaces
+    aside, lower case, sorted, once each, the markers every file has left out."""
+    if isinstance(tokens, str):
+        tokens = [tokens]
+    found = {str(t).strip().lower() for t in tokens}
+    return tuple(sorted(found - MISSING_MARKERS))
+
+
+@contextmanager
+def marking_missing(tokens: Sequence[str]) -> Iterator[None]:
+    """Within the block, a cell equal to one of ``tokens`` (as :func:`na_tokens` compares
+    them; a number token: a cell of that number however written, ``-999.0`` for ``-999``)
+    marks a missing value too."""
+    texts = na_tokens(tokens)
+    numbers = frozenset(float(t) for t in texts if is_number(t))
+    reset = _MORE.set((frozenset(texts), numbers))
+    try:
+        yield
+    finally:
+        _MORE.reset(reset)
+
+
+def more_markers() -> frozenset[str]:
+    """The markers of :func:`marking_missing` in force, as written (none outside a block)."""
+    return _MORE.get()[0]
+
+
 def is_missing(cell: str) -> bool:
-    """Whether ``cell`` marks a missing value (:data:`MISSING_MARKERS`)."""
-    return cell.strip().lower() in MISSING_MARKERS
+    """Whether ``cell`` marks a missing value (:data:`MISSING_MARKERS`, and the tokens of
+    :func:`marking_missing` in force)."""
+    text = cell.strip().lower()
+    if text in MISSING_MARKERS:
+        return True
+    texts, numbers = _MORE.get()
+    return text in texts or bool(numbers) and is_number(text) and float(text) in numbers
 
 
 OTHER = {",": ".", ".": ","}

@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from torchlvm.data.columns import drop_option
-from torchlvm.data.csv_cells import column_kind, fix_for, is_missing, is_number, one_group
+from torchlvm.data.csv_cells import (
+    column_kind,
+    fix_for,
+    is_missing,
+    is_number,
+    more_markers,
+    one_group,
+)
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_stray import stray_line
 from torchlvm.errors import DataError, Spell, spelled
@@ -89,10 +96,18 @@ def parse_column(
     if stray is not None:
         raise stray
     every = held.startswith(" (all")  # (no cell of the column to leave empty)
-    raise DataError(
+    said = (
         f"{path} line {lines[i]}, {column_name(header, j)}: cannot read {cell!r} as a number"
         f"{held}; {fix or 'correct the cell'}"
-        + ("" if every else ", or leave it empty to mark it missing")
+    )
+    if every:
+        raise DataError(said)
+    raise spelled(
+        DataError,
+        lambda spell: (
+            f"{said}, or mark it missing: leave it empty, or name it with "
+            f"{spell('na_values', [cell])}"
+        ),
     )
 
 
@@ -105,6 +120,8 @@ def numbers(cells: Sequence[str], dialect: Dialect) -> np.ndarray | None:
     1.234), which :func:`parse_column` names."""
     if dialect.undecided and any(one_group(c, dialect.undecided) for c in cells):
         return None  # (else the cells as they are would read '1.234' as 1.234 unasked)
+    if more_markers():  # (a token such as -999 reads as a number: each cell is compared)
+        return _marked(cells, dialect)
     if dialect.decimal == ".":  # the cells as they are, at once
         try:
             return np.array(cells, dtype=np.float64)
@@ -117,6 +134,17 @@ def numbers(cells: Sequence[str], dialect: Dialect) -> np.ndarray | None:
         pass  # a missing marker or text: look cell by cell
     try:
         return np.array([np.nan if is_missing(c) else float(c) for c in read], dtype=np.float64)
+    except ValueError:
+        return None
+
+
+def _marked(cells: Sequence[str], dialect: Dialect) -> np.ndarray | None:
+    """:func:`numbers` of ``cells`` where a file has markers of its own (``--na-values``)."""
+    try:
+        return np.array(
+            [np.nan if is_missing(c) else float(dialect.number(c)) for c in cells],
+            dtype=np.float64,
+        )
     except ValueError:
         return None
 

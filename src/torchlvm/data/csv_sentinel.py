@@ -34,8 +34,8 @@ def warn_of_codes(path: Path, header: list[str] | None, values: np.ndarray, j: i
         rows = "1 row" if n == 1 else f"{n} rows"
         warnings.warn(
             f"{path}: {column_name(header, j)} holds {code:g} in {rows}, far outside its other "
-            f"values ({low:.4g} .. {high:.4g}): a code for a missing value? if so, empty those "
-            f"cells (or write NA) and read the file with --allow-missing (allow_missing=True in "
-            f"Python); as it is, {code:g} is read as a measured value",
+            f"values ({low:.4g} .. {high:.4g}): a code for a missing value? if so, read the "
+            f"file with --na-values {code:g} --allow-missing (na_values=['{code:g}'], "
+            f"allow_missing=True in Python); as it is, {code:g} is read as a measured value",
             stacklevel=2,
         )

@@ -34,7 +34,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from torchlvm.data.csv_cells import code_name, is_number
+from torchlvm.data.csv_cells import code_name, is_number, marking_missing, na_tokens
 from torchlvm.data.csv_chunks import chunked
 from torchlvm.data.csv_column import check_column, column_name, parse_column, text_columns
 from torchlvm.data.csv_copies import warn_of_copies
@@ -290,6 +290,7 @@ def read_csv(
     features: Sequence[str] = (),
     keep_cells: bool | Literal["others"] = False,
     encoding: str | None = None,
+    na_values: Sequence[str] = (),
 ) -> CSVTable:
     """Read a CSV file of numbers (see the module docstring), once per command
     (:func:`~torchlvm.data.csv_once.parsed_once`).
@@ -311,6 +312,10 @@ def read_csv(
         encoding: the file's text encoding (a name Python knows, such as ``"cp1251"`` or
             ``"mac-roman"``), read strictly; None: told from its bytes
             (:mod:`torchlvm.data.csv_dialect`).
+        na_values: cell texts that mark a missing value in this file beyond
+            :data:`~torchlvm.data.csv_cells.MISSING_MARKERS` (``"-"``, ``"ERR"``, ``"-999"``),
+            compared as written, case and spaces aside; a number token marks that number
+            however written (``-999.0`` for ``-999``).
         keep_cells: keep the text of every cell (:attr:`CSVTable.cells`, to copy into a file
             written back); ``"others"``: of the columns that are not features only
             (:attr:`CSVTable.carried`: an ID to write beside results, 951 against 704 MB on
@@ -325,7 +330,7 @@ def read_csv(
     """
     path = Path(path)
     options = (label_column, tuple(drop_columns), allow_empty, if_present, tuple(features))
-    options += (None if encoding is None else text_encoding(encoding),)
+    options += (None if encoding is None else text_encoding(encoding), na_tokens(na_values))
     return shared(path, options, keep_cells, lambda: _read(path, *options, keep_cells))
 
 
@@ -337,11 +342,28 @@ def _read(
     if_present: bool,
     features: Sequence[str],
     encoding: str | None,
+    na_values: tuple[str, ...],
     keep_cells: bool | Literal["others"],
 ) -> CSVTable:
-    """:func:`read_csv`'s parse of the file: where it holds plain rows of numbers and not
-    every cell is kept, a chunk at a time (:mod:`torchlvm.data.csv_chunks`), else all its
-    rows, checked."""
+    """:func:`read_csv`'s parse of the file, a cell of ``na_values`` marking a missing value
+    too (:func:`~torchlvm.data.csv_cells.marking_missing`)."""
+    with marking_missing(na_values):
+        return _parse(path, label_column, drop_columns, allow_empty, if_present, features,
+                      encoding, keep_cells)  # fmt: skip
+
+
+def _parse(
+    path: Path,
+    label_column: Selector | None,
+    drop_columns: Sequence[Selector],
+    allow_empty: bool | Literal["columns", "rows"],
+    if_present: bool,
+    features: Sequence[str],
+    encoding: str | None,
+    keep_cells: bool | Literal["others"],
+) -> CSVTable:
+    """:func:`_read`'s parse: where the file holds plain rows of numbers and not every cell is
+    kept, a chunk at a time (:mod:`torchlvm.data.csv_chunks`), else all its rows, checked."""
     options = (label_column, drop_columns, if_present, features)
     parsed = _rows(path, encoding, keep_cells is not True)
     if parsed.body is not None:

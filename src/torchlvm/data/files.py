@@ -286,6 +286,7 @@ def _read_csv(
     if_present: bool = False,
     features: Sequence[str] = (),
     encoding: str | None = None,
+    na_values: Sequence[str] = (),
 ) -> Read:
     """The values of a CSV file, its column names, and its label column when one is named."""
     table = read_csv(
@@ -296,6 +297,7 @@ def _read_csv(
         if_present=if_present,
         features=features,
         encoding=encoding,
+        na_values=na_values,
     )
     return Read(
         table.values,
@@ -442,10 +444,18 @@ FIX_INFINITE = "replace infinite values with finite numbers"
 
 
 def _check_finite(
-    x: np.ndarray, path: Path, allow_missing: bool, where: Where, *, images: bool, csv: bool
+    x: np.ndarray,
+    path: Path,
+    allow_missing: bool,
+    where: Where,
+    *,
+    images: bool,
+    csv: bool,
+    read_with: dict[str, Any] | None = None,
 ) -> None:
     """Refuse infinities always and NaN unless ``allow_missing``; ``images``: x holds images'
-    pixels, ``csv``: x was read from a CSV (whose empty cells are NaN too)."""
+    pixels, ``csv``: x was read from a CSV (whose empty cells are NaN too), with the column
+    options ``read_with`` (which the command that fills it is given too)."""
     _refuse(
         np.isinf(x), path, "infinite", f"{FIX_INFINITE}, or with NaN to mark them missing", where
     )
@@ -455,8 +465,11 @@ def _check_finite(
     def fix(spell: Spell) -> str:  # fit ppca takes --allow-missing with its EM only
         cli = spell is on_command_line
         em = "with --method em for fit ppca" if cli else "method='em' for PPCA"
+        given = "".join(
+            f" {spell(k, v)}" for k, v in (read_with or {}).items() if v not in (None, [])
+        )
         fill = (  # (a CVAE, which --allow-missing cannot train, trains on the filled file)
-            f"torchlvm fit ppca --data {path} --allow-missing --method em --out RUN, then "
+            f"torchlvm fit ppca --data {path}{given} --allow-missing --method em --out RUN, then "
             f"torchlvm impute RUN --data {path} --out filled.csv"
             if cli
             else "PPCA(method='em').fit(X).impute(X)"
@@ -531,7 +544,8 @@ def load_file(
             :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN, column options and
             standardization).
         **options: :func:`read_rows`'s: ``allow_missing``, ``label_column``, ``drop_columns``,
-            ``columns``, ``standardize``, ``allow_empty``, ``encoding``, ``dtype``.
+            ``columns``, ``standardize``, ``allow_empty``, ``encoding``, ``na_values``,
+            ``dtype``.
 
     Returns:
         ``x`` of shape ``(N, D)`` float32, or ``dtype`` (standardized if asked;
@@ -556,7 +570,9 @@ def _load_memmap(path: Path, split: str, seed: int, options: dict[str, Any]) -> 
 
     reader = _reader(path)
     _check_options(
-        path, reader, {k: options.get(k) for k in ("label_column", "drop_columns", "encoding")}
+        path,
+        reader,
+        {k: options.get(k) for k in ("label_column", "drop_columns", "encoding", "na_values")},
     )
     allow_missing = bool(options.get("allow_missing"))
     wide = options.get("dtype", "float32") != "float32"
@@ -603,6 +619,7 @@ def read_rows(
     if_present: bool = False,
     encoding: str | None = None,
     dtype: Literal["float32", "float64"] = "float32",
+    na_values: Sequence[str] = (),
 ) -> FileRows:
     """Every row of a file, read once, in file order, with a CSV's file lines.
 
@@ -627,6 +644,11 @@ def read_rows(
         encoding: For ``.csv``: its text encoding, as Python names it (``"cp1251"``,
             ``"mac-roman"``), read strictly and recorded in ``dialect``; None: UTF-8, UTF-16 by
             its byte-order mark, else Windows-1252 (:mod:`torchlvm.data.csv_dialect`).
+        na_values: For ``.csv``: cell texts that mark a missing value beyond the common
+            markers (:data:`~torchlvm.data.csv_cells.MISSING_MARKERS`): ``["-", "ERR",
+            "-999"]``, compared as written, case and spaces aside (a number however written:
+            ``-999.0`` for ``-999``); such a cell is NaN (so
+            ``allow_missing`` is needed).
         dtype: The precision of ``x``: a model that computes in float64 (PPCA) reads a table
             in float64, every digit of a cell that float64 holds kept (in float32 a cell
             keeps about 7, and PPCA's log p(x) moved by up to 2.7e-5 nats a row; userG #3).
@@ -643,15 +665,17 @@ def read_rows(
         _check_options(
             path,
             reader,
-            {"label_column": label_column, "drop_columns": drop_columns, "encoding": encoding},
-        )
+            {"label_column": label_column, "drop_columns": drop_columns, "encoding": encoding,
+             "na_values": tuple(na_values)},
+        )  # fmt: skip
         check_choice("dtype", dtype, tuple(PRECISIONS))
         _check_path(path)
         if reader is _read_csv:
             empty = (allow_empty or "rows") if allow_missing else False  # rows of none left out
             read = _read_csv(
-                path, label_column, drop_columns, empty, if_present, columns or (), encoding
-            )
+                path, label_column, drop_columns, empty, if_present, columns or (), encoding,
+                na_values,
+            )  # fmt: skip
         else:
             read = reader(path, label_column)
         x, shape = _features(read.x, path, _in_table(read.lines, read.columns))
@@ -663,7 +687,10 @@ def read_rows(
                 forms = tuple(dict(zip(read.columns, forms, strict=True))[n] for n in names)
         images = len(shape) == 3  # (C, H, W)
         where = in_rows(shape) if images else _in_table(read.lines, names)
-        _check_finite(x, path, allow_missing, where, images=images, csv=read.lines is not None)
+        options = {"drop_columns": list(drop_columns), "label_column": label_column,
+                   "na_values": list(na_values), "encoding": encoding}  # fmt: skip
+        csv = read.lines is not None
+        _check_finite(x, path, allow_missing, where, images=images, csv=csv, read_with=options)
         if allow_empty is not True and read.lines is None:  # a CSV's reader checked its rows
             _check_rows_observed(x, path, images)
         if not if_present:  # a file to train on (a later file's labels are the run's classes)

@@ -30,6 +30,7 @@ FILE_OPTIONS: tuple[str, ...] = (
     "mmap",
     "encoding",
     "dtype",
+    "na_values",
 )
 
 
@@ -112,7 +113,8 @@ def load_dataset(
             ``allow_missing=True``, ``label_column="y"``, ``drop_columns=["id"]``,
             ``columns=`` (a run's), ``standardize=True``, ``encoding="cp1251"`` (a table's text
             encoding, where it is not UTF-8 or Windows-1252), ``dtype="float64"`` (a file's
-            values in float64, as a model that computes in it reads them) and ``mmap=True``
+            values in float64, as a model that computes in it reads them), ``na_values=["-"]``
+            (cell texts that mark a missing value beyond the common ones) and ``mmap=True``
             (stream a ``.npy`` file larger than memory, :mod:`torchlvm.data.memmap`) for files
             (:func:`torchlvm.data.files.load_file`).
 

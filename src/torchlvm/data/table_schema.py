@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from torch import Tensor
 
 from torchlvm.data.columns import default_names
+from torchlvm.data.csv_cells import na_tokens
 from torchlvm.data.csv_dialect import Dialect, text_encoding
 from torchlvm.data.csv_form import NumberForm
 from torchlvm.data.dataset import Dataset
@@ -46,6 +47,9 @@ class TableSchema:
             decimals, ...: :class:`~torchlvm.data.csv_form.NumberForm`), which rows written
             for the run follow (:func:`~torchlvm.data.csv_form.number_cells`); () for a run
             recorded before forms were, whose rows are written as computed.
+        na_values: the cell texts the user named as missing in the training file
+            (``--na-values``) beyond the common markers, which later files are read with
+            too.
         dtype: the precision later files are read in: the model's that reads them (float64
             for a PPCA: :meth:`read_as`); not part of the table's record.
     """
@@ -58,6 +62,7 @@ class TableSchema:
     encoding: str | None = None
     forms: tuple[NumberForm, ...] = ()
     dtype: Literal["float32", "float64"] = "float32"
+    na_values: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -67,17 +72,18 @@ class TableSchema:
         drop_columns: tuple[Selector, ...] = (),
         label_column: Selector | None = None,
         encoding: str | None = None,
+        na_values: tuple[str, ...] = (),
     ) -> TableSchema:
         """The schema of a loaded table (its columns and standardizer), read with the options
-        ``drop_columns``, ``label_column`` and ``encoding``; an index among them recorded as
-        its header's name where the file has one, once (:func:`_by_name`)."""
+        ``drop_columns``, ``label_column``, ``encoding`` and ``na_values``; an index among
+        them recorded as its header's name where the file has one, once (:func:`_by_name`)."""
         columns = data.columns or default_names(data.dim)
         dialect = data.dialect or Dialect()
         stated = None if encoding is None else dialect.encoding  # Python's name of it
         named = _by_name(data, dialect, (*drop_columns, label_column))
         drop_columns, label_column = tuple(named[:-1]), named[-1]
         options = (drop_columns, label_column, dialect, stated, data.forms)
-        return cls(tuple(columns), data.standardizer, *options)
+        return cls(tuple(columns), data.standardizer, *options, na_values=na_tokens(na_values))
 
     def read_in(self, encoding: str | None) -> TableSchema:
         """This schema reading later files in ``encoding`` (a command's ``--encoding``), or as
@@ -89,6 +95,18 @@ class TableSchema:
         if encoding is None:
             return self
         return replace(self, encoding=text_encoding(encoding))
+
+    @classmethod
+    def read_with(cls, data: Dataset, options: Any) -> TableSchema:
+        """The schema of a loaded table read with ``load_dataset``'s ``options`` (as a run
+        records them: ``drop_columns``, ``label_column``, ``encoding``, ``na_values``)."""
+        return cls.of(
+            data,
+            drop_columns=tuple(options.get("drop_columns", ())),
+            label_column=options.get("label_column"),
+            encoding=options.get("encoding"),
+            na_values=tuple(options.get("na_values", ())),
+        )
 
     def read_as(self, dtype: Any) -> TableSchema:
         """This schema reading later files in the precision of a model of ``dtype`` (a torch
@@ -106,6 +124,7 @@ class TableSchema:
             **self.dialect.to_dict(),
             **({} if self.encoding is None else {"stated_encoding": self.encoding}),
             **({"number_forms": [f.to_dict() for f in self.forms]} if self.forms else {}),
+            **({"na_values": list(self.na_values)} if self.na_values else {}),
         }
 
     @classmethod
@@ -127,6 +146,7 @@ class TableSchema:
                 Dialect.from_dict(record),
                 _stated(record.get("stated_encoding")),
                 tuple(NumberForm.from_dict(f) for f in record.get("number_forms") or ()),
+                na_values=na_tokens(record.get("na_values") or ()),
             )
         except (AttributeError, KeyError, TypeError, ValueError):
             raise DataError("the run's recorded table is damaged; re-create the run") from None
@@ -175,7 +195,8 @@ class TableSchema:
         )
 
     def named_columns(self) -> dict[str, Any]:
-        """The reader options of a later file: in the stated encoding, if any, and the label
+        """The reader options of a later file: in the stated encoding, if any, its cells of the
+        run's ``na_values`` missing, and the label
         column and the dropped columns left out where it has them (``if_present``: a file to
         score or fill may come without its labels or its ID): by name, or by index where the
         file has a column there that is not one of the run's features (a pandas index column,
@@ -185,6 +206,7 @@ class TableSchema:
             "drop_columns": self.drop_columns,
             "if_present": True,
             "encoding": self.encoding,
+            "na_values": self.na_values,
         }
 
     def to_user_units(self, x: Tensor) -> Tensor:

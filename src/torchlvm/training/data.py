@@ -378,13 +378,7 @@ class LVMDataModule(L.LightningDataModule):
 
         if not getattr(train, "is_table", False):
             return {}  # an image dataset, an array file, or a memory-mapped .npy
-        schema = TableSchema.of(
-            train,
-            drop_columns=tuple(self.options.get("drop_columns", ())),
-            label_column=self.options.get("label_column"),
-            encoding=self.options.get("encoding"),
-        )
-        return {"table": schema.to_dict()}
+        return {"table": TableSchema.read_with(train, self.options).to_dict()}
 
     # -- checks against a model --------------------------------------------------------------
 
