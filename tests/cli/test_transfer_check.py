@@ -144,3 +144,36 @@ def test_without_the_classifier_the_figure_is_kept_and_the_measure_said_missing(
     assert line.startswith("  not measured whether the transfers are of their target class: ")
     assert "TORCHLVM_CACHE" in line
     assert (run / "figures" / "transfer.png").is_file()
+
+
+def test_a_classifier_no_better_than_chance_measures_nothing(tmp_path, capsys, monkeypatch):
+    """userJ: on 60 pictures whose labels do not depend on them, the classifier's test accuracy
+    0.833 was the rate of always answering the common class (5 of 6 test images), and its calls
+    gave a warning and retraining advice. It is compared with that rate first: no verdict."""
+    import numpy as np
+
+    from torchlvm.evaluation import features
+
+    monkeypatch.setenv("TORCHLVM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(features, "TRAIN_STEPS", 200)  # (of labels unrelated to x: no step helps)
+    rng = np.random.default_rng(0)
+    path = tmp_path / "own pictures.npz"
+    names = np.array(["hund" if i % 3 == 0 else "kätze" for i in range(60)])
+    np.savez(path, x=rng.integers(0, 256, size=(60, 8, 8), dtype=np.uint8), y=names)
+    torch.manual_seed(0)
+    cvae = CVAE(CVAEConfig(64, 2, latent_dim=2, hidden=(8,), num_classes=2,
+                           class_names=("hund", "kätze")))  # fmt: skip
+    from torchlvm.data.pixels import READING  # (the file's uint8 read as today: /255)
+
+    data = {**DATA, "name": str(path), "num_classes": 2, "class_names": ["hund", "kätze"],
+            "pixels": READING}  # fmt: skip
+    run = cvae.save_pretrained(tmp_path / "pictures", data=data)
+    argv = ["transfer", str(run), "--from-condition", "kätze", "--to-condition", "hund"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no verdict, no advice)
+        assert cli.main([*argv, "--n", "5"]) == 0
+    out = capsys.readouterr().out
+    said = "  not measured whether the transfers are of their target class: torchlvm's "
+    assert said in out and "classifier is not clearly better than always answering kätze" in out
+    assert "kätze is 5 of the 6 test examples), so its calls say nothing\n" in out
+    assert "classified as hund" not in out

@@ -71,8 +71,8 @@ def report(
     from torchlvm import run as _run
 
     classifier, why = _classifier(run_, args)
-    counts = [] if classifier is None else classify(classifier, y, targets, transferred)
-    if classifier is None or not counts:
+    counts = [] if why is not None else classify(classifier, y, targets, transferred)
+    if why is not None or not counts:
         why = why or "each image was redrawn as its own class (a reconstruction)"
         print(f"  {NOT_MEASURED}: {why}")
         return
@@ -101,7 +101,9 @@ def report(
 
 def _classifier(run_: Any, args: argparse.Namespace) -> tuple[Any, str | None]:
     """torchlvm's classifier of the run's dataset (trained once and cached, as ``evaluate``
-    does), or None and why there is none for it."""
+    does), and None; or why its calls cannot measure the transfers (there is none for the
+    dataset, or it is no clearer than chance) in place of that None."""
+    from torchlvm.data import load_dataset
     from torchlvm.data.dataset_copy import own_copy
     from torchlvm.errors import TorchLVMError
     from torchlvm.evaluation import dataset_classifier
@@ -112,6 +114,7 @@ def _classifier(run_: Any, args: argparse.Namespace) -> tuple[Any, str | None]:
     try:
         own = own_copy(run_.data, args.data_dir or run_.data.get("data_dir"), run_.folder)
         classifier = dataset_classifier(name, data_dir=own, seed=0, progress=sys.stderr.isatty())
+        test = load_dataset(name, "test", data_dir=own, seed=0)  # (what it was measured on)
     except (TorchLVMError, OSError) as err:  # the figure is written: say why, keep it
         return None, " ".join(str(err).split())
     if classifier.info.get("num_classes") != run_.num_classes:
@@ -119,7 +122,35 @@ def _classifier(run_: Any, args: argparse.Namespace) -> tuple[Any, str | None]:
             f"torchlvm's classifier of {name} tells {classifier.info.get('num_classes')} classes "
             f"apart, the run {run_.num_classes}"
         )
-    return classifier, None
+    return classifier, _no_better_than_chance(run_, classifier, test.y)
+
+
+CHANCE_P = 1e-3
+"""A classifier is trusted to tell the classes apart where its test accuracy is above the rate
+of always answering its test split's most common class with a one-sided binomial p-value below
+this."""
+
+
+def _no_better_than_chance(run_: Any, classifier: Any, y: Any) -> str | None:
+    """Why ``classifier``'s calls say nothing of the transfers, where its accuracy on its test
+    labels ``y`` ``(n,)`` is not clearly above always answering the most common of them (userJ:
+    0.833 on a test split of 5 images of one class and 1 of another); None where it is."""
+    import torch
+    from scipy.stats import binomtest
+
+    from torchlvm import run as _run
+
+    counts = torch.bincount(y, minlength=run_.num_classes)
+    most, n = int(counts.argmax()), len(y)
+    rate, right = float(counts[most]) / n, round(classifier.test_accuracy * n)
+    if rate < 1 and binomtest(right, n, rate, alternative="greater").pvalue < CHANCE_P:
+        return None
+    common = _run.label_name(run_, most)
+    return (
+        f"torchlvm's {classifier.info.get('dataset')} classifier is not clearly better than always "
+        f"answering {common} (test accuracy {classifier.test_accuracy:.3f}, {right} of {n}; "
+        f"{common} is {int(counts[most])} of the {n} test examples), so its calls say nothing"
+    )
 
 
 def _failed(run_: Any, counted: str) -> str:
