@@ -31,11 +31,12 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from torch import Tensor
 
 from torchlvm._checks import check_positive_int, trains
+from torchlvm._threads import on_threads
 from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
 from torchlvm.estimators.base import LVMEstimator, _numpy
-from torchlvm.estimators.scale import warn_inactive
-from torchlvm.inference.class_mixture import class_log_joint, log_mixture
+from torchlvm.estimators.scale import callers_level, warn_inactive
+from torchlvm.inference.class_mixture import class_log_joint, class_log_prior, log_mixture
 from torchlvm.models.conditions import plain_label
 from torchlvm.training.collapse import ROWS
 
@@ -72,6 +73,7 @@ class CVAEEstimator(LVMEstimator):
     _model_fields = (*LVMEstimator._model_fields, "prior")
 
     @trains
+    @on_threads
     def fit(self, X: Any, y: Any = None) -> CVAEEstimator:
         """Train on X (N, D) with class labels y (N,).
 
@@ -104,7 +106,7 @@ class CVAEEstimator(LVMEstimator):
                 "conditions on which class a row is; pass rows of at least 2 classes, or fit "
                 "VAEEstimator, which takes no y"
             )
-        self.class_prior_ = counts / counts.sum()
+        self.class_prior_ = class_log_prior(counts.tolist(), len(counts)).exp().numpy()
         dm = ArrayDataModule(
             x,
             torch.from_numpy(index.astype(np.int64)),
@@ -232,7 +234,7 @@ class CVAEEstimator(LVMEstimator):
             f"by log p(x) over the classes fit saw ({self.classes_.tolist()}); to condition "
             "on every class, fit on rows of each",
             UserWarning,
-            stacklevel=3,
+            stacklevel=callers_level(),  # the caller of score_samples (or of score)
         )
 
     def predict_proba(self, X: Any) -> np.ndarray:
