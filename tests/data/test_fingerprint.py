@@ -240,7 +240,8 @@ def test_a_touched_file_is_hashed_once_then_known_by_its_new_time(tmp_path, monk
     the first command after the touch hashes it and records the time in config.json; the next
     hashes nothing. Hashes are counted, not timed."""
     from torchlvm.data import fingerprint
-    from torchlvm.run.loaded import load_run, load_split
+    from torchlvm.run.loaded import load_run
+    from torchlvm.run.split import load_split
 
     data = _table(tmp_path / "t.csv")
     run = tmp_path / "ppca"
@@ -271,8 +272,9 @@ def test_a_touched_file_in_a_locked_run_is_read_and_left_unrecorded(tmp_path, mo
     """Where another process holds the run's lock (or its folder cannot be written), the new
     time is not recorded, and the command reads the file as it would have."""
     import torchlvm.run.lock as lock
-    from torchlvm.run.loaded import load_run, load_split
+    from torchlvm.run.loaded import load_run
     from torchlvm.run.lock import EVALUATED, acquire
+    from torchlvm.run.split import load_split
 
     data = _table(tmp_path / "t.csv")
     run = tmp_path / "ppca"

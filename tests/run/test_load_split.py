@@ -66,7 +66,8 @@ def test_a_moved_file_is_named_as_evaluate_names_it_and_read_with_the_runs_split
     import shutil
 
     from torchlvm.errors import DataNotFoundError
-    from torchlvm.run.loaded import load_run, load_split
+    from torchlvm.run.loaded import load_run
+    from torchlvm.run.split import load_split
 
     data = tmp_path / "x.npy"
     np.save(data, np.random.default_rng(0).normal(size=(80, 5)).astype("float32"))
@@ -86,7 +87,8 @@ def test_every_row_of_an_edited_table_is_standardized_as_the_model_was_trained(t
     """encode --split all of a table run whose file had rows appended standardized the rows by
     the edited file's train split (its mean and scale moved), not by the run's: codes in other
     units with no word. The run's recorded standardization is used for its own file."""
-    from torchlvm.run.loaded import load_run, load_split
+    from torchlvm.run.loaded import load_run
+    from torchlvm.run.split import load_split
 
     x = np.random.default_rng(0).normal(size=(60, 3)) * [1, 10, 100]
     data = tmp_path / "t.csv"
