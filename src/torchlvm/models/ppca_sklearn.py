@@ -21,6 +21,7 @@ from torch import Tensor
 
 from torchlvm._checks import check_positive_int
 from torchlvm._sklearn import check_X, check_Z
+from torchlvm._threads import on_threads
 
 
 class PPCAEstimatorFace(TransformerMixin):
@@ -32,6 +33,7 @@ class PPCAEstimatorFace(TransformerMixin):
     W: Tensor
     mu: Tensor
     sigma2: Tensor
+    threads: int | None  # torch's intra-op threads in each method here (:func:`on_threads`)
 
     def _check_X(self, X: Any) -> Tensor:
         """``X`` after fitting, for the scikit-learn face: NaN passes, inf does not."""
@@ -40,10 +42,12 @@ class PPCAEstimatorFace(TransformerMixin):
             self, X, reset=False, allow_nan=True, dtype=self.torch_dtype, device=self.W.device
         )
 
+    @on_threads
     def transform(self, X: Any) -> np.ndarray:
         """Posterior means E[z | x] (N, K); rows with NaN use their observed entries."""
         return _numpy(self._posterior(self._check_X(X))[0])
 
+    @on_threads
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Reconstructions Z Wᵀ + μ (N, D), the mean of p(x | z), from latents Z (N, K).
 
@@ -57,6 +61,7 @@ class PPCAEstimatorFace(TransformerMixin):
         Z = check_Z(Z, self._k, dtype=self.torch_dtype, device=self.W.device)
         return _numpy(Z @ self.W.T + self.mu)
 
+    @on_threads
     def get_covariance(self) -> np.ndarray:
         """The model's covariance of x, C = W Wᵀ + σ² I (D, D), as scikit-learn's
         ``PCA.get_covariance``, whose W and σ² divide by N − 1 where these divide by N. With
@@ -64,11 +69,13 @@ class PPCAEstimatorFace(TransformerMixin):
         Bishop 1999, eq. 8) averages D − K, so its ``score`` is not the PPCA maximum there."""
         return _numpy(self.marginal().covariance_matrix)
 
+    @on_threads
     def get_precision(self) -> np.ndarray:
         """C⁻¹ (D, D), by the Woodbury identity through the K × K capacitance (torch's
         ``LowRankMultivariateNormal.precision_matrix``), as ``PCA.get_precision``."""
         return _numpy(self.marginal().precision_matrix)
 
+    @on_threads
     def score_samples(self, X: Any) -> np.ndarray:
         """Exact log p(x) per sample (N,), in nats; NaN entries are marginalized out."""
         return _numpy(self._log_density(self._check_X(X)))
@@ -77,6 +84,7 @@ class PPCAEstimatorFace(TransformerMixin):
         """Mean of :meth:`score_samples`: the average log-likelihood per sample, in nats."""
         return float(self.score_samples(X).mean())
 
+    @on_threads
     def sample(self, n: int, *, seed: int | None = None) -> np.ndarray:
         """``n`` draws x ~ p(x), shape (n, D). ``seed`` makes them repeatable without touching
         the global RNG; ``None`` draws from it."""
@@ -86,6 +94,7 @@ class PPCAEstimatorFace(TransformerMixin):
             z = self.prior(batch_shape=(n,)).sample()  # (n, K)
             return _numpy(self.decode(z).sample())
 
+    @on_threads
     def impute(self, X: Any) -> np.ndarray:
         """``X`` (N, D) with each NaN replaced by E[x_missing | x_observed], the exact
         conditional mean W_missing E[z | x_observed] + μ_missing."""
