@@ -474,16 +474,24 @@ def test_an_archive_with_two_different_label_or_data_arrays_is_refused(tmp_path)
 def test_an_npy_of_python_objects_names_the_line_that_saves_numbers(tmp_path):
     """An .npy of dtype object (a list of rows with a None) was told 'cannot read it as .npy
     (Object arrays cannot be loaded when allow_pickle=False); save it with numpy.save', which
-    is what saved it; the line given reads it back as numbers."""
-    path = tmp_path / "rows.npy"
-    np.save(path, np.array([[1, 2.5], [3, None]] * 10, dtype=object), allow_pickle=True)
-    with pytest.raises(DataError) as error:
-        load_file(path)
-    said = str(error.value)
-    assert said.startswith(f"{path} holds Python objects (dtype object)")
-    line = said.split("(np.save(", 1)[1][: -len("))")]
-    exec(f"np.save({line})", {"np": np})  # the fix, as given
-    assert load_file(path, allow_missing=True).x.shape == (20, 2)
+    is what saved it; the line given reads it back as numbers, into a new file (the user's is
+    kept), also for an object array of images (userJ #11: `.astype` alone raised 'setting an
+    array element with a sequence' there)."""
+    rows = np.array([[1, 2.5], [3, None]] * 10, dtype=object)
+    images = np.empty(3, dtype=object)
+    images[:] = [np.full((4, 4), i, dtype=np.uint8) for i in range(3)]
+    for name, array, shape in (("rows", rows, (20, 2)), ("images", images, (3, 16))):
+        path = tmp_path / f"{name}.npy"
+        np.save(path, array, allow_pickle=True)
+        with pytest.raises(DataError) as error:
+            load_file(path)
+        said = str(error.value)
+        assert said.startswith(f"{path} holds Python objects (dtype object)")
+        line = said.split("(np.save(", 1)[1].split(", which also stacks")[0]
+        exec(f"np.save({line}", {"np": np})  # the fix, as given
+        assert said.endswith("and pass that file")
+        made = load_file(tmp_path / f"{name}-numbers.npy", allow_missing=True)
+        assert made.x.reshape(len(made.x), -1).shape == shape
 
 
 def test_allow_missing_leaves_out_rows_of_no_value_naming_their_lines(tmp_path):

@@ -4,6 +4,7 @@ image defaults (Bernoulli likelihood, dynamic binarization)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,24 @@ def test_four_axes_without_a_channel_axis_are_refused(tmp_path):
     with pytest.raises(DataError, match=r"shape \(2, 5, 6\) each: neither the first nor the last"):
         _load(tmp_path / "odd.npy")
     assert example_shape((4, 3, 5, 3), "f") == (3, 5, 3)  # both could be: channels first
+
+
+@pytest.mark.parametrize("last", [True, False], ids=["channels-last", "channels-first"])
+def test_rgba_images_name_the_alpha_channel_to_drop(tmp_path, last):
+    """(N, H, W, 4) images, what PIL gives for a PNG with transparency, were told to reshape
+    into rows (userJ #11): the message names the alpha channel and the slice that drops it."""
+    x = np.zeros((4, 5, 6, 4) if last else (4, 4, 5, 6), dtype=np.uint8)
+    np.save(tmp_path / "rgba.npy", x)
+    alpha = "x[..., :3]" if last else "x[:, :3]"
+    with pytest.raises(
+        DataError,
+        match=re.escape(
+            f"4 channels, as RGBA pictures have; drop the alpha channel (numpy: {alpha})"
+        ),
+    ):
+        _load(tmp_path / "rgba.npy")
+    np.save(tmp_path / "rgb.npy", eval(alpha, {"x": x}))  # the fix, as given
+    assert _load(tmp_path / "rgb.npy").shape == (3, 5, 6)
 
 
 def test_image_files_are_told_from_rows(tmp_path):

@@ -140,10 +140,12 @@ def _read_npy(path: Path, label_column: int | str | None) -> Read:
     except pixels.NUMPY_ERRORS as error:
         header = pixels.array_header(path)  # (shape, dtype), or None for no .npy
         if header is not None and header[1].hasobject:  # saved by numpy.save: Python objects
+            new = str(path.with_name(f"{path.stem}-numbers.npy"))
             raise DataError(
                 f"{path} holds Python objects (dtype object), which torchlvm does not unpickle; "
-                f"save them as numbers (np.save({str(path)!r}, np.load({str(path)!r}, "
-                "allow_pickle=True).astype('float32')))"
+                f"save them as numbers (np.save({new!r}, np.stack(list(np.load({str(path)!r}, "
+                "allow_pickle=True))).astype('float32')), which also stacks an array of images "
+                "of one size) and pass that file"
             ) from None
         raise DataError(f"cannot read {path} as .npy ({error}); save it with numpy.save") from None
     if not isinstance(array, np.ndarray):

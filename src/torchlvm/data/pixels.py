@@ -130,6 +130,12 @@ def example_shape(shape: tuple[int, ...], path: str | os.PathLike[str]) -> tuple
         return tuple(shape[1:])
     if shape[-1] in CHANNELS:
         return (shape[-1], *shape[1:-1])
+    if 4 in (shape[1], shape[-1]):  # (what PIL gives for a picture with transparency)
+        alpha = "x[..., :3]" if shape[-1] == 4 else "x[:, :3]"
+        raise DataError(
+            f"{path} holds images of shape {tuple(shape[1:])} each: 4 channels, as RGBA "
+            f"pictures have; drop the alpha channel (numpy: {alpha}) and save the array again"
+        )
     raise DataError(
         f"{path} holds images of shape {tuple(shape[1:])} each: neither the first nor the last "
         "axis holds 1 (grey) or 3 (RGB) channels; save them as (N, C, H, W) or (N, H, W, C) "
