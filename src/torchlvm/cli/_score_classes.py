@@ -65,7 +65,13 @@ def class_scoring(run_: Any, read: Any, mixture: bool) -> ClassScoring:
 def _conditional(run_: Any, read: Any) -> ClassScoring:
     """−log p(x | c) of each row's class."""
     source = read.class_source
-    where = "the dataset's labels" if source == "its labels" else f"its column {source!r}"
+    where = (
+        "the dataset's labels"
+        if source == "its labels"
+        else f"the column of {source}"
+        if source.startswith("--")  # (a file without a header: the flag names it)
+        else f"its column {source!r}"
+    )
     column = "class" if source == "its labels" or source.startswith("--") else source
     said = [
         f"  c: each row's own class, from {where}: how unlikely the row is for its class "
