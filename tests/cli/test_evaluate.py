@@ -656,3 +656,19 @@ def test_an_ood_path_that_holds_commas_is_one_name(tmp_path, monkeypatch):
     )
     assert _ood_names("d ä/sub,x") == ("d ä/sub,x",)
     assert _ood_names("d ä/sub,y") == ("d ä/sub", "y")  # (no such path: named as it was split)
+
+
+def test_an_ood_set_of_the_runs_own_test_images_is_said_to_be_them(run_dir, tmp_path, capsys):
+    """userH #15: a folder holding the run's own test images, byte for byte, was reported as
+    an OOD set (AUROC 0.551) without a word: each set says how many of its rows the evaluated
+    split holds."""
+    own = tmp_path / "own.npy"
+    test = load_dataset("digits", "test").x
+    np.save(own, np.concatenate([test[:30].numpy(), np.full((10, 64), 0.5, np.float32)]))
+    argv = ["evaluate", str(run_dir), *FAST, "--no-figures", "--ood", f"{own},noise"]
+    assert main(argv) == 0
+    sets = json.loads((run_dir / "metrics.json").read_text())["outliers"]["sets"]
+    said = "30 of its 40 examples are examples of the run's own test split (the same values)"
+    assert said in sets[str(own)]["description"]
+    assert "own test split" not in sets["noise"]["description"]
+    assert said in capsys.readouterr().out
