@@ -142,10 +142,35 @@ def _fill(run_: Any, x: torch.Tensor, args: argparse.Namespace) -> torch.Tensor:
     return torch.cat(parts, dim=-2)
 
 
+def filling(args: argparse.Namespace, device: torch.device) -> tuple[argparse.Namespace, Any]:
+    """``args`` with ``--samples``' default (1000) and the run that fills a table's or an
+    array's missing cells: PPCA or a VAE.
+
+    Raises:
+        ConfigError: for ``--samples`` below 1, or a run of another model (naming the fit
+            command that makes a PPCA of its data, and the VAE's).
+    """
+    from torchlvm import run as _run
+    from torchlvm._checks import check_positive_int
+    from torchlvm.cli import _tables
+    from torchlvm.errors import ConfigError
+
+    samples = 1000 if args.samples is None else check_positive_int("--samples", args.samples)
+    args = argparse.Namespace(**{**vars(args), "samples": samples})
+    run_ = _run.load_run(args.run_dir, device=device)
+    if run_.model_type not in ("ppca", "vae"):
+        raise ConfigError(
+            f"impute fills tables with PPCA or a VAE; {args.run_dir} holds "
+            f"{_run.model_phrase(run_.model_type)}: fit PPCA on its table with "
+            f"'{_tables.fit_ppca_command(run_)}', and impute with RUN (or train a VAE on it: "
+            f"'{_tables.train_vae_command(run_)}')"
+        )
+    return args, run_
+
+
 def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     """Run the table imputation (see the module docstring) with the model on ``device``."""
     from torchlvm import run as _run
-    from torchlvm._checks import check_positive_int
     from torchlvm.cli import _table_rows, _tables
     from torchlvm.data.csv_cells import marking_missing
     from torchlvm.data.csv_table import read_csv
@@ -159,16 +184,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
             f"pass --out FILLED.csv: impute writes the filled table to a new file, never over "
             f"{args.data}"
         )
-    samples = 1000 if args.samples is None else check_positive_int("--samples", args.samples)
-    args = argparse.Namespace(**{**vars(args), "samples": samples})
-    run_ = _run.load_run(args.run_dir, device=device)
-    if run_.model_type not in ("ppca", "vae"):
-        raise ConfigError(
-            f"impute fills tables with PPCA or a VAE; {args.run_dir} holds "
-            f"{_run.model_phrase(run_.model_type)}: fit PPCA on its table with "
-            f"'{_tables.fit_ppca_command(run_)}', and impute with RUN (or train a VAE on it: "
-            f"'{_tables.train_vae_command(run_)}')"
-        )
+    args, run_ = filling(args, device)
     suffix = _out_suffix(args.data)
     out = _run.output_file(
         args.out, args.out, suffix=(suffix, ".gz"), overwrite=args.overwrite, reads=args.data

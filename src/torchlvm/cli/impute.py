@@ -23,11 +23,13 @@ model sees them (under the run's binarization protocol).
 Writes DIR/figures/imputation.png (observed / imputed / true rows).
 
 A table instead: --data FILE.csv --out FILLED.csv fills every missing (empty) cell of the file
-and keeps every other cell as written; --draws N writes N multiple imputations.
+and keeps every other cell as written; --draws N writes N multiple imputations. An array:
+--data FILE.npy (NaN cells) --out FILLED.npy fills its NaN cells, in the file's shape.
 
 Examples:
   torchlvm impute runs/ppca-table --data survey.csv --out filled.csv
   torchlvm impute runs/vae-table --data survey.csv --out draws.csv --draws 5
+  torchlvm impute runs/ppca-rows --data rows.npy --out filled.npy
   torchlvm impute runs/ppca --mask top
   torchlvm impute runs/cvae-top --samples 10
   torchlvm impute runs/vae --mask random:0.5 --iterations 100 --samples 5
@@ -90,9 +92,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from torchlvm.cli import _impute_table
+    from torchlvm.cli import _impute_array, _impute_table
 
     device = device_for(args)
+    if _impute_array.wants_array(args):
+        return _impute_array.impute_array(args, device)
     if _impute_table.wants_table(args):
         return _impute_table.impute_table(args, device)
 

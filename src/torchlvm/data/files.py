@@ -470,10 +470,11 @@ def _check_finite(
         given = "".join(
             f" {spell(k, v)}" for k, v in (read_with or {}).items() if v not in (None, [])
         )
+        filled = "filled.csv" if csv else "filled.npy" if file_suffix(path) == ".npy" else None
         fill = (  # (a CVAE, which --allow-missing cannot train, trains on the filled file)
             f"torchlvm fit ppca --data {path}{given} --allow-missing --method em --out RUN, then "
-            f"torchlvm impute RUN --data {path} --out filled.csv"
-            if cli
+            f"torchlvm impute RUN --data {path} --out {filled}"
+            if cli and filled is not None  # (impute fills a table or an .npy, not an .npz)
             else "PPCA(method='em').fit(X).impute(X)"
         )
         return (

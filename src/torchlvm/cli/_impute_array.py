@@ -1,0 +1,122 @@
+"""``torchlvm impute RUN --data FILE.npy --out FILLED.npy``: an array's NaN cells filled, as a
+table's empty cells are (:mod:`torchlvm.cli._impute_table`), by PPCA's exact conditional mean
+E[x_m | x_o] or a VAE's importance-weighted one (or ``--draws`` multiple imputations).
+
+The filled array keeps the file's shape (its rows or images) and every value that was not NaN;
+with ``--draws M`` it gains a leading axis of the M imputations. A run on standardized rows
+fills in the model's units and writes the file's. (userJ: ``fit ppca --allow-missing --method
+em`` fitted an .npy with NaN cells, and impute then read the .npy as CSV text, or asked for an
+image ``--mask``: no command filled an array.)
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def wants_array(args: argparse.Namespace) -> bool:
+    """Whether ``--data`` names an .npy file with NaN cells to fill, no image option given (an
+    image file's ``--mask`` is the image imputation's)."""
+    from torchlvm.cli._impute_table import IMAGE_OPTIONS
+    from torchlvm.data.registry import file_suffix
+
+    if args.data is None or file_suffix(str(args.data)) != ".npy":
+        return False
+    if any(getattr(args, dest, None) is not None for dest in IMAGE_OPTIONS):
+        return False
+    return _holds_nan(Path(args.data))
+
+
+def _holds_nan(path: Path) -> bool:
+    """Whether the float array in ``path`` holds a NaN, read a block of rows at a time (False
+    for a file numpy cannot map: the reader then says what it is)."""
+    import numpy as np
+
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return False
+    if array.dtype.kind != "f" or array.ndim == 0:
+        return False
+    step = max(1, (1 << 22) // max(1, array[:1].size))  # rows of 4 Mi values at a time
+    return any(bool(np.isnan(array[i : i + step]).any()) for i in range(0, len(array), step))
+
+
+def impute_array(args: argparse.Namespace, device: Any) -> int:
+    """Fill ``--data``'s NaN cells into ``--out`` (see the module docstring)."""
+    import numpy as np
+    import torch
+
+    from torchlvm import run as _run
+    from torchlvm._files import write_atomic
+    from torchlvm.cli._impute_table import _fill, filling
+    from torchlvm.data.files import read_rows
+    from torchlvm.data.table_schema import TableSchema
+    from torchlvm.errors import ConfigError
+
+    if args.out is None or not str(args.out).lower().endswith(".npy"):
+        raise ConfigError(
+            f"pass --out FILLED.npy: impute writes {args.data} filled to a new .npy file, of "
+            "its shape, never over it"
+        )
+    args, run_ = filling(args, device)
+    data = read_rows(args.data, allow_missing=True, allow_empty=True, dtype="float64").data
+    if data.dim != run_.input_dim:
+        raise ConfigError(
+            f"{args.data} has {data.dim} values per row (shape {tuple(data.shape)}), but the "
+            f"model in {args.run_dir} takes {run_.input_dim}; pass an array of its rows"
+        )
+    out = _run.output_file(
+        args.out, args.out, suffix=".npy", overwrite=args.overwrite, reads=args.data
+    )
+    schema = TableSchema.from_dict(run_.data.get("table"))
+    scaler = None if schema is None else schema.standardizer
+    x = data.x.double()  # (N, D), NaN: missing
+    given = x if scaler is None else scaler.transform(x)
+    filled = _fill(run_, given.to(run_.dtype), args).double()  # (N, D) or (M, N, D)
+    filled = filled if scaler is None else scaler.inverse(filled)
+    filled = torch.where(torch.isnan(x), filled, x)  # every observed value as read
+    array = _as_stored(filled.numpy(), tuple(data.shape), np.load(args.data, mmap_mode="r"))
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as file:  # (np.save adds .npy to a name without it)
+            np.save(file, array, allow_pickle=False)
+
+    write_atomic(out, write)
+    _say(args, run_, x, out, array.shape)
+    return 0
+
+
+def _as_stored(filled: Any, shape: tuple[int, ...], stored: Any) -> Any:
+    """``filled`` ``(..., N, D)`` rows in the ``stored`` array's layout (images read
+    channels-first ``shape`` back to ``(N, H, W)`` or ``(N, H, W, C)``) and float dtype."""
+    import numpy as np
+
+    lead = filled.shape[:-1]  # (N,) or (M, N)
+    array = filled.reshape(*lead, *shape)  # (..., N, C, H, W) for images
+    kept = tuple(stored.shape[1:])
+    if len(shape) == 3 and kept == (*shape[1:], shape[0]):  # (H, W, C) in the file
+        array = np.moveaxis(array, -3, -1)
+    array = array.reshape(*lead, *kept)  # ((H, W): the one channel dropped)
+    kind = stored.dtype if stored.dtype.kind == "f" else np.dtype(np.float64)
+    return array.astype(kind, copy=False)
+
+
+def _say(args: argparse.Namespace, run_: Any, x: Any, out: Path, shape: tuple) -> None:
+    """What impute filled, how, and what it wrote."""
+    import torch
+
+    missing = torch.isnan(x)
+    how = "exact conditional mean E[x_m | x_o] under PPCA" if run_.model_type == "ppca" else (
+        f"importance-weighted conditional mean, {args.samples} samples from q(z | x̃)"
+    )  # fmt: skip
+    if args.draws:
+        how = f"{args.draws} multiple imputations (a leading axis of the array)"
+    print(
+        f"filled {int(missing.sum())} missing (NaN) cells in {int(missing.any(1).sum())} of "
+        f"{len(x)} rows of {args.data} with {run_.describe()}"
+    )
+    print(f"  method: {how}; every other value as read")
+    print(f"wrote {out}: array of shape {shape}")
