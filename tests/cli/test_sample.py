@@ -645,3 +645,27 @@ def test_a_bernoulli_models_draws_are_compared_with_the_range_it_sees(tmp_path, 
     drawn = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1)
     assert (drawn[:, :3] == 1).any()  # ones drawn in the grey columns: inside their 0/1 range
     assert "above 0.3" not in out and "a: " not in out
+
+
+def test_table_rows_that_would_not_fit_in_memory_are_refused_before_drawing(
+    tmp_path, capsys, monkeypatch
+):
+    """userJ: `sample RUN --n 100000000 --out big.csv` on a table ran 2 min and was killed by
+    the kernel with no line (only images were checked). Refused first, naming an --n that fits."""
+    import torchlvm._memory as memory
+    from torchlvm.data.table_schema import TableSchema
+
+    model = VAE(VAEConfig(input_dim=3, latent_dim=1, hidden=(4,), likelihood="gaussian"))
+    table = TableSchema(("x", "y", "z")).to_dict()
+    run = model.save_pretrained(tmp_path / "vae", data={"name": "t.csv", "table": table})
+    monkeypatch.setattr(memory, "available_bytes", lambda: 6_000_000)  # 6 MB: 13,333 rows
+    import torchlvm.cli._sample_table as table_sample
+
+    drawn, draw = [], table_sample._draws
+    monkeypatch.setattr(table_sample, "_draws", lambda *a, **k: drawn.append(1) or draw(*a, **k))
+    err = fails(capsys, ["sample", run, "--n", "100000", "--out", tmp_path / "big.csv"])
+    said = "100,000 rows of 3 cells (their draws, values and text until written) need 45.0 MB"
+    assert said in err and err.rstrip().endswith("pass --n 13333 or fewer")
+    assert not drawn and not (tmp_path / "big.csv").exists()  # (refused before any draw)
+    assert cli.main(["sample", str(run), "--n", "13333", "--out", str(tmp_path / "ok.csv")]) == 0
+    assert drawn and len((tmp_path / "ok.csv").read_text().splitlines()) == 13334
