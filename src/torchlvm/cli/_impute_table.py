@@ -35,6 +35,8 @@ from typing import Any
 
 import torch
 
+from torchlvm.data.csv_form import FINER
+
 
 def wants_table(args: argparse.Namespace) -> bool:
     """Whether the command line asks to fill a table (``--data`` is a table file, .csv or .tsv,
@@ -76,12 +78,6 @@ def _file_columns(schema: Any, table: Any) -> list[int]:
     if table.header is None or schema.columns == tuple(table.header[j] for j in table.features):
         return list(table.features)
     return [table.header.index(name) for name in schema.columns]
-
-
-FINER = 2
-"""Decimals a filled value keeps beyond its column's: a conditional mean rounded to the
-column's own step (a 0/1 column's mean of 0.15 to 0) biases every mean or share computed from
-the filled file; 2 more move it by at most 1/200 of the step (0.15 stays 0.15)."""
 
 
 def _forms(table: Any, columns: list[int]) -> list[Any]:

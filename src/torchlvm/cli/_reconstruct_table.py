@@ -17,6 +17,7 @@ from torchlvm.cli._table_rows import (
     schema_of,
     write_rows,
 )
+from torchlvm.data.csv_form import FINER
 
 
 def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
@@ -42,7 +43,8 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     with torch.no_grad():
         recon = _run.in_batches(reconstruct, x, c, device=run_.device)
     user = schema.to_user_units(recon.double())
-    write_rows(out, run_, schema.columns, user, read=dataset, ids=row_ids(run_, args, len(x)))
+    ids = row_ids(run_, args, len(x))
+    write_rows(out, run_, schema.columns, user, read=dataset, ids=ids, means=True)
     # (a PPCA reconstructs a row with empty cells from its observed ones, compared on those)
     given = schema.to_user_units(x.double())
     per_feature = (given - user).pow(2).nanmean(0).sqrt()  # (D,) in each column's units
@@ -58,7 +60,8 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     )
     for name, ratio, value in shown:
         print(f"    {name}: {_ratio_text(ratio, value)} (RMSE {value:.4g} in its units)")
-    print(f"wrote {out}")
+    finer = f", {FINER} decimals finer than each column of the file" if schema.forms else ""
+    print(f"wrote {out} (the decoder means{finer})")
     return 0
 
 

@@ -117,12 +117,16 @@ def write_rows(
     read: Any = None,
     ids: tuple[list[str], list[list[str]]] = ([], []),
     after: tuple[list[str], list[list[str]]] = ([], []),
+    means: bool = False,
 ) -> None:
     """Write ``rows`` ``(N, D)``, already in the user's units, under ``columns`` at the model's
     precision, with a column of class names when ``labels`` (N class indices) is given (named
     as the run's label column, else ``label``), in the dialect of the dataset ``read`` (the
     rows' source), else of the run's file; ``ids`` (:func:`row_ids`: names, each row's cells)
-    lead each row, ``after`` (names, each row's cells) end it."""
+    lead each row, ``after`` (names, each row's cells) end it; ``means``: the rows are a
+    model's means (reconstructions), written :data:`~torchlvm.data.csv_form.FINER` decimals
+    finer than their columns, as ``impute`` writes its means (at a 0/1 column's step a mean is
+    0 or 1, and the file's error from the input is not the one printed: userJ #8)."""
     from torchlvm.data.csv_write import write_csv
 
     header = [*ids[0], *columns]
@@ -130,20 +134,25 @@ def write_rows(
         header.append(label_header(run_, list(columns)))
     header += after[0]
     dialect = file_dialect(dialect_of(run_, read), out, len(header))
-    cells = user_cells(run_, rows, dialect, labels)
+    cells = user_cells(run_, rows, dialect, labels, means=means)
     for k, row in enumerate(cells):
         row[:0] = ids[1][k] if ids[0] else []
         row += after[1][k] if after[0] else []
     write_csv(out, header, cells, dialect=dialect)
 
 
-def user_cells(run_: Any, rows: Any, dialect: Any, labels: Any = None) -> list[list[str]]:
+def user_cells(
+    run_: Any, rows: Any, dialect: Any, labels: Any = None, *, means: bool = False
+) -> list[list[str]]:
     """``rows`` ``(N, D)`` in the user's units as cell texts, each column as the training file
-    writes it, else at the model's precision, with each row's class name where ``labels``."""
+    writes it (``means``: :data:`~torchlvm.data.csv_form.FINER` decimals finer), else at the
+    model's precision, with each row's class name where ``labels``."""
     from torchlvm import run as _run
+    from torchlvm.data.csv_form import FINER
     from torchlvm.data.csv_form import number_cells as cells_in_forms
 
     forms = schema_of(run_).forms  # each column as the training file writes it
+    forms = tuple(form.finer(FINER) for form in forms) if means else forms
     cells = cells_in_forms(rows.double().tolist(), forms, dialect, single=single_precision(run_))
     if labels is not None:
         for row, label in zip(cells, labels, strict=True):

@@ -48,6 +48,12 @@ SHOWN = 3
 number in 10 looks whole (``40.0`` written ``40``), 3 in a row 1 in 1000; with fewer, a value is
 written as computed."""
 
+FINER = 2
+"""Decimals a model's mean (a filled cell, a reconstruction) keeps beyond its column's: a mean
+rounded to the column's own step (a 0/1 column's mean of 0.15 to 0) biases every mean or share
+computed from the file, and its error from the input; 2 more move it by at most 1/200 of the
+step (0.15 stays 0.15). Draws (``sample``) keep the column's step: they hold the noise."""
+
 FULL = 15
 """Decimals from which a column writes floats in full (a float64's shortest text of a number
 near 1 has 15 to 17): rounding to them changes no value in effect, and is not said."""
