@@ -51,6 +51,10 @@ HELP = (
 )
 
 DEFAULT_ITERATIONS = 50  # pseudo-Gibbs iterations for VAEs and autoencoders
+DEFAULT_SAMPLES = 10
+"""Chains (VAE) or draws (CVAE) averaged for images. One chain's last state is a draw of
+x_missing, not its mean: on a digits VAE (K=8, --mask top) it lost to the per-pixel training mean
+(MSE 0.1430 vs 0.1416) where 10 chains won (0.1280), at 33.1 s wall against 30.9 s."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -64,8 +68,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--samples",
         type=int,
-        help="CVAE: draws z ~ p(z|c) averaged; VAE: pseudo-Gibbs chains averaged (default 1); "
-        "a table and a VAE: importance samples (default 1000)",
+        help="CVAE: draws z ~ p(z|c) averaged; VAE: pseudo-Gibbs chains averaged (default "
+        f"{DEFAULT_SAMPLES}); a table and a VAE: importance samples (default 1000)",
     )
     parser.add_argument(
         "--iterations",
@@ -107,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
 
     _refuse_draws(args.draws)
     n = check_positive_int("--n", 8 if args.n is None else args.n)
-    samples = check_positive_int("--samples", 1 if args.samples is None else args.samples)
+    samples = DEFAULT_SAMPLES if args.samples is None else args.samples
+    samples = check_positive_int("--samples", samples)
     eval_n = check_positive_int("--eval-n", 1000 if args.eval_n is None else args.eval_n)
     run_ = _run.load_run(args.run_dir, device=device)
     method = _method(run_)
@@ -329,7 +334,12 @@ def _trained(run_: Any) -> str | None:
 
 def _describe(method: str, samples: int, iterations: int) -> str:
     draws = "draw" if samples == 1 else "draws"
-    chains = "one chain" if samples == 1 else f"mean of {samples} chains"
+    chains = (
+        "one chain (its last state, a draw of x_missing rather than its mean: --samples N "
+        "averages N chains)"
+        if samples == 1
+        else f"mean of {samples} chains"
+    )
     return {
         "ppca": "exact conditional mean E[x_missing | x_observed] under PPCA",
         "cvae": f"mean of the decoder means E[x | z, c] over {samples} {draws} z ~ p(z | c), "
