@@ -99,6 +99,16 @@ def kl_monte_carlo(
     return (q.log_prob(z) - p.log_prob(z)).mean(0)
 
 
+class NoClosedFormError(ConfigError):
+    """``kl(..., method="analytic")`` on a pair with no registered closed form; ``pair`` names
+    it, ``"(FlowQ ‖ StandardNormal)"``, for callers whose parameter has another name (``elbo``'s
+    ``kl_method``) to say which to pass."""
+
+    def __init__(self, message: str, pair: str) -> None:
+        super().__init__(message)
+        self.pair = pair
+
+
 def _check_same_space(q: Distribution, p: Distribution) -> None:
     """Refuse q and p whose densities cannot be compared point by point, for which torch's
     formulas fail with a size mismatch deep inside."""
@@ -159,10 +169,11 @@ def kl(
         return kl_divergence(q, p)
     except NotImplementedError:
         _check_same_space(q, p)  # method='mc' cannot help q and p over different spaces
-        raise ConfigError(
-            f"no analytic KL is registered for ({type(q).__name__} ‖ {type(p).__name__}); "
-            "pass method='mc' for a Monte Carlo estimate or register one with "
-            "torch.distributions.register_kl"
+        pair = f"({type(q).__name__} ‖ {type(p).__name__})"
+        raise NoClosedFormError(
+            f"no analytic KL is registered for {pair}; pass method='mc' for a Monte Carlo "
+            "estimate or register one with torch.distributions.register_kl",
+            pair,
         ) from None
     except (RuntimeError, ValueError):
         _check_same_space(q, p)  # (after the failure: nothing added where the shapes agree)

@@ -27,7 +27,7 @@ from torchlvm._checks import (
     check_positive_int,
     check_rows,
 )
-from torchlvm.distributions.kl import KLMethod, kl
+from torchlvm.distributions.kl import KLMethod, NoClosedFormError, kl
 from torchlvm.distributions.point_mass import PointMass, UndefinedDensityError, no_density
 from torchlvm.errors import ConfigError
 from torchlvm.protocol import LatentVariableModel
@@ -103,7 +103,15 @@ def elbo(
     if isinstance(q, PointMass):  # before model.prior, which an autoencoder may not have yet
         raise UndefinedDensityError(no_density("KL(q ‖ p)"))
     prior = model.prior(c, batch_shape=x.shape[:-1])
-    kl_term = kl(q, prior, method=method, num_samples=num_samples, z=z)
+    try:
+        kl_term = kl(q, prior, method=method, num_samples=num_samples, z=z)
+    except NoClosedFormError as error:  # kl()'s words name its own parameter, method=
+        declared = model_kl_method(model)
+        leave = f" (or leave kl_method out: this model declares {declared!r})"
+        raise ConfigError(
+            f"no analytic KL is registered for {error.pair}; pass kl_method='mc' for a Monte "
+            f"Carlo estimate{leave if declared == 'mc' else ''}"
+        ) from None
     bound = log_lik - kl_term
     # β = 1 (the default, and every training step without β or warm-up): the same tensor, one
     # kernel fewer per term on the training hot path
