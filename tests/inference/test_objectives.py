@@ -71,3 +71,39 @@ def test_data_is_checked_where_it_is_not_encoded(estimate, bad, match) -> None:
     with pytest.raises(DataError, match=match):
         estimate(model, bad(x))
     assert estimate(model, x).shape == (3,)
+
+
+BERNOULLI_EVALUATIONS = {
+    **ESTIMATES_OF_LOG_PX,
+    "elbo": lambda model, x: elbo(model, x).elbo,
+    "iwae_bound": lambda model, x: iwae_bound(model, x, num_samples=2),
+}
+
+
+@pytest.mark.parametrize("value", [0.5, 2.0, -1.0])
+@pytest.mark.parametrize(
+    "estimate", BERNOULLI_EVALUATIONS.values(), ids=BERNOULLI_EVALUATIONS.keys()
+)
+def test_a_bernoulli_model_evaluated_on_grey_levels_is_refused(estimate, value) -> None:
+    """A digits VAE's log_marginal_is on the README's grey test images (before its
+    torch.bernoulli) returned "log p(x)" −19.70 where a binarized draw gives −15.85, and elbo
+    of x = 2.0 returned −331.6: the Bernoulli head skips torch's value check. Evaluated (eval
+    mode, or an estimator of log p(x)), such x is refused naming the two ways to binarize; 0/1
+    data, and a Gaussian model's any values, are scored."""
+    model = VAE(VAEConfig(input_dim=4, latent_dim=2, hidden=(4,))).eval()
+    x = torch.tensor([[0.0, 1.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    grey = x.clone()
+    grey[1, 2] = value
+    with pytest.raises(DataError, match=rf"^x holds values other than 0 and 1 \(e.g. {value:g}\)"):
+        estimate(model, grey)
+    assert estimate(model, x).shape == (3,)
+    assert estimate(_gaussian_vae().eval(), grey).shape == (3,)
+
+
+def test_the_training_step_does_not_look_at_the_values() -> None:
+    """The training step (a model in train mode) is not checked: its data module checked the
+    data once, and the look would cost a host synchronization on every step."""
+    model = VAE(VAEConfig(input_dim=4, latent_dim=2, hidden=(4,))).train()
+    grey = torch.full((3, 4), 0.5)
+    assert elbo(model, grey).elbo.shape == (3,)
+    assert iwae_bound(model, grey, num_samples=2).shape == (3,)

@@ -36,7 +36,11 @@ from torch.distributions import Distribution
 
 from torchlvm._checks import check_model, check_positive_int, check_rows
 from torchlvm.errors import ConfigError
-from torchlvm.inference.objectives import check_data, log_weights_unchecked
+from torchlvm.inference.objectives import (
+    check_bernoulli_values,
+    check_data,
+    log_weights_unchecked,
+)
 from torchlvm.protocol import LatentVariableModel
 
 CPU_CHUNK_BYTES = 8 * 2**20
@@ -141,6 +145,7 @@ def log_marginal_is(
     if proposal is None or proposal == "encoder":
         check_model(model)
         check_rows("x", x, model, c=c)  # a tensor with rows (the encoder checks the rest)
+        check_bernoulli_values(model, x)  # (check_data below does it too)
     else:
         check_data(model, x, c, proposal=proposal)  # and the proposal's device
     if chunk is None:

@@ -29,7 +29,7 @@ from torchlvm._checks import (
 )
 from torchlvm.distributions.kl import KLMethod, NoClosedFormError, kl
 from torchlvm.distributions.point_mass import PointMass, UndefinedDensityError, no_density
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, DataError
 from torchlvm.protocol import LatentVariableModel
 
 LogLikMethod = Literal["mc", "analytic"]
@@ -88,6 +88,8 @@ def elbo(
     check_choice("log_lik_method", log_lik_method, ("mc", "analytic"))
     check_model(model)
     check_rows("x", x, model, c=c, q=q)  # (in Python: no tensor op on the training step)
+    if q is None and not getattr(model, "training", True):  # evaluated, not a training step
+        check_bernoulli_values(model, x)
     q = model.encode(x, c) if q is None else q
     method = model_kl_method(model) if kl_method is None else kl_method
     z = None
@@ -189,6 +191,30 @@ def log_weights_unchecked(
     return model.decode(z, c).log_prob(x) + prior.log_prob(z) - q.log_prob(z)
 
 
+def check_bernoulli_values(model: LatentVariableModel, x: Tensor) -> None:
+    """Refuse x with values other than 0 and 1 (NaN, a missing value, passes) for a model whose
+    p(x | z) is Bernoulli: its head skips torch's value check for speed, so grey levels were
+    scored as a cross-entropy and reported as log p(x) (digits' grey test images: "log p(x)"
+    −19.70, where a binarized draw of the same image gives −15.85). Called where a model is
+    evaluated (in eval mode, or by the estimators of log p(x)), never on the training step,
+    whose data module checked the data once: the look costs one pass over x and a host sync.
+
+    Raises:
+        DataError: naming a value found and the two ways to binarize.
+    """
+    config = getattr(model, "config", None)
+    if getattr(config, "likelihood", None) != "bernoulli":
+        return
+    bad = (x != 0) & (x != 1) & ~x.isnan()
+    if bool(bad.any()):
+        value = x[bad][0].item()
+        raise DataError(
+            f"x holds values other than 0 and 1 (e.g. {value:.6g}), to which this model's "
+            "Bernoulli p(x | z) gives no probability; binarize it first: torch.bernoulli(x) "
+            "(a random draw, the dynamic protocol) or (x > 0.5).float() (the threshold)"
+        )
+
+
 def check_data(
     model: LatentVariableModel, x: Tensor, c: Tensor | None = None, **built: Any
 ) -> None:
@@ -207,6 +233,7 @@ def check_data(
     """
     check_model(model)
     check_rows("x", x, model, c=c, **built)
+    check_bernoulli_values(model, x)
     with torch.no_grad():
         model.encode(x, c)
 
@@ -241,6 +268,8 @@ def iwae_bound(
     step = num_samples if chunk is None else check_positive_int("chunk", chunk)
     check_model(model)
     check_rows("x", x, model, c=c, proposal=proposal)  # before the encoder, as below
+    if proposal is None and not getattr(model, "training", True):  # as in elbo
+        check_bernoulli_values(model, x)
     q = model.encode(x, c) if proposal is None else proposal
     parts = [  # checked once above, not per chunk
         log_weights_unchecked(model, x, c, q, min(step, num_samples - start))
