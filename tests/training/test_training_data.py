@@ -224,3 +224,20 @@ def test_a_bernoulli_miwae_trains_on_zeros_and_ones_with_missing_cells() -> None
     x[0, 0] = 0.5  # a grey level among them is still refused
     with pytest.raises(DataError, match="likelihood=.bernoulli. needs X of 0s and 1s"):
         VAEEstimator(likelihood="bernoulli", objective="miwae", train_k=2, epochs=1).fit(x)
+
+
+@pytest.mark.parametrize("shape", [(5, 8, 8), (5, 6)], ids=["images", "rows"])
+def test_data_too_small_for_a_test_split_is_refused_before_training(tmp_path, shape):
+    """5 images trained (4 train, 1 val, rc 0) and every evaluate of the run was then refused
+    for its empty test split (userJ #10), while a 5-row table was refused at once. Any file is
+    now refused at setup, naming the rows it needs; 7 rows leave every split one."""
+    import numpy as np
+
+    path = tmp_path / "small.npy"
+    np.save(path, np.random.default_rng(0).random(shape, dtype=np.float32))
+    with pytest.raises(DataError, match=r"split 'test' is empty .* add rows, to 7 at least"):
+        LVMDataModule(str(path)).setup()
+    np.save(path, np.random.default_rng(0).random((7, *shape[1:]), dtype=np.float32))
+    dm = LVMDataModule(str(path))
+    dm.setup()
+    assert len(dm.train_data) + len(dm.val_data) == 6

@@ -73,6 +73,8 @@ class ArrayDataModule(LVMDataModule):
             "val": _dataset(x[rows], None if y is None else y[rows], class_names, "val"),
         }
 
+    evaluated_later = False  # X is the estimator's: no test split to keep rows for
+
     def _load(self, split: str) -> Dataset:
         return self._splits[split]
 
