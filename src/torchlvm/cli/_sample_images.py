@@ -30,7 +30,7 @@ def sample_images(
     from torchlvm import plots
     from torchlvm import run as _run
     from torchlvm.cli.sample import npy_file, npy_note
-    from torchlvm.run.loaded import labels_array
+    from torchlvm.run.labels import labels_array
 
     conditioned = args.condition is not None
     _check_size(run_, n, 1 if labels is None else len(labels), args.npy is not None)

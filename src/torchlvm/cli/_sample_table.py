@@ -29,7 +29,7 @@ def sample_table(
 
     from torchlvm import run as _run
     from torchlvm.cli.sample import npy_file, npy_note
-    from torchlvm.run.loaded import labels_array
+    from torchlvm.run.labels import labels_array
 
     schema = schema_of(run_)
     suffixes = row_suffixes(run_)

@@ -158,7 +158,7 @@ def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreI
 def streamed(run_: Any, data: str) -> bool:
     """Whether ``data`` is a ``.npy`` file given to a run trained on a file it streamed
     (``--mmap``): scored a block of rows at a time, never read whole."""
-    from torchlvm.run.loaded import streams
+    from torchlvm.run.split import streams
 
     return str(data).lower().endswith(".npy") and streams(run_)
 
