@@ -485,3 +485,31 @@ def test_a_missing_out_or_data_is_named_alone(table, ppca_run, capsys):
     assert "pass --out FILLED.csv" in err and "--data" not in err.replace(str(table), "")
     assert main(["impute", str(ppca_run), "--out", "f.csv"]) == 2
     assert "pass --data FILE.csv, the table to fill into f.csv" in capsys.readouterr().err
+
+
+def test_a_column_empty_in_the_file_is_filled_in_the_training_files_form(tmp_path, capsys):
+    """userJ #7: a later file whose bmi column is empty in every row was filled with 17 digits
+    (26.706936341264363) and no precision line, the column's form told from its own cells,
+    which it had none of. It takes the run's training file's form for it (1 decimal: up to 3),
+    and the line says so."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(150, 2)) @ rng.normal(size=(2, 3)) + 0.3 * rng.normal(size=(150, 3))
+    cells = [[f"{v + 20:.1f}" for v in row] for row in x.tolist()]
+    for i in range(0, 150, 9):
+        cells[i][i % 3] = ""
+    train = tmp_path / "t.csv"
+    train.write_text("a,bmi,c\n" + "".join(",".join(r) + "\n" for r in cells))
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(train), "--allow-missing", "--method", "em"]
+    assert main([*argv, "--latent-dim", "1", "--out", str(run)]) == 0
+    later = tmp_path / "later.csv"
+    later.write_text("a,bmi,c\n" + "".join(f"{r[0]},,{r[2]}\n" for r in cells[1:9]))
+    out = tmp_path / "filled.csv"
+    capsys.readouterr()
+    assert main(["impute", str(run), "--data", str(later), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "bmi up to 3 decimals (no value in the file: as the run's training file writes it)" in (
+        printed
+    )
+    filled = [line.split(",")[1] for line in out.read_text().splitlines()[1:]]
+    assert all(0 < len(cell.split(".")[1]) <= 3 for cell in filled), filled

@@ -80,14 +80,25 @@ def _file_columns(schema: Any, table: Any) -> list[int]:
     return [table.header.index(name) for name in schema.columns]
 
 
-def _forms(table: Any, columns: list[int]) -> list[Any]:
+def _forms(table: Any, columns: list[int], recorded: tuple) -> tuple[list[Any], list[bool]]:
     """How each of the model's features' file column writes its numbers
     (:func:`~torchlvm.data.csv_form.number_form`), :data:`FINER` decimals finer, in the
-    model's order."""
+    model's order; a column of no value in the file as the run's training file wrote it
+    (``recorded``, the run's forms, if any: userJ, a bmi column left empty was filled with 17
+    digits), in this file's decimal mark; and which columns took the recorded form."""
+    from dataclasses import replace
+
+    from torchlvm.data.csv_cells import is_missing
     from torchlvm.data.csv_form import number_form
 
-    cells = table.cells
-    return [number_form((row[j] for row in cells), table.dialect).finer(FINER) for j in columns]
+    forms, theirs = [], []
+    for k, j in enumerate(columns):
+        cells = [row[j] for row in table.cells]
+        empty = bool(recorded) and all(is_missing(c) for c in cells)
+        form = replace(recorded[k], decimal=table.dialect.decimal) if empty else None
+        forms.append((form or number_form(cells, table.dialect)).finer(FINER))
+        theirs.append(empty)
+    return forms, theirs
 
 
 def _filled_cells(
@@ -201,22 +212,25 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     user = schema.to_user_units(_fill(run_, x, args))
     columns = _file_columns(schema, table)
     with marking_missing(schema.na_values):  # (the run's own markers: '-' is no number's form)
-        forms = _forms(table, columns)
+        forms, theirs = _forms(table, columns, schema.forms)
         stacks = [user] if args.draws == 0 else list(user)
         single = _table_rows.single_precision(run_)
         copies = [_filled_cells(columns, forms, x, values, single=single) for values in stacks]
         _write(out, table, copies)
-    _report(args, run_, x, out, _written_as(schema.columns, forms, x))
+    _report(args, run_, x, out, _written_as(schema.columns, forms, x, theirs))
     return 0
 
 
-def _written_as(names: Any, forms: list[Any], x: torch.Tensor) -> str:
+def _written_as(names: Any, forms: list[Any], x: torch.Tensor, theirs: list[bool]) -> str:
     """How the filled columns' values are rounded, for the output: ``units whole numbers;
     revenue 2 decimals; ...`` (the first four such columns, then how many more; those written
-    as computed left out)."""
+    as computed left out); a column of no value in the file (``theirs``) says whose form it
+    took: ``bmi up to 3 decimals (no value in the file: as the run's training file writes it)``."""
     filled = torch.isnan(x).any(0).tolist()
-    said = [f"{n} {f.describe()}" for n, f, k in zip(names, forms, filled, strict=True) if k]
-    said = [line for line in said if not line.endswith(" as computed")]
+    rows = zip(names, forms, filled, theirs, strict=True)
+    their = " (no value in the file: as the run's training file writes it)"
+    said = [f"{n} {f.describe()}{their * t}" for n, f, k, t in rows if k]
+    said = [line for line in said if " as computed" not in line]
     more = f", and {len(said) - 4} more columns" if len(said) > 4 else ""
     return "; ".join(said[:4]) + more
 
