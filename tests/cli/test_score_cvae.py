@@ -142,3 +142,27 @@ def test_a_cvae_of_another_condition_is_still_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "holds a CVAE conditioned on mask:top, whose p(x | c) depends on each row's" in err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_datasets_labels_condition_its_images_and_name_them(tmp_path, capsys):
+    """--data digits on a digits CVAE: each image by p(x | its class), from the dataset's labels
+    (the run's classes), its class named in --top's lines, which carry no label column."""
+    from torchlvm.data import load_dataset
+
+    torch.manual_seed(0)
+    names = [str(k) for k in range(10)]
+    cvae = CVAE(CVAEConfig(64, 10, latent_dim=2, hidden=(8,), num_classes=10, class_names=names))
+    data = {"name": "digits", "binarize": "none", "seed": 0, "condition": "label",
+            "shape": [1, 8, 8], "num_classes": 10, "class_names": names}  # fmt: skip
+    run = cvae.save_pretrained(tmp_path / "digits", data=data)
+    argv = ["score", run, "--data", "digits", "--out", tmp_path / "s.csv", "--samples", "4"]
+    assert cli.main([str(a) for a in [*argv, "--top", "2"]]) == 0
+    out = capsys.readouterr().out
+    assert "  c: each row's own class, from the dataset's labels: how unlikely" in out
+    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert "neg_log_p_given_class" in rows[0]
+    y = load_dataset("digits", "all").y.tolist()
+    first = next(r for r in rows if r["rank"] == "1")
+    assert (
+        f"  rank 1: row {first['row']} (class {y[int(first['row']) - 1]}), −log p(x | c) = " in out
+    )

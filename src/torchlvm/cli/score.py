@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         rows_file,
         single_precision,
     )
+    from torchlvm.run.labels import label_name
 
     run_ = open_run(args)
     _refuse_without_density(run_)
@@ -116,9 +117,11 @@ def run(args: argparse.Namespace) -> int:
     _print_counts(scores, read.lines, args.threshold)
     if within is not None:
         print(w.pattern_note(within, keys, scores.scored))
+    named = scoring.labels is not None and not read.carried[0]  # (a dataset's own labels)
     for i in scores.order[: min(args.top or 0, int(scores.scored.sum()))]:  # unscored: last
         among = "" if within is None else w.among(within, i, scores)
-        print(f"  rank {scores.rank[i]}: {w.where(i, read.lines, read.carried)}, "
+        label = label_name(run_, int(scoring.labels[i])) if named else None
+        print(f"  rank {scores.rank[i]}: {w.where(i, read.lines, read.carried, label)}, "
               f"{w.score_text(scores, i, scoring.symbol)}{among}")  # fmt: skip
     from torchlvm.data.csv_select import listed_names  # ('Total, USD' quoted: one column)
 
