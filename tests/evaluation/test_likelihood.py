@@ -183,7 +183,25 @@ def test_the_elbo_carries_an_honest_monte_carlo_error(trained_vae):
     z = torch.tensor(z_scores, dtype=torch.float64)
     assert z.abs().max() < 4.5
     assert 0.6 < float(z.std()) < 1.5, z
-    assert "two z per example" in s["elbo"]["nats"]["note"]
+    assert "from 100 draws of z per example" in s["elbo"]["nats"]["note"]
+    assert s["elbo"]["nats"]["draws"] == 100 and "k" not in s["elbo"]["nats"]  # (k: the IWAE k)
+
+
+def test_the_elbo_draws_min_k_100_z_and_says_so(trained_vae):
+    """userI #7: the ELBO's E_q log p(x|z) took two draws of z per example, its Monte Carlo
+    error 36 times L_1's (the same quantity in expectation, cut from k = 500 samples) and its
+    record labelled "k = 1". It takes min(k, 100) draws: its error falls as 1/√draws (7 times
+    below two draws'), and the record names the draws."""
+    model, x = trained_vae
+
+    def summary(k: int) -> dict:
+        torch.manual_seed(0)
+        values = per_example_likelihood(model, x, k=k, ks=(1,))
+        return summarize_likelihood(values, dim=64, k=k, ks=(1,))["elbo"]["nats"]
+
+    many, two = summary(500), summary(2)
+    assert (many["draws"], two["draws"], summary(7)["draws"]) == (100, 2, 6)
+    assert 1 / 12 < many["stderr"] / two["stderr"] < 1 / 4  # √(2/100) = 1/7.1
 
 
 def test_an_exact_elbo_has_no_monte_carlo_error(ppca):

@@ -63,10 +63,13 @@ def _pair_row(label: str, pair: Pair, extra: str = "") -> str:
 
 
 def _mc(q: Quantity) -> str:
-    """``, k=…, ±… MC stderr`` and the ESS, for what has each."""
+    """``, k=…`` (or the ELBO's ``, 100 draws of z``), ``±… MC stderr`` and the ESS, for what
+    has each."""
+    draws = q.extra.get("draws")
+    k = f", k={q.k}" if q.k is not None else "" if draws is None else f", {draws} draws of z"
     stderr = "" if q.stderr is None else f", ±{_num(q.stderr, 4)} MC stderr"
     ess = "" if q.ess is None else f", ESS {_num(q.ess, 1)}"
-    return f", k={q.k}{stderr}{ess}"
+    return f"{k}{stderr}{ess}"
 
 
 def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:

@@ -5,10 +5,11 @@ model has one (PPCA), and for imputation models the conditional log-likelihood o
 Definitions (per example, in nats; averaged over the evaluation set for the summary):
 
 - ELBO = E_q[log p(x | z)] − KL(q(z | x) ‖ p(z)) ≤ log p(x) (Kingma & Welling 2014, eq. 3);
-  the KL analytic; the first term the mean over two draws of z per example (an unbiased estimate
-  of the bound, so a set's average can land slightly above log p(x); the two draws' difference
-  gives its Monte Carlo standard error), or in closed form where the model has
-  ``expected_log_likelihood`` (PPCA), which makes the ELBO exact.
+  the KL analytic; the first term the mean over S = :func:`elbo_draws` draws of z per example
+  (min(k, 100): an unbiased estimate of the bound, so a set's average can land slightly above
+  log p(x); the difference of its two halves' means gives its Monte Carlo standard error; with
+  two draws it was ~36 times L_1's, the same quantity in expectation, userI #7), or in closed
+  form where the model has ``expected_log_likelihood`` (PPCA), which makes the ELBO exact.
 - L_k = log (1/k) Σ_i p(x, z_i) / q(z_i | x), z_i ~ q: the IWAE bound (Burda et al. 2016, eq. 8),
   E[L_k] ≤ E[L_{k+1}] ≤ log p(x). Reported at each k of ``ks``. Where k ≤ S/2 (S = ``k``, the
   estimate's samples), the S samples drawn for log p̂(x) are cut into G = ⌊S/k⌋ disjoint groups of
@@ -105,7 +106,7 @@ def per_example_likelihood(
     def batch(xb: Tensor, cb: Tensor | None) -> dict[str, Tensor]:
         q = model.encode(xb, cb) if posterior is None else posterior(xb, cb)
         with torch.no_grad():
-            out = _elbo_terms(model, xb, cb, q, method)
+            out = _elbo_terms(model, xb, cb, q, method, elbo_draws(k))
             for kk in ks:
                 if kk in own:
                     estimate = log_marginal_is(
@@ -147,20 +148,38 @@ def exact_log_marginal(model: Any, *, conditioned: bool) -> Callable[[Tensor], T
     return exact if callable(exact) and not conditioned else None
 
 
+ELBO_DRAWS = 100
+"""The most draws of z per example of the ELBO's E_q[log p(x|z)] (:func:`elbo_draws`)."""
+
+
+def elbo_draws(k: int) -> int:
+    """Draws of z per example of the ELBO's Monte Carlo terms beside an estimate of ``k``
+    samples: min(k, :data:`ELBO_DRAWS`), rounded down to an even number (two halves), two at
+    least."""
+    return max(2, min(k, ELBO_DRAWS) // 2 * 2)
+
+
 def _elbo_terms(
-    model: LatentVariableModel, x: Tensor, c: Tensor | None, q: Distribution, method: str
+    model: LatentVariableModel,
+    x: Tensor,
+    c: Tensor | None,
+    q: Distribution,
+    method: str,
+    draws: int = 2,
 ) -> dict[str, Tensor]:
-    """The ELBO and its terms per example; by Monte Carlo, the mean of two independent draws
-    of z, whose difference gives the Monte Carlo standard error ``elbo_stderr``, |e₁ − e₂| / 2
-    (an unbiased variance estimate of the mean of two: (e₁ − e₂)² / 4); so too
-    ``log_lik_stderr`` for E_q[log p(x|z)] and, where the model's KL has no closed form (a flow
-    q, a mixture prior: :func:`~torchlvm.inference.objectives.model_kl_method` ``"mc"``),
-    ``kl_stderr`` for the KL."""
-    first = elbo(model, x, c, q=q, log_lik_method=method)
+    """The ELBO and its terms per example; by Monte Carlo, the mean of ``draws`` draws of z in
+    two independent halves, whose means' difference gives the Monte Carlo standard error
+    ``elbo_stderr``, |e₁ − e₂| / 2 (an unbiased variance estimate of the mean of the two:
+    (e₁ − e₂)² / 4); so too ``log_lik_stderr`` for E_q[log p(x|z)] and, where the model's KL has
+    no closed form (a flow q, a mixture prior:
+    :func:`~torchlvm.inference.objectives.model_kl_method` ``"mc"``), ``kl_stderr`` for the
+    KL."""
+    half = draws // 2
+    first = elbo(model, x, c, q=q, log_lik_method=method, num_samples=half)
     out = {"elbo": first.elbo, "log_lik": first.log_lik, "kl": first.kl}
     if method == "analytic":
         return out  # exact: no Monte Carlo error
-    second = elbo(model, x, c, q=q, log_lik_method=method)
+    second = elbo(model, x, c, q=q, log_lik_method=method, num_samples=half)
     out = {key: (value + getattr(second, key)) / 2 for key, value in out.items()}
     out["elbo_stderr"] = (first.elbo - second.elbo).abs() / 2
     out["log_lik_stderr"] = (first.log_lik - second.log_lik).abs() / 2
@@ -275,12 +294,16 @@ def summarize_likelihood(
         "elbo": both_units(
             elbo_mean,
             "bound",
-            k=1,
+            **({"draws": elbo_draws(k)} if "elbo_stderr" in values else {}),
             **_mc_stderr(values.get("elbo_stderr"), n),
             data_stderr=elbo_se,
-            note=f"ELBO, a lower bound on {what}; E_q[log p(x|z)] from two z per {example} "
-            "(closed form where the model has one, then exact); its standard error is the "
-            "Monte Carlo error of the mean",
+            note=f"ELBO, a lower bound on {what}; E_q[log p(x|z)] "
+            + (
+                f"from {elbo_draws(k)} draws of z per {example}; its standard error is the "
+                "Monte Carlo error of the mean"
+                if "elbo_stderr" in values
+                else "in closed form: exact"
+            ),
         ),
         "iwae": {
             str(kk): both_units(

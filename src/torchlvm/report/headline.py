@@ -288,8 +288,9 @@ def gap(m: Evaluation) -> Headline | None:
         return Headline("gap", label, "0", unit, f"{note}: q is p(z|x)")
     if value < 0 and name != "exact":  # a KL is not: the estimates differ by Monte Carlo error
         n = m.protocol.n
+        draws = bound[0].extra.get("draws", "two")  # (an evaluation before userI #7: two)
         note = (
-            f"{kl} ≥ 0; below 0 by Monte Carlo error: the ELBO draws two z per example"
+            f"{kl} ≥ 0; below 0 by Monte Carlo error: the ELBO draws {draws} z per example"
             + (f" (n = {n})" if n else "")
             + f" and {what} is a low-biased estimate"
         )

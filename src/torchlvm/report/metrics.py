@@ -85,6 +85,7 @@ LABELS = {
     "nats": "nats",
     "nats_file_units": "nats, in the file's units",
     "k": "importance samples k",
+    "draws": "draws of z per example",
     "num_samples": "samples k",
     "pixels": "raw input",  # the probes' reference: pixels of images, features of a table
     "chance": "chance (always the most frequent class)",  # the probes' baseline
