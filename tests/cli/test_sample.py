@@ -531,6 +531,11 @@ def test_values_outside_the_pixels_range_are_counted(tmp_path, capsys):
     assert out > 0
     printed = capsys.readouterr().out
     assert f"  {out:,} of 1,280 values lie outside the pixels' [0, 1] (" in printed
+    assert printed.rstrip().endswith("the grid clips them, the .npy keeps them as drawn")
+    # userI #14: without --npy there is no .npy to keep them: the line names the option
+    assert cli.main(argv[:4] + ["--out", str(tmp_path / "t.png")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.rstrip().endswith("the grid clips them, --npy FILE.npy keeps them as drawn")
 
 
 def test_table_values_outside_the_train_range_are_counted(tmp_path, capsys):

@@ -328,3 +328,30 @@ def test_rows_of_a_class_the_run_lacks_are_left_out_and_named(tmp_path, capsys):
     argv = ["transfer", tmp_path / "cvae", "--data", path, "--from-condition", "high"]
     assert cli.main([str(a) for a in [*argv, "--to-condition", "low", "--out", one]]) == 0
     assert "not trained on" not in capsys.readouterr().out  # (no row of 'high' was left out)
+
+
+def test_a_tables_transfers_are_written_finer_than_its_columns(tmp_path, capsys):
+    """userJ #8 (table12's write_rows(means=True)): transfers are decoder means; rounded to a
+    column's own step (whole ages, a 1.0/2.0 code) they lost what the model gave. They are
+    written 2 decimals finer than each column, and the line says so."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    kind = rng.integers(0, 2, size=80)
+    age = np.round(40 + 10 * rng.normal(size=80) + 5 * kind)
+    rows = [
+        f"{a:.0f},{b:.1f},{'ab'[k]}" for a, b, k in zip(age, rng.normal(size=80), kind, strict=True)
+    ]
+    path = tmp_path / "t.csv"
+    path.write_text("age,b,kind\n" + "\n".join(rows) + "\n")
+    train = ["train", "cvae", "--data", path, "--label-column", "kind", "--epochs", "2"]
+    assert cli.main([str(a) for a in [*train, "--out", tmp_path / "run"]]) == 0
+    out = tmp_path / "as_b.csv"
+    argv = ["transfer", tmp_path / "run", "--data", path, "--from-condition", "a"]
+    assert cli.main([str(a) for a in [*argv, "--to-condition", "b", "--out", out]]) == 0
+    said = "(the decoder means in the data's units, 2 decimals finer than each column of the file"
+    assert said in capsys.readouterr().out
+    written = [line.split(",") for line in out.read_text().splitlines()[1:]]
+    decimals = [[len((r[j] + ".").split(".")[1]) for r in written] for j in (2, 3)]
+    assert max(decimals[0]) == 2  # age: whole numbers in the file (45.00 is written 45)
+    assert max(decimals[1]) == 3  # b: one decimal in the file (a trailing 0 is not written)

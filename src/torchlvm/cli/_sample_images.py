@@ -65,7 +65,7 @@ def sample_images(
     if counts is not None:
         print(drawn_line(run_, counts, rows))
     print(f"wrote {out}" + ("" if npy is None else npy_note(npy, samples, rows is not None)))
-    if (outside := _outside(samples)) is not None:
+    if (outside := _outside(samples, npy is not None)) is not None:
         print(outside)
     return 0
 
@@ -147,10 +147,10 @@ def _as_images(samples, shape: tuple[int, ...]):
     return samples.reshape(len(samples), *shape)
 
 
-def _outside(samples) -> str | None:
+def _outside(samples, npy: bool) -> str | None:
     """A line saying how many values of image ``samples`` lie outside the pixels' [0, 1] (a
-    Gaussian decoder's means are not bounded: the grid clips them, the .npy keeps them), or
-    None where none do."""
+    Gaussian decoder's means are not bounded: the grid clips them, the .npy keeps them where
+    ``npy`` was written, else --npy would), or None where none do."""
     import numpy as np
 
     out = int(((samples < 0) | (samples > 1)).sum())
@@ -159,7 +159,8 @@ def _outside(samples) -> str | None:
     low, high = float(np.min(samples)), float(np.max(samples))
     return (
         f"  {out:,} of {samples.size:,} values lie outside the pixels' [0, 1] ({low:.3g} to "
-        f"{high:.3g}): the grid clips them, the .npy keeps them as drawn"
+        f"{high:.3g}): the grid clips them, "
+        + ("the .npy keeps them as drawn" if npy else "--npy FILE.npy keeps them as drawn")
     )
 
 

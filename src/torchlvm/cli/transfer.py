@@ -241,6 +241,7 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     import torch
 
     from torchlvm import run as _run
+    from torchlvm.data.csv_form import FINER
 
     schema = _table_rows.schema_of(run_)
     suffixes = _table_rows.row_suffixes(run_, args.data)
@@ -261,7 +262,7 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     original = _originals(run_, schema, x, y, out, dataset)
     _table_rows.write_rows(
         out, run_, schema.columns, user, labels, read=dataset, ids=(names, ids),
-        after=(original[0], original[1] * len(targets)),
+        after=(original[0], original[1] * len(targets)), means=True,
     )  # fmt: skip
     b = "every class" if len(targets) > 1 else "class " + _run.label_name(run_, targets[0])
     part = "" if dataset.split == "all" else f" ({dataset.split} split)"
@@ -281,8 +282,9 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     blocks = ", one block of rows per target class" if len(targets) > 1 else ""
     column = _table_rows.label_header(run_, list(schema.columns))
     where = ", row and line: where in the file" if names else ""
-    print(f"wrote {out} (in the data's units; column {column!r}: the target class{blocks}; "
-          f"'original ...': the row as read{where})")  # fmt: skip
+    finer = f", {FINER} decimals finer than each column of the file" if schema.forms else ""
+    print(f"wrote {out} (the decoder means in the data's units{finer}; column {column!r}: the "
+          f"target class{blocks}; 'original ...': the row as read{where})")  # fmt: skip
     return 0
 
 
