@@ -5,9 +5,9 @@ A table's work (batches of 64 rows through layers of 64-128 units, a PPCA's per-
 is too small to share among threads. On free cores a second thread saves little. Where other
 jobs hold the cores, it waits at every parallel region for a core the scheduler gave away, and
 spins meanwhile. Measured on 2 shared cores: ``train`` on a table was 1.5-10x slower on two
-threads than on one (benchmarks/results/train_threads.md), and ``VAEEstimator`` on wine 4x in
-``fit`` and 10x in ``score`` (benchmarks/results/estimator_threads.md; a PPCA's EM took 17-58 s
-against 3.4-3.8 s, userG). So a table's work runs on :data:`TABLE_THREADS`
+threads than on one (benchmarks/results/train_threads.md), and the estimators' ``fit`` 5-6x
+(the VAEs on wine) and 13x (PPCA's EM on breast_cancer: 105.5 s against 8.3 s;
+benchmarks/results/estimator_threads.md). So a table's work runs on :data:`TABLE_THREADS`
 unless the user says otherwise: ``--threads N`` on the command line, ``threads=N`` for an
 estimator, or ``threads=None`` to keep the count the caller set (``torch.set_num_threads``).
 Images keep torch's count: the 784-400-20 Fashion-MNIST model trained 1.22x faster on two free
