@@ -513,3 +513,35 @@ def test_a_column_empty_in_the_file_is_filled_in_the_training_files_form(tmp_pat
     )
     filled = [line.split(",")[1] for line in out.read_text().splitlines()[1:]]
     assert all(0 < len(cell.split(".")[1]) <= 3 for cell in filled), filled
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [(["--draws", "1000000"], "--draws 1000000 imputations of"),
+     (["--samples", "1000000"], "--samples 1000000 importance samples of")],
+    ids=["draws", "samples"],
+)  # fmt: skip
+def test_draws_or_samples_beyond_memory_are_refused_before_drawing(
+    tmp_path, capsys, monkeypatch, option, said
+):
+    """userJ #13: --draws 10000000 (PPCA) and --samples 100000000 (VAE) ended in torch's
+    allocator's traceback (82 GB, 512 GB asked). Refused first, in one line naming the size,
+    the memory here and the option to lower; nothing written."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 3))
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n" + "".join(f"{a!r},,{c!r}\n" for a, _, c in x.tolist()))
+    record = {"name": str(path), "binarize": "none", "seed": 0, "shape": [3],
+              "table": {"columns": ["a", "b", "c"]}}  # fmt: skip
+    torch.manual_seed(0)
+    run = tmp_path / "vae"
+    VAE(VAEConfig(3, latent_dim=1, hidden=(4,), likelihood="gaussian")).save_pretrained(
+        run, data=record
+    )
+    monkeypatch.setattr("torchlvm._memory.available_bytes", lambda: 50_000_000)
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(run), "--data", str(path), "--out", str(out), *option]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"torchlvm: error: {said}") and err.count("\n") == 1
+    assert "more than the 50.0 MB available here; pass a smaller " + option[0] in err
+    assert not out.exists()

@@ -51,7 +51,7 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
 
     from torchlvm import run as _run
     from torchlvm._files import write_atomic
-    from torchlvm.cli._impute_table import _fill, filling
+    from torchlvm.cli._impute_table import _fill, check_sizes, filling
     from torchlvm.data.files import read_rows
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.errors import ConfigError
@@ -74,6 +74,7 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
     schema = TableSchema.from_dict(run_.data.get("table"))
     scaler = None if schema is None else schema.standardizer
     x = data.x.double()  # (N, D), NaN: missing
+    check_sizes(args, run_, x, written=0)
     given = x if scaler is None else scaler.transform(x)
     filled = _fill(run_, given.to(run_.dtype), args).double()  # (N, D) or (M, N, D)
     filled = filled if scaler is None else scaler.inverse(filled)

@@ -136,6 +136,46 @@ def _write(out: Path, table: Any, copies: list[dict[tuple[int, int], str]]) -> N
     write_csv(out, header, rows, dialect=dialect)
 
 
+PER_SAMPLE = 4 * 4
+"""Bytes a VAE's importance sample takes at least per value of a row: its decoder's mean and
+scale and the weights' terms in float32 (measured peaks are higher: a floor, not a price)."""
+
+
+def check_sizes(args: argparse.Namespace, run_: Any, x: torch.Tensor, *, written: int) -> None:
+    """Refuse ``--draws`` or ``--samples`` whose arrays cannot fit in memory here, before any
+    is drawn (userJ: ``--draws 10000000`` ended in torch's allocator's traceback, 82 GB asked):
+    the ``(draws, N, D)`` imputations in float64 with the file written once per draw
+    (``written`` bytes of text each), and a VAE's samples of one batch of 256 rows.
+
+    Raises:
+        ConfigError: naming the size asked, the memory available and the option to lower.
+    """
+    from torchlvm._memory import check_fits
+
+    n, d = x.shape
+    if args.draws:
+        what = (
+            f"--draws {args.draws} imputations of {n} rows of {d} values (float64), and the "
+            f"file written once for each,"
+        )
+        need = args.draws * (n * d * 8 + written)
+        check_fits(need, what, f"pass a smaller --draws ({_most(need, args.draws)} fit)")
+    if run_.model_type == "vae":
+        batch = min(n, 256)
+        what = f"--samples {args.samples} importance samples of {batch} rows of {d} values"
+        need = args.samples * batch * d * PER_SAMPLE
+        check_fits(need, what, f"pass a smaller --samples ({_most(need, args.samples)} fit)")
+
+
+def _most(need: int, asked: int) -> str:
+    """How many of ``asked`` fit in the memory available here, at most, where ``asked`` need
+    ``need`` bytes: ``'at most 12,000'``."""
+    from torchlvm._memory import available_bytes
+
+    have = available_bytes() or 0
+    return f"at most {max(0, asked * have // max(1, need)):,}"
+
+
 def _fill(run_: Any, x: torch.Tensor, args: argparse.Namespace) -> torch.Tensor:
     """Imputed ``(N, D)`` (or ``(draws, N, D)``) in the model's units, 256 rows at a time on the
     model's device, gathered on the CPU."""
@@ -209,6 +249,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         **schema.named_columns(),
     )
     x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
+    check_sizes(args, run_, x, written=len(table.text or ""))
     user = schema.to_user_units(_fill(run_, x, args))
     columns = _file_columns(schema, table)
     with marking_missing(schema.na_values):  # (the run's own markers: '-' is no number's form)
