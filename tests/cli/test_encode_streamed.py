@@ -8,7 +8,7 @@ import torch
 from torchlvm import cli
 from torchlvm.data import load_dataset
 from torchlvm.io import load
-from torchlvm.run.loaded import BATCH
+from torchlvm.run.split import BATCH
 
 ROWS = 1200  # the conftest's streamed_run: a test split of 120 rows, three batches in all
 

@@ -296,3 +296,19 @@ def test_a_table_ppca_scores_in_float64_to_the_last_digit(tmp_path, capsys, reco
         - np.log(scale).sum()
     )
     np.testing.assert_allclose(got, -log_p, rtol=0, atol=1e-9)
+
+
+def test_threads_given_to_fit_are_the_ones_ppca_runs_on(tmp_path, monkeypatch):
+    """PPCA takes one torch thread by default (its ``threads``); fit builds it with None, so
+    that ``--threads 2`` (or the table's one thread the command set) is what EM runs on, not
+    one thread set again inside the model."""
+    import torch
+
+    rows = np.random.default_rng(0).normal(size=(60, 4))
+    np.savetxt(tmp_path / "rows.csv", rows, delimiter=",", header="a,b,c,d", comments="")
+    calls, before = [], torch.get_num_threads()
+    set_threads = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n) or set_threads(n))
+    argv = ["fit", "ppca", "--data", str(tmp_path / "rows.csv"), "--latent-dim", "2"]
+    assert main([*argv, "--threads", "2", "--out", str(tmp_path / "run")]) == 0
+    assert calls in ([2], [2, before])  # (the caller's count back after; none in between)

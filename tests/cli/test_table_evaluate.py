@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from torchlvm.cli import main
-from torchlvm.run.loaded import load_run, load_split
+from torchlvm.run.loaded import load_run
+from torchlvm.run.split import load_split
 
 FAST = ["--k", "50", "--ks", "1", "--ood-k", "20", "--no-figures"]
 SCALE = np.array([1.0, 10.0, 100.0, 0.1])

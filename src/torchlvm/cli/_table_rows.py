@@ -173,7 +173,7 @@ def read_rows_of(
     """The rows a command reads: ``--data`` (a file whole, unless ``--split`` names a part), else
     the run's ``--split`` (default test), with the run's columns and classes; ``streamed``: a
     run on a file it streams (``--mmap``) keeps them streamed
-    (:func:`~torchlvm.run.loaded.load_split`), for a caller that reads them a batch at a time;
+    (:func:`~torchlvm.run.split.load_split`), for a caller that reads them a batch at a time;
     ``unseen="append"``: rows of a class the run lacks are kept, numbered after its classes
     (:func:`unseen_rows`), for a caller that leaves them out and says so."""
     from torchlvm import run as _run

@@ -102,7 +102,7 @@ def _means(run_, dataset, unseen, seed: int):
 
     import torch
 
-    from torchlvm.run.loaded import model_batches
+    from torchlvm.run.split import model_batches
 
     seen = (
         dataset if unseen is None else replace(dataset, x=dataset.x[~unseen], y=dataset.y[~unseen])
@@ -122,7 +122,7 @@ def _labels(run_, dataset, unseen):
     lacks (rows ``unseen``) written as the file names it: its text, or its whole-number code."""
     import numpy as np
 
-    from torchlvm.run.loaded import labels_array
+    from torchlvm.run.labels import labels_array
 
     if unseen is None:
         return labels_array(run_, dataset.y)

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         max_iter=args.max_iter,
         seed=args.seed,
         dtype=DTYPE,
+        threads=None,  # (apply_threads above set --threads, or a table's one thread)
     )
     start = time.perf_counter()
     model.fit(train.x)

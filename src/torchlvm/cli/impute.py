@@ -270,7 +270,7 @@ def _refuse_draws(draws: int) -> None:
 def _check_size(run_: Any, samples: int, eval_n: int) -> None:
     """Refuse --samples whose draws for one batch of images cannot fit in memory."""
     from torchlvm._memory import check_fits
-    from torchlvm.run.loaded import BATCH
+    from torchlvm.run.split import BATCH
 
     batch = min(eval_n, BATCH)
     what = f"--samples {samples} draws of a batch of {batch} images of {run_.input_dim} values"

@@ -99,7 +99,7 @@ def _reconstructed(run_, dataset, seed: int, n: int):
     once, a batch at a time), and the first ``n`` inputs and reconstructions ``(n, D)``."""
     import torch
 
-    from torchlvm.run.loaded import model_batches
+    from torchlvm.run.split import model_batches
 
     model = run_.model
     errors, inputs, outputs = [], [], []
