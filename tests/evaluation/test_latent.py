@@ -113,3 +113,40 @@ def test_a_conditional_models_rate_and_distortion_name_c():
     assert given["distortion"]["note"].startswith("D = −E_x E_q[log p(x|z,c)], closed form")
     plain = summarize_latent(means, None, True, terms)
     assert plain["kl_total"]["note"] == "KL(q(z|x) ‖ p(z)), analytic"
+
+
+def collapsed_cvae():
+    """A CVAE with a learned prior p(z | c) whose q(z | x, c) is p(z | c) on purpose: the code
+    carries nothing beyond c, while its mean moves with c (the prior net's)."""
+    from torchlvm.models.cvae import CVAE, CVAEConfig
+
+    torch.manual_seed(0)
+    model = CVAE(CVAEConfig(64, 10, latent_dim=4, hidden=(16,), num_classes=10)).eval()
+    last = [m for m in model.prior_net.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():  # (it starts at N(0, I)): means apart for the ten classes, as trained
+        last.weight.normal_()
+    model.encode = lambda x, c=None: model.prior(c, batch_shape=x.shape[:-1])
+    return model
+
+
+def test_a_learned_prior_cvae_whose_code_is_its_prior_has_no_active_unit(digits):
+    """userI #13: a digits CVAE (mask:top, learned p(z|c)) counted 20 of 20 units active by
+    Burda's Cov_x(E_q[z_i]), while q(z|x,c) ≈ p(z|c): its prior's means move with c. Under a
+    prior that depends on c, activity is Var_x(E_q[z_i|x,c] − E_p[z_i|c]), so this model counts
+    none, and the record says which measure it took; the training check warns of it."""
+    from torchlvm.evaluation.latent import prior_means
+    from torchlvm.training.collapse import inactive_activity
+
+    _, test = digits
+    labels = torch.arange(len(test)) % 10
+    c = torch.nn.functional.one_hot(labels, 10).float()
+    model = collapsed_cvae()
+    means, centres = posterior_means(model, test, c), prior_means(model, test, c)
+    assert active_units(means)[0] == 4  # Burda's measure: the prior's moving mean
+    count, activity = active_units(means, centres=centres)
+    assert count == 0 and activity.max() < 1e-12
+    latent = summarize_latent(means, None, True, None, conditional=True, centres=centres)
+    assert latent["active_units"]["value"] == 0 and latent["active_units"]["from_prior_mean"]
+    assert "E_p[z_i|c]" in latent["active_units"]["note"]
+    assert inactive_activity(model, test, c) is not None  # collapsed: the warning fires
+    assert prior_means(model, test, None) is None  # no condition: nothing to subtract

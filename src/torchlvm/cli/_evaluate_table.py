@@ -176,7 +176,9 @@ def _latent_rows(m: Evaluation) -> list[str]:
         active = f"{lat.active_units.value} of {lat.latent_dim}"
         if lat.active_units.value is None:  # too few examples for a variance: why
             active = lat.active_units.note or "undefined"
-        rows.append(_wrapped_row("active units (Cov_x E_q[z_i] > 0.01)", active))
+        moving = lat.active_units.extra.get("from_prior_mean")
+        measure = "Cov_x(E_q z − E_p z|c)" if moving else "Cov_x E_q[z_i]"
+        rows.append(_wrapped_row(f"active units ({measure} > 0.01)", active))
     conditional = m.protocol is not None and m.protocol.condition not in (None, "none")
     if lat.rate is not None and lat.distortion is not None:
         rows.append(

@@ -49,6 +49,7 @@ from torchlvm.evaluation.eval_data import (
 from torchlvm.evaluation.latent import (
     per_example_kl_per_dimension,
     posterior_means,
+    prior_means,
     summarize_latent,
 )
 from torchlvm.evaluation.likelihood_section import (
@@ -244,6 +245,7 @@ def _full_rows(
                 table=dataset.is_table,
                 matched=matched,
                 conditional=c is not None,
+                centres=prior_means(model, x, c, batch_size=o.batch_size),
             )  # fmt: skip
         )
     if o.separability:

@@ -326,7 +326,9 @@ def active_units(m: Evaluation) -> Headline | None:
     size = latent.latent_dim or (None if m.model is None else m.model.latent_dim)
     value = format_number(int(active)) + (f" of {int(size)}" if size else "")
     threshold = _number(record.extra.get("threshold"))
-    note = f"Cov_x(E_q[zᵢ]) > {format_number(threshold)}" if threshold is not None else ""
+    moving = record.extra.get("from_prior_mean")
+    measure = "Cov_x(E_q[zᵢ] − E_p[zᵢ|c])" if moving else "Cov_x(E_q[zᵢ])"
+    note = f"{measure} > {format_number(threshold)}" if threshold is not None else ""
     title = _text(record.note)
     return Headline("active_units", "active units", value, "latent dimensions", note, title)
 

@@ -30,7 +30,7 @@ def inactive_activity(model: Any, x: Any, c: Tensor | None = None) -> Tensor | N
     where none is active; None where one is, or where the model has no posterior (an
     autoencoder's point mass) or fewer than 2 rows are given."""
     from torchlvm.evaluation.eval_data import is_deterministic
-    from torchlvm.evaluation.latent import active_units, posterior_means
+    from torchlvm.evaluation.latent import active_units, posterior_means, prior_means
     from torchlvm.inference.miwae import zero_filled
 
     rows = x[:ROWS]
@@ -40,7 +40,8 @@ def inactive_activity(model: Any, x: Any, c: Tensor | None = None) -> Tensor | N
     c = None if c is None else c[: len(rows)]
     if is_deterministic(model, rows, c):
         return None  # an autoencoder: no q to collapse
-    count, activity = active_units(posterior_means(model, rows, c).double())
+    centres = prior_means(model, rows, c)  # a prior moving with c: what q adds to its mean
+    count, activity = active_units(posterior_means(model, rows, c).double(), centres=centres)
     return None if count else activity
 
 
