@@ -174,3 +174,23 @@ def test_the_folder_offered_for_a_misspelt_name_says_what_model_it_holds(tmp_pat
     (near / "config.json").write_text("{")  # (a damaged record: the offer as before)
     with pytest.raises(RunDirectoryError, match=r"\(the model folder nearest that name\), or"):
         torchlvm.load(tmp_path / "intcat_cvae")
+
+
+def test_a_folder_of_runs_offers_the_runs_in_it(tmp_path):
+    """`evaluate runs` (the folder of runs, not one run) said only 'no model in runs: config.json
+    is missing; pass a run folder': the model folders in it are offered, with what each holds."""
+    for name in ("b", "a", "c", "d", "e"):
+        PPCA(latent_dim=1).fit(torch.randn(20, 3, dtype=torch.float64)).save_pretrained(
+            tmp_path / name
+        )
+    (tmp_path / "a" / "config.json").write_text("{")  # damaged: offered, no kind said
+    (tmp_path / "notes").mkdir()  # no model: not offered
+    with pytest.raises(RunDirectoryError) as caught:
+        torchlvm.load(tmp_path)
+    assert str(caught.value) == (
+        f"no model in {tmp_path}: config.json is missing; pass one of the model folders in it: "
+        f"{tmp_path / 'a'}, {tmp_path / 'b'} (a ppca (K=1)), {tmp_path / 'c'} (a ppca (K=1)), "
+        f"{tmp_path / 'd'} (a ppca (K=1)) and 1 more"
+    )
+    with pytest.raises(RunDirectoryError, match="missing; pass a run folder written by"):
+        torchlvm.load(tmp_path / "notes")

@@ -42,15 +42,44 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     if not folder.is_dir():
         raise _not_a_folder(folder)
     if not path.is_file():
+        offer = _models_in(folder) or (
+            "a run folder written by 'torchlvm train' or an export folder written by "
+            "save_pretrained"
+        )
         raise RunDirectoryError(
             _inside_a_model(folder)
-            or f"no model in {folder}: {CONFIG_NAME} is missing; pass a run folder written by "
-            "'torchlvm train' or an export folder written by save_pretrained"
+            or f"no model in {folder}: {CONFIG_NAME} is missing; pass {offer}"
         )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DataError(f"{path} is not valid JSON ({err}); the file is damaged") from None
+
+
+def _models_in(folder: Path, most: int = 2000, shown: int = 4) -> str:
+    """``one of the model folders in it: runs/vae (a vae (K=8) trained on digits), ...``, the
+    offer for a folder of runs given where one run was meant (``evaluate runs``); empty where it
+    holds none (of its first ``most`` entries)."""
+    import itertools
+
+    try:
+        with os.scandir(folder) as entries:
+            found = sorted(
+                Path(e.path)
+                for e in itertools.islice(entries, most)
+                if e.is_dir() and (Path(e.path) / CONFIG_NAME).is_file()
+            )
+    except OSError:
+        return ""
+    if not found:
+        return ""
+    kinds = [kind_of(f).removeprefix(": ") for f in found[:shown]]
+    named = [
+        f"{quoted(f)}{f' ({kind})' if kind else ''}"
+        for f, kind in zip(found[:shown], kinds, strict=True)
+    ]
+    more = f" and {len(found) - shown} more" if len(found) > shown else ""
+    return f"one of the model folders in it: {', '.join(named)}{more}"
 
 
 def _not_a_folder(path: Path) -> RunDirectoryError:
