@@ -628,6 +628,14 @@ def test_figures_only_refuses_a_run_with_no_evaluation_to_draw(tmp_path, capsys)
     assert "holds no evaluation whose figures --figures-only could draw" in err
     assert f"run torchlvm evaluate {tmp_path}" in err and not (tmp_path / "figures").exists()
     assert main(["evaluate", str(tmp_path), *FAST, "--ood", "none", "--no-figures"]) == 0
+    capsys.readouterr()  # userI #10: rows other than the evaluation's were ignored unsaid
+    assert main(["evaluate", str(tmp_path), "--figures-only", "--seed", "3", "--n", "120"]) == 2
+    assert capsys.readouterr().err == (
+        f"torchlvm: error: --figures-only draws the figures of the evaluation in {tmp_path}/"
+        "metrics.json (test split, n 120, seed 0), not --seed 3; leave it out, or evaluate those "
+        f"rows: torchlvm evaluate {tmp_path} --seed 3\n"
+    )
+    assert not (tmp_path / "figures").exists()
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     metrics["meta"]["weights_sha256"] = "0" * 64  # measured on others, as before a train --resume
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))

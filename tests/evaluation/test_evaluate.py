@@ -339,3 +339,16 @@ def test_a_frechet_distance_of_fewer_examples_than_features_is_undefined(test_da
     assert re.search(
         r"covariances of (\d+) classifier features.*rank 9.*at least \d+", quality["note"]
     )
+
+
+def test_grey_levels_for_a_bernoulli_model_name_the_load_that_binarizes_them():
+    """userI #10: evaluate() on a split loaded with binarize='none' (load_dataset's default) for
+    a Bernoulli model was refused deep in the likelihood, naming torch.bernoulli(x), which a
+    Dataset has no place for: the refusal names the load."""
+    from torchlvm.errors import DataError
+
+    grey = load_dataset("digits", "test")
+    with pytest.raises(DataError, match=r"load_dataset\('digits', 'test', binarize='dynamic'\)"):
+        evaluate(vae(), grey, EvalConfig(**SMALL))
+    binarized = load_dataset("digits", "test", binarize="dynamic")
+    assert evaluate(vae(), binarized, EvalConfig(**dict(SMALL, ood=()))).likelihood is not None

@@ -31,6 +31,7 @@ def redraw(run_: Any, args: argparse.Namespace) -> int:
     folder, layout = run_.folder, RunLayout(run_.folder)
     metrics = read_metrics(folder)
     protocol = _checked(folder, metrics)
+    _same_rows(args, protocol, layout)
     result = Evaluation.from_json(metrics)
     split = load_split(run_, None, protocol.split, data_dir=args.data_dir, streamed=True)
     complete, _ = complete_rows(evaluated_rows(split, protocol.n, protocol.seed))
@@ -39,9 +40,40 @@ def redraw(run_: Any, args: argparse.Namespace) -> int:
     drawn = draw(run_.model, complete, result, folder, condition, at, metrics)
     print(
         f"drew {len(drawn)} figures in {layout.figures}/ of the evaluation in "
-        f"{layout.metrics_json} ({protocol.split} split, seed {protocol.seed})"
+        f"{layout.metrics_json} ({protocol.split} split, n {_n(protocol)}, seed {protocol.seed})"
     )
     return 0
+
+
+def _same_rows(args: argparse.Namespace, protocol: Any, layout: Any) -> None:
+    """Refuse a --split, --n or --seed given beside --figures-only that is not the evaluation's
+    (userI #10: they were ignored without a word); one left at its default is the evaluation's.
+
+    Raises:
+        ConfigError: naming each, the evaluation's value and the command that evaluates them.
+    """
+    from torchlvm.cli.evaluate import DEFAULT_N
+    from torchlvm.errors import ConfigError
+
+    n = _n(protocol)
+    given = {"--split": (args.split, "test", protocol.split), "--seed": (args.seed, 0,
+             protocol.seed), "--n": (args.n, str(DEFAULT_N), n)}  # fmt: skip
+    other = [
+        f"{flag} {value}" for flag, (value, default, own) in given.items()
+        if value != default and str(value) != str(own)
+    ]  # fmt: skip
+    if other:
+        raise ConfigError(
+            f"--figures-only draws the figures of the evaluation in {layout.metrics_json} ("
+            f"{protocol.split} split, n {n}, seed {protocol.seed}), not {', '.join(other)}; leave "
+            f"{'them' if len(other) > 1 else 'it'} out, or evaluate those rows: torchlvm "
+            f"evaluate {layout.folder} {' '.join(other)}"
+        )
+
+
+def _n(protocol: Any) -> Any:
+    """The evaluation's --n: ``all`` where it evaluated every row of its split."""
+    return "all" if protocol.n is not None and protocol.n == protocol.split_rows else protocol.n
 
 
 def _checked(folder: Any, metrics: Any) -> Any:

@@ -138,10 +138,28 @@ def evaluate(
                 "with torchlvm.data.load_dataset(name, split) (a file: load_dataset('x.csv', "
                 "split))"
             )
+    _check_protocol(model, dataset)
     devices = [model_device(model)] if model_device(model).type == "cuda" else []
     with torch.random.fork_rng(devices=devices), batches_reported(advance):
         torch.manual_seed(config.seed)
         return _evaluate(model, dataset, config, val_dataset)
+
+
+def _check_protocol(model: Any, dataset: Dataset) -> None:
+    """Refuse a split of grey levels (``binarize="none"``) for a model whose p(x | z) is
+    Bernoulli, naming the load that gives it 0/1 values: the value check deep in the likelihood
+    named ``torch.bernoulli(x)``, which a Dataset has no place for (userI #10)."""
+    config = getattr(model, "config", None)
+    if getattr(config, "likelihood", None) != "bernoulli" or dataset.binarize != "none":
+        return
+    x = dataset.x[: min(len(dataset), 1000)]  # (a look at the first rows: grey levels show)
+    if bool(((x != 0) & (x != 1) & ~x.isnan()).any()):
+        raise DataError(
+            f"the {dataset.split} split of {dataset.name} was loaded with binarize='none' (grey "
+            "levels), and this model's Bernoulli p(x | z) gives them no probability; load it "
+            f"binarized as the model was trained: load_dataset({dataset.name!r}, "
+            f"{dataset.split!r}, binarize='dynamic') (or 'threshold')"
+        )
 
 
 def _evaluate(
