@@ -166,3 +166,28 @@ def test_a_datasets_labels_condition_its_images_and_name_them(tmp_path, capsys):
     assert (
         f"  rank 1: row {first['row']} (class {y[int(first['row']) - 1]}), −log p(x | c) = " in out
     )
+
+
+def test_long_importance_sampling_is_priced_before_it_starts(tmp_path, capsys, monkeypatch):
+    """userJ: `score --samples 100000000` said nothing for 100 s (the pace waits for its first
+    batch of 256 rows). Large work is priced from a probe first, on its own random stream: the
+    scores are those of a run without it."""
+    import torchlvm.cli.score as score
+
+    vae = VAE(VAEConfig(input_dim=2, latent_dim=1, hidden=(4,), likelihood="gaussian"))
+    run = vae.save_pretrained(tmp_path / "vae", data={"name": "t.npy", "condition": "none"})
+    np.save(tmp_path / "t.npy", np.random.default_rng(0).normal(size=(300, 2)))
+    argv = ["score", run, "--data", tmp_path / "t.npy", "--samples", "50", "--out"]
+    assert cli.main([str(a) for a in [*argv, tmp_path / "plain.csv"]]) == 0
+    assert "expected time of the importance sampling: about" not in capsys.readouterr().out
+    monkeypatch.setattr(score, "PRICED_WORK", 1)
+    monkeypatch.setattr(score, "PRICED_SECONDS", 0)
+    assert cli.main([str(a) for a in [*argv, tmp_path / "priced.csv"]]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("expected time of the importance sampling: about ")
+    assert "for 300 rows x 50 samples (a probe of 256 rows took " in first
+    plain, priced = (
+        _scores(tmp_path / "plain.csv", "neg_log_p"),
+        _scores(tmp_path / "priced.csv", "neg_log_p"),
+    )
+    np.testing.assert_array_equal(plain[0], priced[0])

@@ -184,6 +184,8 @@ def _scored(model, x, jacobian, args: argparse.Namespace, scoring):
     from torchlvm.inference.row_scores import ROWS, score_rows
 
     bar, shown = None, show_progress(args)
+    if not hasattr(model, "log_marginal") and len(x) * args.samples >= PRICED_WORK:
+        _price(model, x, args.samples, scoring)
     pace = RowsPace(len(x), args.samples, progress_printer(shown))
 
     def advance(rows: int) -> None:  # after each batch of importance-sampled rows
@@ -218,6 +220,51 @@ def _scored(model, x, jacobian, args: argparse.Namespace, scoring):
         if bar is not None:
             bar.close()
     return _joined(parts, exact=hasattr(model, "log_marginal"), cells=x.shape[-1])
+
+
+PRICED_WORK = 10**7
+"""Rows x samples from which the importance sampling is priced before the first batch of rows
+(userJ: at --samples 10^8 the first batch of 256 rows, which the pace waits for, never ended,
+and nothing was said)."""
+
+PROBE_SAMPLES = (32, 256)
+"""The two draw counts of one batch of rows whose times give its cost per call and per draw."""
+
+PRICED_SECONDS = 60
+"""Work expected to take longer is priced in one line before it starts."""
+
+
+def _price(model, x, samples: int, scoring) -> None:
+    """Print the expected time of scoring every row of ``x`` with ``samples`` draws (each
+    class's, for the mixture of ``scoring``) where it exceeds :data:`PRICED_SECONDS`: a warm-up
+    call, then the first batch of rows timed at the two :data:`PROBE_SAMPLES` draw counts, whose
+    difference is the cost per draw and the rest the cost per batch (their own random stream:
+    the scores are as without it)."""
+    import time
+
+    import torch
+
+    from torchlvm._probe import duration
+    from torchlvm.inference.row_scores import ROWS, score_rows
+
+    rows = torch.nan_to_num(x[:ROWS])  # (B, D); of a streamed file, only these rows
+    labels = None if scoring.labels is None else scoring.labels[:ROWS].clamp(min=0)
+
+    def timed(draws: int) -> float:
+        start = time.perf_counter()
+        score_rows(model, rows, samples=draws, labels=labels, class_log_prior=scoring.log_prior)
+        return time.perf_counter() - start
+
+    with torch.random.fork_rng(devices=[]):
+        timed(1)  # (warm-up: the first call's one-off costs)
+        few, many = (timed(draws) for draws in PROBE_SAMPLES)
+    each = max(many - few, 0.0) / (PROBE_SAMPLES[1] - PROBE_SAMPLES[0])  # s a draw, a batch
+    seconds = (len(x) / len(rows)) * (max(few - each * PROBE_SAMPLES[0], 0.0) + each * samples)
+    if seconds > PRICED_SECONDS:
+        print(f"expected time of the importance sampling: about {duration(seconds)} for "
+              f"{len(x):,} rows x {samples:,} samples (a probe of {len(rows)} rows took "
+              f"{many:.2g} s at {PROBE_SAMPLES[1]} samples; --samples sets the draws per row)",
+              flush=True)  # fmt: skip
 
 
 def _joined(parts, *, exact: bool, cells: int):
