@@ -526,7 +526,8 @@ def test_a_run_on_flat_rows_gets_no_image_ood_sets_and_an_image_one_is_refused_f
         assert err.count("\n") == 1 and "expected time" not in err
         assert re.search(
             f"--ood {name} needs images, and \\S*x.npy holds rows of shape \\(64,\\); "
-            "pass --ood noise, a file of rows \\(--ood FILE.npy\\) or --ood none",
+            "pass a file of rows \\(--ood FILE.npy\\), --ood none, or --ood noise for rows of "
+            "values in \\[0, 1\\]",
             err,
         ), err
 

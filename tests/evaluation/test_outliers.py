@@ -333,3 +333,18 @@ def test_a_named_ood_dataset_is_never_read_from_the_runs_own_folder(tmp_path, mo
     data = SimpleNamespace(x=digits.x[:4], grey=digits.x[:4], y=torch.as_tensor(digits.y[:4]))
     sets, skipped = ood_sets(digits, data, EvalConfig(ood=("mnist",), data_dir=str(own)))
     assert sets == [] and "mnist not found" in skipped["mnist"]  # not the run's folder's files
+
+
+def test_noise_is_refused_for_rows_it_lies_among():
+    """userI #12: uniform noise in [0, 1] as the OOD set of two-moons (rows spanning
+    [-1.2, 2.2]) lay among the data, its AUROC below chance, unsaid: it is refused there, and
+    rows of values in [0, 1] take it, said per value."""
+    from torchlvm.data import load_dataset
+    from torchlvm.errors import DataError
+    from torchlvm.evaluation.outliers import make_ood_set
+
+    moons = load_dataset("two-moons", "test")
+    with pytest.raises(DataError, match=r"the rows of two-moons span \[-1\.\d+, 2\.\d+\]"):
+        make_ood_set("noise", moons, n=10)
+    unit = Dataset(moons.x.sigmoid(), None, "rows", "test", (2,), None, None, "none")
+    assert make_ood_set("noise", unit, n=10).description == "uniform noise in [0, 1] per value"

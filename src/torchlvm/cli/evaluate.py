@@ -164,13 +164,14 @@ def _ood(text: str | None, data: dict[str, Any], dataset: Any, resize: str) -> t
     table = TableSchema.from_dict(data.get("table"))
     for name in names:
         check_ood_name(name, table=table is not None)
-        if len(dataset.shape) != 3 and table is None and name != "noise" and not is_ood_file(name):
+        rows = len(dataset.shape) != 3 and table is None
+        if rows and name != "noise" and not is_ood_file(name):
             raise DataError(
                 f"--ood {name} needs images, and {dataset.name} holds rows of shape "
-                f"{tuple(dataset.shape)}; pass --ood noise, a file of rows (--ood FILE.npy) or "
-                "--ood none"
+                f"{tuple(dataset.shape)}; pass a file of rows (--ood FILE.npy), --ood none, or "
+                "--ood noise for rows of values in [0, 1]"
             )
-        if is_ood_file(name):  # its shape, values or columns, as evaluate will read it
+        if is_ood_file(name) or (rows and name == "noise"):  # as evaluate will read it
             make_ood_set(name, dataset, n=1, resize=resize, table=table, binarize=dataset.binarize)
     return names
 
