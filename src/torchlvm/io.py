@@ -289,7 +289,8 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
     A model that ``torchlvm train`` or ``fit`` trained on a table (``.csv``), standardized (the
     default), reads rows in the run's units, x' = (x − mean) / scale with the train split's
     statistics, which the commands apply and undo but the model does not (raw rows of
-    scikit-learn's wine scored −591,883 nats each on a PPCA, standardized −15.5)::
+    scikit-learn's wine scored −591,883 nats each on a PPCA with K = 3, standardized
+    −15.5)::
 
         from torchlvm.data.standardize import Standardizer
         from torchlvm.io import read_config

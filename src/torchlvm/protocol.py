@@ -1,5 +1,5 @@
-"""The one interface every torchlvm model implements (see DESIGN.md, "One idea runs through
-everything").
+"""The one interface every torchlvm model implements: every estimator, objective and command
+works on any model that has it.
 
 A model is a joint distribution p(x, z | c) = p(z | c) p(x | z, c) together with an inference
 distribution q(z | x, c). Each of the three is returned as a ``torch.distributions.Distribution``

@@ -183,8 +183,8 @@ def test_a_latent_too_large_for_full_covariance_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == (
         "torchlvm: error: a full-covariance q is limited to latent_dim <= 64, got "
-        "latent_dim=65; use family='diagonal'"
-    )
+        "latent_dim=65; use --family diagonal"
+    )  # (it said family='diagonal', as Python spells it: userI #21)
 
 
 def test_a_folder_without_data_section_is_refused(tmp_path, capsys):

@@ -163,6 +163,25 @@ def test_bad_posterior_settings_are_named(kwargs, match):
         VAEConfig(12, hidden=(16,), **settings)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "python", "command_line"),
+    [
+        ({"posterior": "flow", "latent_dim": 1}, "posterior='diag' or posterior='full'",
+         "--posterior diag or --posterior full"),
+        ({"posterior": "full", "latent_dim": 65}, "posterior='diag' or posterior='flow'",
+         "--posterior diag or --posterior flow"),
+    ],
+    ids=["flow-1d", "full-too-big"],
+)  # fmt: skip
+def test_a_posterior_refusal_names_the_fix_in_each_interfaces_words(kwargs, python, command_line):
+    """train --posterior full --latent-dim 80 said "use posterior='diag' or 'flow'", Python's
+    spelling, on the command line (userI #21)."""
+    with pytest.raises(ConfigError) as error:
+        VAEConfig(12, hidden=(16,), **kwargs)
+    assert str(error.value).endswith(f"; use {python}")
+    assert error.value.on_command_line.endswith(f"; use {command_line}")
+
+
 def test_default_configs_keep_the_fingerprint_of_earlier_saves():
     """Models saved before the posterior and prior fields existed must still load."""
     earlier = {  # what config.json held for this model before the fields were added

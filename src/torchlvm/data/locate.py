@@ -1,4 +1,4 @@
-"""Where torchlvm looks for a dataset's files (DESIGN.md, "Data").
+"""Where torchlvm looks for a dataset's files (the README's "Data" section says it for users).
 
 An explicit ``data_dir`` is the only place looked in (the folder itself, then
 ``data_dir/<name>``, then, where they exist, torchvision's ``data_dir/MNIST/raw`` (or

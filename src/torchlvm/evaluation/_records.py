@@ -1,10 +1,11 @@
 """How every number in ``metrics.json`` is written: a value with what it is.
 
-A metric is a dict ``{"value", "unit", "kind", ...}`` (DESIGN.md, "What done looks like for a
-result"): ``unit`` says what the number counts (``"nats/example"``, ``"bits/dim"``,
-``"accuracy"``, ...), ``kind`` says how it was obtained — ``"exact"``, ``"bound"`` (a lower bound
-on the quantity named) or ``"estimate"`` (a stochastic estimate) — and further keys (``k``,
-``stderr``, ``ess``, ``note``) say with how many samples and how precisely.
+A metric is a dict ``{"value", "unit", "kind", ...}`` (read back as a
+:class:`~torchlvm.evaluation.quantity.Quantity`): ``unit`` says what the number counts
+(``"nats/example"``, ``"bits/dim"``, ``"accuracy"``, ...), ``kind`` says how it was obtained —
+``"exact"``, ``"bound"`` (a lower bound on the quantity named) or ``"estimate"`` (a stochastic
+estimate) — and further keys (``k``, ``stderr``, ``ess``, ``note``) say with how many samples and
+how precisely.
 """
 
 from __future__ import annotations

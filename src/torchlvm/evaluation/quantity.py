@@ -2,7 +2,7 @@
 ``unit``, its ``kind`` (``"exact"``, ``"bound"`` — a lower bound on the quantity named —,
 ``"estimate"`` — stochastic —, ``"measured"`` or ``"undefined"``) and, where they apply, the
 samples ``k``, the Monte Carlo ``stderr``, the spread over examples ``data_stderr`` and the
-effective sample size ``ess`` (DESIGN.md, "What done looks like for a result"). A likelihood is a
+effective sample size ``ess``: no number without what it is and how it was got. A likelihood is a
 :class:`Pair` (nats per example and bits per dimension); a number or section that does not exist
 for a model is :class:`Undefined`, with the reason. The names of the per-data-point units
 (:func:`example_noun`, :func:`nats_per`, :func:`table_units`, :func:`complete_rows`) are here too.

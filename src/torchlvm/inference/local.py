@@ -48,7 +48,7 @@ from torchlvm._checks import (
     check_rows,
 )
 from torchlvm.distributions.kl import KLMethod
-from torchlvm.errors import ConfigError, DataError
+from torchlvm.errors import ConfigError, DataError, spelled
 from torchlvm.inference.objectives import LogLikMethod, elbo, iwae_bound, model_kl_method
 from torchlvm.models.posteriors import FlowQ
 from torchlvm.protocol import LatentVariableModel, latent_size
@@ -63,10 +63,10 @@ def check_family(family: str, latent_dim: int) -> str:
     """Return ``family`` if it is known and allowed for ``latent_dim``, else raise ConfigError."""
     check_choice("family", family, FAMILIES)
     if family == "full" and latent_dim > MAX_FULL_COVARIANCE_DIM:
-        raise ConfigError(
+        raise spelled(ConfigError, lambda spell: (
             f"a full-covariance q is limited to latent_dim <= {MAX_FULL_COVARIANCE_DIM}, got "
-            f"latent_dim={latent_dim}; use family='diagonal'"
-        )
+            f"latent_dim={latent_dim}; use {spell('family', 'diagonal')}"
+        ))  # fmt: skip
     return family
 
 

@@ -1,6 +1,7 @@
 """Condition vectors for conditional models: one-hot labels and masks for imputation.
 
-A CVAE accepts any condition vector c (DESIGN.md); this module builds the two the library uses.
+A CVAE accepts any condition vector c (:class:`~torchlvm.models.cvae.CVAE`); this
+module builds the two the library uses.
 
 - Class-conditional generation: ``one_hot(labels, num_classes)``.
 - Imputation from context (Sohn, Lee & Yan 2015, "Learning Structured Output Representation using

@@ -15,7 +15,7 @@ its family (``posterior="diag" | "full" | "flow"``) and its encoder emits ``para
 
 ``closed_form_kl`` says whether KL(q ‖ N(0, I)) has a registered closed form: the Gaussian
 families do, the flow does not, so a model with a flow q declares ``kl_method = "mc"`` and its
-ELBO estimates the KL by Monte Carlo — an explicit, named choice (DESIGN.md), never a fallback.
+ELBO estimates the KL by Monte Carlo — an explicit, named choice, never a fallback.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from torchlvm._checks import check_choice, check_positive_int
 from torchlvm._registry import registrar
 from torchlvm._zuko import MAF, NormalizingFlow
 from torchlvm.distributions.diagonal import independent_normal
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, spelled
 
 PosteriorName = Literal["diag", "full", "flow"]
 MIN_SCALE = 1e-4  # floor on the encoder's σ (and on L's diagonal): keeps log q(z | x) finite
@@ -161,10 +161,11 @@ class FullCovariancePosterior(PosteriorFamily):
     @staticmethod
     def check(latent_dim: int, flow_steps: int) -> None:
         if latent_dim > MAX_FULL_COVARIANCE_DIM:
-            raise ConfigError(
+            raise spelled(ConfigError, lambda spell: (
                 f"a full-covariance q is limited to latent_dim <= {MAX_FULL_COVARIANCE_DIM}, got "
-                f"latent_dim={latent_dim}; use posterior='diag' or 'flow'"
-            )
+                f"latent_dim={latent_dim}; use {spell('posterior', 'diag')} or "
+                f"{spell('posterior', 'flow')}"
+            ))  # fmt: skip
 
     def initialize(self, encoder: nn.Module) -> None:
         """Zero the output weights and biases of L's strict lower triangle, so that q starts
@@ -283,15 +284,16 @@ class FlowPosterior(PosteriorFamily):
     @staticmethod
     def check(latent_dim: int, flow_steps: int) -> None:
         if latent_dim < 2:
-            raise ConfigError(
+            raise spelled(ConfigError, lambda spell: (
                 f"a flow q needs latent_dim >= 2 (coupling splits z in halves), got "
-                f"latent_dim={latent_dim}; use posterior='diag' or 'full'"
-            )
+                f"latent_dim={latent_dim}; use {spell('posterior', 'diag')} or "
+                f"{spell('posterior', 'full')}"
+            ))  # fmt: skip
         if latent_dim > MAX_FLOW_DIM:
-            raise ConfigError(
+            raise spelled(ConfigError, lambda spell: (
                 f"a flow q is limited to latent_dim <= {MAX_FLOW_DIM}, got "
-                f"latent_dim={latent_dim}; use posterior='diag'"
-            )
+                f"latent_dim={latent_dim}; use {spell('posterior', 'diag')}"
+            ))  # fmt: skip
 
     def forward(self, params: Tensor) -> Distribution:
         base_params, context = params.split([2 * self.latent_dim, 2 * self.latent_dim], dim=-1)

@@ -9,7 +9,8 @@ config names its prior (``prior="standard" | "vamp" | "mog"``).
   prior is a mixture of posteriors and shares the encoder's family (diag, full or flow).
 
 Only the standard prior has a closed-form KL(q ‖ p) with a Gaussian q; a model with a learned
-prior declares ``kl_method = "mc"`` (DESIGN.md: a Monte Carlo KL is an explicit, named choice).
+prior declares ``kl_method = "mc"`` (a Monte Carlo KL is an explicit, named choice, never a
+fallback: :func:`torchlvm.distributions.kl`).
 Every prior is a ``torch.distributions.Distribution``, so ``prior.sample`` draws from the learned
 prior wherever a prior is sampled.
 """

@@ -1,6 +1,6 @@
 """Network building blocks: MLPs and convolutional encoders/decoders on flat vectors.
 
-No probability code lives here (DESIGN.md, "Layers"): networks return raw parameters, and
+No probability code lives here: networks return raw parameters, and
 :mod:`torchlvm.distributions` turns them into distributions.
 """
 

@@ -24,7 +24,7 @@ from torchlvm.report.metrics import Row, Section, format_value, sections
 from torchlvm.report.run import FigureFile, RunContents
 from torchlvm.report.style import CSS
 
-#: what each binarization protocol means (DESIGN.md, "Data")
+#: what each binarization protocol means (:mod:`torchlvm.data.binarize`)
 PROTOCOLS = {
     "dynamic": "pixels redrawn as Bernoulli(intensity) at every pass (the IWAE paper's protocol)",
     "threshold": "pixels binarized once as x > 0.5",

@@ -1,4 +1,4 @@
-"""The one owner of a run folder (DESIGN.md, "A run directory").
+"""The one owner of a run folder (its files: :mod:`torchlvm.run.layout`).
 
 Every command reads and writes run folders only through this package:
 

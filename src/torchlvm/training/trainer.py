@@ -1,6 +1,6 @@
 """``fit``: train a model on a datamodule with Lightning and write a run folder.
 
-A run folder (DESIGN.md, "A run directory") holds
+A run folder (its layout is :mod:`torchlvm.run.layout`'s) holds
 
 - ``checkpoints/``: Lightning checkpoints — ``last.ckpt`` (every epoch, for resuming),
   ``best-epochNNN.ckpt`` (the best validation bound so far) and ``run.json`` (the run's record,
