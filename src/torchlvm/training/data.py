@@ -58,7 +58,8 @@ SMALL_DATA = 1000
 """Below this many training and validation rows, ``setup`` loads the test split too, so that data
 too small to leave it a row is refused before training: 5 images trained (4 train, 1 val) and
 every ``evaluate`` of the run was then refused for its empty test split. (A table's load read
-every split and refused it already; above this size a test part of a split file has rows.)"""
+every split and refused it already; above this size a test part of a split file has rows. A file
+read with ``mmap`` is not looked at: its load streams the file, which mmap is there to spare.)"""
 
 
 class _BatchedTensors(torch.utils.data.Dataset):
@@ -239,7 +240,8 @@ class LVMDataModule(L.LightningDataModule):
             return
         with parsed_once():  # a table file: one parse for both splits
             train, val = self._load("train"), self._load("val")
-            if self.evaluated_later and len(train) + len(val) < SMALL_DATA:
+            small = len(train) + len(val) < SMALL_DATA
+            if self.evaluated_later and small and not self.options.get("mmap"):
                 self._load("test")  # refuses an empty test split, as a table's load did
         missing_ok = bool(self.options.get("allow_missing"))  # NaN only: files refuse inf
         for part in (train, val):
