@@ -672,12 +672,16 @@ def test_an_ood_set_of_the_runs_own_test_images_is_said_to_be_them(run_dir, tmp_
     an OOD set (AUROC 0.551) without a word: each set says how many of its rows the evaluated
     split holds."""
     own = tmp_path / "own.npy"
-    test = load_dataset("digits", "test").x
-    np.save(own, np.concatenate([test[:30].numpy(), np.full((10, 64), 0.5, np.float32)]))
+    test, train = load_dataset("digits", "test").x, load_dataset("digits", "train").x
+    rows = [test[:30].numpy(), train[:7].numpy(), np.full((3, 64), 0.5, np.float32)]
+    np.save(own, np.concatenate(rows))
     argv = ["evaluate", str(run_dir), *FAST, "--no-figures", "--ood", f"{own},noise"]
     assert main(argv) == 0
     sets = json.loads((run_dir / "metrics.json").read_text())["outliers"]["sets"]
-    said = "30 of its 40 examples are examples of the run's own test split (the same values)"
+    said = (
+        "of its 40 examples, 7 are examples the model was trained on, 30 examples of the run's "
+        "test split (the same values): not out of distribution"
+    )  # userJ #14: the train split's rows too
     assert said in sets[str(own)]["description"]
     assert "own test split" not in sets["noise"]["description"]
     assert said in capsys.readouterr().out

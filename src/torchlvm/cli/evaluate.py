@@ -294,7 +294,8 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     config = _config(args, run_.data, own, dataset)
     say = progress_printer(show_progress(args))
     pace = _print_expected_time(model, complete, config, say, val) if len(complete) else None
-    result = evaluate(model, dataset, config, val_dataset=val, advance=pace)
+    train = _train_rows(run_, args, config.ood)  # (for the OOD sets' check)
+    result = evaluate(model, dataset, config, val_dataset=val, advance=pace, train_dataset=train)
     metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
     previous = read_metrics(folder)  # which evaluation drew the figures now in figures/
@@ -310,6 +311,19 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
         drawn = draw(model, complete, result, folder, config.condition, args, previous)
         print(f"drew {len(drawn)} figures in {layout.figures}/")
     return 0
+
+
+def _train_rows(run_: Any, args: argparse.Namespace, ood: tuple[str, ...]) -> Any:
+    """The train split, whose rows an OOD file, folder or dataset is checked for (userJ #14: a
+    file holding the rows the model was trained on); None where no such set is asked, the train
+    split is the one evaluated, or the run streams it from its file (not read whole)."""
+    from torchlvm.data.memmap import MemmapDataset
+    from torchlvm.run.loaded import load_split
+
+    if args.split == "train" or all(name in ("noise", "flip") for name in ood):
+        return None
+    train = load_split(run_, None, "train", data_dir=args.data_dir, streamed=True)
+    return None if isinstance(train, MemmapDataset) else train
 
 
 def _print_expected_time(

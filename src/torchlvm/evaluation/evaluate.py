@@ -95,6 +95,7 @@ def evaluate(
     *,
     val_dataset: Dataset | MemmapDataset | None = None,
     advance: Advance | None = None,
+    train_dataset: Dataset | None = None,
 ) -> Evaluation:
     """Evaluate ``model`` on ``dataset`` and return every metric, labelled.
 
@@ -108,6 +109,8 @@ def evaluate(
         config: every setting (:class:`~torchlvm.evaluation.config.EvalConfig`, checked when
             it is made); None: the defaults.
         val_dataset: held-out in-distribution data for the typicality score; None skips it.
+        train_dataset: the rows the model was trained on, which the OOD sets are checked for
+            beside the evaluated and validation rows (None: not checked).
         advance: called as ``advance(section, rows)`` after each batch of rows a section
             computes, and with ``rows`` 0 before its first (``section``: its progress bar's
             label: ``"likelihood"``, ``"ood"``, ...), e.g. to re-state an expected time from
@@ -142,7 +145,7 @@ def evaluate(
     devices = [model_device(model)] if model_device(model).type == "cuda" else []
     with torch.random.fork_rng(devices=devices), batches_reported(advance):
         torch.manual_seed(config.seed)
-        return _evaluate(model, dataset, config, val_dataset)
+        return _evaluate(model, dataset, config, val_dataset, train_dataset)
 
 
 def _check_protocol(model: Any, dataset: Dataset) -> None:
@@ -163,7 +166,11 @@ def _check_protocol(model: Any, dataset: Dataset) -> None:
 
 
 def _evaluate(
-    model: Any, dataset: Dataset, o: EvalConfig, val_dataset: Dataset | None
+    model: Any,
+    dataset: Dataset,
+    o: EvalConfig,
+    val_dataset: Dataset | None,
+    train_dataset: Dataset | None = None,
 ) -> Evaluation:
     rows = eval_data(model, dataset, o)
     seconds: dict[str, float] = {}
@@ -173,7 +180,8 @@ def _evaluate(
         with _timed(seconds, "observed_likelihood"):
             observed = _observed(model, dataset, rows.x, o, None)
         return _observed_only(model, dataset, data, o, observed, seconds)
-    out, terms = _full_rows(model, dataset, data, o, val_dataset, seconds, len(rows.x))
+    known = {"train": train_dataset, "validation": val_dataset}  # (the OOD sets' check)
+    out, terms = _full_rows(model, dataset, data, o, val_dataset, seconds, len(rows.x), known)
     if data is not rows:  # a table with missing cells: every row on its observed cells
         with _timed(seconds, "observed_likelihood"):
             out["observed_likelihood"] = _observed(model, dataset, rows.x, o, terms)
@@ -211,6 +219,7 @@ def _full_rows(
     val_dataset: Dataset | None,
     seconds: dict[str, float],
     rows: int,
+    known: dict[str, Dataset | None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Tensor] | None]:
     """Every section that takes whole rows, on ``data`` (the complete ``rows`` of a table with
     missing cells), with ``"deterministic"``; and the likelihood's per-example terms (None
@@ -223,7 +232,7 @@ def _full_rows(
         encoder_posterior(model, x[:1], None if c is None else c[:1])  # raises, naming why
     if deterministic and o.ais_steps is not None:  # so would AIS
         raise spelled(OptionError, lambda spell: no_ais(spell("ais_steps")))
-    ood = ood_sets(dataset, data, o) if o.ood else ([], {})
+    ood = ood_sets(dataset, data, o, known) if o.ood else ([], {})
     out: dict[str, Any] = {"deterministic": deterministic}
     terms = None
     with _timed(seconds, "likelihood"):

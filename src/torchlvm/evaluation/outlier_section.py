@@ -103,10 +103,14 @@ def _class_mixture_score(model: Any, is_score: Callable, o: EvalConfig) -> tuple
     )
 
 
-def ood_sets(dataset: Dataset, data: EvalData, o: EvalConfig) -> tuple[list, dict]:
+def ood_sets(
+    dataset: Dataset, data: EvalData, o: EvalConfig, known: dict[str, Any] | None = None
+) -> tuple[list, dict]:
     """Build the OOD sets up front, so a bad one fails before minutes of other metrics. A table's
     OOD files are read with ``EvalConfig.table``, else with the evaluated table's own columns
-    and standardization (never in other units than the model's)."""
+    and standardization (never in other units than the model's). Each says how many of its
+    rows the evaluated split and the splits ``known`` (``"train"``, ``"validation"``: a Dataset
+    or None) hold."""
     sets, skipped = [], {}
     table = o.table
     if table is None and dataset.is_table:
@@ -118,15 +122,18 @@ def ood_sets(dataset: Dataset, data: EvalData, o: EvalConfig) -> tuple[list, dic
         dataset.num_classes, dataset.class_names, "none",
     )  # fmt: skip
     noun = example_noun(dataset.is_table)
-    own = None  # the evaluated split's rows, by digest
+    splits = {"train": None, "validation": None, **(known or {}), dataset.split: dataset}
+    splits = {name: split for name, split in splits.items() if isinstance(split, Dataset)}
+    own: dict[str, set[bytes]] | None = None  # each split's rows, by digest
     for name in o.ood:
         try:
             ood = make_ood_set(
                 name, grey, n=len(data.x), seed=o.seed, resize=o.ood_resize,
                 table=table, binarize=dataset.binarize,
             )  # fmt: skip
-            own = _row_digests(dataset.x) if own is None else own  # (once, where needed)
-            ood = _own_rows_said(ood, own, dataset.split, noun)
+            if own is None:  # (once, where needed)
+                own = {name: set(_row_digests(split.x)) for name, split in splits.items()}
+            ood = _own_rows_said(ood, own, noun)
             fix = f"score one {noun} with torchlvm score RUN --data FILE"
             if (few := too_few("telling it from test data", len(ood.x), noun, fix)) is not None:
                 skipped[name] = few  # (an AUROC of one comparison per test row)
@@ -151,20 +158,26 @@ def _row_digests(x: Tensor) -> list[bytes]:
     return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in rows]
 
 
-def _own_rows_said(ood: Any, own: list[bytes], split: str, noun: str) -> Any:
-    """``ood`` with its description saying how many of its rows are rows of the evaluated split
-    (digests ``own``: the same values), where any are: such a set is not out of distribution
-    (userH #15: a folder of the run's own test images, byte for byte, read as OOD with AUROC
-    0.551, without a word)."""
+def _own_rows_said(ood: Any, own: dict[str, set[bytes]], noun: str) -> Any:
+    """``ood`` with its description saying how many of its rows are rows of each split of the
+    run's data (digests ``own`` by split: the same values), where any are: such a set is not out
+    of distribution (userH #15: a folder of the run's own test images, byte for byte, read as
+    OOD with AUROC 0.551, without a word; userJ #14: a file holding the 354 rows the model was
+    trained on counted only its 44 test rows)."""
     import dataclasses
 
-    seen = set(own)
-    held = sum(digest in seen for digest in _row_digests(ood.x))
-    if not held:
+    digests = _row_digests(ood.x)
+    held = {split: sum(d in rows for d in digests) for split, rows in own.items()}
+    parts = [
+        f"{count} are {noun}s the model was trained on" if split == "train"
+        else f"{count} {noun}s of the run's {split} split"
+        for split, count in held.items() if count
+    ]  # fmt: skip
+    if not parts:
         return ood
     said = (
-        f"; {held} of its {len(ood.x)} {noun}s are {noun}s of the run's own {split} split "
-        "(the same values): not out of distribution"
+        f"; of its {len(ood.x)} {noun}s, {', '.join(parts)} (the same values): not out of "
+        "distribution"
     )
     return dataclasses.replace(ood, description=ood.description + said)
 
