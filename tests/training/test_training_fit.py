@@ -156,6 +156,25 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
         run(tmp_path / "split", 4, resume=True)
 
 
+def test_a_resume_takes_the_patience_it_is_given(tmp_path: Path) -> None:
+    """Lightning's early stopping restored the checkpoint's patience with its counters, so a run
+    stopped at patience 1 and resumed with patience 100 stopped again one epoch later while its
+    config recorded 100 (userJ #15). At a learning rate too small to move a weight, no epoch
+    improves: patience 1 stops after epoch 1; resumed with 100, the run goes on to its 4."""
+
+    def run(patience: int, epochs: int, resume: bool = False) -> FitResult:
+        L.seed_everything(0)
+        model = VAE(VAEConfig(64, **SMALL))
+        dm = LVMDataModule("digits", binarize="dynamic", batch_size=512)
+        config = TrainConfig(max_epochs=epochs, lr=1e-30, patience=patience)
+        return fit(model, dm, config, tmp_path / "run", progress=False, resume=resume)
+
+    first = run(1, 4)
+    assert first.stopped_early and first.epochs == 2
+    again = run(100, 4, resume=True)
+    assert (again.start_epoch, again.epochs, again.stopped_early) == (2, 4, False)
+
+
 class _SpoilOnce(L.Callback):
     """At the start of epoch 1, scale the decoder's output layer by 20: the validation bound drops
     far below epoch 0's and a few epochs of training at lr 1e-3 cannot bring it back, so the

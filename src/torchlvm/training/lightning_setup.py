@@ -58,11 +58,29 @@ def run_callbacks(
     callbacks: list[L.Callback] = [EpochSeeds(config.seed), checkpoint, *extra]
     early = None
     if config.patience is not None:
-        early = EarlyStopping(monitor=metric, mode=mode, patience=config.patience)
+        early = GivenPatience(monitor=metric, mode=mode, patience=config.patience)
         callbacks.append(early)
     if progress:
         callbacks.append(StderrProgressBar())
     return RunCallbacks(checkpoint, early, callbacks)
+
+
+class GivenPatience(EarlyStopping):
+    """Early stopping whose patience is the one given, also on resume: Lightning's
+    ``load_state_dict`` puts back the checkpoint's patience with its counters, so a run stopped
+    at --patience 3 and resumed with --patience 100 stopped again 4 epochs later (userJ #15),
+    while config.json recorded 100. The counters (epochs without improvement, best score) are
+    the run's and are kept; the epoch an earlier call stopped at is not this call's."""
+
+    @property
+    def state_key(self) -> str:  # Lightning's own key: checkpoints written before keep resuming
+        return f"EarlyStopping{repr({'monitor': self.monitor, 'mode': self.mode})}"
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        given = self.patience
+        super().load_state_dict(state_dict)
+        self.patience = given
+        self.stopped_epoch = 0  # a stop before the resume is not this call's (stopped_early)
 
 
 class StderrProgressBar(TQDMProgressBar):
