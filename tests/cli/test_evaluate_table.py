@@ -248,3 +248,21 @@ def test_a_cvaes_rate_distortion_and_kl_rows_name_c(condition, given) -> None:
     assert ("distortion (−E_q log p(x|z,c))" in table) == given
     assert ("KL per dimension, given c (nats)" in table) == given
     assert ("distortion (−E_q log p(x|z))" in table) != given
+
+
+def test_rows_that_are_not_a_table_are_not_called_pixels():
+    """userI #12: a two-moons run's table said "squared error per example / per pixel" and "raw
+    pixels (reference)" for 2-D points: rows of features are named so, table or not."""
+    from torchlvm.evaluation.records import Evaluation, Protocol, Quantity
+    from torchlvm.evaluation.sections import Probes, Reconstruction, Separability
+
+    probes = Probes(logistic=Quantity(0.82, "accuracy"), knn=Quantity(1.0, "accuracy"))
+    rec = Reconstruction(Quantity(0.621, "squared error"), Quantity(0.31, "squared error"))
+    for shape, unit in (((2,), "features"), ((1, 8, 8), "pixels")):
+        protocol = Protocol(shape=shape, example="example", binarize="none")
+        m = Evaluation(
+            protocol=protocol, separability=Separability(probes, probes), reconstruction=rec
+        )
+        text = " ".join(format_table(m).split())
+        assert f"squared error per example / per {unit[:-1]}" in text
+        assert f"raw {unit} (reference)" in text

@@ -147,6 +147,12 @@ def _codes(m: Evaluation, posterior: str) -> str:
     return f"{posterior} of q(z|x,class)" if given_class else posterior
 
 
+def _flat(p: Any) -> bool:
+    """Whether the data are rows of features (a table, two-moons, an .npy of rows), not images:
+    their values are no pixels (userI #12)."""
+    return p.noun == "row" or (p.shape is not None and len(p.shape) == 1)
+
+
 def _reconstruction_rows(m: Evaluation) -> list[str]:
     rec = m.reconstruction
     if rec is None:
@@ -155,7 +161,7 @@ def _reconstruction_rows(m: Evaluation) -> list[str]:
         return ["reconstruction", _wrapped_row("squared error", rec.reason)]
     per_example, per_pixel = _value(rec.mse_per_example), _value(rec.mse_per_pixel, 5)
     example = m.protocol.noun
-    unit = "feature" if example == "row" else "pixel"
+    unit = "feature" if _flat(m.protocol) else "pixel"
     rows = [
         f"reconstruction (x̂ = decoder mean at {_codes(m, 'the posterior mean')})",
         _row(f"squared error per {example} / per {unit}", f"{per_example} / {per_pixel}"),
@@ -351,7 +357,7 @@ def format_table(m: Evaluation) -> str:
     lines += _reconstruction_rows(m)
     lines += _latent_rows(m)
     codes = _codes(m, "posterior means")
-    lines += _separability_rows(m.separability, p.noun == "row", codes, p.binarize)
+    lines += _separability_rows(m.separability, _flat(p), codes, p.binarize)
     lines += _sample_rows(m.sample_quality)
     lines += _outlier_rows(m.outliers)
     return "\n".join(lines)
