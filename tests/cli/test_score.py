@@ -451,3 +451,22 @@ def test_a_column_of_the_files_own_is_carried_beside_the_scores(table, ppca_run,
     assert said == [
         f"{later}: column 'case' is not one of the run's columns, so the model does not read it"
     ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["score", "RUN", "--data", "x.csv", "--threshold", "nan"],
+     ["evaluate", "RUN", "--refine", "2", "--refine-lr", "nan"]],
+    ids=["score-threshold", "evaluate-refine-lr"],
+)  # fmt: skip
+def test_a_number_option_refuses_nan(argv, tmp_path, capsys):
+    """score --threshold nan was taken and wrote an outlier column of zeros (no row is above
+    NaN; userJ #16); evaluate --refine-lr nan likewise went through: both are refused by the
+    parser, naming the option."""
+    with pytest.raises(SystemExit) as exit_:
+        main([a.replace("RUN", str(tmp_path)) for a in argv])
+    assert exit_.value.code == 2
+    flag = argv[-2]
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"torchlvm: error: argument {flag}: must be a finite number, got nan"
+    )

@@ -76,6 +76,7 @@ def _at_least_zero(parse: Callable[[str], T], what: str, *, positive: bool) -> C
     return check
 
 
+finite_number = _number  # any finite number (nan and inf refused)
 positive_int = _at_least_zero(_int, "integer", positive=True)  # an integer ≥ 1
 non_negative_int = _at_least_zero(_int, "integer", positive=False)  # an integer ≥ 0
 positive_number = _at_least_zero(_number, "number", positive=True)  # a finite number > 0

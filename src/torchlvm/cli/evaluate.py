@@ -75,7 +75,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--refine", type=int, default=0, metavar="T", help="refine q by T steps (semi-amortized)"
     )
     parser.add_argument(
-        "--refine-lr", type=float, default=0.01,
+        "--refine-lr", type=_types.positive_number, default=0.01,
         help="Adam's learning rate of --refine (decayed to 0 over the T steps)",
     )  # fmt: skip
     parser.add_argument(

@@ -56,7 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="scores file (.csv; .tsv for tabs)",
     )
     parser.add_argument(
-        "--threshold", type=float, metavar="T",
+        "--threshold", type=_types.finite_number, metavar="T",
         help="mark rows whose −log p(x) exceeds T nats (the file's units, as in the "
         "neg_log_p column)",
     )  # fmt: skip
