@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import weakref
 from pathlib import Path
@@ -197,8 +198,10 @@ def test_a_run_read_from_a_copy_names_the_file_it_was_trained_on_and_goes_back(t
     back; once the copy was edited and the untouched file put back where the run was trained on
     it, the refusal named only the copy, and --data ORIGINAL was never offered (userG #20). The
     run keeps the place it was trained on: the message of the move names --data ORIGINAL, the
-    refusal of the edited copy offers it, and it points the run back, said and recorded."""
-    data = _table(tmp_path / "t.csv")
+    refusal of the edited copy offers it, and it points the run back, said and recorded. The
+    path offered is quoted for a shell (a folder with a space split the pasted fix; review12 #5)."""
+    (tmp_path / "my data").mkdir()
+    data = _table(tmp_path / "my data" / "t.csv")
     run = tmp_path / "ppca"
     assert main(["fit", "ppca", "--data", str(data), "--latent-dim", "1", "--out", str(run)]) == 0
     fast = [str(run), "--k", "5", "--ks", "1", "--no-figures"]
@@ -207,14 +210,14 @@ def test_a_run_read_from_a_copy_names_the_file_it_was_trained_on_and_goes_back(t
     assert main(["evaluate", *fast, "--data", str(copy)]) == 0
     out = capsys.readouterr().out
     assert f"now {copy} (it holds the data of {data})" in out
-    assert f"--data {data} points the run back at the file it was trained on" in out
+    assert f"--data {shlex.quote(str(data))} points the run back at the file it was trained" in out
     shutil.copyfile(copy, data)  # the untouched file put back
     copy.write_text(copy.read_text() + "1,2,3\n")
     for argv in (["evaluate", *fast], ["reconstruct", str(run), "--out", str(tmp_path / "r.csv")]):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"{copy} has changed since the run in {run} recorded" in err
-        assert f"pass --data {data} (the file the run was trained on, which still holds" in err
+        assert f"pass --data {shlex.quote(str(data))} (the file the run was trained on" in err
     assert main(["evaluate", *fast, "--data", str(data)]) == 0
     assert f"the run's data file is again {data}, the file it was trained on" in (
         capsys.readouterr().out

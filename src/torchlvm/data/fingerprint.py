@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -172,7 +173,10 @@ def _original(data: Mapping[str, Any]) -> tuple[str, str] | None:
 
 def _back(original: str) -> str:
     """The fix that points a re-pointed run back at the file it was trained on."""
-    return f"pass --data {original} (the file the run was trained on, which still holds its data)"
+    return (  # quoted: a path with a space pasted as it was printed split into words
+        f"pass --data {shlex.quote(original)} (the file the run was trained on, which still "
+        "holds its data)"
+    )
 
 
 def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ Its data split is :mod:`torchlvm.run.split`'s; a CVAE's conditions and class lab
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -244,6 +245,6 @@ def record_repointed(before: Run, after: Run) -> str | None:
     return (
         f"the run's data file is now {after.data['name']} (it holds the data of {old}); "
         f"recorded in {config}, so later commands read it there; --data "
-        f"{after.data[TRAINED_ON]} points the run back at the file it was trained on, while that "
-        "file holds the run's data"
+        f"{shlex.quote(after.data[TRAINED_ON])} points the run back at the file it was trained "
+        "on, while that file holds the run's data"
     )
