@@ -135,6 +135,7 @@ def test_a_learned_prior_cvae_whose_code_is_its_prior_has_no_active_unit(digits)
     prior that depends on c, activity is Var_x(E_q[z_i|x,c] − E_p[z_i|c]), so this model counts
     none, and the record says which measure it took; the training check warns of it."""
     from torchlvm.evaluation.latent import prior_means
+    from torchlvm.models.cvae import CVAE, CVAEConfig
     from torchlvm.training.collapse import inactive_activity
 
     _, test = digits
@@ -150,3 +151,5 @@ def test_a_learned_prior_cvae_whose_code_is_its_prior_has_no_active_unit(digits)
     assert "E_p[z_i|c]" in latent["active_units"]["note"]
     assert inactive_activity(model, test, c) is not None  # collapsed: the warning fires
     assert prior_means(model, test, None) is None  # no condition: nothing to subtract
+    standard = CVAE(CVAEConfig(64, 10, latent_dim=4, hidden=(16,), prior="standard")).eval()
+    assert prior_means(standard, test, c) is None  # N(0, I) for every c: Burda's (review12 #7)

@@ -66,8 +66,9 @@ def prior_means(
     model: LatentVariableModel, x: Tensor, c: Tensor | None, *, batch_size: int = 256
 ) -> Tensor | None:
     """E_p[z | c] for every example ``(N, K)`` on the CPU, where the prior depends on a
-    condition ``c`` ``(N, C)``; None without one (the prior is the same for every x, and its
-    mean cancels in a variance over x) or where the prior has no mean to read."""
+    condition ``c`` ``(N, C)``; None without one, or where its mean is the same for every
+    example (a CVAE's standard prior: the mean cancels in a variance over x), or where the
+    prior has no mean to read."""
     if c is None:
         return None
 
@@ -81,7 +82,10 @@ def prior_means(
         )
     except (AttributeError, NotImplementedError):  # no prior (an autoencoder), or no mean
         return None
-    return out["mean"]
+    means = out["mean"]
+    if bool((means == means[:1]).all()):  # p(z | c) = N(0, I) whatever c: Burda's measure
+        return None
+    return means
 
 
 def _marginals(d: Distribution) -> tuple[Normal, bool]:
