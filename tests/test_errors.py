@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 import pytest
 
@@ -36,3 +37,16 @@ def test_one_error_names_an_option_in_each_interface_by_its_own_spelling():
     assert in_python("linear", True) == "linear=True"
     assert on_command_line("linear", True) == "--linear-decoder"
     assert not hasattr(OptionError, "naming")
+
+
+def test_a_value_that_starts_with_a_dash_is_attached_to_its_flag(tmp_path):
+    """A cell '-e' was offered '--na-values -e', which argparse reads as an option ('expected at
+    least one argument'; review12 #1): such a value is attached, '--na-values=-e', and the
+    offered words parse back to the value; a negative number stays a plain value."""
+    parser = build_parser()
+    for keyword, value in [("na_values", ["-e"]), ("na_values", ["-999", "ERR"]),
+                           ("drop_columns", ["id", "-x", "a b"])]:  # fmt: skip
+        words = shlex.split(on_command_line(keyword, value))
+        args = parser.parse_args(["fit", "ppca", "--data", "x.csv", "--out", "r", *words])
+        assert sorted(getattr(args, keyword)) == sorted(value)
+    assert on_command_line("na_values", ["-999"]) == "--na-values -999"

@@ -90,7 +90,23 @@ def on_command_line(keyword: str, value: object = None) -> str:
     if value is False:
         return "--no-" + flag[2:]
     parts = value if isinstance(value, Sequence) and not isinstance(value, str) else [value]
-    return f"{flag} {' '.join(shlex.quote(str(part)) for part in parts)}"
+    plain = [str(part) for part in parts if not _dashed(str(part))]
+    words = [f"{flag} {' '.join(shlex.quote(part) for part in plain)}"] if plain else []
+    # a value that starts with '-' (and is no number) is read as an option unless attached
+    words += [f"{flag}={shlex.quote(str(part))}" for part in parts if _dashed(str(part))]
+    return " ".join(words)
+
+
+def _dashed(text: str) -> bool:
+    """Whether argparse would read ``text`` as an option, not as a value (``-e``, ``--x``; a
+    negative number such as ``-999`` is a value)."""
+    if not text.startswith("-"):
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return True
+    return False
 
 
 def spelled(cls: type[E], message: Callable[[Spell], str]) -> E:
