@@ -77,14 +77,9 @@ def run(args: argparse.Namespace) -> int:
         what = "posterior means E_q[z | x, c] (c: each example's own condition)"
     elif run_.model_type == "ppca":
         what = "exact posterior means E[z | x]"
-    part = "every row of" if dataset.split == "all" else f"the {dataset.split} split of"
-    print(
-        f"encoded {part} {dataset.name} ({_run.protocol_note(dataset, args.seed)}) "
-        f"with {run_.describe()}"
-    )
-    from torchlvm.evaluation.records import example_noun
-
-    rows = example_noun(run_.data.get("table") is not None) + "s"
+    rows = _rows_noun(run_)
+    print(_encoded(dataset, len(means), rows, f"{_run.protocol_note(dataset, args.seed)}",
+                   run_.describe()))  # fmt: skip
     print(f"wrote {out}: {what}, shape {tuple(means.shape)} ({rows}, latent dimensions)")
     if labels_out is not None:
         print(f"wrote {labels_out}: class labels, shape {tuple(dataset.y.shape)}")
@@ -93,6 +88,23 @@ def run(args: argparse.Namespace) -> int:
         done = "written with empty cells" if csv else "given NaN codes"
         print(unseen_line(dataset, unseen, ids, done))
     return 0
+
+
+def _rows_noun(run_) -> str:
+    from torchlvm.evaluation.records import example_noun
+
+    return example_noun(run_.data.get("table") is not None) + "s"
+
+
+def _encoded(dataset, count: int, rows: str, protocol: str, model: str) -> str:
+    """``encoded the 177 rows read from FILE (...) with MODEL``: the count read, not "every
+    row" (a row with an empty label cell is left out of a file, and a warning says so)."""
+    part = (
+        f"the {count:,} {rows} read from"
+        if dataset.split == "all"
+        else (f"the {dataset.split} split of")
+    )
+    return f"encoded {part} {dataset.name} ({protocol}) with {model}"
 
 
 def _means(run_, dataset, unseen, seed: int):
