@@ -79,7 +79,9 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
     filled = _fill(run_, given.to(run_.dtype), args).double()  # (N, D) or (M, N, D)
     filled = filled if scaler is None else scaler.inverse(filled)
     filled = torch.where(torch.isnan(x), filled, x)  # every observed value as read
-    array = _as_stored(filled.numpy(), tuple(data.shape), np.load(args.data, mmap_mode="r"))
+    array = _as_stored(
+        filled.numpy(), tuple(data.shape), np.load(args.data, mmap_mode="r", allow_pickle=False)
+    )
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as file:  # (np.save adds .npy to a name without it)
