@@ -51,9 +51,10 @@ def check_threads(threads: Any, name: str = "threads", *, none: bool = False) ->
         raise ConfigError(f"{name} must be a positive integer{also}, got {threads!r}")
     cores, _ = available_devices("cpu")
     if threads > cores:
+        joined = " " if name.startswith("--") else "="  # as each interface writes it
         raise ConfigError(
             f"{name} {threads} is more than the {cores} CPU core{'s' if cores > 1 else ''} "
-            f"this process may use; pass {name} {cores}{' or fewer' if cores > 1 else ''}"
+            f"this process may use; pass {name}{joined}{cores}{' or fewer' if cores > 1 else ''}"
         )
     return int(threads)
 

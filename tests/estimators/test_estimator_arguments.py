@@ -296,7 +296,11 @@ def test_fit_and_score_run_on_threads_and_put_the_callers_count_back(threads, in
     [
         (0, r"threads must be a positive integer, or None for the count torch has .* got 0"),
         (True, "threads must be a positive integer, .* got True"),
-        (10**4, r"threads 10000 is more than the \d+ CPU cores? this process may use; pass"),
+        (
+            10**4,
+            r"threads 10000 is more than the \d+ CPU cores? this process may use; pass "
+            r"threads=\d",
+        ),  # (it said 'pass threads 2', the command line's way; review12 #16)
     ],
     ids=["zero", "bool", "more-than-cores"],
 )
