@@ -490,6 +490,46 @@ def test_a_workbook_renamed_csv_is_named_as_one(tmp_path, head):
         read_csv(path)
 
 
+def _zipped(names: list[str]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "a,b\n1,2\n")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (gzip.compress(b"a,b\n1,2\n"), r"t.csv is gzip-compressed; name it t.csv.gz"),
+        (b"\x93NUMPY\x01\x00" + bytes(100), r"t.csv is a NumPy array \(.npy\), .* name it t.npy"),
+        (b"PAR1" + bytes(100), r"t.csv is a Parquet file, .* pd.read_parquet\('t.csv'\)"),
+        (_zipped(["table.csv"]), r"t.csv is a zip archive, not a table as text; unzip it"),
+        (_zipped(["xl/workbook.xml"]), r"t.csv is a spreadsheet's workbook"),
+    ],
+    ids=["gzip", "npy", "parquet", "zip", "xlsx"],
+)
+def test_a_binary_file_under_a_csv_name_is_named_by_its_first_bytes(tmp_path, content, named):
+    """gzip or .npy bytes under a .csv name were told to pass --encoding, a Parquet file that it
+    held no data rows, a zip of a CSV that it was a workbook (userJ #17): the first bytes say
+    which format it is, and the fix for it."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=named):
+        read_csv(path)
+
+
+def test_a_gzip_file_cut_short_is_said_to_be(tmp_path):
+    """A cut-off .csv.gz was told to "compress it with gzip" (userJ #17)."""
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress(b"a,b\n" + b"1,2\n" * 1000)[:-20])
+    with pytest.raises(DataError, match=r"t.csv.gz is cut off: its gzip stream ends before"):
+        read_csv(path)
+
+
 YEARS = "2019,2020\n5.13,4.87\n6.25,5.5\n4.5,7.125\n"
 
 

@@ -30,16 +30,17 @@ def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
     if path.name.lower().endswith(".gz"):
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError
+        except EOFError:  # the stream stops before its end: a copy cut short
+            raise DataError(
+                f"{path} is cut off: its gzip stream ends before its end marker; copy or "
+                "download it again"
+            ) from None
+        except (OSError, zlib.error) as error:  # BadGzipFile is an OSError
             raise DataError(
                 f"cannot read {path} as gzip ({error}); compress it with gzip, or pass the "
                 "uncompressed file"
             ) from None
-    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # a zip (.xlsx, .ods) or OLE (.xls)
-        raise DataError(
-            f"{path} is a spreadsheet's workbook, not a table as text; save the sheet as CSV (in "
-            "Excel, File > Save As > 'CSV UTF-8') and pass that file"
-        )
+    _refuse_binary(path, raw)
     try:
         text, told = decode(raw, encoding)
     except MarkedOtherwise as error:
@@ -57,6 +58,45 @@ def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
             f"leave out {spell('encoding', None)}"
         ),
     )
+
+
+def _refuse_binary(path: Path, raw: bytes) -> None:
+    """Refuse a file whose first bytes are those of a known binary format, named with its fix:
+    a gzip or .npy file under a .csv name was told to pass --encoding, a Parquet file that it
+    held no data rows, a zip of a CSV that it was a workbook (userJ #17)."""
+    fix = None
+    if raw.startswith(b"\x1f\x8b"):
+        fix = f"is gzip-compressed; name it {path.name}.gz, and it is gunzipped as it is read"
+    elif raw.startswith(b"\x93NUMPY"):
+        fix = f"is a NumPy array (.npy), not a table as text; name it {path.stem}.npy"
+    elif raw.startswith(b"PAR1"):
+        fix = (
+            "is a Parquet file, not a table as text; write it as CSV (pandas: "
+            f"pd.read_parquet('{path.name}').to_csv('{path.stem}-table.csv', index=False))"
+        )
+    elif raw.startswith(b"\xd0\xcf\x11\xe0") or _workbook(raw):  # OLE (.xls); .xlsx, .ods
+        fix = (
+            "is a spreadsheet's workbook, not a table as text; save the sheet as CSV (in "
+            "Excel, File > Save As > 'CSV UTF-8') and pass that file"
+        )
+    elif raw.startswith(b"PK\x03\x04"):
+        fix = "is a zip archive, not a table as text; unzip it and pass the table inside"
+    if fix is not None:
+        raise DataError(f"{path} {fix}")
+
+
+def _workbook(raw: bytes) -> bool:
+    """Whether zip bytes ``raw`` hold a workbook (.xlsx: xl/..., .ods: content.xml)."""
+    import io
+    import zipfile
+
+    if not raw.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        names = zipfile.ZipFile(io.BytesIO(raw)).namelist()
+    except (zipfile.BadZipFile, OSError):
+        return True  # a zip that cannot be listed: say what it most likely is
+    return any(n.startswith("xl/") or n == "content.xml" for n in names)
 
 
 def _unmarked_utf16(path: Path, raw: bytes) -> DataError:
