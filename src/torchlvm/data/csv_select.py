@@ -161,8 +161,9 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
 
 def listed_names(header: list[str]) -> str:
     """A header's names for a message: as they are (``a, b, y``), or quoted where one holds a
-    comma (``'Total, USD'`` would read as two columns)."""
-    if any("," in name for name in header):
+    comma (``'Total, USD'`` would read as two columns) or a character that does not print (a
+    line break in a quoted name broke the one-line message: escaped, ``'a\\nb'``)."""
+    if any("," in name or not name.isprintable() for name in header):
         return ", ".join(repr(name) for name in header)
     return ", ".join(header)
 
