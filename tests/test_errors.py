@@ -44,9 +44,9 @@ def test_a_value_that_starts_with_a_dash_is_attached_to_its_flag(tmp_path):
     least one argument'; review12 #1): such a value is attached, '--na-values=-e', and the
     offered words parse back to the value; a negative number stays a plain value."""
     parser = build_parser()
-    for keyword, value in [("na_values", ["-e"]), ("na_values", ["-999", "ERR"]),
+    for keyword, value in [("na_values", ["-e"]), ("na_values", ["-999", "ERR", "-"]),
                            ("drop_columns", ["id", "-x", "a b"])]:  # fmt: skip
         words = shlex.split(on_command_line(keyword, value))
         args = parser.parse_args(["fit", "ppca", "--data", "x.csv", "--out", "r", *words])
         assert sorted(getattr(args, keyword)) == sorted(value)
-    assert on_command_line("na_values", ["-999"]) == "--na-values -999"
+    assert on_command_line("na_values", ["-999", "-"]) == "--na-values -999 -"

@@ -100,7 +100,7 @@ def on_command_line(keyword: str, value: object = None) -> str:
 def _dashed(text: str) -> bool:
     """Whether argparse would read ``text`` as an option, not as a value (``-e``, ``--x``; a
     negative number such as ``-999`` is a value)."""
-    if not text.startswith("-"):
+    if not text.startswith("-") or text == "-":  # a lone '-' is a value to argparse
         return False
     try:
         float(text)
