@@ -74,3 +74,30 @@ def test_an_image_files_mask_is_still_the_image_imputation(tmp_path, capsys):
     out = tmp_path / "top.png"
     argv = ["impute", str(tmp_path / "p"), "--data", str(path), "--mask", "top", "--out", str(out)]
     assert main(argv) == 0 and out.exists()
+
+
+def test_an_array_without_nan_is_told_there_is_nothing_to_fill(tmp_path, capsys):
+    """An .npy of rows with no NaN given to a run fitted on rows was told 'pass --mask KIND, the
+    part that is missing: top, bottom, ...', image masks that mean nothing for rows (review12
+    #2): it is told there is nothing to fill, --mask named for images."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 2)) @ rng.normal(size=(2, 5)) + 0.3 * rng.normal(size=(100, 5))
+    np.save(tmp_path / "rows.npy", x)
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(tmp_path / "rows.npy"), "--latent-dim", "2"]
+    assert main([*argv, "--out", str(run)]) == 0
+    capsys.readouterr()
+    argv = [
+        "impute",
+        str(run),
+        "--data",
+        str(tmp_path / "rows.npy"),
+        "--out",
+        str(tmp_path / "f.npy"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1 and "rows.npy holds no missing (NaN) value, so there is nothing" in err
+    )
+    assert not (tmp_path / "f.npy").exists()

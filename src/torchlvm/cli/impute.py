@@ -42,7 +42,7 @@ from typing import Any
 
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import device_for
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, DataError
 from torchlvm.inference.imputation import impute_missing
 
 HELP = (
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     run_ = _run.load_run(args.run_dir, device=device)
     method = _method(run_)
     iterations = _iterations(method, args.iterations)
-    kind = _mask_kind(run_, method, args.mask)
+    kind = _mask_kind(run_, method, args.mask, args.data)
     default = run_.folder / "figures" / "imputation.png"
     out = _run.output_file(
         args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
@@ -313,13 +313,18 @@ def _iterations(method: str, iterations: int | None) -> int:
     return 0
 
 
-def _mask_kind(run_: Any, method: str, mask: str | None) -> str:
+def _mask_kind(run_: Any, method: str, mask: str | None, data: Any = None) -> str:
     from torchlvm.models.conditions import check_mask_kind
 
     if mask is not None:
         return check_mask_kind(mask)
     if method == "cvae" and _trained(run_) is not None:
         return _trained(run_)
+    if data is not None and str(data).lower().endswith(".npy"):  # (one with NaN: _impute_array)
+        raise DataError(  # an array of rows without NaN was told to pass an image mask
+            f"{data} holds no missing (NaN) value, so there is nothing to fill; to hide a part "
+            "of each image and fill it, pass --mask KIND (top, bottom, ..., random:F)"
+        )
     raise ConfigError(
         "pass --mask KIND, the part that is missing: top, bottom, left, right, top-left, "
         "top-right, bottom-left, bottom-right or random:F"
