@@ -75,6 +75,7 @@ def in_python(keyword: str, value: object = None) -> str:
 FLAGS = {
     "max_epochs": "--epochs",
     "ais_steps": "--ais",
+    "refine_steps": "--refine",
     "linear": "--linear-decoder",
     "out_dir": "--out",
 }

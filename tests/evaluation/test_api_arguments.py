@@ -53,3 +53,18 @@ def test_active_units_names_a_model_given_for_the_means(vae):
         active_units(vae)
     count, activity = active_units(posterior_means(vae, torch.randn(5, 6)))
     assert activity.shape == (2,) and 0 <= count <= 2
+
+
+def test_refining_an_exact_posterior_is_refused():
+    """evaluate --refine on a PPCA moved its exact posterior away by Monte Carlo Adam steps and
+    said it refined it: the ELBO fell from 15.255 = log p(x) to 15.069 at 10 steps (userI #19).
+    A model whose q is its exact posterior is refused refine_steps, in each interface's words."""
+    from torchlvm.data import load_dataset
+    from torchlvm.errors import OptionError
+    from torchlvm.models.ppca import PPCA
+
+    data = load_dataset("digits", split="test")
+    model = PPCA(latent_dim=4).fit(load_dataset("digits", split="train").x)
+    with pytest.raises(OptionError, match=r"^refine_steps refines .* exact posterior") as error:
+        evaluate(model, data, EvalConfig(refine_steps=2, n=20, ood=()))
+    assert error.value.on_command_line.endswith("leave it at --refine 0")
