@@ -273,3 +273,31 @@ def test_reconstructions_are_written_finer_than_a_columns_step(tmp_path, capsys)
         said = float(re.search(rf"{name}: \S+ \(RMSE (\S+) in its units\)", printed)[1])
         given = np.column_stack([sex, age])[:, j]
         assert np.sqrt(((written[:, j] - given) ** 2).mean()) == pytest.approx(said, rel=2e-3)
+
+
+def test_a_later_file_with_an_empty_column_is_read_as_missing_cells(tmp_path, capsys):
+    """reconstruct and encode of a later file whose column is empty in every row offered
+    '--drop-columns c', which neither takes, and the run's model reads the column (review12
+    #11), while score and impute read the file. A PPCA reads the observed cells; a VAE that
+    reads complete rows names impute, whose output it then reads."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 2)) @ rng.normal(size=(2, 4)) + 0.2 * rng.normal(size=(150, 4))
+    rows = lambda cells: "".join(",".join(r) + "\n" for r in cells)  # noqa: E731
+    (tmp_path / "t.csv").write_text("a,b,c,d\n" + rows([[f"{v:.3f}" for v in r] for r in x]))
+    few = [[f"{v:.3f}" for v in r[:2]] + [""] + [f"{r[3]:.3f}"] for r in x[:5]]
+    (tmp_path / "few.csv").write_text("a,b,c,d\n" + rows(few))
+    for model in ("ppca", "vae"):
+        fit = ["fit", "ppca", "--latent-dim", "2"] if model == "ppca" else ["train", "vae"]
+        extra = [] if model == "ppca" else ["--epochs", "1"]
+        argv = [*fit, "--data", str(tmp_path / "t.csv"), *extra, "--out", str(tmp_path / model)]
+        assert cli.main(argv) == 0
+    capsys.readouterr()
+    for command in ("reconstruct", "encode"):
+        out = str(tmp_path / f"{command}.csv")
+        argv = [command, str(tmp_path / "ppca"), "--data", str(tmp_path / "few.csv")]
+        assert cli.main([*argv, "--out", out]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    argv = ["reconstruct", str(tmp_path / "vae"), "--data", str(tmp_path / "few.csv")]
+    assert cli.main([*argv, "--out", str(tmp_path / "v.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "torchlvm impute" in err and "--drop-columns" not in err

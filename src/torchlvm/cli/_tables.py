@@ -198,7 +198,7 @@ def load_rows(
             f"{len(schema.columns)} columns ({shown}), not on the dataset {data!r}; --data must "
             "be a table file (.csv or .tsv) with those columns, or leave out --data"
         )
-    rows = schema.rows(data)
+    rows = schema.rows(data, allow_empty=True)  # an empty column: missing cells (below)
     if run_.model_type != "ppca":  # PPCA's posterior takes the observed cells of a row
         _refuse_missing(run_, data, rows.data.x, rows.lines, schema.columns)
     dataset = select_split(rows.data, split, fractions=FRACTIONS, seed=0)
