@@ -151,9 +151,30 @@ def labels_array(run: Run, y: Tensor) -> Any:
 
 
 def _named(names: Sequence[str], value: str) -> int | None:
-    """The index of the one class name equal to ``value`` but for case, else None."""
-    folded = [i for i, name in enumerate(names) if name.casefold() == value.casefold()]
-    return folded[0] if len(folded) == 1 else None
+    """The index of the one class name equal to ``value`` but for case and Unicode form (a name
+    written decomposed, as macOS writes 'Kätze', could not be typed), else of the one equal to
+    it as a number ('2.0' for a class the file writes 2, or '2' for '2.0'), else None."""
+    key = _key(value)
+    folded = [i for i, name in enumerate(names) if _key(name) == key]
+    if len(folded) == 1:
+        return folded[0]
+    number = _number(value)
+    same = [i for i, name in enumerate(names) if number is not None and _number(name) == number]
+    return same[0] if len(same) == 1 else None
+
+
+def _key(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value else None  # (NaN equals nothing)
 
 
 def _unknown_class(run: Run, flag: str, value: str, joined: str) -> NoReturn:

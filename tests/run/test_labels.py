@@ -1,0 +1,35 @@
+"""Class labels given on the command line (``--condition``, ``--from-condition``): by name,
+case aside, in either Unicode form, or as the number a name writes."""
+
+from __future__ import annotations
+
+import unicodedata
+from types import SimpleNamespace
+
+import pytest
+
+from torchlvm.errors import ConfigError
+from torchlvm.run.labels import parse_labels
+
+
+def _run(names: list[str]) -> SimpleNamespace:
+    return SimpleNamespace(
+        num_classes=len(names), class_names=names, data={"name": "/data/t.csv"}, folder="r"
+    )
+
+
+def test_a_decomposed_name_is_the_name_typed_composed():
+    """A label column written decomposed (NFD, as macOS writes file names and text) held
+    'Kätze' that '--condition Kätze', typed composed, could not name (userJ #19)."""
+    names = [unicodedata.normalize("NFD", "Kätze"), "Hund"]
+    assert parse_labels(_run(names), ["Kätze", "hund"], "--condition") == [0, 1]
+    assert parse_labels(_run(["Kätze", "Hund"]), [names[0]], "--condition") == [0]
+
+
+def test_a_class_is_named_by_the_number_its_label_writes():
+    """A 1.0/2.0 column's class '2' was refused for '--condition 2.0', the label as the file
+    writes it (userG #9); a number names the one class equal to it."""
+    assert parse_labels(_run(["1", "2"]), ["2.0", "1"], "--condition") == [1, 0]
+    assert parse_labels(_run(["1.0", "2.0"]), ["2"], "--condition") == [1]
+    with pytest.raises(ConfigError, match="not a known class"):
+        parse_labels(_run(["1", "2"]), ["3.0"], "--condition")
