@@ -331,25 +331,12 @@ def read_csv(
     path = Path(path)
     options = (label_column, tuple(drop_columns), allow_empty, if_present, tuple(features))
     options += (None if encoding is None else text_encoding(encoding), na_tokens(na_values))
-    return shared(path, options, keep_cells, lambda: _read(path, *options, keep_cells))
 
+    def parse() -> CSVTable:  # a cell of na_values marks a missing value too
+        with marking_missing(options[-1]):
+            return _parse(path, *options[:-1], keep_cells)
 
-def _read(
-    path: Path,
-    label_column: Selector | None,
-    drop_columns: Sequence[Selector],
-    allow_empty: bool | Literal["columns", "rows"],
-    if_present: bool,
-    features: Sequence[str],
-    encoding: str | None,
-    na_values: tuple[str, ...],
-    keep_cells: bool | Literal["others"],
-) -> CSVTable:
-    """:func:`read_csv`'s parse of the file, a cell of ``na_values`` marking a missing value
-    too (:func:`~torchlvm.data.csv_cells.marking_missing`)."""
-    with marking_missing(na_values):
-        return _parse(path, label_column, drop_columns, allow_empty, if_present, features,
-                      encoding, keep_cells)  # fmt: skip
+    return shared(path, options, keep_cells, parse)
 
 
 def _parse(
@@ -362,7 +349,7 @@ def _parse(
     encoding: str | None,
     keep_cells: bool | Literal["others"],
 ) -> CSVTable:
-    """:func:`_read`'s parse: where the file holds plain rows of numbers and not every cell is
+    """:func:`read_csv`'s parse: where the file holds plain rows of numbers and not every cell is
     kept, a chunk at a time (:mod:`torchlvm.data.csv_chunks`), else all its rows, checked."""
     options = (label_column, drop_columns, if_present, features)
     parsed = _rows(path, encoding, keep_cells is not True)
