@@ -87,13 +87,13 @@ def memory_total_gib() -> float | None:
     return None
 
 
-def source_commit() -> str:
-    """The commit of the torchlvm tree this script belongs to, ``-dirty`` with local changes, or
-    "not a git checkout"."""
+def source_commit(tree: str | None = None) -> str:
+    """The commit of the torchlvm tree this script belongs to (or of the checkout at ``tree``),
+    ``-dirty`` with local changes, or "not a git checkout"."""
     try:
         done = subprocess.run(
             ["git", "describe", "--always", "--dirty"],
-            cwd=os.path.dirname(os.path.abspath(__file__)),
+            cwd=tree or os.path.dirname(os.path.abspath(__file__)),
             capture_output=True,
             text=True,
             timeout=10,

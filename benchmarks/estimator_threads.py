@@ -36,12 +36,19 @@ from _machine import (
     machine_lines,
     median,
     run_worker,
+    source_commit,
     tree_options,
     trees,
     write_results,
 )
 
 WHAT = ("vae", "cvae", "ppca-em")
+SCORE_NOTE = (
+    "score: the estimator's `score`, the mean log-density per row of the standardized table, "
+    "nats (vae: log p(x), importance-sampled with the default k = 100 draws from q; cvae: "
+    "log p(x | y), likewise; ppca-em: exact log p(x) over each row's observed cells), from the "
+    "first round's process; equal across arms where the fitted models are."
+)
 
 
 def _data(what: str):
@@ -117,14 +124,14 @@ def main(argv: list[str] | None = None) -> None:
         __doc__.split("\n\n", 1)[1].split("\n\nRun:")[0],
         "",
         *machine_lines(interleaved=True),
-        f"- trees: {', '.join(f'{k}={v}' for k, v in sources.items())}",
+        "- trees: " + ", ".join(f"{k}={v} ({source_commit(v)})" for k, v in sources.items()),
         f"- 1-minute load average when each process started: min {min(loads):.1f}, median "
         f"{median(loads):.1f}, max {max(loads):.1f}",
         f"- {args.rounds} interleaved rounds; whole script {time.perf_counter() - started:.0f} s",
         f"- command: `{command_line('benchmarks/estimator_threads.py', argv or sys.argv[1:])}`",
         "",
         "| estimator | tree | threads | fit (s), each round | median fit (s) | median score (s) "
-        "| score |",
+        "| score (nats/row) |",
         "|---|---|---|---|---|---|---|",
     ]
     for name in names:
@@ -136,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{median([r['fit_s'] for r in runs]):.2f} | "
             f"{median([r['score_s'] for r in runs]):.3f} | {runs[0]['score']:.6f} |"
         )
-    lines.append("")
+    lines += ["", SCORE_NOTE, ""]
     write_results(args.out, lines)
     print(json.dumps({n: [r["fit_s"] for r in results[n]] for n in names}))
 
