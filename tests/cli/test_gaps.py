@@ -16,8 +16,7 @@ DATA = {"name": "digits", "binarize": "threshold", "seed": 0}
 
 
 @pytest.fixture(autouse=True)
-def gaps_command(monkeypatch):
-    monkeypatch.setitem(cli.COMMANDS, "gaps", "gaps")
+def one_thread():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny networks: extra threads only add overhead
     yield
@@ -422,13 +421,11 @@ def test_a_table_run_with_missing_cells_measures_its_complete_rows(tmp_path, cap
     assert f"of {len(test)} (the complete rows of the 6 'evaluate --n 6 --seed 0' scores)" in out
 
 
-def test_gaps_and_evaluate_measure_the_same_n_examples(tmp_path, capsys, monkeypatch):
+def test_gaps_and_evaluate_measure_the_same_n_examples(tmp_path, capsys):
     """gaps measured the first n test rows and evaluate a seeded subsample: one PPCA's exact
     log p(x) read 17.03 in one and 16.39 in the other (userE). Both take evaluate's subsample."""
     from torchlvm.io import load
 
-    monkeypatch.setitem(cli.COMMANDS, "evaluate", "evaluate")
-    monkeypatch.setitem(cli.COMMANDS, "fit", "fit")
     run = tmp_path / "ppca"
     fit = ["fit", "ppca", "--data", "digits", "--latent-dim", "5", "--out", str(run)]
     assert cli.main(fit) == 0

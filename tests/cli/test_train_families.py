@@ -12,12 +12,6 @@ from torchlvm.errors import ConfigError
 from torchlvm.models.registry import recipe_for
 
 
-@pytest.fixture(autouse=True)
-def commands(monkeypatch):
-    for name in ("train", "sample", "gaps"):
-        monkeypatch.setitem(cli.COMMANDS, name, name)
-
-
 def test_settle_maps_the_family_options_to_config_fields():
     s = settle("vae", {"data": "digits", "posterior": "flow", "prior": "mog"})
     fields = recipe_for("vae").fields_from(s)

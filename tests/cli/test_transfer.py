@@ -12,11 +12,6 @@ DATA = {"name": "digits", "binarize": "none", "seed": 0, "condition": "label", "
 NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
-@pytest.fixture(autouse=True)
-def transfer_command(monkeypatch):
-    monkeypatch.setitem(cli.COMMANDS, "transfer", "transfer")
-
-
 @pytest.fixture
 def cvae_run(tmp_path):
     torch.manual_seed(0)

@@ -18,11 +18,6 @@ DATA = {"name": "digits", "binarize": "none", "seed": 0, "condition": "label", "
 NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
-@pytest.fixture(autouse=True)
-def transfer_command(monkeypatch):
-    monkeypatch.setitem(cli.COMMANDS, "transfer", "transfer")
-
-
 def _run(tmp_path, prior="learned"):
     torch.manual_seed(0)
     config = CVAEConfig(64, 10, latent_dim=4, hidden=(32,), num_classes=10, class_names=NAMES,
