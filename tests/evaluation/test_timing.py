@@ -76,7 +76,7 @@ def test_the_line_says_minutes_or_seconds():
     line = Expectation(150.0, 5e-6, 30_000_000, 0.4).describe()
     assert line == (
         "expected time of the importance sampling: 2.5 min (30,000,000 image-samples at "
-        "5.00 µs each, from a 0.4 s probe)"
+        "5.00 µs each, from a 400 ms probe)"
     )
     short = Expectation(12.0, 1e-6, 1, 0.0).describe()
     assert short.startswith("expected time of the importance sampling: 12 s")
@@ -105,8 +105,8 @@ def test_the_ais_part_of_the_line():
     line = Expectation(7.0, 1.105e-5, 614_249, 0.4, "image", ais).describe()
     assert line == (
         "expected time of the importance sampling: 7 s (614,249 image-samples at 11.05 µs each, "
-        "from a 0.4 s probe); of AIS: 14.0 min (2,872,000 image-chain-transitions at 290.00 µs "
-        "each, from a 0.6 s probe)"
+        "from a 400 ms probe); of AIS: 14.0 min (2,872,000 image-chain-transitions at 290.00 µs "
+        "each, from a 600 ms probe)"
     )
 
 
@@ -425,6 +425,34 @@ def test_scores_expected_time_is_restated_from_its_own_batches(ticks):
     ticks.now += 100.0
     pace(256)
     assert len(said) == 1 and len(printed) == 1  # once each
+
+
+def test_a_short_first_batch_is_said_with_the_digits_its_time_is_multiplied_from(ticks):
+    """`score` of 100,000 rows said "13 s more for 99,744 rows (...; the first 256 rows took 0.0
+    s)" (userJ #5): 0.0 s multiplies out to no time; the 33 ms it took does to 13 s."""
+    from torchlvm.evaluation.timing import RowsPace
+
+    printed = []
+    pace = RowsPace(100_000, 50, lambda _: None, printed.append, ticks)
+    ticks.now += 0.0333
+    pace(256)
+    assert printed == [
+        "expected time of the importance sampling: 13 s more for 99,744 rows (50 samples each; "
+        "the first 256 rows took 33.3 ms)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "seconds, said",
+    [(0.0, "0 ms"), (4.2e-5, "0.042 ms"), (0.0333, "33.3 ms"), (0.99949, "999 ms"),
+     (0.9996, "1 s"), (1.849, "1.85 s"), (999.4, "999 s"), (999.6, "1000 s"), (4321.0, "4321 s")],
+    ids=["none", "microseconds", "milliseconds", "just-under-a-second", "rounds-up-to-a-second",
+         "seconds", "just-under-1000-s", "rounds-up-to-1000-s", "over-an-hour"],
+)  # fmt: skip
+def test_a_measured_time_has_three_significant_digits_in_ms_or_s(seconds, said):
+    from torchlvm.evaluation.timing import taken
+
+    assert taken(seconds) == said
 
 
 def test_a_score_of_one_batch_says_no_time():

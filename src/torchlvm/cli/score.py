@@ -245,6 +245,7 @@ def _price(model, x, samples: int, scoring) -> None:
     import torch
 
     from torchlvm._probe import duration
+    from torchlvm.evaluation.timing import taken
     from torchlvm.inference.row_scores import ROWS, score_rows
 
     rows = torch.nan_to_num(x[:ROWS])  # (B, D); of a streamed file, only these rows
@@ -263,7 +264,7 @@ def _price(model, x, samples: int, scoring) -> None:
     if seconds > PRICED_SECONDS:
         print(f"expected time of the importance sampling: about {duration(seconds)} for "
               f"{len(x):,} rows x {samples:,} samples (a probe of {len(rows)} rows took "
-              f"{many:.2g} s at {PROBE_SAMPLES[1]} samples; --samples sets the draws per row)",
+              f"{taken(many)} at {PROBE_SAMPLES[1]} samples; --samples sets the draws per row)",
               flush=True)  # fmt: skip
 
 

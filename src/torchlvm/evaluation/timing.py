@@ -70,13 +70,13 @@ class Expectation:
             of = " of the IWAE bounds (log p(x) itself is exact)"
         line = (
             f"expected time of the importance sampling{of}: {duration(self.seconds)} "
-            f"({parts}, from a {self.probe_seconds:.1f} s probe)"
+            f"({parts}, from a {taken(self.probe_seconds)} probe)"
         )
         if self.ais is not None:
             a = self.ais
             line += (
                 f"; of AIS: {duration(a.seconds)} ({a.samples:,} {self.unit}-chain-transitions "
-                f"at {1e6 * a.per_sample:.2f} µs each, from a {a.probe_seconds:.1f} s probe)"
+                f"at {1e6 * a.per_sample:.2f} µs each, from a {taken(a.probe_seconds)} probe)"
             )
         return line
 
@@ -329,7 +329,7 @@ class RowsPace:
             return (
                 f"expected time of the importance sampling, re-stated from its first "
                 f"{seconds:.0f} s: {duration(each * left)} more ({round(left):,} rows left at "
-                f"{_per_row(each)} each)"
+                f"{taken(each)} each)"
             )
 
         self.rows, self.samples, self.clock = rows, samples, clock
@@ -349,10 +349,14 @@ class RowsPace:
             self.out(
                 f"expected time of the importance sampling: {duration(took * rest / rows)} more "
                 f"for {rest:,} rows ({self.samples} samples each; the first {rows} rows took "
-                f"{took:.1f} s)"
+                f"{taken(took)})"
             )
 
 
-def _per_row(seconds: float) -> str:
-    """Seconds per row as ``1.85 ms`` or ``1.2 s``."""
-    return f"{seconds:.2g} s" if seconds >= 1 else f"{1e3 * seconds:.3g} ms"
+def taken(seconds: float) -> str:
+    """A measured time to three significant digits: ``33.3 ms``, ``1.85 s``, ``1234 s``. A probe
+    printed to one decimal said ``the first 256 rows took 0.0 s`` beside the 13 s it multiplied
+    out to (userJ #5): a time a line extrapolates from is printed with its digits."""
+    if seconds < 0.9995:  # (below: rounds to at most 999 ms)
+        return f"{1e3 * seconds:.3g} ms"
+    return f"{seconds:.3g} s" if seconds < 999.5 else f"{seconds:.0f} s"
