@@ -191,3 +191,47 @@ def test_long_importance_sampling_is_priced_before_it_starts(tmp_path, capsys, m
         _scores(tmp_path / "priced.csv", "neg_log_p"),
     )
     np.testing.assert_array_equal(plain[0], priced[0])
+
+
+@pytest.mark.parametrize(
+    "known, unknown, empty, said",
+    [
+        (256, 3, 2, None),
+        (300, 50, 10, "more for 44 rows (5 samples each; the first 256 rows took "),
+    ],
+    ids=["none-left-to-score", "only-the-rows-to-score"],
+)
+def test_the_expected_time_counts_only_the_rows_that_will_be_scored(
+    linear_run, tmp_path, capsys, known, unknown, empty, said
+):
+    """review12 #4: of 5 rows of the run's classes and 3 of none, score said "<1 s more for 3
+    rows" after the 5, for rows it never draws for. Rows of no known class and rows with no
+    value are not counted; where none is left, nothing is said."""
+    _, run = linear_run
+    lines = ["1.0,2.0,high"] * known + ["1.0,2.0,mid"] * unknown + [",,low"] * empty
+    table = tmp_path / "new.csv"
+    table.write_text("a,b,kind\n" + "\n".join(lines) + "\n")
+    argv = ["score", run, "--data", table, "--out", tmp_path / "s.csv", "--samples", "5"]
+    assert cli.main([str(a) for a in argv]) == 0, capsys.readouterr().err
+    timed = [line for line in capsys.readouterr().out.splitlines() if "expected time" in line]
+    if said is None:
+        assert timed == []
+    else:
+        assert len(timed) == 1 and said in timed[0]
+
+
+def test_the_priced_time_counts_only_the_rows_that_will_be_scored(
+    linear_run, tmp_path, capsys, monkeypatch
+):
+    import torchlvm.cli.score as score
+
+    _, run = linear_run
+    lines = ["1.0,2.0,high"] * 40 + ["1.0,2.0,mid"] * 7 + [",,low"] * 3
+    table = tmp_path / "new.csv"
+    table.write_text("a,b,kind\n" + "\n".join(lines) + "\n")
+    monkeypatch.setattr(score, "PRICED_WORK", 1)
+    monkeypatch.setattr(score, "PRICED_SECONDS", 0)
+    argv = ["score", run, "--data", table, "--out", tmp_path / "s.csv", "--samples", "5"]
+    assert cli.main([str(a) for a in argv]) == 0, capsys.readouterr().err
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "about " in first and " for 40 rows x 5 samples (a probe of " in first
