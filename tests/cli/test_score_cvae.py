@@ -235,3 +235,21 @@ def test_the_priced_time_counts_only_the_rows_that_will_be_scored(
     assert cli.main([str(a) for a in argv]) == 0, capsys.readouterr().err
     first = capsys.readouterr().out.splitlines()[0]
     assert "about " in first and " for 40 rows x 5 samples (a probe of " in first
+
+
+def test_the_expected_time_of_the_mixture_says_its_samples_are_per_class(
+    linear_run, tmp_path, capsys, monkeypatch
+):
+    """The mixture draws --samples for each class of each row: its lines said "5 samples each"."""
+    import torchlvm.cli.score as score
+
+    _, run = linear_run
+    table = tmp_path / "new.csv"
+    table.write_text("a,b,kind\n" + "1.0,2.0,high\n" * 300)
+    monkeypatch.setattr(score, "PRICED_WORK", 1)
+    monkeypatch.setattr(score, "PRICED_SECONDS", 0)
+    argv = ["score", run, "--data", table, "--out", tmp_path / "s.csv", "--samples", "5"]
+    assert cli.main([str(a) for a in [*argv, "--mixture"]]) == 0, capsys.readouterr().err
+    priced, pace = capsys.readouterr().out.splitlines()[:2]
+    assert " for 300 rows x 5 samples per class (a probe of 256 rows took " in priced
+    assert " more for 44 rows (5 samples per class; the first 256 rows took " in pace

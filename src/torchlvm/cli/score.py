@@ -187,7 +187,8 @@ def _scored(model, x, jacobian, args: argparse.Namespace, scoring):
     count = _to_score(x, scoring.labels)  # (rows with no value or no known class: none drawn)
     if not hasattr(model, "log_marginal") and count * args.samples >= PRICED_WORK:
         _price(model, x, args.samples, scoring, count)
-    pace = RowsPace(count, args.samples, progress_printer(shown))
+    mixture = scoring.log_prior is not None
+    pace = RowsPace(count, args.samples, progress_printer(shown), per_class=mixture)
 
     def advance(rows: int) -> None:  # after each batch of importance-sampled rows
         nonlocal bar
@@ -277,10 +278,11 @@ def _price(model, x, samples: int, scoring, count: int) -> None:
         timed(1)  # (warm-up: the first call's one-off costs)
         few, many = (timed(draws) for draws in PROBE_SAMPLES)
     each = max(many - few, 0.0) / (PROBE_SAMPLES[1] - PROBE_SAMPLES[0])  # s a draw, a batch
+    per = " per class" if scoring.log_prior is not None else ""  # (the mixture's)
     seconds = (count / len(rows)) * (max(few - each * PROBE_SAMPLES[0], 0.0) + each * samples)
     if seconds > PRICED_SECONDS:
         print(f"expected time of the importance sampling: about {duration(seconds)} for "
-              f"{count:,} rows x {samples:,} samples (a probe of {len(rows)} rows took "
+              f"{count:,} rows x {samples:,} samples{per} (a probe of {len(rows)} rows took "
               f"{taken(many)} at {PROBE_SAMPLES[1]} samples; --samples sets the draws per row)",
               flush=True)  # fmt: skip
 

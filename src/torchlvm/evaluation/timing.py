@@ -315,6 +315,7 @@ class RowsPace:
     :data:`~torchlvm._probe.RESTATE_SECONDS` (``say``: progress, where the bars go). The first
     batch alone measured the moment it ran, its warm-up included: on 200,000 rows it said 13.7
     min and the rows took 6.5 min, with no word after it (userA, load 3-5 on 2 cores).
+    ``per_class``: each row draws ``samples`` for each class (a CVAE's mixture).
     """
 
     def __init__(
@@ -324,6 +325,8 @@ class RowsPace:
         say: Callable[[str], None],
         out: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        *,
+        per_class: bool = False,
     ) -> None:
         def line(seconds: float, each: float, left: float) -> str:
             return (
@@ -332,7 +335,8 @@ class RowsPace:
                 f"{taken(each)} each)"
             )
 
-        self.rows, self.samples, self.clock = rows, samples, clock
+        self.rows, self.clock = rows, clock
+        self.draws = f"{samples} samples {'per class' if per_class else 'each'}"  # (mixture's)
         self.out = out or (lambda text: print(text, flush=True))
         self.start, self.first = clock(), True
         self.restated = Restated({"score": 1.0}, rows, line, say, clock)
@@ -348,7 +352,7 @@ class RowsPace:
         if rest > 0:
             self.out(
                 f"expected time of the importance sampling: {duration(took * rest / rows)} more "
-                f"for {rest:,} rows ({self.samples} samples each; the first {rows} rows took "
+                f"for {rest:,} rows ({self.draws}; the first {rows} rows took "
                 f"{taken(took)})"
             )
 
