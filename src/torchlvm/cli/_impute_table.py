@@ -75,9 +75,11 @@ def _out_suffix(data: str) -> str:
 
 def _file_columns(schema: Any, table: Any) -> list[int]:
     """The file column of each of the model's features, in the model's order."""
+    from torchlvm.data.columns import find_name
+
     if table.header is None or schema.columns == tuple(table.header[j] for j in table.features):
         return list(table.features)
-    return [table.header.index(name) for name in schema.columns]
+    return [find_name(name, table.header) for name in schema.columns]
 
 
 def _forms(table: Any, columns: list[int], recorded: tuple) -> tuple[list[Any], list[bool]]:

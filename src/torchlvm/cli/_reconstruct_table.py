@@ -44,7 +44,8 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
         recon = _run.in_batches(reconstruct, x, c, device=run_.device)
     user = schema.to_user_units(recon.double())
     ids = row_ids(run_, args, len(x))
-    write_rows(out, run_, schema.columns, user, read=dataset, ids=ids, means=True)
+    names = dataset.columns or schema.columns  # (as the file writes them: userJ #19)
+    write_rows(out, run_, names, user, read=dataset, ids=ids, means=True)
     # (a PPCA reconstructs a row with empty cells from its observed ones, compared on those)
     given = schema.to_user_units(x.double())
     per_feature = (given - user).pow(2).nanmean(0).sqrt()  # (D,) in each column's units

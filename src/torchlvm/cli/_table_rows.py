@@ -240,6 +240,7 @@ def _left_out(schema: Any, data: str, label: bool) -> tuple[list[str], list[list
     :class:`~torchlvm.data.csv_table.CSVTable` (every row, the other columns' cells kept)."""
     from pathlib import Path
 
+    from torchlvm.data.columns import find_name
     from torchlvm.data.csv_table import read_csv
 
     labels = [] if schema.label_column is None or not label else [schema.label_column]
@@ -250,8 +251,9 @@ def _left_out(schema: Any, data: str, label: bool) -> tuple[list[str], list[list
     header, others = table.header, table.carried or {}
     found = set() if header is None else set(_not_the_runs(header, schema))
     for s in [*schema.drop_columns, *labels]:
-        if isinstance(s, str) and header is not None and s in header:
-            found.add(header.index(s))
+        j = find_name(s, header) if isinstance(s, str) and header is not None else None
+        if j is not None:
+            found.add(j)
         elif isinstance(s, int) and s in others:
             found.add(s)
     columns = sorted(found)
@@ -265,10 +267,12 @@ def _left_out(schema: Any, data: str, label: bool) -> tuple[list[str], list[list
 def _not_the_runs(header: list[str], schema: Any) -> list[int]:
     """The columns of a file's ``header`` the run never had: none of its features, dropped
     columns or label column (by name; a label column not carried stays out)."""
-    known = {*schema.columns, *(c for c in schema.drop_columns if isinstance(c, str))}
+    from torchlvm.data.columns import find_name
+
+    known = [*schema.columns, *(c for c in schema.drop_columns if isinstance(c, str))]
     if isinstance(schema.label_column, str):
-        known.add(schema.label_column)
-    return [j for j, name in enumerate(header) if name not in known]
+        known.append(schema.label_column)
+    return [j for j, name in enumerate(header) if find_name(name, known) is None]
 
 
 def _flag_of(j: int, labels: list[Any]) -> str:
@@ -315,9 +319,11 @@ def _labelled_rows(schema: Any, table: Any) -> list[int]:
     """The rows (0-based) of ``table`` (every row of a file, the other columns' cells kept)
     whose label cell is not empty, as reading the file for a model keeps them; every row where
     the file has no label column."""
+    from torchlvm.data.columns import find_name
+
     named, header = schema.label_column, table.header
     others = table.carried or {}
-    j = header.index(named) if isinstance(named, str) and header and named in header else named
+    j = find_name(named, header) if isinstance(named, str) and header else named
     if j is None or isinstance(j, str) or j not in others:
         return list(range(len(table.lines)))
     return [i for i, cell in enumerate(others[j]) if cell.strip()]

@@ -181,6 +181,7 @@ def load_rows(
     the run module loads it."""
     from torchlvm import run as _run
     from torchlvm.data.files import FRACTIONS, select_split
+    from torchlvm.run.labels import as_run_names
 
     schema = table_schema(run_, data, encoding)
     if schema is None or data is None:
@@ -202,9 +203,9 @@ def load_rows(
     if run_.model_type != "ppca":  # PPCA's posterior takes the observed cells of a row
         _refuse_missing(run_, data, rows.data.x, rows.lines, schema.columns)
     dataset = select_split(rows.data, split, fractions=FRACTIONS, seed=0)
-    return (
-        dataset if not run_.class_names else dataset.with_classes(run_.class_names, unseen=unseen)
-    )
+    if not run_.class_names:
+        return dataset
+    return as_run_names(dataset, run_.class_names).with_classes(run_.class_names, unseen=unseen)
 
 
 def _refuse_missing(

@@ -2,7 +2,9 @@
 
 A run records its feature names (a CSV header) or, for a file without one, ``"column 1"``, ...,
 ``"column D"`` (:func:`default_names`). A later file must hold the same features: by name when
-both have names (the same names in another order are reordered), by count otherwise.
+both have names (the same names in another order are reordered), by count otherwise. A name
+matches however its letters are encoded (:func:`find_name`): macOS writes 'Größe' decomposed
+(NFD: 'o' and a combining diaeresis), other systems composed (NFC), and the two print alike.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
@@ -42,6 +45,22 @@ def drop_option(spell: Spell, selectors: Sequence[int | str]) -> str:
     return spell("drop_columns", [*given, *(s for s in selectors if s not in given)])
 
 
+def name_key(text: str) -> str:
+    """``text`` as names are compared: its Unicode composed form (NFC), so a name written
+    decomposed (NFD, as macOS writes 'Größe') is the name typed or written elsewhere."""
+    return unicodedata.normalize("NFC", text)
+
+
+def find_name(name: str, names: Sequence[str]) -> int | None:
+    """The index of ``name`` among ``names``: where it is written so, else of the one name
+    that is it written in another Unicode form (:func:`name_key`), else None."""
+    if name in names:
+        return list(names).index(name)
+    key = name_key(name)
+    same = [j for j, other in enumerate(names) if name_key(other) == key]
+    return same[0] if len(same) == 1 else None
+
+
 def default_names(dim: int) -> tuple[str, ...]:
     """The names of ``dim`` unnamed columns: ``"column 1"``, ..., ``"column D"``."""
     return tuple(f"column {j + 1}" for j in range(dim))
@@ -70,7 +89,8 @@ def match_columns(
         expected: the run's feature names. path: the file, for messages.
 
     Returns:
-        ``(x, expected)`` with ``x``'s columns reordered to match.
+        ``x`` with its columns reordered to match, and their names in that order as the file
+        writes them (``expected``, but for a name the file writes in another Unicode form).
 
     Raises:
         DataError: for a missing or extra column (by name), or another number of columns.
@@ -82,8 +102,8 @@ def match_columns(
                 f"{len(expected)}; pass a file with the run's columns"
             )
         return x, expected
-    missing = [n for n in expected if n not in names]
-    extra = [n for n in names if n not in expected]
+    missing = [n for n in expected if find_name(n, names) is None]
+    extra = [n for n in names if find_name(n, expected) is None]
     if missing:
         raise lacking(path, missing, extra)
     if extra:
@@ -94,8 +114,8 @@ def match_columns(
                 f"{'them' if len(extra) > 1 else 'it'} ({drop_option(spell, extra)})"
             ),
         )
-    order = [names.index(n) for n in expected]
-    return np.ascontiguousarray(x[:, order]), expected
+    order = [find_name(n, names) for n in expected]
+    return np.ascontiguousarray(x[:, order]), tuple(names[j] for j in order)
 
 
 _SPELLING = re.compile(r"[\s_.-]+")

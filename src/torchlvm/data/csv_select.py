@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from torchlvm.data.columns import default_names, lacking, near_miss
+from torchlvm.data.columns import default_names, find_name, lacking, name_key, near_miss
 from torchlvm.data.csv_dialect import (
     Dialect,
 )
@@ -28,9 +28,9 @@ def _present(
     if selector is None:
         return False
     if isinstance(selector, str):
-        return header is not None and selector in header
+        return header is not None and find_name(selector, header) is not None
     inside = -width <= selector < width
-    return inside and (header is None or header[selector] not in features)
+    return inside and (header is None or find_name(header[selector], features) is None)
 
 
 def _index(selector: Selector, header: list[str] | None, width: int, option: str) -> int:
@@ -43,7 +43,8 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
 
     entry = " entry" if option == "drop_columns" else ""
     if isinstance(selector, str):
-        if header is None or selector not in header:
+        found = None if header is None else find_name(selector, header)
+        if header is None or found is None:
             names = listed_names(header) if header else "the file has no header row"
             near = near_miss(selector, header) if header else None
             meant = "" if near is None else f"did you mean {near!r}? "
@@ -57,7 +58,7 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
                     f"{name}{entry} {selector!r} is not a column name ({names}); {meant}{fix}"
                 )
             )
-        return header.index(selector)
+        return found
     if isinstance(selector, bool) or not isinstance(selector, int):
         raise refuse(lambda name: f"{name}{entry} must be a column index or name, got {selector!r}")
     if not -width <= selector < width:
@@ -77,7 +78,7 @@ def split_lists(selectors: Sequence[Selector], header: list[str] | None, width: 
     out: list[Selector] = []
     for selector in selectors:
         parts = _parts(selector) if isinstance(selector, str) else None
-        names = header is not None and selector in header
+        names = parts is not None and header is not None and find_name(selector, header) is not None
         listed = parts is not None and all(_present(p, header, width, ()) for p in parts)
         out += parts if listed and not names else [selector]  # type: ignore[list-item]
     return out
@@ -97,23 +98,33 @@ def check_unique_names(
     keep: list[int],
     read: tuple[list[int], list[list[str]], Dialect],
 ) -> None:
-    """Refuse two feature columns of one name: a run matches a file's columns by name; where
-    the header is a title over the real one (``read``: the lines, rows and dialect), that."""
+    """Refuse two feature columns of one name: a run matches a file's columns by name (however
+    its letters are encoded: two names that differ only so print alike, and a later file could
+    not tell them apart); where the header is a title over the real one (``read``: the lines,
+    rows and dialect), that."""
     if header is None:
         return
     first: dict[str, int] = {}
     for j in keep:
-        if header[j] in first:
+        key = name_key(header[j])
+        if key in first:
             lines, rows, dialect = read
             stray = stray_line(path, header, lines, rows, 0, dialect)
             if stray is not None:
                 raise stray
+            k = first[key]
+            named = f"both named {header[j]!r}"
+            if header[k] != header[j]:
+                named += f" (written {ascii(header[k])} and {ascii(header[j])}: {ENCODED})"
             raise DataError(
-                f"{path}: columns {first[header[j]] + 1} and {j + 1} are both named "
-                f"{header[j]!r}; give each column its own name in the header (a run matches a "
-                "file's columns by name)"
+                f"{path}: columns {k + 1} and {j + 1} are {named}; give each column its own "
+                "name in the header (a run matches a file's columns by name)"
             )
-        first[header[j]] = j
+        first[key] = j
+
+
+ENCODED = "the same letters encoded two ways, composed and decomposed, which print alike"
+"""Why two texts that print alike differ (Unicode NFC and NFD), for the refusals that name them."""
 
 
 def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int | None]:
@@ -131,9 +142,9 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
     keep = [j for j in range(width) if j not in dropped and j != label]
     named = bool(features) and tuple(features) != default_names(len(features))
     if if_present and header is not None and named:
-        others = [header[j] for j in keep if header[j] not in features]
-        keep = [j for j in keep if header[j] in features]  # others: no column of the run's
-        missing = [name for name in features if name not in {header[j] for j in keep}]
+        others = [header[j] for j in keep if find_name(header[j], features) is None]
+        keep = [j for j in keep if find_name(header[j], features) is not None]  # (the run's)
+        missing = [name for name in features if find_name(name, [header[j] for j in keep]) is None]
         if missing:
             raise lacking(path, missing, others, none=not keep)
         if others:

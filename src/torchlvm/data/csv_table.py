@@ -34,6 +34,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from torchlvm.data.columns import name_key
 from torchlvm.data.csv_cells import code_name, is_number, marking_missing, na_tokens
 from torchlvm.data.csv_chunks import chunked
 from torchlvm.data.csv_column import check_column, column_name, parse_column, text_columns
@@ -57,7 +58,7 @@ from torchlvm.data.csv_layout import (
     trailing_separators,
 )
 from torchlvm.data.csv_once import shared
-from torchlvm.data.csv_select import Selector, check_unique_names, kept
+from torchlvm.data.csv_select import ENCODED, Selector, check_unique_names, kept
 from torchlvm.data.csv_text import read_text, warn_if_garbled
 from torchlvm.errors import DataError
 
@@ -183,8 +184,27 @@ def _labels(path: Path, header, lines, cells: list[str], j: int, named: bool = T
         # by their values, in numeric order: "1" is class 0 (as CVAEEstimator reads them)
         return np.searchsorted(codes, numbers), tuple(code_name(c) for c in codes)
     names = tuple(sorted(set(stripped)))
+    if named:
+        _check_distinct(path, header, lines, stripped, names, j)
     lookup = {name: k for k, name in enumerate(names)}
     return np.array([lookup[c] for c in stripped], dtype=np.int64), names
+
+
+def _check_distinct(path: Path, header, lines, labels: list[str], names, j: int) -> None:
+    """Refuse two of the classes ``names`` of a file to train on (its ``labels``, a row's
+    each) that differ only in how their letters are encoded
+    (:func:`~torchlvm.data.columns.name_key`): they print alike, so no one could tell which a
+    result names, and a later file's label is matched to a class by its letters."""
+    first: dict[str, str] = {}
+    for name in names:
+        other = first.setdefault(name_key(name), name)
+        if other != name:
+            (one, a), (two, b) = sorted((lines[labels.index(n)], n) for n in (other, name))
+            raise DataError(
+                f"{path}: the labels {ascii(a)} (line {one}) and {ascii(b)} (line {two}) "
+                f"of {column_name(header, j)} are {ENCODED}; write them one way, so that they "
+                "are one class"
+            )
 
 
 RARE_CLASS = 5
@@ -404,7 +424,7 @@ def _read_chunked(path: Path, parsed: _Rows, options: tuple, how: tuple) -> CSVT
     allow_empty, keep_cells = how
     assert header is not None and parsed.body is not None  # (lazy rows have both)
     keep, label = kept(path, header, len(header), options)
-    if len({header[j] for j in keep}) < len(keep):
+    if len({name_key(header[j]) for j in keep}) < len(keep):
         return None
     carry = [j for j in range(len(header)) if j not in set(keep)] if keep_cells else []
     found = chunked(parsed.body, header, keep, label, dialect, carry)

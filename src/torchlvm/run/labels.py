@@ -17,6 +17,7 @@ from torchlvm._shell import quoted
 from torchlvm.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
+    from torchlvm.data.dataset import Dataset
     from torchlvm.run.loaded import Run
 
 
@@ -150,6 +151,23 @@ def labels_array(run: Run, y: Tensor) -> Any:
     return np.asarray(run.class_names)[y.numpy()]
 
 
+def as_run_names(dataset: Dataset, names: Sequence[str]) -> Dataset:
+    """``dataset`` (a later file's rows) with each of its text classes that is one of a run's
+    class ``names`` written in another Unicode form (:func:`~torchlvm.data.columns.find_name`:
+    a file saved on macOS writes 'Kätze' decomposed) named as the run names it, so that
+    :meth:`~torchlvm.data.dataset.Dataset.with_classes` reads its rows as that class; the
+    file's cells are not changed."""
+    from dataclasses import replace
+
+    from torchlvm.data.columns import find_name
+
+    if dataset.class_names is None:
+        return dataset
+    found = [find_name(name, names) for name in dataset.class_names]
+    named = [n if k is None else names[k] for n, k in zip(dataset.class_names, found, strict=True)]
+    return replace(dataset, class_names=tuple(named))
+
+
 def _named(names: Sequence[str], value: str) -> int | None:
     """The index of the one class name equal to ``value`` but for case and Unicode form (a name
     written decomposed, as macOS writes 'Kätze', could not be typed), else of the one equal to
@@ -164,9 +182,9 @@ def _named(names: Sequence[str], value: str) -> int | None:
 
 
 def _key(text: str) -> str:
-    import unicodedata
+    from torchlvm.data.columns import name_key
 
-    return unicodedata.normalize("NFC", text).casefold()
+    return name_key(text).casefold()
 
 
 def _number(text: str) -> float | None:
