@@ -107,3 +107,40 @@ def test_a_refused_command_leaves_the_callers_state_as_it_was(tmp_path: Path) ->
         before = _state()
         assert main(["sample", str(tmp_path / "no-run")]) == 2
         assert _state() == before
+
+
+@pytest.mark.skipif(torch.cuda.is_initialized(), reason="CUDA started: its seeds are not queued")
+def test_seeded_draws_repeat_and_leave_every_generator_as_it_was() -> None:
+    """torch.manual_seed inside fork_rng(devices=[]) kept the CPU's state alone: the seed reached
+    every CUDA generator (queued, on this machine), resetting the caller's GPU stream (userL #3).
+    ``seeded`` puts back both; PPCA.sample(seed=...) and a seeded prior draw go through it."""
+    from torchlvm._kept_state import seeded
+    from torchlvm.models import PPCA
+    from torchlvm.models.priors import draw
+
+    tracker = torch.cuda._lazy_seed_tracker
+    torch.manual_seed(5)  # the caller's own, queued for CUDA
+    callers, cpu = tracker.manual_seed_all_cb, torch.get_rng_state()
+    with seeded(3):
+        first = torch.randn(4)
+    with seeded(3):
+        assert torch.equal(torch.randn(4), first)
+    ppca = PPCA(latent_dim=2).fit(np.random.default_rng(0).normal(size=(40, 5)))
+    assert np.array_equal(ppca.sample(3, seed=0), ppca.sample(3, seed=0))
+    normal = torch.distributions.Normal(torch.zeros(2), torch.ones(2))
+    draw(normal, 3, torch.Generator().manual_seed(1))
+    assert tracker.manual_seed_all_cb is callers and tracker.get_calls()[-1] is callers
+    assert torch.equal(torch.get_rng_state(), cpu)
+
+
+def test_no_seeded_block_forks_the_cpu_generator_alone() -> None:
+    """The slip of userL #3, by its shape: a ``fork_rng(devices=[])`` whose block seeds torch
+    seeds the CUDA generators it does not keep. Seeded blocks use ``_kept_state.seeded``."""
+    import re
+
+    import torchlvm
+
+    shape = re.compile(r"fork_rng\(devices=\[\]\)[^\n]*\n\s*torch\.manual_seed")
+    src = Path(torchlvm.__file__).parent
+    slips = [str(p.relative_to(src)) for p in src.rglob("*.py") if shape.search(p.read_text())]
+    assert slips == []

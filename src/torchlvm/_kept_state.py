@@ -74,6 +74,22 @@ def caller_state_kept() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run the block with torch's global random state seeded with ``seed``, then put back every
+    generator the seed reached: the CPU's and each CUDA device's (:func:`_cuda_seeds_kept`).
+
+    ``torch.manual_seed`` seeds every CUDA device too (or queues the seed until CUDA starts), so
+    ``torch.random.fork_rng(devices=[])`` around it keeps the CPU's state alone: on a GPU the
+    caller's CUDA stream was reset to ``seed`` (userL #3). Draws that must repeat, and leave the
+    caller's random state as it was, run inside this block."""
+    import torch
+
+    with _cuda_seeds_kept():
+        torch.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
 def _cuda_seeds_kept() -> Iterator[None]:
     """Run the block, then put back torch's random state: the CPU's, and the CUDA devices'.
 

@@ -109,8 +109,7 @@ IMAGE_FIGURES = frozenset(
 
 def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
     """What the figures show, from the first 2,000 examples, on the CPU (figures are small)."""
-    import torch
-
+    from torchlvm._kept_state import seeded
     from torchlvm.evaluation._batching import model_dtype
     from torchlvm.evaluation.eval_data import conditions_for
     from torchlvm.evaluation.figure_data import figure_data
@@ -121,8 +120,7 @@ def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
     y = None if dataset.y is None else dataset.y[:n]
     c, missing = conditions_for(model, x, y, condition, dataset.shape, int(seed))
     names = None if dataset.class_names is None else list(dataset.class_names)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return figure_data(
             model, x, y, c, shape=dataset.shape, condition=condition, missing=missing,
             class_names=names, seed=seed,

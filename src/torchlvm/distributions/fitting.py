@@ -42,6 +42,7 @@ from torch.distributions import (
 )
 
 from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._kept_state import seeded
 from torchlvm.errors import ConfigError
 
 Direction = Literal["forward", "reverse"]
@@ -234,8 +235,7 @@ def fit_gaussian(
     if not lr > 0:
         raise ConfigError(f"lr must be a positive number, got {lr!r}")
     (dim,) = target.event_shape
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         loc = torch.zeros(dim, dtype=torch.float64)
         if direction == "reverse":
             loc = target.mean.detach().to(torch.float64) + _off_centre(target, dim)

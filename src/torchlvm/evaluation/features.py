@@ -31,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from torchlvm._files import check_writable, write_atomic, write_json
+from torchlvm._kept_state import seeded
 from torchlvm.data.dataset import Dataset
 from torchlvm.errors import DataError
 
@@ -115,8 +116,7 @@ def _train(train: Dataset, seed: int, progress: bool) -> nn.Sequential:
     from tqdm.auto import tqdm
 
     assert train.y is not None and train.num_classes is not None
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         network = _network(train.dim, train.num_classes)
         optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
         generator = torch.Generator().manual_seed(seed)

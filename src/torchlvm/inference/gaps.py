@@ -51,6 +51,7 @@ from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal
 from tqdm.auto import tqdm
 
+from torchlvm._kept_state import seeded
 from torchlvm.distributions.kl import kl
 from torchlvm.errors import ConfigError
 from torchlvm.inference.gaps_parts import (
@@ -332,8 +333,7 @@ def inference_gaps(
         ais_steps=ais_steps, ais_chains=ais_chains, flow_steps=flow_steps, flow_lr=flow_lr,
     )  # fmt: skip
     state = prepare(model, x, c, settings)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         for part in gap_parts(model, x, c, settings, state):
             with tqdm(
                 total=part.units, desc=part.name, unit=part.unit, disable=not progress, leave=False

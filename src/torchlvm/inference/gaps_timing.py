@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import torch
 from torch import Tensor
 
+from torchlvm._kept_state import seeded
 from torchlvm._probe import Restated, device_sync, duration, seconds_per_unit
 from torchlvm.inference.gaps_parts import GapSettings, gap_parts, prepare
 
@@ -54,8 +54,7 @@ def expected_parts(
     spent = time.perf_counter()
     plan: dict[str, tuple[int, float]] = {}
     sync = device_sync(x.device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(s.seed)
+    with seeded(s.seed):
         for part in gap_parts(model, x, c, s, state):
             grain = min(s.chunk, part.units) if part.unit in CHUNKED else 1
             rate = seconds_per_unit(

@@ -20,6 +20,7 @@ from sklearn.base import TransformerMixin
 from torch import Tensor
 
 from torchlvm._checks import check_positive_int
+from torchlvm._kept_state import seeded
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm._threads import on_threads
 
@@ -109,10 +110,10 @@ def _numpy(t: Tensor) -> np.ndarray:
 
 @contextlib.contextmanager
 def _seeded(seed: int | None) -> Iterator[None]:
-    """Seed torch's CPU RNG inside the block and restore it after; ``None`` does nothing."""
+    """Seed torch's global random state inside the block and restore it after (the CPU's and
+    the CUDA devices': :func:`~torchlvm._kept_state.seeded`); ``None`` does nothing."""
     if seed is None:
         yield
         return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         yield

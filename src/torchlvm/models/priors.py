@@ -28,6 +28,7 @@ from torch.distributions import Categorical, Distribution, Independent, MixtureS
 
 from torchlvm import _device
 from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._kept_state import seeded
 from torchlvm._registry import registrar
 from torchlvm.distributions.standard_normal import StandardNormal
 from torchlvm.errors import ConfigError
@@ -83,9 +84,7 @@ def draw(distribution: Distribution, n: int, generator: torch.Generator | None =
     if generator is None:
         return distribution.sample((n,))
     seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-    gpus = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
-    with torch.random.fork_rng(devices=gpus):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return distribution.sample((n,))
 
 
