@@ -173,3 +173,16 @@ def test_inference_gaps_tells_advance_of_each_part_and_its_steps():
     done = {part: sum(n for p, n in told if p == part) for part in starts}
     assert done == {"q*": 3, "ELBO of q_enc": 10, "ELBO of q*": 10,
                     "log p(x) by importance sampling": 20}  # fmt: skip
+
+
+def test_the_expected_time_gives_its_probe_its_digits(monkeypatch):
+    """A probe of 33 ms was printed "from a 0.0 s probe" beside the time it multiplies out to
+    (userJ #5's slip, in gaps): the probe is printed to three significant digits."""
+    from torchlvm.cli._progress import progress_printer
+    from torchlvm.cli.gaps import _expected
+    from torchlvm.inference import gaps_timing
+
+    plan = {"elbo": (40, 0.5)}  # (40 units of 0.5 s: 20 s)
+    monkeypatch.setattr(gaps_timing, "expected_parts", lambda *a, **k: (plan, 0.0333))
+    line, _ = _expected(None, None, None, {}, progress_printer(False))
+    assert line == "expected time: 20 s (from a 33.3 ms probe of each part)"

@@ -210,6 +210,7 @@ def _expected(model: Any, x: Any, c: Any, settings: dict[str, Any], say: Any) ->
     follows the line is progress and goes where the bars go (``say``): on a machine busier than
     its cores, that the time will follow its load (as evaluate's does); the re-stated time."""
     from torchlvm._probe import Busy, duration
+    from torchlvm.evaluation.timing import taken
     from torchlvm.inference.gaps_timing import GapsPace, expected_parts
 
     busy = Busy.now()  # (before the probe's own threads add to the load)
@@ -217,7 +218,7 @@ def _expected(model: Any, x: Any, c: Any, settings: dict[str, Any], say: Any) ->
     if busy is not None:
         say(busy.describe())
     seconds = sum(units * per_unit for units, per_unit in plan.values())
-    line = f"expected time: {duration(seconds)} (from a {probe:.1f} s probe of each part)"
+    line = f"expected time: {duration(seconds)} (from a {taken(probe)} probe of each part)"
     return line, GapsPace(plan, say)
 
 
