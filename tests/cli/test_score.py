@@ -243,8 +243,9 @@ def test_a_dataset_by_name_is_scored_as_the_model_sees_it(tmp_path, capsys):
     assert main([*argv, "--out", str(out)]) == 0
     assert "binarize=dynamic, one Bernoulli draw with seed 0" in capsys.readouterr().out
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["row", "neg_log_p", "stderr", "observed", "rank"] and len(rows) == 1798
-    assert all(str(np.float32(r[1])) == r[1] for r in rows[1:])
+    header = ["row", "class", "neg_log_p", "stderr", "observed", "rank"]  # (its labels: #13)
+    assert rows[0] == header and len(rows) == 1798
+    assert all(str(np.float32(r[2])) == r[2] for r in rows[1:])
     table = TableSchema(("a", "b", "c", "d", "e")).to_dict()
     vae = VAE(VAEConfig(input_dim=5, latent_dim=2, hidden=(8,), likelihood="gaussian"))
     vae.save_pretrained(tmp_path / "tv", data={"name": "t.csv", "seed": 0, "table": table})

@@ -159,13 +159,37 @@ def test_a_datasets_labels_condition_its_images_and_name_them(tmp_path, capsys):
     assert cli.main([str(a) for a in [*argv, "--top", "2"]]) == 0
     out = capsys.readouterr().out
     assert "  c: each row's own class, from the dataset's labels: how unlikely" in out
+    header = (tmp_path / "s.csv").read_text().splitlines()[0]
+    assert header == "row,class,neg_log_p_given_class,stderr,observed,rank"  # (review12 #13)
     rows = list(csv.DictReader((tmp_path / "s.csv").open()))
-    assert "neg_log_p_given_class" in rows[0]
     y = load_dataset("digits", "all").y.tolist()
+    assert [r["class"] for r in rows] == [str(k) for k in y]
     first = next(r for r in rows if r["rank"] == "1")
-    assert (
-        f"  rank 1: row {first['row']} (class {y[int(first['row']) - 1]}), −log p(x | c) = " in out
-    )
+    assert f"  rank 1: row {first['row']} (class '{first['class']}'), −log p(x | c) = " in out
+
+
+def test_a_datasets_labels_are_written_beside_a_vaes_scores_and_of_classes_the_run_lacks(
+    tmp_path, capsys
+):
+    """The class a labelled .npz gives each row is written beside any model's scores, as the
+    data name it; a CVAE's rows of a class it lacks are named by line with their label."""
+    names = ["cat", "dog"]
+    cvae = CVAE(CVAEConfig(2, 2, latent_dim=1, hidden=(4,), likelihood="gaussian",
+                           num_classes=2, class_names=names))  # fmt: skip
+    data = {"name": "t.npz", "binarize": "none", "condition": "label", "num_classes": 2,
+            "class_names": names}  # fmt: skip
+    run = cvae.save_pretrained(tmp_path / "cvae", data=data)
+    vae = VAE(VAEConfig(input_dim=2, latent_dim=1, hidden=(4,), likelihood="gaussian"))
+    plain = vae.save_pretrained(tmp_path / "vae", data={"name": "t.npz", "condition": "none"})
+    x = np.random.default_rng(0).normal(size=(4, 2))
+    np.savez(tmp_path / "t.npz", x=x, y=np.array(["dog", "cat", "eel", "dog"]))
+    for model, out in ((run, "c.csv"), (plain, "v.csv")):
+        argv = ["score", model, "--data", tmp_path / "t.npz", "--out", tmp_path / out]
+        assert cli.main([str(a) for a in [*argv, "--samples", "3"]]) == 0
+        rows = list(csv.DictReader((tmp_path / out).open()))
+        assert [r["class"] for r in rows] == ["dog", "cat", "eel", "dog"]
+    said = capsys.readouterr().out
+    assert "  1 row of no class the run was trained on (row 3 'eel'): written with empty" in said
 
 
 def test_long_importance_sampling_is_priced_before_it_starts(tmp_path, capsys, monkeypatch):

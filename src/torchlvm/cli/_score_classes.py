@@ -90,8 +90,9 @@ def _unknown_line(read: Any, rows: list[int], source: str) -> str:
     names, cells = read.carried
     where = "line" if read.lines is not None else "row"
     at = [str(read.lines[i] if read.lines is not None else i + 1) for i in rows[:5]]
-    if source in names:
-        j = names.index(source)
+    column = "class" if source == "its labels" else source  # (a dataset's: label_cells)
+    if column in names:
+        j = names.index(column)
         at = [f"{a} {cells[i][j]!r}" for a, i in zip(at, rows, strict=False)]
     more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
     noun = "1 row" if len(rows) == 1 else f"{len(rows):,} rows"

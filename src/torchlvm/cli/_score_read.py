@@ -27,7 +27,8 @@ class ScoreInput:
         carried: the names of the columns carried beside the scores (the run's dropped and
             label columns, where the file has them, and the file's columns the run never had)
             and each row's cells of them, as written
-            (:func:`~torchlvm.cli._table_rows.left_out_columns`).
+            (:func:`~torchlvm.cli._table_rows.left_out_columns`); of data with labels of their
+            own (a dataset, a labelled .npz), their ``class`` (:func:`label_cells`).
         classes: a CVAE's ``(N,)`` class of each row (−1: none the run knows), or None
             (:func:`row_classes`). class_source: where they come from.
     """
@@ -52,10 +53,23 @@ def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreIn
             width than the model's input.
     """
     read, dataset = _read(run_, data, seed, encoding)
+    if not read.carried[0] and getattr(dataset, "y", None) is not None:
+        read = replace(read, carried=(["class"], label_cells(dataset)))
     if run_.num_classes is None:
         return read
     classes, source = row_classes(run_, read, dataset)
     return replace(read, classes=classes, class_source=source)
+
+
+def label_cells(dataset: Any) -> list[list[str]]:
+    """Each row's label as the data name it (``'7'``, ``'Ankle boot'``; a whole-number code as
+    ``3``), one cell a row: the ``class`` column a scores file carries where the labels are the
+    data's own, not a table's column, which is carried as written (a CVAE's file said
+    ``rank 1: row 674 (class 7)`` and wrote no class: review12 #13)."""
+    from torchlvm.data.csv_cells import code_name
+
+    names = dataset.class_names
+    return [[names[k] if names is not None else code_name(k)] for k in dataset.y.tolist()]
 
 
 def row_classes(run_: Any, read: ScoreInput, dataset: Any) -> tuple[Any, str | None]:

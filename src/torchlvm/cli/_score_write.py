@@ -71,21 +71,14 @@ def empty_rows(observed: np.ndarray, lines: list[int] | None) -> str:
     return f"{noun} no value in any column ({kind} {', '.join(where)}{more})"
 
 
-def where(
-    i: int,
-    lines: list[int] | None,
-    carried: tuple[list[str], list[list[str]]],
-    label: str | None = None,
-) -> str:
+def where(i: int, lines: list[int] | None, carried: tuple[list[str], list[list[str]]]) -> str:
     """Row ``i`` as ``--top`` names it: ``row 18 (line 19, id 'r17')`` (a column with no name,
-    a pandas index, by its value alone); ``label``: the class a dataset's label gives it, which
-    no carried column shows (``row 674, class 8``)."""
+    a pandas index, by its value alone), ``row 674 (class '8')`` (a dataset's labels)."""
     names, cells = carried
     parts = ([] if lines is None else [f"line {lines[i]}"]) + [
         f"{name} {cell!r}".lstrip()
         for name, cell in zip(names, cells[i] if names else [], strict=True)
     ]
-    parts += [] if label is None else [f"class {label}"]
     return f"row {i + 1}" + (f" ({', '.join(parts)})" if parts else "")
 
 

@@ -11,7 +11,8 @@ and its Jacobian added), in nats per row.
 
 Writes a CSV with one line per data row, in file order, with the columns row (1-based), line (in
 the file, for a CSV), the columns the run dropped or took labels from where the file has them
-(an ID, to find the row by), neg_log_p, stderr (VAE; 0 for the exact PPCA), observed (cells),
+(an ID, to find the row by) or, of data with labels of their own (a dataset, a labelled .npz),
+class, neg_log_p, stderr (VAE; 0 for the exact PPCA), observed (cells),
 rank (1 = most outlying), where rows miss unlike cells rank_within_pattern (the rank among rows
 missing the same cells: −log p of other cells is a density over other dimensions, so `rank`
 compares unlike rows) and, with --threshold T, outlier (1 when neg_log_p > T). A row with no
@@ -91,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
         rows_file,
         single_precision,
     )
-    from torchlvm.run.labels import label_name
 
     run_ = open_run(args)
     _refuse_without_density(run_)
@@ -117,11 +117,9 @@ def run(args: argparse.Namespace) -> int:
     _print_counts(scores, read.lines, args.threshold)
     if within is not None:
         print(w.pattern_note(within, keys, scores.scored))
-    named = scoring.labels is not None and not read.carried[0]  # (a dataset's own labels)
     for i in scores.order[: min(args.top or 0, int(scores.scored.sum()))]:  # unscored: last
         among = "" if within is None else w.among(within, i, scores)
-        label = label_name(run_, int(scoring.labels[i])) if named else None
-        print(f"  rank {scores.rank[i]}: {w.where(i, read.lines, read.carried, label)}, "
+        print(f"  rank {scores.rank[i]}: {w.where(i, read.lines, read.carried)}, "
               f"{w.score_text(scores, i, scoring.symbol)}{among}")  # fmt: skip
     from torchlvm.data.csv_select import listed_names  # ('Total, USD' quoted: one column)
 
