@@ -5,6 +5,7 @@ exit status 2."""
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -685,3 +686,29 @@ def test_an_ood_set_of_the_runs_own_test_images_is_said_to_be_them(run_dir, tmp_
     assert said in sets[str(own)]["description"]
     assert "own test split" not in sets["noise"]["description"]
     assert said in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("figures_only", [False, True], ids=["evaluate", "figures-only"])
+def test_a_file_where_the_figures_folder_goes_is_named_to_move_before_the_redraw(
+    tmp_path, capsys, figures_only
+):
+    """review12 #8: with a file of the user's named RUN/figures, the line offered
+    'draw the figures with: torchlvm evaluate RUN --figures-only', the command that had just
+    failed, and said the figures there were as they were. It names the file to move first; the
+    file is untouched, and the offered command then draws the figures."""
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    argv = ["evaluate", str(tmp_path), *FAST, "--ood", "none"]
+    assert main([*argv, *([] if figures_only else ["--no-figures"])]) == 0
+    shutil.rmtree(tmp_path / "figures", ignore_errors=True)  # (the user's file in its place)
+    (tmp_path / "figures").write_text("my notes\n")
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path), "--figures-only"] if figures_only else argv) == 2
+    redraw = f"torchlvm evaluate {tmp_path} --figures-only"
+    assert capsys.readouterr().err == (
+        f"torchlvm: error: the figures could not be drawn: {tmp_path}/figures is a file, where "
+        f"evaluate puts its figures folder; the evaluation's numbers are in {tmp_path}/"
+        f"metrics.json; move or rename {tmp_path}/figures, then: {redraw}\n"
+    )
+    assert (tmp_path / "figures").read_text() == "my notes\n"
+    (tmp_path / "figures").rename(tmp_path / "notes.txt")
+    assert main(redraw.split()[1:]) == 0 and any((tmp_path / "figures").glob("*.png"))

@@ -11,6 +11,7 @@ numbers, and names ``evaluate DIR --figures-only``, which draws them from ``metr
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -52,6 +53,12 @@ def draw(
                 raise
             staging.commit()
     except Exception as err:  # the numbers are kept whatever stopped the figures
+        figures = RunLayout(folder).figures
+        if os.path.lexists(figures) and not figures.is_dir():  # (a user's file named figures)
+            raise TorchLVMError(
+                f"the figures could not be drawn: {figures} is a file, where evaluate puts its "
+                f"figures folder; {_numbers_kept(folder, args, blocked=True)}"
+            ) from err
         raise TorchLVMError(
             f"the figures could not be drawn ({_said(err)}); {_numbers_kept(folder, args)}"
         ) from err
@@ -66,10 +73,19 @@ def redraw_command(folder: Path, args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
-def _numbers_kept(folder: Path, args: argparse.Namespace) -> str:
+def _numbers_kept(folder: Path, args: argparse.Namespace, *, blocked: bool = False) -> str:
+    """Where the numbers are and the command that draws the figures; ``blocked``: a file of
+    the user's stands where the figures folder goes, which that command would fail on too
+    until it is moved (it was offered unchanged, the very command that had failed: review12
+    #8)."""
     from torchlvm.run.layout import RunLayout
 
     layout, command = RunLayout(folder), redraw_command(folder, args)
+    if blocked:
+        return (
+            f"the evaluation's numbers are in {layout.metrics_json}; move or rename "
+            f"{layout.figures}, then: {command}"
+        )
     return (
         f"the evaluation's numbers are in {layout.metrics_json} (the figures in "
         f"{layout.figures}/ are as they were); draw the figures with: {command}"
