@@ -88,3 +88,31 @@ def test_indexes_given_in_training_are_recorded_as_the_files_names(tmp_path):
     bare.write_text(rows.replace("r", ""))
     kept = TableSchema.of(load_dataset(bare, "all", drop_columns=(0, 3), label_column=2), **options)
     assert (kept.drop_columns, kept.label_column) == ((0, 3), 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "drop", "label", "at", "two"),
+    [
+        ("id,a,grade,b\nu,1.5,1.0,2\nv,3,2.0,4.5\nw,5,1.0,7\n", ("id",), "grade", 1, "2.0"),
+        ("0,1.5,2,1,7\n1,3,4.5,2,3\n2,5,7,1,9\n", (0,), 3, 2, "2"),
+        ("a;b;k\n1,5;2;1,0\n3;4,5;2,0\n5;7;1,0\n", (), "k", 2, "2,0"),
+        ("k,a,b\nx,1.5,2\ny,3,4.5\nx,5,7\n", (), "k", 0, None),
+    ],
+    ids=["named", "headerless-by-index", "decimal-commas", "text-labels-first"],
+)
+def test_the_schema_records_where_the_label_column_sits_and_how_it_writes_numbers(
+    tmp_path, text, drop, label, at, two
+):
+    """sample wrote a table CVAE's label column last and a class written 2.0 as '2' (userG
+    #9): the schema records its place among the features and its numbers' form."""
+    from torchlvm.data.files import read_rows
+
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    data = read_rows(path, drop_columns=drop, label_column=label).data
+    schema = TableSchema.from_dict(
+        TableSchema.of(data, drop_columns=drop, label_column=label).to_dict()
+    )
+    assert schema.label_at == at
+    form = schema.label_form
+    assert (None if form is None else form.in_dialect(schema.dialect).text(2.0)) == two

@@ -129,16 +129,30 @@ def write_rows(
     0 or 1, and the file's error from the input is not the one printed: userJ #8)."""
     from torchlvm.data.csv_write import write_csv
 
-    header = [*ids[0], *columns]
+    header = list(columns)
     if labels is not None:
         header.append(label_header(run_, list(columns)))
-    header += after[0]
+    at = _label_at(run_, len(columns)) if labels is not None else None
+    header = [*ids[0], *_in_file_order(header, at), *after[0]]
     dialect = file_dialect(dialect_of(run_, read), out, len(header))
     cells = user_cells(run_, rows, dialect, labels, means=means)
     for k, row in enumerate(cells):
+        row[:] = _in_file_order(row, at)
         row[:0] = ids[1][k] if ids[0] else []
         row += after[1][k] if after[0] else []
     write_csv(out, header, cells, dialect=dialect)
+
+
+def _label_at(run_: Any, width: int) -> int | None:
+    """Where the run's training file holds its label column among its ``width`` feature
+    columns (:attr:`~torchlvm.data.table_schema.TableSchema.label_at`), or None: last."""
+    at = schema_of(run_).label_at
+    return at if at is not None and 0 <= at < width else None
+
+
+def _in_file_order(cells: list[str], at: int | None) -> list[str]:
+    """A row's feature ``cells`` and its label last, with the label moved to ``at``."""
+    return cells if at is None else [*cells[:at], cells[-1], *cells[at:-1]]
 
 
 def user_cells(
@@ -148,15 +162,21 @@ def user_cells(
     writes it (``means``: :data:`~torchlvm.data.csv_form.FINER` decimals finer), else at the
     model's precision, with each row's class name where ``labels``."""
     from torchlvm import run as _run
+    from torchlvm.data.csv_cells import is_number
     from torchlvm.data.csv_form import FINER
     from torchlvm.data.csv_form import number_cells as cells_in_forms
 
-    forms = schema_of(run_).forms  # each column as the training file writes it
+    schema = schema_of(run_)
+    forms = schema.forms  # each column as the training file writes it
     forms = tuple(form.finer(FINER) for form in forms) if means else forms
     cells = cells_in_forms(rows.double().tolist(), forms, dialect, single=single_precision(run_))
     if labels is not None:
+        names = [_run.label_name(run_, k) for k in range(run_.num_classes or 0)]
+        if schema.label_form is not None and all(is_number(name) for name in names):
+            form = schema.label_form.in_dialect(dialect)  # a class 2 the file writes 2.0
+            names = [form.text(float(name)) for name in names]
         for row, label in zip(cells, labels, strict=True):
-            row.append(_run.label_name(run_, int(label)))
+            row.append(names[int(label)] if int(label) < len(names) else str(int(label)))
     return cells
 
 

@@ -157,7 +157,18 @@ def header_names(path: Path, dialect: Dialect, lines: int = 64) -> list[str] | N
     """The names of the header of the table file at ``path`` in ``dialect`` (its first row
     that is not blank, Excel's ``sep=`` line and a byte-order mark aside), read from its first
     ``lines`` lines only; None where that row is no header (:func:`header_of`) or cannot be
-    read so (a quoted name holding a line end past them)."""
+    read so (a quoted name holding a line end past them: :func:`first_rows`)."""
+    first = first_rows(path, dialect, lines)
+    return None if first is None else first[0]
+
+
+def first_rows(
+    path: Path, dialect: Dialect, lines: int = 64
+) -> tuple[list[str] | None, list[list[str]]] | None:
+    """The header (or None, :func:`header_of`) and the rows of data in the first ``lines``
+    lines of the table file at ``path`` in ``dialect`` (blank rows, Excel's ``sep=`` line and
+    a byte-order mark aside), up to a quoted cell holding a line end past them; None where
+    they hold no row."""
     import gzip
     import io
     from itertools import islice
@@ -166,14 +177,18 @@ def header_names(path: Path, dialect: Dialect, lines: int = 64) -> list[str] | N
     with opened as raw, io.TextIOWrapper(raw, dialect.encoding, errors="replace", newline="") as f:
         text = "".join(islice(f, lines)).lstrip("\ufeff")
     text = SEPARATOR_HINT.sub("", text, count=1)
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
+    rows: list[tuple[int, list[str]]] = []
     try:
-        first = next(((rows.line_num, row) for row in rows if not blank(row)), None)
-    except csv.Error:
-        return None
-    if first is None:
+        for row in reader:
+            if not blank(row):
+                rows.append((reader.line_num, row))
+    except csv.Error:  # (a quoted cell running past the lines read: the rows before it)
+        pass
+    if not rows:
         return None
     try:
-        return header_of(path, first[0], first[1], dialect)
+        header = header_of(path, rows[0][0], rows[0][1], dialect)
     except DataError:
         return None
+    return header, [row for _, row in rows[header is not None :]]

@@ -52,6 +52,12 @@ class TableSchema:
             too.
         dtype: the precision later files are read in: the model's that reads them (float64
             for a PPCA: :meth:`read_as`); not part of the table's record.
+        label_at: where the training file holds its label column among the feature columns
+            (how many come before it), which rows written for the run follow; None: after
+            them (no label column, or a run recorded before this was).
+        label_form: how the training file writes its labels where they are numbers (``2.0``:
+            :class:`~torchlvm.data.csv_form.NumberForm`), which a class written for the run
+            follows; None: text labels (written as the file writes them), or not recorded.
     """
 
     columns: tuple[str, ...]
@@ -63,6 +69,8 @@ class TableSchema:
     forms: tuple[NumberForm, ...] = ()
     dtype: Literal["float32", "float64"] = "float32"
     na_values: tuple[str, ...] = ()
+    label_at: int | None = None
+    label_form: NumberForm | None = None
 
     @classmethod
     def of(
@@ -83,7 +91,10 @@ class TableSchema:
         named = _by_name(data, dialect, (*drop_columns, label_column))
         drop_columns, label_column = tuple(named[:-1]), named[-1]
         options = (drop_columns, label_column, dialect, stated, data.forms)
-        return cls(tuple(columns), data.standardizer, *options, na_values=na_tokens(na_values))
+        at, form = _label_written(data, dialect, drop_columns, label_column)
+        na = na_tokens(na_values)
+        return cls(tuple(columns), data.standardizer, *options, na_values=na, label_at=at,
+                   label_form=form)  # fmt: skip
 
     def read_in(self, encoding: str | None) -> TableSchema:
         """This schema reading later files in ``encoding`` (a command's ``--encoding``), or as
@@ -125,6 +136,8 @@ class TableSchema:
             **({} if self.encoding is None else {"stated_encoding": self.encoding}),
             **({"number_forms": [f.to_dict() for f in self.forms]} if self.forms else {}),
             **({"na_values": list(self.na_values)} if self.na_values else {}),
+            **({} if self.label_at is None else {"label_at": self.label_at}),
+            **({} if self.label_form is None else {"label_form": self.label_form.to_dict()}),
         }
 
     @classmethod
@@ -147,6 +160,8 @@ class TableSchema:
                 _stated(record.get("stated_encoding")),
                 tuple(NumberForm.from_dict(f) for f in record.get("number_forms") or ()),
                 na_values=na_tokens(record.get("na_values") or ()),
+                label_at=None if record.get("label_at") is None else int(record["label_at"]),
+                label_form=_form(record.get("label_form")),
             )
         except (AttributeError, KeyError, TypeError, ValueError):
             raise DataError("the run's recorded table is damaged; re-create the run") from None
@@ -246,6 +261,45 @@ def _by_name(data: Dataset, dialect: Dialect, selectors: tuple) -> list:
         return name if name and header.count(name) == 1 else selector
 
     return [named(s) for s in selectors]
+
+
+def _label_written(
+    data: Dataset, dialect: Dialect, drop_columns: tuple[Selector, ...], label: Selector | None
+) -> tuple[int | None, NumberForm | None]:
+    """Where ``data``'s file holds its ``label`` column among its feature columns, and the
+    :class:`~torchlvm.data.csv_form.NumberForm` of its labels where the cells are numbers,
+    learned from the file's first lines (a label column writes its classes one way); (None,
+    None) where the file cannot tell (no label column, the file gone)."""
+    from pathlib import Path
+
+    from torchlvm.data.columns import find_name
+    from torchlvm.data.csv_cells import is_missing, is_number
+    from torchlvm.data.csv_form import number_form
+    from torchlvm.data.csv_layout import first_rows
+
+    path = Path(data.name)
+    read = None if label is None or not path.is_file() else first_rows(path, dialect)
+    if read is None or not read[1]:
+        return None, None
+    header, rows = read
+    width = len(rows[0])
+    j = find_name(label, header) if isinstance(label, str) and header else label
+    if not isinstance(j, int) or not -width <= j < width:
+        return None, None
+    j %= width
+    if header is not None:  # the feature columns by name
+        before = [find_name(name, header) for name in data.columns or ()]
+        at = sum(k is not None and k < j for k in before)
+    else:  # by position: the columns before it that were not dropped
+        dropped = {d % width for d in drop_columns if isinstance(d, int) and -width <= d < width}
+        at = sum(k not in dropped for k in range(j))
+    cells = [row[j] for row in rows if len(row) > j and not is_missing(row[j])]
+    numbers = bool(cells) and all(is_number(dialect.number(c.strip())) for c in cells)
+    return at, number_form(cells, dialect) if numbers else None
+
+
+def _form(record: Any) -> NumberForm | None:
+    return None if record is None else NumberForm.from_dict(record)
 
 
 def _stated(encoding: Any) -> str | None:
