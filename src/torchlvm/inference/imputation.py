@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.distributions import Bernoulli, Normal
+from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
 from torchlvm import _device
 from torchlvm._checks import check_positive_int, check_rows
@@ -32,6 +32,7 @@ from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError
 from torchlvm.inference.miwae import ObservedCells, zero_filled
 from torchlvm.models.conditions import masked_condition
+from torchlvm.models.priors import draw
 
 
 def impute_missing(
@@ -88,8 +89,9 @@ def pseudo_gibbs(
 ) -> Any:
     """Pseudo-Gibbs imputation (Rezende et al. 2014), averaged over independent chains.
 
-    Each iteration draws z ~ q(z | x̃) (the code itself for a point-mass q) and sets the missing
-    entries of x̃ to the decoder mean E[x | z]; the observed entries stay clamped.
+    Each iteration draws z ~ q(z | x̃) (:func:`q_draws`; the code itself for a point-mass q)
+    and sets the missing entries of x̃ to the decoder mean E[x | z]; the observed entries stay
+    clamped.
 
     Args:
         model: a VAE or autoencoder. x: data ``(B, D)``. missing: bool ``(D,)``.
@@ -105,11 +107,22 @@ def pseudo_gibbs(
     clamp = x.repeat(chains, 1)  # (S·B, D)
     for _ in range(iterations):
         q = model.encode(current)
-        z = q.mean
-        if hasattr(q, "stddev") and not _is_point_mass(q):
-            z = z + q.stddev * _device.randn(z.shape, generator=generator, like=z)
+        z = q.mean if _is_point_mass(q) else q_draws(q, 1, generator)[0]
         current = torch.where(missing, model.decode(z).mean, clamp)
     return current.reshape(chains, B, D).mean(0)  # (S, B, D) → (B, D)
+
+
+def q_draws(q: Distribution, n: int, generator: Any) -> Tensor:
+    """``n`` draws z ~ q, shape ``(n, *batch, K)``, with ``generator``: μ + σ·ε for a factorized
+    Gaussian, and q's own sampler for any other (a full covariance, a flow). Drawing μ + σ·ε
+    from a full or flow q with its marginal σ, and weighing by q's density, made the weights
+    of :func:`impute_rows` no importance weights: their mean missed log p(x) by 0.13 nats for
+    a full q and did not converge with more draws (userL #4)."""
+    base = getattr(q, "base_dist", None)
+    if isinstance(q, Independent) and isinstance(base, Normal):
+        eps = _device.randn((n, *base.loc.shape), generator=generator, like=base.loc)
+        return base.loc + base.scale * eps
+    return draw(q, n, generator)
 
 
 def _is_point_mass(q: Any) -> bool:
@@ -132,8 +145,7 @@ def _vae_weights(model: Any, x: Tensor, num_samples: int, generator: Any) -> tup
             f"impute_rows weighs draws of z by the density of q(z | x), and a "
             f"{type(model).__name__} encodes x as a single point, with none; {_IMPUTE_WITH}"
         )
-    eps = _device.randn((num_samples, *q.mean.shape), generator=generator, like=q.mean)
-    z = q.mean + q.stddev * eps  # (S, B, K)
+    z = q_draws(q, num_samples, generator)  # (S, B, K)
     log_w = view.decode(z).log_prob(x0) + view.prior(batch_shape=x.shape[:-1]).log_prob(z)
     return torch.log_softmax(log_w - q.log_prob(z), 0), z
 
