@@ -79,3 +79,15 @@ def test_a_streamed_file_trains_from_the_same_scale(pixels, tmp_path):
             assert main([*argv, "--out", str(tmp_path / name)]) == 0
         runs[name] = json.loads((tmp_path / name / "config.json").read_text())["model"]["scale"]
     assert runs["streamed"] == pytest.approx(runs["whole"], rel=1e-12)
+
+
+def test_a_collapse_with_a_learned_sigma_is_told_in_one_warning(pixels, tmp_path):
+    """Reading the learned σ for the collapse warning converted a tensor that requires grad to a
+    float: torch's own "Converting a tensor with requires_grad=True to a scalar" warning came
+    first on stderr (userK #5)."""
+    argv = ["train", "vae", "--data", str(pixels), *FAST, "--beta", "200"]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    said = [str(warning.message) for warning in w]
+    assert len(said) == 1 and said[0].startswith("no latent dimension is active"), said

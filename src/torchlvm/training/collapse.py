@@ -69,7 +69,7 @@ def warn_collapsed(model: Any, dm: Any, *, spell: Spell) -> None:
     if activity is None:
         return
     likelihood = model.config.likelihood
-    sigma = float(model.likelihood.scale().max()) if likelihood == "gaussian" else None
+    sigma = float(model.likelihood.scale().detach().max()) if likelihood == "gaussian" else None
     warnings.warn(
         f"no latent dimension is active on the validation data (the variance of every "
         f"posterior mean is at most {float(activity.max()):.2g}, below {ACTIVE_THRESHOLD}): "
