@@ -277,3 +277,30 @@ def test_the_expected_time_of_the_mixture_says_its_samples_are_per_class(
     priced, pace = capsys.readouterr().out.splitlines()[:2]
     assert " for 300 rows x 5 samples per class (a probe of 256 rows took " in priced
     assert " more for 44 rows (5 samples per class; the first 256 rows took " in pace
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+        ),
+    ],
+)
+def test_the_priced_probe_leaves_the_callers_generators_as_they_were(device, monkeypatch):
+    """review12 #17: the probe drew under fork_rng(devices=[]), which keeps the CPU's generator
+    alone: on a GPU it advanced the CUDA generator the scores then drew from."""
+    import torchlvm.cli.score as score
+    from torchlvm.cli._score_classes import ClassScoring
+
+    monkeypatch.setattr(score, "PRICED_SECONDS", float("inf"))  # (timed, not printed)
+    vae = VAE(VAEConfig(input_dim=2, latent_dim=1, hidden=(4,), likelihood="gaussian")).to(device)
+    x = torch.randn(300, 2)
+    torch.manual_seed(5)
+    cpu = torch.get_rng_state()
+    cuda = torch.cuda.get_rng_state() if device == "cuda" else None
+    score._price(vae.eval(), x, 50, ClassScoring(), len(x))
+    assert torch.equal(torch.get_rng_state(), cpu)
+    assert cuda is None or torch.equal(torch.cuda.get_rng_state(), cuda)

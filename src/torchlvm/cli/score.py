@@ -260,6 +260,7 @@ def _price(model, x, samples: int, scoring, count: int) -> None:
 
     import torch
 
+    from torchlvm._kept_state import seeded
     from torchlvm._probe import duration
     from torchlvm.evaluation.timing import taken
     from torchlvm.inference.row_scores import ROWS, score_rows
@@ -272,7 +273,7 @@ def _price(model, x, samples: int, scoring, count: int) -> None:
         score_rows(model, rows, samples=draws, labels=labels, class_log_prior=scoring.log_prior)
         return time.perf_counter() - start
 
-    with torch.random.fork_rng(devices=[]):
+    with seeded(0):  # (the caller's generators put back after, the model device's too)
         timed(1)  # (warm-up: the first call's one-off costs)
         few, many = (timed(draws) for draws in PROBE_SAMPLES)
     each = max(many - few, 0.0) / (PROBE_SAMPLES[1] - PROBE_SAMPLES[0])  # s a draw, a batch

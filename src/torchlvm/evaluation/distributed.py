@@ -3,10 +3,11 @@ group and gathered, with a result that does not depend on how many processes sha
 
 The examples are cut into blocks of ``block`` rows; block b is estimated by the process of rank
 b mod R with :func:`torchlvm.inference.log_marginal_is`, its random numbers drawn from the global
-generator reseeded to a function of ``(seed, b)`` (inside ``torch.random.fork_rng``, so the
-caller's generator state is left as it was). Every process then holds the estimates of its blocks;
-one ``all_gather`` of equally padded ``(3, rows)`` tensors (mean, standard error, effective sample
-size) gives every process the whole result in the original order.
+generator reseeded to a function of ``(seed, b)`` (inside :func:`torchlvm._kept_state.seeded`,
+so the caller's generators, CUDA's too, are left as they were). Every process then holds the
+estimates of its blocks; one ``all_gather`` of equally padded ``(3, rows)`` tensors (mean,
+standard error, effective sample size) gives every process the whole result in the original
+order.
 
 So R = 1 (no process group) computes exactly the same blocks with the same numbers as R = 2, 4,
 ...: the single-process call is the reference the sharded one must equal, up to the rounding of
@@ -30,6 +31,7 @@ import torch
 from torch import Tensor
 
 from torchlvm._checks import check_positive_int
+from torchlvm._kept_state import seeded
 from torchlvm.inference.importance import Estimate, auto_chunk, log_marginal_is
 from torchlvm.protocol import LatentVariableModel
 
@@ -106,12 +108,10 @@ def log_marginal_is_sharded(
     if n == 0:
         return log_marginal_is(model, x, c, num_samples=num_samples, chunk=chunk)
     blocks = math.ceil(n / block)
-    devices = [x.device] if x.device.type == "cuda" else []
     parts = []
     for b in range(rank, blocks, world):
         rows = _block_rows(n, block, b)
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(block_seed(seed, b))
+        with seeded(block_seed(seed, b)):  # (every generator put back after)
             est = log_marginal_is(
                 model,
                 x[rows],

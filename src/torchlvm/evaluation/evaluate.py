@@ -20,8 +20,9 @@ observed cells (:mod:`.observed`); the other sections take its complete rows, an
 :class:`~torchlvm.evaluation.records.Undefined`, with the reason, when it has none.
 
 Everything runs in batches (no loop over data points), on the model's device, under
-``torch.random.fork_rng`` seeded with ``seed``, so a call is repeatable and leaves the global
-random state untouched.
+torch's generators seeded with ``seed`` (:func:`torchlvm._kept_state.seeded`), so a call is
+repeatable and leaves the global random state untouched: the CPU's, every CUDA device's, and a
+seed queued for CUDA's start.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from torchlvm._kept_state import seeded
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.memmap import MemmapDataset
 from torchlvm.errors import ConfigError, DataError, OptionError, spelled
@@ -143,9 +145,7 @@ def evaluate(
                 "split))"
             )
     _check_protocol(model, dataset)
-    devices = [model_device(model)] if model_device(model).type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), batches_reported(advance):
-        torch.manual_seed(config.seed)
+    with seeded(config.seed), batches_reported(advance):  # (every generator put back after)
         return _evaluate(model, dataset, config, val_dataset, train_dataset)
 
 

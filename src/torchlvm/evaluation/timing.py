@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
+from torchlvm._kept_state import seeded
 from torchlvm._probe import Busy, Restated, device_sync, duration, seconds_per_unit
 from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._batching import model_device, model_dtype
@@ -209,8 +210,7 @@ def probe(
     device, rows, k = x.device, len(x), config.k if k is None else k
     chunk = config.chunk or auto_chunk(rows, x.shape[-1], device, x.element_size())
     chunk = min(chunk, k)  # (the sampling's own: k samples at most)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(config.seed)
+    with seeded(config.seed):
         rate = seconds_per_unit(
             lambda m: log_marginal_is(model, x, c, num_samples=m * chunk, chunk=chunk),
             most=k // chunk,  # (whole chunks, k samples at most)
@@ -231,8 +231,7 @@ def probe_ais(
     one stops early."""
     x, c = _probe_batch(model, dataset, config)
     chains = config.ais_chains
-    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
-        torch.manual_seed(config.seed)
+    with seeded(config.seed):
         rate = seconds_per_unit(
             lambda m: log_marginal_ais(model, x, c, num_steps=m, num_chains=chains),
             most=config.ais_steps or 1,
