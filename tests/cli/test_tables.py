@@ -153,3 +153,29 @@ def test_na_values_marks_a_files_own_tokens_missing_for_the_run_and_its_later_fi
     header, *rows = [row.split(",") for row in scores.read_text().splitlines()]
     observed = [row[header.index("observed")] for row in rows]
     assert [i for i, n in enumerate(observed) if n != "4"] == [3, 10, 50]
+
+
+def test_a_cell_of_two_dashes_is_named_by_the_offered_na_values(tmp_path, capsys):
+    """A cell '--' (a common mark of a missing value) was offered '--na-values=--', which
+    argparse read as no value at all (it takes '--' out as the end of options): the same
+    refusal came back. The offered flag, run, reads it as missing."""
+    import shlex
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 2)) @ rng.normal(size=(2, 3)) + 0.1 * rng.normal(size=(60, 3))
+    cells = [[f"{v:.2f}" for v in row] for row in x.tolist()]
+    cells[4][1] = "--"
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n" + "".join(",".join(r) + "\n" for r in cells))
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(path), "--latent-dim", "1", "--method", "em"]
+    argv += ["--allow-missing", "--out", str(run)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    offered = shlex.split(err.split("name it with ")[1].strip())
+    assert offered == ["--na-values=--"]
+    assert main([*argv, *offered, "--na-values", "ERR"]) == 0
+    filled = tmp_path / "filled.csv"
+    assert main(["impute", str(run), "--data", str(path), "--out", str(filled)]) == 0
+    assert "filled 1 missing cell in 1 of 60 rows" in capsys.readouterr().out
+    assert filled.read_text().splitlines()[5].split(",")[1] not in ("--", "")

@@ -291,9 +291,10 @@ def _report(args: argparse.Namespace, run_: Any, x: torch.Tensor, out: Any, form
             if run_.model_type == "ppca"
             else f"sampling-importance-resampling over {args.samples} samples"
         )
+    cells, rows = int(missing.sum()), int(missing.any(1).sum())
     print(
-        f"filled {int(missing.sum())} missing cells in {int(missing.any(1).sum())} of {len(x)} "
-        f"rows of {args.data} with {run_.describe()}"
+        f"filled {cells} missing cell{'s' * (cells != 1)} in {rows} of {len(x)} "
+        f"row{'s' * (len(x) != 1)} of {args.data} with {run_.describe()}"
     )
     print(f"  method: {how}; values in the file's units")
     if forms:

@@ -46,11 +46,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "--na-values",
         metavar="TOKEN",
         nargs="+",
-        action="extend",
+        action=_Extend,
         help="cell texts that mark a missing value in the .csv besides empty cells, NA, N/A, "
         "NaN, NULL, None, #N/A and ? (e.g. - ERR -999: as written, case aside; a number however "
-        "written, -999.0 for -999); recorded, so "
-        "the run's later files are read alike (missing cells need --allow-missing)",
+        "written, -999.0 for -999; one that starts with '-', attached: --na-values=--); "
+        "recorded, so the run's later files are read alike (missing cells need --allow-missing)",
     )
     parser.add_argument(
         "--encoding",
@@ -59,6 +59,16 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "names it (cp1251, latin2, mac-roman, ...); recorded, and used for the run's later "
         "files and every file written from them (default: told from the file)",
     )
+
+
+class _Extend(argparse._ExtendAction):
+    """``action="extend"`` that keeps a value ``--`` given attached (``--na-values=--``, a
+    cell of two dashes: a common mark of a missing value), which argparse takes out of an
+    option's values as the end of options, leaving none: the only way a list option gets no
+    value (a bare ``--na-values --`` is refused by argparse, naming the option)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        super().__call__(parser, namespace, values or ["--"], option_string)
 
 
 def add_encoding(parser: argparse.ArgumentParser) -> None:
