@@ -205,3 +205,24 @@ def test_a_mask_condition_on_rows_names_the_table_imputation(text):
 
 def test_what_the_densities_are_conditioned_on():
     assert [Condition.parse(t).given for t in ("none", "label", "mask:top")] == ["", "c", "x_o"]
+
+
+@pytest.mark.parametrize("kind", ["mask:random:0", "mask:random:0.005", "mask:top"])
+def test_a_mask_that_hides_no_pixel_is_refused_before_training(kind, tmp_path, capsys):
+    """mask:random:0 (or a fraction that rounds to no pixel of 8x8: 0.005 · 64 = 0.32) trained
+    and saved, and evaluate then died dividing log p(x_m | x_o) by zero dimensions (review13
+    #8); a half of a one-row image is no pixel either."""
+    from torchlvm.cli import main
+
+    shape = (1, 1, 8) if kind == "mask:top" else (1, 8, 8)
+    with pytest.raises(ConfigError, match=r"hides none of the (8|64) pixels"):
+        Condition.parse(kind).mask(shape, seed=0)
+    if kind != "mask:top":
+        argv = ["train", "cvae", "--data", "digits", "--condition", kind, "--epochs", "1"]
+        assert main([*argv, "--out", str(tmp_path / "run")]) == 2
+        assert capsys.readouterr().err == (
+            f"torchlvm: error: --condition {kind} hides none of the 64 pixels of 8x8 images, so "
+            "nothing is left to draw from the rest; pass a mask that hides some: --condition "
+            "mask:top, or a random fraction of at least 0.016 (--condition mask:random:0.25)\n"
+        )
+        assert not (tmp_path / "run").exists()

@@ -280,7 +280,18 @@ class Condition:
                     else "torchlvm.inference.imputation.impute_rows(model, x)"
                 )
             ))  # fmt: skip
-        return image_mask(self.missing, image_shape, generator=torch.Generator().manual_seed(seed))
+        generator = torch.Generator().manual_seed(seed)
+        observed = image_mask(self.missing, image_shape, generator=generator)
+        if observed.all():  # (trained, it divided log p(x_m | x_o) by zero dimensions at evaluate)
+            _, height, width = _spatial(image_shape)
+            least = f"{1 / (height * width):.2g}"
+            raise spelled(ConfigError, lambda spell: (
+                f"{spell('condition', str(self))} hides none of the {height * width} pixels of "
+                f"{height}x{width} images, so nothing is left to draw from the rest; pass "
+                f"a mask that hides some: {spell('condition', 'mask:top')}, or a random "
+                f"fraction of at least {least} ({spell('condition', 'mask:random:0.25')})"
+            ))  # fmt: skip
+        return observed
 
     def bind(
         self, image_shape: Sequence[int], *, seed: int = 0, num_classes: int | None = None
