@@ -688,6 +688,26 @@ def test_an_ood_set_of_the_runs_own_test_images_is_said_to_be_them(run_dir, tmp_
     assert said in capsys.readouterr().out
 
 
+def test_an_ood_set_wholly_of_the_runs_own_rows_is_skipped_saying_so(run_dir, tmp_path, capsys):
+    """review12 #12: the first 39 rows of the training file, every one a row of the run's own
+    data, had their AUROC (0.362) printed as a result. Such a set is skipped, as a set too small
+    is, saying why; a set with one row of its own is still scored."""
+    test, train = load_dataset("digits", "test").x, load_dataset("digits", "train").x
+    np.save(tmp_path / "own.npy", np.concatenate([test[:30].numpy(), train[:7].numpy()]))
+    np.save(tmp_path / "one.npy", np.concatenate([train[:1].numpy(), np.full((3, 64), 0.5)]))
+    ood = f"{tmp_path / 'own.npy'},{tmp_path / 'one.npy'}"
+    assert main(["evaluate", str(run_dir), *FAST, "--no-figures", "--ood", ood]) == 0
+    outliers = json.loads((run_dir / "metrics.json").read_text())["outliers"]
+    assert list(outliers["sets"]) == [str(tmp_path / "one.npy")]
+    assert outliers["skipped"] == {
+        str(tmp_path / "own.npy"): "every one of its 37 examples is one of the run's own (7 are "
+        "examples the model was trained on, 30 examples of the run's test split; the same "
+        "values): not out of distribution, so it is not told from test data; pass examples "
+        "from outside the run's data"
+    }
+    assert "own.npy: skipped" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("figures_only", [False, True], ids=["evaluate", "figures-only"])
 def test_a_file_where_the_figures_folder_goes_is_named_to_move_before_the_redraw(
     tmp_path, capsys, figures_only

@@ -133,9 +133,11 @@ def ood_sets(
             )  # fmt: skip
             if own is None:  # (once, where needed)
                 own = {name: set(_row_digests(split.x)) for name, split in splits.items()}
-            ood = _own_rows_said(ood, own, noun)
+            ood, whole = _own_rows_said(ood, own, noun)
             fix = f"score one {noun} with torchlvm score RUN --data FILE"
-            if (few := too_few("telling it from test data", len(ood.x), noun, fix)) is not None:
+            if whole is not None:  # (an AUROC of the run's own rows against its test rows)
+                skipped[name] = whole
+            elif (few := too_few("telling it from test data", len(ood.x), noun, fix)) is not None:
                 skipped[name] = few  # (an AUROC of one comparison per test row)
             else:
                 sets.append(ood)
@@ -158,28 +160,40 @@ def _row_digests(x: Tensor) -> list[bytes]:
     return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in rows]
 
 
-def _own_rows_said(ood: Any, own: dict[str, set[bytes]], noun: str) -> Any:
+def _own_rows_said(ood: Any, own: dict[str, set[bytes]], noun: str) -> tuple[Any, str | None]:
     """``ood`` with its description saying how many of its rows are rows of each split of the
     run's data (digests ``own`` by split: the same values), where any are: such a set is not out
     of distribution (userH #15: a folder of the run's own test images, byte for byte, read as
     OOD with AUROC 0.551, without a word; userJ #14: a file holding the 354 rows the model was
-    trained on counted only its 44 test rows)."""
+    trained on counted only its 44 test rows); and, where every row is one of the run's, why it
+    is skipped, else None (review12 #12: the first 39 rows of the training file had their AUROC,
+    0.362, printed as a result)."""
     import dataclasses
 
     digests = _row_digests(ood.x)
+    if digests and all(any(d in rows for rows in own.values()) for d in digests):
+        return ood, (
+            f"every one of its {len(digests)} {noun}s is one of the run's own "
+            f"({_held(digests, own, noun)}; the same values): not out of distribution, so it is "
+            f"not told from test data; pass {noun}s from outside the run's data"
+        )
+    said = _held(digests, own, noun)
+    if not said:
+        return ood, None
+    said = f"; of its {len(ood.x)} {noun}s, {said} (the same values): not out of distribution"
+    return dataclasses.replace(ood, description=ood.description + said), None
+
+
+def _held(digests: list[bytes], own: dict[str, set[bytes]], noun: str) -> str:
+    """How many of the rows ``digests`` each split of ``own`` holds: ``7 are examples the model
+    was trained on, 30 examples of the run's test split`` ("" where none is)."""
     held = {split: sum(d in rows for d in digests) for split, rows in own.items()}
     parts = [
         f"{count} are {noun}s the model was trained on" if split == "train"
         else f"{count} {noun}s of the run's {split} split"
         for split, count in held.items() if count
     ]  # fmt: skip
-    if not parts:
-        return ood
-    said = (
-        f"; of its {len(ood.x)} {noun}s, {', '.join(parts)} (the same values): not out of "
-        "distribution"
-    )
-    return dataclasses.replace(ood, description=ood.description + said)
+    return ", ".join(parts)
 
 
 def outliers_section(
