@@ -172,3 +172,38 @@ def test_a_classifier_no_better_than_chance_measures_nothing(tmp_path, capsys, m
     assert said in out and "classifier is not clearly better than always answering kätze" in out
     assert "kätze is 5 of the 6 test examples), so its calls say nothing\n" in out
     assert "classified as hund" not in out
+
+
+def test_a_class_blind_decoder_called_the_target_is_no_success(tmp_path, capsys, monkeypatch):
+    """A CVAE after 3 epochs drew the same grey blob for every class, which the classifier
+    called '8': "8 of 8 classified as 8", no warning (userM #1). The reconstructions under the
+    examples' own class are the control: called 8 too, the transfers changed nothing."""
+    test, classifier = load_dataset("digits", "test"), dataset_classifier("digits")
+    eights = test.x[(test.y == 8) & (classifier.predict(test.x) == 8)]
+
+    def blind(self, x, c_from, c_to):  # (a little lighter for each later class: it reads c)
+        return eights[: len(x)] * (1 - 0.01 * c_to.expand(len(x), -1).argmax(-1, keepdim=True))
+
+    monkeypatch.setattr(CVAE, "transfer", blind)
+    run = _run(tmp_path)
+    argv = ["transfer", str(run), "--from-condition", "3", "--to-condition", "8", "--n", "6"]
+    with pytest.warns(UserWarning, match="draws much the same image whatever the class") as w:
+        assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert _counted(out, "eight") == (6, 6, 0)
+    assert "    6 of their reconstructions under their own class are classified as the target " \
+        "already: 0 of the 6 changed into it\n" in out  # fmt: skip
+    said = str(w[0].message)
+    assert said.startswith("6 of the 6 transfers to eight are classified as eight, but 6 of")
+    assert f"'torchlvm evaluate {run}' measures" in said and "--cvae-prior" not in said
+
+
+def test_transfers_that_reach_their_target_say_nothing_more(tmp_path, capsys, monkeypatch):
+    """The control says nothing where the reconstructions are of their own class."""
+    _reaching_the_target(monkeypatch)
+    argv = ["transfer", str(_run(tmp_path)), "--from-condition", "3", "--to-condition", "8"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cli.main([*argv, "--n", "5"]) == 0
+    out = capsys.readouterr().out
+    assert _counted(out, "eight") == (5, 5, 0) and "reconstructions" not in out

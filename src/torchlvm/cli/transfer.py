@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         if a == "any":
             _label_columns(fig, shape, [_run.label_name(run_, int(label)) for label in y])
     plots.save_figure(fig, out)
-    ignored = _warn_if_condition_ignored(run_, x, y, targets, transferred)
+    own = _reconstructions(run_, x, y)  # (n, D): each under its own class
+    ignored = _warn_if_condition_ignored(run_, x, y, own, targets, transferred)
     print(
         f"transferred {_counted(len(x), dataset.name + ' ' + dataset.split + ' image')} of "
         f"{'every class' if a == 'any' else 'class ' + a} to "
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     )
     given = "its own class" if a == "any" else a
     print(f"  each image: z = E_q[z | x, {given}], then the decoder mean E[x | z, {b}]")
-    _transfer_check.report(run_, args, y, targets, transferred, warn=not ignored)
+    _transfer_check.report(run_, args, y, targets, transferred, own, warn=not ignored)
     print(f"wrote {out} (originals above their transfers, one row per target class)")
     if dataset.binarize != "none":  # (what a reader recognises, not what the encoder was given)
         print(f"  the originals are shown as grey levels; the encoder was given their 0/1 view "
@@ -154,22 +155,26 @@ IGNORED = 1e-3
 its own class, for every example and every other class, says that the decoder ignores c."""
 
 
+def _reconstructions(run_: Any, x: Any, y: Any) -> Any:
+    """Examples ``x`` ``(n, D)`` of classes ``y`` decoded under their own class, E[x | z, y]."""
+    from torchlvm import run as _run
+
+    c_own = run_.model.condition_from_labels(y)
+    return _run.in_batches(run_.model.transfer, x, c_own, c_own, device=run_.device)
+
+
 def _warn_if_condition_ignored(
-    run_: Any, x: Any, y: Any, targets: list[int], transferred: list[Any]
+    run_: Any, x: Any, y: Any, own: Any, targets: list[int], transferred: list[Any]
 ) -> bool:
     """Warn, in one line, where every transfer of ``x`` ``(n, D)`` (of classes ``y``) to another
-    class equals its reconstruction under its own class, E[x | z, y], within :data:`IGNORED` of
-    the data's range: the CVAE's decoder does not use its class condition, and the figure shows
-    the reconstructions, not a change of class. Returns whether it warned."""
+    class equals its reconstruction under its own class, ``own`` (E[x | z, y]), within
+    :data:`IGNORED` of the data's range: the CVAE's decoder does not use its class condition,
+    and the figure shows the reconstructions, not a change of class. Returns whether it
+    warned."""
     import warnings
 
     import torch
 
-    from torchlvm import run as _run
-
-    model = run_.model
-    c_own = model.condition_from_labels(y)
-    own = _run.in_batches(model.transfer, x, c_own, c_own, device=run_.device)  # (n, D)
     other = [(t, y != target) for t, target in zip(transferred, targets, strict=True)]
     gaps = [(t[moved] - own[moved]).abs().max() for t, moved in other if bool(moved.any())]
     if not gaps:  # every target is the examples' own class
@@ -254,7 +259,7 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
     picked, a = _of_classes(run_, dataset, sources, args.n, "row", fix)
     x, y = dataset.x[picked].to(run_.dtype), dataset.y[picked]
     transferred = _transfer(run_, x, y, targets)
-    _warn_if_condition_ignored(run_, x, y, targets, transferred)
+    _warn_if_condition_ignored(run_, x, y, _reconstructions(run_, x, y), targets, transferred)
     user = schema.to_user_units(torch.cat(transferred).double())
     labels = torch.tensor(targets).repeat_interleave(len(x))
     names, ids = _table_rows.row_ids(run_, args, len(dataset), label=False)  # ('original')
