@@ -88,6 +88,24 @@ def test_a_table_is_refused_up_front_naming_what_works(tmp_path, capsys, name):
     assert "torchlvm report runs/vae runs/ae --out compare.html" in err and not out.exists()
 
 
+def test_images_without_labels_are_refused_before_any_training(tmp_path, capsys):
+    """compare on an .npy of images without labels trained six models (minutes at the default
+    --epochs), then refused naming --condition, a flag compare does not take (userM #3)."""
+    import numpy as np
+
+    np.save(tmp_path / "images.npy", np.random.default_rng(0).integers(0, 256, (60, 8, 8)))
+    out = tmp_path / "cmp"
+    assert main(["compare", "--data", str(tmp_path / "images.npy"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "torchlvm: error: compare needs class labels (its CVAE conditions on them and its "
+        f"separability probes read them), and {tmp_path / 'images.npy'} has none; save the data "
+        "with one label per example (np.savez('labelled.npz', x=IMAGES, y=LABELS)), or compare "
+        "on a labelled dataset (digits)\n"
+    )
+    assert not out.exists()
+
+
 def _result(mig: float) -> dict:
     """A compare result of two models (what the library returns), its MIG set to ``mig``."""
     from torchlvm.evaluation.compare import _table

@@ -35,6 +35,7 @@ import torch
 from torchlvm._checks import check_positive_int
 from torchlvm._epochs import epochs
 from torchlvm.data.pixels import COLOUR_DEFAULTS, is_colour_file, is_image_data
+from torchlvm.errors import DataError
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.disentanglement import BOOTSTRAP, mutual_information_gap
 from torchlvm.evaluation.eval_data import conditions_for
@@ -278,6 +279,13 @@ def compare(
     check_positive_int("k", k)
     _, protocol = _data_protocol(data)
     test = load_dataset(data, "test", data_dir=data_dir, binarize=protocol, seed=budget.seed)
+    if test.num_classes is None:  # before any training: six runs were trained, then refused
+        raise DataError(
+            f"compare needs class labels (its CVAE conditions on them and its separability "
+            f"probes read them), and {data} has none; save the data with one label per example "
+            "(np.savez('labelled.npz', x=IMAGES, y=LABELS)), or compare on a labelled dataset "
+            "(digits)"
+        )
     models: dict[str, Any] = {}
     for contender in CONTENDERS:
         model, trained = obtain(
