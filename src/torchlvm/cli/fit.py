@@ -266,6 +266,7 @@ def _data_record(train, options: dict, args: argparse.Namespace) -> dict:
     from torchlvm.data.fingerprint import file_record
     from torchlvm.data.load import data_reference
     from torchlvm.data.pixels import reading_record
+    from torchlvm.data.value_range import range_record
 
     data_dir = None if args.data_dir is None else os.path.abspath(args.data_dir)
     data = {
@@ -279,6 +280,7 @@ def _data_record(train, options: dict, args: argparse.Namespace) -> dict:
         **file_record(train.name),
         **copy_record(train.name, data_dir),  # which copy of a dataset read by name
         **reading_record(train.name),  # how its pixels were read (evaluate checks it)
+        **range_record(train),  # the values it learned: a later file in other units is told
     }
     table = _tables.record(train, options)
     if table is not None:

@@ -48,6 +48,7 @@ from torchlvm.data.fingerprint import file_record
 from torchlvm.data.load import data_reference
 from torchlvm.data.memmap_values import all_finite, is_binary
 from torchlvm.data.pixels import reading_record
+from torchlvm.data.value_range import range_record
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.inference.class_mixture import class_counts
 from torchlvm.models.conditions import BoundCondition, Condition
@@ -384,6 +385,7 @@ class LVMDataModule(L.LightningDataModule):
             **file_record(self.name),  # a moved file is found again by its content
             **copy_record(self.name, self.data_dir),  # which copy of a dataset read by name
             **reading_record(self.name),  # how its pixels were read
+            **range_record(train),  # the values it learned: a later file in other units is told
         }
 
     def _table(self, train: Dataset) -> dict[str, Any]:

@@ -1,0 +1,93 @@
+"""A later file in other units than the model's training data (review13 #7): a run fit on 8-bit
+images learned values in [0, 1]; the same images saved as floats (how NaN marks a missing pixel)
+are read as stored, 0..255, and PPCA imputed pixels of -156 and scored rows at 8.6 million nats,
+without a word. The commands that read a later file for a run refuse it, naming the rescaling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from torchlvm import cli
+from torchlvm.data.binarize import Values
+from torchlvm.data.value_range import trained_range, units_slip
+
+
+@pytest.fixture(scope="module")
+def eight_bit_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PPCA fit on 200 uint8 images of 6x6 (levels 0..240), in a folder with float copies."""
+    folder = tmp_path_factory.mktemp("units")
+    levels = np.random.default_rng(0).integers(0, 241, size=(200, 6, 6)).astype(np.uint8)
+    np.save(folder / "u8.npy", levels)
+    stored = levels[:10].astype(np.float32)  # the same images as floats, read as stored
+    np.save(folder / "as stored.npy", stored)
+    np.save(folder / "divided.npy", stored / 255)
+    holes = stored.copy()
+    holes[:, 1:3, 1:3] = np.nan
+    np.save(folder / "holes.npy", holes)
+    argv = ["fit", "ppca", "--data", "u8.npy", "--latent-dim", "2", "--out", "run"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        assert cli.main(argv) == 0
+    return folder
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["score", "run", "--data", "as stored.npy", "--out", "s.csv"],
+        ["encode", "run", "--data", "as stored.npy", "--out", "e.csv"],
+        ["reconstruct", "run", "--data", "as stored.npy", "--out", "r.png"],
+        ["impute", "run", "--data", "holes.npy", "--out", "filled.npy"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_a_float_copy_of_eight_bit_images_is_refused_naming_the_rescaling(
+    eight_bit_run: Path, argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    monkeypatch.chdir(eight_bit_run)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    name = argv[3]
+    assert err == (
+        f"torchlvm: error: {name} holds values up to 240, but the model in run was trained on "
+        "values in [0, 0.941]; they look like 8-bit levels read as stored: divide them by 255, "
+        f"np.save('{name[:-4]}-01.npy', np.load('{name}') / 255)\n"
+    )
+    assert not (eight_bit_run / argv[-1]).exists()
+
+
+def test_the_offered_rescaling_is_read_as_the_run_learned(
+    eight_bit_run: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    """The line run as offered gives the values of the 8-bit file: the same scores."""
+    monkeypatch.chdir(eight_bit_run)
+    np.save("u8-10.npy", np.load("u8.npy")[:10])
+    for data, out in (("divided.npy", "a.csv"), ("u8-10.npy", "b.csv")):
+        assert cli.main(["score", "run", "--data", data, "--out", out]) == 0
+    capsys.readouterr()
+    a, b = (np.genfromtxt(f, delimiter=",", names=True)["neg_log_p"] for f in ("a.csv", "b.csv"))
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+    assert json.loads(Path("run/config.json").read_text())["data"]["value_range"] == [
+        0.0,
+        pytest.approx(240 / 255),
+    ]
+
+
+def test_units_are_judged_by_the_range_the_run_learned() -> None:
+    """Only a file far above a [0, 1] training range is refused: a little above 1 (noise), a run
+    trained on values as stored (0..255), a table and an unknown file say nothing."""
+    levels = Values(0, 100, 0.0, 255.0, True)
+    grey = {"name": "digits"}  # (a run from before the record: a dataset of grey levels)
+    assert trained_range(grey) == (0.0, 1.0)
+    assert units_slip(levels, "x.npz", grey, "m").endswith("divide them by 255")
+    floats = Values(3, 100, -0.5, 37.25, False)
+    assert units_slip(floats, "x.npy", grey, "m").endswith(
+        "other units: rescale them as the training data were"
+    )
+    assert units_slip(Values(0, 100, 0.0, 1.3, False), "x.npy", grey, "m") is None
+    assert units_slip(levels, "x.npy", {"name": "a.npy", "value_range": [0, 255]}, "m") is None
+    assert units_slip(levels, "x.npy", {"name": "table.csv"}, "m") is None
