@@ -33,6 +33,7 @@ from torch.distributions import Distribution, Independent, Normal
 
 from torchlvm._checks import check_choice, check_positive_int
 from torchlvm._device import ACCELERATORS, accelerator_name
+from torchlvm._kept_state import seeded
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm._threads import TABLE_THREADS, on_threads
 from torchlvm.errors import ConfigError, DataError, NotFittedError
@@ -328,8 +329,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     @on_threads
     def _prior_draws(self, n: int, c: Tensor | None) -> np.ndarray:
         """x ~ p(x | z [, c]), z ~ p(z [| c]) for ``n`` rows, seeded by ``random_state``."""
-        with torch.random.fork_rng(), torch.no_grad():
-            torch.manual_seed(self._seed())
+        with seeded(self._seed()), torch.no_grad():
             z = self.model_.prior(c, batch_shape=(n,)).sample()  # (n, K)
             return _numpy(self.model_.decode(z, c).sample())
 
