@@ -4,8 +4,8 @@ Each subcommand is one module in this package with ``HELP`` (a line), ``configur
 its arguments) and ``run(args) -> int``. :data:`COMMANDS` maps command names to those modules. The
 CLI parses arguments, calls the library and prints; it holds no maths. A
 :class:`~torchlvm.errors.TorchLVMError` becomes one line on stderr and exit status 2, an ``OSError``
-(disk full, permission denied) one line and exit status 1, Ctrl-C exit status 130, never a
-traceback.
+(disk full, permission denied) and an allocation that fails (out of memory) one line and exit
+status 1, Ctrl-C exit status 130, never a traceback.
 """
 
 from __future__ import annotations
@@ -188,6 +188,24 @@ def _flushed(status: int) -> int:
     return status
 
 
+def _out_of_memory(err: BaseException) -> str | None:
+    """``" (N GB asked)"``, ``""`` where the size is not said, for an allocation that failed:
+    Python's MemoryError, torch's CPU allocator ("can't allocate memory: you tried to allocate
+    81920000000 bytes") or a GPU's (``torch.OutOfMemoryError``); None for any other error."""
+    import re
+
+    text = str(err)
+    if not isinstance(err, MemoryError) and not re.search(
+        r"can't allocate memory|out of memory", text, re.IGNORECASE
+    ):
+        return None
+    if found := re.search(r"allocate (\d+) bytes", text):
+        return f" ({int(found.group(1)) / 1e9:.3g} GB asked)"
+    if found := re.search(r"allocate ([\d.]+ [KMGT]iB)", text):
+        return f" ({found.group(1)} asked)"
+    return ""
+
+
 def _main(argv: Sequence[str] | None) -> int:
     warnings.formatwarning = _one_line_warning
     parser, args, extra = _start(argv)
@@ -211,6 +229,17 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:  # stdout's reader went away (| head): stop quietly, as cat does
         _discard_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for a process that the pipe stopped
+    except (MemoryError, RuntimeError) as err:  # (torch's allocators raise RuntimeErrors)
+        asked = _out_of_memory(err)
+        if asked is None:
+            raise
+        print(
+            f"torchlvm: error: out of memory{asked} (the sizes checked before the work did not "
+            "foresee this allocation); ask for less (a smaller --n, --k, --samples, --draws, "
+            "--hidden or --batch-size) or free memory (files written before stay as they were)",
+            file=sys.stderr,
+        )
+        return 1
     except OSError as err:  # a full disk, a read-only or unreadable path: the system's refusal
         what = " ".join((err.strerror or str(err) or type(err).__name__).split())
         where = f": {err.filename}" if err.filename else ""
