@@ -5,6 +5,7 @@ run fitted with $TORCHLVM_DATA set was evaluated in a shell without it on anothe
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from torchlvm import cli
-from torchlvm.data.dataset_copy import KEY, copy_record, own_copy
+from torchlvm.data.dataset_copy import DATA_DIR_COMMANDS, KEY, copy_record, moved_record, own_copy
 from torchlvm.errors import DataError
 
 from .conftest import small_mnist
@@ -142,3 +143,62 @@ def test_the_runs_folder_moved_away_names_it_and_data_dir(tmp_path, write_mnist,
     other = write_mnist(tmp_path / "other", seed=1)
     with pytest.raises(DataError, match="is not the copy the run in runs/a was trained on"):
         own_copy(data, str(other), "runs/a")
+
+
+def test_a_copy_found_at_a_new_data_dir_is_recorded_for_later_commands(
+    tmp_path, write_mnist, isolated_search, capsys
+):
+    """The run's folder moved: `encode RUN --data-dir NEW` ran but recorded nothing, so the next
+    command was refused again with the same line (review12 #14). The copy there, checked by
+    content, is recorded and said so; later commands, and later reads of the same command that
+    are given no --data-dir (impute's training split), read it there."""
+    first = write_mnist(tmp_path / "first", seed=0)
+    run = tmp_path / "run"
+    fit = ["fit", "ppca", "--data", "mnist", "--data-dir", str(first), "--latent-dim", "2"]
+    assert cli.main([*fit, "--out", str(run)]) == 0
+    moved = first.rename(tmp_path / "moved")
+    capsys.readouterr()
+    encode = ["encode", str(run), "--out"]
+    assert cli.main([*encode, str(tmp_path / "refused.npy")]) == 2
+    assert "which are gone; if they moved, pass --data-dir" in capsys.readouterr().err
+    with pytest.warns(UserWarning) as shown:
+        assert cli.main([*encode, str(tmp_path / "a.npy"), "--data-dir", str(moved)]) == 0
+    (said,) = [str(w.message) for w in shown if "recorded in" in str(w.message)]
+    assert said.startswith(f"the run in {run} reads its mnist files from {moved} now")
+    assert f"{first} no longer holds them" in said
+    data = json.loads((run / "config.json").read_text())["data"]
+    assert data["data_dir"] == str(moved) and data[KEY]["folder"] == str(moved)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # recorded: nothing more to say
+        assert cli.main([*encode, str(tmp_path / "b.npy")]) == 0
+    assert (np.load(tmp_path / "a.npy") == np.load(tmp_path / "b.npy")).all()
+
+
+def test_a_copy_given_while_the_recorded_one_holds_the_data_is_read_for_that_command_alone(
+    tmp_path, write_mnist, isolated_search
+):
+    first = write_mnist(tmp_path / "first", seed=0)
+    data = {"name": "mnist", **copy_record("mnist", first)}
+    copy = write_mnist(tmp_path / "copy", seed=0)
+    assert own_copy(data, str(copy), "runs/a") == str(copy)
+    assert moved_record(data) is None  # the run's own folder still holds its copy
+    write_mnist(first, seed=1)  # ... and now other images: the copy given is where it is now
+    for path in first.iterdir():
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert own_copy(data, str(copy), "runs/a") == str(copy)
+    assert own_copy(data, None, "runs/a") == str(copy)  # later in the same process
+    assert moved_record(data) == {
+        **data,
+        "data_dir": str(copy),
+        KEY: {**data[KEY], "folder": str(copy)},
+    }
+
+
+def test_the_refusal_names_commands_that_take_data_dir():
+    """The folder gone, the refusal offers --data-dir to commands that take it: gaps and score,
+    which refuse such a run too, take none."""
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    named = DATA_DIR_COMMANDS.replace(" or ", ", ").split(", ")
+    for name in named:
+        assert "--data-dir" in commands.choices[name]._option_string_actions, name

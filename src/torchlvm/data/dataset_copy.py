@@ -11,6 +11,11 @@ their content (:func:`copy_record`); a later command reads that folder while it 
 content, and refuses a copy of other content in one line naming both folders
 (:func:`own_copy`). A run recorded before this records nothing: its copy is read unchecked, as
 before, and each command that reads it says so once (:func:`_unchecked`).
+
+A run's folder gone, ``--data-dir NEW`` holding its copy (checked by content) is where the run
+reads it from now: :func:`moved_record` is the run's record pointed there, which the caller
+writes into the run (:func:`~torchlvm.run.record.record_moved_copy`), and later reads in the same
+process find the copy there too (a command reads several splits, not all given ``data_dir``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,14 @@ KEY = "dataset_files"
 """The key of the record in a run's ``data`` section."""
 
 _CHUNK = 1 << 20
+
+DATA_DIR_COMMANDS = "evaluate, encode, reconstruct, impute or transfer"
+"""The commands on a run that take ``--data-dir`` (gaps and score do not), in the refusal of a
+run whose folder is gone."""
+
+_found_since: dict[tuple[str, str], str] = {}
+"""(recorded folder, digest) -> the ``--data-dir`` found since in this process to hold that copy
+while the recorded folder does not (:func:`own_copy`), for :func:`moved_record`."""
 
 
 def copy_record(name: str, data_dir: str | os.PathLike[str] | None) -> dict[str, Any]:
@@ -59,17 +72,26 @@ def own_copy(data: Mapping[str, Any], data_dir: str | None, run_folder: Any) -> 
         _unchecked(str(data["name"]), data_dir, run_folder)
         return data_dir
     name, folder = str(data["name"]), str(recorded.get("folder"))
+    since = _found_since.get((folder, str(recorded.get("sha256"))))
+    if (
+        since is not None
+        and (data_dir is None or os.path.abspath(data_dir) == folder)
+        and not _holds(name, folder, recorded)
+    ):
+        data_dir = since  # found there earlier in this process (still checked by content)
     if _gone(name, folder, data_dir):
         raise DataNotFoundError(
             f"the run in {run_folder} was trained on the {name} files in {folder}, which are "
-            "gone; if they moved, pass --data-dir NEW_FOLDER (the copy there is checked by "
-            "content)"
+            f"gone; if they moved, pass --data-dir NEW_FOLDER to {DATA_DIR_COMMANDS} (the copy "
+            "there is checked by content, and recorded in the run for later commands)"
         )
     own = _found(name, folder) if data_dir is None and os.path.isdir(folder) else None
     found = own or _found(name, data_dir)
     if found is None:
         return data_dir  # not found: loading it says where it looked and how to get it
     if _content_digest(found[1]) == recorded.get("sha256"):
+        if data_dir is not None and not _holds(name, folder, recorded):
+            _found_since[(folder, str(recorded["sha256"]))] = os.path.abspath(data_dir)
         return folder if own else data_dir
     if found[0] == folder:  # the run's own folder, its files replaced since
         raise DataError(
@@ -82,6 +104,26 @@ def own_copy(data: Mapping[str, Any], data_dir: str | None, run_folder: Any) -> 
         f"files in {folder}: their content differs), and its numbers would be of other images; "
         + _fix(name, recorded, given=data_dir is not None)
     )
+
+
+def moved_record(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The run's ``data`` record pointed at the ``--data-dir`` that :func:`own_copy` found, in
+    this process, to hold the run's copy while the recorded folder does not (gone, or refilled
+    with other files), for the caller to record; None when no such folder was found."""
+    recorded = data.get(KEY)
+    if not isinstance(recorded, dict) or not data.get("name"):
+        return None
+    since = _found_since.get((str(recorded.get("folder")), str(recorded.get("sha256"))))
+    found = None if since is None else _found(str(data["name"]), since)
+    if found is None:
+        return None
+    return {**data, "data_dir": since, KEY: {**recorded, "folder": found[0]}}
+
+
+def _holds(name: str, folder: str, recorded: Mapping[str, Any]) -> bool:
+    """Whether ``folder`` holds the copy of ``name`` that ``recorded`` names by its digest."""
+    there = _found(name, folder)
+    return there is not None and _content_digest(there[1]) == recorded.get("sha256")
 
 
 def _gone(name: str, folder: str, data_dir: str | None) -> bool:
@@ -124,8 +166,7 @@ def _fix(name: str, recorded: Mapping[str, Any], *, given: bool) -> str:
     folder = str(recorded.get("folder"))
     if not os.path.isdir(folder):
         return f"{folder} is gone: {_PUT_BACK}"
-    there = _found(name, folder)
-    if there is None or _content_digest(there[1]) != recorded.get("sha256"):
+    if not _holds(name, folder, recorded):
         return f"the files in {folder} have changed since: {_PUT_BACK}"
     return f"leave out --data-dir to read that copy, or pass --data-dir {folder}"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,32 +144,67 @@ def record_file_time(folder: str | os.PathLike[str], data: dict[str, Any]) -> No
     were just hashed and found to be the run's (``data``:
     :func:`~torchlvm.data.fingerprint.check_unchanged`'s record), so that later commands know the
     file by its time again instead of hashing it in full each time (a ``cp``, ``touch`` or
-    ``git checkout`` gives a file a new time). Under the run's lock; where the run is locked by
-    another process, cannot be written (a read-only copy) or has no ``config.json``, nothing is
-    written: the next command hashes the file again, and reads it as this one did.
+    ``git checkout`` gives a file a new time). Where it cannot be written (:func:`_update_data`)
+    the next command hashes the file again, and reads it as this one did.
     """
+
+    def touched(now: dict[str, Any]) -> dict[str, Any] | None:
+        kept, file = now.get("file"), data.get("file") or {}
+        if now.get("name") != data.get("name") or not isinstance(kept, dict):
+            return None  # re-pointed or written again meanwhile: its record is another's
+        if kept.get("sha256") != file.get("sha256") or kept.get("bytes") != file.get("bytes"):
+            return None
+        return {**now, "file": {**kept, "mtime_ns": file.get("mtime_ns")}}
+
+    _update_data(folder, touched)
+
+
+def record_moved_copy(
+    folder: str | os.PathLike[str], data: dict[str, Any], moved: dict[str, Any]
+) -> bool:
+    """Record in ``config.json`` the folder that holds the run's copy of its dataset read by name
+    now that the recorded one does not (``moved``:
+    :func:`~torchlvm.data.dataset_copy.moved_record` of the run's record ``data``), so that later
+    commands read it there without ``--data-dir``. Returns whether it was written: not where the
+    run's record says so already, or names another copy since, or cannot be written
+    (:func:`_update_data`)."""
+    from torchlvm.data.dataset_copy import KEY
+
+    def repointed(now: dict[str, Any]) -> dict[str, Any] | None:
+        if now.get("name") != data.get("name") or now.get(KEY) != data.get(KEY):
+            return None  # recorded already, or written again meanwhile
+        return {**now, "data_dir": moved.get("data_dir"), KEY: moved[KEY]}
+
+    return _update_data(folder, repointed)
+
+
+def _update_data(
+    folder: str | os.PathLike[str], change: Callable[[dict[str, Any]], dict[str, Any] | None]
+) -> bool:
+    """Replace the ``data`` section of the run's ``config.json`` with ``change(data section)``,
+    unless that is None, under the run's lock. Returns whether it was written: nothing is where
+    the run is locked by another process, cannot be written (a read-only copy, a full disk) or
+    has no ``config.json`` (an unfinished run), or its record is damaged (the command reading it
+    says so)."""
     from torchlvm.errors import RunBusyError
     from torchlvm.run.lock import EVALUATED, acquire, command_line, held_here
 
     layout = RunLayout(Path(folder))
     if not layout.config.is_file():
-        return
+        return False
     try:
         lock = None if held_here(folder) else acquire(folder, command_line(), doing=EVALUATED)
     except (RunBusyError, OSError):
-        return
+        return False
     try:
         record = read_record(folder)
-        now = record.get("data") or {}
-        kept, file = now.get("file"), data.get("file") or {}
-        if now.get("name") != data.get("name") or not isinstance(kept, dict):
-            return  # re-pointed or written again meanwhile: its record is another's
-        if kept.get("sha256") != file.get("sha256") or kept.get("bytes") != file.get("bytes"):
-            return
-        new = {**now, "file": {**kept, "mtime_ns": file.get("mtime_ns")}}
+        new = change(record.get("data") or {})
+        if new is None:
+            return False
         write_json(layout.config, ordered({**record, "data": new}))
+        return True
     except (OSError, DataError):
-        return  # (a full disk, a damaged record: the command reading it says so)
+        return False
     finally:
         if lock is not None:
             lock.release()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -106,6 +107,8 @@ def load_split(
         )
     except DataError as error:
         raise _missing_for(error, run, name, command) from None
+    if same:
+        _record_moved_copy(run)
     if hasattr(dataset, "in_memory") and not streamed:  # a file the run streamed (--mmap)
         dataset = dataset.in_memory()
     if own and int(run.data.get("pixels", 1)) < READING:  # whichever file is given
@@ -123,6 +126,25 @@ def load_split(
     if len(dataset) == 0:
         raise DataError(f"the {split} split of {dataset.name} is empty; choose another --split")
     return dataset
+
+
+def _record_moved_copy(run: Run) -> None:
+    """Record in the run the ``--data-dir`` that holds its dataset's copy where the folder it
+    recorded does not (:func:`~torchlvm.data.dataset_copy.moved_record`), and say so once."""
+    from torchlvm.data.dataset_copy import KEY, moved_record
+    from torchlvm.run.layout import RunLayout
+    from torchlvm.run.record import record_moved_copy
+
+    moved = moved_record(run.data)
+    if moved is None or not record_moved_copy(run.folder, run.data, moved):
+        return
+    warnings.warn(
+        f"the run in {run.folder} reads its {run.data['name']} files from {moved['data_dir']} "
+        f"now (their content is the run's; {run.data[KEY].get('folder')} no longer holds "
+        f"them): recorded in {RunLayout(run.folder).config}, so later commands read them there "
+        "without --data-dir",
+        stacklevel=3,
+    )
 
 
 def _recorded_standardizer(run: Run) -> Any:
