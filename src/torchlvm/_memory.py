@@ -1,29 +1,174 @@
-"""How much memory a request needs against what this machine has: sizes that cannot fit are
-refused before any work, with a message naming both numbers, instead of an allocation failure
-(a traceback) minutes in."""
+"""How much memory a request needs against what this process may have: sizes that cannot fit
+are refused before any work, with a message naming both numbers and which limit binds, instead of
+an allocation failure (a traceback) minutes in.
+
+What a process may have is the least of the machine's available memory (``MemAvailable``), what
+is left under its own limits (``ulimit -v``, ``RLIMIT_AS``: the address space; ``ulimit -d``,
+``RLIMIT_DATA``: its data, as SLURM and batch systems set them), and what is left under its
+control group's memory limit (a container's ``--memory``, systemd's ``MemoryMax``: cgroup v2's
+``memory.max``, v1's ``memory.limit_in_bytes``, of its group and every group above it). A
+control group's page cache counts as available: the kernel reclaims it before it refuses.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 from torchlvm.errors import ConfigError, OptionError, Spell, in_python, spelled
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+"""Where the control groups are mounted (v2 here; v1 one folder per controller under it)."""
+PROC_CGROUP = Path("/proc/self/cgroup")
+"""This process's control groups, a line per hierarchy: ``id:controllers:path``."""
+_NO_LIMIT = 1 << 62  # a cgroup v1 limit at least this large is its "unlimited" (2**63 - 4096)
+
+
+@dataclass(frozen=True)
+class Available:
+    """Bytes this process may still allocate, and where that bound comes from (``"available
+    here"``, or the limit left under, in the words of a message)."""
+
+    nbytes: int
+    where: str
+
+
+def available() -> Available | None:
+    """The least of the memory available here and what is left under this process's limits
+    (see the module docstring), or None when nothing says."""
+    found = [*_machine(), *_rlimits(), *_cgroups()]
+    return min(found, key=lambda a: a.nbytes) if found else None
+
 
 def available_bytes() -> int | None:
-    """Memory available to a new allocation (Linux: ``MemAvailable``; else the free physical
-    pages), or None when the system does not say."""
+    """Bytes :func:`available` to a new allocation, or None when nothing says."""
+    have = available()
+    return None if have is None else have.nbytes
+
+
+def _machine() -> Iterator[Available]:
+    """The machine's memory available to a new allocation (Linux: ``MemAvailable``; else the
+    free physical pages)."""
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    yield Available(int(line.split()[1]) * 1024, "available here")
+                    return
     except (OSError, ValueError, IndexError):
         pass
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        yield Available(
+            os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "available here"
+        )
     except (AttributeError, OSError, ValueError):
+        return
+
+
+def _rlimits() -> Iterator[Available]:
+    """What is left under this process's soft limits of its address space (``VmSize`` against
+    ``RLIMIT_AS``) and of its data (``VmData`` against ``RLIMIT_DATA``), where they are set."""
+    try:
+        import resource
+    except ImportError:  # (not on Windows)
+        return
+    status = _status_bytes()
+    for limit, used, flag, what in (
+        (resource.RLIMIT_AS, "VmSize", "-v", "address-space"),
+        (resource.RLIMIT_DATA, "VmData", "-d", "data"),
+    ):
+        soft = resource.getrlimit(limit)[0]
+        if soft == resource.RLIM_INFINITY or used not in status:
+            continue
+        where = f"this process's {what} limit (ulimit {flag} {soft // 1024}: {size_text(soft)})"
+        yield Available(max(0, soft - status[used]), f"left under {where}")
+
+
+def _status_bytes() -> dict[str, int]:
+    """This process's sizes from ``/proc/self/status``, in bytes (``VmSize``, ``VmData``, ...);
+    empty where the system has no such file."""
+    sizes = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if value.strip().endswith(" kB"):
+                    sizes[key] = int(value.split()[0]) * 1024
+    except (OSError, ValueError):
+        pass
+    return sizes
+
+
+def _cgroups() -> Iterator[Available]:
+    """What is left under the memory limit of this process's control group and of each group
+    above it, where one is set: the limit less the group's usage, its page cache counted as
+    free (v2: ``memory.max``, ``memory.current``; v1: ``memory.limit_in_bytes``,
+    ``memory.usage_in_bytes``)."""
+    for folder, v2 in _cgroup_folders():
+        names = (
+            ("memory.max", "memory.current", "file")
+            if v2
+            else ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_cache")
+        )
+        limit, usage = _number(folder / names[0]), _number(folder / names[1])
+        if limit is None or usage is None or limit >= _NO_LIMIT:
+            continue
+        left = max(0, limit - usage + _stat(folder / "memory.stat", names[2]))
+        where = f"the memory limit of this process's control group ({size_text(limit)}: "
+        where += f"{folder / names[0]})"
+        yield Available(left, f"left under {where}")
+
+
+def _cgroup_folders() -> Iterator[tuple[Path, bool]]:
+    """The folders of this process's memory control group and of the groups above it (with
+    whether each is cgroup v2), from ``/proc/self/cgroup``; a path the mount does not show (a
+    container that sees its own group as the root) is read from the mount's root."""
+    try:
+        lines = PROC_CGROUP.read_text().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        parts = line.split(":", 2)  # hierarchy:controllers:path; v2's is 0::path
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "":
+            mount, v2 = CGROUP_ROOT, True
+        elif "memory" in controllers.split(","):
+            mount, v2 = CGROUP_ROOT / controllers, False
+        else:
+            continue
+        folder = mount / path.lstrip("/")
+        if not folder.is_dir():
+            folder = mount
+        while True:
+            yield folder, v2
+            if folder == mount or mount not in folder.parents:
+                break
+            folder = folder.parent
+
+
+def _number(path: Path) -> int | None:
+    """The integer a control-group file holds; None for ``max`` (no limit) or no such file."""
+    try:
+        text = path.read_text().strip()
+        return None if text == "max" else int(text)
+    except (OSError, ValueError):
         return None
+
+
+def _stat(path: Path, key: str) -> int:
+    """The value of ``key`` in a control group's ``memory.stat``, 0 where it has none."""
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def size_text(nbytes: float) -> str:
@@ -36,7 +181,8 @@ def size_text(nbytes: float) -> str:
 
 
 def check_fits(nbytes: int, what: str, fix: str | Callable[[Spell], str]) -> None:
-    """Refuse a request whose ``nbytes`` exceed the memory available here.
+    """Refuse a request whose ``nbytes`` exceed the memory this process may have
+    (:func:`available`).
 
     Args:
         nbytes: what the request needs at least. what: what those bytes hold, e.g.
@@ -47,15 +193,15 @@ def check_fits(nbytes: int, what: str, fix: str | Callable[[Spell], str]) -> Non
     Raises:
         ConfigError: naming the need, the limit and the fix (an OptionError for a spelled fix).
     """
-    have = available_bytes()
-    if have is None or nbytes <= have:
+    have = available()
+    if have is None or nbytes <= have.nbytes:
         return
 
     def message(spell: Spell) -> str:
         advice = fix if isinstance(fix, str) else fix(spell)
         return (
-            f"{what} need {size_text(nbytes)} of memory, more than the {size_text(have)} "
-            f"available here; {advice}"
+            f"{what} need {size_text(nbytes)} of memory, more than the "
+            f"{size_text(have.nbytes)} {have.where}; {advice}"
         )
 
     raise ConfigError(message(in_python)) if isinstance(fix, str) else spelled(OptionError, message)

@@ -559,7 +559,8 @@ def test_a_run_that_streamed_its_file_reads_only_the_evaluated_rows(tmp_path, ca
     assert sorted(asked) == [9, 9]  # the test split's 9 rows and as many of the val split
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["protocol"]["n"] == 9
     capsys.readouterr()
-    monkeypatch.setattr(_memory, "available_bytes", lambda: 20 * 2 * 64 * 4)  # room for 20 rows
+    room = _memory.Available(20 * 2 * 64 * 4, "available here")  # room for 20 rows
+    monkeypatch.setattr(_memory, "available", lambda: room)
     asked.clear()
     assert main([*argv, "--n", "all"]) == 2
     err = capsys.readouterr().err

@@ -538,7 +538,10 @@ def test_draws_or_samples_beyond_memory_are_refused_before_drawing(
     VAE(VAEConfig(3, latent_dim=1, hidden=(4,), likelihood="gaussian")).save_pretrained(
         run, data=record
     )
-    monkeypatch.setattr("torchlvm._memory.available_bytes", lambda: 50_000_000)
+    from torchlvm._memory import Available
+
+    room = Available(50_000_000, "available here")
+    monkeypatch.setattr("torchlvm._memory.available", lambda: room)
     out = tmp_path / "filled.csv"
     assert main(["impute", str(run), "--data", str(path), "--out", str(out), *option]) == 2
     err = capsys.readouterr().err

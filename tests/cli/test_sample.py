@@ -663,7 +663,8 @@ def test_table_rows_that_would_not_fit_in_memory_are_refused_before_drawing(
     model = VAE(VAEConfig(input_dim=3, latent_dim=1, hidden=(4,), likelihood="gaussian"))
     table = TableSchema(("x", "y", "z")).to_dict()
     run = model.save_pretrained(tmp_path / "vae", data={"name": "t.csv", "table": table})
-    monkeypatch.setattr(memory, "available_bytes", lambda: 6_000_000)  # 6 MB: 13,333 rows
+    room = memory.Available(6_000_000, "available here")  # 6 MB: 13,333 rows
+    monkeypatch.setattr(memory, "available", lambda: room)
     import torchlvm.cli._sample_table as table_sample
 
     drawn, draw = [], table_sample._draws

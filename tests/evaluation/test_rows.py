@@ -99,7 +99,9 @@ def test_more_evaluated_rows_than_memory_holds_are_refused_before_any_is_read(
     npy, read_rows, monkeypatch
 ):
     streamed = load_dataset(str(npy), "all", mmap=True)  # 300 rows of 16 values
-    monkeypatch.setattr(_memory, "available_bytes", lambda: 100 * 2 * 16 * 4 + 1)
+    monkeypatch.setattr(
+        _memory, "available", lambda: _memory.Available(100 * 2 * 16 * 4 + 1, "here")
+    )
     read_rows.clear()
     with pytest.raises(OptionError, match=r"300 rows of the all split .* that fits: n=25$") as err:
         evaluated_rows(streamed, None, seed=0)  # (a quarter of the memory: 100 rows would fill it)
