@@ -494,6 +494,26 @@ def test_an_npy_of_python_objects_names_the_line_that_saves_numbers(tmp_path):
         assert made.x.reshape(len(made.x), -1).shape == shape
 
 
+@pytest.mark.parametrize("mmap", [False, True], ids=["read", "streamed"])
+def test_an_npy_of_one_dict_names_the_line_that_saves_its_arrays(tmp_path, mmap):
+    """`np.save('d.npy', {'data': x, 'target': y})` writes one pickled object of shape (): the
+    line offered for an array of objects raised 'iteration over a 0-d array' on it (review12
+    #9), and a streamed read said only that it needs a real dtype. The line given saves the
+    dict's arrays as an archive, under a new name, which torchlvm reads with its labels."""
+    rows, labels = np.arange(40, dtype=np.float32).reshape(20, 2), np.arange(20) % 2
+    path = tmp_path / "d.npy"
+    np.save(path, {"data": rows, "target": labels}, allow_pickle=True)
+    with pytest.raises(DataError) as error:
+        load_dataset(path, "all", mmap=mmap)
+    said = str(error.value)
+    assert said.startswith(f"{path} holds one pickled Python object (shape (), as np.save")
+    line = said.split("for a dict of arrays, ", 1)[1].split(" saves them")[0]
+    exec(line, {"np": np})  # the fix, as given
+    assert said.endswith(f"np.load({str(path)!r}, allow_pickle=True).item() shows what it holds")
+    made = load_file(tmp_path / "d-arrays.npz")
+    assert np.array_equal(made.x.numpy(), rows) and made.y.tolist() == labels.tolist()
+
+
 def test_allow_missing_leaves_out_rows_of_no_value_naming_their_lines(tmp_path):
     """table10: `fit/train --allow-missing` refused a row of no value (delete it), where rows
     of no label are left out with one line: such rows are left out alike, every read the same,

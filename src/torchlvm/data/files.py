@@ -140,18 +140,36 @@ def _read_npy(path: Path, label_column: int | str | None) -> Read:
     except pixels.NUMPY_ERRORS as error:
         header = pixels.array_header(path)  # (shape, dtype), or None for no .npy
         if header is not None and header[1].hasobject:  # saved by numpy.save: Python objects
-            new = str(path.with_name(f"{path.stem}-numbers.npy"))
-            raise DataError(
-                f"{path} holds Python objects (dtype object), which torchlvm does not unpickle; "
-                f"save them as numbers (np.save({new!r}, np.stack(list(np.load({str(path)!r}, "
-                "allow_pickle=True))).astype('float32')), which also stacks an array of images "
-                "of one size) and pass that file"
-            ) from None
+            raise objects_refused(path, header[0]) from None
         raise DataError(f"cannot read {path} as .npy ({error}); save it with numpy.save") from None
     if not isinstance(array, np.ndarray):
         array.close()
         raise DataError(f"{path} is an .npz archive, not one array; rename it to end in .npz")
     return Read(array, None)
+
+
+def objects_refused(path: Path, shape: tuple[int, ...]) -> DataError:
+    """The refusal of an ``.npy`` of Python objects (dtype object), which torchlvm does not
+    unpickle, of shape ``shape``, with a line that saves its numbers in a new file: an array of
+    rows or images stacked as float32; one object (shape ``()``, as ``np.save(F, {'x': ...})``
+    writes a dict: review12 #9, where the stacking line raised 'iteration over a 0-d array') as
+    an archive of its arrays."""
+    if shape != ():
+        new = str(path.with_name(f"{path.stem}-numbers.npy"))
+        return DataError(
+            f"{path} holds Python objects (dtype object), which torchlvm does not unpickle; "
+            f"save them as numbers (np.save({new!r}, np.stack(list(np.load({str(path)!r}, "
+            "allow_pickle=True))).astype('float32')), which also stacks an array of images "
+            "of one size) and pass that file"
+        )
+    new = str(path.with_name(f"{path.stem}-arrays.npz"))
+    read = f"np.load({str(path)!r}, allow_pickle=True).item()"
+    return DataError(
+        f"{path} holds one pickled Python object (shape (), as np.save writes a dict), which "
+        f"torchlvm does not unpickle; for a dict of arrays, np.savez({new!r}, **{read}) saves "
+        f"them as an archive torchlvm reads (data under one of {', '.join(X_KEYS)}; labels "
+        f"under one of {', '.join(Y_KEYS)}), then pass that file; {read} shows what it holds"
+    )
 
 
 def _read_npz(path: Path, label_column: int | str | None) -> Read:

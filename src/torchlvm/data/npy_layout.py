@@ -77,6 +77,8 @@ def read_layout(
         raise DataError(f"cannot read {path} as .npy ({err}); save it with numpy.save") from None
     file_shape, fortran, file_dtype = header
     file_dtype = np.dtype(file_dtype)
+    if file_dtype.hasobject:
+        raise files.objects_refused(path, file_shape)
     if file_dtype.kind not in "biuf" or file_dtype.fields is not None:
         raise DataError(
             f"{path} holds {file_dtype} values; memory-mapped training needs a real or integer "
