@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from torchlvm._checks import check_choice
-from torchlvm._shell import unexpanded_home
+from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.data import pixels
 from torchlvm.data.columns import default_names, dropping, match_columns
 from torchlvm.data.csv_cells import is_number
@@ -488,13 +488,8 @@ def _check_finite(
         given = "".join(
             f" {spell(k, v)}" for k, v in (read_with or {}).items() if v not in (None, [])
         )
-        filled = "filled.csv" if csv else "filled.npy" if file_suffix(path) == ".npy" else None
-        fill = (  # (a CVAE, which --allow-missing cannot train, trains on the filled file)
-            f"torchlvm fit ppca --data {path}{given} --allow-missing --method em --out RUN, then "
-            f"torchlvm impute RUN --data {path} --out {filled}"
-            if cli and filled is not None  # (impute fills a table or an .npy, not an .npz)
-            else "PPCA(method='em').fit(X).impute(X)"
-        )
+        python = "PPCA(method='em').fit(X).impute(X) on its rows X"
+        fill = _fill_line(path, x.shape[1], given, csv) if cli else python
         return (
             f"pass {spell('allow_missing', True)} ({em}): PPCA's EM and the VAE's MIWAE bound "
             f"fit around missing values; or fill them in first ({fill})"
@@ -516,6 +511,28 @@ def _check_finite(
         what = "missing (NaN or empty)" if csv else "missing (NaN)"
         said = holds(path, int(mask.sum()), what, where(int(row), int(column)))
         raise spelled(DataError, lambda spell: f"{said}; {fix(spell)}")
+
+
+def _fill_line(path: Path, dim: int, given: str, csv: bool) -> str:
+    """The commands that fill the missing cells of file ``path`` (``dim`` values a row, read
+    with the column options ``given``), as they run when pasted: a PPCA fitted around them by
+    EM, then ``impute`` (a CVAE, which --allow-missing cannot train, trains on the filled
+    file). impute fills a table or an .npy: an archive's data array is saved as an .npy first."""
+    from torchlvm.cli.train_options import table_latent_dim  # (fit's default for a table)
+
+    data, out, first = path, "filled.csv", ""
+    if not csv:  # fit ppca takes no default --latent-dim for an array file: a table's, then
+        given = f" --latent-dim {max(1, min(table_latent_dim(dim), dim - 1))}"
+        out = "filled.npy"
+        if file_suffix(path) == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                key = npz_data_key(archive.files)
+            data = path.with_name(f"{path.stem}-data.npy")
+            first = f"np.save({str(data)!r}, np.load({str(path)!r})[{key!r}]), then "
+    return (
+        f"{first}torchlvm fit ppca --data {quoted(data)}{given} --allow-missing --method em "
+        f"--out RUN, then torchlvm impute RUN --data {quoted(data)} --out {out}"
+    )
 
 
 def _check_options(path: Path, reader: Callable[..., Read], options: dict[str, Any]) -> None:
