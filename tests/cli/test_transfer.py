@@ -350,3 +350,25 @@ def test_a_tables_transfers_are_written_finer_than_its_columns(tmp_path, capsys)
     decimals = [[len((r[j] + ".").split(".")[1]) for r in written] for j in (2, 3)]
     assert max(decimals[0]) == 2  # age: whole numbers in the file (45.00 is written 45)
     assert max(decimals[1]) == 3  # b: one decimal in the file (a trailing 0 is not written)
+
+
+def test_a_tables_transfer_writes_both_blocks_in_the_files_column_order(tmp_path, capsys):
+    """The transferred rows followed the training file's column order (fe270be), while their
+    'original ...' columns still put the label last."""
+    import csv
+
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    path = tmp_path / "wine.csv"
+    wine[["target", *wine.columns[:4]]].to_csv(path, index=False)  # the label first
+    run = tmp_path / "run"
+    train = ["train", "cvae", "--data", path, "--label-column", "target", "--epochs", "1"]
+    assert cli.main([str(a) for a in [*train, "--quiet", "--out", run]]) == 0
+    out = tmp_path / "t.csv"
+    argv = ["transfer", run, "--from-condition", "0", "--to-condition", "1", "--out", out]
+    assert cli.main([str(a) for a in argv]) == 0
+    capsys.readouterr()
+    header = next(csv.reader(out.open()))
+    features = list(wine.columns[:4])
+    assert header[-10:] == ["target", *features, *[f"original {c}" for c in ["target", *features]]]

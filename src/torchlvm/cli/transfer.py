@@ -294,14 +294,16 @@ def _rows(args: argparse.Namespace, run_: Any, sources: list[int], targets: list
 
 
 def _originals(run_: Any, schema: Any, x: Any, y: Any, out: Any, dataset: Any):
-    """The columns ``original <label>``, ``original <feature>``... of a table's transfer, and
-    each transferred row's cells of them: the row as read (its class, its values in the user's
-    units, written as the training file writes them)."""
+    """The columns ``original <feature>``... and ``original <label>`` (in the training file's
+    order) of a table's transfer, and each transferred row's cells of them: the row as read (its
+    class, its values in the user's units, written as the training file writes them)."""
     dialect = _table_rows.file_dialect(_table_rows.dialect_of(run_, dataset), out, 2)
     cells = _table_rows.user_cells(run_, schema.to_user_units(x.double()), dialect, y)
     label = _table_rows.label_header(run_, list(schema.columns))
-    names = [f"original {name}" for name in [*schema.columns, label]]
-    return names, cells
+    at = _table_rows._label_at(run_, len(schema.columns))  # (the label where the file has it)
+    names = _table_rows._in_file_order([*schema.columns, label], at)
+    names = [f"original {name}" for name in names]
+    return names, [_table_rows._in_file_order(row, at) for row in cells]
 
 
 def _counted(n: int, noun: str) -> str:
