@@ -292,3 +292,55 @@ def test_the_evaluation_fact_says_k_is_the_bounds_where_log_p_is_exact():
         "evaluation",
         "test split, n = 200, k = 1000, seed 0",
     )
+
+
+def test_the_figures_sample_draws_are_captioned_with_what_and_its_seed(tmp_path):
+    """userH #21: a later `sample --condition` grid was shown as 'Figure 6. conditional-seed0.png'
+    with no sentence. sample's figures say what was drawn, by sample, with which seed: the names
+    the command itself writes, for a CVAE's classes and a VAE's prior."""
+    import torch
+
+    from torchlvm.cli import main
+    from torchlvm.models import CVAE, VAE, CVAEConfig, VAEConfig
+
+    torch.manual_seed(0)
+    names = [str(k) for k in range(10)]
+    cvae = CVAE(CVAEConfig(64, 10, latent_dim=2, hidden=(8,), num_classes=10, class_names=names))
+    data = {"name": "digits", "binarize": "dynamic", "seed": 0, "condition": "label",
+            "shape": [1, 8, 8], "num_classes": 10, "class_names": names}  # fmt: skip
+    cvae.save_pretrained(tmp_path / "cvae", data=data)
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
+    vae.save_pretrained(tmp_path / "vae", data={**data, "condition": "none"})
+    assert main(["sample", str(tmp_path / "cvae"), "--condition", "3", "--n", "4"]) == 0
+    assert main(["sample", str(tmp_path / "vae"), "--n", "4", "--seed", "7"]) == 0
+    text = "".join(build_report([tmp_path / r]).read_text("utf-8") for r in ("cvae", "vae"))
+    assert (
+        "Samples of the class or classes asked for with torchlvm sample --condition, seed 0 (the "
+        "title names them; one row per class for several): z ~ p(z | c), shown as the "
+        "decoder&#x27;s mean E[x | z, c]. Drawn by sample, not by evaluate." in text
+    )
+    assert (
+        "Samples drawn by torchlvm sample, seed 7, not by evaluate: latent codes drawn from the "
+        "prior z ~ p(z), shown as the decoder&#x27;s mean E[x | z]." in text
+    )
+    assert not re.search(r"<b>Figure \d+\.</b> (conditional|samples)-seed\d\.png", text)
+
+
+@pytest.mark.parametrize(
+    ("model_type", "condition", "said"),
+    [
+        ("cvae", "label", "classes c drawn by their train-split frequencies"),
+        ("ae", "none", "codes drawn from a Gaussian fitted to the training codes"),
+        ("ppca", "none", "noise-free means W z + μ at z ~ N(0, I)"),
+        ("vae", "none", "latent codes drawn from the prior z ~ p(z)"),
+    ],
+    ids=["cvae-drawn-classes", "autoencoder", "ppca", "vae"],
+)
+def test_a_sample_figure_says_what_sample_draws_for_the_model(model_type, condition, said):
+    from torchlvm.report.later_figures import sampled_caption
+
+    config = {"model_type": model_type, "data": {"condition": condition}}
+    assert said in sampled_caption("samples-seed12", config)
+    assert "seed 12" in sampled_caption("samples-seed12", config)
+    assert sampled_caption("samples-seed", config) is None  # (a name of the user's choosing)
+    assert sampled_caption("my-samples-seed1", config) is None

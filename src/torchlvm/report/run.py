@@ -366,10 +366,14 @@ def _figure_order(figure: FigureFile) -> tuple[int, str]:
 
 
 def _read_figures(
-    folder: Path, notes: list[str], per: str, captions: dict[str, str], foreign: list[str]
+    folder: Path, notes: list[str], per: str, config: Any, foreign: list[str]
 ) -> list[FigureFile]:
-    """The figures torchlvm drew in the run's ``figures/``; the names of the other PNGs there
-    (the user's own, which the report leaves out) go to ``foreign``."""
+    """The figures torchlvm drew in the run's ``figures/``, captioned for the run's model
+    (``config``): evaluate's, and sample's (:mod:`~torchlvm.report.later_figures`); the names
+    of the other PNGs there (the user's own, which the report leaves out) go to ``foreign``."""
+    from torchlvm.report.later_figures import sampled_caption
+
+    captions = captions_for(config)
     figures = RunLayout(folder).figures
     paths = sorted(figures.glob("*.png")) if figures.is_dir() else []
     figures = []
@@ -377,8 +381,10 @@ def _read_figures(
         if not torchlvm_figure(path):  # the one check every command makes
             foreign.append(path.stem)
             continue
+        sampled = sampled_caption(path.stem, config)
+        own = captions if sampled is None else {**captions, path.stem: sampled}
         try:
-            figure = _figure(path.name, path.read_bytes(), notes, per, captions)
+            figure = _figure(path.name, path.read_bytes(), notes, per, own)
         except OSError as err:
             notes.append(f"figures/{path.name} could not be read ({err}); it is left out.")
             continue
@@ -448,7 +454,7 @@ def collect_run(folder: str | Path) -> RunContents:
     run.metrics = _read_metrics(folder, run.notes)
     per = _noun(run.config)  # the captions' and curves' units: nats per row for a table
     foreign: list[str] = []
-    run.figures = _read_figures(folder, run.notes, per, captions_for(run.config), foreign)
+    run.figures = _read_figures(folder, run.notes, per, run.config, foreign)
     stems = {Path(f.name).stem for f in run.figures}
     expected = expected_figures(run.config, run.metrics)
     run.notes += _foreign_notes(folder, foreign, expected)
