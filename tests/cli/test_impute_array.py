@@ -101,3 +101,17 @@ def test_an_array_without_nan_is_told_there_is_nothing_to_fill(tmp_path, capsys)
         err.count("\n") == 1 and "rows.npy holds no missing (NaN) value, so there is nothing" in err
     )
     assert not (tmp_path / "f.npy").exists()
+
+
+def test_one_filled_cell_is_one_cell(tmp_path, capsys):
+    """'filled 1 missing (NaN) cells' (table13's note)."""
+    x = np.random.default_rng(0).normal(size=(100, 4))
+    np.save(tmp_path / "rows.npy", x)
+    run = tmp_path / "ppca"
+    fit = ["fit", "ppca", "--data", str(tmp_path / "rows.npy"), "--latent-dim", "2"]
+    assert main([*fit, "--out", str(run)]) == 0
+    x[3, 1] = np.nan
+    np.save(tmp_path / "one.npy", x[: 1 + 3])
+    out = str(tmp_path / "f.npy")
+    assert main(["impute", str(run), "--data", str(tmp_path / "one.npy"), "--out", out]) == 0
+    assert "filled 1 missing (NaN) cell in 1 of 4 rows of " in capsys.readouterr().out

@@ -120,9 +120,10 @@ def _say(args: argparse.Namespace, run_: Any, x: Any, out: Path, shape: tuple) -
     )  # fmt: skip
     if args.draws:
         how = f"{args.draws} multiple imputations (a leading axis of the array)"
+    cells, rows = int(missing.sum()), int(missing.any(1).sum())
     print(
-        f"filled {int(missing.sum())} missing (NaN) cells in {int(missing.any(1).sum())} of "
-        f"{len(x)} rows of {args.data} with {run_.describe()}"
+        f"filled {cells} missing (NaN) cell{'s' * (cells != 1)} in {rows} of {len(x)} "
+        f"row{'s' * (len(x) != 1)} of {args.data} with {run_.describe()}"
     )
     print(f"  method: {how}; every other value as read")
     print(f"wrote {out}: array of shape {shape}")
