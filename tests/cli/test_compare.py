@@ -97,11 +97,14 @@ def test_images_without_labels_are_refused_before_any_training(tmp_path, capsys)
     out = tmp_path / "cmp"
     assert main(["compare", "--data", str(tmp_path / "images.npy"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
+    path = tmp_path / "images.npy"
     assert err == (
         "torchlvm: error: compare needs class labels (its CVAE conditions on them and its "
-        f"separability probes read them), and {tmp_path / 'images.npy'} has none; save the data "
-        "with one label per example (np.savez('labelled.npz', x=IMAGES, y=LABELS)), or compare "
-        "on a labelled dataset (digits)\n"
+        f"separability probes read them), and {path} has none; save the data with one class "
+        "label per example (labels: an array of N integers or names): "
+        f"np.savez('{tmp_path / 'images-labelled.npz'}', x=np.load('{path}'), y=labels), then "
+        f"pass --data {tmp_path / 'images-labelled.npz'}, or compare on a labelled dataset "
+        "(--data digits)\n"
     )
     assert not out.exists()
 

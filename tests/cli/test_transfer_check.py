@@ -191,8 +191,8 @@ def test_a_class_blind_decoder_called_the_target_is_no_success(tmp_path, capsys,
         assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert _counted(out, "eight") == (6, 6, 0)
-    assert "    6 of their reconstructions under their own class are classified as the target " \
-        "already: 0 of the 6 changed into it\n" in out  # fmt: skip
+    assert "    6 of the 6 originals' reconstructions under their own class are classified as " \
+        "eight already: 0 of the 6 transfers changed into their target\n" in out  # fmt: skip
     said = str(w[0].message)
     assert said.startswith("6 of the 6 transfers to eight are classified as eight, but 6 of")
     assert f"'torchlvm evaluate {run}' measures" in said and "--cvae-prior" not in said

@@ -97,8 +97,8 @@ def report(
         f"{classifier.test_accuracy:.3f})"
     )
     own = "their own class" if len(set(y.tolist())) > 1 else _run.label_name(run_, int(y[0]))
+    target = _run.label_name(run_, counts[0].target)
     if len(counts) == 1:
-        target = _run.label_name(run_, counts[0].target)
         print(f"  {hits} of {n} classified as {target} {by}; {stayed} as {own}")
         what = f"{hits} of the {n} transfers to {target} are classified as {target}"
     else:
@@ -108,15 +108,19 @@ def report(
         print(f"    by target class: {each}")
         what = f"{hits} of the {n} transfers to another class are classified as their target"
     already, changed = sum(c.already for c in counts), sum(c.changed for c in counts)
-    if already:
-        print(f"    {already} of their reconstructions under their own class are classified as "
-              f"the target already: {changed} of the {n} changed into it")  # fmt: skip
+    if already:  # (a reconstruction is called one class: it counts for one target at most)
+        print(f"    {already} of the {len(y)} originals' reconstructions under their own class "
+              f"are classified as {target if len(counts) == 1 else 'one of the targets'} already: "
+              f"{changed} of the {n} transfers changed into their target")  # fmt: skip
     if warn and hits < MOST * n:
         counted = f"only {what} ({stayed} as {own})"
         kept = stayed >= (n - hits) / 2  # most of those that missed: the original's class
         warnings.warn(_failed(run_, counted) if kept else _unclear(run_, counted), stacklevel=2)
     elif warn and changed < MOST * n:
-        counted = f"{what}, but {already} of their reconstructions under their own class are too"
+        counted = (
+            f"{what}, but {already} of the {len(y)} originals' reconstructions under their own "
+            "class are too"
+        )
         warnings.warn(_blind(run_, counted), stacklevel=2)
 
 

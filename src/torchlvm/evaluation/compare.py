@@ -274,17 +274,18 @@ def compare(
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
     from torchlvm.data import load_dataset
+    from torchlvm.data.files import labels_fix
 
     out_dir = Path(out_dir)
     check_positive_int("k", k)
     _, protocol = _data_protocol(data)
     test = load_dataset(data, "test", data_dir=data_dir, binarize=protocol, seed=budget.seed)
     if test.num_classes is None:  # before any training: six runs were trained, then refused
+        fix = labels_fix(data) or "pass a dataset with class labels"
         raise DataError(
             f"compare needs class labels (its CVAE conditions on them and its separability "
-            f"probes read them), and {data} has none; save the data with one label per example "
-            "(np.savez('labelled.npz', x=IMAGES, y=LABELS)), or compare on a labelled dataset "
-            "(digits)"
+            f"probes read them), and {data} has none; {fix}, or compare on a labelled dataset "
+            "(--data digits)"
         )
     models: dict[str, Any] = {}
     for contender in CONTENDERS:
