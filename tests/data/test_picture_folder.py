@@ -10,7 +10,8 @@ from torchlvm.cli import main
 
 
 def _code(err: str) -> str:
-    return err.split("stack the pictures into one array file (")[1].split("; .convert('RGB')")[0]
+    code = err.split("stack the pictures into one array file (")[1].split(") and pass that")[0]
+    return code.removesuffix("; .convert('RGB') for colour")
 
 
 def test_mixed_suffixes_sizes_colours_and_a_broken_file_are_all_handled(
@@ -42,7 +43,10 @@ def test_mixed_suffixes_sizes_colours_and_a_broken_file_are_all_handled(
     assert "resized to the most common, 12×12" in err
     assert f"{folder.name}/broken.png cannot be opened as a picture and is left out" in err
     exec(_code(err), {})
-    assert np.load("images.npy").shape == (14, 12, 12)
+    made = np.load(f"{folder.name}.npy")  # named after the folder, in the current folder
+    assert made.shape == (14, 12, 12) and made.dtype == np.uint8
+    with pytest.raises(FileExistsError):  # run again: the file made is kept, not replaced
+        exec(_code(err), {})
 
 
 @pytest.mark.parametrize("broken", [1, 12], ids=["one", "more-than-listed"])
@@ -61,3 +65,39 @@ def test_broken_files_are_left_out_by_name_or_named_to_move(tmp_path, capsys, br
     else:
         assert "12 files cannot be opened as pictures" in err
         assert "move them out of the folder first" in err and " not in {" not in err
+
+
+def test_pictures_of_16_bit_levels_are_read_whole_not_clipped(tmp_path, monkeypatch, capsys):
+    """The lines converted every picture with .convert('L'), which clips 16-bit levels (PNG and
+    TIFF 'I;16', as microscopes write them) at 255: 98% of the pixels of two such pictures
+    became 255 (review13 #4). Every picture is read as float32 in [0, 1], 16-bit levels divided
+    by 65535 and 8-bit ones by 255, in class folders too, and the message says so."""
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(1)
+    deep = [rng.integers(205, 64696, (6, 6)).astype(np.uint16) for _ in range(2)]
+    eight = rng.integers(0, 256, (6, 6), dtype=np.uint8)
+    for name, level in (("a/d0", deep[0]), ("a/d1", deep[1]), ("b/e0", eight)):
+        (tmp_path / "scans" / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(level).save(tmp_path / "scans" / f"{name}.png")
+    assert main(["train", "vae", "--data", "scans", "--out", "r"]) == 2
+    err = capsys.readouterr().err
+    assert "2 of its pictures hold levels deeper than 8 bits (16-bit or float)" in err
+    exec(_code(err), {})
+    with np.load("scans.npz") as made:
+        x, y = made["x"], made["y"]
+    assert x.dtype == np.float32 and y.tolist() == ["a", "a", "b"]
+    expected = np.stack([deep[0] / 65535, deep[1] / 65535, eight / 255])
+    np.testing.assert_allclose(x, expected, rtol=1e-6)
+
+
+def test_a_folder_where_no_picture_opens_gets_no_lines(tmp_path, capsys):
+    """The lines left out every file, and np.stack([]) raised 'need at least one array to
+    stack' (review13 #5)."""
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_text("not a picture")
+    assert main(["train", "vae", "--data", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert f"none of its 2 picture files opens as a picture ({tmp_path}/a.png, " in err
+    assert "np.stack" not in err and err.count("\n") == 1

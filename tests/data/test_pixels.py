@@ -158,7 +158,7 @@ def test_pictures_name_the_python_that_stacks_them_and_it_works(
     assert err.startswith("torchlvm: error: ") and err.count("\n") == 1, err
     code = err.split("stack the pictures into one array file (")[1].split("; .convert('RGB')")[0]
     exec(code, {})
-    made = "images.npz" if model == "cvae" else "images.npy"
+    made = "classes.npz" if model == "cvae" else "pics.npy"  # named after the folder
     assert main([*argv[:3], made, *argv[4:], "--out", "r"]) == 0
     assert torch.equal(_load(made).x, _load_array(tmp_path, PIXELS[:20, 0][[*_order(given)]]).x)
 

@@ -8,7 +8,10 @@ RGB, one of them corrupt, was told lines that globbed the suffix of the first fi
 leaving out the 31 .png, and that then stopped on numpy's 'all input arrays must have the same
 shape'): :func:`pictures_in` reads every picture's header, so the lines take each picture suffix
 present, resize to the most common size where there are several, and leave out the files that
-cannot be opened, and the message says so.
+cannot be opened, and the message says so. Pictures of levels deeper than 8 bits (16-bit PNG
+and TIFF, as microscopes and scanners write them) are read as float32 in [0, 1], not through
+``.convert('L')``, which clips every level above 255 (review13 #4). The file the lines write is
+named after the folder, and they stop rather than replace a file of that name.
 """
 
 from __future__ import annotations
@@ -33,18 +36,23 @@ class Pictures:
     """The picture files of a folder, or of its class folders (torchvision's ImageFolder).
 
     Attributes:
+        folder: the folder given.
         pattern: the glob of the files: ``FOLDER/*``, or ``FOLDER/*/*`` for class folders.
         suffixes: the picture suffixes present, lowercased and sorted.
         sizes: how many readable pictures have each size, ``(width, height)`` in pixels.
         unreadable: the files that cannot be opened as pictures, sorted.
         count: the picture files (readable or not).
+        deep: the readable pictures of levels deeper than 8 bits (PIL's modes ``I;16``, ``I``,
+            ``F``...).
     """
 
+    folder: str
     pattern: str
     suffixes: tuple[str, ...]
     sizes: Counter[tuple[int, int]]
     unreadable: tuple[str, ...]
     count: int
+    deep: int
 
     @property
     def classes(self) -> bool:
@@ -61,36 +69,46 @@ def pictures_in(folder: str) -> Pictures | None:
         paths = [p for p in paths if p.lower().endswith(PICTURE_SUFFIXES) and os.path.isfile(p)]
         if paths:
             suffixes = sorted({os.path.splitext(p)[1].lower() for p in paths})
-            sizes, unreadable = _survey(paths[:SURVEYED])
-            return Pictures(found, tuple(suffixes), sizes, unreadable, len(paths))
+            sizes, unreadable, deep = _survey(paths[:SURVEYED])
+            return Pictures(folder, found, tuple(suffixes), sizes, unreadable, len(paths), deep)
     return None
 
 
-def _survey(paths: list[str]) -> tuple[Counter[tuple[int, int]], tuple[str, ...]]:
-    """The sizes of the pictures at ``paths`` and those that cannot be opened (PIL reads each
-    header, and checks the file as far as it can without decoding); no sizes without PIL."""
+def _survey(paths: list[str]) -> tuple[Counter[tuple[int, int]], tuple[str, ...], int]:
+    """The sizes of the pictures at ``paths``, those that cannot be opened (PIL reads each
+    header, and checks the file as far as it can without decoding), and how many hold levels
+    deeper than 8 bits (their mode: ``I;16``, ``I``, ``F``); nothing without PIL."""
     try:
         from PIL import Image
     except ImportError:  # (matplotlib needs Pillow: present wherever torchlvm is installed)
-        return Counter(), ()
+        return Counter(), (), 0
     sizes: Counter[tuple[int, int]] = Counter()
-    unreadable = []
+    unreadable, deep = [], 0
     for path in paths:
         try:
             with Image.open(path) as picture:
-                size = picture.size
+                size, mode = picture.size, picture.mode
                 picture.verify()
         except Exception:  # PIL raises many kinds for a broken file
             unreadable.append(path)
         else:
             sizes[size] += 1
-    return sizes, tuple(unreadable)
+            deep += mode[0] in "IF"
+    return sizes, tuple(unreadable), deep
 
 
 def pictures_fix(pictures: Pictures) -> str:
-    """The Python lines that stack ``pictures`` into one array file: an ``.npy`` of
-    ``(N, H, W)`` uint8, or for class folders an ``.npz`` whose labels are the folders' names
-    (read as class names); with what the lines do to the folder said after them."""
+    """The Python lines that stack ``pictures`` into one array file named after their folder:
+    an ``.npy`` of ``(N, H, W)`` uint8 (float32 in [0, 1] where some hold deeper levels), or for
+    class folders an ``.npz`` whose labels are the folders' names (read as class names); with
+    what the lines do to the folder said after them. Where no picture opens, no lines."""
+    if pictures.unreadable and not pictures.sizes:
+        bad = pictures.unreadable
+        shown = ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else "")
+        return (
+            f"none of its {pictures.count} picture files opens as a picture ({shown}): check "
+            "that they are pictures, or pass an array file (.npy, .npz)"
+        )
     kinds = repr(pictures.suffixes if len(pictures.suffixes) > 1 else pictures.suffixes[0])
     keep = f"p.lower().endswith({kinds})"
     listed = pictures.unreadable if len(pictures.unreadable) <= LISTED else ()
@@ -99,16 +117,30 @@ def pictures_fix(pictures: Pictures) -> str:
     paths = f"paths = [p for p in sorted(glob.glob({pictures.pattern!r})) if {keep}]"
     size = pictures.sizes.most_common(1)[0][0] if len(pictures.sizes) > 1 else None
     resize = "" if size is None else f".resize({size})"
+    read, colour = "", "; .convert('RGB') for colour"
     stack = f"np.stack([np.asarray(PIL.Image.open(p).convert('L'){resize}) for p in paths])"
-    save = f"np.save('images.npy', {stack})"
+    if pictures.deep:  # 16-bit levels divided by 65535, float ones as stored, 8-bit by 255
+        read, colour = f"{_READ_DEEP}; ", ""
+        stack = f"np.stack([read(PIL.Image.open(p){resize}) for p in paths])"
+    name = os.path.basename(os.path.abspath(pictures.folder))  # (a new file, in the cwd)
+    save = f"np.save(open({name + '.npy'!r}, 'xb'), {stack})"
     if pictures.classes:
         labels = "np.array([os.path.basename(os.path.dirname(p)) for p in paths])"
-        save = f"np.savez('images.npz', x={stack}, y={labels})"
+        save = f"np.savez(open({name + '.npz'!r}, 'xb'), x={stack}, y={labels})"
     imports = "import glob, os, numpy as np, PIL.Image"
     return (
-        f"stack the pictures into one array file ({imports}; {paths}; {save}; .convert('RGB') "
-        f"for colour) and pass that file{_said(pictures, size)}"
+        f"stack the pictures into one array file ({imports}; {paths}; {read}{save}{colour}) and "
+        f"pass that file{_said(pictures, size)}"
     )
+
+
+_READ_DEEP = (
+    "read = lambda im: np.asarray(im, np.float32) / (65535 if im.mode[0] == 'I' else 1) "
+    "if im.mode[0] in 'IF' else np.asarray(im.convert('L'), np.float32) / 255"
+)
+"""A picture as float32 levels in [0, 1]: 16-bit ones (PIL's ``I;16``, ``I``) divided by
+65535, float ones (``F``) as stored, 8-bit ones by 255; ``.convert('L')`` alone clips every
+level above 255."""
 
 
 def _said(pictures: Pictures, size: tuple[int, int] | None) -> str:
@@ -121,6 +153,12 @@ def _said(pictures: Pictures, size: tuple[int, int] | None) -> str:
         parts.append(
             f"its pictures have {len(pictures.sizes)} sizes (width×height: {shown}{more}), "
             f"resized to the most common, {size[0]}×{size[1]}"
+        )
+    if pictures.deep:
+        parts.append(
+            f"{pictures.deep} of its pictures hold levels deeper than 8 bits (16-bit or float), "
+            "which .convert('L') would clip at 255: the lines read every picture as float32 in "
+            "[0, 1] (16-bit levels divided by 65535, 8-bit ones by 255, float ones as stored)"
         )
     bad = pictures.unreadable
     if bad and len(bad) <= LISTED:
