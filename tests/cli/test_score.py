@@ -325,9 +325,9 @@ def test_many_rows_are_scored_with_an_expected_time_and_the_draws_of_one_call(tm
     argv = ["score", str(tmp_path / "vae"), "--data", "digits", "--samples", "3", "--seed", "5"]
     assert main([*argv, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    rest = 1797 - ROWS
+    rest = 1797 - 2 * ROWS
     assert "expected time of the importance sampling: " in printed
-    assert f" more for {rest:,} rows (3 samples each; the first {ROWS} rows took " in printed
+    assert f" more for {rest:,} rows (3 samples each; the second {ROWS} rows took " in printed
     torch.manual_seed(5)
     whole = score_rows(vae, load_dataset("digits", "all").x, samples=3)
     written = [float(r["neg_log_p"]) for r in csv.DictReader(out.open())]
@@ -471,3 +471,23 @@ def test_a_number_option_refuses_nan(argv, tmp_path, capsys):
     assert capsys.readouterr().err.splitlines()[0] == (
         f"torchlvm: error: argument {flag}: must be a finite number, got nan"
     )
+
+
+def test_one_sample_writes_no_standard_error_and_says_why(tmp_path, capsys):
+    """userK #2: `score --samples 1` wrote stderr 'inf' in every row (one draw has no sample
+    variance) and said '1 samples': the cell is left empty and the line says why."""
+    from torchlvm.models import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=3, latent_dim=1, hidden=(4,), likelihood="gaussian"))
+    run = vae.save_pretrained(tmp_path / "vae", data={"name": "t.npy", "condition": "none"})
+    np.save(tmp_path / "t.npy", np.random.default_rng(0).normal(size=(20, 3)))
+    argv = ["score", str(run), "--data", str(tmp_path / "t.npy"), "--out", str(tmp_path / "s.csv")]
+    assert main([*argv, "--samples", "1"]) == 0
+    said = capsys.readouterr().out
+    assert (
+        "(importance-sampled with 1 sample; one sample gives no standard error: --samples 2 or "
+        "more does)" in said
+    )
+    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert {r["stderr"] for r in rows} == {""} and all(float(r["neg_log_p"]) for r in rows)

@@ -220,8 +220,8 @@ def test_long_importance_sampling_is_priced_before_it_starts(tmp_path, capsys, m
 @pytest.mark.parametrize(
     "known, unknown, empty, said",
     [
-        (256, 3, 2, None),
-        (300, 50, 10, "more for 44 rows (5 samples each; the first 256 rows took "),
+        (512, 3, 2, None),
+        (600, 50, 10, "more for 88 rows (5 samples each; the second 256 rows took "),
     ],
     ids=["none-left-to-score", "only-the-rows-to-score"],
 )
@@ -269,14 +269,14 @@ def test_the_expected_time_of_the_mixture_says_its_samples_are_per_class(
 
     _, run = linear_run
     table = tmp_path / "new.csv"
-    table.write_text("a,b,kind\n" + "1.0,2.0,high\n" * 300)
+    table.write_text("a,b,kind\n" + "1.0,2.0,high\n" * 600)
     monkeypatch.setattr(score, "PRICED_WORK", 1)
     monkeypatch.setattr(score, "PRICED_SECONDS", 0)
     argv = ["score", run, "--data", table, "--out", tmp_path / "s.csv", "--samples", "5"]
     assert cli.main([str(a) for a in [*argv, "--mixture"]]) == 0, capsys.readouterr().err
     priced, pace = capsys.readouterr().out.splitlines()[:2]
-    assert " for 300 rows x 5 samples per class (a probe of 256 rows took " in priced
-    assert " more for 44 rows (5 samples per class; the first 256 rows took " in pace
+    assert " for 600 rows x 5 samples per class (a probe of 256 rows took " in priced
+    assert " more for 88 rows (5 samples per class; the second 256 rows took " in pace
 
 
 @pytest.mark.parametrize(

@@ -396,9 +396,10 @@ def test_an_exact_outlier_score_is_not_counted_as_samples(ticks):
 
 def test_scores_expected_time_is_restated_from_its_own_batches(ticks):
     """`score` on 200,000 rows said '13.7 min more' from its first batch of 256 rows, took
-    6.5 min, and said nothing after it (userA): the first batch's line is printed as before,
-    and once its batches have run RESTATE_SECONDS the time left is said again at their rate,
-    once, where progress goes."""
+    6.5 min, and said nothing after it (userA); userK #1: "33 s more" of rows that took 4.9 s.
+    The line is printed after the second batch, at its rate (the first holds the start-up
+    costs), and once its batches have run RESTATE_SECONDS the time left is said again at their
+    rate, once, where progress goes."""
     from torchlvm._probe import RESTATE_SECONDS
     from torchlvm.evaluation.timing import RowsPace
 
@@ -406,12 +407,15 @@ def test_scores_expected_time_is_restated_from_its_own_batches(ticks):
     pace = RowsPace(200_000, 100, said.append, printed.append, ticks)
     ticks.now += 1.1  # the first batch, its warm-up included
     pace(256)
-    assert printed == [
-        "expected time of the importance sampling: 14.3 min more for 199,744 rows (100 samples "
-        "each; the first 256 rows took 1.1 s)"
+    assert printed == []
+    ticks.now += 0.55  # the next batches, twice as fast: 0.55 s each
+    pace(256)
+    assert printed == [  # 0.55 s / 256 rows x 199,488 rows = 7.1 min, not 14.3 at the first's
+        "expected time of the importance sampling: 7.1 min more for 199,488 rows (100 samples "
+        "each; the second 256 rows took 550 ms, the first 256 1.1 s with start-up costs)"
     ]
     assert RESTATE_SECONDS == 10.0
-    for _ in range(16):  # the next batches, twice as fast: 0.55 s each
+    for _ in range(15):
         ticks.now += 0.55
         pace(256)
     assert said == []  # 1.1 + 16 x 0.55 = 9.9 s
@@ -433,12 +437,14 @@ def test_a_short_first_batch_is_said_with_the_digits_its_time_is_multiplied_from
     from torchlvm.evaluation.timing import RowsPace
 
     printed = []
-    pace = RowsPace(100_000, 50, lambda _: None, printed.append, ticks)
+    pace = RowsPace(100_000, 1, lambda _: None, printed.append, ticks)
+    ticks.now += 1.78
+    pace(256)
     ticks.now += 0.0333
     pace(256)
-    assert printed == [
-        "expected time of the importance sampling: 13 s more for 99,744 rows (50 samples each; "
-        "the first 256 rows took 33.3 ms)"
+    assert printed == [  # (one draw: "1 sample", userK #1's nit)
+        "expected time of the importance sampling: 13 s more for 99,488 rows (1 sample each; "
+        "the second 256 rows took 33.3 ms, the first 256 1.78 s with start-up costs)"
     ]
 
 

@@ -128,7 +128,8 @@ def write(
     ``read``, at the model's precision (float32's digits when ``single``), in ``dialect`` (the
     scored file's separator and decimal point); ``options``: the threshold, the
     :func:`ranks_within_pattern` and the score's column name. A row not scored (no value, or a
-    CVAE's row of no class it knows) has empty scores and ranks."""
+    CVAE's row of no class it knows) has empty scores and ranks; a score of one draw (``--samples
+    1``) an empty ``stderr``: one draw gives no standard error (its estimate is inf)."""
     from torchlvm.data.csv_write import number_text, write_csv
 
     threshold, within, column = options
@@ -139,8 +140,9 @@ def write(
     ):
         row = [str(i + 1)] + ([str(lines[i])] if lines is not None else [])
         row += carried[i] if names else []
-        if not np.isnan(score):
-            row += [dialect.text(number_text(v, single=single)) for v in (score, err)]
+        if not np.isnan(score):  # (no standard error of one draw: its inf is left empty)
+            row += [dialect.text(number_text(v, single=single)) if np.isfinite(v) else ""
+                    for v in (score, err)]  # fmt: skip
             row += [str(seen), str(rank)] + (
                 [str(v) for v in within[i]] if within is not None else []
             )

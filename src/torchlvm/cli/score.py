@@ -107,9 +107,12 @@ def run(args: argparse.Namespace) -> int:
     w.write(out, scores, read, (args.threshold, within, scoring.column), dialect,
             single=single_precision(run_))  # fmt: skip
     each = " per class" if scoring.log_prior is not None else ""
-    exact = "exact" if scores.exact else f"importance-sampled with {args.samples} samples{each}"
+    drawn = f"{args.samples} sample{'' if args.samples == 1 else 's'}{each}"
+    exact = "exact" if scores.exact else f"importance-sampled with {drawn}"
     print(f"scored {len(scores.observed):,} rows of {args.data} with {run_.describe()}")
     error = "" if scores.exact else ", ± its standard error"
+    if not scores.exact and args.samples == 1:  # (the stderr column is left empty)
+        error = "; one sample gives no standard error: --samples 2 or more does"
     print(f"  {scoring.defined}: nats per row ({exact}{error}), {read.units}")
     for line in scoring.said:
         print(line)
@@ -278,10 +281,11 @@ def _price(model, x, samples: int, scoring, count: int) -> None:
         few, many = (timed(draws) for draws in PROBE_SAMPLES)
     each = max(many - few, 0.0) / (PROBE_SAMPLES[1] - PROBE_SAMPLES[0])  # s a draw, a batch
     per = " per class" if scoring.log_prior is not None else ""  # (the mixture's)
+    noun = "sample" if samples == 1 else "samples"
     seconds = (count / len(rows)) * (max(few - each * PROBE_SAMPLES[0], 0.0) + each * samples)
     if seconds > PRICED_SECONDS:
         print(f"expected time of the importance sampling: about {duration(seconds)} for "
-              f"{count:,} rows x {samples:,} samples{per} (a probe of {len(rows)} rows took "
+              f"{count:,} rows x {samples:,} {noun}{per} (a probe of {len(rows)} rows took "
               f"{taken(many)} at {PROBE_SAMPLES[1]} samples; --samples sets the draws per row)",
               flush=True)  # fmt: skip
 

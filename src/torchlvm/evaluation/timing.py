@@ -308,12 +308,14 @@ def expected_time(
 
 class RowsPace:
     """``score``'s expected time, told of each batch of importance-sampled rows as the
-    ``advance`` of :func:`~torchlvm.inference.row_scores.score_rows`: after the first batch it
+    ``advance`` of :func:`~torchlvm.inference.row_scores.score_rows`: after the second batch it
     prints the time of the rest at that batch's rate (``out``: the command's output), and
     re-states it once from the command's own batches once they have run
     :data:`~torchlvm._probe.RESTATE_SECONDS` (``say``: progress, where the bars go). The first
-    batch alone measured the moment it ran, its warm-up included: on 200,000 rows it said 13.7
-    min and the rows took 6.5 min, with no word after it (userA, load 3-5 on 2 cores).
+    batch holds the start-up costs (the first call's allocations, thread pools): at its rate
+    score said "33 s more for 4,744 rows" of rows that took 4.9 s, and with output to a file no
+    re-statement followed (userK #1, load ~9 on 2 cores); the first batch alone measured on
+    200,000 rows said 13.7 min of rows that took 6.5 min (userA, load 3-5).
     ``per_class``: each row draws ``samples`` for each class (a CVAE's mixture).
     """
 
@@ -335,24 +337,31 @@ class RowsPace:
             )
 
         self.rows, self.clock = rows, clock
-        self.draws = f"{samples} samples {'per class' if per_class else 'each'}"  # (mixture's)
+        noun = "sample" if samples == 1 else "samples"
+        self.draws = f"{samples} {noun} {'per class' if per_class else 'each'}"  # (mixture's)
         self.out = out or (lambda text: print(text, flush=True))
-        self.start, self.first = clock(), True
+        self.batches: list[tuple[int, float]] = []  # (rows, seconds) of the first two batches
+        self.last = clock()
         self.restated = Restated({"score": 1.0}, rows, line, say, clock)
         self.restated("score", 0)  # (its start)
 
     def __call__(self, rows: int) -> None:
         """After a batch of ``rows`` rows."""
         self.restated("score", rows)
-        if not self.first:
+        if len(self.batches) == 2:
             return
-        self.first = False
-        took, rest = self.clock() - self.start, self.rows - rows
+        now = self.clock()
+        self.batches.append((rows, now - self.last))
+        self.last = now
+        if len(self.batches) < 2:
+            return
+        (first, warm), (second, took) = self.batches
+        rest = self.rows - first - second
         if rest > 0:
             self.out(
-                f"expected time of the importance sampling: {duration(took * rest / rows)} more "
-                f"for {rest:,} rows ({self.draws}; the first {rows} rows took "
-                f"{taken(took)})"
+                f"expected time of the importance sampling: {duration(took * rest / second)} "
+                f"more for {rest:,} rows ({self.draws}; the second {second} rows took "
+                f"{taken(took)}, the first {first} {taken(warm)} with start-up costs)"
             )
 
 
