@@ -157,6 +157,22 @@ def test_a_saved_figure_is_marked_as_torchlvm_s(csv_path, tmp_path):
     assert not any(drawn_by_torchlvm(tmp_path / n) for n in ("theirs.png", "text.png", "no.png"))
 
 
+def test_a_figures_label_is_its_pngs_description(csv_path, tmp_path):
+    """userH #21: sample's figure had no words of what it showed beside its pixels. A figure's
+    label is written as its PNG's Description text, non-Latin-1 characters too, and read back;
+    a figure without one, or a file that is no PNG, has none."""
+    from torchlvm.plots import figure_description
+
+    fig = training_curves(csv_path)
+    fig.set_label("4 samples of class Größe: E[x | z, c] at z ~ p(z | c), μ, seed 0")
+    save_figure(fig, tmp_path / "said.png")
+    save_figure(training_curves(csv_path), tmp_path / "plain.png")
+    said = figure_description((tmp_path / "said.png").read_bytes())
+    assert said == "4 samples of class Größe: E[x | z, c] at z ~ p(z | c), μ, seed 0"
+    assert figure_description((tmp_path / "plain.png").read_bytes()) is None
+    assert figure_description(b"not a picture") is None
+
+
 # What an autoencoder's training writes: its loss, a reconstruction error (lower is better).
 AUTOENCODER_CSV = """\
 epoch,step,train/loss,train/reconstruction,val/reconstruction

@@ -296,8 +296,8 @@ def test_the_evaluation_fact_says_k_is_the_bounds_where_log_p_is_exact():
 
 def test_the_figures_sample_draws_are_captioned_with_what_and_its_seed(tmp_path):
     """userH #21: a later `sample --condition` grid was shown as 'Figure 6. conditional-seed0.png'
-    with no sentence. sample's figures say what was drawn, by sample, with which seed: the names
-    the command itself writes, for a CVAE's classes and a VAE's prior."""
+    with no sentence. sample's figure carries the line it printed (its PNG's Description), by
+    any name; one without it (an older sample's) is captioned by its default name."""
     import torch
 
     from torchlvm.cli import main
@@ -312,18 +312,23 @@ def test_the_figures_sample_draws_are_captioned_with_what_and_its_seed(tmp_path)
     vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
     vae.save_pretrained(tmp_path / "vae", data={**data, "condition": "none"})
     assert main(["sample", str(tmp_path / "cvae"), "--condition", "3", "--n", "4"]) == 0
+    mine = tmp_path / "cvae" / "figures" / "mine.png"
+    assert main(["sample", str(tmp_path / "cvae"), "--condition", "all", "--out", str(mine)]) == 0
     assert main(["sample", str(tmp_path / "vae"), "--n", "4", "--seed", "7"]) == 0
-    text = "".join(build_report([tmp_path / r]).read_text("utf-8") for r in ("cvae", "vae"))
+    text = build_report([tmp_path / "cvae"]).read_text("utf-8")
     assert (
-        "Samples of the class or classes asked for with torchlvm sample --condition, seed 0 (the "
-        "title names them; one row per class for several): z ~ p(z | c), shown as the "
-        "decoder&#x27;s mean E[x | z, c]. Drawn by sample, not by evaluate." in text
+        "</b> 4 samples of class 3 from cvae (K=2) trained on digits: decoder means "
+        "E[x | z, c] at z ~ p(z | c), seed 0. Drawn by torchlvm sample, not by evaluate." in text
     )
+    assert "8 samples for each of 10 classes (0, 1, 2, 3, 4, 5, 6, 7, 8, 9) from cvae" in text
+    plain = tmp_path / "vae" / "figures" / "samples-seed7.png"  # (as an older sample drew it)
+    plain.write_bytes(plain.read_bytes().replace(b"tEXtDescription", b"tEXtDescriptioX"))
+    text = build_report([tmp_path / "vae"]).read_text("utf-8")
     assert (
         "Samples drawn by torchlvm sample, seed 7, not by evaluate: latent codes drawn from the "
         "prior z ~ p(z), shown as the decoder&#x27;s mean E[x | z]." in text
     )
-    assert not re.search(r"<b>Figure \d+\.</b> (conditional|samples)-seed\d\.png", text)
+    assert not re.search(r"<b>Figure \d+\.</b> [\w-]+\.png", text)
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,8 @@ def sample_images(
     else:
         samples, rows, fig, what, counted = _conditional(run_, labels, n, shape, generator)
     samples = _as_images(samples.float().numpy(), shape)
+    said = f"{counted} from {run_.describe()}: {what}, seed {args.seed}"
+    fig.set_label(said)  # (the PNG's Description, which the report captions it by)
     if npy is not None:  # the grid and the arrays: all written, or none (a full disk)
         arrays = {npy: samples}
         if rows is not None:
@@ -61,7 +63,7 @@ def sample_images(
         _run.write_npy(arrays, figures={out: fig})
     else:
         plots.save_figure(fig, out)
-    print(f"{counted} from {run_.describe()}: {what}, seed {args.seed}")
+    print(said)
     if counts is not None:
         print(drawn_line(run_, counts, rows))
     print(f"wrote {out}" + ("" if npy is None else npy_note(npy, samples, rows is not None)))

@@ -12,7 +12,7 @@ Every function takes arrays or tensors and returns a :class:`matplotlib.figure.F
 - model comparison: :func:`comparison_figure` (of :func:`comparison_scores`)
 """
 
-from torchlvm.plots._style import drawn_by_torchlvm, save_figure
+from torchlvm.plots._style import drawn_by_torchlvm, figure_description, save_figure
 from torchlvm.plots.compare import comparison_figure, comparison_scores
 from torchlvm.plots.curves import training_curves
 from torchlvm.plots.images import (
@@ -34,6 +34,7 @@ __all__ = [
     "comparison_scores",
     "conditional_grid",
     "drawn_by_torchlvm",
+    "figure_description",
     "gaps_figure",
     "identity_figure",
     "kl_fits_figure",

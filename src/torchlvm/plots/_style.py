@@ -6,7 +6,8 @@ notebooks alike. :func:`save_figure` writes a PNG atomically (a reader never see
 cropped to what is drawn: an image grid whose tiles fill less than the figure's box (one row of
 samples, a short strip) leaves no blank band around it. Its PNG's ``Software`` text names
 torchlvm, which :func:`drawn_by_torchlvm` reads back: a figure torchlvm wrote into a run folder
-is torchlvm's to redraw, any other file there is the user's and is never replaced unasked.
+is torchlvm's to redraw, any other file there is the user's and is never replaced unasked. A
+figure's label, where set, is its PNG's ``Description`` text (:func:`figure_description`).
 """
 
 from __future__ import annotations
@@ -45,12 +46,17 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def _save_png(fig: Figure, target: Any) -> None:
-    """``fig`` as a PNG cropped to its drawn content plus :data:`PAD_INCHES`."""
+    """``fig`` as a PNG cropped to its drawn content plus :data:`PAD_INCHES`; the figure's label
+    (``fig.set_label``), where set, as its ``Description`` text: what it shows, in the words of
+    the command that drew it, which the report captions it by (``sample``'s figures)."""
     import matplotlib
 
+    metadata = {"Software": f"{SOFTWARE} (Matplotlib {matplotlib.__version__})"}
+    if fig.get_label():
+        metadata["Description"] = fig.get_label()
     fig.savefig(
         target, format="png", dpi=DPI, bbox_inches="tight", pad_inches=PAD_INCHES,
-        metadata={"Software": f"{SOFTWARE} (Matplotlib {matplotlib.__version__})"},
+        metadata=metadata,
     )  # fmt: skip
 
 
@@ -64,6 +70,19 @@ def drawn_by_torchlvm(path: str | os.PathLike[str]) -> bool:
     except OSError:
         return False
     return head.startswith(b"\x89PNG") and b"tEXtSoftware\x00" + SOFTWARE.encode() in head
+
+
+def figure_description(png: bytes) -> str | None:
+    """The ``Description`` text of the PNG bytes ``png`` (the label of the figure
+    :func:`save_figure` wrote), or None where it has none or is no PNG."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            text = getattr(image, "text", {}).get("Description")
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    return text or None
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:

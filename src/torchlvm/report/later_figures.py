@@ -15,9 +15,17 @@ SAMPLED = re.compile(r"(samples|conditional)-seed(\d+)")
 """The file stems ``sample`` writes by default."""
 
 
-def sampled_caption(stem: str, config: Any) -> str | None:
-    """The caption of ``figures/STEM.png`` where ``sample`` drew it by default, under the run's
-    ``config`` (its model and condition); None for any other name."""
+def sampled_caption(stem: str, config: Any, png: bytes = b"") -> str | None:
+    """The caption of ``figures/STEM.png`` that ``sample`` drew: the line it printed, which its
+    PNG carries as its ``Description`` (:func:`torchlvm.plots.figure_description`: "4 samples of
+    class 3 from cvae ...: decoder means E[x | z, c] at z ~ p(z | c), seed 0"), by any name;
+    else, from an older sample, by its default name under the run's ``config`` (its model and
+    condition); None for any other figure."""
+    from torchlvm.plots import figure_description
+
+    said = figure_description(png)
+    if said is not None:
+        return f"{said[0].upper()}{said[1:]}. Drawn by torchlvm sample, not by evaluate."
     found = SAMPLED.fullmatch(stem)
     if found is None:
         return None

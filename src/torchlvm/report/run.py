@@ -381,13 +381,14 @@ def _read_figures(
         if not torchlvm_figure(path):  # the one check every command makes
             foreign.append(path.stem)
             continue
-        sampled = sampled_caption(path.stem, config)
-        own = captions if sampled is None else {**captions, path.stem: sampled}
         try:
-            figure = _figure(path.name, path.read_bytes(), notes, per, own)
+            png = path.read_bytes()
         except OSError as err:
             notes.append(f"figures/{path.name} could not be read ({err}); it is left out.")
             continue
+        sampled = None if path.stem in captions else sampled_caption(path.stem, config, png)
+        own = captions if sampled is None else {**captions, path.stem: sampled}
+        figure = _figure(path.name, png, notes, per, own)
         if figure is not None:
             figures.append(figure)
     return sorted(figures, key=_figure_order)
