@@ -186,6 +186,7 @@ def test_a_fit_still_rising_when_its_steps_end_is_warned_and_recorded(rotated):
     model, x = rotated
     with pytest.warns(ConvergenceWarning, match=r"q\*, fitted to each example, was still ") as w:
         slow = inference_gaps(model, x, family="diagonal", local_steps=40, lr=1e-4)
+    w = [said for said in w if said.category is ConvergenceWarning]  # (and the narrower q*)
     assert len(w) == 1
     message = str(w[0].message)
     assert "when its 40 steps ended: its mean ELBO rose " in message
@@ -219,3 +220,27 @@ def test_settling_reads_the_mean_over_points_against_its_jitter():
     assert not settling(flat).still_rising
     assert settling(rising).still_rising and settling(rising).rise > 0.4
     assert settling(0.3 * noise).rise_se > 0
+
+
+def test_a_q_star_family_narrower_than_the_encoders_is_warned_of():
+    """A diagonal q* of PPCA's exact (full) posterior gave an amortization gap of −0.758 nats and
+    an approximation gap of +0.758, nothing said (userL #1): the family, not the encoder, is
+    what the split then measures."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from torchlvm.data import load_dataset
+    from torchlvm.inference.gaps import inference_gaps, rotate_latents
+    from torchlvm.models import PPCA
+
+    x = load_dataset("digits", "train").x.double()
+    model = rotate_latents(PPCA(latent_dim=6).fit(x))
+    with pytest.warns(UserWarning, match="narrower than the encoder's q") as said:
+        report = inference_gaps(model, x[:6], family="diagonal", local_steps=30, k=10)
+    assert sum("narrower" in str(w.message) for w in said) == 1  # (not one per probe too)
+    assert float(report.amortization_gap.mean()) < 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)  # (2 steps: still rising)
+        inference_gaps(model, x[:6], local_steps=2, k=10)  # (the encoder's own family: full)

@@ -96,7 +96,8 @@ def prepare(
     model: LatentVariableModel, x: Tensor, c: Tensor | None, settings: GapSettings
 ) -> dict[str, Any]:
     """Check everything before any long work, and return the state the parts start from: the
-    encoder's q (``"enc"``) and its base Gaussian, and the family of q*.
+    encoder's q (``"enc"``) and its base Gaussian, the family of q*, and whether that family is
+    narrower than the encoder's (``"narrower"``: a diagonal q* of a full-covariance q).
 
     Raises:
         ConfigError: for a bad setting, a model without a Gaussian or flow encoder, a family
@@ -109,9 +110,11 @@ def prepare(
     with torch.no_grad():
         q_enc = encoder_posterior(model, x, c)
     base = q_enc.base if isinstance(q_enc, FlowQ) else q_enc
-    family = settings.family or ("diagonal" if gaussian_parts(base)[2] else "full")
+    own = "diagonal" if gaussian_parts(base)[2] else "full"
+    family = settings.family or own
     check_family(family, latent_size(model))
-    return {"enc": q_enc, "base": base, "family": family}
+    narrower = family == "diagonal" and own == "full"  # (PPCA's exact posterior, a full q)
+    return {"enc": q_enc, "base": base, "family": family, "narrower": narrower}
 
 
 @dataclass(frozen=True)
