@@ -91,3 +91,16 @@ def test_units_are_judged_by_the_range_the_run_learned() -> None:
     assert units_slip(Values(0, 100, 0.0, 1.3, False), "x.npy", grey, "m") is None
     assert units_slip(levels, "x.npy", {"name": "a.npy", "value_range": [0, 255]}, "m") is None
     assert units_slip(levels, "x.npy", {"name": "table.csv"}, "m") is None
+
+
+def test_eight_bit_rows_are_judged_as_images_are(tmp_path, capsys, monkeypatch):
+    """uint8 rows (N, D) are divided by 255 as images are, and their float copy was scored at
+    8.6 million nats without a word (review13 #22): an array's rows record their range too."""
+    monkeypatch.chdir(tmp_path)
+    levels = np.random.default_rng(0).integers(0, 241, size=(200, 12)).astype(np.uint8)
+    np.save("rows.npy", levels)
+    np.save("rows-float.npy", levels[:10].astype(np.float32))
+    assert cli.main(["fit", "ppca", "--data", "rows.npy", "--latent-dim", "2", "--out", "r"]) == 0
+    assert cli.main(["score", "r", "--data", "rows-float.npy", "--out", "s.csv"]) == 2
+    assert "rows-float.npy holds values up to 240, but the model in r was trained on values in " \
+        "[0, 0.941]" in capsys.readouterr().err  # fmt: skip

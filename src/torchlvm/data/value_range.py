@@ -4,8 +4,9 @@ A run trained on 8-bit images learned values in [0, 1]: their levels are divided
 are read (:mod:`torchlvm.data.pixels`). The same images saved as floats, the only way to mark a
 missing pixel with NaN, are read as stored, 0..255, and a model whose data are not binarized
 (PPCA, a Gaussian VAE) then imputed pixels of -156 and scored rows at 8.6 million nats where
-the 8-bit file gave -30 (review13 #7), without a word. A run on images records the least and
-greatest value of its training split (:func:`range_record`); a later image file whose values
+the 8-bit file gave -30 (review13 #7), without a word; so too for uint8 rows ``(N, D)``. A run
+on images or on an array's rows records the least and greatest value of its training split
+(:func:`range_record`; a table's columns are standardized instead); a later file whose values
 reach far above a [0, 1] range is refused (:func:`check_units`), naming the rescaling. Runs
 made before the record are taken as in [0, 1] where their data was a dataset of grey levels
 (digits, MNIST, Fashion-MNIST).
@@ -33,9 +34,10 @@ def values_of(dataset: Any) -> Values:
 
 
 def range_record(dataset: Any) -> dict[str, list[float]]:
-    """``{"value_range": [least, greatest]}`` of an image dataset's values (a run's training
-    split, for its ``data`` record), or ``{}`` for rows of a table or an array of rows."""
-    if len(tuple(dataset.shape)) != 3 or len(dataset) == 0:
+    """``{"value_range": [least, greatest]}`` of the values of a dataset of images or of an
+    array's rows (a run's training split, for its ``data`` record: uint8 rows are divided by 255
+    as images are, review13 #22), or ``{}`` for a table (its columns are standardized)."""
+    if getattr(dataset, "is_table", False) or len(dataset) == 0:
         return {}
     values = values_of(dataset)
     return {"value_range": [values.low, values.high]} if values.seen else {}
