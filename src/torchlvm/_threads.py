@@ -13,8 +13,14 @@ estimator, or ``threads=None`` to keep the count the caller set (``torch.set_num
 Images keep torch's count: the 784-400-20 Fashion-MNIST model trained 1.22x faster on two free
 cores.
 
+More threads than the cores this process may use are refused on the command line, where the
+user types the count for this machine, and capped at the cores with a warning for an estimator,
+whose ``threads`` is written in code that runs on other machines too (a laptop's ``threads=4``
+on a CI machine of 2 cores; review12 #16).
+
 - :func:`check_threads`: a count the process can use, checked, naming the fix.
-- :func:`using_threads`: run a block on that many threads, the caller's count put back after.
+- :func:`using_threads`: run a block on that many threads (capped), the caller's count put back
+  after.
 - :func:`on_threads`: an estimator's method run on its ``threads`` parameter.
 """
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import numbers
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -34,42 +41,78 @@ TABLE_THREADS = 1
 Method = TypeVar("Method", bound=Callable[..., Any])
 
 
-def check_threads(threads: Any, name: str = "threads", *, none: bool = False) -> int:
-    """``threads`` as an int, checked to be a positive integer no larger than the CPU cores this
-    process may use (its affinity mask, as ``taskset`` or a container's cpuset sets it:
-    :func:`~torchlvm.training.devices.available_devices`). ``name``: the option or parameter,
-    as the user spells it (``--threads``, ``threads``); ``none``: the message says that None is
-    allowed too (the caller's count).
+def check_threads(threads: Any, name: str = "--threads") -> int:
+    """The command line's ``--threads`` (``name``) as an int, checked to be a positive integer
+    no larger than the CPU cores this process may use (its affinity mask, as ``taskset`` or a
+    container's cpuset sets it: :func:`~torchlvm.training.devices.available_devices`).
 
     Raises:
         ConfigError: naming ``name``, the value and what is allowed.
     """
-    from torchlvm.training.devices import available_devices
+    threads, cores = _positive(threads, name, none=False), _cores()
+    if threads > cores:
+        raise ConfigError(
+            f"{name} {threads} is more than the {cores} CPU core{'s' if cores > 1 else ''} "
+            f"this process may use; pass {name} {cores}{' or fewer' if cores > 1 else ''}"
+        )
+    return threads
 
+
+def capped_threads(threads: Any) -> int:
+    """An estimator's ``threads``, checked to be a positive integer, capped at the CPU cores
+    this process may use with a warning (once per count and cores in a process: an estimator's
+    methods each run on it).
+
+    Raises:
+        ConfigError: for a count that is not a positive integer.
+    """
+    threads, cores = _positive(threads, "threads", none=True), _cores()
+    if threads <= cores:
+        return threads
+    if (threads, cores) not in _CAPPED:
+        from torchlvm.estimators.scale import callers_level
+
+        _CAPPED.add((threads, cores))
+        warnings.warn(
+            f"threads={threads} is more than the {cores} CPU core{'s' if cores > 1 else ''} "
+            f"this process may use: it runs on {cores} (pass threads={cores}, or threads=None "
+            "for the count torch has)",
+            stacklevel=callers_level(),  # the user's line that called the method
+        )
+    return cores
+
+
+_CAPPED: set[tuple[int, int]] = set()
+"""The (threads, cores) already warned of in this process (:func:`capped_threads`)."""
+
+
+def _positive(threads: Any, name: str, *, none: bool) -> int:
+    """``threads`` as an int, refused unless a positive integer (``none``: say None is too)."""
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads <= 0:
         also = ", or None for the count torch has (torch.set_num_threads)" if none else ""
         raise ConfigError(f"{name} must be a positive integer{also}, got {threads!r}")
-    cores, _ = available_devices("cpu")
-    if threads > cores:
-        joined = " " if name.startswith("--") else "="  # as each interface writes it
-        raise ConfigError(
-            f"{name} {threads} is more than the {cores} CPU core{'s' if cores > 1 else ''} "
-            f"this process may use; pass {name}{joined}{cores}{' or fewer' if cores > 1 else ''}"
-        )
     return int(threads)
+
+
+def _cores() -> int:
+    """The CPU cores this process may use (its affinity mask:
+    :func:`~torchlvm.training.devices.available_devices`)."""
+    from torchlvm.training.devices import available_devices
+
+    return available_devices("cpu")[0]
 
 
 @contextlib.contextmanager
 def using_threads(threads: int | None) -> Iterator[None]:
-    """Run the block on ``threads`` torch intra-op threads (an estimator's parameter, checked:
-    :func:`check_threads`), then put back the count the caller had; None runs it on the
-    caller's count."""
+    """Run the block on ``threads`` torch intra-op threads (an estimator's parameter, checked
+    and capped at the cores: :func:`capped_threads`), then put back the count the caller had;
+    None runs it on the caller's count."""
     import torch
 
     if threads is None:
         yield
         return
-    threads, before = check_threads(threads, none=True), torch.get_num_threads()
+    threads, before = capped_threads(threads), torch.get_num_threads()
     if threads != before:
         torch.set_num_threads(threads)
     try:
@@ -85,7 +128,8 @@ def on_threads(method: Method) -> Method:
 
     @functools.wraps(method)
     def on_own_threads(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with using_threads(self.threads):
+        threads = None if self.threads is None else capped_threads(self.threads)
+        with using_threads(threads):  # (capped here: a warning then names the caller's line)
             return method(self, *args, **kwargs)
 
     return on_own_threads  # type: ignore[return-value]
