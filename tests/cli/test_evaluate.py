@@ -733,3 +733,49 @@ def test_a_file_where_the_figures_folder_goes_is_named_to_move_before_the_redraw
     assert (tmp_path / "figures").read_text() == "my notes\n"
     (tmp_path / "figures").rename(tmp_path / "notes.txt")
     assert main(redraw.split()[1:]) == 0 and any((tmp_path / "figures").glob("*.png"))
+
+
+def test_a_link_to_nothing_where_the_figures_folder_goes_is_named_so(tmp_path, capsys):
+    """review13 #20c: a dangling symlink RUN/figures was called "a file". It is named a link
+    to what does not exist; making that folder lets the offered command draw into it."""
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(tmp_path, data=DATA)
+    assert main(["evaluate", str(tmp_path), *FAST, "--ood", "none", "--no-figures"]) == 0
+    target = tmp_path.parent / f"{tmp_path.name}-figs"
+    (tmp_path / "figures").symlink_to(target)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path), "--figures-only"]) == 2
+    redraw = f"torchlvm evaluate {tmp_path} --figures-only"
+    assert capsys.readouterr().err == (
+        f"torchlvm: error: the figures could not be drawn: {tmp_path}/figures is a link to "
+        f"{target}, which does not exist, where evaluate puts its figures folder; the "
+        f"evaluation's numbers are in {tmp_path}/metrics.json; make that folder (mkdir -p "
+        f"{target}) or move the link away, then: {redraw}\n"
+    )
+    target.mkdir()
+    assert main(redraw.split()[1:]) == 0 and any(target.glob("*.png"))
+
+
+def test_every_offered_evaluate_command_keeps_a_folder_with_a_space_one_word(tmp_path, capsys):
+    """review13 #12: the --figures-only refusals offered 'torchlvm evaluate my run --seed 5',
+    which a shell reads as two folders. Each offered command, split as a shell splits it,
+    names the run folder as one word."""
+    import shlex
+
+    folder = tmp_path / "my run"
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(folder, data=DATA)
+
+    def offered(argv: list[str]) -> list[str]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        command = err[err.index("torchlvm evaluate") :].split(" (")[0].strip()
+        return shlex.split(command)
+
+    words = offered(["evaluate", str(folder), "--figures-only"])
+    assert words == ["torchlvm", "evaluate", str(folder)]
+    assert main(["evaluate", str(folder), *FAST, "--ood", "none", "--no-figures"]) == 0
+    capsys.readouterr()
+    words = offered(["evaluate", str(folder), "--figures-only", "--seed", "3"])
+    assert words == ["torchlvm", "evaluate", str(folder), "--seed", "3"]
+    (folder / "figures").write_text("mine\n")
+    words = offered(["evaluate", str(folder), "--figures-only"])
+    assert words == ["torchlvm", "evaluate", str(folder), "--figures-only"]

@@ -361,3 +361,17 @@ def test_codes_of_data_without_classes_are_not_said_to_be_coloured_by_class():
     labelled = {"model_type": "vae", "data": {"num_classes": 10}}
     assert "coloured by class" in captions_for(labelled)["latent_scatter"]
     assert "coloured by class" in captions_for({"model_type": "ae"})["latent_scatter"]
+
+
+def test_the_commands_the_notes_offer_keep_a_folder_with_a_space_one_word(make_run):
+    """review13 #12b: the notes offered `torchlvm evaluate my run` (two words to a shell)."""
+    import html
+    import shlex
+
+    run = make_run("my run", metrics="{not json", figures={})
+    (run / "figures").mkdir(exist_ok=True)
+    imsave(run / "figures" / "samples.png", np.zeros((4, 4, 3)))  # (a user's own: unmarked)
+    text = html.unescape(build_report([run]).read_text(encoding="utf-8"))
+    commands = re.findall(r"`(torchlvm evaluate [^`]*)`", text)
+    assert len(commands) == 3  # (metrics.json unreadable, a user's samples.png, figures missing)
+    assert all(shlex.split(c) == ["torchlvm", "evaluate", str(run)] for c in commands)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from torchlvm._shell import quoted
 from torchlvm.errors import TorchLVMError
 
 if TYPE_CHECKING:
@@ -53,11 +53,12 @@ def draw(
                 raise
             staging.commit()
     except Exception as err:  # the numbers are kept whatever stopped the figures
-        figures = RunLayout(folder).figures
-        if os.path.lexists(figures) and not figures.is_dir():  # (a user's file named figures)
+        blocked = _in_the_way(RunLayout(folder).figures)
+        if blocked is not None:  # (a user's file, or a link to nothing, named figures)
+            what, fix = blocked
             raise TorchLVMError(
-                f"the figures could not be drawn: {figures} is a file, where evaluate puts its "
-                f"figures folder; {_numbers_kept(folder, args, blocked=True)}"
+                f"the figures could not be drawn: {what}, where evaluate puts its figures "
+                f"folder; {_numbers_kept(folder, args, fix)}"
             ) from err
         raise TorchLVMError(
             f"the figures could not be drawn ({_said(err)}); {_numbers_kept(folder, args)}"
@@ -70,22 +71,34 @@ def redraw_command(folder: Path, args: argparse.Namespace) -> str:
     data_dir = getattr(args, "data_dir", None)
     words = ["torchlvm", "evaluate", str(folder), "--figures-only"]
     words += [] if data_dir is None else ["--data-dir", str(data_dir)]
-    return shlex.join(words)
+    return " ".join(quoted(word) for word in words)
 
 
-def _numbers_kept(folder: Path, args: argparse.Namespace, *, blocked: bool = False) -> str:
-    """Where the numbers are and the command that draws the figures; ``blocked``: a file of
-    the user's stands where the figures folder goes, which that command would fail on too
-    until it is moved (it was offered unchanged, the very command that had failed: review12
-    #8)."""
+def _in_the_way(figures: Path) -> tuple[str, str] | None:
+    """What of the user's stands where the figures folder goes, and what to do with it before
+    the figures can be drawn: a file (move or rename it), a link to nothing (review13 #20c: it
+    was called a file; make its folder, or move it); None where nothing does."""
+    if figures.is_symlink() and not figures.exists():
+        target = os.readlink(figures)
+        return (
+            f"{figures} is a link to {target}, which does not exist",
+            f"make that folder (mkdir -p {quoted(target)}) or move the link away",
+        )
+    if os.path.lexists(figures) and not figures.is_dir():
+        return f"{figures} is a file", f"move or rename {quoted(figures)}"
+    return None
+
+
+def _numbers_kept(folder: Path, args: argparse.Namespace, blocked: str | None = None) -> str:
+    """Where the numbers are and the command that draws the figures; ``blocked``: what to do
+    first with what of the user's stands where the figures folder goes (:func:`_in_the_way`),
+    which that command would fail on too until then (it was offered unchanged, the very
+    command that had failed: review12 #8)."""
     from torchlvm.run.layout import RunLayout
 
     layout, command = RunLayout(folder), redraw_command(folder, args)
-    if blocked:
-        return (
-            f"the evaluation's numbers are in {layout.metrics_json}; move or rename "
-            f"{layout.figures}, then: {command}"
-        )
+    if blocked is not None:
+        return f"the evaluation's numbers are in {layout.metrics_json}; {blocked}, then: {command}"
     return (
         f"the evaluation's numbers are in {layout.metrics_json} (the figures in "
         f"{layout.figures}/ are as they were); draw the figures with: {command}"

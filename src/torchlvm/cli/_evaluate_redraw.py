@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from torchlvm._shell import quoted
 from torchlvm.errors import RunDirectoryError
 
 
@@ -67,7 +68,7 @@ def _same_rows(args: argparse.Namespace, protocol: Any, layout: Any) -> None:
             f"--figures-only draws the figures of the evaluation in {layout.metrics_json} ("
             f"{protocol.split} split, n {n}, seed {protocol.seed}), not {', '.join(other)}; leave "
             f"{'them' if len(other) > 1 else 'it'} out, or evaluate those rows: torchlvm "
-            f"evaluate {layout.folder} {' '.join(other)}"
+            f"evaluate {quoted(layout.folder)} {' '.join(other)}"
         )
 
 
@@ -88,12 +89,12 @@ def _checked(folder: Any, metrics: Any) -> Any:
     if protocol.split is None or protocol.seed is None or protocol.command is None:
         raise RunDirectoryError(
             f"{layout.metrics_json} holds no evaluation whose figures --figures-only could draw; "
-            f"run torchlvm evaluate {folder} (it draws them)"
+            f"run torchlvm evaluate {quoted(folder)} (it draws them)"
         )
     if measured_on_other_weights(folder, metrics):
         raise RunDirectoryError(
             f"{layout.metrics_json} was measured on other weights than {layout.weights} holds "
-            f"now (the run was trained on since); run torchlvm evaluate {folder} to measure "
-            "them and draw their figures"
+            f"now (the run was trained on since); run torchlvm evaluate {quoted(folder)} to "
+            "measure them and draw their figures"
         )
     return protocol

@@ -45,6 +45,7 @@ import torch
 from torch import Tensor
 
 from torchlvm._checks import check_choice
+from torchlvm._shell import quoted
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.mnist import is_idx_name
 from torchlvm.data.registry import is_file_name
@@ -280,7 +281,7 @@ def _table_ood_set(name: str, table: TableSchema) -> OODSet:
     rows = table.load(name, allow_missing=True)
     complete = ~torch.isnan(rows.x).any(-1)  # (N,)
     kept, total = int(complete.sum()), len(rows)
-    score = f"torchlvm score RUN --data {name} --out scores.csv"
+    score = f"torchlvm score RUN --data {quoted(name)} --out scores.csv"
     if not kept:
         raise DataError(
             f"{name}: none of its {total} rows is complete, and evaluate's outlier scores take "

@@ -301,7 +301,9 @@ def _read_metrics(folder: Path, notes: list[str]) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        notes.append(f"metrics.json could not be read ({err}); run `torchlvm evaluate {folder}`.")
+        notes.append(
+            f"metrics.json could not be read ({err}); run `torchlvm evaluate {quoted(folder)}`."
+        )
         return None
 
 
@@ -409,8 +411,8 @@ def _foreign_notes(folder: Path, foreign: list[str], expected: list[str]) -> lis
     if theirs:
         notes.append(
             f"{files(theirs)}: not drawn by torchlvm, so left out of the report (and left as "
-            f"it is by evaluate); move it away and run `torchlvm evaluate {folder}` to draw "
-            "the run's own."
+            f"it is by evaluate); move it away and run `torchlvm evaluate {quoted(folder)}` to "
+            "draw the run's own."
         )
     return notes
 
@@ -478,5 +480,7 @@ def collect_run(folder: str | Path) -> RunContents:
     ]
     if missing:
         names = ", ".join(missing)
-        run.notes.append(f"Figures missing: {names}; `torchlvm evaluate {folder}` draws them.")
+        run.notes.append(
+            f"Figures missing: {names}; `torchlvm evaluate {quoted(folder)}` draws them."
+        )
     return run
