@@ -966,6 +966,45 @@ def test_every_column_of_text_is_named_in_one_refusal(tmp_path):
         read_csv(path, drop_columns=["q1", "q2"])  # one column: its own refusal
 
 
+@pytest.mark.parametrize(
+    ("text", "named", "drop"),
+    [
+        (
+            'a,income,share,member\n1.5,"$54,996.93",48.6%,no\n2.5,"$37,007.28",38.9%,yes\n'
+            '0.5,"$1,200.00",12.0%,no\n',
+            ["(1) line 2, column 2 ('income'): cannot read '$54,996.93'", "(2) line 2, column 3 ("
+             "'share'): cannot read '48.6%'", "(3) column 4 ('member') holds booleans"],
+            "--drop-columns income share member",
+        ),
+        (
+            "id;datum;x;name\n1001;2023-01-01;1,5;Anna\n1002;2023-01-02;2,5;Ben\n"
+            "1003;2023-01-03;0,5;Cleo\n",
+            ["(1) column 1 ('id') counts the rows", "(2) column 2 ('datum') holds dates",
+             "(3) column 4 ('name') holds text"],
+            "--drop-columns id datum name",
+        ),
+    ],
+    ids=["currency-percent-booleans", "id-date-text"],
+)  # fmt: skip
+def test_every_column_that_cannot_be_read_is_named_in_one_refusal(tmp_path, text, named, drop):
+    """userK #3: a table of a currency, a percent and a yes/no column was refused one column a
+    run (each after a full read), and one of an ID, a date and a text column likewise: one
+    refusal names each column with its own fix, and one option that drops them all (run)."""
+    import shlex
+
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(DataError) as refused:
+        read_csv(path)
+    line = refused.value.on_command_line
+    assert line.startswith(f"{path}: 3 columns cannot be read as numbers: ") and "\n" not in line
+    assert all(part in line for part in named), line
+    assert f"Drop those you do not need ({drop})" in line
+    dropped = shlex.split(drop)[1:]
+    kept = ("a",) if text.startswith("a,") else ("x",)
+    assert read_csv(path, drop_columns=dropped).columns == kept
+
+
 def test_a_column_of_a_scales_answers_names_coding_them(tmp_path):
     path = tmp_path / "survey.csv"
     path.write_text(SURVEY)

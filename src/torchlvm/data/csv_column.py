@@ -24,7 +24,7 @@ from torchlvm.data.csv_cells import (
 )
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_stray import stray_line
-from torchlvm.errors import DataError, Spell, spelled
+from torchlvm.errors import DataError, Spell, in_python, spelled
 
 
 def column_name(header: list[str] | None, j: int) -> str:
@@ -77,10 +77,13 @@ def parse_column(
     if dialect.undecided:  # 1,234: 1234 or 1.234, which the file does not tell
         doubt = next((i for i, c in enumerate(cells) if one_group(c, dialect.undecided)), None)
         if doubt is not None:
-            raise DataError(
-                f"{path} line {lines[doubt]}, {column_name(header, j)}: cannot read "
-                f"{cells[doubt].strip()!r} as a number; "
-                f"{fix_for(cells[doubt], dialect.decimal, dialect.undecided)}"
+            raise _of_column(
+                DataError(
+                    f"{path} line {lines[doubt]}, {column_name(header, j)}: cannot read "
+                    f"{cells[doubt].strip()!r} as a number; "
+                    f"{fix_for(cells[doubt], dialect.decimal, dialect.undecided)}"
+                ),
+                j,
             )
     read = [dialect.number(c) for c in cells]
     text = [i for i, c in enumerate(read) if not is_missing(c) and not is_number(c)]
@@ -101,14 +104,24 @@ def parse_column(
         f"{held}; {fix or 'correct the cell'}"
     )
     if every:
-        raise DataError(said)
-    raise spelled(
-        DataError,
-        lambda spell: (
-            f"{said}, or mark it missing: leave it empty, or name it with "
-            f"{spell('na_values', [cell])}"
+        raise _of_column(DataError(said), j)
+    raise _of_column(
+        spelled(
+            DataError,
+            lambda spell: (
+                f"{said}, or mark it missing: leave it empty, or name it with "
+                f"{spell('na_values', [cell])}"
+            ),
         ),
+        j,
     )
+
+
+def _of_column(error: DataError, j: int) -> DataError:
+    """``error``, marked as the refusal of column ``j`` alone (``column``), which a reader
+    names with the file's other such columns in one line (:func:`refused_columns`)."""
+    error.column = j  # type: ignore[attr-defined]
+    return error
 
 
 def numbers(cells: Sequence[str], dialect: Dialect) -> np.ndarray | None:
@@ -207,7 +220,7 @@ def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list
             f"rows, drop it ({drop}); if it is a class, use it as labels ({label})"
         )
 
-    error = spelled(DataError, message)
+    error = _of_column(spelled(DataError, message), j)
     error.text_column = (j, first, kind)  # type: ignore[attr-defined]
     return error
 
@@ -248,6 +261,39 @@ def text_columns(path: Path, header: list[str] | None, refused: list[DataError])
     return spelled(DataError, message)
 
 
+SAID = 6
+"""The columns a refusal of several names one by one; the rest are counted."""
+
+
+def refused_columns(path: Path, header: list[str] | None, refused: list[DataError]) -> DataError:
+    """The one refusal of the columns ``refused`` (each a column's own refusal, in file
+    order, :func:`_of_column`): the first one's, where it is alone; those of text columns
+    together (:func:`text_columns`); else each column's, numbered, and one option that drops
+    them all (userK #3: a file of a currency, a percent and a yes/no column was refused one
+    column a run, each after a full read)."""
+    if len(refused) == 1:
+        return refused[0]
+    if all(hasattr(error, "text_column") for error in refused):
+        return text_columns(path, header, refused)
+    columns = [error.column for error in refused]  # type: ignore[attr-defined]
+    more = f" and {len(refused) - SAID} more" if len(refused) > SAID else ""
+
+    def message(spell: Spell) -> str:
+        said = [
+            getattr(error, "on_command_line", str(error)) if spell is not in_python else str(error)
+            for error in refused[:SAID]
+        ]
+        parts = " ".join(
+            f"({k + 1}) {text.removeprefix(str(path)).lstrip(':, ')}" for k, text in enumerate(said)
+        )
+        return (
+            f"{path}: {len(refused)} columns cannot be read as numbers: {parts}{more}. Drop those "
+            f"you do not need ({drop_for(spell, header, columns)}) and fix the others as said"
+        )
+
+    return spelled(DataError, message)
+
+
 def check_column(path: Path, header, values: np.ndarray, j: int, allow_empty) -> None:
     """Refuse column ``j`` (its ``values``) with no value (unless ``allow_empty``), or one that
     numbers the rows (:func:`_check_not_id`); warn of a number coding a missing value
@@ -255,12 +301,15 @@ def check_column(path: Path, header, values: np.ndarray, j: int, allow_empty) ->
     from torchlvm.data.csv_sentinel import warn_of_codes
 
     if np.isnan(values).all() and allow_empty not in (True, "columns"):
-        raise spelled(
-            DataError,
-            lambda spell: (
-                f"{path}: {column_name(header, j)} has no value in any row; drop it "
-                f"({option_for(spell, 'drop_columns', header, j)})"
+        raise _of_column(
+            spelled(
+                DataError,
+                lambda spell: (
+                    f"{path}: {column_name(header, j)} has no value in any row; drop it "
+                    f"({option_for(spell, 'drop_columns', header, j)})"
+                ),
             ),
+            j,
         )
     _check_not_id(path, header, values, j)
     warn_of_codes(path, header, values, j)
@@ -327,10 +376,13 @@ def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
         if index
         else ""
     )
-    raise spelled(
-        DataError,
-        lambda spell: (
-            f"{path}: {column_name(header, j)} {held}, so it looks like an ID or an index, not a "
-            f"feature; drop it ({option_for(spell, 'drop_columns', header, j)}){save}"
+    raise _of_column(
+        spelled(
+            DataError,
+            lambda spell: (
+                f"{path}: {column_name(header, j)} {held}, so it looks like an ID or an index, "
+                f"not a feature; drop it ({option_for(spell, 'drop_columns', header, j)}){save}"
+            ),
         ),
+        j,
     )

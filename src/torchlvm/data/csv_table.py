@@ -37,7 +37,7 @@ import numpy as np
 from torchlvm.data.columns import name_key
 from torchlvm.data.csv_cells import code_name, is_number, marking_missing, na_tokens
 from torchlvm.data.csv_chunks import chunked
-from torchlvm.data.csv_column import check_column, column_name, parse_column, text_columns
+from torchlvm.data.csv_column import check_column, column_name, parse_column, refused_columns
 from torchlvm.data.csv_copies import warn_of_copies
 from torchlvm.data.csv_dialect import (
     MARK,
@@ -388,18 +388,17 @@ def _parse(
     check_unique_names(path, header, keep, (lines, rows, dialect))
     columns = list(zip(*rows, strict=True))  # the cells as written stay in ``rows``
     values = np.empty((len(rows), len(keep)))
-    refused: list[DataError] = []  # the columns of text, named together
+    refused: list[DataError] = []  # the columns that cannot be read, named together
     for k, j in enumerate(keep):
         try:
             values[:, k] = parse_column(path, header, lines, list(columns[j]), j, dialect, rows)
+            check_column(path, header, values[:, k], j, allow_empty)
         except DataError as error:
-            if not hasattr(error, "text_column"):
+            if not hasattr(error, "column"):  # (the file's, not the column's: a stray line)
                 raise
             refused.append(error)
-            continue
-        check_column(path, header, values[:, k], j, allow_empty)
     if refused:
-        raise text_columns(path, header, refused)
+        raise refused_columns(path, header, refused)
     label_cells = None if label is None else list(columns[label])
     cells, text = (rows, text) if keep_cells is True else (None, None)
     carried = _others(columns, keep) if keep_cells else None
@@ -430,8 +429,7 @@ def _read_chunked(path: Path, parsed: _Rows, options: tuple, how: tuple) -> CSVT
     found = chunked(parsed.body, header, keep, label, dialect, carry)
     if found is None:
         return None
-    for k, j in enumerate(keep):
-        check_column(path, header, found.values[:, k], j, allow_empty)
+    _check_columns(path, header, found.values, keep, allow_empty)
     read = (
         found.lines,
         found.values,
@@ -441,6 +439,19 @@ def _read_chunked(path: Path, parsed: _Rows, options: tuple, how: tuple) -> CSVT
     carried = dict(zip(carry, found.carried, strict=True)) if keep_cells else None
     how = (options[2], allow_empty, None, None, carried)  # (options[2]: if_present)
     return _table(path, header, read, (keep, label, dialect), how)
+
+
+def _check_columns(path: Path, header, values: np.ndarray, keep: list[int], allow_empty) -> None:
+    """:func:`~torchlvm.data.csv_column.check_column` of each column of ``values`` (file
+    columns ``keep``), every column refused named in one line."""
+    refused: list[DataError] = []
+    for k, j in enumerate(keep):
+        try:
+            check_column(path, header, values[:, k], j, allow_empty)
+        except DataError as error:
+            refused.append(error)
+    if refused:
+        raise refused_columns(path, header, refused)
 
 
 def _table(path: Path, header, read: tuple, columns: tuple, how: tuple) -> CSVTable:
