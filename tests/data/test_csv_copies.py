@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from torchlvm.data import load_dataset
-from torchlvm.data.csv_copies import copies
+from torchlvm.data.csv_copies import copies, rescaled
 from torchlvm.data.csv_table import read_csv
 
 
@@ -16,7 +16,7 @@ def _write(path, header: bool = True):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(30, 3)).round(3)
     x[4, 1] = np.nan
-    cells = np.column_stack([x, x[:, 1], x[:, 0] * 2.54, x[:, 0]])  # b's copy, a in other units
+    cells = np.column_stack([x, x[:, 1], x[:, 0] * 2.54, x[:, 0]])  # b's copy, a in cm, a again
     names = "a,b,c,b_copy,a_cm,a_again\n" if header else ""
     rows = "".join(",".join("" if v != v else repr(v) for v in r) + "\n" for r in cells.tolist())
     path.write_text(names + rows)
@@ -31,6 +31,22 @@ def test_copies_are_told_cell_for_cell_with_empty_cells_in_the_same_rows():
     assert copies(y) == []
 
 
+def test_a_column_in_other_units_is_told_and_a_close_measure_is_not():
+    """userK #4: income = 1713.3 x bmi (in cents) and share = 10 x s5 (rounded to 0.1) are the
+    columns again once standardized, and were not warned of; two measures of one thing that
+    correlate 0.998 (a radius and a perimeter) are no copy."""
+    rng = np.random.default_rng(1)
+    bmi, s5 = rng.normal(26, 4, 400), rng.normal(4.6, 0.5, 400)
+    perimeter = 6.3 * bmi + rng.normal(0, 1.6, 400)
+    x = np.column_stack([bmi, s5, perimeter, (bmi * 1713.3).round(2), (s5 * 10).round(1)])
+    x[7, 3] = np.nan  # (an empty cell: compared on the rows that hold both)
+    found = rescaled(x, set())
+    assert [(i, k) for i, k, _, _ in found] == [(0, 3), (1, 4)]
+    assert found[0][2] == pytest.approx(1713.3, rel=1e-6) and found[1][3] > 0.9999
+    assert 0.99 < np.corrcoef(bmi, perimeter)[0, 1] < 0.9999  # (not named)
+    assert rescaled(x, {3, 4}) == []
+
+
 def test_a_copied_column_in_a_file_to_train_on_is_named_with_the_option_that_drops_it(tmp_path):
     """userJ #4: diabetes with bmi_copy (bmi cell for cell) trained silently, counting bmi
     twice in log p(x), in score's ranking and in the VAE's σ. One warning names each copy and
@@ -41,18 +57,20 @@ def test_a_copied_column_in_a_file_to_train_on_is_named_with_the_option_that_dro
     said = [str(w.message) for w in caught if "in every row" in str(w.message)]
     assert said == [
         f"{path}: in every row, column 4 ('b_copy') equals column 2 ('b'); column 6 ('a_again') "
-        "equals column 1 ('a'), so a model counts those measures twice (in log p(x), each row's "
-        "score and its fit); drop the copies (--drop-columns c b_copy a_again; in Python "
-        "drop_columns=['c', 'b_copy', 'a_again'])"
+        "equals column 1 ('a'); column 5 ('a_cm') is column 1 ('a') in other units (about 2.54 "
+        "times it: correlation 1.00000), so a model counts those measures twice (in log p(x), "
+        "each row's score and its fit); drop the copies (--drop-columns c b_copy a_cm a_again; "
+        "in Python drop_columns=['c', 'b_copy', 'a_cm', 'a_again'])"
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_dataset(path, "train", drop_columns=["b_copy", "a_again"], allow_missing=True)
+        dropped = ["b_copy", "a_cm", "a_again"]
+        load_dataset(path, "train", drop_columns=dropped, allow_missing=True)
 
 
 def test_a_headerless_copy_is_named_by_the_index_the_option_takes(tmp_path):
     path = _write(tmp_path / "t.csv", header=False)
-    with pytest.warns(UserWarning, match=r"drop the copies \(--drop-columns 3 5, indices counting"):
+    with pytest.warns(UserWarning, match=r"copies \(--drop-columns 3 4 5, indices counting"):
         read_csv(path)
 
 
