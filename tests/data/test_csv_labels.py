@@ -86,3 +86,20 @@ def test_a_later_file_keeps_its_codes_as_numbers(tmp_path):
     path.write_text("x,k\n0.5,1\n1.5,2\n")
     later = read_csv(path, label_column="k", if_present=True)
     assert later.class_names is None and later.labels.tolist() == [1, 2]
+
+
+def test_labels_that_write_one_number_otherwise_are_warned_of_as_one_class(tmp_path):
+    """userK #6: codes '01' (71 rows) and '1' (59) trained one class without a word."""
+    import warnings
+
+    path = tmp_path / "t.csv"
+    rows = [f"{0.5 * i},{('01', '1', '2')[i % 3]}" for i in range(30)]
+    path.write_text("a,k\n" + "\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match=r"\('01', '1' as 1\); if they are different classes"):
+        table = read_csv(path, label_column="k")
+    assert table.class_names == ("1", "2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a later file's codes: matched to the run's, no word
+        read_csv(path, label_column="k", if_present=True, features=("a",))
+        path.write_text("a,k\n" + "\n".join(r.replace(",01", ",1") for r in rows) + "\n")
+        read_csv(path, label_column="k")

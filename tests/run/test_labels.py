@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from torchlvm.errors import ConfigError
-from torchlvm.run.labels import parse_labels
+from torchlvm.run.labels import class_index, parse_labels
 
 
 def _run(names: list[str]) -> SimpleNamespace:
@@ -33,3 +33,21 @@ def test_a_class_is_named_by_the_number_its_label_writes():
     assert parse_labels(_run(["1.0", "2.0"]), ["2"], "--condition") == [1]
     with pytest.raises(ConfigError, match="not a known class"):
         parse_labels(_run(["1", "2"]), ["3.0"], "--condition")
+
+
+def test_a_name_of_two_classes_but_for_case_says_so():
+    """review13 #10: 'CAT' of classes 'Cat' and 'cat' was "not a known class", known twice."""
+    with pytest.raises(ConfigError, match=r"'CAT' names 2 classes, 'Cat', 'cat', which differ"):
+        parse_labels(_run(["Cat", "cat", "dog"]), ["CAT"], "--condition")
+    assert parse_labels(_run(["Cat", "cat", "dog"]), ["cat", "DOG"], "--condition") == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("label", "index"),
+    [("rot", 0), ("Rot", 0), (unicodedata.normalize("NFD", "Grün"), 1), ("2.0", 2), ("blau", None)],
+    ids=["as-written", "case", "decomposed", "number", "none"],
+)
+def test_a_files_label_names_the_class_a_typed_one_would(label, index):
+    """userK #7: a later file's 'Rot' rows were left unscored while '--condition ROT' named
+    class 'rot': one rule for both."""
+    assert class_index(["rot", "Grün", "2"], label) == index

@@ -176,6 +176,8 @@ def _labels(path: Path, header, lines, cells: list[str], j: int, named: bool = T
     stripped = [c.strip() for c in cells]
     if all(is_number(c) for c in stripped):
         numbers = np.array(stripped, dtype=np.float64)
+        if named:
+            _warn_of_one_number(path, header, j, set(stripped))
         codes = np.unique(numbers)
         whole = bool(np.all(np.isfinite(codes) & (codes == np.round(codes))))
         if not named or not whole or np.array_equal(codes, np.arange(len(codes))):
@@ -188,6 +190,28 @@ def _labels(path: Path, header, lines, cells: list[str], j: int, named: bool = T
         _check_distinct(path, header, lines, stripped, names, j)
     lookup = {name: k for k, name in enumerate(names)}
     return np.array([lookup[c] for c in stripped], dtype=np.int64), names
+
+
+def _warn_of_one_number(path: Path, header, j: int, texts: set[str]) -> None:
+    """Warn where labels written otherwise (``texts``, each once) read as one number, so as
+    one class: codes ``01`` and ``1`` (a department, a ZIP code) were merged without a word
+    (userK #6)."""
+    by_value: dict[float, list[str]] = {}
+    for text in sorted(texts):
+        by_value.setdefault(float(text), []).append(text)
+    merged = [written for written in by_value.values() if len(written) > 1]
+    if not merged:
+        return
+    said = "; ".join(
+        f"{', '.join(map(repr, written))} as {float(written[0]):g}" for written in merged[:3]
+    )
+    more = f" and {len(merged) - 3} more" if len(merged) > 3 else ""
+    warnings.warn(
+        f"{path}: {column_name(header, j)} writes one number in several ways, which are read "
+        f"as one class ({said}{more}); if they are different classes, write them as text "
+        "(such as 'c01')",
+        stacklevel=3,
+    )
 
 
 def _check_distinct(path: Path, header, lines, labels: list[str], names, j: int) -> None:

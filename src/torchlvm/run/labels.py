@@ -151,19 +151,25 @@ def labels_array(run: Run, y: Tensor) -> Any:
     return np.asarray(run.class_names)[y.numpy()]
 
 
+def class_index(names: Sequence[str], label: str) -> int | None:
+    """The class among a run's class ``names`` that ``label`` names (a later file's label, as
+    written, or one typed): the name written so, else the one equal to it but for case and
+    Unicode form ('Rot' for 'rot'; 'Kätze' that a file saved on macOS writes decomposed),
+    else the one equal to it as a number ('2.0' for 2); None where none or two are. The one
+    rule for ``--condition`` and a file's label column alike (userK #7)."""
+    return list(names).index(label) if label in names else _named(names, label)
+
+
 def as_run_names(dataset: Dataset, names: Sequence[str]) -> Dataset:
-    """``dataset`` (a later file's rows) with each of its text classes that is one of a run's
-    class ``names`` written in another Unicode form (:func:`~torchlvm.data.columns.find_name`:
-    a file saved on macOS writes 'Kätze' decomposed) named as the run names it, so that
+    """``dataset`` (a later file's rows) with each of its text classes that names one of a
+    run's class ``names`` (:func:`class_index`) named as the run names it, so that
     :meth:`~torchlvm.data.dataset.Dataset.with_classes` reads its rows as that class; the
     file's cells are not changed."""
     from dataclasses import replace
 
-    from torchlvm.data.columns import find_name
-
     if dataset.class_names is None:
         return dataset
-    found = [find_name(name, names) for name in dataset.class_names]
+    found = [class_index(names, name) for name in dataset.class_names]
     named = [n if k is None else names[k] for n, k in zip(dataset.class_names, found, strict=True)]
     return replace(dataset, class_names=tuple(named))
 
@@ -198,10 +204,20 @@ def _number(text: str) -> float | None:
 def _unknown_class(run: Run, flag: str, value: str, joined: str) -> NoReturn:
     """Refuse ``value``; where it and the next value (``joined``) are a class name with a space
     that the shell split, name that name as one argument."""
-    if joined != value and _named(run.class_names or [], joined) is not None:
+    names = run.class_names or []
+    if joined != value and _named(names, joined) is not None:
         raise ConfigError(
             f"{flag} {value!r} is not a known class, but {joined!r} is: a name with a space is "
             f"one argument, {flag} {quoted(joined)}"
+        )
+    same = [name for name in names if _key(name) == _key(value)]
+    if len(same) > 1:  # ('CAT' of 'Cat' and 'cat': review13 #10)
+        from torchlvm.data.columns import name_key
+
+        differ = "case" if len({name_key(n) for n in same}) > 1 else "how their letters are encoded"
+        raise ConfigError(
+            f"{flag} {value!r} names {len(same)} classes, {', '.join(map(repr, same))}, which "
+            f"differ only in {differ}; pass one as written"
         )
     raise ConfigError(f"{flag} {value!r} is not a known class; {_valid(run)}")
 
