@@ -179,3 +179,30 @@ def test_a_cell_of_two_dashes_is_named_by_the_offered_na_values(tmp_path, capsys
     assert main(["impute", str(run), "--data", str(path), "--out", str(filled)]) == 0
     assert "filled 1 missing cell in 1 of 60 rows" in capsys.readouterr().out
     assert filled.read_text().splitlines()[5].split(",")[1] not in ("--", "")
+
+
+def test_the_offered_fill_runs_from_folders_with_spaces(tmp_path, capsys):
+    """review13 #12b: the impute command offered for a later file's empty cells printed the run
+    folder and the file unquoted, so a path with a space split into two words."""
+    import shlex
+
+    x = np.random.default_rng(1).normal(size=(120, 3))
+    folder = tmp_path / "my tables"
+    folder.mkdir()
+    path = folder / "t.csv"
+    path.write_text("a,b,c\n" + "".join(",".join(f"{v:.3f}" for v in row) + "\n" for row in x))
+    run = tmp_path / "my runs" / "vae"
+    argv = ["train", "vae", "--data", str(path), "--epochs", "1", "--latent-dim", "1"]
+    assert main([*argv, "--hidden", "4", "--quiet", "--out", str(run)]) == 0
+    holes = folder / "later data.csv"
+    lines = path.read_text().splitlines()
+    lines[1] = "," + lines[1].split(",", 1)[1]  # an empty cell
+    holes.write_text("\n".join(lines) + "\n")
+    assert main(["encode", str(run), "--data", str(holes), "--out", str(tmp_path / "z.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "fill them first with '" in err, err
+    offered = err.split("fill them first with '")[1].split("'")[0]
+    filled = tmp_path / "FILLED.csv"
+    words = shlex.split(offered.replace("FILLED.csv", shlex.quote(str(filled))))
+    assert words[2:5] == [str(run), "--data", str(holes)]
+    assert main(words[1:]) == 0 and filled.is_file()

@@ -235,7 +235,8 @@ def _refuse_missing(
     where = f"line {int(lines[i])}" if lines is not None else f"row {i + 1}"
     then = "" if split is None else ", then pass --data FILLED.csv --split all"
     fill = (
-        f"fill them first with 'torchlvm impute {run_.folder} --data {data} --out FILLED.csv'{then}"
+        f"fill them first with 'torchlvm impute {quoted(run_.folder)} --data {quoted(data)} "
+        f"--out FILLED.csv'{then}"
         if run_.model_type == "vae"
         else "fill them first with 'torchlvm impute' and a PPCA or VAE run"
     )
