@@ -480,3 +480,17 @@ def test_a_fit_rising_back_to_its_start_is_not_said_to_have_stopped_rising():
         "moved +0.122 ± 0.034 nats/example over the second half of its 300 steps (still rising "
         "slowly: 4% of its rise of 3.35 in all, under the 10% taken as settled)"
     )
+
+
+@pytest.mark.parametrize("total", [0.0, -7.1e-15])
+def test_a_fit_that_starts_at_its_optimum_is_said_so(total):
+    """gaps on a digits PPCA at --n 10 died dividing by q*'s whole rise, exactly 0 (q* starts at
+    the exact posterior), and at --n 30 told Adam's 1e-8-nat wiggle as a finding (userL #6)."""
+    from torchlvm.cli._gaps_table import _settled
+    from torchlvm.inference.settling import Settling
+
+    fit = Settling(rise=3.53e-8, rise_se=6.7e-9, total=total, steps=300)
+    assert _settled({"q*": fit}, "example") == [
+        f"  q*: started at its optimum and stayed there (it moved {total:+.2g} nats/example in "
+        "all over its 300 steps: float rounding)"
+    ]

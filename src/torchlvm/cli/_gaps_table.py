@@ -64,6 +64,12 @@ def print_table(
         print(line)
 
 
+AT_OPTIMUM = 1e-6
+"""A per-point fit whose mean objective moved less than this (nats) in all and over its second
+half started at its optimum: PPCA's q* starts at the exact posterior, and Adam's wiggle there
+(1e-8 nats) was told as a finding, or divided by a whole rise of exactly 0 (userL #6)."""
+
+
 def _settled(fits: dict[str, Any], noun: str) -> list[str]:
     """A line per per-point fit (q*, the flow q*) of how its mean objective moved over the second
     half of its steps: a fit that settled said nothing (only gaps.json held it); one still
@@ -77,9 +83,19 @@ def _settled(fits: dict[str, Any], noun: str) -> list[str]:
     for name, fit in fits.items():
         if fit is None:
             continue
+        if max(abs(fit.total), abs(fit.rise)) < AT_OPTIMUM:  # (PPCA: q* starts exact)
+            lines.append(
+                f"  {name}: started at its optimum and stayed there (it moved "
+                f"{fit.total:+.2g} nats/{noun} in all over its {fit.steps} steps: float rounding)"
+            )
+            continue
         value, se = _measured(fit.rise, fit.rise_se)
         moved = f"{'' if value.startswith('-') else '+'}{value} ± {se}"
-        share = f"{fit.rise / fit.total:.0%} of its rise of {fit.total:.3g} in all"
+        share = (
+            f"{fit.rise / fit.total:.0%} of its rise of {fit.total:.3g} in all"
+            if fit.total > 0
+            else f"from {abs(fit.total):.2g} below its start"
+        )
         state = f"still rising: {share}" if fit.still_rising else "no sign of rising further"
         if not fit.still_rising and fit.rise > 2 * fit.rise_se:  # risen beyond its noise
             state = (
