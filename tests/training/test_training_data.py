@@ -119,6 +119,28 @@ def test_whole_number_codes_are_classes_named_by_their_values(tmp_path) -> None:
     unconditioned.setup("fit")
 
 
+def test_a_named_class_without_a_training_row_is_warned_of(tmp_path) -> None:
+    """A class 'late' whose 6 rows all fell in the test split trained silently, and was sampled
+    as if the model knew it (userK #17): the rows of the train split are counted by class."""
+    import warnings
+
+    from torchlvm.data.dataset import Dataset
+    from torchlvm.training.data import _check_classes
+
+    def split(y: list[int]) -> Dataset:
+        x = torch.zeros(len(y), 2)
+        names = ("early", "on time", "late")
+        return Dataset(x, torch.tensor(y), "t.csv", "train", (2,), 3, names, "none")
+
+    with pytest.warns(UserWarning, match="no row of the train split has class 'late'"):
+        _check_classes(split([0, 1, 0, 1]), split([0, 1]))
+    with pytest.warns(UserWarning, match="has classes 'on time', 'late' "):
+        _check_classes(split([0, 0, 0]), split([1, 1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_classes(split([0, 1, 2]), split([0]))
+
+
 def test_bernoulli_on_grey_levels_names_both_fixes() -> None:
     dm = LVMDataModule("digits", binarize="none")
     both = r"--binarize dynamic.*--likelihood gaussian.*in Python: LVMDataModule\(\.\.\., binarize="

@@ -518,6 +518,7 @@ def _check_classes(train: Dataset, val: Dataset) -> None:
             "same --data) or add rows of other classes"
         )
     if train.class_names is not None:
+        _warn_of_untrained_classes(train)
         return
     absent = sorted(set(range(int(train.num_classes))) - seen)
     if absent:
@@ -527,4 +528,25 @@ def _check_classes(train: Dataset, val: Dataset) -> None:
             f"no train or validation row has class {shown}, so a class-conditioned model would "
             "learn classes that do not exist; renumber the classes 0..C-1 (e.g. 1, 2, 3 as "
             "0, 1, 2) or write them as text names"
+        )
+
+
+def _warn_of_untrained_classes(train: Dataset) -> None:
+    """Warn of named classes with no row in the train split (all in validation or test: the
+    split is not by class), whose condition the model never learns: a class 'late' of 6 rows,
+    all in the test split, trained silently and was then sampled as if known (userK #17)."""
+    import warnings
+
+    assert train.y is not None and train.class_names is not None
+    counts = torch.bincount(train.y[train.y >= 0], minlength=len(train.class_names))
+    absent = [train.class_names[k] for k in range(len(counts)) if int(counts[k]) == 0]
+    if absent:
+        names = ", ".join(repr(name) for name in absent[:5]) + (", ..." * (len(absent) > 5))
+        what = f"class {names}" if len(absent) == 1 else f"classes {names}"
+        warnings.warn(
+            f"{train.name}: no row of the train split has {what} (the split is not by class), "
+            f"so the model learns nothing of {'it' if len(absent) == 1 else 'them'}: samples, "
+            "scores and transfers of such a class are not of it; give it more rows, or leave "
+            "its rows out",
+            stacklevel=2,
         )
