@@ -491,3 +491,27 @@ def test_one_sample_writes_no_standard_error_and_says_why(tmp_path, capsys):
     )
     rows = list(csv.DictReader((tmp_path / "s.csv").open()))
     assert {r["stderr"] for r in rows} == {""} and all(float(r["neg_log_p"]) for r in rows)
+
+
+def test_an_image_runs_scores_are_said_of_images_and_another_size_is_named_with_its_resize(
+    tmp_path, capsys
+):
+    """userM #2: score on a run of 28×28 images said "x16.npy has 256 values per row ... pass a
+    file with the run's columns" of 16×16 images, and "scored 500 rows", "nats per row"."""
+    from torchlvm.models import VAE, VAEConfig
+
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
+    data = {"name": "digits", "binarize": "none", "seed": 0, "shape": [1, 8, 8]}
+    run = vae.save_pretrained(tmp_path / "vae", data=data)
+    np.save(tmp_path / "x16.npy", np.zeros((5, 16, 16), np.uint8))
+    np.save(tmp_path / "x8.npy", np.zeros((5, 8, 8), np.uint8))
+    argv = ["score", str(run), "--samples", "2", "--out"]
+    assert main([*argv, str(tmp_path / "s.csv"), "--data", str(tmp_path / "x16.npy")]) == 2
+    assert capsys.readouterr().err == (
+        f"torchlvm: error: {tmp_path / 'x16.npy'} holds 16×16 images (256 values each) but the "
+        f"model in {run} takes 8×8 images (64 values); resize them to 8×8 (e.g. each with PIL: "
+        "np.asarray(PIL.Image.fromarray(image).resize((8, 8))))\n"
+    )
+    assert main([*argv, str(tmp_path / "s.csv"), "--data", str(tmp_path / "x8.npy")]) == 0
+    out = capsys.readouterr().out
+    assert f"scored 5 images of {tmp_path / 'x8.npy'}" in out and "nats per image (" in out

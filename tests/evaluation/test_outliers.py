@@ -46,8 +46,11 @@ def test_noise_and_flip_have_the_reference_shape(digits):
 def test_another_shape_without_resize_is_an_error(digits):
     import torchlvm.data.factors  # noqa: F401  (registers "shapes", 16x16 images)
 
-    with pytest.raises(DataError, match=r"shape \(1, 16, 16\).*explicit resize"):
+    with pytest.raises(DataError, match=r"shape \(1, 16, 16\).*explicit resize") as err:
         make_ood_set("shapes", digits, n=20, resize="none")
+    # the fix as each interface spells it (review13 #20a: Python was told the CLI's flag)
+    assert "resize (ood_resize='bilinear' or ood_resize='area')" in str(err.value)
+    assert "(--ood-resize bilinear or --ood-resize area)" in err.value.on_command_line
 
 
 def test_an_explicit_resize_is_applied_and_recorded(digits):
@@ -94,7 +97,7 @@ def test_a_file_as_ood_set_is_used_whole(digits, tmp_path):
     rows = np.random.default_rng(0).random((37, 64)).astype(np.float32)
     np.save(tmp_path / "odd.npy", rows)
     ood = make_ood_set(str(tmp_path / "odd.npy"), digits, n=10, seed=0)
-    assert ood.x.shape == (37, 64) and "all 37 rows" in ood.description
+    assert ood.x.shape == (37, 64) and "all 37 images" in ood.description  # (userM #2)
 
 
 @pytest.mark.parametrize(
@@ -295,6 +298,31 @@ def test_a_folder_without_test_images_is_refused_naming_the_file_it_lacks(digits
     for refuse in (check_ood_name, lambda f, **_: make_ood_set(f, digits, n=1)):
         with pytest.raises(DataNotFoundError, match="holds no t10k-images-idx3-ubyte"):
             refuse(str(tmp_path), table=False)
+
+
+def test_a_folder_of_pictures_is_offered_the_lines_that_make_one_file_of_them(digits, tmp_path):
+    """review13 #18: `--ood classes/` of class folders of PNGs said "holds no t10k-images..., or
+    one file of images", where --data of the same folder offers the lines that stack them: the
+    same lines, which make the file that is then scored whole."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from torchlvm.errors import DataNotFoundError
+    from torchlvm.evaluation.ood_names import check_ood_name
+
+    folder = tmp_path / "classes"
+    for k, kind in enumerate(["cat", "cat", "dog"]):
+        (folder / kind).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8), 40 * k, np.uint8)).save(folder / kind / f"{k}.png")
+    with pytest.raises(DataNotFoundError, match="a folder of picture files") as err:
+        check_ood_name(str(folder), table=False)
+    lines = re.search(r"\((import glob.*)\) and pass that file", str(err.value)).group(1)
+    lines = lines.split("; .convert('RGB')")[0]
+    subprocess.run([sys.executable, "-c", lines], cwd=tmp_path, check=True)
+    ood = make_ood_set(str(tmp_path / "classes.npz"), digits, n=5)
+    assert ood.x.shape == (3, 64) and ood.description.startswith(f"{tmp_path / 'classes.npz'}")
 
 
 def test_a_folder_named_as_a_dataset_is_the_dataset_unless_written_as_a_path(

@@ -152,10 +152,7 @@ def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreI
         seen = f"{of} of {data} as the model sees it ({_run.protocol_note(dataset, seed)})"
         return ScoreInput(_run.model_view(dataset, run_, seed), None, None, seen, None), dataset
     if dataset.dim != run_.input_dim:
-        raise DataError(
-            f"{data} has {dataset.dim} values per row but the model in {run_.folder} takes "
-            f"{run_.input_dim}; pass a file with the run's columns"
-        )
+        raise _other_width(run_, data, dataset)
     if schema is None:  # images or rows of an array: in the units the model learned?
         check_units(values_of(dataset), data, run_.data, f"the model in {run_.folder}")
     lines = None if lines is None else lines.tolist()
@@ -170,6 +167,33 @@ def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreI
     jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
     units = "density in the file's units (the run's standardization undone)"
     return ScoreInput(dataset.x, lines, jacobian, units, dataset, carried), dataset
+
+
+def _other_width(run_: Any, data: str, dataset: Any) -> Exception:
+    """The refusal of a file whose examples are not the model's size: of a run on images, in
+    images and their size, with the resize that makes them the run's (userM #2: "256 values
+    per row ... pass a file with the run's columns" of 16×16 images for a 28×28 run)."""
+    from torchlvm.errors import DataError
+
+    shape = tuple(run_.data.get("shape") or ())
+    if run_.data.get("table") is not None or len(shape) < 2:
+        return DataError(
+            f"{data} has {dataset.dim} values per row but the model in {run_.folder} takes "
+            f"{run_.input_dim}; pass a file with the run's columns"
+        )
+    h, w = shape[-2:]
+    own = tuple(dataset.shape)
+    held = (
+        f"holds {'×'.join(map(str, own[-2:]))} images ({dataset.dim} values each)"
+        if len(own) >= 2
+        else f"has {dataset.dim} values per image"
+    )
+    return DataError(
+        f"{data} {held} but the model in {run_.folder} takes {h}×{w} images ({run_.input_dim} "
+        f"values{'' if len(shape) == 2 or shape[0] == 1 else f', {shape[0]} channels'}); "
+        f"resize them to {h}×{w} (e.g. each with PIL: "
+        f"np.asarray(PIL.Image.fromarray(image).resize(({w}, {h}))))"
+    )
 
 
 def streamed(run_: Any, data: str) -> bool:

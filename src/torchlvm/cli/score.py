@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     read = read_input(run_, args.data, args.seed, args.encoding)
     scoring = class_scoring(run_, read, args.mixture)
     torch.manual_seed(args.seed)
-    scores, keys = _scored(run_.model, read.x, read.jacobian, args, scoring)
+    scores, keys = _scored(run_.model, read.x, read.jacobian, args, scoring, scored_unit(run_))
     within = w.ranks_within_pattern(scores.neg_log_p, keys)
     columns = w.header(read.lines, read.carried[0], args.threshold, within, scoring.column)
     dialect = file_dialect(dialect_of(run_, read.read), out, len(columns))
@@ -109,14 +109,15 @@ def run(args: argparse.Namespace) -> int:
     each = " per class" if scoring.log_prior is not None else ""
     drawn = f"{args.samples} sample{'' if args.samples == 1 else 's'}{each}"
     exact = "exact" if scores.exact else f"importance-sampled with {drawn}"
-    print(f"scored {len(scores.observed):,} rows of {args.data} with {run_.describe()}")
+    unit = scored_unit(run_)  # (an image run's rows are images: userM #2)
+    print(f"scored {len(scores.observed):,} {unit}s of {args.data} with {run_.describe()}")
     error = "" if scores.exact else ", ± its standard error"
     if not scores.exact and args.samples == 1:  # (the stderr column is left empty)
         error = "; one sample gives no standard error: --samples 2 or more does"
-    print(f"  {scoring.defined}: nats per row ({exact}{error}), {read.units}")
+    print(f"  {scoring.defined}: nats per {unit} ({exact}{error}), {read.units}")
     for line in scoring.said:
         print(line)
-    print("  the higher, the less likely the row under the model: rank 1 is the most outlying")
+    print(f"  the higher, the less likely the {unit} under the model: rank 1 is the most outlying")
     _print_counts(scores, read.lines, args.threshold)
     if within is not None:
         print(w.pattern_note(within, keys, scores.scored))
@@ -128,6 +129,13 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"wrote {out}: {listed_names(list(columns))}")
     return 0
+
+
+def scored_unit(run_) -> str:
+    """What one scored row of ``run_``'s data is called: ``image`` for a run on images (its
+    recorded shape has height and width), else ``row``."""
+    shape = run_.data.get("shape") or ()
+    return "image" if run_.data.get("table") is None and len(shape) >= 2 else "row"
 
 
 def _refuse_without_density(run_) -> None:
@@ -166,7 +174,7 @@ def _print_counts(scores, lines: list[int] | None, threshold: float | None) -> N
         print(f"  {above:,} of {scored:,} scored rows above the threshold {threshold:g}")
 
 
-def _scored(model, x, jacobian, args: argparse.Namespace, scoring):
+def _scored(model, x, jacobian, args: argparse.Namespace, scoring, unit: str = "row"):
     """:func:`score_rows` of every row under a progress bar (a row with no value left unscored,
     and one of no class the run knows where ``scoring``, a
     :class:`~torchlvm.cli._score_classes.ClassScoring`, conditions on each row's class),
@@ -187,9 +195,9 @@ def _scored(model, x, jacobian, args: argparse.Namespace, scoring):
     bar, shown = None, show_progress(args)
     count = _to_score(x, scoring.labels)  # (rows with no value or no known class: none drawn)
     if not hasattr(model, "log_marginal") and count * args.samples >= PRICED_WORK:
-        _price(model, x, args.samples, scoring, count)
+        _price(model, x, args.samples, scoring, count, unit)
     mixture = scoring.log_prior is not None
-    pace = RowsPace(count, args.samples, progress_printer(shown), per_class=mixture)
+    pace = RowsPace(count, args.samples, progress_printer(shown), per_class=mixture, noun=unit)
 
     def advance(rows: int) -> None:  # after each batch of importance-sampled rows
         nonlocal bar
@@ -253,7 +261,7 @@ def _to_score(x, labels) -> int:
     return int(seen.sum())
 
 
-def _price(model, x, samples: int, scoring, count: int) -> None:
+def _price(model, x, samples: int, scoring, count: int, unit: str = "row") -> None:
     """Print the expected time of scoring ``count`` rows of ``x`` with ``samples`` draws (each
     class's, for the mixture of ``scoring``) where it exceeds :data:`PRICED_SECONDS`: a warm-up
     call, then the first batch of rows timed at the two :data:`PROBE_SAMPLES` draw counts, whose
@@ -285,8 +293,8 @@ def _price(model, x, samples: int, scoring, count: int) -> None:
     seconds = (count / len(rows)) * (max(few - each * PROBE_SAMPLES[0], 0.0) + each * samples)
     if seconds > PRICED_SECONDS:
         print(f"expected time of the importance sampling: about {duration(seconds)} for "
-              f"{count:,} rows x {samples:,} {noun}{per} (a probe of {len(rows)} rows took "
-              f"{taken(many)} at {PROBE_SAMPLES[1]} samples; --samples sets the draws per row)",
+              f"{count:,} {unit}s x {samples:,} {noun}{per} (a probe of {len(rows)} {unit}s took "
+              f"{taken(many)} at {PROBE_SAMPLES[1]} samples; --samples sets the draws per {unit})",
               flush=True)  # fmt: skip
 
 

@@ -50,6 +50,14 @@ def idx_test_images(folder: str) -> str:
         found = find_files(name, wanted, folder)
         if found.files is not None:
             return str(found.files[wanted[0]])
+    from torchlvm.data.picture_folder import pictures_fix, pictures_in
+
+    pictures = pictures_in(folder)  # (review13 #18: the lines that make "one file of images")
+    if pictures is not None:
+        raise DataNotFoundError(
+            f"--ood {folder}: a folder of picture files, which torchlvm does not read one by "
+            f"one; {pictures_fix(pictures)}"
+        )
     raise DataNotFoundError(
         f"--ood {folder}: the folder holds no {wanted[0]} (raw or .gz), the test images of a "
         "dataset in MNIST's IDX format; pass a folder that holds them, or one file of images"

@@ -316,7 +316,8 @@ class RowsPace:
     score said "33 s more for 4,744 rows" of rows that took 4.9 s, and with output to a file no
     re-statement followed (userK #1, load ~9 on 2 cores); the first batch alone measured on
     200,000 rows said 13.7 min of rows that took 6.5 min (userA, load 3-5).
-    ``per_class``: each row draws ``samples`` for each class (a CVAE's mixture).
+    ``per_class``: each row draws ``samples`` for each class (a CVAE's mixture); ``noun``:
+    what a row is called (``image`` of a run on images).
     """
 
     def __init__(
@@ -328,17 +329,18 @@ class RowsPace:
         clock: Callable[[], float] = time.perf_counter,
         *,
         per_class: bool = False,
+        noun: str = "row",
     ) -> None:
         def line(seconds: float, each: float, left: float) -> str:
             return (
                 f"expected time of the importance sampling, re-stated from its first "
-                f"{seconds:.0f} s: {duration(each * left)} more ({round(left):,} rows left at "
+                f"{seconds:.0f} s: {duration(each * left)} more ({round(left):,} {noun}s left at "
                 f"{taken(each)} each)"
             )
 
-        self.rows, self.clock = rows, clock
-        noun = "sample" if samples == 1 else "samples"
-        self.draws = f"{samples} {noun} {'per class' if per_class else 'each'}"  # (mixture's)
+        self.rows, self.clock, self.noun = rows, clock, noun
+        draws = "sample" if samples == 1 else "samples"
+        self.draws = f"{samples} {draws} {'per class' if per_class else 'each'}"  # (mixture's)
         self.out = out or (lambda text: print(text, flush=True))
         self.batches: list[tuple[int, float]] = []  # (rows, seconds) of the first two batches
         self.last = clock()
@@ -360,8 +362,9 @@ class RowsPace:
         if rest > 0:
             self.out(
                 f"expected time of the importance sampling: {duration(took * rest / second)} "
-                f"more for {rest:,} rows ({self.draws}; the second {second} rows took "
-                f"{taken(took)}, the first {first} {taken(warm)} with start-up costs)"
+                f"more for {rest:,} {self.noun}s ({self.draws}; the second {second} "
+                f"{self.noun}s took {taken(took)}, the first {first} {taken(warm)} with start-up "
+                "costs)"
             )
 
 
