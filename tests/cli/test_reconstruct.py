@@ -56,6 +56,19 @@ def test_writes_pairs_and_prints_the_error_per_pixel(vae_run, capsys):
     assert len(found[1].split(".")[1]) == len(found[2].split(".")[1])  # 0.17561 ± 0.00046
 
 
+def test_out_npy_writes_every_images_reconstruction(vae_run, tmp_path, capsys):
+    """userM #5: an image run's reconstructions were a picture only ('--out must name a .png
+    file, got rec.npy'): --out FILE.npy holds each image's, in the images' shape."""
+    out = tmp_path / "rec.npy"
+    assert cli.main(["reconstruct", str(vae_run), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "shape (359, 8, 8): N, H, W, in the model's [0, 1] scale" in said
+    x = load_dataset("digits", "test").x
+    expected = torchlvm.load(vae_run).reconstruct(x).reshape(359, 8, 8)
+    np.testing.assert_allclose(np.load(out), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert not (vae_run / "figures" / "reconstructions.png").exists()
+
+
 def test_an_autoencoder_reconstructs_at_its_code_not_a_posterior_mean(tmp_path, capsys):
     from torchlvm.models import Autoencoder, AutoencoderConfig
 

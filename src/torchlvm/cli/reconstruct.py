@@ -6,17 +6,20 @@ The error printed is the mean squared error per pixel between the input, as the 
 (under the run's binarization protocol), and its reconstruction, averaged over the whole split,
 with the standard error of that mean over its images.
 
-Writes DIR/figures/reconstructions.png. A run trained on a table (or --out FILE.csv / .tsv)
-writes rows instead, DIR/reconstructions.csv (.tsv for a run on a .tsv): the reconstruction of
-every row of --data (else of the run's test split) in the file's units and columns, led by row
-and line (where the row is in the file) and the columns the run dropped or took labels from (an
-ID, its class), and prints the RMSE per feature, over the column's standard deviation in the
-run's train split (in the rows read, for a run not standardized) so that columns in different
-units compare, and in its units.
+Writes DIR/figures/reconstructions.png; --out FILE.npy writes instead the reconstruction of
+every image of the split, shape (N, H, W) (one channel) or (N, C, H, W), in the model's [0, 1]
+scale. A run trained on a table (or --out FILE.csv / .tsv) writes rows instead,
+DIR/reconstructions.csv (.tsv for a run on a .tsv): the reconstruction of every row of --data
+(else of the run's test split) in the file's units and columns, led by row and line (where the
+row is in the file) and the columns the run dropped or took labels from (an ID, its class), and
+prints the RMSE per feature, over the column's standard deviation in the run's train split (in
+the rows read, for a run not standardized) so that columns in different units compare, and in
+its units.
 
 Examples:
   torchlvm reconstruct runs/vae
   torchlvm reconstruct runs/vae --split train --n 10 --out recon.png
+  torchlvm reconstruct runs/vae --data new.npy --out recon.npy
   torchlvm reconstruct runs/table-vae --data new.csv --out recon.csv
 """
 
@@ -33,7 +36,9 @@ HELP = "show inputs next to their reconstructions and print the reconstruction e
 def configure(parser: argparse.ArgumentParser) -> None:
     _types.run_and_data(parser, whole_file=True)
     parser.add_argument("--n", type=int, default=16, help="images shown (the split's first N)")
-    _types.output_options(parser, "DIR/figures/reconstructions.png")
+    _types.output_options(
+        parser, "DIR/figures/reconstructions.png; FILE.npy: every image's, as an array"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,10 +54,12 @@ def run(args: argparse.Namespace) -> int:
         from torchlvm.cli._reconstruct_table import reconstruct_table
 
         return reconstruct_table(args, run_)
+    npy = str(args.out or "").lower().endswith(".npy")
     default = run_.folder / "figures" / "reconstructions.png"
     out = _run.output_file(
-        args.out, default, suffix=".png", overwrite=args.overwrite, ours=_run.torchlvm_figure
-    )
+        args.out, default, suffix=(".npy",) if npy else (".png", ".npy"),
+        overwrite=args.overwrite, ours=None if npy else _run.torchlvm_figure,
+    )  # fmt: skip
     split = _types.split_of(args)
     dataset = _run.load_split(
         run_, args.data, split, data_dir=args.data_dir, streamed=True, command="reconstruct"
@@ -60,18 +67,21 @@ def run(args: argparse.Namespace) -> int:
     shape = _run.image_shape(
         run_, dataset, rows="write the reconstructions as rows with --out FILE.csv"
     )
-    per_image, x, recon = _reconstructed(run_, dataset, args.seed, n)
+    if npy:
+        _check_fits(dataset)
+    per_image, x, recon = _reconstructed(run_, dataset, args.seed, None if npy else n)
     mse = format_measured(*mean_and_stderr(per_image))
     count = len(per_image)
     over = f"± s.e. over the {count} images" if count > 1 else "one image"
     shown = len(x)
-    fig = plots.reconstruction_pairs(
-        x,
-        recon,
-        shape,
-        title=f"Inputs and reconstructions by {run_.describe()}",
-    )
-    plots.save_figure(fig, out)
+    written = None  # (the array's shape, where one is written)
+    if npy:
+        array = _as_images(recon.float().numpy(), shape)
+        _run.write_npy({out: array})
+        written = array.shape
+    else:
+        title = f"Inputs and reconstructions by {run_.describe()}"
+        plots.save_figure(plots.reconstruction_pairs(x, recon, shape, title=title), out)
     kind = "none" if run_.condition is None else run_.condition.kind
     given = {"label": " (its condition: the true class)", "mask": " (its condition: the observed "
              "part)"}.get(kind, "")  # fmt: skip
@@ -84,19 +94,45 @@ def run(args: argparse.Namespace) -> int:
         f"  reconstruction error: {mse} mean squared error per pixel ({over}), input vs "
         f"decoder mean at {run_.encoding}{given}"
     )
-    inputs = (
-        "1 input and its reconstruction"
-        if shown == 1
-        else f"{shown} inputs and their reconstructions"
-    )
-    print(f"wrote {out} ({inputs})")
+    print(f"wrote {out} ({_written(shown, written)})")
     return 0
 
 
-def _reconstructed(run_, dataset, seed: int, n: int):
+def _written(shown: int, array: tuple[int, ...] | None) -> str:
+    """What the file holds: the ``shown`` pairs of a picture, or every image's reconstruction
+    in an array of shape ``array``."""
+    if array is None:
+        return (
+            "1 input and its reconstruction"
+            if shown == 1
+            else f"{shown} inputs and their reconstructions"
+        )
+    layout = {3: "N, H, W", 4: "N, C, H, W"}[len(array)]
+    return f"the decoder mean of each image, shape {array}: {layout}, in the model's [0, 1] scale"
+
+
+def _as_images(recon, shape: tuple[int, ...]):
+    """Reconstructions ``(N, D)`` as ``(N, H, W)`` images of one channel, else ``(N, C, H, W)``
+    (as ``sample --npy`` writes its images)."""
+    from torchlvm.cli._sample_images import _as_images as as_images
+
+    return as_images(recon, shape)
+
+
+def _check_fits(dataset) -> None:
+    """Refuse, before any work, reconstructions of every image that memory cannot hold."""
+    from torchlvm._memory import check_fits
+
+    need = len(dataset) * dataset.dim * 4 * 3  # (float32: inputs, batches, the whole array)
+    what = f"the reconstructions of {len(dataset):,} images of {dataset.dim} pixels (float32)"
+    check_fits(need, what, "pass a smaller --data file, or --out FILE.png for a picture")
+
+
+def _reconstructed(run_, dataset, seed: int, n: int | None):
     """Each image's mean squared error per pixel ``(N,)`` between the input as the model sees it
     and its reconstruction E[x | z = E_q[z | x]], a batch at a time (a streamed split is read
-    once, a batch at a time), and the first ``n`` inputs and reconstructions ``(n, D)``."""
+    once, a batch at a time), and the first ``n`` inputs and reconstructions ``(n, D)`` (every
+    one where ``n`` is None)."""
     import torch
 
     from torchlvm.run.split import model_batches
@@ -104,6 +140,7 @@ def _reconstructed(run_, dataset, seed: int, n: int):
     model = run_.model
     errors, inputs, outputs = [], [], []
     kept = 0
+    n = len(dataset) if n is None else n  # (None: every image)
     with torch.no_grad():
         for x, _, c in model_batches(dataset, run_, seed):
             recon = model.decode(model.encode(x, c).mean, c).mean  # (B, D)
