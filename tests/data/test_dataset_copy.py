@@ -202,3 +202,13 @@ def test_the_refusal_names_commands_that_take_data_dir():
     named = DATA_DIR_COMMANDS.replace(" or ", ", ").split(", ")
     for name in named:
         assert "--data-dir" in commands.choices[name]._option_string_actions, name
+
+
+def test_the_folder_offered_is_quoted_for_a_shell(tmp_path, write_mnist, isolated_search):
+    """`--data-dir /tmp/fm copy` pasted as printed passed two arguments (review13 #6)."""
+    first = write_mnist(tmp_path / "fm copy", seed=0)
+    other = write_mnist(tmp_path / "fm other", seed=1)
+    data = {"name": "mnist", **copy_record("mnist", first)}
+    with pytest.raises(DataError) as refused:
+        own_copy(data, str(other), "runs/a")
+    assert str(refused.value).endswith(f'or pass --data-dir "{first}"')

@@ -289,3 +289,26 @@ def test_a_touched_file_in_a_locked_run_is_read_and_left_unrecorded(tmp_path, mo
         monkeypatch.setattr(lock, "_HELD", weakref.WeakSet())  # as if another process held it
         assert len(load_split(loaded, None, "test")) > 0
     assert (run / "config.json").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("now", "said"),
+    [
+        (("a", "b", "d"), "its columns are a, b, d, the run's a, b, c"),
+        (tuple(f"f{j:02d}" if j != 30 else "f3X" for j in range(60)),
+         "its column 31 is 'f3X', the run's 'f30'"),
+        (tuple(f"f{j:02d}" for j in range(59, -1, -1)),
+         "its column 1 is 'f59', the run's 'f00' (59 more columns differ)"),
+        (tuple(f"f{j:02d}" for j in range(1, 64)),
+         "it has 63 columns, the run 60: it lacks the run's 'f00' and has 'f60', 'f61', 'f62' "
+         "and 1 more the run has not"),
+    ],
+    ids=["short", "renamed", "reordered", "other-count"],
+)  # fmt: skip
+def test_a_wide_tables_changed_columns_are_named_not_listed(now, said):
+    """A renamed column of a 60-column table was reported as both full lists, a 1,847-character
+    line with the difference hidden in it (review13 #11)."""
+    from torchlvm.data.fingerprint import _columns_differ
+
+    then = ("a", "b", "c") if len(now) == 3 else tuple(f"f{j:02d}" for j in range(60))
+    assert _columns_differ(now, then) == said

@@ -62,6 +62,10 @@ def test_a_folder_of_idx_files_is_read_by_name_with_it_as_data_dir(tmp_path, mon
     (tmp_path / "fashion-mnist-files" / "t10k-labels-idx1-ubyte").touch()
     with pytest.raises(ConfigError, match="--data fashion-mnist --data-dir fashion-mnist-files"):
         load_dataset("fashion-mnist-files")
+    (tmp_path / "my idx").mkdir()  # quoted for a shell (review13 #12b)
+    (tmp_path / "my idx" / "train-images-idx3-ubyte.gz").touch()
+    with pytest.raises(ConfigError, match=r'\(e.g. --data mnist --data-dir "my idx"\)'):
+        load_dataset("my idx")
 
 
 @pytest.mark.parametrize(

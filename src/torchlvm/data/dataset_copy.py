@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from torchlvm._shell import quoted
 from torchlvm.errors import DataError, DataNotFoundError
 
 KEY = "dataset_files"
@@ -102,7 +103,7 @@ def own_copy(data: Mapping[str, Any], data_dir: str | None, run_folder: Any) -> 
     raise DataError(
         f"{name} in {found[0]} is not the copy the run in {run_folder} was trained on (the "
         f"files in {folder}: their content differs), and its numbers would be of other images; "
-        + _fix(name, recorded, given=data_dir is not None)
+        + _fix(name, recorded)
     )
 
 
@@ -160,15 +161,14 @@ def _unchecked(name: str, data_dir: str | None, run_folder: Any) -> None:
 _PUT_BACK = "put the run's files back there, or pass --data-dir naming a folder that holds them"
 
 
-def _fix(name: str, recorded: Mapping[str, Any], *, given: bool) -> str:
-    """The fix of another copy than the run's, whose own was in ``recorded``'s folder; ``given``:
-    the other copy came from --data-dir (else from the search)."""
+def _fix(name: str, recorded: Mapping[str, Any]) -> str:
+    """The fix of another copy than the run's, whose own was in ``recorded``'s folder."""
     folder = str(recorded.get("folder"))
     if not os.path.isdir(folder):
         return f"{folder} is gone: {_PUT_BACK}"
     if not _holds(name, folder, recorded):
         return f"the files in {folder} have changed since: {_PUT_BACK}"
-    return f"leave out --data-dir to read that copy, or pass --data-dir {folder}"
+    return f"leave out --data-dir to read that copy, or pass --data-dir {quoted(folder)}"
 
 
 def _found(name: str, data_dir: Any) -> tuple[str, dict[str, Path]] | None:

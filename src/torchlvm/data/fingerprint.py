@@ -277,8 +277,7 @@ def _loaded_difference(data: Mapping[str, Any], path: str) -> str | None:
     if then is None:
         return None
     if tuple(train.columns or ()) != then.columns:
-        now = ", ".join(train.columns or ())
-        return f"its columns are {now}, the run's {', '.join(then.columns)}"
+        return _columns_differ(tuple(train.columns or ()), then.columns)
     a, b = then.standardizer, train.standardizer
     if (a is None) != (b is None):
         return "it is not standardized as the run's file was"
@@ -286,3 +285,27 @@ def _loaded_difference(data: Mapping[str, Any], path: str) -> str | None:
     if j is None:
         return None
     return f"column {then.columns[j]!r} has another train-split mean or scale"
+
+
+def _columns_differ(now: tuple[str, ...], then: tuple[str, ...]) -> str:
+    """How a file's columns ``now`` differ from the run's ``then``: both lists where they are
+    short; else the first column that differs, or those missing and new (a renamed column of a
+    300-column table was reported as both full lists, review13 #11)."""
+    if len(now) + len(then) <= 12:
+        return f"its columns are {', '.join(now)}, the run's {', '.join(then)}"
+    if len(now) == len(then):
+        differ = [j for j in range(len(now)) if now[j] != then[j]]
+        more = f" ({len(differ) - 1} more columns differ)" if len(differ) > 1 else ""
+        j = differ[0]
+        return f"its column {j + 1} is {now[j]!r}, the run's {then[j]!r}{more}"
+    missing = [c for c in then if c not in now]
+    new = [c for c in now if c not in then]
+    parts = [f"lacks the run's {_listed(missing)}"] if missing else []
+    parts += [f"has {_listed(new)} the run has not"] if new else []
+    return f"it has {len(now)} columns, the run {len(then)}: it " + " and ".join(parts)
+
+
+def _listed(names: list[str], limit: int = 3) -> str:
+    """``'a', 'b', 'c' and 4 more``."""
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

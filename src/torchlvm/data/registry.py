@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from torchlvm._shell import quoted
 from torchlvm.data.csv_table import TABLE_SUFFIXES
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.locate import Found
@@ -289,7 +290,7 @@ def get_spec(name: str) -> DatasetSpec:
         )
         how = (
             f"pass the dataset's name ({', '.join(idx)}) with the folder as its data_dir "
-            f"(e.g. --data {example} --data-dir {name})"
+            f"(e.g. --data {example} --data-dir {quoted(name)})"
         )
         pictures = pictures_in(name) if not found else None
         if pictures is not None:
