@@ -8,7 +8,12 @@ standardizes a scikit-learn table and times, on its wall clock:
 - ``cvae``: ``CVAEEstimator(latent_dim=2, epochs=20, random_state=0).fit(X, y)`` on wine and
   its classes, then ``score(X, y)``;
 - ``ppca-em``: ``PPCA(latent_dim=15, method="em").fit(X)`` on standardized breast_cancer (569
-  rows, 30 columns) with 8 % of its cells emptied (seeded), then ``score(X)`` (userG #19's case).
+  rows, 30 columns) with 8 % of its cells emptied (seeded), then ``score(X)`` (userG #19's case);
+- ``ppca-images``: ``PPCA(latent_dim=20).fit(X)`` (exact) on the first 20,000 Fashion-MNIST
+  training images as float64 in [0, 1] (784 values each, /usr/share/datasets/fashion-mnist),
+  then ``score(X)``; ``ppca-images-em``: ``PPCA(latent_dim=20, method="em", max_iter=50)`` on
+  the first 5,000 (review12 #10: does an image-sized PPCA want torch's count, as image training
+  does?).
 
 The estimators run with their default parameters, so the trees' defaults are what is compared
 (before a ``threads`` parameter, torch's count: one per core). ``--threads-none`` adds an arm
@@ -42,18 +47,31 @@ from _machine import (
     write_results,
 )
 
-WHAT = ("vae", "cvae", "ppca-em")
+WHAT = ("vae", "cvae", "ppca-em", "ppca-images", "ppca-images-em")
 SCORE_NOTE = (
     "score: the estimator's `score`, the mean log-density per row of the standardized table, "
     "nats (vae: log p(x), importance-sampled with the default k = 100 draws from q; cvae: "
-    "log p(x | y), likewise; ppca-em: exact log p(x) over each row's observed cells), from the "
+    "log p(x | y), likewise; ppca-em: exact log p(x) over each row's observed cells; "
+    "ppca-images*: exact log p(x) of the images, nats per image), from the "
     "first round's process; equal across arms where the fitted models are."
 )
 
 
 def _data(what: str):
-    """Standardized wine (X, y); for ``ppca-em``, breast_cancer with 8 % of its cells empty."""
+    """Standardized wine (X, y); for ``ppca-em``, breast_cancer with 8 % of its cells empty;
+    for ``ppca-images*``, Fashion-MNIST's first training images in [0, 1] (and their labels)."""
     import numpy as np
+
+    if what.startswith("ppca-images"):
+        import gzip
+
+        folder = "/usr/share/datasets/fashion-mnist"
+        n = 20_000 if what == "ppca-images" else 5_000
+        with gzip.open(f"{folder}/train-images-idx3-ubyte.gz") as f:
+            pixels = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:n]
+        with gzip.open(f"{folder}/train-labels-idx1-ubyte.gz") as f:
+            labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n]
+        return pixels.astype(np.float64) / 255, labels
     from sklearn.datasets import load_breast_cancer, load_wine
     from sklearn.preprocessing import StandardScaler
 
@@ -75,6 +93,10 @@ def worker(what: str, threads: str) -> None:
     extra = {} if threads == "default" else {"threads": None}
     if what == "ppca-em":
         est, args = PPCA(latent_dim=15, method="em", **extra), (x,)
+    elif what == "ppca-images":
+        est, args = PPCA(latent_dim=20, **extra), (x,)
+    elif what == "ppca-images-em":
+        est, args = PPCA(latent_dim=20, method="em", max_iter=50, **extra), (x,)
     else:
         cls = VAEEstimator if what == "vae" else CVAEEstimator
         est = cls(latent_dim=2, epochs=20, random_state=0, **extra)

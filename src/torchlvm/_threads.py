@@ -10,8 +10,10 @@ threads than on one (benchmarks/results/train_threads.md), and the estimators' `
 benchmarks/results/estimator_threads.md). So a table's work runs on :data:`TABLE_THREADS`
 unless the user says otherwise: ``--threads N`` on the command line, ``threads=N`` for an
 estimator, or ``threads=None`` to keep the count the caller set (``torch.set_num_threads``).
-Images keep torch's count: the 784-400-20 Fashion-MNIST model trained 1.22x faster on two free
-cores.
+Training on images keeps torch's count: the 784-400-20 Fashion-MNIST model trained 1.22x
+faster on two free cores. A PPCA takes one thread whatever its data: on images too its fit was
+faster on one at load 8-12 (exact, 20,000 Fashion-MNIST images: 3.6 s against 7.5 s; EM on
+5,000: 27.9 s against 47.5 s; benchmarks/results/ppca_image_threads.md, review12 #10).
 
 More threads than the cores this process may use are refused on the command line, where the
 user types the count for this machine, and capped at the cores with a warning for an estimator,
