@@ -344,3 +344,51 @@ def test_sample_without_c_names_c() -> None:
     with pytest.raises(ConfigError, match=r"^CVAE needs a condition c .*condition_from_labels"):
         model.sample(2)
     assert model.sample(2, model.condition_from_labels([0, 2])).shape == (2, 6)
+
+
+GRADES = ("1", "2", "3")  # a table's labels that are numbers, not positions (userL #12)
+
+
+def classes_model(names: tuple[str, ...]) -> CVAE:
+    torch.manual_seed(0)
+    size = len(names)
+    return CVAE(CVAEConfig(8, size, latent_dim=2, hidden=(4,), num_classes=size, class_names=names))
+
+
+@pytest.mark.parametrize(
+    "label, name",
+    [(1, "1"), (3, "3"), ("3", "3"), (2.0, "2"), ("2.0", "2"), (np.int64(1), "1")],
+    ids=["int", "int-past-the-positions", "name", "float", "float-text", "numpy"],
+)
+def test_a_number_names_a_numbered_class_as_the_command_line_reads_it(label, name):
+    """condition_from_labels(1) of a CVAE on grades 1, 2, 3 gave class '2' (by position) where
+    `--condition 1` gives grade 1, and 3 was 'out of range': a number names a class whose name
+    is that number, one rule with the command line's (run.labels.class_index)."""
+    model = classes_model(GRADES)
+    torch.testing.assert_close(model.condition_from_labels(label), torch.eye(3)[GRADES.index(name)])
+    assert model.condition_from_labels([label, "1"]).argmax(-1).tolist() == [GRADES.index(name), 0]
+
+
+def test_a_tensor_holds_positions_and_a_number_naming_no_class_is_refused():
+    model = classes_model(GRADES)
+    torch.testing.assert_close(
+        model.condition_from_labels(torch.tensor([0, 2])), torch.eye(3)[[0, 2]]
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"^label 0 names no class: the class names are numbers \('1', '2', '3'\), .*; "
+        r"pass one of them, or torch.tensor\(0\) for '1' by position$",
+    ):
+        model.condition_from_labels(0)
+    with pytest.raises(ConfigError, match=r"^label 2.5 names no class: .*pass one of them$"):
+        model.condition_from_labels([2.5])
+
+
+def test_a_float_label_of_named_classes_says_what_is_taken():
+    """condition_from_labels(7.0) was a bare TypeError ('float' object is not iterable)."""
+    model = labelled_model()
+    torch.testing.assert_close(model.condition_from_labels(7.0), torch.eye(10)[7])
+    words = classes_model(("cat", "dog"))
+    torch.testing.assert_close(words.condition_from_labels(1), torch.eye(2)[1])
+    with pytest.raises(ConfigError, match=r"^label 1.0 is neither a class name nor a position; "):
+        words.condition_from_labels(1.0)

@@ -261,7 +261,7 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
             if self.config.num_classes is not None
             else ""
         )
-        if labels and isinstance(c, int | str | np.integer):  # "give me a 7": sample(n, 7)
+        if labels and isinstance(c, int | float | str | np.generic):  # "give me a 7": sample(n, 7)
             raise ConfigError(
                 f"{expected}, got the label {plain_label(c)!r}; pass "
                 f"model.condition_from_labels({plain_label(c)!r}) for it"
@@ -349,12 +349,23 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         z = z.to(dtype=self._reference().dtype)  # as VAE.decode: float64 z for a float32 model
         return self.likelihood(self.decoder(torch.cat([z, c], dim=-1)))
 
-    def condition_from_labels(self, labels: Tensor | Sequence[int | str] | int | str) -> Tensor:
-        """One-hot conditions for class labels given as integers or class names.
+    def condition_from_labels(
+        self, labels: Tensor | Sequence[int | float | str] | int | float | str
+    ) -> Tensor:
+        """One-hot conditions for class labels: class names or numbers, or a tensor of positions.
+
+        A label that is not a tensor names its class as ``--condition`` does on the command line
+        (:func:`torchlvm.run.labels.class_index`): a name as written, else the one equal to it
+        but for case or Unicode form, else the one equal to it as a number (``7`` or ``7.0`` for
+        the class ``'7'``). Where no class name is a number (Fashion-MNIST's words, or no
+        ``class_names``), an integer is a position in ``0..num_classes-1``. Where class names
+        are numbers (a table's labels 1, 2, 3), a number is read only as a name: ``1`` is the
+        class ``'1'``, never the one at position 1, and a number that names no class is refused.
+        A tensor always holds positions, as a :class:`~torchlvm.data.dataset.Dataset`'s labels.
 
         Args:
-            labels: ``(B,)`` integers in ``0..num_classes-1``, or names from ``class_names``;
-                or one label (an int, a name, a 0-d tensor).
+            labels: ``(B,)`` labels (names or numbers, as above) or an integer tensor ``(B,)``
+                of positions; or one label (a name, a number, a 0-d tensor).
 
         Returns:
             Float tensor ``(B, num_classes)`` on the model's device; ``(num_classes,)`` for one
@@ -362,7 +373,7 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
 
         Raises:
             ConfigError: if the model was not built for class labels (``num_classes`` unset), a
-                label is out of range, or a name is unknown.
+                label names no class or a position is out of range.
         """
         classes = self.config.num_classes
         if classes is None:
@@ -370,21 +381,40 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
                 "condition_from_labels needs a CVAE built for class labels (num_classes set); "
                 f"this one takes a free condition vector of width {self.condition_dim}"
             )
-        if isinstance(labels, int | str | np.integer):
+        if isinstance(labels, int | float | str | np.generic):
             labels = torch.tensor(self._label_index(plain_label(labels)))
         elif not isinstance(labels, Tensor):
-            labels = [self._label_index(label) for label in labels]
+            labels = [self._label_index(plain_label(label)) for label in labels]
         ref = self._reference()
         return one_hot(labels, classes).to(device=ref.device, dtype=ref.dtype)
 
-    def _label_index(self, label: int | str) -> int:
-        if not isinstance(label, str):
-            return label
+    def _label_index(self, label: int | float | str) -> int:
+        """The position of the class ``label`` names (:meth:`condition_from_labels`' rule)."""
+        from torchlvm.run.labels import class_index  # (the run package imports the models)
+
         names = self.config.class_names or ()
-        if label not in names:
-            valid = ", ".join(names) if names else "none (this model has no class_names)"
+        found = class_index(names, str(label)) if names else None
+        if found is not None:
+            return found
+        listed = ", ".join(map(repr, names))
+        if isinstance(label, str):
+            valid = ", ".join(names) or "none (this model has no class_names)"
             raise ConfigError(f"unknown class name {label!r}; valid names are {valid}")
-        return names.index(label)
+        last = len(names) - 1 if names else self.config.num_classes - 1
+        plain = list(names) == [str(i) for i in range(len(names))]  # (names are positions)
+        if not plain and any(map(_is_number, names)):  # (userL #12: 1 was class '2' here)
+            at = type(label) is int and 0 <= label <= last
+            position = f", or torch.tensor({label}) for {names[label]!r} by position" if at else ""
+            raise ConfigError(
+                f"label {label!r} names no class: the class names are numbers ({listed}), so a "
+                f"number is read as a name, as --condition reads it; pass one of them{position}"
+            )
+        if type(label) is not int:  # (a float, or a bool)
+            raise ConfigError(
+                f"label {label!r} is neither a class name nor a position; pass an integer "
+                f"0..{last} or one of the names ({listed or 'none: this model has no class_names'})"
+            )
+        return label
 
     @torch.no_grad()
     def sample(
@@ -419,3 +449,11 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         """
         z = self.encode(x, c_from).mean  # (B, K)
         return self.decode(z, c_to).mean
+
+
+def _is_number(name: str) -> bool:
+    """Whether a class name is a number ('2', '2.0', '-1'): then numbers name classes."""
+    try:
+        return float(name) == float(name)  # (NaN is no number a label can equal)
+    except ValueError:
+        return False
