@@ -58,6 +58,16 @@ def test_compare_trains_four_models_and_fills_every_cell(tmp_path, capsys):
     assert not any(m["trained_now"] for m in again["models"].values())
     assert again["table"]["interpretability"] == result["table"]["interpretability"]
 
+    # --reuse with another budget: compare.md stated it above models trained otherwise (userM #16)
+    other = ["--data", "shapes", "--epochs", "2", "--latent-dim", "3", "--hidden", "32"]
+    assert main(["compare", *other, *FAST, "--out", str(out), "--reuse"]) == 2
+    assert capsys.readouterr().err == (
+        f"torchlvm: error: {out / 'shapes' / 'ae'} was trained with --epochs 1, --latent-dim 4, "
+        "not the --epochs 2, --latent-dim 3 asked; pass those to reuse its runs, or choose "
+        "another --out for a new budget\n"
+    )
+    assert json.loads((out / "compare.json").read_text()) == again
+
     # without --reuse a folder holding runs is refused, and nothing is retrained
     assert main(["compare", *ARGS, *FAST, "--out", str(out)]) == 2
     assert "--reuse" in capsys.readouterr().err

@@ -35,7 +35,7 @@ import torch
 from torchlvm._checks import check_positive_int
 from torchlvm._epochs import epochs
 from torchlvm.data.pixels import COLOUR_DEFAULTS, is_colour_file, is_image_data
-from torchlvm.errors import DataError
+from torchlvm.errors import ConfigError, DataError, spelled
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.disentanglement import BOOTSTRAP, mutual_information_gap
 from torchlvm.evaluation.eval_data import conditions_for
@@ -218,9 +218,44 @@ def obtain(
 
     finished = (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
     if reuse and finished:
+        _check_budget(folder, budget)
         return load(folder).to(options.get("device", "cpu")), False
     model = train_contender(contender, data, folder, budget, **options)
     return model.to(options.get("device", "cpu")), True
+
+
+def _check_budget(folder: Path, budget: Budget) -> None:
+    """Refuse to reuse the run in ``folder`` where it was trained with another budget than
+    ``budget`` (its config.json's model and training sections): ``--reuse`` with other flags
+    wrote the flags' budget above numbers of models trained otherwise (userM #16).
+
+    Raises:
+        ConfigError: naming each setting the run was trained with and the one asked for.
+    """
+    from torchlvm.run.record import read_record
+
+    record = read_record(folder)
+    model, training = record.get("model") or {}, record.get("training") or {}
+    trained = {
+        "epochs": training.get("max_epochs"), "latent_dim": model.get("latent_dim"),
+        "hidden": tuple(model.get("hidden") or ()), "batch_size": training.get("batch_size"),
+        "lr": training.get("lr"), "seed": training.get("seed"),
+    }  # fmt: skip
+    asked = {**asdict(budget), "hidden": tuple(budget.hidden)}
+    differ = [key for key, value in trained.items() if value is not None and value != asked[key]]
+    if differ:
+        raise spelled(ConfigError, lambda spell: (
+            f"{folder} was trained with "
+            + ", ".join(spell(key, _flag_value(trained[key])) for key in differ)
+            + ", not the "
+            + ", ".join(spell(key, _flag_value(asked[key])) for key in differ)
+            + " asked; pass those to reuse its runs, or choose another --out for a new budget"
+        ))  # fmt: skip
+
+
+def _flag_value(value: Any) -> Any:
+    """A budget's value as its flag takes it: the hidden widths as a list."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def interpretability(model: Any, contender: Contender, seed: int) -> dict[str, Any]:
@@ -287,6 +322,11 @@ def compare(
             f"probes read them), and {data} has none; {fix}, or compare on a labelled dataset "
             "(--data digits)"
         )
+    if reuse:  # every finished run first: none trained with this budget beside one that was not
+        for folder in (out_dir / data, out_dir / SHAPES):
+            for contender in CONTENDERS:
+                if (folder / contender.key / "config.json").is_file():
+                    _check_budget(folder / contender.key, budget)
     models: dict[str, Any] = {}
     for contender in CONTENDERS:
         model, trained = obtain(
