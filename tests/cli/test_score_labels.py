@@ -51,3 +51,30 @@ def test_the_written_columns_quote_a_name_with_a_comma(tmp_path, capsys):
     assert main(["score", str(run), "--data", str(path), "--out", str(out)]) == 0
     assert "'row', 'line', 'Total, USD', 'neg_log_p'," in capsys.readouterr().out
     assert next(csv.reader(out.open()))[2] == "Total, USD"
+
+
+def test_a_cvae_scores_a_later_files_labels_named_as_condition_names_them(tmp_path, capsys):
+    """userJ #19 / userK #7: a CVAE trained on labels written decomposed (NFD, as macOS writes
+    'Kätze') left every row of an NFC copy unscored ("no class the run was trained on"), and a
+    later export's 'HUND' for 'hund', while `--condition` takes both: a file's label cell and its
+    label column's header name a class by that one rule (written so, else as NFC case-folded)."""
+    import unicodedata
+
+    def nfd(text: str) -> str:
+        return unicodedata.normalize("NFD", text)
+
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    labels = [nfd("Kätze"), "hund"] * 20
+    rows = [f"{a:.3f},{b:.3f},{c:.3f},{k}" for (a, b, c), k in zip(x, labels, strict=True)]
+    (tmp_path / "t.csv").write_text(f"a,b,c,{nfd('Tierärt')}\n" + "\n".join(rows) + "\n")
+    train = ["train", "cvae", "--data", str(tmp_path / "t.csv"), "--label-column", nfd("Tierärt")]
+    assert main([*train, "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    later = [r.replace(nfd("Kätze"), "Kätze").replace("hund", "HUND") for r in rows[:6]]
+    (tmp_path / "later.csv").write_text("a,b,c,Tierärt\n" + "\n".join(later) + "\n")
+    capsys.readouterr()
+    argv = ["score", str(tmp_path / "run"), "--data", str(tmp_path / "later.csv"), "--out"]
+    assert main([*argv, str(tmp_path / "s.csv"), "--samples", "3"]) == 0
+    assert "no class the run was trained on" not in capsys.readouterr().out
+    scored = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert [r["Tierärt"] for r in scored] == ["Kätze", "HUND"] * 3  # (as the file wrote them)
+    assert all(r["neg_log_p_given_Tierärt"] for r in scored)

@@ -76,13 +76,14 @@ def row_classes(run_: Any, read: ScoreInput, dataset: Any) -> tuple[Any, str | N
     """Each row's class ``(N,)`` int64 in the run's label order, −1 for a row of no class the
     run was trained on (an empty label cell, another class), and where they come from (the
     label column's name, or ``"its labels"`` of a dataset): of a table, from its label column's
-    cells as written (a whole-number code read as the run names it: ``2.0`` as ``2``); of
-    other data, from its labels where they name the run's classes. None, None where the data
-    has no labels, or none of a class the run knows."""
+    cells as written, each naming a class as ``--condition`` does
+    (:func:`~torchlvm.run.labels.class_index`: ``2.0`` for ``2``, ``Rot`` for ``rot``, either
+    Unicode form); of other data, from its labels where they name the run's classes. None,
+    None where the data has no labels, or none of a class the run knows."""
     import torch
 
     from torchlvm.cli._tables import table_schema
-    from torchlvm.data.csv_cells import code_name, is_number
+    from torchlvm.run.labels import as_run_names, class_index
 
     names = run_.class_names or [str(j) for j in range(run_.num_classes)]
     schema = table_schema(run_, None, None)
@@ -92,17 +93,15 @@ def row_classes(run_: Any, read: ScoreInput, dataset: Any) -> tuple[Any, str | N
             return None, None
         j = carried.index(column)
 
-        def index(cell: str) -> int:
-            text = cell.strip()
-            if text not in names and is_number(text) and float(text) == round(float(text)):
-                text = code_name(float(text))  # (a code written 2.0 where the run names it 2)
-            return names.index(text) if text in names else -1
+        def index(cell: str) -> int:  # (the rule --condition follows: 'Rot', NFD, '2.0')
+            found = class_index(names, cell.strip())
+            return -1 if found is None else found
 
         classes = torch.tensor([index(row[j]) for row in cells], dtype=torch.int64)
         return (classes, column) if bool((classes >= 0).any()) else (None, None)
     if getattr(dataset, "y", None) is None:
         return None, None
-    mapped = dataset.with_classes(names, unseen="append")
+    mapped = as_run_names(dataset, names).with_classes(names, unseen="append")
     classes = torch.where(mapped.y < len(names), mapped.y, -1)
     return (classes, "its labels") if bool((classes >= 0).any()) else (None, None)
 
@@ -110,10 +109,13 @@ def row_classes(run_: Any, read: ScoreInput, dataset: Any) -> tuple[Any, str | N
 def _label_column(schema: Any, carried: list[str]) -> str | None:
     """The name under which the run's label column (of its table ``schema``) is carried
     beside the scores, or None where the file lacks it (or the run has none)."""
+    from torchlvm.data.columns import find_name
+
     label = schema.label_column
     for name in [label, f"--label-column {label}"] if label is not None else []:
-        if name in carried:
-            return str(name)
+        found = find_name(str(name), carried)  # (a header written in the other Unicode form)
+        if found is not None:
+            return carried[found]
     return None
 
 
