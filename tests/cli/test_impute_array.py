@@ -115,3 +115,25 @@ def test_one_filled_cell_is_one_cell(tmp_path, capsys):
     out = str(tmp_path / "f.npy")
     assert main(["impute", str(run), "--data", str(tmp_path / "one.npy"), "--out", out]) == 0
     assert "filled 1 missing (NaN) cell in 1 of 4 rows of " in capsys.readouterr().out
+
+
+def test_an_archives_nan_cells_are_refused_with_the_npy_to_save(tmp_path, capsys, monkeypatch):
+    """An .npz with NaN cells was asked for an image --mask, or to fill its cells in first, and
+    neither said how (review13 #9): the line saves its array as an .npy, which impute fills."""
+    monkeypatch.chdir(tmp_path)
+    x = np.random.default_rng(0).normal(size=(100, 4))
+    np.save("rows.npy", x)
+    assert main(["fit", "ppca", "--data", "rows.npy", "--latent-dim", "2", "--out", "r"]) == 0
+    x[3, 1] = np.nan
+    np.savez("holes.npz", x=x)
+    assert main(["impute", "r", "--data", "holes.npz", "--out", "f.npy"]) == 2
+    err = capsys.readouterr().err
+    offered = "np.save('holes.npy', np.load('holes.npz')['x'])"
+    assert err == (
+        "torchlvm: error: holes.npz holds NaN cells in its 'x' array; impute fills those of an "
+        f".npy or a table, not of an archive: {offered}, then torchlvm impute r --data holes.npy "
+        "--out filled.npy\n"
+    )
+    np.save("holes.npy", np.load("holes.npz")["x"])  # (the line, run)
+    assert main(["impute", "r", "--data", "holes.npy", "--out", "filled.npy"]) == 0
+    assert not np.isnan(np.load("filled.npy")).any()

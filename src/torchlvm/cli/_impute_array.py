@@ -22,11 +22,42 @@ def wants_array(args: argparse.Namespace) -> bool:
     from torchlvm.cli._impute_table import IMAGE_OPTIONS
     from torchlvm.data.registry import file_suffix
 
-    if args.data is None or file_suffix(str(args.data)) != ".npy":
+    if args.data is None or file_suffix(str(args.data)) not in (".npy", ".npz"):
         return False
     if any(getattr(args, dest, None) is not None for dest in IMAGE_OPTIONS):
         return False
+    if file_suffix(str(args.data)) == ".npz":
+        _refuse_archive_with_nan(Path(args.data), args)
+        return False
     return _holds_nan(Path(args.data))
+
+
+def _refuse_archive_with_nan(path: Path, args: argparse.Namespace) -> None:
+    """Refuse an .npz whose data array holds NaN cells, naming the .npy to save it as: impute
+    asked it for a --mask (the image imputation's), or to fill its cells in first (review13
+    #9); neither said how an archive's NaN cells are filled."""
+    import shlex
+
+    import numpy as np
+
+    from torchlvm.data.files import npz_data_key
+    from torchlvm.errors import ConfigError
+
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            key = npz_data_key(archive.files)
+            data = None if key is None else archive[key]
+    except (OSError, ValueError):
+        return  # (the reader says what the file is)
+    if data is None or data.dtype.kind != "f" or not bool(np.isnan(data).any()):
+        return
+    npy = str(path)[: -len(".npz")] + ".npy"
+    raise ConfigError(
+        f"{path} holds NaN cells in its {key!r} array; impute fills those of an .npy or a "
+        f"table, not of an archive: np.save({npy!r}, np.load({str(path)!r})[{key!r}]), then "
+        f"torchlvm impute {shlex.quote(str(args.run_dir))} --data {shlex.quote(npy)} --out "
+        "filled.npy"
+    )
 
 
 def _holds_nan(path: Path) -> bool:
