@@ -376,3 +376,27 @@ def test_noise_is_refused_for_rows_it_lies_among():
         make_ood_set("noise", moons, n=10)
     unit = Dataset(moons.x.sigmoid(), None, "rows", "test", (2,), None, None, "none")
     assert make_ood_set("noise", unit, n=10).description == "uniform noise in [0, 1] per value"
+
+
+def test_a_datasets_grey_images_are_skipped_for_a_colour_model_saying_why(tmp_path):
+    """userM #14: `evaluate` with its default sets on a colour run, MNIST installed, exited 2
+    after the sampling ("OOD set 'mnist' has 1-channel images ...": a set never named), no
+    metrics written. A dataset of other channels is skipped with the reason; a user's file of
+    other channels is still refused with its conversion."""
+    from torchlvm.evaluation.config import EvalConfig
+    from torchlvm.evaluation.eval_data import EvalData
+    from torchlvm.evaluation.outlier_section import ood_sets
+    from torchlvm.evaluation.outliers import OtherChannelsError
+
+    x = torch.rand(30, 3 * 8 * 8)
+    colour = Dataset(x, None, "rgb.npy", "test", (3, 8, 8), None, None, "none")
+    data = EvalData(x=x, grey=x, y=None, c=None, missing=None)
+    sets, skipped = ood_sets(colour, data, EvalConfig(ood=("noise", "flip", "digits")))
+    assert [s.name for s in sets] == ["noise", "flip"]
+    assert skipped == {
+        "digits": "grey images for a model of 3-channel images (no resize gives them its "
+        "channels); pass a file of 3-channel images as --ood FILE.npy"
+    }
+    np.save(tmp_path / "grey.npy", np.random.default_rng(0).random((5, 8, 8), np.float32))
+    with pytest.raises(OtherChannelsError, match="save them with 3 channels"):
+        ood_sets(colour, data, EvalConfig(ood=(str(tmp_path / "grey.npy"),)))

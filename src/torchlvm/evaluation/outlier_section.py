@@ -19,7 +19,8 @@ from torchlvm.errors import ConfigError, DataNotFoundError
 from torchlvm.evaluation._batching import map_batches, model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.eval_data import EvalData, subsample, too_few
-from torchlvm.evaluation.outliers import make_ood_set, outlier_report
+from torchlvm.evaluation.ood_names import is_ood_file
+from torchlvm.evaluation.outliers import OtherChannelsError, make_ood_set, outlier_report
 from torchlvm.evaluation.reconstruction import per_example_reconstruction
 from torchlvm.evaluation.records import Outliers, Undefined, example_noun
 from torchlvm.evaluation.timing import exact_outlier_score
@@ -144,6 +145,10 @@ def ood_sets(
         except DataNotFoundError as err:
             # the report's reader runs the command line: the fix names its flags
             skipped[name] = f"not available: {getattr(err, 'on_command_line', err)}"
+        except OtherChannelsError as err:  # a dataset's grey images for a colour model (userM
+            if is_ood_file(name):  # #14: a default set failed the whole evaluation, late)
+                raise
+            skipped[name] = err.reason
         except ConfigError as err:
             if name == "mnist" or name == "other":
                 skipped[name] = str(err)

@@ -131,6 +131,13 @@ def resize_images(x: Tensor, source: tuple[int, ...], target: tuple[int, ...], m
     return out.clamp(0, 1).reshape(x.shape[0], c2 * h2 * w2)  # (N, C·H·W)
 
 
+class OtherChannelsError(DataError):
+    """An OOD set's images have other channels than the model's (grey against colour): no
+    resize mends it. ``reason``: the short line of a set that is skipped for it."""
+
+    reason = ""
+
+
 def _check_channels(shape: tuple[int, ...], reference: Dataset, name: str) -> None:
     """Refuse images of OOD set ``name`` (per-example ``shape``) whose channels are not those of
     ``reference``'s images, naming the conversion that gives them its channels."""
@@ -151,10 +158,16 @@ def _check_channels(shape: tuple[int, ...], reference: Dataset, name: str) -> No
     else:
         how = f"numpy: x[:, :{want}] of (N, {have}, H, W), x[..., :{want}] of (N, H, W, {have})"
     channels = "1 channel" if want == 1 else f"{want} channels"
-    raise DataError(
+    error = OtherChannelsError(
         f"OOD set {name!r} has {have}-channel images but the model's data ({reference.name}) "
         f"has {want}; save them with {channels} ({how}) or choose a set of {want}-channel images"
     )
+    kind = {have: f"{have}-channel", want: f"{want}-channel", 1: "grey"}
+    error.reason = (
+        f"{kind[have]} images for a model of {kind[want]} images (no resize gives them its "
+        f"channels); pass a file of {want}-channel images as --ood FILE.npy"
+    )
+    raise error
 
 
 def _check_noise_outside(reference: Dataset) -> None:
