@@ -71,3 +71,23 @@ def test_traversals_of_many_dimensions_show_the_most_active_and_say_so(tmp_path)
         )
     ]
     assert "Latent traversals: the 10 most active of 12 dimensions" in texts
+
+
+def test_a_cvaes_kl_per_dimension_names_its_condition(tmp_path):
+    """A CVAE's kl_per_dimension.png read KL(q(zᵢ|x) ‖ p(zᵢ)) while its values, metrics.json
+    and its training curves are KL(q(zᵢ|x,c) ‖ p(zᵢ|c)) (userM #15)."""
+    from torchlvm.cli._evaluate_figures import _figure_jobs
+    from torchlvm.evaluation.quantity import Quantity
+    from torchlvm.evaluation.records import Latent
+
+    torch.manual_seed(0)
+    model = CVAE(CVAEConfig(64, 4, latent_dim=2, hidden=(8,), num_classes=4))
+    x, y = torch.rand(6, 64).round(), torch.tensor([3, 0, 1, 2, 3, 0])
+    c = model.condition_from_labels(y)
+    d = figure_data(model, x, y, c, shape=(1, 8, 8), condition="label", class_names=NAMES)
+    latent = Latent(latent_dim=2, kl_per_dim=Quantity([0.5, 0.1], "nats"))
+    result = SimpleNamespace(latent=latent, protocol=SimpleNamespace(noun="example"))
+    for conditional, said in ((True, "KL(q(zᵢ|x,c) ‖ p(zᵢ|c))"), (False, "KL(q(zᵢ|x) ‖ p(zᵢ))")):
+        jobs = _figure_jobs(d, result, tmp_path / "none.csv", NAMES, conditional)
+        label = jobs["kl_per_dimension"]().axes[0].get_ylabel()
+        assert label == f"{said} [nats, mean over data]"

@@ -197,3 +197,19 @@ def test_an_autoencoders_loss_is_not_drawn_as_a_log_likelihood(tmp_path, reconst
     (ax,) = training_curves(path).axes  # the loss's kind unknown: no unit claimed
     assert ax.get_ylabel() == "reconstruction loss [per example]"
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [40.8, 30.4])
+
+
+def test_a_first_epoch_far_off_the_rest_does_not_flatten_them(tmp_path):
+    """A Gaussian run's ELBO of -4,100 at epoch 1 beside 0..+700 after set the y-range, and every
+    later epoch was drawn as a flat line along the top (userM #15): the panel is scaled to the
+    later epochs and says where the first lies."""
+    from matplotlib.text import Text
+
+    elbo = [-4100.0, 0.0, 300.0, 650.0, 700.0]
+    rows = [{"epoch": e, "train/elbo": v} for e, v in enumerate(elbo)]
+    fig = training_curves(rows)
+    low, high = fig.axes[0].get_ylim()
+    assert -100 < low < 0 and 700 < high < 800
+    assert "epoch 1: -4100 (off the scale)" in [t.get_text() for t in fig.findobj(Text)]
+    steady = training_curves([{"epoch": e, "train/elbo": -100.0 + 10 * e} for e in range(5)])
+    assert steady.axes[0].get_ylim()[0] < -100  # (a first epoch within reach stays drawn)

@@ -222,7 +222,9 @@ def _figure_jobs(
             d.imputation is not None and plots.imputation_panels(shape=shape, **d.imputation)
         ),
         "latent_scatter": lambda: plots.latent_scatter(d.codes, d.labels, names),
-        "kl_per_dimension": lambda: kl is not None and plots.kl_per_dimension(kl, threshold=None),
+        "kl_per_dimension": lambda: (
+            kl is not None and plots.kl_per_dimension(kl, threshold=None, conditional=conditional)
+        ),  # (a CVAE's is KL(q(z_i|x,c) ‖ p(z_i|c)), as its curves say: userM #15)
         "training_curves": lambda: (
             metrics_csv.is_file()
             and plots.training_curves(

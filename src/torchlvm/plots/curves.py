@@ -138,6 +138,31 @@ def merge_by_epoch(rows: Iterable[Mapping[str, Any]]) -> tuple[list[float], Seri
     return order, series
 
 
+OFF_SCALE = 3.0
+"""A panel's first epoch lies off its scale when it is this many spans of the later epochs'
+values beyond them: a Gaussian run's ELBO of -4,100 at epoch 1 beside 0..+700 after drew every
+later epoch as a flat line along the top (userM #15)."""
+
+
+def _scale_to_later_epochs(ax: Any, epochs: list[float]) -> None:
+    """Scale ``ax``'s y axis to the epochs after the first where the first lies far off their
+    range (:data:`OFF_SCALE`), and say so on the panel with the first epoch's value."""
+    lines = [line.get_data() for line in ax.get_lines()]
+    first = [float(y[0]) for x, y in lines if len(x) and x[0] == epochs[0]]
+    later = [float(v) for x, y in lines for e, v in zip(x, y, strict=True) if e != epochs[0]]
+    if len(later) < 2 or not first:
+        return
+    low, high = min(later), max(later)
+    span = (high - low) or abs(high) or 1.0
+    off = [v for v in first if v < low - OFF_SCALE * span or v > high + OFF_SCALE * span]
+    if not off:
+        return
+    ax.set_ylim(low - 0.1 * span, high + 0.1 * span)
+    shown = ", ".join(f"{v:.4g}" for v in off)
+    ax.text(0.02, 0.02, f"epoch {epochs[0]:g}: {shown} (off the scale)", transform=ax.transAxes,
+            fontsize=8, color="0.35", va="bottom")  # fmt: skip
+
+
 def training_curves(
     metrics: Iterable[Mapping[str, Any]] | str | os.PathLike[str],
     *,
@@ -198,6 +223,7 @@ def training_curves(
             xs, ys = zip(*points, strict=True)
             marker = "o" if few else None
             ax.plot(xs, ys, style, color=colour, marker=marker, markersize=3, label=split)
+        _scale_to_later_epochs(ax, counted)
         ax.set_title(panel_title)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
