@@ -85,3 +85,17 @@ def test_an_error_without_a_system_code_keeps_its_words(tmp_path: Path):
     )
     assert caught.value.filename == str(tmp_path / "z.npy")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_offered_file_name_is_one_that_is_free(tmp_path):
+    """A pasted np.save line replaced the user's file of the offered name (review13 #27)."""
+    from torchlvm._files import unused_name
+
+    assert unused_name(tmp_path / "a.npy") == str(tmp_path / "a.npy")
+    (tmp_path / "a.npy").touch()
+    (tmp_path / "a-2.npy").touch()
+    assert unused_name(tmp_path / "a.npy") == str(tmp_path / "a-3.npy")
+    (tmp_path / "t.csv.gz").touch()
+    assert unused_name(tmp_path / "t.csv.gz") == str(tmp_path / "t-2.csv.gz")
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")  # (a dangling link is taken too)
+    assert unused_name(tmp_path / "gone") == str(tmp_path / "gone-2")

@@ -166,3 +166,21 @@ def link_target(link: str | os.PathLike[str]) -> str:
     target = os.path.realpath(link)
     shown = os.path.relpath(target)
     return target if shown.startswith(os.pardir) else shown
+
+
+def unused_name(path: str | os.PathLike[str]) -> str:
+    """``path`` where nothing is there yet, else the first of ``STEM-2.SUFFIX``,
+    ``STEM-3.SUFFIX``... that is free: the file an offered line (``np.save(...)``) writes, so
+    that the line, pasted, never replaces a file of the user's (review13 #27: 'dignan.npy', the
+    archive's own stem, was the likeliest name to exist)."""
+    given = Path(path)
+    if not os.path.lexists(given):
+        return str(path)
+    suffix = "".join(given.suffixes[-2:]) if given.name.endswith((".csv.gz", ".tsv.gz")) else (
+        given.suffix
+    )  # fmt: skip
+    stem = given.name[: len(given.name) - len(suffix)]
+    n = 2
+    while os.path.lexists(given.with_name(f"{stem}-{n}{suffix}")):
+        n += 1
+    return str(given.with_name(f"{stem}-{n}{suffix}"))

@@ -137,3 +137,6 @@ def test_an_archives_nan_cells_are_refused_with_the_npy_to_save(tmp_path, capsys
     np.save("holes.npy", np.load("holes.npz")["x"])  # (the line, run)
     assert main(["impute", "r", "--data", "holes.npy", "--out", "filled.npy"]) == 0
     assert not np.isnan(np.load("filled.npy")).any()
+    # a holes.npy of the user's is there now: the line names a new file (review13 #27)
+    assert main(["impute", "r", "--data", "holes.npz", "--out", "f.npy"]) == 2
+    assert "np.save('holes-2.npy', np.load('holes.npz')['x'])" in capsys.readouterr().err

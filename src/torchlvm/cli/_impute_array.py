@@ -40,6 +40,7 @@ def _refuse_archive_with_nan(path: Path, args: argparse.Namespace) -> None:
 
     import numpy as np
 
+    from torchlvm._files import unused_name
     from torchlvm.data.files import npz_data_key
     from torchlvm.errors import ConfigError
 
@@ -51,7 +52,7 @@ def _refuse_archive_with_nan(path: Path, args: argparse.Namespace) -> None:
         return  # (the reader says what the file is)
     if data is None or data.dtype.kind != "f" or not bool(np.isnan(data).any()):
         return
-    npy = str(path)[: -len(".npz")] + ".npy"
+    npy = unused_name(str(path)[: -len(".npz")] + ".npy")
     raise ConfigError(
         f"{path} holds NaN cells in its {key!r} array; impute fills those of an .npy or a "
         f"table, not of an archive: np.save({npy!r}, np.load({str(path)!r})[{key!r}]), then "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from torchlvm._files import unused_name
 from torchlvm.data.binarize import Values
 from torchlvm.data.pixels import IMAGE_DATASETS, PIXEL_MAX
 from torchlvm.errors import DataError
@@ -66,7 +67,7 @@ def units_slip(values: Values, name: str, data: dict[str, Any], model: str) -> s
     if levels:
         fix = "they look like 8-bit levels read as stored: divide them by 255"
     if levels and name.lower().endswith(".npy"):
-        fix += f", np.save({stem + '-01.npy'!r}, np.load({name!r}) / 255)"
+        fix += f", np.save({unused_name(stem + '-01.npy')!r}, np.load({name!r}) / 255)"
     return (
         f"{name} holds values up to {values.high:g}, but {model} was trained on values in "
         f"[{trained[0]:.3g}, {trained[1]:.3g}]; {fix}"
