@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from torchlvm.data import Dataset, list_datasets, load_dataset, register_dataset, registry
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, DataNotFoundError
 
 BUILT_IN = ["digits", "fashion-mnist", "gaussian-mixture", "linear-gaussian", "mnist", "two-moons"]
 
@@ -27,9 +29,20 @@ def test_unknown_name_lists_names_and_file_paths():
 def test_path_with_unsupported_extension(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data.txt").write_text("1,2\n")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "data.bin").write_bytes(b"\0")
     for name in ("data.txt", "folder/data.bin", tmp_path / "data.txt"):
         with pytest.raises(ConfigError, match="unsupported extension '.(txt|bin)'"):
             load_dataset(name)
+
+
+@pytest.mark.parametrize("name", ["t/w.xlsx", "w.xlsx", "scans/a.png", "nosuch/data.bin"])
+def test_a_missing_file_of_another_format_is_said_to_be_missing(tmp_path, monkeypatch, name):
+    """`--data t/w.xlsx`, which does not exist, was told 'unsupported extension' and a pandas
+    line over the missing file; 'w.xlsx' without a folder 'unknown dataset' (userJ #18)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataNotFoundError, match=f"^{re.escape(name)} does not exist; check"):
+        load_dataset(name)
 
 
 @pytest.mark.parametrize(

@@ -130,14 +130,16 @@ def test_a_text_file_whose_first_line_does_not_tell_its_separator(tmp_path, name
 @pytest.mark.parametrize(
     ("name", "line"),
     [
-        ("t.parquet", "pandas.read_parquet('t.parquet').to_csv('t.csv', index=False)"),
-        ("t.json", "pandas.read_json('t.json').to_csv('t.csv', index=False)"),
-        ("t.jsonl", "pandas.read_json('t.jsonl', lines=True).to_csv('t.csv', index=False)"),
-        ("t.feather", "pandas.read_feather('t.feather').to_csv('t.csv', index=False)"),
-        ("t.dta", "pandas.read_stata('t.dta').to_csv('t.csv', index=False)"),
-        ("t.xlsx", "'CSV UTF-8'; in Python, pandas.read_excel('t.xlsx').to_csv('t.csv', index"),
+        ("t.parquet", "pandas.read_parquet('t.parquet').to_csv('t-table.csv', "
+         "index=False, mode='x') (pandas reads it with pyarrow: pip install pyarrow)"),
+        ("t.json", "pandas.read_json('t.json').to_csv('t-table.csv', index=False, mode='x'),"),
+        ("t.jsonl", "pandas.read_json('t.jsonl', lines=True).to_csv('t-table.csv', index"),
+        ("t.feather", "pandas.read_feather('t.feather').to_csv('t-table.csv', index=False"),
+        ("t.dta", "pandas.read_stata('t.dta').to_csv('t-table.csv', index=False, mode='x')"),
+        ("t.xlsx", "in Python, pandas.read_excel('t.xlsx').to_csv('t-table.csv', index=False, "
+         "mode='x') (pandas reads it with openpyxl: pip install openpyxl))"),
     ],
-)
+)  # fmt: skip
 def test_a_table_in_a_format_pandas_reads_is_told_the_line_that_saves_it_as_csv(
     tmp_path, monkeypatch, name, line
 ):
@@ -147,6 +149,23 @@ def test_a_table_in_a_format_pandas_reads_is_told_the_line_that_saves_it_as_csv(
     (tmp_path / name).write_bytes(b"PAR1")
     with pytest.raises(ConfigError, match=f"unsupported extension .*{re.escape(line)}"):
         load_dataset(name)
+
+
+def test_the_pandas_line_writes_a_new_file_and_never_replaces_one(tmp_path, monkeypatch):
+    """The .xlsx line wrote STEM.csv, replacing a user's wine.csv beside wine.xlsx (userK #18):
+    it writes STEM-table.csv, and stops where that exists."""
+    pandas = pytest.importorskip("pandas")
+    monkeypatch.chdir(tmp_path)
+    pandas.DataFrame({"a": [1.5, 2.5], "b": [3, 4]}).to_json("wine.json")
+    (tmp_path / "wine.csv").write_text("mine\n")
+    with pytest.raises(ConfigError) as refused:
+        load_dataset("wine.json")
+    line = str(refused.value).split("save it as one with pandas, ")[1].split(", and pass it")[0]
+    exec(line, {"pandas": pandas})
+    assert (tmp_path / "wine.csv").read_text() == "mine\n"
+    assert load_dataset("wine-table.csv", "all").x.shape == (2, 2)
+    with pytest.raises(FileExistsError):
+        exec(line, {"pandas": pandas})
 
 
 @pytest.mark.parametrize(
@@ -162,7 +181,8 @@ def test_a_table_in_a_format_pandas_reads_is_told_the_line_that_saves_it_as_csv(
             "housing.data",
             " 0.00632  18.00   2.310\n 0.02731   0.00   7.070\n",
             r"spaces separate its cells: save it as CSV with pandas, pandas\.read_csv\("
-            r"'housing\.data', sep=r'\\s\+', header=None\)\.to_csv\('housing\.csv', index=False\)",
+            r"'housing\.data', sep=r'\\s\+', header=None\)\.to_csv\('housing-table\.csv', "
+            r"index=False, mode='x'\)",
         ),
     ],
     ids=["uci-commas", "tabs", "uci-spaces"],

@@ -17,9 +17,15 @@ from torchlvm.data.binarize import PROTOCOLS, check_intensities
 from torchlvm.data.binarize import binarize as apply_binarize
 from torchlvm.data.dataset import SPLITS, Dataset
 from torchlvm.data.files import load_file
-from torchlvm.data.registry import get_spec, is_file_name, list_datasets, unsupported
+from torchlvm.data.registry import (
+    get_spec,
+    is_file_name,
+    list_datasets,
+    names_other_file,
+    unsupported,
+)
 from torchlvm.data.splits import check_seed
-from torchlvm.errors import ConfigError, OptionError, Spell, in_python, spelled
+from torchlvm.errors import ConfigError, DataNotFoundError, OptionError, Spell, in_python, spelled
 
 FILE_OPTIONS: tuple[str, ...] = (
     "allow_missing",
@@ -56,7 +62,9 @@ def _is_file_name(name: str | os.PathLike[str]) -> bool:
         return True
     if os.path.isdir(name) or name.endswith(("/", os.sep)):  # get_spec names how it is read
         return False
-    if os.sep in name or Path(name).is_file():
+    if os.sep in name or Path(name).is_file() or names_other_file(name):
+        if not os.path.lexists(name):  # (its extension's fix would name a file that is not there)
+            raise DataNotFoundError(f"{name} does not exist; check the path")
         raise unsupported(name)
     return False
 

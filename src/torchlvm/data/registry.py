@@ -70,6 +70,15 @@ def unsupported(path: str | os.PathLike[str]) -> ConfigError:
     )
 
 
+def names_other_file(name: str | os.PathLike[str]) -> bool:
+    """Whether ``name`` ends in the extension of a file :func:`unsupported` names a fix for (a
+    workbook, a picture, a compressed table, ...): meant as a file, not a dataset's name."""
+    from torchlvm.data.saved_tensors import TORCH_SUFFIXES
+
+    others = (*_TEXT_TABLES, ".numbers", *_PANDAS_READERS, *_DECOMPRESS, *TORCH_SUFFIXES)
+    return file_suffix(name) in (*others, *PICTURE_SUFFIXES)
+
+
 def unreadable(path: str | os.PathLike[str] | None) -> ConfigError | None:
     """:func:`unsupported`'s error where ``path`` is a file whose extension torchlvm does not
     read (a command that reads a table file may otherwise take its name for a dataset's), else
@@ -117,11 +126,11 @@ def _told_by_separator(path: str | os.PathLike[str]) -> str | None:
     if "," in first or ";" in first:
         return "commas or semicolons separate its cells: rename it to .csv"
     if len(first.split()) > 1:
-        csv = str(Path(path).with_suffix(".csv"))
+        csv = _new_table(path)
         return (
             "spaces separate its cells: save it as CSV with pandas, "
             rf"pandas.read_csv({str(path)!r}, sep=r'\s+', header=None).to_csv({csv!r}, "
-            "index=False) (header=0 where its first line names the columns), and pass that"
+            f"{_KEEP}) (header=0 where its first line names the columns), and pass that"
         )
     return None
 
@@ -152,14 +161,37 @@ def _pandas_fix(path: str | os.PathLike[str], suffix: str) -> str | None:
     if reader is None:
         return None
     lines = ", lines=True" if suffix in (".jsonl", ".ndjson") else ""
-    csv = str(Path(path).with_suffix(".csv"))
-    line = f"pandas.{reader}({str(path)!r}{lines}).to_csv({csv!r}, index=False)"
+    line = f"pandas.{reader}({str(path)!r}{lines}).to_csv({_new_table(path)!r}, {_KEEP})"
+    needs = _PANDAS_NEEDS.get(suffix)
+    if needs is not None:  # (pandas imports it at the call: ImportError 'Missing optional ...')
+        line += f" (pandas reads it with {needs}: pip install {needs})"
     if reader == "read_excel":
         return (
             "torchlvm reads tables as text: save the sheet as CSV (in Excel, File > Save As > "
             f"'CSV UTF-8'; in Python, {line}) and pass the .csv"
         )
     return f"torchlvm reads tables as CSV text: save it as one with pandas, {line}, and pass it"
+
+
+_PANDAS_NEEDS = {
+    **dict.fromkeys((".xlsx", ".xlsm"), "openpyxl"),
+    ".xls": "xlrd",
+    ".ods": "odfpy",
+    **dict.fromkeys((".parquet", ".pq", ".feather", ".arrow", ".orc"), "pyarrow"),
+    ".sav": "pyreadstat",
+}
+"""The package pandas needs to read a format of :data:`_PANDAS_READERS`, which a plain
+``pip install pandas`` lacks."""
+
+_KEEP = "index=False, mode='x'"
+"""to_csv's options in an offered line: no index column, and a file of that name stops the
+line rather than being replaced (userK #18: the line replaced a wine.csv beside wine.xlsx)."""
+
+
+def _new_table(path: str | os.PathLike[str]) -> str:
+    """The CSV an offered line writes from the file at ``path``: a new name beside it,
+    ``STEM-table.csv`` (as csv_text's line for a parquet file under .csv)."""
+    return str(Path(path).with_name(f"{Path(path).stem}-table.csv"))
 
 
 # A table compressed otherwise than with gzip (pandas' to_csv('t.csv.bz2'), 't.zip'): the tool
@@ -178,7 +210,7 @@ def _compressed_fix(path: str | os.PathLike[str], suffix: str) -> str | None:
         inner += ".csv"
     out = str(Path(path).with_name(inner))
     tabs = ", sep='\\t'" if inner.lower().endswith(".tsv") else ""
-    line = f"pandas.read_csv({str(path)!r}{tabs}).to_csv({out!r}{tabs}, index=False)"
+    line = f"pandas.read_csv({str(path)!r}{tabs}).to_csv({out!r}{tabs}, {_KEEP})"
     if suffix == ".zip":  # its file's name is the archive's or another (pandas: 't' of 't.zip')
         how = f"unzip it and pass the .csv or .tsv it holds (in Python, {line}, and pass that)"
     else:
