@@ -77,6 +77,23 @@ def test_overwrite_refuses_a_run_that_also_holds_the_users_files(tmp_path: Path)
         check_new_target(out, overwrite=True)
 
 
+def test_a_run_inside_the_run_is_called_another_run(tmp_path: Path) -> None:
+    """A run fitted into runs/vdc/inner, then runs/vdc replaced: the refusal called inner/
+    something 'torchlvm did not write' (userJ #18); it is another run."""
+    out = _run(tmp_path / "x")
+    _run(out / "inner")
+    with pytest.raises(RunDirectoryError) as refused:
+        check_new_target(out, overwrite=True)
+    assert str(refused.value).endswith(
+        f"holds a run and also inner/, another run; move that out of {out}, or choose another "
+        "folder"
+    )
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(RunDirectoryError, match=r"also notes.txt, which torchlvm did not write, "
+                       r"and inner/, another run; move them out"):  # fmt: skip
+        check_new_target(out, overwrite=True)
+
+
 @pytest.mark.parametrize(
     ("make", "match"),
     [

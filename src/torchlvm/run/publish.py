@@ -131,10 +131,15 @@ def _check_replaceable(
             "or choose another folder"
         )
     foreign = foreign_entries(out)
-    if foreign:
+    if foreign:  # (a run inside it is torchlvm's, but not this run's: userJ #18)
+        runs = [n for n in foreign if (out / n).is_dir() and holds_run(out / n)]
+        others = [n for n in foreign if n not in runs]
+        held = [f"{summarize(out, others)}, which torchlvm did not write"] if others else []
+        if runs:
+            held.append(f"{summarize(out, runs)}, {'another run' if len(runs) == 1 else 'runs'}")
         raise RunDirectoryError(
-            f"--out {out} holds a run and also {summarize(out, foreign)}, which torchlvm did not "
-            f"write; move that out of {out}, or choose another folder"
+            f"--out {out} holds a run and also {', and '.join(held)}; move "
+            f"{'them' if len(held) > 1 else 'that'} out of {out}, or choose another folder"
         )
     _check_not_working_folder(out)
 
