@@ -261,10 +261,37 @@ def test_an_argument_of_the_wrong_type_is_named(vae, call, match):
         call(vae, torch.ones(3, 6))
 
 
-def test_a_starting_q_for_other_rows_is_named(vae):
-    x = torch.ones(3, 6)
-    with pytest.raises(DataError, match=r"init has batch shape \(2,\) but x has \(3,\) rows"):
-        fit_local_posterior(vae, x, steps=2, init=vae.encode(x[:2]))
+def normal(shape: tuple[int, ...]) -> Normal:
+    return Normal(torch.zeros(shape), torch.ones(shape))
+
+
+@pytest.mark.parametrize(
+    "q, match",
+    [
+        (lambda: Independent(normal((2, 2)), 1), r"has batch shape \(2,\) but x has \(3,\) rows"),
+        (lambda: Normal(0.0, 1.0), r"has batch shape \(\) but x has \(3,\) rows"),
+        (
+            lambda: normal((3, 2)),
+            r"has batch shape \(3, 2\) and no event dimension, .*: "
+            r"torch.distributions.Independent\(\w+, 1\)$",
+        ),
+        (
+            lambda: Independent(normal((3, 5)), 1),
+            r"is a distribution over \(5,\), but the model's z has shape \(2,\)",
+        ),
+    ],
+    ids=["other-rows", "one-scalar", "no-event", "other-z"],
+)
+@pytest.mark.parametrize("name", GIVEN_Q)
+def test_a_given_q_that_is_not_one_per_row_over_z_is_named(vae, name, q, match):
+    """elbo's q, iwae_bound's and log_marginal_is' proposal of another batch than x's rows
+    reached torch's 'The size of tensor a (2) must match the size of tensor b (3)', and a
+    scalar Normal(0., 1.) the decoder's refusal of 'z', which the caller never passed (userL
+    #14); fit_local_posterior's init had the one check, now check_rows' for all."""
+    label, call = GIVEN_Q[name]
+    x = torch.bernoulli(torch.full((3, 6), 0.5))
+    with pytest.raises(DataError, match=rf"^{label} {match}"):
+        call(vae, x, q())
 
 
 def test_a_count_may_be_any_non_negative_integer_numpy_too(vae):

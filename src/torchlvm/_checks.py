@@ -118,7 +118,8 @@ def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None, **built: 
     on another device than the model's tensors, which reached torch's "Expected all tensors to
     be on the same device" from inside a layer (the rule is :mod:`torchlvm._device`'s). The
     model's device is looked up once (microseconds: the training step and every step of a
-    per-point fit pass here)."""
+    per-point fit pass here). Such a distribution must also hold one q per row of x over the
+    model's z (:func:`_check_shape`)."""
     check_tensor(name, x)
     if x.ndim < 2:
         raise DataError(
@@ -132,6 +133,37 @@ def check_rows(name: str, x: Any, model: Any = None, *, c: Any = None, **built: 
     if where is not None:
         for what, value in ((name, x), ("c", c), *built.items()):
             _check_device(what, value, where)
+    for what, value in built.items():
+        _check_shape(what, value, tuple(x.shape[:-1]), model)
+
+
+def _check_shape(name: str, q: Any, rows: tuple[int, ...], model: Any) -> None:
+    """Refuse a distribution ``q`` of the caller's (``q=``, ``proposal=``, ``init=``) that is not
+    one distribution over z per row of x (batch shape ``rows``, event ``(K,)``): another batch
+    reached torch's "The size of tensor a (2) must match the size of tensor b (4)" in elbo,
+    iwae_bound and log_marginal_is, and a scalar ``Normal(0., 1.)`` the decoder's refusal of a
+    z the caller never passed (userL #14). Anything else passes (the entry point names it)."""
+    if not isinstance(q, Distribution) or model is None:
+        return
+    from torchlvm.protocol import latent_size
+
+    batch, event, K = tuple(q.batch_shape), tuple(q.event_shape), latent_size(model)
+    if batch == (*rows, K) and event == ():  # a Normal over z without Independent(..., 1)
+        raise DataError(
+            f"{name} has batch shape {batch} and no event dimension, so its log_prob is one "
+            f"number per entry of z; make its last dimension z's: "
+            f"torch.distributions.Independent({name}, 1)"
+        )
+    if batch != rows:
+        raise DataError(
+            f"{name} has batch shape {batch} but x has {rows} rows; pass one q per row of x "
+            "(e.g. model.encode(x))"
+        )
+    if event != (K,):
+        raise DataError(
+            f"{name} is a distribution over {event}, but the model's z has shape ({K},); pass "
+            f"one over z for each row of x (e.g. model.encode(x))"
+        )
 
 
 def _check_device(name: str, value: Any, where: torch.device) -> None:

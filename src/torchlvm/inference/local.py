@@ -48,7 +48,7 @@ from torchlvm._checks import (
     check_rows,
 )
 from torchlvm.distributions.kl import KLMethod
-from torchlvm.errors import ConfigError, DataError, spelled
+from torchlvm.errors import ConfigError, spelled
 from torchlvm.inference.objectives import LogLikMethod, elbo, iwae_bound, model_kl_method
 from torchlvm.models.posteriors import FlowQ
 from torchlvm.protocol import LatentVariableModel, latent_size
@@ -312,11 +312,6 @@ def fit_local_posterior(
     check_family(family, latent_size(model))
     check_rows("x", x, model, c=c, init=init)
     check_autograd("fit_local_posterior", "Adam steps on each point's q")
-    if init is not None and tuple(init.batch_shape) != tuple(x.shape[:-1]):
-        raise DataError(
-            f"init has batch shape {tuple(init.batch_shape)} but x has {tuple(x.shape[:-1])} "
-            "rows; pass one q per row of x (e.g. model.encode(x))"
-        )
     x = x.detach()
     local = (
         LocalGaussian.from_prior(model, x.shape[0], c, family=family)
