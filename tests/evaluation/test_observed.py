@@ -159,10 +159,15 @@ def test_a_standardized_tables_ood_file_is_read_in_its_units_without_a_schema(tm
     raw = (raw + 0.3 * torch.randn(300, 5, generator=gen)) * torch.tensor([1, 10, 100, 1, 1])
     data = standardized(_table(raw.float()), True, seed=0)
     model = PPCA(latent_dim=2).fit(data.x.double())
-    path = tmp_path / "same.csv"
+    path, near = tmp_path / "same.csv", tmp_path / "near.csv"
     rows = [",".join(repr(v) for v in row) for row in raw[:100].tolist()]
     path.write_text("a,b,c,d,e\n" + "\n".join(rows) + "\n")
+    moved = raw[:100] * (1 + 1e-3 * torch.randn(100, 5, generator=gen))  # (not its rows)
+    rows = [",".join(repr(v) for v in row) for row in moved.tolist()]
+    near.write_text("a,b,c,d,e\n" + "\n".join(rows) + "\n")
     config = EvalConfig(k=20, ks=(1,), separability=False, sample_quality=False)
-    result = evaluate(model, data, dataclasses.replace(config, ood=(str(path),)))
-    auroc = result.outliers.sets[str(path)].score.auroc.value
-    assert 0.3 < auroc < 0.7  # its own rows again: no outliers
+    result = evaluate(model, data, dataclasses.replace(config, ood=(str(path), str(near))))
+    # read in the table's units, its own rows are found to be its own (review12 #12: skipped)
+    assert "every one of its 100 rows is one of the run's own" in result.outliers.skipped[str(path)]
+    auroc = result.outliers.sets[str(near)].score.auroc.value
+    assert 0.3 < auroc < 0.7  # rows as its own: no outliers
