@@ -541,6 +541,31 @@ def test_byte_labels_of_an_npz_are_read_as_their_text(tmp_path):
     assert load_file(tmp_path / "latin-text.npz").class_names == ("Kätze", "cat", "dog")
 
 
+def test_a_record_array_and_a_single_column_name_the_lines_that_make_them_readable(
+    tmp_path, monkeypatch
+):
+    """`np.save('rec.npy', df.to_records(index=False))` printed its whole dtype and "needs a
+    numeric array"; a 1-D array only the shapes it lacks (review13 #19). Each names a line
+    that makes a file torchlvm reads: the table as CSV, the feature as one column of rows."""
+    pandas = pytest.importorskip("pandas")
+    monkeypatch.chdir(tmp_path)
+    frame = pandas.DataFrame({"a": [1.5, 2.5, 3.5], "b": [1, 2, 3], "kind": [0, 1, 0]})
+    np.save("rec.npy", frame.to_records(index=False))
+    np.save("one.npy", np.array([1.0, 2.0, 4.0]))
+    lines = {}
+    for name, start in (("rec.npy", "save it as one ("), ("one.npy", "save it as rows (")):
+        with pytest.raises(DataError) as refused:
+            load_file(name)
+        said = str(refused.value)
+        lines[name] = said.split(start)[1].split(") and pass that file")[0]
+        assert name != "rec.npy" or "a table of 3 named columns ('a', 'b', 'kind')" in said
+    for line in lines.values():
+        exec(line, {"np": np, "pandas": pandas})
+    table = load_file("rec.csv", label_column="kind")
+    assert table.x.shape == (3, 2) and table.y.tolist() == [0, 1, 0]
+    assert load_file("one-rows.npy").x.shape == (3, 1)
+
+
 def test_allow_missing_leaves_out_rows_of_no_value_naming_their_lines(tmp_path):
     """table10: `fit/train --allow-missing` refused a row of no value (delete it), where rows
     of no label are left out with one line: such rows are left out alike, every read the same,

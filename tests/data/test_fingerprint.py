@@ -104,6 +104,10 @@ def test_evaluate_and_resume_take_the_moved_file_and_refuse_another(tmp_path, ca
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "is not the data the run in" in err
+    offered = err.split("or score its rows with the run ('")[1].split("')")[0]  # (review13 #20d)
+    assert offered.startswith("torchlvm score ")
+    offered = offered.replace("scores.csv", str(tmp_path / "scores.csv"))
+    assert main(shlex.split(offered)[1:]) == 0
     assert main(["train", "vae", "--data", str(moved), *tiny, "--epochs", "2", "--resume"]) == 0
     record = json.loads((run / "config.json").read_text())["data"]
     assert record["name"] == str(moved) and record["file"] == file_record(moved)["file"]

@@ -365,14 +365,21 @@ def _features(
     (every CSV; and wider floats, once checked to fit float32) stay float64 until after
     standardization, which would see a column such as 1.7e9 + noise as constant in float32
     (spacing 128); everything else is float32."""
-    if array.dtype.kind not in "biuf":
-        raise DataError(f"{path} holds {array.dtype} values; torchlvm needs a numeric array")
+    if array.dtype.kind not in "biuf" or array.dtype.names is not None:
+        raise _not_numbers(array, path)
     if array.ndim not in (2, 3, 4):
+        one = ""
+        if array.ndim == 1 and array.size:  # one feature of N examples (review13 #19)
+            new = str(path.with_name(f"{path.stem}-rows.npy"))
+            one = (
+                f"; if it holds one feature of {len(array)} examples, save it as rows "
+                f"(np.save({new!r}, np.load({str(path)!r}).reshape(-1, 1))) and pass that file"
+            )
         raise DataError(
             f"{path} holds an array of shape {array.shape}; pass (N, D) rows or (N, H, W) / "
-            "(N, C, H, W) images"
+            f"(N, C, H, W) images{one}"
         )
-    if array.shape[0] == 0 or 0 in array.shape:
+    if 0 in array.shape:
         raise DataError(f"{path} holds no data (array shape {array.shape}); add examples")
     shape = pixels.example_shape(array.shape, path)
     pixels.warn_of_either_order(array.shape, path)
@@ -552,6 +559,23 @@ def _fill_line(path: Path, dim: int, given: str, csv: bool) -> str:
     return (
         f"{first}torchlvm fit ppca --data {quoted(data)}{given} --allow-missing --method em "
         f"--out RUN, then torchlvm impute RUN --data {quoted(data)} --out {out}"
+    )
+
+
+def _not_numbers(array: np.ndarray, path: Path) -> DataError:
+    """The refusal of an array of other values than numbers; for a structured array (pandas'
+    ``to_records``, a NumPy record array), whose fields are named columns, the line that saves
+    it as the CSV table it is (it printed its whole dtype and no way out: review13 #19)."""
+    names = array.dtype.names
+    if names is None:
+        return DataError(f"{path} holds {array.dtype} values; torchlvm needs a numeric array")
+    new = str(path.with_name(f"{path.stem}.csv"))
+    shown = ", ".join(repr(n) for n in names[:4]) + (", ..." if len(names) > 4 else "")
+    return DataError(
+        f"{path} holds a structured array, a table of {len(names)} named columns ({shown}); "
+        f"save it as one (pandas.DataFrame(np.load({str(path)!r})).to_csv({new!r}, "
+        "index=False, mode='x')) and pass that file, with --label-column or --drop-columns "
+        "for columns that are not features"
     )
 
 

@@ -20,6 +20,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
+from torchlvm._shell import quoted
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError
 
 CHUNK = 1 << 20  # bytes hashed at a time
@@ -213,9 +214,11 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
     why = _difference(data, path)
     if why is not None:
         then = old if TRAINED_ON not in data else f"{old}, at first {data[TRAINED_ON]}"
+        score = f"torchlvm score {quoted(folder)} --data {quoted(new)} --out scores.csv"
         raise DataError(
             f"--data {new} is not the data the run in {folder} was trained on ({then}): {why}; "
-            "pass that file at its new place, or train a new run on this one"
+            f"pass that file at its new place, train a new run on this one, or score its rows "
+            f"with the run ('{score}')"
         )
     original = data.get(TRAINED_ON, old)
     moved = {key: value for key, value in data.items() if key != TRAINED_ON}
