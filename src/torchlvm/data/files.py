@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -414,15 +415,21 @@ def beyond_float32(array: np.ndarray) -> np.ndarray:
 
 def _check_not_measured(
     read: Read, path: Path, column: int | str | None, dropped: Sequence
-) -> None:
+) -> Read:
     """Refuse labels of more than :data:`MANY_CLASSES` values that are no classes: numbers that
     do not number the classes 0..C-1 with two rows or more to a class, a measured quantity
     (sklearn's diabetes 'target', 214 values from 25 to 346 in 442 rows); or text names most of
     which name one row. A conditional model would take them as hundreds of one-row classes, and
-    evaluate's probes could not score them."""
+    evaluate's probes could not score them. An archive's such array (scikit-learn's X beside a
+    regression y), which no option leaves out as a CSV's label column is, is read without it,
+    with a warning: a model that needs classes refuses the data then (review13 #17).
+
+    Returns:
+        ``read``, without its labels where they are an archive's measured quantity.
+    """
     labels = read.labels
     if labels is None or labels.ndim != 1 or labels.dtype.kind not in "biuf":
-        return  # not labels at all: :func:`_labels` says so
+        return read  # not labels at all: :func:`_labels` says so
     values = np.unique(labels[np.isfinite(labels)])
     few = 2 * len(values) <= len(labels)  # two rows or more to a class, on average
     names = read.class_names
@@ -430,7 +437,7 @@ def _check_not_measured(
         values, names = np.array(names, dtype=np.float64), None
     if names is not None:
         if len(values) <= MANY_CLASSES or few:
-            return
+            return read
         held = f"holds {len(values)} distinct names in {len(labels)} rows, so it names rows"
     else:
         # codes 0..C-1 or 1..C (a consecutive run of whole numbers from 0 or 1)
@@ -438,15 +445,18 @@ def _check_not_measured(
             len(values) > 0 and values[0] in (0, 1) and values[-1] == values[0] + len(values) - 1
         )
         if len(values) <= MANY_CLASSES or (numbered and few):
-            return
+            return read
         held = (
             f"holds {len(values)} distinct numbers ({values[0]:g} to {values[-1]:g}) in "
             f"{len(labels)} rows, so it is a measured quantity (such as a regression target)"
         )
     if column is None:
-        raise DataError(
-            f"{path}: its labels array {held}, not classes; save the archive without it"
+        warnings.warn(
+            f"{path}: its labels array {held}, not classes: read without it (a model of classes, "
+            "a CVAE on --condition label, has none to learn; save the classes under y for it)",
+            stacklevel=2,
         )
+        return read._replace(labels=None, class_names=None)
     name = repr(column) if isinstance(column, str) else f"{column} (counting from 0)"
     drop = [*dropped, column]
     keep = "keep it as a feature (leave out {}) or " if names is None else ""
@@ -776,7 +786,7 @@ def read_rows(
         if allow_empty is not True and read.lines is None:  # a CSV's reader checked its rows
             _check_rows_observed(x, path, images)
         if not if_present:  # a file to train on (a later file's labels are the run's classes)
-            _check_not_measured(read, path, label_column, drop_columns)
+            read = _check_not_measured(read, path, label_column, drop_columns)
         y = None if read.labels is None else _labels(read.labels, len(x), path, read.lines)
         num_classes = None if y is None else int(y.max()) + 1
         if read.class_names is not None:
