@@ -4,6 +4,7 @@ that names the parameter and a value that works, raised where it is used (also a
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -60,6 +61,50 @@ def test_training_settings_are_named_as_the_estimator_spells_them(change, named)
     which is the estimator's other parameter (the samples of score_samples)."""
     with pytest.raises(ConfigError, match=f"^{named}$"):
         VAEEstimator(**{**FAST, **change}).fit(data()[0])
+
+
+@pytest.mark.parametrize(
+    "estimator, change, named",
+    [
+        (
+            VAEEstimator,
+            {"train_k": 5},
+            "train_k=5 importance samples apply to objective 'iwae' "
+            "or 'miwae'; leave train_k=1 for objective 'elbo'",
+        ),
+        (
+            CVAEEstimator,
+            {"train_k": 5},
+            "train_k=5 importance samples apply to objective 'iwae'; "
+            "leave train_k=1 for objective 'elbo'",
+        ),
+        (
+            VAEEstimator,
+            {"objective": "iwae", "train_k": 5, "beta": 2.0},
+            "beta weights the KL term "
+            "of the ELBO, and objective 'iwae' has none; leave beta=1.0 or use objective 'elbo'",
+        ),
+        (
+            VAEEstimator,
+            {"objective": "reconstruction"},
+            "objective must be one of 'elbo', 'iwae', 'miwae', got 'reconstruction'",
+        ),
+        (
+            CVAEEstimator,
+            {"objective": "miwae"},
+            "objective must be one of 'elbo', 'iwae', got 'miwae'",
+        ),
+    ],
+    ids=["vae-train_k", "cvae-train_k", "iwae-beta", "vae-objective", "cvae-objective"],
+)
+def test_an_objective_setting_is_refused_as_the_estimator_spells_it(estimator, change, named):
+    """train_k=5 with objective 'elbo' was refused as 'k=5 importance samples only apply ...',
+    and k is the estimator's other parameter; beta with 'iwae' named warmup_epochs and free_bits,
+    which the estimators have not; each objective offered is one the estimator trains (userL
+    #17)."""
+    X, y = data()
+    with pytest.raises(ConfigError, match=f"^{re.escape(named)}$"):
+        estimator(**{**FAST, **change}).fit(X, y)
 
 
 def test_a_random_state_instance_trains_reproducibly():

@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal
 
-from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._checks import check_choice, check_non_negative, check_positive_int
 from torchlvm._device import ACCELERATORS, accelerator_name
 from torchlvm._kept_state import seeded
 from torchlvm._sklearn import check_X, check_Z
@@ -164,10 +164,12 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         check_positive_int("latent_dim", self._param("latent_dim"))  # (not after X's warnings)
         if self.objective == "iwae" and train_k == 1:
             raise ConfigError("objective='iwae' needs train_k > 1 importance samples, got 1")
+        beta = self._param("beta")
+        _check_objective_uses(self._model_type, self.objective, train_k, beta)
         config = TrainConfig(
             objective=self.objective,
             k=train_k,
-            beta=self._param("beta"),
+            beta=beta,
             lr=self._param("lr"),
             batch_size=self._param("batch_size"),
             max_epochs=epochs,
@@ -352,3 +354,34 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         tags.input_tags.allow_nan = self._missing_ok()
         tags.input_tags.positive_only = self.likelihood == "bernoulli"
         return tags
+
+
+def _check_objective_uses(model_type: str, objective: Any, train_k: int, beta: Any) -> None:
+    """Refuse an objective the estimator's model does not train, and ``train_k`` > 1 or
+    ``beta`` != 1 for one that does not use them, in the estimator's words: TrainConfig's
+    refusals named ``k`` (the estimator's samples of score_samples, not train_k), warmup_epochs
+    and free_bits, which it has not, and objectives its model does not train (userL #17).
+
+    Raises:
+        ConfigError: naming the setting, the objective and what to do.
+    """
+    from torchlvm.training.objectives import OBJECTIVES
+
+    def named(**uses: bool) -> str:
+        trains = [n for n, o in sorted(OBJECTIVES.items()) if model_type in o.models]
+        return " or ".join(repr(n) for n in trains if all(getattr(OBJECTIVES[n], k) for k in uses))
+
+    check_choice(
+        "objective", objective, [n for n, o in OBJECTIVES.items() if model_type in o.models]
+    )
+    if train_k > 1 and not OBJECTIVES[objective].importance_samples:
+        raise ConfigError(
+            f"train_k={train_k} importance samples apply to objective "
+            f"{named(importance_samples=True)}; leave train_k=1 for objective {objective!r}"
+        )
+    check_non_negative("beta", beta)
+    if not OBJECTIVES[objective].kl_term and beta != 1:
+        raise ConfigError(
+            f"beta weights the KL term of the ELBO, and objective {objective!r} has none; leave "
+            f"beta=1.0 or use objective {named(kl_term=True)}"
+        )
