@@ -52,10 +52,12 @@ def test_a_float_copy_of_eight_bit_images_is_refused_naming_the_rescaling(
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     name = argv[3]
+    stored = np.load(eight_bit_run / name)
+    share = (stored[~np.isnan(stored)] > 2).mean()
     assert err == (
-        f"torchlvm: error: {name} holds values up to 240, but the model in run was trained on "
-        "values in [0, 0.941]; they look like 8-bit levels read as stored: divide them by 255, "
-        f"np.save('{name[:-4]}-01.npy', np.load('{name}') / 255)\n"
+        f"torchlvm: error: {name} holds values up to 240 ({share:.0%} of them above 2), but the "
+        "model in run was trained on values in [0, 0.941]; they look like 8-bit levels read as "
+        f"stored: divide them by 255, np.save('{name[:-4]}-01.npy', np.load('{name}') / 255)\n"
     )
     assert not (eight_bit_run / argv[-1]).exists()
 
@@ -83,12 +85,15 @@ def test_units_are_judged_by_the_range_the_run_learned() -> None:
     levels = Values(0, 100, 0.0, 255.0, True)
     grey = {"name": "digits"}  # (a run from before the record: a dataset of grey levels)
     assert trained_range(grey) == (0.0, 1.0)
-    assert units_slip(levels, "x.npz", grey, "m").endswith("divide them by 255")
+    assert units_slip(levels, "x.npz", grey, "m", 0.4).endswith("divide them by 255")
+    assert units_slip(levels, "x.npz", grey, "m").endswith("divide them by 255")  # (streamed)
+    assert units_slip(levels, "x.npz", grey, "m", 0.001) is None  # (a few far out: outliers)
     floats = Values(3, 100, -0.5, 37.25, False)
-    assert units_slip(floats, "x.npy", grey, "m").endswith(
+    assert units_slip(floats, "x.npy", grey, "m", 0.5).endswith(
         "other units: rescale them as the training data were"
     )
-    assert units_slip(Values(0, 100, 0.0, 1.3, False), "x.npy", grey, "m") is None
+    assert units_slip(floats, "x.npy", grey, "m") is None  # (streamed: whole levels only)
+    assert units_slip(Values(0, 100, 0.0, 1.3, False), "x.npy", grey, "m", 1.0) is None
     assert units_slip(levels, "x.npy", {"name": "a.npy", "value_range": [0, 255]}, "m") is None
     assert units_slip(levels, "x.npy", {"name": "table.csv"}, "m") is None
 
@@ -102,5 +107,19 @@ def test_eight_bit_rows_are_judged_as_images_are(tmp_path, capsys, monkeypatch):
     np.save("rows-float.npy", levels[:10].astype(np.float32))
     assert cli.main(["fit", "ppca", "--data", "rows.npy", "--latent-dim", "2", "--out", "r"]) == 0
     assert cli.main(["score", "r", "--data", "rows-float.npy", "--out", "s.csv"]) == 2
-    assert "rows-float.npy holds values up to 240, but the model in r was trained on values in " \
-        "[0, 0.941]" in capsys.readouterr().err  # fmt: skip
+    assert "rows-float.npy holds values up to 240 (98% of them above 2), but the model in r was " \
+        "trained on values in [0, 0.941]" in capsys.readouterr().err  # fmt: skip
+
+
+def test_a_few_values_far_out_are_outliers_to_score_not_other_units(tmp_path, capsys, monkeypatch):
+    """A file of rows in [0, 1] with one cell of 3.0 was refused whole as 'in other units'
+    (readA #1): score is there to rank that row. A few values far out are scored."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    np.save("rows.npy", rng.random((300, 6)).astype(np.float32))
+    later = rng.random((50, 6)).astype(np.float32)
+    later[0, 0] = 3.0
+    np.save("later.npy", later)
+    assert cli.main(["fit", "ppca", "--data", "rows.npy", "--latent-dim", "2", "--out", "r"]) == 0
+    assert cli.main(["score", "r", "--data", "later.npy", "--out", "s.csv", "--top", "1"]) == 0
+    assert "rank 1: row 1," in capsys.readouterr().out  # (the row with the far value, first)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from torchlvm._files import unused_name
 from torchlvm.data.binarize import Values
 from torchlvm.data.pixels import IMAGE_DATASETS, PIXEL_MAX
@@ -27,11 +29,28 @@ BEYOND = 2.0
 8-bit levels (up to 255) and 16-bit ones far above."""
 
 
+MOST = 0.02
+"""A later file is in other units where at least this share of its values lie above
+:data:`BEYOND`: a few values far out are outliers, which ``score`` is there to rank (a file of
+rows in [0, 1] with one cell of 3.0 was refused whole: readA #1); 8-bit levels stored as
+floats put every lit pixel there (a fifth of MNIST's)."""
+
+
 def values_of(dataset: Any) -> Values:
     """The summary of ``dataset``'s values as a model sees them (NaN counted apart): one pass
     over an in-memory split; a memory-mapped one's streamed summary (kept once made)."""
     seen = getattr(dataset.x, "seen", None)
     return seen() if callable(seen) else Values.of(dataset.x)
+
+
+def share_above(x: Any, threshold: float) -> float | None:
+    """The share of the finite values of tensor ``x`` above ``threshold``; None for values
+    that are not an in-memory tensor (a memory-mapped file's rows: not read again for it)."""
+    if not isinstance(x, torch.Tensor) or not x.numel():
+        return None
+    finite = torch.isfinite(x)
+    seen = int(finite.sum())
+    return float(((x > threshold) & finite).sum()) / seen if seen else None
 
 
 def range_record(dataset: Any) -> dict[str, list[float]]:
@@ -55,31 +74,41 @@ def trained_range(data: dict[str, Any]) -> tuple[float, float] | None:
     return (0.0, 1.0) if name in IMAGE_DATASETS else None
 
 
-def units_slip(values: Values, name: str, data: dict[str, Any], model: str) -> str | None:
-    """Why the values summarized as ``values`` (of the file ``name``) are not in the units of
-    the model trained on ``data``: a sentence, or None where nothing says so."""
+def units_slip(
+    values: Values, name: str, data: dict[str, Any], model: str, share: float | None = None
+) -> str | None:
+    """Why the values summarized as ``values`` (of the file ``name``; ``share`` of them above
+    :data:`BEYOND`, where known) are not in the units of the model trained on ``data``: a
+    sentence, or None where nothing says so. Without ``share`` (a streamed file) only whole
+    8-bit levels are judged."""
     trained = trained_range(data)
     if trained is None or not values.seen or trained[1] > 1.0 or values.high <= BEYOND:
         return None
-    stem = name[: -len(".npy")] if name.lower().endswith(".npy") else name
     levels = values.whole and values.low >= 0 and values.high <= PIXEL_MAX
+    if (share is None and not levels) or (share is not None and share < MOST):
+        return None  # (a few values far out: outliers, not other units)
+    stem = name[: -len(".npy")] if name.lower().endswith(".npy") else name
     fix = "they are in other units: rescale them as the training data were"
     if levels:
         fix = "they look like 8-bit levels read as stored: divide them by 255"
     if levels and name.lower().endswith(".npy"):
         fix += f", np.save({unused_name(stem + '-01.npy')!r}, np.load({name!r}) / 255)"
+    many = "" if share is None else f" ({share:.0%} of them above {BEYOND:g})"
     return (
-        f"{name} holds values up to {values.high:g}, but {model} was trained on values in "
-        f"[{trained[0]:.3g}, {trained[1]:.3g}]; {fix}"
+        f"{name} holds values up to {values.high:g}{many}, but {model} was trained on values "
+        f"in [{trained[0]:.3g}, {trained[1]:.3g}]; {fix}"
     )
 
 
-def check_units(values: Values, name: str, data: dict[str, Any], model: str) -> None:
-    """Refuse a later image file in other units than the model's training data.
+def check_units(x: Any, name: str, data: dict[str, Any], model: str) -> None:
+    """Refuse a later file in other units than the model's training data; ``x``: its values
+    (a tensor), or a dataset (its ``x``; a memory-mapped one's streamed summary).
 
     Raises:
         DataError: naming the greatest value, the trained range and the rescaling.
     """
-    slip = units_slip(values, name, data, model)
+    values = Values.of(x) if isinstance(x, torch.Tensor) else values_of(x)
+    share = share_above(x if isinstance(x, torch.Tensor) else x.x, BEYOND)
+    slip = units_slip(values, name, data, model, share)
     if slip is not None:
         raise DataError(slip)

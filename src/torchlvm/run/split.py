@@ -71,7 +71,7 @@ def load_split(
     from torchlvm.data.fingerprint import check_present, check_unchanged
     from torchlvm.data.load import data_reference
     from torchlvm.data.pixels import READING, check_same_images
-    from torchlvm.data.value_range import check_units, values_of
+    from torchlvm.data.value_range import check_units
     from torchlvm.run.record import record_file_time
 
     own = run.data.get("name")
@@ -122,7 +122,7 @@ def load_split(
     model = f"the model in {run.folder}"
     check_same_images(tuple(dataset.shape), run.data.get("shape"), dataset.name, model)
     if not same and len(dataset):  # a later file: in the units the model learned?
-        check_units(values_of(dataset), str(dataset.name), run.data, model)
+        check_units(dataset, str(dataset.name), run.data, model)
     if len(dataset) == 0:
         raise DataError(f"the {split} split of {dataset.name} is empty; choose another --split")
     return dataset
