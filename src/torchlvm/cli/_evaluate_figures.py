@@ -184,8 +184,7 @@ def _figure_jobs(
     from torchlvm import plots
     from torchlvm.evaluation.records import Latent
 
-    shape = d.shape
-    at = "" if d.condition is None else f" at c = {d.condition}"  # a CVAE's: which c
+    shape, at = d.shape, "" if d.condition is None else f" at c = {d.condition}"  # (CVAE's c)
     latent = result.latent if isinstance(result.latent, Latent) else None
     kl = None if latent is None or latent.kl_per_dim is None else latent.kl_per_dim.value
     return {
