@@ -206,3 +206,34 @@ def test_the_offered_fill_runs_from_folders_with_spaces(tmp_path, capsys):
     words = shlex.split(offered.replace("FILLED.csv", shlex.quote(str(filled))))
     assert words[2:5] == [str(run), "--data", str(holes)]
     assert main(words[1:]) == 0 and filled.is_file()
+
+
+def test_a_run_on_a_file_without_a_header_reads_a_later_file_with_one_by_position(tmp_path, capsys):
+    """userK #15 / userL #7: a run fit on a file without a header (or on an array in Python),
+    given a later file with a header, ended in KeyError: 0 (score) or KeyError: 'column 1'
+    (encode, reconstruct, impute). Its columns have no names, so the file's are read in order,
+    as a file without a header is."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(80, 2)) @ rng.normal(size=(2, 4)) + 0.1 * rng.normal(size=(80, 4))
+    body = "".join(",".join(f"{v:.3f}" for v in row) + "\n" for row in x)
+    bare, named = tmp_path / "bare.csv", tmp_path / "named.csv"
+    bare.write_text(body)
+    named.write_text("a,b,c,d\n" + body)
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", str(bare), "--latent-dim", "2", "--out", str(run)]) == 0
+    for data, out in [(bare, "z0.csv"), (named, "z1.csv")]:
+        assert main(["encode", str(run), "--data", str(data), "--out", str(tmp_path / out)]) == 0
+    codes = [[r.split(",")[2:] for r in (tmp_path / f).read_text().splitlines()[1:]]
+             for f in ("z0.csv", "z1.csv")]  # fmt: skip
+    assert codes[0] == codes[1] and len(codes[0]) == 80  # (their lines differ by the header)
+    for command in ("score", "reconstruct"):
+        out = tmp_path / f"{command}.csv"
+        assert main([command, str(run), "--data", str(named), "--out", str(out)]) == 0
+    assert (tmp_path / "reconstruct.csv").read_text().startswith("row,line,a,b,c,d\n")
+    holes = tmp_path / "holes.csv"
+    lines = named.read_text().splitlines()
+    lines[2] = "," + lines[2].split(",", 1)[1]
+    holes.write_text("\n".join(lines) + "\n")
+    filled = tmp_path / "filled.csv"
+    assert main(["impute", str(run), "--data", str(holes), "--out", str(filled)]) == 0
+    assert filled.read_text().splitlines()[2].split(",")[0] != ""

@@ -75,9 +75,10 @@ def _out_suffix(data: str) -> str:
 
 def _file_columns(schema: Any, table: Any) -> list[int]:
     """The file column of each of the model's features, in the model's order."""
-    from torchlvm.data.columns import find_name
+    from torchlvm.data.columns import find_name, is_default
 
-    if table.header is None or schema.columns == tuple(table.header[j] for j in table.features):
+    named = table.header is not None and not is_default(schema.columns)  # (else by position)
+    if not named or schema.columns == tuple(table.header[j] for j in table.features):
         return list(table.features)
     return [find_name(name, table.header) for name in schema.columns]
 

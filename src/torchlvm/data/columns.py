@@ -66,8 +66,10 @@ def default_names(dim: int) -> tuple[str, ...]:
     return tuple(f"column {j + 1}" for j in range(dim))
 
 
-def _is_default(names: tuple[str, ...]) -> bool:
-    return names == default_names(len(names))
+def is_default(names: Sequence[str]) -> bool:
+    """Whether ``names`` are :func:`default_names`: a run trained on a file without a header,
+    whose later files are read by position."""
+    return tuple(names) == default_names(len(names))
 
 
 def _show(names: list[str], limit: int = 5) -> str:
@@ -90,18 +92,19 @@ def match_columns(
 
     Returns:
         ``x`` with its columns reordered to match, and their names in that order as the file
-        writes them (``expected``, but for a name the file writes in another Unicode form).
+        writes them (``expected``, but for a name the file writes in another Unicode form, and
+        a file's own header read by position where the run's columns had no names).
 
     Raises:
         DataError: for a missing or extra column (by name), or another number of columns.
     """
-    if names is None or _is_default(expected) or _is_default(names):
+    if names is None or is_default(expected) or is_default(names):
         if x.shape[1] != len(expected):
             raise DataError(
                 f"{path} has {x.shape[1]} feature columns but the run was trained on "
                 f"{len(expected)}; pass a file with the run's columns"
             )
-        return x, expected
+        return x, expected if names is None else tuple(names)  # (by position, as named)
     missing = [n for n in expected if find_name(n, names) is None]
     extra = [n for n in names if find_name(n, expected) is None]
     if missing:
