@@ -243,7 +243,7 @@ def test_a_dataset_by_name_is_scored_as_the_model_sees_it(tmp_path, capsys):
     assert main([*argv, "--out", str(out)]) == 0
     assert "binarize=dynamic, one Bernoulli draw with seed 0" in capsys.readouterr().out
     rows = list(csv.reader(out.open()))
-    header = ["row", "class", "neg_log_p", "stderr", "observed", "rank"]  # (its labels: #13)
+    header = ["row", "class", "neg_log_p", "stderr", "ess", "observed", "rank"]  # (#13, ESS)
     assert rows[0] == header and len(rows) == 1798
     assert all(str(np.float32(r[2])) == r[2] for r in rows[1:])
     table = TableSchema(("a", "b", "c", "d", "e")).to_dict()
@@ -515,3 +515,35 @@ def test_an_image_runs_scores_are_said_of_images_and_another_size_is_named_with_
     assert main([*argv, str(tmp_path / "s.csv"), "--data", str(tmp_path / "x8.npy")]) == 0
     out = capsys.readouterr().out
     assert f"scored 5 images of {tmp_path / 'x8.npy'}" in out and "nats per image (" in out
+
+
+def test_each_estimate_writes_its_ess_and_rows_on_a_few_weights_are_said(tmp_path, capsys):
+    """userM #20: score of an image run wrote rows with an ESS of 1-2 of 1,000 samples, each
+    '± 0.85' where seeds moved it 5 nats, without a word, while evaluate says so of its mean.
+    Each row's ESS is written (the library's, for the same draws), and the rows under 5% of
+    the samples are counted in one line; an exact score has no ess column."""
+    from torchlvm.cli.score import _few_effective
+    from torchlvm.inference.row_scores import RowScores, score_rows
+    from torchlvm.models import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=3, latent_dim=1, hidden=(4,), likelihood="gaussian"))
+    run = vae.save_pretrained(tmp_path / "vae", data={"name": "t.npy", "condition": "none"})
+    x = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    np.save(tmp_path / "t.npy", x)
+    argv = ["score", str(run), "--data", str(tmp_path / "t.npy"), "--out", str(tmp_path / "s.csv")]
+    assert main([*argv, "--samples", "40", "--seed", "2"]) == 0
+    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    torch.manual_seed(2)
+    library = score_rows(vae, torch.from_numpy(x), samples=40)
+    np.testing.assert_allclose([float(r["ess"]) for r in rows], library.ess, atol=0.05)
+    ess = np.array([1.3, 1.0, 30.0, 49.9, 50.0, np.nan])  # (the last row not scored)
+    scores = RowScores(np.array([1.0] * 5 + [np.nan]), np.ones(6), np.ones(6), False, 3, ess)
+    assert _few_effective(scores, 1000, "image", "") == (
+        "  4 of 5 images have an effective sample size (ess) under 5% of their 1,000 samples: a "
+        "few weights carry their −log p(x), which may sit nats too high, and their ± "
+        "understates its error; more --samples tell how far"
+    )
+    assert _few_effective(scores, 20, "image", "") is None
+    exact = RowScores(np.ones(2), np.zeros(2), np.ones(2), True, 3)
+    assert _few_effective(exact, 1000, "row", "") is None

@@ -65,7 +65,7 @@ def test_rows_with_their_class_are_scored_by_p_x_given_their_class(linear_run, t
     said = "  2 rows of no class the run was trained on (lines 4 '', 5 'mid'): written with "
     assert said + "empty scores; --mixture scores every row by p(x)\n" in out
     header = (tmp_path / "s.csv").read_text().splitlines()[0]
-    assert header == "row,line,kind,neg_log_p_given_kind,stderr,observed,rank"
+    assert header == "row,line,kind,neg_log_p_given_kind,stderr,ess,observed,rank"
     got, err = _scores(tmp_path / "s.csv", "neg_log_p_given_kind")
     exact = -torch.stack([_exact_log_px_c(model, 0), _exact_log_px_c(model, 1)])  # (C, N)
     np.testing.assert_array_less(np.abs(got[:2] - exact[[0, 1], [0, 1]].numpy()), 5 * err[:2])
@@ -160,7 +160,7 @@ def test_a_datasets_labels_condition_its_images_and_name_them(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "  c: each row's own class, from the dataset's labels: how unlikely" in out
     header = (tmp_path / "s.csv").read_text().splitlines()[0]
-    assert header == "row,class,neg_log_p_given_class,stderr,observed,rank"  # (review12 #13)
+    assert header == "row,class,neg_log_p_given_class,stderr,ess,observed,rank"  # (#13)
     rows = list(csv.DictReader((tmp_path / "s.csv").open()))
     y = load_dataset("digits", "all").y.tolist()
     assert [r["class"] for r in rows] == [str(k) for k in y]

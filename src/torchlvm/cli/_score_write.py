@@ -102,15 +102,18 @@ def header(
     threshold: float | None,
     within: Any,
     score: str = "neg_log_p",
+    ess: bool = False,
 ) -> list[str]:
     """The columns of the scores file: ``row``, ``line`` for a CSV, the ``carried`` columns
     (the run's dropped ones, by their names), the ``score`` column (what it is:
-    ``neg_log_p_given_<label>`` of a CVAE's conditional score) and its ``stderr``, ``observed``,
+    ``neg_log_p_given_<label>`` of a CVAE's conditional score) and its ``stderr``, ``ess`` (an
+    importance-sampled score's effective sample size), ``observed``,
     ``rank``, ``rank_within_pattern`` and ``pattern_rows`` where rows miss unlike cells,
     ``outlier`` with a threshold."""
     line = ["line"] if lines is not None else []
     ranks = ["rank"] + (["rank_within_pattern", "pattern_rows"] if within is not None else [])
-    return ["row", *line, *carried, score, "stderr", "observed", *ranks] + (
+    sampled = ["ess"] if ess else []
+    return ["row", *line, *carried, score, "stderr", *sampled, "observed", *ranks] + (
         ["outlier"] if threshold is not None else []
     )
 
@@ -135,6 +138,7 @@ def write(
     threshold, within, column = options
     names, carried = read.carried
     lines, rows = read.lines, []
+    sampled = scores.ess is not None
     for i, (score, err, seen, rank) in enumerate(
         zip(scores.neg_log_p, scores.stderr, scores.observed, scores.rank, strict=True)
     ):
@@ -143,12 +147,14 @@ def write(
         if not np.isnan(score):  # (no standard error of one draw: its inf is left empty)
             row += [dialect.text(number_text(v, single=single)) if np.isfinite(v) else ""
                     for v in (score, err)]  # fmt: skip
+            row += [dialect.text(f"{scores.ess[i]:.1f}")] if sampled else []
             row += [str(seen), str(rank)] + (
                 [str(v) for v in within[i]] if within is not None else []
             )
             row += [str(int(score > threshold))] if threshold is not None else []
         else:
-            row += ["", "", str(seen), ""]
+            row += ["", ""] + ([""] if sampled else []) + [str(seen), ""]
             row += [""] * (2 * (within is not None) + (threshold is not None))
         rows.append(row)
-    write_csv(out, header(lines, names, threshold, within, column), rows, dialect=dialect)
+    columns = header(lines, names, threshold, within, column, ess=sampled)
+    write_csv(out, columns, rows, dialect=dialect)

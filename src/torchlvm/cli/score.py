@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     scores, keys = _scored(run_.model, read.x, read.jacobian, args, scoring, scored_unit(run_))
     within = w.ranks_within_pattern(scores.neg_log_p, keys)
-    columns = w.header(read.lines, read.carried[0], args.threshold, within, scoring.column)
+    columns = w.header(read.lines, read.carried[0], args.threshold, within, scoring.column,
+                       ess=scores.ess is not None)  # fmt: skip
     dialect = file_dialect(dialect_of(run_, read.read), out, len(columns))
     w.write(out, scores, read, (args.threshold, within, scoring.column), dialect,
             single=single_precision(run_))  # fmt: skip
@@ -117,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {scoring.defined}: nats per {unit} ({exact}{error}), {read.units}")
     for line in scoring.said:
         print(line)
+    if (few := _few_effective(scores, args.samples, unit, each)) is not None:
+        print(few)
     print(f"  the higher, the less likely the {unit} under the model: rank 1 is the most outlying")
     _print_counts(scores, read.lines, args.threshold)
     if within is not None:
@@ -154,6 +157,31 @@ def _refuse_without_density(run_) -> None:
             f"fit PPCA on its data with '{fit_ppca_command(run_)}', and score with RUN (or "
             f"train a VAE on it: '{train_vae_command(run_)}')"
         )
+
+
+def _few_effective(scores, samples: int, unit: str, each: str) -> str | None:
+    """The line on the rows whose estimate rests on a few weights (an effective sample size
+    under :data:`~torchlvm.evaluation.likelihood.FEW_EFFECTIVE` of ``samples``), as evaluate
+    says of its mean: 8 of 20 images had an ESS of 1-2 of 1,000, each said ± 0.6-0.85 where
+    seeds moved it 5 nats, all 15-25 nats above k = 50,000's value (userM #20); None where
+    none does."""
+    import numpy as np
+
+    from torchlvm.evaluation.likelihood import FEW_EFFECTIVE
+
+    if scores.ess is None:
+        return None
+    scored = scores.scored
+    few = int((scores.ess[scored] < FEW_EFFECTIVE * samples).sum())
+    if not few:
+        return None
+    have = "has" if few == 1 else "have"
+    return (
+        f"  {few:,} of {int(np.sum(scored)):,} {unit}s {have} an effective sample size (ess) under "
+        f"{FEW_EFFECTIVE:.0%} of their {samples:,} samples{each}: a few weights carry their "
+        "−log p(x), which may sit nats too high, and their ± understates its error; more "
+        "--samples tell how far"
+    )
 
 
 def _print_counts(scores, lines: list[int] | None, threshold: float | None) -> None:
@@ -307,7 +335,8 @@ def _joined(parts, *, exact: bool, cells: int):
     from torchlvm.inference.row_scores import RowScores
 
     seen = np.concatenate([p[0] for p in parts])  # (N,)
-    joined = {"neg_log_p": np.full(len(seen), np.nan), "stderr": np.full(len(seen), np.nan)}
+    names = ("neg_log_p", "stderr") + (() if exact else ("ess",))
+    joined = {name: np.full(len(seen), np.nan) for name in names}
     for name, values in joined.items():
         scored = [getattr(p[1], name) for p in parts if p[1] is not None]
         if scored:

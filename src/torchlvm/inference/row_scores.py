@@ -35,6 +35,10 @@ class RowScores:
         observed: ``(N,)`` observed cells per row.
         exact: whether the scores are exact (PPCA) or estimates (VAE).
         cells: D, the cells of a complete row.
+        ess: ``(N,)`` effective sample size of each estimate (of the mixture's dominant
+            class, π_c p(x | c) largest), or None for exact scores. Under
+            :data:`~torchlvm.evaluation.likelihood.FEW_EFFECTIVE` of the samples, a few weights
+            carry the estimate: its ``stderr`` understates its error and it may sit nats low.
     """
 
     neg_log_p: np.ndarray
@@ -42,6 +46,7 @@ class RowScores:
     observed: np.ndarray
     exact: bool
     cells: int
+    ess: np.ndarray | None = None
 
     @property
     def order(self) -> np.ndarray:
@@ -102,15 +107,19 @@ def score_rows(
     """
     observed = (~torch.isnan(x)).sum(-1).cpu()
     (x,) = _device.to_model(model, x)
+    ess = None
     if hasattr(model, "log_marginal"):
         log_p = model.log_marginal(x.to(model.W.dtype)).double().cpu()
         stderr = torch.zeros_like(log_p)
     else:
-        log_p, stderr = _sampled(model, x, samples, advance, labels, class_log_prior)
+        log_p, stderr, ess = _sampled(model, x, samples, advance, labels, class_log_prior)
     if log_jacobian is not None:
         log_p = log_p + log_jacobian.to(log_p)
     exact = hasattr(model, "log_marginal")
-    return RowScores((-log_p).numpy(), stderr.numpy(), observed.numpy(), exact, x.shape[-1])
+    return RowScores(
+        (-log_p).numpy(), stderr.numpy(), observed.numpy(), exact, x.shape[-1],
+        None if ess is None else ess.numpy(),
+    )  # fmt: skip
 
 
 def _sampled(
@@ -120,24 +129,27 @@ def _sampled(
     advance: Callable[[int], None] | None,
     labels: Tensor | None,
     log_prior: Tensor | None,
-) -> tuple[Tensor, Tensor]:
-    """Importance-sampled log p(x_o [| c]) ``(N,)`` and its standard error ``(N,)``, float64 on
-    the CPU, :data:`ROWS` rows at a time: of each row's class in ``labels``, or of the mixture
-    over the classes weighted by ``log_prior``, or of a model without a condition."""
-    means, errors = [], []
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Importance-sampled log p(x_o [| c]) ``(N,)``, its standard error ``(N,)`` and effective
+    sample size ``(N,)``, float64 on the CPU, :data:`ROWS` rows at a time: of each row's class in
+    ``labels``, or of the mixture over the classes weighted by ``log_prior``, or of a model
+    without a condition."""
+    means, errors, sizes = [], [], []
     for start in range(0, len(x), ROWS):
         xb = x[start : start + ROWS]  # (B, D)
         if log_prior is not None:
-            mean, err = _mixture(model, xb, samples, log_prior)
+            mean, err, ess = _mixture(model, xb, samples, log_prior)
         else:
             c = None if labels is None else _condition(model, labels[start : start + ROWS], xb)
             estimate = log_marginal_observed(model, xb, c, num_samples=samples)
             mean, err = estimate.mean.cpu().double(), estimate.stderr.cpu().double()
+            ess = estimate.ess.cpu().double()
         means.append(mean)
         errors.append(err)
+        sizes.append(ess)
         if advance is not None:
             advance(len(xb))
-    return torch.cat(means), torch.cat(errors)
+    return torch.cat(means), torch.cat(errors), torch.cat(sizes)
 
 
 def _condition(model: Any, labels: Tensor, xb: Tensor) -> Tensor:
@@ -145,12 +157,19 @@ def _condition(model: Any, labels: Tensor, xb: Tensor) -> Tensor:
     return model.condition_from_labels(labels.to(xb.device))
 
 
-def _mixture(model: Any, xb: Tensor, samples: int, log_prior: Tensor) -> tuple[Tensor, Tensor]:
-    """log Σ_c π_c p(x | c) ``(B,)`` of the rows ``xb`` and its standard error ``(B,)``."""
+def _mixture(
+    model: Any, xb: Tensor, samples: int, log_prior: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """log Σ_c π_c p(x | c) ``(B,)`` of the rows ``xb``, its standard error ``(B,)``, and the
+    effective sample size ``(B,)`` of the class whose π_c p(x | c) is largest (the term that
+    carries the sum)."""
     each = []
     for j in range(len(log_prior)):
         c = _condition(model, torch.full((len(xb),), j, dtype=torch.long), xb)
         each.append(log_marginal_observed(model, xb, c, num_samples=samples))
     log_px_c = torch.stack([e.mean.cpu().double() for e in each])  # (C, B)
     stderr_c = torch.stack([e.stderr.cpu().double() for e in each])  # (C, B)
-    return log_mixture(log_px_c, log_prior), mixture_stderr(log_px_c, stderr_c, log_prior)
+    ess_c = torch.stack([e.ess.cpu().double() for e in each])  # (C, B)
+    top = (log_px_c + log_prior.double()[:, None]).argmax(0)  # (B,)
+    ess = ess_c.gather(0, top[None]).squeeze(0)  # (B,)
+    return log_mixture(log_px_c, log_prior), mixture_stderr(log_px_c, stderr_c, log_prior), ess
