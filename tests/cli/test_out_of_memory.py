@@ -18,11 +18,14 @@ from torchlvm.cli import datasets
         (RuntimeError("[enforce fail at alloc_cpu.cpp:127] data. DefaultCPUAllocator: can't "
                       "allocate memory: you tried to allocate 81920000000 bytes."),
          " (81.9 GB asked)"),
+        (RuntimeError("[enforce fail at alloc_cpu.cpp:114] data. DefaultCPUAllocator: not "
+                      "enough memory: you tried to allocate 80000000000 bytes."),
+         " (80 GB asked)"),  # (torch's Windows build: readB #4)
         (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; ...)"),
          " (20.00 GiB asked)"),
         (MemoryError(), ""),
     ],
-    ids=["cpu", "cuda", "python"],
+    ids=["cpu", "cpu-windows", "cuda", "python"],
 )  # fmt: skip
 def test_an_allocation_that_fails_is_one_line(error, asked, monkeypatch, capsys):
     def allocating(args):

@@ -244,3 +244,6 @@ def test_a_q_star_family_narrower_than_the_encoders_is_warned_of():
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)  # (2 steps: still rising)
         inference_gaps(model, x[:6], local_steps=2, k=10)  # (the encoder's own family: full)
+        # fit ppca's W is in its canonical rotation: its exact posterior is diagonal (readB #3)
+        canonical = PPCA(latent_dim=6).fit(x)
+        inference_gaps(canonical, x[:6], family="diagonal", local_steps=2, k=10)

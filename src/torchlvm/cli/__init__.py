@@ -196,7 +196,7 @@ def _out_of_memory(err: BaseException) -> str | None:
 
     text = str(err)
     if not isinstance(err, MemoryError) and not re.search(
-        r"can't allocate memory|out of memory", text, re.IGNORECASE
+        r"can't allocate memory|not enough memory|out of memory", text, re.IGNORECASE
     ):
         return None
     if found := re.search(r"allocate (\d+) bytes", text):

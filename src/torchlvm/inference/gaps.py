@@ -442,13 +442,13 @@ def ppca_mean_field_posterior(ppca: Any, x: Tensor) -> Independent:
 
 
 NARROWER = (
-    "the family of q*, 'diagonal', is narrower than the encoder's q (a full covariance): q* "
-    "cannot reach the encoder's own q, so the amortization gap ELBO(q*) − ELBO(q_enc) holds "
-    "the family's loss and can be negative (userL #1: −0.758 nats on a digits PPCA, the "
-    "approximation gap +0.758); for the gaps as Cremer et al. define them, use the encoder's "
-    "family, 'full'"
+    "the family of q*, 'diagonal', is narrower than the encoder's q (a full covariance with "
+    "correlations): q* cannot reach the encoder's own q, so the amortization gap ELBO(q*) − "
+    "ELBO(q_enc) holds the family's loss and can be negative; for the gaps as Cremer et al. "
+    "define them, use the encoder's family, 'full'"
 )
-"""The warning of a q* family narrower than the encoder's q."""
+"""The warning of a q* family narrower than the encoder's q (userL #1: on a rotated digits PPCA
+the amortization gap read −0.758 nats and the approximation gap +0.758, nothing said)."""
 
 
 def rotate_latents(ppca: Any, rotation: Tensor | None = None, *, seed: int = 0) -> Any:

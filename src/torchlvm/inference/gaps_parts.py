@@ -113,8 +113,18 @@ def prepare(
     own = "diagonal" if gaussian_parts(base)[2] else "full"
     family = settings.family or own
     check_family(family, latent_size(model))
-    narrower = family == "diagonal" and own == "full"  # (PPCA's exact posterior, a full q)
+    narrower = family == "diagonal" and own == "full" and _correlated(base)
     return {"enc": q_enc, "base": base, "family": family, "narrower": narrower}
+
+
+def _correlated(q: Any) -> bool:
+    """Whether full-covariance Gaussian ``q`` has correlations a diagonal q cannot hold: a PPCA
+    from ``fit ppca`` has W in its canonical rotation, so its exact posterior is diagonal and a
+    diagonal q* reaches it (readB #3); a rotated one's is not."""
+    cov = q.covariance_matrix  # (B, K, K)
+    diagonal = torch.diagonal(cov, dim1=-2, dim2=-1)
+    off = (cov - torch.diag_embed(diagonal)).abs().amax()
+    return bool(off > 1e-6 * diagonal.abs().amax())
 
 
 @dataclass(frozen=True)
