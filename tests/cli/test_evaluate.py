@@ -755,6 +755,30 @@ def test_a_link_to_nothing_where_the_figures_folder_goes_is_named_so(tmp_path, c
     assert main(redraw.split()[1:]) == 0 and any(target.glob("*.png"))
 
 
+def test_a_relative_link_to_nothing_is_named_by_where_it_points_from_its_folder(
+    tmp_path, capsys, monkeypatch
+):
+    """readB #2: a relative link RUN/figures -> gone offered 'mkdir -p gone', which made a
+    folder beside the user's working folder, not the run's: the path is the link's target as
+    seen from its own folder, and the offered mkdir (run from anywhere) makes the right one."""
+    import shlex
+    import subprocess
+
+    run = tmp_path / "run"
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(run, data=DATA)
+    assert main(["evaluate", str(run), *FAST, "--ood", "none", "--no-figures"]) == 0
+    (run / "figures").symlink_to("gone")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--figures-only"]) == 2
+    err = capsys.readouterr().err
+    assert f"{run}/figures is a link to {run}/gone, which does not exist" in err
+    mkdir = re.search(r"\((mkdir -p [^)]*)\)", err).group(1)
+    subprocess.run(shlex.split(mkdir), check=True)
+    assert (run / "gone").is_dir() and not (tmp_path / "elsewhere" / "gone").exists()
+
+
 def test_every_offered_evaluate_command_keeps_a_folder_with_a_space_one_word(tmp_path, capsys):
     """review13 #12: the --figures-only refusals offered 'torchlvm evaluate my run --seed 5',
     which a shell reads as two folders. Each offered command, split as a shell splits it,

@@ -78,8 +78,8 @@ def _in_the_way(figures: Path) -> tuple[str, str] | None:
     """What of the user's stands where the figures folder goes, and what to do with it before
     the figures can be drawn: a file (move or rename it), a link to nothing (review13 #20c: it
     was called a file; make its folder, or move it); None where nothing does."""
-    if figures.is_symlink() and not figures.exists():
-        target = os.readlink(figures)
+    if figures.is_symlink() and not figures.exists():  # (a relative link: from its folder)
+        target = os.path.normpath(figures.parent / os.readlink(figures))
         return (
             f"{figures} is a link to {target}, which does not exist",
             f"make that folder (mkdir -p {quoted(target)}) or move the link away",
