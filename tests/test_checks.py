@@ -28,10 +28,17 @@ from torchlvm.models.vae import VAE, VAEConfig
 CALLS = {
     "log_marginal_ais": lambda m, x: log_marginal_ais(m, x, num_steps=2, num_chains=2),
     "fit_local_posterior": lambda m, x: fit_local_posterior(m, x, steps=2),
-    "refine": lambda m, x: refine(m, x, steps=2),
+    "refine": lambda m, x: refine(m, x, steps=2, log_lik_method=exact(m)),
     "fit_local_flow": lambda m, x: fit_local_flow(m, x, steps=2, num_samples=2),
     "inference_gaps": lambda m, x: inference_gaps(m, x, k=4, local_steps=2, elbo_samples=4),
 }
+
+
+def exact(model) -> str:
+    """The log_lik_method refine takes on a model: 'analytic' on PPCA's exact posterior, which
+    Monte Carlo steps are refused (userL #2)."""
+    return "analytic" if hasattr(model, "log_marginal") else "mc"
+
 
 CONDITIONED = {
     "log_marginal_ais": lambda m, x, c: log_marginal_ais(m, x, c, num_steps=2, num_chains=2),

@@ -2,8 +2,10 @@
 
 Kim, Wiseman, Miller, Sontag & Rush 2018, "Semi-Amortized Variational Autoencoders" (ICML),
 Algorithm 1: the encoder gives λ_0 = enc(x); then λ_{t+1} = λ_t + α ∇_λ ELBO(x; λ_t) for
-t < T, and q_{λ_T} is used instead of q_{λ_0}. Refinement can only help the ELBO up to the
-best q of the family (the amortization gap of Cremer et al. 2018 is what it closes).
+t < T, and q_{λ_T} is used instead of q_{λ_0}. Refinement helps the ELBO in expectation, up to
+the best q of the family (the amortization gap of Cremer et al. 2018 is what it closes); its
+Monte Carlo steps can move a q that is already the best away from it, so a model whose q is
+its exact posterior (PPCA) takes them only with ``log_lik_method="analytic"``.
 
 Two uses:
 
@@ -97,7 +99,9 @@ def refine(
     """The encoder's q refined by ``steps`` gradient steps on each point's ELBO.
 
     Args:
-        model: a model whose ``encode`` returns a Gaussian q(z | x) (VAE, CVAE, PPCA).
+        model: a model whose ``encode`` returns a Gaussian q(z | x) (VAE, CVAE, PPCA; for
+            PPCA, whose q is the exact posterior, steps > 0 need ``log_lik_method="analytic"``,
+            whose exact gradients leave it where it is).
         x: data (B, D). c: condition (B, C) for conditional models.
         steps: T ≥ 0; T = 0 returns the encoder's q unchanged.
         lr: step size (Adam's learning rate, or α of plain gradient ascent when
@@ -117,8 +121,8 @@ def refine(
         stay fixed; it is a flow of the model's family, so its ELBO is a bound on log p(x).
 
     Raises:
-        ConfigError: for steps < 0, lr ≤ 0, a model without a Gaussian encoder, or steps > 0
-            under ``torch.inference_mode``.
+        ConfigError: for steps < 0, lr ≤ 0, a model without a Gaussian encoder, steps > 0
+            under ``torch.inference_mode``, or Monte Carlo steps on an exact posterior.
         DataError: for x without rows.
     """
     steps = check_non_negative_int("refinement steps", steps)
@@ -128,6 +132,15 @@ def refine(
     if steps == 0:
         return encoder_posterior(model, x, c)
     check_autograd("refine", "gradient steps on each point's q")
+    from torchlvm.inference.gaps_parts import exact_log_px  # (gaps_parts imports this module)
+
+    if log_lik_method == "mc" and exact_log_px(model):  # userL #2, as evaluate (userI #19)
+        raise ConfigError(
+            f"refine(steps={steps}) takes Monte Carlo steps on the encoder's q, and this "
+            f"{type(model).__name__}'s q is its exact posterior p(z | x), which they can only "
+            "move away from (a digits PPCA's ELBO fell 0.19 nats below log p(x) at 10 steps); "
+            "pass steps=0, or log_lik_method='analytic', whose exact gradients leave it there"
+        )
     if differentiable:
         q0 = encoder_posterior(model, x, c)
         return _unrolled(model, x, c, q0, steps, lr, num_samples, kl_method, log_lik_method)
