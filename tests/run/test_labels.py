@@ -51,3 +51,13 @@ def test_a_files_label_names_the_class_a_typed_one_would(label, index):
     """userK #7: a later file's 'Rot' rows were left unscored while '--condition ROT' named
     class 'rot': one rule for both."""
     assert class_index(["rot", "Grün", "2"], label) == index
+
+
+def test_a_numbered_class_is_named_as_a_file_of_codes_writes_it():
+    """review13 #21: '--condition 2.0' was refused for a run on codes 0..2, while sample writes
+    its classes as the file does, '2.0'."""
+    run = SimpleNamespace(num_classes=3, class_names=None, data={"name": "digits"}, folder="r")
+    assert parse_labels(run, ["2.0", "1", "0"], "--condition") == [2, 1, 0]
+    for value, said in [("3.0", "out of range"), ("inf", "not a known class"), ("1.5", "not a")]:
+        with pytest.raises(ConfigError, match=said):
+            parse_labels(run, [value], "--condition")

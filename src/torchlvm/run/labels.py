@@ -115,8 +115,8 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
             labels.extend(range(classes))
         elif value in names:
             labels.append(names.index(value))
-        elif value.lstrip("-").isdigit() and _numbered(run):
-            label = int(value)
+        elif _whole(value) is not None and _numbered(run):
+            label = _whole(value)  # ('2.0', as a file of codes writes 2: review13 #21)
             if not 0 <= label < classes:
                 raise ConfigError(f"{flag} {value} is out of range; {_valid(run)}")
             labels.append(label)
@@ -191,6 +191,13 @@ def _key(text: str) -> str:
     from torchlvm.data.columns import name_key
 
     return name_key(text).casefold()
+
+
+def _whole(text: str) -> int | None:
+    """``text`` as a whole number (``2``, ``2.0``, ``-1``), else None."""
+    number = _number(text)
+    whole = number is not None and abs(number) < 2**53 and number == round(number)
+    return int(number) if whole else None  # type: ignore[arg-type]
 
 
 def _number(text: str) -> float | None:
