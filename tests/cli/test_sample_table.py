@@ -58,3 +58,22 @@ def test_a_run_recorded_before_the_labels_place_writes_it_last(tmp_path):
     record = TableSchema(("a", "b"), label_column="grade").to_dict()
     schema = TableSchema.from_dict(record)
     assert "label_at" not in record and schema.label_at is None and schema.label_form is None
+
+
+def test_sample_does_not_repeat_the_training_files_warnings(tmp_path, capsys):
+    """userK #9: sample re-read the training file for its columns' ranges and repeated train's
+    warnings about it (a rare class, rows of no label), which the user can no longer act on."""
+    import warnings
+
+    path = tmp_path / "t.csv"
+    _table(path, ["a", "grade", "b"], lambda k: "abc"[k])
+    text = path.read_text().splitlines()
+    text[5] = text[5].replace(",a,", ",rare,").replace(",b,", ",rare,").replace(",c,", ",rare,")
+    path.write_text("\n".join(text) + "\n")
+    run = tmp_path / "cvae"
+    argv = ["train", "cvae", "--data", str(path), "--label-column", "grade", "--epochs", "1"]
+    with pytest.warns(UserWarning, match="'rare' 1 row"):
+        assert cli.main([*argv, "--latent-dim", "2", "--quiet", "--out", str(run)]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cli.main(["sample", str(run), "--n", "3", "--out", str(tmp_path / "s.csv")]) == 0

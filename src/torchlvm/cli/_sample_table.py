@@ -93,11 +93,15 @@ def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
     column has in the run's train split (a Gaussian per column knows no bounds: ages of -11 on
     a file of 18..79), naming the columns; None where none are, or where the run's own file
     cannot be read now (the rows are written either way)."""
+    import warnings
+
     from torchlvm import run as _run
     from torchlvm.errors import TorchLVMError
 
     try:
-        train = schema.to_user_units(_run.load_split(run_, None, "train").x.double())
+        with warnings.catch_warnings():  # (of the training file: said at training, userK #9)
+            warnings.simplefilter("ignore")
+            train = schema.to_user_units(_run.load_split(run_, None, "train").x.double())
     except (TorchLVMError, OSError):
         return None
     low = _as_written(train.nan_to_num(float("inf")).min(0).values, schema.forms, bounds=True)
