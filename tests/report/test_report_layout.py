@@ -349,3 +349,35 @@ def test_a_sample_figure_says_what_sample_draws_for_the_model(model_type, condit
     assert "seed 12" in sampled_caption("samples-seed12", config)
     assert sampled_caption("samples-seed", config) is None  # (a name of the user's choosing)
     assert sampled_caption("my-samples-seed1", config) is None
+
+
+def test_a_conditional_runs_densities_are_labelled_given_c(tmp_path):
+    """userK #12: a CVAE's report labelled its log p(x | c) "log p(x), importance-sampled
+    estimate" and its reconstruction "mean of p(x | z) at z = E_q[z | x]" where the card and the
+    console say given c. The rows of a run evaluated with its condition say so; a VAE's do not."""
+    import html
+
+    import torch
+
+    from torchlvm.cli import main
+    from torchlvm.models import CVAE, VAE, CVAEConfig, VAEConfig
+
+    torch.manual_seed(0)
+    names = [str(k) for k in range(10)]
+    cvae = CVAE(CVAEConfig(64, 10, latent_dim=2, hidden=(8,), num_classes=10, class_names=names))
+    data = {"name": "digits", "binarize": "dynamic", "seed": 0, "condition": "label",
+            "shape": [1, 8, 8], "num_classes": 10, "class_names": names}  # fmt: skip
+    cvae.save_pretrained(tmp_path / "cvae", data=data)
+    VAE(VAEConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(
+        tmp_path / "vae", data={**data, "condition": "none"}
+    )
+    flags = ["--n", "40", "--k", "10", "--ood", "none", "--no-figures", "--quiet"]
+    text = {}
+    for name in ("cvae", "vae"):
+        assert main(["evaluate", str(tmp_path / name), *flags]) == 0
+        text[name] = html.unescape(build_report([tmp_path / name]).read_text("utf-8"))
+    assert "log p(x | c), importance-sampled estimate" in text["cvae"]
+    assert "x̂ = mean of p(x | z, c) at z = E_q[z | x, c]" in text["cvae"]
+    assert "log p(x), importance-sampled estimate" not in text["cvae"]
+    assert "log p(x), importance-sampled estimate" in text["vae"]
+    assert "x̂ = mean of p(x | z) at z = E_q[z | x]" in text["vae"]

@@ -264,6 +264,7 @@ def _full_rows(
                 dim=dataset.dim,
                 table=dataset.is_table,
                 standardized=dataset.standardizer is not None,
+                conditional=c is not None,
             )
         )
     with _timed(seconds, "latent"):

@@ -54,13 +54,21 @@ def per_example_reconstruction(
 
 
 def summarize_reconstruction(
-    values: dict[str, Tensor], *, dim: int, table: bool = False, standardized: bool = False
+    values: dict[str, Tensor],
+    *,
+    dim: int,
+    table: bool = False,
+    standardized: bool = False,
+    conditional: bool = False,
 ) -> dict[str, Any]:
     """Labelled means of :func:`per_example_reconstruction`'s output; on a ``table`` the units
     are per row and per feature (``standardized``: in standardized units), else per example and
-    per pixel."""
+    per pixel; ``conditional``: a CVAE's, each input with its own condition c (its note said
+    p(x | z) and E_q[z | x] of a CVAE: userK #12)."""
     mse = float(values["sq_error"].double().mean())
     note = "x̂ = mean of p(x | z) at z = E_q[z | x]"
+    if conditional:
+        note = "x̂ = mean of p(x | z, c) at z = E_q[z | x, c], with each input's own c"
     example, dimension = example_noun(table), "feature" if table else "pixel"
     if table:
         note += f", {table_units(standardized)}"
@@ -73,6 +81,8 @@ def summarize_reconstruction(
             float(values["bce"].double().mean()),
             nats_per(table),
             "measured",
-            note="binary cross-entropy −log p(x | z = E_q[z | x]) of the Bernoulli decoder",
+            note="binary cross-entropy −log p(x | z = E_q[z | x]) of the Bernoulli decoder"
+            if not conditional
+            else "binary cross-entropy −log p(x | z = E_q[z | x, c], c) of the Bernoulli decoder",
         )
     return out

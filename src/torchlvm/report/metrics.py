@@ -47,6 +47,10 @@ SECTION_TITLES = {
     "latent": "Latent space",
     "seconds": "Time taken (seconds)",
 }
+#: sections whose log p(x) of a conditional run (a CVAE evaluated with its c: the protocol's
+#: ``condition``) is log p(x | c), as the card and the console say (userK #12: "log p(x),
+#: importance-sampled estimate" labelled a CVAE's log p(x | c))
+GIVEN_C = frozenset({"likelihood", "observed_likelihood"})
 #: metric key → label (keys not listed are shown with underscores as spaces)
 LABELS = {
     "elbo": "ELBO (lower bound)",
@@ -370,11 +374,16 @@ def sections(metrics: Any) -> list[Section]:
     general = []
     out = []
     fit_unit = metrics.get("unit") if isinstance(metrics.get("unit"), str) else None
+    protocol = metrics.get("protocol") if isinstance(metrics.get("protocol"), dict) else {}
+    conditioned = str(protocol.get("condition") or "none") != "none"
     for key, value in metrics.items():
         key = str(key)
         own = is_quantity(value) and key in SECTION_TITLES  # a whole section, e.g. undefined
         if isinstance(value, dict) and value and (own or not is_quantity(value)):
             rows = [_row_label(r, 1) for r in rows_of(value, (key,))]
+            if key in GIVEN_C and conditioned:  # (a CVAE's densities are of x given its c)
+                for row in rows:
+                    row.label = row.label.replace("log p(x)", "log p(x | c)")
             out.append(Section(key, SECTION_TITLES.get(key, label_for(key).capitalize()), rows))
         else:
             rows = list(rows_of(value, (key,)))
