@@ -29,11 +29,8 @@ BEYOND = 2.0
 8-bit levels (up to 255) and 16-bit ones far above."""
 
 
-MOST = 0.02
-"""A later file is in other units where at least this share of its values lie above
-:data:`BEYOND`: a few values far out are outliers, which ``score`` is there to rank (a file of
-rows in [0, 1] with one cell of 3.0 was refused whole: readA #1); 8-bit levels stored as
-floats put every lit pixel there (a fifth of MNIST's)."""
+SAMPLE = 1 << 20
+"""Values the typical size of a later file is measured on at most (evenly strided)."""
 
 
 def values_of(dataset: Any) -> Values:
@@ -43,14 +40,17 @@ def values_of(dataset: Any) -> Values:
     return seen() if callable(seen) else Values.of(dataset.x)
 
 
-def share_above(x: Any, threshold: float) -> float | None:
-    """The share of the finite values of tensor ``x`` above ``threshold``; None for values
-    that are not an in-memory tensor (a memory-mapped file's rows: not read again for it)."""
+def typical_size(x: Any) -> float | None:
+    """The median of the absolute values of tensor ``x`` that are finite and not 0 (at most
+    :data:`SAMPLE` of them, evenly strided): how large its values are, which a few far out do
+    not move; None for values that are not an in-memory tensor (a memory-mapped file's rows,
+    not read again for it) or hold no such value."""
     if not isinstance(x, torch.Tensor) or not x.numel():
         return None
-    finite = torch.isfinite(x)
-    seen = int(finite.sum())
-    return float(((x > threshold) & finite).sum()) / seen if seen else None
+    flat = x.reshape(-1)
+    flat = flat[:: max(1, flat.numel() // SAMPLE)].abs()
+    seen = flat[torch.isfinite(flat) & (flat != 0)]
+    return float(seen.median()) if seen.numel() else None
 
 
 def range_record(dataset: Any) -> dict[str, list[float]]:
@@ -75,27 +75,29 @@ def trained_range(data: dict[str, Any]) -> tuple[float, float] | None:
 
 
 def units_slip(
-    values: Values, name: str, data: dict[str, Any], model: str, share: float | None = None
+    values: Values, name: str, data: dict[str, Any], model: str, typical: float | None = None
 ) -> str | None:
-    """Why the values summarized as ``values`` (of the file ``name``; ``share`` of them above
-    :data:`BEYOND`, where known) are not in the units of the model trained on ``data``: a
-    sentence, or None where nothing says so. Without ``share`` (a streamed file) only whole
-    8-bit levels are judged."""
+    """Why the values summarized as ``values`` (of the file ``name``; ``typical``: the median
+    size of its values that are not 0, where known) are not in the units of the model trained
+    on ``data``: a sentence, or None where nothing says so. Most values far above [0, 1] are
+    other units; a few are outliers, which ``score`` is there to rank: a later row with one
+    cell of 3.0 was refused whole (readA #1, #5). Without ``typical`` (a streamed file) only
+    whole 8-bit levels are judged."""
     trained = trained_range(data)
     if trained is None or not values.seen or trained[1] > 1.0 or values.high <= BEYOND:
         return None
     levels = values.whole and values.low >= 0 and values.high <= PIXEL_MAX
-    if (share is None and not levels) or (share is not None and share < MOST):
-        return None  # (a few values far out: outliers, not other units)
+    if (typical is None and not levels) or (typical is not None and typical <= BEYOND):
+        return None  # (its values are mostly where the model learned them: outliers)
     stem = name[: -len(".npy")] if name.lower().endswith(".npy") else name
     fix = "they are in other units: rescale them as the training data were"
     if levels:
         fix = "they look like 8-bit levels read as stored: divide them by 255"
     if levels and name.lower().endswith(".npy"):
         fix += f", np.save({unused_name(stem + '-01.npy')!r}, np.load({name!r}) / 255)"
-    many = "" if share is None else f" ({share:.0%} of them above {BEYOND:g})"
+    size = "" if typical is None else f" (half of those not 0 above {typical:.3g})"
     return (
-        f"{name} holds values up to {values.high:g}{many}, but {model} was trained on values "
+        f"{name} holds values up to {values.high:g}{size}, but {model} was trained on values "
         f"in [{trained[0]:.3g}, {trained[1]:.3g}]; {fix}"
     )
 
@@ -108,7 +110,7 @@ def check_units(x: Any, name: str, data: dict[str, Any], model: str) -> None:
         DataError: naming the greatest value, the trained range and the rescaling.
     """
     values = Values.of(x) if isinstance(x, torch.Tensor) else values_of(x)
-    share = share_above(x if isinstance(x, torch.Tensor) else x.x, BEYOND)
-    slip = units_slip(values, name, data, model, share)
+    typical = typical_size(x if isinstance(x, torch.Tensor) else x.x)
+    slip = units_slip(values, name, data, model, typical)
     if slip is not None:
         raise DataError(slip)
