@@ -803,3 +803,26 @@ def test_every_offered_evaluate_command_keeps_a_folder_with_a_space_one_word(tmp
     (folder / "figures").write_text("mine\n")
     words = offered(["evaluate", str(folder), "--figures-only"])
     assert words == ["torchlvm", "evaluate", str(folder), "--figures-only"]
+
+
+def test_an_ood_file_in_other_units_is_warned_of_before_the_work(tmp_path, capsys):
+    """review13 #7b: a float copy of a uint8-trained run's images (levels 0..240, the model's
+    [0, 1]) scored AUROC 1.000 as an OOD set without a word: it is scored, as a user may mean,
+    and a warning names the units and the rescaling line; the uint8 file itself draws none."""
+    from sklearn.datasets import load_digits
+
+    levels = load_digits().images * 15
+    np.save(tmp_path / "u.npy", levels.astype(np.uint8))
+    np.save(tmp_path / "f.npy", levels[:50].astype(np.float32))
+    np.save(tmp_path / "u50.npy", (levels[:50] + 1).clip(0, 255).astype(np.uint8))
+    run = tmp_path / "run"
+    assert main(["fit", "ppca", "--data", str(tmp_path / "u.npy"), "--latent-dim", "3",
+                 "--out", str(run)]) == 0  # fmt: skip
+    argv = ["evaluate", str(run), "--no-figures", "--n", "60", "--k", "10", "--ood"]
+    with pytest.warns(UserWarning, match=r"f\.npy holds values up to 240 .*divide them by 255"):
+        assert main([*argv, str(tmp_path / "f.npy")]) == 0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (none for a file in the run's units)
+        assert main([*argv, str(tmp_path / "u50.npy")]) == 0

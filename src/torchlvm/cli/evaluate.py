@@ -172,8 +172,30 @@ def _ood(text: str | None, data: dict[str, Any], dataset: Any, resize: str) -> t
                 "--ood noise for rows of values in [0, 1]"
             )
         if is_ood_file(name) or (rows and name == "noise"):  # as evaluate will read it
-            make_ood_set(name, dataset, n=1, resize=resize, table=table, binarize=dataset.binarize)
+            ood = make_ood_set(
+                name, dataset, n=1, resize=resize, table=table, binarize=dataset.binarize
+            )
+            if table is None and is_ood_file(name):
+                _warn_units(ood.x, name, data)
     return names
+
+
+def _warn_units(x: Any, name: str, data: dict[str, Any]) -> None:
+    """Warn of an OOD file in other units than the model's training data (8-bit levels stored
+    as floats for a model of [0, 1] values: a float copy of the run's own images scored AUROC
+    1.000 and was not recognized as its rows, review13 #7b). An OOD set in other units is a
+    test a user may mean, so it is scored; the warning says what its AUROC then measures."""
+    import warnings
+
+    from torchlvm.data.binarize import Values
+    from torchlvm.data.value_range import BEYOND, share_above, units_slip
+
+    slip = units_slip(Values.of(x), name, data, "the run's model", share_above(x, BEYOND))
+    if slip is not None:
+        warnings.warn(
+            f"{slip}; as an OOD set, its AUROC then measures the units, not what the data show",
+            stacklevel=2,
+        )
 
 
 def _ood_names(text: str) -> tuple[str, ...]:
