@@ -3,17 +3,19 @@ transformer and density estimator. The design is in :mod:`torchlvm.estimators.ba
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from torchlvm._checks import check_non_negative_int, check_positive_int, trains
 from torchlvm._threads import on_threads
 from torchlvm.estimators._training import ArrayDataModule, train
 from torchlvm.estimators.base import _ELEMENTS, LVMEstimator, _numpy
-from torchlvm.estimators.scale import warn_inactive
+from torchlvm.estimators.scale import callers_level, warn_inactive
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -116,7 +118,7 @@ class VAEEstimator(LVMEstimator):
             DataError: for X of other columns than fit's, or inf. ConfigError: for draws < 0.
         """
         from torchlvm._sklearn import check_X
-        from torchlvm.inference.imputation import impute_rows
+        from torchlvm.inference.imputation import ImputationWarning, few_effective, impute_rows
 
         draws = check_non_negative_int("draws", draws)
         self._check_fitted()
@@ -127,10 +129,14 @@ class VAEEstimator(LVMEstimator):
         holes = torch.isnan(x).any(1).nonzero()[:, 0]  # rows with a missing cell
         rows = max(1, _ELEMENTS // (k * x.shape[1]))  # (k, rows, D) decoded at once
         out = x.expand(draws, *x.shape).clone() if draws else x.clone()  # (M, N, D) or (N, D)
+        ess: list[Tensor] = []
         for start in range(0, len(holes), rows):
             at = holes[start : start + rows]
-            filled = impute_rows(self.model_, x[at], draws=draws, num_samples=k, generator=gen)
-            out[..., at, :] = filled
+            out[..., at, :] = impute_rows(
+                self.model_, x[at], draws=draws, num_samples=k, generator=gen, on_ess=ess.append
+            )
+        if ess and (few := few_effective(torch.cat(ess), k, "k")) is not None:  # (userL #5)
+            warnings.warn(few, ImputationWarning, stacklevel=callers_level())
         return _numpy(out)
 
     def sample(self, n: int = 1) -> np.ndarray:

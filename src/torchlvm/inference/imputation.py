@@ -20,6 +20,7 @@ were); noise comes from the ``generator`` passed, on its own device (:mod:`torch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -186,6 +187,7 @@ def impute_rows(
     draws: int = 0,
     num_samples: int = 1000,
     generator: torch.Generator | None = None,
+    on_ess: Callable[[Tensor], None] | None = None,
 ) -> Tensor:
     """Fill the NaN cells of ``x`` from a PPCA or VAE model; observed cells are kept as given.
 
@@ -197,6 +199,9 @@ def impute_rows(
             p(x_m | x_o): exact for PPCA, sampling-importance-resampling for a VAE).
         num_samples: importance samples per row for a VAE.
         generator: random source for the draws and importance samples.
+        on_ess: for a VAE, called with each row's effective sample size ``(B,)`` of its
+            ``num_samples`` weights, 1 / Σ w̄_i² (Kong 1992): a few in thousands say that q(z | x̃)
+            is far from p(z | x_o) and the mean is far from converged (:func:`few_effective`).
 
     Returns:
         ``(B, D)`` for the mean, ``(draws, B, D)`` for draws, on ``x``'s device (computed on
@@ -209,7 +214,38 @@ def impute_rows(
     check_rows("x", x)
     _check_unconditional(model, "impute_rows", _IMPUTE_WITH)
     (rows,) = _device.to_model(model, x)
-    return _impute_rows(model, rows, draws, num_samples, generator).to(x.device)
+    return _impute_rows(model, rows, draws, num_samples, generator, on_ess).to(x.device)
+
+
+class ImputationWarning(UserWarning):
+    """Imputations that are far from the model's conditional mean (:func:`few_effective`)."""
+
+
+FEW_EFFECTIVE = 10
+"""A median effective sample size below this (or half the samples, where fewer) is warned of.
+Measured (linear-Gaussian, D = 20, K = 3, 200 test rows, 40 epochs): an elbo-trained VAE's
+zero-filled q(z | x̃) gave a median of 2.3 of k = 100 and 5.1 of 1,000 with 30% of cells
+missing, imputations 2x as far off as PPCA's (RMSE 0.73 vs 0.37, userL #5); 7.5 of 100 and 37
+of 1,000 with 10% missing; 25 of 100 with 3%. One trained with objective='miwae': 14-30 of 100,
+117-281 of 1,000. An absolute count, not a share of k: ESS grows more slowly than k when q is
+far from p(z | x_o), so a share would warn at k = 1,000 and not at k = 100 of the same rows."""
+
+
+def few_effective(ess: Tensor, num_samples: int, more: str) -> str | None:
+    """The warning for rows' effective sample sizes ``ess`` ``(N,)`` of ``num_samples`` weights
+    each, where their median is below :data:`FEW_EFFECTIVE` (or half of ``num_samples``), else
+    None; ``more`` names how to pass more samples (``k`` in Python, ``--samples`` on the command
+    line)."""
+    median = float(ess.median())
+    if median >= min(FEW_EFFECTIVE, num_samples / 2):
+        return None
+    return (
+        f"the imputed means rest on a few importance draws: the effective sample size of each "
+        f"row's {num_samples} has median {median:.3g}, so q(z | x̃), the encoder's q of the row "
+        "with its missing cells set to 0, is far from p(z | x_o), and the means are far from "
+        "the model's conditional mean; raise "
+        f"{more}, or train with objective='miwae', which learns from rows with such holes"
+    )
 
 
 _IMPUTE_WITH = (
@@ -229,7 +265,12 @@ def _check_unconditional(model: Any, name: str, fix: str) -> None:
 
 
 def _impute_rows(
-    model: Any, x: Tensor, draws: int, num_samples: int, generator: torch.Generator | None
+    model: Any,
+    x: Tensor,
+    draws: int,
+    num_samples: int,
+    generator: torch.Generator | None,
+    on_ess: Callable[[Tensor], None] | None = None,
 ) -> Tensor:
     """:func:`impute_rows` with ``x`` on the model's device."""
     missing = torch.isnan(x)
@@ -239,6 +280,8 @@ def _impute_rows(
         return torch.where(missing, _ppca_draws(model, x, draws, generator), x)
     check_positive_int("num_samples", num_samples)
     log_w, z = _vae_weights(model, x, num_samples, generator)  # (S, B), (S, B, K)
+    if on_ess is not None:
+        on_ess(1 / log_w.mul(2).exp().sum(0))  # (B,): 1 / Σ w̄², w̄ self-normalized
     if _check_draws(draws) == 0:
         mean = (log_w.exp()[..., None] * model.decode(z).mean).sum(0)  # (S, B, D) → (B, D)
         return torch.where(missing, mean.to(x.dtype), x)
