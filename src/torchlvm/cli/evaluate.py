@@ -188,9 +188,9 @@ def _warn_units(x: Any, name: str, data: dict[str, Any]) -> None:
     import warnings
 
     from torchlvm.data.binarize import Values
-    from torchlvm.data.value_range import BEYOND, share_above, units_slip
+    from torchlvm.data.value_range import typical_size, units_slip
 
-    slip = units_slip(Values.of(x), name, data, "the run's model", share_above(x, BEYOND))
+    slip = units_slip(Values.of(x), name, data, "the run's model", typical_size(x))
     if slip is not None:
         warnings.warn(
             f"{slip}; as an OOD set, its AUROC then measures the units, not what the data show",
