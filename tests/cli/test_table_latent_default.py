@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from torchlvm.cli import main
-from torchlvm.cli.train_options import table_latent_dim
+from torchlvm.data.table_schema import table_latent_dim
 
 
 @pytest.mark.parametrize(

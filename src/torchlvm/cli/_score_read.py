@@ -77,13 +77,14 @@ def row_classes(run_: Any, read: ScoreInput, dataset: Any) -> tuple[Any, str | N
     run was trained on (an empty label cell, another class), and where they come from (the
     label column's name, or ``"its labels"`` of a dataset): of a table, from its label column's
     cells as written, each naming a class as ``--condition`` does
-    (:func:`~torchlvm.run.labels.class_index`: ``2.0`` for ``2``, ``Rot`` for ``rot``, either
+    (:func:`~torchlvm.data.columns.class_index`: ``2.0`` for ``2``, ``Rot`` for ``rot``, either
     Unicode form); of other data, from its labels where they name the run's classes. None,
     None where the data has no labels, or none of a class the run knows."""
     import torch
 
     from torchlvm.cli._tables import table_schema
-    from torchlvm.run.labels import as_run_names, class_index
+    from torchlvm.data.columns import class_index
+    from torchlvm.run.labels import as_run_names
 
     names = run_.class_names or [str(j) for j in range(run_.num_classes)]
     schema = table_schema(run_, None, None)

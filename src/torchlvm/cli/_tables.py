@@ -281,9 +281,9 @@ def fit_ppca_command(run_: Any) -> str:
     """``torchlvm fit ppca`` on ``run_``'s data, read as the run read it (its table options but
     ``--allow-missing``, which fit takes with ``--method em`` only): the run a command that needs
     PPCA or a VAE offers for a CVAE's or an autoencoder's. Its latent size is a table's default
-    (:func:`~torchlvm.cli.train_options.table_latent_dim`, what ``train`` takes) for a run on a
+    (:func:`~torchlvm.data.table_schema.table_latent_dim`, what ``train`` takes) for a run on a
     table, else the run's; below the data's dimension D either way (PPCA's K < D)."""
-    from torchlvm.cli.train_options import table_latent_dim
+    from torchlvm.data.table_schema import table_latent_dim
 
     data = run_.data.get("name") or "DATA"
     options = {k: v for k, v in (run_.data.get("options") or {}).items() if k != "allow_missing"}

@@ -165,7 +165,7 @@ def _latent_dim(train, given: int | None) -> int:
     Raises:
         ConfigError: for data other than a table without ``--latent-dim``.
     """
-    from torchlvm.cli.train_options import table_latent_dim
+    from torchlvm.data.table_schema import table_latent_dim
 
     if given is not None:
         return given

@@ -17,6 +17,7 @@ from torchlvm.cli import _tables, _types
 from torchlvm.cli._accelerator import THREADS_HELP, add_accelerator
 from torchlvm.cli._progress import add_progress_options
 from torchlvm.data.pixels import COLOUR_DEFAULTS, is_colour_file, is_image_data
+from torchlvm.data.table_schema import table_latent_dim
 from torchlvm.errors import ConfigError
 from torchlvm.models.conditions import Condition
 
@@ -60,15 +61,6 @@ def settle_data(s: dict[str, Any], dm: Any) -> None:
         s["latent_dim"] = table_latent_dim(dm.input_dim)
     if s["scale"] is None:
         s["scale"] = data_scale(dm.train_data.x)
-
-
-def table_latent_dim(columns: int) -> int:
-    """A table's default latent size K: half its D columns, at least 2 and at most the 20 of
-    images. Against K = 20 on tables of 4 to 13 columns its held-out log p(x) was 0.3 to 1.6
-    nats per row higher (10 seeds each), and within the spread over seeds on 30 columns
-    (benchmarks/results/tables_latent.md); a 20-dimensional z on a 5-column table is bigger
-    than the data."""
-    return min(20, max(2, columns // 2))
 
 
 TRAIN_FIELDS: dict[str, str] = {

@@ -61,6 +61,42 @@ def find_name(name: str, names: Sequence[str]) -> int | None:
     return same[0] if len(same) == 1 else None
 
 
+def class_index(names: Sequence[str], label: str) -> int | None:
+    """The class among a run's class ``names`` that ``label`` names (a later file's label, as
+    written, or one typed): the name written so, else the one equal to it but for case and
+    Unicode form ('Rot' for 'rot'; 'Kätze' that a file saved on macOS writes decomposed),
+    else the one equal to it as a number ('2.0' for 2); None where none or two are. The one
+    rule for ``--condition`` and a file's label column alike (userK #7)."""
+    return list(names).index(label) if label in names else named_class(names, label)
+
+
+def named_class(names: Sequence[str], value: str) -> int | None:
+    """The index of the one class name equal to ``value`` but for case and Unicode form (a name
+    written decomposed, as macOS writes 'Kätze', could not be typed), else of the one equal to
+    it as a number ('2.0' for a class the file writes 2, or '2' for '2.0'), else None."""
+    key = label_key(value)
+    folded = [i for i, name in enumerate(names) if label_key(name) == key]
+    if len(folded) == 1:
+        return folded[0]
+    number = number_of(value)
+    same = [i for i, name in enumerate(names) if number is not None and number_of(name) == number]
+    return same[0] if len(same) == 1 else None
+
+
+def label_key(text: str) -> str:
+    """``text`` as class names are compared: its Unicode form (NFC) and case folded."""
+    return name_key(text).casefold()
+
+
+def number_of(text: str) -> float | None:
+    """``text`` as a number (``2.0``, ``1e3``), else None (NaN too: it equals nothing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value else None  # (NaN equals nothing)
+
+
 def default_names(dim: int) -> tuple[str, ...]:
     """The names of ``dim`` unnamed columns: ``"column 1"``, ..., ``"column D"``."""
     return tuple(f"column {j + 1}" for j in range(dim))

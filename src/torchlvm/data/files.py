@@ -555,7 +555,7 @@ def _fill_line(path: Path, dim: int, given: str, csv: bool) -> str:
     with the column options ``given``), as they run when pasted: a PPCA fitted around them by
     EM, then ``impute`` (a CVAE, which --allow-missing cannot train, trains on the filled
     file). impute fills a table or an .npy: an archive's data array is saved as an .npy first."""
-    from torchlvm.cli.train_options import table_latent_dim  # (fit's default for a table)
+    from torchlvm.data.table_schema import table_latent_dim  # (fit's default for a table)
 
     data, out, first = path, "filled.csv", ""
     if not csv:  # fit ppca takes no default --latent-dim for an array file: a table's, then

@@ -46,6 +46,7 @@ from torch.distributions import Distribution
 
 from torchlvm import _device
 from torchlvm._checks import check_choice, check_finite, check_positive_int
+from torchlvm.data.columns import class_index
 from torchlvm.distributions.heads import GaussianVariance
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
@@ -355,7 +356,7 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         """One-hot conditions for class labels: class names or numbers, or a tensor of positions.
 
         A label that is not a tensor names its class as ``--condition`` does on the command line
-        (:func:`torchlvm.run.labels.class_index`): a name as written, else the one equal to it
+        (:func:`torchlvm.data.columns.class_index`): a name as written, else the one equal to it
         but for case or Unicode form, else the one equal to it as a number (``7`` or ``7.0`` for
         the class ``'7'``). Where no class name is a number (Fashion-MNIST's words, or no
         ``class_names``), an integer is a position in ``0..num_classes-1``. Where class names
@@ -390,8 +391,6 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
 
     def _label_index(self, label: int | float | str) -> int:
         """The position of the class ``label`` names (:meth:`condition_from_labels`' rule)."""
-        from torchlvm.run.labels import class_index  # (the run package imports the models)
-
         names = self.config.class_names or ()
         found = class_index(names, str(label)) if names else None
         if found is not None:

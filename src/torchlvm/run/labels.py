@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from torch import Tensor
 
 from torchlvm._shell import quoted
+from torchlvm.data.columns import class_index, label_key, named_class, number_of
 from torchlvm.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
                 raise ConfigError(f"{flag} {value} is out of range; {_valid(run)}")
             labels.append(label)
         else:
-            folded = _named(names, value)
+            folded = named_class(names, value)
             if folded is None:
                 _unknown_class(run, flag, value, " ".join(values[i : i + 2]))
             labels.append(folded)
@@ -151,15 +152,6 @@ def labels_array(run: Run, y: Tensor) -> Any:
     return np.asarray(run.class_names)[y.numpy()]
 
 
-def class_index(names: Sequence[str], label: str) -> int | None:
-    """The class among a run's class ``names`` that ``label`` names (a later file's label, as
-    written, or one typed): the name written so, else the one equal to it but for case and
-    Unicode form ('Rot' for 'rot'; 'Kätze' that a file saved on macOS writes decomposed),
-    else the one equal to it as a number ('2.0' for 2); None where none or two are. The one
-    rule for ``--condition`` and a file's label column alike (userK #7)."""
-    return list(names).index(label) if label in names else _named(names, label)
-
-
 def as_run_names(dataset: Dataset, names: Sequence[str]) -> Dataset:
     """``dataset`` (a later file's rows) with each of its text classes that names one of a
     run's class ``names`` (:func:`class_index`) named as the run names it, so that
@@ -174,50 +166,23 @@ def as_run_names(dataset: Dataset, names: Sequence[str]) -> Dataset:
     return replace(dataset, class_names=tuple(named))
 
 
-def _named(names: Sequence[str], value: str) -> int | None:
-    """The index of the one class name equal to ``value`` but for case and Unicode form (a name
-    written decomposed, as macOS writes 'Kätze', could not be typed), else of the one equal to
-    it as a number ('2.0' for a class the file writes 2, or '2' for '2.0'), else None."""
-    key = _key(value)
-    folded = [i for i, name in enumerate(names) if _key(name) == key]
-    if len(folded) == 1:
-        return folded[0]
-    number = _number(value)
-    same = [i for i, name in enumerate(names) if number is not None and _number(name) == number]
-    return same[0] if len(same) == 1 else None
-
-
-def _key(text: str) -> str:
-    from torchlvm.data.columns import name_key
-
-    return name_key(text).casefold()
-
-
 def _whole(text: str) -> int | None:
     """``text`` as a whole number (``2``, ``2.0``, ``-1``), else None."""
-    number = _number(text)
+    number = number_of(text)
     whole = number is not None and abs(number) < 2**53 and number == round(number)
     return int(number) if whole else None  # type: ignore[arg-type]
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if value == value else None  # (NaN equals nothing)
 
 
 def _unknown_class(run: Run, flag: str, value: str, joined: str) -> NoReturn:
     """Refuse ``value``; where it and the next value (``joined``) are a class name with a space
     that the shell split, name that name as one argument."""
     names = run.class_names or []
-    if joined != value and _named(names, joined) is not None:
+    if joined != value and named_class(names, joined) is not None:
         raise ConfigError(
             f"{flag} {value!r} is not a known class, but {joined!r} is: a name with a space is "
             f"one argument, {flag} {quoted(joined)}"
         )
-    same = [name for name in names if _key(name) == _key(value)]
+    same = [name for name in names if label_key(name) == label_key(value)]
     if len(same) > 1:  # ('CAT' of 'Cat' and 'cat': review13 #10)
         from torchlvm.data.columns import name_key
 
