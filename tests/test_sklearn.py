@@ -140,3 +140,26 @@ def test_the_estimators_need_no_pandas(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (one epoch: a collapsed fit warns)
         assert vae.fit(X).transform(X).shape == (40, 2)
+
+
+def test_a_cut_list_of_missing_columns_keeps_its_ellipsis():
+    """scikit-learn lists five missing names, then '- ...'; the final-period strip ate the
+    ellipsis, and the cut list read as whole: '... - od280/od315_of_diluted_wines - ;' (userL
+    #10)."""
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 8)), columns=list("abcdefgh"))
+    est = PPCA(latent_dim=1).fit(X)
+    with pytest.raises(DataError, match=r"yet now missing: - b - c - d - e - f - \.\.\.; pass "):
+        est.score(X.iloc[:, :1])
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_complex_x_is_one_line_without_the_array(estimator):
+    """scikit-learn's 'Complex data not supported' carries the array's repr (631 characters of
+    a 5000 x 60 X in the one line), and no fix (userL #18)."""
+    X, y = frame()
+    with pytest.raises(DataError) as error:
+        clone(estimator).fit(X.to_numpy().astype(complex), y)
+    assert str(error.value) == (
+        "X holds complex numbers, and the models take real ones; pass X.real if its imaginary "
+        "parts are 0"
+    )

@@ -119,15 +119,27 @@ def _check_frame_columns(X: Any) -> None:
     raise DataTypeError(f"X holds {kinds}, and the models take numbers only; {said}")
 
 
+def without_period(message: str) -> str:
+    """``message`` without its final period, where it ends in one: scikit-learn's list of
+    missing feature names ends "- ...", which ``rstrip('.')`` ate, so a cut list read as whole
+    (userL #10)."""
+    return message[:-1] if message.endswith(".") and not message.endswith("..") else message
+
+
 def _rethrow(error: Exception, name: str) -> Exception:
     """scikit-learn's message on one line, naming the input if it does not already, and the
     fix where scikit-learn names none."""
     message = " ".join(str(error).split())
+    if "Complex data not supported" in message:  # (the array's repr follows: userL #18)
+        return DataError(
+            f"{name} holds complex numbers, and the models take real ones; pass {name}.real if "
+            "its imaginary parts are 0"
+        )
     if not re.search(rf"\b{name}\b", message):
         message = f"{name}: {message}"
     for patterns, fix in _FIXES:
         if any(pattern in message for pattern in patterns):
-            message = f"{message.rstrip('.')}; {fix.format(name=name)}"
+            message = f"{without_period(message)}; {fix.format(name=name)}"
     return DataTypeError(message) if isinstance(error, TypeError) else DataError(message)
 
 

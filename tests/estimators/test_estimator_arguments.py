@@ -167,8 +167,11 @@ def test_cvae_labels_must_be_one_kind_and_present():
     mixed = np.array([1, "a"] * 30, dtype=object)
     with pytest.raises(DataError, match="y mixes labels of types int, str.*astype"):
         CVAEEstimator(**FAST).fit(X, mixed)
-    for unlabeled in (np.where(y == 0, np.nan, y), np.where(y == 0, None, y)):
-        with pytest.raises(DataError, match=r"y has no label in row \d+ \(None or NaN\)"):
+    import pandas as pd
+
+    text = pd.Series(y.astype(str), dtype="string").where(y != 0, pd.NA)  # (userL #20)
+    for unlabeled in (np.where(y == 0, np.nan, y), np.where(y == 0, None, y), text):
+        with pytest.raises(DataError, match=r"y has no label in row \d+ \(None, NA or NaN\)"):
             CVAEEstimator(**FAST).fit(X, unlabeled)
 
 

@@ -6,7 +6,10 @@ is the model's own, averaged over the class mixture p(x) = Σ_c π_c p(x | c) wi
 frequencies of the training labels: ``score_samples`` gives log p(x), ``transform`` the
 posterior-weighted mean Σ_c p(c | x) E_q[z | x, c], ``inverse_transform`` Σ_c p(c | z) E[x | z, c]
 with p(c | z) ∝ π_c p(z | c), and ``sample`` draws c ~ π first and returns (X, y), as
-``GaussianMixture.sample`` does.
+``GaussianMixture.sample`` does. ``fit_transform(X, y)`` is scikit-learn's ``fit(X, y)``
+then ``transform(X)``: the mixture's codes, not ``transform(X, y)``'s codes under each row's own
+class, so that a ``Pipeline`` gives its next step at fit the codes it gives at predict, where
+no y is passed (userL #13).
 
 It is also a generative classifier, as ``LinearDiscriminantAnalysis`` and ``GaussianNB`` are:
 ``predict_proba`` gives p(c | x) ∝ π_c p(x | c) by Bayes' rule, ``predict`` its most probable
@@ -19,6 +22,7 @@ row without y (:meth:`CVAEEstimator.score_samples`).
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,6 +35,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from torch import Tensor
 
 from torchlvm._checks import check_positive_int, trains
+from torchlvm._sklearn import without_period
 from torchlvm._threads import on_threads
 from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
@@ -288,14 +293,16 @@ def _labels(y: Any, n: int, *, warn: bool = False) -> np.ndarray:
         labels = column_or_1d(y, warn=warn)
         check_consistent_length(np.empty(n), labels)
     except ValueError as error:  # scikit-learn names the shapes, not what to pass
-        message = " ".join(str(error).split()).rstrip(".")
+        message = without_period(" ".join(str(error).split()))
         one_hot = np.ndim(y) == 2 and _is_one_hot(np.asarray(y))
         how = "e.g. y.argmax(axis=1) for one-hot rows" if one_hot else "as a 1-D array"
         raise DataError(f"y: {message}; pass {n} labels, one per row, {how}") from None
-    missing = [label is None or label != label for label in labels]  # None or NaN
+    na = getattr(sys.modules.get("pandas"), "NA", None)  # ("string" and Int64 columns' NA)
+    # None, pandas' NA (whose != is NA, ambiguous as a truth value: userL #20), or NaN
+    missing = [label is None or label is na or label != label for label in labels]
     if any(missing):
         raise DataError(
-            f"y has no label in row {missing.index(True)} (None or NaN); every row needs its "
+            f"y has no label in row {missing.index(True)} (None, NA or NaN); every row needs its "
             "class: drop the unlabeled rows or give them a label of their own"
         )
     return labels

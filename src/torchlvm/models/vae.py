@@ -5,8 +5,9 @@ Rezende, Mohamed & Wierstra 2014).
     q(z | x) = N(μ(x), diag σ²(x)),   σ = softplus(·) + MIN_SCALE,
 
 by default; ``posterior="full" | "flow"`` picks a richer q (:mod:`torchlvm.models.posteriors`)
-and ``prior="vamp" | "mog"`` a learned p(z) (:mod:`torchlvm.models.priors`). With either, the
-ELBO's KL term is a Monte Carlo estimate (``VAE.kl_method``).
+and ``prior="vamp" | "mog"`` a learned p(z) (:mod:`torchlvm.models.priors`). With a flow q or a
+learned prior, the ELBO's KL term is a Monte Carlo estimate; a full-covariance q against N(0, I)
+keeps the closed form (``VAE.kl_method``).
 
 trained by maximizing the ELBO (:func:`torchlvm.inference.elbo`, Kingma & Welling eq. 3) or the
 IWAE bound (:func:`torchlvm.inference.iwae_bound`, Burda et al. 2016 eq. 8) — objectives live
