@@ -128,15 +128,15 @@ def test_an_archives_nan_cells_are_refused_with_the_npy_to_save(tmp_path, capsys
     np.savez("holes.npz", x=x)
     assert main(["impute", "r", "--data", "holes.npz", "--out", "f.npy"]) == 2
     err = capsys.readouterr().err
-    offered = "np.save('holes.npy', np.load('holes.npz')['x'])"
+    offered = "np.save('holes-data.npy', np.load('holes.npz')['x'])"
     assert err == (
         "torchlvm: error: holes.npz holds NaN cells in its 'x' array; impute fills those of an "
-        f".npy or a table, not of an archive: {offered}, then torchlvm impute r --data holes.npy "
+        f".npy or a table, not of an archive: {offered}, then torchlvm impute r --data holes-data.npy "
         "--out filled.npy\n"
     )
-    np.save("holes.npy", np.load("holes.npz")["x"])  # (the line, run)
-    assert main(["impute", "r", "--data", "holes.npy", "--out", "filled.npy"]) == 0
+    np.save("holes-data.npy", np.load("holes.npz")["x"])  # (the line, run)
+    assert main(["impute", "r", "--data", "holes-data.npy", "--out", "filled.npy"]) == 0
     assert not np.isnan(np.load("filled.npy")).any()
-    # a holes.npy of the user's is there now: the line names a new file (review13 #27)
+    # a holes-data.npy is there now: the line names a new file (review13 #27)
     assert main(["impute", "r", "--data", "holes.npz", "--out", "f.npy"]) == 2
-    assert "np.save('holes-2.npy', np.load('holes.npz')['x'])" in capsys.readouterr().err
+    assert "np.save('holes-data-2.npy', np.load('holes.npz')['x'])" in capsys.readouterr().err

@@ -36,12 +36,10 @@ def _refuse_archive_with_nan(path: Path, args: argparse.Namespace) -> None:
     """Refuse an .npz whose data array holds NaN cells, naming the .npy to save it as: impute
     asked it for a --mask (the image imputation's), or to fill its cells in first (review13
     #9); neither said how an archive's NaN cells are filled."""
-    import shlex
-
     import numpy as np
 
-    from torchlvm._files import unused_name
-    from torchlvm.data.files import npz_data_key
+    from torchlvm._shell import quoted
+    from torchlvm.data.files import npz_as_npy, npz_data_key
     from torchlvm.errors import ConfigError
 
     try:
@@ -52,12 +50,11 @@ def _refuse_archive_with_nan(path: Path, args: argparse.Namespace) -> None:
         return  # (the reader says what the file is)
     if data is None or data.dtype.kind != "f" or not bool(np.isnan(data).any()):
         return
-    npy = unused_name(str(path)[: -len(".npz")] + ".npy")
+    npy, line = npz_as_npy(path)
     raise ConfigError(
         f"{path} holds NaN cells in its {key!r} array; impute fills those of an .npy or a "
-        f"table, not of an archive: np.save({npy!r}, np.load({str(path)!r})[{key!r}]), then "
-        f"torchlvm impute {shlex.quote(str(args.run_dir))} --data {shlex.quote(npy)} --out "
-        "filled.npy"
+        f"table, not of an archive: {line}, then torchlvm impute {quoted(str(args.run_dir))} "
+        f"--data {quoted(str(npy))} --out filled.npy"
     )
 
 

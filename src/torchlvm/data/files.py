@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from torchlvm._checks import check_choice
+from torchlvm._files import unused_name
 from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.data import pixels
 from torchlvm.data.columns import default_names, dropping, match_columns
@@ -279,6 +280,30 @@ def npz_data_key(names: Sequence[str]) -> str | None:
     return names[0] if key is None and only else key
 
 
+def array_expression(path: Path) -> str:
+    """The Python that loads the data array of the file ``path``: ``np.load('F.npy')``, or
+    for an archive ``np.load('F.npz')['x']`` (its data key: an offered line of
+    ``np.load('F.npz').reshape(...)`` failed on the archive object, and pandas made a CSV of its
+    key names: readA #7, #8)."""
+    data = f"np.load({str(path)!r})"
+    if file_suffix(path) != ".npz":
+        return data
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")]
+    except (OSError, zipfile.BadZipFile):
+        names = []
+    return data + f"[{npz_data_key(names) or 'x'!r}]"
+
+
+def npz_as_npy(path: Path) -> tuple[Path, str]:
+    """A free ``.npy`` name for the data array of the archive ``path`` and the ``np.save`` line
+    that writes it there: the first step of filling an archive's NaN cells, which impute reads
+    from an ``.npy`` (fit's offered commands and impute's refusal say the same: readA #4)."""
+    npy = Path(unused_name(path.with_name(f"{path.stem}-data.npy")))
+    return npy, f"np.save({str(npy)!r}, {array_expression(path)})"
+
+
 def labels_fix(name: str | os.PathLike[str]) -> str | None:
     """How to give the array file ``name`` (``.npy`` / ``.npz``) class labels: the ``np.savez``
     line that stores its data beside them (under ``y``, :data:`Y_KEYS`) and the ``--data`` that
@@ -287,15 +312,8 @@ def labels_fix(name: str | os.PathLike[str]) -> str | None:
     suffix = file_suffix(path)
     if suffix not in (".npy", ".npz"):
         return None
-    out = path.with_name(f"{path.name[: -len(suffix)]}-labelled.npz")
-    data = f"np.load({str(path)!r})"
-    if suffix == ".npz":
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = [n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")]
-        except (OSError, zipfile.BadZipFile):
-            names = []
-        data += f"[{npz_data_key(names) or 'x'!r}]"
+    out = unused_name(path.with_name(f"{path.name[: -len(suffix)]}-labelled.npz"))
+    data = array_expression(path)
     return (
         f"save the data with one class label per example (labels: an array of N integers or "
         f"names): np.savez({str(out)!r}, x={data}, y=labels), then pass --data "
@@ -371,10 +389,10 @@ def _features(
     if array.ndim not in (2, 3, 4):
         one = ""
         if array.ndim == 1 and array.size:  # one feature of N examples (review13 #19)
-            new = str(path.with_name(f"{path.stem}-rows.npy"))
+            new = unused_name(path.with_name(f"{path.stem}-rows.npy"))
             one = (
                 f"; if it holds one feature of {len(array)} examples, save it as rows "
-                f"(np.save({new!r}, np.load({str(path)!r}).reshape(-1, 1))) and pass that file"
+                f"(np.save({new!r}, {array_expression(path)}.reshape(-1, 1))) and pass that file"
             )
         raise DataError(
             f"{path} holds an array of shape {array.shape}; pass (N, D) rows or (N, H, W) / "
@@ -562,10 +580,8 @@ def _fill_line(path: Path, dim: int, given: str, csv: bool) -> str:
         given = f" --latent-dim {max(1, min(table_latent_dim(dim), dim - 1))}"
         out = "filled.npy"
         if file_suffix(path) == ".npz":
-            with np.load(path, allow_pickle=False) as archive:
-                key = npz_data_key(archive.files)
-            data = path.with_name(f"{path.stem}-data.npy")
-            first = f"np.save({str(data)!r}, np.load({str(path)!r})[{key!r}]), then "
+            data, line = npz_as_npy(path)
+            first = f"{line}, then "
     return (
         f"{first}torchlvm fit ppca --data {quoted(data)}{given} --allow-missing --method em "
         f"--out RUN, then torchlvm impute RUN --data {quoted(data)} --out {out}"
@@ -579,11 +595,11 @@ def _not_numbers(array: np.ndarray, path: Path) -> DataError:
     names = array.dtype.names
     if names is None:
         return DataError(f"{path} holds {array.dtype} values; torchlvm needs a numeric array")
-    new = str(path.with_name(f"{path.stem}.csv"))
+    new = unused_name(path.with_name(f"{path.stem}.csv"))
     shown = ", ".join(repr(n) for n in names[:4]) + (", ..." if len(names) > 4 else "")
     return DataError(
         f"{path} holds a structured array, a table of {len(names)} named columns ({shown}); "
-        f"save it as one (pandas.DataFrame(np.load({str(path)!r})).to_csv({new!r}, "
+        f"save it as one (pandas.DataFrame({array_expression(path)}).to_csv({new!r}, "
         "index=False, mode='x')) and pass that file, with --label-column or --drop-columns "
         "for columns that are not features"
     )
