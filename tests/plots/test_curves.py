@@ -213,3 +213,7 @@ def test_a_first_epoch_far_off_the_rest_does_not_flatten_them(tmp_path):
     assert "epoch 1: -4100 (off the scale)" in [t.get_text() for t in fig.findobj(Text)]
     steady = training_curves([{"epoch": e, "train/elbo": -100.0 + 10 * e} for e in range(5)])
     assert steady.axes[0].get_ylim()[0] < -100  # (a first epoch within reach stays drawn)
+    # two epochs have no later range to scale to: a demo run's first epoch stays drawn (readB #6)
+    short = [{"epoch": 0, "train/kl": 0.435, "val/kl": 0.317}, {"epoch": 1, "train/kl": 0.254,
+             "val/kl": 0.205}]  # fmt: skip
+    assert training_curves(short).axes[0].get_ylim()[1] > 0.435

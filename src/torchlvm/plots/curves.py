@@ -144,21 +144,26 @@ values beyond them: a Gaussian run's ELBO of -4,100 at epoch 1 beside 0..+700 af
 later epoch as a flat line along the top (userM #15)."""
 
 
+LATER = 3
+"""Epochs after the first a panel needs before it is scaled to them: on a 2-epoch run the
+'later range' was the gap between training and validation at epoch 2 (readB #6)."""
+
+
 def _scale_to_later_epochs(ax: Any, epochs: list[float]) -> None:
     """Scale ``ax``'s y axis to the epochs after the first where the first lies far off their
     range (:data:`OFF_SCALE`), and say so on the panel with the first epoch's value."""
     lines = [line.get_data() for line in ax.get_lines()]
     first = [float(y[0]) for x, y in lines if len(x) and x[0] == epochs[0]]
     later = [float(v) for x, y in lines for e, v in zip(x, y, strict=True) if e != epochs[0]]
-    if len(later) < 2 or not first:
+    if len({e for e in epochs[1:]}) < LATER or not first:  # (too few to have a range of their own)
         return
     low, high = min(later), max(later)
     span = (high - low) or abs(high) or 1.0
-    off = [v for v in first if v < low - OFF_SCALE * span or v > high + OFF_SCALE * span]
-    if not off:
+    if not any(v < low - OFF_SCALE * span or v > high + OFF_SCALE * span for v in first):
         return
-    ax.set_ylim(low - 0.1 * span, high + 0.1 * span)
-    shown = ", ".join(f"{v:.4g}" for v in off)
+    low, high = low - 0.1 * span, high + 0.1 * span
+    ax.set_ylim(low, high)
+    shown = ", ".join(f"{v:.4g}" for v in first if not low <= v <= high)  # (each one cut off)
     ax.text(0.02, 0.02, f"epoch {epochs[0]:g}: {shown} (off the scale)", transform=ax.transAxes,
             fontsize=8, color="0.35", va="bottom")  # fmt: skip
 
