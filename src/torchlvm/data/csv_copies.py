@@ -50,6 +50,25 @@ SAMPLE = 2000
 every row): 2000 x 300 columns take some 0.2 GFLOP, however long the file."""
 
 
+BLOCK = 256
+"""Columns whose correlations with every other are computed at once: a (K, K) matrix of a wide
+table (100 rows x 10,000 genes) took 2.2 GB for a warning (readA #9); a block takes
+BLOCK x K values."""
+
+
+def _correlated_pairs(z: np.ndarray) -> list[tuple[int, int]]:
+    """The pairs ``(a, b)``, a < b, of standardized columns of ``z`` ``(n, K)`` whose
+    correlation on these rows is at least :data:`SAME` in absolute value, in row-major order,
+    a block of :data:`BLOCK` columns at a time."""
+    pairs = []
+    for start in range(0, z.shape[1], BLOCK):
+        r = z[:, start : start + BLOCK].T @ z / len(z)  # (block, K) correlations on the sample
+        for a, b in zip(*np.nonzero(np.abs(r) >= SAME), strict=True):
+            if b > start + a:
+                pairs.append((start + int(a), int(b)))
+    return pairs
+
+
 def rescaled(values: np.ndarray, skip: set[int]) -> list[tuple[int, int, float, float]]:
     """Each column ``k`` of ``values`` ``(N, K)`` (NaN: an empty cell; none of ``skip``) that
     is an earlier column ``i`` in other units, as ``(i, k, slope, correlation)``: a
@@ -62,9 +81,8 @@ def rescaled(values: np.ndarray, skip: set[int]) -> list[tuple[int, int, float, 
     spread = rows.std(0)
     usable = [k for k in range(values.shape[1]) if spread[k] > 0 and k not in skip]
     z = (rows[:, usable] - rows[:, usable].mean(0)) / spread[usable]  # (n, K')
-    r = z.T @ z / len(z)  # (K', K') correlations on the sample
     found: dict[int, tuple[int, int, float, float]] = {}
-    for a, b in zip(*np.nonzero(np.triu(np.abs(r) >= SAME, 1)), strict=True):
+    for a, b in _correlated_pairs(z):
         i, k = usable[a], usable[b]
         if k in found:
             continue
