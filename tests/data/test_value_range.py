@@ -130,7 +130,10 @@ def test_a_few_values_far_out_are_outliers_to_score_not_other_units(tmp_path, ca
     assert cli.main(["fit", "ppca", "--data", "rows.npy", "--latent-dim", "2", "--out", "r"]) == 0
     assert cli.main(["score", "r", "--data", "later.npy", "--out", "s.csv", "--top", "1"]) == 0
     assert "rank 1: row 1," in capsys.readouterr().out  # (the row with the far value, first)
-    for data in ("one.npy", "shifted.npy"):
+    sparse = np.zeros((1, 6), np.float32)
+    sparse[0, 4] = 5.0  # (zeros and one spike: review13 #26)
+    np.save("sparse.npy", sparse)
+    for data in ("one.npy", "shifted.npy", "sparse.npy"):
         assert cli.main(["score", "r", "--data", data, "--out", f"{data}.csv"]) == 0
     np.save("percent.npy", later * 100)  # (every value in other units: refused)
     assert cli.main(["score", "r", "--data", "percent.npy", "--out", "p.csv"]) == 2

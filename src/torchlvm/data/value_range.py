@@ -29,6 +29,9 @@ BEYOND = 2.0
 8-bit levels (up to 255) and 16-bit ones far above."""
 
 
+FEW = 10
+"""Values above :data:`BEYOND` a later file holds at least before it can be in other units: a
+mostly-zero row with one spike of 5 was refused as 8-bit levels (review13 #26)."""
 SAMPLE = 1 << 20
 """Values the typical size of a later file is measured on at most (evenly strided)."""
 
@@ -44,13 +47,15 @@ def typical_size(x: Any) -> float | None:
     """The median of the absolute values of tensor ``x`` that are finite and not 0 (at most
     :data:`SAMPLE` of them, evenly strided): how large its values are, which a few far out do
     not move; None for values that are not an in-memory tensor (a memory-mapped file's rows,
-    not read again for it) or hold no such value."""
+    not read again for it); 0 where fewer than :data:`FEW` of them lie above :data:`BEYOND`."""
     if not isinstance(x, torch.Tensor) or not x.numel():
         return None
     flat = x.reshape(-1)
     flat = flat[:: max(1, flat.numel() // SAMPLE)].abs()
     seen = flat[torch.isfinite(flat) & (flat != 0)]
-    return float(seen.median()) if seen.numel() else None
+    if int((seen > BEYOND).sum()) < FEW:  # (a row of zeros and one spike: an outlier)
+        return 0.0
+    return float(seen.median())
 
 
 def range_record(dataset: Any) -> dict[str, list[float]]:
