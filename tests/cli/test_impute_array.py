@@ -131,8 +131,8 @@ def test_an_archives_nan_cells_are_refused_with_the_npy_to_save(tmp_path, capsys
     offered = "np.save('holes-data.npy', np.load('holes.npz')['x'])"
     assert err == (
         "torchlvm: error: holes.npz holds NaN cells in its 'x' array; impute fills those of an "
-        f".npy or a table, not of an archive: {offered}, then torchlvm impute r --data holes-data.npy "
-        "--out filled.npy\n"
+        f".npy or a table, not of an archive: {offered}, then torchlvm impute r --data "
+        "holes-data.npy --out filled.npy\n"
     )
     np.save("holes-data.npy", np.load("holes.npz")["x"])  # (the line, run)
     assert main(["impute", "r", "--data", "holes-data.npy", "--out", "filled.npy"]) == 0
