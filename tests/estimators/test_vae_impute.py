@@ -109,6 +109,6 @@ def test_imputations_resting_on_a_few_draws_are_warned_of_once(holes, fitted):
     ids=["few-of-1000", "just-below", "at-10", "few-of-8", "half-of-8", "one-sample"],
 )
 def test_few_effective_draws_are_an_absolute_count(ess, k, warned):
-    from torchlvm.inference.imputation import few_effective
+    from torchlvm.inference.imputation import few_draws
 
-    assert (few_effective(torch.tensor(ess), k, "k") is not None) is warned
+    assert (few_draws(torch.tensor(ess), k) is not None) is warned

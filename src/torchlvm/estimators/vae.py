@@ -121,7 +121,7 @@ class VAEEstimator(LVMEstimator):
             DataError: for X of other columns than fit's, or inf. ConfigError: for draws < 0.
         """
         from torchlvm._sklearn import check_X
-        from torchlvm.inference.imputation import ImputationWarning, few_effective, impute_rows
+        from torchlvm.inference.imputation import ImputationWarning, few_draws, impute_rows
 
         draws = check_non_negative_int("draws", draws)
         self._check_fitted()
@@ -138,8 +138,10 @@ class VAEEstimator(LVMEstimator):
             out[..., at, :] = impute_rows(
                 self.model_, x[at], draws=draws, num_samples=k, generator=gen, on_ess=ess.append
             )
-        if ess and (few := few_effective(torch.cat(ess), k, "k")) is not None:  # (userL #5)
-            warnings.warn(few, ImputationWarning, stacklevel=callers_level())
+        if ess and (few := few_draws(torch.cat(ess), k)) is not None:  # (userL #5)
+            miwae = ", or train with objective='miwae', which learns from rows with such holes"
+            fix = f"; raise k{'' if self.objective == 'miwae' else miwae}"
+            warnings.warn(few + fix, ImputationWarning, stacklevel=callers_level())
         return _numpy(out)
 
     def sample(self, n: int = 1) -> np.ndarray:

@@ -201,7 +201,7 @@ def impute_rows(
         generator: random source for the draws and importance samples.
         on_ess: for a VAE, called with each row's effective sample size ``(B,)`` of its
             ``num_samples`` weights, 1 / Σ w̄_i² (Kong 1992): a few in thousands say that q(z | x̃)
-            is far from p(z | x_o) and the mean is far from converged (:func:`few_effective`).
+            is far from p(z | x_o) and the mean is far from converged (:func:`few_draws`).
 
     Returns:
         ``(B, D)`` for the mean, ``(draws, B, D)`` for draws, on ``x``'s device (computed on
@@ -218,33 +218,34 @@ def impute_rows(
 
 
 class ImputationWarning(UserWarning):
-    """Imputations that are far from the model's conditional mean (:func:`few_effective`)."""
+    """Imputations that are far from the model's conditional mean (:func:`few_draws`)."""
 
 
-FEW_EFFECTIVE = 10
-"""A median effective sample size below this (or half the samples, where fewer) is warned of.
-Measured (linear-Gaussian, D = 20, K = 3, 200 test rows, 40 epochs): an elbo-trained VAE's
-zero-filled q(z | x̃) gave a median of 2.3 of k = 100 and 5.1 of 1,000 with 30% of cells
-missing, imputations 2x as far off as PPCA's (RMSE 0.73 vs 0.37, userL #5); 7.5 of 100 and 37
-of 1,000 with 10% missing; 25 of 100 with 3%. One trained with objective='miwae': 14-30 of 100,
-117-281 of 1,000. An absolute count, not a share of k: ESS grows more slowly than k when q is
-far from p(z | x_o), so a share would warn at k = 1,000 and not at k = 100 of the same rows."""
+MIN_MEDIAN_ESS = 10
+"""Imputations whose rows' median effective sample size is below this count (or half the
+samples, where fewer) rest on a few draws (:func:`few_draws`). Measured (linear-Gaussian, D = 20,
+K = 3, 200 test rows, 40 epochs): an elbo-trained VAE's zero-filled q(z | x̃) gave a median of
+2.3 of k = 100 and 5.1 of 1,000 with 30% of cells missing, imputations 2x as far off as PPCA's
+(RMSE 0.73 vs 0.37, userL #5); 7.5 of 100 and 37 of 1,000 with 10% missing; 25 of 100 with 3%.
+One trained with objective='miwae': 14-30 of 100, 117-281 of 1,000. A count, not a share of k
+as :data:`torchlvm.evaluation.likelihood.FEW_EFFECTIVE` (the caveat of a log p(x) estimate):
+ESS grows more slowly than k where q is far from p(z | x_o), so a share of k would flag these
+rows at k = 1,000 and not at k = 100, and the fix named here is a larger k."""
 
 
-def few_effective(ess: Tensor, num_samples: int, more: str) -> str | None:
-    """The warning for rows' effective sample sizes ``ess`` ``(N,)`` of ``num_samples`` weights
-    each, where their median is below :data:`FEW_EFFECTIVE` (or half of ``num_samples``), else
-    None; ``more`` names how to pass more samples (``k`` in Python, ``--samples`` on the command
-    line)."""
+def few_draws(ess: Tensor, num_samples: int) -> str | None:
+    """What is wrong with imputations whose rows' effective sample sizes ``ess`` ``(N,)`` of
+    ``num_samples`` weights each have a median below :data:`MIN_MEDIAN_ESS` (or half of
+    ``num_samples``), else None; the caller appends the fixes it has (a larger k, or
+    objective='miwae' for an estimator not trained so)."""
     median = float(ess.median())
-    if median >= min(FEW_EFFECTIVE, num_samples / 2):
+    if median >= min(MIN_MEDIAN_ESS, num_samples / 2):
         return None
     return (
         f"the imputed means rest on a few importance draws: the effective sample size of each "
         f"row's {num_samples} has median {median:.3g}, so q(z | x̃), the encoder's q of the row "
         "with its missing cells set to 0, is far from p(z | x_o), and the means are far from "
-        "the model's conditional mean; raise "
-        f"{more}, or train with objective='miwae', which learns from rows with such holes"
+        "the model's conditional mean"
     )
 
 
