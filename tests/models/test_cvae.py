@@ -390,5 +390,17 @@ def test_a_float_label_of_named_classes_says_what_is_taken():
     torch.testing.assert_close(model.condition_from_labels(7.0), torch.eye(10)[7])
     words = classes_model(("cat", "dog"))
     torch.testing.assert_close(words.condition_from_labels(1), torch.eye(2)[1])
-    with pytest.raises(ConfigError, match=r"^label 1.0 is neither a class name nor a position; "):
-        words.condition_from_labels(1.0)
+    with pytest.raises(ConfigError, match=r"^label 1.5 is neither a class name nor a position; "):
+        words.condition_from_labels(1.5)
+
+
+@pytest.mark.parametrize("label", [2, 2.0, "2", "2.0", np.float64(2.0)], ids=str)
+def test_a_whole_number_is_a_position_where_no_class_name_is_a_number(label):
+    """condition_from_labels(2.0) and ('2') of a CVAE without class names were refused where
+    --condition 2.0 and 2 take class 2 (readB #9): a whole number, however written, is a
+    position there, as on the command line (run/labels._whole)."""
+    unnamed = CVAE(CVAEConfig(4, 3, latent_dim=2, hidden=(8,), num_classes=3))
+    torch.testing.assert_close(unnamed.condition_from_labels(label), torch.eye(3)[2])
+    torch.testing.assert_close(
+        classes_model(("a", "b", "c")).condition_from_labels(label), torch.eye(3)[2]
+    )

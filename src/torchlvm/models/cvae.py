@@ -46,7 +46,7 @@ from torch.distributions import Distribution
 
 from torchlvm import _device
 from torchlvm._checks import check_choice, check_finite, check_positive_int
-from torchlvm.data.columns import class_index
+from torchlvm.data.columns import class_index, number_of
 from torchlvm.distributions.heads import GaussianVariance
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
@@ -359,7 +359,8 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         (:func:`torchlvm.data.columns.class_index`): a name as written, else the one equal to it
         but for case or Unicode form, else the one equal to it as a number (``7`` or ``7.0`` for
         the class ``'7'``). Where no class name is a number (Fashion-MNIST's words, or no
-        ``class_names``), an integer is a position in ``0..num_classes-1``. Where class names
+        ``class_names``), a whole number (``2``, ``2.0``, ``'2'``, ``'2.0'``, as ``--condition``
+        takes them) is a position in ``0..num_classes-1``. Where class names
         are numbers (a table's labels 1, 2, 3), a number is read only as a name: ``1`` is the
         class ``'1'``, never the one at position 1, and a number that names no class is refused.
         A tensor always holds positions, as a :class:`~torchlvm.data.dataset.Dataset`'s labels.
@@ -396,24 +397,24 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         if found is not None:
             return found
         listed = ", ".join(map(repr, names))
-        if isinstance(label, str):
-            valid = ", ".join(names) or "none (this model has no class_names)"
-            raise ConfigError(f"unknown class name {label!r}; valid names are {valid}")
-        last = len(names) - 1 if names else self.config.num_classes - 1
+        last = self.config.num_classes - 1
         plain = list(names) == [str(i) for i in range(len(names))]  # (names are positions)
-        if not plain and any(map(_is_number, names)):  # (userL #12: 1 was class '2' here)
+        if not plain and any(number_of(name) is not None for name in names):  # (userL #12)
             at = type(label) is int and 0 <= label <= last
             position = f", or torch.tensor({label}) for {names[label]!r} by position" if at else ""
             raise ConfigError(
                 f"label {label!r} names no class: the class names are numbers ({listed}), so a "
                 f"number is read as a name, as --condition reads it; pass one of them{position}"
             )
-        if type(label) is not int:  # (a float, or a bool)
-            raise ConfigError(
-                f"label {label!r} is neither a class name nor a position; pass an integer "
-                f"0..{last} or one of the names ({listed or 'none: this model has no class_names'})"
-            )
-        return label
+        if (position := _whole(label)) is not None:  # (2, 2.0, '2', '2.0': readB #9)
+            return position
+        if isinstance(label, str):
+            valid = ", ".join(names) or "none (this model has no class_names)"
+            raise ConfigError(f"unknown class name {label!r}; valid names are {valid}")
+        raise ConfigError(
+            f"label {label!r} is neither a class name nor a position; pass an integer "
+            f"0..{last} or one of the names ({listed or 'none: this model has no class_names'})"
+        )
 
     @torch.no_grad()
     def sample(
@@ -450,9 +451,11 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         return self.decode(z, c_to).mean
 
 
-def _is_number(name: str) -> bool:
-    """Whether a class name is a number ('2', '2.0', '-1'): then numbers name classes."""
-    try:
-        return float(name) == float(name)  # (NaN is no number a label can equal)
-    except ValueError:
-        return False
+def _whole(label: int | float | str) -> int | None:
+    """``label`` as a whole number (``2``, ``2.0``, ``'2'``, ``'2.0'``), else None (a bool too).
+    The command line's ``--condition`` reads a number so (run/labels.py ``_whole``)."""
+    if isinstance(label, bool):
+        return None
+    number = number_of(str(label))
+    whole = number is not None and abs(number) < 2**53 and number == round(number)
+    return int(number) if whole else None  # type: ignore[arg-type]
