@@ -404,3 +404,13 @@ def test_a_whole_number_is_a_position_where_no_class_name_is_a_number(label):
     torch.testing.assert_close(
         classes_model(("a", "b", "c")).condition_from_labels(label), torch.eye(3)[2]
     )
+
+
+@pytest.mark.parametrize("names", [GRADES, ("a", "b", "c")], ids=["numbered", "words"])
+def test_a_list_of_tensors_holds_positions_as_a_tensor_does(names):
+    """condition_from_labels(list(y)) of 0-d tensors was refused ('label tensor(1) is neither a
+    class name nor a position') after fb5ab93 read every list element as a name (readB #1)."""
+    model = classes_model(names)
+    y = torch.tensor([2, 0])
+    torch.testing.assert_close(model.condition_from_labels(list(y)), torch.eye(3)[[2, 0]])
+    torch.testing.assert_close(model.condition_from_labels([y[0], names[1]]), torch.eye(3)[[2, 1]])

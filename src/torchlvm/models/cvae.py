@@ -363,7 +363,8 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         takes them) is a position in ``0..num_classes-1``. Where class names
         are numbers (a table's labels 1, 2, 3), a number is read only as a name: ``1`` is the
         class ``'1'``, never the one at position 1, and a number that names no class is refused.
-        A tensor always holds positions, as a :class:`~torchlvm.data.dataset.Dataset`'s labels.
+        A tensor always holds positions, as a :class:`~torchlvm.data.dataset.Dataset`'s labels
+        (a 0-d tensor in a list too: ``list(y)``).
 
         Args:
             labels: ``(B,)`` labels (names or numbers, as above) or an integer tensor ``(B,)``
@@ -386,7 +387,10 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         if isinstance(labels, int | float | str | np.generic):
             labels = torch.tensor(self._label_index(plain_label(labels)))
         elif not isinstance(labels, Tensor):
-            labels = [self._label_index(plain_label(label)) for label in labels]
+            labels = [  # (a 0-d tensor among them holds a position, as a tensor: readB #1)
+                label if isinstance(label, Tensor) else self._label_index(plain_label(label))
+                for label in labels
+            ]
         ref = self._reference()
         return one_hot(labels, classes).to(device=ref.device, dtype=ref.dtype)
 
