@@ -479,3 +479,28 @@ def test_every_reader_finishes_a_killed_evaluate_commit_or_refuses(
     assert main(argv) == 0
     assert json.loads((run / "metrics.json").read_text()) == {"new": 1}
     assert not (run / JOURNAL_NAME).exists()
+
+
+def test_a_folder_of_the_users_at_a_place_is_refused_before_anything_moves(
+    tmp_path: Path,
+) -> None:
+    """A folder of the user's named figures/kl_per_dimension.png was renamed to its hidden
+    '.torchlvm-old' name, the new figure put in its place, and the journal left refused every
+    later command on the run (score13's finding). It is refused before anything moves."""
+    (tmp_path / "a.png").write_text("old a")
+    (tmp_path / "b.png").mkdir()
+    (tmp_path / "b.png" / "mine.txt").write_text("mine")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(OSError, match="a folder of yours stands where the command writes a file"):
+        with Staging(tmp_path) as staging:
+            for name in ("a.png", "b.png"):
+                staging.path(tmp_path / name).write_text(f"new {name[0]}")
+            staging.commit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # (no journal, no kept name)
+    assert (tmp_path / "a.png").read_text() == "old a"
+    assert (tmp_path / "b.png" / "mine.txt").read_text() == "mine"
+    moves = {staging_name(tmp_path / "c.png"): tmp_path / "b.png"}
+    staging_name(tmp_path / "c.png").write_text("new")
+    with pytest.raises(OSError, match="a folder of yours"), replaced(moves):
+        pass
+    assert (tmp_path / "b.png" / "mine.txt").read_text() == "mine"

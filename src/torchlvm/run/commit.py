@@ -32,6 +32,7 @@ step 2 alone with its undo, for outputs that are not a run's (``write_npy``).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -83,6 +84,7 @@ class Staging:
         """Put every staged file in place (see the module docstring), Ctrl-C held over it: the
         old set or the new one, also when the process is killed."""
         journal = self.folder / JOURNAL_NAME
+        _check_places(self.moves.values())
         with interrupts_held():
             _write_journal(journal, self.folder, self.moves)  # the commit point
             changed: list[tuple[Path, Path | None]] = []
@@ -131,6 +133,24 @@ class Staging:
 
 
 _MOVE_IT = "a file of yours stands where the command puts a folder; move or rename it"
+
+
+_FOLDER_THERE = "a folder of yours stands where the command writes a file; move or rename it"
+
+
+def _check_places(places: Iterable[Path]) -> None:
+    """Refuse, before anything moves, a place that is a folder: keeping it (:func:`_keep`)
+    renamed the user's folder to its hidden ``.NAME.torchlvm-old``, put the new file in its
+    place, and left a journal that refused every later command on the run (score13's finding:
+    a folder of the user's named ``figures/kl_per_dimension.png``).
+
+    Raises:
+        OSError: ``Is a directory``, naming the folder and the fix.
+    """
+    for place in places:
+        if place.is_dir() and not place.is_symlink():
+            error = IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            raise reworded(error, place, _FOLDER_THERE)
 
 
 def _in_the_way(place: Path) -> Path | None:
@@ -282,6 +302,7 @@ def replaced(moves: Mapping[Path, Path]) -> Iterator[None]:
     changed: list[tuple[Path, Path | None]] = []
     whole = True
     try:
+        _check_places(moves.values())
         _rename_all(moves, changed)
         yield
     except BaseException:
