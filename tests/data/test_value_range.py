@@ -138,3 +138,22 @@ def test_a_few_values_far_out_are_outliers_to_score_not_other_units(tmp_path, ca
     np.save("percent.npy", later * 100)  # (every value in other units: refused)
     assert cli.main(["score", "r", "--data", "percent.npy", "--out", "p.csv"]) == 2
     assert "they are in other units: rescale them" in capsys.readouterr().err
+
+
+def test_images_of_another_layout_with_as_many_pixels_are_refused(
+    eight_bit_run, capsys, monkeypatch
+):
+    """score and impute of an array file checked only its count of values: 6x6 images relaid as
+    4x9 were scored, or filled from the wrong neighbours, as if they were the run's pictures
+    (readA #13), where encode and reconstruct refuse them."""
+    monkeypatch.chdir(eight_bit_run)
+    images = np.load("u8.npy")[:10]
+    np.save("relaid.npy", images.reshape(10, 4, 9))
+    holes = (images / 255).reshape(10, 4, 9)
+    holes[:, 0, 0] = np.nan
+    np.save("relaid-holes.npy", holes)
+    for argv in (["score", "run", "--data", "relaid.npy", "--out", "s4.csv"],
+                 ["impute", "run", "--data", "relaid-holes.npy", "--out", "f4.npy"]):  # fmt: skip
+        assert cli.main(argv) == 2
+        assert "holds images of 4 x 9 pixels with 1 channel, but the model in run was trained " \
+            "on 6 x 6 with 1" in capsys.readouterr().err  # fmt: skip

@@ -82,6 +82,7 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
     from torchlvm._files import write_atomic
     from torchlvm.cli._impute_table import _fill, check_sizes, filling
     from torchlvm.data.files import read_rows
+    from torchlvm.data.pixels import check_same_images
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.data.value_range import check_units
     from torchlvm.errors import ConfigError
@@ -98,7 +99,9 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
             f"{args.data} has {data.dim} values per row (shape {tuple(data.shape)}), but the "
             f"model in {args.run_dir} takes {run_.input_dim}; pass an array of its rows"
         )
-    check_units(data.x, str(args.data), run_.data, f"the model in {args.run_dir}")
+    model = f"the model in {args.run_dir}"
+    check_same_images(tuple(data.shape), run_.data.get("shape"), str(args.data), model)
+    check_units(data.x, str(args.data), run_.data, model)
     out = _run.output_file(
         args.out, args.out, suffix=".npy", overwrite=args.overwrite, reads=args.data
     )

@@ -129,6 +129,7 @@ def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreI
     from torchlvm.cli._tables import is_file, table_schema
     from torchlvm.data.files import read_rows
     from torchlvm.data.memmap import load_memmap
+    from torchlvm.data.pixels import check_same_images
     from torchlvm.data.value_range import check_units
     from torchlvm.errors import DataError
 
@@ -156,8 +157,10 @@ def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreI
         return ScoreInput(_run.model_view(dataset, run_, seed), None, None, seen, None), dataset
     if dataset.dim != run_.input_dim:
         raise _other_width(run_, data, dataset)
-    if schema is None:  # images or rows of an array: in the units the model learned?
-        check_units(dataset, data, run_.data, f"the model in {run_.folder}")
+    if schema is None:  # images or rows of an array: in the layout and units the model learned?
+        model = f"the model in {run_.folder}"
+        check_same_images(tuple(dataset.shape), run_.data.get("shape"), data, model)
+        check_units(dataset, data, run_.data, model)
     lines = None if lines is None else lines.tolist()
     protocol = str(run_.data.get("binarize") or "none")
     if schema is None and protocol != "none":  # the model's pixels are 0s and 1s, not grey

@@ -6,8 +6,11 @@ missing pixel with NaN, are read as stored, 0..255, and a model whose data are n
 (PPCA, a Gaussian VAE) then imputed pixels of -156 and scored rows at 8.6 million nats where
 the 8-bit file gave -30 (review13 #7), without a word; so too for uint8 rows ``(N, D)``. A run
 on images or on an array's rows records the least and greatest value of its training split
-(:func:`range_record`; a table's columns are standardized instead); a later file whose values
-reach far above a [0, 1] range is refused (:func:`check_units`), naming the rescaling. Runs
+(:func:`range_record`; a table's columns are standardized instead). A later file given to a
+model trained in [0, 1] is refused (:func:`check_units`), naming the rescaling, where its values
+are mostly far above that range: at least :data:`FEW` of them above :data:`BEYOND`, and the
+median size of those not 0 above it too (a file read streamed: whole 8-bit levels above it); a
+few values far out are outliers, which ``score`` is there to rank. Runs
 made before the record are taken as in [0, 1] where their data was a dataset of grey levels
 (digits, MNIST, Fashion-MNIST).
 """
@@ -24,8 +27,8 @@ from torchlvm.data.pixels import IMAGE_DATASETS, PIXEL_MAX
 from torchlvm.errors import DataError
 
 BEYOND = 2.0
-"""A later file whose greatest value exceeds this, given to a model trained on values in
-[0, 1], is in other units: images in [0, 1] with noise or a filter reach a little above 1,
+"""How far above a [0, 1] training range a later file's values must mostly lie to be in other
+units (:func:`units_slip`): images in [0, 1] with noise or a filter reach a little above 1,
 8-bit levels (up to 255) and 16-bit ones far above."""
 
 
