@@ -75,12 +75,13 @@ def _out_suffix(data: str) -> str:
 
 def _file_columns(schema: Any, table: Any) -> list[int]:
     """The file column of each of the model's features, in the model's order."""
-    from torchlvm.data.columns import find_name, is_default
+    from torchlvm.data.columns import NameIndex, is_default
 
     named = table.header is not None and not is_default(schema.columns)  # (else by position)
     if not named or schema.columns == tuple(table.header[j] for j in table.features):
         return list(table.features)
-    return [find_name(name, table.header) for name in schema.columns]
+    header = NameIndex(table.header)
+    return [header.find(name) for name in schema.columns]
 
 
 def _forms(table: Any, columns: list[int], recorded: tuple) -> tuple[list[Any], list[bool]]:

@@ -9,7 +9,14 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from torchlvm.data.columns import default_names, find_name, lacking, name_key, near_miss
+from torchlvm.data.columns import (
+    NameIndex,
+    default_names,
+    find_name,
+    lacking,
+    name_key,
+    near_miss,
+)
 from torchlvm.data.csv_dialect import (
     Dialect,
 )
@@ -142,9 +149,11 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
     keep = [j for j in range(width) if j not in dropped and j != label]
     named = bool(features) and tuple(features) != default_names(len(features))
     if if_present and header is not None and named:
-        others = [header[j] for j in keep if find_name(header[j], features) is None]
-        keep = [j for j in keep if find_name(header[j], features) is not None]  # (the run's)
-        missing = [name for name in features if find_name(name, [header[j] for j in keep]) is None]
+        of_features = NameIndex(features)
+        others = [header[j] for j in keep if of_features.find(header[j]) is None]
+        keep = [j for j in keep if of_features.find(header[j]) is not None]  # (the run's)
+        kept = NameIndex([header[j] for j in keep])
+        missing = [name for name in features if kept.find(name) is None]
         if missing:
             raise lacking(path, missing, others, none=not keep)
         if others:

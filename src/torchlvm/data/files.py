@@ -792,7 +792,8 @@ def read_rows(
             x, names = match_columns(x, names, tuple(columns), path)
             shape = (x.shape[1],)
             if read.columns is not None and forms:  # in the run's order
-                forms = tuple(dict(zip(read.columns, forms, strict=True))[n] for n in names)
+                by_name = dict(zip(read.columns, forms, strict=True))
+                forms = tuple(by_name[n] for n in names)
         images = len(shape) == 3  # (C, H, W)
         where = in_rows(shape) if images else _in_table(read.lines, names)
         options = {"drop_columns": list(drop_columns), "label_column": label_column,
