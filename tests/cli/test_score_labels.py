@@ -78,3 +78,33 @@ def test_a_cvae_scores_a_later_files_labels_named_as_condition_names_them(tmp_pa
     scored = list(csv.DictReader((tmp_path / "s.csv").open()))
     assert [r["Tierärt"] for r in scored] == ["Kätze", "HUND"] * 3  # (as the file wrote them)
     assert all(r["neg_log_p_given_Tierärt"] for r in scored)
+
+
+def test_a_headerless_cvae_run_scores_a_headered_file_by_its_own_classes(tmp_path, capsys):
+    """A CVAE fit on a file without a header, given the same rows with one, is read by
+    position: its label column was carried under the header's name, not found, and score fell
+    back to the mixture saying 'the file has no column 3' (readA #12): both score alike."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    table = wine.iloc[:, :5].assign(grade=wine["target"] + 1.0)
+    table.insert(1, "id", range(1, len(table) + 1))
+    table.to_csv(tmp_path / "named.csv", index=False)
+    table.to_csv(tmp_path / "bare.csv", index=False, header=False)
+    run = tmp_path / "run"
+    train = ["train", "cvae", "--data", tmp_path / "bare.csv", "--label-column", "6"]
+    train += ["--drop-columns", "1", "--epochs", "1", "--quiet", "--out", run]
+    assert main([str(a) for a in train]) == 0
+    scores = {}
+    for name in ("bare", "named"):
+        out = tmp_path / f"{name}s.csv"
+        assert (
+            main([str(a) for a in ["score", run, "--data", tmp_path / f"{name}.csv", "--out", out]])
+            == 0
+        )
+        with open(tmp_path / f"{name}s.csv", newline="") as f:
+            rows = list(csv.reader(f))
+        scores[name] = [row[4] for row in rows[1:]], rows[0][4]
+    assert "each row's own class, from its column 'grade'" in capsys.readouterr().out
+    assert scores["bare"][0] == scores["named"][0]
+    assert scores["named"][1] == "neg_log_p_given_grade"

@@ -110,13 +110,20 @@ def row_classes(run_: Any, read: ScoreInput, dataset: Any) -> tuple[Any, str | N
 def _label_column(schema: Any, carried: list[str]) -> str | None:
     """The name under which the run's label column (of its table ``schema``) is carried
     beside the scores, or None where the file lacks it (or the run has none)."""
-    from torchlvm.data.columns import find_name
+    from torchlvm.data.columns import find_name, is_default
 
     label = schema.label_column
     for name in [label, f"--label-column {label}"] if label is not None else []:
         found = find_name(str(name), carried)  # (a header written in the other Unicode form)
         if found is not None:
             return carried[found]
+    if isinstance(label, int) and is_default(schema.columns):
+        # a run on a file without a header, given one with: the file is read by position, and
+        # its dropped and label columns are carried in file order under the file's names; the
+        # CVAE scored the mixture, saying the file had no label column (readA #12)
+        by_position = sorted({label, *(c for c in schema.drop_columns if isinstance(c, int))})
+        if len(by_position) == len(carried):
+            return carried[by_position.index(label)]
     return None
 
 
