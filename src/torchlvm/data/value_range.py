@@ -32,6 +32,10 @@ units (:func:`units_slip`): images in [0, 1] with noise or a filter reach a litt
 8-bit levels (up to 255) and 16-bit ones far above."""
 
 
+LEVELS = 16.0
+"""A model trained on values up to this or more (levels stored as read: 0..255 floats), given a
+later file wholly within [0, 1], is given other units: the same images divided by 255 scored as
+far more likely than its own training data, inverting an outlier ranking (readA #16)."""
 FEW = 10
 """Values above :data:`BEYOND` a later file holds at least before it can be in other units: a
 mostly-zero row with one spike of 5 was refused as 8-bit levels (review13 #26)."""
@@ -92,7 +96,15 @@ def units_slip(
     cell of 3.0 was refused whole (readA #1, #5). Without ``typical`` (a streamed file) only
     whole 8-bit levels are judged."""
     trained = trained_range(data)
-    if trained is None or not values.seen or trained[1] > 1.0 or values.high <= BEYOND:
+    if trained is None or not values.seen:
+        return None
+    if trained[1] >= LEVELS and not values.whole and 0 <= values.low and values.high <= 1:
+        return (  # the mirror: a model of levels 0..255 given them divided (readA #16)
+            f"{name} holds values in [{values.low:.3g}, {values.high:.3g}] only, but {model} "
+            f"was trained on values in [{trained[0]:.3g}, {trained[1]:.3g}]; they look like "
+            "levels divided by 255: multiply them by 255, as the training data were"
+        )
+    if trained[1] > 1.0 or values.high <= BEYOND:
         return None
     levels = values.whole and values.low >= 0 and values.high <= PIXEL_MAX
     if (typical is None and not levels) or (typical is not None and typical <= BEYOND):
