@@ -72,7 +72,7 @@ def capped_threads(threads: Any) -> int:
     if threads <= cores:
         return threads
     if (threads, cores) not in _CAPPED:
-        from torchlvm.estimators.scale import callers_level
+        from torchlvm._callers import callers_level
 
         _CAPPED.add((threads, cores))
         warnings.warn(

@@ -23,14 +23,13 @@ VAE's fit goes wrong without a sign of it, so the warning comes from the data, b
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 from typing import Any
 
 import numpy as np
 from torch import Tensor
 
+from torchlvm._callers import callers_level
 from torchlvm.data.standardize import (  # (the criteria and X's scale, one place)
     LARGEST,
     SMALLEST,
@@ -149,16 +148,3 @@ def _feature(estimator: Any, j: int) -> str:
     """Feature ``j`` by its column name where fit was given one, else its index."""
     names = getattr(estimator, "feature_names_in_", None)
     return f"feature {names[j]!r}" if names is not None else f"feature {j}"
-
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def callers_level() -> int:
-    """The ``stacklevel`` that makes a warning given by the function calling this one point at
-    the first frame outside torchlvm: the user's line that called ``fit`` (a count fixed by hand
-    went wrong whenever a decorator or helper came between)."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame, level = frame.f_back, level + 1
-    return level
