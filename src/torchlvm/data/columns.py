@@ -115,6 +115,17 @@ def number_of(text: str) -> float | None:
     return value if value == value else None  # (NaN equals nothing)
 
 
+def whole_number(label: int | float | str) -> int | None:
+    """``label`` as a whole number (``2``, ``2.0``, ``'2'``, ``'2.0'``, ``-1``), else None (a
+    bool too): how a class code is read, typed or in Python (``--condition 2.0``,
+    ``condition_from_labels(2.0)``)."""
+    if isinstance(label, bool):
+        return None
+    number = number_of(str(label))
+    whole = number is not None and abs(number) < 2**53 and number == round(number)
+    return int(number) if whole else None  # type: ignore[arg-type]
+
+
 def default_names(dim: int) -> tuple[str, ...]:
     """The names of ``dim`` unnamed columns: ``"column 1"``, ..., ``"column D"``."""
     return tuple(f"column {j + 1}" for j in range(dim))

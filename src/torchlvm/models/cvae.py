@@ -46,7 +46,7 @@ from torch.distributions import Distribution
 
 from torchlvm import _device
 from torchlvm._checks import check_choice, check_finite, check_positive_int
-from torchlvm.data.columns import class_index, number_of
+from torchlvm.data.columns import class_index, number_of, whole_number
 from torchlvm.distributions.heads import GaussianVariance
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
@@ -410,7 +410,7 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
                 f"label {label!r} names no class: the class names are numbers ({listed}), so a "
                 f"number is read as a name, as --condition reads it; pass one of them{position}"
             )
-        if (position := _whole(label)) is not None:  # (2, 2.0, '2', '2.0': readB #9)
+        if (position := whole_number(label)) is not None:  # (2, 2.0, '2', '2.0': readB #9)
             return position
         if isinstance(label, str):
             valid = ", ".join(names) or "none (this model has no class_names)"
@@ -453,13 +453,3 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         """
         z = self.encode(x, c_from).mean  # (B, K)
         return self.decode(z, c_to).mean
-
-
-def _whole(label: int | float | str) -> int | None:
-    """``label`` as a whole number (``2``, ``2.0``, ``'2'``, ``'2.0'``), else None (a bool too).
-    The command line's ``--condition`` reads a number so (run/labels.py ``_whole``)."""
-    if isinstance(label, bool):
-        return None
-    number = number_of(str(label))
-    whole = number is not None and abs(number) < 2**53 and number == round(number)
-    return int(number) if whole else None  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from torch import Tensor
 
 from torchlvm._shell import quoted
-from torchlvm.data.columns import class_index, label_key, named_class, number_of
+from torchlvm.data.columns import class_index, label_key, named_class, whole_number
 from torchlvm.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -116,8 +116,8 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
             labels.extend(range(classes))
         elif value in names:
             labels.append(names.index(value))
-        elif _whole(value) is not None and _numbered(run):
-            label = _whole(value)  # ('2.0', as a file of codes writes 2: review13 #21)
+        elif whole_number(value) is not None and _numbered(run):
+            label = whole_number(value)  # ('2.0', as a file of codes writes 2: review13 #21)
             if not 0 <= label < classes:
                 raise ConfigError(f"{flag} {value} is out of range; {_valid(run)}")
             labels.append(label)
@@ -164,13 +164,6 @@ def as_run_names(dataset: Dataset, names: Sequence[str]) -> Dataset:
     found = [class_index(names, name) for name in dataset.class_names]
     named = [n if k is None else names[k] for n, k in zip(dataset.class_names, found, strict=True)]
     return replace(dataset, class_names=tuple(named))
-
-
-def _whole(text: str) -> int | None:
-    """``text`` as a whole number (``2``, ``2.0``, ``-1``), else None."""
-    number = number_of(text)
-    whole = number is not None and abs(number) < 2**53 and number == round(number)
-    return int(number) if whole else None  # type: ignore[arg-type]
 
 
 def _unknown_class(run: Run, flag: str, value: str, joined: str) -> NoReturn:
