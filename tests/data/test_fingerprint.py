@@ -316,3 +316,21 @@ def test_a_wide_tables_changed_columns_are_named_not_listed(now, said):
 
     then = ("a", "b", "c") if len(now) == 3 else tuple(f"f{j:02d}" for j in range(60))
     assert _columns_differ(now, then) == said
+
+
+def test_an_export_without_data_is_not_told_to_drop_data(tmp_path, capsys):
+    """An estimator's export (no 'data' section) given --data was told 'drop --data', and
+    dropping it was refused next, 'evaluate needs a run folder written by train or fit' (api13's
+    note): the line says the export records no data and offers the score command that reads
+    the file."""
+    from torchlvm.models import VAE, VAEConfig
+
+    export = VAE(VAEConfig(input_dim=4, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    export.save_pretrained(tmp_path / "exp")
+    rows = np.random.default_rng(0).normal(size=(20, 4))
+    np.savetxt(tmp_path / "t.csv", rows, delimiter=",", header="a,b,c,d", comments="")
+    assert main(["evaluate", str(tmp_path / "exp"), "--data", str(tmp_path / "t.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "records no data it was trained on" in err and "drop --data" not in err
+    offered = shlex.split(err.split("score the file's rows with torchlvm ")[1].strip())
+    assert main(offered[:-1] + [str(tmp_path / "scores.csv")]) == 0

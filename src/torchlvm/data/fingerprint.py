@@ -196,10 +196,17 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
     old, path = data.get("name"), data_reference(new)
     if path == old:
         return dict(data)  # (whether it holds what it held: check_unchanged)
-    if not old or not is_file_name(old):
+    if not old:  # (an export saved without a data section: dropping --data was refused next)
         raise ConfigError(
-            f"--data {new}: the run in {folder} was trained on {old or 'no recorded data'}, not "
-            "on a file that could have moved; drop --data"
+            f"--data {new}: {folder} records no data it was trained on (its config.json has no "
+            "'data' section), so there is no file to re-point; save the model with "
+            "save_pretrained(FOLDER, data={'name': DATASET_OR_FILE}), or score the file's rows "
+            f"with torchlvm score {quoted(str(folder))} --data {quoted(str(new))} --out scores.csv"
+        )
+    if not is_file_name(old):
+        raise ConfigError(
+            f"--data {new}: the run in {folder} was trained on {old}, not on a file that could "
+            "have moved; drop --data"
         )
     if not is_file_name(new):
         raise unreadable(new) or ConfigError(
