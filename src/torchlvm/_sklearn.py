@@ -130,10 +130,11 @@ def _rethrow(error: Exception, name: str) -> Exception:
     """scikit-learn's message on one line, naming the input if it does not already, and the
     fix where scikit-learn names none."""
     message = " ".join(str(error).split())
-    if "Complex data not supported" in message:  # (the array's repr follows: userL #18)
+    if "Complex data not supported" in message:  # (the array's repr follows: userL #18;
+        # scikit-learn's check_complex_data looks for its own words, which lead the line)
         return DataError(
-            f"{name} holds complex numbers, and the models take real ones; pass {name}.real if "
-            "its imaginary parts are 0"
+            f"Complex data not supported: {name} holds complex numbers, and the models take "
+            f"real ones; pass {name}.real if its imaginary parts are 0"
         )
     if not re.search(rf"\b{name}\b", message):
         message = f"{name}: {message}"
