@@ -97,12 +97,15 @@ def test_units_are_judged_by_the_range_the_run_learned() -> None:
     assert units_slip(Values(0, 100, 0.0, 1.3, False), "x.npy", grey, "m", 1.0) is None
     assert units_slip(levels, "x.npy", {"name": "a.npy", "value_range": [0, 255]}, "m") is None
     divided = Values(0, 100, 0.0, 0.94, False)  # (the mirror: levels divided, readA #16)
-    assert units_slip(divided, "x.npy", {"value_range": [0, 255]}, "m").endswith(
+    images = {"value_range": [0, 255], "shape": [1, 8, 8]}
+    assert units_slip(divided, "x.npy", images, "m").endswith(
         "multiply them by 255, as the training data were"
     )
-    assert units_slip(divided, "x.npy", {"value_range": [-3.1, 4.2]}, "m") is None
-    counts = Values(0, 100, 0.0, 1.0, True)  # (rows of 0/1 counts for a model of counts)
-    assert units_slip(counts, "x.npy", {"value_range": [0, 255]}, "m") is None
+    assert units_slip(divided, "x.npy", {**images, "value_range": [-3.1, 4.2]}, "m") is None
+    counts = Values(0, 100, 0.0, 1.0, True)  # (0/1 values: no fractions of levels)
+    assert units_slip(counts, "x.npy", images, "m") is None
+    rows = {"value_range": [0, 20], "shape": [6]}  # (measurements: a row of small ones, readA #18)
+    assert units_slip(divided, "x.npy", rows, "m") is None
     assert units_slip(levels, "x.npy", {"name": "table.csv"}, "m") is None
 
 

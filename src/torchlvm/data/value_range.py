@@ -33,9 +33,10 @@ units (:func:`units_slip`): images in [0, 1] with noise or a filter reach a litt
 
 
 LEVELS = 16.0
-"""A model trained on values up to this or more (levels stored as read: 0..255 floats), given a
-later file wholly within [0, 1], is given other units: the same images divided by 255 scored as
-far more likely than its own training data, inverting an outlier ranking (readA #16)."""
+"""A model trained on images of values up to this or more (levels stored as read: 0..255
+floats), given a later file wholly within [0, 1], is given other units: the same images divided
+by 255 scored as far more likely than its own training data, inverting an outlier ranking
+(readA #16). Rows of measurements may all be small: only images are judged so (readA #18)."""
 FEW = 10
 """Values above :data:`BEYOND` a later file holds at least before it can be in other units: a
 mostly-zero row with one spike of 5 was refused as 8-bit levels (review13 #26)."""
@@ -98,7 +99,8 @@ def units_slip(
     trained = trained_range(data)
     if trained is None or not values.seen:
         return None
-    if trained[1] >= LEVELS and not values.whole and 0 <= values.low and values.high <= 1:
+    images = len(data.get("shape") or ()) == 3  # (rows of measurements may all be small)
+    if images and trained[1] >= LEVELS and not values.whole and 0 <= values.low <= values.high <= 1:
         return (  # the mirror: a model of levels 0..255 given them divided (readA #16)
             f"{name} holds values in [{values.low:.3g}, {values.high:.3g}] only, but {model} "
             f"was trained on values in [{trained[0]:.3g}, {trained[1]:.3g}]; they look like "
