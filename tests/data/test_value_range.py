@@ -97,7 +97,7 @@ def test_units_are_judged_by_the_range_the_run_learned() -> None:
     assert units_slip(Values(0, 100, 0.0, 1.3, False), "x.npy", grey, "m", 1.0) is None
     assert units_slip(levels, "x.npy", {"name": "a.npy", "value_range": [0, 255]}, "m") is None
     divided = Values(0, 100, 0.0, 0.94, False)  # (the mirror: levels divided, readA #16)
-    images = {"value_range": [0, 255], "shape": [1, 8, 8]}
+    images = {"value_range": [0, 255], "value_whole": True, "shape": [1, 8, 8]}
     assert units_slip(divided, "x.npy", images, "m").endswith(
         "multiply them by 255, as the training data were"
     )
@@ -106,6 +106,8 @@ def test_units_are_judged_by_the_range_the_run_learned() -> None:
     assert units_slip(counts, "x.npy", images, "m") is None
     rows = {"value_range": [0, 20], "shape": [6]}  # (measurements: a row of small ones, readA #18)
     assert units_slip(divided, "x.npy", rows, "m") is None
+    other = {**images, "value_whole": False}  # (an image model of other values: review13 #29)
+    assert units_slip(divided, "x.npy", other, "m") is None
     assert units_slip(levels, "x.npy", {"name": "table.csv"}, "m") is None
 
 

@@ -36,7 +36,8 @@ LEVELS = 16.0
 """A model trained on images of values up to this or more (levels stored as read: 0..255
 floats), given a later file wholly within [0, 1], is given other units: the same images divided
 by 255 scored as far more likely than its own training data, inverting an outlier ranking
-(readA #16). Rows of measurements may all be small: only images are judged so (readA #18)."""
+(readA #16). Only images of whole levels are judged so: rows of measurements may all be small
+(readA #18), and an image model of other values may be given values in [0, 1] (review13 #29)."""
 FEW = 10
 """Values above :data:`BEYOND` a later file holds at least before it can be in other units: a
 mostly-zero row with one spike of 5 was refused as 8-bit levels (review13 #26)."""
@@ -66,14 +67,17 @@ def typical_size(x: Any) -> float | None:
     return float(seen.median())
 
 
-def range_record(dataset: Any) -> dict[str, list[float]]:
-    """``{"value_range": [least, greatest]}`` of the values of a dataset of images or of an
-    array's rows (a run's training split, for its ``data`` record: uint8 rows are divided by 255
-    as images are, review13 #22), or ``{}`` for a table (its columns are standardized)."""
+def range_record(dataset: Any) -> dict[str, Any]:
+    """``{"value_range": [least, greatest], "value_whole": bool}`` of the values of a dataset of
+    images or of an array's rows (a run's training split, for its ``data`` record: uint8 rows
+    are divided by 255 as images are, review13 #22; whether every value is whole, levels stored
+    as read), or ``{}`` for a table (its columns are standardized)."""
     if getattr(dataset, "is_table", False) or len(dataset) == 0:
         return {}
     values = values_of(dataset)
-    return {"value_range": [values.low, values.high]} if values.seen else {}
+    if not values.seen:
+        return {}
+    return {"value_range": [values.low, values.high], "value_whole": bool(values.whole)}
 
 
 def trained_range(data: dict[str, Any]) -> tuple[float, float] | None:
@@ -99,8 +103,8 @@ def units_slip(
     trained = trained_range(data)
     if trained is None or not values.seen:
         return None
-    images = len(data.get("shape") or ()) == 3  # (rows of measurements may all be small)
-    if images and trained[1] >= LEVELS and not values.whole and 0 <= values.low <= values.high <= 1:
+    levels = len(data.get("shape") or ()) == 3 and data.get("value_whole") is True  # (review13 #29)
+    if levels and trained[1] >= LEVELS and not values.whole and 0 <= values.low <= values.high <= 1:
         return (  # the mirror: a model of levels 0..255 given them divided (readA #16)
             f"{name} holds values in [{values.low:.3g}, {values.high:.3g}] only, but {model} "
             f"was trained on values in [{trained[0]:.3g}, {trained[1]:.3g}]; they look like "
