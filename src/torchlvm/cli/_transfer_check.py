@@ -108,8 +108,9 @@ def report(
         print(f"    by target class: {each}")
         what = f"{hits} of the {n} transfers to another class are classified as their target"
     already, changed = sum(c.already for c in counts), sum(c.changed for c in counts)
+    originals = counts[0].n if len(counts) == 1 else len(y)  # (those of another class)
     if already:  # (a reconstruction is called one class: it counts for one target at most)
-        print(f"    {already} of the {len(y)} originals' reconstructions under their own class "
+        print(f"    {already} of the {originals} originals' reconstructions under their own class "
               f"are classified as {target if len(counts) == 1 else 'one of the targets'} already: "
               f"{changed} of the {n} transfers changed into their target")  # fmt: skip
     if warn and hits < MOST * n:
@@ -118,7 +119,7 @@ def report(
         warnings.warn(_failed(run_, counted) if kept else _unclear(run_, counted), stacklevel=2)
     elif warn and changed < MOST * n:
         counted = (
-            f"{what}, but {already} of the {len(y)} originals' reconstructions under their own "
+            f"{what}, but {already} of the {originals} originals' reconstructions under their own "
             "class are too"
         )
         warnings.warn(_blind(run_, counted), stacklevel=2)
