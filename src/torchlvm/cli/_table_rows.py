@@ -287,14 +287,15 @@ def _left_out(schema: Any, data: str, label: bool) -> tuple[list[str], list[list
 def _not_the_runs(header: list[str], schema: Any) -> list[int]:
     """The columns of a file's ``header`` the run never had: none of its features, dropped
     columns or label column (by name; a label column not carried stays out)."""
-    from torchlvm.data.columns import find_name, is_default
+    from torchlvm.data.columns import NameIndex, is_default
 
     if is_default(schema.columns):  # a run on a file without names: read by position
         return []
     known = [*schema.columns, *(c for c in schema.drop_columns if isinstance(c, str))]
     if isinstance(schema.label_column, str):
         known.append(schema.label_column)
-    return [j for j, name in enumerate(header) if find_name(name, known) is None]
+    index = NameIndex(known)
+    return [j for j, name in enumerate(header) if index.find(name) is None]
 
 
 def _flag_of(j: int, labels: list[Any]) -> str:

@@ -272,7 +272,7 @@ def _label_written(
     None) where the file cannot tell (no label column, the file gone)."""
     from pathlib import Path
 
-    from torchlvm.data.columns import find_name
+    from torchlvm.data.columns import NameIndex, find_name
     from torchlvm.data.csv_cells import is_missing, is_number
     from torchlvm.data.csv_form import number_form
     from torchlvm.data.csv_layout import first_rows
@@ -288,7 +288,8 @@ def _label_written(
         return None, None
     j %= width
     if header is not None:  # the feature columns by name
-        before = [find_name(name, header) for name in data.columns or ()]
+        index = NameIndex(header)
+        before = [index.find(name) for name in data.columns or ()]
         at = sum(k is not None and k < j for k in before)
     else:  # by position: the columns before it that were not dropped
         dropped = {d % width for d in drop_columns if isinstance(d, int) and -width <= d < width}
