@@ -117,7 +117,7 @@ def _label_column(schema: Any, carried: list[str]) -> str | None:
         found = find_name(str(name), carried)  # (a header written in the other Unicode form)
         if found is not None:
             return carried[found]
-    if isinstance(label, int) and is_default(schema.columns):
+    if isinstance(label, int) and label >= 0 and is_default(schema.columns):
         # a run on a file without a header, given one with: the file is read by position, and
         # its dropped and label columns are carried in file order under the file's names; the
         # CVAE scored the mixture, saying the file had no label column (readA #12)
