@@ -62,7 +62,7 @@ def test_out_npy_writes_every_images_reconstruction(vae_run, tmp_path, capsys):
     out = tmp_path / "rec.npy"
     assert cli.main(["reconstruct", str(vae_run), "--out", str(out)]) == 0
     said = capsys.readouterr().out
-    assert "shape (359, 8, 8): N, H, W, in the model's [0, 1] scale" in said
+    assert "shape (359, 8, 8): N, H, W, in the units the model was trained on" in said
     x = load_dataset("digits", "test").x
     expected = torchlvm.load(vae_run).reconstruct(x).reshape(359, 8, 8)
     np.testing.assert_allclose(np.load(out), expected.detach().numpy(), rtol=1e-5, atol=1e-6)

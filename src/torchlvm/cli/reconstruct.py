@@ -7,8 +7,8 @@ The error printed is the mean squared error per pixel between the input, as the 
 with the standard error of that mean over its images.
 
 Writes DIR/figures/reconstructions.png; --out FILE.npy writes instead the reconstruction of
-every image of the split, shape (N, H, W) (one channel) or (N, C, H, W), in the model's [0, 1]
-scale. A run trained on a table (or --out FILE.csv / .tsv) writes rows instead,
+every image of the split, shape (N, H, W) (one channel) or (N, C, H, W), in the units the model
+was trained on. A run trained on a table (or --out FILE.csv / .tsv) writes rows instead,
 DIR/reconstructions.csv (.tsv for a run on a .tsv): the reconstruction of every row of --data
 (else of the run's test split) in the file's units and columns, led by row and line (where the
 row is in the file) and the columns the run dropped or took labels from (an ID, its class), and
@@ -108,7 +108,10 @@ def _written(shown: int, array: tuple[int, ...] | None) -> str:
             else f"{shown} inputs and their reconstructions"
         )
     layout = {3: "N, H, W", 4: "N, C, H, W"}[len(array)]
-    return f"the decoder mean of each image, shape {array}: {layout}, in the model's [0, 1] scale"
+    return (  # (not [0, 1]: a model of levels read as stored, a Gaussian decoder's means: readA #2)
+        f"the decoder mean of each image, shape {array}: {layout}, in the units the model "
+        "was trained on"
+    )
 
 
 def _as_images(recon, shape: tuple[int, ...]):
