@@ -118,12 +118,13 @@ def test_an_archive_saved_unnamed_or_in_keras_layout(tmp_path):
         DataError, match=r"Keras' layout\); save train and test as one archive: "
     ) as e:
         _load(tmp_path / "keras.npz")
-    assert f"f = np.load({str(tmp_path / 'keras.npz')!r}); np.savez('all.npz', x=np." in str(
+    every = str(tmp_path / "keras-all.npz")  # (a free name beside it, not 'all.npz': readA #6)
+    assert f"f = np.load({str(tmp_path / 'keras.npz')!r}); np.savez({every!r}, x=np." in str(
         e.value
     )
     f = np.load(tmp_path / "keras.npz")  # the line the message gives, as written
-    np.savez(tmp_path / "all.npz", x=np.concatenate([f["x_train"], f["x_test"]]))
-    assert torch.equal(_load(tmp_path / "all.npz").x, data.x)
+    np.savez(every, x=np.concatenate([f["x_train"], f["x_test"]]))
+    assert torch.equal(_load(every).x, data.x)
 
 
 def _load_array(folder, array):

@@ -158,14 +158,14 @@ def objects_refused(path: Path, shape: tuple[int, ...]) -> DataError:
     writes a dict: review12 #9, where the stacking line raised 'iteration over a 0-d array') as
     an archive of its arrays."""
     if shape != ():
-        new = str(path.with_name(f"{path.stem}-numbers.npy"))
+        new = unused_name(path.with_name(f"{path.stem}-numbers.npy"))
         return DataError(
             f"{path} holds Python objects (dtype object), which torchlvm does not unpickle; "
             f"save them as numbers (np.save({new!r}, np.stack(list(np.load({str(path)!r}, "
             "allow_pickle=True))).astype('float32')), which also stacks an array of images "
             "of one size) and pass that file"
         )
-    new = str(path.with_name(f"{path.stem}-arrays.npz"))
+    new = unused_name(path.with_name(f"{path.stem}-arrays.npz"))
     read = f"np.load({str(path)!r}, allow_pickle=True).item()"
     return DataError(
         f"{path} holds one pickled Python object (shape (), as np.save writes a dict), which "
@@ -227,7 +227,7 @@ def _npz_labels(x: np.ndarray, y: np.ndarray, path: Path, keys: tuple[str, str])
         try:
             y = np.char.decode(y, "utf-8")
         except UnicodeDecodeError as error:
-            new, (xk, yk) = str(path.with_name(f"{path.stem}-text.npz")), keys
+            new, (xk, yk) = unused_name(path.with_name(f"{path.stem}-text.npz")), keys
             raise DataError(
                 f"{path}: its labels ({yk!r}) are bytes that are not UTF-8 text ({error}); "
                 f"decode them with their encoding (f = np.load({str(path)!r}); np.savez("
@@ -260,9 +260,11 @@ def _two_arrays(names: Sequence[str], what: str, path: Path, pair: tuple[str, st
     roles = {"x": npz_data_key(names), "y": next((k for k in Y_KEYS if k in names), None)}
     role = "x" if what == "data" else "y"
 
+    one = unused_name(path.with_name(f"{path.stem}-one.npz"))  # (a free name beside it)
+
     def keep(key: str) -> str:
         kept = {**roles, role: key}
-        return f"np.savez('one.npz', {', '.join(f'{r}=f[{k!r}]' for r, k in kept.items() if k)})"
+        return f"np.savez({one!r}, {', '.join(f'{r}=f[{k!r}]' for r, k in kept.items() if k)})"
 
     return DataError(
         f"{path} holds {what} under both {pair[0]!r} and {pair[1]!r}, and they differ; keep "
@@ -328,9 +330,10 @@ def _no_data(path: Path, names: Sequence[str]) -> str:
     if {"x_train", "x_test"} <= set(names):
         both = "np.concatenate([f['{0}_train'], f['{0}_test']])"
         labels = f", y={both.format('y')}" if {"y_train", "y_test"} <= set(names) else ""
+        every = unused_name(path.with_name(f"{path.stem}-all.npz"))  # (a free name beside it)
         return (
             f"{held}, Keras' layout); save train and test as one archive: "
-            f"f = np.load({str(path)!r}); np.savez('all.npz', x={both.format('x')}{labels}) "
+            f"f = np.load({str(path)!r}); np.savez({every!r}, x={both.format('x')}{labels}) "
             "(torchlvm then draws its own seeded train/val/test split from all rows, so the "
             "file's test rows are no longer held out: compare with published numbers with care)"
         )

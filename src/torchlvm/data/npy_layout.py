@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from torchlvm._files import unused_name
 from torchlvm.data import files, pixels
 from torchlvm.errors import DataError, DataNotFoundError
 
@@ -135,7 +136,7 @@ def _refuse_archive(path: Path) -> None:
             key = files.npz_data_key(archive.files) or "x"
     except pixels.NUMPY_ERRORS:
         key = "x"
-    alone = str(path.with_name(f"{path.stem}-{key}.npy"))
+    alone = unused_name(path.with_name(f"{path.stem}-{key}.npy"))
     raise DataError(
         f"{path} is an .npz archive (numpy.savez's), not one array, and streaming reads one "
         f"array; save its data array alone (np.save({alone!r}, np.load({str(path)!r})"
