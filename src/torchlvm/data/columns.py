@@ -142,13 +142,15 @@ def is_default(names: Sequence[str]) -> bool:
     return tuple(names) == default_names(len(names))
 
 
-def _show(names: list[str], limit: int = 5) -> str:
+def listed(names: Sequence[str], limit: int = 5) -> str:
+    """``'a', 'b', 'c' and 4 more``: the first ``limit`` names, quoted, and how many are left."""
+    names = list(names)
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _columns(names: list[str]) -> str:
-    return ("columns " if len(names) > 1 else "column ") + _show(names)
+    return ("columns " if len(names) > 1 else "column ") + listed(names)
 
 
 def match_columns(
@@ -218,9 +220,9 @@ def lacking(
     them = "them" if len(missing) > 1 else "it"
     add = f"add {them} (empty cells mark missing values)"
     if none and not renames:
-        has = _show(list(others), 3) if others else "no other column"
+        has = listed(list(others), 3) if others else "no other column"
         return DataError(
-            f"{path} holds none of the columns the run was trained on ({_show(list(missing))}), "
+            f"{path} holds none of the columns the run was trained on ({listed(list(missing))}), "
             f"and has {has}; pass a file of the run's table (with its header), or {add}"
         )
     message = f"{path} lacks {_columns(list(missing))} that the run was trained on"

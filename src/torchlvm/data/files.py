@@ -43,7 +43,7 @@ from torchlvm._checks import check_choice
 from torchlvm._files import unused_name
 from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.data import pixels
-from torchlvm.data.columns import default_names, dropping, match_columns
+from torchlvm.data.columns import default_names, dropping, listed, match_columns
 from torchlvm.data.csv_cells import is_number
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_form import NumberForm
@@ -599,9 +599,9 @@ def _not_numbers(array: np.ndarray, path: Path) -> DataError:
     if names is None:
         return DataError(f"{path} holds {array.dtype} values; torchlvm needs a numeric array")
     new = unused_name(path.with_name(f"{path.stem}.csv"))
-    shown = ", ".join(repr(n) for n in names[:4]) + (", ..." if len(names) > 4 else "")
     return DataError(
-        f"{path} holds a structured array, a table of {len(names)} named columns ({shown}); "
+        f"{path} holds a structured array, a table of {len(names)} named columns "
+        f"({listed(names, 4)}); "
         f"save it as one (pandas.DataFrame({array_expression(path)}).to_csv({new!r}, "
         "index=False, mode='x')) and pass that file, with --label-column or --drop-columns "
         "for columns that are not features"

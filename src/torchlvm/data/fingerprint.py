@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from torchlvm._shell import quoted
+from torchlvm.data.columns import listed
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError
 
 CHUNK = 1 << 20  # bytes hashed at a time
@@ -308,14 +309,9 @@ def _columns_differ(now: tuple[str, ...], then: tuple[str, ...]) -> str:
         more = f" ({len(differ) - 1} more columns differ)" if len(differ) > 1 else ""
         j = differ[0]
         return f"its column {j + 1} is {now[j]!r}, the run's {then[j]!r}{more}"
-    missing = [c for c in then if c not in now]
-    new = [c for c in now if c not in then]
-    parts = [f"lacks the run's {_listed(missing)}"] if missing else []
-    parts += [f"has {_listed(new)} the run has not"] if new else []
+    known, given = set(then), set(now)  # (a wide table's columns: not a scan per name)
+    missing = [c for c in then if c not in given]
+    new = [c for c in now if c not in known]
+    parts = [f"lacks the run's {listed(missing, 3)}"] if missing else []
+    parts += [f"has {listed(new, 3)} the run has not"] if new else []
     return f"it has {len(now)} columns, the run {len(then)}: it " + " and ".join(parts)
-
-
-def _listed(names: list[str], limit: int = 3) -> str:
-    """``'a', 'b', 'c' and 4 more``."""
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
