@@ -537,12 +537,13 @@ def _warn_of_untrained_classes(train: Dataset) -> None:
     all in the test split, trained silently and was then sampled as if known (userK #17)."""
     import warnings
 
+    from torchlvm.data.columns import listed
+
     assert train.y is not None and train.class_names is not None
     counts = torch.bincount(train.y[train.y >= 0], minlength=len(train.class_names))
     absent = [train.class_names[k] for k in range(len(counts)) if int(counts[k]) == 0]
     if absent:
-        names = ", ".join(repr(name) for name in absent[:5]) + (", ..." * (len(absent) > 5))
-        what = f"class {names}" if len(absent) == 1 else f"classes {names}"
+        what = f"class {listed(absent)}" if len(absent) == 1 else f"classes {listed(absent)}"
         warnings.warn(
             f"{train.name}: no row of the train split has {what} (the split is not by class), "
             f"so the model learns nothing of {'it' if len(absent) == 1 else 'them'}: samples, "
