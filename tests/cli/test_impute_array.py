@@ -140,3 +140,27 @@ def test_an_archives_nan_cells_are_refused_with_the_npy_to_save(tmp_path, capsys
     # a holes-data.npy is there now: the line names a new file (review13 #27)
     assert main(["impute", "r", "--data", "holes.npz", "--out", "f.npy"]) == 2
     assert "np.save('holes-data-2.npy', np.load('holes.npz')['x'])" in capsys.readouterr().err
+
+
+def test_image_fills_outside_the_trained_range_are_counted(tmp_path, capsys):
+    """review13 #20b: PPCA filled pixels of a [0, 1] image file with values below 0 and said
+    nothing, while sample counts its draws outside [0, 1]. The line counts exactly the filled
+    cells of the written array outside [0, 1], and no observed pixel."""
+    rng = np.random.default_rng(5)
+    images = (rng.random((300, 6, 6)) < 0.3) * rng.random((300, 6, 6))  # mostly 0, in [0, 1)
+    images[:, 0, :] = 1.0
+    holes = rng.random(images.shape) < 0.2
+    images[holes] = np.nan
+    path = tmp_path / "im.npy"
+    np.save(path, images)
+    run = tmp_path / "ppca"
+    fit = ["fit", "ppca", "--data", str(path), "--allow-missing", "--method", "em"]
+    assert main([*fit, "--latent-dim", "3", "--out", str(run)]) == 0
+    out = tmp_path / "filled.npy"
+    assert main(["impute", str(run), "--data", str(path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    fills = np.load(out)[holes]
+    outside = int(((fills < 0) | (fills > 1)).sum())
+    assert outside > 0
+    assert f"{outside:,} of {holes.sum():,} filled values lie outside the [0, 1]" in printed
+    assert f"np.clip(np.load('{out}'), 0, 1)" in printed

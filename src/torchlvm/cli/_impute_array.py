@@ -123,6 +123,8 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
 
     write_atomic(out, write)
     _say(args, run_, x, out, array.shape)
+    if (outside := _outside_trained(run_, x, filled, out)) is not None:
+        print(outside)
     return 0
 
 
@@ -139,6 +141,31 @@ def _as_stored(filled: Any, shape: tuple[int, ...], stored: Any) -> Any:
     array = array.reshape(*lead, *kept)  # ((H, W): the one channel dropped)
     kind = stored.dtype if stored.dtype.kind == "f" else np.dtype(np.float64)
     return array.astype(kind, copy=False)
+
+
+def _outside_trained(run_: Any, x: Any, filled: Any, out: Path) -> str | None:
+    """A line saying how many filled cells of an image run lie outside the range of values it
+    was trained on (a Gaussian decoder's means are not bounded: PPCA filled pixels of a [0, 1]
+    file with -0.5), or None where none do or the run is not of images; ``sample`` says the
+    same of its draws (review13 #20b)."""
+    import torch
+
+    from torchlvm.data.value_range import trained_range
+
+    known = trained_range(run_.data)
+    if len(run_.data.get("shape") or ()) < 2 or known is None:
+        return None
+    low, high = known
+    fills = filled[torch.isnan(x).expand_as(filled)]  # the filled cells only, every draw
+    out_of = (fills < low) | (fills > high)
+    count = int(out_of.sum())
+    if not count:
+        return None
+    return (
+        f"  {count:,} of {fills.numel():,} filled values lie outside the [{low:g}, {high:g}] "
+        f"the model was trained on ({float(fills.min()):.3g} to {float(fills.max()):.3g}); "
+        f"to keep them in it: np.clip(np.load({str(out)!r}), {low:g}, {high:g})"
+    )
 
 
 def _say(args: argparse.Namespace, run_: Any, x: Any, out: Path, shape: tuple) -> None:
