@@ -35,9 +35,45 @@ def test_an_allocation_that_fails_is_one_line(error, asked, monkeypatch, capsys)
     assert cli.main(["datasets"]) == 1
     assert capsys.readouterr().err == (
         f"torchlvm: error: out of memory{asked} (the sizes checked before the work did not "
-        "foresee this allocation); ask for less (a smaller --n, --k, --samples, --draws, "
-        "--hidden or --batch-size) or free memory (files written before stay as they were)\n"
+        "foresee this allocation); free memory (files written before stay as they were)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "less"),
+    [
+        (["score", "RUN", "--data", "x.csv", "--out", "s.csv"], "--samples"),
+        (["sample", "RUN"], "--n"),
+        (["evaluate", "RUN"], "--n, --k or --batch-size"),
+        (["impute", "RUN", "--data", "x.csv", "--out", "f.csv"], "--n, --samples or --draws"),
+        (["fit", "ppca", "--data", "x.csv", "--out", "r"], None),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else None,
+)
+def test_the_line_names_only_the_running_commands_options(argv, less, monkeypatch, capsys):
+    """review13's nit on 485c7df: the line offered --hidden and --draws to every command,
+    ``fit`` (which takes none of them) too: it names what the running command takes."""
+
+    def allocating(args):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "_start", _starting(argv, allocating))
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    said = "" if less is None else f"ask for less (a smaller {less}) or "
+    assert f"this allocation); {said}free memory" in err
+
+
+def _starting(argv, run):
+    """cli._start, with the parsed command's ``run`` replaced by ``run``."""
+    start = cli._start
+
+    def started(given):
+        parser, args, extra = start(given)
+        args.run = run
+        return parser, args, extra
+
+    return started
 
 
 def test_any_other_runtime_error_is_not_taken_for_one(monkeypatch):

@@ -206,6 +206,21 @@ def _out_of_memory(err: BaseException) -> str | None:
     return ""
 
 
+SIZES = {"n": "--n", "k": "--k", "samples": "--samples", "draws": "--draws",
+         "hidden": "--hidden", "batch_size": "--batch-size"}  # fmt: skip
+"""The options that set how much memory a command asks for, by their ``argparse`` names."""
+
+
+def _asking_less(args: argparse.Namespace) -> str:
+    """``"ask for less (a smaller --k or --batch-size) or "``: the options of :data:`SIZES` that
+    the running command takes (``fit`` takes none of them: review13's nit on 485c7df)."""
+    flags = [flag for dest, flag in SIZES.items() if hasattr(args, dest)]
+    if not flags:
+        return ""
+    listed = flags[0] if len(flags) == 1 else f"{', '.join(flags[:-1])} or {flags[-1]}"
+    return f"ask for less (a smaller {listed}) or "
+
+
 def _main(argv: Sequence[str] | None) -> int:
     warnings.formatwarning = _one_line_warning
     parser, args, extra = _start(argv)
@@ -235,8 +250,8 @@ def _main(argv: Sequence[str] | None) -> int:
             raise
         print(
             f"torchlvm: error: out of memory{asked} (the sizes checked before the work did not "
-            "foresee this allocation); ask for less (a smaller --n, --k, --samples, --draws, "
-            "--hidden or --batch-size) or free memory (files written before stay as they were)",
+            f"foresee this allocation); {_asking_less(args)}free memory (files written before "
+            "stay as they were)",
             file=sys.stderr,
         )
         return 1
