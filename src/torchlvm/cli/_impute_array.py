@@ -39,7 +39,8 @@ def _refuse_archive_with_nan(path: Path, args: argparse.Namespace) -> None:
     import numpy as np
 
     from torchlvm._shell import quoted
-    from torchlvm.data.files import npz_as_npy, npz_data_key
+    from torchlvm.data.npz_keys import npz_data_key
+    from torchlvm.data.save_lines import npz_as_npy
     from torchlvm.errors import ConfigError
 
     try:

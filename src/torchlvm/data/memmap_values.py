@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from torchlvm.data import files
+from torchlvm.data import file_values
 from torchlvm.data.binarize import Values
 from torchlvm.errors import DataError, Spell, spelled
 
@@ -46,7 +46,7 @@ def seen_as_float32(stored: Values, grey_levels: bool) -> Values:
 
 
 def finite(values: Values) -> bool:
-    """Whether values so summarized are finite numbers float32 holds (as files.beyond_float32)."""
+    """Whether values so summarized are finite numbers float32 holds (as beyond_float32)."""
     return not values.missing and -_FLOAT32_MAX <= values.low and values.high <= _FLOAT32_MAX
 
 
@@ -92,7 +92,7 @@ def is_binary(x: Any) -> bool:
 
 def refuse_nonfinite(rows: Any, shape: tuple[int, ...]) -> None:
     """Refuse the values of the file of ``rows`` (every row of it) that are no finite float32,
-    as an in-memory read does (:mod:`torchlvm.data.files`): values too large for float32,
+    as an in-memory read does (:mod:`torchlvm.data.file_values`): values too large for float32,
     infinities, then NaN, each counted and the first named by image and pixel (or example and
     feature), streamed.
 
@@ -100,7 +100,7 @@ def refuse_nonfinite(rows: Any, shape: tuple[int, ...]) -> None:
         DataError: for the first kind of value found, with its fix under streaming.
     """
     masks = {  # what a value is called, and its mask in (B, D) rows
-        files.TOO_LARGE[0]: files.beyond_float32,
+        file_values.TOO_LARGE[0]: file_values.beyond_float32,
         "infinite": np.isinf,
         "missing (NaN)": np.isnan,
     }
@@ -120,7 +120,7 @@ def refuse_nonfinite(rows: Any, shape: tuple[int, ...]) -> None:
         start += len(chunk)
     kind = next(kind for kind in masks if kind in found)
     count, row, column = found[kind]
-    said = files.holds(rows.path, count, kind, files.in_rows(shape)(row, column))
+    said = file_values.holds(rows.path, count, kind, file_values.in_rows(shape)(row, column))
     raise spelled(DataError, lambda spell: f"{said}; {_fix_nonfinite(kind, spell)}")
 
 
@@ -133,17 +133,17 @@ def refuse_empty_rows(rows: Any, shape: tuple[int, ...]) -> None:
     """
     empty = np.concatenate([np.isnan(chunk).all(1) for chunk in rows.chunks()])  # (N,)
     if empty.any():  # files' own check and words, on a column that is NaN where a row is
-        files._check_rows_observed(
+        file_values.check_rows_observed(
             np.where(empty, np.nan, 0.0)[:, None], rows.path, len(shape) == 3
         )
 
 
 def _fix_nonfinite(kind: str, spell: Spell) -> str:
     """The fix of a file's ``kind`` of non-finite value when it is streamed."""
-    if kind == files.TOO_LARGE[0]:
-        return files.TOO_LARGE[1]
+    if kind == file_values.TOO_LARGE[0]:
+        return file_values.TOO_LARGE[1]
     if kind == "infinite":
-        return files.FIX_INFINITE
+        return file_values.FIX_INFINITE
     return (
         f"fill the missing values in, or load the file without {spell('mmap', True)} and pass "
         f"{spell('allow_missing', True)}: PPCA's EM and the VAE's MIWAE bound fit around "

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from torchlvm._files import unused_name
-from torchlvm.data import files, pixels
+from torchlvm.data import pixels
+from torchlvm.data.npz_keys import npz_data_key
+from torchlvm.data.save_lines import objects_refused
 from torchlvm.errors import DataError, DataNotFoundError
 
 
@@ -79,7 +81,7 @@ def read_layout(
     file_shape, fortran, file_dtype = header
     file_dtype = np.dtype(file_dtype)
     if file_dtype.hasobject:
-        raise files.objects_refused(path, file_shape)
+        raise objects_refused(path, file_shape)
     if file_dtype.kind not in "biuf" or file_dtype.fields is not None:
         raise DataError(
             f"{path} holds {file_dtype} values; memory-mapped training needs a real or integer "
@@ -133,7 +135,7 @@ def _refuse_archive(path: Path) -> None:
             if f.read(4) != b"PK\x03\x04":
                 return
         with np.load(path, allow_pickle=False) as archive:
-            key = files.npz_data_key(archive.files) or "x"
+            key = npz_data_key(archive.files) or "x"
     except pixels.NUMPY_ERRORS:
         key = "x"
     alone = unused_name(path.with_name(f"{path.stem}-{key}.npy"))

@@ -38,6 +38,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from torchlvm.data.npz_keys import npz_data_key
 from torchlvm.errors import DataError
 
 # what numpy raises on a damaged file: a mangled header is parsed by ast.literal_eval, so
@@ -298,8 +299,6 @@ def _stored_levels(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     """The least and greatest values of the integer image array of the ``.npy`` / ``.npz`` file
     at ``path``, where they are 8-bit levels or only 0 and 1; None for other values, or a file
     that cannot be read (reading it says why)."""
-    from torchlvm.data.files import npz_data_key
-
     try:
         if Path(path).suffix.lower() == ".npy":
             array = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -329,8 +328,6 @@ def array_header(path: str | os.PathLike[str]) -> tuple[tuple[int, ...], np.dtyp
                 return shape, dtype
         if path.suffix.lower() == ".npz":
             with zipfile.ZipFile(path) as archive:
-                from torchlvm.data.files import npz_data_key
-
                 names = [n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")]
                 key = npz_data_key(names)
                 if key is None:

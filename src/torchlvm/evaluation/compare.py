@@ -309,7 +309,7 @@ def compare(
     """
     import torchlvm.data.factors  # noqa: F401  (registers "shapes")
     from torchlvm.data import load_dataset
-    from torchlvm.data.files import labels_fix
+    from torchlvm.data.save_lines import labels_fix
 
     out_dir = Path(out_dir)
     check_positive_int("k", k)

@@ -51,7 +51,7 @@ def conditions(run: Run, x: Tensor, y: Tensor | None, dataset: Any) -> Tensor | 
             "'data' section with condition 'label' or 'mask:KIND'"
         )
     if condition.kind == "label" and y is None:
-        from torchlvm.data.files import labels_fix
+        from torchlvm.data.save_lines import labels_fix
 
         raise DataError(
             f"the CVAE is conditioned on class labels, and {dataset.name} has none; "

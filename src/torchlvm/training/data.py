@@ -43,11 +43,11 @@ from torchlvm.data import load_dataset
 from torchlvm.data.csv_once import parsed_once
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.dataset_copy import copy_record
-from torchlvm.data.files import labels_fix
 from torchlvm.data.fingerprint import file_record
 from torchlvm.data.load import data_reference
 from torchlvm.data.memmap_values import all_finite, is_binary
 from torchlvm.data.pixels import reading_record
+from torchlvm.data.save_lines import labels_fix
 from torchlvm.data.value_range import range_record
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.inference.class_mixture import class_counts

@@ -1,0 +1,93 @@
+"""A file's class labels, checked: whole numbers 0, 1, 2, ... one per example, and classes
+rather than a measured quantity or row names (:data:`MANY_CLASSES`)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from torchlvm.data.csv_cells import is_number
+from torchlvm.data.file_readers import Read
+from torchlvm.errors import DataError, OptionError, spelled
+
+MANY_CLASSES = 50
+"""More distinct labels than this, unless they number the classes 0..C-1 (or name them) with two
+rows or more to a class, are a measured quantity or row names, not classes
+(:func:`check_not_measured`)."""
+
+
+def check_not_measured(read: Read, path: Path, column: int | str | None, dropped: Sequence) -> Read:
+    """Refuse labels of more than :data:`MANY_CLASSES` values that are no classes: numbers that
+    do not number the classes 0..C-1 with two rows or more to a class, a measured quantity
+    (sklearn's diabetes 'target', 214 values from 25 to 346 in 442 rows); or text names most of
+    which name one row. A conditional model would take them as hundreds of one-row classes, and
+    evaluate's probes could not score them. An archive's such array (scikit-learn's X beside a
+    regression y), which no option leaves out as a CSV's label column is, is read without it,
+    with a warning: a model that needs classes refuses the data then (review13 #17).
+
+    Returns:
+        ``read``, without its labels where they are an archive's measured quantity.
+    """
+    labels = read.labels
+    if labels is None or labels.ndim != 1 or labels.dtype.kind not in "biuf":
+        return read  # not labels at all: :func:`class_labels` says so
+    values = np.unique(labels[np.isfinite(labels)])
+    few = 2 * len(values) <= len(labels)  # two rows or more to a class, on average
+    names = read.class_names
+    if names is not None and all(is_number(n) for n in names):  # whole-number codes, as numbers
+        values, names = np.array(names, dtype=np.float64), None
+    if names is not None:
+        if len(values) <= MANY_CLASSES or few:
+            return read
+        held = f"holds {len(values)} distinct names in {len(labels)} rows, so it names rows"
+    else:
+        # codes 0..C-1 or 1..C (a consecutive run of whole numbers from 0 or 1)
+        numbered = (
+            len(values) > 0 and values[0] in (0, 1) and values[-1] == values[0] + len(values) - 1
+        )
+        if len(values) <= MANY_CLASSES or (numbered and few):
+            return read
+        held = (
+            f"holds {len(values)} distinct numbers ({values[0]:g} to {values[-1]:g}) in "
+            f"{len(labels)} rows, so it is a measured quantity (such as a regression target)"
+        )
+    if column is None:
+        warnings.warn(
+            f"{path}: its labels array {held}, not classes: read without it (a model of classes, "
+            "a CVAE on --condition label, has none to learn; save the classes under y for it)",
+            stacklevel=2,
+        )
+        return read._replace(labels=None, class_names=None)
+    name = repr(column) if isinstance(column, str) else f"{column} (counting from 0)"
+    drop = [*dropped, column]
+    keep = "keep it as a feature (leave out {}) or " if names is None else ""
+    raise spelled(
+        OptionError,
+        lambda spell: (
+            f"{path}: the label column {name} {held}, not classes; "
+            f"{keep.format(spell('label_column', None))}leave it out "
+            f"({spell('drop_columns', drop)})"
+        ),
+    )
+
+
+def class_labels(labels: np.ndarray, n: int, path: Path, lines: np.ndarray | None) -> np.ndarray:
+    """``(N,)`` int64 class labels, checked to be whole numbers >= 0."""
+    if labels.dtype.kind not in "biuf" or labels.shape != (n,):
+        raise DataError(
+            f"{path}: labels must be {n} numbers, one per example, got {labels.dtype} of shape "
+            f"{labels.shape}; store one integer class label per row"
+        )
+    bad = ~np.isfinite(labels) | (labels != np.round(labels)) | (labels < 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        row = f"example {i}" if lines is None else f"line {int(lines[i])}"
+        raise DataError(
+            f"{path}: label of {row} is {labels[i].item()!r}; class labels must be "
+            "whole numbers 0, 1, 2, ... (a measured value, such as a regression target, is no "
+            "class: keep it as a feature column)"
+        )
+    return labels.astype(np.int64)
