@@ -101,3 +101,57 @@ def test_a_folder_where_no_picture_opens_gets_no_lines(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"none of its 2 picture files opens as a picture ({tmp_path}/a.png, " in err
     assert "np.stack" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("classes", [False, True], ids=["folder", "class-folders"])
+def test_the_lines_stack_before_they_create_the_file(tmp_path, monkeypatch, capsys, classes):
+    """The lines were np.save(open(F, 'xb'), np.stack(...)): F was created before the pictures
+    were read, so a failure or Ctrl-C while stacking left an empty F, and the rerun stopped on
+    FileExistsError (review13 #25). Interrupted while stacking, no file is left; run again, the
+    file is made."""
+    import PIL.Image
+
+    monkeypatch.chdir(tmp_path)
+    for i in range(3):
+        where = tmp_path / "pics" / (f"k{i % 2}" if classes else "")
+        where.mkdir(parents=True, exist_ok=True)
+        PIL.Image.fromarray(np.full((5, 5), 40 * i, dtype=np.uint8)).save(where / f"p{i}.png")
+    assert main(["train", "vae", "--data", "pics", "--out", "r"]) == 2
+    code = _code(capsys.readouterr().err)
+    made = tmp_path / ("pics.npz" if classes else "pics.npy")
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PIL.Image.Image, "convert", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            exec(code, {})
+    assert not made.exists()
+    exec(code, {})
+    loaded = np.load(made)
+    x = loaded["x"] if classes else loaded
+    assert x.shape == (3, 5, 5) and sorted(np.unique(x)) == [0, 40, 80]
+
+
+@pytest.mark.parametrize("suffix", [".webp", ".pgm", ".avif"])
+def test_pictures_of_other_common_formats_get_the_lines(tmp_path, monkeypatch, capsys, suffix):
+    """A folder of .webp pictures (what browsers save; Pillow reads it) was told it was no
+    dataset name, and `--data pics/p0.webp` "unsupported extension '.webp'", with no stacking
+    lines as .png pictures get (review13 #23); so were .pgm (the ORL faces) and .avif. Both
+    ways now offer the lines, and they run."""
+    import PIL.Image
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pics").mkdir()
+    for i in range(2):
+        picture = PIL.Image.fromarray(np.full((4, 6), 100 + i, dtype=np.uint8))
+        picture.save(
+            tmp_path / "pics" / f"p{i}{suffix}", **({"lossless": True} if suffix == ".webp" else {})
+        )
+    for data in ("pics", f"pics/p0{suffix}"):
+        assert main(["train", "vae", "--data", data, "--out", "r"]) == 2
+        err = capsys.readouterr().err
+        assert "stack the pictures into one array file" in err and err.count("\n") == 1, err
+    exec(_code(err), {})
+    assert np.load("pics.npy").shape == (2, 4, 6)

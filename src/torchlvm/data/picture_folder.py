@@ -21,8 +21,13 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
-PICTURE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
-"""Picture files, which a folder given as data may hold instead of arrays."""
+PICTURE_SUFFIXES: tuple[str, ...] = (
+    *(".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff"),
+    *(".webp", ".avif", ".pgm", ".ppm", ".pbm", ".pnm"),
+)
+"""Picture files, which a folder given as data may hold instead of arrays: the formats image
+sets ship in that Pillow reads (.webp as browsers save it, .pgm as the ORL faces; review13 #23),
+not all it registers, which include .pdf, .h5 and .mpeg."""
 
 SURVEYED = 10_000
 """The most pictures whose headers are read for their size (the rest are taken to be alike)."""
@@ -118,15 +123,16 @@ def pictures_fix(pictures: Pictures) -> str:
     size = pictures.sizes.most_common(1)[0][0] if len(pictures.sizes) > 1 else None
     resize = "" if size is None else f".resize({size})"
     read, colour = "", "; .convert('RGB') for colour"
-    stack = f"np.stack([np.asarray(PIL.Image.open(p).convert('L'){resize}) for p in paths])"
+    stack = f"x = np.stack([np.asarray(PIL.Image.open(p).convert('L'){resize}) for p in paths])"
     if pictures.deep:  # 16-bit levels divided by 65535, float ones as stored, 8-bit by 255
         read, colour = f"{_READ_DEEP}; ", ""
-        stack = f"np.stack([read(PIL.Image.open(p){resize}) for p in paths])"
+        stack = f"x = np.stack([read(PIL.Image.open(p){resize}) for p in paths])"
+    # every picture read before the file is made: a failure or Ctrl-C leaves no empty file
     name = os.path.basename(os.path.abspath(pictures.folder))  # (a new file, in the cwd)
-    save = f"np.save(open({name + '.npy'!r}, 'xb'), {stack})"
+    save = f"{stack}; np.save(open({name + '.npy'!r}, 'xb'), x)"
     if pictures.classes:
-        labels = "np.array([os.path.basename(os.path.dirname(p)) for p in paths])"
-        save = f"np.savez(open({name + '.npz'!r}, 'xb'), x={stack}, y={labels})"
+        labels = "y = np.array([os.path.basename(os.path.dirname(p)) for p in paths])"
+        save = f"{stack}; {labels}; np.savez(open({name + '.npz'!r}, 'xb'), x=x, y=y)"
     imports = "import glob, os, numpy as np, PIL.Image"
     return (
         f"stack the pictures into one array file ({imports}; {paths}; {read}{save}{colour}) and "
