@@ -83,6 +83,7 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
     from torchlvm._files import write_atomic
     from torchlvm.cli._impute_table import _fill, check_sizes, filling
     from torchlvm.data.files import read_rows
+    from torchlvm.data.other_size import other_size
     from torchlvm.data.pixels import check_same_images
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.data.value_range import check_units
@@ -95,12 +96,10 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
         )
     args, run_ = filling(args, device)
     data = read_rows(args.data, allow_missing=True, allow_empty=True, dtype="float64").data
-    if data.dim != run_.input_dim:
-        raise ConfigError(
-            f"{args.data} has {data.dim} values per row (shape {tuple(data.shape)}), but the "
-            f"model in {args.run_dir} takes {run_.input_dim}; pass an array of its rows"
-        )
     model = f"the model in {args.run_dir}"
+    if data.dim != run_.input_dim:
+        trained = run_.data.get("shape")
+        raise other_size(str(args.data), data.shape, trained, run_.input_dim, model)
     check_same_images(tuple(data.shape), run_.data.get("shape"), str(args.data), model)
     check_units(data.x, str(args.data), run_.data, model)
     out = _run.output_file(

@@ -70,6 +70,7 @@ def load_split(
     from torchlvm.data.dataset_copy import own_copy
     from torchlvm.data.fingerprint import check_present, check_unchanged
     from torchlvm.data.load import data_reference
+    from torchlvm.data.other_size import other_size
     from torchlvm.data.pixels import READING, check_same_images
     from torchlvm.data.value_range import check_units
     from torchlvm.run.record import record_file_time
@@ -113,13 +114,10 @@ def load_split(
         dataset = dataset.in_memory()
     if own and int(run.data.get("pixels", 1)) < READING:  # whichever file is given
         _check_same_reading(run, own, int(run.data.get("pixels", 1)), given=None if same else name)
-    if dataset.dim != run.input_dim:
-        raise DataError(
-            f"{dataset.name} has {dataset.dim} values per example (shape {dataset.shape}), but "
-            f"the model in {run.folder} takes {run.input_dim}; pass --data with a dataset of "
-            f"dimension {run.input_dim}"
-        )
     model = f"the model in {run.folder}"
+    if dataset.dim != run.input_dim:
+        trained = run.data.get("shape")
+        raise other_size(str(dataset.name), dataset.shape, trained, run.input_dim, model)
     check_same_images(tuple(dataset.shape), run.data.get("shape"), dataset.name, model)
     if not same and len(dataset):  # a later file: in the units the model learned?
         check_units(dataset, str(dataset.name), run.data, model)
