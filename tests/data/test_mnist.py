@@ -65,11 +65,37 @@ def test_swapped_files_are_named(tmp_path, write_idx, write_mnist):
     assert "put the images file there under this name, or download it again" in str(error.value)
 
 
-def test_label_out_of_range(tmp_path, write_idx, write_mnist):
-    write_mnist(tmp_path, n_test=20)
-    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.full(20, 10, dtype=np.uint8))
-    with pytest.raises(DataError, match="holds label 10, outside 0..9"):
-        load_dataset("mnist", "test", data_dir=tmp_path)
+def test_labels_of_another_set_are_said_so_with_an_archive_that_keeps_them(
+    tmp_path, monkeypatch, write_idx, write_mnist
+):
+    """IDX files whole but of another set (EMNIST letters are labelled 1..26) were told
+    "holds label 20, outside 0..9; re-download it", which gives the same labels (userM #4).
+    The message says what they hold, and its line saves the four files as a labelled archive
+    that trains."""
+    import shlex
+
+    from torchlvm.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    folder = write_mnist(tmp_path / "emn" / "mnist", gz=True, n_train=40, n_test=20, side=4)
+    for part, n in (("train", 40), ("t10k", 20)):
+        labels = (np.arange(n) % 20 + 1).astype(np.uint8)  # 1..20
+        write_idx(folder / f"{part}-labels-idx1-ubyte", labels, gz=True)
+    with pytest.raises(DataError) as error:
+        load_dataset("mnist", "test", data_dir=folder)
+    said = str(error.value)
+    assert said.startswith(
+        f"{folder / 't10k-labels-idx1-ubyte.gz'} holds labels 1 to 20 (20 classes), not "
+        "mnist's 0..9: its files are whole, of another set in mnist's format (as EMNIST)"
+    )
+    assert "download" not in said
+    exec(said.split("; python: ")[1].split(") and pass --data")[0], {})
+    data = shlex.split(said.split("pass --data ")[1])[0]
+    assert data == "mnist-idx.npz"
+    made = load_dataset(data, "all")
+    assert len(made) == 60 and made.y.tolist() == [*range(20), *range(20), *range(20)]
+    argv = ["train", "cvae", "--data", data, "--epochs", "1", "--quiet", "--out", "r"]
+    assert main([*argv, "--likelihood", "gaussian"]) == 0
 
 
 def test_corrupt_file_surfaces_through_load_dataset(tmp_path, write_mnist):

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from torchlvm._files import unused_name
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.idx import read_idx_cached, read_idx_shape
 from torchlvm.data.locate import TORCHVISION_FOLDERS, candidate_dirs, find_files, missing_files
@@ -150,28 +151,46 @@ def check_headers(files: dict[str, Path]) -> list[tuple[int, ...]]:
     return list(shapes.values())
 
 
-def _read_pair(files: dict[str, Path], part: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_pair(files: dict[str, Path], part: str, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Images ``(N, H, W)`` and labels ``(N,)`` of the official ``part``, checked to agree."""
     image_name, label_name = IDX_FILES[part]
     image_path, label_path = files[image_name], files[label_name]
     images, labels = read_idx_cached(image_path), read_idx_cached(label_path)
     check_pair(image_path, images.shape, label_path, labels.shape)
     if len(labels) and int(labels.max()) >= NUM_CLASSES:
-        raise DataError(
-            f"{label_path} holds label {int(labels.max())}, outside 0..{NUM_CLASSES - 1}; "
-            "re-download it"
-        )
+        raise _other_classes(files, label_path, labels, name)
     return images, labels
 
 
+def _other_classes(files: dict[str, Path], path: Path, labels: np.ndarray, name: str) -> DataError:
+    """The refusal of IDX files whose labels (of the file ``path``) are not ``name``'s classes
+    0..9, read whole (the reader checks every file's size against its header): another set in
+    MNIST's format, as EMNIST (letters labelled 1..26), whose classes a labelled archive of the
+    four files keeps. It was told to "re-download it", which gives the same labels (userM #4)."""
+    out = unused_name(f"{Path(path).resolve().parent.name or name}-idx.npz")  # (in the cwd)
+    both = "np.concatenate([read_idx({!r}), read_idx({!r})])"
+    x, y = (both.format(*(str(files[IDX_FILES[p][i]]) for p in ("train", "test"))) for i in (0, 1))
+    y = f"np.unique({y}, return_inverse=True)[1]"  # classes 0..C-1, as a model needs them
+    line = f"from torchlvm.data.idx import read_idx; np.savez({out!r}, x={x}, y={y})"
+    low, high = int(labels.min()), int(labels.max())
+    return DataError(
+        f"{path} holds labels {low} to {high} ({len(np.unique(labels))} classes), not "
+        f"{name}'s 0..{NUM_CLASSES - 1}: its files are whole, of another set in {name}'s format "
+        f"(as EMNIST); to train on its classes, save the four as one labelled archive, its "
+        f"classes numbered from 0 in the order of their labels (label {low} as class 0; python: "
+        f"import numpy as np; {line}) and pass --data {shlex.quote(out)} (torchlvm then draws "
+        "its own seeded train/val/test split of all its rows)"
+    )
+
+
 def _select(
-    files: dict[str, Path], split: str, seed: int
+    files: dict[str, Path], split: str, seed: int, name: str
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The image and label arrays that make up ``split``, in train-then-test order."""
     images: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     if split in ("train", "val", "all"):
-        train_images, train_labels = _read_pair(files, "train")
+        train_images, train_labels = _read_pair(files, "train", name)
         if split != "all":
             fractions = (1.0 - VAL_FRACTION, VAL_FRACTION)
             parts = split_indices(len(train_labels), fractions, seed, stratify=train_labels)
@@ -180,7 +199,7 @@ def _select(
         images.append(train_images)
         labels.append(train_labels)
     if split in ("test", "all"):
-        test_images, test_labels = _read_pair(files, "test")
+        test_images, test_labels = _read_pair(files, "test", name)
         images.append(test_images)
         labels.append(test_labels)
     return images, labels
@@ -241,7 +260,7 @@ def load_idx_dataset(
             DataNotFoundError,
             lambda spell: message + how_to_get.replace("--data-dir", spell("data_dir")),
         )
-    images, labels = _select(found.files, split, seed)
+    images, labels = _select(found.files, split, seed, name)
     if len({part.shape[1:] for part in images}) > 1:
         raise DataError(
             f"{name} in {found.location}: train and test images differ in size "
