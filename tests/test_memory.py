@@ -116,14 +116,31 @@ def test_a_real_address_space_limit_is_read(tmp_path):
             {"memory.max": f"{GB}\n", "memory.current": f"{GB // 4}\n"},
             3 * GB // 4, "memory.max",
         ),
+        (  # v2's file counts /dev/shm (shmem) and dirty pages, which are not reclaimed at once
+            "0::/\n",
+            {"memory.max": f"{4 * GB}\n", "memory.current": f"{4 * GB}\n",
+             "memory.stat": f"anon {GB}\nfile {3 * GB}\nshmem {2 * GB}\nfile_dirty {GB // 4}"
+                            f"\nfile_writeback {GB // 8}\n"},
+            GB - GB // 4 - GB // 8, "memory.max",
+        ),
+        (  # v1's total_cache counts them too
+            "4:memory:/\n",
+            {"memory/memory.limit_in_bytes": f"{2 * GB}\n",
+             "memory/memory.usage_in_bytes": f"{2 * GB}\n",
+             "memory/memory.stat": f"cache 1\nshmem 1\ntotal_cache {GB}\ntotal_shmem {GB // 2}\n"
+                                   f"total_dirty {GB // 8}\ntotal_writeback 0\n"},
+            GB // 2 - GB // 8, "memory/memory.limit_in_bytes",
+        ),
     ],
-    ids=["v2-parent", "v1", "container"],
+    ids=["v2-parent", "v1", "container", "v2-shmem", "v1-shmem"],
 )  # fmt: skip
 def test_a_control_groups_limit_binds(
     tmp_path, no_limits, monkeypatch, lines, files, left, limit_file
 ):
     """A container's or systemd unit's memory limit: its memory.max less memory.current (v1:
-    memory.limit_in_bytes less memory.usage_in_bytes), of the group or a group above it."""
+    memory.limit_in_bytes less memory.usage_in_bytes), of the group or a group above it, its
+    page cache counted as free but for shmem (/dev/shm, which DataLoader workers fill), dirty
+    and writeback pages, which the kernel cannot drop at once (readA #15)."""
     for name, text in files.items():
         (tmp_path / "cg" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "cg" / name).write_text(text)

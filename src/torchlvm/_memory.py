@@ -7,7 +7,8 @@ is left under its own limits (``ulimit -v``, ``RLIMIT_AS``: the address space; `
 ``RLIMIT_DATA``: its data, as SLURM and batch systems set them), and what is left under its
 control group's memory limit (a container's ``--memory``, systemd's ``MemoryMax``: cgroup v2's
 ``memory.max``, v1's ``memory.limit_in_bytes``, of its group and every group above it). A
-control group's page cache counts as available: the kernel reclaims it before it refuses.
+control group's page cache counts as available (the kernel reclaims it before it refuses) but
+for its shmem, dirty and writeback pages, which it cannot drop at once.
 """
 
 from __future__ import annotations
@@ -104,18 +105,18 @@ def _status_bytes() -> dict[str, int]:
 def _cgroups() -> Iterator[Available]:
     """What is left under the memory limit of this process's control group and of each group
     above it, where one is set: the limit less the group's usage, its page cache counted as
-    free (v2: ``memory.max``, ``memory.current``; v1: ``memory.limit_in_bytes``,
-    ``memory.usage_in_bytes``)."""
+    free but for what cannot be dropped at once (v2: ``memory.max``, ``memory.current``; v1:
+    ``memory.limit_in_bytes``, ``memory.usage_in_bytes``)."""
     for folder, v2 in _cgroup_folders():
         names = (
-            ("memory.max", "memory.current", "file")
+            ("memory.max", "memory.current", _V2_RECLAIMABLE)
             if v2
-            else ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_cache")
+            else ("memory.limit_in_bytes", "memory.usage_in_bytes", _V1_RECLAIMABLE)
         )
         limit, usage = _number(folder / names[0]), _number(folder / names[1])
         if limit is None or usage is None or limit >= _NO_LIMIT:
             continue
-        left = max(0, limit - usage + _stat(folder / "memory.stat", names[2]))
+        left = max(0, limit - usage + _reclaimable(folder / "memory.stat", *names[2]))
         where = f"the memory limit of this process's control group ({size_text(limit)}: "
         where += f"{folder / names[0]})"
         yield Available(left, f"left under {where}")
@@ -159,16 +160,31 @@ def _number(path: Path) -> int | None:
         return None
 
 
-def _stat(path: Path, key: str) -> int:
-    """The value of ``key`` in a control group's ``memory.stat``, 0 where it has none."""
+_V2_RECLAIMABLE = ("file", ("shmem", "file_dirty", "file_writeback"))
+_V1_RECLAIMABLE = ("total_cache", ("total_shmem", "total_dirty", "total_writeback"))
+"""A control group's page cache in its ``memory.stat`` (v2, v1), and the parts of it the kernel
+cannot drop at once: shmem (tmpfs, /dev/shm, where DataLoader workers put their tensors: freed
+only by swapping), dirty and writeback pages (written out first). Counting all of the cache as
+free let a check pass that the OOM killer then ended without a line (readA #15)."""
+
+
+def _reclaimable(path: Path, cache: str, held: tuple[str, ...]) -> int:
+    """The page cache of a control group's ``memory.stat`` at ``path`` (its ``cache`` entry)
+    less the parts ``held`` in it; 0 where it has none."""
+    stat = _stats(path)
+    return max(0, stat.get(cache, 0) - sum(stat.get(key, 0) for key in held))
+
+
+def _stats(path: Path) -> dict[str, int]:
+    """The entries of a control group's ``memory.stat``; empty where it cannot be read."""
+    stat = {}
     try:
         for line in path.read_text().splitlines():
             name, _, value = line.partition(" ")
-            if name == key:
-                return int(value)
+            stat[name] = int(value)
     except (OSError, ValueError):
         pass
-    return 0
+    return stat
 
 
 def size_text(nbytes: float) -> str:
