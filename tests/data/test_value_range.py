@@ -111,6 +111,35 @@ def test_units_are_judged_by_the_range_the_run_learned() -> None:
     assert units_slip(levels, "x.npy", {"name": "table.csv"}, "m") is None
 
 
+@pytest.mark.parametrize(
+    ("stored", "pixels", "learned"),
+    [
+        (np.arange(64, dtype=np.int64).reshape(1, 8, 8) * 4, 4, (0.0, 1.0)),
+        (np.arange(64, dtype=np.uint8).reshape(1, 8, 8) * 4, 4, (0.0, 1.0)),
+        (np.arange(64, dtype=np.uint8).reshape(1, 8, 8) * 4, 1, None),  # read 0..255 then
+        (np.arange(64, dtype=np.float32).reshape(1, 8, 8) * 4, 4, None),  # floats: as stored
+        (np.arange(64, dtype=np.int64).reshape(1, 64) * 4, 4, None),  # rows, not images
+    ],
+    ids=["int64-images", "uint8-images", "uint8-reading-1", "float-images", "int64-rows"],
+)
+def test_a_run_before_the_record_on_a_file_of_levels_learned_them_divided(
+    tmp_path, stored, pixels, learned
+):
+    """userM #6: a run made before the value-range record, trained on a file of integer levels
+    (read divided by 255), took a later file of 0..255 floats with NaN cells, and impute filled
+    them with values in [0, 1] among the 0..255 ones, exit 0. Where its file is in place and
+    read as it is now, its range is [0, 1]; otherwise it is not known (None)."""
+    path = tmp_path / "train.npy"
+    np.save(path, np.repeat(stored, 3, axis=0))
+    data = {"name": str(path), "pixels": pixels, "shape": [1, 8, 8]}
+    assert trained_range(data) == learned
+    later = Values(10, 6400, 0.0, 255.0, True)
+    slip = units_slip(later, "later.npy", data, "the model", 120.0)
+    assert (slip is not None) == (learned is not None)
+    path.unlink()  # moved away: nothing known
+    assert trained_range(data) is None
+
+
 def test_eight_bit_rows_are_judged_as_images_are(tmp_path, capsys, monkeypatch):
     """uint8 rows (N, D) are divided by 255 as images are, and their float copy was scored at
     8.6 million nats without a word (review13 #22): an array's rows record their range too."""

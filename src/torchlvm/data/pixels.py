@@ -281,7 +281,7 @@ def earlier_reading(path: str | os.PathLike[str], reading: int = 1) -> str | Non
         return None
     shape, dtype = header
     integers = dtype == np.uint8 or wide_integers(dtype)
-    levels = _stored_levels(path) if integers else None
+    levels = stored_levels(path) if integers else None
     binary = levels == (0, 1)
     changes = []
     if dtype == np.uint8 and reading < 2 and not binary:
@@ -295,7 +295,7 @@ def earlier_reading(path: str | os.PathLike[str], reading: int = 1) -> str | Non
     return " and ".join(changes) or None
 
 
-def _stored_levels(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+def stored_levels(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     """The least and greatest values of the integer image array of the ``.npy`` / ``.npz`` file
     at ``path``, where they are 8-bit levels or only 0 and 1; None for other values, or a file
     that cannot be read (reading it says why)."""

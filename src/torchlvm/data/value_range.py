@@ -12,18 +12,25 @@ are mostly far above that range: at least :data:`FEW` of them above :data:`BEYON
 median size of those not 0 above it too (a file read streamed: whole 8-bit levels above it); a
 few values far out are outliers, which ``score`` is there to rank. Runs
 made before the record are taken as in [0, 1] where their data was a dataset of grey levels
-(digits, MNIST, Fashion-MNIST).
+(digits, MNIST, Fashion-MNIST), or a file of integer levels they read divided by 255.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
 
 from torchlvm._files import unused_name
 from torchlvm.data.binarize import Values
-from torchlvm.data.pixels import IMAGE_DATASETS, PIXEL_MAX
+from torchlvm.data.pixels import (
+    IMAGE_DATASETS,
+    PIXEL_MAX,
+    array_header,
+    earlier_reading,
+    stored_levels,
+)
 from torchlvm.errors import DataError
 
 BEYOND = 2.0
@@ -82,13 +89,28 @@ def range_record(dataset: Any) -> dict[str, Any]:
 
 def trained_range(data: dict[str, Any]) -> tuple[float, float] | None:
     """The range of values the run whose ``data`` record this is was trained on: recorded, or
-    [0, 1] for a dataset of grey levels read by name; None where it is not known."""
+    [0, 1] for a dataset of grey levels read by name or a file of integer levels read divided
+    by 255; None where it is not known."""
     recorded = data.get("value_range")
     if recorded is not None:
         low, high = recorded
         return float(low), float(high)
-    name = str(data.get("name") or "").lower()
-    return (0.0, 1.0) if name in IMAGE_DATASETS else None
+    name = str(data.get("name") or "")
+    return (0.0, 1.0) if name.lower() in IMAGE_DATASETS or _levels_divided(data) else None
+
+
+def _levels_divided(data: dict[str, Any]) -> bool:
+    """Whether the run of ``data``, made before the range record, was trained on an image file
+    (still in place) of integer levels that it read divided by 255, as they are read now: its
+    values were in [0, 1]. Such a run took a later file of 0..255 floats with NaN cells, and
+    impute filled them with values in [0, 1] among the 0..255 ones (userM #6)."""
+    path = str(data.get("name") or "")
+    header = array_header(path) if os.path.isfile(path) else None
+    if header is None or len(header[0]) not in (3, 4) or header[1].kind not in "iu":
+        return False
+    if earlier_reading(path, int(data.get("pixels", 1))) is not None:
+        return False  # (read otherwise then: not said here)
+    return stored_levels(path) is not None
 
 
 def units_slip(
