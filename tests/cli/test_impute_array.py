@@ -163,4 +163,8 @@ def test_image_fills_outside_the_trained_range_are_counted(tmp_path, capsys):
     outside = int(((fills < 0) | (fills > 1)).sum())
     assert outside > 0
     assert f"{outside:,} of {holes.sum():,} filled values lie outside the [0, 1]" in printed
-    assert f"np.clip(np.load('{out}'), 0, 1)" in printed
+    clipped = tmp_path / "filled-clipped.npy"
+    line = f"np.save('{clipped}', np.clip(np.load('{out}'), 0, 1))"
+    assert line in printed
+    exec(line, {"np": np})  # the line runs as printed
+    assert np.array_equal(np.load(clipped), np.clip(np.load(out), 0, 1))

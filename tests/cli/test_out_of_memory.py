@@ -44,7 +44,8 @@ def test_an_allocation_that_fails_is_one_line(error, asked, monkeypatch, capsys)
     [
         (["score", "RUN", "--data", "x.csv", "--out", "s.csv"], "--samples"),
         (["sample", "RUN"], "--n"),
-        (["evaluate", "RUN"], "--n, --k or --batch-size"),
+        (["evaluate", "RUN"], "--n, --k, --chunk, --ais-chains or --batch-size"),
+        (["gaps", "RUN"], "--n, --k, --samples or --chains"),
         (["impute", "RUN", "--data", "x.csv", "--out", "f.csv"], "--n, --samples or --draws"),
         (["fit", "ppca", "--data", "x.csv", "--out", "r"], None),
     ],

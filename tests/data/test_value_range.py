@@ -198,3 +198,20 @@ def test_images_of_another_layout_with_as_many_pixels_are_refused(
         assert cli.main(argv) == 2
         assert "holds images of 4 x 9 pixels with 1 channel, but the model in run was trained " \
             "on 6 x 6 with 1" in capsys.readouterr().err  # fmt: skip
+
+
+def test_outside_trained_counts_values_beyond_the_recorded_range():
+    """review14 R1: one count of a model's outputs outside its trained range, for impute and
+    sample alike, from the run's record (or [0, 1] for a dataset of grey levels by name)."""
+    import torch
+
+    from torchlvm.data.value_range import Outside, outside_trained
+
+    values = torch.tensor([[-0.5, 0.2], [2.0, 16.5]])
+    assert outside_trained(values, {"value_range": [0.0, 16.0]}) == Outside(
+        2, 4, -0.5, 16.5, 0.0, 16.0
+    )
+    assert outside_trained(values, {"name": "digits"}) == Outside(3, 4, -0.5, 16.5, 0.0, 1.0)
+    assert outside_trained(values, {"value_range": [-1.0, 17.0]}) is None
+    assert outside_trained(values, {"name": "my.csv"}) is None  # (range not known)
+    assert outside_trained(torch.empty(0), {"name": "digits"}) is None

@@ -206,8 +206,9 @@ def _out_of_memory(err: BaseException) -> str | None:
     return ""
 
 
-SIZES = {"n": "--n", "k": "--k", "samples": "--samples", "draws": "--draws",
-         "hidden": "--hidden", "batch_size": "--batch-size"}  # fmt: skip
+SIZES = {"n": "--n", "k": "--k", "chunk": "--chunk", "samples": "--samples", "draws": "--draws",
+         "chains": "--chains", "ais_chains": "--ais-chains", "hidden": "--hidden",
+         "batch_size": "--batch-size"}  # fmt: skip
 """The options that set how much memory a command asks for, by their ``argparse`` names."""
 
 

@@ -145,26 +145,24 @@ def _as_stored(filled: Any, shape: tuple[int, ...], stored: Any) -> Any:
 
 def _outside_trained(run_: Any, x: Any, filled: Any, out: Path) -> str | None:
     """A line saying how many filled cells of an image run lie outside the range of values it
-    was trained on (a Gaussian decoder's means are not bounded: PPCA filled pixels of a [0, 1]
-    file with -0.5), or None where none do or the run is not of images; ``sample`` says the
-    same of its draws (review13 #20b)."""
+    was trained on (PPCA filled pixels of a [0, 1] file with -0.5), or None where none do or
+    the run is not of images (review13 #20b)."""
     import torch
 
-    from torchlvm.data.value_range import trained_range
+    from torchlvm._files import unused_name
+    from torchlvm.data.value_range import outside_trained
 
-    known = trained_range(run_.data)
-    if len(run_.data.get("shape") or ()) < 2 or known is None:
+    if len(run_.data.get("shape") or ()) < 2:
         return None
-    low, high = known
     fills = filled[torch.isnan(x).expand_as(filled)]  # the filled cells only, every draw
-    out_of = (fills < low) | (fills > high)
-    count = int(out_of.sum())
-    if not count:
+    if (found := outside_trained(fills, run_.data)) is None:
         return None
+    low, high = f"{found.low:g}", f"{found.high:g}"
+    clipped = unused_name(out.with_name(f"{out.stem}-clipped.npy"))  # (never a file of yours)
     return (
-        f"  {count:,} of {fills.numel():,} filled values lie outside the [{low:g}, {high:g}] "
-        f"the model was trained on ({float(fills.min()):.3g} to {float(fills.max()):.3g}); "
-        f"to keep them in it: np.clip(np.load({str(out)!r}), {low:g}, {high:g})"
+        f"  {found.count:,} of {found.total:,} filled values lie outside the [{low}, {high}] "
+        f"the model was trained on ({found.least:.3g} to {found.most:.3g}); to keep them in "
+        f"it: np.save({str(clipped)!r}, np.clip(np.load({str(out)!r}), {low}, {high}))"
     )
 
 

@@ -18,7 +18,7 @@ made before the record are taken as in [0, 1] where their data was a dataset of 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -111,6 +111,34 @@ def _levels_divided(data: dict[str, Any]) -> bool:
     if earlier_reading(path, int(data.get("pixels", 1))) is not None:
         return False  # (read otherwise then: not said here)
     return stored_levels(path) is not None
+
+
+class Outside(NamedTuple):
+    """Values of a model's output that lie outside the range it was trained on."""
+
+    count: int  # values outside [low, high]
+    total: int  # values looked at
+    least: float  # the smallest value looked at
+    most: float  # the greatest
+    low: float  # the trained range
+    high: float
+
+
+def outside_trained(values: Any, data: dict[str, Any]) -> Outside | None:
+    """How many of ``values`` (a tensor or an array, any shape) lie outside the range the run
+    whose ``data`` record this is was trained on (:func:`trained_range`): a Gaussian decoder's
+    means are not bounded, so PPCA fills and draws of pixels in [0, 1] reach -0.6 and 1.4.
+    None where none do, none are given, or the range is not known. ``impute`` and ``sample``
+    say it in their words (review14 R1)."""
+    known = trained_range(data)
+    x = torch.as_tensor(values)
+    if known is None or x.numel() == 0:
+        return None
+    low, high = known
+    count = int(((x < low) | (x > high)).sum())
+    if not count:
+        return None
+    return Outside(count, x.numel(), float(x.min()), float(x.max()), low, high)
 
 
 def units_slip(
