@@ -11,6 +11,7 @@ from matplotlib.image import imread
 import torchlvm
 from torchlvm import cli
 from torchlvm.data import load_dataset
+from torchlvm.data.pixels import READING
 from torchlvm.models import CVAE, VAE, CVAEConfig, VAEConfig
 
 DATA = {"name": "digits", "binarize": "none", "seed": 0, "condition": "none", "shape": [1, 8, 8],
@@ -67,6 +68,24 @@ def test_out_npy_writes_every_images_reconstruction(vae_run, tmp_path, capsys):
     expected = torchlvm.load(vae_run).reconstruct(x).reshape(359, 8, 8)
     np.testing.assert_allclose(np.load(out), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert not (vae_run / "figures" / "reconstructions.png").exists()
+
+
+def test_out_npy_of_a_channels_last_file_is_in_its_axes_and_its_error(tmp_path, capsys):
+    """userM #7: reconstructions of an (N, H, W, C) file were written (N, C, H, W); they take
+    the file's axes, so that the printed error is the mean of (recon - x)² on the file as is."""
+    x = np.random.default_rng(0).random((6, 4, 4, 3)).astype(np.float32)  # (N, H, W, C)
+    np.save(tmp_path / "rgb.npy", x)
+    torch.manual_seed(0)
+    record = {**DATA, "name": str(tmp_path / "rgb.npy"), "shape": [3, 4, 4], "num_classes": None,
+              "pixels": READING}  # fmt: skip
+    run = VAE(VAEConfig(input_dim=48, latent_dim=2, hidden=(8,)))
+    run.save_pretrained(tmp_path / "rgb", data=record)
+    argv = ["reconstruct", tmp_path / "rgb", "--data", tmp_path / "rgb.npy", "--out"]
+    assert cli.main([str(a) for a in [*argv, tmp_path / "r.npy"]]) == 0
+    said = capsys.readouterr().out
+    assert "shape (6, 4, 4, 3): N, H, W, C, as rgb.npy, in the units" in said
+    error = float(re.search(r"reconstruction error: (\S+) ±", said)[1])
+    assert error == pytest.approx(((np.load(tmp_path / "r.npy") - x) ** 2).mean(), rel=1e-2)
 
 
 def test_an_autoencoder_reconstructs_at_its_code_not_a_posterior_mean(tmp_path, capsys):

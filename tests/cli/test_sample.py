@@ -67,6 +67,24 @@ def test_npy_holds_images_in_the_runs_shape(runs, tmp_path, capsys):
     np.testing.assert_allclose(np.load(tmp_path / "c.npy"), drawn.reshape(2, 3, 4, 4), rtol=1e-6)
 
 
+def test_npy_of_a_channels_last_run_is_written_channels_last(tmp_path, capsys):
+    """userM #7, review13 #13: a run trained on an (N, H, W, C) file wrote its samples
+    (N, C, H, W), so np.concatenate([x, samples]) failed; they take the file's axes, say so,
+    and are the rows drawn, channels moved last."""
+    data = tmp_path / "rgb.npy"
+    np.save(data, np.zeros((5, 4, 4, 3), np.uint8))
+    torch.manual_seed(0)
+    rgb = VAE(VAEConfig(input_dim=48, latent_dim=2, hidden=(8,)))
+    record = {**DATA, "name": str(data), "shape": [3, 4, 4], "num_classes": None}
+    rgb.save_pretrained(tmp_path / "rgb", data=record)
+    argv = ["sample", tmp_path / "rgb", "--n", "2", "--npy", tmp_path / "c.npy"]
+    assert cli.main([str(a) for a in argv]) == 0
+    assert "(samples, shape (2, 4, 4, 3): N, H, W, C, as rgb.npy)" in capsys.readouterr().out
+    drawn = rgb.sample(2, generator=torch.Generator().manual_seed(0)).detach()
+    expected = drawn.reshape(2, 3, 4, 4).permute(0, 2, 3, 1)  # (N, H, W, C)
+    np.testing.assert_allclose(np.load(tmp_path / "c.npy"), expected, rtol=1e-6)
+
+
 def test_same_seed_same_samples(runs, tmp_path):
     for name in ("a", "b"):
         argv = ["sample", str(runs["vae"]), "--n", "5", "--seed", "3"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from torchlvm.cli._image_layout import as_file_images
 from torchlvm.cli._sample_classes import draw_classes, drawn_line
 from torchlvm.errors import ConfigError
 
@@ -53,7 +54,7 @@ def sample_images(
         counted = _samples(n)
     else:
         samples, rows, fig, what, counted = _conditional(run_, labels, n, shape, generator)
-    samples = _as_images(samples.float().numpy(), shape)
+    samples, layout = as_file_images(samples.float().numpy(), shape, run_.data.get("name"))
     said = f"{counted} from {run_.describe()}: {what}, seed {args.seed}"
     fig.set_label(said)  # (the PNG's Description, which the report captions it by)
     if npy is not None:  # the grid and the arrays: all written, or none (a full disk)
@@ -66,7 +67,8 @@ def sample_images(
     print(said)
     if counts is not None:
         print(drawn_line(run_, counts, rows))
-    print(f"wrote {out}" + ("" if npy is None else npy_note(npy, samples, rows is not None)))
+    note = "" if npy is None else npy_note(npy, samples, rows is not None, layout)
+    print(f"wrote {out}{note}")
     if (outside := _outside(samples, npy is not None)) is not None:
         print(outside)
     return 0
@@ -141,12 +143,6 @@ def _conditional(run_, labels: list[int], n: int, shape, generator):
         else f"{_samples(n)} for each of {len(labels)} classes ({', '.join(row_labels)})"
     )
     return samples, rows, fig, "decoder means E[x | z, c] at z ~ p(z | c)", counted
-
-
-def _as_images(samples, shape: tuple[int, ...]):
-    """Samples ``(N, D)`` as ``(N, H, W)`` images of one channel, else ``(N, C, H, W)``."""
-    shape = shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
-    return samples.reshape(len(samples), *shape)
 
 
 def _outside(samples, npy: bool) -> str | None:

@@ -7,14 +7,15 @@ The error printed is the mean squared error per pixel between the input, as the 
 with the standard error of that mean over its images.
 
 Writes DIR/figures/reconstructions.png; --out FILE.npy writes instead the reconstruction of
-every image of the split, shape (N, H, W) (one channel) or (N, C, H, W), in the units the model
-was trained on. A run trained on a table (or --out FILE.csv / .tsv) writes rows instead,
-DIR/reconstructions.csv (.tsv for a run on a .tsv): the reconstruction of every row of --data
-(else of the run's test split) in the file's units and columns, led by row and line (where the
-row is in the file) and the columns the run dropped or took labels from (an ID, its class), and
-prints the RMSE per feature, over the column's standard deviation in the run's train split (in
-the rows read, for a run not standardized) so that columns in different units compare, and in
-its units.
+every image of the split, in the units the model was trained on and the axes of the file the
+images came from (--data, else the run's training file: (N, H, W, C) for a channels-last one),
+else (N, H, W) (one channel) or (N, C, H, W). A run trained on a table (or --out FILE.csv /
+.tsv) writes rows instead, DIR/reconstructions.csv (.tsv for a run on a .tsv): the
+reconstruction of every row of --data (else of the run's test split) in the file's units and
+columns, led by row and line (where the row is in the file) and the columns the run dropped or
+took labels from (an ID, its class), and prints the RMSE per feature, over the column's standard
+deviation in the run's train split (in the rows read, for a run not standardized) so that
+columns in different units compare, and in its units.
 
 Examples:
   torchlvm reconstruct runs/vae
@@ -29,6 +30,7 @@ import argparse
 
 from torchlvm.cli import _table_rows, _types
 from torchlvm.cli._accelerator import open_run
+from torchlvm.cli._image_layout import as_file_images
 
 HELP = "show inputs next to their reconstructions and print the reconstruction error"
 
@@ -76,9 +78,10 @@ def run(args: argparse.Namespace) -> int:
     shown = len(x)
     written = None  # (the array's shape, where one is written)
     if npy:
-        array = _as_images(recon.float().numpy(), shape)
+        source = args.data if args.data is not None else run_.data.get("name")
+        array, layout = as_file_images(recon.float().numpy(), shape, source)
         _run.write_npy({out: array})
-        written = array.shape
+        written = (array.shape, layout)
     else:
         title = f"Inputs and reconstructions by {run_.describe()}"
         plots.save_figure(plots.reconstruction_pairs(x, recon, shape, title=title), out)
@@ -98,28 +101,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _written(shown: int, array: tuple[int, ...] | None) -> str:
+def _written(shown: int, array: tuple[tuple[int, ...], str] | None) -> str:
     """What the file holds: the ``shown`` pairs of a picture, or every image's reconstruction
-    in an array of shape ``array``."""
+    in an array of ``array``'s shape and axes."""
     if array is None:
         return (
             "1 input and its reconstruction"
             if shown == 1
             else f"{shown} inputs and their reconstructions"
         )
-    layout = {3: "N, H, W", 4: "N, C, H, W"}[len(array)]
+    shape, layout = array
     return (  # (not [0, 1]: a model of levels read as stored, a Gaussian decoder's means: readA #2)
-        f"the decoder mean of each image, shape {array}: {layout}, in the units the model "
+        f"the decoder mean of each image, shape {shape}: {layout}, in the units the model "
         "was trained on"
     )
-
-
-def _as_images(recon, shape: tuple[int, ...]):
-    """Reconstructions ``(N, D)`` as ``(N, H, W)`` images of one channel, else ``(N, C, H, W)``
-    (as ``sample --npy`` writes its images)."""
-    from torchlvm.cli._sample_images import _as_images as as_images
-
-    return as_images(recon, shape)
 
 
 def _check_fits(dataset) -> None:

@@ -86,8 +86,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--npy",
         type=_types.given_path,
         metavar="FILE.npy",
-        help="also save the samples: images as (N, H, W), colour ones (N, C, H, W); a table's "
-        "rows as (N, D)",
+        help="also save the samples: images in the axes of the file the run was trained on "
+        "((N, H, W, C) for a channels-last one), else (N, H, W), colour ones (N, C, H, W); a "
+        "table's rows as (N, D)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_accelerator(parser)
@@ -127,10 +128,13 @@ def npy_file(args: argparse.Namespace, labelled: bool) -> Path | None:
     return npy
 
 
-def npy_note(npy: Path, samples, labelled: bool) -> str:
+def npy_note(npy: Path, samples, labelled: bool, layout: str | None = None) -> str:
+    """What the --npy file holds: ``samples``' shape and ``layout`` (their axes in words; by
+    default those of rows or channels-first images), and the labels file where ``labelled``."""
     from torchlvm import run as _run
+    from torchlvm.cli._image_layout import LAYOUTS
 
-    layout = {2: "N, D", 3: "N, H, W", 4: "N, C, H, W"}[samples.ndim]
+    layout = layout or LAYOUTS[samples.ndim]
     note = f" and {npy} (samples, shape {samples.shape}: {layout})"
     if labelled:
         note += f" and {_run.labels_file(npy)} (class label of each sample)"

@@ -1,0 +1,72 @@
+"""The layout of the image arrays ``sample --npy`` and ``reconstruct --out FILE.npy`` write:
+that of the array file the images came from (the run's training file, or ``--data``), so that
+a channels-last ``(N, H, W, C)`` file, as PIL and imageio give, gets ``(N, H, W, C)`` images
+back and ``np.concatenate([x, samples])`` lines up (userM #7, review13 #13); images of a
+dataset by name, or of a file that is gone, are written ``(N, H, W)`` (one channel) or
+``(N, C, H, W)``. Rows are flattened channels first (:func:`torchlvm.data.pixels.rows`); this
+is the way back."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+LAYOUTS: dict[int, str] = {2: "N, D", 3: "N, H, W", 4: "N, C, H, W"}
+"""The axes of an array written channels first, by its number of axes."""
+
+
+def as_file_images(
+    rows: Any, shape: tuple[int, ...], path: str | os.PathLike[str] | None
+) -> tuple[Any, str]:
+    """``rows`` ``(N, D)`` (flattened channels first) as images in the layout of the array file
+    at ``path`` where its header holds images of this ``shape``, else channels first; and
+    the axes written, in words ("N, H, W, C, as rgb.npy").
+
+    Args:
+        rows: ``(N, D)`` NumPy array, ``D = C·H·W``.
+        shape: the run's per-example image shape, ``(C, H, W)`` or ``(H, W)``.
+        path: the file the images came from (None, a dataset's name or a folder: channels
+            first).
+
+    Returns:
+        The images, ``(N, *stored)`` for a file of shape ``(M, *stored)``, else ``(N, H, W)``
+        or ``(N, C, H, W)``; and their axes, in words.
+    """
+    import numpy as np
+
+    shape = (1, *shape) if len(shape) == 2 else tuple(shape)
+    images = rows.reshape(len(rows), *shape)  # (N, C, H, W)
+    stored = _stored_shape(path, shape)
+    if stored is None:
+        images = images[:, 0] if shape[0] == 1 else images  # (N, H, W) for one channel
+        return images, LAYOUTS[images.ndim]
+    from torchlvm.data.pixels import channels_last
+
+    last = channels_last(stored)
+    if last:
+        images = np.moveaxis(images, 1, -1)  # (N, C, H, W) -> (N, H, W, C)
+    images = images.reshape(len(rows), *stored[1:])  # (the file's own axes, of one channel)
+    axes = "N, H, W, C" if last else LAYOUTS[images.ndim]
+    return images, f"{axes}, as {Path(path).name}"
+
+
+def _stored_shape(
+    path: str | os.PathLike[str] | None, shape: tuple[int, ...]
+) -> tuple[int, ...] | None:
+    """The shape of the image array in the ``.npy`` / ``.npz`` file at ``path``, read from its
+    header, where it holds images of per-example ``shape`` ``(C, H, W)``; else None (no such
+    file, rows, or images of another shape: the file changed since)."""
+    from torchlvm.data import pixels
+    from torchlvm.errors import DataError
+
+    header = None if path is None else pixels.array_header(path)
+    if header is None or len(header[0]) not in (3, 4):
+        return None
+    stored = tuple(header[0])
+    try:
+        same = pixels.example_shape(stored, path) == shape
+    except DataError:  # (neither axis holds 1 or 3 channels)
+        return None
+    return stored if same and math.prod(stored[1:]) == math.prod(shape) else None
