@@ -83,6 +83,38 @@ def test_a_moved_file_is_named_as_evaluate_names_it_and_read_with_the_runs_split
     assert not torch.equal(load_dataset(str(moved), "test", seed=0).x, test)  # (seed 0's differ)
 
 
+def test_a_moved_file_given_once_is_recorded_for_every_later_command(tmp_path, capsys):
+    """encode --data NEW of a run whose file moved read it, but recorded nothing: the next
+    command without --data was told again "no longer exists; ... pass its new place with --data
+    FILE" (run13), where evaluate --data NEW records it. Every command records it now, saying
+    so; a file of other data given is read as such and not recorded."""
+    import shutil
+    import warnings
+
+    data = tmp_path / "x.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(80, 5)).astype("float32"))
+    np.save(tmp_path / "other.npy", np.random.default_rng(1).normal(size=(30, 5)))
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(data), "--latent-dim", "2", "--seed", "3"]
+    assert main([*argv, "--out", str(run)]) == 0
+    shutil.move(data, tmp_path / "moved.npy")
+    config = run / "config.json"
+    before = config.read_bytes()
+    encode = ["encode", str(run), "--out"]
+    assert main([*encode, str(tmp_path / "z0.npy"), "--data", str(tmp_path / "other.npy")]) == 0
+    assert config.read_bytes() == before  # (other data: read, not recorded)
+    with pytest.warns(UserWarning) as shown:
+        assert main([*encode, str(tmp_path / "z1.npy"), "--data", str(tmp_path / "moved.npy")]) == 0
+    (said,) = [str(w.message) for w in shown if "recorded in" in str(w.message)]
+    assert said.startswith(f"the run in {run} reads its data from {tmp_path / 'moved.npy'} now")
+    assert f"(it holds the data of {data}, which no longer exists)" in said
+    assert json.loads(config.read_text())["data"]["name"] == str(tmp_path / "moved.npy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # (said once: nothing more to record)
+        assert main([*encode, str(tmp_path / "z2.npy")]) == 0  # no --data: at its new place
+        assert main(["reconstruct", str(run), "--out", str(tmp_path / "r.csv")]) == 0
+
+
 def test_every_row_of_an_edited_table_is_standardized_as_the_model_was_trained(tmp_path):
     """encode --split all of a table run whose file had rows appended standardized the rows by
     the edited file's train split (its mean and scale moved), not by the run's: codes in other

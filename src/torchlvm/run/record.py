@@ -178,6 +178,17 @@ def record_moved_copy(
     return _update_data(folder, repointed)
 
 
+def record_moved_file(
+    folder: str | os.PathLike[str], before: dict[str, Any], after: dict[str, Any]
+) -> bool:
+    """Record in ``config.json`` the run's ``data`` record ``after``, pointed at the new place
+    of its data file (checked to hold the same data: :func:`~torchlvm.data.fingerprint.repoint`)
+    where the record ``before`` names a file that is gone, so that later commands read it there
+    without ``--data``. Returns whether it was written: not where the record is no longer
+    ``before`` (re-pointed meanwhile) or cannot be written (:func:`_update_data`)."""
+    return _update_data(folder, lambda now: after if now == before else None)
+
+
 def _update_data(
     folder: str | os.PathLike[str], change: Callable[[dict[str, Any]], dict[str, Any] | None]
 ) -> bool:

@@ -84,7 +84,8 @@ def load_split(
     if name is None:
         check_present(run.data, run.folder)  # gone: its new place is passed with --data
     elif own and not os.path.exists(str(own)):
-        run, own = _moved_to(run, name)  # the run's file at its new place: the run's splits
+        run = follow_moved_file(run, name)  # the run's file at its new place: the run's splits
+        own = run.data.get("name")
     name = own if name is None else name
     same = bool(own) and data_reference(name) == data_reference(own)  # either spelling
     if same and split != "all":  # its splits are the run's while the file holds its data
@@ -155,21 +156,36 @@ def _recorded_standardizer(run: Run) -> Any:
     return None if table is None else table.standardizer
 
 
-def _moved_to(run: Run, name: str) -> tuple[Run, Any]:
+def follow_moved_file(run: Run, name: str | None) -> Run:
     """``run`` reading its data from file ``name`` where its recorded file is gone and ``name``
     holds the data it was trained on (:func:`~torchlvm.data.fingerprint.repoint`: then its
-    splits, seed and options are the run's), else ``run`` as it is (``name`` is other data,
-    read as such)."""
+    splits, seed and options are the run's), recorded in its ``config.json`` with a warning
+    saying so, so that later commands read it there without ``--data`` (as ``evaluate --data``
+    records it, and as a dataset folder's new place is: every command told the user "pass its
+    new place with --data FILE" again, run13); else ``run`` as it is (``name`` is other data,
+    read as such, or none is given)."""
     from torchlvm.data.fingerprint import repoint
     from torchlvm.data.registry import is_file_name
+    from torchlvm.run.layout import RunLayout
+    from torchlvm.run.record import record_moved_file
 
+    own = run.data.get("name")
+    if name is None or not own or os.path.exists(str(own)):
+        return run
     if not is_file_name(name) or not os.path.isfile(name):
-        return run, run.data.get("name")
+        return run
     try:
         moved = replace(run, data=repoint(run.data, name, run.folder))
     except TorchLVMError:
-        return run, run.data.get("name")
-    return moved, moved.data.get("name")
+        return run
+    if moved.data != run.data and record_moved_file(run.folder, run.data, moved.data):
+        warnings.warn(
+            f"the run in {run.folder} reads its data from {moved.data['name']} now (it holds "
+            f"the data of {own}, which no longer exists): recorded in "
+            f"{RunLayout(run.folder).config}, so later commands read it there without --data",
+            stacklevel=3,
+        )
+    return moved
 
 
 _TRAINING_FIX = "; pass --allow-missing"  # the data layer's fix, for train and fit only
