@@ -234,6 +234,41 @@ def test_data_with_no_variance_outside_k_directions_are_refused(method, k):
     PPCA(latent_dim=1, method=method).fit(X)  # (the offered one fits)
 
 
+@pytest.mark.parametrize("method", ["closed_form", "em"])
+@pytest.mark.parametrize("k", [1, 3])
+def test_variation_the_float32_cast_rounds_away_is_named_with_working_fixes(method, k):
+    """userL #11: wine-like data shifted by 1e8 step by 8 in float32, most columns turn constant,
+    and the refusal said 'no variance outside K directions; choose a smaller latent_dim'."""
+    X = np.random.default_rng(0).normal(size=(150, 6)) + 1e8
+    with pytest.raises(DataError, match=r"\(up to 1e\+08 in size\) lose their variation in float32"
+                       r", whose steps there are 8: .* 6 of its 6 features \(feature 0, 1, 2, "
+                       r"3, 4, \.\.\.\); pass dtype='float64', or subtract X's mean"):  # fmt: skip
+        PPCA(latent_dim=k, method=method, dtype="float32").fit(X)
+    PPCA(latent_dim=k, method=method, dtype="float64").fit(X)  # the fixes it names work
+    PPCA(latent_dim=k, method=method, dtype="float32").fit(X - X.mean(0))
+
+
+def test_data_that_came_in_as_float32_are_told_to_subtract_the_mean_before_the_cast():
+    """The same rounding done by the caller (a float32 tensor): no cast of ours to compare with,
+    but 2 columns vary by a few steps of 8 and 4 turned constant."""
+    X = np.random.default_rng(0).normal(size=(150, 6)) * [1, 1, 1, 1, 30, 30] + 1e8
+    with pytest.raises(DataError) as refused:
+        PPCA(latent_dim=3, dtype="float32").fit(torch.tensor(X, dtype=torch.float32))
+    assert str(refused.value).endswith(
+        "too little of it is left in 2 of its 6 features (feature 4, 5), and 4 more are "
+        "constant, maybe from the same rounding; X came in as float32: subtract its mean in "
+        "float64 before the cast, or pass it as float64"
+    )
+    PPCA(latent_dim=3, dtype="float32").fit(torch.tensor(X - X.mean(0), dtype=torch.float32))
+
+
+def test_low_rank_float32_data_keep_the_rank_diagnosis():
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(50, 2)) @ rng.normal(size=(2, 6))).astype(np.float32)
+    with pytest.raises(DataError, match=r"varies in only 2 directions"):
+        PPCA(latent_dim=2, dtype="float32").fit(X)
+
+
 def test_rows_on_one_line_at_latent_dim_1_are_not_told_to_lower_it():
     """At latent_dim=1 'choose a smaller latent_dim' named a value that does not exist."""
     rng = np.random.default_rng(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -101,6 +103,31 @@ def test_em_warns_when_it_runs_out_of_iterations(digits):
     assert model.n_iter_ == 3
     (warning,) = [w.message for w in caught if "did not converge" in str(w.message)]
     assert "(max_iter=3;" in str(warning) and str(warning).endswith("raise max_iter or tol")
+
+
+def test_the_em_warning_points_at_the_callers_line(digits):
+    """userL #9: the warning pointed at torchlvm's own line in ppca.py, not the user's."""
+    with pytest.warns(RuntimeWarning) as caught:
+        PPCA(latent_dim=5, method="em", max_iter=3).fit(digits)
+    (warning,) = [w for w in caught if "did not converge" in str(w.message)]
+    assert warning.filename == __file__
+
+
+def test_tol_0_stops_once_an_update_changes_nothing(synthetic):
+    """userL #9: with tol=0 EM ran to max_iter and warned "last change 0 nats, above the
+    tolerance 0" on a fit settled to the last bit: the rule is now change <= tol."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = PPCA(latent_dim=3, method="em", tol=0.0, max_iter=2000).fit(synthetic[:300])
+    history = model.log_likelihood_history_
+    assert model.n_iter_ < 2000 and history[-1] == history[-2]
+
+
+def test_a_report_whose_last_update_changed_nothing_says_converged():
+    x = torch.zeros(4, 3).double()
+    report = ppca_em.em_report(x, [-1.5, -1.25, -1.25], max_iter=2, tol=0.0)
+    assert report.converged and report.last_change == 0.0
+    assert not ppca_em.em_report(x, [-1.5, -1.25], max_iter=1, tol=0.0).converged
 
 
 def test_the_em_warning_names_what_the_command_line_takes(digits):

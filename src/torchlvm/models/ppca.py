@@ -57,7 +57,7 @@ from torchlvm._threads import TABLE_THREADS, on_threads
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.models.base import SavableModel
 from torchlvm.models.ppca_density import PPCADensityFace
-from torchlvm.models.ppca_fit import fit_parameters, flip_signs
+from torchlvm.models.ppca_fit import fit_parameters, flip_signs, lost_in_cast
 from torchlvm.models.ppca_sklearn import PPCAEstimatorFace
 from torchlvm.models.registry import register_model
 
@@ -346,16 +346,23 @@ class PPCA(
         """
         cfg = self.config
         device = X.device if isinstance(X, Tensor) else torch.device("cpu")
+        given = X  # (before the cast to cfg.dtype, which can round its variation away)
         X = check_X(
             self,
-            X,
+            given,
             reset=True,
             allow_nan=True,
             dtype=_DTYPES[cfg.dtype],  # (the parameter, not a previous fit's)
             device=device,
             min_samples=2,
         )
-        self.W, self.mu, self.sigma2, history = fit_parameters(X, cfg)
+        try:
+            self.W, self.mu, self.sigma2, history = fit_parameters(X, cfg)
+        except DataError as refusal:
+            cast = lost_in_cast(given, X)
+            if cast is None:
+                raise
+            raise cast from refusal
         self._set_fitted_attributes()
         self.n_iter_ = max(len(history) - 1, 0)
         self.log_likelihood_history_ = history

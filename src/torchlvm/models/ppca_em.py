@@ -128,7 +128,8 @@ def em_complete(
 
     Args:
         X: data ``(N, D)``, no NaN. W: starting loadings ``(D, K)``. sigma2: starting σ², 0-d.
-        max_iter: most EM updates. tol: stop when the mean log-likelihood changes by less.
+        max_iter: most EM updates. tol: stop when the mean log-likelihood changes by at most
+            ``tol`` nats per row (:func:`settled`).
 
     Returns:
         ``(W, mu, sigma2, history)``; ``history`` holds the mean log-likelihood (nats per row)
@@ -148,7 +149,7 @@ def em_complete(
         sigma2 = (trace_S - ((SW @ M_inv) * W_new).sum()) / X.shape[1]
         W = W_new @ _psd_factor(gamma)  # PX-EM reduction
         history.append(mean_log_likelihood(X, W, mu, sigma2))
-        if abs(history[-1] - history[-2]) < tol:
+        if settled(history, tol):
             break
     return W, mu, sigma2, history
 
@@ -185,9 +186,22 @@ def em_missing(
         gamma = (cov.sum(0) + mean.T @ mean) / N  # (K, K): mean of E[z zᵀ]
         W = W @ _psd_factor(gamma)  # PX-EM reduction
         history.append(mean_log_likelihood(X, W, mu, sigma2))
-        if abs(history[-1] - history[-2]) < tol:
+        if settled(history, tol):
             break
     return W, mu, sigma2, history
+
+
+def last_change(history: list[float]) -> float:
+    """How much the mean log-likelihood (nats per row) moved in EM's last update; 0 before any."""
+    return abs(history[-1] - history[-2]) if len(history) > 1 else 0.0
+
+
+def settled(history: list[float], tol: float) -> bool:
+    """Whether EM's last update moved the mean log-likelihood by at most ``tol`` nats per row:
+    the one stopping rule of both EM loops, the report and the warning. "At most", so that
+    ``tol=0`` stops once an update changes nothing (with "less than", no change could ever
+    pass 0, and a fit settled to the last bit ran to ``max_iter`` and warned)."""
+    return len(history) > 1 and last_change(history) <= tol
 
 
 @dataclass(frozen=True)
@@ -199,7 +213,7 @@ class EMReport:
         missing_cells: NaN cells of the training data. cells: all cells (N·D).
         incomplete_rows: rows with at least one NaN. rows: N.
         iterations: EM updates run. max_iter, tol: the limits.
-        converged: whether the last change of the mean log-likelihood was below ``tol``.
+        converged: whether EM stopped before ``max_iter`` or :func:`settled` within ``tol``.
         last_change: that change, nats per row.
         covers: ``"observed cells only"`` when cells were missing (log p(x_o): the missing
             cells are integrated out), else ``"every cell"``.
@@ -243,7 +257,6 @@ def em_report(X: Tensor, history: list[float], *, max_iter: int, tol: float) -> 
     log-likelihood visited ``history`` (as returned by :func:`em_complete` / :func:`em_missing`).
     """
     missing = torch.isnan(X)
-    change = abs(history[-1] - history[-2]) if len(history) > 1 else 0.0
     iterations = max(len(history) - 1, 0)
     return EMReport(
         missing_cells=int(missing.sum()),
@@ -253,7 +266,7 @@ def em_report(X: Tensor, history: list[float], *, max_iter: int, tol: float) -> 
         iterations=iterations,
         max_iter=max_iter,
         tol=tol,
-        converged=iterations < max_iter or change < tol,
-        last_change=change,
+        converged=iterations < max_iter or settled(history, tol),
+        last_change=last_change(history),
         covers="observed cells only" if missing.any() else "every cell",
     )

@@ -10,9 +10,11 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from torchlvm._callers import callers_level
 from torchlvm.errors import ConfigError, DataError, Spell, on_command_line, spelled
 from torchlvm.models import ppca_em
 
@@ -96,8 +98,8 @@ class EMConvergenceWarning(RuntimeWarning):
 
 
 def _warn_if_not_converged(history: list[float], config: PPCAConfig) -> None:
-    change = abs(history[-1] - history[-2]) if len(history) > 1 else 0.0
-    if len(history) - 1 >= config.max_iter and change >= config.tol:
+    if len(history) - 1 >= config.max_iter and not ppca_em.settled(history, config.tol):
+        change = ppca_em.last_change(history)
 
         def message(spell: Spell) -> str:
             tol = "" if spell is on_command_line else f" or {spell('tol')}"
@@ -109,7 +111,7 @@ def _warn_if_not_converged(history: list[float], config: PPCAConfig) -> None:
 
         warnings.warn(
             spelled(EMConvergenceWarning, message),
-            stacklevel=4,  # PPCA.fit's line, as before this function moved here
+            stacklevel=callers_level(),  # the user's line that called fit
         )
 
 
@@ -151,7 +153,7 @@ def no_noise_left(K: int, X: Tensor) -> DataError:
     more than its float type resolves beside each other (a column ~1e30 beside columns ~1), the
     small columns' variance is below the eigensolver's rounding, not absent: then the fix is
     standardizing, which no latent_dim replaces."""
-    variances = (X - X.nanmean(0)).square().nanmean(0)  # (D,), per column
+    variances = _column_variances(X)  # (D,)
     positive = variances[variances > 0]
     resolution = 10 * torch.finfo(X.dtype).eps * X.shape[1] * float(variances.mean())
     if len(positive) and float(positive.min()) < resolution:
@@ -183,6 +185,63 @@ def no_noise_left(K: int, X: Tensor) -> DataError:
         f"{given(spell, K)} leaves no variance for the noise (σ² = 0) and the density is "
         f"degenerate; choose {given(spell, largest)} or fewer"
     ))  # fmt: skip
+
+
+def _column_variances(X: Tensor) -> Tensor:
+    """Each column's ML variance ``(D,)`` over its observed (non-NaN) cells."""
+    return (X - X.nanmean(0)).square().nanmean(0)
+
+
+def lost_in_cast(given: Any, X: Tensor) -> DataError | None:
+    """The refusal to give when a fit of ``X`` failed because its float type rounded the data's
+    variation away (userL #11: wine shifted by 1e8 steps by 8 in float32, 4 of its first 5
+    columns turned constant, and that read as "no variance outside K directions"): some column's
+    variance moved by more than 1% in the cast from ``given``, or spans fewer than 100 of the
+    type's steps at the column's size (``given`` was float32 already). ``None`` for float64, or
+    where neither holds.
+
+    Args:
+        given: the data as the caller passed it (array-like or tensor, ``(N, D)``).
+        X: the same data after the cast to the fit's dtype, ``(N, D)``.
+    """
+    if X.dtype == torch.float64:
+        return None
+    try:
+        wide = (
+            given.detach().to(torch.float64)
+            if isinstance(given, Tensor)
+            else torch.from_numpy(np.array(given, dtype=np.float64))
+        ).to(X.device)
+    except (TypeError, ValueError):
+        return None
+    before, after = _column_variances(wide), _column_variances(X.to(torch.float64))  # (D,)
+    sizes = X.to(torch.float64).nan_to_num(0.0).abs().amax(0)  # (D,)
+    steps = torch.from_numpy(np.spacing(sizes.cpu().numpy().astype(_NUMPY[X.dtype])))
+    coarse = (after > 0) & (after.sqrt() < 100 * steps.to(after))
+    lost = ((after - before).abs() > 0.01 * before) | coarse
+    if not lost.any():
+        return None
+    columns = lost.nonzero().flatten().tolist()
+    listed = ", ".join(map(str, columns[:5])) + (", ..." if len(columns) > 5 else "")
+    size = float(sizes[columns].max())
+    came = wide.dtype == X.dtype or (isinstance(given, Tensor) and given.dtype == X.dtype)
+    dtype = str(X.dtype).removeprefix("torch.")
+    fix = (
+        f"X came in as {dtype}: subtract its mean in float64 before the cast, or pass it as float64"
+        if came
+        else "pass dtype='float64', or subtract X's mean first (e.g. StandardScaler)"
+    )
+    constant = int(((after == 0) & ~lost & (sizes > 0)).sum())
+    also = f", and {constant} more are constant, maybe from the same rounding" if constant else ""
+    return DataError(
+        f"X's values (up to {size:.3g} in size) lose their variation in {dtype}, whose steps "
+        f"there are {float(np.spacing(np.asarray(size, dtype=_NUMPY[X.dtype]))):.3g}: too "
+        f"little of it is left in {len(columns)} of its {X.shape[1]} features (feature "
+        f"{listed}){also}; {fix}"
+    )
+
+
+_NUMPY = {torch.float32: np.float32, torch.float16: np.float16, torch.bfloat16: np.float32}
 
 
 def _rank(X: Tensor) -> tuple[int | None, int | None]:
