@@ -520,8 +520,9 @@ def test_an_image_runs_scores_are_said_of_images_and_another_size_is_named_with_
 def test_each_estimate_writes_its_ess_and_rows_on_a_few_weights_are_said(tmp_path, capsys):
     """userM #20: score of an image run wrote rows with an ESS of 1-2 of 1,000 samples, each
     '± 0.85' where seeds moved it 5 nats, without a word, while evaluate says so of its mean.
-    Each row's ESS is written (the library's, for the same draws), and the rows under 5% of
-    the samples are counted in one line; an exact score has no ess column."""
+    Each row's ESS is written (the library's, for the same draws), and the rows under 10
+    effective draws (the rule evaluate and impute warn by: a count, not a share of --samples,
+    readB #10) are counted in one line; an exact score has no ess column."""
     from torchlvm.cli.score import _few_effective
     from torchlvm.inference.row_scores import RowScores, score_rows
     from torchlvm.models import VAE, VAEConfig
@@ -537,13 +538,18 @@ def test_each_estimate_writes_its_ess_and_rows_on_a_few_weights_are_said(tmp_pat
     torch.manual_seed(2)
     library = score_rows(vae, torch.from_numpy(x), samples=40)
     np.testing.assert_allclose([float(r["ess"]) for r in rows], library.ess, atol=0.05)
-    ess = np.array([1.3, 1.0, 30.0, 49.9, 50.0, np.nan])  # (the last row not scored)
+    ess = np.array([1.3, 1.0, 9.9, 10.0, 50.0, np.nan])  # (the last row not scored)
     scores = RowScores(np.array([1.0] * 5 + [np.nan]), np.ones(6), np.ones(6), False, 3, ess)
-    assert _few_effective(scores, 1000, "image", "") == (
-        "  4 of 5 images have an effective sample size (ess) under 5% of their 1,000 samples: a "
+    said = (
+        "  3 of 5 images have an effective sample size (ess) under 10 of their {} samples: a "
         "few weights carry their −log p(x), which may sit nats too high, and their ± "
         "understates its error; more --samples tell how far"
     )
-    assert _few_effective(scores, 20, "image", "") is None
+    assert _few_effective(scores, 1000, "image", "") == said.format("1,000")
+    assert _few_effective(scores, 100, "image", "") == said.format(100)  # the same rows
+    assert "2 of 5 images have an effective sample size (ess) under 4 (half) of their 8" in (
+        _few_effective(scores, 8, "image", "")
+    )
+    assert _few_effective(RowScores(*[np.ones(2)] * 3, False, 3, np.ones(2)), 1, "row", "") is None
     exact = RowScores(np.ones(2), np.zeros(2), np.ones(2), True, 3)
     assert _few_effective(exact, 1000, "row", "") is None

@@ -366,7 +366,7 @@ def test_an_estimate_of_few_effective_samples_says_its_error_is_understated(demo
     nats = demo_metrics["likelihood"]["log_marginal"]["nats"]
     nats.update(ess=2.2, k=50)
     cards = cards_by_key(demo_metrics)
-    assert "ESS under 5% of k: the ± understates its error" in cards["log_px"].note
+    assert "ESS under 10: the ± understates its error" in cards["log_px"].note
     assert "at least this" in cards["gap"].note
     nats.update(ess=900.0, k=1000)
     assert "understates" not in cards_by_key(demo_metrics)["log_px"].note

@@ -6,7 +6,7 @@ import math
 import textwrap
 from typing import Any
 
-from torchlvm.evaluation.likelihood import apart, few_effective
+from torchlvm.evaluation.likelihood import apart, few_effective_note
 from torchlvm.evaluation.records import (
     Evaluation,
     Likelihood,
@@ -89,7 +89,7 @@ def _likelihood_rows(like: Likelihood | Undefined | None) -> list[str]:
         rows.append(_pair_row(f"{what}, importance-sampled", est, _mc(est.nats)))
         rows += _weaker_than_bounds(est.nats.k, list(like.iwae))
         if est.nats.ess is not None and est.nats.k:
-            rows += _caveat(few_effective(est.nats.ess, est.nats.k))
+            rows += _caveat(few_effective_note(est.nats.ess, est.nats.k))
     if like.ais is not None:
         rows.append(_pair_row(f"{what}, AIS (k = chains)", like.ais, _mc(like.ais.nats)))
         if (est := like.log_marginal) is not None:

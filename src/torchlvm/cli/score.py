@@ -161,24 +161,23 @@ def _refuse_without_density(run_) -> None:
 
 def _few_effective(scores, samples: int, unit: str, each: str) -> str | None:
     """The line on the rows whose estimate rests on a few weights (an effective sample size
-    under :data:`~torchlvm.evaluation.likelihood.FEW_EFFECTIVE` of ``samples``), as evaluate
-    says of its mean: 8 of 20 images had an ESS of 1-2 of 1,000, each said ± 0.6-0.85 where
-    seeds moved it 5 nats, all 15-25 nats above k = 50,000's value (userM #20); None where
-    none does."""
+    under the rule of :func:`torchlvm.inference.ess.few_effective`), as evaluate says of its
+    mean: 8 of 20 images had an ESS of 1-2 of 1,000, each said ± 0.6-0.85 where seeds moved it
+    5 nats, all 15-25 nats above k = 50,000's value (userM #20); None where none does."""
     import numpy as np
 
-    from torchlvm.evaluation.likelihood import FEW_EFFECTIVE
+    from torchlvm.inference.ess import few_effective, few_text
 
     if scores.ess is None:
         return None
     scored = scores.scored
-    few = int((scores.ess[scored] < FEW_EFFECTIVE * samples).sum())
+    few = int(few_effective(scores.ess[scored], samples).sum())
     if not few:
         return None
     have = "has" if few == 1 else "have"
     return (
-        f"  {few:,} of {int(np.sum(scored)):,} {unit}s {have} an effective sample size (ess) under "
-        f"{FEW_EFFECTIVE:.0%} of their {samples:,} samples{each}: a few weights carry their "
+        f"  {few:,} of {int(np.sum(scored)):,} {unit}s {have} an effective sample size (ess) "
+        f"{few_text(samples)} of their {samples:,} samples{each}: a few weights carry their "
         "−log p(x), which may sit nats too high, and their ± understates its error; more "
         "--samples tell how far"
     )

@@ -333,7 +333,7 @@ def summarize_likelihood(
                 f"importance-sampled {what} with q as proposal; its standard error is the Monte "
                 f"Carlo error of the mean, and its standard error over {examples} is how much "
                 f"{what} varies from {example} to {example} (their standard deviation / √n)"
-                + few_effective(ess, k)
+                + few_effective_note(ess, k)
             ),
         )
     if "ais_mean" in values:
@@ -367,21 +367,19 @@ def summarize_likelihood(
     return out
 
 
-FEW_EFFECTIVE = 0.05
-"""A mean effective sample size below this share of k: the estimate's standard error is not its
-error (:func:`few_effective`)."""
+def few_effective_note(ess: float, k: int) -> str:
+    """The caveat of an importance-sampled estimate whose mean ESS is below the rule of
+    :func:`torchlvm.inference.ess.few_effective` for its ``k`` samples, as a sentence to append
+    to its note; "" otherwise. A few weights carry the estimate: its delta-method standard error
+    measures their noise, not its bias, and it is a lower bound in expectation that can sit nats
+    low (userC: ESS 5.0 of 1,000, '−298.998 ± 0.179', where k = 10,000 gave −297.864 and AIS
+    −295.960)."""
+    from torchlvm.inference.ess import few_effective, few_text
 
-
-def few_effective(ess: float, k: int) -> str:
-    """The caveat of an importance-sampled estimate whose mean ESS is below
-    :data:`FEW_EFFECTIVE` of its ``k`` samples, as a sentence to append to its note; "" above.
-    A few weights carry the estimate: its delta-method standard error measures their noise, not
-    its bias, and it is a lower bound in expectation that can sit nats low (userC: ESS 5.0 of
-    1,000, '−298.998 ± 0.179', where k = 10,000 gave −297.864 and AIS −295.960)."""
-    if ess >= FEW_EFFECTIVE * k:
+    if not few_effective(ess, k):
         return ""
     return (
-        f". Its mean ESS is {ess:.1f} of k = {k} (under {FEW_EFFECTIVE:.0%}): a few weights "
+        f". Its mean ESS is {ess:.1f} of k = {k} ({few_text(k)}): a few weights "
         "carry it, its standard error understates its error, and it may sit nats below the "
         "true value (a lower bound in expectation); more samples (--k), --refine, or AIS "
         "(--ais) tell how far"

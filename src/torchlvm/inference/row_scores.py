@@ -36,9 +36,9 @@ class RowScores:
         exact: whether the scores are exact (PPCA) or estimates (VAE).
         cells: D, the cells of a complete row.
         ess: ``(N,)`` effective sample size of each estimate (of the mixture's dominant
-            class, π_c p(x | c) largest), or None for exact scores. Under
-            :data:`~torchlvm.evaluation.likelihood.FEW_EFFECTIVE` of the samples, a few weights
-            carry the estimate: its ``stderr`` understates its error and it may sit nats low.
+            class, π_c p(x | c) largest), or None for exact scores. Under the rule of
+            :func:`torchlvm.inference.ess.few_effective`, a few weights carry the estimate: its
+            ``stderr`` understates its error and it may sit nats low.
     """
 
     neg_log_p: np.ndarray

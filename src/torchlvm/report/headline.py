@@ -153,14 +153,14 @@ def _how(q: Quantity, bits: Quantity | None, units: str | None = None) -> str:
 
 
 def _few_effective(q: Quantity) -> str:
-    """A short caveat for an importance-sampled estimate whose ESS is a small share of its k
-    (the rule of :func:`~torchlvm.evaluation.likelihood.few_effective`), else ``""``."""
-    from torchlvm.evaluation.likelihood import FEW_EFFECTIVE, few_effective
+    """A short caveat for an importance-sampled estimate whose mean ESS rests on a few draws
+    (the rule of :func:`~torchlvm.inference.ess.few_effective`), else ``""``."""
+    from torchlvm.inference.ess import few_effective, few_text
 
     ess, k = _number(q.ess), q.k
     if q.kind != "estimate" or ess is None or not k or not few_effective(ess, int(k)):
         return ""
-    return f"ESS under {FEW_EFFECTIVE:.0%} of k: the ± understates its error; it may sit nats low"
+    return f"ESS {few_text(int(k))}: the ± understates its error; it may sit nats low"
 
 
 def _spread(q: Quantity) -> str:
