@@ -10,6 +10,7 @@ import pytest
 from torchlvm.cli import main
 from torchlvm.data import load_file
 from torchlvm.data.other_size import other_size
+from torchlvm.errors import DataError
 
 GREY, COLOUR = (1, 8, 8), (3, 8, 8)
 
@@ -90,3 +91,41 @@ def test_encode_says_it_in_one_line_and_the_file_is_not_written(tmp_path, capsys
     assert err.startswith(f"torchlvm: error: {tmp_path / 'c.npy'} holds 16×16 images of 3 ")
     assert "make them grey and 8×8" in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_dataset_by_name_is_offered_the_runs_data_not_a_file(tmp_path):
+    """review14 R5: `encode rd --data fashion-mnist` was told to "save them as (N, 8, 8) images
+    and pass that file", of a file the user does not have."""
+    said = str(other_size("fashion-mnist", (1, 28, 28), list(GREY), 64, "the model", own="digits"))
+    assert said.endswith("; pass --data digits (the run's data) or a file of (N, 8, 8) images")
+
+
+@pytest.mark.parametrize(
+    ("stored", "trained"),
+    [((12, 16), (1, 16, 12)), ((12, 16, 3), (3, 16, 12)), ((3, 12, 16), (3, 16, 12))],
+    ids=["grey", "channels-last", "channels-first"],
+)
+def test_turned_images_get_the_line_that_swaps_their_axes_into_a_free_file(
+    tmp_path, monkeypatch, stored, trained
+):
+    """review14 R5: images of as many values in another layout were told
+    np.save('swapped.npy', x.transpose(0, 2, 1)): x undefined, and pasted it replaced a
+    swapped.npy of the user's. The line reads the file, swaps its height and width in its own
+    channel order, and writes a free name."""
+    from torchlvm.data.other_size import check_fits
+
+    monkeypatch.chdir(tmp_path)
+    images = np.random.default_rng(0).random((4, *stored)).astype("float32")
+    np.save("w.npy", images)
+    np.save("w-16x12.npy", np.zeros(2))  # the user's: kept
+    given = load_file("w.npy")
+    with pytest.raises(DataError, match="as many values in another layout") as error:
+        check_fits("w.npy", given.shape, list(trained), 192 * trained[0], "the model")
+    exec(str(error.value).split("(python: ")[1].removesuffix(") and pass it"), {})
+    assert np.load("w-16x12.npy").shape == (2,)
+    made = load_file("w-16x12-2.npy")
+    assert made.shape == trained
+    np.testing.assert_array_equal(
+        made.x.reshape(4, *trained).numpy(),
+        given.x.reshape(4, *given.shape).transpose(2, 3).numpy(),
+    )

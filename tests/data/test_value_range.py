@@ -196,8 +196,8 @@ def test_images_of_another_layout_with_as_many_pixels_are_refused(
     for argv in (["score", "run", "--data", "relaid.npy", "--out", "s4.csv"],
                  ["impute", "run", "--data", "relaid-holes.npy", "--out", "f4.npy"]):  # fmt: skip
         assert cli.main(argv) == 2
-        assert "holds images of 4 x 9 pixels with 1 channel, but the model in run was trained " \
-            "on 6 x 6 with 1" in capsys.readouterr().err  # fmt: skip
+        assert "holds 4×9 images (36 values each) but the model in run takes 6×6 images (36 " \
+            "values each): as many values in another layout" in capsys.readouterr().err  # fmt: skip
 
 
 def test_outside_trained_counts_values_beyond_the_recorded_range():

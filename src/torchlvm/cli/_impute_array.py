@@ -83,8 +83,7 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
     from torchlvm._files import write_atomic
     from torchlvm.cli._impute_table import _fill, check_sizes, filling
     from torchlvm.data.files import read_rows
-    from torchlvm.data.other_size import other_size
-    from torchlvm.data.pixels import check_same_images
+    from torchlvm.data.other_size import check_fits
     from torchlvm.data.table_schema import TableSchema
     from torchlvm.data.value_range import check_units
     from torchlvm.errors import ConfigError
@@ -97,10 +96,7 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
     args, run_ = filling(args, device)
     data = read_rows(args.data, allow_missing=True, allow_empty=True, dtype="float64").data
     model = f"the model in {args.run_dir}"
-    if data.dim != run_.input_dim:
-        trained = run_.data.get("shape")
-        raise other_size(str(args.data), data.shape, trained, run_.input_dim, model)
-    check_same_images(tuple(data.shape), run_.data.get("shape"), str(args.data), model)
+    check_fits(str(args.data), data.shape, run_.data.get("shape"), run_.input_dim, model)
     check_units(data.x, str(args.data), run_.data, model)
     out = _run.output_file(
         args.out, args.out, suffix=".npy", overwrite=args.overwrite, reads=args.data

@@ -136,7 +136,7 @@ def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreI
     from torchlvm.cli._tables import is_file, table_schema
     from torchlvm.data.files import read_rows
     from torchlvm.data.memmap import load_memmap
-    from torchlvm.data.pixels import check_same_images
+    from torchlvm.data.other_size import check_same_images
     from torchlvm.data.value_range import check_units
     from torchlvm.errors import DataError
 

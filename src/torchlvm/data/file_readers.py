@@ -1,7 +1,7 @@
 """One reader per file format, each returning what it found (:class:`Read`): an ``.npy`` array,
 an ``.npz`` archive's data and labels (under :mod:`torchlvm.data.npz_keys`' names; labels as a
 CSV's label column reads them: text as class names, bytes decoded, one-hot rows as classes), and
-a CSV table (:mod:`torchlvm.data.csv_table`). :func:`reader` picks one by the file's extension."""
+a CSV table (:mod:`torchlvm.data.csv_table`). :func:`reader_of` picks one by the extension."""
 
 from __future__ import annotations
 

@@ -356,32 +356,6 @@ def npy_header(f: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
     raise ValueError(f"format version {version[0]}.{version[1]} is not one numpy writes")
 
 
-def check_same_images(
-    shape: tuple[int, ...], trained: tuple[int, ...] | None, name: str, model: str
-) -> None:
-    """Refuse images of per-example ``shape`` ``(C, H, W)`` for a model ``trained`` on images of
-    another shape with as many values (28 × 20 images as 20 × 28: each row would be read in the
-    trained layout, silently other pictures); rows ``(D,)`` and a model of no recorded image
-    shape pass.
-
-    Raises:
-        DataError: naming both shapes and, for swapped height and width, the transposition.
-    """
-    if trained is None or len(shape) != 3 or len(trained) != 3 or tuple(trained) == shape:
-        return
-    c, h, w = trained
-    fix = (
-        "swap their axes (numpy: np.save('swapped.npy', x.transpose(0, 2, 1)))"
-        if shape == (c, w, h) and c == 1
-        else f"save them as (N, {c}, {h}, {w}) images"
-    )
-    raise DataError(
-        f"{name} holds images of {' x '.join(map(str, shape[1:]))} pixels with {shape[0]} "
-        f"channel{'s' * (shape[0] != 1)}, but {model} was trained on {h} x {w} with {c}; as many "
-        f"values, another layout: each would be read as another picture; {fix}"
-    )
-
-
 def flattened_images(shape: tuple[int, ...]) -> str:
     """For rows of per-example ``shape`` ``(D,)`` that may be square grey images flattened
     (D = H², as MNIST's 784 are 28 × 28), the clause naming how to train on them as images;

@@ -70,8 +70,8 @@ def load_split(
     from torchlvm.data.dataset_copy import own_copy
     from torchlvm.data.fingerprint import check_present, check_unchanged
     from torchlvm.data.load import data_reference
-    from torchlvm.data.other_size import other_size
-    from torchlvm.data.pixels import READING, check_same_images
+    from torchlvm.data.other_size import check_fits
+    from torchlvm.data.pixels import READING
     from torchlvm.data.value_range import check_units
     from torchlvm.run.record import record_file_time
 
@@ -116,10 +116,8 @@ def load_split(
     if own and int(run.data.get("pixels", 1)) < READING:  # whichever file is given
         _check_same_reading(run, own, int(run.data.get("pixels", 1)), given=None if same else name)
     model = f"the model in {run.folder}"
-    if dataset.dim != run.input_dim:
-        trained = run.data.get("shape")
-        raise other_size(str(dataset.name), dataset.shape, trained, run.input_dim, model)
-    check_same_images(tuple(dataset.shape), run.data.get("shape"), dataset.name, model)
+    trained, given = run.data.get("shape"), str(dataset.name)
+    check_fits(given, dataset.shape, trained, run.input_dim, model, own=own or None)
     if not same and len(dataset):  # a later file: in the units the model learned?
         check_units(dataset, str(dataset.name), run.data, model)
     if len(dataset) == 0:
