@@ -185,32 +185,46 @@ def test_a_table_runs_codes_name_its_label_column_and_each_rows_place(tmp_path, 
     ]  # fmt: skip
 
 
-def test_a_table_run_trained_on_missing_cells_names_the_commands_that_encode_it(tmp_path, capsys):
-    """userA #29 / run9: encode (and reconstruct) of a table VAE trained --allow-missing, on its
-    own split with holes, said the model's Python message ('fill missing cells with
-    torchlvm.inference.imputation.impute_rows(model, x)'). It names the commands that work, and
-    following them works."""
-    import shlex
+def test_a_table_vae_trained_on_missing_cells_encodes_and_reconstructs_them(tmp_path, capsys):
+    """userP #7: encode and reconstruct of a table VAE trained --allow-missing (MIWAE) refused
+    rows with empty cells, offering impute (made-up cells encoded as observed), while score,
+    impute and the Python estimator read them through x̃, the row with its empty cells at 0 in
+    the model's units. Each row with holes is read so: exactly as the same row with its holes
+    at the column's train mean (0 once standardized), and reconstruct measures observed cells."""
+    import json
 
-    x = np.random.default_rng(1).normal(size=(200, 4))
-    x[np.random.default_rng(2).random(x.shape) < 0.15] = np.nan
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 4)) + 0.3 * rng.normal(size=(200, 4))
+    holes = rng.random(x.shape) < 0.15
+    x[holes] = np.nan
+    write = lambda path, rows: path.write_text(
+        "a,b,c,d\n"
+        + "".join(  # noqa: E731
+            ",".join("" if np.isnan(v) else repr(float(v)) for v in row) + "\n" for row in rows
+        )
+    )
     path = tmp_path / "holes.csv"
-    path.write_text("a,b,c,d\n" + "".join(
-        ",".join("" if np.isnan(v) else f"{v:.3f}" for v in row) + "\n" for row in x))  # fmt: skip
+    write(path, x)
     run = tmp_path / "vae"
-    argv = ["train", "vae", "--data", str(path), "--allow-missing", "--epochs", "1", "--quiet"]
+    argv = ["train", "vae", "--data", str(path), "--allow-missing", "--epochs", "2", "--quiet"]
     assert cli.main([*argv, "--latent-dim", "2", "--hidden", "8", "--out", str(run)]) == 0
+    mean = json.loads((run / "config.json").read_text())["data"]["table"]["standardize"]["mean"]
+    filled = tmp_path / "at_mean.csv"
+    write(filled, np.where(holes, np.asarray(mean), x))
+    written = {}
     for command in ("encode", "reconstruct"):
-        out = tmp_path / f"{command}.csv"
-        err = fails(capsys, [command, run, "--out", out])
-        assert f"the test split of {path} has " in err and "reads complete rows" in err, err
-        assert "impute_rows" not in err
-    offered = err.split("fill them first with '")[1].split("'")[0]
-    filled = tmp_path / "FILLED.csv"
-    assert cli.main(shlex.split(offered.replace("FILLED.csv", str(filled)))[1:]) == 0
-    assert ", then pass --data FILLED.csv --split all" in err
-    argv = ["encode", str(run), "--data", str(filled), "--split", "all"]
-    assert cli.main([*argv, "--out", str(tmp_path / "codes.csv")]) == 0
+        for data in (path, filled):
+            out = tmp_path / f"{command}-{data.stem}.csv"
+            assert cli.main([command, str(run), "--data", str(data), "--out", str(out)]) == 0
+            written[command, data] = np.genfromtxt(out, delimiter=",", skip_header=1)[:, 2:]
+    printed = capsys.readouterr().out
+    rows = int(holes.any(1).sum())
+    assert f"(x̃ for the {rows} with empty cells: those set to the train mean)" in printed
+    assert "RMSE per feature on the observed cells" in printed
+    for command in ("encode", "reconstruct"):
+        got, expected = written[command, path], written[command, filled]
+        assert got.shape[0] == 200 and not np.isnan(got).any()
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
 def _high_low_cvae(tmp_path):

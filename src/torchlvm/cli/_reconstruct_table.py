@@ -27,6 +27,7 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     import torch
 
     from torchlvm import run as _run
+    from torchlvm.cli._tables import posterior
 
     schema = schema_of(run_)
     suffixes = row_suffixes(run_, args.data)
@@ -37,8 +38,8 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     model = run_.model
     c = _run.conditions(run_, x, dataset.y, dataset)  # a CVAE's: each row's own class
 
-    def reconstruct(xb, cb):
-        return model.decode(model.encode(xb, cb).mean, cb).mean
+    def reconstruct(xb, cb):  # (a row with empty cells: from its observed ones)
+        return model.decode(posterior(run_, xb, cb).mean, cb).mean
 
     with torch.no_grad():
         recon = _run.in_batches(reconstruct, x, c, device=run_.device)
@@ -46,7 +47,7 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
     ids = row_ids(run_, args, len(x))
     names = dataset.columns or schema.columns  # (as the file writes them: userJ #19)
     write_rows(out, run_, names, user, read=dataset, ids=ids, means=True)
-    # (a PPCA reconstructs a row with empty cells from its observed ones, compared on those)
+    # (a row with empty cells is compared on its observed ones)
     given = schema.to_user_units(x.double())
     per_feature = (given - user).pow(2).nanmean(0).sqrt()  # (D,) in each column's units
     sd, against = _spread(schema, given)

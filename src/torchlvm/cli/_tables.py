@@ -196,7 +196,7 @@ def load_rows(
     schema = table_schema(run_, data, encoding)
     if schema is None or data is None:
         dataset = _run.load_split(run_, data, split, data_dir=data_dir)
-        if schema is not None and run_.model_type != "ppca":  # (a run made --allow-missing)
+        if schema is not None and not reads_missing(run_):  # (a run made --allow-missing)
             name = str(run_.data.get("name"))
             _refuse_missing(run_, name, dataset.x, None, schema.columns, split=split)
         return dataset
@@ -210,12 +210,35 @@ def load_rows(
             "be a table file (.csv or .tsv) with those columns, or leave out --data"
         )
     rows = schema.rows(data, allow_empty=True)  # an empty column: missing cells (below)
-    if run_.model_type != "ppca":  # PPCA's posterior takes the observed cells of a row
+    if not reads_missing(run_):
         _refuse_missing(run_, data, rows.data.x, rows.lines, schema.columns)
     dataset = select_split(rows.data, split, fractions=FRACTIONS, seed=0)
     if not run_.class_names:
         return dataset
     return as_run_names(dataset, run_.class_names).with_classes(run_.class_names, unseen=unseen)
+
+
+def reads_missing(run_: Any) -> bool:
+    """Whether the model of ``run_`` reads rows with empty cells: PPCA's posterior takes a row's
+    observed cells, and a VAE trained with ``--allow-missing`` (MIWAE) encodes x̃, the row with
+    its empty cells set to 0, as it was trained to (userP #7: encode and reconstruct refused the
+    very rows it was trained on, which score, impute and the Python estimator read)."""
+    trained_on_them = bool((run_.data.get("options") or {}).get("allow_missing"))
+    return run_.model_type == "ppca" or (run_.model_type == "vae" and trained_on_them)
+
+
+def posterior(run_: Any, x: Any, c: Any = None) -> Any:
+    """q(z | x) of rows ``x`` ``(B, D)`` as the model of ``run_`` reads them: a row with empty
+    cells (NaN) through x̃ (:func:`torchlvm.inference.miwae.zero_filled`) for a VAE, whose
+    encoder takes no NaN; PPCA's exact posterior takes the observed cells itself."""
+    import torch
+
+    from torchlvm.inference.miwae import zero_filled
+
+    missing = torch.isnan(x)
+    if run_.model_type == "ppca" or not bool(missing.any()):
+        return run_.model.encode(x, c)
+    return run_.model.encode(zero_filled(x, ~missing), c)
 
 
 def _refuse_missing(

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         labels_out = _run.output_file(
             _run.labels_file(out), out, suffix=".npy", overwrite=args.overwrite
         )
-    means = _means(run_, dataset, unseen, args.seed)  # (N, K)
+    means, gaps = _means(run_, dataset, unseen, args.seed)  # (N, K), rows with empty cells
     arrays = {out: means.numpy()}
     if labels_out is not None:
         arrays[labels_out] = _labels(run_, dataset, unseen)
@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         what = "posterior means E_q[z | x, c] (c: each example's own condition)"
     elif run_.model_type == "ppca":
         what = "exact posterior means E[z | x]"
+    if run_.model_type == "vae" and gaps:  # (a VAE trained --allow-missing: x̃)
+        what += f" (x̃ for the {gaps:,} with empty cells: those set to the train mean)"
     rows = _rows_noun(run_)
     print(_encoded(dataset, len(means), rows, f"{_run.protocol_note(dataset, args.seed)}",
                    run_.describe()))  # fmt: skip
@@ -109,24 +111,29 @@ def _encoded(dataset, count: int, rows: str, protocol: str, model: str) -> str:
 
 def _means(run_, dataset, unseen, seed: int):
     """The posterior means ``(N, K)`` of the rows of ``dataset``, NaN for the rows ``unseen``
-    (N,) (None: none) of a class the CVAE lacks, which it has no q(z | x, c) for."""
+    (N,) (None: none) of a class the CVAE lacks, which it has no q(z | x, c) for; and how many
+    rows had empty cells."""
     from dataclasses import replace
 
     import torch
 
+    from torchlvm.cli._tables import posterior
     from torchlvm.run.split import model_batches
 
     seen = (
         dataset if unseen is None else replace(dataset, x=dataset.x[~unseen], y=dataset.y[~unseen])
     )
     with torch.no_grad():
-        batches = model_batches(seen, run_, seed)
-        means = torch.cat([run_.model.encode(x, c).mean.cpu() for x, _, c in batches])  # (n, K)
+        parts, gaps = [], 0  # (a streamed file: one batch at a time)
+        for x, _, c in model_batches(seen, run_, seed):
+            parts.append(posterior(run_, x, c).mean.cpu())
+            gaps += int(x.isnan().any(-1).sum())
+        means = torch.cat(parts)  # (n, K)
     if unseen is None:
-        return means
+        return means, gaps
     every = means.new_full((len(dataset), means.shape[1]), float("nan"))  # (N, K)
     every[~unseen] = means
-    return every
+    return every, gaps
 
 
 def _labels(run_, dataset, unseen):
