@@ -134,7 +134,23 @@ def test_the_lines_stack_before_they_create_the_file(tmp_path, monkeypatch, caps
     assert x.shape == (3, 5, 5) and sorted(np.unique(x)) == [0, 40, 80]
 
 
-@pytest.mark.parametrize("suffix", [".webp", ".pgm", ".avif"])
+def _pillow_reads(feature: str) -> bool:
+    from PIL import features
+
+    return bool(features.check(feature))
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        ".webp",
+        ".pgm",
+        pytest.param(
+            ".avif",
+            marks=pytest.mark.skipif(not _pillow_reads("avif"), reason="Pillow without AVIF"),
+        ),
+    ],
+)
 def test_pictures_of_other_common_formats_get_the_lines(tmp_path, monkeypatch, capsys, suffix):
     """A folder of .webp pictures (what browsers save; Pillow reads it) was told it was no
     dataset name, and `--data pics/p0.webp` "unsupported extension '.webp'", with no stacking
@@ -155,3 +171,20 @@ def test_pictures_of_other_common_formats_get_the_lines(tmp_path, monkeypatch, c
         assert "stack the pictures into one array file" in err and err.count("\n") == 1, err
     exec(_code(err), {})
     assert np.load("pics.npy").shape == (2, 4, 6)
+
+
+def test_pictures_this_pillow_cannot_read_are_said_so(tmp_path, capsys, monkeypatch):
+    """review14 R4: .avif is read only by a Pillow built with libavif; elsewhere a folder of
+    .avif pictures was told "none of its 2 picture files opens as a picture: check that they
+    are pictures", which is wrong about the files. It names this Pillow and the fix."""
+    import PIL
+    from PIL import features
+
+    for name in ("a.avif", "b.avif"):
+        (tmp_path / name).write_bytes(b"\x00\x00\x00\x1cftypavif")  # (opens with no plugin)
+    real = features.check
+    monkeypatch.setattr(features, "check", lambda name: False if name == "avif" else real(name))
+    assert main(["train", "vae", "--data", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert f"this Pillow ({PIL.__version__}) was built without the library that reads .avif" in err
+    assert "pip install -U pillow" in err and "check that they are pictures" not in err

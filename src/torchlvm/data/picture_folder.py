@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 
@@ -28,6 +29,10 @@ PICTURE_SUFFIXES: tuple[str, ...] = (
 """Picture files, which a folder given as data may hold instead of arrays: the formats image
 sets ship in that Pillow reads (.webp as browsers save it, .pgm as the ORL faces; review13 #23),
 not all it registers, which include .pdf, .h5 and .mpeg."""
+
+PLUGINS: dict[str, str] = {".webp": "webp", ".avif": "avif"}
+"""Picture suffixes Pillow reads only where it was built with their library (its feature name):
+an older or slimmer Pillow cannot open .avif (review14 R4), which is no fault of the files."""
 
 SURVEYED = 10_000
 """The most pictures whose headers are read for their size (the rest are taken to be alike)."""
@@ -46,6 +51,7 @@ class Pictures:
         suffixes: the picture suffixes present, lowercased and sorted.
         sizes: how many readable pictures have each size, ``(width, height)`` in pixels.
         unreadable: the files that cannot be opened as pictures, sorted.
+        unsupported: the suffixes present that this Pillow cannot read (:data:`PLUGINS`).
         count: the picture files (readable or not).
         deep: the readable pictures of levels deeper than 8 bits (PIL's modes ``I;16``, ``I``,
             ``F``...).
@@ -58,6 +64,7 @@ class Pictures:
     unreadable: tuple[str, ...]
     count: int
     deep: int
+    unsupported: tuple[str, ...] = ()
 
     @property
     def classes(self) -> bool:
@@ -75,8 +82,22 @@ def pictures_in(folder: str) -> Pictures | None:
         if paths:
             suffixes = sorted({os.path.splitext(p)[1].lower() for p in paths})
             sizes, unreadable, deep = _survey(paths[:SURVEYED])
-            return Pictures(folder, found, tuple(suffixes), sizes, unreadable, len(paths), deep)
+            unsupported = _unsupported(suffixes) if unreadable else ()
+            return Pictures(
+                folder, found, tuple(suffixes), sizes, unreadable, len(paths), deep, unsupported
+            )
     return None
+
+
+def _unsupported(suffixes: list[str]) -> tuple[str, ...]:
+    """The ``suffixes`` this Pillow was built without the library to read (:data:`PLUGINS`)."""
+    try:
+        from PIL import features
+    except ImportError:
+        return ()
+    with warnings.catch_warnings():  # (a Pillow older than the feature warns of its name)
+        warnings.simplefilter("ignore")
+        return tuple(s for s in suffixes if s in PLUGINS and not features.check(PLUGINS[s]))
 
 
 def _survey(paths: list[str]) -> tuple[Counter[tuple[int, int]], tuple[str, ...], int]:
@@ -110,6 +131,9 @@ def pictures_fix(pictures: Pictures) -> str:
     if pictures.unreadable and not pictures.sizes:
         bad = pictures.unreadable
         shown = ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else "")
+        if pictures.unsupported:
+            opens = f"none of its {pictures.count} picture files opens"
+            return f"{opens} ({shown}): {_cannot(pictures)}"
         return (
             f"none of its {pictures.count} picture files opens as a picture ({shown}): check "
             "that they are pictures, or pass an array file (.npy, .npz)"
@@ -167,6 +191,8 @@ def _said(pictures: Pictures, size: tuple[int, int] | None) -> str:
             "[0, 1] (16-bit levels divided by 65535, 8-bit ones by 255, float ones as stored)"
         )
     bad = pictures.unreadable
+    if pictures.unsupported:
+        parts.append(_cannot(pictures))
     if bad and len(bad) <= LISTED:
         parts.append(f"{', '.join(bad)} cannot be opened as a picture and {_left(bad)} out")
     elif bad:
@@ -181,3 +207,14 @@ def _said(pictures: Pictures, size: tuple[int, int] | None) -> str:
 
 def _left(files: tuple[str, ...]) -> str:
     return "is left" if len(files) == 1 else "are left"
+
+
+def _cannot(pictures: Pictures) -> str:
+    """That this Pillow cannot read some suffixes present, and the fix."""
+    import PIL
+
+    kinds = " or ".join(pictures.unsupported)
+    return (
+        f"this Pillow ({PIL.__version__}) was built without the library that reads {kinds} "
+        f"pictures: pip install -U pillow (or convert them to .png) and run this again"
+    )
