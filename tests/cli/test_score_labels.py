@@ -30,7 +30,7 @@ def test_rows_of_no_label_are_scored_and_reconstructed_as_training_reads_them(tm
     assert [r["line"] for r in scored] == ["2", "3", "4", "5"]
     assert [r["k"] for r in scored] == ["u", "", "v", "u"] and all(r["neg_log_p"] for r in scored)
     out = tmp_path / "r.csv"
-    with pytest.warns(UserWarning, match=r"1 row has no label in column 4 \('k'\) \(line 3\)"):
+    with pytest.warns(UserWarning, match=r"1 row has no label in column 'k' \(line 3\)"):
         assert main(["reconstruct", str(run), "--data", str(data), "--out", str(out)]) == 0
     rebuilt = list(csv.DictReader(out.open()))
     assert [(r["row"], r["line"], r["k"]) for r in rebuilt] == [

@@ -59,7 +59,7 @@ def test_chunks_read_the_table_the_reader_of_all_rows_reads(tmp_path, monkeypatc
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ("r,1,2,x,a,", r"line 9003, column 4 \('rate'\): cannot read 'x' as a number"),
+        ("r,1,2,x,a,", r"line 9003, column 'rate': cannot read 'x' as a number"),
         ("r,1,2", r"line 9003 has 3 cells but the file has 5 columns"),
         ("id,units,revenue,rate,segment", r"line 9003 repeats the header"),
     ],
@@ -99,13 +99,13 @@ def test_an_undecided_file_is_read_a_chunk_at_a_time_where_its_columns_tell(tmp_
     whole = read_csv(path, drop_columns=["code"], keep_cells=True)
     assert chunked.dialect.undecided == "." and used == [1] and chunked.cells is None
     np.testing.assert_array_equal(chunked.values, whole.values)
-    with pytest.raises(DataError, match=r"line 2, column 3 \('code'\): cannot read '1.100'"):
+    with pytest.raises(DataError, match=r"line 2, column 'code': cannot read '1.100'"):
         read_csv(path)
 
 
 def test_an_undecided_number_past_the_first_chunks_is_named(tmp_path):
     path = _undecided(tmp_path / "t.csv", 9000)
-    with pytest.raises(DataError, match=r"line 9002, column 1 \('x'\): cannot read '2.500'"):
+    with pytest.raises(DataError, match=r"line 9002, column 'x': cannot read '2.500'"):
         read_csv(path, drop_columns=["code"])
 
 

@@ -56,8 +56,8 @@ def test_a_copied_column_in_a_file_to_train_on_is_named_with_the_option_that_dro
         load_dataset(path, "train", drop_columns=["c"], allow_missing=True)
     said = [str(w.message) for w in caught if "in every row" in str(w.message)]
     assert said == [
-        f"{path}: in every row, column 4 ('b_copy') equals column 2 ('b'); column 6 ('a_again') "
-        "equals column 1 ('a'); column 5 ('a_cm') is column 1 ('a') in other units (about 2.54 "
+        f"{path}: in every row, column 'b_copy' equals column 'b'; column 'a_again' "
+        "equals column 'a'; column 'a_cm' is column 'a' in other units (about 2.54 "
         "times it: correlation 1.00000), so a model counts those measures twice (in log p(x), "
         "each row's score and its fit); drop the copies (--drop-columns c b_copy a_cm a_again; "
         "in Python drop_columns=['c', 'b_copy', 'a_cm', 'a_again'])"

@@ -14,7 +14,7 @@ def test_rows_of_no_label_are_left_out_with_one_warning(tmp_path):
     path = tmp_path / "t.csv"
     cells = ["a", "b", "", "a", "", "b", "", "a", "b", "a"]
     path.write_text("x,y,k\n" + "".join(f"{i}.5,{i % 3},{k}\n" for i, k in enumerate(cells)))
-    said = r"3 rows have no label in column 3 \('k'\) \(lines 4, 6, 8\), so they are left out"
+    said = r"3 rows have no label in column 'k' \(lines 4, 6, 8\), so they are left out"
     with pytest.warns(UserWarning, match=said):
         table = read_csv(path, label_column="k")
     assert table.lines.tolist() == [2, 3, 5, 7, 9, 10, 11]

@@ -33,7 +33,7 @@ def test_a_missing_value_code_is_warned_of(tmp_path, cells, said):
     with pytest.warns(UserWarning, match="a code for a missing value") as caught:
         table = read_csv(path)
     message = str(caught[0].message)
-    assert "column 2 ('b')" in message and said in message and "--allow-missing" in message
+    assert "column 'b'" in message and said in message and "--allow-missing" in message
     assert table.values.shape == (len(cells), 2)  # read as it is: not guessed away
 
 

@@ -43,19 +43,19 @@ def test_drop_and_text_label_columns(tmp_path):
 @pytest.mark.parametrize(
     ("text", "options", "message"),
     [
-        (TABLE, {}, r"column 1 \('id'\) counts the rows \(1, 2, 3, ...\).*drop_columns=\['id'\]"),
+        (TABLE, {}, r"column 'id' counts the rows \(1, 2, 3, ...\).*drop_columns=\['id'\]"),
         (
             TABLE,
             {"drop_columns": ["id", "kind"]},
-            r"column 2 \('name'\) holds text, not numbers \('p1' on line 2\); .*"
+            r"column 'name' holds text, not numbers \('p1' on line 2\); .*"
             r"drop_columns=\['id', 'kind', 'name'\].*label_column='name'",  # (the whole list)
         ),
-        ("a,b\n1,2\n3,abc\n5,6\n", {}, r"line 3, column 2 \('b'\): cannot read 'abc'"),
-        ("a,b\n1,\n3,\n5,\n", {"allow_missing": True}, r"column 2 \('b'\) has no value in any row"),
+        ("a,b\n1,2\n3,abc\n5,6\n", {}, r"line 3, column 'b': cannot read 'abc'"),
+        ("a,b\n1,\n3,\n5,\n", {"allow_missing": True}, r"column 'b' has no value in any row"),
         ("a,b\n1,2\n,\n5,7\n", {}, r"line 3 .* \(1 such row; delete it\)"),  # kept: see test_files
         ("a,b\n1,\n,4\n5,\n", {}, "every one of its 3 rows has a missing cell"),
         ("a,b\n1,2\n3,4\n", {"drop_columns": ["c"]}, "drop_columns entry 'c' is not a column"),
-        ("a,b\n,2\n,4\n", {"label_column": "a"}, r"line 2: the label \(column 1 \('a'\)\)"),
+        ("a,b\n,2\n,4\n", {"label_column": "a"}, r"line 2: the label \(column 'a'\)"),
     ],
     ids=[
         "id-column",
@@ -311,7 +311,7 @@ def test_a_comma_table_with_a_semicolon_in_a_name_stays_commas(tmp_path, text, v
             "line 3 is a comment .*; delete it and the 1 other comment line$",
         ),
         ("a,b\n1,2\n3\n", "line 3 has 1 cell but the file has 2 columns"),
-        # cat a.csv b.csv: 'line 3, column 1 ('a'): cannot read 'a' as a number'
+        # cat a.csv b.csv: "line 3, column 'a': cannot read 'a' as a number"
         (
             "a,b\n1,2\na, b\n3,4\n",
             "line 3 repeats the header, as files joined one after "
@@ -379,7 +379,7 @@ def test_thousands_separators_are_read_as_a_spreadsheet_shows_them(tmp_path, nam
             "a,b\n12.5%,2\n3%,3\n",
             r"'12.5%' as a number \(all 2 numbers .*\); write its numbers without percent",
         ),
-        ("t.csv", "d,b\n2024-01-31,2\n2024-02-01,3\n", r"column 1 \('d'\) holds dates, not numbe"),
+        ("t.csv", "d,b\n2024-01-31,2\n2024-02-01,3\n", r"column 'd' holds dates, not numbe"),
         (
             "t.csv",
             "d,b\n31.01.2024,2\n1.2.2024,3\n",
@@ -465,7 +465,7 @@ def test_a_separator_at_each_lines_end_adds_no_column(tmp_path, text):
     [
         ("a,b,\n1,2,3\n3,4,\n5,6,\n", r"holds 2 missing"),  # a value: a column, with holes
         ("a,b\n1,2,3\n3,4\n5,6\n", "line 2 has 3 cells but the file has 2 columns"),
-        ("1,2,\n3,4,\n5,6,\n", r"column 3 has no value in any row; drop it"),  # no header
+        ("1,2,\n3,4,\n5,6,\n", r"column 3 \(index 2\) has no value in any row; drop"),  # no header
     ],
     ids=["a-value-in-it", "a-value-beyond-the-header", "no-header"],
 )
@@ -570,7 +570,7 @@ def test_excels_separator_hint_line_is_skipped(tmp_path, separator):
     path = tmp_path / ("t.tsv" if separator == "\t" else "t.csv")
     rows = ["a", "b"], ["1,5" if separator == ";" else "1.5", "2"], ["3", "4"], ["x", "6"]
     path.write_text(f"sep={separator}\n" + "".join(separator.join(r) + "\n" for r in rows))
-    with pytest.raises(DataError, match=r"line 5, column 1 \('a'\): cannot read 'x'"):
+    with pytest.raises(DataError, match=r"line 5, column 'a': cannot read 'x'"):
         read_csv(path)  # lines keep their numbers
     path.write_text(path.read_text().replace("x", "5"))
     table = read_csv(path)
@@ -649,7 +649,7 @@ def test_a_pandas_index_that_does_not_count_the_rows_is_no_feature(tmp_path, ind
     read as a feature, silently."""
     path = tmp_path / "t.csv"
     path.write_text(_pandas_csv(index))
-    with pytest.raises(DataError, match=r"t.csv: column 1 \(no name\) " + held) as refused:
+    with pytest.raises(DataError, match=r"t.csv: column at index 0 \(no name\) " + held) as refused:
         load_dataset(path, "all")
     assert refused.value.on_command_line.endswith(
         "drop it (--drop-columns 0, its index counting from 0), or save the file without it "
@@ -698,7 +698,7 @@ def test_a_mark_of_no_number_is_refused_with_its_count_and_fix(tmp_path, mark, f
         "a,b\n" + "".join(f"{i},{c}\n" for i, c in zip(range(9, 49), cells, strict=True))
     )
     message = (
-        f"t.csv line 2, column 2 ('b'): cannot read '{mark}' as a number (6 cells of the "
+        f"t.csv line 2, column 'b': cannot read '{mark}' as a number (6 cells of the "
         f"column hold it); {fix}, or mark it missing: leave it empty, or name it with "
         f"na_values=[{mark!r}]"
     )
@@ -750,7 +750,7 @@ def test_a_named_feature_that_numbers_the_rows_is_read_with_a_warning(tmp_path, 
     path.write_text(f"{name},a\n" + "".join(f"{v},{rng.normal()!r}\n" for v in values))
     with pytest.warns(
         UserWarning,
-        match=rf"column 1 \('{name}'\) .*read as a feature.*"
+        match=rf"column '{name}' .*read as a feature.*"
         rf"--drop-columns {name}",
     ):
         data = load_dataset(path, "all")
@@ -781,7 +781,7 @@ def test_a_negative_number_written_as_print_shows_it_is_told_the_minus(tmp_path,
     'correct the cell'."""
     path = tmp_path / "t.csv"
     path.write_text(f'a,b\n1,2\n"{cell}",3\n4,5\n')
-    with pytest.raises(DataError, match=f"line 3, column 1 \\('a'\\): cannot read .*; {fix}"):
+    with pytest.raises(DataError, match=f"line 3, column 'a': cannot read .*; {fix}"):
         read_csv(path)
 
 
@@ -813,7 +813,7 @@ ROWS_OF_NUMBERS = "".join(f"{i % 5}.5,{i % 3}.25,{i % 7}\n" for i in range(12))
             "data; delete it",
         ),
         ("a,b,c\n1,2,3\nSubtotal,3,\n4,5,6\n", "line 3 starts with 'Subtotal' beside"),
-        ("a,b,c\n" + ROWS_OF_NUMBERS + "x,30.5,12\n", "line 14, column 1 ('a'): cannot read 'x'"),
+        ("a,b,c\n" + ROWS_OF_NUMBERS + "x,30.5,12\n", "line 14, column 'a': cannot read 'x'"),
     ],
     ids=[
         "title-over-header",
@@ -957,12 +957,12 @@ def test_every_column_of_text_is_named_in_one_refusal(tmp_path):
     with pytest.raises(DataError) as refused:
         read_csv(path)
     message = str(refused.value)
-    assert message.startswith(f"{path}: 3 columns hold no numbers (column 1 ('respondent'), text:")
-    assert "column 2 ('q1'), answers on a scale: 'Agree' on line 2" in message
+    assert message.startswith(f"{path}: 3 columns hold no numbers (column 'respondent', text:")
+    assert "column 'q1', answers on a scale: 'Agree' on line 2" in message
     assert "drop them (drop_columns=['respondent', 'q1', 'q2'])" in message
     assert "code a scale's answers as numbers (1, 2, ... in their order) in your file" in message
     assert "--drop-columns respondent q1 q2" in refused.value.on_command_line
-    with pytest.raises(DataError, match=r"column 1 \('respondent'\) holds text, not numbers"):
+    with pytest.raises(DataError, match=r"column 'respondent' holds text, not numbers"):
         read_csv(path, drop_columns=["q1", "q2"])  # one column: its own refusal
 
 
@@ -972,15 +972,15 @@ def test_every_column_of_text_is_named_in_one_refusal(tmp_path):
         (
             'a,income,share,member\n1.5,"$54,996.93",48.6%,no\n2.5,"$37,007.28",38.9%,yes\n'
             '0.5,"$1,200.00",12.0%,no\n',
-            ["(1) line 2, column 2 ('income'): cannot read '$54,996.93'", "(2) line 2, column 3 ("
-             "'share'): cannot read '48.6%'", "(3) column 4 ('member') holds booleans"],
+            ["(1) line 2, column 'income': cannot read '$54,996.93'", "(2) line 2, column "
+             "'share': cannot read '48.6%'", "(3) column 'member' holds booleans"],
             "--drop-columns income share member",
         ),
         (
             "id;datum;x;name\n1001;2023-01-01;1,5;Anna\n1002;2023-01-02;2,5;Ben\n"
             "1003;2023-01-03;0,5;Cleo\n",
-            ["(1) column 1 ('id') counts the rows", "(2) column 2 ('datum') holds dates",
-             "(3) column 4 ('name') holds text"],
+            ["(1) column 'id' counts the rows", "(2) column 'datum' holds dates",
+             "(3) column 'name' holds text"],
             "--drop-columns id datum name",
         ),
     ],
@@ -1011,7 +1011,7 @@ def test_a_column_of_a_scales_answers_names_coding_them(tmp_path):
     with pytest.raises(DataError) as refused:
         read_csv(path, drop_columns=["respondent", "q2"])
     assert str(refused.value) == (
-        f"{path}: column 2 ('q1') holds answers on a scale, not numbers ('Agree' on line 2; 3 "
+        f"{path}: column 'q1' holds answers on a scale, not numbers ('Agree' on line 2; 3 "
         "answers); to keep it, code the answers as numbers (1..3, in their order) in your file; "
         "else use it as labels (label_column='q1') or drop it (drop_columns=['q1'])"
     )
@@ -1038,7 +1038,7 @@ def test_a_column_of_one_text_is_named_constant(tmp_path):
     with pytest.raises(DataError) as refused:
         read_csv(path)
     assert str(refused.value) == (
-        f"{path}: column 1 ('site') holds one text, 'A', on every row, so it is constant: drop "
+        f"{path}: column 'site' holds one text, 'A', on every row, so it is constant: drop "
         "it (drop_columns=['site'])"
     )
 
@@ -1104,3 +1104,32 @@ def test_dropping_every_column_names_the_options_to_change(tmp_path):
         "its 3 columns; leave at least one out of drop_columns and label_column"
     )
     assert "out of --drop-columns and --label-column" in refused.value.on_command_line
+
+
+@pytest.mark.parametrize(
+    ("header", "j", "said"),
+    [
+        (["", "alcohol"], 1, "column 'alcohol'"),
+        (["", "alcohol"], 0, "column at index 0 (no name)"),
+        (["id", "2019", "2020"], 1, "column '2019' (index 1)"),
+        (None, 13, "column 14 (index 13)"),
+    ],
+    ids=["named", "unnamed", "digits-taken-by-index", "headerless"],
+)
+def test_a_column_is_named_in_the_numbering_the_options_take(header, j, said):
+    """userK #14: 'column 1 (no name)' (1-based) beside `--drop-columns 0` (0-based) led a user
+    to drop the real feature at index 1. A message names a column by its name, and by its
+    0-based index wherever an option takes the index rather than the name."""
+    from torchlvm.data.csv_column import column_name
+
+    assert column_name(header, j) == said
+
+
+def test_the_refusal_of_an_index_column_numbers_it_as_the_fix_does(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(",a,b\n" + "".join(f"{i},{i * 7 % 5}.5,{i % 3}\n" for i in range(20)))
+    with pytest.raises(DataError) as refused:
+        read_csv(path)
+    said = refused.value.on_command_line
+    assert said.startswith(f"{path}: column at index 0 (no name) counts the rows")
+    assert "(--drop-columns 0, its index counting from 0)" in said

@@ -113,7 +113,7 @@ def test_every_csv_is_a_table_and_an_array_is_one_only_when_standardized(tmp_pat
 def test_csv_non_numeric_cell_names_line_and_column(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("a,b\n1,2\n3,oops\n")
-    with pytest.raises(DataError, match=r"line 3, column 2 \('b'\): cannot read 'oops'"):
+    with pytest.raises(DataError, match=r"line 3, column 'b': cannot read 'oops'"):
         load_dataset(path, "all")
 
 

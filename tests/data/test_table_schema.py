@@ -19,8 +19,8 @@ from torchlvm.errors import DataError
 )
 def test_a_column_dropped_by_index_is_dropped_where_a_later_file_has_it(tmp_path, text):
     """A run trained with --drop-columns 0 (a pandas index column, named '') refused its own
-    file in impute and score: 'column 1 (no name) counts the rows ..., drop it (--drop-columns
-    0)', a flag those commands do not take. The index is applied where the file's column there
+    file in impute and score: 'column 1 (no name) counts the rows ..., drop it (--drop-columns 0)',
+    a flag those commands do not take. The index is applied where the file's column there
     is not one of the run's features."""
     path = tmp_path / "t.csv"
     path.write_text(text)
@@ -116,3 +116,48 @@ def test_the_schema_records_where_the_label_column_sits_and_how_it_writes_number
     assert schema.label_at == at
     form = schema.label_form
     assert (None if form is None else form.in_dialect(schema.dialect).text(2.0)) == two
+
+
+@pytest.mark.parametrize(
+    ("text", "options", "said"),
+    [
+        (
+            ",alcohol,ash,target\n0,13.2,2.4,1\n1,12.4,2.1,2\n2,13.9,2.6,1\n",
+            {"drop_columns": (1, 0), "label_column": "target"},
+            "drop_columns=[1] drops column 'alcohol' (an index counts from 0)",
+        ),
+        (
+            "13.2,2.4,1\n12.4,2.1,2\n13.9,2.6,1\n",
+            {"label_column": 2},
+            "label_column=2 takes the labels from column 3 (index 2)",
+        ),
+    ],
+    ids=["named-column-by-index", "headerless"],
+)
+def test_a_column_given_by_index_is_named_in_a_warning(tmp_path, text, options, said):
+    """userK #14: a message's 1-based 'column 1 (no name)' beside the 0-based --drop-columns 0
+    led a user to `--drop-columns 1 0`, which dropped the real feature 'alcohol' without a word.
+    An index that names a named column (or a headerless file's 'column N') is said; an unnamed
+    column, which only an index takes, is not."""
+    from torchlvm.data import load_dataset
+
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    data = load_dataset(path, "all", **options)
+    with pytest.warns(UserWarning) as told:
+        TableSchema.read_with(data, options)
+    assert [str(w.message) for w in told] == [f"{path}: {said}"]
+
+
+def test_an_unnamed_column_dropped_by_index_or_a_name_is_not_warned_of(tmp_path):
+    import warnings
+
+    from torchlvm.data import load_dataset
+
+    path = tmp_path / "t.csv"
+    path.write_text(",a,b,k\n0,1.5,2,x\n1,3,4.5,y\n2,5,7,x\n")
+    options = {"drop_columns": (0,), "label_column": "k"}
+    data = load_dataset(path, "all", **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TableSchema.read_with(data, options)

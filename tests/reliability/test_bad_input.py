@@ -248,7 +248,7 @@ CASES: dict[str, Case] = {
     "idx-truncated": Case(f"{FIT} mnist --data-dir {{d}}/idx-truncated", "is truncated"),
     "idx-counts-differ": Case(f"{FIT} mnist --data-dir {{d}}/idx-counts", "50 images but"),
     "idx-train": Case(f"{TRAIN} --data mnist --data-dir {{d}}/idx-magic", "is not an IDX file"),
-    "csv-non-numeric": Case(f"{FIT} {{d}}/bad.csv", "line 2, column 2: cannot read 'x'"),
+    "csv-non-numeric": Case(f"{FIT} {{d}}/bad.csv", "line 2, column 2 (index 1): cannot read 'x'"),
     "nan-closed-form": Case(f"{FIT} {{d}}/nan.csv", "--allow-missing"),
     "nan-allowed-needs-em": Case(f"{FIT} {{d}}/nan.csv --allow-missing", "needs --method em"),
     "inf": Case(f"{FIT} {{d}}/inf.csv --method em --allow-missing", "holds 1 infinite value "),
@@ -349,7 +349,7 @@ CASES: dict[str, Case] = {
     "table-text-id-column": Case(f"{FIT} {{d}}/ids.csv", "holds text, not numbers ('p0'"),
     "table-row-counter-column": Case(f"{FIT} {{d}}/counter.csv", "counts the rows (0, 1, 2"),
     "table-empty-column": Case(
-        f"{FIT} {{d}}/empty-column.csv --method em --allow-missing", "('e') has no value in any"
+        f"{FIT} {{d}}/empty-column.csv --method em --allow-missing", "column 'e' has no value in"
     ),
     "table-all-rows-incomplete": Case(f"{FIT} {{d}}/incomplete.csv", "every one of its 30 rows"),
     "table-empty-row": Case(  # (with --allow-missing it is left out, one warning)
@@ -550,12 +550,12 @@ CASES: dict[str, Case] = {
     "table-semicolons": Case(f"{FIT} {{d}}/semicolons.csv", "line 32 has 2 cells but the file has"),
     "table-decimal-commas": Case(
         f"{TRAIN} --data {{d}}/decimal-commas.csv",
-        "line 33, column 1 ('a'): cannot read '12,50 €' as a number; write its numbers without "
+        "line 33, column 'a': cannot read '12,50 €' as a number; write its numbers without "
         "currency signs",
     ),
     "table-tabs": Case(f"{FIT} {{d}}/tabs.csv", "separates its cells with tabs"),
     "table-comment-line": Case(f"{FIT} {{d}}/comment.csv", "line 1 is a comment"),
-    "table-one-name-twice": Case(f"{FIT} {{d}}/same-names.csv", "columns 1 and 3 are both named"),
+    "table-one-name-twice": Case(f"{FIT} {{d}}/same-names.csv", "at index 0 and 2 are both"),
     "table-beyond-float32": Case(f"{FIT} {{d}}/huge.csv", "1 finite but too large value "),
     "unknown-option-names-the-commands-help": Case(f"{FIT} digits --seed 1 7", "7"),
     # an output never replaces the file the command reads, even with --overwrite
@@ -576,7 +576,7 @@ CASES: dict[str, Case] = {
     ),
     "table-trailing-commas": Case(
         f"{FIT} {{d}}/trailing-commas.csv",
-        "column 4 has no value in any row; drop it (--drop-columns 3, its index counting",
+        "column 4 (index 3) has no value in any row; drop it (--drop-columns 3, its index counting",
     ),
     "table-missing-cell-named-by-its-line": Case(
         f"{FIT} {{d}}/nan.csv", "(the first on line 2, feature column 2)"

@@ -28,10 +28,17 @@ from torchlvm.errors import DataError, Spell, in_python, spelled
 
 
 def column_name(header: list[str] | None, j: int) -> str:
-    """How a message names column ``j``."""
+    """How a message names column ``j``, in the one numbering the options take: by its name
+    (``column 'alcohol'``), with its 0-based index where an option takes that rather than the
+    name (``column '2019' (index 3)``, ``column at index 0 (no name)``; a file without header:
+    ``column 14 (index 13)``, the name a run records). A 1-based "column 1 (no name)" beside a
+    0-based ``--drop-columns 0`` led a user to drop the real feature at index 1 (userK #14)."""
     if header is None:
-        return f"column {j + 1}"
-    return f"column {j + 1} ({header[j]!r})" if header[j] else f"column {j + 1} (no name)"
+        return f"column {j + 1} (index {j})"
+    if not header[j]:
+        return f"column at index {j} (no name)"
+    named = f"column {header[j]!r}"
+    return named if isinstance(_selector(header, j), str) else f"{named} (index {j})"
 
 
 def _selector(header: list[str] | None, j: int) -> int | str:

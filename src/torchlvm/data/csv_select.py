@@ -124,7 +124,7 @@ def check_unique_names(
             if header[k] != header[j]:
                 named += f" (written {ascii(header[k])} and {ascii(header[j])}: {ENCODED})"
             raise DataError(
-                f"{path}: columns {k + 1} and {j + 1} are {named}; give each column its own "
+                f"{path}: the columns at index {k} and {j} are {named}; give each column its own "
                 "name in the header (a run matches a file's columns by name)"
             )
         first[key] = j

@@ -11,6 +11,7 @@ undoes it on anything the model outputs.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -245,12 +246,14 @@ def _by_name(data: Dataset, dialect: Dialect, selectors: tuple) -> list:
     path = Path(data.name)
     if not any(isinstance(s, int) and not isinstance(s, bool) or "," in str(s) for s in selectors):
         return list(selectors)
-    if data.columns is None or not path.is_file():
+    if not path.is_file():
         return list(selectors)
-    header = header_names(path, dialect)
+    header = header_names(path, dialect) if data.columns is not None else None
     if header is None:
+        _say_indices(path, None, selectors)
         return list(selectors)
     selectors = (*split_lists(selectors[:-1], header, len(header)), selectors[-1])
+    _say_indices(path, header, selectors)
 
     def named(selector: Any) -> Any:
         if isinstance(selector, bool) or not isinstance(selector, int):
@@ -261,6 +264,40 @@ def _by_name(data: Dataset, dialect: Dialect, selectors: tuple) -> list:
         return name if name and header.count(name) == 1 else selector
 
     return [named(s) for s in selectors]
+
+
+def _say_indices(path: Any, header: list[str] | None, selectors: tuple) -> None:
+    """Warn which columns the indices among ``selectors`` (dropped columns, then the label
+    column) name where a name would do (a named column; a file without header, whose columns
+    are named from 1): a message's "column 1" read as ``--drop-columns 1`` dropped the real
+    feature 'alcohol' without a word (userK #14). An unnamed column is taken by index alone."""
+    from torchlvm.data.csv_column import column_name
+    from torchlvm.errors import spelled
+
+    def said(selector: Any) -> str | None:
+        if isinstance(selector, bool) or not isinstance(selector, int):
+            return None
+        if header is None:
+            return column_name(None, selector) if selector >= 0 else None
+        inside = -len(header) <= selector < len(header)
+        return column_name(header, selector % len(header)) if inside and header[selector] else None
+
+    drops = [s for s in selectors[:-1] if said(s) is not None]
+    label = selectors[-1] if said(selectors[-1]) is not None else None
+    if not drops and label is None:
+        return
+
+    def message(spell: Any) -> str:
+        parts = []
+        if drops:
+            names = " and ".join(str(said(s)) for s in drops)
+            parts.append(f"{spell('drop_columns', drops)} drops {names}")
+        if label is not None:
+            parts.append(f"{spell('label_column', label)} takes the labels from {said(label)}")
+        counts = "" if header is None else " (an index counts from 0)"  # (else "(index 13)")
+        return f"{path}: {'; '.join(parts)}{counts}"
+
+    warnings.warn(spelled(UserWarning, message), stacklevel=4)
 
 
 def _label_written(
