@@ -157,30 +157,41 @@ def _read_pair(files: dict[str, Path], part: str, name: str) -> tuple[np.ndarray
     image_path, label_path = files[image_name], files[label_name]
     images, labels = read_idx_cached(image_path), read_idx_cached(label_path)
     check_pair(image_path, images.shape, label_path, labels.shape)
-    if len(labels) and int(labels.max()) >= NUM_CLASSES:
-        raise _other_classes(files, label_path, labels, name)
     return images, labels
 
 
-def _other_classes(files: dict[str, Path], path: Path, labels: np.ndarray, name: str) -> DataError:
-    """The refusal of IDX files whose labels (of the file ``path``) are not ``name``'s classes
-    0..9, read whole (the reader checks every file's size against its header): another set in
-    MNIST's format, as EMNIST (letters labelled 1..26), whose classes a labelled archive of the
-    four files keeps. It was told to "re-download it", which gives the same labels (userM #4)."""
+def _other_classes(files: dict[str, Path], split: str, name: str) -> str | None:
+    """What to say of IDX files whose labels (of the parts ``split`` reads) are not ``name``'s
+    classes 0..9, read whole (the reader checks every file's size against its header): another
+    set in MNIST's format, as EMNIST (letters labelled 1..26); its images are read without them,
+    and a labelled archive of the four files keeps its classes. It was told to "re-download it",
+    which gives the same labels (userM #4), and a model that reads no labels was refused too
+    (review14 R6). None where the labels are ``name``'s classes."""
+    parts = ("test",) if split == "test" else ("train", "test") if split == "all" else ("train",)
+    found = ((files[IDX_FILES[p][1]], read_idx_cached(files[IDX_FILES[p][1]])) for p in parts)
+    path, labels = next(((f, y) for f, y in found if len(y) and y.max() >= NUM_CLASSES), (0, 0))
+    if not isinstance(labels, np.ndarray):
+        return None
     out = unused_name(f"{Path(path).resolve().parent.name or name}-idx.npz")  # (in the cwd)
     both = "np.concatenate([read_idx({!r}), read_idx({!r})])"
     x, y = (both.format(*(str(files[IDX_FILES[p][i]]) for p in ("train", "test"))) for i in (0, 1))
     y = f"np.unique({y}, return_inverse=True)[1]"  # classes 0..C-1, as a model needs them
     line = f"from torchlvm.data.idx import read_idx; np.savez({out!r}, x={x}, y={y})"
     low, high = int(labels.min()), int(labels.max())
-    return DataError(
+    return (
         f"{path} holds labels {low} to {high} ({len(np.unique(labels))} classes), not "
         f"{name}'s 0..{NUM_CLASSES - 1}: its files are whole, of another set in {name}'s format "
-        f"(as EMNIST); to train on its classes, save the four as one labelled archive, its "
+        f"(as EMNIST), and its images are read without labels (a model of classes, a cvae, has "
+        f"none to learn); to train on its classes, save the four as one labelled archive, its "
         f"classes numbered from 0 in the order of their labels (label {low} as class 0; python: "
         f"import numpy as np; {line}) and pass --data {shlex.quote(out)} (torchlvm then draws "
         "its own seeded train/val/test split of all its rows)"
     )
+
+
+_SAID: set[str] = set()
+"""The folders whose labels of another set this process has warned of (a command reads the train
+and validation splits, then the test split: one warning, not three)."""
 
 
 def _select(
@@ -271,15 +282,20 @@ def load_idx_dataset(
         raise DataError(f"{name} in {found.location} holds no images; re-download the files")
     height, width = pixels.shape[1:]
     x = _scaled(pixels.reshape(len(pixels), height * width))
-    y = np.concatenate(labels).astype(np.int64)
+    y = torch.from_numpy(np.concatenate(labels).astype(np.int64))
+    other = _other_classes(found.files, split, name)  # (its images are read: a vae needs none)
+    if other is not None and str(found.location) not in _SAID:  # once, not for each split read
+        _SAID.add(str(found.location))
+        warnings.warn(other, stacklevel=2)
+    labelled = other is None
     return Dataset(
         x=x,
-        y=torch.from_numpy(y),
+        y=y if labelled else None,
         name=name,
         split=split,
         shape=(1, height, width),
-        num_classes=NUM_CLASSES,
-        class_names=class_names,
+        num_classes=NUM_CLASSES if labelled else None,
+        class_names=class_names if labelled else None,
         binarize="none",
     )
 
