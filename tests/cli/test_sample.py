@@ -548,12 +548,39 @@ def test_values_outside_the_pixels_range_are_counted(tmp_path, capsys):
     out = int(((drawn < 0) | (drawn > 1)).sum())
     assert out > 0
     printed = capsys.readouterr().out
-    assert f"  {out:,} of 1,280 values lie outside the pixels' [0, 1] (" in printed
-    assert printed.rstrip().endswith("the grid clips them, the .npy keeps them as drawn")
+    assert f"  {out:,} of 1,280 values lie outside the [0, 1] the model was trained on (" in printed
+    assert printed.rstrip().endswith("the grid clips them to it, the .npy keeps them as drawn")
     # userI #14: without --npy there is no .npy to keep them: the line names the option
     assert cli.main(argv[:4] + ["--out", str(tmp_path / "t.png")]) == 0
     printed = capsys.readouterr().out
-    assert printed.rstrip().endswith("the grid clips them, --npy FILE.npy keeps them as drawn")
+    assert printed.rstrip().endswith("clips them to it, --npy FILE.npy keeps them as drawn")
+
+
+def test_values_outside_a_runs_own_range_are_counted_against_it(tmp_path, capsys, monkeypatch):
+    """review14 R1: a run trained on 0..16 values was told its samples lay outside 'the pixels'
+    [0, 1]', and 'the grid clips them' where it was scaled to their own -6.6..20.8. The line
+    and the grid take the recorded range: the grid is drawn on it, clipping, and says so."""
+    from torchlvm import plots
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    last = [m for m in vae.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.bias += 0.8  # (means about 0.8: many above 1, some below 0)
+    record = {**DATA, "name": "d16.npy", "num_classes": None, "value_range": [0.0, 16.0]}
+    run = vae.save_pretrained(tmp_path / "g", data=record)
+    grids = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, out: grids.append(fig))
+    assert cli.main(["sample", str(run), "--n", "20", "--out", str(tmp_path / "s.png")]) == 0
+    drawn = vae.sample(20, generator=torch.Generator().manual_seed(0)).detach().numpy()
+    out = int(((drawn < 0) | (drawn > 16)).sum())
+    assert 0 < out < int(((drawn < 0) | (drawn > 1)).sum())
+    said = f"  {out:,} of 1,280 values lie outside the [0, 16] the model was trained on ("
+    assert said in capsys.readouterr().out
+    xlabel = grids[0].axes[0].get_xlabel()
+    assert xlabel == f"samples shown clipped to the data's range [0, 16]: {out / 1280:.1%} of " + (
+        "their values lie outside"
+    )
 
 
 def test_table_values_outside_the_train_range_are_counted(tmp_path, capsys):

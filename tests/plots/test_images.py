@@ -61,6 +61,20 @@ def test_image_grid_accepts_tensors_nchw_and_rescales_other_ranges(tmp_path):
     saved(fig, tmp_path)
 
 
+def test_image_grid_on_a_given_scale_clips_to_it_and_says_what_share():
+    """review14 R1: samples of a run on 0..16 values were drawn from their own -6.6 to 20.8
+    (the data's black as grey); on the run's range they are clipped, and the figure says so."""
+    x = np.linspace(-8.0, 24.0, 4 * 64).reshape(4, 64)  # a quarter below 0, a quarter above 16
+    fig = image_grid(x, SHAPE, nrow=2, title=None, scale=(0.0, 16.0))
+    tiles = mosaic_of(fig)
+    np.testing.assert_allclose(tiles[:8, :8, 0], np.clip(x[0] / 16, 0, 1).reshape(8, 8))
+    expected = "samples shown clipped to the data's range [0, 16]: 50.0% of their values lie "
+    expected += "outside"
+    assert fig.axes[0].get_xlabel() == expected
+    inside = image_grid(x.clip(0, 16), SHAPE, nrow=2, title=None, scale=(0.0, 16.0))
+    assert inside.axes[0].get_xlabel() == ""  # nothing clipped: nothing said
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

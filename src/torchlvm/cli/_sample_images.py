@@ -2,7 +2,8 @@
 (:func:`sample_images`): decoder means at z ~ p(z), a CVAE's per class asked for, or of classes
 drawn by their train frequencies (:mod:`torchlvm.cli._sample_classes`), an autoencoder's outputs
 at codes from its fitted Gaussian or N(0, I); the grid's size limits, drawing a chunk at a time,
-and the line counting values outside the pixels' [0, 1]."""
+and the line counting values outside the range the run was trained on (the grid is drawn on it,
+clipping them)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def sample_images(
         samples, rows, fig, what, counted = _of_drawn_classes(run_, counts, n, shape, generator)
     elif labels is None:
         samples, what = _unconditional(run_, n, source, generator)
-        fig = plots.image_grid(samples[:MAX_GRID], shape, title=f"Samples of {run_.describe()}")
+        title = f"Samples of {run_.describe()}"
+        fig = plots.image_grid(samples[:MAX_GRID], shape, title=title, scale=_scale(run_))
         counted = _samples(n)
     else:
         samples, rows, fig, what, counted = _conditional(run_, labels, n, shape, generator)
@@ -69,7 +71,7 @@ def sample_images(
         print(drawn_line(run_, counts, rows))
     note = "" if npy is None else npy_note(npy, samples, rows is not None, layout)
     print(f"wrote {out}{note}")
-    if (outside := _outside(samples, npy is not None)) is not None:
+    if (outside := _outside(run_, samples, npy is not None)) is not None:
         print(outside)
     return 0
 
@@ -84,7 +86,7 @@ def _of_drawn_classes(run_, counts: tuple[int, ...], n: int, shape, generator):
     c = run_.model.condition_from_labels(rows)
     samples = _in_chunks(lambda a, b: run_.model.sample(b - a, c[a:b], generator=generator), n)
     title = f"Samples of {run_.describe()}, classes drawn by their frequency"
-    fig = plots.image_grid(samples[:MAX_GRID], shape, title=title)
+    fig = plots.image_grid(samples[:MAX_GRID], shape, title=title, scale=_scale(run_))
     _caption_classes(fig, shape, [_run.label_name(run_, int(c)) for c in rows[:MAX_GRID]])
     what = "decoder means E[x | z, c] at z ~ p(z | c), c ~ π"
     return samples, rows, fig, what, _samples(n)
@@ -132,11 +134,13 @@ def _conditional(run_, labels: list[int], n: int, shape, generator):
     row_labels = [_run.label_name(run_, label) for label in labels]
     if len(labels) == 1:  # one class: a square grid, as without --condition
         title = f"Samples of class {row_labels[0]} of {run_.describe()}"
-        fig = plots.image_grid(samples[:MAX_GRID], shape, title=title)
+        fig = plots.image_grid(samples[:MAX_GRID], shape, title=title, scale=_scale(run_))
     else:  # a row per class (a row of 4096 was a PNG of 124,352 × 5,012 pixels)
         shown = samples.reshape(len(labels), n, -1)[:, : _shown_per_class(len(labels))]
         title = f"Samples per class of {run_.describe()}"
-        fig = plots.conditional_grid(shown.flatten(0, 1), shape, row_labels, title=title)
+        fig = plots.conditional_grid(
+            shown.flatten(0, 1), shape, row_labels, title=title, scale=_scale(run_)
+        )
     counted = (
         f"{_samples(n)} of class {row_labels[0]}"
         if len(labels) == 1
@@ -145,20 +149,29 @@ def _conditional(run_, labels: list[int], n: int, shape, generator):
     return samples, rows, fig, "decoder means E[x | z, c] at z ~ p(z | c)", counted
 
 
-def _outside(samples, npy: bool) -> str | None:
-    """A line saying how many values of image ``samples`` lie outside the pixels' [0, 1] (a
-    Gaussian decoder's means are not bounded: the grid clips them, the .npy keeps them where
-    ``npy`` was written, else --npy would), or None where none do."""
-    import numpy as np
+def _scale(run_) -> tuple[float, float] | None:
+    """The values a sample grid draws black and white: the range the run was trained on (a
+    Gaussian decoder's means outside it are clipped, and the figure says what share), or the
+    grid's default where it is not known."""
+    from torchlvm.data.value_range import trained_range
 
-    out = int(((samples < 0) | (samples > 1)).sum())
-    if not out:
+    return trained_range(run_.data)
+
+
+def _outside(run_, samples, npy: bool) -> str | None:
+    """A line saying how many values of image ``samples`` lie outside the range the run was
+    trained on (a Gaussian decoder's means are not bounded: the grid, drawn on that range,
+    clips them; the .npy keeps them where ``npy`` was written, else --npy would), or None where
+    none do or the range is not known (review14 R1: it said "the pixels' [0, 1]" of a run on
+    0..16 values, and "clips" where the grid was scaled to the samples' own range)."""
+    from torchlvm.data.value_range import outside_trained
+
+    if (out := outside_trained(samples, run_.data)) is None:
         return None
-    low, high = float(np.min(samples)), float(np.max(samples))
     return (
-        f"  {out:,} of {samples.size:,} values lie outside the pixels' [0, 1] ({low:.3g} to "
-        f"{high:.3g}): the grid clips them, "
-        + ("the .npy keeps them as drawn" if npy else "--npy FILE.npy keeps them as drawn")
+        f"  {out.count:,} of {out.total:,} values lie outside the [{out.low:g}, {out.high:g}] "
+        f"the model was trained on ({out.least:.3g} to {out.most:.3g}): the grid clips them to "
+        "it, " + ("the .npy keeps them as drawn" if npy else "--npy FILE.npy keeps them as drawn")
     )
 
 

@@ -142,6 +142,7 @@ def image_grid(
     nrow: int | None = None,
     title: str | None = "Samples",
     row_labels: Sequence[Any] | None = None,
+    scale: tuple[float, float] | None = None,
 ) -> Figure:
     """A grid of images, e.g. samples from the model.
 
@@ -152,6 +153,9 @@ def image_grid(
             N / len(row_labels) when row labels are given.
         title: the figure title.
         row_labels: one label per row of the grid.
+        scale: the values drawn black and white, e.g. the range a model's data span: values
+            outside it are clipped for display and the figure says what share; by default
+            [0, 1] for intensities, else the images' own minimum and maximum.
 
     Raises:
         ConfigError: if the images do not fit ``shape`` or the labels do not fit the rows.
@@ -168,8 +172,12 @@ def image_grid(
             f"row_labels has {len(row_labels)} labels but the grid has {rows} rows "
             f"({n} images, {nrow} per row)"
         )
-    tiles, nan = _rgb(array, *value_range(array))
-    return _draw_mosaic(tiles, nrow, title=title, row_labels=row_labels, key=_nan_key(nan))
+    lo, hi = value_range(array) if scale is None else scale
+    tiles, nan = _rgb(array, lo, hi)
+    clipped = None if scale is None else _clip_note("samples", array, lo, hi)
+    return _draw_mosaic(
+        tiles, nrow, title=title, row_labels=row_labels, xlabel=clipped, key=_nan_key(nan)
+    )
 
 
 def reconstruction_pairs(
@@ -273,6 +281,7 @@ def conditional_grid(
     row_labels: Sequence[Any],
     *,
     title: str | None = "Samples per condition",
+    scale: tuple[float, float] | None = None,
 ) -> Figure:
     """Conditional samples, one row per condition labelled with its name.
 
@@ -280,6 +289,7 @@ def conditional_grid(
         images: (C·n, D) or (C·n, C, H, W): n samples for the first condition, then the second...
         shape: one image's (H, W) or (C, H, W).
         row_labels: the C condition names (e.g. class names).
+        scale: the values drawn black and white (:func:`image_grid`).
 
     Raises:
         ConfigError: if the number of images is not a multiple of the number of labels.
@@ -290,9 +300,8 @@ def conditional_grid(
             f"conditional_grid needs n images per condition: got {array.shape[0]} images for "
             f"{len(row_labels)} conditions"
         )
-    return image_grid(
-        array, shape, nrow=array.shape[0] // len(row_labels), title=title, row_labels=row_labels
-    )
+    nrow = array.shape[0] // len(row_labels)
+    return image_grid(array, shape, nrow=nrow, title=title, row_labels=row_labels, scale=scale)
 
 
 def imputation_panels(
