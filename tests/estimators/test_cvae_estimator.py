@@ -64,3 +64,17 @@ def test_the_unseen_label_warning_points_at_the_callers_line() -> None:
             call()
         unseen = [w for w in caught if "labels fit did not see" in str(w.message)]
         assert len(unseen) == 1 and unseen[0].filename == __file__
+
+
+def test_its_model_takes_y_s_labels_not_their_sorted_positions() -> None:
+    """readB #12: the saved CVAE of an estimator fitted on words read condition_from_labels(1)
+    as the second sorted class; y's labels are the classes, as the estimator's own methods read."""
+    from torchlvm.errors import ConfigError
+
+    model = CVAEEstimator(**FAST).fit(*_data()).model_
+    assert model.config.class_positions is False
+    torch.testing.assert_close(
+        model.condition_from_labels("b"), torch.eye(3, dtype=torch.float64)[1]
+    )
+    with pytest.raises(ConfigError, match="pass one of the names, or torch.tensor"):
+        model.condition_from_labels(1)

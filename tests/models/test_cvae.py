@@ -406,6 +406,33 @@ def test_a_whole_number_is_a_position_where_no_class_name_is_a_number(label):
     )
 
 
+@pytest.mark.parametrize("label", [1, 1.0, "1", "1.0", np.int64(1)], ids=str)
+def test_a_number_is_refused_where_the_words_have_only_a_sorted_order(label):
+    """readB #12: a CVAE trained on a file's words a, b, c took condition_from_labels(1) as 'b'
+    (position 1 of the sorted names) while `--condition 1` is refused: the config now records
+    whether the data number their classes (class_positions), and Python reads it as the CLI."""
+    words = CVAE(
+        CVAEConfig(4, 3, latent_dim=2, hidden=(8,), num_classes=3, class_names=("a", "b", "c"),
+                   class_positions=False)
+    )  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"^label .* names no class: the classes \('a', 'b', 'c'\) have no numbers but their "
+        r"sorted order, .* as --condition does not read it; pass one of the names, or "
+        r"torch.tensor\(1\) for 'b' by position$",
+    ):
+        words.condition_from_labels(label)
+    torch.testing.assert_close(words.condition_from_labels(["b", "C"]), torch.eye(3)[[1, 2]])
+    torch.testing.assert_close(words.condition_from_labels(torch.tensor(1)), torch.eye(3)[1])
+    with pytest.raises(ConfigError, match=r"^label 1.5 names no class; pass one of the names \("):
+        words.condition_from_labels(1.5)
+    plain = CVAE(
+        CVAEConfig(4, 3, latent_dim=2, hidden=(8,), num_classes=3, class_names=("0", "1", "2"),
+                   class_positions=False)
+    )  # fmt: skip
+    torch.testing.assert_close(plain.condition_from_labels(label), torch.eye(3)[1])
+
+
 @pytest.mark.parametrize("names", [GRADES, ("a", "b", "c")], ids=["numbered", "words"])
 def test_a_list_of_tensors_holds_positions_as_a_tensor_does(names):
     """condition_from_labels(list(y)) of 0-d tensors was refused ('label tensor(1) is neither a

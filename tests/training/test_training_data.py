@@ -119,6 +119,17 @@ def test_whole_number_codes_are_classes_named_by_their_values(tmp_path) -> None:
     unconditioned.setup("fit")
 
 
+def test_only_the_data_that_number_their_classes_let_a_number_name_one(tmp_path) -> None:
+    """readB #12: a file's words are numbered only by their sorted order, so its CVAE records
+    class_positions=False (a number is refused, as by --condition); digits' classes are theirs."""
+    dm = LVMDataModule(_wine_csv(tmp_path, ("a", "b", "c")), condition="label", options=LABELLED)
+    dm.setup("fit")
+    assert dm.facts().class_positions is False
+    digits = LVMDataModule("digits", condition="label")
+    digits.setup("fit")
+    assert digits.facts().class_positions is True
+
+
 def test_a_named_class_without_a_training_row_is_warned_of(tmp_path) -> None:
     """A class 'late' whose 6 rows all fell in the test split trained silently, and was sampled
     as if the model knew it (userK #17): the rows of the train split are counted by class."""

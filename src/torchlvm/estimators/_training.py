@@ -75,6 +75,10 @@ class ArrayDataModule(LVMDataModule):
 
     evaluated_later = False  # X is the estimator's: no test split to keep rows for
 
+    def classes_numbered(self) -> bool:
+        """False: y's labels are the classes, numbered only by their sorted order (classes_)."""
+        return False
+
     def _load(self, split: str) -> Dataset:
         return self._splits[split]
 

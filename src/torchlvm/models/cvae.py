@@ -120,6 +120,10 @@ class CVAEConfig:
     posterior: PosteriorName = field(default="diag", metadata=ADDED_FIELD)
     flow_steps: int = field(default=2, metadata=ADDED_FIELD)  # coupling transforms of a flow q
     prior_components: int = field(default=50, metadata=ADDED_FIELD)  # vamp / mog: C
+    # whether a number may name a class by its position 0..C-1 (condition_from_labels): True for
+    # a dataset's own numbering (Fashion-MNIST's), False for a file's or an estimator's labels,
+    # whose sorted order the user never saw
+    class_positions: bool = field(default=True, metadata=ADDED_FIELD)
 
     def __post_init__(self) -> None:
         check_network_config(self)
@@ -135,6 +139,7 @@ class CVAEConfig:
                 f"prior_components must be at most {MAX_COMPONENTS}, got {self.prior_components}"
             )
         check_posterior_fields(self.posterior, self.latent_dim, self.flow_steps)
+        check_bool("class_positions", self.class_positions)
         self._check_classes()
 
     def _check_classes(self) -> None:
@@ -358,9 +363,12 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
         A label that is not a tensor names its class as ``--condition`` does on the command line
         (:func:`torchlvm.data.columns.class_index`): a name as written, else the one equal to it
         but for case or Unicode form, else the one equal to it as a number (``7`` or ``7.0`` for
-        the class ``'7'``). Where no class name is a number (Fashion-MNIST's words, or no
-        ``class_names``), a whole number (``2``, ``2.0``, ``'2'``, ``'2.0'``, as ``--condition``
-        takes them) is a position in ``0..num_classes-1``. Where class names
+        the class ``'7'``). Where no class name is a number and the data number their classes
+        (Fashion-MNIST's words, or no ``class_names``: ``config.class_positions``), a whole
+        number (``2``, ``2.0``, ``'2'``, ``'2.0'``, as ``--condition`` takes them) is a position in
+        ``0..num_classes-1``; a file's or an estimator's words are numbered only by their sorted
+        order, which the user never saw, so there a number is refused, as by ``--condition``
+        (runs saved before ``class_positions`` read it as a position). Where class names
         are numbers (a table's labels 1, 2, 3), a number is read only as a name: ``1`` is the
         class ``'1'``, never the one at position 1, and a number that names no class is refused.
         A tensor always holds positions, as a :class:`~torchlvm.data.dataset.Dataset`'s labels
@@ -410,11 +418,22 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
                 f"label {label!r} names no class: the class names are numbers ({listed}), so a "
                 f"number is read as a name, as --condition reads it; pass one of them{position}"
             )
+        positions = plain or self.config.class_positions
         if (position := whole_number(label)) is not None:  # (2, 2.0, '2', '2.0': readB #9)
-            return position
+            if positions:
+                return position
+            at = f", or torch.tensor({position}) for {names[position]!r} by position" if (
+                0 <= position <= last) else ""  # fmt: skip
+            raise ConfigError(
+                f"label {label!r} names no class: the classes ({listed}) have no numbers but "
+                f"their sorted order, so a number is not read as a position, as --condition "
+                f"does not read it; pass one of the names{at}"
+            )
         if isinstance(label, str):
             valid = ", ".join(names) or "none (this model has no class_names)"
             raise ConfigError(f"unknown class name {label!r}; valid names are {valid}")
+        if not positions:
+            raise ConfigError(f"label {label!r} names no class; pass one of the names ({listed})")
         raise ConfigError(
             f"label {label!r} is neither a class name nor a position; pass an integer "
             f"0..{last} or one of the names ({listed or 'none: this model has no class_names'})"

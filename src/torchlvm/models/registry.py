@@ -84,7 +84,8 @@ class DataFacts:
     Attributes:
         input_dim: D. shape: per-example shape, e.g. ``(1, 8, 8)``.
         condition_dim: C of the condition, or None. num_classes, class_names: of a class
-            condition (``"label"``), else None.
+            condition (``"label"``), else None. class_positions: whether a number may name a
+            class by its position (``CVAEConfig.class_positions``).
     """
 
     input_dim: int
@@ -92,6 +93,7 @@ class DataFacts:
     condition_dim: int | None = None
     num_classes: int | None = None
     class_names: tuple[str, ...] | None = None
+    class_positions: bool = True
 
 
 @dataclass(frozen=True)
@@ -156,4 +158,5 @@ class Recipe:
                 raise ConfigError(f"{self.noun} needs a condition; pass --condition")
             fields["condition_dim"] = facts.condition_dim
             fields.update(num_classes=facts.num_classes, class_names=facts.class_names)
+            fields.update(class_positions=facts.class_positions)
         return cls.Config(**fields)

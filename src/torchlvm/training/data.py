@@ -307,7 +307,17 @@ class LVMDataModule(L.LightningDataModule):
             condition_dim=bound.dim,
             num_classes=train.num_classes if label else None,
             class_names=None if names is None else tuple(names),
+            class_positions=self.classes_numbered(),
         )
+
+    def classes_numbered(self) -> bool:
+        """Whether the data number their classes 0..C-1 themselves (digits', Fashion-MNIST's),
+        so that a number may name a class by its position: a file's labels are numbered only by
+        their sorted order, which the user never saw (``run.labels._numbered`` reads a run by
+        the same rule)."""
+        from torchlvm.data.registry import is_file_name
+
+        return not is_file_name(self.name)
 
     def is_binary(self) -> bool:
         """Whether the model sees {0, 1} data (a binarizing protocol, or binary data)."""
