@@ -25,7 +25,7 @@ memory is refused before anything is drawn.
 Examples:
   torchlvm sample runs/vae --n 64
   torchlvm sample runs/cvae --condition 7 --n 10
-  torchlvm sample runs/cvae --n 100 --npy samples.npy   (classes drawn by their frequency)
+  torchlvm sample runs/cvae --n 100 --npy samples.npy   # classes drawn by their frequency
   torchlvm sample runs/cvae-fashion --condition Sandal Sneaker
   torchlvm sample runs/cvae --condition all --npy samples.npy
   torchlvm sample runs/ae --source standard --out ae-standard.png
