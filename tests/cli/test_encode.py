@@ -197,12 +197,11 @@ def test_a_table_vae_trained_on_missing_cells_encodes_and_reconstructs_them(tmp_
     x = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 4)) + 0.3 * rng.normal(size=(200, 4))
     holes = rng.random(x.shape) < 0.15
     x[holes] = np.nan
-    write = lambda path, rows: path.write_text(
-        "a,b,c,d\n"
-        + "".join(  # noqa: E731
-            ",".join("" if np.isnan(v) else repr(float(v)) for v in row) + "\n" for row in rows
-        )
-    )
+
+    def write(path, rows):  # every value as Python writes it, an empty cell for NaN
+        cells = (["" if np.isnan(v) else repr(float(v)) for v in row] for row in rows)
+        path.write_text("a,b,c,d\n" + "".join(",".join(c) + "\n" for c in cells))
+
     path = tmp_path / "holes.csv"
     write(path, x)
     run = tmp_path / "vae"
