@@ -507,11 +507,22 @@ def test_an_image_runs_scores_are_said_of_images_and_another_size_is_named_with_
     np.save(tmp_path / "x8.npy", np.zeros((5, 8, 8), np.uint8))
     argv = ["score", str(run), "--samples", "2", "--out"]
     assert main([*argv, str(tmp_path / "s.csv"), "--data", str(tmp_path / "x16.npy")]) == 2
-    assert capsys.readouterr().err == (
+    err = capsys.readouterr().err
+    assert err.startswith(
         f"torchlvm: error: {tmp_path / 'x16.npy'} holds 16×16 images (256 values each) but the "
-        f"model in {run} takes 8×8 images (64 values); resize them to 8×8 (e.g. each with PIL: "
-        "np.asarray(PIL.Image.fromarray(image).resize((8, 8))))\n"
+        f"model in {run} takes 8×8 images (64 values each); make them 8×8 (python: "
     )
+    # readA #3: colour images and rows were told the PIL resize, which cannot make them the run's
+    np.save(tmp_path / "c16.npy", np.random.default_rng(0).random((5, 3, 16, 16)))
+    assert main([*argv, str(tmp_path / "s.csv"), "--data", str(tmp_path / "c16.npy")]) == 2
+    line = capsys.readouterr().err.split("(python: ", 1)[1].rsplit(") and pass that file", 1)[0]
+    exec(line, {})  # the offered line runs, and its file is scored
+    made = next(p for p in tmp_path.iterdir() if p.name.startswith("c16-8x8"))
+    assert main([*argv, str(tmp_path / "s2.csv"), "--data", str(made)]) == 0
+    capsys.readouterr()
+    np.save(tmp_path / "r10.npy", np.zeros((5, 10), np.float32))
+    assert main([*argv, str(tmp_path / "s3.csv"), "--data", str(tmp_path / "r10.npy")]) == 2
+    assert "has 10 values per example, in rows, but the model in" in capsys.readouterr().err
     assert main([*argv, str(tmp_path / "s.csv"), "--data", str(tmp_path / "x8.npy")]) == 0
     out = capsys.readouterr().out
     assert f"scored 5 images of {tmp_path / 'x8.npy'}" in out and "nats per image (" in out

@@ -136,7 +136,7 @@ def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreI
     from torchlvm.cli._tables import is_file, table_schema
     from torchlvm.data.files import read_rows
     from torchlvm.data.memmap import load_memmap
-    from torchlvm.data.other_size import check_same_images
+    from torchlvm.data.other_size import check_fits, other_size
     from torchlvm.data.value_range import check_units
     from torchlvm.errors import DataError
 
@@ -162,12 +162,12 @@ def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreI
         of = "probability" if dataset.binarize != "none" else "density"  # of 0/1 pixels: a mass
         seen = f"{of} of {data} as the model sees it ({_run.protocol_note(dataset, seed)})"
         return ScoreInput(_run.model_view(dataset, run_, seed), None, None, seen, None), dataset
-    if dataset.dim != run_.input_dim:
-        raise _other_width(run_, data, dataset)
-    if schema is None:  # images or rows of an array: in the layout and units the model learned?
-        model = f"the model in {run_.folder}"
-        check_same_images(tuple(dataset.shape), run_.data.get("shape"), data, model)
+    model = f"the model in {run_.folder}"
+    if schema is None:  # images or rows of an array: of the size, layout, units the model learned?
+        check_fits(data, tuple(dataset.shape), run_.data.get("shape"), run_.input_dim, model)
         check_units(dataset, data, run_.data, model)
+    elif dataset.dim != run_.input_dim:  # (a table read by the run's columns: not found here)
+        raise other_size(data, tuple(dataset.shape), None, run_.input_dim, model)
     lines = None if lines is None else lines.tolist()
     protocol = str(run_.data.get("binarize") or "none")
     if schema is None and protocol != "none":  # the model's pixels are 0s and 1s, not grey
@@ -180,33 +180,6 @@ def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreI
     jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
     units = "density in the file's units (the run's standardization undone)"
     return ScoreInput(dataset.x, lines, jacobian, units, dataset, carried), dataset
-
-
-def _other_width(run_: Any, data: str, dataset: Any) -> Exception:
-    """The refusal of a file whose examples are not the model's size: of a run on images, in
-    images and their size, with the resize that makes them the run's (userM #2: "256 values
-    per row ... pass a file with the run's columns" of 16×16 images for a 28×28 run)."""
-    from torchlvm.errors import DataError
-
-    shape = tuple(run_.data.get("shape") or ())
-    if run_.data.get("table") is not None or len(shape) < 2:
-        return DataError(
-            f"{data} has {dataset.dim} values per row but the model in {run_.folder} takes "
-            f"{run_.input_dim}; pass a file with the run's columns"
-        )
-    h, w = shape[-2:]
-    own = tuple(dataset.shape)
-    held = (
-        f"holds {'×'.join(map(str, own[-2:]))} images ({dataset.dim} values each)"
-        if len(own) >= 2
-        else f"has {dataset.dim} values per image"
-    )
-    return DataError(
-        f"{data} {held} but the model in {run_.folder} takes {h}×{w} images ({run_.input_dim} "
-        f"values{'' if len(shape) == 2 or shape[0] == 1 else f', {shape[0]} channels'}); "
-        f"resize them to {h}×{w} (e.g. each with PIL: "
-        f"np.asarray(PIL.Image.fromarray(image).resize(({w}, {h}))))"
-    )
 
 
 def streamed(run_: Any, data: str) -> bool:
