@@ -224,6 +224,17 @@ def test_a_table_vae_trained_on_missing_cells_encodes_and_reconstructs_them(tmp_
         got, expected = written[command, path], written[command, filled]
         assert got.shape[0] == 200 and not np.isnan(got).any()
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    raw = tmp_path / "raw"  # (not standardized: an empty cell is 0 in the file's units)
+    argv = ["train", "vae", "--data", str(path), "--allow-missing", "--no-standardize"]
+    assert cli.main([*argv, "--epochs", "1", "--quiet", "--out", str(raw)]) == 0
+    zeros = tmp_path / "at_zero.csv"
+    write(zeros, np.where(holes, 0.0, x))
+    for data in (path, zeros):
+        out = tmp_path / f"raw-{data.stem}.csv"
+        assert cli.main(["encode", str(raw), "--data", str(data), "--out", str(out)]) == 0
+        written["raw", data] = np.genfromtxt(out, delimiter=",", skip_header=1)[:, 2:]
+    assert "with empty cells: those set to 0, as in training)" in capsys.readouterr().out
+    np.testing.assert_allclose(written["raw", path], written["raw", zeros], rtol=1e-5, atol=1e-5)
 
 
 def _high_low_cvae(tmp_path):

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     elif run_.model_type == "ppca":
         what = "exact posterior means E[z | x]"
     if run_.model_type == "vae" and gaps:  # (a VAE trained --allow-missing: x̃)
-        what += f" (x̃ for the {gaps:,} with empty cells: those set to the train mean)"
+        what += f" (x̃ for the {gaps:,} with empty cells: {_filled_as(run_)})"
     rows = _rows_noun(run_)
     print(_encoded(dataset, len(means), rows, f"{_run.protocol_note(dataset, args.seed)}",
                    run_.describe()))  # fmt: skip
@@ -90,6 +90,16 @@ def run(args: argparse.Namespace) -> int:
         done = "written with empty cells" if csv else "given NaN codes"
         print(unseen_line(dataset, unseen, ids, done))
     return 0
+
+
+def _filled_as(run_) -> str:
+    """What an empty cell is in x̃, the row a VAE trained --allow-missing encodes: 0 in the
+    model's units, which is the column's train mean where the run standardizes its columns
+    (review14 R14: an unstandardized run's proline went in as 0, not its mean of ~750)."""
+    table = run_.data.get("table") or {}
+    if isinstance(table.get("standardize"), dict):
+        return "those set to the train mean"
+    return "those set to 0, as in training"
 
 
 def _rows_noun(run_) -> str:
