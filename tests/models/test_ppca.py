@@ -6,6 +6,7 @@ EM and missing-value fitting are in ``test_ppca_em.py``.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -248,18 +249,27 @@ def test_variation_the_float32_cast_rounds_away_is_named_with_working_fixes(meth
     PPCA(latent_dim=k, method=method, dtype="float32").fit(X - X.mean(0))
 
 
-def test_data_that_came_in_as_float32_are_told_to_subtract_the_mean_before_the_cast():
-    """The same rounding done by the caller (a float32 tensor): no cast of ours to compare with,
-    but 2 columns vary by a few steps of 8 and 4 turned constant."""
+@pytest.mark.parametrize("kind", ["tensor", "numpy", "frame"])
+def test_data_that_came_in_as_float32_are_told_to_subtract_the_mean_before_the_cast(kind):
+    """The same rounding done by the caller (float32 given): no cast of ours to blame, but 2
+    columns vary by a few steps of 8 and 4 turned constant; 'pass dtype=float64' would not fit
+    (review14 R11: a NumPy float32 X was offered it), the fixes named do."""
     X = np.random.default_rng(0).normal(size=(150, 6)) * [1, 1, 1, 1, 30, 30] + 1e8
+    narrow = {
+        "tensor": lambda a: torch.tensor(a, dtype=torch.float32),
+        "numpy": lambda a: a.astype(np.float32),
+        "frame": lambda a: pd.DataFrame(a.astype(np.float32)),
+    }[kind]
     with pytest.raises(DataError) as refused:
-        PPCA(latent_dim=3, dtype="float32").fit(torch.tensor(X, dtype=torch.float32))
+        PPCA(latent_dim=3, dtype="float32").fit(narrow(X))
     assert str(refused.value).endswith(
         "too little of it is left in 2 of its 6 features (feature 4, 5), and 4 more are "
-        "constant, maybe from the same rounding; X came in as float32: subtract its mean in "
-        "float64 before the cast, or pass it as float64"
+        "constant, maybe from the same rounding; X came in rounded (as float32): subtract its "
+        "mean in float64 before casting it to float32, or keep it float64 and pass "
+        "dtype='float64'"
     )
-    PPCA(latent_dim=3, dtype="float32").fit(torch.tensor(X - X.mean(0), dtype=torch.float32))
+    PPCA(latent_dim=3, dtype="float32").fit(narrow(X - X.mean(0)))  # the fixes it names fit
+    PPCA(latent_dim=3, dtype="float64").fit(X)
 
 
 def test_low_rank_float32_data_keep_the_rank_diagnosis():

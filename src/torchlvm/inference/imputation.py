@@ -31,6 +31,7 @@ from torchlvm import _device
 from torchlvm._checks import check_positive_int, check_rows
 from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError
+from torchlvm.inference.ess import few_effective
 from torchlvm.inference.miwae import ObservedCells, zero_filled
 from torchlvm.models.conditions import masked_condition
 from torchlvm.models.priors import draw
@@ -221,25 +222,20 @@ class ImputationWarning(UserWarning):
     """Imputations that are far from the model's conditional mean (:func:`few_draws`)."""
 
 
-MIN_MEDIAN_ESS = 10
-"""Imputations whose rows' median effective sample size is below this count (or half the
-samples, where fewer) rest on a few draws (:func:`few_draws`). Measured (linear-Gaussian, D = 20,
-K = 3, 200 test rows, 40 epochs): an elbo-trained VAE's zero-filled q(z | x̃) gave a median of
-2.3 of k = 100 and 5.1 of 1,000 with 30% of cells missing, imputations 2x as far off as PPCA's
-(RMSE 0.73 vs 0.37, userL #5); 7.5 of 100 and 37 of 1,000 with 10% missing; 25 of 100 with 3%.
-One trained with objective='miwae': 14-30 of 100, 117-281 of 1,000. A count, not a share of k
-as :data:`torchlvm.evaluation.likelihood.FEW_EFFECTIVE` (the caveat of a log p(x) estimate):
-ESS grows more slowly than k where q is far from p(z | x_o), so a share of k would flag these
-rows at k = 1,000 and not at k = 100, and the fix named here is a larger k."""
+# Measured for the rule of :func:`few_draws` (linear-Gaussian, D = 20, K = 3, 200 test rows,
+# 40 epochs): an elbo-trained VAE's zero-filled q(z | x̃) gave a median ESS of 2.3 of k = 100 and
+# 5.1 of 1,000 with 30% of cells missing, imputations 2x as far off as PPCA's (RMSE 0.73 vs 0.37,
+# userL #5); 7.5 of 100 and 37 of 1,000 with 10% missing; 25 of 100 with 3%. One trained with
+# objective='miwae': 14-30 of 100, 117-281 of 1,000.
 
 
 def few_draws(ess: Tensor, num_samples: int) -> str | None:
     """What is wrong with imputations whose rows' effective sample sizes ``ess`` ``(N,)`` of
-    ``num_samples`` weights each have a median below :data:`MIN_MEDIAN_ESS` (or half of
-    ``num_samples``), else None; the caller appends the fixes it has (a larger k, or
-    objective='miwae' for an estimator not trained so)."""
+    ``num_samples`` weights have a median that rests on a few draws (the one rule,
+    :func:`torchlvm.inference.ess.few_effective`), else None; the caller appends the fixes it
+    has (a larger k, or objective='miwae' for an estimator not trained so)."""
     median = float(ess.median())
-    if median >= min(MIN_MEDIAN_ESS, num_samples / 2):
+    if not few_effective(median, num_samples):
         return None
     return (
         f"the imputed means rest on a few importance draws: the effective sample size of each "

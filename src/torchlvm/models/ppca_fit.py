@@ -197,7 +197,8 @@ def lost_in_cast(given: Any, X: Tensor) -> DataError | None:
     variation away (userL #11: wine shifted by 1e8 steps by 8 in float32, 4 of its first 5
     columns turned constant, and that read as "no variance outside K directions"): some column's
     variance moved by more than 1% in the cast from ``given``, or spans fewer than 100 of the
-    type's steps at the column's size (``given`` was float32 already). ``None`` for float64, or
+    type's steps at the column's size (``given`` came in rounded: the fix is then before the cast
+    that rounded it, not ``dtype='float64'``, review14 R11). ``None`` for float64, or
     where neither holds.
 
     Args:
@@ -218,17 +219,19 @@ def lost_in_cast(given: Any, X: Tensor) -> DataError | None:
     sizes = X.to(torch.float64).nan_to_num(0.0).abs().amax(0)  # (D,)
     steps = torch.from_numpy(np.spacing(sizes.cpu().numpy().astype(_NUMPY[X.dtype])))
     coarse = (after > 0) & (after.sqrt() < 100 * steps.to(after))
-    lost = ((after - before).abs() > 0.01 * before) | coarse
+    moved = (after - before).abs() > 0.01 * before  # (D,): by our cast
+    lost = moved | coarse
     if not lost.any():
         return None
     columns = lost.nonzero().flatten().tolist()
     listed = ", ".join(map(str, columns[:5])) + (", ..." if len(columns) > 5 else "")
     size = float(sizes[columns].max())
-    came = wide.dtype == X.dtype or (isinstance(given, Tensor) and given.dtype == X.dtype)
+    came = _type_name(given)  # e.g. ' (as float32)': the rounding was done before the fit
     dtype = str(X.dtype).removeprefix("torch.")
     fix = (
-        f"X came in as {dtype}: subtract its mean in float64 before the cast, or pass it as float64"
-        if came
+        f"X came in rounded{came}: subtract its mean in float64 before casting it to {dtype}, "
+        "or keep it float64 and pass dtype='float64'"
+        if not moved.any()
         else "pass dtype='float64', or subtract X's mean first (e.g. StandardScaler)"
     )
     constant = int(((after == 0) & ~lost & (sizes > 0)).sum())
@@ -239,6 +242,16 @@ def lost_in_cast(given: Any, X: Tensor) -> DataError | None:
         f"little of it is left in {len(columns)} of its {X.shape[1]} features (feature "
         f"{listed}){also}; {fix}"
     )
+
+
+def _type_name(given: Any) -> str:
+    """`` (as float32)`` for data of one float type narrower than float64 (an array, a tensor,
+    a frame of such columns), else ``""``."""
+    types = getattr(given, "dtypes", None)  # (a pandas frame: one per column)
+    kinds = {str(t) for t in types} if types is not None else {str(getattr(given, "dtype", ""))}
+    kinds = {kind.removeprefix("torch.") for kind in kinds}
+    narrow = kinds <= {"float32", "float16", "bfloat16"} and len(kinds) == 1
+    return f" (as {kinds.pop()})" if narrow else ""
 
 
 _NUMPY = {torch.float32: np.float32, torch.float16: np.float16, torch.bfloat16: np.float32}
