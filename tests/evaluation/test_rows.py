@@ -79,6 +79,8 @@ def test_a_streamed_split_evaluates_to_the_numbers_of_the_split_in_memory(npy, b
     for section in ("likelihood", "reconstruction", "latent"):
         assert a[section] == b[section], section
     assert a["protocol"]["n"] == 9
+    # userM #18: the 9 rows read were recorded as the whole split ("n all" later)
+    assert a["protocol"]["split_rows"] == b["protocol"]["split_rows"] == 30
 
 
 def test_a_streamed_rows_draw_under_dynamic_binarization_does_not_depend_on_n(npy):

@@ -18,7 +18,7 @@ from torchlvm.distributions.point_mass import PointMass
 from torchlvm.evaluation._batching import model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.records import Protocol, example_noun
-from torchlvm.evaluation.rows import subsample_index
+from torchlvm.evaluation.rows import split_size, subsample_index
 from torchlvm.inference.importance import auto_chunk
 from torchlvm.models.conditions import Condition
 from torchlvm.protocol import LatentVariableModel
@@ -121,7 +121,7 @@ def protocol_record(
         binarize_note=_protocol_note(dataset),
         shape=tuple(dataset.shape),
         n=len(data.x),
-        split_rows=len(dataset),
+        split_rows=split_size(dataset),
         seed=o.seed,
         condition=str(o.condition),
         k=o.k,

@@ -59,7 +59,7 @@ def evaluated_rows(dataset: Any, n: int | None, seed: int) -> Any:
         x=x, y=None, name=dataset.name, split=dataset.split, shape=tuple(dataset.shape),
         num_classes=None, class_names=None, binarize=dataset.binarize,
         drawn=row_draw(x, seed) if dataset.binarize == "dynamic" else None,
-        drawn_seed=seed,
+        drawn_seed=seed, split_rows=len(dataset),
     )  # fmt: skip
 
 
@@ -67,10 +67,12 @@ def evaluated_rows(dataset: Any, n: int | None, seed: int) -> Any:
 class _RowsRead(Dataset):
     """Rows read from a streamed split with, under ``"dynamic"``, their draw made once
     (:func:`~torchlvm.data.binarize.row_draw`, each row's own, as
-    :meth:`MemmapDataset.fixed_binarized` reads them)."""
+    :meth:`MemmapDataset.fixed_binarized` reads them), and the size of the split they were
+    drawn from (its protocol says "n of split_rows": userM #18, it said "n all")."""
 
     drawn: Tensor | None = None
     drawn_seed: int = 0
+    split_rows: int = 0
 
     def fixed_binarized(self, seed: int = 0) -> Tensor:
         if self.drawn is not None and seed == self.drawn_seed:
@@ -85,3 +87,8 @@ def _fewer(spell: Any, per_row: int) -> str:
     fits = max(2, (_memory.available_bytes() or 0) // (4 * per_row))
     unit = 10 ** max(0, len(str(fits)) - 2)
     return f"evaluate a seeded subsample of them that fits: {spell('n', fits // unit * unit)}"
+
+
+def split_size(dataset: Any) -> int:
+    """The rows of the split ``dataset`` is, or was read from (:func:`evaluated_rows`)."""
+    return getattr(dataset, "split_rows", 0) or len(dataset)
