@@ -209,10 +209,12 @@ def test_a_users_file_is_reconstructed_whole(vae_run, tmp_path, capsys):
     assert "my images.npy test split, 1 image " in out and "(1 input and its reconstruction)" in out
 
 
-def test_a_headerless_files_dropped_column_is_named_by_its_flag(tmp_path, capsys):
-    """A file with no header names its features 'column 1'..; its dropped ID, carried into the
-    rows written, was named 'column 1' too (two columns of one name). It is named by the flag
-    that dropped it, and every name in the header is its own."""
+@pytest.mark.parametrize("drop", ["0", "column 1"], ids=["by-index", "by-its-name"])
+def test_a_headerless_files_columns_are_named_by_their_place(tmp_path, capsys, drop):
+    """A file with no header named its features 'column 1'.. after the dropped ID, which was
+    named 'column 1' too (two columns of one name), then '--drop-columns 0' (userK #16: score
+    wrote '--label-column 13'). Every column is named by its place in the file, as the README
+    says, and that name is taken by --drop-columns."""
     rng = np.random.default_rng(8)
     x = rng.normal(size=(40, 2)) @ rng.normal(size=(2, 3))
     path = tmp_path / "nohdr.csv"
@@ -220,12 +222,12 @@ def test_a_headerless_files_dropped_column_is_named_by_its_flag(tmp_path, capsys
         "".join(f"id{i}," + ",".join(f"{v:.4f}" for v in r) + "\n" for i, r in enumerate(x))
     )
     run = tmp_path / "ppca"
-    argv = ["fit", "ppca", "--data", str(path), "--drop-columns", "0", "--latent-dim", "1"]
+    argv = ["fit", "ppca", "--data", str(path), "--drop-columns", drop, "--latent-dim", "1"]
     assert cli.main([*argv, "--out", str(run)]) == 0
     out = tmp_path / "r.csv"
     assert cli.main(["reconstruct", str(run), "--data", str(path), "--out", str(out)]) == 0
     lines = out.read_text().splitlines()
-    assert lines[0] == "row,line,--drop-columns 0,column 1,column 2,column 3"
+    assert lines[0] == "row,line,column 1,column 2,column 3,column 4"
     assert lines[1].startswith("1,1,id0,") and lines[-1].startswith("40,40,id39,")
 
 

@@ -108,3 +108,21 @@ def test_a_headerless_cvae_run_scores_a_headered_file_by_its_own_classes(tmp_pat
     assert "each row's own class, from its column 'grade'" in capsys.readouterr().out
     assert scores["bare"][0] == scores["named"][0]
     assert scores["named"][1] == "neg_log_p_given_grade"
+
+
+@pytest.mark.parametrize("label", ["column 4", "3"], ids=["by-its-name", "by-index"])
+def test_a_headerless_files_label_column_is_taken_and_written_by_its_name(tmp_path, label):
+    """userK #16: the README names a headerless file's columns 'column 1'.., but
+    `--label-column "column 14"` was refused ('not a column name'), and score wrote the label
+    column under the name '--label-column 13'. The name is taken, and written."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 2)) @ rng.normal(size=(2, 3))
+    path = tmp_path / "bare.csv"
+    path.write_text(
+        "".join(",".join(f"{v:.3f}" for v in r) + f",{i % 2}\n" for i, r in enumerate(x))
+    )
+    run, out = tmp_path / "run", tmp_path / "s.csv"
+    fit = ["fit", "ppca", "--data", path, "--label-column", label, "--latent-dim", "1"]
+    assert main([str(a) for a in [*fit, "--out", run]]) == 0
+    assert main([str(a) for a in ["score", run, "--data", path, "--out", out]]) == 0
+    assert out.read_text().splitlines()[0].startswith("row,line,column 4,neg_log_p,")

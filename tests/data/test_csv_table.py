@@ -1133,3 +1133,20 @@ def test_the_refusal_of_an_index_column_numbers_it_as_the_fix_does(tmp_path):
     said = refused.value.on_command_line
     assert said.startswith(f"{path}: column at index 0 (no name) counts the rows")
     assert "(--drop-columns 0, its index counting from 0)" in said
+
+
+def test_a_headerless_files_columns_are_taken_by_the_names_the_readme_gives(tmp_path):
+    """userK #16: `--label-column "column 14"` on a file without a header was refused as 'not a
+    column name ... from the header'. 'column N' names the Nth column; a name past the last is
+    refused naming the names there are."""
+    path = tmp_path / "t.csv"
+    path.write_text("".join(f"{i % 3},{i * 7 % 5}.5,{i % 4}.25,k{i % 2}\n" for i in range(20)))
+    table = read_csv(path, label_column="column 4", drop_columns=["column 1"])
+    assert table.values.shape == (20, 2) and table.class_names == ("k0", "k1")
+    with pytest.raises(OptionError) as refused:
+        read_csv(path, label_column="column 5")
+    said = refused.value.on_command_line
+    assert said == (
+        "--label-column 'column 5' is not a column name (the file has no header row); pass a "
+        "name from 'column 1' to 'column 4' or a 0-based column index"
+    )

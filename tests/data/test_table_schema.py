@@ -161,3 +161,20 @@ def test_an_unnamed_column_dropped_by_index_or_a_name_is_not_warned_of(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TableSchema.read_with(data, options)
+
+
+def test_a_headerless_files_features_are_recorded_by_their_place(tmp_path):
+    """A file without a header recorded its features as 'column 1'.. counted after the dropped
+    ones: dropping the first made file column 2 'column 1', the name the dropped one had. They
+    are named by their place in the file, and a later file is read by position all the same."""
+    from torchlvm.data import load_dataset
+    from torchlvm.data.columns import is_default
+
+    path, later = tmp_path / "t.csv", tmp_path / "later.csv"
+    path.write_text("".join(f"id{i},{i * 7 % 5}.5,{i % 4}.25,{i % 2}\n" for i in range(30)))
+    options = {"drop_columns": (0,), "label_column": "column 4"}
+    schema = TableSchema.of(load_dataset(path, "all", **options), **options)
+    assert schema.columns == ("column 2", "column 3") and is_default(schema.columns)
+    assert (schema.drop_columns, schema.label_column) == ((0,), 3)
+    later.write_text("x9,1.5,2.25,0\nx8,3.5,4.25,1\n")
+    np.testing.assert_array_equal(schema.rows(later).data.x.numpy(), [[1.5, 2.25], [3.5, 4.25]])

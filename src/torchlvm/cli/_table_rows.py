@@ -183,8 +183,13 @@ def user_cells(
 def label_header(run_: Any, columns: list[str]) -> str:
     """The name of the class column in rows written for ``run_``: its label column's name when
     the user named it (``--label-column target``), so that the rows read back into the run."""
-    named = schema_of(run_).label_column
-    return named if isinstance(named, str) and named not in columns else "label"
+    from torchlvm.data.columns import is_default, position_name
+
+    schema = schema_of(run_)
+    named = schema.label_column
+    if isinstance(named, int) and named >= 0 and is_default(schema.columns):
+        named = position_name(named)  # a file without a header: its place, "column 14"
+    return named if isinstance(named, str) and named not in [*columns, *schema.columns] else "label"
 
 
 def read_rows_of(
@@ -279,7 +284,7 @@ def _left_out(schema: Any, data: str, label: bool) -> tuple[list[str], list[list
     columns = sorted(found)
     if not columns:
         return [], [], table
-    names = [header[j] if header is not None else _flag_of(j, labels) for j in columns]
+    names = [header[j] if header is not None else _name_of(j, labels, schema) for j in columns]
     cells = [others[j] for j in columns]  # each column's cells, every row's
     return names, [list(row) for row in zip(*cells, strict=True)], table
 
@@ -298,9 +303,16 @@ def _not_the_runs(header: list[str], schema: Any) -> list[int]:
     return [j for j, name in enumerate(header) if index.find(name) is None]
 
 
-def _flag_of(j: int, labels: list[Any]) -> str:
-    """A left-out column of a file with no header, named by the flag that left it out (the
-    features are ``column 1``.., so a file position would read as one of them)."""
+def _name_of(j: int, labels: list[Any], schema: Any) -> str:
+    """A left-out column of a file with no header: by its place, as the run names its
+    features (``column 14``: userK #16, score wrote a column '--label-column 13'); by the flag
+    that left it out where a run recorded before features were named by place has a feature of
+    that name (its features were ``column 1``.. after a dropped first column)."""
+    from torchlvm.data.columns import position_name
+
+    name = position_name(j)
+    if name not in schema.columns:
+        return name
     return f"--label-column {j}" if j in labels else f"--drop-columns {j}"
 
 

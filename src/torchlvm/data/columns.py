@@ -133,13 +133,32 @@ def whole_number(label: int | float | str) -> int | None:
 
 def default_names(dim: int) -> tuple[str, ...]:
     """The names of ``dim`` unnamed columns: ``"column 1"``, ..., ``"column D"``."""
-    return tuple(f"column {j + 1}" for j in range(dim))
+    return tuple(position_name(j) for j in range(dim))
+
+
+def position_name(j: int) -> str:
+    """The name of the column at 0-based index ``j`` of a file without a header: ``"column
+    14"`` for 13, as the README and a run's record name it (``--label-column "column 14"``)."""
+    return f"column {j + 1}"
+
+
+_POSITION = re.compile(r"column ([1-9][0-9]*)")
+
+
+def position_of(name: str, width: int) -> int | None:
+    """The 0-based index that :func:`position_name` ``name`` names in a file of ``width``
+    columns without a header, or None where it names none."""
+    found = _POSITION.fullmatch(name.strip())
+    return None if found is None or int(found[1]) > width else int(found[1]) - 1
 
 
 def is_default(names: Sequence[str]) -> bool:
-    """Whether ``names`` are :func:`default_names`: a run trained on a file without a header,
-    whose later files are read by position."""
-    return tuple(names) == default_names(len(names))
+    """Whether ``names`` are a file's without a header (:func:`position_name`, in file
+    order, some left out where a column was dropped: ``column 2``, ..., ``column 14``): a run
+    trained on a file without a header, whose later files are read by position."""
+    found = [_POSITION.fullmatch(name) for name in names]
+    numbers = [int(f[1]) for f in found if f is not None]
+    return len(numbers) == len(found) and numbers == sorted(set(numbers))
 
 
 def listed(names: Sequence[str], limit: int = 5) -> str:

@@ -11,11 +11,13 @@ from pathlib import Path
 
 from torchlvm.data.columns import (
     NameIndex,
-    default_names,
     find_name,
+    is_default,
     lacking,
     name_key,
     near_miss,
+    position_name,
+    position_of,
 )
 from torchlvm.data.csv_dialect import (
     Dialect,
@@ -34,8 +36,10 @@ def _present(
     ``features`` (its header's name there; a file without header, by position)."""
     if selector is None:
         return False
+    if isinstance(selector, str) and header is None:
+        return position_of(selector, width) is not None
     if isinstance(selector, str):
-        return header is not None and find_name(selector, header) is not None
+        return find_name(selector, header) is not None
     inside = -width <= selector < width
     return inside and (header is None or find_name(header[selector], features) is None)
 
@@ -50,12 +54,15 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
 
     entry = " entry" if option == "drop_columns" else ""
     if isinstance(selector, str):
-        found = None if header is None else find_name(selector, header)
-        if header is None or found is None:
+        found = position_of(selector, width) if header is None else find_name(selector, header)
+        if found is None:
             names = listed_names(header) if header else "the file has no header row"
             near = near_miss(selector, header) if header else None
             meant = "" if near is None else f"did you mean {near!r}? "
             fix = "pass a column name from the header or a 0-based column index"
+            if header is None:  # its columns' names are their places (position_name)
+                places = f"{position_name(0)!r} to {position_name(width - 1)!r}"
+                fix = f"pass a name from {places} or a 0-based column index"
             split = _split_name(selector, header)
             if split is not None:  # 'Total, USD' split at its comma by --drop-columns
                 meant = f"did you mean {header[split]!r}, a name with a comma? "
@@ -147,7 +154,7 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
     dropped = {_index(s, header, width, "drop_columns") for s in drop_columns}
     label = None if label_column is None else _index(label_column, header, width, "label_column")
     keep = [j for j in range(width) if j not in dropped and j != label]
-    named = bool(features) and tuple(features) != default_names(len(features))
+    named = bool(features) and not is_default(features)
     if if_present and header is not None and named:
         of_features = NameIndex(features)
         others = [header[j] for j in keep if of_features.find(header[j]) is None]

@@ -86,10 +86,12 @@ class TableSchema:
         """The schema of a loaded table (its columns and standardizer), read with the options
         ``drop_columns``, ``label_column``, ``encoding`` and ``na_values``; an index among
         them recorded as its header's name where the file has one, once (:func:`_by_name`)."""
-        columns = data.columns or default_names(data.dim)
         dialect = data.dialect or Dialect()
+        width = _headerless_width(data, dialect)
+        selectors = _as_places(width, (*drop_columns, label_column))
+        columns = _places(data, width, selectors)
         stated = None if encoding is None else dialect.encoding  # Python's name of it
-        named = _by_name(data, dialect, (*drop_columns, label_column))
+        named = _by_name(data, dialect, selectors)
         drop_columns, label_column = tuple(named[:-1]), named[-1]
         options = (drop_columns, label_column, dialect, stated, data.forms)
         at, form = _label_written(data, dialect, drop_columns, label_column)
@@ -264,6 +266,53 @@ def _by_name(data: Dataset, dialect: Dialect, selectors: tuple) -> list:
         return name if name and header.count(name) == 1 else selector
 
     return [named(s) for s in selectors]
+
+
+def _headerless_width(data: Dataset, dialect: Dialect) -> int | None:
+    """How many columns ``data``'s table file has where it has no header row, else None."""
+    from pathlib import Path
+
+    from torchlvm.data.columns import is_default
+    from torchlvm.data.csv_layout import first_rows
+
+    path = Path(data.name)
+    if not data.is_table or not is_default(data.columns or ()) or not path.is_file():
+        return None
+    first = first_rows(path, dialect)
+    if first is None or first[0] is not None or not first[1]:
+        return None  # (a header named 'column 1', ...: its own names)
+    return len(first[1][0])
+
+
+def _as_places(width: int | None, selectors: tuple) -> tuple:
+    """``selectors`` with each name of a place (``"column 14"``) of a file of ``width``
+    columns without a header as its index (13), as such a file's columns are recorded."""
+    from torchlvm.data.columns import position_of
+
+    if width is None:
+        return selectors
+    places = [position_of(s, width) if isinstance(s, str) else None for s in selectors]
+    return tuple(s if at is None else at for s, at in zip(selectors, places, strict=True))
+
+
+def _places(data: Dataset, width: int | None, selectors: tuple) -> tuple[str, ...]:
+    """``data``'s feature names: its header's, or, for a file of ``width`` columns without
+    one, each column's place in the file (:func:`~torchlvm.data.columns.position_name`:
+    ``column 2`` .. ``column 14`` where ``--drop-columns 0`` took the first), the names its
+    messages, the README and ``--label-column "column 14"`` use; they numbered the features
+    from 1 after the dropped ones, so the dropped column and the first feature were both
+    'column 1' (userK #16)."""
+    from pathlib import Path
+
+    from torchlvm.data.columns import position_name
+    from torchlvm.data.csv_select import kept
+
+    names = data.columns or default_names(data.dim)
+    if width is None:
+        return tuple(names)
+    drops = tuple(s for s in selectors[:-1] if s is not None)
+    keep, _ = kept(Path(data.name), None, width, (selectors[-1], drops, False, ()))
+    return tuple(map(position_name, keep)) if len(keep) == data.dim else tuple(names)
 
 
 def _say_indices(path: Any, header: list[str] | None, selectors: tuple) -> None:
