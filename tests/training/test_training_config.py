@@ -22,7 +22,7 @@ def test_defaults_are_json_ready() -> None:
     [
         ({"objective": "iwae", "k": 0}, "k must be a positive integer, got 0"),
         ({"beta": -1.0}, "beta must be a non-negative number, got -1.0"),
-        ({"objective": "elbo", "k": 5}, "only apply to objective 'iwae'"),
+        ({"objective": "elbo", "k": 5}, "only apply to objective='iwae'"),
         ({"objective": "wake-sleep"}, "objective must be one of"),
         ({"warmup_epochs": -1}, "warmup_epochs must be a non-negative integer"),
         ({"free_bits": float("nan")}, "free_bits must be a non-negative number"),
@@ -34,7 +34,7 @@ def test_defaults_are_json_ready() -> None:
         ({"seed": -3}, "seed must be a non-negative integer"),
         ({"seed": 2**32}, r"seed must be at most 4294967295 \(2\*\*32 - 1.*got 4294967296"),
         ({"on_nonfinite": "ignore"}, "on_nonfinite must be one of"),
-        ({"objective": "reconstruction", "beta": 2.0}, "objective 'reconstruction' has none"),
+        ({"objective": "reconstruction", "beta": 2.0}, "objective='reconstruction' has none"),
     ],
     ids=lambda v: str(v) if isinstance(v, dict) else "",
 )
@@ -47,3 +47,39 @@ def test_kl_warmup_ramps_linearly_to_beta() -> None:
     config = TrainConfig(beta=2.0, warmup_epochs=4)
     assert [kl_weight(config, e) for e in (0, 1, 2, 4, 10)] == [0.0, 0.5, 1.0, 2.0, 2.0]
     assert kl_weight(TrainConfig(beta=0.5), 0) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "python", "command_line"),
+    [
+        (
+            {"objective": "iwae", "k": 3, "warmup_epochs": 4},
+            "warmup_epochs=4 shapes the ELBO's KL term, which objective='iwae' has none of: "
+            "drop warmup_epochs or use objective='elbo'",
+            "--warmup-epochs 4 shapes the ELBO's KL term, which --objective iwae has none of: "
+            "drop --warmup-epochs or use --objective elbo",
+        ),
+        (
+            {"objective": "iwae", "beta": 2.0, "free_bits": 0.5},
+            "beta=2.0 and free_bits=0.5 shape the ELBO's KL term, which objective='iwae' has "
+            "none of: drop beta and free_bits or use objective='elbo'",
+            "--beta 2.0 and --free-bits 0.5 shape the ELBO's KL term, which --objective iwae "
+            "has none of: drop --beta and --free-bits or use --objective elbo",
+        ),
+        (
+            {"objective": "elbo", "k": 3},
+            "k=3 importance samples only apply to objective='iwae' or objective='miwae', got "
+            "objective='elbo'",
+            "--k 3 importance samples only apply to --objective iwae or --objective miwae, got "
+            "--objective elbo",
+        ),
+    ],
+    ids=["warmup", "beta-free-bits", "k"],
+)
+def test_a_setting_the_objective_ignores_is_named_as_given(kwargs, python, command_line):
+    """userN #3: `train vae --objective iwae --warmup-epochs 4` was told "beta, warmup_epochs
+    and free_bits shape the KL term ... use objective 'elbo'": three Python names, two not given."""
+    with pytest.raises(ConfigError) as refused:
+        TrainConfig(**kwargs)
+    assert str(refused.value) == python
+    assert refused.value.on_command_line == command_line

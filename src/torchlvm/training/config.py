@@ -14,7 +14,7 @@ from typing import Literal
 
 from torchlvm._checks import check_choice, check_non_negative, check_positive_int
 from torchlvm._epochs import epochs
-from torchlvm.errors import ConfigError
+from torchlvm.errors import ConfigError, Spell, spelled
 from torchlvm.training import losses as _losses  # noqa: F401  (registers the built-in objectives)
 from torchlvm.training import miwae as _miwae  # noqa: F401  (registers "miwae")
 from torchlvm.training.objectives import OBJECTIVES, get_objective
@@ -69,11 +69,11 @@ class TrainConfig:
         objective = get_objective(self.objective)
         check_positive_int("k", self.k)
         if self.k > 1 and not objective.importance_samples:
-            takes_k = _objectives_with(importance_samples=True)
-            raise ConfigError(
-                f"k={self.k} importance samples only apply to objective {takes_k}, "
-                f"got objective {self.objective!r}"
-            )
+            raise spelled(ConfigError, lambda spell: (
+                f"{spell('k', self.k)} importance samples only apply to "
+                f"{_objectives_with(spell, importance_samples=True)}, got "
+                f"{spell('objective', self.objective)}"
+            ))  # fmt: skip
         check_non_negative("beta", self.beta)
         _check_count("warmup_epochs", self.warmup_epochs)
         check_non_negative("free_bits", self.free_bits)
@@ -102,18 +102,43 @@ class TrainConfig:
             raise ConfigError(f"deterministic must be True or False, got {self.deterministic!r}")
         check_choice("on_nonfinite", self.on_nonfinite, ("stop", "skip"))
         _check_count("num_workers", self.num_workers)
-        if not objective.kl_term and (self.beta != 1.0 or self.warmup_epochs or self.free_bits):
-            raise ConfigError(
-                "beta, warmup_epochs and free_bits shape the KL term of the ELBO; objective "
-                f"{self.objective!r} has none — drop them or use objective "
-                f"{_objectives_with(kl_term=True)}"
+        if not objective.kl_term:
+            self._refuse_kl_settings()
+
+    def _refuse_kl_settings(self) -> None:
+        """Refuse beta, warmup_epochs and free_bits where the objective has no KL term, naming
+        only those given, as each interface spells them (userN #3: the CLI's --warmup-epochs
+        was told of 'beta, warmup_epochs and free_bits' and "objective 'elbo'")."""
+        given = [
+            (name, value)
+            for name, value, default in (
+                ("beta", self.beta, 1.0),
+                ("warmup_epochs", self.warmup_epochs, 0),
+                ("free_bits", self.free_bits, 0.0),
+            )
+            if value != default
+        ]
+        if not given:
+            return
+
+        def message(spell: Spell) -> str:
+            named = " and ".join(spell(name, value) for name, value in given)
+            dropped = " and ".join(spell(name) for name, _ in given)
+            shape = "shapes" if len(given) == 1 else "shape"
+            use = _objectives_with(spell, kl_term=True)
+            return (
+                f"{named} {shape} the ELBO's KL term, which {spell('objective', self.objective)} "
+                f"has none of: drop {dropped} or use {use}"
             )
 
+        raise spelled(ConfigError, message)
 
-def _objectives_with(**uses: bool) -> str:
-    """``'iwae'`` or ``'elbo' or 'x'``: the registered objectives that use a setting."""
+
+def _objectives_with(spell: Spell, **uses: bool) -> str:
+    """``objective='iwae' or objective='miwae'`` (``--objective iwae or ...`` on the command
+    line): the registered objectives that use a setting."""
     names = [n for n, o in sorted(OBJECTIVES.items()) if all(getattr(o, k) for k in uses)]
-    return " or ".join(repr(n) for n in names)
+    return " or ".join(spell("objective", name) for name in names)
 
 
 def _is_number(value: object) -> bool:
