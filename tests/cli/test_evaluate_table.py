@@ -169,6 +169,28 @@ def test_an_estimate_carried_by_a_few_weights_and_an_ais_far_above_say_so() -> N
     assert "differs" not in _likelihood(k=1000, ess=900.0, ais=-252.0)
 
 
+def test_the_likelihoods_plus_minus_is_said_to_be_the_samplers_beside_the_datas() -> None:
+    """userN #1: "±0.0082 MC stderr" at --n 100 sat 0.57 nats (69 of them) from the whole
+    split's mean; the spread over examples (data_stderr) was in metrics.json only. A line under
+    the rows gives it, for the n examples evaluated, and what the ± is for."""
+    from torchlvm.evaluation.records import Likelihood, Pair, Quantity
+
+    def table(data_stderr: float | None, stderr: float | None = 0.0082) -> str:
+        q = Quantity(-26.8, "nats/example", "estimate", 100, stderr=stderr, ess=62.0,
+                     data_stderr=data_stderr)  # fmt: skip
+        like = Likelihood(log_marginal=Pair(q))
+        protocol = Protocol(data="digits", split="test", n=100, split_rows=359)
+        return " ".join(format_table(Evaluation(protocol=protocol, likelihood=like)).split())
+
+    assert (
+        "(each ± is the Monte Carlo error of the mean over these examples; its standard error "
+        "over the 100 examples is ±0.3379, about what another subsample moves it by: compare "
+        "runs on the same --n and --seed)"
+    ) in table(0.3379)
+    assert "each ±" not in table(None)  # (a record without it: nothing to say)
+    assert "each ±" not in table(0.3379, stderr=None)  # (no ± printed: exact)
+
+
 def test_a_table_autoencoder_is_not_pointed_to_score() -> None:
     """userC: evaluate of a table autoencoder said 'torchlvm score gives −log p(x) in the
     file's units' above 'log p(x) undefined', and score refuses an autoencoder."""
