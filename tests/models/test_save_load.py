@@ -108,6 +108,22 @@ def test_fitted_code_distribution_survives_save_and_load(tmp_path):
     assert not unfitted.is_code_distribution_fitted
 
 
+def test_the_same_weights_and_config_save_to_the_same_bytes(tmp_path):
+    """userN #4: safetensors wrote its 2-key __metadata__ map in a Rust HashMap's order, which
+    changes from map to map (two orders seen in 50 saves of one process, and across processes):
+    identical saves differed under sha256sum / cmp half the time. 20 saves, one set of bytes."""
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=16, latent_dim=2, hidden=(8,)))
+    files = {model.save_pretrained(tmp_path / f"e{i}").joinpath("model.safetensors").read_bytes()
+             for i in range(20)}  # fmt: skip
+    assert len(files) == 1
+    (data,) = files
+    size = int.from_bytes(data[:8], "little")
+    assert data[8:].startswith(b'{"__metadata__":{"config_sha256":"')  # sorted keys
+    assert json.loads(data[8 : 8 + size])["__metadata__"]["format"] == "pt"
+    torch.testing.assert_close(load(tmp_path / "e3").state_dict(), model.state_dict())
+
+
 def test_weights_and_config_from_different_saves_are_refused(tmp_path):
     import json
 

@@ -72,8 +72,23 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
         )
     # serialized first and written by Python, so a full disk is the OSError it is (safetensors'
     # own file writer reports it as a SafetensorError, which read as a crash)
-    data = save(tensors, metadata=metadata)
+    data = sorted_metadata(save(tensors, metadata=metadata))
     write_atomic(path, lambda tmp: tmp.write_bytes(data))
+
+
+def sorted_metadata(data: bytes) -> bytes:
+    """``data``, a serialized safetensors file, with its header's ``__metadata__`` keys in
+    sorted order: safetensors writes that map in its Rust HashMap's per-process order, so two
+    saves of the same weights and config differed in bytes half the time (userN #4: sha256sum
+    and cmp of identical runs disagreed). The header is 8 bytes of little-endian length, then
+    JSON padded with spaces; the reordered JSON has the same length, so no offset moves."""
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + size])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert len(text) <= size, "the reordered header cannot grow"  # (the same keys and values)
+    return data[:8] + text.ljust(size, b" ") + data[8 + size :]
 
 
 _RUN_SECTIONS = ("data", "training")  # a run's record; an export holds only its model
