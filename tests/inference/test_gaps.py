@@ -206,6 +206,33 @@ def test_a_fit_still_rising_when_its_steps_end_is_warned_and_recorded(rotated):
         assert not inference_gaps(model, x, local_steps=50, lr=0.05).settling["q*"].still_rising
 
 
+@pytest.mark.parametrize(
+    ("name", "rise", "total", "said"),
+    [
+        ("q*", 0.05, 0.2, "(25% of its rise in all, 0.2), so the amortization gap is "
+         "understated and the approximation gap overstated; give"),
+        ("flow q*", 0.0602, 0.0111, "(more than its 0.0111 in all: it fell first), so the gap "
+         "left by the flow is overstated; give"),
+    ],
+    ids=["q*", "flow-q*-fell-first"],
+)  # fmt: skip
+def test_an_unsettled_fit_names_the_number_it_moves(name, rise, total, said):
+    """userN #2: an unsettled FLOW q* was said to understate the amortization gap, which the
+    diagonal q* alone sets; it overstates the gap left by the flow. And '542% of its rise in
+    all' (a fit that fell first, then rose) read as nothing."""
+    from types import SimpleNamespace
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from torchlvm.inference.gaps import warn_unsettled
+    from torchlvm.inference.settling import Settling
+
+    report = SimpleNamespace(settling={name: Settling(rise, 0.01, total, 200)})
+    with pytest.warns(ConvergenceWarning) as caught:
+        warn_unsettled(report)
+    assert said in str(caught[0].message)
+
+
 def test_settling_reads_the_mean_over_points_against_its_jitter():
     """Per point a Monte Carlo ELBO jitters by more than the rise: the mean over the points is
     read, and a rise within twice its standard error is not called a rise."""
