@@ -321,6 +321,13 @@ def test_the_figures_sample_draws_are_captioned_with_what_and_its_seed(tmp_path)
         "E[x | z, c] at z ~ p(z | c), seed 0. Drawn by torchlvm sample, not by evaluate." in text
     )
     assert "8 samples for each of 10 classes (0, 1, 2, 3, 4, 5, 6, 7, 8, 9) from cvae" in text
+    # readB #7: sample's grid saved at evaluate's name was captioned as evaluate's samples
+    at = tmp_path / "vae" / "figures" / "samples.png"
+    assert main(["sample", str(tmp_path / "vae"), "--n", "4", "--seed", "5", "--out", str(at)]) == 0
+    text = build_report([tmp_path / "vae"]).read_text("utf-8")
+    said = "4 samples from vae (K=2) trained on digits: decoder means E[x | z] at z ~ p(z), seed "
+    assert said + "5. Drawn by torchlvm sample, not by evaluate." in text
+    at.unlink()
     plain = tmp_path / "vae" / "figures" / "samples-seed7.png"  # (as an older sample drew it)
     plain.write_bytes(plain.read_bytes().replace(b"tEXtDescription", b"tEXtDescriptioX"))
     text = build_report([tmp_path / "vae"]).read_text("utf-8")

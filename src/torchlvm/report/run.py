@@ -372,7 +372,10 @@ def _read_figures(
 ) -> list[FigureFile]:
     """The figures torchlvm drew in the run's ``figures/``, captioned for the run's model
     (``config``): evaluate's, and sample's (:mod:`~torchlvm.report.later_figures`); the names
-    of the other PNGs there (the user's own, which the report leaves out) go to ``foreign``."""
+    of the other PNGs there (the user's own, which the report leaves out) go to ``foreign``.
+    A PNG ``sample`` drew carries its line (its Description) and is captioned by it, also at a
+    name of evaluate's (``sample --out RUN/figures/samples.png`` was captioned as evaluate's)."""
+    from torchlvm.plots import figure_description
     from torchlvm.report.later_figures import sampled_caption
 
     captions = captions_for(config)
@@ -388,7 +391,8 @@ def _read_figures(
         except OSError as err:
             notes.append(f"figures/{path.name} could not be read ({err}); it is left out.")
             continue
-        sampled = None if path.stem in captions else sampled_caption(path.stem, config, png)
+        drawn = path.stem not in captions or figure_description(png) is not None  # (readB #7)
+        sampled = sampled_caption(path.stem, config, png) if drawn else None
         own = captions if sampled is None else {**captions, path.stem: sampled}
         figure = _figure(path.name, png, notes, per, own)
         if figure is not None:
