@@ -127,6 +127,37 @@ def test_a_frame_s_text_and_date_columns_are_named_with_the_readme_s_fixes(estim
         CVAEEstimator(**FAST).fit(X.drop(columns=["city", "when"]), X["city"])  # the fix works
 
 
+def test_a_frame_read_from_a_csv_has_its_dates_named_and_only_categories_offered_as_classes(
+    tmp_path,
+):
+    """userP #6: read from a CSV, a frame holds dates as strings: 'harvest' (one date per row)
+    was called text and offered as 40 CVAE classes. The CLI's date test (csv_cells.column_kind)
+    names them dates; a text column with a value per row (a name) is no category."""
+    from torchlvm.errors import DataTypeError
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    frame["harvest"] = pd.date_range("2020-01-01", periods=40).strftime("%Y-%m-%d")
+    frame["cellar"] = rng.choice(["north", "south", "east"], 40)
+    frame["name"] = [f"wine {i}" for i in range(40)]
+    frame.to_csv(tmp_path / "w.csv", index=False)
+    X = pd.read_csv(tmp_path / "w.csv")
+    with pytest.raises(DataTypeError) as err:
+        PPCA(latent_dim=1).fit(X)
+    assert str(err.value).startswith(
+        "X holds text ('cellar', 'name') and dates ('harvest'), and the models take numbers only; "
+        "drop them (X.drop(columns=['cellar', 'name', 'harvest'])), turn dates into numbers "
+        "(e.g. pd.to_datetime(X['harvest']).dt.year), or make a category the classes of a "
+        "CVAEEstimator: CVAEEstimator(...).fit(X.drop(columns=['cellar', 'name', 'harvest']), "
+        "X['cellar'])"
+    )
+    with pytest.raises(DataTypeError) as err:
+        PPCA(latent_dim=1).fit(X[["a", "b", "name"]])
+    assert str(err.value).endswith("numbers only; drop it (X.drop(columns=['name']))")
+    years = X.drop(columns=["cellar", "name"]).assign(harvest=pd.to_datetime(X["harvest"]).dt.year)
+    PPCA(latent_dim=1).fit(years)  # the fix it names fits
+
+
 def test_the_estimators_need_no_pandas(monkeypatch):
     """pandas is no dependency (the dev extra's, for these tests), but every check of X imported
     it to ask whether X was a DataFrame: PPCA(latent_dim=2).fit(numpy) raised

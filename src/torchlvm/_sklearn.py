@@ -90,7 +90,10 @@ def _check_frame_columns(X: Any) -> None:
     pd = sys.modules.get("pandas")  # pandas is no dependency: a DataFrame means it is imported
     if pd is None or not isinstance(X, pd.DataFrame):
         return
+    from torchlvm.data.csv_cells import column_kind
+
     found: dict[str, list[Any]] = {"text": [], "dates": []}
+    categories = []  # text columns of fewer distinct values than half their rows: classes
     for column, values in X.items():
         kind = values.dtype.kind
         if kind in "mM" or isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -98,8 +101,14 @@ def _check_frame_columns(X: Any) -> None:
         elif not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
             present = values.dropna()
             numbers = pd.to_numeric(present.astype(object), errors="coerce")
-            if numbers.isna().any():  # (an object column of numbers converts: not text)
-                found["text"].append(column)
+            if not numbers.isna().any():  # (an object column of numbers converts: not text)
+                continue
+            if column_kind(present.astype(str).tolist()) == "dates":  # (read from a CSV: the
+                found["dates"].append(column)  # CLI's date test, userP #6)
+                continue
+            found["text"].append(column)
+            if present.nunique() <= len(present) / 2:  # (not a name or id per row)
+                categories.append(column)
     columns = found["text"] + found["dates"]
     if not columns:
         return
@@ -108,14 +117,18 @@ def _check_frame_columns(X: Any) -> None:
     )
     fixes = [f"drop {'it' if len(columns) == 1 else 'them'} (X.drop(columns={columns!r}))"]
     if found["dates"]:
-        fixes.append(f"turn dates into numbers (e.g. X[{found['dates'][0]!r}].dt.year)")
-    if found["text"]:
+        first = found["dates"][0]
+        year = f"X[{first!r}].dt.year" if X[first].dtype.kind in "mM" else (
+            f"pd.to_datetime(X[{first!r}]).dt.year")  # fmt: skip
+        fixes.append(f"turn dates into numbers (e.g. {year})")
+    if categories:
         fixes.append(
             f"make a category the classes of a CVAEEstimator: CVAEEstimator(...).fit("
-            f"X.drop(columns={columns!r}), X[{found['text'][0]!r}]) (a category is not one-hot "
+            f"X.drop(columns={columns!r}), X[{categories[0]!r}]) (a category is not one-hot "
             "encoded: a Gaussian likelihood would model its 0/1 columns as continuous values)"
         )
-    said = ", ".join(fixes[:-1]) + (", or " if len(fixes) > 2 else " or ") + fixes[-1]
+    said = fixes[-1] if len(fixes) == 1 else (
+        ", ".join(fixes[:-1]) + (", or " if len(fixes) > 2 else " or ") + fixes[-1])  # fmt: skip
     raise DataTypeError(f"X holds {kinds}, and the models take numbers only; {said}")
 
 
