@@ -18,11 +18,24 @@ from torchlvm.run.lock import acquire
 from torchlvm.run.publish import check_new_target, staged_run
 from torchlvm.run.resume import adopt_interrupted, resuming
 
+CONFIG = '{"model_type": "vae", "torchlvm_version": "0.1.0"}'
+"""A run's record as torchlvm writes it (a config.json of another's is no run: userO #2)."""
 
-def _run(folder: Path, weights: bytes = b"old weights") -> Path:
+
+def _weights(value: float) -> bytes:
+    """Weights as torchlvm saves them: safetensors with its config's fingerprint."""
+    from safetensors.torch import save
+
+    return save({"w": torch.full((2,), value)}, metadata={"config_sha256": "0" * 64})
+
+
+OLD, NEW = _weights(1.0), _weights(2.0)
+
+
+def _run(folder: Path, weights: bytes = OLD) -> Path:
     """A folder that holds a (fake) finished run."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text('{"model_type": "vae"}')
+    (folder / "config.json").write_text(CONFIG)
     (folder / "model.safetensors").write_bytes(weights)
     return folder
 
@@ -33,8 +46,8 @@ def _tree(folder: Path) -> dict[str, bytes]:
     }
 
 
-def _write_run(stage: Path, weights: bytes = b"new weights") -> None:
-    (stage / "config.json").write_text('{"model_type": "vae"}')
+def _write_run(stage: Path, weights: bytes = NEW) -> None:
+    (stage / "config.json").write_text(CONFIG)
     (stage / "model.safetensors").write_bytes(weights)
 
 
@@ -75,6 +88,70 @@ def test_overwrite_refuses_a_run_that_also_holds_the_users_files(tmp_path: Path)
     (out / "mydata.csv").write_text("1,2\n")
     with pytest.raises(RunDirectoryError, match=r"also mydata.csv, which torchlvm did not write"):
         check_new_target(out, overwrite=True)
+
+
+def _hugging_face(out: Path) -> None:
+    from safetensors.torch import save_file
+
+    (out / "config.json").write_text('{"model_type": "bert", "hidden_size": 8}')
+    save_file({"w": torch.zeros(3)}, out / "model.safetensors")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _hugging_face,
+        lambda out: [(out / "config.json").write_text('{"lr": 0.1}'),
+                     (out / "metrics.csv").write_text("a,b\n1,2\n")],
+        lambda out: (out / "config.json").write_text("not json at all"),
+        lambda out: [(out / "checkpoints").mkdir(),
+                     (out / "checkpoints" / "last.ckpt").write_text("")],
+    ],
+    ids=["hugging-face-model", "own-config-and-metrics", "not-json", "own-lightning-checkpoints"],
+)  # fmt: skip
+def test_files_of_a_runs_names_are_no_run_to_overwrite(tmp_path: Path, make) -> None:
+    """userO #2 (HIGH): --overwrite took any folder holding a config.json, model.safetensors,
+    metrics.csv or checkpoints/ for a run and deleted it: a Hugging Face model folder, a user's
+    own config.json and metrics.csv, a config.json that is not even JSON. A folder is a run only
+    where its record is torchlvm's."""
+    from torchlvm.run.layout import is_run
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    make(out)
+    before = _tree(out)
+    assert not is_run(out)
+    for overwrite in (False, True):
+        with pytest.raises(RunDirectoryError, match=r"is not empty and holds no torchlvm run"):
+            check_new_target(out, overwrite=overwrite)
+    assert _tree(out) == before
+
+
+def test_a_runs_config_or_weights_of_anothers_content_are_the_users(tmp_path: Path) -> None:
+    """userO #2: a run's top-level file of a run's name counted as torchlvm's by its name."""
+    out = _run(tmp_path / "x")
+    _hugging_face(out)  # (a config.json and weights that are not torchlvm's, over the run's)
+    (out / "checkpoints").mkdir()
+    (out / "checkpoints" / "run.json").write_text(CONFIG)  # (a run by its record)
+    with pytest.raises(RunDirectoryError, match=r"also config.json, model.safetensors, which"):
+        check_new_target(out, overwrite=True)
+
+
+def test_fit_overwrite_keeps_a_hugging_face_model_folder(tmp_path: Path, capsys) -> None:
+    from torchlvm.cli import main
+
+    out = tmp_path / "hf"
+    out.mkdir()
+    _hugging_face(out)
+    before = _tree(out)
+    argv = ["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(out)]
+    assert main([*argv, "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"torchlvm: error: --out {out} is not empty and holds no torchlvm run (it holds "
+        "config.json, model.safetensors); choose another folder\n"
+    )
+    assert _tree(out) == before
 
 
 def test_a_run_inside_the_run_is_called_another_run(tmp_path: Path) -> None:
@@ -152,8 +229,8 @@ def test_a_new_run_is_staged_beside_with_marker_and_lock_then_renamed(tmp_path: 
         assert not out.exists()
         _write_run(stage.folder)
     assert _tree(out) == {
-        "config.json": b'{"model_type": "vae"}',
-        "model.safetensors": b"new weights",
+        "config.json": CONFIG.encode(),
+        "model.safetensors": NEW,
     }
     assert os.listdir(out.parent) == ["x"]  # no staging, marker, lock or trash left
 
@@ -164,8 +241,8 @@ def test_overwrite_replaces_the_old_run_only_once_the_new_one_is_in_place(tmp_pa
         with pytest.raises(RunBusyError):  # nobody may resume the old run meanwhile
             acquire(out, "torchlvm train vae --resume")
         _write_run(stage.folder)
-        assert (out / "model.safetensors").read_bytes() == b"old weights"
-    assert (out / "model.safetensors").read_bytes() == b"new weights"
+        assert (out / "model.safetensors").read_bytes() == OLD
+    assert (out / "model.safetensors").read_bytes() == NEW
     assert sorted(os.listdir(tmp_path)) == ["x"]
     assert sorted(os.listdir(out)) == ["config.json", "model.safetensors"]
 
@@ -294,8 +371,8 @@ def test_a_kept_file_is_named_where_it_now_is(tmp_path: Path) -> None:
 def test_an_interrupted_overwrite_says_its_finished_epochs_are_not_kept(tmp_path: Path) -> None:
     out = tmp_path / "x"
     (out / "checkpoints").mkdir(parents=True)
-    (out / "config.json").write_text("{}")
-    (out / "model.safetensors").write_bytes(b"old")
+    (out / "config.json").write_text(CONFIG)
+    (out / "model.safetensors").write_bytes(OLD)
     before = sorted(os.listdir(out))
     again = f"torchlvm train vae --data digits --out {out} --overwrite"
     with pytest.raises(KeyboardInterrupt) as info:
@@ -307,7 +384,7 @@ def test_an_interrupted_overwrite_says_its_finished_epochs_are_not_kept(tmp_path
         f"nothing was written to {out}, which keeps its old run; the interrupted new training "
         f"(2 finished epochs) is not kept; start it again with '{again}'"
     )
-    assert sorted(os.listdir(out)) == before and (out / "model.safetensors").read_bytes() == b"old"
+    assert sorted(os.listdir(out)) == before and (out / "model.safetensors").read_bytes() == OLD
 
 
 # -- a staging folder left behind -----------------------------------------------------------------
@@ -388,7 +465,7 @@ def test_a_destination_that_changes_meanwhile_is_not_replaced_and_the_run_is_kep
             out.mkdir()
             (out / "mine.txt").write_text("arrived meanwhile")
     assert _tree(out) == {"mine.txt": b"arrived meanwhile"}
-    assert (stage_path(out) / "model.safetensors").read_bytes() == b"new weights"
+    assert (stage_path(out) / "model.safetensors").read_bytes() == NEW
     assert not (stage_path(out) / LOCK_NAME).exists()
 
 
@@ -472,8 +549,8 @@ def test_a_mount_point_is_refused_before_any_work(
     monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == out)
     with pytest.raises(RunDirectoryError, match=rf"is a mount point, .*--out {out / 'run'}$"):
         check_new_target(out)
-    (out / "config.json").write_text("{}")  # a run there, replaced by --overwrite: the same
-    (out / "model.safetensors").write_bytes(b"")
+    (out / "config.json").write_text(CONFIG)  # a run there, replaced by --overwrite: the same
+    (out / "model.safetensors").write_bytes(OLD)
     with pytest.raises(RunDirectoryError, match="is a mount point"):
         check_new_target(out, overwrite=True)
     check_new_target(out / "run")
@@ -513,8 +590,8 @@ def test_the_users_files_inside_a_runs_subfolders_and_edited_outputs_are_foreign
 
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
-    for name in ("config.json", "model.safetensors", "metrics.csv"):
-        (run / name).write_text("{}")
+    _run(run)
+    (run / "metrics.csv").write_text("{}")
     for name in ("last.ckpt", "best-epoch004.ckpt", "best-epoch004-v1.ckpt", "run.json"):
         (run / "checkpoints" / name).write_bytes(b"ckpt")
     save_figure(Figure(), run / "figures" / "samples-seed0.png")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from torchlvm._shell import quoted
 from torchlvm.errors import RunDirectoryError
-from torchlvm.run.layout import RunLayout, holds_run, stage_path
+from torchlvm.run.layout import RunLayout, is_run, stage_path
 from torchlvm.run.lock import check_not_busy, lock_path, read_holder
 from torchlvm.run.publish import finished_epochs, marker_target
 
@@ -116,7 +116,7 @@ def check_resumable(folder: str | os.PathLike[str]) -> None:
         RunBusyError: if a process is building the run.
         RunDirectoryError: where there is no run to resume.
     """
-    if holds_run(folder):
+    if is_run(folder):
         return
     check_finished(folder)
     raise RunDirectoryError(

@@ -21,8 +21,10 @@ Nothing else in the package spells these names.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,9 +138,56 @@ class RunLayout:
 
 
 def holds_run(folder: str | Path) -> bool:
-    """Whether ``folder`` holds (part of) a torchlvm run."""
+    """Whether ``folder`` holds entries of a run's names (:data:`RUN_MARKERS`), which may be the
+    user's own (a Hugging Face model's config.json): where no new run may be written.
+    :func:`is_run` says whether torchlvm made them."""
     folder = Path(folder)
     return folder.is_dir() and any((folder / name).exists() for name in RUN_MARKERS)
+
+
+def is_run(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a run torchlvm made (finished, or being trained): its
+    ``config.json``, or while it trains its ``checkpoints/run.json``, is torchlvm's record
+    (:func:`torchlvm_record`). A folder of files of a run's names only (a Hugging Face model's
+    config.json and model.safetensors, a user's own config.json and metrics.csv) is none:
+    ``--overwrite`` deleted such folders as runs (userO #2)."""
+    folder = Path(folder)
+    return folder.is_dir() and (
+        torchlvm_record(folder / CONFIG_NAME)
+        or torchlvm_record(folder / CHECKPOINT_DIR / RUN_RECORD_NAME)
+    )
+
+
+def torchlvm_record(path: Path) -> bool:
+    """Whether the file ``path`` is a record torchlvm wrote: a JSON object naming a model type
+    and the torchlvm version that wrote it (:func:`torchlvm.models.base.model_record`)."""
+    try:
+        if not path.is_file() or path.is_symlink():
+            return False
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("torchlvm_version"), str)
+        and isinstance(record.get("model_type"), str)
+    )
+
+
+def torchlvm_weights(path: Path) -> bool:
+    """Whether the file ``path`` is weights torchlvm saved: a safetensors file whose metadata
+    holds the fingerprint of its model's config (:func:`torchlvm.models.base.save_weights`),
+    read from its header alone."""
+    try:
+        with open(path, "rb") as f:
+            size = struct.unpack("<Q", f.read(8))[0]
+            if size > 100_000_000:  # (no safetensors header is this large)
+                return False
+            header = json.loads(f.read(size).decode("utf-8"))
+    except (OSError, struct.error, UnicodeDecodeError, ValueError):
+        return False
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    return isinstance(metadata, dict) and "config_sha256" in metadata
 
 
 _COMMIT_FILE = re.compile(rf"\..+({re.escape(STAGED_SUFFIX)}|{re.escape(KEPT_SUFFIX)})")
@@ -147,12 +196,17 @@ _CHECKPOINT_FILE = re.compile(rf"(last|best-epoch\d+)(-v\d+)?\.ckpt|{re.escape(R
 """The names torchlvm (Lightning's ModelCheckpoint under it) writes in ``checkpoints/``."""
 
 
+_CHECKED = {CONFIG_NAME: torchlvm_record, WEIGHTS_NAME: torchlvm_weights}
+"""The run entries whose content says whether torchlvm wrote them, each with its test."""
+
+
 def foreign_entries(folder: str | Path) -> list[str]:
     """The entries of a run folder that torchlvm did not write there (the user's own files),
     which ``--overwrite`` would delete with the old run: at the top level, any entry that is
     not one of :data:`RUN_ENTRIES` nor an output torchlvm recorded there unchanged (sample's
     ``samples.csv``: :mod:`torchlvm.run.written`), or one of them that the user edited since
-    torchlvm wrote it (``report.html``); in ``checkpoints/``, a file of another name than
+    torchlvm wrote it (``report.html``) or whose content is not torchlvm's (a config.json or
+    model.safetensors it did not write); in ``checkpoints/``, a file of another name than
     torchlvm's; in ``figures/``, a file that is not a figure torchlvm drew (userF: a note in
     ``checkpoints/``, a plot in ``figures/`` were deleted by ``train --overwrite``)."""
     from torchlvm.run import written
@@ -166,6 +220,9 @@ def foreign_entries(folder: str | Path) -> list[str]:
             ours = [n for n in os.listdir(path) if _CHECKPOINT_FILE.fullmatch(n)]
         elif name == FIGURES_DIR and path.is_dir():
             ours = [n for n in os.listdir(path) if torchlvm_figure(path / n)]
+        elif name in _CHECKED and path.is_file() and not _CHECKED[name](path):
+            foreign.append(name)  # (of a run's name, not torchlvm's content: userO #2)
+            continue
         elif name in RUN_ENTRIES:
             edited = path.is_file() and not path.is_symlink() and written.edited(path)
             foreign += [f"{name} (changed since torchlvm wrote it)"] if edited else []

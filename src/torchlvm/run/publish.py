@@ -35,7 +35,7 @@ from torchlvm.run.layout import (
     STAGE_MARKER_NAME,
     RunLayout,
     foreign_entries,
-    holds_run,
+    is_run,
     stage_path,
     trash_prefix,
 )
@@ -108,7 +108,7 @@ def check_new_target(
     if not out.is_dir():
         return
     entries = sorted(os.listdir(out))
-    if entries and holds_run(out):
+    if entries and is_run(out):
         _check_replaceable(out, overwrite, resumable, refusals)
     elif entries:
         raise RunDirectoryError(
@@ -132,7 +132,7 @@ def _check_replaceable(
         )
     foreign = foreign_entries(out)
     if foreign:  # (a run inside it is torchlvm's, but not this run's: userJ #18)
-        runs = [n for n in foreign if (out / n).is_dir() and holds_run(out / n)]
+        runs = [n for n in foreign if is_run(out / n)]
         others = [n for n in foreign if n not in runs]
         held = [f"{summarize(out, others)}, which torchlvm did not write"] if others else []
         if runs:
@@ -237,7 +237,7 @@ class Staging:
             taken = "it is now a file or a link"
         elif not out.is_dir() or not os.listdir(out):
             return
-        elif not holds_run(out) or not self.overwrite or foreign_entries(out):
+        elif not is_run(out) or not self.overwrite or foreign_entries(out):
             taken = f"it now holds {summarize(out, sorted(os.listdir(out)))}"
         else:
             return
