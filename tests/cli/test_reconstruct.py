@@ -88,6 +88,29 @@ def test_out_npy_of_a_channels_last_file_is_in_its_axes_and_its_error(tmp_path, 
     assert error == pytest.approx(((np.load(tmp_path / "r.npy") - x) ** 2).mean(), rel=1e-2)
 
 
+def test_out_npy_of_a_run_on_rows_writes_rows_and_n_takes_the_first(tmp_path, capsys):
+    """readA #11: a run on an array of rows asking --out FILE.npy was refused with a message about
+    pictures (encode and impute of it write .npy), and --n was ignored with .npy."""
+    x = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)
+    np.save(tmp_path / "rows.npy", x)
+    torch.manual_seed(0)
+    record = {**DATA, "name": str(tmp_path / "rows.npy"), "shape": [5], "num_classes": None}
+    model = VAE(VAEConfig(input_dim=5, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    run = model.save_pretrained(tmp_path / "rows", data=record)
+    argv = ["reconstruct", run, "--data", tmp_path / "rows.npy", "--out"]
+    assert cli.main([str(a) for a in [*argv, tmp_path / "r.npy"]]) == 0
+    said = capsys.readouterr().out
+    assert "40 rows" in said and "mean squared error per value (± s.e. over the 40 rows)" in said
+    assert "(the decoder mean of each row, shape (40, 5): N, D, in the units" in said
+    expected = torchlvm.load(run).reconstruct(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "r.npy"), expected, rtol=1e-5, atol=1e-6)
+    assert cli.main([str(a) for a in [*argv, tmp_path / "r3.npy", "--n", "3"]]) == 0
+    assert "(the decoder mean of the first 3 rows, shape (3, 5): N, D" in capsys.readouterr().out
+    np.testing.assert_allclose(np.load(tmp_path / "r3.npy"), expected[:3], rtol=1e-5, atol=1e-6)
+    err = fails(capsys, ["reconstruct", run, "--out", tmp_path / "r.png"])
+    assert err.endswith("write the reconstructions as rows with --out FILE.csv or FILE.npy\n")
+
+
 def test_an_autoencoder_reconstructs_at_its_code_not_a_posterior_mean(tmp_path, capsys):
     from torchlvm.models import Autoencoder, AutoencoderConfig
 

@@ -33,13 +33,18 @@ from torchlvm.cli._accelerator import open_run
 from torchlvm.cli._image_layout import as_file_images
 
 HELP = "show inputs next to their reconstructions and print the reconstruction error"
+SHOWN = 16  # pairs a picture shows without --n
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     _types.run_and_data(parser, whole_file=True)
-    parser.add_argument("--n", type=int, default=16, help="images shown (the split's first N)")
+    parser.add_argument(
+        "--n", type=int, default=None,
+        help=f"images shown (the split's first N; default {SHOWN}); with --out FILE.npy, the "
+        "first N reconstructions written (default: every one)",
+    )  # fmt: skip
     _types.output_options(
-        parser, "DIR/figures/reconstructions.png; FILE.npy: every image's, as an array"
+        parser, "DIR/figures/reconstructions.png; FILE.npy: every example's, as an array"
     )
 
 
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.evaluation.stats import mean_and_stderr
     from torchlvm.report.metrics import format_measured
 
-    n = check_positive_int("--n", args.n)
+    n = None if args.n is None else check_positive_int("--n", args.n)
     run_ = open_run(args)
     if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):
         from torchlvm.cli._reconstruct_table import reconstruct_table
@@ -66,22 +71,15 @@ def run(args: argparse.Namespace) -> int:
     dataset = _run.load_split(
         run_, args.data, split, data_dir=args.data_dir, streamed=True, command="reconstruct"
     )
-    shape = _run.image_shape(
-        run_, dataset, rows="write the reconstructions as rows with --out FILE.csv"
-    )
+    shape = _images(run_, dataset, npy)
     if npy:
         _check_fits(dataset)
-    per_image, x, recon = _reconstructed(run_, dataset, args.seed, None if npy else n)
+    per_image, x, recon = _reconstructed(run_, dataset, args.seed, n if npy else n or SHOWN)
     mse = format_measured(*mean_and_stderr(per_image))
-    count = len(per_image)
-    over = f"± s.e. over the {count} images" if count > 1 else "one image"
-    shown = len(x)
-    written = None  # (the array's shape, where one is written)
+    count, unit = len(per_image), "row" if shape is None else "image"
+    over = f"± s.e. over the {count} {unit}s" if count > 1 else f"one {unit}"
     if npy:
-        source = args.data if args.data is not None else run_.data.get("name")
-        array, layout = as_file_images(recon.float().numpy(), shape, source)
-        _run.write_npy({out: array})
-        written = (array.shape, layout)
+        written = _write_npy(out, recon, shape, args.data or run_.data.get("name"))
     else:
         title = f"Inputs and reconstructions by {run_.describe()}"
         plots.save_figure(plots.reconstruction_pairs(x, recon, shape, title=title), out)
@@ -90,20 +88,49 @@ def run(args: argparse.Namespace) -> int:
              "part)"}.get(kind, "")  # fmt: skip
     print(f"reconstructions by {run_.describe()}")
     print(
-        f"  data: {dataset.name} {dataset.split} split, {count} image{'s' * (count != 1)} "
+        f"  data: {dataset.name} {dataset.split} split, {count} {unit}{'s' * (count != 1)} "
         f"({_run.protocol_note(dataset, args.seed)})"
     )
     print(
-        f"  reconstruction error: {mse} mean squared error per pixel ({over}), input vs "
+        f"  reconstruction error: {mse} mean squared error per "
+        f"{'value' if shape is None else 'pixel'} ({over}), input vs "
         f"decoder mean at {run_.encoding}{given}"
     )
-    print(f"wrote {out} ({_written(shown, written)})")
+    print(f"wrote {out} ({_written(len(x), written if npy else None, unit, count)})")
     return 0
 
 
-def _written(shown: int, array: tuple[tuple[int, ...], str] | None) -> str:
-    """What the file holds: the ``shown`` pairs of a picture, or every image's reconstruction
-    in an array of ``array``'s shape and axes."""
+def _images(run_, dataset, npy: bool) -> tuple[int, ...] | None:
+    """The run's image shape; None for a run on rows that writes an .npy (of rows, as encode
+    and impute write theirs: readA #11)."""
+    from torchlvm import run as _run
+    from torchlvm.errors import ConfigError
+
+    rows = "write the reconstructions as rows with --out FILE.csv or FILE.npy"
+    try:
+        return _run.image_shape(run_, dataset, rows=rows)
+    except ConfigError:
+        if npy:
+            return None
+        raise
+
+
+def _write_npy(out, recon, shape: tuple[int, ...] | None, source) -> tuple[tuple[int, ...], str]:
+    """Write the reconstructions ``recon`` ``(N, D)`` to ``out``: images in the axes of the
+    file they came from (``source``), rows ``(N, D)`` where ``shape`` is None; their shape and
+    axes, in words."""
+    from torchlvm import run as _run
+
+    rows = recon.float().numpy()
+    array, layout = (rows, "N, D") if shape is None else as_file_images(rows, shape, source)
+    _run.write_npy({out: array})
+    return array.shape, layout
+
+
+def _written(shown: int, array: tuple[tuple[int, ...], str] | None, unit: str, count: int) -> str:
+    """What the file holds: the ``shown`` pairs of a picture, or the reconstruction of each
+    ``unit`` (of ``count``; the first ones where fewer) in an array of ``array``'s shape and
+    axes."""
     if array is None:
         return (
             "1 input and its reconstruction"
@@ -111,9 +138,10 @@ def _written(shown: int, array: tuple[tuple[int, ...], str] | None) -> str:
             else f"{shown} inputs and their reconstructions"
         )
     shape, layout = array
+    each = f"each {unit}" if shape[0] == count else f"the first {shape[0]} {unit}s"
     return (  # (not [0, 1]: a model of levels read as stored, a Gaussian decoder's means: readA #2)
-        f"the decoder mean of each image, shape {shape}: {layout}, in the units the model "
-        "was trained on"
+        f"the decoder mean of {each}, shape {shape}: {layout}, in the units the model was "
+        "trained on"
     )
 
 
