@@ -145,3 +145,39 @@ def test_no_seeded_block_forks_some_generators_alone() -> None:
     src = Path(torchlvm.__file__).parent
     slips = [str(p.relative_to(src)) for p in src.rglob("*.py") if shape.search(p.read_text())]
     assert slips == []
+
+
+@pytest.mark.skipif(torch.cuda.is_initialized(), reason="CUDA started: its seeds are not queued")
+def test_a_draw_on_the_cpu_forks_and_seeds_the_cpu_alone(monkeypatch) -> None:
+    """seeded forked every started CUDA device on each call, a prior's draw and a flow q's
+    per-iteration draw included (closing13 'Left'): told the device, it saves and restores that
+    one (and the CPU's), draws the same numbers, and on the CPU queues no seed for CUDA."""
+    from torchlvm._device import device_of
+    from torchlvm._kept_state import seeded
+
+    forked = []
+    fork_rng = torch.random.fork_rng
+
+    def recording(devices=None, **kwargs):
+        forked.append(list(devices))
+        return fork_rng(devices=devices, **kwargs)
+
+    monkeypatch.setattr(torch.random, "fork_rng", recording)
+    tracker = torch.cuda._lazy_seed_tracker
+    torch.manual_seed(5)
+    callers, cpu = tracker.manual_seed_all_cb, torch.get_rng_state()
+    with seeded(3):
+        every = torch.randn(4)
+    with seeded(3, device="cpu"):
+        assert tracker.manual_seed_all_cb is callers  # (no seed queued for CUDA's start)
+        assert torch.equal(torch.randn(4), every)
+    assert forked[-1] == [] and torch.equal(torch.get_rng_state(), cpu)
+    mixture = torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(logits=torch.zeros(3)),
+        torch.distributions.Normal(torch.zeros(3), torch.ones(3)),
+    )
+    assert device_of(mixture) == torch.device("cpu")
+    from torchlvm.models.priors import draw
+
+    draw(mixture, 2, torch.Generator().manual_seed(0))
+    assert forked[-1] == []  # (the prior's draw names its device)

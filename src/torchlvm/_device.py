@@ -102,3 +102,19 @@ def multinomial(probs: Tensor, n: int, *, generator: torch.Generator | None) -> 
     source = _source(generator, probs)
     picks = torch.multinomial(probs.to(source), n, replacement=True, generator=generator)
     return picks.to(probs.device)
+
+
+def device_of(distribution: Any) -> Any:
+    """The device of the first tensor among ``distribution``'s attributes, or its inner
+    distributions' (a mixture's components, a flow's base), where it draws; None where none is
+    found (then :func:`~torchlvm._kept_state.seeded` keeps every device)."""
+    import torch
+
+    todo = [distribution]
+    while todo:
+        for value in vars(todo.pop()).values():
+            if isinstance(value, torch.Tensor):
+                return value.device
+            if isinstance(value, torch.distributions.Distribution):
+                todo.append(value)
+    return None

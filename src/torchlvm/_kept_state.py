@@ -18,6 +18,7 @@ import os
 import random
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 
 def _logger_levels() -> dict[str, int]:
@@ -74,16 +75,38 @@ def caller_state_kept() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
+def seeded(seed: int, device: Any = None) -> Iterator[None]:
     """Run the block with torch's global random state seeded with ``seed``, then put back every
     generator the seed reached: the CPU's and each CUDA device's (:func:`_cuda_seeds_kept`).
 
     ``torch.manual_seed`` seeds every CUDA device too (or queues the seed until CUDA starts), so
     ``torch.random.fork_rng(devices=[])`` around it keeps the CPU's state alone: on a GPU the
     caller's CUDA stream was reset to ``seed`` (userL #3). Draws that must repeat, and leave the
-    caller's random state as it was, run inside this block."""
+    caller's random state as it was, run inside this block.
+
+    Args:
+        seed: the seed of the block's draws.
+        device: the one device the block draws on, where the caller knows it: then only the
+            CPU's generator and that device's are seeded and put back (a block drawing on the
+            CPU leaves CUDA alone), where ``None`` saves and restores every started device's
+            state on each call (a prior's draw, a flow q's per-iteration draw). The numbers
+            drawn on that device are the same either way.
+    """
     import torch
 
+    one = None if device is None else torch.device(device)
+    if one is not None and one.type == "cpu":
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)  # (the CPU's alone: CUDA is not reached)
+            yield
+        return
+    if one is not None and one.type == "cuda" and torch.cuda.is_initialized():
+        index = torch.cuda.current_device() if one.index is None else one.index
+        with torch.random.fork_rng(devices=[index]):
+            torch.default_generator.manual_seed(seed)
+            torch.cuda.default_generators[index].manual_seed(seed)
+            yield
+        return
     with _cuda_seeds_kept():
         torch.manual_seed(seed)
         yield

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, MultivariateNormal
 
 from torchlvm._checks import check_choice, check_positive_int
+from torchlvm._device import device_of
 from torchlvm._kept_state import seeded
 from torchlvm._registry import registrar
 from torchlvm._zuko import MAF, NormalizingFlow
@@ -232,7 +233,7 @@ class FlowQ(NormalizingFlow):
     def _moments(self) -> tuple[Tensor, Tensor]:
         cached = getattr(self, "_cached_moments", None)
         if cached is None:
-            with torch.no_grad(), seeded(0):
+            with torch.no_grad(), seeded(0, device_of(self)):
                 z = self.sample((FLOW_MOMENT_SAMPLES,))  # (S, ..., K)
             cached = self._cached_moments = (z.mean(0), z.std(0))
         return cached

@@ -84,7 +84,7 @@ def draw(distribution: Distribution, n: int, generator: torch.Generator | None =
     if generator is None:
         return distribution.sample((n,))
     seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-    with seeded(seed):
+    with seeded(seed, _device.device_of(distribution)):
         return distribution.sample((n,))
 
 
