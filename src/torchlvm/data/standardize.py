@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from torchlvm.data.columns import drop_option
+from torchlvm.data.standardize_checks import warn_misleading
 from torchlvm.errors import DataError, Spell, spelled
 
 # relative to a column's mean magnitude; below it a column counts as constant (a spread of
@@ -80,6 +81,10 @@ class Standardizer:
                 deviation is 0, so standardizing would divide by zero; not standardizing would
                 not help: a learned σ of a constant column shrinks without end), naming the
                 first and the one fix, dropping it.
+
+        Warns:
+            UserWarning: for a column observed in few rows, or whose standard deviation a few
+                far cells set (:func:`~torchlvm.data.standardize_checks.warn_misleading`).
         """
         at = "" if source is None else f"{source}: "
         x = x.to(torch.float64)
@@ -112,6 +117,8 @@ class Standardizer:
                     f"drop {'it' if len(every) == 1 else 'them'} ({_drop(spell, columns, every)})"
                 ),
             )
+        name = lambda j: _column_name(columns, j)  # noqa: E731
+        warn_misleading(x, observed, name, lambda spell, js: _drop(spell, columns, js), at)
         return cls(tuple(mean.tolist()), tuple(scale.tolist()))
 
     @property
