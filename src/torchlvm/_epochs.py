@@ -2,11 +2,11 @@
 
 Everything torchlvm shows counts epochs from 1: the first pass over the data is epoch 1, so a run
 of 10 epochs ends with epoch 10 (the printed summary's best epoch and ``resumed at epoch``, the
-non-finite and checkpoint messages, the training-curve figures). The files keep the index that
-Lightning counts from 0, which programs read: ``metrics.csv``'s ``epoch`` column, the
-checkpoints' ``epoch`` and ``best-epochNNN.ckpt`` names, and ``config.json``'s
-``result.best_epoch`` (the metrics.csv row of the saved weights). :func:`shown` turns an index
-into the number shown.
+non-finite and checkpoint messages, the training-curve figures, and the ``best-epochNNN.ckpt``
+names a person finds beside them: userM #17). The files' contents keep the index that Lightning
+counts from 0, which programs read: ``metrics.csv``'s ``epoch`` column, the checkpoints'
+``epoch``, and ``config.json``'s ``result.best_epoch`` (the metrics.csv row of the saved
+weights). :func:`shown` turns an index into the number shown.
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ def test_a_full_disk_during_training_keeps_the_last_good_checkpoint(tmp_path: Pa
     model = VAE(VAEConfig(64, latent_dim=2, hidden=(16,)))
     dm = LVMDataModule("digits", binarize="dynamic", batch_size=256)
     limit = _LimitFilesFrom(epoch=1, limit=8 * 1024)  # below a checkpoint, above metrics.csv
-    with limit.limited, pytest.raises(OSError, match="File too large: .*best-epoch001.ckpt"):
+    with limit.limited, pytest.raises(OSError, match="File too large: .*best-epoch002.ckpt"):
         fit(
             model, dm, TrainConfig(max_epochs=3, batch_size=256), tmp_path, progress=False,
             extra_callbacks=[limit],
@@ -210,10 +210,10 @@ def test_a_write_refused_by_the_kernel_during_a_checkpoint_save_keeps_the_finish
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     line = error_line(done.stderr)
-    assert "File too large" in line and "best-epoch001.ckpt" in line, line
+    assert "File too large" in line and "best-epoch002.ckpt" in line, line
     assert last.read_bytes() == before
     assert not [p.name for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
-    assert not (tmp_path / "run" / "checkpoints" / "best-epoch001.ckpt").exists()
+    assert not (tmp_path / "run" / "checkpoints" / "best-epoch002.ckpt").exists()
 
     resumed = run_cli(resume, timeout=60)
     assert resumed.returncode == 0, resumed.stderr

@@ -125,7 +125,7 @@ def test_skip_drops_inf_updates_and_keeps_adam_finite(
     ("hook", "consequence"),
     [
         ("on_validation_epoch_start", "training cannot go on"),
-        ("on_validation_epoch_end", "checkpoint best-epoch001.ckpt was not written"),
+        ("on_validation_epoch_end", "checkpoint best-epoch002.ckpt was not written"),
     ],
     ids=["before-validation", "before-checkpoint"],
 )

@@ -104,7 +104,7 @@ def test_only_rank_zero_writes_files_and_prints(runs) -> None:
     names = sorted(str(p.relative_to(runs["ddp"])) for p in runs["ddp"].rglob("*"))
     assert names == [
         "checkpoints",
-        "checkpoints/best-epoch001.ckpt",
+        "checkpoints/best-epoch002.ckpt",
         "checkpoints/last.ckpt",
         "checkpoints/run.json",
         "config.json",

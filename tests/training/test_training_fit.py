@@ -273,7 +273,7 @@ def test_an_interrupted_run_is_finished_where_it_stopped(tmp_path: Path) -> None
 
     result = _spoiled_run(tmp_path, 3, resume=True)
     assert (result.start_epoch, result.epochs, result.best_epoch) == (3, 3, 0)
-    best = _ckpt(tmp_path / "checkpoints" / "best-epoch000.ckpt")["state_dict"]
+    best = _ckpt(tmp_path / "checkpoints" / "best-epoch001.ckpt")["state_dict"]
     model = torchlvm.io.load(tmp_path)
     for name, value in model.state_dict().items():
         torch.testing.assert_close(value, best[f"model.{name}"], rtol=0, atol=0)

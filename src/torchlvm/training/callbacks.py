@@ -24,6 +24,8 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from torchlvm._epochs import shown
+
 _EPOCH_STRIDE = 1_000_003  # a prime, so (seed, epoch) pairs do not collide for small values
 _RANK_STRIDE = 1_000_000_007  # another prime, for the process rank under DDP
 
@@ -73,6 +75,20 @@ class RunCheckpoint(ModelCheckpoint):
         super().__init__(*args, **kwargs)
         self._last_written_step = -1  # global step of the last last.ckpt this process wrote
         self._finished_step = -1  # global step at the end of the last epoch whose work finished
+
+    def format_checkpoint_name(
+        self,
+        metrics: dict[str, Any],
+        filename: str | None = None,
+        ver: int | None = None,
+        prefix: str | None = None,
+    ) -> str:
+        """Lightning's name, with the epoch numbered as every line shows it (from 1,
+        :func:`~torchlvm._epochs.shown`): "best epoch 2" is ``best-epoch002.ckpt`` (it was
+        best-epoch001, userM #17); the checkpoint's own ``epoch`` stays Lightning's index."""
+        if "epoch" in metrics:
+            metrics = {**metrics, "epoch": shown(metrics["epoch"])}
+        return super().format_checkpoint_name(metrics, filename, ver, prefix)
 
     def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: dict[str, Any]) -> None:
         super()._save_last_checkpoint(trainer, monitor_candidates)
