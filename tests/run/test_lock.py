@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -109,9 +110,28 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
 
 
 def test_a_lock_naming_a_live_process_is_respected_even_without_its_flock(tmp_path: Path) -> None:
-    _write_lock(tmp_path, os.getppid())  # alive: this test's parent
-    with pytest.raises(RunBusyError, match=f"pid {os.getppid()}; wait for it to finish$"):
+    """A lock whose holder did not record that its flock held (a file system that keeps none,
+    or a lock of an earlier version) is judged by its pid: respected while a process has it,
+    and the message names the file to delete if that process is not the holder (userO #3)."""
+    path = _write_lock(tmp_path, os.getppid())  # alive: this test's parent
+    busy = f"pid {os.getppid()}; wait for it to finish (if no such process is running, delete "
+    with pytest.raises(RunBusyError, match=re.escape(f"{busy}{path})")):
         acquire(tmp_path, "new")
+
+
+def test_a_lock_whose_flock_held_is_stale_once_free_whatever_has_its_pid(tmp_path: Path) -> None:
+    """userO #3: a training killed with SIGKILL as pid 1 of a container (every container's
+    command is pid 1) left a lock naming pid 1, which a live process always has: "being trained
+    by pid 1; wait for it to finish" for ever, with no way out named. Its holder recorded that
+    its flock held; a free flock then says it is gone, whatever process has its pid since."""
+    with acquire(tmp_path, "torchlvm train vae") as lock:
+        assert json.loads(lock.path.read_text())["flock"] is True  # (this file system keeps it)
+    path = _write_lock(tmp_path, 1)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "flock": True}))
+    assert holder_if_live(tmp_path) is None
+    check_not_busy(tmp_path)
+    with acquire(tmp_path, "torchlvm train vae --resume") as lock:
+        assert read_holder(lock.path).pid == os.getpid()
 
 
 def test_a_lock_of_another_host_is_respected_and_says_how_to_clear_it(tmp_path: Path) -> None:

@@ -9,10 +9,14 @@ copy of the file (a run folder copied while it was held) is not the holder's loc
 While the owner lives it also holds an advisory ``flock`` on the file (POSIX), which the kernel
 drops when the process dies, however it dies.
 
-A lock is *stale*, and is taken over, when nobody holds its ``flock`` and the process it names is
-not alive on this host (a SIGKILL, a power loss). A lock naming another host, or a live process,
-is respected. Readers (``evaluate``, ``report``, ...) call :func:`check_not_busy` first, so that
-they do not read the weights of a run that is being trained. ``evaluate`` holds the lock while it
+A lock is *stale*, and is taken over, when nobody holds its ``flock`` and, on this host, either
+its holder saw its ``flock`` hold when it took the lock (a file system that keeps flocks: then a
+free flock says the holder died, whatever process has its pid since, as pid 1 in every container
+does: userO #3), or the process it names is not alive (a SIGKILL, a power loss). A lock naming
+another host, or a live process known by its pid alone, is respected, its message naming the
+lock file to delete if no such process runs. Readers (``evaluate``, ``report``, ...) call
+:func:`check_not_busy` first, so that they do not read the weights of a run that is being
+trained. ``evaluate`` holds the lock while it
 writes ``metrics.json`` and ``figures/``, so that a second one cannot interleave its files with
 the first's; it changes no weights, so a reader of the model alone is not kept waiting.
 """
@@ -56,6 +60,7 @@ class Holder:
     started: str
     doing: str = TRAINED  # what the holder does to the run, for the messages
     file: tuple[int, int] | None = None  # (device, inode) of the lock file its holder wrote
+    flocks: bool = False  # its holder's flock was seen to hold (a file system that keeps them)
 
     @property
     def here(self) -> bool:
@@ -96,7 +101,7 @@ def read_holder(path: Path) -> Holder | None:
         file = (int(file[0]), int(file[1])) if isinstance(file, list) and len(file) == 2 else None
     except (ValueError, KeyError, TypeError, AttributeError):  # being written, or damaged
         return Holder(0, "", "", "")
-    return Holder(*fields, doing=doing, file=file)
+    return Holder(*fields, doing=doing, file=file, flocks=data.get("flock") is True)
 
 
 def _alive(pid: int) -> bool:
@@ -150,6 +155,8 @@ def holder_if_live(folder: str | os.PathLike[str], *, ignore_self: bool = False)
         return holder if _young(path) else None
     if holder.here and holder.file is not None and holder.file != _identity(path):
         return None  # a copy of another run's lock (the folder was copied while it was held)
+    if holder.here and holder.flocks:  # it held a flock that worked, and nobody holds it now:
+        return None  # its holder is gone, whatever process has its pid since (userO #3)
     return holder if not holder.here or _alive(holder.pid) else None
 
 
@@ -283,7 +290,7 @@ def acquire(
         if fd is not None:
             lock = RunLock(folder, fd)
             try:
-                _write_holder(fd, command, doing)
+                _write_holder(fd, command, doing, lock_path(folder))
             except BaseException as err:
                 lock.release()  # (a full disk, say): leave no lock that names nobody
                 if isinstance(err, OSError) and err.filename is None:  # os.write names no file
@@ -348,7 +355,7 @@ def _take_over(folder: Path, what: str) -> int | None:
     return fd
 
 
-def _write_holder(fd: int, command: str, doing: str) -> None:
+def _write_holder(fd: int, command: str, doing: str, path: Path) -> None:
     data = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
@@ -356,6 +363,9 @@ def _write_holder(fd: int, command: str, doing: str) -> None:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "doing": doing,
         "file": [os.fstat(fd).st_dev, os.fstat(fd).st_ino],  # a copied lock file is not this one
+        # whether this file system keeps our flock (a probe through another open file is
+        # refused): then a free flock alone says the holder is gone, its pid reused or not
+        "flock": _flocked(path),
     }
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
@@ -367,7 +377,7 @@ def busy_error(what: str, holder: Holder, path: Path) -> RunBusyError:
     """The one-line error for a run that ``holder`` is training (or evaluating); ``path`` is its
     lock file."""
     hint = ""
-    if holder.pid <= 0 or not holder.here:  # a process this host cannot look up
+    if holder.pid <= 0 or not holder.here or not holder.flocks:  # known by its pid alone
         hint = f" (if no such process is running, delete {path})"
     return RunBusyError(
         f"{what} is being {holder.doing} by {holder.describe()}; wait for it to finish{hint}"
