@@ -1150,3 +1150,16 @@ def test_a_headerless_files_columns_are_taken_by_the_names_the_readme_gives(tmp_
         "--label-column 'column 5' is not a column name (the file has no header row); pass a "
         "name from 'column 1' to 'column 4' or a 0-based column index"
     )
+
+
+def test_an_index_the_user_gave_is_offered_back_as_its_columns_name(tmp_path):
+    """userP #12 (userK #14): `--drop-columns 1` typed by a user counting from 1 was offered
+    back as `--drop-columns 1 0`, which drops the real feature 'alcohol'; the fix names it."""
+    path = tmp_path / "t.csv"
+    path.write_text(
+        ",alcohol,ash\n" + "".join(f"{i},{i * 7 % 5}.5,{i % 3}.25\n" for i in range(20))
+    )
+    with pytest.raises(DataError) as refused:
+        load_dataset(path, "all", drop_columns=[1])
+    said = refused.value.on_command_line
+    assert "drop it (--drop-columns alcohol 0, its index counting from 0)" in said

@@ -173,7 +173,10 @@ def test_a_headerless_files_features_are_recorded_by_their_place(tmp_path):
     path, later = tmp_path / "t.csv", tmp_path / "later.csv"
     path.write_text("".join(f"id{i},{i * 7 % 5}.5,{i % 4}.25,{i % 2}\n" for i in range(30)))
     options = {"drop_columns": (0,), "label_column": "column 4"}
-    schema = TableSchema.of(load_dataset(path, "all", **options), **options)
+    data = load_dataset(path, "all", **options)
+    with pytest.warns(UserWarning) as told:  # (for the index alone: userP #16)
+        schema = TableSchema.of(data, **options)
+    assert [str(w.message) for w in told] == [f"{path}: drop_columns=[0] drops column 1 (index 0)"]
     assert schema.columns == ("column 2", "column 3") and is_default(schema.columns)
     assert (schema.drop_columns, schema.label_column) == ((0,), 3)
     later.write_text("x9,1.5,2.25,0\nx8,3.5,4.25,1\n")

@@ -36,13 +36,33 @@ def dropping(drop_columns: Sequence[int | str]) -> Iterator[None]:
         _DROPPED.reset(token)
 
 
-def drop_option(spell: Spell, selectors: Sequence[int | str]) -> str:
+def drop_option(
+    spell: Spell, selectors: Sequence[int | str], header: Sequence[str] | None = None
+) -> str:
     """``drop_columns`` set to the columns already dropped (:func:`dropping`) and
     ``selectors``, as ``spell`` writes it: the whole option to pass. A fix naming only the new
     column (``--drop-columns visit``) undid the user's ``--drop-columns patient_id``, which was
-    then refused again: a loop between two refusals (userG)."""
-    given = _DROPPED.get()
+    then refused again: a loop between two refusals (userG). An index the user gave is carried
+    as the name it has in ``header`` (the file's, where known): a user's ``--drop-columns 1``,
+    meant as the 1-based "column 1", was offered back as ``--drop-columns 1 0`` and dropped the
+    real feature 'alcohol' unseen (userK #14); ``--drop-columns alcohol 0`` says what it drops."""
+    given = tuple(selector_of(s, header) for s in _DROPPED.get())
     return spell("drop_columns", [*given, *(s for s in selectors if s not in given)])
+
+
+def selector_of(selector: int | str, header: Sequence[str] | None) -> int | str:
+    """Index ``selector`` as its name in ``header`` where both interfaces take that name as
+    written (not empty, no edge spaces, which the command line strips, not digits, which it
+    reads as an index), else ``selector``."""
+    if (
+        header is None
+        or isinstance(selector, (str, bool))
+        or not -len(header) <= selector < len(header)
+    ):
+        return selector
+    name = header[selector]
+    usable = name and name == name.strip() and not name.lstrip("-").isdigit()
+    return name if usable else selector
 
 
 def name_key(text: str) -> str:

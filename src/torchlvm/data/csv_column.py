@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from torchlvm.data.columns import drop_option
+from torchlvm.data.columns import drop_option, selector_of
 from torchlvm.data.csv_cells import (
     column_kind,
     fix_for,
@@ -42,13 +42,8 @@ def column_name(header: list[str] | None, j: int) -> str:
 
 
 def _selector(header: list[str] | None, j: int) -> int | str:
-    """How an option names column ``j``: its name where both interfaces take it as written (not
-    empty, no edge spaces, which the command line strips, not digits, which it reads as an
-    index), else its index."""
-    name = header[j] if header else ""
-    if not name or name != name.strip() or name.lstrip("-").isdigit():
-        return j
-    return name
+    """How an option names column ``j``: :func:`~torchlvm.data.columns.selector_of`."""
+    return selector_of(j, header)
 
 
 def option_for(spell: Spell, keyword: str, header: list[str] | None, j: int) -> str:
@@ -56,7 +51,8 @@ def option_for(spell: Spell, keyword: str, header: list[str] | None, j: int) -> 
     ``spell`` writes it; an index says that it counts from 0 ("column 14 ... drop_columns=[13]"
     read as a typo)."""
     selector = _selector(header, j)
-    text = drop_option(spell, [selector]) if keyword == "drop_columns" else spell(keyword, selector)
+    dropped = drop_option(spell, [selector], header)
+    text = dropped if keyword == "drop_columns" else spell(keyword, selector)
     return text if isinstance(selector, str) else f"{text}, its index counting from 0"
 
 
@@ -64,7 +60,7 @@ def drop_for(spell: Spell, header: list[str] | None, columns: list[int]) -> str:
     """Option ``drop_columns`` set to ``columns`` (and those already dropped) as ``spell``
     writes it; indices say that they count from 0."""
     selectors = [_selector(header, j) for j in columns]
-    text = drop_option(spell, selectors)
+    text = drop_option(spell, selectors, header)
     if all(isinstance(s, str) for s in selectors):
         return text
     return f"{text}, {'its index' if len(columns) == 1 else 'indices'} counting from 0"
@@ -251,7 +247,7 @@ def text_columns(path: Path, header: list[str] | None, refused: list[DataError])
     kinds = {kind for _, _, kind in found}
 
     def message(spell: Spell) -> str:
-        drop = drop_option(spell, [_selector(header, j) for j, _, _ in found])
+        drop = drop_option(spell, [_selector(header, j) for j, _, _ in found], header)
         keep = [
             *(
                 ["code a scale's answers as numbers (1, 2, ... in their order)"]

@@ -88,10 +88,9 @@ class TableSchema:
         them recorded as its header's name where the file has one, once (:func:`_by_name`)."""
         dialect = data.dialect or Dialect()
         width = _headerless_width(data, dialect)
-        selectors = _as_places(width, (*drop_columns, label_column))
-        columns = _places(data, width, selectors)
+        named = _as_places(width, tuple(_by_name(data, dialect, (*drop_columns, label_column))))
+        columns = _places(data, width, named)
         stated = None if encoding is None else dialect.encoding  # Python's name of it
-        named = _by_name(data, dialect, selectors)
         drop_columns, label_column = tuple(named[:-1]), named[-1]
         options = (drop_columns, label_column, dialect, stated, data.forms)
         at, form = _label_written(data, dialect, drop_columns, label_column)
