@@ -29,3 +29,41 @@ def test_an_exact_score_does_not_advance():
     heard: list[int] = []
     score_rows(PPCA(latent_dim=2).fit(x), x, advance=heard.append)
     assert heard == []
+
+
+def test_rows_with_missing_cells_converge_to_the_exact_log_p_of_their_observed_cells():
+    """userN #5: q(z | x̃) (the row with its missing cells at 0) is far narrower than p(z | x_o),
+    so scores of rows with missing cells sat up to 58 nats off with '± 0.87' and did not converge
+    with more samples. On a linear-Gaussian VAE, where log p(x_o) is exact, a q made narrow
+    still gives the exact value with the defensive proposal; a complete row keeps q's draws."""
+    from torch.distributions import MultivariateNormal
+
+    from torchlvm.inference.miwae import log_marginal_observed
+
+    torch.manual_seed(0)
+    config = VAEConfig(input_dim=6, latent_dim=2, hidden=(8,), likelihood="gaussian",
+                       linear_decoder=True, scale=0.3)  # fmt: skip
+    vae = VAE(config).eval()
+    with torch.no_grad():
+        vae.encoder[2].bias[2:] -= 1.5  # (q's scales: the second half of the encoder's output)
+        w, b = vae.decoder.weight, vae.decoder.bias
+        sigma = vae.decode(torch.zeros(1, 2)).stddev[0]
+        x = torch.randn(40, 2) @ w.T + b + sigma * torch.randn(40, 6)  # (40, 6) drawn from p(x)
+        complete = x[:5].clone()
+        x[torch.rand(40, 6).argsort(1) < 3] = float("nan")  # 3 of 6 cells of each row missing
+        cov = w @ w.T + torch.diag(sigma**2)
+        exact = [MultivariateNormal(b[o], cov[o][:, o]).log_prob(r[o]) for r in x
+                 for o in [~torch.isnan(r)]]  # fmt: skip
+        exact = torch.stack(exact).double().numpy()
+    torch.manual_seed(1)
+    scores = score_rows(vae, x, samples=2000)
+    off = np.abs(-scores.neg_log_p - exact)
+    assert off.max() < 0.5 and np.mean(off < 3 * scores.stderr) >= 0.9
+    torch.manual_seed(1)
+    q_only = log_marginal_observed(vae, x, num_samples=2000).mean.double().numpy()
+    assert np.abs(q_only - exact).max() > 10  # (the failure: q's draws alone)
+    torch.manual_seed(2)
+    whole = score_rows(vae, complete, samples=50)
+    torch.manual_seed(2)
+    same = log_marginal_observed(vae, complete, num_samples=50)
+    np.testing.assert_allclose(-whole.neg_log_p, same.mean.double().numpy())

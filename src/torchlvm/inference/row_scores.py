@@ -141,7 +141,7 @@ def _sampled(
             mean, err, ess = _mixture(model, xb, samples, log_prior)
         else:
             c = None if labels is None else _condition(model, labels[start : start + ROWS], xb)
-            estimate = log_marginal_observed(model, xb, c, num_samples=samples)
+            estimate = _observed(model, xb, c, samples)
             mean, err = estimate.mean.cpu().double(), estimate.stderr.cpu().double()
             ess = estimate.ess.cpu().double()
         means.append(mean)
@@ -166,10 +166,51 @@ def _mixture(
     each = []
     for j in range(len(log_prior)):
         c = _condition(model, torch.full((len(xb),), j, dtype=torch.long), xb)
-        each.append(log_marginal_observed(model, xb, c, num_samples=samples))
+        each.append(_observed(model, xb, c, samples))
     log_px_c = torch.stack([e.mean.cpu().double() for e in each])  # (C, B)
     stderr_c = torch.stack([e.stderr.cpu().double() for e in each])  # (C, B)
     ess_c = torch.stack([e.ess.cpu().double() for e in each])  # (C, B)
     top = (log_px_c + log_prior.double()[:, None]).argmax(0)  # (B,)
     ess = ess_c.gather(0, top[None]).squeeze(0)  # (B,)
     return log_mixture(log_px_c, log_prior), mixture_stderr(log_px_c, stderr_c, log_prior), ess
+
+
+WIDER = 5.0
+"""The scale of the defensive component of a proposal for rows with missing cells
+(:func:`defensive_proposal`), in units of q(z | x̃)'s own."""
+
+
+def _observed(model: Any, xb: Tensor, c: Tensor | None, samples: int) -> Any:
+    """The importance-sampled log p(x_o [| c]) of the rows ``xb`` ``(B, D)`` (an
+    :class:`~torchlvm.inference.Estimate`), drawn from :func:`defensive_proposal`."""
+    proposal = defensive_proposal(model, xb, c)
+    return log_marginal_observed(model, xb, c, num_samples=samples, proposal=proposal)
+
+
+def defensive_proposal(model: Any, x: Tensor, c: Tensor | None = None) -> Any:
+    """The proposal for the rows ``x`` ``(B, D)`` (NaN: missing): the encoder's q(z | x̃) for a
+    complete row; for a row with missing cells the defensive mixture ½ q(z | x̃) + ½ q widened
+    :data:`WIDER` times (Hesterberg 1995), or ``"encoder"`` where q is not a diagonal Gaussian.
+
+    q(z | x̃) sees the row with its missing cells set to 0, and is far narrower than the
+    posterior p(z | x_o) of the cells observed: on a linear-Gaussian VAE of breast_cancer with
+    30% of the cells of 99 rows missing, where log p(x_o) is exact, q alone read 2.98 nats high
+    on average and up to 58 (ESS 1.3, "± 0.87"; 2.37 and 51 with 10,000 samples; userN #5);
+    this mixture 0.16 and 4.4 with 1,000 samples, -0.01 and 1.4 with 10,000, 93% of rows within
+    2 standard errors (½ q + ½ q×3: 0.16 / 6.3; ½ q + ½ p(z): 1.28 / 42). Half its draws are
+    q's, so a row whose q is right loses at most half its effective samples: the weights are
+    at most twice q's."""
+    from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
+
+    from torchlvm.inference.miwae import zero_filled
+
+    observed = ~torch.isnan(x)
+    q = model.encode(zero_filled(x, observed), c)
+    base = q.base_dist if isinstance(q, Independent) else None
+    if not isinstance(base, Normal) or q.reinterpreted_batch_ndims != 1 or observed.all():
+        return "encoder"
+    loc = torch.stack([base.loc, base.loc], -2)  # (B, 2, K)
+    scale = torch.stack([base.scale, WIDER * base.scale], -2)  # (B, 2, K)
+    wide = (~observed.all(-1)).to(loc.dtype) / 2  # (B,): 0 for a complete row
+    weights = torch.stack([1 - wide, wide], -1)  # (B, 2)
+    return MixtureSameFamily(Categorical(probs=weights), Independent(Normal(loc, scale), 1))
