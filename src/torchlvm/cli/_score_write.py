@@ -9,6 +9,7 @@ where rows miss unlike cells, each row is also ranked among the rows missing the
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,7 @@ def write(
         if not np.isnan(score):  # (no standard error of one draw: its inf is left empty)
             row += [dialect.text(number_text(v, single=single)) if np.isfinite(v) else ""
                     for v in (score, err)]  # fmt: skip
-            row += [dialect.text(f"{scores.ess[i]:.1f}")] if sampled else []
+            row += [dialect.text(_ess_text(scores.ess[i]))] if sampled else []
             row += [str(seen), str(rank)] + (
                 [str(v) for v in within[i]] if within is not None else []
             )
@@ -158,3 +159,9 @@ def write(
         rows.append(row)
     columns = header(lines, names, threshold, within, column, ess=sampled)
     write_csv(out, columns, rows, dialect=dialect)
+
+
+def _ess_text(ess: float) -> str:
+    """An effective sample size to one decimal, rounded down, so that a row the printed line
+    counts as under 10 is not written "10.0" (userN #5: 9.96 was)."""
+    return f"{math.floor(ess * 10) / 10:.1f}"
