@@ -175,18 +175,19 @@ def test_the_likelihoods_plus_minus_is_said_to_be_the_samplers_beside_the_datas(
     the rows gives it, for the n examples evaluated, and what the ± is for."""
     from torchlvm.evaluation.records import Likelihood, Pair, Quantity
 
-    def table(data_stderr: float | None, stderr: float | None = 0.0082) -> str:
+    def table(data_stderr: float | None, stderr: float | None = 0.0082, rows: int = 359) -> str:
         q = Quantity(-26.8, "nats/example", "estimate", 100, stderr=stderr, ess=62.0,
                      data_stderr=data_stderr)  # fmt: skip
         like = Likelihood(log_marginal=Pair(q))
-        protocol = Protocol(data="digits", split="test", n=100, split_rows=359)
+        protocol = Protocol(data="digits", split="test", n=100, split_rows=rows)
         return " ".join(format_table(Evaluation(protocol=protocol, likelihood=like)).split())
 
     assert (
-        "(each ± is the Monte Carlo error of the mean over these examples; its standard error "
-        "over the 100 examples is ±0.3379, about what another subsample moves it by: compare "
-        "runs on the same --n and --seed)"
+        "(each ± is Monte Carlo error only; the standard error of log p(x) over the 100 examples "
+        "is ±0.3379, about what another subsample moves it by: compare runs on the same --n and "
+        "--seed)"
     ) in table(0.3379)
+    assert "about what another set of as many examples moves it by" in table(0.3, rows=100)
     assert "each ±" not in table(None)  # (a record without it: nothing to say)
     assert "each ±" not in table(0.3379, stderr=None)  # (no ± printed: exact)
 

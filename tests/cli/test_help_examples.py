@@ -13,21 +13,27 @@ from torchlvm.cli import COMMANDS, build_parser
 
 
 def _examples(module: str) -> list[str]:
-    """The lines under 'Examples:' in the command module's docstring (its --help epilog)."""
+    """The example lines of the command module's docstring (its --help): those under
+    'Examples:', or the one after 'Example:'."""
     doc = importlib.import_module(f"torchlvm.cli.{module}").__doc__ or ""
+    one = [line.split(":", 1)[1].strip() for line in doc.splitlines()
+           if line.startswith("Example: torchlvm ")]  # fmt: skip
     lines = doc.split("Examples:", 1)[1].splitlines()[1:] if "Examples:" in doc else []
     examples = []
     for line in lines:
         if not line.startswith("  torchlvm "):
             break
         examples.append(line.strip())
-    return examples
+    return one + examples
 
 
 @pytest.mark.parametrize("command", list(COMMANDS), ids=list(COMMANDS))
 def test_each_example_parses_as_pasted(command):
     parser = build_parser()
-    for line in _examples(COMMANDS[command]):
+    examples = _examples(COMMANDS[command])
+    doc = importlib.import_module(f"torchlvm.cli.{COMMANDS[command]}").__doc__ or ""
+    assert examples or "Example" not in doc  # (a docstring's examples found: the test checks some)
+    for line in examples:
         words = shlex.split(line, comments=True)  # (as bash reads it: '(' would not parse)
         assert "(" not in line.split("#")[0], line
         assert words[:2] == ["torchlvm", command], line

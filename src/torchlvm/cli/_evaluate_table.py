@@ -72,7 +72,9 @@ def _mc(q: Quantity) -> str:
     return f"{k}{stderr}{ess}"
 
 
-def _likelihood_rows(like: Likelihood | Undefined | None, n: int | None = None) -> list[str]:
+def _likelihood_rows(
+    like: Likelihood | Undefined | None, n: int | None = None, whole: bool = False
+) -> list[str]:
     if like is None:
         return []
     if isinstance(like, Undefined):
@@ -97,25 +99,27 @@ def _likelihood_rows(like: Likelihood | Undefined | None, n: int | None = None) 
             rows += _caveat(apart(i.value, i.stderr or 0.0, a.value, a.stderr or 0.0))
     if like.exact is not None:
         rows.append(_pair_row(f"{what}, exact", like.exact))
-    return rows + _spread_rows(like, n)
+    return rows + _spread_rows(like, n, whole)
 
 
-def _spread_rows(like: Likelihood, n: int | None) -> list[str]:
+def _spread_rows(like: Likelihood, n: int | None, whole: bool) -> list[str]:
     """A line under the likelihood rows saying what their ± is not: the Monte Carlo error of the
-    ``n`` examples' mean, beside the mean's standard error over those examples, which another
-    subsample moves it by (userN #1: "±0.0082 MC stderr" at --n 100 sat 0.57 nats from the
-    whole split's mean, whose spread over examples, 0.184, was in metrics.json only)."""
-    q = next(
-        (p.nats for p in (like.log_marginal, like.elbo) if p is not None and p.nats.stderr),
-        None,
+    ``n`` examples' mean (``whole``: every one of the split), beside the mean's standard error
+    over those examples, which another subsample moves it by (userN #1: "±0.0082 MC stderr" at
+    --n 100 sat 0.57 nats from the whole split's mean, whose spread over examples, 0.184, was in
+    metrics.json only)."""
+    named = [(like.quantity, like.log_marginal), ("the ELBO", like.elbo)]
+    name, q = next(
+        ((name, p.nats) for name, p in named if p is not None and p.nats.stderr), (None, None)
     )
     if q is None or q.data_stderr is None:
         return []
     over = f"the {n:,} examples" if n else "the examples"
+    other = "another set of as many examples" if whole else "another subsample"
     return _caveat(
-        f"each ± is the Monte Carlo error of the mean over these examples; its standard error "
-        f"over {over} is ±{_num(q.data_stderr, 4)}, about what another subsample moves it by: "
-        "compare runs on the same --n and --seed"
+        f"each ± is Monte Carlo error only; the standard error of {name} over {over} is "
+        f"±{_num(q.data_stderr, 4)}, about what {other} moves it by: compare runs on the same "
+        "--n and --seed"
     )
 
 
@@ -363,7 +367,7 @@ def format_table(m: Evaluation) -> str:
         _likelihood_header(m),
         *_observed_rows(obs),
         *([complete_rows(p.n or 0, obs.rows)] if obs is not None else []),
-        *_likelihood_rows(m.likelihood, p.n),
+        *_likelihood_rows(m.likelihood, p.n, p.split_rows is None or (p.n or 0) >= p.split_rows),
     ]
     if m.imputation is not None:
         imp = m.imputation.nats
