@@ -262,8 +262,11 @@ def test_empty_cells_name_the_fix_that_exists_and_ppca_compares_the_observed(
     """reconstruct and encode on a VAE run with a file of empty cells said 'pass
     --allow-missing', a flag they do not take: they name impute, which fills them (and then
     reconstruct reads the filled file). PPCA reconstructs such rows from their observed cells;
-    its RMSE per feature printed nan: it is over the observed cells."""
+    its RMSE per feature printed nan: it is over the observed cells. (The VAE is one of
+    complete rows: one trained --allow-missing reads such rows, as tests/cli/test_encode.py
+    checks.)"""
     record = json.loads((ppca_run / "config.json").read_text())["data"]
+    record["options"].pop("allow_missing")  # (the PPCA's: the VAE reads complete rows)
     torch.manual_seed(0)
     vae = VAE(VAEConfig(4, latent_dim=2, hidden=(8,), likelihood="gaussian"))
     vae.save_pretrained(tmp_path / "vae", data=record)

@@ -375,8 +375,8 @@ def test_a_later_file_in_another_encoding_is_read_with_the_commands_encoding(
     assert main(["encode", str(run), "--encoding", "utf-8", "--out", str(tmp_path / "z.csv")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(
-        "torchlvm: error: --encoding names a --data table file's encoding, and the run's own "
-        "file is read in the encoding it was trained with; leave out --encoding"
+        "torchlvm: error: --encoding says how a --data table file is read, and the run's own "
+        "file is read as it was at training; leave out --encoding"
     )
 
 

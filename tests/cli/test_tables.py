@@ -155,6 +155,54 @@ def test_na_values_marks_a_files_own_tokens_missing_for_the_run_and_its_later_fi
     assert [i for i, n in enumerate(observed) if n != "4"] == [3, 10, 50]
 
 
+def test_a_later_files_own_codes_are_read_missing_with_the_commands_na_values(tmp_path, capsys):
+    """userP #11: a run fit on a clean file, given a later export whose missing cells are
+    written -999, was warned 'read the file with --na-values -999 --allow-missing', which no
+    command reading a later file took; score ranked the -999 rows at 1e8 nats. score, impute,
+    encode and reconstruct take --na-values for the --data file: read exactly as the same file
+    with those cells empty."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(150, 2)) @ rng.normal(size=(2, 4)) + 0.2 * rng.normal(size=(150, 4))
+
+    def write(path, rows):
+        path.write_text("a,b,c,d\n" + "".join(",".join(r) + "\n" for r in rows))
+
+    clean = tmp_path / "clean.csv"
+    write(clean, [[f"{v:.3f}" for v in row] for row in x])
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", str(clean), "--latent-dim", "2", "--out", str(run)]) == 0
+    holes = rng.random(x.shape) < 0.1
+    coded, empty = tmp_path / "coded.csv", tmp_path / "empty.csv"
+    for path, mark in ((coded, "-999"), (empty, "")):
+        write(path, [[mark if h else f"{v:.3f}" for v, h in zip(row, hole, strict=True)]
+                     for row, hole in zip(x, holes, strict=True)])  # fmt: skip
+    capsys.readouterr()
+    read = {}
+    for command in ("score", "impute", "encode", "reconstruct"):
+        for path, extra in ((coded, ["--na-values", "-999"]), (empty, [])):
+            out = tmp_path / f"{command}-{path.stem}.csv"
+            assert main([command, str(run), "--data", str(path), *extra, "--out", str(out)]) == 0
+            read[command, path] = out.read_text().splitlines()[1:]
+    assert "holds -999" not in capsys.readouterr().err  # (named missing: no code warning)
+    for command in ("score", "encode", "reconstruct"):
+        assert read[command, coded] == read[command, empty], command
+    filled = [line.split(",") for line in read["impute", coded]]
+    expected = [line.split(",") for line in read["impute", empty]]
+    for row, hole, got, want in zip(x, holes, filled, expected, strict=True):
+        assert [g for g, h in zip(got, hole, strict=True) if h] == [
+            w for w, h in zip(want, hole, strict=True) if h
+        ]  # the same fills; every other cell as written
+        assert [g for g, h in zip(got, hole, strict=True) if not h] == [
+            f"{v:.3f}" for v in row[~hole]
+        ]
+    argv = ["encode", str(run), "--na-values", "-999", "--out", str(tmp_path / "own.csv")]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "torchlvm: error: --na-values says how a --data table file is read, and the run's own "
+        "file is read as it was at training; leave out --na-values\n"
+    )
+
+
 def test_a_cell_of_two_dashes_is_named_by_the_offered_na_values(tmp_path, capsys):
     """A cell '--' (a common mark of a missing value) was offered '--na-values=--', which
     argparse read as no value at all (it takes '--' out as the end of options): the same

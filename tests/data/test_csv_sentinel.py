@@ -60,7 +60,8 @@ def test_the_offered_na_values_reads_the_code_as_missing(tmp_path):
     cells = ["-999", "-999.0"] + [f"{v:.2f}" for v in np.linspace(-2, 2, 30)]
     path = _write(tmp_path, cells)
     with pytest.warns(
-        UserWarning, match=r"--na-values -999 --allow-missing \(na_values=\['-999'\]"
+        UserWarning,
+        match=r"--na-values -999 \(with --allow-missing to fit or train on it; na_values=",
     ):
         read_csv(path)
     with warnings.catch_warnings():

@@ -242,7 +242,9 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     )
     if out.suffix.lower() == ".gz" and not out.name.lower().endswith(suffix + ".gz"):
         raise ConfigError(f"--out must name a {suffix} or {suffix}.gz file, got {out}")
-    schema = _tables.table_schema(run_, args.data, args.encoding) or _table_rows.schema_of(run_)
+    schema = _tables.table_schema(
+        run_, args.data, args.encoding, args.na_values
+    ) or _table_rows.schema_of(run_)
     # the cells as written, to copy (the label and ID where the file has them); first, so that
     # the rows below come from this parse (the same options)
     table = read_csv(

@@ -43,7 +43,9 @@ class ScoreInput:
     class_source: str | None = None
 
 
-def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreInput:
+def read_input(
+    run_: Any, data: str, seed: int, encoding: str | None, na_values: Any = None
+) -> ScoreInput:
     """The rows of ``data`` as :class:`ScoreInput` (read once: the cells carried come from
     the same parse), with, for a CVAE of class labels, each row's class where the data has
     them (:func:`row_classes`).
@@ -52,7 +54,7 @@ def read_input(run_: Any, data: str, seed: int, encoding: str | None) -> ScoreIn
         DataError: for a dataset name given to a table run, or a file whose rows have another
             width than the model's input.
     """
-    read, dataset = _read(run_, data, seed, encoding)
+    read, dataset = _read(run_, data, seed, encoding, na_values)
     if not read.carried[0] and getattr(dataset, "y", None) is not None:
         read = replace(read, carried=(["class"], label_cells(dataset)))
     if run_.num_classes is None:
@@ -127,7 +129,9 @@ def _label_column(schema: Any, carried: list[str]) -> str | None:
     return None
 
 
-def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreInput, Any]:
+def _read(
+    run_: Any, data: str, seed: int, encoding: str | None, na_values: Any
+) -> tuple[ScoreInput, Any]:
     """:func:`read_input`'s rows, and the dataset read (its labels), before the classes."""
     import torch
 
@@ -140,7 +144,7 @@ def _read(run_: Any, data: str, seed: int, encoding: str | None) -> tuple[ScoreI
     from torchlvm.data.value_range import check_units
     from torchlvm.errors import DataError
 
-    schema = table_schema(run_, data, encoding)
+    schema = table_schema(run_, data, encoding, na_values)
     if schema is not None and not is_file(data):
         raise DataError(
             f"{run_.folder} was trained on the table {run_.data.get('name')}; score reads a "

@@ -205,11 +205,14 @@ def read_rows_of(
     from torchlvm.cli._tables import load_rows, table_schema
     from torchlvm.cli._types import split_of
 
-    if streamed and table_schema(run_, args.data, args.encoding) is None:  # no table's columns
+    na_values = getattr(args, "na_values", None)
+    if streamed and table_schema(run_, args.data, args.encoding, na_values) is None:  # no table
         return _run.load_split(
             run_, args.data, split_of(args), data_dir=args.data_dir, streamed=True, command="encode"
         )
-    return load_rows(run_, args.data, split_of(args), args.data_dir, args.encoding, unseen)
+    return load_rows(
+        run_, args.data, split_of(args), args.data_dir, args.encoding, unseen, na_values
+    )
 
 
 def unseen_rows(run_: Any, dataset: Any) -> Any:
@@ -330,7 +333,8 @@ def row_ids(
     from torchlvm.data.splits import PART_NAMES, split_indices
 
     own = not is_file(args.data)
-    schema = schema_of(run_) if own else table_schema(run_, args.data, args.encoding)
+    reading = (args.encoding, getattr(args, "na_values", None))
+    schema = schema_of(run_) if own else table_schema(run_, args.data, *reading)
     if run_.data.get("table") is None or schema is None:
         return [], []
     data = run_.data["name"] if own else args.data

@@ -72,7 +72,8 @@ class _Extend(argparse._ExtendAction):
 
 
 def add_encoding(parser: argparse.ArgumentParser) -> None:
-    """Add ``--encoding`` to a command that reads a ``--data`` table file for a run."""
+    """Add ``--encoding`` and ``--na-values`` to a command that reads a ``--data`` table file
+    for a run: how that file is read where it differs from the run's training file."""
     parser.add_argument(
         "--encoding",
         metavar="NAME",
@@ -80,16 +81,27 @@ def add_encoding(parser: argparse.ArgumentParser) -> None:
         "(cp1251, latin2, mac-roman, ...; default: the run's, if given at training, else told "
         "from the file)",
     )
+    parser.add_argument(
+        "--na-values",
+        metavar="TOKEN",
+        nargs="+",
+        action=_Extend,
+        help="cell texts that mark a missing value in the --data table file, besides the run's "
+        "(recorded at training) and empty cells, NA, NaN, ...: e.g. -999 (a number however "
+        "written; one that starts with '-', attached: --na-values=--)",
+    )
 
 
-def table_schema(run_: Any, data: str | None, encoding: str | None) -> Any:
+def table_schema(run_: Any, data: str | None, encoding: str | None, na_values: Any = None) -> Any:
     """The run's :class:`~torchlvm.data.table_schema.TableSchema` (None for a run on images or
-    arrays), reading ``data`` in the command's ``--encoding`` and the model's precision.
+    arrays), reading ``data`` in the command's ``--encoding``, its ``--na-values`` missing
+    besides the run's (userP #11: a later file's -999 codes had no way in), and the model's
+    precision.
 
     Raises:
-        ConfigError: for ``--encoding`` without a table file to read in it, and for a ``data``
-            file in a format torchlvm does not read (naming the pandas line that saves it as
-            CSV, :func:`~torchlvm.data.registry.unsupported`).
+        ConfigError: for ``--encoding`` or ``--na-values`` without a table file to read with
+            them, and for a ``data`` file in a format torchlvm does not read (naming the
+            pandas line that saves it as CSV, :func:`~torchlvm.data.registry.unsupported`).
     """
     from torchlvm.data.registry import unreadable
     from torchlvm.data.table_schema import TableSchema
@@ -101,20 +113,25 @@ def table_schema(run_: Any, data: str | None, encoding: str | None) -> Any:
         raise error
     if schema is not None:  # every digit the model computes with (a PPCA's float64)
         schema = schema.read_as(run_.dtype)
-    if encoding is None:
-        return schema
-    if data is None or schema is None or not is_table(data):
-        read = (
-            "the run's own file is read in the encoding it was trained with"
-            if data is None
-            else f"{data} is no table file"
-            if schema is not None
-            else f"the {run_.model_type} in {run_.folder} was not trained on a table"
-        )
-        raise ConfigError(
-            f"--encoding names a --data table file's encoding, and {read}; leave out --encoding"
-        )
-    return schema.read_in(encoding)
+    for flag, given in (("--encoding", encoding), ("--na-values", na_values)):
+        if given and (data is None or schema is None or not is_table(data)):
+            read = (
+                "the run's own file is read as it was at training"
+                if data is None
+                else f"{data} is no table file"
+                if schema is not None
+                else f"the {run_.model_type} in {run_.folder} was not trained on a table"
+            )
+            raise ConfigError(
+                f"{flag} says how a --data table file is read, and {read}; leave out {flag}"
+            )
+    if schema is not None and na_values:
+        from dataclasses import replace
+
+        from torchlvm.data.csv_cells import na_tokens
+
+        schema = replace(schema, na_values=na_tokens([*schema.na_values, *na_values]))
+    return schema if encoding is None else schema.read_in(encoding)
 
 
 def _selector(text: str) -> int | str:
@@ -183,17 +200,18 @@ def load_rows(
     data_dir: str | None,
     encoding: str | None = None,
     unseen: str = "refuse",
+    na_values: Any = None,
 ) -> Any:
     """The data a command on ``run_`` reads: a table run and a given file are read with the
     run's columns and standardization (every cell as the model saw it in training), in
     ``encoding`` where the command was given one, and its text classes numbered as the run's
     (a class the run lacks: ``unseen``, as ``Dataset.with_classes`` takes it); anything else as
-    the run module loads it."""
+    the run module loads it; ``na_values``: the command's ``--na-values``."""
     from torchlvm import run as _run
     from torchlvm.data.files import FRACTIONS, select_split
     from torchlvm.run.labels import as_run_names
 
-    schema = table_schema(run_, data, encoding)
+    schema = table_schema(run_, data, encoding, na_values)
     if schema is None or data is None:
         dataset = _run.load_split(run_, data, split, data_dir=data_dir)
         if schema is not None and not reads_missing(run_):  # (a run made --allow-missing)

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     _refuse_without_density(run_)
     suffixes = row_suffixes(run_, args.data)
     out = rows_file(args.out, args.out, suffixes, overwrite=args.overwrite, reads=args.data)
-    read = read_input(run_, args.data, args.seed, args.encoding)
+    read = read_input(run_, args.data, args.seed, args.encoding, args.na_values)
     scoring = class_scoring(run_, read, args.mixture)
     torch.manual_seed(args.seed)
     scores, keys = _scored(run_.model, read.x, read.jacobian, args, scoring, scored_unit(run_))

@@ -35,7 +35,8 @@ def warn_of_codes(path: Path, header: list[str] | None, values: np.ndarray, j: i
         warnings.warn(
             f"{path}: {column_name(header, j)} holds {code:g} in {rows}, far outside its other "
             f"values ({low:.4g} .. {high:.4g}): a code for a missing value? if so, read the "
-            f"file with --na-values {code:g} --allow-missing (na_values=['{code:g}'], "
-            f"allow_missing=True in Python); as it is, {code:g} is read as a measured value",
+            f"file with --na-values {code:g} (with --allow-missing to fit or train on it; "
+            f"na_values=['{code:g}'], allow_missing=True in Python); as it is, {code:g} is read "
+            "as a measured value",
             stacklevel=2,
         )
