@@ -349,12 +349,12 @@ def test_a_label_column_of_many_numbers_is_a_measured_quantity_not_classes(tmp_p
     assert load_dataset(tmp_path / "classes.csv", "all", label_column="y").num_classes == 60
     with pytest.raises(OptionError) as err:
         load_dataset(tmp_path / "target.csv", "all", label_column="y", drop_columns=["a"])
-    assert "the label column 'y' holds " in str(err.value)
+    assert "the label column, column 'y', holds " in str(err.value)
     assert "(leave out label_column) or leave it out (drop_columns=['a', 'y'])" in str(err.value)
     assert "(leave out --label-column) or leave it out (--drop-columns a y)" in (
         err.value.on_command_line
     )
-    with pytest.raises(OptionError, match=r"column 2 \(counting from 0\) holds 180 distinct"):
+    with pytest.raises(OptionError, match=r"column 'y' \(label_column=2\), holds 180 distinct"):
         load_dataset(tmp_path / "one-row-classes.csv", "all", label_column=2)
     # a later file of a run's classes (to score, fill or encode) may hold a few rows of many
     later = read_rows(tmp_path / "one-row-classes.csv", label_column="y", if_present=True)
@@ -380,8 +380,8 @@ def test_a_text_label_column_that_names_rows_is_no_classes(tmp_path):
     with pytest.raises(OptionError) as err:
         load_dataset(tmp_path / "t.csv", "all", label_column="name", drop_columns=["kind"])
     assert err.value.on_command_line.endswith(
-        "the label column 'name' holds 120 distinct names in 120 rows, so it names rows, not "
-        "classes; leave it out (--drop-columns kind name)"
+        "the label column, column 'name', holds 120 distinct names in 120 rows, so it names "
+        "rows, not classes; leave it out (--drop-columns kind name)"
     )
 
 

@@ -300,9 +300,9 @@ def test_a_touched_file_in_a_locked_run_is_read_and_left_unrecorded(tmp_path, mo
     [
         (("a", "b", "d"), "its columns are a, b, d, the run's a, b, c"),
         (tuple(f"f{j:02d}" if j != 30 else "f3X" for j in range(60)),
-         "its column 31 is 'f3X', the run's 'f30'"),
+         "its column at index 30 is 'f3X', the run's 'f30'"),
         (tuple(f"f{j:02d}" for j in range(59, -1, -1)),
-         "its column 1 is 'f59', the run's 'f00' (59 more columns differ)"),
+         "its column at index 0 is 'f59', the run's 'f00' (59 more columns differ)"),
         (tuple(f"f{j:02d}" for j in range(1, 64)),
          "it has 63 columns, the run 60: it lacks the run's 'f00' and has 'f60', 'f61', 'f62' "
          "and 1 more the run has not"),

@@ -579,7 +579,7 @@ CASES: dict[str, Case] = {
         "column 4 (index 3) has no value in any row; drop it (--drop-columns 3, its index counting",
     ),
     "table-missing-cell-named-by-its-line": Case(
-        f"{FIT} {{d}}/nan.csv", "(the first on line 2, feature column 2)"
+        f"{FIT} {{d}}/nan.csv", "(the first on line 2, column 2 (index 1))"
     ),
     "table-missing-cell-named-by-its-column": Case(
         f"{FIT} {{d}}/incomplete.csv --drop-columns a", "(the first on line 3, column 'b')"

@@ -11,7 +11,7 @@ import numpy as np
 
 from torchlvm.data.csv_cells import is_number
 from torchlvm.data.file_readers import Read
-from torchlvm.errors import DataError, OptionError, spelled
+from torchlvm.errors import DataError, OptionError, Spell, spelled
 
 MANY_CLASSES = 50
 """More distinct labels than this, unless they number the classes 0..C-1 (or name them) with two
@@ -61,14 +61,21 @@ def check_not_measured(read: Read, path: Path, column: int | str | None, dropped
             stacklevel=2,
         )
         return read._replace(labels=None, class_names=None)
-    name = repr(column) if isinstance(column, str) else f"{column} (counting from 0)"
-    drop = [*dropped, column]
+    name, selector = read.label or (
+        (f"column {column!r}", column) if isinstance(column, str) else (f"column {column}", column)
+    )  # (a CSV's reader names it: column 'proline', not the user's 13, table14)
+    drop = [*dropped, selector]
+
+    def given(spell: Spell) -> str:  # (the user's index beside the name it stands for)
+        return f" ({spell('label_column', column)})" if isinstance(selector, str) != isinstance(
+            column, str) else ""  # fmt: skip
+
     keep = "keep it as a feature (leave out {}) or " if names is None else ""
     raise spelled(
         OptionError,
         lambda spell: (
-            f"{path}: the label column {name} {held}, not classes; "
-            f"{keep.format(spell('label_column', None))}leave it out "
+            f"{path}: the label column, {name}{given(spell)}, {held}, not "
+            f"classes; {keep.format(spell('label_column', None))}leave it out "
             f"({spell('drop_columns', drop)})"
         ),
     )

@@ -13,6 +13,7 @@ import numpy as np
 
 from torchlvm._files import unused_name
 from torchlvm.data import pixels
+from torchlvm.data.csv_column import column_name
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_form import NumberForm
 from torchlvm.data.csv_table import TABLE_SUFFIXES, read_csv
@@ -20,6 +21,9 @@ from torchlvm.data.npz_keys import X_KEYS, Y_KEYS, npz_data_key
 from torchlvm.data.registry import file_suffix, unsupported
 from torchlvm.data.save_lines import no_data, objects_refused, two_arrays
 from torchlvm.errors import DataError
+
+Labelled = tuple[str, int | str]
+"""A label column as a message names it (``column 'proline'``) and as an option does."""
 
 
 class Read(NamedTuple):
@@ -32,6 +36,8 @@ class Read(NamedTuple):
     lines: np.ndarray | None = None  # a CSV's file line of each row
     dialect: Dialect | None = None  # a CSV's delimiter and decimal point
     forms: tuple[NumberForm, ...] = ()  # how a CSV's columns write their numbers
+    places: tuple[int, ...] = ()  # a CSV's file column index of each feature column
+    label: Labelled | None = None  # a CSV's label column: how messages and options name it
 
 
 def read_npy(path: Path, label_column: int | str | None) -> Read:
@@ -157,7 +163,21 @@ def read_table(
         table.lines,
         table.dialect,
         table.forms,
+        tuple(table.features),
+        _label_named(table.header, label_column),
     )
+
+
+def _label_named(header: list[str] | None, column: int | str | None) -> Labelled | None:
+    """How a message names the label ``column`` of a file of ``header`` (``column 'proline'``,
+    ``column 14 (index 13)``: :func:`~torchlvm.data.csv_column.column_name`) and how an option
+    names it (its name where that is how it is named, else its index); None for none."""
+    names = header or []
+    j = names.index(column) if isinstance(column, str) and column in names else column
+    if not isinstance(j, int) or (header is not None and not 0 <= j < len(header)):
+        return None
+    said = column_name(header, j)
+    return said, names[j] if header and said == f"column {names[j]!r}" else j
 
 
 READERS: dict[str, Callable[..., Read]] = {

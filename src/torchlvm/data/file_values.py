@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from torchlvm.data import pixels
+from torchlvm.data.csv_column import column_name
 from torchlvm.data.csv_table import delete_such
 from torchlvm.data.save_lines import fill_line, not_numbers, one_feature
 from torchlvm.errors import DataError, Spell, on_command_line, spelled
@@ -55,13 +56,22 @@ def _values(count: int, what: str) -> str:
     return f"{count} {what} value{'' if count == 1 else 's'}"
 
 
-def in_table(lines: np.ndarray | None, names: Sequence[str] | None) -> Where:
-    """Where a cell of a CSV is, as a spreadsheet shows it: its line and its column's name."""
+def in_table(
+    lines: np.ndarray | None, names: Sequence[str] | None, places: Sequence[int] = ()
+) -> Where:
+    """Where a cell of a CSV is, as a spreadsheet shows it: its line and its column's name (of
+    a file without header, as the options count it: ``column 3 (index 2)``, its file column
+    index from ``places``; it said a 1-based "feature column 3" beside 0-based options)."""
     if lines is None:
         return in_array
 
     def where(row: int, column: int) -> str:
-        name = f"column {names[column]!r}" if names else f"feature column {column + 1}"
+        if names:
+            name = f"column {names[column]!r}"
+        elif places:
+            name = column_name(None, places[column])
+        else:
+            name = f"feature {column} (counting from 0)"
         return f"on line {int(lines[row])}, {name}"
 
     return where

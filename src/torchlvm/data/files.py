@@ -247,7 +247,7 @@ def read_rows(
             )  # fmt: skip
         else:
             read = reader(path, label_column)
-        x, shape = features(read.x, path, in_table(read.lines, read.columns))
+        x, shape = features(read.x, path, in_table(read.lines, read.columns, read.places))
         names, forms = read.columns, read.forms
         if columns is not None:
             x, names = match_columns(x, names, tuple(columns), path)
@@ -256,7 +256,7 @@ def read_rows(
                 by_name = dict(zip(read.columns, forms, strict=True))
                 forms = tuple(by_name[n] for n in names)
         images = len(shape) == 3  # (C, H, W)
-        where = in_rows(shape) if images else in_table(read.lines, names)
+        where = in_rows(shape) if images else in_table(read.lines, names, read.places)
         options = {"drop_columns": list(drop_columns), "label_column": label_column,
                    "na_values": list(na_values), "encoding": encoding}  # fmt: skip
         csv = read.lines is not None

@@ -308,7 +308,7 @@ def _columns_differ(now: tuple[str, ...], then: tuple[str, ...]) -> str:
         differ = [j for j in range(len(now)) if now[j] != then[j]]
         more = f" ({len(differ) - 1} more columns differ)" if len(differ) > 1 else ""
         j = differ[0]
-        return f"its column {j + 1} is {now[j]!r}, the run's {then[j]!r}{more}"
+        return f"its column at index {j} is {now[j]!r}, the run's {then[j]!r}{more}"
     known, given = set(then), set(now)  # (a wide table's columns: not a scan per name)
     missing = [c for c in then if c not in given]
     new = [c for c in now if c not in known]
