@@ -1163,3 +1163,41 @@ def test_an_index_the_user_gave_is_offered_back_as_its_columns_name(tmp_path):
         load_dataset(path, "all", drop_columns=[1])
     said = refused.value.on_command_line
     assert "drop it (--drop-columns alcohol 0, its index counting from 0)" in said
+
+
+def test_a_title_line_is_named_before_a_label_column_it_hides(tmp_path):
+    """userP #3: a title line above the header made `--label-column target` refused as 'not a
+    column name (Weinanalyse 2024, , , )': the user sees 'target' in the header and is lost.
+    The title line is named first, as without the option."""
+    path = tmp_path / "t.csv"
+    rows = "".join(f"{i * 7 % 5}.5;{i % 3}.25;{i % 2}\n" for i in range(20))
+    path.write_text("Weinanalyse 2024;;\nalcohol;ash;target\n" + rows)
+    with pytest.raises(DataError, match="line 2 holds text alone .* above it does"):
+        read_csv(path, label_column="target")
+
+
+def test_a_refused_name_lists_the_headers_names_and_counts_the_empty_ones(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,,b\n" + "".join(f"{i},{i * 7 % 5}.5,{i % 3}.25\n" for i in range(20)))
+    with pytest.raises(OptionError, match=r"'z' is not a column name \(a, b, 1 without a name\)"):
+        read_csv(path, label_column="z")
+
+
+@pytest.mark.parametrize(
+    ("drop", "fixed"),
+    [
+        (["patient", "id"], "--drop-columns 'patient id')"),
+        (["patient id", "mean", "radius"], "--drop-columns 'patient id' 'mean radius')"),
+    ],
+    ids=["one-name", "after-a-quoted-one"],
+)
+def test_the_words_of_a_name_with_spaces_are_told_to_quote_it(tmp_path, drop, fixed):
+    """userP #4: `--drop-columns patient id` (unquoted) was refused as "'patient' is not a
+    column name", with no word about quoting."""
+    path = tmp_path / "t.csv"
+    rows = "".join(f"{i},{i * 7 % 5}.5,{i % 3}.25\n" for i in range(20))
+    path.write_text("patient id,mean radius,b\n" + rows)
+    with pytest.raises(OptionError) as refused:
+        read_csv(path, drop_columns=drop)
+    said = refused.value.on_command_line
+    assert "are the words of one column's name" in said and said.endswith(fixed)

@@ -56,7 +56,7 @@ def _index(selector: Selector, header: list[str] | None, width: int, option: str
     if isinstance(selector, str):
         found = position_of(selector, width) if header is None else find_name(selector, header)
         if found is None:
-            names = listed_names(header) if header else "the file has no header row"
+            names = _named(header) if header else "the file has no header row"
             near = near_miss(selector, header) if header else None
             meant = "" if near is None else f"did you mean {near!r}? "
             fix = "pass a column name from the header or a 0-based column index"
@@ -148,6 +148,8 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
     ``if_present`` and ``features``)."""
     label_column, drop_columns, if_present, features = options
     drop_columns = split_lists(drop_columns, header, width)
+    if not if_present:
+        check_spaced(drop_columns, header)
     if if_present:
         drop_columns = [s for s in drop_columns if _present(s, header, width, features)]
         label_column = label_column if _present(label_column, header, width, features) else None
@@ -193,6 +195,41 @@ def listed_names(header: list[str]) -> str:
     if any("," in name or not name.isprintable() for name in header):
         return ", ".join(repr(name) for name in header)
     return ", ".join(header)
+
+
+def _named(header: list[str]) -> str:
+    """A header's names for a refusal, those that are empty counted, not listed (a title line
+    over the header read as one: 'Weinanalyse 2024, , , , , ,', userP #3)."""
+    names = [name for name in header if name.strip()]
+    unnamed = len(header) - len(names)
+    more = "" if not unnamed else f"{', ' if names else ''}{unnamed} without a name"
+    return listed_names(names) + more
+
+
+def check_spaced(selectors: Sequence[Selector], header: list[str] | None) -> None:
+    """Refuse ``drop_columns`` entries that are the words of one column's name split at its
+    spaces (``--drop-columns patient id``, unquoted: 'patient' is not a column name, userP #4),
+    offering the option with the name quoted."""
+    if header is None:
+        return
+    index = NameIndex(header)
+    for i, first in enumerate(selectors):
+        if not isinstance(first, str) or index.find(first) is not None:
+            continue
+        for span in range(2, min(6, len(selectors) - i) + 1):
+            words = selectors[i : i + span]
+            joined = " ".join(str(w) for w in words)
+            if index.find(joined) is None:
+                continue
+            fixed = [*selectors[:i], joined, *selectors[i + span :]]
+            raise spelled(
+                OptionError,
+                lambda spell, words=words, joined=joined, fixed=fixed: (
+                    f"{spell('drop_columns')} entries {', '.join(repr(str(w)) for w in words)} "
+                    f"are the words of one column's name, {joined!r}: quote it "
+                    f"({spell('drop_columns', fixed)})"
+                ),
+            )
 
 
 def _split_name(selector: str, header: list[str] | None) -> int | None:

@@ -59,8 +59,9 @@ from torchlvm.data.csv_layout import (
 )
 from torchlvm.data.csv_once import shared
 from torchlvm.data.csv_select import ENCODED, Selector, check_unique_names, kept
+from torchlvm.data.csv_stray import stray_line
 from torchlvm.data.csv_text import read_text, warn_if_garbled
-from torchlvm.errors import DataError
+from torchlvm.errors import DataError, OptionError
 
 TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
 """The extensions of a table file: commas (``.csv``) or tabs (``.tsv``) between cells, either
@@ -408,7 +409,13 @@ def _parse(
         raise DataError(f"{path} holds no data rows; add at least one row of numbers")
     width = check_width(path, header, lines, rows, dialect)
     check_header_once(path, header, lines, rows)
-    keep, label = kept(path, header, width, options)
+    try:
+        keep, label = kept(path, header, width, options)
+    except OptionError:  # a name not in a title line above the real header: say that (userP #3)
+        stray = stray_line(path, header, lines, rows, 0, dialect)
+        if stray is not None:
+            raise stray from None
+        raise
     check_unique_names(path, header, keep, (lines, rows, dialect))
     columns = list(zip(*rows, strict=True))  # the cells as written stay in ``rows``
     values = np.empty((len(rows), len(keep)))
@@ -446,7 +453,10 @@ def _read_chunked(path: Path, parsed: _Rows, options: tuple, how: tuple) -> CSVT
     header, dialect = parsed.header, parsed.dialect
     allow_empty, keep_cells = how
     assert header is not None and parsed.body is not None  # (lazy rows have both)
-    keep, label = kept(path, header, len(header), options)
+    try:
+        keep, label = kept(path, header, len(header), options)
+    except OptionError:
+        return None  # (the reader of all rows tells a title line above the header first)
     if len({name_key(header[j]) for j in keep}) < len(keep):
         return None
     carry = [j for j in range(len(header)) if j not in set(keep)] if keep_cells else []
