@@ -157,12 +157,12 @@ def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
 
 
 def _traversed(dims: list[int], latent: Latent | None) -> str:
-    """``: the 10 most active of 20 dimensions`` where the traversals show some of K, else
-    ``""``."""
+    """``: the 10 of 20 dimensions that change the image most`` where the traversals show some
+    of K, else ``""``."""
     size = None if latent is None else latent.latent_dim
     if size is None or len(dims) >= size:
         return ""
-    return f": the {len(dims)} most active of {size} dimensions"
+    return f": the {len(dims)} of {size} dimensions that change the image most"
 
 
 def _traversal_centre(result: Evaluation, conditional: bool) -> str:

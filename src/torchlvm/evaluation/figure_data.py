@@ -189,19 +189,35 @@ def _prior_center(model: Any, c: Tensor | None, dtype: torch.dtype) -> tuple[Ten
     return prior.mean.reshape(-1).to(dtype), prior.stddev.reshape(-1).to(dtype)
 
 
+def _changing_most(model: Any, base: Tensor, reach: Tensor, c: Tensor | None) -> list[int]:
+    """The :data:`MAX_TRAVERSED` latent dimensions whose traversal changes the decoded image most
+    (the distance between the images at ``base`` ∓ ``reach`` along each, ``(K,)``), in index
+    order. By the posterior means' variance, PPCA's dimensions all score (λ_i − σ²)/λ_i ≈ 1 and
+    the choice was noise: it left out z1, the first principal direction (userM #10); the image
+    change follows ‖W_i‖, the canonical order, and leaves out a VAE's inactive dimensions."""
+    K = len(base)
+    z = base.repeat(2 * K, 1)  # (2K, K): each dimension at -reach, then +reach
+    steps = torch.arange(K)
+    z[2 * steps, steps] -= reach
+    z[2 * steps + 1, steps] += reach
+    images = model.decode(z, _base_condition(c, len(z))).mean  # (2K, D)
+    change = (images[1::2] - images[0::2]).double().norm(dim=-1)  # (K,)
+    return sorted(change.argsort(descending=True)[:MAX_TRAVERSED].tolist())
+
+
 def _traversal(
     model: Any, data: FigureData, means: Tensor, c: Tensor | None, deterministic: bool
 ) -> None:
     K = means.shape[1]
-    dims = list(range(min(K, MAX_TRAVERSED)))
-    if K > MAX_TRAVERSED and len(means) > 1:  # the most active, Var_x E_q[z_j], in index order
-        dims = sorted(means.double().var(0).argsort(descending=True)[:MAX_TRAVERSED].tolist())
     values = torch.tensor(TRAVERSAL_VALUES, dtype=means.dtype)
     if deterministic:
         base = means.mean(0)
         spread = means.std(0) if len(means) > 1 else torch.ones(K, dtype=means.dtype)
     else:
         base, spread = _prior_center(model, c, means.dtype)
+    dims = list(range(min(K, MAX_TRAVERSED)))
+    if K > MAX_TRAVERSED:
+        dims = _changing_most(model, base, spread * values.abs().max(), c)
     z = base.repeat(len(dims) * len(values), 1)  # (dims·steps, K)
     for row, dim in enumerate(dims):  # a loop over latent dimensions, not data points
         z[row * len(values) : (row + 1) * len(values), dim] = base[dim] + values * spread[dim]
