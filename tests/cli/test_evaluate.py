@@ -268,7 +268,7 @@ def test_sample_quality_on_the_train_split_takes_its_floor_from_other_images(run
     argv = ["evaluate", str(run_dir), *FAST, "--split", "train", "--no-figures", "--ood", "none"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "generated vs train" in out and "real test vs train (floor at this n)" in out
+    assert "generated vs train" in out and "real test vs train (reference at this n)" in out
     reference = json.loads((run_dir / "metrics.json").read_text())["sample_quality"]
     reference = reference["frechet_real_reference"]
     assert reference["splits"] == ["train", "test"] and reference["value"] > 0

@@ -289,3 +289,25 @@ def test_rows_that_are_not_a_table_are_not_called_pixels():
         text = " ".join(format_table(m).split())
         assert f"squared error per example / per {unit[:-1]}" in text
         assert f"raw {unit} (reference)" in text
+
+
+def test_a_generated_distance_below_the_real_reference_is_said_to_be_no_floor() -> None:
+    """userM #13: 'generated vs test 35.752 / real train vs test (floor at this n) 53.980': the
+    samples 18 below a 'floor', read as closer to the test set than real images are. It is a
+    reference at this n, and a distance below it is said to be mostly estimation bias."""
+    from torchlvm.evaluation.records import Quantity, SampleQuality
+
+    def table(generated: float) -> str:
+        reference = Quantity(53.98, "Fréchet distance", "estimate", extra={"n": 180})
+        quality = SampleQuality(frechet=Quantity(generated, "Fréchet distance", "estimate"),
+                                frechet_real_reference=reference)  # fmt: skip
+        return " ".join(format_table(Evaluation(sample_quality=quality)).split())
+
+    below = table(35.752)
+    assert "real train vs test (reference at this n) 53.980" in below
+    assert (
+        "(the generated distance lies below the real-vs-real reference: at n = 180 the distance "
+        "is mostly its small-sample bias, and decoder means, less varied than images, can score "
+        "low; evaluate more examples (--n) or compare runs at one n)"
+    ) in below
+    assert "lies below" not in table(60.0) and "floor" not in below

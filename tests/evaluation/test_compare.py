@@ -323,5 +323,5 @@ def test_compare_md_gives_the_numbers_compare_png_draws() -> None:
     rows = comparison_scores(result)
     drawn = rows["separability"]["values"]["VAE"], rows["separability"]["errors"]["VAE"]
     assert f"logistic {drawn[0]:.3f} ± {drawn[1]:.3f} / 5-NN 0.560 ± 0.030" in text
-    assert f"give {rows['generation']['reference']:.1f} (the floor)" in text
+    assert f"give {rows['generation']['reference']:.1f} (a reference)" in text
     assert "always answering the most frequent class, 0.112 (chance)" in text

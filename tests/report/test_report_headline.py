@@ -53,7 +53,7 @@ def test_demo_vae_headline_numbers_labels_and_units(demo_metrics):
     assert probe.note.startswith("raw pixels 71.3 % · logistic probe on posterior means, 5-fold")
     # Fréchet distance next to its real-data floor
     assert (frechet.value, frechet.unit) == ("24.46", "64-d classifier features")
-    assert frechet.note == "real-data floor 4.822 · lower is better"
+    assert frechet.note == "real-data reference 4.822 · lower is better"
     # outlier AUROC per OOD set, for the likelihood score and the typicality test
     assert outliers.unit == "AUROC (chance 0.5)"
     assert outliers.grid == (
@@ -370,3 +370,21 @@ def test_an_estimate_of_few_effective_samples_says_its_error_is_understated(demo
     assert "at least this" in cards["gap"].note
     nats.update(ess=900.0, k=1000)
     assert "understates" not in cards_by_key(demo_metrics)["log_px"].note
+
+
+def test_a_frechet_distance_below_its_reference_is_not_read_as_better_than_real():
+    """userM #13: the report card said 'real-data floor 53.980' beside a distance of 35.752."""
+    from torchlvm.evaluation.records import Evaluation, Quantity, SampleQuality
+    from torchlvm.report.headline import frechet
+
+    def note(generated: float) -> str:
+        quality = SampleQuality(
+            frechet=Quantity(generated, "Fréchet distance", "estimate"),
+            frechet_real_reference=Quantity(53.98, "Fréchet distance", "estimate"),
+        )
+        return frechet(Evaluation(sample_quality=quality)).note
+
+    assert note(35.752) == (
+        "real-data reference 53.98 · below it: at this n mostly estimation bias · lower is better"
+    )
+    assert note(60.0) == "real-data reference 53.98 · lower is better"

@@ -20,6 +20,7 @@ from torchlvm.evaluation.records import (
     Undefined,
     complete_rows,
 )
+from torchlvm.evaluation.sample_section import below_reference
 
 KL_SHOWN = 12
 """Latent dimensions whose KL the table prints (all of them are in metrics.json)."""
@@ -302,11 +303,11 @@ def _sample_rows(sq: SampleQuality | Undefined | None) -> list[str]:
     shown = (
         (sq.frechet, f"generated vs {split}"),
         (sq.frechet_fitted_codes, f"generated (fitted codes) vs {split}"),
-        (reference, f"real {other} vs {split} (floor at this n)"),
+        (reference, f"real {other} vs {split} (reference at this n)"),
         (sq.conditional_accuracy, "conditional accuracy"),
     )
     rows += [_row(label, _value(q)) for q, label in shown if q is not None]
-    return rows
+    return rows + _caveat(below_reference(sq))
 
 
 def _outlier_rows(out: Outliers | Undefined | None) -> list[str]:

@@ -470,7 +470,7 @@ def _verdicts(models: dict[str, Any]) -> dict[str, str]:
 
     A difference counts only when it exceeds its noise: for the probes twice the combined
     cross-validation standard error; for MIG twice the combined bootstrap standard error; for the
-    Fréchet distance the real-vs-real distance at the same n (the floor of the estimate).
+    Fréchet distance the real-vs-real distance at the same n (a reference: mostly its bias).
     """
     ae, vae = (Evaluation.from_json(models[key]["metrics"]) for key in ("ae", "vae"))
     mig = {key: models[key]["interpretability"]["mig"] for key in ("ae", "vae")}
@@ -571,7 +571,7 @@ def comparison_markdown(result: dict[str, Any]) -> str:
         f"between test {images} and as many generated {images} in the features of torchlvm's "
         "classifier for the dataset; the AE has no prior and is fed N(0, I) codes; log p(x) is "
         "importance-sampled (the CVAE's is log p(x | c)), undefined for the deterministic AE"
-        + (f"; real vs real {images} at this n give {floor:.1f} (the floor)." if floor else "."),
+        + (f"; real vs real {images} at this n give {floor:.1f} (a reference)." if floor else "."),
         "",
         "AE or VAE, row by row (a difference within its noise is called no clear difference):",
         "",

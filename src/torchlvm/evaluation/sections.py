@@ -192,7 +192,7 @@ class SampleQuality:
 
     classifier: Classifier | None = None
     generated: str | None = None  # what the generated images are
-    frechet_real_reference: Quantity | None = None  # real vs real at the same n: the floor
+    frechet_real_reference: Quantity | None = None  # real vs real at the same n: a reference
     frechet: Quantity | None = None  # generated vs real test images (or undefined)
     frechet_fitted_codes: Quantity | None = None  # an autoencoder fed fitted-Gaussian codes
     conditional_accuracy: Quantity | None = None  # a CVAE's samples classified as their c

@@ -2,7 +2,7 @@
 
 ``torchlvm compare`` scores an autoencoder, a VAE, a β-VAE and a CVAE on three questions
 (interpretability, separability, generation); this draws those scores, a bar per model, with
-the row's reference (raw pixels, the real-data floor) as a dashed line and a direction of
+the row's reference (raw pixels, the real-data reference) as a dashed line and a direction of
 "better" on each axis. The numbers come in as a plain mapping (:func:`comparison_scores` reads
 them off the JSON record ``compare.json`` holds), not as model or evaluation objects.
 """

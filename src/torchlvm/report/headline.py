@@ -5,7 +5,7 @@ Each :class:`Headline` is one number (or a small grid of them) with a short labe
 one-line note (bits/dim, bound or estimate, k, the reference to compare with). Which cards appear
 depends only on what the metrics hold: test log p(x) (the importance-sampled estimate, or the
 exact value for PPCA), the ELBO, the gap between them, active units, probe accuracy against raw
-pixels, the Fréchet distance against its real-data floor, conditional accuracy (CVAE), outlier
+pixels, the Fréchet distance against its real-data reference, conditional accuracy (CVAE), outlier
 AUROC and the imputation likelihood. Nothing here raises on odd input: a card whose numbers are
 absent or malformed is left out, and :func:`missing_headlines` names the core ones that were.
 """
@@ -385,7 +385,9 @@ def frechet(m: Evaluation) -> Headline | None:
         parts.append(f"decoder on N(0, I) codes; on fitted codes {num(fitted)}")
     floor = _number(quality.frechet_real_reference)
     if floor is not None:
-        parts.append(f"real-data floor {num(floor)}")
+        parts.append(f"real-data reference {num(floor)}")
+        if (v := _number(q)) is not None and v < floor:  # (userM #13: no floor)
+            parts.append("below it: at this n mostly estimation bias")
     parts.append("lower is better")
     dim = None if quality.classifier is None else quality.classifier.feature_dim
     unit = f"{int(dim)}-d classifier features" if dim else "classifier features"

@@ -75,7 +75,7 @@ LABELS = {
     "fid": "Fréchet distance",
     "frechet_distance": "Fréchet distance",
     "frechet": "Fréchet distance, samples vs real",
-    "frechet_real_reference": "Fréchet distance, real vs real (the floor)",
+    "frechet_real_reference": "Fréchet distance, real vs real (the reference at this n)",
     "frechet_fitted_codes": "Fréchet distance, decoder on fitted codes",
     "conditional_accuracy": "conditional accuracy",
     "mse_per_example": "squared error per example",
