@@ -5,6 +5,8 @@ EM and missing-value fitting are in ``test_ppca_em.py``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -270,6 +272,28 @@ def test_data_that_came_in_as_float32_are_told_to_subtract_the_mean_before_the_c
     )
     PPCA(latent_dim=3, dtype="float32").fit(narrow(X - X.mean(0)))  # the fixes it names fit
     PPCA(latent_dim=3, dtype="float64").fit(X)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "frame", "tensor"])
+def test_a_fit_of_values_the_float32_cast_rounded_is_warned_of(kind):
+    """userL #11's milder case: shifted by 1e7, std-1 columns step by 1 in float32 and the fit
+    ran on the rounded values without a word; a cast that keeps the variance says nothing."""
+    from torchlvm.models.ppca_fit import PrecisionWarning
+
+    X = np.random.default_rng(0).normal(size=(150, 6))
+    given = {"numpy": np.asarray, "frame": pd.DataFrame, "tensor": torch.tensor}[kind]
+    said = (
+        r"^X's values \(up to 1e\+07 in size\) lose part of their variation in float32, whose "
+        r"steps there are 1: the cast changes the variance of [1-6] of its 6 features .*pass "
+        r"dtype='float64'"
+    )
+    with pytest.warns(PrecisionWarning, match=said) as caught:
+        PPCA(latent_dim=2, dtype="float32").fit(given(X + 1e7))
+    assert [w.filename for w in caught if w.category is PrecisionWarning] == [__file__]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        PPCA(latent_dim=2, dtype="float32").fit(given(X + 1e3))  # (rounding far below 1%)
+        PPCA(latent_dim=2, dtype="float32").fit(torch.tensor(X + 1e7, dtype=torch.float32))
 
 
 def test_low_rank_float32_data_keep_the_rank_diagnosis():

@@ -57,7 +57,12 @@ from torchlvm._threads import TABLE_THREADS, on_threads
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.models.base import SavableModel
 from torchlvm.models.ppca_density import PPCADensityFace
-from torchlvm.models.ppca_fit import fit_parameters, flip_signs, lost_in_cast
+from torchlvm.models.ppca_fit import (
+    fit_parameters,
+    flip_signs,
+    lost_in_cast,
+    warn_if_cast_rounded,
+)
 from torchlvm.models.ppca_sklearn import PPCAEstimatorFace
 from torchlvm.models.registry import register_model
 
@@ -363,6 +368,7 @@ class PPCA(
             if cast is None:
                 raise
             raise cast from refusal
+        warn_if_cast_rounded(given, X)
         self._set_fitted_attributes()
         self.n_iter_ = max(len(history) - 1, 0)
         self.log_likelihood_history_ = history
