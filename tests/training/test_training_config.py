@@ -63,15 +63,15 @@ def test_kl_warmup_ramps_linearly_to_beta() -> None:
             {"objective": "iwae", "beta": 2.0, "free_bits": 0.5},
             "beta=2.0 and free_bits=0.5 shape the ELBO's KL term, which objective='iwae' has "
             "none of: drop beta and free_bits or use objective='elbo'",
-            "--beta 2.0 and --free-bits 0.5 shape the ELBO's KL term, which --objective iwae "
+            "--beta 2 and --free-bits 0.5 shape the ELBO's KL term, which --objective iwae "
             "has none of: drop --beta and --free-bits or use --objective elbo",
         ),
         (
             {"objective": "elbo", "k": 3},
             "k=3 importance samples only apply to objective='iwae' or objective='miwae', got "
-            "objective='elbo'",
+            "objective='elbo' (the default)",
             "--k 3 importance samples only apply to --objective iwae or --objective miwae, got "
-            "--objective elbo",
+            "--objective elbo (the default)",
         ),
     ],
     ids=["warmup", "beta-free-bits", "k"],

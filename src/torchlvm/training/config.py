@@ -14,7 +14,7 @@ from typing import Literal
 
 from torchlvm._checks import check_choice, check_non_negative, check_positive_int
 from torchlvm._epochs import epochs
-from torchlvm.errors import ConfigError, Spell, spelled
+from torchlvm.errors import ConfigError, Spell, on_command_line, spelled
 from torchlvm.training import losses as _losses  # noqa: F401  (registers the built-in objectives)
 from torchlvm.training import miwae as _miwae  # noqa: F401  (registers "miwae")
 from torchlvm.training.objectives import OBJECTIVES, get_objective
@@ -73,6 +73,7 @@ class TrainConfig:
                 f"{spell('k', self.k)} importance samples only apply to "
                 f"{_objectives_with(spell, importance_samples=True)}, got "
                 f"{spell('objective', self.objective)}"
+                + (" (the default)" if self.objective == _default("objective") else "")
             ))  # fmt: skip
         check_non_negative("beta", self.beta)
         _check_count("warmup_epochs", self.warmup_epochs)
@@ -122,7 +123,7 @@ class TrainConfig:
             return
 
         def message(spell: Spell) -> str:
-            named = " and ".join(spell(name, value) for name, value in given)
+            named = " and ".join(spell(name, _as_typed(spell, value)) for name, value in given)
             dropped = " and ".join(spell(name) for name, _ in given)
             shape = "shapes" if len(given) == 1 else "shape"
             use = _objectives_with(spell, kl_term=True)
@@ -132,6 +133,17 @@ class TrainConfig:
             )
 
         raise spelled(ConfigError, message)
+
+
+def _default(name: str) -> object:
+    """The default of TrainConfig's field ``name``."""
+    return TrainConfig.__dataclass_fields__[name].default
+
+
+def _as_typed(spell: Spell, value: object) -> object:
+    """``value`` as a command line writes it (``--beta 2``, not ``--beta 2.0``); as it is for
+    Python (``beta=2.0``)."""
+    return f"{value:g}" if isinstance(value, float) and spell is on_command_line else value
 
 
 def _objectives_with(spell: Spell, **uses: bool) -> str:
