@@ -181,3 +181,28 @@ def test_a_headerless_files_features_are_recorded_by_their_place(tmp_path):
     assert (schema.drop_columns, schema.label_column) == ((0,), 3)
     later.write_text("x9,1.5,2.25,0\nx8,3.5,4.25,1\n")
     np.testing.assert_array_equal(schema.rows(later).data.x.numpy(), [[1.5, 2.25], [3.5, 4.25]])
+
+
+def test_an_array_file_for_a_table_run_gets_the_line_that_makes_the_table(tmp_path, monkeypatch):
+    """review13 #14: a table run given a later .npy of rows: score and impute said 'not a table
+    as text; name it wine13.npy' (its own name), encode and reconstruct blamed a --label-column
+    the user never passed. One refusal, whose Python line, run, makes a file the run reads."""
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    schema = TableSchema(("a", "b c", "d"))
+    rows = np.arange(12.0).reshape(4, 3)
+    np.save("rows.npy", rows)
+    (tmp_path / "rows.csv").write_text("mine\n")  # (a file of the user's: the line writes another)
+    with pytest.raises(DataError) as refused:
+        schema.rows("rows.npy")
+    said = str(refused.value)
+    assert said.startswith("rows.npy is a NumPy array, and the run reads a table file")
+    line = re.search(r"\(Python: (.*)\), then pass --data rows-2.csv$", said)
+    assert line is not None
+    exec(line[1], {})
+    assert (tmp_path / "rows.csv").read_text() == "mine\n"
+    np.testing.assert_array_equal(schema.rows("rows-2.csv").data.x.numpy(), rows)
+    np.save("wide.npy", np.zeros((4, 5)))
+    with pytest.raises(DataError, match=r"its rows hold 5 values, not rows of 3: pass a table"):
+        schema.rows("wide.npy")

@@ -247,6 +247,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     ) or _table_rows.schema_of(run_)
     # the cells as written, to copy (the label and ID where the file has them); first, so that
     # the rows below come from this parse (the same options)
+    schema.check_table_file(args.data)
     table = read_csv(
         Path(args.data),
         allow_empty=True,

@@ -272,6 +272,7 @@ def _left_out(schema: Any, data: str, label: bool) -> tuple[list[str], list[list
     from torchlvm.data.csv_table import read_csv
 
     labels = [] if schema.label_column is None or not label else [schema.label_column]
+    schema.check_table_file(data)
     table = read_csv(
         Path(data), allow_empty=True, features=schema.columns, keep_cells="others",
         **schema.named_columns(),

@@ -201,6 +201,7 @@ class TableSchema:
         the file has them (:meth:`named_columns`)."""
         from torchlvm.data.files import read_rows
 
+        self.check_table_file(path)
         return read_rows(
             path,
             allow_missing=allow_missing,
@@ -210,6 +211,22 @@ class TableSchema:
             dtype=self.dtype,
             **self.named_columns(),
         )
+
+    def check_table_file(self, path: str | os.PathLike[str]) -> None:
+        """Refuse an array file (.npy, .npz) given for a table run, before any parse, with the
+        line that saves it as a table of the run's columns: score and impute said 'not a table
+        as text; name it wine13.npy' (its own name), encode and reconstruct blamed a
+        --label-column the user never passed (review13 #14).
+
+        Raises:
+            DataError: for an .npy or .npz file."""
+        from pathlib import Path
+
+        from torchlvm.data.registry import file_suffix
+
+        if file_suffix(path) not in (".npy", ".npz") or not Path(path).is_file():
+            return
+        raise DataError(_array_for_table(Path(path), self.columns))
 
     def named_columns(self) -> dict[str, Any]:
         """The reader options of a later file: in the stated encoding, if any, its cells of the
@@ -229,6 +246,39 @@ class TableSchema:
     def to_user_units(self, x: Tensor) -> Tensor:
         """Model-unit values ``(..., D)`` in the user's units (the standardization undone)."""
         return x if self.standardizer is None else self.standardizer.inverse(x)
+
+
+def _array_for_table(path: Any, columns: tuple[str, ...]) -> str:
+    """What :meth:`TableSchema.check_table_file` says of the array file ``path`` for a run of
+    table ``columns``: the Python that saves it as such a table (a free name beside it),
+    where its rows have that many values."""
+    import numpy as np
+
+    from torchlvm._files import unused_name
+    from torchlvm._shell import quoted
+    from torchlvm.data.columns import listed
+    from torchlvm.data.save_lines import array_expression
+
+    d = len(columns)
+    said = (
+        f"{path} is a NumPy array, and the run reads a table file (.csv or .tsv) with its "
+        f"{d} column{'s' * (d > 1)} ({listed(columns, 3)}), matched by name"
+    )
+    try:
+        shape = np.load(path, mmap_mode="r").shape if path.suffix.lower() == ".npy" else None
+    except (OSError, ValueError):
+        shape = None
+    if shape is not None and (len(shape) != 2 or shape[1] != d):
+        held = f"its rows hold {shape[1]} values" if len(shape) == 2 else f"it is of shape {shape}"
+        return f"{said}; {held}, not rows of {d}: pass a table of the run's columns"
+    if d > 30:
+        return f"{said}; save it as such a CSV file, with the run's column names as its header"
+    out = unused_name(path.with_suffix(".csv"))
+    line = (
+        f"import numpy as np, pandas as pd; pd.DataFrame({array_expression(path)}, "
+        f"columns={list(columns)!r}).to_csv({out!r}, index=False)"
+    )
+    return f"{said}; save it as one (Python: {line}), then pass --data {quoted(out)}"
 
 
 def _by_name(data: Dataset, dialect: Dialect, selectors: tuple) -> list:
