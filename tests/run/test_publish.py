@@ -18,7 +18,7 @@ from torchlvm.run.lock import acquire
 from torchlvm.run.publish import check_new_target, staged_run
 from torchlvm.run.resume import adopt_interrupted, resuming
 
-CONFIG = '{"model_type": "vae", "torchlvm_version": "0.1.0"}'
+CONFIG = '{"model_type": "vae", "torchlvm_version": "0.1.0", "training": {}}'
 """A run's record as torchlvm writes it (a config.json of another's is no run: userO #2)."""
 
 
@@ -591,7 +591,7 @@ def test_the_users_files_inside_a_runs_subfolders_and_edited_outputs_are_foreign
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     _run(run)
-    (run / "metrics.csv").write_text("{}")
+    (run / "metrics.csv").write_text("epoch,step,train/elbo\n0,3,-1.0\n")
     for name in ("last.ckpt", "best-epoch004.ckpt", "best-epoch004-v1.ckpt", "run.json"):
         (run / "checkpoints" / name).write_bytes(b"ckpt")
     save_figure(Figure(), run / "figures" / "samples-seed0.png")
@@ -624,3 +624,28 @@ def test_a_symlinked_out_names_its_target_as_a_path_from_the_working_folder(tmp_
     monkeypatch.chdir(tmp_path)
     with pytest.raises(RunDirectoryError, match=r"pass the folder it points to \(real_run\) or"):
         check_new_target(Path("runs/linked"), overwrite=True)
+
+
+def test_a_fit_runs_training_entries_and_a_users_metrics_csv_are_the_users(tmp_path: Path) -> None:
+    """review14 R22 (HIGH): in a real PPCA run (fit writes no metrics.csv nor checkpoints/), a
+    user's metrics.csv and checkpoints/last.ckpt were deleted by --overwrite as torchlvm's, by
+    their names; in a trained run, a metrics.csv of another's content was too."""
+    from torchlvm.cli import main
+
+    fit = ["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(tmp_path / "pr")]
+    assert main(fit) == 0
+    (tmp_path / "pr" / "metrics.csv").write_text("epoch,my_own_numbers\n")
+    (tmp_path / "pr" / "checkpoints").mkdir()
+    (tmp_path / "pr" / "checkpoints" / "last.ckpt").write_text("mine")
+    before = _tree(tmp_path / "pr")
+    with pytest.raises(RunDirectoryError, match=r"also checkpoints/, metrics.csv, which torchlvm"):
+        check_new_target(tmp_path / "pr", overwrite=True)
+    assert main([*fit, "--overwrite"]) == 2 and _tree(tmp_path / "pr") == before
+    trained = _run(tmp_path / "tr")
+    record = {**json.loads(CONFIG), "training": {}}
+    (trained / "config.json").write_text(json.dumps(record))
+    (trained / "metrics.csv").write_text("epoch,step,train/elbo,val/elbo\n0,3,-1.0,-1.1\n")
+    check_new_target(trained, overwrite=True)  # (torchlvm's own)
+    (trained / "metrics.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(RunDirectoryError, match=r"also metrics.csv, which torchlvm did not"):
+        check_new_target(trained, overwrite=True)

@@ -196,7 +196,36 @@ _CHECKPOINT_FILE = re.compile(rf"(last|best-epoch\d+)(-v\d+)?\.ckpt|{re.escape(R
 """The names torchlvm (Lightning's ModelCheckpoint under it) writes in ``checkpoints/``."""
 
 
-_CHECKED = {CONFIG_NAME: torchlvm_record, WEIGHTS_NAME: torchlvm_weights}
+def _trained(folder: Path) -> bool:
+    """Whether the run in ``folder`` was trained (or is being trained), so that it may hold
+    :data:`TRAINING_MARKERS`: its record has a ``training`` section, or its training record
+    ``checkpoints/run.json`` is torchlvm's; a fitted PPCA or an exported model has neither."""
+    if torchlvm_record(folder / CHECKPOINT_DIR / RUN_RECORD_NAME):
+        return True
+    try:
+        record = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and "training" in record
+
+
+def torchlvm_metrics_csv(path: Path) -> bool:
+    """Whether the file ``path`` is a training's metrics.csv: Lightning's CSV logger's header,
+    its ``epoch`` and ``step`` columns beside torchlvm's ``train/`` or ``val/`` ones."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            header = f.readline(100_000).strip().split(",")
+    except (OSError, UnicodeDecodeError):
+        return False
+    logged = any(h.startswith(("train/", "val/")) for h in header)
+    return {"epoch", "step"} <= set(header) and logged
+
+
+_CHECKED = {
+    CONFIG_NAME: torchlvm_record,
+    WEIGHTS_NAME: torchlvm_weights,
+    METRICS_CSV_NAME: torchlvm_metrics_csv,
+}
 """The run entries whose content says whether torchlvm wrote them, each with its test."""
 
 
@@ -205,17 +234,23 @@ def foreign_entries(folder: str | Path) -> list[str]:
     which ``--overwrite`` would delete with the old run: at the top level, any entry that is
     not one of :data:`RUN_ENTRIES` nor an output torchlvm recorded there unchanged (sample's
     ``samples.csv``: :mod:`torchlvm.run.written`), or one of them that the user edited since
-    torchlvm wrote it (``report.html``) or whose content is not torchlvm's (a config.json or
-    model.safetensors it did not write); in ``checkpoints/``, a file of another name than
-    torchlvm's; in ``figures/``, a file that is not a figure torchlvm drew (userF: a note in
-    ``checkpoints/``, a plot in ``figures/`` were deleted by ``train --overwrite``)."""
+    torchlvm wrote it (``report.html``) or whose content is not torchlvm's (a config.json,
+    model.safetensors or metrics.csv it did not write), and in a run that was not trained
+    (``fit``, an export) ``metrics.csv`` and ``checkpoints/``; in ``checkpoints/``, a file of
+    another name than torchlvm's; in ``figures/``, a file that is not a figure torchlvm drew
+    (userF: a note in ``checkpoints/``, a plot in ``figures/`` were deleted by ``train
+    --overwrite``)."""
     from torchlvm.run import written
     from torchlvm.run.outputs import torchlvm_figure
 
     folder = Path(folder)
     foreign: list[str] = []
+    trained = _trained(folder)
     for name in sorted(os.listdir(folder)):
         path = folder / name
+        if name in TRAINING_MARKERS and not trained:  # (a fit or an export never writes them)
+            foreign.append(name)  # (review14 R22)
+            continue
         if name == CHECKPOINT_DIR and path.is_dir():
             ours = [n for n in os.listdir(path) if _CHECKPOINT_FILE.fullmatch(n)]
         elif name == FIGURES_DIR and path.is_dir():
