@@ -481,3 +481,19 @@ def test_an_exact_likelihoods_sampling_is_said_to_be_the_bounds():
     assert found.describe().startswith(
         "expected time of the importance sampling of the IWAE bounds (log p(x) itself is exact): "
     )
+
+
+def test_an_ood_set_that_will_be_skipped_is_not_counted_in_the_expected_time(tmp_path, monkeypatch):
+    """closing13 Left: evaluate's expected time counted every OOD set asked, also those then
+    skipped (MNIST not on the machine, grey images for a colour model): only sets the outlier
+    section can make are counted."""
+    from torchlvm.data import locate
+    from torchlvm.evaluation.outlier_section import scored_sets
+
+    monkeypatch.setattr(locate, "SYSTEM_DIR", tmp_path / "system")
+    monkeypatch.setenv("TORCHLVM_DATA", str(tmp_path / "none"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # (no MNIST anywhere)
+    test = load_dataset("digits", "test")
+    assert scored_sets(test, EvalConfig(ood=("mnist", "noise", "flip"))) == 2
+    assert scored_sets(test, EvalConfig(ood=("noise",))) == 1
+    assert scored_sets(test, EvalConfig(ood=())) == 0

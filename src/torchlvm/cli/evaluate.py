@@ -359,10 +359,12 @@ def _print_expected_time(
     What follows the first line is progress, as the bars are, and goes where they go (``say``,
     :func:`~torchlvm.cli._progress.progress_printer`): on a machine busier than its cores, that
     the time will follow the load; the re-stated time."""
+    from torchlvm.evaluation.outlier_section import scored_sets
     from torchlvm.evaluation.timing import Pace, expected_time
 
     val_rows = 0 if val is None else len(val)
-    expectation = expected_time(model, dataset, config, ood_sets=len(config.ood), val_rows=val_rows)
+    sets = scored_sets(dataset, config)  # (not those skipped: not here, other channels)
+    expectation = expected_time(model, dataset, config, ood_sets=sets, val_rows=val_rows)
     if expectation is None:
         return None
     print(expectation.describe(), flush=True)

@@ -127,34 +127,59 @@ def ood_sets(
     splits = {name: split for name, split in splits.items() if isinstance(split, Dataset)}
     own: dict[str, set[bytes]] | None = None  # each split's rows, by digest
     for name in o.ood:
-        try:
-            ood = make_ood_set(
-                name, grey, n=len(data.x), seed=o.seed, resize=o.ood_resize,
-                table=table, binarize=dataset.binarize,
-            )  # fmt: skip
-            if own is None:  # (once, where needed)
-                own = {name: set(_row_digests(split.x)) for name, split in splits.items()}
-            ood, whole = _own_rows_said(ood, own, noun)
-            fix = f"score one {noun} with torchlvm score RUN --data FILE"
-            if whole is not None:  # (an AUROC of the run's own rows against its test rows)
-                skipped[name] = whole
-            elif (few := too_few("telling it from test data", len(ood.x), noun, fix)) is not None:
-                skipped[name] = few  # (an AUROC of one comparison per test row)
-            else:
-                sets.append(ood)
-        except DataNotFoundError as err:
-            # the report's reader runs the command line: the fix names its flags
-            skipped[name] = f"not available: {getattr(err, 'on_command_line', err)}"
-        except OtherChannelsError as err:  # a dataset's grey images for a colour model (userM
-            if is_ood_file(name):  # #14: a default set failed the whole evaluation, late)
-                raise
-            skipped[name] = err.reason
-        except ConfigError as err:
-            if name == "mnist" or name == "other":
-                skipped[name] = str(err)
-            else:
-                raise
+        ood, reason = made_or_skipped(name, grey, len(data.x), o, table, dataset.binarize)
+        if ood is None:
+            skipped[name] = reason
+            continue
+        if own is None:  # (once, where needed)
+            own = {name: set(_row_digests(split.x)) for name, split in splits.items()}
+        ood, whole = _own_rows_said(ood, own, noun)
+        fix = f"score one {noun} with torchlvm score RUN --data FILE"
+        if whole is not None:  # (an AUROC of the run's own rows against its test rows)
+            skipped[name] = whole
+        elif (few := too_few("telling it from test data", len(ood.x), noun, fix)) is not None:
+            skipped[name] = few  # (an AUROC of one comparison per test row)
+        else:
+            sets.append(ood)
     return sets, skipped
+
+
+def scored_sets(dataset: Dataset, o: EvalConfig) -> int:
+    """How many of ``o.ood`` the outlier section will score beside ``dataset`` (those
+    :func:`made_or_skipped` makes, one row each here), for an expected time."""
+    table = o.table
+    if table is None and dataset.is_table:
+        from torchlvm.data.table_schema import TableSchema
+
+        table = TableSchema.of(dataset)
+    made = (made_or_skipped(name, dataset, 1, o, table, dataset.binarize)[0] for name in o.ood)
+    return sum(ood is not None for ood in made)
+
+
+def made_or_skipped(
+    name: str, grey: Dataset, n: int, o: EvalConfig, table: Any, binarize: str
+) -> tuple[Dataset | None, str]:
+    """OOD set ``name`` of ``n`` rows beside ``grey`` (the evaluated split's values; ``binarize``
+    its protocol), or None and why it
+    is skipped: its data are not here, its images have other channels than the model's (a
+    default set), or MNIST cannot be read; anything else is raised. ``evaluate``'s expected
+    time counts the sets this makes (it counted skipped ones too)."""
+    try:
+        ood = make_ood_set(
+            name, grey, n=n, seed=o.seed, resize=o.ood_resize, table=table, binarize=binarize,
+        )  # fmt: skip
+    except DataNotFoundError as err:
+        # the report's reader runs the command line: the fix names its flags
+        return None, f"not available: {getattr(err, 'on_command_line', err)}"
+    except OtherChannelsError as err:  # a dataset's grey images for a colour model (userM
+        if is_ood_file(name):  # #14: a default set failed the whole evaluation, late)
+            raise
+        return None, err.reason
+    except ConfigError as err:
+        if name == "mnist" or name == "other":
+            return None, str(err)
+        raise
+    return ood, ""
 
 
 def _row_digests(x: Tensor) -> list[bytes]:
