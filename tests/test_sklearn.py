@@ -194,3 +194,24 @@ def test_complex_x_is_one_line_without_the_array(estimator):
         "Complex data not supported: X holds complex numbers, and the models take real ones; "
         "pass X.real if its imaginary parts are 0"
     )
+
+
+@pytest.mark.parametrize(
+    ("dates", "call"),
+    [
+        (["13.01.2020", "01.02.2020"], "pd.to_datetime(X['d'], dayfirst=True).dt.year"),
+        (["13/01/2020", "01/02/2020"], "pd.to_datetime(X['d'], dayfirst=True).dt.year"),
+        (["01/13/2020", "02/01/2020"], "pd.to_datetime(X['d']).dt.year"),
+        (["2020-01-13", "2020-02-01"], "pd.to_datetime(X['d']).dt.year"),
+    ],
+    ids=["dots", "day-above-12", "month-first", "iso"],
+)
+def test_the_offered_date_reading_follows_the_files_day_order(dates, call):
+    """review14 R23: pd.to_datetime reads an ambiguous '01.02.2020' month first; a European
+    export's dates are offered with dayfirst=True where the strings show it."""
+    from torchlvm.errors import DataTypeError
+
+    X = pd.DataFrame({"a": [0.0, 1.0] * 10, "b": [1.0, 3.0] * 10, "d": dates * 10})
+    with pytest.raises(DataTypeError) as err:
+        PPCA(latent_dim=1).fit(X)
+    assert str(err.value).endswith(f"turn dates into numbers (e.g. {call})")

@@ -119,7 +119,7 @@ def _check_frame_columns(X: Any) -> None:
     if found["dates"]:
         first = found["dates"][0]
         year = f"X[{first!r}].dt.year" if X[first].dtype.kind in "mM" else (
-            f"pd.to_datetime(X[{first!r}]).dt.year")  # fmt: skip
+            f"pd.to_datetime(X[{first!r}]{_day_first(X[first])}).dt.year")  # fmt: skip
         fixes.append(f"turn dates into numbers (e.g. {year})")
     if categories:
         fixes.append(
@@ -130,6 +130,21 @@ def _check_frame_columns(X: Any) -> None:
     said = fixes[-1] if len(fixes) == 1 else (
         ", ".join(fixes[:-1]) + (", or " if len(fixes) > 2 else " or ") + fixes[-1])  # fmt: skip
     raise DataTypeError(f"X holds {kinds}, and the models take numbers only; {said}")
+
+
+_DAY_MONTH = re.compile(r"\s*(\d{1,2})([./-])(\d{1,2})[./-]\d{2,4}\b")
+
+
+def _day_first(values: Any) -> str:
+    """``", dayfirst=True"`` for date strings written day first ('13.01.2020'; a '.' between
+    the parts, or a first part above 12 and no second one above 12), which ``pd.to_datetime``
+    would read month first from an ambiguous first value (review14 R23); else ``""``."""
+    parts = [m.groups() for v in values.dropna() if (m := _DAY_MONTH.match(str(v)))]
+    if not parts:
+        return ""
+    day_first = any(sep == "." or int(a) > 12 for a, sep, _ in parts)
+    month_first = any(int(b) > 12 for _, _, b in parts)
+    return ", dayfirst=True" if day_first and not month_first else ""
 
 
 def without_period(message: str) -> str:
