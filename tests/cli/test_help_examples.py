@@ -38,3 +38,18 @@ def test_each_example_parses_as_pasted(command):
         assert "(" not in line.split("#")[0], line
         assert words[:2] == ["torchlvm", command], line
         parser.parse_args(words[1:])  # (exits 2 on an argument it does not take)
+
+
+@pytest.mark.parametrize("command", ["sample", "report"])
+def test_overwrite_help_says_a_users_file_is_never_replaced(command):
+    """userM #8: report --help said --overwrite replaces 'an existing --out that is not a
+    report', and sample's 'existing output files', while a file of the user's is refused even
+    with --overwrite. The help says what the refusal does."""
+    parser = build_parser()
+    action = next(
+        a
+        for a in parser._subparsers._group_actions[0].choices[command]._actions  # noqa: SLF001
+        if "--overwrite" in a.option_strings
+    )
+    assert "torchlvm wrote, unchanged since" in action.help
+    assert "a file of yours never is" in action.help

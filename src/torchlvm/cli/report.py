@@ -4,8 +4,9 @@ With one run folder the report goes to DIR/report.html; with several, --out name
 holds them side by side, and says when their numbers cannot be ranked: other data or data
 protocol, another likelihood (a CVAE's log p(x | c) is not log p(x)), or another evaluation
 split. Missing metrics or figures are stated in the report, not an error.
-A report replaces an earlier torchlvm report; any other existing file only with --overwrite, and
-never a run's own files (config.json, model.safetensors, metrics, checkpoints).
+A report replaces an earlier torchlvm report; another file torchlvm wrote there, unchanged since,
+only with --overwrite; a file of yours, or a run's own files (config.json, model.safetensors,
+metrics, checkpoints), never.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="HTML file to write (default: DIR/report.html; required with several DIRs)",
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing --out that is not a report"
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --out that torchlvm wrote, unchanged since, that is not a "
+        "report (a report is replaced without it; a file of yours never is)",
     )
 
 

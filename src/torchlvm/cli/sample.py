@@ -90,7 +90,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "((N, H, W, C) for a channels-last one), else (N, H, W), colour ones (N, C, H, W); a "
         "table's rows as (N, D)",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace output files torchlvm wrote, unchanged since (a file of yours never is)",
+    )  # fmt: skip
     add_accelerator(parser)
 
 
