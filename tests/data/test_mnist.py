@@ -87,7 +87,7 @@ def test_labels_of_another_set_are_said_so_with_an_archive_that_keeps_them(
     assert len(test) == 20 and test.y is None and test.num_classes is None
     (said,) = [str(w.message) for w in shown]
     assert said.startswith(
-        f"{folder / 't10k-labels-idx1-ubyte.gz'} holds labels 1 to 20 (20 classes), not "
+        f"{folder / 'train-labels-idx1-ubyte.gz'} holds labels 1 to 20 (20 classes), not "
         "mnist's 0..9: its files are whole, of another set in mnist's format (as EMNIST), and "
         "its images are read without labels"
     )
@@ -256,3 +256,22 @@ def test_a_torchvision_root_given_as_data_names_the_dataset(tmp_path, write_mnis
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert f"(e.g. --data fashion-mnist --data-dir {tmp_path / 'root'})" in err, err
+
+
+def test_labels_of_another_set_in_either_part_leave_every_split_unlabelled(
+    tmp_path, write_idx, write_mnist
+):
+    """review14 R16: train labels 0..8 and test labels 0..11 gave a labelled train split (a
+    CVAE trained) and an unlabelled test split (evaluate then failed). Both files decide, once,
+    for every split."""
+    import warnings
+
+    folder = write_mnist(tmp_path / "f", n_train=40, n_test=20, side=4)
+    write_idx(folder / "train-labels-idx1-ubyte", (np.arange(40) % 9).astype(np.uint8))
+    write_idx(folder / "t10k-labels-idx1-ubyte", (np.arange(20) % 12).astype(np.uint8))
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        splits = {s: load_dataset("mnist", s, data_dir=folder) for s in ("train", "val", "test")}
+    assert all(split.y is None for split in splits.values())
+    said = [str(w.message) for w in shown if "holds labels" in str(w.message)]
+    assert len(said) == 1 and "t10k-labels-idx1-ubyte holds labels 0 to 11" in said[0]
