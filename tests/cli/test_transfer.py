@@ -372,3 +372,24 @@ def test_a_tables_transfer_writes_both_blocks_in_the_files_column_order(tmp_path
     header = next(csv.reader(out.open()))
     features = list(wine.columns[:4])
     assert header[-10:] == ["target", *features, *[f"original {c}" for c in ["target", *features]]]
+
+
+def test_a_run_on_an_unlabelled_npy_is_told_to_label_it_first(tmp_path, capsys):
+    """userM #19: a mask CVAE (or a VAE) of an unlabelled .npy was offered 'train cvae --data
+    f.npy --condition label', which is refused for want of labels and points back to a mask
+    CVAE. The refusal gives the labelling line first, which writes a file that trains."""
+    import numpy as np
+
+    np.save(tmp_path / "f.npy", np.zeros((20, 8, 8), np.float32))
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
+    record = {**DATA, "name": str(tmp_path / "f.npy"), "condition": "none", "num_classes": None}
+    vae.save_pretrained(tmp_path / "vae", data=record)
+    err = fails(
+        capsys, ["transfer", tmp_path / "vae", "--from-condition", "0", "--to-condition", "1"]
+    )
+    assert f"holds a VAE, and {tmp_path / 'f.npy'} holds no class labels to train one on: " in err
+    line = err.split("labels: an array of N integers or names): ", 1)[1].split(", then pass", 1)[0]
+    exec(line, {"np": np, "labels": np.arange(20) % 2})  # the line writes the labelled file
+    assert np.load(tmp_path / "f-labelled.npz")["y"].tolist() == [0, 1] * 10
+    assert err.endswith("to 'torchlvm train cvae --condition label --out RUN'\n")

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     n = None if args.n is None else check_positive_int("--n", args.n)
     run_ = open_run(args)
-    _run.require_class_conditions(run_, "transfer", _tables.train_command(run_, "cvae"))
+    _require_labels(run_)
     sources = _run.parse_labels(run_, [args.from_condition], "--from-condition")
     targets = _run.parse_labels(run_, [args.to_condition], "--to-condition")
     if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):
@@ -320,3 +320,28 @@ def _fewer(run_: Any, dataset: Any, found: int, asked: int, source: str) -> str:
         else (f"; --data {run_.data.get('name')} transfers every row of the class in the file")
     )
     return f"{where} {_counted(found, 'row')} of {source} (asked --n {asked}){more}"
+
+
+def _require_labels(run_: Any) -> None:
+    """Refuse a run without class labels, naming a CVAE of labels to train; where its data are
+    a ``.npy`` (which holds no labels), the step that gives them labels first: the offered
+    'train cvae --condition label' on such a file was refused for want of labels and pointed
+    back to the mask CVAE the user had (userM #19)."""
+    from torchlvm import run as _run
+    from torchlvm.data.save_lines import labels_fix
+    from torchlvm.errors import ConfigError
+
+    name = str(run_.data.get("name") or "")
+    fix = labels_fix(name) if name.lower().endswith(".npy") else None
+    if run_.num_classes is not None or fix is None:
+        _run.require_class_conditions(run_, "transfer", _tables.train_command(run_, "cvae"))
+        return
+    holds = (
+        f"the one in {run_.folder} is conditioned on {run_.condition_text}"
+        if run_.model_type == "cvae"
+        else f"{run_.folder} holds {_run.model_phrase(run_.model_type)}"
+    )
+    raise ConfigError(
+        f"transfer needs a CVAE conditioned on class labels; {holds}, and {name} holds no class "
+        f"labels to train one on: {fix} to 'torchlvm train cvae --condition label --out RUN'"
+    )
