@@ -296,6 +296,24 @@ def test_a_fit_of_values_the_float32_cast_rounded_is_warned_of(kind):
         PPCA(latent_dim=2, dtype="float32").fit(torch.tensor(X + 1e7, dtype=torch.float32))
 
 
+def test_a_noise_variance_of_float32_rounding_is_warned_of():
+    """review14 R18: rank-2 data at 1e8 'fit' in float32 at latent_dim=3, σ² being the cast's
+    rounding noise (steps of 8: 64/12), where float64 refuses them; data with noise of their
+    own fit in float32 without a word."""
+    from torchlvm.models.ppca_fit import PrecisionWarning
+
+    rng = np.random.default_rng(0)
+    low = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 6)) * 50
+    with pytest.warns(PrecisionWarning, match=r"σ² = .* is under 10 times the variance float32's "
+                      r"rounding adds to X's values \(5.33, at sizes up to 1e\+08\)"):  # fmt: skip
+        PPCA(latent_dim=3, dtype="float32").fit(low + 1e8)
+    with pytest.raises(DataError, match="varies in only 2 directions"):
+        PPCA(latent_dim=3).fit(low + 1e8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        PPCA(latent_dim=3, dtype="float32").fit(low + 0.1 * rng.normal(size=low.shape))
+
+
 def test_low_rank_float32_data_keep_the_rank_diagnosis():
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(50, 2)) @ rng.normal(size=(2, 6))).astype(np.float32)

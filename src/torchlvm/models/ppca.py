@@ -62,6 +62,7 @@ from torchlvm.models.ppca_fit import (
     flip_signs,
     lost_in_cast,
     warn_if_cast_rounded,
+    warn_if_noise_is_rounding,
 )
 from torchlvm.models.ppca_sklearn import PPCAEstimatorFace
 from torchlvm.models.registry import register_model
@@ -369,6 +370,7 @@ class PPCA(
                 raise
             raise cast from refusal
         warn_if_cast_rounded(given, X)
+        warn_if_noise_is_rounding(X, self.sigma2)
         self._set_fitted_attributes()
         self.n_iter_ = max(len(history) - 1, 0)
         self.log_likelihood_history_ = history

@@ -281,6 +281,31 @@ def warn_if_cast_rounded(given: Any, X: Tensor) -> None:
     )
 
 
+def warn_if_noise_is_rounding(X: Tensor, sigma2: Tensor) -> None:
+    """Warn, at the caller's line, where the fitted noise variance σ² is no more than 10 times
+    the variance that ``X``'s float type adds by rounding (step² / 12 per column, at each
+    column's size): rank-2 data at 1e8 fitted in float32 with latent_dim=3 "succeeded" with a
+    σ² of rounding noise, where float64 refuses them (review14 R18)."""
+    if X.dtype == torch.float64:
+        return
+    sizes = X.nan_to_num(0.0).abs().amax(0).double().cpu().numpy()  # (D,)
+    rounding = float(
+        (np.spacing(sizes.astype(_NUMPY[X.dtype])).astype(np.float64) ** 2).mean() / 12
+    )
+    if not float(sigma2) <= 10 * rounding:
+        return
+    dtype = str(X.dtype).removeprefix("torch.")
+    warnings.warn(
+        f"the fitted noise variance σ² = {float(sigma2):.3g} is under 10 times the variance "
+        f"{dtype}'s rounding adds to X's values ({rounding:.3g}, at sizes up to "
+        f"{float(sizes.max()):.3g}): the data "
+        "may have no variance left outside latent_dim directions, and the density is of the "
+        "rounding; pass dtype='float64', or subtract X's mean first (e.g. StandardScaler)",
+        PrecisionWarning,
+        stacklevel=callers_level(),  # the user's line that called fit
+    )
+
+
 def _type_name(given: Any) -> str:
     """`` (as float32)`` for data of one float type narrower than float64 (an array, a tensor,
     a frame of such columns), else ``""``."""
