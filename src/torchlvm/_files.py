@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -79,6 +80,18 @@ def record_outputs(record: OutputRecord) -> None:
     """Have :func:`atomic_path` check and record each file it puts in place through ``record``."""
     global _outputs
     _outputs = record
+
+
+TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+"""The name of :func:`atomic_path`'s temporary file of a file ``name`` (``tempfile.mkstemp``'s
+eight random characters): what a write killed with SIGKILL leaves beside ``name``."""
+
+
+def temporary_of(entry: str) -> str | None:
+    """The file that ``entry``, where it is named as :func:`atomic_path`'s temporary file, was
+    being written as; None for another name."""
+    found = TEMPORARY.fullmatch(entry)
+    return None if found is None else found["name"]
 
 
 def _names_a_temporary_file(error: OSError, path: Path) -> bool:

@@ -649,3 +649,26 @@ def test_a_fit_runs_training_entries_and_a_users_metrics_csv_are_the_users(tmp_p
     (trained / "metrics.csv").write_text("a,b\n1,2\n")
     with pytest.raises(RunDirectoryError, match=r"also metrics.csv, which torchlvm did not"):
         check_new_target(trained, overwrite=True)
+
+
+def test_temporary_files_of_a_killed_write_are_torchlvms(tmp_path: Path) -> None:
+    """userO #4: a write killed with SIGKILL left its temporary file (a checkpoint's, metrics
+    .json's), and --overwrite of the run was then refused: 'holds a run and also
+    checkpoints/.best-epoch001.ckpt.fdvb1u9a.tmp, which torchlvm did not write'. A temporary
+    file of a name torchlvm writes there is its own; one of another name is still the user's."""
+    from torchlvm.run.layout import foreign_entries
+
+    out = _run(tmp_path / "x")
+    (out / "checkpoints").mkdir()
+    (out / "figures").mkdir()
+    for left in (".metrics.json.75pgbitl.tmp", "checkpoints/.best-epoch001.ckpt.fdvb1u9a.tmp",
+                 "figures/.samples-seed0.png.k2j4_x9a.tmp"):  # fmt: skip
+        (out / left).write_bytes(b"half written")
+    assert foreign_entries(out) == []
+    check_new_target(out, overwrite=True)
+    (out / ".notes.txt.abcdefgh.tmp").write_text("mine")
+    (out / "checkpoints" / ".mine.ckpt.abcdefgh.tmp").write_text("mine")
+    assert foreign_entries(out) == [
+        ".notes.txt.abcdefgh.tmp",
+        "checkpoints/.mine.ckpt.abcdefgh.tmp",
+    ]

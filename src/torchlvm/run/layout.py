@@ -28,6 +28,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from torchlvm._files import temporary_of
 from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME
 
 METRICS_CSV_NAME = "metrics.csv"
@@ -192,6 +193,10 @@ def torchlvm_weights(path: Path) -> bool:
 
 _COMMIT_FILE = re.compile(rf"\..+({re.escape(STAGED_SUFFIX)}|{re.escape(KEPT_SUFFIX)})")
 """run.commit's staged and kept files, beside their places."""
+_FIGURE_FILE = re.compile(r"[^/]+\.png")
+"""The names of torchlvm's figures in ``figures/``."""
+_NO_FILE = re.compile(r"(?!)")
+"""No name (a run's top level: its temporary files are of :data:`RUN_ENTRIES` names)."""
 _CHECKPOINT_FILE = re.compile(rf"(last|best-epoch\d+)(-v\d+)?\.ckpt|{re.escape(RUN_RECORD_NAME)}")
 """The names torchlvm (Lightning's ModelCheckpoint under it) writes in ``checkpoints/``."""
 
@@ -262,12 +267,28 @@ def foreign_entries(folder: str | Path) -> list[str]:
             edited = path.is_file() and not path.is_symlink() and written.edited(path)
             foreign += [f"{name} (changed since torchlvm wrote it)"] if edited else []
             continue
+        elif path.is_file() and _ours_left(name, _NO_FILE):  # (a killed write's, of a run entry)
+            continue
         else:
             foreign += [] if path.is_file() and written.refusal(path) is None else [name]
             continue
+        names = _CHECKPOINT_FILE if name == CHECKPOINT_DIR else _FIGURE_FILE
         inside = set(os.listdir(path)) - set(ours)
-        foreign += [f"{name}/{n}" for n in sorted(inside) if not _COMMIT_FILE.fullmatch(n)]
+        foreign += [f"{name}/{n}" for n in sorted(inside) if not _ours_left(n, names)]
     return foreign
+
+
+def _ours_left(name: str, ours: re.Pattern[str]) -> bool:
+    """Whether ``name`` is a file torchlvm left while writing one of the names ``ours`` matches:
+    run.commit's staged or kept file, or the temporary file of a write killed with SIGKILL
+    (``.best-epoch001.ckpt.fdvb1u9a.tmp``: it was refused as the user's, userO #4)."""
+    if _COMMIT_FILE.fullmatch(name):
+        return True
+    written = temporary_of(name)
+    if written is None:
+        return False
+    written = written.removeprefix(".").split(STAGED_SUFFIX)[0]  # (..X.torchlvm-new.XXXX.tmp)
+    return bool(ours.fullmatch(written)) or written in RUN_ENTRIES
 
 
 def free_sibling(out: str | os.PathLike[str]) -> Path:
