@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from torch import Tensor
 
 from torchlvm._shell import quoted
-from torchlvm.data.columns import class_index, label_key, named_class, whole_number
+from torchlvm.data.columns import class_index, label_key, listed, named_class, whole_number
 from torchlvm.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -110,10 +110,12 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
     """
     classes = int(run.num_classes)
     names = run.class_names or []
+    untrained = _untrained(run)
     labels: list[int] = []
     for i, value in enumerate(values):
+        before = len(labels)
         if value == "all":
-            labels.extend(range(classes))
+            labels.extend(label for label in range(classes) if label not in untrained)
         elif value in names:
             labels.append(names.index(value))
         elif whole_number(value) is not None and _numbered(run):
@@ -126,7 +128,39 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
             if folded is None:
                 _unknown_class(run, flag, value, " ".join(values[i : i + 2]))
             labels.append(folded)
+        if value != "all" and labels[before] in untrained:
+            _refuse_untrained(run, flag, value, labels[before], untrained)
+    if "all" in values and untrained:
+        import warnings
+
+        left = listed(label_name(run, label) for label in sorted(untrained))
+        warnings.warn(
+            f"{flag} all leaves out {left}: no row of the run's train split has "
+            f"{'that class' if len(untrained) == 1 else 'those classes'}, so the model learned "
+            "nothing of them",
+            stacklevel=2,
+        )
     return labels
+
+
+def _untrained(run: Run) -> set[int]:
+    """The classes of ``run`` that no row of its train split has (its recorded counts: a class
+    whose rows all fell in the test split, api14 item 5 / userK #17); none where not recorded."""
+    from torchlvm.inference.class_mixture import recorded_counts
+
+    counts = recorded_counts(run.data, run.class_names) or ()
+    return {label for label, count in enumerate(counts) if count == 0}
+
+
+def _refuse_untrained(run: Run, flag: str, value: str, label: int, untrained: set[int]) -> NoReturn:
+    """Refuse a class of ``run`` that no train row has: sample and transfer drew it from an
+    embedding no training row touched, and labelled the draws with its name, without a word."""
+    trained = [label_name(run, j) for j in range(int(run.num_classes)) if j not in untrained]
+    raise ConfigError(
+        f"{flag} {quoted(value)}: no row of the train split of {run.folder} has class "
+        f"{label_name(run, label)!r}, so the model learned nothing of it; pick a class it was "
+        f"trained on ({listed(trained)}), or train on a file whose train split has rows of it"
+    )
 
 
 def _numbered(run: Run) -> bool:
