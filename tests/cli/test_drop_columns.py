@@ -51,3 +51,17 @@ def test_a_repeated_flag_adds_its_columns(table, tmp_path, capsys):
 def test_python_s_fix_names_the_whole_list_too(table):
     with pytest.raises(DataError, match=r"drop_columns=\['patient_id', 'kind'\]"):
         load_dataset(table, "all", drop_columns=["patient_id"])
+
+
+def test_train_says_once_which_column_an_index_drops(tmp_path):
+    """review14 R15: train printed "--drop-columns 1 drops column 'b'" twice (the run's record is
+    made twice); once a command."""
+    path = tmp_path / "t.csv"
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(60, 3))
+    path.write_text("a,b,c\n" + "".join(",".join(f"{v:.3f}" for v in r) + "\n" for r in rows))
+    argv = ["train", "vae", "--data", str(path), "--drop-columns", "1", "--epochs", "1"]
+    with pytest.warns(UserWarning) as told:
+        assert main([*argv, "--quiet", "--latent-dim", "1", "--out", str(tmp_path / "run")]) == 0
+    said = [str(w.message) for w in told if "drops column" in str(w.message)]
+    assert said == [f"{path}: drop_columns=[1] drops column 'b' (an index counts from 0)"]

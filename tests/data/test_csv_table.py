@@ -1152,9 +1152,10 @@ def test_a_headerless_files_columns_are_taken_by_the_names_the_readme_gives(tmp_
     )
 
 
-def test_an_index_the_user_gave_is_offered_back_as_its_columns_name(tmp_path):
-    """userP #12 (userK #14): `--drop-columns 1` typed by a user counting from 1 was offered
-    back as `--drop-columns 1 0`, which drops the real feature 'alcohol'; the fix names it."""
+def test_an_index_the_user_gave_is_not_offered_back_but_named(tmp_path):
+    """userP #12, review14 R27 (userK #14): `--drop-columns 1` typed by a user counting from 1
+    was offered back as `--drop-columns 1 0`, which drops the real feature 'alcohol'. The fix
+    drops the index column alone and says what the user's 1 is."""
     path = tmp_path / "t.csv"
     path.write_text(
         ",alcohol,ash\n" + "".join(f"{i},{i * 7 % 5}.5,{i % 3}.25\n" for i in range(20))
@@ -1162,7 +1163,10 @@ def test_an_index_the_user_gave_is_offered_back_as_its_columns_name(tmp_path):
     with pytest.raises(DataError) as refused:
         load_dataset(path, "all", drop_columns=[1])
     said = refused.value.on_command_line
-    assert "drop it (--drop-columns alcohol 0, its index counting from 0)" in said
+    assert (
+        "drop it (--drop-columns 0, its index counting from 0; your --drop-columns 1 is column "
+        "'alcohol', counting from 0: add it if you mean it)"
+    ) in said
 
 
 def test_a_title_line_is_named_before_a_label_column_it_hides(tmp_path):

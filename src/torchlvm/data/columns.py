@@ -42,12 +42,29 @@ def drop_option(
     """``drop_columns`` set to the columns already dropped (:func:`dropping`) and
     ``selectors``, as ``spell`` writes it: the whole option to pass. A fix naming only the new
     column (``--drop-columns visit``) undid the user's ``--drop-columns patient_id``, which was
-    then refused again: a loop between two refusals (userG). An index the user gave is carried
-    as the name it has in ``header`` (the file's, where known): a user's ``--drop-columns 1``,
-    meant as the 1-based "column 1", was offered back as ``--drop-columns 1 0`` and dropped the
-    real feature 'alcohol' unseen (userK #14); ``--drop-columns alcohol 0`` says what it drops."""
-    given = tuple(selector_of(s, header) for s in _DROPPED.get())
-    return spell("drop_columns", [*given, *(s for s in selectors if s not in given)])
+    then refused again: a loop between two refusals (userG). An index the user gave that names
+    a named column of ``header`` (the file's, where known) is not carried but said: a user's
+    ``--drop-columns 1``, meant as the 1-based "column 1", was offered back as ``--drop-columns
+    1 0`` and dropped the real feature 'alcohol' unseen (userK #14, review14 R27)."""
+    text, note = offered_drop(spell, selectors, header)
+    return text + note
+
+
+def offered_drop(
+    spell: Spell, selectors: Sequence[int | str], header: Sequence[str] | None = None
+) -> tuple[str, str]:
+    """:func:`drop_option`'s option, and its note of each index the user gave that it leaves
+    out (``"; your --drop-columns 1 is column 'alcohol', counting from 0: add it if you mean
+    it"``), or ``""``."""
+    given, said = [], []
+    for s in _DROPPED.get():
+        name = selector_of(s, header)
+        if isinstance(s, int) and isinstance(name, str) and name not in selectors:
+            said.append(f"your {spell('drop_columns', [s])} is column {name!r}")
+        else:
+            given.append(s)
+    note = f"; {', '.join(said)}, counting from 0: add it if you mean it" if said else ""
+    return spell("drop_columns", [*given, *(s for s in selectors if s not in given)]), note
 
 
 def selector_of(selector: int | str, header: Sequence[str] | None) -> int | str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from torchlvm.data.columns import drop_option, selector_of
+from torchlvm.data.columns import drop_option, offered_drop, selector_of
 from torchlvm.data.csv_cells import (
     column_kind,
     fix_for,
@@ -51,19 +51,19 @@ def option_for(spell: Spell, keyword: str, header: list[str] | None, j: int) -> 
     ``spell`` writes it; an index says that it counts from 0 ("column 14 ... drop_columns=[13]"
     read as a typo)."""
     selector = _selector(header, j)
-    dropped = drop_option(spell, [selector], header)
-    text = dropped if keyword == "drop_columns" else spell(keyword, selector)
-    return text if isinstance(selector, str) else f"{text}, its index counting from 0"
+    dropped, note = offered_drop(spell, [selector], header)
+    text, note = (dropped, note) if keyword == "drop_columns" else (spell(keyword, selector), "")
+    return (text if isinstance(selector, str) else f"{text}, its index counting from 0") + note
 
 
 def drop_for(spell: Spell, header: list[str] | None, columns: list[int]) -> str:
     """Option ``drop_columns`` set to ``columns`` (and those already dropped) as ``spell``
     writes it; indices say that they count from 0."""
     selectors = [_selector(header, j) for j in columns]
-    text = drop_option(spell, selectors, header)
+    text, note = offered_drop(spell, selectors, header)
     if all(isinstance(s, str) for s in selectors):
-        return text
-    return f"{text}, {'its index' if len(columns) == 1 else 'indices'} counting from 0"
+        return text + note
+    return f"{text}, {'its index' if len(columns) == 1 else 'indices'} counting from 0{note}"
 
 
 def parse_column(

@@ -395,7 +395,10 @@ def _say_indices(path: Any, header: list[str] | None, selectors: tuple) -> None:
         counts = "" if header is None else " (an index counts from 0)"  # (else "(index 13)")
         return f"{path}: {'; '.join(parts)}{counts}"
 
-    warnings.warn(spelled(UserWarning, message), stacklevel=4)
+    from torchlvm.data.csv_once import kept as once
+
+    told = spelled(UserWarning, message)  # once a command: train records it twice (review14 R15)
+    once(path, ("said", str(told)), lambda: warnings.warn(told, stacklevel=6))
 
 
 def _label_written(
