@@ -334,3 +334,23 @@ def test_an_export_without_data_is_not_told_to_drop_data(tmp_path, capsys):
     assert "records no data it was trained on" in err and "drop --data" not in err
     offered = shlex.split(err.split("score the file's rows with torchlvm ")[1].strip())
     assert main(offered[:-1] + [str(tmp_path / "scores.csv")]) == 0
+
+
+def test_an_export_of_no_dataset_is_told_its_data_section_is_what_is_wrong(tmp_path):
+    """readB #13: an export saved with data={'name': 'wine'} (no dataset torchlvm knows), given
+    --data FILE, was told "trained on wine, not on a file that could have moved; drop --data",
+    and dropping it gave "unknown dataset 'wine'". It names the record and fixes that exist; a
+    run of a real dataset is still told to drop --data."""
+    from torchlvm.data.fingerprint import repoint
+    from torchlvm.errors import ConfigError
+
+    (tmp_path / "w.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ConfigError) as said:
+        repoint({"name": "wine"}, str(tmp_path / "w.csv"), "exp")
+    assert "exp/config.json records its data as 'wine', which is neither a dataset" in str(
+        said.value
+    )
+    assert "save_pretrained(FOLDER, data={'name': FILE})" in str(said.value)
+    assert "drop --data" not in str(said.value)
+    with pytest.raises(ConfigError, match="trained on digits, not on a file .*; drop --data"):
+        repoint({"name": "digits"}, str(tmp_path / "w.csv"), "exp")

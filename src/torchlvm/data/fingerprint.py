@@ -192,7 +192,7 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
         DataError: when ``new`` holds other data, naming the first difference.
     """
     from torchlvm.data.load import data_reference
-    from torchlvm.data.registry import is_file_name, unreadable
+    from torchlvm.data.registry import is_file_name, list_datasets, unreadable
 
     old, path = data.get("name"), data_reference(new)
     if path == old:
@@ -205,6 +205,15 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
             f"with torchlvm score {quoted(str(folder))} --data {quoted(str(new))} --out scores.csv"
         )
     if not is_file_name(old):
+        if str(old).lower() not in list_datasets():  # (an export's data={'name': 'wine'})
+            score = f"torchlvm score {quoted(folder)} --data {quoted(new)} --out scores.csv"
+            raise ConfigError(
+                f"--data {new}: {folder}/config.json records its data as {old!r}, which is "
+                f"neither a dataset torchlvm knows ({', '.join(list_datasets())}) nor a file, "
+                "so dropping --data cannot read it either; save the model again with "
+                "save_pretrained(FOLDER, data={'name': FILE}) naming the .npy/.csv of its "
+                f"training rows, or score this file's rows with the model ('{score}')"
+            )  # (it said "drop --data", then "unknown dataset 'wine'": readB #13)
         raise ConfigError(
             f"--data {new}: the run in {folder} was trained on {old}, not on a file that could "
             "have moved; drop --data"

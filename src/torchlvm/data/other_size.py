@@ -113,7 +113,7 @@ def check_same_images(shape: Shape, trained: Shape | None, name: str, model: str
     path, (c, h, w) = Path(name), trained
     fix = f"save them as {_layout(trained)} and pass that file"
     if shape == (c, w, h) and (line := _swap_line(path, trained)) is not None:
-        fix = f"if they are its pictures turned, swap their axes (python: {line}) and pass it"
+        fix = f"if they are its pictures transposed, swap their axes (python: {line}) and pass it"
     elif (line := _rewrite_line(path, shape, trained)) is not None:
         fix = f"{_what_to_do(shape, trained)} (python: {line}) and pass that file"
     raise DataError(f"{said}; {fix}")
