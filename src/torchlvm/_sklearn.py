@@ -90,7 +90,7 @@ def _check_frame_columns(X: Any) -> None:
     pd = sys.modules.get("pandas")  # pandas is no dependency: a DataFrame means it is imported
     if pd is None or not isinstance(X, pd.DataFrame):
         return
-    from torchlvm.data.csv_cells import column_kind
+    from torchlvm._dates import all_dates
 
     found: dict[str, list[Any]] = {"text": [], "dates": []}
     categories = []  # text columns of fewer distinct values than half their rows: classes
@@ -103,7 +103,7 @@ def _check_frame_columns(X: Any) -> None:
             numbers = pd.to_numeric(present.astype(object), errors="coerce")
             if not numbers.isna().any():  # (an object column of numbers converts: not text)
                 continue
-            if column_kind(present.astype(str).tolist()) == "dates":  # (read from a CSV: the
+            if all_dates(present.astype(str).tolist()):  # (read from a CSV: the
                 found["dates"].append(column)  # CLI's date test, userP #6)
                 continue
             found["text"].append(column)

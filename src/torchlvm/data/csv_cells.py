@@ -25,6 +25,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from torchlvm._dates import all_dates
+
 MISSING_MARKERS: frozenset[str] = frozenset(
     {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na", "?"}
 )
@@ -90,10 +92,6 @@ _ONE_GROUP = {mark: re.compile(rf"[+-]?[1-9]\d{{0,2}}\{mark}\d{{3}}") for mark i
 _SPACED = re.compile(r"[+-]?[1-9]\d{0,2}(?:[ '\u00a0\u202f]\d{3})+(?:[.,]\d*)?")
 _SPACES = re.compile("[ '\u00a0\u202f]")
 _CURRENCY = "$€£¥"
-_DATE = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)?"
-    r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?: \d{1,2}:\d{2}(?::\d{2})?)?"
-)
 _BOOLEANS = ({"true", "false"}, {"yes", "no"}, {"y", "n"})
 
 
@@ -214,7 +212,7 @@ def column_kind(cells: Sequence[str]) -> str | None:
     ``"scale"`` (a survey's answers: at most :data:`SCALE_LEVELS` texts, most of them words of
     an ordered scale, such as ``Agree`` .. ``Strongly disagree``), else None."""
     given = [c.strip() for c in cells if c.strip()]
-    if given and all(_DATE.fullmatch(c) for c in given):
+    if all_dates(given):
         return "dates"
     levels = {c.lower() for c in given}
     if given and any(levels <= pair for pair in _BOOLEANS):
