@@ -292,3 +292,19 @@ def test_an_integer_image_file_s_levels_are_read_in_one_pass(tmp_path, monkeypat
         data = _load(tmp_path / "dark.npy")
     assert len(calls) == 1
     assert torch.equal(data.x, torch.from_numpy(dark.reshape(40, -1) / np.float32(255)).float())
+
+
+@pytest.mark.parametrize(
+    "stored", [(5, 6, 7), (5, 3, 6, 7), (5, 6, 7, 3)], ids=["grey", "chw", "hwc"]
+)
+def test_a_runs_record_keeps_the_axes_its_image_file_stores(tmp_path, stored):
+    """review14 R9: sample --npy and reconstruct --out .npy read the training file's header for
+    its axes at each command, so once the file moved a channels-last run's images came back
+    channels first. The record keeps one image's stored axes."""
+    from torchlvm.data.pixels import READING, reading_record
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros(stored, dtype=np.uint8))
+    assert reading_record(path) == {"pixels": READING, "stored_shape": list(stored[1:])}
+    np.save(tmp_path / "rows.npy", np.zeros((5, 6), dtype=np.uint8))
+    assert reading_record(tmp_path / "rows.npy") == {}

@@ -34,7 +34,7 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -264,10 +264,17 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
     return header is not None and len(header[0]) in (3, 4)
 
 
-def reading_record(path: str | os.PathLike[str]) -> dict[str, int]:
-    """``{"pixels": READING}`` for an image file (the rule its run was trained under, for a
-    ``data`` record), else ``{}``: one entry every command that writes a run adds."""
-    return {"pixels": READING} if is_image_file(path) else {}
+def reading_record(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``{"pixels": READING, "stored_shape": [H, W, C]}`` for an image file (the rule its run
+    was trained under, and the axes of one image as the file stores them: ``[H, W]``,
+    ``[C, H, W]`` or ``[H, W, C]``), for a ``data`` record, else ``{}``: the entries every
+    command that writes a run adds. The stored axes are kept so that images written back in the
+    file's layout (``sample --npy``) keep it once the file has moved (review14 R9)."""
+    if not is_image_file(path):
+        return {}
+    header = array_header(path)
+    stored = {} if header is None else {"stored_shape": [int(n) for n in header[0][1:]]}
+    return {"pixels": READING, **stored}
 
 
 def earlier_reading(path: str | os.PathLike[str], reading: int = 1) -> str | None:
