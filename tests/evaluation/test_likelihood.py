@@ -11,10 +11,10 @@ from torch.distributions import MultivariateNormal
 from torchlvm.data import load_dataset, make_linear_gaussian
 from torchlvm.evaluation.likelihood import (
     grouped_bound,
-    missing_part_likelihood,
     per_example_likelihood,
     summarize_likelihood,
 )
+from torchlvm.evaluation.missing_part import missing_part_likelihood
 from torchlvm.inference import elbo
 from torchlvm.models.ppca import PPCA
 from torchlvm.models.vae import VAE, VAEConfig

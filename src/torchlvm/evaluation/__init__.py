@@ -21,7 +21,8 @@ True
 - :func:`evaluate`: every metric of a model on a split (``torchlvm evaluate``), settings in one
   :class:`EvalConfig`, results as typed records (:class:`Evaluation`, :mod:`.records`: the one
   schema of ``metrics.json``);
-- likelihood: :func:`per_example_likelihood`, :func:`missing_part_likelihood`;
+- likelihood: :func:`per_example_likelihood`; of an imputation model's missing part,
+  :func:`missing_part_likelihood`;
 - latent space: :func:`active_units`, :func:`kl_per_dimension`;
 - separability: :func:`probe_accuracies`; disentanglement: :func:`mutual_information_gap`;
 - sample quality: :func:`frechet_distance` in the features of :func:`dataset_classifier`;
@@ -34,7 +35,8 @@ from torchlvm.evaluation.evaluate import evaluate
 from torchlvm.evaluation.features import DatasetClassifier, dataset_classifier
 from torchlvm.evaluation.frechet import frechet_distance, gaussian_frechet
 from torchlvm.evaluation.latent import active_units, kl_per_dimension, posterior_means
-from torchlvm.evaluation.likelihood import missing_part_likelihood, per_example_likelihood
+from torchlvm.evaluation.likelihood import per_example_likelihood
+from torchlvm.evaluation.missing_part import missing_part_likelihood
 from torchlvm.evaluation.outliers import detection_metrics, make_ood_set, outlier_report
 from torchlvm.evaluation.probes import probe_accuracies
 from torchlvm.evaluation.reconstruction import per_example_reconstruction

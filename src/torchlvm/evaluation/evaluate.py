@@ -38,7 +38,6 @@ from torchlvm._kept_state import seeded
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.memmap import MemmapDataset
 from torchlvm.errors import ConfigError, DataError, OptionError, spelled
-from torchlvm.evaluation import likelihood as lik
 from torchlvm.evaluation._batching import Advance, batches_reported, model_device
 from torchlvm.evaluation.config import DEFAULT_OOD, EvalConfig
 from torchlvm.evaluation.eval_data import (
@@ -60,6 +59,7 @@ from torchlvm.evaluation.likelihood_section import (
     likelihood_section,
     no_ais,
 )
+from torchlvm.evaluation.missing_part import missing_part_likelihood
 from torchlvm.evaluation.observed import observed_likelihood
 from torchlvm.evaluation.outlier_section import ood_sets, outliers_section
 from torchlvm.evaluation.probes import separability_section
@@ -250,7 +250,7 @@ def _full_rows(
             scope = likelihood_scope(dataset, len(x), rows)
             out["likelihood"], terms = likelihood_section(model, data, dataset.is_table, scope, o)
             if data.missing is not None:
-                out["imputation"] = Pair.from_json(lik.missing_part_likelihood(
+                out["imputation"] = Pair.from_json(missing_part_likelihood(
                     model, x, c, data.missing, k=o.k, chunk=o.chunk,
                     batch_size=o.batch_size, progress=o.progress,
                 ))  # fmt: skip
