@@ -207,3 +207,22 @@ def test_float_noise_of_a_computed_column_is_not_its_form(tmp_path):
     for keep_cells in (False, True):
         form = read_csv(path, keep_cells=keep_cells).forms[0]
         assert (form.places, form.text(66.410865610681)) == (2, "66.41")
+
+
+def test_one_export_artifact_sets_no_columns_decimals():
+    """userP #2: sklearn's wine writes color_intensity with 1-2 decimals in 165 cells and one
+    9.899999 (an export's artifact); its form took 6 decimals from that cell alone, and impute
+    wrote every fill with 8. A rare cell with SLIP decimals more than every other is left out;
+    a rare 0.5 among whole numbers still widens (one decimal more)."""
+    from torchlvm.data.csv_dialect import Dialect
+    from torchlvm.data.csv_form import number_form, widened
+
+    cells = [
+        f"{3 + i % 9}.{i % 10}{i % 3}" if i % 2 else f"{2 + i % 7}.{i % 10}" for i in range(165)
+    ]
+    form = number_form([*cells, "9.899999"], Dialect())
+    assert form.places == 2
+    values = np.array([float(c) for c in [*cells, "9.899999"]])
+    assert widened(form, values).places == 2
+    whole = number_form([str(i) for i in range(100)], Dialect())
+    assert widened(whole, np.array([*range(99), 0.5])).places == 1

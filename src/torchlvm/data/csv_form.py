@@ -205,7 +205,7 @@ def number_form(cells: Iterable[str], dialect: Dialect) -> NumberForm:
     if len(shapes) < SHOWN:
         marks = Counter(mark for _, mark, _, _, _ in shapes if mark)
         return NumberForm(decimal=marks.most_common(1)[0][0] if marks else dialect.decimal)
-    fractions = [fraction for fraction, *_ in shapes]
+    fractions = _without_slips([fraction for fraction, *_ in shapes])
     whole = not any(fraction.strip("0") for fraction in fractions)
     # a fixed count of decimals shows as a zero at the end of some ('1.50'); shortest floats
     # end in none, but write whole values with one ('2.0')
@@ -310,6 +310,30 @@ def noise(values: np.ndarray) -> np.ndarray:
     return near & ~exact
 
 
+SLIP = 3
+"""How many decimals more than every other cell of its column a rare cell must write to be an
+export's artifact (Excel's ``9.899999`` for 9.9 among numbers of 1 or 2 decimals), which sets no
+column's decimals: it made impute write every fill with 8 (userP #2)."""
+
+
+def _slips(n: int) -> int:
+    """How many cells of a column of ``n`` may be such artifacts: 1, or 1 in 100."""
+    return max(1, n // 100)
+
+
+_OTHERS = 20  # the fewest other cells that tell a column's decimals against an artifact
+
+
+def _without_slips(fractions: list[str]) -> list[str]:
+    """``fractions`` (each cell's decimals as written) less the rare artifacts' (:data:`SLIP`)."""
+    lengths = sorted(len(f) for f in fractions)
+    k = _slips(len(lengths))
+    if len(lengths) < k + _OTHERS or lengths[-1] < lengths[-k - 1] + SLIP:
+        return fractions
+    limit = lengths[-k - 1] + SLIP - 1
+    return [f for f in fractions if len(f) <= limit]
+
+
 def widened(form: NumberForm, values: np.ndarray) -> NumberForm:
     """``form``, learned from some of a column's rows, with as many decimals as the most that
     any of ``values`` (the column's numbers as read, every row) holds: a column of counts with
@@ -329,6 +353,9 @@ def widened(form: NumberForm, values: np.ndarray) -> NumberForm:
     with np.errstate(over="ignore", invalid="ignore"):
         off = off[np.round(off, places) != off]
         off = off[~noise(off)]
+        rare = off.size <= _slips(values.size) and values.size - off.size >= _OTHERS
+        if rare and (np.round(off, places + SLIP - 1) != off).all():
+            return form  # (a rare export artifact, 9.899999 among 1-2 decimals: userP #2)
         while off.size and places <= FULL:
             off = off[np.round(off, places) != off]
             places += bool(off.size)
