@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     shape = _images(run_, dataset, npy)
     if npy:
         _check_fits(dataset)
-    per_image, x, recon = _reconstructed(run_, dataset, args.seed, n if npy else n or SHOWN)
-    mse = format_measured(*mean_and_stderr(per_image))
+    per_image, x, recon, gaps = _reconstructed(run_, dataset, args.seed, n if npy else n or SHOWN)
+    mse = format_measured(*mean_and_stderr(per_image[~per_image.isnan()]))
     count, unit = len(per_image), "row" if shape is None else "image"
     over = f"± s.e. over the {count} {unit}s" if count > 1 else f"one {unit}"
     if npy:
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"  reconstruction error: {mse} mean squared error per "
-        f"{'value' if shape is None else 'pixel'} ({over}), input vs "
+        f"{'value' if shape is None else 'pixel'}{' observed' * bool(gaps)} ({over}), input vs "
         f"decoder mean at {run_.encoding}{given}"
     )
     print(f"wrote {out} ({_written(len(x), written if npy else None, unit, count)})")
@@ -157,22 +157,26 @@ def _check_fits(dataset) -> None:
 def _reconstructed(run_, dataset, seed: int, n: int | None):
     """Each image's mean squared error per pixel ``(N,)`` between the input as the model sees it
     and its reconstruction E[x | z = E_q[z | x]], a batch at a time (a streamed split is read
-    once, a batch at a time), and the first ``n`` inputs and reconstructions ``(n, D)`` (every
-    one where ``n`` is None)."""
+    once, a batch at a time), the first ``n`` inputs and reconstructions ``(n, D)`` (every
+    one where ``n`` is None), and how many rows had missing cells: a VAE trained
+    --allow-missing reads them through x̃ as encode does (readC C6), and their error is over
+    their observed cells (NaN for a row of none)."""
     import torch
 
+    from torchlvm.cli._tables import posterior
     from torchlvm.run.split import model_batches
 
     model = run_.model
     errors, inputs, outputs = [], [], []
-    kept = 0
+    kept = gaps = 0
     n = len(dataset) if n is None else n  # (None: every image)
     with torch.no_grad():
         for x, _, c in model_batches(dataset, run_, seed):
-            recon = model.decode(model.encode(x, c).mean, c).mean  # (B, D)
-            errors.append((recon.double() - x.double()).pow(2).mean(-1).cpu())
+            recon = model.decode(posterior(run_, x, c).mean, c).mean  # (B, D)
+            errors.append((recon.double() - x.double()).pow(2).nanmean(-1).cpu())
+            gaps += int(x.isnan().any(-1).sum())
             if kept < n:
                 inputs.append(x[: n - kept].cpu())
                 outputs.append(recon[: n - kept].cpu())
                 kept += len(inputs[-1])
-    return torch.cat(errors), torch.cat(inputs), torch.cat(outputs)
+    return torch.cat(errors), torch.cat(inputs), torch.cat(outputs), gaps
