@@ -716,3 +716,16 @@ def test_a_precision_torchlvm_does_not_read_in_is_refused(tmp_path):
     np.save(tmp_path / "rows.npy", ROWS)
     with pytest.raises(OptionError, match=r"needs a full load \(dtype='float64'\)"):
         load_dataset(tmp_path / "rows.npy", "all", mmap=True, dtype="float64")
+
+
+def test_a_mistyped_data_file_is_offered_the_close_name_beside_it(tmp_path, monkeypatch):
+    """userP #10: `--data wine_hole.csv` beside wine_holes.csv was told only "does not exist;
+    check the path", and `--data wine_holes` (no .csv) "unknown dataset"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wine_holes.csv").write_text("a,b\n1,2\n3,4\n")
+    with pytest.raises(DataNotFoundError, match=r"does not exist; did you mean wine_holes.csv\?"):
+        load_file("wine_hole.csv")
+    with pytest.raises(ConfigError, match=r"did you mean the file wine_holes.csv \(--data wine"):
+        load_dataset("wine_holes", "all")
+    with pytest.raises(DataNotFoundError, match=r"other.csv does not exist; check the path"):
+        load_file("other.csv")

@@ -33,6 +33,7 @@ labels (:mod:`torchlvm.data.file_labels`), and the lines a refusal offers to sav
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -43,14 +44,14 @@ import numpy as np
 import torch
 
 from torchlvm._checks import check_choice
-from torchlvm._shell import unexpanded_home
+from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.data.columns import default_names, dropping, match_columns
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.file_labels import check_not_measured, class_labels
 from torchlvm.data.file_readers import Read, read_npy, read_table, reader_of
 from torchlvm.data.file_values import check_finite, check_rows_observed, features, in_rows, in_table
 from torchlvm.data.npz_keys import Y_KEYS
-from torchlvm.data.registry import file_suffix
+from torchlvm.data.registry import file_suffix, is_file_name
 from torchlvm.data.save_lines import labels_fix
 from torchlvm.data.splits import select_split
 from torchlvm.data.standardize import Standardizer
@@ -87,11 +88,23 @@ def _check_path(path: Path) -> None:
     if not path.exists():
         if (home := unexpanded_home(path, reading=True, error=DataNotFoundError)) is not None:
             raise home
-        raise DataNotFoundError(f"{path} does not exist; check the path")
+        raise DataNotFoundError(f"{path} does not exist; {_near(path)}check the path")
     if not path.is_file():
         raise DataError(f"{path} is not a file; pass the path of a {file_suffix(path)} file")
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty (0 bytes); pass a file that holds data")
+
+
+def _near(path: Path) -> str:
+    """ "did you mean 'wine_holes.csv'? " for a data file of a close name in ``path``'s folder,
+    else "" (a mistyped --data file was told only to check the path: userP #10)."""
+    folder = path.parent
+    try:
+        names = [n for n in os.listdir(folder) if is_file_name(n) and (folder / n).is_file()]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
+    return f"did you mean {quoted(str(folder / close[0]))}? " if close else ""
 
 
 def load_file(

@@ -348,6 +348,9 @@ def get_spec(name: str) -> DatasetSpec:
     suffixes = "/".join(FILE_SUFFIXES)
     close = difflib.get_close_matches(name.lower().replace("_", "-"), list_datasets(), n=1)
     guess = f"did you mean {close[0]!r}? " if close else ""
+    files = [name + s for s in FILE_SUFFIXES if os.path.isfile(name + s)]  # (userP #10)
+    if files:
+        guess = f"did you mean the file {quoted(files[0])} (--data {quoted(files[0])})? "
     raise ConfigError(
         f"unknown dataset {name!r}; {guess}known datasets: {known}; a path to a file ending in "
         f"{suffixes} is also accepted"
