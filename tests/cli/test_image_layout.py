@@ -48,3 +48,16 @@ def test_without_a_file_of_these_images_they_are_written_channels_first(tmp_path
     assert said == "N, C, H, W"
     grey, said = as_file_images(ROWS[:, :20], (4, 5), path)
     assert grey.shape == (2, 4, 5) and said == "N, H, W"
+
+
+def test_the_runs_record_keeps_the_axes_where_the_file_is_gone(tmp_path):
+    """review14 R9: after the training file moved, a channels-last run's samples came back
+    channels first. The record's stored axes win; a record of other images is not taken."""
+    images, said = as_file_images(ROWS, (3, 4, 5), tmp_path / "gone.npy", [4, 5, 3])
+    np.testing.assert_array_equal(images, CHW.transpose(0, 2, 3, 1))
+    assert said == "N, H, W, C, as gone.npy"
+    grey, said = as_file_images(ROWS[:, :20], (1, 4, 5), tmp_path / "gone.npy", [4, 5])
+    assert grey.shape == (2, 4, 5) and said == "N, H, W, as gone.npy"
+    other, said = as_file_images(ROWS, (3, 4, 5), tmp_path / "gone.npy", [5, 4, 3])
+    np.testing.assert_array_equal(other, CHW)
+    assert said == "N, C, H, W"

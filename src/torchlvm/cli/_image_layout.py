@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +19,24 @@ LAYOUTS: dict[int, str] = {2: "N, D", 3: "N, H, W", 4: "N, C, H, W"}
 
 
 def as_file_images(
-    rows: Any, shape: tuple[int, ...], path: str | os.PathLike[str] | None
+    rows: Any,
+    shape: tuple[int, ...],
+    path: str | os.PathLike[str] | None,
+    recorded: Sequence[int] | None = None,
 ) -> tuple[Any, str]:
     """``rows`` ``(N, D)`` (flattened channels first) as images in the layout of the array file
-    at ``path`` where its header holds images of this ``shape``, else channels first; and
-    the axes written, in words ("N, H, W, C, as rgb.npy").
+    at ``path``: ``recorded`` (one image's axes as the run's record keeps them,
+    ``data["stored_shape"]``), else its header, where either holds images of this ``shape``;
+    else channels first. And the axes written, in words ("N, H, W, C, as rgb.npy").
 
     Args:
         rows: ``(N, D)`` NumPy array, ``D = C·H·W``.
         shape: the run's per-example image shape, ``(C, H, W)`` or ``(H, W)``.
         path: the file the images came from (None, a dataset's name or a folder: channels
             first).
+        recorded: the stored axes the run recorded of ``path`` (a run trained before the
+            record, or a later ``--data`` file: None, the header is read): a moved or deleted
+            training file keeps its layout (review14 R9).
 
     Returns:
         The images, ``(N, *stored)`` for a file of shape ``(M, *stored)``, else ``(N, H, W)``
@@ -38,7 +46,7 @@ def as_file_images(
 
     shape = (1, *shape) if len(shape) == 2 else tuple(shape)
     images = rows.reshape(len(rows), *shape)  # (N, C, H, W)
-    stored = _stored_shape(path, shape)
+    stored = _recorded(recorded, shape) or _stored_shape(path, shape)
     if stored is None:
         images = images[:, 0] if shape[0] == 1 else images  # (N, H, W) for one channel
         return images, LAYOUTS[images.ndim]
@@ -50,6 +58,21 @@ def as_file_images(
     images = images.reshape(len(rows), *stored[1:])  # (the file's own axes, of one channel)
     axes = "N, H, W, C" if last else LAYOUTS[images.ndim]
     return images, f"{axes}, as {Path(path).name}"
+
+
+def _recorded(recorded: Sequence[int] | None, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """``(1, *recorded)``, the shape of an array of one image as the run recorded its file's,
+    where it holds images of ``shape``; else None."""
+    from torchlvm.data import pixels
+    from torchlvm.errors import DataError
+
+    if not recorded or len(recorded) not in (2, 3):
+        return None
+    stored = (1, *(int(n) for n in recorded))
+    try:
+        return stored if pixels.example_shape(stored, "the record") == shape else None
+    except DataError:
+        return None
 
 
 def _stored_shape(

@@ -56,7 +56,9 @@ def sample_images(
         counted = _samples(n)
     else:
         samples, rows, fig, what, counted = _conditional(run_, labels, n, shape, generator)
-    samples, layout = as_file_images(samples.float().numpy(), shape, run_.data.get("name"))
+    samples, layout = as_file_images(
+        samples.float().numpy(), shape, run_.data.get("name"), run_.data.get("stored_shape")
+    )
     said = f"{counted} from {run_.describe()}: {what}, seed {args.seed}"
     fig.set_label(said)  # (the PNG's Description, which the report captions it by)
     if npy is not None:  # the grid and the arrays: all written, or none (a full disk)

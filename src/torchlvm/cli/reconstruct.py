@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     count, unit = len(per_image), "row" if shape is None else "image"
     over = f"± s.e. over the {count} {unit}s" if count > 1 else f"one {unit}"
     if npy:
-        written = _write_npy(out, recon, shape, args.data or run_.data.get("name"))
+        recorded = None if args.data else run_.data.get("stored_shape")  # (the run's file)
+        written = _write_npy(out, recon, shape, args.data or run_.data.get("name"), recorded)
     else:
         title = f"Inputs and reconstructions by {run_.describe()}"
         plots.save_figure(plots.reconstruction_pairs(x, recon, shape, title=title), out)
@@ -115,14 +116,19 @@ def _images(run_, dataset, npy: bool) -> tuple[int, ...] | None:
         raise
 
 
-def _write_npy(out, recon, shape: tuple[int, ...] | None, source) -> tuple[tuple[int, ...], str]:
+def _write_npy(
+    out, recon, shape: tuple[int, ...] | None, source, recorded=None
+) -> tuple[tuple[int, ...], str]:
     """Write the reconstructions ``recon`` ``(N, D)`` to ``out``: images in the axes of the
-    file they came from (``source``), rows ``(N, D)`` where ``shape`` is None; their shape and
-    axes, in words."""
+    file they came from (``source``; ``recorded``: its axes as the run recorded them), rows
+    ``(N, D)`` where ``shape`` is None; their shape and axes, in words."""
     from torchlvm import run as _run
 
     rows = recon.float().numpy()
-    array, layout = (rows, "N, D") if shape is None else as_file_images(rows, shape, source)
+    if shape is None:
+        array, layout = rows, "N, D"
+    else:
+        array, layout = as_file_images(rows, shape, source, recorded)
     _run.write_npy({out: array})
     return array.shape, layout
 
