@@ -285,3 +285,27 @@ def test_a_run_on_a_file_without_a_header_reads_a_later_file_with_one_by_positio
     filled = tmp_path / "filled.csv"
     assert main(["impute", str(run), "--data", str(holes), "--out", str(filled)]) == 0
     assert filled.read_text().splitlines()[2].split(",")[0] != ""
+
+
+@pytest.mark.parametrize("flag", [["--na-values", "-999"], ["--encoding", "latin1"]])
+def test_reading_flags_without_a_table_file_are_refused_by_every_command(tmp_path, capsys, flag):
+    """readC C4: reconstruct and impute of an image or array run took --na-values and
+    --encoding and read their file as if the flags were not given (the -999 cells of an .npy
+    stayed -999, exit 0), while encode refused them. Every command refuses them alike."""
+    images = np.random.default_rng(0).random((60, 4, 4))
+    images[0, 0, 0] = np.nan
+    path = tmp_path / "im.npy"
+    np.save(path, images)
+    run = tmp_path / "ppca"
+    argv = ["fit", "ppca", "--data", str(path), "--allow-missing", "--method", "em"]
+    assert main([*argv, "--latent-dim", "2", "--out", str(run)]) == 0
+    capsys.readouterr()
+    for command in (
+        ["reconstruct", str(run), "--out", str(tmp_path / "r.png")],
+        ["encode", str(run), "--out", str(tmp_path / "e.npy")],
+        ["impute", str(run), "--data", str(path), "--out", str(tmp_path / "f.npy")],
+    ):
+        assert main([*command, *flag]) == 2, command
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{flag[0]} says how a --data table file is read" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["im.npy", "ppca"]

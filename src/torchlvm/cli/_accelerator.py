@@ -109,7 +109,10 @@ def apply_threads(threads: int | None) -> None:
 
 def open_run(args: argparse.Namespace):
     """The run ``args.run_dir`` names, loaded with its model on ``--accelerator``'s device
-    (:func:`torchlvm.run.load_run`)."""
+    (:func:`torchlvm.run.load_run`); a command's ``--encoding`` or ``--na-values`` is refused
+    at once where no table file is read with it (readC C4: an image or array path took them
+    and read the file as if they were not given)."""
+    from torchlvm.cli._tables import check_reading
     from torchlvm.run import load_run
 
-    return load_run(args.run_dir, device=device_for(args))
+    return check_reading(load_run(args.run_dir, device=device_for(args)), args)

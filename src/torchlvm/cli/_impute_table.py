@@ -208,7 +208,7 @@ def filling(args: argparse.Namespace, device: torch.device) -> tuple[argparse.Na
 
     samples = 1000 if args.samples is None else check_positive_int("--samples", args.samples)
     args = argparse.Namespace(**{**vars(args), "samples": samples})
-    run_ = _run.load_run(args.run_dir, device=device)
+    run_ = _tables.check_reading(_run.load_run(args.run_dir, device=device), args)
     if run_.model_type not in ("ppca", "vae"):
         raise ConfigError(
             f"impute fills tables with PPCA or a VAE; {args.run_dir} holds "

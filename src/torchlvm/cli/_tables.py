@@ -134,6 +134,16 @@ def table_schema(run_: Any, data: str | None, encoding: str | None, na_values: A
     return schema if encoding is None else schema.read_in(encoding)
 
 
+def check_reading(run_: Any, args: argparse.Namespace) -> Any:
+    """``run_``, once a command's ``--encoding`` and ``--na-values`` are known to read a table
+    file (:func:`table_schema` refuses them otherwise: readC C4, an image or array path took
+    them and read its file as if they were not given)."""
+    reading = getattr(args, "encoding", None), getattr(args, "na_values", None)
+    if any(reading):
+        table_schema(run_, getattr(args, "data", None), *reading)
+    return run_
+
+
 def _selector(text: str) -> int | str:
     return int(text) if text.strip().lstrip("-").isdigit() else text.strip()
 
