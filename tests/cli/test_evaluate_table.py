@@ -311,3 +311,18 @@ def test_a_generated_distance_below_the_real_reference_is_said_to_be_no_floor() 
         "low; evaluate more examples (--n) or compare runs at one n)"
     ) in below
     assert "lies below" not in table(60.0) and "floor" not in below
+
+
+def test_probe_accuracies_carry_their_standard_error_and_n() -> None:
+    """userP #13: the console printed 'logistic / 5-NN 0.950 / 0.950' on 18 rows where the
+    report gave 95.0 ± 5.0 %: the table prints the ± (the report's digits rule) and the n."""
+    from torchlvm.evaluation.records import Evaluation, Quantity
+    from torchlvm.evaluation.sections import Probes, Separability
+
+    def accuracy(value: float, stderr: float) -> Quantity:
+        return Quantity(value, "accuracy", "estimate", stderr=stderr, extra={"n": 18})
+
+    probes = Probes(logistic=accuracy(0.95, 0.05), knn=accuracy(0.95, 0.05))
+    text = " ".join(format_table(Evaluation(separability=Separability(latent=probes))).split())
+    assert "separability (5-fold CV accuracy on 18 examples, ± s.e.)" in text
+    assert "posterior means: logistic / 5-NN 0.950 ± 0.050 / 0.950 ± 0.050" in text

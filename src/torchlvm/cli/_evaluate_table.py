@@ -40,6 +40,17 @@ def _value(q: Quantity | None, digits: int = 3) -> str:
     return _num(None if q is None else q.value, digits)
 
 
+def _measured(q: Quantity | None) -> str:
+    """``0.63 ± 0.029``: a measured value with its standard error, to the digits it justifies
+    (the report's rule, :func:`~torchlvm.report.metrics.format_measured`; userP #13: '0.950'
+    on 18 rows where the report said 95.0 ± 5.0 %)."""
+    from torchlvm.report.metrics import format_measured
+
+    if q is None or q.stderr is None:
+        return _value(q)
+    return format_measured(q.value, q.stderr)
+
+
 WIDTH = 100
 """Columns a wrapped row of the table keeps within."""
 
@@ -270,11 +281,14 @@ def _separability_rows(
         return []
     if isinstance(sep, Undefined):
         return ["separability", _wrapped_row("probes", sep.reason)]
-    rows = ["separability (5-fold CV accuracy)"]
+    n = next(
+        (p.logistic.extra.get("n") for p in (sep.latent, sep.pixels) if p and p.logistic), None
+    )
+    rows = [f"separability (5-fold CV accuracy{'' if n is None else f' on {n} examples'}, ± s.e.)"]
     raw = f"raw {'features' if table else 'pixels'} (reference)"
     for probes, label in ((sep.latent, codes), (sep.pixels, raw)):
         if probes is not None:
-            text = f"{_value(probes.logistic)} / {_value(probes.knn)}"
+            text = f"{_measured(probes.logistic)} / {_measured(probes.knn)}"
             rows.append(_row(f"{label}: logistic / 5-NN", text))
             if probes is sep.pixels and binarize in BINARIZED_PIXELS:
                 rows.append(_wrapped_row("", BINARIZED_PIXELS[binarize]))
