@@ -326,3 +326,19 @@ def test_probe_accuracies_carry_their_standard_error_and_n() -> None:
     text = " ".join(format_table(Evaluation(separability=Separability(latent=probes))).split())
     assert "separability (5-fold CV accuracy on 18 examples, ± s.e.)" in text
     assert "posterior means: logistic / 5-NN 0.950 ± 0.050 / 0.950 ± 0.050" in text
+
+
+def test_an_autoencoders_generated_distance_says_its_codes_came_from_n01() -> None:
+    """userN #8: an AE's 'generated vs test' Fréchet distance decodes N(0, I) codes (it has no
+    prior), beside 'generated (fitted codes)'; the first row did not say so."""
+    from torchlvm.evaluation.records import Evaluation, Quantity, SampleQuality
+
+    def fd(value: float) -> Quantity:
+        return Quantity(value, "Fréchet distance", "estimate")
+
+    ae = SampleQuality(frechet=fd(300.0), frechet_fitted_codes=fd(40.0))
+    text = " ".join(format_table(Evaluation(sample_quality=ae)).split())
+    assert "generated (N(0, I) codes) vs test 300.000" in text
+    assert "generated (fitted codes) vs test 40.000" in text
+    vae = " ".join(format_table(Evaluation(sample_quality=SampleQuality(frechet=fd(30.0)))).split())
+    assert "generated vs test 30.000" in vae

@@ -314,8 +314,9 @@ def _sample_rows(sq: SampleQuality | Undefined | None) -> list[str]:
     ]
     reference = sq.frechet_real_reference
     split, other = (reference.extra if reference else {}).get("splits", ("test", "train"))
+    codes = "" if sq.frechet_fitted_codes is None else " (N(0, I) codes)"  # (an AE: userN #8)
     shown = (
-        (sq.frechet, f"generated vs {split}"),
+        (sq.frechet, f"generated{codes} vs {split}"),
         (sq.frechet_fitted_codes, f"generated (fitted codes) vs {split}"),
         (reference, f"real {other} vs {split} (reference at this n)"),
         (sq.conditional_accuracy, "conditional accuracy"),
