@@ -136,3 +136,29 @@ def test_every_row_of_an_edited_table_is_standardized_as_the_model_was_trained(t
     raw = np.loadtxt(data, delimiter=",", skiprows=1)
     expected = (raw - np.array(recorded["mean"])) / np.array(recorded["scale"])
     assert rows.x.numpy() == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_run_whose_resume_stopped_before_saving_says_so(tmp_path):
+    """userO #1: a 5-epoch run resumed to 30 and stopped with Ctrl-C after epoch 9 keeps its
+    epoch-5 model beside metrics.csv and checkpoints of epoch 9; sample, evaluate and report
+    read it without a word. Every command that loads it now says so, with the command that
+    finishes it."""
+    import warnings
+
+    from torchlvm.run.loaded import load_run
+
+    run = tmp_path / "vae"
+    assert main(["train", "vae", "--data", "digits", *TINY, "--out", str(run)]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # (a finished run: nothing to say)
+        load_run(run)
+    metrics = run / "metrics.csv"
+    header, last = metrics.read_text().splitlines()[0], metrics.read_text().splitlines()[-1]
+    column = header.split(",").index("epoch")
+    later = [",".join(str(e) if j == column else v for j, v in enumerate(last.split(",")))
+             for e in (1, 2, 3)]  # fmt: skip
+    metrics.write_text(metrics.read_text() + "\n".join(later) + "\n")
+    with pytest.warns(UserWarning, match=r"its model was saved after epoch 1, but metrics.csv "
+                      r"and checkpoints/ go on to epoch 4") as shown:  # fmt: skip
+        load_run(run)
+    assert f"'torchlvm train vae --resume --out {run} --epochs 4'" in str(shown[0].message)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -185,7 +186,42 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
     record = read_config(folder)
     data = record.get("data") if isinstance(record, dict) else None
     _keep_data(folder, data)
+    _warn_of_unsaved_epochs(folder, record)
     return Run(folder, model, str(record["model_type"]), dict(data or {}))
+
+
+def _warn_of_unsaved_epochs(folder: Path, record: Any) -> None:
+    """Warn where the run's metrics.csv logs more epochs than its saved model was trained for:
+    a resume stopped (Ctrl-C) after more epochs, whose model was never published; its curves
+    and checkpoints run past the model every command reads (userO #1)."""
+    from torchlvm.run.interrupted import resume_command
+
+    result = record.get("result") if isinstance(record, dict) else None
+    saved = result.get("epochs") if isinstance(result, dict) else None
+    logged = _logged_epochs(RunLayout(folder).metrics_csv)
+    if not isinstance(saved, int) or logged is None or logged <= saved:
+        return
+    warnings.warn(
+        f"{folder}: its model was saved after epoch {saved}, but metrics.csv and checkpoints/ "
+        f"go on to epoch {logged}: a resume was stopped before it saved its model; "
+        f"finish it with '{resume_command(folder, folder)} --epochs {logged}' (or more epochs)",
+        stacklevel=3,
+    )
+
+
+def _logged_epochs(path: Path) -> int | None:
+    """The epochs a training's metrics.csv logs (its last rows' greatest ``epoch`` + 1), read
+    from its end; None where it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            header = f.readline().decode("utf-8").strip().split(",")
+            f.seek(max(0, path.stat().st_size - 4096))
+            tail = f.read().decode("utf-8", "replace").splitlines()[1:]
+        column = header.index("epoch")
+        epochs = [int(row.split(",")[column]) for row in tail if row.split(",")[column].isdigit()]
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(epochs) + 1 if epochs else None
 
 
 def _keep_data(folder: Path, data: Any) -> None:
