@@ -274,6 +274,23 @@ def test_data_that_came_in_as_float32_are_told_to_subtract_the_mean_before_the_c
     PPCA(latent_dim=3, dtype="float64").fit(X)
 
 
+@pytest.mark.parametrize("given", ["array", "list"])
+def test_a_refusal_the_cast_did_not_cause_is_given_as_it_is(given):
+    """readD D1: PPCA(dtype='float32') told every refusal of data with a large column that its
+    variation was lost in the cast, and a float64 X that it 'came in rounded': a NaN with the
+    closed form, or 4 rows at latent_dim=3, refuse the same in float64 and are said so."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    X[:, 0] = 1.7e9 + rng.uniform(0, 3600, 200)  # (seconds: float32 steps by 128 there)
+    X[3, 2] = np.nan
+    wrap = (lambda a: a.tolist()) if given == "list" else (lambda a: a)
+    with pytest.raises(DataError, match=r"^X contains NaN; the closed form needs complete"):
+        PPCA(latent_dim=2, dtype="float32").fit(wrap(X))
+    few = rng.normal(size=(4, 5)) + [1.7e9, 0, 0, 0, 0]
+    with pytest.raises(DataError, match=r"^X has 4 rows, which span at most 3 directions"):
+        PPCA(latent_dim=3, dtype="float32").fit(wrap(few))
+
+
 @pytest.mark.parametrize("kind", ["numpy", "frame", "tensor"])
 def test_a_fit_of_values_the_float32_cast_rounded_is_warned_of(kind):
     """userL #11's milder case: shifted by 1e7, std-1 columns step by 1 in float32 and the fit

@@ -365,7 +365,7 @@ class PPCA(
         try:
             self.W, self.mu, self.sigma2, history = fit_parameters(X, cfg)
         except DataError as refusal:
-            cast = lost_in_cast(given, X)
+            cast = lost_in_cast(given, X, refit=lambda wide: fit_parameters(wide, cfg))
             if cast is None:
                 raise
             raise cast from refusal

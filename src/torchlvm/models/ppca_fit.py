@@ -8,6 +8,7 @@ features, rows or directions), each naming the fix.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -192,7 +193,9 @@ def _column_variances(X: Tensor) -> Tensor:
     return (X - X.nanmean(0)).square().nanmean(0)
 
 
-def lost_in_cast(given: Any, X: Tensor) -> DataError | None:
+def lost_in_cast(
+    given: Any, X: Tensor, refit: Callable[[Tensor], Any] | None = None
+) -> DataError | None:
     """The refusal to give when a fit of ``X`` failed because its float type rounded the data's
     variation away (userL #11: wine shifted by 1e8 steps by 8 in float32, 4 of its first 5
     columns turned constant, and that read as "no variance outside K directions"): some column's
@@ -201,9 +204,14 @@ def lost_in_cast(given: Any, X: Tensor) -> DataError | None:
     that rounded it, not ``dtype='float64'``, review14 R11). ``None`` for float64, or
     where neither holds.
 
+    The cast is taken for the cause only where ``refit`` of the data in float64 succeeds (a
+    refusal of NaN with the closed form, or of too few rows, is the same in float64: readD D1),
+    or where ``given`` itself came narrower than float64 with a column too coarse to vary.
+
     Args:
         given: the data as the caller passed it (array-like or tensor, ``(N, D)``).
         X: the same data after the cast to the fit's dtype, ``(N, D)``.
+        refit: the fit that refused ``X``, to try on the data in float64 (None: not tried).
     """
     if X.dtype == torch.float64:
         return None
@@ -221,18 +229,19 @@ def lost_in_cast(given: Any, X: Tensor) -> DataError | None:
     coarse = (after > 0) & (after.sqrt() < 100 * steps.to(after))
     moved = (after - before).abs() > 0.01 * before  # (D,): by our cast
     lost = moved | coarse
-    if not lost.any():
+    came = _type_name(given)  # e.g. ' (as float32)': the rounding was done before the fit
+    ours = _fits(refit, wide)  # (float64 fits: the cast to X's type is what refused it)
+    if not lost.any() or not (ours or (came and bool(coarse.any()))):
         return None
     columns = lost.nonzero().flatten().tolist()
     listed = ", ".join(map(str, columns[:5])) + (", ..." if len(columns) > 5 else "")
     size = float(sizes[columns].max())
-    came = _type_name(given)  # e.g. ' (as float32)': the rounding was done before the fit
     dtype = str(X.dtype).removeprefix("torch.")
     fix = (
-        f"X came in rounded{came}: subtract its mean in float64 before casting it to {dtype}, "
-        "or keep it float64 and pass dtype='float64'"
-        if not moved.any()
-        else "pass dtype='float64', or subtract X's mean first (e.g. StandardScaler)"
+        "pass dtype='float64', or subtract X's mean first (e.g. StandardScaler)"
+        if ours
+        else f"X came in rounded{came}: subtract its mean in float64 before casting it to "
+        f"{dtype}, or keep it float64 and pass dtype='float64'"
     )
     constant = int(((after == 0) & ~lost & (sizes > 0)).sum())
     also = f", and {constant} more are constant, maybe from the same rounding" if constant else ""
@@ -242,6 +251,17 @@ def lost_in_cast(given: Any, X: Tensor) -> DataError | None:
         f"little of it is left in {len(columns)} of its {X.shape[1]} features (feature "
         f"{listed}){also}; {fix}"
     )
+
+
+def _fits(refit: Callable[[Tensor], Any] | None, wide: Tensor) -> bool:
+    """Whether ``refit`` of the float64 data ``wide`` goes through (False where not given)."""
+    if refit is None:
+        return False
+    try:
+        refit(wide)
+    except (DataError, ConfigError):
+        return False
+    return True
 
 
 class PrecisionWarning(RuntimeWarning):
