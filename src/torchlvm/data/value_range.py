@@ -17,6 +17,7 @@ made before the record are taken as in [0, 1] where their data was a dataset of 
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, NamedTuple
 
@@ -105,10 +106,21 @@ def _levels_divided(data: dict[str, Any]) -> bool:
     values were in [0, 1]. Such a run took a later file of 0..255 floats with NaN cells, and
     impute filled them with values in [0, 1] among the 0..255 ones (userM #6)."""
     path = str(data.get("name") or "")
-    header = array_header(path) if os.path.isfile(path) else None
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return _divided(path, stat.st_mtime_ns, stat.st_size, int(data.get("pixels", 1)))
+
+
+@functools.lru_cache(maxsize=8)
+def _divided(path: str, mtime_ns: int, size: int, reading: int) -> bool:
+    """:func:`_levels_divided` of the file ``path`` as it is (its time and size key the cache:
+    a command asks several times, and each answer reads the whole file; review14 R7)."""
+    header = array_header(path)
     if header is None or len(header[0]) not in (3, 4) or header[1].kind not in "iu":
         return False
-    if earlier_reading(path, int(data.get("pixels", 1))) is not None:
+    if earlier_reading(path, reading) is not None:
         return False  # (read otherwise then: not said here)
     return stored_levels(path) is not None
 
