@@ -8,6 +8,7 @@ import csv
 import json
 import re
 import shlex
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -551,3 +552,39 @@ def test_draws_or_samples_beyond_memory_are_refused_before_drawing(
     assert err.startswith(f"torchlvm: error: {said}") and err.count("\n") == 1
     assert "more than the 50.0 MB available here; pass a smaller " + option[0] in err
     assert not out.exists()
+
+
+def test_fills_that_rest_on_a_few_importance_draws_are_warned_of(
+    table, ppca_run, tmp_path, monkeypatch
+):
+    """readD D11: VAEEstimator.impute warned where the rows' median effective sample size
+    rests on a few draws, and the command said nothing of the same fills. The command warns
+    by the same rule, counting the rows it fills, naming --samples and --allow-missing."""
+    from torchlvm.inference import imputation
+
+    record = json.loads((ppca_run / "config.json").read_text())["data"]
+    record["options"].pop("allow_missing")  # (a VAE of complete rows)
+    torch.manual_seed(0)
+    VAE(VAEConfig(4, latent_dim=2, hidden=(8,), likelihood="gaussian")).save_pretrained(
+        tmp_path / "vae", data=record
+    )
+    real = imputation.impute_rows
+    for median, warned in ((3.0, True), (40.0, False)):
+
+        def weighed(*args, on_ess=None, median=median, **kwargs):
+            filled = real(*args, **kwargs)
+            on_ess(torch.full((len(args[1]),), median))  # (each row's ESS, as the VAE's path)
+            return filled
+
+        monkeypatch.setattr(imputation, "impute_rows", weighed)
+        argv = ["impute", str(tmp_path / "vae"), "--data", str(table), "--samples", "50"]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert main([*argv, "--out", str(tmp_path / f"f{median:.0f}.csv")]) == 0
+        said = [str(w.message) for w in caught if w.category is imputation.ImputationWarning]
+        assert bool(said) is warned
+        if warned:
+            assert said[0].startswith("the imputed means rest on a few importance draws")
+            assert said[0].endswith(
+                "; raise --samples, or train the VAE with --allow-missing to learn from such rows"
+            )
