@@ -309,3 +309,25 @@ def test_reading_flags_without_a_table_file_are_refused_by_every_command(tmp_pat
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"{flag[0]} says how a --data table file is read" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["im.npy", "ppca"]
+
+
+def test_a_table_runs_moved_file_given_once_is_recorded(tmp_path, capsys):
+    """readC C5: a table run whose file moved read it once from --data NEW, and every later
+    command without --data was told again that the file no longer exists: the new place is
+    recorded, with a warning, as it is for an array run (82d37db)."""
+    import json
+
+    x = np.random.default_rng(2).normal(size=(80, 3))
+    old, new = tmp_path / "w3.csv", tmp_path / "w4.csv"
+    old.write_text("a,b,c\n" + "".join(f"{a:.3f},{b:.3f},{c:.3f}\n" for a, b, c in x))
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", str(old), "--latent-dim", "1", "--out", str(run)]) == 0
+    old.rename(new)
+    out = str(tmp_path / "e.csv")
+    assert main(["encode", str(run), "--out", out]) == 2
+    assert "no longer exists" in capsys.readouterr().err
+    with pytest.warns(UserWarning, match=f"reads its data from {new} now"):
+        assert main(["encode", str(run), "--data", str(new), "--out", out, "--overwrite"]) == 0
+    record = json.loads((run / "config.json").read_text())["data"]
+    assert record["name"] == str(new)
+    assert main(["reconstruct", str(run), "--out", str(tmp_path / "r.csv")]) == 0

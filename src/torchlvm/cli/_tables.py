@@ -220,8 +220,11 @@ def load_rows(
     from torchlvm import run as _run
     from torchlvm.data.files import FRACTIONS, select_split
     from torchlvm.run.labels import as_run_names
+    from torchlvm.run.split import follow_moved_file
 
     schema = table_schema(run_, data, encoding, na_values)
+    if schema is not None and data is not None:  # (its own file moved: recorded, as for arrays)
+        run_ = follow_moved_file(run_, data)
     if schema is None or data is None:
         dataset = _run.load_split(run_, data, split, data_dir=data_dir)
         if schema is not None and not reads_missing(run_):  # (a run made --allow-missing)
