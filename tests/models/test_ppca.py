@@ -313,6 +313,20 @@ def test_a_fit_of_values_the_float32_cast_rounded_is_warned_of(kind):
         PPCA(latent_dim=2, dtype="float32").fit(torch.tensor(X + 1e7, dtype=torch.float32))
 
 
+def test_integers_the_float32_cast_rounds_are_warned_of_as_floats_are():
+    """readD D3: int64 values offset by 1e8 (cents, IDs) fit in float32 without a word, while
+    the same values as float64 warned; small integers (digits' 0..16) still fit quietly."""
+    from torchlvm.models.ppca_fit import PrecisionWarning
+
+    rng = np.random.default_rng(0)
+    cents = (rng.normal(size=(150, 6)) * 30).astype(np.int64) + 10**8  # (float32 steps by 8)
+    with pytest.warns(PrecisionWarning, match=r"lose part of their variation in float32"):
+        PPCA(latent_dim=2, dtype="float32").fit(cents)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        PPCA(latent_dim=2, dtype="float32").fit(rng.integers(0, 17, size=(150, 6)))
+
+
 def test_a_noise_variance_of_float32_rounding_is_warned_of():
     """review14 R18: rank-2 data at 1e8 'fit' in float32 at latent_dim=3, σ² being the cast's
     rounding noise (steps of 8: 64/12), where float64 refuses them; data with noise of their

@@ -272,17 +272,20 @@ class PrecisionWarning(RuntimeWarning):
 def warn_if_cast_rounded(given: Any, X: Tensor) -> None:
     """Warn, at the caller's line, where a fit that ran went on values whose cast from a wider
     ``given`` moved a column's variance by more than 1%: wine + 1e7 in float32 steps by 1 and
-    fitted without a word (userL #11's milder case). One pass over each array, no copy of a
-    float64 array or tensor (torch's variance reduction keeps no (N, D) temporary); columns
-    holding NaN are not compared."""
+    fitted without a word (userL #11's milder case); so too from integers of more than 24 bits.
+    One pass over each array, no copy of a float64 array or tensor (torch's variance reduction
+    keeps no (N, D) temporary); columns holding NaN are not compared."""
     if X.dtype == torch.float64:
         return
     wide = given.detach() if isinstance(given, Tensor) else np.asarray(given)
-    if wide.dtype not in (np.float64, torch.float64):
+    whole = str(wide.dtype).removeprefix("torch.") in ("int32", "int64", "uint32", "uint64")
+    if wide.dtype not in (np.float64, torch.float64) and not whole:
         return  # (as narrow as X already: nothing of ours rounded it)
     with warnings.catch_warnings():  # a read-only array (a frame's) is only read here
         warnings.simplefilter("ignore", UserWarning)
         wide = torch.as_tensor(wide).to(X.device)
+    if whole:  # (IDs, cents, timestamps: more digits than float32 keeps; readD D3)
+        wide = wide.to(torch.float64)
     before, after = wide.var(0, correction=0), X.var(0, correction=0).double()  # (D,)
     moved = ((after - before).abs() > 0.01 * before).nonzero().flatten().tolist()
     if not moved:
