@@ -60,11 +60,11 @@ def test_kl_warmup_ramps_linearly_to_beta() -> None:
             "drop --warmup-epochs or use --objective elbo",
         ),
         (
-            {"objective": "iwae", "beta": 2.0, "free_bits": 0.5},
-            "beta=2.0 and free_bits=0.5 shape the ELBO's KL term, which objective='iwae' has "
-            "none of: drop beta and free_bits or use objective='elbo'",
-            "--beta 2 and --free-bits 0.5 shape the ELBO's KL term, which --objective iwae "
-            "has none of: drop --beta and --free-bits or use --objective elbo",
+            {"objective": "iwae", "beta": 2.0, "free_bits": 0.1234567},
+            "beta=2.0 and free_bits=0.1234567 shape the ELBO's KL term, which objective='iwae' "
+            "has none of: drop beta and free_bits or use objective='elbo'",
+            "--beta 2 and --free-bits 0.1234567 shape the ELBO's KL term, which --objective "
+            "iwae has none of: drop --beta and --free-bits or use --objective elbo",
         ),
         (
             {"objective": "elbo", "k": 3},

@@ -143,7 +143,9 @@ def _default(name: str) -> object:
 def _as_typed(spell: Spell, value: object) -> object:
     """``value`` as a command line writes it (``--beta 2``, not ``--beta 2.0``); as it is for
     Python (``beta=2.0``)."""
-    return f"{value:g}" if isinstance(value, float) and spell is on_command_line else value
+    if not isinstance(value, float) or spell is not on_command_line:
+        return value
+    return repr(value).removesuffix(".0")  # (every digit: 0.1234567, not :g's 0.123457; R31)
 
 
 def _objectives_with(spell: Spell, **uses: bool) -> str:
