@@ -265,7 +265,8 @@ def _array_for_table(path: Any, columns: tuple[str, ...]) -> str:
         f"{d} column{'s' * (d > 1)} ({listed(columns, 3)}), matched by name"
     )
     try:
-        shape = np.load(path, mmap_mode="r").shape if path.suffix.lower() == ".npy" else None
+        npy = path.suffix.lower() == ".npy"
+        shape = np.load(path, mmap_mode="r", allow_pickle=False).shape if npy else None
     except (OSError, ValueError):
         shape = None
     if shape is not None and (len(shape) != 2 or shape[1] != d):
