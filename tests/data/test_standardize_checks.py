@@ -70,8 +70,9 @@ def test_sklearns_tables_as_they_are_are_not_warned_of(table):
         lambda rng: rng.standard_cauchy(size=(1000, 3)),
         lambda rng: (rng.random((1000, 3)) < 0.005).astype(float),
         lambda rng: rng.normal(size=(6, 3)),  # a small file, every cell observed
+        lambda rng: np.where(np.eye(10, 3, dtype=bool), np.nan, rng.normal(size=(10, 3))),
     ],
-    ids=["heavy-tail", "cauchy", "rare-ones", "few-rows-all-observed"],
+    ids=["heavy-tail", "cauchy", "rare-ones", "few-rows-all-observed", "small-file-one-hole"],
 )
 def test_a_tail_rare_ones_or_a_small_complete_file_are_not_warned_of(make):
     assert _fit(make(np.random.default_rng(0))) == []

@@ -9,7 +9,8 @@ file's outlier scores wrong without a word.
   deviation from the median, both equal to σ for normal data) from the column's median, and
   the far cells *set the scale* when they are few and the column's standard deviation is at
   least :data:`SETS` times that of its other cells (which vary).
-- A column observed in few train rows (fewer than :data:`FEW` or under :data:`SPARSE` of them):
+- A column observed in few train rows (under :data:`SPARSE` of them, or fewer than :data:`FEW`
+  and at most half of them: one hole in a file of 10 rows is not a sparse column, readC C2):
   its mean and scale rest on those few.
 """
 
@@ -47,7 +48,8 @@ def warn_misleading(
     message's start (``"FILE: "`` or ``""``)."""
     n = x.shape[0]
     count = observed.sum(0)
-    for j in ((count < n) & ((count < FEW) | (count < SPARSE * n))).nonzero()[:, 0].tolist():
+    few = (count < FEW) & (count <= n // 2)  # (a small file's every column rests on few rows)
+    for j in ((count < n) & (few | (count < SPARSE * n))).nonzero()[:, 0].tolist():
         c = int(count[j])
         warnings.warn(
             spelled(
