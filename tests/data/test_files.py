@@ -356,6 +356,8 @@ def test_a_label_column_of_many_numbers_is_a_measured_quantity_not_classes(tmp_p
     )
     with pytest.raises(OptionError, match=r"column 'y' \(label_column=2\), holds 180 distinct"):
         load_dataset(tmp_path / "one-row-classes.csv", "all", label_column=2)
+    with pytest.raises(OptionError, match=r"column 'y' \(label_column=-1\), holds 180 distin"):
+        load_dataset(tmp_path / "one-row-classes.csv", "all", label_column=-1)  # (readC C7)
     # a later file of a run's classes (to score, fill or encode) may hold a few rows of many
     later = read_rows(tmp_path / "one-row-classes.csv", label_column="y", if_present=True)
     assert later.data.num_classes == 180

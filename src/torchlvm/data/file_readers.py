@@ -174,6 +174,8 @@ def _label_named(header: list[str] | None, column: int | str | None) -> Labelled
     names it (its name where that is how it is named, else its index); None for none."""
     names = header or []
     j = names.index(column) if isinstance(column, str) and column in names else column
+    if isinstance(j, int) and header and -len(header) <= j < 0:
+        j %= len(header)  # (-1: the last column, as the reader takes it; readC C7)
     if not isinstance(j, int) or (header is not None and not 0 <= j < len(header)):
         return None
     said = column_name(header, j)
