@@ -2,6 +2,7 @@
 the run folder beside what was there; bad input gives one line and exit status 2."""
 
 import json
+import re
 
 import pytest
 import torch
@@ -494,3 +495,27 @@ def test_a_fit_that_starts_at_its_optimum_is_said_so(total):
         f"  q*: started at its optimum and stayed there (it moved {total:+.2g} nats/example in "
         "all over its 300 steps: float rounding)"
     ]
+
+
+@pytest.mark.parametrize("trained", [True, False])
+def test_a_log_px_that_rests_on_a_few_draws_is_said_so(vae_dir, tmp_path, capsys, trained):
+    """readD D7: gaps printed "mean ESS 5.4 of 30" under the log p(x) every gap is built on,
+    without the caveat evaluate gives the same ESS (inference/ess.few_effective): it follows
+    that rule, naming --k (an untrained model's q is far from its posterior: few draws)."""
+    from torchlvm.inference.ess import few_effective
+
+    folder = vae_dir
+    if not trained:
+        torch.manual_seed(1)
+        model = VAE(VAEConfig(64, latent_dim=4, hidden=(32,)))
+        with torch.no_grad():
+            for weight in model.encoder.parameters():
+                weight.mul_(10.0)  # (q far from the posterior: the weights degenerate)
+        folder = model.save_pretrained(tmp_path / "raw", data=DATA)
+    argv = ["gaps", str(folder), "--n", "8", "--k", "50", "--steps", "2"]
+    assert cli.main([*argv, "--elbo-samples", "10"]) == 0
+    out = capsys.readouterr().out
+    ess = float(re.search(r"mean ESS ([\d.]+) of", out)[1])
+    said = "a few weights carry log p(x), which may sit nats below the true value" in out
+    assert said is bool(few_effective(ess, 50)) is not trained, ess
+    assert not said or out.count("raise --k") == 1

@@ -15,8 +15,6 @@ def print_table(
     standard error over the examples is far larger, to as many decimals as the finest gap, so
     that a reader can take their differences (userH #18: "-248" and "-250" beside a gap of
     2.41)."""
-    from torchlvm.report.metrics import format_error
-
     exact = report.log_px_method == "exact"
     if exact:
         px_how = "exact"
@@ -51,10 +49,7 @@ def print_table(
     if noun == "row":
         print(f"  (unit: {result['unit']}, as the model was trained)")
     if not exact:
-        print(
-            f"  estimator's standard error of mean {px}: {format_error(summary['log_px_stderr'])} "
-            f"nats (mean ESS {result['mean_ess']:.1f} of {report.k or 'the chains'})"
-        )
+        _estimator_lines(result, summary, report, px)
     if "ppca_mean_field_gap" in result:
         print(
             "  exact mean-field (diagonal q) approximation gap of this PPCA: "
@@ -68,6 +63,24 @@ AT_OPTIMUM = 1e-6
 """A per-point fit whose mean objective moved less than this (nats) in all and over its second
 half started at its optimum: PPCA's q* starts at the exact posterior, and Adam's wiggle there
 (1e-8 nats) was told as a finding, or divided by a whole rise of exactly 0 (userL #6)."""
+
+
+def _estimator_lines(result: dict[str, Any], summary: dict[str, float], report: Any, px: str):
+    """The estimator's standard error of mean ``px`` and its mean ESS, with the caveat of one
+    that rests on a few draws (readD D7: the rule evaluate says it by,
+    :func:`torchlvm.inference.ess.few_effective`)."""
+    from torchlvm.inference.ess import few_effective, few_text
+    from torchlvm.report.metrics import format_error
+
+    print(
+        f"  estimator's standard error of mean {px}: {format_error(summary['log_px_stderr'])} "
+        f"nats (mean ESS {result['mean_ess']:.1f} of {report.k or 'the chains'})"
+    )
+    if report.k and few_effective(result["mean_ess"], report.k):
+        print(
+            f"  (a mean ESS {few_text(report.k)}: a few weights carry {px}, which may sit nats "
+            "below the true value, and the approximation and inference gaps with it; raise --k)"
+        )
 
 
 def _settled(fits: dict[str, Any], noun: str) -> list[str]:
