@@ -826,3 +826,27 @@ def test_an_ood_file_in_other_units_is_warned_of_before_the_work(tmp_path, capsy
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # (none for a file in the run's units)
         assert main([*argv, str(tmp_path / "u50.npy")]) == 0
+
+
+def test_evaluates_samples_grid_is_drawn_on_the_trained_range_as_samples_is(
+    tmp_path, capsys, monkeypatch
+):
+    """readD D6: sample drew its grid on the run's trained range (faab15e) while evaluate drew
+    the same samples.png on the samples' own extremes: a Gaussian decoder's means outside
+    [0, 1] drew the data's black as grey in one and not the other."""
+    from torchlvm import plots
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    folder = tmp_path / "gauss"
+    model.save_pretrained(folder, data={**DATA, "binarize": "none"})
+    scales, real = [], plots.image_grid
+
+    def grid(*args, **kwargs):
+        scales.append(kwargs.get("scale"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "image_grid", grid)
+    argv = ["evaluate", str(folder), "--n", "20", "--k", "5", "--ood", "none", "--quiet"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert scales and scales[0] == (0.0, 1.0)  # (digits, read by name: [0, 1])

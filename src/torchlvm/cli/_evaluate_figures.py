@@ -176,11 +176,11 @@ def _traversal_centre(result: Evaluation, conditional: bool) -> str:
 
 def _figure_jobs(
     d: Any, result: Evaluation, metrics_csv: Path, names: list[str] | None, conditional: bool,
-    reconstruction: str | None = None,
+    reconstruction: str | None = None, scale: tuple[float, float] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Figure name → a function that draws it (False or None: it does not apply); a conditional
-    model's (a CVAE's) curves name c and its prior p(z|c), as the report's do, and an
-    autoencoder's its ``reconstruction`` loss's unit."""
+    """Figure name → a function that draws it (False or None: it does not apply); a CVAE's
+    curves name c and p(z|c), an autoencoder's its ``reconstruction`` loss's unit; samples are
+    drawn on ``scale``, the run's trained range, as ``sample`` draws them (readD D6)."""
     from torchlvm import plots
     from torchlvm.evaluation.records import Latent
 
@@ -190,7 +190,7 @@ def _figure_jobs(
     return {
         "samples": lambda: (
             d.samples is not None
-            and plots.image_grid(d.samples, shape, title=f"Samples: {d.samples_note}")
+            and plots.image_grid(d.samples, shape, title=f"Samples: {d.samples_note}", scale=scale)
         ),
         "reconstructions": lambda: plots.reconstruction_pairs(d.inputs, d.reconstructions, shape),
         "traversals": lambda: plots.traversal_grid(
@@ -252,8 +252,10 @@ def write_figures(
     Returns ``{"folder", "written": [file names], "skipped": {name: reason}}``.
     """
     from torchlvm import plots
+    from torchlvm.data.value_range import trained_range
     from torchlvm.run.layout import RunLayout
     from torchlvm.run.outputs import torchlvm_figure
+    from torchlvm.run.record import read_record
 
     layout = RunLayout(folder)
     d = _figure_data(model, dataset, condition, args.seed)
@@ -261,7 +263,8 @@ def write_figures(
     names = None if dataset.class_names is None else list(dataset.class_names)
     table = len(dataset.shape) == 1
     loss = getattr(getattr(model, "config", None), "reconstruction", None)  # an autoencoder's
-    jobs = _figure_jobs(d, result, layout.metrics_csv, names, condition.conditional, loss)
+    scale = trained_range(read_record(folder).get("data") or {})
+    jobs = _figure_jobs(d, result, layout.metrics_csv, names, condition.conditional, loss, scale)
     for name, make in jobs.items():
         if table and name in IMAGE_FIGURES:
             skipped[name] = f"the data are a table (rows of {dataset.dim} features), not images"
