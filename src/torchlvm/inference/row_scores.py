@@ -197,7 +197,8 @@ def defensive_proposal(model: Any, x: Tensor, c: Tensor | None = None) -> Any:
     30% of the cells of 99 rows missing, where log p(x_o) is exact, q alone read 2.98 nats high
     on average and up to 58 (ESS 1.3, "± 0.87"; 2.37 and 51 with 10,000 samples; userN #5);
     this mixture 0.16 and 4.4 with 1,000 samples, -0.01 and 1.4 with 10,000, 93% of rows within
-    2 standard errors (½ q + ½ q×3: 0.16 / 6.3; ½ q + ½ p(z): 1.28 / 42). Half its draws are
+    2 standard errors (at 1,000 samples, remeasured: ½ q + ½ q×3 0.52 / 23.8, q×3 alone 0.19 /
+    6.2, ½ q + ½ p(z) 2.47 / 66). Half its draws are
     q's, so a row whose q is right loses at most half its effective samples: the weights are
     at most twice q's."""
     from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
