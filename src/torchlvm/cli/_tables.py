@@ -254,8 +254,11 @@ def reads_missing(run_: Any) -> bool:
     observed cells, and a VAE trained with ``--allow-missing`` (MIWAE) encodes x̃, the row with
     its empty cells set to 0, as it was trained to (userP #7: encode and reconstruct refused the
     very rows it was trained on, which score, impute and the Python estimator read)."""
+    from torchlvm.training import get_objective
+
     trained_on_them = bool((run_.data.get("options") or {}).get("allow_missing"))
-    return run_.model_type == "ppca" or (run_.model_type == "vae" and trained_on_them)
+    takers = get_objective("miwae").models  # (the models train --allow-missing trains)
+    return run_.model_type == "ppca" or (run_.model_type in takers and trained_on_them)
 
 
 def posterior(run_: Any, x: Any, c: Any = None) -> Any:

@@ -348,6 +348,8 @@ class PPCA(
                 number of features.
             DataError: for data that is not 2-D, has fewer than 2 samples, holds inf, holds NaN
                 with the closed form, has an all-NaN feature, or has no variance left for σ².
+                A refused fit in float32 is tried once more in float64 to tell whether the
+                cast is the cause (:func:`~torchlvm.models.ppca_fit.lost_in_cast`).
             DataTypeError: for sparse or non-numeric data.
         """
         cfg = self.config

@@ -287,7 +287,7 @@ def _ours_left(name: str, ours: re.Pattern[str]) -> bool:
     written = temporary_of(name)
     if written is None:
         return False
-    written = written.removeprefix(".").split(STAGED_SUFFIX)[0]  # (..X.torchlvm-new.XXXX.tmp)
+    written = written.removeprefix(".").split(STAGED_SUFFIX)[0]  # (a staged file's own name)
     return bool(ours.fullmatch(written)) or written in RUN_ENTRIES
 
 
