@@ -294,13 +294,11 @@ def test_the_evaluation_fact_says_k_is_the_bounds_where_log_p_is_exact():
     )
 
 
-def test_the_figures_sample_draws_are_captioned_with_what_and_its_seed(tmp_path):
-    """userH #21: a later `sample --condition` grid was shown as 'Figure 6. conditional-seed0.png'
-    with no sentence. sample's figure carries the line it printed (its PNG's Description), by
-    any name; one without it (an older sample's) is captioned by its default name."""
+def _digits_runs(folder):
+    """An untrained class-conditional CVAE (folder/cvae) and VAE (folder/vae) of digits, saved
+    with the data records a run on digits has."""
     import torch
 
-    from torchlvm.cli import main
     from torchlvm.models import CVAE, VAE, CVAEConfig, VAEConfig
 
     torch.manual_seed(0)
@@ -308,9 +306,19 @@ def test_the_figures_sample_draws_are_captioned_with_what_and_its_seed(tmp_path)
     cvae = CVAE(CVAEConfig(64, 10, latent_dim=2, hidden=(8,), num_classes=10, class_names=names))
     data = {"name": "digits", "binarize": "dynamic", "seed": 0, "condition": "label",
             "shape": [1, 8, 8], "num_classes": 10, "class_names": names}  # fmt: skip
-    cvae.save_pretrained(tmp_path / "cvae", data=data)
-    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,)))
-    vae.save_pretrained(tmp_path / "vae", data={**data, "condition": "none"})
+    cvae.save_pretrained(folder / "cvae", data=data)
+    VAE(VAEConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(
+        folder / "vae", data={**data, "condition": "none"}
+    )
+
+
+def test_the_figures_sample_draws_are_captioned_with_what_and_its_seed(tmp_path):
+    """userH #21: a later `sample --condition` grid was shown as 'Figure 6. conditional-seed0.png'
+    with no sentence. sample's figure carries the line it printed (its PNG's Description), by
+    any name; one without it (an older sample's) is captioned by its default name."""
+    from torchlvm.cli import main
+
+    _digits_runs(tmp_path)
     assert main(["sample", str(tmp_path / "cvae"), "--condition", "3", "--n", "4"]) == 0
     mine = tmp_path / "cvae" / "figures" / "mine.png"
     assert main(["sample", str(tmp_path / "cvae"), "--condition", "all", "--out", str(mine)]) == 0
@@ -364,20 +372,9 @@ def test_a_conditional_runs_densities_are_labelled_given_c(tmp_path):
     console say given c. The rows of a run evaluated with its condition say so; a VAE's do not."""
     import html
 
-    import torch
-
     from torchlvm.cli import main
-    from torchlvm.models import CVAE, VAE, CVAEConfig, VAEConfig
 
-    torch.manual_seed(0)
-    names = [str(k) for k in range(10)]
-    cvae = CVAE(CVAEConfig(64, 10, latent_dim=2, hidden=(8,), num_classes=10, class_names=names))
-    data = {"name": "digits", "binarize": "dynamic", "seed": 0, "condition": "label",
-            "shape": [1, 8, 8], "num_classes": 10, "class_names": names}  # fmt: skip
-    cvae.save_pretrained(tmp_path / "cvae", data=data)
-    VAE(VAEConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(
-        tmp_path / "vae", data={**data, "condition": "none"}
-    )
+    _digits_runs(tmp_path)
     flags = ["--n", "40", "--k", "10", "--ood", "none", "--no-figures", "--quiet"]
     text = {}
     for name in ("cvae", "vae"):
