@@ -1,6 +1,7 @@
 """When an importance-sampled quantity rests on a few draws: the one rule that ``evaluate`` (its
-mean log p(x)), the report's headline, ``score`` (each row's −log p(x)) and imputation (each
-row's conditional mean) warn by.
+mean log p(x)), the report's headline, ``gaps`` (the log p(x) its gaps are built on), ``score``
+(each row's −log p(x)) and imputation (each row's conditional mean, in Python and ``impute``)
+warn by.
 
 Kish's effective sample size of S weights, ESS = (Σ w)² / Σ w² (Kong 1992;
 :mod:`torchlvm.inference.importance`), counts the draws that carry an estimate. Its delta-method
