@@ -188,6 +188,17 @@ def no_noise_left(K: int, X: Tensor) -> DataError:
     ))  # fmt: skip
 
 
+MOVED = 0.01
+"""The share by which a cast must change a column's variance to have rounded its variation."""
+
+
+def _moved(before: Tensor, after: Tensor) -> Tensor:
+    """Which columns' variances ``(D,)`` the cast moved from ``before`` to ``after`` by more
+    than :data:`MOVED` of themselves (the one rule of :func:`lost_in_cast` and
+    :func:`warn_if_cast_rounded`; a NaN variance is never moved)."""
+    return (after - before).abs() > MOVED * before
+
+
 def _column_variances(X: Tensor) -> Tensor:
     """Each column's ML variance ``(D,)`` over its observed (non-NaN) cells."""
     return (X - X.nanmean(0)).square().nanmean(0)
@@ -227,7 +238,7 @@ def lost_in_cast(
     sizes = X.to(torch.float64).nan_to_num(0.0).abs().amax(0)  # (D,)
     steps = torch.from_numpy(np.spacing(sizes.cpu().numpy().astype(_NUMPY[X.dtype])))
     coarse = (after > 0) & (after.sqrt() < 100 * steps.to(after))
-    moved = (after - before).abs() > 0.01 * before  # (D,): by our cast
+    moved = _moved(before, after)  # (D,): by our cast
     lost = moved | coarse
     came = _type_name(given)  # e.g. ' (as float32)': the rounding was done before the fit
     ours = _fits(refit, wide)  # (float64 fits: the cast to X's type is what refused it)
@@ -287,7 +298,7 @@ def warn_if_cast_rounded(given: Any, X: Tensor) -> None:
     if whole:  # (IDs, cents, timestamps: more digits than float32 keeps; readD D3)
         wide = wide.to(torch.float64)
     before, after = wide.var(0, correction=0), X.var(0, correction=0).double()  # (D,)
-    moved = ((after - before).abs() > 0.01 * before).nonzero().flatten().tolist()
+    moved = _moved(before, after).nonzero().flatten().tolist()
     if not moved:
         return
     listed = ", ".join(map(str, moved[:5])) + (", ..." if len(moved) > 5 else "")
