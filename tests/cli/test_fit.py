@@ -312,3 +312,39 @@ def test_threads_given_to_fit_are_the_ones_ppca_runs_on(tmp_path, monkeypatch):
     argv = ["fit", "ppca", "--data", str(tmp_path / "rows.csv"), "--latent-dim", "2"]
     assert main([*argv, "--threads", "2", "--out", str(tmp_path / "run")]) == 0
     assert calls in ([2], [2, before])  # (the caller's count back after; none in between)
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        ["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--overwrite"],
+        ["train", "ae", "--data", "digits", "--latent-dim", "2", "--epochs", "1", "--overwrite"],
+    ],
+    ids=["fit", "train"],
+)
+def test_a_second_command_into_the_out_of_a_running_fit_is_refused(
+    tmp_path, capsys, monkeypatch, second
+):
+    """fit holds the run lock while it fits, as train holds it while it trains (userO #5): it
+    took it only to write, so a second fit or train into --out meanwhile went ahead, and the
+    one that wrote last replaced the other's run."""
+    from torchlvm.models.ppca import PPCA
+
+    out, fit, seen = tmp_path / "ppca", PPCA.fit, []
+
+    def fit_while_another_starts(self, x):
+        if not seen:  # (the second command, if it were let through, fits too)
+            seen.append(main([*second, "--out", str(out)]))
+            seen.append(capsys.readouterr().err)
+        return fit(self, x)
+
+    monkeypatch.setattr(PPCA, "fit", fit_while_another_starts)
+    args = ["fit", "ppca", "--data", "digits", "--latent-dim", "3", "--out", str(out)]
+    assert main(args) == 0
+    status, err = seen
+    assert status != 0 and re.fullmatch(
+        rf"torchlvm: error: {re.escape(str(out))} is being trained by pid \d+; wait for it to "
+        r"finish\n",
+        err,
+    )
+    assert json.loads((out / "config.json").read_text())["model"]["latent_dim"] == 3

@@ -92,15 +92,16 @@ def run(args: argparse.Namespace) -> int:
         dtype=DTYPE,
         threads=None,  # (apply_threads above set --threads, or a table's one thread)
     )
-    start = time.perf_counter()
-    model.fit(train.x)
-    metrics = _metrics(model, train, test, args, time.perf_counter() - start)
-    report = _em_report(model, train, args)
-    if report is not None:
-        metrics["em"] = report.to_dict()
-    data = _data_record(train, options, args)
+    # the lock is held from the fit on, as train holds it while it trains: a second fit or
+    # train into --out meanwhile is refused, not left to replace this run (userO #5)
     with staged_run(args.out, overwrite=args.overwrite, resumable=False) as stage:
-        write_finished(stage.folder, model, {"data": data})
+        start = time.perf_counter()
+        model.fit(train.x)
+        metrics = _metrics(model, train, test, args, time.perf_counter() - start)
+        report = _em_report(model, train, args)
+        if report is not None:
+            metrics["em"] = report.to_dict()
+        write_finished(stage.folder, model, {"data": _data_record(train, options, args)})
         merge_metrics(stage.folder, metrics)
     _print(metrics, model, train, args)
     for line in report.lines() if report is not None else []:
