@@ -76,3 +76,49 @@ def test_sklearns_tables_as_they_are_are_not_warned_of(table):
 )
 def test_a_tail_rare_ones_or_a_small_complete_file_are_not_warned_of(make):
     assert _fit(make(np.random.default_rng(0))) == []
+
+
+def _read(path, **options):
+    from torchlvm.data.files import load_file
+
+    with warnings.catch_warnings(record=True) as told:
+        warnings.simplefilter("always")
+        load_file(path, standardize=True, allow_missing=True, **options)
+    said = [getattr(w.message, "on_command_line", str(w.message)) for w in told]
+    return [s for s in said if "train rows" in s or "robust" in s]
+
+
+def test_a_headerless_files_sparse_column_is_named_by_its_place_with_its_file_index(tmp_path):
+    """readC C1: a file without header's column was 'column 2 (counting from 0)', an index
+    among the features (the label, the file's first column, taken out), with a bare
+    '--drop-columns' offered and no file named; every other message says 'column 4 (index
+    3)' of it, and the option its index takes."""
+    x, _ = _wine()
+    x[3:, 2] = np.nan
+    rows = np.column_stack([np.arange(len(x)) % 3, x])  # the label first
+    path = tmp_path / "bare.csv"
+    np.savetxt(path, rows, delimiter=",", fmt="%g")
+    said = _read(path, label_column=0)
+    assert len(said) == 1
+    assert said[0].startswith(f"{path}: column 4 (index 3) is observed in ")
+    assert said[0].endswith(
+        "drop it (--drop-columns 3, its index counting from 0) or fill in more of it"
+    )
+    with_drop = _read(path, label_column=0, drop_columns=[1])  # (the user's drop is kept)
+    assert "drop it (--drop-columns 1 3, indices counting from 0)" in with_drop[0]
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["header", "headerless"])
+def test_a_far_cell_is_named_with_its_line(tmp_path, header):
+    """review14 R24: the warning of a cell that sets its column's scale named no line, so the
+    cell to correct was to be searched for in 178 lines."""
+    x, names = _wine()
+    x[5, 12] = 1e9  # the 6th data row: line 7 below a header, else line 6
+    path = tmp_path / "t.csv"
+    np.savetxt(path, x, delimiter=",", fmt="%g", header=",".join(names) if header else "",
+               comments="")  # fmt: skip
+    if not header:
+        path.write_text(path.read_text().lstrip("\n"))
+    said = _read(path)
+    name = "column 'proline'" if header else "column 13 (index 12)"
+    assert said[0].startswith(f"{path}: {name}: 1 cell, 1e+09 on line {7 if header else 6}, ")

@@ -56,15 +56,25 @@ def offered_drop(
     """:func:`drop_option`'s option, and its note of each index the user gave that it leaves
     out (``"; your --drop-columns 1 is column 'alcohol', counting from 0: add it if you mean
     it"``), or ``""``."""
-    given, said = [], []
+    values, left = offered_values(selectors, header)
+    said = [f"your {spell('drop_columns', [s])} is column {name!r}" for s, name in left]
+    note = f"; {', '.join(said)}, counting from 0: add it if you mean it" if said else ""
+    return spell("drop_columns", values), note
+
+
+def offered_values(
+    selectors: Sequence[int | str], header: Sequence[str] | None = None
+) -> tuple[list[int | str], list[tuple[int, str]]]:
+    """:func:`offered_drop`'s values (those already dropped, then ``selectors``), and each
+    index the user gave that they leave out, with the name it is."""
+    given, left = [], []
     for s in _DROPPED.get():
         name = selector_of(s, header)
         if isinstance(s, int) and isinstance(name, str) and name not in selectors:
-            said.append(f"your {spell('drop_columns', [s])} is column {name!r}")
+            left.append((s, name))
         else:
             given.append(s)
-    note = f"; {', '.join(said)}, counting from 0: add it if you mean it" if said else ""
-    return spell("drop_columns", [*given, *(s for s in selectors if s not in given)]), note
+    return [*given, *(s for s in selectors if s not in given)], left
 
 
 def selector_of(selector: int | str, header: Sequence[str] | None) -> int | str:

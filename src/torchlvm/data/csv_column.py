@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from torchlvm.data.columns import drop_option, offered_drop, selector_of
+from torchlvm.data.columns import drop_option, offered_drop, offered_values, selector_of
 from torchlvm.data.csv_cells import (
     column_kind,
     fix_for,
@@ -63,7 +63,8 @@ def drop_for(spell: Spell, header: list[str] | None, columns: list[int]) -> str:
     text, note = offered_drop(spell, selectors, header)
     if all(isinstance(s, str) for s in selectors):
         return text + note
-    return f"{text}, {'its index' if len(columns) == 1 else 'indices'} counting from 0{note}"
+    indices = [s for s in offered_values(selectors, header)[0] if not isinstance(s, str)]
+    return f"{text}, {'its index' if len(indices) == 1 else 'indices'} counting from 0{note}"
 
 
 def parse_column(

@@ -45,7 +45,7 @@ import torch
 
 from torchlvm._checks import check_choice
 from torchlvm._shell import quoted, unexpanded_home
-from torchlvm.data.columns import default_names, dropping, match_columns
+from torchlvm.data.columns import default_names, dropping, match_columns, position_name
 from torchlvm.data.dataset import Dataset
 from torchlvm.data.file_labels import check_not_measured, class_labels
 from torchlvm.data.file_readers import Read, read_npy, read_table, reader_of
@@ -53,7 +53,7 @@ from torchlvm.data.file_values import check_finite, check_rows_observed, feature
 from torchlvm.data.npz_keys import Y_KEYS
 from torchlvm.data.registry import file_suffix, is_file_name
 from torchlvm.data.save_lines import labels_fix
-from torchlvm.data.splits import select_split
+from torchlvm.data.splits import select_split, split_indices
 from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import (
     ConfigError,
@@ -295,23 +295,36 @@ def read_rows(
             dialect=read.dialect,
             forms=forms,
         )
-        if standardize is not False:
-            data = standardized(data, standardize, seed=seed)
         if names is None and read.lines is not None:  # a CSV without a header is a table too
-            names = default_names(data.dim)
+            names = _placed(read.places, data.dim)
+            data = replace(data, columns=names)
+        if standardize is not False:
+            data = standardized(data, standardize, seed=seed, lines=read.lines)
         x = data.x.to(PRECISIONS[dtype])  # (N, D), in ``dtype`` once standardized
-        data = replace(data, x=x, columns=names)
+        data = replace(data, x=x)
         return FileRows(data, read.lines)
 
 
-def standardized(data: Dataset, how: bool | Standardizer, *, seed: int) -> Dataset:
+def _placed(places: Sequence[int], dim: int) -> tuple[str, ...]:
+    """The names of the features of a CSV without a header: their places in the file
+    (``column 2`` .. ``column 14`` where the label was the first), as its run records them
+    and its messages name them; ``column 1`` .. where the places are not known."""
+    return tuple(map(position_name, places)) if len(places) == dim else default_names(dim)
+
+
+def standardized(
+    data: Dataset, how: bool | Standardizer, *, seed: int, lines: np.ndarray | None = None
+) -> Dataset:
     """``data`` (every row) standardized by ``how``: a given :class:`Standardizer`, or one
-    fitted on the rows of its seeded train split when ``how`` is True."""
+    fitted on the rows of its seeded train split when ``how`` is True (``lines``: a CSV's
+    file line of each row, which a warning of a far cell names)."""
     if how is True:
         for part in ("val", "test"):  # too few rows to split: say so, not "constant column"
             select_split(data, part, fractions=FRACTIONS, seed=seed)
         train = select_split(data, "train", fractions=FRACTIONS, seed=seed)
-        how = Standardizer.fit(train.x, data.columns)
+        rows = split_indices(len(data), FRACTIONS, seed)[0]  # (select_split's train rows)
+        at = None if lines is None else lines[rows].tolist()
+        how = Standardizer.fit(train.x, data.columns, source=data.name, lines=at)
     elif not isinstance(how, Standardizer):
         raise ConfigError(f"standardize must be True, False or a Standardizer, got {how!r}")
     return replace(data, x=how.transform(data.x), standardizer=how)

@@ -17,7 +17,7 @@ file's outlier scores wrong without a word.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -41,11 +41,13 @@ def warn_misleading(
     name: Callable[[int], str],
     drop: Callable[[Spell, list[int]], str],
     at: str,
+    lines: Sequence[int] | None = None,
 ) -> None:
     """Warn of each column of the train split ``x`` ``(N, D)`` (float64; NaN where not
     ``observed``) observed in few rows, or whose scale a few far cells set; ``name(j)`` says
-    column ``j`` in a message, ``drop(spell, [j])`` is the option that drops it, ``at`` the
-    message's start (``"FILE: "`` or ``""``)."""
+    column ``j`` in a message (``column 'ash'``), ``drop(spell, [j])`` is the option that
+    drops it, ``at`` the message's start (``"FILE: "`` or ``""``), ``lines`` the file line of
+    each row of ``x`` (a CSV's), where a far cell is named with its line."""
     n = x.shape[0]
     count = observed.sum(0)
     few = (count < FEW) & (count <= n // 2)  # (a small file's every column rests on few rows)
@@ -55,7 +57,7 @@ def warn_misleading(
             spelled(
                 UserWarning,
                 lambda spell, j=j, c=c: (
-                    f"{at}column {name(j)} is observed in {c} of the {n} train rows: its mean "
+                    f"{at}{name(j)} is observed in {c} of the {n} train rows: its mean "
                     f"and scale rest on {'that one' if c == 1 else f'those {c}'}, and every "
                     f"later row's value there is judged by them; drop it ({drop(spell, [j])}) "
                     "or fill in more of it"
@@ -63,13 +65,17 @@ def warn_misleading(
             ),
             stacklevel=3,
         )
-    for j, said in _scale_set_by_few(x, observed, count):
-        warnings.warn(f"{at}column {name(j)}: {said}", stacklevel=3)
+    for j, said in _scale_set_by_few(x, observed, count, lines):
+        warnings.warn(f"{at}{name(j)}: {said}", stacklevel=3)
 
 
-def _scale_set_by_few(x: Tensor, observed: Tensor, count: Tensor) -> list[tuple[int, str]]:
+def _scale_set_by_few(
+    x: Tensor, observed: Tensor, count: Tensor, lines: Sequence[int] | None
+) -> list[tuple[int, str]]:
     """The columns of ``x`` whose standard deviation a few far cells set, and what to say of
-    each: its far cells, how far, and the standard deviation with and without them."""
+    each: its far cells (on their file ``lines``, where given: the warning named no line, so
+    the cell to correct was to be searched for, review14 R24), how far, and the standard
+    deviation with and without them."""
     median = torch.nanmedian(x, 0).values  # (D,), the lower of two middle values
     dev = (x - median).abs()  # (N, D), NaN where not observed
     robust = 1.4826 * torch.nanmedian(dev, 0).values
@@ -82,9 +88,11 @@ def _scale_set_by_few(x: Tensor, observed: Tensor, count: Tensor) -> list[tuple[
         sd, sd_others = float(column.std(correction=0)), float(others.std(correction=0))
         if sd_others == 0 or sd < SETS * sd_others:
             continue  # (the far cells are all it varies by, or they do not set its scale)
+        rows = far[:, j].nonzero()[:, 0].tolist()
         cells = x[far[:, j], j]
         most = float((dev[far[:, j], j] / robust[j]).max())
-        shown = " and ".join(f"{v:g}" for v in cells[:3].tolist())
+        on = [f" on line {lines[i]}" if lines is not None else "" for i in rows]
+        shown = " and ".join(f"{v:g}{o}" for v, o in zip(cells[:3].tolist(), on, strict=False))
         shown += f" and {len(cells) - 3} more" if len(cells) > 3 else ""
         one = len(cells) == 1
         them = "it" if one else "them"
