@@ -850,3 +850,35 @@ def test_evaluates_samples_grid_is_drawn_on_the_trained_range_as_samples_is(
     argv = ["evaluate", str(folder), "--n", "20", "--k", "5", "--ood", "none", "--quiet"]
     assert main(argv) == 0, capsys.readouterr().err
     assert scales and scales[0] == (0.0, 1.0)  # (digits, read by name: [0, 1])
+
+
+def test_every_image_figure_is_drawn_on_the_trained_range_so_faint_decodings_look_faint(
+    tmp_path, capsys, monkeypatch
+):
+    """readD D6: evaluate drew its samples on the run's trained range (7721be2) but scaled its
+    reconstructions, traversals, interpolation and manifold to their own extremes, so decodings
+    of at most 0.3 of the trained range (here 0..255 levels, a float file's) were stretched to
+    full contrast: their brightest pixel drawn white. On the trained range it is 0.3 grey."""
+    from torchlvm.plots import images
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    with torch.no_grad():  # every decoding: the same faint ramp, 0 to 0.3 × 255
+        model.decoder[-1].weight.zero_()
+        model.decoder[-1].bias.copy_(torch.linspace(0.0, 0.3 * 255, 64))
+    folder = tmp_path / "faint"
+    model.save_pretrained(folder, data={**DATA, "binarize": "none", "value_range": [0.0, 255.0]})
+    brightest, real = [], images._rgb
+
+    def rgb(array, lo, hi):
+        tiles, nan = real(array, lo, hi)
+        brightest.append(float(tiles.max()))
+        return tiles, nan
+
+    monkeypatch.setattr(images, "_rgb", rgb)
+    argv = ["evaluate", str(folder), "--n", "20", "--k", "5", "--ood", "none", "--quiet"]
+    assert main(argv) == 0, capsys.readouterr().err
+    drawn = json.loads((folder / "metrics.json").read_text())["figures"]["written"]
+    assert {"reconstructions.png", "traversals.png", "interpolation.png"} <= set(drawn)
+    assert "manifold.png" in drawn and len(brightest) >= 6  # (samples; input, reconstruction...)
+    assert max(brightest) == pytest.approx(0.3, abs=1e-3)

@@ -75,6 +75,35 @@ def test_image_grid_on_a_given_scale_clips_to_it_and_says_what_share():
     assert inside.axes[0].get_xlabel() == ""  # nothing clipped: nothing said
 
 
+FAINT = np.linspace(0.0, 0.3 * 255, 4 * 64).reshape(4, 64)  # at most 0.3 of 0..255 levels
+ON_SCALE = {
+    "traversal": lambda x, s: traversal_grid(x, SHAPE, [0, 1], [-1.0, 1.0], scale=s),
+    "interpolation": lambda x, s: interpolation_strip(x, SHAPE, scale=s),
+    "manifold": lambda x, s: manifold_grid(x, SHAPE, (-1.0, 1.0), scale=s),
+    "reconstructions": lambda x, s: reconstruction_pairs(x, x, SHAPE, scale=s),
+}
+
+
+def white(fig) -> int:
+    """Pixels of the figure's mosaic drawn white (its gaps, and the scale's top)."""
+    return int((mosaic_of(fig) == 1.0).all(axis=-1).sum())
+
+
+@pytest.mark.parametrize("figure", list(ON_SCALE), ids=list(ON_SCALE))
+def test_faint_decodings_on_a_given_scale_are_not_stretched(figure):
+    """readD D6: decodings of at most 0.3 of the range a run was trained on were drawn on their
+    own extremes, their brightest pixels white; on the given range they are 0.3 grey, and
+    values outside the range are clipped and said to be (in the axis line)."""
+    draw, levels = ON_SCALE[figure], (0.0, 255.0)
+    fig, gaps = draw(FAINT, levels), white(draw(np.zeros_like(FAINT), levels))
+    shown = mosaic_of(fig)
+    assert white(fig) == gaps and shown[shown < 1.0].max() == pytest.approx(0.3)
+    assert "clipped" not in fig.axes[0].get_xlabel()
+    assert white(draw(FAINT, None)) > gaps  # (no scale: the images' own, the top white)
+    tight = draw(FAINT, (0.0, 0.15 * 255)).axes[0].get_xlabel()  # half of the values above it
+    assert "clipped to the data's range [0, 38.2]: 50.0% of their values lie outside" in tight
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

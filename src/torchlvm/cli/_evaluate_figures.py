@@ -178,48 +178,16 @@ def _figure_jobs(
     d: Any, result: Evaluation, metrics_csv: Path, names: list[str] | None, conditional: bool,
     reconstruction: str | None = None, scale: tuple[float, float] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Figure name → a function that draws it (False or None: it does not apply); a CVAE's
-    curves name c and p(z|c), an autoencoder's its ``reconstruction`` loss's unit; samples are
-    drawn on ``scale``, the run's trained range, as ``sample`` draws them (readD D6)."""
+    """Figure name → a function that draws it (False or None: it does not apply): the images
+    (:func:`_image_jobs`, on ``scale``), then the rest; a CVAE's curves name c and p(z|c), an
+    autoencoder's its ``reconstruction`` loss's unit."""
     from torchlvm import plots
     from torchlvm.evaluation.records import Latent
 
-    shape, at = d.shape, "" if d.condition is None else f" at c = {d.condition}"  # (CVAE's c)
     latent = result.latent if isinstance(result.latent, Latent) else None
     kl = None if latent is None or latent.kl_per_dim is None else latent.kl_per_dim.value
     return {
-        "samples": lambda: (
-            d.samples is not None
-            and plots.image_grid(d.samples, shape, title=f"Samples: {d.samples_note}", scale=scale)
-        ),
-        "reconstructions": lambda: plots.reconstruction_pairs(d.inputs, d.reconstructions, shape),
-        "traversals": lambda: plots.traversal_grid(
-            d.traversal,
-            shape,
-            d.traversal_dims,
-            d.traversal_values,
-            title=f"Latent traversals{at}{_traversed(d.traversal_dims, latent)}",
-            centre=_traversal_centre(result, conditional),
-        ),  # fmt: skip
-        "interpolation": lambda: (
-            d.interpolation is not None
-            and plots.interpolation_strip(
-                d.interpolation, shape, title=f"Interpolation in latent space{at}"
-            )
-        ),
-        "manifold": lambda: (
-            d.manifold is not None
-            and plots.manifold_grid(
-                d.manifold, shape, (-3.0, 3.0), title=f"Decoded 2-D latent manifold{at}"
-            )
-        ),
-        "conditional": lambda: (
-            d.conditional is not None
-            and plots.conditional_grid(d.conditional, shape, d.class_names)
-        ),
-        "imputation": lambda: (
-            d.imputation is not None and plots.imputation_panels(shape=shape, **d.imputation)
-        ),
+        **_image_jobs(d, result, conditional, scale),
         "latent_scatter": lambda: plots.latent_scatter(d.codes, d.labels, names),
         "kl_per_dimension": lambda: (
             kl is not None and plots.kl_per_dimension(kl, threshold=None, conditional=conditional)
@@ -232,6 +200,61 @@ def _figure_jobs(
                 conditional=conditional,
                 reconstruction=reconstruction,
             )  # fmt: skip
+        ),
+    }
+
+
+def _image_jobs(
+    d: Any, result: Evaluation, conditional: bool, scale: tuple[float, float] | None
+) -> dict[str, Any]:
+    """The image figures of :func:`_figure_jobs`, every one drawn on ``scale``, the run's
+    trained range, as ``sample`` draws its samples: on their own extremes, decodings of at most
+    0.3 of the range were stretched to full contrast, their brightest pixel white (readD D6)."""
+    from torchlvm import plots
+    from torchlvm.evaluation.records import Latent
+
+    shape, at = d.shape, "" if d.condition is None else f" at c = {d.condition}"  # (CVAE's c)
+    latent = result.latent if isinstance(result.latent, Latent) else None
+    return {
+        "samples": lambda: (
+            d.samples is not None
+            and plots.image_grid(d.samples, shape, title=f"Samples: {d.samples_note}", scale=scale)
+        ),
+        "reconstructions": lambda: plots.reconstruction_pairs(
+            d.inputs, d.reconstructions, shape, scale=scale
+        ),
+        "traversals": lambda: plots.traversal_grid(
+            d.traversal,
+            shape,
+            d.traversal_dims,
+            d.traversal_values,
+            title=f"Latent traversals{at}{_traversed(d.traversal_dims, latent)}",
+            centre=_traversal_centre(result, conditional),
+            scale=scale,
+        ),  # fmt: skip
+        "interpolation": lambda: (
+            d.interpolation is not None
+            and plots.interpolation_strip(
+                d.interpolation, shape, title=f"Interpolation in latent space{at}", scale=scale
+            )
+        ),
+        "manifold": lambda: (
+            d.manifold is not None
+            and plots.manifold_grid(
+                d.manifold,
+                shape,
+                (-3.0, 3.0),
+                title=f"Decoded 2-D latent manifold{at}",
+                scale=scale,
+            )  # fmt: skip
+        ),
+        "conditional": lambda: (
+            d.conditional is not None
+            and plots.conditional_grid(d.conditional, shape, d.class_names, scale=scale)
+        ),
+        "imputation": lambda: (
+            d.imputation is not None
+            and plots.imputation_panels(shape=shape, scale=scale, **d.imputation)
         ),
     }
 

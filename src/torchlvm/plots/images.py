@@ -4,14 +4,16 @@ latent traversals, interpolations and the 2-D latent manifold.
 Every function takes images as arrays or tensors, either flat ``(N, D)`` with ``D = C·H·W`` or
 ``(N, C, H, W)``, plus the image ``shape`` (``(H, W)`` or ``(C, H, W)``, C = 1 or 3), and returns
 a :class:`matplotlib.figure.Figure`. Values in [0, 1] are shown as intensities (0 black, 1 white);
-anything else is scaled from its minimum to its maximum. A pixel with no value (NaN in any
-channel: a diverged model's output, or a user's data) is drawn red, not as the scale's low end
-(black, which a figure cannot tell from a 0), and the figure's key counts them. Where a model's
-output is set beside the data (reconstructions, transfers, imputations), both are drawn on the
-data's scale, [0, 1] for intensities: a Gaussian decoder's mean outside it is clipped for display
-(it would otherwise widen the scale and draw the data's black as grey), and the figure says what
-share was clipped. The tiles are drawn as one mosaic, so a grid of hundreds of images costs one
-``imshow``.
+anything else is scaled from its minimum to its maximum, unless the caller gives the ``scale`` to
+draw on (every image function takes one: ``evaluate`` and ``sample`` give the range the run was
+trained on, so a faint decoding looks faint, not stretched to the grid's own extremes). A pixel
+with no value (NaN in any channel: a diverged model's output, or a user's data) is drawn red, not
+as the scale's low end (black, which a figure cannot tell from a 0), and the figure's key counts
+them. Where a model's output is set beside the data (reconstructions, transfers, imputations),
+both are drawn on the data's scale, [0, 1] for intensities: a Gaussian decoder's mean outside it
+is clipped for display (it would otherwise widen the scale and draw the data's black as grey),
+and the figure says what share was clipped; so is anything drawn on a given ``scale``. The
+tiles are drawn as one mosaic, so a grid of hundreds of images costs one ``imshow``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,23 @@ def _rgb(images: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, int]:
     nan = np.isnan(images).any(axis=1)  # (N, H, W)
     tiles[nan] = MISSING_COLOUR
     return tiles, int(nan.sum())
+
+
+def _on_scale(
+    name: str, images: np.ndarray, scale: tuple[float, float] | None
+) -> tuple[np.ndarray, int, str | None]:
+    """``images`` drawn as tiles (:func:`_rgb`) on ``scale``, with the line saying what share of
+    them it clips (:func:`_clip_note`, ``name``: what they are), or on their own range
+    (:func:`value_range`) where no scale is given, clipping nothing."""
+    lo, hi = value_range(images) if scale is None else scale
+    tiles, nan = _rgb(images, lo, hi)
+    return tiles, nan, None if scale is None else _clip_note(name, images, lo, hi)
+
+
+def _lines(*lines: str | None) -> str | None:
+    """The lines given that are not None, one below the other; None where none are."""
+    kept = [line for line in lines if line]
+    return "\n".join(kept) if kept else None
 
 
 def _nan_key(count: int) -> list[Patch]:
@@ -172,9 +191,7 @@ def image_grid(
             f"row_labels has {len(row_labels)} labels but the grid has {rows} rows "
             f"({n} images, {nrow} per row)"
         )
-    lo, hi = value_range(array) if scale is None else scale
-    tiles, nan = _rgb(array, lo, hi)
-    clipped = None if scale is None else _clip_note("samples", array, lo, hi)
+    tiles, nan, clipped = _on_scale("samples", array, scale)
     return _draw_mosaic(
         tiles, nrow, title=title, row_labels=row_labels, xlabel=clipped, key=_nan_key(nan)
     )
@@ -187,6 +204,7 @@ def reconstruction_pairs(
     *,
     ncol: int | None = None,
     title: str | None = "Inputs and their reconstructions",
+    scale: tuple[float, float] | None = None,
 ) -> Figure:
     """Inputs above their reconstructions, in labelled row pairs.
 
@@ -195,13 +213,15 @@ def reconstruction_pairs(
         reconstructions: the same shape: e.g. the decoder mean at the posterior mean.
         shape: one image's (H, W) or (C, H, W).
         ncol: images per row; by default all N up to 10, wrapping into more row pairs.
+        scale: the values drawn black and white (:func:`image_grid`), e.g. the range the
+            model was trained on; by default the inputs' scale.
 
-    Both rows are drawn on the inputs' scale ([0, 1] for intensities); reconstructions outside
-    it are clipped for display, and the figure says what share.
+    Both rows are drawn on ``scale``, else on the inputs' scale ([0, 1] for intensities);
+    values outside it are clipped for display, and the figure says what share.
     """
     return _row_pairs(
         ("inputs", inputs), ("reconstructions", reconstructions), shape,
-        labels=("input", "reconstruction"), ncol=ncol, title=title,
+        labels=("input", "reconstruction"), ncol=ncol, title=title, scale=scale,
     )  # fmt: skip
 
 
@@ -258,20 +278,25 @@ def _row_pairs(
     labels: tuple[str, str],
     ncol: int | None,
     title: str | None,
+    scale: tuple[float, float] | None = None,
 ) -> Figure:
     """Two equally long image sets as interleaved rows (ncol of the first, then of the second),
-    both on the scale of the first, the data (the second clipped to it, and the figure says so);
-    ``first`` and ``second`` are (argument name, images)."""
+    both on ``scale``, else on the scale of the first, the data (what lies outside it clipped
+    to it, and the figure says so); ``first`` and ``second`` are (argument name, images)."""
     a = as_images(first[1], shape, first[0])
     b = as_images(second[1], shape, second[0])
     n = _check_same_count(**{first[0]: a, second[0]: b})
     ncol = ncol or min(n, 10)
-    lo, hi = value_range(a)
+    lo, hi = value_range(a) if scale is None else scale
     (tiles_a, nan_a), (tiles_b, nan_b) = _rgb(a, lo, hi), _rgb(b, lo, hi)
     tiles, blocks = _interleave([tiles_a, tiles_b], ncol)
+    notes = (
+        None if scale is None else _clip_note(first[0], a, lo, hi),
+        _clip_note(second[0], b, lo, hi),
+    )
     return _draw_mosaic(
         tiles, ncol, title=title, row_labels=list(labels) * blocks,
-        xlabel=_clip_note(second[0], b, lo, hi), key=_nan_key(nan_a + nan_b),
+        xlabel=_lines(*notes), key=_nan_key(nan_a + nan_b),
     )  # fmt: skip
 
 
@@ -312,6 +337,7 @@ def imputation_panels(
     shape: Shape,
     *,
     title: str | None = "Imputation of missing pixels",
+    scale: tuple[float, float] | None = None,
 ) -> Figure:
     """Observed images (missing part red and hatched), the model's imputations and the truth.
 
@@ -321,9 +347,10 @@ def imputation_panels(
         imputed: the same shape: observed pixels kept, missing ones filled in by the model.
         true: the same shape: the complete images.
         shape: one image's (H, W) or (C, H, W).
+        scale: the values drawn black and white (:func:`image_grid`); by default the data's.
 
-    All rows are drawn on the data's scale (observed and true pixels); imputed values outside
-    it are clipped for display, and the figure says what share.
+    All rows are drawn on ``scale``, else on the data's scale (observed and true pixels);
+    imputed values outside it are clipped for display, and the figure says what share.
     """
     c, h, w = image_shape(shape)
     obs = as_images(observed, shape, "observed")
@@ -337,7 +364,7 @@ def imputation_panels(
         )
     seen = seen.reshape(seen.shape[0], -1, h, w)[:, 0] > 0.5  # (N, H, W)
     n = _check_same_count(observed=obs, mask=seen, imputed=imp, true=ref)
-    lo, hi = value_range(np.where(seen[:, None], obs, np.nan), ref)
+    lo, hi = value_range(np.where(seen[:, None], obs, np.nan), ref) if scale is None else scale
     shown = to_rgb(obs, lo, hi)
     missing = ~seen
     shown[missing] = 0.35 * shown[missing] + 0.65 * MISSING_COLOUR
@@ -379,6 +406,7 @@ def traversal_grid(
     *,
     title: str | None = "Latent traversals",
     centre: str | None = None,
+    scale: tuple[float, float] | None = None,
 ) -> Figure:
     """Decodings while one latent dimension sweeps ``values`` and the others stay fixed.
 
@@ -391,6 +419,7 @@ def traversal_grid(
             centre (:data:`TRAVERSAL_AXIS`).
         centre: what the values are measured from, for the axis label (``"p(z)"``,
             ``"p(z | c)"``); None: the axis names no distribution (the caption says it).
+        scale: the values drawn black and white (:func:`image_grid`).
     """
     array = as_images(images, shape)
     if array.shape[0] != len(dims) * len(values):
@@ -398,7 +427,7 @@ def traversal_grid(
             f"traversal_grid needs len(dims) × len(values) = {len(dims)} × {len(values)} images, "
             f"got {array.shape[0]}"
         )
-    tiles, nan = _rgb(array, *value_range(array))
+    tiles, nan, clipped = _on_scale("decodings", array, scale)
     return _draw_mosaic(
         tiles,
         len(values),
@@ -406,7 +435,7 @@ def traversal_grid(
         title=title,
         row_labels=[f"z{int(d) + 1}" for d in dims],
         col_labels=[f"{float(v):.3g}" for v in values],  # 2.25, not 2.2
-        xlabel=TRAVERSAL_AXIS.format(of=f" of {centre}" if centre else ""),
+        xlabel=_lines(TRAVERSAL_AXIS.format(of=f" of {centre}" if centre else ""), clipped),
     )
 
 
@@ -415,24 +444,26 @@ def interpolation_strip(
     shape: Shape,
     *,
     title: str | None = "Interpolation in latent space",
+    scale: tuple[float, float] | None = None,
 ) -> Figure:
     """Decodings along a straight line between the latent codes of two inputs.
 
     Args:
         images: (steps, D) or (steps, C, H, W), from the first input's code to the second's.
         shape: one image's (H, W) or (C, H, W).
+        scale: the values drawn black and white (:func:`image_grid`).
     """
     array = as_images(images, shape)
     steps = array.shape[0]
     weights = np.linspace(0.0, 1.0, steps)
-    tiles, nan = _rgb(array, *value_range(array))
+    tiles, nan, clipped = _on_scale("decodings", array, scale)
     return _draw_mosaic(
         tiles,
         steps,
         key=_nan_key(nan),
         title=title,
         col_labels=[f"{a:.2g}" for a in weights],
-        xlabel="interpolation weight α  (z = (1 − α)·z_start + α·z_end)",
+        xlabel=_lines("interpolation weight α  (z = (1 − α)·z_start + α·z_end)", clipped),
     )
 
 
@@ -442,6 +473,7 @@ def manifold_grid(
     extent: Sequence[float],
     *,
     title: str | None = "Decoded 2-D latent manifold",
+    scale: tuple[float, float] | None = None,
 ) -> Figure:
     """Decodings of a regular n × n grid of 2-D latent codes, placed at their coordinates.
 
@@ -451,6 +483,7 @@ def manifold_grid(
             (the order of ``torch.meshgrid(ys, xs, indexing="ij")``), drawn with z₂ growing upward.
         shape: one image's (H, W) or (C, H, W).
         extent: ``(lo, hi)`` for both axes or ``(x0, x1, y0, y1)``: the first and last grid values.
+        scale: the values drawn black and white (:func:`image_grid`).
     """
     array = as_images(images, shape)
     n = math.isqrt(array.shape[0])
@@ -462,7 +495,7 @@ def manifold_grid(
     if len(bounds) != 4:
         raise ConfigError(f"extent must be (lo, hi) or (x0, x1, y0, y1), got {tuple(extent)}")
     x0, x1, y0, y1 = bounds
-    tiles, nan = _rgb(array, *value_range(array))
+    tiles, nan, clipped = _on_scale("decodings", array, scale)
     rows = tiles.reshape(n, n, *array.shape[2:], 3)[::-1]
     h, w = array.shape[2:]
     big = mosaic(rows.reshape(n * n, h, w, 3), n, 0)
@@ -473,7 +506,7 @@ def manifold_grid(
     ax = fig.add_subplot()
     ax.imshow(big, extent=(x0 - dx, x1 + dx, y0 - dy, y1 + dy), aspect="auto")
     ax.set_box_aspect(h / w)
-    ax.set_xlabel("z₁ (latent units)")
+    ax.set_xlabel(_lines("z₁ (latent units)", clipped))
     ax.set_ylabel("z₂ (latent units)")
     if title:
         ax.set_title(title)
