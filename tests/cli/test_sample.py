@@ -85,6 +85,36 @@ def test_npy_of_a_channels_last_run_is_written_channels_last(tmp_path, capsys):
     np.testing.assert_allclose(np.load(tmp_path / "c.npy"), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("recorded", [True, False], ids=["recorded", "run-before-the-record"])
+def test_npy_of_a_run_on_8_bit_levels_is_written_on_their_scale(tmp_path, capsys, recorded):
+    """readD D5: a run trained on a uint8 file (0..255, read divided by 255) wrote its samples
+    in [0, 1] while saying they were written "as d255.npy". They are the draws times 255, on
+    the file's scale, and said to be; a run made before the record says so from the file."""
+    data = tmp_path / "d255.npy"
+    np.save(data, np.random.default_rng(0).integers(0, 256, (5, 4, 4), dtype=np.uint8))
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=16, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    record = {**DATA, "name": str(data), "shape": [1, 4, 4], "num_classes": None, "pixels": 4}
+    record |= {"stored_shape": [4, 4], "value_range": [0.0, 1.0]}
+    vae.save_pretrained(
+        tmp_path / "run", data={**record, "divided_by": 255} if recorded else record
+    )
+    argv = ["sample", tmp_path / "run", "--n", "50", "--npy", tmp_path / "s.npy"]
+    assert cli.main([str(a) for a in argv]) == 0
+    out = capsys.readouterr().out
+    assert "(samples, shape (50, 4, 4): N, H, W, as d255.npy, on its 0..255 scale (float32))" in out
+    drawn = vae.sample(50, generator=torch.Generator().manual_seed(0)).detach()
+    np.testing.assert_allclose(
+        np.load(tmp_path / "s.npy"), 255 * drawn.reshape(50, 4, 4), rtol=1e-5
+    )
+    assert "values lie outside the [0, 1] the model was trained on" in out
+    assert out.rstrip().endswith("the .npy keeps them as drawn, times 255")
+    np.save(data, np.random.default_rng(0).uniform(size=(5, 4, 4)))  # (floats: read as stored)
+    if not recorded:  # the file now says its values were read as stored
+        assert cli.main([str(a) for a in argv] + ["--overwrite"]) == 0
+        assert "(samples, shape (50, 4, 4): N, H, W, as d255.npy)" in capsys.readouterr().out
+
+
 def test_same_seed_same_samples(runs, tmp_path):
     for name in ("a", "b"):
         argv = ["sample", str(runs["vae"]), "--n", "5", "--seed", "3"]

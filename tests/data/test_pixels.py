@@ -305,6 +305,34 @@ def test_a_runs_record_keeps_the_axes_its_image_file_stores(tmp_path, stored):
 
     path = tmp_path / "x.npy"
     np.save(path, np.zeros(stored, dtype=np.uint8))
-    assert reading_record(path) == {"pixels": READING, "stored_shape": list(stored[1:])}
+    record = {"pixels": READING, "stored_shape": list(stored[1:]), "divided_by": None}
+    assert reading_record(path) == record  # (zeros: not 8-bit levels, read as stored)
     np.save(tmp_path / "rows.npy", np.zeros((5, 6), dtype=np.uint8))
     assert reading_record(tmp_path / "rows.npy") == {}
+
+
+@pytest.mark.parametrize(
+    "values, divisor",
+    [
+        (np.arange(64, dtype=np.uint8), 255),
+        (np.arange(64, dtype=np.int64), 255),  # (8-bit levels stored wide)
+        (np.arange(64, dtype=np.uint8) % 2, None),  # (only 0 and 1: binary, as stored)
+        (np.arange(64, dtype=np.int64) * 10, None),  # (beyond 255: as stored)
+        (np.linspace(0, 255, 64), None),  # (floats: as stored)
+    ],
+    ids=["uint8", "int64-levels", "binary", "wide", "float"],
+)
+def test_the_record_says_what_an_image_files_values_were_divided_by(tmp_path, values, divisor):
+    """readD D5: sample --npy wrote a uint8 file's run's samples in [0, 1] "as" that file of
+    0..255: the record keeps what its values were divided by as they were read (rows.py's
+    rule), and a run made before it is told from the file, if read under the same rule."""
+    from torchlvm.data.pixels import READING, reading_record, recorded_divisor, rows
+
+    path = tmp_path / "x.npy"
+    np.save(path, values.reshape(4, 4, 4))
+    assert reading_record(path)["divided_by"] == divisor
+    divided = rows(values.reshape(4, 4, 4), np.float64).max() < values.max()
+    assert divided == (divisor is not None)  # (the reader's own rule)
+    assert recorded_divisor({"name": str(path), "pixels": READING}) == divisor
+    assert recorded_divisor({"name": str(path), "pixels": READING, "divided_by": None}) is None
+    assert recorded_divisor({"name": str(tmp_path / "gone.npy"), "pixels": READING}) is None

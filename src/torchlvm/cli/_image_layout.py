@@ -23,11 +23,17 @@ def as_file_images(
     shape: tuple[int, ...],
     path: str | os.PathLike[str] | None,
     recorded: Sequence[int] | None = None,
+    *,
+    divided_by: int | None = None,
 ) -> tuple[Any, str]:
     """``rows`` ``(N, D)`` (flattened channels first) as images in the layout of the array file
     at ``path``: ``recorded`` (one image's axes as the run's record keeps them,
     ``data["stored_shape"]``), else its header, where either holds images of this ``shape``;
-    else channels first. And the axes written, in words ("N, H, W, C, as rgb.npy").
+    else channels first. And the axes written, in words ("N, H, W, C, as rgb.npy"). Where the
+    file's values were divided by ``divided_by`` as they were read (8-bit levels: 255,
+    :func:`torchlvm.data.pixels.levels_divisor`), the images are multiplied back to its scale,
+    as float32 (decoder means, not rounded to levels), and the words say so: a run on a uint8
+    file wrote samples in [0, 1] "as" that file of 0..255 (readD D5).
 
     Args:
         rows: ``(N, D)`` NumPy array, ``D = C·H·W``.
@@ -40,24 +46,44 @@ def as_file_images(
 
     Returns:
         The images, ``(N, *stored)`` for a file of shape ``(M, *stored)``, else ``(N, H, W)``
-        or ``(N, C, H, W)``; and their axes, in words.
+        or ``(N, C, H, W)``; and their axes (and scale), in words.
     """
     import numpy as np
 
     shape = (1, *shape) if len(shape) == 2 else tuple(shape)
     images = rows.reshape(len(rows), *shape)  # (N, C, H, W)
+    if divided_by is not None:
+        images = images.astype(np.float32) * np.float32(divided_by)
     stored = _recorded(recorded, shape) or _stored_shape(path, shape)
     if stored is None:
         images = images[:, 0] if shape[0] == 1 else images  # (N, H, W) for one channel
-        return images, LAYOUTS[images.ndim]
+        whose = "the file's" if path is None else f"{Path(path).name}'s"
+        return images, LAYOUTS[images.ndim] + _on_scale(divided_by, whose)
     from torchlvm.data.pixels import channels_last
 
-    last = channels_last(stored)
-    if last:
-        images = np.moveaxis(images, 1, -1)  # (N, C, H, W) -> (N, H, W, C)
-    images = images.reshape(len(rows), *stored[1:])  # (the file's own axes, of one channel)
-    axes = "N, H, W, C" if last else LAYOUTS[images.ndim]
-    return images, f"{axes}, as {Path(path).name}"
+    images = in_stored_axes(images, stored[1:])  # (the file's own axes, of one channel)
+    axes = "N, H, W, C" if channels_last(stored) else LAYOUTS[images.ndim]
+    return images, f"{axes}, as {Path(path).name}{_on_scale(divided_by, 'its')}"
+
+
+def _on_scale(divided_by: int | None, whose: str) -> str:
+    """``", on its 0..255 scale (float32)"`` for images multiplied back by ``divided_by``;
+    "" for none."""
+    return "" if divided_by is None else f", on {whose} 0..{divided_by} scale (float32)"
+
+
+def in_stored_axes(images: Any, stored: Sequence[int]) -> Any:
+    """Channels-first images ``(..., C, H, W)`` in the axes of one image of an array file,
+    ``stored``: ``(H, W, C)`` for channels last, ``(H, W)`` for one channel dropped, else
+    ``(C, H, W)``; the leading axes (N, or M draws of N) kept."""
+    import numpy as np
+
+    from torchlvm.data.pixels import channels_last
+
+    lead = images.shape[:-3]  # (N,) or (M, N)
+    if channels_last((1, *stored)):
+        images = np.moveaxis(images, -3, -1)  # (..., C, H, W) -> (..., H, W, C)
+    return images.reshape(*lead, *stored)
 
 
 def _recorded(recorded: Sequence[int] | None, shape: tuple[int, ...]) -> tuple[int, ...] | None:

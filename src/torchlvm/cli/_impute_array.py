@@ -126,15 +126,16 @@ def impute_array(args: argparse.Namespace, device: Any) -> int:
 
 def _as_stored(filled: Any, shape: tuple[int, ...], stored: Any) -> Any:
     """``filled`` ``(..., N, D)`` rows in the ``stored`` array's layout (images read
-    channels-first ``shape`` back to ``(N, H, W)`` or ``(N, H, W, C)``) and float dtype."""
+    channels-first ``shape`` back to ``(N, H, W)`` or ``(N, H, W, C)``, by the one rule
+    ``sample`` and ``reconstruct`` write theirs by) and float dtype."""
     import numpy as np
+
+    from torchlvm.cli._image_layout import in_stored_axes
 
     lead = filled.shape[:-1]  # (N,) or (M, N)
     array = filled.reshape(*lead, *shape)  # (..., N, C, H, W) for images
     kept = tuple(stored.shape[1:])
-    if len(shape) == 3 and kept == (*shape[1:], shape[0]):  # (H, W, C) in the file
-        array = np.moveaxis(array, -3, -1)
-    array = array.reshape(*lead, *kept)  # ((H, W): the one channel dropped)
+    array = in_stored_axes(array, kept) if len(shape) == 3 else array.reshape(*lead, *kept)
     kind = stored.dtype if stored.dtype.kind == "f" else np.dtype(np.float64)
     return array.astype(kind, copy=False)
 

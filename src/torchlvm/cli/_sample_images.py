@@ -32,6 +32,7 @@ def sample_images(
     from torchlvm import plots
     from torchlvm import run as _run
     from torchlvm.cli.sample import npy_file, npy_note
+    from torchlvm.data.pixels import recorded_divisor
     from torchlvm.run.labels import labels_array
 
     conditioned = args.condition is not None
@@ -56,13 +57,14 @@ def sample_images(
         counted = _samples(n)
     else:
         samples, rows, fig, what, counted = _conditional(run_, labels, n, shape, generator)
-    samples, layout = as_file_images(
-        samples.float().numpy(), shape, run_.data.get("name"), run_.data.get("stored_shape")
-    )
+    array, layout = as_file_images(
+        samples.float().numpy(), shape, run_.data.get("name"), run_.data.get("stored_shape"),
+        divided_by=(divided := recorded_divisor(run_.data)),  # (a uint8 file's 0..255: D5)
+    )  # fmt: skip
     said = f"{counted} from {run_.describe()}: {what}, seed {args.seed}"
     fig.set_label(said)  # (the PNG's Description, which the report captions it by)
     if npy is not None:  # the grid and the arrays: all written, or none (a full disk)
-        arrays = {npy: samples}
+        arrays = {npy: array}
         if rows is not None:
             arrays[_run.labels_file(npy)] = labels_array(run_, rows.cpu())  # names, if text
         _run.write_npy(arrays, figures={out: fig})
@@ -71,9 +73,9 @@ def sample_images(
     print(said)
     if counts is not None:
         print(drawn_line(run_, counts, rows))
-    note = "" if npy is None else npy_note(npy, samples, rows is not None, layout)
+    note = "" if npy is None else npy_note(npy, array, rows is not None, layout)
     print(f"wrote {out}{note}")
-    if (outside := _outside(run_, samples, npy is not None)) is not None:
+    if (outside := _outside(run_, samples, npy is not None, divided)) is not None:
         print(outside)
     return 0
 
@@ -160,12 +162,13 @@ def _scale(run_) -> tuple[float, float] | None:
     return trained_range(run_.data)
 
 
-def _outside(run_, samples, npy: bool) -> str | None:
+def _outside(run_, samples, npy: bool, divided_by: int | None = None) -> str | None:
     """A line saying how many values of image ``samples`` lie outside the range the run was
     trained on (a Gaussian decoder's means are not bounded: the grid, drawn on that range,
-    clips them; the .npy keeps them where ``npy`` was written, else --npy would), or None where
-    none do or the range is not known (review14 R1: it said "the pixels' [0, 1]" of a run on
-    0..16 values, and "clips" where the grid was scaled to the samples' own range)."""
+    clips them; the .npy keeps them where ``npy`` was written, else --npy would; times
+    ``divided_by``, on the training file's scale, where given), or None where none do or the
+    range is not known (review14 R1: it said "the pixels' [0, 1]" of a run on 0..16 values, and
+    "clips" where the grid was scaled to the samples' own range)."""
     from torchlvm.data.value_range import outside_trained
 
     if (out := outside_trained(samples, run_.data)) is None:
@@ -173,7 +176,9 @@ def _outside(run_, samples, npy: bool) -> str | None:
     return (
         f"  {out.count:,} of {out.total:,} values lie outside the [{out.low:g}, {out.high:g}] "
         f"the model was trained on ({out.least:.3g} to {out.most:.3g}): the grid clips them to "
-        "it, " + ("the .npy keeps them as drawn" if npy else "--npy FILE.npy keeps them as drawn")
+        "it, "
+        + ("the .npy keeps them as drawn" if npy else "--npy FILE.npy keeps them as drawn")
+        + ("" if divided_by is None else f", times {divided_by}")
     )
 
 

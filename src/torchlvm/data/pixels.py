@@ -265,16 +265,42 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
 
 
 def reading_record(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """``{"pixels": READING, "stored_shape": [H, W, C]}`` for an image file (the rule its run
-    was trained under, and the axes of one image as the file stores them: ``[H, W]``,
-    ``[C, H, W]`` or ``[H, W, C]``), for a ``data`` record, else ``{}``: the entries every
-    command that writes a run adds. The stored axes are kept so that images written back in the
-    file's layout (``sample --npy``) keep it once the file has moved (review14 R9)."""
+    """``{"pixels": READING, "stored_shape": [H, W, C], "divided_by": 255}`` for an image file
+    (the rule its run was trained under; the axes of one image as the file stores them:
+    ``[H, W]``, ``[C, H, W]`` or ``[H, W, C]``; what its values were divided by as they were
+    read, :func:`levels_divisor`), for a ``data`` record, else ``{}``: the entries every
+    command that writes a run adds. They are kept so that images written back in the file's
+    layout and scale (``sample --npy``) keep them once the file has moved (review14 R9, readD
+    D5)."""
     if not is_image_file(path):
         return {}
     header = array_header(path)
     stored = {} if header is None else {"stored_shape": [int(n) for n in header[0][1:]]}
-    return {"pixels": READING, **stored}
+    return {"pixels": READING, **stored, "divided_by": levels_divisor(path)}
+
+
+def levels_divisor(path: str | os.PathLike[str]) -> int | None:
+    """What the values of the image file at ``path`` are divided by as they are read:
+    :data:`PIXEL_MAX` for 8-bit grey levels of an integer dtype (:func:`eight_bit`), None for
+    values read as stored (floats, ``bool``, integers of only 0 and 1 or beyond 0..255)."""
+    header = array_header(path)
+    if header is None or len(header[0]) not in (3, 4) or header[1].kind not in "iu":
+        return None
+    levels = stored_levels(path)
+    return PIXEL_MAX if levels is not None and levels != (0, 1) else None
+
+
+def recorded_divisor(data: dict[str, Any]) -> int | None:
+    """What the values of the image file a run was trained on were divided by as they were
+    read (:func:`levels_divisor`), from its ``data`` record; for a run made before the record
+    said it, from the file, where it is still in place and read under the same rule; None
+    where they were read as stored, or it is not known."""
+    if "divided_by" in data:
+        return None if data["divided_by"] is None else int(data["divided_by"])
+    path = str(data.get("name") or "")
+    if not os.path.isfile(path) or earlier_reading(path, int(data.get("pixels", 1))):
+        return None
+    return levels_divisor(path)
 
 
 def earlier_reading(path: str | os.PathLike[str], reading: int = 1) -> str | None:
