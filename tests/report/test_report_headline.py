@@ -388,3 +388,27 @@ def test_a_frechet_distance_below_its_reference_is_not_read_as_better_than_real(
         "real-data reference 53.98 · below it: at this n mostly estimation bias · lower is better"
     )
     assert note(60.0) == "real-data reference 53.98 · lower is better"
+
+
+@pytest.mark.parametrize(
+    "generated, reference",
+    [(35.752, 53.98), (60.0, 53.98), (53.98, 53.98), (35.7, math.inf), (35.7, math.nan),
+     (math.inf, 53.98), ([1.0, 2.0], 53.98)],
+    ids=["below", "above", "equal", "infinite-reference", "nan-reference", "infinite", "a-list"],
+)  # fmt: skip
+def test_the_console_and_the_card_judge_below_the_reference_by_one_rule(generated, reference):
+    """readD D10: evaluate's table and the report card each wrote "below the real-vs-real
+    reference" by its own comparison, and they parted where a value was not a finite number
+    (the console said an infinite reference was passed, the card said nothing); one rule,
+    SampleQuality.lies_below_reference, says it for both."""
+    from torchlvm.evaluation.records import Evaluation, Quantity, SampleQuality
+    from torchlvm.evaluation.sample_section import below_reference
+    from torchlvm.report.headline import frechet
+
+    quality = SampleQuality(
+        frechet=Quantity(generated, "Fréchet distance", "estimate"),
+        frechet_real_reference=Quantity(reference, "Fréchet distance", "estimate"),
+    )
+    card = frechet(Evaluation(sample_quality=quality))
+    said = card is not None and "below it" in card.note
+    assert bool(below_reference(quality)) == said == (generated == 35.752)

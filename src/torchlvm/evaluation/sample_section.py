@@ -134,22 +134,13 @@ def sample_quality_section(
     return SampleQuality(**out)
 
 
-def below_reference(quality: Any) -> str:
-    """The sentence to say under a sample-quality record whose generated-vs-real Fréchet
-    distance lies below the real-vs-real one at the same n; "" otherwise. It is no floor: at a
-    small n the distance is mostly its estimation bias (of order features / n), and decoder
-    means, less varied than images, shrink the covariance term (userM #13: 35.8 below a
-    "floor" of 54.0 at n = 180 in 64-d features, read as samples closer than real images)."""
-    generated, reference = getattr(quality, "frechet", None), quality.frechet_real_reference
-    if generated is None or reference is None:
+def below_reference(quality: SampleQuality) -> str:
+    """The sentence to say under a sample-quality record whose generated distance lies below
+    the real-vs-real reference (:meth:`SampleQuality.lies_below_reference`, the rule the report
+    card says it by); "" otherwise."""
+    if not quality.lies_below_reference():
         return ""
-    try:
-        g, r = float(generated.value), float(reference.value)
-    except (TypeError, ValueError):  # (a list, or no value)
-        return ""
-    if not g < r:
-        return ""
-    n = reference.extra.get("n")
+    n = quality.frechet_real_reference.extra.get("n")
     at = f"at n = {n}" if n else "at this n"
     return (
         f"the generated distance lies below the real-vs-real reference: {at} the distance is "

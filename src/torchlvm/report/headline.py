@@ -386,7 +386,7 @@ def frechet(m: Evaluation) -> Headline | None:
     floor = _number(quality.frechet_real_reference)
     if floor is not None:
         parts.append(f"real-data reference {num(floor)}")
-        if (v := _number(q)) is not None and v < floor:  # (userM #13: no floor)
+        if quality.lies_below_reference():  # (userM #13: no floor; the console's rule, D10)
             parts.append("below it: at this n mostly estimation bias")
     parts.append("lower is better")
     dim = None if quality.classifier is None else quality.classifier.feature_dim
