@@ -316,7 +316,7 @@ def _threads_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
         return wrapped
 
     monkeypatch.setattr(vae, "train", spy("fit", vae.train))
-    monkeypatch.setattr(base, "log_marginal_is", spy("score", base.log_marginal_is))
+    monkeypatch.setattr(base, "log_marginal_observed", spy("score", base.log_marginal_observed))
     return seen
 
 

@@ -3,6 +3,7 @@ exact observed-cell density and conditional mean through a VAE that holds PPCA's
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -102,3 +103,25 @@ def test_multiple_imputations_centre_on_the_conditional_mean(pair, which):
     assert (draws.mean(0) - exact)[~observed].abs().median() < 0.1
     spread = draws.std(0)[~observed]
     assert (spread > 0.5 * ppca.sigma2.sqrt()).all()
+
+
+@pytest.fixture(scope="module")
+def narrow(pair) -> VAE:
+    """The VAE of ``pair`` with q(z | x̃) made 7 times narrower: the posterior of a row with
+    missing cells is wider than the zero-filled row's q, and more so here."""
+    _, vae, _ = pair
+    narrow = copy.deepcopy(vae)
+    with torch.no_grad():
+        narrow.encoder[-1].bias[K : 2 * K] -= 2.0  # (the pre-softplus scales)
+    return narrow
+
+
+def test_a_narrow_q_imputes_the_conditional_mean_through_the_defensive_proposal(pair, narrow):
+    """impute's importance weights drew from q(z | x̃) alone (score's proposal had a wide
+    share): with q narrower than p(z | x_o) the weighted mean sat far from E[x_m | x_o]."""
+    ppca, _, x = pair
+    gen = torch.Generator().manual_seed(3)
+    ours = impute_rows(narrow, x, num_samples=2000, generator=gen)
+    missing = torch.isnan(x)
+    off = (ours - impute_rows(ppca, x))[missing].abs()
+    assert off.median() < 0.08  # (0.035 with the defensive proposal; q alone 0.19)

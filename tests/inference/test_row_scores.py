@@ -4,6 +4,7 @@ nothing it computes."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from torchlvm.inference.row_scores import ROWS, score_rows
@@ -31,21 +32,24 @@ def test_an_exact_score_does_not_advance():
     assert heard == []
 
 
-def test_rows_with_missing_cells_converge_to_the_exact_log_p_of_their_observed_cells():
+@pytest.mark.parametrize("posterior", ["diag", "full"])
+def test_rows_with_missing_cells_converge_to_the_exact_log_p_of_their_observed_cells(posterior):
     """userN #5: q(z | x̃) (the row with its missing cells at 0) is far narrower than p(z | x_o),
     so scores of rows with missing cells sat up to 58 nats off with '± 0.87' and did not converge
     with more samples. On a linear-Gaussian VAE, where log p(x_o) is exact, a q made narrow
-    still gives the exact value with the defensive proposal; a complete row keeps q's draws."""
+    still gives the exact value with the defensive proposal; a complete row keeps q's draws.
+    A full-covariance q had no defensive share (infer15 item 2): its scale_tril is widened."""
     from torch.distributions import MultivariateNormal
 
     from torchlvm.inference.miwae import log_marginal_observed
 
     torch.manual_seed(0)
     config = VAEConfig(input_dim=6, latent_dim=2, hidden=(8,), likelihood="gaussian",
-                       linear_decoder=True, scale=0.3)  # fmt: skip
+                       linear_decoder=True, scale=0.3, posterior=posterior)  # fmt: skip
     vae = VAE(config).eval()
     with torch.no_grad():
-        vae.encoder[2].bias[2:] -= 1.5  # (q's scales: the second half of the encoder's output)
+        # q's scales (the encoder's outputs after μ's) made narrow, to about 0.25 in both
+        vae.encoder[2].bias[2:4] -= 1.5 if posterior == "diag" else 1.0
         w, b = vae.decoder.weight, vae.decoder.bias
         sigma = vae.decode(torch.zeros(1, 2)).stddev[0]
         x = torch.randn(40, 2) @ w.T + b + sigma * torch.randn(40, 6)  # (40, 6) drawn from p(x)
@@ -58,7 +62,9 @@ def test_rows_with_missing_cells_converge_to_the_exact_log_p_of_their_observed_c
     torch.manual_seed(1)
     scores = score_rows(vae, x, samples=2000)
     off = np.abs(-scores.neg_log_p - exact)
-    assert off.max() < 0.5 and np.mean(off < 3 * scores.stderr) >= 0.9
+    # (the worst of 40 rows over seeds 1-8: 0.12-0.50 nats; 0.44 at most with the mixture drawn
+    # by torch's MixtureSameFamily before)
+    assert off.max() < 0.75 and np.mean(off < 3 * scores.stderr) >= 0.9
     torch.manual_seed(1)
     q_only = log_marginal_observed(vae, x, num_samples=2000).mean.double().numpy()
     assert np.abs(q_only - exact).max() > 10  # (the failure: q's draws alone)

@@ -14,6 +14,10 @@ Nothing here is a new estimator: :class:`ObservedCells` is a view of a model who
 scores observed cells only, so :func:`~torchlvm.inference.iwae_bound` gives L_k and
 :func:`~torchlvm.inference.log_marginal_is` the importance-sampled log p(x_o) with its standard
 error. Shapes: x ``(B, D)``, z ``(S, B, K)``.
+
+The proposal for rows with missing cells is :func:`defensive_proposal` (one place, used by
+``score``, ``VAEEstimator.score_samples`` and ``impute``'s importance weights): q(z | x̃) alone
+is far narrower than p(z | x_o).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution, Independent
+from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
 
 from torchlvm.errors import ConfigError
 from torchlvm.inference.importance import Estimate, log_marginal_is
@@ -125,14 +129,125 @@ def log_marginal_observed(
     Args:
         model: a VAE-like model. x: ``(B, D)``, NaN where missing. num_samples: S.
         chunk: samples drawn at a time.
-        proposal: ``"encoder"`` (q(z | x̃)), ``"prior"`` (p(z)) or a distribution with batch
-            shape ``(B,)``.
+        proposal: ``"encoder"`` (q(z | x̃)), ``"defensive"`` (:func:`defensive_proposal`),
+            ``"prior"`` (p(z)) or a distribution with batch shape ``(B,)``.
 
     Returns:
         :class:`~torchlvm.inference.Estimate`, fields ``(B,)``, nats per row over the
         observed cells.
     """
+    if isinstance(proposal, str) and proposal == "defensive":
+        proposal = defensive_proposal(model, x, c)
     observed = ~torch.isnan(x)
     view = ObservedCells(model, observed)
     x0 = zero_filled(x, observed)
     return log_marginal_is(view, x0, c, num_samples=num_samples, chunk=chunk, proposal=proposal)
+
+
+WIDER = 5.0
+"""The scale of the defensive component of a proposal for rows with missing cells
+(:func:`defensive_proposal`), in units of q(z | x̃)'s own."""
+
+
+def defensive_proposal(
+    model: Any, x: Tensor, c: Tensor | None = None, *, noise: tuple[Tensor, Tensor] | None = None
+) -> Distribution:
+    """The proposal for the rows ``x`` ``(B, D)`` (NaN: missing): the encoder's q(z | x̃) for a
+    complete row; for a row with missing cells the defensive mixture ½ q(z | x̃) + ½ q widened
+    :data:`WIDER` times (Hesterberg 1995): a :class:`DefensiveMixture`. q alone where it is
+    neither a diagonal nor a full-covariance Gaussian (a flow).
+
+    q(z | x̃) sees the row with its missing cells set to 0, and is far narrower than the
+    posterior p(z | x_o) of the cells observed: on a linear-Gaussian VAE of breast_cancer with
+    30% of the cells of 99 rows missing, where log p(x_o) is exact, q alone read 2.98 nats high
+    on average and up to 58 (ESS 1.3, "± 0.87"; 2.37 and 51 with 10,000 samples; userN #5);
+    this mixture 0.16 and 4.4 with 1,000 samples, -0.01 and 1.4 with 10,000, 93% of rows within
+    2 standard errors (at 1,000 samples, remeasured: ½ q + ½ q×3 0.52 / 23.8, q×3 alone 0.19 /
+    6.2, ½ q + ½ p(z) 2.47 / 66). Half its draws are q's, so a row whose q is right loses at
+    most half its effective samples: the weights are at most twice q's.
+
+    Args:
+        model: a VAE-like model. x: ``(B, D)``, NaN where missing. c: condition or None.
+        noise: ε ``(S, 1, K)`` and u ``(S, 1)`` (standard normal and uniform draws) shared by
+            every row (common random numbers: a row's draws do not depend on its batch), or
+            None to draw from torch's generator. With noise, a complete batch gets the mixture
+            too (with no wide share), so that its draws are the shared ones.
+
+    Returns:
+        a distribution with batch shape ``(B,)``, event ``(K,)``.
+    """
+    observed = ~torch.isnan(x)
+    q = model.encode(zero_filled(x, observed), c)
+    wide = widened(q, WIDER)
+    share = (~observed.all(-1)).to(q.mean.dtype) / 2  # (B,): 0 for a complete row
+    if wide is None or (noise is None and not bool(share.any())):
+        return q
+    return DefensiveMixture(q, wide, share, noise)
+
+
+def widened(q: Distribution, factor: float) -> Distribution | None:
+    """q with its scale times ``factor``, for a diagonal (``Independent(Normal)``) or a
+    full-covariance (``MultivariateNormal``, its Cholesky factor) Gaussian; None for another
+    family."""
+    base = q.base_dist if isinstance(q, Independent) else None
+    if isinstance(base, Normal) and q.reinterpreted_batch_ndims == 1:
+        return Independent(Normal(base.loc, factor * base.scale), 1)
+    if isinstance(q, MultivariateNormal):
+        return MultivariateNormal(q.loc, scale_tril=factor * q.scale_tril, validate_args=False)
+    return None
+
+
+class DefensiveMixture(Distribution):
+    """(1 − a) q + a q_wide per row: a share ``a`` ``(B,)`` of the draws from ``wide``, a
+    Gaussian q ``(B,)`` with its scale widened (:func:`widened`).
+
+    ``sample((S,))`` is μ + s·L ε with s = :data:`WIDER` for a draw whose uniform u is below the
+    row's share, else 1 (L: q's scale, diagonal or Cholesky); from ``noise`` (ε ``(S, 1, K)``,
+    u ``(S, 1)``, its first S) where given, else from torch's generator (or
+    :meth:`draw`'s). Densities are the mixture's, from the components' own ``log_prob``.
+    """
+
+    arg_constraints: dict = {}
+    has_rsample = False
+
+    def __init__(
+        self,
+        q: Distribution,
+        wide: Distribution,
+        share: Tensor,
+        noise: tuple[Tensor, Tensor] | None = None,
+    ) -> None:
+        self.q, self.wide, self.share, self.noise = q, wide, share, noise
+        super().__init__(q.batch_shape, q.event_shape, validate_args=False)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.q.mean
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """log((1 − a) q(z) + a q_wide(z)), ``(..., B)``; exactly log q(z) where a = 0."""
+        keep = self.q.log_prob(value) + torch.log1p(-self.share)
+        return torch.logaddexp(keep, self.wide.log_prob(value) + torch.log(self.share))
+
+    def sample(self, sample_shape: torch.Size | tuple[int, ...] = ()) -> Tensor:  # noqa: B008
+        (n,) = tuple(sample_shape)
+        if self.noise is not None:
+            eps, u = self.noise
+            return self._at(eps[:n], u[:n])
+        return self.draw(n)
+
+    def draw(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` draws ``(n, B, K)`` with ``generator`` (its device), on q's device."""
+        loc = self.q.mean
+        source = loc.device if generator is None else generator.device
+        kind = {"generator": generator, "device": source, "dtype": loc.dtype}
+        eps = torch.randn((n, *loc.shape), **kind).to(loc.device)  # (S, B, K)
+        u = torch.rand((n, *loc.shape[:-1]), **kind).to(loc.device)  # (S, B)
+        return self._at(eps, u)
+
+    def _at(self, eps: Tensor, u: Tensor) -> Tensor:
+        """The draws made of standard normal ε ``(S, B or 1, K)`` and uniform u ``(S, B or 1)``."""
+        eps = torch.where(u < self.share, WIDER, 1.0)[..., None] * eps  # (S, B, K)
+        if isinstance(self.q, MultivariateNormal):
+            return self.q.loc + (self.q.scale_tril @ eps[..., None])[..., 0]  # (S, B, K)
+        return self.q.mean + self.q.base_dist.scale * eps
