@@ -70,6 +70,24 @@ def test_ctrl_c_is_delivered_when_the_block_ends() -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_a_sigterm_is_delivered_when_the_block_ends() -> None:
+    """SIGTERM is the command line's Ctrl-C with exit 143 (userO #7): it waits for the commit's
+    renames as Ctrl-C does, where it stopped them halfway."""
+    from torchlvm._terminated import Terminated, raise_terminated
+
+    done = []
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        with pytest.raises(Terminated):
+            with interrupts_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                done.append("the block went on")
+        assert signal.getsignal(signal.SIGTERM) is raise_terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert done == ["the block went on"]
+
+
 def test_an_ignored_ctrl_c_stays_ignored() -> None:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

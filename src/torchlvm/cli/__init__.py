@@ -5,7 +5,8 @@ its arguments) and ``run(args) -> int``. :data:`COMMANDS` maps command names to 
 CLI parses arguments, calls the library and prints; it holds no maths. A
 :class:`~torchlvm.errors.TorchLVMError` becomes one line on stderr and exit status 2, an ``OSError``
 (disk full, permission denied) and an allocation that fails (out of memory) one line and exit
-status 1, Ctrl-C exit status 130, never a traceback.
+status 1, Ctrl-C exit status 130 and SIGTERM (``kill``, ``timeout``, a scheduler) 143, each after
+what an interrupt keeps is kept, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+
+from torchlvm._terminated import Terminated, raise_terminated
 
 TYPE_CHECKING = False  # (typing and collections.abc: milliseconds before main can catch Ctrl-C)
 if TYPE_CHECKING:
@@ -77,25 +80,37 @@ def _one_line_warning(
 
 
 class _StartInterrupted(BaseException):
-    """Ctrl-C while the command starts (imports torch and every command, parses). Not a
-    KeyboardInterrupt: CPython ends the process by SIGINT (status -2, not 130) once a
+    """Ctrl-C (or SIGTERM) while the command starts (imports torch and every command, parses).
+    Not a KeyboardInterrupt: CPython ends the process by SIGINT (status -2, not 130) once a
     KeyboardInterrupt has passed through an extension module's initialisation, such as scipy's
     during its import, even when it was caught."""
 
     seen = False  # set by the handler: some extensions turn it into another error (numpy's
     # C core, interrupted while it imports datetime, raises ImportError), which is it all the same
+    signum = 2  # the signal seen: SIGINT (2) or SIGTERM (15)
 
 
 def _start_interrupted(signum: int, frame: object) -> None:
-    _StartInterrupted.seen = True
+    _StartInterrupted.seen, _StartInterrupted.signum = True, signum
     raise _StartInterrupted
+
+
+def _signum(err: BaseException) -> int:
+    """The signal that interrupted the command: SIGTERM (15) for :class:`Terminated`, else
+    SIGINT (2)."""
+    if isinstance(err, _StartInterrupted):
+        return _StartInterrupted.signum
+    return 15 if isinstance(err, Terminated) else 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``torchlvm`` script. Returns the exit status.
 
     Ctrl-C at any moment after the interpreter has started prints one line and returns 130
-    (``import torchlvm`` imports nothing, so this runs before torch's seconds-long import).
+    (``import torchlvm`` imports nothing, so this runs before torch's seconds-long import);
+    SIGTERM, run as ``torchlvm`` (``argv`` None), is taken as Ctrl-C is and returns 143
+    (userO #7: it returned 130 from a training, and ended other commands at once, their
+    staging folders and half-written files left behind).
     Called in-process with ``argv``, it leaves the caller's global state as it was: grad mode,
     random states, environment, warnings, log levels (:mod:`torchlvm._kept_state`), and the
     standard streams' error handler.
@@ -106,8 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, _StartInterrupted) as err:
         if str(err):  # what was kept, e.g. the checkpoints of the finished epochs
             print(f"torchlvm: {err}", file=sys.stderr)
-        print("torchlvm: interrupted", file=sys.stderr)
-        return 130
+        signum = _signum(err)
+        print(f"torchlvm: {'terminated' if signum == 15 else 'interrupted'}", file=sys.stderr)
+        return 128 + signum  # 143 and 130, a shell's status of a process these signals ended
     finally:
         if argv is None:  # the process's own command line: the process ends next
             _ending()
@@ -132,6 +148,8 @@ def _ending() -> None:
 
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if signal.getsignal(signal.SIGTERM) is raise_terminated:  # (as Ctrl-C: the run is whole)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except ValueError:  # not the main thread
         pass
     gc.freeze()
@@ -139,15 +157,19 @@ def _ending() -> None:
 
 def _start(argv: Sequence[str] | None) -> tuple[Any, Any, list[str]]:
     """The parser, the parsed arguments and the unrecognized ones, with Ctrl-C meanwhile raising
-    :class:`_StartInterrupted` (the command's own handling takes over after)."""
+    :class:`_StartInterrupted` (the command's own handling takes over after); the process's own
+    command line (``argv`` None) takes SIGTERM so too, then as :class:`Terminated`."""
     import signal
 
     ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (not if ignored)
-    if ours:
-        try:
+    term = argv is None and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    try:
+        if ours:
             signal.signal(signal.SIGINT, _start_interrupted)
-        except ValueError:  # not the main thread, which alone receives signals
-            ours = False
+        if term:
+            signal.signal(signal.SIGTERM, _start_interrupted)
+    except ValueError:  # not the main thread, which alone receives signals
+        ours = term = False
     _StartInterrupted.seen = False
     try:
         parser = build_parser()  # (imports every command, torch too)
@@ -159,6 +181,8 @@ def _start(argv: Sequence[str] | None) -> tuple[Any, Any, list[str]]:
     finally:
         if ours:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+        if term:
+            signal.signal(signal.SIGTERM, raise_terminated)
     if _StartInterrupted.seen:  # an import that fails softly (try: import x) took it as an error
         raise _StartInterrupted
     return parser, args, extra

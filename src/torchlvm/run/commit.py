@@ -24,10 +24,10 @@ the next command that locks the run (``evaluate``, ``gaps``) calls first, and ``
 during the recovery is recovered in turn) and removes what the commit kept. Nothing is deleted
 but the replaced old files of a commit that is complete.
 
-:func:`interrupts_held` holds Ctrl-C (SIGINT) over the commit, a few milliseconds of renames, and
-delivers it when the commit ends, so that it leaves the new set. Ctrl-C while the files are
-staged (the long part) stops the command at once and leaves the old set. :func:`replaced` is
-step 2 alone with its undo, for outputs that are not a run's (``write_npy``).
+:func:`interrupts_held` holds Ctrl-C (SIGINT) and SIGTERM over the commit, a few milliseconds of
+renames, and delivers them when the commit ends, so that it leaves the new set. Ctrl-C while the
+files are staged (the long part) stops the command at once and leaves the old set.
+:func:`replaced` is step 2 alone with its undo, for outputs that are not a run's (``write_npy``).
 """
 
 from __future__ import annotations
@@ -319,23 +319,28 @@ def replaced(moves: Mapping[Path, Path]) -> Iterator[None]:
 
 @contextmanager
 def interrupts_held() -> Iterator[None]:
-    """Hold SIGINT (Ctrl-C) until the block ends, then deliver it to the handler it had: Python's
-    raises ``KeyboardInterrupt`` there. For a block of milliseconds only; outside the main
-    thread, which alone receives signals, the block just runs."""
+    """Hold SIGINT (Ctrl-C) and SIGTERM until the block ends, then deliver them to the handlers
+    they had: Python's raises ``KeyboardInterrupt`` there, the command line's
+    :class:`~torchlvm._terminated.Terminated`. For a block of milliseconds only; outside the
+    main thread, which alone receives signals, the block just runs."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:  # (not when the block raised: its error is what the caller sees)
-        if callable(previous):
-            previous(signal.SIGINT, None)
-        elif previous == signal.SIG_DFL:
-            signal.raise_signal(signal.SIGINT)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    # (not when the block raised: its error is what the caller sees)
+    for signum in dict.fromkeys(caught):
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, None)
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(signum)
 
 
 def recover_for_reading(folder: Path) -> None:

@@ -345,7 +345,7 @@ def _with_note(err: BaseException, staging: Staging) -> BaseException:
     if isinstance(err, NonFiniteError):
         return NonFiniteError(f"{str(err).replace(stage, out)}; {note}")
     if isinstance(err, KeyboardInterrupt):
-        return KeyboardInterrupt(note)
+        return type(err)(note)  # (a SIGTERM's Terminated stays one: exit 143, not 130)
     assert isinstance(err, OSError)
     where = str(err.filename) if err.filename else None
     if where is not None and (where + os.sep).startswith(stage + os.sep):

@@ -88,7 +88,7 @@ def resuming(
         except KeyboardInterrupt as err:
             if str(err):
                 raise
-            raise KeyboardInterrupt(
+            raise type(err)(  # (a SIGTERM's Terminated stays one: exit 143, not 130)
                 f"the checkpoints of the finished epochs stay in {RunLayout(out).checkpoints}; "
                 f"{resume_hint(out, out, epochs, command=resume)}"
             ) from None

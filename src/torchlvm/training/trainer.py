@@ -40,6 +40,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from torchlvm._epochs import shown
 from torchlvm._shell import unexpanded_home
+from torchlvm._terminated import as_interrupt
 from torchlvm.errors import (
     ConfigError,
     NonFiniteError,
@@ -252,7 +253,8 @@ def _begin(trainer: L.Trainer, layout: RunLayout, record: dict[str, Any], resume
 def _train(
     trainer: L.Trainer, module: LVMModule, datamodule: LVMDataModule, last: Path, resume: bool
 ) -> None:
-    """``trainer.fit``, with Ctrl-C given back as ``KeyboardInterrupt``, a divergence named
+    """``trainer.fit``, with Ctrl-C given back as ``KeyboardInterrupt`` (SIGTERM as
+    :class:`~torchlvm._terminated.Terminated`), a divergence named
     with the checkpoint that stays, and the caller's grad mode kept (Lightning's fit loop turns
     gradients on and leaves them on, also inside a caller's ``torch.no_grad()``)."""
     sigint = signal.getsignal(signal.SIGINT)
@@ -264,11 +266,12 @@ def _train(
                 ckpt_path=str(last) if resume else None,
                 weights_only=True,
             )
-    except SystemExit:
-        # Lightning turns Ctrl-C into sys.exit(1) after a graceful shutdown; give the caller the
-        # KeyboardInterrupt back (last.ckpt holds the last finished epoch)
+    except SystemExit as err:
+        # Lightning turns Ctrl-C into sys.exit(1) after a graceful shutdown (and SIGTERM, where
+        # it handles it itself, into its SIGTERMException); give the caller the interrupt back,
+        # a SIGTERM's as Terminated (last.ckpt holds the last finished epoch)
         if trainer.interrupted:
-            raise KeyboardInterrupt from None
+            raise as_interrupt(err) from None
         raise
     except NonFiniteError as err:
         done = _checkpoint_epoch(last)

@@ -1,0 +1,74 @@
+"""SIGTERM (``kill``, ``timeout``, a cluster's scheduler) ends a command as Ctrl-C does, what an
+interrupt keeps kept, but with exit status 143 (128 + 15), not Ctrl-C's 130 (userO #7)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from _reliability import patience, start_cli, wait_for
+
+from torchlvm.training.checkpoint_io import read_checkpoint
+
+
+@pytest.mark.budget(90)
+def test_sigterm_during_training_keeps_the_checkpoint_and_exits_143(tmp_path: Path) -> None:
+    """It exited 130, the status of Ctrl-C, where a script or scheduler reads 143 as terminated."""
+    out = tmp_path / "run"
+    args = ["train", "vae", "--data", "digits", "--latent-dim", "4", "--hidden", "512", "512"]
+    proc = start_cli([*args, "--batch-size", "16", "--epochs", "50", "--out", str(out)])
+
+    def checkpointed() -> bool:
+        return any(tmp_path.glob(".run.*/checkpoints/last.ckpt"))
+
+    wait_for(checkpointed, proc, timeout=60)  # epoch 1 of 50 finished: training is in its loop
+    time.sleep(0.3)
+    assert proc.poll() is None, "the training ended before it was terminated"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=patience(30))
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("torchlvm: ")]
+    assert lines[-1] == "torchlvm: terminated"
+    assert any(f"finish it with 'torchlvm train vae --resume --out {out}'" in s for s in lines), err
+    assert 0 <= read_checkpoint(out / "checkpoints" / "last.ckpt")["epoch"] < 49
+    assert not (out / "model.safetensors").exists()
+    assert not list(tmp_path.glob(".run.*")), "the staging folder was left behind"
+    assert json.loads((out / "checkpoints" / "run.json").read_text())["model_type"] == "vae"
+
+
+@pytest.mark.budget(60)
+def test_sigterm_while_the_command_starts_exits_143_without_a_traceback(tmp_path: Path) -> None:
+    """Outside a training, SIGTERM ended the process at once (status -15): no message, and what
+    it was writing left half done; while it imports torch it is refused as Ctrl-C is there."""
+    out = tmp_path / "run"
+    proc = start_cli(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(out)])
+    time.sleep(0.5)  # (torch's import takes seconds)
+    assert proc.poll() is None, "the fit ended before it was terminated"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=patience(30))
+    assert proc.returncode == 143, err
+    assert err.splitlines() == ["torchlvm: terminated"], err
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_sigterm_in_a_fit_removes_its_staging_folder_and_exits_143(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the handler raises (Terminated, a KeyboardInterrupt) takes Ctrl-C's way out of a
+    command: its staging folder and lock removed, nothing written to --out."""
+    from torchlvm._terminated import Terminated
+    from torchlvm.cli import main
+    from torchlvm.models.ppca import PPCA
+
+    def terminated(self, x):
+        raise Terminated
+
+    monkeypatch.setattr(PPCA, "fit", terminated)
+    out = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(out)]) == 143
+    assert capsys.readouterr().err == "torchlvm: terminated\n"
+    assert list(tmp_path.iterdir()) == []
