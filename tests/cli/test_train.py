@@ -487,3 +487,27 @@ def test_resume_of_a_run_killed_in_its_first_epoch_names_the_command_that_made_i
     assert f"start it over with the command that made it ('{made}';" in line, line
     assert main(shlex.split(made)[1:]) == 0  # as offered
     assert (out / "model.safetensors").is_file() and not stage.exists()
+
+
+def test_a_users_lightning_checkpoint_named_last_is_not_resumed_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A checkpoint of the user's own Lightning training put in a run as checkpoints/last.ckpt
+    was judged by its name: resumed from (refused only where its tensors did not fit, as
+    'another model'), counted as the run's finished epochs. It is named as not torchlvm's, kept,
+    and --overwrite keeps it too."""
+    out = tmp_path / "run"
+    argv = ["train", "ae", "--data", "digits", "--epochs", "1", *TINY, "--out", str(out)]
+    assert main(argv) == 0
+    last = out / "checkpoints" / "last.ckpt"
+    mine = torch.load(last, weights_only=True)  # (its tensors fit: only its record tells)
+    del mine["torchlvm"]
+    torch.save(mine, last)
+    before = _snapshot(out)
+    assert main(["train", "ae", "--epochs", "2", "--quiet", "--out", str(out), "--resume"]) == 2
+    error = _one_error_line(capsys)
+    assert f"{last} is not a checkpoint torchlvm wrote" in error
+    assert f"move it out of {last.parent}, then" in error
+    assert main([*argv, "--overwrite"]) == 2
+    assert "also checkpoints/last.ckpt, which torchlvm did not write" in _one_error_line(capsys)
+    assert _snapshot(out) == before

@@ -334,7 +334,7 @@ def test_a_failure_that_keeps_epochs_names_the_command_that_resumes_them(tmp_pat
     with pytest.raises(KeyboardInterrupt) as info:
         with staged_run(out, keep_partial=True, resume=resume) as stage:
             _epoch_done(stage.folder)
-            torch.save({"epoch": 0}, RunLayout(stage.folder).last_checkpoint)
+            _checkpoint(RunLayout(stage.folder).last_checkpoint, epoch=0)
             raise KeyboardInterrupt
     assert str(info.value).endswith(
         f"(no model was saved); finish it with '{resume}' (training on to the epochs it was "
@@ -378,7 +378,7 @@ def test_an_interrupted_overwrite_says_its_finished_epochs_are_not_kept(tmp_path
     with pytest.raises(KeyboardInterrupt) as info:
         with staged_run(out, overwrite=True, keep_partial=True, again=again) as stage:
             _epoch_done(stage.folder)
-            torch.save({"epoch": 1}, RunLayout(stage.folder).last_checkpoint)
+            _checkpoint(RunLayout(stage.folder).last_checkpoint, epoch=1)
             raise KeyboardInterrupt
     assert str(info.value) == (
         f"nothing was written to {out}, which keeps its old run; the interrupted new training "
@@ -592,8 +592,9 @@ def test_the_users_files_inside_a_runs_subfolders_and_edited_outputs_are_foreign
     (run / "checkpoints").mkdir(parents=True)
     _run(run)
     (run / "metrics.csv").write_text("epoch,step,train/elbo\n0,3,-1.0\n")
-    for name in ("last.ckpt", "best-epoch004.ckpt", "best-epoch004-v1.ckpt", "run.json"):
-        (run / "checkpoints" / name).write_bytes(b"ckpt")
+    for name in ("last.ckpt", "best-epoch004.ckpt", "best-epoch004-v1.ckpt"):
+        _checkpoint(run / "checkpoints" / name)
+    (run / "checkpoints" / "run.json").write_text(CONFIG)
     save_figure(Figure(), run / "figures" / "samples-seed0.png")
     (run / "figures" / ".gaps.png.torchlvm-new").write_bytes(b"")  # (a killed commit's)
     for name in ("report.html", "samples.csv"):
@@ -611,6 +612,36 @@ def test_the_users_files_inside_a_runs_subfolders_and_edited_outputs_are_foreign
         "report.html (changed since torchlvm wrote it)",
         "samples.csv",
     ]
+
+
+def _checkpoint(path: Path, *, ours: bool = True, epoch: int = 4) -> None:
+    """A Lightning checkpoint: torchlvm's (with the entry its training saves in each), or one of
+    the user's own Lightning training."""
+    checkpoint = {"epoch": epoch, "global_step": 40, "state_dict": {"w": torch.zeros(2)}}
+    torch.save({**checkpoint, "torchlvm": {"skipped_steps": 0}} if ours else checkpoint, path)
+
+
+def test_a_users_lightning_checkpoint_under_a_torchlvm_name_is_the_users(tmp_path: Path) -> None:
+    """A checkpoint of the user's own Lightning training put in a trained run as
+    checkpoints/last.ckpt (or best-epoch007.ckpt) was torchlvm's by its name: --overwrite
+    deleted it with the run, and the run counted its epochs as finished ones."""
+    from torchlvm.run.layout import foreign_entries
+    from torchlvm.run.publish import finished_epochs
+
+    run = _run(tmp_path / "run")
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "run.json").write_text(CONFIG)
+    _checkpoint(run / "checkpoints" / "best-epoch002.ckpt")
+    _checkpoint(run / "checkpoints" / "last.ckpt")
+    assert foreign_entries(run) == [] and finished_epochs(run) == 5
+    _checkpoint(run / "checkpoints" / "last.ckpt", ours=False, epoch=9)
+    _checkpoint(run / "checkpoints" / "best-epoch007.ckpt", ours=False)
+    assert foreign_entries(run) == ["checkpoints/best-epoch007.ckpt", "checkpoints/last.ckpt"]
+    assert finished_epochs(run) is None
+    before = _tree(run)
+    with pytest.raises(RunDirectoryError, match=r"also checkpoints/best-epoch007.ckpt, checkp"):
+        check_new_target(run, overwrite=True)
+    assert _tree(run) == before
 
 
 def test_a_symlinked_out_names_its_target_as_a_path_from_the_working_folder(tmp_path, monkeypatch):

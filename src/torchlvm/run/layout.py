@@ -27,6 +27,7 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from torchlvm._files import temporary_of
 from torchlvm.models.base import CONFIG_NAME, WEIGHTS_NAME
@@ -191,6 +192,24 @@ def torchlvm_weights(path: Path) -> bool:
     return isinstance(metadata, dict) and "config_sha256" in metadata
 
 
+def torchlvm_checkpoint(path: Path) -> dict[str, Any] | None:
+    """The checkpoint ``path`` where torchlvm's training wrote it, else None: a Lightning
+    checkpoint holding torchlvm's own entry (``checkpoint["torchlvm"]``, which
+    :class:`~torchlvm.training.module.LVMModule` adds to every checkpoint it saves), read as data
+    (``weights_only``) with its tensors mapped, not read. A checkpoint of the user's own
+    Lightning training, copied in under a torchlvm name (``checkpoints/last.ckpt``), is None."""
+    import torch
+
+    try:
+        if not path.is_file() or path.is_symlink():
+            return None
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # damaged bytes make torch.load raise almost anything
+        return None
+    ours = isinstance(checkpoint, dict) and isinstance(checkpoint.get("torchlvm"), dict)
+    return checkpoint if ours else None
+
+
 _COMMIT_FILE = re.compile(rf"\..+({re.escape(STAGED_SUFFIX)}|{re.escape(KEPT_SUFFIX)})")
 """run.commit's staged and kept files, beside their places."""
 _FIGURE_FILE = re.compile(r"[^/]+\.png")
@@ -242,7 +261,8 @@ def foreign_entries(folder: str | Path) -> list[str]:
     torchlvm wrote it (``report.html``) or whose content is not torchlvm's (a config.json,
     model.safetensors or metrics.csv it did not write), and in a run that was not trained
     (``fit``, an export) ``metrics.csv`` and ``checkpoints/``; in ``checkpoints/``, a file of
-    another name than torchlvm's; in ``figures/``, a file that is not a figure torchlvm drew
+    another name than torchlvm's, or of its name and other content (a Lightning checkpoint of
+    the user's own, named ``last.ckpt``); in ``figures/``, a file that is not a figure torchlvm drew
     (userF: a note in ``checkpoints/``, a plot in ``figures/`` were deleted by ``train
     --overwrite``)."""
     from torchlvm.run import written
@@ -257,7 +277,7 @@ def foreign_entries(folder: str | Path) -> list[str]:
             foreign.append(name)  # (review14 R22)
             continue
         if name == CHECKPOINT_DIR and path.is_dir():
-            ours = [n for n in os.listdir(path) if _CHECKPOINT_FILE.fullmatch(n)]
+            ours = [n for n in os.listdir(path) if _torchlvm_checkpoint_file(path / n)]
         elif name == FIGURES_DIR and path.is_dir():
             ours = [n for n in os.listdir(path) if torchlvm_figure(path / n)]
         elif name in _CHECKED and path.is_file() and not _CHECKED[name](path):
@@ -276,6 +296,17 @@ def foreign_entries(folder: str | Path) -> list[str]:
         inside = set(os.listdir(path)) - set(ours)
         foreign += [f"{name}/{n}" for n in sorted(inside) if not _ours_left(n, names)]
     return foreign
+
+
+def _torchlvm_checkpoint_file(path: Path) -> bool:
+    """Whether ``path``, in a run's ``checkpoints/``, is a file torchlvm wrote there: of one of
+    its names (:data:`_CHECKPOINT_FILE`) and of its content, a checkpoint or ``run.json`` of
+    torchlvm's (a user's own Lightning checkpoint named ``last.ckpt`` is the user's)."""
+    if not _CHECKPOINT_FILE.fullmatch(path.name):
+        return False
+    if path.name == RUN_RECORD_NAME:
+        return torchlvm_record(path)
+    return torchlvm_checkpoint(path) is not None
 
 
 def _ours_left(name: str, ours: re.Pattern[str]) -> bool:

@@ -37,6 +37,7 @@ from torchlvm.run.layout import (
     foreign_entries,
     is_run,
     stage_path,
+    torchlvm_checkpoint,
     trash_prefix,
 )
 from torchlvm.run.lock import (
@@ -162,13 +163,12 @@ def _check_not_working_folder(out: Path) -> None:
 
 
 def finished_epochs(run: Path) -> int | None:
-    """How many epochs the run in ``run`` finished (its ``last.ckpt``), None if unreadable."""
-    import torch
-
+    """How many epochs the run in ``run`` finished (its ``last.ckpt``), None if unreadable or
+    not torchlvm's (a Lightning checkpoint of the user's own under its name)."""
+    last = torchlvm_checkpoint(RunLayout(run).last_checkpoint)
     try:
-        last = torch.load(RunLayout(run).last_checkpoint, weights_only=True, mmap=True)
-        return int(last["epoch"]) + 1
-    except Exception:  # damaged bytes make torch.load raise almost anything; resume names it
+        return None if last is None else int(last["epoch"]) + 1
+    except (KeyError, TypeError, ValueError):  # (a damaged one: resume names it)
         return None
 
 

@@ -105,11 +105,19 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def check_checkpoint_fits(checkpoint: dict[str, Any], module: torch.nn.Module, path: Any) -> None:
-    """Raise unless the weights in ``checkpoint`` have the names and shapes of ``module``'s.
+    """Raise unless ``checkpoint`` is torchlvm's and its weights have the names and shapes of
+    ``module``'s.
 
     Raises:
-        DataError: naming the first missing, unexpected or differently shaped tensor.
+        DataError: naming a checkpoint torchlvm did not write (a user's own Lightning checkpoint
+            named ``last.ckpt``), or the first missing, unexpected or differently shaped tensor.
     """
+    if not isinstance(checkpoint.get("torchlvm"), dict):  # (LVMModule saves it in every one)
+        raise DataError(
+            f"{path} is not a checkpoint torchlvm wrote: it lacks the 'torchlvm' entry "
+            "torchlvm's training saves in each (a Lightning checkpoint of your own?); move it "
+            f"out of {Path(path).parent}, then {_fix(Path(path))}"
+        )
     saved = checkpoint["state_dict"]
     expected = module.state_dict()
     missing, extra = sorted(set(expected) - set(saved)), sorted(set(saved) - set(expected))
