@@ -42,7 +42,7 @@ def fails(capsys, argv):
 
 def test_writes_pairs_and_prints_the_error_per_pixel(vae_run, capsys):
     assert cli.main(["reconstruct", str(vae_run)]) == 0
-    assert imread(vae_run / "figures" / "reconstructions.png").ndim == 3
+    assert imread(vae_run / "figures" / "reconstructions-test.png").ndim == 3
     out = capsys.readouterr().out
     assert "digits test split, 359 images (binarize=none)" in out
     found = re.search(r"reconstruction error: (\S+) ± (\S+) mean squared error per pixel", out)
@@ -151,6 +151,62 @@ def test_data_of_another_dimension_names_both(vae_run, tmp_path, capsys):
     assert "has 10 values per example" in err and "takes 64" in err
 
 
+def test_its_pictures_have_names_of_their_own_and_keep_evaluates(vae_run, tmp_path, capsys):
+    """userS #1: reconstruct --data OTHER replaced evaluate's figures/reconstructions.png, which
+    the report then showed as the run's test inputs. reconstruct writes reconstructions-SPLIT
+    .png, or -NAME.png for --data NAME, and evaluate's figure is kept."""
+    figures = vae_run / "figures"
+    figures.mkdir()
+    (figures / "reconstructions.png").write_bytes(b"evaluate's figure")
+    other = tmp_path / "mine.npy"
+    np.save(other, load_dataset("digits", "train").x[:20].reshape(20, 8, 8).numpy())
+    for argv, name in [([], "test"), (["--split", "train"], "train"), (["--data", other], "mine")]:
+        assert cli.main([str(a) for a in ["reconstruct", vae_run, "--n", "4", *argv]]) == 0
+        assert (
+            f"wrote {figures / f'reconstructions-{name}.png'} (4 inputs" in capsys.readouterr().out
+        )
+    assert (figures / "reconstructions.png").read_bytes() == b"evaluate's figure"
+
+
+def test_its_picture_is_drawn_on_the_trained_range(tmp_path, monkeypatch):
+    """readD D6 for reconstruct: its pairs were scaled to the inputs' own extremes; they are drawn
+    on the range the run was trained on, as evaluate's and sample's figures are."""
+    from torchlvm import plots
+
+    drawn = {}
+    real = plots.reconstruction_pairs
+    monkeypatch.setattr(
+        plots, "reconstruction_pairs", lambda *a, **k: drawn.update(k) or real(*a, **k)
+    )
+    torch.manual_seed(0)
+    record = {**DATA, "value_range": [0.0, 16.0]}
+    run = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    assert cli.main(["reconstruct", str(run.save_pretrained(tmp_path / "g", data=record))]) == 0
+    assert drawn["scale"] == (0.0, 16.0)
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["its-file", "data"])
+def test_out_npy_of_a_run_on_8_bit_levels_is_on_their_scale(tmp_path, capsys, given):
+    """readD D5 for reconstruct (fig15 #2): a run on a uint8 file (0..255, read divided by 255)
+    wrote its reconstructions in [0, 1] beside a file of 0..255. They are the decoder means
+    times 255, on the file's scale, and said to be."""
+    data = tmp_path / "d255.npy"
+    levels = np.random.default_rng(0).integers(0, 256, (5, 4, 4), dtype=np.uint8)
+    np.save(data, levels)
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=16, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    record = {**DATA, "name": str(data), "shape": [1, 4, 4], "num_classes": None, "pixels": 4}
+    record |= {"stored_shape": [4, 4], "value_range": [0.0, 1.0], "divided_by": 255}
+    run = vae.save_pretrained(tmp_path / "run", data=record)
+    argv = ["reconstruct", run, *(["--data", data] if given else ["--split", "all"])]
+    assert cli.main([str(a) for a in [*argv, "--out", tmp_path / "r.npy"]]) == 0
+    out = capsys.readouterr().out
+    assert "shape (5, 4, 4): N, H, W, as d255.npy, on its 0..255 scale (float32))" in out
+    x = torch.from_numpy(levels.reshape(5, 16) / 255.0).float()
+    expected = 255 * vae.reconstruct(x).detach().reshape(5, 4, 4)
+    np.testing.assert_allclose(np.load(tmp_path / "r.npy"), expected, rtol=1e-4, atol=1e-3)
+
+
 def test_n_zero_is_refused(vae_run, capsys):
     assert "--n must be a positive integer, got 0" in fails(
         capsys, ["reconstruct", vae_run, "--n", "0"]
@@ -158,7 +214,7 @@ def test_n_zero_is_refused(vae_run, capsys):
 
 
 def test_existing_output_is_kept_without_overwrite(vae_run, capsys):
-    out = vae_run / "figures" / "reconstructions.png"
+    out = vae_run / "figures" / "reconstructions-test.png"
     out.parent.mkdir()
     out.write_bytes(b"keep me")
     assert "is not a file torchlvm wrote there" in fails(capsys, ["reconstruct", vae_run])

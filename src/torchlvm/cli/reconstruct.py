@@ -6,16 +6,20 @@ The error printed is the mean squared error per pixel between the input, as the 
 (under the run's binarization protocol), and its reconstruction, averaged over the whole split,
 with the standard error of that mean over its images.
 
-Writes DIR/figures/reconstructions.png; --out FILE.npy writes instead the reconstruction of
-every image of the split, in the units the model was trained on and the axes of the file the
-images came from (--data, else the run's training file: (N, H, W, C) for a channels-last one),
-else (N, H, W) (one channel) or (N, C, H, W). A run trained on a table (or --out FILE.csv /
-.tsv) writes rows instead, DIR/reconstructions.csv (.tsv for a run on a .tsv): the
-reconstruction of every row of --data (else of the run's test split) in the file's units and
-columns, led by row and line (where the row is in the file) and the columns the run dropped or
-took labels from (an ID, its class), and prints the RMSE per feature, over the column's standard
-deviation in the run's train split (in the rows read, for a run not standardized) so that
-columns in different units compare, and in its units.
+Writes DIR/figures/reconstructions-SPLIT.png, or reconstructions-NAME.png for --data NAME (a
+file's name without its suffix), names of its own: evaluate's figures/reconstructions.png, which
+the report shows as the run's test inputs, is kept (userS #1). Both rows are drawn on the range
+of values the run was trained on, so a faint reconstruction looks faint. --out FILE.npy writes
+instead the reconstruction of every image of the split, in the axes of the file the images came
+from (--data, else the run's training file: (N, H, W, C) for a channels-last one), else
+(N, H, W) (one channel) or (N, C, H, W), and on its scale: 0..255 for a file of 8-bit levels,
+which the model read divided by 255; else in the units the model was trained on. A run
+trained on a table (or --out FILE.csv / .tsv) writes rows instead, DIR/reconstructions.csv
+(.tsv for a run on a .tsv): the reconstruction of every row of --data (else of the run's test
+split) in the file's units and columns, led by row and line (where the row is in the file) and
+the columns the run dropped or took labels from (an ID, its class), and prints the RMSE per
+feature, over the column's standard deviation in the run's train split (in the rows read, for a
+run not standardized) so that columns in different units compare, and in its units.
 
 Examples:
   torchlvm reconstruct runs/vae
@@ -44,7 +48,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "first N reconstructions written (default: every one)",
     )  # fmt: skip
     _types.output_options(
-        parser, "DIR/figures/reconstructions.png; FILE.npy: every example's, as an array"
+        parser,
+        "DIR/figures/reconstructions-SPLIT.png (or -NAME.png for --data NAME); FILE.npy: "
+        "every example's, as an array",
     )
 
 
@@ -52,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm import plots
     from torchlvm import run as _run
     from torchlvm._checks import check_positive_int
+    from torchlvm.data.value_range import trained_range
     from torchlvm.evaluation.stats import mean_and_stderr
     from torchlvm.report.metrics import format_measured
 
@@ -62,12 +69,12 @@ def run(args: argparse.Namespace) -> int:
 
         return reconstruct_table(args, run_)
     npy = str(args.out or "").lower().endswith(".npy")
-    default = run_.folder / "figures" / "reconstructions.png"
+    split = _types.split_of(args)
+    default = run_.folder / "figures" / f"reconstructions-{_named(args.data, split)}.png"
     out = _run.output_file(
         args.out, default, suffix=(".npy",) if npy else (".png", ".npy"),
         overwrite=args.overwrite, ours=None if npy else _run.torchlvm_figure,
     )  # fmt: skip
-    split = _types.split_of(args)
     dataset = _run.load_split(
         run_, args.data, split, data_dir=args.data_dir, streamed=True, command="reconstruct"
     )
@@ -79,11 +86,13 @@ def run(args: argparse.Namespace) -> int:
     count, unit = len(per_image), "row" if shape is None else "image"
     over = f"± s.e. over the {count} {unit}s" if count > 1 else f"one {unit}"
     if npy:
-        recorded = None if args.data else run_.data.get("stored_shape")  # (the run's file)
-        written = _write_npy(out, recon, shape, args.data or run_.data.get("name"), recorded)
+        written = _write_npy(out, recon, shape, run_, args.data)
     else:
         title = f"Inputs and reconstructions by {run_.describe()}"
-        plots.save_figure(plots.reconstruction_pairs(x, recon, shape, title=title), out)
+        scale = trained_range(run_.data)  # (the samples' and evaluate's scale: readD D6)
+        plots.save_figure(
+            plots.reconstruction_pairs(x, recon, shape, title=title, scale=scale), out
+        )
     kind = "none" if run_.condition is None else run_.condition.kind
     given = {"label": " (its condition: the true class)", "mask": " (its condition: the observed "
              "part)"}.get(kind, "")  # fmt: skip
@@ -116,21 +125,37 @@ def _images(run_, dataset, npy: bool) -> tuple[int, ...] | None:
         raise
 
 
+def _named(data: str | None, split: str) -> str:
+    """What the default picture's name says it shows: the ``--data`` file's name without its
+    suffix (a dataset's name), else the ``split``."""
+    from pathlib import Path
+
+    return split if not data else Path(data).stem or split
+
+
 def _write_npy(
-    out, recon, shape: tuple[int, ...] | None, source, recorded=None
+    out, recon, shape: tuple[int, ...] | None, run_, data: str | None
 ) -> tuple[tuple[int, ...], str]:
-    """Write the reconstructions ``recon`` ``(N, D)`` to ``out``: images in the axes of the
-    file they came from (``source``; ``recorded``: its axes as the run recorded them), rows
-    ``(N, D)`` where ``shape`` is None; their shape and axes, in words."""
+    """Write the reconstructions ``recon`` ``(N, D)`` to ``out``: images in the axes and on the
+    scale of the file they came from (``data``, else the run's training file, as the run
+    recorded it: readD D5), rows ``(N, D)`` where ``shape`` is None; their shape, and their
+    axes and units in words."""
     from torchlvm import run as _run
+    from torchlvm.data.pixels import levels_divisor, recorded_divisor
 
     rows = recon.float().numpy()
+    divided = levels_divisor(data) if data else recorded_divisor(run_.data)
     if shape is None:
         array, layout = rows, "N, D"
     else:
-        array, layout = as_file_images(rows, shape, source, recorded)
+        source, recorded = (
+            (data, None) if data else (run_.data.get("name"), run_.data.get("stored_shape"))
+        )
+        array, layout = as_file_images(rows, shape, source, recorded, divided_by=divided)
     _run.write_npy({out: array})
-    return array.shape, layout
+    # (not [0, 1]: a model of levels read as stored, a Gaussian decoder's means: readA #2)
+    units = ", in the units the model was trained on" if shape is None or divided is None else ""
+    return array.shape, layout + units
 
 
 def _written(shown: int, array: tuple[tuple[int, ...], str] | None, unit: str, count: int) -> str:
@@ -145,10 +170,7 @@ def _written(shown: int, array: tuple[tuple[int, ...], str] | None, unit: str, c
         )
     shape, layout = array
     each = f"each {unit}" if shape[0] == count else f"the first {shape[0]} {unit}s"
-    return (  # (not [0, 1]: a model of levels read as stored, a Gaussian decoder's means: readA #2)
-        f"the decoder mean of {each}, shape {shape}: {layout}, in the units the model was "
-        "trained on"
-    )
+    return f"the decoder mean of {each}, shape {shape}: {layout}"
 
 
 def _check_fits(dataset) -> None:
