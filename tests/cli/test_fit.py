@@ -348,3 +348,17 @@ def test_a_second_command_into_the_out_of_a_running_fit_is_refused(
         err,
     )
     assert json.loads((out / "config.json").read_text())["model"]["latent_dim"] == 3
+
+
+def test_a_refused_fit_leaves_no_folder_it_made_for_out(tmp_path, capsys):
+    """review15 R1: since the fit runs inside the staged run (userO #5), a fit PPCA refuses
+    (data of rank 2 at --latent-dim 2: no variance left for the noise) left the empty parents
+    of --out it had made (new1/deep/); the staging folder alone was removed."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "rank2.npy", rng.normal(size=(300, 2)) @ rng.normal(size=(2, 6)))
+    before = sorted(tmp_path.iterdir())
+    out = tmp_path / "new1" / "deep" / "run"
+    argv = ["fit", "ppca", "--data", str(tmp_path / "rank2.npy"), "--latent-dim", "2"]
+    assert main([*argv, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("torchlvm: error: ")
+    assert sorted(tmp_path.iterdir()) == before

@@ -162,3 +162,41 @@ def test_a_run_whose_resume_stopped_before_saving_says_so(tmp_path):
                       r"and checkpoints/ go on to epoch 4") as shown:  # fmt: skip
         load_run(run)
     assert f"'torchlvm train vae --resume --out {run} --epochs 4'" in str(shown[0].message)
+
+
+def test_a_resume_stopped_by_a_non_finite_loss_says_so_and_its_command_finishes_it(
+    tmp_path, monkeypatch
+):
+    """review14 R35: the warning above was checked on a run that stopped early, not on a resume
+    that --on-nonfinite stop (the default) ended: the loss NaN from epoch 4 on, the resume to 8
+    epochs stops with the checkpoint of epoch 3; the run's model is epoch 2's. The warning says
+    so, and the command it gives publishes epoch 3's model without training (no warning after)."""
+    import warnings
+
+    from torchlvm.run.loaded import load_run
+    from torchlvm.training.module import LVMModule
+
+    run = tmp_path / "vae"
+    assert (
+        main(["train", "vae", "--data", "digits", *TINY, "--epochs", "2", "--out", str(run)]) == 0
+    )
+    terms = LVMModule.training_terms
+
+    def diverging(self, x, c, weight):
+        found = terms(self, x, c, weight)
+        if self.current_epoch < 3:
+            return found
+        return {**found, "loss": found["loss"] * float("nan")}
+
+    monkeypatch.setattr(LVMModule, "training_terms", diverging)
+    resume = ["train", "vae", "--resume", "--quiet", "--out", str(run)]
+    assert main([*resume, "--epochs", "8"]) == 2  # NonFiniteError: training stopped
+    monkeypatch.undo()
+    said = r"saved after epoch 2, but metrics.csv and checkpoints/ go on to epoch 3: a resume was"
+    with pytest.warns(UserWarning, match=said) as shown:
+        load_run(run)
+    assert f"'torchlvm train vae --resume --out {run} --epochs 3'" in str(shown[0].message)
+    assert main([*resume, "--epochs", "3"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert load_run(run).model is not None

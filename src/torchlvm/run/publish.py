@@ -314,22 +314,37 @@ def staged_run(
             folder that holds an interrupted run (continue it with --resume, or --overwrite).
     """
     check_new_target(out, overwrite=overwrite, resumable=resumable, refusals=refusals)
+    made = [p for p in (out.parent, *out.parent.parents) if not p.exists()]  # (deepest first)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = _claim(out, overwrite=overwrite, command=command or command_line(), refusals=refusals)
-    staging.again, staging.resume = again, resume
     try:
-        if out.is_dir() and os.listdir(out):  # a run to replace: no one may resume it meanwhile
-            staging._old_lock = acquire(out, command or command_line(), what=str(out))
-            recover(out)  # the old run stays readable meanwhile: finish a killed commit in it
+        command = command or command_line()
+        staging = _claim(out, overwrite=overwrite, command=command, refusals=refusals)
+        staging.again, staging.resume = again, resume
         try:
-            yield staging
-        except (NonFiniteError, OSError, KeyboardInterrupt) as err:
-            if not keep_partial or _ours(err):
-                raise
-            raise _with_note(err, staging) from None
-        staging.publish()
-    finally:
-        staging.close()
+            if out.is_dir() and os.listdir(out):  # a run to replace: no one may resume it now
+                staging._old_lock = acquire(out, command, what=str(out))
+                recover(out)  # the old run stays readable meanwhile: finish a killed commit in it
+            try:
+                yield staging
+            except (NonFiniteError, OSError, KeyboardInterrupt) as err:
+                if not keep_partial or _ours(err):
+                    raise
+                raise _with_note(err, staging) from None
+            staging.publish()
+        finally:
+            staging.close()
+    except BaseException:  # nothing was written: the folders made for --out go too (review15 R1)
+        _remove_empty(made)
+        raise
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders``, deepest first, while they are empty (a kept run is in one)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _ours(err: BaseException) -> bool:
