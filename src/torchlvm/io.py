@@ -298,6 +298,13 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
         units = Standardizer.from_dict(table["standardize"])  # x in table["columns"] order
         log_px = model.log_marginal(units.transform(x)) + units.log_jacobian()  # file's units
 
+    A model of images reads each image flattened channels first, in (C, H, W) order, as every
+    command reads an image file, and on the scale it was trained on (the run's
+    ``read_config(folder)["data"]["value_range"]``; a file of 8-bit levels was read divided by
+    its ``["divided_by"]``, 255). A channels-last array ``x`` ``(N, H, W, C)`` is passed as
+    ``x.permute(0, 3, 1, 2).reshape(len(x), -1)``: flattened as it is, it is read without an
+    error, wrongly.
+
     Raises:
         RunBusyError: if a process is training the run (its weights are not final yet); one
             that evaluates it is no obstacle.

@@ -175,6 +175,27 @@ def test_bad_config_is_refused(kwargs, match):
         VAEConfig(**{"input_dim": 64, **kwargs})
 
 
+@pytest.mark.parametrize(
+    ("shape", "fix"),
+    [
+        ((2, 8, 8, 3), r"channels-last images \(B, H, W, C\): pass x.permute\(0, 3, 1, 2\)"),
+        (
+            (2, 3, 8, 8),
+            r"pass the images flattened, x.reshape\(len\(x\), -1\), pixels in \(C, H, W\)",
+        ),
+        ((2, 5, 7), r"pass a tensor of shape \(B, 192\)"),
+    ],
+    ids=["channels-last", "channels-first", "not-its-images"],
+)
+def test_a_batch_of_images_is_told_the_order_the_model_reads_pixels_in(shape, fix):
+    """userS #4: a run on a channels-last RGB file, used from Python, said "pass a tensor of
+    shape (B, 192)" to a (B, H, W, C) batch, and the x.reshape(B, -1) it invites is read without
+    an error in the wrong pixel order. A batch of images of the model's size is told the order."""
+    model = VAE(VAEConfig(input_dim=192, latent_dim=2, hidden=(8,)))
+    with pytest.raises(DataError, match=fix):
+        model.encode(torch.rand(shape))
+
+
 def test_data_with_the_wrong_feature_count_is_refused():
     model = VAE(CONFIGS["mlp-digits"])
     with pytest.raises(DataError, match="data has 784 features but the model expects 64"):
