@@ -269,9 +269,22 @@ def test_labels_of_another_set_in_either_part_leave_every_split_unlabelled(
     folder = write_mnist(tmp_path / "f", n_train=40, n_test=20, side=4)
     write_idx(folder / "train-labels-idx1-ubyte", (np.arange(40) % 9).astype(np.uint8))
     write_idx(folder / "t10k-labels-idx1-ubyte", (np.arange(20) % 12).astype(np.uint8))
-    with warnings.catch_warnings(record=True) as shown:
-        warnings.simplefilter("always")
-        splits = {s: load_dataset("mnist", s, data_dir=folder) for s in ("train", "val", "test")}
-    assert all(split.y is None for split in splits.values())
-    said = [str(w.message) for w in shown if "holds labels" in str(w.message)]
+    from torchlvm.data.csv_once import parsed_once
+
+    def said_by(read) -> list[str]:
+        with warnings.catch_warnings(record=True) as shown:
+            warnings.simplefilter("always")
+            read()
+        return [str(w.message) for w in shown if "holds labels" in str(w.message)]
+
+    def splits() -> dict:  # the three reads of one command (the CLI opens parsed_once)
+        with parsed_once():
+            return {s: load_dataset("mnist", s, data_dir=folder) for s in ("train", "val", "test")}
+
+    read: dict = {}
+    said = said_by(lambda: read.update(splits()))
+    assert len(read) == 3 and all(split.y is None for split in read.values())
     assert len(said) == 1 and "t10k-labels-idx1-ubyte holds labels 0 to 11" in said[0]
+    # a second command in the same process (a notebook's) is told too: it was silent (R16)
+    assert said_by(splits) == said
+    assert len(said_by(lambda: load_dataset("mnist", "test", data_dir=folder))) == 1

@@ -190,9 +190,16 @@ def _other_classes(files: dict[str, Path], name: str) -> str | None:
     )
 
 
-_SAID: set[str] = set()
-"""The folders whose labels of another set this process has warned of (a command reads the train
-and validation splits, then the test split: one warning, not three)."""
+def _first_said(folder: Path) -> bool:
+    """Whether the warning of ``folder``'s labels of another set is said now: at each read, but
+    once in a command (:func:`~torchlvm.data.csv_once.parsed_once`, which the CLI opens), which
+    reads the train and validation splits, then the test split: one warning, not three. (It was
+    once a process: a second command run in the same process, a notebook's, was silent: review14
+    R16.)"""
+    from torchlvm.data.csv_once import kept
+
+    now = object()  # (a fact kept for the command's block: the first read's, not this one)
+    return kept(folder, ("said: labels of another set",), lambda: now) is now
 
 
 def _select(
@@ -285,8 +292,7 @@ def load_idx_dataset(
     x = _scaled(pixels.reshape(len(pixels), height * width))
     y = torch.from_numpy(np.concatenate(labels).astype(np.int64))
     other = _other_classes(found.files, name)  # (its images are read: a vae needs none)
-    if other is not None and str(found.location) not in _SAID:  # once, not for each split read
-        _SAID.add(str(found.location))
+    if other is not None and _first_said(Path(found.location)):
         warnings.warn(other, stacklevel=2)
     labelled = other is None
     return Dataset(
