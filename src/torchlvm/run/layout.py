@@ -197,17 +197,38 @@ def torchlvm_checkpoint(path: Path) -> dict[str, Any] | None:
     checkpoint holding torchlvm's own entry (``checkpoint["torchlvm"]``, which
     :class:`~torchlvm.training.module.LVMModule` adds to every checkpoint it saves), read as data
     (``weights_only``) with its tensors mapped, not read. A checkpoint of the user's own
-    Lightning training, copied in under a torchlvm name (``checkpoints/last.ckpt``), is None."""
+    Lightning training, copied in under a torchlvm name (``checkpoints/last.ckpt``), is None,
+    and so is a file that cannot be read."""
+    checkpoint = _read_checkpoint(path)
+    return checkpoint if _ours(checkpoint) else None
+
+
+def users_checkpoint(path: Path) -> bool:
+    """Whether the file ``path`` reads as a torch file that is not torchlvm's checkpoint (a
+    Lightning checkpoint of the user's own training); a file that cannot be read is not (a
+    checkpoint of torchlvm's cut short by a killed copy stays torchlvm's: review15 R3)."""
+    checkpoint = _read_checkpoint(path)
+    return checkpoint is not _UNREADABLE and not _ours(checkpoint)
+
+
+_UNREADABLE = object()
+
+
+def _read_checkpoint(path: Path) -> Any:
+    """The torch file ``path`` as data, its tensors mapped; :data:`_UNREADABLE` where it cannot
+    be read (no file, a link, damaged bytes)."""
     import torch
 
     try:
         if not path.is_file() or path.is_symlink():
-            return None
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            return _UNREADABLE
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # damaged bytes make torch.load raise almost anything
-        return None
-    ours = isinstance(checkpoint, dict) and isinstance(checkpoint.get("torchlvm"), dict)
-    return checkpoint if ours else None
+        return _UNREADABLE
+
+
+def _ours(checkpoint: Any) -> bool:
+    return isinstance(checkpoint, dict) and isinstance(checkpoint.get("torchlvm"), dict)
 
 
 _COMMIT_FILE = re.compile(rf"\..+({re.escape(STAGED_SUFFIX)}|{re.escape(KEPT_SUFFIX)})")
@@ -300,13 +321,14 @@ def foreign_entries(folder: str | Path) -> list[str]:
 
 def _torchlvm_checkpoint_file(path: Path) -> bool:
     """Whether ``path``, in a run's ``checkpoints/``, is a file torchlvm wrote there: of one of
-    its names (:data:`_CHECKPOINT_FILE`) and of its content, a checkpoint or ``run.json`` of
-    torchlvm's (a user's own Lightning checkpoint named ``last.ckpt`` is the user's)."""
+    its names (:data:`_CHECKPOINT_FILE`) and of its content, a ``run.json`` of torchlvm's or a
+    checkpoint that is not the user's (:func:`users_checkpoint`: a user's own Lightning
+    checkpoint named ``last.ckpt`` is the user's; a damaged one, torchlvm's as before)."""
     if not _CHECKPOINT_FILE.fullmatch(path.name):
         return False
     if path.name == RUN_RECORD_NAME:
         return torchlvm_record(path)
-    return torchlvm_checkpoint(path) is not None
+    return not users_checkpoint(path)
 
 
 def _ours_left(name: str, ours: re.Pattern[str]) -> bool:
