@@ -295,7 +295,7 @@ def test_a_refusal_the_cast_did_not_cause_is_given_as_it_is(given):
 def test_a_fit_of_values_the_float32_cast_rounded_is_warned_of(kind):
     """userL #11's milder case: shifted by 1e7, std-1 columns step by 1 in float32 and the fit
     ran on the rounded values without a word; a cast that keeps the variance says nothing."""
-    from torchlvm.models.ppca_fit import PrecisionWarning
+    from torchlvm.models.ppca_float32 import PrecisionWarning
 
     X = np.random.default_rng(0).normal(size=(150, 6))
     given = {"numpy": np.asarray, "frame": pd.DataFrame, "tensor": torch.tensor}[kind]
@@ -316,7 +316,7 @@ def test_a_fit_of_values_the_float32_cast_rounded_is_warned_of(kind):
 def test_integers_the_float32_cast_rounds_are_warned_of_as_floats_are():
     """readD D3: int64 values offset by 1e8 (cents, IDs) fit in float32 without a word, while
     the same values as float64 warned; small integers (digits' 0..16) still fit quietly."""
-    from torchlvm.models.ppca_fit import PrecisionWarning
+    from torchlvm.models.ppca_float32 import PrecisionWarning
 
     rng = np.random.default_rng(0)
     cents = (rng.normal(size=(150, 6)) * 30).astype(np.int64) + 10**8  # (float32 steps by 8)
@@ -331,7 +331,7 @@ def test_a_noise_variance_of_float32_rounding_is_warned_of():
     """review14 R18: rank-2 data at 1e8 'fit' in float32 at latent_dim=3, σ² being the cast's
     rounding noise (steps of 8: 64/12), where float64 refuses them; data with noise of their
     own fit in float32 without a word."""
-    from torchlvm.models.ppca_fit import PrecisionWarning
+    from torchlvm.models.ppca_float32 import PrecisionWarning
 
     rng = np.random.default_rng(0)
     low = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 6)) * 50

@@ -57,9 +57,8 @@ from torchlvm._threads import TABLE_THREADS, on_threads
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.models.base import SavableModel
 from torchlvm.models.ppca_density import PPCADensityFace
-from torchlvm.models.ppca_fit import (
-    fit_parameters,
-    flip_signs,
+from torchlvm.models.ppca_fit import fit_parameters, flip_signs
+from torchlvm.models.ppca_float32 import (
     lost_in_cast,
     warn_if_cast_rounded,
     warn_if_noise_is_rounding,
@@ -349,7 +348,7 @@ class PPCA(
             DataError: for data that is not 2-D, has fewer than 2 samples, holds inf, holds NaN
                 with the closed form, has an all-NaN feature, or has no variance left for σ².
                 A refused fit in float32 is tried once more in float64 to tell whether the
-                cast is the cause (:func:`~torchlvm.models.ppca_fit.lost_in_cast`).
+                cast is the cause (:func:`~torchlvm.models.ppca_float32.lost_in_cast`).
             DataTypeError: for sparse or non-numeric data.
         """
         cfg = self.config
