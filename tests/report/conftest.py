@@ -187,7 +187,7 @@ DEMO_VAE_METRICS = {
             "unit": "nats/example",
             "kind": "estimate",
             "k": 1,
-            "note": "D = −E_x E_q[log p(x|z)], one draw of z per example; ELBO = −(D + R)",
+            "note": "D = −E_x E_q[log p(x|z)], one draw of z per example; ELBO = −D − R",
         },
     },
     "separability": {

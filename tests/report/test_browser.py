@@ -249,3 +249,43 @@ def test_runs_side_by_side_read_without_scrolling_inside_a_table(chromium, repor
         "Runtime.evaluate", page.session, expression=TABLES, returnByValue=True
     )
     assert json.loads(reply["result"]["value"]) == {"scrolling": [], "offscreen": []}
+
+
+BROKEN = """JSON.stringify(Array.from(document.querySelectorAll("table td, table th"))
+  .filter((cell) => cell.getClientRects().length)
+  .flatMap((cell) => {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    const broken = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const word of node.textContent.matchAll(/[^\\s-]+-?/g)) {
+        const range = document.createRange();
+        range.setStart(node, word.index);
+        range.setEnd(node, word.index + word[0].length);
+        const tops = Array.from(range.getClientRects(), (r) => Math.round(r.top));
+        if (new Set(tops).size > 1 && word[0].length <= WORD) broken.push(word[0]);
+      }
+    }
+    return broken;
+  }))""".replace("WORD", "24")
+"""Words (runs of characters between spaces and after hyphens) of at most 24 characters, in a
+table cell, that a line break splits: every word and number a metric's label or value holds
+(the longest, 'importance-sampled', 'bits/dim;'); longer ones are names and paths, which may
+break where their column is narrower."""
+
+
+@pytest.mark.parametrize("width", [400, 860, 1280])
+@pytest.mark.parametrize("kind", ["run", "comparison"])
+def test_no_word_or_number_is_broken_where_it_fits_its_column(chromium, reports, kind, width):
+    """userM #9: the side-by-side table of every metric left its label column a few letters
+    wide (its cells may break anywhere, so their narrowest is one letter), and labels read
+    'reconstructio / n', 'chance (always / the / most / frequent / class)' (measured in a
+    real report of two runs at 1280 px); only a name or path longer than any word breaks."""
+    page = chromium.open(reports[kind], width)
+    page.browser.send(
+        "Runtime.evaluate", page.session,
+        expression="document.querySelectorAll('details').forEach((d) => { d.open = true; })",
+    )  # fmt: skip
+    reply = page.browser.send(
+        "Runtime.evaluate", page.session, expression=BROKEN, returnByValue=True
+    )
+    assert json.loads(reply["result"]["value"]) == []

@@ -11,7 +11,7 @@
   code adds to its prior's mean (a digits CVAE on mask:top counted 20 of 20 units active by
   Burda's measure, while 18 added less than 0.01 to the prior's mean).
 - Rate and distortion (Alemi et al. 2018, "Fixing a Broken ELBO"): rate R = E_x KL(q ‖ p), the
-  nats the code carries; distortion D = −E_x E_q[log p(x | z)]; ELBO = −(D + R).
+  nats the code carries; distortion D = −E_x E_q[log p(x | z)]; ELBO = −D − R.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ def summarize_latent(
         else:  # PPCA's closed-form E_q[log p(x|z)]
             how, draws = {"kind": "exact"}, "closed form"
         out["distortion"] = metric(
-            distortion, unit, note=f"D = −E_x E_q[log p({lik_of})], {draws}; ELBO = −(D + R)", **how
+            distortion, unit, note=f"D = −E_x E_q[log p({lik_of})], {draws}; ELBO = −D − R", **how
         )
     return out
 

@@ -8,9 +8,12 @@ Nothing makes the page wider than the screen, down to a phone's 400 CSS pixels (
 headless Chromium by ``tests/report/test_browser.py``): names, paths and values without spaces
 break where they must, figures shrink to the column, and on narrow screens the side-by-side
 tables (``table.stack``) stack their runs' columns: each row's label, then one line per run with
-the run's name beside its value (``data-run``), so every value is on screen and the runs still
-compare line under line. Where that happens depends on how many runs there are
-(:func:`stacked_below`). A single run's wide tables scroll sideways inside themselves.
+the run's name beside its value (below it, where both do not fit: ``data-run``), so every value
+is on screen and the runs still compare line under line. Where that happens depends on how many
+runs there are (:func:`stacked_below`). A run's metric tables stack the same way on a phone
+(label, value, what it is); other wide tables scroll sideways inside themselves. Table columns
+are fixed (a label column, then equal shares), so no word or number is broken where it fits
+(checked in Chromium too); only a name or path wider than its column breaks.
 """
 
 CSS = """
@@ -110,7 +113,11 @@ summary h3, summary h4 { display: inline; margin: 0; font-size: 1rem; }
 summary .count { color: var(--faint); font-weight: 400; font-size: 0.8rem; margin-left: 0.5em; }
 details.block { background: var(--soft); padding: 8px 14px; margin: 0 0 10px; }
 table { border-collapse: collapse; width: 100%; margin: 0.3em 0 0.6em; font-size: 0.88rem; }
-table.metrics { table-layout: fixed; }
+/* fixed columns: a cell's long name or path breaks inside its column, never squeezing another
+   column's words into pieces (userM #9: the labels of the side-by-side table were left a few
+   letters wide and read 'reconstructio / n') */
+table.metrics, table.side, table.stack { table-layout: fixed; }
+table.side > thead th:first-child, table.stack > thead th:first-child { width: 11.5em; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line);
          vertical-align: top; overflow-wrap: anywhere; }
 thead th { font-weight: 600; color: var(--muted); font-size: 0.78rem; }
@@ -129,8 +136,7 @@ table.side th.run .sub { display: block; color: var(--muted); font-weight: 400;
 table.side td { font-size: 0.9rem; }
 table.side td .v { font-weight: 650; font-size: 1.05rem; font-variant-numeric: tabular-nums; }
 table.side td .unit { color: var(--accent); font-size: 0.78rem; }
-table.side td.label { color: var(--muted); font-weight: 600; width: 10.5em;
-                      overflow-wrap: normal; }
+table.side td.label { color: var(--muted); font-weight: 600; }
 pre { overflow-x: auto; font-size: 0.82rem; line-height: 1.45; margin: 0.6em 0 0.2em; }
 section.run { margin-top: 3.2em; padding-top: 0.4em; border-top: 3px solid var(--line); }
 section.run h2 { border: 0; margin-top: 0.4em; }
@@ -140,6 +146,14 @@ section.run h2 { border: 0; margin-top: 0.4em; }
   main { padding: 16px 14px 40px; }
   h1 { font-size: 1.6rem; }
   details.block table:not(.stack) { display: block; overflow-x: auto; }
+  /* a metric's label, then its value, then what it is, each a full line: in three columns
+     a third of a phone wide, 'nats/example' broke in two (userM #9) */
+  table.metrics, table.metrics > tbody, table.metrics > tbody > tr,
+  table.metrics > tbody > tr > td { display: block; width: auto; }
+  table.metrics > colgroup, table.metrics > thead { display: none; }
+  table.metrics > tbody > tr { border-bottom: 1px solid var(--line); padding: 4px 0; }
+  table.metrics > tbody > tr > td { border: 0; padding: 1px 0; }
+  table.metrics > tbody > tr > td:first-child { font-weight: 600; }
 }
 footer { margin-top: 3em; color: var(--muted); font-size: 0.82rem;
          border-top: 1px solid var(--line); padding-top: 0.8em; }
@@ -161,11 +175,13 @@ table.stack > tbody > tr > td, table.stack > tbody > tr > th { display: block; b
                                                                padding: 2px 0; }
 table.stack > tbody > tr > td.label { width: auto; color: var(--ink); font-weight: 600;
                                       padding-top: 6px; }
-table.stack > tbody > tr > td[data-run] { display: grid; gap: 0 10px;
-                                          grid-template-columns: 5.5em minmax(0, 1fr); }
+/* the run's name, then its value beside it where both fit, else below it: a long name in a
+   narrow column of its own read one hyphen-piece a line, seven lines a value (userM #9) */
+table.stack > tbody > tr > td[data-run] { display: flex; flex-wrap: wrap; gap: 0 10px; }
 table.stack td[data-run]::before { content: attr(data-run); color: var(--muted);
                                    font-size: 0.78rem; font-weight: 600; padding-top: 0.15em;
-                                   overflow-wrap: anywhere; }
+                                   flex: 0 1 auto; min-width: 5.5em; overflow-wrap: anywhere; }
+table.stack td[data-run] > div { flex: 1 1 12em; min-width: 0; }
 table.stack > tbody > tr.group > th { padding: 3px 6px; }
 """
 
