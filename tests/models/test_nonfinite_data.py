@@ -11,6 +11,7 @@ import torch
 from torchlvm.errors import DataError
 from torchlvm.inference import elbo, iwae_bound, log_marginal_is
 from torchlvm.inference.imputation import impute_rows
+from torchlvm.inference.miwae import log_marginal_observed
 from torchlvm.models.autoencoder import Autoencoder, AutoencoderConfig
 from torchlvm.models.cvae import CVAE, CVAEConfig
 from torchlvm.models.vae import VAE, VAEConfig
@@ -77,12 +78,31 @@ def test_nonfinite_input_is_a_data_error_naming_the_problem_and_a_fix(call, matc
         call()
 
 
-def test_the_fix_a_vae_names_for_missing_cells_works():
+CALLS = {
+    "encode": lambda m, x: m.encode(x),
+    "is": lambda m, x: log_marginal_is(m, x, num_samples=8),
+}
+
+
+@pytest.mark.parametrize("call", list(CALLS.values()), ids=list(CALLS))
+def test_the_fixes_a_vae_names_for_missing_cells_work(call):
+    """userQ #1: a log p(x) of NaN rows named only impute_rows, whose filled rows' log p(x) is
+    no likelihood of the data (and a Bernoulli VAE refuses the probabilities it fills): the
+    refusal names log_marginal_observed for log p(x_o) too, which equals log p(x) of a complete
+    row."""
     model, x = _vae(), _x()
-    with pytest.raises(DataError, match=r"fill missing cells \(NaN\) with torchlvm"):
-        model.encode(x)
+    with pytest.raises(DataError, match=r"log_marginal_observed\(model, x, num_samples=1000\)"):
+        call(model, x)
+    with pytest.raises(DataError, match=r"imputation.impute_rows\(model, x\) fills them"):
+        call(model, x)
     filled = impute_rows(model, x, num_samples=8, generator=torch.Generator().manual_seed(0))
     assert model.encode(filled).mean.isfinite().all()
+    torch.manual_seed(0)
+    observed = log_marginal_observed(model, x, num_samples=1000)  # (3,)
+    complete = log_marginal_is(model, x[[0, 2]], num_samples=1000)  # (2,)
+    assert observed.mean.isfinite().all()
+    error = (observed.stderr[[0, 2]] ** 2 + complete.stderr**2).sqrt()
+    assert ((observed.mean[[0, 2]] - complete.mean).abs() < 4 * error).all()
 
 
 def test_the_training_step_skips_the_check():

@@ -93,7 +93,7 @@ class PPCAConfig:
     method: Literal["closed_form", "em"] = "closed_form"
     # Most EM iterations (method="em" only).
     max_iter: int = 1000
-    # EM stops when the mean log-likelihood per sample changes by less than this (nats).
+    # EM stops when the mean log-likelihood per sample changes by at most this (nats).
     tol: float = 1e-8
     # Floating-point type of the parameters and of every computation.
     dtype: Literal["float64", "float32"] = "float64"
@@ -172,7 +172,7 @@ class PPCA(
         method: ``"closed_form"`` (eigendecomposition, default) or ``"em"`` (also fits data
             with NaN entries, treated as missing at random).
         max_iter: most EM iterations. tol: EM stops when the mean log-likelihood per sample
-            changes by less than ``tol`` nats. seed: EM's deterministic random start.
+            changes by at most ``tol`` nats. seed: EM's deterministic random start.
         dtype: ``"float64"`` (default) or ``"float32"`` (or the torch or NumPy type), for
             parameters and arithmetic.
         threads: torch intra-op threads while ``fit`` and the scikit-learn methods run
