@@ -99,3 +99,81 @@ def test_an_offered_file_name_is_one_that_is_free(tmp_path):
     assert unused_name(tmp_path / "t.csv.gz") == str(tmp_path / "t-2.csv.gz")
     (tmp_path / "gone").symlink_to(tmp_path / "nowhere")  # (a dangling link is taken too)
     assert unused_name(tmp_path / "gone") == str(tmp_path / "gone-2")
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    return int(child.stdout)
+
+
+@pytest.mark.skipif(not files.FLOCKS, reason="no flock: every leftover is named, none removed")
+def test_only_a_killed_writes_temporary_file_is_removed(tmp_path: Path):
+    """userO #4: a write killed outside a run (sample --out x.png) left .x.png.XXXXXXXX.tmp for
+    good. The one whose writer surely died (its pid, in the name, lives nowhere here; its flock
+    is free) is removed; one being written (flocked), one of an earlier version (no pid), one
+    whose pid a process has, another file's and the user's own are left, the unsure named."""
+    import fcntl
+
+    dead, live = _dead_pid(), os.getppid()
+    names = {
+        "killed": f".x.png.p{dead}.abcd1234.tmp",
+        "writing": f".x.png.p{dead}.efgh5678.tmp",
+        "before": ".x.png.k2m4q6s8.tmp",
+        "pid-reused": f".x.png.p{live}.ijkl9012.tmp",
+        "other-file": f".y.png.p{dead}.mnop3456.tmp",
+        "users": ".x.png.notes.tmp",
+    }
+    for name in names.values():
+        (tmp_path / name).write_text("half a file")
+    fd = os.open(tmp_path / names["writing"], os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # (a write under way holds it)
+        left = files.killed_writes(tmp_path / "x.png")
+        remaining = sorted(p.name for p in tmp_path.iterdir())
+    finally:
+        os.close(fd)
+    assert left == [tmp_path / names["before"], tmp_path / names["pid-reused"]]
+    assert remaining == sorted(n for key, n in names.items() if key != "killed")
+
+
+@pytest.mark.skipif(not files.FLOCKS, reason="no flock: every leftover is named, none removed")
+def test_the_next_command_writing_the_file_clears_a_killed_write(tmp_path: Path):
+    """A process killed (SIGKILL) while it wrote x.png through atomic_path left its temporary
+    file; the next sample --out x.png removes it, says nothing of it, and writes x.png; one it
+    cannot be sure of (no pid in its name) is named, and kept."""
+    import signal
+    import subprocess
+    import sys
+    import warnings
+
+    from torchlvm.cli import main
+    from torchlvm.models import VAE, VAEConfig
+
+    out = tmp_path / "x.png"
+    killed = (
+        "import os, signal, sys; from torchlvm._files import atomic_path\n"
+        "with atomic_path(sys.argv[1]) as tmp:\n"
+        "    tmp.write_bytes(b'half a png'); os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", killed, str(out)], capture_output=True)
+    assert done.returncode == -signal.SIGKILL
+    (left,) = [p.name for p in tmp_path.iterdir()]
+    assert files.temporary_of(left) == "x.png" and left.startswith(".x.png.p")
+    run = VAE(VAEConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(
+        tmp_path / "run", data={"name": "digits", "binarize": "dynamic", "seed": 0}
+    )
+    (tmp_path / ".x.png.k2m4q6s8.tmp").write_text("an earlier version's: no pid to tell by")
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        assert main(["sample", str(run), "--n", "4", "--out", str(out)]) == 0
+    assert [str(w.message) for w in shown if "killed" in str(w.message)] == [
+        f"{tmp_path / '.x.png.k2m4q6s8.tmp'} may be the temporary file of a write of x.png that "
+        "was killed (torchlvm writes a file under such a name, then renames it); delete it if "
+        f"no command is writing {out} now"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".x.png.k2m4q6s8.tmp", "run", "x.png"]

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from torchlvm._liveness import FLOCKS, alive, flocked, hold
 from torchlvm._os_errors import reworded
 
 _UMASK = os.umask(0o022)
@@ -36,10 +37,15 @@ def atomic_path(
     path = Path(path)
     made = _make_folders(path.parent)
     tmp_path: Path | None = None
+    held: int | None = None  # the temporary file, open and flocked while this process writes it
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
+        held, tmp = tempfile.mkstemp(prefix=_prefix(path.name), suffix=".tmp", dir=path.parent)
         tmp_path = Path(tmp)
+        if FLOCKS:
+            hold(held)  # (a later command tells a killed write's file by its free flock)
+        else:  # (Windows: an open file cannot be renamed)
+            os.close(held)
+            held = None
         yield tmp_path
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
@@ -58,6 +64,9 @@ def atomic_path(
     except BaseException:
         _clean_up(tmp_path, made)
         raise
+    finally:
+        if held is not None:
+            os.close(held)
     if _outputs is not None:  # (an output a command expected to write: its --overwrite's record)
         _outputs.record(path)
 
@@ -82,16 +91,58 @@ def record_outputs(record: OutputRecord) -> None:
     _outputs = record
 
 
-TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
-"""The name of :func:`atomic_path`'s temporary file of a file ``name`` (``tempfile.mkstemp``'s
-eight random characters): what a write killed with SIGKILL leaves beside ``name``."""
+TEMPORARY = re.compile(r"\.(?P<name>.+)\.p(?P<pid>\d+)\.[a-z0-9_]{8}\.tmp")
+"""The name of :func:`atomic_path`'s temporary file of a file ``name``: the writing process's
+pid, then ``tempfile.mkstemp``'s eight random characters. What a write killed with SIGKILL
+leaves beside ``name``."""
+TEMPORARY_BEFORE = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+"""The name of the temporary file of versions before the pid was in it (and of a file whose name
+leaves no room for it: :func:`_prefix`)."""
+
+
+def _prefix(name: str) -> str:
+    """The temporary file's name before mkstemp's random part and ``.tmp``: the pid in it where
+    the name stays within 255 bytes."""
+    prefix = f".{name}.p{os.getpid()}."
+    return prefix if len(os.fsencode(prefix)) + 12 <= 255 else f".{name}."
 
 
 def temporary_of(entry: str) -> str | None:
     """The file that ``entry``, where it is named as :func:`atomic_path`'s temporary file, was
     being written as; None for another name."""
-    found = TEMPORARY.fullmatch(entry)
+    found = TEMPORARY.fullmatch(entry) or TEMPORARY_BEFORE.fullmatch(entry)
     return None if found is None else found["name"]
+
+
+def killed_writes(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files that writes of ``path`` by :func:`atomic_path`, killed (SIGKILL,
+    the out-of-memory killer, a crash), left beside it, where they are surely such: of its
+    temporary name with a pid in it, that pid alive in no process here, and its flock free. Return
+    the others of its temporary names that no process is writing now (a free flock), for the
+    caller to name, never to remove: those of an earlier version (no pid in the name), whose pid
+    a process has since, or where no flock tells (Windows)."""
+    path = Path(path)
+    try:
+        entries = os.listdir(path.parent)
+    except OSError:
+        return []
+    left = []
+    for entry in sorted(entries):
+        found, before = TEMPORARY.fullmatch(entry), TEMPORARY_BEFORE.fullmatch(entry)
+        pid = int(found["pid"]) if found is not None and found["name"] == path.name else None
+        if pid is None and (before is None or before["name"] != path.name):
+            continue  # (not a temporary file of path's)
+        tmp = path.parent / entry
+        if not tmp.is_file() or tmp.is_symlink() or flocked(tmp):  # (a write under way)
+            continue
+        if pid is not None and FLOCKS and pid != os.getpid() and not alive(pid):
+            try:
+                tmp.unlink()
+                continue
+            except OSError:  # (a folder it may not write in: named, as the others)
+                pass
+        left.append(tmp)
+    return left
 
 
 def _names_a_temporary_file(error: OSError, path: Path) -> bool:

@@ -23,7 +23,6 @@ the first's; it changes no weights, so a reader of the model alone is not kept w
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import socket
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from torchlvm._liveness import alive, flocked
 from torchlvm._os_errors import reworded, unwritable
 from torchlvm._shell import quoted
 from torchlvm.errors import RunBusyError
@@ -104,39 +104,6 @@ def read_holder(path: Path) -> Holder | None:
     return Holder(*fields, doing=doing, file=file, flocks=data.get("flock") is True)
 
 
-def _alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host (assumed, where that cannot be asked
-    without side effects: on Windows ``os.kill`` would end it)."""
-    if pid <= 0:
-        return False
-    if os.name == "nt":
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def _flocked(path: Path) -> bool:
-    """Whether some process holds the ``flock`` of ``path`` (False if the file is gone)."""
-    if fcntl is None:
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as err:
-        return err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
-    finally:
-        os.close(fd)  # closing drops a flock this probe took
-    return False
-
-
 def holder_if_live(folder: str | os.PathLike[str], *, ignore_self: bool = False) -> Holder | None:
     """The live holder of ``folder``'s lock, or None if it is unlocked or its lock is stale.
 
@@ -149,7 +116,7 @@ def holder_if_live(folder: str | os.PathLike[str], *, ignore_self: bool = False)
         return None
     if ignore_self and holder.here and holder.pid == os.getpid():
         return None
-    if _flocked(path):
+    if flocked(path):
         return _named(path, holder)
     if holder.pid <= 0:  # an unreadable file whose writer is gone, or is writing it right now
         return holder if _young(path) else None
@@ -157,7 +124,7 @@ def holder_if_live(folder: str | os.PathLike[str], *, ignore_self: bool = False)
         return None  # a copy of another run's lock (the folder was copied while it was held)
     if holder.here and holder.flocks:  # it held a flock that worked, and nobody holds it now:
         return None  # its holder is gone, whatever process has its pid since (userO #3)
-    return holder if not holder.here or _alive(holder.pid) else None
+    return holder if not holder.here or alive(holder.pid) else None
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -365,7 +332,7 @@ def _write_holder(fd: int, command: str, doing: str, path: Path) -> None:
         "file": [os.fstat(fd).st_dev, os.fstat(fd).st_ino],  # a copied lock file is not this one
         # whether this file system keeps our flock (a probe through another open file is
         # refused): then a free flock alone says the holder is gone, its pid reused or not
-        "flock": _flocked(path),
+        "flock": flocked(path),
     }
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)

@@ -218,8 +218,28 @@ def output_file(
     if os.path.lexists(out) and not (ours is not None and ours(out) and not written.edited(out)):
         _check_replaceable(out, flag, overwrite)
     _check_writable_place(out, flag, own=path is None)
+    _name_killed_writes(out)
     written.expect(out)  # (recorded where it is put in place: run/written.py)
     return out
+
+
+def _name_killed_writes(out: Path) -> None:
+    """Remove the temporary files a killed write of ``out`` surely left beside it (or of its
+    staged name, :func:`write_npy`'s), and warn of each of their names that a write killed may
+    have left and no process writes now, to delete by hand: a ``sample --out x.png`` or ``encode
+    --out z.csv`` killed while writing left ``.x.png.XXXXXXXX.tmp`` for good (userO #4)."""
+    import warnings
+
+    from torchlvm._files import killed_writes
+    from torchlvm.run.commit import staging_name
+
+    for left in [*killed_writes(out), *killed_writes(staging_name(out))]:
+        warnings.warn(
+            f"{left} may be the temporary file of a write of {out.name} that was killed "
+            f"(torchlvm writes a file under such a name, then renames it); delete it if no "
+            f"command is writing {out} now",
+            stacklevel=3,
+        )
 
 
 def _check_writable_place(out: Path, flag: str, *, own: bool) -> None:
