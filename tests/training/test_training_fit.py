@@ -4,6 +4,7 @@ a linear-Gaussian VAE reaches the exact PPCA likelihood, a CVAE draws the class 
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -523,3 +524,14 @@ def test_fit_inside_no_grad_leaves_gradients_off(tmp_path: Path) -> None:
     with torch.enable_grad():
         _tiny_run(tmp_path / "again", 1)
         assert torch.is_grad_enabled()
+
+
+def test_the_progress_bar_shows_a_bound_with_its_decimals() -> None:
+    """userS #8: `train --progress` showed 'val/iwae_5=-255.' (Lightning's 3 significant
+    digits, padded): no digit after the point of a number in nats."""
+    from torchlvm.training.lightning_setup import _Bar
+
+    bar = _Bar(total=3, disable=False, file=io.StringIO())
+    bar.set_postfix({"val/iwae_5": -255.3612, "train/loss": 0.0012345})
+    bar.close()
+    assert bar.postfix == "val/iwae_5=-255.36, train/loss=0.0012345"

@@ -83,11 +83,23 @@ class GivenPatience(EarlyStopping):
         self.stopped_epoch = 0  # a stop before the resume is not this call's (stopped_early)
 
 
+class _Bar(Tqdm):
+    """Lightning's tqdm bar, its numbers shown to 5 significant digits: Lightning's 3 (tqdm's
+    ``format_num``, padded) showed a validation bound of -255.36 nats as ``-255.``, no digit
+    after the point (userS #8)."""
+
+    @staticmethod
+    def format_num(n: int | float | str) -> str:
+        if isinstance(n, float) and abs(n) < 1e6:  # (inf and NaN as Lightning shows them)
+            return f"{n:.5g}"
+        return Tqdm.format_num(n)
+
+
 class StderrProgressBar(TQDMProgressBar):
     """Lightning's tqdm bars drawn on stderr instead of stdout (Lightning hard-codes stdout)."""
 
     def _bar(self, desc: str, position: int, leave: bool) -> Tqdm:
-        return Tqdm(
+        return _Bar(
             desc=desc,
             position=position,
             disable=self.is_disabled,
