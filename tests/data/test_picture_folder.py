@@ -11,7 +11,9 @@ from torchlvm.cli import main
 
 def _code(err: str) -> str:
     code = err.split("stack the pictures into one array file (")[1].split(") and pass that")[0]
-    return code.removesuffix("; .convert('RGB') for colour")
+    return code.removesuffix("; .convert('RGB') for colour").removesuffix(
+        "; .convert('L') for grey"
+    )
 
 
 def test_mixed_suffixes_sizes_colours_and_a_broken_file_are_all_handled(
@@ -47,6 +49,31 @@ def test_mixed_suffixes_sizes_colours_and_a_broken_file_are_all_handled(
     assert made.shape == (14, 12, 12) and made.dtype == np.uint8
     with pytest.raises(FileExistsError):  # run again: the file made is kept, not replaced
         exec(_code(err), {})
+
+
+def test_a_folder_of_colour_pictures_is_stacked_in_colour(tmp_path, monkeypatch, capsys):
+    """userS #5: a folder of 300 RGB pictures was offered lines with .convert('L'), which throw
+    the colour away, and '.convert('RGB') for colour' after them. Where most pictures are in
+    colour the lines keep it, (N, H, W, 3), which every command reads as colour images."""
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "rgb"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        rgb = rng.integers(0, 256, (6, 4, 3), dtype=np.uint8)  # (H, W, C)
+        Image.fromarray(rgb).save(folder / f"c{i}.png")
+    Image.fromarray(np.zeros((6, 4), dtype=np.uint8)).save(folder / "grey.png")
+    assert main(["train", "vae", "--data", folder.name, "--out", "r"]) == 2
+    err = capsys.readouterr().err
+    assert ".convert('RGB')) for p in paths]" in err and err.rstrip().endswith(
+        ".convert('L') for grey) and pass that file"
+    ), err
+    exec(_code(err), {})
+    made = np.load("rgb.npy")
+    assert made.shape == (6, 6, 4, 3) and made.dtype == np.uint8
+    np.testing.assert_array_equal(made[0], np.asarray(Image.open(folder / "c0.png")))
 
 
 @pytest.mark.parametrize("broken", [1, 12], ids=["one", "more-than-listed"])

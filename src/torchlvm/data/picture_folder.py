@@ -65,6 +65,7 @@ class Pictures:
     count: int
     deep: int
     unsupported: tuple[str, ...] = ()
+    colour: int = 0  # pictures that hold colour (not grey stored as RGB)
 
     @property
     def classes(self) -> bool:
@@ -81,11 +82,12 @@ def pictures_in(folder: str) -> Pictures | None:
         paths = [p for p in paths if p.lower().endswith(PICTURE_SUFFIXES) and os.path.isfile(p)]
         if paths:
             suffixes = sorted({os.path.splitext(p)[1].lower() for p in paths})
-            sizes, unreadable, deep = _survey(paths[:SURVEYED])
+            sizes, unreadable, deep, colour = _survey(paths[:SURVEYED])
             unsupported = _unsupported(suffixes) if unreadable else ()
             return Pictures(
-                folder, found, tuple(suffixes), sizes, unreadable, len(paths), deep, unsupported
-            )
+                folder, found, tuple(suffixes), sizes, unreadable, len(paths), deep, unsupported,
+                colour,
+            )  # fmt: skip
     return None
 
 
@@ -100,16 +102,17 @@ def _unsupported(suffixes: list[str]) -> tuple[str, ...]:
         return tuple(s for s in suffixes if s in PLUGINS and not features.check(PLUGINS[s]))
 
 
-def _survey(paths: list[str]) -> tuple[Counter[tuple[int, int]], tuple[str, ...], int]:
+def _survey(paths: list[str]) -> tuple[Counter[tuple[int, int]], tuple[str, ...], int, int]:
     """The sizes of the pictures at ``paths``, those that cannot be opened (PIL reads each
-    header, and checks the file as far as it can without decoding), and how many hold levels
-    deeper than 8 bits (their mode: ``I;16``, ``I``, ``F``); nothing without PIL."""
+    header, and checks the file as far as it can without decoding), how many hold levels
+    deeper than 8 bits (their mode: ``I;16``, ``I``, ``F``) and how many hold colour
+    (:func:`_in_colour`); nothing without PIL."""
     try:
         from PIL import Image
     except ImportError:  # (matplotlib needs Pillow: present wherever torchlvm is installed)
-        return Counter(), (), 0
+        return Counter(), (), 0, 0
     sizes: Counter[tuple[int, int]] = Counter()
-    unreadable, deep = [], 0
+    unreadable, deep, coloured = [], 0, []
     for path in paths:
         try:
             with Image.open(path) as picture:
@@ -120,7 +123,37 @@ def _survey(paths: list[str]) -> tuple[Counter[tuple[int, int]], tuple[str, ...]
         else:
             sizes[size] += 1
             deep += mode[0] in "IF"
-    return sizes, tuple(unreadable), deep
+            if mode in COLOUR_MODES:
+                coloured.append(path)
+    return sizes, tuple(unreadable), deep, _in_colour(coloured)
+
+
+COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV"})
+"""PIL's modes of colour pictures (a palette, ``P``, may hold grey levels: not counted)."""
+DECODED = 32
+"""The pictures of a colour mode decoded to tell colour from grey stored in colour."""
+
+
+def _in_colour(paths: list[str]) -> int:
+    """How many of the pictures at ``paths``, all of a colour mode, hold colour: grey levels
+    stored as RGB (a WebP or JPEG of a grey picture) do not. The first :data:`DECODED` are
+    decoded, and the rest counted in their proportion."""
+    import numpy as np
+    from PIL import Image
+
+    looked = paths[:DECODED]
+    if not looked:
+        return 0
+    seen = 0
+    for path in looked:
+        try:
+            with Image.open(path) as picture:
+                rgb = np.asarray(picture.convert("RGB"))  # (H, W, 3)
+        except Exception:  # (opened and verified above: a decoding failure counts as colour)
+            seen += 1
+            continue
+        seen += bool((rgb != rgb[..., :1]).any())
+    return round(seen * len(paths) / len(looked))
 
 
 def pictures_fix(pictures: Pictures) -> str:
@@ -146,8 +179,12 @@ def pictures_fix(pictures: Pictures) -> str:
     paths = f"paths = [p for p in sorted(glob.glob({pictures.pattern!r})) if {keep}]"
     size = pictures.sizes.most_common(1)[0][0] if len(pictures.sizes) > 1 else None
     resize = "" if size is None else f".resize({size})"
-    read, colour = "", "; .convert('RGB') for colour"
-    stack = f"x = np.stack([np.asarray(PIL.Image.open(p).convert('L'){resize}) for p in paths])"
+    # colour pictures offered as colour (userS #5: an RGB folder was offered .convert('L'))
+    mode, other, kind = ("RGB", "L", "grey") if _mostly_colour(pictures) else ("L", "RGB", "colour")
+    read, colour = "", f"; .convert({other!r}) for {kind}"
+    stack = (
+        f"x = np.stack([np.asarray(PIL.Image.open(p).convert({mode!r}){resize}) for p in paths])"
+    )
     if pictures.deep:  # 16-bit levels divided by 65535, float ones as stored, 8-bit by 255
         read, colour = f"{_READ_DEEP}; ", ""
         stack = f"x = np.stack([read(PIL.Image.open(p){resize}) for p in paths])"
@@ -171,6 +208,11 @@ _READ_DEEP = (
 """A picture as float32 levels in [0, 1]: 16-bit ones (PIL's ``I;16``, ``I``) divided by
 65535, float ones (``F``) as stored, 8-bit ones by 255; ``.convert('L')`` alone clips every
 level above 255."""
+
+
+def _mostly_colour(pictures: Pictures) -> bool:
+    """Whether most of the pictures looked at are in colour."""
+    return 2 * pictures.colour > sum(pictures.sizes.values())
 
 
 def _said(pictures: Pictures, size: tuple[int, int] | None) -> str:
