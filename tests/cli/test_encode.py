@@ -143,6 +143,23 @@ def test_a_file_s_text_labels_are_written_by_name(tmp_path, capsys):
     assert labels.dtype.kind == "U" and labels.tolist() == y.tolist()
 
 
+def test_impute_with_a_mask_of_a_file_with_missing_pixels_names_impute_without_it(
+    vae_run, tmp_path, capsys, monkeypatch
+):
+    """userS #6: impute --mask of a file with NaN pixels said "fill the missing values in first",
+    while impute itself fills them without --mask; it names that line, which runs."""
+    monkeypatch.setitem(cli.COMMANDS, "impute", "impute")
+    monkeypatch.chdir(tmp_path)
+    x = load_dataset("digits", "test").x[:20].numpy().copy()
+    x[:, :8] = np.nan  # every image's top row
+    np.save(tmp_path / "holes.npy", x.reshape(20, 8, 8))
+    err = fails(capsys, ["impute", vae_run, "--mask", "top", "--data", tmp_path / "holes.npy"])
+    offered = f"torchlvm impute {vae_run} --data {tmp_path / 'holes.npy'} --out filled.npy"
+    assert f"to fill the missing values the file holds, leave out --mask: '{offered}'" in err
+    assert cli.main([*offered.split()[1:], "--samples", "4"]) == 0
+    assert not np.isnan(np.load(tmp_path / "filled.npy")).any()
+
+
 @pytest.mark.parametrize("command", ["encode", "reconstruct"])
 def test_missing_pixels_name_a_fix_the_command_has(vae_run, tmp_path, capsys, command):
     """userB: an image file with NaN pixels was told to 'pass --allow-missing', which encode and

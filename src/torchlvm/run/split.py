@@ -195,6 +195,12 @@ def _missing_for(error: DataError, run: Run, name: str, command: str | None) -> 
     said, fix, _ = str(getattr(error, "on_command_line", error)).partition(_TRAINING_FIX)
     if command is None or not fix:
         return error
+    if command == "impute" and str(name).lower().endswith(".npy"):  # (userS #6)
+        return DataError(
+            f"{said}; impute --mask hides a part of complete images and fills it; to fill the "
+            f"missing values the file holds, leave out --mask: 'torchlvm impute "
+            f"{quoted(str(run.folder))} --data {quoted(str(name))} --out filled.npy'"
+        )
     return DataError(
         f"{said}; {command} reads complete rows: fill the missing values in first, or score "
         f"the rows on their observed values with 'torchlvm score {quoted(str(run.folder))} "
