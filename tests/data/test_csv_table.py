@@ -166,19 +166,25 @@ def test_columns_are_matched_to_a_run_by_name(tmp_path):
         ("Age,monthly income", r"lacks column 'age' .*; rename 'Age' to 'age' \(the file"),
         ("age_,Monthly_Income", r"rename 'age_' to 'age', 'Monthly_Income' to 'monthly income'"),
         ("age,monthly incme", r"column 'monthly income' .*; rename 'monthly incme' to 'mon"),
-        ("age,z", r"lacks column 'monthly income' .*trained on; add it \(empty cells"),
+        ("age,income_monthly", r"column 'monthly income' .*; rename 'income_monthly' to 'mont"),
+        (
+            "age,z",
+            r"lacks column 'monthly income' that the run was trained on; the file has 'z', which "
+            r"the run was not trained on: if one is it renamed, rename it back, or add it \(empty",
+        ),
         (
             "f0,f1",
             r"holds none of the columns the run was trained on \('age', 'monthly income'\), "
             r"and has 'f0', 'f1'; pass a file of the run's table",
         ),
     ],
-    ids=["case", "spacing", "typo", "absent", "another-file"],
+    ids=["case", "spacing", "typo", "word-order", "renamed", "another-file"],
 )
 def test_a_file_lacking_a_runs_column_names_the_near_miss(tmp_path, header, message):
     """A later file (to score, fill, encode) whose column is the run's spelt otherwise was told
     only to add it; one with none of the run's columns was told 'no feature column is left
-    after the label and dropped ones' (none was dropped)."""
+    after the label and dropped ones' (none was dropped). A column renamed past recognition
+    ('texture_mean' for 'mean texture' was: userR #2) is among the file's others, named."""
     path = tmp_path / "t.csv"
     path.write_text(f"{header}\n1,2\n3,4\n")
     with pytest.raises(DataError, match=message):

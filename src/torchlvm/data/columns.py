@@ -265,14 +265,24 @@ _SPELLING = re.compile(r"[\s_.-]+")
 
 def near_miss(name: str, others: Sequence[str]) -> str | None:
     """The one of ``others`` that is ``name`` spelt otherwise: in another case, spacing or
-    punctuation (``'Age'``, ``'age '``, ``'Monthly_Income'`` for ``'monthly income'``), else
-    the closest by :func:`difflib.get_close_matches` (``'incme'``); None where none is close."""
+    punctuation (``'Age'``, ``'age '``, ``'Monthly_Income'`` for ``'monthly income'``), its
+    words in another order (``'texture_mean'`` for ``'mean texture'``: userR #2), else the
+    closest by :func:`difflib.get_close_matches` (``'incme'``); None where none is close."""
     key = _SPELLING.sub("", name).casefold()
     same = [o for o in others if _SPELLING.sub("", o).casefold() == key]
     if same:
         return same[0]
+    words = _words(name)
+    reordered = [o for o in others if len(words) > 1 and _words(o) == words]
+    if reordered:
+        return reordered[0]
     close = difflib.get_close_matches(name, others, n=1, cutoff=0.8)
     return close[0] if close else None
+
+
+def _words(name: str) -> list[str]:
+    """The words of a column's ``name``, in case-folded sorted order."""
+    return sorted(w for w in _SPELLING.split(name.casefold()) if w)
 
 
 def lacking(
@@ -298,4 +308,10 @@ def lacking(
         )
         spelt = "them" if len(renames) > 1 else "it"
         return DataError(f"{message}; rename {shown} (the file spells {spelt} otherwise), or {add}")
+    if others:  # (a column renamed past recognition is among them: userR #2)
+        which = "it" if len(missing) == 1 else "one of them"
+        return DataError(
+            f"{message}; the file has {listed(list(others), 3)}, which the run was not trained "
+            f"on: if one is {which} renamed, rename it back, or {add}"
+        )
     return DataError(f"{message}; {add}")
