@@ -12,7 +12,12 @@ from torch.distributions import MultivariateNormal
 
 from torchlvm.inference import iwae_bound
 from torchlvm.inference.imputation import impute_rows
-from torchlvm.inference.miwae import log_marginal_observed, miwae_bound
+from torchlvm.inference.miwae import (
+    encode_observed,
+    log_marginal_observed,
+    miwae_bound,
+    zero_filled,
+)
 from torchlvm.models import ppca_em
 from torchlvm.models.ppca import PPCA
 from torchlvm.models.vae import VAE, VAEConfig
@@ -125,3 +130,16 @@ def test_a_narrow_q_imputes_the_conditional_mean_through_the_defensive_proposal(
     missing = torch.isnan(x)
     off = (ours - impute_rows(ppca, x))[missing].abs()
     assert off.median() < 0.08  # (0.035 with the defensive proposal; q alone 0.19)
+
+
+def test_encode_observed_reads_a_vae_through_x_tilde_and_ppca_exactly(pair):
+    """The one reading of a row with missing cells (the estimators' transform and the table
+    commands' encode / reconstruct): a VAE encodes x̃, PPCA gives p(z | x_o)."""
+    ppca, vae, x = pair
+    observed = ~torch.isnan(x)
+    ours = encode_observed(vae, x).mean
+    assert torch.equal(ours, vae.encode(zero_filled(x, observed)).mean)
+    mean, _ = ppca_em.observed_posterior(x, ppca.W, ppca.mu, ppca.sigma2)
+    torch.testing.assert_close(encode_observed(ppca, x).mean, mean)
+    complete = x[observed.all(1)]
+    assert torch.equal(encode_observed(vae, complete).mean, vae.encode(complete).mean)

@@ -263,16 +263,11 @@ def reads_missing(run_: Any) -> bool:
 
 def posterior(run_: Any, x: Any, c: Any = None) -> Any:
     """q(z | x) of rows ``x`` ``(B, D)`` as the model of ``run_`` reads them: a row with empty
-    cells (NaN) through x̃ (:func:`torchlvm.inference.miwae.zero_filled`) for a VAE, whose
-    encoder takes no NaN; PPCA's exact posterior takes the observed cells itself."""
-    import torch
+    cells (NaN) through x̃ for a VAE, PPCA's exact posterior of the observed cells
+    (:func:`torchlvm.inference.miwae.encode_observed`, as the estimators read them)."""
+    from torchlvm.inference.miwae import encode_observed
 
-    from torchlvm.inference.miwae import zero_filled
-
-    missing = torch.isnan(x)
-    if run_.model_type == "ppca" or not bool(missing.any()):
-        return run_.model.encode(x, c)
-    return run_.model.encode(zero_filled(x, ~missing), c)
+    return encode_observed(run_.model, x, c)
 
 
 def _refuse_missing(

@@ -39,12 +39,7 @@ from torchlvm._threads import TABLE_THREADS, on_threads
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.estimators._training import ArrayDataModule
 from torchlvm.estimators.scale import sigma_for, warn_scale
-from torchlvm.inference.miwae import (
-    ObservedCells,
-    defensive_proposal,
-    log_marginal_observed,
-    zero_filled,
-)
+from torchlvm.inference.miwae import defensive_proposal, encode_observed, log_marginal_observed
 from torchlvm.models.registry import model_class, recipe_for
 from torchlvm.training import TrainConfig
 
@@ -278,19 +273,10 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self._check_support(X, self.model_.config.likelihood)
         return X
 
-    def _view(self, x: Tensor) -> tuple[Any, Tensor]:
-        """The model and x as the model reads them: for rows with NaN, the view that encodes
-        x with missing cells set to 0 and scores observed cells only (MIWAE's reading)."""
-        observed = ~torch.isnan(x)
-        if bool(observed.all()):
-            return self.model_, x
-        return ObservedCells(self.model_, observed), zero_filled(x, observed)
-
     @on_threads
     @torch.no_grad()
     def _posterior_mean(self, x: Tensor, c: Tensor | None) -> Tensor:
-        model, x = self._view(x)
-        return model.encode(x, c).mean  # (N, K)
+        return encode_observed(self.model_, x, c).mean  # (N, K)
 
     @on_threads
     @torch.no_grad()

@@ -98,6 +98,18 @@ def zero_filled(x: Tensor, observed: Tensor) -> Tensor:
     return torch.where(observed, x, 0.0)
 
 
+def encode_observed(model: Any, x: Tensor, c: Tensor | None = None) -> Distribution:
+    """q(z | x [, c]) of rows ``x`` ``(B, D)`` with missing cells (NaN), the one reading of x̃:
+    a VAE's encoder, which takes no NaN, reads x̃ = x with its missing cells set to 0 (on
+    standardized data, as a table run's, 0 is the train mean); PPCA (``log_marginal``: exact)
+    takes the NaN cells itself and gives its exact posterior p(z | x_o). Complete rows are
+    encoded as they are. Batch ``(B,)``, event ``(K,)``."""
+    observed = ~torch.isnan(x)
+    if hasattr(model, "log_marginal") or bool(observed.all()):
+        return model.encode(x, c)
+    return model.encode(zero_filled(x, observed), c)
+
+
 def miwae_bound(model: Any, x: Tensor, c: Tensor | None = None, *, num_samples: int) -> Tensor:
     """The MIWAE bound L_k on log p(x_o) per row (Mattei & Frellsen 2019, eq. 4), in nats.
 
@@ -177,7 +189,7 @@ def defensive_proposal(
         a distribution with batch shape ``(B,)``, event ``(K,)``.
     """
     observed = ~torch.isnan(x)
-    q = model.encode(zero_filled(x, observed), c)
+    q = encode_observed(model, x, c)
     wide = widened(q, WIDER)
     share = (~observed.all(-1)).to(q.mean.dtype) / 2  # (B,): 0 for a complete row
     if wide is None or (noise is None and not bool(share.any())):
