@@ -155,8 +155,10 @@ def test_a_damaged_metrics_json_is_refused_before_any_sampling(run_dir, tmp_path
         (["--n", "1"], "--n must be an integer of at least 2 or 'all', got '1'"),
         (["--n", "many"], "--n must be an integer of at least 2 or 'all', got 'many'"),
         (["--accelerator", "gpu"], "none visible (no CUDA device); run on the CPU"),
+        (["--ks", "10", "x"], "--ks must be positive integers, by spaces or commas (--ks 10 100)"),
+        (["--ks", "0,10"], "--ks must be positive integers, by spaces or commas (--ks 10 100)"),
     ],
-    ids=["n-zero", "n-one", "n-word", "gpu-without-one"],
+    ids=["n-zero", "n-one", "n-word", "gpu-without-one", "ks-word", "ks-zero"],
 )
 def test_bad_settings_are_one_line(run_dir, capsys, monkeypatch, argv, message):
     from torchlvm.cli import _accelerator
@@ -424,6 +426,11 @@ def test_k_below_100_draws_no_default_bound_above_it(tmp_path, capsys):
     }
     assert main([*argv, "--k", "50", "--ks", "1,100"]) == 0
     assert "a weaker bound than L_100" in capsys.readouterr().out
+    iwae = json.loads((tmp_path / "metrics.json").read_text())["likelihood"]["iwae"]
+    # userN #11: '--ks 1 100' was 'unrecognized arguments: 100'
+    assert main([*argv, "--k", "50", "--ks", "1", "100"]) == 0
+    assert "a weaker bound than L_100" in capsys.readouterr().out
+    assert json.loads((tmp_path / "metrics.json").read_text())["likelihood"]["iwae"] == iwae
 
 
 def test_a_moved_data_file_given_once_is_recorded_for_later_commands(tmp_path, capsys):

@@ -54,14 +54,15 @@ def _positive(text: str) -> int:
     return value
 
 
+KS_HELP = "the IWAE bounds' k, by spaces or commas (default: 1 10 100, those up to --k)"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "run_dir", type=_types.given_path, metavar="DIR", help="run or export folder"
     )
     parser.add_argument("--k", type=_positive, default=DEFAULT_K, help=K_HELP)
-    parser.add_argument(
-        "--ks", help="the IWAE bounds' k, comma-separated (default: 1,10,100, those up to --k)"
-    )
+    parser.add_argument("--ks", nargs="+", metavar="K", help=KS_HELP)
     parser.add_argument(
         "--split", default="test", choices=["train", "val", "test"], help="the split evaluated"
     )
@@ -120,13 +121,17 @@ def _add_figures(parser: argparse.ArgumentParser) -> None:
     figures.add_argument("--figures-only", action="store_true", help=FIGURES_ONLY_HELP)
 
 
-def _ks(text: str) -> tuple[int, ...]:
+def _ks(words: list[str]) -> tuple[int, ...]:
+    """``--ks 10 100`` or ``--ks 10,100`` (userN #11: the spaced form was 'unrecognized')."""
+    text = " ".join(words)
     try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
+        values = tuple(int(part) for part in text.replace(",", " ").split())
     except ValueError:
-        raise ConfigError(f"--ks must be comma-separated positive integers, got {text!r}") from None
+        values = ()
     if not values or min(values) <= 0:
-        raise ConfigError(f"--ks must be comma-separated positive integers, got {text!r}")
+        raise ConfigError(
+            f"--ks must be positive integers, by spaces or commas (--ks 10 100), got {text!r}"
+        )
     return tuple(sorted(set(values)))
 
 
