@@ -476,6 +476,10 @@ def test_a_fit_rising_back_to_its_start_is_not_said_to_have_stopped_rising():
     assert flat[0].endswith("(no sign of rising further)")
     rising = _settled({"q*": Settling(0.05, 0.004, 0.2, 20)}, "example")
     assert rising[0].endswith("(still rising: 25% of its rise of 0.2 in all)")
+    # fell, then rose past its start: the table said "1051% of its rise of 0.467 in all"
+    # (the warning had been fixed; infer15 item 4)
+    fell = _settled({"q*": Settling(4.91, 0.15, 0.467, 100)}, "example")
+    assert fell[0].endswith("(still rising: more than its rise of 0.467 in all: it fell first)")
     slowly = _settled({"q*": Settling(0.122, 0.034, 3.35, 300)}, "example")  # 3.6 s.e. (userH #17)
     assert slowly[0].endswith(
         "moved +0.122 ± 0.034 nats/example over the second half of its 300 steps (still rising "

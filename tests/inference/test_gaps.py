@@ -209,9 +209,10 @@ def test_a_fit_still_rising_when_its_steps_end_is_warned_and_recorded(rotated):
 @pytest.mark.parametrize(
     ("name", "rise", "total", "said"),
     [
-        ("q*", 0.05, 0.2, "(25% of its rise in all, 0.2), so the amortization gap is "
+        ("q*", 0.05, 0.2, "(25% of its rise of 0.2 in all), so the amortization gap is "
          "understated and the approximation gap overstated; give"),
-        ("flow q*", 0.0602, 0.0111, "(more than its 0.0111 in all: it fell first), so the gap "
+        ("flow q*", 0.0602, 0.0111, "(more than its rise of 0.0111 in all: it fell first), so "
+         "the gap "
          "left by the flow is overstated; give"),
     ],
     ids=["q*", "flow-q*-fell-first"],

@@ -104,17 +104,13 @@ def _settled(fits: dict[str, Any], noun: str) -> list[str]:
             continue
         value, se = _measured(fit.rise, fit.rise_se)
         moved = f"{'' if value.startswith('-') else '+'}{value} ± {se}"
-        share = (
-            f"{fit.rise / fit.total:.0%} of its rise of {fit.total:.3g} in all"
-            if fit.total > 0
-            else f"from {abs(fit.total):.2g} below its start"
-        )
-        state = f"still rising: {share}" if fit.still_rising else "no sign of rising further"
+        state = f"still rising: {fit.share}" if fit.still_rising else "no sign of rising further"
         if not fit.still_rising and fit.rise > 2 * fit.rise_se:  # risen beyond its noise
             state = (
                 f"rising back toward its start, {abs(fit.total):.2g} below it in all"
                 if fit.total <= 0
-                else f"still rising slowly: {share}, under the {SETTLED_SHARE:.0%} taken as settled"
+                else f"still rising slowly: {fit.share}, under the {SETTLED_SHARE:.0%} taken as "
+                "settled"
             )
         lines.append(
             f"  {name}: its mean ELBO moved {moved} nats/{noun} over the second half of its "

@@ -397,15 +397,10 @@ def warn_unsettled(report: GapReport) -> None:
     for name, fit in report.settling.items():
         if fit is None or not fit.still_rising:
             continue
-        share = (  # (542% of a rise that fell first read as nothing: userN #2)
-            f"more than its {fit.total:.3g} in all: it fell first"
-            if fit.rise > fit.total
-            else f"{fit.rise / fit.total:.0%} of its rise in all, {fit.total:.3g}"
-        )
         warnings.warn(
             f"{name}, fitted to each example, was still rising when its {fit.steps} steps ended: "
             f"its mean ELBO rose {fit.rise:.3g} ± {fit.rise_se:.2g} nats over the second half "
-            f"({share}), so {_UNDERSTATED[name]}; give it more steps (--steps; local_steps= in "
+            f"({fit.share}), so {_UNDERSTATED[name]}; give it more steps (--steps; local_steps= in "
             "Python) or a larger learning rate (--lr; lr=)",
             ConvergenceWarning,
             stacklevel=3,

@@ -50,6 +50,17 @@ class Settling:
             and self.rise > SETTLED_SHARE * self.total
         )
 
+    @property
+    def share(self) -> str:
+        """The second-half rise as a share of the whole one, in the words ``gaps`` prints and
+        warns in: "25% of its rise of 0.2 in all"; for a fit that fell first, then rose past
+        its start (a second-half rise larger than the whole), "more than its rise of 0.467 in
+        all: it fell first", where a share read "1051% of its rise" (userN #2). For a fit
+        that ended above its start (``total`` > 0)."""
+        if self.rise > self.total:
+            return f"more than its rise of {self.total:.3g} in all: it fell first"
+        return f"{self.rise / self.total:.0%} of its rise of {self.total:.3g} in all"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "unit": "nats per example (mean over the points)",
