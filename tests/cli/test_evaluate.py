@@ -889,3 +889,15 @@ def test_every_image_figure_is_drawn_on_the_trained_range_so_faint_decodings_loo
     assert {"reconstructions.png", "traversals.png", "interpolation.png"} <= set(drawn)
     assert "manifold.png" in drawn and len(brightest) >= 6  # (samples; input, reconstruction...)
     assert max(brightest) == pytest.approx(0.3, abs=1e-3)
+
+
+def test_refine_of_a_ppca_run_is_refused_before_the_timing_probe(tmp_path, capsys):
+    """userN #10: evaluate --refine 10 of a PPCA run ran its timing probe (5 s) and printed an
+    expected time (57 s), then refused: PPCA's q is its exact posterior. It refuses first."""
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "4", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--refine", "10", "--n", "20"]) == 2
+    captured = capsys.readouterr()
+    assert "exact posterior p(z | x)" in captured.err and "leave it at --refine 0" in captured.err
+    assert "expected time" not in captured.out + captured.err

@@ -309,7 +309,7 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     from torchlvm.cli._evaluate_figures import draw
     from torchlvm.cli._evaluate_table import format_table
     from torchlvm.data.dataset_copy import own_copy
-    from torchlvm.evaluation.evaluate import evaluate
+    from torchlvm.evaluation.evaluate import check_settings, evaluate
     from torchlvm.evaluation.records import EVALUATION_KEYS
     from torchlvm.run.layout import RunLayout
     from torchlvm.run.metrics import figures_record, merge_metrics, read_metrics
@@ -319,6 +319,7 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     # the copy of its dataset the run was trained on, for the classifier of sample quality too
     own = own_copy(run_.data, args.data_dir or run_.data.get("data_dir"), folder)
     config = _config(args, run_.data, own, dataset)
+    check_settings(model, config)  # (before the timing probe: userN #10)
     say = progress_printer(show_progress(args))
     pace = _print_expected_time(model, complete, config, say, val) if len(complete) else None
     train = _train_rows(run_, args, config.ood)  # (for the OOD sets' check)

@@ -145,8 +145,26 @@ def evaluate(
                 "split))"
             )
     _check_protocol(model, dataset)
+    check_settings(model, config)
     with seeded(config.seed), batches_reported(advance):  # (every generator put back after)
         return _evaluate(model, dataset, config, val_dataset, train_dataset)
+
+
+def check_settings(model: Any, config: EvalConfig) -> None:
+    """Refuse settings that ``model`` cannot take, from the model alone, before any work: the
+    command line calls it before its timing probe, which ran for seconds and printed an
+    expected time before the refusal (userN #10).
+
+    Raises:
+        OptionError: for ``refine_steps`` on a model whose q is its exact posterior (PPCA).
+    """
+    if config.refine_steps > 0 and exact_log_px(model):  # userI #19
+        raise spelled(OptionError, lambda spell: (
+            f"{spell('refine_steps')} refines an encoder's q by Monte Carlo steps, and this "
+            "model's q is its exact posterior p(z | x), which they can only move away from (a "
+            "digits PPCA's ELBO fell from 15.255 = log p(x) to 15.069 at 10 steps); leave it "
+            f"at {spell('refine_steps', 0)}"
+        ))  # fmt: skip
 
 
 def _check_protocol(model: Any, dataset: Dataset) -> None:
@@ -231,13 +249,6 @@ def _full_rows(
         from torchlvm.inference.refine import encoder_posterior
 
         encoder_posterior(model, x[:1], None if c is None else c[:1])  # raises, naming why
-    if o.refine_steps > 0 and exact_log_px(model):  # userI #19
-        raise spelled(OptionError, lambda spell: (
-            f"{spell('refine_steps')} refines an encoder's q by Monte Carlo steps, and this "
-            "model's q is its exact posterior p(z | x), which they can only move away from (a "
-            "digits PPCA's ELBO fell from 15.255 = log p(x) to 15.069 at 10 steps); leave it "
-            f"at {spell('refine_steps', 0)}"
-        ))  # fmt: skip
     if deterministic and o.ais_steps is not None:  # so would AIS
         raise spelled(OptionError, lambda spell: no_ais(spell("ais_steps")))
     ood = ood_sets(dataset, data, o, known) if o.ood else ([], {})
