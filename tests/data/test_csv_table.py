@@ -393,6 +393,8 @@ def test_thousands_separators_are_read_as_a_spreadsheet_shows_them(tmp_path, nam
         ),
         ("t.csv", "m,b\nTrue,2\nFalse,3\n", r"holds booleans.* write them as 1 and 0 to keep"),
         ("t.csv", "m,b\nyes,2\nNo,3\n,4\n", r"holds booleans.*labels \(label_column='m'\)"),
+        ("t.csv", "Bio;b\nja;2\nNein;3\n", r"column 'Bio' holds booleans.* write them as 1 and 0"),
+        ("t.csv", "bio,b\noui,2\nnon,3\n", r"column 'bio' holds booleans"),
         (
             "t.csv",
             "m;b\n12,50 €;2\n3 €;3\n",
@@ -412,6 +414,8 @@ def test_thousands_separators_are_read_as_a_spreadsheet_shows_them(tmp_path, nam
         "dates",
         "bool",
         "yes-no",
+        "ja-nein",
+        "oui-non",
         "euros",
         "dollars",
     ],

@@ -92,7 +92,13 @@ _ONE_GROUP = {mark: re.compile(rf"[+-]?[1-9]\d{{0,2}}\{mark}\d{{3}}") for mark i
 _SPACED = re.compile(r"[+-]?[1-9]\d{0,2}(?:[ '\u00a0\u202f]\d{3})+(?:[.,]\d*)?")
 _SPACES = re.compile("[ '\u00a0\u202f]")
 _CURRENCY = "$€£¥"
-_BOOLEANS = ({"true", "false"}, {"yes", "no"}, {"y", "n"})
+_BOOLEANS = (
+    {"true", "false"}, {"yes", "no"}, {"y", "n"},
+    # as European exports write them (userR #6: a German 'ja'/'nein' column was called text)
+    {"ja", "nein"}, {"wahr", "falsch"}, {"j", "n"}, {"oui", "non"}, {"vrai", "faux"},
+    {"sí", "no"}, {"si", "no"}, {"sim", "não"}, {"ja", "nee"}, {"ja", "nej"}, {"ja", "nei"},
+    {"tak", "nie"}, {"kyllä", "ei"},
+)  # fmt: skip
 
 
 def code_name(code: float) -> str:
