@@ -184,6 +184,38 @@ def test_a_conditional_likelihood_or_another_split_is_flagged(make_run, demo_met
     assert "evaluated on different splits: vae: test; v: val" in warning
 
 
+def test_runs_on_other_examples_or_an_earlier_model_are_flagged(make_run, demo_metrics, tmp_path):
+    """userS #2: a run evaluated on n = 200, k = 50 ranked best beside runs on n = 500, k = 100
+    (another subsample moves log p(x) by its ± over examples, far above the gap), and a run
+    whose numbers were of its model before a resume stood in the headline without a word; both
+    are named in the 'Not comparable' box."""
+    from torchlvm.data.fingerprint import file_sha256
+
+    def warning(*runs) -> str:
+        text = build_report(list(runs), tmp_path / "cmp.html").read_text("utf-8")
+        return text[text.index("Not comparable") : text.index("<table")] if "Not c" in text else ""
+
+    few = json.loads(json.dumps(demo_metrics))
+    few["protocol"].update(n=200, k=50)
+    a, b = make_run("a", metrics=demo_metrics), make_run("b", metrics=few)
+    said = "evaluated on different examples or importance samples (evaluate each with the same "
+    said += "--n, --k and --seed): a: n = 359, k = 1000, seed 0; b: n = 200, k = 50, seed 0"
+    assert said in warning(a, b)
+    same = make_run("same", metrics=demo_metrics)
+    assert warning(a, same) == ""
+    for run in (a, same):
+        (run / "model.safetensors").write_bytes(b"weights now")
+    stamped = json.loads(json.dumps(demo_metrics))
+    stamped["meta"] = {"weights_sha256": file_sha256(same / "model.safetensors")}
+    (same / "metrics.json").write_text(json.dumps(stamped))
+    assert warning(a, same) == ""  # (a: no stamp, nothing claimed; same: its own weights)
+    stamped["meta"]["weights_sha256"] = "0" * 64  # (measured before a resume)
+    (same / "metrics.json").write_text(json.dumps(stamped))
+    assert "the numbers of same were measured on an earlier model than the run holds" in warning(
+        a, same
+    )
+
+
 def test_a_cvae_report_names_c_in_its_captions_and_curves(make_run, config, monkeypatch):
     """A CVAE's report said q(z | x), p(z) and 'others fixed' (at what?): its captions and the
     curves drawn from metrics.csv name c, p(z | c) and where the traversal is centred."""

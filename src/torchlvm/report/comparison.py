@@ -28,6 +28,7 @@ from torchlvm.report.html import (
 )
 from torchlvm.report.metrics import Row, cell_text, sections
 from torchlvm.report.run import RunContents
+from torchlvm.run.metrics import measured_on_other_weights
 
 #: run facts shown under the headline numbers (the rest is in the full table)
 SETUP_FACTS = ("model", "latent dimensions", "data", "protocol", "training")
@@ -156,6 +157,17 @@ def _evaluated(run: RunContents) -> tuple[str | None, str | None]:
     return quantity or None, split or None
 
 
+def _examples(run: RunContents) -> str | None:
+    """``"n = 200, k = 50, seed 0"``: which examples an evaluation measured and with how many
+    importance samples (its estimates move with either), or None for a run without them."""
+    if not isinstance(run.metrics, dict):
+        return None
+    p = Evaluation.from_json(run.metrics).protocol
+    said = [f"{name} = {v}" for name, v in (("n", p.n), ("k", p.k)) if v is not None]
+    said += [] if p.seed is None else [f"seed {p.seed}"]
+    return ", ".join(said) or None
+
+
 def _differ(runs: Sequence[RunContents], values: Sequence[str | None]) -> str | None:
     """``"a: x; b: y"`` when the runs that have a value do not all have the same one."""
     named = [(name, v) for name, v in zip(column_names(runs), values, strict=True) if v]
@@ -165,8 +177,10 @@ def _differ(runs: Sequence[RunContents], values: Sequence[str | None]) -> str | 
 def data_warning(runs: Sequence[RunContents]) -> str:
     """A warning when the runs' numbers cannot be ranked against each other: trained on other
     data or under another data protocol (nats of a density on other values), likelihoods of
-    other quantities (a CVAE's log p(x | c) is given the class, a VAE's log p(x) is not), or
-    measured on other splits."""
+    other quantities (a CVAE's log p(x | c) is given the class, a VAE's log p(x) is not),
+    measured on other splits, on other examples or importance samples (another subsample moves
+    log p(x) by its ± over examples, several nats), or on an earlier model than the run holds
+    (userS #2: such a run's column ranked best, the word of it far below in its own section)."""
     seen = _ordered(
         f"{lookup(run.config, 'data', 'name')} (protocol {lookup(run.config, 'data', 'binarize')})"
         for run in runs
@@ -185,6 +199,22 @@ def data_warning(runs: Sequence[RunContents]) -> str:
         )
     if found := _differ(runs, splits):
         reasons.append(f"the runs were evaluated on different splits: {found}")
+    if found := _differ(runs, [_examples(run) for run in runs]):
+        reasons.append(
+            "the runs were evaluated on different examples or importance samples (evaluate "
+            f"each with the same --n, --k and --seed): {found}"
+        )
+    stale = [
+        name
+        for name, run in zip(column_names(runs), runs, strict=True)
+        if measured_on_other_weights(run.folder, run.metrics)
+    ]
+    if stale:
+        reasons.append(
+            f"the numbers of {', '.join(stale)} were measured on an earlier model than the run "
+            "holds now (model.safetensors has changed since: training resumed); evaluate "
+            f"{'it' if len(stale) == 1 else 'them'} again"
+        )
     if not reasons:
         return ""
     items = "".join(f"<li>{esc(text)}</li>" for text in reasons)
