@@ -407,3 +407,19 @@ def test_the_commands_the_notes_offer_keep_a_folder_with_a_space_one_word(make_r
     commands = re.findall(r"`(torchlvm evaluate [^`]*)`", text)
     assert len(commands) == 3  # (metrics.json unreadable, a user's samples.png, figures missing)
     assert all(shlex.split(c) == ["torchlvm", "evaluate", str(run)] for c in commands)
+
+
+@pytest.mark.parametrize(
+    "written", [5, None, True, "samples.png"], ids=["int", "null", "bool", "str"]
+)
+def test_a_hand_edited_figures_list_that_is_no_list_reads_as_none_written(
+    make_run, demo_metrics, written
+):
+    """runs15 #3: metrics.json's figures.written edited to 5, null or true was a traceback in
+    report and evaluate --figures-only (Figures.from_json iterated it; a string, letter by
+    letter): the only crash of 928 fuzzed values. It reads as no figure written."""
+    from torchlvm.evaluation.records import Figures
+
+    demo_metrics["figures"] = {"folder": "figures", "written": written, "skipped": {}}
+    assert Figures.from_json(demo_metrics["figures"]).written == ()
+    assert build_report([make_run(metrics=demo_metrics)]).is_file()

@@ -171,7 +171,8 @@ class Figures:
     def from_json(cls, x: Any) -> Figures | None:
         if not isinstance(x, dict):
             return None
-        written = tuple(str(w) for w in x.get("written", ()) if isinstance(w, str))
+        names = x.get("written")  # (a hand-edited 5, null or true: nothing written, runs15 #3)
+        written = tuple(w for w in names if isinstance(w, str)) if isinstance(names, list) else ()
         skipped = {str(k): str(v) for k, v in _dict(x.get("skipped")).items()}
         folder = _str(x.get("folder")) or "figures"
         return cls(folder, written, skipped, _str(x.get("condition")))
