@@ -768,7 +768,11 @@ def test_a_named_feature_that_numbers_the_rows_is_read_with_a_warning(tmp_path, 
     np.testing.assert_array_equal(data.x[:, 0].numpy(), values)
 
 
-@pytest.mark.parametrize("name", ["id", "PatientID", "row_no", "Unnamed: 0", "index", "n"])
+@pytest.mark.parametrize(
+    "name",
+    ["id", "PatientID", "row_no", "Unnamed: 0", "index", "n", "Proben-Nr.", "Lfd. Nr.", "Nummer",
+     "N° échantillon", "sample no"],
+)  # fmt: skip
 def test_a_column_named_as_an_id_that_numbers_the_rows_is_refused(tmp_path, name):
     path = tmp_path / "t.csv"
     rng = np.random.default_rng(5)

@@ -325,8 +325,11 @@ numbers the rows (a shuffled frame's index); below it, a feature may by chance."
 
 
 _ID_NAME = re.compile(
-    r"unnamed: ?\d+|index|idx|id|.*[ _.-]id|id[ _.-].*|key|n|no\.?|nr\.?|num|number|#|n°"
-    r"|rows?|row[ _]?(id|no\.?|nr\.?|num|number)|record|obs",
+    r"unnamed: ?\d+|index|idx|id|.*[ _.-]id|id[ _.-].*|key|n|no\.?|nr\.?|num|number|#|n[°º]"
+    r"|rows?|row[ _]?(id|no\.?|nr\.?|num|number)|record|obs"
+    # a sample's or a patient's number as European exports name it: 'Proben-Nr.', 'Lfd. Nr.',
+    # 'Nummer', 'Patienten-Nummer', 'N° échantillon' (userR #7)
+    r"|nummer|.*[ _.-](nr|no|num|number|nummer|n[°º])\.?|n[°º][ _.-].*",
     re.IGNORECASE,
 )
 
