@@ -637,6 +637,9 @@ def test_a_users_lightning_checkpoint_under_a_torchlvm_name_is_the_users(tmp_pat
     last = (run / "checkpoints" / "last.ckpt").read_bytes()
     (run / "checkpoints" / "last.ckpt").write_bytes(last[: len(last) // 2])
     assert foreign_entries(run) == []  # a damaged one of its name stays torchlvm's (review15 R3)
+    mine = {"state_dict": {}, "hyper_parameters": {"root": Path("data")}}  # (weights_only: no)
+    torch.save(mine, run / "checkpoints" / "last.ckpt")
+    assert foreign_entries(run) == ["checkpoints/last.ckpt"]  # ... a whole one is the user's (R5)
     _checkpoint(run / "checkpoints" / "last.ckpt", ours=False, epoch=9)
     _checkpoint(run / "checkpoints" / "best-epoch007.ckpt", ours=False)
     assert foreign_entries(run) == ["checkpoints/best-epoch007.ckpt", "checkpoints/last.ckpt"]

@@ -212,17 +212,24 @@ def users_checkpoint(path: Path) -> bool:
 
 
 _UNREADABLE = object()
+_OBJECTS = object()  # (a torch file holding Python objects: torchlvm's checkpoints hold none)
 
 
 def _read_checkpoint(path: Path) -> Any:
     """The torch file ``path`` as data, its tensors mapped; :data:`_UNREADABLE` where it cannot
-    be read (no file, a link, damaged bytes)."""
+    be read (no file, a link, damaged bytes), :data:`_OBJECTS` where it is a whole torch file
+    whose objects weights-only loading refuses (a user's Lightning checkpoint whose
+    hyper-parameters hold a ``pathlib.Path``: review15 R5)."""
+    import pickle
+
     import torch
 
     try:
         if not path.is_file() or path.is_symlink():
             return _UNREADABLE
         return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError:  # (torch's 'Weights only load failed': read, and refused)
+        return _OBJECTS
     except Exception:  # damaged bytes make torch.load raise almost anything
         return _UNREADABLE
 
