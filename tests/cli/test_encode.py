@@ -143,19 +143,27 @@ def test_a_file_s_text_labels_are_written_by_name(tmp_path, capsys):
     assert labels.dtype.kind == "U" and labels.tolist() == y.tolist()
 
 
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
 def test_impute_with_a_mask_of_a_file_with_missing_pixels_names_impute_without_it(
-    vae_run, tmp_path, capsys, monkeypatch
+    vae_run, tmp_path, capsys, monkeypatch, suffix
 ):
     """userS #6: impute --mask of a file with NaN pixels said "fill the missing values in first",
-    while impute itself fills them without --mask; it names that line, which runs."""
+    while impute itself fills them without --mask; it names that line, which runs (for an
+    archive, after the line that saves its images as an .npy: review15 R7)."""
     monkeypatch.setitem(cli.COMMANDS, "impute", "impute")
     monkeypatch.chdir(tmp_path)
     x = load_dataset("digits", "test").x[:20].numpy().copy()
     x[:, :8] = np.nan  # every image's top row
-    np.save(tmp_path / "holes.npy", x.reshape(20, 8, 8))
-    err = fails(capsys, ["impute", vae_run, "--mask", "top", "--data", tmp_path / "holes.npy"])
-    offered = f"torchlvm impute {vae_run} --data {tmp_path / 'holes.npy'} --out filled.npy"
-    assert f"to fill the missing values the file holds, leave out --mask: '{offered}'" in err
+    data = tmp_path / f"holes{suffix}"
+    images = x.reshape(20, 8, 8)
+    np.save(data, images) if suffix == ".npy" else np.savez(data, x=images)
+    err = fails(capsys, ["impute", vae_run, "--mask", "top", "--data", data])
+    npy = data if suffix == ".npy" else tmp_path / "holes-data.npy"
+    offered = f"torchlvm impute {vae_run} --data {npy} --out filled.npy"
+    assert f"leave out --mask: '{offered}'" in err
+    if suffix == ".npz":
+        line = err.split("save its images as an .npy (")[1].split(") and leave out")[0]
+        exec(f"import numpy as np; {line}", {})
     assert cli.main([*offered.split()[1:], "--samples", "4"]) == 0
     assert not np.isnan(np.load(tmp_path / "filled.npy")).any()
 

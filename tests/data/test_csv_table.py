@@ -170,7 +170,8 @@ def test_columns_are_matched_to_a_run_by_name(tmp_path):
         (
             "age,z",
             r"lacks column 'monthly income' that the run was trained on; the file has 'z', which "
-            r"the run was not trained on: if one is it renamed, rename it back, or add it \(empty",
+            r"the run was not trained on: if it is there under another name, rename that back, or "
+            r"add it \(empty",
         ),
         (
             "f0,f1",

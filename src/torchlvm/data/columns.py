@@ -312,6 +312,6 @@ def lacking(
         which = "it" if len(missing) == 1 else "one of them"
         return DataError(
             f"{message}; the file has {listed(list(others), 3)}, which the run was not trained "
-            f"on: if one is {which} renamed, rename it back, or {add}"
+            f"on: if {which} is there under another name, rename that back, or {add}"
         )
     return DataError(f"{message}; {add}")

@@ -51,15 +51,16 @@ from torchlvm.nn.reference import first_parameter
 Likelihood = Literal["bernoulli", "gaussian"]
 
 NONFINITE_DATA = "drop or correct those rows{fill}"
+"""What to do about data with NaN or infinite values (:func:`~torchlvm._checks.check_finite`)."""
 MISSING_CELLS = (
     "; for missing cells (NaN), log p of the cells observed is "
-    "torchlvm.inference.miwae.log_marginal_observed(model, x, num_samples=1000), and "
-    "torchlvm.inference.imputation.impute_rows(model, x) fills them"
+    "torchlvm.inference.miwae.log_marginal_observed(model, x, num_samples=1000, "
+    "proposal='defensive'), and torchlvm.inference.imputation.impute_rows(model, x) fills them"
 )
 """What a VAE that refuses NaN cells offers: a log-likelihood of a row filled by
 ``impute_rows`` is no likelihood of the data (wine: -14.6 nats a row against log p(x_o) = -8.4),
-and a Bernoulli VAE refuses the probabilities it fills (userQ #1)."""
-"""What to do about data with NaN or infinite values (:func:`~torchlvm._checks.check_finite`)."""
+and a Bernoulli VAE refuses the probabilities it fills (userQ #1); the defensive proposal, as
+``score`` draws from, since q(z | x̃) alone reads log p(x_o) nats off (review15 R6)."""
 NONFINITE_Z = "pass finite codes, e.g. the posterior means {encode}.mean"
 """What to do about codes z with NaN or infinite values."""
 

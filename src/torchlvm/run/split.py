@@ -19,6 +19,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -195,16 +196,28 @@ def _missing_for(error: DataError, run: Run, name: str, command: str | None) -> 
     said, fix, _ = str(getattr(error, "on_command_line", error)).partition(_TRAINING_FIX)
     if command is None or not fix:
         return error
-    if command == "impute" and str(name).lower().endswith(".npy"):  # (userS #6)
-        return DataError(
-            f"{said}; impute --mask hides a part of complete images and fills it; to fill the "
-            f"missing values the file holds, leave out --mask: 'torchlvm impute "
-            f"{quoted(str(run.folder))} --data {quoted(str(name))} --out filled.npy'"
-        )
+    if command == "impute" and str(name).lower().endswith((".npy", ".npz")):  # (userS #6)
+        return DataError(f"{said}; {_impute_fills(run, name)}")
     return DataError(
         f"{said}; {command} reads complete rows: fill the missing values in first, or score "
         f"the rows on their observed values with 'torchlvm score {quoted(str(run.folder))} "
         f"--data {quoted(str(name))} --out scores.csv'"
+    )
+
+
+def _impute_fills(run: Run, name: str) -> str:
+    """The fix for ``impute --mask`` of an image file ``name`` with missing values: impute
+    without --mask fills them (an archive's once saved as an .npy: review15 R7)."""
+    from torchlvm.data.save_lines import npz_as_npy
+
+    saved = ""
+    if str(name).lower().endswith(".npz"):
+        npy, line = npz_as_npy(Path(name))
+        name, saved = str(npy), f"save its images as an .npy ({line}) and "
+    return (
+        "impute --mask hides a part of complete images and fills it; to fill the missing values "
+        f"the file holds, {saved}leave out --mask: 'torchlvm impute {quoted(str(run.folder))} "
+        f"--data {quoted(str(name))} --out filled.npy'"
     )
 
 
