@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 from matplotlib.image import imsave
 
@@ -344,6 +345,28 @@ def test_the_figures_sample_draws_are_captioned_with_what_and_its_seed(tmp_path)
         "prior z ~ p(z), shown as the decoder&#x27;s mean E[x | z]." in text
     )
     assert not re.search(r"<b>Figure \d+\.</b> [\w-]+\.png", text)
+
+
+def test_the_figures_reconstruct_draws_are_captioned_as_its(tmp_path):
+    """review15 R4: reconstruct's own picture (644d8b3: reconstructions-NAME.png, no longer over
+    evaluate's) was shown as 'Figure 2. reconstructions-other.png' with no sentence: it says
+    whose images, by which command; a Description on it is captioned as reconstruct's."""
+    from torchlvm.cli import main
+    from torchlvm.report.later_figures import sampled_caption
+
+    _digits_runs(tmp_path)
+    other = tmp_path / "other.npy"
+    np.save(other, np.random.default_rng(0).uniform(size=(20, 8, 8)).astype(np.float32))
+    assert main(["reconstruct", str(tmp_path / "vae"), "--data", str(other), "--n", "4"]) == 0
+    text = build_report([tmp_path / "vae"]).read_text("utf-8")
+    assert (
+        "Images of other (the split, or the file given to torchlvm reconstruct --data) above"
+        in text
+    )
+    assert not re.search(r"<b>Figure \d+\.</b> [\w-]+\.png", text)
+    config = {"model_type": "vae", "data": {"condition": "none"}}
+    assert "Drawn by torchlvm reconstruct" in sampled_caption("reconstructions-test", config)
+    assert sampled_caption("reconstructions", config) is None  # (evaluate's)
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
-"""Captions of the figures that `torchlvm sample` draws into a run's ``figures/`` folder beside
-evaluate's: ``samples-seedS.png`` and, with ``--condition``, ``conditional-seedS.png``
-(:mod:`torchlvm.cli._sample_images`, S the ``--seed``). The report showed such a figure
-captioned by its file name alone (userH #21: "conditional-seed0.png" under a grid of sandals):
-each says what was drawn, by which command, with which seed, as evaluate's figures say
-(:data:`~torchlvm.report.run.FIGURE_CAPTIONS`).
+"""Captions of the figures that `torchlvm sample` and `torchlvm reconstruct` draw into a run's
+``figures/`` folder beside evaluate's: ``samples-seedS.png`` and, with ``--condition``,
+``conditional-seedS.png`` (:mod:`torchlvm.cli._sample_images`, S the ``--seed``);
+``reconstructions-NAME.png``, NAME the split or the ``--data`` file's name
+(:mod:`torchlvm.cli.reconstruct`). The report showed such a figure captioned by its file name
+alone (userH #21: "conditional-seed0.png" under a grid of sandals; review15 R4:
+"reconstructions-other.png"): each says what was drawn, by which command, as evaluate's figures
+say (:data:`~torchlvm.report.run.FIGURE_CAPTIONS`).
 """
 
 from __future__ import annotations
@@ -13,19 +15,30 @@ from typing import Any
 
 SAMPLED = re.compile(r"(samples|conditional)-seed(\d+)")
 """The file stems ``sample`` writes by default."""
+RECONSTRUCTED = re.compile(r"reconstructions-(.+)")
+"""The file stems ``reconstruct`` writes by default (evaluate's is ``reconstructions``)."""
 
 
 def sampled_caption(stem: str, config: Any, png: bytes = b"") -> str | None:
-    """The caption of ``figures/STEM.png`` that ``sample`` drew: the line it printed, which its
-    PNG carries as its ``Description`` (:func:`torchlvm.plots.figure_description`: "4 samples of
-    class 3 from cvae ...: decoder means E[x | z, c] at z ~ p(z | c), seed 0"), by any name;
-    else, from an older sample, by its default name under the run's ``config`` (its model and
-    condition); None for any other figure."""
+    """The caption of ``figures/STEM.png`` that ``sample`` (or ``reconstruct``, at its default
+    name) drew: the line it printed, which its PNG carries as its ``Description``
+    (:func:`torchlvm.plots.figure_description`: "4 samples of class 3 from cvae ...: decoder
+    means E[x | z, c] at z ~ p(z | c), seed 0"), by any name; else by its default name (for
+    sample's, under the run's ``config``: its model and condition); None for any other figure."""
     from torchlvm.plots import figure_description
 
     said = figure_description(png)
+    rebuilt = RECONSTRUCTED.fullmatch(stem)
     if said is not None:
-        return f"{said[0].upper()}{said[1:]}. Drawn by torchlvm sample, not by evaluate."
+        command = "reconstruct" if rebuilt else "sample"
+        return f"{said[0].upper()}{said[1:]}. Drawn by torchlvm {command}, not by evaluate."
+    if rebuilt is not None:
+        return (
+            f"Images of {rebuilt.group(1)} (the split, or the file given to torchlvm "
+            "reconstruct --data) above their reconstructions, the decoder's mean at the "
+            "posterior mean; the title names the model. Drawn by torchlvm reconstruct, not by "
+            "evaluate: evaluate's reconstructions are of the evaluated split."
+        )
     found = SAMPLED.fullmatch(stem)
     if found is None:
         return None
