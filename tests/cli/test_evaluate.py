@@ -901,3 +901,24 @@ def test_refine_of_a_ppca_run_is_refused_before_the_timing_probe(tmp_path, capsy
     captured = capsys.readouterr()
     assert "exact posterior p(z | x)" in captured.err and "leave it at --refine 0" in captured.err
     assert "expected time" not in captured.out + captured.err
+
+
+def test_a_section_an_evaluation_did_not_measure_again_is_said_to_be_removed(tmp_path, capsys):
+    """userS #7: evaluate with --ood, then again with --ood none, took the outlier section (and
+    the report's AUROC card) out of metrics.json with nothing but 'wrote metrics.json'; it was
+    right to (it would describe another protocol) but says so, naming what it was measured on."""
+    torch.manual_seed(0)
+    folder = tmp_path / "run"
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(folder, data=DATA)
+    argv = ["evaluate", str(folder), "--n", "20", "--k", "5", "--no-figures", "--quiet"]
+    assert main([*argv, "--ood", "noise", "--ood-k", "5"]) == 0
+    assert "removed" not in capsys.readouterr().out
+    assert main([*argv, "--ood", "none"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "removed the earlier evaluation's outliers from metrics.json (of n = 20, k = 5, seed = 0)"
+        ": this evaluation did not measure it" in out
+    )
+    assert "outliers" not in json.loads((folder / "metrics.json").read_text())
+    assert main([*argv, "--ood", "none"]) == 0
+    assert "removed" not in capsys.readouterr().out  # (nothing measured before and not now)

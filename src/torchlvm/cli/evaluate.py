@@ -335,10 +335,37 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     merge_metrics(folder, metrics, replaces=EVALUATION_KEYS)
     print(format_table(result))
     print(f"wrote {layout.metrics_json}", flush=True)
+    if (dropped := _dropped(previous, metrics)) is not None:
+        print(dropped)
     if not args.no_figures:
         drawn = draw(model, complete, result, folder, config.condition, args, previous)
         print(f"drew {len(drawn)} figures in {layout.figures}/")
     return 0
+
+
+def _dropped(previous: Any, metrics: dict[str, Any]) -> str | None:
+    """A line naming the sections of the earlier evaluation in ``previous`` (metrics.json
+    before this one) that this one did not measure, and which ``merge_metrics`` removed as of
+    another protocol: a rerun with --ood none took the outlier section away without a word
+    (userS #7); None where none was."""
+    from torchlvm._nested import lookup
+    from torchlvm.evaluation.records import EVALUATION_KEYS
+
+    own = ("protocol", "model", "seconds", "figures")  # (every evaluation's, or redrawn)
+    if not isinstance(previous, dict):
+        return None
+    gone = [k for k in EVALUATION_KEYS if k not in own and k in previous and k not in metrics]
+    if not gone:
+        return None
+    said = [(name, lookup(previous, "protocol", name)) for name in ("n", "k", "seed")]
+    of = ", ".join(f"{name} = {v}" for name, v in said if isinstance(v, int))
+    it = "it" if len(gone) == 1 else "them"
+    return (
+        f"  removed the earlier evaluation's {', '.join(k.replace('_', ' ') for k in gone)} "
+        f"from metrics.json{f' (of {of})' if of else ''}: this evaluation did not measure {it}, "
+        f"and beside its numbers {'it' if len(gone) == 1 else 'they'} would describe another "
+        "protocol"
+    )
 
 
 def _train_rows(run_: Any, args: argparse.Namespace, ood: tuple[str, ...]) -> Any:
