@@ -366,3 +366,16 @@ def test_nan_pixels_are_drawn_red_and_counted_not_black(images, tmp_path, draw):
 
 def test_a_grid_without_nan_has_no_key(images):
     assert image_grid(images[:4], SHAPE).legends == []
+
+
+@pytest.mark.parametrize("figure", list(ON_SCALE), ids=list(ON_SCALE))
+def test_a_scale_of_no_width_draws_grey_not_nan(figure):
+    """A run trained on one constant value records the range [c, c]: drawn on it, every pixel
+    was 0 / 0 (NaN, with a warning); it is widened as constant images are, c drawn mid-grey."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = ON_SCALE[figure](np.full((4, 64), 0.5), (0.5, 0.5))
+    shown = mosaic_of(fig)
+    assert np.isfinite(shown).all() and np.allclose(shown[shown < 1.0], 0.5)

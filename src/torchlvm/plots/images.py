@@ -68,9 +68,16 @@ def _on_scale(
     """``images`` drawn as tiles (:func:`_rgb`) on ``scale``, with the line saying what share of
     them it clips (:func:`_clip_note`, ``name``: what they are), or on their own range
     (:func:`value_range`) where no scale is given, clipping nothing."""
-    lo, hi = value_range(images) if scale is None else scale
+    lo, hi = value_range(images) if scale is None else _span(scale)
     tiles, nan = _rgb(images, lo, hi)
     return tiles, nan, None if scale is None else _clip_note(name, images, lo, hi)
+
+
+def _span(scale: tuple[float, float]) -> tuple[float, float]:
+    """A given scale ``(lo, hi)`` to draw on; one of no width (a run trained on one constant
+    value) widened by 0.5 each way, as :func:`value_range` widens constant images."""
+    lo, hi = float(scale[0]), float(scale[1])
+    return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
 
 
 def _lines(*lines: str | None) -> str | None:
@@ -287,7 +294,7 @@ def _row_pairs(
     b = as_images(second[1], shape, second[0])
     n = _check_same_count(**{first[0]: a, second[0]: b})
     ncol = ncol or min(n, 10)
-    lo, hi = value_range(a) if scale is None else scale
+    lo, hi = value_range(a) if scale is None else _span(scale)
     (tiles_a, nan_a), (tiles_b, nan_b) = _rgb(a, lo, hi), _rgb(b, lo, hi)
     tiles, blocks = _interleave([tiles_a, tiles_b], ncol)
     notes = (
@@ -364,7 +371,9 @@ def imputation_panels(
         )
     seen = seen.reshape(seen.shape[0], -1, h, w)[:, 0] > 0.5  # (N, H, W)
     n = _check_same_count(observed=obs, mask=seen, imputed=imp, true=ref)
-    lo, hi = value_range(np.where(seen[:, None], obs, np.nan), ref) if scale is None else scale
+    lo, hi = (
+        value_range(np.where(seen[:, None], obs, np.nan), ref) if scale is None else _span(scale)
+    )
     shown = to_rgb(obs, lo, hi)
     missing = ~seen
     shown[missing] = 0.35 * shown[missing] + 0.65 * MISSING_COLOUR
