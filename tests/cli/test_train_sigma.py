@@ -53,7 +53,26 @@ def test_a_collapsed_run_is_told_so_with_the_options_to_change(pixels, tmp_path)
     fixes = r"try a smaller --scale \(σ of p\(x \| z\) is 1 here\), more --epochs, a smaller --beta"
     with pytest.warns(UserWarning, match="no latent dimension is active on the validation") as w:
         assert main([*argv, "--out", str(tmp_path / "run")]) == 0
-    assert len(w) == 1 and re.search(fixes, str(w[0].message))
+    assert len(w) == 1 and re.search(fixes, w[0].message.on_command_line)  # (what the CLI prints)
+
+
+def test_a_collapsed_run_trained_from_python_is_told_so_in_pythons_words(pixels, tmp_path):
+    """userQ #4: torchlvm.training.fit trained the same collapsed run without a word, where
+    `torchlvm train` and the estimators warn."""
+    import lightning as L
+
+    from torchlvm.models import VAE, VAEConfig
+    from torchlvm.training import LVMDataModule, TrainConfig, fit
+
+    L.seed_everything(0)
+    config = VAEConfig(64, latent_dim=4, likelihood="gaussian", variance="fixed", scale=1.0)
+    dm = LVMDataModule(str(pixels), binarize="none")
+    with pytest.warns(UserWarning, match="no latent dimension is active on the validation") as w:
+        fit(VAE(config), dm, TrainConfig(max_epochs=4), tmp_path / "run", progress=False)
+    said = [str(m.message) for m in w if "no latent dimension" in str(m.message)]
+    fixes = "try a smaller scale (σ of p(x | z) is 1 here), more epochs, a smaller beta"
+    assert len(said) == 1 and said[0].endswith(fixes)
+    assert w[0].filename == __file__  # (at the caller's line)
 
 
 def test_an_autoencoder_and_a_bernoulli_vae_keep_their_configs(pixels, tmp_path):

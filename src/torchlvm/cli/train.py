@@ -35,7 +35,7 @@ from torchlvm._shell import quoted
 from torchlvm.cli import _table_resume, _tables, _train_again
 from torchlvm.cli import train_options as opts
 from torchlvm.cli._progress import show_progress
-from torchlvm.errors import ConfigError, on_command_line
+from torchlvm.errors import ConfigError
 
 HELP = "train an autoencoder, VAE or CVAE on a dataset; writes a resumable run folder"
 configure = opts.configure  # the options live in train_options.py
@@ -209,7 +209,6 @@ def run(args: argparse.Namespace) -> int:
     )
     from torchlvm.run.interrupted import check_resumable
     from torchlvm.training import fit
-    from torchlvm.training.collapse import warn_collapsed
 
     out: Path = args.out
     given = _given(args)
@@ -242,7 +241,6 @@ def run(args: argparse.Namespace) -> int:
             result = fit(model, dm, config, stage.folder, **options)
         result = dataclasses.replace(result, out_dir=out)  # where the stage was moved
     _print_summary(args.model, model, dm, config, result)
-    warn_collapsed(model, dm, spell=on_command_line)  # (a posterior that read nothing of x)
     return 0
 
 

@@ -55,10 +55,15 @@ def collapse_fixes(spell: Spell, *, likelihood: str, sigma: float | None) -> str
     return fixes
 
 
-def warn_collapsed(model: Any, dm: Any, *, spell: Spell) -> None:
-    """Warn where no latent dimension of the trained ``model`` is active on the validation
-    split of the data module ``dm`` (its first :data:`ROWS` rows, with their conditions),
-    naming the settings to change as ``spell`` writes them; nothing for an autoencoder."""
+def warn_collapsed(model: Any, dm: Any) -> None:
+    """Warn, at the caller's line, where no latent dimension of the trained ``model`` is active
+    on the validation split of the data module ``dm`` (its first :data:`ROWS` rows, with their
+    conditions), naming the settings to change as Python spells them, and as the command line
+    does in the warning's ``on_command_line`` (:func:`~torchlvm.errors.spelled`), which the CLI
+    prints; nothing for an autoencoder. :func:`~torchlvm.training.fit` calls it, so a run
+    trained from Python is told as ``torchlvm train`` is (userQ #4)."""
+    from torchlvm._callers import callers_level
+    from torchlvm.errors import spelled
     from torchlvm.evaluation.eval_data import conditions_for
     from torchlvm.evaluation.latent import ACTIVE_THRESHOLD
 
@@ -70,11 +75,14 @@ def warn_collapsed(model: Any, dm: Any, *, spell: Spell) -> None:
         return
     likelihood = model.config.likelihood
     sigma = float(model.likelihood.scale().detach().max()) if likelihood == "gaussian" else None
-    warnings.warn(
-        f"no latent dimension is active on the validation data (the variance of every "
-        f"posterior mean is at most {float(activity.max()):.2g}, below {ACTIVE_THRESHOLD}): "
-        "the posterior collapsed to the prior, so the codes read nothing of x and samples are "
-        f"noise around the data's mean; try "
-        f"{collapse_fixes(spell, likelihood=likelihood, sigma=sigma)}",
-        stacklevel=2,
-    )
+
+    def message(spell: Spell) -> str:
+        return (
+            f"no latent dimension is active on the validation data (the variance of every "
+            f"posterior mean is at most {float(activity.max()):.2g}, below {ACTIVE_THRESHOLD}): "
+            "the posterior collapsed to the prior, so the codes read nothing of x and samples "
+            f"are noise around the data's mean; try "
+            f"{collapse_fixes(spell, likelihood=likelihood, sigma=sigma)}"
+        )
+
+    warnings.warn(spelled(UserWarning, message), stacklevel=callers_level())

@@ -60,6 +60,7 @@ from torchlvm.training.checkpoint_io import (
     nonfinite_weights_as_error,
     read_checkpoint,
 )
+from torchlvm.training.collapse import warn_collapsed
 from torchlvm.training.config import TrainConfig
 from torchlvm.training.data import LVMDataModule
 from torchlvm.training.devices import check_devices, many_processes
@@ -295,8 +296,9 @@ def _result(
     start_epoch: int,
     started: float,
 ) -> FitResult:
-    """Load the best epoch's weights into ``model`` (on the CPU, in eval mode) and describe the
-    run (``started``: when training started, ``time.perf_counter()``)."""
+    """Load the best epoch's weights into ``model`` (on the CPU, in eval mode), warn where its
+    posterior collapsed (:func:`~torchlvm.training.collapse.warn_collapsed`, global rank 0) and
+    describe the run (``started``: when training started, ``time.perf_counter()``)."""
     seconds = time.perf_counter() - started
     model.cpu()
     best_epoch: int | None = None
@@ -308,6 +310,8 @@ def _result(
         with torch.no_grad():
             x = datamodule.train_x()  # a streamed (mmap=True) file's rows are all read here
             model.fit_code_distribution(x if isinstance(x, torch.Tensor) else x[slice(None)])
+    if trainer.is_global_zero:
+        warn_collapsed(model, datamodule)  # (a posterior that read nothing of x: userQ #4)
     metric = callbacks.checkpoint.monitor or ""
     if start_epoch == trainer.max_epochs and trainer.is_global_zero:  # finished where it stopped
         drop_epochs_from(layout.folder, start_epoch)
