@@ -203,6 +203,16 @@ def test_runs_on_other_examples_or_an_earlier_model_are_flagged(make_run, demo_m
     assert said in warning(a, b)
     same = make_run("same", metrics=demo_metrics)
     assert warning(a, same) == ""
+    exact = json.loads(json.dumps(demo_metrics))  # (a PPCA's: exact, the whole split)
+    exact["likelihood"]["exact"] = {"nats": {"value": -20.0, "unit": "nats/example"}}
+    exact["protocol"].update(n=359, split_rows=359, seed=3)
+    other_k = json.loads(json.dumps(exact))
+    other_k["protocol"]["k"] = 100
+    ppca, ppca_k = make_run("ppca", metrics=exact), make_run("ppca-k", metrics=other_k)
+    assert warning(ppca, ppca_k) == "" and warning(a, ppca) == ""  # (readF F2: k unused)
+    assert "a: n = 359, k = 1000, seed 0; b: n = 200, k = 50, seed 0; ppca: n = 359" in warning(
+        a, b, ppca
+    )
     for run in (a, same):
         (run / "model.safetensors").write_bytes(b"weights now")
     stamped = json.loads(json.dumps(demo_metrics))

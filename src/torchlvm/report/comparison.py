@@ -157,15 +157,31 @@ def _evaluated(run: RunContents) -> tuple[str | None, str | None]:
     return quantity or None, split or None
 
 
-def _examples(run: RunContents) -> str | None:
-    """``"n = 200, k = 50, seed 0"``: which examples an evaluation measured and with how many
-    importance samples (its estimates move with either), or None for a run without them."""
+def _examples(run: RunContents) -> dict[str, str]:
+    """``{"n": "n = 200", "k": "k = 50", "seed": "seed 0"}``: what of an evaluation's examples
+    and importance samples its estimates move with, or {} for a run without them. An exact
+    log p(x) (PPCA's) draws no importance samples: no k, and, on every example of the split,
+    no seed either (readF F2: two runs of one PPCA at --k 1000 and --k 100 were flagged)."""
     if not isinstance(run.metrics, dict):
+        return {}
+    m = Evaluation.from_json(run.metrics)
+    p = m.protocol
+    exact = isinstance(m.likelihood, Likelihood) and m.likelihood.exact is not None
+    whole = p.n is not None and p.n == p.split_rows
+    said = {"n": None if p.n is None else f"n = {p.n}"}
+    said["k"] = None if exact or p.k is None else f"k = {p.k}"
+    said["seed"] = None if (exact and whole) or p.seed is None else f"seed {p.seed}"
+    return {key: v for key, v in said.items() if v is not None}
+
+
+def _other_examples(runs: Sequence[RunContents]) -> str | None:
+    """``"a: n = 200, k = 50, seed 0; b: ..."`` where the runs that say n, k or seed do not all
+    say the same one (:func:`_examples`), else None."""
+    said = [_examples(run) for run in runs]
+    if all(len({s[key] for s in said if key in s}) <= 1 for key in ("n", "k", "seed")):
         return None
-    p = Evaluation.from_json(run.metrics).protocol
-    said = [f"{name} = {v}" for name, v in (("n", p.n), ("k", p.k)) if v is not None]
-    said += [] if p.seed is None else [f"seed {p.seed}"]
-    return ", ".join(said) or None
+    named = zip(column_names(runs), said, strict=True)
+    return "; ".join(f"{name}: {', '.join(s.values())}" for name, s in named if s)
 
 
 def _differ(runs: Sequence[RunContents], values: Sequence[str | None]) -> str | None:
@@ -199,7 +215,7 @@ def data_warning(runs: Sequence[RunContents]) -> str:
         )
     if found := _differ(runs, splits):
         reasons.append(f"the runs were evaluated on different splits: {found}")
-    if found := _differ(runs, [_examples(run) for run in runs]):
+    if found := _other_examples(runs):
         reasons.append(
             "the runs were evaluated on different examples or importance samples (evaluate "
             f"each with the same --n, --k and --seed): {found}"
