@@ -362,3 +362,23 @@ def test_a_refused_fit_leaves_no_folder_it_made_for_out(tmp_path, capsys):
     assert main([*argv, "--out", str(out)]) == 2
     assert capsys.readouterr().err.startswith("torchlvm: error: ")
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_em_says_where_it_is_while_it_fits(tmp_path, capsys, monkeypatch):
+    """userR #4: `fit ppca --method em` on 200,000 rows ran 15 minutes without a line, a slow fit
+    not to be told from a hung one. EM logs its iteration every PROGRESS_EVERY seconds (10; 0
+    here: every iteration), which fit shows on stderr; the library alone prints nothing."""
+    from torchlvm.models import PPCA, ppca_em
+
+    monkeypatch.setattr(ppca_em, "PROGRESS_EVERY", 0.0)
+    argv = ["fit", "ppca", "--data", "digits", "--latent-dim", "3", "--method", "em"]
+    assert main([*argv, "--max-iter", "2", "--out", str(tmp_path / "run")]) == 0
+    lines = [s for s in capsys.readouterr().err.splitlines() if "EM iteration" in s]
+    assert [s.split(":")[0] for s in lines] == ["torchlvm"] * 2
+    assert re.fullmatch(
+        r"torchlvm: EM iteration 1 \(at most 2\): mean log-likelihood -?\d+\.\d{4} nats, last "
+        r"change [\d.e+-]+ nats \(it stops at a change of at most 1e-0\d\)",
+        lines[0],
+    ), lines[0]
+    PPCA(latent_dim=3, method="em", max_iter=2).fit(load_dataset("digits", "train").x)
+    assert "EM iteration" not in capsys.readouterr().err

@@ -10,6 +10,8 @@ import argparse
 import math
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from torchlvm.cli import _tables, _types
 from torchlvm.cli._accelerator import add_threads, apply_threads
@@ -96,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     # train into --out meanwhile is refused, not left to replace this run (userO #5)
     with staged_run(args.out, overwrite=args.overwrite, resumable=False) as stage:
         start = time.perf_counter()
-        model.fit(train.x)
+        with _em_lines():  # (EM's progress every 10 s: a long fit is not taken for hung)
+            model.fit(train.x)
         metrics = _metrics(model, train, test, args, time.perf_counter() - start)
         report = _em_report(model, train, args)
         if report is not None:
@@ -108,6 +111,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {line}")
     print(f"wrote {args.out}/config.json, model.safetensors, metrics.json")
     return 0
+
+
+@contextmanager
+def _em_lines() -> Iterator[None]:
+    """Show EM's progress lines (:data:`~torchlvm.models.ppca_em.PROGRESS_EVERY`) on stderr,
+    as ``torchlvm: EM iteration ...``, while the block runs (userR #4: 15 minutes without a
+    line)."""
+    import logging
+    import sys
+
+    logger = logging.getLogger("torchlvm.models.ppca_em")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("torchlvm: %(message)s"))
+    level = logger.level
+    logger.setLevel(logging.INFO)  # (setLevel: the logger's cache of levels is cleared)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 DTYPE = "float64"

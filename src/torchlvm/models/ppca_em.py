@@ -28,7 +28,9 @@ over rows, in nats per row.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from dataclasses import dataclass
 
 import torch
@@ -121,6 +123,31 @@ def initial_loadings(
     return W, torch.tensor(variance, dtype=dtype)
 
 
+log = logging.getLogger(__name__)
+PROGRESS_EVERY = 10.0
+"""Seconds between EM's progress lines, logged at INFO on this module's logger (``torchlvm fit``
+shows them on stderr): a fit of minutes says where it is, where it was silent (userR #4)."""
+
+
+class _Progress:
+    """Log EM's iteration, mean log-likelihood and last change every :data:`PROGRESS_EVERY`
+    seconds (nothing where no handler takes INFO: a library call stays quiet)."""
+
+    def __init__(self, max_iter: int, tol: float) -> None:
+        self.max_iter, self.tol = max_iter, tol
+        self.next = time.monotonic() + PROGRESS_EVERY
+
+    def __call__(self, history: list[float]) -> None:
+        if time.monotonic() < self.next or not log.isEnabledFor(logging.INFO):
+            return
+        self.next = time.monotonic() + PROGRESS_EVERY
+        log.info(
+            "EM iteration %d (at most %d): mean log-likelihood %.4f nats, last change %.3g nats "
+            "(it stops at a change of at most %g)",
+            *(len(history) - 1, self.max_iter, history[-1], last_change(history), self.tol),
+        )
+
+
 def em_complete(
     X: Tensor, W: Tensor, sigma2: Tensor, *, max_iter: int, tol: float
 ) -> tuple[Tensor, Tensor, Tensor, list[float]]:
@@ -140,7 +167,7 @@ def em_complete(
     S = Xc.T @ Xc / X.shape[0]  # (D, D), the ML sample covariance
     trace_S = torch.trace(S)
     eye = torch.eye(W.shape[1], dtype=W.dtype, device=W.device)
-    history = [mean_log_likelihood(X, W, mu, sigma2)]
+    history, said = [mean_log_likelihood(X, W, mu, sigma2)], _Progress(max_iter, tol)
     for _ in range(max_iter):
         M_inv = torch.linalg.inv(W.T @ W + sigma2 * eye)  # (K, K)
         SW = S @ W  # (D, K)
@@ -149,6 +176,7 @@ def em_complete(
         sigma2 = (trace_S - ((SW @ M_inv) * W_new).sum()) / X.shape[1]
         W = W_new @ _psd_factor(gamma)  # PX-EM reduction
         history.append(mean_log_likelihood(X, W, mu, sigma2))
+        said(history)
         if settled(history, tol):
             break
     return W, mu, sigma2, history
@@ -168,7 +196,7 @@ def em_missing(
     N, K = X.shape[0], W.shape[1]
     mu = X0.sum(0) / mask.sum(0)
     n_observed = mask.sum()
-    history = [mean_log_likelihood(X, W, mu, sigma2)]
+    history, said = [mean_log_likelihood(X, W, mu, sigma2)], _Progress(max_iter, tol)
     for _ in range(max_iter):
         mean, cov = observed_posterior(X, W, mu, sigma2)  # (N, K), (N, K, K)
         ones = torch.ones(N, 1, dtype=X.dtype, device=X.device)
@@ -186,6 +214,7 @@ def em_missing(
         gamma = (cov.sum(0) + mean.T @ mean) / N  # (K, K): mean of E[z zᵀ]
         W = W @ _psd_factor(gamma)  # PX-EM reduction
         history.append(mean_log_likelihood(X, W, mu, sigma2))
+        said(history)
         if settled(history, tol):
             break
     return W, mu, sigma2, history
