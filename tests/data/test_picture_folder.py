@@ -76,6 +76,35 @@ def test_a_folder_of_colour_pictures_is_stacked_in_colour(tmp_path, monkeypatch,
     np.testing.assert_array_equal(made[0], np.asarray(Image.open(folder / "c0.png")))
 
 
+@pytest.mark.parametrize("colour", [True, False], ids=["colour", "grey"])
+def test_a_folder_of_palette_pictures_is_stacked_in_their_colours(
+    tmp_path, monkeypatch, capsys, colour
+):
+    """readF F3: pictures with a palette (mode P: GIFs, optimized PNGs) were never looked at for
+    colour, so a folder of colour ones was offered .convert('L') (userS #5's loss of colour).
+    They are decoded as RGB pictures are: colour entries keep the colour, grey ones stay grey."""
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "pal"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        rgb = rng.integers(0, 256, (6, 4, 3), dtype=np.uint8)  # (H, W, C)
+        if not colour:
+            rgb[...] = rgb[..., :1]  # grey levels stored with a palette
+        Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE).save(folder / f"{i}.png")
+    assert Image.open(folder / "0.png").mode == "P"
+    assert main(["train", "vae", "--data", folder.name, "--out", "r"]) == 2
+    err = capsys.readouterr().err
+    assert f".convert('{'RGB' if colour else 'L'}')) for p in paths]" in err, err
+    exec(_code(err), {})
+    made = np.load("pal.npy")
+    assert made.shape == ((4, 6, 4, 3) if colour else (4, 6, 4))
+    want = Image.open(folder / "0.png").convert("RGB" if colour else "L")
+    np.testing.assert_array_equal(made[0], np.asarray(want))
+
+
 @pytest.mark.parametrize("broken", [1, 12], ids=["one", "more-than-listed"])
 def test_broken_files_are_left_out_by_name_or_named_to_move(tmp_path, capsys, broken):
     from PIL import Image

@@ -128,16 +128,18 @@ def _survey(paths: list[str]) -> tuple[Counter[tuple[int, int]], tuple[str, ...]
     return sizes, tuple(unreadable), deep, _in_colour(coloured)
 
 
-COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV"})
-"""PIL's modes of colour pictures (a palette, ``P``, may hold grey levels: not counted)."""
+COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV", "P", "PA"})
+"""PIL's modes of pictures that may hold colour: colour modes, and a palette's (``P``, ``PA``:
+a GIF's, an optimized PNG's), whose entries may be colours or grey levels; each is decoded to
+tell (:func:`_in_colour`): a folder of palette PNGs in colour was offered ``.convert('L')``."""
 DECODED = 32
-"""The pictures of a colour mode decoded to tell colour from grey stored in colour."""
+"""The pictures of a :data:`COLOUR_MODES` mode decoded to tell colour from grey stored so."""
 
 
 def _in_colour(paths: list[str]) -> int:
-    """How many of the pictures at ``paths``, all of a colour mode, hold colour: grey levels
-    stored as RGB (a WebP or JPEG of a grey picture) do not. The first :data:`DECODED` are
-    decoded, and the rest counted in their proportion."""
+    """How many of the pictures at ``paths``, all of a :data:`COLOUR_MODES` mode, hold colour:
+    grey levels stored as RGB (a WebP or JPEG of a grey picture) or in a grey palette do not.
+    The first :data:`DECODED` are decoded, and the rest counted in their proportion."""
     import numpy as np
     from PIL import Image
 
