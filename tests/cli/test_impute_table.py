@@ -588,3 +588,42 @@ def test_fills_that_rest_on_a_few_importance_draws_are_warned_of(
             assert said[0].endswith(
                 "; raise --samples, or train the VAE with --allow-missing to learn from such rows"
             )
+
+
+def test_fills_outside_a_columns_trained_range_are_counted_and_named(tmp_path, capsys):
+    """userP #5: impute wrote proline fills of up to 2,671 (wine's train split: 278 to 1,680)
+    without a word; an image run already said so. The run records each column's range, and
+    a run made before that record imputes as it did, without the line."""
+    import pandas as pd
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame.drop(columns="target")
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    run = tmp_path / "run"
+    assert main(["fit", "ppca", "--data", str(tmp_path / "wine.csv"), "--out", str(run)]) == 0
+    far = wine.iloc[:5].copy()
+    far["proline"] = np.nan
+    far["alcohol"] = [20.0, 21.0, 22.0, 11.0, 10.0]  # (wine's: 11.03 to 14.83)
+    far.to_csv(tmp_path / "far.csv", index=False)
+    capsys.readouterr()
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(run), "--data", str(tmp_path / "far.csv"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    low, high = (
+        r[-1] for r in json.loads((run / "config.json").read_text())["data"]["column_range"]
+    )
+    proline = pd.read_csv(out)["proline"]
+    beyond = int(((proline < low) | (proline > high)).sum())
+    assert beyond > 0
+    assert (
+        f"  {beyond} of 5 filled values lie outside the range their column took in the training "
+        f"data (the model's p(x | z) is not bounded): 'proline' {beyond} ({proline.min():.4g} to "
+        f"{proline.max():.4g}; trained {low:.4g} to {high:.4g})"
+    ) in printed
+    config = json.loads((run / "config.json").read_text())
+    del config["data"]["column_range"]  # (a run made before the record)
+    (run / "config.json").write_text(json.dumps(config))
+    again = tmp_path / "again.csv"
+    assert main(["impute", str(run), "--data", str(tmp_path / "far.csv"), "--out", str(again)]) == 0
+    assert "lie outside" not in capsys.readouterr().out
+    assert again.read_text() == out.read_text()

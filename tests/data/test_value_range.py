@@ -215,3 +215,34 @@ def test_outside_trained_counts_values_beyond_the_recorded_range():
     assert outside_trained(values, {"value_range": [-1.0, 17.0]}) is None
     assert outside_trained(values, {"name": "my.csv"}) is None  # (range not known)
     assert outside_trained(torch.empty(0), {"name": "digits"}) is None
+
+
+def test_a_tables_range_is_each_columns_and_outside_trained_counts_by_column():
+    """userP #5: a table's columns are each in their own units, so a fill is outside where it
+    leaves its own column's range; NaN (a cell not filled) is not looked at."""
+    from dataclasses import replace
+
+    import torch
+
+    from torchlvm.data.dataset import Dataset
+    from torchlvm.data.standardize import Standardizer
+    from torchlvm.data.value_range import Outside, outside_trained, range_record
+
+    x = torch.tensor([[1.0, 100.0, float("nan")], [3.0, 300.0, float("nan")], [2.0, 50.0, 7.0]])
+    raw = Dataset(x=x, y=None, name="t.csv", split="train", shape=(3,), num_classes=None,
+                  class_names=None, binarize="none", columns=("a", "b", "c"))  # fmt: skip
+    recorded = {"column_range": [[1.0, 50.0, 7.0], [3.0, 300.0, 7.0]]}
+    assert range_record(raw) == recorded
+    scaler = Standardizer.fit(x[:, :2].double())
+    standardized = replace(raw, x=scaler.transform(x[:, :2]), shape=(2,), columns=("a", "b"),
+                           standardizer=scaler)  # fmt: skip
+    assert range_record(standardized) == {"column_range": [[1.0, 50.0], [3.0, 300.0]]}
+    fills = torch.tensor([[0.0, 200.0, float("nan")], [2.0, 400.0, 7.0]])
+    found = outside_trained(fills, recorded)
+    assert (found.count, found.total, found.least, found.most) == (2, 5, 0.0, 400.0)
+    assert found.columns == (
+        (0, Outside(1, 2, 0.0, 2.0, 1.0, 3.0)),
+        (1, Outside(1, 2, 200.0, 400.0, 50.0, 300.0)),
+    )
+    assert outside_trained(torch.tensor([[1.0, 50.0, 7.0], [3.0, 300.0, 7.0]]), recorded) is None
+    assert outside_trained(fills, {"name": "t.csv"}) is None  # (a run made before the record)

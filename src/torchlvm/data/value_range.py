@@ -18,10 +18,12 @@ made before the record are taken as in [0, 1] where their data was a dataset of 
 from __future__ import annotations
 
 import functools
+import math
 import os
 from typing import Any, NamedTuple
 
 import torch
+from torch import Tensor
 
 from torchlvm._files import unused_name
 from torchlvm.data.binarize import Values
@@ -79,13 +81,45 @@ def range_record(dataset: Any) -> dict[str, Any]:
     """``{"value_range": [least, greatest], "value_whole": bool}`` of the values of a dataset of
     images or of an array's rows (a run's training split, for its ``data`` record: uint8 rows
     are divided by 255 as images are, review13 #22; whether every value is whole, levels stored
-    as read), or ``{}`` for a table (its columns are standardized)."""
-    if getattr(dataset, "is_table", False) or len(dataset) == 0:
+    as read), or for a table :func:`column_range` (its columns are each in their own units)."""
+    if len(dataset) == 0:
         return {}
+    if getattr(dataset, "is_table", False):
+        return column_range(dataset)
     values = values_of(dataset)
     if not values.seen:
         return {}
     return {"value_range": [values.low, values.high], "value_whole": bool(values.whole)}
+
+
+def column_range(table: Any) -> dict[str, Any]:
+    """``{"column_range": [[least, ...], [greatest, ...]]}``: each column's least and greatest
+    value in a table's training split, in the user's units (``table.x`` unstandardized; None
+    for a column of no value), or ``{}`` where it holds no column. A Gaussian model's fills
+    are not bounded: impute wrote a negative proline and a magnesium of 400 without a word
+    (userP #5)."""
+    standardizer = getattr(table, "standardizer", None)
+    x = table.x.double()  # (N, D)
+    if standardizer is not None:
+        x = standardizer.inverse(x)
+    if x.ndim != 2 or not x.shape[1]:
+        return {}
+    seen = ~torch.isnan(x)
+    spread = (x - torch.nanmean(x, 0)).square().nanmean(0).sqrt()  # (D,), NaN: none seen
+    low = _rounded(torch.where(seen, x, torch.inf).min(0).values, spread)
+    high = _rounded(torch.where(seen, x, -torch.inf).max(0).values, spread)
+    return {"column_range": [low, high]}
+
+
+def _rounded(values: Tensor, spread: Tensor) -> list[float | None]:
+    """``values`` ``(D,)`` to 1e-5 of their column's ``spread`` (None for a column of no
+    value): the round trip through a float32 standardization moves a value by about 1e-7 of
+    it times its z, and the record showed wine's 14.83 as 14.8300001 (0.74 as
+    0.7399999999999998 in float64)."""
+    spread = torch.where(spread > 0, spread, values.abs().clamp(min=1.0))
+    step = 10.0 ** (torch.floor(torch.log10(spread)) - 5)  # (D,)
+    rounded = (values / step).round() * step
+    return [float(f"{v:.12g}") if math.isfinite(v) else None for v in rounded.tolist()]
 
 
 def trained_range(data: dict[str, Any]) -> tuple[float, float] | None:
@@ -126,31 +160,61 @@ def _divided(path: str, mtime_ns: int, size: int, reading: int) -> bool:
 
 
 class Outside(NamedTuple):
-    """Values of a model's output that lie outside the range it was trained on."""
+    """Values of a model's output that lie outside the range it was trained on (of a table:
+    outside their column's, and ``columns`` says which)."""
 
     count: int  # values outside [low, high]
     total: int  # values looked at
     least: float  # the smallest value looked at
     most: float  # the greatest
-    low: float  # the trained range
+    low: float  # the trained range (a table's: the least and greatest of its columns')
     high: float
+    columns: tuple[tuple[int, Outside], ...] = ()  # a table's: (j, column j's), where any
 
 
 def outside_trained(values: Any, data: dict[str, Any]) -> Outside | None:
-    """How many of ``values`` (a tensor or an array, any shape) lie outside the range the run
-    whose ``data`` record this is was trained on (:func:`trained_range`): a Gaussian decoder's
-    means are not bounded, so PPCA fills and draws of pixels in [0, 1] reach -0.6 and 1.4.
-    None where none do, none are given, or the range is not known. ``impute`` and ``sample``
-    say it in their words (review14 R1)."""
+    """How many of ``values`` (a tensor or an array, any shape; NaN: not looked at) lie outside
+    the range the run whose ``data`` record this is was trained on (:func:`trained_range`): a
+    Gaussian decoder's means are not bounded, so PPCA fills and draws of pixels in [0, 1] reach
+    -0.6 and 1.4; of a table ``(..., N, D)``, outside their column's (:func:`column_range`;
+    its ``columns`` by column, in column order). None where none do, none are given, or the
+    range is not known (a run made before its record). ``impute`` and ``sample`` say it in
+    their words (review14 R1)."""
+    x = torch.as_tensor(values).double()
+    columns = data.get("column_range")
+    if columns is not None and x.ndim >= 2 and x.shape[-1] == len(columns[0]):
+        return _outside_columns(x, columns)
     known = trained_range(data)
-    x = torch.as_tensor(values)
     if known is None or x.numel() == 0:
         return None
-    low, high = known
+    return _outside(x, *known)
+
+
+def _outside(x: Tensor, low: float, high: float) -> Outside | None:
+    """The values of ``x`` (NaN left out) outside ``[low, high]``, or None where none are."""
+    x = x[~torch.isnan(x)]
     count = int(((x < low) | (x > high)).sum())
     if not count:
         return None
     return Outside(count, x.numel(), float(x.min()), float(x.max()), low, high)
+
+
+def _outside_columns(x: Tensor, columns: list[list[float | None]]) -> Outside | None:
+    """:func:`_outside` of each column of ``x`` ``(..., D)`` by its own recorded range."""
+    flat = x.reshape(-1, x.shape[-1])  # (M * N, D)
+    found = []
+    for j, (low, high) in enumerate(zip(*columns, strict=True)):
+        if low is not None and high is not None:
+            if (out := _outside(flat[:, j], float(low), float(high))) is not None:
+                found.append((j, out))
+    if not found:
+        return None
+    lows = [float(v) for v in columns[0] if v is not None]
+    highs = [float(v) for v in columns[1] if v is not None]
+    seen = flat[~torch.isnan(flat)]
+    count = sum(out.count for _, out in found)
+    return Outside(count, seen.numel(), float(seen.min()), float(seen.max()), min(lows),
+                   max(highs), tuple(found))  # fmt: skip
 
 
 def units_slip(
