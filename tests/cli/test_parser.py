@@ -201,3 +201,19 @@ def test_data_from_standard_input_or_a_pipe_is_refused_as_such(command, tmp_path
         err = capsys.readouterr().err
         assert f"{data} is standard input or a pipe, which torchlvm does not read" in err
         assert err.startswith("torchlvm: error: argument --data: ") and "save it to a file" in err
+
+
+@pytest.mark.parametrize(
+    "given",
+    [["--label-column", "worst", "area"], ["--label-column=worst", "area"]],
+    ids=["spaced", "equals"],
+)
+def test_a_value_the_shell_split_at_its_space_is_told_to_be_quoted(capsys, given):
+    """userP #14: '--label-column worst area' said only 'unrecognized arguments: area'."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "cvae", "--data", "t.csv", *given, "--out", "x"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "torchlvm: error: unrecognized arguments: area; if 'worst area' is one value of "
+        '--label-column, quote it: --label-column "worst area"'
+    )

@@ -39,6 +39,7 @@ class Parser(argparse.ArgumentParser):
             )
         meant = [(arg, _closest(arg.lstrip("-"), options)) for arg in typed]  # (not the dashes)
         hints = [f"{arg!r}: did you mean {options[c]!r}?" for arg, c in meant if c is not None]
+        hints += _split_value(self, getattr(self, "_words", []), extra)
         self.error(f"unrecognized arguments: {' '.join(extra)}{'; ' if hints else ''}"
                    + "; ".join(hints))  # fmt: skip
 
@@ -89,6 +90,35 @@ def _swallowed(parser: argparse.ArgumentParser, message: str, words: list[str]) 
                     f"option takes every word up to the next option): pass it first: {command}"
                 )
     return ""
+
+
+def _split_value(
+    parser: argparse.ArgumentParser, words: list[str], extra: Sequence[str]
+) -> list[str]:
+    """The hint for words left over after an option of one value, which the shell split at
+    their spaces (``--label-column worst area``: 'area' was refused alone, and the user was not
+    told to quote the name, userP #14): each such option with the value quoted, or none."""
+    from torchlvm._shell import quoted
+
+    hints, left = [], list(extra)
+    for at, word in enumerate(words):
+        flag, equals, value = word.partition("=")
+        action = _option(parser, flag) if flag.startswith("-") else None
+        if action is None or action.nargs is not None or not action.option_strings:
+            continue  # (a flag of no value or of a list, or not an option)
+        if not equals:
+            if at + 1 == len(words) or words[at + 1].startswith("-"):
+                continue
+            value, at = words[at + 1], at + 1
+        after = []
+        for stray in words[at + 1 :]:
+            if stray.startswith("-") or not left or left[0] != stray:
+                break
+            after.append(left.pop(0))
+        if after:
+            joined = " ".join([value, *after])
+            hints.append(f"if {joined!r} is one value of {flag}, quote it: {flag} {quoted(joined)}")
+    return hints
 
 
 def _given(positional: Any, words: list[str], taken: list[tuple[Any, int]]) -> bool:
