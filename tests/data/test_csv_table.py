@@ -829,6 +829,15 @@ ROWS_OF_NUMBERS = "".join(f"{i % 5}.5,{i % 3}.25,{i % 7}\n" for i in range(12))
         ),
         ("a,b,c\n1,2,3\nSubtotal,3,\n4,5,6\n", "line 3 starts with 'Subtotal' beside"),
         ("a,b,c\n" + ROWS_OF_NUMBERS + "x,30.5,12\n", "line 14, column 'a': cannot read 'x'"),
+        (
+            "a,b,c\n" + ROWS_OF_NUMBERS + "24,15,Total\n",
+            "line 14 holds 'Total' beside numbers: a totals row, which is no row of data",
+        ),
+        (
+            "a,b,c\n" + ROWS_OF_NUMBERS + "27,15,31\n",
+            "line 14 (the last row) holds the sums of the rows above it, column by column (27, "
+            "15, 31): a totals row, which is no row of data; delete it",
+        ),
     ],
     ids=[
         "title-over-header",
@@ -839,6 +848,8 @@ ROWS_OF_NUMBERS = "".join(f"{i % 5}.5,{i % 3}.25,{i % 7}\n" for i in range(12))
         "total",
         "subtotal",
         "a-typo-is-no-total",
+        "total-in-the-last-column",
+        "sums-without-a-word",
     ],  # fmt: skip
 )
 def test_a_sheets_title_units_notes_and_totals_are_named_as_such(tmp_path, text, said):
@@ -851,6 +862,24 @@ def test_a_sheets_title_units_notes_and_totals_are_named_as_such(tmp_path, text,
     with pytest.raises(DataError) as error:
         read_csv(path)
     assert str(error.value) == f"{path} {said}" or str(error.value).startswith(f"{path} {said}")
+
+
+def test_a_sums_row_whose_word_is_in_a_dropped_id_column_is_named(tmp_path):
+    """userP #14: diabetes saved with its patient IDs and a 'Total' row of sums: with
+    --drop-columns patient the row was read as data, and fit warned that 'bmi' is 'age' in
+    other units and of a far cell in each column; with 'Total' under the label column it was
+    offered as --na-values Total. A row of zeros under centred columns, or a last row that is
+    no sum, is data."""
+    rows = "".join(f"r{i},{i % 5}.5,{i % 3}.25,{i % 7}\n" for i in range(12))
+    path = tmp_path / "t.csv"
+    path.write_text("patient,a,b,c\n" + rows + "Total,27,15,31\n")
+    with pytest.raises(DataError, match=r"line 14 \(the last row\) holds the sums of the rows"):
+        read_csv(path, drop_columns=["patient"])
+    centred = "".join(f"{v},{-v}\n" for v in (-2, -1, 1, 2))
+    path.write_text("a,b\n" + centred + "0,0\n")
+    assert read_csv(path).values.shape == (5, 2)
+    path.write_text("a,b,c\n" + ROWS_OF_NUMBERS + "27,15,30\n")  # (no sum: c adds to 31)
+    assert read_csv(path).values.shape == (13, 3)
 
 
 def test_rows_of_text_in_text_columns_are_data(tmp_path):
@@ -1220,3 +1249,12 @@ def test_the_words_of_a_name_with_spaces_are_told_to_quote_it(tmp_path, drop, fi
         read_csv(path, drop_columns=drop)
     said = refused.value.on_command_line
     assert "are the words of one column's name" in said and said.endswith(fixed)
+
+
+def test_a_last_row_of_tiny_values_is_no_sums_row(tmp_path):
+    """A column of 1e-30s is data (tests/data/test_files' 'tiny'): its last row is within
+    numpy's default absolute tolerance (1e-8) of any sum, and was refused as a totals row."""
+    rows = np.random.default_rng(0).normal(size=(50, 3)) * 1e-30
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n" + "".join(",".join(map(repr, r.tolist())) + "\n" for r in rows))
+    assert read_csv(path).values.shape == (50, 3)

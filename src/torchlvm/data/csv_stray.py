@@ -8,15 +8,19 @@ not help. Where such a check fails, the reader first asks :func:`stray_line` whe
 at fault is one of these, and names it and its fix (delete the line) instead.
 
 A line is taken for a title, units or a note when it holds no number and no missing marker
-(text alone) while a column it fills holds numbers on the rows by it; for a total, when its
-first cell says so (:data:`_TOTAL`: ``Total``, ``Sum``, ``Mean``, ``Subtotal``, ...) and its
-others are numbers. It is looked for only on the way to an error: a good file pays nothing.
+(text alone) while a column it fills holds numbers on the rows by it; for a total, when a
+cell says so (:data:`_TOTAL`: ``Total``, ``Sum``, ``Mean``, ``Subtotal``, ...) and its others
+are numbers (or empty). It is looked for only on the way to an error: a good file pays
+nothing. A last row of sums whose word is in a dropped column, or in none, is read as numbers:
+:func:`check_totals` looks at the last row of a file to train on (one sum per column).
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import numpy as np
 
 from torchlvm.data.csv_cells import is_missing, is_number
 from torchlvm.data.csv_dialect import Dialect
@@ -81,14 +85,51 @@ def stray_line(
             f"{path} line {lines[i]}{last} holds text alone ({_shown(row)}) among rows of "
             "numbers: it is no row of data (a note, a title or a units line); delete it"
         )
-    first, others = (row[0].strip(), row[1:]) if row else ("", [])
-    if (
-        _TOTAL.fullmatch(first.rstrip(":"))
-        and any(cell.strip() for cell in others)
-        and all(not cell.strip() or is_number(dialect.number(cell)) for cell in others)
-    ):
+    said = _total_word(row, dialect)
+    if said is not None:
+        where = "starts with" if said == row[0].strip() else "holds"
         return DataError(
-            f"{path} line {lines[i]} starts with {first[:30]!r} beside numbers: a totals row, "
+            f"{path} line {lines[i]} {where} {said[:30]!r} beside numbers: a totals row, "
             "which is no row of data; delete it (and any other row that sums the rows above it)"
         )
     return None
+
+
+def _total_word(row: list[str], dialect: Dialect) -> str | None:
+    """The word of :data:`_TOTAL` that ``row`` holds beside numbers, its other cells numbers
+    or empty, else None. In any column: 'Total' under a numeric label column (the first one
+    an ID's) was offered as ``--na-values Total`` (userP #14)."""
+    words = [cell.strip() for cell in row if cell.strip() and not is_number(dialect.number(cell))]
+    numbers = any(is_number(dialect.number(cell)) for cell in row)
+    if not words or not numbers or not all(_TOTAL.fullmatch(w.rstrip(":")) for w in words):
+        return None
+    return words[0]
+
+
+def check_totals(path: Path, lines: list[int], values: np.ndarray) -> None:
+    """Refuse a last row whose values are the sums of the rows above it, column by column (its
+    'Total' in an ID column left out, or in no column): read as data it was the far cell of
+    every column, and its columns 'copies' of each other (diabetes with a sums row: 'bmi is
+    column age in other units', userP #14). Its observed cells (2 at least) must each be its
+    column's sum (the observed cells above, as a spreadsheet's SUM adds them) to 1e-5, and no
+    sum 0 (a row of zeros under centred columns is data).
+
+    Raises:
+        DataError: naming its line and the first sums."""
+    if len(values) < 4:
+        return
+    last, above = values[-1], values[:-1]  # (D,), (N - 1, D)
+    seen = ~np.isnan(last)
+    if seen.sum() < 2:
+        return
+    sums = np.nansum(above[:, seen], axis=0)
+    sizes = np.nansum(np.abs(above[:, seen]), axis=0)
+    if not np.all(np.abs(sums) > 1e-9 * sizes) or not np.allclose(
+        last[seen], sums, rtol=1e-5, atol=0
+    ):
+        return
+    shown = ", ".join(f"{v:g}" for v in last[seen][:3]) + (", ..." if seen.sum() > 3 else "")
+    raise DataError(
+        f"{path} line {lines[-1]} (the last row) holds the sums of the rows above it, column by "
+        f"column ({shown}): a totals row, which is no row of data; delete it"
+    )

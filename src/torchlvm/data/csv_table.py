@@ -59,7 +59,7 @@ from torchlvm.data.csv_layout import (
 )
 from torchlvm.data.csv_once import shared
 from torchlvm.data.csv_select import ENCODED, Selector, check_unique_names, kept
-from torchlvm.data.csv_stray import stray_line
+from torchlvm.data.csv_stray import check_totals, stray_line
 from torchlvm.data.csv_text import read_text, warn_if_garbled
 from torchlvm.errors import DataError, OptionError
 
@@ -503,6 +503,7 @@ def _table(path: Path, header, read: tuple, columns: tuple, how: tuple) -> CSVTa
     elif allow_empty is not True:
         _check_rows(path, lines, values)
     if not if_present:  # a file to train on
+        check_totals(path, lines, values)
         warn_of_copies(path, header, values, keep)
     labels, class_names = (None, None)
     if label is not None:
