@@ -640,6 +640,12 @@ def test_a_users_lightning_checkpoint_under_a_torchlvm_name_is_the_users(tmp_pat
     mine = {"state_dict": {}, "hyper_parameters": {"root": Path("data")}}  # (weights_only: no)
     torch.save(mine, run / "checkpoints" / "last.ckpt")
     assert foreign_entries(run) == ["checkpoints/last.ckpt"]  # ... a whole one is the user's (R5)
+    torch.save(mine, run / "checkpoints" / "last.ckpt", _use_new_zipfile_serialization=False)
+    assert foreign_entries(run) == ["checkpoints/last.ckpt"]  # a legacy-format one (readE E3)
+    (run / "checkpoints" / "last.ckpt").write_text("my notes on the run")
+    assert foreign_entries(run) == ["checkpoints/last.ckpt"]  # ... any file but a zip archive
+    (run / "checkpoints" / "last.ckpt").write_bytes(last[:3])  # (a copy killed at 3 bytes)
+    assert foreign_entries(run) == []
     _checkpoint(run / "checkpoints" / "last.ckpt", ours=False, epoch=9)
     _checkpoint(run / "checkpoints" / "best-epoch007.ckpt", ours=False)
     assert foreign_entries(run) == ["checkpoints/best-epoch007.ckpt", "checkpoints/last.ckpt"]

@@ -204,22 +204,28 @@ def torchlvm_checkpoint(path: Path) -> dict[str, Any] | None:
 
 
 def users_checkpoint(path: Path) -> bool:
-    """Whether the file ``path`` reads as a torch file that is not torchlvm's checkpoint (a
-    Lightning checkpoint of the user's own training); a file that cannot be read is not (a
-    checkpoint of torchlvm's cut short by a killed copy stays torchlvm's: review15 R3)."""
+    """Whether the file ``path`` is not torchlvm's checkpoint: a torch file that reads without
+    torchlvm's entry (a Lightning checkpoint of the user's own training), or one that cannot be
+    torchlvm's (:func:`_read_checkpoint`: not a zip archive, or objects weights-only loading
+    refuses). A zip archive that cannot be read is not (a checkpoint of torchlvm's cut short by
+    a killed copy stays torchlvm's: review15 R3)."""
     checkpoint = _read_checkpoint(path)
     return checkpoint is not _UNREADABLE and not _ours(checkpoint)
 
 
 _UNREADABLE = object()
-_OBJECTS = object()  # (a torch file holding Python objects: torchlvm's checkpoints hold none)
+_NOT_OURS = object()  # (a file no torchlvm checkpoint can be, whole or damaged)
+ZIP_START = b"PK\x03\x04"
+"""The first bytes of every checkpoint torchlvm writes (torch.save's zip format), also of one
+a killed copy cut short."""
 
 
 def _read_checkpoint(path: Path) -> Any:
     """The torch file ``path`` as data, its tensors mapped; :data:`_UNREADABLE` where it cannot
-    be read (no file, a link, damaged bytes), :data:`_OBJECTS` where it is a whole torch file
-    whose objects weights-only loading refuses (a user's Lightning checkpoint whose
-    hyper-parameters hold a ``pathlib.Path``: review15 R5)."""
+    be read (no file, a link, damaged bytes); :data:`_NOT_OURS` where it cannot be torchlvm's: a
+    non-empty file that is not a zip archive (a legacy-format torch file, a text file: readE E3),
+    or a whole torch file whose objects weights-only loading refuses (a user's Lightning
+    checkpoint whose hyper-parameters hold a ``pathlib.Path``: review15 R5)."""
     import pickle
 
     import torch
@@ -227,9 +233,13 @@ def _read_checkpoint(path: Path) -> Any:
     try:
         if not path.is_file() or path.is_symlink():
             return _UNREADABLE
+        with open(path, "rb") as f:
+            start = f.read(len(ZIP_START))
+        if start and start != ZIP_START[: len(start)]:
+            return _NOT_OURS
         return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except pickle.UnpicklingError:  # (torch's 'Weights only load failed': read, and refused)
-        return _OBJECTS
+        return _NOT_OURS
     except Exception:  # damaged bytes make torch.load raise almost anything
         return _UNREADABLE
 
