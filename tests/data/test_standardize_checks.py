@@ -122,3 +122,20 @@ def test_a_far_cell_is_named_with_its_line(tmp_path, header):
     said = _read(path)
     name = "column 'proline'" if header else "column 13 (index 12)"
     assert said[0].startswith(f"{path}: {name}: 1 cell, 1e+09 on line {7 if header else 6}, ")
+
+
+def test_a_headers_names_that_look_like_places_are_names(tmp_path):
+    """readE E1: a header 'column 2,column 3,column 4,label' (reconstruct's CSV of a headerless
+    run has such names, out of their places) was read as no header: 'column 3 (index 2) ...
+    --drop-columns 2', which drops 'column 4'."""
+    x, _ = _wine()
+    x = x[:, [0, 2, 12]]
+    x[3:, 1] = np.nan
+    rows = np.column_stack([x, np.arange(len(x)) % 3])
+    path = tmp_path / "named.csv"
+    np.savetxt(path, rows, delimiter=",", fmt="%g", header="column 2,column 3,column 4,label",
+               comments="")  # fmt: skip
+    said = _read(path, label_column="label")
+    assert len(said) == 1
+    assert said[0].startswith(f"{path}: column 'column 3' is observed in ")
+    assert "drop it (--drop-columns 'column 3')" in said[0]

@@ -299,7 +299,8 @@ def read_rows(
             names = _placed(read.places, data.dim)
             data = replace(data, columns=names)
         if standardize is not False:
-            data = standardized(data, standardize, seed=seed, lines=read.lines)
+            places = read.places if read.columns is None else ()  # (a file without header)
+            data = standardized(data, standardize, seed=seed, lines=read.lines, places=places)
         x = data.x.to(PRECISIONS[dtype])  # (N, D), in ``dtype`` once standardized
         data = replace(data, x=x)
         return FileRows(data, read.lines)
@@ -313,18 +314,24 @@ def _placed(places: Sequence[int], dim: int) -> tuple[str, ...]:
 
 
 def standardized(
-    data: Dataset, how: bool | Standardizer, *, seed: int, lines: np.ndarray | None = None
+    data: Dataset,
+    how: bool | Standardizer,
+    *,
+    seed: int,
+    lines: np.ndarray | None = None,
+    places: Sequence[int] = (),
 ) -> Dataset:
     """``data`` (every row) standardized by ``how``: a given :class:`Standardizer`, or one
     fitted on the rows of its seeded train split when ``how`` is True (``lines``: a CSV's
-    file line of each row, which a warning of a far cell names)."""
+    file line of each row, which a warning of a far cell names; ``places``: a CSV without a
+    header's file index of each column, by which a message names it)."""
     if how is True:
         for part in ("val", "test"):  # too few rows to split: say so, not "constant column"
             select_split(data, part, fractions=FRACTIONS, seed=seed)
         train = select_split(data, "train", fractions=FRACTIONS, seed=seed)
         rows = split_indices(len(data), FRACTIONS, seed)[0]  # (select_split's train rows)
         at = None if lines is None else lines[rows].tolist()
-        how = Standardizer.fit(train.x, data.columns, source=data.name, lines=at)
+        how = Standardizer.fit(train.x, data.columns, source=data.name, lines=at, places=places)
     elif not isinstance(how, Standardizer):
         raise ConfigError(f"standardize must be True, False or a Standardizer, got {how!r}")
     return replace(data, x=how.transform(data.x), standardizer=how)

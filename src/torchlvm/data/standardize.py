@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from torchlvm.data.columns import drop_option, is_default
+from torchlvm.data.columns import drop_option
 from torchlvm.data.csv_column import column_name, drop_for
 from torchlvm.data.standardize_checks import warn_misleading
 from torchlvm.errors import DataError, Spell, spelled
@@ -31,29 +31,27 @@ from torchlvm.errors import DataError, Spell, spelled
 _CONSTANT = 1e-12
 
 
-def _column_name(columns: Sequence[str] | None, j: int) -> str:
-    """How a message names feature ``j``: by its name (``column 'proline'``); a file without a
-    header's, whose features are named by their places (``column 3``), as every other message
-    names such a column (``column 3 (index 2)``, :func:`~torchlvm.data.csv_column.column_name`:
-    this said ``column 2 (counting from 0)``, an index among the features, readC C1); an
-    array's by its index."""
-    if columns and is_default(columns):
-        return column_name(None, _place(columns[j]))
+def _column_name(columns: Sequence[str] | None, j: int, places: Sequence[int] = ()) -> str:
+    """How a message names feature ``j``: a file without a header's by its ``places`` (its
+    file index), as every other message names such a column (``column 3 (index 2)``,
+    :func:`~torchlvm.data.csv_column.column_name`: this said ``column 2 (counting from 0)``, an
+    index among the features, readC C1); else by its name (``column 'proline'``, a header's
+    ``'column 3'`` too: readE E1); an array's by its index."""
+    if places:
+        return column_name(None, places[j])
     return f"column {columns[j]!r}" if columns else f"column {j} (counting from 0)"
 
 
-def _place(name: str) -> int:
-    return int(name.removeprefix("column ")) - 1  # (is_default names: "column 3" is index 2)
-
-
-def _drop(spell: Spell, columns: Sequence[str] | None, indices: Sequence[int]) -> str:
-    """``drop_columns`` set to feature columns ``indices`` as ``spell`` writes it: by name, or a
-    file without a header's by file index (it offered a bare ``--drop-columns``, readC C1);
-    an array's bare option (an index among the features is not the file's index)."""
+def _drop(
+    spell: Spell, columns: Sequence[str] | None, indices: Sequence[int], places: Sequence[int] = ()
+) -> str:
+    """``drop_columns`` set to feature columns ``indices`` as ``spell`` writes it: a file
+    without a header's by file index (``places``; it offered a bare ``--drop-columns``, readC
+    C1), else by name; an array's bare option (an index among the features is not the file's)."""
+    if places:
+        return drop_for(spell, None, [places[j] for j in indices])
     if not columns:
         return spell("drop_columns", None)
-    if is_default(columns):
-        return drop_for(spell, None, [_place(columns[j]) for j in indices])
     return drop_option(spell, [columns[j] for j in indices])
 
 
@@ -88,16 +86,18 @@ class Standardizer:
         *,
         source: str | None = None,
         lines: Sequence[int] | None = None,
+        places: Sequence[int] = (),
     ) -> Standardizer:
         """Mean and standard deviation of each column of ``x`` ``(N, D)``, NaN cells left out.
 
         Args:
             x: the train split, in the user's units; NaN marks a missing cell.
-            columns: column names, for the error message (a file without a header's are its
-                places, ``"column 3"``, :func:`~torchlvm.data.columns.position_name`).
+            columns: column names, for the error message.
             source: the file ``x`` was read from, which a message names first.
             lines: ``(N,)`` the file line of each row of ``x``, which a warning of a far cell
                 names.
+            places: for a file without a header, the file index of each column, by which a
+                message names it and its drop (a header's names are names).
 
         Raises:
             DataError: for a column with no observed value or a constant column (its standard
@@ -118,8 +118,8 @@ class Standardizer:
             raise spelled(
                 DataError,
                 lambda spell: (
-                    f"{at}{_column_name(columns, j)} has no observed value in the train "
-                    f"split; drop it ({_drop(spell, columns, [j])})"
+                    f"{at}{_column_name(columns, j, places)} has no observed value in the train "
+                    f"split; drop it ({_drop(spell, columns, [j], places)})"
                 ),
             )
         x0 = torch.where(observed, x, 0.0)
@@ -134,14 +134,15 @@ class Standardizer:
             raise spelled(
                 DataError,
                 lambda spell: (
-                    f"{at}{_column_name(columns, j)} is constant ({mean[j].item():g} in "
+                    f"{at}{_column_name(columns, j, places)} is constant ({mean[j].item():g} in "
                     f"every row of the train split){more}, so standardizing divides by zero (and a "
                     "model learns nothing of it); "
-                    f"drop {'it' if len(every) == 1 else 'them'} ({_drop(spell, columns, every)})"
+                    f"drop {'it' if len(every) == 1 else 'them'} "
+                    f"({_drop(spell, columns, every, places)})"
                 ),
             )
-        name = lambda j: _column_name(columns, j)  # noqa: E731
-        drop = lambda spell, js: _drop(spell, columns, js)  # noqa: E731
+        name = lambda j: _column_name(columns, j, places)  # noqa: E731
+        drop = lambda spell, js: _drop(spell, columns, js, places)  # noqa: E731
         warn_misleading(x, observed, name, drop, at, lines)
         return cls(tuple(mean.tolist()), tuple(scale.tolist()))
 
