@@ -32,13 +32,14 @@ def test_an_exact_score_does_not_advance():
     assert heard == []
 
 
-@pytest.mark.parametrize("posterior", ["diag", "full"])
+@pytest.mark.parametrize("posterior", ["diag", "full", "flow"])
 def test_rows_with_missing_cells_converge_to_the_exact_log_p_of_their_observed_cells(posterior):
     """userN #5: q(z | x̃) (the row with its missing cells at 0) is far narrower than p(z | x_o),
     so scores of rows with missing cells sat up to 58 nats off with '± 0.87' and did not converge
     with more samples. On a linear-Gaussian VAE, where log p(x_o) is exact, a q made narrow
     still gives the exact value with the defensive proposal; a complete row keeps q's draws.
-    A full-covariance q had no defensive share (infer15 item 2): its scale_tril is widened."""
+    A full-covariance q had no defensive share (infer15 item 2): its scale_tril is widened; a
+    flow q's wide share is the Gaussian of its mean and 5 times its standard deviation."""
     from torch.distributions import MultivariateNormal
 
     from torchlvm.inference.miwae import log_marginal_observed
@@ -62,12 +63,12 @@ def test_rows_with_missing_cells_converge_to_the_exact_log_p_of_their_observed_c
     torch.manual_seed(1)
     scores = score_rows(vae, x, samples=2000)
     off = np.abs(-scores.neg_log_p - exact)
-    # (the worst of 40 rows over seeds 1-8: 0.12-0.50 nats; 0.44 at most with the mixture drawn
-    # by torch's MixtureSameFamily before)
+    # (the worst of 40 rows, diag, over seeds 1-8: 0.12-0.50 nats; 0.44 at most with the mixture
+    # drawn by torch's MixtureSameFamily before; full 0.24, flow 0.31)
     assert off.max() < 0.75 and np.mean(off < 3 * scores.stderr) >= 0.9
     torch.manual_seed(1)
     q_only = log_marginal_observed(vae, x, num_samples=2000).mean.double().numpy()
-    assert np.abs(q_only - exact).max() > 10  # (the failure: q's draws alone)
+    assert np.abs(q_only - exact).max() > 5  # (the failure, q's draws alone: 29, 12, 7.7)
     torch.manual_seed(2)
     whole = score_rows(vae, complete, samples=50)
     torch.manual_seed(2)

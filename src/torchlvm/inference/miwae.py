@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
 
+from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError
 from torchlvm.inference.importance import Estimate, log_marginal_is
 from torchlvm.inference.objectives import iwae_bound
@@ -166,8 +167,10 @@ def defensive_proposal(
 ) -> Distribution:
     """The proposal for the rows ``x`` ``(B, D)`` (NaN: missing): the encoder's q(z | x̃) for a
     complete row; for a row with missing cells the defensive mixture ½ q(z | x̃) + ½ q widened
-    :data:`WIDER` times (Hesterberg 1995): a :class:`DefensiveMixture`. q alone where it is
-    neither a diagonal nor a full-covariance Gaussian (a flow).
+    :data:`WIDER` times (Hesterberg 1995): a :class:`DefensiveMixture`. For a flow q the wide
+    component is a Gaussian of q's mean and 5 times its standard deviation: on breast_cancer
+    (30% of 99 rows' cells missing, a flow q with a linear-Gaussian p(x | z)), q alone read
+    0.36 nats high on average and up to 7.3 at 1,000 samples, the mixture 0.01 and 0.49.
 
     q(z | x̃) sees the row with its missing cells set to 0, and is far narrower than the
     posterior p(z | x_o) of the cells observed: on a linear-Gaussian VAE of breast_cancer with
@@ -190,33 +193,35 @@ def defensive_proposal(
     """
     observed = ~torch.isnan(x)
     q = encode_observed(model, x, c)
-    wide = widened(q, WIDER)
-    share = (~observed.all(-1)).to(q.mean.dtype) / 2  # (B,): 0 for a complete row
-    if wide is None or (noise is None and not bool(share.any())):
-        return q
-    return DefensiveMixture(q, wide, share, noise)
+    share = (~observed.all(-1)).to(x.dtype) / 2  # (B,): 0 for a complete row
+    if isinstance(q, PointMass) or (noise is None and not bool(share.any())):
+        return q  # (an autoencoder's point has no density to mix: its callers refuse it)
+    return DefensiveMixture(q, widened(q, WIDER), share, noise)
 
 
-def widened(q: Distribution, factor: float) -> Distribution | None:
-    """q with its scale times ``factor``, for a diagonal (``Independent(Normal)``) or a
-    full-covariance (``MultivariateNormal``, its Cholesky factor) Gaussian; None for another
-    family."""
+def widened(q: Distribution, factor: float) -> Distribution:
+    """q with its scale times ``factor``: for a diagonal (``Independent(Normal)``) or a
+    full-covariance (``MultivariateNormal``, its Cholesky factor) Gaussian, q itself widened;
+    for another q (a flow), the diagonal Gaussian of q's mean and ``factor`` times its standard
+    deviation (a flow q's are Monte Carlo, from a fixed seed)."""
     base = q.base_dist if isinstance(q, Independent) else None
     if isinstance(base, Normal) and q.reinterpreted_batch_ndims == 1:
         return Independent(Normal(base.loc, factor * base.scale), 1)
     if isinstance(q, MultivariateNormal):
         return MultivariateNormal(q.loc, scale_tril=factor * q.scale_tril, validate_args=False)
-    return None
+    return Independent(Normal(q.mean, factor * q.stddev), 1)
 
 
 class DefensiveMixture(Distribution):
-    """(1 − a) q + a q_wide per row: a share ``a`` ``(B,)`` of the draws from ``wide``, a
-    Gaussian q ``(B,)`` with its scale widened (:func:`widened`).
+    """(1 − a) q + a q_wide per row: a share ``a`` ``(B,)`` of the draws from ``wide``
+    (:func:`widened`).
 
-    ``sample((S,))`` is μ + s·L ε with s = :data:`WIDER` for a draw whose uniform u is below the
-    row's share, else 1 (L: q's scale, diagonal or Cholesky); from ``noise`` (ε ``(S, 1, K)``,
-    u ``(S, 1)``, its first S) where given, else from torch's generator (or
-    :meth:`draw`'s). Densities are the mixture's, from the components' own ``log_prob``.
+    For a Gaussian q, ``sample((S,))`` is μ + s·L ε with s = :data:`WIDER` for a draw whose
+    uniform u is below the row's share, else 1 (L: q's scale, diagonal or Cholesky); for
+    another q (a flow) a draw is q's own, or where u is below the share the wide Gaussian's
+    from ε. ε and u come from ``noise`` (ε ``(S, 1, K)``, u ``(S, 1)``, its first S) where
+    given, else from torch's generator (or :meth:`draw`'s); a flow's own draws always come from
+    the generator. Densities are the mixture's, from the components' own ``log_prob``.
     """
 
     arg_constraints: dict = {}
@@ -245,21 +250,29 @@ class DefensiveMixture(Distribution):
         (n,) = tuple(sample_shape)
         if self.noise is not None:
             eps, u = self.noise
-            return self._at(eps[:n], u[:n])
+            return self._at(eps[:n], u[:n], None)
         return self.draw(n)
 
     def draw(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """``n`` draws ``(n, B, K)`` with ``generator`` (its device), on q's device."""
-        loc = self.q.mean
+        loc = self.wide.mean
         source = loc.device if generator is None else generator.device
         kind = {"generator": generator, "device": source, "dtype": loc.dtype}
         eps = torch.randn((n, *loc.shape), **kind).to(loc.device)  # (S, B, K)
         u = torch.rand((n, *loc.shape[:-1]), **kind).to(loc.device)  # (S, B)
-        return self._at(eps, u)
+        return self._at(eps, u, generator)
 
-    def _at(self, eps: Tensor, u: Tensor) -> Tensor:
-        """The draws made of standard normal ε ``(S, B or 1, K)`` and uniform u ``(S, B or 1)``."""
-        eps = torch.where(u < self.share, WIDER, 1.0)[..., None] * eps  # (S, B, K)
+    def _at(self, eps: Tensor, u: Tensor, generator: torch.Generator | None) -> Tensor:
+        """The draws made of standard normal ε ``(S, B or 1, K)`` and uniform u ``(S, B or 1)``
+        (and, for a q that is no Gaussian, q's own draws with ``generator``)."""
+        pick = u < self.share  # (S, B): the wide component's draws
         if isinstance(self.q, MultivariateNormal):
+            eps = torch.where(pick, WIDER, 1.0)[..., None] * eps  # (S, B, K)
             return self.q.loc + (self.q.scale_tril @ eps[..., None])[..., 0]  # (S, B, K)
-        return self.q.mean + self.q.base_dist.scale * eps
+        if isinstance(self.q, Independent) and isinstance(self.q.base_dist, Normal):
+            eps = torch.where(pick, WIDER, 1.0)[..., None] * eps  # (S, B, K)
+            return self.q.mean + self.q.base_dist.scale * eps
+        from torchlvm.models.priors import draw  # (models imports nothing of inference)
+
+        wide = self.wide.mean + self.wide.stddev * eps  # (S, B, K)
+        return torch.where(pick[..., None], wide, draw(self.q, len(eps), generator))
