@@ -87,7 +87,10 @@ def test_imputations_resting_on_a_few_draws_are_warned_of_once(holes, fitted):
     X = load_dataset("linear-gaussian", split="train", n=5000).x.double().numpy()
     Xn = np.where(np.random.default_rng(0).random((200, 20)) < 0.3, np.nan, X[:200])
     vae = VAEEstimator(latent_dim=3, epochs=40, k=100, random_state=0).fit(X)  # (4 s)
-    with pytest.warns(ImputationWarning, match=r"median [\d.]+, so q\(z \| x̃\).*raise k, or "):
+    with pytest.warns(
+        ImputationWarning,
+        match=r"median [\d.]+, so the proposal built on q\(z \| x̃\).*raise k, or ",
+    ):
         vae.impute(Xn)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")

@@ -1,6 +1,7 @@
 """Score every row of a file as an outlier: −log p(x) per row, its rank, and a CSV to act on.
 
-PPCA gives the exact −log p(x); a VAE an importance-sampled estimate (S samples from q(z | x))
+PPCA gives the exact −log p(x); a VAE an importance-sampled estimate (S samples from q(z | x);
+for a row with missing cells from a defensive mixture of q(z | x̃) and a 5× wider copy)
 with its standard error. A CVAE of class labels gives −log p(x | c) of each row's own class where
 the file has the run's label column (column neg_log_p_given_<label>: is the row odd for its
 class?), else, or with --mixture, −log p(x) = −log Σ_c π_c p(x | c) with π the train split's

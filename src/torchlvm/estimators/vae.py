@@ -97,7 +97,9 @@ class VAEEstimator(LVMEstimator):
         return _numpy(self._decoder_mean(self._latents(Z), None))
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Importance-sampled log p(x) per row (N,), nats, with ``k`` draws from q(z | x)."""
+        """Importance-sampled log p(x) per row (N,), nats, with ``k`` draws from q(z | x) (for a
+        row with missing cells, log p(x_o) from the defensive mixture built on q(z | x̃),
+        :func:`~torchlvm.inference.miwae.defensive_proposal`)."""
         return _numpy(self._log_px(self._data(X), None))
 
     def score(self, X: Any, y: Any = None) -> float:
@@ -109,9 +111,10 @@ class VAEEstimator(LVMEstimator):
     @on_threads
     def impute(self, X: Any, *, draws: int = 0) -> np.ndarray:
         """``X`` (N, D) with each NaN cell replaced by its importance-weighted conditional mean
-        E[x_m | x_o] ≈ Σ_i w̄_i E[x_m | z_i], z_i ~ q(z | x̃) with the missing cells of x̃ set
-        to 0 (Mattei & Frellsen 2019, eq. 11; ``k`` draws per row, seeded as ``score_samples``);
-        observed cells kept, as ``PPCA.impute`` does. With ``draws`` = M ≥ 1, M multiple
+        E[x_m | x_o] ≈ Σ_i w̄_i E[x_m | z_i], z_i drawn from the defensive mixture built on
+        q(z | x̃), x̃ with its missing cells set to 0 (Mattei & Frellsen 2019, eq. 11; ``k``
+        draws per row, seeded as ``score_samples``); observed cells kept, as ``PPCA.impute``
+        does. With ``draws`` = M ≥ 1, M multiple
         imputations ``(M, N, D)`` instead, drawn from p(x_m | x_o) by sampling-importance-
         resampling (their section 3.3), as the command line's ``impute --draws M``. Any fitted
         VAEEstimator imputes; one fitted with ``objective="miwae"`` has learned from rows with

@@ -252,9 +252,9 @@ def few_draws(ess: Tensor, num_samples: int) -> str | None:
         return None
     return (
         f"the imputed means rest on a few importance draws: the effective sample size of each "
-        f"row's {num_samples} has median {median:.3g}, so q(z | x̃), the encoder's q of the row "
-        "with its missing cells set to 0, is far from p(z | x_o), and the means are far from "
-        "the model's conditional mean"
+        f"row's {num_samples} has median {median:.3g}, so the proposal built on q(z | x̃), the "
+        "encoder's q of the row with its missing cells set to 0, is far from p(z | x_o), and "
+        "the means are far from the model's conditional mean"
     )
 
 

@@ -135,15 +135,17 @@ def log_marginal_observed(
     *,
     num_samples: int,
     chunk: int = 256,
-    proposal: str | Distribution = "encoder",
+    proposal: str | Distribution = "defensive",
 ) -> Estimate:
     """Importance-sampled log p(x_o) per row, with standard error and ESS.
 
     Args:
         model: a VAE-like model. x: ``(B, D)``, NaN where missing. num_samples: S.
         chunk: samples drawn at a time.
-        proposal: ``"encoder"`` (q(z | x̃)), ``"defensive"`` (:func:`defensive_proposal`),
-            ``"prior"`` (p(z)) or a distribution with batch shape ``(B,)``.
+        proposal: ``"defensive"`` (:func:`defensive_proposal`, what ``score``,
+            ``score_samples`` and ``impute`` draw from), ``"encoder"`` (q(z | x̃) alone, far
+            narrower than p(z | x_o) on a row with missing cells), ``"prior"`` (p(z)) or a
+            distribution with batch shape ``(B,)``.
 
     Returns:
         :class:`~torchlvm.inference.Estimate`, fields ``(B,)``, nats per row over the

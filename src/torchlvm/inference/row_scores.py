@@ -88,7 +88,8 @@ def score_rows(
 
     Args:
         model: a fitted PPCA (``log_marginal``: exact) or a VAE-like model (importance sampling
-            with ``samples`` draws from q(z | x̃)); a CVAE of class labels with ``labels`` or
+            with ``samples`` draws from :func:`~torchlvm.inference.miwae.defensive_proposal`,
+            q(z | x̃) for a complete row); a CVAE of class labels with ``labels`` or
             ``class_log_prior``.
         x: rows in the model's units.
         samples: importance samples per row (per class for the mixture) for a VAE.
@@ -180,4 +181,4 @@ def _observed(model: Any, xb: Tensor, c: Tensor | None, samples: int) -> Any:
     """The importance-sampled log p(x_o [| c]) of the rows ``xb`` ``(B, D)`` (an
     :class:`~torchlvm.inference.Estimate`), drawn from
     :func:`~torchlvm.inference.miwae.defensive_proposal`."""
-    return log_marginal_observed(model, xb, c, num_samples=samples, proposal="defensive")
+    return log_marginal_observed(model, xb, c, num_samples=samples)
