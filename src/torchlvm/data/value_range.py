@@ -6,7 +6,8 @@ missing pixel with NaN, are read as stored, 0..255, and a model whose data are n
 (PPCA, a Gaussian VAE) then imputed pixels of -156 and scored rows at 8.6 million nats where
 the 8-bit file gave -30 (review13 #7), without a word; so too for uint8 rows ``(N, D)``. A run
 on images or on an array's rows records the least and greatest value of its training split
-(:func:`range_record`; a table's columns are standardized instead). A later file given to a
+(:func:`range_record`; a table run, each column's, in the user's units: :func:`column_range`,
+by which ``impute`` counts fills outside their column's range). A later file given to a
 model trained in [0, 1] is refused (:func:`check_units`), naming the rescaling, where its values
 are mostly far above that range: at least :data:`FEW` of them above :data:`BEYOND`, and the
 median size of those not 0 above it too (a file read streamed: whole 8-bit levels above it); a
