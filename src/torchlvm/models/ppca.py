@@ -61,6 +61,7 @@ from torchlvm.models.ppca_fit import fit_parameters, flip_signs
 from torchlvm.models.ppca_float32 import (
     lost_in_cast,
     warn_if_cast_rounded,
+    warn_if_ill_conditioned,
     warn_if_noise_is_rounding,
 )
 from torchlvm.models.ppca_sklearn import PPCAEstimatorFace
@@ -372,6 +373,7 @@ class PPCA(
             raise cast from refusal
         warn_if_cast_rounded(given, X)
         warn_if_noise_is_rounding(X, self.sigma2)
+        warn_if_ill_conditioned(self.W, self.sigma2)
         self._set_fitted_attributes()
         self.n_iter_ = max(len(history) - 1, 0)
         self.log_likelihood_history_ = history
