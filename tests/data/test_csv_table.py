@@ -800,6 +800,28 @@ def test_a_negative_number_written_as_print_shows_it_is_told_the_minus(tmp_path,
         read_csv(path)
 
 
+@pytest.mark.parametrize(
+    ("cell", "fix"),
+    [
+        ("<0.01", "it is a value below a limit of detection, 0.01 (a missing cell's fill would "
+         "not know that limit): write it as a number, such as the limit or half of it (0.005), "
+         "or mark it missing"),
+        ("> 1000", "it is a value above a limit of detection, 1000 (a missing cell's fill would "
+         "not know that limit): write it as a number, such as the limit, or mark it missing"),
+    ],
+    ids=["below", "above"],
+)  # fmt: skip
+def test_a_censored_cell_is_named_with_its_limit(tmp_path, cell, fix):
+    """userR #3: '<0.01', as lab exports write a value below the limit of detection, was
+    offered only as a missing value, and the fills of 42 such cells ran from -0.042 to 0.060,
+    17 of them at or above the limit the cells stated."""
+    path = tmp_path / "t.csv"
+    path.write_text(f"a,b\n1,2\n{cell},3\n4,5\n")
+    with pytest.raises(DataError) as error:
+        read_csv(path)
+    assert f"line 3, column 'a': cannot read {cell!r} as a number; {fix}" in str(error.value)
+
+
 ROWS_OF_NUMBERS = "".join(f"{i % 5}.5,{i % 3}.25,{i % 7}\n" for i in range(12))
 
 

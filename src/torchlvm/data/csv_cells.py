@@ -179,6 +179,11 @@ _NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint)\d*\(([^()]*)\)")
 written with ``%r`` holds it."""
 
 
+_CENSORED = re.compile(r"([<>≤≥])=?\s*(\S+)")
+"""A censored cell, as lab exports write a value beyond a limit of detection: ``<0.01``,
+``>1000``, ``≤ 5``."""
+
+
 def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
     """The fix for a cell that is almost a number, or None: a one-group number in the file's
     ``undecided`` mark, a number with a typographic minus, in an accounting format's brackets
@@ -203,6 +208,17 @@ def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
     bare = text[1:-1].strip()
     if text[:1] + text[-1:] == "()" and any(is_number(read_number(bare, m)) for m in OTHER):
         return f"write it as -{bare} (an accounting format shows a negative number in brackets)"
+    censored = _CENSORED.fullmatch(text)
+    limits = [] if censored is None else [read_number(censored[2], m) for m in OTHER]
+    limit = next((v for v in limits if is_number(v)), None)
+    if limit is not None:  # (userR #3: '<0.01' was offered only as a missing value)
+        below = censored[1] in "<≤"
+        such = f"the limit or half of it ({float(limit) / 2:g})" if below else "the limit"
+        return (
+            f"it is a value {'below' if below else 'above'} a limit of detection, "
+            f"{censored[2]} (a missing cell's fill would not know that limit): write it as a "
+            f"number, such as {such}"
+        )
     for sign, what in (("%", "percent signs"), *((c, "currency signs") for c in _CURRENCY)):
         bare = text.removeprefix(sign).removesuffix(sign).strip()
         if bare != text and any(is_number(read_number(bare, mark)) for mark in OTHER):
