@@ -489,7 +489,7 @@ def test_figures_left_by_an_earlier_evaluate_are_recorded_as_its(tmp_path, capsy
     assert drawn["written"] and "earlier" not in drawn and drawn["drawn_at"].endswith("+00:00")
     assert main([*argv, "--seed", "1", "--no-figures"]) == 0
     earlier = {"written": drawn["written"], "drawn_at": drawn["drawn_at"]}
-    by = f"torchlvm evaluate {tmp_path} --k 300 --split test --seed 0 --n 120"
+    by = f"torchlvm evaluate {tmp_path} --k 300 --split test --seed 0 --n 120 --ood none --ood-k 10"
     none = {"folder": "figures", "written": []}  # this evaluation drew none
     assert figures() == {**none, "earlier": [{**earlier, "drawn_by": by}]}
     (tmp_path / "figures" / "samples.png").unlink()  # the user's choice: no longer recorded
@@ -922,3 +922,20 @@ def test_a_section_an_evaluation_did_not_measure_again_is_said_to_be_removed(tmp
     assert "outliers" not in json.loads((folder / "metrics.json").read_text())
     assert main([*argv, "--ood", "none"]) == 0
     assert "removed" not in capsys.readouterr().out  # (nothing measured before and not now)
+
+
+def test_the_recorded_command_holds_the_options_that_made_the_numbers(tmp_path, capsys):
+    """metrics.json's command (the report's, a figure's 'drawn by') left out --ks, --ood and
+    --ood-k (and --data): 'torchlvm evaluate RUN --k 5 --split test --seed 0 --n 20' stood
+    beside numbers of other IWAE ks and outlier sets; run again, it gave others."""
+    torch.manual_seed(0)
+    folder = tmp_path / "run"
+    VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).save_pretrained(folder, data=DATA)
+    argv = ["evaluate", str(folder), "--n", "20", "--k", "5", "--ks", "1", "2", "--ood", "noise"]
+    argv += ["--ood-k", "5", "--no-figures", "--quiet"]
+    assert main(argv) == 0, capsys.readouterr().err
+    command = json.loads((folder / "metrics.json").read_text())["protocol"]["command"]
+    assert command == (
+        f"torchlvm evaluate {folder} --k 5 --split test --seed 0 --n 20 --ks 1 2 --ood noise "
+        "--ood-k 5"
+    )

@@ -407,12 +407,27 @@ def _print_expected_time(
 
 
 def _argv(args: argparse.Namespace) -> list[str]:
-    words = [str(args.run_dir), f"--k {args.k}", f"--split {args.split}", f"--seed {args.seed}"]
-    words.append(f"--n {args.n}")
+    """The options of the evaluation that move its numbers, as metrics.json's command records
+    them: it left out --data, --ood and --ks, so the command shown beside the numbers (the
+    report's, a figure's "drawn by") was not the one that made them."""
+    from torchlvm._shell import quoted
+
+    words = [quoted(str(args.run_dir)), f"--k {args.k}", f"--split {args.split}"]
+    words += [f"--seed {args.seed}", f"--n {args.n}"]
+    if args.data is not None:
+        words.append(f"--data {quoted(str(args.data))}")
+    if args.ks:
+        words.append("--ks " + " ".join(quoted(str(k)) for k in args.ks))
     if args.refine:
-        words.append(f"--refine {args.refine}")
+        words.append(f"--refine {args.refine} --refine-lr {args.refine_lr!r}")
     if args.ais:
         words.append(f"--ais {args.ais} --ais-chains {args.ais_chains}")
+    if args.ood is not None:
+        words.append(f"--ood {quoted(str(args.ood))}")
+    if args.ood_resize != "bilinear":
+        words.append(f"--ood-resize {args.ood_resize}")
+    if args.ood_k != 100:
+        words.append(f"--ood-k {args.ood_k}")
     if args.chunk:
         words.append(f"--chunk {args.chunk}")
     return words

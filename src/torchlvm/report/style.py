@@ -114,8 +114,8 @@ summary .count { color: var(--faint); font-weight: 400; font-size: 0.8rem; margi
 details.block { background: var(--soft); padding: 8px 14px; margin: 0 0 10px; }
 table { border-collapse: collapse; width: 100%; margin: 0.3em 0 0.6em; font-size: 0.88rem; }
 /* fixed columns: a cell's long name or path breaks inside its column, never squeezing another
-   column's words into pieces (userM #9: the labels of the side-by-side table were left a few
-   letters wide and read 'reconstructio / n') */
+   column's words into pieces (userM #9: the side-by-side table's labels were left a few letters
+   wide, their words broken) */
 table.metrics, table.side, table.stack { table-layout: fixed; }
 table.side > thead th:first-child, table.stack > thead th:first-child { width: 11.5em; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line);
@@ -147,7 +147,7 @@ section.run h2 { border: 0; margin-top: 0.4em; }
   h1 { font-size: 1.6rem; }
   details.block table:not(.stack) { display: block; overflow-x: auto; }
   /* a metric's label, then its value, then what it is, each a full line: in three columns
-     a third of a phone wide, 'nats/example' broke in two (userM #9) */
+     a third of a phone wide, a value's unit broke in two (userM #9) */
   table.metrics, table.metrics > tbody, table.metrics > tbody > tr,
   table.metrics > tbody > tr > td { display: block; width: auto; }
   table.metrics > colgroup, table.metrics > thead { display: none; }
