@@ -61,3 +61,15 @@ def test_a_numbered_class_is_named_as_a_file_of_codes_writes_it():
     for value, said in [("3.0", "out of range"), ("inf", "not a known class"), ("1.5", "not a")]:
         with pytest.raises(ConfigError, match=said):
             parse_labels(run, [value], "--condition")
+
+
+@pytest.mark.parametrize(
+    ("names", "typed", "index"),
+    [(["Men’s", "Women’s"], "Men's", 0), (["Men's", "Women's"], "Women’s", 1)],
+    ids=["file-typographic", "typed-typographic"],
+)
+def test_a_typographic_apostrophe_names_the_class_a_typed_one_does(names, typed, index):
+    """userP #9: a file's 'Men’s' (a spreadsheet's apostrophe) was no match for --condition
+    "Men's" typed in a terminal, nor the reverse."""
+    assert parse_labels(_run(names), [typed], "--condition") == [index]
+    assert class_index(names, typed) == index

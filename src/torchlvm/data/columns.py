@@ -153,9 +153,15 @@ def named_class(names: Sequence[str], value: str) -> int | None:
     return same[0] if len(same) == 1 else None
 
 
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
+"""Typographic quotes as their typewriter forms: a spreadsheet or a phone writes 'Men’s' where
+a terminal types "Men's" (userP #9)."""
+
+
 def label_key(text: str) -> str:
-    """``text`` as class names are compared: its Unicode form (NFC) and case folded."""
-    return name_key(text).casefold()
+    """``text`` as class names are compared: its Unicode form (NFC), its typographic quotes
+    and apostrophes as typed (``’`` as ``'``), and case folded."""
+    return name_key(text).translate(_QUOTES).casefold()
 
 
 def number_of(text: str) -> float | None:
