@@ -731,3 +731,13 @@ def test_a_mistyped_data_file_is_offered_the_close_name_beside_it(tmp_path, monk
         load_dataset("wine_holes", "all")
     with pytest.raises(DataNotFoundError, match=r"other.csv does not exist; check the path"):
         load_file("other.csv")
+
+
+def test_a_data_file_named_in_another_case_is_offered_the_name_beside_it(tmp_path, monkeypatch):
+    """review14 R35: `--data WineL.CSV` beside winel.csv was told only to check the path (to
+    difflib, four of its letters differ)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "winel.csv").write_text("a,b\n1,2\n3,4\n")
+    for typed in ("WineL.CSV", "WINEL.csv"):
+        with pytest.raises(DataNotFoundError, match=r"does not exist; did you mean winel.csv\?"):
+            load_file(typed)

@@ -97,14 +97,18 @@ def _check_path(path: Path) -> None:
 
 def _near(path: Path) -> str:
     """ "did you mean 'wine_holes.csv'? " for a data file of a close name in ``path``'s folder,
-    else "" (a mistyped --data file was told only to check the path: userP #10)."""
+    else "" (a mistyped --data file was told only to check the path: userP #10), its case
+    aside (``WineL.CSV`` for ``winel.csv``, which difflib reads as four letters wrong)."""
     folder = path.parent
     try:
         names = [n for n in os.listdir(folder) if is_file_name(n) and (folder / n).is_file()]
     except OSError:
         return ""
-    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
-    return f"did you mean {quoted(str(folder / close[0]))}? " if close else ""
+    lowered = {}  # (case aside: 'WineL.CSV' for 'winel.csv', review14 R35)
+    for name in sorted(names):
+        lowered.setdefault(name.casefold(), name)
+    close = difflib.get_close_matches(path.name.casefold(), list(lowered), n=1, cutoff=0.75)
+    return f"did you mean {quoted(str(folder / lowered[close[0]]))}? " if close else ""
 
 
 def load_file(
