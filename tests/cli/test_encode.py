@@ -166,6 +166,7 @@ def test_impute_with_a_mask_of_a_file_with_missing_pixels_names_impute_without_i
         exec(f"import numpy as np; {line}", {})
     assert cli.main([*offered.split()[1:], "--samples", "4"]) == 0
     assert not np.isnan(np.load(tmp_path / "filled.npy")).any()
+    assert "4 samples from the defensive mixture ½ q(z | x̃) + ½ q" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("command", ["encode", "reconstruct"])

@@ -169,7 +169,7 @@ def test_draws_stack_multiple_imputations(table, ppca_run, tmp_path):
     assert len(first) == 3
 
 
-def test_a_vae_run_fills_the_table(table, ppca_run, tmp_path):
+def test_a_vae_run_fills_the_table(table, ppca_run, tmp_path, capsys):
     record = json.loads((ppca_run / "config.json").read_text())["data"]
     torch.manual_seed(0)
     vae = VAE(VAEConfig(4, latent_dim=2, hidden=(8,), likelihood="gaussian", variance="diagonal"))
@@ -177,6 +177,9 @@ def test_a_vae_run_fills_the_table(table, ppca_run, tmp_path):
     out = tmp_path / "filled.csv"
     argv = ["impute", str(tmp_path / "vae"), "--data", str(table), "--out", str(out)]
     assert main([*argv, "--samples", "50"]) == 0
+    # (the draws' proposal, since b7f44f4: it said "50 samples from q(z | x̃)"; readF F4)
+    drawn = "50 samples from the defensive mixture ½ q(z | x̃) + ½ q widened 5× (Mattei"
+    assert drawn in capsys.readouterr().out
     values = np.array([[float(c) for c in row[1:]] for row in _read(out)[1:]])
     assert np.isfinite(values).all()
     # written as the file writes its numbers, 2 decimals finer: 4 to 6 (6.9270, not 6.927)

@@ -167,9 +167,11 @@ def _say(args: argparse.Namespace, run_: Any, x: Any, out: Path, shape: tuple) -
     """What impute filled, how, and what it wrote."""
     import torch
 
+    from torchlvm.inference.miwae import DEFENSIVE
+
     missing = torch.isnan(x)
     how = "exact conditional mean E[x_m | x_o] under PPCA" if run_.model_type == "ppca" else (
-        f"importance-weighted conditional mean, {args.samples} samples from q(z | x̃)"
+        f"importance-weighted conditional mean, {args.samples} samples from {DEFENSIVE}"
     )  # fmt: skip
     if args.draws:
         how = f"{args.draws} multiple imputations (a leading axis of the array)"

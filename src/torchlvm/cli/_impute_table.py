@@ -5,8 +5,8 @@ The file is read as the run's table (its columns, matched by name; its standardi
 missing cell is filled in the model's units and written back in the user's:
 
 - PPCA: the exact conditional mean E[x_m | x_o];
-- VAE: the importance-weighted conditional mean over ``--samples`` draws from q(z | x̃)
-  (Mattei & Frellsen 2019, eq. 11).
+- VAE: the importance-weighted conditional mean over ``--samples`` draws from the defensive
+  mixture ½ q(z | x̃) + ½ q widened 5 times (Mattei & Frellsen 2019, eq. 11; Hesterberg 1995).
 
 A row with no observed cell is filled from the model's marginal (the conditional given nothing):
 PPCA's mean μ, a VAE's E[x] under its prior; the output says how many rows got it.
@@ -323,10 +323,12 @@ def _written_as(names: Any, forms: list[Any], x: torch.Tensor, theirs: list[bool
 
 
 def _report(args: argparse.Namespace, run_: Any, x: torch.Tensor, out: Any, forms: str) -> None:
+    from torchlvm.inference.miwae import DEFENSIVE
+
     missing = torch.isnan(x)
     how = {
         "ppca": "exact conditional mean E[x_m | x_o] under PPCA",
-        "vae": f"importance-weighted conditional mean, {args.samples} samples from q(z | x̃) "
+        "vae": f"importance-weighted conditional mean, {args.samples} samples from {DEFENSIVE} "
         "(Mattei & Frellsen 2019)",
     }[run_.model_type]
     if args.draws:

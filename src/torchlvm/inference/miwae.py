@@ -162,6 +162,8 @@ def log_marginal_observed(
 WIDER = 5.0
 """The scale of the defensive component of a proposal for rows with missing cells
 (:func:`defensive_proposal`), in units of q(z | x̃)'s own."""
+DEFENSIVE = f"the defensive mixture ½ q(z | x̃) + ½ q widened {WIDER:g}×"
+"""The proposal of :func:`defensive_proposal`, in words, for the lines that say what was drawn."""
 
 
 def defensive_proposal(
