@@ -362,7 +362,9 @@ def test_a_float32_fit_whose_covariance_float32_cannot_hold_is_warned_of(dataset
     with pytest.warns(PrecisionWarning, match=said + ", more than float32 keeps apart"):
         f32 = PPCA(latent_dim=3, dtype="float32").fit(X)
     off = np.abs(f32.score_samples(X) - PPCA(latent_dim=3).fit(X).score_samples(X)).max()
-    assert off > 0.1  # (what the warning is for)
+    # (what the warning is for; a threshold that does not hang on one order of sums: permuting
+    # the rows, as another BLAS sums, moves wine's 0.11 from 0.055 to 0.22 over 60 orders)
+    assert off > 0.02
     with warnings.catch_warnings():
         warnings.simplefilter("error", PrecisionWarning)
         PPCA(latent_dim=3, dtype="float32").fit(StandardScaler().fit_transform(X))
