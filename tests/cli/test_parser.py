@@ -217,3 +217,14 @@ def test_a_value_the_shell_split_at_its_space_is_told_to_be_quoted(capsys, given
         "torchlvm: error: unrecognized arguments: area; if 'worst area' is one value of "
         '--label-column, quote it: --label-column "worst area"'
     )
+
+
+@pytest.mark.parametrize(
+    "given", [["sample", "r", "--n", "5", "10"], ["evaluate", "r", "--k", "50", "100"]]
+)
+def test_a_number_option_is_not_told_to_quote_two_numbers(capsys, given):
+    """review15 R10: '--n 5 10' was told 'quote it: --n "5 10"', a value no number option takes."""
+    with pytest.raises(SystemExit):
+        main(given)
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" in err and "quote it" not in err

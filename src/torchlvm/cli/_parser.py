@@ -115,10 +115,20 @@ def _split_value(
             if stray.startswith("-") or not left or left[0] != stray:
                 break
             after.append(left.pop(0))
-        if after:
-            joined = " ".join([value, *after])
+        joined = " ".join([value, *after])
+        if after and _takes(action, joined):
             hints.append(f"if {joined!r} is one value of {flag}, quote it: {flag} {quoted(joined)}")
     return hints
+
+
+def _takes(action: argparse.Action, value: str) -> bool:
+    """Whether ``action`` would take ``value`` (a number option never takes '5 10': review15
+    R10)."""
+    try:
+        converted = value if action.type is None else action.type(value)
+    except (argparse.ArgumentTypeError, TypeError, ValueError):
+        return False
+    return not action.choices or converted in action.choices
 
 
 def _given(positional: Any, words: list[str], taken: list[tuple[Any, int]]) -> bool:
