@@ -5,6 +5,7 @@ EM and missing-value fitting are in ``test_ppca_em.py``.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -369,6 +370,35 @@ def test_a_float32_fit_whose_covariance_float32_cannot_hold_is_warned_of(dataset
         warnings.simplefilter("error", PrecisionWarning)
         PPCA(latent_dim=3, dtype="float32").fit(StandardScaler().fit_transform(X))
         PPCA(latent_dim=3, dtype="float32").fit(load_digits().data)
+
+
+@pytest.mark.parametrize(
+    "data, fix",
+    [
+        ("wine", r"standardize X first \(e\.g\. StandardScaler: its columns' variances span a "),
+        ("low-noise", r"pass dtype='float64' \(its columns' variances are alike"),
+    ],
+    ids=["columns-in-other-units", "standardized-low-noise"],
+)
+def test_the_ill_conditioning_warning_offers_standardizing_only_where_it_helps(data, fix):
+    """review15 R11: standardized rank-3 data with noise 0.01 (condition number 1.7e5, 0.27 nats
+    off float64) were told 'standardize X first (e.g. StandardScaler)', which they were: their
+    spread of scales is signal over noise, not columns of other units. Raw wine's is."""
+    from sklearn.datasets import load_wine
+
+    from torchlvm.models.ppca_float32 import PrecisionWarning
+
+    if data == "wine":
+        X = load_wine().data
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(2000, 3)) @ rng.normal(size=(3, 20))
+        X = StandardScaler().fit_transform(X + 0.01 * rng.normal(size=X.shape))
+    with pytest.warns(PrecisionWarning, match="more than float32 keeps apart") as caught:
+        PPCA(latent_dim=3, dtype="float32").fit(X)
+    (said,) = [str(w.message) for w in caught if "condition number" in str(w.message)]
+    assert re.search(fix, said), said
+    assert ("StandardScaler" in said) == (data == "wine")
 
 
 def test_low_rank_float32_data_keep_the_rank_diagnosis():

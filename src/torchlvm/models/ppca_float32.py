@@ -191,19 +191,37 @@ def warn_if_ill_conditioned(W: Tensor, sigma2: Tensor) -> None:
     than the fit's float type keeps apart (its condition number × the type's eps above
     :data:`CONDITIONED`): raw wine (proline's variance ~1e5 beside columns of ~1e-2) fitted in
     float32 with latent_dim=3 scored rows up to 0.11 nats off float64's, without a word, though
-    its values were exact in float32 (userQ #5: the arithmetic, not the cast)."""
+    its values were exact in float32 (userQ #5: the arithmetic, not the cast). Standardizing X
+    is offered only where its columns' variances span that much too (:func:`_columns_spread`):
+    low-noise data in one unit are as ill-conditioned standardized (review15 R11)."""
     if W.dtype == torch.float64:
         return
     top = float(torch.linalg.svdvals(W.double()).square().max()) if W.numel() else 0.0
     noise = float(sigma2)
     cond = (top + noise) / noise if noise > 0 else float("inf")
-    if not cond * torch.finfo(W.dtype).eps > CONDITIONED:
+    eps = torch.finfo(W.dtype).eps
+    if not cond * eps > CONDITIONED:
         return
     dtype = str(W.dtype).removeprefix("torch.")
+    spread = _columns_spread(W, noise)
+    fix = (
+        f"standardize X first (e.g. StandardScaler: its columns' variances span a factor of "
+        f"{spread:.3g}), or pass dtype='float64'"
+        if spread * eps > CONDITIONED
+        else "pass dtype='float64' (its columns' variances are alike: the spread is the data's "
+        "signal over its noise, which standardizing keeps)"
+    )
     warnings.warn(
         f"the fitted covariance's scales span a factor of {cond:.3g} (its condition number), more "
         f"than {dtype} keeps apart: log p(x) and the posteriors may be off by tenths of a nat a "
-        "row or more; standardize X first (e.g. StandardScaler), or pass dtype='float64'",
+        f"row or more; {fix}",
         PrecisionWarning,
         stacklevel=callers_level(),  # the user's line that called fit
     )
+
+
+def _columns_spread(W: Tensor, noise: float) -> float:
+    """The greatest of the fitted covariance's diagonal, each column's variance ``‖W_i‖² + σ²``,
+    over the least: what standardizing X divides away (raw wine: proline's ~1e5 beside ~1e-2)."""
+    variances = W.double().square().sum(1) + noise  # (D,)
+    return float(variances.max() / variances.min()) if noise > 0 else float("inf")
