@@ -133,17 +133,19 @@ def find_name(name: str, names: Sequence[str]) -> int | None:
 
 def class_index(names: Sequence[str], label: str) -> int | None:
     """The class among a run's class ``names`` that ``label`` names (a later file's label, as
-    written, or one typed): the name written so, else the one equal to it but for case and
-    Unicode form ('Rot' for 'rot'; 'Kätze' that a file saved on macOS writes decomposed),
-    else the one equal to it as a number ('2.0' for 2); None where none or two are. The one
-    rule for ``--condition`` and a file's label column alike (userK #7)."""
+    written, or one typed): the name written so, else the one equal to it but for case, Unicode
+    form and typographic quotes ('Rot' for 'rot'; 'Kätze' that a file saved on macOS writes
+    decomposed; "Men's" for 'Men’s'), else the one equal to it as a number ('2.0' for 2); None
+    where none or two are. The one rule for ``--condition`` and a file's label column alike
+    (userK #7)."""
     return list(names).index(label) if label in names else named_class(names, label)
 
 
 def named_class(names: Sequence[str], value: str) -> int | None:
-    """The index of the one class name equal to ``value`` but for case and Unicode form (a name
-    written decomposed, as macOS writes 'Kätze', could not be typed), else of the one equal to
-    it as a number ('2.0' for a class the file writes 2, or '2' for '2.0'), else None."""
+    """The index of the one class name equal to ``value`` but for case, Unicode form and
+    typographic quotes (:func:`label_key`: a name written decomposed, as macOS writes 'Kätze', or
+    with ’, could not be typed), else of the one equal to it as a number ('2.0' for a class the
+    file writes 2, or '2' for '2.0'), else None."""
     key = label_key(value)
     folded = [i for i, name in enumerate(names) if label_key(name) == key]
     if len(folded) == 1:

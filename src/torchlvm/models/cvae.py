@@ -362,8 +362,9 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
 
         A label that is not a tensor names its class as ``--condition`` does on the command line
         (:func:`torchlvm.data.columns.class_index`): a name as written, else the one equal to it
-        but for case or Unicode form, else the one equal to it as a number (``7`` or ``7.0`` for
-        the class ``'7'``). Where no class name is a number and the data number their classes
+        but for case, Unicode form or typographic quotes (``"Men's"`` for ``'Men’s'``), else the
+        one equal to it as a number (``7`` or ``7.0`` for the class ``'7'``). Where no class name
+        is a number and the data number their classes
         (Fashion-MNIST's words, or no ``class_names``: ``config.class_positions``), a whole
         number (``2``, ``2.0``, ``'2'``, ``'2.0'``, as ``--condition`` takes them) is a position in
         ``0..num_classes-1``; a file's or an estimator's words are numbered only by their sorted
