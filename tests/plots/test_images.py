@@ -169,6 +169,22 @@ def test_imputations_outside_the_data_range_are_clipped_to_it(images):
     assert "imputed shown clipped to the data's range [0, 1]" in fig.axes[0].get_xlabel()
 
 
+def test_imputation_panels_on_a_given_scale_say_the_data_they_clip(images):
+    """readF: on a given scale (evaluate's trained range, ac28f9f) the observed and true pixels
+    may lie outside it too (a test split brighter than the train split), and were clipped
+    without a word: only the imputed values' share was said, as reconstruction_pairs says both."""
+    mask = np.ones((4, 64), dtype=bool)
+    mask[:, 32:] = False
+    true = images[:4]
+    fig = imputation_panels(np.where(mask, true, np.nan), mask, true, true, SHAPE, scale=(0, 0.5))
+    outside = np.count_nonzero(true > 0.5) / true.size
+    said = fig.axes[0].get_xlabel()
+    assert f"true shown clipped to the data's range [0, 0.5]: {outside:.1%} of" in said
+    assert "imputed shown clipped" in said  # (the imputed rows hold the same values)
+    unscaled = imputation_panels(np.where(mask, true, np.nan), mask, true, true, SHAPE)
+    assert unscaled.axes[0].get_xlabel() == ""  # (on the data's own range: nothing clipped)
+
+
 def test_reconstruction_pairs_wraps_and_checks_counts(images):
     fig = reconstruction_pairs(images[:25], images[:25], SHAPE)
     assert len(fig.axes[0].get_yticklabels()) == 6  # 3 blocks of 10, 10, 5

@@ -357,7 +357,8 @@ def imputation_panels(
         scale: the values drawn black and white (:func:`image_grid`); by default the data's.
 
     All rows are drawn on ``scale``, else on the data's scale (observed and true pixels);
-    imputed values outside it are clipped for display, and the figure says what share.
+    values outside it are clipped for display, and the figure says what share (of the true
+    images, which hold the observed pixels, on a given scale; of the imputed ones always).
     """
     c, h, w = image_shape(shape)
     obs = as_images(observed, shape, "observed")
@@ -381,9 +382,11 @@ def imputation_panels(
     (imp_tiles, nan_imp), (ref_tiles, nan_ref) = _rgb(imp, lo, hi), _rgb(ref, lo, hi)
     tiles, blocks = _interleave([shown, imp_tiles, ref_tiles], ncol)
     labels = ["observed", "imputed", "true"] * blocks
-    fig = _draw_mosaic(
-        tiles, ncol, title=title, row_labels=labels, xlabel=_clip_note("imputed", imp, lo, hi)
+    notes = (  # (on a given scale the data may lie outside it too: the true rows hold them)
+        None if scale is None else _clip_note("true", ref, lo, hi),
+        _clip_note("imputed", imp, lo, hi),
     )
+    fig = _draw_mosaic(tiles, ncol, title=title, row_labels=labels, xlabel=_lines(*notes))
     ax, pad = fig.axes[0], gap(h, w)
     # hatch the missing region of the "observed" rows
     hatch_tiles = np.zeros((len(tiles), h, w))
