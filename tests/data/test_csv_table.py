@@ -1280,3 +1280,23 @@ def test_a_last_row_of_tiny_values_is_no_sums_row(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b,c\n" + "".join(",".join(map(repr, r.tolist())) + "\n" for r in rows))
     assert read_csv(path).values.shape == (50, 3)
+
+
+def test_numbers_with_a_decimal_comma_in_a_comma_file_are_told_how_to_save_it(tmp_path):
+    """table15 (item 5): pandas' to_csv(decimal=',') with its default separator quotes every
+    number ('"14,23"'), and the file was told that its 13 columns "hold no numbers ... drop them".
+    It is told to save it with ';' between cells, which reads the same numbers."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"alcohol": [14.23, 13.2, 13.16], "ash": [2.43, 2.14, 2.67]})
+    frame.to_csv(tmp_path / "w.csv", decimal=",", index=False)
+    with pytest.raises(DataError, match=(
+        r"2 columns hold numbers written with a decimal comma in a file whose cells are separated "
+        r"by commas.*column 'alcohol': '14,23' on line 2.*; save the file with ';' between its "
+        r"cells \(pandas: df.to_csv\(path, sep=';', decimal=',', index=False\)\)"
+    )):  # fmt: skip
+        read_csv(tmp_path / "w.csv")
+    with pytest.raises(DataError, match=r"column 'alcohol' holds numbers written with a decimal"):
+        read_csv(tmp_path / "w.csv", drop_columns=["ash"])
+    frame.to_csv(tmp_path / "w.csv", sep=";", decimal=",", index=False)  # (the fix, as offered)
+    np.testing.assert_allclose(read_csv(tmp_path / "w.csv").values, frame.to_numpy(), rtol=1e-6)

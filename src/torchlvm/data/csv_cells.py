@@ -229,13 +229,22 @@ def fix_for(cell: str, decimal: str, undecided: str = "") -> str | None:
     return None
 
 
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+"""A number written with a decimal comma, which a file of cells separated by commas holds as
+quoted text ('"14,23"': pandas' ``to_csv(decimal=',')`` with its default separator)."""
+
+
 def column_kind(cells: Sequence[str]) -> str | None:
     """What a column of text holds where that names its fix: ``"dates"``, ``"booleans"``,
+    ``"decimal commas"`` (numbers such as ``14,23``, in a file whose decimal mark is the point),
     ``"scale"`` (a survey's answers: at most :data:`SCALE_LEVELS` texts, most of them words of
     an ordered scale, such as ``Agree`` .. ``Strongly disagree``), else None."""
     given = [c.strip() for c in cells if c.strip()]
     if all_dates(given):
         return "dates"
+    if given and all(_DECIMAL_COMMA.fullmatch(c) for c in given):
+        if any(len(c.rpartition(",")[2]) != 3 for c in given):  # ('1,234' alone: a thousand?)
+            return "decimal commas"
     levels = {c.lower() for c in given}
     if given and any(levels <= pair for pair in _BOOLEANS):
         return "booleans"

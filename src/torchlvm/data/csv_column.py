@@ -213,6 +213,8 @@ def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list
                 f"{path}: {column_name(header, j)} holds dates, not numbers ({first}); drop it "
                 f"({drop}), or write them as numbers (such as days since the first) to keep them"
             )
+        if kind == "decimal commas":
+            return f"{path}: {column_name(header, j)} holds {DECIMAL_COMMAS} ({first}); {RESAVE}"
         if kind == "booleans":
             return (
                 f"{path}: {column_name(header, j)} holds booleans, not numbers ({first}); write "
@@ -229,8 +231,22 @@ def _text_column(path: Path, header, lines, cells: list[str], j: int, text: list
     return error
 
 
-_KINDS = {"scale": "answers on a scale", "dates": "dates", "booleans": "booleans", None: "text"}
+_KINDS = {"scale": "answers on a scale", "dates": "dates", "booleans": "booleans",
+          "decimal commas": "numbers with a decimal comma", None: "text"}  # fmt: skip
 """What a column of each :func:`~torchlvm.data.csv_cells.column_kind` holds, in words."""
+
+
+DECIMAL_COMMAS = (
+    "numbers written with a decimal comma in a file whose cells are separated by commas, so "
+    "each is quoted text, not a number"
+)
+RESAVE = (
+    "save the file with ';' between its cells (pandas: df.to_csv(path, sep=';', decimal=',', "
+    "index=False)) or with decimal points (df.to_csv(path, index=False)), which torchlvm reads "
+    "as numbers"
+)
+"""The fix for numbers with a decimal comma in a comma-separated file (pandas' ``decimal=','``
+with its default separator writes '"14,23"'; a file of ';' reads them as numbers)."""
 
 
 def text_columns(path: Path, header: list[str] | None, refused: list[DataError]) -> DataError:
@@ -248,6 +264,9 @@ def text_columns(path: Path, header: list[str] | None, refused: list[DataError])
     kinds = {kind for _, _, kind in found}
 
     def message(spell: Spell) -> str:
+        if kinds == {"decimal commas"}:  # (every feature, as pandas' decimal=',' writes them)
+            cells = "; ".join(f"{column_name(header, j)}: {first}" for j, first, _ in found[:6])
+            return f"{path}: {len(found)} columns hold {DECIMAL_COMMAS} ({cells}{more}); {RESAVE}"
         drop = drop_option(spell, [_selector(header, j) for j, _, _ in found], header)
         keep = [
             *(
@@ -255,6 +274,7 @@ def text_columns(path: Path, header: list[str] | None, refused: list[DataError])
                 * ("scale" in kinds)
             ),
             *(["write booleans as 1 and 0"] * ("booleans" in kinds)),
+            *(["write decimal commas as points"] * ("decimal commas" in kinds)),
         ]
         kept = f"; to keep one, {' and '.join(keep)} in your file" if keep else ""
         return (
