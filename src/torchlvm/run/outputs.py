@@ -227,7 +227,8 @@ def _name_killed_writes(out: Path) -> None:
     """Remove the temporary files a killed write of ``out`` surely left beside it (or of its
     staged name, :func:`write_npy`'s), and warn of each of their names that a write killed may
     have left and no process writes now, to delete by hand: a ``sample --out x.png`` or ``encode
-    --out z.csv`` killed while writing left ``.x.png.XXXXXXXX.tmp`` for good (userO #4)."""
+    --out z.csv`` killed while writing left its temporary file (``.x.png.``, then mkstemp's eight
+    random characters, ``.tmp``) for good (userO #4)."""
     import warnings
 
     from torchlvm._files import killed_writes
