@@ -90,6 +90,12 @@ def randn(shape: Any, *, generator: torch.Generator | None, like: Tensor) -> Ten
     return eps.to(like.device)
 
 
+def rand(shape: Any, *, generator: torch.Generator | None, like: Tensor) -> Tensor:
+    """Uniform draws in [0, 1) of ``shape`` from ``generator``, on ``like``'s device and dtype."""
+    u = torch.rand(shape, generator=generator, device=_source(generator, like), dtype=like.dtype)
+    return u.to(like.device)
+
+
 def bernoulli(probs: Tensor, *, generator: torch.Generator | None) -> Tensor:
     """Bernoulli(``probs``) draws from ``generator``, on ``probs``' device."""
     source = _source(generator, probs)

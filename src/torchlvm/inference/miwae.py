@@ -259,11 +259,11 @@ class DefensiveMixture(Distribution):
 
     def draw(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """``n`` draws ``(n, B, K)`` with ``generator`` (its device), on q's device."""
+        from torchlvm._device import rand, randn
+
         loc = self.wide.mean
-        source = loc.device if generator is None else generator.device
-        kind = {"generator": generator, "device": source, "dtype": loc.dtype}
-        eps = torch.randn((n, *loc.shape), **kind).to(loc.device)  # (S, B, K)
-        u = torch.rand((n, *loc.shape[:-1]), **kind).to(loc.device)  # (S, B)
+        eps = randn((n, *loc.shape), generator=generator, like=loc)  # (S, B, K)
+        u = rand((n, *loc.shape[:-1]), generator=generator, like=loc)  # (S, B)
         return self._at(eps, u, generator)
 
     def _at(self, eps: Tensor, u: Tensor, generator: torch.Generator | None) -> Tensor:
