@@ -55,6 +55,7 @@ def _positive(text: str) -> int:
 
 
 KS_HELP = "the IWAE bounds' k, by spaces or commas (default: 1 10 100, those up to --k)"
+OOD_K, OOD_RESIZE = 100, "bilinear"  # (defaults, which the recorded command leaves out)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -95,10 +96,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "own dataset and 'other' where it has no partner; none for a table)",
     )
     parser.add_argument(
-        "--ood-resize", default="bilinear", choices=["none", "bilinear", "area"],
+        "--ood-resize", default=OOD_RESIZE, choices=["none", "bilinear", "area"],
         help="how an OOD dataset of another image size is resized ('none': refuse it)",
     )  # fmt: skip
-    parser.add_argument("--ood-k", type=_positive, default=100, help="k of the outlier score")
+    parser.add_argument("--ood-k", type=_positive, default=OOD_K, help="k of the outlier score")
     parser.add_argument("--batch-size", type=_positive, default=100, help="examples per batch")
     parser.add_argument(
         "--chunk", type=_positive,
@@ -424,9 +425,9 @@ def _argv(args: argparse.Namespace) -> list[str]:
         words.append(f"--ais {args.ais} --ais-chains {args.ais_chains}")
     if args.ood is not None:
         words.append(f"--ood {quoted(str(args.ood))}")
-    if args.ood_resize != "bilinear":
+    if args.ood_resize != OOD_RESIZE:
         words.append(f"--ood-resize {args.ood_resize}")
-    if args.ood_k != 100:
+    if args.ood_k != OOD_K:
         words.append(f"--ood-k {args.ood_k}")
     if args.chunk:
         words.append(f"--chunk {args.chunk}")
