@@ -82,6 +82,35 @@ def test_the_line_says_minutes_or_seconds():
     assert short.startswith("expected time of the importance sampling: 12 s")
 
 
+def test_the_line_names_the_steps_it_leaves_out():
+    """userS #9: 'expected time of the importance sampling: 4.0 min' on Fashion-MNIST, and the
+    command took 9.2 min, 53 s of it in the separability probes, which the line did not name."""
+    line = Expectation(150.0, 5e-6, 30_000_000, 0.4).describe
+    assert line(["a"]).endswith(" probe); it leaves out a")
+    assert line(["a", "b", "c"]).endswith(" probe); it leaves out a, b and c")
+    assert line().endswith(" probe)")
+
+
+@pytest.mark.parametrize(
+    "settings, y, table, expected",
+    [
+        ({}, True, False, ["the separability probes", "the sample quality"]),
+        ({}, False, False, []),
+        ({}, True, True, ["the separability probes"]),
+        (dict(separability=False), True, False, ["the sample quality"]),
+        (dict(sample_quality=False), True, False, ["the separability probes"]),
+    ],
+    ids=["labelled-pictures", "no-labels", "labelled-table", "no-probes", "no-sample-quality"],
+)
+def test_the_steps_left_out_are_those_that_run(settings, y, table, expected):
+    from types import SimpleNamespace
+
+    from torchlvm.evaluation.timing import left_out
+
+    data = SimpleNamespace(y=torch.zeros(3, dtype=torch.long) if y else None, is_table=table)
+    assert left_out(EvalConfig(**settings), data) == expected
+
+
 def test_ais_is_timed_too_when_evaluate_runs_it():
     """evaluate --ais 500 printed only the importance sampling's expected time (7 s on a digits
     VAE) and then ran AIS, 359 images × 16 chains × 500 HMC transitions, for minutes unannounced:

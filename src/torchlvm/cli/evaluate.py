@@ -322,7 +322,10 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     config = _config(args, run_.data, own, dataset)
     check_settings(model, config)  # (before the timing probe: userN #10)
     say = progress_printer(show_progress(args))
-    pace = _print_expected_time(model, complete, config, say, val) if len(complete) else None
+    figures = () if args.no_figures else ("the figures",)
+    pace = (
+        _print_expected_time(model, complete, config, say, val, figures) if len(complete) else None
+    )
     train = _train_rows(run_, args, config.ood)  # (for the OOD sets' check)
     result = evaluate(model, dataset, config, val_dataset=val, advance=pace, train_dataset=train)
     metrics = result.to_json()
@@ -383,9 +386,15 @@ def _train_rows(run_: Any, args: argparse.Namespace, ood: tuple[str, ...]) -> An
 
 
 def _print_expected_time(
-    model: Any, dataset: Any, config: EvalConfig, say: Any, val: Any = None
+    model: Any,
+    dataset: Any,
+    config: EvalConfig,
+    say: Any,
+    val: Any = None,
+    steps: tuple[str, ...] = (),
 ) -> Any:
-    """Print the expected time of the importance sampling, from a short timed probe; return
+    """Print the expected time of the importance sampling, from a short timed probe, naming the
+    sections it leaves out and ``steps`` of the command's own after them (its figures); return
     the :class:`~torchlvm.evaluation.timing.Pace` that re-states it from the evaluation's own
     batches (None for a model that is not importance-sampled). ``val``: the validation split,
     whose rows the outlier section scores too (None: not given).
@@ -394,14 +403,14 @@ def _print_expected_time(
     :func:`~torchlvm.cli._progress.progress_printer`): on a machine busier than its cores, that
     the time will follow the load; the re-stated time."""
     from torchlvm.evaluation.outlier_section import scored_sets
-    from torchlvm.evaluation.timing import Pace, expected_time
+    from torchlvm.evaluation.timing import Pace, expected_time, left_out
 
     val_rows = 0 if val is None else len(val)
     sets = scored_sets(dataset, config)  # (not those skipped: not here, other channels)
     expectation = expected_time(model, dataset, config, ood_sets=sets, val_rows=val_rows)
     if expectation is None:
         return None
-    print(expectation.describe(), flush=True)
+    print(expectation.describe([*left_out(config, dataset), *steps]), flush=True)
     if expectation.busy is not None:
         say(expectation.busy.describe())
     return Pace(expectation, config, say)
