@@ -631,12 +631,12 @@ def test_table_values_outside_the_train_range_are_counted(tmp_path, capsys):
     assert cli.main(argv) == 0
     out = tmp_path / "s.csv"
     assert cli.main(["sample", str(run), "--n", "2000", "--seed", "1", "--out", str(out)]) == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if "fall outside" in x)
+    line = next(x for x in capsys.readouterr().out.splitlines() if "lie outside" in x)
     drawn = np.array([r for r in list(csv.reader(out.open()))[1:]], dtype=float)
     beyond = int(((drawn[:, 0] < age.min()) | (drawn[:, 0] > age.max())).sum())
-    total = int(line.split(" of 4,000 values")[0].replace(",", ""))
-    assert beyond > 0 and total >= beyond and "age: " in line
-    assert line.endswith(": a Gaussian per column knows no bounds")
+    total = int(line.split(" of 4,000 drawn values")[0].replace(",", ""))
+    assert beyond > 0 and total >= beyond and "'age' " in line
+    assert "training data (the model's p(x | z) is not bounded): " in line
 
 
 def test_the_train_range_is_said_and_compared_as_the_file_writes_it(tmp_path, capsys):
@@ -660,11 +660,11 @@ def test_the_train_range_is_said_and_compared_as_the_file_writes_it(tmp_path, ca
     assert cli.main(argv) == 0
     out = tmp_path / "s.csv"
     assert cli.main(["sample", str(run), "--n", "200", "--seed", "1", "--out", str(out)]) == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if "fall outside" in x)
-    said = re.search(r"count: (\d+) below ([^,;)]+)", line)
-    assert said is not None and said.group(2) == "0", line
+    line = next(x for x in capsys.readouterr().out.splitlines() if "lie outside" in x)
+    said = re.search(r"'count' (\d+) \([^;]+; trained ([^ ]+) to ([^)]+)\)", line)
+    assert said is not None and said.group(2) == "0" and said.group(3) == "19", line
     written = np.array([r[0] for r in list(csv.reader(out.open()))[1:]], dtype=float)
-    assert int(said.group(1)) == int((written < 0).sum()) > 0
+    assert int(said.group(1)) == int(((written < 0) | (written > 19)).sum()) > 0
 
 
 def test_the_offered_cvae_on_a_table_reads_it_as_the_run_did(tmp_path, capsys):
@@ -702,7 +702,8 @@ def test_a_bernoulli_tables_draws_outside_a_column_are_not_blamed_on_a_gaussian(
     argv = ["sample", run, "--n", "500", "--out", tmp_path / "s.csv"]
     assert cli.main([str(a) for a in argv]) == 0
     out = capsys.readouterr().out
-    assert "(d: " in out and "a Bernoulli draws 0 or 1 in a column the train split holds" in out
+    said = "(a Bernoulli draws 0 or 1, and the column's training data hold one of them only): 'd' "
+    assert said in out
     assert "Gaussian" not in out
 
 
@@ -724,7 +725,7 @@ def test_a_bernoulli_models_draws_are_compared_with_the_range_it_sees(tmp_path, 
     out = capsys.readouterr().out
     drawn = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1)
     assert (drawn[:, :3] == 1).any()  # ones drawn in the grey columns: inside their 0/1 range
-    assert "above 0.3" not in out and "a: " not in out
+    assert "trained 0 to 0.3" not in out and "'a' " not in out
 
 
 def test_table_rows_that_would_not_fit_in_memory_are_refused_before_drawing(

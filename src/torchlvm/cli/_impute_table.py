@@ -278,34 +278,20 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         copies = [_filled_cells(columns, forms, x, values, single=single) for values in stacks]
         _write(out, table, copies)
     _report(args, run_, x, out, _written_as(schema.columns, forms, x, theirs))
-    if (outside := _outside_trained(run_, schema.columns, x, user)) is not None:
+    if (outside := _outside_trained(run_, x, user, forms)) is not None:
         print(outside)
     return 0
 
 
-def _outside_trained(run_: Any, names: Any, x: torch.Tensor, user: torch.Tensor) -> str | None:
-    """A line saying how many filled cells lie outside their column's range in the run's
-    training split, and in which columns (:func:`~torchlvm.data.value_range.outside_trained`,
-    the images' rule): a Gaussian model's fills are not bounded, and impute wrote a negative
-    proline and a magnesium of 400 without a word (userP #5). None where none do, or the run
-    was made before it recorded its columns' ranges."""
-    from torchlvm.data.columns import is_default
-    from torchlvm.data.value_range import outside_trained
+def _outside_trained(run_: Any, x: torch.Tensor, user: torch.Tensor, forms: Any) -> str | None:
+    """The line counting the filled cells (as written, in ``forms``) that lie outside their
+    column's range in the run's training data (:func:`~._table_outside.outside_line`, as
+    ``sample`` counts its draws): a Gaussian model's fills are not bounded, and impute wrote a
+    negative proline and a magnesium of 400 without a word (userP #5)."""
+    from torchlvm.cli._table_outside import outside_line
 
     fills = torch.where(torch.isnan(x), user.double(), torch.nan)  # (..., N, D): filled cells
-    if (found := outside_trained(fills, run_.data)) is None:
-        return None
-    shown = [
-        f"{names[j] if is_default(names) else repr(names[j])} {out.count:,} ({out.least:.4g} to "
-        f"{out.most:.4g}; trained {out.low:.4g} to {out.high:.4g})"
-        for j, out in found.columns
-    ]
-    more = f", and {len(shown) - 4} more columns" if len(shown) > 4 else ""
-    return (
-        f"  {found.count:,} of {found.total:,} filled values lie outside the range their column "
-        f"took in the training data (the model's p(x | z) is not bounded): {', '.join(shown[:4])}"
-        f"{more}"
-    )
+    return outside_line(run_, fills, "filled values", forms)
 
 
 def _written_as(names: Any, forms: list[Any], x: torch.Tensor, theirs: list[bool]) -> str:

@@ -1,13 +1,14 @@
 """``torchlvm sample RUN --out FILE.csv`` for a run trained on a table: rows drawn from the model
-in the user's units (:func:`sample_table`), and the one line that says how many fall outside the
-range their column has in the train split. The file is written by
-:func:`torchlvm.cli._table_rows.write_rows`."""
+in the user's units (:func:`sample_table`), and the one line that says how many lie outside the
+range their column took in the training data (:func:`~._table_outside.outside_line`). The file
+is written by :func:`torchlvm.cli._table_rows.write_rows`."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from torchlvm.cli._table_outside import outside_line
 from torchlvm.cli._table_rows import row_suffixes, rows_file, schema_of, write_rows
 
 
@@ -62,7 +63,8 @@ def sample_table(
 
         print(drawn_line(run_, counts, classes))
     print(f"wrote {out}{note}")
-    if (outside := _outside_train(run_, schema, rows)) is not None:
+    binary = _bernoulli(run_)  # (0/1 draws: a column's range as the model sees it)
+    if outside := outside_line(run_, rows, "drawn values", schema.forms, binary=binary):
         print(outside)
     return 0
 
@@ -88,72 +90,8 @@ def _check_size(n: int, classes: int, cells: int) -> None:
     check_fits(rows * cells * BYTES_PER_CELL, what, f"pass --n {most} or fewer")
 
 
-def _outside_train(run_: Any, schema: Any, rows: Any) -> str | None:
-    """A line counting the values of ``rows`` ``(n, D)`` (user units) outside the range their
-    column has in the run's train split (a Gaussian per column knows no bounds: ages of -11 on
-    a file of 18..79), naming the columns; None where none are, or where the run's own file
-    cannot be read now (the rows are written either way)."""
-    import warnings
-
-    from torchlvm import run as _run
-    from torchlvm.errors import TorchLVMError
-
-    try:
-        with warnings.catch_warnings():  # (of the training file: said at training, userK #9)
-            warnings.simplefilter("ignore")
-            train = schema.to_user_units(_run.load_split(run_, None, "train").x.double())
-    except (TorchLVMError, OSError):
-        return None
-    low = _as_written(train.nan_to_num(float("inf")).min(0).values, schema.forms, bounds=True)
-    high = _as_written(train.nan_to_num(-float("inf")).max(0).values, schema.forms, bounds=True)
-    if _bernoulli(run_):  # 0/1 draws of grey levels: a column's range as the model sees it
-        low, high = (low >= 1).to(low.dtype), (high > 0).to(high.dtype)
-    rows = _as_written(rows, schema.forms)  # (as the file holds them: -0.03 written 0.0 is 0)
-    below, above = (rows < low).sum(0), (rows > high).sum(0)
-    total = int(below.sum() + above.sum())
-    if not total:
-        return None
-    parts = []
-    for j in (below + above).argsort(descending=True)[:3].tolist():
-        if int(below[j] + above[j]):
-            say = [f"{int(below[j])} below {float(low[j]):.4g}"] * bool(below[j])
-            say += [f"{int(above[j])} above {float(high[j]):.4g}"] * bool(above[j])
-            parts.append(f"{schema.columns[j]}: {', '.join(say)}")
-    return (
-        f"  {total:,} of {rows.numel():,} values fall outside the range their column has in the "
-        f"train split ({'; '.join(parts)}): {_why_outside(run_)}"
-    )
-
-
 def _bernoulli(run_: Any) -> bool:
     return getattr(getattr(run_.model, "config", None), "likelihood", None) == "bernoulli"
-
-
-def _why_outside(run_: Any) -> str:
-    """Why draws leave their column's train range: a Gaussian p(x | z) knows no bounds; a
-    Bernoulli's 0/1 draws leave it only in a column whose train split, as the model sees it
-    (grey levels drawn as 0/1), holds one value (its grey levels were compared with 0/1 draws:
-    review11)."""
-    if _bernoulli(run_):
-        return "a Bernoulli draws 0 or 1 in a column the train split holds one of only"
-    return "a Gaussian per column knows no bounds"
-
-
-def _as_written(values: Any, forms: tuple, *, bounds: bool = False) -> Any:
-    """``values`` (``(..., D)`` float64, user units) rounded as each column writes them (its
-    form's decimals): a draw is compared as the file holds it. ``bounds``: ``values`` are the
-    train split's ``(D,)`` bounds, which come back through float32 standardization (a count's 0
-    as -3.2e-07), so a column without decimals takes 6 significant digits (D values formatted,
-    never the rows)."""
-    import torch
-
-    out = values.clone()
-    if bounds:
-        out = torch.tensor([float(f"{v:.6g}") for v in values.tolist()], dtype=torch.float64)
-    for j, form in enumerate(forms):
-        if form.places is not None and not form.exponent:
-            out[..., j] = torch.round(values[..., j], decimals=form.places)
-    return out + 0.0  # (-0.0 said as 0)
 
 
 def _draws(run_: Any, n: int, classes: Any, source: str | None, generator: Any):

@@ -173,18 +173,21 @@ class Outside(NamedTuple):
     columns: tuple[tuple[int, Outside], ...] = ()  # a table's: (j, column j's), where any
 
 
-def outside_trained(values: Any, data: dict[str, Any]) -> Outside | None:
+def outside_trained(
+    values: Any, data: dict[str, Any], places: Any = (), *, binary: bool = False
+) -> Outside | None:
     """How many of ``values`` (a tensor or an array, any shape; NaN: not looked at) lie outside
     the range the run whose ``data`` record this is was trained on (:func:`trained_range`): a
     Gaussian decoder's means are not bounded, so PPCA fills and draws of pixels in [0, 1] reach
-    -0.6 and 1.4; of a table ``(..., N, D)``, outside their column's (:func:`column_range`;
-    its ``columns`` by column, in column order). None where none do, none are given, or the
-    range is not known (a run made before its record). ``impute`` and ``sample`` say it in
-    their words (review14 R1)."""
+    -0.6 and 1.4; of a table ``(..., N, D)``, outside their column's (:func:`outside_columns`
+    over its recorded :func:`column_range`; ``places`` and ``binary`` as there). None where
+    none do, none are given, or the range is not known (a run made before its record).
+    ``impute`` and ``sample`` say it in their words (review14 R1), a table's in one wording
+    (:func:`~torchlvm.cli._table_rows.outside_line`)."""
     x = torch.as_tensor(values).double()
     columns = data.get("column_range")
     if columns is not None and x.ndim >= 2 and x.shape[-1] == len(columns[0]):
-        return _outside_columns(x, columns)
+        return outside_columns(x, columns, places, binary=binary)
     known = trained_range(data)
     if known is None or x.numel() == 0:
         return None
@@ -200,22 +203,46 @@ def _outside(x: Tensor, low: float, high: float) -> Outside | None:
     return Outside(count, x.numel(), float(x.min()), float(x.max()), low, high)
 
 
-def _outside_columns(x: Tensor, columns: list[list[float | None]]) -> Outside | None:
-    """:func:`_outside` of each column of ``x`` ``(..., D)`` by its own recorded range."""
+def outside_columns(
+    values: Any, columns: list[list[float | None]], places: Any = (), *, binary: bool = False
+) -> Outside | None:
+    """The values of a table's rows ``values`` ``(..., D)`` (user units; NaN: not looked at)
+    outside their column's range ``columns`` (``[[least, ...], [greatest, ...]]``, as
+    :func:`column_range` records it; None: a column of no value), by column (its
+    ``columns``, in column order); None where none are. The one rule of ``impute``'s fills and
+    ``sample``'s draws of a table (review15 R9). ``places``: each column's decimals as its file
+    writes them (None: as computed), by which values and bounds are compared as the file holds
+    them (review9: a draw of -0.03 written '0' is not below 0). ``binary``: the values are a
+    Bernoulli's 0/1 draws, compared with each column's range as the model sees it (grey levels
+    drawn as 0/1: 0 where its least is below 1, 1 where its greatest is above 0; review11)."""
+    x = as_written(torch.as_tensor(values).double(), places)
     flat = x.reshape(-1, x.shape[-1])  # (M * N, D)
+    seen = [j for j, b in enumerate(zip(*columns, strict=True)) if None not in b]
+    bounds = torch.tensor([[float(b or 0) for b in side] for side in columns], dtype=torch.float64)
+    low, high = as_written(bounds, places)  # (D,) each
+    if binary:
+        low, high = (low >= 1).double(), (high > 0).double()
     found = []
-    for j, (low, high) in enumerate(zip(*columns, strict=True)):
-        if low is not None and high is not None:
-            if (out := _outside(flat[:, j], float(low), float(high))) is not None:
-                found.append((j, out))
+    for j in seen:
+        if (out := _outside(flat[:, j], float(low[j]), float(high[j]))) is not None:
+            found.append((j, out))
     if not found:
         return None
-    lows = [float(v) for v in columns[0] if v is not None]
-    highs = [float(v) for v in columns[1] if v is not None]
-    seen = flat[~torch.isnan(flat)]
+    values_seen = flat[~torch.isnan(flat)]
     count = sum(out.count for _, out in found)
-    return Outside(count, seen.numel(), float(seen.min()), float(seen.max()), min(lows),
-                   max(highs), tuple(found))  # fmt: skip
+    least, most = float(values_seen.min()), float(values_seen.max())
+    return Outside(count, values_seen.numel(), least, most, float(low[seen].min()),
+                   float(high[seen].max()), tuple(found))  # fmt: skip
+
+
+def as_written(values: Tensor, places: Any) -> Tensor:
+    """``values`` ``(..., D)`` (float64, user units) rounded as each column's file writes them,
+    ``places`` its decimals (None, or none given: as computed), -0.0 as 0."""
+    out = values.clone()
+    for j, digits in enumerate(places):
+        if digits is not None:
+            out[..., j] = torch.round(values[..., j], decimals=int(digits))
+    return out + 0.0  # (-0.0 said as 0)
 
 
 def units_slip(
