@@ -13,7 +13,8 @@ ESS 1–2 of 1,000 each said ± 0.6–0.85 where seeds moved them 5 nats).
 The rule is a count, :data:`FEW_EFFECTIVE` draws (half the samples, where fewer than twice that
 are drawn), not a share of S: where q is far from the posterior, ESS grows more slowly than S, so
 a share flags the same rows at S = 1,000 and not at S = 100 (readB #10; userL measured 7.5 of 100
-and 37 of 1,000 for the same imputations), and the fix it names is a larger S.
+and 37 of 1,000 for the same imputations, drawn from q alone; 5.8 and 35 from the defensive
+mixture), and the fix it names is a larger S.
 """
 
 from __future__ import annotations
