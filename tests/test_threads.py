@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -12,12 +13,11 @@ from torchlvm import _threads
 from torchlvm.cli import main
 from torchlvm.estimators import VAEEstimator
 from torchlvm.models import PPCA
-from torchlvm.training import devices
 
 
 @pytest.fixture
 def two_cores(monkeypatch):
-    monkeypatch.setattr(devices, "available_devices", lambda kind: (2, "CPU cores"))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(_threads, "_CAPPED", set())  # (nothing said yet in this process)
 
 
@@ -68,3 +68,25 @@ def test_the_command_line_refuses_more_threads_than_cores(two_cores, capsys, tmp
     assert main(["kl-demo", "--threads", "3", "--out", str(tmp_path / "kl.png")]) == 2
     err = capsys.readouterr().err
     assert "--threads 3 is more than the 2 CPU cores this process may use; pass --threads 2" in err
+
+
+def test_a_ppca_fit_counts_cores_without_importing_lightning():
+    """userT #7: a 100 x 5 PPCA's first fit imported Lightning (and through it sympy and
+    matplotlib) only to count the cores its ``threads`` may use: 10 s, in which a Ctrl-C left
+    those modules half imported for every later call of the session. Its whole life (fit,
+    transform, score, sample) now runs without Lightning."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from torchlvm.models import PPCA\n"
+        "x = np.random.default_rng(0).normal(size=(100, 5))\n"
+        "model = PPCA(latent_dim=2, threads=1).fit(x)\n"
+        "model.transform(x); model.score(x); model.score_samples(x)\n"
+        "print(sorted(m for m in ('lightning', 'sympy', 'matplotlib') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert done.stdout.strip() == "[]"

@@ -57,6 +57,8 @@ from dataclasses import dataclass
 
 import torch
 
+from torchlvm._threads import cpu_cores
+
 PROBE_SECONDS = 0.3
 """A probe doubles its units until one run takes at least this long."""
 SHORT_SHARE = 0.1
@@ -100,13 +102,11 @@ class Busy:
         own threads (which the load average counts too: a command run alone, or just after
         another, is not "busy"); None on a machine that is not busy, or where the load average
         is unknown (not a Unix)."""
-        from torchlvm.training.devices import available_devices  # (training imports this)
-
         try:
             load = os.getloadavg()[0]
         except (AttributeError, OSError):
             return None
-        cores, _ = available_devices("cpu")
+        cores = cpu_cores()
         return cls(load, cores) if load > cores + torch.get_num_threads() else None
 
     def describe(self) -> str:

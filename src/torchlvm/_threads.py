@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import numbers
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -45,13 +46,12 @@ Method = TypeVar("Method", bound=Callable[..., Any])
 
 def check_threads(threads: Any, name: str = "--threads") -> int:
     """The command line's ``--threads`` (``name``) as an int, checked to be a positive integer
-    no larger than the CPU cores this process may use (its affinity mask, as ``taskset`` or a
-    container's cpuset sets it: :func:`~torchlvm.training.devices.available_devices`).
+    no larger than the CPU cores this process may use (:func:`cpu_cores`).
 
     Raises:
         ConfigError: naming ``name``, the value and what is allowed.
     """
-    threads, cores = _positive(threads, name, none=False), _cores()
+    threads, cores = _positive(threads, name, none=False), cpu_cores()
     if threads > cores:
         raise ConfigError(
             f"{name} {threads} is more than the {cores} CPU core{'s' if cores > 1 else ''} "
@@ -68,7 +68,7 @@ def capped_threads(threads: Any) -> int:
     Raises:
         ConfigError: for a count that is not a positive integer.
     """
-    threads, cores = _positive(threads, "threads", none=True), _cores()
+    threads, cores = _positive(threads, "threads", none=True), cpu_cores()
     if threads <= cores:
         return threads
     if (threads, cores) not in _CAPPED:
@@ -96,12 +96,17 @@ def _positive(threads: Any, name: str, *, none: bool) -> int:
     return int(threads)
 
 
-def _cores() -> int:
-    """The CPU cores this process may use (its affinity mask:
-    :func:`~torchlvm.training.devices.available_devices`)."""
-    from torchlvm.training.devices import available_devices
+def cpu_cores() -> int:
+    """The CPU cores this process may use: its affinity mask, as ``taskset`` or a container's
+    cpuset sets it, or the machine's count where there is none (not Linux).
 
-    return available_devices("cpu")[0]
+    Read here, not through :mod:`torchlvm.training`: a PPCA's fit counts cores, and importing
+    Lightning to do so cost 10 s on its first fit, a window in which a Ctrl-C left modules half
+    imported for every later call of the session (userT #7)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 probe that measures seconds per image-sample."""
 
 import math
+import os
 
 import pytest
 import torch
@@ -202,10 +203,9 @@ def test_a_busy_machine_is_named_with_its_load(monkeypatch, load, cores, busy):
     cores (by more than the command's own threads, which it counts), a line names both and
     says that the time will follow the load."""
     from torchlvm import _probe
-    from torchlvm.training import devices
 
     monkeypatch.setattr(_probe.os, "getloadavg", lambda: (load, 0.0, 0.0))
-    monkeypatch.setattr(devices, "available_devices", lambda kind: (cores, "CPU cores"))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     monkeypatch.setattr(_probe.torch, "get_num_threads", lambda: 2)
     found = _probe.Busy.now()
     assert (found is not None) == busy
@@ -229,10 +229,9 @@ def test_evaluates_first_line_is_the_same_on_a_busy_machine_and_the_rest_goes_to
     from torchlvm import _probe
     from torchlvm.cli._progress import progress_printer
     from torchlvm.cli.evaluate import _print_expected_time
-    from torchlvm.training import devices
 
     monkeypatch.setattr(_probe.os, "getloadavg", lambda: (9.1, 0.0, 0.0))
-    monkeypatch.setattr(devices, "available_devices", lambda kind: (2, "CPU cores"))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(_probe.torch, "get_num_threads", lambda: 2)
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,))).eval()

@@ -4,6 +4,8 @@ digits VAE (K=8), n=200, 300 steps, k=5000: 3 s expected, 3.25 s taken; with --a
 --flow-steps 2: 20 s, 19.9 s.
 """
 
+import os
+
 import pytest
 import torch
 
@@ -108,10 +110,9 @@ def test_gaps_names_a_busy_machine_on_stderr_and_keeps_its_line(monkeypatch, cap
     from torchlvm import _probe
     from torchlvm.cli._progress import progress_printer
     from torchlvm.cli.gaps import _expected
-    from torchlvm.training import devices
 
     monkeypatch.setattr(_probe.os, "getloadavg", lambda: (14.0, 0.0, 0.0))
-    monkeypatch.setattr(devices, "available_devices", lambda kind: (2, "CPU cores"))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(_probe.torch, "get_num_threads", lambda: 2)
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=64, latent_dim=4, hidden=(32,)))

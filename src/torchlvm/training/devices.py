@@ -3,11 +3,10 @@ starts any process."""
 
 from __future__ import annotations
 
-import os
-
 import torch
 
 from torchlvm._device import no_gpu_error
+from torchlvm._threads import cpu_cores
 from torchlvm.errors import ConfigError, OptionError, spelled
 
 
@@ -18,10 +17,7 @@ def available_devices(accelerator: str) -> tuple[int, str]:
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if accelerator in ("gpu", "cuda") or (accelerator == "auto" and gpus):
         return gpus, "GPUs"
-    try:
-        return len(os.sched_getaffinity(0)), "CPU cores"
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1, "CPU cores"
+    return cpu_cores(), "CPU cores"
 
 
 def check_devices(accelerator: str, devices: int | str, num_nodes: int) -> None:
