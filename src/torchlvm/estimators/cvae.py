@@ -43,6 +43,7 @@ from torchlvm.estimators.base import LVMEstimator, _numpy
 from torchlvm.estimators.scale import callers_level, warn_inactive
 from torchlvm.inference.class_mixture import class_log_joint, class_log_prior, log_mixture
 from torchlvm.models.conditions import plain_label
+from torchlvm.models.fit_failure import unchanged_if_fit_fails
 from torchlvm.training.collapse import ROWS
 
 # scikit-learn's classifier checks (1.9) that fit real-valued X, as base._REAL_VALUED_CHECKS
@@ -77,6 +78,7 @@ class CVAEEstimator(LVMEstimator):
     _model_type = "cvae"
     _model_fields = (*LVMEstimator._model_fields, "prior")
 
+    @unchanged_if_fit_fails
     @trains
     @on_threads
     def fit(self, X: Any, y: Any = None) -> CVAEEstimator:

@@ -16,6 +16,7 @@ from torchlvm._threads import on_threads
 from torchlvm.estimators._training import ArrayDataModule, train
 from torchlvm.estimators.base import _ELEMENTS, LVMEstimator, _numpy
 from torchlvm.estimators.scale import callers_level, warn_inactive
+from torchlvm.models.fit_failure import unchanged_if_fit_fails
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -67,6 +68,7 @@ class VAEEstimator(LVMEstimator):
     def _missing_ok(self) -> bool:
         return self.objective == "miwae"
 
+    @unchanged_if_fit_fails
     @trains
     @on_threads
     def fit(self, X: Any, y: Any = None) -> VAEEstimator:

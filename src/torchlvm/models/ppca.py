@@ -56,6 +56,7 @@ from torchlvm._sklearn import check_X
 from torchlvm._threads import TABLE_THREADS, on_threads
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.models.base import SavableModel
+from torchlvm.models.fit_failure import unchanged_if_fit_fails
 from torchlvm.models.ppca_density import PPCADensityFace
 from torchlvm.models.ppca_fit import fit_parameters, flip_signs
 from torchlvm.models.ppca_float32 import (
@@ -330,6 +331,7 @@ class PPCA(
 
     # ----------------------------------------------------------------------- fitting
 
+    @unchanged_if_fit_fails
     @trains
     @on_threads
     def fit(self, X: Any, y: Any = None) -> PPCA:
