@@ -221,8 +221,14 @@ def probe(
     thread's wait for its descheduled sibling) it multiplied out: its expected time was 0.16
     to 40 times the time taken, 0.26 to 1.80 in chunks (a digits VAE, k = 5000, loads 2-17 on
     2 cores; ``benchmarks/results/evaluate_time.md``). Told the
-    image-samples the evaluation will draw, ``samples``, a probe of a short one stops early.
-    A load that changes after the probe is followed by :class:`Pace`."""
+    image-samples the evaluation will draw, ``samples``, a probe of a short one stops early
+    (on its first timed run, for a job of a few chunks).
+    A load that changes after the probe is followed by :class:`Pace`.
+
+    A call on one row and one sample runs first, untimed: a first call's one-time costs are
+    not the rate's. A CVAE's first prior imports sympy (``torch.broadcast_shapes``), 1.5 s,
+    and a digits CVAE at k = 100, n = 300 was said 17-20 s of importance sampling that took
+    9 s: its likelihood probed at 176-183 µs a sample, 11.6 µs once warm."""
     x, c = _probe_batch(model, dataset, config)
     from torchlvm.evaluation.eval_data import is_deterministic
 
@@ -232,6 +238,7 @@ def probe(
     chunk = config.chunk or auto_chunk(rows, x.shape[-1], device, x.element_size())
     chunk = min(chunk, k)  # (the sampling's own: k samples at most)
     with seeded(config.seed):
+        log_marginal_is(model, x[:1], None if c is None else c[:1], num_samples=1)  # (warm)
         rate = seconds_per_unit(
             lambda m: log_marginal_is(model, x, c, num_samples=m * chunk, chunk=chunk),
             most=k // chunk,  # (whole chunks, k samples at most)
