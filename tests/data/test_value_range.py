@@ -246,3 +246,22 @@ def test_a_tables_range_is_each_columns_and_outside_trained_counts_by_column():
     )
     assert outside_trained(torch.tensor([[1.0, 50.0, 7.0], [3.0, 300.0, 7.0]]), recorded) is None
     assert outside_trained(fills, {"name": "t.csv"}) is None  # (a run made before the record)
+
+
+def test_a_tables_values_are_compared_with_their_columns_range_as_written():
+    """review15 R9 / R3: the one rule of a table's values outside their column's range compares
+    them as the file writes them (a draw of -0.003 written '0' is not below 0; one of 10.04
+    written '10.0' is not above 10), and a Bernoulli's 0/1 draws with the range the model sees
+    (a column of greys up to 0.3 holds 1s as drawn; one of 0s only holds none)."""
+    import torch
+
+    from torchlvm.data.value_range import as_written, outside_columns
+
+    columns = [[0.0, 0.0], [10.0, 0.0]]
+    values = torch.tensor([[-0.003, 0.0], [10.04, 0.0]], dtype=torch.float64)
+    assert outside_columns(values, columns).count == 2  # (as computed)
+    assert outside_columns(values, columns, [0, 1]) is None  # (as written)
+    assert as_written(values, [0, None]).tolist() == [[0.0, 0.0], [10.0, 0.0]]
+    draws = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    found = outside_columns(draws, [[0.0, 0.0], [0.3, 0.0]], binary=True)
+    assert found is not None and [j for j, _ in found.columns] == [1] and found.count == 1

@@ -173,21 +173,19 @@ class Outside(NamedTuple):
     columns: tuple[tuple[int, Outside], ...] = ()  # a table's: (j, column j's), where any
 
 
-def outside_trained(
-    values: Any, data: dict[str, Any], places: Any = (), *, binary: bool = False
-) -> Outside | None:
+def outside_trained(values: Any, data: dict[str, Any]) -> Outside | None:
     """How many of ``values`` (a tensor or an array, any shape; NaN: not looked at) lie outside
     the range the run whose ``data`` record this is was trained on (:func:`trained_range`): a
     Gaussian decoder's means are not bounded, so PPCA fills and draws of pixels in [0, 1] reach
     -0.6 and 1.4; of a table ``(..., N, D)``, outside their column's (:func:`outside_columns`
-    over its recorded :func:`column_range`; ``places`` and ``binary`` as there). None where
-    none do, none are given, or the range is not known (a run made before its record).
-    ``impute`` and ``sample`` say it in their words (review14 R1), a table's in one wording
-    (:func:`~torchlvm.cli._table_rows.outside_line`)."""
+    over its recorded :func:`column_range`, values compared as given). None where none do,
+    none are given, or the range is not known (a run made before its record). ``impute`` and
+    ``sample`` of images say it in their words (review14 R1); of a table, in one line
+    (:func:`~torchlvm.cli._table_outside.outside_line`, which compares the cells as written)."""
     x = torch.as_tensor(values).double()
     columns = data.get("column_range")
     if columns is not None and x.ndim >= 2 and x.shape[-1] == len(columns[0]):
-        return outside_columns(x, columns, places, binary=binary)
+        return outside_columns(x, columns)
     known = trained_range(data)
     if known is None or x.numel() == 0:
         return None
