@@ -25,6 +25,7 @@ from torchlvm.models.base import (
     WEIGHTS_NAME,
     config_fingerprint,
     expected_tensors,
+    restore_feature_names,
 )
 from torchlvm.models.config import config_from_dict, config_to_dict
 from torchlvm.models.registry import model_class
@@ -284,7 +285,8 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
 
     Returns:
         The model, in eval mode, on the CPU, in the floating-point type it was saved in (a
-        model saved in float64, such as an estimator's ``model_``, comes back in float64).
+        model saved in float64, such as an estimator's ``model_``, comes back in float64); a
+        PPCA fitted on a DataFrame keeps its ``feature_names_in_``.
 
     A model that ``torchlvm train`` or ``fit`` trained on a table (``.csv``), standardized (the
     default), reads rows in the run's units, x' = (x − mean) / scale with the train split's
@@ -338,4 +340,5 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
     if len(dtypes) == 1:  # load_state_dict would copy them into the default dtype's tensors
         model = model.to(dtypes.pop())
     model.load_state_dict(tensors, strict=True)
+    restore_feature_names(model, record, f"{folder / CONFIG_NAME}")
     return model.eval()

@@ -244,3 +244,31 @@ def test_save_pretrained_to_an_unexpanded_home_is_refused(tmp_path, monkeypatch)
     assert not (tmp_path / "~").exists()
     model.save_pretrained(os.path.expanduser("~/export"))  # the fix
     assert load(tmp_path / "home" / "export").latent_dim == 2
+
+
+def test_a_ppca_fitted_on_a_frame_loads_with_its_column_names(tmp_path):
+    """userT #1: save_pretrained dropped feature_names_in_, so the loaded PPCA transformed a
+    frame with its columns reversed without an error (scikit-learn warned, wrongly, that it
+    was "fitted without feature names")."""
+    import numpy as np
+    import pandas as pd
+
+    from torchlvm.errors import DataError
+    from torchlvm.models.ppca import PPCA
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(50, 2)) @ rng.normal(size=(2, 5)), columns=list("vwxyz"))
+    df += 0.1 * rng.normal(size=df.shape)
+    fitted = PPCA(latent_dim=2).fit(df)
+    loaded = load(fitted.save_pretrained(tmp_path / "m"))
+    assert list(loaded.feature_names_in_) == list("vwxyz")
+    np.testing.assert_array_equal(loaded.transform(df), fitted.transform(df))
+    with pytest.raises(DataError, match="columns"):
+        loaded.transform(df[df.columns[::-1]])
+    plain = load(PPCA(latent_dim=2).fit(df.to_numpy()).save_pretrained(tmp_path / "plain"))
+    assert not hasattr(plain, "feature_names_in_")
+    config = tmp_path / "m" / "config.json"
+    record = json.loads(config.read_text())
+    config.write_text(json.dumps({**record, "feature_names_in": ["v", "w"]}))
+    with pytest.raises(DataError, match="must list the 5 column names .* the file is damaged"):
+        load(tmp_path / "m")

@@ -12,27 +12,64 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from safetensors.torch import save
 
 from torchlvm._files import json_text, write_atomic, write_text
 from torchlvm._shell import unexpanded_home
-from torchlvm.errors import ConfigError, NotFittedError, RunDirectoryError
+from torchlvm.errors import ConfigError, DataError, NotFittedError, RunDirectoryError
 from torchlvm.models.config import config_to_dict
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 
 
+FEATURE_NAMES = "feature_names_in"
+"""The ``config.json`` key of the column names an estimator was fitted on (``feature_names_in_``,
+which scikit-learn records from a DataFrame), where it has them."""
+
+
 def model_record(model: Any) -> dict[str, Any]:
-    """The part of ``config.json`` that rebuilds ``model``: its type name and config."""
+    """The part of ``config.json`` that rebuilds ``model``: its type name and config, and the
+    column names it was fitted on where it has them (:data:`FEATURE_NAMES`)."""
     import torchlvm
 
-    return {
+    record = {
         "model_type": model.model_type,
         "model": config_to_dict(model.fitted_config),
         "torchlvm_version": torchlvm.__version__,
     }
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        record[FEATURE_NAMES] = [str(name) for name in names]
+    return record
+
+
+def restore_feature_names(model: Any, record: dict[str, Any], source: str) -> None:
+    """Give a loaded ``model`` the column names its ``config.json`` ``record`` holds, so that it
+    refuses a DataFrame of other columns, or of its columns in another order, as the fitted
+    model did: without them a PPCA loaded by ``torchlvm.load`` took reordered columns silently,
+    with scikit-learn's warning that it "was fitted without feature names" (userT #1).
+
+    Raises:
+        DataError: for names that are not one string per feature of the model (``source``
+            names the file).
+    """
+    names = record.get(FEATURE_NAMES)
+    if names is None:
+        return
+    count = getattr(model, "n_features_in_", None)
+    if (
+        not isinstance(names, list)
+        or not all(isinstance(name, str) for name in names)
+        or len(names) != count
+    ):
+        raise DataError(
+            f"{source} '{FEATURE_NAMES}' must list the {count} column names the model was "
+            "fitted on; the file is damaged"
+        )
+    model.feature_names_in_ = np.asarray(names, dtype=object)
 
 
 def config_fingerprint(model_type: str, config: dict[str, Any]) -> str:
