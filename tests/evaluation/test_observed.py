@@ -61,10 +61,9 @@ def test_a_standardized_table_is_in_rows_without_a_schema_and_says_what_its_nats
     """evaluate() decides "table" from the dataset alone (no EvalConfig.table): every unit is
     per row, and the likelihood section says it is of the standardized columns, on the
     complete rows only."""
-    from torchlvm.data.files import standardized
 
     model, x = _ppca_and_rows()
-    data = standardized(_table(x.float()), True, seed=0)
+    data = _standardized(_table(x.float()))
     model = PPCA(latent_dim=2, method="em").fit(data.x.double())
     result = evaluate(model, data, CONFIG)
     assert result.protocol.noun == "row"
@@ -152,12 +151,11 @@ def test_a_standardized_tables_ood_file_is_read_in_its_units_without_a_schema(tm
     """evaluate() reads an OOD file of a table with the dataset's own columns and
     standardization when EvalConfig.table is not given (in the file's raw units, a column in
     the hundreds would make every row an outlier)."""
-    from torchlvm.data.files import standardized
 
     gen = torch.Generator().manual_seed(0)
     raw = torch.randn(300, 2, generator=gen) @ torch.randn(2, 5, generator=gen)
     raw = (raw + 0.3 * torch.randn(300, 5, generator=gen)) * torch.tensor([1, 10, 100, 1, 1])
-    data = standardized(_table(raw.float()), True, seed=0)
+    data = _standardized(_table(raw.float()))
     model = PPCA(latent_dim=2).fit(data.x.double())
     path, near = tmp_path / "same.csv", tmp_path / "near.csv"
     rows = [",".join(repr(v) for v in row) for row in raw[:100].tolist()]
@@ -171,3 +169,11 @@ def test_a_standardized_tables_ood_file_is_read_in_its_units_without_a_schema(tm
     assert "every one of its 100 rows is one of the run's own" in result.outliers.skipped[str(path)]
     auroc = result.outliers.sets[str(near)].score.auroc.value
     assert 0.3 < auroc < 0.7  # rows as its own: no outliers
+
+
+def _standardized(data):
+    """``data`` standardized by its seed-0 train split's means and scales, as a table is read."""
+    from torchlvm.data.files import FRACTIONS, standardized
+    from torchlvm.data.splits import split_parts
+
+    return standardized(data, True, parts=split_parts(data, fractions=FRACTIONS, seed=0))

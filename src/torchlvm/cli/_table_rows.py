@@ -328,7 +328,9 @@ def row_ids(
     left-out columns (:func:`left_out_columns`; its label column where ``label``), and each
     row's cells of them; none for a run not on a table, or where the split read is not
     ``count`` rows (no ids rather than wrong ones)."""
-    from torchlvm.cli._tables import is_file, table_schema
+    import numpy as np
+
+    from torchlvm.cli._tables import is_file, stratified, table_schema
     from torchlvm.cli._types import split_of
     from torchlvm.data.files import FRACTIONS
     from torchlvm.data.splits import PART_NAMES, split_indices
@@ -342,10 +344,12 @@ def row_ids(
     names, cells, table = _left_out(schema, data, label)
     lines = table.lines
     split, seed = split_of(args), int(run_.data.get("seed", 0)) if own else 0
+    labels = table.labels if stratified(run_) else None  # (a CVAE's: split by class)
     for rows in (list(range(len(lines))), _labelled_rows(schema, table)):
         index = rows  # every row, else the rows of a label (as a read leaves out the others)
         if split != "all":  # the split of the rows load_split / load_rows take
-            index = [rows[i] for i in split_indices(len(rows), FRACTIONS, seed, None)[
+            classes = None if labels is None else np.asarray(labels)[rows]
+            index = [rows[i] for i in split_indices(len(rows), FRACTIONS, seed, classes)[
                 PART_NAMES.index(split)]]  # fmt: skip
         if len(index) == count:
             break

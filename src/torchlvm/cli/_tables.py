@@ -188,10 +188,20 @@ def options_from(settings: Mapping[str, Any]) -> dict[str, Any]:
         from torchlvm.data.csv_dialect import text_encoding
 
         options["encoding"] = text_encoding(settings["encoding"])
+    table = is_table(str(settings.get("data", "")))
     standardize = settings.get("standardize")
-    if standardize if standardize is not None else is_table(str(settings.get("data", ""))):
+    if standardize if standardize is not None else table:
         options["standardize"] = True
+    if table and "label_column" in options and str(settings.get("condition")) == "label":
+        options["stratify"] = True  # a CVAE of its classes: each class in every part
     return options
+
+
+def stratified(run_: Any) -> bool:
+    """Whether ``run_`` splits a table by class (a CVAE of its label column records it in its
+    data options), else at random (a run made before that record, or of no classes): the
+    split of every table file it reads."""
+    return bool((run_.data.get("options") or {}).get("stratify"))
 
 
 def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:
@@ -243,7 +253,7 @@ def load_rows(
     rows = schema.rows(data, allow_empty=True)  # an empty column: missing cells (below)
     if not reads_missing(run_):
         _refuse_missing(run_, data, rows.data.x, rows.lines, schema.columns)
-    dataset = select_split(rows.data, split, fractions=FRACTIONS, seed=0)
+    dataset = select_split(rows.data, split, fractions=FRACTIONS, seed=0, stratify=stratified(run_))
     if not run_.class_names:
         return dataset
     return as_run_names(dataset, run_.class_names).with_classes(run_.class_names, unseen=unseen)

@@ -53,7 +53,7 @@ from torchlvm.data.file_values import check_finite, check_rows_observed, feature
 from torchlvm.data.npz_keys import Y_KEYS
 from torchlvm.data.registry import file_suffix, is_file_name
 from torchlvm.data.save_lines import labels_fix
-from torchlvm.data.splits import select_split, split_indices
+from torchlvm.data.splits import PART_NAMES, empty_split, select_split, split_parts
 from torchlvm.data.standardize import Standardizer
 from torchlvm.errors import (
     ConfigError,
@@ -117,6 +117,7 @@ def load_file(
     *,
     seed: int = 0,
     mmap: bool = False,
+    stratify: bool = False,
     **options: Any,
 ) -> Dataset:
     """Load a user's ``.npy``, ``.npz`` or ``.csv`` file as a dataset: :func:`read_rows`, then
@@ -126,6 +127,9 @@ def load_file(
         path: The file; its extension picks the format.
         split: ``"train"``, ``"val"``, ``"test"`` (seeded 80/10/10) or ``"all"``.
         seed: Seed of the split (and of the train split ``standardize=True`` is fitted on).
+        stratify: Split by class (each class's share of every part within one row of its
+            share of the file) where the file has labels; else at random. A run records it in
+            its data options (a CVAE on a table's labels); a run without it was split at random.
         mmap: For ``.npy``: stream rows from the file on disk; returns a
             :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN, column options and
             standardization).
@@ -146,8 +150,8 @@ def load_file(
     path = Path(path)
     if mmap:
         return _load_memmap(path, split, seed, options)
-    data = read_rows(path, seed=seed, **options).data
-    return select_split(data, split, fractions=FRACTIONS, seed=seed)
+    data = read_rows(path, seed=seed, stratify=stratify, **options).data
+    return select_split(data, split, fractions=FRACTIONS, seed=seed, stratify=stratify)
 
 
 def _load_memmap(path: Path, split: str, seed: int, options: dict[str, Any]) -> Dataset:
@@ -196,6 +200,7 @@ def read_rows(
     path: str | os.PathLike[str],
     *,
     seed: int = 0,
+    stratify: bool = False,
     allow_missing: bool = False,
     label_column: int | str | None = None,
     drop_columns: Sequence[int | str] = (),
@@ -212,6 +217,7 @@ def read_rows(
     Args:
         path: The file; its extension picks the format.
         seed: Seed of the train split a ``standardize=True`` is fitted on.
+        stratify: That split is by class (:func:`load_file`'s).
         allow_missing: Keep NaN values (missing data) instead of refusing them.
         label_column: For ``.csv``: the column holding class labels, as a 0-based index or a
             header name; it is removed from ``x``. Text labels are numbered in sorted order.
@@ -304,7 +310,8 @@ def read_rows(
             data = replace(data, columns=names)
         if standardize is not False:
             places = read.places if read.columns is None else ()  # (a file without header)
-            data = standardized(data, standardize, seed=seed, lines=read.lines, places=places)
+            parts = split_parts(data, fractions=FRACTIONS, seed=seed, stratify=stratify)
+            data = standardized(data, standardize, parts=parts, lines=read.lines, places=places)
         x = data.x.to(PRECISIONS[dtype])  # (N, D), in ``dtype`` once standardized
         data = replace(data, x=x)
         return FileRows(data, read.lines)
@@ -321,21 +328,24 @@ def standardized(
     data: Dataset,
     how: bool | Standardizer,
     *,
-    seed: int,
+    parts: tuple[np.ndarray, ...] = (),
     lines: np.ndarray | None = None,
     places: Sequence[int] = (),
 ) -> Dataset:
     """``data`` (every row) standardized by ``how``: a given :class:`Standardizer`, or one
-    fitted on the rows of its seeded train split when ``how`` is True (``lines``: a CSV's
-    file line of each row, which a warning of a far cell names; ``places``: a CSV without a
-    header's file index of each column, by which a message names it)."""
+    fitted on the rows of its train split when ``how`` is True (``parts``: the rows of each
+    part of its split, :func:`~torchlvm.data.splits.split_parts`, the one computation of it
+    that the part read is taken of too; ``lines``: a CSV's file line of each row, which a
+    warning of a far cell names; ``places``: a CSV without a header's file index of each
+    column, by which a message names it)."""
     if how is True:
-        for part in ("val", "test"):  # too few rows to split: say so, not "constant column"
-            select_split(data, part, fractions=FRACTIONS, seed=seed)
-        train = select_split(data, "train", fractions=FRACTIONS, seed=seed)
-        rows = split_indices(len(data), FRACTIONS, seed)[0]  # (select_split's train rows)
+        for part in ("val", "test", "train"):  # too few rows to split: say so, not "constant"
+            if not len(parts[PART_NAMES.index(part)]):
+                raise empty_split(data.name, part, len(data), FRACTIONS)
+        rows = parts[0]
         at = None if lines is None else lines[rows].tolist()
-        how = Standardizer.fit(train.x, data.columns, source=data.name, lines=at, places=places)
+        x = data.x[torch.from_numpy(rows)]  # (train rows, D)
+        how = Standardizer.fit(x, data.columns, source=data.name, lines=at, places=places)
     elif not isinstance(how, Standardizer):
         raise ConfigError(f"standardize must be True, False or a Standardizer, got {how!r}")
     return replace(data, x=how.transform(data.x), standardizer=how)

@@ -37,6 +37,7 @@ FILE_OPTIONS: tuple[str, ...] = (
     "encoding",
     "dtype",
     "na_values",
+    "stratify",
 )
 
 
@@ -122,7 +123,8 @@ def load_dataset(
             ``columns=`` (a run's), ``standardize=True``, ``encoding="cp1251"`` (a table's text
             encoding, where it is not UTF-8 or Windows-1252), ``dtype="float64"`` (a file's
             values in float64, as a model that computes in it reads them), ``na_values=["-"]``
-            (cell texts that mark a missing value beyond the common ones) and ``mmap=True``
+            (cell texts that mark a missing value beyond the common ones), ``stratify=True``
+            (a table split by class, as a CVAE of its labels records it) and ``mmap=True``
             (stream a ``.npy`` file larger than memory, :mod:`torchlvm.data.memmap`) for files
             (:func:`torchlvm.data.files.load_file`).
 

@@ -98,6 +98,16 @@ def split_indices(
     return tuple(np.sort(order[parts == i]).astype(np.int64) for i in range(len(fractions)))
 
 
+def split_parts(
+    data: Dataset, *, fractions: tuple[float, ...], seed: int, stratify: bool = False
+) -> tuple[np.ndarray, ...]:
+    """The rows of each part of ``data`` (:func:`split_indices`; by class, ``data.y``, where
+    ``stratify`` and it has labels): the one computation of a dataset's split, which
+    :func:`select_split` takes a part of and a table's standardization is fitted on."""
+    labels = data.y.numpy() if stratify and data.y is not None else None
+    return split_indices(len(data), fractions, seed, labels)
+
+
 def select_split(
     data: Dataset,
     split: str,
@@ -124,9 +134,8 @@ def select_split(
     if split == "all":
         part = data
     else:
-        labels = data.y.numpy() if stratify and data.y is not None else None
-        index = split_indices(len(data), fractions, seed, labels)[PART_NAMES.index(split)]
-        rows = torch.from_numpy(index)
+        index = split_parts(data, fractions=fractions, seed=seed, stratify=stratify)
+        rows = torch.from_numpy(index[PART_NAMES.index(split)])
         y = None if data.y is None else data.y[rows]
         part = replace(data, x=data.x[rows], y=y, split=split)
     if len(part) == 0:

@@ -1,0 +1,98 @@
+"""A table run's split rule: random, or stratified by class for a CVAE on a table's label column
+(notes15/runs15.md "Item 8 design"), recorded in its data options and read by every command."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from torchlvm import cli
+from torchlvm import run as _run
+from torchlvm.data.files import FRACTIONS, load_file
+from torchlvm.data.splits import split_indices
+
+KINDS = ["a"] * 140 + ["b"] * 44 + ["c"] * 16
+
+
+@pytest.fixture
+def table(tmp_path):
+    """200 rows of three classes (70/22/8 %), each row's id its place (0..199)."""
+    rng = np.random.default_rng(1)
+    kinds = rng.permutation(KINDS)
+    x = rng.normal(size=(200, 2))
+    path = tmp_path / "t.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "x1", "x2", "kind"])
+        writer.writerows([[f"r{i}", *map(repr, x[i].tolist()), k] for i, k in enumerate(kinds)])
+    return path, kinds, x
+
+
+def _ids(codes) -> list[int]:
+    rows = list(csv.reader(codes.open()))
+    at = rows[0].index("id")
+    return [int(r[at][1:]) for r in rows[1:]]
+
+
+def test_a_record_without_the_rule_splits_a_table_as_before(table):
+    """An old run's record has no "stratify": its table is split at random, the rows it was
+    trained and tested on (split_indices without labels), labels or not."""
+    path, _, x = table
+    options = {"drop_columns": ["id"], "label_column": "kind"}
+    for seed in (0, 7):
+        test = load_file(path, "test", seed=seed, dtype="float64", **options)
+        rows = split_indices(200, FRACTIONS, seed)[2]
+        np.testing.assert_array_equal(test.x.numpy(), x[rows])
+
+
+def test_a_cvae_on_a_tables_labels_is_split_by_class_and_its_commands_read_its_rows(
+    table, tmp_path
+):
+    """Table splits were random for a CVAE: a class of 16 rows in 200 could leave the 20 test
+    rows with none. A new CVAE run records "stratify": each class's share of the test rows is
+    within one row of its share of the file; its standardization was fitted on those train
+    rows, and evaluate's split and encode's row ids are those rows. A run without the record
+    (an old run) reads its random rows."""
+    path, kinds, x = table
+    run = tmp_path / "cvae"
+    argv = ["train", "cvae", "--data", str(path), "--drop-columns", "id", "--label-column"]
+    argv += ["kind", "--latent-dim", "1", "--hidden", "4", "--epochs", "1", "--quiet"]
+    assert cli.main([*argv, "--out", str(run)]) == 0
+    resume = ["train", "cvae", "--resume", "--out", str(run), "--epochs", "2", "--quiet"]
+    assert cli.main(resume) == 0  # (its rows: the record's options, and num_train checked)
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"]["options"]["stratify"] is True and config["result"]["epochs"] == 2
+    seed = config["data"]["seed"]
+    labels = np.searchsorted(["a", "b", "c"], kinds)
+    for stratify, rows in ((True, split_indices(200, FRACTIONS, seed, labels)),
+                           (False, split_indices(200, FRACTIONS, seed))):  # fmt: skip
+        if not stratify:  # (as a run made before the rule)
+            config["data"]["options"].pop("stratify")
+            (run / "config.json").write_text(json.dumps(config))
+        test = _run.load_split(_run.load_run(run), None, "test")
+        assert len(test) == len(rows[2]) == 20
+        mean = torch.tensor(config["data"]["table"]["standardize"]["mean"], dtype=torch.float64)
+        user = test.standardizer.inverse(test.x.double())
+        np.testing.assert_allclose(user.numpy(), x[rows[2]], rtol=1e-5, atol=1e-5)
+        codes = tmp_path / f"codes-{stratify}.csv"
+        argv = ["encode", str(run), "--split", "test", "--out", str(codes)]
+        assert cli.main(argv) == 0
+        assert _ids(codes) == rows[2].tolist()
+    np.testing.assert_allclose(mean.numpy(), x[split_indices(200, FRACTIONS, seed, labels)[0]]
+                               .mean(0), rtol=1e-6)  # fmt: skip
+    shares = np.bincount(labels) / 200
+    counts = np.bincount(labels[split_indices(200, FRACTIONS, seed, labels)[2]], minlength=3)
+    assert (np.abs(counts - 20 * shares) <= 1).all(), counts
+
+
+def test_a_vae_on_a_table_keeps_the_random_split(table, tmp_path):
+    """Only a run that learns classes is stratified: a VAE of the same table records no rule."""
+    path, _, _ = table
+    run = tmp_path / "vae"
+    argv = ["train", "vae", "--data", str(path), "--drop-columns", "id", "--label-column"]
+    argv += ["kind", "--latent-dim", "1", "--hidden", "4", "--epochs", "1", "--quiet"]
+    assert cli.main([*argv, "--out", str(run)]) == 0
+    options = json.loads((run / "config.json").read_text())["data"]["options"]
+    assert "stratify" not in options
