@@ -174,9 +174,10 @@ def _plan(
     """What gaps is about to do, said before it does it (minutes on a CPU for a VAE, and it
     prints nothing else until it ends), on ``counts``: n examples and which they are
     (:func:`_which`); a CVAE's likelihood is log p(x | c), as its table says."""
+    from torchlvm.inference.exact import exact_log_px
     from torchlvm.inference.gaps import has_exact_elbo
 
-    if callable(getattr(model, "log_marginal", None)):
+    if exact_log_px(model):
         px = "exact"
     elif args.ais is not None:
         px = f"by AIS ({args.ais} HMC steps, {args.chains} chains per {noun})"

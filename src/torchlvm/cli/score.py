@@ -218,11 +218,12 @@ def _scored(model, x, jacobian, args: argparse.Namespace, scoring, unit: str = "
 
     from torchlvm.cli._score_write import patterns
     from torchlvm.evaluation.timing import RowsPace
+    from torchlvm.inference.exact import exact_log_px
     from torchlvm.inference.row_scores import ROWS, score_rows
 
     bar, shown = None, show_progress(args)
     count = _to_score(x, scoring.labels)  # (rows with no value or no known class: none drawn)
-    if not hasattr(model, "log_marginal") and count * args.samples >= PRICED_WORK:
+    if not exact_log_px(model) and count * args.samples >= PRICED_WORK:
         _price(model, x, args.samples, scoring, count, unit)
     mixture = scoring.log_prior is not None
     pace = RowsPace(count, args.samples, progress_printer(shown), per_class=mixture, noun=unit)
@@ -258,7 +259,7 @@ def _scored(model, x, jacobian, args: argparse.Namespace, scoring, unit: str = "
     finally:
         if bar is not None:
             bar.close()
-    return _joined(parts, exact=hasattr(model, "log_marginal"), cells=x.shape[-1])
+    return _joined(parts, exact=exact_log_px(model), cells=x.shape[-1])
 
 
 PRICED_WORK = 10**7

@@ -140,8 +140,9 @@ def exact_log_marginal(model: Any, *, conditioned: bool) -> Callable[[Tensor], T
     it has one and no condition is given; else None: the one rule of when evaluation's
     likelihood (with no importance-sampled estimate of it), its outlier score and its expected
     time take log p(x) as exact."""
-    exact = getattr(model, "log_marginal", None)
-    return exact if callable(exact) and not conditioned else None
+    from torchlvm.inference.exact import exact_log_px
+
+    return model.log_marginal if exact_log_px(model) and not conditioned else None
 
 
 ELBO_DRAWS = 100

@@ -54,6 +54,7 @@ from tqdm.auto import tqdm
 from torchlvm._kept_state import seeded
 from torchlvm.distributions.kl import kl
 from torchlvm.errors import ConfigError
+from torchlvm.inference.exact import exact_log_px
 from torchlvm.inference.gaps_parts import (
     GapSettings,
     gap_parts,
@@ -418,7 +419,7 @@ _UNDERSTATED = {  # what more steps of each per-point fit would have changed (it
 
 def _posterior_precision(ppca: Any) -> Tensor:
     """Σ⁻¹ = (WᵀW + σ² I) / σ² (K, K), PPCA's posterior precision (any complete x)."""
-    if getattr(ppca, "W", None) is None or not callable(getattr(ppca, "log_marginal", None)):
+    if getattr(ppca, "W", None) is None or not exact_log_px(ppca):
         raise ConfigError(f"expected a fitted PPCA, got {type(ppca).__name__}")
     W, sigma2 = ppca.W, ppca.sigma2
     eye = torch.eye(W.shape[1], dtype=W.dtype, device=W.device)

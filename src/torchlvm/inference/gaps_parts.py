@@ -27,6 +27,7 @@ from torchlvm._checks import (
 )
 from torchlvm.errors import ConfigError
 from torchlvm.inference.ais import log_marginal_ais
+from torchlvm.inference.exact import exact_log_px
 from torchlvm.inference.importance import log_marginal_is
 from torchlvm.inference.local import Family, check_family, fit_local_posterior, gaussian_parts
 from torchlvm.inference.local_flow import fit_local_flow
@@ -80,11 +81,6 @@ class GapSettings:
                 "k=1 (one importance sample) estimates log p(x) with no standard error: it is "
                 "one draw's ELBO; use k of 2 or more (gaps --k, default 5000), or AIS (gaps --ais)"
             )
-
-
-def exact_log_px(model: LatentVariableModel) -> bool:
-    """True for models with an exact ``log_marginal`` (PPCA)."""
-    return callable(getattr(model, "log_marginal", None))
 
 
 def has_exact_elbo(model: LatentVariableModel) -> bool:

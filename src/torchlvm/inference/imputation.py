@@ -34,6 +34,7 @@ from torchlvm._checks import check_positive_int, check_rows
 from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError
 from torchlvm.inference.ess import few_effective
+from torchlvm.inference.exact import exact_log_px
 from torchlvm.inference.miwae import (
     DefensiveMixture,
     ObservedCells,
@@ -142,7 +143,7 @@ def _is_point_mass(q: Any) -> bool:
 
 
 def _is_ppca(model: Any) -> bool:
-    return hasattr(model, "log_marginal") and hasattr(model, "impute")
+    return exact_log_px(model) and hasattr(model, "impute")
 
 
 @torch.no_grad()

@@ -31,6 +31,7 @@ from torch.distributions import Distribution, Independent, MultivariateNormal, N
 
 from torchlvm.distributions.point_mass import PointMass
 from torchlvm.errors import ConfigError
+from torchlvm.inference.exact import exact_log_px
 from torchlvm.inference.importance import Estimate, log_marginal_is
 from torchlvm.inference.objectives import iwae_bound
 
@@ -113,7 +114,7 @@ def encode_observed(model: Any, x: Tensor, c: Tensor | None = None) -> Distribut
     takes the NaN cells itself and gives its exact posterior p(z | x_o). Complete rows are
     encoded as they are. Batch ``(B,)``, event ``(K,)``."""
     observed = ~torch.isnan(x)
-    if hasattr(model, "log_marginal") or bool(observed.all()):
+    if exact_log_px(model) or bool(observed.all()):
         return model.encode(x, c)
     return model.encode(zero_filled(x, observed), c)
 
@@ -207,7 +208,7 @@ def defensive_proposal(
     observed = ~torch.isnan(x)
     q = encode_observed(model, x, c)
     share = (~observed.all(-1)).to(x.dtype) / 2  # (B,): 0 for a complete row
-    if hasattr(model, "log_marginal"):  # PPCA's q is its exact p(z | x_o): nothing to widen
+    if exact_log_px(model):  # PPCA's q is its exact p(z | x_o): nothing to widen
         share = torch.zeros_like(share)
     if isinstance(q, PointMass) or (noise is None and not bool(share.any())):
         return q  # (an autoencoder's point has no density to mix: its callers refuse it)

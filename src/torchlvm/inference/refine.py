@@ -132,7 +132,7 @@ def refine(
     if steps == 0:
         return encoder_posterior(model, x, c)
     check_autograd("refine", "gradient steps on each point's q")
-    from torchlvm.inference.gaps_parts import exact_log_px  # (gaps_parts imports this module)
+    from torchlvm.inference.exact import exact_log_px
 
     if log_lik_method == "mc" and exact_log_px(model):  # userL #2, as evaluate (userI #19)
         raise ConfigError(

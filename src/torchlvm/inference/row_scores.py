@@ -21,6 +21,7 @@ from torch import Tensor
 
 from torchlvm import _device
 from torchlvm.inference.class_mixture import log_mixture, mixture_stderr
+from torchlvm.inference.exact import exact_log_px
 from torchlvm.inference.miwae import log_marginal_observed
 
 ROWS = 256  # rows scored at a time by a VAE
@@ -110,14 +111,14 @@ def score_rows(
     observed = (~torch.isnan(x)).sum(-1).cpu()
     (x,) = _device.to_model(model, x)
     ess = None
-    if hasattr(model, "log_marginal"):
+    exact = exact_log_px(model)
+    if exact:
         log_p = model.log_marginal(x.to(model.W.dtype)).double().cpu()
         stderr = torch.zeros_like(log_p)
     else:
         log_p, stderr, ess = _sampled(model, x, samples, advance, labels, class_log_prior)
     if log_jacobian is not None:
         log_p = log_p + log_jacobian.to(log_p)
-    exact = hasattr(model, "log_marginal")
     return RowScores(
         (-log_p).numpy(), stderr.numpy(), observed.numpy(), exact, x.shape[-1],
         None if ess is None else ess.numpy(),
