@@ -31,7 +31,7 @@ from torchlvm.report.run import RunContents
 from torchlvm.run.metrics import measured_on_other_weights
 
 #: run facts shown under the headline numbers (the rest is in the full table)
-SETUP_FACTS = ("model", "latent dimensions", "data", "protocol", "training")
+SETUP_FACTS = ("model", "latent dimensions", "network", "data", "protocol", "training")
 
 
 def column_names(runs: Sequence[RunContents]) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any
 from torchlvm._nested import lookup
 from torchlvm.report.headline import Headline, headline, missing_headlines
 from torchlvm.report.metrics import Row, Section, format_value, sections
+from torchlvm.report.network import network_text
 from torchlvm.report.run import FigureFile, RunContents
 from torchlvm.report.style import CSS
 
@@ -127,6 +128,8 @@ def facts(config: Any) -> list[tuple[str, str]]:
     latent = lookup(config, "model", "latent_dim")
     if latent is not None:
         out.append(("latent dimensions", format_value(latent)))
+    if (network := network_text(model_type, lookup(config, "model"))) is not None:
+        out.append(("network", network))
     data = lookup(config, "data")
     if isinstance(data, dict):
         desc = str(data.get("name", "unknown"))
