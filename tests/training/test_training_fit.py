@@ -535,3 +535,24 @@ def test_the_progress_bar_shows_a_bound_with_its_decimals() -> None:
     bar.set_postfix({"val/iwae_5": -255.3612, "train/loss": 0.0012345})
     bar.close()
     assert bar.postfix == "val/iwae_5=-255.36, train/loss=0.0012345"
+
+
+@pytest.mark.parametrize("steps_per_batch", [32, 5, 1], ids=["32-a-batch", "5-last-short", "1"])
+def test_the_progress_bar_counts_optimizer_steps(tmp_path, capsys, steps_per_batch) -> None:
+    """userS #8: the training bar counted Lightning batches, each up to 32 optimizer steps of
+    resident data, as 'it': '3/3 [..., 1.2it/s]' for an epoch of 79 steps. It counts the steps
+    metrics.csv counts, a rate in steps a second; the last batch's fewer steps end it at 79/79."""
+    import re
+
+    L.seed_everything(0)
+    model = VAE(VAEConfig(64, latent_dim=2, hidden=(8,)))
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=16)
+    config = TrainConfig(max_epochs=1, batch_size=16)
+    fit(model, dm, config, tmp_path / "run", progress=True, steps_per_batch=steps_per_batch)
+    err = capsys.readouterr().err
+    steps = read_metrics(tmp_path / "run" / "metrics.csv")[0]["step"] + 1
+    assert steps == 79  # ceil(1258 training rows / 16)
+    counts = re.findall(r"Epoch 0: +\d+%\|[^|]*\| (\d+)/(\d+) \[[^,]*, [\d.?]+ steps/s", err)
+    assert counts and {total for _, total in counts} == {str(steps)}
+    assert counts[-1][0] == str(steps)
+    assert "it/s" not in err

@@ -20,7 +20,7 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, TQDMProgressBar
-from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm, convert_inf
 
 from torchlvm.training.callbacks import EpochSeeds, RunCheckpoint
 from torchlvm.training.checkpoint_io import AtomicCheckpointIO
@@ -95,10 +95,23 @@ class _Bar(Tqdm):
         return Tqdm.format_num(n)
 
 
-class StderrProgressBar(TQDMProgressBar):
-    """Lightning's tqdm bars drawn on stderr instead of stdout (Lightning hard-codes stdout)."""
+def _steps(trainer: L.Trainer, batches: int | None) -> tuple[int, int | None]:
+    """(optimizer steps per Lightning batch, per epoch) of ``trainer``'s training data, whose
+    epoch is ``batches`` Lightning batches (None: not known): a batch of resident data holds
+    several steps (:class:`~torchlvm.training.resident.ResidentBatches`), any other one."""
+    loader = trainer.train_dataloader
+    return getattr(loader, "steps", 1), getattr(loader, "steps_per_epoch", batches)
 
-    def _bar(self, desc: str, position: int, leave: bool) -> Tqdm:
+
+class StderrProgressBar(TQDMProgressBar):
+    """Lightning's tqdm bars drawn on stderr instead of stdout (Lightning hard-codes stdout).
+
+    The training bar counts optimizer steps (``steps/s``), as metrics.csv's ``step`` does:
+    Lightning's counts its batches, and a batch of resident data holds up to 32 steps
+    (:data:`~torchlvm.training.trainer.STEPS_PER_BATCH`), so its ``it/s`` was neither steps nor
+    examples a second (userS #8). The validation bar counts its batches."""
+
+    def _bar(self, desc: str, position: int, leave: bool, unit: str) -> Tqdm:
         return _Bar(
             desc=desc,
             position=position,
@@ -108,18 +121,40 @@ class StderrProgressBar(TQDMProgressBar):
             file=sys.stderr,
             smoothing=0,
             bar_format=self.BAR_FORMAT,
+            unit=unit,
         )
 
     def init_sanity_tqdm(self) -> Tqdm:
-        return self._bar(self.sanity_check_description, 2 * self.process_position, False)
+        position = 2 * self.process_position
+        return self._bar(self.sanity_check_description, position, False, " batches")
 
     def init_train_tqdm(self) -> Tqdm:
-        return self._bar(self.train_description, 2 * self.process_position, True)
+        return self._bar(self.train_description, 2 * self.process_position, True, " steps")
 
     def init_validation_tqdm(self) -> Tqdm:
         has_main_bar = self.trainer.state.fn != "validate"
         position = 2 * self.process_position + has_main_bar
-        return self._bar(self.validation_description, position, not has_main_bar)
+        return self._bar(self.validation_description, position, not has_main_bar, " batches")
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
+        if self._leave:
+            self.train_progress_bar = self.init_train_tqdm()
+        bar = self.train_progress_bar  # Lightning's start of an epoch, its total in steps
+        bar.reset(total=_steps(trainer, convert_inf(self.total_train_batches))[1])
+        bar.initial = 0
+        bar.set_description(f"Epoch {trainer.current_epoch}")
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        bar = self.train_progress_bar
+        if bar is None or bar.disable:
+            return
+        per_batch, per_epoch = _steps(trainer, bar.total)
+        done = (batch_idx + 1) * per_batch  # the steps of the epoch done
+        bar.n = done if per_epoch is None else min(done, per_epoch)
+        bar.refresh()
+        bar.set_postfix(self.get_metrics(trainer, pl_module))
 
     def on_exception(self, trainer: L.Trainer, pl_module: Any, exception: BaseException) -> None:
         """End the bar's line, so that the message of an error or Ctrl-C starts its own line."""
