@@ -382,3 +382,30 @@ def test_em_says_where_it_is_while_it_fits(tmp_path, capsys, monkeypatch):
     ), lines[0]
     PPCA(latent_dim=3, method="em", max_iter=2).fit(load_dataset("digits", "train").x)
     assert "EM iteration" not in capsys.readouterr().err
+
+
+def test_em_says_where_it_is_once_where_the_caller_logs_too(tmp_path, capsys, monkeypatch):
+    """review15 (5b487c5): a program that set logging up (logging.basicConfig(level=INFO) on
+    stderr) and called main() saw each EM line twice, fit's 'torchlvm: EM iteration ...' and its
+    own handler's 'INFO:torchlvm.models.ppca_em:EM iteration ...': fit's handler left the line
+    to go on to the root's. The root's handler is the caller's again after the command."""
+    import logging
+    import sys
+
+    from torchlvm.models import ppca_em
+
+    monkeypatch.setattr(ppca_em, "PROGRESS_EVERY", 0.0)
+    root, handler = logging.getLogger(), logging.StreamHandler(sys.stderr)  # capsys's stderr
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        argv = ["fit", "ppca", "--data", "digits", "--latent-dim", "3", "--method", "em"]
+        assert main([*argv, "--max-iter", "2", "--out", str(tmp_path / "run")]) == 0
+        lines = [s for s in capsys.readouterr().err.splitlines() if "EM iteration" in s]
+        assert [s.split(":")[0] for s in lines] == ["torchlvm"] * 2
+        logging.getLogger("torchlvm.models.ppca_em").info("after the command")
+        assert capsys.readouterr().err == "after the command\n"
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

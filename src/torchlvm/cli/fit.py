@@ -117,21 +117,24 @@ def run(args: argparse.Namespace) -> int:
 def _em_lines() -> Iterator[None]:
     """Show EM's progress lines (:data:`~torchlvm.models.ppca_em.PROGRESS_EVERY`) on stderr,
     as ``torchlvm: EM iteration ...``, while the block runs (userR #4: 15 minutes without a
-    line)."""
+    line), once: not passed on to the handlers of a caller that set logging up (a root handler
+    on stderr printed each line again; review15)."""
     import logging
     import sys
 
     logger = logging.getLogger("torchlvm.models.ppca_em")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("torchlvm: %(message)s"))
-    level = logger.level
+    level, propagate = logger.level, logger.propagate
     logger.setLevel(logging.INFO)  # (setLevel: the logger's cache of levels is cleared)
     logger.addHandler(handler)
+    logger.propagate = False
     try:
         yield
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+        logger.propagate = propagate
 
 
 DTYPE = "float64"
