@@ -115,17 +115,20 @@ def _dead_pid() -> int:
 def test_only_a_killed_writes_temporary_file_is_removed(tmp_path: Path):
     """userO #4: a write killed outside a run (sample --out x.png) left .x.png.XXXXXXXX.tmp for
     good. The one whose writer surely died (its pid, in the name, lives nowhere here; its flock
-    is free) is removed; one being written (flocked), one of an earlier version (no pid), one
-    whose pid a process has, another file's and the user's own are left, the unsure named."""
+    is free) is removed; one being written (flocked), one of an earlier version (no pid, or no
+    host), one whose pid a process has, one of another host, another file's and the user's own
+    are left, the unsure named."""
     import fcntl
 
-    dead, live = _dead_pid(), os.getppid()
+    dead, live, here = _dead_pid(), os.getppid(), files._host()
     names = {
-        "killed": f".x.png.p{dead}.abcd1234.tmp",
-        "writing": f".x.png.p{dead}.efgh5678.tmp",
+        "killed": f".x.png.p{dead}@{here}.abcd1234.tmp",
+        "writing": f".x.png.p{dead}@{here}.efgh5678.tmp",
         "before": ".x.png.k2m4q6s8.tmp",
-        "pid-reused": f".x.png.p{live}.ijkl9012.tmp",
-        "other-file": f".y.png.p{dead}.mnop3456.tmp",
+        "no-host": f".x.png.p{dead}.uvwx5678.tmp",
+        "pid-reused": f".x.png.p{live}@{here}.ijkl9012.tmp",
+        "other-host": f".x.png.p{dead}@gpu7.lab.qrst1234.tmp",
+        "other-file": f".y.png.p{dead}@{here}.mnop3456.tmp",
         "users": ".x.png.notes.tmp",
     }
     for name in names.values():
@@ -137,7 +140,8 @@ def test_only_a_killed_writes_temporary_file_is_removed(tmp_path: Path):
         remaining = sorted(p.name for p in tmp_path.iterdir())
     finally:
         os.close(fd)
-    assert left == [tmp_path / names["before"], tmp_path / names["pid-reused"]]
+    unsure = ("before", "no-host", "pid-reused", "other-host")
+    assert left == sorted(tmp_path / names[k] for k in unsure)
     assert remaining == sorted(n for key, n in names.items() if key != "killed")
 
 
@@ -177,3 +181,42 @@ def test_the_next_command_writing_the_file_clears_a_killed_write(tmp_path: Path)
         f"no command is writing {out} now"
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".x.png.k2m4q6s8.tmp", "run", "x.png"]
+
+
+@pytest.mark.skipif(not files.FLOCKS, reason="no flock: every leftover is named, none removed")
+def test_another_hosts_write_in_a_shared_folder_is_left_and_named(tmp_path: Path):
+    """A folder shared by hosts (NFS without flocks): a write by host gpu7 has a pid that lives
+    nowhere here, and no flock this host can see; sample --out x.png here removed that
+    temporary file as a killed write's, under gpu7's write. The writing host is in the name: a
+    write of another host is left, and named with its host."""
+    import signal
+    import subprocess
+    import sys
+    import warnings
+
+    from torchlvm.cli import main
+    from torchlvm.models import VAE, VAEConfig
+
+    out = tmp_path / "x.png"
+    gpu7 = (  # (its flock dropped, as on a shared file system that keeps none across hosts)
+        "import os, signal, socket, sys; socket.gethostname = lambda: 'gpu7'\n"
+        "import torchlvm._files as files; files.hold = lambda fd: None\n"
+        "with files.atomic_path(sys.argv[1]) as tmp:\n"
+        "    tmp.write_bytes(b'half a png'); os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", gpu7, str(out)], capture_output=True)
+    assert done.returncode == -signal.SIGKILL
+    (left,) = [p.name for p in tmp_path.iterdir()]
+    assert files.temporary_of(left) == "x.png"
+    run = VAE(VAEConfig(64, latent_dim=2, hidden=(8,))).save_pretrained(
+        tmp_path / "run", data={"name": "digits", "binarize": "dynamic", "seed": 0}
+    )
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        assert main(["sample", str(run), "--n", "4", "--out", str(out)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [left, "run", "x.png"]
+    assert [str(w.message) for w in shown if "killed" in str(w.message)] == [
+        f"{tmp_path / left} may be the temporary file of a write of x.png on host gpu7 that was "
+        "killed (torchlvm writes a file under such a name, then renames it); delete it if no "
+        f"command on gpu7 is writing {out} now"
+    ]

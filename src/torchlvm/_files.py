@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,20 +92,34 @@ def record_outputs(record: OutputRecord) -> None:
     _outputs = record
 
 
-TEMPORARY = re.compile(r"\.(?P<name>.+)\.p(?P<pid>\d+)\.[a-z0-9_]{8}\.tmp")
+TEMPORARY = re.compile(r"\.(?P<name>.+)\.p(?P<pid>\d+)(?:@(?P<host>[^@/]+))?\.[a-z0-9_]{8}\.tmp")
 """The name of :func:`atomic_path`'s temporary file of a file ``name``: the writing process's
-pid, then ``tempfile.mkstemp``'s eight random characters. What a write killed with SIGKILL
-leaves beside ``name``."""
+pid and host, then ``tempfile.mkstemp``'s eight random characters. What a write killed with
+SIGKILL leaves beside ``name``. (No host: a version before it was in the name.)"""
 TEMPORARY_BEFORE = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
 """The name of the temporary file of versions before the pid was in it (and of a file whose name
 leaves no room for it: :func:`_prefix`)."""
 
 
 def _prefix(name: str) -> str:
-    """The temporary file's name before mkstemp's random part and ``.tmp``: the pid in it where
-    the name stays within 255 bytes."""
-    prefix = f".{name}.p{os.getpid()}."
+    """The temporary file's name before mkstemp's random part and ``.tmp``: the pid and host in
+    it where the name stays within 255 bytes (a folder shared by hosts holds the temporary files
+    of each: a pid tells a process of its own host only)."""
+    prefix = f".{name}.p{os.getpid()}@{_host()}."
     return prefix if len(os.fsencode(prefix)) + 12 <= 255 else f".{name}."
+
+
+def _host() -> str:
+    """This host's name as a temporary file's name holds it: without '/' and '@'."""
+    return socket.gethostname().replace("/", "_").replace("@", "_") or "_"
+
+
+def written_elsewhere(tmp: str | os.PathLike[str]) -> str | None:
+    """The host named in the temporary file ``tmp``'s name (:data:`TEMPORARY`) where it is
+    another host's; None where it is this host's or names none."""
+    found = TEMPORARY.fullmatch(Path(tmp).name)
+    host = None if found is None else found["host"]
+    return host if host is not None and host != _host() else None
 
 
 def temporary_of(entry: str) -> str | None:
@@ -117,10 +132,12 @@ def temporary_of(entry: str) -> str | None:
 def killed_writes(path: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporary files that writes of ``path`` by :func:`atomic_path`, killed (SIGKILL,
     the out-of-memory killer, a crash), left beside it, where they are surely such: of its
-    temporary name with a pid in it, that pid alive in no process here, and its flock free. Return
-    the others of its temporary names that no process is writing now (a free flock), for the
-    caller to name, never to remove: those of an earlier version (no pid in the name), whose pid
-    a process has since, or where no flock tells (Windows)."""
+    temporary name with this host and a pid in it, that pid alive in no process here, and its
+    flock free. Return the others of its temporary names that no process is writing now (a free
+    flock), for the caller to name, never to remove: those of another host (whose pid says
+    nothing here, and whose flock a shared file system may not keep: a write under way there),
+    of an earlier version (no pid or host in the name), whose pid a process has since, or where
+    no flock tells (Windows)."""
     path = Path(path)
     try:
         entries = os.listdir(path.parent)
@@ -135,7 +152,8 @@ def killed_writes(path: str | os.PathLike[str]) -> list[Path]:
         tmp = path.parent / entry
         if not tmp.is_file() or tmp.is_symlink() or flocked(tmp):  # (a write under way)
             continue
-        if pid is not None and FLOCKS and pid != os.getpid() and not alive(pid):
+        here = found is not None and found["host"] == _host()
+        if pid is not None and here and FLOCKS and pid != os.getpid() and not alive(pid):
             try:
                 tmp.unlink()
                 continue

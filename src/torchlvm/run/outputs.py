@@ -228,17 +228,20 @@ def _name_killed_writes(out: Path) -> None:
     staged name, :func:`write_npy`'s), and warn of each of their names that a write killed may
     have left and no process writes now, to delete by hand: a ``sample --out x.png`` or ``encode
     --out z.csv`` killed while writing left its temporary file (``.x.png.``, then mkstemp's eight
-    random characters, ``.tmp``) for good (userO #4)."""
+    random characters, ``.tmp``) for good (userO #4). One written on another host is named with
+    it: a folder shared by hosts may hold its write under way."""
     import warnings
 
-    from torchlvm._files import killed_writes
+    from torchlvm._files import killed_writes, written_elsewhere
     from torchlvm.run.commit import staging_name
 
     for left in [*killed_writes(out), *killed_writes(staging_name(out))]:
+        host = written_elsewhere(left)
+        by, where = ("", "") if host is None else (f" on host {host}", f" on {host}")
         warnings.warn(
-            f"{left} may be the temporary file of a write of {out.name} that was killed "
+            f"{left} may be the temporary file of a write of {out.name}{by} that was killed "
             f"(torchlvm writes a file under such a name, then renames it); delete it if no "
-            f"command is writing {out} now",
+            f"command{where} is writing {out} now",
             stacklevel=3,
         )
 
