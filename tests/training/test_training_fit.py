@@ -556,3 +556,28 @@ def test_the_progress_bar_counts_optimizer_steps(tmp_path, capsys, steps_per_bat
     assert counts and {total for _, total in counts} == {str(steps)}
     assert counts[-1][0] == str(steps)
     assert "it/s" not in err
+
+
+def test_a_resume_keeps_a_users_file_swapped_in_under_the_best_name(tmp_path: Path) -> None:
+    """Lightning removes the best checkpoint it recorded when a better epoch is saved, whatever
+    the file at that path is now: a user's own checkpoint put in place of best-epoch002.ckpt was
+    deleted by the resume that found epoch 4 better. A file torchlvm did not write (by content,
+    as --overwrite judges) is kept; torchlvm's previous best is removed as before."""
+
+    def run(epochs: int, resume: bool = False) -> FitResult:
+        L.seed_everything(0)
+        model = VAE(VAEConfig(64, **SMALL))
+        dm = LVMDataModule("digits", binarize="dynamic", batch_size=64)
+        config = TrainConfig(max_epochs=epochs, lr=5e-3, batch_size=64)
+        return fit(model, dm, config, tmp_path / "run", progress=False, resume=resume)
+
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert run(2).best_epoch == 1
+    mine = checkpoints / "best-epoch002.ckpt"
+    torch.save({"state_dict": {"layer.weight": torch.zeros(3)}, "epoch": 9}, mine)
+    kept = mine.read_bytes()
+    assert run(4, resume=True).best_epoch == 3
+    assert mine.read_bytes() == kept
+    assert sorted(p.name for p in checkpoints.glob("best-*")) == [mine.name, "best-epoch004.ckpt"]
+    run(6, resume=True)  # (its best, torchlvm's own, is removed when a better one is saved)
+    assert sorted(p.name for p in checkpoints.glob("best-*")) == [mine.name, "best-epoch006.ckpt"]

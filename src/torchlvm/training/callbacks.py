@@ -18,6 +18,7 @@ every epoch and made robust to a moved run folder.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -25,6 +26,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from torchlvm._epochs import shown
+from torchlvm.run.layout import users_checkpoint
 
 _EPOCH_STRIDE = 1_000_003  # a prime, so (seed, epoch) pairs do not collide for small values
 _RANK_STRIDE = 1_000_000_007  # another prime, for the process rank under DDP
@@ -126,6 +128,16 @@ class RunCheckpoint(ModelCheckpoint):
         if isinstance(exception, KeyboardInterrupt) and trainer.world_size == 1:
             if self._finished_step == trainer.global_step:
                 self._save_last_if_missing(trainer)
+
+    def _remove_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        """Lightning's removal of a checkpoint it keeps no longer (the best epoch before a
+        better one), where the file is still torchlvm's: Lightning removes the path it recorded,
+        and a user's own file swapped in under that name (``best-epoch002.ckpt`` replaced by a
+        checkpoint of their own training) was deleted when the resumed run found a better epoch.
+        The file's content decides, as for ``--overwrite``
+        (:func:`~torchlvm.run.layout.users_checkpoint`)."""
+        if not users_checkpoint(Path(filepath)):
+            super()._remove_checkpoint(trainer, filepath)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         old = state_dict.get("dirpath")
