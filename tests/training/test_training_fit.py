@@ -558,26 +558,48 @@ def test_the_progress_bar_counts_optimizer_steps(tmp_path, capsys, steps_per_bat
     assert "it/s" not in err
 
 
-def test_a_resume_keeps_a_users_file_swapped_in_under_the_best_name(tmp_path: Path) -> None:
+def _users_checkpoint(path: Path) -> bytes:
+    """Put a checkpoint of the user's own training (no 'torchlvm' entry) at ``path``."""
+    torch.save({"state_dict": {"layer.weight": torch.zeros(3)}, "epoch": 9}, path)
+    return path.read_bytes()
+
+
+def _swapping_run(out: Path, epochs: int, *extra: L.Callback, resume: bool = False) -> FitResult:
+    L.seed_everything(0)
+    model = VAE(VAEConfig(64, **SMALL))
+    dm = LVMDataModule("digits", binarize="dynamic", batch_size=64)
+    config = TrainConfig(max_epochs=epochs, lr=5e-3, batch_size=64)
+    return fit(model, dm, config, out, progress=False, resume=resume, extra_callbacks=extra)
+
+
+def test_training_keeps_a_users_file_swapped_in_under_the_best_name(tmp_path: Path) -> None:
     """Lightning removes the best checkpoint it recorded when a better epoch is saved, whatever
     the file at that path is now: a user's own checkpoint put in place of best-epoch002.ckpt was
-    deleted by the resume that found epoch 4 better. A file torchlvm did not write (by content,
-    as --overwrite judges) is kept; torchlvm's previous best is removed as before."""
+    deleted when epoch 3 was better. A file torchlvm did not write (by content, as --overwrite
+    judges) is kept; torchlvm's own previous best is removed as before."""
+    checkpoints, kept = tmp_path / "run" / "checkpoints", []
 
-    def run(epochs: int, resume: bool = False) -> FitResult:
-        L.seed_everything(0)
-        model = VAE(VAEConfig(64, **SMALL))
-        dm = LVMDataModule("digits", binarize="dynamic", batch_size=64)
-        config = TrainConfig(max_epochs=epochs, lr=5e-3, batch_size=64)
-        return fit(model, dm, config, tmp_path / "run", progress=False, resume=resume)
+    class Swap(L.Callback):
+        def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            if trainer.current_epoch == 2:
+                kept.append(_users_checkpoint(checkpoints / "best-epoch002.ckpt"))
 
-    checkpoints = tmp_path / "run" / "checkpoints"
-    assert run(2).best_epoch == 1
-    mine = checkpoints / "best-epoch002.ckpt"
-    torch.save({"state_dict": {"layer.weight": torch.zeros(3)}, "epoch": 9}, mine)
-    kept = mine.read_bytes()
-    assert run(4, resume=True).best_epoch == 3
-    assert mine.read_bytes() == kept
-    assert sorted(p.name for p in checkpoints.glob("best-*")) == [mine.name, "best-epoch004.ckpt"]
-    run(6, resume=True)  # (its best, torchlvm's own, is removed when a better one is saved)
-    assert sorted(p.name for p in checkpoints.glob("best-*")) == [mine.name, "best-epoch006.ckpt"]
+    assert _swapping_run(tmp_path / "run", 4, Swap()).best_epoch == 3
+    assert (checkpoints / "best-epoch002.ckpt").read_bytes() == kept[0]
+    names = sorted(p.name for p in checkpoints.glob("best-*"))
+    assert names == ["best-epoch002.ckpt", "best-epoch004.ckpt"]  # (003: removed, torchlvm's)
+
+
+def test_a_resume_refuses_a_users_file_under_the_best_name(tmp_path: Path) -> None:
+    """A resume publishes the recorded best epoch's checkpoint where no later epoch is better:
+    a user's own file swapped in under best-epoch002.ckpt ended it in a traceback (missing
+    keys), after training. The resume is refused first, naming the file, which stays; moved
+    out, the resume goes on."""
+    out, mine = tmp_path / "run", tmp_path / "run" / "checkpoints" / "best-epoch002.ckpt"
+    assert _swapping_run(out, 2).best_epoch == 1
+    kept = _users_checkpoint(mine)
+    with pytest.raises(DataError, match=r"best-epoch002\.ckpt is not a checkpoint torchlvm wrote"):
+        _swapping_run(out, 4, resume=True)
+    assert mine.read_bytes() == kept and len(read_metrics(out / "metrics.csv")) == 2
+    mine.rename(tmp_path / "mine.ckpt")
+    assert _swapping_run(out, 3, resume=True).epochs == 3

@@ -26,6 +26,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from torchlvm._epochs import shown
+from torchlvm.errors import DataError
 from torchlvm.run.layout import users_checkpoint
 
 _EPOCH_STRIDE = 1_000_003  # a prime, so (seed, epoch) pairs do not collide for small values
@@ -155,3 +156,29 @@ class RunCheckpoint(ModelCheckpoint):
             state_dict["best_k_models"] = {move(p): v for p, v in best_k.items()}
             state_dict["dirpath"] = self.dirpath
         super().load_state_dict(state_dict)
+
+
+def check_best_is_ours(checkpoint: dict[str, Any], last: Path) -> None:
+    """Refuse to resume from ``checkpoint`` (the file ``last``) where the checkpoint of the
+    best epoch so far it records (:class:`RunCheckpoint`'s ``best_model_path``, re-rooted beside
+    ``last`` as on load) is a file torchlvm did not write: a resume publishes its weights where
+    no later epoch is better, and a user's own checkpoint swapped in under
+    ``best-epoch002.ckpt`` ended such a resume in a traceback (or published their weights as
+    the run's, where the tensor names fitted).
+
+    Raises:
+        DataError: naming the file, and the fix.
+    """
+    for state in (checkpoint.get("callbacks") or {}).values():
+        recorded = state.get("best_model_path") if isinstance(state, dict) else None
+        if not isinstance(recorded, str) or not recorded:
+            continue
+        moved = os.path.dirname(recorded) == state.get("dirpath")
+        best = last.parent / os.path.basename(recorded) if moved else Path(recorded)
+        if best != last and users_checkpoint(best):
+            raise DataError(
+                f"{best} is not a checkpoint torchlvm wrote (a file of your own under its "
+                f"name?), and {last.name} records it as the run's best epoch so far, whose "
+                "weights a resume publishes unless a later epoch is better; put the run's own "
+                f"back, or move it out of {best.parent}, then resume"
+            )

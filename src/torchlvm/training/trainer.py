@@ -55,6 +55,7 @@ from torchlvm.models.base import expected_tensors, model_record
 from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run
 from torchlvm.run.record import read_record as read_run_record
 from torchlvm.run.record import write_finished, write_training_record
+from torchlvm.training.callbacks import check_best_is_ours
 from torchlvm.training.checkpoint_io import (
     check_checkpoint_fits,
     nonfinite_weights_as_error,
@@ -239,7 +240,9 @@ def _prepare_module(
     redraw = whole and datamodule.binarize == "dynamic"
     module = LVMModule(model, config, compile=compile, fast=fast, whole_step=whole, redraw=redraw)
     if resume:  # a foreign or damaged checkpoint is named here, not inside Lightning
-        check_checkpoint_fits(read_checkpoint(last), module, last)
+        checkpoint = read_checkpoint(last)
+        check_checkpoint_fits(checkpoint, module, last)
+        check_best_is_ours(checkpoint, last)
     return module
 
 
