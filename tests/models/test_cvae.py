@@ -441,3 +441,20 @@ def test_a_list_of_tensors_holds_positions_as_a_tensor_does(names):
     y = torch.tensor([2, 0])
     torch.testing.assert_close(model.condition_from_labels(list(y)), torch.eye(3)[[2, 0]])
     torch.testing.assert_close(model.condition_from_labels([y[0], names[1]]), torch.eye(3)[[2, 1]])
+
+
+def test_a_cvaes_first_prior_imports_no_sympy():
+    """out16 #2: the prior's batch shape came from torch.broadcast_shapes, whose first call
+    imports sympy (1.5 s), a cost every CVAE command paid, and evaluate's time probe multiplied.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from torchlvm.models.cvae import CVAE, CVAEConfig\n"
+        "m = CVAE(CVAEConfig(6, 3, latent_dim=2, hidden=(8,), num_classes=3))\n"
+        "m.prior(torch.eye(3), batch_shape=(3,)).log_prob(torch.zeros(3, 2))\n"
+        "assert 'sympy' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

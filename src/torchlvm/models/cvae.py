@@ -316,9 +316,9 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
     def _prior_batch_shape(self, c: Tensor | None, batch_shape: Sequence[int]) -> tuple[int, ...]:
         if not isinstance(c, Tensor) or c.ndim == 0:
             return tuple(batch_shape)  # _condition reports the problem
-        try:
-            return tuple(torch.broadcast_shapes(c.shape[:-1], torch.Size(batch_shape)))
-        except RuntimeError:
+        try:  # (NumPy's rule: torch.broadcast_shapes imports sympy, 1.2 s, on its first call)
+            return tuple(np.broadcast_shapes(tuple(c.shape[:-1]), tuple(batch_shape)))
+        except ValueError:
             raise ConfigError(
                 f"CVAE needs a condition c of shape (B, condition_dim) = (B, "
                 f"{self.condition_dim}), got shape {tuple(c.shape)} for a batch of shape "
