@@ -127,6 +127,41 @@ def test_a_frame_s_text_and_date_columns_are_named_with_the_readme_s_fixes(estim
         CVAEEstimator(**FAST).fit(X.drop(columns=["city", "when"]), X["city"])  # the fix works
 
 
+def test_a_column_of_numbers_with_a_few_markers_is_named_with_its_cells_and_the_fix_that_keeps_it(
+    tmp_path,
+):
+    """userT #9: a column of numbers read from a UCI-style file with '?' in 3 of 442 rows was
+    called text, with the fixes of a text column (drop it, or make its 160 values a CVAE's
+    classes). Its cells are named with their rows, and the conversion that makes them missing
+    values, which PPCA's EM fits around, is offered."""
+    from sklearn.datasets import load_diabetes
+
+    from torchlvm.errors import DataTypeError
+
+    frame = load_diabetes(as_frame=True).data.round(4)
+    frame.loc[[3, 50, 100], "bmi"] = np.nan
+    frame.to_csv(tmp_path / "d.csv", index=False, na_rep="?")
+    X = pd.read_csv(tmp_path / "d.csv", keep_default_na=False)  # '?' and '' as text
+    with pytest.raises(DataTypeError) as err:
+        PPCA(latent_dim=2, method="em").fit(X)
+    assert str(err.value) == (
+        "X['bmi'] holds numbers but also '?' (rows labelled 3, 50, 100): make those cells "
+        "missing values, which PPCA(method='em') and VAEEstimator(objective='miwae') fit "
+        "around (X['bmi'] = pd.to_numeric(X['bmi'], errors='coerce')), or correct them"
+    )
+    X["bmi"] = pd.to_numeric(X["bmi"], errors="coerce")  # the fix it names fits
+    assert np.isfinite(PPCA(latent_dim=2, method="em").fit(X).score(X))
+    X["sex"] = X["sex"].astype(object)
+    X.loc[[1, 2, 4, 5], "sex"] = "n/a"
+    X["bmi"] = X["bmi"].astype(object).where(X["bmi"].notna(), "?")
+    with pytest.raises(
+        DataTypeError,
+        match=r"^X\['sex'\] holds numbers but also 'n/a' \(rows "
+        r"labelled 1, 2, 4 and 1 more\); X\['bmi'\] .*, and so for each\)",
+    ):
+        PPCA(latent_dim=2, method="em").fit(X)  # fmt: skip
+
+
 def test_a_frame_read_from_a_csv_has_its_dates_named_and_only_categories_offered_as_classes(
     tmp_path,
 ):

@@ -81,7 +81,8 @@ def _check_frame_columns(X: Any) -> None:
     first value it cannot convert ("could not convert string to float: 'x'"), and the fixes the
     command line gives a table's text column (README): drop them, or make a category the
     classes of a CVAE. Not one-hot encoding, which a Gaussian likelihood per feature would model
-    as continuous values.
+    as continuous values. A column of numbers with some cells that are not ('?', 'n/a') is
+    named first, with its cells (:func:`_stray_cells`), as the command line names such a cell.
 
     Raises:
         DataTypeError: (a ``ValueError`` too, as scikit-learn raises for text) naming every
@@ -94,6 +95,7 @@ def _check_frame_columns(X: Any) -> None:
 
     found: dict[str, list[Any]] = {"text": [], "dates": []}
     categories = []  # text columns of fewer distinct values than half their rows: classes
+    stray: list[tuple[Any, str]] = []  # columns of numbers with cells that are not
     for column, values in X.items():
         kind = values.dtype.kind
         if kind in "mM" or isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -103,12 +105,17 @@ def _check_frame_columns(X: Any) -> None:
             numbers = pd.to_numeric(present.astype(object), errors="coerce")
             if not numbers.isna().any():  # (an object column of numbers converts: not text)
                 continue
+            if numbers.notna().any():  # numbers, and cells that are not: the CLI's rule
+                stray.append((column, _stray_cells(column, present[numbers.isna()])))
+                continue
             if all_dates(present.astype(str).tolist()):  # (read from a CSV: the
                 found["dates"].append(column)  # CLI's date test, userP #6)
                 continue
             found["text"].append(column)
             if present.nunique() <= len(present) / 2:  # (not a name or id per row)
                 categories.append(column)
+    if stray:
+        raise _stray_refusal(stray)
     columns = found["text"] + found["dates"]
     if not columns:
         return
@@ -130,6 +137,32 @@ def _check_frame_columns(X: Any) -> None:
     said = fixes[-1] if len(fixes) == 1 else (
         ", ".join(fixes[:-1]) + (", or " if len(fixes) > 2 else " or ") + fixes[-1])  # fmt: skip
     raise DataTypeError(f"X holds {kinds}, and the models take numbers only; {said}")
+
+
+def _stray_cells(column: Any, cells: Any) -> str:
+    """A column of numbers' cells that are not numbers (``cells``, a Series by row label), named
+    with their rows and the conversion that makes them missing: a file's '?' or 'n/a' among
+    numbers was called text, with the fixes of a text column (drop it, or make it a CVAE's
+    classes: 160 classes of bmi values), where the command line names the cell (userT #9)."""
+    shown = ", ".join(map(repr, dict.fromkeys(map(str, cells.tolist()))))
+    rows = ", ".join(map(str, cells.index[:3].tolist()))
+    rows += f" and {len(cells) - 3} more" if len(cells) > 3 else ""
+    return (
+        f"X[{column!r}] holds numbers but also {shown} "
+        f"(row{'s' if len(cells) > 1 else ''} labelled {rows})"
+    )
+
+
+def _stray_refusal(stray: list[tuple[Any, str]]) -> DataTypeError:
+    """The refusal of columns of numbers holding cells that are not (``(column, said)``, said by
+    :func:`_stray_cells`), with the conversion that makes those cells missing values."""
+    first, each = stray[0][0], ", and so for each" if len(stray) > 1 else ""
+    said = "; ".join(said for _, said in stray)
+    return DataTypeError(
+        f"{said}: make those cells missing values, which PPCA(method='em') and "
+        f"VAEEstimator(objective='miwae') fit around (X[{first!r}] = pd.to_numeric("
+        f"X[{first!r}], errors='coerce'){each}), or correct them"
+    )
 
 
 _DAY_MONTH = re.compile(r"\s*(\d{1,2})([./-])(\d{1,2})[./-]\d{2,4}\b")
