@@ -230,3 +230,12 @@ def test_one_feature_and_numpy_dtypes():
     assert PPCA(latent_dim=1, dtype=np.dtype("float64")).fit(X).W.dtype == torch.float64
     with pytest.raises(ConfigError, match="dtype must be one of .* got 'float16'"):
         PPCA(dtype=np.float16).fit(X)
+
+
+def test_the_notebook_repr_lists_fitted_attributes_not_module_methods():
+    """userT #4: scikit-learn's "Fitted attributes" table listed nn.Module's requires_grad_."""
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    ppca = PPCA(latent_dim=2).fit(X)
+    listed = list(ppca._get_fitted_attr_html())
+    assert "requires_grad_" not in listed and {"W_", "components_", "n_features_in_"} <= set(listed)
+    assert "requires_grad_" not in ppca._repr_html_()

@@ -36,6 +36,15 @@ class PPCAEstimatorFace(TransformerMixin):
     sigma2: Tensor
     threads: int | None  # torch's intra-op threads in each method here (:func:`on_threads`)
 
+    def _get_fitted_attr_html(self, doc_link: str = "") -> Any:
+        """scikit-learn's table of fitted attributes in a notebook's repr, without the methods
+        of ``nn.Module`` whose names end in "_" (``requires_grad_``), which scikit-learn takes
+        for fitted attributes (it lists every public member so named; userT #4)."""
+        attrs = super()._get_fitted_attr_html(doc_link)  # type: ignore[misc]
+        for name in [name for name in attrs if callable(getattr(self, name, None))]:
+            del attrs[name]
+        return attrs
+
     def _check_X(self, X: Any) -> Tensor:
         """``X`` after fitting, for the scikit-learn face: NaN passes, inf does not."""
         self._check_fitted()
