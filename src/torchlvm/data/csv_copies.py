@@ -4,13 +4,15 @@ its fit (userJ: a VAE's σ of 0.418 for both, 0.705 for ``bmi`` alone), and no r
 said so. A cell-for-cell copy (empty cells in the same rows) is named, and so is a column that
 is another in other units (``income`` = 1713.3 × ``bmi``, ``share`` = 10 × ``s5`` rounded: a
 correlation of at least :data:`SAME` on the rows that hold both), which the run's
-standardization makes the same column (userK #4).
+standardization makes the same column (userK #4). Rows that repeat an earlier one, as a file
+exported twice holds them, are counted in one line too (:func:`warn_of_repeated_rows`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +130,44 @@ def warn_of_copies(path: Path, header: list[str] | None, values: np.ndarray, kee
 
 SHOWN = 3
 """Pairs of a column and its copy that the warning names."""
+
+
+def repeated_rows(values: np.ndarray, labels: Sequence[str] | None = None) -> int:
+    """How many rows of ``values`` ``(N, K)`` (NaN: an empty cell) repeat an earlier row cell
+    for cell (and its label of ``labels``, where given), among those that hold a value with
+    decimals: a measurement is not repeated to the last decimal by chance, whereas rows of
+    counts, codes or 0/1 cells repeat in any file of them."""
+    x = values.astype(np.float64) + 0.0  # (N, K); -0.0 as 0
+    x[np.isnan(x)] = np.nan  # (one NaN)
+    measured = (np.isfinite(x) & (x != np.round(x))).any(1)
+    rows = x[measured]
+    if labels is not None:
+        codes = np.unique(np.asarray(labels, dtype=str)[measured], return_inverse=True)[1]
+        rows = np.column_stack([rows, codes.reshape(-1).astype(np.float64)])
+    if len(rows) < 2:
+        return 0
+    rows = np.ascontiguousarray(rows)
+    whole = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))  # (n, 1)
+    return int(len(rows) - len(np.unique(whole)))
+
+
+def warn_of_repeated_rows(path: Path, values: np.ndarray, labels: Sequence[str] | None) -> None:
+    """Warn where rows of a file to train on repeat earlier ones (:func:`repeated_rows`): a
+    file holding each row 5 times (one export saved again and appended) trained without a
+    word, and a row's copies fall in the train and test splits alike, so the test score reads
+    rows the model trained on (userR #5)."""
+    count = repeated_rows(values, labels)
+    if not count:
+        return
+    rows = (
+        f"{count:,} of {len(values):,} rows repeat"
+        if count > 1
+        else (f"1 of {len(values):,} rows repeats")
+    )
+    warnings.warn(
+        f"{path}: {rows} an earlier row, every cell the same, so copies of a row fall in the "
+        "train and the test split alike and the test score reads rows the model trained on; "
+        "if the file holds an export more than once, drop the repeats (pandas: "
+        "df.drop_duplicates())",
+        stacklevel=3,
+    )

@@ -38,7 +38,7 @@ from torchlvm.data.columns import name_key
 from torchlvm.data.csv_cells import code_name, is_number, marking_missing, na_tokens
 from torchlvm.data.csv_chunks import chunked
 from torchlvm.data.csv_column import check_column, column_name, parse_column, refused_columns
-from torchlvm.data.csv_copies import warn_of_copies
+from torchlvm.data.csv_copies import warn_of_copies, warn_of_repeated_rows
 from torchlvm.data.csv_dialect import (
     MARK,
     Dialect,
@@ -505,6 +505,7 @@ def _table(path: Path, header, read: tuple, columns: tuple, how: tuple) -> CSVTa
     if not if_present:  # a file to train on
         check_totals(path, lines, values)
         warn_of_copies(path, header, values, keep)
+        warn_of_repeated_rows(path, values, None if label is None else label_cells)
     labels, class_names = (None, None)
     if label is not None:
         numbers = [dialect.number(c) for c in label_cells]  # '1,0' read as 1.0
