@@ -1300,3 +1300,32 @@ def test_numbers_with_a_decimal_comma_in_a_comma_file_are_told_how_to_save_it(tm
         read_csv(tmp_path / "w.csv", drop_columns=["ash"])
     frame.to_csv(tmp_path / "w.csv", sep=";", decimal=",", index=False)  # (the fix, as offered)
     np.testing.assert_allclose(read_csv(tmp_path / "w.csv").values, frame.to_numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        ("1.7,2.2,1,234", "its cells '1' and '234' look like one number, 1,234, split"),
+        (
+            "1.7,-2,234,567.5,3",
+            "its cells '-2', '234' and '567.5' look like one number, -2,234,567.5, split",
+        ),  # fmt: skip
+    ],
+    ids=["1,234", "-2,234,567.5"],
+)
+def test_a_number_split_at_its_thousands_separator_is_named(tmp_path, row, said):
+    """userR #7: an unquoted '1,234' in a comma file was told only 'line 3 has 4 cells but the
+    file has 3 columns'; the cells that read as one number split at a comma are named, with
+    the fixes. A row with a cell more of another kind is told as before."""
+    path = tmp_path / "t.csv"
+    path.write_text(f"a,b,c\n1.7,2.2,3\n{row}\n")
+    with pytest.raises(DataError) as caught:
+        load_dataset(path, "all")
+    assert str(caught.value).endswith(
+        f"every row needs the same number of cells; {said} at its thousands separator: quote the "
+        "numbers that hold a comma, or save the file without thousands separators"
+    )
+    path.write_text("a,b,c\n1.7,2.2,3\n1.7,2.2,3,4\n")
+    with pytest.raises(DataError) as caught:
+        load_dataset(path, "all")
+    assert str(caught.value).endswith("every row needs the same number of cells")

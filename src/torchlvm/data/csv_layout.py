@@ -128,9 +128,41 @@ def check_width(
         columns = "1 column" if width == 1 else f"{width} columns"
         raise DataError(
             f"{path} line {line} has {cells} but the file has {columns}; every row needs "
-            "the same number of cells"
+            f"the same number of cells{_split_number(row, width, dialect)}"
         )
     return width
+
+
+_GROUP = re.compile(r"[+-]?\d{1,3}")  # a number's digits before a thousands separator
+_THOUSANDS = re.compile(r"\d{3}(?:\.\d*)?")  # the three digits after it (and any decimals)
+
+
+def _split_number(row: list[str], width: int, dialect: Dialect) -> str:
+    """Where a comma file's ``row`` holds more cells than its ``width`` and as many pairs of a
+    cell of at most three digits followed by one of exactly three (``1``, ``234``: an unquoted
+    ``1,234``), the words that name the thousands separator and the fixes; else "" (userR #7:
+    it was told only that the row has 4 cells)."""
+    if dialect.delimiter != "," or len(row) <= width:
+        return ""
+    cells = [cell.strip() for cell in row]
+    pairs = [
+        i
+        for i in range(len(cells) - 1)
+        if _GROUP.fullmatch(cells[i]) and _THOUSANDS.fullmatch(cells[i + 1])
+    ]
+    if len(pairs) < len(row) - width:
+        return ""
+    parts = [cells[pairs[0]]]
+    for cell in cells[pairs[0] + 1 :]:  # each group of three digits ('1', '234', '567.5')
+        if "." in parts[-1] or not _THOUSANDS.fullmatch(cell):
+            break
+        parts.append(cell)
+    said = ", ".join(map(repr, parts[:-1])) + f" and {parts[-1]!r}"
+    return (
+        f"; its cells {said} look like one number, {','.join(parts)}, split at its thousands "
+        "separator: quote the numbers that hold a comma, or save the file without thousands "
+        "separators"
+    )
 
 
 def check_header_once(path: Path, header, lines: list[int], rows: list[list[str]]) -> None:
