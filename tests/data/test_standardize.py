@@ -112,6 +112,25 @@ def test_train_vae_no_standardize_on_a_large_scale_table_warns(tmp_path):
     assert not [w for w in caught if "root mean square" in str(w.message)]
 
 
+def test_the_scale_warning_names_a_headerless_column_by_its_place_and_index(tmp_path):
+    """table15: `--no-standardize` on a file without a header named its column "column
+    'column 3'" (the repr of its place name), where the other standardize warnings say "column
+    3 (index 2)"; a header that names a column 'column 2' keeps its name."""
+    from torchlvm.cli import main
+
+    rows = [f"{i % 2},{20 + (i * 13) % 50},{50_000 + 900 * ((i * 7) % 11)}" for i in range(60)]
+    path = tmp_path / "money.csv"
+    path.write_text("\n".join(rows) + "\n")
+    argv = ["train", "vae", "--data", str(path), "--label-column", "0", "--epochs", "1"]
+    with pytest.warns(UserWarning, match=rf"{path}: column 3 \(index 2\) has root mean square"):
+        assert main([*argv, "--out", str(tmp_path / "raw"), "--no-standardize"]) == 0
+    named = tmp_path / "named.csv"
+    named.write_text("kind,column 1,column 2\n" + "\n".join(rows) + "\n")
+    argv[3] = str(named)
+    with pytest.warns(UserWarning, match=rf"{named}: column 'column 2' has root mean square"):
+        assert main([*argv, "--out", str(tmp_path / "named"), "--no-standardize"]) == 0
+
+
 def test_data_scale_streams_in_chunks_leaves_out_nan_and_reads_file_rows(tmp_path, monkeypatch):
     """The σ a Gaussian p(x | z) starts at: the root mean square of the columns' population
     standard deviations, NaN cells left out, the same read whole, in chunks of rows, or from a

@@ -272,11 +272,18 @@ def off_scale(x: Tensor, sigma: float) -> tuple[str, int, float] | None:
 
 
 def scale_warning(
-    x: Tensor, sigma: float, columns: Sequence[str] | None, source: str
+    x: Tensor,
+    sigma: float,
+    columns: Sequence[str] | None,
+    source: str,
+    places: Sequence[int] = (),
 ) -> str | None:
     """The warning for a table ``x`` ``(N, D)`` read from ``source`` unstandardized, where a
     deep model of Gaussian σ ``sigma`` trains on it and it is :func:`off_scale`; None where it
-    is not (the command line prints it; the fix, ``--standardize``, is the default there)."""
+    is not (the command line prints it; the fix, ``--standardize``, is the default there).
+    ``places``: a file without a header's index of each column, by which it is named
+    (``column 14 (index 13)``, as the other warnings here name it; it said ``column 'column
+    14'``)."""
     found = off_scale(x, sigma)
     if found is None:
         return None
@@ -284,13 +291,13 @@ def scale_warning(
     fix = "leave out --no-standardize (a table file is standardized by default)"
     if kind == "large":
         return (
-            f"{source}: {_column_name(columns, j)} has root mean square {value:.3g}, far "
+            f"{source}: {_column_name(columns, j, places)} has root mean square {value:.3g}, far "
             f"from the unit scale the model's network and its N(0, I) prior are made for, so "
             f"it may learn little of the data (its ELBO in these units is no guide); {fix}"
         )
     return (
         f"{source}: every column varies by less than {SMALLEST:g} of the likelihood's σ = "
-        f"{sigma:g} (the widest, {_column_name(columns, j)}, by {value:.3g}), so the model "
+        f"{sigma:g} (the widest, {_column_name(columns, j, places)}, by {value:.3g}), so the model "
         f"reads the data as noise around its mean; {fix}"
     )
 
@@ -302,6 +309,30 @@ def warn_of_scale(train: Any, config: Any) -> None:
     if getattr(config, "likelihood", None) != "gaussian" or train.standardizer is not None:
         return
     if train.is_table:
-        said = scale_warning(train.x, float(config.scale), train.columns, train.name)
+        places = _headerless_places(train)
+        said = scale_warning(train.x, float(config.scale), train.columns, train.name, places)
         if said is not None:
             warnings.warn(said, stacklevel=2)
+
+
+def _headerless_places(table: Any) -> tuple[int, ...]:
+    """The file index of each feature of ``table`` where its file has no header (its features
+    are named by place, ``column 14``), else ``()`` (a header's names, ``'column 3'`` among
+    them, are names: readE E1)."""
+    from pathlib import Path
+
+    from torchlvm.data.columns import is_default, position_of
+    from torchlvm.data.csv_dialect import Dialect
+    from torchlvm.data.csv_layout import first_rows
+
+    columns = tuple(table.columns or ())
+    if not columns or not is_default(columns):
+        return ()
+    try:
+        first = first_rows(Path(table.name), table.dialect or Dialect())
+    except (OSError, ValueError):
+        return ()
+    if first is None or first[0] is not None:
+        return ()
+    places = [position_of(name, len(first[1][0]) if first[1] else 0) for name in columns]
+    return () if None in places else tuple(p for p in places if p is not None)
