@@ -325,3 +325,28 @@ def test_compare_md_gives_the_numbers_compare_png_draws() -> None:
     assert f"logistic {drawn[0]:.3f} ± {drawn[1]:.3f} / 5-NN 0.560 ± 0.030" in text
     assert f"give {rows['generation']['reference']:.1f} (a reference)" in text
     assert "always answering the most frequent class, 0.112 (chance)" in text
+
+
+def test_a_warning_while_a_contender_trains_names_which_model_it_is_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Of the eight models compare trains, 'no latent dimension is active ... try more --epochs,
+    a smaller --beta' named none (it was the β-VAE's on digits, 5 epochs)."""
+    import warnings
+
+    from torchlvm.errors import spelled
+
+    fit = torchlvm.training.fit
+
+    def fit_that_warns(*args, **kwargs):
+        fit(*args, **kwargs)
+        warnings.warn(spelled(UserWarning, lambda s: f"odd; try {s('beta')}"), stacklevel=2)
+
+    monkeypatch.setattr(torchlvm.training, "fit", fit_that_warns)
+    folder = tmp_path / "shapes" / "beta-vae"
+    with pytest.warns(UserWarning) as caught:
+        train_contender(Contender("beta-vae", "β-VAE (β=4)", "vae", 4.0), "shapes", folder, BUDGET)
+    said = [w.message for w in caught if "odd; try" in str(w.message)]
+    assert len(said) == 1
+    assert str(said[0]) == f"the β-VAE (β=4) trained on shapes ({folder}): odd; try beta"
+    assert said[0].on_command_line.endswith(f"({folder}): odd; try --beta")
