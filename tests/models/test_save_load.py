@@ -270,5 +270,10 @@ def test_a_ppca_fitted_on_a_frame_loads_with_its_column_names(tmp_path):
     config = tmp_path / "m" / "config.json"
     record = json.loads(config.read_text())
     config.write_text(json.dumps({**record, "feature_names_in": ["v", "w"]}))
-    with pytest.raises(DataError, match="must list the 5 column names .* the file is damaged"):
+    with pytest.raises(
+        DataError, match="must list the 5 column names .* the file is damaged: save "
+    ):
         load(tmp_path / "m")
+    del record["feature_names_in"]  # the fix it names: the model loads without column names
+    config.write_text(json.dumps(record))
+    assert not hasattr(load(tmp_path / "m"), "feature_names_in_")

@@ -67,7 +67,8 @@ def restore_feature_names(model: Any, record: dict[str, Any], source: str) -> No
     ):
         raise DataError(
             f"{source} '{FEATURE_NAMES}' must list the {count} column names the model was "
-            "fitted on; the file is damaged"
+            f"fitted on; the file is damaged: save the fitted model again, or remove the "
+            f"'{FEATURE_NAMES}' key to load it without column names"
         )
     model.feature_names_in_ = np.asarray(names, dtype=object)
 
