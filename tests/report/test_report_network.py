@@ -33,13 +33,20 @@ BASE = {"input_dim": 64, "latent_dim": 8, "hidden": [400], "activation": "relu",
         ),
         (
             "cvae",
-            {"prior": "standard", "condition_dim": 10, "hidden": [128, 128], "arch": "conv"},
+            {
+                "prior": "standard",
+                "condition_dim": 10,
+                "hidden": [128, 128],
+                "arch": "conv",
+                "image_shape": [1, 8, 8],
+            },
             "conv + MLP 128-128, relu · Bernoulli likelihood · diagonal q · "
             "prior p(z | c) = N(0, I)",
         ),
         ("ae", {"reconstruction": "bernoulli"}, "MLP 400, relu · binary cross-entropy loss"),
         ("ae", {"linear": True}, "linear maps D → K → D · squared-error loss"),
         ("ppca", {"latent_dim": 5}, None),
+        ("vae", {"posterior": "made-up"}, None),  # (a record torchlvm.load refuses)
     ],
     ids=[
         "vae",
@@ -50,6 +57,7 @@ BASE = {"input_dim": 64, "latent_dim": 8, "hidden": [400], "activation": "relu",
         "ae",
         "linear",
         "ppca",
+        "refused",
     ],
 )
 def test_the_network_fact_names_each_setting(model_type, settings, said):

@@ -5,8 +5,8 @@ settings that tell runs of one model type apart (the network, p(x | z), q(z | x)
 of several runs named them nowhere but the raw config.json at its bottom, so four digits CVAEs
 differing in their prior (learned, standard) or posterior (flow) were told apart by folder name
 alone, beside probe accuracies of 85.0% and 14.5% (userU #2). A setting config.json leaves out
-(fields added later are written only where set) is at its default, read from the model's own
-config class.
+(fields added later are written only where set) is at its default: the record is read as
+``torchlvm.load`` reads it.
 """
 
 from __future__ import annotations
@@ -44,10 +44,9 @@ AE_LOSSES = {"mse": "squared-error loss", "bernoulli": "binary cross-entropy los
 def network_text(model_type: Any, model: Any) -> str | None:
     """The network fact of a run whose config.json has ``model_type`` and ``model`` (its
     settings), or None for a model without a network (PPCA) or settings it cannot read."""
-    defaults = _defaults(model_type)
-    if defaults is None or not isinstance(model, dict):
+    if (config := _config(model_type, model)) is None or not hasattr(config, "hidden"):
         return None
-    s = {**defaults, **model}
+    s = dataclasses.asdict(config)
     parts = [_layers(s)]
     if model_type == "ae":
         parts.append(AE_LOSSES.get(str(s.get("reconstruction")), str(s.get("reconstruction"))))
@@ -80,13 +79,16 @@ def _layers(s: dict[str, Any]) -> str:
     return f"{arch} {widths}, {s.get('activation')}"
 
 
-def _defaults(model_type: Any) -> dict[str, Any] | None:
-    """Each setting's default in the model's config class (None: no network, or unknown)."""
-    from torchlvm.models import AutoencoderConfig, CVAEConfig, VAEConfig
+def _config(model_type: Any, model: Any) -> Any:
+    """The model's config as ``torchlvm.load`` reads it (its registered class's ``Config``
+    from the record), or None where that reading fails: an unknown type, a model without a
+    ``Config`` (PPCA), a record it refuses."""
+    from torchlvm.errors import ConfigError
+    from torchlvm.models.config import config_from_dict
+    from torchlvm.models.registry import model_class
 
-    cls = {"vae": VAEConfig, "cvae": CVAEConfig, "ae": AutoencoderConfig}.get(str(model_type))
-    if cls is None:
+    try:
+        cls = getattr(model_class(str(model_type)), "Config", None)
+        return None if cls is None else config_from_dict(cls, model)
+    except ConfigError:
         return None
-    return {
-        f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING
-    }
