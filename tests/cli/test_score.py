@@ -573,3 +573,29 @@ def test_an_ess_just_under_the_rule_is_written_under_it():
     from torchlvm.cli._score_write import _ess_text
 
     assert [_ess_text(v) for v in (9.96, 10.0, 1.04, 123.45)] == ["9.9", "10.0", "1.0", "123.4"]
+
+
+def test_a_split_of_a_dataset_by_name_is_scored_as_the_run_split_it(table, tmp_path, capsys):
+    """userU #5: score had no --split, so held-out −log p(x) (per class, by the class column)
+    was out of reach: --data digits scored all 1,797 rows, 70% of them trained on."""
+    from torchlvm.data import load_dataset
+    from torchlvm.inference.row_scores import score_rows
+    from torchlvm.models import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=64, latent_dim=2, hidden=(8,), likelihood="gaussian"))
+    vae.save_pretrained(tmp_path / "vae", data={"name": "digits", "binarize": "none", "seed": 3})
+    out = tmp_path / "s.csv"
+    argv = ["score", str(tmp_path / "vae"), "--data", "digits", "--samples", "3", "--seed", "5"]
+    assert main([*argv, "--split", "test", "--out", str(out)]) == 0
+    test = load_dataset("digits", "test", seed=3)
+    assert f"scored {len(test):,} rows of the test split of digits" in capsys.readouterr().out
+    rows = list(csv.DictReader(out.open()))
+    assert [r["class"] for r in rows] == [str(k) for k in test.y.tolist()]
+    torch.manual_seed(5)
+    want = score_rows(vae, test.x, samples=3).neg_log_p
+    np.testing.assert_allclose([float(r["neg_log_p"]) for r in rows], want, rtol=1e-6)
+    path, _ = table
+    argv = ["score", str(tmp_path / "vae"), "--data", str(path), "--split", "test"]
+    assert main([*argv, "--out", str(tmp_path / "f.csv")]) == 2
+    assert "--split test reads a split of a dataset given by name" in capsys.readouterr().err

@@ -44,17 +44,24 @@ class ScoreInput:
 
 
 def read_input(
-    run_: Any, data: str, seed: int, encoding: str | None, na_values: Any = None
+    run_: Any,
+    data: str,
+    seed: int,
+    encoding: str | None,
+    na_values: Any = None,
+    split: str | None = None,
 ) -> ScoreInput:
     """The rows of ``data`` as :class:`ScoreInput` (read once: the cells carried come from
     the same parse), with, for a CVAE of class labels, each row's class where the data has
-    them (:func:`row_classes`).
+    them (:func:`row_classes`). ``split``: of a dataset given by name, the split read, as the
+    run split it (None: every example).
 
     Raises:
         DataError: for a dataset name given to a table run, or a file whose rows have another
             width than the model's input.
+        ConfigError: for a ``split`` of a file.
     """
-    read, dataset = _read(run_, data, seed, encoding, na_values)
+    read, dataset = _read(run_, data, seed, encoding, na_values, split)
     if not read.carried[0] and getattr(dataset, "y", None) is not None:
         read = replace(read, carried=(["class"], label_cells(dataset)))
     if run_.num_classes is None:
@@ -130,7 +137,7 @@ def _label_column(schema: Any, carried: list[str]) -> str | None:
 
 
 def _read(
-    run_: Any, data: str, seed: int, encoding: str | None, na_values: Any
+    run_: Any, data: str, seed: int, encoding: str | None, na_values: Any, split: str | None
 ) -> tuple[ScoreInput, Any]:
     """:func:`read_input`'s rows, and the dataset read (its labels), before the classes."""
     import torch
@@ -142,8 +149,13 @@ def _read(
     from torchlvm.data.memmap import load_memmap
     from torchlvm.data.other_size import check_fits, other_size
     from torchlvm.data.value_range import check_units
-    from torchlvm.errors import DataError
+    from torchlvm.errors import ConfigError, DataError
 
+    if split not in (None, "all") and is_file(data):
+        raise ConfigError(
+            f"--split {split} reads a split of a dataset given by name (--data digits), and "
+            f"every row of a file is scored; leave out --split to score {data}"
+        )
     schema = table_schema(run_, data, encoding, na_values)
     if schema is not None and not is_file(data):
         raise DataError(
@@ -162,7 +174,7 @@ def _read(
     elif is_file(data):
         dataset, lines = read_rows(data, allow_missing=True, allow_empty=True)
     else:  # a dataset by name: every example, as the model sees it
-        dataset = _run.load_split(run_, data, "all")
+        dataset = _run.load_split(run_, data, split or "all")
         of = "probability" if dataset.binarize != "none" else "density"  # of 0/1 pixels: a mass
         seen = f"{of} of {data} as the model sees it ({_run.protocol_note(dataset, seed)})"
         return ScoreInput(_run.model_view(dataset, run_, seed), None, None, seen, None), dataset

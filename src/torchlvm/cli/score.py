@@ -17,12 +17,15 @@ class, neg_log_p, stderr (VAE; 0 for the exact PPCA), observed (cells),
 rank (1 = most outlying), where rows miss unlike cells rank_within_pattern (the rank among rows
 missing the same cells: −log p of other cells is a density over other dimensions, so `rank`
 compares unlike rows) and, with --threshold T, outlier (1 when neg_log_p > T). A row with no
-value is written with empty scores. --top N prints the N most outlying rows.
+value is written with empty scores. --top N prints the N most outlying rows. A dataset given by
+name is scored whole, or the split --split names, as the run split it (--split test: held-out
+scores, per class by the class column).
 
 Examples:
   torchlvm score runs/ppca --data new.csv --out scores.csv
   torchlvm score runs/vae --data new.csv --out scores.csv --top 10 --samples 2000
   torchlvm score runs/cvae-wine --data wine_labelled.csv --out scores.csv --top 5
+  torchlvm score runs/cvae-digits --data digits --split test --out held_out.csv
 """
 
 from __future__ import annotations
@@ -68,6 +71,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--samples", type=_types.positive_int, default=1000, help="importance samples (VAE)"
     )
+    parser.add_argument(
+        "--split", choices=["train", "val", "test", "all"], default=None,
+        help="of a dataset given by name: the split scored, as the run split it (default: "
+        "every example); a file's rows are all scored",
+    )  # fmt: skip
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the samples")
     parser.add_argument(
         "--mixture", action="store_true",
@@ -98,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     _refuse_without_density(run_)
     suffixes = row_suffixes(run_, args.data)
     out = rows_file(args.out, args.out, suffixes, overwrite=args.overwrite, reads=args.data)
-    read = read_input(run_, args.data, args.seed, args.encoding, args.na_values)
+    read = read_input(run_, args.data, args.seed, args.encoding, args.na_values, args.split)
     scoring = class_scoring(run_, read, args.mixture)
     torch.manual_seed(args.seed)
     scores, keys = _scored(run_.model, read.x, read.jacobian, args, scoring, scored_unit(run_))
@@ -112,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
     drawn = f"{args.samples} sample{'' if args.samples == 1 else 's'}{each}"
     exact = "exact" if scores.exact else f"importance-sampled with {drawn}"
     unit = scored_unit(run_)  # (an image run's rows are images: userM #2)
-    print(f"scored {len(scores.observed):,} {unit}s of {args.data} with {run_.describe()}")
+    of = args.data if args.split in (None, "all") else f"the {args.split} split of {args.data}"
+    print(f"scored {len(scores.observed):,} {unit}s of {of} with {run_.describe()}")
     error = "" if scores.exact else ", ± its standard error"
     if not scores.exact and args.samples == 1:  # (the stderr column is left empty)
         error = "; one sample gives no standard error: --samples 2 or more does"
