@@ -108,3 +108,28 @@ def test_the_section_records_chance_beside_the_accuracies() -> None:
     chance = chance_accuracy(labels, seed=3, max_examples=5000)
     assert chance["n"] == 5000 and chance["value"] != 0.6  # the probes' subsample's share
     assert abs(chance["value"] - 0.6) < 0.03
+
+
+def test_a_class_too_small_for_the_folds_is_left_out_and_named() -> None:
+    """userU #4: a class of 3 rows beside classes of 164 and 291 dropped the whole section, with
+    the fix 'the train split has only 458 examples'; the other classes are probed, and the
+    section names the class left out."""
+    import torch
+
+    from torchlvm.cli._evaluate_table import _separability_rows
+    from torchlvm.evaluation.eval_data import EvalData
+    from torchlvm.evaluation.probes import separability_section
+    from torchlvm.evaluation.records import Separability
+
+    y = torch.tensor([0] * 20 + [1] * 20 + [2] * 3)
+    x = torch.randn(43, 4, generator=torch.Generator().manual_seed(0)) + y[:, None] * 3.0
+    data = EvalData(x, x, y, None, None)
+    found = separability_section(x, data, 0, True, split=("train", 43), names=["a", "b", "rare"])
+    assert isinstance(found, Separability)
+    assert found.latent.logistic.extra["n"] == 40 and found.chance.value == 0.5
+    assert found.left_out == (
+        "left out: class 'rare' (3 examples): 5-fold probes need 5 examples of each class; the "
+        "probes and chance are of the other 40"
+    )
+    assert Separability.from_json(found.to_json()).left_out == found.left_out
+    assert "left out: class 'rare'" in " ".join(" ".join(_separability_rows(found)).split())

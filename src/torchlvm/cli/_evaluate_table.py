@@ -285,6 +285,8 @@ def _separability_rows(
         (p.logistic.extra.get("n") for p in (sep.latent, sep.pixels) if p and p.logistic), None
     )
     rows = [f"separability (5-fold CV accuracy{'' if n is None else f' on {n} examples'}, ± s.e.)"]
+    if sep.left_out is not None:  # (classes too small for the folds)
+        rows.append(_wrapped_row("", sep.left_out))
     raw = f"raw {'features' if table else 'pixels'} (reference)"
     for probes, label in ((sep.latent, codes), (sep.pixels, raw)):
         if probes is not None:

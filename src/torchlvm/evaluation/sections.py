@@ -146,10 +146,17 @@ class Separability:
     pixels: Probes | None = None
     note: str | None = None
     chance: Quantity | None = None  # always answering the most frequent class: the baseline
+    left_out: str | None = None  # the classes too small for the folds, left out, by name
 
     def to_json(self) -> dict[str, Any]:
         return _drop_none(
-            {"latent": self.latent, "note": self.note, "pixels": self.pixels, "chance": self.chance}
+            {
+                "latent": self.latent,
+                "note": self.note,
+                "pixels": self.pixels,
+                "chance": self.chance,
+                "left_out": self.left_out,
+            }
         )
 
     @classmethod
@@ -160,6 +167,7 @@ class Separability:
             Probes.from_json(d.get("pixels")),
             _str(d.get("note")),
             _q(d, "chance"),
+            _str(d.get("left_out")),
         )
 
 
