@@ -741,3 +741,22 @@ def test_a_data_file_named_in_another_case_is_offered_the_name_beside_it(tmp_pat
     for typed in ("WineL.CSV", "WINEL.csv"):
         with pytest.raises(DataNotFoundError, match=r"does not exist; did you mean winel.csv\?"):
             load_file(typed)
+
+
+def test_standardized_fits_on_the_split_it_is_given_and_asks_for_one():
+    """review16 R6: files.standardized(data, True) with no split fell to an IndexError; it
+    takes the one computed split (splits.split_parts) and names what it lacks."""
+    import torch
+
+    from torchlvm.data.dataset import Dataset
+    from torchlvm.data.files import FRACTIONS, standardized
+    from torchlvm.data.splits import split_parts
+
+    x = torch.arange(40.0).reshape(20, 2)
+    data = Dataset(x=x, y=None, name="t.csv", split="all", shape=(2,), num_classes=None,
+                   class_names=None, binarize="none", columns=("a", "b"))  # fmt: skip
+    with pytest.raises(ValueError, match="fits on the train part: pass parts="):
+        standardized(data, True, parts=None)
+    parts = split_parts(data, fractions=FRACTIONS, seed=3)
+    done = standardized(data, True, parts=parts)
+    assert done.standardizer.mean == tuple(x[torch.from_numpy(parts[0])].double().mean(0).tolist())

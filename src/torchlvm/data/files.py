@@ -310,7 +310,9 @@ def read_rows(
             data = replace(data, columns=names)
         if standardize is not False:
             places = read.places if read.columns is None else ()  # (a file without header)
-            parts = split_parts(data, fractions=FRACTIONS, seed=seed, stratify=stratify)
+            parts = None  # (a given standardization is applied as it is)
+            if standardize is True:
+                parts = split_parts(data, fractions=FRACTIONS, seed=seed, stratify=stratify)
             data = standardized(data, standardize, parts=parts, lines=read.lines, places=places)
         x = data.x.to(PRECISIONS[dtype])  # (N, D), in ``dtype`` once standardized
         data = replace(data, x=x)
@@ -328,17 +330,22 @@ def standardized(
     data: Dataset,
     how: bool | Standardizer,
     *,
-    parts: tuple[np.ndarray, ...] = (),
+    parts: tuple[np.ndarray, ...] | None,
     lines: np.ndarray | None = None,
     places: Sequence[int] = (),
 ) -> Dataset:
     """``data`` (every row) standardized by ``how``: a given :class:`Standardizer`, or one
     fitted on the rows of its train split when ``how`` is True (``parts``: the rows of each
     part of its split, :func:`~torchlvm.data.splits.split_parts`, the one computation of it
-    that the part read is taken of too; ``lines``: a CSV's file line of each row, which a
-    warning of a far cell names; ``places``: a CSV without a header's file index of each
-    column, by which a message names it)."""
+    that the part read is taken of too; None for a given :class:`Standardizer`; ``lines``: a
+    CSV's file line of each row, which a warning of a far cell names; ``places``: a CSV
+    without a header's file index of each column, by which a message names it).
+
+    Raises:
+        ValueError: for ``how`` True without the three ``parts``."""
     if how is True:
+        if parts is None or len(parts) != len(PART_NAMES):
+            raise ValueError("standardized(data, True) fits on the train part: pass parts=")
         for part in ("val", "test", "train"):  # too few rows to split: say so, not "constant"
             if not len(parts[PART_NAMES.index(part)]):
                 raise empty_split(data.name, part, len(data), FRACTIONS)
