@@ -3,7 +3,9 @@
 The split sizes are exact (largest-remainder rounding of ``N * fraction``), a given seed always
 gives the same split, and the three parts are disjoint and cover every example. Stratification
 orders the examples by class (randomly within a class) and deals the split slots evenly along
-that order, so each class gets its share of every split to within one example.
+that order, so each class gets its share of every split to within one example, and at least
+one train example (a class of one or two, whose slots may all be validation and test ones,
+takes the last train slot of the largest class).
 """
 
 from __future__ import annotations
@@ -92,10 +94,31 @@ def split_indices(
         One sorted int64 index array per part; disjoint, together covering ``range(n)``.
     """
     order = np.random.default_rng(seed).permutation(n)
+    parts = _dealt_parts(n, split_sizes(n, fractions))
     if stratify is not None:
         order = order[np.argsort(stratify[order], kind="stable")]
-    parts = _dealt_parts(n, split_sizes(n, fractions))
+        parts = _trained_each(parts, stratify[order])
     return tuple(np.sort(order[parts == i]).astype(np.int64) for i in range(len(fractions)))
+
+
+def _trained_each(parts: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``parts`` (part id per position, ``(n,)``) with a first-part (train) slot for each class
+    of ``labels`` (each position's class, in dealt order) that has none: a class of one or two
+    rows can sit on the validation and test slots, and a CVAE then learns nothing of it (userU
+    #9). Its first row takes the last train slot of the class with the most rows, which takes
+    its part; a split where every class has a train row (any class of 3 rows or more) is
+    unchanged."""
+    classes, counts = np.unique(labels, return_counts=True)
+    largest = classes[np.argmax(counts)]
+    parts = parts.copy()
+    for c in classes:
+        mine = np.flatnonzero(labels == c)
+        given = np.flatnonzero((labels == largest) & (parts == 0))
+        if (parts[mine] == 0).any() or len(given) < 2:
+            continue
+        i, j = mine[0], given[-1]
+        parts[i], parts[j] = parts[j], parts[i]
+    return parts
 
 
 def split_parts(
