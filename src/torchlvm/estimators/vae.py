@@ -17,6 +17,7 @@ from torchlvm.estimators._training import ArrayDataModule, train
 from torchlvm.estimators.base import _ELEMENTS, LVMEstimator, _numpy
 from torchlvm.estimators.scale import callers_level, warn_inactive
 from torchlvm.models.fit_failure import unchanged_if_fit_fails
+from torchlvm.models.output_container import as_configured
 
 
 @dataclass(eq=False, repr=False, kw_only=True)
@@ -111,7 +112,7 @@ class VAEEstimator(LVMEstimator):
         return float(self.score_samples(X).mean())
 
     @on_threads
-    def impute(self, X: Any, *, draws: int = 0) -> np.ndarray:
+    def impute(self, X: Any, *, draws: int = 0) -> Any:
         """``X`` (N, D) with each NaN cell replaced by its importance-weighted conditional mean
         E[x_m | x_o] ≈ Σ_i w̄_i E[x_m | z_i], z_i drawn from the defensive mixture built on
         q(z | x̃), x̃ with its missing cells set to 0 (Mattei & Frellsen 2019, eq. 11; ``k``
@@ -120,7 +121,9 @@ class VAEEstimator(LVMEstimator):
         imputations ``(M, N, D)`` instead, drawn from p(x_m | x_o) by sampling-importance-
         resampling (their section 3.3), as the command line's ``impute --draws M``. Any fitted
         VAEEstimator imputes; one fitted with ``objective="miwae"`` has learned from rows with
-        such holes. A row with every cell missing gets p(x)'s mean (or draws).
+        such holes. A row with every cell missing gets p(x)'s mean (or draws). Under
+        ``set_output(transform="pandas")`` the means come as a DataFrame with X's columns and
+        index (draws stay an array).
 
         Raises:
             DataError: for X of other columns than fit's, or inf. ConfigError: for draws < 0.
@@ -147,7 +150,7 @@ class VAEEstimator(LVMEstimator):
             miwae = ", or train with objective='miwae', which learns from rows with such holes"
             fix = f"; raise k{'' if self.objective == 'miwae' else miwae}"
             warnings.warn(few + fix, ImputationWarning, stacklevel=callers_level())
-        return _numpy(out)
+        return as_configured(self, _numpy(out), X)
 
     def sample(self, n: int = 1) -> np.ndarray:
         """``n`` draws x ~ p(x | z), z ~ p(z), shape (n, D), seeded by ``random_state``."""

@@ -23,6 +23,7 @@ from torchlvm._checks import check_positive_int
 from torchlvm._kept_state import seeded
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm._threads import on_threads
+from torchlvm.models.output_container import as_configured
 
 
 class PPCAEstimatorFace(TransformerMixin):
@@ -105,12 +106,15 @@ class PPCAEstimatorFace(TransformerMixin):
             return _numpy(self.decode(z).sample())
 
     @on_threads
-    def impute(self, X: Any) -> np.ndarray:
+    def impute(self, X: Any) -> Any:
         """``X`` (N, D) with each NaN replaced by E[x_missing | x_observed], the exact
-        conditional mean W_missing E[z | x_observed] + μ_missing."""
+        conditional mean W_missing E[z | x_observed] + μ_missing: an array, or under
+        ``set_output(transform="pandas")`` a DataFrame with X's columns and index."""
+        given = X
         X = self._check_X(X)
         mean, _ = self._posterior(X)
-        return _numpy(torch.where(torch.isnan(X), mean @ self.W.T + self.mu, X))
+        filled = _numpy(torch.where(torch.isnan(X), mean @ self.W.T + self.mu, X))
+        return as_configured(self, filled, given)
 
 
 def _numpy(t: Tensor) -> np.ndarray:
