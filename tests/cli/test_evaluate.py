@@ -944,3 +944,32 @@ def test_the_recorded_command_holds_the_options_that_made_the_numbers(tmp_path, 
         f"torchlvm evaluate {folder} --k 5 --split test --seed 0 --n 20 --ks 1 2 --ood noise "
         "--ood-k 5"
     )
+
+
+def test_a_link_flipped_to_another_run_mid_evaluation_does_not_move_the_numbers(
+    run_dir, tmp_path, monkeypatch, capsys
+):
+    """userV #4: 'evaluate runs/current' while a deploy flipped the link to run B wrote run A's
+    numbers into B's metrics.json, stamped with B's weights, exit 0; the report showed them as
+    B's. The link is resolved once: A's numbers go to A, B is left as it was."""
+    import importlib
+
+    evaluation = importlib.import_module("torchlvm.evaluation.evaluate")
+    a, b = tmp_path / "A", tmp_path / "B"
+    shutil.copytree(run_dir, a)
+    shutil.copytree(run_dir, b)
+    (a / "metrics.json").unlink(missing_ok=True)
+    (b / "metrics.json").unlink(missing_ok=True)
+    current = tmp_path / "current"
+    current.symlink_to(a)
+    real = evaluation.evaluate
+
+    def flipped_while_evaluating(*args, **kwargs):
+        current.unlink()
+        current.symlink_to(b)  # (the deploy's flip)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", flipped_while_evaluating)
+    assert main(["evaluate", str(current), *FAST, "--no-figures", "--ood", "none"]) == 0
+    assert f"wrote {a}/metrics.json" in capsys.readouterr().out
+    assert (a / "metrics.json").is_file() and not (b / "metrics.json").exists()
