@@ -350,3 +350,21 @@ def test_a_warning_while_a_contender_trains_names_which_model_it_is_of(
     assert len(said) == 1
     assert str(said[0]) == f"the β-VAE (β=4) trained on shapes ({folder}): odd; try beta"
     assert said[0].on_command_line.endswith(f"({folder}): odd; try --beta")
+
+
+def test_the_warnings_of_a_contender_whose_training_fails_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """review16 R10: the warnings were re-emitted after fit returned, so those of a fit that
+    raised (the ones that tell why, often) were dropped."""
+    import warnings
+
+    def fit_that_warns_then_fails(*args, **kwargs):
+        warnings.warn("the loss is not finite", UserWarning, stacklevel=2)
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(torchlvm.training, "fit", fit_that_warns_then_fails)
+    folder = tmp_path / "shapes" / "vae"
+    with pytest.warns(UserWarning, match=r"the VAE trained on shapes .*: the loss is not finite"):
+        with pytest.raises(RuntimeError, match="training failed"):
+            train_contender(VAE, "shapes", folder, BUDGET)

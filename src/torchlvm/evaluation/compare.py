@@ -188,18 +188,21 @@ def train_contender(
         model, dm, config = _contender_run(contender, data, budget, data_dir)
         extra = {"compare": {"contender": asdict(contender), "budget": asdict(budget)}}
         accelerator = lightning_accelerator(device)
-        with warnings.catch_warnings(record=True) as caught:
-            fit(
-                model,
-                dm,
-                config,
-                stage.folder,
-                progress=progress,
-                extra_config=extra,
-                accelerator=accelerator,
-            )
-    for warning in caught:
-        _warn_of(contender, data, folder, warning.message)
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                fit(
+                    model,
+                    dm,
+                    config,
+                    stage.folder,
+                    progress=progress,
+                    extra_config=extra,
+                    accelerator=accelerator,
+                )
+        finally:  # (those of a fit that raised too)
+            for warning in caught:
+                _warn_of(contender, data, folder, warning.message)
     return model.eval()
 
 
