@@ -219,6 +219,23 @@ def test_too_few_rows_for_latent_dim_are_refused_naming_both_fixes(method, rows,
         PPCA(latent_dim=k, method=method).fit(X)
 
 
+def test_too_few_rows_or_features_are_refused_in_python_s_words():
+    """userT #5: a notebook's PPCA was told "choose a smaller latent_dim (--latent-dim)", a flag
+    it has no use for; Python is told latent_dim, the command line --latent-dim."""
+    X = np.random.default_rng(0).normal(size=(3, 5))
+    with pytest.raises(DataError) as rows:
+        PPCA(latent_dim=2).fit(X)
+    with pytest.raises(ConfigError) as features:
+        PPCA(latent_dim=5).fit(X)
+    assert str(rows.value).endswith(
+        "choose a smaller latent_dim, at most 1, or fit at least 4 rows"
+    )
+    assert str(features.value).endswith("choose latent_dim from 1 to 4")
+    assert rows.value.on_command_line.endswith("choose a smaller --latent-dim, at most 1, or fit "
+                                               "at least 4 rows")  # fmt: skip
+    assert features.value.on_command_line.endswith("choose --latent-dim from 1 to 4")
+
+
 @pytest.mark.parametrize("method", ["closed_form", "em"])
 @pytest.mark.parametrize("k", [2, 3])
 def test_data_with_no_variance_outside_k_directions_are_refused(method, k):

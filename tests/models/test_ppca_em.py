@@ -105,6 +105,23 @@ def test_em_warns_when_it_runs_out_of_iterations(digits):
     assert "(max_iter=3;" in str(warning) and str(warning).endswith("raise max_iter or tol")
 
 
+def test_em_s_warning_is_scikit_learn_s_convergence_warning(digits):
+    """userT #11: a grid search that silences scikit-learn's ConvergenceWarning (as for
+    FactorAnalysis) still printed PPCA's, a RuntimeWarning alone, importable only from
+    models.ppca_fit; it is a ConvergenceWarning, exported by torchlvm.models."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from torchlvm.models import EMConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        PPCA(latent_dim=5, method="em", max_iter=3).fit(digits)
+    assert not [w for w in caught if "did not converge" in str(w.message)]
+    with pytest.warns(EMConvergenceWarning, match="did not converge"):
+        PPCA(latent_dim=5, method="em", max_iter=3).fit(digits)
+
+
 def test_the_em_warning_points_at_the_callers_line(digits):
     """userL #9: the warning pointed at torchlvm's own line in ppca.py, not the user's."""
     with pytest.warns(RuntimeWarning) as caught:

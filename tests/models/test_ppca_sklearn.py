@@ -239,3 +239,16 @@ def test_the_notebook_repr_lists_fitted_attributes_not_module_methods():
     listed = list(ppca._get_fitted_attr_html())
     assert "requires_grad_" not in listed and {"W_", "components_", "n_features_in_"} <= set(listed)
     assert "requires_grad_" not in ppca._repr_html_()
+
+
+@pytest.mark.parametrize("bad", [{"method": "svd"}, {"latent_dim": 0}, {"dtype": "float16"}])
+def test_a_fitted_ppca_with_a_bad_parameter_still_displays(bad):
+    """userT #12: a fitted PPCA given a bad parameter by set_params could not be displayed in a
+    notebook: the repr read every property, and ``config`` checks the parameters (ConfigError).
+    fit checks them, as scikit-learn's contract has it; the repr shows the fitted W_."""
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    ppca = PPCA(latent_dim=2).fit(X).set_params(**bad)
+    shown = ppca._repr_html_()
+    assert "W_" in shown and "noise_variance_" in shown
+    with pytest.raises(ConfigError):
+        ppca.fit(X)

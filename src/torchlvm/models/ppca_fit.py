@@ -12,6 +12,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor
 
 from torchlvm._callers import callers_level
@@ -41,10 +42,10 @@ def fit_parameters(X: Tensor, config: PPCAConfig) -> tuple[Tensor, Tensor, Tenso
             "features (one feature's Gaussian is just its mean and variance)"
         )
     if K >= D:
-        raise ConfigError(
+        raise spelled(ConfigError, lambda spell: (
             f"latent_dim must be smaller than the number of features, got latent_dim={K} "
-            f"for X with n_features={D}; choose latent_dim (--latent-dim) from 1 to {D - 1}"
-        )
+            f"for X with n_features={D}; choose {spell('latent_dim')} from 1 to {D - 1}"
+        ))  # fmt: skip
     check_rows(X.shape[0], K)
     missing = has_nan(X)
     if missing and config.method == "closed_form":
@@ -91,10 +92,13 @@ def _em(
     return W, mu, sigma2, variance, history
 
 
-class EMConvergenceWarning(RuntimeWarning):
+class EMConvergenceWarning(ConvergenceWarning, RuntimeWarning):
     """PPCA's EM stopped at ``max_iter`` iterations before its mean log-likelihood settled
     within ``tol``. Its ``on_command_line`` names the options as the command line takes them
-    (:func:`~torchlvm.errors.spelled`): ``fit ppca`` has ``--max-iter`` and no tolerance."""
+    (:func:`~torchlvm.errors.spelled`): ``fit ppca`` has ``--max-iter`` and no tolerance.
+
+    A scikit-learn ``ConvergenceWarning`` too, as ``FactorAnalysis``' is: a grid search's
+    ``filterwarnings("ignore", category=ConvergenceWarning)`` silences it (userT #11)."""
 
 
 def _warn_if_not_converged(history: list[float], config: PPCAConfig) -> None:
@@ -217,13 +221,17 @@ def check_rows(N: int, K: int) -> None:
     N − 1 directions, so no variance is left for σ² (and the thin SVD has only N axes)."""
     if K < N - 1:
         return
-    fix = f"fit at least {K + 2} rows"
-    if N > 2:
-        fix = f"choose a smaller latent_dim (--latent-dim), at most {N - 2}, or {fix}"
-    raise DataError(
+
+    def fix(spell: Any) -> str:
+        rows = f"fit at least {K + 2} rows"
+        return (
+            f"choose a smaller {spell('latent_dim')}, at most {N - 2}, or {rows}" if N > 2 else rows
+        )
+
+    raise spelled(DataError, lambda spell: (
         f"X has {N} rows, which span at most {N - 1} directions around their mean, so "
-        f"latent_dim={K} leaves no variance for the noise (σ² = 0); {fix}"
-    )
+        f"latent_dim={K} leaves no variance for the noise (σ² = 0); {fix(spell)}"
+    ))  # fmt: skip
 
 
 def check_variance(variance: float) -> None:

@@ -38,13 +38,22 @@ class PPCAEstimatorFace(TransformerMixin):
     threads: int | None  # torch's intra-op threads in each method here (:func:`on_threads`)
 
     def _get_fitted_attr_html(self, doc_link: str = "") -> Any:
-        """scikit-learn's table of fitted attributes in a notebook's repr, without the methods
-        of ``nn.Module`` whose names end in "_" (``requires_grad_``), which scikit-learn takes
-        for fitted attributes (it lists every public member so named; userT #4)."""
-        attrs = super()._get_fitted_attr_html(doc_link)  # type: ignore[misc]
-        for name in [name for name in attrs if callable(getattr(self, name, None))]:
-            del attrs[name]
-        return attrs
+        """scikit-learn's table of fitted attributes in a notebook's repr, read from the
+        attributes ``fit`` set (the instance's own, named with a trailing "_"). scikit-learn reads
+        every public member so named: the methods of ``nn.Module`` (``requires_grad_``) were
+        listed as fitted attributes (userT #4), and reading every property ran ``config``'s
+        checks, so a PPCA given a bad parameter by ``set_params`` after ``fit`` could not be
+        displayed (ConfigError; userT #12): parameters are checked by ``fit``."""
+        from sklearn.utils._repr_html.fitted_attributes import AttrsDict
+
+        fitted = {}
+        for name, value in sorted(vars(self).items()):
+            if name.startswith("_") or not name.endswith("_") or callable(value):
+                continue
+            fitted[name] = {"type_name": type(value).__name__, "value": value}
+            if hasattr(value, "shape") and hasattr(value, "dtype"):
+                fitted[name].update(shape=value.shape, dtype=value.dtype)
+        return AttrsDict(fitted_attrs=fitted, estimator_class=type(self), doc_link=doc_link)
 
     def _check_X(self, X: Any) -> Tensor:
         """``X`` after fitting, for the scikit-learn face: NaN passes, inf does not."""
