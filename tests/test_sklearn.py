@@ -250,3 +250,25 @@ def test_the_offered_date_reading_follows_the_files_day_order(dates, call):
     with pytest.raises(DataTypeError) as err:
         PPCA(latent_dim=1).fit(X)
     assert str(err.value).endswith(f"turn dates into numbers (e.g. {call})")
+
+
+def test_a_text_column_with_a_stray_number_is_text_and_stray_cells_are_listed_briefly():
+    """review16 R9: a column of 200 names with one '42' was refused as numbers with 199 stray
+    cells, every name listed (2,327 characters), and their coercion to NaN offered; a column of
+    numbers with many distinct stray cells listed each of them."""
+    from torchlvm.errors import DataTypeError
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    frame["name"] = [f"person {i}" for i in range(199)] + ["42"]
+    with pytest.raises(DataTypeError, match=r"^X holds text \('name'\)") as err:
+        PPCA(latent_dim=2).fit(frame)
+    assert len(str(err.value)) < 300
+    frame = frame.drop(columns="name").astype(object)
+    frame.loc[[0, 1, 2, 3, 4], "a"] = ["?", "n/a", "-", "none", "x"]
+    with pytest.raises(DataTypeError) as err:
+        PPCA(latent_dim=2, method="em").fit(frame)
+    assert str(err.value).startswith(
+        "X['a'] holds numbers but also '?', 'n/a', '-' and 2 other values (rows labelled 0, 1, "
+        "2 and 2 more): "
+    )

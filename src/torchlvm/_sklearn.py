@@ -105,9 +105,9 @@ def _check_frame_columns(X: Any) -> None:
             numbers = pd.to_numeric(present.astype(object), errors="coerce")
             if not numbers.isna().any():  # (an object column of numbers converts: not text)
                 continue
-            if numbers.notna().any():  # numbers, and cells that are not: the CLI's rule
-                stray.append((column, _stray_cells(column, present[numbers.isna()])))
-                continue
+            if numbers.notna().sum() > numbers.isna().sum():  # numbers, and a few cells that
+                stray.append((column, _stray_cells(column, present[numbers.isna()])))  # are not
+                continue  # (a text column with a stray number is text: review16 R9)
             if all_dates(present.astype(str).tolist()):  # (read from a CSV: the
                 found["dates"].append(column)  # CLI's date test, userP #6)
                 continue
@@ -144,7 +144,9 @@ def _stray_cells(column: Any, cells: Any) -> str:
     with their rows and the conversion that makes them missing: a file's '?' or 'n/a' among
     numbers was called text, with the fixes of a text column (drop it, or make it a CVAE's
     classes: 160 classes of bmi values), where the command line names the cell (userT #9)."""
-    shown = ", ".join(map(repr, dict.fromkeys(map(str, cells.tolist()))))
+    values = list(dict.fromkeys(map(str, cells.tolist())))  # distinct, in row order
+    shown = ", ".join(map(repr, values[:3]))
+    shown += f" and {len(values) - 3} other values" if len(values) > 3 else ""
     rows = ", ".join(map(str, cells.index[:3].tolist()))
     rows += f" and {len(cells) - 3} more" if len(cells) > 3 else ""
     return (
