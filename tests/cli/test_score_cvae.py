@@ -304,3 +304,25 @@ def test_the_priced_probe_leaves_the_callers_generators_as_they_were(device, mon
     score._price(vae.eval(), x, 50, ClassScoring(), len(x))
     assert torch.equal(torch.get_rng_state(), cpu)
     assert cuda is None or torch.equal(torch.cuda.get_rng_state(), cuda)
+
+
+def test_rows_of_a_class_no_train_row_has_are_not_scored_as_of_it(tmp_path, capsys):
+    """userU #9: a class whose rows all fell outside the train split (sample refuses it) had its
+    rows scored by p(x | c) of a class the model learned nothing of, written and ranked (12th
+    most outlying of 178) without a word. They are written with empty scores and one line."""
+    torch.manual_seed(0)
+    config = CVAEConfig(2, 2, latent_dim=1, hidden=(8,), likelihood="gaussian", num_classes=2,
+                        class_names=NAMES, prior="standard", linear_decoder=True)  # fmt: skip
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "condition": "label",
+            "num_classes": 2, "class_names": list(NAMES), "class_counts": {"high": 4, "low": 0},
+            "table": TableSchema(("a", "b"), label_column="kind").to_dict()}  # fmt: skip
+    run = CVAE(config).save_pretrained(tmp_path / "cvae", data=data)
+    table = tmp_path / "new.csv"
+    table.write_text("a,b,kind\n1.5,2.5,high\n-1.5,-2.5,low\n0.5,1.0,high\n")
+    out = _score(capsys, run, table, tmp_path / "s.csv")
+    said = "  1 row of a class no row of the train split has, so the model learned nothing of it "
+    assert said + "(line 3 'low'): written with empty scores; --mixture" in out
+    got, _ = _scores(tmp_path / "s.csv", "neg_log_p_given_kind")
+    assert np.isfinite(got[[0, 2]]).all() and np.isnan(got[1])
+    _score(capsys, run, table, tmp_path / "m.csv", "--mixture")  # every row by p(x)
+    assert np.isfinite(_scores(tmp_path / "m.csv", "neg_log_p")[0]).all()

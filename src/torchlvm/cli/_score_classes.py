@@ -3,7 +3,8 @@
 Where the data give each row's class (a table's label column, a dataset's labels), the score is
 −log p(x | c) of the row's own class: how unlikely the row is for its class, the question "is
 this row odd for its class". A row of no class the run was trained on (an empty label cell,
-another class) has no such score and is written with an empty one. Without labels, or with
+another class, or a class no row of the run's train split has) has no such score and is written
+with an empty one. Without labels, or with
 ``--mixture``, the score is −log p(x) = −log Σ_c π_c p(x | c), π_c the train split's class
 frequencies the run records: the density ``evaluate --ood`` scores a row by and
 ``CVAEEstimator.score_samples`` without y computes (one mixture:
@@ -77,16 +78,41 @@ def _conditional(run_: Any, read: Any) -> ClassScoring:
         f"  c: each row's own class, from {where}: how unlikely the row is for its class "
         "(--mixture: by p(x) = Σ_c π_c p(x | c), whatever its class)"
     ]
-    unknown = (read.classes < 0).nonzero().flatten().tolist()
+    classes = read.classes
+    unknown = (classes < 0).nonzero().flatten().tolist()
     if unknown:
         said.append(_unknown_line(read, unknown, source))
+    untrained = _untrained_rows(run_, classes)  # (N,) bool
+    if bool(untrained.any()):  # the model learned nothing of their class: no p(x | c) of it
+        rows = untrained.nonzero().flatten().tolist()
+        said.append(_unknown_line(read, rows, source, _UNTRAINED))
+        classes = classes.masked_fill(untrained, -1)
     symbol = "−log p(x | c)"
-    return ClassScoring(read.classes, None, symbol, symbol, f"neg_log_p_given_{column}", said)
+    return ClassScoring(classes, None, symbol, symbol, f"neg_log_p_given_{column}", said)
 
 
-def _unknown_line(read: Any, rows: list[int], source: str) -> str:
-    """The line naming the rows of no class the run knows, by file line (else row), with their
-    label cells where a table gave them."""
+_UNTRAINED = "of a class no row of the train split has, so the model learned nothing of it"
+
+
+def _untrained_rows(run_: Any, classes: Any) -> Any:
+    """``(N,)`` bool: the rows whose class no row of the run's train split has (its recorded
+    class counts; none where not recorded). Scored by p(x | c), they were written and ranked
+    as if the model knew the class (userU #9: ranked the 12th most outlying of 178), where
+    ``sample`` refuses such a class and the run's training warned of it."""
+    import torch
+
+    from torchlvm.inference.class_mixture import recorded_counts
+
+    counts = recorded_counts(run_.data, run_.class_names) or ()
+    empty = [label for label, count in enumerate(counts) if count == 0]
+    return torch.isin(classes, torch.tensor(empty, dtype=classes.dtype))
+
+
+def _unknown_line(
+    read: Any, rows: list[int], source: str, what: str = "of no class the run was trained on"
+) -> str:
+    """The line naming the rows of no class the run knows (or ``what`` else they are), by file
+    line (else row), with their label cells where a table gave them."""
     names, cells = read.carried
     where = "line" if read.lines is not None else "row"
     at = [str(read.lines[i] if read.lines is not None else i + 1) for i in rows[:5]]
@@ -97,7 +123,7 @@ def _unknown_line(read: Any, rows: list[int], source: str) -> str:
     more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
     noun = "1 row" if len(rows) == 1 else f"{len(rows):,} rows"
     return (
-        f"  {noun} of no class the run was trained on ({where}{'s' if len(rows) > 1 else ''} "
+        f"  {noun} {what} ({where}{'s' if len(rows) > 1 else ''} "
         f"{', '.join(at)}{more}): written with empty scores; --mixture scores every row by p(x)"
     )
 
