@@ -31,8 +31,9 @@ def _table(path, header, grade, delimiter=",", decimal="."):
         (lambda k: f"{k}.0", ",", ".", {"0.0", "1.0", "2.0"}),
         (lambda k: f"{k + 1}.0", ";", ",", {"1,0", "2,0", "3,0"}),
         (lambda k: "abc"[k], ",", ".", {"a", "b", "c"}),
+        (lambda k: ("01", "02", "10")[k], ",", ".", {"01", "02", "10"}),  # (userU #1: 1, 2, 10)
     ],
-    ids=["codes-1-to-3", "codes-0-to-2", "decimal-commas", "text"],
+    ids=["codes-1-to-3", "codes-0-to-2", "decimal-commas", "text", "zero-padded-codes"],
 )
 def test_rows_are_written_in_the_training_files_column_order_and_label_form(
     tmp_path, capsys, grade, delimiter, decimal, written

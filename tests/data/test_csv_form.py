@@ -226,3 +226,22 @@ def test_one_export_artifact_sets_no_columns_decimals():
     assert widened(form, values).places == 2
     whole = number_form([str(i) for i in range(100)], Dialect())
     assert widened(whole, np.array([*range(99), 0.5])).places == 1
+
+
+def test_whole_numbers_padded_with_leading_zeros_are_written_so():
+    """userU #1: class codes 01, 02, 10 came back as 1, 2, 10 in every file written, where 1.0
+    came back as 1.0. A column whose whole numbers all have the same count of digits, some
+    with a leading zero, writes that count; the record keeps it, and one without it (an
+    earlier run's) pads nothing."""
+    dot = Dialect()
+    form = number_form(["01", "02", "10", "02"], dot)
+    assert form.pad == 2 and [form.text(v) for v in (1.0, 10.0, 123.0, -3.0)] == [
+        "01", "10", "123", "-03"
+    ]  # fmt: skip
+    assert NumberForm.from_dict(form.to_dict()) == form and form.describe() == (
+        "whole numbers of 2 digits"
+    )
+    assert "pad" not in NumberForm(places=0).to_dict()
+    assert NumberForm.from_dict({"places": 0, "least": 0, "grouping": ""}).text(1.0) == "1"
+    for cells in (["1", "2", "10"], ["0", "5", "9"], ["01", "2", "10"], ["10", "20", "30"]):
+        assert number_form(cells, dot).pad == 0, cells

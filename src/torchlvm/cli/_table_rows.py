@@ -162,7 +162,6 @@ def user_cells(
     writes it (``means``: :data:`~torchlvm.data.csv_form.FINER` decimals finer), else at the
     model's precision, with each row's class name where ``labels``."""
     from torchlvm import run as _run
-    from torchlvm.data.csv_cells import is_number
     from torchlvm.data.csv_form import FINER
     from torchlvm.data.csv_form import number_cells as cells_in_forms
 
@@ -172,12 +171,24 @@ def user_cells(
     cells = cells_in_forms(rows.double().tolist(), forms, dialect, single=single_precision(run_))
     if labels is not None:
         names = [_run.label_name(run_, k) for k in range(run_.num_classes or 0)]
-        if schema.label_form is not None and all(is_number(name) for name in names):
-            form = schema.label_form.in_dialect(dialect)  # a class 2 the file writes 2.0
-            names = [form.text(float(name)) for name in names]
+        names = written_classes(run_, names, dialect)
         for row, label in zip(cells, labels, strict=True):
             row.append(names[int(label)] if int(label) < len(names) else str(int(label)))
     return cells
+
+
+def written_classes(run_: Any, names: Any, dialect: Any) -> list[str]:
+    """The class ``names`` of ``run_`` as its training file writes them where they are numbers
+    (its labels' :class:`~torchlvm.data.csv_form.NumberForm`, in ``dialect``): a class 2 the
+    file writes ``2.0``, a code 1 it writes ``01`` (userU #1); else as they are."""
+    from torchlvm.data.csv_cells import is_number
+
+    form = schema_of(run_).label_form
+    names = [str(name) for name in names]
+    if form is None or not all(is_number(name) for name in names):
+        return names
+    form = form.in_dialect(dialect)
+    return [form.text(float(name)) for name in names]
 
 
 def label_header(run_: Any, columns: list[str]) -> str:

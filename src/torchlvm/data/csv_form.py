@@ -12,7 +12,9 @@ so that the file reads back, by pandas' ``read_csv`` as by torchlvm, as one clea
   float32 value is padded with noise;
 - its thousands separator, where its numbers of four digits or more have one (``1,060.94``,
   ``1.060,94``, ``1 060,94``, ``1'060.94``);
-- its decimal mark (the file's: ``3,14`` with decimal commas).
+- its decimal mark (the file's: ``3,14`` with decimal commas);
+- its leading zeros, where every whole number has the same count of digits and some start with
+  a zero (codes ``01``, ``02``, ``10``: userU #1, a CVAE's classes came back as ``1``, ``2``).
 
 A column written in exponents with a fixed count of decimals (``1.054e-01``, ``%.3e``; numpy's
 ``savetxt``) gets that count in exponents, padded with zeros where the value's shortest text
@@ -85,6 +87,8 @@ class NumberForm:
         decimal: its decimal mark.
         exponent: ``"e"`` or ``"E"`` for a column written in exponents (``places``: the
             decimals of the number before it), ``""`` for positional numbers.
+        pad: the digits a whole number is padded to with leading zeros (``01``: 2); 0 for
+            none.
     """
 
     places: int | None = None
@@ -92,6 +96,7 @@ class NumberForm:
     grouping: str = ""
     decimal: str = "."
     exponent: str = ""
+    pad: int = 0
 
     def finer(self, digits: int) -> NumberForm:
         """This form rounding to ``digits`` more decimals (a form written as computed stays
@@ -114,7 +119,7 @@ class NumberForm:
         fraction = fraction.rstrip("0")
         fraction += "0" * (self.least - len(fraction))
         sign = "-" if whole.startswith("-") and (whole.strip("-0") or fraction.strip("0")) else ""
-        digits = whole.lstrip("-")
+        digits = whole.lstrip("-").zfill(self.pad)
         if self.grouping:
             digits = f"{int(digits):,}".replace(",", self.grouping)
         return sign + digits + (self.decimal + fraction if fraction else "")
@@ -139,7 +144,8 @@ class NumberForm:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (a run's table: the rows written for it follow it)."""
         record = {"places": self.places, "least": self.least, "grouping": self.grouping}
-        return {**record, **({"exponent": self.exponent} if self.exponent else {})}
+        record |= {"exponent": self.exponent} if self.exponent else {}
+        return record | ({"pad": self.pad} if self.pad else {})
 
     @classmethod
     def from_dict(cls, record: Any) -> NumberForm:
@@ -151,13 +157,13 @@ class NumberForm:
         places, least, grouping = record["places"], int(record["least"]), str(record["grouping"])
         if places is not None:
             places = int(places)
-        exponent = str(record.get("exponent", ""))
+        exponent, pad = str(record.get("exponent", "")), int(record.get("pad", 0))
         if exponent and places is not None:  # its count is fixed (earlier runs recorded 0)
             least = max(least, places)
         wrong = (places is not None and places < 0) or least < 0 or len(grouping) > 1
-        if wrong or exponent not in ("", "e", "E"):
+        if wrong or pad < 0 or exponent not in ("", "e", "E"):
             raise ValueError(f"not a column's number form: {record}")
-        return cls(places, least, grouping, exponent=exponent)
+        return cls(places, least, grouping, exponent=exponent, pad=pad)
 
     def describe(self) -> str:
         """In words, for a command's output: ``whole numbers``, ``2 decimals``, ``up to 4
@@ -166,7 +172,7 @@ class NumberForm:
         if self.places is None or self.places >= FULL:
             said = "as computed"
         elif self.places == 0:
-            said = "whole numbers"
+            said = "whole numbers" + f" of {self.pad} digits" * bool(self.pad)
         else:
             upto = "up to " if self.least < self.places and not self.exponent else ""
             said = f"{upto}{self.places} decimal" + "s" * (self.places != 1)
@@ -179,7 +185,7 @@ class NumberForm:
 def number_form(cells: Iterable[str], dialect: Dialect) -> NumberForm:
     """The form of a column of ``cells`` (as read, one per row; missing ones, and floats'
     :func:`noise`, are skipped) in a file of ``dialect`` (see the module docstring)."""
-    shapes, exponents, long = [], [], []
+    shapes, exponents, long, wholes = [], [], [], []
     for cell in cells:
         if is_missing(cell):
             continue
@@ -192,6 +198,7 @@ def number_form(cells: Iterable[str], dialect: Dialect) -> NumberForm:
             return NumberForm(decimal=dialect.decimal)
         else:
             shapes.append(shape)
+            wholes.append(_whole_digits(cell, dialect))
             if len(shape[0]) > SHORT:  # may be noise
                 long.append((len(shapes) - 1, shape[4]))
     if exponents:
@@ -220,7 +227,24 @@ def number_form(cells: Iterable[str], dialect: Dialect) -> NumberForm:
         least=least,
         grouping=grouping,
         decimal=marks.most_common(1)[0][0] if marks else dialect.decimal,
+        pad=_padding(wholes) if whole and not grouping else 0,
     )
+
+
+def _whole_digits(cell: str, dialect: Dialect) -> str:
+    """The digits of a number cell's whole part as written (``007`` of ``-007.0``)."""
+    found = _POSITIONAL.fullmatch(dialect.number(cell).strip())
+    return "" if found is None else found.group(1)
+
+
+def _padding(wholes: list[str]) -> int:
+    """The count of digits whole numbers written ``wholes`` are padded to with leading zeros:
+    theirs where every one has the same count, of 2 or more, and some start with a zero
+    (``01``, ``02``, ``10``); else 0."""
+    widths = {len(digits) for digits in wholes}
+    if len(widths) != 1 or min(widths) < 2:
+        return 0
+    return min(widths) if any(digits.startswith("0") for digits in wholes) else 0
 
 
 _EXPONENT = re.compile(r"[+-]?\d(?:[.,](\d*))?([eE])[+-]?\d+")
