@@ -272,3 +272,25 @@ def test_a_text_column_with_a_stray_number_is_text_and_stray_cells_are_listed_br
         "X['a'] holds numbers but also '?', 'n/a', '-' and 2 other values (rows labelled 0, 1, "
         "2 and 2 more): "
     )
+
+
+def test_inf_is_refused_in_its_own_words_under_assume_finite():
+    """userT #14: with sklearn.set_config(assume_finite=True) scikit-learn skips its finite
+    check, and an inf cell got three wrong reasons (a covariance that overflows, no variance in
+    any feature, values too large for float32) or, to a fitted PPCA, NaN results in silence."""
+    import sklearn
+
+    from torchlvm.errors import DataError
+    from torchlvm.estimators import VAEEstimator
+
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    fitted = PPCA(latent_dim=2).fit(X)
+    bad = X.copy()
+    bad[3, 2] = np.inf
+    with sklearn.config_context(assume_finite=True):
+        fits = [PPCA(latent_dim=2).fit, PPCA(latent_dim=2, method="em").fit]
+        for call in [*fits, VAEEstimator(epochs=1).fit, fitted.transform, fitted.score_samples]:
+            with pytest.raises(DataError, match="X contains infinity"):
+                call(bad)
+        with pytest.raises(DataError, match="Z contains infinity"):
+            fitted.inverse_transform(np.array([[np.inf, 0.0]]))

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from scipy import sparse
+from sklearn import config_context
 from sklearn.utils.validation import check_array, validate_data
 from torch import Tensor
 
@@ -238,15 +239,16 @@ def check_X(
     _check_2d(X, "X")
     _check_frame_columns(X)
     np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
-    try:
-        X = validate_data(
-            estimator,
-            X,
-            reset=reset,
-            dtype=np_dtype,
-            ensure_all_finite="allow-nan" if allow_nan else True,
-            ensure_min_samples=min_samples,
-        )
+    try:  # finite whatever sklearn.set_config(assume_finite=True) says: the models need it
+        with config_context(assume_finite=False):  # (userT #14: an inf got three wrong reasons)
+            X = validate_data(
+                estimator,
+                X,
+                reset=reset,
+                dtype=np_dtype,
+                ensure_all_finite="allow-nan" if allow_nan else True,
+                ensure_min_samples=min_samples,
+            )
     except (ValueError, TypeError) as error:
         raise _rethrow(error, "X") from None
     return _tensor(X, device)
@@ -261,7 +263,8 @@ def check_Z(Z: Any, latent_dim: int, *, dtype: torch.dtype, device: torch.device
     Z = _host(Z)
     _check_2d(Z, "Z")
     try:
-        Z = check_array(Z, dtype=torch.empty(0, dtype=dtype).numpy().dtype, input_name="Z")
+        with config_context(assume_finite=False):  # (finite whatever the caller's config)
+            Z = check_array(Z, dtype=torch.empty(0, dtype=dtype).numpy().dtype, input_name="Z")
     except (ValueError, TypeError) as error:
         raise _rethrow(error, "Z") from None
     if Z.shape[1] != latent_dim:
