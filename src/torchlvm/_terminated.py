@@ -11,7 +11,12 @@ handler before torch's seconds-long import.
 from __future__ import annotations
 
 import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 
 class Terminated(KeyboardInterrupt):
@@ -20,10 +25,81 @@ class Terminated(KeyboardInterrupt):
     signum = signal.SIGTERM
 
 
+_received: list[int] = []
+"""The interrupting signals delivered while a command runs (:func:`interrupts_kept`)."""
+
+
 def raise_terminated(signum: int, frame: FrameType | None) -> None:
     """The SIGTERM handler of a ``torchlvm`` process: raises :class:`Terminated` where the
     signal arrives, as Python's own SIGINT handler raises ``KeyboardInterrupt``."""
+    _received.append(signal.SIGTERM)
     raise Terminated
+
+
+def raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    """The SIGINT handler while a command runs: raises ``KeyboardInterrupt`` as Python's own,
+    and records the signal (:func:`interrupts_kept`)."""
+    _received.append(signal.SIGINT)
+    raise KeyboardInterrupt
+
+
+RESEND_AFTER = 0.01
+"""Seconds after which an interrupt a weakref callback or ``__del__`` dropped is sent again:
+its handler then raises it where the command's own code runs, past the garbage collection."""
+
+
+def _send(signum: int) -> None:
+    if callable(signal.getsignal(signum)):  # (never the default action: that ends the process)
+        signal.raise_signal(signum)
+
+
+@contextmanager
+def interrupts_kept() -> Iterator[None]:
+    """Run a command so that Ctrl-C or SIGTERM stops it whatever code it lands in (userV #1,
+    #2): an interrupt raised inside an extension module's initialisation comes out as another
+    error (``ImportError: initialization failed`` from matplotlib's ft2font, imported lazily by
+    ``train``: a 60-line traceback, exit 1), and one raised inside a weakref callback or
+    ``__del__`` (matplotlib frees its transforms so) is printed as "Exception ignored" and
+    dropped (``evaluate`` ran on to exit 0). Here an error leaving the block after a signal is
+    the interrupt (:class:`Terminated` for SIGTERM), and a dropped interrupt is sent again
+    :data:`RESEND_AFTER` seconds later (from a timer thread: sent from the callback, its handler
+    would run, and be dropped, there), or raised as the block ends, if that comes first.
+    Python's SIGINT handler is replaced by :func:`raise_interrupted` meanwhile (where it is the
+    handler); SIGTERM's stays the caller's."""
+    main = threading.current_thread() is threading.main_thread()
+    ours = main and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if ours:
+        signal.signal(signal.SIGINT, raise_interrupted)
+    dropped_by, before = sys.unraisablehook, len(_received)
+    resent: list[threading.Timer] = []
+
+    def send_again(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt) or len(_received) == before:
+            dropped_by(unraisable)
+        elif main:
+            resent.append(threading.Timer(RESEND_AFTER, _send, (_received[-1],)))
+            resent[-1].daemon = True
+            resent[-1].start()
+
+    def interrupt() -> KeyboardInterrupt:
+        return Terminated() if _received[-1] == signal.SIGTERM else KeyboardInterrupt()
+
+    sys.unraisablehook = send_again
+    try:
+        yield
+    except Exception as err:
+        if len(_received) > before:
+            raise interrupt() from err
+        raise
+    finally:
+        sys.unraisablehook = dropped_by
+        unsent = [timer for timer in resent if not timer.finished.is_set()]
+        for timer in resent:
+            timer.cancel()
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    if unsent:  # (the block ended before the interrupt it dropped was sent again)
+        raise interrupt()
 
 
 def as_interrupt(err: BaseException | None) -> type[KeyboardInterrupt]:

@@ -72,3 +72,80 @@ def test_sigterm_in_a_fit_removes_its_staging_folder_and_exits_143(
     assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(out)]) == 143
     assert capsys.readouterr().err == "torchlvm: terminated\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(params=[signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def interrupt(request: pytest.FixtureRequest):
+    """The signal, its handler as the command line has it (SIGTERM's: raise_terminated), and
+    the status and last line it ends a command with."""
+    from torchlvm._terminated import raise_terminated
+
+    signum = request.param
+    previous = signal.getsignal(signal.SIGTERM)
+    if signum == signal.SIGTERM:
+        signal.signal(signal.SIGTERM, raise_terminated)
+    yield (signum, 143, "terminated") if signum == signal.SIGTERM else (signum, 130, "interrupted")
+    signal.signal(signal.SIGTERM, previous)
+
+
+def _arrives(signum: int) -> None:
+    """The signal arriving at this line: its handler runs here, as the interpreter runs it."""
+    signal.getsignal(signum)(signum, None)
+
+
+def test_an_interrupt_an_extension_turns_into_an_error_ends_the_command_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], interrupt
+) -> None:
+    """userV #1: Ctrl-C while train imported Lightning lazily (matplotlib's ft2font initialising)
+    came out as 'ImportError: initialization failed', a 60-line traceback and exit 1."""
+    from torchlvm.cli import main
+    from torchlvm.models.ppca import PPCA
+
+    signum, status, line = interrupt
+
+    def importing(self, x):
+        try:
+            _arrives(signum)  # (inside an extension module's initialisation)
+        except KeyboardInterrupt:
+            raise ImportError("initialization failed") from None
+
+    monkeypatch.setattr(PPCA, "fit", importing)
+    out = tmp_path / "ppca"
+    assert (
+        main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(out)]) == status
+    )
+    assert capsys.readouterr().err == f"torchlvm: {line}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_a_garbage_callback_dropped_still_ends_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], interrupt
+) -> None:
+    """userV #2: SIGTERM landing in a weakref callback (matplotlib freeing a transform) while
+    evaluate drew its figures was printed as 'Exception ignored ... Terminated' and dropped: the
+    command ran on and exited 0. The interrupt is raised again where the command goes on."""
+    from torchlvm.cli import main
+    from torchlvm.models.ppca import PPCA
+
+    signum, status, line = interrupt
+    went_on = []
+
+    class Freed:
+        def __del__(self) -> None:
+            _arrives(signum)
+
+    def fitting(self, x):
+        Freed()  # (freed at once: the signal lands in its __del__)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # (the command's own work, for 5 s)
+            time.sleep(0.001)
+        went_on.append(True)
+        return self
+
+    monkeypatch.setattr(PPCA, "fit", fitting)
+    out = tmp_path / "ppca"
+    assert (
+        main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(out)]) == status
+    )
+    assert capsys.readouterr().err == f"torchlvm: {line}\n"
+    assert went_on == [] and list(tmp_path.iterdir()) == []

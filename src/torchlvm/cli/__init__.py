@@ -15,7 +15,7 @@ import os
 import sys
 import warnings
 
-from torchlvm._terminated import Terminated, raise_terminated
+from torchlvm._terminated import Terminated, interrupts_kept, raise_terminated
 
 TYPE_CHECKING = False  # (typing and collections.abc: milliseconds before main can catch Ctrl-C)
 if TYPE_CHECKING:
@@ -260,7 +260,8 @@ def _main(argv: Sequence[str] | None) -> int:
     from torchlvm.data.csv_once import parsed_once
 
     try:
-        with caller_state_kept(), parsed_once():  # (a table read for several splits: parsed once)
+        # (parsed once: a table read for several splits; interrupts kept: userV #1, #2)
+        with caller_state_kept(), parsed_once(), interrupts_kept():
             status = int(args.run(args) or 0)
         return _flushed(status)
     except TorchLVMError as err:  # an option is named by its flag (OptionError)
