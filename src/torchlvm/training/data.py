@@ -542,9 +542,10 @@ def _check_classes(train: Dataset, val: Dataset) -> None:
 
 
 def _warn_of_untrained_classes(train: Dataset) -> None:
-    """Warn of named classes with no row in the train split (all in validation or test: the
-    split is not by class), whose condition the model never learns: a class 'late' of 6 rows,
-    all in the test split, trained silently and was then sampled as if known (userK #17)."""
+    """Warn of named classes with no row in the train split (all in validation or test: a split
+    at random, or a class of one or two rows split by class), whose condition the model never
+    learns: a class 'late' of 6 rows, all in the test split, trained silently and was then
+    sampled as if known (userK #17)."""
     import warnings
 
     from torchlvm.data.columns import listed
@@ -555,8 +556,9 @@ def _warn_of_untrained_classes(train: Dataset) -> None:
     if absent:
         what = f"class {listed(absent)}" if len(absent) == 1 else f"classes {listed(absent)}"
         warnings.warn(
-            f"{train.name}: no row of the train split has {what} (the split is not by class), "
-            f"so the model learns nothing of {'it' if len(absent) == 1 else 'them'}: samples, "
+            f"{train.name}: no row of the train split has {what} (its rows all fell in the "
+            "validation and test splits), so the model learns nothing of "
+            f"{'it' if len(absent) == 1 else 'them'}: samples, "
             "scores and transfers of such a class are not of it; give it more rows, or leave "
             "its rows out",
             stacklevel=2,
