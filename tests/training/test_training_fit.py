@@ -603,3 +603,24 @@ def test_a_resume_refuses_a_users_file_under_the_best_name(tmp_path: Path) -> No
     assert mine.read_bytes() == kept and len(read_metrics(out / "metrics.csv")) == 2
     mine.rename(tmp_path / "mine.ckpt")
     assert _swapping_run(out, 3, resume=True).epochs == 3
+
+
+def test_a_resume_whose_best_checkpoint_is_gone_says_what_it_saved(tmp_path: Path) -> None:
+    """review16 R8: with the best epoch's checkpoint moved out (as the refusal above offers) and
+    no resumed epoch better than it, the resume saved the last epoch's weights without a word:
+    no 'saved weights' line, best_epoch null. It says so."""
+    out = tmp_path / "run"
+    assert _swapping_run(out, 2).best_epoch == 1
+    last = out / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, weights_only=True)
+    for state in checkpoint["callbacks"].values():  # (a best no resumed epoch reaches)
+        if "best_model_path" in state:
+            state["best_model_score"] = state["kth_value"] = torch.tensor(1e9)
+            state["best_k_models"] = {p: torch.tensor(1e9) for p in state["best_k_models"]}
+    torch.save(checkpoint, last)
+    (out / "checkpoints" / "best-epoch002.ckpt").rename(tmp_path / "moved.ckpt")
+    gone = (
+        r"best-epoch002\.ckpt, the checkpoint of the run's best epoch before this resume, is gone"
+    )
+    with pytest.warns(UserWarning, match=rf"{gone}.* the last epoch's \(epoch 3\), not the best"):
+        assert _swapping_run(out, 3, resume=True).best_epoch is None

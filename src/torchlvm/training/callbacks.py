@@ -180,5 +180,6 @@ def check_best_is_ours(checkpoint: dict[str, Any], last: Path) -> None:
                 f"{best} is not a checkpoint torchlvm wrote (a file of your own under its "
                 f"name?), and {last.name} records it as the run's best epoch so far, whose "
                 "weights a resume publishes unless a later epoch is better; put the run's own "
-                f"back, or move it out of {best.parent}, then resume"
+                f"back, or move it out of {best.parent} (where no epoch the resume trains beats "
+                "that best, the saved weights are then its last epoch's), then resume"
             )

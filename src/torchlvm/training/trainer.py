@@ -29,6 +29,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -308,6 +309,13 @@ def _result(
     best_path = callbacks.checkpoint.best_model_path
     if best_path and Path(best_path).is_file():
         best_epoch = _load_module_weights(model, best_path)
+    elif best_path and trainer.is_global_zero:  # (moved out, deleted: review16 R8)
+        warnings.warn(
+            f"{best_path}, the checkpoint of the run's best epoch before this resume, is gone, "
+            f"and no epoch since was better: the saved weights are the last epoch's (epoch "
+            f"{shown(trainer.current_epoch - 1)}), not the best epoch's",
+            stacklevel=3,
+        )
     model.eval()
     if hasattr(model, "fit_code_distribution"):
         with torch.no_grad():
