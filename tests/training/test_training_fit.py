@@ -624,3 +624,30 @@ def test_a_resume_whose_best_checkpoint_is_gone_says_what_it_saved(tmp_path: Pat
     )
     with pytest.warns(UserWarning, match=rf"{gone}.* the last epoch's \(epoch 3\), not the best"):
         assert _swapping_run(out, 3, resume=True).best_epoch is None
+
+
+def test_a_resume_removes_the_temporary_file_of_a_killed_checkpoint_save(tmp_path: Path) -> None:
+    """userV #3: a training killed while it saved last.ckpt (SIGKILL, SIGHUP, a preemption)
+    left a checkpoint-sized .last.ckpt.pPID@HOST.XXXXXXXX.tmp that every resume kept, into the
+    finished run. The resume removes it (this host's, its writer dead, its flock free)."""
+    import signal
+    import subprocess
+    import sys
+
+    import torchlvm._files as files
+
+    if not files.FLOCKS:
+        pytest.skip("no flock: such a file is named, not removed")
+    out = tmp_path / "run"
+    _swapping_run(out, 1)
+    killed = (
+        "import os, signal, sys; from torchlvm._files import atomic_path\n"
+        "with atomic_path(sys.argv[1]) as tmp:\n"
+        "    tmp.write_bytes(b'half a checkpoint'); os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    last = out / "checkpoints" / "last.ckpt"
+    done = subprocess.run([sys.executable, "-c", killed, str(last)], capture_output=True)
+    assert done.returncode == -signal.SIGKILL
+    assert len(list(last.parent.glob(".last.ckpt.*.tmp"))) == 1
+    assert _swapping_run(out, 2, resume=True).epochs == 2
+    assert list(last.parent.glob(".*.tmp")) == []

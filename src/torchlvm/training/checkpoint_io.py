@@ -13,6 +13,8 @@
   :class:`~torchlvm.errors.DataError`.
 - :func:`check_checkpoint_fits` compares a checkpoint's weights with the module about to resume
   from it, so a checkpoint of another model is named as such instead of failing inside Lightning.
+- :func:`clear_killed_writes`: a resume removes the temporary files of checkpoint saves that a
+  kill cut short.
 - :func:`check_finite_weights`: no checkpoint with NaN or inf weights is ever written;
   :func:`nonfinite_weights_as_error` names non-finite weights as the cause of a failed step.
 """
@@ -32,7 +34,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from torchlvm._epochs import shown
-from torchlvm._files import write_atomic
+from torchlvm._files import killed_writes, temporary_of, write_atomic
 from torchlvm._shell import quoted
 from torchlvm.errors import DataError, NonFiniteError, RunDirectoryError
 
@@ -102,6 +104,28 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path} is not a Lightning checkpoint (it has no state_dict); {_fix(path)}"
         )
     return checkpoint
+
+
+def clear_killed_writes(folder: Path) -> None:
+    """Remove the temporary files that checkpoint saves into ``folder``, killed (SIGKILL, SIGHUP,
+    the out-of-memory killer, a preemption), left there (:func:`~torchlvm._files.killed_writes`:
+    this host's, its writer dead), and warn of those it cannot be sure of: a training killed
+    while it saved last.ckpt left a checkpoint-sized ``.last.ckpt.pPID@HOST.XXXXXXXX.tmp`` that
+    every resume kept, into the finished run (userV #3)."""
+    import warnings
+
+    try:
+        names = sorted({n for e in os.listdir(folder) if (n := temporary_of(e)) is not None})
+    except OSError:  # (no folder: nothing was saved)
+        return
+    for name in names:
+        for left in killed_writes(folder / name):
+            warnings.warn(
+                f"{left} may be the temporary file of a save of {name} that was killed "
+                "(torchlvm saves a checkpoint under such a name, then renames it); delete it if "
+                "no process is training this run now",
+                stacklevel=3,
+            )
 
 
 def check_checkpoint_fits(checkpoint: dict[str, Any], module: torch.nn.Module, path: Any) -> None:

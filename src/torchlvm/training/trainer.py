@@ -59,6 +59,7 @@ from torchlvm.run.record import write_finished, write_training_record
 from torchlvm.training.callbacks import check_best_is_ours
 from torchlvm.training.checkpoint_io import (
     check_checkpoint_fits,
+    clear_killed_writes,
     nonfinite_weights_as_error,
     read_checkpoint,
 )
@@ -453,8 +454,9 @@ def _resume_held(out_dir: str | os.PathLike[str], resume: bool) -> Iterator[RunL
     """The layout of the run folder ``out_dir``, with the run's lock held meanwhile by the
     process that writes it (global rank 0). For a resume,
     :func:`~torchlvm.run.resume.held_for_resume` finishes a publish a kill left half done first
-    (a folder with nothing to resume, which :func:`_start_epoch` names, takes no lock); a new
-    run's folder is checked, made and locked (:func:`_new_run_held`)."""
+    (a folder with nothing to resume, which :func:`_start_epoch` names, takes no lock), then
+    the temporary files of checkpoint saves a kill cut short go (userV #3); a new run's folder
+    is checked, made and locked (:func:`_new_run_held`)."""
     from torchlvm.run.resume import held_for_resume
 
     layout = RunLayout(Path(out_dir))
@@ -466,6 +468,7 @@ def _resume_held(out_dir: str | os.PathLike[str], resume: bool) -> Iterator[RunL
         yield layout
         return
     with held_for_resume(layout.folder, f"python {sys.argv[0]}: torchlvm.training.fit(resume)"):
+        clear_killed_writes(layout.checkpoints)  # (under the run's lock: no save under way)
         yield layout
 
 
