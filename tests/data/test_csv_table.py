@@ -1329,3 +1329,28 @@ def test_a_number_split_at_its_thousands_separator_is_named(tmp_path, row, said)
     with pytest.raises(DataError) as caught:
         load_dataset(path, "all")
     assert str(caught.value).endswith("every row needs the same number of cells")
+
+
+def test_a_label_column_also_dropped_is_read_as_labels_and_said(tmp_path):
+    """userU #10: `--label-column cultivar --drop-columns cultivar` trained with cultivar as the
+    labels and the drop ignored without a word. One warning says which was taken and both
+    fixes; a later file read with the run's options (if_present) is not warned of."""
+    import warnings
+
+    from torchlvm.data.csv_table import read_csv
+
+    path = tmp_path / "t.csv"
+    rows = "".join(f"{i * 0.37:.2f},{i % 7 * 1.1:.2f},{'ab'[i % 2]}\n" for i in range(30))
+    path.write_text("x,y,kind\n" + rows)
+    with pytest.warns(UserWarning) as caught:
+        data = load_dataset(path, "all", label_column="kind", drop_columns=["kind"])
+    said = [str(w.message) for w in caught if "dropped ones" in str(w.message)]
+    assert said == [
+        f"{path}: column 'kind' is the label column and among the dropped ones too; its classes "
+        "are read as labels (a label column is never a feature): leave it out of "
+        "drop_columns, or leave out label_column to read no labels"
+    ]
+    assert data.class_names == ("a", "b") and data.columns == ("x", "y")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_csv(path, label_column="kind", drop_columns=["kind"], if_present=True)

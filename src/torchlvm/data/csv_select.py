@@ -141,6 +141,23 @@ ENCODED = "the same letters encoded two ways, composed and decomposed, which pri
 """Why two texts that print alike differ (Unicode NFC and NFD), for the refusals that name them."""
 
 
+def _warn_label_dropped(path: Path, header, j: int) -> None:
+    """Warn where the label column is among the dropped ones: its classes were read and the
+    drop left out without a word (userU #10), though the user may have meant to read no
+    labels."""
+    from torchlvm.data.csv_column import column_name
+
+    def message(spell: Callable[..., str]) -> str:
+        label, drop = spell("label_column"), spell("drop_columns")
+        return (
+            f"{path}: {column_name(header, j)} is the label column and among the dropped ones "
+            f"too; its classes are read as labels (a label column is never a feature): leave "
+            f"it out of {drop}, or leave out {label} to read no labels"
+        )
+
+    warnings.warn(spelled(UserWarning, message), stacklevel=4)
+
+
 def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int | None]:
     """The feature columns kept and the label column (or None) of a file of ``width`` columns
     under ``header``, read with ``options``
@@ -155,6 +172,8 @@ def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int
         label_column = label_column if _present(label_column, header, width, features) else None
     dropped = {_index(s, header, width, "drop_columns") for s in drop_columns}
     label = None if label_column is None else _index(label_column, header, width, "label_column")
+    if label in dropped and not if_present:
+        _warn_label_dropped(path, header, label)
     keep = [j for j in range(width) if j not in dropped and j != label]
     named = bool(features) and not is_default(features)
     if if_present and header is not None and named:
