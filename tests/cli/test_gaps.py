@@ -523,3 +523,32 @@ def test_a_log_px_that_rests_on_a_few_draws_is_said_so(vae_dir, tmp_path, capsys
     said = "a few weights carry log p(x), which may sit nats below the true value" in out
     assert said is bool(few_effective(ess, 50)) is not trained, ess
     assert not said or out.count("raise --k") == 1
+
+
+def test_a_link_flipped_to_another_run_mid_gaps_does_not_move_its_results(
+    tmp_path, capsys, monkeypatch
+):
+    """review16 R12: 'gaps runs/current' while the link was flipped to run B measured run A and
+    wrote gaps.json and figures/ into B (without B's lock), exit 0. The link is resolved once."""
+    import importlib
+
+    from torchlvm.models.ppca import PPCA
+
+    gaps_command = importlib.import_module("torchlvm.cli.gaps")
+    x = load_dataset("digits", "train").x
+    a, b = tmp_path / "A", tmp_path / "B"
+    PPCA(latent_dim=3).fit(x).save_pretrained(a, data={"name": "digits", "seed": 0})
+    PPCA(latent_dim=5).fit(x).save_pretrained(b, data={"name": "digits", "seed": 0})
+    current = tmp_path / "current"
+    current.symlink_to(a)
+    real = gaps_command._gaps
+
+    def flipped_while_measuring(*args, **kwargs):
+        current.unlink()
+        current.symlink_to(b)  # (a deploy's flip)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gaps_command, "_gaps", flipped_while_measuring)
+    assert cli.main(["gaps", str(current), "--n", "10", "--steps", "20"]) == 0
+    assert (a / "gaps.json").is_file() and not (b / "gaps.json").exists()
+    assert not (b / "figures").exists()

@@ -95,6 +95,18 @@ def given_path(text: str) -> Path:
     return Path(text)
 
 
+def resolved_run(folder: Path) -> Path:
+    """A run ``folder`` with its links resolved, once, where it passes through one (else as
+    given): a command that reads a run and later writes into it reads and writes the run it
+    named at its start. Through ``runs/current``, a link a deploy flipped to another run while
+    the command ran, evaluate wrote its model's numbers into the other run's metrics.json (userV
+    #4), and gaps its gaps.json and figures (review16 R12)."""
+    import os
+
+    real = Path(os.path.realpath(folder))
+    return folder if real == Path(os.path.abspath(folder)) else real
+
+
 def data_source(text: str) -> str:
     """``--data``: a dataset name or a file; standard input and pipes (``-``, ``/dev/stdin``,
     ``<(…)``) are refused, since a command reads its data more than once (userF's ``cat t.csv |

@@ -17,7 +17,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -290,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.run.lock import EVALUATED, acquire, command_line
     from torchlvm.run.metrics import read_metrics
 
-    folder = _resolved(args.run_dir)  # (the run evaluated is the run written to)
+    folder = _types.resolved_run(args.run_dir)  # (the run evaluated is the run written to)
     device = device_for(args)
     recorded = load_run(folder, device=device)  # (an interrupted run is named, then a busy one)
     run_ = repointed(recorded, args.data)  # --data: the run's file, moved
@@ -305,15 +304,6 @@ def run(args: argparse.Namespace) -> int:
 
             return redraw(run_, args)
         return _evaluate(run_, args)
-
-
-def _resolved(folder: Path) -> Path:
-    """``folder`` with its links resolved, once, where it passes through one (else as given):
-    every later step reads and writes the run it named at the start. Through ``runs/current``,
-    a link a deploy flipped to another run during the evaluation, evaluate wrote its model's
-    numbers into the other run's metrics.json, stamped with that run's weights (userV #4)."""
-    real = Path(os.path.realpath(folder))
-    return folder if real == Path(os.path.abspath(folder)) else real
 
 
 def _evaluate(run_: Any, args: argparse.Namespace) -> int:
