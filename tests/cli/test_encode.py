@@ -385,3 +385,24 @@ def test_rows_of_an_array_with_empty_cells_reconstruct_to_npy_through_x_tilde(tm
         z = model.encode(zero_filled(rows, ~rows.isnan())).mean
         expected = model.decode(z).mean.numpy()
     np.testing.assert_allclose(np.load(out), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_table_runs_zero_padded_class_codes_are_written_as_its_file_writes_them(tmp_path, capsys):
+    """userU #1 / table16: encode --out codes.csv of a CVAE on wine with cultivar 01, 02, 10
+    wrote 1, 2, 10, which join to no row of the file."""
+    import csv
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "w.csv"
+    lines = ["a,b,cultivar"] + [
+        f"{rng.normal():.3f},{rng.normal():.3f},{code}" for code in ("01", "02", "10") * 12
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    train = ["train", "cvae", "--data", str(path), "--label-column", "cultivar", "--condition"]
+    run = tmp_path / "run"
+    assert cli.main([*train, "label", "--epochs", "1", "--out", str(run), "--quiet"]) == 0
+    out = tmp_path / "codes.csv"
+    assert cli.main(["encode", str(run), "--data", str(path), "--out", str(out)]) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0][-1] == "cultivar"
+    assert [r[-1] for r in rows[1:4]] == ["01", "02", "10"]

@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         unseen_line,
         unseen_rows,
         writes_rows,
+        written_classes,
     )
 
     run_ = open_run(args)
@@ -65,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
     if labels_out is not None:
         arrays[labels_out] = _labels(run_, dataset, unseen)
     if csv:  # (the run's label column's name, where it has one; the rows' place in the file)
-        label = label_header(run_, []) if run_.data.get("table") is not None else "label"
+        table, dialect = run_.data.get("table") is not None, dialect_of(run_, dataset)
+        label = label_header(run_, []) if table else "label"
+        names = dataset.class_names  # (a table's codes as its file writes them, 01: userU #1)
+        names = written_classes(run_, names, dialect) if table and names is not None else names
         _tables.write_latents_csv(
-            out, arrays[out], dataset.y, dataset.class_names, dialect_of(run_, dataset),
+            out, arrays[out], dataset.y, names, dialect,
             label=label, ids=row_ids(run_, args, len(means), label=False),
         )  # fmt: skip
     else:
