@@ -598,4 +598,22 @@ def test_a_split_of_a_dataset_by_name_is_scored_as_the_run_split_it(table, tmp_p
     path, _ = table
     argv = ["score", str(tmp_path / "vae"), "--data", str(path), "--split", "test"]
     assert main([*argv, "--out", str(tmp_path / "f.csv")]) == 2
-    assert "--split test reads a split of a dataset given by name" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--split test reads a split of a dataset given by name" in err
+    assert "pass the rows to score as a file" in err
+
+
+def test_a_split_of_a_table_runs_file_is_refused_with_the_way_to_its_rows(
+    table, ppca_run, tmp_path, capsys
+):
+    """review16 R11: the refusal said 'leave out --split', which scores the train rows too;
+    for a table run it names the encode command that writes the split's row ids, which works."""
+    path, _ = table
+    argv = ["score", str(ppca_run), "--data", str(path), "--split", "test"]
+    assert main([*argv, "--out", str(tmp_path / "f.csv")]) == 2
+    err = capsys.readouterr().err
+    offered = f"encode {ppca_run} --data {path} --split test --out ids.csv"
+    assert offered in err and "the rows the run trained on too" in err
+    assert main([*offered.replace("ids.csv", str(tmp_path / "ids.csv")).split()]) == 0
+    header = (tmp_path / "ids.csv").read_text().splitlines()[0]
+    assert header.startswith("row,line,")

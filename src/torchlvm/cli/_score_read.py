@@ -149,14 +149,11 @@ def _read(
     from torchlvm.data.memmap import load_memmap
     from torchlvm.data.other_size import check_fits, other_size
     from torchlvm.data.value_range import check_units
-    from torchlvm.errors import ConfigError, DataError
+    from torchlvm.errors import DataError
 
-    if split not in (None, "all") and is_file(data):
-        raise ConfigError(
-            f"--split {split} reads a split of a dataset given by name (--data digits), and "
-            f"every row of a file is scored; leave out --split to score {data}"
-        )
     schema = table_schema(run_, data, encoding, na_values)
+    if split not in (None, "all") and is_file(data):
+        raise _split_of_a_file(run_, data, split, table=schema is not None)
     if schema is not None and not is_file(data):
         raise DataError(
             f"{run_.folder} was trained on the table {run_.data.get('name')}; score reads a "
@@ -196,6 +193,26 @@ def _read(
     jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
     units = "density in the file's units (the run's standardization undone)"
     return ScoreInput(dataset.x, lines, jacobian, units, dataset, carried), dataset
+
+
+def _split_of_a_file(run_: Any, data: str, split: str, *, table: bool) -> Exception:
+    """The refusal of ``--split`` with a file, whose rows score reads all (the rows the run
+    trained on too), with the way to the split's rows that exists: of a table run, ``encode``
+    names them by row and line."""
+    from torchlvm._shell import quoted
+    from torchlvm.errors import ConfigError
+
+    way = (
+        f"to score the {split} split of {data}, write a file of its rows (encode "
+        f"{quoted(str(run_.folder))} --data {quoted(str(data))} --split {split} --out ids.csv "
+        "names them by their row and line) and score that"
+        if table
+        else "pass the rows to score as a file"
+    )
+    return ConfigError(
+        f"--split {split} reads a split of a dataset given by name (--data digits); score reads "
+        f"every row of a file, the rows the run trained on too: {way}"
+    )
 
 
 def streamed(run_: Any, data: str) -> bool:
