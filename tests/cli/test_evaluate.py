@@ -973,3 +973,23 @@ def test_a_link_flipped_to_another_run_mid_evaluation_does_not_move_the_numbers(
     assert main(["evaluate", str(current), *FAST, "--no-figures", "--ood", "none"]) == 0
     assert f"wrote {a}/metrics.json" in capsys.readouterr().out
     assert (a / "metrics.json").is_file() and not (b / "metrics.json").exists()
+
+
+def test_rows_of_a_class_no_train_row_has_are_named(tmp_path, capsys):
+    """userU #9: a class whose rows all fell outside the train split: sample refuses it, and
+    evaluate averaged its test rows into log p(x | c) without a word."""
+    from torchlvm.models import CVAE, CVAEConfig
+
+    torch.manual_seed(0)
+    names = tuple(str(j) for j in range(10))
+    model = CVAE(CVAEConfig(64, 10, latent_dim=2, hidden=(16,), num_classes=10, class_names=names))
+    counts = {name: 0 if name == "3" else 120 for name in names}
+    data = {**DATA, "condition": "label", "num_classes": 10, "class_names": list(names)}
+    folder = tmp_path / "cvae"
+    model.save_pretrained(folder, data={**data, "class_counts": counts})
+    assert main(["evaluate", str(folder), *FAST, "--no-figures", "--ood", "none"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "the test split holds rows of a class no row of the train split has, '3' (37 rows): the "
+        "model learned nothing of it, and these numbers count those rows as given it"
+    ) in out

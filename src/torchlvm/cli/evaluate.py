@@ -338,6 +338,8 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     layout = RunLayout(folder)
     merge_metrics(folder, metrics, replaces=EVALUATION_KEYS)
     print(format_table(result))
+    if (untrained := _untrained_line(run_, dataset, args.split)) is not None:
+        print(untrained)
     print(f"wrote {layout.metrics_json}", flush=True)
     if (dropped := _dropped(previous, metrics)) is not None:
         print(dropped)
@@ -345,6 +347,30 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
         drawn = draw(model, complete, result, folder, config.condition, args, previous)
         print(f"drew {len(drawn)} figures in {layout.figures}/")
     return 0
+
+
+def _untrained_line(run_: Any, dataset: Any, split: str) -> str | None:
+    """A line naming the classes of the split evaluated that no row of the run's train split
+    has (a class-conditional run; its recorded class counts): their rows are in the numbers,
+    given a class the model learned nothing of (userU #9: the test log p(x | c) averaged in a
+    row of such a class without a word, where sample refuses it); None where there are none."""
+    import torch
+
+    from torchlvm.run.labels import label_name, untrained_classes
+
+    untrained = untrained_classes(run_)
+    if not untrained or dataset.y is None or run_.data.get("condition") != "label":
+        return None
+    counts = torch.bincount(dataset.y.long(), minlength=int(run_.num_classes)).tolist()
+    held = [(label_name(run_, j), counts[j]) for j in sorted(untrained) if counts[j]]
+    if not held:
+        return None
+    named = ", ".join(f"{name!r} ({count} row{'s' * (count != 1)})" for name, count in held)
+    return (
+        f"  the {split} split holds rows of {'a class' if len(held) == 1 else 'classes'} no row "
+        f"of the train split has, {named}: the model learned nothing of "
+        f"{'it' if len(held) == 1 else 'them'}, and these numbers count those rows as given it"
+    )
 
 
 def _dropped(previous: Any, metrics: dict[str, Any]) -> str | None:

@@ -110,7 +110,7 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
     """
     classes = int(run.num_classes)
     names = run.class_names or []
-    untrained = _untrained(run)
+    untrained = untrained_classes(run)
     labels: list[int] = []
     for i, value in enumerate(values):
         before = len(labels)
@@ -143,9 +143,10 @@ def parse_labels(run: Run, values: Sequence[str], flag: str) -> list[int]:
     return labels
 
 
-def _untrained(run: Run) -> set[int]:
+def untrained_classes(run: Run) -> set[int]:
     """The classes of ``run`` that no row of its train split has (its recorded counts: a class
-    whose rows all fell in the test split, api14 item 5 / userK #17); none where not recorded."""
+    whose rows all fell in the test split, api14 item 5 / userK #17); none where not recorded.
+    The one rule: sample and transfer refuse them, evaluate names them."""
     from torchlvm.inference.class_mixture import recorded_counts
 
     counts = recorded_counts(run.data, run.class_names) or ()
