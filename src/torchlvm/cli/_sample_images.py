@@ -128,21 +128,19 @@ def _conditional(run_, labels: list[int], n: int, shape, seed: int):
     """``n`` samples per class of ``labels`` from a class-conditional CVAE: the samples
     ``(len(labels)·n, D)``, their labels, the grid, and what they are, for the summary.
 
-    Each class draws from a source of its own, seeded by (``seed``, its label): the seed-0
-    samples of a class are the same whichever other classes the call asks for (they came from
-    one source in turn, and Sandal's of ``--condition Sandal``, of ``all`` and of ``Sneaker
-    Sandal`` differed by up to 0.88: userU #10)."""
-    import numpy as np
+    Each class draws from a source of its own (:func:`~torchlvm.cli._sample_classes.class_source`):
+    its seed-S samples are the same whichever other classes the call asks for."""
     import torch
 
     from torchlvm import plots
     from torchlvm import run as _run
+    from torchlvm.cli._sample_classes import class_source
 
     rows = torch.tensor(labels).repeat_interleave(n)  # (len(labels)·n,)
     parts = []
     for label in labels:
         c = run_.model.condition_from_labels(torch.full((n,), label))
-        source = run_.generator(int(np.random.SeedSequence([seed, label]).generate_state(1)[0]))
+        source = class_source(run_, seed, label)
 
         def draw(a, b, c=c, source=source):
             return run_.model.sample(b - a, c[a:b], generator=source)
