@@ -78,3 +78,21 @@ def test_sample_does_not_repeat_the_training_files_warnings(tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert cli.main(["sample", str(run), "--n", "3", "--out", str(tmp_path / "s.csv")]) == 0
+
+
+def test_an_arrays_labels_of_whole_number_codes_are_integers(tmp_path, capsys):
+    """userU #10: sample --npy of a CVAE on codes 1, 2, 10 wrote its labels file as text
+    ('10', dtype <U2), where the CSV wrote numbers and an image run's labels are int64: y == 10
+    on it was False. Codes are written as integers; text classes stay text."""
+    for grade, want in ((lambda k: ("1", "2", "10")[k], [1, 2, 10]),
+                        (lambda k: "abc"[k], ["a", "b", "c"])):  # fmt: skip
+        path = tmp_path / "t.csv"
+        _table(path, ["a", "grade", "b"], grade)
+        run = tmp_path / f"cvae{want[0]}"
+        argv = ["train", "cvae", "--data", str(path), "--label-column", "grade", "--epochs", "1"]
+        assert cli.main([*argv, "--latent-dim", "2", "--quiet", "--out", str(run)]) == 0
+        out, npy = tmp_path / "s.csv", tmp_path / "s.npy"
+        argv = ["sample", str(run), "--condition", "all", "--n", "1", "--out", str(out)]
+        assert cli.main([*argv, "--npy", str(npy), "--overwrite"]) == 0
+        labels = np.load(tmp_path / "s.labels.npy")
+        assert labels.tolist() == want and labels.dtype.kind == ("i" if want[0] == 1 else "U")

@@ -179,12 +179,20 @@ def _numbered(run: Run) -> bool:
 def labels_array(run: Run, y: Tensor) -> Any:
     """Class indices ``y`` ``(N,)`` as a user reads them in a written array: a file's text labels
     as their names (fixed-width unicode, which ``np.load`` reads without pickle), since their
-    numbers are only sorted positions (:func:`_numbered`); else the integers."""
+    numbers are only sorted positions (:func:`_numbered`); a table's whole-number codes (1, 2,
+    10: its label cells numbers, its record's ``label_form``) as those integers (int64, as an
+    image run's labels: userU #10, ``y == 10`` was False on the text '10'); else the integers.
+    An array's text labels '3', '7', '9' stay text, as the file holds them."""
     import numpy as np
 
     if _numbered(run):
         return y.numpy()
-    return np.asarray(run.class_names)[y.numpy()]
+    names = list(run.class_names or ())
+    codes = [whole_number(name) for name in names]
+    numbers = (run.data.get("table") or {}).get("label_form") is not None
+    if numbers and [str(code) for code in codes] == names:
+        return np.asarray(codes, dtype=np.int64)[y.numpy()]
+    return np.asarray(names)[y.numpy()]
 
 
 def as_run_names(dataset: Dataset, names: Sequence[str]) -> Dataset:
