@@ -339,8 +339,6 @@ def row_ids(
     left-out columns (:func:`left_out_columns`; its label column where ``label``), and each
     row's cells of them; none for a run not on a table, or where the split read is not
     ``count`` rows (no ids rather than wrong ones)."""
-    import numpy as np
-
     from torchlvm.cli._tables import is_file, stratified, table_schema
     from torchlvm.cli._types import split_of
     from torchlvm.data.files import FRACTIONS
@@ -355,12 +353,13 @@ def row_ids(
     names, cells, table = _left_out(schema, data, label)
     lines = table.lines
     split, seed = split_of(args), int(run_.data.get("seed", 0)) if own else 0
-    labels = table.labels if stratified(run_) else None  # (a CVAE's: split by class)
-    for rows in (list(range(len(lines))), _labelled_rows(schema, table)):
-        index = rows  # every row, else the rows of a label (as a read leaves out the others)
+    by_class = split != "all" and stratified(run_)  # (a CVAE's: split by class)
+    labelled = _labelled_rows(schema, table)  # (every row where the file has no labels)
+    for rows in (labelled,) if by_class else (labelled, list(range(len(lines)))):
+        index = rows  # the rows of a label, as a read leaves out the others; else every row
         if split != "all":  # the split of the rows load_split / load_rows take
-            classes = None if labels is None else np.asarray(labels)[rows]
-            index = [rows[i] for i in split_indices(len(rows), FRACTIONS, seed, classes)[
+            labels = _classes(schema, table, rows, data) if by_class else None
+            index = [rows[i] for i in split_indices(len(rows), FRACTIONS, seed, labels)[
                 PART_NAMES.index(split)]]  # fmt: skip
         if len(index) == count:
             break
@@ -370,15 +369,37 @@ def row_ids(
     return ["row", "line", *names], ids
 
 
+def _classes(schema: Any, table: Any, rows: list[int], data: str) -> Any:
+    """The class of each of ``rows`` (0-based, each with a label) of ``table`` (every row of a
+    file, the other columns' cells kept) as a read of the file codes them, by which a run's
+    split by class orders them (:func:`~torchlvm.data.splits.split_indices`); None where the
+    file has no label column. A written-back read codes no labels where a cell is empty."""
+    from pathlib import Path
+
+    from torchlvm.data.csv_table import _labels
+
+    j = _label_index(schema, table)
+    if j is None or not rows:
+        return None
+    cells = [table.dialect.number(table.carried[j][i]) for i in rows]
+    return _labels(Path(data), table.header, table.lines[rows], cells, j, named=False)[0]
+
+
+def _label_index(schema: Any, table: Any) -> int | None:
+    """The file index of the run's label column among ``table``'s carried columns; None where
+    the run has none or the file lacks it."""
+    from torchlvm.data.columns import find_name
+
+    named, header = schema.label_column, table.header
+    j = find_name(named, header) if isinstance(named, str) and header else named
+    return None if j is None or isinstance(j, str) or j not in (table.carried or {}) else j
+
+
 def _labelled_rows(schema: Any, table: Any) -> list[int]:
     """The rows (0-based) of ``table`` (every row of a file, the other columns' cells kept)
     whose label cell is not empty, as reading the file for a model keeps them; every row where
     the file has no label column."""
-    from torchlvm.data.columns import find_name
-
-    named, header = schema.label_column, table.header
-    others = table.carried or {}
-    j = find_name(named, header) if isinstance(named, str) and header else named
-    if j is None or isinstance(j, str) or j not in others:
+    j = _label_index(schema, table)
+    if j is None:
         return list(range(len(table.lines)))
-    return [i for i, cell in enumerate(others[j]) if cell.strip()]
+    return [i for i, cell in enumerate(table.carried[j]) if cell.strip()]
