@@ -101,12 +101,23 @@ def observed_log_prob(X: Tensor, W: Tensor, mu: Tensor, sigma2: Tensor) -> Tenso
 
 
 def mean_log_likelihood(X: Tensor, W: Tensor, mu: Tensor, sigma2: Tensor) -> float:
-    """Mean over rows of log p(x_n) (observed entries only where X has NaN), in nats."""
-    if torch.isnan(X).any():
-        return observed_log_prob(X, W, mu, sigma2).mean().item()
+    """Mean over rows of log p(x_n) (observed entries only where X has NaN), in nats, computed
+    in float64 whatever the parameters' type, a chunk of rows at a time. EM stops on its changes
+    (:func:`settled`), which float32 rounds to steps of ~2e-6 at −20 nats a row: a float32 EM fit
+    of standardized breast_cancer with 20% of its cells missing stopped after 30 updates at a
+    change of exactly 0, still rising by ~1e-5 an update, 0.086 nats a row from the converged
+    fit, without a word (float64: 118 updates, 0.003)."""
+    W, mu, sigma2 = W.double(), mu.double(), sigma2.double()
     diag = sigma2.expand_as(mu)
-    dist = LowRankMultivariateNormal(mu, cov_factor=W, cov_diag=diag, validate_args=False)
-    return dist.log_prob(X).mean().item()
+    total = 0.0
+    for Xc in X.split(max(1, _CHUNK_ELEMENTS // (W.shape[0] * W.shape[1]))):
+        Xc = Xc.double()
+        if torch.isnan(Xc).any():
+            total += observed_log_prob(Xc, W, mu, sigma2).sum().item()
+        else:
+            dist = LowRankMultivariateNormal(mu, cov_factor=W, cov_diag=diag, validate_args=False)
+            total += dist.log_prob(Xc).sum().item()
+    return total / len(X)
 
 
 def initial_loadings(
