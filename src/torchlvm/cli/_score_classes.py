@@ -95,16 +95,15 @@ _UNTRAINED = "of a class no row of the train split has, so the model learned not
 
 
 def _untrained_rows(run_: Any, classes: Any) -> Any:
-    """``(N,)`` bool: the rows whose class no row of the run's train split has (its recorded
-    class counts; none where not recorded). Scored by p(x | c), they were written and ranked
-    as if the model knew the class (userU #9: ranked the 12th most outlying of 178), where
-    ``sample`` refuses such a class and the run's training warned of it."""
+    """``(N,)`` bool: the rows whose class no row of the run's train split has
+    (:func:`~torchlvm.run.labels.untrained_classes`). Scored by p(x | c), they were written and
+    ranked as if the model knew the class (userU #9: ranked the 12th most outlying of 178),
+    where ``sample`` refuses such a class and the run's training warned of it."""
     import torch
 
-    from torchlvm.inference.class_mixture import recorded_counts
+    from torchlvm.run.labels import untrained_classes
 
-    counts = recorded_counts(run_.data, run_.class_names) or ()
-    empty = [label for label, count in enumerate(counts) if count == 0]
+    empty = sorted(untrained_classes(run_))
     return torch.isin(classes, torch.tensor(empty, dtype=classes.dtype))
 
 
