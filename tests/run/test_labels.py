@@ -73,3 +73,34 @@ def test_a_typographic_apostrophe_names_the_class_a_typed_one_does(names, typed,
     "Men's" typed in a terminal, nor the reverse."""
     assert parse_labels(_run(names), [typed], "--condition") == [index]
     assert class_index(names, typed) == index
+
+
+def test_a_later_files_labels_read_loosely_as_a_runs_class_are_said():
+    """userU #8: a later file's 'barolo nebbiolo' was read as the run's 'Barolo Nebbiolo'
+    without a word, where training keeps 'A' and 'a' two classes. One warning names each label
+    read so; labels as the run writes them, and numbers written otherwise ('2.0' for '2'), are
+    not said."""
+    import warnings
+
+    import torch
+
+    from torchlvm.data.dataset import Dataset
+    from torchlvm.run.labels import as_run_names
+
+    def later(names):
+        return Dataset(x=torch.zeros(len(names), 1), y=torch.arange(len(names)), name="new.csv",
+                       split="all", shape=(1,), num_classes=len(names), class_names=names,
+                       binarize="none")  # fmt: skip
+
+    run = ("2", "Barbera", "Barolo Nebbiolo")
+    with pytest.warns(UserWarning) as caught:
+        read = as_run_names(later(("barolo nebbiolo", "Barbera")), run)
+    assert read.class_names == ("Barolo Nebbiolo", "Barbera")
+    assert [str(w.message) for w in caught] == [
+        "new.csv: labels written otherwise than the run's classes, but for case, spaces or how "
+        "their letters are encoded, are read as those classes: 'barolo nebbiolo' as 'Barolo "
+        "Nebbiolo'"
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert as_run_names(later(("2.0", "Barbera")), run).class_names == ("2", "Barbera")

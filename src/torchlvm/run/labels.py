@@ -206,7 +206,30 @@ def as_run_names(dataset: Dataset, names: Sequence[str]) -> Dataset:
         return dataset
     found = [class_index(names, name) for name in dataset.class_names]
     named = [n if k is None else names[k] for n, k in zip(dataset.class_names, found, strict=True)]
+    say_loose_labels(dataset.name, dataset.class_names, named)
     return replace(dataset, class_names=tuple(named))
+
+
+def say_loose_labels(source: str, written: Sequence[str], named: Sequence[str]) -> None:
+    """Warn, once, of a later file's labels read as a run's class written otherwise but for
+    case, spaces, Unicode form or quotes ('barolo nebbiolo' as 'Barolo Nebbiolo'): they were
+    taken without a word, where training keeps 'A' and 'a' two classes (userU #8); a number
+    written otherwise ('2.0' for 2) is the same number, not said."""
+    import warnings
+
+    from torchlvm.data.columns import number_of
+
+    loose = [(w, n) for w, n in zip(written, named, strict=True)
+             if w != n and (number_of(w) is None or number_of(w) != number_of(n))]  # fmt: skip
+    if not loose:
+        return
+    said = "; ".join(f"{w!r} as {n!r}" for w, n in loose[:3])
+    more = f"; and {len(loose) - 3} more" if len(loose) > 3 else ""
+    warnings.warn(
+        f"{source}: labels written otherwise than the run's classes, but for case, spaces or "
+        f"how their letters are encoded, are read as those classes: {said}{more}",
+        stacklevel=3,
+    )
 
 
 def _unknown_class(run: Run, flag: str, value: str, joined: str) -> NoReturn:
