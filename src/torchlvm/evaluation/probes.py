@@ -160,6 +160,13 @@ def _classes_seen(counts: np.ndarray, folds: int, shown: int = 5) -> str:
     )
 
 
+def separability_undefined(labels: Tensor | None) -> Undefined | None:
+    """Why data of ``labels`` have no separability section whatever is evaluated of them (no
+    class labels), or None where they have one: the one rule, which evaluate's expected time
+    reads too (:func:`~torchlvm.evaluation.timing.left_out`)."""
+    return Undefined("the data has no class labels") if labels is None else None
+
+
 def separability_section(
     means: Tensor,
     data: EvalData,
@@ -181,8 +188,8 @@ def separability_section(
     that many, and the section says which (``left_out``): a class of 3 rows beside classes of
     164 and 291 dropped the whole section, with the fix 'the train split has only 458
     examples' (userU #4)."""
-    if data.y is None:
-        return Undefined("the data has no class labels")
+    if (undefined := separability_undefined(data.y)) is not None:
+        return undefined
     x, y, left_out = data.x, data.y, None
     if (small := _small_classes(y, names)) is not None:
         keep, left_out = small

@@ -69,11 +69,10 @@ def _too_few_for_features(n: int, features: int) -> str | None:
     )
 
 
-def sample_quality_section(
-    model: Any, dataset: Dataset, data: EvalData, deterministic: bool, o: EvalConfig
-) -> SampleQuality | Undefined:
-    """The sample-quality section of ``data``, or why it is undefined (no class labels to
-    train the feature classifier on; a table)."""
+def sample_quality_undefined(dataset: Dataset) -> Undefined | None:
+    """Why ``dataset`` has no sample-quality section whatever is evaluated of it (a table; no
+    class labels to train the feature classifier on), or None where it has one: the one rule,
+    which evaluate's expected time reads too (:func:`~torchlvm.evaluation.timing.left_out`)."""
     if dataset.is_table:  # (first: labels would not give a table one)
         return Undefined(
             "the data are a table, and the Fréchet distance compares a picture classifier's "
@@ -81,6 +80,16 @@ def sample_quality_section(
         )
     if dataset.y is None:
         return Undefined("the data has no class labels to train the feature classifier on")
+    return None
+
+
+def sample_quality_section(
+    model: Any, dataset: Dataset, data: EvalData, deterministic: bool, o: EvalConfig
+) -> SampleQuality | Undefined:
+    """The sample-quality section of ``data``, or why it is undefined (no class labels to
+    train the feature classifier on; a table)."""
+    if (undefined := sample_quality_undefined(dataset)) is not None:
+        return undefined
     if (few := too_few("the Fréchet distance (a covariance)", len(data.x))) is not None:
         return Undefined(few)
     classifier = dataset_classifier(dataset.name, data_dir=o.data_dir, seed=0, progress=o.progress)

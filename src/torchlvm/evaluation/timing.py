@@ -93,12 +93,17 @@ class Expectation:
 def left_out(config: EvalConfig, dataset: Dataset) -> list[str]:
     """The sections of evaluate on ``dataset`` with ``config`` that the expected time of the
     importance sampling leaves out and that take more than a moment, by name: the separability
-    probes (cross-validated fits on up to 5000 examples, pixels and codes) where there are class
-    labels, and the sample quality (a classifier's features of real and generated images) of
-    labelled pictures; the sections define themselves undefined in the other cases."""
-    labelled = config.separability and dataset.y is not None
-    steps = ["the separability probes"] if labelled else []
-    if config.sample_quality and dataset.y is not None and not dataset.is_table:
+    probes (cross-validated fits on up to 5000 examples, pixels and codes) and the sample
+    quality (a classifier's features of real and generated images), where each runs: by the
+    sections' own rules (:func:`~torchlvm.evaluation.probes.separability_undefined`,
+    :func:`~torchlvm.evaluation.sample_section.sample_quality_undefined`)."""
+    from torchlvm.evaluation.probes import separability_undefined
+    from torchlvm.evaluation.sample_section import sample_quality_undefined
+
+    steps = []
+    if config.separability and separability_undefined(dataset.y) is None:
+        steps.append("the separability probes")
+    if config.sample_quality and sample_quality_undefined(dataset) is None:
         steps.append("the sample quality")
     return steps
 
