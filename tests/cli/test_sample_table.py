@@ -96,3 +96,22 @@ def test_an_arrays_labels_of_whole_number_codes_are_integers(tmp_path, capsys):
         assert cli.main([*argv, "--npy", str(npy), "--overwrite"]) == 0
         labels = np.load(tmp_path / "s.labels.npy")
         assert labels.tolist() == want and labels.dtype.kind == ("i" if want[0] == 1 else "U")
+
+
+def test_a_classs_rows_are_the_same_whichever_other_classes_are_asked_for(tmp_path):
+    """review16 R15 (userU #10): one source drew every class in turn, so the seed-3 rows of
+    class 'b' differed between '--condition b', '--condition all' and '--condition c b'. Each
+    class draws from a source of its own, as images do."""
+    path = tmp_path / "t.csv"
+    _table(path, ["a", "grade", "b"], lambda k: "abc"[k])
+    run = tmp_path / "cvae"
+    argv = ["train", "cvae", "--data", str(path), "--label-column", "grade", "--epochs", "1"]
+    assert cli.main([*argv, "--latent-dim", "2", "--quiet", "--out", str(run)]) == 0
+    drawn = []
+    for asked in (["b"], ["all"], ["c", "b"]):
+        out = tmp_path / f"s{len(drawn)}.csv"
+        argv = ["sample", str(run), "--condition", *asked, "--n", "5", "--seed", "3"]
+        assert cli.main([*argv, "--out", str(out)]) == 0
+        rows = list(csv.reader(out.open(newline="")))[1:]
+        drawn.append([row for row in rows if row[1] == "b"])
+    assert len(drawn[0]) == 5 and drawn[1] == drawn[0] and drawn[2] == drawn[0]

@@ -46,7 +46,8 @@ def sample_table(
         from torchlvm.cli._sample_classes import draw_classes
 
         classes = draw_classes(counts, n, generator)
-    drawn, what = _draws(run_, n, classes, source, generator)
+    per_class = None if labels is None or counts is not None else (labels, args.seed)
+    drawn, what = _draws(run_, n, classes, source, generator, per_class)
     what = what if counts is None else f"c ~ π, then {what.removesuffix(', per class')}"
     rows = schema.to_user_units(drawn.cpu()).double()  # (n, D)
     write_rows(out, run_, schema.columns, rows, None if classes is None else classes.tolist())
@@ -94,9 +95,15 @@ def _bernoulli(run_: Any) -> bool:
     return getattr(getattr(run_.model, "config", None), "likelihood", None) == "bernoulli"
 
 
-def _draws(run_: Any, n: int, classes: Any, source: str | None, generator: Any):
+def _draws(
+    run_: Any, n: int, classes: Any, source: str | None, generator: Any, per_class: Any = None
+):
     """``n`` rows x ~ p(x), a CVAE's rows of ``classes`` (one class per row, ``(rows,)``:
-    x ~ p(x | c)), or ``n`` decoder outputs of an autoencoder; and what they are."""
+    x ~ p(x | c)), or ``n`` decoder outputs of an autoencoder; and what they are.
+    ``per_class``: (the classes asked for, the seed): each class's ``n`` rows drawn from its
+    own source (:func:`~torchlvm.cli._sample_classes.class_source`), so that a class's seed-S
+    rows are the same whichever other classes the call asks for, as its images are (review16
+    R15)."""
     import torch
 
     from torchlvm.inference.imputation import draw_rows
@@ -107,10 +114,25 @@ def _draws(run_: Any, n: int, classes: Any, source: str | None, generator: Any):
         return autoencoder_samples(run_, n, source, generator)
     if classes is None:
         return draw_rows(run_.model, n, generator), "z ~ p(z), then x ~ p(x | z)"
+    what = "z ~ p(z | c), then x ~ p(x | z, c), per class"
+    if per_class is None:
+        return _class_rows(run_, classes, generator), what
+    from torchlvm.cli._sample_classes import class_source
+
+    labels, seed = per_class
+    blocks = [_class_rows(run_, torch.full((n,), label), class_source(run_, seed, label))
+              for label in labels]  # fmt: skip
+    return torch.cat(blocks), what
+
+
+def _class_rows(run_: Any, classes: Any, generator: Any) -> Any:
+    """Rows x ~ p(x | z, c), z ~ p(z | c), of ``classes`` ``(rows,)`` (as a VAE's rows,
+    :func:`~torchlvm.inference.imputation.draw_rows`: drawn, not the mean)."""
+    import torch
+
     from torchlvm.models.priors import draw
 
     c = run_.model.condition_from_labels(classes)
-    with torch.no_grad():  # as a VAE's rows (draw_rows): x ~ p(x | z, c), not the mean
+    with torch.no_grad():
         z = draw(run_.model.prior(c), 1, generator)[0]  # (rows, K)
-        rows = draw(run_.model.decode(z, c), 1, generator)[0]  # (rows, D)
-    return rows, "z ~ p(z | c), then x ~ p(x | z, c), per class"
+        return draw(run_.model.decode(z, c), 1, generator)[0]  # (rows, D)
