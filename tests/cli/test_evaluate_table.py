@@ -60,6 +60,9 @@ def test_a_cvaes_probes_say_its_encoder_was_given_the_class() -> None:
     condition gives no class, so its rows stay as they were)."""
     label = _codes_table("cvae", condition="label")
     assert "posterior means of q(z|x,class): logistic / 5-NN" in label
+    lines = label.splitlines()  # (its values in the column the others share, under the label)
+    at = next(i for i, line in enumerate(lines) if "of q(z|x,class): logistic" in line)
+    assert lines[at].endswith("logistic / 5-NN") and lines[at + 1][47:].startswith("0.9")
     assert "  posterior means: logistic / 5-NN" in _codes_table("cvae", condition="mask:top")
     # a label that is noise read back at 0.900 beside raw features' 0.467 (userA): said why
     assert "q is given each example's class" in label

@@ -56,7 +56,15 @@ WIDTH = 100
 
 
 def _row(label: str, text: str) -> str:
-    return f"  {label:<44} {text}"
+    """``label`` and ``text`` in their columns; a label wider than its column on a line of its
+    own, ``text`` below it in the value column (a CVAE's 'posterior means of q(z|x,class):
+    logistic / 5-NN' pushed its accuracies out of the column the others share)."""
+    if len(label) > LABEL and text:
+        return f"  {label}\n  {'':<{LABEL}} {text}"
+    return f"  {label:<{LABEL}} {text}"
+
+
+LABEL = 44  # the label column's width
 
 
 def _wrapped_row(label: str, text: str) -> str:
