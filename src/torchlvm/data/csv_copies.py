@@ -151,13 +151,19 @@ def repeated_rows(values: np.ndarray, labels: Sequence[str] | None = None) -> in
     return int(len(rows) - len(np.unique(whole)))
 
 
+REPEATED = 0.05
+"""The share of a file's rows that must repeat earlier ones before it is warned of: an export
+saved twice repeats half of them, whereas a measurement taken twice (iris: 1 of 150) is data,
+and its copy's split is a matter of chance (readG G2)."""
+
+
 def warn_of_repeated_rows(path: Path, values: np.ndarray, labels: Sequence[str] | None) -> None:
-    """Warn where rows of a file to train on repeat earlier ones (:func:`repeated_rows`): a
-    file holding each row 5 times (one export saved again and appended) trained without a
-    word, and a row's copies fall in the train and test splits alike, so the test score reads
-    rows the model trained on (userR #5)."""
+    """Warn where rows of a file to train on repeat earlier ones (:func:`repeated_rows`), at
+    least :data:`REPEATED` of them: a file holding each row 5 times (one export saved again
+    and appended) trained without a word, and a row's copies can fall in the train and test
+    splits alike, so the test score reads rows the model trained on (userR #5)."""
     count = repeated_rows(values, labels)
-    if not count:
+    if count < max(1, REPEATED * len(values)):
         return
     rows = (
         f"{count:,} of {len(values):,} rows repeat"
@@ -165,8 +171,8 @@ def warn_of_repeated_rows(path: Path, values: np.ndarray, labels: Sequence[str] 
         else (f"1 of {len(values):,} rows repeats")
     )
     warnings.warn(
-        f"{path}: {rows} an earlier row, every cell the same, so copies of a row fall in the "
-        "train and the test split alike and the test score reads rows the model trained on; "
+        f"{path}: {rows} an earlier row, every cell the same, so copies of a row can fall in "
+        "the train and the test split alike and the test score read rows the model trained on; "
         "if the file holds an export more than once, drop the repeats (pandas: "
         "df.drop_duplicates())",
         stacklevel=3,
