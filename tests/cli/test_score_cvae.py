@@ -326,3 +326,19 @@ def test_rows_of_a_class_no_train_row_has_are_not_scored_as_of_it(tmp_path, caps
     assert np.isfinite(got[[0, 2]]).all() and np.isnan(got[1])
     _score(capsys, run, table, tmp_path / "m.csv", "--mixture")  # every row by p(x)
     assert np.isfinite(_scores(tmp_path / "m.csv", "neg_log_p")[0]).all()
+
+
+def test_labels_read_loosely_as_a_class_are_said(linear_run, tmp_path, capsys):
+    """userU #8: score took 'High' and ' low' as the run's 'high' and 'low' without a word,
+    where encode and transfer now say so (run.labels.say_loose_labels)."""
+    _, run = linear_run
+    table = tmp_path / "new.csv"
+    table.write_text("a,b,kind\n1.5,2.5,High\n-1.5,-2.5,low\n0.5,1.0,high\n")
+    with pytest.warns(UserWarning, match=r"labels written otherwise .*: 'High' as 'high'$"):
+        _score(capsys, run, table, tmp_path / "s.csv")
+    table.write_text("a,b,kind\n1.5,2.5,high\n-1.5,-2.5,low\n")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _score(capsys, run, table, tmp_path / "t.csv")

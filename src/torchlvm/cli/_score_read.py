@@ -93,7 +93,7 @@ def row_classes(run_: Any, read: ScoreInput, dataset: Any) -> tuple[Any, str | N
 
     from torchlvm.cli._tables import table_schema
     from torchlvm.data.columns import class_index
-    from torchlvm.run.labels import as_run_names
+    from torchlvm.run.labels import as_run_names, say_loose_labels
 
     names = run_.class_names or [str(j) for j in range(run_.num_classes)]
     schema = table_schema(run_, None, None)
@@ -108,6 +108,10 @@ def row_classes(run_: Any, read: ScoreInput, dataset: Any) -> tuple[Any, str | N
             return -1 if found is None else found
 
         classes = torch.tensor([index(row[j]) for row in cells], dtype=torch.int64)
+        known = zip(cells, classes.tolist(), strict=True)
+        written = dict.fromkeys(row[j] for row, k in known if k >= 0)
+        named = [names[index(cell)] for cell in written]  # (userU #8: as encode says them)
+        say_loose_labels(str(getattr(dataset, "name", column)), list(written), named)
         return (classes, column) if bool((classes >= 0).any()) else (None, None)
     if getattr(dataset, "y", None) is None:
         return None, None
