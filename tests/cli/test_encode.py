@@ -406,3 +406,21 @@ def test_a_table_runs_zero_padded_class_codes_are_written_as_its_file_writes_the
     rows = list(csv.reader(out.open()))
     assert rows[0][-1] == "cultivar"
     assert [r[-1] for r in rows[1:4]] == ["01", "02", "10"]
+
+
+def test_rows_of_a_class_no_train_row_has_get_no_codes_and_are_named(tmp_path, capsys):
+    """userU #9 / readH H1: an old (random-split) run's class with no train row: encode wrote
+    its rows' codes without a word, where sample refuses the class and score leaves it empty."""
+    names = tuple(str(j) for j in range(10))
+    torch.manual_seed(0)
+    model = CVAE(CVAEConfig(64, 10, latent_dim=2, hidden=(16,), num_classes=10, class_names=names))
+    data = {"name": "digits", "binarize": "dynamic", "seed": 0, "condition": "label",
+            "num_classes": 10, "class_names": list(names),
+            "class_counts": {name: 0 if name == "3" else 120 for name in names}}  # fmt: skip
+    model.save_pretrained(tmp_path / "cvae", data=data)
+    out = tmp_path / "codes.npy"
+    assert cli.main(["encode", str(tmp_path / "cvae"), "--out", str(out)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    codes, labels = np.load(out), np.load(tmp_path / "codes.labels.npy")
+    assert np.isnan(codes[labels == 3]).all() and not np.isnan(codes[labels != 3]).any()
+    assert "37 rows of a class the run was not trained on ('3';" in printed

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     out = _codes_file(args, default, csv)
     dataset = read_rows_of(run_, args, streamed=True, unseen="append")  # (--mmap: streamed)
     unseen = unseen_rows(run_, dataset)  # (rows of a class the CVAE lacks: written empty)
+    unseen = _untrained_rows(run_, dataset, unseen)  # (and of a class it has no train row of)
     labels_out = None
     if dataset.y is not None and not csv:
         labels_out = _run.output_file(
@@ -94,6 +95,23 @@ def run(args: argparse.Namespace) -> int:
         done = "written with empty cells" if csv else "given NaN codes"
         print(unseen_line(dataset, unseen, ids, done))
     return 0
+
+
+def _untrained_rows(run_, dataset, unseen):
+    """``unseen`` (rows of a class the run lacks, or None) with the rows of a class that no row
+    of the run's train split has (:func:`~torchlvm.run.labels.untrained_classes`): the model
+    learned nothing of it, and encode wrote their codes without a word, where sample refuses
+    such a class and score leaves its rows empty (userU #9, readH H1)."""
+    import torch
+
+    from torchlvm.run.labels import untrained_classes
+
+    classes = untrained_classes(run_) if run_.num_classes is not None else set()
+    if not classes or dataset.y is None:
+        return unseen
+    rows = torch.isin(dataset.y, torch.tensor(sorted(classes), dtype=dataset.y.dtype))
+    rows = rows if unseen is None else rows | unseen
+    return rows if bool(rows.any()) else unseen
 
 
 def _filled_as(run_) -> str:
