@@ -133,3 +133,29 @@ def test_a_class_too_small_for_the_folds_is_left_out_and_named() -> None:
     )
     assert Separability.from_json(found.to_json()).left_out == found.left_out
     assert "left out: class 'rare'" in " ".join(" ".join(_separability_rows(found)).split())
+
+
+@pytest.mark.parametrize("rare", [5, 6, 7, 12])
+def test_a_small_class_is_told_on_the_rows_the_probes_read(rare: int) -> None:
+    """readH H2: of more than 5,000 evaluated rows the probes read a seeded subsample; a class
+    of 5-7 rows among 8,000 passed the leaving out (told on every row), kept 3-4 rows in the
+    subsample, and the whole section was dropped ('... with fewer than 5 examples ...; pass
+    more examples'). Told on the probed rows, it is left out and named, or probed."""
+    import torch
+
+    from torchlvm.evaluation.eval_data import EvalData
+    from torchlvm.evaluation.probes import PROBED, _probed, separability_section
+    from torchlvm.evaluation.records import Separability
+
+    n = 8000
+    y = torch.tensor([0] * 4000 + [1] * (n - 4000 - rare) + [2] * rare)
+    x = torch.randn(n, 4, generator=torch.Generator().manual_seed(0)) + y[:, None] * 2.0
+    found = separability_section(x, EvalData(x, x, y, None, None), 0, True, names=["a", "b", "r"])
+    assert isinstance(found, Separability), found
+    kept = int((y.numpy()[_probed(n, PROBED, 0)] == 2).sum())  # 3, 4, 4, 7
+    probed = found.latent.logistic.extra["n"]
+    if kept < 5:
+        assert found.left_out.startswith(f"left out: class 'r' ({kept} examples)")
+        assert probed == PROBED - kept and found.chance.extra["n"] == probed
+    else:
+        assert found.left_out is None and probed == PROBED
