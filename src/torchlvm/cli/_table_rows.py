@@ -339,6 +339,8 @@ def row_ids(
     left-out columns (:func:`left_out_columns`; its label column where ``label``), and each
     row's cells of them; none for a run not on a table, or where the split read is not
     ``count`` rows (no ids rather than wrong ones)."""
+    import numpy as np
+
     from torchlvm.cli._tables import is_file, stratified, table_schema
     from torchlvm.cli._types import split_of
     from torchlvm.data.files import FRACTIONS
@@ -355,6 +357,9 @@ def row_ids(
     split, seed = split_of(args), int(run_.data.get("seed", 0)) if own else 0
     by_class = split != "all" and stratified(run_)  # (a CVAE's: split by class)
     labelled = _labelled_rows(schema, table)  # (every row where the file has no labels)
+    if own:  # the run's own file is read as for training: a row of no value is left out
+        empty = np.isnan(table.values).all(1)  # (N,): (a run made --allow-missing)
+        labelled = [i for i in labelled if not empty[i]]
     for rows in (labelled,) if by_class else (labelled, list(range(len(lines)))):
         index = rows  # the rows of a label, as a read leaves out the others; else every row
         if split != "all":  # the split of the rows load_split / load_rows take
