@@ -993,3 +993,35 @@ def test_rows_of_a_class_no_train_row_has_are_named(tmp_path, capsys):
         "the test split holds rows of a class no row of the train split has, '3' (37 rows): the "
         "model learned nothing of it, and these numbers count those rows as given it"
     ) in out
+
+
+@pytest.mark.parametrize("replaced", [True, False], ids=["replaced", "moved-away"])
+def test_a_run_moved_or_replaced_mid_evaluation_gets_no_numbers(
+    run_dir, tmp_path, monkeypatch, capsys, replaced
+):
+    """userV #4, its folder half: 'mv runs/cur runs/old && cp -a runs/B runs/cur' during an
+    evaluation wrote its numbers into B's metrics.json, stamped with B's weights, exit 0; a
+    folder moved away was made again, holding only metrics.json. The lock the evaluation holds
+    is not in the folder now at that path: nothing is written, one error line."""
+    import importlib
+
+    evaluation = importlib.import_module("torchlvm.evaluation.evaluate")
+    current, old, b = tmp_path / "cur", tmp_path / "old", tmp_path / "B"
+    shutil.copytree(run_dir, current)
+    shutil.copytree(run_dir, b)
+    for folder in (current, b):
+        (folder / "metrics.json").unlink(missing_ok=True)
+    real = evaluation.evaluate
+
+    def moved_while_evaluating(*args, **kwargs):
+        current.rename(old)
+        if replaced:
+            shutil.copytree(b, current)  # (another run put in its place)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", moved_while_evaluating)
+    assert main(["evaluate", str(current), *FAST, "--no-figures", "--ood", "none"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"torchlvm: error: {current} is no longer the run this command read")
+    assert not (old / "metrics.json").exists()
+    assert current.exists() is replaced and not (current / "metrics.json").exists()

@@ -83,6 +83,9 @@ class Staging:
     def commit(self) -> None:
         """Put every staged file in place (see the module docstring), Ctrl-C held over it: the
         old set or the new one, also when the process is killed."""
+        from torchlvm.run.lock import check_still_held
+
+        check_still_held(self.folder)  # (moved or replaced meanwhile: nothing put there)
         journal = self.folder / JOURNAL_NAME
         _check_places(self.moves.values())
         with interrupts_held():

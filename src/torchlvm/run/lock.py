@@ -163,6 +163,28 @@ def held_here(folder: str | os.PathLike[str]) -> bool:
     return any(lock.holds(folder) for lock in list(_HELD))
 
 
+def check_still_held(folder: str | os.PathLike[str]) -> None:
+    """Refuse to write into ``folder`` where this process took its lock under that path and
+    the lock file there is not the one it holds: the folder was moved, or replaced by another
+    run, while the command ran (userV #4: ``mv runs/cur runs/old && cp -a runs/B runs/cur``
+    during an evaluation wrote its numbers into B's metrics.json, stamped with B's weights;
+    a folder moved away was made again, holding only metrics.json). Where this process took
+    no lock under that path, nothing is checked.
+
+    Raises:
+        RunDirectoryError: naming the folder.
+    """
+    from torchlvm.errors import RunDirectoryError
+
+    taken = [lock for lock in list(_HELD) if lock._fd is not None and lock.folder == Path(folder)]
+    if taken and not any(lock.holds(folder) for lock in taken):
+        raise RunDirectoryError(
+            f"{folder} is no longer the run this command read: it was moved or replaced while "
+            "the command ran (the lock this command holds is not in it); nothing was written "
+            "there, so run the command again on the run you mean"
+        )
+
+
 class RunLock:
     """The lock of one run folder, held by this process until :meth:`release`.
 

@@ -73,7 +73,12 @@ def merge_metrics(
     Raises:
         DataError: when the existing ``metrics.json`` is damaged (it is left as it was).
         OSError: when the file cannot be written (the old one is left as it was).
+        RunDirectoryError: where this process locked ``folder`` and it was moved or replaced
+            since (:func:`~torchlvm.run.lock.check_still_held`).
     """
+    from torchlvm.run.lock import check_still_held
+
+    check_still_held(folder)  # (the run read is the run written: userV #4)
     merged = read_metrics(folder) or {}
     for key in replaces:
         if key not in updates:
