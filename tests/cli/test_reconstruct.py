@@ -414,3 +414,28 @@ def test_a_later_file_with_an_empty_column_is_read_as_missing_cells(tmp_path, ca
     assert cli.main([*argv, "--out", str(tmp_path / "v.csv")]) == 2
     err = capsys.readouterr().err
     assert "torchlvm impute" in err and "--drop-columns" not in err
+
+
+def test_a_link_flipped_to_another_run_does_not_move_the_figure(vae_run, tmp_path, monkeypatch):
+    """review16 R16 (userV #4's rest): 'reconstruct runs/current' wrote its default figure into
+    whichever run the link named when it wrote, not the run it read."""
+    import shutil
+
+    from torchlvm.cli import reconstruct
+
+    other = tmp_path / "other"
+    shutil.copytree(vae_run, other)
+    current = tmp_path / "current"
+    current.symlink_to(vae_run)
+    real = reconstruct.open_run
+
+    def flipped_after_reading(args):
+        run_ = real(args)
+        current.unlink()
+        current.symlink_to(other)  # (a deploy's flip)
+        return run_
+
+    monkeypatch.setattr(reconstruct, "open_run", flipped_after_reading)
+    assert cli.main(["reconstruct", str(current)]) == 0
+    assert (vae_run / "figures" / "reconstructions-test.png").is_file()
+    assert not (other / "figures" / "reconstructions-test.png").exists()
