@@ -154,3 +154,23 @@ def test_build_report_names_the_fix_for_an_unexpanded_tilde(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     with pytest.raises(RunDirectoryError, match=r"pass os\.path\.expanduser\('~/runs/vae'\)"):
         build_report("~/runs/vae")
+
+
+def test_a_link_flipped_to_another_run_does_not_move_the_report(run_dir, tmp_path, monkeypatch):
+    """review16 R16: 'report runs/current' read one run and wrote report.html into whichever
+    run the link named by then."""
+    import torchlvm.report
+
+    a, b = run_dir("a"), run_dir("b")
+    current = tmp_path / "current"
+    current.symlink_to(a)
+    real = torchlvm.report.build_report
+
+    def flipped_while_building(*args, **kwargs):
+        current.unlink()
+        current.symlink_to(b)  # (a deploy's flip)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torchlvm.report, "build_report", flipped_while_building)
+    assert cli.main(["report", str(current)]) == 0
+    assert (a / "report.html").is_file() and not (b / "report.html").exists()
