@@ -2,7 +2,10 @@
 :class:`Terminated` is a ``KeyboardInterrupt``, so every interrupt path (a training's finished
 epochs kept, a staging folder and a half-written file removed, locks released) runs for it as
 for Ctrl-C, and the command then exits 143 (128 + 15), the shell's status of a process that
-SIGTERM ended, where Ctrl-C exits 130 (128 + 2).
+SIGTERM ended, where Ctrl-C exits 130 (128 + 2). SIGHUP, sent when the terminal or the ssh
+session a command runs in closes, is taken so too (:class:`HungUp`, exit 129): it ended a
+training with no line and a half-written checkpoint left (userV #6). A command started under
+``nohup`` ignores it, as before.
 
 This module imports nothing of torchlvm's and nothing heavy: the command line installs the
 handler before torch's seconds-long import.
@@ -25,15 +28,34 @@ class Terminated(KeyboardInterrupt):
     signum = signal.SIGTERM
 
 
+class HungUp(Terminated):
+    """The process was sent SIGHUP (its terminal closed) while a command ran."""
+
+    signum = getattr(signal, "SIGHUP", 1)  # (no SIGHUP on Windows)
+
+
+ENDING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""The signals that end a command as Ctrl-C does, by :func:`raise_terminated`."""
+
+_BY_SIGNAL = {cls.signum: cls for cls in (Terminated, HungUp)}
+
+ENDED = {signal.SIGINT: "interrupted (Ctrl-C)", Terminated.signum: "terminated (SIGTERM)",
+         HungUp.signum: "hung up (SIGHUP: the terminal closed)"}  # fmt: skip
+"""What the last line of a command a signal ended says, by signal."""
+
+
 _received: list[int] = []
 """The interrupting signals delivered while a command runs (:func:`interrupts_kept`)."""
 
 
 def raise_terminated(signum: int, frame: FrameType | None) -> None:
-    """The SIGTERM handler of a ``torchlvm`` process: raises :class:`Terminated` where the
-    signal arrives, as Python's own SIGINT handler raises ``KeyboardInterrupt``."""
-    _received.append(signal.SIGTERM)
-    raise Terminated
+    """The handler of :data:`ENDING_SIGNALS` in a ``torchlvm`` process: raises
+    :class:`Terminated` (:class:`HungUp` for SIGHUP) where the signal arrives, as Python's own
+    SIGINT handler raises ``KeyboardInterrupt``."""
+    _received.append(signum)
+    raise _BY_SIGNAL.get(signum, Terminated)
 
 
 def raise_interrupted(signum: int, frame: FrameType | None) -> None:
@@ -82,7 +104,7 @@ def interrupts_kept() -> Iterator[None]:
             resent[-1].start()
 
     def interrupt() -> KeyboardInterrupt:
-        return Terminated() if _received[-1] == signal.SIGTERM else KeyboardInterrupt()
+        return _BY_SIGNAL.get(_received[-1], KeyboardInterrupt)()
 
     sys.unraisablehook = send_again
     try:
@@ -105,9 +127,11 @@ def interrupts_kept() -> Iterator[None]:
 def as_interrupt(err: BaseException | None) -> type[KeyboardInterrupt]:
     """The interrupt to raise again for ``err`` (or its cause): :class:`Terminated` for a
     SIGTERM (this module's, or Lightning's ``SIGTERMException``, which its fit loop raises where
-    it handles SIGTERM itself), else ``KeyboardInterrupt``."""
+    it handles SIGTERM itself), :class:`HungUp` for a SIGHUP, else ``KeyboardInterrupt``."""
     while err is not None:
-        if isinstance(err, Terminated) or type(err).__name__ == "SIGTERMException":
+        if isinstance(err, Terminated):
+            return type(err)
+        if type(err).__name__ == "SIGTERMException":
             return Terminated
         err = err.__context__
     return KeyboardInterrupt

@@ -596,7 +596,7 @@ def _figure_step_fails(error: BaseException):
     [
         ("_figure_data", ImportError("cannot import name 'x'"), "ImportError: cannot import", 2),
         ("save_figure", OSError(28, "No space left on device"), "No space left on device", 2),
-        ("_figure_data", KeyboardInterrupt(), "torchlvm: interrupted", 130),
+        ("_figure_data", KeyboardInterrupt(), "torchlvm: error: interrupted (Ctrl-C)", 130),
     ],
     ids=["an-import", "a-full-disk", "ctrl-c"],
 )

@@ -43,7 +43,8 @@ def test_a_closed_pipe_is_no_error(unbuffered: str) -> None:
 
 def test_ctrl_c_while_the_commands_load_is_one_line(monkeypatch, capsys) -> None:
     """Building the parser imports every command module (a second or more on a busy machine);
-    Ctrl-C then was a traceback, not the ``torchlvm: interrupted`` of Ctrl-C during the work."""
+    Ctrl-C then was a traceback, not the ``torchlvm: error: interrupted (Ctrl-C)`` of Ctrl-C
+    during the work."""
     import torchlvm.cli as cli
 
     def interrupted() -> None:
@@ -51,7 +52,7 @@ def test_ctrl_c_while_the_commands_load_is_one_line(monkeypatch, capsys) -> None
 
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert cli.main(["datasets"]) == 130
-    assert capsys.readouterr().err == "torchlvm: interrupted\n"
+    assert capsys.readouterr().err == "torchlvm: error: interrupted (Ctrl-C)\n"
 
 
 @pytest.mark.parametrize("swallowed", [False, True], ids=["raised", "swallowed"])
@@ -77,7 +78,7 @@ def test_ctrl_c_that_an_import_turns_into_another_error_is_still_ctrl_c(
     monkeypatch.setattr(cli, "build_parser", interrupted_inside_an_import)
     assert cli.main(["datasets"]) == 130
     captured = capsys.readouterr()
-    assert (captured.out, captured.err) == ("", "torchlvm: interrupted\n")
+    assert (captured.out, captured.err) == ("", "torchlvm: error: interrupted (Ctrl-C)\n")
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
@@ -122,7 +123,7 @@ def test_ctrl_c_while_torchlvm_imports_is_one_line_and_130(library: str) -> None
     assert proc.poll() is None, f"the command ended before it mapped {library}"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert (proc.returncode, err) == (130, "torchlvm: interrupted\n")
+    assert (proc.returncode, err) == (130, "torchlvm: error: interrupted (Ctrl-C)\n")
 
 
 def test_a_closed_stdout_is_no_traceback() -> None:

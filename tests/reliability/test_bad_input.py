@@ -924,7 +924,7 @@ def test_ctrl_c_during_training_stops_cleanly_and_keeps_the_checkpoint(tmp_path:
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.startswith("torchlvm: ")]
-    assert lines[-1] == "torchlvm: interrupted"
+    assert lines[-1] == "torchlvm: error: interrupted (Ctrl-C)"
     assert any(f"finish it with 'torchlvm train vae --resume --out {out}'" in s for s in lines), err
     checkpoint = load_ckpt(out / "checkpoints" / "last.ckpt")
     assert 0 <= checkpoint["epoch"] < 49

@@ -15,8 +15,18 @@ from torchlvm.training.checkpoint_io import read_checkpoint
 
 
 @pytest.mark.budget(90)
-def test_sigterm_during_training_keeps_the_checkpoint_and_exits_143(tmp_path: Path) -> None:
-    """It exited 130, the status of Ctrl-C, where a script or scheduler reads 143 as terminated."""
+@pytest.mark.parametrize(
+    "signum, status, line",
+    [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+     (signal.SIGHUP, 129, "hung up (SIGHUP: the terminal closed)")],
+    ids=["sigterm", "sighup"],
+)  # fmt: skip
+def test_sigterm_during_training_keeps_the_checkpoint_and_exits_143(
+    tmp_path: Path, signum: int, status: int, line: str
+) -> None:
+    """It exited 130, the status of Ctrl-C, where a script or scheduler reads 143 as terminated.
+    SIGHUP (an ssh session that drops) ended it with status 129, no line, and a half-written
+    checkpoint's temporary file left (userV #6); it is taken as SIGTERM is."""
     out = tmp_path / "run"
     args = ["train", "vae", "--data", "digits", "--latent-dim", "4", "--hidden", "512", "512"]
     proc = start_cli([*args, "--batch-size", "16", "--epochs", "50", "--out", str(out)])
@@ -27,12 +37,12 @@ def test_sigterm_during_training_keeps_the_checkpoint_and_exits_143(tmp_path: Pa
     wait_for(checkpointed, proc, timeout=60)  # epoch 1 of 50 finished: training is in its loop
     time.sleep(0.3)
     assert proc.poll() is None, "the training ended before it was terminated"
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=patience(30))
-    assert proc.returncode == 143, err
+    assert proc.returncode == status, err
     assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("torchlvm: ")]
-    assert lines[-1] == "torchlvm: terminated"
+    lines = [said for said in err.splitlines() if said.startswith("torchlvm: ")]
+    assert lines[-1] == f"torchlvm: error: {line}"
     assert any(f"finish it with 'torchlvm train vae --resume --out {out}'" in s for s in lines), err
     assert 0 <= read_checkpoint(out / "checkpoints" / "last.ckpt")["epoch"] < 49
     assert not (out / "model.safetensors").exists()
@@ -51,7 +61,7 @@ def test_sigterm_while_the_command_starts_exits_143_without_a_traceback(tmp_path
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=patience(30))
     assert proc.returncode == 143, err
-    assert err.splitlines() == ["torchlvm: terminated"], err
+    assert err.splitlines() == ["torchlvm: error: terminated (SIGTERM)"], err
     assert sorted(tmp_path.iterdir()) == []
 
 
@@ -70,22 +80,24 @@ def test_sigterm_in_a_fit_removes_its_staging_folder_and_exits_143(
     monkeypatch.setattr(PPCA, "fit", terminated)
     out = tmp_path / "ppca"
     assert main(["fit", "ppca", "--data", "digits", "--latent-dim", "2", "--out", str(out)]) == 143
-    assert capsys.readouterr().err == "torchlvm: terminated\n"
+    assert capsys.readouterr().err == "torchlvm: error: terminated (SIGTERM)\n"
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.fixture(params=[signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.fixture(
+    params=[signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "sigterm", "sighup"]
+)
 def interrupt(request: pytest.FixtureRequest):
     """The signal, its handler as the command line has it (SIGTERM's: raise_terminated), and
     the status and last line it ends a command with."""
-    from torchlvm._terminated import raise_terminated
+    from torchlvm._terminated import ENDED, raise_terminated
 
     signum = request.param
-    previous = signal.getsignal(signal.SIGTERM)
-    if signum == signal.SIGTERM:
-        signal.signal(signal.SIGTERM, raise_terminated)
-    yield (signum, 143, "terminated") if signum == signal.SIGTERM else (signum, 130, "interrupted")
-    signal.signal(signal.SIGTERM, previous)
+    previous = signal.getsignal(signum)
+    if signum != signal.SIGINT:
+        signal.signal(signum, raise_terminated)
+    yield signum, 128 + signum, "error: " + ENDED[signum]
+    signal.signal(signum, previous)
 
 
 def _arrives(signum: int) -> None:

@@ -5,8 +5,9 @@ its arguments) and ``run(args) -> int``. :data:`COMMANDS` maps command names to 
 CLI parses arguments, calls the library and prints; it holds no maths. A
 :class:`~torchlvm.errors.TorchLVMError` becomes one line on stderr and exit status 2, an ``OSError``
 (disk full, permission denied) and an allocation that fails (out of memory) one line and exit
-status 1, Ctrl-C exit status 130 and SIGTERM (``kill``, ``timeout``, a scheduler) 143, each after
-what an interrupt keeps is kept, never a traceback.
+status 1, Ctrl-C exit status 130, SIGTERM (``kill``, ``timeout``, a scheduler) 143 and SIGHUP (the
+terminal closed) 129, each after what an interrupt keeps is kept, with a last line
+``torchlvm: error: interrupted (Ctrl-C)`` (or terminated, hung up), never a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import sys
 import warnings
 
-from torchlvm._terminated import Terminated, interrupts_kept, raise_terminated
+from torchlvm._terminated import ENDED, ENDING_SIGNALS, interrupts_kept, raise_terminated
 
 TYPE_CHECKING = False  # (typing and collections.abc: milliseconds before main can catch Ctrl-C)
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class _StartInterrupted(BaseException):
 
     seen = False  # set by the handler: some extensions turn it into another error (numpy's
     # C core, interrupted while it imports datetime, raises ImportError), which is it all the same
-    signum = 2  # the signal seen: SIGINT (2) or SIGTERM (15)
+    signum = 2  # the signal seen: SIGINT (2), SIGTERM (15) or SIGHUP (1)
 
 
 def _start_interrupted(signum: int, frame: object) -> None:
@@ -96,11 +97,25 @@ def _start_interrupted(signum: int, frame: object) -> None:
 
 
 def _signum(err: BaseException) -> int:
-    """The signal that interrupted the command: SIGTERM (15) for :class:`Terminated`, else
-    SIGINT (2)."""
+    """The signal that interrupted the command: SIGTERM (15) for
+    :class:`~torchlvm._terminated.Terminated`, SIGHUP (1) for its
+    :class:`~torchlvm._terminated.HungUp`, else SIGINT (2)."""
     if isinstance(err, _StartInterrupted):
         return _StartInterrupted.signum
-    return 15 if isinstance(err, Terminated) else 2
+    return int(getattr(err, "signum", 2))
+
+
+def _say_ended(err: BaseException, signum: int) -> None:
+    """What an interrupt kept (its message), then the one ``torchlvm: error:`` line that names
+    the signal, which README's Reliability section promises and a wrapper greps for (userV #7:
+    it was ``torchlvm: interrupted``). Unsaid where stderr is gone (a SIGHUP's closed
+    terminal): the exit status still says it."""
+    try:
+        if str(err):  # what was kept, e.g. the checkpoints of the finished epochs
+            print(f"torchlvm: {err}", file=sys.stderr)
+        print(f"torchlvm: error: {ENDED.get(signum, 'interrupted')}", file=sys.stderr)
+    except (OSError, ValueError, AttributeError):  # (EIO, a closed or absent stream)
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (``import torchlvm`` imports nothing, so this runs before torch's seconds-long import);
     SIGTERM, run as ``torchlvm`` (``argv`` None), is taken as Ctrl-C is and returns 143
     (userO #7: it returned 130 from a training, and ended other commands at once, their
-    staging folders and half-written files left behind).
+    staging folders and half-written files left behind), SIGHUP so too, 129.
     Called in-process with ``argv``, it leaves the caller's global state as it was: grad mode,
     random states, environment, warnings, log levels (:mod:`torchlvm._kept_state`), and the
     standard streams' error handler.
@@ -119,11 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except (KeyboardInterrupt, _StartInterrupted) as err:
-        if str(err):  # what was kept, e.g. the checkpoints of the finished epochs
-            print(f"torchlvm: {err}", file=sys.stderr)
         signum = _signum(err)
-        print(f"torchlvm: {'terminated' if signum == 15 else 'interrupted'}", file=sys.stderr)
-        return 128 + signum  # 143 and 130, a shell's status of a process these signals ended
+        _say_ended(err, signum)
+        return 128 + signum  # 130, 143, 129: a shell's status of a process these signals ended
     finally:
         if argv is None:  # the process's own command line: the process ends next
             _ending()
@@ -148,8 +161,9 @@ def _ending() -> None:
 
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if signal.getsignal(signal.SIGTERM) is raise_terminated:  # (as Ctrl-C: the run is whole)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for signum in ENDING_SIGNALS:  # (as Ctrl-C: the run is whole)
+            if signal.getsignal(signum) is raise_terminated:
+                signal.signal(signum, signal.SIG_IGN)
     except ValueError:  # not the main thread
         pass
     gc.freeze()
@@ -158,18 +172,19 @@ def _ending() -> None:
 def _start(argv: Sequence[str] | None) -> tuple[Any, Any, list[str]]:
     """The parser, the parsed arguments and the unrecognized ones, with Ctrl-C meanwhile raising
     :class:`_StartInterrupted` (the command's own handling takes over after); the process's own
-    command line (``argv`` None) takes SIGTERM so too, then as :class:`Terminated`."""
+    command line (``argv`` None) takes SIGTERM and SIGHUP so too, then as
+    :class:`~torchlvm._terminated.Terminated`."""
     import signal
 
     ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (not if ignored)
-    term = argv is None and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    term = [s for s in ENDING_SIGNALS if argv is None and signal.getsignal(s) == signal.SIG_DFL]
     try:
         if ours:
             signal.signal(signal.SIGINT, _start_interrupted)
-        if term:
-            signal.signal(signal.SIGTERM, _start_interrupted)
+        for signum in term:  # (not SIGHUP under nohup, which ignores it)
+            signal.signal(signum, _start_interrupted)
     except ValueError:  # not the main thread, which alone receives signals
-        ours = term = False
+        ours, term = False, []
     _StartInterrupted.seen = False
     try:
         parser = build_parser()  # (imports every command, torch too)
@@ -181,8 +196,8 @@ def _start(argv: Sequence[str] | None) -> tuple[Any, Any, list[str]]:
     finally:
         if ours:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-        if term:
-            signal.signal(signal.SIGTERM, raise_terminated)
+        for signum in term:
+            signal.signal(signum, raise_terminated)
     if _StartInterrupted.seen:  # an import that fails softly (try: import x) took it as an error
         raise _StartInterrupted
     return parser, args, extra

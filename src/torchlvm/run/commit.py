@@ -43,6 +43,7 @@ from pathlib import Path
 
 from torchlvm._files import fsync_folder, write_json
 from torchlvm._os_errors import reworded
+from torchlvm._terminated import ENDING_SIGNALS
 from torchlvm.errors import RunDirectoryError
 from torchlvm.run import written
 from torchlvm.run.layout import COMMIT_JOURNAL_NAME as JOURNAL_NAME
@@ -322,15 +323,15 @@ def replaced(moves: Mapping[Path, Path]) -> Iterator[None]:
 
 @contextmanager
 def interrupts_held() -> Iterator[None]:
-    """Hold SIGINT (Ctrl-C) and SIGTERM until the block ends, then deliver them to the handlers
-    they had: Python's raises ``KeyboardInterrupt`` there, the command line's
+    """Hold SIGINT (Ctrl-C), SIGTERM and SIGHUP until the block ends, then deliver them to the
+    handlers they had: Python's raises ``KeyboardInterrupt`` there, the command line's
     :class:`~torchlvm._terminated.Terminated`. For a block of milliseconds only; outside the
     main thread, which alone receives signals, the block just runs."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    held = (signal.SIGINT, signal.SIGTERM)
+    held = (signal.SIGINT, *ENDING_SIGNALS)
     previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
     try:
         yield
