@@ -651,3 +651,32 @@ def test_a_resume_removes_the_temporary_file_of_a_killed_checkpoint_save(tmp_pat
     assert len(list(last.parent.glob(".last.ckpt.*.tmp"))) == 1
     assert _swapping_run(out, 2, resume=True).epochs == 2
     assert list(last.parent.glob(".*.tmp")) == []
+
+
+def test_a_resume_through_a_link_flipped_mid_training_writes_the_run_it_read(
+    tmp_path: Path,
+) -> None:
+    """userV #5: 'train --resume --out runs/cur' while a deploy flipped the link to run B: B's
+    metrics.csv (and, before 544ee9e, its model and config) were replaced by A's epochs. The
+    link is resolved once: A is resumed and published, B is left as it was."""
+    import hashlib
+
+    a, b, current = tmp_path / "A", tmp_path / "B", tmp_path / "cur"
+    _swapping_run(a, 1)
+    _swapping_run(b, 1)
+    current.symlink_to(a)
+
+    def digests(folder: Path) -> dict[str, str]:
+        files = (p for p in folder.rglob("*") if p.is_file())
+        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+    class Flip(L.Callback):
+        def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            if trainer.current_epoch == 1:
+                current.unlink()
+                current.symlink_to(b)  # (the deploy's flip)
+
+    before = digests(b)
+    assert _swapping_run(current, 3, Flip(), resume=True).epochs == 3
+    assert digests(b) == before
+    assert [r["epoch"] for r in read_metrics(a / "metrics.csv")] == [0, 1, 2]

@@ -208,9 +208,11 @@ def run(args: argparse.Namespace) -> int:
         staged_run,
     )
     from torchlvm.run.interrupted import check_resumable
+    from torchlvm.run.layout import resolved_folder
     from torchlvm.training import fit
 
-    out: Path = args.out
+    # (a resume writes the run it read, also where a link is flipped meanwhile: userV #5)
+    out: Path = resolved_folder(args.out) if args.resume else args.out
     given = _given(args)
     writer = _launcher_rank(given.get("devices", opts.DEFAULTS["devices"])) == 0  # rank 0 writes
     if args.resume:

@@ -361,6 +361,15 @@ def _ours_left(name: str, ours: re.Pattern[str]) -> bool:
     return bool(ours.fullmatch(written)) or written in RUN_ENTRIES
 
 
+def resolved_folder(folder: Path) -> Path:
+    """``folder`` with its links resolved, once, where it passes through one (else as given, so
+    that messages keep the path typed): a command that reads a run and then writes it writes
+    the run it read. ``train --resume --out runs/cur`` while a deploy flipped the link to run B
+    wrote its metrics.csv into B (userV #5); ``evaluate`` its numbers (userV #4)."""
+    real = Path(os.path.realpath(folder))
+    return folder if real == Path(os.path.abspath(folder)) else real
+
+
 def free_sibling(out: str | os.PathLike[str]) -> Path:
     """``OUT-2`` (or ``OUT-3``, ...): the first sibling of ``out`` that does not exist, for a
     command a message offers that trains a run anew beside it."""

@@ -53,7 +53,7 @@ from torchlvm.errors import (
 from torchlvm.evaluation.records import example_noun
 from torchlvm.io import read_weights
 from torchlvm.models.base import expected_tensors, model_record
-from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run
+from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run, resolved_folder
 from torchlvm.run.record import read_record as read_run_record
 from torchlvm.run.record import write_finished, write_training_record
 from torchlvm.training.callbacks import check_best_is_ours
@@ -459,7 +459,7 @@ def _resume_held(out_dir: str | os.PathLike[str], resume: bool) -> Iterator[RunL
     is checked, made and locked (:func:`_new_run_held`)."""
     from torchlvm.run.resume import held_for_resume
 
-    layout = RunLayout(Path(out_dir))
+    layout = RunLayout(resolved_folder(Path(out_dir)) if resume else Path(out_dir))
     if not resume:
         with _new_run_held(layout):
             yield layout
