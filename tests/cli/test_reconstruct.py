@@ -439,3 +439,27 @@ def test_a_link_flipped_to_another_run_does_not_move_the_figure(vae_run, tmp_pat
     assert cli.main(["reconstruct", str(current)]) == 0
     assert (vae_run / "figures" / "reconstructions-test.png").is_file()
     assert not (other / "figures" / "reconstructions-test.png").exists()
+
+
+def test_rows_of_a_class_no_train_row_has_are_named(tmp_path, capsys):
+    """readH H1 (userU #9): 'reconstruct RUN --out rec.csv' of a table CVAE whose class has no
+    train row wrote that class's reconstructions without a word, where sample refuses it."""
+    from torchlvm.data.table_schema import TableSchema
+
+    torch.manual_seed(0)
+    config = CVAEConfig(2, 2, latent_dim=2, hidden=(8,), likelihood="gaussian", num_classes=2,
+                        class_names=("high", "solo"))  # fmt: skip
+    table = TableSchema(("a", "b"), label_column="segment")
+    data = {"name": "t.csv", "binarize": "none", "seed": 0, "condition": "label",
+            "num_classes": 2, "class_names": ["high", "solo"], "table": table.to_dict(),
+            "class_counts": {"high": 3, "solo": 0}}  # fmt: skip
+    CVAE(config).save_pretrained(tmp_path / "cvae", data=data)
+    path = tmp_path / "t.csv"
+    path.write_text("a,segment,b\n1.5,high,2.5\n-1.5,solo,-2.5\n0.5,high,1.0\n")
+    out = tmp_path / "rec.csv"
+    argv = ["reconstruct", str(tmp_path / "cvae"), "--data", str(path), "--out", str(out)]
+    assert cli.main(argv) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert (
+        "1 row of a class the run was not trained on ('solo'; line 3) is reconstructed" in printed
+    )

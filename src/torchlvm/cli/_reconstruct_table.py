@@ -15,9 +15,11 @@ from torchlvm.cli._table_rows import (
     row_suffixes,
     rows_file,
     schema_of,
+    unseen_line,
     write_rows,
 )
 from torchlvm.data.csv_form import FINER
+from torchlvm.run.labels import untrained_rows
 
 
 def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
@@ -64,6 +66,10 @@ def reconstruct_table(args: argparse.Namespace, run_: Any) -> int:
         print(f"    {name}: {_ratio_text(ratio, value)} (RMSE {value:.4g} in its units)")
     finer = f", {FINER} decimals finer than each column of the file" if schema.forms else ""
     print(f"wrote {out} (the decoder means{finer})")
+    if (untrained := untrained_rows(run_, dataset.y)) is not None:  # (readH H1: unsaid)
+        print(
+            unseen_line(dataset, untrained, ids, "reconstructed all the same, in the file and RMSE")
+        )
     return 0
 
 

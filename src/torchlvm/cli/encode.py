@@ -99,19 +99,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _untrained_rows(run_, dataset, unseen):
     """``unseen`` (rows of a class the run lacks, or None) with the rows of a class that no row
-    of the run's train split has (:func:`~torchlvm.run.labels.untrained_classes`): the model
+    of the run's train split has (:func:`~torchlvm.run.labels.untrained_rows`): the model
     learned nothing of it, and encode wrote their codes without a word, where sample refuses
     such a class and score leaves its rows empty (userU #9, readH H1)."""
-    import torch
+    from torchlvm.run.labels import untrained_rows
 
-    from torchlvm.run.labels import untrained_classes
-
-    classes = untrained_classes(run_) if run_.num_classes is not None else set()
-    if not classes or dataset.y is None:
+    rows = untrained_rows(run_, dataset.y)
+    if rows is None:
         return unseen
-    rows = torch.isin(dataset.y, torch.tensor(sorted(classes), dtype=dataset.y.dtype))
-    rows = rows if unseen is None else rows | unseen
-    return rows if bool(rows.any()) else unseen
+    return rows if unseen is None else rows | unseen
 
 
 def _filled_as(run_) -> str:

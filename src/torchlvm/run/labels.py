@@ -153,6 +153,18 @@ def untrained_classes(run: Run) -> set[int]:
     return {label for label, count in enumerate(counts) if count == 0}
 
 
+def untrained_rows(run: Run, y: Any) -> Any:
+    """``(N,)`` bool: the rows of labels ``y`` of a class of :func:`untrained_classes`, or None
+    where none is (or ``y`` is None)."""
+    import torch
+
+    classes = untrained_classes(run) if run.num_classes is not None else set()
+    if not classes or y is None:
+        return None
+    rows = torch.isin(y, torch.tensor(sorted(classes), dtype=y.dtype))
+    return rows if bool(rows.any()) else None
+
+
 def _refuse_untrained(run: Run, flag: str, value: str, label: int, untrained: set[int]) -> NoReturn:
     """Refuse a class of ``run`` that no train row has: sample and transfer drew it from an
     embedding no training row touched, and labelled the draws with its name, without a word."""
