@@ -238,6 +238,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
     from torchlvm.data.csv_cells import marking_missing
     from torchlvm.data.csv_table import read_csv
     from torchlvm.errors import ConfigError
+    from torchlvm.models.base import check_feature_names
 
     _refuse_image_options(args)
     if args.data is None:
@@ -267,6 +268,7 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         keep_cells=True,
         **schema.named_columns(),
     )
+    check_feature_names(run_.model, table.header, str(args.data), run_.folder)
     x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
     check_sizes(args, run_, x, written=len(table.text or ""))
     user = schema.to_user_units(_fill(run_, x, args))

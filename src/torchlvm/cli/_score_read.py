@@ -154,6 +154,7 @@ def _read(
     from torchlvm.data.other_size import check_fits, other_size
     from torchlvm.data.value_range import check_units
     from torchlvm.errors import DataError
+    from torchlvm.models.base import check_feature_names
 
     schema = table_schema(run_, data, encoding, na_values)
     if split not in (None, "all") and is_file(data):
@@ -182,6 +183,7 @@ def _read(
     model = f"the model in {run_.folder}"
     if schema is None:  # images or rows of an array: of the size, layout, units the model learned?
         check_fits(data, tuple(dataset.shape), run_.data.get("shape"), run_.input_dim, model)
+        check_feature_names(run_.model, getattr(dataset, "columns", None), data, run_.folder)
         check_units(dataset, data, run_.data, model)
     elif dataset.dim != run_.input_dim:  # (a table read by the run's columns: not found here)
         raise other_size(data, tuple(dataset.shape), None, run_.input_dim, model)

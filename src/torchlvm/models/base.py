@@ -73,6 +73,45 @@ def restore_feature_names(model: Any, record: dict[str, Any], source: str) -> No
     model.feature_names_in_ = np.asarray(names, dtype=object)
 
 
+def check_feature_names(model: Any, columns: Any, source: str, folder: Any) -> None:
+    """Refuse a file whose header names other columns than ``model`` was fitted on
+    (``feature_names_in_``, which a model saved from a DataFrame records), or its columns in
+    another order: the command line reads a file's columns by place, so ``score`` of a saved
+    PPCA's columns reversed read 21.97 nats a row for 15.67 without a word, where the loaded
+    model's ``score`` refuses the reversed frame (readH H3). ``columns``: the file's column
+    names (None, or a file without a header, ``column 1``...: read by place, not checked);
+    ``source`` names the file, ``folder`` the model's.
+
+    Raises:
+        DataError: naming the first columns that differ and the order the model takes.
+    """
+    from torchlvm.data.columns import is_default
+
+    names = getattr(model, "feature_names_in_", None)
+    if names is None or not columns or is_default(columns):
+        return
+    names, columns = [str(name) for name in names], [str(column) for column in columns]
+    if columns == names:
+        return
+    fitted = f"the model in {folder} was fitted on"
+    order = f"{FEATURE_NAMES} in {folder}/{CONFIG_NAME} lists them"
+    if sorted(columns) == sorted(names):
+        at = next(i for i, (a, b) in enumerate(zip(columns, names, strict=True)) if a != b)
+        raise DataError(
+            f"{source} holds the columns {fitted} in another order (column {at + 1} is "
+            f"{columns[at]!r}, the model's {names[at]!r}), and columns are read by place: write "
+            f"them in the model's order, as {order}"
+        )
+    extra = [column for column in columns if column not in names]
+    lacking = [name for name in names if name not in columns]
+    said = [f"columns {fitted} ({', '.join(map(repr, names[:4]))}{', ...' * (len(names) > 4)})"]
+    if extra:
+        said.append(f"not {', '.join(map(repr, extra[:3]))}{', ...' * (len(extra) > 3)}")
+    if lacking:
+        said.append(f"it lacks {', '.join(map(repr, lacking[:3]))}{', ...' * (len(lacking) > 3)}")
+    raise DataError(f"{source} must hold the {'; '.join(said)}: {order}")
+
+
 def config_fingerprint(model_type: str, config: dict[str, Any]) -> str:
     """SHA-256 of a model's type and config, stored in its weights file so that a
     ``config.json`` and a ``model.safetensors`` from different saves are caught on load."""

@@ -74,6 +74,7 @@ def load_split(
     from torchlvm.data.other_size import check_fits
     from torchlvm.data.pixels import READING
     from torchlvm.data.value_range import check_units
+    from torchlvm.models.base import check_feature_names
     from torchlvm.run.record import record_file_time
 
     own = run.data.get("name")
@@ -119,6 +120,7 @@ def load_split(
     model = f"the model in {run.folder}"
     trained, given = run.data.get("shape"), str(dataset.name)
     check_fits(given, dataset.shape, trained, run.input_dim, model, own=own or None)
+    check_feature_names(run.model, getattr(dataset, "columns", None), given, run.folder)
     if not same and len(dataset):  # a later file: in the units the model learned?
         check_units(dataset, str(dataset.name), run.data, model)
     if len(dataset) == 0:
