@@ -76,3 +76,22 @@ def _loaded(folder: Path) -> PPCA:
     import torchlvm
 
     return torchlvm.load(folder)
+
+
+def test_impute_of_the_right_file_says_nothing_of_feature_names(saved, tmp_path, capsys):
+    """readH H5: the command line's impute called the scikit-learn face with a tensor, and a
+    model with restored column names warned 'X does not have valid feature names, but PPCA was
+    fitted with feature names' of a file whose header names them rightly."""
+    import warnings
+
+    folder, frame = saved
+    holes = frame.copy()
+    holes.iloc[0, 2] = np.nan
+    data = _file(tmp_path, holes, "holes.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (a warning would fail the command)
+        assert main(["impute", str(folder), "--data", data, "--out", str(tmp_path / "f.csv")]) == 0
+    assert "feature names" not in capsys.readouterr().err
+    filled = pd.read_csv(tmp_path / "f.csv")
+    want = _loaded(folder).impute(holes)[0, 2]  # (the face, given the frame: its own check)
+    assert filled.iloc[0, 2] == pytest.approx(want, abs=1e-3)

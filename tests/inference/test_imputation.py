@@ -114,3 +114,25 @@ def test_a_vaes_weights_are_importance_weights_for_every_q(posterior, monkeypatc
     filled = impute_rows(model, holes, num_samples=40_000, generator=g)
     torch.testing.assert_close(filled[:, o], x[:, o])
     assert (filled[:, m] - exact).abs().max() < 0.05 * exact.abs().max()
+
+
+def test_impute_rows_of_a_ppca_is_a_tensor_whatever_set_output_says():
+    """readH H6: PPCA.impute follows set_output (e14da94), and impute_rows took its output as
+    an array: under sklearn.set_config(transform_output="pandas") it raised 'expected
+    np.ndarray (got DataFrame)'. inf is still refused."""
+    import numpy as np
+    import sklearn
+
+    from torchlvm.errors import DataError
+    from torchlvm.inference.imputation import impute_rows
+    from torchlvm.models import PPCA
+
+    ppca = PPCA(latent_dim=2).fit(np.random.default_rng(0).normal(size=(50, 5)))
+    x = torch.tensor([[1.0, 2.0, float("nan"), 0.0, 0.0]], dtype=torch.float64)
+    want = ppca.impute(x.numpy())
+    with sklearn.config_context(transform_output="pandas"):
+        got = impute_rows(ppca, x)
+        with pytest.raises(DataError, match="infinity"):
+            impute_rows(ppca, torch.where(torch.isnan(x), x, torch.inf))
+    assert isinstance(got, torch.Tensor)
+    np.testing.assert_allclose(got.numpy(), want)

@@ -22,6 +22,7 @@ were); noise comes from the ``generator`` passed, on its own device (:mod:`torch
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -142,8 +143,14 @@ def _is_point_mass(q: Any) -> bool:
     return isinstance(q, PointMass)
 
 
+_NO_NAMES = "X does not have valid feature names"
+"""scikit-learn's warning of X without the column names a model was fitted with: a tensor
+given to a PPCA fitted on a DataFrame (loaded with its names) has none, and the command line's
+``impute`` of a file whose header names them rightly warned it (readH H5)."""
+
+
 def _is_ppca(model: Any) -> bool:
-    return exact_log_px(model) and hasattr(model, "impute")
+    return exact_log_px(model) and hasattr(model, "_filled")
 
 
 @torch.no_grad()
@@ -293,7 +300,10 @@ def _impute_rows(
     missing = torch.isnan(x)
     if _is_ppca(model):
         if _check_draws(draws) == 0:
-            return torch.from_numpy(model.impute(x)).to(x)
+            with warnings.catch_warnings():  # (a tensor has no column names to check: H5)
+                warnings.filterwarnings("ignore", _NO_NAMES, UserWarning)
+                checked = model._check_X(x)  # (inf refused, in the model's dtype)
+            return model._filled(checked).to(x)  # (a tensor, whatever set_output says: H6)
         return torch.where(missing, _ppca_draws(model, x, draws, generator), x)
     check_positive_int("num_samples", num_samples)
     log_w, z = _vae_weights(model, x, num_samples, generator)  # (S, B), (S, B, K)

@@ -119,11 +119,14 @@ class PPCAEstimatorFace(TransformerMixin):
         """``X`` (N, D) with each NaN replaced by E[x_missing | x_observed], the exact
         conditional mean W_missing E[z | x_observed] + μ_missing: an array, or under
         ``set_output(transform="pandas")`` a DataFrame with X's columns and index."""
-        given = X
-        X = self._check_X(X)
+        return as_configured(self, _numpy(self._filled(self._check_X(X))), X)
+
+    def _filled(self, X: Tensor) -> Tensor:
+        """``X`` ``(N, D)``, checked (:meth:`_check_X`), with each NaN replaced by its exact
+        conditional mean: :meth:`impute`'s tensor, whatever container ``set_output`` asks
+        ``impute`` for, for :func:`~torchlvm.inference.impute_rows`."""
         mean, _ = self._posterior(X)
-        filled = _numpy(torch.where(torch.isnan(X), mean @ self.W.T + self.mu, X))
-        return as_configured(self, filled, given)
+        return torch.where(torch.isnan(X), mean @ self.W.T + self.mu, X)
 
 
 def _numpy(t: Tensor) -> np.ndarray:
