@@ -20,6 +20,7 @@ from safetensors import SafetensorError, safe_open
 
 from torchlvm._shell import quoted, unexpanded_home
 from torchlvm.errors import ConfigError, DataError, RunDirectoryError
+from torchlvm.models import file_units
 from torchlvm.models.base import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -341,4 +342,5 @@ def load(folder: str | os.PathLike[str]) -> torch.nn.Module:
         model = model.to(dtypes.pop())
     model.load_state_dict(tensors, strict=True)
     restore_feature_names(model, record, f"{folder / CONFIG_NAME}")
+    file_units.remember(model, record)
     return model.eval()

@@ -277,3 +277,35 @@ def test_a_ppca_fitted_on_a_frame_loads_with_its_column_names(tmp_path):
     del record["feature_names_in"]  # the fix it names: the model loads without column names
     config.write_text(json.dumps(record))
     assert not hasattr(load(tmp_path / "m"), "feature_names_in_")
+
+
+def test_a_table_run_s_ppca_loaded_in_python_names_rows_in_the_file_s_units(tmp_path):
+    """userT #13: a PPCA that `fit ppca --data diabetes.csv` made, loaded in Python, scored the
+    file's own rows -27,762 nats each (its rows in the file's units, the model reading
+    standardized ones) with no word of units. Such rows are warned of, naming the recorded
+    standardization; the standardized rows, all or one, are not."""
+    import warnings
+
+    from sklearn.datasets import load_diabetes
+
+    from torchlvm.cli import main
+    from torchlvm.data.standardize import Standardizer
+    from torchlvm.io import read_config
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame.drop(columns="target")
+    frame.to_csv(tmp_path / "diabetes.csv", index=False)
+    run = tmp_path / "ppca"
+    assert main(["fit", "ppca", "--data", str(tmp_path / "diabetes.csv"), "--latent-dim", "3",
+                 "--out", str(run)]) == 0  # fmt: skip
+    model = load(run)
+    table = read_config(run)["data"]["table"]
+    units = Standardizer.from_dict(table["standardize"])
+    rows = frame[table["columns"]].to_numpy()
+    standardized = units.transform(torch.from_numpy(rows)).numpy()
+    for x in (rows, rows[:1]):
+        with pytest.warns(UserWarning, match=r"X looks to be in its file's units \(column 's5' "):
+            model.score(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert model.score(standardized) > -15 and model.score(standardized[:1]) > -15
+        model.transform(standardized)

@@ -23,6 +23,7 @@ from torchlvm._checks import check_positive_int
 from torchlvm._kept_state import seeded
 from torchlvm._sklearn import check_X, check_Z
 from torchlvm._threads import on_threads
+from torchlvm.models.file_units import warn_if_in_file_units
 from torchlvm.models.output_container import as_configured
 
 
@@ -56,11 +57,17 @@ class PPCAEstimatorFace(TransformerMixin):
         return AttrsDict(fitted_attrs=fitted, estimator_class=type(self), doc_link=doc_link)
 
     def _check_X(self, X: Any) -> Tensor:
-        """``X`` after fitting, for the scikit-learn face: NaN passes, inf does not."""
+        """``X`` after fitting, for the scikit-learn face: NaN passes, inf does not; rows in a
+        table file's units given to a model of a standardized table run are warned of
+        (:mod:`torchlvm.models.file_units`)."""
         self._check_fitted()
-        return check_X(
+        x = check_X(
             self, X, reset=False, allow_nan=True, dtype=self.torch_dtype, device=self.W.device
         )
+        units = self.__dict__.get("_file_units")  # (a model loaded from a table run: file_units)
+        if units is not None:
+            warn_if_in_file_units(x, *units)
+        return x
 
     @on_threads
     def transform(self, X: Any) -> np.ndarray:
