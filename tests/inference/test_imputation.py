@@ -134,5 +134,17 @@ def test_impute_rows_of_a_ppca_is_a_tensor_whatever_set_output_says():
         got = impute_rows(ppca, x)
         with pytest.raises(DataError, match="infinity"):
             impute_rows(ppca, torch.where(torch.isnan(x), x, torch.inf))
+        observed = ~torch.isnan(x[0])
+        missing = impute_missing(
+            "ppca",
+            ppca,
+            torch.nan_to_num(x),
+            observed,
+            x.new_zeros(5),
+            samples=1,
+            iterations=1,
+            generator=None,
+        )
     assert isinstance(got, torch.Tensor)
     np.testing.assert_allclose(got.numpy(), want)
+    np.testing.assert_allclose(missing.numpy(), want)  # (impute_missing: the same fill)

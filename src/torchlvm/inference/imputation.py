@@ -77,7 +77,7 @@ def impute_missing(
     missing = ~observed
     if method == "ppca":
         hidden = torch.where(missing, torch.full_like(x, float("nan")), x)
-        return torch.from_numpy(model.impute(hidden)).to(device=home, dtype=x.dtype)
+        return _ppca_filled(model, hidden).to(device=home, dtype=x.dtype)
     if method == "cvae":
         c = masked_condition(x, observed)
         draws = [model.sample(len(x), c, generator=generator) for _ in range(samples)]
@@ -151,6 +151,17 @@ given to a PPCA fitted on a DataFrame (loaded with its names) has none, and the 
 
 def _is_ppca(model: Any) -> bool:
     return exact_log_px(model) and hasattr(model, "_filled")
+
+
+def _ppca_filled(model: Any, x: Tensor) -> Tensor:
+    """PPCA's exact fill of the NaN cells of ``x`` ``(B, D)``, a tensor in the model's dtype:
+    its ``impute`` without the container ``set_output`` asks for (a DataFrame under
+    ``transform_output="pandas"`` was taken as an array: readH H6) and without scikit-learn's
+    warning of X without column names (H5); inf is refused as ``impute`` refuses it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _NO_NAMES, UserWarning)
+        checked = model._check_X(x)
+    return model._filled(checked)
 
 
 @torch.no_grad()
@@ -300,10 +311,7 @@ def _impute_rows(
     missing = torch.isnan(x)
     if _is_ppca(model):
         if _check_draws(draws) == 0:
-            with warnings.catch_warnings():  # (a tensor has no column names to check: H5)
-                warnings.filterwarnings("ignore", _NO_NAMES, UserWarning)
-                checked = model._check_X(x)  # (inf refused, in the model's dtype)
-            return model._filled(checked).to(x)  # (a tensor, whatever set_output says: H6)
+            return _ppca_filled(model, x).to(x)
         return torch.where(missing, _ppca_draws(model, x, draws, generator), x)
     check_positive_int("num_samples", num_samples)
     log_w, z = _vae_weights(model, x, num_samples, generator)  # (S, B), (S, B, K)
