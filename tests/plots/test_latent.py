@@ -153,3 +153,17 @@ def test_labels_that_are_not_whole_numbers_colour_by_value(codes):
     (points,) = fig.axes[0].collections
     np.testing.assert_array_equal(points.get_array(), values)
     assert len(fig.axes) == 2 and not fig.legends  # the colour bar
+
+
+def test_the_pca_view_is_drawn_whatever_transform_output_says():
+    """readH H7: under sklearn.set_config(transform_output="pandas") the PCA projection came
+    back a DataFrame and latent_scatter raised InvalidIndexError."""
+    import numpy as np
+    import sklearn
+
+    from torchlvm import plots
+
+    z = np.random.default_rng(0).normal(size=(50, 4))
+    with sklearn.config_context(transform_output="pandas"):
+        fig = plots.latent_scatter(z, np.arange(50) % 3)
+    assert fig.axes[0].get_xlabel().startswith("PC 1 of the")

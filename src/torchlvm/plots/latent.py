@@ -56,7 +56,7 @@ def _project(z: np.ndarray, method: str, what: str) -> tuple[np.ndarray, str, st
         raise ConfigError(f"method='pca' needs a latent size of at least 2, got {k}")
     from sklearn.decomposition import PCA
 
-    pca = PCA(n_components=2).fit(z)
+    pca = PCA(n_components=2).set_output(transform="default").fit(z)  # (an array: readH H7)
     share = pca.explained_variance_ratio_ * 100
     labels = [f"PC {i + 1} of the {what}s ({share[i]:.1f}% of variance)" for i in (0, 1)]
     return pca.transform(z), labels[0], labels[1]
