@@ -93,11 +93,13 @@ def interrupt(request: pytest.FixtureRequest):
     from torchlvm._terminated import ENDED, raise_terminated
 
     signum = request.param
-    previous = signal.getsignal(signum)
-    if signum != signal.SIGINT:
+    previous, sigint = signal.getsignal(signum), signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # (as any python has it: not
+    if signum != signal.SIGINT:  # what an earlier test may have left)
         signal.signal(signum, raise_terminated)
     yield signum, 128 + signum, "error: " + ENDED[signum]
     signal.signal(signum, previous)
+    signal.signal(signal.SIGINT, sigint)
 
 
 def _arrives(signum: int) -> None:

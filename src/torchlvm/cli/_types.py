@@ -100,11 +100,11 @@ def resolved_run(folder: Path) -> Path:
     given): a command that reads a run and later writes into it reads and writes the run it
     named at its start. Through ``runs/current``, a link a deploy flipped to another run while
     the command ran, evaluate wrote its model's numbers into the other run's metrics.json (userV
-    #4), and gaps its gaps.json and figures (review16 R12)."""
-    import os
+    #4), and gaps its gaps.json and figures (review16 R12). The rule is
+    :func:`torchlvm.run.layout.resolved_folder`'s, which ``train --resume`` follows too."""
+    from torchlvm.run.layout import resolved_folder
 
-    real = Path(os.path.realpath(folder))
-    return folder if real == Path(os.path.abspath(folder)) else real
+    return resolved_folder(folder)
 
 
 def data_source(text: str) -> str:
