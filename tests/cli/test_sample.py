@@ -765,3 +765,29 @@ def test_table_rows_that_would_not_fit_in_memory_are_refused_before_drawing(
     assert not drawn and not (tmp_path / "big.csv").exists()  # (refused before any draw)
     assert cli.main(["sample", str(run), "--n", "13333", "--out", str(tmp_path / "ok.csv")]) == 0
     assert drawn and len((tmp_path / "ok.csv").read_text().splitlines()) == 13334
+
+
+def test_a_link_flipped_to_another_run_does_not_move_the_figure(runs, tmp_path, monkeypatch):
+    """readG/out16 (userV #4's rest): sample (and encode, transfer, score) opened 'runs/current'
+    and read it again later, following a link a deploy flipped meanwhile: sample wrote its
+    default figure into the other run. The one opening of a run (open_run) resolves it once."""
+    import shutil
+
+    from torchlvm.cli import _accelerator, sample
+
+    other = tmp_path / "other"
+    shutil.copytree(runs["vae"], other)
+    current = tmp_path / "current"
+    current.symlink_to(runs["vae"])
+    real = _accelerator.open_run
+
+    def flipped_after_reading(args):
+        run_ = real(args)
+        current.unlink()
+        current.symlink_to(other)  # (a deploy's flip)
+        return run_
+
+    monkeypatch.setattr(sample, "open_run", flipped_after_reading)
+    assert cli.main(["sample", str(current)]) == 0
+    assert (runs["vae"] / "figures" / "samples-seed0.png").is_file()
+    assert not (other / "figures" / "samples-seed0.png").exists()

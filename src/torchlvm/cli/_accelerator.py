@@ -111,8 +111,13 @@ def open_run(args: argparse.Namespace):
     """The run ``args.run_dir`` names, loaded with its model on ``--accelerator``'s device
     (:func:`torchlvm.run.load_run`); a command's ``--encoding`` or ``--na-values`` is refused
     at once where no table file is read with it (readC C4: an image or array path took them
-    and read the file as if they were not given)."""
+    and read the file as if they were not given). ``args.run_dir`` is resolved first, where it
+    passes through a link (:func:`~torchlvm.run.layout.resolved_folder`): a command reads, and
+    writes into, the run it named at its start, not one a flipped ``runs/current`` names later
+    (userV #4)."""
     from torchlvm.cli._tables import check_reading
     from torchlvm.run import load_run
+    from torchlvm.run.layout import resolved_folder
 
+    args.run_dir = resolved_folder(args.run_dir)
     return check_reading(load_run(args.run_dir, device=device_for(args)), args)

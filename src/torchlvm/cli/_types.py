@@ -95,18 +95,6 @@ def given_path(text: str) -> Path:
     return Path(text)
 
 
-def resolved_run(folder: Path) -> Path:
-    """A run ``folder`` with its links resolved, once, where it passes through one (else as
-    given): a command that reads a run and later writes into it reads and writes the run it
-    named at its start. Through ``runs/current``, a link a deploy flipped to another run while
-    the command ran, evaluate wrote its model's numbers into the other run's metrics.json (userV
-    #4), and gaps its gaps.json and figures (review16 R12). The rule is
-    :func:`torchlvm.run.layout.resolved_folder`'s, which ``train --resume`` follows too."""
-    from torchlvm.run.layout import resolved_folder
-
-    return resolved_folder(folder)
-
-
 def data_source(text: str) -> str:
     """``--data``: a dataset name or a file; standard input and pipes (``-``, ``/dev/stdin``,
     ``<(…)``) are refused, since a command reads its data more than once (userF's ``cat t.csv |

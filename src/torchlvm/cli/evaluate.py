@@ -285,11 +285,12 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from torchlvm.run.commit import recover
+    from torchlvm.run.layout import resolved_folder
     from torchlvm.run.loaded import load_run, record_repointed, repointed
     from torchlvm.run.lock import EVALUATED, acquire, command_line
     from torchlvm.run.metrics import read_metrics
 
-    folder = _types.resolved_run(args.run_dir)  # (the run evaluated is the run written to)
+    folder = resolved_folder(args.run_dir)  # (the run evaluated is the run written to)
     device = device_for(args)
     recorded = load_run(folder, device=device)  # (an interrupted run is named, then a busy one)
     run_ = repointed(recorded, args.data)  # --data: the run's file, moved

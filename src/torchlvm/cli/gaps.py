@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.models.posteriors import MAX_FLOW_STEPS
     from torchlvm.run import RunLayout, load_run
     from torchlvm.run.commit import recover
+    from torchlvm.run.layout import resolved_folder
     from torchlvm.run.loaded import record_repointed, repointed
     from torchlvm.run.lock import EVALUATED, acquire, command_line
     from torchlvm.run.outputs import figure_file
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if args.flow_steps is not None and args.flow_steps > MAX_FLOW_STEPS:
         raise ConfigError(f"--flow-steps must be at most {MAX_FLOW_STEPS}, got {args.flow_steps}")
     device = device_for(args)
-    args.dir = _types.resolved_run(args.dir)  # (the run measured is the one written: R12)
+    args.dir = resolved_folder(args.dir)  # (the run measured is the one written: R12)
     recorded = load_run(args.dir, device=device)  # (an interrupted run is named, then a busy one)
     run_ = repointed(recorded, args.data)  # --data: the run's file, moved
     for name in ("gaps", "identity") if run_.model_type == "ppca" else ("gaps",):

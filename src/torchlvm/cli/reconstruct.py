@@ -63,8 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from torchlvm.report.metrics import format_measured
 
     n = None if args.n is None else check_positive_int("--n", args.n)
-    args.run_dir = _types.resolved_run(args.run_dir)  # (its figure goes to the run it read)
-    run_ = open_run(args)
+    run_ = open_run(args)  # (the run folder resolved: its figure goes to the run it read)
     if run_.data.get("table") is not None or _table_rows.writes_rows(args.out):
         from torchlvm.cli._reconstruct_table import reconstruct_table
 

@@ -41,12 +41,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchlvm.cli._types import resolved_run
     from torchlvm.report import REPORT_NAME, build_report
     from torchlvm.report.run import check_run_folder
     from torchlvm.run import check_not_busy, output_file
+    from torchlvm.run.layout import resolved_folder
 
-    args.dirs = [resolved_run(Path(folder)) for folder in args.dirs]  # (read once: R16)
+    args.dirs = [resolved_folder(Path(folder)) for folder in args.dirs]  # (read once: R16)
     for folder in args.dirs:
         check_not_busy(folder)
         check_run_folder(folder)  # before --out is checked: a file or a run's subfolder is named
