@@ -231,9 +231,10 @@ def probe(
     A load that changes after the probe is followed by :class:`Pace`.
 
     A call on one row and one sample runs first, untimed: a first call's one-time costs are
-    not the rate's. A CVAE's first prior imports sympy (``torch.broadcast_shapes``), 1.5 s,
-    and a digits CVAE at k = 100, n = 300 was said 17-20 s of importance sampling that took
-    9 s: its likelihood probed at 176-183 µs a sample, 11.6 µs once warm."""
+    not the rate's. A CVAE's first prior imported sympy (``torch.broadcast_shapes``, 1.5 s;
+    no longer, since 0253ef2), and a digits CVAE at k = 100, n = 300 was said 17-20 s of
+    importance sampling that took 9 s: its likelihood probed at 176-183 µs a sample, 11.6 µs
+    once warm."""
     x, c = _probe_batch(model, dataset, config)
     from torchlvm.evaluation.eval_data import is_deterministic
 
