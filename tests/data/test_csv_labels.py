@@ -103,3 +103,30 @@ def test_labels_that_write_one_number_otherwise_are_warned_of_as_one_class(tmp_p
         read_csv(path, label_column="k", if_present=True, features=("a",))
         path.write_text("a,k\n" + "\n".join(r.replace(",01", ",1") for r in rows) + "\n")
         read_csv(path, label_column="k")
+
+
+def test_a_label_column_of_few_fractional_values_is_told_to_write_them_as_classes(tmp_path):
+    """userU #6: diabetes' standardized 'sex' (two values, 0.0507 and -0.0446) as a CVAE's label
+    column was told it was a measured value, to keep as a feature, and that labels must be
+    "whole numbers 0, 1, 2, ...", where a file's labels may be any whole numbers or text. A
+    column of few values is told to write its classes so; one of many values keeps the advice
+    for a measured value."""
+    from torchlvm.data.file_labels import class_labels
+
+    lines = torch.arange(2, 42).numpy()
+    two = torch.tensor([0.0507, -0.0446] * 20, dtype=torch.float64).numpy()
+    with pytest.raises(DataError) as few:
+        class_labels(two, 40, tmp_path / "d.csv", lines)
+    assert str(few.value).endswith(
+        "class labels must be whole numbers or text (the column holds 2 distinct values, "
+        "-0.0446, 0.0507: if they are classes, write them as whole numbers or names)"
+    )
+    many = torch.linspace(0.5, 40.5, 40, dtype=torch.float64).numpy()
+    with pytest.raises(DataError, match=r"\(a measured value, such as a regression target, is"):
+        class_labels(many, 40, tmp_path / "d.csv", lines)
+    with pytest.raises(
+        DataError,
+        match=r"must be whole numbers 0, 1, 2, \.\.\. \(the column .* "
+        r"write them as class codes 0, 1, 2, \.\.\.\)",
+    ):
+        class_labels(two, 40, tmp_path / "d.npz", None)  # fmt: skip

@@ -92,9 +92,31 @@ def class_labels(labels: np.ndarray, n: int, path: Path, lines: np.ndarray | Non
     if bad.any():
         i = int(np.argmax(bad))
         row = f"example {i}" if lines is None else f"line {int(lines[i])}"
+        rule = "whole numbers 0, 1, 2, ..." if lines is None else "whole numbers or text"
         raise DataError(
-            f"{path}: label of {row} is {labels[i].item()!r}; class labels must be "
-            "whole numbers 0, 1, 2, ... (a measured value, such as a regression target, is no "
-            "class: keep it as a feature column)"
+            f"{path}: label of {row} is {labels[i].item()!r}; class labels must be {rule} "
+            f"{_not_classes(labels, n, lines is None)}"
         )
     return labels.astype(np.int64)
+
+
+FEW_VALUES = 20
+"""The most distinct values of a label column read as classes written as numbers (diabetes'
+standardized sex, 2 values), not as a measured value."""
+
+
+def _not_classes(labels: np.ndarray, n: int, array: bool) -> str:
+    """The fix for labels that are no class codes: a column of few distinct values (at most
+    :data:`FEW_VALUES`, fewer than half its rows) holds classes written as numbers, to be written
+    as whole numbers or text; else a measured value, such as a regression target, which is no
+    class. userU #6: diabetes' standardized 'sex' (2 values, 0.0507 and -0.0446) was told it was
+    a measured value, to keep as a feature, with no word of the fix it needed."""
+    values = np.unique(labels[np.isfinite(labels)])
+    if len(values) > min(FEW_VALUES, n / 2 - 1):
+        return "(a measured value, such as a regression target, is no class: keep it as a feature)"
+    shown = ", ".join(f"{v:.6g}" for v in values[:3]) + (", ..." if len(values) > 3 else "")
+    codes = "class codes 0, 1, 2, ..." if array else "whole numbers or names"
+    return (
+        f"(the column holds {len(values)} distinct values, {shown}: if they are classes, "
+        f"write them as {codes})"
+    )
