@@ -227,3 +227,30 @@ def test_draws_are_refused_for_images(runs, capsys):
     """--draws (a table's multiple imputations) was silently ignored for images."""
     err = fails(capsys, ["impute", runs["vae"], "--mask", "top", "--draws", "3"])
     assert "--draws writes multiple imputations of a table" in err and "leave out --draws" in err
+
+
+def test_a_link_flipped_to_another_run_does_not_move_the_figure(runs, tmp_path, monkeypatch):
+    """readH H9 (userV #4's class, as sample's in 377949c): impute opened 'runs/current' and
+    wrote its default figure through the link later, so a deploy's flip meanwhile put it into
+    the other run. It opens the run through open_run, which resolves the link once."""
+    import shutil
+
+    import torchlvm.run
+
+    other = tmp_path / "other"
+    shutil.copytree(runs["vae"], other)
+    current = tmp_path / "current"
+    current.symlink_to(runs["vae"])
+    real = torchlvm.run.load_run
+
+    def flipped_after_reading(*args, **kwargs):
+        run_ = real(*args, **kwargs)
+        current.unlink()
+        current.symlink_to(other)  # (a deploy's flip)
+        return run_
+
+    monkeypatch.setattr(torchlvm.run, "load_run", flipped_after_reading)
+    argv = ["impute", str(current), "--mask", "random:0.5", "--iterations", "2", "--samples", "2"]
+    assert cli.main([*argv, "--eval-n", "20"]) == 0
+    assert (runs["vae"] / "figures" / "imputation.png").is_file()
+    assert not (other / "figures" / "imputation.png").exists()

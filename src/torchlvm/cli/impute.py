@@ -40,8 +40,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from torchlvm.cli import _tables, _types
-from torchlvm.cli._accelerator import device_for
+from torchlvm.cli import _types
+from torchlvm.cli._accelerator import device_for, open_run
 from torchlvm.errors import ConfigError, DataError
 from torchlvm.inference.imputation import impute_missing
 
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     samples = DEFAULT_SAMPLES if args.samples is None else args.samples
     samples = check_positive_int("--samples", samples)
     eval_n = check_positive_int("--eval-n", 1000 if args.eval_n is None else args.eval_n)
-    run_ = _tables.check_reading(_run.load_run(args.run_dir, device=device), args)
+    run_ = open_run(args)  # (a linked run folder resolved: its figure goes to the run read)
     method = _method(run_)
     iterations = _iterations(method, args.iterations)
     kind = _mask_kind(run_, method, args.mask, args.data)
