@@ -29,7 +29,7 @@ def test_a_refused_temporary_file_is_named_as_the_destination(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """A read-only folder refuses the temporary file: the message names report.html, not the
-    hidden .report.html.XXXX.tmp the user never asked for."""
+    hidden .report.html.RANDOM.tmp the user never asked for."""
 
     def read_only(prefix: str, suffix: str, dir: Path):
         name = os.path.join(dir, f"{prefix}abc{suffix}")
@@ -113,7 +113,7 @@ def _dead_pid() -> int:
 
 @pytest.mark.skipif(not files.FLOCKS, reason="no flock: every leftover is named, none removed")
 def test_only_a_killed_writes_temporary_file_is_removed(tmp_path: Path):
-    """userO #4: a write killed outside a run (sample --out x.png) left .x.png.XXXXXXXX.tmp for
+    """userO #4: a write killed outside a run (sample --out x.png) left .x.png.RANDOM.tmp for
     good. The one whose writer surely died (its pid, in the name, lives nowhere here; its flock
     is free) is removed; one being written (flocked), one of an earlier version (no pid, or no
     host), one whose pid a process has, one of another host, another file's and the user's own

@@ -628,7 +628,7 @@ def test_a_resume_whose_best_checkpoint_is_gone_says_what_it_saved(tmp_path: Pat
 
 def test_a_resume_removes_the_temporary_file_of_a_killed_checkpoint_save(tmp_path: Path) -> None:
     """userV #3: a training killed while it saved last.ckpt (SIGKILL, SIGHUP, a preemption)
-    left a checkpoint-sized .last.ckpt.pPID@HOST.XXXXXXXX.tmp that every resume kept, into the
+    left a checkpoint-sized .last.ckpt.pPID@HOST.RANDOM.tmp that every resume kept, into the
     finished run. The resume removes it (this host's, its writer dead, its flock free)."""
     import signal
     import subprocess

@@ -65,6 +65,8 @@ def class_scoring(run_: Any, read: Any, mixture: bool) -> ClassScoring:
 
 def _conditional(run_: Any, read: Any) -> ClassScoring:
     """−log p(x | c) of each row's class."""
+    from torchlvm.run.labels import untrained_rows
+
     source = read.class_source
     where = (
         "the dataset's labels"
@@ -82,8 +84,10 @@ def _conditional(run_: Any, read: Any) -> ClassScoring:
     unknown = (classes < 0).nonzero().flatten().tolist()
     if unknown:
         said.append(_unknown_line(read, unknown, source))
-    untrained = _untrained_rows(run_, classes)  # (N,) bool
-    if bool(untrained.any()):  # the model learned nothing of their class: no p(x | c) of it
+    # the model learned nothing of their class: no p(x | c) of it (userU #9: such a row was
+    # written and ranked the 12th most outlying of 178, where sample refuses its class)
+    untrained = untrained_rows(run_, classes)  # (N,) bool, None where no row is
+    if untrained is not None:
         rows = untrained.nonzero().flatten().tolist()
         said.append(_unknown_line(read, rows, source, _UNTRAINED))
         classes = classes.masked_fill(untrained, -1)
@@ -92,19 +96,6 @@ def _conditional(run_: Any, read: Any) -> ClassScoring:
 
 
 _UNTRAINED = "of a class no row of the train split has, so the model learned nothing of it"
-
-
-def _untrained_rows(run_: Any, classes: Any) -> Any:
-    """``(N,)`` bool: the rows whose class no row of the run's train split has
-    (:func:`~torchlvm.run.labels.untrained_classes`). Scored by p(x | c), they were written and
-    ranked as if the model knew the class (userU #9: ranked the 12th most outlying of 178),
-    where ``sample`` refuses such a class and the run's training warned of it."""
-    import torch
-
-    from torchlvm.run.labels import untrained_classes
-
-    empty = sorted(untrained_classes(run_))
-    return torch.isin(classes, torch.tensor(empty, dtype=classes.dtype))
 
 
 def _unknown_line(

@@ -110,7 +110,7 @@ def clear_killed_writes(folder: Path) -> None:
     """Remove the temporary files that checkpoint saves into ``folder``, killed (SIGKILL, SIGHUP,
     the out-of-memory killer, a preemption), left there (:func:`~torchlvm._files.killed_writes`:
     this host's, its writer dead), and warn of those it cannot be sure of: a training killed
-    while it saved last.ckpt left a checkpoint-sized ``.last.ckpt.pPID@HOST.XXXXXXXX.tmp`` that
+    while it saved last.ckpt left a checkpoint-sized ``.last.ckpt.pPID@HOST.RANDOM.tmp`` that
     every resume kept, into the finished run (userV #3)."""
     import warnings
 
