@@ -46,11 +46,14 @@ def test_rows_are_written_in_the_training_files_column_order_and_label_form(
         cli.main([*argv, "--latent-dim", "2", "--hidden", "8", "--quiet", "--out", str(run)]) == 0
     )
     out = tmp_path / "s.csv"
+    capsys.readouterr()
     assert cli.main(["sample", str(run), "--n", "30", "--out", str(out)]) == 0
     rows = list(csv.reader(out.open(newline=""), delimiter=delimiter))
     assert rows[0] == ["a", "grade", "b"]
     assert {row[1] for row in rows[1:]} <= written and len(rows) == 31
-    capsys.readouterr()  # (and the rows read back into the run, each of its class)
+    (drawn,) = [s for s in capsys.readouterr().out.splitlines() if "classes drawn" in s]
+    assert all(f" {name} 0.333 (" in drawn for name in written), drawn  # (review16 R14)
+    # (and the rows read back into the run, each of its class)
     assert cli.main(["score", str(run), "--data", str(out), "--out", str(tmp_path / "r.csv")]) == 0
     assert "no class" not in capsys.readouterr().out
 

@@ -48,19 +48,20 @@ def draw_classes(counts: tuple[int, ...], n: int, generator: Any) -> Tensor:
     return drawn.sort().values.cpu()
 
 
-def drawn_line(run_: Any, counts: tuple[int, ...], classes: Tensor) -> str:
+def drawn_line(
+    run_: Any, counts: tuple[int, ...], classes: Tensor, names: list[str] | None = None
+) -> str:
     """The one line saying the classes were drawn by their train-split frequencies, with π and
-    how many samples each class got."""
+    how many samples each class got; each class by its ``names`` (a table's, as its rows write
+    them: review16 R14), else as the run names it."""
     import torch
 
     from torchlvm import run as _run
 
     total = sum(counts)
     got = torch.bincount(classes, minlength=len(counts)).tolist()
-    parts = [
-        f"{_run.label_name(run_, j)} {count / total:.3f} ({got[j]} drawn)"
-        for j, count in enumerate(counts)
-    ]
+    names = names or [_run.label_name(run_, j) for j in range(len(counts))]
+    parts = [f"{names[j]} {count / total:.3f} ({got[j]} drawn)" for j, count in enumerate(counts)]
     return (
         f"  classes drawn by their frequency in the train split, c ~ π: {', '.join(parts)}; "
         "--condition LABEL draws chosen classes"

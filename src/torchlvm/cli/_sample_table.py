@@ -61,8 +61,11 @@ def sample_table(
     note = "" if npy is None else npy_note(npy, rows.numpy(), classes is not None)
     if counts is not None:
         from torchlvm.cli._sample_classes import drawn_line
+        from torchlvm.cli._table_rows import dialect_of, written_classes
 
-        print(drawn_line(run_, counts, classes))
+        names = [_run.label_name(run_, j) for j in range(len(counts))]
+        names = written_classes(run_, names, dialect_of(run_, None))  # (as its rows: 01, 02)
+        print(drawn_line(run_, counts, classes, names))
     print(f"wrote {out}{note}")
     binary = _bernoulli(run_)  # (0/1 draws: a column's range as the model sees it)
     if outside := outside_line(run_, rows, "drawn values", schema.forms, binary=binary):
