@@ -205,7 +205,11 @@ def test_comparison_opens_with_headline_numbers_per_run(make_run, config, demo_m
     table = text[order[0] : order[1]]
     assert re.findall(r'<th class="run">(\w+)<span', table) == ["vae", "ae"]
     rows = dict(re.findall(r'<tr><td class="label">([^<]+)</td>(.*?)</tr>', table))
-    assert list(rows)[:3] == ["test log-likelihood", "ELBO (lower bound)", "gap ELBO → log p(x)"]
+    assert list(rows)[:3] == [
+        "test log-likelihood",
+        "ELBO (lower bound)",
+        "gap ELBO → log-likelihood",
+    ]
     cells = re.findall(r"<td[^>]*><div>(.*?)</div></td>", rows["Fréchet distance"])
     assert cells[0].startswith('<span class="v">24.46</span>')
     assert cells[1].startswith('<span class="v">97.84</span>')
@@ -408,3 +412,21 @@ def test_a_conditional_runs_densities_are_labelled_given_c(tmp_path):
     assert "log p(x), importance-sampled estimate" not in text["cvae"]
     assert "log p(x), importance-sampled estimate" in text["vae"]
     assert "x̂ = mean of p(x | z) at z = E_q[z | x]" in text["vae"]
+
+
+def test_the_side_by_side_gap_row_names_no_one_model_s_quantity(make_run, demo_metrics, tmp_path):
+    """userU #7: a report of four CVAEs labelled the gap row "gap ELBO → log p(x)" above cells
+    of log p(x | c): the row is named as the likelihood row is, and each cell names its own."""
+    import copy
+
+    cvae = copy.deepcopy(demo_metrics)
+    cvae["likelihood"]["quantity"] = "log p(x | c)"
+    runs = [make_run("vae", metrics=demo_metrics), make_run("cvae", metrics=cvae)]
+    text = build_report(runs, tmp_path / "both.html").read_text(encoding="utf-8")
+    rows = dict(re.findall(r'<tr><td class="label">([^<]+)</td>(.*?)</tr>', text))
+    assert "gap ELBO → log p(x)" not in rows
+    cells = re.findall(r'<div class="note">([^<]*)', rows["gap ELBO → log-likelihood"])
+    assert [cell.split(" · ")[0] for cell in cells] == [
+        "gap ELBO → log p(x)",
+        "gap ELBO → log p(x | c)",
+    ]

@@ -39,7 +39,7 @@ EXACT_GAP = 1e-9
 HEADLINE_LABELS: dict[str, str] = {
     "log_px": "test log-likelihood",
     "elbo": "ELBO (lower bound)",
-    "gap": "gap ELBO → log p(x)",
+    "gap": "gap ELBO → log-likelihood",  # (each card names its own: log p(x | c) for a CVAE)
     "imputation": "imputation log-likelihood",
     "active_units": "active units",
     "probe": "probe accuracy",
