@@ -252,3 +252,25 @@ def test_a_fitted_ppca_with_a_bad_parameter_still_displays(bad):
     assert "W_" in shown and "noise_variance_" in shown
     with pytest.raises(ConfigError):
         ppca.fit(X)
+
+
+def test_impute_draws_multiple_imputations_from_the_exact_conditional():
+    """userT #10: PPCA.impute had no draws=, where VAEEstimator.impute(X, draws=M) and the
+    command line's impute --draws M give multiple imputations. Its draws follow the exact
+    Gaussian conditional of the missing cell given the observed ones (mean and variance by
+    conditioning C = W Wᵀ + σ²I), keep observed cells, and repeat with a seed."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)) @ rng.normal(size=(5, 5))
+    ppca = PPCA(latent_dim=2).fit(X)
+    holes = X[:3].copy()
+    holes[:, 0] = np.nan
+    draws = ppca.impute(holes, draws=4000, seed=0)
+    assert draws.shape == (4000, 3, 5) and (draws[:, :, 1:] == holes[None, :, 1:]).all()
+    C = ppca.get_covariance()
+    variance = C[0, 0] - C[0, 1:] @ np.linalg.solve(C[1:, 1:], C[1:, 0])
+    mean = ppca.impute(holes)[:, 0]
+    np.testing.assert_allclose(draws[:, :, 0].mean(0), mean, atol=4 * np.sqrt(variance / 4000))
+    np.testing.assert_allclose(draws[:, :, 0].var(0), variance, rtol=0.1)
+    np.testing.assert_array_equal(draws, ppca.impute(holes, draws=4000, seed=0))
+    with pytest.raises(ConfigError, match="draws"):
+        ppca.impute(holes, draws=-1)
