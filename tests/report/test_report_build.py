@@ -184,6 +184,27 @@ def test_a_conditional_likelihood_or_another_split_is_flagged(make_run, demo_met
     assert "evaluated on different splits: vae: test; v: val" in warning
 
 
+def test_table_runs_split_by_other_rules_are_flagged(make_run, config, tmp_path):
+    """readG G3: a VAE and a CVAE of one table file (split at random and by class since
+    5b576ff) shared 2 of 15 test rows, and the report ranked both as 'test' without a word. Two
+    runs of one rule, and runs on a dataset by name, are not flagged."""
+    import copy
+
+    table = copy.deepcopy(config)
+    table["data"].update(name="wine.csv", binarize="none", table={"columns": ["a", "b"]})
+    by_class = copy.deepcopy(table)
+    by_class["data"]["options"] = {"stratify": True}
+
+    def warning(*runs) -> str:
+        text = build_report(list(runs), tmp_path / "cmp.html").read_text("utf-8")
+        return text[text.index("Not comparable") : text.index("<table")] if "Not c" in text else ""
+
+    vae, cvae = make_run("vae", config=table), make_run("cvae", config=by_class)
+    assert "vae: split at random; cvae: split by class" in warning(vae, cvae)
+    assert warning(vae, make_run("vae2", config=table)) == ""
+    assert warning(make_run("d1"), make_run("d2")) == ""
+
+
 def test_runs_on_other_examples_or_an_earlier_model_are_flagged(make_run, demo_metrics, tmp_path):
     """userS #2: a run evaluated on n = 200, k = 50 ranked best beside runs on n = 500, k = 100
     (another subsample moves log p(x) by its ± over examples, far above the gap), and a run

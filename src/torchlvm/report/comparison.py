@@ -190,13 +190,27 @@ def _differ(runs: Sequence[RunContents], values: Sequence[str | None]) -> str | 
     return "; ".join(f"{n}: {v}" for n, v in named) if len({v for _, v in named}) > 1 else None
 
 
+def _split_rule(run: RunContents) -> str | None:
+    """How a table run split its file into train, validation and test rows: ``"split by
+    class"`` where it recorded ``stratify`` (a CVAE of the table's classes), else ``"split at
+    random"``; None for a run on a dataset by name, whose split is its own. readG G3: a VAE and
+    a CVAE of one wine file, which the refusal of compare on a table tells users to train and
+    report side by side, shared 2 of 15 test rows, and the report called both "test"."""
+    if lookup(run.config, "data", "table") is None:
+        return None
+    return (
+        "split by class" if lookup(run.config, "data", "options", "stratify") else "split at random"
+    )
+
+
 def data_warning(runs: Sequence[RunContents]) -> str:
     """A warning when the runs' numbers cannot be ranked against each other: trained on other
     data or under another data protocol (nats of a density on other values), likelihoods of
     other quantities (a CVAE's log p(x | c) is given the class, a VAE's log p(x) is not),
-    measured on other splits, on other examples or importance samples (another subsample moves
-    log p(x) by its ± over examples, several nats), or on an earlier model than the run holds
-    (userS #2: such a run's column ranked best, the word of it far below in its own section)."""
+    measured on other splits or on a table split by other rules, on other examples or importance
+    samples (another subsample moves log p(x) by its ± over examples, several nats), or on an
+    earlier model than the run holds (userS #2: such a run's column ranked best, the word of it
+    far below in its own section)."""
     seen = _ordered(
         f"{lookup(run.config, 'data', 'name')} (protocol {lookup(run.config, 'data', 'binarize')})"
         for run in runs
@@ -215,6 +229,11 @@ def data_warning(runs: Sequence[RunContents]) -> str:
         )
     if found := _differ(runs, splits):
         reasons.append(f"the runs were evaluated on different splits: {found}")
+    if found := _differ(runs, [_split_rule(run) for run in runs]):
+        reasons.append(
+            "the runs split their table file by other rules, so their test splits hold other "
+            f"rows (a CVAE of a table's classes splits it by class, other runs at random): {found}"
+        )
     if found := _other_examples(runs):
         reasons.append(
             "the runs were evaluated on different examples or importance samples (evaluate "
