@@ -195,16 +195,6 @@ def _draw(p: Any, generator: Any) -> Tensor:
 
 
 @torch.no_grad()
-def _ppca_draws(model: Any, x: Tensor, draws: int, generator: Any) -> Tensor:
-    """``(draws, B, D)`` draws from PPCA's exact p(x | x_o) (observed cells as given)."""
-    mean, cov = model._posterior(x.to(model.W.dtype))  # (B, K), (B, K, K) or (K, K)
-    L = torch.linalg.cholesky(cov)
-    eps = _device.randn((draws, *mean.shape, 1), generator=generator, like=mean)
-    z = mean + (L @ eps)[..., 0]  # (S, B, K)
-    noise = _device.randn((draws, *x.shape), generator=generator, like=mean)
-    return (z @ model.W.T + model.mu + model.sigma2.sqrt() * noise).to(x.dtype)
-
-
 def _check_draws(draws: object) -> int:
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0:
         raise ConfigError(f"draws must be an integer >= 0, got {draws!r}")
@@ -312,7 +302,7 @@ def _impute_rows(
     if _is_ppca(model):
         if _check_draws(draws) == 0:
             return _ppca_filled(model, x).to(x)
-        return torch.where(missing, _ppca_draws(model, x, draws, generator), x)
+        return model._drawn(x, draws, generator)  # (its exact p(x_m | x_o))
     check_positive_int("num_samples", num_samples)
     log_w, z = _vae_weights(model, x, num_samples, generator)  # (S, B), (S, B, K)
     if on_ess is not None:

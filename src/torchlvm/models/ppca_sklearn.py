@@ -19,6 +19,7 @@ import torch
 from sklearn.base import TransformerMixin
 from torch import Tensor
 
+from torchlvm import _device
 from torchlvm._checks import check_non_negative_int, check_positive_int
 from torchlvm._kept_state import seeded
 from torchlvm._sklearn import check_X, check_Z
@@ -136,13 +137,24 @@ class PPCAEstimatorFace(TransformerMixin):
         Raises:
             ConfigError: for draws < 0.
         """
-        from torchlvm.inference.imputation import impute_rows
-
         x = self._check_X(X)
         if check_non_negative_int("draws", draws) == 0:
             return as_configured(self, _numpy(self._filled(x)), X)
         with _seeded(seed):
-            return _numpy(impute_rows(self, x, draws=draws))
+            return _numpy(self._drawn(x, draws))
+
+    def _drawn(self, X: Tensor, draws: int, generator: Any = None) -> Tensor:
+        """``(draws, N, D)``: checked ``X`` with each NaN cell drawn from the exact
+        p(x_m | x_o), with ``generator``: :meth:`impute`'s draws, and
+        :func:`~torchlvm.inference.impute_rows`'s for a PPCA (the one rule): z from the exact
+        posterior, then x | z with the noise σ²."""
+        mean, cov = self._posterior(X.to(self.W.dtype))  # (N, K), (N, K, K) or (K, K)
+        L = torch.linalg.cholesky(cov)
+        eps = _device.randn((draws, *mean.shape, 1), generator=generator, like=mean)
+        z = mean + (L @ eps)[..., 0]  # (S, N, K)
+        noise = _device.randn((draws, *X.shape), generator=generator, like=mean)
+        full = (z @ self.W.T + self.mu + self.sigma2.sqrt() * noise).to(X.dtype)
+        return torch.where(torch.isnan(X), full, X)
 
     def _filled(self, X: Tensor) -> Tensor:
         """``X`` ``(N, D)``, checked (:meth:`_check_X`), with each NaN replaced by its exact
