@@ -148,8 +148,9 @@ class StderrProgressBar(TQDMProgressBar):
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         bar = self.train_progress_bar
-        if bar is None or bar.disable:
-            return
+        batches = convert_inf(self.total_train_batches)
+        if bar is None or bar.disable or not self._should_update(batch_idx + 1, batches):
+            return  # (Lightning's refresh rate, counted in its batches as Lightning counts it)
         per_batch, per_epoch = _steps(trainer, bar.total)
         done = (batch_idx + 1) * per_batch  # the steps of the epoch done
         bar.n = done if per_epoch is None else min(done, per_epoch)
