@@ -217,7 +217,7 @@ def test_outside_trained_counts_values_beyond_the_recorded_range():
     assert outside_trained(torch.empty(0), {"name": "digits"}) is None
 
 
-def test_a_tables_range_is_each_columns_and_outside_trained_counts_by_column():
+def test_a_tables_range_is_each_columns_and_outside_columns_counts_by_column():
     """userP #5: a table's columns are each in their own units, so a fill is outside where it
     leaves its own column's range; NaN (a cell not filled) is not looked at."""
     from dataclasses import replace
@@ -226,7 +226,7 @@ def test_a_tables_range_is_each_columns_and_outside_trained_counts_by_column():
 
     from torchlvm.data.dataset import Dataset
     from torchlvm.data.standardize import Standardizer
-    from torchlvm.data.value_range import Outside, outside_trained, range_record
+    from torchlvm.data.value_range import Outside, outside_columns, range_record
 
     x = torch.tensor([[1.0, 100.0, float("nan")], [3.0, 300.0, float("nan")], [2.0, 50.0, 7.0]])
     raw = Dataset(x=x, y=None, name="t.csv", split="train", shape=(3,), num_classes=None,
@@ -238,14 +238,14 @@ def test_a_tables_range_is_each_columns_and_outside_trained_counts_by_column():
                            standardizer=scaler)  # fmt: skip
     assert range_record(standardized) == {"column_range": [[1.0, 50.0], [3.0, 300.0]]}
     fills = torch.tensor([[0.0, 200.0, float("nan")], [2.0, 400.0, 7.0]])
-    found = outside_trained(fills, recorded)
+    found = outside_columns(fills, recorded["column_range"])
     assert (found.count, found.total, found.least, found.most) == (2, 5, 0.0, 400.0)
     assert found.columns == (
         (0, Outside(1, 2, 0.0, 2.0, 1.0, 3.0)),
         (1, Outside(1, 2, 200.0, 400.0, 50.0, 300.0)),
     )
-    assert outside_trained(torch.tensor([[1.0, 50.0, 7.0], [3.0, 300.0, 7.0]]), recorded) is None
-    assert outside_trained(fills, {"name": "t.csv"}) is None  # (a run made before the record)
+    inside = torch.tensor([[1.0, 50.0, 7.0], [3.0, 300.0, 7.0]])
+    assert outside_columns(inside, recorded["column_range"]) is None
 
 
 def test_a_tables_values_are_compared_with_their_columns_range_as_written():

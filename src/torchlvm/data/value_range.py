@@ -175,17 +175,14 @@ class Outside(NamedTuple):
 
 def outside_trained(values: Any, data: dict[str, Any]) -> Outside | None:
     """How many of ``values`` (a tensor or an array, any shape; NaN: not looked at) lie outside
-    the range the run whose ``data`` record this is was trained on (:func:`trained_range`): a
-    Gaussian decoder's means are not bounded, so PPCA fills and draws of pixels in [0, 1] reach
-    -0.6 and 1.4; of a table ``(..., N, D)``, outside their column's (:func:`outside_columns`
-    over its recorded :func:`column_range`, values compared as given). None where none do,
-    none are given, or the range is not known (a run made before its record). ``impute`` and
-    ``sample`` of images say it in their words (review14 R1); of a table, in one line
-    (:func:`~torchlvm.cli._table_outside.outside_line`, which compares the cells as written)."""
+    the range the run of images or array rows whose ``data`` record this is was trained on
+    (:func:`trained_range`): a Gaussian decoder's means are not bounded, so PPCA fills and
+    draws of pixels in [0, 1] reach -0.6 and 1.4. None where none do, none are given, or the
+    range is not known (a run made before its record). ``impute`` and ``sample`` of images say
+    it in their words (review14 R1); a table's values are counted by column
+    (:func:`outside_columns`), in one line
+    (:func:`~torchlvm.cli._table_outside.outside_line`)."""
     x = torch.as_tensor(values).double()
-    columns = data.get("column_range")
-    if columns is not None and x.ndim >= 2 and x.shape[-1] == len(columns[0]):
-        return outside_columns(x, columns)
     known = trained_range(data)
     if known is None or x.numel() == 0:
         return None
