@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import Literal
 
 
 def add_progress_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
@@ -21,7 +22,8 @@ def add_progress_options(parser: argparse.ArgumentParser, *, suppress: bool = Fa
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--progress", action="store_true", default=default,
-        help="draw progress bars on stderr even when it is not a terminal",
+        help="show progress on stderr even when it is not a terminal (train: a line per epoch "
+        "there, for a log file)",
     )  # fmt: skip
     group.add_argument(
         "--quiet", action="store_true", default=default,
@@ -37,6 +39,15 @@ def show_progress(args: argparse.Namespace) -> bool:
     if getattr(args, "quiet", False):
         return False
     return sys.stderr.isatty()
+
+
+def bar_or_lines(shown: bool) -> bool | Literal["lines"]:
+    """How training shows progress that is ``shown`` (:func:`show_progress`): a bar on a
+    terminal, and a plain line per epoch elsewhere (``"lines"``, e.g. ``--progress 2>> log``),
+    where a bar's redraws fill a log file with carriage returns and cursor moves (userV #8)."""
+    if not shown:
+        return False
+    return True if sys.stderr.isatty() else "lines"
 
 
 def progress_printer(shown: bool) -> Callable[[str], None]:

@@ -34,7 +34,7 @@ from torchlvm._epochs import epochs, shown
 from torchlvm._shell import quoted
 from torchlvm.cli import _table_resume, _tables, _train_again
 from torchlvm.cli import train_options as opts
-from torchlvm.cli._progress import show_progress
+from torchlvm.cli._progress import bar_or_lines, show_progress
 from torchlvm.errors import ConfigError
 
 HELP = "train an autoencoder, VAE or CVAE on a dataset; writes a resumable run folder"
@@ -160,7 +160,8 @@ def _scale_options(given: dict[str, Any], *, table: bool) -> dict[str, Any]:
     check_devices(s["accelerator"], s["devices"], s["num_nodes"])
     apply_threads(s["threads"])
     keys = ("accelerator", "devices", "num_nodes", "strategy")
-    progress = show_progress(argparse.Namespace(progress=s["progress"], quiet=s["quiet"]))
+    shown = show_progress(argparse.Namespace(progress=s["progress"], quiet=s["quiet"]))
+    progress = bar_or_lines(shown)
     switches = {"compile": bool(s["compile"]), "fast": bool(s["cuda_graph"])}
     return {**{k: s[k] for k in keys}, **switches, "progress": progress}
 

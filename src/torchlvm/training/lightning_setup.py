@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, TQDMProgressBar
@@ -28,6 +28,7 @@ from torchlvm.training.config import TrainConfig
 from torchlvm.training.devices import many_processes
 from torchlvm.training.metrics_csv import EpochCSVLogger
 from torchlvm.training.objectives import monitor
+from torchlvm.training.progress_lines import EpochLines, optimizer_steps
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,14 @@ class RunCallbacks:
 
 
 def run_callbacks(
-    config: TrainConfig, ckpt_dir: Path, extra: Sequence[L.Callback], progress: bool
+    config: TrainConfig,
+    ckpt_dir: Path,
+    extra: Sequence[L.Callback],
+    progress: bool | Literal["lines"],
 ) -> RunCallbacks:
     """Seeds per epoch, ``last.ckpt`` every epoch + the best epoch by the objective's monitor,
-    early stopping when ``config.patience`` is set, the caller's extras and a progress bar."""
+    early stopping when ``config.patience`` is set, the caller's extras and a progress bar
+    (``progress`` True), or a line per epoch (``"lines"``: :class:`EpochLines`)."""
     metric, mode = monitor(config)
     checkpoint = RunCheckpoint(
         dirpath=ckpt_dir,
@@ -60,7 +65,9 @@ def run_callbacks(
     if config.patience is not None:
         early = GivenPatience(monitor=metric, mode=mode, patience=config.patience)
         callbacks.append(early)
-    if progress:
+    if progress == "lines":
+        callbacks.append(EpochLines())
+    elif progress:
         callbacks.append(StderrProgressBar())
     return RunCallbacks(checkpoint, early, callbacks)
 
@@ -93,14 +100,6 @@ class _Bar(Tqdm):
         if isinstance(n, float) and abs(n) < 1e6:  # (inf and NaN as Lightning shows them)
             return f"{n:.5g}"
         return Tqdm.format_num(n)
-
-
-def _steps(trainer: L.Trainer, batches: int | None) -> tuple[int, int | None]:
-    """(optimizer steps per Lightning batch, per epoch) of ``trainer``'s training data, whose
-    epoch is ``batches`` Lightning batches (None: not known): a batch of resident data holds
-    several steps (:class:`~torchlvm.training.resident.ResidentBatches`), any other one."""
-    loader = trainer.train_dataloader
-    return getattr(loader, "steps", 1), getattr(loader, "steps_per_epoch", batches)
 
 
 class StderrProgressBar(TQDMProgressBar):
@@ -140,7 +139,7 @@ class StderrProgressBar(TQDMProgressBar):
         if self._leave:
             self.train_progress_bar = self.init_train_tqdm()
         bar = self.train_progress_bar  # Lightning's start of an epoch, its total in steps
-        bar.reset(total=_steps(trainer, convert_inf(self.total_train_batches))[1])
+        bar.reset(total=optimizer_steps(trainer, convert_inf(self.total_train_batches))[1])
         bar.initial = 0
         bar.set_description(f"Epoch {trainer.current_epoch}")
 
@@ -151,7 +150,7 @@ class StderrProgressBar(TQDMProgressBar):
         batches = convert_inf(self.total_train_batches)
         if bar is None or bar.disable or not self._should_update(batch_idx + 1, batches):
             return  # (Lightning's refresh rate, counted in its batches as Lightning counts it)
-        per_batch, per_epoch = _steps(trainer, bar.total)
+        per_batch, per_epoch = optimizer_steps(trainer, bar.total)
         done = (batch_idx + 1) * per_batch  # the steps of the epoch done
         bar.n = done if per_epoch is None else min(done, per_epoch)
         bar.refresh()
@@ -182,7 +181,7 @@ def make_trainer(
     callbacks: RunCallbacks,
     out_dir: Path,
     *,
-    progress: bool,
+    progress: bool | Literal["lines"],
     batches_per_epoch: int,
     manual: bool,
     accelerator: str,
@@ -191,7 +190,8 @@ def make_trainer(
     strategy: str,
 ) -> L.Trainer:
     """The ``lightning.Trainer`` of a run writing ``out_dir`` (checkpoints saved atomically);
-    ``manual``: the module optimizes (and clips gradients) itself."""
+    ``manual``: the module optimizes (and clips gradients) itself; ``progress``: a bar (True) or
+    not (the lines of ``"lines"`` are a callback of ``callbacks``)."""
     many = strategy == "auto" and many_processes(devices, num_nodes)
     return L.Trainer(
         accelerator=accelerator,
@@ -201,7 +201,7 @@ def make_trainer(
         deterministic=config.deterministic,
         callbacks=callbacks.all,
         logger=_loggers(out_dir),
-        enable_progress_bar=progress,
+        enable_progress_bar=progress is True,
         enable_model_summary=False,  # torchlvm's summary says what matters; no parameter table
         log_every_n_steps=max(1, min(50, batches_per_epoch)),
         default_root_dir=str(out_dir),

@@ -33,7 +33,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -394,7 +394,7 @@ def fit(
     out_dir: str | os.PathLike[str],
     *,
     resume: bool = False,
-    progress: bool = True,
+    progress: bool | Literal["lines"] = True,
     accelerator: str = "cpu",
     devices: int | str = 1,
     num_nodes: int = 1,
@@ -411,12 +411,12 @@ def fit(
     (``fit`` seeds again to train). ``datamodule``'s batch size is set to ``config.batch_size``;
     ``resume`` continues from ``checkpoints/last.ckpt`` (the last finished epoch), under the run's
     lock, up to ``config.max_epochs`` in all (if it stopped there, the best epoch is published);
-    ``progress``: a bar on stderr; ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` go to
-    ``lightning.Trainer`` (DDP for several processes); ``compile``: the loss through
-    ``torch.compile``; ``fast``: the whole step as a CUDA graph on a GPU
-    (:mod:`torchlvm.training.fast_step`); ``steps_per_batch``: optimizer steps per Lightning batch
-    of resident data (one process; :data:`STEPS_PER_BATCH`); ``extra_callbacks``: more Lightning
-    callbacks; ``extra_config``: more sections of config.json.
+    ``progress``: a bar on stderr (``"lines"``: a line per epoch, for a log file); ``accelerator``,
+    ``devices``, ``num_nodes``, ``strategy`` go to ``lightning.Trainer`` (DDP for several
+    processes); ``compile``: the loss through ``torch.compile``; ``fast``: the whole step as a
+    CUDA graph on a GPU (:mod:`torchlvm.training.fast_step`); ``steps_per_batch``: optimizer steps
+    per Lightning batch of resident data (one process; :data:`STEPS_PER_BATCH`);
+    ``extra_callbacks``: more Lightning callbacks; ``extra_config``: more sections of config.json.
 
     Raises:
         RunDirectoryError: ``out_dir`` holds a run and not ``resume``, or nothing to resume.
