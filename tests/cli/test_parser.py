@@ -228,3 +228,52 @@ def test_a_number_option_is_not_told_to_quote_two_numbers(capsys, given):
         main(given)
     err = capsys.readouterr().err
     assert "unrecognized arguments" in err and "quote it" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["evaluate", "-dash", "--n", "50"],
+            "required: DIR; '-dash' starts with '-' and was read as an option: write it as "
+            "./-dash: torchlvm evaluate ./-dash --n 50",
+        ),
+        (
+            ["report", "run", "-dash"],
+            "unrecognized arguments: -dash; '-dash' starts with '-' and was read as an option: "
+            "write it as ./-dash: torchlvm report run ./-dash",
+        ),
+        (
+            ["train", "vae", "--data", "digits", "--out", "-new"],
+            "argument --out: expected one argument; '-new' starts with '-' and was read as an "
+            "option: write --out=-new",
+        ),
+        (
+            ["train", "vae", "--out", "r", "--lr", "-1e-3"],
+            "argument --lr: expected one argument; '-1e-3' starts with '-' and was read as an "
+            "option: write --lr=-1e-3",
+        ),
+    ],
+    ids=["run-folder", "one-of-several-runs", "out", "negative-number"],
+)
+def test_a_word_that_starts_with_a_dash_is_named_with_its_fix(
+    tmp_path, monkeypatch, capsys, argv, said
+):
+    """userV #11: a run folder '-dash' was refused as 'the following arguments are required:
+    DIR', and '--out -new' as 'expected one argument', neither naming the word argparse had
+    read as an option nor how to write it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-dash").mkdir()
+    (tmp_path / "run").mkdir()
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    first, see = capsys.readouterr().err.splitlines()
+    assert first.startswith("torchlvm: error: ") and first.endswith(said)
+
+
+def test_an_option_after_an_option_is_no_dashed_value(capsys):
+    """'--out --overwrite' forgot the folder: --overwrite is an option, not a value to spell."""
+    with pytest.raises(SystemExit):
+        main(["train", "vae", "--data", "digits", "--out", "--overwrite"])
+    assert "starts with '-'" not in capsys.readouterr().err

@@ -24,7 +24,8 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         # one error line and a one-line pointer to the help, not argparse's usage block
-        message += _swallowed(self, message, getattr(self, "_words", []))
+        words = getattr(self, "_words", [])
+        message += _swallowed(self, message, words) or _dashed(self, message, words)
         self.exit(2, f"torchlvm: error: {message}\n  see '{self.prog} --help'\n")
 
     def unrecognized(self, extra: Sequence[str]) -> None:
@@ -40,6 +41,7 @@ class Parser(argparse.ArgumentParser):
         meant = [(arg, _closest(arg.lstrip("-"), options)) for arg in typed]  # (not the dashes)
         hints = [f"{arg!r}: did you mean {options[c]!r}?" for arg, c in meant if c is not None]
         hints += _split_value(self, getattr(self, "_words", []), extra)
+        hints += [_as_path(self, arg, self._words) for arg in extra if _a_path(self, arg)]
         self.error(f"unrecognized arguments: {' '.join(extra)}{'; ' if hints else ''}"
                    + "; ".join(hints))  # fmt: skip
 
@@ -90,6 +92,42 @@ def _swallowed(parser: argparse.ArgumentParser, message: str, words: list[str]) 
                     f"option takes every word up to the next option): pass it first: {command}"
                 )
     return ""
+
+
+def _dashed(parser: argparse.ArgumentParser, message: str, words: list[str]) -> str:
+    """The hint for a value that starts with '-', which argparse reads as an option (userV #11):
+    ``--out -new`` or ``--lr -1e-3`` ('expected one argument': ``--out=-new``), or a run folder
+    ``-dash`` (the positional reported missing: ``./-dash``); '' where no such word is found."""
+    head, _, _ = message.partition(": expected ")
+    for at, word in enumerate(words[:-1] if head.startswith("argument ") else []):
+        action, value = _option(parser, word), words[at + 1]
+        if action is not None and head == f"argument {'/'.join(action.option_strings)}":
+            if _option(parser, value) is None and value not in ("-", "--"):
+                read = f"{value!r} starts with '-' and was read as an option"
+                return f"; {read}: write {word}={_quoted(value)}"
+    required = message.startswith("the following arguments are required")
+    found = [w for w in words if required and _a_path(parser, w)]
+    return f"; {_as_path(parser, found[0], words)}" if found else ""
+
+
+def _a_path(parser: argparse.ArgumentParser, word: str) -> bool:
+    """Whether ``word``, which argparse read as an option, is rather a path that exists."""
+    import os
+
+    return word.startswith("-") and _option(parser, word) is None and os.path.exists(word)
+
+
+def _as_path(parser: argparse.ArgumentParser, word: str, words: list[str]) -> str:
+    """How to pass ``word``, a path that starts with '-', with the rest of ``words``."""
+    fixed = [f"./{w}" if w == word else w for w in words]
+    command = " ".join([parser.prog, *map(_quoted, fixed)])
+    return f"{word!r} starts with '-' and was read as an option: write it as ./{word}: {command}"
+
+
+def _quoted(word: str) -> str:
+    from torchlvm._shell import quoted
+
+    return quoted(word)
 
 
 def _split_value(
