@@ -113,7 +113,8 @@ def test_a_refused_command_leaves_the_callers_state_as_it_was(tmp_path: Path) ->
 def test_seeded_draws_repeat_and_leave_every_generator_as_it_was() -> None:
     """torch.manual_seed inside fork_rng(devices=[]) kept the CPU's state alone: the seed reached
     every CUDA generator (queued, on this machine), resetting the caller's GPU stream (userL #3).
-    ``seeded`` puts back both; PPCA.sample(seed=...) and a seeded prior draw go through it."""
+    ``seeded`` puts back both; PPCA.sample(random_state=...) and a seeded prior draw go through
+    it."""
     from torchlvm._kept_state import seeded
     from torchlvm.models import PPCA
     from torchlvm.models.priors import draw
@@ -126,7 +127,7 @@ def test_seeded_draws_repeat_and_leave_every_generator_as_it_was() -> None:
     with seeded(3):
         assert torch.equal(torch.randn(4), first)
     ppca = PPCA(latent_dim=2).fit(np.random.default_rng(0).normal(size=(40, 5)))
-    assert np.array_equal(ppca.sample(3, seed=0), ppca.sample(3, seed=0))
+    assert np.array_equal(ppca.sample(3, random_state=0), ppca.sample(3, random_state=0))
     normal = torch.distributions.Normal(torch.zeros(2), torch.ones(2))
     draw(normal, 3, torch.Generator().manual_seed(1))
     assert tracker.manual_seed_all_cb is callers and tracker.get_calls()[-1] is callers

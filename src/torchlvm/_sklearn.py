@@ -12,6 +12,7 @@ accepted anywhere an array is (copied to the CPU for the checks); results are te
 
 from __future__ import annotations
 
+import numbers
 import re
 import sys
 import warnings
@@ -21,10 +22,12 @@ import numpy as np
 import torch
 from scipy import sparse
 from sklearn import config_context
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, validate_data
 from torch import Tensor
 
-from torchlvm.errors import DataError, DataTypeError
+from torchlvm._callers import callers_level
+from torchlvm.errors import ConfigError, DataError, DataTypeError
 
 
 def _host(X: Any) -> Any:
@@ -278,3 +281,58 @@ def _tensor(array: np.ndarray, device: torch.device | str) -> Tensor:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+
+def random_seed(random_state: Any, name: str = "random_state") -> int:
+    """``random_state`` as one seed of torch's draws, by scikit-learn's rule
+    (``check_random_state``): an int in [0, 2**32 - 1] as given (the same draws on every call),
+    else one drawn from it, a ``RandomState`` or, for None, NumPy's global one (new draws on each
+    call, and a ``RandomState`` passed to each call moves on, as in scikit-learn).
+
+    Raises:
+        ConfigError: for anything but None, a ``RandomState`` or an int NumPy can seed.
+    """
+    integer = isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+    if integer and 0 <= random_state < 2**32:
+        return int(random_state)
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    raise ConfigError(
+        f"{name} must be None, a numpy.random.RandomState or an integer in [0, 2**32 - 1], "
+        f"got {random_state!r}"
+    )
+
+
+# torchlvm's spellings of ``sample``'s arguments before scikit-learn's (userT #6)
+_RENAMED = {"n": "n_samples", "seed": "random_state"}
+
+
+def sample_arguments(
+    owner: str, n_samples: Any, random_state: Any, renamed: dict[str, Any]
+) -> tuple[Any, Any]:
+    """``(n_samples, random_state)`` of an estimator's ``sample(n_samples=1, *,
+    random_state=None)``, scikit-learn's spelling (``GaussianMixture.sample``,
+    ``KernelDensity.sample``), with ``renamed`` its other keywords: the spellings torchlvm had
+    before, ``n=`` and PPCA's ``seed=``, are still taken, with a FutureWarning naming the new
+    one (userT #6: ``PPCA.sample`` needed ``n``, took ``seed=``; ``VAEEstimator.sample`` took
+    neither ``seed`` nor ``random_state``).
+
+    Raises:
+        TypeError: for a keyword ``sample`` does not take, or one given in both spellings
+            (an old ``n=`` beside a positional count other than 1 counts as both).
+    """
+    given = {"n_samples": n_samples, "random_state": random_state}
+    for old, value in renamed.items():
+        new = _RENAMED.get(old)
+        if new is None:
+            raise TypeError(f"{owner}.sample() got an unexpected keyword argument {old!r}")
+        if given[new] != {"n_samples": 1, "random_state": None}[new]:
+            raise TypeError(f"{owner}.sample() got both {new}= and {old}=; pass {new}= alone")
+        warnings.warn(
+            f"{owner}.sample({old}=...) is spelt {new}= now, as in scikit-learn's "
+            f"GaussianMixture.sample and KernelDensity.sample: sample({new}={value!r})",
+            FutureWarning,
+            stacklevel=callers_level(),
+        )
+        given[new] = value
+    return given["n_samples"], given["random_state"]

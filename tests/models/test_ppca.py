@@ -557,7 +557,7 @@ def test_prior_and_posterior_reproduce_the_marginal(fitted, synthetic):
 
 
 def test_sample_matches_model_moments_and_is_repeatable(fitted):
-    draws = fitted.sample(100_000, seed=1)
+    draws = fitted.sample(100_000, random_state=1)
     assert draws.shape == (100_000, 10)
     C = dense_marginal(fitted).covariance_matrix.numpy()
     scale = np.sqrt(np.diag(C))
@@ -566,7 +566,9 @@ def test_sample_matches_model_moments_and_is_repeatable(fitted):
         np.cov(draws.T) / np.outer(scale, scale), C / np.outer(scale, scale), atol=0.02
     )
     state = torch.random.get_rng_state()
-    np.testing.assert_array_equal(fitted.sample(5, seed=7), fitted.sample(5, seed=7))
+    np.testing.assert_array_equal(
+        fitted.sample(5, random_state=7), fitted.sample(5, random_state=7)
+    )
     assert torch.equal(torch.random.get_rng_state(), state)
 
 
@@ -755,7 +757,7 @@ def test_a_condition_is_refused(fitted):
 
 
 def test_sample_size_is_checked(fitted):
-    with pytest.raises(ConfigError, match="n must be a positive integer, got 0"):
+    with pytest.raises(ConfigError, match="n_samples must be a positive integer, got 0"):
         fitted.sample(0)
 
 

@@ -111,7 +111,7 @@ def test_settings_changed_after_fit_wait_for_the_next_fit(change):
         return (
             model.transform(X), model.score_samples(X), model.inverse_transform(z.numpy()),
             model.encode(x).mean, model.decode(z).mean, model.prior(batch_shape=(4,)).mean,
-            model.sample(3, seed=0), elbo(model, x, log_lik_method="analytic").elbo,
+            model.sample(3, random_state=0), elbo(model, x, log_lik_method="analytic").elbo,
         )  # fmt: skip
 
     before = answers()

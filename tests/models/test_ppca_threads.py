@@ -39,7 +39,7 @@ def test_fit_and_methods_run_on_the_threads_parameter(two_threads, monkeypatch, 
     x = np.random.default_rng(0).normal(size=(100, 6))
     x[0, 0] = np.nan
     model = PPCA(latent_dim=2, method="em", threads=threads).fit(x)
-    model.transform(x), model.score_samples(x), model.impute(x), model.sample(3, seed=0)
+    model.transform(x), model.score_samples(x), model.impute(x), model.sample(3, random_state=0)
     assert counts == [seen] * 5 and torch.get_num_threads() == 2  # the caller's, put back
     assert PPCA().threads == 1 and model.get_params()["threads"] == threads
 

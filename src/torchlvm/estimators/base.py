@@ -27,14 +27,13 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 
 from torchlvm._checks import check_choice, check_non_negative, check_positive_int
 from torchlvm._device import ACCELERATORS, accelerator_name
 from torchlvm._kept_state import seeded
-from torchlvm._sklearn import check_X, check_Z
+from torchlvm._sklearn import check_X, check_Z, random_seed
 from torchlvm._threads import TABLE_THREADS, on_threads
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.estimators._training import ArrayDataModule
@@ -170,21 +169,13 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return value.item() if isinstance(value, np.generic) else value
 
     def _seed(self) -> int:
-        """``random_state`` as TrainConfig's seed: an int as given, else one drawn from it.
+        """``random_state`` as TrainConfig's seed: an int as given, else one drawn from it
+        (:func:`~torchlvm._sklearn.random_seed`).
 
         Raises:
             ConfigError: for anything but None, a ``RandomState`` or an int NumPy can seed.
         """
-        state = self.random_state
-        integer = isinstance(state, numbers.Integral) and not isinstance(state, bool)
-        if integer and 0 <= state < 2**32:
-            return int(state)
-        if state is None or isinstance(state, np.random.RandomState):
-            return int(check_random_state(state).randint(np.iinfo(np.int32).max))
-        raise ConfigError(
-            "random_state must be None, a numpy.random.RandomState or an integer in "
-            f"[0, 2**32 - 1], got {state!r}"
-        )
+        return random_seed(self.random_state)
 
     def _noise_seed(self) -> int:
         """The seed of ``score_samples``' shared noise: ``random_state``'s where it is an int
@@ -308,9 +299,16 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return torch.cat(out).masked_fill(torch.isnan(x).all(-1), 0.0)
 
     @on_threads
-    def _prior_draws(self, n: int, c: Tensor | None) -> np.ndarray:
-        """x ~ p(x | z [, c]), z ~ p(z [| c]) for ``n`` rows, seeded by ``random_state``."""
-        with seeded(self._seed()), torch.no_grad():
+    def _sample_seed(self, random_state: Any) -> int:
+        """The seed of ``sample``'s draws: its ``random_state``, or for None the estimator's,
+        as ``GaussianMixture.sample`` reads (:func:`~torchlvm._sklearn.random_seed`)."""
+        if random_state is None:
+            return self._seed()
+        return random_seed(random_state)
+
+    def _prior_draws(self, n: int, c: Tensor | None, seed: int) -> np.ndarray:
+        """x ~ p(x | z [, c]), z ~ p(z [| c]) for ``n`` rows, drawn under ``seed``."""
+        with seeded(seed), torch.no_grad():
             z = self.model_.prior(c, batch_shape=(n,)).sample()  # (n, K)
             return _numpy(self.model_.decode(z, c).sample())
 

@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from torch import Tensor
 
 from torchlvm._checks import check_positive_int, trains
-from torchlvm._sklearn import without_period
+from torchlvm._sklearn import sample_arguments, without_period
 from torchlvm._threads import on_threads
 from torchlvm.errors import DataError
 from torchlvm.estimators._training import ArrayDataModule, train
@@ -260,18 +260,27 @@ class CVAEEstimator(LVMEstimator):
         :mod:`torchlvm.estimators.base`): raise ``k`` to shrink it."""
         return float(self.score_samples(X, y).mean())
 
-    def sample(self, n: int = 1, y: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` draws x ~ p(x | z, c), z ~ p(z | c), and their labels, as scikit-learn's
-        ``GaussianMixture.sample`` returns ``(X, y)``: X (n, D) and y (n,), of ``classes_``'s
-        type. With ``y`` (one label, or n of them) the draws are of those classes; without it,
-        each row's class is drawn from π first. Seeded by ``random_state``."""
-        check_positive_int("n", n)
+    def sample(
+        self, n_samples: int = 1, y: Any = None, *, random_state: Any = None, **renamed: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``n_samples`` draws x ~ p(x | z, c), z ~ p(z | c), and their labels, as
+        scikit-learn's ``GaussianMixture.sample`` returns ``(X, y)``: X (n_samples, D) and y
+        (n_samples,), of ``classes_``'s type. With ``y`` (one label, or n_samples of them) the
+        draws are of those classes; without it, each row's class is drawn from π first.
+
+        ``random_state`` (int, ``RandomState`` or None) seeds these draws alone; None reads the
+        estimator's ``random_state``, as ``GaussianMixture.sample`` does. The spellings before,
+        ``n=`` and ``seed=``, are still taken, with a FutureWarning.
+        """
+        n, state = sample_arguments(type(self).__name__, n_samples, random_state, renamed)
+        check_positive_int("n_samples", n)
         self._check_fitted()
+        seed = self._sample_seed(state)
         if y is None:
-            rng = np.random.default_rng(self._seed())
+            rng = np.random.default_rng(seed)
             y = self.classes_[rng.choice(len(self.classes_), size=n, p=self.class_prior_)]
         c = self._one_hot(y, n, drawing=True)
-        return self._prior_draws(n, c), self.classes_[c.argmax(-1).numpy()]
+        return self._prior_draws(n, c, seed), self.classes_[c.argmax(-1).numpy()]
 
     def _expected_failed_checks(self) -> dict[str, str]:
         failed = super()._expected_failed_checks()

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from torchlvm._checks import check_non_negative_int, check_positive_int, trains
+from torchlvm._sklearn import sample_arguments
 from torchlvm._threads import on_threads
 from torchlvm.estimators._training import ArrayDataModule, train
 from torchlvm.estimators.base import _ELEMENTS, LVMEstimator, _numpy
@@ -152,8 +153,17 @@ class VAEEstimator(LVMEstimator):
             warnings.warn(few + fix, ImputationWarning, stacklevel=callers_level())
         return as_configured(self, _numpy(out), X)
 
-    def sample(self, n: int = 1) -> np.ndarray:
-        """``n`` draws x ~ p(x | z), z ~ p(z), shape (n, D), seeded by ``random_state``."""
-        check_positive_int("n", n)
+    def sample(self, n_samples: int = 1, *, random_state: Any = None, **renamed: Any) -> np.ndarray:
+        """``n_samples`` draws x ~ p(x | z), z ~ p(z), shape (n_samples, D), as scikit-learn's
+        ``GaussianMixture.sample`` and ``KernelDensity.sample`` (and :meth:`PPCA.sample
+        <torchlvm.PPCA.sample>`) are called.
+
+        ``random_state`` (int, ``RandomState`` or None) seeds these draws alone; None reads the
+        estimator's ``random_state``, as ``GaussianMixture.sample`` does, so with an int there
+        every call gives the same draws, and ``sample(n, random_state=s)`` another set. The
+        spellings before, ``n=`` and ``seed=``, are still taken, with a FutureWarning.
+        """
+        n, state = sample_arguments(type(self).__name__, n_samples, random_state, renamed)
+        check_positive_int("n_samples", n)
         self._check_fitted()
-        return self._prior_draws(n, None)
+        return self._prior_draws(n, None, self._sample_seed(state))

@@ -22,7 +22,7 @@ from torch import Tensor
 from torchlvm import _device
 from torchlvm._checks import check_non_negative_int, check_positive_int
 from torchlvm._kept_state import seeded
-from torchlvm._sklearn import check_X, check_Z
+from torchlvm._sklearn import check_X, check_Z, random_seed, sample_arguments
 from torchlvm._threads import on_threads
 from torchlvm.models.file_units import warn_if_in_file_units
 from torchlvm.models.output_container import as_configured
@@ -113,12 +113,20 @@ class PPCAEstimatorFace(TransformerMixin):
         return float(self.score_samples(X).mean())
 
     @on_threads
-    def sample(self, n: int, *, seed: int | None = None) -> np.ndarray:
-        """``n`` draws x ~ p(x), shape (n, D). ``seed`` makes them repeatable without touching
-        the global RNG; ``None`` draws from it."""
-        check_positive_int("n", n)
+    def sample(self, n_samples: int = 1, *, random_state: Any = None, **renamed: Any) -> np.ndarray:
+        """``n_samples`` draws x ~ p(x), shape (n_samples, D), as scikit-learn's
+        ``KernelDensity.sample`` (and ``VAEEstimator.sample``) are called.
+
+        ``random_state`` (int or ``RandomState``) makes them repeatable without touching the
+        global RNG; None draws from torch's global one (new draws on each call), as
+        ``KernelDensity.sample`` draws from NumPy's: PPCA's ``seed`` is EM's start, not this.
+        The spellings before, ``sample(n, seed=s)``, are still taken (``n=`` and ``seed=`` with
+        a FutureWarning).
+        """
+        n, state = sample_arguments(type(self).__name__, n_samples, random_state, renamed)
+        check_positive_int("n_samples", n)
         self._check_fitted()
-        with _seeded(seed):
+        with _seeded(None if state is None else random_seed(state)):
             z = self.prior(batch_shape=(n,)).sample()  # (n, K)
             return _numpy(self.decode(z).sample())
 
@@ -132,7 +140,7 @@ class PPCAEstimatorFace(TransformerMixin):
         drawn from the exact p(x_missing | x_observed), observed cells kept, as
         ``VAEEstimator.impute(X, draws=M)`` and the command line's ``impute --draws M`` give
         (userT #10: the estimator had no ``draws``); ``seed`` makes them repeatable without
-        touching the global RNG, as :meth:`sample`'s.
+        touching the global RNG, as :meth:`sample`'s ``random_state``.
 
         Raises:
             ConfigError: for draws < 0.
