@@ -87,12 +87,36 @@ def test_a_cvae_on_a_tables_labels_is_split_by_class_and_its_commands_read_its_r
     assert (np.abs(counts - 20 * shares) <= 1).all(), counts
 
 
-def test_a_vae_on_a_table_keeps_the_random_split(table, tmp_path):
-    """Only a run that learns classes is stratified: a VAE of the same table records no rule."""
-    path, _, _ = table
-    run = tmp_path / "vae"
-    argv = ["train", "vae", "--data", str(path), "--drop-columns", "id", "--label-column"]
-    argv += ["kind", "--latent-dim", "1", "--hidden", "4", "--epochs", "1", "--quiet"]
-    assert cli.main([*argv, "--out", str(run)]) == 0
-    options = json.loads((run / "config.json").read_text())["data"]["options"]
-    assert "stratify" not in options
+def test_a_vae_and_a_cvae_of_one_table_and_seed_test_on_the_same_rows(table, tmp_path):
+    """readG G3: a VAE of a table with a label column was split at random, a CVAE of it by
+    class, so the pair that compare's refusal tells a user to report side by side shared 1 of
+    18 wine test rows. A run given the label column records "stratify", whatever its model
+    (PPCA's fit too); one without a label column records no rule (random rows)."""
+    path, kinds, _ = table
+    common = ["--data", str(path), "--seed", "3", "--drop-columns", "id"]
+    labelled = [*common, "--label-column", "kind"]
+    small = ["--latent-dim", "1", "--hidden", "4", "--epochs", "1", "--quiet"]
+    argv = {
+        "vae": ["train", "vae", *labelled, *small],
+        "cvae": ["train", "cvae", *labelled, *small],
+        "ppca": ["fit", "ppca", *labelled, "--latent-dim", "1"],
+        "bare": ["train", "vae", *common, "kind", *small],
+    }
+    ids = {}
+    for name, words in argv.items():
+        assert cli.main([*words, "--out", str(tmp_path / name)]) == 0
+        codes = tmp_path / f"codes-{name}.csv"
+        assert (
+            cli.main(["encode", str(tmp_path / name), "--split", "test", "--out", str(codes)]) == 0
+        )
+        ids[name] = _ids(codes)
+        options = json.loads((tmp_path / name / "config.json").read_text())["data"]["options"]
+        assert options.get("stratify") is (None if name == "bare" else True), name
+    labels = np.searchsorted(["a", "b", "c"], kinds)
+    assert (
+        ids["vae"]
+        == ids["cvae"]
+        == ids["ppca"]
+        == split_indices(200, FRACTIONS, 3, labels)[2].tolist()
+    )
+    assert ids["bare"] == split_indices(200, FRACTIONS, 3)[2].tolist()

@@ -192,14 +192,14 @@ def options_from(settings: Mapping[str, Any]) -> dict[str, Any]:
     standardize = settings.get("standardize")
     if standardize if standardize is not None else table:
         options["standardize"] = True
-    if table and "label_column" in options and str(settings.get("condition")) == "label":
-        options["stratify"] = True  # a CVAE of its classes: each class in every part
+    if table and "label_column" in options:  # each class in every part, whatever the model
+        options["stratify"] = True  # (readG G3: a VAE's and a CVAE's test rows were others)
     return options
 
 
 def stratified(run_: Any) -> bool:
-    """Whether ``run_`` splits a table by class (a CVAE of its label column records it in its
-    data options), else at random (a run made before that record, or of no classes): the
+    """Whether ``run_`` splits a table by class (a run given its label column records it in
+    its data options), else at random (a run made before that record, or of no classes): the
     split of every table file it reads."""
     return bool((run_.data.get("options") or {}).get("stratify"))
 

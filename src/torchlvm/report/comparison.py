@@ -192,7 +192,7 @@ def _differ(runs: Sequence[RunContents], values: Sequence[str | None]) -> str | 
 
 def _split_rule(run: RunContents) -> str | None:
     """How a table run split its file into train, validation and test rows: ``"split by
-    class"`` where it recorded ``stratify`` (a CVAE of the table's classes), else ``"split at
+    class"`` where it recorded ``stratify`` (a run given its label column), else ``"split at
     random"``; None for a run on a dataset by name, whose split is its own. readG G3: a VAE and
     a CVAE of one wine file, which the refusal of compare on a table tells users to train and
     report side by side, shared 2 of 15 test rows, and the report called both "test"."""
@@ -232,7 +232,8 @@ def data_warning(runs: Sequence[RunContents]) -> str:
     if found := _differ(runs, [_split_rule(run) for run in runs]):
         reasons.append(
             "the runs split their table file by other rules, so their test splits hold other "
-            f"rows (a CVAE of a table's classes splits it by class, other runs at random): {found}"
+            "rows (a run given the table's label column splits it by class, a run without "
+            f"one, or made before that rule, at random): {found}"
         )
     if found := _other_examples(runs):
         reasons.append(
