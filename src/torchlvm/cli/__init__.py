@@ -265,6 +265,7 @@ def _main(argv: Sequence[str] | None) -> int:
     warnings.formatwarning = _one_line_warning
     parser, args, extra = _start(argv)
     from torchlvm._kept_state import caller_state_kept
+    from torchlvm._user_folders import quiet_matplotlib
     from torchlvm.errors import TorchLVMError
 
     if extra:  # named by the command's parser, whose --help lists what it takes
@@ -277,6 +278,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         # (parsed once: a table read for several splits; interrupts kept: userV #1, #2)
         with caller_state_kept(), parsed_once(), interrupts_kept():
+            quiet_matplotlib()  # (a home that cannot be written: no complaints, userV #12)
             status = int(args.run(args) or 0)
         return _flushed(status)
     except TorchLVMError as err:  # an option is named by its flag (OptionError)

@@ -13,7 +13,8 @@ another output path.
 - :func:`refusal`: why an existing file is not one torchlvm may replace, or None.
 
 The record is a folder, ``$TORCHLVM_WRITTEN`` or ``written/`` in the user cache
-(``~/.cache/torchlvm/written``, :func:`torchlvm.data.locate.user_cache_dir`), of one small JSON
+(``~/.cache/torchlvm/written``, :func:`torchlvm.data.locate.user_cache_dir`; where that cannot be
+written, ``torchlvm-UID/written`` in the temporary folder, :func:`folder`), of one small JSON
 entry per file, named by the SHA-256 of its path and holding that path, its size and the SHA-256
 of its bytes. Each entry is written atomically on its own, so two commands at once never
 corrupt the record (two writing one file: the last rename wins, for the entry as for the file).
@@ -54,11 +55,17 @@ there when it was checked (:func:`_identity`; None: nothing)."""
 
 
 def folder() -> Path:
-    """The record's folder: ``$TORCHLVM_WRITTEN``, else ``written/`` in the user cache."""
+    """The record's folder: ``$TORCHLVM_WRITTEN``, else ``written/`` in the user cache, else,
+    where that cannot be written (a container's uid without a home: userV #12), the user's
+    :func:`~torchlvm._user_folders.kept_folder` ``written``."""
+    from torchlvm._user_folders import can_hold, kept_folder
     from torchlvm.data.locate import user_cache_dir
 
     named = os.environ.get(ENV)
-    return Path(named) if named else user_cache_dir() / "written"
+    if named:
+        return Path(named)
+    default = user_cache_dir() / "written"
+    return default if can_hold(default) else (kept_folder("written") or default)
 
 
 def _key(path: str | os.PathLike[str]) -> str:
