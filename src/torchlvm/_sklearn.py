@@ -97,12 +97,14 @@ def _check_frame_columns(X: Any) -> None:
         return
     from torchlvm._dates import all_dates
 
-    found: dict[str, list[Any]] = {"text": [], "dates": []}
+    found: dict[str, list[Any]] = {"text": [], "dates": [], "durations": []}
     categories = []  # text columns of fewer distinct values than half their rows: classes
     stray: list[tuple[Any, str]] = []  # columns of numbers with cells that are not
     for column, values in X.items():
         kind = values.dtype.kind
-        if kind in "mM" or isinstance(values.dtype, pd.DatetimeTZDtype):
+        if kind == "m":  # (a Timedelta has no .dt.year: userT #8)
+            found["durations"].append(column)
+        elif kind == "M" or isinstance(values.dtype, pd.DatetimeTZDtype):
             found["dates"].append(column)
         elif not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
             present = values.dropna()
@@ -120,7 +122,7 @@ def _check_frame_columns(X: Any) -> None:
                 categories.append(column)
     if stray:
         raise _stray_refusal(stray)
-    columns = found["text"] + found["dates"]
+    columns = found["text"] + found["dates"] + found["durations"]
     if not columns:
         return
     kinds = " and ".join(
@@ -129,9 +131,12 @@ def _check_frame_columns(X: Any) -> None:
     fixes = [f"drop {'it' if len(columns) == 1 else 'them'} (X.drop(columns={columns!r}))"]
     if found["dates"]:
         first = found["dates"][0]
-        year = f"X[{first!r}].dt.year" if X[first].dtype.kind in "mM" else (
+        year = f"X[{first!r}].dt.year" if X[first].dtype.kind == "M" else (
             f"pd.to_datetime(X[{first!r}]{_day_first(X[first])}).dt.year")  # fmt: skip
         fixes.append(f"turn dates into numbers (e.g. {year})")
+    if found["durations"]:
+        seconds = f"X[{found['durations'][0]!r}].dt.total_seconds()"
+        fixes.append(f"turn durations into numbers (e.g. {seconds})")
     if categories:
         fixes.append(
             f"make a category the classes of a CVAEEstimator: CVAEEstimator(...).fit("
@@ -186,6 +191,18 @@ def _day_first(values: Any) -> str:
     return ", dayfirst=True" if day_first and not month_first else ""
 
 
+def _all_sparse_frame(X: Any) -> bool:
+    """Whether ``X`` is a DataFrame whose columns are all sparse (``pd.SparseDtype``), the one
+    kind scikit-learn refuses as sparse (a mix it converts, with a warning)."""
+    pd = sys.modules.get("pandas")
+    return (
+        pd is not None
+        and isinstance(X, pd.DataFrame)
+        and X.shape[1] > 0
+        and all(isinstance(dtype, pd.SparseDtype) for dtype in X.dtypes)
+    )
+
+
 def without_period(message: str) -> str:
     """``message`` without its final period, where it ends in one: scikit-learn's list of
     missing feature names ends "- ...", which ``rstrip('.')`` ate, so a cut list read as whole
@@ -193,15 +210,21 @@ def without_period(message: str) -> str:
     return message[:-1] if message.endswith(".") and not message.endswith("..") else message
 
 
-def _rethrow(error: Exception, name: str) -> Exception:
+def _rethrow(error: Exception, name: str, X: Any = None) -> Exception:
     """scikit-learn's message on one line, naming the input if it does not already, and the
-    fix where scikit-learn names none."""
+    fix where scikit-learn names none (or names one that ``X``, the input, lacks)."""
     message = " ".join(str(error).split())
     if "Complex data not supported" in message:  # (the array's repr follows: userL #18;
         # scikit-learn's check_complex_data looks for its own words, which lead the line)
         return DataError(
             f"Complex data not supported: {name} holds complex numbers, and the models take "
             f"real ones; pass {name}.real if its imaginary parts are 0"
+        )
+    if "Sparse data was passed" in message and _all_sparse_frame(X):  # (a DataFrame has no
+        # .toarray(), which scikit-learn offers: userT #8)
+        return DataTypeError(
+            f"Sparse data was passed for {name}, but dense data is required: {name} is a "
+            f"DataFrame of sparse columns; pass {name}.sparse.to_dense()"
         )
     if not re.search(rf"\b{name}\b", message):
         message = f"{name}: {message}"
@@ -253,7 +276,7 @@ def check_X(
                 ensure_min_samples=min_samples,
             )
     except (ValueError, TypeError) as error:
-        raise _rethrow(error, "X") from None
+        raise _rethrow(error, "X", X) from None
     return _tensor(X, device)
 
 

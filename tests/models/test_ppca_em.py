@@ -204,7 +204,9 @@ def test_missing_value_em_on_complete_data_reaches_the_closed_form(synthetic):
 def test_a_feature_with_no_observed_value_is_refused(synthetic):
     X = synthetic.copy()
     X[:, 4] = np.nan
-    with pytest.raises(DataError, match=r"feature 4 of X has no observed values \(all NaN\)"):
+    with pytest.raises(
+        DataError, match=r"feature 4 of X \(counting from 0\) has no observed values \(all NaN\)"
+    ):
         PPCA(latent_dim=3, method="em").fit(X)
 
 

@@ -367,9 +367,10 @@ class PPCA(
             min_samples=2,
         )
         try:
-            self.W, self.mu, self.sigma2, history = fit_parameters(X, cfg)
+            names = getattr(self, "feature_names_in_", None)  # (check_X's, of this X)
+            self.W, self.mu, self.sigma2, history = fit_parameters(X, cfg, names)
         except DataError as refusal:
-            cast = lost_in_cast(given, X, refit=lambda wide: fit_parameters(wide, cfg))
+            cast = lost_in_cast(given, X, refit=lambda wide: fit_parameters(wide, cfg, names))
             if cast is None:
                 raise
             raise cast from refusal

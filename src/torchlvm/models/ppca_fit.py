@@ -8,7 +8,9 @@ is :mod:`torchlvm.models.ppca_float32`'s.
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -23,11 +25,14 @@ if TYPE_CHECKING:
     from torchlvm.models.ppca import PPCAConfig
 
 
-def fit_parameters(X: Tensor, config: PPCAConfig) -> tuple[Tensor, Tensor, Tensor, list[float]]:
+def fit_parameters(
+    X: Tensor, config: PPCAConfig, names: Sequence[str] | None = None
+) -> tuple[Tensor, Tensor, Tensor, list[float]]:
     """ML ``(W (D, K), μ (D,), σ² 0-d, history)`` of X (N, D) by ``config.method``; W in the
     canonical rotation R = I (the left singular vectors, signs as scikit-learn's, times the
     singular values); ``history``: EM's mean log-likelihood per row at each iterate (empty for
-    the closed form).
+    the closed form). ``names``: X's column names (a DataFrame's), by which a refusal names a
+    column.
 
     Raises:
         ConfigError: for ``latent_dim`` not smaller than the number of features.
@@ -48,6 +53,8 @@ def fit_parameters(X: Tensor, config: PPCAConfig) -> tuple[Tensor, Tensor, Tenso
         ))  # fmt: skip
     check_rows(X.shape[0], K)
     missing = has_nan(X)
+    if missing:
+        _check_observed(X, names)
     if missing and config.method == "closed_form":
         raise DataError(
             'X contains NaN; the closed form needs complete data — use method="em" for '
@@ -56,7 +63,7 @@ def fit_parameters(X: Tensor, config: PPCAConfig) -> tuple[Tensor, Tensor, Tenso
     history: list[float] = []
     if config.method == "closed_form":
         W, mu, sigma2, variance = closed_form(X, K)
-        check_variance(variance)
+        check_variance(variance, X)
     else:
         W, mu, sigma2, variance, history = _em(X, config, missing)
     if not sigma2 > 10 * torch.finfo(X.dtype).eps * variance:
@@ -70,16 +77,10 @@ def _em(
 ) -> tuple[Tensor, Tensor, Tensor, float, list[float]]:
     """EM from the seeded start; returns ``(W, mu, sigma2, mean variance, history)``."""
     if missing:
-        all_missing = torch.isnan(X).all(0)
-        if all_missing.any():
-            first = int(all_missing.nonzero()[0])
-            raise DataError(
-                f"feature {first} of X has no observed values (all NaN); drop or fill that column"
-            )
         variance = float(((X - X.nanmean(0)) ** 2).nanmean())
     else:
         variance = float(X.var(0, correction=0).mean())
-    check_variance(variance)
+    check_variance(variance, X)
     D, K = X.shape[1], config.latent_dim
     W0, sigma2_0 = ppca_em.initial_loadings(D, K, variance, seed=config.seed, dtype=X.dtype)
     W0, sigma2_0 = W0.to(X.device), sigma2_0.to(X.device)  # (drawn on the CPU: the same start)
@@ -234,9 +235,58 @@ def check_rows(N: int, K: int) -> None:
     ))  # fmt: skip
 
 
-def check_variance(variance: float) -> None:
-    if not variance > 0:
+def _check_observed(X: Tensor, names: Sequence[str] | None) -> None:
+    """Refuse columns of X with no observed value (all NaN), by name where X had names, with a
+    drop that applies to X: the refusal said "feature 10 of X ... drop or fill that column" of a
+    DataFrame's column 'z' (0-based, by no name; nothing to fill it from), and the closed form
+    offered method='em', which refused it next (userT #8)."""
+    empty = torch.isnan(X).all(0).nonzero().flatten().tolist()
+    if not empty:
+        return
+    one = len(empty) == 1
+    at = empty[0] if one else empty
+    said = f"feature{'' if one else 's'} {', '.join(map(str, empty))} of X (counting from 0)"
+    drop = f"np.delete(X, {at}, axis=1)"
+    if names is not None:
+        listed = [str(names[j]) for j in empty]
+        said = f"column{'' if one else 's'} {', '.join(map(repr, listed))} of X"
+        drop = f"X.drop(columns={listed!r})"
+
+    def message(spell: Spell) -> str:
+        it = "it" if one else "them"
+        if spell is on_command_line:  # (an array file: a table's is refused before, by name)
+            where = said.replace("feature", "column").replace(" of X ", " of the file ")
+            how = f"from the file: np.save(FILE, np.delete(np.load(FILE), {at}, axis=1))"
+        else:
+            where, how = said, f"({drop})"
+        return (
+            f"{where} {'has' if one else 'have'} no observed values (all NaN), so PPCA has "
+            f"nothing to learn of {it}; drop {it} {how}"
+        )
+
+    raise spelled(DataError, message)
+
+
+def check_variance(variance: float, X: Tensor) -> None:
+    """Refuse X whose mean variance per feature is 0: constant, or varying so little that the
+    squares of its deviations underflow X's float type (X * 1e-200 was told it has "zero
+    variance in every feature", where rescaling fits it: userT #8)."""
+    if variance > 0:
+        return
+    observed = ~torch.isnan(X)
+    high = torch.where(observed, X, -torch.inf).amax(0)
+    low = torch.where(observed, X, torch.inf).amin(0)
+    spread = float((high - low).nan_to_num(0.0, posinf=0.0, neginf=0.0).amax())
+    if not spread > 0:
         raise DataError("X has zero variance in every feature; PPCA needs data that vary")
+    dtype = str(X.dtype).removeprefix("torch.")
+    scale = 10.0 ** -math.floor(math.log10(spread))
+    wider = spread > math.sqrt(torch.finfo(torch.float64).tiny) and X.dtype != torch.float64
+    raise DataError(
+        f"X varies by at most {spread:.3g} in any feature, whose square underflows {dtype} "
+        f"(below {torch.finfo(X.dtype).tiny:.3g}), so its variance reads as 0; rescale X "
+        f"(e.g. X * {scale:g}){', or pass dtype=' + repr('float64') if wider else ''}"
+    )
 
 
 def has_nan(x: Tensor) -> bool:
