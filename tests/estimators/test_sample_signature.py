@@ -9,6 +9,7 @@ import inspect
 
 import numpy as np
 import pytest
+import torch
 
 from torchlvm import PPCA
 from torchlvm.errors import ConfigError
@@ -93,3 +94,25 @@ def test_cvae_keeps_its_labels_and_draws_classes_under_random_state(fitted):
     np.testing.assert_array_equal(drawn, again)
     _, ones = fitted["cvae"].sample(6, 1, random_state=3)
     assert (ones == 1).all()
+
+
+@pytest.mark.parametrize("name", ["vae", "cvae"])
+def test_sample_draws_on_the_estimators_threads(fitted, name, monkeypatch):
+    """review17 R4: 5755931 moved ``@on_threads`` off the draws, so ``sample`` of a
+    ``threads=1`` estimator decoded on the caller's count."""
+    estimator, seen = fitted[name], []
+    decode = estimator.model_.decode
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(estimator.model_, "decode", spy)
+    caller = torch.get_num_threads()
+    torch.set_num_threads(3)  # the caller's own setting
+    try:
+        estimator.sample(2, random_state=0)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(caller)
+    assert seen == [1]

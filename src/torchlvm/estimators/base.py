@@ -298,7 +298,6 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         # k draws' estimate of it is 0 only in expectation
         return torch.cat(out).masked_fill(torch.isnan(x).all(-1), 0.0)
 
-    @on_threads
     def _sample_seed(self, random_state: Any) -> int:
         """The seed of ``sample``'s draws: its ``random_state``, or for None the estimator's,
         as ``GaussianMixture.sample`` reads (:func:`~torchlvm._sklearn.random_seed`)."""
@@ -306,6 +305,7 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return self._seed()
         return random_seed(random_state)
 
+    @on_threads
     def _prior_draws(self, n: int, c: Tensor | None, seed: int) -> np.ndarray:
         """x ~ p(x | z [, c]), z ~ p(z [| c]) for ``n`` rows, drawn under ``seed``."""
         with seeded(seed), torch.no_grad():
