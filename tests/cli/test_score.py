@@ -603,17 +603,33 @@ def test_a_split_of_a_dataset_by_name_is_scored_as_the_run_split_it(table, tmp_p
     assert "pass the rows to score as a file" in err
 
 
-def test_a_split_of_a_table_runs_file_is_refused_with_the_way_to_its_rows(
+def test_a_split_of_a_table_runs_own_file_is_scored_as_the_run_split_it(
     table, ppca_run, tmp_path, capsys
 ):
-    """review16 R11: the refusal said 'leave out --split', which scores the train rows too;
-    for a table run it names the encode command that writes the split's row ids, which works."""
+    """review16 R11: `score RUN --data ITS_OWN.csv --split test` was refused, and the way round
+    offered was encode's row ids and a pandas step. It scores the rows the run split off as
+    test, each with its row, line and id as encode writes them, and the scores of the whole
+    file's read; a split of another file is refused, naming the run's own."""
     path, _ = table
-    argv = ["score", str(ppca_run), "--data", str(path), "--split", "test"]
+    whole, part, ids = tmp_path / "whole.csv", tmp_path / "part.csv", tmp_path / "ids.csv"
+    assert main(["score", str(ppca_run), "--data", str(path), "--out", str(whole)]) == 0
+    argv = ["score", str(ppca_run), "--data", str(path), "--split", "test", "--top", "1"]
+    assert main([*argv, "--out", str(part)]) == 0
+    printed = capsys.readouterr().out
+    assert main(["encode", str(ppca_run), "--split", "test", "--out", str(ids)]) == 0
+    want = [r[:3] for r in csv.reader(ids.open())]
+    rows = list(csv.DictReader(part.open()))
+    assert want[0] == ["row", "line", "id"] and len(want) - 1 == len(rows) == 20
+    assert [[r["row"], r["line"], r["id"]] for r in rows] == want[1:]
+    every = {r["line"]: r["neg_log_p"] for r in csv.DictReader(whole.open())}
+    assert [r["neg_log_p"] for r in rows] == [every[r["line"]] for r in rows]
+    assert f"scored 20 rows of the test split of {path}" in printed
+    first = min(rows, key=lambda r: int(r["rank"]))
+    assert f"rank 1: row {first['row']} (line {first['line']}, id '{first['id']}')" in printed
+    other = tmp_path / "other.csv"
+    other.write_bytes(path.read_bytes())
+    argv = ["score", str(ppca_run), "--data", str(other), "--split", "test"]
     assert main([*argv, "--out", str(tmp_path / "f.csv")]) == 2
     err = capsys.readouterr().err
-    offered = f"encode {ppca_run} --data {path} --split test --out ids.csv"
-    assert offered in err and "the rows the run trained on too" in err
-    assert main([*offered.replace("ids.csv", str(tmp_path / "ids.csv")).split()]) == 0
-    header = (tmp_path / "ids.csv").read_text().splitlines()[0]
-    assert header.startswith("row,line,")
+    assert f"reads the test split of the run's own file ({path})" in err
+    assert f"{other} is not that file: leave out --split" in err

@@ -120,3 +120,24 @@ def test_a_vae_and_a_cvae_of_one_table_and_seed_test_on_the_same_rows(table, tmp
         == split_indices(200, FRACTIONS, 3, labels)[2].tolist()
     )
     assert ids["bare"] == split_indices(200, FRACTIONS, 3)[2].tolist()
+
+
+def test_a_split_of_the_runs_own_file_given_with_data_is_the_runs_split(table, tmp_path):
+    """`encode RUN --data ITS_OWN.csv --split test` read seed 0's split of the file, not the
+    run's: for a run of --seed 3, other rows, some of them trained on, named "the test split"
+    (and R11's refusal in score offered that very command). It reads the run's rows, by its
+    seed and classes, as encode without --data does; score --split takes the same rows."""
+    path, kinds, _ = table
+    run = tmp_path / "cvae"
+    argv = ["train", "cvae", "--data", str(path), "--seed", "3", "--drop-columns", "id"]
+    argv += ["--label-column", "kind", "--latent-dim", "1", "--hidden", "4", "--epochs", "1"]
+    assert cli.main([*argv, "--quiet", "--out", str(run)]) == 0
+    own, given, scored = (tmp_path / f"{n}.csv" for n in ("own", "given", "scored"))
+    assert cli.main(["encode", str(run), "--split", "test", "--out", str(own)]) == 0
+    argv = ["encode", str(run), "--data", str(path), "--split", "test", "--out", str(given)]
+    assert cli.main(argv) == 0
+    labels = np.searchsorted(["a", "b", "c"], kinds)
+    assert _ids(own) == _ids(given) == split_indices(200, FRACTIONS, 3, labels)[2].tolist()
+    argv = ["score", str(run), "--data", str(path), "--split", "test", "--samples", "2"]
+    assert cli.main([*argv, "--out", str(scored)]) == 0
+    assert _ids(scored) == _ids(own)

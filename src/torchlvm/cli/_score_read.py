@@ -31,6 +31,8 @@ class ScoreInput:
             own (a dataset, a labelled .npz), their ``class`` (:func:`label_cells`).
         classes: a CVAE's ``(N,)`` class of each row (−1: none the run knows), or None
             (:func:`row_classes`). class_source: where they come from.
+        numbers: each row's place among the file's rows (1-based) where a split of a file
+            is read, or None (the rows are the file's, in order: row ``i`` is ``i + 1``).
     """
 
     x: Any
@@ -41,6 +43,7 @@ class ScoreInput:
     carried: tuple[list[str], list[list[str]]] = ([], [])
     classes: Any = None
     class_source: str | None = None
+    numbers: list[int] | None = None
 
 
 def read_input(
@@ -53,13 +56,13 @@ def read_input(
 ) -> ScoreInput:
     """The rows of ``data`` as :class:`ScoreInput` (read once: the cells carried come from
     the same parse), with, for a CVAE of class labels, each row's class where the data has
-    them (:func:`row_classes`). ``split``: of a dataset given by name, the split read, as the
-    run split it (None: every example).
+    them (:func:`row_classes`). ``split``: of a dataset given by name or of a table run's own
+    file, the split read, as the run split it (None: every example).
 
     Raises:
         DataError: for a dataset name given to a table run, or a file whose rows have another
             width than the model's input.
-        ConfigError: for a ``split`` of a file.
+        ConfigError: for a ``split`` of a file other than a table run's own.
     """
     read, dataset = _read(run_, data, seed, encoding, na_values, split)
     if not read.carried[0] and getattr(dataset, "y", None) is not None:
@@ -147,30 +150,30 @@ def _read(
     import torch
 
     from torchlvm import run as _run
-    from torchlvm.cli._table_rows import left_out_columns
-    from torchlvm.cli._tables import is_file, table_schema
+    from torchlvm.cli._tables import is_file, own_file, table_schema
     from torchlvm.data.files import read_rows
     from torchlvm.data.memmap import load_memmap
     from torchlvm.data.other_size import check_fits, other_size
     from torchlvm.data.value_range import check_units
     from torchlvm.errors import DataError
     from torchlvm.models.base import check_feature_names
+    from torchlvm.run.split import follow_moved_file
 
     schema = table_schema(run_, data, encoding, na_values)
-    if split not in (None, "all") and is_file(data):
-        raise _split_of_a_file(run_, data, split, table=schema is not None)
+    part = split if split not in (None, "all") and is_file(data) else None
+    if part is not None and schema is not None:  # (its own file moved: recorded, as for arrays)
+        run_ = follow_moved_file(run_, data)
+    if part is not None and (schema is None or not own_file(run_, data)):
+        raise _split_of_a_file(run_, data, part, table=schema is not None)
     if schema is not None and not is_file(data):
         raise DataError(
             f"{run_.folder} was trained on the table {run_.data.get('name')}; score reads a "
             f"file with its columns ({', '.join(schema.columns)}), not {data}"
         )
     carried: tuple[list[str], list[list[str]]] = ([], [])
+    numbers = None  # (every row of the file, in order)
     if schema is not None:
-        if not Path(data).is_file():  # the reader's own refusal (no such file, a folder) first
-            schema.rows(data, allow_empty=True)
-        names, cells, _ = left_out_columns(schema, data)  # first: the rows below reuse its parse
-        carried = (names, cells)
-        dataset, lines = schema.rows(data, allow_empty=True)
+        dataset, lines, carried, numbers = _table_rows(run_, schema, data, part)
     elif streamed(run_, data):  # read a block at a time as it is scored
         dataset, lines = load_memmap(data, "all", allow_missing=True), None
     elif is_file(data):
@@ -194,30 +197,64 @@ def _read(
         seen += f", one Bernoulli draw with seed {seed})" if protocol == "dynamic" else ")"
         return ScoreInput(drawn(dataset, protocol, seed), lines, None, seen, dataset), dataset
     if schema is None or schema.standardizer is None:
-        read = ScoreInput(dataset.x, lines, None, "density in the file's units", dataset, carried)
-        return read, dataset
-    jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
-    units = "density in the file's units (the run's standardization undone)"
-    return ScoreInput(dataset.x, lines, jacobian, units, dataset, carried), dataset
+        units, jacobian = "density in the file's units", None
+    else:
+        jacobian = schema.standardizer.log_jacobian(~torch.isnan(dataset.x))
+        units = "density in the file's units (the run's standardization undone)"
+    read = ScoreInput(dataset.x, lines, jacobian, units, dataset, carried, numbers=numbers)
+    return read, dataset
+
+
+def _table_rows(run_: Any, schema: Any, data: str, part: str | None) -> tuple:
+    """The rows of the table file ``data`` read by the run's ``schema``, their lines, the cells
+    carried beside them (:func:`~torchlvm.cli._table_rows.left_out_columns`) and their places
+    in the file where ``part`` names a split of the run's own file (else None): its rows only."""
+    from torchlvm.cli._table_rows import left_out_columns, split_lines
+
+    if not Path(data).is_file():  # the reader's own refusal (no such file, a folder) first
+        schema.rows(data, allow_empty=True)
+    names, cells, every = left_out_columns(schema, data)  # first: the rows below reuse its parse
+    dataset, lines = schema.rows(data, allow_empty=True)
+    if part is None:
+        return dataset, lines, (names, cells), None
+    kept = split_lines(run_, schema, data, part)
+    return _part_of(dataset, lines, (every, (names, cells)), part, kept)
+
+
+def _part_of(dataset: Any, lines: Any, carried: tuple, split: str, kept: Any) -> tuple:
+    """The rows of ``dataset`` (a file's, each at its line of ``lines`` ``(N,)``) at the lines
+    ``kept`` (its ``split``), with their lines, their cells of ``carried`` (the lines of every
+    row of the file, and the names and cells carried of each) and their places among the
+    file's rows (1-based)."""
+    import numpy as np
+    import torch
+
+    every, (names, cells) = carried
+    at = torch.from_numpy(np.isin(lines, kept))
+    y = None if dataset.y is None else dataset.y[at]
+    part = replace(dataset, x=dataset.x[at], y=y, split=split)
+    chosen = set(np.asarray(kept).tolist())
+    if names:  # (no cells where the file has no column the model leaves out)
+        cells = [row for row, line in zip(cells, every.tolist(), strict=True) if line in chosen]
+    place = {line: k + 1 for k, line in enumerate(every.tolist())}
+    lines = lines[at.numpy()]
+    return part, lines, (names, cells), [place[line] for line in lines.tolist()]
 
 
 def _split_of_a_file(run_: Any, data: str, split: str, *, table: bool) -> Exception:
-    """The refusal of ``--split`` with a file, whose rows score reads all (the rows the run
-    trained on too), with the way to the split's rows that exists: of a table run, ``encode``
-    names them by row and line."""
-    from torchlvm._shell import quoted
+    """The refusal of ``--split`` with a file that is not the table run's own, whose rows score
+    reads all (a split of another file is none of the run's), with the way that exists."""
     from torchlvm.errors import ConfigError
 
-    way = (
-        f"to score the {split} split of {data}, write a file of its rows (encode "
-        f"{quoted(str(run_.folder))} --data {quoted(str(data))} --split {split} --out ids.csv "
-        "names them by their row and line) and score that"
-        if table
-        else "pass the rows to score as a file"
-    )
+    if table:
+        return ConfigError(
+            f"--split {split} reads the {split} split of the run's own file "
+            f"({run_.data.get('name')}), as the run split it, or of a dataset given by name; "
+            f"{data} is not that file: leave out --split to score every row of it"
+        )
     return ConfigError(
         f"--split {split} reads a split of a dataset given by name (--data digits); score reads "
-        f"every row of a file, the rows the run trained on too: {way}"
+        "every row of a file, the rows the run trained on too: pass the rows to score as a file"
     )
 
 

@@ -72,15 +72,18 @@ def empty_rows(observed: np.ndarray, lines: list[int] | None) -> str:
     return f"{noun} no value in any column ({kind} {', '.join(where)}{more})"
 
 
-def where(i: int, lines: list[int] | None, carried: tuple[list[str], list[list[str]]]) -> str:
-    """Row ``i`` as ``--top`` names it: ``row 18 (line 19, id 'r17')`` (a column with no name,
-    a pandas index, by its value alone), ``row 674 (class '8')`` (a dataset's labels)."""
-    names, cells = carried
+def where(i: int, read: Any) -> str:
+    """Row ``i`` of ``read`` (a :class:`~torchlvm.cli._score_read.ScoreInput`) as ``--top``
+    names it: ``row 18 (line 19, id 'r17')`` (a column with no name, a pandas index, by its
+    value alone), ``row 674 (class '8')`` (a dataset's labels); its place in the file where a
+    split of it was read."""
+    (names, cells), lines = read.carried, read.lines
     parts = ([] if lines is None else [f"line {lines[i]}"]) + [
         f"{name} {cell!r}".lstrip()
         for name, cell in zip(names, cells[i] if names else [], strict=True)
     ]
-    return f"row {i + 1}" + (f" ({', '.join(parts)})" if parts else "")
+    number = read.numbers[i] if read.numbers else i + 1
+    return f"row {number}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def score_text(scores: Any, i: int, symbol: str = "−log p(x)") -> str:
@@ -143,7 +146,8 @@ def write(
     for i, (score, err, seen, rank) in enumerate(
         zip(scores.neg_log_p, scores.stderr, scores.observed, scores.rank, strict=True)
     ):
-        row = [str(i + 1)] + ([str(lines[i])] if lines is not None else [])
+        row = [str(read.numbers[i] if read.numbers else i + 1)]
+        row += [str(lines[i])] if lines is not None else []
         row += carried[i] if names else []
         if not np.isnan(score):  # (no standard error of one draw: its inf is left empty)
             row += [dialect.text(number_text(v, single=single)) if np.isfinite(v) else ""

@@ -339,14 +339,15 @@ def row_ids(
     left-out columns (:func:`left_out_columns`; its label column where ``label``), and each
     row's cells of them; none for a run not on a table, or where the split read is not
     ``count`` rows (no ids rather than wrong ones)."""
-    import numpy as np
-
-    from torchlvm.cli._tables import is_file, stratified, table_schema
+    from torchlvm.cli._tables import is_file, own_file, stratified, table_schema
     from torchlvm.cli._types import split_of
-    from torchlvm.data.files import FRACTIONS
-    from torchlvm.data.splits import PART_NAMES, split_indices
+    from torchlvm.run.split import follow_moved_file
 
+    split = split_of(args)
     own = not is_file(args.data)
+    if not own:  # the run's own file given with --data: a split of it is the run's
+        run_ = follow_moved_file(run_, args.data)
+        own = split != "all" and own_file(run_, args.data)
     reading = (args.encoding, getattr(args, "na_values", None))
     schema = schema_of(run_) if own else table_schema(run_, args.data, *reading)
     if run_.data.get("table") is None or schema is None:
@@ -354,24 +355,62 @@ def row_ids(
     data = run_.data["name"] if own else args.data
     names, cells, table = _left_out(schema, data, label)
     lines = table.lines
-    split, seed = split_of(args), int(run_.data.get("seed", 0)) if own else 0
-    by_class = split != "all" and stratified(run_)  # (a CVAE's: split by class)
-    labelled = _labelled_rows(schema, table)  # (every row where the file has no labels)
-    if own:  # the run's own file is read as for training: a row of no value is left out
-        empty = np.isnan(table.values).all(1)  # (N,): (a run made --allow-missing)
-        labelled = [i for i in labelled if not empty[i]]
+    # the run's own file is read as for training: a row of no label or no value is left out
+    labelled = _trained_rows(schema, table) if own else _labelled_rows(schema, table)
+    seed = int(run_.data.get("seed", 0)) if own else 0  # (another file: seed 0's split)
+    by_class = split != "all" and stratified(run_)  # (a run of a label column: split by class)
     for rows in (labelled,) if by_class else (labelled, list(range(len(lines)))):
         index = rows  # the rows of a label, as a read leaves out the others; else every row
         if split != "all":  # the split of the rows load_split / load_rows take
-            labels = _classes(schema, table, rows, data) if by_class else None
-            index = [rows[i] for i in split_indices(len(rows), FRACTIONS, seed, labels)[
-                PART_NAMES.index(split)]]  # fmt: skip
+            index = _part(run_, schema, table, data, rows, split, seed)
         if len(index) == count:
             break
     else:
         return [], []
     ids = [[str(i + 1), str(lines[i]), *(cells[i] if names else [])] for i in index]
     return ["row", "line", *names], ids
+
+
+def split_lines(run_: Any, schema: Any, data: str, split: str) -> Any:
+    """The file lines ``(n,)`` of the rows in the ``split`` of the run's own table file
+    ``data`` (read by ``schema``), as the run split them: the rows it trained on (those of a
+    label and a value), by its seed, and by class where it split so.
+
+    Raises:
+        DataError: for a file edited since the run was trained on it, whose split would hold
+            other rows (:func:`~torchlvm.data.fingerprint.check_unchanged`).
+    """
+    from torchlvm.data.fingerprint import check_unchanged
+    from torchlvm.run.record import record_file_time
+
+    if (touched := check_unchanged(run_.data, run_.folder)) is not None:
+        record_file_time(run_.folder, touched)  # (hashed once: only its time had changed)
+    _, _, table = _left_out(schema, data, True)  # (the parse score's left_out_columns made)
+    rows = _trained_rows(schema, table)
+    return table.lines[_part(run_, schema, table, data, rows, split, int(run_.data["seed"]))]
+
+
+def _part(run_: Any, schema: Any, table: Any, data: str, rows: list, split: str, seed: int) -> list:
+    """Which of ``rows`` (0-based rows of ``table``, in file order) are the ``split`` part of a
+    split of them by ``seed``, by class where the run splits so
+    (:func:`~torchlvm.data.splits.split_indices`)."""
+    from torchlvm.cli._tables import stratified
+    from torchlvm.data.files import FRACTIONS
+    from torchlvm.data.splits import PART_NAMES, split_indices
+
+    labels = _classes(schema, table, rows, data) if stratified(run_) else None
+    index = split_indices(len(rows), FRACTIONS, seed, labels)[PART_NAMES.index(split)]
+    return [rows[i] for i in index]
+
+
+def _trained_rows(schema: Any, table: Any) -> list[int]:
+    """The rows (0-based) of ``table`` (the run's own file) that the run was trained on: those
+    with a label (:func:`_labelled_rows`) and a value (a run made --allow-missing leaves out a
+    row of no value)."""
+    import numpy as np
+
+    empty = np.isnan(table.values).all(1)  # (N,)
+    return [i for i in _labelled_rows(schema, table) if not empty[i]]
 
 
 def _classes(schema: Any, table: Any, rows: list[int], data: str) -> Any:

@@ -204,6 +204,17 @@ def stratified(run_: Any) -> bool:
     return bool((run_.data.get("options") or {}).get("stratify"))
 
 
+def own_file(run_: Any, data: str | None) -> bool:
+    """Whether ``data`` names the file ``run_`` was trained on (its path spelled any way; a
+    moved file once :func:`~torchlvm.run.split.follow_moved_file` has recorded its new place):
+    its splits are the run's, by its seed and its rule (:func:`stratified`), where another
+    file's are seed 0's."""
+    from torchlvm.data.load import data_reference
+
+    recorded = run_.data.get("name")
+    return bool(recorded) and is_file(data) and data_reference(data) == data_reference(recorded)
+
+
 def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:
     """The run's ``table`` record for a loaded train split, or None for a non-table dataset."""
     from torchlvm.data.table_schema import TableSchema
@@ -225,8 +236,9 @@ def load_rows(
     """The data a command on ``run_`` reads: a table run and a given file are read with the
     run's columns and standardization (every cell as the model saw it in training), in
     ``encoding`` where the command was given one, and its text classes numbered as the run's
-    (a class the run lacks: ``unseen``, as ``Dataset.with_classes`` takes it); anything else as
-    the run module loads it; ``na_values``: the command's ``--na-values``."""
+    (a class the run lacks: ``unseen``, as ``Dataset.with_classes`` takes it); anything else,
+    and a ``split`` of the run's own file (:func:`own_file`: the rows the run split off, not
+    seed 0's), as the run module loads it; ``na_values``: the command's ``--na-values``."""
     from torchlvm import run as _run
     from torchlvm.data.files import FRACTIONS, select_split
     from torchlvm.run.labels import as_run_names
@@ -235,7 +247,8 @@ def load_rows(
     schema = table_schema(run_, data, encoding, na_values)
     if schema is not None and data is not None:  # (its own file moved: recorded, as for arrays)
         run_ = follow_moved_file(run_, data)
-    if schema is None or data is None:
+    own = split != "all" and own_file(run_, data)  # its split is the run's: seed, classes
+    if schema is None or data is None or own:
         dataset = _run.load_split(run_, data, split, data_dir=data_dir)
         if schema is not None and not reads_missing(run_):  # (a run made --allow-missing)
             name = str(run_.data.get("name"))

@@ -18,8 +18,9 @@ rank (1 = most outlying), where rows miss unlike cells rank_within_pattern (the 
 missing the same cells: −log p of other cells is a density over other dimensions, so `rank`
 compares unlike rows) and, with --threshold T, outlier (1 when neg_log_p > T). A row with no
 value is written with empty scores. --top N prints the N most outlying rows. A dataset given by
-name is scored whole, or the split --split names, as the run split it (--split test: held-out
-scores, per class by the class column).
+name, or a table run's own file, is scored whole, or the split --split names, as the run split
+it (--split test: held-out scores, per class by the class column; of a file, with each row's row
+and line in it).
 
 Examples:
   torchlvm score runs/ppca --data new.csv --out scores.csv
@@ -73,8 +74,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--split", choices=["train", "val", "test", "all"], default=None,
-        help="of a dataset given by name: the split scored, as the run split it (default: "
-        "every example); a file's rows are all scored",
+        help="of a dataset given by name or of a table run's own file: the split scored, as "
+        "the run split it (default: every example); another file's rows are all scored",
     )  # fmt: skip
     parser.add_argument("--seed", type=_types.seed, default=0, help="seed of the samples")
     parser.add_argument(
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         print(w.pattern_note(within, keys, scores.scored))
     for i in scores.order[: min(args.top or 0, int(scores.scored.sum()))]:  # unscored: last
         among = "" if within is None else w.among(within, i, scores)
-        print(f"  rank {scores.rank[i]}: {w.where(i, read.lines, read.carried)}, "
+        print(f"  rank {scores.rank[i]}: {w.where(i, read)}, "
               f"{w.score_text(scores, i, scoring.symbol)}{among}")  # fmt: skip
     from torchlvm.data.csv_select import listed_names  # ('Total, USD' quoted: one column)
 

@@ -129,7 +129,8 @@ def load_file(
         seed: Seed of the split (and of the train split ``standardize=True`` is fitted on).
         stratify: Split by class (each class's share of every part within one row of its
             share of the file) where the file has labels; else at random. A run records it in
-            its data options (a CVAE on a table's labels); a run without it was split at random.
+            its data options (a run given a table's label column); a run without it was split
+            at random.
         mmap: For ``.npy``: stream rows from the file on disk; returns a
             :class:`~torchlvm.data.memmap.MemmapDataset` (refuses NaN, column options and
             standardization).
