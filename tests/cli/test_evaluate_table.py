@@ -345,3 +345,28 @@ def test_an_autoencoders_generated_distance_says_its_codes_came_from_n01() -> No
     assert "generated (fitted codes) vs test 40.000" in text
     vae = " ".join(format_table(Evaluation(sample_quality=SampleQuality(frechet=fd(30.0)))).split())
     assert "generated vs test 30.000" in vae
+
+
+def test_a_label_cvaes_log_px_over_its_classes_is_printed_under_its_log_px_given_c() -> None:
+    """userU #3: evaluate printed a CVAE's log p(x | c) alone; its log p(x) over the classes, the
+    number of x alone that ranks against a VAE's log p(x), is a row of its own, said to be it."""
+    from torchlvm.evaluation.records import Likelihood, Pair, Quantity
+
+    given = Quantity(-23.123, "nats/example", "estimate", k=100, stderr=0.0049, data_stderr=0.27)
+    extra = {"n": 200, "classes": 10, "class_prior": "π_c the train split's class frequencies"}
+    over = Quantity(-24.738, "nats/example", "estimate", k=100, stderr=0.0038, ess=71.3,
+                    data_stderr=0.2502, extra=extra)  # fmt: skip
+    like = Likelihood("log p(x | c)", log_marginal=Pair(given), over_classes=Pair(over))
+    table = format_table(Evaluation(protocol=Protocol(n=200, split_rows=359), likelihood=like))
+    lines = table.splitlines()
+    at = next(i for i, line in enumerate(lines) if "the marginal over classes" in line)
+    assert at > next(
+        i for i, line in enumerate(lines) if "log p(x | c), importance-sampled" in line
+    )
+    assert lines[at].split() == [
+        "log", "p(x),", "the", "marginal", "over", "classes", "-24.738", "nats", "(estimate,",
+        "k=100", "per", "class,", "±0.0038", "MC", "stderr,", "ESS", "71.3)",
+    ]  # fmt: skip
+    said = " ".join(line.strip() for line in lines[at + 1 :])
+    assert "log p(x) = log Σ_c π_c p(x | c), π_c the train split's class frequencies" in said
+    assert "as a VAE's log p(x) is" in said and "±0.2502 over the 200 examples" in said

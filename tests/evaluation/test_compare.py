@@ -299,6 +299,21 @@ def test_the_generation_cell_gives_an_exact_log_p_as_exact() -> None:
     assert cell({"log_marginal": estimate}) == "FD n/a; log p(x) -26.20 nats (IS, k=1000)"
 
 
+def test_the_cvaes_generation_cell_gives_its_log_p_x_over_the_classes() -> None:
+    """userU #3: compare.md put the CVAE's log p(x | c) beside the VAE's log p(x) in one row,
+    the class given to one and not the other: its log p(x) over the classes follows."""
+    from torchlvm.evaluation.compare import _generation
+    from torchlvm.evaluation.records import Evaluation
+
+    given = {"nats": {"value": -28.08, "unit": "nats/example", "kind": "estimate", "k": 1000}}
+    over = {"nats": {"value": -29.0, "unit": "nats/example", "kind": "estimate", "k": 100}}
+    like = {"quantity": "log p(x | c)", "log_marginal": given, "log_px_over_classes": over}
+    assert _generation(Evaluation.from_json({"likelihood": like}), False) == (
+        "FD n/a; log p(x | c) -28.08 nats (IS, k=1000); log p(x) over the classes -29.00 nats "
+        "(IS, k=100 per class)"
+    )
+
+
 def test_compare_md_gives_the_numbers_compare_png_draws() -> None:
     """userH #16: compare.md's separability cells gave no ± where compare.png does, and the
     real-vs-real Fréchet floor was in the PNG only; userJ #2: no chance level beside the

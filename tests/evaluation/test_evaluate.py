@@ -202,6 +202,26 @@ def test_label_cvae_gets_conditional_likelihood_and_accuracy(test_data):
     assert "encoder given the class c" in m["separability"]["note"]  # its probes read it back
 
 
+def test_label_cvae_reports_log_px_over_its_classes_which_its_ood_score_reuses(test_data):
+    """userU #3: a label CVAE's log p(x) = log Σ_c π_c p(x | c) of the test rows was computed
+    for the outlier score only; it is the likelihood section's too, with its k, n and errors,
+    and the outlier score of the test rows is that same number, not drawn again."""
+    torch.manual_seed(0)
+    config = CVAEConfig(input_dim=64, condition_dim=10, latent_dim=4, hidden=(32,), num_classes=10)
+    model = CVAE(config).eval()
+    options = dict(SMALL, ood=("noise",), n=60, sample_quality=False, separability=False)
+    m = run(model, test_data, condition="label", **options)
+    over = m["likelihood"]["log_px_over_classes"]["nats"]
+    assert (over["kind"], over["k"], over["n"], over["classes"]) == ("estimate", 10, 60, 10)
+    assert over["unit"] == "nats/example" and over["stderr"] > 0 and over["data_stderr"] > 0
+    assert "log p(x) = log Σ_c π_c p(x | c), the marginal over the 10 classes" in over["note"]
+    assert over["value"] == pytest.approx(-m["outliers"]["sets"]["noise"]["mean_score_in"])
+    assert m["likelihood"]["log_px_over_classes"]["bits_per_dim"]["unit"] == "bits/dim"
+    without = run(model, test_data, condition="label", **dict(options, ood=()))
+    assert without["likelihood"]["log_px_over_classes"]["nats"]["value"] == over["value"]
+    assert "log_px_over_classes" not in run(vae(), test_data, **options)["likelihood"]
+
+
 def test_imputation_cvae_gets_the_missing_part_likelihood(test_data):
     torch.manual_seed(0)
     model = CVAE(CVAEConfig(input_dim=64, condition_dim=128, latent_dim=4, hidden=(32,))).eval()

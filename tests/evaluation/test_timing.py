@@ -549,3 +549,16 @@ def test_an_ood_set_that_will_be_skipped_is_not_counted_in_the_expected_time(tmp
     assert scored_sets(test, EvalConfig(ood=("mnist", "noise", "flip"))) == 2
     assert scored_sets(test, EvalConfig(ood=("noise",))) == 1
     assert scored_sets(test, EvalConfig(ood=())) == 0
+
+
+def test_a_label_cvaes_log_px_over_its_classes_is_counted_with_or_without_ood_sets() -> None:
+    """userU #3: a label CVAE's likelihood section draws ood_k samples per class of every test
+    row for its log p(x) over the classes, which the outlier score reuses: counted once, and
+    counted where no OOD set is scored."""
+    config = EvalConfig(condition="label", k=10, ks=(1,), ood=(), ood_k=7)
+    assert planned_parts(config, 50, ood_sets=0, classes=3) == (50 * 10, 50 * 7 * 3)
+    with_ood = EvalConfig(condition="label", k=10, ks=(1,), ood=("noise",), ood_k=7)
+    test, noise, val = 50, 50, 20
+    assert planned_parts(with_ood, 50, ood_sets=1, classes=3, val_rows=val) == (
+        500, (test + noise + val) * 7 * 3
+    )  # fmt: skip

@@ -184,6 +184,37 @@ def test_a_conditional_likelihood_or_another_split_is_flagged(make_run, demo_met
     assert "evaluated on different splits: vae: test; v: val" in warning
 
 
+def test_a_cvaes_log_px_over_its_classes_ranks_it_beside_a_vae(make_run, demo_metrics, tmp_path):
+    """userU #3: a CVAE evaluated with its log p(x) = log Σ_c π_c p(x | c) and a VAE of the same
+    data and split were 'not comparable'; the CVAE's log p(x) over its classes stands in the
+    VAE's log p(x) row, its log p(x | c) in a row of its own, and the box names only what still
+    differs (the k of its importance sampling, --ood-k per class)."""
+    import html
+
+    vae = make_run("vae", metrics=demo_metrics)
+    conditional = json.loads(json.dumps(demo_metrics))
+    conditional["likelihood"]["quantity"] = "log p(x | c)"
+    nats = {"value": -24.738, "unit": "nats/example", "kind": "estimate", "k": 1000}
+    nats |= {"stderr": 0.0038, "data_stderr": 0.25, "n": 359, "classes": 10}
+    conditional["likelihood"]["log_px_over_classes"] = {"nats": nats}
+    cvae = make_run("cvae", metrics=conditional)
+    text = html.unescape(build_report([vae, cvae], tmp_path / "vc.html").read_text("utf-8"))
+    assert "Not comparable" not in text
+    head = text[text.index('<table class="side stack">') : text.index("ELBO (lower bound)")]
+    row = head[head.index("test log-likelihood") : head.index("log p(x | c), given the class")]
+    assert "−24.7380" in row and "test log p(x) over the classes" in row
+    assert "k = 1000 per class" in row
+    given = head[head.index("log p(x | c), given the class") :]
+    assert "test log p(x | c)" in given
+    nats["k"] = 100  # (evaluate's --ood-k 100 beside the VAE's --k 1000)
+    cvae = make_run("cvae2", metrics=conditional)
+    text = html.unescape(build_report([vae, cvae], tmp_path / "vk.html").read_text("utf-8"))
+    warning = text[text.index("Not comparable") : text.index("<table")]
+    assert "different quantities" not in warning
+    assert "--k (a CVAE's log p(x) over its classes: --ood-k)" in warning
+    assert "cvae2: n = 359, k = 100 (per class, --ood-k), seed 0" in warning
+
+
 def test_table_runs_split_by_other_rules_are_flagged(make_run, config, tmp_path):
     """readG G3: a VAE and a CVAE of one table file (split at random and by class since
     5b576ff) shared 2 of 15 test rows, and the report ranked both as 'test' without a word. Two

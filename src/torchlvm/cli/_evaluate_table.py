@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from dataclasses import replace
 from typing import Any
 
 from torchlvm.evaluation.likelihood import apart, few_effective_note
@@ -119,7 +120,27 @@ def _likelihood_rows(
             rows += _caveat(apart(i.value, i.stderr or 0.0, a.value, a.stderr or 0.0))
     if like.exact is not None:
         rows.append(_pair_row(f"{what}, exact", like.exact))
-    return rows + _spread_rows(like, n, whole)
+    return rows + _spread_rows(like, n, whole) + _over_classes_rows(like.over_classes, n)
+
+
+def _over_classes_rows(pair: Pair | None, n: int | None) -> list[str]:
+    """A label CVAE's log p(x) over its classes, below its log p(x | c): the number of x alone
+    that ranks against a VAE's log p(x) (userU #3: it was computed for the outlier score only,
+    and a CVAE and a VAE of the same data were 'not comparable')."""
+    if pair is None:
+        return []
+    q = pair.nats
+    k = f", k={q.k} per class" if q.k is not None else ""
+    row = _pair_row("log p(x), the marginal over classes", pair, k + _mc(replace(q, k=None)))
+    prior = q.extra.get("class_prior")
+    prior = f", {prior}" if isinstance(prior, str) else ""
+    over = f"the {n:,} examples" if n else "the examples"
+    spread = "" if q.data_stderr is None else f"; ±{_num(q.data_stderr, 4)} over {over}"
+    few = few_effective_note(q.ess, q.k) if q.ess is not None and q.k else ""
+    return [row, *_caveat(few)] + _caveat(
+        f"log p(x) = log Σ_c π_c p(x | c){prior}: of x alone, the class not given, as a VAE's "
+        f"log p(x) is, where log p(x | c) above is given it{spread}"
+    )
 
 
 def _spread_rows(like: Likelihood, n: int | None, whole: bool) -> list[str]:

@@ -15,6 +15,11 @@ from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation import likelihood as lik
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.eval_data import EvalData
+from torchlvm.evaluation.over_classes import (
+    has_over_classes,
+    over_classes_record,
+    per_example_over_classes,
+)
 from torchlvm.evaluation.records import Likelihood, complete_rows, table_units
 
 
@@ -46,7 +51,9 @@ def likelihood_section(
 ) -> tuple[Likelihood, dict[str, Tensor]]:
     """The likelihood section of ``data`` and its per-example terms ``(N,)`` by name
     (:func:`~torchlvm.evaluation.likelihood.per_example_likelihood`; AIS's with
-    ``o.ais_steps``), which the latent, observed-likelihood and outlier sections reuse."""
+    ``o.ais_steps``; a label CVAE's log p(x) over its classes,
+    :func:`~torchlvm.evaluation.over_classes.per_example_over_classes`), which the latent,
+    observed-likelihood and outlier sections reuse."""
     posterior = None
     if o.refine_steps > 0:
         from torchlvm.inference import refine
@@ -75,6 +82,12 @@ def likelihood_section(
         values, dim=data.x.shape[1], k=o.k, ks=o.ks, what=what, ais_steps=o.ais_steps,
         ais_k=o.ais_chains, table=table, **scope,
     )  # fmt: skip
+    if has_over_classes(o):  # (the number of x alone that ranks against a VAE's log p(x))
+        over = per_example_over_classes(model, data.x, o)
+        values |= over
+        summary["log_px_over_classes"] = over_classes_record(
+            over, dim=data.x.shape[1], classes=model.config.num_classes, o=o, table=table
+        )
     if o.refine_steps > 0:
         summary["posterior"] = f"encoder q refined by {o.refine_steps} Adam steps per example"
     return Likelihood.from_json(summary), values

@@ -21,11 +21,11 @@ from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.eval_data import EvalData, subsample, too_few
 from torchlvm.evaluation.ood_names import is_ood_file
 from torchlvm.evaluation.outliers import OtherChannelsError, make_ood_set, outlier_report
+from torchlvm.evaluation.over_classes import class_prior_text, per_example_over_classes
 from torchlvm.evaluation.reconstruction import per_example_reconstruction
 from torchlvm.evaluation.records import Outliers, Undefined, example_noun
 from torchlvm.evaluation.timing import exact_outlier_score
 from torchlvm.inference import log_marginal_is
-from torchlvm.inference.class_mixture import class_log_prior, log_mixture
 from torchlvm.models.conditions import masked_condition
 
 
@@ -66,7 +66,7 @@ def likelihood_score(model: Any, data: EvalData, o: EvalConfig) -> tuple[Callabl
     if o.condition.kind == "none":
         return (lambda x: is_score(x, lambda xb: None)), f"−log p(x), importance-sampled, k={k}"
     if o.condition.kind == "label":
-        return _class_mixture_score(model, is_score, o)
+        return _class_mixture_score(model, o)
     observed = ~data.missing  # type: ignore[operator]
     return (
         lambda x: is_score(x, lambda xb: masked_condition(xb, observed)),
@@ -74,33 +74,19 @@ def likelihood_score(model: Any, data: EvalData, o: EvalConfig) -> tuple[Callabl
     )
 
 
-def _class_mixture_score(model: Any, is_score: Callable, o: EvalConfig) -> tuple[Callable, str]:
+def _class_mixture_score(model: Any, o: EvalConfig) -> tuple[Callable, str]:
     """−log p(x) = −log Σ_c π_c p(x | c) of a label CVAE (OOD data have no label), π the train
     split's class frequencies the run records (uniform for a run that records none), as
-    ``CVAEEstimator.score_samples`` scores a row without y: one mixture for both."""
-    classes = model.config.num_classes
-    log_prior = class_log_prior(o.class_counts, classes)
-
-    def of_class(j: int) -> Callable[[Tensor], Tensor]:
-        def c_of(xb: Tensor) -> Tensor:
-            labels = torch.full((len(xb),), j, dtype=torch.long, device=xb.device)
-            return model.condition_from_labels(labels)
-
-        return c_of
+    ``CVAEEstimator.score_samples`` scores a row without y: one mixture for both, and the
+    likelihood section's log p(x) over the classes
+    (:func:`~torchlvm.evaluation.over_classes.per_example_over_classes`)."""
 
     def mixture(x: Tensor) -> Tensor:
-        per_class = torch.stack([-is_score(x, of_class(j)) for j in range(classes)])  # (C, N)
-        return -log_mixture(per_class, log_prior)
+        return -per_example_over_classes(model, x, o)["over_classes"]
 
-    prior = (
-        "π_c the train split's class frequencies"
-        if o.class_counts is not None
-        else "π_c = 1/C: the run records no class counts (trained before torchlvm recorded "
-        "them; train it again to weigh the classes by their frequencies)"
-    )
     return mixture, (
-        f"−log p(x) = −log Σ_c π_c p(x | c), labels unknown for OOD data, {prior}; each "
-        f"p(x | c) importance-sampled, k={o.ood_k}"
+        f"−log p(x) = −log Σ_c π_c p(x | c), labels unknown for OOD data, {class_prior_text(o)}"
+        f"; each p(x | c) importance-sampled, k={o.ood_k}"
     )
 
 
@@ -236,8 +222,9 @@ def outliers_section(
     val_dataset: Dataset | None,
     terms: dict[str, Tensor] | None = None,
 ) -> Outliers | Undefined:
-    """The outlier scores of the test rows ``data`` against each OOD set. An exact score is
-    the likelihood section's own (its ``terms["exact"]``, the same rows): not computed again."""
+    """The outlier scores of the test rows ``data`` against each OOD set. An exact score, and a
+    label CVAE's log p(x) over its classes, is the likelihood section's own (its
+    ``terms["exact"]``, ``terms["over_classes"]``, the same rows): not computed again."""
     few = too_few("telling test data from OOD data", len(data.x), example_noun(dataset.is_table))
     if few is not None:
         return Undefined(few)
@@ -259,6 +246,8 @@ def outliers_section(
         is_likelihood = True
         if exact_outlier_score(model, o) and terms is not None and "exact" in terms:
             in_scores = -terms["exact"]
+        elif terms is not None and "over_classes" in terms:  # (a label CVAE's, drawn once)
+            in_scores = -terms["over_classes"]
     val = None
     if val_dataset is not None and is_likelihood:
         val, _, _ = subsample(val_dataset, len(data.x), o.seed)

@@ -35,6 +35,9 @@ class Likelihood:
     log_marginal: Pair | None = None  # importance-sampled estimate at the large k
     ais: Pair | None = None  # annealed importance sampling estimate (k = chains)
     exact: Pair | None = None  # closed form (PPCA)
+    # a label CVAE's log p(x) = log Σ_c π_c p(x | c), the marginal over its classes (``quantity``
+    # is log p(x | c)): metrics.json's ``log_px_over_classes`` (:mod:`.over_classes`)
+    over_classes: Pair | None = None
     posterior: str | None = None  # the q used, when not the encoder's
     units: str | None = None  # a table's: whose density, standardized or not (table_units)
     rows: str | None = None  # a split with missing cells: its complete rows (complete_rows)
@@ -56,6 +59,7 @@ class Likelihood:
                 "log_marginal": self.log_marginal,
                 "ais": self.ais,
                 "exact": self.exact,
+                "log_px_over_classes": self.over_classes,
                 "posterior": self.posterior,
                 "units": self.units,
                 "rows": self.rows,
@@ -76,6 +80,7 @@ class Likelihood:
             log_marginal=_pair(x, "log_marginal") or _pair(x, "log_marginal_is"),
             ais=_pair(x, "ais"),
             exact=_pair(x, "exact"),
+            over_classes=_pair(x, "log_px_over_classes"),
             posterior=_str(_dict(x).get("posterior")),
             units=_str(_dict(x).get("units")),
             rows=_str(_dict(x).get("rows")),

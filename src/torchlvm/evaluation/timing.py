@@ -37,6 +37,7 @@ from torchlvm.data.dataset import Dataset
 from torchlvm.evaluation._batching import model_device, model_dtype
 from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.likelihood import estimates_log_px, exact_log_marginal, separate_draws
+from torchlvm.evaluation.over_classes import DESC as OVER_CLASSES
 from torchlvm.inference.ais import log_marginal_ais
 from torchlvm.inference.importance import auto_chunk, log_marginal_is
 
@@ -56,6 +57,7 @@ class Expectation:
     ood_samples: int = 0  # image-samples of the outlier scores (not in ``samples``)
     ood_per_sample: float = 0.0  # seconds per image-sample of theirs, probed at ood_k
     estimated: bool = True  # log p(x) is importance-sampled at k (not: exact, PPCA's own q)
+    ood_of: str = "the outlier scores"  # what ``ood_samples`` are of, in words
 
     def describe(self, besides: Sequence[str] = ()) -> str:
         """One line: ``expected time of the importance sampling: 2.4 min (...)``, each part's
@@ -68,8 +70,8 @@ class Expectation:
         if self.ood_samples:
             parts = (
                 f"{self.samples:,} {self.unit}-samples of the likelihood at "
-                f"{1e6 * self.per_sample:.2f} µs each, {self.ood_samples:,} of the outlier "
-                f"scores at {1e6 * self.ood_per_sample:.2f} µs each"
+                f"{1e6 * self.per_sample:.2f} µs each, {self.ood_samples:,} of "
+                f"{self.ood_of} at {1e6 * self.ood_per_sample:.2f} µs each"
             )
         of = " (a check: log p(x) itself is exact)" if self.exact_ood else ""
         if not self.estimated:
@@ -137,6 +139,7 @@ class Pace(Restated):
         rate = {
             "likelihood": expectation.per_sample,
             "imputation": expectation.per_sample,
+            OVER_CLASSES: expectation.ood_per_sample,
             "ood": expectation.ood_per_sample,
         }
         weights = {part: per_row[part] * rate[part] for part in per_row}  # probed s per row
@@ -160,7 +163,8 @@ def samples_per_row(
     """Image-samples each importance-sampled section of evaluate draws per row, by its
     progress bar's label: the likelihood's estimate and the bounds not cut from it (where log
     p(x) is not ``estimated``: the bounds alone, each drawn on its own), the missing part of an
-    imputation model, the outlier score (none where it is exact)."""
+    imputation model, a label CVAE's log p(x) over its classes (``ood_k`` per class, each class a
+    pass over the rows), the outlier score (none where it is exact)."""
     if not estimated:
         likelihood = sum(config.ks)
     else:
@@ -168,6 +172,7 @@ def samples_per_row(
     return {
         "likelihood": likelihood,
         "imputation": config.k if config.condition.kind == "mask" else 0,
+        OVER_CLASSES: config.ood_k if config.condition.kind == "label" else 0,
         "ood": 0 if exact_ood else config.ood_k,
     }
 
@@ -182,12 +187,13 @@ def planned_parts(
     val_rows: int | None = None,
     estimated: bool = True,
 ) -> tuple[int, int]:
-    """(image-samples of the likelihood and the imputation, image-samples of the outlier
-    scores) that ``evaluate`` draws for ``n`` images with ``config``.
+    """(image-samples of the likelihood and the imputation, image-samples at ``ood_k``: of the
+    outlier scores and a label CVAE's log p(x) over its classes, which scores its test images
+    for both) that ``evaluate`` draws for ``n`` images with ``config``.
 
     Args:
         ood_sets: OOD sets that will be scored (without the in-distribution sets).
-        classes: classes a label CVAE's outlier score sums over (1 otherwise).
+        classes: classes a label CVAE's log p(x) and outlier score sum over (1 otherwise).
         exact_ood: the outlier score is exact (:func:`exact_outlier_score`): no samples.
         val_rows: rows of the validation split, of which the outlier section scores up to
             ``n`` beside the test rows (0: none is given); None: ``n``.
@@ -196,12 +202,14 @@ def planned_parts(
     """
     per_row = samples_per_row(config, exact_ood=exact_ood, estimated=estimated)
     likelihood = n * (per_row["likelihood"] + per_row["imputation"])
+    label = config.condition.kind == "label"
+    over = n * per_row[OVER_CLASSES] * classes  # (a label CVAE's test rows, at ood_k per class)
     if not config.ood:
-        return likelihood, 0
+        return likelihood, over
     val_rows = n if val_rows is None else min(n, val_rows)
-    scored = n * (1 + ood_sets) + val_rows  # the test images, each OOD set, the validation's
-    classes = classes if config.condition.kind == "label" else 1
-    return likelihood, scored * per_row["ood"] * classes
+    # each OOD set, the validation's, and the test images (a label CVAE's: ``over``, reused)
+    scored = n * (ood_sets + (not label)) + val_rows
+    return likelihood, over + scored * per_row["ood"] * (classes if label else 1)
 
 
 def probe(
@@ -334,9 +342,11 @@ def expected_time(
         per_step = probe_ais(model, dataset, config, steps)
         ais = Expectation(per_step * steps, per_step, steps, time.perf_counter() - start, unit)
     seconds = per_sample * samples + ood_per_sample * ood_samples
+    of = ["log p(x) over the classes"] if config.condition.kind == "label" else []
+    of += ["the outlier scores"] if config.ood else []
     return Expectation(
         seconds, per_sample, samples, spent, unit, ais, busy, exact_ood, ood_samples,
-        ood_per_sample, estimated,
+        ood_per_sample, estimated, " and ".join(of) or "the outlier scores",
     )  # fmt: skip
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from torchlvm.evaluation.records import Evaluation, Likelihood
-from torchlvm.report.headline import HEADLINE_LABELS, Headline, headline
+from torchlvm.evaluation.records import Evaluation, Likelihood, Quantity
+from torchlvm.report.headline import HEADLINE_LABELS, Headline, headline, ranked_on_log_px
 from torchlvm.report.html import (
     config_html,
     esc,
@@ -75,7 +75,11 @@ def headline_table(runs: Sequence[RunContents]) -> str:
         "</span></th>"
         for name, run in zip(names, runs, strict=True)
     )
-    cards = [{card.key: card for card in headline(run.metrics)} for run in runs]
+    ranked = ranked_over_classes(runs)
+    cards = [
+        {card.key: card for card in (ranked_on_log_px(found) if ranked else found)}
+        for found in (headline(run.metrics) for run in runs)
+    ]
     lines = [f'<table class="side stack"><thead><tr><th></th>{header}</tr></thead><tbody>']
     for key, label in HEADLINE_LABELS.items():
         if not any(key in found for found in cards):
@@ -147,21 +151,49 @@ def run_section(run: RunContents, index: int) -> str:
     )
 
 
-def _evaluated(run: RunContents) -> tuple[str | None, str | None]:
-    """(the likelihood's quantity, e.g. ``log p(x | c)``, and the split it was measured on)."""
+def _evaluated(run: RunContents, ranked: bool = False) -> tuple[str | None, str | None]:
+    """(the likelihood's quantity, e.g. ``log p(x | c)``, and the split it was measured on);
+    ``ranked``: the quantity the runs are ranked on (:func:`ranked_over_classes`), log p(x) for a
+    label CVAE's log p(x) over its classes."""
     if not isinstance(run.metrics, dict):
         return None, None
     m = Evaluation.from_json(run.metrics)
     quantity = m.likelihood.quantity if isinstance(m.likelihood, Likelihood) else None
+    if ranked and _over_classes(m) is not None:
+        quantity = "log p(x)"
     split = m.protocol.split or ("test" if m.fit is not None else None)
     return quantity or None, split or None
 
 
-def _examples(run: RunContents) -> dict[str, str]:
+def _over_classes(m: Evaluation) -> Quantity | None:
+    """A label CVAE's log p(x) over its classes (nats), where its evaluation recorded it."""
+    like = m.likelihood
+    pair = like.over_classes if isinstance(like, Likelihood) else None
+    return None if pair is None or pair.nats.number is None else pair.nats
+
+
+def ranked_over_classes(runs: Sequence[RunContents]) -> bool:
+    """Whether the runs' likelihoods are of different quantities and each that is not log p(x)
+    is a label CVAE's log p(x | c) with its log p(x) over the classes recorded: then every run is
+    ranked on log p(x), the CVAE's log Σ_c π_c p(x | c) beside a VAE's log p(x) (userU #3: a CVAE
+    and a VAE of the same data were 'not comparable', with no number to compare)."""
+    found = [_evaluated(run)[0] for run in runs]
+    if len({q for q in found if q}) < 2:
+        return False
+    return all(
+        quantity in (None, "log p(x)")
+        or (isinstance(run.metrics, dict) and _over_classes(Evaluation.from_json(run.metrics)))
+        for quantity, run in zip(found, runs, strict=True)
+    )
+
+
+def _examples(run: RunContents, ranked: bool = False) -> dict[str, str]:
     """``{"n": "n = 200", "k": "k = 50", "seed": "seed 0"}``: what of an evaluation's examples
     and importance samples its estimates move with, or {} for a run without them. An exact
     log p(x) (PPCA's) draws no importance samples: no k, and, on every example of the split,
-    no seed either (readF F2: two runs of one PPCA at --k 1000 and --k 100 were flagged)."""
+    no seed either (readF F2: two runs of one PPCA at --k 1000 and --k 100 were flagged).
+    ``ranked``: a label CVAE's k is that of its log p(x) over the classes, ``--ood-k`` per class
+    (:func:`ranked_over_classes`)."""
     if not isinstance(run.metrics, dict):
         return {}
     m = Evaluation.from_json(run.metrics)
@@ -170,15 +202,18 @@ def _examples(run: RunContents) -> dict[str, str]:
     whole = p.n is not None and p.n == p.split_rows
     said = {"n": None if p.n is None else f"n = {p.n}"}
     said["k"] = None if exact or p.k is None else f"k = {p.k}"
+    if ranked and (over := _over_classes(m)) is not None and over.k is not None:
+        said["k"] = f"k = {over.k} (per class, --ood-k)"  # (the k of the number ranked)
     said["seed"] = None if (exact and whole) or p.seed is None else f"seed {p.seed}"
     return {key: v for key, v in said.items() if v is not None}
 
 
-def _other_examples(runs: Sequence[RunContents]) -> str | None:
+def _other_examples(runs: Sequence[RunContents], ranked: bool = False) -> str | None:
     """``"a: n = 200, k = 50, seed 0; b: ..."`` where the runs that say n, k or seed do not all
     say the same one (:func:`_examples`), else None."""
-    said = [_examples(run) for run in runs]
-    if all(len({s[key] for s in said if key in s}) <= 1 for key in ("n", "k", "seed")):
+    said = [_examples(run, ranked) for run in runs]
+    same_k = len({s["k"].split(" (")[0] for s in said if "k" in s}) <= 1
+    if same_k and all(len({s[key] for s in said if key in s}) <= 1 for key in ("n", "seed")):
         return None
     named = zip(column_names(runs), said, strict=True)
     return "; ".join(f"{name}: {', '.join(s.values())}" for name, s in named if s)
@@ -221,7 +256,8 @@ def data_warning(runs: Sequence[RunContents]) -> str:
             "log-likelihoods, bounds and reconstruction errors compare only on the same data "
             f"under the same protocol; these runs are on {'; '.join(seen)}"
         )
-    quantities, splits = zip(*(_evaluated(run) for run in runs), strict=True)
+    ranked = ranked_over_classes(runs)
+    quantities, splits = zip(*(_evaluated(run, ranked) for run in runs), strict=True)
     if found := _differ(runs, quantities):
         reasons.append(
             "the likelihoods are of different quantities, and log p(x | c), given the "
@@ -235,10 +271,11 @@ def data_warning(runs: Sequence[RunContents]) -> str:
             "rows (a run given the table's label column splits it by class, a run without "
             f"one, or made before that rule, at random): {found}"
         )
-    if found := _other_examples(runs):
+    if found := _other_examples(runs, ranked):
+        ood_k = " (a CVAE's log p(x) over its classes: --ood-k)" if ranked else ""
         reasons.append(
             "the runs were evaluated on different examples or importance samples (evaluate "
-            f"each with the same --n, --k and --seed): {found}"
+            f"each with the same --n, --k{ood_k} and --seed): {found}"
         )
     stale = [
         name

@@ -35,9 +35,14 @@ from torchlvm.report.metrics import format_measured, format_number
 #: an exact gap (PPCA: q is the exact posterior) this small, relative to log p(x), is rounding
 EXACT_GAP = 1e-9
 
+#: a label CVAE's log p(x) = log Σ_c π_c p(x | c): its card's key, and its log p(x | c)'s where
+#: that card takes the log-likelihood's row beside a VAE's log p(x) (:func:`ranked_on_log_px`)
+OVER_CLASSES, GIVEN_CLASS = "log_px_over_classes", "log_px_given_class"
 #: headline key → its row label in the side-by-side table, in the order cards are shown
 HEADLINE_LABELS: dict[str, str] = {
     "log_px": "test log-likelihood",
+    OVER_CLASSES: "log p(x) over the classes",  # (a label CVAE's, beside its log p(x | c))
+    GIVEN_CLASS: "log p(x | c), given the class",  # (:func:`ranked_on_log_px`'s)
     "elbo": "ELBO (lower bound)",
     "gap": "gap ELBO → log-likelihood",  # (each card names its own: log p(x | c) for a CVAE)
     "imputation": "imputation log-likelihood",
@@ -212,6 +217,34 @@ def log_px(m: Evaluation) -> Headline | None:
     note = _how(q, bits, _units(m)) + _rows_and_train(m)
     unit = _text(q.unit, "nats/example")
     return Headline("log_px", label, value, unit, note, _text(q.note))
+
+
+def log_px_over_classes(m: Evaluation) -> Headline | None:
+    """A label CVAE's log p(x) = log Σ_c π_c p(x | c), of x alone: the number that ranks it
+    against a VAE's log p(x) (userU #3)."""
+    like = _likelihood(m)
+    found = _defined(like.over_classes if like is not None else None)
+    if found is None:
+        return None
+    q, bits = found
+    note = _how(q, bits, _units(m)).replace(f"k = {format_number(q.k)}", f"k = {q.k} per class")
+    note = f"log Σ_c π_c p(x | c), the class not given · {note}"
+    label = f"{_split(m)}log p(x) over the classes"
+    unit = _text(q.unit, "nats/example")
+    return Headline(OVER_CLASSES, label, num(q.value, q.stderr), unit, note, _text(q.note))
+
+
+def ranked_on_log_px(cards: list[Headline]) -> list[Headline]:
+    """A label CVAE's cards beside a VAE's: its log p(x) over the classes in the log-likelihood's
+    row (key ``log_px``), where the VAE's log p(x) is, and its log p(x | c) in a row of its own
+    (:data:`GIVEN_CLASS`); the cards as they are where it has no log p(x) over the classes."""
+    keys = {card.key: card for card in cards}
+    if OVER_CLASSES not in keys or "log_px" not in keys:
+        return cards
+    moved = {"log_px": OVER_CLASSES, GIVEN_CLASS: "log_px"}
+    return [replace(keys[moved[key]], key=key) for key in moved] + [
+        card for card in cards if card.key not in ("log_px", OVER_CLASSES)
+    ]
 
 
 def _observed_log_px(m: Evaluation, observed: ObservedLikelihood) -> Headline:
@@ -449,6 +482,7 @@ def outliers(m: Evaluation) -> Headline | None:
 #: the card makers, in display order
 MAKERS: tuple[Callable[[Evaluation], Headline | None], ...] = (
     log_px,
+    log_px_over_classes,
     elbo,
     gap,
     imputation,

@@ -59,6 +59,7 @@ LABELS = {
     "log_marginal": "log p(x), importance-sampled estimate",
     "log_marginal_is": "log p(x), importance-sampled estimate",
     "log_px": "log p(x)",
+    "log_px_over_classes": "log p(x) = log Σ_c π_c p(x | c), the marginal over the classes",
     "log_lik": "reconstruction log-likelihood E_q[log p(x|z)]",
     "nll": "negative log-likelihood",
     "kl": "KL(q(z|x) ‖ p(z))",
@@ -382,8 +383,9 @@ def sections(metrics: Any) -> list[Section]:
         if isinstance(value, dict) and value and (own or not is_quantity(value)):
             rows = [_row_label(r, 1) for r in rows_of(value, (key,))]
             if key in GIVEN_C and conditioned:  # (a CVAE's densities are of x given its c)
-                for row in rows:
-                    row.label = row.label.replace("log p(x)", "log p(x | c)")
+                for row in rows:  # (not its log p(x) over the classes: of x alone)
+                    if "log_px_over_classes" not in row.path:
+                        row.label = row.label.replace("log p(x)", "log p(x | c)")
             out.append(Section(key, SECTION_TITLES.get(key, label_for(key).capitalize()), rows))
         else:
             rows = list(rows_of(value, (key,)))
