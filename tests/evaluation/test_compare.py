@@ -364,7 +364,28 @@ def test_a_warning_while_a_contender_trains_names_which_model_it_is_of(
     said = [w.message for w in caught if "odd; try" in str(w.message)]
     assert len(said) == 1
     assert str(said[0]) == f"the β-VAE (β=4) trained on shapes ({folder}): odd; try beta"
-    assert said[0].on_command_line.endswith(f"({folder}): odd; try --beta")
+    assert said[0].on_command_line.endswith(
+        f"({folder}): odd; try --beta of 'torchlvm train vae' (compare takes no --beta: it "
+        "trains this model at β = 4)"
+    )
+
+
+def test_a_contenders_warning_names_trains_options_that_compare_does_not_take() -> None:
+    """compare's collapse warning offered 'a smaller --beta', which compare does not take: the
+    fix that exists is train's option, named as such, with the contender's own β."""
+    from torchlvm.evaluation.compare import CONTENDERS, _options_compare_takes
+
+    vae, beta_vae = CONTENDERS[1], CONTENDERS[2]
+    text = "try a smaller --scale (σ of p(x | z) is 1 here), more --epochs, a smaller --beta"
+    assert _options_compare_takes(text, beta_vae) == (
+        "try a smaller --scale of 'torchlvm train vae' (compare takes no --scale) (σ of p(x | z) "
+        "is 1 here), more --epochs, a smaller --beta of 'torchlvm train vae' (compare takes no "
+        "--beta: it trains this model at β = 4)"
+    )
+    assert "at β = 1)" in _options_compare_takes("a smaller --beta", vae)
+    assert (
+        _options_compare_takes("more --epochs or --beta-max", vae) == "more --epochs or --beta-max"
+    )
 
 
 def test_the_warnings_of_a_contender_whose_training_fails_are_kept(

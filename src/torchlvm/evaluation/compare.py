@@ -217,8 +217,29 @@ def _warn_of(contender: Contender, data: str, folder: Path, message: Warning | s
         led = category(f"{who}: {message}")
     except TypeError:  # (a warning class that takes other arguments)
         led = UserWarning(f"{who}: {message}")
-    led.on_command_line = f"{who}: {getattr(message, 'on_command_line', message)}"  # type: ignore[attr-defined]
+    said = _options_compare_takes(str(getattr(message, "on_command_line", message)), contender)
+    led.on_command_line = f"{who}: {said}"  # type: ignore[attr-defined]
     warnings.warn(led, stacklevel=3)
+
+
+#: options of ``torchlvm train`` that a contender's warnings may name as a fix (a collapsed
+#: posterior's: :func:`~torchlvm.training.collapse.collapse_fixes`) and compare does not take
+NOT_COMPARES = ("--beta", "--scale")
+
+
+def _options_compare_takes(text: str, contender: Contender) -> str:
+    """``text``, a warning as the command line words it, with each option of ``torchlvm train``
+    that compare does not take (:data:`NOT_COMPARES`) said to be train's: compare's collapse
+    warning offered 'a smaller --beta', which compare refuses (its β is each model's own)."""
+    import re
+
+    for flag in NOT_COMPARES:
+        why = f"compare takes no {flag}"
+        if flag == "--beta":
+            why += f": it trains this model at β = {contender.beta:g}"
+        train = f"{flag} of 'torchlvm train {contender.model_type}' ({why})"
+        text = re.sub(rf"{flag}(?![\w-])", lambda _, said=train: said, text)
+    return text
 
 
 def obtain(
