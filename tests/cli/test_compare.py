@@ -197,3 +197,43 @@ def test_a_users_file_at_an_output_is_kept_and_named_before_any_work(
     monkeypatch.setattr(library, "compare", lambda *a, **k: _result(0.25))
     assert main(["compare", "--data", "digits", "--out", str(out), "--quiet"]) == 0
     assert main(["compare", "--data", "digits", "--out", str(out), "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("finished", [0, 1], ids=["none finished", "one finished"])
+def test_an_interrupted_compare_names_what_it_kept_and_the_reuse_that_goes_on(
+    tmp_path, monkeypatch, capsys, finished
+):
+    """userV #13: compare stopped by SIGTERM said only 'torchlvm: error: terminated (SIGTERM)',
+    where its finished models are kept and --reuse evaluates them and trains the rest."""
+    import sys
+
+    import torchlvm.evaluation.compare as library
+    from torchlvm._terminated import Terminated
+
+    out = tmp_path / "cmp"
+    words = ["compare", *ARGS, *FAST, "--out", str(out)]
+
+    def compare_until_killed(data, out_dir, **options):
+        if finished:  # the shapes AE trained and published, the next model killed mid-way
+            run = out_dir / "shapes" / "ae"
+            run.mkdir(parents=True)
+            (run / "config.json").write_text("{}")
+            (run / "model.safetensors").write_bytes(b"")
+        raise Terminated
+
+    monkeypatch.setattr(library, "compare", compare_until_killed)
+    monkeypatch.setattr(sys, "argv", ["torchlvm", *words])
+    assert main(words) == 143
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == "torchlvm: error: terminated (SIGTERM)"
+    command = "torchlvm " + " ".join(words)
+    if finished:
+        assert err[-2] == (
+            f"torchlvm: the 1 of 4 models that finished are kept ({out / 'shapes' / 'ae'}); "
+            f"'{command} --reuse' evaluates them and trains the rest"
+        )
+    else:
+        assert err[-2] == (
+            f"torchlvm: no model was finished, so none is kept in {out}; start it again with "
+            f"'{command}'"
+        )

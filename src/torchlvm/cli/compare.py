@@ -96,17 +96,13 @@ def run(args: argparse.Namespace) -> int:
     if out.is_dir():
         recover_if_free(out)  # outputs a killed compare left half replaced: read as one set
     _check_outputs(out)  # before minutes of training: a file of the user's there stays
-    result = compare(
-        args.data,
-        out,
-        budget=budget,
-        reuse=args.reuse,
-        k=args.k,
-        n=args.n,
-        data_dir=args.data_dir,
-        progress=show_progress(args),
-        device=device,
-    )
+    try:
+        result = compare(
+            args.data, out, budget=budget, reuse=args.reuse, k=args.k, n=args.n,
+            data_dir=args.data_dir, progress=show_progress(args), device=device,
+        )  # fmt: skip
+    except KeyboardInterrupt as err:  # (Ctrl-C, SIGTERM: what is kept, and how to go on)
+        raise type(err)(_kept(out, args.data)) from None
     text = comparison_markdown(result)
     epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
     _publish(out, result, text, f"Autoencoders vs VAEs on {result['data']} (same budget, {epochs})")
@@ -116,6 +112,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 OUTPUTS = ("compare.json", "compare.md", "compare.png")
+
+
+def _kept(out: Path, data: str) -> str:
+    """What an interrupted compare leaves in ``out`` and the command that goes on from it
+    (userV #13: a SIGTERM said only 'terminated', where --reuse evaluates the finished models and
+    trains the rest): its own command line, with ``--reuse`` where a model is finished."""
+    from torchlvm.evaluation.compare import CONTENDERS, finished_runs
+    from torchlvm.run.lock import command_line
+
+    done, command = finished_runs(out, data), command_line()
+    if not done:
+        return f"no model was finished, so none is kept in {out}; start it again with '{command}'"
+    if " --reuse" not in f"{command} ":
+        command += " --reuse"
+    models = 2 * len(CONTENDERS) if data != "shapes" else len(CONTENDERS)
+    return (
+        f"the {len(done)} of {models} models that finished are kept "
+        f"({', '.join(str(folder) for folder in done)}); '{command}' evaluates them and trains "
+        "the rest"
+    )
 
 
 def _check_outputs(out: Path) -> None:

@@ -259,12 +259,29 @@ def obtain(
     """
     from torchlvm.io import load
 
-    finished = (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
-    if reuse and finished:
+    if reuse and _finished(folder):
         _check_budget(folder, budget)
         return load(folder).to(options.get("device", "cpu")), False
     model = train_contender(contender, data, folder, budget, **options)
     return model.to(options.get("device", "cpu")), True
+
+
+def _finished(folder: Path) -> bool:
+    """Whether ``folder`` holds a finished run that ``--reuse`` reads (its config and model)."""
+    return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+
+
+def finished_runs(out_dir: str | os.PathLike[str], data: str) -> list[Path]:
+    """The contenders' run folders under ``out_dir`` that hold a finished run, which
+    ``reuse=True`` (``--reuse``) reads instead of training again: of ``data``, then of the
+    shapes dataset, in :data:`CONTENDERS`' order."""
+    folders = dict.fromkeys((Path(out_dir) / data, Path(out_dir) / SHAPES))
+    return [
+        folder / contender.key
+        for folder in folders
+        for contender in CONTENDERS
+        if _finished(folder / contender.key)
+    ]
 
 
 def _check_budget(folder: Path, budget: Budget) -> None:
