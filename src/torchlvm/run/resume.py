@@ -13,8 +13,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from torchlvm.errors import RunDirectoryError
+from torchlvm.errors import ConfigError, RunDirectoryError, TorchLVMError
 from torchlvm.run.commit import recover
 from torchlvm.run.interrupted import resume_hint
 from torchlvm.run.layout import STAGE_MARKER_NAME, RunLayout, stage_path
@@ -109,3 +110,46 @@ def _check_not_moved(out: Path, lock: RunLock) -> None:
             f"after the move made a new run in {out} (its model, metrics.csv and checkpoints), "
             f"and {moved_to} holds the run as it was at the move; keep the one you want"
         )
+
+
+def check_model_is_runs(folder: Path, model: Any) -> None:
+    """Refuse to resume the run in ``folder`` with ``model`` where its type or settings are not
+    those the run's record holds (userY #8: ``fit(VAE(VAEConfig(..., hidden=(64,))), ...,
+    resume=True)`` on a run of hidden 400 blamed the run's last checkpoint, and offered to copy
+    another over it, which failed the same way, or to train the run again).
+
+    Raises:
+        ConfigError: naming the settings that differ, the run's and the model's.
+    """
+    from torchlvm.models.base import model_record
+    from torchlvm.models.config import config_from_dict, config_to_dict
+    from torchlvm.run.record import read_record, record_path
+
+    given = model_record(model)
+    try:
+        recorded = read_record(folder)
+    except TorchLVMError:  # (a damaged record: named where it is read)
+        return
+    runs = recorded.get("model_type")
+    if runs == given["model_type"]:
+        try:
+            theirs = config_to_dict(config_from_dict(type(model.fitted_config), recorded["model"]))
+        except (TorchLVMError, KeyError):
+            return
+        differ = [k for k in theirs if theirs[k] != given["model"].get(k)]
+        if not differ:
+            return
+        said, yours = (_settings(differ, of) for of in (theirs, given["model"]))
+    else:
+        said, yours = f"a {runs} model", f"a {given['model_type']}"
+    raise ConfigError(
+        f"the run in {folder} was trained with {said}, and the model given has {yours}; resume "
+        f"it with a model built with the run's settings (the 'model' of {record_path(folder)})"
+    )
+
+
+def _settings(names: list[str], config: dict[str, Any]) -> str:
+    """``hidden=(400,), latent_dim=8``: the first settings ``names`` of ``config`` (a record's
+    lists as the tuples a config is built with)."""
+    shown = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    return ", ".join(f"{k}={shown.get(k)!r}" for k in names[:4])

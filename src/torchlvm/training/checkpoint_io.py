@@ -159,6 +159,23 @@ def check_checkpoint_fits(checkpoint: dict[str, Any], module: torch.nn.Module, p
                 f"{tuple(tensor.shape)}; the checkpoint belongs to another model — "
                 f"{_fix(Path(path))}"
             )
+        if value.is_floating_point() and value.dtype != tensor.dtype:  # (not cast in silence)
+            kind = str(value.dtype).removeprefix("torch.")
+            raise DataError(
+                f"{path} holds the run's weights in {kind} and the model given is "
+                f"{str(tensor.dtype).removeprefix('torch.')}; resume it with the model in "
+                f"{kind} (model.to(torch.{kind}))"
+            )
+
+
+def weights_dtype(checkpoint: dict[str, Any]) -> torch.dtype | None:
+    """The dtype of the model's floating-point weights in a torchlvm ``checkpoint`` (a run
+    trained from Python on ``model.double()`` holds float64), or None where it holds none."""
+    for name, value in checkpoint.get("state_dict", {}).items():
+        if name.startswith("model.") and isinstance(value, torch.Tensor):
+            if value.is_floating_point():
+                return value.dtype
+    return None
 
 
 def _nonfinite_names(state: dict[str, Any]) -> list[str]:

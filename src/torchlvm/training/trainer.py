@@ -56,6 +56,7 @@ from torchlvm.models.base import expected_tensors, model_record
 from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME, RunLayout, holds_run, resolved_folder
 from torchlvm.run.record import read_record as read_run_record
 from torchlvm.run.record import write_finished, write_training_record
+from torchlvm.run.resume import check_model_is_runs
 from torchlvm.training.callbacks import check_best_is_ours
 from torchlvm.training.checkpoint_io import (
     check_checkpoint_fits,
@@ -186,6 +187,7 @@ def _start_epoch(
         )
     if not resume:
         return 0  # (the folder was checked before it was locked: _check_new_folder)
+    check_model_is_runs(layout.folder, model)  # (before its checkpoint is blamed: userY #8)
     done, asked = (_checkpoint_epoch(last) or 0) + 1, config.max_epochs
     if _published_epochs(layout, model) == done and done >= asked:
         raise spelled(OptionError, lambda spell: (
