@@ -110,6 +110,15 @@ def monitor(config: Any) -> Monitor:
     return get_objective(config.objective).monitor_for(config)
 
 
+_OWN_MODEL = (
+    "torchlvm's training trains its own models (VAE, CVAE, Autoencoder), whose run folder it "
+    "saves and loads again; train a model of your own in a LightningModule (or a loop) of your "
+    "own, its loss from torchlvm.inference, e.g. -iwae_bound(model, x, num_samples=5).mean()"
+)
+"""The fix for a model no registered objective trains (userY #10: a model of the protocol's
+methods alone was told 'no registered objective trains it', and nothing else)."""
+
+
 def check_objective(model: Any, name: str) -> None:
     """Refuse a model–objective pair that cannot train.
 
@@ -124,7 +133,7 @@ def check_objective(model: Any, name: str) -> None:
         fix = (
             f"train it with objective {' or '.join(repr(n) for n in suited)}"
             if suited
-            else "no registered objective trains it"
+            else _OWN_MODEL
         )
         raise ConfigError(
             f"objective {name!r} trains {', '.join(objective.models)} models, not "
