@@ -208,6 +208,52 @@ def test_bad_condition_is_refused_by_every_method(c, match):
 
 
 @pytest.mark.parametrize(
+    "c, match",
+    [
+        (torch.arange(10), r"^c holds a value 2; class conditions are one-hot rows"),
+        (torch.arange(10).float(), r"^c holds a value 2; .*condition_from_labels\(labels\)$"),
+        (torch.eye(10).long()[[0, 1]].sum(0), r"^c holds integer rows that are not one-hot"),
+        (torch.eye(10).long()[3], r"^c is 10 integers for a batch of 10 rows: .* c.float\(\)"),
+    ],
+    ids=["labels", "float-labels", "two-hot-integers", "integers-shaped-as-labels"],
+)
+def test_labels_shaped_as_one_condition_are_refused_by_every_method(c, match):
+    """A batch of ten images of a ten-class model, one per class, with their labels 0..9 as c:
+    the (10,) labels have the shape of one condition vector, broadcast to every row, and were
+    taken as one: log p(x | c) = −86,709 nats where their one-hot rows give −22.25 (userY #3)."""
+    model = labelled_model()
+    x = torch.rand(10, 64)
+    calls = [
+        lambda: model.encode(x, c),
+        lambda: model.decode(torch.randn(10, 3), c),
+        lambda: model.prior(c, batch_shape=(10,)),
+        lambda: model.sample(10, c),
+        lambda: elbo(model, x, c),
+    ]
+    for call in calls:
+        with pytest.raises(DataError, match=match):
+            call()
+
+
+def test_one_hot_and_mixed_class_conditions_are_taken():
+    """What a class condition is: one-hot rows, integer too (F.one_hot's), one row for the
+    whole batch, or a mix of classes (weights in [0, 1]) to explore between them."""
+    model = labelled_model()
+    x = torch.rand(10, 64)
+    mix = torch.zeros(10)
+    mix[[3, 8]] = 0.5
+    for c in (
+        model.condition_from_labels(torch.arange(10)),
+        torch.nn.functional.one_hot(torch.arange(10), 10),
+        model.condition_from_labels(7),
+        torch.nn.functional.one_hot(torch.tensor(7), 10)[None],  # (1, 10): one row, broadcast
+        mix,
+    ):
+        assert elbo(model, x, c).elbo.shape == (10,)
+    assert model.encode(x[:4], torch.nn.functional.one_hot(torch.tensor(7), 10)).batch_shape == (4,)
+
+
+@pytest.mark.parametrize(
     "labels, match",
     [
         ([1, 10], "label 10 is out of range; valid labels are 0..9"),

@@ -82,6 +82,43 @@ def one_hot(labels: Tensor | Sequence[int], num_classes: int) -> Tensor:
     return torch.nn.functional.one_hot(labels, num_classes).float()
 
 
+def check_class_condition(c: Tensor, batch_shape: Sequence[int]) -> None:
+    """Refuse class labels where one-hot class conditions ``(..., C)`` belong.
+
+    A CVAE built for classes broadcasts one condition vector ``(C,)`` over a batch, so a tensor
+    of ``C`` labels (a batch of ten images of a ten-class model, one per class) has the shape of
+    one condition and was taken as one: labels 0..9 as the "condition" gave log p(x | c) =
+    −86,709 nats where their one-hot rows give −22.25. Conditions are weights of classes, each
+    in [0, 1] (a one-hot row, or a mix of classes to explore between them); an integer tensor is
+    one-hot rows or labels; an integer ``(C,)`` for a batch of ``C`` rows could be either
+    (``[0, 1]``: two labels, or class 1 for both), so it is refused too. Made where torch
+    validates distribution arguments, as :func:`~torchlvm._checks.check_finite` (the training
+    step skips this host read).
+
+    Raises:
+        DataError: naming what was found and ``condition_from_labels``.
+    """
+    if not torch.distributions.Distribution._validate_args:
+        return
+    C = c.shape[-1]
+    integer = not c.is_floating_point()
+    outside = (c < 0) | (c > 1)
+    fix = "pass model.condition_from_labels(labels)"
+    if bool(outside.any()):
+        found = f"c holds a value {c[outside][0].item():g}"
+    elif integer and bool((c.sum(-1) != 1).any()):
+        found = "c holds integer rows that are not one-hot"
+    elif integer and c.ndim == 1 and tuple(batch_shape[-1:]) == (C,):
+        found = f"c is {C} integers for a batch of {C} rows: {C} labels or one one-hot row"
+        fix += " for labels, or c.float() for one condition shared by the batch"
+    else:
+        return
+    raise DataError(
+        f"{found}; class conditions are one-hot rows, entries in [0, 1], shape (B, {C}) or "
+        f"({C},) for the whole batch; {fix}"
+    )
+
+
 def _spatial(image_shape: Sequence[int]) -> tuple[int, int, int]:
     shape = tuple(image_shape)
     if len(shape) == 2:

@@ -51,7 +51,7 @@ from torchlvm.distributions.heads import GaussianVariance
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError
 from torchlvm.models.base import PointEstimates, SavableModel
-from torchlvm.models.conditions import one_hot, plain_label
+from torchlvm.models.conditions import check_class_condition, one_hot, plain_label
 from torchlvm.models.config import ADDED_FIELD, MAX_WIDTH
 from torchlvm.models.posteriors import (
     MIN_SCALE,
@@ -280,6 +280,8 @@ class CVAE(PointEstimates, SavableModel, nn.Module):
             raise ConfigError(f"{expected}, got shape {tuple(c.shape)}{labels}")
         # the caller's c, before it is broadcast over the batch (and the samples in decode)
         check_finite("c", c, "pass finite conditions (condition_from_labels(labels) for labels)")
+        if labels:
+            check_class_condition(c, batch_shape)
         try:
             c = c.expand(*batch_shape, C)
         except RuntimeError:
