@@ -96,7 +96,9 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
     from torchlvm.data.dataset_copy import own_copy
     from torchlvm.models.config import config_from_dict
     from torchlvm.models.registry import RECIPES, model_class
+    from torchlvm.run.layout import CHECKPOINT_DIR, LAST_NAME
     from torchlvm.training import LVMDataModule, TrainConfig
+    from torchlvm.training.checkpoint_io import check_recorded_fits
 
     record = _table_resume.resume_record(out, given.get("data"))  # --data: the run's file, moved
     recorded_type = record.get("model_type")
@@ -110,7 +112,7 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
     cls = model_class(model_type)
     source = f"{out} run record"
     model_config = config_from_dict(cls.Config, record.get("model"), source=f"{source} 'model'")
-    dtype = _check_checkpoint_first(cls, model_config, out)
+    dtype = check_recorded_fits(cls, model_config, out / CHECKPOINT_DIR / LAST_NAME)
     changed = opts.changed_setting(model_type, given, record)
     if changed:
         raise ConfigError(
@@ -132,32 +134,6 @@ def _resume_settings(model_type: str, out: Path, given: dict[str, Any]):
     )
     _table_resume.check_resume(data, dm, out)
     return cls.from_config(model_config).to(dtype), config, dm
-
-
-def _check_checkpoint_first(cls: type, model_config: Any, out: Path) -> Any:
-    """Check the run's last checkpoint against a skeleton of the recorded model on the meta
-    device (which allocates nothing) before building it: each recorded size is bounded, but
-    their product is not, and a run record can be edited or shared. Returns the dtype its
-    weights are in, which the model is built in (a run trained from Python on
-    ``model.double()`` was resumed, and saved, in float32: userY #7)."""
-    import torch
-
-    from torchlvm.training.checkpoint_io import (
-        check_checkpoint_fits,
-        read_checkpoint,
-        weights_dtype,
-    )
-    from torchlvm.training.trainer import CHECKPOINT_DIR, LAST_NAME
-
-    last = out / CHECKPOINT_DIR / LAST_NAME
-    if not last.is_file():  # (without one, fit says there is nothing to resume)
-        return torch.get_default_dtype()
-    checkpoint = read_checkpoint(last)
-    dtype = weights_dtype(checkpoint) or torch.get_default_dtype()
-    with torch.device("meta"):
-        skeleton = torch.nn.ModuleDict({"model": cls.from_config(model_config).to(dtype)})
-    check_checkpoint_fits(checkpoint, skeleton, last)
-    return dtype
 
 
 def _scale_options(given: dict[str, Any], *, table: bool) -> dict[str, Any]:

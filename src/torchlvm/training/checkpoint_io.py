@@ -168,6 +168,23 @@ def check_checkpoint_fits(checkpoint: dict[str, Any], module: torch.nn.Module, p
             )
 
 
+def check_recorded_fits(cls: type, model_config: Any, last: Path) -> torch.dtype:
+    """Check the run's last checkpoint ``last`` against a skeleton of the recorded model (class
+    ``cls``, config ``model_config``) on the meta device, which allocates nothing, before it is
+    built: each recorded size is bounded, but their product is not, and a run record can be
+    edited or shared. Returns the dtype its weights are in, which the model is to be built in (a
+    run trained from Python on ``model.double()`` was resumed, and saved, in float32: userY #7);
+    the default dtype where there is no checkpoint (fit says there is nothing to resume)."""
+    if not last.is_file():
+        return torch.get_default_dtype()
+    checkpoint = read_checkpoint(last)
+    dtype = weights_dtype(checkpoint) or torch.get_default_dtype()
+    with torch.device("meta"):
+        skeleton = torch.nn.ModuleDict({"model": cls.from_config(model_config).to(dtype)})
+    check_checkpoint_fits(checkpoint, skeleton, last)
+    return dtype
+
+
 def weights_dtype(checkpoint: dict[str, Any]) -> torch.dtype | None:
     """The dtype of the model's floating-point weights in a torchlvm ``checkpoint`` (a run
     trained from Python on ``model.double()`` holds float64), or None where it holds none."""
