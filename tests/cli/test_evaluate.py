@@ -266,9 +266,46 @@ def test_a_folder_it_cannot_write_fails_before_the_work(run_dir, capsys, monkeyp
     assert err == (
         f"torchlvm: error: Permission denied (this command writes in the run folder {run_dir}; "
         f"copy the run where you can write, e.g. 'cp -r {run_dir} {copy}', and run the command "
-        f"on the copy): {run_dir / '.torchlvm.lock'}; check the path, its permissions and the "
+        f"on the copy; or evaluate it with --out {run_dir.name}-metrics.json, which leaves it as "
+        f"it was): {run_dir / '.torchlvm.lock'}; check the path, its permissions and the "
         "free disk space (files written before stay as they were)\n"
     )
+
+
+def test_out_evaluates_a_run_it_leaves_as_it_was(run_dir, tmp_path, capsys, monkeypatch):
+    """userV #10: a read-only run (an archived artifact, a read-only mount) could not be
+    evaluated at all: --out FILE.json writes the numbers there and nothing in the run, not even
+    its lock; a user's own file there, or a run's own file, is refused; --figures-only is not
+    taken with it."""
+    from torchlvm.run import lock
+
+    def refused(path, *args, **kwargs):  # (the run folder cannot be written)
+        raise OSError(30, "Read-only file system", str(path))
+
+    before = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")}
+    monkeypatch.setattr(lock, "_create", refused)
+    out = tmp_path / "vae-metrics.json"
+    assert main(["evaluate", str(run_dir), *FAST, "--ood", "noise", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[-1] == (
+        f"wrote {out} ({run_dir} is left as it was; no figures are drawn with --out)"
+    )
+    assert "IWAE bound L_100" in printed
+    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before
+    metrics = json.loads(out.read_text())
+    assert metrics["meta"]["run"] == str(run_dir) and len(metrics["meta"]["weights_sha256"]) == 64
+    assert metrics["likelihood"]["log_marginal"]["nats"]["k"] == 300
+    assert metrics["protocol"]["command"].startswith("torchlvm evaluate ")
+    assert main(["evaluate", str(run_dir), *FAST, "--ood", "none", "--out", str(out)]) == 0
+    capsys.readouterr()
+    mine = tmp_path / "mine.json"
+    mine.write_text("{}")
+    for argv, said in (
+        (["--out", str(mine)], f"{mine} already exists and is not a file this command wrote"),
+        (["--out", str(out), "--figures-only"], "--figures-only draws the figures into the run"),
+    ):
+        assert main(["evaluate", str(run_dir), *FAST, *argv]) == 2
+        assert said in capsys.readouterr().err
 
 
 def test_sample_quality_on_the_train_split_takes_its_floor_from_other_images(run_dir, capsys):

@@ -4,7 +4,8 @@ active units, rate/distortion, latent separability, sample quality (Fréchet dis
 dataset classifier's features) and outlier detection (likelihood and typicality scores).
 
 Writes DIR/metrics.json (every number with its unit, kind, k and data protocol) and
-DIR/figures/*.png, and prints a table.
+DIR/figures/*.png, and prints a table; with --out FILE.json, the numbers go to FILE.json and the
+run folder is left as it was (a read-only run: an archived artifact, a read-only mount).
 
 Examples:
   torchlvm evaluate runs/vae
@@ -12,14 +13,18 @@ Examples:
   torchlvm evaluate runs/vae --refine 50          # semi-amortized q for the likelihood
   torchlvm evaluate runs/vae --ais 500            # log p(x) also by AIS (500 HMC steps)
   torchlvm evaluate runs/vae --figures-only       # draw the figures of metrics.json's evaluation
+  torchlvm evaluate /archive/vae --out vae-metrics.json   # a run that cannot be written
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from torchlvm._shell import quoted
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, device_for
 from torchlvm.cli._progress import add_progress_options, progress_printer, show_progress
@@ -54,6 +59,11 @@ def _positive(text: str) -> int:
     return value
 
 
+OUT_HELP = (
+    "write the numbers to FILE.json, as metrics.json holds them, and nothing in DIR (no lock, no "
+    "figures): for a run that cannot be written, such as an archived artifact or a read-only "
+    "mount"
+)
 KS_HELP = "the IWAE bounds' k, by spaces or commas (default: 1 10 100, those up to --k)"
 OOD_K, OOD_RESIZE = 100, "bilinear"  # (defaults, which the recorded command leaves out)
 
@@ -111,6 +121,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the run's data file at a new place (it moved): used only if it holds the data "
         "the run was trained on",
     )  # fmt: skip
+    parser.add_argument("--out", type=_types.given_path, metavar="FILE.json", help=OUT_HELP)
     add_accelerator(parser)
     _add_figures(parser)
     add_progress_options(parser)
@@ -292,11 +303,14 @@ def run(args: argparse.Namespace) -> int:
 
     folder = resolved_folder(args.run_dir)  # (the run evaluated is the run written to)
     device = device_for(args)
+    out = _out_file(args)  # (before any work)
     recorded = load_run(folder, device=device)  # (an interrupted run is named, then a busy one)
     run_ = repointed(recorded, args.data)  # --data: the run's file, moved
+    if out is not None:  # the run folder is only read: no lock, recovery or record written
+        return _evaluate(run_, args, out)
     read_metrics(folder)  # a damaged metrics.json fails now, not after minutes of sampling
     # one evaluation at a time: a second one's metrics.json and figures would mix with ours
-    with acquire(folder, command_line(), what=str(folder), doing=EVALUATED):
+    with _or_out(folder), acquire(folder, command_line(), what=str(folder), doing=EVALUATED):
         recover(folder)  # a commit a killed evaluate or gaps left half done
         if (moved := record_repointed(recorded, run_)) is not None:  # later commands read it
             print(moved)
@@ -307,7 +321,56 @@ def run(args: argparse.Namespace) -> int:
         return _evaluate(run_, args)
 
 
-def _evaluate(run_: Any, args: argparse.Namespace) -> int:
+def _out_file(args: argparse.Namespace) -> Path | None:
+    """The file ``--out`` names, checked (a .json that is not the user's own or a run's), or
+    None without it.
+
+    Raises:
+        ConfigError: for ``--out`` with ``--figures-only``, which draws into the run folder.
+    """
+    from torchlvm.run import output_file
+
+    if args.out is None:
+        return None
+    if args.figures_only:
+        raise ConfigError(
+            "--figures-only draws the figures into the run folder, which --out leaves as it "
+            "was; leave out one of them"
+        )
+    return output_file(args.out, args.out, suffix=".json", overwrite=None, ours=_an_evaluation)
+
+
+def _an_evaluation(path: Path) -> bool:
+    """Whether ``path`` is a file that ``evaluate --out`` wrote (its command says so)."""
+    import json
+
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    command = record.get("protocol", {}).get("command", "") if isinstance(record, dict) else ""
+    return isinstance(command, str) and command.startswith("torchlvm evaluate ")
+
+
+@contextmanager
+def _or_out(folder: Path) -> Iterator[None]:
+    """A refusal to lock the run folder ``folder`` (a read-only file system or folder, another
+    user's run) naming ``--out`` too, which evaluates it without writing there (userV #10)."""
+    from torchlvm._os_errors import unwritable
+
+    try:
+        yield
+    except OSError as err:
+        if not unwritable(err):
+            raise
+        example = quoted(folder.name + "-metrics.json")
+        also = f"or evaluate it with --out {example}, which leaves it as it was"
+        said = err.strerror or str(err)
+        said = f"{said[:-1]}; {also})" if said.endswith(")") else f"{said} ({also})"
+        raise OSError(err.errno, said, err.filename) from None
+
+
+def _evaluate(run_: Any, args: argparse.Namespace, out: Path | None = None) -> int:
     from torchlvm.cli._evaluate_figures import draw
     from torchlvm.cli._evaluate_table import format_table
     from torchlvm.data.dataset_copy import own_copy
@@ -323,7 +386,7 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     config = _config(args, run_.data, own, dataset)
     check_settings(model, config)  # (before the timing probe: userN #10)
     say = progress_printer(show_progress(args))
-    figures = () if args.no_figures else ("the figures",)
+    figures = () if args.no_figures or out is not None else ("the figures",)
     pace = (
         _print_expected_time(model, complete, config, say, val, figures) if len(complete) else None
     )
@@ -331,6 +394,10 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     result = evaluate(model, dataset, config, val_dataset=val, advance=pace, train_dataset=train)
     metrics = result.to_json()
     metrics["protocol"]["command"] = "torchlvm evaluate " + " ".join(_argv(args))
+    if out is not None:
+        return _written_elsewhere(
+            run_, result, metrics, out, _untrained_line(run_, dataset, args.split)
+        )
     previous = read_metrics(folder)  # which evaluation drew the figures now in figures/
     # the numbers first, atomically, with the figures there recorded as earlier evaluations':
     # a failure while drawing this evaluation's own figures then costs only those
@@ -347,6 +414,28 @@ def _evaluate(run_: Any, args: argparse.Namespace) -> int:
     if not args.no_figures:
         drawn = draw(model, complete, result, folder, config.condition, args, previous)
         print(f"drew {len(drawn)} figures in {layout.figures}/")
+    return 0
+
+
+def _written_elsewhere(
+    run_: Any, result: Any, metrics: dict[str, Any], out: Path, untrained: str | None
+) -> int:
+    """``evaluate --out``: the numbers as metrics.json would hold them, with the run they are of
+    and its weights' digest, written to ``out``; the table printed; the run folder untouched."""
+    from torchlvm._files import write_json
+    from torchlvm.cli._evaluate_table import format_table
+    from torchlvm.run import written
+    from torchlvm.run.metrics import WEIGHTS_KEY, weights_digest
+
+    digest = weights_digest(run_.folder)
+    metrics["meta"] = {"run": str(run_.folder), **({WEIGHTS_KEY: digest} if digest else {})}
+    written.check_unchanged(out)  # (still what was there at the start)
+    write_json(out, metrics)
+    written.record(out)
+    print(format_table(result))
+    if untrained is not None:
+        print(untrained)
+    print(f"wrote {out} ({run_.folder} is left as it was; no figures are drawn with --out)")
     return 0
 
 
