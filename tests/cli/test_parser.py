@@ -272,6 +272,20 @@ def test_a_word_that_starts_with_a_dash_is_named_with_its_fix(
     assert first.startswith("torchlvm: error: ") and first.endswith(said)
 
 
+@pytest.mark.parametrize(
+    "argv", [["compare", "run", "-dash"], ["train", "-dash"]], ids=["option", "model-choice"]
+)
+def test_a_dashed_path_is_offered_only_for_a_missing_path(tmp_path, monkeypatch, capsys, argv):
+    """review17 R3: 'compare r1 -dash' said "write it as ./-dash: torchlvm compare r1 ./-dash",
+    which fails as well: what is missing there is --data, not a run folder."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-dash").mkdir()
+    (tmp_path / "run").mkdir()
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert "./-dash" not in capsys.readouterr().err
+
+
 def test_an_option_after_an_option_is_no_dashed_value(capsys):
     """'--out --overwrite' forgot the folder: --overwrite is an option, not a value to spell."""
     with pytest.raises(SystemExit):

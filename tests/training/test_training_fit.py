@@ -680,3 +680,13 @@ def test_a_resume_through_a_link_flipped_mid_training_writes_the_run_it_read(
     assert _swapping_run(current, 3, Flip(), resume=True).epochs == 3
     assert digests(b) == before
     assert [r["epoch"] for r in read_metrics(a / "metrics.csv")] == [0, 1, 2]
+
+
+def test_a_progress_of_another_word_is_named(tmp_path) -> None:
+    """review17 R2: progress="line" (for "lines") raised Lightning's MisconfigurationException
+    about enable_progress_bar and a StderrProgressBar, neither the caller's words."""
+    model = VAE(VAEConfig(64, latent_dim=2, hidden=(8,)))
+    dm = LVMDataModule("digits", binarize="dynamic")
+    with pytest.raises(ConfigError, match='progress must be True, False or "lines", got .line.'):
+        fit(model, dm, TrainConfig(max_epochs=1), tmp_path / "run", progress="line")
+    assert not (tmp_path / "run").exists()

@@ -105,8 +105,9 @@ def _dashed(parser: argparse.ArgumentParser, message: str, words: list[str]) -> 
             if _option(parser, value) is None and value not in ("-", "--"):
                 read = f"{value!r} starts with '-' and was read as an option"
                 return f"; {read}: write {word}={_quoted(value)}"
-    required = message.startswith("the following arguments are required")
-    found = [w for w in words if required and _a_path(parser, w)]
+    missing = [a for a in parser._actions if not a.option_strings and a.choices is None
+               and _named(message, a.metavar or a.dest)]  # fmt: skip  # (a path: not --data)
+    found = [w for w in words if missing and _a_path(parser, w)]
     return f"; {_as_path(parser, found[0], words)}" if found else ""
 
 

@@ -373,10 +373,14 @@ def _export(
 
 
 def _check_arguments(
-    datamodule: Any, config: Any, accelerator: str, devices: int | str, num_nodes: int
-) -> None:
-    """Refuse a ``datamodule`` or ``config`` of the wrong type, naming what to pass instead, and
-    devices that are not there (:func:`check_devices`)."""
+    datamodule: Any, config: Any, accelerator: str, devices: int | str, num_nodes: int,
+    progress: Any,
+) -> None:  # fmt: skip
+    """Refuse a ``datamodule`` or ``config`` of the wrong type, naming what to pass instead, a
+    ``progress`` other than True, False or "lines", and devices that are not there
+    (:func:`check_devices`)."""
+    if not (progress is True or progress is False or progress == "lines"):
+        raise ConfigError(f'progress must be True, False or "lines", got {progress!r}')
     for value, kind, what, example in (
         (datamodule, LVMDataModule, "an LVMDataModule", 'LVMDataModule("digits")'),
         (config, TrainConfig, "a TrainConfig", "TrainConfig(max_epochs=10)"),
@@ -428,7 +432,7 @@ def fit(
         DataError, ConfigError: the model does not suit the data or the objective, too many
             devices, a resume with another world size or fewer epochs, a wrong argument type.
     """
-    _check_arguments(datamodule, config, accelerator, devices, num_nodes)
+    _check_arguments(datamodule, config, accelerator, devices, num_nodes, progress)
     with _resume_held(out_dir, resume) as layout:
         start_epoch, last = _start_epoch(layout, config, resume, model), layout.last_checkpoint
         steps = None if many_processes(devices, num_nodes) else steps_per_batch
