@@ -20,6 +20,7 @@ from torchlvm._files import json_text, write_atomic, write_text
 from torchlvm._shell import unexpanded_home
 from torchlvm.errors import ConfigError, DataError, NotFittedError, RunDirectoryError
 from torchlvm.models.config import config_to_dict
+from torchlvm.models.rebuilt import check_rebuilt_from_config
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -244,8 +245,10 @@ class SavableModel:
             The folder as a ``Path``.
 
         Raises:
-            ConfigError: for an ``extra`` section that is the model's own or not JSON; nothing
-                is written then.
+            ConfigError: for an ``extra`` section that is the model's own or not JSON, or a
+                model whose modules are not what its config builds (a network replaced in
+                Python, which ``torchlvm.load`` would rebuild as the config's); nothing is
+                written then.
             NotFittedError: for a model whose weights fitting sizes (PPCA) before ``fit``.
             RunDirectoryError: for a path that starts with an unexpanded ``~``, or a folder
                 that holds a run (of ``torchlvm train`` or ``fit``,
@@ -260,6 +263,7 @@ class SavableModel:
                 f"{type(self).__name__} is not fitted yet ({', '.join(unset)} unset), so it has "
                 "no weights to save; call fit(X) before save_pretrained"
             )
+        check_rebuilt_from_config(self, "save_pretrained")  # (userY #1, #2)
         record = model_record(self)
         if set(extra) & set(record):
             raise ConfigError(
