@@ -28,7 +28,7 @@ from torchlvm._shell import quoted
 from torchlvm.cli import _types
 from torchlvm.cli._accelerator import add_accelerator, device_for
 from torchlvm.cli._progress import add_progress_options, progress_printer, show_progress
-from torchlvm.errors import ConfigError, DataError, RunDirectoryError
+from torchlvm.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from torchlvm.evaluation.config import EvalConfig
@@ -269,15 +269,12 @@ def _datasets(run_: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """The split to evaluate, its complete rows (the same split when it has no missing cell) and
     the validation split (None when evaluating it); of a split the run streams from its file
     (--mmap), only the --n rows evaluated."""
+    from torchlvm.cli._evaluate_data import check_data_record
     from torchlvm.cli._tables import complete_rows
     from torchlvm.evaluation.rows import evaluated_rows
     from torchlvm.run.loaded import load_split
 
-    if not run_.data.get("name"):
-        raise RunDirectoryError(
-            f"{run_.folder}/config.json has no 'data' section naming the dataset it was trained "
-            "on; evaluate needs a run folder written by 'torchlvm train' or 'torchlvm fit'"
-        )
+    check_data_record(run_, "evaluate")
 
     def rows(split: str) -> Any:
         dataset = load_split(run_, None, split, data_dir=args.data_dir, streamed=True)

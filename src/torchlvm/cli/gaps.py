@@ -269,17 +269,13 @@ def _data(run_: Any, split: str, n: int, seed: int, device: Any) -> tuple[Any, A
     its likelihood too, read as evaluation reads them (only those rows of a split the run
     streams), with their conditions, on ``device`` in the model's dtype; also the protocol
     name, the dataset name and which examples they are (:func:`_which`)."""
-    from torchlvm.errors import RunDirectoryError
+    from torchlvm.cli._evaluate_data import check_data_record
     from torchlvm.evaluation.eval_data import conditions_for, subsample
     from torchlvm.evaluation.rows import evaluated_rows
     from torchlvm.run.loaded import load_split
 
+    check_data_record(run_, "gaps")  # (one wording with evaluate's: userY #4)
     data = run_.data
-    if not data.get("name"):
-        raise RunDirectoryError(
-            "config.json has no 'data' section naming the dataset; gaps needs the model's data "
-            "(train the model with 'torchlvm train' or save it with data={'name': ...})"
-        )
     streamed = load_split(run_, None, split, streamed=True)
     dataset = evaluated_rows(streamed, n, seed)
     x, _, y = subsample(dataset, n, seed)
