@@ -406,3 +406,26 @@ def test_a_place_that_cannot_be_written_is_refused_before_any_work(
     )
     assert err.startswith(f"torchlvm: error: Read-only file system ({fix}") and out == ""
     assert err.count("\n") == 1 and not (folder / "figures").exists()
+
+
+def test_an_interrupt_while_the_arrays_are_synced_leaves_no_hidden_file(tmp_path, monkeypatch):
+    """userY #9: Ctrl-C late in `encode --out` (while the staged arrays were completed) left
+    complete hidden copies, .c14.npy.torchlvm-new and .c14.labels.npy.torchlvm-new, beside the
+    output; only the figures and the renames removed theirs."""
+    synced = files.fsync_folder
+    calls = []
+
+    def interrupted(folder):
+        calls.append(folder)
+        if len(calls) == 2:  # (the first array's, after its rename: the second's went first)
+            raise KeyboardInterrupt
+        synced(folder)
+
+    monkeypatch.setattr(files, "fsync_folder", interrupted)
+    (tmp_path / "enc").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        write_npy(
+            {tmp_path / "enc" / "c.npy": np.zeros(3), tmp_path / "enc" / "c.labels.npy": np.ones(2)}
+        )
+    assert len(calls) == 2
+    assert list((tmp_path / "enc").iterdir()) == []

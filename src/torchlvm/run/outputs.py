@@ -357,14 +357,15 @@ def write_npy(arrays: dict[Path, np.ndarray], *, figures: dict[Path, Any] | None
     from torchlvm.plots import save_figure
     from torchlvm.run.commit import replaced, staging_name
 
-    with ExitStack() as stack:
-        for path, array in arrays.items():
-            tmp = stack.enter_context(atomic_path(staging_name(path), shown=path))
-            with open(tmp, "wb") as f:
-                np.save(f, np.ascontiguousarray(array))
-        stack.close()  # each is now complete and synced at .NAME.torchlvm-new
-    staged = {staging_name(path): path for path in arrays}
-    try:
+    staged: dict[Path, Path] = {}  # (each named before it is written: an interrupt or error
+    try:  # at any point up to the renames leaves no hidden file, userY #9)
+        with ExitStack() as stack:
+            for path, array in arrays.items():
+                staged[staging_name(path)] = path
+                tmp = stack.enter_context(atomic_path(staging_name(path), shown=path))
+                with open(tmp, "wb") as f:
+                    np.save(f, np.ascontiguousarray(array))
+            stack.close()  # each is now complete and synced at .NAME.torchlvm-new
         for path, fig in (figures or {}).items():
             staged[staging_name(path)] = path  # (before: a failed write leaves no hidden file)
             try:
