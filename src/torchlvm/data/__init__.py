@@ -12,6 +12,7 @@ from torchlvm.data.binarize import PROTOCOLS, binarize
 from torchlvm.data.catalog import DatasetInfo, describe_datasets
 from torchlvm.data.dataset import SPLITS, Dataset
 from torchlvm.data.factors import make_shapes
+from torchlvm.data.file_warning import FileWarning
 from torchlvm.data.files import load_file
 from torchlvm.data.idx import read_idx
 from torchlvm.data.load import load_dataset
@@ -23,6 +24,7 @@ __all__ = [
     "SPLITS",
     "Dataset",
     "DatasetInfo",
+    "FileWarning",
     "binarize",
     "describe_datasets",
     "list_datasets",

@@ -7,7 +7,6 @@ value at all, or a column that numbers the rows (an ID or a saved index).
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from torchlvm.data.csv_cells import (
 )
 from torchlvm.data.csv_dialect import Dialect
 from torchlvm.data.csv_stray import stray_line
+from torchlvm.data.file_warning import warn_of_file
 from torchlvm.errors import DataError, Spell, in_python, spelled
 
 
@@ -389,7 +389,8 @@ def _check_not_id(path: Path, header, values: np.ndarray, j: int) -> None:
         else:
             return
     if not _numbers_rows(header, j):
-        warnings.warn(
+        warn_of_file(
+            path,
             f"{path}: {column_name(header, j)} {held}; it is read as a feature, as its name does "
             f"not say it is an ID or an index; if it is one, drop it (--drop-columns "
             f"{header[j]}, drop_columns=[{header[j]!r}] in Python)",

@@ -11,13 +11,13 @@ exported twice holds them, are counted in one line too (:func:`warn_of_repeated_
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from torchlvm.data.csv_column import column_name, drop_for
+from torchlvm.data.file_warning import warn_of_file
 from torchlvm.errors import in_python, on_command_line
 
 
@@ -118,7 +118,8 @@ def warn_of_copies(path: Path, header: list[str] | None, values: np.ndarray, kee
     more = f"; and {count - SHOWN} more copies" if count > SHOWN else ""
     copied = sorted(keep[k] for k in [*(k for _, k in found), *(k for _, k, _, _ in other)])
     one = count == 1
-    warnings.warn(
+    warn_of_file(
+        path,
         f"{path}: {'; '.join(parts)}{more}, so a model counts "
         f"{'that measure' if one else 'those measures'} twice (in log p(x), each row's score "
         f"and its fit); drop the {'copy' if one else 'copies'} "
@@ -170,7 +171,8 @@ def warn_of_repeated_rows(path: Path, values: np.ndarray, labels: Sequence[str] 
         if count > 1
         else (f"1 of {len(values):,} rows repeats")
     )
-    warnings.warn(
+    warn_of_file(
+        path,
         f"{path}: {rows} an earlier row, every cell the same, so copies of a row can fall in "
         "the train and the test split alike and the test score read rows the model trained on; "
         "if the file holds an export more than once, drop the repeats (pandas: "

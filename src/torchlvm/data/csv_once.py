@@ -63,6 +63,17 @@ def kept(path: Path, what: tuple[Any, ...], learn: Callable[[], T]) -> T:
     return _facts[key]
 
 
+def known(path: Path, what: tuple[Any, ...]) -> bool:
+    """Whether inside :func:`parsed_once` a fact ``what`` of the file at ``path``, unchanged,
+    was kept (:func:`kept`); False outside a block, or where the file cannot be read."""
+    if _depth == 0:
+        return False
+    try:
+        return (_identity(path), what) in _facts
+    except OSError:
+        return False
+
+
 def _identity(path: Path) -> tuple[int, ...]:
     status = os.stat(path)
     return (

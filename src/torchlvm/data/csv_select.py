@@ -146,6 +146,7 @@ def _warn_label_dropped(path: Path, header, j: int) -> None:
     drop left out without a word (userU #10), though the user may have meant to read no
     labels."""
     from torchlvm.data.csv_column import column_name
+    from torchlvm.data.file_warning import FileWarning, warn_of_file
 
     def message(spell: Callable[..., str]) -> str:
         label, drop = spell("label_column"), spell("drop_columns")
@@ -155,7 +156,7 @@ def _warn_label_dropped(path: Path, header, j: int) -> None:
             f"it out of {drop}, or leave out {label} to read no labels"
         )
 
-    warnings.warn(spelled(UserWarning, message), stacklevel=4)
+    warn_of_file(path, spelled(FileWarning, message), stacklevel=4)
 
 
 def kept(path: Path, header, width: int, options: tuple) -> tuple[list[int], int | None]:

@@ -4,12 +4,12 @@ column, the code and its count; not guessed away (a -99 may be a real value)."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from torchlvm.data.csv_column import column_name
+from torchlvm.data.file_warning import warn_of_file
 
 CODES: tuple[float, ...] = (-99999.0, -9999.0, -999.0, -99.0, 99.0, 999.0, 9999.0, 99999.0)
 """The numbers that exports write for a missing value."""
@@ -32,7 +32,8 @@ def warn_of_codes(path: Path, header: list[str] | None, values: np.ndarray, j: i
             continue
         n = int(hits.sum())
         rows = "1 row" if n == 1 else f"{n} rows"
-        warnings.warn(
+        warn_of_file(
+            path,
             f"{path}: {column_name(header, j)} holds {code:g} in {rows}, far outside its other "
             f"values ({low:.4g} .. {high:.4g}): a code for a missing value? if so, read the "
             f"file with --na-values {code:g} (with --allow-missing to fit or train on it; "

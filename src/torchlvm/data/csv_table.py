@@ -26,7 +26,6 @@ a name ending in ``.gz`` (``.csv.gz``, ``.tsv.gz``) is decompressed as it is rea
 from __future__ import annotations
 
 import csv
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,6 +60,7 @@ from torchlvm.data.csv_once import shared
 from torchlvm.data.csv_select import ENCODED, Selector, check_unique_names, kept
 from torchlvm.data.csv_stray import check_totals, stray_line
 from torchlvm.data.csv_text import read_text, warn_if_garbled
+from torchlvm.data.file_warning import warn_of_file
 from torchlvm.errors import DataError, OptionError
 
 TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
@@ -207,7 +207,8 @@ def _warn_of_one_number(path: Path, header, j: int, texts: set[str]) -> None:
         f"{', '.join(map(repr, written))} as {float(written[0]):g}" for written in merged[:3]
     )
     more = f" and {len(merged) - 3} more" if len(merged) > 3 else ""
-    warnings.warn(
+    warn_of_file(
+        path,
         f"{path}: {column_name(header, j)} writes one number in several ways, which are read "
         f"as one class ({said}{more}); if they are different classes, write them as text "
         "(such as 'c01')",
@@ -253,7 +254,8 @@ def _warn_of_rare_classes(path: Path, header, j: int, labels: np.ndarray, names)
         for k in rare[:3]
     ]
     more = f" and {len(rare) - 3} more" if len(rare) > 3 else ""
-    warnings.warn(
+    warn_of_file(
+        path,
         f"{path}: {column_name(header, j)} has classes of fewer than {RARE_CLASS} rows "
         f"({', '.join(said)}{more}), of which a model learns little; if one is a typo of "
         "another class, correct it",
@@ -279,7 +281,8 @@ def _labelled(path: Path, header, j: int, read: tuple) -> tuple:
     shown = ", ".join(str(lines[i]) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
     one = len(empty) == 1
     rows, it = ("1 row has", "it") if one else (f"{len(empty)} rows have", "them")
-    warnings.warn(
+    warn_of_file(
+        path,
         f"{path}: {rows} no label in {column_name(header, j)} (line{'' if one else 's'} "
         f"{shown}), so {'it is' if one else 'they are'} left out; give {it} a label to use {it}",
         stacklevel=3,
@@ -315,7 +318,8 @@ def _observed(path: Path, lines: list[int], values: np.ndarray, label_cells) -> 
     shown = ", ".join(str(lines[i]) for i in where[:5]) + (", ..." if len(where) > 5 else "")
     one = len(where) == 1
     rows = "1 row has" if one else f"{len(where)} rows have"
-    warnings.warn(
+    warn_of_file(
+        path,
         f"{path}: {rows} no value in any feature column (line{'' if one else 's'} {shown}), "
         f"so {'it is' if one else 'they are'} left out",
         stacklevel=4,

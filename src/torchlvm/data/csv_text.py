@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import warnings
 import zlib
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from torchlvm.data.csv_dialect import (
     garbled,
     text_encoding,
 )
+from torchlvm.data.file_warning import warn_of_file
 from torchlvm.errors import DataError, Spell, spelled
 
 
@@ -151,7 +151,8 @@ def warn_if_garbled(path: Path, text: str) -> None:
     garbled (nothing is refused: the numbers read the same in every 8-bit code page)."""
     word = garbled(text[:_GARBLED_LOOKED_AT])
     if word is not None:
-        warnings.warn(
+        warn_of_file(
+            path,
             f"{path} is not UTF-8, so it was read as Windows-1252, in which it holds "
             f"{word!r}; if that looks garbled, give the file's encoding (--encoding NAME, "
             f"encoding='NAME' in Python; such as {SOME_ENCODINGS})",

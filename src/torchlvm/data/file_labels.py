@@ -3,7 +3,6 @@ rather than a measured quantity or row names (:data:`MANY_CLASSES`)."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from torchlvm.data.csv_cells import is_number
 from torchlvm.data.file_readers import Read
+from torchlvm.data.file_warning import warn_of_file
 from torchlvm.errors import DataError, OptionError, Spell, spelled
 
 MANY_CLASSES = 50
@@ -55,7 +55,8 @@ def check_not_measured(read: Read, path: Path, column: int | str | None, dropped
             f"{len(labels)} rows, so it is a measured quantity (such as a regression target)"
         )
     if column is None:
-        warnings.warn(
+        warn_of_file(
+            path,
             f"{path}: its labels array {held}, not classes: read without it (a model of classes, "
             "a CVAE on --condition label, has none to learn; save the classes under y for it)",
             stacklevel=2,

@@ -30,7 +30,6 @@ import math
 import os
 import struct
 import tokenize
-import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from torchlvm.data.file_warning import warn_of_file
 from torchlvm.data.npz_keys import npz_data_key
 from torchlvm.errors import DataError
 
@@ -207,7 +207,8 @@ def warn_of_either_order(shape: tuple[int, ...], path: str | os.PathLike[str]) -
         return
     if shape[1] == shape[-1] == 1:
         return  # (N, 1, H, 1): either reading gives the same pixels
-    warnings.warn(
+    warn_of_file(
+        path,
         f"{path} holds an array of shape {tuple(shape)}, whose first or last axis may be the "
         f"channels: read as {shape[1]} channel{'s' * (shape[1] > 1)} of {shape[2]}x{shape[3]} "
         "images (N, C, H, W); if its channels are last, save it as (N, C, H, W) (numpy: "
@@ -223,7 +224,8 @@ def warn_of_levels(dtype: np.dtype, high: float, path: str | os.PathLike[str]) -
     ``high`` / 255; nothing otherwise."""
     warn_sixteen_bit(dtype, path)
     if high < DARK_LEVELS:
-        warnings.warn(
+        warn_of_file(
+            path,
             f"{path} holds integer images whose brightest value is {high:g}: read as 8-bit grey "
             f"levels (divided by {PIXEL_MAX}), its white is {high / PIXEL_MAX:.3f}; if {high:g} "
             f"is white, save them divided by it as float32 (numpy: (x / {high:g})"
@@ -240,7 +242,8 @@ def warn_sixteen_bit(dtype: np.dtype, path: str | os.PathLike[str]) -> None:
     dtype = np.dtype(dtype)
     if dtype.kind not in "iu" or dtype.itemsize != 2:
         return
-    warnings.warn(
+    warn_of_file(
+        path,
         f"{path} holds {dtype.name} images whose values all lie in 0..255: read as 8-bit grey "
         f"levels (divided by {PIXEL_MAX}); if they are 16-bit levels (of 0..65535) they are "
         "read 257 times too bright: save them divided by 65535 as float32 (numpy: "

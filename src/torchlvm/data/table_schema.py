@@ -11,7 +11,6 @@ undoes it on anything the model outputs.
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -396,10 +395,10 @@ def _say_indices(path: Any, header: list[str] | None, selectors: tuple) -> None:
         counts = "" if header is None else " (an index counts from 0)"  # (else "(index 13)")
         return f"{path}: {'; '.join(parts)}{counts}"
 
-    from torchlvm.data.csv_once import kept as once
+    from torchlvm.data.file_warning import FileWarning, warn_of_file
 
-    told = spelled(UserWarning, message)  # once a command: train records it twice (review14 R15)
-    once(path, ("said", str(told)), lambda: warnings.warn(told, stacklevel=6))
+    told = spelled(FileWarning, message)  # once a command: train records it twice (review14 R15)
+    warn_of_file(path, told, stacklevel=4)
 
 
 def _label_written(

@@ -166,6 +166,7 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
             damaged or holds another kind of file.
     """
     import torchlvm.models  # noqa: F401  (importing registers every model type)
+    from torchlvm.data.file_warning import said_at_training
     from torchlvm.io import load, read_config
     from torchlvm.run.commit import recover_for_reading
     from torchlvm.run.interrupted import check_finished
@@ -186,6 +187,7 @@ def load_run(folder: str | os.PathLike[str], *, device: torch.device | str = "cp
     record = read_config(folder)
     data = record.get("data") if isinstance(record, dict) else None
     _keep_data(folder, data)
+    said_at_training(data if isinstance(data, dict) else None)  # (its file's warnings: said)
     _warn_of_unsaved_epochs(folder, record)
     return Run(folder, model, str(record["model_type"]), dict(data or {}))
 
