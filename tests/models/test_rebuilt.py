@@ -49,7 +49,7 @@ def test_an_encoder_of_ones_own_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ConfigError) as refusal:
         vae.save_pretrained(tmp_path / "mine")
     message = str(refusal.value)
-    assert message.startswith("save_pretrained records a VAE by its config, and torchlvm.load")
+    assert message.startswith("torchlvm records a VAE by its config (config.json), and torchlvm")
     assert "but encoder is Sequential() where its config builds " in message
     assert "safetensors.torch.save_file(model.state_dict(), PATH)" in message
     assert not (tmp_path / "mine").exists()
@@ -83,3 +83,17 @@ def test_the_weights_of_a_model_its_config_builds_load_as_saved(tmp_path):
     x = torch.bernoulli(torch.rand(4, 64, generator=torch.Generator().manual_seed(0)))
     loaded = load(vae.save_pretrained(tmp_path / "vae"))
     torch.testing.assert_close(loaded.encode(x).mean, vae.encode(x).mean, rtol=0, atol=0)
+
+
+def test_training_fit_refuses_a_replaced_encoder_before_it_trains(tmp_path):
+    """userY #1 through the documented training path: the run recorded the config alone, and
+    loaded (and evaluated, and resumed) as the config's ReLU networks."""
+    from torchlvm.training import LVMDataModule, TrainConfig, fit
+
+    vae = _vae()
+    vae.encoder = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 12))
+    with pytest.raises(ConfigError, match="but encoder is Sequential"):
+        fit(vae, LVMDataModule("digits", binarize="dynamic"), TrainConfig(max_epochs=1),
+            tmp_path / "run", progress=False)  # fmt: skip
+    assert not list((tmp_path / "run").rglob("*.ckpt"))
+    assert not (tmp_path / "run" / "model.safetensors").exists()

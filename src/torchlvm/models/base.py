@@ -33,9 +33,16 @@ which scikit-learn records from a DataFrame), where it has them."""
 
 def model_record(model: Any) -> dict[str, Any]:
     """The part of ``config.json`` that rebuilds ``model``: its type name and config, and the
-    column names it was fitted on where it has them (:data:`FEATURE_NAMES`)."""
+    column names it was fitted on where it has them (:data:`FEATURE_NAMES`).
+
+    Raises:
+        ConfigError: for a model whose modules are not what its config builds
+            (:func:`~torchlvm.models.rebuilt.check_rebuilt_from_config`): ``save_pretrained``
+            and ``training.fit``, which record it first, refuse it before writing or training.
+    """
     import torchlvm
 
+    check_rebuilt_from_config(model)  # (userY #1, #2: before training.fit trains, too)
     record = {
         "model_type": model.model_type,
         "model": config_to_dict(model.fitted_config),
@@ -263,7 +270,6 @@ class SavableModel:
                 f"{type(self).__name__} is not fitted yet ({', '.join(unset)} unset), so it has "
                 "no weights to save; call fit(X) before save_pretrained"
             )
-        check_rebuilt_from_config(self, "save_pretrained")  # (userY #1, #2)
         record = model_record(self)
         if set(extra) & set(record):
             raise ConfigError(

@@ -50,9 +50,10 @@ def config_difference(model: Any) -> str | None:
     return None if gone is None else f"{gone} ({built[gone]}), which its config builds, is gone"
 
 
-def check_rebuilt_from_config(model: Any, doing: str) -> None:
-    """Refuse to record ``model`` (``doing``: what would record it, e.g. ``"save_pretrained"``)
-    where its modules are not what its config builds (:func:`config_difference`).
+def check_rebuilt_from_config(model: Any) -> None:
+    """Refuse to record ``model`` (``config.json``: ``save_pretrained``, a run of
+    ``training.fit``) where its modules are not what its config builds
+    (:func:`config_difference`).
 
     Raises:
         ConfigError: naming the first module that differs, and the way to keep a model of
@@ -63,10 +64,10 @@ def check_rebuilt_from_config(model: Any, doing: str) -> None:
         return
     name, config = type(model).__name__, type(model.fitted_config).__name__
     raise ConfigError(
-        f"{doing} records a {name} by its config, and torchlvm.load rebuilds it from that "
-        f"config, but {difference}: it would load these weights into other networks. Build "
-        f"the change into the config if it has an option for it ({config}), or keep a "
-        "model of your own code with torch: safetensors.torch.save_file(model.state_dict(), "
-        "PATH), then build the model in your code and load_state_dict("
+        f"torchlvm records a {name} by its config (config.json), and torchlvm.load rebuilds "
+        f"it from that config, but {difference}: it would load these weights into other "
+        f"networks. Build the change into the config if it has an option for it ({config}), "
+        "or keep a model of your own code with torch: safetensors.torch.save_file("
+        "model.state_dict(), PATH), then build the model in your code and load_state_dict("
         "safetensors.torch.load_file(PATH))"
     )
