@@ -126,3 +126,33 @@ def test_reading_the_cached_classifier_leaves_the_random_state_as_it_was(classif
     state = torch.get_rng_state()
     dataset_classifier("digits")  # read back from the cache
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_a_home_that_cannot_be_written_caches_the_classifier_in_the_users_own_folder(
+    tmp_path, monkeypatch
+):
+    """runs17 F1: HOME=/proc (a container's uid without a home) ended evaluate of an image run
+    in "No such file or directory (the sample-quality classifier's cache; set TORCHLVM_CACHE";
+    the classifier is trained into the user's own folder in the temporary folder instead, and a
+    classifier the read-only user cache holds is still read from there."""
+    import tempfile
+
+    monkeypatch.delenv("TORCHLVM_CACHE", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", "/proc")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(features, "TRAIN_STEPS", 5)
+    kept = tmp_path / f"torchlvm-{__import__('os').getuid()}" / "classifiers"
+    assert features.cache_dirs() == (features.cache_dirs()[0], kept)
+    path = tmp_path / "data.npz"
+    x = torch.rand(60, 4, generator=torch.Generator().manual_seed(0)).numpy()
+    numpy.savez(path, x=x, y=(x[:, 0] > 0.5).astype(numpy.int64))
+    assert dataset_classifier(str(path)).info["n_train"] == 48
+    assert sorted(p.suffix for p in kept.iterdir()) == [".json", ".safetensors"]
+    held = tmp_path / "held"  # a read-only cache that holds it (the user cache, before us)
+    held.mkdir()
+    for p in kept.iterdir():
+        p.rename(held / p.name)
+    monkeypatch.setattr(features, "cache_dirs", lambda: (held, kept))
+    monkeypatch.setattr(features, "_train", lambda *a, **k: pytest.fail("trained again"))
+    assert dataset_classifier(str(path)).info["n_train"] == 48

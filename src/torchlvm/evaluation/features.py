@@ -42,12 +42,26 @@ BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
 
 
-def cache_dir() -> Path:
-    """Where classifiers are cached: ``$TORCHLVM_CACHE/classifiers`` or the user cache."""
+def cache_dirs() -> tuple[Path, ...]:
+    """Where classifiers are looked for, in order: ``$TORCHLVM_CACHE/classifiers``; else the
+    user cache's ``classifiers``, and after it, where that cannot be written (a container's uid
+    without a home), the user's own :func:`~torchlvm._user_folders.kept_folder`, as the record
+    of written files does (runs17 F1: ``HOME=/proc`` ended evaluate of an image run in 'set
+    TORCHLVM_CACHE'). A read-only cache that holds a classifier is still read first."""
+    from torchlvm._user_folders import can_hold, kept_folder
     from torchlvm.data.locate import user_cache_dir
 
     root = os.environ.get("TORCHLVM_CACHE")
-    return (Path(root) if root else user_cache_dir()) / "classifiers"
+    if root:
+        return (Path(root) / "classifiers",)
+    default = user_cache_dir() / "classifiers"
+    kept = None if can_hold(default) else kept_folder("classifiers")
+    return (default,) if kept is None else (default, kept)
+
+
+def cache_dir() -> Path:
+    """Where a classifier trained now is cached: the last of :func:`cache_dirs`."""
+    return cache_dirs()[-1]
 
 
 def _network(dim: int, num_classes: int) -> nn.Sequential:
@@ -177,10 +191,12 @@ def dataset_classifier(
             f"{name} has no class labels, so torchlvm cannot train the classifier whose features "
             "the Fréchet distance uses; sample quality needs a labelled dataset"
         )
-    path = cache_dir() / f"{_key(train)}.safetensors"
-    cached = _load_cached(path, train.dim, train.num_classes)
-    if cached is not None:
-        return cached
+    file = f"{_key(train)}.safetensors"
+    for folder in cache_dirs():
+        cached = _load_cached(folder / file, train.dim, train.num_classes)
+        if cached is not None:
+            return cached
+    path = cache_dir() / file
     _check_cache_writable(path.parent)  # before minutes of training whose result goes there
     network = _train(train, seed, progress)
     test = load_dataset(name, "test", data_dir=data_dir, seed=seed)
