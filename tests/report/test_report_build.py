@@ -485,3 +485,28 @@ def test_a_hand_edited_figures_list_that_is_no_list_reads_as_none_written(
     demo_metrics["figures"] = {"folder": "figures", "written": written, "skipped": {}}
     assert Figures.from_json(demo_metrics["figures"]).written == ()
     assert build_report([make_run(metrics=demo_metrics)]).is_file()
+
+
+def test_runs_whose_data_seeds_deal_other_test_rows_are_flagged(make_run, config, tmp_path):
+    """userY #13: digits runs of data seeds 0 and 7 (test splits sharing 77 of 359 rows) and two
+    table runs of two seeds were ranked side by side without a word; MNIST's official test set
+    is the same whatever the seed, and is not flagged."""
+    import copy
+    import html
+
+    made = iter(range(100))
+
+    def warning(*configs) -> str:
+        runs = [make_run(f"r{next(made)}", config=c) for c in configs]
+        text = html.unescape(build_report(runs, tmp_path / "cmp.html").read_text("utf-8"))
+        return text[text.index("Not comparable") : text.index("<table")] if "Not c" in text else ""
+
+    seven = copy.deepcopy(config)
+    seven["data"]["seed"] = 7
+    said = warning(config, seven)
+    assert "split with other seeds (train's --seed), so their test splits hold other rows" in said
+    assert "r0: data seed 0; r1: data seed 7" in said
+    assert warning(config, copy.deepcopy(config)) == ""
+    mnist, mnist7 = copy.deepcopy(config), copy.deepcopy(seven)
+    mnist["data"]["name"] = mnist7["data"]["name"] = "mnist"
+    assert warning(mnist, mnist7) == ""
