@@ -8,7 +8,7 @@ import torch
 
 from torchlvm import cli
 from torchlvm.errors import ConfigError, DataError
-from torchlvm.models import VAE, VAEConfig
+from torchlvm.models import VAE, Autoencoder, AutoencoderConfig, VAEConfig
 from torchlvm.training import LVMDataModule, TrainConfig, fit
 from torchlvm.training.checkpoint_io import read_checkpoint
 
@@ -52,3 +52,35 @@ def test_a_float64_run_resumes_in_float64(tmp_path, capsys):
     with pytest.raises(DataError, match="holds the run's weights in float64 and the model given "
                        r"is float32; resume it with the model in float64 \(model.to"):  # fmt: skip
         _run(out, _vae(), epochs=3, resume=True)
+
+
+@pytest.mark.filterwarnings("ignore:no latent dimension is active")
+def test_a_model_of_another_type_or_of_the_protocol_alone_is_named(tmp_path):
+    """readI I2: a model of the protocol's methods alone resumed onto a run raised an
+    AttributeError ('no attribute from_config') before the objective's check that says how to
+    train it; another type was 'trained with a vae model, and the model given has a ae'."""
+    _run(tmp_path / "run", _vae(16))
+    with pytest.raises(ConfigError, match="trains a model of type 'vae', and the model given is "
+                       "of type 'ae'; resume it with"):  # fmt: skip
+        _run(tmp_path / "run", Autoencoder(AutoencoderConfig(64, latent_dim=2, hidden=(16,))),
+             epochs=2, resume=True)  # fmt: skip
+    inner = _vae(16)
+
+    class Mine(torch.nn.Module):  # (the protocol's methods alone)
+        latent_dim = 2
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def prior(self, c=None, batch_shape=()):
+            return inner.prior(c, batch_shape)
+
+        def encode(self, x, c=None):
+            return inner.encode(x, c)
+
+        def decode(self, z, c=None):
+            return inner.decode(z, c)
+
+    with pytest.raises(ConfigError, match="its loss from torchlvm.inference"):
+        _run(tmp_path / "run", Mine(), epochs=2, resume=True)

@@ -118,6 +118,9 @@ def check_model_is_runs(folder: Path, model: Any) -> None:
     resume=True)`` on a run of hidden 400 blamed the run's last checkpoint, and offered to copy
     another over it, which failed the same way, or to train the run again).
 
+    A model of the protocol's methods alone, not torchlvm's, is left to the objective's check,
+    which names how to train it (readI I2: model_record's AttributeError came first).
+
     Raises:
         ConfigError: naming the settings that differ, the run's and the model's.
     """
@@ -125,6 +128,8 @@ def check_model_is_runs(folder: Path, model: Any) -> None:
     from torchlvm.models.config import config_from_dict, config_to_dict
     from torchlvm.run.record import read_record, record_path
 
+    if not (hasattr(type(model), "from_config") and hasattr(model, "fitted_config")):
+        return
     given = model_record(model)
     try:
         recorded = read_record(folder)
@@ -140,11 +145,13 @@ def check_model_is_runs(folder: Path, model: Any) -> None:
         if not differ:
             return
         said, yours = (_settings(differ, of) for of in (theirs, given["model"]))
+        what = f"was trained with {said}, and the model given has {yours}"
     else:
-        said, yours = f"a {runs} model", f"a {given['model_type']}"
+        what = f"trains a model of type {runs!r}, and the model given is of type "
+        what += repr(given["model_type"])
     raise ConfigError(
-        f"the run in {folder} was trained with {said}, and the model given has {yours}; resume "
-        f"it with a model built with the run's settings (the 'model' of {record_path(folder)})"
+        f"the run in {folder} {what}; resume it with a model built with the run's settings "
+        f"(the 'model' of {record_path(folder)})"
     )
 
 
