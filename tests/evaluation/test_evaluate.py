@@ -327,15 +327,15 @@ def test_the_latent_section_labels_how_each_kl_was_found(test_data, settings, ma
         "latent"
     ]
     if matched:
-        assert latent["kl_total"]["kind"] == "estimate" and latent["kl_total"]["k"] == 2
+        assert latent["kl_total"]["kind"] == "estimate" and latent["kl_total"]["k"] == 50
         assert latent["kl_total"]["stderr"] > 0 and "Monte Carlo" in latent["kl_total"]["note"]
         assert latent["rate"]["kind"] == "estimate"
         assert latent["kl_per_dim"]["kind"] == "approximation"
         assert "matched to each 1-D marginal" in latent["kl_per_dim"]["note"]
     else:
         assert latent["kl_total"]["kind"] == "exact" and latent["kl_per_dim"]["kind"] == "exact"
-    assert latent["distortion"]["kind"] == "estimate" and latent["distortion"]["k"] == 2
-    assert "the mean of 2 draws of z per example" in latent["distortion"]["note"]
+    assert latent["distortion"]["kind"] == "estimate" and latent["distortion"]["k"] == 50
+    assert "the mean of 50 draws of z per example" in latent["distortion"]["note"]  # (userW #1)
 
 
 def test_an_unlabelled_table_is_told_it_is_a_table(tmp_path):
@@ -372,3 +372,13 @@ def test_grey_levels_for_a_bernoulli_model_name_the_load_that_binarizes_them():
         evaluate(vae(), grey, EvalConfig(**SMALL))
     binarized = load_dataset("digits", "test", binarize="dynamic")
     assert evaluate(vae(), binarized, EvalConfig(**dict(SMALL, ood=()))).likelihood is not None
+
+
+def test_the_distortion_says_the_draws_of_z_it_is_the_mean_of(test_data):
+    """userW #1: the distortion (and a Monte Carlo rate) was labelled 'k': 2, 'the mean of 2
+    draws of z per example'; it is the ELBO's E_q term, from its draws (50 at k = 50)."""
+    m = run(vae(), test_data, **dict(SMALL, ood=(), sample_quality=False, separability=False))
+    distortion, elbo = m["latent"]["distortion"], m["likelihood"]["elbo"]["nats"]
+    assert distortion["k"] == elbo["draws"] == 50
+    assert "the mean of 50 draws of z per example" in distortion["note"]
+    assert distortion["stderr"] == pytest.approx(elbo["stderr"], rel=1e-6)

@@ -53,6 +53,7 @@ from torchlvm.evaluation.latent import (
     prior_means,
     summarize_latent,
 )
+from torchlvm.evaluation.likelihood import elbo_draws
 from torchlvm.evaluation.likelihood_section import (
     AUTOENCODER_NO_LIKELIHOOD,
     likelihood_scope,
@@ -293,6 +294,7 @@ def _full_rows(
                 matched=matched,
                 conditional=c is not None,
                 centres=prior_means(model, x, c, batch_size=o.batch_size),
+                draws=elbo_draws(o.k),  # (the ELBO's terms: userW #1)
             )  # fmt: skip
         )
     if o.separability:
