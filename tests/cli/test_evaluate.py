@@ -266,8 +266,8 @@ def test_a_folder_it_cannot_write_fails_before_the_work(run_dir, capsys, monkeyp
     assert err == (
         f"torchlvm: error: Permission denied (this command writes in the run folder {run_dir}; "
         f"copy the run where you can write, e.g. 'cp -r {run_dir} {copy}', and run the command "
-        f"on the copy; or evaluate it with --out {run_dir.name}-metrics.json, which leaves it as "
-        f"it was): {run_dir / '.torchlvm.lock'}; check the path, its permissions and the "
+        f"on the copy; or evaluate it with --out {run_dir.name}-metrics.json, which writes "
+        f"nothing there): {run_dir / '.torchlvm.lock'}; check the path, its permissions and the "
         "free disk space (files written before stay as they were)\n"
     )
 
@@ -288,7 +288,7 @@ def test_out_evaluates_a_run_it_leaves_as_it_was(run_dir, tmp_path, capsys, monk
     assert main(["evaluate", str(run_dir), *FAST, "--ood", "noise", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.splitlines()[-1] == (
-        f"wrote {out} ({run_dir} is left as it was; no figures are drawn with --out)"
+        f"wrote {out} (nothing of this evaluation in {run_dir}: no metrics.json or figures)"
     )
     assert "IWAE bound L_100" in printed
     assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before

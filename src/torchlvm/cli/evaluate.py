@@ -5,7 +5,8 @@ dataset classifier's features) and outlier detection (likelihood and typicality 
 
 Writes DIR/metrics.json (every number with its unit, kind, k and data protocol) and
 DIR/figures/*.png, and prints a table; with --out FILE.json, the numbers go to FILE.json and the
-run folder is left as it was (a read-only run: an archived artifact, a read-only mount).
+evaluation writes nothing in the run folder, which may be read-only (an archived artifact, a
+read-only mount).
 
 Examples:
   torchlvm evaluate runs/vae
@@ -60,9 +61,10 @@ def _positive(text: str) -> int:
 
 
 OUT_HELP = (
-    "write the numbers to FILE.json, as metrics.json holds them, and nothing in DIR (no lock, no "
-    "figures): for a run that cannot be written, such as an archived artifact or a read-only "
-    "mount"
+    "write the numbers to FILE.json, as metrics.json holds them, and no lock, metrics or figures "
+    "in DIR, which may be read-only (an archived artifact, a read-only mount); as every command "
+    "that reads a run, it refreshes config.json's record of a data file that was only touched, "
+    "where DIR can be written"
 )
 KS_HELP = "the IWAE bounds' k, by spaces or commas (default: 1 10 100, those up to --k)"
 OOD_K, OOD_RESIZE = 100, "bilinear"  # (defaults, which the recorded command leaves out)
@@ -361,7 +363,7 @@ def _or_out(folder: Path) -> Iterator[None]:
         if not unwritable(err):
             raise
         example = quoted(folder.name + "-metrics.json")
-        also = f"or evaluate it with --out {example}, which leaves it as it was"
+        also = f"or evaluate it with --out {example}, which writes nothing there"
         said = err.strerror or str(err)
         said = f"{said[:-1]}; {also})" if said.endswith(")") else f"{said} ({also})"
         raise OSError(err.errno, said, err.filename) from None
@@ -432,7 +434,7 @@ def _written_elsewhere(
     print(format_table(result))
     if untrained is not None:
         print(untrained)
-    print(f"wrote {out} ({run_.folder} is left as it was; no figures are drawn with --out)")
+    print(f"wrote {out} (nothing of this evaluation in {run_.folder}: no metrics.json or figures)")
     return 0
 
 
