@@ -382,3 +382,20 @@ def test_the_distortion_says_the_draws_of_z_it_is_the_mean_of(test_data):
     assert distortion["k"] == elbo["draws"] == 50
     assert "the mean of 50 draws of z per example" in distortion["note"]
     assert distortion["stderr"] == pytest.approx(elbo["stderr"], rel=1e-6)
+
+
+def test_rows_of_features_have_their_squared_error_per_feature_not_per_pixel():
+    """userW #2: the report of a VAE of a 2-column ring (.npy of rows, not a table) said
+    'squared error per pixel', where evaluate's table said 'per feature'."""
+    from torchlvm.data.dataset import Dataset
+
+    torch.manual_seed(0)
+    x = torch.randn(40, 2, generator=torch.Generator().manual_seed(0))
+    rows = Dataset(x, None, "ring.npy", "test", (2,), None, None, "none")
+    model = VAE(VAEConfig(input_dim=2, latent_dim=1, hidden=(8,), likelihood="gaussian")).eval()
+    options = dict(SMALL, ood=(), n=None, sample_quality=False, separability=False)
+    reconstruction = run(model, rows, **options)["reconstruction"]
+    assert reconstruction["mse_per_pixel"]["unit"] == "squared error/feature"
+    assert reconstruction["mse_per_example"]["unit"] == "squared error/example"
+    images = run(vae(), load_dataset("digits", "test", binarize="dynamic"), **options)
+    assert images["reconstruction"]["mse_per_pixel"]["unit"] == "squared error/pixel"

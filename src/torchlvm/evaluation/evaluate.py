@@ -277,6 +277,7 @@ def _full_rows(
                 table=dataset.is_table,
                 standardized=dataset.standardizer is not None,
                 conditional=c is not None,
+                flat=len(dataset.shape) == 1,  # (rows of features: no pixels)
             )
         )
     with _timed(seconds, "latent"):

@@ -60,16 +60,19 @@ def summarize_reconstruction(
     table: bool = False,
     standardized: bool = False,
     conditional: bool = False,
+    flat: bool = False,
 ) -> dict[str, Any]:
     """Labelled means of :func:`per_example_reconstruction`'s output; on a ``table`` the units
-    are per row and per feature (``standardized``: in standardized units), else per example and
-    per pixel; ``conditional``: a CVAE's, each input with its own condition c (its note said
-    p(x | z) and E_q[z | x] of a CVAE: userK #12)."""
+    are per row and per feature (``standardized``: in standardized units), on other ``flat``
+    rows (an .npy of feature vectors: per-example shape ``(D,)``) per example and per feature
+    (userW #2: a 2-column ring's was 'per pixel', where evaluate's table said 'per feature'),
+    else per example and per pixel; ``conditional``: a CVAE's, each input with its own
+    condition c (its note said p(x | z) and E_q[z | x] of a CVAE: userK #12)."""
     mse = float(values["sq_error"].double().mean())
     note = "x̂ = mean of p(x | z) at z = E_q[z | x]"
     if conditional:
         note = "x̂ = mean of p(x | z, c) at z = E_q[z | x, c], with each input's own c"
-    example, dimension = example_noun(table), "feature" if table else "pixel"
+    example, dimension = example_noun(table), "feature" if table or flat else "pixel"
     if table:
         note += f", {table_units(standardized)}"
     out: dict[str, Any] = {
