@@ -510,3 +510,17 @@ def test_runs_whose_data_seeds_deal_other_test_rows_are_flagged(make_run, config
     mnist, mnist7 = copy.deepcopy(config), copy.deepcopy(seven)
     mnist["data"]["name"] = mnist7["data"]["name"] = "mnist"
     assert warning(mnist, mnist7) == ""
+
+
+def test_missing_figures_of_an_evaluation_name_figures_only(make_run, demo_metrics):
+    """userW #4: after evaluate --n 300 --no-figures, the report said "`torchlvm evaluate RUN`
+    draws them", which re-evaluates at the defaults (minutes) and replaces the n = 300
+    evaluation; --figures-only draws them for the evaluation in metrics.json."""
+    evaluated = json.loads(json.dumps(demo_metrics))
+    evaluated["protocol"]["command"] = "torchlvm evaluate runs/x --n 300"
+    run = make_run("evaluated", metrics=evaluated, figures={})
+    text = build_report([run]).read_text(encoding="utf-8")
+    assert f"`torchlvm evaluate {run} --figures-only` draws them for the evaluation in" in text
+    bare = make_run("bare", metrics=None, figures={})
+    (bare / "model.safetensors").write_bytes(b"")
+    assert f"`torchlvm evaluate {bare}` draws them." in build_report([bare]).read_text("utf-8")

@@ -484,7 +484,20 @@ def collect_run(folder: str | Path) -> RunContents:
     ]
     if missing:
         names = ", ".join(missing)
-        run.notes.append(
-            f"Figures missing: {names}; `torchlvm evaluate {quoted(folder)}` draws them."
-        )
+        run.notes.append(f"Figures missing: {names}; {_draws_them(folder, run.metrics)}.")
     return run
+
+
+def _draws_them(folder: Path, metrics: Any) -> str:
+    """The command that draws a run's missing figures: ``evaluate --figures-only`` where
+    metrics.json holds an evaluation of the weights the run holds (its figures, on its rows,
+    without evaluating again: userW #4, the plain command re-evaluated at the defaults, minutes,
+    and replaced the n = 300 evaluation the report showed), else ``evaluate``."""
+    p = Evaluation.from_json(metrics).protocol
+    recorded = None not in (p.split, p.seed, p.command)
+    if recorded and not measured_on_other_weights(folder, metrics):
+        return (
+            f"`torchlvm evaluate {quoted(folder)} --figures-only` draws them for the evaluation "
+            "in metrics.json"
+        )
+    return f"`torchlvm evaluate {quoted(folder)}` draws them"
