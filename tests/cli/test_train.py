@@ -511,3 +511,20 @@ def test_a_users_lightning_checkpoint_named_last_is_not_resumed_from(
     assert main([*argv, "--overwrite"]) == 2
     assert "also checkpoints/last.ckpt, which torchlvm did not write" in _one_error_line(capsys)
     assert _snapshot(out) == before
+
+
+def test_a_run_stopped_early_says_why_and_how_to_train_on(tmp_path, capsys):
+    """userW #5: a table's run stopped at epoch 34 of 60 on a plateau ('stopped early', by a
+    table's default --patience 30), with no word of the rule or of the way on. The line names
+    both, and the command it gives trains on."""
+    out = tmp_path / "run"
+    argv = ["train", "vae", "--data", "digits", "--latent-dim", "2", "--hidden", "8"]
+    assert (
+        main([*argv, "--epochs", "40", "--patience", "1", "--lr", "0.05", "--out", str(out)]) == 0
+    )
+    said = [line for line in capsys.readouterr().out.splitlines() if "stopped early:" in line]
+    command = f"torchlvm train vae --resume --out {out} --patience 4"
+    why = "  stopped early: no better val/elbo for 1 epoch (--patience; 30 for a table); "
+    assert said == [f"{why}to train on: {command}"]
+    assert main(command.split()[1:] + ["--quiet"]) == 0
+    assert re.search(r": \d+ epochs? \(resumed at epoch \d+\)", capsys.readouterr().out)

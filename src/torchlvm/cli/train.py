@@ -278,6 +278,10 @@ def _print_summary(model_type: str, model: Any, dm: Any, config: Any, result: An
     if result.best_epoch is not None and result.best_value is not None:
         best = f"best epoch {shown(result.best_epoch)} by {result.monitor}"
         print(f"  saved weights: {best} = {result.best_value:.3f}")
+    if result.stopped_early:  # (why, and the way on: userW #5, a table's run ended on a plateau)
+        print(f"  stopped early: no better {result.monitor} for {epochs(config.patience)} "
+              f"(--patience; 30 for a table); to train on: torchlvm train {model_type} --resume "
+              f"--out {quoted(result.out_dir)} --patience {4 * config.patience}")  # fmt: skip
     if result.skipped_steps:
         print(f"  skipped updates with a non-finite loss: {result.skipped_steps}")
     print(f"wrote {result.out_dir}/config.json, model.safetensors, metrics.csv, checkpoints/")
