@@ -160,7 +160,13 @@ class _Progress:
 
 
 def em_complete(
-    X: Tensor, W: Tensor, sigma2: Tensor, *, max_iter: int, tol: float
+    X: Tensor,
+    W: Tensor,
+    sigma2: Tensor,
+    *,
+    max_iter: int,
+    tol: float,
+    noise_trail: list[float] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, list[float]]:
     """EM on complete data in T&B's covariance form (PX-EM).
 
@@ -168,6 +174,8 @@ def em_complete(
         X: data ``(N, D)``, no NaN. W: starting loadings ``(D, K)``. sigma2: starting σ², 0-d.
         max_iter: most EM updates. tol: stop when the mean log-likelihood changes by at most
             ``tol`` nats per row (:func:`settled`).
+        noise_trail: where given, σ² after each update is appended to it (for
+            :func:`~torchlvm.models.ppca_fit.check_noise_collapse`).
 
     Returns:
         ``(W, mu, sigma2, history)``; ``history`` holds the mean log-likelihood (nats per row)
@@ -188,13 +196,21 @@ def em_complete(
         W = W_new @ _psd_factor(gamma)  # PX-EM reduction
         history.append(mean_log_likelihood(X, W, mu, sigma2))
         said(history)
+        if noise_trail is not None:
+            noise_trail.append(float(sigma2))
         if settled(history, tol):
             break
     return W, mu, sigma2, history
 
 
 def em_missing(
-    X: Tensor, W: Tensor, sigma2: Tensor, *, max_iter: int, tol: float
+    X: Tensor,
+    W: Tensor,
+    sigma2: Tensor,
+    *,
+    max_iter: int,
+    tol: float,
+    noise_trail: list[float] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, list[float]]:
     """EM with missing values (NaN), after Ilin & Raiko 2010 (PX-EM); μ is re-estimated too.
 
@@ -226,6 +242,8 @@ def em_missing(
         W = W @ _psd_factor(gamma)  # PX-EM reduction
         history.append(mean_log_likelihood(X, W, mu, sigma2))
         said(history)
+        if noise_trail is not None:
+            noise_trail.append(float(sigma2))
         if settled(history, tol):
             break
     return W, mu, sigma2, history
