@@ -626,8 +626,9 @@ def test_a_split_of_a_table_runs_own_file_is_scored_as_the_run_split_it(
     assert f"scored 20 rows of the test split of {path}" in printed
     first = min(rows, key=lambda r: int(r["rank"]))
     assert f"rank 1: row {first['row']} (line {first['line']}, id '{first['id']}')" in printed
-    other = tmp_path / "other.csv"
-    other.write_bytes(path.read_bytes())
+    other = tmp_path / "other.csv"  # (its rows in another order: a copy is the run's, readI I1)
+    header, *lines = path.read_text().splitlines()
+    other.write_text("\n".join([header, *reversed(lines)]) + "\n")
     argv = ["score", str(ppca_run), "--data", str(other), "--split", "test"]
     assert main([*argv, "--out", str(tmp_path / "f.csv")]) == 2
     err = capsys.readouterr().err

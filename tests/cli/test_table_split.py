@@ -141,3 +141,35 @@ def test_a_split_of_the_runs_own_file_given_with_data_is_the_runs_split(table, t
     argv = ["score", str(run), "--data", str(path), "--split", "test", "--samples", "2"]
     assert cli.main([*argv, "--out", str(scored)]) == 0
     assert _ids(scored) == _ids(own)
+
+
+def test_a_copy_of_the_runs_own_file_is_split_as_the_run_split_it(table, tmp_path):
+    """readI I1: a byte-identical copy of the run's file was 'another file', split by seed 0:
+    `encode RUN --data copy.csv --split test` of a --seed 3 run named rows of the run's train
+    split 'the test split', and score refused the copy's --split. A copy of the bytes the run
+    recorded is the run's file; a file of other bytes is still seed 0's (encode) or refused
+    (score)."""
+    import shutil
+
+    path, _, _ = table
+    run = tmp_path / "cvae"
+    argv = ["train", "cvae", "--data", str(path), "--seed", "3", "--drop-columns", "id"]
+    argv += ["--label-column", "kind", "--latent-dim", "1", "--hidden", "4", "--epochs", "1"]
+    assert cli.main([*argv, "--quiet", "--out", str(run)]) == 0
+    copy = tmp_path / "elsewhere" / "copy.csv"
+    copy.parent.mkdir()
+    shutil.copyfile(path, copy)
+    own, given, scored = (tmp_path / f"{n}.csv" for n in ("own", "given", "scored"))
+    assert cli.main(["encode", str(run), "--split", "test", "--out", str(own)]) == 0
+    argv = ["encode", str(run), "--data", str(copy), "--split", "test", "--out", str(given)]
+    assert cli.main(argv) == 0
+    assert _ids(given) == _ids(own)
+    argv = ["score", str(run), "--data", str(copy), "--split", "test", "--samples", "2"]
+    assert cli.main([*argv, "--out", str(scored)]) == 0
+    assert _ids(scored) == _ids(own)
+    with copy.open("a") as f:  # (other bytes: another file)
+        f.write("r200,0.5,0.5,a\n")
+    other = tmp_path / "other.csv"
+    argv = ["encode", str(run), "--data", str(copy), "--split", "test", "--out", str(other)]
+    assert cli.main(argv) == 0
+    assert _ids(other) != _ids(own)

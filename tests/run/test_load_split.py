@@ -200,3 +200,22 @@ def test_a_resume_stopped_by_a_non_finite_loss_says_so_and_its_command_finishes_
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         assert load_run(run).model is not None
+
+
+def test_a_copy_of_the_runs_file_is_read_with_the_runs_splits(tmp_path):
+    """readI I1: a byte-identical copy of an array run's file was read by seed 0's split, so a
+    --seed 5 run's 'test split' of the copy held rows it trained on."""
+    import shutil
+
+    from torchlvm import run as _run
+
+    x = load_dataset("digits", "all").x[:200].numpy()
+    np.save(tmp_path / "a.npy", x)
+    run = tmp_path / "run"
+    argv = ["train", "vae", "--data", str(tmp_path / "a.npy"), "--seed", "5", *TINY]
+    assert main([*argv, "--out", str(run)]) == 0
+    shutil.copyfile(tmp_path / "a.npy", tmp_path / "copy.npy")
+    loaded = _run.load_run(run)
+    own = _run.load_split(loaded, None, "test").x
+    copied = _run.load_split(loaded, str(tmp_path / "copy.npy"), "test").x
+    torch.testing.assert_close(copied, own)

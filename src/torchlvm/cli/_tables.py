@@ -205,14 +205,14 @@ def stratified(run_: Any) -> bool:
 
 
 def own_file(run_: Any, data: str | None) -> bool:
-    """Whether ``data`` names the file ``run_`` was trained on (its path spelled any way; a
-    moved file once :func:`~torchlvm.run.split.follow_moved_file` has recorded its new place):
-    its splits are the run's, by its seed and its rule (:func:`stratified`), where another
-    file's are seed 0's."""
-    from torchlvm.data.load import data_reference
+    """Whether ``data`` is the file ``run_`` was trained on (its path spelled any way, or a copy
+    of its bytes: :func:`~torchlvm.data.fingerprint.holds_run_file`; a moved file once
+    :func:`~torchlvm.run.split.follow_moved_file` has recorded its new place): its splits are
+    the run's, by its seed and its rule (:func:`stratified`), where another file's are seed
+    0's."""
+    from torchlvm.data.fingerprint import holds_run_file
 
-    recorded = run_.data.get("name")
-    return bool(recorded) and is_file(data) and data_reference(data) == data_reference(recorded)
+    return is_file(data) and holds_run_file(run_.data, data)
 
 
 def record(train: Any, options: dict[str, Any]) -> dict[str, Any] | None:

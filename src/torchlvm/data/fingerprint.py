@@ -69,6 +69,31 @@ def _sha256(path: str, mtime_ns: int, size: int) -> str:
     return digest.hexdigest()
 
 
+def holds_run_file(data: Mapping[str, Any], name: str | os.PathLike[str] | None) -> bool:
+    """Whether file ``name`` is the data file a run's ``data`` record names: that path, however
+    spelled, or a copy holding the bytes the run recorded (its size, then its SHA-256). Its
+    splits are the run's, by the run's seed and options; another file's are seed 0's (readI I1:
+    of ``cp wine.csv copy.csv``, ``encode RUN --data copy.csv --split test`` read seed 0's test
+    split, 9 of its 11 rows in a --seed 5 run's train split)."""
+    from torchlvm.data.load import data_reference
+    from torchlvm.data.registry import is_file_name
+
+    own = data.get("name")
+    if not own or name is None:
+        return False
+    if data_reference(name) == data_reference(own):
+        return True
+    recorded = data.get("file")
+    if not isinstance(recorded, dict) or "sha256" not in recorded or not is_file_name(name):
+        return False
+    try:
+        if os.path.getsize(name) != recorded.get("bytes"):
+            return False  # (told apart by its size, without reading it)
+        return file_sha256(name) == recorded["sha256"]
+    except OSError:
+        return False
+
+
 def located(data: Mapping[str, Any], new: str | None, folder: Any) -> dict[str, Any]:
     """The run's ``data`` record pointed at ``new`` (:func:`repoint`), or when no ``new`` is
     given, as recorded once its file is checked to be there (:func:`check_present`), and either

@@ -69,7 +69,7 @@ def load_split(
     """
     from torchlvm.data import load_dataset
     from torchlvm.data.dataset_copy import own_copy
-    from torchlvm.data.fingerprint import check_present, check_unchanged
+    from torchlvm.data.fingerprint import check_present, check_unchanged, holds_run_file
     from torchlvm.data.load import data_reference
     from torchlvm.data.other_size import check_fits
     from torchlvm.data.pixels import READING
@@ -89,8 +89,9 @@ def load_split(
         run = follow_moved_file(run, name)  # the run's file at its new place: the run's splits
         own = run.data.get("name")
     name = own if name is None else name
-    same = bool(own) and data_reference(name) == data_reference(own)  # either spelling
-    if same and split != "all":  # its splits are the run's while the file holds its data
+    place = bool(own) and data_reference(name) == data_reference(own)  # either spelling
+    same = place or holds_run_file(run.data, name)  # (or a copy of its bytes: readI I1)
+    if place and split != "all":  # its splits are the run's while the file holds its data
         if (touched := check_unchanged(run.data, run.folder)) is not None:
             record_file_time(run.folder, touched)  # hashed once, not by every later command
     options = dict(run.data.get("options") or {}) if same else {}
