@@ -194,3 +194,67 @@ def test_a_folder_of_runs_offers_the_runs_in_it(tmp_path):
     )
     with pytest.raises(RunDirectoryError, match="missing; pass a run folder written by"):
         torchlvm.load(tmp_path / "notes")
+
+
+def test_a_table_runs_ppca_loaded_knows_its_columns_and_its_commands_do_not_warn(tmp_path):
+    """A PPCA that `fit` made from a table, loaded by torchlvm.load, had no feature names: a
+    standardized frame of its columns reversed scored other numbers with only scikit-learn's
+    warning that it "was fitted without feature names". It takes the run's feature columns
+    (not its ID or label column; not a headerless file's places), refuses the reversed frame,
+    reads an array by place without a word (as load's docstring gives it rows), and the
+    commands on the run say nothing of names (impute of the file with its ID and label columns
+    reads them by name, as before)."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from torchlvm.cli import main
+    from torchlvm.data.standardize import Standardizer
+    from torchlvm.errors import DataError
+    from torchlvm.io import read_config
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2)) @ rng.normal(size=(2, 4)) * [1, 10, 100, 0.1] + [0, 5, 50, 0]
+    frame = pd.DataFrame(x + 0.05 * rng.normal(size=x.shape), columns=list("abcd"))
+    frame.insert(0, "id", [f"r{i}" for i in range(60)])
+    frame["kind"] = ["p", "q"] * 30
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    frame.iloc[:, 1:5].to_csv(tmp_path / "bare.csv", index=False, header=False)
+    holed = frame.copy()
+    holed.loc[3, "b"] = np.nan
+    holed.to_csv(tmp_path / "holed.csv", index=False)
+    argv = ["fit", "ppca", "--data", str(tmp_path / "t.csv"), "--latent-dim", "1"]
+    assert (
+        main(
+            [*argv, "--drop-columns", "id", "--label-column", "kind", "--out", str(tmp_path / "r")]
+        )
+        == 0
+    )
+    model = torchlvm.load(tmp_path / "r")
+    assert model.feature_names_in_.tolist() == list("abcd")
+    units = Standardizer.from_dict(read_config(tmp_path / "r")["data"]["table"]["standardize"])
+    rows = units.transform(torch.from_numpy(frame[list("abcd")].to_numpy())).numpy()
+    standardized = pd.DataFrame(rows, columns=list("abcd"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        right = model.score(standardized)
+        assert model.score(rows) == pytest.approx(right)  # an array: read by place, unwarned
+    with pytest.raises(DataError, match="Feature names must be in the same order"):
+        model.score(standardized[list("dcba")])
+    argv = ["fit", "ppca", "--data", str(tmp_path / "bare.csv"), "--latent-dim", "1"]
+    assert main([*argv, "--out", str(tmp_path / "bare")]) == 0
+    assert not hasattr(torchlvm.load(tmp_path / "bare"), "feature_names_in_")
+    run, out = str(tmp_path / "r"), str(tmp_path / "out.csv")
+    commands = [
+        ["score", run, "--data", str(tmp_path / "t.csv"), "--out", out],
+        ["impute", run, "--data", str(tmp_path / "holed.csv"), "--out", out],
+        ["encode", run, "--out", out],
+        ["reconstruct", run, "--out", out],
+        ["sample", run, "--n", "3", "--out", out],
+    ]
+    for command in commands:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert main([*command, "--overwrite"]) == 0, command
+        assert not [w for w in caught if "feature names" in str(w.message)], command

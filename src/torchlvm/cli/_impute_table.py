@@ -268,7 +268,8 @@ def impute_table(args: argparse.Namespace, device: torch.device) -> int:
         keep_cells=True,
         **schema.named_columns(),
     )
-    check_feature_names(run_.model, table.header, str(args.data), run_.folder)
+    if run_.data.get("table") is None:  # (a table run's schema reads its columns by name)
+        check_feature_names(run_.model, table.header, str(args.data), run_.folder)
     x = schema.load(args.data, allow_empty=True).x.to(run_.dtype)  # model units, NaN
     check_sizes(args, run_, x, written=len(table.text or ""))
     user = schema.to_user_units(_fill(run_, x, args))

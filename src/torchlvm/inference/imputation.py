@@ -43,6 +43,7 @@ from torchlvm.inference.miwae import (
     zero_filled,
 )
 from torchlvm.models.conditions import masked_condition
+from torchlvm.models.ppca_sklearn import NO_NAMES
 from torchlvm.models.priors import draw
 
 
@@ -143,12 +144,6 @@ def _is_point_mass(q: Any) -> bool:
     return isinstance(q, PointMass)
 
 
-_NO_NAMES = "X does not have valid feature names"
-"""scikit-learn's warning of X without the column names a model was fitted with: a tensor
-given to a PPCA fitted on a DataFrame (loaded with its names) has none, and the command line's
-``impute`` of a file whose header names them rightly warned it (readH H5)."""
-
-
 def _is_ppca(model: Any) -> bool:
     return exact_log_px(model) and hasattr(model, "_filled")
 
@@ -159,7 +154,7 @@ def _ppca_filled(model: Any, x: Tensor) -> Tensor:
     ``transform_output="pandas"`` was taken as an array: readH H6) and without scikit-learn's
     warning of X without column names (H5); inf is refused as ``impute`` refuses it."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", _NO_NAMES, UserWarning)
+        warnings.filterwarnings("ignore", NO_NAMES, UserWarning)
         checked = model._check_X(x)
     return model._filled(checked)
 

@@ -11,6 +11,7 @@ buffers ``W``, ``mu``, ``sigma2`` and the methods ``_posterior``, ``_log_density
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,11 @@ from torchlvm._sklearn import check_X, check_Z, random_seed, sample_arguments
 from torchlvm._threads import on_threads
 from torchlvm.models.file_units import warn_if_in_file_units
 from torchlvm.models.output_container import as_configured
+
+NO_NAMES = "X does not have valid feature names"
+"""scikit-learn's warning of X without the column names a model was fitted with: a tensor
+given to a PPCA fitted on a DataFrame (loaded with its names) has none, and the command line's
+``impute`` of a file whose header names them rightly warned it (readH H5)."""
 
 
 class PPCAEstimatorFace(TransformerMixin):
@@ -60,11 +66,15 @@ class PPCAEstimatorFace(TransformerMixin):
     def _check_X(self, X: Any) -> Tensor:
         """``X`` after fitting, for the scikit-learn face: NaN passes, inf does not; rows in a
         table file's units given to a model of a standardized table run are warned of
-        (:mod:`torchlvm.models.file_units`)."""
+        (:mod:`torchlvm.models.file_units`); an array given to one is read by place, as it
+        was fitted, without scikit-learn's warning that it has no column names."""
         self._check_fitted()
-        x = check_X(
-            self, X, reset=False, allow_nan=True, dtype=self.torch_dtype, device=self.W.device
-        )
+        with warnings.catch_warnings():
+            if self.__dict__.get("_names_of_table"):  # (models.base._table_columns)
+                warnings.filterwarnings("ignore", NO_NAMES, UserWarning)
+            x = check_X(
+                self, X, reset=False, allow_nan=True, dtype=self.torch_dtype, device=self.W.device
+            )
         units = self.__dict__.get("_file_units")  # (a model loaded from a table run: file_units)
         if units is not None:
             warn_if_in_file_units(x, *units)
