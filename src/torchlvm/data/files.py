@@ -54,7 +54,7 @@ from torchlvm.data.npz_keys import Y_KEYS
 from torchlvm.data.registry import file_suffix, is_file_name
 from torchlvm.data.save_lines import labels_fix
 from torchlvm.data.splits import PART_NAMES, empty_split, select_split, split_parts
-from torchlvm.data.standardize import Standardizer
+from torchlvm.data.standardize import Standardizer, check_observed
 from torchlvm.errors import (
     ConfigError,
     DataError,
@@ -309,12 +309,16 @@ def read_rows(
         if names is None and read.lines is not None:  # a CSV without a header is a table too
             names = _placed(read.places, data.dim)
             data = replace(data, columns=names)
+        places = read.places if read.columns is None else ()  # (a file without header)
         if standardize is not False:
-            places = read.places if read.columns is None else ()  # (a file without header)
             parts = None  # (a given standardization is applied as it is)
             if standardize is True:
                 parts = split_parts(data, fractions=FRACTIONS, seed=seed, stratify=stratify)
             data = standardized(data, standardize, parts=parts, lines=read.lines, places=places)
+        elif allow_missing and allow_empty is not True and not if_present and not images:
+            train = split_parts(data, fractions=FRACTIONS, seed=seed, stratify=stratify)[0]
+            names = data.columns if read.columns is not None else None  # (a file to train on)
+            check_observed(data.x[train], names, source=str(path), places=places)
         x = data.x.to(PRECISIONS[dtype])  # (N, D), in ``dtype`` once standardized
         data = replace(data, x=x)
         return FileRows(data, read.lines)
