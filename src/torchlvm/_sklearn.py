@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_array, validate_data
 from torch import Tensor
 
 from torchlvm._callers import callers_level
-from torchlvm.errors import ConfigError, DataError, DataTypeError
+from torchlvm.errors import ConfigError, DataError, DataTypeError, Spell, on_command_line, spelled
 
 
 def _host(X: Any) -> Any:
@@ -359,3 +359,41 @@ def sample_arguments(
         )
         given[new] = value
     return given["n_samples"], given["random_state"]
+
+
+def check_observed(X: Tensor, names: Any, model: str) -> None:
+    """Refuse columns of X with no observed value (all NaN), by name where X had names
+    (``names``: a DataFrame's ``feature_names_in_``), with a drop that applies to X: PPCA said
+    "feature 10 of X ... drop or fill that column" of a DataFrame's column 'z' (0-based, by no
+    name; nothing to fill it from), and its closed form offered method='em', which refused it
+    next (userT #8); ``VAEEstimator(objective='miwae')`` fitted such a column without a word and
+    imputed it from an untrained decoder (review17 R8). ``model`` names the model in the text.
+
+    Raises:
+        DataError: naming every such column (spelled for the command line: an array file's).
+    """
+    empty = torch.isnan(X).all(0).nonzero().flatten().tolist()
+    if not empty:
+        return
+    one = len(empty) == 1
+    at = empty[0] if one else empty
+    said = f"feature{'' if one else 's'} {', '.join(map(str, empty))} of X (counting from 0)"
+    drop = f"np.delete(X, {at}, axis=1)"
+    if names is not None:
+        listed = [str(names[j]) for j in empty]
+        said = f"column{'' if one else 's'} {', '.join(map(repr, listed))} of X"
+        drop = f"X.drop(columns={listed!r})"
+
+    def message(spell: Spell) -> str:
+        it = "it" if one else "them"
+        if spell is on_command_line:  # (an array file: a table's is refused before, by name)
+            where = said.replace("feature", "column").replace(" of X ", " of the file ")
+            how = f"from the file: np.save(FILE, np.delete(np.load(FILE), {at}, axis=1))"
+        else:
+            where, how = said, f"({drop})"
+        return (
+            f"{where} {'has' if one else 'have'} no observed values (all NaN), so {model} has "
+            f"nothing to learn of {it}; drop {it} {how}"
+        )
+
+    raise spelled(DataError, message)

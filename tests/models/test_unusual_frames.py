@@ -86,3 +86,18 @@ def test_data_whose_variance_underflows_are_told_to_rescale_not_that_they_do_not
 def test_constant_data_are_still_told_they_do_not_vary():
     with pytest.raises(DataError, match="^X has zero variance in every feature"):
         PPCA(latent_dim=2).fit(np.ones((20, 4)))
+
+
+@pytest.mark.parametrize("objective", ["miwae", "elbo"])
+def test_a_vae_estimator_refuses_an_all_nan_column_too(objective):
+    """review17 R8: VAEEstimator(objective='miwae') fitted a frame with an all-NaN column
+    silently, and impute filled it from a decoder that never saw a value of it."""
+    from torchlvm.estimators import VAEEstimator
+
+    X = FRAME.assign(z=np.nan)
+    with pytest.raises(DataError) as refusal:
+        k = {"train_k": 2} if objective == "miwae" else {}
+        VAEEstimator(latent_dim=2, epochs=1, objective=objective, **k).fit(X)
+    message = str(refusal.value)
+    assert message.startswith("column 'z' of X has no observed values (all NaN), so VAEEstimator")
+    assert message.endswith("drop it (X.drop(columns=['z']))")

@@ -33,7 +33,7 @@ from torch import Tensor
 from torchlvm._checks import check_choice, check_non_negative, check_positive_int
 from torchlvm._device import ACCELERATORS, accelerator_name
 from torchlvm._kept_state import seeded
-from torchlvm._sklearn import check_X, check_Z, random_seed
+from torchlvm._sklearn import check_observed, check_X, check_Z, random_seed
 from torchlvm._threads import TABLE_THREADS, on_threads
 from torchlvm.errors import ConfigError, DataError, NotFittedError
 from torchlvm.estimators._training import ArrayDataModule
@@ -205,7 +205,8 @@ class LVMEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _check_fit_data(self, X: Any) -> Tensor:
         check_positive_int("k", self.k)
         X = check_X(self, X, reset=True, allow_nan=True, dtype=torch.float32, min_samples=2)
-        if not self._missing_ok():
+        check_observed(X, getattr(self, "feature_names_in_", None), type(self).__name__)
+        if not self._missing_ok():  # (after: an empty column's fill would be refused next)
             self._refuse_nan(X)
         self._check_support(X, self.likelihood)
         self._check_scale(X)

@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor
 
 from torchlvm._callers import callers_level
+from torchlvm._sklearn import check_observed
 from torchlvm.errors import ConfigError, DataError, Spell, on_command_line, spelled
 from torchlvm.models import ppca_em
 
@@ -54,7 +55,7 @@ def fit_parameters(
     check_rows(X.shape[0], K)
     missing = has_nan(X)
     if missing:
-        _check_observed(X, names)
+        check_observed(X, names, "PPCA")
     if missing and config.method == "closed_form":
         raise DataError(
             'X contains NaN; the closed form needs complete data — use method="em" for '
@@ -268,38 +269,6 @@ def check_rows(N: int, K: int) -> None:
         f"X has {N} rows, which span at most {N - 1} directions around their mean, so "
         f"latent_dim={K} leaves no variance for the noise (σ² = 0); {fix(spell)}"
     ))  # fmt: skip
-
-
-def _check_observed(X: Tensor, names: Sequence[str] | None) -> None:
-    """Refuse columns of X with no observed value (all NaN), by name where X had names, with a
-    drop that applies to X: the refusal said "feature 10 of X ... drop or fill that column" of a
-    DataFrame's column 'z' (0-based, by no name; nothing to fill it from), and the closed form
-    offered method='em', which refused it next (userT #8)."""
-    empty = torch.isnan(X).all(0).nonzero().flatten().tolist()
-    if not empty:
-        return
-    one = len(empty) == 1
-    at = empty[0] if one else empty
-    said = f"feature{'' if one else 's'} {', '.join(map(str, empty))} of X (counting from 0)"
-    drop = f"np.delete(X, {at}, axis=1)"
-    if names is not None:
-        listed = [str(names[j]) for j in empty]
-        said = f"column{'' if one else 's'} {', '.join(map(repr, listed))} of X"
-        drop = f"X.drop(columns={listed!r})"
-
-    def message(spell: Spell) -> str:
-        it = "it" if one else "them"
-        if spell is on_command_line:  # (an array file: a table's is refused before, by name)
-            where = said.replace("feature", "column").replace(" of X ", " of the file ")
-            how = f"from the file: np.save(FILE, np.delete(np.load(FILE), {at}, axis=1))"
-        else:
-            where, how = said, f"({drop})"
-        return (
-            f"{where} {'has' if one else 'have'} no observed values (all NaN), so PPCA has "
-            f"nothing to learn of {it}; drop {it} {how}"
-        )
-
-    raise spelled(DataError, message)
 
 
 def check_variance(variance: float, X: Tensor) -> None:
