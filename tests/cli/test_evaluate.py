@@ -57,7 +57,7 @@ def test_evaluate_writes_metrics_figures_and_an_increasing_iwae_table(run_dir, c
     assert main(["evaluate", str(run_dir), *FAST, "--ood", "noise,flip"]) == 0
     out = capsys.readouterr().out
     first = out.splitlines()[0]  # (userS #9: the probes, 53 s there, were not named)
-    leaves = " probe); it leaves out the separability probes, the sample quality and the figures"
+    leaves = " probe); not counting the separability probes, the sample quality and the figures"
     assert first.startswith("expected time of the importance sampling: ")
     assert first.endswith(leaves)
     bounds = [float(v) for v in re.findall(r"IWAE bound L_\d+\s+(-?[\d.]+) nats", out)]
@@ -133,7 +133,7 @@ def test_evaluate_merges_into_metrics_json_and_keeps_what_fit_wrote(run_dir, cap
     out = capsys.readouterr().out
     expected = r"expected time of the importance sampling: (<1|\d+) s \(\d[\d,]* image-samples"
     assert re.search(expected, out)
-    assert " probe); it leaves out the separability probes and the sample quality\n" in out
+    assert " probe); not counting the separability probes and the sample quality\n" in out
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert {key: metrics[key] for key in fit} == fit
     assert "outliers" not in metrics  # an earlier evaluation's section, not recomputed now

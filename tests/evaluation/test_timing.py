@@ -109,8 +109,8 @@ def test_the_line_names_the_steps_it_leaves_out():
     """userS #9: 'expected time of the importance sampling: 4.0 min' on Fashion-MNIST, and the
     command took 9.2 min, 53 s of it in the separability probes, which the line did not name."""
     line = Expectation(150.0, 5e-6, 30_000_000, 0.4).describe
-    assert line(["a"]).endswith(" probe); it leaves out a")
-    assert line(["a", "b", "c"]).endswith(" probe); it leaves out a, b and c")
+    assert line(["a"]).endswith(" probe); not counting a")
+    assert line(["a", "b", "c"]).endswith(" probe); not counting a, b and c")
     assert line().endswith(" probe)")
 
 

@@ -65,7 +65,7 @@ class Expectation:
         where log p(x) is exact (PPCA, whose outlier score is exact too), the sampling is said
         to be the IWAE bounds' (no estimate of log p(x) is drawn), or with another q
         (``--refine``) a check. ``besides``: the steps that will run and that the time leaves
-        out (:func:`left_out`), named at its end: ``; it leaves out the separability probes``."""
+        out (:func:`left_out`), named at its end: ``; not counting the separability probes``."""
         parts = f"{self.samples:,} {self.unit}-samples at {1e6 * self.per_sample:.2f} µs each"
         if self.ood_samples:
             parts = (
@@ -88,7 +88,7 @@ class Expectation:
             )
         if besides:
             *most, last = besides
-            line += f"; it leaves out {', '.join(most) + ' and ' if most else ''}{last}"
+            line += f"; not counting {', '.join(most) + ' and ' if most else ''}{last}"
         return line
 
 
