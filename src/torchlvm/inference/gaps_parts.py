@@ -93,7 +93,8 @@ def prepare(
 ) -> dict[str, Any]:
     """Check everything before any long work, and return the state the parts start from: the
     encoder's q (``"enc"``) and its base Gaussian, the family of q*, and whether that family is
-    narrower than the encoder's (``"narrower"``: a diagonal q* of a full-covariance q).
+    narrower than the encoder's (``"narrower"``: a diagonal q* of a full-covariance q) or wider
+    (``"wider"``: a full-covariance q* of a diagonal q).
 
     Raises:
         ConfigError: for a bad setting, a model without a Gaussian or flow encoder, a family
@@ -110,7 +111,8 @@ def prepare(
     family = settings.family or own
     check_family(family, latent_size(model))
     narrower = family == "diagonal" and own == "full" and _correlated(base)
-    return {"enc": q_enc, "base": base, "family": family, "narrower": narrower}
+    wider = family == "full" and own == "diagonal"
+    return {"enc": q_enc, "base": base, "family": family, "narrower": narrower, "wider": wider}
 
 
 def _correlated(q: Any) -> bool:
