@@ -136,3 +136,22 @@ def test_gradients_reach_q_through_ppca(fitted, log_lik_method):
     q = Independent(Normal(loc, torch.ones_like(loc)), 1)
     elbo(model, x, q=q, log_lik_method=log_lik_method).elbo.sum().backward()
     assert loc.grad is not None and loc.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("k", [1, 10, 100])
+def test_iwae_bound_with_the_exact_posterior_is_log_marginal_for_every_k(fitted, k):
+    """With q = p(z | x) every importance weight p(x, z) / q(z) is p(x): L_k = log p(x) exactly,
+    whatever k (the limit L_k rises toward, reached at once)."""
+    model, x = fitted
+    torch.testing.assert_close(
+        iwae_bound(model, x, num_samples=k), model.log_marginal(x), rtol=0, atol=1e-9
+    )
+
+
+def test_a_fully_monte_carlo_elbo_of_the_exact_posterior_has_no_noise(fitted):
+    """log p(x | z) + log p(z) − log q(z) = log p(x) at every z ~ p(z | x): one draw of the
+    Monte Carlo ELBO (KL by Monte Carlo too) is log p(x) exactly."""
+    model, x = fitted
+    torch.manual_seed(0)
+    terms = elbo(model, x, num_samples=1, kl_method="mc")
+    torch.testing.assert_close(terms.elbo, model.log_marginal(x), rtol=0, atol=1e-9)
