@@ -1062,3 +1062,21 @@ def test_a_run_moved_or_replaced_mid_evaluation_gets_no_numbers(
     assert err.startswith(f"torchlvm: error: {current} is no longer the run this command read")
     assert not (old / "metrics.json").exists()
     assert current.exists() is replaced and not (current / "metrics.json").exists()
+
+
+def test_the_figures_are_of_the_examples_the_numbers_are_of(run_dir, capsys, monkeypatch):
+    """userW #6: evaluate --n 300 drew its latent scatter of the split's first 500 examples
+    ("Latent codes of 500 data points") beside numbers of a seeded 300: the figures are of the
+    evaluated subsample."""
+    from torchlvm.evaluation import figure_data
+
+    shown, drawn = [], figure_data.figure_data
+
+    def recorded(model, x, *args, **kwargs):
+        shown.append(len(x))
+        return drawn(model, x, *args, **kwargs)
+
+    monkeypatch.setattr(figure_data, "figure_data", recorded)
+    assert main(["evaluate", str(run_dir), *FAST, "--ood", "none"]) == 0
+    capsys.readouterr()
+    assert shown == [120]  # (--n 120 of the 359 test digits)

@@ -136,17 +136,18 @@ IMAGE_FIGURES = frozenset(
 """Figures drawn as images (not drawn for a table)."""
 
 
-def _figure_data(model: Any, dataset: Any, condition: Any, seed: int) -> Any:
-    """What the figures show, from the first 2,000 examples, on the CPU (figures are small)."""
+def _figure_data(model: Any, dataset: Any, condition: Any, seed: int, n: int | None) -> Any:
+    """What the figures show, on the CPU (figures are small): of the ``n`` examples evaluate's
+    numbers are of (its seeded subsample; userW #6: the latent scatter showed the split's first
+    500 where the numbers were of 300), the first 2,000 of them."""
     from torchlvm._kept_state import seeded
     from torchlvm.evaluation._batching import model_dtype
-    from torchlvm.evaluation.eval_data import conditions_for
+    from torchlvm.evaluation.eval_data import conditions_for, subsample
     from torchlvm.evaluation.figure_data import figure_data
 
     model = model.cpu()
-    n = min(len(dataset), 2000)
-    x = dataset.fixed_binarized(seed)[:n].to(model_dtype(model))
-    y = None if dataset.y is None else dataset.y[:n]
+    x, _, y = subsample(dataset, n, seed)
+    x, y = x[:2000].to(model_dtype(model)), None if y is None else y[:2000]
     c, missing = conditions_for(model, x, y, condition, dataset.shape, int(seed))
     names = None if dataset.class_names is None else list(dataset.class_names)
     with seeded(seed):
@@ -281,7 +282,7 @@ def write_figures(
     from torchlvm.run.record import read_record
 
     layout = RunLayout(folder)
-    d = _figure_data(model, dataset, condition, args.seed)
+    d = _figure_data(model, dataset, condition, args.seed, result.protocol.n)
     written, skipped = [], {}
     names = None if dataset.class_names is None else list(dataset.class_names)
     table = len(dataset.shape) == 1
