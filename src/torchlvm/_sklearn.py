@@ -331,29 +331,34 @@ _RENAMED = {"n": "n_samples", "seed": "random_state"}
 
 
 def sample_arguments(
-    owner: str, n_samples: Any, random_state: Any, renamed: dict[str, Any]
+    owner: str,
+    n_samples: Any,
+    random_state: Any,
+    renamed: dict[str, Any],
+    method: str = "sample",
 ) -> tuple[Any, Any]:
     """``(n_samples, random_state)`` of an estimator's ``sample(n_samples=1, *,
     random_state=None)``, scikit-learn's spelling (``GaussianMixture.sample``,
     ``KernelDensity.sample``), with ``renamed`` its other keywords: the spellings torchlvm had
     before, ``n=`` and PPCA's ``seed=``, are still taken, with a FutureWarning naming the new
     one (userT #6: ``PPCA.sample`` needed ``n``, took ``seed=``; ``VAEEstimator.sample`` took
-    neither ``seed`` nor ``random_state``).
+    neither ``seed`` nor ``random_state``). ``method="impute"``: ``PPCA.impute``'s
+    ``random_state``, whose ``seed=`` alone is taken so (review17 R5; ``n_samples`` unused).
 
     Raises:
-        TypeError: for a keyword ``sample`` does not take, or one given in both spellings
+        TypeError: for a keyword ``method`` does not take, or one given in both spellings
             (an old ``n=`` beside a positional count other than 1 counts as both).
     """
     given = {"n_samples": n_samples, "random_state": random_state}
     for old, value in renamed.items():
-        new = _RENAMED.get(old)
+        new = _RENAMED.get(old) if method == "sample" or old == "seed" else None
         if new is None:
-            raise TypeError(f"{owner}.sample() got an unexpected keyword argument {old!r}")
+            raise TypeError(f"{owner}.{method}() got an unexpected keyword argument {old!r}")
         if given[new] != {"n_samples": 1, "random_state": None}[new]:
-            raise TypeError(f"{owner}.sample() got both {new}= and {old}=; pass {new}= alone")
+            raise TypeError(f"{owner}.{method}() got both {new}= and {old}=; pass {new}= alone")
         warnings.warn(
-            f"{owner}.sample({old}=...) is spelt {new}= now, as in scikit-learn's "
-            f"GaussianMixture.sample and KernelDensity.sample: sample({new}={value!r})",
+            f"{owner}.{method}({old}=...) is spelt {new}= now, as in scikit-learn's "
+            f"GaussianMixture.sample and KernelDensity.sample: {method}({new}={value!r})",
             FutureWarning,
             stacklevel=callers_level(),
         )

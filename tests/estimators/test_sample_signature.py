@@ -116,3 +116,15 @@ def test_sample_draws_on_the_estimators_threads(fitted, name, monkeypatch):
     finally:
         torch.set_num_threads(caller)
     assert seen == [1]
+
+
+def test_ppca_impute_names_its_seed_as_sample_does(fitted):
+    """review17 R5: PPCA had sample(random_state=) beside impute(draws=, seed=)."""
+    ppca, holes = fitted["ppca"], X[:5].copy()
+    holes[:, 1] = np.nan
+    drawn = ppca.impute(holes, draws=3, random_state=4)
+    np.testing.assert_array_equal(drawn, ppca.impute(holes, draws=3, random_state=4))
+    with pytest.warns(FutureWarning, match=r"PPCA.impute\(seed=...\) is spelt random_state= now"):
+        np.testing.assert_array_equal(drawn, ppca.impute(holes, draws=3, seed=4))
+    with pytest.raises(TypeError, match=r"PPCA.impute\(\) got an unexpected keyword argument 'n'"):
+        ppca.impute(holes, n=3)

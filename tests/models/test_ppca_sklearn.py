@@ -264,13 +264,13 @@ def test_impute_draws_multiple_imputations_from_the_exact_conditional():
     ppca = PPCA(latent_dim=2).fit(X)
     holes = X[:3].copy()
     holes[:, 0] = np.nan
-    draws = ppca.impute(holes, draws=4000, seed=0)
+    draws = ppca.impute(holes, draws=4000, random_state=0)
     assert draws.shape == (4000, 3, 5) and (draws[:, :, 1:] == holes[None, :, 1:]).all()
     C = ppca.get_covariance()
     variance = C[0, 0] - C[0, 1:] @ np.linalg.solve(C[1:, 1:], C[1:, 0])
     mean = ppca.impute(holes)[:, 0]
     np.testing.assert_allclose(draws[:, :, 0].mean(0), mean, atol=4 * np.sqrt(variance / 4000))
     np.testing.assert_allclose(draws[:, :, 0].var(0), variance, rtol=0.1)
-    np.testing.assert_array_equal(draws, ppca.impute(holes, draws=4000, seed=0))
+    np.testing.assert_array_equal(draws, ppca.impute(holes, draws=4000, random_state=0))
     with pytest.raises(ConfigError, match="draws"):
         ppca.impute(holes, draws=-1)

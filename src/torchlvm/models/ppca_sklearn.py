@@ -141,7 +141,7 @@ class PPCAEstimatorFace(TransformerMixin):
             return _numpy(self.decode(z).sample())
 
     @on_threads
-    def impute(self, X: Any, *, draws: int = 0, seed: int | None = None) -> Any:
+    def impute(self, X: Any, *, draws: int = 0, random_state: Any = None, **renamed: Any) -> Any:
         """``X`` (N, D) with each NaN replaced by E[x_missing | x_observed], the exact
         conditional mean W_missing E[z | x_observed] + μ_missing: an array, or under
         ``set_output(transform="pandas")`` a DataFrame with X's columns and index.
@@ -149,16 +149,18 @@ class PPCAEstimatorFace(TransformerMixin):
         With ``draws`` = M ≥ 1, M multiple imputations ``(M, N, D)`` instead (an array), each
         drawn from the exact p(x_missing | x_observed), observed cells kept, as
         ``VAEEstimator.impute(X, draws=M)`` and the command line's ``impute --draws M`` give
-        (userT #10: the estimator had no ``draws``); ``seed`` makes them repeatable without
-        touching the global RNG, as :meth:`sample`'s ``random_state``.
+        (userT #10: the estimator had no ``draws``); ``random_state`` (int or ``RandomState``)
+        makes them repeatable without touching the global RNG, as :meth:`sample`'s; ``seed=``,
+        its spelling before, is still taken, with a FutureWarning.
 
         Raises:
             ConfigError: for draws < 0.
         """
+        _, state = sample_arguments(type(self).__name__, 1, random_state, renamed, "impute")
         x = self._check_X(X)
         if check_non_negative_int("draws", draws) == 0:
             return as_configured(self, _numpy(self._filled(x)), X)
-        with _seeded(seed):
+        with _seeded(None if state is None else random_seed(state)):
             return _numpy(self._drawn(x, draws))
 
     def _drawn(self, X: Tensor, draws: int, generator: Any = None) -> Tensor:
