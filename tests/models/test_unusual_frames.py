@@ -69,7 +69,11 @@ def test_a_frame_of_sparse_columns_is_made_dense_as_a_frame_is():
     PPCA(latent_dim=2).fit(_fix(message, r"pass (X\.\S+)$", X))
 
 
-@pytest.mark.parametrize(("dtype", "scale"), [("float64", 1e-200), ("float32", 1e-30)])
+@pytest.mark.parametrize(
+    ("dtype", "scale"),
+    [("float64", 1e-200), ("float32", 1e-30), ("float64", 1e-310), ("float64", 1e-322)],
+    ids=["float64", "float32", "subnormal", "least-subnormal"],
+)  # (readJ J2: 1e-310's advice raised OverflowError computing 10.0 ** 310)
 def test_data_whose_variance_underflows_are_told_to_rescale_not_that_they_do_not_vary(dtype, scale):
     X = FRAME.to_numpy() * scale
     with pytest.raises(DataError) as refusal:

@@ -284,12 +284,13 @@ def check_variance(variance: float, X: Tensor) -> None:
     if not spread > 0:
         raise DataError("X has zero variance in every feature; PPCA needs data that vary")
     dtype = str(X.dtype).removeprefix("torch.")
-    scale = 10.0 ** -math.floor(math.log10(spread))
+    power = -math.floor(math.log10(spread))  # (10.0 ** 309 overflows: subnormal X is divided)
+    rescale = f"X * 1e+{power}" if power <= 308 else f"X / 1e-{min(power, 323)}"
     wider = spread > math.sqrt(torch.finfo(torch.float64).tiny) and X.dtype != torch.float64
     raise DataError(
         f"X varies by at most {spread:.3g} in any feature, whose square underflows {dtype} "
         f"(below {torch.finfo(X.dtype).tiny:.3g}), so its variance reads as 0; rescale X "
-        f"(e.g. X * {scale:g}){', or pass dtype=' + repr('float64') if wider else ''}"
+        f"(e.g. {rescale}){', or pass dtype=' + repr('float64') if wider else ''}"
     )
 
 
