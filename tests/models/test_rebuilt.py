@@ -97,3 +97,31 @@ def test_training_fit_refuses_a_replaced_encoder_before_it_trains(tmp_path):
             tmp_path / "run", progress=False)  # fmt: skip
     assert not list((tmp_path / "run").rglob("*.ckpt"))
     assert not (tmp_path / "run" / "model.safetensors").exists()
+
+
+class _TanhVAE(VAE):
+    """An encoder of one's own set where PyTorch users set one: in a subclass's ``__init__``."""
+
+    def __init__(self, config: VAEConfig) -> None:
+        super().__init__(config)
+        self.encoder = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 12))
+
+
+class _DigitsVAE(VAE):
+    """A subclass that only fixes the config: its modules are VAE's."""
+
+    def __init__(self) -> None:
+        super().__init__(VAEConfig(64, latent_dim=6, hidden=(64,)))
+
+
+def test_a_subclass_is_compared_with_the_class_load_builds(tmp_path):
+    """readJ J4: the check built type(model), running the subclass's __init__, so an encoder set
+    there was saved silently and loaded as VAE's ReLU MLP (encoder means 0.296 off), and a
+    subclass of its own __init__ signature got TypeError from save_pretrained."""
+    with pytest.raises(ConfigError, match="but encoder is Sequential"):
+        _TanhVAE(VAEConfig(64, latent_dim=6, hidden=(64,))).save_pretrained(tmp_path / "tanh")
+    assert not (tmp_path / "tanh").exists()
+    model = _DigitsVAE().eval()
+    x = torch.bernoulli(torch.rand(4, 64, generator=torch.Generator().manual_seed(0)))
+    loaded = load(model.save_pretrained(tmp_path / "digits"))
+    torch.testing.assert_close(loaded.encode(x).mean, model.encode(x).mean, rtol=0, atol=0)

@@ -8,7 +8,9 @@ weights belong to another model" (userY #2).
 
 The comparison is of the module tree: each submodule's name and class, and for torch's own
 modules their ``extra_repr`` (a ``Linear``'s sizes), against a model built from the same config
-on the meta device (no memory, no draws from the caller's random state).
+on the meta device (no memory, no draws from the caller's random state) by the class that
+``torchlvm.load`` builds, that of the model's ``model_type``: a subclass that sets its own
+encoder in ``__init__`` is rebuilt without it (readJ J4).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import torch
 
 from torchlvm.errors import ConfigError
+from torchlvm.models.registry import model_class
 
 
 def _modules(model: torch.nn.Module) -> dict[str, str]:
@@ -38,9 +41,11 @@ def config_difference(model: Any) -> str | None:
     """The first way ``model``'s modules differ from those its ``fitted_config`` builds, in
     words (``"encoder.1 is Tanh() where the config builds ReLU()"``); ``None`` where they are
     the same."""
+    cls = model_class(model.model_type)  # what load builds: a subclass's __init__ is not run
     with torch.random.fork_rng(devices=[]), torch.device("meta"):
-        built = _modules(type(model).from_config(model.fitted_config))
+        built = _modules(cls.from_config(model.fitted_config))
     own = _modules(model)
+    own[""] = built[""]  # (the root: a subclass of that class, compared by its modules)
     for name, kind in own.items():
         if name not in built:
             return f"{name} ({kind}) is a module its config does not build"
