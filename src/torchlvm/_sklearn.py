@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_array, validate_data
 from torch import Tensor
 
 from torchlvm._callers import callers_level
-from torchlvm.errors import ConfigError, DataError, DataTypeError, Spell, on_command_line, spelled
+from torchlvm.errors import ConfigError, DataError, DataTypeError
 
 
 def _host(X: Any) -> Any:
@@ -375,7 +375,8 @@ def check_observed(X: Tensor, names: Any, model: str) -> None:
     imputed it from an untrained decoder (review17 R8). ``model`` names the model in the text.
 
     Raises:
-        DataError: naming every such column (spelled for the command line: an array file's).
+        DataError: naming every such column. (A file the command line trains on is refused
+            before, by :mod:`torchlvm.data.standardize`'s check of its train split.)
     """
     empty = torch.isnan(X).all(0).nonzero().flatten().tolist()
     if not empty:
@@ -389,16 +390,8 @@ def check_observed(X: Tensor, names: Any, model: str) -> None:
         said = f"column{'' if one else 's'} {', '.join(map(repr, listed))} of X"
         drop = f"X.drop(columns={listed!r})"
 
-    def message(spell: Spell) -> str:
-        it = "it" if one else "them"
-        if spell is on_command_line:  # (an array file: a table's is refused before, by name)
-            where = said.replace("feature", "column").replace(" of X ", " of the file ")
-            how = f"from the file: np.save(FILE, np.delete(np.load(FILE), {at}, axis=1))"
-        else:
-            where, how = said, f"({drop})"
-        return (
-            f"{where} {'has' if one else 'have'} no observed values (all NaN), so {model} has "
-            f"nothing to learn of {it}; drop {it} {how}"
-        )
-
-    raise spelled(DataError, message)
+    it = "it" if one else "them"
+    raise DataError(
+        f"{said} {'has' if one else 'have'} no observed values (all NaN), so {model} has "
+        f"nothing to learn of {it}; drop {it} ({drop})"
+    )
