@@ -43,7 +43,8 @@ def sample_images(
         ours=_run.torchlvm_figure,  # (a figure torchlvm drew there, evaluate's say, is redrawn)
     )  # fmt: skip
     npy = npy_file(args, run_.num_classes is not None)
-    dataset = _run.load_split(run_, None, "test") if _run.needs_shape_from_data(run_) else None
+    shape_from_data = _run.needs_shape_from_data(run_)
+    dataset = _run.load_split(run_, None, "test", shape_only=True) if shape_from_data else None
     shape = _run.image_shape(run_, dataset, rows="write the samples as rows with --out FILE.csv")
 
     generator = run_.generator(args.seed)

@@ -22,6 +22,7 @@ from typing import Any
 
 from torchlvm._shell import quoted
 from torchlvm.data.columns import listed
+from torchlvm.data.export_record import save_advice
 from torchlvm.errors import ConfigError, DataError, DataNotFoundError
 
 CHUNK = 1 << 20  # bytes hashed at a time
@@ -225,9 +226,9 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
     if not old:  # (an export saved without a data section: dropping --data was refused next)
         raise ConfigError(
             f"--data {new}: {folder} records no data it was trained on (its config.json has no "
-            "'data' section), so there is no file to re-point; save the model with "
-            "save_pretrained(FOLDER, data={'name': DATASET_OR_FILE}), or score the file's rows "
-            f"with torchlvm score {quoted(str(folder))} --data {quoted(str(new))} --out scores.csv"
+            f"'data' section), so there is no file to re-point; {save_advice(folder, new, None)}"
+            f"; or score the file's rows with torchlvm score {quoted(str(folder))} --data "
+            f"{quoted(str(new))} --out scores.csv"
         )
     if not is_file_name(old):
         if str(old).lower() not in list_datasets():  # (an export's data={'name': 'wine'})

@@ -54,8 +54,10 @@ class VAEEstimator(LVMEstimator):
         model_: the trained :class:`~torchlvm.VAE` (float64, eval mode); ``save_pretrained``
             exports it for ``torchlvm.load`` and the commands that read rows given with
             ``--data FILE`` (score, encode, reconstruct, impute); sample, evaluate and gaps
-            need the training data named, ``save_pretrained(FOLDER, data={'name': 'digits'})``
-            for a dataset's. n_features_in_: D. n_iter_: epochs run.
+            need the training data named with the seed of its splits (and, for a Bernoulli
+            likelihood, its binarization): ``save_pretrained(FOLDER, data={'name': 'digits',
+            'seed': 0})`` for digits' train split of ``load_dataset("digits", "train")``.
+            n_features_in_: D. n_iter_: epochs run.
     """
 
     objective: Literal["elbo", "iwae", "miwae"] = "elbo"

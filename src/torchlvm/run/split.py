@@ -44,6 +44,7 @@ def load_split(
     data_dir: str | None = None,
     streamed: bool = False,
     command: str | None = None,
+    shape_only: bool = False,
 ) -> Any:
     """A split of ``name`` (default: the run's own dataset) under the run's binarization protocol.
 
@@ -56,6 +57,9 @@ def load_split(
             ``name`` given to such a run, streamed, for a caller that reads the rows it needs
             (:func:`model_view` of some rows, :func:`model_batches`; evaluation:
             :func:`~torchlvm.evaluation.rows.evaluated_rows`); False reads it whole.
+        shape_only: the caller reads only the data's shape (sample's image shape of an
+            export), so the seed of its splits and its binarization need not be recorded
+            (:func:`~torchlvm.data.export_record.check_data_section`).
         command: the command reading it, one without ``--allow-missing`` (encode, reconstruct,
             ...): data with missing values is refused naming fixes that command's user has.
 
@@ -69,6 +73,7 @@ def load_split(
     """
     from torchlvm.data import load_dataset
     from torchlvm.data.dataset_copy import own_copy
+    from torchlvm.data.export_record import check_data_section
     from torchlvm.data.fingerprint import check_present, check_unchanged, holds_run_file
     from torchlvm.data.load import data_reference
     from torchlvm.data.other_size import check_fits
@@ -91,6 +96,9 @@ def load_split(
     name = own if name is None else name
     place = bool(own) and data_reference(name) == data_reference(own)  # either spelling
     same = place or holds_run_file(run.data, name)  # (or a copy of its bytes: readI I1)
+    bernoulli = getattr(getattr(run.model, "config", None), "likelihood", None) == "bernoulli"
+    if own and not shape_only:  # (an export's section, written by its caller, may lack them)
+        check_data_section(run.data, run.folder, split if same else None, bernoulli=bernoulli)
     if place and split != "all":  # its splits are the run's while the file holds its data
         if (touched := check_unchanged(run.data, run.folder)) is not None:
             record_file_time(run.folder, touched)  # hashed once, not by every later command
