@@ -29,8 +29,12 @@ def _run(name: str, options: dict, latent_dim: int = 3, dim: int = 10) -> Simple
     [
         ("t.csv", {}),  # read as stored: --no-standardize
         ("t.csv", {"standardize": True}),
-        ("my data/t v.csv", {"drop_columns": [0, "id"], "label_column": "y", "standardize": True}),
-        ("t.csv", {"encoding": "cp1251", "label_column": 2}),
+        # (a run given --label-column records "stratify": its split is by class, fd98b54)
+        (
+            "my data/t v.csv",
+            {"drop_columns": [0, "id"], "label_column": "y", "standardize": True, "stratify": True},
+        ),
+        ("t.csv", {"encoding": "cp1251", "label_column": 2, "stratify": True}),
         ("t.tsv.gz", {"allow_missing": True, "standardize": True}),  # (fit: no --allow-missing)
         ("x.npy", {}),
         ("x.npy", {"standardize": True}),
