@@ -49,7 +49,13 @@ from torchlvm._checks import (
 )
 from torchlvm.distributions.kl import KLMethod
 from torchlvm.errors import ConfigError, spelled
-from torchlvm.inference.objectives import LogLikMethod, elbo, iwae_bound, model_kl_method
+from torchlvm.inference.objectives import (
+    LogLikMethod,
+    check_bernoulli_values,
+    elbo,
+    iwae_bound,
+    model_kl_method,
+)
 from torchlvm.models.posteriors import FlowQ
 from torchlvm.protocol import LatentVariableModel, latent_size
 
@@ -311,6 +317,7 @@ def fit_local_posterior(
     check_model(model)
     check_family(family, latent_size(model))
     check_rows("x", x, model, c=c, init=init)
+    check_bernoulli_values(model, x)  # once: its steps' bounds take a q, which skips the look
     check_autograd("fit_local_posterior", "Adam steps on each point's q")
     x = x.detach()
     local = (

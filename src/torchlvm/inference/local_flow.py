@@ -41,7 +41,7 @@ from torchlvm._checks import (
 from torchlvm._zuko import MAF, ComposedTransform
 from torchlvm.errors import ConfigError
 from torchlvm.inference.local import frozen, gaussian_parts, optimize_local
-from torchlvm.inference.objectives import elbo
+from torchlvm.inference.objectives import check_bernoulli_values, elbo
 from torchlvm.models.posteriors import MAX_FLOW_STEPS, FlowPosterior, FlowQ
 from torchlvm.protocol import LatentVariableModel
 
@@ -213,6 +213,7 @@ def fit_local_flow(
     check_positive("lr", lr)
     check_model(model)
     check_rows("x", x, model, c=c, init=init)
+    check_bernoulli_values(model, x)  # once: its steps' bounds take a q, which skips the look
     check_autograd("fit_local_flow", "Adam steps on each point's flow")
     x = x.detach()
     with torch.no_grad():

@@ -78,7 +78,9 @@ def elbo(
             PPCA, so that the ELBO and the identity log p(x) = ELBO + KL(q ‖ p(z | x)) hold to
             machine precision. A model without that method raises, it never falls back.
         q: an inference distribution to use instead of ``model.encode(x, c)`` (non-amortized
-            and semi-amortized inference pass their own), batch shape ``(B,)``.
+            and semi-amortized inference pass their own), batch shape ``(B,)``. With a q given,
+            x's values are not looked at (those call this at every step, after looking once);
+            :func:`check_bernoulli_values` looks.
 
     Returns:
         :class:`ELBOTerms`, each ``(B,)``.
@@ -88,7 +90,7 @@ def elbo(
     check_choice("log_lik_method", log_lik_method, ("mc", "analytic"))
     check_model(model)
     check_rows("x", x, model, c=c, q=q)  # (in Python: no tensor op on the training step)
-    if q is None and _evaluated(model):
+    if q is None and is_evaluation(model):
         check_bernoulli_values(model, x)
     q = model.encode(x, c) if q is None else q
     method = model_kl_method(model) if kl_method is None else kl_method
@@ -191,7 +193,7 @@ def log_weights_unchecked(
     return model.decode(z, c).log_prob(x) + prior.log_prob(z) - q.log_prob(z)
 
 
-def _evaluated(model: LatentVariableModel) -> bool:
+def is_evaluation(model: LatentVariableModel) -> bool:
     """Whether a bound is evaluated, not computed on a training step: the model is in eval mode,
     or gradients are off, under which no training step runs. A VAE left in train mode (no
     dropout or batch norm, so many loops never call ``.eval()``) and scored under
@@ -282,7 +284,7 @@ def iwae_bound(
     step = num_samples if chunk is None else check_positive_int("chunk", chunk)
     check_model(model)
     check_rows("x", x, model, c=c, proposal=proposal)  # before the encoder, as below
-    if proposal is None and _evaluated(model):  # as in elbo
+    if proposal is None and is_evaluation(model):  # as in elbo
         check_bernoulli_values(model, x)
     q = model.encode(x, c) if proposal is None else proposal
     parts = [  # checked once above, not per chunk

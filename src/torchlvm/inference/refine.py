@@ -43,7 +43,12 @@ from torchlvm.inference.local import (
     gaussian_parts,
     unconstrain_scale,
 )
-from torchlvm.inference.objectives import LogLikMethod, elbo
+from torchlvm.inference.objectives import (
+    LogLikMethod,
+    check_bernoulli_values,
+    elbo,
+    is_evaluation,
+)
 from torchlvm.models.posteriors import FlowQ
 from torchlvm.protocol import LatentVariableModel
 
@@ -129,6 +134,8 @@ def refine(
     check_positive("lr", lr)
     check_model(model)
     check_rows("x", x, model, c=c)
+    if not differentiable or is_evaluation(model):  # an evaluation's q, not a training step's
+        check_bernoulli_values(model, x)
     if steps == 0:
         return encoder_posterior(model, x, c)
     check_autograd("refine", "gradient steps on each point's q")
