@@ -128,3 +128,15 @@ def test_ppca_impute_names_its_seed_as_sample_does(fitted):
         np.testing.assert_array_equal(drawn, ppca.impute(holes, draws=3, seed=4))
     with pytest.raises(TypeError, match=r"PPCA.impute\(\) got an unexpected keyword argument 'n'"):
         ppca.impute(holes, n=3)
+
+
+def test_impute_takes_random_state_as_ppcas_does(fitted):
+    """readJ J6: PPCA.impute(X, draws=M, random_state=s) (d190252) beside VAEEstimator.impute,
+    which took no random_state: the same call raised TypeError on the VAE."""
+    holes = X.copy()
+    holes[::3, 1] = np.nan
+    for name in ("ppca", "vae"):
+        estimator = fitted[name]
+        once = estimator.impute(holes, draws=3, random_state=5)
+        np.testing.assert_array_equal(once, estimator.impute(holes, draws=3, random_state=5))
+        assert not np.array_equal(once, estimator.impute(holes, draws=3, random_state=6))

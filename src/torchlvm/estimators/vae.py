@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from torchlvm._checks import check_non_negative_int, check_positive_int, trains
-from torchlvm._sklearn import sample_arguments
+from torchlvm._sklearn import random_seed, sample_arguments
 from torchlvm._threads import on_threads
 from torchlvm.estimators._training import ArrayDataModule, train
 from torchlvm.estimators.base import _ELEMENTS, LVMEstimator, _numpy
@@ -115,7 +115,7 @@ class VAEEstimator(LVMEstimator):
         return float(self.score_samples(X).mean())
 
     @on_threads
-    def impute(self, X: Any, *, draws: int = 0) -> Any:
+    def impute(self, X: Any, *, draws: int = 0, random_state: Any = None) -> Any:
         """``X`` (N, D) with each NaN cell replaced by its importance-weighted conditional mean
         E[x_m | x_o] ≈ Σ_i w̄_i E[x_m | z_i], z_i drawn from the defensive mixture built on
         q(z | x̃), x̃ with its missing cells set to 0 (Mattei & Frellsen 2019, eq. 11; ``k``
@@ -126,7 +126,8 @@ class VAEEstimator(LVMEstimator):
         VAEEstimator imputes; one fitted with ``objective="miwae"`` has learned from rows with
         such holes. A row with every cell missing gets p(x)'s mean (or draws). Under
         ``set_output(transform="pandas")`` the means come as a DataFrame with X's columns and
-        index (draws stay an array).
+        index (draws stay an array). ``random_state`` (int or ``RandomState``) seeds these draws
+        alone, as ``PPCA.impute``'s and :meth:`sample`'s; None: as ``score_samples``.
 
         Raises:
             DataError: for X of other columns than fit's, or inf. ConfigError: for draws < 0.
@@ -139,7 +140,8 @@ class VAEEstimator(LVMEstimator):
         x = check_X(self, X, reset=False, allow_nan=True, dtype=torch.float64)
         self._check_support(x, self.model_.config.likelihood)
         k = check_positive_int("k", self.k)  # set_params may change it after fit
-        gen = torch.Generator().manual_seed(self._noise_seed())
+        seed = self._noise_seed() if random_state is None else random_seed(random_state)
+        gen = torch.Generator().manual_seed(seed)
         holes = torch.isnan(x).any(1).nonzero()[:, 0]  # rows with a missing cell
         rows = max(1, _ELEMENTS // (k * x.shape[1]))  # (k, rows, D) decoded at once
         out = x.expand(draws, *x.shape).clone() if draws else x.clone()  # (M, N, D) or (N, D)
