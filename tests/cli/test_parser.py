@@ -273,11 +273,20 @@ def test_a_word_that_starts_with_a_dash_is_named_with_its_fix(
 
 
 @pytest.mark.parametrize(
-    "argv", [["compare", "run", "-dash"], ["train", "-dash"]], ids=["option", "model-choice"]
+    "argv",
+    [
+        ["compare", "run", "-dash"],
+        ["train", "-dash"],
+        ["encode", "run", "-dash"],
+        ["-dash"],
+    ],
+    ids=["option", "model-choice", "no-more-paths", "no-command"],
 )
 def test_a_dashed_path_is_offered_only_for_a_missing_path(tmp_path, monkeypatch, capsys, argv):
     """review17 R3: 'compare r1 -dash' said "write it as ./-dash: torchlvm compare r1 ./-dash",
-    which fails as well: what is missing there is --data, not a run folder."""
+    which fails as well: what is missing there is --data, not a run folder. So did a command
+    that takes no more paths (readI I4: 'encode run -dash' was told 'torchlvm encode run
+    ./-dash', unrecognized again; 'torchlvm -dash' 'torchlvm ./-dash')."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "-dash").mkdir()
     (tmp_path / "run").mkdir()

@@ -41,7 +41,8 @@ class Parser(argparse.ArgumentParser):
         meant = [(arg, _closest(arg.lstrip("-"), options)) for arg in typed]  # (not the dashes)
         hints = [f"{arg!r}: did you mean {options[c]!r}?" for arg, c in meant if c is not None]
         hints += _split_value(self, getattr(self, "_words", []), extra)
-        hints += [_as_path(self, arg, self._words) for arg in extra if _a_path(self, arg)]
+        more = any(not a.option_strings and a.nargs in ("*", "+") for a in self._actions)
+        hints += [_as_path(self, a, self._words) for a in extra if more and _a_path(self, a)]
         self.error(f"unrecognized arguments: {' '.join(extra)}{'; ' if hints else ''}"
                    + "; ".join(hints))  # fmt: skip
 
