@@ -88,7 +88,7 @@ def test_an_unknown_objective_names_the_registered_ones() -> None:
         TrainConfig(objective="wake-sleep")
 
 
-def test_a_model_of_the_protocol_alone_is_told_how_to_train_it() -> None:
+def test_a_model_of_the_protocol_alone_is_told_how_to_train_it(protocol_only) -> None:
     """userY #10: a model with the protocol's methods only (latent_dim, prior, encode, decode),
     which every estimator takes, was refused by fit as 'no registered objective trains it', and
     nothing more. The message names the way that works: its loss from torchlvm.inference in a
@@ -97,23 +97,7 @@ def test_a_model_of_the_protocol_alone_is_told_how_to_train_it() -> None:
 
     inner = VAE(VAEConfig(64, latent_dim=2, hidden=(8,)))
 
-    class Mine(torch.nn.Module):
-        latent_dim = 2
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def prior(self, c=None, batch_shape=()):
-            return inner.prior(c, batch_shape)
-
-        def encode(self, x, c=None):
-            return inner.encode(x, c)
-
-        def decode(self, z, c=None):
-            return inner.decode(z, c)
-
-    model = Mine()
+    model = protocol_only(inner)
     said = r"of your own, its loss from torchlvm.inference, e.g. -iwae_bound\(model, x, num_"
     with pytest.raises(ConfigError, match=said):
         check_objective(model, "iwae")

@@ -55,7 +55,7 @@ def test_a_float64_run_resumes_in_float64(tmp_path, capsys):
 
 
 @pytest.mark.filterwarnings("ignore:no latent dimension is active")
-def test_a_model_of_another_type_or_of_the_protocol_alone_is_named(tmp_path):
+def test_a_model_of_another_type_or_of_the_protocol_alone_is_named(tmp_path, protocol_only):
     """readI I2: a model of the protocol's methods alone resumed onto a run raised an
     AttributeError ('no attribute from_config') before the objective's check that says how to
     train it; another type was 'trained with a vae model, and the model given has a ae'."""
@@ -66,21 +66,5 @@ def test_a_model_of_another_type_or_of_the_protocol_alone_is_named(tmp_path):
              epochs=2, resume=True)  # fmt: skip
     inner = _vae(16)
 
-    class Mine(torch.nn.Module):  # (the protocol's methods alone)
-        latent_dim = 2
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def prior(self, c=None, batch_shape=()):
-            return inner.prior(c, batch_shape)
-
-        def encode(self, x, c=None):
-            return inner.encode(x, c)
-
-        def decode(self, z, c=None):
-            return inner.decode(z, c)
-
     with pytest.raises(ConfigError, match="its loss from torchlvm.inference"):
-        _run(tmp_path / "run", Mine(), epochs=2, resume=True)
+        _run(tmp_path / "run", protocol_only(inner), epochs=2, resume=True)
