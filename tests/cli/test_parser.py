@@ -68,6 +68,35 @@ TAKEN = "(a list option takes every word up to the next option): pass it first: 
 @pytest.mark.parametrize(
     ("argv", "said"),
     [
+        (["encode", "RUN", "--out", "z.npy", "--n", "20"], "unrecognized arguments: --n 20"),
+        (
+            ["fit", "--data", "t.csv", "--drop", "id", "ppca", "--out", "r"],
+            "unrecognized arguments: --drop; '--drop': did you mean '--drop-columns'?",
+        ),
+        (
+            ["train", "vae", "--data", "digits", "--epoch", "2", "--out", "r"],
+            "unrecognized arguments: --epoch 2; '--epoch': did you mean '--epochs'?",
+        ),
+    ],
+    ids=["encode-n", "fit-drop", "train-epoch"],
+)
+def test_an_option_is_taken_only_as_spelt_in_full(tmp_path, monkeypatch, capsys, argv, said):
+    """argparse read a prefix as the one option it starts: encode RUN --n 20 was read as
+    --na-values 20 and refused as 'leave out --na-values', an option never typed (readJ J7).
+    A prefix is refused, naming the option it starts where it starts one alone (three letters
+    or more), even where the error it led to came first ('id' taken as fit's model)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "RUN").mkdir()
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == f"torchlvm: error: {said}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
         (
             ["train", "--data", "t.csv", "--drop-columns", "id", "city", "vae", "--out", "r"],
             "required: model; 'vae' was taken as a value of --drop-columns ",
@@ -81,7 +110,7 @@ TAKEN = "(a list option takes every word up to the next option): pass it first: 
                 "fit",
                 "--data",
                 "my t.csv",
-                "--drop",
+                "--drop-columns",
                 "id",
                 "ppca",
                 "--latent-dim",
@@ -96,7 +125,7 @@ TAKEN = "(a list option takes every word up to the next option): pass it first: 
             "required: DIR; 'RUN' was taken as a value of --condition ",
         ),
     ],
-    ids=["drop-columns", "hidden", "fit-abbreviated-option", "sample-run-folder"],
+    ids=["drop-columns", "hidden", "fit-drop-columns", "sample-run-folder"],
 )
 def test_a_positional_taken_by_a_list_option_is_named_with_the_command_meant(
     tmp_path, monkeypatch, capsys, argv, said

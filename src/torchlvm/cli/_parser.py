@@ -16,7 +16,15 @@ from typing import Any
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors read like every other torchlvm error, and name the
     command, choice or option a misspelt one is closest to (as git and Python 3.14's argparse
-    ``suggest_on_error`` do)."""
+    ``suggest_on_error`` do). An option is taken only as spelt in full: argparse's default
+    reads a prefix as the one option it starts, so ``encode RUN --n 20`` was read as
+    ``--na-values 20`` and refused as "leave out --na-values", an option never typed (readJ J7),
+    and an option a later version adds could change what an old script's word means. A prefix
+    is refused naming the option it starts."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
         self._words = list(sys.argv[1:] if args is None else args)  # (for error's hint)
@@ -25,6 +33,10 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # one error line and a one-line pointer to the help, not argparse's usage block
         words = getattr(self, "_words", [])
+        if not message.startswith("unrecognized arguments") and (
+            unknown := _unknown_option(self, words)
+        ):
+            self.unrecognized([unknown])  # (the error it led to, e.g. its value as a positional)
         message += _swallowed(self, message, words) or _dashed(self, message, words)
         self.exit(2, f"torchlvm: error: {message}\n  see '{self.prog} --help'\n")
 
@@ -38,7 +50,7 @@ class Parser(argparse.ArgumentParser):
                 f"unrecognized arguments: {' '.join(extra)}; every word after '--' is a "
                 "positional argument (a path that starts with '-'): put the options before '--'"
             )
-        meant = [(arg, _closest(arg.lstrip("-"), options)) for arg in typed]  # (not the dashes)
+        meant = [(arg, _meant(arg.lstrip("-"), options)) for arg in typed]  # (not the dashes)
         hints = [f"{arg!r}: did you mean {options[c]!r}?" for arg, c in meant if c is not None]
         hints += _split_value(self, getattr(self, "_words", []), extra)
         more = any(not a.option_strings and a.nargs in ("*", "+") for a in self._actions)
@@ -209,6 +221,25 @@ def _option(parser: argparse.ArgumentParser, word: str) -> Any:
     found = [a for o, a in parser._option_string_actions.items() if o.startswith(word)]
     exact = parser._option_string_actions.get(word)
     return exact if exact is not None else (found[0] if len({id(a) for a in found}) == 1 else None)
+
+
+def _unknown_option(parser: argparse.ArgumentParser, words: list[str]) -> str | None:
+    """The first word before any '--' spelt as an option (``--name``) that ``parser`` has not."""
+    for word in words:
+        if word == "--":
+            return None
+        flag = word.partition("=")[0]
+        if flag.startswith("--") and len(flag) > 2 and flag not in parser._option_string_actions:
+            return word
+    return None
+
+
+def _meant(typed: str, options: dict[str, str]) -> str | None:
+    """The option (its name without dashes) that ``typed`` begins, where it begins one alone
+    in three letters or more (``drop``: ``drop-columns``; ``n`` is no prefix of ``na-values``),
+    else the one it likely misspells (:func:`_closest`)."""
+    started = [name for name in options if len(typed) >= 3 and name.startswith(typed)]
+    return started[0] if len(started) == 1 else _closest(typed, options)
 
 
 def _closest(typed: str, known: Iterable[str]) -> str | None:
