@@ -350,7 +350,7 @@ def test_an_export_of_no_dataset_is_told_its_data_section_is_what_is_wrong(tmp_p
     assert "exp/config.json records its data as 'wine', which is neither a dataset" in str(
         said.value
     )
-    assert "save_pretrained(FOLDER, data={'name': FILE})" in str(said.value)
+    assert "save_pretrained('exp', data={'name': 'FILE.csv', 'seed': 0})" in str(said.value)
     assert "drop --data" not in str(said.value)
     with pytest.raises(ConfigError, match="trained on digits, not on a file .*; drop --data"):
         repoint({"name": "digits"}, str(tmp_path / "w.csv"), "exp")

@@ -236,9 +236,9 @@ def repoint(data: Mapping[str, Any], new: str, folder: Any) -> dict[str, Any]:
             raise ConfigError(
                 f"--data {new}: {folder}/config.json records its data as {old!r}, which is "
                 f"neither a dataset torchlvm knows ({', '.join(list_datasets())}) nor a file, "
-                "so dropping --data cannot read it either; save the model again with "
-                "save_pretrained(FOLDER, data={'name': FILE}) naming the .npy/.csv of its "
-                f"training rows, or score this file's rows with the model ('{score}')"
+                "so dropping --data cannot read it either; "
+                f"{save_advice(folder, 'FILE.csv', None)}, FILE.csv the .npy/.csv of its "
+                f"training rows; or score this file's rows with the model ('{score}')"
             )  # (it said "drop --data", then "unknown dataset 'wine'": readB #13)
         raise ConfigError(
             f"--data {new}: the run in {folder} was trained on {old}, not on a file that could "
