@@ -94,6 +94,16 @@ def test_an_option_is_taken_only_as_spelt_in_full(tmp_path, monkeypatch, capsys,
     assert first == f"torchlvm: error: {said}"
 
 
+def test_a_misspelt_command_is_named_not_its_options(capsys):
+    """The command's options are no unknown words to the top parser: 'trian vae --data digits'
+    is told the command it misspells, not 'unrecognized arguments: --data'."""
+    with pytest.raises(SystemExit):
+        main(["trian", "vae", "--data", "digits"])
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("torchlvm: error: argument COMMAND: invalid choice: 'trian'")
+    assert first.endswith("did you mean 'train'?")
+
+
 @pytest.mark.parametrize(
     ("argv", "said"),
     [

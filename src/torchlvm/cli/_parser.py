@@ -33,8 +33,10 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # one error line and a one-line pointer to the help, not argparse's usage block
         words = getattr(self, "_words", [])
-        if not message.startswith("unrecognized arguments") and (
-            unknown := _unknown_option(self, words)
+        if (
+            self._subparsers is None  # (a command's words are its own, not the top parser's)
+            and not message.startswith("unrecognized arguments")
+            and (unknown := _unknown_option(self, words))
         ):
             self.unrecognized([unknown])  # (the error it led to, e.g. its value as a positional)
         message += _swallowed(self, message, words) or _dashed(self, message, words)
