@@ -306,7 +306,7 @@ WRITERS = {  # every command that loads a run and writes a file the user names
     "sample": lambda v, c, other: ["sample", v],
     "encode": lambda v, c, other: ["encode", v],
     "reconstruct": lambda v, c, other: ["reconstruct", v],
-    "transfer": lambda v, c, other: ["transfer", c, "--from", "0", "--to", "1"],
+    "transfer": lambda v, c, other: ["transfer", c, "--from-condition", "0", "--to-condition", "1"],
     "score": lambda v, c, other: ["score", v, "--data", other],
     "impute": lambda v, c, other: ["impute", v, "--data", other],
 }
