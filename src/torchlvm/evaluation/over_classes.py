@@ -19,6 +19,7 @@ without labels gives them.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -30,7 +31,7 @@ from torchlvm.evaluation.config import EvalConfig
 from torchlvm.evaluation.quantity import example_noun, nats_per
 from torchlvm.evaluation.stats import mean_and_stderr
 from torchlvm.inference import log_marginal_is
-from torchlvm.inference.class_mixture import class_log_prior, log_mixture, mixture_stderr
+from torchlvm.inference.class_mixture import class_log_prior, mixture_of_estimates
 
 DESC = "over classes"
 """The progress bar's label of its batches (and :mod:`.timing`'s name of its samples)."""
@@ -65,25 +66,19 @@ def per_example_over_classes(model: Any, x: Tensor, o: EvalConfig) -> dict[str, 
     log_prior = class_log_prior(o.class_counts, classes)  # (C,)
     x = x.to(device=model_device(model), dtype=model_dtype(model))
 
-    def of_class(j: int) -> dict[str, Tensor]:
+    def of_class(j: int) -> SimpleNamespace:
         def batch(xb: Tensor, _: Tensor | None) -> dict[str, Tensor]:
             labels = torch.full((len(xb),), j, dtype=torch.long, device=xb.device)
             c = model.condition_from_labels(labels)
             estimate = log_marginal_is(model, xb, c, num_samples=o.ood_k, chunk=o.chunk)
             return {"mean": estimate.mean, "stderr": estimate.stderr, "ess": estimate.ess}
 
-        return map_batches(batch, x, batch_size=o.batch_size, desc=DESC, progress=o.progress)
+        return SimpleNamespace(
+            **map_batches(batch, x, batch_size=o.batch_size, desc=DESC, progress=o.progress)
+        )
 
-    each = [of_class(j) for j in range(classes)]
-    log_px_c = torch.stack([e["mean"].double() for e in each])  # (C, N)
-    stderr_c = torch.stack([e["stderr"].double() for e in each])  # (C, N)
-    ess_c = torch.stack([e["ess"].double() for e in each])  # (C, N)
-    top = (log_px_c + log_prior[:, None]).argmax(0)  # (N,)
-    return {
-        "over_classes": log_mixture(log_px_c, log_prior),
-        "over_classes_stderr": mixture_stderr(log_px_c, stderr_c, log_prior),
-        "over_classes_ess": ess_c.gather(0, top[None]).squeeze(0),
-    }
+    log_px, stderr, ess = mixture_of_estimates([of_class(j) for j in range(classes)], log_prior)
+    return {"over_classes": log_px, "over_classes_stderr": stderr, "over_classes_ess": ess}
 
 
 def over_classes_record(

@@ -84,3 +84,16 @@ def mixture_stderr(log_px_c: Tensor, stderr_c: Tensor, log_prior: Tensor) -> Ten
     adds nothing."""
     weights = torch.softmax(class_log_joint(log_px_c, log_prior), 0)  # (C, N): p(c | x)
     return (weights.square() * stderr_c.to(weights).square()).sum(0).sqrt()
+
+
+def mixture_of_estimates(estimates: list[Any], log_prior: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """log Σ_c π_c p(x | c) (N,), its standard error (N,) (:func:`mixture_stderr`) and the
+    effective sample size (N,) of the class whose π_c p(x | c) is largest (the term that
+    carries the sum), from one importance-sampled estimate of log p(x | c) per class
+    (``estimates[c]``: ``mean``, ``stderr``, ``ess``, each (N,)), in float64 on the CPU."""
+    log_px_c = torch.stack([e.mean.cpu().double() for e in estimates])  # (C, N)
+    stderr_c = torch.stack([e.stderr.cpu().double() for e in estimates])  # (C, N)
+    ess_c = torch.stack([e.ess.cpu().double() for e in estimates])  # (C, N)
+    top = class_log_joint(log_px_c, log_prior).argmax(0)  # (N,)
+    ess = ess_c.gather(0, top[None]).squeeze(0)
+    return log_mixture(log_px_c, log_prior), mixture_stderr(log_px_c, stderr_c, log_prior), ess

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from torchlvm import _device
-from torchlvm.inference.class_mixture import log_mixture, mixture_stderr
+from torchlvm.inference.class_mixture import mixture_of_estimates
 from torchlvm.inference.exact import exact_log_px
 from torchlvm.inference.miwae import log_marginal_observed
 
@@ -170,12 +170,7 @@ def _mixture(
     for j in range(len(log_prior)):
         c = _condition(model, torch.full((len(xb),), j, dtype=torch.long), xb)
         each.append(_observed(model, xb, c, samples))
-    log_px_c = torch.stack([e.mean.cpu().double() for e in each])  # (C, B)
-    stderr_c = torch.stack([e.stderr.cpu().double() for e in each])  # (C, B)
-    ess_c = torch.stack([e.ess.cpu().double() for e in each])  # (C, B)
-    top = (log_px_c + log_prior.double()[:, None]).argmax(0)  # (B,)
-    ess = ess_c.gather(0, top[None]).squeeze(0)  # (B,)
-    return log_mixture(log_px_c, log_prior), mixture_stderr(log_px_c, stderr_c, log_prior), ess
+    return mixture_of_estimates(each, log_prior)
 
 
 def _observed(model: Any, xb: Tensor, c: Tensor | None, samples: int) -> Any:
