@@ -135,8 +135,6 @@ def test_a_split_of_a_table_with_rows_of_no_label_names_the_rows_it_read(tmp_pat
     split: encode's id cells named other rows than those it encoded (0 of 15 right), since the
     test split of all 150 rows is 15 rows too, and a CVAE's split by class took no labels from
     a file with an empty one (split at random then)."""
-    import warnings
-
     rng = np.random.default_rng(5)
     kinds = rng.choice(["x", "y", "zz"], p=[0.6, 0.3, 0.1], size=150).astype(object)
     kinds[[3, 40, 77]] = ""
@@ -168,8 +166,6 @@ def test_a_split_of_a_table_with_rows_of_no_value_names_the_rows_it_read(tmp_pat
     --allow-missing leaves them out of its own file as training did, and encode's id cells
     named other rows than those it encoded (1 of 15 right), the test split of all 150 rows
     being 15 rows too."""
-    import warnings
-
     x = np.random.default_rng(5).normal(size=(150, 3))
     x[[10, 20, 30]] = np.nan
     x[::9, 1] = np.nan
